@@ -1,0 +1,70 @@
+"""Shared CLI plumbing: error handling, output formats, common options."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from stagewall.errors import EXIT_USAGE, StagewallError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def run_guarded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a click entry point, turning StagewallError into message + exit code.
+
+    ``standalone_mode`` is kept so click handles its own usage errors (exit 2).
+    """
+    kwargs.setdefault("standalone_mode", True)
+    try:
+        return fn(*args, **kwargs)
+    except StagewallError as exc:
+        click.echo(exc.render(), err=True)
+        sys.exit(exc.exit_code)
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    """``--format`` with ``text`` first and the given machine formats."""
+    all_choices = ("text", *choices) if "text" not in choices else choices
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(all_choices),
+        default="text",
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def config_option(f: F) -> F:
+    return click.option(
+        "--config",
+        "config",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Estate file (default: $STAGEWALL_CONFIG, then ./stagewall.yaml).",
+    )(f)
+
+
+def db_option(f: F) -> F:
+    return click.option(
+        "--db",
+        "db",
+        default=None,
+        help="Control-plane store URL (default: $STAGEWALL_DB, then SQLite in STAGEWALL_HOME).",
+    )(f)
+
+
+def echo_json(data: Any) -> None:
+    """Print ``data`` as stable, indented JSON."""
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def fail(exc: StagewallError) -> None:
+    """Print a StagewallError and exit with its code (for use inside commands)."""
+    click.echo(exc.render(), err=True)
+    sys.exit(exc.exit_code if exc.exit_code else EXIT_USAGE)

@@ -1,0 +1,49 @@
+"""Where stagewall finds its configuration and keeps its local state.
+
+Config: ``--config``, then ``STAGEWALL_CONFIG``, then ``./stagewall.yaml``.
+State: ``STAGEWALL_HOME`` (default ``./.stagewall``).
+Store URL: ``--db``, then ``STAGEWALL_DB``, then ``sqlite:///$STAGEWALL_HOME/stagewall.db``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_CONFIG_NAME = "stagewall.yaml"
+
+
+def home(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The state directory (not created here)."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("STAGEWALL_HOME")
+    return Path(env) if env else Path.cwd() / ".stagewall"
+
+
+def ensure_home(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The state directory, created with mode 0700 if it does not exist."""
+    path = home(explicit)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The estate file to use, or ``None`` when none is configured or present."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("STAGEWALL_CONFIG")
+    if env:
+        return Path(env)
+    local = Path.cwd() / DEFAULT_CONFIG_NAME
+    return local if local.exists() else None
+
+
+def store_url(explicit: str | None = None) -> str:
+    """The control-plane store URL."""
+    if explicit:
+        return explicit
+    env = os.environ.get("STAGEWALL_DB")
+    if env:
+        return env
+    return f"sqlite:///{ensure_home() / 'stagewall.db'}"

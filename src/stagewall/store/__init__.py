@@ -1,0 +1,107 @@
+"""The control-plane store: SQLAlchemy 2 over SQLite (default) or PostgreSQL.
+
+Each domain package declares its tables on :data:`metadata` and ships an Alembic
+migration in ``store/migrations/versions`` on its own branch (``branch_labels``
+named after the domain), so domains evolve independently; :meth:`Store.migrate`
+upgrades all heads.
+
+Anything that must happen once across processes takes :meth:`Store.lock` inside a
+transaction: a PostgreSQL transaction-scoped advisory lock, or on SQLite the
+database write lock that every transaction already takes (``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, MetaData, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from stagewall.errors import BackendError
+from stagewall.paths import store_url
+from stagewall.store._engine import make_engine, normalise_url, redact_url
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = "stagewall.store.migrate"
+
+
+class Store:
+    """A handle on the control-plane database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.engine = make_engine(self.url)
+        self.backend = self.engine.dialect.name
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.url)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction; commits on success, rolls back on any error."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise BackendError(
+                f"the store at {self.display_url} failed: {exc.orig.__class__.__name__}: "
+                f"{str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ''}"
+            ) from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reads (on SQLite this is still an IMMEDIATE transaction)."""
+        with self.transaction() as conn:
+            yield conn
+
+    def lock(self, conn: Connection, name: str) -> None:
+        """Serialise on ``name`` until the current transaction ends."""
+        if self.backend == "postgresql":
+            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        # SQLite: BEGIN IMMEDIATE already holds the single database write lock.
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest version of every domain branch."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        cfg.set_main_option("path_separator", "os")
+        try:
+            with self.transaction() as conn:
+                self.lock(conn, _MIGRATION_LOCK)
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "heads")
+        except SQLAlchemyError as exc:
+            raise BackendError(
+                f"cannot migrate the store at {self.display_url}: {exc.__class__.__name__}"
+            ) from exc
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
+    """Open (and by default migrate) the store at ``url`` or the configured default."""
+    store = Store(store_url(url))
+    if migrate:
+        store.migrate()
+    return store
+
+
+__all__ = ["Store", "metadata", "open_store", "redact_url"]

@@ -1,0 +1,74 @@
+"""Engine creation for the control-plane store (SQLite default, PostgreSQL for real use)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import NullPool
+
+from stagewall.errors import ConfigError
+
+
+def normalise_url(url: str) -> str:
+    """Map user-friendly URLs onto SQLAlchemy dialect URLs.
+
+    ``postgresql://`` and ``postgres://`` use psycopg 3; ``sqlite:///path`` stays.
+    """
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for messages and logs."""
+    try:
+        return make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and IMMEDIATE transactions.
+
+    IMMEDIATE transactions make every write transaction take the database write
+    lock up front, so concurrent writers from several processes queue instead of
+    failing half-way with SQLITE_BUSY on lock upgrade.
+    """
+    url = normalise_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(
+            f"store URL is not valid: {redact_url(url)}",
+            hint="use sqlite:///path/to/stagewall.db or postgresql://user@host:5432/db",
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 60}, poolclass=NullPool)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if backend == "postgresql":
+        return create_engine(url, pool_pre_ping=True)
+    raise ConfigError(
+        f"unsupported store backend {backend!r} in {redact_url(url)}",
+        hint="the store runs on SQLite (default) or PostgreSQL (postgresql://...)",
+    )

@@ -1,0 +1,141 @@
+"""Shared fixtures: throwaway databases on the real local servers.
+
+Every test that needs PostgreSQL or MariaDB gets its own database, dropped after
+the test. Under ``CI=true`` an unreachable server fails the test instead of
+skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN_DSN = os.environ.get("STAGEWALL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+MYSQL_HOST = os.environ.get("STAGEWALL_TEST_MYSQL_HOST", "127.0.0.1")
+MYSQL_PORT = int(os.environ.get("STAGEWALL_TEST_MYSQL_PORT", "3306"))
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _unavailable(what: str, exc: Exception) -> None:
+    if IN_CI:
+        pytest.fail(f"{what} is required under CI=true but is unreachable: {exc}")
+    pytest.skip(f"{what} unreachable: {exc}")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own STAGEWALL_HOME and no inherited config or store."""
+    home = tmp_path / "swhome"
+    monkeypatch.setenv("STAGEWALL_HOME", str(home))
+    monkeypatch.delenv("STAGEWALL_CONFIG", raising=False)
+    monkeypatch.delenv("STAGEWALL_DB", raising=False)
+    return home
+
+
+def _new_pg_database() -> tuple[str, str]:
+    import psycopg
+
+    name = f"sw_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        _unavailable("PostgreSQL", exc)
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
+    return name, f"{base}/{name}"
+
+
+def _drop_pg_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database: ``postgresql://postgres@127.0.0.1:5432/sw_test_x``."""
+    name, url = _new_pg_database()
+    try:
+        yield url
+    finally:
+        _drop_pg_database(name)
+
+
+@pytest.fixture
+def pg_url_factory() -> Iterator[object]:
+    """Call to get more fresh PostgreSQL databases (e.g. a source and a target)."""
+    made: list[str] = []
+
+    def make() -> str:
+        name, url = _new_pg_database()
+        made.append(name)
+        return url
+
+    try:
+        yield make
+    finally:
+        for name in made:
+            _drop_pg_database(name)
+
+
+def _new_mysql_database() -> tuple[str, str]:
+    import pymysql
+
+    name = f"sw_test_{uuid.uuid4().hex[:12]}"
+    try:
+        conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="",
+                               connect_timeout=5, autocommit=True)
+    except pymysql.err.OperationalError as exc:
+        _unavailable("MariaDB/MySQL", exc)
+    with conn:
+        conn.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    return name, f"mysql://root@{MYSQL_HOST}:{MYSQL_PORT}/{name}"
+
+
+def _drop_mysql_database(name: str) -> None:
+    import pymysql
+
+    conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="",
+                           autocommit=True)
+    with conn:
+        conn.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture
+def mysql_url_factory() -> Iterator[object]:
+    """Call to get fresh MariaDB databases: ``mysql://root@127.0.0.1:3306/sw_test_x``."""
+    made: list[str] = []
+
+    def make() -> str:
+        name, url = _new_mysql_database()
+        made.append(name)
+        return url
+
+    try:
+        yield make
+    finally:
+        for name in made:
+            _drop_mysql_database(name)
+
+
+@pytest.fixture
+def sqlite_store_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture
+def pg_store_url(pg_url: str) -> str:
+    return pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Parametrised over both store backends."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("pg_store_url"))
