@@ -20,7 +20,7 @@ from stagewall.errors import EXIT_USAGE
 
 
 class _Root(click.Group):
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         return run_guarded(super().main, *args, **kwargs)
 
 

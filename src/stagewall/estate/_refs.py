@@ -1,0 +1,100 @@
+"""Dangling-reference checks: every name the estate uses must be declared."""
+
+from __future__ import annotations
+
+from stagewall.estate.models import Estate, PrincipalKind
+
+Problem = tuple[tuple[str | int, ...], str]
+
+
+def _principal_refs(estate: Estate, refs: list[str], loc: tuple[str | int, ...]) -> list[Problem]:
+    out: list[Problem] = []
+    for i, ref in enumerate(refs):
+        if ref.startswith("group:"):
+            if ref.removeprefix("group:") not in estate.groups:
+                out.append(((*loc, i), f"unknown group {ref.removeprefix('group:')!r}"))
+        elif ref not in estate.principals:
+            out.append(((*loc, i), f"unknown principal {ref!r} (groups are written group:<name>)"))
+    return out
+
+
+def reference_problems(estate: Estate) -> list[Problem]:
+    """All dangling or inconsistent references, with their locations."""
+    out: list[Problem] = []
+    envs = estate.environments
+    for name, res in estate.resources.items():
+        if res.environment not in envs:
+            out.append(
+                (("resources", name, "environment"), f"unknown environment {res.environment!r}")
+            )
+    for name, p in estate.principals.items():
+        if p.vendor is not None and p.vendor not in estate.vendors:
+            out.append((("principals", name, "vendor"), f"unknown vendor {p.vendor!r}"))
+    for name, g in estate.groups.items():
+        for i, member in enumerate(g.members):
+            if member not in estate.principals:
+                out.append((("groups", name, "members", i), f"unknown principal {member!r}"))
+    for name, rule in estate.approval_rules.items():
+        for i, grp in enumerate(rule.from_groups):
+            if grp not in estate.groups:
+                out.append((("approval_rules", name, "from_groups", i), f"unknown group {grp!r}"))
+    for name, role in estate.roles.items():
+        loc: tuple[str | int, ...] = ("roles", name)
+        if role.environment not in envs:
+            out.append(((*loc, "environment"), f"unknown environment {role.environment!r}"))
+        for i, rname in enumerate(role.resources):
+            res = estate.resources.get(rname)
+            if res is None:
+                out.append(((*loc, "resources", i), f"unknown resource {rname!r}"))
+            elif res.environment != role.environment:
+                out.append(
+                    (
+                        (*loc, "resources", i),
+                        f"resource {rname!r} is in environment {res.environment!r}, "
+                        f"but the role is for {role.environment!r}",
+                    )
+                )
+        out += _principal_refs(estate, role.eligible, (*loc, "eligible"))
+        if role.approval is not None and role.approval not in estate.approval_rules:
+            out.append(((*loc, "approval"), f"unknown approval rule {role.approval!r}"))
+        if role.approval is None and estate.is_production(role.environment):
+            out.append(
+                (
+                    (*loc, "approval"),
+                    "a production role must name an approval rule (approval: <rule>)",
+                )
+            )
+    for i, sg in enumerate(estate.standing_grants):
+        if sg.principal not in estate.principals:
+            out.append((("standing_grants", i, "principal"), f"unknown principal {sg.principal!r}"))
+        if sg.role not in estate.roles:
+            out.append((("standing_grants", i, "role"), f"unknown role {sg.role!r}"))
+    seen_stage: set[str] = set()
+    for i, stage in enumerate(estate.stages):
+        loc = ("stages", i)
+        if stage.name in seen_stage:
+            out.append(((*loc, "name"), f"stage {stage.name!r} is declared twice"))
+        seen_stage.add(stage.name)
+        if stage.environment not in envs:
+            out.append(((*loc, "environment"), f"unknown environment {stage.environment!r}"))
+        if stage.approval is not None and stage.approval not in estate.approval_rules:
+            out.append(((*loc, "approval"), f"unknown approval rule {stage.approval!r}"))
+        if stage.approval is None and estate.is_production(stage.environment):
+            out.append(
+                (
+                    (*loc, "approval"),
+                    "a production stage must name an approval rule (approval: <rule>)",
+                )
+            )
+        for j, dep in enumerate(stage.deployers):
+            p = estate.principals.get(dep)
+            if p is None:
+                out.append(((*loc, "deployers", j), f"unknown principal {dep!r}"))
+            elif p.kind is not PrincipalKind.SERVICE:
+                out.append(
+                    (
+                        (*loc, "deployers", j),
+                        f"deployer {dep!r} must be a service principal (kind: service)",
+                    )
+                )
+    return out

@@ -1,0 +1,201 @@
+"""Policy invariants of an estate: what ``stagewall check`` reports (exit 1).
+
+Other domains add checks that need the store (overdue break-glass follow-ups,
+...) with :func:`register_state_check`; ``stagewall check`` runs them all.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from stagewall.estate.loader import LoadedEstate
+from stagewall.estate.models import PRODUCTION_ROLE_CAP, Estate
+
+
+class Severity(str, enum.Enum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken invariant; ``rule`` is a stable id documented in docs/estate.md."""
+
+    rule: str
+    message: str
+    where: str
+    severity: Severity = Severity.HIGH
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "rule": self.rule,
+            "message": self.message,
+            "where": self.where,
+            "severity": self.severity.value,
+        }
+
+
+STANDING_GRANT_MAX = timedelta(days=366)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def estate_violations(loaded: LoadedEstate, today: date | None = None) -> list[Violation]:
+    """Every invariant the estate file itself breaks."""
+    e: Estate = loaded.estate
+    today = today or _today()
+    out: list[Violation] = []
+
+    # 1. An external principal is never eligible for, nor holds, a production role.
+    for rname, role in sorted(e.roles.items()):
+        if not e.is_production(role.environment):
+            continue
+        for pid in sorted(e.expand(role.eligible)):
+            if not e.is_internal(pid):
+                p = e.principals.get(pid)
+                who = f"vendor {p.vendor!r}" if p and p.vendor else "not internal"
+                out.append(
+                    Violation(
+                        "SW-EST-001",
+                        f"external principal {pid!r} ({who}) is eligible for production role "
+                        f"{rname!r}; externals never get production access",
+                        loaded.where("roles", rname, "eligible"),
+                    )
+                )
+    for i, sg in enumerate(e.standing_grants):
+        if e.role_is_production(sg.role):
+            kind = "external principal" if not e.is_internal(sg.principal) else "principal"
+            out.append(
+                Violation(
+                    "SW-EST-002",
+                    f"{kind} {sg.principal!r} holds a standing grant on production role "
+                    f"{sg.role!r}; production access is just-in-time only",
+                    loaded.where("standing_grants", i),
+                )
+            )
+
+    # 2. Vendor principals without NDA/DPA, or past contract end, hold no grant.
+    holders: dict[str, list[str]] = {}
+    for i, sg in enumerate(e.standing_grants):
+        if sg.expires >= today:
+            holders.setdefault(sg.principal, []).append(f"standing_grants[{i}]")
+    for rname, role in e.roles.items():
+        for pid in e.expand(role.eligible):
+            holders.setdefault(pid, []).append(f"roles.{rname}.eligible")
+    for pid, places in sorted(holders.items()):
+        p = e.principals.get(pid)
+        if p is None or p.vendor is None:
+            continue
+        v = e.vendors[p.vendor]
+        missing = [n for n, d in (("NDA", v.nda_signed), ("DPA", v.dpa_signed)) if d is None]
+        if missing:
+            out.append(
+                Violation(
+                    "SW-EST-003",
+                    f"vendor principal {pid!r} of {p.vendor!r} has no {' and no '.join(missing)} "
+                    f"signature date but is named in {', '.join(sorted(places))}",
+                    loaded.where("vendors", p.vendor),
+                )
+            )
+        if v.contract_end < today:
+            out.append(
+                Violation(
+                    "SW-EST-004",
+                    f"vendor principal {pid!r}: contract with {p.vendor!r} ended {v.contract_end}, "
+                    f"but the principal is named in {', '.join(sorted(places))}",
+                    loaded.where("vendors", p.vendor, "contract_end"),
+                )
+            )
+
+    # 3. No identifier is both production and non-production.
+    owners: dict[str, set[tuple[bool, str]]] = {}
+    for rname, res in e.resources.items():
+        prod = e.is_production(res.environment)
+        for ident in res.all_identifiers():
+            owners.setdefault(ident, set()).add((prod, rname))
+    for ident, owned in sorted(owners.items()):
+        prod_res = sorted(r for p, r in owned if p)
+        non_prod = sorted(r for p, r in owned if not p)
+        if prod_res and non_prod:
+            out.append(
+                Violation(
+                    "SW-EST-005",
+                    f"identifier {ident!r} is declared for production resource(s) "
+                    f"{', '.join(prod_res)} and non-production resource(s) {', '.join(non_prod)}; "
+                    "environments must not share infrastructure",
+                    loaded.where("resources", non_prod[0]),
+                )
+            )
+
+    # 4. Production roles are short; standing grants end.
+    for rname, role in sorted(e.roles.items()):
+        if e.is_production(role.environment) and role.max_duration > PRODUCTION_ROLE_CAP:
+            out.append(
+                Violation(
+                    "SW-EST-006",
+                    f"production role {rname!r} allows {role.max_duration}, over the "
+                    f"{PRODUCTION_ROLE_CAP} cap for just-in-time access",
+                    loaded.where("roles", rname, "max_duration"),
+                    Severity.MEDIUM,
+                )
+            )
+    for i, sg in enumerate(e.standing_grants):
+        if sg.expires - today > STANDING_GRANT_MAX:
+            out.append(
+                Violation(
+                    "SW-EST-007",
+                    f"standing grant of {sg.role!r} to {sg.principal!r} runs until {sg.expires}, "
+                    "more than a year; standing grants must be renewed at least yearly",
+                    loaded.where("standing_grants", i, "expires"),
+                    Severity.MEDIUM,
+                )
+            )
+
+    # 5. Approvers and deployers of production are internal.
+    for rname, rule in sorted(e.approval_rules.items()):
+        for grp in rule.from_groups:
+            for pid in sorted(e.group_members(grp)):
+                if not e.is_internal(pid):
+                    out.append(
+                        Violation(
+                            "SW-EST-008",
+                            f"approval rule {rname!r} draws approvers from group {grp!r}, which "
+                            f"contains external principal {pid!r} (their approvals never count)",
+                            loaded.where("approval_rules", rname, "from_groups"),
+                            Severity.MEDIUM,
+                        )
+                    )
+    for i, stage in enumerate(e.stages):
+        if not e.is_production(stage.environment):
+            continue
+        for dep in stage.deployers:
+            if not e.is_internal(dep):
+                out.append(
+                    Violation(
+                        "SW-EST-009",
+                        f"external principal {dep!r} may deploy to production stage {stage.name!r}",
+                        loaded.where("stages", i, "deployers"),
+                    )
+                )
+    return out
+
+
+StateCheck = Callable[[LoadedEstate, str | None], list[Violation]]
+_STATE_CHECKS: dict[str, StateCheck] = {}
+
+
+def register_state_check(name: str, check: StateCheck) -> None:
+    """Add a check that also reads the store (called with the estate and the store URL)."""
+    if name in _STATE_CHECKS:
+        raise ValueError(f"state check {name!r} is registered twice")
+    _STATE_CHECKS[name] = check
+
+
+def state_checks() -> dict[str, StateCheck]:
+    return dict(_STATE_CHECKS)
