@@ -87,10 +87,10 @@ def reference_problems(estate: Estate) -> list[Problem]:
                 )
             )
         for j, dep in enumerate(stage.deployers):
-            p = estate.principals.get(dep)
-            if p is None:
+            dep_p = estate.principals.get(dep)
+            if dep_p is None:
                 out.append(((*loc, "deployers", j), f"unknown principal {dep!r}"))
-            elif p.kind is not PrincipalKind.SERVICE:
+            elif dep_p.kind is not PrincipalKind.SERVICE:
                 out.append(
                     (
                         (*loc, "deployers", j),

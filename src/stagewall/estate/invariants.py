@@ -15,7 +15,7 @@ from stagewall.estate.loader import LoadedEstate
 from stagewall.estate.models import PRODUCTION_ROLE_CAP, Estate
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"

@@ -53,7 +53,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     loader.flatten_mapping(node)
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=True)
         try:
             hash(key)
         except TypeError:
@@ -141,7 +141,7 @@ def parse_estate(text: str, source: str | os.PathLike[str] = "stagewall.yaml") -
         for err in exc.errors()[:MAX_REPORTED]:
             loc = _clean_loc(err["loc"])
             probe: Path_ = loc
-            line = None
+            line: int | None = None
             while probe:
                 if probe in lines:
                     line = lines[probe]

@@ -34,7 +34,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Tier(str, enum.Enum):
+class Tier(enum.StrEnum):
     PRODUCTION = "production"
     NON_PRODUCTION = "non-production"
 
@@ -58,7 +58,7 @@ class Environment(_Model):
     )
 
 
-class ResourceKind(str, enum.Enum):
+class ResourceKind(enum.StrEnum):
     POSTGRESQL = "postgresql"
     MYSQL = "mysql"
     SQLITE = "sqlite"
@@ -144,12 +144,12 @@ class Vendor(_Model):
         return self
 
 
-class Affiliation(str, enum.Enum):
+class Affiliation(enum.StrEnum):
     INTERNAL = "internal"
     EXTERNAL = "external"
 
 
-class PrincipalKind(str, enum.Enum):
+class PrincipalKind(enum.StrEnum):
     HUMAN = "human"
     SERVICE = "service"
 
@@ -203,7 +203,7 @@ class Group(_Model):
     description: str = ""
 
 
-class Access(str, enum.Enum):
+class Access(enum.StrEnum):
     READ = "read"
     WRITE = "write"
     ADMIN = "admin"
