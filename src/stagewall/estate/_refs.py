@@ -43,14 +43,14 @@ def reference_problems(estate: Estate) -> list[Problem]:
         if role.environment not in envs:
             out.append(((*loc, "environment"), f"unknown environment {role.environment!r}"))
         for i, rname in enumerate(role.resources):
-            res = estate.resources.get(rname)
-            if res is None:
+            role_res = estate.resources.get(rname)
+            if role_res is None:
                 out.append(((*loc, "resources", i), f"unknown resource {rname!r}"))
-            elif res.environment != role.environment:
+            elif role_res.environment != role.environment:
                 out.append(
                     (
                         (*loc, "resources", i),
-                        f"resource {rname!r} is in environment {res.environment!r}, "
+                        f"resource {rname!r} is in environment {role_res.environment!r}, "
                         f"but the role is for {role.environment!r}",
                     )
                 )

@@ -114,10 +114,10 @@ def parse_estate(text: str, source: str | os.PathLike[str] = "stagewall.yaml") -
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark else ""
+        at = f":{mark.line + 1}" if mark else ""
         problem = exc.problem or exc.context or "invalid YAML"
         raise ConfigError(
-            f"{src}{line}: this is not valid YAML: {problem}",
+            f"{src}{at}: this is not valid YAML: {problem}",
             hint="check indentation and quoting on that line (YAML uses spaces, not tabs)",
         ) from None
     except yaml.YAMLError as exc:
