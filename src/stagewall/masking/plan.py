@@ -1,0 +1,167 @@
+"""The masking plan file: every column of every table, with a transformer or ``keep``.
+
+The plan is YAML, sorted and stable so it diffs well in review::
+
+    version: 1
+    tables:
+      public.customers:
+        columns:
+          email: {transformer: email, params: {}, reason: "name rule 'email' + 50/50 samples"}
+          id: {transformer: keep, reason: "primary key, not sensitive"}
+
+Foreign keys are kept consistent through the *consistency salt*: a column that
+references another (directly or through a chain of foreign keys) is transformed
+with the salt of the root key it points at, so equal inputs give equal outputs in
+both places. :func:`consistency_salt` computes it; lint checks that the
+transformer and params of both ends agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from stagewall.errors import ConfigError
+from stagewall.masking.schema import Schema
+
+
+class ColumnPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    transformer: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    reason: str = ""
+
+
+class TablePlan(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    columns: dict[str, ColumnPlan]
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = Field(default=1, ge=1, le=1)
+    tables: dict[str, TablePlan]
+
+    def column(self, table: str, column: str) -> ColumnPlan | None:
+        t = self.tables.get(table)
+        return t.columns.get(column) if t else None
+
+    def canonical_bytes(self) -> bytes:
+        """Stable serialisation used for the plan hash (ignores YAML formatting)."""
+        import json
+
+        return json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
+        ).encode()
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.canonical_bytes()).hexdigest()
+
+
+def dump_plan(plan: Plan) -> str:
+    """YAML text with tables and columns sorted."""
+    data: dict[str, Any] = {"version": plan.version, "tables": {}}
+    for tname in sorted(plan.tables):
+        cols = plan.tables[tname].columns
+        data["tables"][tname] = {
+            "columns": {
+                cname: {
+                    "transformer": cols[cname].transformer,
+                    **(
+                        {"params": dict(sorted(cols[cname].params.items()))}
+                        if cols[cname].params
+                        else {}
+                    ),
+                    "reason": cols[cname].reason,
+                }
+                for cname in sorted(cols)
+            }
+        }
+    header = (
+        "# stagewall masking plan: every column has a transformer or an explicit keep.\n"
+        "# Review it like code. A source column missing here stops `mask run` (fail closed).\n"
+    )
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read a plan file; ConfigError naming the file and field on any problem."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{p}: the plan file does not exist",
+            hint="create one with `stagewall mask plan --source URL --out plan.yaml`",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read the plan file: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{p}{at}: the plan is not valid YAML") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the plan must be a mapping with `version` and `tables`")
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors()[:10]:
+            loc = ".".join(str(x) for x in err["loc"])
+            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{loc}: {msg}")
+        raise ConfigError(
+            f"{p}: the plan is not valid:\n  " + "\n  ".join(problems),
+            hint="fix the named fields, or regenerate with `stagewall mask plan`",
+        ) from None
+
+
+def root_key(schema: Schema, table: str, column: str) -> tuple[str, str]:
+    """Follow single- and multi-column foreign keys from ``table.column`` to the key at the root.
+
+    Cycles stop at the first repeated column. Returns (qualified table, column).
+    """
+    seen: set[tuple[str, str]] = set()
+    current = (table, column)
+    while current not in seen:
+        seen.add(current)
+        t = schema.table(current[0])
+        if t is None:
+            break
+        nxt = None
+        for fk in t.foreign_keys:
+            if current[1] in fk.columns:
+                pos = fk.columns.index(current[1])
+                ref_table = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+                nxt = (ref_table, fk.ref_columns[pos])
+                break
+        if nxt is None:
+            break
+        current = nxt
+    return current
+
+
+def consistency_salt(schema: Schema, table: str, column: str) -> str:
+    """The salt under which ``table.column`` is transformed: that of its root key."""
+    rt, rc = root_key(schema, table, column)
+    return f"{rt}.{rc}"
+
+
+__all__ = [
+    "ColumnPlan",
+    "Plan",
+    "TablePlan",
+    "consistency_salt",
+    "dump_plan",
+    "load_plan",
+    "root_key",
+]
