@@ -126,28 +126,28 @@ def load_plan(path: str | Path) -> Plan:
 
 
 def root_key(schema: Schema, table: str, column: str) -> tuple[str, str]:
-    """Follow single- and multi-column foreign keys from ``table.column`` to the key at the root.
+    """Follow foreign keys from ``table.column`` to the key at the root.
 
-    Cycles stop at the first repeated column. Returns (qualified table, column).
+    Composite keys are followed column by column. When the references form a
+    cycle, the root is the smallest (table, column) on the cycle, so every member
+    of the cycle gets the same answer. Returns (qualified table, column).
     """
-    seen: set[tuple[str, str]] = set()
+    path: list[tuple[str, str]] = []
     current = (table, column)
-    while current not in seen:
-        seen.add(current)
+    while current not in path:
+        path.append(current)
         t = schema.table(current[0])
-        if t is None:
-            break
         nxt = None
-        for fk in t.foreign_keys:
+        for fk in t.foreign_keys if t is not None else ():
             if current[1] in fk.columns:
                 pos = fk.columns.index(current[1])
                 ref_table = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
                 nxt = (ref_table, fk.ref_columns[pos])
                 break
         if nxt is None:
-            break
+            return current
         current = nxt
-    return current
+    return min(path[path.index(current) :])
 
 
 def consistency_salt(schema: Schema, table: str, column: str) -> str:
