@@ -88,8 +88,14 @@ def _new_mysql_database() -> tuple[str, str]:
 
     name = f"sw_test_{uuid.uuid4().hex[:12]}"
     try:
-        conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="",
-                               connect_timeout=5, autocommit=True)
+        conn = pymysql.connect(
+            host=MYSQL_HOST,
+            port=MYSQL_PORT,
+            user="root",
+            password="",
+            connect_timeout=5,
+            autocommit=True,
+        )
     except pymysql.err.OperationalError as exc:
         _unavailable("MariaDB/MySQL", exc)
     with conn:
@@ -100,8 +106,9 @@ def _new_mysql_database() -> tuple[str, str]:
 def _drop_mysql_database(name: str) -> None:
     import pymysql
 
-    conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="",
-                           autocommit=True)
+    conn = pymysql.connect(
+        host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="", autocommit=True
+    )
     with conn:
         conn.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
 

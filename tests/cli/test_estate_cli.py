@@ -1,0 +1,82 @@
+"""`stagewall init`, `schema` and `check` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.cli_helpers import run_cli
+from tests.estate.fixtures import EXAMPLE, write
+
+
+def test_init_writes_example_and_refuses_overwrite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    r = run_cli("init")
+    assert r.exit_code == 0 and (tmp_path / "stagewall.yaml").read_text() == EXAMPLE
+    (tmp_path / "stagewall.yaml").write_text("mine")
+    r = run_cli("init")
+    assert r.exit_code == 2 and "already exists" in r.stderr and "--force" in r.stderr
+    assert (tmp_path / "stagewall.yaml").read_text() == "mine", "refusal must change nothing"
+
+
+def test_check_finds_local_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "stagewall.yaml", EXAMPLE)
+    r = run_cli("check")
+    assert r.exit_code == 0, r.stderr
+    assert "all invariants hold" in r.stdout
+
+
+def test_check_violation_exit_1_names_principal_and_role(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "e.yaml", EXAMPLE.replace("eligible: [group:sre]\n", "eligible: [dana]\n")
+    )
+    r = run_cli("check", "--config", str(path))
+    assert r.exit_code == 1
+    assert "SW-EST-001" in r.stdout and "'dana'" in r.stdout and "'prod-db-read'" in r.stdout
+    r = run_cli("check", "--config", str(path), "--format", "json")
+    data = json.loads(r.stdout)
+    assert (
+        r.exit_code == 1 and data["ok"] is False and data["violations"][0]["rule"] == "SW-EST-001"
+    )
+
+
+def test_check_invalid_file_exit_2_with_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "e.yaml", "environments:\n  prod: {tier: production, colour: red}\n")
+    r = run_cli("check", "--config", str(path))
+    assert r.exit_code == 2
+    assert f"{path}:2: environments.prod.colour: unknown field" in r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+
+
+def test_check_missing_file(tmp_path: Path) -> None:
+    r = run_cli("check", "--config", str(tmp_path / "nope.yaml"))
+    assert r.exit_code == 2 and "does not exist" in r.stderr
+
+
+def test_check_env_var(tmp_path: Path) -> None:
+    path = write(tmp_path / "e.yaml", EXAMPLE)
+    r = run_cli("check", env={"STAGEWALL_CONFIG": str(path)})
+    assert r.exit_code == 0 and str(path) in r.stdout
+
+
+def test_schema_is_valid_and_validates_example() -> None:
+    r = run_cli("schema")
+    assert r.exit_code == 0
+    schema = json.loads(r.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    data = yaml.safe_load(EXAMPLE)
+    # dates and durations are strings in YAML/JSON; make the instance JSON-like first
+    instance = json.loads(json.dumps(data, default=str))
+    jsonschema.Draft202012Validator(schema).validate(instance)
+
+
+def test_unknown_command_is_usage_error() -> None:
+    r = run_cli("frobnicate")
+    assert r.exit_code == 2 and "No such command" in r.stderr
