@@ -67,7 +67,9 @@ def make_engine(url: str) -> Engine:
 
         return engine
     if backend == "postgresql":
-        return create_engine(url, pool_pre_ping=True)
+        # No pool: a CLI process opens few connections, and a pooled connection left
+        # behind at exit (or between tests) is a leaked server session.
+        return create_engine(url, poolclass=NullPool)
     raise ConfigError(
         f"unsupported store backend {backend!r} in {redact_url(url)}",
         hint="the store runs on SQLite (default) or PostgreSQL (postgresql://...)",
