@@ -30,4 +30,27 @@ class MaskingKey:
         return hmac.new(self.secret, b"stagewall/v1/" + purpose.encode(), hashlib.sha256).digest()
 
 
-__all__ = ["MaskingKey"]
+from stagewall.keys._files import (  # noqa: E402  (after MaskingKey, which _files imports)
+    InitResult,
+    PublicKey,
+    SigningKey,
+    init_keys,
+    load_masking_key,
+    load_public_key,
+    load_signing_key,
+    masking_key_ids,
+    parse_public_key,
+)
+
+__all__ = [
+    "InitResult",
+    "MaskingKey",
+    "PublicKey",
+    "SigningKey",
+    "init_keys",
+    "load_masking_key",
+    "load_public_key",
+    "load_signing_key",
+    "masking_key_ids",
+    "parse_public_key",
+]

@@ -1,0 +1,40 @@
+"""The tamper-evident audit log.
+
+Every event is canonical JSON (OCSF-aligned fields, sorted keys, UTC time),
+hashed into a chain and into an RFC 9162 Merkle tree, with signed C2SP
+checkpoints. See docs/audit.md.
+
+    from stagewall.audit import AuditLog, AuditEvent, Status, register_event_type, EventType
+"""
+
+from __future__ import annotations
+
+from stagewall.audit._chain import GENESIS, LogBroken
+from stagewall.audit._checkpoint import Checkpoint, CheckpointInvalid
+from stagewall.audit._log import AuditLog, InclusionProof, StoredCheckpoint
+from stagewall.audit.events import (
+    AuditEvent,
+    EventType,
+    Status,
+    StoredEvent,
+    get_event_type,
+    register_event_type,
+    registered_event_types,
+)
+
+__all__ = [
+    "GENESIS",
+    "AuditEvent",
+    "AuditLog",
+    "Checkpoint",
+    "CheckpointInvalid",
+    "EventType",
+    "InclusionProof",
+    "LogBroken",
+    "Status",
+    "StoredCheckpoint",
+    "StoredEvent",
+    "get_event_type",
+    "register_event_type",
+    "registered_event_types",
+]

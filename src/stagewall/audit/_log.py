@@ -1,0 +1,382 @@
+"""AuditLog: append events to the store, write checkpoints, read and prove."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from stagewall import __version__
+from stagewall.audit._canonical import canonical_bytes, check_json_safe
+from stagewall.audit._chain import GENESIS
+from stagewall.audit._checkpoint import (
+    Checkpoint,
+    CheckpointInvalid,
+    parse_note,
+    sign_checkpoint,
+)
+from stagewall.audit._merkle import Frontier, consistency_proof, inclusion_path
+from stagewall.audit._tables import audit_checkpoints, audit_events
+from stagewall.audit.events import AuditEvent, StoredEvent, build_document, get_event_type
+from stagewall.errors import BackendError, ConfigError, StagewallError, UsageError
+from stagewall.keys import SigningKey, load_signing_key
+from stagewall.store import Store
+
+LOCK_NAME = "stagewall.audit"
+_log = logging.getLogger("stagewall.audit")
+
+
+def utc_now() -> str:
+    """UTC ISO 8601 with microseconds and ``Z``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """A signed checkpoint as kept in the store."""
+
+    size: int
+    root: bytes
+    note: str
+    key_name: str
+    created: str
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    index: int
+    tree_size: int
+    leaf_hash: bytes
+    root: bytes
+    path: tuple[bytes, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "leaf_index": self.index,
+            "tree_size": self.tree_size,
+            "leaf_hash": self.leaf_hash.hex(),
+            "root_hash": self.root.hex(),
+            "audit_path": [p.hex() for p in self.path],
+        }
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    event: AuditEvent
+    doc_parts: tuple[Any, ...]
+
+
+class AuditLog:
+    """The tamper-evident audit log in a :class:`~stagewall.store.Store`.
+
+    ``checkpoint_every``/``checkpoint_interval`` control automatic checkpoints,
+    written inside an append when a signing key exists in ``home`` (a missing or
+    unusable key never blocks an append; it only means no automatic checkpoint).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        checkpoint_every: int | None = 1000,
+        checkpoint_interval: timedelta | None = timedelta(hours=1),
+        home: str | os.PathLike[str] | None = None,
+        signing_key: SigningKey | None = None,
+    ) -> None:
+        if checkpoint_every is not None and checkpoint_every < 1:
+            raise ConfigError("checkpoint_every must be at least 1 (or None to disable)")
+        self.store = store
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_interval = checkpoint_interval
+        self._home = home
+        self._signer: SigningKey | None = signing_key
+        self._signer_checked = signing_key is not None
+
+    # -- writing -----------------------------------------------------------
+
+    def append(self, event: AuditEvent, *, conn: Connection | None = None) -> int:
+        """Append one event; returns its index. With ``conn`` it joins that transaction."""
+        return self.append_many([event], conn=conn)[0]
+
+    def append_many(
+        self, events: Sequence[AuditEvent], *, conn: Connection | None = None
+    ) -> list[int]:
+        """Append events in order, atomically; returns their indexes."""
+        prepared = [self._prepare(e) for e in events]
+        if not prepared:
+            return []
+        with self._tx(conn) as c:
+            return self._append_locked(c, prepared)
+
+    def _prepare(self, event: AuditEvent) -> _Prepared:
+        if not isinstance(event, AuditEvent):
+            raise ConfigError(f"expected an AuditEvent, got {type(event).__name__}")
+        event_type = get_event_type(event.code)
+        for name in ("actor", "message"):
+            value = getattr(event, name)
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"audit event {event.code}: {name} must be non-empty text")
+        if event.resource is not None and not isinstance(event.resource, str):
+            raise ConfigError(f"audit event {event.code}: resource must be text or None")
+        details = check_json_safe(event.details, "details")
+        check_json_safe({"actor": event.actor, "message": event.message}, "event")
+        safe = AuditEvent(
+            code=event.code,
+            status=event.status,
+            actor=event.actor,
+            message=event.message,
+            resource=event.resource,
+            details=details,
+        )
+        return _Prepared(safe, (event_type,))
+
+    def _append_locked(self, conn: Connection, prepared: Sequence[_Prepared]) -> list[int]:
+        self.store.lock(conn, LOCK_NAME)
+        last = conn.execute(
+            select(audit_events.c.idx, audit_events.c.time, audit_events.c.chain_hash)
+            .order_by(audit_events.c.idx.desc())
+            .limit(1)
+        ).first()
+        index, last_time, prev = (
+            (last[0] + 1, last[1], bytes(last[2])) if last else (0, "", GENESIS)
+        )
+        start = index
+        now = utc_now()
+        time = now if now > last_time else last_time
+        rows: list[dict[str, Any]] = []
+        sha = hashlib.sha256
+        for p in prepared:
+            doc = build_document(
+                p.event,
+                p.doc_parts[0],
+                time=time,
+                index=index,
+                prev_hash=prev,
+                product_version=__version__,
+            )
+            raw = canonical_bytes(doc)
+            leaf = sha(b"\x00" + raw).digest()
+            prev = sha(prev + leaf).digest()
+            rows.append(
+                {
+                    "idx": index,
+                    "time": time,
+                    "code": p.event.code,
+                    "status": p.event.status.value,
+                    "actor": p.event.actor[:256],
+                    "resource": p.event.resource[:512] if p.event.resource else None,
+                    "canonical": raw,
+                    "leaf_hash": leaf,
+                    "chain_hash": prev,
+                }
+            )
+            index += 1
+        conn.execute(insert(audit_events), rows)
+        self._maybe_checkpoint(conn, start, index)
+        return list(range(start, index))
+
+    @contextmanager
+    def _tx(self, conn: Connection | None) -> Iterator[Connection]:
+        try:
+            if conn is None:
+                with self.store.transaction() as own:
+                    yield own
+            else:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise BackendError(
+                f"the audit log in {self.store.display_url} failed: {exc.__class__.__name__}",
+                hint="check the store is reachable and migrated (stagewall.store.Store.migrate())",
+            ) from exc
+
+    # -- checkpoints -------------------------------------------------------
+
+    def _signing_key(self) -> SigningKey | None:
+        if not self._signer_checked:
+            self._signer_checked = True
+            try:
+                self._signer = load_signing_key(self._home)
+            except StagewallError as exc:
+                _log.info("no automatic audit checkpoints: %s", exc.message)
+                self._signer = None
+        return self._signer
+
+    def _maybe_checkpoint(self, conn: Connection, old_size: int, new_size: int) -> None:
+        if self.checkpoint_every is None and self.checkpoint_interval is None:
+            return
+        key = self._signing_key()
+        if key is None:
+            return
+        every = self.checkpoint_every
+        due = every is not None and new_size // every > old_size // every
+        if not due and self.checkpoint_interval is not None:
+            newest = conn.execute(
+                select(audit_checkpoints.c.created)
+                .order_by(audit_checkpoints.c.size.desc())
+                .limit(1)
+            ).scalar()
+            due = newest is None or (
+                datetime.now(UTC) - _parse_time(newest) >= self.checkpoint_interval
+            )
+        if due:
+            self._write_checkpoint(conn, key)
+
+    def checkpoint(self, *, key: SigningKey | None = None) -> StoredCheckpoint:
+        """Sign and store a checkpoint of the current log (or return the newest if current)."""
+        signer = key or load_signing_key(self._home)
+        with self._tx(None) as conn:
+            self.store.lock(conn, LOCK_NAME)
+            return self._write_checkpoint(conn, signer)
+
+    def _write_checkpoint(self, conn: Connection, key: SigningKey) -> StoredCheckpoint:
+        prev = conn.execute(
+            select(audit_checkpoints).order_by(audit_checkpoints.c.size.desc()).limit(1)
+        ).first()
+        if prev is not None:
+            try:
+                frontier = Frontier.from_bytes(prev.size, bytes(prev.frontier))
+            except ValueError as exc:
+                raise CheckpointInvalid(f"stored checkpoint {prev.size} is corrupt") from exc
+            cp, _sigs = parse_note(prev.note, source=f"stored checkpoint {prev.size}")
+            if frontier.root() != bytes(prev.root_hash) or cp.root != frontier.root():
+                raise CheckpointInvalid(
+                    f"stored checkpoint at tree size {prev.size} does not match its own tree state",
+                    hint="the store was altered; run `stagewall audit verify`",
+                )
+        else:
+            frontier = Frontier()
+        leaves = conn.execute(
+            select(audit_events.c.idx, audit_events.c.leaf_hash)
+            .where(audit_events.c.idx >= frontier.size)
+            .order_by(audit_events.c.idx)
+        ).all()
+        for expected, (idx, leaf) in enumerate(leaves, start=frontier.size):
+            if idx != expected:
+                raise CheckpointInvalid(
+                    f"audit event {expected} is missing; refusing to sign a checkpoint",
+                    hint="run `stagewall audit verify`",
+                )
+            frontier.append(bytes(leaf))
+        if prev is not None and frontier.size == prev.size:
+            return StoredCheckpoint(
+                prev.size, bytes(prev.root_hash), prev.note, prev.key_name, prev.created
+            )
+        root = frontier.root()
+        note = sign_checkpoint(Checkpoint(key.name, frontier.size, root), key)
+        created = utc_now()
+        conn.execute(
+            insert(audit_checkpoints),
+            {
+                "size": frontier.size,
+                "root_hash": root,
+                "frontier": frontier.to_bytes(),
+                "note": note,
+                "key_name": key.name,
+                "created": created,
+            },
+        )
+        return StoredCheckpoint(frontier.size, root, note, key.name, created)
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        with self._tx(None) as conn:
+            rows = conn.execute(select(audit_checkpoints).order_by(audit_checkpoints.c.size)).all()
+        return [
+            StoredCheckpoint(r.size, bytes(r.root_hash), r.note, r.key_name, r.created)
+            for r in rows
+        ]
+
+    # -- reading -----------------------------------------------------------
+
+    def size(self) -> int:
+        with self._tx(None) as conn:
+            last = conn.execute(select(func.max(audit_events.c.idx))).scalar()
+        return 0 if last is None else int(last) + 1
+
+    def events(self, start: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        """Events from index ``start`` (negative counts from the end), at most ``limit``."""
+        if limit is not None and limit < 0:
+            raise UsageError("limit must not be negative")
+        if start < 0:
+            start = max(0, self.size() + start)
+        query = (
+            select(
+                audit_events.c.idx,
+                audit_events.c.canonical,
+                audit_events.c.leaf_hash,
+                audit_events.c.chain_hash,
+            )
+            .where(audit_events.c.idx >= start)
+            .order_by(audit_events.c.idx)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self._tx(None) as conn:
+            rows = conn.execute(query).all()
+        return [
+            StoredEvent.from_raw(int(i), bytes(raw), bytes(leaf), bytes(ch))
+            for i, raw, leaf, ch in rows
+        ]
+
+    def iter_rows(self, batch: int = 20000) -> Iterator[tuple[int, bytes, bytes, bytes]]:
+        """All rows ``(index, canonical, leaf_hash, chain_hash)`` in index order."""
+        start = 0
+        cols = (
+            audit_events.c.idx,
+            audit_events.c.canonical,
+            audit_events.c.leaf_hash,
+            audit_events.c.chain_hash,
+        )
+        while True:
+            with self._tx(None) as conn:
+                rows = conn.execute(
+                    select(*cols)
+                    .where(audit_events.c.idx >= start)
+                    .order_by(audit_events.c.idx)
+                    .limit(batch)
+                ).all()
+            for r in rows:
+                yield int(r[0]), bytes(r[1]), bytes(r[2]), bytes(r[3])
+            if len(rows) < batch:
+                return
+            start = int(rows[-1][0]) + 1
+
+    def leaf_hashes(self, size: int | None = None) -> list[bytes]:
+        query = select(audit_events.c.leaf_hash).order_by(audit_events.c.idx)
+        if size is not None:
+            query = query.where(audit_events.c.idx < size)
+        with self._tx(None) as conn:
+            return [bytes(r[0]) for r in conn.execute(query)]
+
+    def inclusion_proof(self, index: int, tree_size: int | None = None) -> InclusionProof:
+        leaves = self.leaf_hashes(tree_size)
+        n = len(leaves) if tree_size is None else tree_size
+        if tree_size is not None and len(leaves) < tree_size:
+            raise UsageError(f"the log has {len(leaves)} events, fewer than tree size {tree_size}")
+        if not 0 <= index < n:
+            raise UsageError(f"event index {index} is outside the log (size {n})")
+        from stagewall.audit._merkle import root
+
+        return InclusionProof(
+            index, n, leaves[index], root(leaves), tuple(inclusion_path(index, leaves))
+        )
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
+        leaves = self.leaf_hashes(new_size)
+        if not 0 <= old_size <= len(leaves):
+            raise UsageError(f"old size {old_size} is outside the log (size {len(leaves)})")
+        return consistency_proof(old_size, leaves)
+
+
+__all__ = ["LOCK_NAME", "AuditLog", "InclusionProof", "StoredCheckpoint", "utc_now"]
