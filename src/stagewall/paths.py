@@ -47,3 +47,18 @@ def store_url(explicit: str | None = None) -> str:
     if env:
         return env
     return f"sqlite:///{ensure_home() / 'stagewall.db'}"
+
+
+def configured_store_url(explicit: str | None = None) -> str | None:
+    """The store URL if one is configured or the default store already exists.
+
+    For commands whose main job does not need the store (``check``, ``scan``): they
+    record an audit event when a store is there, without creating one as a side effect.
+    """
+    if explicit:
+        return explicit
+    env = os.environ.get("STAGEWALL_DB")
+    if env:
+        return env
+    default = home() / "stagewall.db"
+    return f"sqlite:///{default}" if default.exists() else None
