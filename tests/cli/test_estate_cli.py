@@ -80,3 +80,27 @@ def test_schema_is_valid_and_validates_example() -> None:
 def test_unknown_command_is_usage_error() -> None:
     r = run_cli("frobnicate")
     assert r.exit_code == 2 and "No such command" in r.stderr
+
+
+def test_check_records_audit_event_when_store_configured(tmp_path: Path) -> None:
+    from stagewall.audit import AuditLog, Status
+    from stagewall.store import open_store
+
+    path = write(
+        tmp_path / "e.yaml", EXAMPLE.replace("eligible: [group:sre]\n", "eligible: [dana]\n")
+    )
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    r = run_cli("check", "--config", str(path), "--db", url)
+    assert r.exit_code == 1
+    store = open_store(url)
+    events = AuditLog(store).events()
+    store.dispose()
+    assert [e.code for e in events] == ["estate.check.completed"]
+    assert events[0].status is Status.FAILURE
+    assert events[0].details["violations_by_rule"] == {"SW-EST-001": 1}
+
+
+def test_check_without_store_creates_none(tmp_path: Path, _isolated_home: Path) -> None:
+    path = write(tmp_path / "e.yaml", EXAMPLE)
+    assert run_cli("check", "--config", str(path)).exit_code == 0
+    assert not _isolated_home.exists(), "check must not create a store as a side effect"

@@ -13,6 +13,7 @@ from stagewall.cli._common import config_option, db_option, echo_json, format_op
 from stagewall.errors import EXIT_FINDING, ConfigError
 from stagewall.estate import Estate, estate_violations, load_estate, state_checks
 from stagewall.estate.invariants import Violation
+from stagewall.estate.record import record_check
 
 
 def example_estate_text() -> str:
@@ -63,6 +64,7 @@ def check_cmd(config: str | None, db: str | None, fmt: str) -> None:
     violations: list[Violation] = estate_violations(loaded)
     for _name, check in sorted(state_checks().items()):
         violations.extend(check(loaded, db))
+    record_check(loaded, violations, db)
     if fmt == "json":
         echo_json(
             {
