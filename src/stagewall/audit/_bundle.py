@@ -1,0 +1,220 @@
+"""Export a self-contained audit bundle and verify it offline (no database).
+
+Layout::
+
+    DIR/events.jsonl         one canonical event per line: exactly the hashed bytes
+    DIR/chain.txt            hex chain hash per event (locates a change; not trusted)
+    DIR/checkpoints/         checkpoint-<size>.txt, every signed checkpoint (C2SP notes)
+    DIR/public.key           the log's verifier key (C2SP vkey)
+    DIR/README.txt           how to verify
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from stagewall.audit._chain import LogBroken, scan
+from stagewall.audit._checkpoint import Checkpoint, verify_checkpoint
+from stagewall.audit._log import AuditLog
+from stagewall.audit._merkle import consistency_proof, verify_consistency
+from stagewall.audit._verify import VerifyReport, check_checkpoint_roots, uncovered_warning
+from stagewall.errors import ConfigError, KeyMissing, UsageError
+from stagewall.keys import PublicKey, SigningKey, load_public_key, parse_public_key
+
+README = """\
+stagewall audit bundle
+======================
+
+events.jsonl   one canonical JSON event per line; the leaf hash of event i is
+               SHA-256(0x00 || line i without its newline) (RFC 9162).
+chain.txt      chain_i = SHA-256(chain_{{i-1}} || leaf_i), hex, one per event
+               (helps to locate a change; it is recomputed, not trusted).
+checkpoints/   signed checkpoints (C2SP tlog-checkpoint, Ed25519 signed notes).
+public.key     the log's verifier key (C2SP vkey). A key shipped inside the bundle
+               proves nothing against a forger: pin the key you already trust.
+
+Verify offline (no database needed):
+
+    stagewall audit verify --bundle {name} --public-key TRUSTED.pub \\
+        [--checkpoint OLDER_CHECKPOINT.txt]
+
+Exit code 0: every event is intact, every checkpoint signature verifies, and the
+log is consistent with every checkpoint (an older checkpoint you kept catches
+truncation and rewritten history). Exit code 1 names the first bad index.
+"""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    out: Path
+    size: int
+    checkpoints: int
+
+
+def export_bundle(
+    log: AuditLog,
+    out: str | os.PathLike[str],
+    *,
+    signing_key: SigningKey | None,
+    public_key: PublicKey,
+) -> ExportResult:
+    """Write the bundle; with ``signing_key`` a fresh checkpoint covers every event."""
+    target = Path(out)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise UsageError(
+            f"{target} exists and is not an empty directory",
+            hint="choose a new directory for the bundle",
+        )
+    if signing_key is not None:
+        log.checkpoint(key=signing_key)
+    stored = log.checkpoints()
+    size = stored[-1].size if signing_key is not None and stored else log.size()
+    (target / "checkpoints").mkdir(parents=True, exist_ok=True)
+    written = 0
+    for cp in stored:
+        if cp.size <= size:
+            (target / "checkpoints" / f"checkpoint-{cp.size:012d}.txt").write_text(
+                cp.note, encoding="utf-8"
+            )
+            written += 1
+
+    def rows() -> Iterator[tuple[int, bytes, bytes | None, bytes | None]]:
+        with (target / "events.jsonl").open("wb") as ev, (target / "chain.txt").open("w") as ch:
+            for index, raw, leaf, chain in log.iter_rows():
+                if index >= size:
+                    break
+                ev.write(raw + b"\n")
+                ch.write(chain.hex() + "\n")
+                yield index, raw, leaf, chain
+
+    result = scan(rows())  # verifies while writing: a broken log is never exported silently
+    if result.size != size:
+        raise UsageError(f"the log has {result.size} events, expected {size}")
+    (target / "public.key").write_text(public_key.vkey() + "\n", encoding="utf-8")
+    (target / "README.txt").write_text(README.format(name=target.name), encoding="utf-8")
+    return ExportResult(target, size, written)
+
+
+def _read_lines(path: Path) -> list[bytes]:
+    data = path.read_bytes()
+    if not data:
+        return []
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    return data.split(b"\n")[:-1]
+
+
+def verify_bundle(
+    bundle: str | os.PathLike[str],
+    *,
+    public_key: PublicKey | None = None,
+    checkpoint_files: list[str | os.PathLike[str]] | None = None,
+) -> VerifyReport:
+    """Verify a bundle offline. ``public_key`` pins the trusted key (recommended)."""
+    base = Path(bundle)
+    if not base.is_dir():
+        raise UsageError(
+            f"bundle directory {base} does not exist",
+            hint="pass the directory written by `stagewall audit export --out DIR`",
+        )
+    events_path = base / "events.jsonl"
+    if not events_path.is_file():
+        raise UsageError(
+            f"{base} is not an audit bundle: {events_path.name} is missing",
+            hint="pass the directory written by `stagewall audit export --out DIR`",
+        )
+    warnings: list[str] = []
+    key = public_key
+    if key is None:
+        key_file = base / "public.key"
+        if not key_file.is_file():
+            raise KeyMissing(
+                f"no public key: {key_file} is missing and --public-key was not given",
+                hint="pass --public-key with the log's verifier key",
+            )
+        key = load_public_key(path=key_file)
+        warnings.append(
+            "the public key was NOT pinned: it was taken from the bundle itself, so a forger "
+            "could have replaced key and signatures together; pass --public-key with the key "
+            "you obtained independently"
+        )
+    else:
+        shipped = base / "public.key"
+        if shipped.is_file():
+            try:
+                theirs = parse_public_key(shipped.read_text(encoding="utf-8"))
+            except ConfigError:
+                theirs = None
+            if theirs is None or theirs.raw != key.raw:
+                warnings.append("the bundle's public.key differs from the pinned key (ignored)")
+
+    entries: list[tuple[str, int, bytes]] = []
+    external: list[tuple[str, Checkpoint]] = []
+    cp_dir = base / "checkpoints"
+    bundle_files = sorted(cp_dir.glob("*.txt")) if cp_dir.is_dir() else []
+    for f in bundle_files:
+        cp = verify_checkpoint(f.read_text(encoding="utf-8"), key, source=f"checkpoint {f.name}")
+        entries.append((f"checkpoint {f.name}", cp.size, cp.root))
+    for extra in checkpoint_files or []:
+        p = Path(extra)
+        if not p.is_file():
+            raise UsageError(f"checkpoint file {p} does not exist")
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"checkpoint file {p} is not UTF-8 text") from exc
+        cp = verify_checkpoint(text, key, source=f"checkpoint {p}")
+        entries.append((f"checkpoint {p}", cp.size, cp.root))
+        external.append((str(p), cp))
+
+    lines = _read_lines(events_path)
+    chain_path = base / "chain.txt"
+    chains: list[bytes | None] = []
+    if chain_path.is_file():
+        for hexline in _read_lines(chain_path):
+            try:
+                chains.append(bytes.fromhex(hexline.decode("ascii")))
+            except (ValueError, UnicodeDecodeError):
+                chains.append(None)
+    else:
+        warnings.append("chain.txt is missing: a change is located less precisely")
+    chains.extend([None] * (len(lines) - len(chains)))
+    sizes = [e[1] for e in entries if e[1] <= len(lines)] + [0, len(lines)]
+    result = scan(
+        ((i, raw, None, chains[i]) for i, raw in enumerate(lines)),
+        root_at=sizes,
+        keep_leaves=bool(external),
+    )
+    check_checkpoint_roots(entries, result.size, result.roots)
+    new_root = result.roots[result.size]
+    proofs = []
+    for source, cp in external:
+        proof = consistency_proof(cp.size, result.leaves)
+        if not verify_consistency(cp.size, result.size, cp.root, new_root, proof):
+            raise LogBroken(cp.size, f"the consistency proof from {source} does not verify")
+        proofs.append(
+            {
+                "checkpoint": source,
+                "old_size": cp.size,
+                "new_size": result.size,
+                "old_root": cp.root.hex(),
+                "new_root": new_root.hex(),
+                "proof": [h.hex() for h in proof],
+            }
+        )
+    newest = max((e[1] for e in entries), default=None)
+    warnings.extend(uncovered_warning(result.size, newest))
+    return VerifyReport(
+        size=result.size,
+        root=new_root,
+        head=result.head,
+        checkpoints=tuple(sorted(e[1] for e in entries)),
+        consistency=tuple(proofs),
+        warnings=tuple(warnings),
+    )
+
+
+__all__ = ["ExportResult", "export_bundle", "verify_bundle"]

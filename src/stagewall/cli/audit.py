@@ -1,0 +1,216 @@
+"""``stagewall audit``: verify, export, prove, tail and checkpoint the audit log."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from stagewall.audit import AuditLog
+from stagewall.audit._bundle import export_bundle, verify_bundle
+from stagewall.audit._checkpoint import verify_checkpoint
+from stagewall.audit._merkle import leaf_hash, verify_inclusion
+from stagewall.audit._verify import VerifyReport, verify_store
+from stagewall.cli._common import db_option, echo_json, format_option
+from stagewall.errors import ChainBroken, IntegrityError, KeyMissing, UsageError
+from stagewall.keys import PublicKey, load_public_key, load_signing_key
+from stagewall.store import open_store
+
+
+def _log(db: str | None) -> AuditLog:
+    return AuditLog(open_store(db))
+
+
+def _pinned(path: str | None) -> PublicKey | None:
+    return load_public_key(path=path) if path else None
+
+
+def _report(report: VerifyReport, fmt: str, what: str) -> None:
+    if fmt == "json":
+        echo_json(report.to_json())
+    else:
+        click.echo(
+            f"ok: {what} verified: {report.size} events, root {report.root.hex()}, "
+            f"{len(report.checkpoints)} checkpoint(s) consistent"
+        )
+        for proof in report.consistency:
+            click.echo(
+                f"ok: consistent with {proof['checkpoint']} "
+                f"(size {proof['old_size']} -> {proof['new_size']})"
+            )
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit_group.command("verify")
+@db_option
+@click.option(
+    "--bundle", type=click.Path(), default=None, help="Verify an exported bundle offline."
+)
+@click.option(
+    "--checkpoint", "checkpoints", multiple=True, type=click.Path(), help="Older checkpoint file."
+)
+@click.option("--public-key", type=click.Path(), default=None, help="Trusted public key (pin).")
+@format_option("json")
+def verify_cmd(
+    db: str | None,
+    bundle: str | None,
+    checkpoints: tuple[str, ...],
+    public_key: str | None,
+    fmt: str,
+) -> None:
+    """Recompute chain and tree; check signatures and consistency. Exit 1 names the bad index."""
+    try:
+        if bundle is not None:
+            report = verify_bundle(
+                bundle, public_key=_pinned(public_key), checkpoint_files=list(checkpoints)
+            )
+            _report(report, fmt, f"bundle {bundle}")
+            return
+        if checkpoints:
+            raise UsageError("--checkpoint needs --bundle (the store keeps its own checkpoints)")
+        key = _pinned(public_key)
+        if key is None:
+            try:
+                key = load_public_key()
+            except KeyMissing:
+                key = None
+        report = verify_store(_log(db), key)
+        _report(report, fmt, "audit log")
+    except IntegrityError as exc:
+        if fmt == "json":
+            echo_json(
+                {
+                    "ok": False,
+                    "error": exc.code,
+                    "index": getattr(exc, "index", None),
+                    "message": exc.message,
+                }
+            )
+        raise
+
+
+@audit_group.command("export")
+@db_option
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Bundle directory.")
+def export_cmd(db: str | None, out: str) -> None:
+    """Write a self-contained bundle an auditor verifies offline."""
+    try:
+        signer = load_signing_key()
+    except KeyMissing:
+        signer = None
+    public = signer.public if signer is not None else load_public_key()
+    res = export_bundle(_log(db), out, signing_key=signer, public_key=public)
+    click.echo(f"exported {res.size} events and {res.checkpoints} checkpoint(s) to {res.out}")
+    if signer is None:
+        click.echo("warning: no signing key here; no fresh checkpoint was written", err=True)
+
+
+@audit_group.command("checkpoint")
+@db_option
+@format_option("json")
+def checkpoint_cmd(db: str | None, fmt: str) -> None:
+    """Sign and store a checkpoint of the current log."""
+    cp = _log(db).checkpoint()
+    if fmt == "json":
+        echo_json({"size": cp.size, "root_hash": cp.root.hex(), "note": cp.note})
+    else:
+        click.echo(cp.note, nl=False)
+
+
+@audit_group.command("proof")
+@click.argument("index", type=int)
+@click.option("--size", "tree_size", type=int, default=None, help="Tree size (default: current).")
+@db_option
+@format_option("json")
+def proof_cmd(index: int, tree_size: int | None, db: str | None, fmt: str) -> None:
+    """Print an inclusion proof for event INDEX (verify with `audit verify-proof`)."""
+    log = _log(db)
+    proof = log.inclusion_proof(index, tree_size)
+    data = proof.to_json()
+    data["event"] = log.events(index, 1)[0].raw.decode("utf-8")
+    if fmt == "json":
+        echo_json(data)
+        return
+    click.echo(f"leaf index: {proof.index}\ntree size:  {proof.tree_size}")
+    click.echo(f"leaf hash:  {proof.leaf_hash.hex()}\nroot hash:  {proof.root.hex()}")
+    click.echo("audit path:")
+    for h in proof.path:
+        click.echo(f"  {h.hex()}")
+
+
+def _load_proof(path: str) -> dict[str, Any]:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        return data
+    except (OSError, ValueError) as exc:
+        raise UsageError(
+            f"cannot read the proof {path}: {exc}",
+            hint="pass the output of `stagewall audit proof INDEX --format json`",
+        ) from exc
+
+
+@audit_group.command("verify-proof")
+@click.argument("proof_file", type=click.Path())
+@click.option("--checkpoint", type=click.Path(), default=None, help="Signed checkpoint to bind to.")
+@click.option("--public-key", type=click.Path(), default=None, help="Key for --checkpoint.")
+def verify_proof_cmd(proof_file: str, checkpoint: str | None, public_key: str | None) -> None:
+    """Verify an inclusion proof offline (optionally against a signed checkpoint)."""
+    data = _load_proof(proof_file)
+    try:
+        index = int(data["leaf_index"])
+        size = int(data["tree_size"])
+        root = bytes.fromhex(data["root_hash"])
+        path = [bytes.fromhex(h) for h in data["audit_path"]]
+        leaf = bytes.fromhex(data["leaf_hash"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"the proof {proof_file} is malformed: {exc}") from exc
+    if "event" in data and leaf_hash(str(data["event"]).encode("utf-8")) != leaf:
+        raise ChainBroken(f"the event in {proof_file} does not hash to its leaf hash")
+    if checkpoint is not None:
+        key = load_public_key(path=public_key) if public_key else load_public_key()
+        cp = verify_checkpoint(
+            Path(checkpoint).read_text(encoding="utf-8"), key, source=f"checkpoint {checkpoint}"
+        )
+        if cp.size != size or cp.root != root:
+            raise ChainBroken(
+                f"the proof is for tree size {size}, root {root.hex()[:16]}..., which is not "
+                f"checkpoint {checkpoint} (size {cp.size})",
+                hint="request the proof with --size equal to the checkpoint's tree size",
+            )
+    if not verify_inclusion(leaf, index, size, path, root):
+        raise ChainBroken(f"the inclusion proof for index {index} does not verify")
+    click.echo(f"ok: event {index} is included in the tree of size {size}")
+
+
+@audit_group.command("tail")
+@click.option("-n", "count", type=int, default=10, show_default=True, help="Number of events.")
+@db_option
+@format_option("json")
+def tail_cmd(count: int, db: str | None, fmt: str) -> None:
+    """Show the newest events."""
+    if count < 0:
+        raise UsageError("-n must not be negative")
+    events = _log(db).events(-count, count) if count else []
+    if fmt == "json":
+        echo_json([json.loads(e.raw) for e in events])
+        return
+    for e in events:
+        resource = f" {e.resource}" if e.resource else ""
+        click.echo(
+            f"{e.index:>8} {e.time} {e.status.value:<7} {e.code} {e.actor}{resource}: {e.message}"
+        )
+
+
+COMMANDS: list[click.Command] = [audit_group]
