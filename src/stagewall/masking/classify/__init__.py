@@ -1,0 +1,8 @@
+"""Sensitive-data detection: classify columns (name rules + value validators), scan text."""
+
+from __future__ import annotations
+
+from stagewall.masking.classify._categories import Category
+from stagewall.masking.classify._text import Match, detect_in_text
+
+__all__ = ["Category", "Match", "detect_in_text"]

@@ -1,0 +1,220 @@
+"""Find personal data inside free text: e-mails, phones, IBANs, cards, IPs, ids, names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from stagewall.masking.classify._categories import Category
+from stagewall.masking.classify._validators import EMAIL, is_card, is_iban, is_ip
+from stagewall.masking.transformers import _dicts
+from stagewall.masking.transformers._checksums import IBAN_LENGTHS
+
+
+@dataclass(frozen=True)
+class Match:
+    """One finding in a text: ``text[start:end]`` is of ``category`` (value hidden from repr)."""
+
+    category: Category
+    start: int
+    end: int
+    text: str = field(repr=False)
+
+
+_IBAN = re.compile(r"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,34}")
+_CARD = re.compile(r"(?<![\w+])[2-6][0-9](?:[ -]?[0-9]){10,17}(?!\w)")
+_PHONE = re.compile(
+    r"(?<![\w+])(?:(?:\+|00)[1-9][0-9]{0,2}[ .-]?(?:\(0?[0-9]{1,4}\)[ .-]?)?[0-9]{1,4}"
+    r"(?:[ .-]?[0-9]{2,4}){1,4}"
+    r"|\([0-9]{3}\) ?[0-9]{3}[-. ][0-9]{4}"
+    r"|\b[0-9]{3}[-.][0-9]{3}[-.][0-9]{4}"
+    r"|\b0[0-9]{2,4}[ /-]?[0-9]{3,4}[ -]?[0-9]{3,4})(?!\w)"
+)
+_IPV4 = re.compile(r"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?!\w|\.[0-9])")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+_SSN = re.compile(r"\b(?!000|666|9[0-9]{2})[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}\b")
+_NINO = re.compile(
+    r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
+    r" ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b"
+)
+_WORD = re.compile(r"\b[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?\b")
+_TITLES = frozenset({"Mr", "Mrs", "Ms", "Miss", "Dr", "Prof", "Herr", "Frau", "Mme", "Mlle", "Sr"})
+# First names that are also everyday words; only taken as names next to a surname or title.
+_AMBIGUOUS = frozenset(
+    {
+        "April",
+        "August",
+        "Austin",
+        "Autumn",
+        "Baker",
+        "Bell",
+        "Berry",
+        "Bill",
+        "Black",
+        "Brook",
+        "Brown",
+        "Carolina",
+        "Carter",
+        "Case",
+        "Chance",
+        "Chase",
+        "Chelsea",
+        "Christian",
+        "Cook",
+        "Dakota",
+        "Dallas",
+        "Dawn",
+        "Don",
+        "Eve",
+        "Faith",
+        "Florence",
+        "Ford",
+        "Frank",
+        "Georgia",
+        "Grant",
+        "Gray",
+        "Green",
+        "Grey",
+        "Guy",
+        "Hill",
+        "Holly",
+        "Hope",
+        "Houston",
+        "Hunter",
+        "Iris",
+        "Ivy",
+        "Jade",
+        "Jordan",
+        "Joy",
+        "June",
+        "King",
+        "Lane",
+        "Lincoln",
+        "London",
+        "Long",
+        "Love",
+        "Lucky",
+        "Madison",
+        "Major",
+        "Mark",
+        "Marshal",
+        "Mason",
+        "May",
+        "Miller",
+        "Montana",
+        "Page",
+        "Paris",
+        "Park",
+        "Pearl",
+        "Price",
+        "Ray",
+        "Rice",
+        "Rich",
+        "Rose",
+        "Royal",
+        "Ruby",
+        "Santiago",
+        "Sky",
+        "Star",
+        "Story",
+        "Summer",
+        "Sunny",
+        "Sydney",
+        "Trinity",
+        "Victoria",
+        "Virginia",
+        "White",
+        "Will",
+        "Wood",
+        "Young",
+    }
+)
+
+
+def _ibans(text: str) -> list[Match]:
+    out: list[Match] = []
+    for m in _IBAN.finditer(text):
+        raw = m.group(0)
+        want = IBAN_LENGTHS.get(raw[:2])
+        if want is None:
+            continue
+        count = 0
+        for j, c in enumerate(raw):
+            if c != " ":
+                count += 1
+            if count == want:
+                cand = raw[: j + 1]
+                if is_iban(cand):
+                    out.append(Match(Category.IBAN, m.start(), m.start() + j + 1, cand))
+                break
+    return out
+
+
+def _names(text: str) -> list[Match]:
+    firsts = _dicts.detection_first_names()
+    lasts = _dicts.detection_last_names()
+    words = list(_WORD.finditer(text))
+    out: list[Match] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        adjacent = nxt is not None and text[w.end() : nxt.start()] in (" ", ". ")
+        titled = w.group(0) in _TITLES and adjacent and nxt is not None
+        if titled and nxt is not None:
+            out.append(Match(Category.PERSON_NAME, nxt.start(), nxt.end(), nxt.group(0)))
+            i += 2
+            continue
+        if w.group(0) in firsts:
+            if nxt is not None and text[w.end() : nxt.start()] == " " and nxt.group(0) in lasts:
+                span = text[w.start() : nxt.end()]
+                out.append(Match(Category.PERSON_NAME, w.start(), nxt.end(), span))
+                i += 2
+                continue
+            if w.group(0) not in _AMBIGUOUS:
+                out.append(Match(Category.PERSON_NAME, w.start(), w.end(), w.group(0)))
+        i += 1
+    return out
+
+
+def detect_in_text(text: str) -> list[Match]:
+    """All non-overlapping findings in ``text``, in order of position.
+
+    Where findings overlap, the earlier-listed kind wins: e-mail, IBAN, card,
+    national id, IP, phone, then person names.
+    """
+    found: list[Match] = [
+        Match(Category.EMAIL, m.start(), m.end(), m.group(0)) for m in EMAIL.finditer(text)
+    ]
+    found += _ibans(text)
+    found += [
+        Match(Category.CARD_NUMBER, m.start(), m.end(), m.group(0))
+        for m in _CARD.finditer(text)
+        if is_card(m.group(0))
+    ]
+    found += [
+        Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0)) for m in _SSN.finditer(text)
+    ]
+    found += [
+        Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0)) for m in _NINO.finditer(text)
+    ]
+    for rx in (_IPV4, _IPV6):
+        found += [
+            Match(Category.IP_ADDRESS, m.start(), m.end(), m.group(0))
+            for m in rx.finditer(text)
+            if is_ip(m.group(0))
+        ]
+    found += [
+        Match(Category.PHONE, m.start(), m.end(), m.group(0))
+        for m in _PHONE.finditer(text)
+        if 7 <= sum(c.isdigit() for c in m.group(0)) <= 15
+    ]
+    found += _names(text)
+    taken: list[Match] = []
+    for cand in found:  # priority order: earlier kinds first
+        if all(cand.end <= t.start or cand.start >= t.end for t in taken):
+            taken.append(cand)
+    return sorted(taken, key=lambda m: m.start)
+
+
+__all__ = ["Match", "detect_in_text"]

@@ -1,0 +1,95 @@
+"""Value validators: does one sample look like an e-mail, IBAN, card, national id, ...?"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from stagewall.masking.transformers._checksums import iban_valid, luhn_valid
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_PHONE_CHARS = re.compile(r"^[+(]?[0-9][0-9 ().\-/]{5,22}[0-9]$")
+_SSN = re.compile(r"^(?!000|666|9\d\d)\d{3}-?(?!00)\d{2}-?(?!0000)\d{4}$")
+_NINO = re.compile(r"^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$")
+_DNI = re.compile(r"^(\d{8})-?([A-Z])$")
+_DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+_NIR = re.compile(r"^([12])(\d{2})(\d{2})(\d{2}|2A|2B)(\d{3})(\d{3})(\d{2})$")
+_USERNAME = re.compile(r"^[a-z][a-z0-9._-]{2,31}$")
+
+
+def is_email(s: str) -> bool:
+    return EMAIL.fullmatch(s.strip()) is not None
+
+
+def is_phone(s: str) -> bool:
+    t = s.strip()
+    if not _PHONE_CHARS.match(t):
+        return False
+    digits = sum(c.isdigit() for c in t)
+    return 7 <= digits <= 15 and (t.startswith(("+", "00", "0", "(")) or not t.isdigit())
+
+
+def is_iban(s: str) -> bool:
+    return iban_valid(s.replace(" ", "").upper())
+
+
+def is_card(s: str) -> bool:
+    t = s.strip()
+    if not re.fullmatch(r"[0-9][0-9 -]{10,22}[0-9]", t):
+        return False
+    digits = re.sub(r"[ -]", "", t)
+    return 12 <= len(digits) <= 19 and digits[0] in "23456" and luhn_valid(digits)
+
+
+def is_ip(s: str) -> bool:
+    t = s.strip()
+    if not re.fullmatch(r"[0-9A-Fa-f:.]+(/\d{1,3})?", t) or (":" not in t and t.count(".") != 3):
+        return False
+    try:
+        ipaddress.ip_interface(t)
+    except ValueError:
+        return False
+    return True
+
+
+def is_bsn(s: str) -> bool:
+    """Dutch BSN: 9 digits passing the 11-test."""
+    t = s.strip()
+    if not re.fullmatch(r"\d{9}", t) or t == "000000000":
+        return False
+    total = sum(int(c) * w for c, w in zip(t[:8], range(9, 1, -1), strict=True)) - int(t[8])
+    return total % 11 == 0
+
+
+def is_national_id(s: str) -> bool:
+    """US SSN, UK NINO, Spanish DNI (check letter), French NIR (key), Dutch BSN (11-test)."""
+    t = s.strip().upper().replace(" ", "")
+    if _SSN.match(t) and ("-" in t or len(t) == 9):
+        return True
+    if _NINO.match(t):
+        return True
+    m = _DNI.match(t)
+    if m:
+        return _DNI_LETTERS[int(m.group(1)) % 23] == m.group(2)
+    m = _NIR.match(t)
+    if m:
+        body = "".join(m.groups()[:6]).replace("2A", "19").replace("2B", "18")
+        return 97 - int(body) % 97 == int(m.group(7))
+    return is_bsn(t)
+
+
+def is_username(s: str) -> bool:
+    return _USERNAME.match(s) is not None
+
+
+__all__ = [
+    "EMAIL",
+    "is_bsn",
+    "is_card",
+    "is_email",
+    "is_iban",
+    "is_ip",
+    "is_national_id",
+    "is_phone",
+    "is_username",
+]

@@ -1,0 +1,164 @@
+"""The transformer contract: a keyed, validated, batch-at-a-time value mapping."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from stagewall.errors import ConfigError, MaskingError
+from stagewall.keys import MaskingKey
+from stagewall.masking.types import ColumnKind
+
+ALL_KINDS: frozenset[ColumnKind] = frozenset(ColumnKind)
+TEXT: frozenset[ColumnKind] = frozenset({ColumnKind.TEXT})
+
+
+class ParamsModel(BaseModel):
+    """Base of every transformer's parameters: strict, frozen, no unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Transformer(ABC):
+    """One masking function. Subclasses declare the class variables and ``_apply``.
+
+    ``transform`` takes one batch and returns a list of the same length; ``None``
+    stays ``None`` (unless ``maps_none``). Output depends only on the key, the
+    transformer name, its params, the salt and the input value.
+    """
+
+    name: ClassVar[str]
+    unique_safe: ClassVar[bool] = False
+    lossy: ClassVar[bool] = False
+    maps_none: ClassVar[bool] = False
+    accepts: ClassVar[frozenset[ColumnKind]] = TEXT
+    Params: ClassVar[type[ParamsModel]] = ParamsModel
+
+    def __init__(self, params: ParamsModel, key: MaskingKey, salt: str = "") -> None:
+        if not isinstance(params, self.Params):
+            raise TypeError(f"{self.name} needs {self.Params.__name__}")
+        self.params = params
+        self.key_id = key.key_id
+        self.salt = salt
+        canon = json.dumps(params.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        self._key = key.derive(f"transformer/{self.name}/{canon}/{salt}")
+        self._masking_key = key
+        self.setup()
+
+    def setup(self) -> None:  # noqa: B027  (optional hook, empty by default)
+        """Hook for subclasses to precompute from ``self.params``/``self._key``."""
+
+    def output_kind(self, input_kind: ColumnKind) -> ColumnKind:
+        return input_kind
+
+    def max_output_length(self, input_max: int | None) -> int | None:
+        return input_max
+
+    def transform(self, values: Sequence[object] | np.ndarray[Any, Any]) -> list[object]:
+        items = values.tolist() if isinstance(values, np.ndarray) else list(values)
+        if self.maps_none:
+            return self._apply(items)
+        idx = [i for i, v in enumerate(items) if v is not None]
+        if len(idx) == len(items):
+            return self._apply(items)
+        out: list[object] = [None] * len(items)
+        if idx:
+            done = self._apply([items[i] for i in idx])
+            for i, v in zip(idx, done, strict=True):
+                out[i] = v
+        return out
+
+    @abstractmethod
+    def _apply(self, values: list[Any]) -> list[object]:
+        """Transform non-null values (all values when ``maps_none``)."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} key_id={self.key_id!r}>"
+
+
+def wrong_type(name: str, value: object, expected: str) -> MaskingError:
+    """An error for a value of the wrong Python type; never includes the value."""
+    return MaskingError(
+        f"transformer {name!r} expected {expected} values, got {type(value).__name__}",
+        hint="check that the plan applies this transformer to a column of the right kind",
+    )
+
+
+def as_text(name: str, values: Iterable[object]) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        if not isinstance(v, str):
+            raise wrong_type(name, v, "text")
+        out.append(v)
+    return out
+
+
+_REGISTRY: dict[str, type[Transformer]] = {}
+
+
+def register(cls: type[Transformer]) -> type[Transformer]:
+    """Register a transformer class; a duplicate name is a programming error."""
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{cls.__name__} has no name")
+    if name in _REGISTRY:
+        raise ValueError(f"transformer name {name!r} is registered twice")
+    _REGISTRY[name] = cls
+    return cls
+
+
+def transformer_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_transformer_class(name: str) -> type[Transformer]:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown transformer {name!r}; valid transformers: {', '.join(transformer_names())}",
+            hint="use one of the listed transformer names (see docs/transformers.md)",
+        ) from None
+
+
+def validate_params(name: str, params: dict[str, Any] | None) -> ParamsModel:
+    cls = get_transformer_class(name)
+    try:
+        return cls.Params.model_validate(params or {})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(params)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(
+            f"invalid params for transformer {name!r}: {problems}",
+            hint="fix the named field (see docs/transformers.md for each transformer's params)",
+        ) from None
+
+
+def build_transformer(
+    name: str, params: dict[str, Any] | None, *, key: MaskingKey, salt: str = ""
+) -> Transformer:
+    """Validate ``params`` and return a keyed instance of transformer ``name``."""
+    cls = get_transformer_class(name)
+    return cls(validate_params(name, params), key, salt)
+
+
+__all__ = [
+    "ALL_KINDS",
+    "TEXT",
+    "ParamsModel",
+    "Transformer",
+    "as_text",
+    "build_transformer",
+    "get_transformer_class",
+    "register",
+    "transformer_names",
+    "validate_params",
+    "wrong_type",
+]

@@ -1,0 +1,85 @@
+"""Batch helpers shared by the pseudonym transformers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from stagewall.masking.transformers._prf import hash_bytes_list, splitmix, subkey
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+U8 = npt.NDArray[np.uint8]
+ObjArray = npt.NDArray[np.object_]
+
+_B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def keyed_hash(key: bytes, label: str, texts: Sequence[str]) -> U64:
+    """One keyed 64-bit hash per text (SipHash-2-4, vectorised)."""
+    return hash_bytes_list(subkey(key, label), [t.encode("utf-8", "surrogatepass") for t in texts])
+
+
+def pick(words: ObjArray, h: U64) -> list[str]:
+    """Dictionary lookup: ``words[h mod len]`` for every hash."""
+    idx = (h % np.uint64(len(words))).astype(np.intp)
+    return np.take(words, idx).tolist()  # type: ignore[no-any-return]
+
+
+def stream(h: U64, width: int) -> U64:
+    """``width`` further pseudo-random words per hash (rows x width)."""
+    steps = np.arange(1, width + 1, dtype=np.uint64) * _GOLDEN
+    return splitmix(h.reshape(-1, 1) ^ steps.reshape(1, -1))
+
+
+def length_groups(blobs: Sequence[bytes]) -> Iterator[tuple[int, list[int], U8]]:
+    """Yield ``(n, indices, rows)`` for each byte length ``n`` (rows is ``(m, n)`` uint8)."""
+    if not blobs:
+        return
+    lengths = np.fromiter((len(b) for b in blobs), dtype=np.int64, count=len(blobs))
+    order = np.argsort(lengths, kind="stable")
+    bounds = np.flatnonzero(np.diff(lengths[order])) + 1
+    for idx in np.split(order, bounds):
+        members = idx.tolist()
+        n = int(lengths[members[0]])
+        blob = b"".join([blobs[i] for i in members])
+        yield n, members, np.frombuffer(blob, dtype=np.uint8).reshape(len(members), n)
+
+
+def rows_to_bytes(rows: U8) -> list[bytes]:
+    m, n = rows.shape
+    raw = np.ascontiguousarray(rows, dtype=np.uint8).tobytes()
+    return [raw[i * n : (i + 1) * n] for i in range(m)]
+
+
+def base32_width(nbytes: int) -> int:
+    return (8 * nbytes + 4) // 5
+
+
+def base32_rows(rows: U8) -> list[str]:
+    """Unpadded lowercase base32 of every row (width depends only on the row length)."""
+    m, n = rows.shape
+    w = base32_width(n)
+    if n == 0:
+        return [""] * m
+    bits = np.unpackbits(np.ascontiguousarray(rows, dtype=np.uint8), axis=1)
+    padded = np.zeros((m, w * 5), dtype=np.uint8)
+    padded[:, : 8 * n] = bits
+    vals = padded.reshape(m, w, 5) @ np.array([16, 8, 4, 2, 1], dtype=np.uint8)
+    chars = _B32[vals]
+    raw = chars.tobytes().decode("ascii")
+    return [raw[i * w : (i + 1) * w] for i in range(m)]
+
+
+__all__ = [
+    "base32_rows",
+    "base32_width",
+    "keyed_hash",
+    "length_groups",
+    "pick",
+    "rows_to_bytes",
+    "stream",
+]

@@ -1,0 +1,109 @@
+"""Pseudonym dictionaries, built once from the data files shipped in the Faker package.
+
+Nothing is drawn at random: the lists are read from Faker's provider tables,
+de-duplicated and sorted, so the same Faker version always gives the same
+dictionaries in every process (a test checks this across processes). Lookups
+index them with keyed hashes, so a pseudonym depends only on key and input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import re
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+ObjArray = npt.NDArray[np.object_]
+
+_PSEUDONYM_LOCALE = "en_US"
+_DETECTION_LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "nl_NL", "es_ES", "it_IT", "pl_PL")
+_WORD = re.compile(r"^[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?$")
+
+
+def _provider(kind: str, locale: str) -> Any:
+    module = importlib.import_module(f"faker.providers.{kind}.{locale}")
+    return module.Provider
+
+
+def _clean(words: Iterable[str]) -> list[str]:
+    return sorted({w.strip() for w in words if _WORD.match(w.strip())})
+
+
+def _names(attr: str, locales: Iterable[str]) -> list[str]:
+    out: set[str] = set()
+    for loc in locales:
+        p = _provider("person", loc)
+        for a in (attr, f"{attr}_male", f"{attr}_female"):
+            out.update(getattr(p, a, ()) or ())
+    return _clean(out)
+
+
+def _array(words: list[str]) -> ObjArray:
+    arr = np.empty(len(words), dtype=object)
+    arr[:] = words
+    return arr
+
+
+@cache
+def first_names() -> ObjArray:
+    return _array(_names("first_names", [_PSEUDONYM_LOCALE]))
+
+
+@cache
+def last_names() -> ObjArray:
+    return _array(_names("last_names", [_PSEUDONYM_LOCALE]))
+
+
+@cache
+def street_suffixes() -> ObjArray:
+    return _array(_clean(_provider("address", _PSEUDONYM_LOCALE).street_suffixes))
+
+
+@cache
+def cities() -> ObjArray:
+    a = _provider("address", _PSEUDONYM_LOCALE)
+    lasts = last_names().tolist()
+    made = [f"{n}{s}" for n in lasts[:300] for s in a.city_suffixes]
+    made += [f"{p} {n}" for p in a.city_prefixes for n in lasts[:100]]
+    return _array(sorted(set(made)))
+
+
+@cache
+def company_suffixes() -> ObjArray:
+    return _array(sorted(set(_provider("company", _PSEUDONYM_LOCALE).company_suffixes)))
+
+
+@cache
+def detection_first_names() -> frozenset[str]:
+    return frozenset(_names("first_names", _DETECTION_LOCALES))
+
+
+@cache
+def detection_last_names() -> frozenset[str]:
+    return frozenset(_names("last_names", _DETECTION_LOCALES))
+
+
+def fingerprint() -> str:
+    """A digest of all pseudonym dictionaries (tests compare it across processes)."""
+    h = hashlib.sha256()
+    for arr in (first_names(), last_names(), street_suffixes(), cities(), company_suffixes()):
+        h.update("\x1f".join(arr.tolist()).encode())
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+__all__ = [
+    "cities",
+    "company_suffixes",
+    "detection_first_names",
+    "detection_last_names",
+    "fingerprint",
+    "first_names",
+    "last_names",
+    "street_suffixes",
+]

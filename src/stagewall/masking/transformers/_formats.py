@@ -1,0 +1,278 @@
+"""Structured identifiers that keep their format and validity: phone, IBAN, card, IP."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from stagewall.errors import MaskingError
+from stagewall.masking.transformers._base import (
+    ParamsModel,
+    Transformer,
+    as_text,
+    register,
+    wrong_type,
+)
+from stagewall.masking.transformers._checksums import (
+    iban_check_digits,
+    iban_valid,
+    luhn_check_digit,
+    luhn_valid,
+)
+from stagewall.masking.transformers._feistel import (
+    bits_to_ints,
+    ints_to_bits,
+    permute,
+    permute_walk,
+)
+from stagewall.masking.transformers._fpe import permute_classes
+
+# ITU-T E.164 country calling codes of one and two digits; all others have three.
+_CC1 = {"1", "7"}
+_CC2 = {
+    "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45",
+    "46", "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61",
+    "62", "63", "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94",
+    "95", "98",
+}  # fmt: skip
+_INTL = re.compile(r"^\s*(\+|00)")
+
+
+def country_code_digits(phone: str) -> int:
+    """How many leading digits are the international prefix and country code (0 if none)."""
+    m = _INTL.match(phone)
+    if not m:
+        national = [c for c in phone if c.isascii() and c.isdigit()]
+        return 1 if national and national[0] == "0" else 0  # keep a national trunk prefix
+    digits = "".join(c for c in phone[m.end() :] if c.isascii() and c.isdigit())
+    lead = 2 if m.group(1) == "00" else 0
+    if digits[:1] in _CC1:
+        return lead + 1
+    if digits[:2] in _CC2:
+        return lead + 2
+    return lead + 3
+
+
+class PhoneParams(ParamsModel):
+    keep_country_code: bool = True
+
+
+@register
+class Phone(Transformer):
+    """Keyed permutation of the subscriber digits; country code, separators and format stay."""
+
+    name = "phone"
+    unique_safe = True
+    Params = PhoneParams
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        texts = as_text(self.name, values)
+        keep = [country_code_digits(t) if self.params.keep_country_code else 0 for t in texts]  # type: ignore[attr-defined]
+        return permute_classes(self._key, "phone", texts, letters=False, keep_first=keep)  # type: ignore[return-value]
+
+
+class ChecksumParams(ParamsModel):
+    on_invalid: Literal["fail", "null"] = "fail"
+
+
+def _invalid(name: str, what: str) -> MaskingError:
+    return MaskingError(
+        f"{name}: a value is not a valid {what}",
+        hint="clean the source data or set on_invalid: null in the plan",
+    )
+
+
+@register
+class Iban(Transformer):
+    """Same country and length, new BBAN (keyed permutation), recomputed mod-97 check digits."""
+
+    name = "iban"
+    unique_safe = True
+    Params = ChecksumParams
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        texts = as_text(self.name, values)
+        out: list[object] = [None] * len(texts)
+        compact: dict[str, list[int]] = {}
+        bbans: dict[str, list[str]] = {}
+        for i, t in enumerate(texts):
+            c = t.replace(" ", "").upper()
+            if not iban_valid(c):
+                if self.params.on_invalid == "fail":  # type: ignore[attr-defined]
+                    raise _invalid(self.name, "IBAN (mod-97)")
+                continue
+            compact.setdefault(c[:2], []).append(i)
+            bbans.setdefault(c[:2], []).append(c[4:])
+        for country, members in compact.items():
+            new = permute_classes(self._key, f"iban/{country}", bbans[country], letters=True)
+            for i, bban in zip(members, new, strict=True):
+                full = country + iban_check_digits(country, bban) + bban
+                out[i] = _relayout(texts[i], full)
+        return out
+
+
+def _relayout(original: str, compact: str) -> str:
+    """Put ``compact`` back into ``original``'s spacing and case."""
+    chars = iter(compact if original != original.lower() else compact.lower())
+    return "".join(c if c == " " else next(chars) for c in original)
+
+
+class CardParams(ChecksumParams):
+    keep_prefix: int = Field(default=6, ge=0, le=10)
+
+
+@register
+class CardNumber(Transformer):
+    """Same length and separators, valid Luhn; the first ``keep_prefix`` digits (BIN) stay."""
+
+    name = "card_number"
+    unique_safe = True
+    Params = CardParams
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        p: CardParams = self.params  # type: ignore[assignment]
+        texts = as_text(self.name, values)
+        valid: list[int] = []
+        for i, t in enumerate(texts):
+            digits = "".join(c for c in t if c.isascii() and c.isdigit())
+            if 12 <= len(digits) <= 19 and len(digits) > p.keep_prefix + 1 and luhn_valid(digits):
+                valid.append(i)
+            elif p.on_invalid == "fail":
+                raise _invalid(self.name, "card number (12-19 digits, Luhn)")
+        out: list[object] = [None] * len(texts)
+        permuted = permute_classes(
+            self._key, "card", [texts[i] for i in valid], letters=False,
+            keep_first=p.keep_prefix, keep_last=1,
+        )  # fmt: skip
+        for i, t in zip(valid, permuted, strict=True):
+            body = "".join(c for c in t if c.isascii() and c.isdigit())[:-1]
+            last = max(j for j, c in enumerate(t) if c.isascii() and c.isdigit())
+            out[i] = t[:last] + luhn_check_digit(body) + t[last + 1 :]
+        return out
+
+
+_V4_SPECIAL = [
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+        "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+        "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+    )
+]  # fmt: skip
+_V6_SPECIAL = [
+    ipaddress.IPv6Network(n)
+    for n in (
+        "::1/128", "::/128", "::ffff:0:0/96", "64:ff9b::/96", "fe80::/10",
+        "fc00::/7", "ff00::/8", "2000::/3",
+    )
+]  # fmt: skip
+_V4_MASKS = np.array([int(n.netmask) for n in _V4_SPECIAL], dtype=np.uint64)
+_V4_NETS = np.array([int(n.network_address) for n in _V4_SPECIAL], dtype=np.uint64)
+
+IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _v4_public(bits: Any) -> Any:
+    x = np.array(bits_to_ints(bits), dtype=np.uint64).reshape(-1, 1)
+    return ~((x & _V4_MASKS.reshape(1, -1)) == _V4_NETS.reshape(1, -1)).any(axis=1)
+
+
+def _ip_class(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> IPNet | None:
+    if isinstance(addr, ipaddress.IPv4Address):
+        return next((n for n in _V4_SPECIAL if addr in n), None)
+    found = next((n for n in _V6_SPECIAL if addr in n), None)
+    return found or ipaddress.IPv6Network((int(addr) >> 112 << 112, 16))
+
+
+def _v6_outside_special(base: int) -> Any:
+    """For a fallback /16 that contains special ranges: cycle-walk around them."""
+
+    def inside(bits: Any) -> Any:
+        return np.array(
+            [
+                not any(ipaddress.IPv6Address(base + x) in n for n in _V6_SPECIAL)
+                for x in bits_to_ints(bits)
+            ],
+            dtype=bool,
+        )
+
+    return inside
+
+
+@register
+class IpAddress(Transformer):
+    """Same family; addresses stay in their special range (private, loopback, ...) or public."""
+
+    name = "ip_address"
+    unique_safe = True
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        addrs: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
+        rebuild: list[Any] = []
+        for v in values:
+            if isinstance(v, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
+                addrs.append(v.ip)
+                rebuild.append(lambda a, p=v.network.prefixlen: ipaddress.ip_interface((a, p)))
+            elif isinstance(v, ipaddress.IPv4Address | ipaddress.IPv6Address):
+                addrs.append(v)
+                rebuild.append(lambda a: a)
+            elif isinstance(v, str):
+                try:
+                    iface = ipaddress.ip_interface(v.strip())
+                except ValueError:
+                    raise MaskingError(
+                        "ip_address: a value is not an IP address",
+                        hint="use text_scrub for free text that contains addresses",
+                    ) from None
+                addrs.append(iface.ip)
+                rebuild.append(_str_rebuild(v, iface))
+            else:
+                raise wrong_type(self.name, v, "IP address")
+        groups: dict[tuple[int, IPNet | None], list[int]] = {}
+        for i, a in enumerate(addrs):
+            groups.setdefault((a.version, _ip_class(a)), []).append(i)
+        new = [0] * len(addrs)
+        for (version, net), members in groups.items():
+            ints = [int(addrs[i]) for i in members]
+            if net is None:  # public IPv4: cycle-walk over the whole space
+                bits = ints_to_bits(ints, 32)
+                rad = np.full(32, 2, dtype=np.int64)
+                res = bits_to_ints(permute_walk(bits, rad, self._key, "v4", _v4_public))
+            else:
+                host = net.max_prefixlen - net.prefixlen
+                base = int(net.network_address)
+                if host == 0:
+                    res = ints
+                else:
+                    bits = ints_to_bits([x - base for x in ints], host)
+                    rad = np.full(host, 2, dtype=np.int64)
+                    if net in _V6_SPECIAL or version == 4:
+                        perm = permute(bits, rad, self._key, str(net))
+                    else:  # fallback /16 of IPv6: skip the special ranges inside it
+                        inside = _v6_outside_special(base)
+                        perm = permute_walk(bits, rad, self._key, str(net), inside)
+                    res = [base + x for x in bits_to_ints(perm)]
+            for i, x in zip(members, res, strict=True):
+                new[i] = x
+        out: list[object] = []
+        for a, x, fn in zip(addrs, new, rebuild, strict=True):
+            out.append(fn(ipaddress.ip_address(x) if a.version == 4 else ipaddress.IPv6Address(x)))
+        return out
+
+
+def _str_rebuild(original: str, iface: Any) -> Any:
+    has_prefix = "/" in original
+    upper = original != original.lower()
+
+    def rebuild(a: Any) -> str:
+        s = f"{a}/{iface.network.prefixlen}" if has_prefix else str(a)
+        return s.upper() if upper else s
+
+    return rebuild
+
+
+__all__ = ["CardNumber", "Iban", "IpAddress", "Phone", "country_code_digits"]

@@ -1,0 +1,256 @@
+"""Realistic pseudonyms from dictionaries: names, e-mail, username, address parts, company."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from stagewall.errors import MaskingError
+from stagewall.masking.transformers import _dicts
+from stagewall.masking.transformers._base import ParamsModel, Transformer, as_text, register
+from stagewall.masking.transformers._batch import (
+    base32_rows,
+    base32_width,
+    keyed_hash,
+    length_groups,
+    pick,
+    stream,
+)
+from stagewall.masking.transformers._feistel import permute
+
+_ASCII = re.compile(r"[^a-z]")
+
+
+def _lower_ascii(words: list[str]) -> list[str]:
+    return [_ASCII.sub("", w.lower()) for w in words]
+
+
+class _Dictionary(Transformer):
+    """Base: one keyed hash per value, then vectorised dictionary lookups."""
+
+    def _hash(self, values: list[Any]) -> Any:
+        return keyed_hash(self._key, self.name, as_text(self.name, values))
+
+
+@register
+class FirstName(_Dictionary):
+    name = "first_name"
+    lossy = True
+
+    def max_output_length(self, input_max: int | None) -> int | None:
+        return max(map(len, _dicts.first_names().tolist()))
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        return pick(_dicts.first_names(), self._hash(values))  # type: ignore[return-value]
+
+
+@register
+class LastName(_Dictionary):
+    name = "last_name"
+    lossy = True
+
+    def max_output_length(self, input_max: int | None) -> int | None:
+        return max(map(len, _dicts.last_names().tolist()))
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        return pick(_dicts.last_names(), self._hash(values))  # type: ignore[return-value]
+
+
+@register
+class FullName(_Dictionary):
+    name = "full_name"
+    lossy = True
+
+    def max_output_length(self, input_max: int | None) -> int | None:
+        return FirstName.max_output_length(self, None) + 1 + LastName.max_output_length(self, None)  # type: ignore[arg-type,operator]
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        h = self._hash(values)
+        firsts = pick(_dicts.first_names(), h)
+        lasts = pick(_dicts.last_names(), h >> np.uint64(32))
+        return [f"{a} {b}" for a, b in zip(firsts, lasts, strict=True)]
+
+
+class EmailParams(ParamsModel):
+    domain: str = Field(default="example.com", pattern=r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+    max_length: int | None = Field(default=None, ge=16)
+
+
+@register
+class Email(_Dictionary):
+    """``first.last.TOKEN@domain``; TOKEN is a keyed permutation of the whole address.
+
+    TOKEN = base32 of a keyed Feistel permutation of the address's UTF-8 bytes.
+    The permutation is a bijection for each byte length and the base32 width
+    determines that length, so TOKEN (the text between the last ``.`` of the local
+    part and the ``@``; it never contains a ``.``) identifies the input address:
+    distinct inputs give distinct outputs by construction.
+    """
+
+    name = "email"
+    unique_safe = True
+    Params = EmailParams
+
+    def _bound(self, input_max: int) -> int:
+        p: EmailParams = self.params  # type: ignore[assignment]
+        first = max(map(len, _lower_ascii(_dicts.first_names().tolist())))
+        last = max(map(len, _lower_ascii(_dicts.last_names().tolist())))
+        token = max(1, base32_width(4 * input_max))
+        tail = 1 + len(p.domain)
+        return first + last + 2 + token + tail
+
+    def max_output_length(self, input_max: int | None) -> int | None:
+        p: EmailParams = self.params  # type: ignore[assignment]
+        if input_max is None:
+            return p.max_length
+        with_names = self._bound(input_max)
+        if p.max_length is None:
+            return with_names
+        return min(with_names, p.max_length)
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        p: EmailParams = self.params  # type: ignore[assignment]
+        texts = as_text(self.name, values)
+        h = keyed_hash(self._key, "email/names", texts)
+        firsts = _lower_ascii(pick(_dicts.first_names(), h))
+        lasts = _lower_ascii(pick(_dicts.last_names(), h >> np.uint64(32)))
+        tokens = self._tokens(texts)
+        tail = "@" + p.domain
+        limit = p.max_length
+        out: list[object] = []
+        for f, last, tok in zip(firsts, lasts, tokens, strict=True):
+            s = f"{f}.{last}.{tok}{tail}"
+            if limit is not None and len(s) > limit:
+                s = tok + tail
+                if len(s) > limit:
+                    raise MaskingError(
+                        f"email: a masked address would be {len(s)} characters, "
+                        f"longer than max_length {limit}",
+                        hint="raise max_length (the column length) or use a shorter domain",
+                    )
+            out.append(s)
+        return out
+
+    def _tokens(self, texts: list[str]) -> list[str]:
+        blobs = [t.encode("utf-8", "surrogatepass") for t in texts]
+        tokens = [""] * len(blobs)
+        for n, members, rows in length_groups(blobs):
+            if n == 0:
+                for i in members:
+                    tokens[i] = "0"
+                continue
+            perm = permute(
+                rows.astype(np.int64), np.full(n, 256, dtype=np.int64), self._key, "email"
+            )
+            for i, tok in zip(members, base32_rows(perm.astype(np.uint8)), strict=True):
+                tokens[i] = tok
+        return tokens
+
+
+@register
+class Username(_Dictionary):
+    """``jsmith42``-style handles (not unique-safe: use fpe_alnum for unique logins)."""
+
+    name = "username"
+    lossy = True
+
+    def max_output_length(self, input_max: int | None) -> int | None:
+        return 1 + max(map(len, _dicts.last_names().tolist())) + 2
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        h = self._hash(values)
+        firsts = _lower_ascii(pick(_dicts.first_names(), h))
+        lasts = _lower_ascii(pick(_dicts.last_names(), h >> np.uint64(24)))
+        nums = ((h >> np.uint64(48)) % np.uint64(100)).tolist()
+        return [f"{f[:1]}{b}{n:02d}" for f, b, n in zip(firsts, lasts, nums, strict=True)]
+
+
+@register
+class StreetAddress(_Dictionary):
+    name = "street_address"
+    lossy = True
+
+    def max_output_length(self, input_max: int | None) -> int | None:
+        return 4 + 1 + max(map(len, _dicts.last_names().tolist())) + 1 + 12
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        h = self._hash(values)
+        lasts = pick(_dicts.last_names(), h)
+        sufs = pick(_dicts.street_suffixes(), h >> np.uint64(20))
+        nums = ((h >> np.uint64(40)) % np.uint64(9999) + np.uint64(1)).tolist()
+        return [f"{n} {a} {s}" for n, a, s in zip(nums, lasts, sufs, strict=True)]
+
+
+@register
+class City(_Dictionary):
+    name = "city"
+    lossy = True
+
+    def max_output_length(self, input_max: int | None) -> int | None:
+        return max(map(len, _dicts.cities().tolist()))
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        return pick(_dicts.cities(), self._hash(values))  # type: ignore[return-value]
+
+
+@register
+class Company(_Dictionary):
+    name = "company"
+    lossy = True
+
+    def max_output_length(self, input_max: int | None) -> int | None:
+        return 2 * max(map(len, _dicts.last_names().tolist())) + 1
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        h = self._hash(values)
+        a = pick(_dicts.last_names(), h)
+        b = pick(_dicts.last_names(), h >> np.uint64(16))
+        sufs = pick(_dicts.company_suffixes(), h >> np.uint64(32))
+        style = ((h >> np.uint64(56)) % np.uint64(2)).tolist()
+        return [
+            f"{x} {s}" if st == 0 else f"{x}-{y}"
+            for x, y, s, st in zip(a, b, sufs, style, strict=True)
+        ]
+
+
+@register
+class Postcode(_Dictionary):
+    """Same shape as the input: each digit → a keyed digit, each letter → a letter."""
+
+    name = "postcode"
+    lossy = True
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        texts = as_text(self.name, values)
+        h = keyed_hash(self._key, self.name, texts)
+        blobs = [t.encode("utf-8", "surrogatepass") for t in texts]
+        out: list[object] = [None] * len(texts)
+        for n, members, rows in length_groups(blobs):
+            r = stream(h[members], max(n, 1))[:, :n]
+            new = rows.copy()
+            digit = (rows >= 48) & (rows <= 57)
+            upper = (rows >= 65) & (rows <= 90)
+            lower = (rows >= 97) & (rows <= 122)
+            new[digit] = (48 + r[digit] % np.uint64(10)).astype(np.uint8)
+            new[upper] = (65 + r[upper] % np.uint64(26)).astype(np.uint8)
+            new[lower] = (97 + r[lower] % np.uint64(26)).astype(np.uint8)
+            raw = new.tobytes()
+            for j, i in enumerate(members):
+                out[i] = raw[j * n : (j + 1) * n].decode("utf-8", "surrogatepass")
+        return out
+
+
+__all__ = [
+    "City",
+    "Company",
+    "Email",
+    "FirstName",
+    "FullName",
+    "LastName",
+    "Postcode",
+    "StreetAddress",
+    "Username",
+]

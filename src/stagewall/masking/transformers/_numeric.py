@@ -1,0 +1,146 @@
+"""Dates and numbers: date_shift, birth_date, numeric_noise."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from stagewall.errors import MaskingError
+from stagewall.masking.transformers._base import ParamsModel, Transformer, register, wrong_type
+from stagewall.masking.transformers._batch import keyed_hash
+from stagewall.masking.types import ColumnKind
+
+_DATES = frozenset({ColumnKind.DATE, ColumnKind.TIMESTAMP})
+
+
+def _check_dates(name: str, values: list[Any]) -> None:
+    for v in values:
+        if not isinstance(v, dt.date):
+            raise wrong_type(name, v, "date or timestamp")
+
+
+class DateShiftParams(ParamsModel):
+    max_days: int = Field(default=30, ge=1, le=36500)
+    per: Literal["value", "salt"] = "value"
+
+
+@register
+class DateShift(Transformer):
+    """Shift by a keyed offset in ``[-max_days, -1]`` or ``[1, max_days]`` days.
+
+    ``per: value`` derives the offset from each value; ``per: salt`` uses one offset
+    for every value with the same salt (the engine's salt for a column, or per
+    entity), which keeps intervals between the dates of one entity.
+    """
+
+    name = "date_shift"
+    lossy = True
+    accepts = _DATES
+    Params = DateShiftParams
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        p: DateShiftParams = self.params  # type: ignore[assignment]
+        _check_dates(self.name, values)
+        texts = [v.isoformat() for v in values] if p.per == "value" else ["salt"] * len(values)
+        h = keyed_hash(self._key, self.name, texts)
+        mag = (h % np.uint64(p.max_days) + np.uint64(1)).astype(np.int64)
+        sign = np.where((h >> np.uint64(63)) == 0, 1, -1)
+        out: list[object] = []
+        try:
+            for v, o in zip(values, (mag * sign).tolist(), strict=True):
+                out.append(v + dt.timedelta(days=o))
+        except OverflowError:
+            raise MaskingError(
+                "date_shift: a shifted date falls outside the supported calendar range",
+                hint="lower max_days or null the out-of-range sentinel dates first",
+            ) from None
+        return out
+
+
+class BirthDateParams(ParamsModel):
+    generalise: Literal["year", "month", "band"] = "year"
+    band_years: int = Field(default=10, ge=2, le=100)
+
+
+@register
+class BirthDate(Transformer):
+    """Generalise to 1 January of the year, the 1st of the month, or the first year of a band."""
+
+    name = "birth_date"
+    lossy = True
+    accepts = _DATES
+    Params = BirthDateParams
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        p: BirthDateParams = self.params  # type: ignore[assignment]
+        _check_dates(self.name, values)
+        out: list[object] = []
+        for v in values:
+            if p.generalise == "year":
+                d = dt.date(v.year, 1, 1)
+            elif p.generalise == "month":
+                d = dt.date(v.year, v.month, 1)
+            else:
+                d = dt.date(max(1, v.year - v.year % p.band_years), 1, 1)
+            if isinstance(v, dt.datetime):
+                out.append(dt.datetime(d.year, d.month, d.day, tzinfo=v.tzinfo))
+            else:
+                out.append(d)
+        return out
+
+
+class NoiseParams(ParamsModel):
+    mode: Literal["relative", "absolute"] = "relative"
+    amount: float = Field(default=0.1, gt=0)
+    keep_sign: bool = True
+
+
+@register
+class NumericNoise(Transformer):
+    """Add deterministic keyed noise: ``v·(1+a·u)`` or ``v + a·u`` with ``u`` in [-1, 1].
+
+    Integers stay integers (rounded), decimals keep their number of decimal places,
+    floats stay floats; with ``keep_sign`` the sign of the value never flips.
+    """
+
+    name = "numeric_noise"
+    lossy = True
+    accepts = frozenset({ColumnKind.INTEGER, ColumnKind.DECIMAL, ColumnKind.FLOAT})
+    Params = NoiseParams
+
+    def max_output_length(self, input_max: int | None) -> int | None:
+        return None
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        p: NoiseParams = self.params  # type: ignore[assignment]
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, int | float | Decimal):
+                raise wrong_type(self.name, v, "numeric")
+        h = keyed_hash(self._key, self.name, [f"{type(v).__name__}:{v!r}" for v in values])
+        u = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53) * 2.0 - 1.0
+        out: list[object] = []
+        for v, ui in zip(values, u.tolist(), strict=True):
+            if isinstance(v, float) and not math.isfinite(v):
+                out.append(v)
+                continue
+            x = float(v)
+            y = x * (1.0 + p.amount * ui) if p.mode == "relative" else x + p.amount * ui
+            if p.keep_sign and x != 0 and (y < 0) != (x < 0):
+                y = -y
+            if isinstance(v, int):
+                out.append(round(y))
+            elif isinstance(v, Decimal):
+                exp = v.as_tuple().exponent
+                q = Decimal(1).scaleb(exp) if isinstance(exp, int) else Decimal(1)
+                out.append(Decimal(repr(y)).quantize(q))
+            else:
+                out.append(y)
+        return out
+
+
+__all__ = ["BirthDate", "DateShift", "NumericNoise"]
