@@ -1,0 +1,50 @@
+"""Audit test helpers: a registered test event type and small factories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from stagewall.audit import AuditEvent, EventType, Status, register_event_type
+from stagewall.audit.events import registered_event_types
+from stagewall.store import Store, open_store
+
+TEST_CODE = "test.audit.thing_done"
+
+if TEST_CODE not in {t.code for t in registered_event_types()}:
+    register_event_type(
+        EventType(
+            code=TEST_CODE,
+            class_uid=6003,
+            class_name="API Activity",
+            activity_id=1,
+            activity_name="Create",
+            description="used by the audit tests",
+        )
+    )
+
+
+def make_event(i: int = 0, **details: Any) -> AuditEvent:
+    return AuditEvent(
+        code=TEST_CODE,
+        status=Status.SUCCESS if i % 3 else Status.FAILURE,
+        actor=f"user{i % 4}",
+        resource=f"db-{i % 2}" if i % 5 else None,
+        message=f"thing {i} done \u00e9\u2713",
+        details={"n": i, "tags": ["a", "b"], **details},
+    )
+
+
+@pytest.fixture
+def store(any_store_url: str) -> Store:
+    s = open_store(any_store_url)
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_store_url: str) -> Store:
+    s = open_store(sqlite_store_url)
+    yield s
+    s.dispose()
