@@ -47,6 +47,8 @@ class Plan(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: int = Field(default=1, ge=1, le=1)
+    # The source schemas the plan covers (PostgreSQL); None = every table of the source.
+    schemas: tuple[str, ...] | None = None
     tables: dict[str, TablePlan]
 
     def column(self, table: str, column: str) -> ColumnPlan | None:
@@ -57,9 +59,10 @@ class Plan(BaseModel):
         """Stable serialisation used for the plan hash (ignores YAML formatting)."""
         import json
 
-        return json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
-        ).encode()
+        data = self.model_dump(mode="json")
+        if data.get("schemas") is None:
+            data.pop("schemas", None)  # plans without a scope hash as before it existed
+        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
     def sha256(self) -> str:
         return hashlib.sha256(self.canonical_bytes()).hexdigest()
@@ -67,7 +70,10 @@ class Plan(BaseModel):
 
 def dump_plan(plan: Plan) -> str:
     """YAML text with tables and columns sorted."""
-    data: dict[str, Any] = {"version": plan.version, "tables": {}}
+    data: dict[str, Any] = {"version": plan.version}
+    if plan.schemas is not None:
+        data["schemas"] = sorted(plan.schemas)
+    data["tables"] = {}
     for tname in sorted(plan.tables):
         cols = plan.tables[tname].columns
         data["tables"][tname] = {
@@ -112,7 +118,7 @@ def load_plan(path: str | Path) -> Plan:
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the plan must be a mapping with `version` and `tables`")
     try:
-        return Plan.model_validate(data)
+        plan = Plan.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors()[:10]:
@@ -123,6 +129,41 @@ def load_plan(path: str | Path) -> Plan:
             f"{p}: the plan is not valid:\n  " + "\n  ".join(problems),
             hint="fix the named fields, or regenerate with `stagewall mask plan`",
         ) from None
+    check_transformers(plan, source=str(p))
+    return plan
+
+
+def check_transformers(plan: Plan, *, source: str = "the plan") -> None:
+    """Every transformer name exists and its params validate; ConfigError otherwise.
+
+    The message names the file, table and column of every bad entry.
+    """
+    from stagewall.masking.transformers import get_transformer_class
+
+    problems: list[str] = []
+    for tname in sorted(plan.tables):
+        for cname, col in sorted(plan.tables[tname].columns.items()):
+            where = f"tables.{tname}.columns.{cname}"
+            try:
+                cls = get_transformer_class(col.transformer)
+                cls.Params.model_validate(col.params)
+            except ConfigError as exc:
+                problems.append(f"{where}: {exc.message}")
+            except ValidationError as exc:
+                detail = "; ".join(
+                    f"params.{'.'.join(str(x) for x in e['loc'])}: "
+                    + ("unknown field" if e["type"] == "extra_forbidden" else e["msg"])
+                    for e in exc.errors()
+                )
+                problems.append(f"{where}: transformer {col.transformer!r}: {detail}")
+    if problems:
+        shown = problems[:20] + (
+            [f"... and {len(problems) - 20} more"] if len(problems) > 20 else []
+        )
+        raise ConfigError(
+            f"{source}: the plan is not valid:\n  " + "\n  ".join(shown),
+            hint="fix the named transformers/params (see docs/transformers.md)",
+        )
 
 
 def root_key(schema: Schema, table: str, column: str) -> tuple[str, str]:
@@ -160,6 +201,7 @@ __all__ = [
     "ColumnPlan",
     "Plan",
     "TablePlan",
+    "check_transformers",
     "consistency_salt",
     "dump_plan",
     "load_plan",

@@ -1,0 +1,361 @@
+"""Check a masking plan against the live source schema before any row moves.
+
+:func:`lint_plan` returns every problem it finds (it never stops at the first);
+:func:`ensure_plan_ok` raises when any of them is an error. ``mask lint``, ``mask
+run`` and the engine all go through here, so a plan that would break the target
+(duplicate keys, dangling foreign keys, values that do not fit) or leave a column
+unplanned is refused before the target is touched.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from stagewall.errors import MaskingError, StagewallError, UnmaskedColumn
+from stagewall.keys import MaskingKey
+from stagewall.masking.plan import ColumnPlan, Plan
+from stagewall.masking.schema import Column, Schema, Table
+from stagewall.masking.types import ColumnKind
+
+KEEP = "keep"
+
+# Output kinds a column of a given kind can store without loss of meaning.
+_FITS: dict[ColumnKind, frozenset[ColumnKind]] = {
+    ColumnKind.DECIMAL: frozenset({ColumnKind.INTEGER, ColumnKind.DECIMAL}),
+    ColumnKind.FLOAT: frozenset({ColumnKind.INTEGER, ColumnKind.DECIMAL, ColumnKind.FLOAT}),
+    ColumnKind.TIMESTAMP: frozenset({ColumnKind.DATE, ColumnKind.TIMESTAMP}),
+    ColumnKind.OTHER: frozenset(ColumnKind),
+}
+# A throwaway key: lint needs transformer *instances* (output length depends on
+# params) but never transforms a value.
+_LINT_KEY = MaskingKey(key_id="lint", secret=b"\x00" * 32)
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Rule(enum.Enum):
+    """Stable identifiers of the lint rules (documented in docs/masking.md)."""
+
+    UNPLANNED_COLUMN = "unplanned-column"
+    UNKNOWN_TABLE = "unknown-table"
+    UNKNOWN_COLUMN = "unknown-column"
+    UNKNOWN_TRANSFORMER = "unknown-transformer"
+    BAD_PARAMS = "bad-params"
+    NOT_UNIQUE_SAFE = "not-unique-safe"
+    LOSSY_ON_KEY = "lossy-on-key"
+    FK_MISMATCH = "fk-mismatch"
+    KIND_NOT_ACCEPTED = "kind-not-accepted"
+    OUTPUT_KIND = "output-kind"
+    TOO_LONG = "output-too-long"
+    NULL_NOT_NULLABLE = "null-not-nullable"
+    KEEP_SENSITIVE = "keep-sensitive"
+
+
+@dataclass(frozen=True)
+class LintProblem:
+    severity: Severity
+    rule: Rule
+    table: str
+    column: str | None
+    message: str
+    hint: str = ""
+
+    def render(self) -> str:
+        where = f"{self.table}.{self.column}" if self.column else self.table
+        text = f"{self.severity.value}[{self.rule.value}] {where}: {self.message}"
+        return text + (f"\n  hint: {self.hint}" if self.hint else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity.value,
+            "rule": self.rule.value,
+            "table": self.table,
+            "column": self.column,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+Samples = Mapping[tuple[str, str], Sequence[object]]
+
+
+def scoped_schema(plan: Plan, schema: Schema) -> Schema:
+    """The part of ``schema`` the plan covers: all of it, or only ``plan.schemas``."""
+    if not plan.schemas:
+        return schema
+    wanted = set(plan.schemas)
+    return Schema(
+        backend=schema.backend,
+        tables=tuple(t for t in schema.tables if (t.schema or "") in wanted),
+    )
+
+
+def lint_plan(plan: Plan, schema: Schema, *, samples: Samples | None = None) -> list[LintProblem]:
+    """Every problem of ``plan`` against ``schema``, errors first, then by place.
+
+    With ``samples`` (``{(table, column): values}``), ``keep`` columns are
+    re-classified from values too; without, from their names and types only.
+    """
+    schema = scoped_schema(plan, schema)
+    out: list[LintProblem] = []
+    for table in schema.tables:
+        tplan = plan.tables.get(table.qualified)
+        for col in table.columns:
+            if tplan is None or col.name not in tplan.columns:
+                out.append(
+                    _err(
+                        Rule.UNPLANNED_COLUMN,
+                        table.qualified,
+                        col.name,
+                        "the source has this column but the plan does not mention it "
+                        "(schema drift); no row may move until every column is planned",
+                        "add the column to the plan with a transformer or `keep`, or "
+                        "regenerate it with `stagewall mask plan`",
+                    )
+                )
+    for tname, tplan in plan.tables.items():
+        found = schema.table(tname)
+        if found is None:
+            out.append(
+                _err(
+                    Rule.UNKNOWN_TABLE,
+                    tname,
+                    None,
+                    "the plan names this table but the source has no such table",
+                    "remove it from the plan or check --source and the table's schema",
+                )
+            )
+            continue
+        for cname, cplan in tplan.columns.items():
+            planned = found.column(cname)
+            if planned is None:
+                out.append(
+                    _err(
+                        Rule.UNKNOWN_COLUMN,
+                        tname,
+                        cname,
+                        "the plan names this column but the source table has no such column",
+                        "remove it from the plan (was it renamed or dropped?)",
+                    )
+                )
+                continue
+            out += _check_column(found, planned, cplan, samples)
+        out += _check_foreign_keys(plan, schema, found)
+    out.sort(
+        key=lambda p: (p.severity is not Severity.ERROR, p.table, p.column or "", p.rule.value)
+    )
+    return out
+
+
+def errors(problems: Sequence[LintProblem]) -> list[LintProblem]:
+    return [p for p in problems if p.severity is Severity.ERROR]
+
+
+def ensure_plan_ok(plan: Plan, schema: Schema) -> list[LintProblem]:
+    """Raise when the plan has any lint error; return the warnings otherwise.
+
+    Schema drift raises :class:`UnmaskedColumn`, any other error :class:`MaskingError`;
+    the message lists every error with its table and column.
+    """
+    problems = lint_plan(plan, schema)
+    errs = errors(problems)
+    if errs:
+        listing = "\n  ".join(p.render().replace("\n", "\n  ") for p in errs)
+        text = (
+            f"the plan is refused ({len(errs)} error{'s' if len(errs) != 1 else ''}):\n  {listing}"
+        )
+        hint = "fix the plan (see `stagewall mask lint`) and run again; the target was not touched"
+        if any(p.rule is Rule.UNPLANNED_COLUMN for p in errs):
+            raise UnmaskedColumn(text, hint=hint)
+        raise MaskingError(text, hint=hint)
+    return [p for p in problems if p.severity is Severity.WARNING]
+
+
+def _err(rule: Rule, table: str, column: str | None, message: str, hint: str = "") -> LintProblem:
+    return LintProblem(Severity.ERROR, rule, table, column, message, hint)
+
+
+def _check_column(
+    table: Table, col: Column, cplan: ColumnPlan, samples: Samples | None
+) -> list[LintProblem]:
+    from stagewall.masking.transformers import build_transformer, get_transformer_class
+
+    t, c = table.qualified, col.name
+    try:
+        cls = get_transformer_class(cplan.transformer)
+    except StagewallError as exc:
+        return [_err(Rule.UNKNOWN_TRANSFORMER, t, c, exc.message, exc.hint)]
+    try:
+        inst = build_transformer(cplan.transformer, cplan.params, key=_LINT_KEY, salt="lint")
+    except StagewallError as exc:
+        return [_err(Rule.BAD_PARAMS, t, c, exc.message, exc.hint)]
+    if cplan.transformer == KEEP:
+        return _check_keep(table, col, samples)
+    out: list[LintProblem] = []
+    if col.kind not in cls.accepts:
+        accepted = ", ".join(sorted(k.value for k in cls.accepts))
+        out.append(
+            _err(
+                Rule.KIND_NOT_ACCEPTED,
+                t,
+                c,
+                f"transformer {cls.name!r} does not accept {col.kind.value} columns "
+                f"({col.db_type}); it accepts: {accepted}",
+                "choose a transformer for this column's type",
+            )
+        )
+    else:
+        produced = inst.output_kind(col.kind)
+        if produced != col.kind and produced not in _FITS.get(col.kind, frozenset()):
+            out.append(
+                _err(
+                    Rule.OUTPUT_KIND,
+                    t,
+                    c,
+                    f"transformer {cls.name!r} produces {produced.value} values, which do not "
+                    f"fit a {col.kind.value} column ({col.db_type})",
+                    "choose a transformer whose output has the column's type",
+                )
+            )
+    if col.max_length is not None:
+        longest = inst.max_output_length(col.max_length)
+        if longest is not None and longest > col.max_length:
+            out.append(
+                _err(
+                    Rule.TOO_LONG,
+                    t,
+                    c,
+                    f"transformer {cls.name!r} can produce values of {longest} characters; "
+                    f"the column holds at most {col.max_length}",
+                    "choose shorter params or another transformer",
+                )
+            )
+    if not col.nullable and _writes_null(cplan):
+        out.append(
+            _err(
+                Rule.NULL_NOT_NULLABLE,
+                t,
+                c,
+                f"transformer {cls.name!r} writes NULL but the column is NOT NULL",
+                "use `redact`, `constant` or a pseudonym instead",
+            )
+        )
+    if table.in_unique_set(c):
+        what = "primary key" if c in table.primary_key else "unique key"
+        if cls.lossy:
+            out.append(
+                _err(
+                    Rule.LOSSY_ON_KEY,
+                    t,
+                    c,
+                    f"lossy transformer {cls.name!r} on a {what} column would create duplicates",
+                    "use a unique-safe transformer (e.g. a format-preserving permutation)",
+                )
+            )
+        elif not cls.unique_safe:
+            out.append(
+                _err(
+                    Rule.NOT_UNIQUE_SAFE,
+                    t,
+                    c,
+                    f"transformer {cls.name!r} is not unique-safe; the column is in a {what}",
+                    "use a unique-safe transformer (e.g. a format-preserving permutation)",
+                )
+            )
+    return out
+
+
+def _writes_null(cplan: ColumnPlan) -> bool:
+    if cplan.transformer == "null":
+        return True
+    return cplan.transformer == "constant" and cplan.params.get("value", 0) is None
+
+
+def _check_keep(table: Table, col: Column, samples: Samples | None) -> list[LintProblem]:
+    from stagewall.masking.classify import classify_column
+
+    values = list(samples.get((table.qualified, col.name), ())) if samples else []
+    finding = classify_column(
+        table=table.qualified,
+        column=col.name,
+        kind=col.kind,
+        samples=values,
+        is_unique=table.is_unique(col.name),
+        is_primary_key=col.name in table.primary_key,
+        is_foreign_key=any(col.name in fk.columns for fk in table.foreign_keys),
+        max_length=col.max_length,
+    )
+    if finding.transformer == KEEP:
+        return []
+    return [
+        LintProblem(
+            Severity.WARNING,
+            Rule.KEEP_SENSITIVE,
+            table.qualified,
+            col.name,
+            f"kept as is, but classified as {finding.category} ({finding.reason})",
+            f"consider transformer {finding.transformer!r}, or keep it if the data is public",
+        )
+    ]
+
+
+def _check_foreign_keys(plan: Plan, schema: Schema, table: Table) -> list[LintProblem]:
+    out: list[LintProblem] = []
+    for fk in table.foreign_keys:
+        ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+        ref_table = schema.table(ref)
+        for col, ref_col in zip(fk.columns, fk.ref_columns, strict=False):
+            mine = plan.column(table.qualified, col)
+            theirs = plan.column(ref, ref_col)
+            if mine is None:
+                continue  # reported as unplanned / unknown already
+            if ref_table is None or theirs is None:
+                if ref_table is None and mine.transformer != KEEP:
+                    out.append(
+                        _err(
+                            Rule.FK_MISMATCH,
+                            table.qualified,
+                            col,
+                            f"references {ref}.{ref_col}, which is outside the planned "
+                            "source, but is transformed: the reference would dangle",
+                            "keep the column, or include the referenced table in the plan",
+                        )
+                    )
+                continue
+            if (mine.transformer, mine.params) != (theirs.transformer, theirs.params):
+                out.append(
+                    _err(
+                        Rule.FK_MISMATCH,
+                        table.qualified,
+                        col,
+                        f"foreign key to {ref}.{ref_col} is transformed with "
+                        f"{_describe(mine)} but the referenced key with {_describe(theirs)}; "
+                        "masked references would point at the wrong rows or nowhere",
+                        f"give it the same transformer and params as {ref}.{ref_col}",
+                    )
+                )
+    return out
+
+
+def _describe(c: ColumnPlan) -> str:
+    if not c.params:
+        return repr(c.transformer)
+    params = ", ".join(f"{k}={v!r}" for k, v in sorted(c.params.items()))
+    return f"{c.transformer!r} ({params})"
+
+
+__all__ = [
+    "LintProblem",
+    "Rule",
+    "Severity",
+    "ensure_plan_ok",
+    "errors",
+    "lint_plan",
+    "scoped_schema",
+]

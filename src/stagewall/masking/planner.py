@@ -1,0 +1,140 @@
+"""Build a masking plan from a live source: introspect, sample, classify.
+
+Every column of every table gets an entry: the transformer classify proposes for
+it (with params and the reason), or an explicit ``keep``. Foreign-key columns then
+take the transformer and params of the root key they reference, so references
+stay valid after masking. The result is linted; problems are returned with the
+plan, never hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from stagewall.masking.lint import KEEP, LintProblem, lint_plan
+from stagewall.masking.plan import ColumnPlan, Plan, TablePlan, root_key
+from stagewall.masking.schema import Schema, Table
+
+DEFAULT_SAMPLE = 1000
+
+Samples = Mapping[tuple[str, str], Sequence[object]]
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    plan: Plan
+    problems: tuple[LintProblem, ...]
+    sampled_rows: int
+
+
+def build_plan(
+    source_url: str,
+    *,
+    sample: int = DEFAULT_SAMPLE,
+    schemas: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> PlanResult:
+    """Introspect ``source_url``, sample ``sample`` rows per table and classify."""
+    from stagewall.masking.db import copy_columns, open_database
+
+    if sample < 0:
+        from stagewall.errors import UsageError
+
+        raise UsageError("--sample must be 0 or more rows")
+    with open_database(source_url, role="source") as db:
+        schema = _in_scope(db.introspect(), schemas)
+        samples: dict[tuple[str, str], list[object]] = {}
+        rows = 0
+        for table in schema.tables:
+            if progress:
+                progress(table.qualified)
+            cols = [c.name for c in copy_columns(table)]
+            if not cols or sample == 0:
+                continue
+            got = db.sample(table, cols, sample)
+            for c, values in got.items():
+                samples[(table.qualified, c)] = values
+            rows += max((len(v) for v in got.values()), default=0)
+    plan = plan_from_schema(schema, samples, schemas=schemas)
+    problems = lint_plan(plan, schema, samples=samples)
+    return PlanResult(plan, tuple(problems), rows)
+
+
+def _in_scope(schema: Schema, schemas: Sequence[str] | None) -> Schema:
+    if not schemas:
+        return schema
+    wanted = set(schemas)
+    return Schema(schema.backend, tuple(t for t in schema.tables if (t.schema or "") in wanted))
+
+
+def plan_from_schema(
+    schema: Schema, samples: Samples, *, schemas: Sequence[str] | None = None
+) -> Plan:
+    """The plan for ``schema`` given sampled values (pure: no database access)."""
+    from stagewall.masking.db import is_generated
+
+    chosen: dict[tuple[str, str], ColumnPlan] = {}
+    for table in schema.tables:
+        for col in table.columns:
+            ref = (table.qualified, col.name)
+            if is_generated(col):
+                chosen[ref] = ColumnPlan(
+                    transformer=KEEP,
+                    reason="generated column: recomputed on the target from masked columns",
+                )
+                continue
+            chosen[ref] = _classify(table, col.name, samples.get(ref, ()))
+    for table in schema.tables:
+        for fk in table.foreign_keys:
+            for fk_col in fk.columns:
+                root = root_key(schema, table.qualified, fk_col)
+                if root == (table.qualified, fk_col):
+                    continue  # a cycle's own root keeps its classification
+                base = chosen.get(root)
+                if base is None:
+                    chosen[(table.qualified, fk_col)] = ColumnPlan(
+                        transformer=KEEP,
+                        reason=f"foreign key to {root[0]}.{root[1]}, which is outside the "
+                        "planned schemas: kept so the reference stays valid",
+                    )
+                    continue
+                chosen[(table.qualified, fk_col)] = ColumnPlan(
+                    transformer=base.transformer,
+                    params=dict(base.params),
+                    reason=f"foreign key to {root[0]}.{root[1]}: same transformer as the key",
+                )
+    tables: dict[str, TablePlan] = {}
+    for table in schema.tables:
+        tables[table.qualified] = TablePlan(
+            columns={c.name: chosen[(table.qualified, c.name)] for c in table.columns}
+        )
+    return Plan(schemas=tuple(sorted(schemas)) if schemas else None, tables=tables)
+
+
+def _classify(table: Table, column: str, values: Sequence[object]) -> ColumnPlan:
+    from stagewall.masking.classify import classify_column
+
+    col = table.column(column)
+    if col is None:  # pragma: no cover - callers pass the table's own columns
+        raise KeyError(column)
+    finding: Any = classify_column(
+        table=table.qualified,
+        column=column,
+        kind=col.kind,
+        samples=list(values),
+        is_unique=table.is_unique(column) or table.in_unique_set(column),
+        is_primary_key=column in table.primary_key,
+        is_foreign_key=any(column in fk.columns for fk in table.foreign_keys),
+        max_length=col.max_length,
+    )
+    return ColumnPlan(
+        transformer=str(finding.transformer),
+        params=dict(finding.params or {}),
+        reason=str(finding.reason),
+    )
+
+
+__all__ = ["DEFAULT_SAMPLE", "PlanResult", "build_plan", "plan_from_schema"]
