@@ -178,14 +178,14 @@ def test_missing_bundle_dir(tmp_path: Path) -> None:
 
 
 def test_dir_without_events_is_not_a_bundle(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="is not an audit bundle: events.jsonl is missing"):
+    with pytest.raises(UsageError, match=r"is not an audit bundle: events.jsonl is missing"):
         verify_bundle(tmp_path)
 
 
 def test_bundle_without_any_key(bundle: Bundle, tmp_path: Path) -> None:
     shutil.copytree(bundle.path, tmp_path / "b")
     (tmp_path / "b" / "public.key").unlink()
-    with pytest.raises(KeyMissing, match="public.key is missing and --public-key was not given"):
+    with pytest.raises(KeyMissing, match=r"public.key is missing and --public-key was not given"):
         verify_bundle(tmp_path / "b")
 
 
@@ -193,7 +193,7 @@ def test_corrupted_checkpoint_file(bundle: Bundle, tmp_path: Path) -> None:
     shutil.copytree(bundle.path, tmp_path / "b")
     cp = tmp_path / "b" / "checkpoints" / "checkpoint-000000000012.txt"
     cp.write_text(cp.read_text().replace("\n12\n", "\n13\n"))
-    with pytest.raises(CheckpointInvalid, match="checkpoint-000000000012.txt: the signature by"):
+    with pytest.raises(CheckpointInvalid, match=r"checkpoint-000000000012.txt: the signature by"):
         verify_bundle(tmp_path / "b", public_key=bundle.public)
 
 

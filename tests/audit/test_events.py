@@ -46,7 +46,7 @@ def test_bad_event_types_are_refused(kwargs: dict[str, object], message: str) ->
 def test_unregistered_code_is_refused(sqlite_store: Store) -> None:
     log = AuditLog(sqlite_store)
     ev = AuditEvent(code="nobody.registered.this", status=Status.SUCCESS, actor="a", message="m")
-    with pytest.raises(ConfigError, match="'nobody.registered.this' is not registered"):
+    with pytest.raises(ConfigError, match=r"'nobody.registered.this' is not registered"):
         log.append(ev)
     assert log.size() == 0
 

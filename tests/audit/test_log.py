@@ -69,10 +69,12 @@ def test_failing_audit_write_rolls_back_the_action(store: Store) -> None:
     log.append(make_event(0))
     with store.transaction() as conn:  # make the audit INSERT itself fail in the database
         conn.execute(text("CREATE UNIQUE INDEX test_one_code ON audit_events (code)"))
-    with pytest.raises(BackendError, match="the audit log in .* failed"):
-        with store.transaction() as conn:
-            conn.execute(text("INSERT INTO test_action (id, what) VALUES (1, 'grant')"))
-            log.append(make_event(1), conn=conn)
+    with (
+        pytest.raises(BackendError, match=r"the audit log in .* failed"),
+        store.transaction() as conn,
+    ):
+        conn.execute(text("INSERT INTO test_action (id, what) VALUES (1, 'grant')"))
+        log.append(make_event(1), conn=conn)
     assert _actions(store) == 0 and log.size() == 1
 
 

@@ -92,7 +92,7 @@ def test_forged_checkpoint_signature_is_refused(store: Store) -> None:
     with store.transaction() as conn:
         conn.execute(text("UPDATE audit_checkpoints SET note = replace(note, '\n12\n', '\n11\n')"))
     with pytest.raises(
-        CheckpointInvalid, match="tree size 12: the signature by .* does not verify"
+        CheckpointInvalid, match=r"tree size 12: the signature by .* does not verify"
     ):
         verify_store(log, load_public_key())
 
@@ -100,7 +100,7 @@ def test_forged_checkpoint_signature_is_refused(store: Store) -> None:
 def test_checkpoint_by_another_key_is_refused(store: Store) -> None:
     log = _log(store)
     other = SigningKey("someone.else/log", b"\x05" * 32).public
-    with pytest.raises(CheckpointInvalid, match="not signed by the expected key someone.else/log"):
+    with pytest.raises(CheckpointInvalid, match=r"not signed by the expected key someone.else/log"):
         verify_store(log, other)
 
 
