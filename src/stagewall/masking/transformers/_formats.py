@@ -30,6 +30,7 @@ from stagewall.masking.transformers._feistel import (
     permute_walk,
 )
 from stagewall.masking.transformers._fpe import permute_classes
+from stagewall.masking.types import ColumnKind
 
 # ITU-T E.164 country calling codes of one and two digits; all others have three.
 _CC1 = {"1", "7"}
@@ -209,6 +210,7 @@ class IpAddress(Transformer):
 
     name = "ip_address"
     unique_safe = True
+    accepts = frozenset({ColumnKind.TEXT, ColumnKind.OTHER})
 
     def _apply(self, values: list[Any]) -> list[object]:
         addrs: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []

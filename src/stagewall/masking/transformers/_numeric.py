@@ -39,7 +39,6 @@ class DateShift(Transformer):
     """
 
     name = "date_shift"
-    lossy = True
     accepts = _DATES
     Params = DateShiftParams
 
@@ -109,7 +108,6 @@ class NumericNoise(Transformer):
     """
 
     name = "numeric_noise"
-    lossy = True
     accepts = frozenset({ColumnKind.INTEGER, ColumnKind.DECIMAL, ColumnKind.FLOAT})
     Params = NoiseParams
 

@@ -1,0 +1,304 @@
+"""Classify one column from its name, type, constraints and sampled values."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from stagewall.masking.classify._categories import Category
+from stagewall.masking.classify._rules import FREE_TEXT, PERSON_TABLES, match_rule, split_name
+from stagewall.masking.classify._text import detect_in_text
+from stagewall.masking.classify._validators import (
+    is_card,
+    is_email,
+    is_iban,
+    is_ip,
+    is_national_id,
+    is_phone,
+)
+from stagewall.masking.transformers import _dicts, get_transformer_class
+from stagewall.masking.types import ColumnKind
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The proposed action for one column and why."""
+
+    category: Category | None
+    transformer: str
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+    reason: str = ""
+    confidence: float = 1.0
+
+
+_VALIDATORS: tuple[tuple[Category, Callable[[str], bool], str], ...] = (
+    (Category.EMAIL, is_email, "e-mail addresses"),
+    (Category.IBAN, is_iban, "valid IBANs (mod-97)"),
+    (Category.CARD_NUMBER, is_card, "card numbers (Luhn)"),
+    (Category.IP_ADDRESS, is_ip, "IP addresses"),
+    (Category.NATIONAL_ID, is_national_id, "national ids"),
+    (Category.PHONE, is_phone, "phone numbers"),
+)
+_DESCRIBE = {cat: what for cat, _, what in _VALIDATORS}
+# Category → (transformer, params) when uniqueness does not matter.
+_DEFAULT: dict[Category, tuple[str, dict[str, Any]]] = {
+    Category.EMAIL: ("email", {}),
+    Category.PHONE: ("phone", {}),
+    Category.IBAN: ("iban", {}),
+    Category.CARD_NUMBER: ("card_number", {}),
+    Category.NATIONAL_ID: ("fpe_alnum", {}),
+    Category.IP_ADDRESS: ("ip_address", {}),
+    Category.PERSON_NAME: ("full_name", {}),
+    Category.FIRST_NAME: ("first_name", {}),
+    Category.LAST_NAME: ("last_name", {}),
+    Category.STREET_ADDRESS: ("street_address", {}),
+    Category.CITY: ("city", {}),
+    Category.POSTCODE: ("postcode", {}),
+    Category.DATE_OF_BIRTH: ("birth_date", {"generalise": "year"}),
+    Category.USERNAME: ("username", {}),
+    Category.COMPANY: ("company", {}),
+    Category.SECRET: ("redact", {}),
+    Category.FREE_TEXT_WITH_PII: ("text_scrub", {}),
+}
+_UNIQUE_SAFE = {
+    "email", "phone", "iban", "card_number", "fpe_alnum", "ip_address", "fpe_uuid", "fpe_integer"
+}  # fmt: skip
+_MIN_SHARE = 0.8
+
+
+def _texts(samples: Sequence[object]) -> list[str]:
+    return [s for s in samples if isinstance(s, str) and s.strip()]
+
+
+def _value_category(texts: list[str]) -> tuple[Category, int] | None:
+    if not texts:
+        return None
+    for cat, check, _ in _VALIDATORS:
+        hits = sum(1 for t in texts if check(t))
+        if hits >= max(1, _MIN_SHARE * len(texts)):
+            return cat, hits
+    return None
+
+
+def _name_category(texts: list[str]) -> tuple[Category, int] | None:
+    if not texts:
+        return None
+    firsts, lasts = _dicts.detection_first_names(), _dicts.detection_last_names()
+    full = first = last = 0
+    for t in texts:
+        words = t.split()
+        if len(words) >= 2 and words[0] in firsts and words[-1] in lasts:
+            full += 1
+        elif len(words) == 1 and words[0] in firsts:
+            first += 1
+        elif len(words) == 1 and words[0] in lasts:
+            last += 1
+    need = max(1, 0.6 * len(texts))
+    if full >= need:
+        return Category.PERSON_NAME, full
+    if first >= need:
+        return Category.FIRST_NAME, first
+    if last >= need:
+        return Category.LAST_NAME, last
+    return None
+
+
+_BY_KIND: dict[ColumnKind, tuple[str, dict[str, Any]]] = {
+    ColumnKind.INTEGER: ("fpe_integer", {}),
+    ColumnKind.UUID: ("fpe_uuid", {}),
+    ColumnKind.DATE: ("date_shift", {}),
+    ColumnKind.TIMESTAMP: ("date_shift", {}),
+    ColumnKind.TEXT: ("redact", {}),
+}
+
+
+def _choose(
+    cat: Category, unique: bool, kind: ColumnKind, max_length: int | None
+) -> tuple[str, dict[str, Any]]:
+    name, params = _DEFAULT[cat]
+    params = dict(params)
+    if cat is Category.EMAIL and max_length:
+        params["max_length"] = max_length
+    if kind not in get_transformer_class(name).accepts:
+        name, params = _BY_KIND.get(kind, ("null", {}))
+    if unique and name not in _UNIQUE_SAFE:
+        if kind is ColumnKind.UUID:
+            return "fpe_uuid", {}
+        if kind is ColumnKind.INTEGER:
+            return "fpe_integer", {}
+        if kind in (ColumnKind.TEXT, ColumnKind.OTHER):
+            return "fpe_alnum", {}
+    return name, params
+
+
+def _json_docs(kind: ColumnKind, samples: Sequence[object]) -> list[Any] | None:
+    docs: list[Any] = []
+    for s in samples:
+        if s is None:
+            continue
+        if isinstance(s, dict | list):
+            docs.append(s)
+        elif isinstance(s, str) and s.lstrip()[:1] in ("{", "["):
+            try:
+                docs.append(json.loads(s))
+            except ValueError:
+                return None
+        elif kind is not ColumnKind.JSON:
+            return None
+    return docs or None
+
+
+def _leaves(node: Any, path: str, out: dict[str, list[Any]]) -> None:
+    from stagewall.masking.transformers._structured import format_path, parse_path
+
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _leaves(v, format_path((*parse_path(path), str(k))), out)
+    elif isinstance(node, list):
+        for v in node:
+            _leaves(v, path + "[*]", out)
+    elif node is not None:
+        out.setdefault(path, []).append(node)
+
+
+def _classify_json(table: str, column: str, docs: list[Any]) -> Finding:
+    from stagewall.masking.transformers._structured import parse_path
+
+    leaves: dict[str, list[Any]] = {}
+    for d in docs:
+        _leaves(d, "$", leaves)
+    paths: dict[str, dict[str, Any]] = {}
+    keep: list[str] = []
+    why: list[str] = []
+    for path, values in sorted(leaves.items()):
+        segs = [s for s in parse_path(path) if s is not None]
+        key = segs[-1] if segs else column
+        strings = [v for v in values if isinstance(v, str)]
+        if not strings:
+            keep.append(path)
+            continue
+        sub = classify_column(table, key, ColumnKind.TEXT, strings, _in_json=True)
+        if sub.transformer == "keep":
+            keep.append(path)
+        else:
+            paths[path] = {"transformer": sub.transformer, "params": sub.params}
+            why.append(f"{path} → {sub.transformer}")
+    if not paths:
+        return Finding(
+            Category.OTHER,
+            "keep",
+            {},
+            f"JSON documents ({len(docs)} sampled) hold no personal data",
+            0.6,
+        )
+    return Finding(
+        Category.JSON_WITH_PII,
+        "json_mask",
+        {"paths": paths, "keep": keep, "unknown_keys": "scrub"},
+        f"JSON documents contain personal data: {', '.join(why)}; "
+        "keys not seen in the samples are scrubbed",
+        0.85,
+    )
+
+
+def classify_column(
+    table: str,
+    column: str,
+    kind: ColumnKind,
+    samples: Sequence[object] = (),
+    *,
+    is_unique: bool = False,
+    is_primary_key: bool = False,
+    is_foreign_key: bool = False,
+    max_length: int | None = None,
+    _in_json: bool = False,
+) -> Finding:
+    """Propose a transformer for one column, with the category, a reason and a confidence."""
+    unique = is_unique or is_primary_key
+    texts = _texts(samples)
+    n = len(texts)
+    rule = match_rule(column, kind)
+    rule_cat = rule.category if rule else None
+    label = f"name rule '{rule.label}'" if rule else ""
+    person_table = PERSON_TABLES.search(table.lower()) is not None
+    if rule is None and kind is ColumnKind.TEXT and split_name(column) == ["name"] and person_table:
+        rule_cat, label = Category.PERSON_NAME, "name rule 'name' on a person table"
+
+    def found(cat: Category, reason: str, confidence: float) -> Finding:
+        name, params = _choose(cat, unique, kind, max_length)
+        if unique and name not in _UNIQUE_SAFE:
+            reason += "; unique column: no unique-safe transformer fits this type, review"
+            confidence = min(confidence, 0.5)
+        elif unique and name != _DEFAULT[cat][0]:
+            reason += f"; unique column, so the unique-safe {name} instead of {_DEFAULT[cat][0]}"
+        return Finding(cat, name, params, reason, confidence)
+
+    if kind in (ColumnKind.TEXT, ColumnKind.OTHER) and texts:
+        by_value = _value_category(texts)
+        if by_value is not None:
+            cat, hits = by_value
+            share = f"{hits}/{n} samples are {_DESCRIBE[cat]}"
+            if rule_cat is cat:
+                return found(cat, f"{label} + {share}", 0.98)
+            if rule_cat is not None and rule_cat is not Category.SECRET:
+                return found(cat, f"{share} (the name suggests {rule_cat.value})", 0.9)
+            if rule_cat is None:
+                return found(cat, share, 0.9)
+
+    if rule_cat is not None and kind is not ColumnKind.JSON:
+        if rule_cat in (Category.IBAN, Category.CARD_NUMBER) and n >= 5:
+            check = is_iban if rule_cat is Category.IBAN else is_card
+            hits = sum(1 for t in texts if check(t))
+            if hits < max(1, 0.2 * n):
+                reason = (
+                    f"{label}, but only {hits}/{n} samples are {_DESCRIBE[rule_cat]}: "
+                    "format-preserving permutation instead of the checksum-keeping transformer"
+                )
+                return Finding(rule_cat, "fpe_alnum", {}, reason, 0.6)
+        names = _name_category(texts)
+        extra = f" + {names[1]}/{n} samples are names" if names else ""
+        return found(rule_cat, f"{label}{extra}", 0.95 if (names or not texts) else 0.85)
+
+    if kind in (ColumnKind.TEXT, ColumnKind.OTHER) and texts:
+        names = _name_category(texts)
+        if names is not None:
+            cat, hits = names
+            return found(cat, f"{hits}/{n} samples are names from the name dictionary", 0.8)
+
+    if (kind is ColumnKind.JSON or kind is ColumnKind.TEXT) and not _in_json:
+        docs = _json_docs(kind, samples)
+        if docs is not None:
+            return _classify_json(table, column, docs)
+
+    if kind is ColumnKind.TEXT and texts:
+        with_pii = [detect_in_text(t) for t in texts]
+        strong = sum(
+            1 for ms in with_pii if any(m.category is not Category.PERSON_NAME for m in ms)
+        )
+        named = sum(1 for ms in with_pii if ms)
+        kinds = sorted({m.category.value for ms in with_pii for m in ms})
+        if strong >= 1 or named >= max(2, 0.1 * n):
+            reason = f"{named}/{n} samples contain personal data in the text ({', '.join(kinds)})"
+            return found(Category.FREE_TEXT_WITH_PII, reason, 0.85)
+        if FREE_TEXT.search(column.lower()):
+            return Finding(
+                Category.OTHER,
+                "keep",
+                {},
+                f"free-text column, no personal data in {n} samples; the verifier scans it",
+                0.6,
+            )
+
+    if is_primary_key or is_foreign_key:
+        what = "primary key" if is_primary_key else "foreign key"
+        return Finding(
+            Category.IDENTIFIER, "keep", {}, f"{what}, not sensitive by name or samples", 0.9
+        )
+    return Finding(
+        None, "keep", {}, f"no name rule matched and none of {n} samples looked sensitive", 0.7
+    )
+
+
+__all__ = ["Finding", "classify_column"]

@@ -1,0 +1,186 @@
+"""Column-name rules: which category a column/table name suggests, in any naming style."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from stagewall.masking.classify._categories import Category
+from stagewall.masking.types import ColumnKind
+
+_TEXTISH = frozenset({ColumnKind.TEXT, ColumnKind.OTHER})
+_DATES = frozenset({ColumnKind.DATE, ColumnKind.TIMESTAMP, ColumnKind.TEXT})
+_ANY = frozenset(ColumnKind)
+
+
+@dataclass(frozen=True)
+class NameRule:
+    category: Category
+    label: str
+    compact: tuple[str, ...] = ()  # substrings of the joined lower-case name
+    tokens: tuple[str, ...] = ()  # whole words of the name
+    kinds: frozenset[ColumnKind] = _TEXTISH
+
+
+# Order matters: the first rule that matches wins.
+RULES: tuple[NameRule, ...] = (
+    NameRule(
+        Category.SECRET,
+        "password/secret",
+        (
+            "password",
+            "passwd",
+            "passphrase",
+            "secret",
+            "apikey",
+            "accesstoken",
+            "refreshtoken",
+            "authtoken",
+            "sessiontoken",
+            "privatekey",
+            "otpseed",
+            "totp",
+        ),
+        ("pwd", "token", "salt", "hash"),
+        _ANY,
+    ),
+    NameRule(Category.EMAIL, "email", ("email",), ("mail",)),
+    NameRule(Category.IBAN, "iban", ("iban",)),
+    NameRule(
+        Category.CARD_NUMBER,
+        "card_number",
+        ("cardnumber", "cardno", "creditcard", "ccnumber", "debitcard"),
+        ("pan", "cc"),
+    ),
+    NameRule(
+        Category.NATIONAL_ID,
+        "national_id",
+        (
+            "ssn",
+            "socialsecurity",
+            "nationalid",
+            "nationalinsurance",
+            "taxid",
+            "passport",
+            "nino",
+            "idcardnumber",
+        ),
+        ("bsn", "nir", "dni", "tin", "nin"),
+        _ANY,
+    ),
+    NameRule(
+        Category.PHONE,
+        "phone",
+        ("phone", "msisdn", "telephone", "mobile", "cellnumber"),
+        ("tel", "fax", "cell"),
+    ),
+    NameRule(
+        Category.IP_ADDRESS,
+        "ip",
+        ("ipaddr", "ipaddress", "remoteaddr", "clientip", "lastip", "sourceip"),
+        ("ip",),
+    ),
+    NameRule(
+        Category.DATE_OF_BIRTH,
+        "birth_date",
+        ("birthdate", "dateofbirth", "birthday", "birthdt"),
+        ("dob", "born"),
+        _DATES,
+    ),
+    NameRule(
+        Category.FIRST_NAME,
+        "first_name",
+        ("firstname", "givenname", "forename", "middlename"),
+        ("fname",),
+    ),
+    NameRule(
+        Category.LAST_NAME,
+        "last_name",
+        ("lastname", "surname", "familyname", "maidenname"),
+        ("lname",),
+    ),
+    NameRule(
+        Category.PERSON_NAME,
+        "name",
+        (
+            "fullname",
+            "displayname",
+            "contactname",
+            "customername",
+            "personname",
+            "holdername",
+            "cardholder",
+            "accountholder",
+            "employeename",
+            "realname",
+        ),
+    ),
+    NameRule(
+        Category.USERNAME,
+        "username",
+        ("username", "loginname", "screenname", "nickname", "userhandle"),
+        ("login", "handle", "nick"),
+    ),
+    NameRule(
+        Category.STREET_ADDRESS,
+        "address",
+        ("address", "street", "addressline", "addr1", "addr2"),
+        ("addr", "line1", "line2"),
+    ),
+    NameRule(Category.CITY, "city", ("city",), ("town", "locality")),
+    NameRule(
+        Category.POSTCODE,
+        "postcode",
+        ("postcode", "postalcode", "zipcode"),
+        ("zip", "plz", "postal"),
+    ),
+    NameRule(
+        Category.COMPANY,
+        "company",
+        ("company", "employer", "organisation", "organization"),
+        ("org",),
+    ),
+)
+
+# Tables whose plain ``name`` column is a person's name.
+PERSON_TABLES = re.compile(
+    r"(user|customer|client|person|people|employee|staff|contact|member|patient|student|"
+    r"account|owner|author|applicant|candidate|guest|passenger|subscriber|driver|lead)"
+)
+FREE_TEXT = re.compile(
+    r"(note|comment|description|message|body|remark|bio|about|text|content|summary|"
+    r"feedback|reason|memo|details|payload|data|meta|extra|attributes|properties)"
+)
+
+
+def split_name(name: str) -> list[str]:
+    """``EmailAddress``, ``e_mail``, ``email-address``, ``EMAIL_ADDR`` → lower-case words."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+
+
+# A last word like these makes the column *about* the data, not the data itself
+# (``email_verified_at``, ``phone_type``, ``company_id``).
+_META_SUFFIX = frozenset(
+    {"at", "on", "count", "type", "status", "verified", "confirmed", "enabled", "flag",
+     "expires", "expiry", "changed", "updated", "format", "size", "length", "kind", "id",
+     "ids", "uuid", "key", "ref", "fk", "pk", "policy", "required", "valid", "allowed"}
+)  # fmt: skip
+
+
+def match_rule(column: str, kind: ColumnKind) -> NameRule | None:
+    words = split_name(column)
+    compact = "".join(words)
+    meta = len(words) > 1 and words[-1] in _META_SUFFIX
+    for rule in RULES:
+        if kind not in rule.kinds:
+            continue
+        if meta and not (rule.category is Category.SECRET and words[-1] in {"key", "hash"}):
+            continue
+        if any(c in compact for c in rule.compact) or any(t in words for t in rule.tokens):
+            return rule
+    return None
+
+
+__all__ = ["FREE_TEXT", "PERSON_TABLES", "RULES", "NameRule", "match_rule", "split_name"]
