@@ -39,6 +39,13 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _as_bytes(value: Any) -> bytes:
+    """Column value as bytes (a tampered SQLite row may come back as TEXT)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    return bytes(value)
+
+
 def _parse_time(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
@@ -325,7 +332,7 @@ class AuditLog:
         with self._tx(None) as conn:
             rows = conn.execute(query).all()
         return [
-            StoredEvent.from_raw(int(i), bytes(raw), bytes(leaf), bytes(ch))
+            StoredEvent.from_raw(int(i), _as_bytes(raw), _as_bytes(leaf), _as_bytes(ch))
             for i, raw, leaf, ch in rows
         ]
 
@@ -347,7 +354,7 @@ class AuditLog:
                     .limit(batch)
                 ).all()
             for r in rows:
-                yield int(r[0]), bytes(r[1]), bytes(r[2]), bytes(r[3])
+                yield int(r[0]), _as_bytes(r[1]), _as_bytes(r[2]), _as_bytes(r[3])
             if len(rows) < batch:
                 return
             start = int(rows[-1][0]) + 1
@@ -357,7 +364,7 @@ class AuditLog:
         if size is not None:
             query = query.where(audit_events.c.idx < size)
         with self._tx(None) as conn:
-            return [bytes(r[0]) for r in conn.execute(query)]
+            return [_as_bytes(r[0]) for r in conn.execute(query)]
 
     def inclusion_proof(self, index: int, tree_size: int | None = None) -> InclusionProof:
         leaves = self.leaf_hashes(tree_size)

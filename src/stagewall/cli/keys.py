@@ -63,7 +63,7 @@ def init_cmd(name: str | None, rotate_masking: bool, fmt: str) -> None:
 )
 def export_public_cmd(out: str | None, fmt: str) -> None:
     """Print (or write) the audit public key that auditors pin."""
-    key = load_signing_key().public if out or fmt else load_public_key()
+    key = load_public_key()
     text = key.vkey() + "\n" if fmt == "vkey" else key.pem()
     if out:
         Path(out).write_text(text, encoding="utf-8")

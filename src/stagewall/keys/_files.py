@@ -304,7 +304,9 @@ def init_keys(
                 hint="the key name is fixed once created; drop --name",
             )
     else:
-        key_name = check_key_name(name or f"stagewall.audit/{secrets.token_hex(6)}")
+        key_name = check_key_name(
+            name if name is not None else f"stagewall.audit/{secrets.token_hex(6)}"
+        )
         signing = SigningKey(key_name, secrets.token_bytes(32))
         _write_new(sk_path, signing.to_text())
         signing_created = True
