@@ -32,6 +32,10 @@ from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
 
 BATCH_ROWS = 5000
+# Transformers that rewrite only the sensitive parts of a value (text, JSON): what
+# they leave unchanged is passed through by the plan, like a `keep`, unless it is
+# PII (detected, or a whole value of another masked column).
+SCRUBBERS = frozenset({"text_scrub", "json_mask"})
 Progress = Callable[[str, int], None]
 
 
@@ -70,7 +74,7 @@ class VerifyReport:
     counts: tuple[TableCount, ...]
     fk_problems: tuple[FkProblem, ...]
     sensitive_hashes: int
-    target_values: int
+    target_values: int  # non-trivial target cells scanned
     duration_s: float
     target_run_id: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -232,17 +236,26 @@ def _collect(
                     continue
                 outs: list[object] = values if tr is None else _transform(tr, values, table, c)
                 lg = legit.setdefault((table.qualified, c), HashSet())
+                scrubber = tr is not None and tr.name in SCRUBBERS
                 for v, o in zip(values, outs, strict=True):
                     u = hasher.units(v)
                     pii.add_many(u.pii)
-                    strong.add_many(u.whole + u.pii)
-                    weak.add_many(u.leaves)
+                    if scrubber:
+                        # content the scrubber leaves alone is passed through by plan
+                        strong.add_many(u.pii)
+                        weak.add_many(u.whole + u.leaves)
+                    else:
+                        strong.add_many(u.whole + u.pii)
+                        weak.add_many(u.leaves)
                     if tr is None:
                         continue
                     mine = set(u.all())
                     ut = hasher.units(o)
                     lg.add_many(x for x in ut.all() if x not in mine)
-                    passed.add_many(set(u.leaves) & set(ut.leaves))
+                    if scrubber:
+                        passed.add_many(set(u.whole + u.leaves) & set(ut.whole + ut.leaves))
+                    else:
+                        passed.add_many(set(u.leaves) & set(ut.leaves))
             if progress:
                 progress(f"source {table.qualified}", len(batch))
         rows_per_table[table.qualified] = n
@@ -289,16 +302,20 @@ def _scan(
             n += len(batch)
             for i, c in enumerate(cols):
                 flat: list[int] = []
-                for r in batch:
-                    flat.extend(hasher.units(r[i]).all())
+                owner: list[int] = []
+                for j, r in enumerate(batch):
+                    units = hasher.units(r[i]).all()
+                    flat.extend(units)
+                    owner.extend([j] * len(units))
                 if not flat:
                     continue
-                scanned += len(flat)
+                scanned += len(batch)
                 arr = np.array(flat, dtype=np.uint64)
                 hit = contains(sets.sensitive, arr)
                 if hit.any():
                     hit &= ~contains(sets.legit.get((table.qualified, c), EMPTY), arr)
-                    counts[c] += int(hit.sum())
+                    # a cell (one value) counts once, however many of its units hit
+                    counts[c] += int(np.unique(np.array(owner)[hit]).size)
             if progress:
                 progress(f"target {table.qualified}", len(batch))
         rows[table.qualified] = n
