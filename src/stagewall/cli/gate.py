@@ -1,0 +1,292 @@
+"""``stagewall gate``: promotion gates (submit, report, approve, check, verify, list, break-glass).
+
+Exit codes: 0 allowed/done, 1 refused or failed verification, 2 usage or configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from stagewall.cli._common import config_option, db_option, echo_json, format_option
+from stagewall.errors import ConfigError
+from stagewall.estate import load_estate
+from stagewall.gates import Gate, Promotion, check, verify_envelope
+from stagewall.gates import deploy as _deploy  # noqa: F401  (registers event types)
+from stagewall.keys import load_public_key, load_signing_key, parse_public_key
+from stagewall.store import open_store
+
+
+@contextmanager
+def _gate(config: str | None, db: str | None) -> Iterator[Gate]:
+    loaded = load_estate(config)
+    store = open_store(db)
+    try:
+        yield Gate(store, loaded)
+    finally:
+        store.dispose()
+
+
+def _promotion_dict(gate: Gate, p: Promotion) -> dict[str, object]:
+    who = p.authorship(gate.estate)
+    return {
+        "id": p.id,
+        "stage": p.stage,
+        "environment": p.environment,
+        "sha": p.sha,
+        "digest": p.digest,
+        "submitter": p.submitter,
+        "break_glass": p.break_glass,
+        "commits": p.commits,
+        "base": p.base,
+        "authors": who.as_list(),
+        "rules_hash": p.rules_hash,
+    }
+
+
+def _print_promotion(gate: Gate, p: Promotion, fmt: str, verb: str) -> None:
+    if fmt == "json":
+        echo_json(_promotion_dict(gate, p))
+        return
+    click.echo(f"{verb} {p.id}: {p.sha[:12]} ({p.digest[:19]}…) → {p.stage}")
+    click.echo(f"  {p.commits} commit(s) since {p.base[:12] if p.base else 'the beginning'}")
+    for a in p.authorship(gate.estate).authors:
+        name = a.principal or f"unmapped {a.identities[0]} (counts as external)"
+        click.echo(f"  touched by {name} [{'internal' if a.internal else 'external'}]")
+
+
+@click.group("gate")
+def gate_group() -> None:
+    """Promotion gates: changes move stage by stage with independent internal approval."""
+
+
+@gate_group.command("submit")
+@click.option("--repo", required=True, type=click.Path(file_okay=False), help="Git repository.")
+@click.option("--change", required=True, help="Commit SHA to promote.")
+@click.option("--artifact", required=True, help="Artifact digest, sha256:<hex>.")
+@click.option("--to", "stage", required=True, help="Target stage.")
+@click.option("--as", "who", required=True, help="Submitting principal.")
+@format_option("json")
+@config_option
+@db_option
+def submit_cmd(
+    repo: str,
+    change: str,
+    artifact: str,
+    stage: str,
+    who: str,
+    fmt: str,
+    config: str | None,
+    db: str | None,
+) -> None:
+    """Submit a change (commit + artifact) for promotion to a stage."""
+    with _gate(config, db) as gate:
+        p = gate.submit(repo=repo, change=change, artifact=artifact, stage=stage, submitter=who)
+        _print_promotion(gate, p, fmt, "submitted")
+
+
+@gate_group.command("break-glass")
+@click.option("--repo", required=True, type=click.Path(file_okay=False), help="Git repository.")
+@click.option("--change", required=True, help="Commit SHA to promote.")
+@click.option("--artifact", required=True, help="Artifact digest, sha256:<hex>.")
+@click.option("--to", "stage", required=True, help="Target stage.")
+@click.option("--as", "who", required=True, help="Internal person breaking glass.")
+@click.option("--reason", required=True, help="Why this cannot wait for approval.")
+@click.option("--otp", required=True, help="Current one-time code of --as.")
+@format_option("json")
+@config_option
+@db_option
+def break_glass_cmd(
+    repo: str,
+    change: str,
+    artifact: str,
+    stage: str,
+    who: str,
+    reason: str,
+    otp: str,
+    fmt: str,
+    config: str | None,
+    db: str | None,
+) -> None:
+    """Emergency promotion without approval: loud alert, follow-up review due in 24 hours."""
+    from stagewall.gates._alerts import alert_break_glass
+
+    with _gate(config, db) as gate:
+        p = gate.submit(
+            repo=repo,
+            change=change,
+            artifact=artifact,
+            stage=stage,
+            submitter=who,
+            break_glass_reason=reason,
+            otp=otp,
+        )
+        failures = alert_break_glass(gate, p)
+        _print_promotion(gate, p, fmt, "BREAK-GLASS")
+        if fmt != "json":
+            click.echo(f"  follow-up review due within 24 hours: stagewall gate approve {p.id} ...")
+        for f in failures:
+            click.echo(f"warning: alert not delivered: {f}", err=True)
+
+
+@gate_group.command("report")
+@click.option("--change", required=True, help="Commit SHA the check ran on.")
+@click.option("--stage", required=True, help="Stage whose check this is.")
+@click.option("--check", "name", required=True, help="Check name (as declared on the stage).")
+@click.option("--status", required=True, type=click.Choice(["pass", "fail"]))
+@click.option("--as", "who", required=True, help="Reporting service principal.")
+@config_option
+@db_option
+def report_cmd(
+    change: str, stage: str, name: str, status: str, who: str, config: str | None, db: str | None
+) -> None:
+    """Report a CI check result for a commit at a stage."""
+    with _gate(config, db) as gate:
+        gate.report(change=change, stage=stage, check=name, status=status, reporter=who)
+        click.echo(f"recorded: {name} {status} for {change[:12]} at {stage}")
+
+
+@gate_group.command("approve")
+@click.argument("promotion")
+@click.option("--as", "who", required=True, help="Approving principal.")
+@click.option("--otp", required=True, help="Current one-time code of --as.")
+@click.option("--reason", default="", help="Why you approve.")
+@config_option
+@db_option
+def approve_cmd(
+    promotion: str, who: str, otp: str, reason: str, config: str | None, db: str | None
+) -> None:
+    """Approve a promotion (or review a break-glass promotion), MFA-checked."""
+    with _gate(config, db) as gate:
+        p, outcome = gate.approve(promotion, approver=who, otp=otp, reason=reason)
+        what = "follow-up review recorded for" if p.break_glass else "approved"
+        click.echo(f"{what} {p.id} ({p.sha[:12]} → {p.stage}) by {who}; state: {outcome.value}")
+
+
+@gate_group.command("check")
+@click.option("--change", required=True, help="Commit SHA about to be deployed.")
+@click.option("--artifact", required=True, help="Digest of the artifact about to be deployed.")
+@click.option("--to", "stage", required=True, help="Stage being deployed to.")
+@click.option("--as", "who", default=None, help="Deploying service principal.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False), default=None, help="Write the attestation here."
+)
+@click.option(
+    "--subject-name", default="artifact", show_default=True, help="Attestation subject name."
+)
+@format_option("json")
+@config_option
+@db_option
+def check_cmd(
+    change: str,
+    artifact: str,
+    stage: str,
+    who: str | None,
+    out: str | None,
+    subject_name: str,
+    fmt: str,
+    config: str | None,
+    db: str | None,
+) -> None:
+    """Decide whether this commit + artifact may be deployed now; exit 0 with an attestation."""
+    key = load_signing_key()
+    with _gate(config, db) as gate:
+        allowed = check(
+            gate,
+            change=change,
+            artifact=artifact,
+            stage=stage,
+            deployer=who,
+            key=key,
+            subject_name=subject_name,
+        )
+    if out is not None:
+        Path(out).write_bytes(allowed.envelope)
+    pred = allowed.predicate
+    if fmt == "json":
+        echo_json({"allowed": True, "attestation": out, "predicate": pred})
+    elif out is None:
+        click.echo(allowed.envelope.decode(), nl=False)
+    else:
+        approvers = ", ".join(a["approver"] for a in pred["approvals"]) or "none"
+        click.echo(
+            f"allowed: {pred['sha'][:12]} → {pred['stage']} ({allowed.promotion.id}); "
+            f"approved by {approvers}; attestation written to {out}"
+        )
+
+
+@gate_group.command("verify")
+@click.argument("attestation", type=click.Path(dir_okay=False))
+@click.option("--public-key", type=click.Path(dir_okay=False), default=None, help="Pin this key.")
+@format_option("json")
+def verify_cmd(attestation: str, public_key: str | None, fmt: str) -> None:
+    """Verify an attestation offline and print its summary (exit 1 on any mismatch)."""
+    try:
+        data = Path(attestation).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {attestation}: {exc.strerror}") from None
+    if public_key is not None:
+        try:
+            text = Path(public_key).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read public key {public_key}: {exc}") from None
+        key = parse_public_key(text, source=public_key)
+    else:
+        key = load_public_key()
+    v = verify_envelope(data, key)
+    pred = v.predicate
+    if fmt == "json":
+        echo_json(
+            {
+                "verified": True,
+                "keyid": v.keyid,
+                "subject": v.statement["subject"],
+                "predicate": pred,
+            }
+        )
+        return
+    click.echo(f"verified: signed by key {v.keyid[:16]}…")
+    click.echo(
+        f"  {pred['sha']} ({pred['digest']}) → {pred['stage']} "
+        f"[{pred['environment']}] at {pred['time']}"
+    )
+    for a in pred["authors"]:
+        click.echo(f"  author: {a.get('principal') or a.get('identity')} [{a['affiliation']}]")
+    for a in pred["approvals"]:
+        click.echo(
+            f"  approved by {a['approver']} at {a['time']} "
+            f"(MFA {a['mfa']['method']} at {a['mfa']['time']})"
+        )
+    for c in pred["checks"]:
+        click.echo(f"  check {c['name']}: {c['status']}")
+    if pred.get("break_glass"):
+        click.echo(f"  BREAK-GLASS: {pred.get('break_glass_reason', '')}")
+    click.echo(f"  rules {pred['rules_hash']}")
+
+
+@gate_group.command("list")
+@format_option("json")
+@config_option
+@db_option
+def list_cmd(fmt: str, config: str | None, db: str | None) -> None:
+    """List promotions with their state."""
+    with _gate(config, db) as gate:
+        rows = gate.list()
+    if fmt == "json":
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no promotions")
+    for r in rows:
+        flag = " BREAK-GLASS" if r["break_glass"] else ""
+        approvers = ", ".join(a["by"] for a in r["approvals"]) or "-"
+        click.echo(
+            f"{r['id']}  {r['stage']:<12} {r['sha'][:12]}  {r['state']:<9} by {r['submitter']}"
+            f"  approvals: {approvers}{flag}"
+        )
+
+
+COMMANDS: list[click.Command] = [gate_group]

@@ -1,0 +1,44 @@
+"""The loud part of break-glass: an alert to every sink in the estate's ``alerts:``."""
+
+from __future__ import annotations
+
+from stagewall.alerts import Alert, AlertDispatcher, Severity, sinks_from_config
+from stagewall.audit import Status
+from stagewall.gates import _events as ev
+from stagewall.gates.promotions import Gate, Promotion
+
+
+def alert_break_glass(gate: Gate, promo: Promotion) -> list[str]:
+    """Send the alert; return delivery failures (also recorded in the audit log)."""
+    sinks = sinks_from_config(gate.estate.alerts, base_dir=gate.loaded.path.parent)
+    alert = Alert(
+        kind="gate.break_glass",
+        title=f"BREAK-GLASS promotion to {promo.stage} by {promo.submitter}",
+        text=(
+            f"{promo.submitter} promoted {promo.sha[:12]} ({promo.digest}) to {promo.stage} "
+            f"without approval: {promo.reason}. A follow-up review by another internal person "
+            f"is due within 24 hours: stagewall gate approve {promo.id}"
+        ),
+        severity=Severity.CRITICAL,
+        details={
+            "promotion": promo.id,
+            "stage": promo.stage,
+            "sha": promo.sha,
+            "digest": promo.digest,
+        },
+    )
+    failures = [f"{f.sink}: {f.error}" for f in AlertDispatcher(sinks).send(alert)]
+    if not sinks:
+        failures.append("no alert sinks are configured (alerts: in stagewall.yaml)")
+    gate.log.append(
+        ev.event(
+            ev.BREAK_GLASS.code,
+            Status.FAILURE if failures else Status.SUCCESS,
+            promo.submitter,
+            f"break-glass alert for {promo.id}: "
+            + ("not delivered everywhere" if failures else f"sent to {len(sinks)} sink(s)"),
+            f"promotion:{promo.id}",
+            {"promotion": promo.id, "severity": "critical", "alert_failures": failures},
+        )
+    )
+    return failures

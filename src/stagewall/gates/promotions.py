@@ -1,0 +1,603 @@
+"""Promotions: submit a change for a stage, report checks, approve, break glass, list.
+
+A promotion is a request of kind ``promotion`` in the request/review/threshold core
+shared with production access (``stagewall.access._core``): the request is
+immutable (stage, commit SHA, artifact digest, who wrote the change), reviews are
+appended with MFA evidence. ``stagewall.gates.deploy`` decides, right before a
+deployment, whether the change may go out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from stagewall.access._core import (
+    Decision,
+    Outcome,
+    Request,
+    Review,
+    ThresholdRule,
+    fmt_time,
+    insert_request,
+    load_request,
+    load_reviews,
+    outcome_of,
+    record_review,
+)
+from stagewall.audit import AuditLog, Status
+from stagewall.errors import AccessDenied, ConfigError, StagewallError, UsageError
+from stagewall.estate import Estate, LoadedEstate, PrincipalKind, Stage
+from stagewall.gates import _events as ev
+from stagewall.gates._git import Repo, max_commits
+from stagewall.gates._signatures import verify_commit
+from stagewall.gates._tables import gate_checks, gate_deployments, gate_promotions
+from stagewall.gates.continuity import record_rules
+from stagewall.gates.identities import Authorship, Contribution, Role, resolve
+from stagewall.mfa import verify as verify_otp
+from stagewall.store import Store
+
+KIND = "promotion"
+PENDING_TTL = timedelta(days=14)
+FOLLOWUP_WINDOW = timedelta(hours=24)
+BREAK_GLASS_TTL = timedelta(days=365)
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def check_digest(value: str) -> str:
+    v = value.strip()
+    if not _DIGEST.match(v):
+        raise UsageError(
+            f"--artifact {value!r} is not sha256:<64 lower-case hex digits>",
+            hint="pass the artifact's digest, e.g. sha256:$(sha256sum app.tar | cut -c1-64)",
+        )
+    return v
+
+
+def find_stage(estate: Estate, name: str) -> tuple[int, Stage]:
+    for i, s in enumerate(estate.stages):
+        if s.name == name:
+            return i, s
+    known = ", ".join(s.name for s in estate.stages) or "none declared"
+    raise ConfigError(
+        f"there is no stage {name!r} in the estate file (stages: {known})",
+        hint="declare it under stages: in stagewall.yaml",
+    )
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A submitted promotion, as stored."""
+
+    id: str
+    stage: str
+    environment: str
+    sha: str
+    digest: str
+    submitter: str
+    break_glass: bool
+    reason: str
+    created_at: datetime
+    base: str | None
+    commits: int
+    contributions: tuple[Contribution, ...]
+    rules_hash: str
+    signed_verified: bool
+
+    @classmethod
+    def from_request(cls, req: Request) -> Promotion:
+        d = req.details
+        return cls(
+            id=req.id,
+            stage=str(d["stage"]),
+            environment=str(d["environment"]),
+            sha=str(d["sha"]),
+            digest=str(d["digest"]),
+            submitter=req.requester,
+            break_glass=bool(d["break_glass"]),
+            reason=req.reason,
+            created_at=req.created_at,
+            base=d.get("base"),
+            commits=int(d["commits"]),
+            contributions=tuple(Contribution.from_dict(c) for c in d["contributions"]),
+            rules_hash=str(d["rules_hash"]),
+            signed_verified=bool(d.get("signed_verified", False)),
+        )
+
+    def authorship(self, estate: Estate) -> Authorship:
+        return resolve(estate, self.contributions)
+
+
+class Gate:
+    """The gate over one store and one estate; every call records its rules first."""
+
+    def __init__(self, store: Store, loaded: LoadedEstate, *, home: str | None = None) -> None:
+        self.store = store
+        self.loaded = loaded
+        self.estate = loaded.estate
+        self.log = AuditLog(store, home=home)
+        self.home = home
+
+    def rules(self, actor: str, now: datetime) -> str:
+        return record_rules(self.store, self.log, self.estate, fmt_time(now), actor)
+
+    # -- submit ----------------------------------------------------------
+
+    def submit(
+        self,
+        *,
+        repo: str,
+        change: str,
+        artifact: str,
+        stage: str,
+        submitter: str,
+        break_glass_reason: str | None = None,
+        otp: str | None = None,
+        now: datetime | None = None,
+    ) -> Promotion:
+        now = now or now_utc()
+        rules_hash = self.rules(submitter, now)
+        idx, st = find_stage(self.estate, stage)
+        digest = check_digest(artifact)
+        bg = break_glass_reason is not None
+        code = ev.BREAK_GLASS.code if bg else ev.SUBMITTED.code
+        resource = f"stage:{stage}"
+        try:
+            self._check_submitter(submitter, bg)
+            if bg and not (break_glass_reason or "").strip():
+                raise UsageError("a break-glass promotion needs --reason")
+            git = Repo(repo)
+            sha = git.resolve(change)
+            resource = f"stage:{stage}/{sha}"
+            if not bg and idx > 0:
+                self._require_previous(self.estate.stages[idx - 1].name, stage, sha, digest)
+            mfa = None
+            if bg:
+                mfa = verify_otp(
+                    self.store,
+                    submitter,
+                    otp or "",
+                    home=self.home,
+                    purpose=f"break-glass to {stage}",
+                )
+            base, commits = self._range(git, stage, sha)
+            contributions = self._contributions(git, commits, st)
+        except StagewallError as exc:
+            raise ev.refuse(self.log, code, submitter, exc, resource, {"stage": stage}) from None
+        details: dict[str, Any] = {
+            "stage": stage,
+            "environment": st.environment,
+            "sha": sha,
+            "digest": digest,
+            "repo": str(git.path),
+            "base": base,
+            "commits": len(commits),
+            "contributions": [c.as_dict() for c in contributions],
+            "rules_hash": rules_hash,
+            "break_glass": bg,
+            "signed_verified": st.require_signed_commits,
+        }
+        if mfa is not None:
+            details["mfa"] = {"method": mfa.method, "time": mfa.time}
+        reason = (break_glass_reason or "").strip() or f"promote {sha[:12]} to {stage}"
+        with self.store.transaction() as conn:
+            if not bg:
+                existing = self._existing(conn, stage, sha, digest, submitter)
+                if existing is not None:
+                    return existing
+            req = insert_request(
+                conn,
+                kind=KIND,
+                requester=submitter,
+                subject=stage,
+                reason=reason,
+                ticket=None,
+                requested=timedelta(0),
+                pending_ttl=BREAK_GLASS_TTL if bg else PENDING_TTL,
+                now=now,
+                details=details,
+            )
+            conn.execute(
+                insert(gate_promotions).values(
+                    request_id=req.id,
+                    stage=stage,
+                    sha=sha,
+                    digest=digest,
+                    submitter=submitter,
+                    break_glass=bg,
+                    created_at=fmt_time(now),
+                    followup_due=fmt_time(now + FOLLOWUP_WINDOW) if bg else None,
+                )
+            )
+            promo = Promotion.from_request(req)
+            who = promo.authorship(self.estate)
+            msg = (
+                f"BREAK-GLASS promotion {req.id} of {sha[:12]} to {stage} by {submitter}: {reason}"
+                if bg
+                else f"{submitter} submitted {sha[:12]} ({digest[:19]}…) for {stage} as {req.id}"
+            )
+            self.log.append(
+                ev.event(
+                    code,
+                    Status.SUCCESS,
+                    submitter,
+                    msg,
+                    resource,
+                    {
+                        "promotion": req.id,
+                        "stage": stage,
+                        "sha": sha,
+                        "digest": digest,
+                        "commits": len(commits),
+                        "authors": who.as_list(),
+                        "rules_hash": rules_hash,
+                        **(
+                            {"severity": "critical", "reason": reason, "mfa": details["mfa"]}
+                            if bg
+                            else {}
+                        ),
+                    },
+                ),
+                conn=conn,
+            )
+        return promo
+
+    def _check_submitter(self, submitter: str, break_glass: bool) -> None:
+        p = self.estate.principals.get(submitter)
+        if p is None:
+            raise AccessDenied(
+                f"{submitter!r} is not a principal declared in the estate file",
+                hint="submit as a declared principal (--as)",
+            )
+        if p.disabled:
+            raise AccessDenied(f"principal {submitter!r} is disabled")
+        if break_glass and (
+            not self.estate.is_internal(submitter) or p.kind is not PrincipalKind.HUMAN
+        ):
+            raise AccessDenied(
+                f"{submitter!r} may not break glass: only internal people can",
+                hint="ask an internal on-call engineer",
+            )
+
+    def _require_previous(self, previous: str, stage: str, sha: str, digest: str) -> None:
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(gate_deployments.c.digest).where(
+                    (gate_deployments.c.stage == previous) & (gate_deployments.c.sha == sha)
+                )
+            ).all()
+        if any(r[0] == digest for r in rows):
+            return
+        if rows:
+            raise AccessDenied(
+                f"change {sha[:12]} reached {previous!r} with another artifact "
+                f"({rows[-1][0][:19]}…), not {digest[:19]}…: artifact mismatch",
+                hint="promote the artifact that passed the previous stage",
+            )
+        raise AccessDenied(
+            f"change {sha[:12]} with this artifact was never promoted to {previous!r}; "
+            f"skipping a stage is refused (the path to {stage!r} goes through {previous!r})",
+            hint=f"submit it to {previous!r} first",
+        )
+
+    def _range(self, git: Repo, stage: str, sha: str) -> tuple[str | None, list[str]]:
+        """Commits since the last change promoted to ``stage`` (all ancestors if none)."""
+        with self.store.read() as conn:
+            last = conn.execute(
+                select(gate_deployments.c.sha)
+                .where(gate_deployments.c.stage == stage)
+                .order_by(gate_deployments.c.id.desc())
+                .limit(1)
+            ).first()
+        base = last[0] if last is not None else None
+        if base is not None and (not git.has_commit(base) or not git.is_ancestor(base, sha)):
+            base = None
+        commits = git.rev_list(sha, base, cap=max_commits())
+        return base, commits or [sha]
+
+    def _contributions(self, git: Repo, shas: list[str], st: Stage) -> list[Contribution]:
+        out: list[Contribution] = []
+        for c in git.commits(shas):
+            out.append(Contribution(c.sha, Role.AUTHOR, c.author.email))
+            out.append(Contribution(c.sha, Role.COMMITTER, c.committer.email))
+            out.extend(Contribution(c.sha, Role.CO_AUTHOR, p.email) for p in c.coauthors)
+            if st.require_signed_commits:
+                signer = verify_commit(c, self.estate, st.name)
+                out.append(Contribution(c.sha, Role.SIGNER, c.committer.email, signer))
+        return out
+
+    def _existing(
+        self, conn: Connection, stage: str, sha: str, digest: str, submitter: str
+    ) -> Promotion | None:
+        row = conn.execute(
+            select(gate_promotions.c.request_id)
+            .where(
+                (gate_promotions.c.stage == stage)
+                & (gate_promotions.c.sha == sha)
+                & (gate_promotions.c.digest == digest)
+                & (gate_promotions.c.submitter == submitter)
+                & (gate_promotions.c.break_glass.is_(False))
+            )
+            .order_by(gate_promotions.c.created_at.desc())
+            .limit(1)
+        ).first()
+        return Promotion.from_request(load_request(conn, row[0])) if row else None
+
+    # -- report ----------------------------------------------------------
+
+    def report(
+        self,
+        *,
+        change: str,
+        stage: str,
+        check: str,
+        status: str,
+        reporter: str,
+        now: datetime | None = None,
+    ) -> None:
+        from stagewall.gates._git import check_full_sha
+
+        now = now or now_utc()
+        self.rules(reporter, now)
+        _i, st = find_stage(self.estate, stage)
+        sha = check_full_sha(change)
+        if status not in ("pass", "fail"):
+            raise UsageError(f"--status {status!r}: use pass or fail")
+        if check not in st.checks:
+            raise UsageError(
+                f"stage {stage!r} has no check {check!r} "
+                f"(its checks: {', '.join(st.checks) or 'none'})",
+                hint="report one of the checks the stage declares in stagewall.yaml",
+            )
+        p = self.estate.principals.get(reporter)
+        resource = f"stage:{stage}/{sha}"
+        if (
+            p is None
+            or p.kind is not PrincipalKind.SERVICE
+            or not self.estate.is_internal(reporter)
+        ):
+            exc = AccessDenied(
+                f"{reporter!r} may not report checks: only internal service principals (CI) can",
+                hint="report from the CI job with its service principal (--as)",
+            )
+            raise ev.refuse(
+                self.log, ev.REPORTED.code, reporter, exc, resource, {"check": check}
+            ) from None
+        with self.store.transaction() as conn:
+            conn.execute(
+                insert(gate_checks).values(
+                    sha=sha,
+                    stage=stage,
+                    name=check,
+                    status=status,
+                    reporter=reporter,
+                    created_at=fmt_time(now),
+                )
+            )
+            self.log.append(
+                ev.event(
+                    ev.REPORTED.code,
+                    Status.SUCCESS,
+                    reporter,
+                    f"check {check} {status} for {sha[:12]} at {stage}",
+                    resource,
+                    {"check": check, "status": status, "sha": sha, "stage": stage},
+                ),
+                conn=conn,
+            )
+
+    # -- approve ---------------------------------------------------------
+
+    def approve(
+        self,
+        promotion_id: str,
+        *,
+        approver: str,
+        otp: str,
+        reason: str = "",
+        now: datetime | None = None,
+    ) -> tuple[Promotion, Outcome]:
+        """Record an approval (or, on a break-glass promotion, its follow-up review)."""
+        now = now or now_utc()
+        self.rules(approver, now)
+        with self.store.read() as conn:
+            req = self._load_request(conn, promotion_id)
+        promo = Promotion.from_request(req)
+        code = ev.FOLLOWED_UP.code if promo.break_glass else ev.APPROVED.code
+        resource = f"promotion:{promo.id}"
+        kind = PromotionKind(self.estate)
+        try:
+            if not promo.break_glass and kind.stage(promo).approval is None:
+                raise UsageError(f"stage {promo.stage!r} needs no approval; nothing to approve")
+            problem = kind.reviewer_problem(req, approver)
+            if problem is not None:
+                raise AccessDenied(f"{approver!r} may not approve {promo.id}: {problem}")
+            mfa = verify_otp(
+                self.store, approver, otp, home=self.home, purpose=f"approve {promo.id}"
+            )
+            with self.store.transaction() as conn:
+                result = record_review(
+                    self.store,
+                    conn,
+                    kind,
+                    request_id=promo.id,
+                    reviewer=approver,
+                    decision=Decision.APPROVE,
+                    reason=reason,
+                    mfa_method=mfa.method,
+                    mfa_time=mfa.time,
+                    now=now,
+                )
+                verb = "reviewed break-glass promotion" if promo.break_glass else "approved"
+                self.log.append(
+                    ev.event(
+                        code,
+                        Status.SUCCESS,
+                        approver,
+                        f"{approver} {verb} {promo.id} ({promo.sha[:12]} to {promo.stage})",
+                        resource,
+                        {
+                            "promotion": promo.id,
+                            "sha": promo.sha,
+                            "digest": promo.digest,
+                            "stage": promo.stage,
+                            "outcome": result.outcome.value,
+                            "mfa": {"method": mfa.method, "time": mfa.time},
+                            "reason": reason,
+                        },
+                    ),
+                    conn=conn,
+                )
+        except StagewallError as exc:
+            raise ev.refuse(
+                self.log, code, approver, exc, resource, {"promotion": promo.id}
+            ) from None
+        return promo, result.outcome
+
+    def _load_request(self, conn: Connection, promotion_id: str) -> Request:
+        row = conn.execute(
+            select(gate_promotions.c.request_id).where(gate_promotions.c.request_id == promotion_id)
+        ).first()
+        if row is None:
+            raise UsageError(
+                f"there is no promotion {promotion_id!r}",
+                hint="`stagewall gate list` shows promotion ids",
+            )
+        return load_request(conn, promotion_id)
+
+    def reviews(self, conn: Connection, promotion_id: str) -> list[Review]:
+        return load_reviews(conn, promotion_id)
+
+    # -- list ------------------------------------------------------------
+
+    def list(self, now: datetime | None = None) -> list[dict[str, Any]]:
+        now = now or now_utc()
+        out: list[dict[str, Any]] = []
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(gate_promotions).order_by(gate_promotions.c.created_at)
+            ).all()
+            for r in rows:
+                req = load_request(conn, r.request_id)
+                promo = Promotion.from_request(req)
+                state, _ref = outcome_of(conn, req, now)
+                reviews = load_reviews(conn, promo.id)
+                deployed = conn.execute(
+                    select(gate_deployments.c.created_at).where(
+                        gate_deployments.c.request_id == promo.id
+                    )
+                ).first()
+                out.append(
+                    {
+                        "id": promo.id,
+                        "stage": promo.stage,
+                        "sha": promo.sha,
+                        "digest": promo.digest,
+                        "submitter": promo.submitter,
+                        "break_glass": promo.break_glass,
+                        "created_at": fmt_time(promo.created_at),
+                        "state": "deployed" if deployed else state.value,
+                        "approvals": [
+                            {
+                                "by": v.reviewer,
+                                "at": v.created_at,
+                                "mfa": {"method": v.mfa_method, "time": v.mfa_time},
+                            }
+                            for v in reviews
+                            if v.decision is Decision.APPROVE
+                        ],
+                        "authors": promo.authorship(self.estate).as_list(),
+                        "followup_due": r.followup_due,
+                    }
+                )
+        return out
+
+
+class PromotionKind:
+    """The rules promotions bring to the request/review core."""
+
+    name = KIND
+
+    def __init__(self, estate: Estate) -> None:
+        self.estate = estate
+
+    def stage(self, promo: Promotion) -> Stage:
+        return find_stage(self.estate, promo.stage)[1]
+
+    def rule(self, request: Request) -> ThresholdRule:
+        promo = Promotion.from_request(request)
+        if promo.break_glass:
+            return ThresholdRule(1)
+        st = self.stage(promo)
+        rule = self.estate.approval_rules.get(st.approval or "")
+        if rule is None:
+            return ThresholdRule(1)
+        return ThresholdRule(rule.approvals, tuple(rule.from_groups))
+
+    def reviewer_problem(self, request: Request, reviewer: str) -> str | None:
+        return approver_problem(self.estate, Promotion.from_request(request), reviewer)
+
+    def on_approved(
+        self, conn: Connection, request: Request, reviews: Sequence[Review], now: datetime
+    ) -> str:
+        return request.id
+
+
+def approver_problem(estate: Estate, promo: Promotion, approver: str) -> str | None:
+    """Why ``approver`` may not approve ``promo`` under the estate as it is now (None: may)."""
+    p = estate.principals.get(approver)
+    if p is None:
+        return "not a declared principal (unknown identities count as external)"
+    if p.disabled:
+        return "the principal is disabled"
+    if not estate.is_internal(approver):
+        return f"external principal (vendor {p.vendor}); approvers are internal"
+    if p.kind is not PrincipalKind.HUMAN:
+        return "a service principal; approvals come from people"
+    if approver == promo.submitter:
+        return (
+            "submitted this promotion (self-approval)"
+            if not promo.break_glass
+            else "invoked this break-glass"
+        )
+    who = promo.authorship(estate)
+    for a in who.authors:
+        if a.principal == approver:
+            roles = sorted({i.split(":", 1)[0] for i in a.identities})
+            return (
+                f"{' and '.join(roles)} of commits in this change "
+                f"(as {', '.join(i.split(':', 1)[1] for i in a.identities)}); an author or "
+                "committer cannot approve their own change"
+            )
+    if p.vendor is not None and p.vendor in who.vendors:
+        return f"from vendor {p.vendor}, like an author of the change"
+    if not promo.break_glass:
+        st = find_stage(estate, promo.stage)[1]
+        rule = estate.approval_rules.get(st.approval or "")
+        in_group = rule is None or any(
+            approver in estate.group_members(g) for g in rule.from_groups
+        )
+        if rule is not None and rule.from_groups and not in_group:
+            return f"not in approver group(s) {', '.join(rule.from_groups)}"
+    return None
+
+
+__all__ = [
+    "FOLLOWUP_WINDOW",
+    "KIND",
+    "Gate",
+    "Promotion",
+    "PromotionKind",
+    "approver_problem",
+    "check_digest",
+    "find_stage",
+]

@@ -1,0 +1,174 @@
+"""A real git repository, an estate, a store, keys and enrolled TOTP secrets per test."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyotp
+import pytest
+
+from stagewall.estate import load_estate
+from stagewall.keys import init_keys
+from stagewall.mfa import enroll
+from stagewall.store import open_store
+from tests.cli_helpers import Result, run_cli
+
+ESTATE = """\
+version: 1
+organisation: Gate Test Ltd
+environments:
+  staging: {tier: non-production}
+  production: {tier: production}
+vendors:
+  devshop: {contract_start: 2026-01-01, contract_end: 2030-12-31}
+principals:
+  alice: {affiliation: internal, emails: [alice@example.com, alice@home.example]}
+  bob: {affiliation: internal, emails: [bob@example.com]}
+  carol: {affiliation: internal, emails: [carol@example.com]}
+  dana: {affiliation: external, vendor: devshop, emails: [dana@devshop.example]}
+  ci-bot: {kind: service, affiliation: internal}
+  deploy-bot: {kind: service, affiliation: internal}
+groups:
+  sre: {members: [alice, bob, carol]}
+approval_rules:
+  one-sre: {approvals: 1, from_groups: [sre]}
+stages:
+  - name: staging
+    environment: staging
+    checks: [tests]
+  - name: production
+    environment: production
+    checks: [tests]
+    approval: one-sre
+    deployers: [deploy-bot]
+alerts:
+  - type: file
+    path: alerts.jsonl
+"""
+
+NAMES = {
+    "alice@example.com": "Alice",
+    "alice@home.example": "Alice (home)",
+    "bob@example.com": "Bob",
+    "carol@example.com": "Carol",
+    "dana@devshop.example": "Dana",
+    "mallory@nowhere.example": "Mallory",
+}
+
+
+def git_env(author: str, committer: str | None = None) -> dict[str, str]:
+    committer = committer or author
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(
+        {
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_AUTHOR_NAME": NAMES.get(author, author),
+            "GIT_AUTHOR_EMAIL": author,
+            "GIT_COMMITTER_NAME": NAMES.get(committer, committer),
+            "GIT_COMMITTER_EMAIL": committer,
+        }
+    )
+    return env
+
+
+@dataclass
+class World:
+    root: Path
+    repo: Path
+    config: Path
+    db: str
+    secrets: dict[str, str]
+    used: dict[str, int] = field(default_factory=dict)
+    counter: int = 0
+
+    def git(self, *args: str, author: str = "alice@example.com", committer: str | None = None) -> str:
+        proc = subprocess.run(
+            ["git", "-C", str(self.repo), *args],
+            env=git_env(author, committer),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return proc.stdout.strip()
+
+    def commit(
+        self,
+        author: str,
+        committer: str | None = None,
+        *,
+        message: str = "change",
+        sign: list[str] | None = None,
+    ) -> str:
+        self.counter += 1
+        (self.repo / f"file{self.counter}.txt").write_text(f"{author} {self.counter}\n")
+        self.git("add", "-A", author=author)
+        self.git(*(sign or []), "commit", "-q", "-m", message, author=author, committer=committer)
+        return self.git("rev-parse", "HEAD")
+
+    def otp(self, principal: str) -> str:
+        """A fresh code: the current 30 s step, then the next (each code works once)."""
+        n = self.used.get(principal, 0)
+        self.used[principal] = n + 1
+        if n > 1:
+            raise RuntimeError(f"test uses more than two codes of {principal} in one step")
+        totp = pyotp.TOTP(self.secrets[principal])
+        import time
+
+        return totp.at(time.time() + 30 * n)
+
+    def cli(self, *args: str) -> Result:
+        return run_cli(*args, "--config", str(self.config), "--db", self.db)
+
+    def gate(self, *args: str) -> Result:
+        return self.cli("gate", *args)
+
+
+def digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def make_world(root: Path, estate_text: str = ESTATE) -> World:
+    repo = root / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True, env=git_env("x@x"))
+    config = root / "stagewall.yaml"
+    config.write_text(estate_text, encoding="utf-8")
+    db = f"sqlite:///{root / 'store.db'}"
+    init_keys(name="gates.test/key")
+    store = open_store(db)
+    loaded = load_estate(config)
+    secrets = {
+        p: enroll(store, loaded.estate, p).secret
+        for p in ("alice", "bob", "carol", "dana")
+        if p in loaded.estate.principals
+    }
+    store.dispose()
+    return World(root, repo, config, db, secrets)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return make_world(tmp_path)
+
+
+@pytest.fixture
+def gnupghome(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A short GNUPGHOME (gpg-agent's socket path must stay short)."""
+    if shutil.which("gpg") is None:
+        pytest.skip("gpg is not installed")
+    home = Path(tempfile.mkdtemp(prefix="swg", dir="/tmp"))
+    home.chmod(0o700)
+    monkeypatch.setenv("GNUPGHOME", str(home))
+    try:
+        yield home
+    finally:
+        subprocess.run(["gpgconf", "--kill", "all"], env={**os.environ, "GNUPGHOME": str(home)}, check=False)
+        shutil.rmtree(home, ignore_errors=True)
