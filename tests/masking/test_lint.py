@@ -20,7 +20,7 @@ def _schema() -> Schema:
         name="customers",
         columns=(
             Column("id", K.INTEGER, "integer", nullable=False),
-            Column("email", K.TEXT, "varchar(80)", nullable=False, max_length=80),
+            Column("email", K.TEXT, "text", nullable=False),
             Column("name", K.TEXT, "text"),
             Column("status", K.TEXT, "varchar(10)", max_length=10),
         ),
@@ -33,7 +33,7 @@ def _schema() -> Schema:
         columns=(
             Column("id", K.INTEGER, "integer", nullable=False),
             Column("customer_id", K.INTEGER, "integer"),
-            Column("customer_email", K.TEXT, "varchar(80)", max_length=80),
+            Column("customer_email", K.TEXT, "text"),
             Column("placed", K.DATE, "date"),
         ),
         primary_key=("id",),
