@@ -1,0 +1,87 @@
+"""``stagewall scan``: environment-separation scanner (thin: parse, call, print)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from stagewall.cli._common import config_option, db_option
+from stagewall.errors import EXIT_FINDING, EXIT_OK, BackendError, StagewallError, UsageError
+from stagewall.estate import load_estate_optional
+from stagewall.paths import configured_store_url
+from stagewall.scan import ScanOptions, Severity, baseline_document, load_baseline, render, scan_paths
+from stagewall.scan.engine import DEFAULT_MAX_FILE_SIZE
+
+
+@click.command("scan")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@config_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit"]), default="text", show_default=True,
+    help="Report format.",
+)  # fmt: skip
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Accept findings listed here.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path), help="Write current findings as a baseline.")
+@click.option(
+    "--fail-on", type=click.Choice(["low", "medium", "high"]), default="medium", show_default=True,
+    help="Exit 1 when an unsuppressed finding is at or above this severity.",
+)  # fmt: skip
+@click.option("--max-file-size", type=click.IntRange(min=1), default=DEFAULT_MAX_FILE_SIZE, show_default=True, help="Skip (and count) larger files, in bytes.")
+@db_option
+def scan_command(
+    paths: tuple[Path, ...],
+    config: str | None,
+    fmt: str,
+    out: Path | None,
+    baseline: Path | None,
+    write_baseline: Path | None,
+    fail_on: str,
+    max_file_size: int,
+    db: str | None,
+) -> None:
+    """Scan configuration for what crosses the wall between production and the rest.
+
+    Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 usage error.
+    """
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or directory", hint="check the path to scan")
+    loaded = load_estate_optional(config)
+    accepted = load_baseline(baseline) if baseline is not None else None
+    options = ScanOptions(max_file_size=max_file_size, baseline=accepted)
+    result = scan_paths(list(paths), loaded.estate if loaded else None, options)
+    result.estate_path = str(loaded.path) if loaded else None
+    threshold = Severity.parse(fail_on)
+    failed = bool(result.failing(threshold))
+    report = render(result, fmt, threshold)
+    if out is not None:
+        try:
+            out.write_text(report, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{out}: cannot write the report: {exc.strerror}") from None
+    else:
+        click.echo(report, nl=False)
+    if write_baseline is not None:
+        try:
+            write_baseline.write_text(json.dumps(baseline_document(result.active), indent=2) + "\n", "utf-8")
+        except OSError as exc:
+            raise UsageError(f"{write_baseline}: cannot write the baseline: {exc.strerror}") from None
+    url = configured_store_url(db)
+    if url is not None:
+        from stagewall.scan._audit import record_scan
+
+        try:
+            record_scan(result, url, getpass.getuser(), failed)
+        except StagewallError:
+            raise
+        except Exception as exc:
+            raise BackendError(f"could not record the scan in the audit log: {type(exc).__name__}") from None
+    sys.exit(EXIT_FINDING if failed else EXIT_OK)
+
+
+COMMANDS: list[click.Command] = [scan_command]

@@ -1,0 +1,150 @@
+"""Which environment is this file (or name) on? Estate first, conventions second.
+
+Order for a file: estate ``paths`` globs, then path conventions (``envs/<env>/``,
+``values-<env>.yaml``, ``.env.<env>``, ``<env>.tfvars``, ``terraform.tfstate.d/<ws>/``...).
+Content (Kubernetes namespaces, estate resources referenced) is used by the engine
+when the path says nothing. For names the estate wins over word heuristics: a host
+declared as staging is staging even if its name contains "prod".
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from stagewall.estate import Estate
+from stagewall.estate import Tier as EstateTier
+from stagewall.scan._model import UNKNOWN_ENV, Attribution, Tier
+
+PROD_WORDS = frozenset({"prod", "production", "prd", "live"})
+NONPROD_WORDS = frozenset(
+    {
+        "staging", "stage", "stg", "dev", "develop", "development", "test", "testing", "qa",
+        "uat", "sandbox", "preview", "demo", "nonprod", "preprod", "local", "ci", "int",
+    }
+)  # fmt: skip
+_DIR_MARKERS = ("envs", "env", "environments", "environment", "overlays", "stages", "terraform.tfstate.d")
+_SPLIT = re.compile(r"[^a-z0-9]+")
+_FILE_PATTERNS = (
+    re.compile(r"^values[-_.](?P<env>[a-z0-9_-]+)\.ya?ml$"),
+    re.compile(r"^\.env\.(?P<env>[a-z0-9_-]+)$"),
+    re.compile(r"^(?P<env>[a-z0-9_-]+)\.env$"),
+    re.compile(r"^(?P<env>[a-z0-9_-]+)(?:\.auto)?\.tfvars(?:\.json)?$"),
+    re.compile(r"^(?:docker-)?compose[-_.](?P<env>[a-z0-9_-]+)\.ya?ml$"),
+    re.compile(r"^(?:application|appsettings|config|settings)[-_.](?P<env>[a-z0-9_-]+)\.[a-z]+$"),
+    re.compile(r"^(?P<env>[a-z0-9_-]+)\.(?:ya?ml|json|toml|ini)$"),
+)
+
+
+@lru_cache(maxsize=512)
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """``**`` spans directories, ``*`` and ``?`` stay within one path segment."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("^" + "".join(out) + "$")
+
+
+class EnvModel:
+    """Environment names, tiers and path rules from the estate (if any) and conventions."""
+
+    def __init__(self, estate: Estate | None) -> None:
+        self.estate = estate
+        self._names: dict[str, str] = {}
+        self._namespaces: dict[str, str] = {}
+        if estate is not None:
+            for name, env in estate.environments.items():
+                self._names[name.lower()] = name
+                for alias in env.aliases:
+                    self._names.setdefault(alias.lower(), name)
+                for ns in env.namespaces:
+                    self._namespaces[ns.lower()] = name
+
+    def tier_of(self, env: str) -> Tier:
+        if self.estate is not None and env in self.estate.environments:
+            declared = self.estate.environments[env].tier
+            return Tier.PRODUCTION if declared is EstateTier.PRODUCTION else Tier.NON_PRODUCTION
+        word = env.lower()
+        if word in PROD_WORDS:
+            return Tier.PRODUCTION
+        if word in NONPROD_WORDS:
+            return Tier.NON_PRODUCTION
+        return Tier.UNKNOWN
+
+    def environment_named(self, word: str, reason: str) -> Attribution | None:
+        """The environment a single word (``prod``, ``staging``...) names, if any."""
+        key = word.strip().lower()
+        if not key:
+            return None
+        if key in self._names:
+            env = self._names[key]
+            return Attribution(env, self.tier_of(env), reason)
+        tier = self.tier_of(key)
+        if tier is Tier.UNKNOWN:
+            return None
+        return Attribution(key, tier, reason)
+
+    def from_words(self, name: str, reason: str) -> Attribution | None:
+        """Attribute a compound name (``shop-prod``, ``db.staging.example``) by its words.
+
+        Mixed signals (``prod-mirror.staging``) give ``None``: unknown, never a guess.
+        """
+        found: dict[Tier, Attribution] = {}
+        for word in _SPLIT.split(name.lower()):
+            att = self.environment_named(word, reason)
+            if att is not None:
+                found.setdefault(att.tier, att)
+        if len(found) != 1:
+            return None
+        return next(iter(found.values()))
+
+    def attribute_path(self, rel_path: str) -> Attribution | None:
+        if self.estate is not None:
+            for name, env in self.estate.environments.items():
+                for pattern in env.paths:
+                    if glob_regex(pattern.lstrip("./") if pattern.startswith("./") else pattern).match(
+                        rel_path
+                    ):
+                        return Attribution(name, self.tier_of(name), f"estate path glob {pattern!r}")
+        parts = rel_path.lower().split("/")
+        for i, part in enumerate(parts[:-1]):
+            if part in _DIR_MARKERS and i + 1 < len(parts) - 1:
+                att = self.environment_named(parts[i + 1], f"directory {part}/{parts[i + 1]}/")
+                if att is not None:
+                    return att
+        filename = parts[-1]
+        for pattern in _FILE_PATTERNS:
+            match = pattern.match(filename)
+            if match:
+                att = self.environment_named(match.group("env"), f"file name {filename}")
+                if att is not None:
+                    return att
+        for part in reversed(parts[:-1]):
+            att = self.environment_named(part, f"directory {part}/")
+            if att is not None:
+                return att
+        return None
+
+    def attribute_namespace(self, namespace: str) -> Attribution | None:
+        key = namespace.lower()
+        if key in self._namespaces:
+            env = self._namespaces[key]
+            return Attribution(env, self.tier_of(env), f"estate namespace {namespace}")
+        return self.from_words(namespace, f"namespace name {namespace}")
+
+
+__all__ = ["UNKNOWN_ENV", "EnvModel", "glob_regex"]

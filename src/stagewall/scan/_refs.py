@@ -1,0 +1,166 @@
+"""Find references to resources (hosts, URLs, buckets, accounts, IPs) in values and
+say which environment each belongs to: declared in the estate, else by its name."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from stagewall.estate import Estate, ResourceKind
+from stagewall.scan._env import EnvModel
+from stagewall.scan._model import Attribution, Entry, Tier
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+URL = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.-]{1,20})://"
+    r"(?:(?P<user>[^/@\s:'\"]*)(?::(?P<password>[^/@\s'\"]*))?@)?"
+    r"(?P<host>\[[0-9a-f:.]+\]|[^/:\s?#,'\"@;\\)\]}]+)(?::(?P<port>\d{1,5}))?"
+    r"(?P<rest>[^\s'\"]*)",
+    re.IGNORECASE,
+)
+_DSN_HOST = re.compile(r"(?:^|\s)(?:host|hostaddr|server|data source)\s*=\s*'?([^\s;']+)", re.I)
+_TOKEN_SPLIT = re.compile(r"[\s,;'\"()\[\]{}=<>|`]+")
+_HOSTISH_KEYS = re.compile(
+    r"(^|_|-|\.)(host|hostname|server|endpoint|address|addr|domain|bucket|bucket_name|queue|"
+    r"queue_url|topic|api|api_url|base_url|url|uri|dsn|broker|brokers)$",
+    re.I,
+)
+_HOSTNAME = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9_-]+)*\.[a-z][a-z0-9-]*$", re.I)
+_LABEL = re.compile(r"^[a-z][a-z0-9_.-]{2,62}$", re.I)
+_NAMED_KEYS = re.compile(r"(bucket|queue|topic)", re.I)
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "0.0.0.0", "::"})
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A resource referenced by a value."""
+
+    text: str
+    resource: str | None
+    attribution: Attribution
+    declared: bool
+
+    @property
+    def key(self) -> str:
+        return self.resource or self.text
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _as_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _as_net(text: str) -> IPNetwork | None:
+    if "/" not in text:
+        return None
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+class ResourceIndex:
+    """Estate identifiers, domains and networks, plus name heuristics."""
+
+    def __init__(self, estate: Estate | None, env: EnvModel) -> None:
+        self.env = env
+        self.exact: dict[str, tuple[str, str]] = {}
+        self.domains: list[tuple[str, str, str]] = []
+        self.networks: list[tuple[IPNetwork, str, str]] = []
+        self.urls: list[tuple[str, str, str]] = []
+        if estate is None:
+            return
+        for name, res in estate.resources.items():
+            for ident in res.all_identifiers():
+                self.exact.setdefault(ident, (name, res.environment))
+                net = _as_net(ident)
+                if net is not None:
+                    self.networks.append((net, name, res.environment))
+                elif "://" in ident:
+                    self.urls.append((ident.rstrip("/"), name, res.environment))
+                    match = URL.match(ident)
+                    if match:
+                        self.exact.setdefault(match.group("host").lower(), (name, res.environment))
+                if res.kind is ResourceKind.DOMAIN and "://" not in ident:
+                    self.domains.append(("." + ident.lstrip("."), name, res.environment))
+
+    def _declared(self, text: str, name: str, env: str) -> Ref:
+        return Ref(text, name, Attribution(env, self.env.tier_of(env), f"estate resource {name}"), True)
+
+    def lookup(self, token: str, *, heuristic: bool, single_label: bool = False) -> Ref | None:
+        """The resource ``token`` (a host, IP, CIDR, bucket, account id, URL) refers to."""
+        key = token.strip().strip(".").lower()
+        if not key or is_loopback(key):
+            return None
+        hit = self.exact.get(key)
+        if hit:
+            return self._declared(key, *hit)
+        for suffix, name, env in self.domains:
+            if key.endswith(suffix):
+                return self._declared(key, name, env)
+        ip = _as_ip(key)
+        net = _as_net(key) if ip is None else None
+        if ip is not None or net is not None:
+            for network, name, env in self.networks:
+                if (ip is not None and ip.version == network.version and ip in network) or (
+                    net is not None and net.version == network.version and net.overlaps(network)
+                ):
+                    return self._declared(key, name, env)
+            return None
+        if heuristic and (_HOSTNAME.match(key) or (single_label and _LABEL.match(key))):
+            att = self.env.from_words(key, f"name {key}")
+            if att is not None:
+                return Ref(key, None, att, False)
+            return Ref(key, None, Attribution(None, Tier.UNKNOWN, "undeclared"), False)
+        return None
+
+    def refs(self, entry: Entry) -> list[Ref]:
+        """Every resource reference in one value."""
+        value = entry.value
+        if not value or len(value) > 4096:
+            return []
+        out: dict[str, Ref] = {}
+        hostish = bool(_HOSTISH_KEYS.search(entry.key))
+        named = hostish and bool(_NAMED_KEYS.search(entry.key))
+        for match in URL.finditer(value):
+            host = match.group("host")
+            if "${" in host or "{{" in host or host.startswith("$"):
+                continue
+            ref = self.lookup(host, heuristic=True)
+            if ref is not None:
+                out.setdefault(ref.key, ref)
+            whole = match.group(0).rstrip("/").lower()
+            for url, name, env in self.urls:
+                if whole.startswith(url.lower()):
+                    r = self._declared(url, name, env)
+                    out.setdefault(r.key, r)
+        for match in _DSN_HOST.finditer(value):
+            ref = self.lookup(match.group(1), heuristic=True)
+            if ref is not None:
+                out.setdefault(ref.key, ref)
+        if self.exact or self.networks or hostish:
+            for token in _TOKEN_SPLIT.split(value):
+                if not token or "://" in token or len(token) > 253:
+                    continue
+                parts = {token}
+                if ":" in token and not _as_ip(token.strip("[]")):
+                    parts |= set(re.split(r"[:/@]", token))
+                for part in parts:
+                    ref = self.lookup(part, heuristic=hostish and part == token, single_label=named)
+                    if ref is not None and (ref.declared or hostish):
+                        out.setdefault(ref.key, ref)
+        return list(out.values())

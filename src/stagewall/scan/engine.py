@@ -1,0 +1,258 @@
+"""Walk the paths, read each file, attribute it, run the rules, apply suppressions.
+
+Nothing found is ever executed: files are read as text and parsed by data parsers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stagewall.errors import UsageError
+from stagewall.estate import Estate
+from stagewall.scan._env import EnvModel
+from stagewall.scan._model import (
+    UNKNOWN_ENV,
+    Attribution,
+    Finding,
+    ScanStats,
+    Severity,
+    Skipped,
+    Suppression,
+    SuppressionKind,
+    Tier,
+)
+from stagewall.scan._refs import ResourceIndex
+from stagewall.scan._suppress import Ignore, inline_reason, parse_ignores
+from stagewall.scan.readers import Kind, Parsed, ReaderError, TerraformContext, read_file
+from stagewall.scan.rules import FileContext, FileSummary, Rule, RunContext, all_rules
+from stagewall.scan.rules.meta import IgnoreWithoutReason, ParseError
+
+DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
+DEFAULT_EXCLUDES = frozenset({".git", "node_modules", ".venv", ".terraform", "__pycache__", ".hg", ".svn"})
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    excludes: frozenset[str] = DEFAULT_EXCLUDES
+    baseline: dict[str, str] | None = None
+
+
+@dataclass
+class ScanResult:
+    roots: list[str]
+    estate_used: bool
+    estate_path: str | None
+    findings: list[Finding]
+    stats: ScanStats
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def active(self) -> list[Finding]:
+        return [f for f in self.findings if f.suppression is None]
+
+    @property
+    def suppressed(self) -> list[Finding]:
+        return [f for f in self.findings if f.suppression is not None]
+
+    def counts_by_rule(self) -> dict[str, int]:
+        return dict(sorted(Counter(f.rule_id for f in self.active).items()))
+
+    def counts_by_severity(self) -> dict[str, int]:
+        counts = Counter(f.severity.label for f in self.active)
+        return {s.label: counts.get(s.label, 0) for s in Severity}
+
+    def failing(self, threshold: Severity) -> list[Finding]:
+        return [f for f in self.active if f.severity >= threshold]
+
+    def paths_hash(self) -> str:
+        return hashlib.sha256("\n".join(sorted(self.files)).encode("utf-8")).hexdigest()
+
+
+def _walk(root: Path, options: ScanOptions, stats: ScanStats) -> list[tuple[Path, str]]:
+    """(absolute path, path relative to root) of every regular file under root."""
+    if root.is_file():
+        return [(root, root.name)]
+    real_root = root.resolve()
+    seen: set[tuple[int, int]] = set()
+    out: list[tuple[Path, str]] = []
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        try:
+            st = directory.stat()
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            stats.skipped.append(Skipped(_rel(directory, root), "directory already visited (symlink loop)"))
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            stats.skipped.append(Skipped(_rel(directory, root), f"unreadable directory: {exc.strerror}"))
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.name in options.excludes:
+                continue
+            try:
+                if entry.is_symlink():
+                    target = path.resolve()
+                    if not target.is_relative_to(real_root):
+                        stats.skipped.append(Skipped(_rel(path, root), "symlink out of the scanned tree"))
+                        continue
+                mode = path.stat().st_mode
+            except (OSError, RuntimeError):
+                stats.skipped.append(Skipped(_rel(path, root), "broken symlink or unreadable"))
+                continue
+            if stat.S_ISDIR(mode):
+                stack.append(path)
+            elif stat.S_ISREG(mode):
+                out.append((path, _rel(path, root)))
+    return sorted(out, key=lambda item: item[1])
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+class Scanner:
+    def __init__(self, estate: Estate | None, options: ScanOptions | None = None) -> None:
+        self.estate = estate
+        self.options = options or ScanOptions()
+        self.env = EnvModel(estate)
+        self.index = ResourceIndex(estate, self.env)
+        self.rules: list[Rule] = [cls() for cls in all_rules()]
+        self.tf = TerraformContext()
+
+    def _content_attribution(self, parsed: Parsed | None, refs: list[object]) -> Attribution | None:
+        if parsed is not None and parsed.kind is Kind.KUBERNETES:
+            found = set()
+            for doc in parsed.documents:
+                meta = doc.get("metadata") if isinstance(doc, dict) else None
+                ns = meta.get("namespace") if isinstance(meta, dict) else None
+                if isinstance(ns, str):
+                    att = self.env.attribute_namespace(ns)
+                    found.add(att)
+            if len(found) == 1 and None not in found:
+                return found.pop()
+        return None
+
+    def scan_file(self, path: Path, rel: str, stats: ScanStats) -> tuple[list[Finding], FileSummary, list[Ignore]] | None:
+        try:
+            size = path.stat().st_size
+            if size > self.options.max_file_size:
+                stats.skipped.append(Skipped(rel, f"larger than {self.options.max_file_size} bytes"))
+                return None
+            with path.open("rb") as fh:
+                data = fh.read(self.options.max_file_size + 1)
+        except OSError as exc:
+            stats.skipped.append(Skipped(rel, f"unreadable: {exc.strerror}"))
+            return None
+        if b"\x00" in data[:8192]:
+            stats.skipped.append(Skipped(rel, "binary"))
+            return None
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            stats.skipped.append(Skipped(rel, "binary"))
+            return None
+        stats.files_scanned += 1
+        findings: list[Finding] = []
+        parsed: Parsed | None = None
+        try:
+            parsed = read_file(path, rel, text, self.tf)
+        except ReaderError as exc:
+            error = exc
+            findings.append(
+                Finding(ParseError.id, ParseError.severity, error.message, rel, error.line, "unknown", error.message[:120])
+            )
+        except RecursionError:
+            findings.append(Finding(ParseError.id, ParseError.severity, "nesting too deep to parse", rel, 1, "unknown", "recursion"))
+        refs = [(e, r) for e in (parsed.entries if parsed else []) for r in self.index.refs(e)]
+        attribution = self.env.attribute_path(rel) or self._content_attribution(parsed, [])
+        if attribution is None:
+            envs = {r.attribution.environment for _, r in refs if r.declared}
+            if len(envs) == 1 and None not in envs:
+                env = envs.pop() or ""
+                attribution = Attribution(env, self.env.tier_of(env), f"references only {env} resources")
+        attribution = attribution or UNKNOWN_ENV
+        findings = [
+            Finding(f.rule_id, f.severity, f.message, f.file, f.line, attribution.label, f.evidence)
+            for f in findings
+        ]
+        ctx = FileContext(rel, text, parsed, attribution, self.env, self.index, self.estate, refs)
+        for rule in self.rules:
+            try:
+                findings.extend(rule.check(ctx))
+            except Exception as exc:  # a rule bug must not hide the rest of the scan
+                findings.append(
+                    Finding(ParseError.id, ParseError.severity, f"internal error in {rule.id} on this file: {type(exc).__name__}", rel, 1, attribution.label, type(exc).__name__)
+                )
+        ignores, bad = parse_ignores(text)
+        for item in bad:
+            findings.append(
+                Finding(IgnoreWithoutReason.id, IgnoreWithoutReason.severity, item.problem, rel, item.line, attribution.label, "stagewall:ignore", anchor=str(item.line))
+            )
+        return findings, FileSummary(rel, attribution, refs), ignores
+
+    def scan(self, paths: list[Path]) -> ScanResult:
+        stats = ScanStats()
+        findings: list[Finding] = []
+        summaries: list[FileSummary] = []
+        ignores: dict[str, list[Ignore]] = {}
+        files: list[str] = []
+        for root in paths:
+            if not root.exists():
+                raise UsageError(f"{root}: no such file or directory", hint="check the path to scan")
+        roots = [str(root) for root in paths]
+        for root in paths:
+            for path, rel in _walk(root, self.options, stats):
+                files.append(rel)
+                result = self.scan_file(path, rel, stats)
+                if result is None:
+                    continue
+                file_findings, summary, file_ignores = result
+                findings.extend(file_findings)
+                summaries.append(summary)
+                if file_ignores:
+                    ignores[rel] = file_ignores
+        run = RunContext(summaries, self.env, self.index, self.estate)
+        for rule in self.rules:
+            findings.extend(rule.finish(run))
+        findings = self._finalise(findings, ignores)
+        return ScanResult(roots, self.estate is not None, None, findings, stats, files)
+
+    def _finalise(self, findings: list[Finding], ignores: dict[str, list[Ignore]]) -> list[Finding]:
+        findings.sort(key=lambda f: (f.file, f.line, f.rule_id, f.anchor, f.message))
+        occurrences: Counter[tuple[str, str, str]] = Counter()
+        out: list[Finding] = []
+        baseline = self.options.baseline or {}
+        for f in findings:
+            key = (f.rule_id, f.file, f.anchor or f.evidence)
+            f = f.with_fingerprint(occurrences[key])
+            occurrences[key] += 1
+            reason = inline_reason(f, ignores.get(f.file, [])) if f.rule_id != IgnoreWithoutReason.id else None
+            if reason is not None:
+                f = f.suppressed(Suppression(SuppressionKind.INLINE, reason))
+            elif f.fingerprint in baseline:
+                f = f.suppressed(Suppression(SuppressionKind.BASELINE, baseline[f.fingerprint]))
+            out.append(f)
+        return out
+
+
+def scan_paths(paths: list[Path], estate: Estate | None = None, options: ScanOptions | None = None) -> ScanResult:
+    """Scan files and directories; raises UsageError for a missing path."""
+    return Scanner(estate, options).scan(paths)
+
+
+__all__ = ["DEFAULT_EXCLUDES", "DEFAULT_MAX_FILE_SIZE", "ScanOptions", "ScanResult", "Scanner", "scan_paths", "Tier"]

@@ -1,0 +1,54 @@
+"""Readers: one module per format, chosen by file name (and content for YAML/JSON)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stagewall.scan.readers._base import Kind, LineFinder, Parsed, ReaderError
+from stagewall.scan.readers.dotenv import read_dotenv
+from stagewall.scan.readers.inifile import read_ini
+from stagewall.scan.readers.jsonfile import read_json
+from stagewall.scan.readers.terraform import TerraformContext, read_terraform
+from stagewall.scan.readers.text import read_text
+from stagewall.scan.readers.tfmodel import TfResource, Unknown
+from stagewall.scan.readers.tomlfile import read_toml
+from stagewall.scan.readers.yamlfile import classify_yaml, read_yaml
+
+_INI = (".ini", ".cfg", ".conf", ".properties")
+
+
+def is_dotenv(name: str) -> bool:
+    return name == ".env" or name.startswith(".env.") or name.endswith(".env")
+
+
+def read_file(path: Path, rel_path: str, text: str, tf: TerraformContext) -> Parsed:
+    """Parse ``text`` (the content of ``path``); raises :class:`ReaderError`."""
+    name = path.name.lower()
+    if name.endswith((".tf", ".tfvars")):
+        return read_terraform(path, text, tf)
+    if is_dotenv(name):
+        return read_dotenv(text)
+    if name.endswith((".yaml", ".yml")):
+        parsed = read_yaml(text)
+        parsed.kind = classify_yaml(parsed, rel_path)
+        return parsed
+    if name.endswith((".json", ".tfstate")):
+        return read_json(text)
+    if name.endswith(".toml"):
+        return read_toml(text)
+    if name.endswith(_INI):
+        return read_ini(text)
+    return read_text(text)
+
+
+__all__ = [
+    "Kind",
+    "LineFinder",
+    "Parsed",
+    "ReaderError",
+    "TerraformContext",
+    "TfResource",
+    "Unknown",
+    "is_dotenv",
+    "read_file",
+]

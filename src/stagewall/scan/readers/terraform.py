@@ -1,0 +1,218 @@
+"""Terraform HCL (``.tf``, ``.tfvars``) with simple value resolution.
+
+python-hcl2 gives no line numbers, so lines are found by searching the raw text.
+``var.x`` resolves from ``terraform.tfvars``/``*.auto.tfvars`` and variable
+defaults in the same directory, ``local.x`` from ``locals`` blocks, and simple
+``"${...}"`` interpolation is substituted. Anything else is :class:`Unknown`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from stagewall.scan._model import Entry
+from stagewall.scan.readers._base import Kind, LineFinder, Parsed, ReaderError, scalar_text
+from stagewall.scan.readers.tfmodel import TfResource, Unknown
+
+_INTERP = re.compile(r"\$\{([^{}]*)\}")
+_REF = re.compile(r"^(var|local)\.([A-Za-z_][A-Za-z0-9_-]*)$")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_BLOCK_LISTS = ("resource", "data")
+_MAX_DEPTH = 16
+_MAX_SIBLING_BYTES = 2 * 1024 * 1024
+
+
+def _parse_hcl(text: str) -> dict[str, Any]:
+    import hcl2
+
+    try:
+        data = hcl2.loads(text)
+    except Exception as exc:  # python-hcl2 raises lark and its own exceptions
+        match = re.search(r"line (\d+)", str(exc))
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ReaderError(f"HCL syntax error: {first[:200]}", int(match.group(1)) if match else 1) from None
+    if not isinstance(data, dict):
+        raise ReaderError("HCL did not parse to a body")
+    return data
+
+
+def _unquote_key(key: str) -> str:
+    return key[1:-1] if len(key) >= 2 and key[0] == key[-1] == '"' else key
+
+
+def _normalise(doc: dict[str, Any]) -> dict[str, Any]:
+    """Merge hcl2's lists of single-key block dicts and strip quotes from labels."""
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            merged: dict[str, Any] = {}
+            for item in value:
+                for k, v in item.items():
+                    if k == "__is_block__":
+                        continue
+                    label = _unquote_key(k)
+                    if key in _BLOCK_LISTS and isinstance(v, dict) and label in merged:
+                        merged[label].update({_unquote_key(n): b for n, b in v.items()})
+                    elif key in _BLOCK_LISTS and isinstance(v, dict):
+                        merged[label] = {_unquote_key(n): b for n, b in v.items()}
+                    else:
+                        merged[label] = v
+            out[key] = merged
+        else:
+            out[key] = value
+    return out
+
+
+class Scope:
+    """Variables and locals of one Terraform directory (module)."""
+
+    def __init__(self, variables: dict[str, Any], tfvars: dict[str, Any], local_values: dict[str, Any]):
+        self.variables = variables
+        self.tfvars = tfvars
+        self.locals = local_values
+
+    def resolve(self, raw: Any, depth: int = 0) -> Any:
+        if depth > _MAX_DEPTH:
+            return Unknown("reference loop")
+        if isinstance(raw, dict):
+            return {_unquote_key(k): self.resolve(v, depth + 1) for k, v in raw.items() if k != "__is_block__"}
+        if isinstance(raw, list):
+            return [self.resolve(v, depth + 1) for v in raw]
+        if not isinstance(raw, str):
+            return raw
+        if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+            inner = raw[1:-1].replace('\\"', '"')
+            if inner.startswith("<<"):
+                lines = inner.split("\n")
+                inner = "\n".join(lines[1:-1])
+
+            def sub(match: re.Match[str]) -> str:
+                value = self._expr(match.group(1), depth + 1)
+                if isinstance(value, (str, int, float, bool)) and not isinstance(value, Unknown):
+                    return scalar_text(value)
+                return match.group(0)
+
+            return _INTERP.sub(sub, inner)
+        if raw.startswith("${") and raw.endswith("}"):
+            return self._expr(raw[2:-1], depth + 1)
+        return raw
+
+    def _expr(self, expr: str, depth: int) -> Any:
+        expr = expr.strip()
+        match = _REF.match(expr)
+        if match:
+            kind, name = match.groups()
+            if kind == "var":
+                if name in self.tfvars:
+                    return self.resolve(self.tfvars[name], depth + 1)
+                if name in self.variables:
+                    return self.resolve(self.variables[name], depth + 1)
+            elif name in self.locals:
+                return self.resolve(self.locals[name], depth + 1)
+            return Unknown(expr)
+        if len(expr) >= 2 and expr[0] == expr[-1] == '"' and '"' not in expr[1:-1]:
+            return expr[1:-1]
+        if expr in ("true", "false"):
+            return expr == "true"
+        if _NUMBER.match(expr):
+            return float(expr) if "." in expr else int(expr)
+        return Unknown(expr)
+
+
+class TerraformContext:
+    """Caches parsed files and directory scopes for one scan."""
+
+    def __init__(self) -> None:
+        self._docs: dict[Path, dict[str, Any] | None] = {}
+        self._scopes: dict[Path, Scope] = {}
+
+    def document(self, path: Path, text: str | None = None) -> dict[str, Any] | None:
+        key = path.resolve()
+        if key not in self._docs:
+            try:
+                if text is None:
+                    if path.stat().st_size > _MAX_SIBLING_BYTES:
+                        raise ReaderError("too large")
+                    text = path.read_text(encoding="utf-8")
+                self._docs[key] = _normalise(_parse_hcl(text))
+            except (ReaderError, OSError, UnicodeDecodeError):
+                self._docs[key] = None
+        return self._docs[key]
+
+    def scope(self, directory: Path) -> Scope:
+        key = directory.resolve()
+        if key in self._scopes:
+            return self._scopes[key]
+        variables: dict[str, Any] = {}
+        tfvars: dict[str, Any] = {}
+        local_values: dict[str, Any] = {}
+        try:
+            names = sorted(p for p in directory.iterdir() if p.is_file() and not p.is_symlink())
+        except OSError:
+            names = []
+        for path in names:
+            if path.suffix == ".tf":
+                doc = self.document(path)
+                if doc:
+                    for name, body in (doc.get("variable") or {}).items():
+                        if isinstance(body, dict) and "default" in body:
+                            variables[name] = body["default"]
+                    local_values.update(doc.get("locals") or {})
+        for path in names:
+            if path.name == "terraform.tfvars" or path.name.endswith(".auto.tfvars"):
+                doc = self.document(path)
+                if doc:
+                    tfvars.update(doc)
+        scope = Scope(variables, tfvars, local_values)
+        self._scopes[key] = scope
+        return scope
+
+
+def _walk(value: Any, path: tuple[str, ...], finder: LineFinder, out: list[Entry], depth: int = 0) -> None:
+    if depth > 64:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            finder.find(key)
+            _walk(item, (*path, key), finder, out, depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _walk(item, (*path, str(i)), finder, out, depth + 1)
+    elif isinstance(value, Unknown):
+        out.append(Entry(path, "${" + value.expr + "}", finder.find("")))
+    else:
+        text = scalar_text(value)
+        out.append(Entry(path, text, finder.find(text) if isinstance(value, str) else finder.find("")))
+
+
+def read_terraform(path: Path, text: str, ctx: TerraformContext) -> Parsed:
+    is_vars = path.name.endswith(".tfvars")
+    doc = _normalise(_parse_hcl(text))
+    ctx._docs[path.resolve()] = doc
+    scope = ctx.scope(path.parent) if not is_vars else Scope({}, {}, {})
+    resolved = scope.resolve(doc)
+    parsed = Parsed(Kind.TFVARS if is_vars else Kind.TERRAFORM, documents=[resolved])
+    finder = LineFinder(text)
+    _walk(resolved, (), finder, parsed.entries)
+    resources: list[TfResource] = []
+    for block in _BLOCK_LISTS[:1]:
+        for rtype, by_name in (resolved.get(block) or {}).items():
+            if not isinstance(by_name, dict):
+                continue
+            for name, attrs in by_name.items():
+                if not isinstance(attrs, dict):
+                    continue
+                rx = re.compile(rf'^\s*resource\s+"?{re.escape(rtype)}"?\s+"?{re.escape(name)}"?', re.M)
+                match = rx.search(text)
+                start = finder.line_at(match.start()) if match else 1
+                attr_lines: dict[str, int] = {}
+                offset = match.start() if match else 0
+                for attr in attrs:
+                    am = re.compile(rf"^\s*{re.escape(attr)}\s*[={{]", re.M).search(text, offset)
+                    if am:
+                        attr_lines[attr] = finder.line_at(am.start())
+                resources.append(TfResource(rtype, name, attrs, start, attr_lines))
+    parsed.extra["resources"] = resources
+    return parsed

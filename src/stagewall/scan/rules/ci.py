@@ -1,0 +1,179 @@
+"""CI workflows: production deploys without a gate, production secrets for outsiders."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from stagewall.scan._model import Attribution, Finding, Severity, Tier
+from stagewall.scan.readers import Kind, Parsed
+from stagewall.scan.rules._base import FileContext, Rule
+
+GATE = re.compile(r"\bstagewall\s+gate\s+check\b")
+_SECRET_REF = re.compile(r"\$\{\{\s*secrets\.([A-Za-z0-9_]+)")
+_GITLAB_RESERVED = frozenset(
+    {"stages", "variables", "include", "default", "workflow", "image", "services", "before_script",
+     "after_script", "cache", "pages"}
+)  # fmt: skip
+_DEPLOY = re.compile(r"deploy|release|rollout|apply|promote", re.I)
+
+
+def job_environment(ctx: FileContext, job: dict[str, Any], job_id: str) -> Attribution | None:
+    env = job.get("environment")
+    name = env.get("name") if isinstance(env, dict) else env
+    if isinstance(name, str) and name:
+        return ctx.env.environment_named(name, f"job environment {name}") or ctx.env.from_words(
+            name, f"job environment {name}"
+        )
+    label = f"{job_id} {job.get('name', '')}"
+    if _DEPLOY.search(label):
+        return ctx.env.from_words(label, f"job name {label.strip()}")
+    return None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return "\n".join(_text(v) for v in value)
+    if isinstance(value, dict):
+        return "\n".join(f"{k}: {_text(v)}" for k, v in value.items())
+    return "" if value is None else str(value)
+
+
+def jobs(parsed: Parsed) -> list[tuple[str, dict[str, Any], tuple[str, ...]]]:
+    """(job id, job body, key path) for GitHub Actions and GitLab CI."""
+    doc = parsed.documents[0] if parsed.documents else None
+    if not isinstance(doc, dict):
+        return []
+    if parsed.kind is Kind.GITHUB_ACTIONS:
+        found = doc.get("jobs")
+        if not isinstance(found, dict):
+            return []
+        return [(k, v, ("jobs", k)) for k, v in found.items() if isinstance(v, dict)]
+    return [
+        (k, v, (k,))
+        for k, v in doc.items()
+        if isinstance(v, dict) and k not in _GITLAB_RESERVED and not k.startswith(".")
+    ]
+
+
+def _triggers(doc: dict[str, Any]) -> set[str]:
+    on = doc.get("on", doc.get("true"))
+    if isinstance(on, str):
+        return {on}
+    if isinstance(on, list):
+        return {str(x) for x in on}
+    if isinstance(on, dict):
+        return {str(x) for x in on}
+    return set()
+
+
+class UngatedProductionDeploy(Rule):
+    id = "SW-SCAN-008"
+    title = "Production deploy without a promotion gate"
+    severity = Severity.HIGH
+    description = (
+        "A GitHub Actions or GitLab CI job deploys to production (its `environment:` is a "
+        "production environment, or its name says deploy/release to prod) but neither the "
+        "job nor a job it `needs` runs `stagewall gate check`, so changes can reach "
+        "production without an independent internal approval."
+    )
+    remediation = (
+        "Add a step `stagewall gate check --to production --commit $SHA` before the deploy "
+        "(or in a job the deploy job needs)."
+    )
+    controls = ("A.8.32", "A.8.31", "A.5.3")
+    tags = ("ci", "change")
+
+    def check(self, ctx: FileContext) -> Iterable[Finding]:
+        parsed = ctx.parsed
+        if parsed is None or parsed.kind not in (Kind.GITHUB_ACTIONS, Kind.GITLAB_CI):
+            return
+        all_jobs = {job_id: job for job_id, job, _ in jobs(parsed)}
+        for job_id, job, path in jobs(parsed):
+            att = job_environment(ctx, job, job_id)
+            if att is None or att.tier is not Tier.PRODUCTION:
+                continue
+            if self._gated(job_id, all_jobs, set()):
+                continue
+            yield ctx.finding(
+                UngatedProductionDeploy,
+                f"job {job_id} deploys to {att.label} without `stagewall gate check`",
+                parsed.line_of(0, *path),
+                f"{job_id}: environment {att.label} ({att.reason})",
+                anchor=job_id,
+                environment=att.label,
+            )
+
+    def _gated(self, job_id: str, all_jobs: dict[str, dict[str, Any]], seen: set[str]) -> bool:
+        if job_id in seen or job_id not in all_jobs:
+            return False
+        seen.add(job_id)
+        job = all_jobs[job_id]
+        body = _text({k: job.get(k) for k in ("steps", "script", "before_script", "after_script")})
+        if GATE.search(body):
+            return True
+        needs = job.get("needs")
+        names = [needs] if isinstance(needs, str) else needs if isinstance(needs, list) else []
+        for need in names:
+            name = need.get("job") if isinstance(need, dict) else need
+            if isinstance(name, str) and self._gated(name, all_jobs, seen):
+                return True
+        return False
+
+
+class SecretsForExternalContributors(Rule):
+    id = "SW-SCAN-009"
+    title = "Production secrets exposed to external contributors' pipelines"
+    severity = Severity.HIGH
+    description = (
+        "A workflow runs for code from outside contributors with access to secrets: a GitHub "
+        "`pull_request_target` workflow whose jobs read `secrets.*` (other than GITHUB_TOKEN), "
+        "inherit secrets or use a production environment; a GitLab job that runs for merge "
+        "request pipelines and uses a production environment or production-named variables."
+    )
+    remediation = (
+        "Run untrusted pull requests with `pull_request` (no secrets), keep production "
+        "secrets in a protected environment with required internal reviewers, and never "
+        "check out and run PR code in a job that holds secrets."
+    )
+    controls = ("A.8.31", "A.5.17", "A.8.32")
+    tags = ("ci", "secrets")
+
+    def check(self, ctx: FileContext) -> Iterable[Finding]:
+        parsed = ctx.parsed
+        if parsed is None or parsed.kind not in (Kind.GITHUB_ACTIONS, Kind.GITLAB_CI):
+            return
+        doc = parsed.documents[0] if parsed.documents else None
+        if not isinstance(doc, dict):
+            return
+        if parsed.kind is Kind.GITHUB_ACTIONS and "pull_request_target" not in _triggers(doc):
+            return
+        for job_id, job, path in jobs(parsed):
+            att = job_environment(ctx, job, job_id)
+            body = _text(job)
+            if parsed.kind is Kind.GITHUB_ACTIONS:
+                secrets = sorted({s for s in _SECRET_REF.findall(body) if s != "GITHUB_TOKEN"})
+                inherit = job.get("secrets") == "inherit"
+                prod = att is not None and att.tier is Tier.PRODUCTION
+                if not (secrets or inherit or prod):
+                    continue
+                what = ", ".join(secrets) or ("inherited secrets" if inherit else f"environment {att.label if att else ''}")
+                message = f"pull_request_target job {job_id} runs for forks with {what}"
+            else:
+                rules = _text({k: job.get(k) for k in ("rules", "only")})
+                if "merge_request" not in rules:
+                    continue
+                prod_vars = sorted(set(re.findall(r"\$\{?([A-Z0-9_]*PROD[A-Z0-9_]*)", body)))
+                prod = att is not None and att.tier is Tier.PRODUCTION
+                if not (prod or prod_vars):
+                    continue
+                what = ", ".join(prod_vars) or f"environment {att.label if att else ''}"
+                message = f"merge-request job {job_id} (forks included) uses {what}"
+            yield ctx.finding(
+                SecretsForExternalContributors,
+                message,
+                parsed.line_of(0, *path),
+                what,
+                anchor=job_id,
+            )

@@ -1,0 +1,111 @@
+"""Non-production artifacts that reach into production, and resources both sides share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from stagewall.scan._model import Finding, Severity, Tier
+from stagewall.scan._refs import URL
+from stagewall.scan.rules._base import FileContext, Rule, RunContext
+
+
+def _show(value: str) -> str:
+    """The value with any URL password blanked out, shortened."""
+    shown = URL.sub(
+        lambda m: m.group(0).replace(":" + m.group("password") + "@", ":****@")
+        if m.group("password")
+        else m.group(0),
+        value,
+    )
+    return shown if len(shown) <= 160 else shown[:157] + "..."
+
+
+class ProductionReference(Rule):
+    id = "SW-SCAN-001"
+    title = "Non-production artifact references a production resource"
+    severity = Severity.HIGH
+    description = (
+        "A file that belongs to a non-production environment (by estate path glob, path "
+        "convention or namespace) names a production resource: a database host or URL, a "
+        "bucket, a cloud account, an API base URL, a queue. Staging code or people with "
+        "staging access can then reach production. Declared estate resources give high "
+        "severity; production recognised only by name (`db.prod.example.com`) gives medium. "
+        "Values in comments are ignored (they are often stale documentation)."
+    )
+    remediation = (
+        "Point the non-production artifact at its own environment's resource; if the "
+        "production data is needed, copy it through `stagewall mask`."
+    )
+    controls = ("A.8.31", "A.8.33", "A.5.15")
+    tags = ("separation",)
+
+    def check(self, ctx: FileContext) -> Iterable[Finding]:
+        if ctx.tier is not Tier.NON_PRODUCTION:
+            return
+        for entry, ref in ctx.refs:
+            if ref.attribution.tier is not Tier.PRODUCTION:
+                continue
+            what = f"production resource {ref.resource} ({ref.text})" if ref.resource else ref.text
+            yield ctx.finding(
+                ProductionReference,
+                f"{ctx.attribution.label} artifact references {what}, which is in "
+                f"{ref.attribution.label} ({ref.attribution.reason})",
+                entry.line,
+                _show(entry.value),
+                severity=Severity.HIGH if ref.declared else Severity.MEDIUM,
+                anchor=f"{'.'.join(entry.path)}|{ref.key}",
+            )
+
+
+class SharedResource(Rule):
+    id = "SW-SCAN-002"
+    title = "Resource shared by production and non-production"
+    severity = Severity.HIGH
+    description = (
+        "The same database server, host, bucket, queue or network is referenced by "
+        "production artifacts and by non-production artifacts, or a production artifact "
+        "depends on a non-production resource. Shared infrastructure means staging "
+        "workloads and their operators touch production."
+    )
+    remediation = (
+        "Give each environment its own resource and declare it under the right environment "
+        "in stagewall.yaml."
+    )
+    controls = ("A.8.31", "A.8.22")
+    tags = ("separation",)
+
+    def finish(self, run: RunContext) -> Iterable[Finding]:
+        by_key: dict[str, dict[Tier, list[tuple[str, int, str, str]]]] = {}
+        owner: dict[str, Tier] = {}
+        for summary in run.files:
+            tier = summary.attribution.tier
+            if tier is Tier.UNKNOWN:
+                continue
+            for entry, ref in summary.refs:
+                owner[ref.key] = ref.attribution.tier
+                slot = by_key.setdefault(ref.key, {}).setdefault(tier, [])
+                slot.append((summary.rel, entry.line, summary.attribution.label, entry.value))
+        for key, sides in sorted(by_key.items()):
+            resource_tier = owner[key]
+            prod, nonprod = sides.get(Tier.PRODUCTION, []), sides.get(Tier.NON_PRODUCTION, [])
+            if resource_tier is Tier.NON_PRODUCTION and prod:
+                targets, other = prod, "a non-production resource"
+            elif resource_tier is Tier.UNKNOWN and prod and nonprod:
+                targets, other = nonprod, f"also used by production ({prod[0][0]}:{prod[0][1]})"
+            else:
+                continue
+            seen: set[str] = set()
+            for rel, line, env, value in targets:
+                if rel in seen:
+                    continue
+                seen.add(rel)
+                yield Finding(
+                    rule_id=self.id,
+                    severity=self.severity,
+                    message=f"{key} is shared across the wall: {env} artifact uses {other}",
+                    file=rel,
+                    line=line,
+                    environment=env,
+                    evidence=_show(value),
+                    anchor=key,
+                )

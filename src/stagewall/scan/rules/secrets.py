@@ -1,0 +1,113 @@
+"""Credentials and secrets in the repository, graded by the environment they belong to."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+from stagewall.scan._model import Finding, Severity, Tier, redact
+from stagewall.scan._refs import URL
+from stagewall.scan.rules._base import FileContext, Rule
+
+KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b")),
+    ("GitHub fine-grained token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,255}\b")),
+    ("GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b")),
+    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
+    ("Stripe live key", re.compile(r"\b[sr]k_live_[A-Za-z0-9]{16,}\b")),
+    (
+        "private key",
+        re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----"),
+    ),
+)
+_ALWAYS_PROD = frozenset({"Stripe live key"})
+_ASSIGN = re.compile(
+    r"(?P<key>[A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|"
+    r"private[_-]?key|client[_-]?secret|auth)[A-Za-z0-9_.-]*)[\"']?\s*[:=]\s*[\"']?"
+    r"(?P<value>[^\s\"'#,;]{8,})",
+    re.IGNORECASE,
+)
+_PLACEHOLDER = re.compile(
+    r"^(?:\$|%|<|\{|\*|x{4,}|changeme|change_me|example|dummy|redacted|secret|password|"
+    r"placeholder|your|none|null|true|false|todo)|\$\{|\{\{|\bsecrets\.|env\(|vault:|ref\+|arn:",
+    re.IGNORECASE,
+)
+_PROD_WORD = re.compile(r"(?:^|[^a-z])(prod|production|prd|live)(?:[^a-z]|$)", re.IGNORECASE)
+
+
+def entropy(text: str) -> float:
+    counts = Counter(text)
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+class SecretInRepository(Rule):
+    id = "SW-SCAN-004"
+    title = "Credential or secret in the repository"
+    severity = Severity.MEDIUM
+    description = (
+        "A credential is written into a file: a known token format (AWS access key, GitHub, "
+        "GitLab, Slack, Stripe live key), a private key block, a password inside a URL, or a "
+        "high-entropy `password=`/`secret=`/`token=` assignment. Comments are scanned too. "
+        "Severity is high when the secret belongs to production (production file, production "
+        "host in the URL, a `prod` key name, a live payment key), medium for other known "
+        "formats and low for other high-entropy assignments. Evidence shows only a prefix and "
+        "the length."
+    )
+    remediation = (
+        "Revoke and rotate the credential, remove it from the file and its git history, and "
+        "load it at run time from a secret store that non-production users cannot read."
+    )
+    controls = ("A.5.17", "A.8.24", "A.8.31")
+    tags = ("secrets",)
+
+    def check(self, ctx: FileContext) -> Iterable[Finding]:
+        file_prod = ctx.tier is Tier.PRODUCTION
+        for number, line in enumerate(ctx.text.splitlines(), start=1):
+            if len(line) > 20000:
+                line = line[:20000]
+            claimed: list[tuple[int, int]] = []
+            line_prod = file_prod or bool(_PROD_WORD.search(line))
+            for label, pattern in KNOWN_FORMATS:
+                for match in pattern.finditer(line):
+                    claimed.append(match.span())
+                    prod = line_prod or label in _ALWAYS_PROD
+                    secret = match.group(0)
+                    evidence = "private key block" if label == "private key" else redact(secret)
+                    yield self._finding(ctx, label, number, evidence, prod, Severity.MEDIUM)
+            for match in URL.finditer(line):
+                password = match.group("password")
+                if not password or _PLACEHOLDER.search(password) or match.group("user") is None:
+                    continue
+                claimed.append(match.span())
+                ref = ctx.index.lookup(match.group("host"), heuristic=True)
+                prod = line_prod or (ref is not None and ref.attribution.tier is Tier.PRODUCTION)
+                evidence = f"{match.group('scheme')}://{match.group('user')}:{redact(password)}@{match.group('host')}"
+                yield self._finding(ctx, "password in URL", number, evidence, prod, Severity.MEDIUM)
+            for match in _ASSIGN.finditer(line):
+                if any(s <= match.start("value") < e for s, e in claimed):
+                    continue
+                value = match.group("value")
+                if _PLACEHOLDER.search(value) or entropy(value) < 3.0:
+                    continue
+                if not any(c.isdigit() for c in value) and not any(not c.isalnum() for c in value):
+                    continue
+                yield self._finding(
+                    ctx, f"{match.group('key')} assignment", number, redact(value), line_prod, Severity.LOW
+                )
+
+    def _finding(
+        self, ctx: FileContext, label: str, line: int, evidence: str, prod: bool, base: Severity
+    ) -> Finding:
+        where = "production " if prod else ""
+        return ctx.finding(
+            SecretInRepository,
+            f"{where}{label} in a {ctx.attribution.label} file",
+            line,
+            evidence,
+            severity=Severity.HIGH if prod else base,
+            anchor=f"{label}|{evidence}",
+        )

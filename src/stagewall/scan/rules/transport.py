@@ -1,0 +1,98 @@
+"""Connections that are not encrypted in transit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from stagewall.scan._model import Entry, Finding, Severity, Tier
+from stagewall.scan._refs import URL, is_loopback
+from stagewall.scan.rules._base import FileContext, Rule
+
+_SSLMODE = re.compile(r"\bsslmode\s*[=:]\s*['\"]?(disable|allow|prefer)\b", re.I)
+_FLAG_OFF = re.compile(
+    r"\b(tls|ssl|use_?ssl|use_?tls|ssl_?enabled|tls_?enabled|encrypt|require_?ssl)\s*[=:]\s*['\"]?(false|0|no|off)\b",
+    re.I,
+)
+_FLAG_ON = re.compile(
+    r"\b(insecure|insecure_?skip_?verify|tls_?insecure|skip_?tls_?verify|ssl_?insecure|"
+    r"tls_?skip_?verify)\s*[=:]\s*['\"]?(true|1|yes|on)\b",
+    re.I,
+)
+_OFF_KEYS = frozenset(
+    {"tls", "ssl", "usessl", "use_ssl", "use_tls", "ssl_enabled", "tls_enabled", "encrypt", "require_ssl", "sslmode"}
+)
+_ON_KEYS = frozenset(
+    {"insecure", "insecure_skip_verify", "insecureskipverify", "tls_insecure", "skip_tls_verify", "ssl_insecure"}
+)
+_FALSY = frozenset({"false", "0", "no", "off", "disable", "allow", "prefer"})
+_TRUTHY = frozenset({"true", "1", "yes", "on"})
+_PLAIN_SCHEMES = {"http": "https", "redis": "rediss", "amqp": "amqps", "ldap": "ldaps", "ftp": "sftp/ftps", "mqtt": "mqtts"}
+_DOC_HOSTS = re.compile(r"(^|\.)(w3\.org|json-schema\.org|xmlsoap\.org|apache\.org/xml|purl\.org|xml\.org)$", re.I)
+_SKIP_KEYS = frozenset({"$schema", "xmlns", "$id", "schema", "namespace", "homepage", "documentation", "source"})
+
+
+class UnencryptedConnection(Rule):
+    id = "SW-SCAN-005"
+    title = "Unencrypted connection"
+    severity = Severity.MEDIUM
+    description = (
+        "A connection is configured without transport encryption: `sslmode=disable|allow|"
+        "prefer` (URL or key=value DSN), `http://`, `redis://`, `amqp://` or `ldap://` to a "
+        "host that is not loopback, `tls=false`/`ssl=false`, or certificate checks switched "
+        "off (`insecure`, `insecure_skip_verify`). High severity when the other end is a "
+        "production resource or the file is production."
+    )
+    remediation = (
+        "Use `sslmode=verify-full` (or `require` at least), `https://`, `rediss://`, "
+        "`amqps://`, and keep certificate verification on."
+    )
+    controls = ("A.8.24", "A.8.20", "A.5.14")
+    tags = ("encryption",)
+
+    def check(self, ctx: FileContext) -> Iterable[Finding]:
+        if ctx.parsed is None:
+            return
+        seen: set[tuple[int, str]] = set()
+        for entry in ctx.parsed.entries:
+            for problem, host in self._problems(entry):
+                if (entry.line, problem) in seen:
+                    continue
+                seen.add((entry.line, problem))
+                prod = ctx.tier is Tier.PRODUCTION
+                if host:
+                    ref = ctx.index.lookup(host, heuristic=True)
+                    prod = prod or (ref is not None and ref.attribution.tier is Tier.PRODUCTION)
+                yield ctx.finding(
+                    UnencryptedConnection,
+                    problem + (" (production)" if prod else ""),
+                    entry.line,
+                    f"{'.'.join(entry.path)}: {problem}" if entry.path != ("",) else problem,
+                    severity=Severity.HIGH if prod else Severity.MEDIUM,
+                    anchor=f"{'.'.join(entry.path)}|{problem}",
+                )
+
+    def _problems(self, entry: Entry) -> Iterable[tuple[str, str | None]]:
+        value, key = entry.value, entry.key
+        if key in _SKIP_KEYS or key.startswith("xmlns"):
+            return
+        low = value.strip().lower()
+        url_hosts = [m.group("host") for m in URL.finditer(value)]
+        host = url_hosts[0] if url_hosts else None
+        if key in _OFF_KEYS and low in _FALSY:
+            yield f"{key} is {low}", host
+        if key in _ON_KEYS and low in _TRUTHY:
+            yield f"{key} is {low} (certificate checks off)", host
+        for match in _SSLMODE.finditer(value):
+            yield f"sslmode={match.group(1).lower()}", host
+        for match in _FLAG_OFF.finditer(value):
+            yield f"{match.group(1).lower()}={match.group(2).lower()}", host
+        for match in _FLAG_ON.finditer(value):
+            yield f"{match.group(1).lower()}={match.group(2).lower()} (certificate checks off)", host
+        for match in URL.finditer(value):
+            scheme, target = match.group("scheme").lower(), match.group("host")
+            if scheme not in _PLAIN_SCHEMES or is_loopback(target) or _DOC_HOSTS.search(target):
+                continue
+            if "${" in target or "{{" in target or target.startswith("$"):
+                continue
+            yield f"{scheme}:// to {target.lower()} (use {_PLAIN_SCHEMES[scheme]}://)", target
