@@ -15,6 +15,7 @@ U8 = npt.NDArray[np.uint8]
 ObjArray = npt.NDArray[np.object_]
 
 _B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
+_SHIFTS = np.arange(35, -1, -5, dtype=np.uint64).reshape(1, 8)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -27,6 +28,11 @@ def pick(words: ObjArray, h: U64) -> list[str]:
     """Dictionary lookup: ``words[h mod len]`` for every hash."""
     idx = (h % np.uint64(len(words))).astype(np.intp)
     return np.take(words, idx).tolist()  # type: ignore[no-any-return]
+
+
+def take(words: ObjArray, h: U64) -> ObjArray:
+    """Like :func:`pick` but returns the object array (for vectorised concatenation)."""
+    return np.take(words, (h % np.uint64(len(words))).astype(np.intp))
 
 
 def stream(h: U64, width: int) -> U64:
@@ -65,13 +71,21 @@ def base32_rows(rows: U8) -> list[str]:
     w = base32_width(n)
     if n == 0:
         return [""] * m
-    bits = np.unpackbits(np.ascontiguousarray(rows, dtype=np.uint8), axis=1)
-    padded = np.zeros((m, w * 5), dtype=np.uint8)
-    padded[:, : 8 * n] = bits
-    vals = padded.reshape(m, w, 5) @ np.array([16, 8, 4, 2, 1], dtype=np.uint8)
-    chars = _B32[vals]
-    raw = chars.tobytes().decode("ascii")
-    return [raw[i * w : (i + 1) * w] for i in range(m)]
+    padded_n = -(-n // 5) * 5  # whole 5-byte groups, so rows never share a base32 group
+    padded = np.zeros((m, padded_n), dtype=np.uint8)
+    padded[:, :n] = rows
+    groups = padded.reshape(-1, 5).astype(np.uint64)
+    v = (
+        (groups[:, 0] << np.uint64(32))
+        | (groups[:, 1] << np.uint64(24))
+        | (groups[:, 2] << np.uint64(16))
+        | (groups[:, 3] << np.uint64(8))
+        | groups[:, 4]
+    )
+    idx = (v.reshape(-1, 1) >> _SHIFTS) & np.uint64(31)
+    text = _B32[idx.astype(np.intp)].tobytes().decode("ascii")
+    step = padded_n // 5 * 8
+    return [text[i : i + w] for i in range(0, m * step, step)]
 
 
 __all__ = [
@@ -82,4 +96,5 @@ __all__ = [
     "pick",
     "rows_to_bytes",
     "stream",
+    "take",
 ]

@@ -19,6 +19,7 @@ outside the domain; restricted to the domain that is still a bijection.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +28,7 @@ from stagewall.masking.transformers._prf import siphash_rows, splitmix, subkey
 
 ROUNDS = 10
 I64 = npt.NDArray[np.int64]
+U16 = npt.NDArray[np.uint16]
 Bools = npt.NDArray[np.bool_]
 _GOLDEN = 0x9E3779B97F4A7C15
 
@@ -35,47 +37,85 @@ def _round_keys(key: bytes, tweak: str) -> list[bytes]:
     return [subkey(key, f"feistel/{r}/{tweak}") for r in range(ROUNDS)]
 
 
-def _prf(rk: bytes, src: I64, width: int) -> I64 | None:
-    """``width`` pseudo-random uint64 words per row, a keyed function of ``src``."""
+def _prf(rk: bytes, src: U16, width: int) -> U16 | None:
+    """``width`` pseudo-random 16-bit words per row, a keyed function of ``src``.
+
+    SipHash-2-4 of the row, expanded with SplitMix64 (four 16-bit words per
+    64-bit output). Reducing a 16-bit word modulo a radix of at most 256 has a
+    bias below 2**-8 relative, which weakens nothing that matters here: every
+    round stays invertible whatever its round function.
+    """
     if width == 0:
         return None
-    h = siphash_rows(rk, src.astype(np.uint8), src.shape[1])
-    steps = (np.arange(1, width + 1, dtype=np.uint64) * np.uint64(_GOLDEN)).reshape(1, width)
-    return splitmix(h.reshape(-1, 1) ^ steps).astype(np.int64, copy=False)
+    h = siphash_rows(rk, src.astype(np.uint8, copy=False), src.shape[1])
+    nwords = (width + 3) // 4
+    steps = (np.arange(1, nwords + 1, dtype=np.uint64) * np.uint64(_GOLDEN)).reshape(1, nwords)
+    words = np.ascontiguousarray(splitmix(h.reshape(-1, 1) ^ steps))
+    out: U16 = words.view(np.uint16)[:, :width]
+    return out
 
 
-def _apply(sym: I64, radix: I64, key: bytes, tweak: str, inverse: bool) -> I64:
-    sym = sym.astype(np.int64, copy=True)
-    n = sym.shape[1]
-    if sym.shape[0] == 0 or n == 0:
-        return sym
+def rounds_for(radix: Any) -> int:
+    """10 rounds (as NIST FF1) for small domains; 6 once the domain has 128 bits or more.
+
+    Six rounds of a Feistel network with a PRF round function are a strong
+    pseudo-random permutation far beyond the birthday bound of 64-bit halves
+    (Patarin); the extra rounds of FF1 matter for small domains only.
+    """
+    bits = float(np.log2(np.asarray(radix, dtype=np.float64)).sum(axis=-1).min())
+    return 6 if bits >= 128 else ROUNDS
+
+
+def _apply(sym: Any, radix: Any, key: bytes, tweak: str, inverse: bool, raw: bool = False) -> Any:
+    m, n = sym.shape
+    if m == 0 or n == 0:
+        return np.asarray(sym, dtype=np.int64).copy()
+    rad_all = np.broadcast_to(np.asarray(radix), (m, n))
+    rounds = rounds_for(rad_all[:1] if rad_all.shape[0] else rad_all)
+    uniform256 = bool((rad_all == 256).all())
+    dtype = np.uint8 if uniform256 else np.uint16
     half = n // 2
+    parts = [
+        np.ascontiguousarray(np.asarray(sym)[:, :half], dtype=dtype),
+        np.ascontiguousarray(np.asarray(sym)[:, half:], dtype=dtype),
+    ]
+    rads = [
+        np.ascontiguousarray(rad_all[:, :half], dtype=np.uint16),
+        np.ascontiguousarray(rad_all[:, half:], dtype=np.uint16),
+    ]
     keys = _round_keys(key, tweak)
-    order = range(ROUNDS - 1, -1, -1) if inverse else range(ROUNDS)
+    order = range(rounds - 1, -1, -1) if inverse else range(rounds)
     for r in order:
-        if r % 2 == 0:
-            src, dst = slice(0, half), slice(half, n)
-        else:
-            src, dst = slice(half, n), slice(0, half)
-        width = sym[:, dst].shape[1]
-        words = _prf(keys[r], sym[:, src], width)
+        s_i, d_i = (0, 1) if r % 2 == 0 else (1, 0)
+        cur = parts[d_i]
+        words = _prf(keys[r], parts[s_i], cur.shape[1])
         if words is None:
             continue
-        rad = radix[:, dst]
-        # uint64 words reinterpreted as int64: take the low 62 bits so the modulo is exact.
-        add = (words & np.int64((1 << 62) - 1)) % rad
-        sym[:, dst] = (sym[:, dst] - add) % rad if inverse else (sym[:, dst] + add) % rad
-    return sym
+        if uniform256:
+            add = words.astype(np.uint8)  # keeps the low byte; uint8 arithmetic wraps mod 256
+            parts[d_i] = cur - add if inverse else cur + add
+            continue
+        rad = rads[d_i]
+        add = words % rad
+        val = cur + (rad - add) if inverse else cur + add
+        parts[d_i] = np.where(val >= rad, val - rad, val)
+    joined = np.concatenate(parts, axis=1)
+    return joined if raw else joined.astype(np.int64, copy=False)
 
 
 def permute(sym: I64, radix: I64, key: bytes, tweak: str = "") -> I64:
     """Apply the keyed permutation to every row of ``sym`` (shape ``(m, n)``)."""
-    return _apply(sym, np.broadcast_to(radix, sym.shape), key, tweak, inverse=False)
+    return _apply(sym, radix, key, tweak, inverse=False)
+
+
+def permute_bytes(rows: Any, key: bytes, tweak: str = "") -> Any:
+    """:func:`permute` for a uint8 matrix of bytes (radix 256), uint8 in and out."""
+    return _apply(rows, np.full(rows.shape[1], 256), key, tweak, inverse=False, raw=True)
 
 
 def unpermute(sym: I64, radix: I64, key: bytes, tweak: str = "") -> I64:
     """The inverse of :func:`permute` (used by tests to prove bijectivity)."""
-    return _apply(sym, np.broadcast_to(radix, sym.shape), key, tweak, inverse=True)
+    return _apply(sym, radix, key, tweak, inverse=True)
 
 
 def permute_walk(
@@ -132,6 +172,7 @@ __all__ = [
     "bits_to_ints",
     "ints_to_bits",
     "permute",
+    "permute_bytes",
     "permute_walk",
     "unpermute",
 ]

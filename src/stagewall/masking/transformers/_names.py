@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -18,14 +19,26 @@ from stagewall.masking.transformers._batch import (
     length_groups,
     pick,
     stream,
+    take,
 )
-from stagewall.masking.transformers._feistel import permute
+from stagewall.masking.transformers._feistel import permute_bytes
+from stagewall.masking.transformers._prf import siphash_rows, subkey
 
 _ASCII = re.compile(r"[^a-z]")
 
 
 def _lower_ascii(words: list[str]) -> list[str]:
     return [_ASCII.sub("", w.lower()) for w in words]
+
+
+@cache
+def _lower_firsts() -> Any:
+    return np.array(_lower_ascii(_dicts.first_names().tolist()), dtype=object)
+
+
+@cache
+def _lower_lasts() -> Any:
+    return np.array(_lower_ascii(_dicts.last_names().tolist()), dtype=object)
 
 
 class _Dictionary(Transformer):
@@ -114,40 +127,38 @@ class Email(_Dictionary):
     def _apply(self, values: list[Any]) -> list[object]:
         p: EmailParams = self.params  # type: ignore[assignment]
         texts = as_text(self.name, values)
-        h = keyed_hash(self._key, "email/names", texts)
-        firsts = _lower_ascii(pick(_dicts.first_names(), h))
-        lasts = _lower_ascii(pick(_dicts.last_names(), h >> np.uint64(32)))
-        tokens = self._tokens(texts)
+        h, tokens = self._hash_and_tokens(texts)
+        firsts = take(_lower_firsts(), h)
+        lasts = take(_lower_lasts(), h >> np.uint64(32))
         tail = "@" + p.domain
-        limit = p.max_length
-        out: list[object] = []
-        for f, last, tok in zip(firsts, lasts, tokens, strict=True):
-            s = f"{f}.{last}.{tok}{tail}"
-            if limit is not None and len(s) > limit:
-                s = tok + tail
-                if len(s) > limit:
+        local = firsts + "." + lasts + "."  # object arrays: one C-level loop per "+"
+        out = local + tokens + tail
+        if p.max_length is not None:
+            lengths = np.fromiter(map(len, out), dtype=np.int64, count=len(out))
+            for i in np.flatnonzero(lengths > p.max_length).tolist():
+                out[i] = tokens[i] + tail  # drop the names part, still unique (no "." in TOKEN)
+                if len(out[i]) > p.max_length:
                     raise MaskingError(
-                        f"email: a masked address would be {len(s)} characters, "
-                        f"longer than max_length {limit}",
+                        f"email: a masked address would be {len(out[i])} characters, "
+                        f"longer than max_length {p.max_length}",
                         hint="raise max_length (the column length) or use a shorter domain",
                     )
-            out.append(s)
-        return out
+        return out.tolist()  # type: ignore[no-any-return]
 
-    def _tokens(self, texts: list[str]) -> list[str]:
+    def _hash_and_tokens(self, texts: list[str]) -> tuple[Any, Any]:
+        """Keyed hash (for the names) and TOKEN of every address, one pass per byte length."""
         blobs = [t.encode("utf-8", "surrogatepass") for t in texts]
-        tokens = [""] * len(blobs)
+        tokens = np.empty(len(blobs), dtype=object)
+        h = np.zeros(len(blobs), dtype=np.uint64)
+        names_key = subkey(self._key, "email/names")
         for n, members, rows in length_groups(blobs):
+            h[members] = siphash_rows(names_key, rows, n)
             if n == 0:
                 for i in members:
                     tokens[i] = "0"
                 continue
-            perm = permute(
-                rows.astype(np.int64), np.full(n, 256, dtype=np.int64), self._key, "email"
-            )
-            for i, tok in zip(members, base32_rows(perm.astype(np.uint8)), strict=True):
-                tokens[i] = tok
-        return tokens
+            tokens[members] = base32_rows(permute_bytes(rows, self._key, "email"))
+        return h, tokens
 
 
 @register
@@ -162,8 +173,8 @@ class Username(_Dictionary):
 
     def _apply(self, values: list[Any]) -> list[object]:
         h = self._hash(values)
-        firsts = _lower_ascii(pick(_dicts.first_names(), h))
-        lasts = _lower_ascii(pick(_dicts.last_names(), h >> np.uint64(24)))
+        firsts = pick(_lower_firsts(), h)
+        lasts = pick(_lower_lasts(), h >> np.uint64(24))
         nums = ((h >> np.uint64(48)) % np.uint64(100)).tolist()
         return [f"{f[:1]}{b}{n:02d}" for f, b, n in zip(firsts, lasts, nums, strict=True)]
 

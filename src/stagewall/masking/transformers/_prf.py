@@ -58,13 +58,16 @@ def siphash_rows(key: bytes, rows: U8, length: int | None = None) -> U64:
     padded = np.zeros((m, (full + 1) * 8), dtype=np.uint8)
     padded[:, :n] = rows[:, :n]
     padded[:, -1] = n & 0xFF
-    words = np.ascontiguousarray(padded).view("<u8").astype(np.uint64, copy=False)
+    words = padded.view("<u8")
+    if words.dtype.byteorder not in ("=", "|", "<") or not np.little_endian:
+        words = words.astype(np.uint64)
     v0 = np.full(m, k0 ^ _C0, dtype=np.uint64)
     v1 = np.full(m, k1 ^ _C1, dtype=np.uint64)
     v2 = np.full(m, k0 ^ _C2, dtype=np.uint64)
     v3 = np.full(m, k1 ^ _C3, dtype=np.uint64)
+    words_t = np.ascontiguousarray(words.T)  # one contiguous row per word position
     for i in range(full + 1):
-        w = words[:, i]
+        w = words_t[i]
         v3 = v3 ^ w
         v0, v1, v2, v3 = _round(v0, v1, v2, v3)
         v0, v1, v2, v3 = _round(v0, v1, v2, v3)
