@@ -1,0 +1,183 @@
+"""Everything an access operation needs: estate, store, audit log, alerts, issuers, clock."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from stagewall.access import _events as ev
+from stagewall.access._tables import access_meta, access_offboarded
+from stagewall.access.issuers import CredentialIssuer
+from stagewall.access.issuers.postgres import PostgresIssuer
+from stagewall.alerts import Alert, AlertDispatcher, AlertSink, Severity, sinks_from_config
+from stagewall.audit import AuditEvent, AuditLog, Status
+from stagewall.errors import AccessDenied, ConfigError, StagewallError
+from stagewall.estate import Estate, LoadedEstate, ResourceKind, load_estate
+from stagewall.store import Store, open_store
+
+IssuerFactory = Callable[[str], CredentialIssuer]
+
+
+@dataclass
+class AccessContext:
+    """Handles for one run of an access operation. Build it with :meth:`open`."""
+
+    loaded: LoadedEstate
+    store: Store
+    audit: AuditLog
+    alerts: AlertDispatcher
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    home: str | os.PathLike[str] | None = None
+    issuer_factory: IssuerFactory | None = None
+    _issuers: dict[str, CredentialIssuer] = field(default_factory=dict)
+    _instance: str | None = None
+
+    @classmethod
+    def open(
+        cls,
+        config: str | os.PathLike[str] | None = None,
+        db: str | None = None,
+        *,
+        sinks: list[AlertSink] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        home: str | os.PathLike[str] | None = None,
+    ) -> AccessContext:
+        loaded = load_estate(config)
+        store = open_store(db)
+        if sinks is None:
+            sinks = sinks_from_config(loaded.estate.alerts, Path(loaded.path).parent)
+        ctx = cls(
+            loaded=loaded,
+            store=store,
+            audit=AuditLog(store),
+            alerts=AlertDispatcher(sinks),
+            home=home,
+        )
+        if clock is not None:
+            ctx.clock = clock
+        return ctx
+
+    @property
+    def estate(self) -> Estate:
+        return self.loaded.estate
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # -- identity of this deployment ---------------------------------------
+
+    def instance_id(self) -> str:
+        """A random id of this store, written into every login marker it creates."""
+        if self._instance is None:
+            with self.store.transaction() as conn:
+                self.store.lock(conn, "stagewall.access.meta")
+                value = conn.execute(
+                    select(access_meta.c.value).where(access_meta.c.key == "instance_id")
+                ).scalar()
+                if value is None:
+                    value = secrets.token_hex(8)
+                    conn.execute(insert(access_meta).values(key="instance_id", value=value))
+            self._instance = str(value)
+        return self._instance
+
+    def offboarded(self, conn: Connection) -> set[str]:
+        return {str(v) for v in conn.execute(select(access_offboarded.c.vendor)).scalars()}
+
+    # -- issuers -------------------------------------------------------------
+
+    def issuer(self, resource: str) -> CredentialIssuer:
+        if resource not in self._issuers:
+            if self.issuer_factory is not None:
+                self._issuers[resource] = self.issuer_factory(resource)
+            else:
+                res = self.estate.resources.get(resource)
+                if res is None:
+                    raise ConfigError(f"resource {resource!r} is not declared")
+                if res.kind is not ResourceKind.POSTGRESQL:
+                    raise ConfigError(
+                        f"resource {resource!r} is {res.kind.value}; stagewall issues "
+                        "credentials for postgresql resources only"
+                    )
+                self._issuers[resource] = PostgresIssuer.from_resource(resource, res)
+        return self._issuers[resource]
+
+    def credential_resources(self, role: str) -> list[str]:
+        """Resources of ``role`` stagewall issues logins for (postgresql + admin env)."""
+        r = self.estate.roles.get(role)
+        if r is None:
+            return []
+        out = []
+        for name in r.resources:
+            res = self.estate.resources.get(name)
+            if res and res.kind is ResourceKind.POSTGRESQL and res.admin_connection_env:
+                out.append(name)
+        return out
+
+    # -- audit and alerts ----------------------------------------------------
+
+    def record(
+        self,
+        code: str,
+        actor: str,
+        message: str,
+        *,
+        status: Status = Status.SUCCESS,
+        resource: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        conn: Connection | None = None,
+    ) -> None:
+        self.audit.append(
+            AuditEvent(code, status, actor, message, resource=resource, details=details or {}),
+            conn=conn,
+        )
+
+    def alert(self, alert: Alert) -> None:
+        """Send to every sink; failures become audit events, never exceptions."""
+        for failure in self.alerts.send(alert):
+            try:
+                self.record(
+                    ev.ALERT_FAILED.code,
+                    "stagewall",
+                    f"alert {alert.kind} not delivered to {failure.sink}: {failure.error}",
+                    status=Status.FAILURE,
+                    details={"alert": alert.kind, "sink": failure.sink, "error": failure.error},
+                )
+            except StagewallError:
+                pass  # the audit store is down too; the log line from the dispatcher remains
+
+    def refuse(
+        self,
+        code: str,
+        actor: str,
+        message: str,
+        *,
+        resource: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        loud: bool = False,
+        hint: str | None = None,
+    ) -> AccessDenied:
+        """Record a refused attempt (own transaction), alert if ``loud``; return the error."""
+        try:
+            self.record(
+                code, actor, message, status=Status.FAILURE, resource=resource, details=details
+            )
+        except StagewallError:
+            pass  # refusing is already the safe outcome
+        if loud:
+            self.alert(
+                Alert(
+                    kind=code,
+                    title=f"refused: {message[:120]}",
+                    text=message,
+                    severity=Severity.CRITICAL,
+                    details={"actor": actor, **(dict(details) if details else {})},
+                )
+            )
+        return AccessDenied(message, hint=hint)

@@ -1,0 +1,293 @@
+"""The request/review/threshold core shared by production access and promotion gates.
+
+A *request kind* (``RequestKind``) supplies its own rules: the threshold for a
+request, whether a given principal may review it, and what happens when the
+threshold is met. The core owns the rest, identically for every kind:
+
+* requests are immutable rows (never updated or deleted);
+* reviews are appended, one per reviewer, with the MFA evidence (method, time);
+* a deny from anyone allowed to review ends the request;
+* an expired pending request cannot be decided;
+* deciding happens under a cross-process lock on the request, and the outcome
+  row's primary key makes "decided once" a database fact, so two approvals
+  arriving at once from two processes produce exactly one result.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, insert, select
+
+from stagewall.access._tables import access_outcomes, access_requests, access_reviews
+from stagewall.errors import AccessDenied, UsageError
+from stagewall.store import Store
+
+
+def fmt_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def new_id(prefix: str) -> str:
+    return prefix + secrets.token_hex(6)
+
+
+class Decision(enum.StrEnum):
+    APPROVE = "approve"
+    DENY = "deny"
+
+
+class Outcome(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class ThresholdRule:
+    """How many approvals a request needs, and from which groups (empty: any)."""
+
+    approvals: int
+    from_groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Request:
+    id: str
+    kind: str
+    requester: str
+    subject: str
+    reason: str
+    ticket: str | None
+    requested: timedelta
+    created_at: datetime
+    expires_at: datetime
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+
+
+@dataclass(frozen=True)
+class Review:
+    request_id: str
+    reviewer: str
+    decision: Decision
+    reason: str
+    mfa_method: str
+    mfa_time: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    request: Request
+    review: Review
+    outcome: Outcome
+    result_ref: str | None
+
+
+class RequestKind(Protocol):
+    """The rules one kind of request brings to the core."""
+
+    @property
+    def name(self) -> str: ...
+
+    def rule(self, request: Request) -> ThresholdRule: ...
+
+    def reviewer_problem(self, request: Request, reviewer: str) -> str | None:
+        """Why ``reviewer`` may not review ``request`` (None: they may)."""
+
+    def on_approved(
+        self, conn: Connection, request: Request, reviews: Sequence[Review], now: datetime
+    ) -> str:
+        """Act on a met threshold inside the deciding transaction; return a reference."""
+
+
+def evaluate(reviews: Sequence[Review], rule: ThresholdRule) -> Outcome:
+    """Any deny ends the request; otherwise approved once enough approvals are in."""
+    if any(r.decision is Decision.DENY for r in reviews):
+        return Outcome.DENIED
+    approvals = {r.reviewer for r in reviews if r.decision is Decision.APPROVE}
+    return Outcome.APPROVED if len(approvals) >= rule.approvals else Outcome.PENDING
+
+
+def insert_request(
+    conn: Connection,
+    *,
+    kind: str,
+    requester: str,
+    subject: str,
+    reason: str,
+    ticket: str | None,
+    requested: timedelta,
+    pending_ttl: timedelta,
+    now: datetime,
+    details: Mapping[str, Any] | None = None,
+) -> Request:
+    req = Request(
+        id=new_id("r"),
+        kind=kind,
+        requester=requester,
+        subject=subject,
+        reason=reason,
+        ticket=ticket,
+        requested=requested,
+        created_at=now,
+        expires_at=now + pending_ttl,
+        details=details or {},
+    )
+    conn.execute(
+        insert(access_requests).values(
+            id=req.id,
+            kind=kind,
+            requester=requester,
+            subject=subject,
+            details=json.dumps(dict(req.details), sort_keys=True),
+            reason=reason,
+            ticket=ticket,
+            requested_seconds=int(requested.total_seconds()),
+            created_at=fmt_time(now),
+            expires_at=fmt_time(req.expires_at),
+        )
+    )
+    return req
+
+
+def load_request(conn: Connection, request_id: str) -> Request:
+    row = conn.execute(select(access_requests).where(access_requests.c.id == request_id)).first()
+    if row is None:
+        raise UsageError(
+            f"there is no request {request_id!r}",
+            hint="`stagewall access grants` and the request command's output show request ids",
+        )
+    m = row._mapping
+    return Request(
+        id=m["id"],
+        kind=m["kind"],
+        requester=m["requester"],
+        subject=m["subject"],
+        reason=m["reason"],
+        ticket=m["ticket"],
+        requested=timedelta(seconds=m["requested_seconds"]),
+        created_at=parse_time(m["created_at"]),
+        expires_at=parse_time(m["expires_at"]),
+        details=json.loads(m["details"]),
+    )
+
+
+def load_reviews(conn: Connection, request_id: str) -> list[Review]:
+    rows = conn.execute(
+        select(access_reviews)
+        .where(access_reviews.c.request_id == request_id)
+        .order_by(access_reviews.c.id)
+    ).all()
+    return [
+        Review(
+            request_id=r.request_id,
+            reviewer=r.reviewer,
+            decision=Decision(r.decision),
+            reason=r.reason,
+            mfa_method=r.mfa_method,
+            mfa_time=r.mfa_time,
+            created_at=r.created_at,
+        )
+        for r in rows
+    ]
+
+
+def outcome_of(conn: Connection, request: Request, now: datetime) -> tuple[Outcome, str | None]:
+    row = conn.execute(
+        select(access_outcomes.c.outcome, access_outcomes.c.result_ref).where(
+            access_outcomes.c.request_id == request.id
+        )
+    ).first()
+    if row is not None:
+        return Outcome(row[0]), row[1]
+    if now >= request.expires_at:
+        return Outcome.EXPIRED, None
+    return Outcome.PENDING, None
+
+
+def record_review(
+    store: Store,
+    conn: Connection,
+    kind: RequestKind,
+    *,
+    request_id: str,
+    reviewer: str,
+    decision: Decision,
+    reason: str,
+    mfa_method: str,
+    mfa_time: str,
+    now: datetime,
+) -> ReviewResult:
+    """Append one review and decide the request if the threshold is met.
+
+    Raises AccessDenied (nothing written) when the review is not allowed.
+    """
+    store.lock(conn, f"stagewall.request.{request_id}")
+    request = load_request(conn, request_id)
+    if request.kind != kind.name:
+        raise UsageError(f"request {request_id} is a {request.kind} request, not {kind.name}")
+    state, _ref = outcome_of(conn, request, now)
+    if state is Outcome.EXPIRED:
+        raise AccessDenied(
+            f"request {request_id} expired at {fmt_time(request.expires_at)} without a decision",
+            hint="the requester submits a new request",
+        )
+    if state is not Outcome.PENDING:
+        raise AccessDenied(f"request {request_id} is already {state.value}")
+    problem = kind.reviewer_problem(request, reviewer)
+    if problem is not None:
+        raise AccessDenied(f"{reviewer!r} may not review request {request_id}: {problem}")
+    earlier = load_reviews(conn, request_id)
+    if any(r.reviewer == reviewer for r in earlier):
+        raise AccessDenied(f"{reviewer!r} has already reviewed request {request_id}")
+    review = Review(
+        request_id=request_id,
+        reviewer=reviewer,
+        decision=decision,
+        reason=reason,
+        mfa_method=mfa_method,
+        mfa_time=mfa_time,
+        created_at=fmt_time(now),
+    )
+    conn.execute(
+        insert(access_reviews).values(
+            request_id=request_id,
+            reviewer=reviewer,
+            decision=decision.value,
+            reason=reason,
+            mfa_method=mfa_method,
+            mfa_time=mfa_time,
+            created_at=review.created_at,
+        )
+    )
+    reviews = [*earlier, review]
+    outcome = evaluate(reviews, kind.rule(request))
+    ref: str | None = None
+    if outcome is Outcome.APPROVED:
+        ref = kind.on_approved(conn, request, reviews, now)
+    if outcome is not Outcome.PENDING:
+        conn.execute(
+            insert(access_outcomes).values(
+                request_id=request_id,
+                outcome=outcome.value,
+                decided_at=fmt_time(now),
+                result_ref=ref,
+            )
+        )
+    return ReviewResult(request, review, outcome, ref)

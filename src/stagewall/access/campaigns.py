@@ -1,0 +1,289 @@
+"""Access-review campaigns: snapshot every grant, decide each, revoke the undecided.
+
+* ``start_campaign`` snapshots every live grant (standing and just-in-time) with
+  the holder's last recorded activity (their newest audit event).
+* ``decide`` records keep/revoke by an internal reviewer who is not the holder,
+  MFA-checked; any revoke wins and ends the grant at once.
+* ``close_campaign`` after the due date revokes every undecided item (silence
+  never keeps access); before it, closing needs every item decided.
+* ``campaign_report`` lists every item and every decision (JSON or HTML).
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+
+from stagewall import mfa
+from stagewall.access import _events as ev
+from stagewall.access._context import AccessContext
+from stagewall.access._core import fmt_time, new_id
+from stagewall.access._tables import (
+    access_campaign_decisions,
+    access_campaign_items,
+    access_campaigns,
+)
+from stagewall.access.grants import GrantStatus, list_grants
+from stagewall.access.revoke import end_grant
+from stagewall.audit._tables import audit_events
+from stagewall.errors import AccessDenied, UsageError
+
+KEEP = "keep"
+REVOKE = "revoke"
+
+
+def _campaign(ctx: AccessContext, campaign_id: str) -> dict[str, Any]:
+    with ctx.store.read() as conn:
+        row = conn.execute(
+            select(access_campaigns).where(access_campaigns.c.id == campaign_id)
+        ).first()
+    if row is None:
+        raise UsageError(f"there is no access-review campaign {campaign_id!r}")
+    return dict(row._mapping)
+
+
+def start_campaign(
+    ctx: AccessContext, *, name: str, due: date, actor: str = "stagewall"
+) -> dict[str, Any]:
+    if not name.strip():
+        raise UsageError("a campaign name is required (--name TEXT)")
+    now = ctx.now()
+    if due < now.date():
+        raise UsageError(f"the due date {due} is in the past")
+    grants = list_grants(ctx, active_only=True)
+    cid = new_id("c")
+    due_text = fmt_time(datetime.combine(due, time.max, tzinfo=UTC))
+    with ctx.store.transaction() as conn:
+        conn.execute(
+            insert(access_campaigns).values(
+                id=cid, name=name, due=due_text, created_at=fmt_time(now)
+            )
+        )
+        for g in grants:
+            last = conn.execute(
+                select(func.max(audit_events.c.time)).where(audit_events.c.actor == g.principal)
+            ).scalar()
+            conn.execute(
+                insert(access_campaign_items).values(
+                    id=new_id("i"),
+                    campaign_id=cid,
+                    grant_id=g.id,
+                    principal=g.principal,
+                    role=g.role,
+                    source=g.source.value,
+                    ends_at=fmt_time(g.ends_at),
+                    last_activity=last,
+                    outcome=None,
+                )
+            )
+        ctx.record(
+            ev.CAMPAIGN_STARTED.code,
+            actor,
+            f"access review {cid} ({name}) started with {len(grants)} grant(s), due {due}",
+            resource=f"campaign:{cid}",
+            details={"name": name, "due": due_text, "items": len(grants)},
+            conn=conn,
+        )
+    return {**_campaign(ctx, cid), "items": len(grants)}
+
+
+def decide(
+    ctx: AccessContext, item_id: str, *, reviewer: str, keep: bool, otp: str, note: str = ""
+) -> dict[str, Any]:
+    with ctx.store.read() as conn:
+        row = conn.execute(
+            select(access_campaign_items).where(access_campaign_items.c.id == item_id)
+        ).first()
+    if row is None:
+        raise UsageError(
+            f"there is no review item {item_id!r}",
+            hint="`stagewall review report CAMPAIGN` lists items",
+        )
+    item = dict(row._mapping)
+    camp = _campaign(ctx, item["campaign_id"])
+    if camp["closed_at"] is not None:
+        raise UsageError(f"campaign {camp['id']} is closed")
+    if reviewer == item["principal"]:
+        raise ctx.refuse(
+            ev.CAMPAIGN_DECIDED.code,
+            reviewer,
+            f"{reviewer!r} cannot review their own access ({item_id})",
+        )
+    if not ctx.estate.is_internal(reviewer):
+        raise ctx.refuse(
+            ev.CAMPAIGN_DECIDED.code,
+            reviewer,
+            f"{reviewer!r} is not an internal, enabled principal; "
+            "access reviews are decided by internal reviewers",
+            loud=True,
+        )
+    evidence = mfa.verify(
+        ctx.store, reviewer, otp, home=ctx.home, now=ctx.now(), purpose=f"review item {item_id}"
+    )
+    decision = KEEP if keep else REVOKE
+    with ctx.store.transaction() as conn:
+        ctx.store.lock(conn, f"stagewall.campaign.{item['campaign_id']}")
+        conn.execute(
+            insert(access_campaign_decisions).values(
+                item_id=item_id,
+                reviewer=reviewer,
+                decision=decision,
+                note=note,
+                mfa_method=evidence.method,
+                mfa_time=evidence.time,
+                decided_at=fmt_time(ctx.now()),
+            )
+        )
+        current = item["outcome"]
+        outcome = REVOKE if REVOKE in (current, decision) else KEEP
+        conn.execute(
+            update(access_campaign_items)
+            .where(access_campaign_items.c.id == item_id)
+            .values(outcome=outcome)
+        )
+        ctx.record(
+            ev.CAMPAIGN_DECIDED.code,
+            reviewer,
+            f"{reviewer} decided {decision} on {item['role']} of {item['principal']} ({item_id})",
+            resource=f"grant:{item['grant_id']}",
+            details={
+                "decision": decision,
+                "note": note,
+                "mfa": evidence.as_dict(),
+                "outcome": outcome,
+            },
+            conn=conn,
+        )
+    if decision == REVOKE:
+        end_grant(
+            ctx,
+            item["grant_id"],
+            actor=reviewer,
+            reason=f"access review {item['campaign_id']}: revoke",
+            status=GrantStatus.REVOKED,
+        )
+    return {"item": item_id, "decision": decision, "outcome": outcome}
+
+
+def close_campaign(
+    ctx: AccessContext, campaign_id: str, *, actor: str = "stagewall"
+) -> dict[str, Any]:
+    camp = _campaign(ctx, campaign_id)
+    if camp["closed_at"] is not None:
+        raise UsageError(f"campaign {campaign_id} is already closed")
+    now = fmt_time(ctx.now())
+    with ctx.store.read() as conn:
+        undecided = [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(access_campaign_items)
+                .where(access_campaign_items.c.campaign_id == campaign_id)
+                .where(access_campaign_items.c.outcome.is_(None))
+            ).all()
+        ]
+    if undecided and now < camp["due"]:
+        raise AccessDenied(
+            f"campaign {campaign_id} is due {camp['due']} and {len(undecided)} item(s) are undecided",
+            hint="decide every item, or close after the due date (undecided items are then revoked)",
+        )
+    for item in undecided:
+        end_grant(
+            ctx,
+            item["grant_id"],
+            actor=actor,
+            reason=f"access review {campaign_id}: no decision by the due date",
+            status=GrantStatus.REVOKED,
+        )
+    with ctx.store.transaction() as conn:
+        ctx.store.lock(conn, f"stagewall.campaign.{campaign_id}")
+        for item in undecided:
+            conn.execute(
+                update(access_campaign_items)
+                .where(access_campaign_items.c.id == item["id"])
+                .values(outcome="revoked_undecided")
+            )
+        conn.execute(
+            update(access_campaigns)
+            .where(access_campaigns.c.id == campaign_id)
+            .values(closed_at=now)
+        )
+        ctx.record(
+            ev.CAMPAIGN_CLOSED.code,
+            actor,
+            f"access review {campaign_id} closed; {len(undecided)} undecided item(s) revoked",
+            resource=f"campaign:{campaign_id}",
+            details={"revoked_undecided": [i["grant_id"] for i in undecided]},
+            conn=conn,
+        )
+    return {
+        "campaign": campaign_id,
+        "closed_at": now,
+        "revoked_undecided": [i["id"] for i in undecided],
+    }
+
+
+def campaign_report(ctx: AccessContext, campaign_id: str) -> dict[str, Any]:
+    camp = _campaign(ctx, campaign_id)
+    with ctx.store.read() as conn:
+        items = [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(access_campaign_items)
+                .where(access_campaign_items.c.campaign_id == campaign_id)
+                .order_by(access_campaign_items.c.principal, access_campaign_items.c.role)
+            ).all()
+        ]
+        for item in items:
+            item["decisions"] = [
+                {k: v for k, v in dict(r._mapping).items() if k not in ("id", "item_id")}
+                for r in conn.execute(
+                    select(access_campaign_decisions)
+                    .where(access_campaign_decisions.c.item_id == item["id"])
+                    .order_by(access_campaign_decisions.c.id)
+                ).all()
+            ]
+    return {"campaign": camp, "items": items}
+
+
+def render_html(report: dict[str, Any]) -> str:
+    e = html.escape
+    camp = report["campaign"]
+    rows = []
+    for it in report["items"]:
+        decisions = (
+            "<br>".join(
+                e(
+                    f"{d['decision']} by {d['reviewer']} at {d['decided_at']} (MFA {d['mfa_method']} {d['mfa_time']}): {d['note']}"
+                )
+                for d in it["decisions"]
+            )
+            or "none"
+        )
+        rows.append(
+            "<tr>"
+            + "".join(
+                f"<td>{e(str(v))}</td>"
+                for v in (
+                    it["principal"],
+                    it["role"],
+                    it["source"],
+                    it["ends_at"],
+                    it["last_activity"] or "no activity recorded",
+                    it["outcome"] or "undecided",
+                )
+            )
+            + f"<td>{decisions}</td></tr>"
+        )
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"><title>Access review '
+        f"{e(camp['name'])}</title></head><body><h1>Access review: {e(camp['name'])}</h1>"
+        f"<p>Campaign {e(camp['id'])}, started {e(camp['created_at'])}, due {e(camp['due'])}, "
+        f"closed {e(camp['closed_at'] or 'not yet')}.</p>"
+        '<table border="1"><thead><tr><th>principal</th><th>role</th><th>source</th><th>grant ends</th>'
+        "<th>last activity</th><th>outcome</th><th>decisions</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table></body></html>\n"
+    )

@@ -1,0 +1,390 @@
+"""Grants: the single choke point that writes them, listing, standing grants, credentials.
+
+``create_grant`` is the only code that inserts a grant row, and
+``issue_credentials`` the only code that creates a database login; both re-check
+:func:`stagewall.access._policy.hold_problem` against the current estate, so no
+path (request, review, break-glass, standing grant, a row edited in the store)
+gets an external principal onto a production role.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from stagewall.access import _events as ev
+from stagewall.access._context import AccessContext
+from stagewall.access._core import fmt_time, new_id, parse_time
+from stagewall.access._policy import Source, hold_problem
+from stagewall.access._tables import access_credentials, access_grants
+from stagewall.access.issuers import CredentialSpec, IssuedCredential
+from stagewall.errors import AccessDenied, StagewallError, UsageError
+from stagewall.estate.models import BREAK_GLASS_CAP, PRODUCTION_ROLE_CAP
+
+
+class GrantStatus(enum.StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class GrantRefused(AccessDenied):
+    """The choke point refused a grant; ``invariant`` marks the external→production rule."""
+
+    def __init__(self, message: str, *, invariant: bool) -> None:
+        super().__init__(message)
+        self.invariant = invariant
+
+
+@dataclass(frozen=True)
+class Grant:
+    id: str
+    principal: str
+    role: str
+    environment: str
+    production: bool
+    source: Source
+    request_id: str | None
+    reason: str
+    starts_at: datetime
+    ends_at: datetime
+    status: GrantStatus
+    revoked_at: str | None = None
+    revoked_by: str | None = None
+    revoke_reason: str | None = None
+
+    def live(self, now: datetime) -> bool:
+        return self.status is GrantStatus.ACTIVE and self.starts_at <= now < self.ends_at
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "principal": self.principal,
+            "role": self.role,
+            "environment": self.environment,
+            "production": self.production,
+            "source": self.source.value,
+            "request_id": self.request_id,
+            "reason": self.reason,
+            "starts_at": fmt_time(self.starts_at),
+            "ends_at": fmt_time(self.ends_at),
+            "status": self.status.value,
+            "revoked_at": self.revoked_at,
+            "revoked_by": self.revoked_by,
+            "revoke_reason": self.revoke_reason,
+        }
+
+
+def _row_to_grant(m: Any) -> Grant:
+    return Grant(
+        id=m["id"],
+        principal=m["principal"],
+        role=m["role"],
+        environment=m["environment"],
+        production=bool(m["production"]),
+        source=Source(m["source"]),
+        request_id=m["request_id"],
+        reason=m["reason"],
+        starts_at=parse_time(m["starts_at"]),
+        ends_at=parse_time(m["ends_at"]),
+        status=GrantStatus(m["status"]),
+        revoked_at=m["revoked_at"],
+        revoked_by=m["revoked_by"],
+        revoke_reason=m["revoke_reason"],
+    )
+
+
+def load_grant(conn: Connection, grant_id: str) -> Grant:
+    row = conn.execute(select(access_grants).where(access_grants.c.id == grant_id)).first()
+    if row is None:
+        raise UsageError(
+            f"there is no grant {grant_id!r}", hint="`stagewall access grants` lists grant ids"
+        )
+    return _row_to_grant(row._mapping)
+
+
+def grant_end(
+    ctx: AccessContext, principal: str, role: str, source: Source, start: datetime, wanted: datetime
+) -> datetime:
+    """min(requested, role maximum, production/break-glass caps, vendor contract end)."""
+    r = ctx.estate.roles[role]
+    cap = r.max_duration
+    if ctx.estate.role_is_production(role):
+        cap = min(cap, PRODUCTION_ROLE_CAP)
+    if source is Source.BREAK_GLASS:
+        cap = min(cap, BREAK_GLASS_CAP)
+    end = min(wanted, start + cap) if source is not Source.STANDING else wanted
+    vendor_end = ctx.estate.vendor_end(principal)
+    if vendor_end is not None:
+        end = min(end, vendor_end)
+    return end
+
+
+def create_grant(
+    ctx: AccessContext,
+    conn: Connection,
+    *,
+    principal: str,
+    role: str,
+    source: Source,
+    start: datetime,
+    wanted_end: datetime,
+    reason: str,
+    actor: str,
+    request_id: str | None = None,
+    grant_id: str | None = None,
+) -> Grant:
+    """The one place a grant row is written (inside the caller's transaction)."""
+    problem = hold_problem(
+        ctx.estate, principal, role, source=source, now=start, offboarded=ctx.offboarded(conn)
+    )
+    if problem is not None:
+        raise GrantRefused(
+            f"no grant of {role!r} to {principal!r}: {problem.text}", invariant=problem.invariant
+        )
+    r = ctx.estate.roles[role]
+    end = grant_end(ctx, principal, role, source, start, wanted_end)
+    if end <= start:
+        raise GrantRefused(
+            f"no grant of {role!r} to {principal!r}: it would end before it starts", invariant=False
+        )
+    grant = Grant(
+        id=grant_id or new_id("g"),
+        principal=principal,
+        role=role,
+        environment=r.environment,
+        production=ctx.estate.role_is_production(role),
+        source=source,
+        request_id=request_id,
+        reason=reason,
+        starts_at=start,
+        ends_at=end,
+        status=GrantStatus.ACTIVE,
+    )
+    conn.execute(
+        insert(access_grants).values(
+            id=grant.id,
+            principal=principal,
+            role=role,
+            environment=grant.environment,
+            production=grant.production,
+            source=source.value,
+            request_id=request_id,
+            reason=reason,
+            starts_at=fmt_time(start),
+            ends_at=fmt_time(end),
+            status=GrantStatus.ACTIVE.value,
+            created_at=fmt_time(ctx.now()),
+        )
+    )
+    ctx.record(
+        ev.GRANT_CREATED.code,
+        actor,
+        f"grant {grant.id}: {role} to {principal} until {fmt_time(end)} ({source.value})",
+        resource=f"grant:{grant.id}",
+        details={**grant.as_dict(), "actor": actor},
+        conn=conn,
+    )
+    return grant
+
+
+def standing_grant_id(principal: str, role: str, expires: str) -> str:
+    return "s" + hashlib.sha256(f"{principal}\n{role}\n{expires}".encode()).hexdigest()[:12]
+
+
+def materialise_standing(ctx: AccessContext) -> list[str]:
+    """Write the estate's live standing grants as grant rows (once each); returns new ids.
+
+    A standing grant the choke point refuses (production role, external without
+    NDA, ...) is recorded as refused and alerts; it never becomes a grant.
+    """
+    made: list[str] = []
+    now = ctx.now()
+    for sg in ctx.estate.standing_grants:
+        end = datetime.combine(sg.expires, time.max, tzinfo=UTC)
+        if end <= now:
+            continue
+        gid = standing_grant_id(sg.principal, sg.role, sg.expires.isoformat())
+        try:
+            with ctx.store.transaction() as conn:
+                ctx.store.lock(conn, f"stagewall.grant.{gid}")
+                exists = conn.execute(
+                    select(access_grants.c.id).where(access_grants.c.id == gid)
+                ).first()
+                if exists is not None:
+                    continue
+                create_grant(
+                    ctx,
+                    conn,
+                    principal=sg.principal,
+                    role=sg.role,
+                    source=Source.STANDING,
+                    start=now,
+                    wanted_end=end,
+                    reason=sg.reason or "standing grant in stagewall.yaml",
+                    actor="stagewall.yaml",
+                    grant_id=gid,
+                )
+                made.append(gid)
+        except GrantRefused as exc:
+            ctx.refuse(
+                ev.GRANT_REFUSED.code,
+                "stagewall.yaml",
+                exc.message,
+                resource=f"role:{sg.role}",
+                details={"principal": sg.principal, "role": sg.role, "source": "standing"},
+                loud=True,
+            )
+    return made
+
+
+def list_grants(ctx: AccessContext, *, active_only: bool = False) -> list[Grant]:
+    materialise_standing(ctx)
+    now = ctx.now()
+    with ctx.store.read() as conn:
+        rows = conn.execute(select(access_grants).order_by(access_grants.c.created_at)).all()
+    grants = [_row_to_grant(r._mapping) for r in rows]
+    return [g for g in grants if g.live(now)] if active_only else grants
+
+
+def credential_rows(conn: Connection, grant_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(access_credentials).where(access_credentials.c.grant_id == grant_id)
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def issue_credentials(
+    ctx: AccessContext, grant_id: str, *, holder: str, otp: str | None = None
+) -> list[IssuedCredential]:
+    """Create the grant's database logins, exactly once; the passwords exist only in the result."""
+    from stagewall import mfa
+
+    now = ctx.now()
+    with ctx.store.read() as conn:
+        grant = load_grant(conn, grant_id)
+    if holder != grant.principal:
+        raise ctx.refuse(
+            ev.CREDENTIAL_REFUSED.code,
+            holder,
+            f"{holder!r} asked for the credentials of grant {grant_id}, which belongs to "
+            f"{grant.principal!r}",
+            resource=f"grant:{grant_id}",
+            loud=grant.production,
+        )
+    if grant.production:
+        if not otp:
+            raise UsageError("credentials of a production grant need --otp CODE")
+        mfa.verify(
+            ctx.store, holder, otp, home=ctx.home, now=now, purpose=f"credentials {grant_id}"
+        )
+    resources = ctx.credential_resources(grant.role)
+    if not resources:
+        raise UsageError(
+            f"role {grant.role!r} has no postgresql resource with admin_connection_env, so "
+            "there are no credentials to issue"
+        )
+    instance = ctx.instance_id()
+    issued: list[IssuedCredential] = []
+    refusal: AccessDenied | None = None
+    try:
+        with ctx.store.transaction() as conn:
+            ctx.store.lock(conn, f"stagewall.grant.{grant_id}")
+            grant = load_grant(conn, grant_id)
+            if not grant.live(now):
+                raise AccessDenied(
+                    f"grant {grant_id} is {grant.status.value} or outside its time window"
+                )
+            if credential_rows(conn, grant_id):
+                raise AccessDenied(
+                    f"the credentials of grant {grant_id} were already issued; they are shown once",
+                    hint="ask for a new grant if the password was lost",
+                )
+            problem = hold_problem(
+                ctx.estate,
+                grant.principal,
+                grant.role,
+                source=grant.source,
+                now=now,
+                offboarded=ctx.offboarded(conn),
+            )
+            if problem is not None:
+                raise GrantRefused(
+                    f"credentials of grant {grant_id} refused: {problem.text}",
+                    invariant=problem.invariant,
+                )
+            role = ctx.estate.roles[grant.role]
+            for res in resources:
+                issuer = ctx.issuer(res)
+                login = issuer.login_for(grant_id)
+                conn.execute(
+                    insert(access_credentials).values(
+                        grant_id=grant_id,
+                        resource=res,
+                        login=login,
+                        issued_at=fmt_time(now),
+                        state="issued",
+                    )
+                )
+                ctx.record(
+                    ev.CREDENTIAL_ISSUED.code,
+                    holder,
+                    f"login {login} on {res} for grant {grant_id}, valid until {fmt_time(grant.ends_at)}",
+                    resource=f"grant:{grant_id}",
+                    details={
+                        "login": login,
+                        "resource": res,
+                        "valid_until": fmt_time(grant.ends_at),
+                    },
+                    conn=conn,
+                )
+                spec = CredentialSpec(
+                    grant_id=grant_id,
+                    instance_id=instance,
+                    resource=res,
+                    role=grant.role,
+                    access=role.access,
+                    schemas=tuple(role.schemas),
+                    connection_limit=role.connection_limit,
+                    valid_until=grant.ends_at,
+                )
+                issued.append(issuer.issue(spec))
+    except GrantRefused as exc:
+        refusal = exc
+    except AccessDenied as exc:
+        raise ctx.refuse(
+            ev.CREDENTIAL_REFUSED.code,
+            holder,
+            exc.message,
+            resource=f"grant:{grant_id}",
+            hint=exc.hint,
+        ) from None
+    except StagewallError as exc:
+        ctx.refuse(
+            ev.CREDENTIAL_REFUSED.code,
+            holder,
+            f"issuing failed: {exc.message}",
+            resource=f"grant:{grant_id}",
+        )
+        raise
+    if refusal is not None:
+        # The estate no longer allows this grant: refuse loudly and end the grant.
+        from stagewall.access.revoke import end_grant
+
+        err = ctx.refuse(
+            ev.CREDENTIAL_REFUSED.code,
+            holder,
+            refusal.message,
+            resource=f"grant:{grant_id}",
+            loud=True,
+        )
+        end_grant(
+            ctx, grant_id, actor="stagewall", reason=refusal.message, status=GrantStatus.REVOKED
+        )
+        raise err
+    return issued

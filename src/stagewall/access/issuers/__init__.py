@@ -1,0 +1,103 @@
+"""Credential issuers: per-grant logins on a resource, and their proven removal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from stagewall.estate import Access
+
+
+@dataclass(frozen=True)
+class CredentialSpec:
+    """What to create for one grant on one resource."""
+
+    grant_id: str
+    instance_id: str
+    resource: str
+    role: str
+    access: Access
+    schemas: tuple[str, ...]
+    connection_limit: int
+    valid_until: datetime
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    """Shown once to the holder. ``password`` never goes to a log or the store."""
+
+    login: str
+    password: str = field(repr=False)
+    host: str = ""
+    port: int = 5432
+    database: str = ""
+    valid_until: str = ""
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "login": self.login,
+            "host": self.host,
+            "port": self.port,
+            "database": self.database,
+            "valid_until": self.valid_until,
+        }
+
+
+@dataclass(frozen=True)
+class RevocationProof:
+    """The data-plane state after a revocation, as measured."""
+
+    login: str
+    existed: bool
+    sessions_terminated: int
+    sessions_remaining: int
+    role_remaining: bool
+    login_possible: bool
+    error: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.sessions_remaining == 0 and not self.login_possible and self.error is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "login": self.login,
+            "existed": self.existed,
+            "sessions_terminated": self.sessions_terminated,
+            "sessions_remaining": self.sessions_remaining,
+            "role_remaining": self.role_remaining,
+            "login_possible": self.login_possible,
+            "verified": self.verified,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class ManagedLogin:
+    """A login the issuer recognises as stagewall's (by its marker)."""
+
+    login: str
+    grant_id: str | None
+    instance_id: str | None
+
+
+class CredentialIssuer(Protocol):
+    def login_for(self, grant_id: str) -> str: ...
+
+    def issue(self, spec: CredentialSpec) -> IssuedCredential: ...
+
+    def revoke(self, login: str) -> RevocationProof: ...
+
+    def managed_logins(self) -> list[ManagedLogin]: ...
+
+    def session_count(self, login: str) -> int: ...
+
+
+__all__ = [
+    "CredentialIssuer",
+    "CredentialSpec",
+    "IssuedCredential",
+    "ManagedLogin",
+    "RevocationProof",
+]

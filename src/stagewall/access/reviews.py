@@ -1,0 +1,155 @@
+"""Reviewing access requests: the access kind of the shared request/review core."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from stagewall import mfa
+from stagewall.access import _events as ev
+from stagewall.access._context import AccessContext
+from stagewall.access._core import (
+    Decision,
+    Outcome,
+    Request,
+    Review,
+    ReviewResult,
+    ThresholdRule,
+    record_review,
+)
+from stagewall.access._policy import Source
+from stagewall.access.grants import GrantRefused, create_grant
+from stagewall.access.requests import KIND
+from stagewall.errors import AccessDenied, UsageError
+
+
+class AccessKind:
+    """Rules of production/non-production access requests."""
+
+    name = KIND
+
+    def __init__(self, ctx: AccessContext) -> None:
+        self.ctx = ctx
+
+    def rule(self, request: Request) -> ThresholdRule:
+        e = self.ctx.estate
+        role = e.roles.get(request.subject)
+        rule = e.approval_rules.get(role.approval) if role and role.approval else None
+        if rule is None:
+            return ThresholdRule(approvals=1)
+        return ThresholdRule(rule.approvals, tuple(rule.from_groups))
+
+    def reviewer_problem(self, request: Request, reviewer: str) -> str | None:
+        e = self.ctx.estate
+        if reviewer not in e.principals:
+            return "not a declared principal"
+        if not e.is_internal(reviewer):
+            return "approvers must be internal, enabled principals"
+        if reviewer == request.requester:
+            return "nobody reviews their own request"
+        mine = e.principals[reviewer].vendor
+        theirs = e.principals.get(request.requester)
+        if mine is not None and theirs is not None and theirs.vendor == mine:
+            return "approvers cannot come from the requester's vendor"
+        groups = self.rule(request).from_groups
+        if groups and not any(reviewer in e.group_members(g) for g in groups):
+            return f"approvers must be in group {' or '.join(groups)}"
+        return None
+
+    def on_approved(
+        self, conn: Connection, request: Request, reviews: Sequence[Review], now: datetime
+    ) -> str:
+        approvers = [r.reviewer for r in reviews if r.decision is Decision.APPROVE]
+        grant = create_grant(
+            self.ctx,
+            conn,
+            principal=request.requester,
+            role=request.subject,
+            source=Source.REQUEST,
+            start=now,
+            wanted_end=now + request.requested,
+            reason=request.reason,
+            actor=",".join(approvers),
+            request_id=request.id,
+        )
+        return grant.id
+
+
+def review_request(
+    ctx: AccessContext,
+    request_id: str,
+    *,
+    reviewer: str,
+    approve: bool,
+    otp: str,
+    reason: str = "",
+) -> ReviewResult:
+    """Append an MFA-checked review; the grant starts when the threshold is met."""
+    if not request_id.strip():
+        raise UsageError("a request id is required")
+    now = ctx.now()
+    if not ctx.estate.is_internal(reviewer):
+        raise ctx.refuse(
+            ev.REVIEW_REFUSED.code,
+            reviewer,
+            f"{reviewer!r} may not review request {request_id}: approvers must be internal, "
+            "enabled principals",
+            resource=f"request:{request_id}",
+            loud=True,
+        )
+    evidence = mfa.verify(
+        ctx.store, reviewer, otp, home=ctx.home, now=now, purpose=f"review {request_id}"
+    )
+    decision = Decision.APPROVE if approve else Decision.DENY
+    try:
+        with ctx.store.transaction() as conn:
+            result = record_review(
+                ctx.store,
+                conn,
+                AccessKind(ctx),
+                request_id=request_id,
+                reviewer=reviewer,
+                decision=decision,
+                reason=reason,
+                mfa_method=evidence.method,
+                mfa_time=evidence.time,
+                now=now,
+            )
+            ctx.record(
+                ev.REVIEW_RECORDED.code,
+                reviewer,
+                f"{reviewer} {decision.value}d request {request_id}; now {result.outcome.value}",
+                resource=f"request:{request_id}",
+                details={
+                    "decision": decision.value,
+                    "reason": reason,
+                    "mfa": evidence.as_dict(),
+                    "outcome": result.outcome.value,
+                    "grant": result.result_ref,
+                },
+                conn=conn,
+            )
+    except GrantRefused as exc:
+        raise ctx.refuse(
+            ev.GRANT_REFUSED.code,
+            reviewer,
+            exc.message,
+            resource=f"request:{request_id}",
+            loud=True,
+        ) from None
+    except AccessDenied as exc:
+        external = reviewer not in ctx.estate.principals or not ctx.estate.is_internal(reviewer)
+        raise ctx.refuse(
+            ev.REVIEW_REFUSED.code,
+            reviewer,
+            exc.message,
+            resource=f"request:{request_id}",
+            loud=external,
+            hint=exc.hint,
+        ) from None
+    return result
+
+
+__all__ = ["AccessKind", "Outcome", "review_request"]

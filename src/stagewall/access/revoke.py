@@ -1,0 +1,240 @@
+"""Ending grants with proof: manual revoke, expiry, review decisions, vendor offboarding.
+
+``end_grant`` marks the grant ended, removes every login it holds through the
+issuer (NOLOGIN, kill sessions, drop) and records the measured result. A login
+whose removal cannot be verified stays ``revoke_failed``: an alert goes out at
+once and every sweep retries it. A failing alert sink never blocks any of this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from stagewall import mfa
+from stagewall.access import _events as ev
+from stagewall.access._context import AccessContext
+from stagewall.access._core import fmt_time
+from stagewall.access._tables import access_credentials, access_grants, access_offboarded
+from stagewall.access.grants import GrantStatus, credential_rows, load_grant
+from stagewall.access.issuers import RevocationProof
+from stagewall.alerts import Alert, Severity
+from stagewall.audit import Status
+from stagewall.errors import AccessDenied, StagewallError, UsageError
+
+
+@dataclass(frozen=True)
+class RevokeReport:
+    grant_id: str
+    ended_now: bool
+    proofs: tuple[RevocationProof, ...] = field(default_factory=tuple)
+
+    @property
+    def verified(self) -> bool:
+        return all(p.verified for p in self.proofs)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "grant": self.grant_id,
+            "ended_now": self.ended_now,
+            "verified": self.verified,
+            "logins": [p.as_dict() for p in self.proofs],
+        }
+
+
+def _revoke_login(ctx: AccessContext, resource: str, login: str) -> RevocationProof:
+    try:
+        return ctx.issuer(resource).revoke(login)
+    except StagewallError as exc:
+        return RevocationProof(login, False, 0, -1, True, True, error=exc.message)
+
+
+def end_grant(
+    ctx: AccessContext, grant_id: str, *, actor: str, reason: str, status: GrantStatus
+) -> RevokeReport:
+    """End a grant (idempotent) and remove its logins; retries unverified removals."""
+    failed: list[RevocationProof] = []
+    with ctx.store.transaction() as conn:
+        ctx.store.lock(conn, f"stagewall.grant.{grant_id}")
+        grant = load_grant(conn, grant_id)
+        ended_now = grant.status is GrantStatus.ACTIVE
+        now = ctx.now()
+        if ended_now:
+            conn.execute(
+                update(access_grants)
+                .where(access_grants.c.id == grant_id)
+                .values(
+                    status=status.value,
+                    revoked_at=fmt_time(now),
+                    revoked_by=actor,
+                    revoke_reason=reason,
+                )
+            )
+            ctx.record(
+                ev.GRANT_REVOKED.code,
+                actor,
+                f"grant {grant_id} ({grant.role} of {grant.principal}) ended: {reason}",
+                resource=f"grant:{grant_id}",
+                details={"status": status.value, "reason": reason, "principal": grant.principal},
+                conn=conn,
+            )
+        proofs: list[RevocationProof] = []
+        for cred in credential_rows(conn, grant_id):
+            if cred["state"] == "revoked":
+                continue
+            proof = _revoke_login(ctx, cred["resource"], cred["login"])
+            proofs.append(proof)
+            conn.execute(
+                update(access_credentials)
+                .where(access_credentials.c.grant_id == grant_id)
+                .where(access_credentials.c.resource == cred["resource"])
+                .values(
+                    state="revoked" if proof.verified else "revoke_failed",
+                    verified_at=fmt_time(ctx.now()) if proof.verified else None,
+                    last_error=proof.error,
+                )
+            )
+            ctx.record(
+                ev.CREDENTIAL_REVOKED.code,
+                actor,
+                f"login {cred['login']} on {cred['resource']}: "
+                + ("removed, verified: no session, no login" if proof.verified else "NOT verified"),
+                status=Status.SUCCESS if proof.verified else Status.FAILURE,
+                resource=f"grant:{grant_id}",
+                details={**proof.as_dict(), "resource": cred["resource"]},
+                conn=conn,
+            )
+            if not proof.verified:
+                failed.append(proof)
+    for proof in failed:
+        ctx.alert(
+            Alert(
+                kind="access.revocation.failed",
+                title=f"revocation of {proof.login} not verified",
+                text=f"grant {grant_id}: {proof.error or 'sessions or login remain'}; "
+                "`stagewall access sweep` retries",
+                severity=Severity.CRITICAL,
+                details={"grant": grant_id, **proof.as_dict()},
+            )
+        )
+    return RevokeReport(grant_id, ended_now, tuple(proofs))
+
+
+def _may_act(ctx: AccessContext, actor: str, holder: str | None = None) -> str | None:
+    if actor == holder and actor in ctx.estate.principals:
+        return None
+    if not ctx.estate.is_internal(actor):
+        return f"{actor!r} is not an internal, enabled principal"
+    return None
+
+
+def revoke_grant(
+    ctx: AccessContext, grant_id: str, *, actor: str, reason: str, otp: str
+) -> RevokeReport:
+    """Manual revoke by the holder or an internal principal, MFA-checked."""
+    if not reason.strip():
+        raise UsageError("a reason is required (--reason TEXT)")
+    with ctx.store.read() as conn:
+        grant = load_grant(conn, grant_id)
+    problem = _may_act(ctx, actor, grant.principal)
+    if problem is not None:
+        raise ctx.refuse(
+            ev.GRANT_REVOKED.code,
+            actor,
+            f"revoke of {grant_id} refused: {problem}",
+            resource=f"grant:{grant_id}",
+        )
+    mfa.verify(ctx.store, actor, otp, home=ctx.home, now=ctx.now(), purpose=f"revoke {grant_id}")
+    if grant.status is not GrantStatus.ACTIVE:
+        with ctx.store.read() as conn:
+            pending = [c for c in credential_rows(conn, grant_id) if c["state"] != "revoked"]
+        if not pending:
+            raise UsageError(f"grant {grant_id} is already {grant.status.value}")
+    return end_grant(ctx, grant_id, actor=actor, reason=reason, status=GrantStatus.REVOKED)
+
+
+@dataclass(frozen=True)
+class OffboardReport:
+    vendor: str
+    principals: tuple[str, ...]
+    grants: tuple[RevokeReport, ...]
+
+    @property
+    def verified(self) -> bool:
+        return all(g.verified for g in self.grants)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "vendor": self.vendor,
+            "principals": list(self.principals),
+            "verified": self.verified,
+            "grants": [g.as_dict() for g in self.grants],
+        }
+
+
+def offboard_vendor(ctx: AccessContext, vendor: str, *, actor: str, otp: str) -> OffboardReport:
+    """Revoke every grant of the vendor's principals, kill their sessions, block new grants."""
+    if vendor not in ctx.estate.vendors:
+        known = ", ".join(sorted(ctx.estate.vendors)) or "none"
+        raise UsageError(f"vendor {vendor!r} is not declared (declared: {known})")
+    if not ctx.estate.is_internal(actor):
+        raise ctx.refuse(
+            ev.VENDOR_OFFBOARDED.code,
+            actor,
+            f"offboarding of {vendor} refused: {actor!r} is not an internal, enabled principal",
+            resource=f"vendor:{vendor}",
+            loud=True,
+        )
+    mfa.verify(ctx.store, actor, otp, home=ctx.home, now=ctx.now(), purpose=f"offboard {vendor}")
+    people = tuple(sorted(pid for pid, p in ctx.estate.principals.items() if p.vendor == vendor))
+    with ctx.store.transaction() as conn:
+        ctx.store.lock(conn, f"stagewall.vendor.{vendor}")
+        if (
+            conn.execute(
+                select(access_offboarded.c.vendor).where(access_offboarded.c.vendor == vendor)
+            ).first()
+            is None
+        ):
+            conn.execute(
+                insert(access_offboarded).values(
+                    vendor=vendor, offboarded_at=fmt_time(ctx.now()), offboarded_by=actor
+                )
+            )
+        ctx.record(
+            ev.VENDOR_OFFBOARDED.code,
+            actor,
+            f"vendor {vendor} offboarded by {actor}: all grants of {len(people)} principal(s) end",
+            resource=f"vendor:{vendor}",
+            details={"principals": list(people)},
+            conn=conn,
+        )
+        ids = (
+            [
+                str(i)
+                for i in conn.execute(
+                    select(access_grants.c.id).where(access_grants.c.principal.in_(people))
+                ).scalars()
+            ]
+            if people
+            else []
+        )
+    reports = []
+    for gid in ids:
+        rep = end_grant(
+            ctx, gid, actor=actor, reason=f"vendor {vendor} offboarded", status=GrantStatus.REVOKED
+        )
+        if rep.ended_now or rep.proofs:
+            reports.append(rep)
+    return OffboardReport(vendor, people, tuple(reports))
+
+
+__all__ = [
+    "AccessDenied",
+    "OffboardReport",
+    "RevokeReport",
+    "end_grant",
+    "offboard_vendor",
+    "revoke_grant",
+]

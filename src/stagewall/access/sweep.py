@@ -1,0 +1,234 @@
+"""The sweep: expiry, re-checking live grants against the estate, retries, orphans.
+
+Safe to run in several processes at once: every grant is ended under the
+store lock of that grant (PostgreSQL advisory lock / SQLite write lock) and
+``end_grant`` is idempotent; an orphan login is re-checked under the same lock
+before it is removed, so a login being issued right now is never mistaken for
+an orphan.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+
+from stagewall.access import _events as ev
+from stagewall.access._context import AccessContext
+from stagewall.access._core import fmt_time
+from stagewall.access._policy import Source, hold_problem
+from stagewall.access._tables import access_credentials, access_followups, access_grants
+from stagewall.access.grants import (
+    GrantStatus,
+    _row_to_grant,
+    materialise_standing,
+    standing_grant_id,
+)
+from stagewall.access.revoke import end_grant
+from stagewall.alerts import Alert, Severity
+from stagewall.audit import Status
+from stagewall.errors import StagewallError
+
+
+@dataclass
+class SweepReport:
+    expired: list[str] = field(default_factory=list)
+    invalidated: list[str] = field(default_factory=list)
+    retried: list[str] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+    unverified: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    overdue_follow_ups: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.unverified and not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "ok": self.ok}
+
+
+def _live_standing_ids(ctx: AccessContext) -> set[str]:
+    return {
+        standing_grant_id(sg.principal, sg.role, sg.expires.isoformat())
+        for sg in ctx.estate.standing_grants
+    }
+
+
+def _sweep_grants(ctx: AccessContext, report: SweepReport) -> None:
+    now = ctx.now()
+    with ctx.store.read() as conn:
+        active = [
+            _row_to_grant(r._mapping)
+            for r in conn.execute(
+                select(access_grants).where(access_grants.c.status == GrantStatus.ACTIVE.value)
+            ).all()
+        ]
+        retry_ids = {
+            str(g)
+            for g in conn.execute(
+                select(access_credentials.c.grant_id)
+                .join(access_grants, access_grants.c.id == access_credentials.c.grant_id)
+                .where(access_credentials.c.state != "revoked")
+                .where(access_grants.c.status != GrantStatus.ACTIVE.value)
+            ).scalars()
+        }
+        off = ctx.offboarded(conn)
+    standing = _live_standing_ids(ctx)
+    for g in active:
+        status, reason = GrantStatus.EXPIRED, ""
+        if now >= g.ends_at:
+            reason = f"expired at {fmt_time(g.ends_at)}"
+        else:
+            problem = hold_problem(
+                ctx.estate, g.principal, g.role, source=g.source, now=now, offboarded=off
+            )
+            if problem is None and g.source is Source.STANDING and g.id not in standing:
+                reason = "the standing grant was removed from stagewall.yaml"
+            elif problem is not None:
+                reason = f"no longer allowed: {problem.text}"
+                if problem.invariant:
+                    ctx.alert(
+                        Alert(
+                            kind="access.invariant.violated",
+                            title=f"grant {g.id} breaks the production invariant",
+                            text=f"grant {g.id} ({g.role} of {g.principal}): {problem.text}; "
+                            "revoking it now",
+                            severity=Severity.CRITICAL,
+                            details={"grant": g.id},
+                        )
+                    )
+            status = GrantStatus.REVOKED
+        if not reason:
+            continue
+        rep = end_grant(ctx, g.id, actor="stagewall.sweep", reason=reason, status=status)
+        (report.expired if status is GrantStatus.EXPIRED else report.invalidated).append(g.id)
+        report.unverified += [p.login for p in rep.proofs if not p.verified]
+    for gid in sorted(retry_ids):
+        rep = end_grant(
+            ctx, gid, actor="stagewall.sweep", reason="retry", status=GrantStatus.REVOKED
+        )
+        report.retried.append(gid)
+        report.unverified += [p.login for p in rep.proofs if not p.verified]
+
+
+def _explained(ctx: AccessContext, grant_id: str | None, login: str) -> bool:
+    """Whether a live grant with an issued credential explains ``login`` (under its lock)."""
+    if grant_id is None:
+        return False
+    with ctx.store.transaction() as conn:
+        ctx.store.lock(conn, f"stagewall.grant.{grant_id}")
+        row = conn.execute(
+            select(access_grants.c.status, access_credentials.c.state)
+            .join(access_credentials, access_credentials.c.grant_id == access_grants.c.id)
+            .where(access_grants.c.id == grant_id)
+            .where(access_credentials.c.login == login)
+        ).first()
+    return row is not None and row[0] == GrantStatus.ACTIVE.value and row[1] == "issued"
+
+
+def _sweep_orphans(ctx: AccessContext, report: SweepReport) -> None:
+    resources = sorted({res for role in ctx.estate.roles for res in ctx.credential_resources(role)})
+    mine = ctx.instance_id()
+    for res in resources:
+        try:
+            issuer = ctx.issuer(res)
+            logins = issuer.managed_logins()
+        except StagewallError as exc:
+            report.errors.append(f"{res}: {exc.message}")
+            continue
+        for ml in logins:
+            if ml.instance_id is not None and ml.instance_id != mine:
+                continue  # another stagewall deployment's login
+            if _explained(ctx, ml.grant_id, ml.login):
+                continue
+            proof = issuer.revoke(ml.login)
+            ctx.record(
+                ev.ORPHAN_REVOKED.code,
+                "stagewall.sweep",
+                f"orphan login {ml.login} on {res} (grant {ml.grant_id or 'unknown'}) removed"
+                + ("" if proof.verified else "; NOT verified"),
+                status=Status.SUCCESS if proof.verified else Status.FAILURE,
+                resource=f"resource:{res}",
+                details={**proof.as_dict(), "grant": ml.grant_id},
+            )
+            report.orphans.append(ml.login)
+            if not proof.verified:
+                report.unverified.append(ml.login)
+                ctx.alert(
+                    Alert(
+                        kind="access.revocation.failed",
+                        title=f"orphan login {ml.login} could not be removed",
+                        text=proof.error or "sessions or login remain",
+                        severity=Severity.CRITICAL,
+                        details=proof.as_dict(),
+                    )
+                )
+
+
+def _sweep_follow_ups(ctx: AccessContext, report: SweepReport) -> None:
+    now = fmt_time(ctx.now())
+    with ctx.store.transaction() as conn:
+        rows = conn.execute(
+            select(
+                access_followups.c.id,
+                access_followups.c.holder,
+                access_followups.c.due_at,
+                access_followups.c.overdue_alerted,
+            )
+            .where(access_followups.c.completed_at.is_(None))
+            .where(access_followups.c.due_at < now)
+        ).all()
+        fresh = [r for r in rows if not r[3]]
+        if fresh:
+            conn.execute(
+                update(access_followups)
+                .where(access_followups.c.id.in_([r[0] for r in fresh]))
+                .values(overdue_alerted=True)
+            )
+    report.overdue_follow_ups = [str(r[0]) for r in rows]
+    for fid, holder, due, _ in fresh:
+        ctx.alert(
+            Alert(
+                kind="access.followup.overdue",
+                title=f"break-glass follow-up {fid} is overdue",
+                text=f"the break-glass of {holder} was due for review at {due}",
+                severity=Severity.CRITICAL,
+                details={"follow_up": fid},
+            )
+        )
+
+
+def sweep(ctx: AccessContext) -> SweepReport:
+    """One pass: standing grants, expiry, estate re-check, retries, orphans, follow-ups."""
+    report = SweepReport()
+    materialise_standing(ctx)
+    _sweep_grants(ctx, report)
+    _sweep_orphans(ctx, report)
+    _sweep_follow_ups(ctx, report)
+    return report
+
+
+def sweep_loop(
+    ctx: AccessContext,
+    *,
+    interval: float,
+    max_iterations: int | None = None,
+    stop: threading.Event | None = None,
+) -> list[SweepReport]:
+    """Sweep every ``interval`` seconds until ``stop`` is set or ``max_iterations`` ran."""
+    reports: list[SweepReport] = []
+    stop = stop or threading.Event()
+    n = 0
+    while not stop.is_set():
+        started = time.monotonic()
+        reports.append(sweep(ctx))
+        del reports[:-10]
+        n += 1
+        if max_iterations is not None and n >= max_iterations:
+            break
+        stop.wait(max(0.0, interval - (time.monotonic() - started)))
+    return reports

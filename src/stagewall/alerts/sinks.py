@@ -1,0 +1,249 @@
+"""Alert sinks: webhook (JSON POST, optional Slack payload), SMTP e-mail, JSON-lines file.
+
+A sink either delivers or raises :class:`AlertDeliveryError`; the
+:class:`AlertDispatcher` catches that per sink so one failing sink never stops
+the others, and never stops the action that raised the alert.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import os
+import smtplib
+import ssl
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from stagewall.errors import ConfigError
+from stagewall.estate.models import FileSink, SmtpSink, WebhookSink
+
+_log = logging.getLogger("stagewall.alerts")
+
+
+class AlertDeliveryError(Exception):
+    """A sink could not deliver an alert (never raised out of the dispatcher)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Severity(enum.StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert. ``details`` must be JSON-safe and hold no secrets."""
+
+    kind: str
+    title: str
+    text: str
+    severity: Severity = Severity.WARNING
+    details: Mapping[str, Any] = field(default_factory=dict)
+    time: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "title": self.title,
+            "text": self.text,
+            "severity": self.severity.value,
+            "details": dict(self.details),
+            "time": self.time,
+            "source": "stagewall",
+        }
+
+
+class AlertSink(Protocol):
+    """Somewhere alerts go. ``name`` is shown in failure messages (no secrets)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def send(self, alert: Alert) -> None: ...
+
+
+class WebhookAlertSink:
+    """POST the alert as JSON; with ``slack`` the body is ``{"text": ...}``."""
+
+    def __init__(self, url: str, *, slack: bool = False, timeout: float = 5.0) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError("the webhook URL must start with http:// or https://")
+        self._url = url
+        self.slack = slack
+        self.timeout = timeout
+
+    @property
+    def name(self) -> str:
+        # The path of a webhook URL is often its secret (Slack): show the host only.
+        host = self._url.split("://", 1)[1].split("/", 1)[0]
+        return f"webhook({host})"
+
+    def send(self, alert: Alert) -> None:
+        if self.slack:
+            body: dict[str, Any] = {"text": f"[{alert.severity.value}] {alert.title}\n{alert.text}"}
+        else:
+            body = alert.as_dict()
+        data = json.dumps(body, sort_keys=True).encode()
+        req = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
+            self._url, data=data, method="POST", headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
+                status = int(resp.status)
+        except urllib.error.HTTPError as exc:
+            raise AlertDeliveryError(f"{self.name} answered HTTP {exc.code}") from None
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise AlertDeliveryError(f"{self.name} is unreachable: {reason}") from None
+        if not 200 <= status < 300:
+            raise AlertDeliveryError(f"{self.name} answered HTTP {status}")
+
+
+class SmtpAlertSink:
+    """Send the alert as a plain-text e-mail (STARTTLS unless switched off)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        to: Sequence[str],
+        *,
+        starttls: bool = True,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.sender = sender
+        self.to = list(to)
+        self.starttls = starttls
+        self._username = username
+        self._password = password
+        self.timeout = timeout
+
+    @property
+    def name(self) -> str:
+        return f"smtp({self.host}:{self.port})"
+
+    def send(self, alert: Alert) -> None:
+        msg = EmailMessage()
+        msg["Subject"] = f"[stagewall {alert.severity.value}] {alert.title}"
+        msg["From"] = self.sender
+        msg["To"] = ", ".join(self.to)
+        details = json.dumps(dict(alert.details), indent=2, sort_keys=True, default=str)
+        msg.set_content(f"{alert.text}\n\nkind: {alert.kind}\ntime: {alert.time}\n{details}\n")
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self._username and self._password:
+                    smtp.login(self._username, self._password)
+                smtp.send_message(msg)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise AlertDeliveryError(
+                f"{self.name} failed: {exc.__class__.__name__}: {str(exc)[:200]}"
+            ) from None
+
+
+class FileAlertSink:
+    """Append the alert as one JSON line."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    @property
+    def name(self) -> str:
+        return f"file({self.path})"
+
+    def send(self, alert: Alert) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(alert.as_dict(), sort_keys=True) + "\n")
+        except OSError as exc:
+            raise AlertDeliveryError(f"{self.name} cannot be written: {exc.strerror}") from None
+
+
+@dataclass(frozen=True)
+class DeliveryFailure:
+    sink: str
+    error: str
+
+
+class AlertDispatcher:
+    """Send an alert to every sink; collect failures instead of raising."""
+
+    def __init__(self, sinks: Sequence[AlertSink]) -> None:
+        self.sinks = list(sinks)
+
+    def send(self, alert: Alert) -> list[DeliveryFailure]:
+        failures: list[DeliveryFailure] = []
+        for sink in self.sinks:
+            try:
+                sink.send(alert)
+            except Exception as exc:
+                text = (
+                    exc.message if isinstance(exc, AlertDeliveryError) else exc.__class__.__name__
+                )
+                _log.warning("alert %s not delivered to %s: %s", alert.kind, sink.name, text)
+                failures.append(DeliveryFailure(sink.name, text))
+        return failures
+
+
+def _env(name: str | None, what: str) -> str | None:
+    if name is None:
+        return None
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigError(
+            f"alert sink: environment variable {name} ({what}) is not set",
+            hint=f"export {name}=... or remove the setting from alerts: in stagewall.yaml",
+        )
+    return value
+
+
+def sinks_from_config(
+    configs: Sequence[WebhookSink | SmtpSink | FileSink], base_dir: Path | None = None
+) -> list[AlertSink]:
+    """Build sinks from the estate's ``alerts:`` list (relative file paths: ``base_dir``)."""
+    out: list[AlertSink] = []
+    for cfg in configs:
+        if isinstance(cfg, WebhookSink):
+            url = cfg.url if cfg.url is not None else _env(cfg.url_env, "webhook URL")
+            out.append(WebhookAlertSink(url or "", slack=cfg.slack, timeout=cfg.timeout_seconds))
+        elif isinstance(cfg, SmtpSink):
+            out.append(
+                SmtpAlertSink(
+                    cfg.host,
+                    cfg.port,
+                    cfg.sender,
+                    cfg.to,
+                    starttls=cfg.starttls,
+                    username=_env(cfg.username_env, "SMTP user"),
+                    password=_env(cfg.password_env, "SMTP password"),
+                )
+            )
+        else:
+            path = Path(cfg.path)
+            if not path.is_absolute() and base_dir is not None:
+                path = base_dir / path
+            out.append(FileAlertSink(path))
+    return out

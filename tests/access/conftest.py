@@ -1,0 +1,192 @@
+"""Fixtures for access tests: an estate on the real local PostgreSQL, a fake clock, TOTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pyotp
+import pytest
+
+from stagewall import mfa
+from stagewall.access import AccessContext
+from stagewall.alerts import FileAlertSink
+
+ESTATE = """
+version: 1
+environments:
+  production: {{tier: production}}
+  staging: {{tier: non-production}}
+resources:
+  prod-db:
+    environment: production
+    kind: postgresql
+    host: 127.0.0.1
+    port: 5432
+    database: {db}
+    admin_connection_env: SW_TEST_ADMIN_URL
+  staging-db:
+    environment: staging
+    kind: postgresql
+    host: 127.0.0.1
+    port: 5432
+    database: {db}
+    admin_connection_env: SW_TEST_ADMIN_URL
+vendors:
+  devshop:
+    contract_start: 2020-01-01
+    contract_end: 2099-12-31
+    nda_signed: 2020-01-01
+    dpa_signed: 2020-01-01
+  nonda:
+    contract_start: 2020-01-01
+    contract_end: 2099-12-31
+    dpa_signed: 2020-01-01
+  oldco:
+    contract_start: 2020-01-01
+    contract_end: 2021-12-31
+    nda_signed: 2020-01-01
+    dpa_signed: 2020-01-01
+principals:
+  alice: {{affiliation: internal}}
+  bob: {{affiliation: internal}}
+  carol: {{affiliation: internal}}
+  ghost: {{affiliation: internal, disabled: true}}
+  dana: {{affiliation: external, vendor: devshop}}
+  erin: {{affiliation: external, vendor: devshop}}
+  nick: {{affiliation: external, vendor: nonda}}
+  olga: {{affiliation: external, vendor: oldco}}
+groups:
+  sre: {{members: [alice, bob, carol]}}
+approval_rules:
+  one-sre: {{approvals: 1, from_groups: [sre]}}
+  two-sre: {{approvals: 2, from_groups: [sre]}}
+roles:
+  prod-read:
+    environment: production
+    resources: [prod-db]
+    access: read
+    eligible: [group:sre, ghost{extra_eligible}]
+    approval: {prod_rule}
+    max_duration: 2h
+    pending_ttl: 1h
+    break_glass: true
+    connection_limit: 30
+  staging-write:
+    environment: staging
+    resources: [staging-db]
+    access: write
+    eligible: [group:sre, dana, nick, olga]
+    approval: one-sre
+    max_duration: 8h
+standing_grants:
+{standing}
+"""
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+class Env:
+    """One test's world: estate file, store, context, clock, MFA secrets, alerts file."""
+
+    def __init__(self, tmp: Path, pg_url: str, store_url: str, **fmt: str) -> None:
+        self.db = pg_url.rsplit("/", 1)[1]
+        self.pg_url = pg_url
+        self.config = tmp / "stagewall.yaml"
+        values = {"db": self.db, "extra_eligible": "", "prod_rule": "one-sre", "standing": "  []"}
+        values.update(fmt)
+        self.config.write_text(ESTATE.format(**values), encoding="utf-8")
+        self.store_url = store_url
+        self.alerts_path = tmp / "alerts.jsonl"
+        self.clock = Clock()
+        self.secrets: dict[str, str] = {}
+        self.ctx = self.context()
+
+    def context(self) -> AccessContext:
+        return AccessContext.open(
+            self.config, self.store_url, sinks=[FileAlertSink(self.alerts_path)], clock=self.clock
+        )
+
+    def enrol(self, *names: str) -> None:
+        for name in names:
+            self.secrets[name] = mfa.enroll(self.ctx.store, self.ctx.estate, name).secret
+
+    def otp(self, name: str) -> str:
+        """A fresh code: advances the clock one TOTP step so codes never repeat."""
+        self.clock.advance(timedelta(seconds=30))
+        return pyotp.TOTP(self.secrets[name]).at(self.clock.now)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        if not self.alerts_path.exists():
+            return []
+        return [json.loads(line) for line in self.alerts_path.read_text().splitlines()]
+
+    def events(self) -> list[Any]:
+        return self.ctx.audit.events()
+
+
+def cleanup_roles(pg_url: str, instance: str | None) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE %s",
+            (f'%"instance": "{instance}"%',),
+        ).fetchall()
+        names = [r[0] for r in rows]
+        # logins first, then groups
+        for name in sorted(names, key=lambda n: n.startswith("sw_grp_")):
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                (name,),
+            )
+            ident = psycopg.sql.Identifier(name)
+            conn.execute(psycopg.sql.SQL("DROP OWNED BY {}").format(ident))
+            conn.execute(psycopg.sql.SQL("DROP ROLE IF EXISTS {}").format(ident))
+
+
+@pytest.fixture
+def make_env(
+    tmp_path: Path, pg_url: str, sqlite_store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    monkeypatch.setenv("SW_TEST_ADMIN_URL", pg_url)
+    made: list[Env] = []
+
+    def make(store_url: str | None = None, **fmt: str) -> Env:
+        env = Env(tmp_path, pg_url, store_url or sqlite_store_url, **fmt)
+        made.append(env)
+        return env
+
+    try:
+        yield make
+    finally:
+        for env in made:
+            try:
+                instance = env.ctx.instance_id()
+            except Exception:
+                continue
+            cleanup_roles(pg_url, instance)
+
+
+@pytest.fixture
+def env(make_env: Any) -> Env:
+    e: Env = make_env()
+    e.enrol("alice", "bob", "carol")
+    return e
+
+
+def connect_as(env: Env, login: str, password: str) -> psycopg.Connection[Any]:
+    return psycopg.connect(
+        host="127.0.0.1", port=5432, dbname=env.db, user=login, password=password, autocommit=True
+    )
