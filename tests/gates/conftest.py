@@ -89,7 +89,9 @@ class World:
     used: dict[str, int] = field(default_factory=dict)
     counter: int = 0
 
-    def git(self, *args: str, author: str = "alice@example.com", committer: str | None = None) -> str:
+    def git(
+        self, *args: str, author: str = "alice@example.com", committer: str | None = None
+    ) -> str:
         proc = subprocess.run(
             ["git", "-C", str(self.repo), *args],
             env=git_env(author, committer),
@@ -170,5 +172,67 @@ def gnupghome(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     try:
         yield home
     finally:
-        subprocess.run(["gpgconf", "--kill", "all"], env={**os.environ, "GNUPGHOME": str(home)}, check=False)
+        subprocess.run(
+            ["gpgconf", "--kill", "all"], env={**os.environ, "GNUPGHOME": str(home)}, check=False
+        )
         shutil.rmtree(home, ignore_errors=True)
+
+
+def submit(w: World, sha: str, art: str, stage: str, who: str) -> str:
+    r = w.gate(
+        "submit",
+        "--repo",
+        str(w.repo),
+        "--change",
+        sha,
+        "--artifact",
+        art,
+        "--to",
+        stage,
+        "--as",
+        who,
+        "--format",
+        "json",
+    )
+    assert r.exit_code == 0, r.stderr
+    import json
+
+    pid: str = json.loads(r.stdout)["id"]
+    return pid
+
+
+def report(w: World, sha: str, stage: str, status: str = "pass", check: str = "tests") -> None:
+    r = w.gate(
+        "report",
+        "--change",
+        sha,
+        "--stage",
+        stage,
+        "--check",
+        check,
+        "--status",
+        status,
+        "--as",
+        "ci-bot",
+    )
+    assert r.exit_code == 0, r.stderr
+
+
+def gate_check(w: World, sha: str, art: str, stage: str, out: str | None = None) -> Result:
+    args = ["check", "--change", sha, "--artifact", art, "--to", stage]
+    if stage == "production":
+        args += ["--as", "deploy-bot"]
+    if out:
+        args += ["--out", out]
+    return w.gate(*args)
+
+
+def to_staging(w: World, sha: str, art: str, who: str = "dana") -> None:
+    submit(w, sha, art, "staging", who)
+    report(w, sha, "staging")
+    r = gate_check(w, sha, art, "staging")
+    assert r.exit_code == 0, r.stderr
+
+
+def approve(w: World, pid: str, who: str) -> Result:
+    return w.gate("approve", pid, "--as", who, "--otp", w.otp(who))

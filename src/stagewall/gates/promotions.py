@@ -572,11 +572,14 @@ def approver_problem(estate: Estate, promo: Promotion, approver: str) -> str | N
     who = promo.authorship(estate)
     for a in who.authors:
         if a.principal == approver:
-            roles = sorted({i.split(":", 1)[0] for i in a.identities})
+            by_role: dict[str, list[str]] = {}
+            for ident in a.identities:
+                role, _, email = ident.partition(":")
+                by_role.setdefault(role, []).append(email)
+            parts = [f"{role} ({', '.join(sorted(set(e)))})" for role, e in sorted(by_role.items())]
             return (
-                f"{' and '.join(roles)} of commits in this change "
-                f"(as {', '.join(i.split(':', 1)[1] for i in a.identities)}); an author or "
-                "committer cannot approve their own change"
+                f"{' and '.join(parts)} of commits in this change; an author or committer "
+                "cannot approve their own change"
             )
     if p.vendor is not None and p.vendor in who.vendors:
         return f"from vendor {p.vendor}, like an author of the change"

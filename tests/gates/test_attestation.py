@@ -1,0 +1,106 @@
+"""DSSE envelopes of in-toto statements: known answer, tampering, wrong keys, CLI verify."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stagewall.errors import IntegrityError, SignatureInvalid
+from stagewall.gates.attestation import pae, sign_envelope, statement, verify_envelope
+from stagewall.keys import PublicKey, SigningKey
+from tests.cli_helpers import run_cli
+
+VECTOR = json.loads(Path(__file__).with_name("vectors").joinpath("dsse_promotion.json").read_text())
+KEY = SigningKey("stagewall.test/vector", bytes.fromhex(VECTOR["seed_hex"]))
+PUBLIC = PublicKey(None, bytes.fromhex(VECTOR["public_hex"]))
+ENVELOPE = VECTOR["envelope"].encode()
+
+
+def test_pae_matches_the_dsse_spec_example() -> None:
+    assert pae("http://example.com/HelloWorld", b"hello world") == (
+        b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+    )
+
+
+def test_known_answer_envelope_bytes() -> None:
+    assert KEY.public.raw == PUBLIC.raw
+    assert sign_envelope(VECTOR["statement"], KEY) == ENVELOPE
+
+
+def test_known_answer_verifies() -> None:
+    v = verify_envelope(ENVELOPE, PUBLIC)
+    assert v.predicate["approvals"][0]["approver"] == "alice"
+    assert v.statement["subject"][0]["digest"]["sha256"] == "ab" * 32
+
+
+def test_every_single_byte_change_fails() -> None:
+    for i in range(len(ENVELOPE)):
+        tampered = bytearray(ENVELOPE)
+        tampered[i] ^= 0x01
+        with pytest.raises((IntegrityError, SignatureInvalid)):
+            verify_envelope(bytes(tampered), PUBLIC)
+
+
+def test_truncation_and_extension_fail() -> None:
+    for data in (ENVELOPE[:-1], ENVELOPE + b"\n", b" " + ENVELOPE, ENVELOPE[:100]):
+        with pytest.raises(IntegrityError):
+            verify_envelope(data, PUBLIC)
+
+
+def test_wrong_key_is_refused() -> None:
+    other = SigningKey("other", bytes(32)).public
+    with pytest.raises(SignatureInvalid, match="not by the expected key"):
+        verify_envelope(ENVELOPE, other)
+
+
+def test_resigned_with_other_key_but_same_keyid_is_refused() -> None:
+    forged = json.loads(ENVELOPE)
+    forged["signatures"][0]["sig"] = json.loads(
+        sign_envelope(VECTOR["statement"], SigningKey("x", bytes(32)))
+    )["signatures"][0]["sig"]
+    data = (json.dumps(forged, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    with pytest.raises(SignatureInvalid, match="does not verify"):
+        verify_envelope(data, PUBLIC)
+
+
+def test_subject_and_predicate_digest_must_agree() -> None:
+    stmt = statement("x", "sha256:" + "00" * 32, dict(VECTOR["statement"]["predicate"]))
+    with pytest.raises(IntegrityError, match="digest"):
+        verify_envelope(sign_envelope(stmt, KEY), PUBLIC)
+
+
+def test_statement_rejects_bad_digest() -> None:
+    with pytest.raises(IntegrityError, match="sha256:<64 hex digits>"):
+        statement("x", "sha256:abc", {})
+
+
+def test_cli_verify_good_tampered_and_pinned(tmp_path: Path) -> None:
+    good = tmp_path / "att.json"
+    good.write_bytes(ENVELOPE)
+    pub = tmp_path / "key.pem"
+    pub.write_text(PUBLIC.pem())
+    r = run_cli("gate", "verify", str(good), "--public-key", str(pub))
+    assert r.exit_code == 0, r.stderr
+    assert "production" in r.stdout and "approved by alice" in r.stdout
+    bad = tmp_path / "bad.json"
+    data = bytearray(ENVELOPE)
+    data[len(data) // 2] ^= 0x02
+    bad.write_bytes(bytes(data))
+    r = run_cli("gate", "verify", str(bad), "--public-key", str(pub))
+    assert r.exit_code == 1
+    assert "error[SW5" in r.stderr
+
+
+def test_cli_verify_bad_input(tmp_path: Path) -> None:
+    r = run_cli("gate", "verify", str(tmp_path / "missing.json"))
+    assert r.exit_code == 2 and "cannot read" in r.stderr
+    good = tmp_path / "att.json"
+    good.write_bytes(ENVELOPE)
+    r = run_cli("gate", "verify", str(good))
+    assert r.exit_code == 2 and "no public key" in r.stderr
+    junk = tmp_path / "junk.pub"
+    junk.write_text("not a key")
+    r = run_cli("gate", "verify", str(good), "--public-key", str(junk))
+    assert r.exit_code == 2 and "neither a vkey" in r.stderr

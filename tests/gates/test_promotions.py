@@ -1,0 +1,262 @@
+"""Who may approve, and what a gate check refuses: against real git repositories."""
+
+from __future__ import annotations
+
+from tests.gates.conftest import World, approve, digest, gate_check, report, submit, to_staging
+
+ART = digest("app-1.0.tar.gz")
+
+
+def _ready_for_production(
+    w: World, author: str, committer: str | None = None, message: str = "change"
+) -> tuple[str, str]:
+    sha = w.commit(author, committer, message=message)
+    to_staging(w, sha, ART)
+    pid = submit(w, sha, ART, "production", "dana")
+    report(w, sha, "production")
+    return sha, pid
+
+
+def test_external_change_with_internal_approval_is_allowed(world: World) -> None:
+    sha, pid = _ready_for_production(world, "dana@devshop.example")
+    r = approve(world, pid, "alice")
+    assert r.exit_code == 0, r.stderr
+    assert "state: approved" in r.stdout
+    r = gate_check(world, sha, ART, "production", str(world.root / "att.json"))
+    assert r.exit_code == 0, r.stderr
+    assert "approved by alice" in r.stdout
+
+
+def test_author_cannot_approve(world: World) -> None:
+    _sha, pid = _ready_for_production(world, "alice@example.com")
+    r = approve(world, pid, "alice")
+    assert r.exit_code == 1
+    assert (
+        "author (alice@example.com) and committer (alice@example.com) of commits in this change"
+        in r.stderr
+    )
+
+
+def test_committer_cannot_approve(world: World) -> None:
+    _sha, pid = _ready_for_production(world, "dana@devshop.example", committer="bob@example.com")
+    r = approve(world, pid, "bob")
+    assert r.exit_code == 1
+    assert "committer (bob@example.com) of commits in this change" in r.stderr
+    assert approve(world, pid, "alice").exit_code == 0
+
+
+def test_co_author_cannot_approve(world: World) -> None:
+    msg = "pair work\n\nCo-authored-by: Carol <carol@example.com>\n"
+    _sha, pid = _ready_for_production(world, "dana@devshop.example", message=msg)
+    r = approve(world, pid, "carol")
+    assert r.exit_code == 1
+    assert "co-author (carol@example.com) of commits" in r.stderr
+
+
+def test_second_identity_of_same_principal_cannot_approve(world: World) -> None:
+    _sha, pid = _ready_for_production(world, "alice@home.example")
+    r = approve(world, pid, "alice")
+    assert r.exit_code == 1
+    assert "alice@home.example" in r.stderr and "cannot approve their own change" in r.stderr
+
+
+def test_author_of_an_earlier_commit_in_the_range_cannot_approve(world: World) -> None:
+    world.commit("bob@example.com")
+    _sha, pid = _ready_for_production(world, "dana@devshop.example")
+    r = approve(world, pid, "bob")
+    assert r.exit_code == 1
+    assert "author (bob@example.com) and committer (bob@example.com) of commits" in r.stderr
+
+
+def test_external_cannot_approve(world: World) -> None:
+    _sha, pid = _ready_for_production(world, "carol@example.com")
+    r = approve(world, pid, "dana")
+    assert r.exit_code == 1
+    assert "external principal (vendor devshop)" in r.stderr
+
+
+def test_unknown_principal_cannot_approve(world: World) -> None:
+    _sha, pid = _ready_for_production(world, "carol@example.com")
+    r = world.gate("approve", pid, "--as", "mallory", "--otp", "123456")
+    assert r.exit_code == 1
+    assert "not a declared principal" in r.stderr
+
+
+def test_unmapped_identity_counts_as_external(world: World) -> None:
+    sha, pid = _ready_for_production(world, "mallory@nowhere.example")
+    r = world.gate("list", "--format", "json")
+    assert '"mallory@nowhere.example"' in r.stdout and '"external"' in r.stdout
+    assert approve(world, pid, "alice").exit_code == 0
+    r = gate_check(world, sha, ART, "production", str(world.root / "a.json"))
+    assert r.exit_code == 0
+    v = world.gate("verify", str(world.root / "a.json"))
+    assert v.exit_code == 2  # verify takes no --config/--db: usage error
+
+
+def test_submitter_cannot_approve(world: World) -> None:
+    sha = world.commit("dana@devshop.example")
+    to_staging(world, sha, ART)
+    pid = submit(world, sha, ART, "production", "bob")
+    r = approve(world, pid, "bob")
+    assert r.exit_code == 1
+    assert "submitted this promotion" in r.stderr
+
+
+def test_service_principal_cannot_approve(world: World) -> None:
+    _sha, pid = _ready_for_production(world, "dana@devshop.example")
+    r = world.gate("approve", pid, "--as", "ci-bot", "--otp", "123456")
+    assert r.exit_code == 1
+    assert "service principal" in r.stderr
+
+
+def test_wrong_otp_is_refused_and_nothing_recorded(world: World) -> None:
+    sha, pid = _ready_for_production(world, "dana@devshop.example")
+    r = world.gate("approve", pid, "--as", "alice", "--otp", "000000")
+    assert r.exit_code == 1
+    assert "wrong or expired" in r.stderr
+    r = gate_check(world, sha, ART, "production")
+    assert r.exit_code == 1
+    assert "needs 1 approval(s) from sre" in r.stderr
+
+
+def test_approval_before_a_new_push_does_not_cover_the_new_sha(world: World) -> None:
+    sha, pid = _ready_for_production(world, "dana@devshop.example")
+    assert approve(world, pid, "alice").exit_code == 0
+    new_sha = world.commit("dana@devshop.example", message="sneaky follow-up")
+    report(world, new_sha, "production")
+    r = gate_check(world, new_sha, ART, "production")
+    assert r.exit_code == 1
+    assert f"covers commit {sha[:12]}, not {new_sha[:12]}" in r.stderr
+    r = gate_check(world, new_sha, digest("app-1.0.1.tar.gz"), "production")
+    assert r.exit_code == 1
+    assert "no promotion of" in r.stderr and "push after approval" in r.stderr
+
+
+def test_artifact_mismatch_is_refused(world: World) -> None:
+    sha, pid = _ready_for_production(world, "dana@devshop.example")
+    assert approve(world, pid, "alice").exit_code == 0
+    r = gate_check(world, sha, digest("something else"), "production")
+    assert r.exit_code == 1
+    assert "artifact mismatch" in r.stderr
+
+
+def test_skipping_a_stage_is_refused(world: World) -> None:
+    sha = world.commit("dana@devshop.example")
+    r = world.gate(
+        "submit",
+        "--repo",
+        str(world.repo),
+        "--change",
+        sha,
+        "--artifact",
+        ART,
+        "--to",
+        "production",
+        "--as",
+        "dana",
+    )
+    assert r.exit_code == 1
+    assert "skipping a stage is refused" in r.stderr
+
+
+def test_previous_stage_with_another_artifact_is_refused(world: World) -> None:
+    sha = world.commit("dana@devshop.example")
+    to_staging(world, sha, ART)
+    other = digest("rebuilt")
+    r = world.gate(
+        "submit",
+        "--repo",
+        str(world.repo),
+        "--change",
+        sha,
+        "--artifact",
+        other,
+        "--to",
+        "production",
+        "--as",
+        "dana",
+    )
+    assert r.exit_code == 1
+    assert "artifact mismatch" in r.stderr
+
+
+def test_failed_check_after_approval_blocks(world: World) -> None:
+    sha, pid = _ready_for_production(world, "dana@devshop.example")
+    assert approve(world, pid, "alice").exit_code == 0
+    report(world, sha, "production", "fail")
+    r = gate_check(world, sha, ART, "production")
+    assert r.exit_code == 1
+    assert "check 'tests' failed (reported by ci-bot" in r.stderr
+
+
+def test_missing_check_blocks(world: World) -> None:
+    sha = world.commit("dana@devshop.example")
+    submit(world, sha, ART, "staging", "dana")
+    r = gate_check(world, sha, ART, "staging")
+    assert r.exit_code == 1
+    assert "check 'tests' has not reported" in r.stderr
+
+
+def test_approval_that_no_longer_counts_after_estate_change(world: World) -> None:
+    sha, pid = _ready_for_production(world, "dana@devshop.example")
+    assert approve(world, pid, "alice").exit_code == 0
+    text = world.config.read_text().replace("members: [alice, bob, carol]", "members: [bob, carol]")
+    world.config.write_text(text)
+    r = gate_check(world, sha, ART, "production")
+    assert r.exit_code == 1
+    assert "approval by alice no longer counts: not in approver group(s) sre" in r.stderr
+
+
+def test_deployer_must_be_declared(world: World) -> None:
+    sha, pid = _ready_for_production(world, "dana@devshop.example")
+    assert approve(world, pid, "alice").exit_code == 0
+    r = world.gate("check", "--change", sha, "--artifact", ART, "--to", "production")
+    assert r.exit_code == 2
+    assert "pass --as DEPLOYER" in r.stderr
+    r = world.gate(
+        "check", "--change", sha, "--artifact", ART, "--to", "production", "--as", "ci-bot"
+    )
+    assert r.exit_code == 1
+    assert "may not deploy to production" in r.stderr
+
+
+def test_second_approval_of_same_person_is_refused(world: World) -> None:
+    text = world.config.read_text().replace("one-sre: {approvals: 1", "one-sre: {approvals: 2")
+    world.config.write_text(text)
+    sha, pid = _ready_for_production(world, "dana@devshop.example")
+    assert approve(world, pid, "alice").exit_code == 0
+    r = approve(world, pid, "alice")
+    assert r.exit_code == 1
+    assert "already reviewed" in r.stderr
+    r = gate_check(world, sha, ART, "production")
+    assert r.exit_code == 1 and "needs 2 approval(s)" in r.stderr
+    assert approve(world, pid, "bob").exit_code == 0
+    assert gate_check(world, sha, ART, "production").exit_code == 0
+
+
+def test_wait_time_is_honoured(world: World) -> None:
+    text = world.config.read_text().replace(
+        "    deployers: [deploy-bot]", "    deployers: [deploy-bot]\n    wait: 2h"
+    )
+    world.config.write_text(text)
+    sha, pid = _ready_for_production(world, "dana@devshop.example")
+    assert approve(world, pid, "alice").exit_code == 0
+    r = gate_check(world, sha, ART, "production")
+    assert r.exit_code == 1
+    assert "wait time: deployable from" in r.stderr
+
+
+def test_resubmission_by_same_submitter_is_idempotent(world: World) -> None:
+    sha = world.commit("dana@devshop.example")
+    assert submit(world, sha, ART, "staging", "dana") == submit(world, sha, ART, "staging", "dana")
+
+
+def test_list_shows_state(world: World) -> None:
+    sha, pid = _ready_for_production(world, "dana@devshop.example")
+    r = world.gate("list")
+    assert r.exit_code == 0
+    assert pid in r.stdout and "pending" in r.stdout
+    approve(world, pid, "alice")
+    gate_check(world, sha, ART, "production")
+    r = world.gate("list", "--format", "json")
+    assert '"state": "deployed"' in r.stdout
