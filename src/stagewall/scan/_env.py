@@ -23,7 +23,15 @@ NONPROD_WORDS = frozenset(
         "uat", "sandbox", "preview", "demo", "nonprod", "preprod", "local", "ci", "int",
     }
 )  # fmt: skip
-_DIR_MARKERS = ("envs", "env", "environments", "environment", "overlays", "stages", "terraform.tfstate.d")
+_DIR_MARKERS = (
+    "envs",
+    "env",
+    "environments",
+    "environment",
+    "overlays",
+    "stages",
+    "terraform.tfstate.d",
+)
 _SPLIT = re.compile(r"[^a-z0-9]+")
 _FILE_PATTERNS = (
     re.compile(r"^values[-_.](?P<env>[a-z0-9_-]+)\.ya?ml$"),
@@ -116,10 +124,12 @@ class EnvModel:
         if self.estate is not None:
             for name, env in self.estate.environments.items():
                 for pattern in env.paths:
-                    if glob_regex(pattern.lstrip("./") if pattern.startswith("./") else pattern).match(
-                        rel_path
-                    ):
-                        return Attribution(name, self.tier_of(name), f"estate path glob {pattern!r}")
+                    if glob_regex(
+                        pattern.lstrip("./") if pattern.startswith("./") else pattern
+                    ).match(rel_path):
+                        return Attribution(
+                            name, self.tier_of(name), f"estate path glob {pattern!r}"
+                        )
         parts = rel_path.lower().split("/")
         for i, part in enumerate(parts[:-1]):
             if part in _DIR_MARKERS and i + 1 < len(parts) - 1:
@@ -127,8 +137,8 @@ class EnvModel:
                 if att is not None:
                     return att
         filename = parts[-1]
-        for pattern in _FILE_PATTERNS:
-            match = pattern.match(filename)
+        for file_pattern in _FILE_PATTERNS:
+            match = file_pattern.match(filename)
             if match:
                 att = self.environment_named(match.group("env"), f"file name {filename}")
                 if att is not None:

@@ -99,7 +99,9 @@ class ResourceIndex:
                     self.domains.append(("." + ident.lstrip("."), name, res.environment))
 
     def _declared(self, text: str, name: str, env: str) -> Ref:
-        return Ref(text, name, Attribution(env, self.env.tier_of(env), f"estate resource {name}"), True)
+        return Ref(
+            text, name, Attribution(env, self.env.tier_of(env), f"estate resource {name}"), True
+        )
 
     def lookup(self, token: str, *, heuristic: bool, single_label: bool = False) -> Ref | None:
         """The resource ``token`` (a host, IP, CIDR, bucket, account id, URL) refers to."""

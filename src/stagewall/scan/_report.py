@@ -12,7 +12,9 @@ from stagewall.scan._model import Finding, Severity, SuppressionKind
 from stagewall.scan.engine import ScanResult
 from stagewall.scan.rules import Rule, all_rules, get_rule
 
-SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 _LEVEL = {Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note"}
 _SECURITY_SEVERITY = {Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "3.0"}
 INFO_URI = "https://github.com/stagewall/stagewall/blob/main/docs/scan.md"
@@ -21,13 +23,17 @@ INFO_URI = "https://github.com/stagewall/stagewall/blob/main/docs/scan.md"
 def _estate_line(result: ScanResult) -> str:
     if result.estate_used:
         return "estate: used"
-    return "estate: not used (no stagewall.yaml) — environments from path conventions and names only"
+    return (
+        "estate: not used (no stagewall.yaml) — environments from path conventions and names only"
+    )
 
 
 def render_text(result: ScanResult, fail_on: Severity) -> str:
     lines: list[str] = []
     for f in result.active:
-        lines.append(f"{f.file}:{f.line}: {f.severity.label.upper()} {f.rule_id} [{f.environment}] {f.message}")
+        lines.append(
+            f"{f.file}:{f.line}: {f.severity.label.upper()} {f.rule_id} [{f.environment}] {f.message}"
+        )
         lines.append(f"    evidence: {f.evidence}")
         rule = get_rule(f.rule_id)
         if rule is not None:
@@ -36,7 +42,11 @@ def render_text(result: ScanResult, fail_on: Severity) -> str:
         lines.append("")
         lines.append(f"suppressed ({len(result.suppressed)}):")
         for f in result.suppressed:
-            kind = "inline" if f.suppression and f.suppression.kind is SuppressionKind.INLINE else "baseline"
+            kind = (
+                "inline"
+                if f.suppression and f.suppression.kind is SuppressionKind.INLINE
+                else "baseline"
+            )
             reason = f.suppression.justification if f.suppression else ""
             lines.append(f"  {f.file}:{f.line}: {f.rule_id} ({kind}: {reason})")
     skipped = Counter(s.reason for s in result.stats.skipped)
@@ -44,7 +54,11 @@ def render_text(result: ScanResult, fail_on: Severity) -> str:
     lines.append("")
     lines.append(
         f"{result.stats.files_scanned} files scanned, {sum(skipped.values())} skipped"
-        + (" (" + ", ".join(f"{n} {r}" for r, n in sorted(skipped.items())) + ")" if skipped else "")
+        + (
+            " (" + ", ".join(f"{n} {r}" for r, n in sorted(skipped.items())) + ")"
+            if skipped
+            else ""
+        )
     )
     lines.append(
         f"findings: {len(result.active)} (high {sev['high']}, medium {sev['medium']}, low {sev['low']}), "
@@ -63,8 +77,11 @@ def to_json(result: ScanResult, fail_on: Severity) -> dict[str, Any]:
         "estate_note": _estate_line(result),
         "roots": result.roots,
         "files_scanned": result.stats.files_scanned,
-        "skipped": {"total": sum(skipped.values()), "by_reason": dict(sorted(skipped.items())),
-                    "files": [{"file": s.file, "reason": s.reason} for s in result.stats.skipped]},
+        "skipped": {
+            "total": sum(skipped.values()),
+            "by_reason": dict(sorted(skipped.items())),
+            "files": [{"file": s.file, "reason": s.reason} for s in result.stats.skipped],
+        },
         "fail_on": fail_on.label,
         "failed": bool(result.failing(fail_on)),
         "counts": {"by_rule": result.counts_by_rule(), "by_severity": result.counts_by_severity()},
@@ -114,7 +131,11 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
     }
     if f.suppression is not None:
         out["suppressions"] = [
-            {"kind": f.suppression.kind.value, "status": "accepted", "justification": f.suppression.justification}
+            {
+                "kind": f.suppression.kind.value,
+                "status": "accepted",
+                "justification": f.suppression.justification,
+            }
         ]
     return out
 
@@ -166,7 +187,14 @@ def to_junit(result: ScanResult, fail_on: Severity) -> str:
     if not result.active and not result.suppressed:
         ET.SubElement(suite, "testcase", classname="stagewall.scan", name="no findings")
     for f in result.findings:
-        case = ET.SubElement(suite, "testcase", classname=f.rule_id, name=f"{f.file}:{f.line}", file=f.file, line=str(f.line))
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f.rule_id,
+            name=f"{f.file}:{f.line}",
+            file=f.file,
+            line=str(f.line),
+        )
         if f.suppression is not None:
             ET.SubElement(case, "skipped", message=f"suppressed: {f.suppression.justification}")
         elif id(f) in failing:
@@ -176,7 +204,9 @@ def to_junit(result: ScanResult, fail_on: Severity) -> str:
             ET.SubElement(case, "system-out").text = f"{f.severity.label}: {f.message}"
     suites = ET.Element("testsuites")
     suites.append(suite)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )
 
 
 def render(result: ScanResult, fmt: str, fail_on: Severity) -> str:

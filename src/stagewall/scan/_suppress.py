@@ -52,7 +52,9 @@ def parse_ignores(text: str) -> tuple[list[Ignore], list[BadIgnore]]:
         if not rules:
             bad.append(BadIgnore(number, "stagewall:ignore names no rule id (SW-SCAN-0NN)"))
         elif not reason:
-            bad.append(BadIgnore(number, f"stagewall:ignore {', '.join(sorted(rules))} gives no reason"))
+            bad.append(
+                BadIgnore(number, f"stagewall:ignore {', '.join(sorted(rules))} gives no reason")
+            )
         else:
             good.append(Ignore(number, frozenset(rules), reason))
     return good, bad
@@ -85,18 +87,20 @@ def load_baseline(path: Path) -> dict[str, str]:
         ) from None
     if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION:
         raise UsageError(
-            f"{path}: not a stagewall scan baseline (expected an object with \"version\": {BASELINE_VERSION})",
+            f'{path}: not a stagewall scan baseline (expected an object with "version": {BASELINE_VERSION})',
             hint="regenerate it with `stagewall scan PATH --write-baseline FILE`",
         )
     items = data.get("findings")
     if not isinstance(items, list):
-        raise UsageError(f"{path}: the baseline has no \"findings\" list")
+        raise UsageError(f'{path}: the baseline has no "findings" list')
     out: dict[str, str] = {}
     for i, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("fingerprint"), str):
-            raise UsageError(f"{path}: findings[{i}] has no \"fingerprint\" string")
+            raise UsageError(f'{path}: findings[{i}] has no "fingerprint" string')
         reason = item.get("reason")
-        out[item["fingerprint"]] = reason if isinstance(reason, str) and reason else "accepted in baseline"
+        out[item["fingerprint"]] = (
+            reason if isinstance(reason, str) and reason else "accepted in baseline"
+        )
     return out
 
 

@@ -33,7 +33,9 @@ from stagewall.scan.rules import FileContext, FileSummary, Rule, RunContext, all
 from stagewall.scan.rules.meta import IgnoreWithoutReason, ParseError
 
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
-DEFAULT_EXCLUDES = frozenset({".git", "node_modules", ".venv", ".terraform", "__pycache__", ".hg", ".svn"})
+DEFAULT_EXCLUDES = frozenset(
+    {".git", "node_modules", ".venv", ".terraform", "__pycache__", ".hg", ".svn"}
+)
 
 
 @dataclass(frozen=True)
@@ -89,13 +91,17 @@ def _walk(root: Path, options: ScanOptions, stats: ScanStats) -> list[tuple[Path
         except OSError:
             continue
         if (st.st_dev, st.st_ino) in seen:
-            stats.skipped.append(Skipped(_rel(directory, root), "directory already visited (symlink loop)"))
+            stats.skipped.append(
+                Skipped(_rel(directory, root), "directory already visited (symlink loop)")
+            )
             continue
         seen.add((st.st_dev, st.st_ino))
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
-            stats.skipped.append(Skipped(_rel(directory, root), f"unreadable directory: {exc.strerror}"))
+            stats.skipped.append(
+                Skipped(_rel(directory, root), f"unreadable directory: {exc.strerror}")
+            )
             continue
         for entry in entries:
             path = Path(entry.path)
@@ -105,7 +111,9 @@ def _walk(root: Path, options: ScanOptions, stats: ScanStats) -> list[tuple[Path
                 if entry.is_symlink():
                     target = path.resolve()
                     if not target.is_relative_to(real_root):
-                        stats.skipped.append(Skipped(_rel(path, root), "symlink out of the scanned tree"))
+                        stats.skipped.append(
+                            Skipped(_rel(path, root), "symlink out of the scanned tree")
+                        )
                         continue
                 mode = path.stat().st_mode
             except (OSError, RuntimeError):
@@ -147,11 +155,15 @@ class Scanner:
                 return found.pop()
         return None
 
-    def scan_file(self, path: Path, rel: str, stats: ScanStats) -> tuple[list[Finding], FileSummary, list[Ignore]] | None:
+    def scan_file(
+        self, path: Path, rel: str, stats: ScanStats
+    ) -> tuple[list[Finding], FileSummary, list[Ignore]] | None:
         try:
             size = path.stat().st_size
             if size > self.options.max_file_size:
-                stats.skipped.append(Skipped(rel, f"larger than {self.options.max_file_size} bytes"))
+                stats.skipped.append(
+                    Skipped(rel, f"larger than {self.options.max_file_size} bytes")
+                )
                 return None
             with path.open("rb") as fh:
                 data = fh.read(self.options.max_file_size + 1)
@@ -174,17 +186,37 @@ class Scanner:
         except ReaderError as exc:
             error = exc
             findings.append(
-                Finding(ParseError.id, ParseError.severity, error.message, rel, error.line, "unknown", error.message[:120])
+                Finding(
+                    ParseError.id,
+                    ParseError.severity,
+                    error.message,
+                    rel,
+                    error.line,
+                    "unknown",
+                    error.message[:120],
+                )
             )
         except RecursionError:
-            findings.append(Finding(ParseError.id, ParseError.severity, "nesting too deep to parse", rel, 1, "unknown", "recursion"))
+            findings.append(
+                Finding(
+                    ParseError.id,
+                    ParseError.severity,
+                    "nesting too deep to parse",
+                    rel,
+                    1,
+                    "unknown",
+                    "recursion",
+                )
+            )
         refs = [(e, r) for e in (parsed.entries if parsed else []) for r in self.index.refs(e)]
         attribution = self.env.attribute_path(rel) or self._content_attribution(parsed, [])
         if attribution is None:
             envs = {r.attribution.environment for _, r in refs if r.declared}
             if len(envs) == 1 and None not in envs:
                 env = envs.pop() or ""
-                attribution = Attribution(env, self.env.tier_of(env), f"references only {env} resources")
+                attribution = Attribution(
+                    env, self.env.tier_of(env), f"references only {env} resources"
+                )
         attribution = attribution or UNKNOWN_ENV
         findings = [
             Finding(f.rule_id, f.severity, f.message, f.file, f.line, attribution.label, f.evidence)
@@ -196,12 +228,29 @@ class Scanner:
                 findings.extend(rule.check(ctx))
             except Exception as exc:  # a rule bug must not hide the rest of the scan
                 findings.append(
-                    Finding(ParseError.id, ParseError.severity, f"internal error in {rule.id} on this file: {type(exc).__name__}", rel, 1, attribution.label, type(exc).__name__)
+                    Finding(
+                        ParseError.id,
+                        ParseError.severity,
+                        f"internal error in {rule.id} on this file: {type(exc).__name__}",
+                        rel,
+                        1,
+                        attribution.label,
+                        type(exc).__name__,
+                    )
                 )
         ignores, bad = parse_ignores(text)
         for item in bad:
             findings.append(
-                Finding(IgnoreWithoutReason.id, IgnoreWithoutReason.severity, item.problem, rel, item.line, attribution.label, "stagewall:ignore", anchor=str(item.line))
+                Finding(
+                    IgnoreWithoutReason.id,
+                    IgnoreWithoutReason.severity,
+                    item.problem,
+                    rel,
+                    item.line,
+                    attribution.label,
+                    "stagewall:ignore",
+                    anchor=str(item.line),
+                )
             )
         return findings, FileSummary(rel, attribution, refs), ignores
 
@@ -213,7 +262,9 @@ class Scanner:
         files: list[str] = []
         for root in paths:
             if not root.exists():
-                raise UsageError(f"{root}: no such file or directory", hint="check the path to scan")
+                raise UsageError(
+                    f"{root}: no such file or directory", hint="check the path to scan"
+                )
         roots = [str(root) for root in paths]
         for root in paths:
             for path, rel in _walk(root, self.options, stats):
@@ -241,7 +292,11 @@ class Scanner:
             key = (f.rule_id, f.file, f.anchor or f.evidence)
             f = f.with_fingerprint(occurrences[key])
             occurrences[key] += 1
-            reason = inline_reason(f, ignores.get(f.file, [])) if f.rule_id != IgnoreWithoutReason.id else None
+            reason = (
+                inline_reason(f, ignores.get(f.file, []))
+                if f.rule_id != IgnoreWithoutReason.id
+                else None
+            )
             if reason is not None:
                 f = f.suppressed(Suppression(SuppressionKind.INLINE, reason))
             elif f.fingerprint in baseline:
@@ -250,9 +305,19 @@ class Scanner:
         return out
 
 
-def scan_paths(paths: list[Path], estate: Estate | None = None, options: ScanOptions | None = None) -> ScanResult:
+def scan_paths(
+    paths: list[Path], estate: Estate | None = None, options: ScanOptions | None = None
+) -> ScanResult:
     """Scan files and directories; raises UsageError for a missing path."""
     return Scanner(estate, options).scan(paths)
 
 
-__all__ = ["DEFAULT_EXCLUDES", "DEFAULT_MAX_FILE_SIZE", "ScanOptions", "ScanResult", "Scanner", "scan_paths", "Tier"]
+__all__ = [
+    "DEFAULT_EXCLUDES",
+    "DEFAULT_MAX_FILE_SIZE",
+    "ScanOptions",
+    "ScanResult",
+    "Scanner",
+    "Tier",
+    "scan_paths",
+]

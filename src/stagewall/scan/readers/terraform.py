@@ -32,7 +32,9 @@ def _parse_hcl(text: str) -> dict[str, Any]:
     except Exception as exc:  # python-hcl2 raises lark and its own exceptions
         match = re.search(r"line (\d+)", str(exc))
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ReaderError(f"HCL syntax error: {first[:200]}", int(match.group(1)) if match else 1) from None
+        raise ReaderError(
+            f"HCL syntax error: {first[:200]}", int(match.group(1)) if match else 1
+        ) from None
     if not isinstance(data, dict):
         raise ReaderError("HCL did not parse to a body")
     return data
@@ -68,7 +70,9 @@ def _normalise(doc: dict[str, Any]) -> dict[str, Any]:
 class Scope:
     """Variables and locals of one Terraform directory (module)."""
 
-    def __init__(self, variables: dict[str, Any], tfvars: dict[str, Any], local_values: dict[str, Any]):
+    def __init__(
+        self, variables: dict[str, Any], tfvars: dict[str, Any], local_values: dict[str, Any]
+    ):
         self.variables = variables
         self.tfvars = tfvars
         self.locals = local_values
@@ -77,7 +81,11 @@ class Scope:
         if depth > _MAX_DEPTH:
             return Unknown("reference loop")
         if isinstance(raw, dict):
-            return {_unquote_key(k): self.resolve(v, depth + 1) for k, v in raw.items() if k != "__is_block__"}
+            return {
+                _unquote_key(k): self.resolve(v, depth + 1)
+                for k, v in raw.items()
+                if k != "__is_block__"
+            }
         if isinstance(raw, list):
             return [self.resolve(v, depth + 1) for v in raw]
         if not isinstance(raw, str):
@@ -170,7 +178,9 @@ class TerraformContext:
         return scope
 
 
-def _walk(value: Any, path: tuple[str, ...], finder: LineFinder, out: list[Entry], depth: int = 0) -> None:
+def _walk(
+    value: Any, path: tuple[str, ...], finder: LineFinder, out: list[Entry], depth: int = 0
+) -> None:
     if depth > 64:
         return
     if isinstance(value, dict):
@@ -184,7 +194,9 @@ def _walk(value: Any, path: tuple[str, ...], finder: LineFinder, out: list[Entry
         out.append(Entry(path, "${" + value.expr + "}", finder.find("")))
     else:
         text = scalar_text(value)
-        out.append(Entry(path, text, finder.find(text) if isinstance(value, str) else finder.find("")))
+        out.append(
+            Entry(path, text, finder.find(text) if isinstance(value, str) else finder.find(""))
+        )
 
 
 def read_terraform(path: Path, text: str, ctx: TerraformContext) -> Parsed:
@@ -204,7 +216,9 @@ def read_terraform(path: Path, text: str, ctx: TerraformContext) -> Parsed:
             for name, attrs in by_name.items():
                 if not isinstance(attrs, dict):
                     continue
-                rx = re.compile(rf'^\s*resource\s+"?{re.escape(rtype)}"?\s+"?{re.escape(name)}"?', re.M)
+                rx = re.compile(
+                    rf'^\s*resource\s+"?{re.escape(rtype)}"?\s+"?{re.escape(name)}"?', re.M
+                )
                 match = rx.search(text)
                 start = finder.line_at(match.start()) if match else 1
                 attr_lines: dict[str, int] = {}

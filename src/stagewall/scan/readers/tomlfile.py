@@ -13,7 +13,9 @@ def read_toml(text: str) -> Parsed:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        raise ReaderError(f"TOML syntax error: {exc}", int(match.group(1)) if match else 1) from None
+        raise ReaderError(
+            f"TOML syntax error: {exc}", int(match.group(1)) if match else 1
+        ) from None
     parsed = Parsed(Kind.TOML, documents=[data])
     flatten(data, (), LineFinder(text), parsed.entries)
     return parsed

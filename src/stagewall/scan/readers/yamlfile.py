@@ -53,7 +53,9 @@ class _Walker:
         merges: list[yaml.Node] = []
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                merges.extend(value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node])
+                merges.extend(
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
                 continue
             key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
             out[key] = self.convert(value_node, (*path, key))

@@ -158,7 +158,9 @@ class SecretsForExternalContributors(Rule):
                 prod = att is not None and att.tier is Tier.PRODUCTION
                 if not (secrets or inherit or prod):
                     continue
-                what = ", ".join(secrets) or ("inherited secrets" if inherit else f"environment {att.label if att else ''}")
+                what = ", ".join(secrets) or (
+                    "inherited secrets" if inherit else f"environment {att.label if att else ''}"
+                )
                 message = f"pull_request_target job {job_id} runs for forks with {what}"
             else:
                 rules = _text({k: job.get(k) for k in ("rules", "only")})

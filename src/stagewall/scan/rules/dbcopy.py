@@ -16,7 +16,9 @@ LOAD = re.compile(r"\b(psql|pg_restore|mysql|mariadb|mongorestore)\b")
 MASK = re.compile(r"\bstagewall\s+mask\b")
 _HOST_FLAG = re.compile(r"(?:^|\s)(?:-h\s*|--host[=\s]+|-H\s+)['\"]?([^\s'\";|]+)")
 _DSN = re.compile(r"\bhost=([^\s'\";|]+)")
-_SCRIPT_KEYS = frozenset({"run", "script", "command", "args", "cmd", "before_script", "after_script", "entrypoint"})
+_SCRIPT_KEYS = frozenset(
+    {"run", "script", "command", "args", "cmd", "before_script", "after_script", "entrypoint"}
+)
 
 
 def _hosts(segment: str) -> list[str]:
@@ -55,16 +57,18 @@ class UnmaskedProductionCopy(Rule):
                 continue
             keys = [p for p in entry.path if not p.isdigit()]
             if keys and keys[-1].lower() in _SCRIPT_KEYS:
-                blocks.setdefault(entry.path[:-1] if entry.path[-1].isdigit() else entry.path, []).append(
-                    (entry.line, entry.value)
-                )
+                blocks.setdefault(
+                    entry.path[:-1] if entry.path[-1].isdigit() else entry.path, []
+                ).append((entry.line, entry.value))
         for path, lines in blocks.items():
             body = "\n".join(text for _, text in lines)
             if not DUMP.search(body) or MASK.search(body):
                 continue
             yield from self._block(ctx, path, lines)
 
-    def _block(self, ctx: FileContext, path: tuple[str, ...], lines: list[tuple[int, str]]) -> Iterable[Finding]:
+    def _block(
+        self, ctx: FileContext, path: tuple[str, ...], lines: list[tuple[int, str]]
+    ) -> Iterable[Finding]:
         dump_line, source = 0, None
         target_tier = ctx.tier
         target_label = ctx.attribution.label

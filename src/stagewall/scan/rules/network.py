@@ -54,13 +54,17 @@ class NetworkPath(Rule):
         res = resources(ctx)
         if not res:
             return
-        vpcs = {f"{r.type}.{r.name}": r for r in res if r.type in ("aws_vpc", "google_compute_network")}
+        vpcs = {
+            f"{r.type}.{r.name}": r for r in res if r.type in ("aws_vpc", "google_compute_network")
+        }
         for r in res:
             if r.type in _PEERINGS:
                 yield from self._peering(ctx, r, vpcs)
             yield from self._ranges(ctx, r)
 
-    def _side(self, ctx: FileContext, value: Any, vpcs: dict[str, TfResource]) -> Attribution | None:
+    def _side(
+        self, ctx: FileContext, value: Any, vpcs: dict[str, TfResource]
+    ) -> Attribution | None:
         text = value.expr if isinstance(value, Unknown) else str(value)
         ref = ctx.index.lookup(text, heuristic=False)
         if ref is not None:
@@ -74,7 +78,9 @@ class NetworkPath(Rule):
                         return ref.attribution
         return ctx.env.from_words(text, f"name {text}")
 
-    def _peering(self, ctx: FileContext, r: TfResource, vpcs: dict[str, TfResource]) -> Iterable[Finding]:
+    def _peering(
+        self, ctx: FileContext, r: TfResource, vpcs: dict[str, TfResource]
+    ) -> Iterable[Finding]:
         a_attr, b_attr = _PEERINGS[r.type]
         a, b = r.attrs.get(a_attr), r.attrs.get(b_attr)
         sides = [self._side(ctx, v, vpcs) if v is not None else None for v in (a, b)]
@@ -100,7 +106,9 @@ class NetworkPath(Rule):
     def _ranges(self, ctx: FileContext, r: TfResource) -> Iterable[Finding]:
         holders: list[tuple[str, dict[str, Any]]] = [("", r.attrs)]
         for block in _RULE_BLOCKS:
-            holders += [(f"{block}.", b) for b in _values(r.attrs.get(block)) if isinstance(b, dict)]
+            holders += [
+                (f"{block}.", b) for b in _values(r.attrs.get(block)) if isinstance(b, dict)
+            ]
         own = ctx.attribution.tier
         for prefix, attrs in holders:
             for attr in _RANGE_ATTRS:

@@ -103,7 +103,9 @@ class ExternalPrincipalInProduction(Rule):
             if path[1] == "github_repository_environment":
                 doc = ctx.parsed.documents[0] if ctx.parsed.documents else {}
                 env_name = str(_dig(doc, ("resource", path[1], path[2], "environment")) or "")
-                att = ctx.env.environment_named(env_name, "CI environment") or ctx.env.from_words(env_name, "")
+                att = ctx.env.environment_named(env_name, "CI environment") or ctx.env.from_words(
+                    env_name, ""
+                )
                 if att is not None and att.tier is Tier.PRODUCTION:
                     return f"reviewers of CI environment {env_name}"
             return f"{path[1]}.{path[2]}" if ctx.tier is Tier.PRODUCTION else None
@@ -115,7 +117,10 @@ class ExternalPrincipalInProduction(Rule):
         self, ctx: FileContext, parsed: Parsed, identities: dict[str, str]
     ) -> Iterable[Finding]:
         for i, doc in enumerate(parsed.documents):
-            if not isinstance(doc, dict) or doc.get("kind") not in ("RoleBinding", "ClusterRoleBinding"):
+            if not isinstance(doc, dict) or doc.get("kind") not in (
+                "RoleBinding",
+                "ClusterRoleBinding",
+            ):
                 continue
             meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
             ns = str(meta.get("namespace") or "") if isinstance(meta, dict) else ""

@@ -12,9 +12,11 @@ from stagewall.scan.rules._base import FileContext, Rule, RunContext
 def _show(value: str) -> str:
     """The value with any URL password blanked out, shortened."""
     shown = URL.sub(
-        lambda m: m.group(0).replace(":" + m.group("password") + "@", ":****@")
-        if m.group("password")
-        else m.group(0),
+        lambda m: (
+            m.group(0).replace(":" + m.group("password") + "@", ":****@")
+            if m.group("password")
+            else m.group(0)
+        ),
         value,
     )
     return shown if len(shown) <= 160 else shown[:157] + "..."
@@ -42,9 +44,11 @@ class ProductionReference(Rule):
     def check(self, ctx: FileContext) -> Iterable[Finding]:
         if ctx.tier is not Tier.NON_PRODUCTION:
             return
+        seen: set[tuple[int, str]] = set()
         for entry, ref in ctx.refs:
-            if ref.attribution.tier is not Tier.PRODUCTION:
+            if ref.attribution.tier is not Tier.PRODUCTION or (entry.line, ref.key) in seen:
                 continue
+            seen.add((entry.line, ref.key))
             what = f"production resource {ref.resource} ({ref.text})" if ref.resource else ref.text
             yield ctx.finding(
                 ProductionReference,

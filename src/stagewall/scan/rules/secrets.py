@@ -20,14 +20,16 @@ KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("Stripe live key", re.compile(r"\b[sr]k_live_[A-Za-z0-9]{16,}\b")),
     (
         "private key",
-        re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----"),
+        re.compile(
+            r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----"
+        ),
     ),
 )
 _ALWAYS_PROD = frozenset({"Stripe live key"})
 _ASSIGN = re.compile(
     r"(?P<key>[A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|"
     r"private[_-]?key|client[_-]?secret|auth)[A-Za-z0-9_.-]*)[\"']?\s*[:=]\s*[\"']?"
-    r"(?P<value>[^\s\"'#,;]{8,})",
+    r"(?P<value>[^\s\"',;]{8,})",
     re.IGNORECASE,
 )
 _PLACEHOLDER = re.compile(
@@ -96,7 +98,12 @@ class SecretInRepository(Rule):
                 if not any(c.isdigit() for c in value) and not any(not c.isalnum() for c in value):
                     continue
                 yield self._finding(
-                    ctx, f"{match.group('key')} assignment", number, redact(value), line_prod, Severity.LOW
+                    ctx,
+                    f"{match.group('key')} assignment",
+                    number,
+                    redact(value),
+                    line_prod,
+                    Severity.LOW,
                 )
 
     def _finding(

@@ -20,16 +20,45 @@ _FLAG_ON = re.compile(
     re.I,
 )
 _OFF_KEYS = frozenset(
-    {"tls", "ssl", "usessl", "use_ssl", "use_tls", "ssl_enabled", "tls_enabled", "encrypt", "require_ssl", "sslmode"}
+    {
+        "tls",
+        "ssl",
+        "usessl",
+        "use_ssl",
+        "use_tls",
+        "ssl_enabled",
+        "tls_enabled",
+        "encrypt",
+        "require_ssl",
+        "sslmode",
+    }
 )
 _ON_KEYS = frozenset(
-    {"insecure", "insecure_skip_verify", "insecureskipverify", "tls_insecure", "skip_tls_verify", "ssl_insecure"}
+    {
+        "insecure",
+        "insecure_skip_verify",
+        "insecureskipverify",
+        "tls_insecure",
+        "skip_tls_verify",
+        "ssl_insecure",
+    }
 )
 _FALSY = frozenset({"false", "0", "no", "off", "disable", "allow", "prefer"})
 _TRUTHY = frozenset({"true", "1", "yes", "on"})
-_PLAIN_SCHEMES = {"http": "https", "redis": "rediss", "amqp": "amqps", "ldap": "ldaps", "ftp": "sftp/ftps", "mqtt": "mqtts"}
-_DOC_HOSTS = re.compile(r"(^|\.)(w3\.org|json-schema\.org|xmlsoap\.org|apache\.org/xml|purl\.org|xml\.org)$", re.I)
-_SKIP_KEYS = frozenset({"$schema", "xmlns", "$id", "schema", "namespace", "homepage", "documentation", "source"})
+_PLAIN_SCHEMES = {
+    "http": "https",
+    "redis": "rediss",
+    "amqp": "amqps",
+    "ldap": "ldaps",
+    "ftp": "sftp/ftps",
+    "mqtt": "mqtts",
+}
+_DOC_HOSTS = re.compile(
+    r"(^|\.)(w3\.org|json-schema\.org|xmlsoap\.org|apache\.org/xml|purl\.org|xml\.org)$", re.I
+)
+_SKIP_KEYS = frozenset(
+    {"$schema", "xmlns", "$id", "schema", "namespace", "homepage", "documentation", "source"}
+)
 
 
 class UnencryptedConnection(Rule):
@@ -88,7 +117,10 @@ class UnencryptedConnection(Rule):
         for match in _FLAG_OFF.finditer(value):
             yield f"{match.group(1).lower()}={match.group(2).lower()}", host
         for match in _FLAG_ON.finditer(value):
-            yield f"{match.group(1).lower()}={match.group(2).lower()} (certificate checks off)", host
+            yield (
+                f"{match.group(1).lower()}={match.group(2).lower()} (certificate checks off)",
+                host,
+            )
         for match in URL.finditer(value):
             scheme, target = match.group("scheme").lower(), match.group("host")
             if scheme not in _PLAIN_SCHEMES or is_loopback(target) or _DOC_HOSTS.search(target):
