@@ -120,6 +120,8 @@ class MaskingRecord:
     verification: Verification = Verification.SKIPPED
     verify: Mapping[str, Any] | None = None  # the VerifyReport summary (counts only)
     error: str | None = None
+    jobs: int = 1
+    subset: tuple[str, ...] = ()
     stagewall_version: str = __version__
 
     def to_json(self) -> dict[str, Any]:
@@ -131,6 +133,7 @@ class MaskingRecord:
         data["rows"] = dict(self.rows)
         data["transformers"] = dict(self.transformers)
         data["verify"] = dict(self.verify) if self.verify is not None else None
+        data["subset"] = list(self.subset)
         return data
 
 
@@ -217,6 +220,36 @@ def record_run(record: MaskingRecord, store: Store, *, actor: str | None = None)
     return index
 
 
+def record_verify(
+    store: Store,
+    *,
+    run_id: str | None,
+    plan_sha256: str,
+    key_id: str,
+    target: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    passed: bool,
+    actor: str | None = None,
+) -> int:
+    """Append a stand-alone ``masking.verify.passed|failed`` event; its audit index."""
+    resource = _describe(target)
+    event = AuditEvent(
+        code=(EVENT_VERIFY_PASSED if passed else EVENT_VERIFY_FAILED).code,
+        status=Status.SUCCESS if passed else Status.FAILURE,
+        actor=actor or current_actor(),
+        resource=resource,
+        message=f"verification of {resource} (run {run_id}) {'passed' if passed else 'failed'}",
+        details={
+            "run_id": run_id,
+            "plan_sha256": plan_sha256,
+            "key_id": key_id,
+            "target": dict(target),
+            **dict(summary),
+        },
+    )
+    return AuditLog(store).append(event)
+
+
 def list_runs(store: Store, *, limit: int | None = None) -> list[dict[str, Any]]:
     """Recorded runs, newest first, each the full record plus its audit index."""
     q = sa.select(masking_runs.c.record, masking_runs.c.audit_index).order_by(
@@ -255,5 +288,6 @@ __all__ = [
     "list_runs",
     "masking_runs",
     "record_run",
+    "record_verify",
     "transformers_of",
 ]

@@ -1,0 +1,476 @@
+"""``stagewall mask``: plan, lint, run, verify and list masked copies of a database."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from stagewall.cli._common import db_option, echo_json, format_option
+from stagewall.errors import EXIT_FINDING, EXIT_OK, StagewallError
+
+SOURCE_HELP = "Source database URL (sqlite:///f.db, postgresql://u@h:5432/db, mysql://u@h/db)."
+
+
+@click.group("mask")
+def mask() -> None:
+    """Masked staging data: classify, plan, run, verify and record (docs/masking.md)."""
+
+
+# -- plan ----------------------------------------------------------------------------
+
+
+@mask.command("plan")
+@click.option("--source", required=True, help=SOURCE_HELP)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Plan file.")
+@click.option(
+    "--sample",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Rows sampled per table for classification.",
+)
+@click.option("--schema", "schemas", multiple=True, help="Only these schemas (repeatable).")
+@format_option("json")
+def plan_cmd(source: str, out: str, sample: int, schemas: tuple[str, ...], fmt: str) -> None:
+    """Write a plan listing every column with a transformer or `keep`.
+
+    Exit 1 when the generated plan still has lint errors (it is written anyway,
+    for review).
+    """
+    from stagewall.masking.lint import Severity
+    from stagewall.masking.plan import dump_plan
+    from stagewall.masking.planner import build_plan
+
+    with _spinner(fmt, "sampling") as tick:
+        result = build_plan(source, sample=sample, schemas=schemas or None, progress=tick)
+    Path(out).write_text(dump_plan(result.plan), encoding="utf-8")
+    plan = result.plan
+    columns = [c for t in plan.tables.values() for c in t.columns.values()]
+    masked = sum(1 for c in columns if c.transformer != "keep")
+    errors = [p for p in result.problems if p.severity is Severity.ERROR]
+    if fmt == "json":
+        echo_json(
+            {
+                "plan": out,
+                "plan_sha256": plan.sha256(),
+                "tables": len(plan.tables),
+                "columns": len(columns),
+                "masked": masked,
+                "sampled_rows": result.sampled_rows,
+                "problems": [p.to_json() for p in result.problems],
+            }
+        )
+    else:
+        click.echo(
+            f"wrote {out}: {len(plan.tables)} tables, {len(columns)} columns, "
+            f"{masked} masked, {len(columns) - masked} kept"
+        )
+        for p in result.problems:
+            click.echo(p.render(), err=True)
+        click.echo("review the plan like code before `stagewall mask run`")
+    sys.exit(EXIT_FINDING if errors else EXIT_OK)
+
+
+# -- lint ----------------------------------------------------------------------------
+
+
+@mask.command("lint")
+@click.option("--plan", "plan_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--source", required=True, help=SOURCE_HELP)
+@click.option(
+    "--sample",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Rows sampled per kept column to re-classify it (0: names only).",
+)
+@format_option("json")
+def lint_cmd(plan_path: str, source: str, sample: int, fmt: str) -> None:
+    """Check a plan against the live source. Exit 1 on any error."""
+    from stagewall.masking.db import copy_columns, open_database
+    from stagewall.masking.lint import Severity, lint_plan, scoped_schema
+    from stagewall.masking.plan import load_plan
+
+    plan = load_plan(plan_path)
+    samples: dict[tuple[str, str], list[Any]] = {}
+    with open_database(source, role="source") as db:
+        schema = scoped_schema(plan, db.introspect())
+        if sample:
+            for table in schema.tables:
+                kept = [
+                    c.name
+                    for c in copy_columns(table)
+                    if (cp := plan.column(table.qualified, c.name)) and cp.transformer == "keep"
+                ]
+                if kept:
+                    for col, values in db.sample(table, kept, sample).items():
+                        samples[(table.qualified, col)] = values
+    problems = lint_plan(plan, schema, samples=samples)
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    if fmt == "json":
+        echo_json(
+            {"plan": plan_path, "ok": not errors, "problems": [p.to_json() for p in problems]}
+        )
+    else:
+        for p in problems:
+            click.echo(p.render(), err=True)
+        warnings = len(problems) - len(errors)
+        click.echo(f"{plan_path}: {len(errors)} errors, {warnings} warnings")
+    sys.exit(EXIT_FINDING if errors else EXIT_OK)
+
+
+# -- run -----------------------------------------------------------------------------
+
+
+@mask.command("run")
+@click.option("--plan", "plan_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--source", required=True, help=SOURCE_HELP)
+@click.option("--target", required=True, help="Target database URL (never the source).")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1, max=64))
+@click.option(
+    "--subset",
+    "subsets",
+    multiple=True,
+    help="Subset spec, e.g. 'customers:5%' or 'orders:WHERE …' (repeatable).",
+)
+@click.option("--replace", is_flag=True, help="Drop the tables an existing target has.")
+@click.option("--no-verify", is_flag=True, help="Do not verify the target after the run.")
+@db_option
+@format_option("json")
+def run_cmd(
+    plan_path: str,
+    source: str,
+    target: str,
+    jobs: int,
+    subsets: tuple[str, ...],
+    replace: bool,
+    no_verify: bool,
+    db: str | None,
+    fmt: str,
+) -> None:
+    """Stream source → transform → target, verify, and record the run.
+
+    Exit 0 when the target verified clean, 1 when verify found a leak, 2 on a
+    usage or configuration error (the target is then untouched).
+    """
+    from stagewall.keys import load_masking_key
+    from stagewall.masking import engine
+    from stagewall.masking.db import parse_url
+    from stagewall.masking.plan import load_plan
+    from stagewall.masking.record import MaskingRecord, RunStatus, Verification, record_run
+    from stagewall.masking.verify import verify
+    from stagewall.store import open_store
+
+    plan = load_plan(plan_path)
+    key = load_masking_key()
+    subset_specs = tuple(engine.parse_subset(s) for s in subsets)
+    store = open_store(db)  # fail before the run if the record cannot be written
+    target_display = parse_url(target, "target").display
+    started_at = _now()
+    t0 = time.monotonic()
+    try:
+        with _bar(fmt, "masking") as bar:
+            options = engine.RunOptions(
+                jobs=jobs,
+                subset=subset_specs,
+                replace=replace,
+                progress=bar.engine if bar else None,
+            )
+            result = engine.run(plan, source, target, key, options=options)
+    except StagewallError as exc:
+        _record_failure(exc, plan, key.key_id, source, target, started_at, t0, store)
+        raise
+    report = None
+    verification = Verification.SKIPPED
+    if not no_verify:
+        with _bar(fmt, "verifying") as vbar:
+            report = verify(
+                plan,
+                source,
+                target,
+                key,
+                subset=bool(subsets),
+                progress=vbar.rows if vbar else None,
+            )
+        verification = Verification.PASSED if report.passed else Verification.FAILED
+    record = MaskingRecord(
+        run_id=result.run_id,
+        status=RunStatus.COMPLETED,
+        plan_sha256=result.plan_sha256,
+        key_id=result.key_id,
+        source=result.source,
+        target=result.target,
+        started_at=result.started_at,
+        finished_at=result.finished_at,
+        duration_s=result.duration_seconds,
+        rows=result.rows_per_table,
+        transformers=result.transformer_per_column,
+        snapshot=result.snapshot_id,
+        lsn=result.wal_lsn,
+        verification=verification,
+        verify=_verify_summary(report),
+        jobs=result.jobs,
+        subset=result.subset,
+    )
+    index = record_run(record, store)
+    if fmt == "json":
+        echo_json(
+            {
+                **record.to_json(),
+                "audit_index": index,
+                "verify_report": report.to_json() if report else None,
+            }
+        )
+    else:
+        click.echo(
+            f"masked {len(record.rows)} tables, {result.total_rows} rows into {target_display} "
+            f"in {record.duration_s:.1f}s (run {record.run_id}, audit #{index})"
+        )
+        if report is not None:
+            _print_report(report)
+        else:
+            click.echo("verification skipped (--no-verify)")
+    sys.exit(EXIT_FINDING if report is not None and not report.passed else EXIT_OK)
+
+
+def _record_failure(
+    exc: StagewallError,
+    plan: Any,
+    key_id: str,
+    source: str,
+    target: str,
+    started_at: str,
+    t0: float,
+    store: Any,
+) -> None:
+    """Record a run that failed after it touched the target (its marker says so).
+
+    Refusals before any row moved (bad plan, non-empty target, ...) leave no
+    marker of this run and are not masking runs; they are not recorded.
+    """
+    from stagewall.masking.db import MarkerStatus, parse_url, read_completion_marker
+    from stagewall.masking.record import MaskingRecord, RunStatus, record_run, transformers_of
+
+    try:
+        marker = read_completion_marker(target)
+    except StagewallError:
+        marker = None
+    if marker is None or marker.status is not MarkerStatus.FAILED or marker.started_at < started_at:
+        return
+    record_run(
+        MaskingRecord(
+            run_id=marker.run_id,
+            status=RunStatus.FAILED,
+            plan_sha256=plan.sha256(),
+            key_id=key_id,
+            source=dict(parse_url(source, "source").identity()),
+            target=dict(parse_url(target, "target").identity()),
+            started_at=marker.started_at,
+            finished_at=_now(),
+            duration_s=round(time.monotonic() - t0, 3),
+            transformers=transformers_of(plan),
+            error=f"[{exc.code}] {exc.message}",
+        ),
+        store,
+    )
+
+
+# -- verify --------------------------------------------------------------------------
+
+
+@mask.command("verify")
+@click.option("--plan", "plan_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--source", required=True, help=SOURCE_HELP)
+@click.option("--target", required=True, help="The masked target database URL.")
+@click.option(
+    "--subset",
+    "is_subset",
+    is_flag=True,
+    help="The target is a subset: fewer rows than the source are fine.",
+)
+@db_option
+@format_option("json")
+def verify_cmd(
+    plan_path: str, source: str, target: str, is_subset: bool, db: str | None, fmt: str
+) -> None:
+    """Scan the whole target for source values. Exit 1 on any hit.
+
+    The result is recorded in the audit log when a store exists.
+    """
+    from stagewall.keys import load_masking_key
+    from stagewall.masking.db import parse_url
+    from stagewall.masking.plan import load_plan
+    from stagewall.masking.record import record_verify
+    from stagewall.masking.verify import verify
+    from stagewall.paths import configured_store_url
+    from stagewall.store import open_store
+
+    plan = load_plan(plan_path)
+    key = load_masking_key()
+    with _bar(fmt, "verifying") as bar:
+        report = verify(
+            plan, source, target, key, subset=is_subset, progress=bar.rows if bar else None
+        )
+    store_url = configured_store_url(db)
+    if store_url is not None:
+        record_verify(
+            open_store(store_url),
+            run_id=report.target_run_id,
+            plan_sha256=plan.sha256(),
+            key_id=key.key_id,
+            target=dict(parse_url(target, "target").identity()),
+            summary=_verify_summary(report) or {},
+            passed=report.passed,
+        )
+    if fmt == "json":
+        echo_json(report.to_json())
+    else:
+        _print_report(report)
+    sys.exit(EXIT_OK if report.passed else EXIT_FINDING)
+
+
+def _print_report(report: Any) -> None:
+    for h in report.hits:
+        click.echo(f"LEAK {h.table}.{h.column}: {h.hits} source value(s) found", err=True)
+    for c in report.counts:
+        if not c.ok:
+            got = "missing" if c.target_rows is None else f"{c.target_rows} rows"
+            click.echo(f"ROWS {c.table}: source {c.source_rows} rows, target {got}", err=True)
+    for f in report.fk_problems:
+        click.echo(
+            f"FK {f.table}({', '.join(f.columns)}) -> {f.ref_table}: {f.orphans} orphan row(s)",
+            err=True,
+        )
+    for n in report.notes:
+        click.echo(f"note: {n}", err=True)
+    click.echo(
+        f"verification {report.outcome.value}: {report.total_hits} hits in "
+        f"{report.target_values} target values against {report.sensitive_hashes} source "
+        f"hashes, {sum(1 for c in report.counts if not c.ok)} row-count problems, "
+        f"{len(report.fk_problems)} foreign-key problems ({report.duration_s:.1f}s)"
+    )
+
+
+def _verify_summary(report: Any) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    data = report.to_json()
+    return {
+        k: data[k]
+        for k in (
+            "outcome",
+            "hits",
+            "total_hits",
+            "row_counts",
+            "foreign_key_problems",
+            "sensitive_hashes",
+            "target_values",
+        )
+    }
+
+
+# -- runs ----------------------------------------------------------------------------
+
+
+@mask.command("runs")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@db_option
+@format_option("json")
+def runs_cmd(limit: int, db: str | None, fmt: str) -> None:
+    """List recorded masking runs, newest first."""
+    from stagewall.masking.record import list_runs
+    from stagewall.store import open_store
+
+    runs = list_runs(open_store(db), limit=limit)
+    if fmt == "json":
+        echo_json(runs)
+        return
+    if not runs:
+        click.echo("no masking runs recorded")
+        return
+    for r in runs:
+        rows = sum((r.get("rows") or {}).values())
+        click.echo(
+            f"{r['started_at']} {r['run_id'][:12]} {r['status']:<9} verify={r['verification']:<7} "
+            f"rows={rows} plan={r['plan_sha256'][:12]} key={r['key_id']} audit#{r['audit_index']}"
+        )
+
+
+# -- progress ------------------------------------------------------------------------
+
+
+def _interactive(fmt: str) -> bool:
+    return fmt == "text" and sys.stdout.isatty()
+
+
+class _Bar:
+    """A rich progress bar fed by the engine (``engine``) or by row counts (``rows``)."""
+
+    def __init__(self, bar: Any, task: Any) -> None:
+        self._bar, self._task = bar, task
+        self._started = time.monotonic()
+        self._done = 0
+
+    def engine(self, p: Any) -> None:
+        self._bar.update(
+            self._task,
+            description=p.table,
+            completed=p.rows_done,
+            total=p.rows_total,
+            rate=f"{p.rows_per_second:,.0f} rows/s",
+        )
+
+    def rows(self, table: str, n: int) -> None:
+        self._done += n
+        rate = self._done / max(time.monotonic() - self._started, 1e-6)
+        self._bar.update(
+            self._task, description=table, completed=self._done, rate=f"{rate:,.0f} rows/s"
+        )
+
+
+@contextmanager
+def _bar(fmt: str, what: str) -> Iterator[_Bar | None]:
+    """A progress bar with rows/s on a terminal; ``None`` when stdout is not a TTY."""
+    if not _interactive(fmt):
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn(f"{what} [bold]{{task.description}}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f} rows"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        transient=True,
+    ) as progress:
+        yield _Bar(progress, progress.add_task("", total=None, rate=""))
+
+
+@contextmanager
+def _spinner(fmt: str, what: str) -> Iterator[Callable[[str], None] | None]:
+    if not _interactive(fmt):
+        yield None
+        return
+    from rich.console import Console
+
+    with Console().status(what) as status:
+
+        def tick(table: str) -> None:
+            status.update(f"{what} {table}")
+
+        yield tick
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+COMMANDS = [mask]

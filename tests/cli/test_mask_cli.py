@@ -1,0 +1,267 @@
+"""``stagewall mask``: round trips on SQLite and PostgreSQL, bad input, planted leaks, records."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stagewall.audit import AuditLog
+from stagewall.masking.db import open_database
+from stagewall.store import open_store
+from tests.cli_helpers import Result, run_cli
+from tests.masking.integration import schemas
+from tests.masking.test_planner import make_source
+
+
+@pytest.fixture
+def keyed() -> None:
+    assert run_cli("keys", "init").exit_code == 0
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> str:
+    return make_source(tmp_path / "src.db")
+
+
+def _plan(tmp_path: Path, src: str) -> Path:
+    out = tmp_path / "plan.yaml"
+    res = run_cli("mask", "plan", "--source", src, "--out", str(out), "--sample", "50")
+    assert res.exit_code == 0, res.stderr
+    return out
+
+
+def _edit(path: Path, fn: Callable[[dict[str, object]], None]) -> None:
+    data = yaml.safe_load(path.read_text())
+    fn(data)
+    path.write_text(yaml.safe_dump(data))
+
+
+def _col(data: dict[str, object], table: str, column: str) -> dict[str, object]:
+    return data["tables"][table]["columns"][column]  # type: ignore[index,no-any-return]
+
+
+def _run(plan: Path, src: str, tgt: str, *extra: str) -> Result:
+    return run_cli("mask", "run", "--plan", str(plan), "--source", src, "--target", tgt, *extra)
+
+
+def test_sqlite_round_trip(tmp_path: Path, src: str, keyed: None) -> None:
+    plan = _plan(tmp_path, src)
+    assert "every column has a transformer" in plan.read_text()
+    lint = run_cli("mask", "lint", "--plan", str(plan), "--source", src)
+    assert lint.exit_code == 0, lint.stderr
+    assert "0 errors" in lint.stdout
+    tgt = f"sqlite:///{tmp_path / 'tgt.db'}"
+    res = _run(plan, src, tgt, "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["status"] == "completed" and out["verification"] == "passed"
+    assert out["rows"] == {"accounts": 40, "customers": 40, "ledger": 40}
+    assert out["transformers"]["customers.email"] == "email"
+    assert out["verify_report"]["total_hits"] == 0
+    ver = run_cli("mask", "verify", "--plan", str(plan), "--source", src, "--target", tgt)
+    assert ver.exit_code == 0, ver.stderr
+    assert "verification passed: 0 hits" in ver.stdout
+    runs = run_cli("mask", "runs", "--format", "json")
+    assert runs.exit_code == 0
+    (rec,) = json.loads(runs.stdout)
+    assert rec["run_id"] == out["run_id"] and rec["plan_sha256"] == out["plan_sha256"]
+    assert rec["key_id"].startswith("mk-") and rec["stagewall_version"]
+    assert rec["source"] == {"backend": "sqlite", "path": str(tmp_path / "src.db")}
+    text = run_cli("mask", "runs")
+    assert out["run_id"][:12] in text.stdout and "verify=passed" in text.stdout
+    events = AuditLog(open_store()).events()
+    assert [e.code for e in events] == [
+        "masking.run.completed",
+        "masking.verify.passed",
+        "masking.verify.passed",  # the stand-alone verify
+    ]
+    details = events[0].details
+    assert details["rows"]["customers"] == 40 and details["key_id"] == rec["key_id"]
+    assert details["transformers"]["customers.iban"] == "iban"
+    with sqlite3.connect(tmp_path / "tgt.db") as conn:
+        emails = [r[0] for r in conn.execute("SELECT email FROM customers")]
+    with sqlite3.connect(tmp_path / "src.db") as conn:
+        real = {r[0] for r in conn.execute("SELECT email FROM customers")}
+    assert len(set(emails)) == 40 and not real & set(emails)
+
+
+def test_run_without_key_refuses_and_leaves_target(tmp_path: Path, src: str) -> None:
+    plan = _plan(tmp_path, src)
+    res = _run(plan, src, f"sqlite:///{tmp_path / 'tgt.db'}")
+    assert res.exit_code == 2
+    assert "stagewall keys init" in res.stderr
+    assert not (tmp_path / "tgt.db").exists()
+
+
+def _bad_plan_case(tmp_path: Path, src: str, edit: Callable[[dict[str, object]], None]) -> Result:
+    plan = _plan(tmp_path, src)
+    _edit(plan, edit)
+    res = _run(plan, src, f"sqlite:///{tmp_path / 'tgt.db'}")
+    assert res.exit_code == 2, res.stderr
+    assert not (tmp_path / "tgt.db").exists(), "the target must be untouched"
+    return res
+
+
+def test_unknown_transformer(tmp_path: Path, src: str, keyed: None) -> None:
+    res = _bad_plan_case(
+        tmp_path, src, lambda d: _col(d, "customers", "email").update(transformer="emial")
+    )
+    assert "tables.customers.columns.email: unknown transformer 'emial'" in res.stderr
+
+
+def test_wrong_parameter_type(tmp_path: Path, src: str, keyed: None) -> None:
+    res = _bad_plan_case(
+        tmp_path,
+        src,
+        lambda d: _col(d, "customers", "country").update(
+            transformer="redact", params={"preserve_length": "sometimes"}
+        ),
+    )
+    assert "customers.columns.country: transformer 'redact': params.preserve_length" in res.stderr
+
+
+def test_plan_names_missing_table_and_column(tmp_path: Path, src: str, keyed: None) -> None:
+    def edit(d: dict[str, object]) -> None:
+        d["tables"]["invoices"] = {"columns": {"id": {"transformer": "keep"}}}  # type: ignore[index]
+        d["tables"]["customers"]["columns"]["fax"] = {"transformer": "keep"}  # type: ignore[index]
+
+    res = _bad_plan_case(tmp_path, src, edit)
+    assert "invoices: the plan names this table but the source has no such table" in res.stderr
+    assert "customers.fax: the plan names this column" in res.stderr
+    lint = run_cli("mask", "lint", "--plan", str(tmp_path / "plan.yaml"), "--source", src)
+    assert lint.exit_code == 1 and "unknown-table" in lint.stderr
+
+
+def test_column_missing_from_plan(tmp_path: Path, src: str, keyed: None) -> None:
+    res = _bad_plan_case(tmp_path, src, lambda d: d["tables"]["customers"]["columns"].pop("phone"))  # type: ignore[index]
+    assert "error[SW301]" in res.stderr
+    assert (
+        "customers.phone: the source has this column but the plan does not mention it" in res.stderr
+    )
+
+
+def test_unreachable_source(tmp_path: Path, src: str, keyed: None) -> None:
+    plan = _plan(tmp_path, src)
+    bad = "postgresql://postgres:hunter2@127.0.0.1:1/prod"
+    res = _run(plan, bad, f"sqlite:///{tmp_path / 'tgt.db'}")
+    assert res.exit_code == 2
+    assert "source database postgresql://postgres@127.0.0.1:1/prod" in res.stderr
+    assert "hunter2" not in res.stderr + res.stdout
+    assert not (tmp_path / "tgt.db").exists()
+    res = run_cli("mask", "plan", "--source", bad, "--out", str(tmp_path / "p2.yaml"))
+    assert res.exit_code == 2 and "127.0.0.1:1/prod" in res.stderr
+    assert not (tmp_path / "p2.yaml").exists()
+
+
+@pytest.mark.mysql
+def test_wrong_password(tmp_path: Path, keyed: None, mysql_url_factory: Callable[[], str]) -> None:
+    import pymysql
+
+    source = mysql_url_factory()
+    conn = pymysql.connect(
+        host="127.0.0.1",
+        port=3306,
+        user="root",
+        password="",
+        database=source.rsplit("/", 1)[1],
+        autocommit=True,
+    )
+    with conn:
+        conn.cursor().execute("CREATE TABLE people (id INT PRIMARY KEY, email VARCHAR(200))")
+        conn.cursor().execute("INSERT INTO people VALUES (1, 'ann@corp.example')")
+    plan = _plan(tmp_path, source)
+    wrong = source.replace("root@", "root:not-the-password@")
+    res = _run(plan, wrong, f"sqlite:///{tmp_path / 'tgt.db'}")
+    assert res.exit_code == 2
+    assert "Access denied" in res.stderr and "source database" in res.stderr
+    assert "not-the-password" not in res.stderr
+    assert not (tmp_path / "tgt.db").exists()
+
+
+def test_planted_leak_exits_1_with_counts(tmp_path: Path, src: str, keyed: None) -> None:
+    plan = _plan(tmp_path, src)
+
+    def keep_emails(d: dict[str, object]) -> None:
+        for t, c in [
+            ("customers", "email"),
+            ("accounts", "customer_email"),
+            ("ledger", "acct_email"),
+        ]:
+            _col(d, t, c).update(transformer="keep", params={})
+
+    _edit(plan, keep_emails)
+    tgt = f"sqlite:///{tmp_path / 'tgt.db'}"
+    res = _run(plan, src, tgt)
+    assert res.exit_code == 1
+    assert "LEAK customers.email: 40 source value(s) found" in res.stderr
+    assert "LEAK ledger.acct_email: 40" in res.stderr
+    assert "verification failed" in res.stdout
+    ver = run_cli(
+        "mask", "verify", "--plan", str(plan), "--source", src, "--target", tgt, "--format", "json"
+    )
+    assert ver.exit_code == 1
+    hits = {(h["table"], h["column"]): h["hits"] for h in json.loads(ver.stdout)["hits"]}
+    assert hits[("customers", "email")] == 40 and hits[("accounts", "customer_email")] == 40
+    (rec,) = json.loads(run_cli("mask", "runs", "--format", "json").stdout)
+    assert rec["verification"] == "failed" and rec["verify"]["total_hits"] > 0
+
+
+def test_verify_refuses_incomplete_target(tmp_path: Path, src: str, keyed: None) -> None:
+    plan = _plan(tmp_path, src)
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    res = run_cli(
+        "mask", "verify", "--plan", str(plan), "--source", src, "--target", f"sqlite:///{empty}"
+    )
+    assert res.exit_code == 2
+    assert "has no completion marker" in res.stderr
+
+
+def test_runs_empty_and_usage(tmp_path: Path) -> None:
+    res = run_cli("mask", "runs")
+    assert res.exit_code == 0 and "no masking runs recorded" in res.stdout
+    res = run_cli("mask", "run", "--plan", "x.yaml")
+    assert res.exit_code == 2 and "Missing option" in res.stderr
+    res = run_cli(
+        "mask", "lint", "--plan", str(tmp_path / "nope.yaml"), "--source", "sqlite:///x.db"
+    )
+    assert res.exit_code == 2 and "the plan file does not exist" in res.stderr
+
+
+@pytest.mark.postgres
+def test_postgres_round_trip(
+    tmp_path: Path, keyed: None, pg_url_factory: Callable[[], str]
+) -> None:
+    source, target = pg_url_factory(), pg_url_factory()
+    schemas.build(source)
+    secret_source = source.replace("postgres@", "postgres:pw-not-recorded@")
+    plan = tmp_path / "plan.yaml"
+    res = run_cli(
+        "mask", "plan", "--source", secret_source, "--out", str(plan), "--schema", "public"
+    )
+    assert res.exit_code in (0, 1), res.stderr
+    data = yaml.safe_load(plan.read_text())
+    assert data["schemas"] == ["public"]
+    with open_database(source) as db:
+        schema = db.introspect()
+    planned = {(t, c) for t, tp in data["tables"].items() for c in tp["columns"]}
+    assert planned == {(t.qualified, c.name) for t in schema.tables for c in t.columns}
+    lint = run_cli("mask", "lint", "--plan", str(plan), "--source", source, "--format", "json")
+    assert lint.exit_code == 0, lint.stdout
+    res = _run(plan, secret_source, target, "--jobs", "2", "--format", "json")
+    assert res.exit_code == 0, res.stderr + res.stdout
+    out = json.loads(res.stdout)
+    assert out["verification"] == "passed"
+    assert out["rows"]["public.customers"] == schemas.N_CUSTOMERS
+    assert out["lsn"] and out["snapshot"]
+    ver = run_cli("mask", "verify", "--plan", str(plan), "--source", source, "--target", target)
+    assert ver.exit_code == 0, ver.stderr
+    runs = run_cli("mask", "runs", "--format", "json")
+    assert "pw-not-recorded" not in runs.stdout
+    (rec,) = json.loads(runs.stdout)
+    assert rec["source"]["database"] == source.rsplit("/", 1)[1]
