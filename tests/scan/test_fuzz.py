@@ -1,0 +1,53 @@
+"""Malformed input never crashes the scanner: random bytes and truncations per reader."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stagewall.scan import scan_paths
+
+from .helpers import FIXTURES
+
+NAMES = ["main.tf", "x.tfvars", "a.yaml", ".env", "c.json", "d.toml", "e.ini", "plan.json", ".gitlab-ci.yml", "s.sh"]
+SAMPLES = [p.read_bytes() for p in sorted(FIXTURES.rglob("*")) if p.is_file()]
+
+
+def _scan(name: str, data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / ".github" / "workflows" if name == "wf.yml" else Path(tmp)
+        target.mkdir(parents=True, exist_ok=True)
+        (target / name).write_bytes(data)
+        result = scan_paths([Path(tmp)])
+        assert not [f for f in result.findings if "internal error" in f.message]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([*NAMES, "wf.yml"]), st.binary(max_size=400))
+def test_random_bytes(name: str, data: bytes) -> None:
+    _scan(name, data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([*NAMES, "wf.yml"]), st.sampled_from(SAMPLES), st.floats(0, 1))
+def test_truncated_real_files(name: str, sample: bytes, cut: float) -> None:
+    _scan(name, sample[: int(len(sample) * cut)])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([*NAMES, "wf.yml"]), st.text(alphabet="{}[]:=\"'#&*<>-\n ${}.abc:/@", max_size=200))
+def test_syntax_soup(name: str, text: str) -> None:
+    _scan(name, text.encode())
+
+
+def test_billion_laughs_is_a_parse_error(tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for i in range(1, 10):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 10)}]")
+    (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n")
+    result = scan_paths([tmp_path])
+    assert [f.rule_id for f in result.findings] == ["SW-SCAN-012"]
