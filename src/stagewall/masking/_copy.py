@@ -1,0 +1,150 @@
+"""Copy one unit of work (a table, or a range of one) from source to target, masking it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from stagewall.errors import MaskingError
+from stagewall.masking._subset import Selection, sampled
+from stagewall.masking.db import Database, copy_columns
+from stagewall.masking.schema import Column, Table
+
+
+class TransformerLike(Protocol):
+    def transform(self, values: Any) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A table, or one ctid range of a large PostgreSQL table."""
+
+    table: Table
+    where: str | None = None  # internal range condition, never user text
+    part: int = 0
+    parts: int = 1
+
+
+class Mapper:
+    """The transformers of one table's columns, for one worker."""
+
+    def __init__(self, table: Table, transformers: dict[str, TransformerLike]) -> None:
+        self.table = table
+        self.columns: tuple[Column, ...] = copy_columns(table)
+        self.names = [c.name for c in self.columns]
+        self.by_index = {
+            i: transformers[c.name] for i, c in enumerate(self.columns) if c.name in transformers
+        }
+
+    def _run(self, idx: int, values: list[Any]) -> list[Any]:
+        out = self.by_index[idx].transform(values)
+        if len(out) != len(values):
+            raise MaskingError(
+                f"transformer on {self.table.qualified}.{self.names[idx]} returned "
+                f"{len(out)} values for {len(values)}"
+            )
+        return out
+
+    def apply_rows(self, rows: list[list[Any]]) -> list[list[Any]]:
+        for idx in self.by_index:
+            try:
+                out = self._run(idx, [r[idx] for r in rows])
+            except MaskingError as exc:
+                raise self._named(idx, exc) from None
+            for r, v in zip(rows, out, strict=True):
+                r[idx] = v
+        return rows
+
+    def apply_fields(
+        self, fields: list[list[bytes]], decoders: list[Any], encode: Callable[[Any, Any], bytes]
+    ) -> None:
+        """Transform COPY text fields in place; columns that are kept stay bytes."""
+        for idx in self.by_index:
+            dec = decoders[idx]
+            kind = self.columns[idx].kind
+            try:
+                out = self._run(idx, [dec(f[idx]) for f in fields])
+            except MaskingError as exc:
+                raise self._named(idx, exc) from None
+            for f, v in zip(fields, out, strict=True):
+                f[idx] = encode(v, kind)
+
+    def _named(self, idx: int, exc: MaskingError) -> MaskingError:
+        """The same error, with the table and column it happened in."""
+        where = f"{self.table.qualified}.{self.names[idx]}"
+        if where in exc.message:
+            return exc
+        return type(exc)(f"{where}: {exc.message}", hint=exc.hint)
+
+
+def _filter(mapper: Mapper, sel: Selection, rows: list[list[Any]]) -> list[list[Any]]:
+    if sel.mode == "keys":
+        pos = [mapper.names.index(c) for c in sel.key_columns]
+        return [r for r in rows if tuple(r[i] for i in pos) in sel.keys]
+    if sel.mode == "filter" and sel.percent is not None:
+        return [r for r in rows if sampled(tuple(r), sel.percent)]
+    return rows
+
+
+def copy_unit(
+    src: Database,
+    tgt: Database,
+    unit: Unit,
+    mapper: Mapper,
+    sel: Selection,
+    batch_rows: int,
+    report: Callable[[int], None],
+) -> int:
+    """Stream one unit; returns the rows written. Memory is bounded by ``batch_rows``."""
+    if sel.mode == "none" or (sel.mode == "keys" and not sel.keys):
+        return 0
+    from stagewall.masking.db._postgres import PostgresDatabase
+
+    names = mapper.names
+    if (
+        isinstance(src, PostgresDatabase)
+        and isinstance(tgt, PostgresDatabase)
+        and sel.mode == "all"
+    ):
+        from stagewall.masking.db._pgtext import encode
+
+        decoders = src.decoders(unit.table, names) if mapper.by_index else []
+        done = 0
+        with tgt.copy_in(unit.table, names) as writer:
+            for lines in src.copy_out(unit.table, names, unit.where, batch_rows):
+                if mapper.by_index:
+                    fields = [ln[:-1].split(b"\t") for ln in lines]
+                    mapper.apply_fields(fields, decoders, encode)
+                    data = b"".join(b"\t".join(f) + b"\n" for f in fields)
+                else:
+                    data = b"".join(lines)
+                writer.write(data)
+                done += len(lines)
+                report(len(lines))
+        return done
+    where = unit.where if sel.mode != "filter" or sel.where is None else sel.where
+
+    def batches() -> Iterator[list[list[Any]]]:
+        for batch in src.iter_rows(unit.table, names, where, batch_rows):
+            rows = _filter(mapper, sel, [list(r) for r in batch])
+            if rows:
+                yield mapper.apply_rows(rows)
+
+    done = 0
+    if isinstance(tgt, PostgresDatabase):
+        with tgt.copy_in(unit.table, names) as writer:
+            for rows in batches():
+                writer.write(tgt.encode_rows(mapper.columns, rows))  # type: ignore[arg-type]
+                done += len(rows)
+                report(len(rows))
+        return done
+    for rows in batches():
+        tgt.write_rows(unit.table, mapper.columns, rows)  # type: ignore[arg-type]
+        done += len(rows)
+        report(len(rows))
+    tgt.commit()
+    return done
+
+
+__all__ = ["Mapper", "Unit", "copy_unit"]

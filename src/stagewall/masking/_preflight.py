@@ -1,0 +1,99 @@
+"""Checks that run before any row moves: plan coverage and lint, target identity, estate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stagewall.errors import ConfigError, MaskingError
+from stagewall.masking.db import DatabaseURL
+from stagewall.masking.db._url import _normal_host, _real_path
+from stagewall.masking.plan import Plan
+from stagewall.masking.schema import Schema
+
+
+def check_plan(plan: Plan, schema: Schema) -> None:
+    """Every source column planned, nothing unknown named, lint errors refused."""
+    from stagewall.masking.lint import ensure_plan_ok
+
+    ensure_plan_ok(plan, schema)
+
+
+def check_not_same(source: DatabaseURL, target: DatabaseURL) -> None:
+    if source.same_database(target):
+        raise ConfigError(
+            f"the target {target.display} is the source database; masking in place "
+            "would destroy production data",
+            hint="give a different, empty database as --target",
+        )
+
+
+def _target_names(target: DatabaseURL) -> set[str]:
+    if target.backend == "sqlite":
+        path = target.path
+        if path is None:
+            return set()
+        return {str(path).lower(), str(_real_path(path)).lower()}
+    host = (target.host or "").lower()
+    names = {host, _normal_host(host)}
+    out = set(names)
+    for h in names:
+        out |= {f"{h}/{target.database}".lower(), f"{h}:{target.port}/{target.database}".lower()}
+    return out
+
+
+def check_not_production(target: DatabaseURL) -> None:
+    """Refuse a target that ``stagewall.yaml`` declares as a production resource."""
+    from stagewall.estate import load_estate_optional
+
+    loaded = load_estate_optional()
+    if loaded is None:
+        return
+    estate = loaded.estate
+    wanted = _target_names(target)
+    for rid, res in sorted(estate.resources.items()):
+        if not estate.is_production(res.environment):
+            continue
+        if _matches(res, target, wanted):
+            raise MaskingError(
+                f"the target {target.display} is resource {rid!r} of production "
+                f"environment {res.environment!r} in {loaded.path}",
+                hint="mask into a staging or development database, never into production",
+            )
+
+
+def _matches(res: object, target: DatabaseURL, wanted: set[str]) -> bool:
+    from stagewall.estate import Resource
+
+    if not isinstance(res, Resource):
+        return False
+    if target.backend == "sqlite":
+        if (
+            res.path
+            and target.path is not None
+            and _real_path(target.path) == _real_path(Path(res.path))
+        ):
+            return True
+        return any(i.strip().lower() in wanted for i in res.identifiers)
+    if res.host:
+        same_host = _normal_host(res.host) == _normal_host(target.host)
+        same_port = res.port is None or res.port == target.port
+        same_db = res.database is None or res.database == target.database
+        if same_host and same_port and same_db:
+            return True
+    # Explicit identifiers only: host/database are matched together above, so a
+    # staging database on the same server as production is not mistaken for it.
+    for raw in res.identifiers:
+        ident = raw.strip().lower()
+        if ident in wanted:
+            return True
+        if "://" in ident:
+            try:
+                other = DatabaseURL.parse(ident, "target")
+            except ConfigError:
+                continue
+            if other.same_database(target):
+                return True
+    return False
+
+
+__all__ = ["check_not_production", "check_not_same", "check_plan"]

@@ -1,0 +1,226 @@
+"""What every database adapter offers the planner, the engine and verification."""
+
+from __future__ import annotations
+
+import enum
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from stagewall.errors import BackendError
+from stagewall.masking.db._url import DatabaseURL, Role
+from stagewall.masking.schema import Column, Schema, Table
+
+MARKER_TABLE = "stagewall_masking_run"
+GENERATED_PREFIX = "GENERATED ALWAYS AS "
+
+Row = tuple[Any, ...]
+
+
+class MarkerStatus(enum.Enum):
+    RUNNING = "running"
+    FAILED = "failed"
+    COMPLETE = "complete"
+
+
+@dataclass(frozen=True)
+class Marker:
+    """The completion marker a run keeps in the target (table ``stagewall_masking_run``)."""
+
+    run_id: str
+    status: MarkerStatus
+    plan_sha256: str
+    key_id: str
+    started_at: str
+    finished_at: str | None
+    source: str  # JSON of the source identity (never credentials)
+
+    @property
+    def complete(self) -> bool:
+        return self.status is MarkerStatus.COMPLETE
+
+
+def is_generated(column: Column) -> bool:
+    """A stored generated column: recreated on the target, never copied."""
+    return bool(column.default and column.default.startswith(GENERATED_PREFIX))
+
+
+def copy_columns(table: Table) -> tuple[Column, ...]:
+    return tuple(c for c in table.columns if not is_generated(c))
+
+
+def scrub(message: str, url: DatabaseURL) -> str:
+    """A driver message with the password (if any) blanked out."""
+    if url.password:
+        message = message.replace(url.password, "***")
+    return message.strip().splitlines()[0] if message.strip() else "unknown error"
+
+
+class Database(ABC):
+    """One open connection to a source or target database."""
+
+    backend: ClassVar[str]
+    quote_char: ClassVar[str] = '"'
+
+    def __init__(self, url: DatabaseURL, role: Role) -> None:
+        self.url = url
+        self.role = role
+
+    # ---- naming ---------------------------------------------------------------
+    def q(self, name: str) -> str:
+        """Quote one identifier (any characters; the quote char is doubled)."""
+        c = self.quote_char
+        if "\x00" in name:
+            raise BackendError(f"identifier {name!r} contains a NUL character")
+        return c + name.replace(c, c + c) + c
+
+    def qt(self, table: Table) -> str:
+        if table.schema:
+            return f"{self.q(table.schema)}.{self.q(table.name)}"
+        return self.q(table.name)
+
+    def qcols(self, names: Sequence[str]) -> str:
+        return ", ".join(self.q(n) for n in names)
+
+    def fail(self, what: str, exc: BaseException) -> BackendError:
+        return BackendError(
+            f"{self.role} database {self.url.display}: {what}: {scrub(str(exc), self.url)}"
+        )
+
+    # ---- both sides -------------------------------------------------------------
+    @abstractmethod
+    def introspect(self, schemas: Sequence[str] | None = None) -> Schema: ...
+
+    @abstractmethod
+    def sample(self, table: Table, columns: Sequence[str], n: int) -> dict[str, list[Any]]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- source -------------------------------------------------------------------
+    @abstractmethod
+    def begin_read(self, snapshot: str | None = None) -> None:
+        """Start the read-only transaction all reads of this run happen in."""
+
+    def export_snapshot(self) -> tuple[str | None, str | None]:
+        """(snapshot id, WAL position) where the backend has them."""
+        return None, None
+
+    @abstractmethod
+    def iter_rows(
+        self, table: Table, columns: Sequence[str], where: str | None, batch_rows: int
+    ) -> Iterator[list[Row]]:
+        """Rows as Python values, in bounded batches."""
+
+    @abstractmethod
+    def select(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """A read query inside the read transaction (subsetting)."""
+
+    # ---- target --------------------------------------------------------------------
+    @abstractmethod
+    def user_tables(self) -> list[str]:
+        """Tables in the target other than the marker table."""
+
+    @abstractmethod
+    def drop_all(self) -> None:
+        """Remove every user table (``--replace``)."""
+
+    @abstractmethod
+    def create_tables(self, schema: Schema, extra_ddl: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def write_rows(self, table: Table, columns: Sequence[Column], rows: list[Row]) -> None: ...
+
+    @abstractmethod
+    def commit(self) -> None: ...
+
+    @abstractmethod
+    def finish_tables(self, schema: Schema) -> None:
+        """Constraints, indexes and sequences, after the data."""
+
+    @abstractmethod
+    def _marker_ddl(self) -> str: ...
+
+    @abstractmethod
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    def marker_name(self) -> str:
+        return self.q(MARKER_TABLE)
+
+    def write_marker(self, marker: Marker) -> None:
+        self._execute(self._marker_ddl())
+        ph = self.placeholder
+        self._execute(f"DELETE FROM {self.marker_name()}")  # noqa: S608 - identifiers quoted by q()
+        self._execute(
+            f"INSERT INTO {self.marker_name()} (run_id, status, plan_sha256, key_id, "  # noqa: S608 - identifiers quoted by q()
+            f"started_at, finished_at, source) VALUES ({', '.join([ph] * 7)})",
+            (
+                marker.run_id,
+                marker.status.value,
+                marker.plan_sha256,
+                marker.key_id,
+                marker.started_at,
+                marker.finished_at,
+                marker.source,
+            ),
+        )
+        self.commit()
+
+    @abstractmethod
+    def has_marker_table(self) -> bool: ...
+
+    def read_marker(self) -> Marker | None:
+        if not self.has_marker_table():
+            return None
+        rows = self._execute(
+            f"SELECT run_id, status, plan_sha256, key_id, started_at, finished_at, source "  # noqa: S608 - identifiers quoted by q()
+            f"FROM {self.marker_name()}"
+        )
+        if len(rows) != 1:
+            return None
+        r = rows[0]
+        try:
+            status = MarkerStatus(r[1])
+        except ValueError:
+            return None
+        return Marker(
+            str(r[0]),
+            status,
+            str(r[2]),
+            str(r[3]),
+            str(r[4]),
+            None if r[5] is None else str(r[5]),
+            str(r[6]),
+        )
+
+    placeholder: ClassVar[str] = "%s"
+
+
+def json_default(value: object) -> str:
+    return str(value)
+
+
+def to_json_text(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=json_default)
+
+
+__all__ = [
+    "GENERATED_PREFIX",
+    "MARKER_TABLE",
+    "Database",
+    "Marker",
+    "MarkerStatus",
+    "Row",
+    "copy_columns",
+    "is_generated",
+    "scrub",
+    "to_json_text",
+]

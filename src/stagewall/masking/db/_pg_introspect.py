@@ -1,0 +1,207 @@
+"""PostgreSQL catalog queries → :class:`Schema`, plus the exact DDL to recreate it.
+
+Runs with ``search_path = ''`` so every name PostgreSQL prints (types, defaults,
+constraint and index definitions) is schema-qualified and replays unambiguously
+on the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from stagewall.masking.db._base import GENERATED_PREFIX, MARKER_TABLE
+from stagewall.masking.db._types import pg_kind
+from stagewall.masking.schema import Column, ForeignKey, Index, Schema, Table
+
+_ACTION = {"a": None, "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+
+TABLES = """
+SELECT c.oid, n.nspname, c.relname, c.reltuples::bigint, c.relkind
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp)'
+  AND NOT (n.nspname = 'public' AND c.relname = %(marker)s)
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                  WHERE d.classid = 'pg_catalog.pg_class'::regclass
+                    AND d.objid = c.oid AND d.deptype = 'e')
+  AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))
+ORDER BY n.nspname, c.relname
+"""
+
+COLUMNS = """
+SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
+       a.attnotnull, pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity,
+       a.attgenerated, t.typcategory, COALESCE(bt.typname, t.typname), a.atttypmod,
+       COALESCE(bt.typcategory, t.typcategory)
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_catalog.pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
+LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum
+"""
+
+CONSTRAINTS = """
+SELECT k.conrelid, k.conname, k.contype, k.conkey, k.confkey, fn.nspname, fc.relname,
+       k.confupdtype, k.confdeltype, pg_catalog.pg_get_constraintdef(k.oid), k.confrelid
+FROM pg_catalog.pg_constraint k
+LEFT JOIN pg_catalog.pg_class fc ON fc.oid = k.confrelid
+LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
+WHERE k.conrelid = ANY(%s) AND k.contype IN ('p', 'u', 'f', 'c', 'x')
+ORDER BY k.conrelid, k.conname
+"""
+
+INDEXES = """
+SELECT i.indrelid, ic.relname, i.indisunique, i.indkey::int2[],
+       pg_catalog.pg_get_indexdef(i.indexrelid)
+FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+WHERE i.indrelid = ANY(%s)
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
+                  WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid
+                    AND k.contype IN ('p', 'u', 'x'))
+ORDER BY i.indrelid, ic.relname
+"""
+
+ENUMS = """
+SELECT DISTINCT n.nspname, t.typname, t.oid,
+       (SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder)
+        FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid)
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_type t0 ON t0.oid = a.atttypid
+JOIN pg_catalog.pg_type t ON t.oid = CASE WHEN t0.typcategory = 'A' THEN t0.typelem ELSE t0.oid END
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+WHERE a.attrelid = ANY(%s) AND a.attnum > 0 AND t.typtype = 'e'
+ORDER BY 1, 2
+"""
+
+EXTENSIONS = """
+SELECT DISTINCT x.extname
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_type'::regclass
+     AND d.objid = CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE t.oid END
+     AND d.deptype = 'e'
+JOIN pg_catalog.pg_extension x ON x.oid = d.refobjid
+WHERE a.attrelid = ANY(%s) AND a.attnum > 0
+ORDER BY 1
+"""
+
+
+@dataclass
+class PgDDL:
+    """What the source adapter hands the target adapter for an exact recreation."""
+
+    schemas: list[str] = field(default_factory=list)
+    extensions: list[str] = field(default_factory=list)
+    enums: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    # per qualified table: [(constraint name, contype, definition)]
+    constraints: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    indexes: dict[str, list[str]] = field(default_factory=dict)
+    identity_always: set[tuple[str, str]] = field(default_factory=set)
+
+
+def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
+    cur.execute("SELECT pg_catalog.set_config('search_path', '', true)")
+    cur.execute(TABLES, {"marker": MARKER_TABLE, "schemas": list(schemas) if schemas else None})
+    trows = cur.fetchall()
+    oids = [r[0] for r in trows]
+    ddl = PgDDL()
+    cols: dict[int, list[Column]] = {o: [] for o in oids}
+    attnames: dict[int, dict[int, str]] = {o: {} for o in oids}
+    always: set[tuple[int, str]] = set()
+    cur.execute(COLUMNS, (oids,))
+    for rel, num, name, typ, notnull, default, ident, gen, cat, typname, typmod, bcat in cur:
+        attnames[rel][num] = name
+        is_ident = ident in ("a", "d") or bool(default and default.startswith("nextval("))
+        if gen == "s":
+            default = f"{GENERATED_PREFIX}({default}) STORED"
+        elif is_ident:
+            default = None
+        maxlen = typmod - 4 if typname in ("varchar", "bpchar") and typmod > 4 else None
+        cols[rel].append(
+            Column(
+                name=name,
+                kind=pg_kind(typname, "A" if cat == "A" else bcat),
+                db_type=typ,
+                nullable=not notnull,
+                max_length=maxlen,
+                default=default,
+                is_identity=is_ident,
+            )
+        )
+        if ident == "a":
+            always.add((rel, name))
+    pk: dict[int, tuple[str, ...]] = {}
+    uniq: dict[int, list[tuple[str, ...]]] = {o: [] for o in oids}
+    fks: dict[int, list[ForeignKey]] = {o: [] for o in oids}
+    checks: dict[int, list[str]] = {o: [] for o in oids}
+    cons: dict[int, list[tuple[str, str, str]]] = {o: [] for o in oids}
+    cur.execute(CONSTRAINTS, (oids,))
+    for rel, name, ctype, key, fkey, fschema, ftable, upd, dele, definition, frel in cur:
+        names = tuple(attnames[rel].get(k, "") for k in key or ())
+        cons[rel].append((name, ctype, definition))
+        if ctype == "p":
+            pk[rel] = names
+        elif ctype == "u":
+            uniq[rel].append(names)
+        elif ctype == "c":
+            checks[rel].append(f"CONSTRAINT {_q(name)} {definition}")
+        elif ctype == "f":
+            ref_names = attnames.get(frel)
+            if ref_names is None:  # parent outside the introspected schemas
+                cur2 = cur.connection.execute(
+                    "SELECT attnum, attname FROM pg_catalog.pg_attribute WHERE attrelid = %s",
+                    (frel,),
+                )
+                ref_names = dict(cur2.fetchall())
+            fks[rel].append(
+                ForeignKey(
+                    name=name,
+                    columns=names,
+                    ref_schema=fschema,
+                    ref_table=ftable,
+                    ref_columns=tuple(ref_names.get(k, "") for k in fkey or ()),
+                    on_delete=_ACTION.get(dele),
+                    on_update=_ACTION.get(upd),
+                )
+            )
+    idx: dict[int, list[Index]] = {o: [] for o in oids}
+    idx_ddl: dict[int, list[str]] = {o: [] for o in oids}
+    cur.execute(INDEXES, (oids,))
+    for rel, name, unique, keys, definition in cur:
+        icols = () if 0 in keys else tuple(attnames[rel][k] for k in keys)
+        idx[rel].append(Index(name=name, columns=icols, unique=unique, definition=definition))
+        idx_ddl[rel].append(definition)
+    cur.execute(ENUMS, (oids,))
+    ddl.enums = [(r[0], r[1], list(r[3] or [])) for r in cur.fetchall()]
+    cur.execute(EXTENSIONS, (oids,))
+    ddl.extensions = [r[0] for r in cur.fetchall()]
+    tables = []
+    for oid, nsp, rel, tuples, _kind in trows:
+        t = Table(
+            schema=nsp,
+            name=rel,
+            columns=tuple(cols[oid]),
+            primary_key=pk.get(oid, ()),
+            foreign_keys=tuple(fks[oid]),
+            unique_constraints=tuple(uniq[oid]),
+            indexes=tuple(idx[oid]),
+            check_constraints=tuple(checks[oid]),
+            row_estimate=int(tuples) if tuples is not None and tuples >= 0 else None,
+        )
+        tables.append(t)
+        ddl.constraints[t.qualified] = cons[oid]
+        ddl.indexes[t.qualified] = idx_ddl[oid]
+        ddl.identity_always |= {(t.qualified, c) for o, c in always if o == oid}
+    ddl.schemas = sorted({t.schema for t in tables if t.schema})
+    return Schema(backend="postgresql", tables=tuple(tables)), ddl
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+__all__ = ["PgDDL", "introspect"]

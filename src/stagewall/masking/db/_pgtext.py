@@ -1,0 +1,111 @@
+"""PostgreSQL COPY text format: unescape/escape fields and turn Python values into text.
+
+Rows are ``\\n``-terminated, fields ``\\t``-separated, NULL is ``\\N``; backslash,
+newline, carriage return, tab and the other control escapes are backslash-escaped
+(so splitting a row on tab is safe). Columns that are kept are never decoded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from stagewall.masking.types import ColumnKind
+
+NULL = b"\\N"
+_UNESC = {
+    b"b": b"\b",
+    b"f": b"\f",
+    b"n": b"\n",
+    b"r": b"\r",
+    b"t": b"\t",
+    b"v": b"\v",
+    b"\\": b"\\",
+}
+_ESC_RE = re.compile(rb"\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)", re.DOTALL)
+
+
+def _unesc(m: re.Match[bytes]) -> bytes:
+    s = m.group(1)
+    if s in _UNESC:
+        return _UNESC[s]
+    if s[:1] == b"x" and len(s) > 1:
+        return bytes([int(s[1:], 16)])
+    if s[:1].isdigit():
+        return bytes([int(s, 8) & 0xFF])
+    return s
+
+
+def unescape(field: bytes) -> bytes:
+    return _ESC_RE.sub(_unesc, field) if b"\\" in field else field
+
+
+_ESC_TABLE = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def escape_text(text: str) -> bytes:
+    return text.translate(_ESC_TABLE).encode()
+
+
+def _array_elem(v: Any) -> str:
+    if v is None:
+        return "NULL"
+    if isinstance(v, list | tuple):
+        return _array_literal(v)
+    s = _plain(v, ColumnKind.TEXT)
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _array_literal(values: list[Any] | tuple[Any, ...]) -> str:
+    return "{" + ",".join(_array_elem(v) for v in values) + "}"
+
+
+def _plain(value: Any, kind: ColumnKind) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int | float | decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "\\x" + bytes(value).hex()
+    if isinstance(value, list | tuple) and kind is ColumnKind.ARRAY:
+        return _array_literal(value)
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def encode(value: Any, kind: ColumnKind) -> bytes:
+    """One Python value as an escaped COPY text field."""
+    if value is None:
+        return NULL
+    return escape_text(_plain(value, kind))
+
+
+def make_decoder(loader: Any | None) -> Callable[[bytes], Any]:
+    """Field bytes → Python value with psycopg's text loader for the column type."""
+    if loader is None:
+
+        def plain(field: bytes) -> Any:
+            return None if field == NULL else unescape(field).decode()
+
+        return plain
+    load = loader.load
+
+    def decode(field: bytes) -> Any:
+        return None if field == NULL else load(unescape(field))
+
+    return decode
+
+
+__all__ = ["NULL", "encode", "escape_text", "make_decoder", "unescape"]

@@ -1,0 +1,408 @@
+"""PostgreSQL adapter: psycopg 3, COPY text both ways, one exported snapshot for all readers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import sql as pgsql
+from psycopg.pq import Format
+
+from stagewall.errors import BackendError
+from stagewall.masking.db._base import MARKER_TABLE, Database, Row, is_generated
+from stagewall.masking.db._pg_introspect import PgDDL, introspect
+from stagewall.masking.db._pgtext import encode, make_decoder
+from stagewall.masking.db._types import portable_type
+from stagewall.masking.db._url import DatabaseURL, Role
+from stagewall.masking.schema import Column, Schema, Table
+from stagewall.masking.types import ColumnKind
+
+_SYSTEM = "('pg_catalog', 'information_schema')"
+
+
+class CopyWriter:
+    def __init__(self, copy: Any) -> None:
+        self._copy = copy
+
+    def write(self, data: bytes) -> None:
+        self._copy.write(data)
+
+
+class PostgresDatabase(Database):
+    backend = "postgresql"
+
+    def __init__(self, url: DatabaseURL, role: Role, read_only: bool) -> None:
+        super().__init__(url, role)
+        kwargs: dict[str, Any] = dict(url.params)
+        kwargs.setdefault("connect_timeout", 10)
+        kwargs.setdefault("application_name", f"stagewall-mask-{role}")
+        try:
+            self.conn = psycopg.connect(
+                host=url.host,
+                port=url.port,
+                dbname=url.database,
+                user=url.user,
+                password=url.password,
+                autocommit=True,
+                **kwargs,
+            )
+        except psycopg.Error as exc:
+            raise BackendError(
+                f"cannot connect to the {role} database {url.display}: {_reason(exc, url)}",
+                hint="check host, port, database name, user and password "
+                f"(STAGEWALL_{role.upper()}_PASSWORD or PGPASSWORD)",
+            ) from None
+        self.read_only = read_only
+        self.ddl: PgDDL | None = None
+        self._same: PgDDL | None = None
+        self._in_tx = False
+        self._oids: dict[str, dict[str, int]] = {}
+
+    def close(self) -> None:
+        try:
+            if self._in_tx:
+                self.conn.execute("ROLLBACK")
+        except psycopg.Error:
+            pass
+        self.conn.close()
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        try:
+            cur = self.conn.execute(sql.encode(), tuple(params) if params else None)
+            return [tuple(r) for r in cur.fetchall()] if cur.description else []
+        except psycopg.Error as exc:
+            raise self.fail("query failed", exc) from None
+
+    def commit(self) -> None:
+        return None  # autocommit, or explicit transactions by the caller
+
+    # ---- introspection ------------------------------------------------------------
+    def introspect(self, schemas: Sequence[str] | None = None) -> Schema:
+        try:
+            with self.conn.transaction(), self.conn.cursor() as cur:
+                schema, self.ddl = introspect(cur, schemas)
+        except psycopg.Error as exc:
+            raise self.fail("introspection failed", exc) from None
+        return schema
+
+    def sample(self, table: Table, columns: Sequence[str], n: int) -> dict[str, list[Any]]:
+        n = max(0, min(int(n), 100_000))
+        est = table.row_estimate or 0
+        tablesample = ""
+        if est > 20 * n and n:
+            pct = min(100.0, 100.0 * 20 * n / est)
+            tablesample = f" TABLESAMPLE SYSTEM ({pct:.6f})"
+        query = f"SELECT {self.qcols(columns)} FROM {self.qt(table)}{tablesample} LIMIT {n}"  # noqa: S608 - identifiers quoted by q()
+        rows = self._execute(query)
+        return {c: [r[i] for r in rows] for i, c in enumerate(columns)}
+
+    # ---- source ---------------------------------------------------------------------
+    def begin_read(self, snapshot: str | None = None) -> None:
+        try:
+            self.conn.execute(b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            self._in_tx = True
+            if snapshot:
+                self.conn.execute(
+                    pgsql.SQL("SET TRANSACTION SNAPSHOT {}").format(pgsql.Literal(snapshot))
+                )
+        except psycopg.Error as exc:
+            raise self.fail("cannot start the read snapshot", exc) from None
+
+    def export_snapshot(self) -> tuple[str | None, str | None]:
+        """Export the read snapshot (for parallel readers) and note the WAL position.
+
+        Must be the first statements of the transaction; a replica has no current
+        WAL position, so its replay position is recorded instead.
+        """
+        try:
+            row = self.conn.execute(b"SELECT pg_catalog.pg_export_snapshot()").fetchone()
+        except psycopg.Error as exc:
+            raise self.fail("cannot export the read snapshot", exc) from None
+        snap = str(row[0]) if row else None
+        lsn = None
+        for query in (
+            b"SELECT pg_catalog.pg_current_wal_lsn()::text",
+            b"SELECT pg_catalog.pg_last_wal_replay_lsn()::text",
+        ):
+            try:
+                self.conn.execute(b"SAVEPOINT sw_probe")
+                value = self.conn.execute(query).fetchone()
+                self.conn.execute(b"RELEASE SAVEPOINT sw_probe")
+            except psycopg.Error:
+                self.conn.execute(b"ROLLBACK TO SAVEPOINT sw_probe")
+                continue
+            if value and value[0] is not None:
+                lsn = str(value[0])
+                break
+        return snap, lsn
+
+    def copy_out(
+        self, table: Table, columns: Sequence[str], where: str | None, batch_rows: int
+    ) -> Iterator[list[bytes]]:
+        """COPY text rows (each ending in ``\\n``), in batches of at most ``batch_rows``."""
+        query = f"COPY (SELECT {self.qcols(columns)} FROM {self.qt(table)}"  # noqa: S608 - identifiers quoted by q()
+        if where:
+            query += f" WHERE ({where})"
+        query += ") TO STDOUT"
+        try:
+            with self.conn.cursor() as cur, cur.copy(query.encode()) as cp:
+                batch: list[bytes] = []
+                for chunk in cp:
+                    batch.append(bytes(chunk))
+                    if len(batch) >= batch_rows:
+                        yield batch
+                        batch = []
+                if batch:
+                    yield batch
+        except psycopg.Error as exc:
+            raise self.fail(f"reading {table.qualified} failed", exc) from None
+
+    def decoders(self, table: Table, columns: Sequence[str]) -> list[Any]:
+        oids = self._column_oids(table)
+        out = []
+        for c in columns:
+            oid = oids.get(c, 0)
+            cls = self.conn.adapters.get_loader(oid, Format.TEXT)
+            out.append(make_decoder(cls(oid, self.conn) if cls is not None else None))
+        return out
+
+    def _column_oids(self, table: Table) -> dict[str, int]:
+        if table.qualified not in self._oids:
+            rows = self._execute(
+                "SELECT attname, atttypid::int FROM pg_catalog.pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (self.qt(table),),
+            )
+            self._oids[table.qualified] = {str(r[0]): int(r[1]) for r in rows}
+        return self._oids[table.qualified]
+
+    def iter_rows(
+        self, table: Table, columns: Sequence[str], where: str | None, batch_rows: int
+    ) -> Iterator[list[Row]]:
+        decs = self.decoders(table, columns)
+        for lines in self.copy_out(table, columns, where, batch_rows):
+            out = []
+            for line in lines:
+                fields = line[:-1].split(b"\t")
+                out.append(tuple(d(f) for d, f in zip(decs, fields, strict=True)))
+            yield out
+
+    def select(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self._execute(sql, params)
+
+    def ranges(self, table: Table, parts: int, min_pages: int) -> list[str | None]:
+        """ctid page ranges splitting a plain table into ``parts`` for parallel readers."""
+        rows = self._execute(
+            "SELECT c.relkind, pg_catalog.pg_relation_size(c.oid) / "
+            "current_setting('block_size')::bigint FROM pg_catalog.pg_class c "
+            "WHERE c.oid = %s::regclass",
+            (self.qt(table),),
+        )
+        if not rows or rows[0][0] != "r" or parts < 2 or int(rows[0][1]) < min_pages:
+            return [None]
+        pages = int(rows[0][1])
+        step = -(-pages // parts)
+        out: list[str | None] = []
+        for i in range(parts):
+            lo, hi = i * step, (i + 1) * step
+            cond = f"ctid >= '({lo},0)'::tid"
+            if i < parts - 1:
+                cond += f" AND ctid < '({hi},0)'::tid"
+            out.append(cond)
+        return out
+
+    # ---- target -----------------------------------------------------------------------
+    def user_tables(self) -> list[str]:
+        rows = self._execute(
+            "SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c "  # noqa: S608 - identifiers quoted by q()
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            f"WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN {_SYSTEM} "
+            "AND n.nspname !~ '^pg_(toast|temp)' "
+            "AND NOT (n.nspname = 'public' AND c.relname = %s)",
+            (MARKER_TABLE,),
+        )
+        return sorted(str(r[0]) for r in rows)
+
+    def has_marker_table(self) -> bool:
+        return bool(
+            self._execute("SELECT pg_catalog.to_regclass(%s)", (f"public.{MARKER_TABLE}",))[0][0]
+        )
+
+    def marker_name(self) -> str:
+        return f"public.{self.q(MARKER_TABLE)}"
+
+    def _marker_ddl(self) -> str:
+        return (
+            f"CREATE TABLE IF NOT EXISTS {self.marker_name()} (run_id text PRIMARY KEY, "
+            "status text NOT NULL, plan_sha256 text, key_id text, started_at text, "
+            "finished_at text, source text)"
+        )
+
+    def drop_all(self) -> None:
+        schemas = self._execute(
+            "SELECT nspname FROM pg_catalog.pg_namespace "  # noqa: S608 - identifiers quoted by q()
+            f"WHERE nspname NOT IN {_SYSTEM} AND nspname !~ '^pg_' AND nspname <> 'public'"
+        )
+        with self.conn.transaction():
+            for (name,) in schemas:
+                self._execute(f"DROP SCHEMA {self.q(str(name))} CASCADE")
+            for name in self.user_tables():
+                if name.startswith("public."):
+                    self._execute(f"DROP TABLE IF EXISTS public.{self.q(name[7:])} CASCADE")
+            for (typ,) in self._execute(
+                "SELECT t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n "
+                "ON n.oid = t.typnamespace WHERE n.nspname = 'public' AND t.typtype IN ('e','d')"
+            ):
+                self._execute(f"DROP TYPE IF EXISTS public.{self.q(str(typ))} CASCADE")
+
+    def create_tables(self, schema: Schema, extra_ddl: Sequence[str]) -> None:
+        try:
+            with self.conn.transaction():
+                for stmt in extra_ddl:
+                    self.conn.execute(stmt.encode())
+                same = self._same
+                if same is not None:
+                    for s in same.schemas:
+                        self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.q(s)}".encode())
+                    for ext in same.extensions:
+                        self.conn.execute(f"CREATE EXTENSION IF NOT EXISTS {self.q(ext)}".encode())
+                    for nsp, typ, labels in same.enums:
+                        self.conn.execute(
+                            pgsql.SQL("CREATE TYPE {}.{} AS ENUM ({})").format(
+                                pgsql.Identifier(nsp),
+                                pgsql.Identifier(typ),
+                                pgsql.SQL(", ").join(pgsql.Literal(x) for x in labels),
+                            )
+                        )
+                else:
+                    for s in sorted({t.schema for t in schema.tables if t.schema}):
+                        self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.q(s)}".encode())
+                for t in schema.tables:
+                    self.conn.execute(self._create_sql(t, same).encode())
+        except psycopg.Error as exc:
+            raise self.fail("creating the tables failed", exc) from None
+
+    def use_source_ddl(self, ddl: PgDDL) -> None:
+        """Recreate exactly what a PostgreSQL source had (types, constraint definitions)."""
+        self._same = ddl
+
+    def _create_sql(self, t: Table, same: PgDDL | None) -> str:
+        parts = []
+        for c in t.columns:
+            typ = c.db_type if same is not None else portable_type(c, "postgresql")
+            if c.is_identity and (same is None or c.kind is ColumnKind.INTEGER):
+                if same is None:
+                    typ = "bigint"
+                always = same is not None and (t.qualified, c.name) in same.identity_always
+                how = "ALWAYS" if always else "BY DEFAULT"
+                ddl = f"{self.q(c.name)} {typ} GENERATED {how} AS IDENTITY"
+            elif is_generated(c) and same is not None:
+                ddl = f"{self.q(c.name)} {typ} {c.default}"
+            else:
+                ddl = f"{self.q(c.name)} {typ}"
+                if c.default and same is not None:
+                    ddl += f" DEFAULT {c.default}"
+            if not c.nullable:
+                ddl += " NOT NULL"
+            parts.append(ddl)
+        return f"CREATE TABLE {self.qt(t)} ({', '.join(parts)})"
+
+    @contextmanager
+    def copy_in(self, table: Table, columns: Sequence[str]) -> Iterator[CopyWriter]:
+        query = f"COPY {self.qt(table)} ({self.qcols(columns)}) FROM STDIN"
+        try:
+            with self.conn.transaction(), self.conn.cursor() as cur, cur.copy(query.encode()) as cp:
+                yield CopyWriter(cp)
+        except psycopg.Error as exc:
+            raise self.fail(f"writing {table.qualified} failed", exc) from None
+
+    def write_rows(self, table: Table, columns: Sequence[Column], rows: list[Row]) -> None:
+        with self.copy_in(table, [c.name for c in columns]) as w:
+            w.write(self.encode_rows(columns, rows))
+
+    @staticmethod
+    def encode_rows(columns: Sequence[Column], rows: list[Row]) -> bytes:
+        kinds = [c.kind for c in columns]
+        return b"".join(
+            b"\t".join(encode(v, k) for v, k in zip(r, kinds, strict=True)) + b"\n" for r in rows
+        )
+
+    def finish_tables(self, schema: Schema) -> None:
+        steps: list[tuple[str, str]] = []
+        for t in schema.tables:
+            steps += [(t.qualified, s) for s in self._keys_and_indexes(t)]
+        for t in schema.tables:  # foreign keys last: every referenced key exists by now
+            steps += [(t.qualified, s) for s in self._foreign_keys(t)]
+            steps += [
+                (t.qualified, self._setval(t, c))
+                for c in t.columns
+                if c.is_identity and (self._same is None or c.kind is ColumnKind.INTEGER)
+            ]
+        for where, stmt in steps:
+            try:
+                self.conn.execute(stmt.encode())
+            except psycopg.Error as exc:
+                raise self.fail(f"recreating constraints/indexes of {where} failed", exc) from None
+
+    def _keys_and_indexes(self, t: Table) -> list[str]:
+        qt = self.qt(t)
+        same = self._same
+        if same is not None:
+            cons = same.constraints.get(t.qualified, [])
+            out = [
+                f"ALTER TABLE {qt} ADD CONSTRAINT {self.q(name)} {definition}"
+                for order in ("p", "u", "x", "c")
+                for name, ctype, definition in cons
+                if ctype == order
+            ]
+            return out + list(same.indexes.get(t.qualified, []))
+        out = []
+        if t.primary_key:
+            out.append(f"ALTER TABLE {qt} ADD PRIMARY KEY ({self.qcols(t.primary_key)})")
+        out += [f"ALTER TABLE {qt} ADD UNIQUE ({self.qcols(u)})" for u in t.unique_constraints]
+        out += [
+            f"CREATE {'UNIQUE ' if ix.unique else ''}INDEX ON {qt} ({self.qcols(ix.columns)})"
+            for ix in t.indexes
+            if ix.columns
+        ]
+        return out
+
+    def _foreign_keys(self, t: Table) -> list[str]:
+        qt = self.qt(t)
+        if self._same is not None:
+            return [
+                f"ALTER TABLE {qt} ADD CONSTRAINT {self.q(name)} {definition}"
+                for name, ctype, definition in self._same.constraints.get(t.qualified, [])
+                if ctype == "f"
+            ]
+        out = []
+        for fk in t.foreign_keys:
+            ref = self.q(fk.ref_table)
+            if fk.ref_schema:
+                ref = f"{self.q(fk.ref_schema)}.{ref}"
+            out.append(
+                f"ALTER TABLE {qt} ADD FOREIGN KEY ({self.qcols(fk.columns)}) "
+                f"REFERENCES {ref} ({self.qcols(fk.ref_columns)})"
+            )
+        return out
+
+    def _setval(self, t: Table, c: Column) -> str:
+        seq = pgsql.Literal(self.qt(t)).as_string(self.conn)
+        col = pgsql.Literal(c.name).as_string(self.conn)
+        return (
+            f"SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence({seq}, {col}), "  # noqa: S608 - identifiers quoted by q()
+            f"COALESCE(max({self.q(c.name)}), 0) + 1, false) FROM {self.qt(t)}"
+        )
+
+
+def _reason(exc: psycopg.Error, url: DatabaseURL) -> str:
+    text = str(exc)
+    if url.password:
+        text = text.replace(url.password, "***")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return "; ".join(lines[:2]) if lines else type(exc).__name__
+
+
+__all__ = ["CopyWriter", "PostgresDatabase"]

@@ -1,0 +1,385 @@
+"""``mask run``: check everything, then stream source → transform → target.
+
+Order of a run (docs/masking-datapath.md):
+
+1. Refusals that leave the target untouched: bad options, target is the source,
+   target is a production resource of ``stagewall.yaml``, source unreachable,
+   plan not covering every column or failing lint, unknown transformers or
+   params, non-empty target without ``replace``.
+2. One read-only snapshot on the source (PostgreSQL: REPEATABLE READ, exported
+   and shared by every parallel reader); subset closure computed inside it.
+3. Target: completion marker ``running`` first, then tables, data, constraints,
+   indexes, sequences, and the marker ``complete`` as the very last write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from stagewall.errors import ConfigError, StagewallError
+from stagewall.keys import MaskingKey
+from stagewall.masking._copy import Mapper, TransformerLike, Unit, copy_unit
+from stagewall.masking._preflight import check_not_production, check_not_same, check_plan
+from stagewall.masking._progress import Progress, Tracker
+from stagewall.masking._subset import Selection, SubsetSpec, compute_selection, parse_subset
+from stagewall.masking.db import (
+    Database,
+    DatabaseURL,
+    Marker,
+    MarkerStatus,
+    open_database,
+    parse_url,
+    read_completion_marker,
+)
+from stagewall.masking.plan import Plan, consistency_salt
+from stagewall.masking.schema import Schema
+
+KEEP = "keep"
+TransformerFactory = Callable[..., TransformerLike]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Options of one run (the CLI maps its flags onto these)."""
+
+    jobs: int = 1
+    subset: tuple[SubsetSpec, ...] = ()
+    subset_default: Literal["all", "none"] = "all"
+    replace: bool = False
+    batch_rows: int = 5_000
+    progress: Callable[[Progress], None] | None = None
+    split_min_pages: int = 1_024  # PostgreSQL tables larger than this (8 MB) are split
+    transformer_factory: TransformerFactory | None = None  # default: the registry
+
+
+@dataclass(frozen=True)
+class TableResult:
+    table: str
+    rows: int
+    transformers: dict[str, str]  # column → transformer name ("keep" included)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything the masking record needs; never a password or a key."""
+
+    run_id: str
+    plan_sha256: str
+    key_id: str
+    source: dict[str, Any]
+    target: dict[str, Any]
+    snapshot_id: str | None
+    wal_lsn: str | None
+    tables: tuple[TableResult, ...]
+    started_at: str
+    finished_at: str
+    duration_seconds: float
+    marker_status: MarkerStatus
+    jobs: int
+    subset: tuple[str, ...] = ()
+    values_transformed: int = 0
+
+    @property
+    def rows_per_table(self) -> dict[str, int]:
+        return {t.table: t.rows for t in self.tables}
+
+    @property
+    def transformer_per_column(self) -> dict[str, str]:
+        return {f"{t.table}.{c}": n for t in self.tables for c, n in t.transformers.items()}
+
+    @property
+    def total_rows(self) -> int:
+        return sum(t.rows for t in self.tables)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _validate_options(o: RunOptions) -> None:
+    if not isinstance(o.jobs, int) or o.jobs < 1 or o.jobs > 64:
+        raise ConfigError(f"--jobs must be between 1 and 64, got {o.jobs!r}")
+    if o.batch_rows < 1:
+        raise ConfigError("batch_rows must be at least 1")
+    if o.subset_default not in ("all", "none"):
+        raise ConfigError("--subset-default must be 'all' or 'none'")
+
+
+def _build_transformers(
+    plan: Plan, schema: Schema, key: MaskingKey, factory: TransformerFactory | None
+) -> dict[str, dict[str, TransformerLike]]:
+    if factory is None:
+        from stagewall.masking.transformers import build_transformer
+
+        factory = build_transformer
+    out: dict[str, dict[str, TransformerLike]] = {}
+    for t in schema.tables:
+        tplan = plan.tables[t.qualified]
+        built: dict[str, TransformerLike] = {}
+        for c in t.columns:
+            cp = tplan.columns[c.name]
+            if cp.transformer == KEEP:
+                continue
+            salt = consistency_salt(schema, t.qualified, c.name)
+            try:
+                built[c.name] = factory(cp.transformer, cp.params, key=key, salt=salt)
+            except StagewallError as exc:
+                raise type(exc)(f"{t.qualified}.{c.name}: {exc.message}", hint=exc.hint) from None
+        out[t.qualified] = built
+    return out
+
+
+def _probe_target(url: DatabaseURL) -> list[str]:
+    """User tables already in the target, without changing it."""
+    if url.backend == "sqlite" and (url.path is None or not url.path.exists()):
+        return []
+    with open_database(url, role="target", read_only=True) as db:
+        return db.user_tables()
+
+
+class _Workers:
+    """Thread-local source/target connections for parallel PostgreSQL copies."""
+
+    def __init__(self, src_url: DatabaseURL, tgt_url: DatabaseURL, snapshot: str | None) -> None:
+        self.src_url, self.tgt_url, self.snapshot = src_url, tgt_url, snapshot
+        self.local = threading.local()
+        self.opened: list[Database] = []
+        self.lock = threading.Lock()
+
+    def pair(self) -> tuple[Database, Database]:
+        if not hasattr(self.local, "pair"):
+            src = open_database(self.src_url, role="source")
+            src.begin_read(self.snapshot)
+            tgt = open_database(self.tgt_url, role="target", read_only=False)
+            with self.lock:
+                self.opened += [src, tgt]
+            self.local.pair = (src, tgt)
+        pair: tuple[Database, Database] = self.local.pair
+        return pair
+
+    def close(self) -> None:
+        for db in self.opened:
+            with contextlib.suppress(Exception):
+                db.close()
+
+
+def run(
+    plan: Plan,
+    source_url: str | DatabaseURL,
+    target_url: str | DatabaseURL,
+    key: MaskingKey,
+    options: RunOptions | None = None,
+) -> RunResult:
+    """Mask ``source_url`` into ``target_url`` following ``plan``; see the module doc."""
+    opts = options or RunOptions()
+    _validate_options(opts)
+    src_url = source_url if isinstance(source_url, DatabaseURL) else parse_url(source_url, "source")
+    tgt_url = target_url if isinstance(target_url, DatabaseURL) else parse_url(target_url, "target")
+    check_not_same(src_url, tgt_url)
+    check_not_production(tgt_url)
+    started, t0 = _now(), time.monotonic()
+    run_id = uuid.uuid4().hex
+    with open_database(src_url, role="source") as src:
+        from stagewall.masking.lint import scoped_schema
+
+        schema = scoped_schema(plan, src.introspect(plan.schemas))
+        check_plan(plan, schema)
+        transformers = _build_transformers(plan, schema, key, opts.transformer_factory)
+        existing = _probe_target(tgt_url)
+        if existing and not opts.replace:
+            shown = ", ".join(existing[:5]) + (" …" if len(existing) > 5 else "")
+            raise ConfigError(
+                f"the target {tgt_url.display} is not empty ({len(existing)} tables: {shown})",
+                hint="give an empty database, or pass --replace to drop its tables first",
+            )
+        src.begin_read()
+        snapshot, lsn = src.export_snapshot()
+        if opts.subset:
+            selection = compute_selection(src, schema, opts.subset, opts.subset_default)
+        else:
+            selection = {t.qualified: Selection("all") for t in schema.tables}
+        marker = Marker(
+            run_id,
+            MarkerStatus.RUNNING,
+            plan.sha256(),
+            key.key_id,
+            started,
+            None,
+            json.dumps(src_url.identity(), sort_keys=True),
+        )
+        with open_database(tgt_url, role="target", read_only=False) as tgt:
+            try:
+                tgt.write_marker(marker)
+                if opts.replace and existing:
+                    tgt.drop_all()
+                _create(src, tgt, schema)
+                rows, values = _copy_all(src, tgt, schema, transformers, selection, snapshot, opts)
+                tgt.finish_tables(schema)
+                finished = _now()
+                tgt.write_marker(
+                    Marker(
+                        run_id,
+                        MarkerStatus.COMPLETE,
+                        marker.plan_sha256,
+                        key.key_id,
+                        started,
+                        finished,
+                        marker.source,
+                    )
+                )
+            except BaseException:
+                _mark_failed(tgt, marker)
+                raise
+    tables = tuple(
+        TableResult(
+            t.qualified,
+            rows.get(t.qualified, 0),
+            {c.name: plan.tables[t.qualified].columns[c.name].transformer for c in t.columns},
+        )
+        for t in schema.tables
+    )
+    return RunResult(
+        run_id=run_id,
+        plan_sha256=plan.sha256(),
+        key_id=key.key_id,
+        source=dict(src_url.identity()),
+        target=dict(tgt_url.identity()),
+        snapshot_id=snapshot,
+        wal_lsn=lsn,
+        tables=tables,
+        started_at=started,
+        finished_at=finished,
+        duration_seconds=round(time.monotonic() - t0, 3),
+        marker_status=MarkerStatus.COMPLETE,
+        jobs=opts.jobs,
+        subset=tuple(str(s) for s in opts.subset),
+        values_transformed=values,
+    )
+
+
+def _mark_failed(tgt: Database, marker: Marker) -> None:
+    # Best effort: if this fails too, the marker still says "running" (not complete).
+    with contextlib.suppress(Exception):
+        tgt.write_marker(
+            Marker(
+                marker.run_id,
+                MarkerStatus.FAILED,
+                marker.plan_sha256,
+                marker.key_id,
+                marker.started_at,
+                _now(),
+                marker.source,
+            )
+        )
+
+
+def _create(src: Database, tgt: Database, schema: Schema) -> None:
+    from stagewall.masking.db._postgres import PostgresDatabase
+    from stagewall.masking.db._sqlite import SQLiteDatabase
+
+    if isinstance(src, PostgresDatabase) and isinstance(tgt, PostgresDatabase) and src.ddl:
+        tgt.use_source_ddl(src.ddl)
+    if isinstance(src, SQLiteDatabase) and isinstance(tgt, SQLiteDatabase):
+        tgt.create_same_backend(src.same_backend_ddl())
+        return
+    same = getattr(src, "same_backend_ddl", None)
+    if src.backend == tgt.backend and same is not None and hasattr(tgt, "use_source_ddl"):
+        tgt.use_source_ddl(same())
+    tgt.create_tables(schema, ())
+
+
+def _plan_units(
+    src: Database, schema: Schema, sel: dict[str, Selection], jobs: int, min_pages: int
+) -> list[Unit]:
+    from stagewall.masking.db._postgres import PostgresDatabase
+
+    units: list[Unit] = []
+    for t in sorted(schema.tables, key=lambda t: -(t.row_estimate or 0)):
+        if isinstance(src, PostgresDatabase) and jobs > 1 and sel[t.qualified].mode == "all":
+            ranges = src.ranges(t, jobs, min_pages)
+        else:
+            ranges = [None]
+        units += [Unit(t, w, i, len(ranges)) for i, w in enumerate(ranges)]
+    return units
+
+
+def _copy_all(
+    src: Database,
+    tgt: Database,
+    schema: Schema,
+    transformers: dict[str, dict[str, TransformerLike]],
+    selection: dict[str, Selection],
+    snapshot: str | None,
+    opts: RunOptions,
+) -> tuple[dict[str, int], int]:
+    total = sum(
+        (n if (n := selection[t.qualified].count()) is not None else (t.row_estimate or 0))
+        for t in schema.tables
+        if selection[t.qualified].mode != "none"
+    )
+    tracker = Tracker(opts.progress, total or None)
+    mappers = {t.qualified: Mapper(t, transformers[t.qualified]) for t in schema.tables}
+    parallel = opts.jobs > 1 and src.backend == "postgresql" and tgt.backend != "sqlite"
+    units = _plan_units(src, schema, selection, opts.jobs if parallel else 1, opts.split_min_pages)
+    rows: dict[str, int] = {}
+    values = 0
+
+    def one(unit: Unit, s: Database, d: Database) -> tuple[str, int]:
+        q = unit.table.qualified
+        n = copy_unit(s, d, unit, mappers[q], selection[q], opts.batch_rows, tracker.reporter(q))
+        return q, n
+
+    def add(q: str, n: int) -> None:
+        nonlocal values
+        rows[q] = rows.get(q, 0) + n
+        values += n * len(mappers[q].by_index)
+
+    if not parallel:
+        for unit in units:
+            add(*one(unit, src, tgt))
+        return rows, values
+    workers = _Workers(src.url, tgt.url, snapshot)
+    try:
+        with ThreadPoolExecutor(max_workers=opts.jobs, thread_name_prefix="sw-mask") as pool:
+            futures: list[Future[tuple[str, int]]] = [
+                pool.submit(lambda u: one(u, *workers.pair()), u) for u in units
+            ]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in done if f.exception() is not None]
+            if failed:
+                for f in futures:
+                    f.cancel()
+                exc = failed[0].exception()
+                if exc is not None:
+                    raise exc
+            for f in futures:
+                add(*f.result())
+    finally:
+        workers.close()
+    return rows, values
+
+
+def parse_subsets(specs: Sequence[str]) -> tuple[SubsetSpec, ...]:
+    return tuple(parse_subset(s) for s in specs)
+
+
+__all__ = [
+    "Progress",
+    "RunOptions",
+    "RunResult",
+    "SubsetSpec",
+    "TableResult",
+    "parse_subset",
+    "parse_subsets",
+    "read_completion_marker",
+    "run",
+]
