@@ -93,16 +93,14 @@ class MySQLDatabase(Database):
             )
         }
         checks: dict[str, list[tuple[str, str]]] = {}
-        for tname, cname, clause in q(
-            "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
-            "WHERE CONSTRAINT_SCHEMA = DATABASE()"
-        ):
+        for tname, cname, clause in self._checks():
             checks.setdefault(str(tname), []).append((str(cname), str(clause)))
         cols: dict[str, list[Column]] = {n: [] for n in names}
         for tname, cname, dtype, ctype, nullable, default, extra, maxlen, gen in q(
-            "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, "
-            "EXTRA, CHARACTER_MAXIMUM_LENGTH, GENERATION_EXPRESSION FROM information_schema.COLUMNS "
-            "WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION"
+            "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, "
+            "COLUMN_DEFAULT, EXTRA, CHARACTER_MAXIMUM_LENGTH, GENERATION_EXPRESSION "
+            "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+            "ORDER BY TABLE_NAME, ORDINAL_POSITION"
         ):
             if tname not in cols:
                 continue
@@ -130,8 +128,9 @@ class MySQLDatabase(Database):
         pk: dict[str, list[str]] = {}
         idx: dict[str, dict[str, tuple[bool, list[str | None]]]] = {}
         for tname, iname, non_unique, cname in q(
-            "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS "
-            "WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"
+            "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME "
+            "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() "
+            "ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"
         ):
             if iname == "PRIMARY":
                 pk.setdefault(str(tname), []).append(str(cname))
@@ -191,6 +190,22 @@ class MySQLDatabase(Database):
             )
             self._create[name] = str(q(f"SHOW CREATE TABLE {self.q(name)}")[0][1])
         return Schema(backend="mysql", tables=tuple(tables))
+
+    def _checks(self) -> list[Row]:
+        try:  # MariaDB has TABLE_NAME in CHECK_CONSTRAINTS
+            return self._execute(
+                "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE "
+                "FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()"
+            )
+        except BackendError:  # MySQL 8: through TABLE_CONSTRAINTS
+            return self._execute(
+                "SELECT t.TABLE_NAME, c.CONSTRAINT_NAME, c.CHECK_CLAUSE "
+                "FROM information_schema.CHECK_CONSTRAINTS c "
+                "JOIN information_schema.TABLE_CONSTRAINTS t "
+                "ON t.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA "
+                "AND t.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND t.CONSTRAINT_TYPE = 'CHECK' "
+                "WHERE c.CONSTRAINT_SCHEMA = DATABASE()"
+            )
 
     def same_backend_ddl(self) -> dict[str, str]:
         return dict(self._create)
@@ -263,7 +278,8 @@ class MySQLDatabase(Database):
         """SHOW CREATE TABLE → (CREATE with columns and primary key, deferred clauses)."""
         head, _, rest = create.partition("(\n")
         body, _, tail = rest.rpartition("\n)")
-        keep, later = [], []
+        keep: list[str] = []
+        later: list[str] = []
         for line in body.split("\n"):
             item = line.strip().rstrip(",")
             (later if _DEFERRED.match(item) else keep).append(item)
