@@ -219,3 +219,30 @@ def test_wrong_key_never_hides_a_leak(tmp_path: Path) -> None:
     report = verify(plan, src, tgt, other)
     assert _hits(report).get("orders.contact_email") == N // 2
     assert any("mk-test" in n for n in report.notes)
+
+
+@pytest.mark.postgres
+def test_postgres_integration_schema(pg_url_factory: Any) -> None:
+    """The engine's copy of the integration schema verifies clean; a kept JSONB of e-mails does not."""
+    from stagewall.masking.engine import run
+    from tests.masking.integration import schemas
+
+    source = pg_url_factory()
+    schemas.build(source)
+    with open_database(source) as db:
+        schema = db.introspect()
+    json_mask = ("json_mask", {"paths": {"$.email": {"transformer": "email"}}, "keep": ["$.vip"]})
+    good = schemas.plan_for(schema, {("customers", "profile"): json_mask})
+    target = pg_url_factory()
+    run(good, source, target, KEY)
+    report = verify(good, source, target, KEY)
+    assert report.passed, report.to_json()
+    assert {c.table: c.target_rows for c in report.counts}[
+        "public.customers"
+    ] == schemas.N_CUSTOMERS
+
+    leaky = schemas.plan_for(schema)  # keeps customers.profile: JSONB with an e-mail in each row
+    target2 = pg_url_factory()
+    run(leaky, source, target2, KEY)
+    report = verify(leaky, source, target2, KEY)
+    assert _hits(report) == {"public.customers.profile": schemas.N_CUSTOMERS}

@@ -262,7 +262,12 @@ def _record_failure(
         marker = read_completion_marker(target)
     except StagewallError:
         marker = None
-    if marker is None or marker.status is not MarkerStatus.FAILED or marker.started_at < started_at:
+    if marker is None or marker.status is not MarkerStatus.FAILED:
+        return
+    try:
+        if datetime.fromisoformat(marker.started_at) < datetime.fromisoformat(started_at):
+            return  # a failed marker of an earlier run, not this one
+    except ValueError:
         return
     record_run(
         MaskingRecord(
@@ -470,7 +475,7 @@ def _spinner(fmt: str, what: str) -> Iterator[Callable[[str], None] | None]:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 COMMANDS = [mask]
