@@ -481,6 +481,7 @@ class Gate:
 
     def list(self, now: datetime | None = None) -> list[dict[str, Any]]:
         now = now or now_utc()
+        self.rules("stagewall", now)
         out: list[dict[str, Any]] = []
         with self.store.read() as conn:
             rows = conn.execute(
