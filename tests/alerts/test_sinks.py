@@ -35,6 +35,7 @@ def test_webhook_plain_and_slack() -> None:
         assert AlertDispatcher([WebhookAlertSink(url), WebhookAlertSink(url, slack=True)]).send(alert) == []
     finally:
         srv.shutdown()
+        srv.server_close()
     assert bodies[0]["kind"] == "k" and bodies[0]["title"] == "T"
     assert bodies[1] == {"text": "[warning] T\nbody"}
 
@@ -53,6 +54,7 @@ def test_failing_sinks_are_reported_not_raised(tmp_path: Path) -> None:
         ).send(Alert(kind="k", title="T", text="x"))
     finally:
         srv.shutdown()
+        srv.server_close()
     assert [f.error for f in failures][0] == "webhook(127.0.0.1:%d) answered HTTP 500" % srv.server_port
     assert failures[1].sink == "smtp(127.0.0.1:1)"
     assert json.loads((tmp_path / "a.jsonl").read_text())["title"] == "T"

@@ -107,6 +107,7 @@ class WebhookAlertSink:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
                 status = int(resp.status)
         except urllib.error.HTTPError as exc:
+            exc.close()
             raise AlertDeliveryError(f"{self.name} answered HTTP {exc.code}") from None
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
