@@ -12,11 +12,11 @@ Layout::
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from binascii import hexlify
 from dataclasses import dataclass
 from pathlib import Path
 
-from stagewall.audit._chain import LogBroken, scan
+from stagewall.audit._chain import LogBroken, Scanner
 from stagewall.audit._checkpoint import Checkpoint, verify_checkpoint
 from stagewall.audit._log import AuditLog
 from stagewall.audit._merkle import consistency_proof, verify_consistency
@@ -81,16 +81,13 @@ def export_bundle(
             )
             written += 1
 
-    def rows() -> Iterator[tuple[int, bytes, bytes | None, bytes | None]]:
-        with (target / "events.jsonl").open("wb") as ev, (target / "chain.txt").open("w") as ch:
-            for index, raw, leaf, chain in log.iter_rows():
-                if index >= size:
-                    break
-                ev.write(raw + b"\n")
-                ch.write(chain.hex() + "\n")
-                yield index, raw, leaf, chain
-
-    result = scan(rows())  # verifies while writing: a broken log is never exported silently
+    scanner = Scanner()  # verifies while writing: a broken log is never exported silently
+    with (target / "events.jsonl").open("wb") as ev, (target / "chain.txt").open("wb") as ch:
+        for batch in log.iter_batches(stop=size):
+            scanner.feed_batch(batch)
+            ev.write(b"".join(raw + b"\n" for raw in batch.raws))
+            ch.write(b"".join(hexlify(c) + b"\n" for c in batch.chains if c is not None))
+    result = scanner.finish()
     if result.size != size:
         raise UsageError(f"the log has {result.size} events, expected {size}")
     (target / "public.key").write_text(public_key.vkey() + "\n", encoding="utf-8")
@@ -174,20 +171,15 @@ def verify_bundle(
     chain_path = base / "chain.txt"
     chains: list[bytes | None] = []
     if chain_path.is_file():
-        for hexline in _read_lines(chain_path):
-            try:
-                chains.append(bytes.fromhex(hexline.decode("ascii")))
-            except (ValueError, UnicodeDecodeError):
-                chains.append(None)
+        chains.extend(_read_lines(chain_path))
     else:
         warnings.append("chain.txt is missing: a change is located less precisely")
     chains.extend([None] * (len(lines) - len(chains)))
-    sizes = [e[1] for e in entries if e[1] <= len(lines)] + [0, len(lines)]
-    result = scan(
-        ((i, raw, None, chains[i]) for i, raw in enumerate(lines)),
-        root_at=sizes,
-        keep_leaves=bool(external),
-    )
+    del chains[len(lines) :]
+    sizes = [e[1] for e in entries if e[1] <= len(lines)] + [0]
+    scanner = Scanner(root_at=sizes, keep_leaves=bool(external), chain_hex=True)
+    scanner.feed(lines, None, chains)
+    result = scanner.finish()
     check_checkpoint_roots(entries, result.size, result.roots)
     new_root = result.roots[result.size]
     proofs = []

@@ -8,6 +8,7 @@ event can never depend on a ``repr`` or on a serialiser's defaults.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -63,6 +64,7 @@ def canonical_bytes(obj: Any) -> bytes:
     ).encode("utf-8")
 
 
+@functools.lru_cache(maxsize=4096)
 def looks_secret(key: str) -> bool:
     """Whether a mapping key names something that must never be logged."""
     words = [w.lower() for w in _WORD_SPLIT.split(key) if w]
@@ -78,8 +80,20 @@ def check_json_safe(value: Any, path: str = "details", depth: int = 0) -> Any:
     """A plain JSON copy of ``value``; ConfigError unless it is JSON-safe and secret-free."""
     if depth > MAX_DEPTH:
         raise ConfigError(f"audit event {path} is nested deeper than {MAX_DEPTH} levels")
-    if value is None or isinstance(value, bool | int):
+    kind = type(value)
+    if kind is str:
+        if "PRIVATE KEY-----" in value and _PEM_PRIVATE.search(value):
+            raise ConfigError(
+                f"audit event {path} contains a PEM private key",
+                hint="never put key material into audit events; record a key id instead",
+            )
+        if not value.isascii():
+            _check_text(value, path)
         return value
+    if value is None or kind is int or kind is bool:
+        return value
+    if isinstance(value, bool | int):
+        return int(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ConfigError(f"audit event {path} is {value!r}, which JSON cannot represent")
@@ -102,7 +116,8 @@ def check_json_safe(value: Any, path: str = "details", depth: int = 0) -> Any:
                     f"audit event {path} has a non-string key {key!r}",
                     hint="JSON object keys must be strings",
                 )
-            _check_text(key, f"{path} key")
+            if not key.isascii():
+                _check_text(key, f"{path} key")
             if looks_secret(key):
                 raise ConfigError(
                     f"audit event {path}.{key} looks like a secret and is refused",

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from binascii import hexlify
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
-from stagewall.audit._merkle import Frontier
+from stagewall.audit._merkle import EMPTY_ROOT, Frontier, compact_range, levels
 from stagewall.errors import ChainBroken
 
 GENESIS = hashlib.sha256(b"stagewall audit log v1 genesis").digest()
@@ -44,9 +46,22 @@ def chain_next(prev: bytes, leaf: bytes) -> bytes:
     return hashlib.sha256(prev + leaf).digest()
 
 
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class RowBatch:
+    """Consecutive rows of the audit_events table, column by column."""
+
+    indexes: list[int]
+    raws: list[bytes]
+    leaves: list[bytes | None]
+    chains: list[bytes | None]
+
+
 @dataclass
 class ScanResult:
-    """What a scan of the whole log computed."""
+    """What a scan of the whole log computed (``roots`` always holds the full size)."""
 
     size: int = 0
     head: bytes = GENESIS
@@ -55,53 +70,106 @@ class ScanResult:
     frontier: Frontier = field(default_factory=Frontier)
 
 
-def scan(
-    rows: Iterable[tuple[int, bytes, bytes | None, bytes | None]],
-    *,
-    root_at: Sequence[int] = (),
-    keep_leaves: bool = False,
-) -> ScanResult:
-    """Verify rows ``(index, raw, stored_leaf, stored_chain)`` in order.
-
-    Stored hashes (from the database or the bundle's chain file) are optional; when
-    given they localise a change to the exact event. Raises :class:`LogBroken`
-    naming the first bad index. ``root_at`` lists tree sizes whose roots to return.
-    """
-    sha = hashlib.sha256
-    meta = _META.search
-    wanted = set(root_at)
-    res = ScanResult()
+def _fold_chunk(res: ScanResult, chunk: list[bytes], wanted: list[int]) -> None:
+    """Add one chunk of leaf hashes (starting at an aligned size) to the tree state."""
     frontier = res.frontier
-    leaves = res.leaves
-    prev = GENESIS
-    expected = 0
-    for index, raw, stored_leaf, stored_chain in rows:
-        if index != expected:
-            raise LogBroken(expected, f"expected event {expected} but found event {index}")
-        m = meta(raw)
-        if m is None:
-            raise LogBroken(index, "the event is not a well-formed stagewall event")
-        if int(m.group(1)) != index:
-            raise LogBroken(index, f"the event records log_index {m.group(1).decode()}")
-        if m.group(2) != prev.hex().encode():
-            raise LogBroken(index, "the event's prev_hash does not match the chain")
-        leaf = sha(b"\x00" + raw).digest()
-        if stored_leaf is not None and stored_leaf != leaf:
-            raise LogBroken(index, "the event bytes do not match the stored leaf hash")
-        prev = sha(prev + leaf).digest()
-        if stored_chain is not None and stored_chain != prev:
-            raise LogBroken(index, "the event bytes do not match the stored chain hash")
-        if keep_leaves:
-            leaves.append(leaf)
-        frontier.append(leaf)
-        expected += 1
-        if expected in wanted:
-            res.roots[expected] = frontier.root()
-    res.size = expected
-    res.head = prev
-    if 0 in wanted:
-        res.roots[0] = Frontier().root()
-    return res
+    start = frontier.size
+    lv = levels(chunk)
+    for size in wanted:
+        if start < size <= start + len(chunk):
+            extra = [node for _h, node in compact_range(lv, size - start)]
+            res.roots[size] = frontier.root_with(extra)
+    for height, node in compact_range(lv, len(chunk)):
+        frontier.push_subtree(height, node)
 
 
-__all__ = ["GENESIS", "LogBroken", "ScanResult", "chain_next", "scan"]
+class Scanner:
+    """Streaming verifier: feed batches of events in order, then :meth:`finish`.
+
+    Stored hashes (from the database, or hex lines of the bundle's chain file when
+    ``chain_hex``) are optional; when given they locate a change exactly. Raises
+    :class:`LogBroken` naming the first bad index. ``root_at`` lists tree sizes
+    whose roots to return in ``roots`` (the full size is always included).
+    """
+
+    def __init__(
+        self, *, root_at: Sequence[int] = (), keep_leaves: bool = False, chain_hex: bool = False
+    ) -> None:
+        self.result = ScanResult()
+        self._wanted = sorted(set(root_at))
+        self._keep = keep_leaves
+        self._chain_hex = chain_hex
+        self._chunk: list[bytes] = []
+        self._prev = GENESIS
+
+    def feed_batch(self, batch: RowBatch) -> None:
+        """Feed a batch read from the store (checks the indexes are contiguous)."""
+        start = self.result.size
+        for offset, idx in enumerate(batch.indexes):
+            if idx != start + offset:
+                self.feed(batch.raws[:offset], batch.leaves[:offset], batch.chains[:offset])
+                raise LogBroken(
+                    start + offset, f"expected event {start + offset} but found event {idx}"
+                )
+        self.feed(batch.raws, batch.leaves, batch.chains)
+
+    def feed(
+        self,
+        raws: Sequence[bytes],
+        stored_leaves: Sequence[bytes | None] | None = None,
+        stored_chains: Sequence[bytes | None] | None = None,
+    ) -> None:
+        sha = hashlib.sha256
+        meta = _META.search
+        chunk = self._chunk
+        prev = self._prev
+        prev_hex = hexlify(prev)
+        index = self.result.size
+        chain_hex = self._chain_hex
+        leaves = stored_leaves if stored_leaves is not None else repeat(None)
+        chains = stored_chains if stored_chains is not None else repeat(None)
+        # strict=False: the stored columns may be an endless repeat(None)
+        for raw, stored_leaf, stored_chain in zip(raws, leaves, chains, strict=False):
+            m = meta(raw)
+            if m is None:
+                raise LogBroken(index, "the event is not a well-formed stagewall event")
+            recorded_index, recorded_prev = m.groups()
+            if recorded_prev != prev_hex:
+                raise LogBroken(index, "the event's prev_hash does not match the chain")
+            if int(recorded_index) != index:
+                raise LogBroken(index, f"the event records log_index {recorded_index.decode()}")
+            leaf = sha(b"\x00" + raw).digest()
+            if stored_leaf is not None and stored_leaf != leaf:
+                raise LogBroken(index, "the event bytes do not match the stored leaf hash")
+            prev = sha(prev + leaf).digest()
+            prev_hex = hexlify(prev)
+            if stored_chain is not None and stored_chain != (prev_hex if chain_hex else prev):
+                raise LogBroken(index, "the event bytes do not match the stored chain hash")
+            chunk.append(leaf)
+            index += 1
+            if len(chunk) == CHUNK:
+                self.result.size = index
+                self._prev = prev
+                self._flush()
+                chunk = self._chunk
+        self.result.size = index
+        self._prev = prev
+
+    def _flush(self) -> None:
+        res = self.result
+        _fold_chunk(res, self._chunk, self._wanted)
+        if self._keep:
+            res.leaves.extend(self._chunk)
+        self._chunk = []
+
+    def finish(self) -> ScanResult:
+        self._flush()
+        res = self.result
+        res.head = self._prev
+        if 0 in self._wanted:
+            res.roots[0] = EMPTY_ROOT
+        res.roots[res.size] = res.frontier.root()
+        return res
+
+
+__all__ = ["GENESIS", "LogBroken", "RowBatch", "ScanResult", "Scanner", "chain_next"]

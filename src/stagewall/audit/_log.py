@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from stagewall import __version__
 from stagewall.audit._canonical import canonical_bytes, check_json_safe
-from stagewall.audit._chain import GENESIS
+from stagewall.audit._chain import GENESIS, RowBatch
 from stagewall.audit._checkpoint import (
     Checkpoint,
     CheckpointInvalid,
@@ -336,8 +336,8 @@ class AuditLog:
             for i, raw, leaf, ch in rows
         ]
 
-    def iter_rows(self, batch: int = 20000) -> Iterator[tuple[int, bytes, bytes, bytes]]:
-        """All rows ``(index, canonical, leaf_hash, chain_hash)`` in index order."""
+    def iter_batches(self, batch: int = 20000, *, stop: int | None = None) -> Iterator[RowBatch]:
+        """All rows (below index ``stop``) in index order, in column batches."""
         start = 0
         cols = (
             audit_events.c.idx,
@@ -346,15 +346,18 @@ class AuditLog:
             audit_events.c.chain_hash,
         )
         while True:
+            query = select(*cols).where(audit_events.c.idx >= start)
+            if stop is not None:
+                query = query.where(audit_events.c.idx < stop)
             with self._tx(None) as conn:
-                rows = conn.execute(
-                    select(*cols)
-                    .where(audit_events.c.idx >= start)
-                    .order_by(audit_events.c.idx)
-                    .limit(batch)
-                ).all()
-            for r in rows:
-                yield int(r[0]), _as_bytes(r[1]), _as_bytes(r[2]), _as_bytes(r[3])
+                rows = conn.execute(query.order_by(audit_events.c.idx).limit(batch)).all()
+            if rows:
+                yield RowBatch(
+                    [int(r[0]) for r in rows],
+                    [r[1] if type(r[1]) is bytes else _as_bytes(r[1]) for r in rows],
+                    [r[2] if type(r[2]) is bytes else _as_bytes(r[2]) for r in rows],
+                    [r[3] if type(r[3]) is bytes else _as_bytes(r[3]) for r in rows],
+                )
             if len(rows) < batch:
                 return
             start = int(rows[-1][0]) + 1

@@ -46,6 +46,28 @@ class Frontier:
         stack.append(h)
         self.size += 1
 
+    def push_subtree(self, height: int, node: bytes) -> None:
+        """Append a perfect subtree of ``2**height`` leaves (size must be aligned)."""
+        if self.size & ((1 << height) - 1):
+            raise ValueError("subtree is not aligned with the tree size")
+        n = self.size >> height
+        stack = self.stack
+        while n & 1:
+            node = _sha256(b"\x01" + stack.pop() + node).digest()
+            n >>= 1
+        stack.append(node)
+        self.size += 1 << height
+
+    def root_with(self, extra: Sequence[bytes]) -> bytes:
+        """The root of this frontier followed by ``extra`` compact-range nodes."""
+        nodes = [*self.stack, *extra]
+        if not nodes:
+            return EMPTY_ROOT
+        r = nodes[-1]
+        for h in reversed(nodes[:-1]):
+            r = _sha256(b"\x01" + h + r).digest()
+        return r
+
     def root(self) -> bytes:
         if not self.stack:
             return EMPTY_ROOT
@@ -62,6 +84,28 @@ class Frontier:
         if len(data) % 32:
             raise ValueError("frontier bytes are not a multiple of 32")
         return cls(size, [data[i : i + 32] for i in range(0, len(data), 32)])
+
+
+def levels(leaves: list[bytes]) -> list[list[bytes]]:
+    """All perfect-subtree levels over ``leaves`` (level 0 is the leaves)."""
+    out = [leaves]
+    sha = _sha256
+    cur = leaves
+    while len(cur) > 1:
+        cur = [sha(b"\x01" + cur[i] + cur[i + 1]).digest() for i in range(0, len(cur) - 1, 2)]
+        out.append(cur)
+    return out
+
+
+def compact_range(lv: list[list[bytes]], count: int) -> list[tuple[int, bytes]]:
+    """(height, node) of the perfect subtrees covering the first ``count`` leaves."""
+    nodes: list[tuple[int, bytes]] = []
+    offset = 0
+    for h in range(count.bit_length() - 1, -1, -1):
+        if count >> h & 1:
+            nodes.append((h, lv[h][offset >> h]))
+            offset += 1 << h
+    return nodes
 
 
 def root(leaves: Sequence[bytes]) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stagewall.audit._chain import LogBroken, scan
+from stagewall.audit._chain import LogBroken, Scanner
 from stagewall.audit._checkpoint import CheckpointInvalid, verify_checkpoint
 from stagewall.audit._log import AuditLog, StoredCheckpoint
 from stagewall.errors import KeyMissing
@@ -87,8 +87,10 @@ def verify_store(log: AuditLog, public_key: PublicKey | None) -> VerifyReport:
         if parsed.size != cp.size or parsed.root != cp.root:
             raise CheckpointInvalid(f"{source}: the signed note does not match its row")
         entries.append((source, cp.size, cp.root))
-    result = scan(log.iter_rows(), root_at=[e[1] for e in entries] + [0])
-    result.roots.setdefault(result.size, result.frontier.root())
+    scanner = Scanner(root_at=[e[1] for e in entries] + [0])
+    for batch in log.iter_batches():
+        scanner.feed_batch(batch)
+    result = scanner.finish()
     check_checkpoint_roots(entries, result.size, result.roots)
     newest = max((e[1] for e in entries), default=None)
     return VerifyReport(
