@@ -18,9 +18,9 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.access.conftest import Env, cleanup_roles  # noqa: E402
+from tests.access.conftest import Env, cleanup_roles
 
-from stagewall.access import issue_credentials, request_access, review_request, sweep_loop  # noqa: E402
+from stagewall.access import issue_credentials, request_access, review_request, sweep_loop
 
 
 def pct(values: list[float], p: float) -> float:
@@ -45,23 +45,42 @@ def main(n_grants: int = 20, n_sessions: int = 20) -> None:
     creds = []
     try:
         for _ in range(n_grants):
-            rid = request_access(env.ctx, requester="alice", role="prod-read", duration=timedelta(minutes=30), reason="bench").id
+            rid = request_access(
+                env.ctx,
+                requester="alice",
+                role="prod-read",
+                duration=timedelta(minutes=30),
+                reason="bench",
+            ).id
             code_b, code_a = env.otp("bob"), env.otp("alice")
             t0 = time.perf_counter()
-            gid = review_request(env.ctx, rid, reviewer="bob", approve=True, otp=code_b).result_ref or ""
+            gid = (
+                review_request(env.ctx, rid, reviewer="bob", approve=True, otp=code_b).result_ref
+                or ""
+            )
             [cred] = issue_credentials(env.ctx, gid, holder="alice", otp=code_a)
-            psycopg.connect(host="127.0.0.1", dbname=db, user=cred.login, password=cred.password).close()
+            psycopg.connect(
+                host="127.0.0.1", dbname=db, user=cred.login, password=cred.password
+            ).close()
             issuance.append(time.perf_counter() - t0)
             creds.append(cred)
         sessions = [
-            psycopg.connect(host="127.0.0.1", dbname=db, user=creds[i % len(creds)].login, password="x", autocommit=True)
+            psycopg.connect(
+                host="127.0.0.1",
+                dbname=db,
+                user=creds[i % len(creds)].login,
+                password="x",
+                autocommit=True,
+            )
             for i in range(n_sessions)
         ]
         # Expire every grant now: move the clock past the end, then run the sweep loop.
         env.clock.advance(timedelta(hours=1))
         stop = threading.Event()
         expired_at = time.perf_counter()
-        loop = threading.Thread(target=sweep_loop, args=(env.ctx,), kwargs={"interval": 1.0, "stop": stop})
+        loop = threading.Thread(
+            target=sweep_loop, args=(env.ctx,), kwargs={"interval": 1.0, "stop": stop}
+        )
         loop.start()
         kill: list[float] = []
         pending = list(sessions)
@@ -75,14 +94,21 @@ def main(n_grants: int = 20, n_sessions: int = 20) -> None:
             time.sleep(0.02)
         stop.set()
         loop.join()
-        print(json.dumps({
-            "grants": n_grants,
-            "issuance_ms": {"p50": pct(issuance, 50), "p95": pct(issuance, 95)},
-            "sessions": n_sessions,
-            "expiry_to_kill_ms": {"p50": pct(kill, 50), "p99": pct(kill, 99)} if kill else None,
-            "sessions_surviving_revocation": len(pending),
-            "targets": {"issuance_p95_ms": 200, "expiry_to_kill_p99_ms": 5000},
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "grants": n_grants,
+                    "issuance_ms": {"p50": pct(issuance, 50), "p95": pct(issuance, 95)},
+                    "sessions": n_sessions,
+                    "expiry_to_kill_ms": {"p50": pct(kill, 50), "p99": pct(kill, 99)}
+                    if kill
+                    else None,
+                    "sessions_surviving_revocation": len(pending),
+                    "targets": {"issuance_p95_ms": 200, "expiry_to_kill_p99_ms": 5000},
+                },
+                indent=2,
+            )
+        )
     finally:
         cleanup_roles(url, env.ctx.instance_id())
         with psycopg.connect(admin, autocommit=True) as c:

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.postgres
 
 
 def _granted(env: Env, who: str = "alice", role: str = "prod-read", hours: float = 1) -> str:
-    req = request_access(env.ctx, requester=who, role=role, duration=timedelta(hours=hours), reason="incident 42")
+    req = request_access(
+        env.ctx, requester=who, role=role, duration=timedelta(hours=hours), reason="incident 42"
+    )
     res = review_request(env.ctx, req.id, reviewer="bob", approve=True, otp=env.otp("bob"))
     assert res.outcome is Outcome.APPROVED and res.result_ref
     return res.result_ref
@@ -89,7 +91,9 @@ def test_credentials_are_issued_once_and_only_to_the_holder(env: Env) -> None:
 
 def test_grant_end_is_capped_by_role_max(env: Env) -> None:
     with pytest.raises(UsageError, match="at most 2:00:00"):
-        request_access(env.ctx, requester="alice", role="prod-read", duration=timedelta(hours=3), reason="x")
+        request_access(
+            env.ctx, requester="alice", role="prod-read", duration=timedelta(hours=3), reason="x"
+        )
     gid = _granted(env, hours=2)
     [g] = [g for g in list_grants(env.ctx) if g.id == gid]
     assert g.ends_at - g.starts_at == timedelta(hours=2)
@@ -109,13 +113,18 @@ def test_orphan_login_is_reconciled(env: Env) -> None:
     with pytest.raises(psycopg.OperationalError):
         session.execute("SELECT 1")
     with psycopg.connect(env.pg_url) as admin:
-        assert admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (cred.login,)).fetchone() is None
+        assert (
+            admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (cred.login,)).fetchone()
+            is None
+        )
 
 
 def test_standing_grants_are_visible_with_expiry(make_env: Any) -> None:
     env: Env = make_env(standing="  - {principal: dana, role: staging-write, expires: 2099-01-01}")
     grants = list_grants(env.ctx, active_only=True)
-    assert [(g.principal, g.role, g.source.value) for g in grants] == [("dana", "staging-write", "standing")]
+    assert [(g.principal, g.role, g.source.value) for g in grants] == [
+        ("dana", "staging-write", "standing")
+    ]
     assert grants[0].ends_at.date().isoformat() == "2099-01-01"
     # Materialised once only.
     assert len(list_grants(env.ctx)) == 1

@@ -19,8 +19,8 @@ from stagewall.access import (
     request_access,
     review_request,
 )
-from stagewall.access.breakglass import overdue_follow_ups
 from stagewall.access._core import fmt_time
+from stagewall.access.breakglass import overdue_follow_ups
 from stagewall.errors import AccessDenied, UsageError
 from tests.access.conftest import Env
 
@@ -28,7 +28,9 @@ pytestmark = pytest.mark.postgres
 
 
 def _req(env: Env, who: str = "alice", role: str = "prod-read") -> str:
-    return request_access(env.ctx, requester=who, role=role, duration=timedelta(hours=1), reason="r").id
+    return request_access(
+        env.ctx, requester=who, role=role, duration=timedelta(hours=1), reason="r"
+    ).id
 
 
 def test_self_approval_refused(env: Env) -> None:
@@ -46,7 +48,9 @@ def test_same_vendor_approval_refused(env: Env) -> None:
 
 def test_deny_ends_the_request(env: Env) -> None:
     rid = _req(env)
-    res = review_request(env.ctx, rid, reviewer="bob", approve=False, otp=env.otp("bob"), reason="no")
+    res = review_request(
+        env.ctx, rid, reviewer="bob", approve=False, otp=env.otp("bob"), reason="no"
+    )
     assert res.outcome is Outcome.DENIED
     with pytest.raises(AccessDenied, match="already denied"):
         review_request(env.ctx, rid, reviewer="carol", approve=True, otp=env.otp("carol"))
@@ -85,7 +89,9 @@ def test_review_records_mfa_evidence_not_code(env: Env) -> None:
     assert code not in ev.raw.decode()
 
 
-def _approve(config: str, store: str, rid: str, who: str, secret: str, barrier: Any, out: Any) -> None:
+def _approve(
+    config: str, store: str, rid: str, who: str, secret: str, barrier: Any, out: Any
+) -> None:
     ctx = AccessContext.open(config, store, sinks=[])
     code = pyotp.TOTP(secret).now()
     barrier.wait()
@@ -96,15 +102,22 @@ def _approve(config: str, store: str, rid: str, who: str, secret: str, barrier: 
 
 
 @pytest.mark.parametrize("rule", ["one-sre", "two-sre"])
-def test_concurrent_approvals_make_exactly_one_grant(make_env: Any, pg_store_url: str, rule: str) -> None:
+def test_concurrent_approvals_make_exactly_one_grant(
+    make_env: Any, pg_store_url: str, rule: str
+) -> None:
     env: Env = make_env(store_url=pg_store_url, prod_rule=rule)
     env.clock.now = env.clock.now.__class__.now(env.clock.now.tzinfo)
     env.enrol("alice", "bob", "carol")
-    rid = request_access(env.ctx, requester="alice", role="prod-read", duration=timedelta(hours=1), reason="r").id
+    rid = request_access(
+        env.ctx, requester="alice", role="prod-read", duration=timedelta(hours=1), reason="r"
+    ).id
     mp = multiprocessing.get_context("spawn")
     barrier, out = mp.Barrier(2), mp.Queue()
     procs = [
-        mp.Process(target=_approve, args=(str(env.config), pg_store_url, rid, who, env.secrets[who], barrier, out))
+        mp.Process(
+            target=_approve,
+            args=(str(env.config), pg_store_url, rid, who, env.secrets[who], barrier, out),
+        )
         for who in ("bob", "carol")
     ]
     for p in procs:
@@ -121,14 +134,18 @@ def test_concurrent_approvals_make_exactly_one_grant(make_env: Any, pg_store_url
 
 
 def test_break_glass_follow_up_and_overdue_check(env: Env) -> None:
-    grant, fu = break_glass(env.ctx, principal="alice", role="prod-read", reason="db on fire", otp=env.otp("alice"))
+    grant, fu = break_glass(
+        env.ctx, principal="alice", role="prod-read", reason="db on fire", otp=env.otp("alice")
+    )
     assert grant.ends_at - grant.starts_at == timedelta(hours=1)
     assert env.alerts()[-1]["kind"] == "access.breakglass.used"
     with pytest.raises(AccessDenied, match="cannot review their own"):
         complete_follow_up(env.ctx, fu.id, reviewer="alice", otp=env.otp("alice"), note="n")
     late = fmt_time(env.clock.now + timedelta(hours=25))
     assert [f.id for f in overdue_follow_ups(env.store_url, late)] == [fu.id]
-    done = complete_follow_up(env.ctx, fu.id, reviewer="bob", otp=env.otp("bob"), note="checked queries")
+    done = complete_follow_up(
+        env.ctx, fu.id, reviewer="bob", otp=env.otp("bob"), note="checked queries"
+    )
     assert done.completed_by == "bob"
     assert overdue_follow_ups(env.store_url, late) == []
 
@@ -146,6 +163,8 @@ def test_vendor_offboard_revokes_and_blocks(make_env: Any) -> None:
     assert [r.grant_id for r in rep.grants] == [g.id]
     assert list_grants(env.ctx, active_only=True) == []
     with pytest.raises(AccessDenied, match="offboarded"):
-        request_access(env.ctx, requester="dana", role="staging-write", duration=timedelta(hours=1), reason="x")
+        request_access(
+            env.ctx, requester="dana", role="staging-write", duration=timedelta(hours=1), reason="x"
+        )
     with pytest.raises(UsageError, match="not declared"):
         offboard_vendor(env.ctx, "nope", actor="alice", otp=env.otp("alice"))

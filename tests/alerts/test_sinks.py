@@ -32,7 +32,10 @@ def test_webhook_plain_and_slack() -> None:
     url = f"http://127.0.0.1:{srv.server_port}/hook"
     try:
         alert = Alert(kind="k", title="T", text="body")
-        assert AlertDispatcher([WebhookAlertSink(url), WebhookAlertSink(url, slack=True)]).send(alert) == []
+        assert (
+            AlertDispatcher([WebhookAlertSink(url), WebhookAlertSink(url, slack=True)]).send(alert)
+            == []
+        )
     finally:
         srv.shutdown()
         srv.server_close()
@@ -55,6 +58,8 @@ def test_failing_sinks_are_reported_not_raised(tmp_path: Path) -> None:
     finally:
         srv.shutdown()
         srv.server_close()
-    assert [f.error for f in failures][0] == "webhook(127.0.0.1:%d) answered HTTP 500" % srv.server_port
+    assert [f.error for f in failures][
+        0
+    ] == "webhook(127.0.0.1:%d) answered HTTP 500" % srv.server_port
     assert failures[1].sink == "smtp(127.0.0.1:1)"
     assert json.loads((tmp_path / "a.jsonl").read_text())["title"] == "T"
