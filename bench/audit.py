@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import column, insert, select, table, text
 
 from stagewall.audit import AuditEvent, AuditLog, EventType, Status, register_event_type
 from stagewall.audit._bundle import export_bundle, verify_bundle
@@ -51,19 +51,15 @@ def event(i: int) -> AuditEvent:
 
 
 def _plain_table(store: Store) -> None:
+    blob = "BYTEA" if store.backend == "postgresql" else "BLOB"
     with store.transaction() as conn:
         conn.execute(text(f"DROP TABLE IF EXISTS {PLAIN}"))
         conn.execute(
             text(
                 f"CREATE TABLE {PLAIN} (idx BIGINT PRIMARY KEY, time VARCHAR(32) NOT NULL, "
-                "code VARCHAR(128) NOT NULL, status VARCHAR(16) NOT NULL, actor VARCHAR(256) NOT NULL, "
-                "resource VARCHAR(512), canonical "
-                + ("BYTEA" if store.backend == "postgresql" else "BLOB")
-                + " NOT NULL, leaf_hash "
-                + ("BYTEA" if store.backend == "postgresql" else "BLOB")
-                + " NOT NULL, chain_hash "
-                + ("BYTEA" if store.backend == "postgresql" else "BLOB")
-                + " NOT NULL)"
+                "code VARCHAR(128) NOT NULL, status VARCHAR(16) NOT NULL, "
+                "actor VARCHAR(256) NOT NULL, resource VARCHAR(512), "
+                f"canonical {blob} NOT NULL, leaf_hash {blob} NOT NULL, chain_hash {blob} NOT NULL)"
             )
         )
         conn.execute(text(f"CREATE INDEX ix_{PLAIN}_code ON {PLAIN} (code)"))
@@ -88,9 +84,7 @@ def bench_backend(url: str, n: int, batch: int) -> dict[str, Any]:
     store = open_store(url)
     log = AuditLog(store)  # default: checkpoint every 1000 events (a key exists)
     _plain_table(store)
-    plain = __import__("sqlalchemy").table(
-        PLAIN, *[__import__("sqlalchemy").column(c.name) for c in audit_events.columns]
-    )
+    plain = table(PLAIN, *[column(c.name) for c in audit_events.columns])
     out: dict[str, Any] = {}
 
     t0 = time.perf_counter()
@@ -146,6 +140,17 @@ def bench_backend(url: str, n: int, batch: int) -> dict[str, Any]:
     return out
 
 
+def _best(fn: Any, runs: int = 3) -> tuple[float, float]:
+    """Best wall-clock and best CPU seconds over ``runs`` runs (the machine may be shared)."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        w, c = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - w)
+        cpus.append(time.process_time() - c)
+    return min(walls), min(cpus)
+
+
 def bench_offline(tmp: Path, n: int) -> dict[str, Any]:
     store = open_store(f"sqlite:///{tmp / 'big.db'}")
     log = AuditLog(store, checkpoint_every=50_000)
@@ -153,12 +158,10 @@ def bench_offline(tmp: Path, n: int) -> dict[str, Any]:
         log.append_many([event(i) for i in range(b, min(n, b + 5000))])
     out_dir = tmp / "bundle"
     export_bundle(log, out_dir, signing_key=load_signing_key(), public_key=load_public_key())
-    t0 = time.perf_counter()
+    t_bundle, c_bundle = _best(lambda: verify_bundle(out_dir, public_key=load_public_key()))
+    t_store, c_store = _best(lambda: verify_store(log, load_public_key()))
     report = verify_bundle(out_dir, public_key=load_public_key())
-    t_bundle = time.perf_counter() - t0
-    t0 = time.perf_counter()
     store_report = verify_store(log, load_public_key())
-    t_store = time.perf_counter() - t0
     proof = log.inclusion_proof(n // 3)
     reps = 2000
     t0 = time.perf_counter()
@@ -169,7 +172,9 @@ def bench_offline(tmp: Path, n: int) -> dict[str, Any]:
     return {
         "events": report.size,
         "verify_bundle_events_per_s": round(report.size / t_bundle),
+        "verify_bundle_events_per_cpu_s": round(report.size / c_bundle),
         "verify_store_sqlite_events_per_s": round(store_report.size / t_store),
+        "verify_store_sqlite_events_per_cpu_s": round(store_report.size / c_store),
         "inclusion_proof_verify_us": round(t_proof * 1e6, 1),
         "inclusion_proof_ok": ok,
         "inclusion_path_len": len(proof.path),
