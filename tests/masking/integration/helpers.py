@@ -1,0 +1,39 @@
+"""Fixtures-as-functions for the data-path tests: fresh source/target URLs per backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from stagewall.keys import MaskingKey
+from tests.masking.integration.schemas import build
+
+KEY = MaskingKey("test-key-1", b"k" * 32)
+OTHER_KEY = MaskingKey("test-key-2", b"o" * 32)
+
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.postgres),
+    pytest.param("mysql", marks=pytest.mark.mysql),
+]
+
+
+def url_maker(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> Callable[[], str]:
+    """A function returning a fresh empty database URL of ``backend`` on each call."""
+    if backend == "sqlite":
+        n = iter(range(1000))
+        return lambda: f"sqlite:///{tmp_path / f'db{next(n)}.sqlite'}"
+    if backend == "postgresql":
+        return request.getfixturevalue("pg_url_factory")  # type: ignore[no-any-return]
+    return request.getfixturevalue("mysql_url_factory")  # type: ignore[no-any-return]
+
+
+def source_and_target(
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str
+) -> tuple[str, str]:
+    make = url_maker(request, tmp_path, backend)
+    src, tgt = make(), make()
+    build(src)
+    return src, tgt

@@ -1,0 +1,386 @@
+"""mask run end to end on real SQLite, PostgreSQL and MariaDB databases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stagewall.errors import BackendError, ConfigError, MaskingError, UnmaskedColumn
+from stagewall.masking.db import MarkerStatus, open_database, read_completion_marker
+from stagewall.masking.engine import Progress, RunOptions, run
+from stagewall.masking.plan import ColumnPlan, Plan, TablePlan
+from stagewall.masking.schema import Schema
+from tests.masking.integration.helpers import BACKENDS, KEY, source_and_target, url_maker
+from tests.masking.integration.schemas import (
+    LONG_TEXT,
+    N_CUSTOMERS,
+    counts,
+    fk_violations,
+    plan_for,
+)
+
+
+def _schema(url: str) -> Schema:
+    with open_database(url) as db:
+        return db.introspect()
+
+
+def _rows(url: str, sql: str, role: str = "source") -> list[tuple[Any, ...]]:
+    with open_database(url, role="source" if role == "source" else "target", read_only=True) as db:
+        return db.select(sql)
+
+
+def _q(backend: str, name: str) -> str:
+    return f"`{name}`" if backend == "mysql" else '"' + name.replace('"', '""') + '"'
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_masked_copy_is_complete_consistent_and_masked(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    src, tgt = source_and_target(request, tmp_path, backend)
+    schema = _schema(src)
+    plan = plan_for(schema)
+    updates: list[Progress] = []
+    result = run(plan, src, tgt, KEY, RunOptions(progress=updates.append, batch_rows=37))
+
+    # row counts preserved in every table, and reported
+    assert counts(src) == counts(tgt, "target")
+    assert result.rows_per_table == counts(src)
+    assert result.total_rows == sum(counts(src).values())
+    assert updates and updates[-1].rows_done == result.total_rows
+    # every foreign key of the target resolves
+    with open_database(tgt, role="target") as db:
+        tschema = db.introspect()
+        assert set(fk_violations(db, tschema).values()) == {0}
+    # masked columns differ, kept columns are equal
+    q = lambda n: _q(backend, n)  # noqa: E731
+    sql = "SELECT id, email, full_name, country, notes, phone FROM customers ORDER BY id"
+    before, after = _rows(src, sql), _rows(tgt, sql, "target")
+    assert [r[0] for r in before] == [r[0] for r in after]
+    for b, a in zip(before, after, strict=True):
+        assert a[1] != b[1] and "@" in a[1]  # email masked, still an address
+        assert a[3] == b[3]  # country kept
+        assert (a[2] is None) == (b[2] is None) and (b[2] is None or a[2] != b[2])
+        assert (a[4] is None) == (b[4] is None)
+    assert len({r[1] for r in after}) == N_CUSTOMERS  # unique e-mails stay unique
+    long_note = after[0][4]
+    assert len(long_note) == len(LONG_TEXT) and long_note != LONG_TEXT
+    profile_sql = f"SELECT {q('Mixed Case')}, {q('quote' + chr(34) + 'd')}, {q('straße')} FROM {q('User Profile')} ORDER BY 1"
+    pb, pa = _rows(src, profile_sql), _rows(tgt, profile_sql, "target")
+    assert [(r[0], r[2]) for r in pb] == [(r[0], r[2]) for r in pa]
+    assert all(b[1] is None or a[1] != b[1] for a, b in zip(pa, pb, strict=True))
+    assert _rows(tgt, "SELECT count(*) FROM audit_trail", "target")[0][0] == 0
+    # constraints and indexes exist on the target, as on the source
+    for t in schema.tables:
+        tt = tschema.table(t.qualified)
+        assert tt is not None
+        assert tt.primary_key == t.primary_key
+        assert sorted(fk.columns for fk in tt.foreign_keys) == sorted(
+            fk.columns for fk in t.foreign_keys
+        )
+        assert sorted(tt.unique_constraints) == sorted(t.unique_constraints)
+        assert len(tt.check_constraints) == len(t.check_constraints)
+        assert {i.name for i in t.indexes if i.columns} <= {i.name for i in tt.indexes} | (
+            {"customer_id", "department_id", "manager_id", "ship_customer", "departments_head_fk"}
+            if backend == "mysql"
+            else set()
+        )
+    # identity columns continue after the maximum
+    with open_database(tgt, role="target", read_only=False) as db:
+        db.select("INSERT INTO customers (email) VALUES ('new@example.org')")
+        db.commit()
+        assert db.select("SELECT max(id) FROM customers")[0][0] == max(r[0] for r in before) + 1
+    # the completion marker says complete, for this plan and key
+    marker = read_completion_marker(tgt)
+    assert marker is not None and marker.status is MarkerStatus.COMPLETE
+    assert marker.plan_sha256 == plan.sha256() == result.plan_sha256
+    assert marker.key_id == KEY.key_id == result.key_id
+    assert result.marker_status is MarkerStatus.COMPLETE
+    assert result.transformer_per_column[
+        f"{schema.tables[0].qualified}.{schema.tables[0].columns[0].name}"
+    ]
+    assert "password" not in str(result.source) and result.source["backend"] == backend
+    if backend == "postgresql":
+        assert result.snapshot_id and result.wal_lsn
+        tags = f"SELECT id, tags, profile FROM customers WHERE id <= {N_CUSTOMERS} ORDER BY id"
+        assert _rows(src, tags) == _rows(tgt, tags, "target")  # arrays and jsonb kept exactly
+
+
+@pytest.mark.postgres
+def test_parallel_jobs_split_tables_into_ranges(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    src, tgt = source_and_target(request, tmp_path, "postgresql")
+    plan = plan_for(_schema(src))
+    result = run(plan, src, tgt, KEY, RunOptions(jobs=3, split_min_pages=1, batch_rows=50))
+    assert counts(src) == counts(tgt, "target")
+    with open_database(tgt, role="target") as db:
+        assert set(fk_violations(db, db.introspect()).values()) == {0}
+    serial_tgt = url_maker(request, tmp_path, "postgresql")()
+    run(plan, src, serial_tgt, KEY, RunOptions(jobs=1))
+    sql = "SELECT id, email, full_name, phone FROM customers ORDER BY id"
+    assert _rows(tgt, sql, "target") == _rows(serial_tgt, sql, "target")  # same key, same output
+    assert result.jobs == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("src_backend", "tgt_backend"), [("sqlite", "postgresql"), ("postgresql", "sqlite")]
+)
+def test_cross_backend_copy(
+    src_backend: str, tgt_backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    src = url_maker(request, tmp_path, src_backend)()
+    from tests.masking.integration.schemas import build
+
+    build(src)
+    tgt = url_maker(request, tmp_path, tgt_backend)()
+    run(plan_for(_schema(src)), src, tgt, KEY)
+    short = lambda c: {k.split(".")[-1]: v for k, v in c.items()}  # noqa: E731
+    assert short(counts(src)) == short(counts(tgt, "target"))
+    with open_database(tgt, role="target") as db:
+        assert set(fk_violations(db, db.introspect()).values()) == {0}
+
+
+# ---- refusals: each leaves the target untouched --------------------------------------------
+
+
+def _sqlite_pair(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str, Plan]:
+    src, tgt = source_and_target(request, tmp_path, "sqlite")
+    return src, tgt, plan_for(_schema(src))
+
+
+def _without(plan: Plan, table: str, column: str) -> Plan:
+    tables = dict(plan.tables)
+    cols = dict(tables[table].columns)
+    del cols[column]
+    tables[table] = TablePlan(columns=cols)
+    return Plan(tables=tables)
+
+
+def test_column_missing_from_plan_fails_before_any_row_moves(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    src, tgt, plan = _sqlite_pair(request, tmp_path)
+    with pytest.raises(UnmaskedColumn) as err:
+        run(_without(plan, "customers", "phone"), src, tgt, KEY)
+    assert "customers.phone" in err.value.message
+    assert not Path(tgt.removeprefix("sqlite:///")).exists()
+
+
+def test_plan_naming_missing_table_or_column_is_refused(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    src, tgt, plan = _sqlite_pair(request, tmp_path)
+    extra_table = Plan(
+        tables={**plan.tables, "ghosts": TablePlan(columns={"id": ColumnPlan(transformer="keep")})}
+    )
+    with pytest.raises(MaskingError) as err:
+        run(extra_table, src, tgt, KEY)
+    assert "ghosts" in err.value.message and "no such table" in err.value.message
+    cols = dict(plan.tables["customers"].columns)
+    cols["shoe_size"] = ColumnPlan(transformer="keep")
+    extra_col = Plan(tables={**plan.tables, "customers": TablePlan(columns=cols)})
+    with pytest.raises(MaskingError) as err:
+        run(extra_col, src, tgt, KEY)
+    assert "customers.shoe_size" in err.value.message
+    assert not Path(tgt.removeprefix("sqlite:///")).exists()
+
+
+def test_unknown_transformer_and_bad_params_are_refused(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    src, tgt, plan = _sqlite_pair(request, tmp_path)
+    for bad, needle in [
+        (ColumnPlan(transformer="no_such_thing"), "no_such_thing"),
+        (ColumnPlan(transformer="email", params={"max_length": "long"}), "max_length"),
+    ]:
+        cols = {**plan.tables["customers"].columns, "email": bad}
+        with pytest.raises((ConfigError, MaskingError)) as err:
+            run(Plan(tables={**plan.tables, "customers": TablePlan(columns=cols)}), src, tgt, KEY)
+        assert needle in err.value.message and "customers" in err.value.message
+    assert not Path(tgt.removeprefix("sqlite:///")).exists()
+
+
+def test_target_that_is_the_source_is_refused(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    src, _tgt, plan = _sqlite_pair(request, tmp_path)
+    link = tmp_path / "alias.sqlite"
+    link.symlink_to(Path(src.removeprefix("sqlite:///")))
+    before = counts(src)
+    with pytest.raises(ConfigError) as err:
+        run(plan, src, f"sqlite:///{link}", KEY)
+    assert "is the source database" in err.value.message
+    assert counts(src) == before
+
+
+@pytest.mark.postgres
+def test_postgres_target_alias_of_source_is_refused(pg_url: str) -> None:
+    alias = pg_url.replace("127.0.0.1", "localhost")
+    with pytest.raises(ConfigError) as err:
+        run(Plan(tables={}), pg_url, alias, KEY)
+    assert "is the source database" in err.value.message
+
+
+def test_non_empty_target_needs_replace(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    src, tgt, plan = _sqlite_pair(request, tmp_path)
+    import sqlite3
+
+    path = tgt.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as c:
+        c.execute("CREATE TABLE keepme (x TEXT)")
+        c.execute("INSERT INTO keepme VALUES ('precious')")
+    with pytest.raises(ConfigError) as err:
+        run(plan, src, tgt, KEY)
+    assert "is not empty" in err.value.message and "keepme" in err.value.message
+    assert "--replace" in err.value.hint
+    assert _rows(tgt, "SELECT x FROM keepme", "target") == [("precious",)]
+    assert read_completion_marker(tgt) is None
+    run(plan, src, tgt, KEY, RunOptions(replace=True))
+    assert counts(src) == counts(tgt, "target")
+    marker = read_completion_marker(tgt)
+    assert marker is not None and marker.complete
+
+
+@pytest.mark.postgres
+def test_unreachable_source_names_host_never_password(tmp_path: Path) -> None:
+    tgt = f"sqlite:///{tmp_path / 't.db'}"
+    with pytest.raises(BackendError) as err:
+        run(Plan(tables={}), "postgresql://postgres:Sup3rSecret@127.0.0.1:1/shop", tgt, KEY)
+    text = err.value.render()
+    assert "127.0.0.1:1/shop" in text and "source" in text
+    assert "Sup3rSecret" not in text
+    assert not (tmp_path / "t.db").exists()
+
+
+@pytest.mark.mysql
+def test_wrong_password_is_refused_without_echoing_it(
+    mysql_url_factory: Any, tmp_path: Path
+) -> None:
+    url = mysql_url_factory().replace("root@", "root:Wr0ngPassw0rd@")
+    tgt = f"sqlite:///{tmp_path / 't.db'}"
+    with pytest.raises(BackendError) as err:
+        run(Plan(tables={}), url, tgt, KEY)
+    text = err.value.render()
+    assert "Access denied" in text and "127.0.0.1" in text
+    assert "Wr0ngPassw0rd" not in text
+    assert not (tmp_path / "t.db").exists()
+
+
+def test_production_target_from_estate_is_refused(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, tgt, plan = _sqlite_pair(request, tmp_path)
+    estate = tmp_path / "stagewall.yaml"
+    estate.write_text(
+        "version: 1\n"
+        "environments:\n  production: {tier: production}\n  staging: {tier: non-production}\n"
+        "resources:\n"
+        f"  prod-db: {{environment: production, kind: sqlite, path: '{tgt.removeprefix('sqlite:///')}'}}\n"
+        f"  pg-prod: {{environment: production, kind: postgresql, host: db.prod.internal, database: shop}}\n"
+    )
+    monkeypatch.setenv("STAGEWALL_CONFIG", str(estate))
+    with pytest.raises(MaskingError) as err:
+        run(plan, src, tgt, KEY)
+    assert "prod-db" in err.value.message and "production" in err.value.message
+    assert not Path(tgt.removeprefix("sqlite:///")).exists()
+    with pytest.raises(MaskingError) as err:
+        run(plan, src, "postgresql://u@db.prod.internal:5432/shop", KEY)
+    assert "pg-prod" in err.value.message
+    staging = f"sqlite:///{tmp_path / 'staging.sqlite'}"
+    run(plan, src, staging, KEY)  # not declared production: allowed
+    assert counts(src) == counts(staging, "target")
+
+
+def test_bad_options_are_refused(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    src, tgt, plan = _sqlite_pair(request, tmp_path)
+    with pytest.raises(ConfigError) as err:
+        run(plan, src, tgt, KEY, RunOptions(jobs=0))
+    assert "--jobs" in err.value.message
+
+
+# ---- a failure mid-copy never leaves a target that looks complete ------------------------------
+
+
+class _Boom:
+    def __init__(self, after: int) -> None:
+        self.left = after
+
+    def transform(self, values: list[Any]) -> list[Any]:
+        self.left -= 1
+        if self.left < 0:
+            raise MaskingError("simulated crash in the middle of the copy")
+        return ["x" if v is not None else None for v in values]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_failure_mid_copy_leaves_target_marked_incomplete(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    src, tgt = source_and_target(request, tmp_path, backend)
+    plan = plan_for(_schema(src))
+    boom = _Boom(after=2)
+
+    def factory(name: str, params: dict[str, Any], *, key: Any, salt: str) -> Any:
+        from stagewall.masking.transformers import build_transformer
+
+        if name == "phone":
+            return boom
+        return build_transformer(name, params, key=key, salt=salt)
+
+    with pytest.raises(MaskingError) as err:
+        run(plan, src, tgt, KEY, RunOptions(batch_rows=10, transformer_factory=factory))
+    assert "customers.phone" in err.value.message and "simulated crash" in err.value.message
+    marker = read_completion_marker(tgt)
+    assert marker is not None and not marker.complete
+    assert marker.status is MarkerStatus.FAILED
+
+
+def test_killed_process_leaves_marker_running(tmp_path: Path) -> None:
+    """SIGKILL in the middle of the copy: the marker still says running."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.masking.integration.schemas import build
+
+    src, tgt = f"sqlite:///{tmp_path / 'src.db'}", f"sqlite:///{tmp_path / 'tgt.db'}"
+    build(src)
+    gate = tmp_path / "gate"
+    script = tmp_path / "runner.py"
+    script.write_text(
+        "import sys, pathlib\n"
+        "from stagewall.masking.engine import run, RunOptions\n"
+        "from stagewall.masking.db import open_database\n"
+        "from tests.masking.integration.schemas import plan_for\n"
+        "from tests.masking.integration.helpers import KEY\n"
+        "gate = pathlib.Path(sys.argv[3])\n"
+        "class Hang:\n"
+        "    def transform(self, values):\n"
+        "        gate.write_text('in copy')\n"
+        "        import time\n"
+        "        while True: time.sleep(0.05)\n"
+        "def factory(name, params, *, key, salt):\n"
+        "    return Hang()\n"
+        "with open_database(sys.argv[1]) as db: schema = db.introspect()\n"
+        "run(plan_for(schema), sys.argv[1], sys.argv[2], KEY, RunOptions(transformer_factory=factory))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen([sys.executable, str(script), src, tgt, str(gate)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not gate.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert gate.exists(), "the runner never reached the copy"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    marker = read_completion_marker(tgt)
+    assert marker is not None
+    assert marker.status is MarkerStatus.RUNNING and not marker.complete
