@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from stagewall.estate import load_estate
 from stagewall.gates import Gate
 from stagewall.store import open_store
-from tests.gates.conftest import World, approve, digest, gate_check
 from tests.cli_helpers import run_cli
+from tests.gates.conftest import World, approve, digest, gate_check
 
 ART = digest("hotfix")
 
