@@ -1,0 +1,217 @@
+"""The demo's steps; each runs real CLI commands and returns a one-line summary."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stagewall.demo._runner import Runner
+from stagewall.errors import StagewallError
+
+PG_DEMO_DB = "stagewall_demo_orders"
+
+
+@dataclass
+class PgDemo:
+    database: str
+    admin_url: str
+    host: str
+    port: int
+    _server_url: str
+
+    def cleanup(self) -> None:
+        import psycopg
+
+        try:
+            with psycopg.connect(self._server_url, autocommit=True, connect_timeout=3) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        except psycopg.Error:
+            pass  # best effort: the demo database holds only fake data
+
+
+def demo_postgres() -> PgDemo | None:
+    """A throwaway PostgreSQL database for the access demo, or None if unreachable."""
+    import psycopg
+
+    server = os.environ.get("STAGEWALL_DEMO_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        with psycopg.connect(server, autocommit=True, connect_timeout=2) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{PG_DEMO_DB}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{PG_DEMO_DB}"')
+    except psycopg.Error:
+        return None
+    admin = server.rsplit("/", 1)[0] + "/" + PG_DEMO_DB
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE orders (id serial PRIMARY KEY, status text NOT NULL, total_cents int)"
+        )
+        conn.execute(
+            "INSERT INTO orders (status, total_cents) "
+            "SELECT (ARRAY['new','paid','shipped'])[1 + i % 3], i * 100 FROM generate_series(1, 50) i"
+        )
+    info = psycopg.conninfo.conninfo_to_dict(admin)
+    host = str(info.get("host") or "127.0.0.1")
+    port = int(str(info.get("port") or 5432))
+    return PgDemo(PG_DEMO_DB, admin, host, port, server)
+
+
+@dataclass
+class Context:
+    directory: Path
+    home: Path
+    prod_db: Path
+    staging_db: Path
+    rows: dict[str, int]
+    pg: PgDemo | None
+    run: Runner
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+def step_keys(ctx: Context) -> str:
+    ctx.run("keys", "init")
+    pub = ctx.run("keys", "export-public").stdout.strip().splitlines()[0]
+    return f"signing key and masking keyring created (0600) in {ctx.home.name}/; public key {pub[:40]}..."
+
+
+def step_check(ctx: Context) -> str:
+    out = ctx.run("check", "--format", "json").json()
+    return f"stagewall.yaml valid, {len(out['violations'])} invariant violations"
+
+
+def step_audit(ctx: Context) -> str:
+    ctx.run("audit", "checkpoint")
+    verify = ctx.run("audit", "verify", "--format", "json").json()
+    bundle = ctx.directory / "audit-bundle"
+    ctx.run("audit", "export", "--out", str(bundle))
+    pub = ctx.home / "public-pinned.key"
+    ctx.run("keys", "export-public", "--out", str(pub))
+    ctx.run("audit", "verify", "--bundle", str(bundle), "--public-key", str(pub))
+    size = verify.get("size", verify.get("tree_size", "?"))
+    return f"{size} events verified (chain, Merkle tree, signed checkpoints); offline bundle in {bundle.name}/ verifies"
+
+
+def _otp(secret: str) -> str:
+    import pyotp
+
+    return str(pyotp.TOTP(secret).now())
+
+
+def step_access(ctx: Context) -> str:
+    secrets = {
+        who: ctx.run("mfa", "enroll", who, "--format", "json").json()["secret"]
+        for who in ("alice", "bob", "carol", "erin")
+    }
+    ctx.secrets.update(secrets)
+    refused = ctx.run(
+        "access",
+        "request",
+        "--as",
+        "dana",
+        "--role",
+        "prod-pg-read",
+        "--for",
+        "1h",
+        "--reason",
+        "debug checkout bug",
+        expect=1,
+    )
+    parts = [f"external dana refused ({refused.stderr.split(':', 1)[0].strip()})"]
+    seconds = 6
+    req = ctx.run(
+        "access",
+        "request",
+        "--as",
+        "alice",
+        "--role",
+        "prod-pg-read",
+        "--for",
+        f"{seconds}s",
+        "--reason",
+        "INC-1042 slow checkout",
+        "--ticket",
+        "INC-1042",
+        "--format",
+        "json",
+    ).json()["request"]
+    grant = ctx.run(
+        "access",
+        "review",
+        req,
+        "--as",
+        "bob",
+        "--approve",
+        "--otp",
+        _otp(secrets["bob"]),
+        "--reason",
+        "on-call incident",
+        "--format",
+        "json",
+    ).json()["grant"]
+    parts.append(f"alice's request approved by bob with MFA (grant {grant}, {seconds}s)")
+    session = None
+    if ctx.pg is not None:
+        import psycopg
+
+        creds = ctx.run(
+            "access",
+            "credentials",
+            grant,
+            "--as",
+            "alice",
+            "--otp",
+            _otp(secrets["alice"]),
+            "--format",
+            "json",
+        ).json()[0]
+        session = psycopg.connect(
+            host=ctx.pg.host,
+            port=ctx.pg.port,
+            dbname=creds["database"],
+            user=creds["login"],
+            password=creds["password"],
+            connect_timeout=5,
+        )
+        count = session.execute("SELECT count(*) FROM orders").fetchone()
+        parts.append(f"login {creds['login']} read {count[0] if count else 0} orders")
+    else:
+        parts.append("PostgreSQL not reachable: no credentials issued (SQLite-only demo)")
+    grants = ctx.run("access", "grants", "--format", "json").json()
+    ends = next(g["ends_at"] for g in grants if g["id"] == grant)
+    from datetime import UTC, datetime
+
+    wait = (datetime.fromisoformat(ends.replace("Z", "+00:00")) - datetime.now(UTC)).total_seconds()
+    time.sleep(max(0.0, wait) + 0.2)
+    ctx.run("access", "sweep")
+    status = next(
+        g for g in ctx.run("access", "grants", "--format", "json").json() if g["id"] == grant
+    )["status"]
+    if status == "active":
+        raise StagewallError(f"grant {grant} is still active after its end and a sweep")
+    if session is not None:
+        import psycopg
+
+        try:
+            session.execute("SELECT 1")
+            alive = True
+        except psycopg.Error:
+            alive = False
+        finally:
+            session.close()
+        if alive:
+            raise StagewallError(f"the session of grant {grant} survived expiry")
+        parts.append("at expiry the sweep ended the grant and killed the open session")
+    else:
+        parts.append(f"at expiry the sweep ended the grant (status {status})")
+    return "; ".join(parts)
+
+
+Step = Callable[[Context], str]
+STEPS: list[tuple[str, Step]] = [
+    ("keys", step_keys),
+    ("estate check", step_check),
+    ("production access", step_access),
+    ("audit log", step_audit),
+]
