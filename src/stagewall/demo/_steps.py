@@ -50,7 +50,8 @@ def demo_postgres() -> PgDemo | None:
         )
         conn.execute(
             "INSERT INTO orders (status, total_cents) "
-            "SELECT (ARRAY['new','paid','shipped'])[1 + i % 3], i * 100 FROM generate_series(1, 50) i"
+            "SELECT (ARRAY['new','paid','shipped'])[1 + i % 3], i * 100 "
+            "FROM generate_series(1, 50) i"
         )
     info = psycopg.conninfo.conninfo_to_dict(admin)
     host = str(info.get("host") or "127.0.0.1")
@@ -73,7 +74,10 @@ class Context:
 def step_keys(ctx: Context) -> str:
     ctx.run("keys", "init")
     pub = ctx.run("keys", "export-public").stdout.strip().splitlines()[0]
-    return f"signing key and masking keyring created (0600) in {ctx.home.name}/; public key {pub[:40]}..."
+    return (
+        f"signing key and masking keyring created (mode 0600) in {ctx.home.name}/; "
+        f"public key {pub[:40]}..."
+    )
 
 
 def step_check(ctx: Context) -> str:
@@ -90,7 +94,10 @@ def step_audit(ctx: Context) -> str:
     ctx.run("keys", "export-public", "--out", str(pub))
     ctx.run("audit", "verify", "--bundle", str(bundle), "--public-key", str(pub))
     size = verify.get("size", verify.get("tree_size", "?"))
-    return f"{size} events verified (chain, Merkle tree, signed checkpoints); offline bundle in {bundle.name}/ verifies"
+    return (
+        f"{size} events verified (chain, Merkle tree, signed checkpoints); "
+        f"offline bundle in {bundle.name}/ verifies against the pinned public key"
+    )
 
 
 def _otp(secret: str) -> str:
