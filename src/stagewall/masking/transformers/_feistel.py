@@ -75,11 +75,11 @@ def _apply(sym: Any, radix: Any, key: bytes, tweak: str, inverse: bool, raw: boo
     uniform256 = bool((rad_all == 256).all())
     dtype = np.uint8 if uniform256 else np.uint16
     half = n // 2
-    parts = [
+    parts: list[Any] = [
         np.ascontiguousarray(np.asarray(sym)[:, :half], dtype=dtype),
         np.ascontiguousarray(np.asarray(sym)[:, half:], dtype=dtype),
     ]
-    rads = [
+    rads: list[Any] = [
         np.ascontiguousarray(rad_all[:, :half], dtype=np.uint16),
         np.ascontiguousarray(rad_all[:, half:], dtype=np.uint16),
     ]
@@ -105,7 +105,8 @@ def _apply(sym: Any, radix: Any, key: bytes, tweak: str, inverse: bool, raw: boo
 
 def permute(sym: I64, radix: I64, key: bytes, tweak: str = "") -> I64:
     """Apply the keyed permutation to every row of ``sym`` (shape ``(m, n)``)."""
-    return _apply(sym, radix, key, tweak, inverse=False)
+    out: I64 = _apply(sym, radix, key, tweak, inverse=False)
+    return out
 
 
 def permute_bytes(rows: Any, key: bytes, tweak: str = "") -> Any:
@@ -115,7 +116,8 @@ def permute_bytes(rows: Any, key: bytes, tweak: str = "") -> Any:
 
 def unpermute(sym: I64, radix: I64, key: bytes, tweak: str = "") -> I64:
     """The inverse of :func:`permute` (used by tests to prove bijectivity)."""
-    return _apply(sym, radix, key, tweak, inverse=True)
+    out: I64 = _apply(sym, radix, key, tweak, inverse=True)
+    return out
 
 
 def permute_walk(

@@ -225,8 +225,8 @@ def _digits_value(row: list[int], d: int) -> int:
     return int(str(first) + "".join(map(str, row[1:])))
 
 
-# Version nibble (bits 48-51) and variant bits (64-65) stay; the other 122 bits are permuted.
-_UUID_KEEP = frozenset({48, 49, 50, 51, 64, 65})
+# Version nibble (bits 48-51) and the variant field (bits 64-66) stay; 121 bits are permuted.
+_UUID_KEEP = frozenset({48, 49, 50, 51, 64, 65, 66})
 _UUID_FREE = np.array([i for i in range(128) if i not in _UUID_KEEP], dtype=np.intp)
 
 

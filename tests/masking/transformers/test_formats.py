@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import ipaddress
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stagewall.errors import MaskingError
+from stagewall.keys import MaskingKey
+from stagewall.masking.transformers import build_transformer
+from stagewall.masking.transformers._checksums import (
+    iban_check_digits,
+    iban_valid,
+    luhn_check_digit,
+    luhn_valid,
+)
+from stagewall.masking.transformers._formats import country_code_digits
+
+from .strategies import cards, ibans, ips, phones
+
+KEY = MaskingKey("k", b"\x01" * 32)
+
+
+def t(name: str, **params: object):  # type: ignore[no-untyped-def]
+    return build_transformer(name, params, key=KEY)
+
+
+def test_checksum_known_answers() -> None:
+    assert iban_valid("GB82WEST12345698765432")
+    assert iban_valid("DE89370400440532013000")
+    assert not iban_valid("GB82WEST12345698765433")
+    assert not iban_valid("DE8937040044053201300")  # one character short for DE
+    assert iban_check_digits("DE", "370400440532013000") == "89"
+    assert iban_check_digits("GB", "WEST12345698765432") == "82"
+    assert luhn_valid("4111111111111111") and luhn_valid("79927398713")
+    assert not luhn_valid("4111111111111112") and not luhn_valid("79927398710")
+    assert luhn_check_digit("7992739871") == "3"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(ibans(), min_size=1, max_size=20))
+def test_iban_outputs_are_valid_same_country_same_length_same_layout(values: list[str]) -> None:
+    out = t("iban").transform(values)
+    for a, b in zip(values, out, strict=True):
+        assert iban_valid(b.replace(" ", ""))
+        assert b[:2] == a[:2] and len(b) == len(a)
+        assert [i for i, c in enumerate(a) if c == " "] == [i for i, c in enumerate(b) if c == " "]
+        assert b.replace(" ", "")[4:] != a.replace(" ", "")[4:] or len(a) < 10
+
+
+def test_iban_invalid_fails_closed_or_nulls() -> None:
+    with pytest.raises(MaskingError, match="not a valid IBAN") as exc:
+        t("iban").transform(["GB82WEST12345698765433"])
+    assert "GB82" not in exc.value.message
+    assert t("iban", on_invalid="null").transform(["nope", "GB82WEST12345698765432"])[0] is None
+
+
+def test_iban_keeps_lower_case_input_lower_case() -> None:
+    out = t("iban").transform(["gb82 west 1234 5698 7654 32"])[0]
+    assert out == out.lower() and iban_valid(out.replace(" ", "").upper())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(cards(), min_size=1, max_size=20), st.integers(0, 6))
+def test_card_outputs_pass_luhn_keep_length_and_prefix(values: list[str], keep: int) -> None:
+    out = t("card_number", keep_prefix=keep).transform(values)
+    for a, b in zip(values, out, strict=True):
+        da, db = re.sub(r"\D", "", a), re.sub(r"\D", "", b)
+        assert luhn_valid(db) and len(b) == len(a) and da[:keep] == db[:keep]
+        assert [c for c in a if not c.isdigit()] == [c for c in b if not c.isdigit()]
+
+
+def test_card_invalid() -> None:
+    with pytest.raises(MaskingError, match="not a valid card number"):
+        t("card_number").transform(["4111111111111112"])
+    assert t("card_number", on_invalid="null").transform(["123"]) == [None]
+
+
+@pytest.mark.parametrize(
+    ("phone", "kept"),
+    [("+44 20 7946 0958", 2), ("0044 20 7946 0958", 4), ("+1 (555) 123-4567", 1),
+     ("+353 1 234 5678", 3), ("020 7946 0958", 1), ("(555) 123-4567", 0)],
+)  # fmt: skip
+def test_country_code_detection(phone: str, kept: int) -> None:
+    assert country_code_digits(phone) == kept
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(phones, min_size=1, max_size=20))
+def test_phone_keeps_country_code_and_format(values: list[str]) -> None:
+    out = t("phone").transform(values)
+    for a, b in zip(values, out, strict=True):
+        assert re.sub(r"\d", "9", a) == re.sub(r"\d", "9", b)
+        k = country_code_digits(a)
+        assert re.sub(r"\D", "", a)[:k] == re.sub(r"\D", "", b)[:k]
+
+
+RFC1918 = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+
+
+V6 = [ipaddress.ip_network(n) for n in ("fc00::/7", "2000::/3", "::ffff:0:0/96", "fe80::/10")]
+
+
+def _klass(a: ipaddress.IPv4Address | ipaddress.IPv6Address) -> tuple[bool, ...]:
+    if a.version == 6:
+        return (a.is_loopback, a.is_multicast, *(a in n for n in V6))
+    rfc1918 = any(a in n for n in RFC1918)
+    return (rfc1918, a.is_loopback, a.is_link_local, a.is_multicast, a.is_global)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(ips, min_size=1, max_size=20))
+def test_ip_keeps_family_and_class(values: list[object]) -> None:
+    out = t("ip_address").transform(values)
+    for a, b in zip(values, out, strict=True):
+        assert type(a) is type(b)
+        pa = ipaddress.ip_interface(str(a)).ip
+        pb = ipaddress.ip_interface(str(b)).ip
+        assert pa.version == pb.version
+        assert _klass(pa) == _klass(pb)
+
+
+def test_ip_examples_and_types() -> None:
+    out = t("ip_address").transform(
+        ["10.1.2.3", "127.0.0.1", "8.8.8.8", "192.168.1.1/24", ipaddress.ip_interface("172.16.5.4/16"), "::1"]
+    )
+    assert ipaddress.ip_address(out[0]) in ipaddress.ip_network("10.0.0.0/8")
+    assert ipaddress.ip_address(out[1]).is_loopback
+    assert ipaddress.ip_address(out[2]).is_global
+    assert out[3].endswith("/24") and ipaddress.ip_interface(out[3]).ip.is_private
+    assert isinstance(out[4], ipaddress.IPv4Interface) and out[4].network.prefixlen == 16
+    assert out[5] == "::1"  # a one-address class maps to itself
+    with pytest.raises(MaskingError, match="not an IP address"):
+        t("ip_address").transform(["not-an-ip"])
+
+
+def test_full_private_24_is_a_bijection() -> None:
+    values = [f"192.168.7.{i}" for i in range(256)]
+    out = t("ip_address").transform(values)
+    assert len(set(out)) == 256
+    assert all(ipaddress.ip_address(o) in ipaddress.ip_network("192.168.0.0/16") for o in out)
