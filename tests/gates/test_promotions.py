@@ -260,3 +260,14 @@ def test_list_shows_state(world: World) -> None:
     gate_check(world, sha, ART, "production")
     r = world.gate("list", "--format", "json")
     assert '"state": "deployed"' in r.stdout
+
+
+def test_resubmission_after_approval_opens_a_new_promotion_and_old_one_still_deploys(
+    world: World,
+) -> None:
+    sha, pid = _ready_for_production(world, "dana@devshop.example")
+    assert approve(world, pid, "alice").exit_code == 0
+    again = submit(world, sha, ART, "production", "dana")
+    assert again != pid
+    r = gate_check(world, sha, ART, "production")
+    assert r.exit_code == 0, r.stderr

@@ -191,7 +191,7 @@ class Gate:
         reason = (break_glass_reason or "").strip() or f"promote {sha[:12]} to {stage}"
         with self.store.transaction() as conn:
             if not bg:
-                existing = self._existing(conn, stage, sha, digest, submitter)
+                existing = self._existing(conn, stage, sha, digest, submitter, now)
                 if existing is not None:
                     return existing
             req = insert_request(
@@ -316,7 +316,7 @@ class Gate:
         return out
 
     def _existing(
-        self, conn: Connection, stage: str, sha: str, digest: str, submitter: str
+        self, conn: Connection, stage: str, sha: str, digest: str, submitter: str, now: datetime
     ) -> Promotion | None:
         row = conn.execute(
             select(gate_promotions.c.request_id)
@@ -330,7 +330,12 @@ class Gate:
             .order_by(gate_promotions.c.created_at.desc())
             .limit(1)
         ).first()
-        return Promotion.from_request(load_request(conn, row[0])) if row else None
+        if row is None:
+            return None
+        req = load_request(conn, row[0])
+        state, _ref = outcome_of(conn, req, now)
+        # Only a still-open promotion is reused; a decided or expired one gets a fresh request.
+        return Promotion.from_request(req) if state is Outcome.PENDING else None
 
     # -- report ----------------------------------------------------------
 
