@@ -16,7 +16,7 @@ from stagewall.masking.transformers._checksums import (
     luhn_check_digit,
     luhn_valid,
 )
-from stagewall.masking.transformers._formats import country_code_digits
+from stagewall.masking.transformers._formats import _V4_SPECIAL, country_code_digits
 
 from .strategies import cards, ibans, ips, phones
 
@@ -107,7 +107,8 @@ def _klass(a: ipaddress.IPv4Address | ipaddress.IPv6Address) -> tuple[bool, ...]
     if a.version == 6:
         return (a.is_loopback, a.is_multicast, *(a in n for n in V6))
     rfc1918 = any(a in n for n in RFC1918)
-    return (rfc1918, a.is_loopback, a.is_link_local, a.is_multicast, a.is_global)
+    special = tuple(a in n for n in _V4_SPECIAL)  # each special-purpose block stays itself
+    return (rfc1918, a.is_loopback, a.is_link_local, a.is_multicast, *special)
 
 
 @settings(max_examples=60, deadline=None)
@@ -129,6 +130,8 @@ def test_ip_examples_and_types() -> None:
     assert ipaddress.ip_address(out[0]) in ipaddress.ip_network("10.0.0.0/8")
     assert ipaddress.ip_address(out[1]).is_loopback
     assert ipaddress.ip_address(out[2]).is_global
+    public = t("ip_address").transform([f"8.8.{i}.{j}" for i in range(20) for j in range(50)])
+    assert all(ipaddress.ip_address(p).is_global for p in public)
     assert out[3].endswith("/24") and ipaddress.ip_interface(out[3]).ip.is_private
     assert isinstance(out[4], ipaddress.IPv4Interface) and out[4].network.prefixlen == 16
     assert out[5] == "::1"  # a one-address class maps to itself
