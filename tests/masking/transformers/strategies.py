@@ -56,7 +56,9 @@ ips = st.one_of(
     st.ip_addresses(),
     st.sampled_from(["127.0.0.1", "10.0.0.1", "::1", "192.168.0.1/24", "::", "0.0.0.0"]),
 )
-alnum_ids = st.one_of(st.text(max_size=20), st.from_regex(r"[A-Z]{2}-[0-9]{4}-[a-z]{3}", fullmatch=True))
+alnum_ids = st.one_of(
+    st.text(max_size=20), st.from_regex(r"[A-Z]{2}-[0-9]{4}-[a-z]{3}", fullmatch=True)
+)
 
 # name → (params, strategy of distinct-able inputs)
 UNIQUE_SAFE: dict[str, tuple[dict[str, Any], st.SearchStrategy[Any]]] = {
@@ -92,7 +94,9 @@ ANY_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "numeric_noise": st.one_of(
         st.integers(-(10**9), 10**9),
         st.floats(allow_nan=False, allow_infinity=False, width=32),
-        st.decimals(allow_nan=False, allow_infinity=False, places=2, max_value=10**6, min_value=-(10**6)),
+        st.decimals(
+            allow_nan=False, allow_infinity=False, places=2, max_value=10**6, min_value=-(10**6)
+        ),
     ),
 }
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {"constant": {"value": "x"}}

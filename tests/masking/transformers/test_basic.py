@@ -35,7 +35,11 @@ def test_redact() -> None:
 
 def test_partial_masks_the_middle_and_short_values_entirely() -> None:
     p = t("partial", keep_first=2, keep_last=2)
-    assert p.transform(["4111111111111111", "abcd", "abcde"]) == ["41************11", "****", "ab*de"]
+    assert p.transform(["4111111111111111", "abcd", "abcde"]) == [
+        "41************11",
+        "****",
+        "ab*de",
+    ]
     assert t("partial").transform(["DE89370400440532013000"]) == ["*" * 18 + "3000"]
 
 

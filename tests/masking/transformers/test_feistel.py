@@ -58,7 +58,11 @@ def test_tweak_and_key_change_the_permutation() -> None:
 @given(st.integers(1, 40), st.integers(1, 30), st.sampled_from([2, 10, 26, 36, 256]), st.data())
 def test_inverse_round_trips(n: int, m: int, radix: int, data: st.DataObject) -> None:
     rows = np.array(
-        data.draw(st.lists(st.lists(st.integers(0, radix - 1), min_size=n, max_size=n), min_size=m, max_size=m)),
+        data.draw(
+            st.lists(
+                st.lists(st.integers(0, radix - 1), min_size=n, max_size=n), min_size=m, max_size=m
+            )
+        ),
         dtype=np.int64,
     )
     rad = np.full(n, radix)

@@ -125,7 +125,14 @@ def test_ip_keeps_family_and_class(values: list[object]) -> None:
 
 def test_ip_examples_and_types() -> None:
     out = t("ip_address").transform(
-        ["10.1.2.3", "127.0.0.1", "8.8.8.8", "192.168.1.1/24", ipaddress.ip_interface("172.16.5.4/16"), "::1"]
+        [
+            "10.1.2.3",
+            "127.0.0.1",
+            "8.8.8.8",
+            "192.168.1.1/24",
+            ipaddress.ip_interface("172.16.5.4/16"),
+            "::1",
+        ]
     )
     assert ipaddress.ip_address(out[0]) in ipaddress.ip_network("10.0.0.0/8")
     assert ipaddress.ip_address(out[1]).is_loopback

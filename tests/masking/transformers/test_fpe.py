@@ -95,7 +95,9 @@ def test_fpe_uuid_keeps_version_and_variant(values: list[uuid.UUID]) -> None:
 def test_fpe_uuid_text_keeps_style() -> None:
     u = "6FA459EA-EE8A-3CA4-894E-DB77E160355E"
     out = t("fpe_uuid").transform([u, "{" + u.lower() + "}", u.replace("-", "").lower()])
-    assert re.fullmatch(r"[0-9A-F]{8}-[0-9A-F]{4}-3[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}", out[0])
+    assert re.fullmatch(
+        r"[0-9A-F]{8}-[0-9A-F]{4}-3[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}", out[0]
+    )
     assert out[1].startswith("{") and out[1] == out[1].lower()
     assert re.fullmatch(r"[0-9a-f]{32}", out[2])
     assert uuid.UUID(out[0]) == uuid.UUID(out[1]) == uuid.UUID(out[2])

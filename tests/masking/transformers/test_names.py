@@ -32,7 +32,15 @@ def test_dictionary_pseudonyms_come_from_the_dictionaries() -> None:
 
 def test_max_output_length_bounds_dictionary_outputs() -> None:
     values = [f"x{i}" for i in range(2000)]
-    for name in ("first_name", "last_name", "full_name", "city", "company", "street_address", "username"):
+    for name in (
+        "first_name",
+        "last_name",
+        "full_name",
+        "city",
+        "company",
+        "street_address",
+        "username",
+    ):
         tr = t(name)
         bound = tr.max_output_length(10)
         assert bound is not None and max(map(len, tr.transform(values))) <= bound
@@ -91,6 +99,8 @@ def test_postcode_keeps_shape() -> None:
 
 def test_username_street_city_company_look_real() -> None:
     assert re.fullmatch(r"[a-z]+[0-9]{2}", t("username").transform(["jsmith"])[0])
-    assert re.fullmatch(r"[0-9]{1,4} [A-Z][a-z]+ [A-Z][a-z]+", t("street_address").transform(["1 Main St"])[0])
+    assert re.fullmatch(
+        r"[0-9]{1,4} [A-Z][a-z]+ [A-Z][a-z]+", t("street_address").transform(["1 Main St"])[0]
+    )
     assert t("city").transform(["Berlin"])[0] in set(_dicts.cities().tolist())
     assert t("company").transform(["ACME"])[0]

@@ -68,7 +68,9 @@ def test_reference_transcription_agrees_with_known_answers() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.binary(max_size=40), min_size=1, max_size=20), st.binary(min_size=16, max_size=16))
+@given(
+    st.lists(st.binary(max_size=40), min_size=1, max_size=20), st.binary(min_size=16, max_size=16)
+)
 def test_vectorised_siphash_equals_reference(items: list[bytes], key: bytes) -> None:
     got = hash_bytes_list(key, items).tolist()
     assert got == [_reference_siphash24(key, m) for m in items]

@@ -85,7 +85,9 @@ def test_salt_changes_the_mapping_and_equal_salt_agrees() -> None:
     assert a != c
 
 
-@pytest.mark.parametrize("name", sorted(set(transformer_names()) - {"null", "constant", "json_mask"}))
+@pytest.mark.parametrize(
+    "name", sorted(set(transformer_names()) - {"null", "constant", "json_mask"})
+)
 def test_none_stays_none(name: str) -> None:
     values = [None, *_examples(name)[:3], None]
     out = build_transformer(name, {}, key=K1).transform(values)

@@ -48,7 +48,10 @@ def test_json_mask_applies_per_path_transformers_consistently_with_columns() -> 
 
 
 def test_json_mask_array_paths() -> None:
-    params = {"paths": {"$.items[*].name": {"transformer": "first_name"}}, "keep": ["$.items[*].qty"]}
+    params = {
+        "paths": {"$.items[*].name": {"transformer": "first_name"}},
+        "keep": ["$.items[*].qty"],
+    }
     out = t("json_mask", **params).transform([{"items": DOC["items"]}])[0]
     assert [i["qty"] for i in out["items"]] == [2, 1]
     assert [i["name"] for i in out["items"]] != ["Widget", "Gadget"]
@@ -86,7 +89,9 @@ def test_path_pointing_at_an_object_is_refused() -> None:
 
 def test_sub_transformer_error_names_the_path() -> None:
     with pytest.raises(MaskingError, match=r"json_mask at \$\.id: .*expected text values, got int"):
-        t("json_mask", paths={"$.id": {"transformer": "email"}}, unknown_keys="keep").transform([DOC])
+        t("json_mask", paths={"$.id": {"transformer": "email"}}, unknown_keys="keep").transform(
+            [DOC]
+        )
 
 
 TEXT = (

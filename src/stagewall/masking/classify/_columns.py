@@ -124,6 +124,8 @@ def _choose(
     if kind not in get_transformer_class(name).accepts:
         name, params = _BY_KIND.get(kind, ("null", {}))
     if unique and name not in _UNIQUE_SAFE:
+        if kind in (ColumnKind.DATE, ColumnKind.TIMESTAMP):
+            return "date_shift", {}  # not unique-safe, but never a lossy one on a unique column
         if kind is ColumnKind.UUID:
             return "fpe_uuid", {}
         if kind is ColumnKind.INTEGER:

@@ -21,12 +21,18 @@ def is_email(s: str) -> bool:
     return EMAIL.fullmatch(s.strip()) is not None
 
 
+_DATE_LIKE = re.compile(r"^\d{1,4}[-./]\d{1,2}[-./]\d{1,4}$")
+
+
 def is_phone(s: str) -> bool:
+    """International (+/00) with 7-15 digits, or national/formatted with 9-15 digits."""
     t = s.strip()
-    if not _PHONE_CHARS.match(t):
+    if not _PHONE_CHARS.match(t) or _DATE_LIKE.match(t):
         return False
     digits = sum(c.isdigit() for c in t)
-    return 7 <= digits <= 15 and (t.startswith(("+", "00", "0", "(")) or not t.isdigit())
+    if t.startswith(("+", "00")):
+        return 7 <= digits <= 15
+    return 9 <= digits <= 15 and (t.startswith(("0", "(")) or not t.isdigit())
 
 
 def is_iban(s: str) -> bool:

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import pytest
+
+from stagewall.masking.classify import Category, detect_in_text
+from stagewall.masking.classify._validators import is_bsn, is_national_id
+
+
+def kinds(text: str) -> list[tuple[str, str]]:
+    return [(m.category.value, m.text) for m in detect_in_text(text)]
+
+
+def test_detects_each_kind_in_running_text() -> None:
+    text = (
+        "Call Mr Jones on +44 20 7946 0958 or mail jane.doe@corp.co.uk; IBAN GB82 WEST 1234 5698 "
+        "7654 32, card 4111 1111 1111 1111, from 10.0.0.5. SSN 123-45-6789, NI AB 12 34 56 C. "
+        "Sarah Connor said hi. (555) 123-4567."
+    )
+    found = kinds(text)
+    assert ("person_name", "Jones") in found
+    assert ("phone", "+44 20 7946 0958") in found
+    assert ("email", "jane.doe@corp.co.uk") in found
+    assert ("iban", "GB82 WEST 1234 5698 7654 32") in found
+    assert ("card_number", "4111 1111 1111 1111") in found
+    assert ("ip_address", "10.0.0.5") in found
+    assert ("national_id", "123-45-6789") in found
+    assert ("national_id", "AB 12 34 56 C") in found
+    assert ("person_name", "Sarah Connor") in found
+    assert ("phone", "(555) 123-4567") in found
+
+
+def test_checksums_reject_lookalikes() -> None:
+    assert not kinds("ref GB82WEST12345698765433 and 4111 1111 1111 1112")
+    assert kinds("version 1.2.3.4.5 and 999.1.1.1") == []
+
+
+def test_ordinary_words_are_not_names() -> None:
+    assert kinds("May we go in June? Will it rain?") == []
+    assert kinds("Bill Smith paid") == [("person_name", "Bill Smith")]
+
+
+def test_matches_do_not_overlap_and_hide_the_value_in_repr() -> None:
+    ms = detect_in_text("x jane@corp.com y")
+    assert len(ms) == 1 and ms[0].category is Category.EMAIL
+    assert "jane" not in repr(ms[0])
+    assert ms[0].start == 2 and ms[0].end == 15
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [("123-45-6789", True), ("000-12-3456", False), ("666-12-3456", False), ("AB123456C", True),
+     ("BG123456C", False), ("12345678Z", True), ("12345678A", False), ("111222333", True),
+     ("1 85 05 78 006 084 36", False)],
+)  # fmt: skip
+def test_national_id_validators(value: str, ok: bool) -> None:
+    assert is_national_id(value) is ok
+
+
+def test_bsn_eleven_test() -> None:
+    assert is_bsn("111222333") and not is_bsn("111222334")
