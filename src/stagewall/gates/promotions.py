@@ -1,18 +1,14 @@
 """Promotions: submit a change for a stage, report checks, approve, break glass, list.
 
-A promotion is a request of kind ``promotion`` in the request/review/threshold core
-shared with production access (``stagewall.access._core``): the request is
-immutable (stage, commit SHA, artifact digest, who wrote the change), reviews are
-appended with MFA evidence. ``stagewall.gates.deploy`` decides, right before a
-deployment, whether the change may go out.
+The request is immutable (stage, commit SHA, artifact digest, who wrote the change);
+reviews are appended with MFA evidence through the request/review core shared with
+production access. ``stagewall.gates.deploy`` decides, right before a deployment,
+whether the change may go out.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -22,7 +18,6 @@ from stagewall.access._core import (
     Outcome,
     Request,
     Review,
-    ThresholdRule,
     fmt_time,
     insert_request,
     load_request,
@@ -31,90 +26,28 @@ from stagewall.access._core import (
     record_review,
 )
 from stagewall.audit import AuditLog, Status
-from stagewall.errors import AccessDenied, ConfigError, StagewallError, UsageError
-from stagewall.estate import Estate, LoadedEstate, PrincipalKind, Stage
+from stagewall.errors import AccessDenied, StagewallError, UsageError
+from stagewall.estate import LoadedEstate, PrincipalKind, Stage
 from stagewall.gates import _events as ev
 from stagewall.gates._git import Repo, max_commits
+from stagewall.gates._model import (
+    BREAK_GLASS_TTL,
+    FOLLOWUP_WINDOW,
+    KIND,
+    PENDING_TTL,
+    Promotion,
+    PromotionKind,
+    approver_problem,
+    check_digest,
+    find_stage,
+    now_utc,
+)
 from stagewall.gates._signatures import verify_commit
 from stagewall.gates._tables import gate_checks, gate_deployments, gate_promotions
 from stagewall.gates.continuity import record_rules
-from stagewall.gates.identities import Authorship, Contribution, Role, resolve
+from stagewall.gates.identities import Contribution, Role
 from stagewall.mfa import verify as verify_otp
 from stagewall.store import Store
-
-KIND = "promotion"
-PENDING_TTL = timedelta(days=14)
-FOLLOWUP_WINDOW = timedelta(hours=24)
-BREAK_GLASS_TTL = timedelta(days=365)
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-def check_digest(value: str) -> str:
-    v = value.strip()
-    if not _DIGEST.match(v):
-        raise UsageError(
-            f"--artifact {value!r} is not sha256:<64 lower-case hex digits>",
-            hint="pass the artifact's digest, e.g. sha256:$(sha256sum app.tar | cut -c1-64)",
-        )
-    return v
-
-
-def find_stage(estate: Estate, name: str) -> tuple[int, Stage]:
-    for i, s in enumerate(estate.stages):
-        if s.name == name:
-            return i, s
-    known = ", ".join(s.name for s in estate.stages) or "none declared"
-    raise ConfigError(
-        f"there is no stage {name!r} in the estate file (stages: {known})",
-        hint="declare it under stages: in stagewall.yaml",
-    )
-
-
-@dataclass(frozen=True)
-class Promotion:
-    """A submitted promotion, as stored."""
-
-    id: str
-    stage: str
-    environment: str
-    sha: str
-    digest: str
-    submitter: str
-    break_glass: bool
-    reason: str
-    created_at: datetime
-    base: str | None
-    commits: int
-    contributions: tuple[Contribution, ...]
-    rules_hash: str
-    signed_verified: bool
-
-    @classmethod
-    def from_request(cls, req: Request) -> Promotion:
-        d = req.details
-        return cls(
-            id=req.id,
-            stage=str(d["stage"]),
-            environment=str(d["environment"]),
-            sha=str(d["sha"]),
-            digest=str(d["digest"]),
-            submitter=req.requester,
-            break_glass=bool(d["break_glass"]),
-            reason=req.reason,
-            created_at=req.created_at,
-            base=d.get("base"),
-            commits=int(d["commits"]),
-            contributions=tuple(Contribution.from_dict(c) for c in d["contributions"]),
-            rules_hash=str(d["rules_hash"]),
-            signed_verified=bool(d.get("signed_verified", False)),
-        )
-
-    def authorship(self, estate: Estate) -> Authorship:
-        return resolve(estate, self.contributions)
 
 
 class Gate:
@@ -485,119 +418,12 @@ class Gate:
     # -- list ------------------------------------------------------------
 
     def list(self, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Every promotion with its state, approvals and authors (oldest first)."""
+        from stagewall.gates._listing import list_promotions
+
         now = now or now_utc()
         self.rules("stagewall", now)
-        out: list[dict[str, Any]] = []
-        with self.store.read() as conn:
-            rows = conn.execute(
-                select(gate_promotions).order_by(gate_promotions.c.created_at)
-            ).all()
-            for r in rows:
-                req = load_request(conn, r.request_id)
-                promo = Promotion.from_request(req)
-                state, _ref = outcome_of(conn, req, now)
-                reviews = load_reviews(conn, promo.id)
-                deployed = conn.execute(
-                    select(gate_deployments.c.created_at).where(
-                        gate_deployments.c.request_id == promo.id
-                    )
-                ).first()
-                out.append(
-                    {
-                        "id": promo.id,
-                        "stage": promo.stage,
-                        "sha": promo.sha,
-                        "digest": promo.digest,
-                        "submitter": promo.submitter,
-                        "break_glass": promo.break_glass,
-                        "created_at": fmt_time(promo.created_at),
-                        "state": "deployed" if deployed else state.value,
-                        "approvals": [
-                            {
-                                "by": v.reviewer,
-                                "at": v.created_at,
-                                "mfa": {"method": v.mfa_method, "time": v.mfa_time},
-                            }
-                            for v in reviews
-                            if v.decision is Decision.APPROVE
-                        ],
-                        "authors": promo.authorship(self.estate).as_list(),
-                        "followup_due": r.followup_due,
-                    }
-                )
-        return out
-
-
-class PromotionKind:
-    """The rules promotions bring to the request/review core."""
-
-    name = KIND
-
-    def __init__(self, estate: Estate) -> None:
-        self.estate = estate
-
-    def stage(self, promo: Promotion) -> Stage:
-        return find_stage(self.estate, promo.stage)[1]
-
-    def rule(self, request: Request) -> ThresholdRule:
-        promo = Promotion.from_request(request)
-        if promo.break_glass:
-            return ThresholdRule(1)
-        st = self.stage(promo)
-        rule = self.estate.approval_rules.get(st.approval or "")
-        if rule is None:
-            return ThresholdRule(1)
-        return ThresholdRule(rule.approvals, tuple(rule.from_groups))
-
-    def reviewer_problem(self, request: Request, reviewer: str) -> str | None:
-        return approver_problem(self.estate, Promotion.from_request(request), reviewer)
-
-    def on_approved(
-        self, conn: Connection, request: Request, reviews: Sequence[Review], now: datetime
-    ) -> str:
-        return request.id
-
-
-def approver_problem(estate: Estate, promo: Promotion, approver: str) -> str | None:
-    """Why ``approver`` may not approve ``promo`` under the estate as it is now (None: may)."""
-    p = estate.principals.get(approver)
-    if p is None:
-        return "not a declared principal (unknown identities count as external)"
-    if p.disabled:
-        return "the principal is disabled"
-    if not estate.is_internal(approver):
-        return f"external principal (vendor {p.vendor}); approvers are internal"
-    if p.kind is not PrincipalKind.HUMAN:
-        return "a service principal; approvals come from people"
-    if approver == promo.submitter:
-        return (
-            "submitted this promotion (self-approval)"
-            if not promo.break_glass
-            else "invoked this break-glass"
-        )
-    who = promo.authorship(estate)
-    for a in who.authors:
-        if a.principal == approver:
-            by_role: dict[str, list[str]] = {}
-            for ident in a.identities:
-                role, _, email = ident.partition(":")
-                by_role.setdefault(role, []).append(email)
-            parts = [f"{role} ({', '.join(sorted(set(e)))})" for role, e in sorted(by_role.items())]
-            return (
-                f"{' and '.join(parts)} of commits in this change; an author or committer "
-                "cannot approve their own change"
-            )
-    if p.vendor is not None and p.vendor in who.vendors:
-        return f"from vendor {p.vendor}, like an author of the change"
-    if not promo.break_glass:
-        st = find_stage(estate, promo.stage)[1]
-        rule = estate.approval_rules.get(st.approval or "")
-        in_group = rule is None or any(
-            approver in estate.group_members(g) for g in rule.from_groups
-        )
-        if rule is not None and rule.from_groups and not in_group:
-            return f"not in approver group(s) {', '.join(rule.from_groups)}"
-    return None
+        return list_promotions(self.store, self.estate, now)
 
 
 __all__ = [
@@ -609,4 +435,5 @@ __all__ = [
     "approver_problem",
     "check_digest",
     "find_stage",
+    "now_utc",
 ]
