@@ -137,13 +137,13 @@ def digest(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def make_world(root: Path, estate_text: str = ESTATE) -> World:
+def make_world(root: Path, estate_text: str = ESTATE, db: str | None = None) -> World:
     repo = root / "repo"
     repo.mkdir()
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True, env=git_env("x@x"))
     config = root / "stagewall.yaml"
     config.write_text(estate_text, encoding="utf-8")
-    db = f"sqlite:///{root / 'store.db'}"
+    db = db or f"sqlite:///{root / 'store.db'}"
     init_keys(name="gates.test/key")
     store = open_store(db)
     loaded = load_estate(config)
