@@ -176,3 +176,16 @@ def test_not_a_repository(world: World, tmp_path: Path) -> None:
         "dana",
     )
     assert r.exit_code == 2 and "not a git repository" in r.stderr
+
+
+def test_commit_with_two_author_lines_is_refused() -> None:
+    from stagewall.errors import BackendError
+
+    raw = (
+        b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n"
+        b"author Dana <dana@devshop.example> 1700000000 +0100\n"
+        b"author Alice <alice@example.com> 1700000000 +0100\n"
+        b"committer Bob <bob@example.com> 1700000001 +0000\n\nmsg\n"
+    )
+    with pytest.raises(BackendError, match="exactly one author and one committer"):
+        parse_commit("b" * 40, raw)

@@ -11,7 +11,16 @@ from stagewall.errors import StagewallError
 from stagewall.estate import load_estate
 from stagewall.gates import Gate
 from stagewall.store import open_store
-from tests.gates.conftest import World, approve, digest, gate_check, make_world, report, submit, to_staging
+from tests.gates.conftest import (
+    World,
+    approve,
+    digest,
+    gate_check,
+    make_world,
+    report,
+    submit,
+    to_staging,
+)
 
 ART = digest("pg")
 pytestmark = pytest.mark.postgres

@@ -99,7 +99,9 @@ class Repo:
                 "GIT_DEPTH: 0, or `git fetch --unshallow`)",
             )
 
-    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    def _run(
+        self, *args: str, check: bool = True, stdin: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
         env = dict(os.environ)
         env.update(
             {
@@ -111,7 +113,9 @@ class Repo:
         )
         cmd = ["git", "-c", "core.fsmonitor=false", "-C", str(self.path), *args]
         try:
-            proc = subprocess.run(cmd, capture_output=True, env=env, timeout=_TIMEOUT, check=False)
+            proc = subprocess.run(
+                cmd, input=stdin, capture_output=True, env=env, timeout=_TIMEOUT, check=False
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise BackendError(f"git {args[0]} in {self.path} failed: {exc}") from exc
         if check and proc.returncode != 0:
@@ -185,8 +189,8 @@ class Repo:
         if not shas:
             return []
         stdin = "".join(check_full_sha(s, "commit") + "\n" for s in shas).encode()
-        proc = self._run_input(stdin, "cat-file", "--batch")
-        out, pos, found = proc, 0, []
+        out = self._run("cat-file", "--batch", stdin=stdin).stdout
+        pos, found = 0, []
         for sha in shas:
             eol = out.index(b"\n", pos)
             header = out[pos:eol].split()
@@ -198,27 +202,14 @@ class Repo:
             pos = start + size + 1
         return found
 
-    def _run_input(self, stdin: bytes, *args: str) -> bytes:
-        env = dict(os.environ)
-        env.update({"GIT_NO_REPLACE_OBJECTS": "1", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
-        cmd = ["git", "-c", "core.fsmonitor=false", "-C", str(self.path), *args]
-        try:
-            proc = subprocess.run(
-                cmd, input=stdin, capture_output=True, env=env, timeout=_TIMEOUT, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise BackendError(f"git {args[0]} in {self.path} failed: {exc}") from exc
-        if proc.returncode != 0:
-            raise BackendError(f"git {args[0]} in {self.path} failed")
-        return proc.stdout
-
 
 def parse_commit(sha: str, raw: bytes) -> Commit:
     head, sep, message = raw.partition(b"\n\n")
     lines = head.split(b"\n")
     kept: list[bytes] = []
     sig_lines: list[bytes] = []
-    author = committer = None
+    authors: list[Person] = []
+    committers: list[Person] = []
     in_sig = False
     for line in lines:
         if in_sig and line.startswith(b" "):
@@ -231,16 +222,19 @@ def parse_commit(sha: str, raw: bytes) -> Commit:
             continue
         kept.append(line)
         if line.startswith(b"author "):
-            author = _person(line[7:], sha)
+            authors.append(_person(line[7:], sha))
         elif line.startswith(b"committer "):
-            committer = _person(line[10:], sha)
-    if author is None or committer is None:
-        raise BackendError(f"commit {sha} has no author or committer line")
+            committers.append(_person(line[10:], sha))
+    if len(authors) != 1 or len(committers) != 1:
+        raise BackendError(
+            f"commit {sha} is malformed: it needs exactly one author and one committer line",
+            hint="run `git fsck`; stagewall does not guess who wrote a malformed commit",
+        )
     text = message.decode("utf-8", "replace")
     coauthors = tuple(Person(m.group(1), m.group(2)) for m in _COAUTHOR.finditer(text))
     signature = b"\n".join(sig_lines) + b"\n" if sig_lines else None
     payload = b"\n".join(kept) + sep + message
-    return Commit(sha, author, committer, coauthors, signature, payload)
+    return Commit(sha, authors[0], committers[0], coauthors, signature, payload)
 
 
 def _person(value: bytes, sha: str) -> Person:
