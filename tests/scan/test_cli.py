@@ -18,7 +18,10 @@ def _tree(tmp_path: Path, content: str) -> Path:
 
 
 def test_clean_tree_exits_0(tmp_path: Path) -> None:
-    repo = _tree(tmp_path, "DATABASE_URL=postgres://app@db.staging.example.internal/shop?sslmode=verify-full\n")
+    repo = _tree(
+        tmp_path,
+        "DATABASE_URL=postgres://app@db.staging.example.internal/shop?sslmode=verify-full\n",
+    )
     res = run_cli("scan", str(repo))
     assert res.exit_code == 0, res.stdout
     assert "findings: 0" in res.stdout
@@ -81,13 +84,24 @@ def test_baseline_round_trip(tmp_path: Path) -> None:
     assert doc["findings"] == []
     assert doc["suppressed"][0]["suppression"]["kind"] == "baseline"
     # the fingerprint survives a line shift
-    (repo / "envs" / "staging" / "app.env").write_text("# header\n\nURL=http://api.staging.example.com/\n")
+    (repo / "envs" / "staging" / "app.env").write_text(
+        "# header\n\nURL=http://api.staging.example.com/\n"
+    )
     assert run_cli("scan", str(repo), "--baseline", str(baseline)).exit_code == 0
 
 
 def test_estate_config_and_out_file(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
-    res = run_cli("scan", str(FIXTURES / "sw001"), "--config", str(ESTATE), "--format", "json", "--out", str(out))
+    res = run_cli(
+        "scan",
+        str(FIXTURES / "sw001"),
+        "--config",
+        str(ESTATE),
+        "--format",
+        "json",
+        "--out",
+        str(out),
+    )
     assert res.exit_code == 1
     assert res.stdout == ""
     doc = json.loads(out.read_text())
@@ -104,7 +118,9 @@ def test_junit_output(tmp_path: Path) -> None:
     assert suite is not None and suite.get("failures") == "1"
 
 
-def test_audit_summary_recorded_when_store_configured(tmp_path: Path, sqlite_store_url: str) -> None:
+def test_audit_summary_recorded_when_store_configured(
+    tmp_path: Path, sqlite_store_url: str
+) -> None:
     from stagewall.audit import AuditLog
     from stagewall.store import open_store
 

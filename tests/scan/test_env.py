@@ -47,7 +47,9 @@ def test_estate_aliases_globs_and_namespaces() -> None:
 
 
 def test_file_referencing_only_staging_resources_is_staging(tmp_path: Path) -> None:
-    (tmp_path / "app.yaml").write_text("db: postgres://a@prod-mirror.staging.example.com/x?sslmode=disable\n")
+    (tmp_path / "app.yaml").write_text(
+        "db: postgres://a@prod-mirror.staging.example.com/x?sslmode=disable\n"
+    )
     result = scan_paths([tmp_path], load_estate(ESTATE).estate)
     assert [f.environment for f in result.active] == ["staging"]
 

@@ -12,7 +12,18 @@ from stagewall.scan import scan_paths
 
 from .helpers import FIXTURES
 
-NAMES = ["main.tf", "x.tfvars", "a.yaml", ".env", "c.json", "d.toml", "e.ini", "plan.json", ".gitlab-ci.yml", "s.sh"]
+NAMES = [
+    "main.tf",
+    "x.tfvars",
+    "a.yaml",
+    ".env",
+    "c.json",
+    "d.toml",
+    "e.ini",
+    "plan.json",
+    ".gitlab-ci.yml",
+    "s.sh",
+]
 SAMPLES = [p.read_bytes() for p in sorted(FIXTURES.rglob("*")) if p.is_file()]
 
 
@@ -38,7 +49,10 @@ def test_truncated_real_files(name: str, sample: bytes, cut: float) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.sampled_from([*NAMES, "wf.yml"]), st.text(alphabet="{}[]:=\"'#&*<>-\n ${}.abc:/@", max_size=200))
+@given(
+    st.sampled_from([*NAMES, "wf.yml"]),
+    st.text(alphabet="{}[]:=\"'#&*<>-\n ${}.abc:/@", max_size=200),
+)
 def test_syntax_soup(name: str, text: str) -> None:
     _scan(name, text.encode())
 

@@ -56,3 +56,12 @@ def test_fingerprints_are_unique_and_stable() -> None:
     second = [f.fingerprint for f in scan_fixture("sw001").findings]
     assert first == second
     assert len(set(first)) == len(first)
+
+
+def test_every_rule_is_documented() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "scan.md").read_text("utf-8")
+    for rule in all_rules():
+        assert f"### {rule.id}" in docs, rule.id
+        assert rule.remediation in docs, rule.id
+        for control in rule.controls:
+            assert f"ISO 27001:2022 {control}" in docs, (rule.id, control)

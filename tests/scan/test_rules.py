@@ -22,6 +22,9 @@ def test_sw001_prod_references_from_staging() -> None:
     # the staging host whose name contains "prod" (line 3) is staging per the estate
     assert ("envs/staging/app.env", 2) not in found
     assert ("envs/staging/app.env", 3) not in found
+    # python-hcl2 path (function calls): comments ignored, function arguments are values
+    assert ("envs/staging/fallback.tf", 2) not in found
+    assert ("envs/staging/fallback.tf", 4) in found
     # production files may reference production
     assert not [f for f in found if f[0].startswith("envs/prod/")]
     assert len(found) == len(set(found)), "one finding per line and resource"

@@ -13,7 +13,14 @@ from stagewall.cli._common import config_option, db_option
 from stagewall.errors import EXIT_FINDING, EXIT_OK, BackendError, StagewallError, UsageError
 from stagewall.estate import load_estate_optional
 from stagewall.paths import configured_store_url
-from stagewall.scan import ScanOptions, Severity, baseline_document, load_baseline, render, scan_paths
+from stagewall.scan import (
+    ScanOptions,
+    Severity,
+    baseline_document,
+    load_baseline,
+    render,
+    scan_paths,
+)
 from stagewall.scan.engine import DEFAULT_MAX_FILE_SIZE
 
 
@@ -21,17 +28,34 @@ from stagewall.scan.engine import DEFAULT_MAX_FILE_SIZE
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @config_option
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit"]), default="text", show_default=True,
+    "--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit"]), default="text",
+    show_default=True,
     help="Report format.",
 )  # fmt: skip
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
-@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Accept findings listed here.")
-@click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path), help="Write current findings as a baseline.")
+@click.option(
+    "--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
+)
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Accept findings listed here.",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write current findings as a baseline.",
+)
 @click.option(
     "--fail-on", type=click.Choice(["low", "medium", "high"]), default="medium", show_default=True,
     help="Exit 1 when an unsuppressed finding is at or above this severity.",
 )  # fmt: skip
-@click.option("--max-file-size", type=click.IntRange(min=1), default=DEFAULT_MAX_FILE_SIZE, show_default=True, help="Skip (and count) larger files, in bytes.")
+@click.option(
+    "--max-file-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_FILE_SIZE,
+    show_default=True,
+    help="Skip (and count) larger files, in bytes.",
+)
 @db_option
 def scan_command(
     paths: tuple[Path, ...],
@@ -68,9 +92,13 @@ def scan_command(
         click.echo(report, nl=False)
     if write_baseline is not None:
         try:
-            write_baseline.write_text(json.dumps(baseline_document(result.active), indent=2) + "\n", "utf-8")
+            write_baseline.write_text(
+                json.dumps(baseline_document(result.active), indent=2) + "\n", "utf-8"
+            )
         except OSError as exc:
-            raise UsageError(f"{write_baseline}: cannot write the baseline: {exc.strerror}") from None
+            raise UsageError(
+                f"{write_baseline}: cannot write the baseline: {exc.strerror}"
+            ) from None
     url = configured_store_url(db)
     if url is not None:
         from stagewall.scan._audit import record_scan
@@ -80,7 +108,9 @@ def scan_command(
         except StagewallError:
             raise
         except Exception as exc:
-            raise BackendError(f"could not record the scan in the audit log: {type(exc).__name__}") from None
+            raise BackendError(
+                f"could not record the scan in the audit log: {type(exc).__name__}"
+            ) from None
     sys.exit(EXIT_FINDING if failed else EXIT_OK)
 
 

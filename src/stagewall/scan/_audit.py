@@ -25,7 +25,7 @@ def _register() -> None:
                 class_name="Compliance Finding",
                 activity_id=1,
                 activity_name="Create",
-                description="stagewall scan finished; counts by rule and a hash of the scanned paths",
+                description="stagewall scan finished: counts by rule, hash of scanned paths",
             )
         )
     _registered = True

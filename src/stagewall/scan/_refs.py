@@ -30,7 +30,7 @@ _HOSTISH_KEYS = re.compile(
 _HOSTNAME = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9_-]+)*\.[a-z][a-z0-9-]*$", re.I)
 _LABEL = re.compile(r"^[a-z][a-z0-9_.-]{2,62}$", re.I)
 _NAMED_KEYS = re.compile(r"(bucket|queue|topic)", re.I)
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "0.0.0.0", "::"})
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "0.0.0.0", "::"})  # noqa: S104
 
 
 @dataclass(frozen=True)

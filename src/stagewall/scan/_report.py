@@ -32,7 +32,8 @@ def render_text(result: ScanResult, fail_on: Severity) -> str:
     lines: list[str] = []
     for f in result.active:
         lines.append(
-            f"{f.file}:{f.line}: {f.severity.label.upper()} {f.rule_id} [{f.environment}] {f.message}"
+            f"{f.file}:{f.line}: {f.severity.label.upper()} {f.rule_id} "
+            f"[{f.environment}] {f.message}"
         )
         lines.append(f"    evidence: {f.evidence}")
         rule = get_rule(f.rule_id)
@@ -61,7 +62,8 @@ def render_text(result: ScanResult, fail_on: Severity) -> str:
         )
     )
     lines.append(
-        f"findings: {len(result.active)} (high {sev['high']}, medium {sev['medium']}, low {sev['low']}), "
+        f"findings: {len(result.active)} "
+        f"(high {sev['high']}, medium {sev['medium']}, low {sev['low']}), "
         f"suppressed {len(result.suppressed)}; failing at --fail-on {fail_on.label}: "
         f"{len(result.failing(fail_on))}"
     )

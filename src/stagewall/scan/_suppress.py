@@ -87,7 +87,8 @@ def load_baseline(path: Path) -> dict[str, str]:
         ) from None
     if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION:
         raise UsageError(
-            f'{path}: not a stagewall scan baseline (expected an object with "version": {BASELINE_VERSION})',
+            f"{path}: not a stagewall scan baseline "
+            f'(expected an object with "version": {BASELINE_VERSION})',
             hint="regenerate it with `stagewall scan PATH --write-baseline FILE`",
         )
     items = data.get("findings")

@@ -8,11 +8,13 @@ defaults in the same directory, ``local.x`` from ``locals`` blocks, and simple
 
 from __future__ import annotations
 
+import bisect
 import re
 from pathlib import Path
 from typing import Any
 
 from stagewall.scan._model import Entry
+from stagewall.scan.readers import _hcl
 from stagewall.scan.readers._base import Kind, LineFinder, Parsed, ReaderError, scalar_text
 from stagewall.scan.readers.tfmodel import TfResource, Unknown
 
@@ -21,10 +23,18 @@ _REF = re.compile(r"^(var|local)\.([A-Za-z_][A-Za-z0-9_-]*)$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _BLOCK_LISTS = ("resource", "data")
 _MAX_DEPTH = 16
+_RESOURCE_HEADER = re.compile(
+    r'^[ \t]*resource[ \t]+"?([A-Za-z0-9_-]+)"?[ \t]+"?([A-Za-z0-9_-]+)"?', re.M
+)
+_ATTR_START = re.compile(r"^[ \t]*([A-Za-z_][A-Za-z0-9_-]*)[ \t]*[={]", re.M)
 _MAX_SIBLING_BYTES = 2 * 1024 * 1024
 
 
 def _parse_hcl(text: str) -> dict[str, Any]:
+    try:
+        return _hcl.loads(text)
+    except (_hcl.Unsupported, RecursionError):
+        pass  # python-hcl2 decides: it parses the full language or reports the error
     import hcl2
 
     try:
@@ -37,7 +47,8 @@ def _parse_hcl(text: str) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise ReaderError("HCL did not parse to a body")
-    return data
+    cleaned: dict[str, Any] = _hcl.strip_meta(data)
+    return cleaned
 
 
 def _unquote_key(key: str) -> str:
@@ -201,32 +212,33 @@ def _walk(
 
 def read_terraform(path: Path, text: str, ctx: TerraformContext) -> Parsed:
     is_vars = path.name.endswith(".tfvars")
-    doc = _normalise(_parse_hcl(text))
-    ctx._docs[path.resolve()] = doc
+    key = path.resolve()
+    cached = ctx._docs.get(key)
+    doc = cached if cached is not None else _normalise(_parse_hcl(text))
+    ctx._docs[key] = doc
     scope = ctx.scope(path.parent) if not is_vars else Scope({}, {}, {})
     resolved = scope.resolve(doc)
     parsed = Parsed(Kind.TFVARS if is_vars else Kind.TERRAFORM, documents=[resolved])
     finder = LineFinder(text)
     _walk(resolved, (), finder, parsed.entries)
+    headers = {(m.group(1), m.group(2)): m.start() for m in _RESOURCE_HEADER.finditer(text)}
+    attr_offsets: dict[str, list[int]] = {}
+    for m in _ATTR_START.finditer(text):
+        attr_offsets.setdefault(m.group(1), []).append(m.start())
     resources: list[TfResource] = []
-    for block in _BLOCK_LISTS[:1]:
-        for rtype, by_name in (resolved.get(block) or {}).items():
-            if not isinstance(by_name, dict):
+    for rtype, by_name in (resolved.get("resource") or {}).items():
+        if not isinstance(by_name, dict):
+            continue
+        for name, attrs in by_name.items():
+            if not isinstance(attrs, dict):
                 continue
-            for name, attrs in by_name.items():
-                if not isinstance(attrs, dict):
-                    continue
-                rx = re.compile(
-                    rf'^\s*resource\s+"?{re.escape(rtype)}"?\s+"?{re.escape(name)}"?', re.M
-                )
-                match = rx.search(text)
-                start = finder.line_at(match.start()) if match else 1
-                attr_lines: dict[str, int] = {}
-                offset = match.start() if match else 0
-                for attr in attrs:
-                    am = re.compile(rf"^\s*{re.escape(attr)}\s*[={{]", re.M).search(text, offset)
-                    if am:
-                        attr_lines[attr] = finder.line_at(am.start())
-                resources.append(TfResource(rtype, name, attrs, start, attr_lines))
+            offset = headers.get((rtype, name), 0)
+            attr_lines: dict[str, int] = {}
+            for attr in attrs:
+                offsets = attr_offsets.get(attr, [])
+                at = bisect.bisect_left(offsets, offset)
+                if at < len(offsets):
+                    attr_lines[attr] = finder.line_at(offsets[at])
+            resources.append(TfResource(rtype, name, attrs, finder.line_at(offset), attr_lines))
     parsed.extra["resources"] = resources
     return parsed

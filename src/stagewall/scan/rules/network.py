@@ -97,7 +97,7 @@ class NetworkPath(Rule):
         elif Tier.PRODUCTION in tiers and (None in sides or Tier.UNKNOWN in tiers):
             yield ctx.finding(
                 Unresolved,
-                f"{r.address} peers a production network with a network whose environment is unknown",
+                f"{r.address} peers a production network with one of unknown environment",
                 r.line,
                 f"{a_attr}={_short(a)} {b_attr}={_short(b)}",
                 anchor=r.address,

@@ -138,7 +138,8 @@ class ExternalPrincipalInProduction(Rule):
                 where = f"namespace {ns}" if ns else "the cluster"
                 yield ctx.finding(
                     ExternalPrincipalInProduction,
-                    f"{doc['kind']} binds {role} to external principal {hit[1]} in production {where}",
+                    f"{doc['kind']} binds {role} to external principal {hit[1]} "
+                    f"in production {where}",
                     parsed.line_of(i, "subjects", str(j), "name"),
                     f"subjects[{j}].name = {hit[0]}",
                     anchor=f"{i}|{ns}|{hit[0]}|{role}",

@@ -37,6 +37,11 @@ _PLACEHOLDER = re.compile(
     r"placeholder|your|none|null|true|false|todo)|\$\{|\{\{|\bsecrets\.|env\(|vault:|ref\+|arn:",
     re.IGNORECASE,
 )
+_TRIGGER = re.compile(
+    r"AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|k_live_|PRIVATE KEY|://|pass|pwd|"
+    r"secret|token|key|auth",
+    re.IGNORECASE,
+)
 _PROD_WORD = re.compile(r"(?:^|[^a-z])(prod|production|prd|live)(?:[^a-z]|$)", re.IGNORECASE)
 
 
@@ -68,7 +73,18 @@ class SecretInRepository(Rule):
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
         file_prod = ctx.tier is Tier.PRODUCTION
-        for number, line in enumerate(ctx.text.splitlines(), start=1):
+        text = ctx.text
+        starts: list[int] = []
+        for trigger in _TRIGGER.finditer(text):
+            start = text.rfind("\n", 0, trigger.start()) + 1
+            if not starts or starts[-1] != start:
+                starts.append(start)
+        number, counted = 1, 0
+        for start in starts:
+            number += text.count("\n", counted, start)
+            counted = start
+            end = text.find("\n", start)
+            line = text[start : end if end >= 0 else len(text)].rstrip("\r")
             if len(line) > 20000:
                 line = line[:20000]
             claimed: list[tuple[int, int]] = []

@@ -1,0 +1,166 @@
+"""Benchmark `stagewall scan` on a generated corpus; compare with Checkov if available.
+
+Prints JSON. Usage: python bench/scan.py [--files 5000] [--checkov /tmp/checkov-venv/bin/checkov]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from stagewall.scan import scan_paths
+
+ENVS = ["prod", "staging", "dev"]
+
+
+def _tf(i: int, env: str) -> str:
+    return f'''locals {{
+  env = "{env}"
+}}
+variable "db_host_{i}" {{
+  default = "db{i}.{env}.example.internal"
+}}
+resource "aws_db_instance" "db_{i}" {{
+  identifier        = "shop-${{local.env}}-{i}"
+  storage_encrypted = {"true" if i % 3 else "false"}
+}}
+resource "aws_s3_bucket" "b_{i}" {{
+  bucket = "assets-{env}-{i}"
+}}
+resource "aws_security_group" "sg_{i}" {{
+  ingress {{
+    from_port   = 5432
+    to_port     = 5432
+    cidr_blocks = ["10.{i % 250}.0.0/16"]
+  }}
+}}
+'''
+
+
+def _k8s(i: int, env: str) -> str:
+    return f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app-{i}
+  namespace: shop-{env}
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: shop:{i}
+          env:
+            - name: DATABASE_URL
+              value: postgres://app@db.prod.example.internal/shop?sslmode=disable
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: app-{i}
+  namespace: shop-{env}
+spec:
+  ports: [{{port: 80}}]
+"""
+
+
+def make_corpus(root: Path, n: int) -> dict[str, int]:
+    rng = random.Random(7)
+    counts: dict[str, int] = {}
+    for i in range(n):
+        env = rng.choice(ENVS)
+        kind = i % 6
+        d = root / "envs" / env / f"svc{i // 50}"
+        d.mkdir(parents=True, exist_ok=True)
+        if kind in (0, 1):
+            name, text = f"main_{i}.tf", _tf(i, env)
+        elif kind == 2:
+            name, text = f"k8s_{i}.yaml", _k8s(i, env)
+        elif kind == 3:
+            name = f"app_{i}.env"
+            text = f"DATABASE_URL=postgres://app@db.{env}.example.internal/shop\nCACHE=redis://cache.{env}.example.internal:6379\n"
+        elif kind == 4:
+            name = f"config_{i}.json"
+            text = json.dumps(
+                {
+                    "api": {
+                        "base_url": f"https://api.{env}.example.com",
+                        "timeout": 5,
+                        "tls": i % 2 == 0,
+                    }
+                }
+            )
+        else:
+            name = f"settings_{i}.toml"
+            text = f'[db]\nhost = "db.{env}.example.internal"\nport = 5432\nsslmode = "require"\n'
+        (d / name).write_text(text)
+        ext = name.rsplit(".", 1)[-1]
+        counts[ext] = counts.get(ext, 0) + 1
+    return counts
+
+
+def run_checkov(checkov: str, directory: Path) -> float | str:
+    start = time.perf_counter()
+    try:
+        subprocess.run(
+            [checkov, "-d", str(directory), "--framework", "terraform", "--quiet", "-o", "json"],
+            check=False, capture_output=True, timeout=1800,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"checkov failed: {exc}"
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=5000)
+    parser.add_argument(
+        "--checkov", default=os.environ.get("CHECKOV", "/tmp/checkov-venv/bin/checkov")
+    )
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="sw-bench-"))
+    try:
+        counts = make_corpus(root, args.files)
+        start = time.perf_counter()
+        result = scan_paths([root])
+        wall = time.perf_counter() - start
+        out: dict[str, object] = {
+            "files": result.stats.files_scanned,
+            "by_extension": counts,
+            "findings": len(result.active),
+            "wall_seconds": round(wall, 3),
+            "files_per_second": round(result.stats.files_scanned / wall, 1),
+        }
+        tf_root = root.parent / (root.name + "-tf")
+        for path in root.rglob("*.tf"):
+            target = tf_root / path.relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+        start = time.perf_counter()
+        tf_result = scan_paths([tf_root])
+        tf_wall = time.perf_counter() - start
+        out["terraform_files"] = tf_result.stats.files_scanned
+        out["terraform_wall_seconds"] = round(tf_wall, 3)
+        if shutil.which(args.checkov) or Path(args.checkov).exists():
+            checkov = run_checkov(args.checkov, tf_root)
+            out["checkov_wall_seconds"] = (
+                round(checkov, 3) if isinstance(checkov, float) else checkov
+            )
+            if isinstance(checkov, float):
+                out["stagewall_vs_checkov_speedup"] = round(checkov / tf_wall, 1)
+        else:
+            out["checkov"] = f"not installed at {args.checkov}"
+        shutil.rmtree(tf_root, ignore_errors=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,287 @@
+"""A fast reader for the common subset of HCL, producing python-hcl2's output shape.
+
+python-hcl2 (a Lark grammar) costs several milliseconds per file; most Terraform is
+blocks, attributes and literals. This reader handles exactly that and raises
+:class:`Unsupported` for anything it is not sure about, in which case the caller
+falls back to python-hcl2, so results never depend on which path ran. Values use
+python-hcl2's encoding: string literals keep their quotes (``'"x"'``), other
+expressions become ``"${expr}"``, blocks are lists of dicts marked ``__is_block__``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+
+class Unsupported(Exception):
+    """Not in the fast subset; use python-hcl2."""
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
+_HEREDOC = re.compile(r"<<(-?)([A-Za-z_][A-Za-z0-9_]*)[ \t]*\n")
+_WS = " \t\r"
+_TRAVERSAL = re.compile(
+    r'^[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*|\.\d+|\[\d+\]|\["[^"$]*"\]|\.\*|\[\*\])*$'
+)
+_INTERPOLATION = re.compile(r"\$\{~?([^{}]*?)~?\}")
+_STRING_STOP = re.compile(r'[\\\n"}]|[$%]\{')
+_EXPR_STOP = re.compile(r'["()\[\]{}\n#/<]')
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.s = text
+        self.i = 0
+        self.n = len(text)
+
+    # -- lexical helpers -------------------------------------------------
+    def skip(self, newlines: bool) -> None:
+        s, n = self.s, self.n
+        while self.i < n:
+            c = s[self.i]
+            if c in _WS or (newlines and c == "\n"):
+                self.i += 1
+            elif c == "#" or s.startswith("//", self.i):
+                end = s.find("\n", self.i)
+                self.i = n if end < 0 else end
+            elif s.startswith("/*", self.i):
+                end = s.find("*/", self.i + 2)
+                if end < 0:
+                    raise Unsupported("unterminated comment")
+                self.i = end + 2
+            else:
+                return
+
+    def string_end(self, i: int) -> int:
+        """Index just past the string literal starting at ``i`` (a quote)."""
+        s = self.s
+        i += 1
+        depth = 0
+        while True:
+            match = _STRING_STOP.search(s, i)
+            if match is None:
+                raise Unsupported("unterminated string")
+            i = match.start()
+            stop = match.group(0)
+            if stop == "\\":
+                i += 2
+            elif stop == "\n":
+                raise Unsupported("newline in string")
+            elif stop == '"':
+                if depth == 0:
+                    return i + 1
+                i = self.string_end(i)
+            elif stop in ("${", "%{"):
+                depth += 1
+                i += 2
+            else:  # "}"
+                if depth:
+                    depth -= 1
+                i += 1
+
+    # -- structure -------------------------------------------------------
+    def body(self, closing: str | None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        while True:
+            self.skip(newlines=True)
+            if self.i >= self.n:
+                if closing:
+                    raise Unsupported("unclosed block")
+                return out
+            if closing and self.s[self.i] == closing:
+                self.i += 1
+                return out
+            match = _IDENT.match(self.s, self.i)
+            if match is None:
+                raise Unsupported("expected an identifier")
+            name = match.group(0)
+            self.i = match.end()
+            self.skip(newlines=False)
+            if self.i < self.n and self.s[self.i] == "=" and not self.s.startswith("==", self.i):
+                self.i += 1
+                if name in out:
+                    raise Unsupported("duplicate attribute")
+                out[name] = self.expression()
+            else:
+                out.setdefault(name, []).append(self.block())
+
+    def block(self) -> dict[str, Any]:
+        labels: list[str] = []
+        while True:
+            self.skip(newlines=False)
+            if self.i >= self.n:
+                raise Unsupported("block without body")
+            c = self.s[self.i]
+            if c == '"':
+                end = self.string_end(self.i)
+                labels.append(self.s[self.i : end])
+                self.i = end
+            elif c == "{":
+                self.i += 1
+                break
+            else:
+                match = _IDENT.match(self.s, self.i)
+                if match is None:
+                    raise Unsupported("bad block label")
+                labels.append(match.group(0))
+                self.i = match.end()
+        inner = self.body("}")
+        inner["__is_block__"] = True
+        node: dict[str, Any] = inner
+        for label in reversed(labels):
+            node = {label: node}
+        return node
+
+    # -- expressions -------------------------------------------------------
+    def expression(self) -> Any:
+        self.skip(newlines=False)
+        start = self.i
+        s, n = self.s, self.n
+        heredoc = _HEREDOC.match(s, self.i)
+        if heredoc:
+            marker = heredoc.group(2)
+            end = re.compile(rf"^[ \t]*{re.escape(marker)}[ \t]*$", re.M).search(s, heredoc.end())
+            if end is None:
+                raise Unsupported("unterminated heredoc")
+            self.i = end.end()
+            return (
+                '"'
+                + s[start : heredoc.end()]
+                + s[heredoc.end() : end.start()]
+                + end.group(0).strip()
+                + '"'
+            )
+        stack: list[str] = []
+        while self.i < n:
+            stop = _EXPR_STOP.search(s, self.i)
+            if stop is None:
+                self.i = n
+                break
+            self.i = stop.start()
+            c = s[self.i]
+            if c == '"':
+                self.i = self.string_end(self.i)
+                continue
+            if c in _OPEN:
+                stack.append(_OPEN[c])
+            elif c in ")]}":
+                if not stack:
+                    break
+                if stack.pop() != c:
+                    raise Unsupported("mismatched bracket")
+            elif (c == "\n" and not stack) or (
+                (c == "#" or s.startswith("//", self.i) or s.startswith("/*", self.i)) and not stack
+            ):
+                break
+            elif s.startswith("<<", self.i):
+                raise Unsupported("heredoc inside an expression")
+            elif c in "#/" and stack and (c == "#" or s[self.i + 1 : self.i + 2] in "/*"):
+                raise Unsupported("comment inside brackets")
+            self.i += 1
+        if stack:
+            raise Unsupported("unclosed bracket")
+        return convert(s[start : self.i].strip())
+
+
+def _split_top(text: str, seps: str) -> list[str]:
+    parts, depth, i, start = [], 0, 0, 0
+    probe = _Parser(text)
+    while i < len(text):
+        c = text[i]
+        if c == '"':
+            i = probe.string_end(i)
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif depth == 0 and c in seps:
+            parts.append(text[start:i])
+            start = i + 1
+        i += 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def convert(raw: str) -> Any:
+    """python-hcl2's value for one expression's source text."""
+    if not raw:
+        raise Unsupported("empty expression")
+    if raw[0] == '"' and _Parser(raw).string_end(0) == len(raw):
+        if "%{" in raw:
+            raise Unsupported("template directive")
+        inner = raw[1:-1].replace("$${", "")
+        found = _INTERPOLATION.findall(inner)
+        if inner.count("${") != len(found) or not all(_TRAVERSAL.match(f.strip()) for f in found):
+            raise Unsupported("complex interpolation")
+        return raw
+    if raw in ("true", "false"):
+        return raw == "true"
+    if raw == "null":
+        return None
+    if _NUMBER.match(raw):
+        return float(raw) if any(c in raw for c in ".eE") else int(raw)
+    if raw[0] == "[" and raw[-1] == "]" and _balanced_outer(raw):
+        inner = raw[1:-1]
+        if re.match(r"\s*for\s", inner):
+            raise Unsupported("for expression")
+        return [convert(item) for item in _split_top(inner.replace("\n", " "), ",")]
+    if raw[0] == "{" and raw[-1] == "}" and _balanced_outer(raw):
+        inner = raw[1:-1]
+        if re.match(r"\s*for\s", inner):
+            raise Unsupported("for expression")
+        out: dict[str, Any] = {}
+        for item in _split_top(inner, ",\n"):
+            pair = _split_top(item, "=:")
+            if len(pair) != 2:
+                raise Unsupported("object item")
+            key = pair[0]
+            if not (_IDENT.fullmatch(key) or (key.startswith('"') and key.endswith('"'))):
+                raise Unsupported("computed object key")
+            out[key] = convert(pair[1])
+        return out
+    if _TRAVERSAL.match(raw):
+        return "${" + raw + "}"
+    raise Unsupported("expression beyond the fast subset")
+
+
+def _balanced_outer(raw: str) -> bool:
+    """True when the first bracket closes at the very end (``[a] + [b]`` is not a list)."""
+    depth, i, probe = 0, 0, _Parser(raw)
+    while i < len(raw):
+        c = raw[i]
+        if c == '"':
+            i = probe.string_end(i)
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth == 0 and i != len(raw) - 1:
+                return False
+        i += 1
+    return True
+
+
+def loads(text: str) -> dict[str, Any]:
+    """Parse ``text`` or raise :class:`Unsupported`."""
+    return _Parser(text).body(None)
+
+
+def strip_meta(value: Any) -> Any:
+    """python-hcl2's output without its comment bookkeeping (``__comments__`` ...).
+
+    ``__is_block__`` is kept: it tells blocks from object values.
+    """
+    if isinstance(value, dict):
+        return {
+            k: strip_meta(v)
+            for k, v in value.items()
+            if k == "__is_block__" or not (k.startswith("__") and k.endswith("__"))
+        }
+    if isinstance(value, list):
+        return [strip_meta(v) for v in value]
+    return value
