@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -121,5 +122,7 @@ def test_bad_inputs(tmp_path: Path) -> None:
         build_plan(make_source(tmp_path / "s.db"), sample=-1)
     with pytest.raises(ConfigError, match="scheme 'oracle' is not supported"):
         build_plan("oracle://x@y/z")
-    with pytest.raises(BackendError, match="source database postgresql://nobody@127.0.0.1:1/nope"):
+    with pytest.raises(
+        BackendError, match=re.escape("source database postgresql://nobody@127.0.0.1:1/nope")
+    ):
         build_plan("postgresql://nobody:sekret@127.0.0.1:1/nope")

@@ -9,11 +9,12 @@ docs/masking.md ("What verify checks").
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -27,6 +28,9 @@ EMPTY: H = np.zeros(0, dtype=np.uint64)
 MIN_TEXT = 4  # normalised strings shorter than this are ignored
 MIN_DIGITS = 5  # integers with fewer digits are ignored
 MAX_TEXT_SCAN = 1_000_000  # characters of one text value searched for tokens
+MIN_SCAN = 6  # shorter text holds no token worth finding
+_CHUNK = 256  # characters per detector call (its overlap check is quadratic in matches)
+_SEP = "\x00\n\x00"  # joins texts for one detector call; no token contains NUL
 _COMMON = frozenset({"true", "false", "null", "none", "n/a", "unknown", "test", "default"})
 
 
@@ -54,42 +58,65 @@ class Hasher:
         return int.from_bytes(d.digest(), "little")
 
     def units(self, value: object) -> Units:
-        out = Units()
-        doc = _as_document(value)
-        if doc is not None:
-            whole = _norm(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str))
-            if whole is not None:
-                out.whole.append(self.h(whole))
-            for leaf in _leaves(doc):
-                n = _norm(leaf)
-                if n is not None:
-                    out.leaves.append(self.h(n))
-                    self._tokens(leaf, out)
-            return out
-        text = _text(value)
-        if text is None:
-            return out
-        n = _norm(text)
-        if n is not None:
-            out.whole.append(self.h(n))
-            self._tokens(text, out)
+        return self.units_batch([value])[0]
+
+    def units_batch(self, values: Sequence[object]) -> list[Units]:
+        """Units of many values; text is searched for tokens in a few large calls."""
+        out = [Units() for _ in values]
+        scan: list[tuple[int, str]] = []
+        for i, value in enumerate(values):
+            u = out[i]
+            doc = _as_document(value)
+            if doc is not None:
+                whole = _norm(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str))
+                if whole is not None:
+                    u.whole.append(self.h(whole))
+                for leaf in _leaves(doc):
+                    n = _norm(leaf)
+                    if n is not None:
+                        u.leaves.append(self.h(n))
+                        if len(leaf) >= MIN_SCAN:
+                            scan.append((i, leaf))
+                continue
+            text = _text(value)
+            if text is None:
+                continue
+            n = _norm(text)
+            if n is not None:
+                u.whole.append(self.h(n))
+                if isinstance(value, str) and len(text) >= MIN_SCAN:
+                    scan.append((i, text[:MAX_TEXT_SCAN]))
+        if self._detect is not None and scan:
+            self._tokens(scan, out)
         return out
 
-    def _tokens(self, text: str, out: Units) -> None:
-        if self._detect is None or len(text) < 6:
+    def _tokens(self, scan: list[tuple[int, str]], out: list[Units]) -> None:
+        """Run the detector over the texts joined by a separator no token can span."""
+        detect = self._detect
+        if detect is None:  # pragma: no cover - checked by the caller
             return
-        chunk = text[:MAX_TEXT_SCAN]
-        for m in self._detect(chunk):
-            n = _norm(_match_text(chunk, m))
-            if n is not None:
-                out.pii.append(self.h(n))
-
-
-def _match_text(text: str, m: Any) -> str:
-    value = getattr(m, "value", None)
-    if isinstance(value, str):
-        return value
-    return text[int(m.start) : int(m.end)]
+        start = 0
+        while start < len(scan):
+            owners: list[int] = []
+            offsets: list[int] = []
+            parts: list[str] = []
+            size = 0
+            while start < len(scan) and (not parts or size < _CHUNK):
+                owner, text = scan[start]
+                owners.append(owner)
+                offsets.append(size)
+                parts.append(text)
+                size += len(text) + len(_SEP)
+                start += 1
+            joined = _SEP.join(parts)
+            for m in detect(joined):
+                b, e = int(m.start), int(m.end)
+                k = bisect.bisect_right(offsets, b) - 1
+                if e > offsets[k] + len(parts[k]):
+                    continue  # spans a separator: not a token of one value
+                n = _norm(joined[b:e])
+                if n is not None:
+                    out[owners[k]].pii.append(self.h(n))
 
 
 def _norm(s: str) -> str | None:

@@ -227,9 +227,9 @@ def _collect(
             for i, c in enumerate(cols):
                 values = [r[i] for r in batch]
                 tr = transformers[i]
+                units = hasher.units_batch(values)
                 if tr == KEEP:
-                    for v in values:
-                        u = hasher.units(v)
+                    for u in units:
                         pii.add_many(u.pii)
                         strong.add_many(u.pii)
                         allowed.add_many(u.whole + u.leaves)
@@ -237,8 +237,8 @@ def _collect(
                 outs: list[object] = values if tr is None else _transform(tr, values, table, c)
                 lg = legit.setdefault((table.qualified, c), HashSet())
                 scrubber = tr is not None and tr.name in SCRUBBERS
-                for v, o in zip(values, outs, strict=True):
-                    u = hasher.units(v)
+                out_units = hasher.units_batch(outs) if tr is not None else units
+                for u, ut in zip(units, out_units, strict=True):
                     pii.add_many(u.pii)
                     if scrubber:
                         # content the scrubber leaves alone is passed through by plan
@@ -250,7 +250,6 @@ def _collect(
                     if tr is None:
                         continue
                     mine = set(u.all())
-                    ut = hasher.units(o)
                     lg.add_many(x for x in ut.all() if x not in mine)
                     if scrubber:
                         passed.add_many(set(u.whole + u.leaves) & set(ut.whole + ut.leaves))
@@ -303,8 +302,8 @@ def _scan(
             for i, c in enumerate(cols):
                 flat: list[int] = []
                 owner: list[int] = []
-                for j, r in enumerate(batch):
-                    units = hasher.units(r[i]).all()
+                for j, cell in enumerate(hasher.units_batch([r[i] for r in batch])):
+                    units = cell.all()
                     flat.extend(units)
                     owner.extend([j] * len(units))
                 if not flat:
