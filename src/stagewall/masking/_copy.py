@@ -57,18 +57,20 @@ class Mapper:
         return rows
 
     def apply_fields(
-        self, fields: list[list[bytes]], decoders: list[Any], encode: Callable[[Any, Any], bytes]
+        self,
+        fields: list[list[bytes]],
+        decoders: list[Any],
+        encode_column: Callable[[list[Any], Any], list[bytes]],
     ) -> None:
         """Transform COPY text fields in place; columns that are kept stay bytes."""
         for idx in self.by_index:
-            dec = decoders[idx]
             kind = self.columns[idx].kind
             try:
-                out = self._run(idx, [dec(f[idx]) for f in fields])
+                out = self._run(idx, decoders[idx]([f[idx] for f in fields]))
             except MaskingError as exc:
                 raise self._named(idx, exc) from None
-            for f, v in zip(fields, out, strict=True):
-                f[idx] = encode(v, kind)
+            for f, v in zip(fields, encode_column(out, kind), strict=True):
+                f[idx] = v
 
     def _named(self, idx: int, exc: MaskingError) -> MaskingError:
         """The same error, with the table and column it happened in."""
@@ -107,15 +109,16 @@ def copy_unit(
         and isinstance(tgt, PostgresDatabase)
         and sel.mode == "all"
     ):
-        from stagewall.masking.db._pgtext import encode
+        from stagewall.masking.db._pgtext import encode_column
 
         decoders = src.decoders(unit.table, names) if mapper.by_index else []
         done = 0
         with tgt.copy_in(unit.table, names) as writer:
             for lines in src.copy_out(unit.table, names, unit.where, batch_rows):
                 if mapper.by_index:
-                    fields = [ln[:-1].split(b"\t") for ln in lines]
-                    mapper.apply_fields(fields, decoders, encode)
+                    cut = max(mapper.by_index) + 1  # fields after the last masked one stay joined
+                    fields = [ln[:-1].split(b"\t", cut) for ln in lines]
+                    mapper.apply_fields(fields, decoders, encode_column)
                     data = b"".join(b"\t".join(f) + b"\n" for f in fields)
                 else:
                     data = b"".join(lines)

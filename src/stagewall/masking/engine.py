@@ -58,6 +58,7 @@ class RunOptions:
     batch_rows: int = 5_000
     progress: Callable[[Progress], None] | None = None
     split_min_pages: int = 1_024  # PostgreSQL tables larger than this (8 MB) are split
+    workers: Literal["process", "thread"] = "process"  # how --jobs > 1 runs in parallel
     transformer_factory: TransformerFactory | None = None  # default: the registry
 
 
@@ -222,7 +223,8 @@ def run(
                 if opts.replace and existing:
                     tgt.drop_all()
                 _create(src, tgt, schema)
-                rows, values = _copy_all(src, tgt, schema, transformers, selection, snapshot, opts)
+                job = _Job(plan, key, schema, transformers, selection, snapshot, opts)
+                rows, values = _copy_all(src, tgt, job)
                 tgt.finish_tables(schema)
                 finished = _now()
                 tgt.write_marker(
@@ -312,26 +314,49 @@ def _plan_units(
     return units
 
 
-def _copy_all(
-    src: Database,
-    tgt: Database,
-    schema: Schema,
-    transformers: dict[str, dict[str, TransformerLike]],
-    selection: dict[str, Selection],
-    snapshot: str | None,
-    opts: RunOptions,
-) -> tuple[dict[str, int], int]:
+@dataclass(frozen=True)
+class _Job:
+    plan: Plan
+    key: MaskingKey
+    schema: Schema
+    transformers: dict[str, dict[str, TransformerLike]]
+    selection: dict[str, Selection]
+    snapshot: str | None
+    opts: RunOptions
+
+
+def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], int]:
+    opts, schema, selection = job.opts, job.schema, job.selection
     total = sum(
         (n if (n := selection[t.qualified].count()) is not None else (t.row_estimate or 0))
         for t in schema.tables
         if selection[t.qualified].mode != "none"
     )
     tracker = Tracker(opts.progress, total or None)
-    mappers = {t.qualified: Mapper(t, transformers[t.qualified]) for t in schema.tables}
+    mappers = {t.qualified: Mapper(t, job.transformers[t.qualified]) for t in schema.tables}
     parallel = opts.jobs > 1 and src.backend == "postgresql" and tgt.backend != "sqlite"
     units = _plan_units(src, schema, selection, opts.jobs if parallel else 1, opts.split_min_pages)
-    rows: dict[str, int] = {}
-    values = 0
+
+    def values_of(rows: dict[str, int]) -> int:
+        return sum(n * len(mappers[q].by_index) for q, n in rows.items())
+
+    if parallel and opts.workers == "process":
+        from stagewall.masking._workers import Context, run_parallel
+
+        ctx = Context(
+            job.plan,
+            schema,
+            job.key,
+            src.url,
+            tgt.url,
+            job.snapshot,
+            opts.batch_rows,
+            opts.transformer_factory,
+        )
+        rows = run_parallel(ctx, units, selection, opts.jobs, tracker.reporter)
+        return rows, values_of(rows)
+
+    rows = {}
 
     def one(unit: Unit, s: Database, d: Database) -> tuple[str, int]:
         q = unit.table.qualified
@@ -339,15 +364,13 @@ def _copy_all(
         return q, n
 
     def add(q: str, n: int) -> None:
-        nonlocal values
         rows[q] = rows.get(q, 0) + n
-        values += n * len(mappers[q].by_index)
 
     if not parallel:
         for unit in units:
             add(*one(unit, src, tgt))
-        return rows, values
-    workers = _Workers(src.url, tgt.url, snapshot)
+        return rows, values_of(rows)
+    workers = _Workers(src.url, tgt.url, job.snapshot)
     try:
         with ThreadPoolExecutor(max_workers=opts.jobs, thread_name_prefix="sw-mask") as pool:
             futures: list[Future[tuple[str, int]]] = [
@@ -365,7 +388,7 @@ def _copy_all(
                 add(*f.result())
     finally:
         workers.close()
-    return rows, values
+    return rows, values_of(rows)
 
 
 def parse_subsets(specs: Sequence[str]) -> tuple[SubsetSpec, ...]:

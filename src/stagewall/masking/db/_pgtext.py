@@ -49,7 +49,9 @@ _ESC_TABLE = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def escape_text(text: str) -> bytes:
-    return text.translate(_ESC_TABLE).encode()
+    if "\\" in text or "\n" in text or "\r" in text or "\t" in text:
+        return text.translate(_ESC_TABLE).encode()
+    return text.encode()
 
 
 def _array_elem(v: Any) -> str:
@@ -89,7 +91,33 @@ def encode(value: Any, kind: ColumnKind) -> bytes:
     """One Python value as an escaped COPY text field."""
     if value is None:
         return NULL
+    if type(value) is str:
+        return escape_text(value)
     return escape_text(_plain(value, kind))
+
+
+_SPECIAL = re.compile(r"[\\\n\r\t]")
+
+
+def encode_column(values: list[Any], kind: ColumnKind) -> list[bytes]:
+    """A whole column of values as escaped COPY text fields (str fast path)."""
+    special = _SPECIAL.search
+    return [
+        NULL
+        if v is None
+        else (v.encode() if type(v) is str and not special(v) else encode(v, kind))
+        for v in values
+    ]
+
+
+TEXT_OIDS = frozenset({25, 1043, 1042, 19})  # text, varchar, bpchar, name
+
+
+def decode_text_column(fields: list[bytes]) -> list[str | None]:
+    """Fast path for text columns: no loader call per value."""
+    return [
+        None if f == NULL else (unescape(f).decode() if b"\\" in f else f.decode()) for f in fields
+    ]
 
 
 def make_decoder(loader: Any | None) -> Callable[[bytes], Any]:
@@ -108,4 +136,13 @@ def make_decoder(loader: Any | None) -> Callable[[bytes], Any]:
     return decode
 
 
-__all__ = ["NULL", "encode", "escape_text", "make_decoder", "unescape"]
+__all__ = [
+    "NULL",
+    "TEXT_OIDS",
+    "decode_text_column",
+    "encode",
+    "encode_column",
+    "escape_text",
+    "make_decoder",
+    "unescape",
+]

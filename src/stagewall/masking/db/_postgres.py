@@ -8,12 +8,17 @@ from typing import Any
 
 import psycopg
 from psycopg import sql as pgsql
-from psycopg.pq import Format
+from psycopg.pq import ExecStatus, Format
 
 from stagewall.errors import BackendError
 from stagewall.masking.db._base import MARKER_TABLE, Database, Row, is_generated
 from stagewall.masking.db._pg_introspect import PgDDL, introspect
-from stagewall.masking.db._pgtext import encode, make_decoder
+from stagewall.masking.db._pgtext import (
+    TEXT_OIDS,
+    decode_text_column,
+    encode,
+    make_decoder,
+)
 from stagewall.masking.db._types import portable_type
 from stagewall.masking.db._url import DatabaseURL, Role
 from stagewall.masking.schema import Column, Schema, Table
@@ -141,31 +146,61 @@ class PostgresDatabase(Database):
     def copy_out(
         self, table: Table, columns: Sequence[str], where: str | None, batch_rows: int
     ) -> Iterator[list[bytes]]:
-        """COPY text rows (each ending in ``\\n``), in batches of at most ``batch_rows``."""
-        query = f"COPY (SELECT {self.qcols(columns)} FROM {self.qt(table)}"  # noqa: S608 - identifiers quoted by q()
+        """COPY text rows (each ending in ``\\n``), in batches of at most ``batch_rows``.
+
+        Reads with libpq's blocking ``PQgetCopyData`` directly: one C call per row
+        instead of psycopg's generic generator machinery (several times faster).
+        """
+        query = f"COPY (SELECT {self.qcols(columns)} FROM {self.qt(table)}"  # noqa: S608
         if where:
             query += f" WHERE ({where})"
         query += ") TO STDOUT"
-        try:
-            with self.conn.cursor() as cur, cur.copy(query.encode()) as cp:
-                batch: list[bytes] = []
-                for chunk in cp:
-                    batch.append(bytes(chunk))
+        pgconn = self.conn.pgconn
+        with self.conn.lock:
+            pgconn.send_query(query.encode())
+            res = pgconn.get_result()
+            if res is None or res.status != ExecStatus.COPY_OUT:
+                message = res.error_message.decode(errors="replace") if res else "no result"
+                while pgconn.get_result() is not None:
+                    pass
+                raise self.fail(f"reading {table.qualified} failed", RuntimeError(message))
+            get = pgconn.get_copy_data
+            batch: list[bytes] = []
+            finished = False
+            try:
+                while True:
+                    n, data = get(0)
+                    if n < 0:
+                        break
+                    batch.append(bytes(data))
                     if len(batch) >= batch_rows:
                         yield batch
                         batch = []
-                if batch:
-                    yield batch
-        except psycopg.Error as exc:
-            raise self.fail(f"reading {table.qualified} failed", exc) from None
+                finished = True
+            finally:
+                if not finished:  # abandoned mid-COPY: this connection cannot be reused
+                    self.conn.close()
+            if batch:
+                yield batch
+            final = pgconn.get_result()
+            while pgconn.get_result() is not None:
+                pass
+            if final is None or final.status != ExecStatus.COMMAND_OK:
+                message = final.error_message.decode(errors="replace") if final else "no result"
+                raise self.fail(f"reading {table.qualified} failed", RuntimeError(message))
 
     def decoders(self, table: Table, columns: Sequence[str]) -> list[Any]:
+        """Per column: a function decoding a list of COPY text fields to Python values."""
         oids = self._column_oids(table)
-        out = []
+        out: list[Any] = []
         for c in columns:
             oid = oids.get(c, 0)
+            if oid in TEXT_OIDS:
+                out.append(decode_text_column)
+                continue
             cls = self.conn.adapters.get_loader(oid, Format.TEXT)
-            out.append(make_decoder(cls(oid, self.conn) if cls is not None else None))
+            one = make_decoder(cls(oid, self.conn) if cls is not None else None)
+            out.append(lambda fields, one=one: [one(f) for f in fields])
         return out
 
     def _column_oids(self, table: Table) -> dict[str, int]:
@@ -183,11 +218,9 @@ class PostgresDatabase(Database):
     ) -> Iterator[list[Row]]:
         decs = self.decoders(table, columns)
         for lines in self.copy_out(table, columns, where, batch_rows):
-            out = []
-            for line in lines:
-                fields = line[:-1].split(b"\t")
-                out.append(tuple(d(f) for d, f in zip(decs, fields, strict=True)))
-            yield out
+            fields = [line[:-1].split(b"\t") for line in lines]
+            cols = [dec([f[i] for f in fields]) for i, dec in enumerate(decs)]
+            yield list(zip(*cols, strict=True)) if cols else [() for _ in lines]
 
     def select(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self._execute(sql, params)
