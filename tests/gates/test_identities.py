@@ -1,0 +1,53 @@
+"""Mapping commit identities to principals (fail closed on anything unknown)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stagewall.estate import parse_estate
+from stagewall.gates.identities import Contribution, Role, principal_for_email, resolve
+from tests.gates.conftest import ESTATE
+
+TEXT = ESTATE.replace(
+    "bob: {affiliation: internal, emails: [bob@example.com]}",
+    "bob: {affiliation: internal, emails: [bob@example.com], identities: {github: [bob-gh]}}",
+).replace(
+    "carol: {affiliation: internal, emails: [carol@example.com]}",
+    "carol: {affiliation: internal, emails: [carol@example.com], disabled: true}",
+)
+ESTATE_OBJ = parse_estate(TEXT, Path("stagewall.yaml")).estate
+
+
+def test_emails_match_case_insensitively() -> None:
+    assert principal_for_email(ESTATE_OBJ, "Alice@Example.COM") == "alice"
+    assert principal_for_email(ESTATE_OBJ, "alice@home.example") == "alice"
+
+
+def test_github_noreply_addresses_map_to_logins() -> None:
+    assert principal_for_email(ESTATE_OBJ, "12345+bob-gh@users.noreply.github.com") == "bob"
+    assert principal_for_email(ESTATE_OBJ, "bob-gh@users.noreply.github.com") == "bob"
+    assert principal_for_email(ESTATE_OBJ, "99+someone@users.noreply.github.com") is None
+
+
+def test_resolve_groups_by_principal_and_marks_unknown_external() -> None:
+    who = resolve(
+        ESTATE_OBJ,
+        [
+            Contribution("a" * 40, Role.AUTHOR, "dana@devshop.example"),
+            Contribution("a" * 40, Role.COMMITTER, "alice@example.com"),
+            Contribution("b" * 40, Role.AUTHOR, "alice@home.example"),
+            Contribution("b" * 40, Role.CO_AUTHOR, "Ghost@Nowhere.example"),
+            Contribution("c" * 40, Role.AUTHOR, "carol@example.com"),
+        ],
+    )
+    assert who.principals == {"alice", "dana", "carol"}
+    assert who.unmapped == ("ghost@nowhere.example",)
+    assert who.vendors == {"devshop"}
+    by = {a.principal: a for a in who.authors}
+    assert by["alice"].internal and set(by["alice"].identities) == {
+        "committer:alice@example.com",
+        "author:alice@home.example",
+    }
+    assert not by["dana"].internal
+    assert not by["carol"].internal  # disabled principals are not internal: fail closed
+    assert not by[None].internal
