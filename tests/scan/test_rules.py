@@ -44,7 +44,10 @@ def test_sw001_without_estate_uses_names_at_medium() -> None:
 def test_sw002_shared_resources() -> None:
     result = scan_fixture("sw002")
     found = {(f.file, f.anchor) for f in by_rule(result, "SW-SCAN-002")}
-    assert ("envs/staging/app.env", "cache.shared.example.net") in found
+    assert ("envs/staging/app.env", "cache.shared.example.internal") in found
+    assert ("envs/staging/app.env", "mq.shared.example.net") in found
+    # a public SaaS API used by both is shared by design
+    assert ("envs/staging/app.env", "api.stripe.com") not in found
     assert ("envs/prod/replica.env", "mirror-staging") in found
     # a staging file using a staging resource is not "shared"
     assert ("envs/staging/app.env", "mirror-staging") not in found

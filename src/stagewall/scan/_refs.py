@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from stagewall.estate import Estate, ResourceKind
 from stagewall.scan._env import EnvModel
@@ -30,6 +30,8 @@ _HOSTISH_KEYS = re.compile(
 _HOSTNAME = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9_-]+)*\.[a-z][a-z0-9-]*$", re.I)
 _LABEL = re.compile(r"^[a-z][a-z0-9_.-]{2,62}$", re.I)
 _NAMED_KEYS = re.compile(r"(bucket|queue|topic)", re.I)
+_INTERNAL_SUFFIXES = (".internal", ".local", ".lan", ".corp", ".svc", ".intranet", ".private")
+_WEB_SCHEMES = frozenset({"http", "https", "ws", "wss", "git", "ssh", "git+ssh", "ftp"})
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "0.0.0.0", "::"})  # noqa: S104
 
 
@@ -41,6 +43,7 @@ class Ref:
     resource: str | None
     attribution: Attribution
     declared: bool
+    infrastructure: bool = False
 
     @property
     def key(self) -> str:
@@ -144,7 +147,8 @@ class ResourceIndex:
                 continue
             ref = self.lookup(host, heuristic=True)
             if ref is not None:
-                out.setdefault(ref.key, ref)
+                infra = match.group("scheme").lower() not in _WEB_SCHEMES or _internal(host)
+                out.setdefault(ref.key, replace(ref, infrastructure=infra))
             whole = match.group(0).rstrip("/").lower()
             for url, name, env in self.urls:
                 if whole.startswith(url.lower()):
@@ -153,7 +157,7 @@ class ResourceIndex:
         for match in _DSN_HOST.finditer(value):
             ref = self.lookup(match.group(1), heuristic=True)
             if ref is not None:
-                out.setdefault(ref.key, ref)
+                out.setdefault(ref.key, replace(ref, infrastructure=True))
         if self.exact or self.networks or hostish:
             for token in _TOKEN_SPLIT.split(value):
                 if not token or "://" in token or len(token) > 253:
@@ -164,5 +168,17 @@ class ResourceIndex:
                 for part in parts:
                     ref = self.lookup(part, heuristic=hostish and part == token, single_label=named)
                     if ref is not None and (ref.declared or hostish):
-                        out.setdefault(ref.key, ref)
+                        infra = named or _internal(part)
+                        out.setdefault(ref.key, replace(ref, infrastructure=infra))
         return list(out.values())
+
+
+def _internal(host: str) -> bool:
+    """A private name or address: infrastructure, not a public SaaS endpoint."""
+    host = host.strip("[]").lower()
+    if host.endswith(_INTERNAL_SUFFIXES):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_private
+    except ValueError:
+        return False

@@ -15,6 +15,7 @@ from stagewall.scan.readers.tomlfile import read_toml
 from stagewall.scan.readers.yamlfile import classify_yaml, read_yaml
 
 _INI = (".ini", ".cfg", ".conf", ".properties")
+DOCUMENTATION = (".md", ".markdown", ".rst", ".adoc", ".txt")
 
 
 def is_dotenv(name: str) -> bool:
@@ -38,6 +39,9 @@ def read_file(path: Path, rel_path: str, text: str, tf: TerraformContext) -> Par
         return read_toml(text)
     if name.endswith(_INI):
         return read_ini(text)
+    if name.endswith(DOCUMENTATION):
+        # prose: host names in docs are not references; secrets are still found in the raw text
+        return Parsed(Kind.TEXT, documents=[text])
     return read_text(text)
 
 

@@ -69,7 +69,9 @@ class SharedResource(Rule):
         "The same database server, host, bucket, queue or network is referenced by "
         "production artifacts and by non-production artifacts, or a production artifact "
         "depends on a non-production resource. Shared infrastructure means staging "
-        "workloads and their operators touch production."
+        "workloads and their operators touch production. Undeclared resources count when "
+        "they look like infrastructure (database/cache/queue URLs, DSNs, bucket or queue "
+        "names, private names and addresses); public web endpoints such as SaaS APIs do not."
     )
     remediation = (
         "Give each environment its own resource and declare it under the right environment "
@@ -86,6 +88,8 @@ class SharedResource(Rule):
             if tier is Tier.UNKNOWN:
                 continue
             for entry, ref in summary.refs:
+                if not ref.declared and not ref.infrastructure:
+                    continue  # public endpoints (SaaS APIs) are shared by design
                 owner[ref.key] = ref.attribution.tier
                 slot = by_key.setdefault(ref.key, {}).setdefault(tier, [])
                 slot.append((summary.rel, entry.line, summary.attribution.label, entry.value))
