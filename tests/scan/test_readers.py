@@ -87,6 +87,6 @@ def test_terraform_state_json(tmp_path: Path) -> None:
     text = json.dumps(state, indent=2)
     found = _scan(tmp_path, {"envs/staging/terraform.tfstate": text})
     line = next(
-        i for i, l in enumerate(text.splitlines(), 1) if "module.db.aws_db_instance.main" in l
+        i for i, row in enumerate(text.splitlines(), 1) if "module.db.aws_db_instance.main" in row
     )
     assert found == [("SW-SCAN-006", "envs/staging/terraform.tfstate", line)]
