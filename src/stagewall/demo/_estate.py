@@ -34,7 +34,7 @@ resources:
     host: {pg_host}
     port: {pg_port}
     database: {pg_database}
-    identifiers: [10.20.0.5]
+    identifiers: [10.20.0.5, db.prod.demo-shop.internal]
     admin_connection_env: STAGEWALL_DEMO_PG_ADMIN_URL
   orders-pg-staging:
     environment: staging

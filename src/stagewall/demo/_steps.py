@@ -215,10 +215,148 @@ def step_access(ctx: Context) -> str:
     return "; ".join(parts)
 
 
+def _git(repo: Path, *args: str, author: tuple[str, str] | None = None) -> str:
+    import subprocess
+
+    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+    if author:
+        env.update(
+            {
+                "GIT_AUTHOR_NAME": author[0],
+                "GIT_AUTHOR_EMAIL": author[1],
+                "GIT_COMMITTER_NAME": author[0],
+                "GIT_COMMITTER_EMAIL": author[1],
+            }
+        )
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], env=env, check=True, capture_output=True, text=True
+    )
+    return done.stdout.strip()
+
+
+def step_gates(ctx: Context) -> str:
+    import hashlib
+
+    repo = ctx.directory / "app"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    dana = ("Dana Contractor", "dana@devshop.example")
+    for n, text in enumerate(["checkout v1\n", "checkout v2: faster totals\n"]):
+        (repo / "checkout.txt").write_text(text, encoding="utf-8")
+        _git(repo, "add", "checkout.txt")
+        _git(repo, "commit", "-q", "-m", f"checkout change {n + 1}", author=dana)
+    sha = _git(repo, "rev-parse", "HEAD")
+    digest = "sha256:" + hashlib.sha256((repo / "checkout.txt").read_bytes()).hexdigest()
+    common = ["--change", sha, "--artifact", digest]
+    for stage in ("staging", "production"):
+        sub = ctx.run(
+            "gate",
+            "submit",
+            "--repo",
+            str(repo),
+            *common,
+            "--to",
+            stage,
+            "--as",
+            "ci-bot",
+            "--format",
+            "json",
+        ).json()
+        ctx.run(
+            "gate",
+            "report",
+            "--change",
+            sha,
+            "--stage",
+            stage,
+            "--check",
+            "tests",
+            "--status",
+            "pass",
+            "--as",
+            "ci-bot",
+        )
+        if stage == "staging":
+            ctx.run("gate", "check", *common, "--to", stage)
+    promotion = sub["promotion"] if "promotion" in sub else sub["id"]
+    refused = ctx.run(
+        "gate", "check", *common, "--to", "production", "--as", "deploy-bot", expect=1
+    )
+    ctx.run(
+        "gate",
+        "approve",
+        promotion,
+        "--as",
+        "carol",
+        "--otp",
+        _otp(ctx.secrets["carol"]),
+        "--reason",
+        "reviewed the checkout diff",
+    )
+    attestation = ctx.directory / "attestation.json"
+    ctx.run(
+        "gate",
+        "check",
+        *common,
+        "--to",
+        "production",
+        "--as",
+        "deploy-bot",
+        "--out",
+        str(attestation),
+    )
+    pinned = ctx.home / "public-pinned.pem"
+    ctx.run("keys", "export-public", "--out", str(pinned))
+    ctx.run("gate", "verify", str(attestation), "--public-key", str(pinned))
+    first_line = (refused.stderr or refused.stdout).strip().splitlines()[0]
+    first_reason = first_line.split("refused:", 1)[-1].strip()[:70]
+    return (
+        f"dana's change {sha[:10]} went to staging; production refused before approval "
+        f"({first_reason}...); approved by carol with MFA; signed attestation "
+        f"{attestation.name} verifies offline"
+    )
+
+
+_INFRA = {
+    "envs/prod/app.env": (
+        "# production settings (secrets come from the vault at deploy time)\n"
+        "DATABASE_URL=postgresql://app@10.20.0.5:5432/orders?sslmode=require\n"
+    ),
+    "envs/staging/app.env": (
+        "# staging settings: someone pointed staging at the production database\n"
+        "DATABASE_URL=postgresql://app@10.20.0.5:5432/orders?sslmode=disable\n"
+    ),
+    "envs/staging/refresh.sh": (
+        "#!/bin/sh\n"
+        "# nightly refresh of staging, copying production without masking\n"
+        "pg_dump -h 10.20.0.5 -U app orders | psql -h db.staging.demo-shop.internal orders\n"
+    ),
+}
+
+
+def step_scan(ctx: Context) -> str:
+    infra = ctx.directory / "infra"
+    for rel, text in _INFRA.items():
+        target = infra / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    sarif = ctx.directory / "scan.sarif"
+    ctx.run("scan", str(infra), "--format", "sarif", "--out", str(sarif), expect=1)
+    out = ctx.run("scan", str(infra), "--format", "json", expect=1).json()
+    by_rule = out["counts"]["by_rule"]
+    rules = ", ".join(f"{rule} x{n}" for rule, n in sorted(by_rule.items()))
+    return (
+        f"planted configuration mistakes found in {infra.name}/ ({rules}); "
+        f"SARIF for code scanning in {sarif.name}"
+    )
+
+
 Step = Callable[[Context], str]
 STEPS: list[tuple[str, Step]] = [
     ("keys", step_keys),
     ("estate check", step_check),
     ("production access", step_access),
+    ("promotion gates", step_gates),
+    ("configuration scan", step_scan),
     ("audit log", step_audit),
 ]
