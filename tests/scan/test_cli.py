@@ -136,3 +136,28 @@ def test_audit_summary_recorded_when_store_configured(
     assert details["files_scanned"] == 1
     assert len(details["paths_sha256"]) == 64
     assert "api.staging" not in json.dumps(details)
+
+
+def test_single_file_keeps_its_path_conventions(tmp_path: Path, monkeypatch: object) -> None:
+    import pytest
+
+    repo = _tree(tmp_path, "URL=postgres://a@db.prod.example.internal/x?sslmode=verify-full\n")
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.chdir(repo)
+        res = run_cli("scan", "envs/staging/app.env", "--format", "json")
+    finally:
+        mp.undo()
+    doc = json.loads(res.stdout)
+    assert [(f["file"], f["environment"], f["rule"]) for f in doc["findings"]] == [
+        ("envs/staging/app.env", "staging", "SW-SCAN-001")
+    ]
+
+
+def test_rewriting_a_baseline_keeps_accepted_findings(tmp_path: Path) -> None:
+    repo = _tree(tmp_path, "URL=http://api.staging.example.com/\n")
+    first, second = tmp_path / "b1.json", tmp_path / "b2.json"
+    run_cli("scan", str(repo), "--write-baseline", str(first))
+    res = run_cli("scan", str(repo), "--baseline", str(first), "--write-baseline", str(second))
+    assert res.exit_code == 0
+    assert len(json.loads(second.read_text())["findings"]) == 1

@@ -16,6 +16,7 @@ from stagewall.paths import configured_store_url
 from stagewall.scan import (
     ScanOptions,
     Severity,
+    SuppressionKind,
     baseline_document,
     load_baseline,
     render,
@@ -91,10 +92,13 @@ def scan_command(
     else:
         click.echo(report, nl=False)
     if write_baseline is not None:
+        keep = [
+            f
+            for f in result.findings
+            if f.suppression is None or f.suppression.kind is SuppressionKind.BASELINE
+        ]
         try:
-            write_baseline.write_text(
-                json.dumps(baseline_document(result.active), indent=2) + "\n", "utf-8"
-            )
+            write_baseline.write_text(json.dumps(baseline_document(keep), indent=2) + "\n", "utf-8")
         except OSError as exc:
             raise UsageError(
                 f"{write_baseline}: cannot write the baseline: {exc.strerror}"

@@ -76,6 +76,7 @@ def to_json(result: ScanResult, fail_on: Severity) -> dict[str, Any]:
     return {
         "tool": {"name": "stagewall", "version": __version__},
         "estate_used": result.estate_used,
+        "estate_path": result.estate_path,
         "estate_note": _estate_line(result),
         "roots": result.roots,
         "files_scanned": result.stats.files_scanned,

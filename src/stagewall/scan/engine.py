@@ -79,7 +79,11 @@ class ScanResult:
 def _walk(root: Path, options: ScanOptions, stats: ScanStats) -> list[tuple[Path, str]]:
     """(absolute path, path relative to root) of every regular file under root."""
     if root.is_file():
-        return [(root, root.name)]
+        try:
+            shown = root.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except ValueError:
+            shown = root.as_posix()
+        return [(root, shown)]
     real_root = root.resolve()
     seen: set[tuple[int, int]] = set()
     out: list[tuple[Path, str]] = []
@@ -142,7 +146,7 @@ class Scanner:
         self.rules: list[Rule] = [cls() for cls in all_rules()]
         self.tf = TerraformContext()
 
-    def _content_attribution(self, parsed: Parsed | None, refs: list[object]) -> Attribution | None:
+    def _content_attribution(self, parsed: Parsed | None) -> Attribution | None:
         if parsed is not None and parsed.kind is Kind.KUBERNETES:
             found = set()
             for doc in parsed.documents:
@@ -209,7 +213,7 @@ class Scanner:
                 )
             )
         refs = [(e, r) for e in (parsed.entries if parsed else []) for r in self.index.refs(e)]
-        attribution = self.env.attribute_path(rel) or self._content_attribution(parsed, [])
+        attribution = self.env.attribute_path(rel) or self._content_attribution(parsed)
         if attribution is None:
             envs = {r.attribution.environment for _, r in refs if r.declared}
             if len(envs) == 1 and None not in envs:

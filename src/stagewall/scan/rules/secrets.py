@@ -27,8 +27,8 @@ KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _ALWAYS_PROD = frozenset({"Stripe live key"})
 _ASSIGN = re.compile(
-    r"(?P<key>[A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|"
-    r"private[_-]?key|client[_-]?secret|auth)[A-Za-z0-9_.-]*)[\"']?\s*[:=]\s*[\"']?"
+    r"(?P<key>[A-Za-z0-9_.-]{0,40}(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|"
+    r"private[_-]?key|client[_-]?secret|auth)[A-Za-z0-9_.-]{0,40})[\"']?\s*[:=]\s*[\"']?"
     r"(?P<value>[^\s\"',;]{8,})",
     re.IGNORECASE,
 )
