@@ -3,7 +3,7 @@
 The gate steps of each snippet (GitHub: steps named ``gate: …``; GitLab: the
 ``stagewall``/key-restore lines of the gate and deploy jobs) are executed with bash
 and the installed ``stagewall`` command, with the variables CI would provide. Build,
-test and deploy lines (``make``, ``./deploy.sh``) are the user's own and skipped.
+test and deploy lines (``make``, ``your-deploy-tool``) are the user's own and skipped.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _env(w: World, ci_home: Path, change: str, **extra: str) -> dict[str, str]:
             "CHANGE": change,
             "DIGEST": ART,
             "GITHUB_STEP_SUMMARY": str(w.root / "summary.md"),
-            "TESTS_OUTCOME": "success",
+            "BUILD_RESULT": "success",
         }
     )
     env.update(extra)
@@ -92,7 +92,7 @@ def test_github_actions_snippet_end_to_end(world: World, tmp_path: Path) -> None
     change = world.commit("dana@devshop.example", message="feature")
     env = _env(world, tmp_path / "ci-home", change)
 
-    r = _run_github(world, "build-and-submit", env)
+    r = _run_github(world, "gate-staging", env)
     assert r.returncode == 0, r.stderr
     assert "submitted" in (world.root / "summary.md").read_text()
     pid = _production_promotion(world, change)
@@ -111,13 +111,9 @@ def test_github_actions_snippet_end_to_end(world: World, tmp_path: Path) -> None
     assert att["payloadType"] == "application/vnd.in-toto+json"
 
     # A failed check reported after the approval blocks the next deployment.
-    fail_env = {**env, "TESTS_OUTCOME": "failure"}
-    assert (
-        _run_github(
-            world, "build-and-submit", fail_env, only="gate: report the test result"
-        ).returncode
-        == 0
-    )
+    fail_env = {**env, "BUILD_RESULT": "failure"}
+    only = "gate: report the test result"
+    assert _run_github(world, "gate-staging", fail_env, only=only).returncode == 1  # fails the job
     r = _run_github(world, deploy, env)
     assert r.returncode == 1 and "check 'tests' failed" in r.stderr
 
@@ -127,7 +123,7 @@ def test_github_snippet_refusals(world: World, tmp_path: Path) -> None:
     world.commit("carol@example.com", message="internal groundwork")
     change = world.commit("dana@devshop.example")
     env = _env(world, tmp_path / "ci-home", change)
-    assert _run_github(world, "build-and-submit", env).returncode == 0
+    assert _run_github(world, "gate-staging", env).returncode == 0
     pid = _production_promotion(world, change)
 
     r = approve(world, pid, "carol")
@@ -150,14 +146,14 @@ def test_github_snippet_refusals(world: World, tmp_path: Path) -> None:
 
     # Skipping staging: submitting the new commit straight for production is refused.
     only = "gate: submit for production"
-    r = _run_github(world, "build-and-submit", {**env, "CHANGE": pushed}, only=only)
+    r = _run_github(world, "gate-staging", {**env, "CHANGE": pushed}, only=only)
     assert r.returncode == 1 and "skipping a stage is refused" in r.stderr
 
 
 def _gitlab_script(job: str) -> str:
     doc = yaml.safe_load((DOCS / "gitlab-ci.yml").read_text())
     lines = [str(x) for x in doc[job]["script"]]
-    return "\n".join(x for x in lines if not x.startswith(("./deploy.sh", "make ")))
+    return "\n".join(x for x in lines if not x.startswith(("your-deploy-tool", "make ")))
 
 
 def test_gitlab_ci_snippet_end_to_end(world: World, tmp_path: Path) -> None:

@@ -29,7 +29,6 @@ REPORTED = _api("gate.check.reported", 3, "Update", "a CI check result was repor
 APPROVED = _api("gate.promotion.approved", 3, "Update", "a promotion approval (or its refusal)")
 FOLLOWED_UP = _api("gate.followup.reviewed", 3, "Update", "a break-glass follow-up review")
 CHECKED = _api("gate.deploy.checked", 99, "Gate Check", "a deployment asked whether it may proceed")
-VERIFIED = _api("gate.attestation.verified", 2, "Read", "an attestation was verified")
 RULES_CHANGED = _api("gate.rules.changed", 3, "Update", "the effective gate rules changed")
 RULES_WEAKENED = register_event_type(
     EventType(
