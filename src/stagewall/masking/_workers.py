@@ -13,10 +13,11 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from stagewall.errors import ALL_ERRORS, StagewallError
+from stagewall.errors import ALL_ERRORS, MaskingError, StagewallError
 from stagewall.keys import MaskingKey
 from stagewall.masking._copy import Mapper, TransformerLike, Unit, copy_unit
 from stagewall.masking._subset import Selection
@@ -135,7 +136,15 @@ def run_parallel(
             while pending:
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)
                 for f in done:
-                    q, n, err = f.result()
+                    try:
+                        q, n, err = f.result()
+                    except BrokenProcessPool:
+                        raise MaskingError(
+                            "a masking worker process died before finishing its work",
+                            hint="a script that calls run() with jobs > 1 must guard its entry "
+                            "point with `if __name__ == '__main__':`; or pass "
+                            "RunOptions(workers='thread'); check memory limits (OOM killer)",
+                        ) from None
                     if err is not None:
                         for other in pending:
                             other.cancel()
