@@ -176,3 +176,11 @@ def test_checkpoint_refuses_to_sign_over_a_gap(sqlite_store: Store) -> None:
         conn.execute(text("DELETE FROM audit_events WHERE idx = 1"))
     with pytest.raises(CheckpointInvalid, match="audit event 1 is missing"):
         log.checkpoint()
+
+
+def test_interval_elapsed_writes_a_new_checkpoint(sqlite_store: Store) -> None:
+    init_keys()
+    log = AuditLog(sqlite_store, checkpoint_every=None, checkpoint_interval=timedelta(0))
+    for i in range(3):
+        log.append(make_event(i))
+    assert [c.size for c in log.checkpoints()] == [1, 2, 3]

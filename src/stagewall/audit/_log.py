@@ -25,7 +25,14 @@ from stagewall.audit._checkpoint import (
 )
 from stagewall.audit._merkle import Frontier, consistency_proof, inclusion_path
 from stagewall.audit._tables import audit_checkpoints, audit_events
-from stagewall.audit.events import AuditEvent, StoredEvent, build_document, get_event_type
+from stagewall.audit.events import (
+    AuditEvent,
+    EventType,
+    Status,
+    StoredEvent,
+    build_document,
+    get_event_type,
+)
 from stagewall.errors import BackendError, ConfigError, StagewallError, UsageError
 from stagewall.keys import SigningKey, load_signing_key
 from stagewall.store import Store
@@ -82,7 +89,8 @@ class InclusionProof:
 @dataclass(frozen=True)
 class _Prepared:
     event: AuditEvent
-    doc_parts: tuple[Any, ...]
+    event_type: EventType
+    details: dict[str, Any]
 
 
 class AuditLog:
@@ -110,6 +118,7 @@ class AuditLog:
         self._home = home
         self._signer: SigningKey | None = signing_key
         self._signer_checked = signing_key is not None
+        self._newest_seen: datetime | None = None
 
     # -- writing -----------------------------------------------------------
 
@@ -137,17 +146,12 @@ class AuditLog:
                 raise ConfigError(f"audit event {event.code}: {name} must be non-empty text")
         if event.resource is not None and not isinstance(event.resource, str):
             raise ConfigError(f"audit event {event.code}: resource must be text or None")
+        if not isinstance(event.status, Status):
+            raise ConfigError(f"audit event {event.code}: status must be a Status")
         details = check_json_safe(event.details, "details")
-        check_json_safe({"actor": event.actor, "message": event.message}, "event")
-        safe = AuditEvent(
-            code=event.code,
-            status=event.status,
-            actor=event.actor,
-            message=event.message,
-            resource=event.resource,
-            details=details,
-        )
-        return _Prepared(safe, (event_type,))
+        check_json_safe(event.actor, "actor")
+        check_json_safe(event.message, "message")
+        return _Prepared(event, event_type, details)
 
     def _append_locked(self, conn: Connection, prepared: Sequence[_Prepared]) -> list[int]:
         self.store.lock(conn, LOCK_NAME)
@@ -167,7 +171,8 @@ class AuditLog:
         for p in prepared:
             doc = build_document(
                 p.event,
-                p.doc_parts[0],
+                p.event_type,
+                details=p.details,
                 time=time,
                 index=index,
                 prev_hash=prev,
@@ -228,15 +233,21 @@ class AuditLog:
             return
         every = self.checkpoint_every
         due = every is not None and new_size // every > old_size // every
-        if not due and self.checkpoint_interval is not None:
-            newest = conn.execute(
-                select(audit_checkpoints.c.created)
-                .order_by(audit_checkpoints.c.size.desc())
-                .limit(1)
-            ).scalar()
-            due = newest is None or (
-                datetime.now(UTC) - _parse_time(newest) >= self.checkpoint_interval
-            )
+        interval = self.checkpoint_interval
+        if not due and interval is not None:
+            now = datetime.now(UTC)
+            # A newer checkpoint in the store only makes one less due, so a recent one
+            # seen before spares the query.
+            seen = self._newest_seen
+            if seen is None or now - seen >= interval:
+                newest = conn.execute(
+                    select(audit_checkpoints.c.created)
+                    .order_by(audit_checkpoints.c.size.desc())
+                    .limit(1)
+                ).scalar()
+                if newest is not None:
+                    self._newest_seen = _parse_time(newest)
+                due = newest is None or now - _parse_time(newest) >= interval
         if due:
             self._write_checkpoint(conn, key)
 
@@ -352,12 +363,11 @@ class AuditLog:
             with self._tx(None) as conn:
                 rows = conn.execute(query.order_by(audit_events.c.idx).limit(batch)).all()
             if rows:
-                yield RowBatch(
-                    [int(r[0]) for r in rows],
-                    [r[1] if type(r[1]) is bytes else _as_bytes(r[1]) for r in rows],
-                    [r[2] if type(r[2]) is bytes else _as_bytes(r[2]) for r in rows],
-                    [r[3] if type(r[3]) is bytes else _as_bytes(r[3]) for r in rows],
-                )
+                idxs, raws, leaves, chains = (list(col) for col in zip(*rows, strict=True))
+                for col in (raws, leaves, chains):
+                    if not all(type(v) is bytes for v in col):
+                        col[:] = [_as_bytes(v) for v in col]
+                yield RowBatch(idxs, raws, leaves, chains)
             if len(rows) < batch:
                 return
             start = int(rows[-1][0]) + 1

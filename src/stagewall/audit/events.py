@@ -167,6 +167,7 @@ def build_document(
     event: AuditEvent,
     event_type: EventType,
     *,
+    details: Mapping[str, Any] | None = None,
     time: str,
     index: int,
     prev_hash: bytes,
@@ -198,7 +199,7 @@ def build_document(
         "status_id": event.status.status_id,
         "time": time,
         "type_uid": event_type.type_uid,
-        "unmapped": dict(event.details),
+        "unmapped": dict(event.details) if details is None else details,
     }
     if event.resource is not None:
         doc["resource"] = event.resource
