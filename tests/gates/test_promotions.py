@@ -271,3 +271,13 @@ def test_resubmission_after_approval_opens_a_new_promotion_and_old_one_still_dep
     assert again != pid
     r = gate_check(world, sha, ART, "production")
     assert r.exit_code == 0, r.stderr
+
+
+def test_approve_json_output(world: World) -> None:
+    import json
+
+    sha, pid = _ready_for_production(world, "dana@devshop.example")
+    r = world.gate("approve", pid, "--as", "bob", "--otp", world.otp("bob"), "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["state"] == "approved" and doc["sha"] == sha and doc["approver"] == "bob"

@@ -154,14 +154,21 @@ def report_cmd(
 @click.option("--as", "who", required=True, help="Approving principal.")
 @click.option("--otp", required=True, help="Current one-time code of --as.")
 @click.option("--reason", default="", help="Why you approve.")
+@format_option("json")
 @config_option
 @db_option
 def approve_cmd(
-    promotion: str, who: str, otp: str, reason: str, config: str | None, db: str | None
+    promotion: str, who: str, otp: str, reason: str, fmt: str, config: str | None, db: str | None
 ) -> None:
     """Approve a promotion (or review a break-glass promotion), MFA-checked."""
     with _gate(config, db) as gate:
         p, outcome = gate.approve(promotion, approver=who, otp=otp, reason=reason)
+        if fmt == "json":
+            echo_json(
+                {"promotion": p.id, "approver": who, "state": outcome.value}
+                | {"break_glass_follow_up": p.break_glass, "sha": p.sha, "digest": p.digest}
+            )
+            return
         what = "follow-up review recorded for" if p.break_glass else "approved"
         click.echo(f"{what} {p.id} ({p.sha[:12]} → {p.stage}) by {who}; state: {outcome.value}")
 
