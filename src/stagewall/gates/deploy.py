@@ -247,21 +247,23 @@ def _evaluate(
         return problems, facts
     if rule is not None:
         valid: list[dict[str, Any]] = []
+        discounted: list[str] = []
         for v in reviews:
             if v.decision is Decision.DENY:
                 problems.append(f"denied by {v.reviewer}")
                 continue
             if parse_time(v.created_at) < promo.created_at:
-                problems.append(f"approval by {v.reviewer} predates the submission")
+                discounted.append(f"approval by {v.reviewer} predates the submission")
                 continue
             why = approver_problem(estate, promo, v.reviewer)
             if why is not None:
-                problems.append(f"approval by {v.reviewer} no longer counts: {why}")
+                discounted.append(f"approval by {v.reviewer} no longer counts: {why}")
                 continue
             valid.append(_approval(v))
         facts["approvals"] = valid
         if len(valid) < rule.approvals:
             groups = f" from {', '.join(rule.from_groups)}" if rule.from_groups else ""
+            problems.extend(discounted)
             problems.append(
                 f"needs {rule.approvals} approval(s){groups} by internal people who did not write "
                 f"the change, has {len(valid)}"
