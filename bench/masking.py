@@ -140,16 +140,20 @@ def baseline(src: str, tgt: str, jobs: int, min_pages: int) -> float:
         s, d = local.conns
         table, where = unit
         q = f"COPY (SELECT * FROM {table}{' WHERE ' + where if where else ''}) TO STDOUT"
-        with s.cursor() as sc, sc.copy(q.encode()) as out, d.cursor() as dc:
-            with dc.copy(f"COPY {table} FROM STDIN".encode()) as inp:
-                buf: list[bytes] = []
-                for chunk in out:
-                    buf.append(bytes(chunk))
-                    if len(buf) >= 5000:
-                        inp.write(b"".join(buf))
-                        buf = []
-                if buf:
+        with (
+            s.cursor() as sc,
+            sc.copy(q.encode()) as out,
+            d.cursor() as dc,
+            dc.copy(f"COPY {table} FROM STDIN".encode()) as inp,
+        ):
+            buf: list[bytes] = []
+            for chunk in out:
+                buf.append(bytes(chunk))
+                if len(buf) >= 5000:
                     inp.write(b"".join(buf))
+                    buf = []
+            if buf:
+                inp.write(b"".join(buf))
         d.commit()
         s.commit()
 
