@@ -179,3 +179,28 @@ def test_tail() -> None:
     data = json.loads(run_cli("audit", "tail", "-n", "3", "--format", "json").stdout)
     assert [d["metadata"]["log_index"] for d in data] == [2, 3, 4]
     assert run_cli("audit", "tail", "-n", "-1").exit_code == 2
+
+
+def test_verify_proof_refuses_an_altered_event(tmp_path: Path) -> None:
+    _populate(4)
+    proof = json.loads(run_cli("audit", "proof", "1", "--format", "json").stdout)
+    proof["event"] = proof["event"].replace("thing 1", "thing 9")
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(proof))
+    res = run_cli("audit", "verify-proof", str(path))
+    assert res.exit_code == 1
+    assert f"the event in {path} does not hash to its leaf hash" in res.stderr
+
+
+def test_bundle_verify_json_names_the_index(tmp_path: Path) -> None:
+    _populate(6)
+    out = tmp_path / "b"
+    run_cli("audit", "export", "--out", str(out))
+    lines = (out / "events.jsonl").read_bytes().split(b"\n")
+    lines[2] = lines[2].replace(b"thing 2", b"thing 7")
+    (out / "events.jsonl").write_bytes(b"\n".join(lines))
+    res = run_cli("audit", "verify", "--bundle", str(out), "--format", "json")
+    assert res.exit_code == 1
+    data = json.loads(res.stdout)
+    assert (data["ok"], data["index"], data["error"]) == (False, 2, "SW501")
+    assert "audit log broken at index 2" in res.stderr
