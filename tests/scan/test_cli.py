@@ -161,3 +161,10 @@ def test_rewriting_a_baseline_keeps_accepted_findings(tmp_path: Path) -> None:
     res = run_cli("scan", str(repo), "--baseline", str(first), "--write-baseline", str(second))
     assert res.exit_code == 0
     assert len(json.loads(second.read_text())["findings"]) == 1
+
+
+def test_unwritable_store_is_an_error_not_silence(tmp_path: Path) -> None:
+    repo = _tree(tmp_path, "X=1\n")
+    res = run_cli("scan", str(repo), "--db", f"sqlite:///{tmp_path}/missing-dir/sub/store.db")
+    assert res.exit_code == 2
+    assert "error[SW600]" in res.stderr and "unable to open database file" in res.stderr

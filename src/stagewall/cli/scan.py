@@ -22,6 +22,7 @@ from stagewall.scan import (
     render,
     scan_paths,
 )
+from stagewall.scan._audit import record_scan
 from stagewall.scan.engine import DEFAULT_MAX_FILE_SIZE
 
 
@@ -105,8 +106,6 @@ def scan_command(
             ) from None
     url = configured_store_url(db)
     if url is not None:
-        from stagewall.scan._audit import record_scan
-
         try:
             record_scan(result, url, getpass.getuser(), failed)
         except StagewallError:

@@ -1,45 +1,29 @@
-"""Append a scan summary to the audit log when a store is configured."""
+"""Append a scan summary to the audit log when a store is configured.
+
+The event carries counts and a hash of the scanned path list: no values, no secrets.
+"""
 
 from __future__ import annotations
 
+from stagewall.audit import AuditEvent, AuditLog, EventType, Status, register_event_type
 from stagewall.scan.engine import ScanResult
+from stagewall.store import open_store
 
-EVENT_CODE = "scan.run.completed"
-_registered = False
-
-
-def _register() -> None:
-    global _registered
-    if _registered:
-        return
-    from stagewall.audit import EventType, get_event_type, register_event_type
-    from stagewall.errors import ConfigError
-
-    try:
-        get_event_type(EVENT_CODE)
-    except ConfigError:
-        register_event_type(
-            EventType(
-                code=EVENT_CODE,
-                class_uid=2003,
-                class_name="Compliance Finding",
-                activity_id=1,
-                activity_name="Create",
-                description="stagewall scan finished: counts by rule, hash of scanned paths",
-            )
-        )
-    _registered = True
+SCAN_COMPLETED = register_event_type(
+    EventType(
+        code="scan.run.completed",
+        class_uid=2003,
+        class_name="Compliance Finding",
+        activity_id=1,
+        activity_name="Create",
+        description="stagewall scan finished: counts by rule, hash of scanned paths",
+    )
+)
 
 
-def record_scan(result: ScanResult, url: str, actor: str, failed: bool) -> int:
-    """Append the summary event; returns its log index. No secrets: counts and hashes only."""
-    from stagewall.audit import AuditEvent, AuditLog, Status
-    from stagewall.store import open_store
-
-    _register()
-    store = open_store(url)
-    event = AuditEvent(
-        code=EVENT_CODE,
+def summary_event(result: ScanResult, actor: str, failed: bool) -> AuditEvent:
+    return AuditEvent(
+        code=SCAN_COMPLETED.code,
         status=Status.FAILURE if failed else Status.SUCCESS,
         actor=actor,
         message=f"scan of {result.stats.files_scanned} files: {len(result.active)} findings",
@@ -54,7 +38,12 @@ def record_scan(result: ScanResult, url: str, actor: str, failed: bool) -> int:
             "estate_used": result.estate_used,
         },
     )
+
+
+def record_scan(result: ScanResult, url: str, actor: str, failed: bool) -> int:
+    """Append the summary event to the store at ``url``; returns its log index."""
+    store = open_store(url)
     try:
-        return AuditLog(store).append(event)
+        return AuditLog(store).append(summary_event(result, actor, failed))
     finally:
         store.engine.dispose()
