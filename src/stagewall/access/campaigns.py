@@ -33,6 +33,8 @@ from stagewall.errors import AccessDenied, UsageError
 
 KEEP = "keep"
 REVOKE = "revoke"
+# Outcome of an item nobody decided by the due date (fits the 16-character column).
+REVOKE_NO_ANSWER = "revoke_no_answer"
 
 
 def _campaign(ctx: AccessContext, campaign_id: str) -> dict[str, Any]:
@@ -90,6 +92,13 @@ def start_campaign(
     return {**_campaign(ctx, cid), "items": len(grants)}
 
 
+def _new_outcome(current: str | None, decision: str) -> str:
+    """Any revoke wins; an item already revoked for lack of an answer stays so."""
+    if current == REVOKE_NO_ANSWER:
+        return current
+    return REVOKE if REVOKE in (current, decision) else KEEP
+
+
 def decide(
     ctx: AccessContext, item_id: str, *, reviewer: str, keep: bool, otp: str, note: str = ""
 ) -> dict[str, Any]:
@@ -111,6 +120,7 @@ def decide(
             ev.CAMPAIGN_DECIDED.code,
             reviewer,
             f"{reviewer!r} cannot review their own access ({item_id})",
+            resource=f"grant:{item['grant_id']}",
         )
     if not ctx.estate.is_internal(reviewer):
         raise ctx.refuse(
@@ -118,6 +128,7 @@ def decide(
             reviewer,
             f"{reviewer!r} is not an internal, enabled principal; "
             "access reviews are decided by internal reviewers",
+            resource=f"grant:{item['grant_id']}",
             loud=True,
         )
     evidence = mfa.verify(
@@ -126,6 +137,17 @@ def decide(
     decision = KEEP if keep else REVOKE
     with ctx.store.transaction() as conn:
         ctx.store.lock(conn, f"stagewall.campaign.{item['campaign_id']}")
+        # Re-read under the campaign lock: a concurrent decision or close may have landed
+        # since the checks above, and a late "keep" must never overwrite a "revoke".
+        closed = conn.execute(
+            select(access_campaigns.c.closed_at).where(access_campaigns.c.id == camp["id"])
+        ).scalar()
+        if closed is not None:
+            raise UsageError(f"campaign {camp['id']} is closed")
+        current = conn.execute(
+            select(access_campaign_items.c.outcome).where(access_campaign_items.c.id == item_id)
+        ).scalar()
+        outcome = _new_outcome(current, decision)
         conn.execute(
             insert(access_campaign_decisions).values(
                 item_id=item_id,
@@ -137,8 +159,6 @@ def decide(
                 decided_at=fmt_time(ctx.now()),
             )
         )
-        current = item["outcome"]
-        outcome = REVOKE if REVOKE in (current, decision) else KEEP
         conn.execute(
             update(access_campaign_items)
             .where(access_campaign_items.c.id == item_id)
@@ -157,7 +177,7 @@ def decide(
             },
             conn=conn,
         )
-    if decision == REVOKE:
+    if outcome != KEEP:
         end_grant(
             ctx,
             item["grant_id"],
@@ -171,57 +191,75 @@ def decide(
 def close_campaign(
     ctx: AccessContext, campaign_id: str, *, actor: str = "stagewall"
 ) -> dict[str, Any]:
+    """Close ``campaign_id``; after the due date every undecided item is revoked.
+
+    Three steps, so that a failure half-way never leaves access in place under a
+    closed campaign: (1) under the campaign lock, mark every undecided item
+    ``revoke_no_answer``; (2) end the grant of every item whose outcome is a
+    revoke (idempotent, so a retried close finishes what a failed one started);
+    (3) under the lock, mark the campaign closed and record it.
+    """
     camp = _campaign(ctx, campaign_id)
     if camp["closed_at"] is not None:
         raise UsageError(f"campaign {campaign_id} is already closed")
     now = fmt_time(ctx.now())
-    with ctx.store.read() as conn:
-        undecided = [
-            dict(r._mapping)
-            for r in conn.execute(
-                select(access_campaign_items)
-                .where(access_campaign_items.c.campaign_id == campaign_id)
-                .where(access_campaign_items.c.outcome.is_(None))
-            ).all()
-        ]
-    if undecided and now < camp["due"]:
-        raise AccessDenied(
-            f"campaign {campaign_id} is due {camp['due']} and {len(undecided)} item(s) are undecided",
-            hint="decide every item, or close after the due date (undecided items are then revoked)",
-        )
-    for item in undecided:
-        end_grant(
-            ctx,
-            item["grant_id"],
-            actor=actor,
-            reason=f"access review {campaign_id}: no decision by the due date",
-            status=GrantStatus.REVOKED,
-        )
     with ctx.store.transaction() as conn:
         ctx.store.lock(conn, f"stagewall.campaign.{campaign_id}")
+        items = [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(access_campaign_items).where(
+                    access_campaign_items.c.campaign_id == campaign_id
+                )
+            ).all()
+        ]
+        undecided = [i for i in items if i["outcome"] is None]
+        if undecided and now < camp["due"]:
+            raise AccessDenied(
+                f"campaign {campaign_id} is due {camp['due']} and {len(undecided)} item(s) "
+                "are undecided",
+                hint="decide every item, or close after the due date "
+                "(undecided items are then revoked)",
+            )
         for item in undecided:
             conn.execute(
                 update(access_campaign_items)
                 .where(access_campaign_items.c.id == item["id"])
-                .values(outcome="revoked_undecided")
+                .where(access_campaign_items.c.outcome.is_(None))
+                .values(outcome=REVOKE_NO_ANSWER)
             )
-        conn.execute(
+            item["outcome"] = REVOKE_NO_ANSWER
+    for item in items:
+        if item["outcome"] == REVOKE_NO_ANSWER:
+            reason = f"access review {campaign_id}: no decision by the due date"
+        elif item["outcome"] == REVOKE:
+            reason = f"access review {campaign_id}: revoke"
+        else:
+            continue
+        end_grant(ctx, item["grant_id"], actor=actor, reason=reason, status=GrantStatus.REVOKED)
+    silent = [i for i in items if i["outcome"] == REVOKE_NO_ANSWER]
+    with ctx.store.transaction() as conn:
+        ctx.store.lock(conn, f"stagewall.campaign.{campaign_id}")
+        done = conn.execute(
             update(access_campaigns)
             .where(access_campaigns.c.id == campaign_id)
+            .where(access_campaigns.c.closed_at.is_(None))
             .values(closed_at=now)
-        )
+        ).rowcount
+        if done != 1:
+            raise UsageError(f"campaign {campaign_id} is already closed")
         ctx.record(
             ev.CAMPAIGN_CLOSED.code,
             actor,
-            f"access review {campaign_id} closed; {len(undecided)} undecided item(s) revoked",
+            f"access review {campaign_id} closed; {len(silent)} undecided item(s) revoked",
             resource=f"campaign:{campaign_id}",
-            details={"revoked_undecided": [i["grant_id"] for i in undecided]},
+            details={"revoked_undecided": [i["grant_id"] for i in silent]},
             conn=conn,
         )
     return {
         "campaign": campaign_id,
         "closed_at": now,
-        "revoked_undecided": [i["id"] for i in undecided],
+        "revoked_undecided": [i["id"] for i in silent],
     }
 
 
