@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from stagewall.scan import Severity
 
 from .helpers import by_rule, hits, scan_fixture
@@ -133,3 +135,21 @@ def test_inline_suppressions_need_a_reason() -> None:
     assert suppressed == [(2, "read-only replica approved in RISK-12")]
     assert hits(result, "SW-SCAN-001") == [(".env.staging", 3), (".env.staging", 4)]
     assert hits(result, "SW-SCAN-013") == [(".env.staging", 3)]
+
+
+def test_evidence_never_repeats_the_whole_value(tmp_path: Path) -> None:
+    from stagewall.estate import load_estate
+    from stagewall.scan import scan_paths
+
+    from .helpers import ESTATE
+
+    staging = tmp_path / "envs" / "staging"
+    staging.mkdir(parents=True)
+    (staging / "copy.sh").write_text(
+        "mysqldump --host=db.prod.example.internal -pHunter2Secret99x shop > /tmp/x\n"
+    )
+    (staging / "broken.tf").write_text('resource "x" {\n  password = Hunter2Secret99x extra\n}\n')
+    result = scan_paths([tmp_path], load_estate(ESTATE).estate)
+    assert {f.rule_id for f in result.active} >= {"SW-SCAN-001", "SW-SCAN-012"}
+    for finding in result.findings:
+        assert "Hunter2Secret99x" not in finding.evidence + finding.message

@@ -137,9 +137,15 @@ class ScanStats:
         return sum(1 for s in self.skipped if s.reason == reason)
 
 
-def redact(secret: str) -> str:
-    """Show a little of a secret so it can be found, never enough to use it."""
+def redact(secret: str, *, token: bool = True) -> str:
+    """Show a little of a secret so it can be found, never enough to use it.
+
+    Tokens with a fixed format show their type prefix and last two characters;
+    free-form passwords show at most two characters.
+    """
     n = len(secret)
+    if not token:
+        return f"{secret[:2]}… (length {n})" if n >= 12 else f"… (length {n})"
     if n >= 16:
         return f"{secret[:4]}…{secret[-2:]} (length {n})"
     if n >= 8:

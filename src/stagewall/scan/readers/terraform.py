@@ -42,6 +42,9 @@ def _parse_hcl(text: str) -> dict[str, Any]:
     except Exception as exc:  # python-hcl2 raises lark and its own exceptions
         match = re.search(r"line (\d+)", str(exc))
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # never echo the offending token: it may be a secret
+        first = re.sub(r"Token\('([^']*)', .*?\)", r"Token(\1)", first)
+        first = re.sub(r"matches '.*?'", "matches a character", first)
         raise ReaderError(
             f"HCL syntax error: {first[:200]}", int(match.group(1)) if match else 1
         ) from None

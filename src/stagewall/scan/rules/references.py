@@ -5,21 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from stagewall.scan._model import Finding, Severity, Tier
-from stagewall.scan._refs import URL
 from stagewall.scan.rules._base import FileContext, Rule, RunContext
 
 
-def _show(value: str) -> str:
-    """The value with any URL password blanked out, shortened."""
-    shown = URL.sub(
-        lambda m: (
-            m.group(0).replace(":" + m.group("password") + "@", ":****@")
-            if m.group("password")
-            else m.group(0)
-        ),
-        value,
-    )
-    return shown if len(shown) <= 160 else shown[:157] + "..."
+def _evidence(path: tuple[str, ...], found: str) -> str:
+    """Where and what was referenced; never the whole value (it may hold a secret)."""
+    where = ".".join(p for p in path if p)
+    return f"{where}: {found}" if where else found
 
 
 class ProductionReference(Rule):
@@ -55,7 +47,7 @@ class ProductionReference(Rule):
                 f"{ctx.attribution.label} artifact references {what}, which is in "
                 f"{ref.attribution.label} ({ref.attribution.reason})",
                 entry.line,
-                _show(entry.value),
+                _evidence(entry.path, ref.text),
                 severity=Severity.HIGH if ref.declared else Severity.MEDIUM,
                 anchor=f"{'.'.join(entry.path)}|{ref.key}",
             )
@@ -81,7 +73,7 @@ class SharedResource(Rule):
     tags = ("separation",)
 
     def finish(self, run: RunContext) -> Iterable[Finding]:
-        by_key: dict[str, dict[Tier, list[tuple[str, int, str, str]]]] = {}
+        by_key: dict[str, dict[Tier, list[tuple[str, int, str, tuple[str, ...]]]]] = {}
         owner: dict[str, Tier] = {}
         for summary in run.files:
             tier = summary.attribution.tier
@@ -92,7 +84,7 @@ class SharedResource(Rule):
                     continue  # public endpoints (SaaS APIs) are shared by design
                 owner[ref.key] = ref.attribution.tier
                 slot = by_key.setdefault(ref.key, {}).setdefault(tier, [])
-                slot.append((summary.rel, entry.line, summary.attribution.label, entry.value))
+                slot.append((summary.rel, entry.line, summary.attribution.label, entry.path))
         for key, sides in sorted(by_key.items()):
             resource_tier = owner[key]
             prod, nonprod = sides.get(Tier.PRODUCTION, []), sides.get(Tier.NON_PRODUCTION, [])
@@ -103,7 +95,7 @@ class SharedResource(Rule):
             else:
                 continue
             seen: set[str] = set()
-            for rel, line, env, value in targets:
+            for rel, line, env, path in targets:
                 if rel in seen:
                     continue
                 seen.add(rel)
@@ -114,6 +106,6 @@ class SharedResource(Rule):
                     file=rel,
                     line=line,
                     environment=env,
-                    evidence=_show(value),
+                    evidence=_evidence(path, key),
                     anchor=key,
                 )

@@ -103,7 +103,10 @@ class SecretInRepository(Rule):
                 claimed.append(match.span())
                 ref = ctx.index.lookup(match.group("host"), heuristic=True)
                 prod = line_prod or (ref is not None and ref.attribution.tier is Tier.PRODUCTION)
-                evidence = f"{match.group('scheme')}://{match.group('user')}:{redact(password)}@{match.group('host')}"
+                shown = redact(password, token=False)
+                evidence = (
+                    f"{match.group('scheme')}://{match.group('user')}:{shown}@{match.group('host')}"
+                )
                 yield self._finding(ctx, "password in URL", number, evidence, prod, Severity.MEDIUM)
             for match in _ASSIGN.finditer(line):
                 if any(s <= match.start("value") < e for s, e in claimed):
@@ -117,7 +120,7 @@ class SecretInRepository(Rule):
                     ctx,
                     f"{match.group('key')} assignment",
                     number,
-                    redact(value),
+                    redact(value, token=False),
                     line_prod,
                     Severity.LOW,
                 )
