@@ -445,8 +445,9 @@ def test_postgres_enums_generated_columns_schemas_and_serials(
     with psycopg.connect(src, autocommit=True) as c:
         c.execute("CREATE SCHEMA sales")
         c.execute("CREATE TYPE sales.mood AS ENUM ('ok', 'sad')")
+        c.execute("CREATE DOMAIN public.nickname AS varchar(40) NOT NULL CHECK (VALUE <> '')")
         c.execute(
-            "CREATE TABLE public.people (id uuid PRIMARY KEY, nick text NOT NULL, "
+            "CREATE TABLE public.people (id uuid PRIMARY KEY, nick public.nickname, "
             "m sales.mood DEFAULT 'ok', born date, flags boolean[])"
         )
         c.execute(
@@ -470,6 +471,8 @@ def test_postgres_enums_generated_columns_schemas_and_serials(
     deals = "SELECT id, person, amount, doc::text, twice FROM sales.deals ORDER BY id"
     assert _rows(src, deals) == _rows(tgt, deals, "target")
     people = "SELECT id, m::text, born, flags FROM public.people ORDER BY id"
+    domain = "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contypid = 'public.nickname'::regtype"
+    assert _rows(src, domain) == _rows(tgt, domain, "target") != []
     assert _rows(src, people) == _rows(tgt, people, "target")
     assert all(
         r[0].startswith("***") for r in _rows(tgt, "SELECT nick FROM public.people", "target")

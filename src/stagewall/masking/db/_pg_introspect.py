@@ -77,6 +77,20 @@ WHERE a.attrelid = ANY(%s) AND a.attnum > 0 AND t.typtype = 'e'
 ORDER BY 1, 2
 """
 
+DOMAINS = """
+SELECT DISTINCT n.nspname, t.typname, pg_catalog.format_type(t.typbasetype, t.typtypmod),
+       t.typnotnull, pg_catalog.pg_get_expr(t.typdefaultbin, 0),
+       (SELECT array_agg('CONSTRAINT ' || quote_ident(k.conname) || ' '
+                         || pg_catalog.pg_get_constraintdef(k.oid) ORDER BY k.conname)
+        FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid)
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_type t0 ON t0.oid = a.atttypid
+JOIN pg_catalog.pg_type t ON t.oid = CASE WHEN t0.typcategory = 'A' THEN t0.typelem ELSE t0.oid END
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+WHERE a.attrelid = ANY(%s) AND a.attnum > 0 AND t.typtype = 'd'
+ORDER BY 1, 2
+"""
+
 EXTENSIONS = """
 SELECT DISTINCT x.extname
 FROM pg_catalog.pg_attribute a
@@ -97,6 +111,7 @@ class PgDDL:
     schemas: list[str] = field(default_factory=list)
     extensions: list[str] = field(default_factory=list)
     enums: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    domains: list[str] = field(default_factory=list)  # CREATE DOMAIN statements
     # per qualified table: [(constraint name, contype, definition)]
     constraints: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     indexes: dict[str, list[str]] = field(default_factory=dict)
@@ -177,6 +192,16 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
         idx_ddl[rel].append(definition)
     cur.execute(ENUMS, (oids,))
     ddl.enums = [(r[0], r[1], list(r[3] or [])) for r in cur.fetchall()]
+    cur.execute(DOMAINS, (oids,))
+    for nsp, name, base, notnull, default, checks_ in cur.fetchall():
+        stmt = f"CREATE DOMAIN {_q(nsp)}.{_q(name)} AS {base}"
+        if default is not None:
+            stmt += f" DEFAULT {default}"
+        if notnull:
+            stmt += " NOT NULL"
+        for check in checks_ or []:
+            stmt += f" {check}"
+        ddl.domains.append(stmt)
     cur.execute(EXTENSIONS, (oids,))
     ddl.extensions = [r[0] for r in cur.fetchall()]
     tables = []

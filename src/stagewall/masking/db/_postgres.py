@@ -309,6 +309,8 @@ class PostgresDatabase(Database):
                                 pgsql.SQL(", ").join(pgsql.Literal(x) for x in labels),
                             )
                         )
+                    for stmt in same.domains:
+                        self.conn.execute(stmt.encode())
                 else:
                     for s in sorted({t.schema for t in schema.tables if t.schema}):
                         self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.q(s)}".encode())
