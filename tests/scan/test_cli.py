@@ -168,3 +168,16 @@ def test_unwritable_store_is_an_error_not_silence(tmp_path: Path) -> None:
     res = run_cli("scan", str(repo), "--db", f"sqlite:///{tmp_path}/missing-dir/sub/store.db")
     assert res.exit_code == 2
     assert "error[SW600]" in res.stderr and "unable to open database file" in res.stderr
+
+
+def test_exclude_globs(tmp_path: Path) -> None:
+    repo = _tree(tmp_path, "URL=http://api.staging.example.com/\n")
+    (repo / "templates").mkdir()
+    (repo / "templates" / "x.env").write_text("URL=http://api.staging.example.com/\n")
+    doc = json.loads(run_cli("scan", str(repo), "--format", "json").stdout)
+    assert doc["files_scanned"] == 2
+    res = run_cli(
+        "scan", str(repo), "--format", "json", "--exclude", "templates", "--exclude", "**/app.env"
+    )
+    assert res.exit_code == 0
+    assert json.loads(res.stdout)["files_scanned"] == 0

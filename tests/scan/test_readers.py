@@ -90,3 +90,12 @@ def test_terraform_state_json(tmp_path: Path) -> None:
         i for i, row in enumerate(text.splitlines(), 1) if "module.db.aws_db_instance.main" in row
     )
     assert found == [("SW-SCAN-006", "envs/staging/terraform.tfstate", line)]
+
+
+def test_workflow_whose_jobs_all_target_staging_is_staging(tmp_path: Path) -> None:
+    workflow = (
+        "on: push\njobs:\n  migrate:\n    environment: stg\n    runs-on: ubuntu-latest\n"
+        f"    steps:\n      - run: ./migrate --url {PROD_URL}\n"
+    )
+    found = _scan(tmp_path, {".github/workflows/migrate.yml": workflow})
+    assert found == [("SW-SCAN-001", ".github/workflows/migrate.yml", 7)]

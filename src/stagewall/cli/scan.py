@@ -58,6 +58,11 @@ from stagewall.scan.engine import DEFAULT_MAX_FILE_SIZE
     show_default=True,
     help="Skip (and count) larger files, in bytes.",
 )
+@click.option(
+    "--exclude", "exclude", multiple=True, metavar="GLOB",
+    help="Skip files or directories whose path (relative to the scanned directory) matches; "
+    "repeatable, e.g. --exclude 'tests/**' --exclude '**/*.tpl'.",
+)  # fmt: skip
 @db_option
 def scan_command(
     paths: tuple[Path, ...],
@@ -68,6 +73,7 @@ def scan_command(
     write_baseline: Path | None,
     fail_on: str,
     max_file_size: int,
+    exclude: tuple[str, ...],
     db: str | None,
 ) -> None:
     """Scan configuration for what crosses the wall between production and the rest.
@@ -79,7 +85,7 @@ def scan_command(
             raise UsageError(f"{path}: no such file or directory", hint="check the path to scan")
     loaded = load_estate_optional(config)
     accepted = load_baseline(baseline) if baseline is not None else None
-    options = ScanOptions(max_file_size=max_file_size, baseline=accepted)
+    options = ScanOptions(max_file_size=max_file_size, baseline=accepted, exclude_globs=exclude)
     result = scan_paths(list(paths), loaded.estate if loaded else None, options)
     result.estate_path = str(loaded.path) if loaded else None
     threshold = Severity.parse(fail_on)

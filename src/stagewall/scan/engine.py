@@ -14,7 +14,7 @@ from pathlib import Path
 
 from stagewall.errors import UsageError
 from stagewall.estate import Estate
-from stagewall.scan._env import EnvModel
+from stagewall.scan._env import EnvModel, glob_regex
 from stagewall.scan._model import (
     UNKNOWN_ENV,
     Attribution,
@@ -30,6 +30,8 @@ from stagewall.scan._refs import ResourceIndex
 from stagewall.scan._suppress import Ignore, inline_reason, parse_ignores
 from stagewall.scan.readers import Kind, Parsed, ReaderError, TerraformContext, read_file
 from stagewall.scan.rules import FileContext, FileSummary, Rule, RunContext, all_rules
+from stagewall.scan.rules.ci import job_environment
+from stagewall.scan.rules.ci import jobs as ci_jobs
 from stagewall.scan.rules.meta import IgnoreWithoutReason, ParseError
 
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
@@ -42,6 +44,7 @@ DEFAULT_EXCLUDES = frozenset(
 class ScanOptions:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     excludes: frozenset[str] = DEFAULT_EXCLUDES
+    exclude_globs: tuple[str, ...] = ()
     baseline: dict[str, str] | None = None
 
 
@@ -109,7 +112,7 @@ def _walk(root: Path, options: ScanOptions, stats: ScanStats) -> list[tuple[Path
             continue
         for entry in entries:
             path = Path(entry.path)
-            if entry.name in options.excludes:
+            if entry.name in options.excludes or _excluded(_rel(path, root), options):
                 continue
             try:
                 if entry.is_symlink():
@@ -128,6 +131,10 @@ def _walk(root: Path, options: ScanOptions, stats: ScanStats) -> list[tuple[Path
             elif stat.S_ISREG(mode):
                 out.append((path, _rel(path, root)))
     return sorted(out, key=lambda item: item[1])
+
+
+def _excluded(rel: str, options: ScanOptions) -> bool:
+    return any(glob_regex(g).match(rel) for g in options.exclude_globs)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -157,6 +164,14 @@ class Scanner:
                     found.add(att)
             if len(found) == 1 and None not in found:
                 return found.pop()
+        if parsed is not None and parsed.kind in (Kind.GITHUB_ACTIONS, Kind.GITLAB_CI):
+            by_env: dict[str | None, Attribution] = {}
+            for job_id, job, _ in ci_jobs(parsed):
+                att = job_environment(self.env, job, job_id)
+                if att is not None:
+                    by_env.setdefault(att.environment, att)
+            if len(by_env) == 1:
+                return next(iter(by_env.values()))
         return None
 
     def scan_file(

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from stagewall.scan._env import EnvModel
 from stagewall.scan._model import Attribution, Finding, Severity, Tier
 from stagewall.scan.readers import Kind, Parsed
 from stagewall.scan.rules._base import FileContext, Rule
@@ -19,16 +20,16 @@ _GITLAB_RESERVED = frozenset(
 _DEPLOY = re.compile(r"deploy|release|rollout|apply|promote", re.I)
 
 
-def job_environment(ctx: FileContext, job: dict[str, Any], job_id: str) -> Attribution | None:
+def job_environment(model: EnvModel, job: dict[str, Any], job_id: str) -> Attribution | None:
+    """A CI job's environment: its ``environment:`` key, else a deploy job's name."""
     env = job.get("environment")
     name = env.get("name") if isinstance(env, dict) else env
     if isinstance(name, str) and name:
-        return ctx.env.environment_named(name, f"job environment {name}") or ctx.env.from_words(
-            name, f"job environment {name}"
-        )
+        reason = f"job environment {name}"
+        return model.environment_named(name, reason) or model.from_words(name, reason)
     label = f"{job_id} {job.get('name', '')}"
     if _DEPLOY.search(label):
-        return ctx.env.from_words(label, f"job name {label.strip()}")
+        return model.from_words(label, f"job name {label.strip()}")
     return None
 
 
@@ -91,7 +92,7 @@ class UngatedProductionDeploy(Rule):
             return
         all_jobs = {job_id: job for job_id, job, _ in jobs(parsed)}
         for job_id, job, path in jobs(parsed):
-            att = job_environment(ctx, job, job_id)
+            att = job_environment(ctx.env, job, job_id)
             if att is None or att.tier is not Tier.PRODUCTION:
                 continue
             if self._gated(job_id, all_jobs, set()):
@@ -150,7 +151,7 @@ class SecretsForExternalContributors(Rule):
         if parsed.kind is Kind.GITHUB_ACTIONS and "pull_request_target" not in _triggers(doc):
             return
         for job_id, job, path in jobs(parsed):
-            att = job_environment(ctx, job, job_id)
+            att = job_environment(ctx.env, job, job_id)
             body = _text(job)
             if parsed.kind is Kind.GITHUB_ACTIONS:
                 secrets = sorted({s for s in _SECRET_REF.findall(body) if s != "GITHUB_TOKEN"})
