@@ -115,8 +115,17 @@ def test_parallel_jobs_split_tables_into_ranges(
 ) -> None:
     src, tgt = source_and_target(request, tmp_path, "postgresql")
     plan = plan_for(_schema(src))
-    result = run(plan, src, tgt, KEY, RunOptions(jobs=3, split_min_pages=1, batch_rows=50))
+    updates: list[Progress] = []
+    result = run(
+        plan,
+        src,
+        tgt,
+        KEY,
+        RunOptions(jobs=3, split_min_pages=1, batch_rows=50, progress=updates.append),
+    )
     assert counts(src) == counts(tgt, "target")
+    assert updates[-1].rows_done == result.total_rows  # progress crosses the process boundary
+    assert result.values_transformed > 0
     with open_database(tgt, role="target") as db:
         assert set(fk_violations(db, db.introspect()).values()) == {0}
     serial_tgt = url_maker(request, tmp_path, "postgresql")()
