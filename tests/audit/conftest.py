@@ -48,3 +48,16 @@ def sqlite_store(sqlite_store_url: str) -> Store:
     s = open_store(sqlite_store_url)
     yield s
     s.dispose()
+
+
+def allow_tampering(store: Store) -> None:
+    """Drop the append-only triggers, as an attacker with DDL rights could."""
+    from sqlalchemy import text
+
+    with store.transaction() as conn:
+        for table in ("audit_events", "audit_checkpoints"):
+            if store.backend == "postgresql":
+                conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"))
+            else:
+                for op_name in ("update", "delete"):
+                    conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{op_name}"))

@@ -9,7 +9,7 @@ from pathlib import Path
 from stagewall.audit import AuditLog
 from stagewall.keys import SigningKey, init_keys
 from stagewall.store import open_store
-from tests.audit.conftest import make_event
+from tests.audit.conftest import allow_tampering, make_event
 from tests.cli_helpers import run_cli
 
 
@@ -38,6 +38,7 @@ def test_verify_names_the_first_bad_index(tmp_path: Path) -> None:
     store = open_store()
     from sqlalchemy import text
 
+    allow_tampering(store)
     with store.transaction() as conn:
         conn.execute(text("UPDATE audit_events SET canonical = canonical || x'20' WHERE idx = 5"))
     store.dispose()

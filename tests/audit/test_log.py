@@ -14,7 +14,7 @@ from stagewall.audit._verify import verify_store
 from stagewall.errors import BackendError, ConfigError
 from stagewall.keys import init_keys, load_public_key
 from stagewall.store import Store, open_store
-from tests.audit.conftest import TEST_CODE, make_event
+from tests.audit.conftest import TEST_CODE, allow_tampering, make_event
 
 
 def test_append_returns_indexes_and_events_read_back(store: Store) -> None:
@@ -172,6 +172,7 @@ def test_checkpoint_refuses_to_sign_over_a_gap(sqlite_store: Store) -> None:
     init_keys()
     log = AuditLog(sqlite_store, checkpoint_every=None, checkpoint_interval=None)
     log.append_many([make_event(i) for i in range(4)])
+    allow_tampering(sqlite_store)
     with sqlite_store.transaction() as conn:
         conn.execute(text("DELETE FROM audit_events WHERE idx = 1"))
     with pytest.raises(CheckpointInvalid, match="audit event 1 is missing"):

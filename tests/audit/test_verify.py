@@ -6,15 +6,16 @@ import hashlib
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from stagewall.audit import AuditLog, LogBroken
 from stagewall.audit._chain import GENESIS
 from stagewall.audit._checkpoint import CheckpointInvalid
 from stagewall.audit._verify import verify_store
-from stagewall.errors import KeyMissing
+from stagewall.errors import BackendError, KeyMissing
 from stagewall.keys import SigningKey, init_keys, load_public_key
 from stagewall.store import Store
-from tests.audit.conftest import make_event
+from tests.audit.conftest import allow_tampering, make_event
 
 
 def _log(store: Store, n: int = 12) -> AuditLog:
@@ -36,6 +37,7 @@ def test_untouched_log_verifies(store: Store) -> None:
 def test_changed_event_bytes_name_the_index(store: Store) -> None:
     log = _log(store)
     raw = log.events(7, 1)[0].raw.replace(b"thing 7", b"thing X")
+    allow_tampering(store)
     with store.transaction() as conn:
         conn.execute(text("UPDATE audit_events SET canonical = :r WHERE idx = 7"), {"r": raw})
     with pytest.raises(LogBroken, match="broken at index 7: the event bytes do not match") as exc:
@@ -49,6 +51,7 @@ def test_rewritten_history_is_caught_by_the_checkpoint(store: Store) -> None:
     # rewrite every event from index 2 with consistent leaf and chain hashes
     events = log.events()
     prev = events[1].chain_hash
+    allow_tampering(store)
     with store.transaction() as conn:
         for ev in events[2:]:
             raw = ev.raw.replace(b"done", b"DONE").replace(
@@ -72,6 +75,7 @@ def test_rewritten_history_is_caught_by_the_checkpoint(store: Store) -> None:
 def test_truncation_after_a_checkpoint_is_caught(store: Store) -> None:
     log = _log(store)
     log.checkpoint()
+    allow_tampering(store)
     with store.transaction() as conn:
         conn.execute(text("DELETE FROM audit_events WHERE idx >= 13"))
     with pytest.raises(LogBroken, match=r"covers 15 events but the log has only 13") as exc:
@@ -81,6 +85,7 @@ def test_truncation_after_a_checkpoint_is_caught(store: Store) -> None:
 
 def test_deleted_middle_event_is_caught(store: Store) -> None:
     log = _log(store)
+    allow_tampering(store)
     with store.transaction() as conn:
         conn.execute(text("DELETE FROM audit_events WHERE idx = 3"))
     with pytest.raises(LogBroken, match="expected event 3 but found event 4"):
@@ -89,6 +94,7 @@ def test_deleted_middle_event_is_caught(store: Store) -> None:
 
 def test_forged_checkpoint_signature_is_refused(store: Store) -> None:
     log = _log(store)
+    allow_tampering(store)
     with store.transaction() as conn:
         conn.execute(text("UPDATE audit_checkpoints SET note = replace(note, '\n12\n', '\n11\n')"))
     with pytest.raises(
@@ -114,3 +120,22 @@ def test_empty_log_verifies_to_the_empty_root(store: Store) -> None:
     report = verify_store(AuditLog(store), None)
     assert report.size == 0 and report.head == GENESIS
     assert report.root.hex().startswith("e3b0c442")
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_events SET actor = 'mallory' WHERE idx = 1",
+        "DELETE FROM audit_events WHERE idx = 14",
+        "UPDATE audit_checkpoints SET note = 'x'",
+        "DELETE FROM audit_checkpoints",
+    ],
+)
+def test_the_database_refuses_edits(store: Store, statement: str) -> None:
+    log = _log(store)
+    with (
+        pytest.raises((BackendError, DBAPIError), match="append-only"),
+        store.transaction() as conn,
+    ):
+        conn.execute(text(statement))
+    assert verify_store(log, load_public_key()).size == 15
