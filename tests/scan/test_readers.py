@@ -99,3 +99,19 @@ def test_workflow_whose_jobs_all_target_staging_is_staging(tmp_path: Path) -> No
     )
     found = _scan(tmp_path, {".github/workflows/migrate.yml": workflow})
     assert found == [("SW-SCAN-001", ".github/workflows/migrate.yml", 7)]
+
+
+def test_loading_production_config_files_from_staging(tmp_path: Path) -> None:
+    found = _scan(
+        tmp_path,
+        {
+            "docker-compose.staging.yml": "services:\n  web:\n    env_file: .env.production\n",
+            "envs/staging/deploy.sh": "terraform apply -var-file=../prod/prod.tfvars\n"
+            "helm upgrade shop ./chart --values values-staging.yaml\n",
+            "docker-compose.dev.yml": "services:\n  web:\n    env_file: .env.dev\n",
+        },
+    )
+    assert found == [
+        ("SW-SCAN-001", "docker-compose.staging.yml", 3),
+        ("SW-SCAN-001", "envs/staging/deploy.sh", 1),
+    ]

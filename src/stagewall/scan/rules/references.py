@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import Iterable
 
-from stagewall.scan._model import Finding, Severity, Tier
+from stagewall.scan._model import Entry, Finding, Severity, Tier
 from stagewall.scan.rules._base import FileContext, Rule, RunContext
+
+_CONFIG_FILE_KEYS = frozenset(
+    {"env_file", "envfile", "var_file", "var_files", "valuefiles", "values_files"}
+)
+_CONFIG_FILE_FLAG = re.compile(
+    r"(?:-var-file[= ]|--var-file[= ]|--values[= ]|--env-file[= ]|(?:^|\s)-f\s+)['\"]?([^\s'\";|]+)"
+)
+
+
+def _config_files(entry: Entry) -> list[str]:
+    found = [m.group(1) for m in _CONFIG_FILE_FLAG.finditer(entry.value)]
+    keys = [p.lower() for p in entry.path if not p.isdigit()]
+    if keys and keys[-1] in _CONFIG_FILE_KEYS:
+        found.append(entry.value.strip())
+    return found
 
 
 def _evidence(path: tuple[str, ...], found: str) -> str:
@@ -24,6 +41,8 @@ class ProductionReference(Rule):
         "bucket, a cloud account, an API base URL, a queue. Staging code or people with "
         "staging access can then reach production. Declared estate resources give high "
         "severity; production recognised only by name (`db.prod.example.com`) gives medium. "
+        "Loading a production configuration file (`env_file: .env.production`, "
+        "`-var-file=prod.tfvars`, `--values values-prod.yaml`) counts too. "
         "Values in comments are ignored (they are often stale documentation)."
     )
     remediation = (
@@ -51,6 +70,26 @@ class ProductionReference(Rule):
                 severity=Severity.HIGH if ref.declared else Severity.MEDIUM,
                 anchor=f"{'.'.join(entry.path)}|{ref.key}",
             )
+        if ctx.parsed is None:
+            return
+        base = posixpath.dirname(ctx.rel)
+        for entry in ctx.parsed.entries:
+            for name in _config_files(entry):
+                target = posixpath.normpath(posixpath.join(base, name)) if base else name
+                att = ctx.env.attribute_path(target.lstrip("./")) or ctx.env.attribute_path(
+                    posixpath.basename(name)
+                )
+                if att is None or att.tier is not Tier.PRODUCTION:
+                    continue
+                yield ctx.finding(
+                    ProductionReference,
+                    f"{ctx.attribution.label} artifact loads {att.label} configuration "
+                    f"{name} ({att.reason})",
+                    entry.line,
+                    _evidence(entry.path, name),
+                    severity=Severity.HIGH if "estate" in att.reason else Severity.MEDIUM,
+                    anchor=f"{'.'.join(entry.path)}|file:{name}",
+                )
 
 
 class SharedResource(Rule):
