@@ -10,6 +10,7 @@ from stagewall.access._core import Request, fmt_time, insert_request
 from stagewall.access._policy import Source, hold_problem
 from stagewall.alerts import Alert, Severity
 from stagewall.errors import UsageError
+from stagewall.estate import format_duration
 
 KIND = "access"
 
@@ -48,7 +49,8 @@ def request_access(
         raise UsageError(f"role {role!r} is not declared (declared roles: {known})")
     if duration > r.max_duration:
         raise UsageError(
-            f"role {role!r} allows at most {r.max_duration}, but {duration} was requested",
+            f"role {role!r} allows at most {format_duration(r.max_duration)}, but "
+            f"{format_duration(duration)} was requested",
             hint="ask for a shorter duration; a new request can follow when this one ends",
         )
     production = e.role_is_production(role)

@@ -17,6 +17,7 @@ from stagewall.access._core import (
     Review,
     ReviewResult,
     ThresholdRule,
+    load_request,
     record_review,
 )
 from stagewall.access._policy import Source
@@ -98,6 +99,18 @@ def review_request(
             "enabled principals",
             resource=f"request:{request_id}",
             loud=True,
+        )
+    with ctx.store.read() as conn:
+        request = load_request(conn, request_id)  # unknown id: usage error, no code burned
+    problem = AccessKind(ctx).reviewer_problem(request, reviewer)
+    if problem is not None:
+        # Refused before the MFA check so a refused review burns no code; record_review
+        # repeats every check under the request lock.
+        raise ctx.refuse(
+            ev.REVIEW_REFUSED.code,
+            reviewer,
+            f"{reviewer!r} may not review request {request_id}: {problem}",
+            resource=f"request:{request_id}",
         )
     evidence = mfa.verify(
         ctx.store, reviewer, otp, home=ctx.home, now=now, purpose=f"review {request_id}"

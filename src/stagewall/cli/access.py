@@ -19,16 +19,14 @@ from stagewall.access import (
 from stagewall.access._core import fmt_time
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
 from stagewall.errors import UsageError
-from stagewall.estate import parse_duration
+from stagewall.estate import format_duration, parse_duration
 
 
 def _duration(text: str, what: str) -> float:
     try:
         return parse_duration(text).total_seconds()
     except (ValueError, TypeError) as exc:
-        raise UsageError(
-            f"{what} {text!r} is not a duration ({exc}); use e.g. 30m, 2h, 1s"
-        ) from None
+        raise UsageError(f"{what}: {exc}") from None
 
 
 @click.group("access")
@@ -71,14 +69,14 @@ def request_cmd(
         "request": req.id,
         "role": role,
         "requester": principal,
-        "duration": str(req.requested),
+        "duration": format_duration(req.requested),
         "pending_until": fmt_time(req.expires_at),
     }
     if fmt == "json":
         echo_json(data)
     else:
         click.echo(
-            f"request {req.id}: {role} for {req.requested}, pending until {data['pending_until']}"
+            f"request {req.id}: {role} for {data['duration']}, pending until {data['pending_until']}"
         )
 
 

@@ -229,6 +229,8 @@ def reset(
         raise AccessDenied("a principal cannot reset its own MFA enrolment")
     if not estate.is_internal(actor):
         raise AccessDenied(f"{actor!r} is not an internal, enabled principal; only they reset MFA")
+    if not is_enrolled(store, principal):
+        raise UsageError(f"principal {principal!r} is not enrolled, so there is nothing to reset")
     verify(store, actor, code, home=home, now=now, purpose=f"mfa reset of {principal}")
     with store.transaction() as conn:
         gone = conn.execute(
