@@ -205,3 +205,35 @@ def test_bundle_verify_json_names_the_index(tmp_path: Path) -> None:
     data = json.loads(res.stdout)
     assert (data["ok"], data["index"], data["error"]) == (False, 2, "SW501")
     assert "audit log broken at index 2" in res.stderr
+
+
+def test_store_verify_against_an_auditors_older_checkpoint(tmp_path: Path) -> None:
+    _populate(9)
+    older = tmp_path / "older.txt"
+    older.write_text(run_cli("audit", "checkpoint").stdout)  # size 9, kept by the auditor
+    store = open_store()
+    AuditLog(store).append_many([make_event(i) for i in range(9, 12)])
+    store.dispose()
+    res = run_cli("audit", "verify", "--checkpoint", str(older), "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    (proof,) = json.loads(res.stdout)["consistency_proofs"]
+    assert (proof["old_size"], proof["new_size"]) == (9, 12)
+    # the operator truncates the store back below the auditor's checkpoint
+    store = open_store()
+    allow_tampering(store)
+    from sqlalchemy import text
+
+    with store.transaction() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE idx >= 7"))
+        conn.execute(text("DELETE FROM audit_checkpoints WHERE size > 4"))
+    store.dispose()
+    res = run_cli("audit", "verify", "--checkpoint", str(older))
+    assert res.exit_code == 1
+    assert f"checkpoint {older} covers 9 events but the log has only 7" in res.stderr
+
+
+def test_verify_with_a_missing_checkpoint_file(tmp_path: Path) -> None:
+    _populate(3)
+    res = run_cli("audit", "verify", "--checkpoint", str(tmp_path / "nope.txt"))
+    assert res.exit_code == 2
+    assert f"checkpoint file {tmp_path / 'nope.txt'} does not exist" in res.stderr

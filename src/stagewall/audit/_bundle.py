@@ -16,11 +16,16 @@ from binascii import hexlify
 from dataclasses import dataclass
 from pathlib import Path
 
-from stagewall.audit._chain import LogBroken, Scanner
-from stagewall.audit._checkpoint import Checkpoint, verify_checkpoint
+from stagewall.audit._chain import Scanner
+from stagewall.audit._checkpoint import verify_checkpoint
 from stagewall.audit._log import AuditLog
-from stagewall.audit._merkle import consistency_proof, verify_consistency
-from stagewall.audit._verify import VerifyReport, check_checkpoint_roots, uncovered_warning
+from stagewall.audit._verify import (
+    VerifyReport,
+    check_checkpoint_roots,
+    prove_consistency,
+    read_checkpoint_files,
+    uncovered_warning,
+)
 from stagewall.errors import ConfigError, KeyMissing, UsageError
 from stagewall.keys import PublicKey, SigningKey, load_public_key, parse_public_key
 
@@ -149,23 +154,13 @@ def verify_bundle(
                 warnings.append("the bundle's public.key differs from the pinned key (ignored)")
 
     entries: list[tuple[str, int, bytes]] = []
-    external: list[tuple[str, Checkpoint]] = []
     cp_dir = base / "checkpoints"
     bundle_files = sorted(cp_dir.glob("*.txt")) if cp_dir.is_dir() else []
     for f in bundle_files:
         cp = verify_checkpoint(f.read_text(encoding="utf-8"), key, source=f"checkpoint {f.name}")
         entries.append((f"checkpoint {f.name}", cp.size, cp.root))
-    for extra in checkpoint_files or []:
-        p = Path(extra)
-        if not p.is_file():
-            raise UsageError(f"checkpoint file {p} does not exist")
-        try:
-            text = p.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise UsageError(f"checkpoint file {p} is not UTF-8 text") from exc
-        cp = verify_checkpoint(text, key, source=f"checkpoint {p}")
-        entries.append((f"checkpoint {p}", cp.size, cp.root))
-        external.append((str(p), cp))
+    external = read_checkpoint_files(checkpoint_files or [], key)
+    entries.extend((f"checkpoint {src}", cp.size, cp.root) for src, cp in external)
 
     lines = _read_lines(events_path)
     chain_path = base / "chain.txt"
@@ -182,21 +177,7 @@ def verify_bundle(
     result = scanner.finish()
     check_checkpoint_roots(entries, result.size, result.roots)
     new_root = result.roots[result.size]
-    proofs = []
-    for source, cp in external:
-        proof = consistency_proof(cp.size, result.leaves)
-        if not verify_consistency(cp.size, result.size, cp.root, new_root, proof):
-            raise LogBroken(cp.size, f"the consistency proof from {source} does not verify")
-        proofs.append(
-            {
-                "checkpoint": source,
-                "old_size": cp.size,
-                "new_size": result.size,
-                "old_root": cp.root.hex(),
-                "new_root": new_root.hex(),
-                "proof": [h.hex() for h in proof],
-            }
-        )
+    proofs = prove_consistency(external, result.leaves, new_root)
     newest = max((e[1] for e in entries), default=None)
     warnings.extend(uncovered_warning(result.size, newest))
     return VerifyReport(

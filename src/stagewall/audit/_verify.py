@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from stagewall.audit._chain import LogBroken, Scanner
-from stagewall.audit._checkpoint import CheckpointInvalid, verify_checkpoint
+from stagewall.audit._checkpoint import Checkpoint, CheckpointInvalid, verify_checkpoint
 from stagewall.audit._log import AuditLog, StoredCheckpoint
-from stagewall.errors import KeyMissing
+from stagewall.audit._merkle import consistency_proof, verify_consistency
+from stagewall.errors import KeyMissing, UsageError
 from stagewall.keys import PublicKey
 
 
@@ -72,10 +76,64 @@ def uncovered_warning(size: int, newest: int | None) -> list[str]:
     return []
 
 
-def verify_store(log: AuditLog, public_key: PublicKey | None) -> VerifyReport:
-    """Recompute everything from the store; raise on the first problem."""
+def read_checkpoint_files(
+    files: Sequence[str | os.PathLike[str]], key: PublicKey
+) -> list[tuple[str, Checkpoint]]:
+    """Checkpoint files (e.g. kept from an earlier audit), signature-checked with ``key``."""
+    out: list[tuple[str, Checkpoint]] = []
+    for name in files:
+        path = Path(name)
+        if not path.is_file():
+            raise UsageError(f"checkpoint file {path} does not exist")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"checkpoint file {path} is not UTF-8 text") from exc
+        out.append((str(path), verify_checkpoint(text, key, source=f"checkpoint {path}")))
+    return out
+
+
+def prove_consistency(
+    external: list[tuple[str, Checkpoint]], leaves: list[bytes], new_root: bytes
+) -> list[dict[str, Any]]:
+    """RFC 9162 consistency proofs from each older checkpoint to the current tree."""
+    proofs = []
+    for source, cp in external:
+        proof = consistency_proof(cp.size, leaves)
+        if not verify_consistency(cp.size, len(leaves), cp.root, new_root, proof):
+            raise LogBroken(cp.size, f"the consistency proof from {source} does not verify")
+        proofs.append(
+            {
+                "checkpoint": source,
+                "old_size": cp.size,
+                "new_size": len(leaves),
+                "old_root": cp.root.hex(),
+                "new_root": new_root.hex(),
+                "proof": [h.hex() for h in proof],
+            }
+        )
+    return proofs
+
+
+def verify_store(
+    log: AuditLog,
+    public_key: PublicKey | None,
+    *,
+    checkpoint_files: Sequence[str | os.PathLike[str]] = (),
+) -> VerifyReport:
+    """Recompute everything from the store; raise on the first problem.
+
+    ``checkpoint_files`` are older checkpoints kept outside the store (e.g. by an
+    auditor); the log must be consistent with each of them.
+    """
     stored: list[StoredCheckpoint] = log.checkpoints()
     entries: list[tuple[str, int, bytes]] = []
+    external: list[tuple[str, Checkpoint]] = []
+    if checkpoint_files:
+        if public_key is None:
+            raise KeyMissing("checking a checkpoint file needs the log's public key")
+        external = read_checkpoint_files(checkpoint_files, public_key)
+        entries.extend((f"checkpoint {src}", cp.size, cp.root) for src, cp in external)
     for cp in stored:
         if public_key is None:
             raise KeyMissing(
@@ -87,19 +145,28 @@ def verify_store(log: AuditLog, public_key: PublicKey | None) -> VerifyReport:
         if parsed.size != cp.size or parsed.root != cp.root:
             raise CheckpointInvalid(f"{source}: the signed note does not match its row")
         entries.append((source, cp.size, cp.root))
-    scanner = Scanner(root_at=[e[1] for e in entries] + [0])
+    scanner = Scanner(root_at=[e[1] for e in entries] + [0], keep_leaves=bool(external))
     for batch in log.iter_batches():
         scanner.feed_batch(batch)
     result = scanner.finish()
     check_checkpoint_roots(entries, result.size, result.roots)
     newest = max((e[1] for e in entries), default=None)
+    root = result.roots[result.size]
     return VerifyReport(
         size=result.size,
-        root=result.roots[result.size],
+        root=root,
         head=result.head,
-        checkpoints=tuple(e[1] for e in entries),
+        checkpoints=tuple(sorted(e[1] for e in entries)),
+        consistency=tuple(prove_consistency(external, result.leaves, root)),
         warnings=tuple(uncovered_warning(result.size, newest)),
     )
 
 
-__all__ = ["VerifyReport", "check_checkpoint_roots", "uncovered_warning", "verify_store"]
+__all__ = [
+    "VerifyReport",
+    "check_checkpoint_roots",
+    "prove_consistency",
+    "read_checkpoint_files",
+    "uncovered_warning",
+    "verify_store",
+]
