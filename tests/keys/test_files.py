@@ -119,3 +119,20 @@ def test_public_key_formats() -> None:
     bad = key.vkey().split("+", 2)
     with pytest.raises(ConfigError, match="does not match the key"):
         parse_public_key(f"{bad[0]}+00000000+{bad[2]}")
+
+
+def test_concurrent_init_creates_one_key(_isolated_home: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _i: init_keys(), range(8)))
+    assert sum(r.signing_created for r in results) == 1
+    assert sum(r.masking_created for r in results) == 1
+    assert len({r.key_name for r in results}) == 1
+    assert len({r.current_masking_key for r in results}) == 1
+    assert load_signing_key().name == results[0].key_name
+    assert sorted(p.name for p in _isolated_home.iterdir()) == [
+        "audit_signing.key",
+        "audit_signing.pub",
+        "masking_keys.json",
+    ]

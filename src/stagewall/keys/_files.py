@@ -197,6 +197,24 @@ def _write_new(path: Path, text: str, mode: int = 0o600) -> None:
     os.chmod(path, mode)
 
 
+def _create_complete(path: Path, text: str, mode: int = 0o600) -> bool:
+    """Atomically create ``path`` with its full content; False if it already exists.
+
+    The content is written to a temporary file first and then hard-linked into
+    place, so a concurrent reader never sees a half-written key file and a
+    concurrent ``init`` never overwrites one.
+    """
+    tmp = path.with_name(f".{path.name}.tmp{secrets.token_hex(4)}")
+    _write_new(tmp, text, mode)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink()
+    return True
+
+
 def _replace_private(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + f".tmp{secrets.token_hex(4)}")
     _write_new(tmp, text)
@@ -308,10 +326,11 @@ def init_keys(
             name if name is not None else f"stagewall.audit/{secrets.token_hex(6)}"
         )
         signing = SigningKey(key_name, secrets.token_bytes(32))
-        _write_new(sk_path, signing.to_text())
-        signing_created = True
+        signing_created = _create_complete(sk_path, signing.to_text())
+        if not signing_created:  # another init won the race; use its key
+            signing = load_signing_key(base)
     if not pub_path.exists():
-        _write_new(pub_path, signing.public.vkey() + "\n", mode=0o644)
+        _create_complete(pub_path, signing.public.vkey() + "\n", mode=0o644)
 
     masking_created = False
     rotated: str | None = None
@@ -326,8 +345,9 @@ def init_keys(
     else:
         entry = _new_masking_entry()
         data = {"current": entry["key_id"], "keys": [entry]}
-        _write_new(ring_path, json.dumps(data, indent=2) + "\n")
-        masking_created = True
+        masking_created = _create_complete(ring_path, json.dumps(data, indent=2) + "\n")
+        if not masking_created:
+            data = _read_keyring(ring_path)
     return InitResult(
         home=base,
         signing_created=signing_created,
