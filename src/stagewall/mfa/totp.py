@@ -34,7 +34,7 @@ from stagewall.store import Store
 METHOD = "totp"
 STEP_SECONDS = 30
 WINDOW = 1
-_CODE = re.compile(r"^[0-9]{6}$")
+_CODE = re.compile(r"[0-9]{6}")
 
 EV_ENROLLED = register_event_type(
     EventType("mfa.enrolled", 3001, "Account Change", 10, "MFA Factor Enable", "TOTP enrolled")
@@ -160,7 +160,7 @@ def verify(
     purpose: str = "",
 ) -> MfaEvidence:
     """Check ``code`` for ``principal`` and burn its time step; AccessDenied otherwise."""
-    if not isinstance(code, str) or not _CODE.match(code):
+    if not isinstance(code, str) or not _CODE.fullmatch(code):
         raise UsageError("the one-time code must be exactly 6 digits (--otp 123456)")
     at = now or datetime.now(UTC)
     with store.read() as conn:
