@@ -151,6 +151,11 @@ class SmtpAlertSink:
         msg["To"] = ", ".join(self.to)
         details = json.dumps(dict(alert.details), indent=2, sort_keys=True, default=str)
         msg.set_content(f"{alert.text}\n\nkind: {alert.kind}\ntime: {alert.time}\n{details}\n")
+        if self._username and self._password and not self.starttls:
+            raise AlertDeliveryError(
+                f"{self.name}: refusing to send SMTP credentials without STARTTLS "
+                "(set starttls: true, or drop username_env/password_env for a local relay)"
+            )
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
