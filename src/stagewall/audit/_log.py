@@ -38,6 +38,11 @@ from stagewall.keys import SigningKey, load_signing_key
 from stagewall.store import Store
 
 LOCK_NAME = "stagewall.audit"
+_BATCH_QMARK = (
+    "SELECT idx, canonical, leaf_hash, chain_hash FROM audit_events "
+    "WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?"
+)
+_BATCH_FORMAT = _BATCH_QMARK.replace("?", "%s")
 _log = logging.getLogger("stagewall.audit")
 
 
@@ -348,26 +353,28 @@ class AuditLog:
         ]
 
     def iter_batches(self, batch: int = 20000, *, stop: int | None = None) -> Iterator[RowBatch]:
-        """All rows (below index ``stop``) in index order, in column batches."""
+        """All rows (below index ``stop``) in index order, in column batches.
+
+        Reads through the driver cursor directly: verification is bound by this read,
+        and the driver is several times faster than SQLAlchemy's row processing.
+        """
         start = 0
-        cols = (
-            audit_events.c.idx,
-            audit_events.c.canonical,
-            audit_events.c.leaf_hash,
-            audit_events.c.chain_hash,
-        )
+        upper = stop if stop is not None else 2**63 - 1
         while True:
-            query = select(*cols).where(audit_events.c.idx >= start)
-            if stop is not None:
-                query = query.where(audit_events.c.idx < stop)
             with self._tx(None) as conn:
-                rows = conn.execute(query.order_by(audit_events.c.idx).limit(batch)).all()
+                sql = _BATCH_QMARK if conn.dialect.paramstyle == "qmark" else _BATCH_FORMAT
+                cursor = conn.connection.cursor()
+                try:
+                    cursor.execute(sql, (start, upper, batch))
+                    rows = cursor.fetchall()
+                finally:
+                    cursor.close()
             if rows:
                 idxs, raws, leaves, chains = (list(col) for col in zip(*rows, strict=True))
                 for col in (raws, leaves, chains):
                     if not all(type(v) is bytes for v in col):
                         col[:] = [_as_bytes(v) for v in col]
-                yield RowBatch(idxs, raws, leaves, chains)
+                yield RowBatch([int(i) for i in idxs], raws, leaves, chains)
             if len(rows) < batch:
                 return
             start = int(rows[-1][0]) + 1
