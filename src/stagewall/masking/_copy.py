@@ -56,21 +56,33 @@ class Mapper:
                 r[idx] = v
         return rows
 
-    def apply_fields(
+    def apply_text_batch(
         self,
-        fields: list[list[bytes]],
+        lines: list[bytes],
         decoders: list[Any],
         encode_column: Callable[[list[Any], Any], list[bytes]],
-    ) -> None:
-        """Transform COPY text fields in place; columns that are kept stay bytes."""
+    ) -> bytes:
+        """Transform one batch of COPY text rows; columns that are kept stay bytes.
+
+        Works on the batch as one flat list of fields: COPY text escapes tabs and
+        newlines inside values, so splitting the joined batch on both gives
+        ``rows x columns`` fields, and every column is a C-speed slice.
+        """
+        ncols = len(self.columns)
+        flat = b"".join(lines)[:-1].replace(b"\n", b"\t").split(b"\t")
+        if len(flat) != len(lines) * ncols:  # pragma: no cover - defensive, COPY escapes both
+            raise MaskingError(
+                f"{self.table.qualified}: unexpected COPY row layout "
+                f"({len(flat)} fields for {len(lines)} rows of {ncols} columns)"
+            )
         for idx in self.by_index:
-            kind = self.columns[idx].kind
             try:
-                out = self._run(idx, decoders[idx]([f[idx] for f in fields]))
+                out = self._run(idx, decoders[idx](flat[idx::ncols]))
             except MaskingError as exc:
                 raise self._named(idx, exc) from None
-            for f, v in zip(fields, encode_column(out, kind), strict=True):
-                f[idx] = v
+            flat[idx::ncols] = encode_column(out, self.columns[idx].kind)
+        flat[ncols - 1 :: ncols] = [f + b"\n" for f in flat[ncols - 1 :: ncols]]
+        return b"\t".join(flat).replace(b"\n\t", b"\n")
 
     def _named(self, idx: int, exc: MaskingError) -> MaskingError:
         """The same error, with the table and column it happened in."""
@@ -116,10 +128,7 @@ def copy_unit(
         with tgt.copy_in(unit.table, names) as writer:
             for lines in src.copy_out(unit.table, names, unit.where, batch_rows):
                 if mapper.by_index:
-                    cut = max(mapper.by_index) + 1  # fields after the last masked one stay joined
-                    fields = [ln[:-1].split(b"\t", cut) for ln in lines]
-                    mapper.apply_fields(fields, decoders, encode_column)
-                    data = b"".join(b"\t".join(f) + b"\n" for f in fields)
+                    data = mapper.apply_text_batch(lines, decoders, encode_column)
                 else:
                     data = b"".join(lines)
                 writer.write(data)
