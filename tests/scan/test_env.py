@@ -85,3 +85,16 @@ def test_registry_refuses_duplicate_ids() -> None:
 
     with pytest.raises(ConfigError, match="registered twice"):
         register(Dup)
+
+
+def test_parallel_scan_equals_serial_scan() -> None:
+    from stagewall.scan import ScanOptions
+
+    from .helpers import FIXTURES
+
+    estate = load_estate(ESTATE).estate
+    serial = scan_paths([FIXTURES], estate, ScanOptions(workers=1))
+    parallel = scan_paths([FIXTURES], estate, ScanOptions(workers=2, parallel_threshold=0))
+    assert parallel.findings == serial.findings
+    assert parallel.stats.files_scanned == serial.stats.files_scanned
+    assert parallel.files == serial.files

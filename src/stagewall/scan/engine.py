@@ -6,6 +6,7 @@ Nothing found is ever executed: files are read as text and parsed by data parser
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import stat
 from collections import Counter
@@ -40,12 +41,17 @@ DEFAULT_EXCLUDES = frozenset(
 )
 
 
+FileResult = tuple[list[Finding], FileSummary, list[Ignore]]
+
+
 @dataclass(frozen=True)
 class ScanOptions:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     excludes: frozenset[str] = DEFAULT_EXCLUDES
     exclude_globs: tuple[str, ...] = ()
     baseline: dict[str, str] | None = None
+    workers: int | None = None  # None: one per CPU (at most 8)
+    parallel_threshold: int = 300  # fewer files than this are scanned in-process
 
 
 @dataclass
@@ -174,9 +180,7 @@ class Scanner:
                 return next(iter(by_env.values()))
         return None
 
-    def scan_file(
-        self, path: Path, rel: str, stats: ScanStats
-    ) -> tuple[list[Finding], FileSummary, list[Ignore]] | None:
+    def scan_file(self, path: Path, rel: str, stats: ScanStats) -> FileResult | None:
         try:
             size = path.stat().st_size
             if size > self.options.max_file_size:
@@ -278,19 +282,16 @@ class Scanner:
         findings: list[Finding] = []
         summaries: list[FileSummary] = []
         ignores: dict[str, list[Ignore]] = {}
-        files: list[str] = []
         for root in paths:
             if not root.exists():
                 raise UsageError(
                     f"{root}: no such file or directory", hint="check the path to scan"
                 )
         roots = [str(root) for root in paths]
-        for root in paths:
-            for path, rel in _walk(root, self.options, stats):
-                files.append(rel)
-                result = self.scan_file(path, rel, stats)
-                if result is None:
-                    continue
+        walked = [item for root in paths for item in _walk(root, self.options, stats)]
+        files = [rel for _, rel in walked]
+        for (_, rel), result in zip(walked, self._scan_all(walked, stats), strict=True):
+            if result is not None:
                 file_findings, summary, file_ignores = result
                 findings.extend(file_findings)
                 summaries.append(summary)
@@ -301,6 +302,41 @@ class Scanner:
             findings.extend(rule.finish(run))
         findings = self._finalise(findings, ignores)
         return ScanResult(roots, self.estate is not None, None, findings, stats, files)
+
+    def _scan_all(
+        self, walked: list[tuple[Path, str]], stats: ScanStats
+    ) -> list[FileResult | None]:
+        """Scan files in order; large trees are split by directory over worker processes
+        (fork: the workers inherit this scanner, so nothing is re-loaded)."""
+        workers = self.options.workers or min(os.cpu_count() or 1, 8)
+        if (
+            workers < 2
+            or len(walked) < self.options.parallel_threshold
+            or "fork" not in multiprocessing.get_all_start_methods()
+        ):
+            return [self.scan_file(path, rel, stats) for path, rel in walked]
+        by_dir: dict[str, list[int]] = {}
+        for i, (path, _) in enumerate(walked):
+            by_dir.setdefault(str(path.parent), []).append(i)
+        chunks: list[list[tuple[int, str, str]]] = [[] for _ in range(workers * 4)]
+        for n, indexes in enumerate(sorted(by_dir.values(), key=len, reverse=True)):
+            smallest = min(range(len(chunks)), key=lambda c: len(chunks[c])) if n else 0
+            chunks[smallest].extend((i, str(walked[i][0]), walked[i][1]) for i in indexes)
+        global _WORKER
+        _WORKER = self
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                parts = pool.map(_scan_chunk, [c for c in chunks if c])
+        finally:
+            _WORKER = None
+        results: list[FileResult | None] = [None] * len(walked)
+        for part, part_stats in parts:
+            for i, result in part:
+                results[i] = result
+            stats.files_scanned += part_stats.files_scanned
+            stats.skipped.extend(part_stats.skipped)
+        stats.skipped.sort(key=lambda s: (s.file, s.reason))
+        return results
 
     def _finalise(self, findings: list[Finding], ignores: dict[str, list[Ignore]]) -> list[Finding]:
         findings.sort(key=lambda f: (f.file, f.line, f.rule_id, f.anchor, f.message))
@@ -322,6 +358,19 @@ class Scanner:
                 f = f.suppressed(Suppression(SuppressionKind.BASELINE, baseline[f.fingerprint]))
             out.append(f)
         return out
+
+
+_WORKER: Scanner | None = None
+
+
+def _scan_chunk(
+    chunk: list[tuple[int, str, str]],
+) -> tuple[list[tuple[int, FileResult | None]], ScanStats]:
+    scanner = _WORKER
+    if scanner is None:  # only reachable if a pool is started without a scanner
+        raise RuntimeError("scan worker started without a scanner")
+    stats = ScanStats()
+    return [(i, scanner.scan_file(Path(path), rel, stats)) for i, path, rel in chunk], stats
 
 
 def scan_paths(
