@@ -501,3 +501,31 @@ def test_postgres_enums_generated_columns_schemas_and_serials(
 def test_completion_marker_of_missing_target_is_none(tmp_path: Path) -> None:
     assert read_completion_marker(f"sqlite:///{tmp_path / 'nothing.db'}") is None
     assert not (tmp_path / "nothing.db").exists()
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mysql),
+    ],
+)
+def test_replace_drops_tables_and_views_of_a_used_target(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    src, tgt = source_and_target(request, tmp_path, backend)
+    with open_database(tgt, role="target", read_only=False) as db:
+        db.select("CREATE TABLE leftover (x int)")
+        db.select("CREATE VIEW leftover_view AS SELECT x FROM leftover")
+        if backend == "postgresql":
+            db.select("CREATE SCHEMA old_stuff")
+            db.select("CREATE TABLE old_stuff.t (y int)")
+    plan = plan_for(_schema(src))
+    with pytest.raises(ConfigError) as err:
+        run(plan, src, tgt, KEY)
+    assert "leftover" in err.value.message
+    run(plan, src, tgt, KEY, RunOptions(replace=True))
+    with open_database(tgt, role="target") as db:
+        names = {n.split(".")[-1] for n in db.user_tables()}
+    assert "leftover" not in names and "leftover_view" not in names and "t" not in names
+    assert counts(src) == counts(tgt, "target")

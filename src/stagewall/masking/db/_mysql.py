@@ -215,7 +215,11 @@ class MySQLDatabase(Database):
 
     def sample(self, table: Table, columns: Sequence[str], n: int) -> dict[str, list[Any]]:
         n = max(0, min(int(n), 100_000))
-        rows = self._execute(f"SELECT {self.qcols(columns)} FROM {self.qt(table)} LIMIT {n}")  # noqa: S608
+        est = table.row_estimate or 0
+        where = f" WHERE RAND() < {min(1.0, 20 * n / est):.6f}" if n and est > 20 * n else ""
+        rows = self._execute(
+            f"SELECT {self.qcols(columns)} FROM {self.qt(table)}{where} LIMIT {n}"  # noqa: S608
+        )
         return {c: [r[i] for r in rows] for i, c in enumerate(columns)}
 
     # ---- source -----------------------------------------------------------------------
@@ -269,10 +273,18 @@ class MySQLDatabase(Database):
         )
 
     def drop_all(self) -> None:
+        rows = self._execute(
+            "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> %s",
+            (MARKER_TABLE,),
+        )
         self._execute("SET FOREIGN_KEY_CHECKS = 0")
-        for name in self.user_tables():
-            self._execute(f"DROP TABLE IF EXISTS {self.q(name)}")
-        self._execute("SET FOREIGN_KEY_CHECKS = 1")
+        try:
+            for name, kind in rows:
+                what = "VIEW" if str(kind).upper() == "VIEW" else "TABLE"
+                self._execute(f"DROP {what} IF EXISTS {self.q(str(name))}")
+        finally:
+            self._execute("SET FOREIGN_KEY_CHECKS = 1")
 
     def _split(self, create: str) -> tuple[str, list[str]]:
         """SHOW CREATE TABLE → (CREATE with columns and primary key, deferred clauses)."""

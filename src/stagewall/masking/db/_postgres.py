@@ -281,9 +281,22 @@ class PostgresDatabase(Database):
         with self.conn.transaction():
             for (name,) in schemas:
                 self._execute(f"DROP SCHEMA {self.q(str(name))} CASCADE")
-            for name in self.user_tables():
-                if name.startswith("public."):
-                    self._execute(f"DROP TABLE IF EXISTS public.{self.q(name[7:])} CASCADE")
+            kinds = {
+                "r": "TABLE",
+                "p": "TABLE",
+                "v": "VIEW",
+                "m": "MATERIALIZED VIEW",
+                "f": "FOREIGN TABLE",
+            }
+            for name, kind in self._execute(
+                "SELECT c.relname, c.relkind FROM pg_catalog.pg_class c "
+                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
+                "AND c.relname <> %s",
+                (MARKER_TABLE,),
+            ):
+                what = kinds[str(kind)]
+                self._execute(f"DROP {what} IF EXISTS public.{self.q(str(name))} CASCADE")
             for (typ,) in self._execute(
                 "SELECT t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n "
                 "ON n.oid = t.typnamespace WHERE n.nspname = 'public' AND t.typtype IN ('e','d')"
