@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from stagewall.estate import load_estate
+from stagewall.gates._git import Repo
+from stagewall.gates._signatures import identify_signer
 from tests.gates.conftest import ESTATE, World, digest, make_world
 
 ART = digest("signed")
@@ -164,3 +167,36 @@ def test_gpg_signed_commit(tmp_path: Path, gnupghome: Path) -> None:
     code, out = _submit(w, sha2)
     assert code == 1
     assert "GPG-signed by a key that is not declared for its committer bob" in out
+    estate = load_estate(w.config).estate
+    repo = Repo(w.repo)
+    assert identify_signer(repo.commit(sha), estate) == "bob"
+    assert identify_signer(repo.commit(sha2), estate) is None
+
+
+def test_declared_key_unmasks_a_second_email_on_unsigned_stages(
+    tmp_path: Path, keys: dict[str, Path]
+) -> None:
+    alice_key = keys["bob"]  # any key; declared for alice below
+    text = ESTATE.replace(
+        "alice: {affiliation: internal, emails: [alice@example.com, alice@home.example]}",
+        "alice:\n    affiliation: internal\n    emails: [alice@example.com]\n"
+        f'    identities: {{ssh_keys: ["{alice_key.with_suffix(".pub").read_text().strip()}"]}}',
+    )
+    w = make_world(tmp_path, text)
+    sha = w.commit("ghost@nowhere.example", sign=_ssh_sign(alice_key))
+    r = w.gate(
+        "submit",
+        "--repo",
+        str(w.repo),
+        "--change",
+        sha,
+        "--artifact",
+        ART,
+        "--to",
+        "staging",
+        "--as",
+        "dana",
+    )
+    assert r.exit_code == 0, r.stderr
+    assert "touched by alice [internal]" in r.stdout
+    assert "unmapped ghost@nowhere.example" in r.stdout

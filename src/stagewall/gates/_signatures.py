@@ -107,15 +107,8 @@ def _verify_ssh(commit: Commit, estate: Estate, principal: str) -> None:
         )
 
 
-def _verify_gpg(commit: Commit, estate: Estate, principal: str) -> None:
-    tool = _tool("gpg", "GPG")
-    p = estate.principals[principal]
-    wanted = {normalise_fingerprint(f) for f in p.identities.gpg_keys}
-    if not wanted:
-        raise AccessDenied(
-            f"commit {commit.sha[:12]} is GPG-signed but {principal} declares no GPG key",
-            hint=f"add the key fingerprint to principals.{principal}.identities.gpg_keys",
-        )
+def _gpg_signers(commit: Commit, tool: str) -> set[str]:
+    """Fingerprints (key and primary) of a good GPG signature on ``commit``; empty if none."""
     with tempfile.TemporaryDirectory(prefix="sw-gpg-") as tmp:
         sig = Path(tmp) / "commit.sig"
         data = Path(tmp) / "commit.payload"
@@ -135,7 +128,20 @@ def _verify_gpg(commit: Commit, estate: Estate, principal: str) -> None:
             fprs.add(fields[2].upper())
             if len(fields) > 11:
                 fprs.add(fields[11].upper())
-    if proc.returncode != 0 or not good or not fprs:
+    return fprs if proc.returncode == 0 and good else set()
+
+
+def _verify_gpg(commit: Commit, estate: Estate, principal: str) -> None:
+    tool = _tool("gpg", "GPG")
+    p = estate.principals[principal]
+    wanted = {normalise_fingerprint(f) for f in p.identities.gpg_keys}
+    if not wanted:
+        raise AccessDenied(
+            f"commit {commit.sha[:12]} is GPG-signed but {principal} declares no GPG key",
+            hint=f"add the key fingerprint to principals.{principal}.identities.gpg_keys",
+        )
+    fprs = _gpg_signers(commit, tool)
+    if not fprs:
         raise AccessDenied(
             f"commit {commit.sha[:12]}: the GPG signature does not verify",
             hint="the signer's public key must be in the GNUPGHOME keyring, and the commit "
@@ -147,3 +153,72 @@ def _verify_gpg(commit: Commit, estate: Estate, principal: str) -> None:
             f"committer {principal}",
             hint=f"if the key is theirs, add it to principals.{principal}.identities.gpg_keys",
         )
+
+
+def identify_signer(commit: Commit, estate: Estate) -> str | None:
+    """The principal whose declared key made ``commit``'s signature, if one verifiably did.
+
+    Used on stages that do not require signed commits, to catch a principal committing
+    under a second, undeclared e-mail but signing with their declared key. Never
+    raises: an unverifiable signature simply identifies no one.
+    """
+    kind = commit.signature_kind
+    try:
+        if kind == SigKind.SSH and shutil.which("ssh-keygen"):
+            return _find_ssh_signer(commit, estate)
+        gpg = shutil.which("gpg")
+        if kind == SigKind.GPG and gpg:
+            fprs = _gpg_signers(commit, gpg)
+            for pid, p in sorted(estate.principals.items()):
+                if fprs & {normalise_fingerprint(f) for f in p.identities.gpg_keys}:
+                    return pid
+    except (ConfigError, OSError, subprocess.SubprocessError):
+        return None
+    return None
+
+
+def _find_ssh_signer(commit: Commit, estate: Estate) -> str | None:
+    lines = [
+        f'{pid} namespaces="git" {b}\n'
+        for pid, p in sorted(estate.principals.items())
+        for b in (ssh_key_blob(k) for k in p.identities.ssh_keys)
+        if b
+    ]
+    if not lines:
+        return None
+    with tempfile.TemporaryDirectory(prefix="sw-ssh-") as tmp:
+        allowed = Path(tmp) / "allowed_signers"
+        allowed.write_text("".join(lines), encoding="utf-8")
+        sig = Path(tmp) / "commit.sig"
+        sig.write_bytes(commit.signature or b"")
+        found = subprocess.run(
+            ["ssh-keygen", "-Y", "find-principals", "-f", str(allowed), "-s", str(sig)],
+            capture_output=True,
+            timeout=_TIMEOUT,
+            check=False,
+        )
+        if found.returncode != 0:
+            return None
+        for pid in found.stdout.decode("utf-8", "replace").split():
+            ok = subprocess.run(
+                [
+                    "ssh-keygen",
+                    "-Y",
+                    "verify",
+                    "-f",
+                    str(allowed),
+                    "-I",
+                    pid,
+                    "-n",
+                    "git",
+                    "-s",
+                    str(sig),
+                ],
+                input=commit.payload,
+                capture_output=True,
+                timeout=_TIMEOUT,
+                check=False,
+            )
+            if ok.returncode == 0:
+                return pid
+    return None

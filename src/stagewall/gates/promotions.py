@@ -42,7 +42,7 @@ from stagewall.gates._model import (
     find_stage,
     now_utc,
 )
-from stagewall.gates._signatures import verify_commit
+from stagewall.gates._signatures import identify_signer, verify_commit
 from stagewall.gates._tables import gate_checks, gate_deployments, gate_promotions
 from stagewall.gates.continuity import record_rules
 from stagewall.gates.identities import Contribution, Role
@@ -244,7 +244,10 @@ class Gate:
             out.append(Contribution(c.sha, Role.COMMITTER, c.committer.email))
             out.extend(Contribution(c.sha, Role.CO_AUTHOR, p.email) for p in c.coauthors)
             if st.require_signed_commits:
-                signer = verify_commit(c, self.estate, st.name)
+                signer: str | None = verify_commit(c, self.estate, st.name)
+            else:
+                signer = identify_signer(c, self.estate) if c.signature is not None else None
+            if signer is not None:
                 out.append(Contribution(c.sha, Role.SIGNER, c.committer.email, signer))
         return out
 
