@@ -181,3 +181,26 @@ def test_exclude_globs(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0
     assert json.loads(res.stdout)["files_scanned"] == 0
+
+
+def test_docs_example_output_is_real(tmp_path: Path) -> None:
+    import pytest
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "scan.md").read_text("utf-8")
+    example = docs.split("$ stagewall scan .", 1)[1].split("```", 1)[0].splitlines()[1:]
+    repo = tmp_path / "repo"
+    (repo / "envs" / "staging").mkdir(parents=True)
+    estate = Path(__file__).resolve().parents[2] / "src" / "stagewall" / "estate" / "example.yaml"
+    (repo / "stagewall.yaml").write_text(estate.read_text("utf-8"))
+    (repo / "envs" / "staging" / "app.env").write_text(
+        "DATABASE_URL=postgres://app@db.prod.example.internal:5432/shop?sslmode=require\n"
+    )
+    (repo / "logo.png").write_bytes(b"\x00\x01")
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.chdir(repo)
+        res = run_cli("scan", ".")
+    finally:
+        mp.undo()
+    assert res.exit_code == 1
+    assert res.stdout.splitlines() == example
