@@ -81,7 +81,7 @@ def test_card_invalid() -> None:
 @pytest.mark.parametrize(
     ("phone", "kept"),
     [("+44 20 7946 0958", 2), ("0044 20 7946 0958", 4), ("+1 (555) 123-4567", 1),
-     ("+353 1 234 5678", 3), ("020 7946 0958", 1), ("(555) 123-4567", 0)],
+     ("+353 1 234 5678", 3), ("020 7946 0958", 2), ("(555) 123-4567", 1), ("0049 30 1234", 4), ("7", 1)],
 )  # fmt: skip
 def test_country_code_detection(phone: str, kept: int) -> None:
     assert country_code_digits(phone) == kept
@@ -151,3 +151,18 @@ def test_full_private_24_is_a_bijection() -> None:
     out = t("ip_address").transform(values)
     assert len(set(out)) == 256
     assert all(ipaddress.ip_address(o) in ipaddress.ip_network("192.168.0.0/16") for o in out)
+
+
+@pytest.mark.parametrize("shape", ["{}", "+{}", "({}) 12"])
+def test_phone_is_a_bijection_on_full_domains(shape: str) -> None:
+    # national "0x", "00"+country code and plain numbers mixed in one shape
+    values = [shape.format(f"{i:05d}") for i in range(100_000)]
+    out = t("phone").transform(values)
+    assert len(set(out)) == len(values)
+    assert all(a[0] == b[0] for a, b in zip(values, out, strict=True))
+
+
+def test_ip_max_output_length() -> None:
+    assert t("ip_address").max_output_length(15) == 43
+    assert t("ip_address").max_output_length(None) is None
+    assert max(len(x) for x in t("ip_address").transform(["fe80::1", "2001:db8::1/64"])) <= 43

@@ -103,3 +103,8 @@ def test_fpe_uuid_text_keeps_style() -> None:
     assert uuid.UUID(out[0]) == uuid.UUID(out[1]) == uuid.UUID(out[2])
     with pytest.raises(MaskingError, match="not a UUID"):
         t("fpe_uuid").transform(["nope"])
+
+
+def test_fpe_integer_zero_bounds_are_honoured() -> None:
+    out = t("fpe_integer", min=-99, max=0).transform(list(range(-99, 1)))
+    assert sorted(out) == list(range(-99, 1))

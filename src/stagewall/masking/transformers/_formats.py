@@ -44,18 +44,30 @@ _INTL = re.compile(r"^\s*(\+|00)")
 
 
 def country_code_digits(phone: str) -> int:
-    """How many leading digits are the international prefix and country code (0 if none)."""
-    m = _INTL.match(phone)
-    if not m:
-        national = [c for c in phone if c.isascii() and c.isdigit()]
-        return 1 if national and national[0] == "0" else 0  # keep a national trunk prefix
-    digits = "".join(c for c in phone[m.end() :] if c.isascii() and c.isdigit())
-    lead = 2 if m.group(1) == "00" else 0
-    if digits[:1] in _CC1:
-        return lead + 1
-    if digits[:2] in _CC2:
-        return lead + 2
-    return lead + 3
+    """How many leading digits stay unchanged.
+
+    ``+CC…`` keeps the country code; ``00CC…`` keeps ``00`` and the country code; a
+    national number starting with ``0`` keeps two digits (trunk ``0`` + the next,
+    non-zero digit), any other number keeps its first digit. The kept prefixes
+    form a prefix-free code (no kept prefix is the start of another), which is
+    what keeps the whole mapping a bijection when the rest is permuted.
+    """
+    digits = "".join(c for c in phone if c.isascii() and c.isdigit())
+    plus = _INTL.match(phone) is not None and phone.lstrip().startswith("+")
+    if plus or digits.startswith("00"):
+        lead = 0 if plus else 2
+        rest = digits[lead:]
+        if rest[:1] in _CC1:
+            keep = lead + 1
+        elif rest[:2] in _CC2:
+            keep = lead + 2
+        else:
+            keep = lead + 3
+    elif digits.startswith("0"):
+        keep = 2
+    else:
+        keep = 1
+    return min(keep, len(digits))
 
 
 class PhoneParams(ParamsModel):
@@ -211,6 +223,10 @@ class IpAddress(Transformer):
     name = "ip_address"
     unique_safe = True
     accepts = frozenset({ColumnKind.TEXT, ColumnKind.OTHER})
+
+    def max_output_length(self, input_max: int | None) -> int | None:
+        # "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128": an address can grow up to this.
+        return None if input_max is None else max(input_max, 43)
 
     def _apply(self, values: list[Any]) -> list[object]:
         addrs: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []

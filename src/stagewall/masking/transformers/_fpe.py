@@ -167,7 +167,9 @@ class FpeInteger(Transformer):
             ints.append(v)
         if p.mode == "range":
             return self._range(ints, p.min, p.max)  # type: ignore[arg-type,return-value]
-        return self._digits(ints, p.min if p.min is not None else -(2**63), p.max or INT64_MAX)  # type: ignore[return-value]
+        lo = p.min if p.min is not None else -(2**63)
+        hi = p.max if p.max is not None else INT64_MAX
+        return self._digits(ints, lo, hi)  # type: ignore[return-value]
 
     def _range(self, ints: list[int], lo: int, hi: int) -> list[int]:
         if any(v < lo or v > hi for v in ints):
@@ -202,12 +204,14 @@ class FpeInteger(Transformer):
                 [[ord(c) - 48 for c in str(abs(ints[i]))] for i in members], dtype=np.int64
             )
             radix = np.full(d, 10, dtype=np.int64)
-            if d > 1:
+            nonzero_lead = d > 1 or neg  # "07" is not a 2-digit number; -0 is 0
+            if nonzero_lead:
                 radix[0] = 9
                 digits[:, 0] -= 1
 
-            def inside(sym: I64, d: int = d, bound: int = bound) -> Any:
-                return np.array([_digits_value(r, d) <= bound for r in sym.tolist()], dtype=bool)
+            def inside(sym: I64, lead: bool = nonzero_lead, bound: int = bound) -> Any:
+                rows = sym.tolist()
+                return np.array([_digits_value(r, lead) <= bound for r in rows], dtype=bool)
 
             tweak = f"digits/{int(neg)}/{d}"
             if 10**d - 1 > bound:
@@ -215,13 +219,13 @@ class FpeInteger(Transformer):
             else:
                 perm = permute(digits, radix, self._key, tweak)
             for i, row in zip(members, perm.tolist(), strict=True):
-                mag = _digits_value(row, d)
+                mag = _digits_value(row, nonzero_lead)
                 out[i] = -mag if neg else mag
         return out
 
 
-def _digits_value(row: list[int], d: int) -> int:
-    first = row[0] + 1 if d > 1 else row[0]
+def _digits_value(row: list[int], nonzero_lead: bool) -> int:
+    first = row[0] + 1 if nonzero_lead else row[0]
     return int(str(first) + "".join(map(str, row[1:])))
 
 
