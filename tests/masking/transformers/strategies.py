@@ -89,7 +89,10 @@ ANY_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "partial": tricky_text,
     "null": tricky_text,
     "text_scrub": tricky_text,
-    "date_shift": st.one_of(st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1)), st.datetimes()),
+    "date_shift": st.one_of(
+        st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1)),
+        st.datetimes(dt.datetime(1900, 1, 1), dt.datetime(2100, 1, 1)),
+    ),
     "birth_date": st.dates(),
     "numeric_noise": st.one_of(
         st.integers(-(10**9), 10**9),

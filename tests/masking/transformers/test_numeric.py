@@ -21,7 +21,9 @@ def t(name: str, **params: object):  # type: ignore[no-untyped-def]
     st.lists(
         st.one_of(
             st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1)),
-            st.datetimes(timezones=st.timezones()),
+            st.datetimes(
+                dt.datetime(1900, 1, 1), dt.datetime(2100, 1, 1), timezones=st.timezones()
+            ),
         ),
         min_size=1,
         max_size=20,
@@ -84,3 +86,12 @@ def test_numeric_noise_absolute_and_actually_changes_values() -> None:
     out = t("numeric_noise", mode="absolute", amount=50).transform(values)
     assert all(abs(a - b) <= 50 for a, b in zip(values, out, strict=True))
     assert sum(a != b for a, b in zip(values, out, strict=True)) > 90
+
+
+def test_date_shift_out_of_calendar_fails_closed() -> None:
+    import pytest
+
+    from stagewall.errors import MaskingError
+
+    with pytest.raises(MaskingError, match="outside the supported calendar range"):
+        t("date_shift", max_days=36500).transform([dt.date.max, dt.date.min] * 20)
