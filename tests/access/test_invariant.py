@@ -71,7 +71,7 @@ def test_standing_grant_on_production_never_materialises(make_env: Any) -> None:
 
 @pytest.mark.parametrize("who", ["nick", "olga"])
 def test_vendor_without_nda_or_past_contract_gets_nothing(env: Env, who: str) -> None:
-    with pytest.raises(AccessDenied, match="no NDA|ended 2021"):
+    with pytest.raises(AccessDenied, match=r"no NDA|ended 2021"):
         request_access(
             env.ctx, requester=who, role="staging-write", duration=timedelta(hours=1), reason="x"
         )

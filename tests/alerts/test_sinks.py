@@ -58,8 +58,6 @@ def test_failing_sinks_are_reported_not_raised(tmp_path: Path) -> None:
     finally:
         srv.shutdown()
         srv.server_close()
-    assert [f.error for f in failures][
-        0
-    ] == "webhook(127.0.0.1:%d) answered HTTP 500" % srv.server_port
+    assert failures[0].error == f"webhook(127.0.0.1:{srv.server_port}) answered HTTP 500"
     assert failures[1].sink == "smtp(127.0.0.1:1)"
     assert json.loads((tmp_path / "a.jsonl").read_text())["title"] == "T"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -23,6 +24,8 @@ from stagewall.estate import Estate, LoadedEstate, ResourceKind, load_estate
 from stagewall.store import Store, open_store
 
 IssuerFactory = Callable[[str], CredentialIssuer]
+
+_log = logging.getLogger("stagewall.access")
 
 
 @dataclass
@@ -149,8 +152,15 @@ class AccessContext:
                     status=Status.FAILURE,
                     details={"alert": alert.kind, "sink": failure.sink, "error": failure.error},
                 )
-            except StagewallError:
-                pass  # the audit store is down too; the log line from the dispatcher remains
+            except StagewallError as exc:
+                # The audit store is down too. Alerting must never raise, so say it in the
+                # log (the dispatcher already logged the delivery failure itself).
+                _log.error(
+                    "alert %s: delivery failure to %s could not be audited: %s",
+                    alert.kind,
+                    failure.sink,
+                    exc.message,
+                )
 
     def refuse(
         self,
@@ -168,8 +178,10 @@ class AccessContext:
             self.record(
                 code, actor, message, status=Status.FAILURE, resource=resource, details=details
             )
-        except StagewallError:
-            pass  # refusing is already the safe outcome
+        except StagewallError as exc:
+            # Refusing is already the safe outcome; the caller still raises the refusal,
+            # so only the record of it is lost, and the log says so.
+            _log.error("refusal %s by %s could not be audited: %s", code, actor, exc.message)
         if loud:
             self.alert(
                 Alert(

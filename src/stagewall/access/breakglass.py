@@ -194,7 +194,8 @@ def complete_follow_up(
         ctx.record(
             ev.FOLLOWUP_COMPLETED.code,
             reviewer,
-            f"{reviewer} completed break-glass follow-up {follow_up_id} of {fu.holder} ({grant.role})",
+            f"{reviewer} completed break-glass follow-up {follow_up_id} of {fu.holder} "
+            f"({grant.role})",
             resource=f"grant:{fu.grant_id}",
             details={"note": note, "mfa": evidence.as_dict()},
             conn=conn,

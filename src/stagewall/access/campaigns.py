@@ -294,7 +294,8 @@ def render_html(report: dict[str, Any]) -> str:
         decisions = (
             "<br>".join(
                 e(
-                    f"{d['decision']} by {d['reviewer']} at {d['decided_at']} (MFA {d['mfa_method']} {d['mfa_time']}): {d['note']}"
+                    f"{d['decision']} by {d['reviewer']} at {d['decided_at']} "
+                    f"(MFA {d['mfa_method']} {d['mfa_time']}): {d['note']}"
                 )
                 for d in it["decisions"]
             )
@@ -320,7 +321,8 @@ def render_html(report: dict[str, Any]) -> str:
         f"{e(camp['name'])}</title></head><body><h1>Access review: {e(camp['name'])}</h1>"
         f"<p>Campaign {e(camp['id'])}, started {e(camp['created_at'])}, due {e(camp['due'])}, "
         f"closed {e(camp['closed_at'] or 'not yet')}.</p>"
-        '<table border="1"><thead><tr><th>principal</th><th>role</th><th>source</th><th>grant ends</th>'
+        '<table border="1"><thead><tr><th>principal</th><th>role</th><th>source</th>'
+        "<th>grant ends</th>"
         "<th>last activity</th><th>outcome</th><th>decisions</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table></body></html>\n"

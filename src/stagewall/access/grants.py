@@ -334,7 +334,8 @@ def issue_credentials(
                 ctx.record(
                     ev.CREDENTIAL_ISSUED.code,
                     holder,
-                    f"login {login} on {res} for grant {grant_id}, valid until {fmt_time(grant.ends_at)}",
+                    f"login {login} on {res} for grant {grant_id}, "
+                    f"valid until {fmt_time(grant.ends_at)}",
                     resource=f"grant:{grant_id}",
                     details={
                         "login": login,

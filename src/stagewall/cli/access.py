@@ -76,7 +76,8 @@ def request_cmd(
         echo_json(data)
     else:
         click.echo(
-            f"request {req.id}: {role} for {data['duration']}, pending until {data['pending_until']}"
+            f"request {req.id}: {role} for {data['duration']}, "
+            f"pending until {data['pending_until']}"
         )
 
 
@@ -134,7 +135,8 @@ def credentials_cmd(
     else:
         for c in creds:
             click.echo(
-                f"login {c.login} password {c.password} host {c.host} port {c.port} database {c.database} valid until {c.valid_until}"
+                f"login {c.login} password {c.password} host {c.host} port {c.port} "
+                f"database {c.database} valid until {c.valid_until}"
             )
         click.echo("the password is shown once and stored nowhere")
 
@@ -153,7 +155,8 @@ def grants_cmd(active: bool, config: str | None, db: str | None, fmt: str) -> No
         return
     for g in grants:
         click.echo(
-            f"{g.id} {g.status.value:8} {g.principal} {g.role} {g.source.value} {fmt_time(g.starts_at)} .. {fmt_time(g.ends_at)}"
+            f"{g.id} {g.status.value:8} {g.principal} {g.role} {g.source.value} "
+            f"{fmt_time(g.starts_at)} .. {fmt_time(g.ends_at)}"
         )
     if not grants:
         click.echo("no grants")
@@ -211,8 +214,10 @@ def sweep_cmd(
         echo_json(rep.as_dict())
     else:
         click.echo(
-            f"expired {len(rep.expired)}, invalidated {len(rep.invalidated)}, retried {len(rep.retried)}, "
-            f"orphans {len(rep.orphans)}, unverified {len(rep.unverified)}, overdue follow-ups {len(rep.overdue_follow_ups)}"
+            f"expired {len(rep.expired)}, invalidated {len(rep.invalidated)}, "
+            f"retried {len(rep.retried)}, orphans {len(rep.orphans)}, "
+            f"unverified {len(rep.unverified)}, "
+            f"overdue follow-ups {len(rep.overdue_follow_ups)}"
         )
         for err in rep.errors:
             click.echo(f"error: {err}", err=True)
@@ -244,7 +249,8 @@ def break_glass_cmd(
         echo_json(data)
     else:
         click.echo(
-            f"BREAK-GLASS grant {grant.id} until {data['ends_at']}; follow-up {fu.id} due {fu.due_at}"
+            f"BREAK-GLASS grant {grant.id} until {data['ends_at']}; "
+            f"follow-up {fu.id} due {fu.due_at}"
         )
 
 

@@ -97,7 +97,8 @@ def report_cmd(campaign_id: str, config: str | None, db: str | None, fmt: str) -
     else:
         for it in rep["items"]:
             click.echo(
-                f"{it['id']} {it['principal']} {it['role']} {it['outcome'] or 'undecided'} last activity {it['last_activity'] or '-'}"
+                f"{it['id']} {it['principal']} {it['role']} {it['outcome'] or 'undecided'} "
+                f"last activity {it['last_activity'] or '-'}"
             )
 
 

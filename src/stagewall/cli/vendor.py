@@ -30,7 +30,8 @@ def offboard_cmd(
         echo_json(rep.as_dict())
     else:
         click.echo(
-            f"vendor {vendor} offboarded: {len(rep.grants)} grant(s) ended; verified: {'yes' if rep.verified else 'NO'}"
+            f"vendor {vendor} offboarded: {len(rep.grants)} grant(s) ended; "
+            f"verified: {'yes' if rep.verified else 'NO'}"
         )
     if not rep.verified:
         raise SystemExit(1)

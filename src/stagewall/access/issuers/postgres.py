@@ -28,7 +28,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -310,13 +310,14 @@ class PostgresIssuer:
         for name, comment in rows:
             grant_id: str | None = None
             instance: str | None = None
-            try:
+            # A marked role whose comment is not our JSON keeps grant/instance None: it is
+            # listed, but no instance claims it, so no reconciler drops a role it cannot
+            # attribute.
+            with suppress(ValueError):
                 doc = json.loads(comment) if comment else {}
                 if isinstance(doc, dict):
                     grant_id = doc.get("grant") if isinstance(doc.get("grant"), str) else None
                     inst = doc.get("instance")
                     instance = inst if isinstance(inst, str) else None
-            except ValueError:
-                pass
             out.append(ManagedLogin(str(name), grant_id, instance))
         return out
