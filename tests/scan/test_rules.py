@@ -153,3 +153,28 @@ def test_evidence_never_repeats_the_whole_value(tmp_path: Path) -> None:
     assert {f.rule_id for f in result.active} >= {"SW-SCAN-001", "SW-SCAN-012"}
     for finding in result.findings:
         assert "Hunter2Secret99x" not in finding.evidence + finding.message
+
+
+def test_code_and_prose_are_not_configuration(tmp_path: Path) -> None:
+    from stagewall.scan import scan_paths
+
+    (tmp_path / "envs" / "staging").mkdir(parents=True)
+    (tmp_path / "envs" / "staging" / "settings.py").write_text(
+        "authors = list_of_authors9\n"
+        "password = url.password\n"
+        "tokens = tokenize(text, 'x')\n"
+        "_SECRET_REF = re.compile('abc')\n"
+        "DB = 'postgres://app@db.prod.example.com/shop?sslmode=disable'\n"
+        "db_password = 'Qw3rty!x9Zp#'\n"
+    )
+    (tmp_path / "NOTES.md").write_text(
+        "Write a `stagewall:ignore` comment; password = Qw3rty!x9Zp# is prose.\n"
+    )
+    (tmp_path / ".hypothesis").mkdir()
+    (tmp_path / ".hypothesis" / "x.env").write_text("K=AKIAIOSFODNN7EXAMPLE\n")
+    found = sorted((f.rule_id, f.file, f.line) for f in scan_paths([tmp_path]).active)
+    assert found == [
+        ("SW-SCAN-001", "envs/staging/settings.py", 5),
+        ("SW-SCAN-004", "envs/staging/settings.py", 6),
+        ("SW-SCAN-005", "envs/staging/settings.py", 5),
+    ]

@@ -12,7 +12,10 @@ from typing import Any
 from stagewall.errors import UsageError
 from stagewall.scan._model import Finding
 
-_IGNORE = re.compile(r"stagewall:ignore\b(?P<rest>[^\n]*)", re.I)
+# only in a comment: prose that mentions the directive is not a directive
+_IGNORE = re.compile(
+    r"(?:#|//|--|;|/\*|<!--|\brem\b)[ \t]*stagewall:ignore\b(?P<rest>[^\n]*)", re.I
+)
 _RULE_ID = re.compile(r"^\s*,?\s*(SW-SCAN-\d{3})\b", re.I)
 _TRAILERS = re.compile(r"\s*(-->|\*/|#\}|%>)\s*$")
 BASELINE_VERSION = 1

@@ -37,8 +37,11 @@ from stagewall.scan.rules.meta import IgnoreWithoutReason, ParseError
 
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
 DEFAULT_EXCLUDES = frozenset(
-    {".git", "node_modules", ".venv", ".terraform", "__pycache__", ".hg", ".svn"}
-)
+    {
+        ".git", ".hg", ".svn", "node_modules", ".venv", "venv", ".terraform", "__pycache__",
+        ".hypothesis", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox", ".stagewall",
+    }
+)  # fmt: skip
 
 
 FileResult = tuple[list[Finding], FileSummary, list[Ignore]]

@@ -16,6 +16,10 @@ from stagewall.scan.readers.yamlfile import classify_yaml, read_yaml
 
 _INI = (".ini", ".cfg", ".conf", ".properties")
 DOCUMENTATION = (".md", ".markdown", ".rst", ".adoc", ".txt")
+SOURCE_CODE = (
+    ".py", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".go", ".java", ".kt", ".rb", ".rs",
+    ".c", ".h", ".cc", ".cpp", ".cs", ".php", ".scala", ".swift",
+)  # fmt: skip
 
 
 def is_dotenv(name: str) -> bool:
@@ -42,10 +46,12 @@ def read_file(path: Path, rel_path: str, text: str, tf: TerraformContext) -> Par
     if name.endswith(DOCUMENTATION):
         # prose: host names in docs are not references; secrets are still found in the raw text
         return Parsed(Kind.TEXT, documents=[text])
-    return read_text(text)
+    return read_text(text, urls_only=name.endswith(SOURCE_CODE))
 
 
 __all__ = [
+    "DOCUMENTATION",
+    "SOURCE_CODE",
     "Kind",
     "LineFinder",
     "Parsed",

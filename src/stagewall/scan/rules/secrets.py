@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from stagewall.scan._model import Finding, Severity, Tier, redact
 from stagewall.scan._refs import URL
+from stagewall.scan.readers import DOCUMENTATION
 from stagewall.scan.rules._base import FileContext, Rule
 
 KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -45,6 +46,33 @@ _TRIGGER = re.compile(
 _PROD_WORD = re.compile(r"(?:^|[^a-z])(prod|production|prd|live)(?:[^a-z]|$)", re.IGNORECASE)
 
 
+_SECRET_NAMES = frozenset(
+    {"password", "passwd", "pwd", "pass", "secret", "token", "credential", "credentials"}
+)
+_KEY_QUALIFIERS = frozenset(
+    {"api", "access", "secret", "private", "signing", "encryption", "master"}
+)
+_CODE_VALUE = re.compile(r"[()\[\]{}]|^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+
+
+def _secret_key(key: str) -> bool:
+    """True for ``db_password``, ``API_KEY``, ``auth_token``; not ``authors``, ``tokens``."""
+    parts = [p for p in re.split(r"[_.\-]+|(?<=[a-z])(?=[A-Z])", key.strip("\"'")) if p]
+    words = [p.lower() for p in parts]
+    if not words:
+        return False
+    if words[-1] in _SECRET_NAMES:
+        return True
+    if words[-1] in ("apikey", "secretkey", "accesskey", "privatekey", "authtoken"):
+        return True
+    return words[-1] == "key" and len(words) > 1 and words[-2] in _KEY_QUALIFIERS
+
+
+def _literal(value: str) -> bool:
+    """A literal value, not code (``url.password``, ``os.environ[...]``, ``f(x)``)."""
+    return not _CODE_VALUE.search(value)
+
+
 def entropy(text: str) -> float:
     counts = Counter(text)
     n = len(text)
@@ -73,6 +101,7 @@ class SecretInRepository(Rule):
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
         file_prod = ctx.tier is Tier.PRODUCTION
+        prose = ctx.rel.lower().endswith(DOCUMENTATION)
         text = ctx.text
         starts: list[int] = []
         for trigger in _TRIGGER.finditer(text):
@@ -108,10 +137,12 @@ class SecretInRepository(Rule):
                     f"{match.group('scheme')}://{match.group('user')}:{shown}@{match.group('host')}"
                 )
                 yield self._finding(ctx, "password in URL", number, evidence, prod, Severity.MEDIUM)
-            for match in _ASSIGN.finditer(line):
+            for match in _ASSIGN.finditer(line) if not prose else ():
                 if any(s <= match.start("value") < e for s, e in claimed):
                     continue
                 value = match.group("value")
+                if not _secret_key(match.group("key")) or not _literal(value):
+                    continue
                 if _PLACEHOLDER.search(value) or entropy(value) < 3.0:
                     continue
                 if not any(c.isdigit() for c in value) and not any(not c.isalnum() for c in value):

@@ -44,6 +44,7 @@ _ON_KEYS = frozenset(
     }
 )
 _FALSY = frozenset({"false", "0", "no", "off", "disable", "allow", "prefer"})
+_HOST_TEXT = re.compile(r"^(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*|\[[0-9A-Fa-f:.]+\])$")
 _TRUTHY = frozenset({"true", "1", "yes", "on"})
 _PLAIN_SCHEMES = {
     "http": "https",
@@ -125,6 +126,6 @@ class UnencryptedConnection(Rule):
             scheme, target = match.group("scheme").lower(), match.group("host")
             if scheme not in _PLAIN_SCHEMES or is_loopback(target) or _DOC_HOSTS.search(target):
                 continue
-            if "${" in target or "{{" in target or target.startswith("$"):
+            if not _HOST_TEXT.match(target):
                 continue
             yield f"{scheme}:// to {target.lower()} (use {_PLAIN_SCHEMES[scheme]}://)", target
