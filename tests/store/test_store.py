@@ -90,3 +90,17 @@ def test_lock_serialises_on_postgres(pg_store_url: str) -> None:
             ).scalar()
             assert got is False, "the advisory lock must be held by the first transaction"
         other.dispose()
+
+
+def test_migration_fingerprint_recorded_and_fast_path(any_store_url: str) -> None:
+    from stagewall.store import migrations_fingerprint
+
+    store = open_store(any_store_url)
+    with store.read() as conn:
+        value = conn.execute(
+            text("SELECT value FROM stagewall_meta WHERE key='migrations'")
+        ).scalar()
+    assert value == migrations_fingerprint()
+    assert store._schema_is_current(value)
+    assert not store._schema_is_current("0" * 64), "a new migration set must migrate again"
+    store.dispose()

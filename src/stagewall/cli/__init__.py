@@ -1,14 +1,14 @@
 """The ``stagewall`` command line: thin modules that parse, call the library, print.
 
-Each module in this package (other than ``_``-prefixed helpers) exposes
-``COMMANDS: list[click.Command]``; they are registered on the root group here.
-Duplicate command names are refused at import time.
+The registry below maps each top-level command to the module that defines it;
+modules are imported only when their command runs, so ``stagewall scan`` does not
+pay for importing the masking engine. Each module exposes
+``COMMANDS: list[click.Command]``; a test checks the registry against them.
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import sys
 from typing import Any
 
@@ -18,8 +18,42 @@ from stagewall import __version__
 from stagewall.cli._common import run_guarded
 from stagewall.errors import EXIT_USAGE
 
+# command name -> module under stagewall.cli
+REGISTRY: dict[str, str] = {
+    "access": "access",
+    "audit": "audit",
+    "check": "estate",
+    "demo": "demo",
+    "gate": "gate",
+    "init": "estate",
+    "keys": "keys",
+    "mask": "mask",
+    "mfa": "mfa",
+    "review": "review",
+    "scan": "scan",
+    "schema": "estate",
+    "vendor": "vendor",
+}
+
+
+def load_command(name: str) -> click.Command | None:
+    module_name = REGISTRY.get(name)
+    if module_name is None:
+        return None
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    for command in getattr(module, "COMMANDS", []):
+        if command.name == name:
+            return command  # type: ignore[no-any-return]
+    raise RuntimeError(f"stagewall.cli.{module_name} does not define command {name!r}")
+
 
 class _Root(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(REGISTRY)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return load_command(cmd_name)
+
     def main(self, *args: Any, **kwargs: Any) -> Any:
         return run_guarded(super().main, *args, **kwargs)
 
@@ -31,25 +65,6 @@ def root() -> None:
 
     Exit codes: 0 success, 1 a check found a problem, 2 usage or configuration error.
     """
-
-
-def _register() -> None:
-    seen: dict[str, str] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        for command in getattr(module, "COMMANDS", []):
-            name = command.name or ""
-            if name in seen:
-                raise RuntimeError(
-                    f"CLI command {name!r} is defined twice ({seen[name]} and {info.name})"
-                )
-            seen[name] = info.name
-            root.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

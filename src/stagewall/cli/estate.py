@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from importlib import resources
@@ -14,6 +15,8 @@ from stagewall.errors import EXIT_FINDING, ConfigError
 from stagewall.estate import Estate, estate_violations, load_estate, state_checks
 from stagewall.estate.invariants import Violation
 from stagewall.estate.record import record_check
+
+_STATE_CHECK_MODULES = ("stagewall.access", "stagewall.gates")
 
 
 def example_estate_text() -> str:
@@ -61,6 +64,9 @@ def check_cmd(config: str | None, db: str | None, fmt: str) -> None:
     Exit 0 when all hold, 1 naming each violation, 2 when the file is invalid.
     """
     loaded = load_estate(config)
+    # Domains that add store-backed checks register them when imported.
+    for module in _STATE_CHECK_MODULES:
+        importlib.import_module(module)
     violations: list[Violation] = estate_violations(loaded)
     for _name, check in sorted(state_checks().items()):
         violations.extend(check(loaded, db))

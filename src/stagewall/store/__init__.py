@@ -17,10 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, MetaData, text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from stagewall.errors import BackendError
 from stagewall.paths import store_url
@@ -38,6 +36,15 @@ metadata = MetaData(
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = "stagewall.store.migrate"
+_META_DDL = "CREATE TABLE IF NOT EXISTS stagewall_meta (key VARCHAR(64) PRIMARY KEY, value TEXT)"
+
+
+def migrations_fingerprint() -> str:
+    """A hash of the migration files shipped with this version of stagewall."""
+    digest = hashlib.sha256()
+    for path in sorted((_MIGRATIONS / "versions").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 class Store:
@@ -77,8 +84,30 @@ class Store:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
         # SQLite: BEGIN IMMEDIATE already holds the single database write lock.
 
+    def _schema_is_current(self, fingerprint: str) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                value = conn.execute(
+                    text("SELECT value FROM stagewall_meta WHERE key = 'migrations'")
+                ).scalar()
+                conn.rollback()
+        except DBAPIError:
+            return False
+        return value == fingerprint
+
     def migrate(self) -> None:
-        """Bring the schema to the newest version of every domain branch."""
+        """Bring the schema to the newest version of every domain branch.
+
+        When the store records that it was migrated with exactly the migration
+        files of this version, nothing is done (and Alembic is not even imported),
+        so commands start fast.
+        """
+        fingerprint = migrations_fingerprint()
+        if self._schema_is_current(fingerprint):
+            return
+        from alembic import command
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(_MIGRATIONS))
         cfg.set_main_option("path_separator", "os")
@@ -87,6 +116,12 @@ class Store:
                 self.lock(conn, _MIGRATION_LOCK)
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "heads")
+                conn.execute(text(_META_DDL))
+                conn.execute(text("DELETE FROM stagewall_meta WHERE key = 'migrations'"))
+                conn.execute(
+                    text("INSERT INTO stagewall_meta (key, value) VALUES ('migrations', :v)"),
+                    {"v": fingerprint},
+                )
         except SQLAlchemyError as exc:
             raise BackendError(
                 f"cannot migrate the store at {self.display_url}: {exc.__class__.__name__}"
@@ -104,4 +139,4 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     return store
 
 
-__all__ = ["Store", "metadata", "open_store", "redact_url"]
+__all__ = ["Store", "metadata", "migrations_fingerprint", "open_store", "redact_url"]
