@@ -41,16 +41,20 @@ class Context:
 _STATE: dict[str, Any] = {}
 
 
-def _init(ctx: Context, progress: Any) -> None:
+def _init(progress: Any) -> None:
+    """Worker start: import the heavy modules now, while the coordinator prepares."""
     _STATE.clear()
-    _STATE["ctx"] = ctx
     _STATE["progress"] = progress
     _STATE["mappers"] = {}
+    import stagewall.masking.transformers  # noqa: F401
 
 
-def _pair() -> tuple[Database, Database]:
+def _warm() -> None:
+    return None
+
+
+def _pair(ctx: Context) -> tuple[Database, Database]:
     if "pair" not in _STATE:
-        ctx: Context = _STATE["ctx"]
         src = open_database(ctx.source, role="source")
         src.begin_read(ctx.snapshot)
         tgt = open_database(ctx.target, role="target", read_only=False)
@@ -82,14 +86,13 @@ def build_mapper(
     return Mapper(t, built)
 
 
-def _work(unit: Unit, sel: Selection) -> tuple[str, int, tuple[str, str, str] | None]:
-    ctx: Context = _STATE["ctx"]
+def _work(ctx: Context, unit: Unit, sel: Selection) -> tuple[str, int, tuple[str, str, str] | None]:
     q = unit.table.qualified
     try:
         mappers: dict[str, Mapper] = _STATE["mappers"]
         if q not in mappers:
             mappers[q] = build_mapper(ctx.plan, ctx.schema, q, ctx.key, ctx.factory)
-        src, tgt = _pair()
+        src, tgt = _pair(ctx)
         progress = _STATE["progress"]
         n = copy_unit(
             src, tgt, unit, mappers[q], sel, ctx.batch_rows, lambda k: progress.put((q, k))
@@ -99,40 +102,50 @@ def _work(unit: Unit, sel: Selection) -> tuple[str, int, tuple[str, str, str] | 
         return q, 0, (type(exc).__name__, exc.message, exc.hint)
 
 
-def run_parallel(
-    ctx: Context,
-    units: list[Unit],
-    selection: dict[str, Selection],
-    jobs: int,
-    report: Callable[[str], Callable[[int], None]],
-) -> dict[str, int]:
-    """Copy ``units`` with ``jobs`` worker processes; returns rows per table."""
-    mpctx = mp.get_context("spawn")
-    progress = mpctx.Queue()
-    stop = threading.Event()
-    reporters: dict[str, Callable[[int], None]] = {}
+class WorkerPool:
+    """``jobs`` worker processes, started early so their imports overlap the preparation."""
 
-    def drain() -> None:
-        while not stop.is_set() or not progress.empty():
-            try:
-                q, k = progress.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if q not in reporters:
-                reporters[q] = report(q)
-            reporters[q](k)
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        mpctx = mp.get_context("spawn")
+        self.progress = mpctx.Queue()
+        self.pool = ProcessPoolExecutor(
+            max_workers=jobs, mp_context=mpctx, initializer=_init, initargs=(self.progress,)
+        )
+        self._warmups = [self.pool.submit(_warm) for _ in range(jobs)]
 
-    pump = threading.Thread(target=drain, name="sw-mask-progress", daemon=True)
-    pump.start()
-    rows: dict[str, int] = {}
-    try:
-        with ProcessPoolExecutor(
-            max_workers=jobs, mp_context=mpctx, initializer=_init, initargs=(ctx, progress)
-        ) as pool:
-            futures: list[Future[tuple[str, int, tuple[str, str, str] | None]]] = [
-                pool.submit(_work, u, selection[u.table.qualified]) for u in units
-            ]
-            pending = set(futures)
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.progress.close()
+
+    def run(
+        self,
+        ctx: Context,
+        units: list[Unit],
+        selection: dict[str, Selection],
+        report: Callable[[str], Callable[[int], None]],
+    ) -> dict[str, int]:
+        """Copy ``units``; returns rows per table."""
+        stop = threading.Event()
+        reporters: dict[str, Callable[[int], None]] = {}
+        progress = self.progress
+
+        def drain() -> None:
+            while not stop.is_set() or not progress.empty():
+                try:
+                    q, k = progress.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if q not in reporters:
+                    reporters[q] = report(q)
+                reporters[q](k)
+
+        pump = threading.Thread(target=drain, name="sw-mask-progress", daemon=True)
+        pump.start()
+        rows: dict[str, int] = {}
+        try:
+            futures = [self.pool.submit(_work, ctx, u, selection[u.table.qualified]) for u in units]
+            pending: set[Future[tuple[str, int, tuple[str, str, str] | None]]] = set(futures)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)
                 for f in done:
@@ -150,10 +163,11 @@ def run_parallel(
                             other.cancel()
                         raise _rebuild(err)
                     rows[q] = rows.get(q, 0) + n
-    finally:
-        stop.set()
-        pump.join()
-    return rows
+            self.pool.shutdown(wait=True)  # workers exit: their progress is flushed
+        finally:
+            stop.set()
+            pump.join()
+        return rows
 
 
 def _rebuild(err: tuple[str, str, str]) -> StagewallError:
@@ -162,4 +176,4 @@ def _rebuild(err: tuple[str, str, str]) -> StagewallError:
     return cls(message, hint=hint)
 
 
-__all__ = ["Context", "build_mapper", "run_parallel"]
+__all__ = ["Context", "WorkerPool", "build_mapper"]

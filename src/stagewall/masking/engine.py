@@ -189,6 +189,33 @@ def run(
     check_not_production(tgt_url)
     started, t0 = _now(), time.monotonic()
     run_id = uuid.uuid4().hex
+    pool = None
+    if _parallel(opts, src_url.backend, tgt_url.backend) and opts.workers == "process":
+        from stagewall.masking._workers import WorkerPool
+
+        pool = WorkerPool(opts.jobs)  # spawn now: imports overlap introspection and lint
+    try:
+        return _run(plan, src_url, tgt_url, key, opts, pool, run_id, started, t0)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _parallel(opts: RunOptions, source_backend: str, target_backend: str) -> bool:
+    return opts.jobs > 1 and source_backend == "postgresql" and target_backend != "sqlite"
+
+
+def _run(
+    plan: Plan,
+    src_url: DatabaseURL,
+    tgt_url: DatabaseURL,
+    key: MaskingKey,
+    opts: RunOptions,
+    pool: Any,
+    run_id: str,
+    started: str,
+    t0: float,
+) -> RunResult:
     with open_database(src_url, role="source") as src:
         from stagewall.masking.lint import scoped_schema
 
@@ -223,7 +250,7 @@ def run(
                 if opts.replace and existing:
                     tgt.drop_all()
                 _create(src, tgt, schema)
-                job = _Job(plan, key, schema, transformers, selection, snapshot, opts)
+                job = _Job(plan, key, schema, transformers, selection, snapshot, opts, pool)
                 rows, values = _copy_all(src, tgt, job)
                 tgt.finish_tables(schema)
                 finished = _now()
@@ -323,6 +350,7 @@ class _Job:
     selection: dict[str, Selection]
     snapshot: str | None
     opts: RunOptions
+    pool: Any = None  # a started WorkerPool when --jobs runs in processes
 
 
 def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], int]:
@@ -334,14 +362,14 @@ def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], 
     )
     tracker = Tracker(opts.progress, total or None)
     mappers = {t.qualified: Mapper(t, job.transformers[t.qualified]) for t in schema.tables}
-    parallel = opts.jobs > 1 and src.backend == "postgresql" and tgt.backend != "sqlite"
+    parallel = _parallel(opts, src.backend, tgt.backend)
     units = _plan_units(src, schema, selection, opts.jobs if parallel else 1, opts.split_min_pages)
 
     def values_of(rows: dict[str, int]) -> int:
         return sum(n * len(mappers[q].by_index) for q, n in rows.items())
 
-    if parallel and opts.workers == "process":
-        from stagewall.masking._workers import Context, run_parallel
+    if parallel and job.pool is not None:
+        from stagewall.masking._workers import Context
 
         ctx = Context(
             job.plan,
@@ -353,7 +381,7 @@ def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], 
             opts.batch_rows,
             opts.transformer_factory,
         )
-        rows = run_parallel(ctx, units, selection, opts.jobs, tracker.reporter)
+        rows = job.pool.run(ctx, units, selection, tracker.reporter)
         return rows, values_of(rows)
 
     rows = {}
