@@ -95,3 +95,19 @@ def test_date_shift_out_of_calendar_fails_closed() -> None:
 
     with pytest.raises(MaskingError, match="outside the supported calendar range"):
         t("date_shift", max_days=36500).transform([dt.date.max, dt.date.min] * 20)
+
+
+def test_iso_text_dates_as_sqlite_returns_them() -> None:
+    assert t("birth_date").transform(["1987-05-23", "1987-05-23 13:05:00"]) == [
+        "1987-01-01",
+        "1987-01-01 00:00:00",
+    ]
+    shifted = t("date_shift").transform(["2020-01-01", "2020-01-01T10:30:00"])
+    assert len(shifted[0]) == 10 and dt.date.fromisoformat(shifted[0]) != dt.date(2020, 1, 1)
+    assert shifted[1][10] == "T" and shifted[1].endswith("10:30:00")
+    import pytest
+
+    from stagewall.errors import MaskingError
+
+    with pytest.raises(MaskingError, match="not an ISO 8601 date"):
+        t("birth_date").transform(["23/05/1987"])

@@ -18,10 +18,46 @@ from stagewall.masking.types import ColumnKind
 _DATES = frozenset({ColumnKind.DATE, ColumnKind.TIMESTAMP})
 
 
-def _check_dates(name: str, values: list[Any]) -> None:
+def _as_dates(name: str, values: list[Any]) -> tuple[list[dt.date], list[str | None]]:
+    """Dates/datetimes, also ISO text as SQLite returns it; remembers how to write text back.
+
+    The second list holds, per value, ``None`` (a native value) or the date/time
+    separator of an ISO string (``""`` for a date-only string).
+    """
+    out: list[dt.date] = []
+    styles: list[str | None] = []
     for v in values:
-        if not isinstance(v, dt.date):
+        if isinstance(v, dt.date):
+            out.append(v)
+            styles.append(None)
+        elif isinstance(v, str):
+            try:
+                if len(v) == 10:
+                    out.append(dt.date.fromisoformat(v))
+                    styles.append("")
+                else:
+                    out.append(dt.datetime.fromisoformat(v))
+                    styles.append(v[10:11] or "T")
+            except ValueError:
+                raise MaskingError(
+                    f"{name}: a text value is not an ISO 8601 date or timestamp",
+                    hint="store dates as dates, or use a text transformer for this column",
+                ) from None
+        else:
             raise wrong_type(name, v, "date or timestamp")
+    return out, styles
+
+
+def _restyle(values: list[dt.date], styles: list[str | None]) -> list[object]:
+    out: list[object] = []
+    for v, style in zip(values, styles, strict=True):
+        if style is None:
+            out.append(v)
+        elif isinstance(v, dt.datetime):
+            out.append(v.isoformat(sep=style))
+        else:
+            out.append(v.isoformat())
+    return out
 
 
 class DateShiftParams(ParamsModel):
@@ -44,7 +80,7 @@ class DateShift(Transformer):
 
     def _apply(self, values: list[Any]) -> list[object]:
         p: DateShiftParams = self.params  # type: ignore[assignment]
-        _check_dates(self.name, values)
+        values, styles = _as_dates(self.name, values)
         texts = [v.isoformat() for v in values] if p.per == "value" else ["salt"] * len(values)
         h = keyed_hash(self._key, self.name, texts)
         mag = (h % np.uint64(p.max_days) + np.uint64(1)).astype(np.int64)
@@ -58,7 +94,7 @@ class DateShift(Transformer):
                 "date_shift: a shifted date falls outside the supported calendar range",
                 hint="lower max_days or null the out-of-range sentinel dates first",
             ) from None
-        return out
+        return _restyle(out, styles)  # type: ignore[arg-type]
 
 
 class BirthDateParams(ParamsModel):
@@ -77,8 +113,8 @@ class BirthDate(Transformer):
 
     def _apply(self, values: list[Any]) -> list[object]:
         p: BirthDateParams = self.params  # type: ignore[assignment]
-        _check_dates(self.name, values)
-        out: list[object] = []
+        values, styles = _as_dates(self.name, values)
+        out: list[dt.date] = []
         for v in values:
             if p.generalise == "year":
                 d = dt.date(v.year, 1, 1)
@@ -90,7 +126,7 @@ class BirthDate(Transformer):
                 out.append(dt.datetime(d.year, d.month, d.day, tzinfo=v.tzinfo))
             else:
                 out.append(d)
-        return out
+        return _restyle(out, styles)
 
 
 class NoiseParams(ParamsModel):
