@@ -137,7 +137,13 @@ def test_parallel_jobs_split_tables_into_ranges(
 
 @pytest.mark.postgres
 @pytest.mark.parametrize(
-    ("src_backend", "tgt_backend"), [("sqlite", "postgresql"), ("postgresql", "sqlite")]
+    ("src_backend", "tgt_backend"),
+    [
+        ("sqlite", "postgresql"),
+        ("postgresql", "sqlite"),
+        pytest.param("mysql", "postgresql", marks=pytest.mark.mysql),
+        pytest.param("postgresql", "mysql", marks=pytest.mark.mysql),
+    ],
 )
 def test_cross_backend_copy(
     src_backend: str, tgt_backend: str, request: pytest.FixtureRequest, tmp_path: Path
