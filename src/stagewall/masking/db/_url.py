@@ -78,8 +78,8 @@ class DatabaseURL:
     def location_key(self) -> tuple[str, ...]:
         """A normalised key: two URLs naming the same database give equal keys."""
         if self.backend == "sqlite":
-            assert_path = self.path if self.path is not None else Path(self.database)
-            return ("sqlite", str(_real_path(assert_path)))
+            path = self.path if self.path is not None else Path(self.database)
+            return ("sqlite", str(_real_path(path)))
         return (self.backend, _normal_host(self.host), str(self.port), self.database)
 
     def same_database(self, other: DatabaseURL) -> bool:
