@@ -72,7 +72,7 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> DemoReport
     prod_db = directory / "prod" / "shop.db"
     staging_db = directory / "staging" / "shop.db"
     counts = build_shop_db(prod_db)
-    pg = _steps.demo_postgres()
+    pg = _steps.demo_postgres(directory)
     write_demo_estate(
         directory / "stagewall.yaml",
         prod_db=prod_db,

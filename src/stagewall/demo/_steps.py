@@ -32,18 +32,24 @@ class PgDemo:
             pass  # best effort: the demo database holds only fake data
 
 
-def demo_postgres() -> PgDemo | None:
-    """A throwaway PostgreSQL database for the access demo, or None if unreachable."""
+def demo_postgres(directory: Path) -> PgDemo | None:
+    """A throwaway PostgreSQL database for the access demo, or None if unreachable.
+
+    Its name is derived from the demo directory so two demos never share one.
+    """
+    import hashlib
+
     import psycopg
 
+    database = f"{PG_DEMO_DB}_{hashlib.sha256(str(directory).encode()).hexdigest()[:10]}"
     server = os.environ.get("STAGEWALL_DEMO_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
     try:
         with psycopg.connect(server, autocommit=True, connect_timeout=2) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{PG_DEMO_DB}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{PG_DEMO_DB}"')
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{database}"')
     except psycopg.Error:
         return None
-    admin = server.rsplit("/", 1)[0] + "/" + PG_DEMO_DB
+    admin = server.rsplit("/", 1)[0] + "/" + database
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE orders (id serial PRIMARY KEY, status text NOT NULL, total_cents int)"
@@ -56,7 +62,7 @@ def demo_postgres() -> PgDemo | None:
     info = psycopg.conninfo.conninfo_to_dict(admin)
     host = str(info.get("host") or "127.0.0.1")
     port = int(str(info.get("port") or 5432))
-    return PgDemo(PG_DEMO_DB, admin, host, port, server)
+    return PgDemo(database, admin, host, port, server)
 
 
 @dataclass
@@ -97,6 +103,31 @@ def step_audit(ctx: Context) -> str:
     return (
         f"{size} events verified (chain, Merkle tree, signed checkpoints); "
         f"offline bundle in {bundle.name}/ verifies against the pinned public key"
+    )
+
+
+def step_masking(ctx: Context) -> str:
+    source = f"sqlite:///{ctx.prod_db}"
+    target = f"sqlite:///{ctx.staging_db}"
+    plan = ctx.directory / "plan.yaml"
+    ctx.staging_db.parent.mkdir(parents=True, exist_ok=True)
+    ctx.run("mask", "plan", "--source", source, "--out", str(plan))
+    ctx.run("mask", "lint", "--plan", str(plan), "--source", source)
+    ctx.run("mask", "run", "--plan", str(plan), "--source", source, "--target", target,
+            "--replace")
+    verify = ctx.run("mask", "verify", "--plan", str(plan), "--source", source,
+                     "--target", target, "--format", "json").json()
+    runs = ctx.run("mask", "runs", "--format", "json").json()
+    rows = sum(ctx.rows.values())
+    masked = sum(
+        1 for line in plan.read_text(encoding="utf-8").splitlines()
+        if line.strip().startswith("transformer:") and line.split(":", 1)[1].strip() != "keep"
+    )
+    return (
+        f"{rows} production rows masked into {ctx.staging_db.parent.name}/"
+        f"{ctx.staging_db.name} ({masked} sensitive columns); verify found "
+        f"{verify['total_hits']} production values; "
+        f"{len(runs)} masking record(s) in the audit log"
     )
 
 
@@ -355,6 +386,7 @@ Step = Callable[[Context], str]
 STEPS: list[tuple[str, Step]] = [
     ("keys", step_keys),
     ("estate check", step_check),
+    ("masked staging data", step_masking),
     ("production access", step_access),
     ("promotion gates", step_gates),
     ("configuration scan", step_scan),

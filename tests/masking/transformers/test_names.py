@@ -104,3 +104,20 @@ def test_username_street_city_company_look_real() -> None:
     )
     assert t("city").transform(["Berlin"])[0] in set(_dicts.cities().tolist())
     assert t("company").transform(["ACME"])[0]
+
+
+def test_dictionary_pseudonyms_never_map_a_value_to_itself() -> None:
+    from stagewall.keys import MaskingKey
+    from stagewall.masking.transformers import _dicts, build_transformer
+
+    key = MaskingKey("k1", b"\x01" * 32)
+    for name, words in (
+        ("first_name", _dicts.first_names().tolist()),
+        ("last_name", _dicts.last_names().tolist()),
+        ("city", _dicts.cities().tolist()),
+    ):
+        t = build_transformer(name, {}, key=key, salt="")
+        out = t.transform(words)
+        same = [w for w, o in zip(words, out, strict=True) if w.casefold() == o.casefold()]
+        assert same == [], f"{name} maps {same[:5]} to themselves"
+        assert t.transform(words) == out, "still deterministic"

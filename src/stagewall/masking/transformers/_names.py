@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -41,11 +43,52 @@ def _lower_lasts() -> Any:
     return np.array(_lower_ascii(_dicts.last_names().tolist()), dtype=object)
 
 
+_MAX_AVOID_ROUNDS = 8
+
+
+def _norm(value: object) -> str:
+    return str(value).strip().casefold()
+
+
 class _Dictionary(Transformer):
-    """Base: one keyed hash per value, then vectorised dictionary lookups."""
+    """Base: one keyed hash per value, then vectorised dictionary lookups.
+
+    A pseudonym drawn from a dictionary can by chance be the input itself (a
+    customer called Kim who is mapped to "Kim"): that would leave a production
+    value in place. Such values are drawn again under a derived hash label, which
+    keeps the output deterministic (it still depends only on key, params, salt and
+    input) while never mapping a value to itself.
+    """
+
+    _label_suffix = ""
+
+    def _label(self) -> str:
+        return self.name + self._label_suffix
 
     def _hash(self, values: list[Any]) -> Any:
-        return keyed_hash(self._key, self.name, as_text(self.name, values))
+        return keyed_hash(self._key, self._label(), as_text(self.name, values))
+
+    def transform(self, values: Sequence[object] | np.ndarray[Any, Any]) -> list[object]:
+        items = values.tolist() if isinstance(values, np.ndarray) else list(values)
+        out = super().transform(items)
+        redo = [
+            i
+            for i, (v, o) in enumerate(zip(items, out, strict=True))
+            if v is not None and o is not None and _norm(o) == _norm(v)
+        ]
+        for round_ in range(1, _MAX_AVOID_ROUNDS + 1):
+            if not redo:
+                break
+            again = copy.copy(self)
+            again._label_suffix = f"/avoid-identity/{round_}"
+            fresh = again._apply([items[i] for i in redo])
+            still = []
+            for i, o in zip(redo, fresh, strict=True):
+                out[i] = o
+                if _norm(o) == _norm(items[i]):
+                    still.append(i)
+            redo = still
+        return out
 
 
 @register
@@ -236,7 +279,7 @@ class Postcode(_Dictionary):
 
     def _apply(self, values: list[Any]) -> list[object]:
         texts = as_text(self.name, values)
-        h = keyed_hash(self._key, self.name, texts)
+        h = keyed_hash(self._key, self._label(), texts)
         blobs = [t.encode("utf-8", "surrogatepass") for t in texts]
         out: list[object] = [None] * len(texts)
         for n, members, rows in length_groups(blobs):
