@@ -48,3 +48,21 @@ def test_open_key_file_is_refused(_isolated_home: Path) -> None:
     res = run_cli("keys", "list")
     assert res.exit_code == 2
     assert "masking_keys.json has mode 0644: group or other users can access it" in res.stderr
+
+
+def test_init_records_key_ids_in_the_audit_log(tmp_path: Path) -> None:
+    from stagewall.audit import AuditLog
+    from stagewall.keys import masking_key_ids
+    from stagewall.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert run_cli("keys", "init", "--db", url).exit_code == 0
+    assert run_cli("keys", "init", "--db", url).exit_code == 0  # nothing new: no event
+    store = open_store(url)
+    events = AuditLog(store).events()
+    store.dispose()
+    assert [e.code for e in events] == ["keys.created"]
+    _ids, current = masking_key_ids()
+    assert events[0].details["masking_current_id"] == current
+    raw = events[0].raw.decode()
+    assert "PRIVATE" not in raw

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from stagewall.cli._common import echo_json, format_option
+from stagewall.cli._common import db_option, echo_json, format_option
 from stagewall.keys import init_keys, load_public_key, load_signing_key, masking_key_ids
 
 
@@ -18,10 +18,18 @@ def keys_group() -> None:
 @keys_group.command("init")
 @click.option("--name", default=None, help="Key name / log origin (default: random).")
 @click.option("--rotate-masking", is_flag=True, help="Add a new masking key and make it current.")
+@db_option
 @format_option("json")
-def init_cmd(name: str | None, rotate_masking: bool, fmt: str) -> None:
-    """Create the audit signing key and the masking keyring; never overwrites."""
+def init_cmd(name: str | None, rotate_masking: bool, db: str | None, fmt: str) -> None:
+    """Create the audit signing key and the masking keyring; never overwrites.
+
+    What was created (key name and masking key ids, never secrets) is recorded in
+    the audit log of the store (--db, $STAGEWALL_DB, or the default in STAGEWALL_HOME).
+    """
+    from stagewall.keys.record import record_init
+
     res = init_keys(name=name, rotate_masking=rotate_masking)
+    record_init(res, db)
     if fmt == "json":
         echo_json(
             {
