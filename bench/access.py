@@ -25,7 +25,7 @@ from stagewall.access import issue_credentials, request_access, review_request, 
 
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
-    return round(s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] * 1000, 1)
+    return round(s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))] * 1000, 1)
 
 
 def main(n_grants: int = 20, n_sessions: int = 20) -> None:

@@ -31,7 +31,7 @@ def _quickstart_commands() -> list[tuple[list[str], int]]:
 
 def _readme_demo_command() -> list[str]:
     text = ROOT.joinpath("README.md").read_text("utf-8")
-    line = next(l for l in text.splitlines() if "stagewall demo" in l and "pip install" in l)
+    line = next(ln for ln in text.splitlines() if "stagewall demo" in ln and "pip install" in ln)
     return shlex.split(line.split("&&", 1)[1])
 
 
@@ -49,7 +49,9 @@ def test_readme_demo_and_quickstart(tmp_path: Path) -> None:
     assert len(commands) >= 10, "the quickstart lost its commands"
     for argv, expected in commands:
         assert argv[0] == "stagewall"
-        done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
         assert done.returncode == expected, (
             f"`{shlex.join(argv)}` exited {done.returncode}, README says {expected}:\n"
             f"{done.stdout}\n{done.stderr}"

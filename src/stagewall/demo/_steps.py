@@ -113,14 +113,24 @@ def step_masking(ctx: Context) -> str:
     ctx.staging_db.parent.mkdir(parents=True, exist_ok=True)
     ctx.run("mask", "plan", "--source", source, "--out", str(plan))
     ctx.run("mask", "lint", "--plan", str(plan), "--source", source)
-    ctx.run("mask", "run", "--plan", str(plan), "--source", source, "--target", target,
-            "--replace")
-    verify = ctx.run("mask", "verify", "--plan", str(plan), "--source", source,
-                     "--target", target, "--format", "json").json()
+    ctx.run("mask", "run", "--plan", str(plan), "--source", source, "--target", target, "--replace")
+    verify = ctx.run(
+        "mask",
+        "verify",
+        "--plan",
+        str(plan),
+        "--source",
+        source,
+        "--target",
+        target,
+        "--format",
+        "json",
+    ).json()
     runs = ctx.run("mask", "runs", "--format", "json").json()
     rows = sum(ctx.rows.values())
     masked = sum(
-        1 for line in plan.read_text(encoding="utf-8").splitlines()
+        1
+        for line in plan.read_text(encoding="utf-8").splitlines()
         if line.strip().startswith("transformer:") and line.split(":", 1)[1].strip() != "keep"
     )
     return (
