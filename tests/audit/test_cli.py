@@ -237,3 +237,11 @@ def test_verify_with_a_missing_checkpoint_file(tmp_path: Path) -> None:
     res = run_cli("audit", "verify", "--checkpoint", str(tmp_path / "nope.txt"))
     assert res.exit_code == 2
     assert f"checkpoint file {tmp_path / 'nope.txt'} does not exist" in res.stderr
+
+
+def test_reading_commands_never_create_an_empty_store(_isolated_home: Path) -> None:
+    for args in (("audit", "verify"), ("audit", "tail"), ("audit", "checkpoint")):
+        r = run_cli(*args)
+        assert r.exit_code == 2, args
+        assert "there is no audit log here" in r.stderr and "STAGEWALL_HOME" in r.stderr
+    assert not (_isolated_home / "stagewall.db").exists()

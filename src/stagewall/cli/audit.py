@@ -15,13 +15,22 @@ from stagewall.audit._checkpoint import verify_checkpoint
 from stagewall.audit._merkle import leaf_hash, verify_inclusion
 from stagewall.audit._verify import VerifyReport, verify_store
 from stagewall.cli._common import db_option, echo_json, format_option
-from stagewall.errors import ChainBroken, IntegrityError, KeyMissing, UsageError
+from stagewall.errors import ChainBroken, ConfigError, IntegrityError, KeyMissing, UsageError
 from stagewall.keys import PublicKey, load_public_key, load_signing_key
+from stagewall.paths import configured_store_url, home
 from stagewall.store import open_store
 
 
 def _log(db: str | None) -> AuditLog:
-    return AuditLog(open_store(db))
+    """The audit log of an existing store; never creates an empty store to read from."""
+    url = configured_store_url(db)
+    if url is None:
+        raise ConfigError(
+            f"there is no audit log here: no store at {home() / 'stagewall.db'}",
+            hint="pass --db URL, set STAGEWALL_DB, or set STAGEWALL_HOME to the "
+            "directory that holds stagewall.db",
+        )
+    return AuditLog(open_store(url))
 
 
 def _pinned(path: str | None) -> PublicKey | None:
