@@ -74,7 +74,7 @@ def test_sqlite_round_trip(tmp_path: Path, src: str, keyed: None) -> None:
     assert rec["source"] == {"backend": "sqlite", "path": str(tmp_path / "src.db")}
     text = run_cli("mask", "runs")
     assert out["run_id"][:12] in text.stdout and "verify=passed" in text.stdout
-    events = AuditLog(open_store()).events()
+    events = [e for e in AuditLog(open_store()).events() if e.code.startswith("masking.")]
     assert [e.code for e in events] == [
         "masking.run.completed",
         "masking.verify.passed",
