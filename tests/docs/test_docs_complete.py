@@ -37,7 +37,9 @@ def test_every_command_is_documented() -> None:
 
 def test_every_error_code_is_documented() -> None:
     table = ROOT.joinpath("docs", "errors.md").read_text("utf-8")
-    missing = [f"{e.code} {e.__name__}" for e in ALL_ERRORS if f"| {e.code} | {e.__name__} |" not in table]
+    missing = [
+        f"{e.code} {e.__name__}" for e in ALL_ERRORS if f"| {e.code} | {e.__name__} |" not in table
+    ]
     assert not missing, f"error codes missing from docs/errors.md: {missing}"
 
 
