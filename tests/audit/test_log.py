@@ -185,3 +185,15 @@ def test_interval_elapsed_writes_a_new_checkpoint(sqlite_store: Store) -> None:
     for i in range(3):
         log.append(make_event(i))
     assert [c.size for c in log.checkpoints()] == [1, 2, 3]
+
+
+def test_last_activity_per_actor(sqlite_store_url: str) -> None:
+    from stagewall.store import open_store
+
+    log = AuditLog(open_store(sqlite_store_url))
+    assert log.last_activity("user0") is None
+    log.append(make_event(0))  # actor user0
+    log.append(make_event(1))  # actor user1
+    second = log.append(make_event(4))  # actor user0 again
+    assert log.last_activity("user0") == log.events(second, 1)[0].time
+    assert log.last_activity("user3") is None

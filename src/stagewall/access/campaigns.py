@@ -15,7 +15,7 @@ import html
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 
 from stagewall import mfa
 from stagewall.access import _events as ev
@@ -28,7 +28,7 @@ from stagewall.access._tables import (
 )
 from stagewall.access.grants import GrantStatus, list_grants
 from stagewall.access.revoke import end_grant
-from stagewall.audit._tables import audit_events
+from stagewall.audit import AuditLog
 from stagewall.errors import AccessDenied, UsageError
 
 KEEP = "keep"
@@ -65,9 +65,7 @@ def start_campaign(
             )
         )
         for g in grants:
-            last = conn.execute(
-                select(func.max(audit_events.c.time)).where(audit_events.c.actor == g.principal)
-            ).scalar()
+            last = AuditLog(ctx.store).last_activity(g.principal, conn=conn)
             conn.execute(
                 insert(access_campaign_items).values(
                     id=new_id("i"),

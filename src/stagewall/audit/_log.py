@@ -327,6 +327,14 @@ class AuditLog:
             last = conn.execute(select(func.max(audit_events.c.idx))).scalar()
         return 0 if last is None else int(last) + 1
 
+    def last_activity(self, actor: str, *, conn: Connection | None = None) -> str | None:
+        """UTC time (ISO 8601) of the newest event whose actor is ``actor``, or None."""
+        with self._tx(conn) as c:
+            value = c.execute(
+                select(func.max(audit_events.c.time)).where(audit_events.c.actor == actor)
+            ).scalar()
+        return None if value is None else str(value)
+
     def events(self, start: int = 0, limit: int | None = None) -> list[StoredEvent]:
         """Events from index ``start`` (negative counts from the end), at most ``limit``."""
         if limit is not None and limit < 0:
