@@ -166,3 +166,23 @@ def test_ip_max_output_length() -> None:
     assert t("ip_address").max_output_length(15) == 43
     assert t("ip_address").max_output_length(None) is None
     assert max(len(x) for x in t("ip_address").transform(["fe80::1", "2001:db8::1/64"])) <= 43
+
+
+def test_ip_fast_path_matches_general_path() -> None:
+    """Plain dotted quads take a fast path; its outputs equal the ipaddress-object path."""
+    import ipaddress
+    import random
+
+    from stagewall.keys import MaskingKey
+    from stagewall.masking.transformers import build_transformer
+
+    rng = random.Random(7)
+    vals = [".".join(str(rng.randrange(256)) for _ in range(4)) for _ in range(5000)]
+    vals += ["10.0.0.1", "127.0.0.1", "192.168.1.1", "0.0.0.0", "255.255.255.255", "100.64.3.4"]
+    t = build_transformer("ip_address", {}, key=MaskingKey("k", b"\x05" * 32), salt="s")
+    fast = t.transform(vals)
+    general = [str(x) for x in t.transform([ipaddress.ip_address(v) for v in vals])]
+    assert fast == general
+    # a leading zero is not a plain quad: it goes the general way and is refused there
+    with pytest.raises(MaskingError):
+        t.transform(["010.1.2.3"])

@@ -229,9 +229,21 @@ class IpAddress(Transformer):
         return None if input_max is None else max(input_max, 43)
 
     def _apply(self, values: list[Any]) -> list[object]:
+        # Plain dotted-quad strings (the common case) are parsed, classified and
+        # formatted without ipaddress objects; everything else takes the general
+        # path. Both feed the same keyed permutations, so outputs are identical.
+        fast_idx: list[int] = []
+        fast_ints: list[int] = []
+        slow_idx: list[int] = []
         addrs: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
         rebuild: list[Any] = []
-        for v in values:
+        for i, v in enumerate(values):
+            if isinstance(v, str) and _V4_PLAIN.fullmatch(v):
+                o1, o2, o3, o4 = v.split(".")
+                fast_idx.append(i)
+                fast_ints.append((int(o1) << 24) | (int(o2) << 16) | (int(o3) << 8) | int(o4))
+                continue
+            slow_idx.append(i)
             if isinstance(v, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
                 addrs.append(v.ip)
                 rebuild.append(lambda a, p=v.network.prefixlen: ipaddress.ip_interface((a, p)))
@@ -250,36 +262,62 @@ class IpAddress(Transformer):
                 rebuild.append(_str_rebuild(v, iface))
             else:
                 raise wrong_type(self.name, v, "IP address")
+        # (version, class) -> positions into ``ints``
+        ints: list[int] = fast_ints + [int(a) for a in addrs]
         groups: dict[tuple[int, IPNet | None], list[int]] = {}
-        for i, a in enumerate(addrs):
-            groups.setdefault((a.version, _ip_class(a)), []).append(i)
-        new = [0] * len(addrs)
+        if fast_ints:
+            for cls, members in _classify_v4(np.array(fast_ints, dtype=np.uint64)).items():
+                groups.setdefault((4, cls), []).extend(members)
+        for j, a in enumerate(addrs, start=len(fast_ints)):
+            groups.setdefault((a.version, _ip_class(a)), []).append(j)
+        new = [0] * len(ints)
         for (version, net), members in groups.items():
-            ints = [int(addrs[i]) for i in members]
-            if net is None:  # public IPv4: cycle-walk over the whole space
-                bits = ints_to_bits(ints, 32)
-                rad = np.full(32, 2, dtype=np.int64)
-                res = bits_to_ints(permute_walk(bits, rad, self._key, "v4", _v4_public))
-            else:
-                host = net.max_prefixlen - net.prefixlen
-                base = int(net.network_address)
-                if host == 0:
-                    res = ints
-                else:
-                    bits = ints_to_bits([x - base for x in ints], host)
-                    rad = np.full(host, 2, dtype=np.int64)
-                    if net in _V6_SPECIAL or version == 4:
-                        perm = permute(bits, rad, self._key, str(net))
-                    else:  # fallback /16 of IPv6: skip the special ranges inside it
-                        inside = _v6_outside_special(base)
-                        perm = permute_walk(bits, rad, self._key, str(net), inside)
-                    res = [base + x for x in bits_to_ints(perm)]
-            for i, x in zip(members, res, strict=True):
-                new[i] = x
-        out: list[object] = []
-        for a, x, fn in zip(addrs, new, rebuild, strict=True):
-            out.append(fn(ipaddress.ip_address(x) if a.version == 4 else ipaddress.IPv6Address(x)))
+            group = [ints[j] for j in members]
+            res = self._permute_group(version, net, group)
+            for j, x in zip(members, res, strict=True):
+                new[j] = x
+        out: list[object] = [None] * len(values)
+        octets = _OCTETS
+        for i, x in zip(fast_idx, new, strict=False):
+            hi, lo = x >> 16, x & 0xFFFF
+            out[i] = f"{octets[hi >> 8]}.{octets[hi & 255]}.{octets[lo >> 8]}.{octets[lo & 255]}"
+        for i, a, x, fn in zip(slow_idx, addrs, new[len(fast_ints) :], rebuild, strict=True):
+            out[i] = fn(ipaddress.ip_address(x) if a.version == 4 else ipaddress.IPv6Address(x))
         return out
+
+    def _permute_group(self, version: int, net: IPNet | None, ints: list[int]) -> list[int]:
+        if net is None:  # public IPv4: cycle-walk over the whole space
+            bits = ints_to_bits(ints, 32)
+            rad = np.full(32, 2, dtype=np.int64)
+            return bits_to_ints(permute_walk(bits, rad, self._key, "v4", _v4_public))
+        host = net.max_prefixlen - net.prefixlen
+        base = int(net.network_address)
+        if host == 0:
+            return ints
+        bits = ints_to_bits([x - base for x in ints], host)
+        rad = np.full(host, 2, dtype=np.int64)
+        if net in _V6_SPECIAL or version == 4:
+            perm = permute(bits, rad, self._key, str(net))
+        else:  # fallback /16 of IPv6: skip the special ranges inside it
+            inside = _v6_outside_special(base)
+            perm = permute_walk(bits, rad, self._key, str(net), inside)
+        return [base + x for x in bits_to_ints(perm)]
+
+
+_OCTET_RE = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_V4_PLAIN = re.compile(rf"{_OCTET_RE}(?:\.{_OCTET_RE}){{3}}")
+_OCTETS = [str(n) for n in range(256)]
+
+
+def _classify_v4(ints: Any) -> dict[IPNet | None, list[int]]:
+    """Group IPv4 ints by their special range (first match, as _ip_class) or None."""
+    hit = (ints.reshape(-1, 1) & _V4_MASKS.reshape(1, -1)) == _V4_NETS.reshape(1, -1)
+    first = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+    groups: dict[IPNet | None, list[int]] = {}
+    for cls_index in np.unique(first).tolist():
+        members = np.flatnonzero(first == cls_index).tolist()
+        groups[None if cls_index < 0 else _V4_SPECIAL[cls_index]] = members
+    return groups
 
 
 def _str_rebuild(original: str, iface: Any) -> Any:
