@@ -121,3 +121,18 @@ def test_dictionary_pseudonyms_never_map_a_value_to_itself() -> None:
         same = [w for w, o in zip(words, out, strict=True) if w.casefold() == o.casefold()]
         assert same == [], f"{name} maps {same[:5]} to themselves"
         assert t.transform(words) == out, "still deterministic"
+
+
+def test_full_name_and_street_never_keep_a_name_of_the_input() -> None:
+    from stagewall.keys import MaskingKey
+    from stagewall.masking.transformers import _dicts, build_transformer
+    from stagewall.masking.transformers._names import _reveals_input
+
+    key = MaskingKey("k2", b"\x02" * 32)
+    firsts, lasts = _dicts.first_names().tolist(), _dicts.last_names().tolist()
+    names = [f"{firsts[i % len(firsts)]} {lasts[i % len(lasts)]}" for i in range(3000)]
+    addresses = [f"{n}, {i} Elm Road, AB1 2CD Town" for i, n in enumerate(names)]
+    for tname, values in (("full_name", names), ("street_address", addresses)):
+        out = build_transformer(tname, {}, key=key, salt="").transform(values)
+        kept = [(v, o) for v, o in zip(values, out, strict=True) if _reveals_input(o, v)]
+        assert kept == [], f"{tname} kept a name: {kept[:3]}"

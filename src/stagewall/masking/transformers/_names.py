@@ -44,20 +44,43 @@ def _lower_lasts() -> Any:
 
 
 _MAX_AVOID_ROUNDS = 8
+_WORD = re.compile(r"[a-z]{3,}")
 
 
 def _norm(value: object) -> str:
     return str(value).strip().casefold()
 
 
+@cache
+def _name_words() -> frozenset[str]:
+    return frozenset(_lower_ascii(_dicts.first_names().tolist())) | frozenset(
+        _lower_ascii(_dicts.last_names().tolist())
+    )
+
+
+def _reveals_input(output: object, value: object) -> bool:
+    """True when a pseudonym is the input itself or repeats one of its names.
+
+    "Jane Smith" → "John Smith" keeps the surname; "Anna Foster, 1 Elm Road" →
+    "12 Foster Crescent" keeps a name too. Verification rightly reports those as
+    production values left in place, so such outputs are drawn again.
+    """
+    out, inp = _norm(output), _norm(value)
+    if out == inp:
+        return True
+    names = _name_words()
+    shared = set(_WORD.findall(out)) & set(_WORD.findall(inp))
+    return any(word in names for word in shared)
+
+
 class _Dictionary(Transformer):
     """Base: one keyed hash per value, then vectorised dictionary lookups.
 
     A pseudonym drawn from a dictionary can by chance be the input itself (a
-    customer called Kim who is mapped to "Kim"): that would leave a production
-    value in place. Such values are drawn again under a derived hash label, which
-    keeps the output deterministic (it still depends only on key, params, salt and
-    input) while never mapping a value to itself.
+    customer called Kim who is mapped to "Kim") or repeat one of its names (Jane
+    Smith → John Smith): that would leave a production value in place. Such values
+    are drawn again under a derived hash label, which keeps the output
+    deterministic (it still depends only on key, params, salt and input).
     """
 
     _label_suffix = ""
@@ -74,7 +97,7 @@ class _Dictionary(Transformer):
         redo = [
             i
             for i, (v, o) in enumerate(zip(items, out, strict=True))
-            if v is not None and o is not None and _norm(o) == _norm(v)
+            if v is not None and o is not None and _reveals_input(o, v)
         ]
         for round_ in range(1, _MAX_AVOID_ROUNDS + 1):
             if not redo:
@@ -85,7 +108,7 @@ class _Dictionary(Transformer):
             still = []
             for i, o in zip(redo, fresh, strict=True):
                 out[i] = o
-                if _norm(o) == _norm(items[i]):
+                if _reveals_input(o, items[i]):
                     still.append(i)
             redo = still
         return out
