@@ -30,6 +30,7 @@ _PHONE = re.compile(
     r"|\b[0-9]{3}[-.][0-9]{3}[-.][0-9]{4}"
     r"|\b0[0-9]{2,4}[ /-]?[0-9]{3,4}[ -]?[0-9]{3,4})(?!\w)"
 )
+_ANY_DIGIT = re.compile(r"[0-9]")
 _IPV4 = re.compile(r"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?!\w|\.[0-9])")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _SSN = re.compile(r"\b(?!000|666|9[0-9]{2})[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}\b")
@@ -183,32 +184,44 @@ def detect_in_text(text: str) -> list[Match]:
     Where findings overlap, the earlier-listed kind wins: e-mail, IBAN, card,
     national id, IP, phone, then person names.
     """
-    found: list[Match] = [
-        Match(Category.EMAIL, m.start(), m.end(), m.group(0)) for m in EMAIL.finditer(text)
-    ]
-    found += _ibans(text)
-    found += [
-        Match(Category.CARD_NUMBER, m.start(), m.end(), m.group(0))
-        for m in _CARD.finditer(text)
-        if is_card(m.group(0))
-    ]
-    found += [
-        Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0)) for m in _SSN.finditer(text)
-    ]
-    found += [
-        Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0)) for m in _NINO.finditer(text)
-    ]
-    for rx in (_IPV4, _IPV6):
+    # Cheap gates first: every pattern below needs an "@", an ASCII digit or a ":",
+    # and most text has few of them, so most detectors are skipped outright.
+    found: list[Match] = (
+        [Match(Category.EMAIL, m.start(), m.end(), m.group(0)) for m in EMAIL.finditer(text)]
+        if "@" in text
+        else []
+    )
+    if _ANY_DIGIT.search(text) is not None:
+        found += _ibans(text)
+        found += [
+            Match(Category.CARD_NUMBER, m.start(), m.end(), m.group(0))
+            for m in _CARD.finditer(text)
+            if is_card(m.group(0))
+        ]
+        found += [
+            Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0)) for m in _SSN.finditer(text)
+        ]
+        found += [
+            Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0))
+            for m in _NINO.finditer(text)
+        ]
         found += [
             Match(Category.IP_ADDRESS, m.start(), m.end(), m.group(0))
-            for m in rx.finditer(text)
+            for m in _IPV4.finditer(text)
             if is_ip(m.group(0))
         ]
-    found += [
-        Match(Category.PHONE, m.start(), m.end(), m.group(0))
-        for m in _PHONE.finditer(text)
-        if 7 <= sum(c.isdigit() for c in m.group(0)) <= 15
-    ]
+    if ":" in text:
+        found += [
+            Match(Category.IP_ADDRESS, m.start(), m.end(), m.group(0))
+            for m in _IPV6.finditer(text)
+            if is_ip(m.group(0))
+        ]
+    if _ANY_DIGIT.search(text) is not None:
+        found += [
+            Match(Category.PHONE, m.start(), m.end(), m.group(0))
+            for m in _PHONE.finditer(text)
+            if 7 <= sum(c.isdigit() for c in m.group(0)) <= 15
+        ]
     found += _names(text)
     taken: list[Match] = []
     for cand in found:  # priority order: earlier kinds first
