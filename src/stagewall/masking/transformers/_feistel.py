@@ -8,8 +8,10 @@ pseudo-random function of one part to the other part (unbalanced alternating
 Feistel, as in NIST FF1). Each round is invertible whatever the round function,
 so the whole network is a *bijection* on the rows with a given radix pattern —
 which is why the FPE transformers are unique-safe by construction, not by
-checking for collisions. The round function is SipHash-2-4 (a keyed PRF) of the
-other part, expanded to one pseudo-random 64-bit word per symbol.
+checking for collisions. The round function is AES-128 CBC-MAC (a keyed PRF on
+fixed-length inputs, see ``_aesprf``) of the other part under a key for that
+round, row length and tweak, expanded to one pseudo-random byte or 16-bit word
+per symbol.
 
 Domains that are not a product of radices (an integer range, public IPv4
 addresses) use *cycle-walking*: apply the permutation again while the result is
@@ -24,35 +26,38 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from stagewall.masking.transformers._prf import siphash_rows, splitmix, subkey
+from stagewall.masking.transformers._aesprf import RowPrf
+from stagewall.masking.transformers._prf import subkey
 
 ROUNDS = 10
 I64 = npt.NDArray[np.int64]
-U16 = npt.NDArray[np.uint16]
 Bools = npt.NDArray[np.bool_]
-_GOLDEN = 0x9E3779B97F4A7C15
 
 
-def _round_keys(key: bytes, tweak: str) -> list[bytes]:
-    return [subkey(key, f"feistel/{r}/{tweak}") for r in range(ROUNDS)]
+def _round_prfs(key: bytes, tweak: str, n: int, rounds: int) -> list[RowPrf]:
+    """One AES PRF per round, keyed by round, row length and tweak (fixed-length CBC-MAC)."""
+    return [
+        RowPrf(
+            subkey(key, f"feistel/aes/{r}/{n}/{tweak}"), subkey(key, f"feistel/xof/{r}/{n}/{tweak}")
+        )
+        for r in range(rounds)
+    ]
 
 
-def _prf(rk: bytes, src: U16, width: int) -> U16 | None:
-    """``width`` pseudo-random 16-bit words per row, a keyed function of ``src``.
+def _prf(prf: RowPrf, src: Any, width: int, wide: bool) -> Any:
+    """``width`` pseudo-random words per row, a keyed function of ``src`` (uint8 symbols).
 
-    SipHash-2-4 of the row, expanded with SplitMix64 (four 16-bit words per
-    64-bit output). Reducing a 16-bit word modulo a radix of at most 256 has a
-    bias below 2**-8 relative, which weakens nothing that matters here: every
-    round stays invertible whatever its round function.
+    ``wide``: 16-bit words (for radices that do not divide 256: reducing a 16-bit
+    word modulo a radix of at most 256 has a relative bias below 2**-8, which
+    weakens nothing that matters here, since every round stays invertible whatever
+    its round function); otherwise bytes (exact for radix 2 and 256).
     """
     if width == 0:
         return None
-    h = siphash_rows(rk, src.astype(np.uint8, copy=False), src.shape[1])
-    nwords = (width + 3) // 4
-    steps = (np.arange(1, nwords + 1, dtype=np.uint64) * np.uint64(_GOLDEN)).reshape(1, nwords)
-    words = np.ascontiguousarray(splitmix(h.reshape(-1, 1) ^ steps))
-    out: U16 = words.view(np.uint16)[:, :width]
-    return out
+    src8 = np.ascontiguousarray(src, dtype=np.uint8)
+    if not wide:
+        return prf(src8, width)
+    return np.ascontiguousarray(prf(src8, 2 * width)).view(np.uint16)
 
 
 def rounds_for(radix: Any) -> int:
@@ -72,33 +77,35 @@ def _apply(sym: Any, radix: Any, key: bytes, tweak: str, inverse: bool, raw: boo
         return np.asarray(sym, dtype=np.int64).copy()
     rad_all = np.broadcast_to(np.asarray(radix), (m, n))
     rounds = rounds_for(rad_all[:1] if rad_all.shape[0] else rad_all)
-    uniform256 = bool((rad_all == 256).all())
-    dtype = np.uint8 if uniform256 else np.uint16
+    uniform = int(rad_all.flat[0])
+    if not (rad_all == uniform).all() or uniform not in (2, 256):
+        uniform = 0
     half = n // 2
     parts: list[Any] = [
-        np.ascontiguousarray(np.asarray(sym)[:, :half], dtype=dtype),
-        np.ascontiguousarray(np.asarray(sym)[:, half:], dtype=dtype),
+        np.ascontiguousarray(np.asarray(sym)[:, :half], dtype=np.uint8),
+        np.ascontiguousarray(np.asarray(sym)[:, half:], dtype=np.uint8),
     ]
     rads: list[Any] = [
         np.ascontiguousarray(rad_all[:, :half], dtype=np.uint16),
         np.ascontiguousarray(rad_all[:, half:], dtype=np.uint16),
     ]
-    keys = _round_keys(key, tweak)
+    prfs = _round_prfs(key, tweak, n, rounds)
     order = range(rounds - 1, -1, -1) if inverse else range(rounds)
     for r in order:
         s_i, d_i = (0, 1) if r % 2 == 0 else (1, 0)
         cur = parts[d_i]
-        words = _prf(keys[r], parts[s_i], cur.shape[1])
+        words = _prf(prfs[r], parts[s_i], cur.shape[1], wide=uniform == 0)
         if words is None:
             continue
-        if uniform256:
-            add = words.astype(np.uint8)  # keeps the low byte; uint8 arithmetic wraps mod 256
-            parts[d_i] = cur - add if inverse else cur + add
-            continue
-        rad = rads[d_i]
-        add = words % rad
-        val = cur + (rad - add) if inverse else cur + add
-        parts[d_i] = np.where(val >= rad, val - rad, val)
+        if uniform == 256:  # uint8 arithmetic wraps mod 256
+            parts[d_i] = cur - words if inverse else cur + words
+        elif uniform == 2:  # addition mod 2 is xor, its own inverse
+            parts[d_i] = cur ^ (words & np.uint8(1))
+        else:
+            rad = rads[d_i]
+            add = words % rad
+            val = cur + (rad - add) if inverse else cur + add
+            parts[d_i] = np.where(val >= rad, val - rad, val).astype(np.uint8)
     joined = np.concatenate(parts, axis=1)
     return joined if raw else joined.astype(np.int64, copy=False)
 
