@@ -147,3 +147,16 @@ def test_reference_gives_the_known_answer() -> None:
     assert (
         "".join(map(str, _reference_permute(list(range(10)), [10] * 10, KEY, "kat"))) == KAT_DIGITS
     )
+
+
+def test_a_row_maps_the_same_whatever_else_is_in_the_batch() -> None:
+    # 28 letters are a >= 128-bit domain (6 rounds), 28 digits are not (10 rounds):
+    # the round count must come from each row's own radices, not from the batch.
+    letters, digits = np.full(28, 26), np.full(28, 10)
+    row_l, row_d = np.arange(28) % 26, np.arange(28) % 10
+    alone = permute(row_l.reshape(1, -1), letters, KEY, "mix")[0]
+    mixed = permute(np.stack([row_d, row_l]), np.stack([digits, letters]), KEY, "mix")
+    assert (mixed[1] == alone).all()
+    assert (mixed[0] == permute(row_d.reshape(1, -1), digits, KEY, "mix")[0]).all()
+    back = unpermute(mixed, np.stack([digits, letters]), KEY, "mix")
+    assert (back == np.stack([row_d, row_l])).all()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from itertools import repeat
+from operator import is_
 from typing import Any, ClassVar
 
 import numpy as np
@@ -61,7 +63,7 @@ class Transformer(ABC):
 
     def transform(self, values: Sequence[object] | np.ndarray[Any, Any]) -> list[object]:
         items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-        if self.maps_none:
+        if self.maps_none or not any(map(is_, items, repeat(None))):
             return self._apply(items)
         idx = [i for i, v in enumerate(items) if v is not None]
         if len(idx) == len(items):
@@ -90,12 +92,13 @@ def wrong_type(name: str, value: object, expected: str) -> MaskingError:
 
 
 def as_text(name: str, values: Iterable[object]) -> list[str]:
-    out: list[str] = []
-    for v in values:
+    out = list(values)
+    if set(map(type, out)) <= {str}:  # one C-level pass for the usual all-str batch
+        return out  # type: ignore[return-value]
+    for v in out:
         if not isinstance(v, str):
             raise wrong_type(name, v, "text")
-        out.append(v)
-    return out
+    return out  # type: ignore[return-value]
 
 
 _REGISTRY: dict[str, type[Transformer]] = {}

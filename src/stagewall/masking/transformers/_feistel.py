@@ -76,7 +76,14 @@ def _apply(sym: Any, radix: Any, key: bytes, tweak: str, inverse: bool, raw: boo
     if m == 0 or n == 0:
         return np.asarray(sym, dtype=np.int64).copy()
     rad_all = np.broadcast_to(np.asarray(radix), (m, n))
-    rounds = rounds_for(rad_all[:1] if rad_all.shape[0] else rad_all)
+    per_row = np.where(np.log2(rad_all.astype(np.float64)).sum(axis=1) >= 128, 6, ROUNDS)
+    rounds = int(per_row[0])
+    if (per_row != rounds).any():  # the round count is a function of each row's own radices
+        out = np.empty((m, n), dtype=np.uint8 if raw else np.int64)
+        for r in (6, ROUNDS):
+            sel = np.flatnonzero(per_row == r)
+            out[sel] = _apply(np.asarray(sym)[sel], rad_all[sel], key, tweak, inverse, raw)
+        return out
     uniform = int(rad_all.flat[0])
     if not (rad_all == uniform).all() or uniform not in (2, 256):
         uniform = 0

@@ -22,7 +22,6 @@ from stagewall.masking.transformers._base import (
     register,
     wrong_type,
 )
-from stagewall.masking.transformers._batch import length_groups
 from stagewall.masking.transformers._feistel import (
     I64,
     bits_less_than,
@@ -31,6 +30,7 @@ from stagewall.masking.transformers._feistel import (
     permute,
     permute_walk,
 )
+from stagewall.masking.transformers._flat import class_masks, flatten, permute_symbols
 from stagewall.masking.types import ColumnKind
 
 INT64_MAX = 2**63 - 1
@@ -39,7 +39,7 @@ INT64_MAX = 2**63 - 1
 def permute_classes(
     key: bytes,
     tweak: str,
-    texts: Sequence[str],
+    texts: list[str],
     *,
     letters: bool,
     keep_first: Sequence[int] | int = 0,
@@ -50,42 +50,23 @@ def permute_classes(
     ``keep_first``/``keep_last`` count *symbols* (digits/letters) left unchanged at
     the start/end of each value. Bijective for every fixed shape of a value.
     """
-    blobs = [t.encode("utf-8", "surrogatepass") for t in texts]
+    if not texts:
+        return []
+    flat = flatten(texts)
+    _, sym = class_masks(flat.buf, letters)
+    active = sym
     kf = np.asarray(keep_first, dtype=np.int64)
     kl = np.asarray(keep_last, dtype=np.int64)
-    kf = np.broadcast_to(kf, (len(texts),))
-    kl = np.broadcast_to(kl, (len(texts),))
-    out = list(texts)
-    for n, members, rows in length_groups(blobs):
-        if n == 0:
-            continue
-        digit = (rows >= 48) & (rows <= 57)
-        upper = (rows >= 65) & (rows <= 90) if letters else np.zeros_like(digit)
-        lower = (rows >= 97) & (rows <= 122) if letters else np.zeros_like(digit)
-        sym_mask = digit | upper | lower
-        rank = np.cumsum(sym_mask, axis=1)  # 1-based symbol index at each position
-        total = rank[:, -1:]
-        m_idx = np.asarray(members)
-        active = sym_mask & (rank > kf[m_idx][:, None]) & (rank <= total - kl[m_idx][:, None])
-        base = np.where(digit, 48, np.where(upper, 65, 97)).astype(np.int64)
-        radix = np.where(digit, 10, 26).astype(np.int64)
-        counts = active.sum(axis=1)
-        new = rows.copy()
-        for c in np.unique(counts).tolist():
-            if c == 0:
-                continue
-            sel = np.flatnonzero(counts == c)
-            act = active[sel]
-            sym = (rows[sel].astype(np.int64) - base[sel])[act].reshape(len(sel), c)
-            rad = radix[sel][act].reshape(len(sel), c)
-            perm = permute(sym, rad, key, f"{tweak}/{c}")
-            sub = new[sel]
-            sub[act] = (perm + base[sel][act].reshape(len(sel), c)).ravel().astype(np.uint8)
-            new[sel] = sub
-        raw = new.tobytes()
-        for j, i in enumerate(members):
-            out[i] = raw[j * n : (j + 1) * n].decode("utf-8", "surrogatepass")
-    return out
+    if kf.any() or kl.any():
+        rank = flat.rank(sym)
+        kf_b = kf[flat.owner] if kf.ndim else kf
+        active = active & (rank > kf_b)
+        if kl.any():
+            kl_b = kl[flat.owner] if kl.ndim else kl
+            active &= rank <= flat.count(sym)[flat.owner] - kl_b
+    buf = flat.buf.copy()
+    permute_symbols(flat, buf, active, key, tweak)
+    return flat.texts(buf)
 
 
 class FpeTextParams(ParamsModel):

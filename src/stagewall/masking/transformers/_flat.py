@@ -1,0 +1,120 @@
+"""A batch of texts as one flat byte buffer, and symbol permutations on it.
+
+Encoding every value separately, grouping by length and decoding every value
+again costs more than the keyed permutation itself. Here the whole batch is
+joined and encoded once; ``owner[i]`` tells which value byte ``i`` belongs to.
+The transformers that keep a value's layout (digits stay digits, separators stay
+in place) only rewrite ASCII bytes into ASCII bytes, so the output is the buffer
+decoded once and cut at the input's character offsets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from stagewall.masking.transformers._feistel import permute
+
+U8 = npt.NDArray[np.uint8]
+I64 = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Flat:
+    """The UTF-8 bytes of all values: value ``j`` is ``lengths[j]`` bytes from ``starts[j]``."""
+
+    buf: U8
+    starts: I64
+    lengths: I64
+    owner: I64
+    char_bounds: list[int]
+
+    @property
+    def size(self) -> int:
+        return len(self.char_bounds) - 1
+
+    def rank(self, mask: Bools) -> I64:
+        """1-based index of each masked byte among its value's masked bytes (0 elsewhere: junk)."""
+        cs = np.cumsum(mask, dtype=np.int64)
+        before = np.concatenate(([0], cs))[self.starts]
+        out: I64 = cs - before[self.owner]
+        return out
+
+    def count(self, mask: Bools) -> I64:
+        """How many masked bytes each value has."""
+        out: I64 = np.bincount(self.owner[mask], minlength=self.size).astype(np.int64)
+        return out
+
+    def texts(self, buf: U8) -> list[str]:
+        """Decode ``buf`` (same layout as ``self.buf``) back into one string per value."""
+        s = buf.tobytes().decode("utf-8", "surrogatepass")
+        b = self.char_bounds
+        return [s[i:j] for i, j in pairwise(b)]
+
+
+def flatten(texts: list[str]) -> Flat:
+    joined = "".join(texts)
+    raw = joined.encode("utf-8", "surrogatepass")
+    m = len(texts)
+    chars = np.fromiter(map(len, texts), dtype=np.int64, count=m)
+    if len(raw) == len(joined):
+        lengths = chars
+    else:
+        lengths = np.fromiter(
+            (len(t.encode("utf-8", "surrogatepass")) for t in texts), dtype=np.int64, count=m
+        )
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    owner = np.repeat(np.arange(m, dtype=np.int64), lengths)
+    bounds = [0, *np.cumsum(chars).tolist()]
+    return Flat(np.frombuffer(raw, dtype=np.uint8), starts, lengths, owner, bounds)
+
+
+def symbol_classes(b: Any) -> tuple[Any, Any]:
+    """``(base, radix)`` for ASCII digit / upper / lower bytes (other bytes: junk)."""
+    base = np.where(b <= 57, 48, np.where(b <= 90, 65, 97)).astype(np.int64)
+    radix = np.where(b <= 57, 10, 26).astype(np.int64)
+    return base, radix
+
+
+def permute_symbols(flat: Flat, buf: U8, active: Bools, key: bytes, tweak: str) -> None:
+    """Permute, in ``buf``, the active symbol bytes of every value (in place).
+
+    Values with ``c`` active symbols are permuted together under tweak
+    ``{tweak}/{c}``; each symbol keeps its class (digit, upper, lower letter), so
+    the mapping is a bijection for every pattern of classes.
+    """
+    pos = np.flatnonzero(active)
+    if pos.size == 0:
+        return
+    per_value = flat.count(active)
+    c_of = per_value[flat.owner[pos]]
+    order = np.argsort(c_of, kind="stable")
+    pos = pos[order]
+    c_sorted = c_of[order]
+    cuts = np.flatnonzero(np.diff(c_sorted)) + 1
+    for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), pos.size], strict=True):
+        c = int(c_sorted[lo])
+        p = pos[lo:hi].reshape(-1, c)
+        b = buf[p]
+        base, radix = symbol_classes(b)
+        out = permute(b.astype(np.int64) - base, radix, key, f"{tweak}/{c}")
+        buf[p] = (out + base).astype(np.uint8)
+
+
+def class_masks(buf: U8, letters: bool) -> tuple[Bools, Bools]:
+    """``(digit, symbol)`` masks: ASCII digits, and digits or (with ``letters``) ASCII letters."""
+    digit = (buf >= 48) & (buf <= 57)
+    if not letters:
+        return digit, digit
+    upper = (buf >= 65) & (buf <= 90)
+    lower = (buf >= 97) & (buf <= 122)
+    return digit, digit | upper | lower
+
+
+__all__ = ["Flat", "class_masks", "flatten", "permute_symbols", "symbol_classes"]
