@@ -16,7 +16,8 @@ from stagewall.masking.transformers._checksums import (
     luhn_check_digit,
     luhn_valid,
 )
-from stagewall.masking.transformers._formats import _V4_SPECIAL, country_code_digits
+from stagewall.masking.transformers._formats import country_code_digits
+from stagewall.masking.transformers._ipaddr import _V4_SPECIAL
 
 from .strategies import cards, ibans, ips, phones
 
@@ -186,3 +187,85 @@ def test_ip_fast_path_matches_general_path() -> None:
     # a leading zero is not a plain quad: it goes the general way and is refused there
     with pytest.raises(MaskingError):
         t.transform(["010.1.2.3"])
+
+
+_ODD_PHONES = [
+    "", "+", "00", "0", " +44 20 7946 0958", "\t0044 1", "\u00a0+44 20", "\u2003+1 555",
+    "+00 12", "++44", "+4", "+44", "0 0 4 4", "x+44", "+7 912", "0012", "1", "(0) 20",
+]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(phones | st.sampled_from(_ODD_PHONES) | st.text(max_size=12), max_size=30))
+def test_vectorised_kept_prefix_equals_the_scalar_rule(values: list[str]) -> None:
+    from stagewall.masking.transformers._flat import class_masks, flatten
+    from stagewall.masking.transformers._formats import phone_keep
+
+    if not values:
+        return
+    flat = flatten(values)
+    digit, _ = class_masks(flat.buf, letters=False)
+    assert phone_keep(flat, values, digit).tolist() == [country_code_digits(v) for v in values]
+
+
+def _mutations(value: str) -> list[str]:
+    return [value, value[:-1], value + "0", value.lower(), value[:5] + "\u00e9" + value[6:],
+            value.replace("0", "O", 1), value[::-1], " " + value + " ", value + "\n"]  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(ibans(), min_size=1, max_size=6))
+def test_iban_accepts_exactly_what_the_scalar_check_accepts(values: list[str]) -> None:
+    candidates = [m for v in values for m in _mutations(v)]
+    out = t("iban", on_invalid="null").transform(candidates)
+    for a, b in zip(candidates, out, strict=True):
+        assert (b is not None) == iban_valid(a.replace(" ", "").upper()), a
+        if b is not None:
+            assert iban_valid(b.replace(" ", "").upper()) and b[:2].upper() == a[:2].upper()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(cards(), min_size=1, max_size=6))
+def test_card_accepts_exactly_what_the_scalar_check_accepts(values: list[str]) -> None:
+    candidates = [m for v in values for m in (*_mutations(v), "4" + v, v[1:], "x" + v)]
+    out = t("card_number", on_invalid="null").transform(candidates)
+    for a, b in zip(candidates, out, strict=True):
+        digits = "".join(c for c in a if c.isascii() and c.isdigit())
+        assert (b is not None) == (12 <= len(digits) <= 19 and luhn_valid(digits)), a
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.ip_addresses(v=4).map(str)
+        | st.text(alphabet="0123456789.", max_size=16)
+        | st.sampled_from(["1.2.3.4 ", "01.2.3.4", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3"]),
+        max_size=30,
+    )
+)
+def test_dotted_quad_parser_and_formatter_agree_with_ipaddress(values: list[str]) -> None:
+    import numpy as np
+
+    from stagewall.masking.transformers._ipaddr import format_dotted, parse_dotted
+
+    ok, ints = parse_dotted(values)
+    for v, good, x in zip(values, ok.tolist(), ints.tolist(), strict=True):
+        try:
+            expected: int | None = int(ipaddress.IPv4Address(v))
+        except ValueError:
+            expected = None
+        if good:
+            assert x == expected
+        else:
+            assert expected is None
+    addrs = [int(ipaddress.IPv4Address(v)) for v, g in zip(values, ok.tolist(), strict=True) if g]
+    got = format_dotted(np.array(addrs, dtype=np.uint64))
+    assert got == [str(ipaddress.IPv4Address(a)) for a in addrs]
+
+
+def test_ip_text_object_and_interface_forms_map_alike() -> None:
+    vals = ["10.1.2.3", "8.8.4.4", "192.168.0.77", "127.3.2.1"]
+    as_text = t("ip_address").transform(vals)
+    as_obj = t("ip_address").transform([ipaddress.ip_address(v) for v in vals])
+    as_iface = t("ip_address").transform([v + "/24" for v in vals])
+    assert as_text == [str(a) for a in as_obj] == [s.split("/")[0] for s in as_iface]

@@ -15,6 +15,7 @@ from stagewall.masking.transformers import (  # noqa: F401  (registration side e
     _basic,
     _formats,
     _fpe,
+    _ipaddr,
     _names,
     _numeric,
     _structured,

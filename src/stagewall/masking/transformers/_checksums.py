@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
+
+import numpy as np
 
 # ISO 13616 IBAN lengths by country (SWIFT IBAN registry).
 IBAN_LENGTHS: dict[str, int] = {
@@ -62,11 +65,43 @@ def iban_check_digits(country: str, bban: str) -> str:
     return f"{98 - _iban_number(bban + country + '00') % 97:02d}"
 
 
+# Vectorised forms, for whole batches (uint8 matrices of ASCII bytes).
+
+IBAN_LENGTH_TABLE = np.zeros(26 * 26, dtype=np.int64)
+for _cc, _n in IBAN_LENGTHS.items():
+    IBAN_LENGTH_TABLE[(ord(_cc[0]) - 65) * 26 + ord(_cc[1]) - 65] = _n
+
+
+def mod97_rows(rows: Any) -> Any:
+    """ISO 7064 mod 97-10 of every row of upper-case alphanumeric ASCII bytes.
+
+    A letter stands for two decimal digits (A = 10 … Z = 35), a digit for one;
+    Horner's rule on int64 keeps every intermediate below 97 · 100 + 35.
+    """
+    m, n = rows.shape
+    r = np.zeros(m, dtype=np.int64)
+    for j in range(n):
+        c = rows[:, j].astype(np.int64)
+        letter = c >= 65
+        r = (r * np.where(letter, 100, 10) + np.where(letter, c - 55, c - 48)) % 97
+    return r
+
+
+def luhn_values(digits: Any, from_end: Any) -> Any:
+    """Each digit's contribution to the Luhn sum (doubled at odd distance from the end)."""
+    d = digits.astype(np.int64)
+    twice = 2 * d
+    return np.where(from_end % 2 == 1, np.where(twice > 9, twice - 9, twice), d)
+
+
 __all__ = [
     "IBAN_LENGTHS",
+    "IBAN_LENGTH_TABLE",
     "iban_check_digits",
     "iban_valid",
     "luhn_check_digit",
     "luhn_checksum",
     "luhn_valid",
+    "luhn_values",
+    "mod97_rows",
 ]

@@ -1,8 +1,13 @@
-"""Structured identifiers that keep their format and validity: phone, IBAN, card, IP."""
+"""Structured identifiers that keep their format and validity: phone, IBAN, card number.
+
+Every step runs on the whole batch at once (``_flat``): the kept prefix of a phone
+number, the IBAN shape, country length and mod-97 checks, the Luhn sums and the
+new check digits are NumPy operations over the batch's bytes, not loops over
+values.
+"""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any, Literal
 
@@ -15,22 +20,20 @@ from stagewall.masking.transformers._base import (
     Transformer,
     as_text,
     register,
-    wrong_type,
 )
 from stagewall.masking.transformers._checksums import (
-    iban_check_digits,
-    iban_valid,
-    luhn_check_digit,
-    luhn_valid,
+    IBAN_LENGTH_TABLE,
+    luhn_values,
+    mod97_rows,
 )
-from stagewall.masking.transformers._feistel import (
-    bits_to_ints,
-    ints_to_bits,
-    permute,
-    permute_walk,
+from stagewall.masking.transformers._feistel import permute
+from stagewall.masking.transformers._flat import (
+    Flat,
+    class_masks,
+    flatten,
+    permute_symbols,
+    symbol_classes,
 )
-from stagewall.masking.transformers._fpe import permute_classes
-from stagewall.masking.types import ColumnKind
 
 # ITU-T E.164 country calling codes of one and two digits; all others have three.
 _CC1 = {"1", "7"}
@@ -70,6 +73,38 @@ def country_code_digits(phone: str) -> int:
     return min(keep, len(digits))
 
 
+_CC2_TABLE = np.zeros(100, dtype=bool)
+_CC2_TABLE[[int(c) for c in _CC2]] = True
+# Bytes that str.isspace() accepts among ASCII (str.lstrip() removes them).
+_ASCII_SPACE = np.zeros(256, dtype=bool)
+_ASCII_SPACE[[c for c in range(128) if chr(c).isspace()]] = True
+
+
+def phone_keep(flat: Flat, texts: list[str], digit: Any) -> Any:
+    """:func:`country_code_digits` of every value of the batch, vectorised."""
+    m = flat.size
+    rank = flat.rank(digit)
+    ndigits = flat.count(digit)
+    first = np.full((m, 5), -1, dtype=np.int64)
+    p = np.flatnonzero(digit & (rank <= 5))
+    first[flat.owner[p], rank[p] - 1] = flat.buf[p].astype(np.int64) - 48
+    text = ~_ASCII_SPACE[flat.buf]
+    q = np.flatnonzero(text & (flat.rank(text) == 1))
+    lead_byte = np.full(m, -1, dtype=np.int64)
+    lead_byte[flat.owner[q]] = flat.buf[q]
+    plus = lead_byte == 43
+    d0, d1, d2, d3 = first[:, 0], first[:, 1], first[:, 2], first[:, 3]
+    intl = plus | ((d0 == 0) & (d1 == 0))
+    r0, r1 = np.where(plus, d0, d2), np.where(plus, d1, d3)
+    two = (r0 >= 0) & (r1 >= 0) & _CC2_TABLE[np.clip(r0 * 10 + r1, 0, 99)]
+    cc = np.where((r0 == 1) | (r0 == 7), 1, np.where(two, 2, 3))
+    keep = np.where(intl, np.where(plus, 0, 2) + cc, np.where(d0 == 0, 2, 1))
+    keep = np.minimum(keep, ndigits)
+    for i in np.flatnonzero(lead_byte >= 128).tolist():  # may be non-ASCII white space
+        keep[i] = country_code_digits(texts[i])
+    return keep
+
+
 class PhoneParams(ParamsModel):
     keep_country_code: bool = True
 
@@ -84,8 +119,17 @@ class Phone(Transformer):
 
     def _apply(self, values: list[Any]) -> list[object]:
         texts = as_text(self.name, values)
-        keep = [country_code_digits(t) if self.params.keep_country_code else 0 for t in texts]  # type: ignore[attr-defined]
-        return permute_classes(self._key, "phone", texts, letters=False, keep_first=keep)  # type: ignore[return-value]
+        if not texts:
+            return []
+        flat = flatten(texts)
+        digit, _ = class_masks(flat.buf, letters=False)
+        active = digit
+        if self.params.keep_country_code:  # type: ignore[attr-defined]
+            keep = phone_keep(flat, texts, digit)
+            active = digit & (flat.rank(digit) > keep[flat.owner])
+        buf = flat.buf.copy()
+        permute_symbols(flat, buf, active, self._key, "phone")
+        return flat.texts(buf)  # type: ignore[return-value]
 
 
 class ChecksumParams(ParamsModel):
@@ -99,9 +143,17 @@ def _invalid(name: str, what: str) -> MaskingError:
     )
 
 
+def _between(b: Any, lo: int, hi: int) -> Any:
+    return (b >= lo) & (b <= hi)
+
+
 @register
 class Iban(Transformer):
-    """Same country and length, new BBAN (keyed permutation), recomputed mod-97 check digits."""
+    """Same country and length, new BBAN (keyed permutation), recomputed mod-97 check digits.
+
+    Spaces stay where they are; the output is upper case unless the input has no
+    upper-case letter.
+    """
 
     name = "iban"
     unique_safe = True
@@ -109,29 +161,69 @@ class Iban(Transformer):
 
     def _apply(self, values: list[Any]) -> list[object]:
         texts = as_text(self.name, values)
-        out: list[object] = [None] * len(texts)
-        compact: dict[str, list[int]] = {}
-        bbans: dict[str, list[str]] = {}
-        for i, t in enumerate(texts):
-            c = t.replace(" ", "").upper()
-            if not iban_valid(c):
-                if self.params.on_invalid == "fail":  # type: ignore[attr-defined]
-                    raise _invalid(self.name, "IBAN (mod-97)")
-                continue
-            compact.setdefault(c[:2], []).append(i)
-            bbans.setdefault(c[:2], []).append(c[4:])
-        for country, members in compact.items():
-            new = permute_classes(self._key, f"iban/{country}", bbans[country], letters=True)
-            for i, bban in zip(members, new, strict=True):
-                full = country + iban_check_digits(country, bban) + bban
-                out[i] = _relayout(texts[i], full)
+        if not texts:
+            return []
+        flat = flatten(texts)
+        buf = flat.buf
+        solid = buf != 32
+        cpos = np.flatnonzero(solid)
+        cb = buf[cpos].copy()  # the compact IBANs, one after the other
+        cb[_between(cb, 97, 122)] -= 32  # upper case
+        clen = flat.count(solid)
+        cstart = np.cumsum(clen) - clen
+        valid = np.zeros(flat.size, dtype=bool)
+        for n in np.unique(clen[_between(clen, 15, 34)]).tolist():
+            members = np.flatnonzero(clen == n)
+            at = cstart[members].reshape(-1, 1) + np.arange(n)
+            rows = cb[at]
+            ok = self._shape_ok(rows, n)
+            ok &= mod97_rows(np.concatenate([rows[:, 4:], rows[:, :4]], axis=1)) == 1
+            valid[members] = ok
+            rows, members, at = rows[ok], members[ok], at[ok]
+            country = (rows[:, 0].astype(np.int64) - 65) * 26 + rows[:, 1] - 65
+            for cc in np.unique(country).tolist():
+                sel = np.flatnonzero(country == cc)
+                name = chr(65 + cc // 26) + chr(65 + cc % 26)
+                cb[at[sel]] = self._mask_rows(rows[sel], name)
+        if not valid.all() and self.params.on_invalid == "fail":  # type: ignore[attr-defined]
+            raise _invalid(self.name, "IBAN (mod-97)")
+        lower_only = flat.count(_between(buf, 65, 90)) == 0
+        relower = lower_only[flat.owner[cpos]] & _between(cb, 65, 90)
+        cb[relower] += 32
+        out_buf = buf.copy()
+        out_buf[cpos] = cb
+        out: list[object] = flat.texts(out_buf)  # type: ignore[assignment]
+        for i in np.flatnonzero(~valid).tolist():
+            out[i] = None
         return out
 
+    @staticmethod
+    def _shape_ok(rows: Any, n: int) -> Any:
+        """``[A-Z]{2}[0-9]{2}[A-Z0-9]+`` and the registry length of the country (if known)."""
+        ok = _between(rows[:, :2], 65, 90).all(axis=1) & _between(rows[:, 2:4], 48, 57).all(axis=1)
+        bban = rows[:, 4:]
+        ok &= (_between(bban, 48, 57) | _between(bban, 65, 90)).all(axis=1)
+        country = np.clip((rows[:, 0].astype(np.int64) - 65) * 26 + rows[:, 1] - 65, 0, 675)
+        expected = IBAN_LENGTH_TABLE[country]
+        ok &= (expected == 0) | (expected == n)
+        return ok
 
-def _relayout(original: str, compact: str) -> str:
-    """Put ``compact`` back into ``original``'s spacing and case."""
-    chars = iter(compact if original != original.lower() else compact.lower())
-    return "".join(c if c == " " else next(chars) for c in original)
+    def _mask_rows(self, rows: Any, country: str) -> Any:
+        """New BBAN (digits stay digits, letters letters) and its check digits."""
+        bban = rows[:, 4:]
+        base, radix = symbol_classes(bban)
+        tweak = f"iban/{country}/{bban.shape[1]}"
+        new = (permute(bban.astype(np.int64) - base, radix, self._key, tweak) + base).astype(
+            np.uint8
+        )
+        tail = np.frombuffer((country + "00").encode(), dtype=np.uint8)
+        r = mod97_rows(np.concatenate([new, np.broadcast_to(tail, (len(new), 4))], axis=1))
+        check = 98 - r
+        out = rows.copy()
+        out[:, 2] = 48 + check // 10
+        out[:, 3] = 48 + check % 10
+        out[:, 4:] = new
+        return out
 
 
 class CardParams(ChecksumParams):
@@ -149,186 +241,37 @@ class CardNumber(Transformer):
     def _apply(self, values: list[Any]) -> list[object]:
         p: CardParams = self.params  # type: ignore[assignment]
         texts = as_text(self.name, values)
-        valid: list[int] = []
-        for i, t in enumerate(texts):
-            digits = "".join(c for c in t if c.isascii() and c.isdigit())
-            if 12 <= len(digits) <= 19 and len(digits) > p.keep_prefix + 1 and luhn_valid(digits):
-                valid.append(i)
-            elif p.on_invalid == "fail":
-                raise _invalid(self.name, "card number (12-19 digits, Luhn)")
-        out: list[object] = [None] * len(texts)
-        permuted = permute_classes(
-            self._key, "card", [texts[i] for i in valid], letters=False,
-            keep_first=p.keep_prefix, keep_last=1,
-        )  # fmt: skip
-        for i, t in zip(valid, permuted, strict=True):
-            body = "".join(c for c in t if c.isascii() and c.isdigit())[:-1]
-            last = max(j for j, c in enumerate(t) if c.isascii() and c.isdigit())
-            out[i] = t[:last] + luhn_check_digit(body) + t[last + 1 :]
+        if not texts:
+            return []
+        flat = flatten(texts)
+        digit, _ = class_masks(flat.buf, letters=False)
+        rank = flat.rank(digit)
+        ndigits = flat.count(digit)
+        from_end = ndigits[flat.owner] - rank  # 0 at the check digit
+        pos = np.flatnonzero(digit)
+        owners = flat.owner[pos]
+        sums = np.bincount(
+            owners, weights=luhn_values(flat.buf[pos] - 48, from_end[pos]), minlength=flat.size
+        ).astype(np.int64)
+        valid = _between(ndigits, 12, 19) & (ndigits > p.keep_prefix + 1) & (sums % 10 == 0)
+        if not valid.all() and p.on_invalid == "fail":
+            raise _invalid(self.name, "card number (12-19 digits, Luhn)")
+        ok = valid[flat.owner]
+        buf = flat.buf.copy()
+        active = digit & ok & (rank > p.keep_prefix) & (from_end >= 1)
+        permute_symbols(flat, buf, active, self._key, "card")
+        body = pos[from_end[pos] >= 1]
+        body_sums = np.bincount(
+            flat.owner[body],
+            weights=luhn_values(buf[body] - 48, from_end[body]),
+            minlength=flat.size,
+        ).astype(np.int64)
+        last = np.flatnonzero(digit & ok & (from_end == 0))
+        buf[last] = (48 + (10 - body_sums[flat.owner[last]] % 10) % 10).astype(np.uint8)
+        out: list[object] = flat.texts(buf)  # type: ignore[assignment]
+        for i in np.flatnonzero(~valid).tolist():
+            out[i] = None
         return out
 
 
-_V4_SPECIAL = [
-    ipaddress.IPv4Network(n)
-    for n in (
-        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-        "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
-        "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-    )
-]  # fmt: skip
-_V6_SPECIAL = [
-    ipaddress.IPv6Network(n)
-    for n in (
-        "::1/128", "::/128", "::ffff:0:0/96", "64:ff9b::/96", "fe80::/10",
-        "fc00::/7", "ff00::/8", "2000::/3",
-    )
-]  # fmt: skip
-_V4_MASKS = np.array([int(n.netmask) for n in _V4_SPECIAL], dtype=np.uint64)
-_V4_NETS = np.array([int(n.network_address) for n in _V4_SPECIAL], dtype=np.uint64)
-
-IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def _v4_public(bits: Any) -> Any:
-    x = np.array(bits_to_ints(bits), dtype=np.uint64).reshape(-1, 1)
-    return ~((x & _V4_MASKS.reshape(1, -1)) == _V4_NETS.reshape(1, -1)).any(axis=1)
-
-
-def _ip_class(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> IPNet | None:
-    if isinstance(addr, ipaddress.IPv4Address):
-        return next((n for n in _V4_SPECIAL if addr in n), None)
-    found = next((n for n in _V6_SPECIAL if addr in n), None)
-    return found or ipaddress.IPv6Network((int(addr) >> 112 << 112, 16))
-
-
-def _v6_outside_special(base: int) -> Any:
-    """For a fallback /16 that contains special ranges: cycle-walk around them."""
-
-    def inside(bits: Any) -> Any:
-        return np.array(
-            [
-                not any(ipaddress.IPv6Address(base + x) in n for n in _V6_SPECIAL)
-                for x in bits_to_ints(bits)
-            ],
-            dtype=bool,
-        )
-
-    return inside
-
-
-@register
-class IpAddress(Transformer):
-    """Same family; addresses stay in their special range (private, loopback, ...) or public."""
-
-    name = "ip_address"
-    unique_safe = True
-    accepts = frozenset({ColumnKind.TEXT, ColumnKind.OTHER})
-
-    def max_output_length(self, input_max: int | None) -> int | None:
-        # "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128": an address can grow up to this.
-        return None if input_max is None else max(input_max, 43)
-
-    def _apply(self, values: list[Any]) -> list[object]:
-        # Plain dotted-quad strings (the common case) are parsed, classified and
-        # formatted without ipaddress objects; everything else takes the general
-        # path. Both feed the same keyed permutations, so outputs are identical.
-        fast_idx: list[int] = []
-        fast_ints: list[int] = []
-        slow_idx: list[int] = []
-        addrs: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
-        rebuild: list[Any] = []
-        for i, v in enumerate(values):
-            if isinstance(v, str) and _V4_PLAIN.fullmatch(v):
-                o1, o2, o3, o4 = v.split(".")
-                fast_idx.append(i)
-                fast_ints.append((int(o1) << 24) | (int(o2) << 16) | (int(o3) << 8) | int(o4))
-                continue
-            slow_idx.append(i)
-            if isinstance(v, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
-                addrs.append(v.ip)
-                rebuild.append(lambda a, p=v.network.prefixlen: ipaddress.ip_interface((a, p)))
-            elif isinstance(v, ipaddress.IPv4Address | ipaddress.IPv6Address):
-                addrs.append(v)
-                rebuild.append(lambda a: a)
-            elif isinstance(v, str):
-                try:
-                    iface = ipaddress.ip_interface(v.strip())
-                except ValueError:
-                    raise MaskingError(
-                        "ip_address: a value is not an IP address",
-                        hint="use text_scrub for free text that contains addresses",
-                    ) from None
-                addrs.append(iface.ip)
-                rebuild.append(_str_rebuild(v, iface))
-            else:
-                raise wrong_type(self.name, v, "IP address")
-        # (version, class) -> positions into ``ints``
-        ints: list[int] = fast_ints + [int(a) for a in addrs]
-        groups: dict[tuple[int, IPNet | None], list[int]] = {}
-        if fast_ints:
-            for cls, members in _classify_v4(np.array(fast_ints, dtype=np.uint64)).items():
-                groups.setdefault((4, cls), []).extend(members)
-        for j, a in enumerate(addrs, start=len(fast_ints)):
-            groups.setdefault((a.version, _ip_class(a)), []).append(j)
-        new = [0] * len(ints)
-        for (version, net), members in groups.items():
-            group = [ints[j] for j in members]
-            res = self._permute_group(version, net, group)
-            for j, x in zip(members, res, strict=True):
-                new[j] = x
-        out: list[object] = [None] * len(values)
-        octets = _OCTETS
-        for i, x in zip(fast_idx, new, strict=False):
-            hi, lo = x >> 16, x & 0xFFFF
-            out[i] = f"{octets[hi >> 8]}.{octets[hi & 255]}.{octets[lo >> 8]}.{octets[lo & 255]}"
-        for i, a, x, fn in zip(slow_idx, addrs, new[len(fast_ints) :], rebuild, strict=True):
-            out[i] = fn(ipaddress.ip_address(x) if a.version == 4 else ipaddress.IPv6Address(x))
-        return out
-
-    def _permute_group(self, version: int, net: IPNet | None, ints: list[int]) -> list[int]:
-        if net is None:  # public IPv4: cycle-walk over the whole space
-            bits = ints_to_bits(ints, 32)
-            rad = np.full(32, 2, dtype=np.int64)
-            return bits_to_ints(permute_walk(bits, rad, self._key, "v4", _v4_public))
-        host = net.max_prefixlen - net.prefixlen
-        base = int(net.network_address)
-        if host == 0:
-            return ints
-        bits = ints_to_bits([x - base for x in ints], host)
-        rad = np.full(host, 2, dtype=np.int64)
-        if net in _V6_SPECIAL or version == 4:
-            perm = permute(bits, rad, self._key, str(net))
-        else:  # fallback /16 of IPv6: skip the special ranges inside it
-            inside = _v6_outside_special(base)
-            perm = permute_walk(bits, rad, self._key, str(net), inside)
-        return [base + x for x in bits_to_ints(perm)]
-
-
-_OCTET_RE = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_V4_PLAIN = re.compile(rf"{_OCTET_RE}(?:\.{_OCTET_RE}){{3}}")
-_OCTETS = [str(n) for n in range(256)]
-
-
-def _classify_v4(ints: Any) -> dict[IPNet | None, list[int]]:
-    """Group IPv4 ints by their special range (first match, as _ip_class) or None."""
-    hit = (ints.reshape(-1, 1) & _V4_MASKS.reshape(1, -1)) == _V4_NETS.reshape(1, -1)
-    first = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
-    groups: dict[IPNet | None, list[int]] = {}
-    for cls_index in np.unique(first).tolist():
-        members = np.flatnonzero(first == cls_index).tolist()
-        groups[None if cls_index < 0 else _V4_SPECIAL[cls_index]] = members
-    return groups
-
-
-def _str_rebuild(original: str, iface: Any) -> Any:
-    has_prefix = "/" in original
-    upper = original != original.lower()
-
-    def rebuild(a: Any) -> str:
-        s = f"{a}/{iface.network.prefixlen}" if has_prefix else str(a)
-        return s.upper() if upper else s
-
-    return rebuild
-
-
-__all__ = ["CardNumber", "Iban", "IpAddress", "Phone", "country_code_digits"]
+__all__ = ["CardNumber", "Iban", "Phone", "country_code_digits", "phone_keep"]

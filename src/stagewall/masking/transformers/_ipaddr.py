@@ -1,0 +1,270 @@
+"""ip_address: same family, special-purpose blocks (private, loopback, …) kept, rest permuted.
+
+Plain dotted quads — by far the most common form — are parsed, classified,
+permuted and formatted as whole NumPy arrays (bytes → octets → uint64 → bit
+matrices and back). Other forms (IPv6, ``/prefix``, ``inet`` objects) go
+through :mod:`ipaddress`; IPv4 addresses from either path meet in the same
+vectorised permutation, so ``"10.1.2.3"``, ``"10.1.2.3/24"`` and
+``IPv4Address("10.1.2.3")`` all map to the same address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from stagewall.errors import MaskingError
+from stagewall.masking.transformers._base import Transformer, register, wrong_type
+from stagewall.masking.transformers._feistel import (
+    bits_to_ints,
+    ints_to_bits,
+    permute,
+    permute_walk,
+)
+from stagewall.masking.transformers._flat import flatten
+from stagewall.masking.types import ColumnKind
+
+U64 = npt.NDArray[np.uint64]
+
+_V4_SPECIAL = [
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+        "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+        "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+    )
+]  # fmt: skip
+_V6_SPECIAL = [
+    ipaddress.IPv6Network(n)
+    for n in (
+        "::1/128", "::/128", "::ffff:0:0/96", "64:ff9b::/96", "fe80::/10",
+        "fc00::/7", "ff00::/8", "2000::/3",
+    )
+]  # fmt: skip
+_V4_MASKS = np.array([int(n.netmask) for n in _V4_SPECIAL], dtype=np.uint64)
+_V4_NETS = np.array([int(n.network_address) for n in _V4_SPECIAL], dtype=np.uint64)
+
+Addr = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Every octet's decimal text, left-aligned in 3 bytes, and its length.
+_OCT_TEXT = np.zeros((256, 3), dtype=np.uint8)
+for _n in range(256):
+    _OCT_TEXT[_n, : len(str(_n))] = np.frombuffer(str(_n).encode(), dtype=np.uint8)
+_OCT_LEN = np.array([len(str(n)) for n in range(256)], dtype=np.int64)
+_SHIFTS = np.array([24, 16, 8, 0], dtype=np.uint64)
+
+
+def u64_to_bits(x: U64, nbits: int) -> Any:
+    """``(m, nbits)`` bit matrix (most significant first) of values below ``2**nbits``."""
+    shifts = np.arange(nbits - 1, -1, -1, dtype=np.uint64)
+    return ((x.reshape(-1, 1) >> shifts) & np.uint64(1)).astype(np.int64)
+
+
+def bits_to_u64(bits: Any) -> U64:
+    shifts = np.arange(bits.shape[1] - 1, -1, -1, dtype=np.uint64)
+    out: U64 = np.bitwise_or.reduce(bits.astype(np.uint64) << shifts, axis=1)
+    return out
+
+
+def v4_class(x: U64) -> Any:
+    """Index into ``_V4_SPECIAL`` of each address's block (the first that matches), or -1."""
+    hit = (x.reshape(-1, 1) & _V4_MASKS) == _V4_NETS
+    return np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+
+
+def permute_v4(x: U64, key: bytes) -> U64:
+    """The keyed permutation of IPv4 addresses: within each special block, or public → public."""
+    out = x.copy()
+    cls = v4_class(x)
+    for ci in np.unique(cls).tolist():
+        sel = np.flatnonzero(cls == ci)
+        if ci < 0:  # public IPv4: cycle-walk over the whole space
+            bits = permute_walk(
+                u64_to_bits(x[sel], 32), np.full(32, 2, dtype=np.int64), key, "v4",
+                lambda b: v4_class(bits_to_u64(b)) < 0,
+            )  # fmt: skip
+            out[sel] = bits_to_u64(bits)
+            continue
+        net = _V4_SPECIAL[ci]
+        host = 32 - net.prefixlen
+        base = np.uint64(int(net.network_address))
+        bits = u64_to_bits(x[sel] - base, host)
+        out[sel] = base + bits_to_u64(permute(bits, np.full(host, 2), key, str(net)))
+    return out
+
+
+def parse_dotted(texts: list[str]) -> tuple[Any, U64]:
+    """``(ok, ints)``: which texts are plain dotted quads (no leading zeros), and their value."""
+    m = len(texts)
+    if m == 0:
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.uint64)
+    flat = flatten(texts)
+    b = flat.buf
+    dot = b == 46
+    digit = (b >= 48) & (b <= 57)
+    ok = (flat.count(~(dot | digit)) == 0) & (flat.count(dot) == 3)
+    ok &= (flat.lengths >= 7) & (flat.lengths <= 15)
+    dots_before = flat.rank(dot) - dot
+    seg = flat.owner * 4 + np.clip(dots_before, 0, 3)
+    pos = np.flatnonzero(digit)
+    segd = seg[pos]
+    nd = np.bincount(segd, minlength=4 * m)
+    first = np.cumsum(nd) - nd  # index into pos of each segment's first digit
+    exp = np.clip(nd[segd] - 1 - (np.arange(pos.size) - first[segd]), 0, 3)
+    val = np.bincount(segd, weights=(b[pos] - 48) * 10.0**exp, minlength=4 * m)
+    lead = np.zeros(4 * m, dtype=np.int64)
+    has = nd > 0
+    lead[has] = b[pos[first[has]]] - 48
+    nd4, val4, lead4 = nd.reshape(m, 4), val.reshape(m, 4), lead.reshape(m, 4)
+    ok &= ((nd4 >= 1) & (nd4 <= 3) & (val4 <= 255) & ~((nd4 > 1) & (lead4 == 0))).all(axis=1)
+    octets = np.where(ok.reshape(-1, 1), val4, 0).astype(np.uint64)
+    ints: U64 = np.bitwise_or.reduce(octets << _SHIFTS, axis=1)
+    return ok, ints
+
+
+def format_dotted(x: U64) -> list[str]:
+    """Dotted-quad text of every IPv4 address."""
+    m = len(x)
+    octets = ((x.reshape(-1, 1) >> _SHIFTS) & np.uint64(255)).astype(np.intp)
+    cells = np.full((m, 4, 4), 46, dtype=np.uint8)
+    cells[:, :, :3] = _OCT_TEXT[octets]
+    lengths = _OCT_LEN[octets]
+    keep = np.ones((m, 4, 4), dtype=bool)
+    keep[:, :, :3] = np.arange(3) < lengths[:, :, None]
+    keep[:, 3, 3] = False
+    text = cells[keep].tobytes().decode("ascii")
+    bounds = [0, *np.cumsum(lengths.sum(axis=1) + 3).tolist()]
+    return [text[i:j] for i, j in pairwise(bounds)]
+
+
+def _v6_class(addr: Addr) -> ipaddress.IPv6Network:
+    found = next((n for n in _V6_SPECIAL if addr in n), None)
+    return found or ipaddress.IPv6Network((int(addr) >> 112 << 112, 16))
+
+
+def _v6_outside_special(base: int) -> Callable[[Any], Any]:
+    """For a fallback /16 that contains special ranges: cycle-walk around them."""
+
+    def inside(bits: Any) -> Any:
+        return np.array(
+            [
+                not any(ipaddress.IPv6Address(base + x) in n for n in _V6_SPECIAL)
+                for x in bits_to_ints(bits)
+            ],
+            dtype=bool,
+        )
+
+    return inside
+
+
+def _same(a: Any) -> object:
+    return a
+
+
+def _iface_rebuild(prefix: int) -> Callable[[Any], object]:
+    return lambda a: ipaddress.ip_interface((a, prefix))
+
+
+def _str_rebuild(original: str, iface: Any) -> Callable[[Any], str]:
+    has_prefix = "/" in original
+    upper = original != original.lower()
+
+    def rebuild(a: Any) -> str:
+        s = f"{a}/{iface.network.prefixlen}" if has_prefix else str(a)
+        return s.upper() if upper else s
+
+    return rebuild
+
+
+@register
+class IpAddress(Transformer):
+    """Same family; addresses stay in their special range (private, loopback, ...) or public."""
+
+    name = "ip_address"
+    unique_safe = True
+    accepts = frozenset({ColumnKind.TEXT, ColumnKind.OTHER})
+
+    def max_output_length(self, input_max: int | None) -> int | None:
+        # "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128": an address can grow up to this.
+        return None if input_max is None else max(input_max, 43)
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        out: list[object] = [None] * len(values)
+        if set(map(type, values)) <= {str}:
+            str_idx = np.arange(len(values))
+        else:
+            str_idx = np.array([i for i, v in enumerate(values) if type(v) is str], dtype=np.intp)
+        ok, ints = parse_dotted([values[i] for i in str_idx.tolist()])
+        fast = str_idx[ok].tolist()
+        for i, s in zip(fast, format_dotted(permute_v4(ints[ok], self._key)), strict=True):
+            out[i] = s
+        if len(fast) < len(values):
+            done = np.zeros(len(values), dtype=bool)
+            done[fast] = True
+            self._general(values, np.flatnonzero(~done).tolist(), out)
+        return out
+
+    def _general(self, values: list[Any], idx: list[int], out: list[object]) -> None:
+        """Everything that is not a plain dotted-quad string, via :mod:`ipaddress`."""
+        addrs: list[Addr] = []
+        rebuild: list[Callable[[Any], object]] = []
+        for i in idx:
+            v = values[i]
+            if isinstance(v, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
+                addrs.append(v.ip)
+                rebuild.append(_iface_rebuild(v.network.prefixlen))
+            elif isinstance(v, ipaddress.IPv4Address | ipaddress.IPv6Address):
+                addrs.append(v)
+                rebuild.append(_same)
+            elif isinstance(v, str):
+                try:
+                    iface = ipaddress.ip_interface(v.strip())
+                except ValueError:
+                    raise MaskingError(
+                        "ip_address: a value is not an IP address",
+                        hint="use text_scrub for free text that contains addresses",
+                    ) from None
+                addrs.append(iface.ip)
+                rebuild.append(_str_rebuild(v, iface))
+            else:
+                raise wrong_type(self.name, v, "IP address")
+        new: list[int] = [0] * len(addrs)
+        v4 = [j for j, a in enumerate(addrs) if a.version == 4]
+        if v4:
+            x = np.array([int(addrs[j]) for j in v4], dtype=np.uint64)
+            for j, y in zip(v4, permute_v4(x, self._key).tolist(), strict=True):
+                new[j] = y
+        groups: dict[ipaddress.IPv6Network, list[int]] = {}
+        for j, a in enumerate(addrs):
+            if a.version == 6:
+                groups.setdefault(_v6_class(a), []).append(j)
+        for net, members in groups.items():
+            res = self._permute_v6(net, [int(addrs[j]) for j in members])
+            for j, y in zip(members, res, strict=True):
+                new[j] = y
+        for j, (i, a) in enumerate(zip(idx, addrs, strict=True)):
+            addr = (
+                ipaddress.IPv4Address(new[j]) if a.version == 4 else ipaddress.IPv6Address(new[j])
+            )
+            out[i] = rebuild[j](addr)
+
+    def _permute_v6(self, net: ipaddress.IPv6Network, ints: list[int]) -> list[int]:
+        host = net.max_prefixlen - net.prefixlen
+        base = int(net.network_address)
+        if host == 0:
+            return ints
+        bits = ints_to_bits([x - base for x in ints], host)
+        rad = np.full(host, 2, dtype=np.int64)
+        if net in _V6_SPECIAL:
+            perm = permute(bits, rad, self._key, str(net))
+        else:  # fallback /16: skip the special ranges inside it
+            perm = permute_walk(bits, rad, self._key, str(net), _v6_outside_special(base))
+        return [base + x for x in bits_to_ints(perm)]
+
+
+__all__ = ["IpAddress", "format_dotted", "parse_dotted", "permute_v4"]
