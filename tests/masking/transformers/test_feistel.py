@@ -81,7 +81,7 @@ def test_known_answer_vector() -> None:
     assert "".join(map(str, out[0].tolist())) == KAT_DIGITS
 
 
-KAT_DIGITS = "7075274577"
+KAT_DIGITS = "1466561424"
 
 
 def _reference_permute(row: list[int], radix: list[int], key: bytes, tweak: str) -> list[int]:
@@ -111,6 +111,9 @@ def _reference_permute(row: list[int], radix: list[int], key: bytes, tweak: str)
         return out[:nbytes]
 
     half = n // 2
+    if half == 0:  # one symbol: a keyed rotation by 1 .. radix-1
+        w = int.from_bytes(prf(0, [], 2), "little")
+        return [(row[0] + 1 + ((w * (radix[0] - 1)) >> 16)) % radix[0]]
     parts = [row[:half], row[half:]]
     rads = [radix[:half], radix[half:]]
     wide = not (len(set(radix)) == 1 and radix[0] in (2, 256))
@@ -125,7 +128,8 @@ def _reference_permute(row: list[int], radix: list[int], key: bytes, tweak: str)
             if wide
             else list(raw)
         )
-        parts[d_i] = [(x + w) % rd for x, w, rd in zip(parts[d_i], words, rads[d_i], strict=True)]
+        scaled = [(w * rd) >> 16 if wide else w for w, rd in zip(words, rads[d_i], strict=True)]
+        parts[d_i] = [(x + w) % rd for x, w, rd in zip(parts[d_i], scaled, rads[d_i], strict=True)]
     return parts[0] + parts[1]
 
 
@@ -160,3 +164,13 @@ def test_a_row_maps_the_same_whatever_else_is_in_the_batch() -> None:
     assert (mixed[0] == permute(row_d.reshape(1, -1), digits, KEY, "mix")[0]).all()
     back = unpermute(mixed, np.stack([digits, letters]), KEY, "mix")
     assert (back == np.stack([row_d, row_l])).all()
+
+
+def test_one_symbol_values_never_map_to_themselves() -> None:
+    for radix in (2, 10, 26, 256):
+        for key in (KEY, b"\x08" * 32, b"\x09" * 32):
+            dom = np.arange(radix, dtype=np.int64).reshape(-1, 1)
+            out = permute(dom, np.full(1, radix), key, "one")
+            assert sorted(out[:, 0].tolist()) == list(range(radix))
+            assert (out != dom).all()
+            assert (unpermute(out, np.full(1, radix), key, "one") == dom).all()

@@ -61,17 +61,20 @@ class RowPrf:
         return state
 
     def __call__(self, rows: U8, nbytes: int) -> U8:
-        """``nbytes`` pseudo-random bytes per row (an ``(m, nbytes)`` uint8 matrix)."""
+        """At least ``nbytes`` pseudo-random bytes per row: a C-contiguous ``(m, 16·k)`` matrix.
+
+        Callers use the first ``nbytes`` columns.
+        """
         t = self.tag(rows)
         if nbytes <= 16:
-            return t[:, :nbytes]
+            return t
         m = t.shape[0]
         nb = -(-nbytes // 16)
         ctr = np.zeros((1, nb, 16), dtype=np.uint8)
         ctr[0, :, 15] = np.arange(nb, dtype=np.uint8)
         ctr[0, :, 14] = np.arange(nb, dtype=np.int64) >> 8
         blocks = (t.reshape(m, 1, 16) ^ ctr).reshape(m * nb, 16)
-        return self._ecb(self._expand, blocks).reshape(m, nb * 16)[:, :nbytes]
+        return self._ecb(self._expand, blocks).reshape(m, nb * 16)
 
 
 __all__ = ["RowPrf"]

@@ -47,17 +47,18 @@ def _round_prfs(key: bytes, tweak: str, n: int, rounds: int) -> list[RowPrf]:
 def _prf(prf: RowPrf, src: Any, width: int, wide: bool) -> Any:
     """``width`` pseudo-random words per row, a keyed function of ``src`` (uint8 symbols).
 
-    ``wide``: 16-bit words (for radices that do not divide 256: reducing a 16-bit
-    word modulo a radix of at most 256 has a relative bias below 2**-8, which
-    weakens nothing that matters here, since every round stays invertible whatever
-    its round function); otherwise bytes (exact for radix 2 and 256).
+    ``wide``: 16-bit words (for radices that do not divide 256; a word ``w`` is
+    scaled to ``w * radix >> 16``, whose relative bias for a radix of at most 256
+    is below 2**-8 — this weakens nothing that matters here, since every round
+    stays invertible whatever its round function); otherwise bytes (exact for
+    radix 2 and 256).
     """
     if width == 0:
         return None
     src8 = np.ascontiguousarray(src, dtype=np.uint8)
     if not wide:
-        return prf(src8, width)
-    return np.ascontiguousarray(prf(src8, 2 * width)).view(np.uint16)
+        return prf(src8, width)[:, :width]
+    return prf(src8, 2 * width).view("<u2")[:, :width]
 
 
 def rounds_for(radix: Any) -> int:
@@ -71,31 +72,48 @@ def rounds_for(radix: Any) -> int:
     return 6 if bits >= 128 else ROUNDS
 
 
+def _radix_operand(rad: Any, m: int) -> tuple[Any, Any]:
+    """The radices of one half as (uint32, uint16) operands: scalars when they are all
+    equal, otherwise full ``(m, w)`` arrays (broadcasting a short row over many rows
+    runs NumPy's inner loop a few elements at a time)."""
+    if rad.size and (rad == rad.flat[0]).all():
+        r = int(rad.flat[0])
+        return np.uint32(r), np.uint16(r)
+    full = np.ascontiguousarray(np.broadcast_to(rad, (m, rad.shape[1])))
+    return full.astype(np.uint32), full.astype(np.uint16)
+
+
+_LOG2 = np.log2(np.maximum(np.arange(257, dtype=np.float64), 1.0))
+
+
 def _apply(sym: Any, radix: Any, key: bytes, tweak: str, inverse: bool, raw: bool = False) -> Any:
     m, n = sym.shape
     if m == 0 or n == 0:
-        return np.asarray(sym, dtype=np.int64).copy()
-    rad_all = np.broadcast_to(np.asarray(radix), (m, n))
-    per_row = np.where(np.log2(rad_all.astype(np.float64)).sum(axis=1) >= 128, 6, ROUNDS)
-    rounds = int(per_row[0])
-    if (per_row != rounds).any():  # the round count is a function of each row's own radices
-        out = np.empty((m, n), dtype=np.uint8 if raw else np.int64)
-        for r in (6, ROUNDS):
-            sel = np.flatnonzero(per_row == r)
-            out[sel] = _apply(np.asarray(sym)[sel], rad_all[sel], key, tweak, inverse, raw)
-        return out
+        return np.asarray(sym, dtype=np.uint8 if raw else np.int64).copy()
+    rad_in = np.asarray(radix)
+    if rad_in.ndim == 2 and rad_in.shape[0] > 1 and not (rad_in == rad_in[:1]).all():
+        rad_all = rad_in
+        per_row = np.where(_LOG2[rad_all].sum(axis=1) >= 128, 6, ROUNDS)
+        if (per_row != per_row[0]).any():  # each row's round count comes from its own radices
+            out = np.empty((m, n), dtype=np.uint8 if raw else np.int64)
+            for r in (6, ROUNDS):
+                sel = np.flatnonzero(per_row == r)
+                out[sel] = _apply(np.asarray(sym)[sel], rad_all[sel], key, tweak, inverse, raw)
+            return out
+    else:  # one radix pattern for every row
+        rad_all = np.broadcast_to(rad_in, (m, n))[:1]
+    rounds = rounds_for(rad_all[0])
     uniform = int(rad_all.flat[0])
     if not (rad_all == uniform).all() or uniform not in (2, 256):
         uniform = 0
     half = n // 2
+    if half == 0:
+        return _rotate(sym, rad_all, key, tweak, inverse, raw)
     parts: list[Any] = [
         np.ascontiguousarray(np.asarray(sym)[:, :half], dtype=np.uint8),
         np.ascontiguousarray(np.asarray(sym)[:, half:], dtype=np.uint8),
     ]
-    rads: list[Any] = [
-        np.ascontiguousarray(rad_all[:, :half], dtype=np.uint16),
-        np.ascontiguousarray(rad_all[:, half:], dtype=np.uint16),
-    ]
+    rads = [_radix_operand(rad_all[:, :half], m), _radix_operand(rad_all[:, half:], m)]
     prfs = _round_prfs(key, tweak, n, rounds)
     order = range(rounds - 1, -1, -1) if inverse else range(rounds)
     for r in order:
@@ -110,11 +128,33 @@ def _apply(sym: Any, radix: Any, key: bytes, tweak: str, inverse: bool, raw: boo
             parts[d_i] = cur ^ (words & np.uint8(1))
         else:
             rad = rads[d_i]
-            add = words % rad
-            val = cur + (rad - add) if inverse else cur + add
-            parts[d_i] = np.where(val >= rad, val - rad, val).astype(np.uint8)
+            # a 16-bit word scaled into [0, radix), then added modulo the radix: when
+            # val < rad, val - rad wraps around (unsigned) and the minimum is val
+            rad32, rad16 = rad
+            add = ((words * rad32) >> np.uint32(16)).astype(np.uint16)
+            val = cur.astype(np.uint16)
+            val += rad16 - add if inverse else add
+            parts[d_i] = np.minimum(val, val - rad16).astype(np.uint8)
     joined = np.concatenate(parts, axis=1)
     return joined if raw else joined.astype(np.int64, copy=False)
+
+
+def _rotate(sym: Any, rad_all: Any, key: bytes, tweak: str, inverse: bool, raw: bool) -> Any:
+    """One-symbol values: a Feistel network can only rotate them, so rotate by a keyed
+    amount in ``[1, radix)``: still a bijection, and no value maps to itself."""
+    rad = np.ascontiguousarray(rad_all, dtype=np.uint32)
+    prf = _round_prfs(key, tweak, 1, 1)[0]
+    word = _prf(prf, np.zeros((1, 0), dtype=np.uint8), 1, wide=True)
+    step = 1 + ((word * (rad - 1)) >> np.uint32(16))
+    cur = np.asarray(sym).astype(np.uint32)
+    val = cur + (rad - step) if inverse else cur + step
+    out = np.where(val >= rad, val - rad, val)
+    return out.astype(np.uint8) if raw else out.astype(np.int64)
+
+
+def permute_u8(sym: Any, radix: Any, key: bytes, tweak: str = "") -> Any:
+    """:func:`permute` with uint8 symbols in and out (skips the int64 round trip)."""
+    return _apply(sym, radix, key, tweak, inverse=False, raw=True)
 
 
 def permute(sym: I64, radix: I64, key: bytes, tweak: str = "") -> I64:
@@ -189,6 +229,7 @@ __all__ = [
     "ints_to_bits",
     "permute",
     "permute_bytes",
+    "permute_u8",
     "permute_walk",
     "unpermute",
 ]

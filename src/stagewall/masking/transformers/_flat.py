@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from stagewall.masking.transformers._feistel import permute
+from stagewall.masking.transformers._feistel import permute_u8
 
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
@@ -75,11 +75,15 @@ def flatten(texts: list[str]) -> Flat:
     return Flat(np.frombuffer(raw, dtype=np.uint8), starts, lengths, owner, bounds)
 
 
+_BASE = np.zeros(256, dtype=np.uint8)
+_BASE[48:58], _BASE[65:91], _BASE[97:123] = 48, 65, 97
+_RADIX = np.full(256, 10, dtype=np.uint16)
+_RADIX[65:91] = _RADIX[97:123] = 26
+
+
 def symbol_classes(b: Any) -> tuple[Any, Any]:
-    """``(base, radix)`` for ASCII digit / upper / lower bytes (other bytes: junk)."""
-    base = np.where(b <= 57, 48, np.where(b <= 90, 65, 97)).astype(np.int64)
-    radix = np.where(b <= 57, 10, 26).astype(np.int64)
-    return base, radix
+    """``(base, radix)`` (uint8, uint16) for ASCII digit / upper / lower bytes (others: junk)."""
+    return _BASE[b], _RADIX[b]
 
 
 def permute_symbols(flat: Flat, buf: U8, active: Bools, key: bytes, tweak: str) -> None:
@@ -93,6 +97,14 @@ def permute_symbols(flat: Flat, buf: U8, active: Bools, key: bytes, tweak: str) 
     if pos.size == 0:
         return
     per_value = flat.count(active)
+    present = per_value[per_value > 0]
+    if (present == present[0]).all():  # one symbol count (the usual case): no sorting
+        c = int(present[0])
+        p = pos.reshape(-1, c)
+        b = buf[p]
+        base, radix = symbol_classes(b)
+        buf[p] = permute_u8(b - base, radix, key, f"{tweak}/{c}") + base
+        return
     c_of = per_value[flat.owner[pos]]
     order = np.argsort(c_of, kind="stable")
     pos = pos[order]
@@ -103,8 +115,7 @@ def permute_symbols(flat: Flat, buf: U8, active: Bools, key: bytes, tweak: str) 
         p = pos[lo:hi].reshape(-1, c)
         b = buf[p]
         base, radix = symbol_classes(b)
-        out = permute(b.astype(np.int64) - base, radix, key, f"{tweak}/{c}")
-        buf[p] = (out + base).astype(np.uint8)
+        buf[p] = permute_u8(b - base, radix, key, f"{tweak}/{c}") + base
 
 
 def class_masks(buf: U8, letters: bool) -> tuple[Bools, Bools]:

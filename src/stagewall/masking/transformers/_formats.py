@@ -26,7 +26,7 @@ from stagewall.masking.transformers._checksums import (
     luhn_values,
     mod97_rows,
 )
-from stagewall.masking.transformers._feistel import permute
+from stagewall.masking.transformers._feistel import permute_u8
 from stagewall.masking.transformers._flat import (
     Flat,
     class_masks,
@@ -213,9 +213,7 @@ class Iban(Transformer):
         bban = rows[:, 4:]
         base, radix = symbol_classes(bban)
         tweak = f"iban/{country}/{bban.shape[1]}"
-        new = (permute(bban.astype(np.int64) - base, radix, self._key, tweak) + base).astype(
-            np.uint8
-        )
+        new = permute_u8(bban - base, radix, self._key, tweak) + base
         tail = np.frombuffer((country + "00").encode(), dtype=np.uint8)
         r = mod97_rows(np.concatenate([new, np.broadcast_to(tail, (len(new), 4))], axis=1))
         check = 98 - r

@@ -24,6 +24,7 @@ from stagewall.masking.transformers._feistel import (
     bits_to_ints,
     ints_to_bits,
     permute,
+    permute_u8,
     permute_walk,
 )
 from stagewall.masking.transformers._flat import flatten
@@ -60,14 +61,16 @@ _SHIFTS = np.array([24, 16, 8, 0], dtype=np.uint64)
 
 
 def u64_to_bits(x: U64, nbits: int) -> Any:
-    """``(m, nbits)`` bit matrix (most significant first) of values below ``2**nbits``."""
-    shifts = np.arange(nbits - 1, -1, -1, dtype=np.uint64)
-    return ((x.reshape(-1, 1) >> shifts) & np.uint64(1)).astype(np.int64)
+    """``(m, nbits)`` bit matrix (uint8, most significant first) of values below ``2**nbits``."""
+    raw = np.ascontiguousarray(x, dtype=">u8").view(np.uint8).reshape(-1, 8)
+    return np.unpackbits(raw, axis=1)[:, 64 - nbits :]
 
 
 def bits_to_u64(bits: Any) -> U64:
-    shifts = np.arange(bits.shape[1] - 1, -1, -1, dtype=np.uint64)
-    out: U64 = np.bitwise_or.reduce(bits.astype(np.uint64) << shifts, axis=1)
+    m, nbits = bits.shape
+    full = np.zeros((m, 64), dtype=np.uint8)
+    full[:, 64 - nbits :] = bits
+    out: U64 = np.packbits(full, axis=1).view(">u8").reshape(m).astype(np.uint64)
     return out
 
 
@@ -94,7 +97,7 @@ def permute_v4(x: U64, key: bytes) -> U64:
         host = 32 - net.prefixlen
         base = np.uint64(int(net.network_address))
         bits = u64_to_bits(x[sel] - base, host)
-        out[sel] = base + bits_to_u64(permute(bits, np.full(host, 2), key, str(net)))
+        out[sel] = base + bits_to_u64(permute_u8(bits, np.full(host, 2), key, str(net)))
     return out
 
 
