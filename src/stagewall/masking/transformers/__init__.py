@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from stagewall.masking.transformers import (  # noqa: F401  (registration side effects)
     _basic,
+    _email,
     _formats,
     _fpe,
     _ipaddr,

@@ -65,12 +65,12 @@ def base32_width(nbytes: int) -> int:
     return (8 * nbytes + 4) // 5
 
 
-def base32_rows(rows: U8) -> list[str]:
-    """Unpadded lowercase base32 of every row (width depends only on the row length)."""
+def base32_matrix(rows: U8) -> U8:
+    """Unpadded lowercase base32 of every row, as an ``(m, width)`` matrix of ASCII bytes."""
     m, n = rows.shape
     w = base32_width(n)
     if n == 0:
-        return [""] * m
+        return np.zeros((m, 0), dtype=np.uint8)
     padded_n = -(-n // 5) * 5  # whole 5-byte groups, so rows never share a base32 group
     padded = np.zeros((m, padded_n), dtype=np.uint8)
     padded[:, :n] = rows
@@ -83,12 +83,22 @@ def base32_rows(rows: U8) -> list[str]:
         | groups[:, 4]
     )
     idx = (v.reshape(-1, 1) >> _SHIFTS) & np.uint64(31)
-    text = _B32[idx.astype(np.intp)].tobytes().decode("ascii")
-    step = padded_n // 5 * 8
-    return [text[i : i + w] for i in range(0, m * step, step)]
+    chars: U8 = _B32[idx.astype(np.intp)].reshape(m, padded_n // 5 * 8)[:, :w]
+    return chars
+
+
+def base32_rows(rows: U8) -> list[str]:
+    """Unpadded lowercase base32 of every row (width depends only on the row length)."""
+    m, n = rows.shape
+    if n == 0:
+        return [""] * m
+    w = base32_width(n)
+    text = np.ascontiguousarray(base32_matrix(rows)).tobytes().decode("ascii")
+    return [text[i : i + w] for i in range(0, m * w, w)]
 
 
 __all__ = [
+    "base32_matrix",
     "base32_rows",
     "base32_width",
     "keyed_hash",

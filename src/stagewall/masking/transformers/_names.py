@@ -9,22 +9,15 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from pydantic import Field
 
-from stagewall.errors import MaskingError
 from stagewall.masking.transformers import _dicts
-from stagewall.masking.transformers._base import ParamsModel, Transformer, as_text, register
+from stagewall.masking.transformers._base import Transformer, as_text, register
 from stagewall.masking.transformers._batch import (
-    base32_rows,
-    base32_width,
     keyed_hash,
     length_groups,
     pick,
     stream,
-    take,
 )
-from stagewall.masking.transformers._feistel import permute_bytes
-from stagewall.masking.transformers._prf import siphash_rows, subkey
 
 _ASCII = re.compile(r"[^a-z]")
 
@@ -107,8 +100,8 @@ class _Dictionary(Transformer):
     """
 
     _label_suffix = ""
-    # E-mail outputs carry a keyed TOKEN of the whole input, so they never equal it;
-    # their name part is decoration and is not redrawn (that would halve throughput).
+    # Only a subclass whose outputs provably never repeat its input may turn this off
+    # (``email`` is no longer a subclass: its keyed TOKEN already guarantees that).
     _avoid_reveal = True
 
     def _label(self) -> str:
@@ -175,81 +168,6 @@ class FullName(_Dictionary):
         firsts = pick(_dicts.first_names(), h)
         lasts = pick(_dicts.last_names(), h >> np.uint64(32))
         return [f"{a} {b}" for a, b in zip(firsts, lasts, strict=True)]
-
-
-class EmailParams(ParamsModel):
-    domain: str = Field(default="example.com", pattern=r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-    max_length: int | None = Field(default=None, ge=16)
-
-
-@register
-class Email(_Dictionary):
-    """``first.last.TOKEN@domain``; TOKEN is a keyed permutation of the whole address.
-
-    TOKEN = base32 of a keyed Feistel permutation of the address's UTF-8 bytes.
-    The permutation is a bijection for each byte length and the base32 width
-    determines that length, so TOKEN (the text between the last ``.`` of the local
-    part and the ``@``; it never contains a ``.``) identifies the input address:
-    distinct inputs give distinct outputs by construction.
-    """
-
-    name = "email"
-    _avoid_reveal = False
-    unique_safe = True
-    Params = EmailParams
-
-    def _bound(self, input_max: int) -> int:
-        p: EmailParams = self.params  # type: ignore[assignment]
-        first = max(map(len, _lower_ascii(_dicts.first_names().tolist())))
-        last = max(map(len, _lower_ascii(_dicts.last_names().tolist())))
-        token = max(1, base32_width(4 * input_max))
-        tail = 1 + len(p.domain)
-        return first + last + 2 + token + tail
-
-    def max_output_length(self, input_max: int | None) -> int | None:
-        p: EmailParams = self.params  # type: ignore[assignment]
-        if input_max is None:
-            return p.max_length
-        with_names = self._bound(input_max)
-        if p.max_length is None:
-            return with_names
-        return min(with_names, p.max_length)
-
-    def _apply(self, values: list[Any]) -> list[object]:
-        p: EmailParams = self.params  # type: ignore[assignment]
-        texts = as_text(self.name, values)
-        h, tokens = self._hash_and_tokens(texts)
-        firsts = take(_lower_firsts(), h)
-        lasts = take(_lower_lasts(), h >> np.uint64(32))
-        tail = "@" + p.domain
-        local = firsts + "." + lasts + "."  # object arrays: one C-level loop per "+"
-        out = local + tokens + tail
-        if p.max_length is not None:
-            lengths = np.fromiter(map(len, out), dtype=np.int64, count=len(out))
-            for i in np.flatnonzero(lengths > p.max_length).tolist():
-                out[i] = tokens[i] + tail  # drop the names part, still unique (no "." in TOKEN)
-                if len(out[i]) > p.max_length:
-                    raise MaskingError(
-                        f"email: a masked address would be {len(out[i])} characters, "
-                        f"longer than max_length {p.max_length}",
-                        hint="raise max_length (the column length) or use a shorter domain",
-                    )
-        return out.tolist()  # type: ignore[no-any-return]
-
-    def _hash_and_tokens(self, texts: list[str]) -> tuple[Any, Any]:
-        """Keyed hash (for the names) and TOKEN of every address, one pass per byte length."""
-        blobs = [t.encode("utf-8", "surrogatepass") for t in texts]
-        tokens = np.empty(len(blobs), dtype=object)
-        h = np.zeros(len(blobs), dtype=np.uint64)
-        names_key = subkey(self._key, "email/names")
-        for n, members, rows in length_groups(blobs):
-            h[members] = siphash_rows(names_key, rows, n)
-            if n == 0:
-                for i in members:
-                    tokens[i] = "0"
-                continue
-            tokens[members] = base32_rows(permute_bytes(rows, self._key, "email"))
-        return h, tokens
 
 
 @register
@@ -348,7 +266,6 @@ class Postcode(_Dictionary):
 __all__ = [
     "City",
     "Company",
-    "Email",
     "FirstName",
     "FullName",
     "LastName",

@@ -1,0 +1,135 @@
+"""email: ``first.last.TOKEN@domain``, unique-safe by construction, built batch by batch.
+
+TOKEN is the base32 of a keyed Feistel permutation (``_feistel``) of the
+address's UTF-8 bytes. The permutation is a bijection for each byte length and
+the base32 width determines that length, so TOKEN (the text between the last
+``.`` of the local part and the ``@``; it never contains a ``.``) identifies the
+input address: distinct inputs give distinct outputs.
+
+The whole batch is encoded once; per byte length the addresses form one byte
+matrix that is permuted, hashed (for the decorative ``first.last`` part) and
+assembled into the output bytes with NumPy, then decoded once.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from stagewall.errors import MaskingError
+from stagewall.masking.transformers._aesprf import RowPrf
+from stagewall.masking.transformers._base import ParamsModel, Transformer, as_text, register
+from stagewall.masking.transformers._batch import base32_matrix, base32_width
+from stagewall.masking.transformers._feistel import permute_bytes
+from stagewall.masking.transformers._flat import flatten
+from stagewall.masking.transformers._names import _lower_firsts, _lower_lasts
+from stagewall.masking.transformers._prf import subkey
+
+
+@cache
+def _padded(kind: str) -> tuple[Any, Any]:
+    """A dictionary as a zero-padded ``(words, longest)`` byte matrix and the word lengths."""
+    words = (_lower_firsts() if kind == "first" else _lower_lasts()).tolist()
+    width = max(map(len, words))
+    table = np.zeros((len(words), width), dtype=np.uint8)
+    for i, w in enumerate(words):
+        table[i, : len(w)] = np.frombuffer(w.encode("ascii"), dtype=np.uint8)
+    return table, np.array([len(w) for w in words], dtype=np.int64)
+
+
+class EmailParams(ParamsModel):
+    domain: str = Field(default="example.com", pattern=r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+    max_length: int | None = Field(default=None, ge=16)
+
+
+@register
+class Email(Transformer):
+    """``first.last.TOKEN@domain``; TOKEN is a keyed permutation of the whole address."""
+
+    name = "email"
+    unique_safe = True
+    Params = EmailParams
+
+    def _bound(self, input_max: int) -> int:
+        p: EmailParams = self.params  # type: ignore[assignment]
+        first = int(_padded("first")[1].max())
+        last = int(_padded("last")[1].max())
+        token = max(1, base32_width(4 * input_max))
+        return first + last + 2 + token + 1 + len(p.domain)
+
+    def max_output_length(self, input_max: int | None) -> int | None:
+        p: EmailParams = self.params  # type: ignore[assignment]
+        if input_max is None:
+            return p.max_length
+        with_names = self._bound(input_max)
+        if p.max_length is None:
+            return with_names
+        return min(with_names, p.max_length)
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        texts = as_text(self.name, values)
+        out: list[object] = [None] * len(texts)
+        if not texts:
+            return out
+        flat = flatten(texts)
+        lengths = flat.lengths
+        order = np.argsort(lengths, kind="stable")
+        cuts = np.flatnonzero(np.diff(lengths[order])) + 1
+        for members in np.split(order, cuts):
+            n = int(lengths[members[0]])
+            rows = flat.buf[flat.starts[members].reshape(-1, 1) + np.arange(n)]
+            for i, s in zip(members.tolist(), self._group(rows, n), strict=True):
+                out[i] = s
+        return out
+
+    def _group(self, rows: Any, n: int) -> list[str]:
+        """The masked addresses of one byte length ``n`` (``rows``: ``(m, n)`` uint8)."""
+        p: EmailParams = self.params  # type: ignore[assignment]
+        m = rows.shape[0]
+        names = RowPrf(subkey(self._key, f"email/names/{n}"), subkey(self._key, "email/names/x"))
+        h = np.ascontiguousarray(names.tag(rows)[:, :8]).view("<u8").reshape(m)
+        if n == 0:
+            token = np.full((m, 1), ord("0"), dtype=np.uint8)
+        else:
+            token = base32_matrix(permute_bytes(rows, self._key, "email"))
+        firsts, first_len = _padded("first")
+        lasts, last_len = _padded("last")
+        fi = (h % np.uint64(len(firsts))).astype(np.intp)
+        li = ((h >> np.uint64(32)) % np.uint64(len(lasts))).astype(np.intp)
+        tail = np.frombuffer(("@" + p.domain).encode("ascii"), dtype=np.uint8)
+        dot = np.full((m, 1), ord("."), dtype=np.uint8)
+        cells = np.concatenate(
+            [firsts[fi], dot, lasts[li], dot, token, np.broadcast_to(tail, (m, len(tail)))], axis=1
+        )
+        flen, llen = first_len[fi], last_len[li]
+        keep = np.concatenate(
+            [
+                np.arange(firsts.shape[1]) < flen.reshape(-1, 1),
+                np.ones((m, 1), dtype=bool),
+                np.arange(lasts.shape[1]) < llen.reshape(-1, 1),
+                np.ones((m, 1 + token.shape[1] + len(tail)), dtype=bool),
+            ],
+            axis=1,
+        )
+        text = cells[keep].tobytes().decode("ascii")
+        sizes = flen + llen + 2 + token.shape[1] + len(tail)
+        bounds = [0, *np.cumsum(sizes).tolist()]
+        result = [text[i:j] for i, j in pairwise(bounds)]
+        if p.max_length is not None:
+            for i in np.flatnonzero(sizes > p.max_length).tolist():
+                # drop the names part: TOKEN@domain is still unique (no "." in TOKEN)
+                result[i] = result[i][int(flen[i] + llen[i]) + 2 :]
+                if len(result[i]) > p.max_length:
+                    raise MaskingError(
+                        f"email: a masked address would be {len(result[i])} characters, "
+                        f"longer than max_length {p.max_length}",
+                        hint="raise max_length (the column length) or use a shorter domain",
+                    )
+        return result
+
+
+__all__ = ["Email", "EmailParams"]
