@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 from decimal import Decimal
+from functools import cache
 from typing import Any, Literal
 
 import numpy as np
@@ -24,6 +26,8 @@ def _as_dates(name: str, values: list[Any]) -> tuple[list[dt.date], list[str | N
     The second list holds, per value, ``None`` (a native value) or the date/time
     separator of an ISO string (``""`` for a date-only string).
     """
+    if set(map(type, values)) <= {dt.date, dt.datetime}:  # native values: nothing to parse
+        return values, [None] * len(values)
     out: list[dt.date] = []
     styles: list[str | None] = []
     for v in values:
@@ -49,6 +53,8 @@ def _as_dates(name: str, values: list[Any]) -> tuple[list[dt.date], list[str | N
 
 
 def _restyle(values: list[dt.date], styles: list[str | None]) -> list[object]:
+    if not any(s is not None for s in styles):
+        return list(values)
     out: list[object] = []
     for v, style in zip(values, styles, strict=True):
         if style is None:
@@ -58,6 +64,18 @@ def _restyle(values: list[dt.date], styles: list[str | None]) -> list[object]:
         else:
             out.append(v.isoformat())
     return out
+
+
+def _isoformat(v: dt.date) -> str:
+    return v.isoformat()
+
+
+@cache
+def _day_steps(max_days: int) -> Any:
+    """``timedelta(days=k)`` for ``k`` in ``[-max_days, max_days]`` (index ``k + max_days``)."""
+    steps = np.empty(2 * max_days + 1, dtype=object)
+    steps[:] = [dt.timedelta(days=k) for k in range(-max_days, max_days + 1)]
+    return steps
 
 
 class DateShiftParams(ParamsModel):
@@ -81,14 +99,15 @@ class DateShift(Transformer):
     def _apply(self, values: list[Any]) -> list[object]:
         p: DateShiftParams = self.params  # type: ignore[assignment]
         values, styles = _as_dates(self.name, values)
-        texts = [v.isoformat() for v in values] if p.per == "value" else ["salt"] * len(values)
+        texts = list(map(_isoformat, values)) if p.per == "value" else ["salt"] * len(values)
         h = keyed_hash(self._key, self.name, texts)
         mag = (h % np.uint64(p.max_days) + np.uint64(1)).astype(np.int64)
         sign = np.where((h >> np.uint64(63)) == 0, 1, -1)
-        out: list[object] = []
+        # one timedelta object per possible offset, looked up instead of built per value
+        steps = _day_steps(p.max_days)
+        deltas = np.take(steps, mag * sign + p.max_days).tolist()
         try:
-            for v, o in zip(values, (mag * sign).tolist(), strict=True):
-                out.append(v + dt.timedelta(days=o))
+            out: list[object] = list(map(operator.add, values, deltas))
         except OverflowError:
             raise MaskingError(
                 "date_shift: a shifted date falls outside the supported calendar range",
