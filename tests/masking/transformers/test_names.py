@@ -136,3 +136,27 @@ def test_full_name_and_street_never_keep_a_name_of_the_input() -> None:
         out = build_transformer(tname, {}, key=key, salt="").transform(values)
         kept = [(v, o) for v, o in zip(values, out, strict=True) if _reveals_input(o, v)]
         assert kept == [], f"{tname} kept a name: {kept[:3]}"
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.none() | st.text(max_size=20) | st.sampled_from(["Jane Smith", " KIM ", "x\x00y"]),
+            st.none() | st.text(max_size=20) | st.sampled_from(["John Smith", "kim", "Smithers"]),
+        ),
+        max_size=20,
+    )
+)
+def test_batch_reveal_check_equals_the_per_value_rule(
+    pairs: list[tuple[str | None, str | None]],
+) -> None:
+    from stagewall.masking.transformers._names import _revealing, _reveals_input
+
+    values, outputs = [p[0] for p in pairs], [p[1] for p in pairs]
+    expected = [
+        i
+        for i, (v, o) in enumerate(pairs)
+        if v is not None and o is not None and _reveals_input(o, v)
+    ]
+    assert _revealing(values, outputs) == expected

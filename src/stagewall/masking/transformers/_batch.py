@@ -7,7 +7,9 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from stagewall.masking.transformers._prf import hash_bytes_list, splitmix, subkey
+from stagewall.masking.transformers._aesprf import RowPrf
+from stagewall.masking.transformers._flat import flatten
+from stagewall.masking.transformers._prf import splitmix, subkey
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -20,8 +22,26 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 def keyed_hash(key: bytes, label: str, texts: Sequence[str]) -> U64:
-    """One keyed 64-bit hash per text (SipHash-2-4, vectorised)."""
-    return hash_bytes_list(subkey(key, label), [t.encode("utf-8", "surrogatepass") for t in texts])
+    """One keyed 64-bit hash per text.
+
+    AES-128 CBC-MAC (``_aesprf``) of the UTF-8 bytes, with its own key for every
+    byte length (CBC-MAC is a PRF on messages of one fixed length), truncated to
+    64 bits. The batch is encoded once and hashed one length group at a time.
+    """
+    m = len(texts)
+    out = np.zeros(m, dtype=np.uint64)
+    if m == 0:
+        return out
+    flat = flatten(list(texts))
+    lengths = flat.lengths
+    order = np.argsort(lengths, kind="stable")
+    cuts = np.flatnonzero(np.diff(lengths[order])) + 1
+    for members in np.split(order, cuts):
+        n = int(lengths[members[0]])
+        rows = flat.buf[flat.starts[members].reshape(-1, 1) + np.arange(n)]
+        prf = RowPrf(subkey(key, f"hash/{n}/{label}"), subkey(key, f"hash/x/{label}"))
+        out[members] = np.ascontiguousarray(prf.tag(rows)[:, :8]).view("<u8").reshape(-1)
+    return out
 
 
 def pick(words: ObjArray, h: U64) -> list[str]:
