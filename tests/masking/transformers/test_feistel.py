@@ -122,12 +122,20 @@ def _reference_permute(row: list[int], radix: list[int], key: bytes, tweak: str)
         width = len(parts[d_i])
         if width == 0:
             continue
-        raw = prf(r, parts[s_i], 2 * width if wide else width)
-        words = (
-            [int.from_bytes(raw[2 * j : 2 * j + 2], "little") for j in range(width)]
-            if wide
-            else list(raw)
-        )
+        if (
+            radix[0] == 2 and not wide and n > 32
+        ):  # long bit rows: packed 8 to a byte, MSB first, both ways
+            src = parts[s_i] + [0] * (-len(parts[s_i]) % 8)
+            packed = [int("".join(map(str, src[i : i + 8])), 2) for i in range(0, len(src), 8)]
+            raw = prf(r, packed, -(-width // 8))
+            words = [(raw[j // 8] >> (7 - j % 8)) & 1 for j in range(width)]
+        else:
+            raw = prf(r, parts[s_i], 2 * width if wide else width)
+            words = (
+                [int.from_bytes(raw[2 * j : 2 * j + 2], "little") for j in range(width)]
+                if wide
+                else list(raw)
+            )
         scaled = [(w * rd) >> 16 if wide else w for w, rd in zip(words, rads[d_i], strict=True)]
         parts[d_i] = [(x + w) % rd for x, w, rd in zip(parts[d_i], scaled, rads[d_i], strict=True)]
     return parts[0] + parts[1]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -108,3 +109,17 @@ def test_fpe_uuid_text_keeps_style() -> None:
 def test_fpe_integer_zero_bounds_are_honoured() -> None:
     out = t("fpe_integer", min=-99, max=0).transform(list(range(-99, 1)))
     assert sorted(out) == list(range(-99, 1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(-(2**63), 2**63 - 1) | st.integers(-1000, 1000), min_size=1, max_size=40),
+    st.sampled_from([(None, None), (-(10**6), 10**6), (0, 99_999), (-(2**63), 2**63 - 1)]),
+)
+def test_fpe_integer_vector_path_equals_the_reference(values: list[int], bounds: Any) -> None:
+    lo, hi = bounds
+    params = {k: v for k, v in (("min", lo), ("max", hi)) if v is not None}
+    values = [v for v in values if (lo is None or v >= lo) and (hi is None or v <= hi)] or [0]
+    tr = build_transformer("fpe_integer", params, key=MaskingKey("k", b"\x03" * 32))
+    lo_, hi_ = (lo if lo is not None else -(2**63)), (hi if hi is not None else 2**63 - 1)
+    assert tr.transform(values) == tr._digits(values, lo_, hi_)  # type: ignore[attr-defined]

@@ -44,17 +44,22 @@ def _round_prfs(key: bytes, tweak: str, n: int, rounds: int) -> list[RowPrf]:
     ]
 
 
-def _prf(prf: RowPrf, src: Any, width: int, wide: bool) -> Any:
+def _prf(prf: RowPrf, src: Any, width: int, wide: bool, bits: bool = False) -> Any:
     """``width`` pseudo-random words per row, a keyed function of ``src`` (uint8 symbols).
 
     ``wide``: 16-bit words (for radices that do not divide 256; a word ``w`` is
     scaled to ``w * radix >> 16``, whose relative bias for a radix of at most 256
     is below 2**-8 — this weakens nothing that matters here, since every round
     stays invertible whatever its round function); otherwise bytes (exact for
-    radix 2 and 256).
+    radix 2 and 256). ``bits`` (radix 2, rows longer than 32 bits): the half is
+    packed 8 bits to a byte before it goes into the PRF, and each output byte gives
+    8 symbols.
     """
     if width == 0:
         return None
+    if bits:  # radix 2: the PRF sees and yields packed bits
+        packed = np.packbits(np.asarray(src, dtype=np.uint8), axis=1)
+        return np.unpackbits(prf(packed, -(-width // 8)), axis=1)[:, :width]
     src8 = np.ascontiguousarray(src, dtype=np.uint8)
     if not wide:
         return prf(src8, width)[:, :width]
@@ -115,11 +120,12 @@ def _apply(sym: Any, radix: Any, key: bytes, tweak: str, inverse: bool, raw: boo
     ]
     rads = [_radix_operand(rad_all[:, :half], m), _radix_operand(rad_all[:, half:], m)]
     prfs = _round_prfs(key, tweak, n, rounds)
+    packed = uniform == 2 and n > 32  # long bit rows: 8 bits a byte saves AES blocks
     order = range(rounds - 1, -1, -1) if inverse else range(rounds)
     for r in order:
         s_i, d_i = (0, 1) if r % 2 == 0 else (1, 0)
         cur = parts[d_i]
-        words = _prf(prfs[r], parts[s_i], cur.shape[1], wide=uniform == 0)
+        words = _prf(prfs[r], parts[s_i], cur.shape[1], wide=uniform == 0, bits=packed)
         if words is None:
             continue
         if uniform == 256:  # uint8 arithmetic wraps mod 256

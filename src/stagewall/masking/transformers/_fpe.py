@@ -8,7 +8,7 @@ distinct inputs always give two distinct outputs (a bijection per format).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -28,6 +28,7 @@ from stagewall.masking.transformers._feistel import (
     bits_to_ints,
     ints_to_bits,
     permute,
+    permute_u8,
     permute_walk,
 )
 from stagewall.masking.transformers._flat import class_masks, flatten, permute_symbols
@@ -150,7 +151,11 @@ class FpeInteger(Transformer):
             return self._range(ints, p.min, p.max)  # type: ignore[arg-type,return-value]
         lo = p.min if p.min is not None else -(2**63)
         hi = p.max if p.max is not None else INT64_MAX
-        return self._digits(ints, lo, hi)  # type: ignore[return-value]
+        try:
+            arr = np.array(ints, dtype=np.int64)
+        except OverflowError:  # beyond int64 (possible with custom min/max): one by one
+            return self._digits(ints, lo, hi)  # type: ignore[return-value]
+        return self._digits_int64(arr, lo, hi)  # type: ignore[return-value]
 
     def _range(self, ints: list[int], lo: int, hi: int) -> list[int]:
         if any(v < lo or v > hi for v in ints):
@@ -204,11 +209,98 @@ class FpeInteger(Transformer):
                 out[i] = -mag if neg else mag
         return out
 
+    def _digits_int64(self, arr: Any, lo: int, hi: int) -> list[int]:
+        """:meth:`_digits` for values that fit in int64, on NumPy arrays (same outputs)."""
+        if arr.size and (int(arr.min()) < lo or int(arr.max()) > hi):
+            raise MaskingError(
+                f"fpe_integer: a value is outside [{lo}, {hi}]",
+                hint="set min/max to the column type's range",
+            )
+        neg = arr < 0
+        mag = np.where(neg, (-(arr + 1)).astype(np.uint64) + np.uint64(1), arr.astype(np.uint64))
+        ndig = np.searchsorted(_POW10[1:], mag, side="right") + 1
+        group = neg * 32 + ndig
+        res = np.empty(arr.shape, dtype=np.int64)
+        for g in np.unique(group).tolist():
+            members = np.flatnonzero(group == g)
+            is_neg, d = g >= 32, g % 32
+            bound = -lo if is_neg else hi
+            lead = d > 1 or is_neg  # "07" is not a 2-digit number; -0 is 0
+            m = mag[members]
+            digits = np.stack(
+                [(m // _POW10[d - 1 - j]) % np.uint64(10) for j in range(d)], axis=1
+            ).astype(np.int64)
+            radix = np.full(d, 10, dtype=np.int64)
+            if lead:
+                radix[0] = 9
+                digits[:, 0] -= 1
+            tweak = f"digits/{int(is_neg)}/{d}"
+            if 10**d - 1 > bound:
+                perm = permute_walk(digits, radix, self._key, tweak, _at_most(bound, lead))
+            else:
+                perm = permute(digits, radix, self._key, tweak)
+            new = _digits_u64(perm, lead)
+            if is_neg:  # -(new) without overflow at 2**63
+                res[members] = -((new - np.uint64(1)).astype(np.int64)) - 1
+            else:
+                res[members] = new.astype(np.int64)
+        return res.tolist()  # type: ignore[no-any-return]
+
+
+_POW10 = np.array([10**k for k in range(20)], dtype=np.uint64)
+
+
+def _at_most(bound: int, nonzero_lead: bool) -> Callable[[Any], Any]:
+    ubound = np.uint64(bound)
+    return lambda sym: _digits_u64(sym, nonzero_lead) <= ubound
+
+
+def _digits_u64(sym: Any, nonzero_lead: bool) -> Any:
+    """Digit rows (first digit stored minus one when ``nonzero_lead``) → uint64 magnitudes."""
+    val = sym[:, 0].astype(np.uint64) + np.uint64(1 if nonzero_lead else 0)
+    for j in range(1, sym.shape[1]):
+        val = val * np.uint64(10) + sym[:, j].astype(np.uint64)
+    return val
+
 
 def _digits_value(row: list[int], nonzero_lead: bool) -> int:
     first = row[0] + 1 if nonzero_lead else row[0]
     return int(str(first) + "".join(map(str, row[1:])))
 
+
+def _make_uuid_fast(n: int) -> uuid.UUID:
+    """``uuid.UUID(int=n)`` for ``0 <= n < 2**128`` without re-validating the argument.
+
+    ``UUID.__init__`` parses and checks its keyword arguments (about 1.4 µs); the
+    object it builds holds just ``int`` and ``is_safe``. Used only if it gives
+    equal, hashable-alike UUIDs (checked at import time), else the public path.
+    """
+    u = _new(_UUID)
+    _setattr(u, "int", n)
+    _setattr(u, "is_safe", _UNKNOWN)
+    return u
+
+
+_UUID, _UNKNOWN, _new, _setattr = (
+    uuid.UUID,
+    uuid.SafeUUID.unknown,
+    object.__new__,
+    object.__setattr__,
+)
+
+
+def _pick_uuid_maker() -> Callable[[int], uuid.UUID]:
+    try:
+        probe = 0x123456789ABCDEF0FEDCBA9876543210
+        fast, slow = _make_uuid_fast(probe), uuid.UUID(int=probe)
+        if fast == slow and hash(fast) == hash(slow) and str(fast) == str(slow):
+            return _make_uuid_fast
+    except (AttributeError, TypeError):  # pragma: no cover  (a future uuid module)
+        pass
+    return lambda n: uuid.UUID(int=n)  # pragma: no cover
+
+
+_new_uuid = _pick_uuid_maker()
 
 # Version nibble (bits 48-51) and the variant field (bits 64-66) stay; 121 bits are permuted.
 _UUID_KEEP = frozenset({48, 49, 50, 51, 64, 65, 66})
@@ -226,6 +318,10 @@ class FpeUuid(Transformer):
     def _apply(self, values: list[Any]) -> list[object]:
         parsed: list[int] = []
         styles: list[tuple[bool, bool, bool] | None] = []
+        if set(map(type, values)) == {uuid.UUID}:  # native UUIDs: no parsing, no styles
+            parsed = [v.int for v in values]
+            styles = [None] * len(values)
+            values = []
         for v in values:
             if isinstance(v, uuid.UUID):
                 parsed.append(v.int)
@@ -241,12 +337,18 @@ class FpeUuid(Transformer):
                 styles.append((v.startswith("{"), "-" in v, v != v.lower()))
             else:
                 raise wrong_type(self.name, v, "UUID")
-        bits = ints_to_bits(parsed, 128)
+        raw = b"".join([n.to_bytes(16, "big") for n in parsed])
+        bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8).reshape(-1, 16), axis=1)
         free = bits[:, _UUID_FREE]
-        bits[:, _UUID_FREE] = permute(free, np.full(free.shape[1], 2, dtype=np.int64), self._key)
+        bits[:, _UUID_FREE] = permute_u8(free, np.full(free.shape[1], 2), self._key)
+        new = np.packbits(bits, axis=1).tobytes()
+        from_bytes = int.from_bytes
+        ints = [from_bytes(new[i : i + 16], "big") for i in range(0, len(new), 16)]
+        if not values:  # all native
+            return list(map(_new_uuid, ints))
         out: list[object] = []
-        for n, style in zip(bits_to_ints(bits), styles, strict=True):
-            u = uuid.UUID(int=n)
+        for n, style in zip(ints, styles, strict=True):
+            u = _new_uuid(n)
             if style is None:
                 out.append(u)
                 continue
