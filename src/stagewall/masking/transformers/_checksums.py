@@ -80,18 +80,27 @@ def mod97_rows(rows: Any) -> Any:
     """
     m, n = rows.shape
     r = np.zeros(m, dtype=np.int64)
+    cols = np.ascontiguousarray(rows.T)
     for j in range(n):
-        c = rows[:, j].astype(np.int64)
-        letter = c >= 65
-        r = (r * np.where(letter, 100, 10) + np.where(letter, c - 55, c - 48)) % 97
+        c = cols[j]
+        r = (r * _MOD97_MULT[c] + _MOD97_VAL[c]) % 97
     return r
+
+
+_MOD97_MULT = np.where(np.arange(256) >= 65, 100, 10).astype(np.int64)
+_MOD97_VAL = np.where(np.arange(256) >= 65, np.arange(256) - 55, np.arange(256) - 48).astype(
+    np.int64
+)
+
+
+# contribution of digit d at an even (row 0) or odd (row 1) distance from the end
+_LUHN = np.array([list(range(10)), [2 * d - 9 if 2 * d > 9 else 2 * d for d in range(10)]],
+                 dtype=np.int64).ravel()  # fmt: skip
 
 
 def luhn_values(digits: Any, from_end: Any) -> Any:
     """Each digit's contribution to the Luhn sum (doubled at odd distance from the end)."""
-    d = digits.astype(np.int64)
-    twice = 2 * d
-    return np.where(from_end % 2 == 1, np.where(twice > 9, twice - 9, twice), d)
+    return _LUHN[(from_end & 1) * 10 + digits]
 
 
 __all__ = [
