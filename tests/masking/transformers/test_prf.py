@@ -1,79 +1,64 @@
-"""Known-answer tests for the PRF and the base32 encoding the transformers build on."""
+"""Known-answer and reference tests for the AES PRF, keyed hash and base32 the transformers use."""
 
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import numpy as np
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stagewall.masking.transformers._batch import base32_rows
-from stagewall.masking.transformers._prf import hash_bytes_list, siphash_rows
+from stagewall.masking.transformers._aesprf import RowPrf
+from stagewall.masking.transformers._batch import base32_rows, keyed_hash
 
 KEY = bytes(range(16))
 
 
-def _reference_siphash24(key: bytes, msg: bytes) -> int:
-    """Straight transcription of the SipHash-2-4 paper, one message at a time."""
-    mask = (1 << 64) - 1
-
-    def rotl(x: int, b: int) -> int:
-        return ((x << b) | (x >> (64 - b))) & mask
-
-    k0, k1 = int.from_bytes(key[:8], "little"), int.from_bytes(key[8:], "little")
-    v = [k0 ^ 0x736F6D6570736575, k1 ^ 0x646F72616E646F6D, k0 ^ 0x6C7967656E657261,
-         k1 ^ 0x7465646279746573]  # fmt: skip
-
-    def rnd() -> None:
-        v[0] = (v[0] + v[1]) & mask
-        v[1] = rotl(v[1], 13) ^ v[0]
-        v[0] = rotl(v[0], 32)
-        v[2] = (v[2] + v[3]) & mask
-        v[3] = rotl(v[3], 16) ^ v[2]
-        v[0] = (v[0] + v[3]) & mask
-        v[3] = rotl(v[3], 21) ^ v[0]
-        v[2] = (v[2] + v[1]) & mask
-        v[1] = rotl(v[1], 17) ^ v[2]
-        v[2] = rotl(v[2], 32)
-
-    tail = len(msg) % 8
-    blocks = [int.from_bytes(msg[i : i + 8], "little") for i in range(0, len(msg) - tail, 8)]
-    blocks.append(int.from_bytes(msg[len(msg) - tail :], "little") | ((len(msg) & 0xFF) << 56))
-    for m in blocks:
-        v[3] ^= m
-        rnd()
-        rnd()
-        v[0] ^= m
-    v[2] ^= 0xFF
-    for _ in range(4):
-        rnd()
-    return v[0] ^ v[1] ^ v[2] ^ v[3]
+def _aes(key: bytes, block: bytes) -> bytes:
+    enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    return enc.update(block) + enc.finalize()
 
 
-def _sip(msg: bytes) -> int:
-    rows = np.frombuffer(msg, dtype=np.uint8).reshape(1, len(msg))
-    return int(siphash_rows(KEY, rows, len(msg))[0])
-
-
-def test_siphash_known_answers_from_the_paper() -> None:
-    # Test vectors of the SipHash reference implementation (key 00..0f, msg 00..n-1).
-    assert _sip(b"") == 0x726FDB47DD0E0E31
-    assert _sip(bytes(range(1))) == 0x74F839C593DC67FD
-    assert _sip(bytes(range(15))) == 0xA129CA6149BE45E5
-
-
-def test_reference_transcription_agrees_with_known_answers() -> None:
-    assert _reference_siphash24(KEY, bytes(range(15))) == 0xA129CA6149BE45E5
+def test_aes_known_answer_fips197() -> None:
+    # FIPS-197 appendix C.1: the block cipher under the vectorised PRF is AES-128.
+    key = bytes(range(16))
+    rows = np.frombuffer(bytes.fromhex("00112233445566778899aabbccddeeff"), dtype=np.uint8)
+    tag = RowPrf(key, key).tag(rows.reshape(1, 16))
+    assert tag.tobytes().hex() == "69c4e0d86a7b0430d8cdb78070b4c55a"
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.lists(st.binary(max_size=40), min_size=1, max_size=20), st.binary(min_size=16, max_size=16)
-)
-def test_vectorised_siphash_equals_reference(items: list[bytes], key: bytes) -> None:
-    got = hash_bytes_list(key, items).tolist()
-    assert got == [_reference_siphash24(key, m) for m in items]
+@given(st.integers(0, 50), st.integers(1, 6), st.integers(1, 70), st.data())
+def test_row_prf_is_cbc_mac_then_counter_expansion(n: int, m: int, nbytes: int, data: Any) -> None:
+    rows = [data.draw(st.binary(min_size=n, max_size=n)) for _ in range(m)]
+    mac_key, x_key = b"k" * 16, b"x" * 16
+    got = RowPrf(mac_key, x_key)(
+        np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(m, n), nbytes
+    )
+    for row, out in zip(rows, got.tolist(), strict=True):
+        msg = row + bytes(-n % 16 if n else 16)
+        tag = bytes(16)
+        for i in range(0, len(msg), 16):
+            tag = _aes(mac_key, bytes(a ^ b for a, b in zip(tag, msg[i : i + 16], strict=True)))
+        if nbytes <= 16:
+            expected = tag
+        else:
+            expected = b"".join(
+                _aes(x_key, tag[:14] + bytes([tag[14] ^ (j >> 8), tag[15] ^ (j & 255)]))
+                for j in range(-(-nbytes // 16))
+            )
+        assert bytes(out[:nbytes]) == expected[:nbytes]
+
+
+def test_keyed_hash_depends_on_key_label_and_text_not_on_the_batch() -> None:
+    texts = ["a", "ab", "", "ab\x00", "Jane Doe", "ä"]
+    h = keyed_hash(b"\x01" * 32, "l", texts)
+    assert len(set(h.tolist())) == len(texts)
+    assert [int(keyed_hash(b"\x01" * 32, "l", [t])[0]) for t in texts] == h.tolist()
+    assert (keyed_hash(b"\x02" * 32, "l", texts) != h).all()
+    assert (keyed_hash(b"\x01" * 32, "m", texts) != h).all()
 
 
 @settings(max_examples=60, deadline=None)
