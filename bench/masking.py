@@ -9,7 +9,11 @@ Creates throwaway databases on a local PostgreSQL server, generates a dataset
 (b) ``stagewall.masking.engine.run`` with a realistic plan.
 
 Prints JSON: rows/s, MB/s, the ratio (b)/(a), and values transformed per second per
-core for the pseudonym transformers. Drops the databases afterwards.
+core for the pseudonym transformers. (a) and (b) alternate ``--repeat`` times into
+fresh databases and the medians are reported (a shared machine drifts). Column
+cardinalities are those of real tables: first names a few thousand distinct values,
+last names tens of thousands, streets, e-mails and phones nearly all distinct.
+Drops the databases afterwards.
 
     python bench/masking.py --rows 1000000 --jobs 2
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import threading
 import time
 import uuid
@@ -83,8 +88,10 @@ def generate(url: str, rows: int) -> dict[str, int]:
             """INSERT INTO customers (email, first_name, last_name, phone, country, created_at,
                  balance, status)
                SELECT 'user' || g || '@mail' || (g %% 97) || '.example.org',
-                      (ARRAY['Anna','Ben','Chloe','David','Emma','Felix'])[1 + g %% 6],
-                      (ARRAY['Miller','Schmidt','Dubois','Rossi','Novak'])[1 + g %% 5],
+                      (ARRAY['Anna','Ben','Chloe','David','Emma','Felix'])[1 + g %% 6]
+                        || CASE WHEN g %% 3 = 0 THEN '' ELSE chr(97 + g %% 26) || (g %% 150) END,
+                      (ARRAY['Miller','Schmidt','Dubois','Rossi','Novak'])[1 + g %% 5]
+                        || (g * 7919 %% 20000),
                       '+49 30 ' || (1000000 + g), (ARRAY['DE','FR','NL','AT'])[1 + g %% 4],
                       now() - g * interval '1 minute', (g %% 10000) / 7.0,
                       (ARRAY['active','closed'])[1 + g %% 2]
@@ -94,8 +101,10 @@ def generate(url: str, rows: int) -> dict[str, int]:
         c.execute(
             """INSERT INTO orders (customer_id, amount, currency, street, city, created_at, state,
                  items)
-               SELECT 1 + g %% %s, (g %% 5000) / 3.0, 'EUR', (g %% 300) || ' High Street',
-                      (ARRAY['Berlin','Paris','Vienna'])[1 + g %% 3],
+               SELECT 1 + g %% %s, (g %% 5000) / 3.0, 'EUR',
+                      (g %% 997) || ' ' || (ARRAY['High','Mill','Elm','Oak'])[1 + g %% 4]
+                        || (g * 31 %% 250000) || ' Street',
+                      (ARRAY['Berlin','Paris','Vienna'])[1 + g %% 3] || (g * 13 %% 1000),
                       now() - g * interval '1 second', 'paid', 1 + g %% 9
                FROM generate_series(1, %s) g""",
             (n_c, n_o),
@@ -217,36 +226,54 @@ def main() -> None:
     ap.add_argument("--batch-rows", type=int, default=5000)
     ap.add_argument("--plan", choices=["realistic", "fast"], default="realistic")
     ap.add_argument("--workers", choices=["process", "thread"], default="process")
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="alternate plain/masked runs; medians are reported"
+    )
     args = ap.parse_args()
     tag = uuid.uuid4().hex[:8]
-    names = [f"sw_bench_{tag}_{x}" for x in ("src", "plain", "masked")]
     base = args.admin.rsplit("/", 1)[0]
-    src, plain, masked = (f"{base}/{n}" for n in names)
-    with psycopg.connect(args.admin, autocommit=True) as c:
-        for n in names:
-            c.execute(f'CREATE DATABASE "{n}"'.encode())
+    made: list[str] = []
+
+    def fresh(role: str) -> str:
+        name = f"sw_bench_{tag}_{role}_{len(made)}"
+        with psycopg.connect(args.admin, autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{name}"'.encode())
+        made.append(name)
+        return f"{base}/{name}"
+
+    def drop(url: str) -> None:
+        with psycopg.connect(args.admin, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'.encode())
+
     try:
+        src = fresh("src")
         t0 = time.perf_counter()
         sizes = generate(src, args.rows)
         gen_s = time.perf_counter() - t0
         total_rows = sum(sizes.values())
         nbytes = heap_bytes(src)
-        plain_s = baseline(src, plain, args.jobs, args.min_pages)
         key = MaskingKey("bench", os.urandom(32))
-        t0 = time.perf_counter()
-        result = run(
-            plan_for(src, args.plan),
-            src,
-            masked,
-            key,
-            RunOptions(
-                jobs=args.jobs,
-                split_min_pages=args.min_pages,
-                batch_rows=args.batch_rows,
-                workers=args.workers,
-            ),
+        plan = plan_for(src, args.plan)
+        options = RunOptions(
+            jobs=args.jobs,
+            split_min_pages=args.min_pages,
+            batch_rows=args.batch_rows,
+            workers=args.workers,
         )
-        masked_s = time.perf_counter() - t0
+        plain_runs: list[float] = []
+        masked_runs: list[float] = []
+        result = None
+        for _ in range(max(1, args.repeat)):  # alternated, so drift hits both alike
+            target = fresh("plain")
+            plain_runs.append(baseline(src, target, args.jobs, args.min_pages))
+            drop(target)
+            target = fresh("masked")
+            t0 = time.perf_counter()
+            result = run(plan, src, target, key, options)
+            masked_runs.append(time.perf_counter() - t0)
+            drop(target)
+        assert result is not None
+        plain_s, masked_s = statistics.median(plain_runs), statistics.median(masked_runs)
         speeds = transformer_speed(key, 200_000)
         report = {
             "rows": total_rows,
@@ -256,26 +283,32 @@ def main() -> None:
             "plan": args.plan,
             "workers": args.workers,
             "cores": os.cpu_count(),
+            "repeat": len(plain_runs),
             "generate_seconds": round(gen_s, 2),
             "plain_copy": {
                 "seconds": round(plain_s, 2),
+                "runs": [round(x, 2) for x in plain_runs],
                 "rows_per_s": round(total_rows / plain_s),
                 "mb_per_s": round(nbytes / 1e6 / plain_s, 1),
             },
             "mask_run": {
                 "seconds": round(masked_s, 2),
+                "runs": [round(x, 2) for x in masked_runs],
                 "rows_per_s": round(total_rows / masked_s),
                 "mb_per_s": round(nbytes / 1e6 / masked_s, 1),
                 "values_transformed": result.values_transformed,
                 "values_per_s": round(result.values_transformed / masked_s),
             },
             "ratio_masked_over_plain": round(plain_s / masked_s, 3),
+            "ratio_per_pair": [
+                round(p / m, 3) for p, m in zip(plain_runs, masked_runs, strict=True)
+            ],
             "transformer_values_per_s_per_core": speeds,
         }
         print(json.dumps(report, indent=2))
     finally:
         with psycopg.connect(args.admin, autocommit=True) as c:
-            for n in names:
+            for n in made:
                 c.execute(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)'.encode())
 
 

@@ -535,3 +535,55 @@ def test_replace_drops_tables_and_views_of_a_used_target(
         names = {n.split(".")[-1] for n in db.user_tables()}
     assert "leftover" not in names and "leftover_view" not in names and "t" not in names
     assert counts(src) == counts(tgt, "target")
+
+
+@pytest.mark.postgres
+def test_postgres_dates_do_not_depend_on_server_datestyle_or_timezone(
+    pg_url_factory: Any,
+) -> None:
+    """A source whose database defaults to DateStyle 'SQL, DMY' and a non-UTC TimeZone
+    masks to the same values as one with the defaults; infinite dates stay infinite."""
+    import datetime as dt
+
+    import psycopg
+
+    def source(settings: bool) -> str:
+        url = pg_url_factory()
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(url, autocommit=True) as c:
+            if settings:
+                c.execute(f"ALTER DATABASE \"{name}\" SET DateStyle = 'SQL, DMY'")
+                c.execute(f"ALTER DATABASE \"{name}\" SET TimeZone = 'Asia/Kolkata'")
+        with psycopg.connect(url, autocommit=True) as c:
+            c.execute(
+                "CREATE TABLE ev (id int PRIMARY KEY, at timestamptz, day date, local timestamp)"
+            )
+            c.execute(
+                "INSERT INTO ev SELECT g, timestamptz '2024-03-30 23:30:00.25+00' + g * "
+                "interval '7 hours', date '2024-02-27' + g, timestamp '2024-10-27 01:30' + "
+                "g * interval '1 minute' FROM generate_series(1, 300) g"
+            )
+            c.execute("INSERT INTO ev VALUES (0, 'infinity', '-infinity', 'infinity')")
+        return url
+
+    shift = ("date_shift", {"max_days": 40})
+    overrides = {("ev", "at"): shift, ("ev", "day"): shift, ("ev", "local"): shift}
+    query = "SELECT id, at::text, day::text, local::text FROM ev ORDER BY id"
+    results = []
+    for settings in (False, True):
+        src, tgt = source(settings), pg_url_factory()
+        run(plan_for(_schema(src), overrides), src, tgt, KEY)
+        with psycopg.connect(src) as c:  # read both in one fixed session setting
+            c.execute("SET DateStyle = 'ISO'; SET TimeZone = 'UTC'")
+            before = c.execute(query).fetchall()
+        with psycopg.connect(tgt) as c:
+            c.execute("SET DateStyle = 'ISO'; SET TimeZone = 'UTC'")
+            results.append(c.execute(query).fetchall())
+    plain, odd = results
+    assert plain == odd
+    assert plain[0][1:] == ("infinity", "-infinity", "infinity")
+    parse = dt.datetime.fromisoformat
+    for (_, *xs), (_, *ys) in zip(before[1:], plain[1:], strict=True):
+        for x, y in zip(xs, ys, strict=True):
+            delta = parse(y) - parse(x)
+            assert delta.seconds == 0 and delta.microseconds == 0 and 1 <= abs(delta.days) <= 40

@@ -26,6 +26,12 @@ class Unit:
     parts: int = 1
 
 
+_DEDUP_MIN = 256  # rows in a batch before repeats are looked for
+_DEDUP_MAX_SHARE = 0.6  # distinct values at most this share of the batch
+_DEDUP_PAUSE = 8  # batches to skip the check after a mostly distinct one
+_TEXT_OR_NULL = frozenset({str, type(None)})
+
+
 class Mapper:
     """The transformers of one table's columns, for one worker."""
 
@@ -36,15 +42,45 @@ class Mapper:
         self.by_index = {
             i: transformers[c.name] for i, c in enumerate(self.columns) if c.name in transformers
         }
+        self._dedup_wait: dict[int, int] = {}
+        # columns whose transformer takes ISO text for dates (COPY text is passed as is)
+        self.iso_text = frozenset(
+            name for name, t in transformers.items() if getattr(t, "takes_iso_text", False)
+        )
 
     def _run(self, idx: int, values: list[Any]) -> list[Any]:
-        out = self.by_index[idx].transform(values)
+        out = self._transform(idx, values)
         if len(out) != len(values):
             raise MaskingError(
                 f"transformer on {self.table.qualified}.{self.names[idx]} returned "
                 f"{len(out)} values for {len(values)}"
             )
         return out
+
+    def _transform(self, idx: int, values: list[Any]) -> list[Any]:
+        """One column of a batch; repeated texts are transformed once.
+
+        A transformer's output depends only on its input, so a batch with many
+        repeats (cities, first names, statuses) maps its distinct values and looks
+        the rest up. Only for text (equal strings are identical; ``1 == 1.0 ==
+        True`` and equal datetimes in other zones are not). A column whose batches
+        are mostly distinct is looked at again only every few batches.
+        """
+        tr = self.by_index[idx]
+        n = len(values)
+        wait = self._dedup_wait.get(idx, 0)
+        if wait:
+            self._dedup_wait[idx] = wait - 1
+        elif n >= _DEDUP_MIN and set(map(type, values)) <= _TEXT_OR_NULL:
+            distinct = dict.fromkeys(values)
+            if len(distinct) <= n * _DEDUP_MAX_SHARE:
+                keys = list(distinct)
+                out = tr.transform(keys)
+                if len(out) != len(keys):
+                    return out  # reported by the caller
+                return list(map(dict(zip(keys, out, strict=True)).__getitem__, values))
+            self._dedup_wait[idx] = _DEDUP_PAUSE
+        return tr.transform(values)
 
     def apply_rows(self, rows: list[list[Any]]) -> list[list[Any]]:
         for idx in self.by_index:
@@ -123,7 +159,9 @@ def copy_unit(
     ):
         from stagewall.masking.db._pgtext import encode_column
 
-        decoders = src.decoders(unit.table, names) if mapper.by_index else []
+        decoders = (
+            src.decoders(unit.table, names, as_text=mapper.iso_text) if mapper.by_index else []
+        )
         done = 0
         with tgt.copy_in(unit.table, names) as writer:
             for lines in src.copy_out(unit.table, names, unit.where, batch_rows):

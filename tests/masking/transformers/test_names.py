@@ -160,3 +160,57 @@ def test_batch_reveal_check_equals_the_per_value_rule(
         if v is not None and o is not None and _reveals_input(o, v)
     ]
     assert _revealing(values, outputs) == expected
+
+
+_REAL = [
+    "Jane Smith",
+    "Smith",
+    "Kim",
+    " KIM ",
+    "Holly Ferguson",
+    "12 Foster Crescent",
+    "O'Brien",
+    "Li",
+    "Ng Wei",
+    "Street",
+    "Smith LLC",
+    "x\x00y",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["first_name", "last_name", "full_name", "street_address", "city", "company"]),
+    st.lists(st.none() | st.text(max_size=24) | st.sampled_from(_REAL), max_size=40),
+)
+def test_probe_prefilter_gives_the_exact_rule_outputs(name: str, values: list[str | None]) -> None:
+    """The C-level probe prefilter changes speed only: outputs equal the exact per-value rule."""
+    import copy as copy_mod
+
+    from stagewall.keys import MaskingKey
+    from stagewall.masking.transformers import build_transformer
+
+    fast = build_transformer(name, {}, key=MaskingKey("kp", b"\x03" * 32), salt="s")
+    exact = copy_mod.copy(fast)
+    exact._probed = False  # type: ignore[attr-defined]
+    assert fast.transform(values) == exact.transform(values)
+
+
+def test_probe_prefilter_on_names_that_collide() -> None:
+    """Inputs made of dictionary names: many candidates, same outputs as the exact rule."""
+    import copy as copy_mod
+
+    from stagewall.keys import MaskingKey
+    from stagewall.masking.transformers import _dicts, build_transformer
+    from stagewall.masking.transformers._names import _reveals_input
+
+    firsts, lasts = _dicts.first_names().tolist(), _dicts.last_names().tolist()
+    values = [f"{firsts[i % len(firsts)]} {lasts[(7 * i) % len(lasts)]}" for i in range(4000)]
+    values += firsts + lasts + _dicts.cities().tolist()[:500]
+    for name in ("first_name", "last_name", "full_name", "street_address", "city", "company"):
+        fast = build_transformer(name, {}, key=MaskingKey("kq", b"\x04" * 32), salt="")
+        exact = copy_mod.copy(fast)
+        exact._probed = False  # type: ignore[attr-defined]
+        out = fast.transform(values)
+        assert out == exact.transform(values), name
+        assert not [v for v, o in zip(values, out, strict=True) if _reveals_input(o, v)], name

@@ -34,10 +34,16 @@ def test_date_shift_within_bounds_and_types(values: list[dt.date], days: int) ->
     out = t("date_shift", max_days=days).transform(values)
     for a, b in zip(values, out, strict=True):
         assert type(a) is type(b)
-        delta = (b - a) if isinstance(a, dt.datetime) else dt.timedelta(days=(b - a).days)
-        assert 1 <= abs(delta.days) <= days and delta.seconds == 0 and delta != dt.timedelta(0)
-        if isinstance(a, dt.datetime):
-            assert a.tzinfo is b.tzinfo and a.time() == b.time()
+        if isinstance(a, dt.datetime) and a.tzinfo is not None:
+            assert a.tzinfo is b.tzinfo  # type: ignore[attr-defined]
+            delta = b.astimezone(dt.UTC) - a.astimezone(dt.UTC)  # type: ignore[attr-defined]
+        elif isinstance(a, dt.datetime):
+            delta = b - a  # type: ignore[operator]
+            assert a.time() == b.time()  # type: ignore[attr-defined]
+        else:
+            delta = dt.timedelta(days=(b - a).days)  # type: ignore[operator]
+        # the instant moves by whole days (across a DST change too)
+        assert 1 <= abs(delta.days) <= days and delta.seconds == 0 and delta.microseconds == 0
 
 
 def test_date_shift_per_salt_keeps_intervals() -> None:
@@ -111,3 +117,62 @@ def test_iso_text_dates_as_sqlite_returns_them() -> None:
 
     with pytest.raises(MaskingError, match="not an ISO 8601 date"):
         t("birth_date").transform(["23/05/1987"])
+
+
+_INSTANTS = st.one_of(
+    st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1)),
+    st.datetimes(dt.datetime(1900, 1, 2), dt.datetime(2100, 1, 1)),
+    st.datetimes(dt.datetime(1900, 1, 2), dt.datetime(2100, 1, 1), timezones=st.timezones()),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_INSTANTS, min_size=1, max_size=30), st.sampled_from(["value", "salt"]))
+def test_date_shift_same_instant_same_shift_as_text_or_native(
+    values: list[dt.date], per: str
+) -> None:
+    """PostgreSQL COPY text (ISO, UTC) and native driver values shift identically."""
+    from stagewall.masking.transformers._numeric import canonical_instant
+
+    shift = t("date_shift", max_days=90, per=per)
+    texts = [canonical_instant(v) for v in values]
+    from_text = shift.transform(texts)
+    from_native = shift.transform(values)
+    assert from_text == [canonical_instant(v) for v in from_native]  # type: ignore[arg-type]
+    # one value at a time gives the same as the batch (the text fast path is batch-wide)
+    assert [shift.transform([x])[0] for x in texts] == from_text
+
+
+def test_canonical_instant_is_postgres_iso_utc_text() -> None:
+    from stagewall.masking.transformers._numeric import canonical_instant
+
+    tz = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    assert canonical_instant(dt.date(2024, 5, 1)) == "2024-05-01"
+    assert canonical_instant(dt.datetime(2024, 5, 1, 10, 30)) == "2024-05-01 10:30:00"
+    assert canonical_instant(dt.datetime(2024, 5, 1, 10, 30, 0, 250000)) == (
+        "2024-05-01 10:30:00.25"
+    )
+    assert canonical_instant(dt.datetime(2024, 5, 1, 3, 0, tzinfo=tz)) == ("2024-04-30 21:30:00+00")
+
+
+def test_date_shift_text_keeps_infinity_and_rejects_non_iso() -> None:
+    import pytest
+
+    from stagewall.errors import MaskingError
+
+    out = t("date_shift").transform(["infinity", "2020-01-01 10:00:00+00", "-infinity"])
+    assert out[0] == "infinity" and out[2] == "-infinity"
+    assert out[1].endswith(" 10:00:00+00") and out[1] != "2020-01-01 10:00:00+00"  # type: ignore[union-attr]
+    with pytest.raises(MaskingError, match="not an ISO 8601 date"):
+        t("date_shift").transform(["2020-01-01 10:00:00+00", "01.02.2020"])
+    with pytest.raises(MaskingError, match="not an ISO 8601 date"):
+        t("date_shift").transform(["2023-02-29 10:00:00"])  # canonical shape, no such day
+    # non-canonical text of the same instant (trailing zeros, "T", an offset) shifts alike
+    same = ["2020-01-01 10:00:00.5", "2020-01-01 10:00:00.500", "2020-01-01T10:00:00.5"]
+    outs = t("date_shift").transform(same) + t("date_shift").transform(same[:1])
+    assert len({dt.datetime.fromisoformat(o) for o in outs}) == 1  # type: ignore[arg-type]
+    assert outs[0] != same[0] and outs[2][10] == "T"  # type: ignore[index]
+    aware = t("date_shift").transform(["2020-01-01 10:00:00+00", "2020-01-01T11:00:00+01:00"])
+    assert dt.datetime.fromisoformat(aware[0]) == dt.datetime.fromisoformat(aware[1])  # type: ignore[arg-type]
+    with pytest.raises(MaskingError, match="outside the supported calendar range"):
+        t("date_shift", max_days=400).transform(["9999-12-31", "0001-01-01"] * 20)

@@ -25,6 +25,10 @@ from stagewall.masking.schema import Column, Schema, Table
 from stagewall.masking.types import ColumnKind
 
 _SYSTEM = "('pg_catalog', 'information_schema')"
+_SESSION = (
+    b"SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; "
+    b"SET extra_float_digits = 3"
+)
 
 
 class CopyWriter:
@@ -59,6 +63,13 @@ class PostgresDatabase(Database):
                 hint="check host, port, database name, user and password "
                 f"(STAGEWALL_{role.upper()}_PASSWORD or PGPASSWORD)",
             ) from None
+        try:
+            # COPY text must not depend on server or role defaults: dates in ISO
+            # order, instants in UTC (date_shift derives its offsets from this text)
+            self.conn.execute(_SESSION)
+        except psycopg.Error as exc:
+            self.conn.close()
+            raise self.fail("cannot set the session parameters", exc) from None
         self.read_only = read_only
         self.ddl: PgDDL | None = None
         self._same: PgDDL | None = None
@@ -189,13 +200,18 @@ class PostgresDatabase(Database):
                 message = final.error_message.decode(errors="replace") if final else "no result"
                 raise self.fail(f"reading {table.qualified} failed", RuntimeError(message))
 
-    def decoders(self, table: Table, columns: Sequence[str]) -> list[Any]:
-        """Per column: a function decoding a list of COPY text fields to Python values."""
+    def decoders(
+        self, table: Table, columns: Sequence[str], as_text: frozenset[str] = frozenset()
+    ) -> list[Any]:
+        """Per column: a function decoding a list of COPY text fields to Python values.
+
+        Columns in ``as_text`` (and text columns) are decoded to ``str`` only.
+        """
         oids = self._column_oids(table)
         out: list[Any] = []
         for c in columns:
             oid = oids.get(c, 0)
-            if oid in TEXT_OIDS:
+            if oid in TEXT_OIDS or c in as_text:
                 out.append(decode_text_column)
                 continue
             cls = self.conn.adapters.get_loader(oid, Format.TEXT)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import operator
 import re
 from collections.abc import Sequence
 from functools import cache
+from itertools import repeat
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -89,6 +92,74 @@ def _revealing(values: list[Any], outputs: list[object]) -> list[int]:
     return redo
 
 
+# A drawn pseudonym is built from dictionary entries. For each entry, its "probes"
+# are its name words (or, if it has none, the whole folded entry): every probe is a
+# substring of the folded output, and an output that reveals its input (equal to
+# it, or sharing a name word with it) always has a probe inside the folded input.
+# So one C-level substring test per probe and value finds every candidate, and
+# only candidates go through the exact rule (:func:`_reveals_input`).
+_NEVER = "\x00"  # padding probe: folded inputs never hold NUL (checked)
+
+# outputs, and per part of them (dictionary, indices, words_only). A part may be
+# words_only when another part always has a probe (that one covers equality).
+Draw = tuple[list[object], list[tuple[Any, Any, bool]]]
+
+
+@cache
+def _probe_table(words: tuple[str, ...], words_only: bool) -> tuple[Any, list[Any]]:
+    """``(counts, columns)``: per entry its number of probes, and probe columns."""
+    names = _name_words()
+    probes = []
+    for w in words:
+        folded = w.strip().casefold()
+        found = [x for x in dict.fromkeys(_WORD.findall(folded)) if x in names]
+        probes.append(found or [_NEVER if words_only else folded or _NEVER])
+    width = max(map(len, probes), default=1)
+    cols = []
+    for j in range(width):
+        col = np.empty(len(probes), dtype=object)
+        col[:] = [p[j] if j < len(p) else _NEVER for p in probes]
+        cols.append(col)
+    return np.array([len(p) for p in probes], dtype=np.intp), cols
+
+
+def _probes(dictionary: Any, words_only: bool) -> tuple[Any, list[Any]]:
+    return _probe_table(tuple(dictionary.tolist()), words_only)
+
+
+def _fold_batch(texts: list[str]) -> list[str] | None:
+    """``t.casefold()`` for every text in one C-level pass; None if a text holds NUL."""
+    joined = _NEVER.join(texts)
+    if joined.count(_NEVER) != len(texts) - 1:
+        return None
+    return joined.casefold().split(_NEVER)
+
+
+def _candidates(values: list[str], parts: list[tuple[Any, Any, bool]]) -> list[int] | None:
+    """Positions whose output may reveal the input (a superset; None: use the exact rule)."""
+    folded = _fold_batch(values)
+    if folded is None:
+        return None
+    n = len(values)
+    hit = np.zeros(n, dtype=bool)
+    contains = operator.contains
+    for dictionary, idx, words_only in parts:
+        counts, cols = _probes(dictionary, words_only)
+        have = counts[idx]
+        for j, col in enumerate(cols):
+            rows = np.arange(n) if j == 0 else np.flatnonzero(have > j)
+            if not len(rows):
+                break
+            probes = col[idx[rows]].tolist()
+            texts = folded if j == 0 else [folded[r] for r in rows.tolist()]
+            hit[rows] |= np.fromiter(map(contains, texts, probes), dtype=bool, count=len(rows))
+    return np.flatnonzero(hit).tolist()  # type: ignore[no-any-return]
+
+
+def _index(words: Any, h: Any) -> Any:
+    return (h % np.uint64(len(words))).astype(np.intp)
+
+
 class _Dictionary(Transformer):
     """Base: one keyed hash per value, then vectorised dictionary lookups.
 
@@ -110,12 +181,43 @@ class _Dictionary(Transformer):
     def _hash(self, values: list[Any]) -> Any:
         return keyed_hash(self._key, self._label(), as_text(self.name, values))
 
+    def _draw(self, h: Any) -> Draw | None:
+        """Outputs and the dictionary entries they were built from (None: not built so)."""
+        return None
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        drawn = self._draw(self._hash(values))
+        if drawn is None:  # pragma: no cover - subclasses without _draw define _apply
+            raise NotImplementedError
+        return drawn[0]
+
     def transform(self, values: Sequence[object] | np.ndarray[Any, Any]) -> list[object]:
         items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-        out = super().transform(items)
         if not self._avoid_reveal:
+            return super().transform(items)
+        if any(map(is_, items, repeat(None))):
+            out: list[object] = [None] * len(items)
+            idx = [i for i, v in enumerate(items) if v is not None]
+            for i, o in zip(idx, self._unrevealing([items[i] for i in idx]), strict=True):
+                out[i] = o
             return out
-        redo = _revealing(items, out)
+        return self._unrevealing(items)
+
+    def _unrevealing(self, items: list[Any]) -> list[object]:
+        """Pseudonyms for non-null values, drawn again where one would reveal its input."""
+        if not items:
+            return []
+        drawn = self._draw(self._hash(items)) if self._probed else None
+        if drawn is None:
+            out = self._apply(items)
+            redo = _revealing(items, out)
+        else:
+            out, parts = drawn
+            maybe = _candidates(items, parts)
+            if maybe is None:
+                redo = _revealing(items, out)
+            else:
+                redo = [i for i in maybe if _reveals_input(out[i], items[i])]
         for round_ in range(1, _MAX_AVOID_ROUNDS + 1):
             if not redo:
                 break
@@ -130,6 +232,9 @@ class _Dictionary(Transformer):
             redo = still
         return out
 
+    # the probe prefilter (tests turn it off to compare with the exact rule alone)
+    _probed = True
+
 
 @register
 class FirstName(_Dictionary):
@@ -139,8 +244,9 @@ class FirstName(_Dictionary):
     def max_output_length(self, input_max: int | None) -> int | None:
         return max(map(len, _dicts.first_names().tolist()))
 
-    def _apply(self, values: list[Any]) -> list[object]:
-        return pick(_dicts.first_names(), self._hash(values))  # type: ignore[return-value]
+    def _draw(self, h: Any) -> Draw:
+        words, i = _dicts.first_names(), _index(_dicts.first_names(), h)
+        return np.take(words, i).tolist(), [(words, i, False)]
 
 
 @register
@@ -151,8 +257,9 @@ class LastName(_Dictionary):
     def max_output_length(self, input_max: int | None) -> int | None:
         return max(map(len, _dicts.last_names().tolist()))
 
-    def _apply(self, values: list[Any]) -> list[object]:
-        return pick(_dicts.last_names(), self._hash(values))  # type: ignore[return-value]
+    def _draw(self, h: Any) -> Draw:
+        words, i = _dicts.last_names(), _index(_dicts.last_names(), h)
+        return np.take(words, i).tolist(), [(words, i, False)]
 
 
 @register
@@ -163,11 +270,11 @@ class FullName(_Dictionary):
     def max_output_length(self, input_max: int | None) -> int | None:
         return FirstName.max_output_length(self, None) + 1 + LastName.max_output_length(self, None)  # type: ignore[arg-type,operator]
 
-    def _apply(self, values: list[Any]) -> list[object]:
-        h = self._hash(values)
-        firsts = pick(_dicts.first_names(), h)
-        lasts = pick(_dicts.last_names(), h >> np.uint64(32))
-        return [f"{a} {b}" for a, b in zip(firsts, lasts, strict=True)]
+    def _draw(self, h: Any) -> Draw:
+        fw, lw = _dicts.first_names(), _dicts.last_names()
+        fi, li = _index(fw, h), _index(lw, h >> np.uint64(32))
+        out = (np.take(fw, fi) + " " + np.take(lw, li)).tolist()
+        return out, [(fw, fi, False), (lw, li, True)]
 
 
 @register
@@ -196,12 +303,13 @@ class StreetAddress(_Dictionary):
     def max_output_length(self, input_max: int | None) -> int | None:
         return 4 + 1 + max(map(len, _dicts.last_names().tolist())) + 1 + 12
 
-    def _apply(self, values: list[Any]) -> list[object]:
-        h = self._hash(values)
-        lasts = pick(_dicts.last_names(), h)
-        sufs = pick(_dicts.street_suffixes(), h >> np.uint64(20))
+    def _draw(self, h: Any) -> Draw:
+        lw, sw = _dicts.last_names(), _dicts.street_suffixes()
+        li, si = _index(lw, h), _index(sw, h >> np.uint64(20))
         nums = ((h >> np.uint64(40)) % np.uint64(9999) + np.uint64(1)).tolist()
-        return [f"{n} {a} {s}" for n, a, s in zip(nums, lasts, sufs, strict=True)]
+        lasts, sufs = np.take(lw, li).tolist(), np.take(sw, si).tolist()
+        out: list[object] = [f"{n} {a} {s}" for n, a, s in zip(nums, lasts, sufs, strict=True)]
+        return out, [(lw, li, False), (sw, si, True)]
 
 
 @register
@@ -212,8 +320,9 @@ class City(_Dictionary):
     def max_output_length(self, input_max: int | None) -> int | None:
         return max(map(len, _dicts.cities().tolist()))
 
-    def _apply(self, values: list[Any]) -> list[object]:
-        return pick(_dicts.cities(), self._hash(values))  # type: ignore[return-value]
+    def _draw(self, h: Any) -> Draw:
+        words, i = _dicts.cities(), _index(_dicts.cities(), h)
+        return np.take(words, i).tolist(), [(words, i, False)]
 
 
 @register
@@ -224,16 +333,17 @@ class Company(_Dictionary):
     def max_output_length(self, input_max: int | None) -> int | None:
         return 2 * max(map(len, _dicts.last_names().tolist())) + 1
 
-    def _apply(self, values: list[Any]) -> list[object]:
-        h = self._hash(values)
-        a = pick(_dicts.last_names(), h)
-        b = pick(_dicts.last_names(), h >> np.uint64(16))
-        sufs = pick(_dicts.company_suffixes(), h >> np.uint64(32))
+    def _draw(self, h: Any) -> Draw:
+        lw, cw = _dicts.last_names(), _dicts.company_suffixes()
+        ai, bi, si = _index(lw, h), _index(lw, h >> np.uint64(16)), _index(cw, h >> np.uint64(32))
+        a, b, sufs = np.take(lw, ai).tolist(), np.take(lw, bi).tolist(), np.take(cw, si).tolist()
         style = ((h >> np.uint64(56)) % np.uint64(2)).tolist()
-        return [
+        out: list[object] = [
             f"{x} {s}" if st == 0 else f"{x}-{y}"
             for x, y, s, st in zip(a, b, sufs, style, strict=True)
         ]
+        # probes of parts an output does not show only add candidates (still exact)
+        return out, [(lw, ai, False), (lw, bi, True), (cw, si, True)]
 
 
 @register

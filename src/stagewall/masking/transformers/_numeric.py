@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import operator
+import re
 from decimal import Decimal
 from functools import cache
 from typing import Any, Literal
@@ -66,8 +67,47 @@ def _restyle(values: list[dt.date], styles: list[str | None]) -> list[object]:
     return out
 
 
-def _isoformat(v: dt.date) -> str:
-    return v.isoformat()
+def canonical_instant(v: dt.date) -> str:
+    """The text a value's keyed offset derives from: one form for every backend.
+
+    It is the form PostgreSQL writes in a session with ``DateStyle=ISO`` and
+    ``TimeZone=UTC`` (which the engine sets): ``2024-05-01``, ``2024-05-01
+    10:30:00`` or ``2024-05-01 10:30:00.25+00`` for a time-zone-aware value (in
+    UTC). So the same instant gets the same offset whether it arrives as a
+    native value from a driver or as COPY text.
+    """
+    if not isinstance(v, dt.datetime):
+        return v.isoformat()
+    suffix = ""
+    if v.tzinfo is not None and v.utcoffset() is not None:
+        v = v.astimezone(dt.UTC).replace(tzinfo=None)
+        suffix = "+00"
+    s = v.isoformat(sep=" ")
+    if v.microsecond:
+        s = s.rstrip("0")
+    return s + suffix
+
+
+# The shapes (digits as 0) of canonical_instant texts; a fraction never ends in 0.
+_DIGITS_AS_ZERO = str.maketrans("0123456789", "0" * 10)
+_CANONICAL_SHAPES = frozenset(
+    {"0000-00-00", "0000-00-00 00:00:00", "0000-00-00 00:00:00+00"}
+    | {f"0000-00-00 00:00:00.{'0' * k}{tz}" for k in range(1, 7) for tz in ("", "+00")}
+)
+_ZERO_ENDED_FRACTION = re.compile(r"\.\d*0(?=\+|\n)")
+
+
+def _canonical_batch(texts: list[str]) -> bool:
+    """True when every text is already in :func:`canonical_instant` form (C-level passes)."""
+    joined = "\n".join(texts)
+    if joined.count("\n") != len(texts) - 1:
+        return False
+    shapes = set(joined.translate(_DIGITS_AS_ZERO).split("\n"))
+    return shapes <= _CANONICAL_SHAPES and not _ZERO_ENDED_FRACTION.search(joined + "\n")
+
+
+_INFINITE = frozenset({"infinity", "-infinity"})
+_FIRST_DAY, _LAST_DAY = np.datetime64("0001-01-01", "D"), np.datetime64("9999-12-31", "D")
 
 
 @cache
@@ -96,24 +136,85 @@ class DateShift(Transformer):
     accepts = _DATES
     Params = DateShiftParams
 
+    # COPY text of date/timestamp columns comes in as text: the canonical form is
+    # shifted as text, without building a datetime per value.
+    takes_iso_text = True
+
     def _apply(self, values: list[Any]) -> list[object]:
+        kinds = set(map(type, values))
+        if (
+            not _INFINITE.isdisjoint(values)
+            if kinds == {str}
+            else any(v in _INFINITE for v in values if type(v) is str)
+        ):
+            # PostgreSQL's infinite dates: a shift leaves them as they are
+            out: list[object] = list(values)
+            idx = [i for i, v in enumerate(values) if not (type(v) is str and v in _INFINITE)]
+            for i, v in zip(idx, self._apply([values[i] for i in idx]), strict=True):
+                out[i] = v
+            return out
+        if values and kinds == {str} and _canonical_batch(values):
+            shifted = self._shift_texts(values)
+            if shifted is not None:
+                return shifted
+        dates, styles = _as_dates(self.name, values)
+        deltas = np.take(_day_steps(self._max_days()), self._offsets(dates) + self._max_days())
+        try:
+            out = list(map(_add_days, dates, deltas.tolist()))
+        except OverflowError:
+            raise _out_of_range() from None
+        return _restyle(out, styles)
+
+    def _max_days(self) -> int:
+        return self.params.max_days  # type: ignore[attr-defined,no-any-return]
+
+    def _offsets(self, values: list[Any]) -> Any:
+        """Keyed offsets in days, ``±[1, max_days]``; from canonical text or native values."""
         p: DateShiftParams = self.params  # type: ignore[assignment]
-        values, styles = _as_dates(self.name, values)
-        texts = list(map(_isoformat, values)) if p.per == "value" else ["salt"] * len(values)
+        if p.per == "salt":
+            texts = ["salt"] * len(values)
+        elif values and type(values[0]) is str:
+            texts = values
+        else:
+            try:
+                texts = list(map(canonical_instant, values))
+            except OverflowError:
+                raise _out_of_range() from None
         h = keyed_hash(self._key, self.name, texts)
         mag = (h % np.uint64(p.max_days) + np.uint64(1)).astype(np.int64)
-        sign = np.where((h >> np.uint64(63)) == 0, 1, -1)
-        # one timedelta object per possible offset, looked up instead of built per value
-        steps = _day_steps(p.max_days)
-        deltas = np.take(steps, mag * sign + p.max_days).tolist()
+        return mag * np.where((h >> np.uint64(63)) == 0, 1, -1)
+
+    def _shift_texts(self, texts: list[str]) -> list[object] | None:
+        """Canonical ISO texts: shift the ``YYYY-MM-DD`` part as ``datetime64[D]``.
+
+        None when a date does not exist (2024-02-30): the exact path reports it.
+        """
         try:
-            out: list[object] = list(map(operator.add, values, deltas))
-        except OverflowError:
-            raise MaskingError(
-                "date_shift: a shifted date falls outside the supported calendar range",
-                hint="lower max_days or null the out-of-range sentinel dates first",
-            ) from None
-        return _restyle(out, styles)  # type: ignore[arg-type]
+            days = np.array([t[:10] for t in texts], dtype="datetime64[D]")
+        except ValueError:
+            return None
+        days = days + self._offsets(texts)
+        if days.min() < _FIRST_DAY or days.max() > _LAST_DAY:
+            raise _out_of_range()
+        return list(map(operator.add, days.astype("U10").tolist(), [t[10:] for t in texts]))
+
+
+def _add_days(v: dt.date, delta: dt.timedelta) -> dt.date:
+    """Whole days added in UTC, so the instant moves by exactly ``delta`` across DST too.
+
+    That is what the text path does (PostgreSQL text is in UTC); the result keeps
+    the value's own time zone.
+    """
+    if isinstance(v, dt.datetime) and v.tzinfo is not None and v.utcoffset() is not None:
+        return (v.astimezone(dt.UTC) + delta).astimezone(v.tzinfo)
+    return v + delta
+
+
+def _out_of_range() -> MaskingError:
+    return MaskingError(
+        "date_shift: a shifted date falls outside the supported calendar range",
+        hint="lower max_days or null the out-of-range sentinel dates first",
+    )
 
 
 class BirthDateParams(ParamsModel):
