@@ -153,7 +153,7 @@ def _candidates(values: list[str], parts: list[tuple[Any, Any, bool]]) -> list[i
             probes = col[idx[rows]].tolist()
             texts = folded if j == 0 else [folded[r] for r in rows.tolist()]
             hit[rows] |= np.fromiter(map(contains, texts, probes), dtype=bool, count=len(rows))
-    return np.flatnonzero(hit).tolist()  # type: ignore[no-any-return]
+    return np.flatnonzero(hit).tolist()
 
 
 def _index(words: Any, h: Any) -> Any:

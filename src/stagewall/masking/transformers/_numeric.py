@@ -154,16 +154,16 @@ class DateShift(Transformer):
                 out[i] = v
             return out
         if values and kinds == {str} and _canonical_batch(values):
-            shifted = self._shift_texts(values)
-            if shifted is not None:
-                return shifted
+            as_text = self._shift_texts(values)
+            if as_text is not None:
+                return as_text
         dates, styles = _as_dates(self.name, values)
         deltas = np.take(_day_steps(self._max_days()), self._offsets(dates) + self._max_days())
         try:
-            out = list(map(_add_days, dates, deltas.tolist()))
+            shifted = list(map(_add_days, dates, deltas.tolist()))
         except OverflowError:
             raise _out_of_range() from None
-        return _restyle(out, styles)
+        return _restyle(shifted, styles)
 
     def _max_days(self) -> int:
         return self.params.max_days  # type: ignore[attr-defined,no-any-return]
