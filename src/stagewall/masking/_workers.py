@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
@@ -102,12 +103,29 @@ def _work(ctx: Context, unit: Unit, sel: Selection) -> tuple[str, int, tuple[str
         return q, 0, (type(exc).__name__, exc.message, exc.hint)
 
 
+def start_method() -> str:
+    """``fork`` where it is safe, else ``spawn``.
+
+    A forked worker starts in milliseconds with every module already imported; a
+    spawned one starts a new interpreter and imports NumPy, cryptography and
+    psycopg (about half a second). Forking is safe only on Linux and while this
+    process runs a single thread (a lock held by another thread at the fork would
+    stay locked forever in the child); otherwise workers are spawned.
+    """
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 class WorkerPool:
     """``jobs`` worker processes, started early so their imports overlap the preparation."""
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
-        mpctx = mp.get_context("spawn")
+        import stagewall.masking.transformers  # noqa: F401  (a forked worker inherits it)
+
+        self.method = start_method()
+        mpctx = mp.get_context(self.method)
         self.progress = mpctx.Queue()
         self.pool = ProcessPoolExecutor(
             max_workers=jobs, mp_context=mpctx, initializer=_init, initargs=(self.progress,)
