@@ -16,8 +16,6 @@ I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
 ObjArray = npt.NDArray[np.object_]
 
-_B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
-_SHIFTS = np.arange(35, -1, -5, dtype=np.uint64).reshape(1, 8)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -86,24 +84,24 @@ def base32_width(nbytes: int) -> int:
 
 
 def base32_matrix(rows: U8) -> U8:
-    """Unpadded lowercase base32 of every row, as an ``(m, width)`` matrix of ASCII bytes."""
+    """Unpadded lowercase base32 of every row, as an ``(m, width)`` matrix of ASCII bytes.
+
+    Symbol ``c`` is bits ``5c .. 5c+4`` of the row, which lie within two adjacent
+    bytes: the row as 16-bit pairs of neighbouring bytes, one column gather, one
+    shift and mask per symbol, and arithmetic instead of an alphabet lookup
+    (``a``-``z`` for 0-25, ``2``-``7`` for 26-31).
+    """
     m, n = rows.shape
     w = base32_width(n)
     if n == 0:
         return np.zeros((m, 0), dtype=np.uint8)
-    padded_n = -(-n // 5) * 5  # whole 5-byte groups, so rows never share a base32 group
-    padded = np.zeros((m, padded_n), dtype=np.uint8)
+    padded = np.zeros((m, n + 2), dtype=np.uint8)
     padded[:, :n] = rows
-    groups = padded.reshape(-1, 5).astype(np.uint64)
-    v = (
-        (groups[:, 0] << np.uint64(32))
-        | (groups[:, 1] << np.uint64(24))
-        | (groups[:, 2] << np.uint64(16))
-        | (groups[:, 3] << np.uint64(8))
-        | groups[:, 4]
-    )
-    idx = (v.reshape(-1, 1) >> _SHIFTS) & np.uint64(31)
-    chars: U8 = _B32[idx.astype(np.intp)].reshape(m, padded_n // 5 * 8)[:, :w]
+    pairs = (padded[:, :-1].astype(np.uint16) << np.uint16(8)) | padded[:, 1:]
+    bit = 5 * np.arange(w)
+    sym = (pairs[:, bit // 8] >> (11 - bit % 8).astype(np.uint16)) & np.uint16(31)
+    chars: U8 = sym.astype(np.uint8) + np.uint8(97)
+    chars -= (chars >= 123).view(np.uint8) * np.uint8(97 - 24)
     return chars
 
 

@@ -14,7 +14,6 @@ assembled into the output bytes with NumPy, then decoded once.
 from __future__ import annotations
 
 from functools import cache
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -72,19 +71,20 @@ class Email(Transformer):
 
     def _apply(self, values: list[Any]) -> list[object]:
         texts = as_text(self.name, values)
-        out: list[object] = [None] * len(texts)
         if not texts:
-            return out
+            return []
         flat = flatten(texts)
         lengths = flat.lengths
         order = np.argsort(lengths, kind="stable")
         cuts = np.flatnonzero(np.diff(lengths[order])) + 1
+        done: list[str] = []
         for members in np.split(order, cuts):
             n = int(lengths[members[0]])
             rows = flat.buf[flat.starts[members].reshape(-1, 1) + np.arange(n)]
-            for i, s in zip(members.tolist(), self._group(rows, n), strict=True):
-                out[i] = s
-        return out
+            done += self._group(rows, n)
+        out = np.empty(len(texts), dtype=object)
+        out[order] = done  # group order back to input order in one C-level pass
+        return out.tolist()  # type: ignore[no-any-return]
 
     def _group(self, rows: Any, n: int) -> list[str]:
         """The masked addresses of one byte length ``n`` (``rows``: ``(m, n)`` uint8)."""
@@ -102,23 +102,16 @@ class Email(Transformer):
         li = ((h >> np.uint64(32)) % np.uint64(len(lasts))).astype(np.intp)
         tail = np.frombuffer(("@" + p.domain).encode("ascii"), dtype=np.uint8)
         dot = np.full((m, 1), ord("."), dtype=np.uint8)
+        # each address ends in a newline (never part of one): one decode, one split;
+        end = np.frombuffer(("@" + p.domain + "\n").encode("ascii"), dtype=np.uint8)
         cells = np.concatenate(
-            [firsts[fi], dot, lasts[li], dot, token, np.broadcast_to(tail, (m, len(tail)))], axis=1
+            [firsts[fi], dot, lasts[li], dot, token, np.broadcast_to(end, (m, len(end)))], axis=1
         )
         flen, llen = first_len[fi], last_len[li]
-        keep = np.concatenate(
-            [
-                np.arange(firsts.shape[1]) < flen.reshape(-1, 1),
-                np.ones((m, 1), dtype=bool),
-                np.arange(lasts.shape[1]) < llen.reshape(-1, 1),
-                np.ones((m, 1 + token.shape[1] + len(tail)), dtype=bool),
-            ],
-            axis=1,
-        )
-        text = cells[keep].tobytes().decode("ascii")
+        # the dictionaries are NUL-padded and NUL is never part of an address
+        text = np.ascontiguousarray(cells).tobytes().decode("ascii").replace("\x00", "")
+        result = text.split("\n")[:-1]
         sizes = flen + llen + 2 + token.shape[1] + len(tail)
-        bounds = [0, *np.cumsum(sizes).tolist()]
-        result = [text[i:j] for i, j in pairwise(bounds)]
         if p.max_length is not None:
             for i in np.flatnonzero(sizes > p.max_length).tolist():
                 # drop the names part: TOKEN@domain is still unique (no "." in TOKEN)
