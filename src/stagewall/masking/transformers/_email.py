@@ -84,7 +84,7 @@ class Email(Transformer):
             done += self._group(rows, n)
         out = np.empty(len(texts), dtype=object)
         out[order] = done  # group order back to input order in one C-level pass
-        return out.tolist()  # type: ignore[no-any-return]
+        return out.tolist()
 
     def _group(self, rows: Any, n: int) -> list[str]:
         """The masked addresses of one byte length ``n`` (``rows``: ``(m, n)`` uint8)."""
