@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import operator
-import re
 from decimal import Decimal
 from functools import cache
 from typing import Any, Literal
@@ -14,8 +12,17 @@ import numpy as np
 from pydantic import Field
 
 from stagewall.errors import MaskingError
+from stagewall.masking.transformers._aesprf import RowPrf
 from stagewall.masking.transformers._base import ParamsModel, Transformer, register, wrong_type
 from stagewall.masking.transformers._batch import keyed_hash
+from stagewall.masking.transformers._instants import (
+    blocks,
+    numbers,
+    offsets_from,
+    parse_texts,
+    shift_texts,
+)
+from stagewall.masking.transformers._prf import subkey
 from stagewall.masking.types import ColumnKind
 
 _DATES = frozenset({ColumnKind.DATE, ColumnKind.TIMESTAMP})
@@ -67,47 +74,7 @@ def _restyle(values: list[dt.date], styles: list[str | None]) -> list[object]:
     return out
 
 
-def canonical_instant(v: dt.date) -> str:
-    """The text a value's keyed offset derives from: one form for every backend.
-
-    It is the form PostgreSQL writes in a session with ``DateStyle=ISO`` and
-    ``TimeZone=UTC`` (which the engine sets): ``2024-05-01``, ``2024-05-01
-    10:30:00`` or ``2024-05-01 10:30:00.25+00`` for a time-zone-aware value (in
-    UTC). So the same instant gets the same offset whether it arrives as a
-    native value from a driver or as COPY text.
-    """
-    if not isinstance(v, dt.datetime):
-        return v.isoformat()
-    suffix = ""
-    if v.tzinfo is not None and v.utcoffset() is not None:
-        v = v.astimezone(dt.UTC).replace(tzinfo=None)
-        suffix = "+00"
-    s = v.isoformat(sep=" ")
-    if v.microsecond:
-        s = s.rstrip("0")
-    return s + suffix
-
-
-# The shapes (digits as 0) of canonical_instant texts; a fraction never ends in 0.
-_DIGITS_AS_ZERO = str.maketrans("0123456789", "0" * 10)
-_CANONICAL_SHAPES = frozenset(
-    {"0000-00-00", "0000-00-00 00:00:00", "0000-00-00 00:00:00+00"}
-    | {f"0000-00-00 00:00:00.{'0' * k}{tz}" for k in range(1, 7) for tz in ("", "+00")}
-)
-_ZERO_ENDED_FRACTION = re.compile(r"\.\d*0(?=\+|\n)")
-
-
-def _canonical_batch(texts: list[str]) -> bool:
-    """True when every text is already in :func:`canonical_instant` form (C-level passes)."""
-    joined = "\n".join(texts)
-    if joined.count("\n") != len(texts) - 1:
-        return False
-    shapes = set(joined.translate(_DIGITS_AS_ZERO).split("\n"))
-    return shapes <= _CANONICAL_SHAPES and not _ZERO_ENDED_FRACTION.search(joined + "\n")
-
-
 _INFINITE = frozenset({"infinity", "-infinity"})
-_FIRST_DAY, _LAST_DAY = np.datetime64("0001-01-01", "D"), np.datetime64("9999-12-31", "D")
 
 
 @cache
@@ -136,8 +103,8 @@ class DateShift(Transformer):
     accepts = _DATES
     Params = DateShiftParams
 
-    # COPY text of date/timestamp columns comes in as text: the canonical form is
-    # shifted as text, without building a datetime per value.
+    # COPY text of date/timestamp columns comes in as text and is shifted as text
+    # (``_instants``), without building a datetime per value.
     takes_iso_text = True
 
     def _apply(self, values: list[Any]) -> list[object]:
@@ -153,12 +120,20 @@ class DateShift(Transformer):
             for i, v in zip(idx, self._apply([values[i] for i in idx]), strict=True):
                 out[i] = v
             return out
-        if values and kinds == {str} and _canonical_batch(values):
-            as_text = self._shift_texts(values)
-            if as_text is not None:
-                return as_text
+        if values and kinds == {str}:
+            parsed = parse_texts(values)
+            if parsed is not None:
+                offsets = self._offsets(parsed.kind, parsed.days, parsed.micros)
+                shifted_texts = shift_texts(parsed, offsets)
+                if shifted_texts is None:
+                    raise _out_of_range()
+                return shifted_texts  # type: ignore[return-value]
         dates, styles = _as_dates(self.name, values)
-        deltas = np.take(_day_steps(self._max_days()), self._offsets(dates) + self._max_days())
+        try:
+            offsets = self._offsets(*numbers(dates))
+        except OverflowError:
+            raise _out_of_range() from None
+        deltas = np.take(_day_steps(self._max_days()), offsets + self._max_days())
         try:
             shifted = list(map(_add_days, dates, deltas.tolist()))
         except OverflowError:
@@ -168,35 +143,16 @@ class DateShift(Transformer):
     def _max_days(self) -> int:
         return self.params.max_days  # type: ignore[attr-defined,no-any-return]
 
-    def _offsets(self, values: list[Any]) -> Any:
-        """Keyed offsets in days, ``±[1, max_days]``; from canonical text or native values."""
+    def _offsets(self, kind: Any, days: Any, micros: Any) -> Any:
+        """Keyed offsets in days, ``±[1, max_days]``: one AES block per instant."""
         p: DateShiftParams = self.params  # type: ignore[assignment]
         if p.per == "salt":
-            texts = ["salt"] * len(values)
-        elif values and type(values[0]) is str:
-            texts = values
-        else:
-            try:
-                texts = list(map(canonical_instant, values))
-            except OverflowError:
-                raise _out_of_range() from None
-        h = keyed_hash(self._key, self.name, texts)
-        mag = (h % np.uint64(p.max_days) + np.uint64(1)).astype(np.int64)
-        return mag * np.where((h >> np.uint64(63)) == 0, 1, -1)
-
-    def _shift_texts(self, texts: list[str]) -> list[object] | None:
-        """Canonical ISO texts: shift the ``YYYY-MM-DD`` part as ``datetime64[D]``.
-
-        None when a date does not exist (2024-02-30): the exact path reports it.
-        """
-        try:
-            days = np.array([t[:10] for t in texts], dtype="datetime64[D]")
-        except ValueError:
-            return None
-        days = days + self._offsets(texts)
-        if days.min() < _FIRST_DAY or days.max() > _LAST_DAY:
-            raise _out_of_range()
-        return list(map(operator.add, days.astype("U10").tolist(), [t[10:] for t in texts]))
+            return offsets_from(
+                np.repeat(keyed_hash(self._key, self.name, ["salt"]), len(kind)), p.max_days
+            )
+        prf = RowPrf(subkey(self._key, "date_shift/instant"), subkey(self._key, "date_shift/x"))
+        tags = np.ascontiguousarray(prf.tag(blocks(kind, days, micros))[:, :8]).view("<u8")
+        return offsets_from(tags.reshape(-1), p.max_days)
 
 
 def _add_days(v: dt.date, delta: dt.timedelta) -> dt.date:
