@@ -587,3 +587,30 @@ def test_postgres_dates_do_not_depend_on_server_datestyle_or_timezone(
         for x, y in zip(xs, ys, strict=True):
             delta = parse(y) - parse(x)
             assert delta.seconds == 0 and delta.microseconds == 0 and 1 <= abs(delta.days) <= 40
+
+
+@pytest.mark.postgres
+def test_postgres_kept_columns_pass_through_byte_for_byte(pg_url_factory: Any) -> None:
+    """Transformed columns are moved to the front of the COPY column list; the kept
+    columns travel as one untouched tail, escapes, NULLs and all."""
+    import psycopg
+
+    src, tgt = pg_url_factory(), pg_url_factory()
+    with psycopg.connect(src, autocommit=True) as c:
+        c.execute(
+            'CREATE TABLE t (a text, "Secret name" text, b bytea, c jsonb, d text[], '
+            "e text, id int PRIMARY KEY)"
+        )
+        c.execute(
+            "INSERT INTO t SELECT 'x\\ty\\nz\\\\' || g, CASE WHEN g % 7 = 0 THEN NULL "
+            "ELSE 'Name\\t' || g END, '\\x00ff'::bytea, '{\"k\": \"v\\tw\"}', "
+            "ARRAY['p\"q', NULL], CASE WHEN g % 5 = 0 THEN NULL ELSE 'e' END, g "
+            "FROM generate_series(1, 2000) g"
+        )
+    plan = plan_for(_schema(src), {("t", "Secret name"): ("redact", {})})
+    run(plan, src, tgt, KEY)
+    kept = "SELECT id, a, b, c::text, d, e FROM t ORDER BY id"
+    assert _rows(src, kept) == _rows(tgt, kept, "target")
+    masked = _rows(tgt, 'SELECT id, "Secret name" FROM t ORDER BY id', "target")
+    assert all((v is None) == (i % 7 == 0) for i, v in masked)
+    assert all(v is None or "Name" not in v for _, v in masked)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
+from operator import methodcaller
 from typing import Any, Protocol
 
 from stagewall.errors import MaskingError
@@ -92,6 +94,43 @@ class Mapper:
                 r[idx] = v
         return rows
 
+    @property
+    def prefix_order(self) -> list[int]:
+        """Column indices with the transformed ones first (the order COPY uses)."""
+        kept = [i for i in range(len(self.columns)) if i not in self.by_index]
+        return [*self.by_index, *kept]
+
+    def apply_prefix_batch(
+        self,
+        lines: list[bytes],
+        decoders: list[Any],
+        encode_column: Callable[..., list[bytes]],
+    ) -> bytes:
+        """Transform one batch of COPY text rows whose first ``k`` fields are transformed.
+
+        Each row is split at its first ``k`` tabs only: the kept columns stay one
+        untouched field (the row's tail, newline included), so a batch has
+        ``k + 1`` objects per row whatever the width of the table. Transformed
+        fields are encoded with their tab, and the batch is one plain join. The
+        caller orders the COPY column lists by :attr:`prefix_order`, and only uses
+        this when at least one column is kept.
+        """
+        k = len(self.by_index)
+        w = k + 1
+        flat = list(chain.from_iterable(map(methodcaller("split", b"\t", k), lines)))
+        if len(flat) != len(lines) * w:  # pragma: no cover - defensive, COPY escapes tabs
+            raise MaskingError(
+                f"{self.table.qualified}: unexpected COPY row layout "
+                f"({len(flat)} fields for {len(lines)} rows of {len(self.columns)} columns)"
+            )
+        for j, idx in enumerate(self.by_index):
+            try:
+                out = self._run(idx, decoders[j](flat[j::w]))
+            except MaskingError as exc:
+                raise self._named(idx, exc) from None
+            flat[j::w] = encode_column(out, self.columns[idx].kind, b"\t")
+        return b"".join(flat)
+
     def apply_text_batch(
         self,
         lines: list[bytes],
@@ -159,13 +198,22 @@ def copy_unit(
     ):
         from stagewall.masking.db._pgtext import encode_column
 
+        # transformed columns first, when some are kept: see Mapper.apply_prefix_batch
+        prefix = 0 < len(mapper.by_index) < len(names)
+        if prefix:
+            names = [names[i] for i in mapper.prefix_order]
+        transformed = names[: len(mapper.by_index)] if prefix else names
         decoders = (
-            src.decoders(unit.table, names, as_text=mapper.iso_text) if mapper.by_index else []
+            src.decoders(unit.table, transformed, as_text=mapper.iso_text)
+            if mapper.by_index
+            else []
         )
         done = 0
         with tgt.copy_in(unit.table, names) as writer:
             for lines in src.copy_out(unit.table, names, unit.where, batch_rows):
-                if mapper.by_index:
+                if prefix:
+                    data = mapper.apply_prefix_batch(lines, decoders, encode_column)
+                elif mapper.by_index:
                     data = mapper.apply_text_batch(lines, decoders, encode_column)
                 else:
                     data = b"".join(lines)

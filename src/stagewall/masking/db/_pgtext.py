@@ -104,8 +104,8 @@ def _needs_escape(text: str) -> bool:
     return "\\" in text or "\n" in text or "\r" in text or "\t" in text
 
 
-def encode_column(values: list[Any], kind: ColumnKind) -> list[bytes]:
-    """A whole column of values as escaped COPY text fields.
+def encode_column(values: list[Any], kind: ColumnKind, suffix: bytes = b"") -> list[bytes]:
+    """A whole column of values as escaped COPY text fields, each followed by ``suffix``.
 
     Fast path: when every value is a string without characters COPY escapes,
     the column is encoded with one join/encode/split (NUL cannot occur in
@@ -114,16 +114,20 @@ def encode_column(values: list[Any], kind: ColumnKind) -> list[bytes]:
     if values and set(map(type, values)) == {str}:
         joined = "\x00".join(values)
         if not _needs_escape(joined):
+            if suffix:
+                end = suffix.decode()
+                joined = joined.replace("\x00", end + "\x00") + end
             out = joined.encode().split(b"\x00")
             if len(out) == len(values):
                 return out
     special = _SPECIAL.search
-    return [
+    fields = [
         NULL
         if v is None
         else (v.encode() if type(v) is str and not special(v) else encode(v, kind))
         for v in values
     ]
+    return [f + suffix for f in fields] if suffix else fields
 
 
 TEXT_OIDS = frozenset({25, 1043, 1042, 19})  # text, varchar, bpchar, name
