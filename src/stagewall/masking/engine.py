@@ -55,7 +55,7 @@ class RunOptions:
     subset: tuple[SubsetSpec, ...] = ()
     subset_default: Literal["all", "none"] = "all"
     replace: bool = False
-    batch_rows: int = 5_000
+    batch_rows: int = 10_000
     progress: Callable[[Progress], None] | None = None
     split_min_pages: int = 1_024  # PostgreSQL tables larger than this (8 MB) are split
     workers: Literal["process", "thread"] = "process"  # how --jobs > 1 runs in parallel

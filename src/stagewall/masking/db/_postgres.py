@@ -25,6 +25,7 @@ from stagewall.masking.schema import Column, Schema, Table
 from stagewall.masking.types import ColumnKind
 
 _SYSTEM = "('pg_catalog', 'information_schema')"
+BATCH_BYTES = 16 * 1024 * 1024
 _SESSION = (
     b"SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; "
     b"SET extra_float_digits = 3"
@@ -159,6 +160,9 @@ class PostgresDatabase(Database):
     ) -> Iterator[list[bytes]]:
         """COPY text rows (each ending in ``\\n``), in batches of at most ``batch_rows``.
 
+        A batch also ends once it holds :data:`BATCH_BYTES` (wide rows: long texts,
+        JSON documents), so memory stays bounded by bytes, not only by rows.
+
         Reads with libpq's blocking ``PQgetCopyData`` directly: one C call per row
         instead of psycopg's generic generator machinery (several times faster).
         """
@@ -177,6 +181,7 @@ class PostgresDatabase(Database):
                 raise self.fail(f"reading {table.qualified} failed", RuntimeError(message))
             get = pgconn.get_copy_data
             batch: list[bytes] = []
+            size = 0
             finished = False
             try:
                 while True:
@@ -184,9 +189,11 @@ class PostgresDatabase(Database):
                     if n < 0:
                         break
                     batch.append(bytes(data))
-                    if len(batch) >= batch_rows:
+                    size += n
+                    if len(batch) >= batch_rows or size >= BATCH_BYTES:
                         yield batch
                         batch = []
+                        size = 0
                 finished = True
             finally:
                 if not finished:  # abandoned mid-COPY: this connection cannot be reused
