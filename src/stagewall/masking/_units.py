@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import repeat
+from operator import is_
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from stagewall.masking.transformers._batch import keyed_hash
+from stagewall.masking.transformers._prf import splitmix
 
 H = npt.NDArray[np.uint64]
 EMPTY: H = np.zeros(0, dtype=np.uint64)
@@ -29,7 +33,7 @@ MIN_TEXT = 4  # normalised strings shorter than this are ignored
 MIN_DIGITS = 5  # integers with fewer digits are ignored
 MAX_TEXT_SCAN = 1_000_000  # characters of one text value searched for tokens
 MIN_SCAN = 6  # shorter text holds no token worth finding
-_CHUNK = 256  # characters per detector call (its overlap check is quadratic in matches)
+_CHUNK = 65_536  # characters per detector call
 _SEP = "\x00\n\x00"  # joins texts for one detector call; no token contains NUL
 _COMMON = frozenset({"true", "false", "null", "none", "n/a", "unknown", "test", "default"})
 
@@ -46,22 +50,214 @@ class Units:
         return self.whole + self.leaves + self.pii
 
 
+WHOLE, LEAF, PII = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class FlatUnits:
+    """The units of a batch of values as arrays: unit ``k`` belongs to value ``owner[k]``."""
+
+    owner: npt.NDArray[np.int64]
+    kind: npt.NDArray[np.uint8]
+    hashes: H
+
+    def of(self, *kinds: int) -> FlatUnits:
+        keep = np.isin(self.kind, kinds)
+        return FlatUnits(self.owner[keep], self.kind[keep], self.hashes[keep])
+
+    def pair_keys(self) -> H:
+        """One key per (owner, hash) pair, to compare units of the same value across
+        batches with set operations (equal hashes of one owner give equal keys;
+        different owners collide with probability 2**-64)."""
+        return self.hashes ^ splitmix(self.owner.astype(np.uint64))
+
+
 class Hasher:
-    """Keyed BLAKE2b-64 of normalised units (a MAC under the verify subkey)."""
+    """Keyed 64-bit hashes (AES-128 CBC-MAC, ``keyed_hash``) of normalised units."""
 
     def __init__(self, key: bytes, detect: Callable[[str], Iterable[Any]] | None) -> None:
-        self._key = key[:64]
+        self._key = key
         self._detect = detect
 
     def h(self, unit: str) -> int:
-        d = hashlib.blake2b(unit.encode("utf-8", "surrogatepass"), key=self._key, digest_size=8)
-        return int.from_bytes(d.digest(), "little")
+        return int(self.hash_many([unit])[0])
+
+    def hash_many(self, units: list[str]) -> H:
+        return keyed_hash(self._key, "verify/unit", units)
 
     def units(self, value: object) -> Units:
         return self.units_batch([value])[0]
 
+    def flat(self, values: Sequence[object]) -> FlatUnits:
+        """The units of a batch, hashed in one pass (see :func:`_unit_texts`)."""
+        owner, kind, texts = self._unit_texts(values)
+        return FlatUnits(
+            np.asarray(owner, dtype=np.int64),
+            np.asarray(kind, dtype=np.uint8),
+            self.hash_many(texts) if texts else EMPTY,
+        )
+
+    def _unit_texts(self, values: Sequence[object]) -> tuple[list[int], list[int], list[str]]:
+        """``(owner, kind, normalised text)`` of every unit of a batch.
+
+        Plain text, integers and dates (the usual columns) take C-level passes over
+        the whole column; JSON documents and other types go value by value.
+        """
+        owner: list[int] = []
+        kind: list[int] = []
+        texts: list[str] = []
+        scan: list[tuple[int, str]] = []
+        plain: list[int] = []  # values handled by the batch path below
+        plain_text: list[str] = []
+        for_scan: list[bool] = []
+        types = set(map(type, values)) - {type(None)}
+        batch = self._column(values, types) if len(types) == 1 else None
+        if batch is not None:
+            plain, plain_text, scannable, docs = batch
+            for i in docs:
+                self._document(i, _as_document(values[i]), owner, kind, texts, scan)
+            for_scan = scannable
+        else:
+            for i, v in enumerate(values):
+                doc = _as_document(v)
+                if doc is not None:
+                    self._document(i, doc, owner, kind, texts, scan)
+                    continue
+                t = _text(v)
+                if t is None:
+                    continue
+                plain.append(i)
+                plain_text.append(t)
+                for_scan.append(isinstance(v, str) and len(t) >= MIN_SCAN)
+        for i, n in zip(plain, norm_many(plain_text), strict=True):
+            if n is not None:
+                owner.append(i)
+                kind.append(WHOLE)
+                texts.append(n)
+        scan += [
+            (i, t[:MAX_TEXT_SCAN]) for i, t, s in zip(plain, plain_text, for_scan, strict=True) if s
+        ]
+        if self._detect is not None and scan:
+            for i, n in self._distinct_tokens(scan):
+                owner.append(i)
+                kind.append(PII)
+                texts.append(n)
+        return owner, kind, texts
+
+    def _distinct_tokens(self, scan: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+        """:meth:`_token_texts`, searching each distinct text of the batch once."""
+        distinct = dict.fromkeys(t for _, t in scan)
+        if len(distinct) == len(scan):
+            yield from self._token_texts(scan)
+            return
+        owners: dict[str, list[int]] = {}
+        for i, t in scan:
+            owners.setdefault(t, []).append(i)
+        texts = list(owners)
+        for k, n in self._token_texts(list(enumerate(texts))):
+            for i in owners[texts[k]]:
+                yield i, n
+
+    @staticmethod
+    def _column(
+        values: Sequence[object], types: set[type]
+    ) -> tuple[list[int], list[str], list[bool], list[int]] | None:
+        """A column of one type (text, integers, dates or timestamps; NULLs aside) in
+        C-level passes: ``(indices, texts, scan?, JSON document indices)``; None for
+        other columns, which go value by value."""
+        (t,) = types
+        if t not in (str, int, dt.date, dt.datetime):
+            return None
+        if any(map(is_, values, repeat(None))):
+            idx = [i for i, v in enumerate(values) if v is not None]
+            present: list[Any] = [values[i] for i in idx]
+        else:
+            idx, present = list(range(len(values))), list(values)
+        if t is int:
+            arr = np.array(present, dtype=object)
+            big = np.abs(arr) >= 10 ** (MIN_DIGITS - 1) if present else np.zeros(0, dtype=bool)
+            keep = np.flatnonzero(big).tolist()
+            return (
+                [idx[k] for k in keep],
+                list(map(str, arr[keep].tolist())),
+                [False] * len(keep),
+                [],
+            )
+        if t is dt.datetime:
+            return idx, [v.isoformat(sep=" ") for v in present], [False] * len(idx), []
+        if t is dt.date:
+            return idx, list(map(dt.date.isoformat, present)), [False] * len(idx), []
+        docs: list[int] = []
+        if _might_hold_json(present):
+            plain_idx: list[int] = []
+            plain: list[str] = []
+            for i, v in zip(idx, present, strict=True):
+                if _as_document(v) is not None:
+                    docs.append(i)
+                else:
+                    plain_idx.append(i)
+                    plain.append(v)
+            idx, present = plain_idx, plain
+        scannable = np.fromiter(map(len, present), dtype=np.int64, count=len(present)) >= MIN_SCAN
+        return idx, present, scannable.tolist(), docs
+
+    def _document(
+        self,
+        i: int,
+        doc: Any,
+        owner: list[int],
+        kind: list[int],
+        texts: list[str],
+        scan: list[tuple[int, str]],
+    ) -> None:
+        whole = _norm(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str))
+        if whole is not None:
+            owner.append(i)
+            kind.append(WHOLE)
+            texts.append(whole)
+        for leaf in _leaves(doc):
+            n = _norm(leaf)
+            if n is not None:
+                owner.append(i)
+                kind.append(LEAF)
+                texts.append(n)
+                if len(leaf) >= MIN_SCAN:
+                    scan.append((i, leaf))
+
+    def _token_texts(self, scan: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+        """``(owner, normalised token)`` found by the detector in the scanned texts.
+
+        The texts are joined by a separator no token can span and searched a large
+        chunk at a time (the detector's overlap resolution is O(n log n)).
+        """
+        detect = self._detect
+        if detect is None:  # pragma: no cover - checked by the caller
+            return
+        start = 0
+        while start < len(scan):
+            owners: list[int] = []
+            offsets: list[int] = []
+            parts: list[str] = []
+            size = 0
+            while start < len(scan) and (not parts or size < _CHUNK):
+                o, text = scan[start]
+                owners.append(o)
+                offsets.append(size)
+                parts.append(text)
+                size += len(text) + len(_SEP)
+                start += 1
+            joined = _SEP.join(parts)
+            for m in detect(joined):
+                b, e = int(m.start), int(m.end)
+                k = bisect.bisect_right(offsets, b) - 1
+                if e > offsets[k] + len(parts[k]):
+                    continue  # spans a separator: not a token of one value
+                n = _norm(joined[b:e])
+                if n is not None:
+                    yield owners[k], n
+
     def units_batch(self, values: Sequence[object]) -> list[Units]:
-        """Units of many values; text is searched for tokens in a few large calls."""
+        """Units of many values, one value at a time (the reference for :meth:`flat`)."""
         out = [Units() for _ in values]
         scan: list[tuple[int, str]] = []
         for i, value in enumerate(values):
@@ -129,6 +325,38 @@ def _norm(s: str) -> str | None:
     return n
 
 
+def _might_hold_json(values: Sequence[object]) -> bool:
+    """False when no text of the batch can be a JSON document (no brace or bracket)."""
+    joined = "".join([v for v in values if isinstance(v, str)])
+    return "{" in joined or "[" in joined
+
+
+def norm_many(texts: list[str]) -> list[str | None]:
+    """:func:`_norm` of every text, in C-level passes over the whole list."""
+    if not texts:
+        return []
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != len(texts) - 1:
+        return [_norm(t) for t in texts]
+    low = list(map(str.strip, joined.lower().split("\x00")))
+    m = len(low)
+    lengths = np.fromiter(map(len, low), dtype=np.int64, count=m)
+    drop = lengths < MIN_TEXT
+    drop |= np.fromiter(map(_COMMON.__contains__, low), dtype=bool, count=m)
+    bare = list(map(_strip_sign, low))
+    short = np.fromiter(map(len, bare), dtype=np.int64, count=m) < MIN_DIGITS
+    if short.any():
+        drop |= short & np.fromiter(map(str.isdigit, bare), dtype=bool, count=m)
+    out: list[str | None] = list(low)
+    for i in np.flatnonzero(drop).tolist():
+        out[i] = None
+    return out
+
+
+def _strip_sign(s: str) -> str:
+    return s.lstrip("+-")
+
+
 def _as_document(value: object) -> Any:
     if isinstance(value, (dict, list, tuple)):
         return value
@@ -190,18 +418,23 @@ class HashSet:
 
     def __init__(self) -> None:
         self._parts: list[H] = []
-        self._pending: list[int] = []
+        self._chunks: list[H] = []
+        self._chunked = 0
         self._sorted: H | None = EMPTY
 
-    def add_many(self, hashes: Iterable[int]) -> None:
-        self._pending.extend(hashes)
-        if len(self._pending) >= 500_000:
-            self._flush()
+    def add_array(self, hashes: H) -> None:
+        if hashes.size:
+            self._chunks.append(hashes)
+            self._chunked += int(hashes.size)
+            self._sorted = None
+            if self._chunked >= 1_000_000:  # one sort per million hashes, never a re-sort
+                self._parts.append(np.unique(np.concatenate(self._chunks)))
+                self._chunks, self._chunked = [], 0
 
     def _flush(self) -> None:
-        if self._pending:
-            self._parts.append(np.unique(np.array(self._pending, dtype=np.uint64)))
-            self._pending = []
+        if self._chunks:
+            self._parts.append(np.unique(np.concatenate(self._chunks)))
+            self._chunks, self._chunked = [], 0
             self._sorted = None
 
     def array(self) -> H:
@@ -224,4 +457,16 @@ def contains(sorted_set: H, hashes: H) -> npt.NDArray[np.bool_]:
     return np.asarray(sorted_set[idx] == hashes)
 
 
-__all__ = ["EMPTY", "H", "HashSet", "Hasher", "Units", "contains"]
+__all__ = [
+    "EMPTY",
+    "LEAF",
+    "PII",
+    "WHOLE",
+    "FlatUnits",
+    "H",
+    "HashSet",
+    "Hasher",
+    "Units",
+    "contains",
+    "norm_many",
+]

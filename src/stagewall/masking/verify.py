@@ -26,7 +26,7 @@ import numpy as np
 
 from stagewall.errors import MaskingError, StagewallError
 from stagewall.keys import MaskingKey
-from stagewall.masking._units import EMPTY, H, Hasher, HashSet, contains
+from stagewall.masking._units import EMPTY, LEAF, PII, WHOLE, H, Hasher, HashSet, contains
 from stagewall.masking.lint import KEEP, scoped_schema
 from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
@@ -227,34 +227,32 @@ def _collect(
             for i, c in enumerate(cols):
                 values = [r[i] for r in batch]
                 tr = transformers[i]
-                units = hasher.units_batch(values)
+                units = hasher.flat(values)
+                pii.add_array(units.of(PII).hashes)
                 if tr == KEEP:
-                    for u in units:
-                        pii.add_many(u.pii)
-                        strong.add_many(u.pii)
-                        allowed.add_many(u.whole + u.leaves)
+                    strong.add_array(units.of(PII).hashes)
+                    allowed.add_array(units.of(WHOLE, LEAF).hashes)
                     continue
-                outs: list[object] = values if tr is None else _transform(tr, values, table, c)
-                lg = legit.setdefault((table.qualified, c), HashSet())
                 scrubber = tr is not None and tr.name in SCRUBBERS
-                out_units = hasher.units_batch(outs) if tr is not None else units
-                for u, ut in zip(units, out_units, strict=True):
-                    pii.add_many(u.pii)
-                    if scrubber:
-                        # content the scrubber leaves alone is passed through by plan
-                        strong.add_many(u.pii)
-                        weak.add_many(u.whole + u.leaves)
-                    else:
-                        strong.add_many(u.whole + u.pii)
-                        weak.add_many(u.leaves)
-                    if tr is None:
-                        continue
-                    mine = set(u.all())
-                    lg.add_many(x for x in ut.all() if x not in mine)
-                    if scrubber:
-                        passed.add_many(set(u.whole + u.leaves) & set(ut.whole + ut.leaves))
-                    else:
-                        passed.add_many(set(u.leaves) & set(ut.leaves))
+                if scrubber:
+                    # content the scrubber leaves alone is passed through by plan
+                    strong.add_array(units.of(PII).hashes)
+                    weak.add_array(units.of(WHOLE, LEAF).hashes)
+                else:
+                    strong.add_array(units.of(WHOLE, PII).hashes)
+                    weak.add_array(units.of(LEAF).hashes)
+                if tr is None:
+                    legit.setdefault((table.qualified, c), HashSet())
+                    continue
+                out = hasher.flat(_transform(tr, values, table, c))
+                # an output unit is legitimate in this column unless it is a unit of
+                # the very value it came from
+                mine = units.pair_keys()
+                new = ~np.isin(out.pair_keys(), mine)
+                legit.setdefault((table.qualified, c), HashSet()).add_array(out.hashes[new])
+                shared = (WHOLE, LEAF) if scrubber else (LEAF,)
+                a, b = units.of(*shared), out.of(*shared)
+                passed.add_array(b.hashes[np.isin(b.pair_keys(), a.pair_keys())])
             if progress:
                 progress(f"source {table.qualified}", len(batch))
         rows_per_table[table.qualified] = n
@@ -300,21 +298,15 @@ def _scan(
         for batch in db.iter_rows(table, cols, None, batch_rows):
             n += len(batch)
             for i, c in enumerate(cols):
-                flat: list[int] = []
-                owner: list[int] = []
-                for j, cell in enumerate(hasher.units_batch([r[i] for r in batch])):
-                    units = cell.all()
-                    flat.extend(units)
-                    owner.extend([j] * len(units))
-                if not flat:
+                units = hasher.flat([r[i] for r in batch])
+                if not units.hashes.size:
                     continue
                 scanned += len(batch)
-                arr = np.array(flat, dtype=np.uint64)
-                hit = contains(sets.sensitive, arr)
+                hit = contains(sets.sensitive, units.hashes)
                 if hit.any():
-                    hit &= ~contains(sets.legit.get((table.qualified, c), EMPTY), arr)
+                    hit &= ~contains(sets.legit.get((table.qualified, c), EMPTY), units.hashes)
                     # a cell (one value) counts once, however many of its units hit
-                    counts[c] += int(np.unique(np.array(owner)[hit]).size)
+                    counts[c] += int(np.unique(units.owner[hit]).size)
             if progress:
                 progress(f"target {table.qualified}", len(batch))
         rows[table.qualified] = n

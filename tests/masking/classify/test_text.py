@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stagewall.masking.classify import Category, detect_in_text
 from stagewall.masking.classify._validators import is_bsn, is_national_id
@@ -58,3 +60,40 @@ def test_national_id_validators(value: str, ok: bool) -> None:
 
 def test_bsn_eleven_test() -> None:
     assert is_bsn("111222333") and not is_bsn("111222334")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(1, 12)), max_size=40))
+def test_overlap_resolution_equals_the_quadratic_rule(spans: list[tuple[int, int]]) -> None:
+    """Priority order wins, then position order: same as checking every kept finding."""
+    from stagewall.masking.classify._categories import Category
+    from stagewall.masking.classify._text import Match, _non_overlapping
+
+    found = [Match(Category.PHONE, a, a + n, "x" * n) for a, n in spans]
+    expected: list[Match] = []
+    for cand in found:
+        if all(cand.end <= t.start or cand.start >= t.end for t in expected):
+            expected.append(cand)
+    assert _non_overlapping(found) == sorted(expected, key=lambda m: m.start)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["0", "1", "01", "255", "256", "999", "10", "099", "7"]),
+        min_size=3,
+        max_size=5,
+    )
+)
+def test_dotted_quad_fast_path_agrees_with_ipaddress(octets: list[str]) -> None:
+    import ipaddress
+
+    from stagewall.masking.classify._validators import is_ip
+
+    text = ".".join(octets)
+    try:
+        ipaddress.ip_interface(text)
+        valid = True
+    except ValueError:
+        valid = False
+    assert is_ip(text) == valid

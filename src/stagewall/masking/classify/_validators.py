@@ -47,8 +47,15 @@ def is_card(s: str) -> bool:
     return 12 <= len(digits) <= 19 and digits[0] in "23456" and luhn_valid(digits)
 
 
+_OCTET = r"(0|[1-9][0-9]{0,2})"
+_DOTTED_QUAD = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+
+
 def is_ip(s: str) -> bool:
     t = s.strip()
+    quad = _DOTTED_QUAD.fullmatch(t)
+    if quad is not None:  # the common case, without building an ipaddress object
+        return all(int(g) <= 255 for g in quad.groups())
     if not re.fullmatch(r"[0-9A-Fa-f:.]+(/\d{1,3})?", t) or (":" not in t and t.count(".") != 3):
         return False
     try:

@@ -1,0 +1,76 @@
+"""The batch unit extraction of verify equals the value-by-value reference."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stagewall.masking._units import LEAF, PII, WHOLE, Hasher, norm_many
+from stagewall.masking.classify import detect_in_text
+
+_TEXTS = st.text(max_size=40) | st.sampled_from(
+    [
+        "jane.doe@example.com",
+        "  Call +44 20 7946 0958 now ",
+        "TRUE",
+        "1234",
+        "+12345",
+        "x\x00y",
+        '{"name": "Jane Smith", "mail": "a.b@c.de", "n": [1, "GB82WEST12345698765432"]}',
+        "[1, 2, 3]",
+        " [not json",
+        "Anna Miller lives at 10.1.2.3",
+    ]
+)
+_VALUES = st.lists(
+    st.none()
+    | _TEXTS
+    | st.integers(-(10**8), 10**8)
+    | st.booleans()
+    | st.dates()
+    | st.datetimes()
+    | st.decimals(allow_nan=False, allow_infinity=False, places=2)
+    | st.dictionaries(st.text(max_size=5), _TEXTS, max_size=3),
+    max_size=30,
+)
+
+
+def _by_value(h: Hasher, values: list[Any]) -> list[tuple[list[int], list[int], list[int]]]:
+    return [(sorted(u.whole), sorted(u.leaves), sorted(u.pii)) for u in h.units_batch(values)]
+
+
+def _flat_by_value(h: Hasher, values: list[Any]) -> list[tuple[list[int], list[int], list[int]]]:
+    f = h.flat(values)
+    out: list[tuple[list[int], list[int], list[int]]] = [([], [], []) for _ in values]
+    for o, k, x in zip(f.owner.tolist(), f.kind.tolist(), f.hashes.tolist(), strict=True):
+        out[o][{WHOLE: 0, LEAF: 1, PII: 2}[k]].append(x)
+    return [(sorted(a), sorted(b), sorted(c)) for a, b, c in out]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_VALUES)
+def test_flat_units_equal_the_reference(values: list[Any]) -> None:
+    h = Hasher(b"\x07" * 32, detect_in_text)
+    assert _flat_by_value(h, values) == _by_value(h, values)
+    # one column type at a time takes the batch paths
+    strs = [v for v in values if isinstance(v, str)]
+    assert _flat_by_value(h, strs) == _by_value(h, strs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_TEXTS, max_size=30))
+def test_norm_many_equals_norm(texts: list[str]) -> None:
+    from stagewall.masking._units import _norm
+
+    assert norm_many(texts) == [_norm(t) for t in texts]
+
+
+def test_common_types_take_the_batch_path() -> None:
+    h = Hasher(b"\x07" * 32, detect_in_text)
+    values: list[Any] = [12345678, dt.date(2020, 1, 1), "Jane Smith", None, 7, Decimal("1.5")]
+    assert _flat_by_value(h, values[:5]) == _by_value(h, values[:5])
+    assert _flat_by_value(h, values) == _by_value(h, values)
