@@ -180,7 +180,9 @@ _REAL = [
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.sampled_from(["first_name", "last_name", "full_name", "street_address", "city", "company"]),
+    st.sampled_from(
+        ["first_name", "last_name", "full_name", "street_address", "city", "company", "username"]
+    ),
     st.lists(st.none() | st.text(max_size=24) | st.sampled_from(_REAL), max_size=40),
 )
 def test_probe_prefilter_gives_the_exact_rule_outputs(name: str, values: list[str | None]) -> None:
@@ -207,7 +209,10 @@ def test_probe_prefilter_on_names_that_collide() -> None:
     firsts, lasts = _dicts.first_names().tolist(), _dicts.last_names().tolist()
     values = [f"{firsts[i % len(firsts)]} {lasts[(7 * i) % len(lasts)]}" for i in range(4000)]
     values += firsts + lasts + _dicts.cities().tolist()[:500]
-    for name in ("first_name", "last_name", "full_name", "street_address", "city", "company"):
+    lower = [v.lower().replace(" ", "") for v in values[:500]]
+    values += lower + [f"{v}{i % 100:02d}" for i, v in enumerate(lower)]  # handle-like
+    names = ("first_name", "last_name", "full_name", "street_address", "city", "company")
+    for name in (*names, "username"):
         fast = build_transformer(name, {}, key=MaskingKey("kq", b"\x04" * 32), salt="")
         exact = copy_mod.copy(fast)
         exact._probed = False  # type: ignore[attr-defined]

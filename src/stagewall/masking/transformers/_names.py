@@ -101,7 +101,8 @@ def _revealing(values: list[Any], outputs: list[object]) -> list[int]:
 _NEVER = "\x00"  # padding probe: folded inputs never hold NUL (checked)
 
 # outputs, and per part of them (dictionary, indices, words_only). A part may be
-# words_only when another part always has a probe (that one covers equality).
+# words_only when another part always has a probe (that one covers equality). A
+# part (None, probes, False) gives one probe string per value directly.
 Draw = tuple[list[object], list[tuple[Any, Any, bool]]]
 
 
@@ -144,6 +145,9 @@ def _candidates(values: list[str], parts: list[tuple[Any, Any, bool]]) -> list[i
     hit = np.zeros(n, dtype=bool)
     contains = operator.contains
     for dictionary, idx, words_only in parts:
+        if dictionary is None:  # the probes themselves, one per value
+            hit |= np.fromiter(map(contains, folded, idx), dtype=bool, count=n)
+            continue
         counts, cols = _probes(dictionary, words_only)
         have = counts[idx]
         for j, col in enumerate(cols):
@@ -277,6 +281,9 @@ class FullName(_Dictionary):
         return out, [(fw, fi, False), (lw, li, True)]
 
 
+_HANDLE = "{}{:02d}".format
+
+
 @register
 class Username(_Dictionary):
     """``jsmith42``-style handles (not unique-safe: use fpe_alnum for unique logins)."""
@@ -287,12 +294,15 @@ class Username(_Dictionary):
     def max_output_length(self, input_max: int | None) -> int | None:
         return 1 + max(map(len, _dicts.last_names().tolist())) + 2
 
-    def _apply(self, values: list[Any]) -> list[object]:
-        h = self._hash(values)
+    def _draw(self, h: Any) -> Draw:
         firsts = pick(_lower_firsts(), h)
         lasts = pick(_lower_lasts(), h >> np.uint64(24))
         nums = ((h >> np.uint64(48)) % np.uint64(100)).tolist()
-        return [f"{f[:1]}{b}{n:02d}" for f, b, n in zip(firsts, lasts, nums, strict=True)]
+        # the letters are the output's only possible word, and part of any input
+        # equal to it: the probe (the dictionaries are lower-case ASCII already)
+        letters = [f[:1] + b for f, b in zip(firsts, lasts, strict=True)]
+        out: list[object] = list(map(_HANDLE, letters, nums))
+        return out, [(None, letters, False)]
 
 
 @register
