@@ -269,3 +269,23 @@ def test_ip_text_object_and_interface_forms_map_alike() -> None:
     as_obj = t("ip_address").transform([ipaddress.ip_address(v) for v in vals])
     as_iface = t("ip_address").transform([v + "/24" for v in vals])
     assert as_text == [str(a) for a in as_obj] == [s.split("/")[0] for s in as_iface]
+
+
+_PHONE_CHARS = st.sampled_from([*"0123456789  +()-./x", "\u00a0", "\u2003", "é"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.text(_PHONE_CHARS, max_size=22), max_size=40),
+    st.booleans(),
+)
+def test_phone_by_length_groups_equals_the_flat_path(values: list[str], keep_cc: bool) -> None:
+    """The row-matrix path and the batch-wide flat path are one mapping."""
+    from stagewall.keys import MaskingKey
+    from stagewall.masking.transformers import build_transformer
+
+    tr = build_transformer(
+        "phone", {"keep_country_code": keep_cc}, key=MaskingKey("kp", b"\x05" * 32), salt=""
+    )
+    assert tr._apply(values) == tr._apply_flat(values)  # type: ignore[attr-defined]
+    assert tr.transform(values[:1]) + tr.transform(values[1:]) == tr.transform(values)

@@ -92,6 +92,15 @@ def phone_keep(flat: Flat, texts: list[str], digit: Any) -> Any:
     q = np.flatnonzero(text & (flat.rank(text) == 1))
     lead_byte = np.full(m, -1, dtype=np.int64)
     lead_byte[flat.owner[q]] = flat.buf[q]
+    keep = _keep_from(first, lead_byte, ndigits)
+    for i in np.flatnonzero(lead_byte >= 128).tolist():  # may be non-ASCII white space
+        keep[i] = country_code_digits(texts[i])
+    return keep
+
+
+def _keep_from(first: Any, lead_byte: Any, ndigits: Any) -> Any:
+    """:func:`country_code_digits` from each value's first five digits (-1: none),
+    its first non-space byte and its digit count."""
     plus = lead_byte == 43
     d0, d1, d2, d3 = first[:, 0], first[:, 1], first[:, 2], first[:, 3]
     intl = plus | ((d0 == 0) & (d1 == 0))
@@ -99,10 +108,7 @@ def phone_keep(flat: Flat, texts: list[str], digit: Any) -> Any:
     two = (r0 >= 0) & (r1 >= 0) & _CC2_TABLE[np.clip(r0 * 10 + r1, 0, 99)]
     cc = np.where((r0 == 1) | (r0 == 7), 1, np.where(two, 2, 3))
     keep = np.where(intl, np.where(plus, 0, 2) + cc, np.where(d0 == 0, 2, 1))
-    keep = np.minimum(keep, ndigits)
-    for i in np.flatnonzero(lead_byte >= 128).tolist():  # may be non-ASCII white space
-        keep[i] = country_code_digits(texts[i])
-    return keep
+    return np.minimum(keep, ndigits)
 
 
 class PhoneParams(ParamsModel):
@@ -118,7 +124,66 @@ class Phone(Transformer):
     Params = PhoneParams
 
     def _apply(self, values: list[Any]) -> list[object]:
+        """Values of one byte length form a matrix and are rewritten row-wise (kept
+        prefix, digit ranks, the permutation) without batch-wide index arrays; a
+        batch with a newline in a value, or a value that may start with non-ASCII
+        white space, takes :meth:`_apply_flat` (the same mapping)."""
         texts = as_text(self.name, values)
+        if not texts or "\n" in "".join(texts):
+            return self._apply_flat(texts)
+        flat = flatten(texts)
+        order = np.argsort(flat.lengths, kind="stable")
+        cuts = np.flatnonzero(np.diff(flat.lengths[order])) + 1
+        done: list[str] = []
+        for members in np.split(order, cuts):
+            n = int(flat.lengths[members[0]])
+            rows = flat.buf[flat.starts[members].reshape(-1, 1) + np.arange(n)]
+            new = self._rows(rows)
+            if new is None:
+                return self._apply_flat(texts)
+            end = np.full((len(members), 1), 10, dtype=np.uint8)
+            joined = np.concatenate([new, end], axis=1).tobytes()
+            done += joined.decode("utf-8", "surrogatepass").split("\n")[:-1]
+        out = np.empty(len(texts), dtype=object)
+        out[order] = done
+        return out.tolist()
+
+    def _rows(self, rows: Any) -> Any:
+        """The masked rows of one byte length (``(m, n)`` uint8), or None: use the flat path."""
+        m, n = rows.shape
+        if n == 0:
+            return rows
+        digit = (rows >= 48) & (rows <= 57)
+        rank = np.cumsum(digit, axis=1, dtype=np.int32)
+        ndigits = rank[:, -1].astype(np.int64)
+        active = digit
+        if self.params.keep_country_code:  # type: ignore[attr-defined]
+            first = np.full((m, 5), -1, dtype=np.int64)
+            every = np.arange(m)
+            for k in range(1, 6):
+                at = digit & (rank == k)
+                has = at.any(axis=1)
+                pos = at.argmax(axis=1)
+                first[has, k - 1] = rows[every[has], pos[has]].astype(np.int64) - 48
+            text = ~_ASCII_SPACE[rows]
+            has_text = text.any(axis=1)
+            lead = np.where(has_text, rows[every, text.argmax(axis=1)].astype(np.int64), -1)
+            if (lead >= 128).any():  # may be non-ASCII white space
+                return None
+            keep = _keep_from(first, lead, ndigits)
+            active = digit & (rank > keep.reshape(-1, 1))
+        out = rows.copy()
+        count = active.sum(axis=1)
+        for c in np.unique(count[count > 0]).tolist():
+            sel = np.flatnonzero(count == c)
+            r, col = np.nonzero(active[sel])
+            where = (sel[r], col)
+            b = out[where].reshape(-1, c)
+            base, radix = symbol_classes(b)
+            out[where] = (permute_u8(b - base, radix, self._key, f"phone/{c}") + base).reshape(-1)
+        return out
+
+    def _apply_flat(self, texts: list[str]) -> list[object]:
         if not texts:
             return []
         flat = flatten(texts)
