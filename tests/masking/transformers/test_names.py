@@ -181,7 +181,16 @@ _REAL = [
 @settings(max_examples=60, deadline=None)
 @given(
     st.sampled_from(
-        ["first_name", "last_name", "full_name", "street_address", "city", "company", "username"]
+        [
+            "first_name",
+            "last_name",
+            "full_name",
+            "street_address",
+            "city",
+            "company",
+            "username",
+            "postcode",
+        ]
     ),
     st.lists(st.none() | st.text(max_size=24) | st.sampled_from(_REAL), max_size=40),
 )
@@ -212,7 +221,7 @@ def test_probe_prefilter_on_names_that_collide() -> None:
     lower = [v.lower().replace(" ", "") for v in values[:500]]
     values += lower + [f"{v}{i % 100:02d}" for i, v in enumerate(lower)]  # handle-like
     names = ("first_name", "last_name", "full_name", "street_address", "city", "company")
-    for name in (*names, "username"):
+    for name in (*names, "username", "postcode"):
         fast = build_transformer(name, {}, key=MaskingKey("kq", b"\x04" * 32), salt="")
         exact = copy_mod.copy(fast)
         exact._probed = False  # type: ignore[attr-defined]

@@ -17,10 +17,10 @@ from stagewall.masking.transformers import _dicts
 from stagewall.masking.transformers._base import Transformer, as_text, register
 from stagewall.masking.transformers._batch import (
     keyed_hash,
-    length_groups,
     pick,
     stream,
 )
+from stagewall.masking.transformers._flat import flatten
 
 _ASCII = re.compile(r"[^a-z]")
 
@@ -160,6 +160,43 @@ def _candidates(values: list[str], parts: list[tuple[Any, Any, bool]]) -> list[i
     return np.flatnonzero(hit).tolist()
 
 
+_WORD_OR_ROW = re.compile(r"[a-z]{3,}|\x00")
+
+
+def _word_candidates(values: list[str], outputs: list[object]) -> list[int] | None:
+    """Positions whose output may reveal the input, for outputs not drawn from entries.
+
+    Equal (folded, stripped) pairs, and the words of all outputs from one regex
+    pass over the joined batch (row separators are tokens too, so each word knows
+    its row), kept when a name and a substring of the input. None: use the exact
+    rule (a value holds NUL, or an output is not text).
+    """
+    if not all(type(o) is str for o in outputs):
+        return None
+    inp, out = _fold_batch(values), _fold_batch(outputs)  # type: ignore[arg-type]
+    if inp is None or out is None:
+        return None
+    n = len(values)
+    hit = np.fromiter(
+        map(operator.eq, map(str.strip, inp), map(str.strip, out)), dtype=bool, count=n
+    )
+    tokens = _WORD_OR_ROW.findall(_NEVER.join(out))
+    if len(tokens) > n - 1:  # some output has a word
+        # a row separator is the one token shorter than 3 (NumPy would read "\x00" as "")
+        sep = np.fromiter(map(len, tokens), dtype=np.intp, count=len(tokens)) == 1
+        rows = np.cumsum(sep)[~sep]
+        words = np.array(tokens, dtype=object)[~sep]
+        names = _name_words()
+        named = np.fromiter(map(names.__contains__, words), dtype=bool, count=len(words))
+        rows, words = rows[named], words[named]
+        texts = [inp[r] for r in rows.tolist()]
+        inside = np.fromiter(
+            map(operator.contains, texts, words.tolist()), dtype=bool, count=len(texts)
+        )
+        hit[rows[inside]] = True
+    return np.flatnonzero(hit).tolist()
+
+
 def _index(words: Any, h: Any) -> Any:
     return (h % np.uint64(len(words))).astype(np.intp)
 
@@ -214,7 +251,11 @@ class _Dictionary(Transformer):
         drawn = self._draw(self._hash(items)) if self._probed else None
         if drawn is None:
             out = self._apply(items)
-            redo = _revealing(items, out)
+            maybe = _word_candidates(items, out) if self._probed else None
+            if maybe is None:
+                redo = _revealing(items, out)
+            else:
+                redo = [i for i in maybe if _reveals_input(out[i], items[i])]
         else:
             out, parts = drawn
             maybe = _candidates(items, parts)
@@ -365,10 +406,16 @@ class Postcode(_Dictionary):
 
     def _apply(self, values: list[Any]) -> list[object]:
         texts = as_text(self.name, values)
+        if not texts:
+            return []
         h = keyed_hash(self._key, self._label(), texts)
-        blobs = [t.encode("utf-8", "surrogatepass") for t in texts]
-        out: list[object] = [None] * len(texts)
-        for n, members, rows in length_groups(blobs):
+        flat = flatten(texts)
+        order = np.argsort(flat.lengths, kind="stable")
+        cuts = np.flatnonzero(np.diff(flat.lengths[order])) + 1
+        done: list[str] = []
+        for members in np.split(order, cuts):
+            n = int(flat.lengths[members[0]])
+            rows = flat.buf[flat.starts[members].reshape(-1, 1) + np.arange(n)]
             r = stream(h[members], max(n, 1))[:, :n]
             new = rows.copy()
             digit = (rows >= 48) & (rows <= 57)
@@ -377,10 +424,19 @@ class Postcode(_Dictionary):
             new[digit] = (48 + r[digit] % np.uint64(10)).astype(np.uint8)
             new[upper] = (65 + r[upper] % np.uint64(26)).astype(np.uint8)
             new[lower] = (97 + r[lower] % np.uint64(26)).astype(np.uint8)
-            raw = new.tobytes()
-            for j, i in enumerate(members):
-                out[i] = raw[j * n : (j + 1) * n].decode("utf-8", "surrogatepass")
-        return out
+            if n and (rows == 10).any():  # a newline inside a value: cut by length
+                raw = new.tobytes()
+                done += [
+                    raw[j * n : (j + 1) * n].decode("utf-8", "surrogatepass")
+                    for j in range(len(members))
+                ]
+                continue
+            end = np.full((len(members), 1), 10, dtype=np.uint8)
+            joined = np.concatenate([new, end], axis=1).tobytes()
+            done += joined.decode("utf-8", "surrogatepass").split("\n")[:-1]
+        out = np.empty(len(texts), dtype=object)
+        out[order] = done
+        return out.tolist()
 
 
 __all__ = [
