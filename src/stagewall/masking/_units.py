@@ -287,32 +287,8 @@ class Hasher:
         return out
 
     def _tokens(self, scan: list[tuple[int, str]], out: list[Units]) -> None:
-        """Run the detector over the texts joined by a separator no token can span."""
-        detect = self._detect
-        if detect is None:  # pragma: no cover - checked by the caller
-            return
-        start = 0
-        while start < len(scan):
-            owners: list[int] = []
-            offsets: list[int] = []
-            parts: list[str] = []
-            size = 0
-            while start < len(scan) and (not parts or size < _CHUNK):
-                owner, text = scan[start]
-                owners.append(owner)
-                offsets.append(size)
-                parts.append(text)
-                size += len(text) + len(_SEP)
-                start += 1
-            joined = _SEP.join(parts)
-            for m in detect(joined):
-                b, e = int(m.start), int(m.end)
-                k = bisect.bisect_right(offsets, b) - 1
-                if e > offsets[k] + len(parts[k]):
-                    continue  # spans a separator: not a token of one value
-                n = _norm(joined[b:e])
-                if n is not None:
-                    out[owners[k]].pii.append(self.h(n))
+        for owner, n in self._token_texts(scan):
+            out[owner].pii.append(self.h(n))
 
 
 def _norm(s: str) -> str | None:

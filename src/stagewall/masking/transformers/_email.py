@@ -24,7 +24,7 @@ from stagewall.masking.transformers._aesprf import RowPrf
 from stagewall.masking.transformers._base import ParamsModel, Transformer, as_text, register
 from stagewall.masking.transformers._batch import base32_matrix, base32_width
 from stagewall.masking.transformers._feistel import permute_bytes
-from stagewall.masking.transformers._flat import flatten
+from stagewall.masking.transformers._flat import by_length
 from stagewall.masking.transformers._names import _lower_firsts, _lower_lasts
 from stagewall.masking.transformers._prf import subkey
 
@@ -73,18 +73,7 @@ class Email(Transformer):
         texts = as_text(self.name, values)
         if not texts:
             return []
-        flat = flatten(texts)
-        lengths = flat.lengths
-        order = np.argsort(lengths, kind="stable")
-        cuts = np.flatnonzero(np.diff(lengths[order])) + 1
-        done: list[str] = []
-        for members in np.split(order, cuts):
-            n = int(lengths[members[0]])
-            rows = flat.buf[flat.starts[members].reshape(-1, 1) + np.arange(n)]
-            done += self._group(rows, n)
-        out = np.empty(len(texts), dtype=object)
-        out[order] = done  # group order back to input order in one C-level pass
-        return out.tolist()
+        return by_length(texts, lambda rows, _: self._group(rows, rows.shape[1])) or []
 
     def _group(self, rows: Any, n: int) -> list[str]:
         """The masked addresses of one byte length ``n`` (``rows``: ``(m, n)`` uint8)."""

@@ -10,6 +10,7 @@ decoded once and cut at the input's character offsets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -75,6 +76,42 @@ def flatten(texts: list[str]) -> Flat:
     return Flat(np.frombuffer(raw, dtype=np.uint8), starts, lengths, owner, bounds)
 
 
+def by_length(
+    texts: list[str], rewrite: Callable[[U8, I64], list[str] | None]
+) -> list[object] | None:
+    """Rewrite the texts one byte length at a time, as ``(m, n)`` byte matrices.
+
+    ``rewrite(rows, members)`` gets the UTF-8 bytes of the values ``members`` (all
+    of length ``n``) and returns their outputs; the outputs come back in input
+    order with one NumPy assignment. None when a group's ``rewrite`` returns None.
+    """
+    flat = flatten(texts)
+    order = np.argsort(flat.lengths, kind="stable")
+    cuts = np.flatnonzero(np.diff(flat.lengths[order])) + 1
+    done: list[str] = []
+    for members in np.split(order, cuts):
+        n = int(flat.lengths[members[0]])
+        got = rewrite(flat.buf[flat.starts[members].reshape(-1, 1) + np.arange(n)], members)
+        if got is None:
+            return None
+        done += got
+    out = np.empty(len(texts), dtype=object)
+    out[order] = done
+    return out.tolist()
+
+
+def rows_to_texts(rows: U8) -> list[str]:
+    """Each row of UTF-8 bytes as a str: one decode and split (newline-separated), or
+    slices when a row holds a newline itself."""
+    m, n = rows.shape
+    if n and (rows == 10).any():
+        raw = rows.tobytes()
+        return [raw[j * n : (j + 1) * n].decode("utf-8", "surrogatepass") for j in range(m)]
+    end = np.full((m, 1), 10, dtype=np.uint8)
+    joined = np.concatenate([rows, end], axis=1).tobytes()
+    return joined.decode("utf-8", "surrogatepass").split("\n")[:-1]
+
+
 _BASE = np.zeros(256, dtype=np.uint8)
 _BASE[48:58], _BASE[65:91], _BASE[97:123] = 48, 65, 97
 _RADIX = np.full(256, 10, dtype=np.uint16)
@@ -128,4 +165,12 @@ def class_masks(buf: U8, letters: bool) -> tuple[Bools, Bools]:
     return digit, digit | upper | lower
 
 
-__all__ = ["Flat", "class_masks", "flatten", "permute_symbols", "symbol_classes"]
+__all__ = [
+    "Flat",
+    "by_length",
+    "class_masks",
+    "flatten",
+    "permute_symbols",
+    "rows_to_texts",
+    "symbol_classes",
+]

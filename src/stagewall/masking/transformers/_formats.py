@@ -29,9 +29,11 @@ from stagewall.masking.transformers._checksums import (
 from stagewall.masking.transformers._feistel import permute_u8
 from stagewall.masking.transformers._flat import (
     Flat,
+    by_length,
     class_masks,
     flatten,
     permute_symbols,
+    rows_to_texts,
     symbol_classes,
 )
 
@@ -126,27 +128,17 @@ class Phone(Transformer):
     def _apply(self, values: list[Any]) -> list[object]:
         """Values of one byte length form a matrix and are rewritten row-wise (kept
         prefix, digit ranks, the permutation) without batch-wide index arrays; a
-        batch with a newline in a value, or a value that may start with non-ASCII
-        white space, takes :meth:`_apply_flat` (the same mapping)."""
+        batch with a value that may start with non-ASCII white space takes
+        :meth:`_apply_flat` (the same mapping)."""
         texts = as_text(self.name, values)
-        if not texts or "\n" in "".join(texts):
-            return self._apply_flat(texts)
-        flat = flatten(texts)
-        order = np.argsort(flat.lengths, kind="stable")
-        cuts = np.flatnonzero(np.diff(flat.lengths[order])) + 1
-        done: list[str] = []
-        for members in np.split(order, cuts):
-            n = int(flat.lengths[members[0]])
-            rows = flat.buf[flat.starts[members].reshape(-1, 1) + np.arange(n)]
-            new = self._rows(rows)
-            if new is None:
-                return self._apply_flat(texts)
-            end = np.full((len(members), 1), 10, dtype=np.uint8)
-            joined = np.concatenate([new, end], axis=1).tobytes()
-            done += joined.decode("utf-8", "surrogatepass").split("\n")[:-1]
-        out = np.empty(len(texts), dtype=object)
-        out[order] = done
-        return out.tolist()
+        if not texts:
+            return []
+        out = by_length(texts, self._group)
+        return self._apply_flat(texts) if out is None else out
+
+    def _group(self, rows: Any, members: Any) -> list[str] | None:
+        new = self._rows(rows)
+        return None if new is None else rows_to_texts(new)
 
     def _rows(self, rows: Any) -> Any:
         """The masked rows of one byte length (``(m, n)`` uint8), or None: use the flat path."""

@@ -20,7 +20,7 @@ from stagewall.masking.transformers._batch import (
     pick,
     stream,
 )
-from stagewall.masking.transformers._flat import flatten
+from stagewall.masking.transformers._flat import by_length, rows_to_texts
 
 _ASCII = re.compile(r"[^a-z]")
 
@@ -409,13 +409,9 @@ class Postcode(_Dictionary):
         if not texts:
             return []
         h = keyed_hash(self._key, self._label(), texts)
-        flat = flatten(texts)
-        order = np.argsort(flat.lengths, kind="stable")
-        cuts = np.flatnonzero(np.diff(flat.lengths[order])) + 1
-        done: list[str] = []
-        for members in np.split(order, cuts):
-            n = int(flat.lengths[members[0]])
-            rows = flat.buf[flat.starts[members].reshape(-1, 1) + np.arange(n)]
+
+        def group(rows: Any, members: Any) -> list[str]:
+            n = rows.shape[1]
             r = stream(h[members], max(n, 1))[:, :n]
             new = rows.copy()
             digit = (rows >= 48) & (rows <= 57)
@@ -424,19 +420,9 @@ class Postcode(_Dictionary):
             new[digit] = (48 + r[digit] % np.uint64(10)).astype(np.uint8)
             new[upper] = (65 + r[upper] % np.uint64(26)).astype(np.uint8)
             new[lower] = (97 + r[lower] % np.uint64(26)).astype(np.uint8)
-            if n and (rows == 10).any():  # a newline inside a value: cut by length
-                raw = new.tobytes()
-                done += [
-                    raw[j * n : (j + 1) * n].decode("utf-8", "surrogatepass")
-                    for j in range(len(members))
-                ]
-                continue
-            end = np.full((len(members), 1), 10, dtype=np.uint8)
-            joined = np.concatenate([new, end], axis=1).tobytes()
-            done += joined.decode("utf-8", "surrogatepass").split("\n")[:-1]
-        out = np.empty(len(texts), dtype=object)
-        out[order] = done
-        return out.tolist()
+            return rows_to_texts(new)
+
+        return by_length(texts, group) or []
 
 
 __all__ = [
