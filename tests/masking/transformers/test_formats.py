@@ -289,3 +289,29 @@ def test_phone_by_length_groups_equals_the_flat_path(values: list[str], keep_cc:
     )
     assert tr._apply(values) == tr._apply_flat(values)  # type: ignore[attr-defined]
     assert tr.transform(values[:1]) + tr.transform(values[1:]) == tr.transform(values)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.sampled_from(
+        ["+dd ddd ddddddd", "00dd dd ddddddd", "0ddd dddddd", "(ddd) ddd-dddd", "ddddddd"]
+    ),
+    st.lists(st.integers(0, 10**12), min_size=1, max_size=60),
+    st.booleans(),
+)
+def test_phone_rows_of_one_layout_equal_the_flat_path(
+    shape: str, seeds: list[int], keep_cc: bool
+) -> None:
+    """Numbers written one way share their digit columns (the fast layout path)."""
+    from stagewall.keys import MaskingKey
+    from stagewall.masking.transformers import build_transformer
+
+    def fill(seed: int) -> str:
+        digits = iter(str(seed).zfill(16))
+        return "".join(next(digits) if c == "d" else c for c in shape)
+
+    values = [fill(s) for s in seeds]
+    tr = build_transformer(
+        "phone", {"keep_country_code": keep_cc}, key=MaskingKey("kl", b"\x06" * 32), salt=""
+    )
+    assert tr._apply(values) == tr._apply_flat(values)  # type: ignore[attr-defined]

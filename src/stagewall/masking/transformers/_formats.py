@@ -146,33 +146,47 @@ class Phone(Transformer):
         if n == 0:
             return rows
         digit = (rows >= 48) & (rows <= 57)
-        rank = np.cumsum(digit, axis=1, dtype=np.int32)
-        ndigits = rank[:, -1].astype(np.int64)
-        active = digit
+        every = np.arange(m)
+        # one layout (the usual case: numbers of one length written one way): the
+        # digits sit in the same columns of every row, so no per-row searching
+        cols = np.flatnonzero(digit[0]) if (digit == digit[:1]).all() else None
+        if cols is not None:
+            ndigits = np.full(m, len(cols), dtype=np.int64)
+        else:
+            rank = np.cumsum(digit, axis=1, dtype=np.int32)
+            ndigits = rank[:, -1].astype(np.int64)
+        keep = np.zeros(m, dtype=np.int64)
         if self.params.keep_country_code:  # type: ignore[attr-defined]
             first = np.full((m, 5), -1, dtype=np.int64)
-            every = np.arange(m)
-            for k in range(1, 6):
-                at = digit & (rank == k)
-                has = at.any(axis=1)
-                pos = at.argmax(axis=1)
-                first[has, k - 1] = rows[every[has], pos[has]].astype(np.int64) - 48
+            if cols is not None:
+                k = min(5, len(cols))
+                first[:, :k] = rows[:, cols[:k]].astype(np.int64) - 48
+            else:
+                for k in range(1, 6):
+                    at = digit & (rank == k)
+                    has = at.any(axis=1)
+                    pos = at.argmax(axis=1)
+                    first[has, k - 1] = rows[every[has], pos[has]].astype(np.int64) - 48
             text = ~_ASCII_SPACE[rows]
             has_text = text.any(axis=1)
             lead = np.where(has_text, rows[every, text.argmax(axis=1)].astype(np.int64), -1)
             if (lead >= 128).any():  # may be non-ASCII white space
                 return None
             keep = _keep_from(first, lead, ndigits)
-            active = digit & (rank > keep.reshape(-1, 1))
         out = rows.copy()
-        count = active.sum(axis=1)
+        count = ndigits - keep
         for c in np.unique(count[count > 0]).tolist():
             sel = np.flatnonzero(count == c)
-            r, col = np.nonzero(active[sel])
-            where = (sel[r], col)
+            if cols is not None:  # the last c digit columns of these rows
+                where: Any = (sel.reshape(-1, 1), cols[len(cols) - c :].reshape(1, -1))
+            else:
+                active = digit[sel] & (rank[sel] > keep[sel].reshape(-1, 1))
+                r, col = np.nonzero(active)
+                where = (sel[r], col)
             b = out[where].reshape(-1, c)
             base, radix = symbol_classes(b)
-            out[where] = (permute_u8(b - base, radix, self._key, f"phone/{c}") + base).reshape(-1)
+            new = permute_u8(b - base, radix, self._key, f"phone/{c}") + base
+            out[where] = new.reshape(out[where].shape)
         return out
 
     def _apply_flat(self, texts: list[str]) -> list[object]:
