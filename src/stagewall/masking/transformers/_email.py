@@ -40,6 +40,15 @@ def _padded(kind: str) -> tuple[Any, Any]:
     return table, np.array([len(w) for w in words], dtype=np.int64)
 
 
+@cache
+def _dotted(kind: str) -> tuple[Any, Any]:
+    """A dictionary's words with a trailing ``.`` as an object array, and their lengths."""
+    words = (_lower_firsts() if kind == "first" else _lower_lasts()).tolist()
+    arr = np.empty(len(words), dtype=object)
+    arr[:] = [w + "." for w in words]
+    return arr, np.array([len(w) + 1 for w in words], dtype=np.int64)
+
+
 class EmailParams(ParamsModel):
     domain: str = Field(default="example.com", pattern=r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
     max_length: int | None = Field(default=None, ge=16)
@@ -85,21 +94,19 @@ class Email(Transformer):
             token = np.full((m, 1), ord("0"), dtype=np.uint8)
         else:
             token = base32_matrix(permute_bytes(rows, self._key, "email"))
-        firsts, first_len = _padded("first")
-        lasts, last_len = _padded("last")
+        firsts, first_len = _dotted("first")
+        lasts, last_len = _dotted("last")
         fi = (h % np.uint64(len(firsts))).astype(np.intp)
         li = ((h >> np.uint64(32)) % np.uint64(len(lasts))).astype(np.intp)
-        tail = np.frombuffer(("@" + p.domain).encode("ascii"), dtype=np.uint8)
-        dot = np.full((m, 1), ord("."), dtype=np.uint8)
-        # each address ends in a newline (never part of one): one decode, one split;
-        end = np.frombuffer(("@" + p.domain + "\n").encode("ascii"), dtype=np.uint8)
-        cells = np.concatenate(
-            [firsts[fi], dot, lasts[li], dot, token, np.broadcast_to(end, (m, len(end)))], axis=1
-        )
-        flen, llen = first_len[fi], last_len[li]
-        # the dictionaries are NUL-padded and NUL is never part of an address
-        text = np.ascontiguousarray(cells).tobytes().decode("ascii").replace("\x00", "")
-        result = text.split("\n")[:-1]
+        tail = "@" + p.domain
+        # TOKEN@domain rows have one width: one decode and split; then the names are
+        # prepended with three object-array additions (no padded buffer to squeeze)
+        end = np.frombuffer((tail + "\n").encode("ascii"), dtype=np.uint8)
+        rest = np.concatenate([token, np.broadcast_to(end, (m, len(end)))], axis=1)
+        tokens = np.empty(m, dtype=object)
+        tokens[:] = rest.tobytes().decode("ascii").split("\n")[:-1]
+        result: list[str] = (np.take(firsts, fi) + np.take(lasts, li) + tokens).tolist()
+        flen, llen = first_len[fi] - 1, last_len[li] - 1
         sizes = flen + llen + 2 + token.shape[1] + len(tail)
         if p.max_length is not None:
             for i in np.flatnonzero(sizes > p.max_length).tolist():

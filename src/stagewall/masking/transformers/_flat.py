@@ -11,7 +11,7 @@ decoded once and cut at the input's character offsets.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import cached_property
 from itertools import pairwise
 from typing import Any
 
@@ -25,19 +25,28 @@ I64 = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
 
-@dataclass(frozen=True)
 class Flat:
-    """The UTF-8 bytes of all values: value ``j`` is ``lengths[j]`` bytes from ``starts[j]``."""
+    """The UTF-8 bytes of all values: value ``j`` is ``lengths[j]`` bytes from ``starts[j]``.
 
-    buf: U8
-    starts: I64
-    lengths: I64
-    owner: I64
-    char_bounds: list[int]
+    ``owner`` (the value of every byte) and ``char_bounds`` (character offsets for
+    :meth:`texts`) are built on first use: the byte-length group paths need neither.
+    """
+
+    def __init__(self, buf: U8, starts: I64, lengths: I64, chars: I64) -> None:
+        self.buf, self.starts, self.lengths, self._chars = buf, starts, lengths, chars
 
     @property
     def size(self) -> int:
-        return len(self.char_bounds) - 1
+        return len(self.lengths)
+
+    @cached_property
+    def owner(self) -> I64:
+        out: I64 = np.repeat(np.arange(self.size, dtype=np.int64), self.lengths)
+        return out
+
+    @cached_property
+    def char_bounds(self) -> list[int]:
+        return [0, *np.cumsum(self._chars).tolist()]
 
     def rank(self, mask: Bools) -> I64:
         """1-based index of each masked byte among its value's masked bytes (0 elsewhere: junk)."""
@@ -69,11 +78,8 @@ def flatten(texts: list[str]) -> Flat:
         lengths = np.fromiter(
             (len(t.encode("utf-8", "surrogatepass")) for t in texts), dtype=np.int64, count=m
         )
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
-    owner = np.repeat(np.arange(m, dtype=np.int64), lengths)
-    bounds = [0, *np.cumsum(chars).tolist()]
-    return Flat(np.frombuffer(raw, dtype=np.uint8), starts, lengths, owner, bounds)
+    starts = np.cumsum(lengths) - lengths
+    return Flat(np.frombuffer(raw, dtype=np.uint8), starts, lengths, chars)
 
 
 def by_length(
