@@ -171,7 +171,7 @@ def _word_candidates(values: list[str], outputs: list[object]) -> list[int] | No
     its row), kept when a name and a substring of the input. None: use the exact
     rule (a value holds NUL, or an output is not text).
     """
-    if not all(type(o) is str for o in outputs):
+    if set(map(type, outputs)) != {str}:
         return None
     inp, out = _fold_batch(values), _fold_batch(outputs)  # type: ignore[arg-type]
     if inp is None or out is None:
@@ -248,7 +248,7 @@ class _Dictionary(Transformer):
         """Pseudonyms for non-null values, drawn again where one would reveal its input."""
         if not items:
             return []
-        drawn = self._draw(self._hash(items)) if self._probed else None
+        drawn = self._draw(self._hash(items)) if self._probed and self._draws else None
         if drawn is None:
             out = self._apply(items)
             maybe = _word_candidates(items, out) if self._probed else None
@@ -279,6 +279,11 @@ class _Dictionary(Transformer):
 
     # the probe prefilter (tests turn it off to compare with the exact rule alone)
     _probed = True
+
+    @property
+    def _draws(self) -> bool:
+        """Whether this transformer builds its outputs from dictionary entries."""
+        return type(self)._draw is not _Dictionary._draw
 
 
 @register
