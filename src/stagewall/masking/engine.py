@@ -88,6 +88,8 @@ class RunResult:
     jobs: int
     subset: tuple[str, ...] = ()
     values_transformed: int = 0
+    views_created: tuple[str, ...] = ()
+    views_skipped: tuple[tuple[str, str], ...] = ()  # (view, reason)
 
     @property
     def rows_per_table(self) -> dict[str, int]:
@@ -253,6 +255,7 @@ def _run(
                 job = _Job(plan, key, schema, transformers, selection, snapshot, opts, pool)
                 rows, values = _copy_all(src, tgt, job)
                 tgt.finish_tables(schema)
+                created, skipped = _views(src, tgt)
                 finished = _now()
                 tgt.write_marker(
                     Marker(
@@ -292,6 +295,8 @@ def _run(
         jobs=opts.jobs,
         subset=tuple(str(s) for s in opts.subset),
         values_transformed=values,
+        views_created=tuple(created),
+        views_skipped=tuple(skipped),
     )
 
 
@@ -309,6 +314,15 @@ def _mark_failed(tgt: Database, marker: Marker) -> None:
                 marker.source,
             )
         )
+
+
+def _views(src: Database, tgt: Database) -> tuple[list[str], list[tuple[str, str]]]:
+    """PostgreSQL → PostgreSQL: the source's views, over the masked tables."""
+    from stagewall.masking.db._postgres import PostgresDatabase
+
+    if isinstance(src, PostgresDatabase) and isinstance(tgt, PostgresDatabase):
+        return tgt.create_views()
+    return [], []
 
 
 def _create(src: Database, tgt: Database, schema: Schema) -> None:

@@ -54,6 +54,19 @@ WHERE k.conrelid = ANY(%s) AND k.contype IN ('p', 'u', 'f', 'c', 'x')
 ORDER BY k.conrelid, k.conname
 """
 
+VIEWS = """
+SELECT n.nspname, c.relname, c.relkind, pg_catalog.pg_get_viewdef(c.oid), c.reloptions
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('v', 'm')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp)'
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                  WHERE d.classid = 'pg_catalog.pg_class'::regclass
+                    AND d.objid = c.oid AND d.deptype = 'e')
+  AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))
+ORDER BY c.oid
+"""
+
 INDEXES = """
 SELECT i.indrelid, ic.relname, i.indisunique, i.indkey::int2[],
        pg_catalog.pg_get_indexdef(i.indexrelid)
@@ -116,6 +129,8 @@ class PgDDL:
     constraints: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     indexes: dict[str, list[str]] = field(default_factory=dict)
     identity_always: set[tuple[str, str]] = field(default_factory=set)
+    # (schema, name, "v" or "m", SELECT definition, reloptions) in creation (oid) order
+    views: list[tuple[str, str, str, str, list[str]]] = field(default_factory=list)
 
 
 def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
@@ -222,6 +237,8 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
         ddl.indexes[t.qualified] = idx_ddl[oid]
         ddl.identity_always |= {(t.qualified, c) for o, c in always if o == oid}
     ddl.schemas = sorted({t.schema for t in tables if t.schema})
+    cur.execute(VIEWS, {"schemas": list(schemas) if schemas else None})
+    ddl.views = [(r[0], r[1], r[2], r[3], list(r[4] or [])) for r in cur.fetchall()]
     return Schema(backend="postgresql", tables=tuple(tables)), ddl
 
 

@@ -400,6 +400,54 @@ class PostgresDatabase(Database):
             b"\t".join(encode(v, k) for v, k in zip(r, kinds, strict=True)) + b"\n" for r in rows
         )
 
+    def create_views(self) -> tuple[list[str], list[tuple[str, str]]]:
+        """Recreate the source's views and materialised views (after the data).
+
+        Returns ``(created, skipped)``; ``skipped`` pairs a view with the reason. A
+        definition that contains what looks like personal data (an e-mail in a
+        WHERE clause, a name in a CASE) would copy a production value into
+        staging, so it is skipped, never created. Views are created in passes, so
+        a view over another view waits for it; one that still fails (it reads a
+        table outside the plan) is skipped. A materialised view is filled from
+        the masked tables.
+        """
+        same = self._same
+        if same is None or not same.views:
+            return [], []
+        from stagewall.masking.classify import detect_in_text
+
+        created: list[str] = []
+        skipped: list[tuple[str, str]] = []
+        pending = []
+        for nsp, name, kind, definition, options in same.views:
+            qualified = f"{nsp}.{name}"
+            if detect_in_text(definition):
+                skipped.append((qualified, "its definition contains what looks like personal data"))
+                continue
+            what = "MATERIALIZED VIEW" if kind == "m" else "VIEW"
+            with_ = f" WITH ({', '.join(options)})" if options else ""
+            body = definition.strip().rstrip(";")
+            pending.append(
+                (qualified, f"CREATE {what} {self.q(nsp)}.{self.q(name)}{with_} AS {body}")
+            )
+        errors: dict[str, str] = {}
+        progress = True
+        while pending and progress:
+            progress, left = False, []
+            for qualified, stmt in pending:
+                try:
+                    with self.conn.transaction():
+                        self.conn.execute(stmt.encode())
+                except psycopg.Error as exc:
+                    errors[qualified] = (exc.diag.message_primary or type(exc).__name__).strip()
+                    left.append((qualified, stmt))
+                else:
+                    created.append(qualified)
+                    progress = True
+            pending = left
+        skipped += [(q, f"cannot be created on the target: {errors[q]}") for q, _ in pending]
+        return created, skipped
+
     def finish_tables(self, schema: Schema) -> None:
         steps: list[tuple[str, str]] = []
         for t in schema.tables:
