@@ -653,3 +653,24 @@ def test_postgres_views_are_recreated_over_masked_tables(pg_url_factory: Any) ->
     from stagewall.masking.verify import verify
 
     assert verify(plan, src, tgt, KEY).passed
+
+
+@pytest.mark.postgres
+def test_postgres_composite_types_are_recreated(pg_url_factory: Any) -> None:
+    """A column of a composite type (one with a field of another composite, arrays of
+    it too) used to fail the run: the types are created before the tables."""
+    import psycopg
+
+    src, tgt = pg_url_factory(), pg_url_factory()
+    with psycopg.connect(src, autocommit=True) as c:
+        c.execute("CREATE TYPE geo AS (lat float8, lon float8)")
+        c.execute("CREATE TYPE addr AS (street text, zip text, at geo)")
+        c.execute("CREATE TABLE homes (id int PRIMARY KEY, home addr, past addr[], owner text)")
+        c.execute(
+            "INSERT INTO homes SELECT g, ROW('Main St ' || g, '1234', ROW(1.5, 2.5)::geo)::addr, "
+            "ARRAY[ROW('Old Rd', '999', NULL)::addr], 'Owner ' || g FROM generate_series(1, 20) g"
+        )
+    plan = plan_for(_schema(src), {("homes", "owner"): ("redact", {})})
+    run(plan, src, tgt, KEY)
+    same = "SELECT id, home::text, past::text FROM homes ORDER BY id"
+    assert _rows(src, same) == _rows(tgt, same, "target")

@@ -78,31 +78,68 @@ WHERE i.indrelid = ANY(%s)
 ORDER BY i.indrelid, ic.relname
 """
 
-ENUMS = """
+# The types the tables' columns use, and the types those use in turn (fields of
+# composite types; element types of arrays), so nested types are recreated too.
+_USED_TYPES = """
+WITH RECURSIVE used(oid) AS (
+  SELECT CASE WHEN t0.typcategory = 'A' THEN t0.typelem ELSE t0.oid END
+  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t0 ON t0.oid = a.atttypid
+  WHERE a.attrelid = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped
+  UNION
+  SELECT CASE WHEN ft.typcategory = 'A' THEN ft.typelem ELSE ft.oid END
+  FROM used u
+  JOIN pg_catalog.pg_type t ON t.oid = u.oid AND t.typtype = 'c'
+  JOIN pg_catalog.pg_attribute f ON f.attrelid = t.typrelid AND f.attnum > 0
+       AND NOT f.attisdropped
+  JOIN pg_catalog.pg_type ft ON ft.oid = f.atttypid
+)
+"""
+
+ENUMS = (
+    _USED_TYPES  # noqa: S608 - constant SQL, no input
+    + """
 SELECT DISTINCT n.nspname, t.typname, t.oid,
        (SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder)
         FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid)
-FROM pg_catalog.pg_attribute a
-JOIN pg_catalog.pg_type t0 ON t0.oid = a.atttypid
-JOIN pg_catalog.pg_type t ON t.oid = CASE WHEN t0.typcategory = 'A' THEN t0.typelem ELSE t0.oid END
+FROM used u
+JOIN pg_catalog.pg_type t ON t.oid = u.oid
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-WHERE a.attrelid = ANY(%s) AND a.attnum > 0 AND t.typtype = 'e'
+WHERE t.typtype = 'e'
 ORDER BY 1, 2
 """
+)
 
-DOMAINS = """
+DOMAINS = (
+    _USED_TYPES  # noqa: S608 - constant SQL, no input
+    + """
 SELECT DISTINCT n.nspname, t.typname, pg_catalog.format_type(t.typbasetype, t.typtypmod),
        t.typnotnull, pg_catalog.pg_get_expr(t.typdefaultbin, 0),
        (SELECT array_agg('CONSTRAINT ' || quote_ident(k.conname) || ' '
                          || pg_catalog.pg_get_constraintdef(k.oid) ORDER BY k.conname)
         FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid)
-FROM pg_catalog.pg_attribute a
-JOIN pg_catalog.pg_type t0 ON t0.oid = a.atttypid
-JOIN pg_catalog.pg_type t ON t.oid = CASE WHEN t0.typcategory = 'A' THEN t0.typelem ELSE t0.oid END
+FROM used u
+JOIN pg_catalog.pg_type t ON t.oid = u.oid
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-WHERE a.attrelid = ANY(%s) AND a.attnum > 0 AND t.typtype = 'd'
+WHERE t.typtype = 'd'
 ORDER BY 1, 2
 """
+)
+
+COMPOSITES = (
+    _USED_TYPES  # noqa: S608 - constant SQL, no input
+    + """
+SELECT DISTINCT n.nspname, t.typname, t.oid,
+       (SELECT array_agg(quote_ident(f.attname) || ' '
+                         || pg_catalog.format_type(f.atttypid, f.atttypmod) ORDER BY f.attnum)
+        FROM pg_catalog.pg_attribute f
+        WHERE f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped)
+FROM used u
+JOIN pg_catalog.pg_type t ON t.oid = u.oid AND t.typtype = 'c'
+JOIN pg_catalog.pg_class tc ON tc.oid = t.typrelid AND tc.relkind = 'c'
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+ORDER BY 3
+"""
+)
 
 EXTENSIONS = """
 SELECT DISTINCT x.extname
@@ -125,6 +162,7 @@ class PgDDL:
     extensions: list[str] = field(default_factory=list)
     enums: list[tuple[str, str, list[str]]] = field(default_factory=list)
     domains: list[str] = field(default_factory=list)  # CREATE DOMAIN statements
+    composites: list[str] = field(default_factory=list)  # CREATE TYPE ... AS (...) statements
     # per qualified table: [(constraint name, contype, definition)]
     constraints: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     indexes: dict[str, list[str]] = field(default_factory=dict)
@@ -217,6 +255,11 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
         for check in checks_ or []:
             stmt += f" {check}"
         ddl.domains.append(stmt)
+    cur.execute(COMPOSITES, (oids,))
+    ddl.composites = [
+        f"CREATE TYPE {_q(nsp)}.{_q(name)} AS ({', '.join(fields or [])})"
+        for nsp, name, _oid, fields in cur.fetchall()
+    ]
     cur.execute(EXTENSIONS, (oids,))
     ddl.extensions = [r[0] for r in cur.fetchall()]
     tables = []

@@ -347,13 +347,37 @@ class PostgresDatabase(Database):
                         )
                     for stmt in same.domains:
                         self.conn.execute(stmt.encode())
+                    self._create_in_passes(same.composites)
                 else:
                     for s in sorted({t.schema for t in schema.tables if t.schema}):
                         self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.q(s)}".encode())
                 for t in schema.tables:
                     self.conn.execute(self._create_sql(t, same).encode())
         except psycopg.Error as exc:
-            raise self.fail("creating the tables failed", exc) from None
+            err = self.fail("creating the tables failed", exc)
+            raise BackendError(
+                err.message,
+                hint="the target cannot hold the source's schema as introspected; check "
+                "that the target has the extensions the source's column types need",
+            ) from None
+
+    def _create_in_passes(self, statements: Sequence[str]) -> None:
+        """Run CREATE statements whose order is unknown (a composite type with a field
+        of another one): each in a savepoint, again while one more succeeds."""
+        pending = list(statements)
+        while pending:
+            left: list[str] = []
+            last: psycopg.Error | None = None
+            for stmt in pending:
+                try:
+                    with self.conn.transaction():
+                        self.conn.execute(stmt.encode())
+                except psycopg.Error as exc:
+                    left.append(stmt)
+                    last = exc
+            if len(left) == len(pending) and last is not None:
+                raise last
+            pending = left
 
     def use_source_ddl(self, ddl: PgDDL) -> None:
         """Recreate exactly what a PostgreSQL source had (types, constraint definitions)."""
