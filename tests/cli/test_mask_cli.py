@@ -265,3 +265,24 @@ def test_postgres_round_trip(
     assert "pw-not-recorded" not in runs.stdout
     (rec,) = json.loads(runs.stdout)
     assert rec["source"]["database"] == source.rsplit("/", 1)[1]
+
+
+def test_empty_source_is_refused_not_verified(tmp_path: Path, src: str, keyed: None) -> None:
+    """A source without tables (a wrong database name) is an error, never an empty
+    copy reported as verified."""
+    import sqlite3
+
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    res = run_cli(
+        "mask", "plan", "--source", f"sqlite:///{empty}", "--out", str(tmp_path / "e.yaml")
+    )
+    assert res.exit_code == 2 and "has no tables" in res.stderr
+    assert not (tmp_path / "e.yaml").exists()
+    plan = _plan(tmp_path, src)
+    target = tmp_path / "tgt.db"
+    res = _run(plan, f"sqlite:///{empty}", f"sqlite:///{target}")
+    assert res.exit_code == 2, res.stdout + res.stderr
+    assert not target.exists() or sqlite3.connect(target).execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+    ).fetchone() == (0,)

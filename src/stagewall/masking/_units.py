@@ -35,7 +35,11 @@ MAX_TEXT_SCAN = 1_000_000  # characters of one text value searched for tokens
 MIN_SCAN = 6  # shorter text holds no token worth finding
 _CHUNK = 65_536  # characters per detector call
 _SEP = "\x00\n\x00"  # joins texts for one detector call; no token contains NUL
-_COMMON = frozenset({"true", "false", "null", "none", "n/a", "unknown", "test", "default"})
+_COMMON = frozenset(
+    {"true", "false", "null", "none", "n/a", "unknown", "test", "default"}
+    # dates that name no day: PostgreSQL's infinite and MySQL's zero dates
+    | {"infinity", "-infinity", "0000-00-00", "0000-00-00 00:00:00"}
+)
 
 
 @dataclass

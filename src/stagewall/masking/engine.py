@@ -222,6 +222,12 @@ def _run(
         from stagewall.masking.lint import scoped_schema
 
         schema = scoped_schema(plan, src.introspect(plan.schemas))
+        if not plan.tables or not schema.tables:
+            raise ConfigError(
+                f"nothing to copy: the plan names no tables of {src_url.display}",
+                hint="point --source at the database the plan was made for, or make a "
+                "plan with `stagewall mask plan`",
+            )
         check_plan(plan, schema)
         transformers = _build_transformers(plan, schema, key, opts.transformer_factory)
         existing = _probe_target(tgt_url)

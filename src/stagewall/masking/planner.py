@@ -46,6 +46,15 @@ def build_plan(
         raise UsageError("--sample must be 0 or more rows")
     with open_database(source_url, role="source") as db:
         schema = _in_scope(db.introspect(), schemas)
+        if not schema.tables:
+            from stagewall.errors import ConfigError
+
+            where = f" in schemas {', '.join(schemas)}" if schemas else ""
+            raise ConfigError(
+                f"the source {db.url.display} has no tables{where}: nothing to plan",
+                hint="check the database name in the URL (and --schema); a plan of "
+                "nothing would let `mask run` report an empty copy as verified",
+            )
         samples: dict[tuple[str, str], list[object]] = {}
         rows = 0
         for table in schema.tables:

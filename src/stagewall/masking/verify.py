@@ -158,7 +158,8 @@ def verify(
     counts = []
     for t in schema.tables:
         src = sets.source_rows.get(t.qualified, 0)
-        tgt = target_rows.get(t.qualified)
+        match = _in_target(t.qualified, tschema)
+        tgt = target_rows.get(match.qualified) if match is not None else None
         ok = tgt is not None and (tgt <= src if subset else tgt == src)
         counts.append(TableCount(t.qualified, src, tgt, ok))
     failed = any(h.hits for h in hits) or any(not c.ok for c in counts) or fk_problems
@@ -181,6 +182,25 @@ class _Sets:
     legit: dict[tuple[str, str], H]
     source_rows: dict[str, int]
     hasher: Hasher
+
+    def source_name(self, target: Table) -> str:
+        """The source table a target table was copied from (see :func:`_in_target`)."""
+        if target.qualified in self.source_rows:
+            return target.qualified
+        same = [q for q in self.source_rows if q.rsplit(".", 1)[-1] == target.name]
+        return same[0] if len(same) == 1 else target.qualified
+
+
+def _in_target(source_qualified: str, tschema: Schema) -> Table | None:
+    """The target table of a source table: the same qualified name, or, across
+    backends (MySQL/SQLite tables land in PostgreSQL's ``public``; PostgreSQL's
+    schemas do not exist in MySQL or SQLite), the one table with the same name."""
+    exact = tschema.table(source_qualified)
+    if exact is not None:
+        return exact
+    name = source_qualified.rsplit(".", 1)[-1]
+    same = [t for t in tschema.tables if t.name == name]
+    return same[0] if len(same) == 1 else None
 
 
 def _detector() -> Callable[[str], Sequence[Any]]:
@@ -304,7 +324,8 @@ def _scan(
                 scanned += len(batch)
                 hit = contains(sets.sensitive, units.hashes)
                 if hit.any():
-                    hit &= ~contains(sets.legit.get((table.qualified, c), EMPTY), units.hashes)
+                    legit = sets.legit.get((sets.source_name(table), c), EMPTY)
+                    hit &= ~contains(legit, units.hashes)
                     # a cell (one value) counts once, however many of its units hit
                     counts[c] += int(np.unique(units.owner[hit]).size)
             if progress:
@@ -317,12 +338,12 @@ def _scan(
 def _check_fks(schema: Schema, tschema: Schema, db: Any) -> list[FkProblem]:
     out: list[FkProblem] = []
     for src in schema.tables:
-        child = tschema.table(src.qualified)
+        child = _in_target(src.qualified, tschema)
         if child is None:
             continue
         for fk in src.foreign_keys:
             ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
-            parent = tschema.table(ref)
+            parent = _in_target(ref, tschema)
             if parent is None:
                 continue
             not_null = " AND ".join(f"c.{db.q(col)} IS NOT NULL" for col in fk.columns)

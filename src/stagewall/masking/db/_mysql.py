@@ -233,6 +233,9 @@ class MySQLDatabase(Database):
         sql = f"SELECT {self.qcols(columns)} FROM {self.qt(table)}"  # noqa: S608
         if where:
             sql += f" WHERE ({where})"
+        types = {c.name: c.db_type.lower() for c in table.columns}
+        # BIT(n) arrives as big-endian bytes; its kind is INTEGER, so make it one
+        bits = [i for i, c in enumerate(columns) if types.get(c, "").startswith("bit")]
         try:
             with self.conn.cursor(pymysql.cursors.SSCursor) as cur:
                 cur.execute(sql)
@@ -240,7 +243,15 @@ class MySQLDatabase(Database):
                     batch = cur.fetchmany(batch_rows)
                     if not batch:
                         return
-                    yield [tuple(r) for r in batch]
+                    if not bits:
+                        yield [tuple(r) for r in batch]
+                        continue
+                    rows = [list(r) for r in batch]
+                    for r in rows:
+                        for i in bits:
+                            if isinstance(r[i], bytes):
+                                r[i] = int.from_bytes(r[i], "big")
+                    yield [tuple(r) for r in rows]
         except pymysql.err.MySQLError as exc:
             raise self.fail(f"reading {table.qualified} failed", exc) from None
 

@@ -87,9 +87,18 @@ def _plain(value: Any, kind: ColumnKind) -> str:
     return str(value)
 
 
+_DATE_KINDS = frozenset({ColumnKind.DATE, ColumnKind.TIMESTAMP})
+
+
 def encode(value: Any, kind: ColumnKind) -> bytes:
-    """One Python value as an escaped COPY text field."""
+    """One Python value as an escaped COPY text field.
+
+    A MySQL zero date (``0000-00-00``: "no date") has no PostgreSQL equivalent and
+    becomes NULL.
+    """
     if value is None:
+        return NULL
+    if kind in _DATE_KINDS and type(value) is str and value.startswith("0000-00-00"):
         return NULL
     if type(value) is str:
         return escape_text(value)

@@ -411,7 +411,12 @@ class PostgresDatabase(Database):
             with self.conn.transaction(), self.conn.cursor() as cur, cur.copy(query.encode()) as cp:
                 yield CopyWriter(cp)
         except psycopg.Error as exc:
-            raise self.fail(f"writing {table.qualified} failed", exc) from None
+            err = self.fail(f"writing {table.qualified} failed", exc)
+            raise BackendError(
+                err.message,
+                hint="the target refused a value of this table (a type that does not map "
+                "between backends, a NOT NULL column, a check); the message names it",
+            ) from None
 
     def write_rows(self, table: Table, columns: Sequence[Column], rows: list[Row]) -> None:
         with self.copy_in(table, [c.name for c in columns]) as w:

@@ -77,6 +77,23 @@ def _restyle(values: list[dt.date], styles: list[str | None]) -> list[object]:
 _INFINITE = frozenset({"infinity", "-infinity"})
 
 
+def _is_sentinel(v: object) -> bool:
+    """PostgreSQL's infinite dates and MySQL's zero dates: no calendar date at all."""
+    return type(v) is str and (v in _INFINITE or v.startswith("0000-00-00"))
+
+
+def _around_sentinels(values: list[Any], apply: Any) -> list[object] | None:
+    """``apply`` to the values that are dates, the sentinels left as they are (they
+    name no day, so they reveal nothing); None when there is no sentinel."""
+    if not any(map(_is_sentinel, values)):
+        return None
+    out: list[object] = list(values)
+    idx = [i for i, v in enumerate(values) if not _is_sentinel(v)]
+    for i, v in zip(idx, apply([values[i] for i in idx]) if idx else [], strict=True):
+        out[i] = v
+    return out
+
+
 @cache
 def _day_steps(max_days: int) -> Any:
     """``timedelta(days=k)`` for ``k`` in ``[-max_days, max_days]`` (index ``k + max_days``)."""
@@ -108,18 +125,10 @@ class DateShift(Transformer):
     takes_iso_text = True
 
     def _apply(self, values: list[Any]) -> list[object]:
+        kept = _around_sentinels(values, self._apply)
+        if kept is not None:
+            return kept
         kinds = set(map(type, values))
-        if (
-            not _INFINITE.isdisjoint(values)
-            if kinds == {str}
-            else any(v in _INFINITE for v in values if type(v) is str)
-        ):
-            # PostgreSQL's infinite dates: a shift leaves them as they are
-            out: list[object] = list(values)
-            idx = [i for i, v in enumerate(values) if not (type(v) is str and v in _INFINITE)]
-            for i, v in zip(idx, self._apply([values[i] for i in idx]), strict=True):
-                out[i] = v
-            return out
         if values and kinds == {str}:
             parsed = parse_texts(values)
             if parsed is not None:
@@ -188,6 +197,9 @@ class BirthDate(Transformer):
     Params = BirthDateParams
 
     def _apply(self, values: list[Any]) -> list[object]:
+        kept = _around_sentinels(values, self._apply)
+        if kept is not None:
+            return kept
         p: BirthDateParams = self.params  # type: ignore[assignment]
         values, styles = _as_dates(self.name, values)
         out: list[dt.date] = []
