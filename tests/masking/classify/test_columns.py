@@ -176,3 +176,13 @@ def test_every_proposal_builds() -> None:
             f = c("users", column, kind, is_unique=column == "email")
             t = build_transformer(f.transformer, f.params, key=key)
             assert kind in t.accepts or f.transformer == "keep", (column, kind, f)
+
+
+def test_untyped_column_with_personal_data_in_text_is_scrubbed() -> None:
+    """A column without a declared type (SQLite) is checked for text findings too."""
+    from stagewall.masking.classify import classify_column
+    from stagewall.masking.types import ColumnKind
+
+    samples: list[object] = ["Deliver to Anna Miller, call +44 20 7946 0001", 12345, None] * 10
+    f = classify_column(table="orders", column="notes", kind=ColumnKind.OTHER, samples=samples)
+    assert f.transformer == "text_scrub"

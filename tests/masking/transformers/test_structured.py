@@ -119,3 +119,14 @@ def test_text_scrub_uses_the_column_pseudonyms() -> None:
 def test_text_scrub_kinds_param() -> None:
     out = t("text_scrub", kinds=["email"]).transform(["Sarah Connor jane@corp.com"])[0]
     assert out.startswith("Sarah Connor ") and "jane@corp.com" not in out
+
+
+def test_text_scrub_passes_values_that_are_not_text() -> None:
+    """An untyped SQLite column holds notes and numbers: only the text is scrubbed."""
+    from stagewall.keys import MaskingKey
+    from stagewall.masking.transformers import build_transformer
+
+    tr = build_transformer("text_scrub", {}, key=MaskingKey("ks", b"\x08" * 32), salt="")
+    out = tr.transform(["call jane.doe@corp.example", 12345, None, b"\x00", 3.5])
+    assert "jane.doe@corp.example" not in str(out[0]) and str(out[0]).startswith("call ")
+    assert out[1:] == [12345, None, b"\x00", 3.5]

@@ -274,7 +274,7 @@ def classify_column(
         if docs is not None:
             return _classify_json(table, column, docs)
 
-    if kind is ColumnKind.TEXT and texts:
+    if kind in (ColumnKind.TEXT, ColumnKind.OTHER) and texts:
         with_pii = [detect_in_text(t) for t in texts]
         strong = sum(
             1 for ms in with_pii if any(m.category is not Category.PERSON_NAME for m in ms)

@@ -51,6 +51,9 @@ class TextScrub(Transformer):
 
     name = "text_scrub"
     Params = TextScrubParams
+    # OTHER: columns without a declared type (SQLite) hold text among other values;
+    # only the text is scrubbed, a number or blob passes as it is
+    accepts = frozenset({ColumnKind.TEXT, ColumnKind.OTHER})
 
     def setup(self) -> None:
         p: TextScrubParams = self.params  # type: ignore[assignment]
@@ -67,6 +70,12 @@ class TextScrub(Transformer):
         return None
 
     def _apply(self, values: list[Any]) -> list[object]:
+        if set(map(type, values)) - {str}:
+            mixed: list[object] = list(values)
+            idx = [i for i, v in enumerate(values) if type(v) is str]
+            for i, v in zip(idx, self._apply([values[i] for i in idx]) if idx else [], strict=True):
+                mixed[i] = v
+            return mixed
         from stagewall.masking.classify import detect_in_text
 
         texts = as_text(self.name, values)
