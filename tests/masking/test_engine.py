@@ -652,9 +652,13 @@ def test_postgres_views_are_recreated_over_masked_tables(pg_url_factory: Any) ->
         _schema(src), {("people", "email"): ("email", {}), ("people", "city"): ("city", {})}
     )
     result = run(plan, src, tgt, KEY)
-    assert set(result.views_created) == {"public.v_people", "public.V over v", "public.m_cities"}
-    assert [v for v, _ in result.views_skipped] == ["public.v_ceo"]
-    assert "personal data" in result.views_skipped[0][1]
+    assert set(result.objects_created) == {
+        "view public.v_people",
+        "view public.V over v",
+        "materialized view public.m_cities",
+    }
+    assert [v for v, _ in result.objects_skipped] == ["view public.v_ceo"]
+    assert "personal data" in result.objects_skipped[0][1]
     emails = _rows(tgt, "SELECT email FROM v_people ORDER BY id", "target")
     assert len(emails) == 25 and not any("@corp.example" in e for (e,) in emails)
     assert _rows(tgt, 'SELECT n FROM "V over v"', "target") == [(25,)]
@@ -723,3 +727,50 @@ def test_mysql_zero_dates_and_bit_columns(
     else:
         assert str(rows[1][1]).startswith("0000-00-00")
     assert verify(plan, src, tgt, KEY).passed
+
+
+@pytest.mark.postgres
+def test_postgres_functions_and_triggers_are_recreated(pg_url_factory: Any) -> None:
+    """User functions come before the tables (a default, a check and an index call
+    them), triggers after the data (they never fire on the masked rows); a function
+    whose body holds personal data is skipped and reported."""
+    import psycopg
+
+    src, tgt = pg_url_factory(), pg_url_factory()
+    with psycopg.connect(src, autocommit=True) as c:
+        c.execute(
+            "CREATE FUNCTION valid_email(t text) RETURNS boolean LANGUAGE sql IMMUTABLE "
+            "AS $$ SELECT t LIKE '%@%' $$"
+        )
+        c.execute("CREATE FUNCTION new_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c' $$")
+        c.execute(
+            "CREATE FUNCTION is_ceo(e text) RETURNS boolean LANGUAGE sql "
+            "AS $$ SELECT e = 'ceo.person@corp.example' $$"
+        )
+        c.execute(
+            "CREATE FUNCTION mark() RETURNS trigger LANGUAGE plpgsql "
+            "AS $$ BEGIN NEW.code := 'from trigger'; RETURN NEW; END $$"
+        )
+        c.execute(
+            "CREATE TABLE acc (id int PRIMARY KEY, email text CHECK (valid_email(email)), "
+            "code text DEFAULT new_code())"
+        )
+        c.execute("CREATE INDEX acc_valid ON acc (valid_email(email))")
+        c.execute(
+            "INSERT INTO acc (id, email) SELECT g, 'u' || g || '@x.example' FROM generate_series(1, 20) g"
+        )
+        c.execute(
+            "CREATE TRIGGER acc_mark BEFORE INSERT ON acc FOR EACH ROW EXECUTE FUNCTION mark()"
+        )
+    result = run(plan_for(_schema(src), {("acc", "email"): ("email", {})}), src, tgt, KEY)
+    assert {
+        "function public.valid_email(text)",
+        "function public.new_code()",
+        "function public.mark()",
+        "trigger acc_mark on public.acc",
+    } <= set(result.objects_created)
+    assert [o for o, _ in result.objects_skipped] == ["function public.is_ceo(text)"]
+    assert _rows(tgt, "SELECT DISTINCT code FROM acc", "target") == [("c",)]  # no trigger fired
+    with psycopg.connect(tgt, autocommit=True) as c:
+        c.execute("INSERT INTO acc (id, email) VALUES (99, 'new@staging.example')")
+        assert c.execute("SELECT code FROM acc WHERE id = 99").fetchone() == ("from trigger",)

@@ -218,8 +218,8 @@ def run_cmd(
         verify=_verify_summary(report),
         jobs=result.jobs,
         subset=result.subset,
-        views_created=result.views_created,
-        views_skipped=result.views_skipped,
+        objects_created=result.objects_created,
+        objects_skipped=result.objects_skipped,
     )
     index = record_run(record, store)
     if fmt == "json":
@@ -235,10 +235,10 @@ def run_cmd(
             f"masked {len(record.rows)} tables, {result.total_rows} rows into {target_display} "
             f"in {record.duration_s:.1f}s (run {record.run_id}, audit #{index})"
         )
-        if result.views_created:
-            click.echo(f"recreated {len(result.views_created)} views")
-        for view, reason in result.views_skipped:
-            click.echo(f"view {view} not recreated: {reason}")
+        if result.objects_created:
+            click.echo(f"recreated {len(result.objects_created)} views, functions and triggers")
+        for what, reason in result.objects_skipped:
+            click.echo(f"{what} not recreated: {reason}")
         if report is not None:
             _print_report(report)
         else:

@@ -88,8 +88,9 @@ class RunResult:
     jobs: int
     subset: tuple[str, ...] = ()
     values_transformed: int = 0
-    views_created: tuple[str, ...] = ()
-    views_skipped: tuple[tuple[str, str], ...] = ()  # (view, reason)
+    # views, functions, triggers: "view public.v", ...; skipped ones with the reason
+    objects_created: tuple[str, ...] = ()
+    objects_skipped: tuple[tuple[str, str], ...] = ()
 
     @property
     def rows_per_table(self) -> dict[str, int]:
@@ -261,7 +262,7 @@ def _run(
                 job = _Job(plan, key, schema, transformers, selection, snapshot, opts, pool)
                 rows, values = _copy_all(src, tgt, job)
                 tgt.finish_tables(schema)
-                created, skipped = _views(src, tgt)
+                created, skipped = _derived_objects(src, tgt)
                 finished = _now()
                 tgt.write_marker(
                     Marker(
@@ -301,8 +302,8 @@ def _run(
         jobs=opts.jobs,
         subset=tuple(str(s) for s in opts.subset),
         values_transformed=values,
-        views_created=tuple(created),
-        views_skipped=tuple(skipped),
+        objects_created=tuple(created),
+        objects_skipped=tuple(skipped),
     )
 
 
@@ -322,12 +323,13 @@ def _mark_failed(tgt: Database, marker: Marker) -> None:
         )
 
 
-def _views(src: Database, tgt: Database) -> tuple[list[str], list[tuple[str, str]]]:
-    """PostgreSQL → PostgreSQL: the source's views, over the masked tables."""
+def _derived_objects(src: Database, tgt: Database) -> tuple[list[str], list[tuple[str, str]]]:
+    """PostgreSQL → PostgreSQL: views and triggers over the masked tables (and the
+    functions created before them)."""
     from stagewall.masking.db._postgres import PostgresDatabase
 
     if isinstance(src, PostgresDatabase) and isinstance(tgt, PostgresDatabase):
-        return tgt.create_views()
+        return tgt.create_derived_objects()
     return [], []
 
 

@@ -122,8 +122,8 @@ class MaskingRecord:
     error: str | None = None
     jobs: int = 1
     subset: tuple[str, ...] = ()
-    views_created: tuple[str, ...] = ()
-    views_skipped: tuple[tuple[str, str], ...] = ()  # (view, reason): never recreated
+    objects_created: tuple[str, ...] = ()  # views, functions, triggers recreated
+    objects_skipped: tuple[tuple[str, str], ...] = ()  # (object, reason): not recreated
     stagewall_version: str = __version__
 
     def to_json(self) -> dict[str, Any]:
@@ -136,8 +136,8 @@ class MaskingRecord:
         data["transformers"] = dict(self.transformers)
         data["verify"] = dict(self.verify) if self.verify is not None else None
         data["subset"] = list(self.subset)
-        data["views_created"] = list(self.views_created)
-        data["views_skipped"] = [{"view": v, "reason": r} for v, r in self.views_skipped]
+        data["objects_created"] = list(self.objects_created)
+        data["objects_skipped"] = [{"object": o, "reason": r} for o, r in self.objects_skipped]
         return data
 
 

@@ -67,6 +67,26 @@ WHERE c.relkind IN ('v', 'm')
 ORDER BY c.oid
 """
 
+FUNCTIONS = """
+SELECT p.oid::regprocedure::text, pg_catalog.pg_get_functiondef(p.oid)
+FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE p.prokind IN ('f', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp)'
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                  WHERE d.classid = 'pg_catalog.pg_proc'::regclass
+                    AND d.objid = p.oid AND d.deptype = 'e')
+  AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))
+ORDER BY p.oid
+"""
+
+TRIGGERS = """
+SELECT t.tgrelid, t.tgname, pg_catalog.pg_get_triggerdef(t.oid)
+FROM pg_catalog.pg_trigger t
+WHERE t.tgrelid = ANY(%s) AND NOT t.tgisinternal
+ORDER BY t.tgrelid, t.tgname
+"""
+
 INDEXES = """
 SELECT i.indrelid, ic.relname, i.indisunique, i.indkey::int2[],
        pg_catalog.pg_get_indexdef(i.indexrelid)
@@ -169,6 +189,10 @@ class PgDDL:
     identity_always: set[tuple[str, str]] = field(default_factory=set)
     # (schema, name, "v" or "m", SELECT definition, reloptions) in creation (oid) order
     views: list[tuple[str, str, str, str, list[str]]] = field(default_factory=list)
+    # (signature, CREATE OR REPLACE FUNCTION ...) of user functions and procedures
+    functions: list[tuple[str, str]] = field(default_factory=list)
+    # (table, trigger name, CREATE TRIGGER ...)
+    triggers: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
@@ -280,8 +304,14 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
         ddl.indexes[t.qualified] = idx_ddl[oid]
         ddl.identity_always |= {(t.qualified, c) for o, c in always if o == oid}
     ddl.schemas = sorted({t.schema for t in tables if t.schema})
-    cur.execute(VIEWS, {"schemas": list(schemas) if schemas else None})
+    scope = {"schemas": list(schemas) if schemas else None}
+    cur.execute(VIEWS, scope)
     ddl.views = [(r[0], r[1], r[2], r[3], list(r[4] or [])) for r in cur.fetchall()]
+    cur.execute(FUNCTIONS, scope)
+    ddl.functions = [(str(r[0]), str(r[1])) for r in cur.fetchall()]
+    by_oid = {oid: f"{nsp}.{rel}" for oid, nsp, rel, _t, _k in trows}
+    cur.execute(TRIGGERS, (oids,))
+    ddl.triggers = [(by_oid[r[0]], str(r[1]), str(r[2])) for r in cur.fetchall()]
     return Schema(backend="postgresql", tables=tuple(tables)), ddl
 
 

@@ -76,6 +76,9 @@ class PostgresDatabase(Database):
         self._same: PgDDL | None = None
         self._in_tx = False
         self._oids: dict[str, dict[str, int]] = {}
+        # schema objects beyond tables recreated on this target, or skipped with why
+        self.objects_created: list[str] = []
+        self.objects_skipped: list[tuple[str, str]] = []
 
     def close(self) -> None:
         try:
@@ -345,6 +348,7 @@ class PostgresDatabase(Database):
                                 pgsql.SQL(", ").join(pgsql.Literal(x) for x in labels),
                             )
                         )
+                    self._create_functions(same.functions)
                     for stmt in same.domains:
                         self.conn.execute(stmt.encode())
                     self._create_in_passes(same.composites)
@@ -355,11 +359,44 @@ class PostgresDatabase(Database):
                     self.conn.execute(self._create_sql(t, same).encode())
         except psycopg.Error as exc:
             err = self.fail("creating the tables failed", exc)
+            skipped = "; ".join(f"{o} ({why})" for o, why in self.objects_skipped)
             raise BackendError(
                 err.message,
                 hint="the target cannot hold the source's schema as introspected; check "
-                "that the target has the extensions the source's column types need",
+                "that the target has the extensions the source's column types need"
+                + (f"; not recreated: {skipped}" if skipped else ""),
             ) from None
+
+    def _create_functions(self, functions: Sequence[tuple[str, str]]) -> None:
+        """The user functions and procedures (defaults, checks, indexes and triggers
+        may call them), before the tables. Bodies are not checked at creation
+        (``check_function_bodies = off``, as pg_dump does): a function may read a
+        table that does not exist yet."""
+        if not functions:
+            return
+        self.conn.execute(b"SET LOCAL check_function_bodies = off")
+        for signature, definition in functions:
+            self._create_object(f"function {signature}", definition)
+
+    def _create_object(self, label: str, statement: str) -> bool:
+        """Create one schema object in a savepoint; skip (and say why) one whose
+        definition holds what looks like personal data, or that fails."""
+        from stagewall.masking.classify import detect_in_text
+
+        if detect_in_text(statement):
+            self.objects_skipped.append(
+                (label, "its definition contains what looks like personal data")
+            )
+            return False
+        try:
+            with self.conn.transaction():
+                self.conn.execute(statement.encode())
+        except psycopg.Error as exc:
+            reason = (exc.diag.message_primary or type(exc).__name__).strip()
+            self.objects_skipped.append((label, f"cannot be created on the target: {reason}"))
+            return False
+        self.objects_created.append(label)
+        return True
 
     def _create_in_passes(self, statements: Sequence[str]) -> None:
         """Run CREATE statements whose order is unknown (a composite type with a field
@@ -429,53 +466,57 @@ class PostgresDatabase(Database):
             b"\t".join(encode(v, k) for v, k in zip(r, kinds, strict=True)) + b"\n" for r in rows
         )
 
-    def create_views(self) -> tuple[list[str], list[tuple[str, str]]]:
-        """Recreate the source's views and materialised views (after the data).
+    def create_derived_objects(self) -> tuple[list[str], list[tuple[str, str]]]:
+        """After the data: the source's views, materialised views and triggers.
 
-        Returns ``(created, skipped)``; ``skipped`` pairs a view with the reason. A
-        definition that contains what looks like personal data (an e-mail in a
-        WHERE clause, a name in a CASE) would copy a production value into
-        staging, so it is skipped, never created. Views are created in passes, so
-        a view over another view waits for it; one that still fails (it reads a
-        table outside the plan) is skipped. A materialised view is filled from
-        the masked tables.
+        Returns every schema object created or skipped in this run (the functions
+        created before the tables included), each as ``"view public.v"`` and the
+        like; ``skipped`` pairs an object with the reason. A definition that holds
+        what looks like personal data (an e-mail in a WHERE clause, a name in a
+        CASE) would copy a production value into staging, so it is skipped, never
+        created. Views are created in passes, so a view over another view waits
+        for it; one that still fails (it reads a table outside the plan) is
+        skipped. A materialised view is filled from the masked tables. Triggers
+        come last, so they never fired while the masked rows were loaded.
         """
         same = self._same
-        if same is None or not same.views:
-            return [], []
+        if same is None:
+            return list(self.objects_created), list(self.objects_skipped)
         from stagewall.masking.classify import detect_in_text
 
-        created: list[str] = []
-        skipped: list[tuple[str, str]] = []
         pending = []
         for nsp, name, kind, definition, options in same.views:
-            qualified = f"{nsp}.{name}"
+            label = f"{'materialized view' if kind == 'm' else 'view'} {nsp}.{name}"
             if detect_in_text(definition):
-                skipped.append((qualified, "its definition contains what looks like personal data"))
+                self.objects_skipped.append(
+                    (label, "its definition contains what looks like personal data")
+                )
                 continue
             what = "MATERIALIZED VIEW" if kind == "m" else "VIEW"
             with_ = f" WITH ({', '.join(options)})" if options else ""
             body = definition.strip().rstrip(";")
-            pending.append(
-                (qualified, f"CREATE {what} {self.q(nsp)}.{self.q(name)}{with_} AS {body}")
-            )
+            pending.append((label, f"CREATE {what} {self.q(nsp)}.{self.q(name)}{with_} AS {body}"))
         errors: dict[str, str] = {}
         progress = True
         while pending and progress:
             progress, left = False, []
-            for qualified, stmt in pending:
+            for label, stmt in pending:
                 try:
                     with self.conn.transaction():
                         self.conn.execute(stmt.encode())
                 except psycopg.Error as exc:
-                    errors[qualified] = (exc.diag.message_primary or type(exc).__name__).strip()
-                    left.append((qualified, stmt))
+                    errors[label] = (exc.diag.message_primary or type(exc).__name__).strip()
+                    left.append((label, stmt))
                 else:
-                    created.append(qualified)
+                    self.objects_created.append(label)
                     progress = True
             pending = left
-        skipped += [(q, f"cannot be created on the target: {errors[q]}") for q, _ in pending]
-        return created, skipped
+        self.objects_skipped += [
+            (label, f"cannot be created on the target: {errors[label]}") for label, _ in pending
+        ]
+        for table, name, definition in same.triggers:
+            self._create_object(f"trigger {name} on {table}", definition)
+        return list(self.objects_created), list(self.objects_skipped)
 
     def finish_tables(self, schema: Schema) -> None:
         steps: list[tuple[str, str]] = []
