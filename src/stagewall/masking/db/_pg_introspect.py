@@ -54,31 +54,40 @@ WHERE k.conrelid = ANY(%s) AND k.contype IN ('p', 'u', 'f', 'c', 'x')
 ORDER BY k.conrelid, k.conname
 """
 
-VIEWS = """
+
+def _user_objects(catalog: str, alias: str) -> str:
+    """WHERE terms: in a user schema (in scope), not part of an extension.
+
+    ``catalog`` and ``alias`` are constants of this module, never input."""
+    return (
+        "  AND n.nspname NOT IN ('pg_catalog', 'information_schema')\n"  # noqa: S608
+        "  AND n.nspname !~ '^pg_(toast|temp)'\n"
+        "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d\n"
+        f"                  WHERE d.classid = '{catalog}'::regclass\n"
+        f"                    AND d.objid = {alias}.oid AND d.deptype = 'e')\n"
+        "  AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))\n"
+    )
+
+
+VIEWS = (
+    """
 SELECT n.nspname, c.relname, c.relkind, pg_catalog.pg_get_viewdef(c.oid), c.reloptions
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('v', 'm')
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname !~ '^pg_(toast|temp)'
-  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                  WHERE d.classid = 'pg_catalog.pg_class'::regclass
-                    AND d.objid = c.oid AND d.deptype = 'e')
-  AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))
-ORDER BY c.oid
 """
+    + _user_objects("pg_catalog.pg_class", "c")
+    + "ORDER BY c.oid\n"
+)
 
-FUNCTIONS = """
+FUNCTIONS = (
+    """
 SELECT p.oid::regprocedure::text, pg_catalog.pg_get_functiondef(p.oid)
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE p.prokind IN ('f', 'p')
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname !~ '^pg_(toast|temp)'
-  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                  WHERE d.classid = 'pg_catalog.pg_proc'::regclass
-                    AND d.objid = p.oid AND d.deptype = 'e')
-  AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))
-ORDER BY p.oid
 """
+    + _user_objects("pg_catalog.pg_proc", "p")
+    + "ORDER BY p.oid\n"
+)
 
 TRIGGERS = """
 SELECT t.tgrelid, t.tgname, pg_catalog.pg_get_triggerdef(t.oid)
