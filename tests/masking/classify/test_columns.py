@@ -186,3 +186,40 @@ def test_untyped_column_with_personal_data_in_text_is_scrubbed() -> None:
     samples: list[object] = ["Deliver to Anna Miller, call +44 20 7946 0001", 12345, None] * 10
     f = classify_column(table="orders", column="notes", kind=ColumnKind.OTHER, samples=samples)
     assert f.transformer == "text_scrub"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1 Main Street, Springfield",
+        "221B Baker St",
+        "Hauptstraße 5",
+        "Keizersgracht 123",
+        "3 rue de la Paix",
+        "Calle Mayor 5",
+        "12-14 Old Kent Road",
+        "742 Evergreen Terrace",
+    ],
+)
+def test_street_addresses_are_recognised(value: str) -> None:
+    from stagewall.masking.classify._validators import is_street_address
+
+    assert is_street_address(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["10 items", "Main Street", "hello world", "2024-01-01", "Anna Miller", "via email"]
+)
+def test_other_text_is_not_a_street_address(value: str) -> None:
+    from stagewall.masking.classify._validators import is_street_address
+
+    assert not is_street_address(value)
+
+
+def test_a_column_of_addresses_without_an_address_name_is_masked() -> None:
+    from stagewall.masking.classify import classify_column
+    from stagewall.masking.types import ColumnKind
+
+    samples: list[object] = [f"{i} Main Street, Springfield" for i in range(1, 40)]
+    f = classify_column(table="orders", column="ship_to", kind=ColumnKind.TEXT, samples=samples)
+    assert f.transformer == "street_address"

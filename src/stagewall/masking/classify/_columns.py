@@ -17,6 +17,7 @@ from stagewall.masking.classify._validators import (
     is_ip,
     is_national_id,
     is_phone,
+    is_street_address,
 )
 from stagewall.masking.transformers import _dicts, get_transformer_class
 from stagewall.masking.types import ColumnKind
@@ -40,6 +41,7 @@ _VALIDATORS: tuple[tuple[Category, Callable[[str], bool], str], ...] = (
     (Category.IP_ADDRESS, is_ip, "IP addresses"),
     (Category.NATIONAL_ID, is_national_id, "national ids"),
     (Category.PHONE, is_phone, "phone numbers"),
+    (Category.STREET_ADDRESS, is_street_address, "street addresses"),
 )
 _DESCRIBE = {cat: what for cat, _, what in _VALIDATORS}
 # Category → (transformer, params) when uniqueness does not matter.

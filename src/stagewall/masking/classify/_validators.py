@@ -17,6 +17,39 @@ _NIR = re.compile(r"^([12])(\d{2})(\d{2})(\d{2}|2A|2B)(\d{3})(\d{3})(\d{2})$")
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{2,31}$")
 
 
+# A house number, up to five words and a street type (English), or a street-type
+# word followed by a number (German, Dutch), or a street word in French, Spanish or
+# Italian after an optional number.
+_STREET_EN = re.compile(
+    r"^\d+[A-Za-z]?(?:-\d+)?,?\s+(?:[A-Za-z][A-Za-z.'-]*\s+){0,4}"
+    r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd|Way|Court|Ct|"
+    r"Place|Pl|Terrace|Close|Crescent|Cres|Highway|Hwy|Parkway|Pkwy|Square|Sq|Row|"
+    r"Gardens|Grove|Hill|Mews|Walk|Circle|Cir|Trail|Alley)\b\.?",
+    re.IGNORECASE,
+)
+_STREET_DE_NL = re.compile(
+    r"^[^\W\d_][\w.'-]*(?:stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|straat|"
+    r"laan|gracht|plein|kade)\s+\d+[a-zA-Z]?\b",
+    re.IGNORECASE,
+)
+_STREET_ROMANCE = re.compile(
+    r"^(?:\d+[a-zA-Z]?,?\s+)?(?:rue|avenue|boulevard|chemin|calle|avenida|paseo|via|viale|"
+    r"piazza|corso)\s+\w",
+    re.IGNORECASE,
+)
+
+
+def is_street_address(s: str) -> bool:
+    """A street address: ``12 High Street``, ``Hauptstraße 5``, ``3 rue de la Paix``."""
+    t = s.strip()
+    if len(t) > 120:
+        return False
+    if _STREET_EN.match(t) or _STREET_DE_NL.match(t):
+        return True
+    # "via", "corso", ... are words too: a Romance street needs its house number
+    return bool(_STREET_ROMANCE.match(t)) and any(c.isdigit() for c in t)
+
+
 def is_email(s: str) -> bool:
     return EMAIL.fullmatch(s.strip()) is not None
 
