@@ -40,7 +40,43 @@ _VALUES = st.lists(
 
 
 def _by_value(h: Hasher, values: list[Any]) -> list[tuple[list[int], list[int], list[int]]]:
-    return [(sorted(u.whole), sorted(u.leaves), sorted(u.pii)) for u in h.units_batch(values)]
+    """The reference: every value on its own, by the rules in docs/masking.md."""
+    import json
+
+    from stagewall.masking._units import (
+        MAX_TEXT_SCAN,
+        MIN_SCAN,
+        _as_document,
+        _leaves,
+        _norm,
+        _text,
+    )
+
+    out: list[tuple[list[int], list[int], list[int]]] = [([], [], []) for _ in values]
+    scan: list[tuple[int, str]] = []
+    for i, value in enumerate(values):
+        whole, leaves, _ = out[i]
+        doc = _as_document(value)
+        if doc is not None:
+            n = _norm(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str))
+            if n is not None:
+                whole.append(h.h(n))
+            for leaf in _leaves(doc):
+                n = _norm(leaf)
+                if n is not None:
+                    leaves.append(h.h(n))
+                    if len(leaf) >= MIN_SCAN:
+                        scan.append((i, leaf))
+            continue
+        text = _text(value)
+        n = _norm(text) if text is not None else None
+        if text is not None and n is not None:
+            whole.append(h.h(n))
+            if isinstance(value, str) and len(text) >= MIN_SCAN:
+                scan.append((i, text[:MAX_TEXT_SCAN]))
+    for i, n in h._token_texts(scan):
+        out[i][2].append(h.h(n))
+    return [(sorted(a), sorted(b), sorted(c)) for a, b, c in out]
 
 
 def _flat_by_value(h: Hasher, values: list[Any]) -> list[tuple[list[int], list[int], list[int]]]:

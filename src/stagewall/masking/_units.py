@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from itertools import repeat
 from operator import is_
@@ -40,18 +40,6 @@ _COMMON = frozenset(
     # dates that name no day: PostgreSQL's infinite and MySQL's zero dates
     | {"infinity", "-infinity", "0000-00-00", "0000-00-00 00:00:00"}
 )
-
-
-@dataclass
-class Units:
-    """The hashed units of one value, split by how they were found."""
-
-    whole: list[int] = field(default_factory=list)
-    leaves: list[int] = field(default_factory=list)
-    pii: list[int] = field(default_factory=list)
-
-    def all(self) -> list[int]:
-        return self.whole + self.leaves + self.pii
 
 
 WHOLE, LEAF, PII = 0, 1, 2
@@ -88,9 +76,6 @@ class Hasher:
 
     def hash_many(self, units: list[str]) -> H:
         return keyed_hash(self._key, "verify/unit", units)
-
-    def units(self, value: object) -> Units:
-        return self.units_batch([value])[0]
 
     def flat(self, values: Sequence[object]) -> FlatUnits:
         """The units of a batch, hashed in one pass (see :func:`_unit_texts`)."""
@@ -260,40 +245,6 @@ class Hasher:
                 if n is not None:
                     yield owners[k], n
 
-    def units_batch(self, values: Sequence[object]) -> list[Units]:
-        """Units of many values, one value at a time (the reference for :meth:`flat`)."""
-        out = [Units() for _ in values]
-        scan: list[tuple[int, str]] = []
-        for i, value in enumerate(values):
-            u = out[i]
-            doc = _as_document(value)
-            if doc is not None:
-                whole = _norm(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str))
-                if whole is not None:
-                    u.whole.append(self.h(whole))
-                for leaf in _leaves(doc):
-                    n = _norm(leaf)
-                    if n is not None:
-                        u.leaves.append(self.h(n))
-                        if len(leaf) >= MIN_SCAN:
-                            scan.append((i, leaf))
-                continue
-            text = _text(value)
-            if text is None:
-                continue
-            n = _norm(text)
-            if n is not None:
-                u.whole.append(self.h(n))
-                if isinstance(value, str) and len(text) >= MIN_SCAN:
-                    scan.append((i, text[:MAX_TEXT_SCAN]))
-        if self._detect is not None and scan:
-            self._tokens(scan, out)
-        return out
-
-    def _tokens(self, scan: list[tuple[int, str]], out: list[Units]) -> None:
-        for owner, n in self._token_texts(scan):
-            out[owner].pii.append(self.h(n))
-
 
 def _norm(s: str) -> str | None:
     n = s.strip().lower()
@@ -446,7 +397,6 @@ __all__ = [
     "H",
     "HashSet",
     "Hasher",
-    "Units",
     "contains",
     "norm_many",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import operator
 import re
+from abc import abstractmethod
 from collections.abc import Sequence
 from functools import cache
 from itertools import repeat
@@ -222,16 +223,6 @@ class _Dictionary(Transformer):
     def _hash(self, values: list[Any]) -> Any:
         return keyed_hash(self._key, self._label(), as_text(self.name, values))
 
-    def _draw(self, h: Any) -> Draw | None:
-        """Outputs and the dictionary entries they were built from (None: not built so)."""
-        return None
-
-    def _apply(self, values: list[Any]) -> list[object]:
-        drawn = self._draw(self._hash(values))
-        if drawn is None:  # pragma: no cover - subclasses without _draw define _apply
-            raise NotImplementedError
-        return drawn[0]
-
     def transform(self, values: Sequence[object] | np.ndarray[Any, Any]) -> list[object]:
         items = values.tolist() if isinstance(values, np.ndarray) else list(values)
         if not self._avoid_reveal:
@@ -248,21 +239,11 @@ class _Dictionary(Transformer):
         """Pseudonyms for non-null values, drawn again where one would reveal its input."""
         if not items:
             return []
-        drawn = self._draw(self._hash(items)) if self._probed and self._draws else None
-        if drawn is None:
-            out = self._apply(items)
-            maybe = _word_candidates(items, out) if self._probed else None
-            if maybe is None:
-                redo = _revealing(items, out)
-            else:
-                redo = [i for i in maybe if _reveals_input(out[i], items[i])]
+        out, maybe = self._first_draw(items)
+        if maybe is None:
+            redo = _revealing(items, out)
         else:
-            out, parts = drawn
-            maybe = _candidates(items, parts)
-            if maybe is None:
-                redo = _revealing(items, out)
-            else:
-                redo = [i for i in maybe if _reveals_input(out[i], items[i])]
+            redo = [i for i in maybe if _reveals_input(out[i], items[i])]
         for round_ in range(1, _MAX_AVOID_ROUNDS + 1):
             if not redo:
                 break
@@ -277,17 +258,33 @@ class _Dictionary(Transformer):
             redo = still
         return out
 
-    # the probe prefilter (tests turn it off to compare with the exact rule alone)
+    def _first_draw(self, items: list[Any]) -> tuple[list[object], list[int] | None]:
+        """The outputs, and the positions that may reveal their input (None: all)."""
+        out = self._apply(items)
+        return out, (_word_candidates(items, out) if self._probed else None)
+
+    # the candidate prefilter (tests turn it off to compare with the exact rule alone)
     _probed = True
 
-    @property
-    def _draws(self) -> bool:
-        """Whether this transformer builds its outputs from dictionary entries."""
-        return type(self)._draw is not _Dictionary._draw
+
+class _Drawn(_Dictionary):
+    """A dictionary pseudonym built from dictionary entries, whose probes find the
+    candidates that may reveal their input (see :func:`_candidates`)."""
+
+    @abstractmethod
+    def _draw(self, h: Any) -> Draw:
+        """Outputs and the dictionary entries they were built from."""
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        return self._draw(self._hash(values))[0]
+
+    def _first_draw(self, items: list[Any]) -> tuple[list[object], list[int] | None]:
+        out, parts = self._draw(self._hash(items))
+        return out, (_candidates(items, parts) if self._probed else None)
 
 
 @register
-class FirstName(_Dictionary):
+class FirstName(_Drawn):
     name = "first_name"
     lossy = True
 
@@ -300,7 +297,7 @@ class FirstName(_Dictionary):
 
 
 @register
-class LastName(_Dictionary):
+class LastName(_Drawn):
     name = "last_name"
     lossy = True
 
@@ -313,7 +310,7 @@ class LastName(_Dictionary):
 
 
 @register
-class FullName(_Dictionary):
+class FullName(_Drawn):
     name = "full_name"
     lossy = True
 
@@ -331,7 +328,7 @@ _HANDLE = "{}{:02d}".format
 
 
 @register
-class Username(_Dictionary):
+class Username(_Drawn):
     """``jsmith42``-style handles (not unique-safe: use fpe_alnum for unique logins)."""
 
     name = "username"
@@ -352,7 +349,7 @@ class Username(_Dictionary):
 
 
 @register
-class StreetAddress(_Dictionary):
+class StreetAddress(_Drawn):
     name = "street_address"
     lossy = True
 
@@ -369,7 +366,7 @@ class StreetAddress(_Dictionary):
 
 
 @register
-class City(_Dictionary):
+class City(_Drawn):
     name = "city"
     lossy = True
 
@@ -382,7 +379,7 @@ class City(_Dictionary):
 
 
 @register
-class Company(_Dictionary):
+class Company(_Drawn):
     name = "company"
     lossy = True
 
