@@ -56,6 +56,7 @@ principals:
   bob: {{affiliation: internal}}
   carol: {{affiliation: internal}}
   ghost: {{affiliation: internal, disabled: true}}
+  deploybot: {{affiliation: internal, kind: service}}
   dana: {{affiliation: external, vendor: devshop}}
   erin: {{affiliation: external, vendor: devshop}}
   nick: {{affiliation: external, vendor: nonda}}

@@ -89,7 +89,8 @@ def test_store_edit_to_external_is_refused_at_issuance_and_by_sweep(env: Env) ->
             access_grants.update().where(access_grants.c.id == gid).values(principal="dana")
         )
     env.enrol("dana")
-    with pytest.raises(AccessDenied, match="externals never hold production"):
+    # The edited row no longer matches the audit event that created it.
+    with pytest.raises(AccessDenied, match="principal differs from what audit event"):
         issue_credentials(env.ctx, gid, holder="dana", otp=env.otp("dana"))
     [g] = list_grants(env.ctx)
     assert g.status.value == "revoked"
@@ -105,3 +106,11 @@ def test_store_edit_to_external_is_refused_at_issuance_and_by_sweep(env: Env) ->
             access_grants.update().where(access_grants.c.id == gid2).values(principal="erin")
         )
     assert gid2 in sweep(env.ctx).invalidated
+
+
+def test_service_principal_cannot_break_glass(make_env: Any) -> None:
+    """Issue 10: ``access break-glass`` accepted a service principal (no human involved)."""
+    env: Env = make_env(extra_eligible=", deploybot")
+    with pytest.raises(AccessDenied, match="break-glass is for internal humans only"):
+        break_glass(env.ctx, principal="deploybot", role="prod-read", reason="fire", otp="123456")
+    assert env.alerts()[-1]["severity"] == "critical"

@@ -23,6 +23,12 @@ CREDENTIAL_ISSUED = _uam(
 CREDENTIAL_REFUSED = _uam(
     "access.credential.refused", 1, "Assign Privileges", "credential issuance was refused"
 )
+GRANT_UNBOUND = _uam(
+    "access.grant.unbound",
+    2,
+    "Revoke Privileges",
+    "a grant row without its creating audit event was found, refused and ended",
+)
 GRANT_REVOKED = _uam("access.grant.revoked", 2, "Revoke Privileges", "a grant ended")
 CREDENTIAL_REVOKED = _uam(
     "access.credential.revoked",

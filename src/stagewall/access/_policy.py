@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from stagewall.estate import Estate
+from stagewall.estate.models import PrincipalKind
 
 
 class Source(enum.StrEnum):
@@ -75,6 +76,12 @@ def hold_problem(
     if source is Source.BREAK_GLASS:
         if not estate.is_internal(principal):
             return Problem("break-glass is for internal principals only", True)
+        if p.kind is not PrincipalKind.HUMAN:
+            return Problem(
+                f"{principal!r} is a {p.kind.value} principal; break-glass is for internal "
+                "humans only (a person must answer for it)",
+                True,
+            )
         if not r.break_glass:
             return Problem(f"role {role!r} does not allow break-glass (break_glass: false)")
     return None

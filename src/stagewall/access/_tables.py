@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -80,6 +81,10 @@ access_grants = Table(
     Column("revoked_at", String(32), nullable=True),
     Column("revoked_by", String(128), nullable=True),
     Column("revoke_reason", Text, nullable=True),
+    # The audit event that created the row (migration access_0002): a row without a
+    # matching event confers nothing (stagewall.access.binding).
+    Column("audit_index", BigInteger, nullable=True),
+    Column("audit_leaf", String(64), nullable=True),
 )
 
 # One row per (grant, resource): the primary key makes issuance happen at most once.

@@ -22,7 +22,9 @@ from stagewall.access._context import AccessContext
 from stagewall.access._core import fmt_time, new_id, parse_time
 from stagewall.access._policy import Source, hold_problem
 from stagewall.access._tables import access_credentials, access_grants
+from stagewall.access.binding import grant_binding_problem
 from stagewall.access.issuers import CredentialSpec, IssuedCredential
+from stagewall.audit import AuditEvent, Status
 from stagewall.errors import AccessDenied, StagewallError, UsageError
 from stagewall.estate.models import BREAK_GLASS_CAP, PRODUCTION_ROLE_CAP
 
@@ -166,6 +168,19 @@ def create_grant(
         ends_at=end,
         status=GrantStatus.ACTIVE,
     )
+    ref = ctx.audit.append_refs(
+        [
+            AuditEvent(
+                ev.GRANT_CREATED.code,
+                Status.SUCCESS,
+                actor,
+                f"grant {grant.id}: {role} to {principal} until {fmt_time(end)} ({source.value})",
+                resource=f"grant:{grant.id}",
+                details={**grant.as_dict(), "actor": actor},
+            )
+        ],
+        conn=conn,
+    )[0]
     conn.execute(
         insert(access_grants).values(
             id=grant.id,
@@ -180,15 +195,9 @@ def create_grant(
             ends_at=fmt_time(end),
             status=GrantStatus.ACTIVE.value,
             created_at=fmt_time(ctx.now()),
+            audit_index=ref.index,
+            audit_leaf=ref.leaf_hash.hex(),
         )
-    )
-    ctx.record(
-        ev.GRANT_CREATED.code,
-        actor,
-        f"grant {grant.id}: {role} to {principal} until {fmt_time(end)} ({source.value})",
-        resource=f"grant:{grant.id}",
-        details={**grant.as_dict(), "actor": actor},
-        conn=conn,
     )
     return grant
 
@@ -252,6 +261,14 @@ def list_grants(ctx: AccessContext, *, active_only: bool = False) -> list[Grant]
     return [g for g in grants if g.live(now)] if active_only else grants
 
 
+def unbound_problem(ctx: AccessContext, conn: Connection, grant_id: str) -> str | None:
+    """Why grant ``grant_id``'s row is not bound to its creating audit event (None: it is)."""
+    row = conn.execute(select(access_grants).where(access_grants.c.id == grant_id)).first()
+    if row is None:
+        return f"there is no grant {grant_id!r}"
+    return grant_binding_problem(ctx.audit, conn, row._mapping)
+
+
 def credential_rows(conn: Connection, grant_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(access_credentials).where(access_credentials.c.grant_id == grant_id)
@@ -296,6 +313,11 @@ def issue_credentials(
         with ctx.store.transaction() as conn:
             ctx.store.lock(conn, f"stagewall.grant.{grant_id}")
             grant = load_grant(conn, grant_id)
+            unbound = unbound_problem(ctx, conn, grant_id)
+            if unbound is not None:
+                raise GrantRefused(
+                    f"credentials of grant {grant_id} refused: {unbound}", invariant=True
+                )
             if not grant.live(now):
                 raise AccessDenied(
                     f"grant {grant_id} is {grant.status.value} or outside its time window"

@@ -26,6 +26,7 @@ from stagewall.access.grants import (
     _row_to_grant,
     materialise_standing,
     standing_grant_id,
+    unbound_problem,
 )
 from stagewall.access.revoke import end_grant
 from stagewall.alerts import Alert, Severity
@@ -78,9 +79,26 @@ def _sweep_grants(ctx: AccessContext, report: SweepReport) -> None:
         }
         off = ctx.offboarded(conn)
     standing = _live_standing_ids(ctx)
+    with ctx.store.read() as conn:
+        unbound = {
+            g.id: problem
+            for g in active
+            if (problem := unbound_problem(ctx, conn, g.id)) is not None
+        }
     for g in active:
         status, reason = GrantStatus.EXPIRED, ""
-        if now >= g.ends_at:
+        if g.id in unbound:
+            reason = f"not bound to its audit event: {unbound[g.id]}"
+            status = GrantStatus.REVOKED
+            ctx.refuse(
+                ev.GRANT_UNBOUND.code,
+                "stagewall.sweep",
+                f"grant {g.id} ({g.role} of {g.principal}) {reason}; revoking it",
+                resource=f"grant:{g.id}",
+                details={"grant": g.id, "principal": g.principal, "role": g.role},
+                loud=True,
+            )
+        elif now >= g.ends_at:
             reason = f"expired at {fmt_time(g.ends_at)}"
         else:
             problem = hold_problem(

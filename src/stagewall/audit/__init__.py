@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from stagewall.audit._chain import GENESIS, LogBroken
 from stagewall.audit._checkpoint import Checkpoint, CheckpointInvalid
-from stagewall.audit._log import AuditLog, InclusionProof, StoredCheckpoint
+from stagewall.audit._log import AuditLog, EventRef, InclusionProof, StoredCheckpoint
 from stagewall.audit.events import (
     AuditEvent,
     EventType,
@@ -26,6 +26,7 @@ __all__ = [
     "GENESIS",
     "AuditEvent",
     "AuditLog",
+    "EventRef",
     "Checkpoint",
     "CheckpointInvalid",
     "EventType",

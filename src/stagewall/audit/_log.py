@@ -34,6 +34,7 @@ from stagewall.audit.events import (
     get_event_type,
 )
 from stagewall.errors import BackendError, ConfigError, StagewallError, UsageError
+from stagewall.identity.actor import current_actor
 from stagewall.keys import SigningKey, load_signing_key
 from stagewall.store import Store
 
@@ -92,10 +93,19 @@ class InclusionProof:
 
 
 @dataclass(frozen=True)
+class EventRef:
+    """Where an event sits in the log and its leaf hash: what a bound row stores."""
+
+    index: int
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True)
 class _Prepared:
     event: AuditEvent
     event_type: EventType
     details: dict[str, Any]
+    authn: dict[str, Any] | None
 
 
 class AuditLog:
@@ -135,11 +145,37 @@ class AuditLog:
         self, events: Sequence[AuditEvent], *, conn: Connection | None = None
     ) -> list[int]:
         """Append events in order, atomically; returns their indexes."""
+        return [ref.index for ref in self.append_refs(events, conn=conn)]
+
+    def append_refs(
+        self, events: Sequence[AuditEvent], *, conn: Connection | None = None
+    ) -> list[EventRef]:
+        """Append events; returns index and leaf hash of each (to bind rows to events)."""
         prepared = [self._prepare(e) for e in events]
         if not prepared:
             return []
         with self._tx(conn) as c:
             return self._append_locked(c, prepared)
+
+    def event_ref(self, index: int, *, conn: Connection) -> StoredEvent | None:
+        """The stored event at ``index`` with its leaf hash recomputed from its bytes.
+
+        ``None`` when there is no such event or its stored leaf hash does not match its
+        canonical bytes (a row edited in place).
+        """
+        row = conn.execute(
+            select(
+                audit_events.c.canonical,
+                audit_events.c.leaf_hash,
+                audit_events.c.chain_hash,
+            ).where(audit_events.c.idx == index)
+        ).first()
+        if row is None:
+            return None
+        raw, leaf = _as_bytes(row[0]), _as_bytes(row[1])
+        if hashlib.sha256(b"\x00" + raw).digest() != leaf:
+            return None
+        return StoredEvent.from_raw(index, raw, leaf, _as_bytes(row[2]))
 
     def _prepare(self, event: AuditEvent) -> _Prepared:
         if not isinstance(event, AuditEvent):
@@ -156,9 +192,13 @@ class AuditLog:
         details = check_json_safe(event.details, "details")
         check_json_safe(event.actor, "actor")
         check_json_safe(event.message, "message")
-        return _Prepared(event, event_type, details)
+        actor = current_actor()
+        authn = None
+        if actor is not None:
+            authn = check_json_safe(actor.audit_context(datetime.now(UTC)), "authn")
+        return _Prepared(event, event_type, details, authn)
 
-    def _append_locked(self, conn: Connection, prepared: Sequence[_Prepared]) -> list[int]:
+    def _append_locked(self, conn: Connection, prepared: Sequence[_Prepared]) -> list[EventRef]:
         self.store.lock(conn, LOCK_NAME)
         last = conn.execute(
             select(audit_events.c.idx, audit_events.c.time, audit_events.c.chain_hash)
@@ -172,6 +212,7 @@ class AuditLog:
         now = utc_now()
         time = now if now > last_time else last_time
         rows: list[dict[str, Any]] = []
+        refs: list[EventRef] = []
         sha = hashlib.sha256
         for p in prepared:
             doc = build_document(
@@ -182,10 +223,12 @@ class AuditLog:
                 index=index,
                 prev_hash=prev,
                 product_version=__version__,
+                authn=p.authn,
             )
             raw = canonical_bytes(doc)
             leaf = sha(b"\x00" + raw).digest()
             prev = sha(prev + leaf).digest()
+            refs.append(EventRef(index, leaf))
             rows.append(
                 {
                     "idx": index,
@@ -202,7 +245,7 @@ class AuditLog:
             index += 1
         conn.execute(insert(audit_events), rows)
         self._maybe_checkpoint(conn, start, index)
-        return list(range(start, index))
+        return refs
 
     @contextmanager
     def _tx(self, conn: Connection | None) -> Iterator[Connection]:

@@ -172,8 +172,14 @@ def build_document(
     index: int,
     prev_hash: bytes,
     product_version: str,
+    authn: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The OCSF-aligned document that is serialised canonically and hashed."""
+    """The OCSF-aligned document that is serialised canonically and hashed.
+
+    ``authn``: how the acting principal authenticated to the server (login method,
+    session, step-up factor and its age, source address, user agent), when the event
+    was written while serving an authenticated request.
+    """
     doc: dict[str, Any] = {
         "activity_id": event_type.activity_id,
         "activity_name": event_type.activity_name,
@@ -203,6 +209,13 @@ def build_document(
     }
     if event.resource is not None:
         doc["resource"] = event.resource
+    if authn is not None:
+        doc["actor"]["authn"] = dict(authn)
+        doc["actor"]["session"] = {"uid": authn.get("session")}
+        if authn.get("source_address"):
+            doc["src_endpoint"] = {"ip": authn["source_address"]}
+        if authn.get("user_agent"):
+            doc["http_request"] = {"user_agent": authn["user_agent"]}
     return doc
 
 

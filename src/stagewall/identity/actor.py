@@ -1,0 +1,120 @@
+"""Who is acting: an authenticated :class:`Actor`, established by the server only.
+
+An ``Actor`` is never built from a name a client sends. The server builds it after
+verifying a session, an API token or a CI OIDC token; library functions and the
+authorization table receive it whole. ``StepUp`` records a second factor that the
+server verified *within the same request* (method and time, never the code).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+class LoginMethod(enum.StrEnum):
+    LOCAL = "local"
+    OIDC = "oidc"
+    TOKEN = "token"
+    CI_OIDC = "ci-oidc"
+    PIPELINE_TOKEN = "pipeline-token"
+
+
+class ActorClass(enum.StrEnum):
+    """The coarse classes of the authorization table (fine rules live in the library)."""
+
+    ANONYMOUS = "anonymous"
+    EXTERNAL = "external"
+    INTERNAL = "internal"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+    PIPELINE = "pipeline"
+
+
+@dataclass(frozen=True)
+class StepUp:
+    """A second factor verified by the server in this request."""
+
+    method: str
+    verified_at: datetime
+
+    def as_dict(self, now: datetime) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "age_s": round(max((now - self.verified_at).total_seconds(), 0.0), 3),
+        }
+
+
+@dataclass(frozen=True)
+class Actor:
+    """An authenticated principal and how it authenticated."""
+
+    principal: str
+    classes: frozenset[ActorClass]
+    method: LoginMethod
+    session_id: str
+    source_address: str | None = None
+    user_agent: str | None = None
+    step_up: StepUp | None = None
+
+    def has(self, cls: ActorClass) -> bool:
+        return cls in self.classes
+
+    def with_step_up(self, step_up: StepUp) -> Actor:
+        return Actor(
+            self.principal,
+            self.classes,
+            self.method,
+            self.session_id,
+            self.source_address,
+            self.user_agent,
+            step_up,
+        )
+
+    def audit_context(self, now: datetime) -> dict[str, Any]:
+        """What every audit event written for this actor records about the login."""
+        out: dict[str, Any] = {
+            "principal": self.principal,
+            "method": self.method.value,
+            "session": self.session_id,
+            "source_address": self.source_address,
+            "user_agent": (self.user_agent or "")[:200] or None,
+        }
+        if self.step_up is not None:
+            out["step_up"] = self.step_up.as_dict(now)
+        return out
+
+
+_current: contextvars.ContextVar[Actor | None] = contextvars.ContextVar(
+    "stagewall_actor", default=None
+)
+
+
+def current_actor() -> Actor | None:
+    """The actor of the server request being handled (None outside a request)."""
+    return _current.get()
+
+
+@contextmanager
+def acting(actor: Actor) -> Iterator[Actor]:
+    """Run a block as ``actor``: audit events written inside it carry its login context."""
+    token = _current.set(actor)
+    try:
+        yield actor
+    finally:
+        _current.reset(token)
+
+
+__all__ = [
+    "Actor",
+    "ActorClass",
+    "LoginMethod",
+    "StepUp",
+    "acting",
+    "current_actor",
+]

@@ -1,0 +1,80 @@
+"""Grant rows are bound to their creating audit event; a row written in the store is refused.
+
+Reproduces the issue-10 bypass: a row inserted straight into ``access_grants`` used
+to be honoured (credentials issued, ``audit verify`` and ``check`` clean).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from stagewall.access import issue_credentials, list_grants, request_access, review_request, sweep
+from stagewall.access._tables import access_grants
+from stagewall.errors import AccessDenied
+from tests.access.conftest import Env
+
+
+def _insert_row(env: Env, gid: str, **extra: object) -> None:
+    now = env.clock()
+    values = {
+        "id": gid,
+        "principal": "alice",
+        "role": "prod-read",
+        "environment": "production",
+        "production": True,
+        "source": "request",
+        "request_id": None,
+        "reason": "inserted by hand",
+        "starts_at": (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "ends_at": (now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "status": "active",
+        "created_at": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        **extra,
+    }
+    with env.ctx.store.transaction() as conn:
+        conn.execute(access_grants.insert().values(**values))
+
+
+def test_inserted_grant_row_gets_no_credentials_and_alerts(env: Env) -> None:
+    _insert_row(env, "gforged000001")
+    with pytest.raises(AccessDenied, match="names no audit event"):
+        issue_credentials(env.ctx, "gforged000001", holder="alice", otp=env.otp("alice"))
+    [g] = list_grants(env.ctx)
+    assert g.status.value == "revoked"
+    assert env.alerts()[-1]["severity"] == "critical"
+
+
+def test_sweep_revokes_an_inserted_row_and_records_it(env: Env) -> None:
+    _insert_row(env, "gforged000002")
+    report = sweep(env.ctx)
+    assert "gforged000002" in report.invalidated
+    codes = [e.code for e in env.events()]
+    assert "access.grant.unbound" in codes
+    assert any(a["kind"] == "access.grant.unbound" for a in env.alerts())
+
+
+def test_row_pointing_at_another_event_is_refused(env: Env) -> None:
+    """Copying the binding of a real grant onto a forged row does not help."""
+    req = request_access(
+        env.ctx, requester="alice", role="prod-read", duration=timedelta(hours=1), reason="x"
+    )
+    gid = review_request(env.ctx, req.id, reviewer="bob", approve=True, otp=env.otp("bob"))
+    with env.ctx.store.read() as conn:
+        real = conn.execute(
+            access_grants.select().where(access_grants.c.id == gid.result_ref)
+        ).first()
+    assert real is not None and real.audit_index is not None
+    _insert_row(env, "gforged000003", audit_index=real.audit_index, audit_leaf=real.audit_leaf)
+    with pytest.raises(AccessDenied, match="id differs from what audit event"):
+        issue_credentials(env.ctx, "gforged000003", holder="alice", otp=env.otp("alice"))
+
+
+def test_genuine_grant_is_bound(env: Env) -> None:
+    req = request_access(
+        env.ctx, requester="alice", role="prod-read", duration=timedelta(hours=1), reason="x"
+    )
+    res = review_request(env.ctx, req.id, reviewer="bob", approve=True, otp=env.otp("bob"))
+    creds = issue_credentials(env.ctx, str(res.result_ref), holder="alice", otp=env.otp("alice"))
+    assert creds and creds[0].password
