@@ -119,6 +119,36 @@ class BackendError(StagewallError):
     default_hint = "check that the server is reachable and the credentials are right"
 
 
+class NotAuthenticated(StagewallError):
+    """The server does not know who is asking: no, expired or revoked token; failed login."""
+
+    code = "SW720"
+    exit_code = EXIT_USAGE
+    default_hint = "run `stagewall login --server URL` and try again"
+
+
+class StepUpRequired(AccessDenied):
+    """A privileged act needs a second factor verified in the same request."""
+
+    code = "SW721"
+    default_hint = "give your current one-time code (--otp CODE) or use your security key"
+
+
+class RateLimited(StagewallError):
+    """Too many attempts from one principal or address; wait and try again."""
+
+    code = "SW722"
+    exit_code = EXIT_USAGE
+    default_hint = "wait a minute before trying again"
+
+
+class ServerError(BackendError):
+    """The stagewall server could not be reached or answered with an error it did not explain."""
+
+    code = "SW723"
+    default_hint = "check --server / STAGEWALL_SERVER and that `stagewall serve` is running"
+
+
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
     StagewallError,
     ConfigError,
@@ -133,4 +163,8 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     ChainBroken,
     SignatureInvalid,
     BackendError,
+    NotAuthenticated,
+    StepUpRequired,
+    RateLimited,
+    ServerError,
 )

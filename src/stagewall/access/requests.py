@@ -124,3 +124,67 @@ def request_access(
         )
     )
     return req
+
+
+def list_requests(
+    ctx: AccessContext, *, pending_only: bool = False, reviewable_by: str | None = None
+) -> list[dict[str, object]]:
+    """Access requests with their state; ``reviewable_by``: only those that person may review."""
+    from sqlalchemy import select
+
+    from stagewall.access._core import load_request, load_reviews, outcome_of
+    from stagewall.access._tables import access_requests
+    from stagewall.access.reviews import AccessKind
+
+    now = ctx.now()
+    out: list[dict[str, object]] = []
+    with ctx.store.read() as conn:
+        ids = (
+            conn.execute(
+                select(access_requests.c.id)
+                .where(access_requests.c.kind == KIND)
+                .order_by(access_requests.c.created_at)
+            )
+            .scalars()
+            .all()
+        )
+        for rid in ids:
+            req = load_request(conn, str(rid))
+            state, ref = outcome_of(conn, req, now)
+            if pending_only and state.value != "pending":
+                continue
+            reviews = load_reviews(conn, req.id)
+            if reviewable_by is not None:
+                if state.value != "pending" or any(r.reviewer == reviewable_by for r in reviews):
+                    continue
+            out.append(
+                {
+                    "id": req.id,
+                    "requester": req.requester,
+                    "role": req.subject,
+                    "production": ctx.estate.role_is_production(req.subject),
+                    "reason": req.reason,
+                    "ticket": req.ticket,
+                    "duration": format_duration(req.requested),
+                    "created_at": fmt_time(req.created_at),
+                    "pending_until": fmt_time(req.expires_at),
+                    "state": state.value,
+                    "grant": ref,
+                    "reviews": [
+                        {"reviewer": r.reviewer, "decision": r.decision.value} for r in reviews
+                    ],
+                }
+            )
+    if reviewable_by is not None:
+        from stagewall.identity.accounts import factor_reset_problem
+
+        if factor_reset_problem(ctx.store, reviewable_by, now) is not None:
+            return []
+        kind = AccessKind(ctx)
+        with ctx.store.read() as conn:
+            out = [
+                o
+                for o in out
+                if kind.reviewer_problem(load_request(conn, str(o["id"])), reviewable_by) is None
+            ]
+    return out

@@ -24,6 +24,7 @@ from stagewall.access._policy import Source
 from stagewall.access.grants import GrantRefused, create_grant
 from stagewall.access.requests import KIND
 from stagewall.errors import AccessDenied, UsageError
+from stagewall.identity.accounts import factor_reset_problem
 
 
 class AccessKind:
@@ -102,7 +103,9 @@ def review_request(
         )
     with ctx.store.read() as conn:
         request = load_request(conn, request_id)  # unknown id: usage error, no code burned
-    problem = AccessKind(ctx).reviewer_problem(request, reviewer)
+    problem = AccessKind(ctx).reviewer_problem(request, reviewer) or factor_reset_problem(
+        ctx.store, reviewer, now
+    )
     if problem is not None:
         # Refused before the MFA check so a refused review burns no code; record_review
         # repeats every check under the request lock.

@@ -34,6 +34,18 @@ def reference_problems(estate: Estate) -> list[Problem]:
         for i, member in enumerate(g.members):
             if member not in estate.principals:
                 out.append((("groups", name, "members", i), f"unknown principal {member!r}"))
+    out += _principal_refs(estate, estate.server.admins, ("server", "admins"))
+    out += _principal_refs(estate, estate.server.auditors, ("server", "auditors"))
+    for pid in sorted(estate.expand(estate.server.admins)):
+        p = estate.principals.get(pid)
+        if p is not None and (not p.is_internal or p.kind is not PrincipalKind.HUMAN):
+            out.append(
+                (
+                    ("server", "admins"),
+                    f"admin {pid!r} must be an internal person, not "
+                    f"{'a service' if p.kind is not PrincipalKind.HUMAN else 'an external'} principal",
+                )
+            )
     for name, rule in estate.approval_rules.items():
         for i, grp in enumerate(rule.from_groups):
             if grp not in estate.groups:

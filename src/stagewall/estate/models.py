@@ -324,6 +324,34 @@ class AuditSettings(_Model):
     checkpoint_every: int = Field(default=1000, ge=1)
 
 
+class ServerSettings(_Model):
+    """How ``stagewall serve`` runs. Secrets are never written here, only where they live."""
+
+    public_url: str = Field(
+        default="http://127.0.0.1:8443",
+        description="The URL people and the CLI reach the server at (links in e-mails).",
+    )
+    bind: str = Field(default="127.0.0.1:8443", description="host:port to listen on.")
+    admins: list[str] = Field(
+        default_factory=list,
+        description="Internal people (or group:<name>) who may invite accounts.",
+    )
+    auditors: list[str] = Field(
+        default_factory=list,
+        description="Principals (or group:<name>) who read the log and reports, read-only.",
+    )
+    token_ttl: Duration = Field(
+        default=timedelta(hours=12), description="Lifetime of a login token."
+    )
+    tls_cert: str | None = Field(default=None, description="PEM certificate file.")
+    tls_key: str | None = Field(default=None, description="PEM private key file.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For is believed.",
+    )
+    sweep_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+
+
 class Estate(_Model):
     """The whole ``stagewall.yaml``."""
 
@@ -340,6 +368,7 @@ class Estate(_Model):
     stages: list[Stage] = Field(default_factory=list)
     alerts: list[AlertSink] = Field(default_factory=list)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     # ---- lookups -------------------------------------------------------
     def is_production(self, environment: str) -> bool:

@@ -100,6 +100,13 @@ def current_actor() -> Actor | None:
     return _current.get()
 
 
+def set_current_actor(actor: Actor) -> None:
+    """Replace the current request's actor (used to attach a verified step-up)."""
+    if _current.get() is None:
+        raise RuntimeError("set_current_actor outside acting()")
+    _current.set(actor)
+
+
 @contextmanager
 def acting(actor: Actor) -> Iterator[Actor]:
     """Run a block as ``actor``: audit events written inside it carry its login context."""
@@ -117,4 +124,5 @@ __all__ = [
     "StepUp",
     "acting",
     "current_actor",
+    "set_current_actor",
 ]

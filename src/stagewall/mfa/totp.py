@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from stagewall.audit import AuditEvent, AuditLog, EventType, Status, register_event_type
 from stagewall.errors import AccessDenied, ConfigError, UsageError
 from stagewall.estate import Estate
+from stagewall.identity.actor import StepUp, current_actor, set_current_actor
 from stagewall.mfa._crypto import key_id, load_key, open_sealed, seal
 from stagewall.mfa._tables import mfa_enrolments
 from stagewall.store import Store
@@ -211,7 +212,15 @@ def verify(
             f"this one-time code for {principal!r} was already used",
             hint="wait for the next code from the authenticator (every 30 seconds)",
         )
+    _note_step_up(principal, at)
     return MfaEvidence(principal, METHOD, when, matched)
+
+
+def _note_step_up(principal: str, at: datetime) -> None:
+    """Inside a server request, later audit events of it carry the verified factor."""
+    actor = current_actor()
+    if actor is not None and actor.principal == principal:
+        set_current_actor(actor.with_step_up(StepUp(METHOD, at)))
 
 
 def reset(

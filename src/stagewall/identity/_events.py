@@ -1,0 +1,47 @@
+"""Audit event codes of the identity domain (OCSF Authentication 3002, Account Change 3001)."""
+
+from __future__ import annotations
+
+from stagewall.audit import EventType, register_event_type
+
+LOGIN = register_event_type(
+    EventType("identity.login", 3002, "Authentication", 1, "Logon", "a login attempt")
+)
+LOGOUT = register_event_type(
+    EventType("identity.logout", 3002, "Authentication", 2, "Logoff", "a token was revoked")
+)
+STEP_UP = register_event_type(
+    EventType(
+        "identity.step_up", 3002, "Authentication", 99, "Other", "a step-up factor was checked"
+    )
+)
+INVITATION_CREATED = register_event_type(
+    EventType(
+        "identity.invitation.created",
+        3001,
+        "Account Change",
+        1,
+        "Create",
+        "a one-time invitation link for a local account was created",
+    )
+)
+ACCOUNT_CREATED = register_event_type(
+    EventType(
+        "identity.account.created",
+        3001,
+        "Account Change",
+        1,
+        "Create",
+        "a local account was created from an invitation",
+    )
+)
+DEVICE_APPROVED = register_event_type(
+    EventType(
+        "identity.device.approved",
+        3002,
+        "Authentication",
+        1,
+        "Logon",
+        "a device authorization (stagewall login) was approved",
+    )
+)

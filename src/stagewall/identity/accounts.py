@@ -1,0 +1,297 @@
+"""Local accounts: argon2 passwords plus a mandatory TOTP factor, created by invitation.
+
+An invitation is a one-time link an admin creates for a declared, enabled, human
+principal; it expires (24 h by default) and is recorded in the audit log. Opening it,
+the invited person sets a password and receives a TOTP secret (shown once); the
+account exists only after they prove the factor with a code. Nobody else ever sees
+the password, and the invitation cannot be used twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, func, insert, select, update
+
+from stagewall import mfa
+from stagewall.audit import AuditEvent, AuditLog, Status
+from stagewall.errors import AccessDenied, NotAuthenticated, RateLimited, UsageError
+from stagewall.estate import Estate
+from stagewall.estate.models import PrincipalKind
+from stagewall.identity import _events as ev
+from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse
+from stagewall.identity._tables import (
+    identity_accounts,
+    identity_attempts,
+    identity_factor_resets,
+    identity_invitations,
+)
+from stagewall.store import Store
+
+INVITATION_TTL = timedelta(hours=24)
+MIN_PASSWORD = 12
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=5)
+RESET_QUARANTINE = timedelta(hours=24)
+
+_hasher = PasswordHasher()
+# A fixed hash to verify against when the account does not exist, so a login for an
+# unknown principal costs the same time as one with a wrong password.
+_DUMMY_HASH = _hasher.hash("stagewall-no-such-account")
+
+
+@dataclass(frozen=True)
+class Invitation:
+    id: str
+    principal: str
+    token: str = field(repr=False)
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Accepted:
+    principal: str
+    totp_secret: str = field(repr=False)
+    totp_uri: str = field(repr=False)
+
+
+def _human(estate: Estate, principal: str) -> None:
+    p = estate.principals.get(principal)
+    if p is None:
+        raise UsageError(
+            f"principal {principal!r} is not declared in stagewall.yaml",
+            hint="declare the person under principals: first",
+        )
+    if p.disabled:
+        raise AccessDenied(f"principal {principal!r} is disabled")
+    if p.kind is not PrincipalKind.HUMAN:
+        raise UsageError(
+            f"principal {principal!r} is a {p.kind.value} principal; local accounts are for "
+            "people (pipelines authenticate with their CI OIDC token)"
+        )
+
+
+def create_invitation(
+    store: Store, estate: Estate, principal: str, *, created_by: str, now: datetime
+) -> Invitation:
+    """A one-time link for ``principal`` to create a local account (audited)."""
+    _human(estate, principal)
+    with store.read() as conn:
+        exists = conn.execute(
+            select(identity_accounts.c.principal).where(identity_accounts.c.principal == principal)
+        ).first()
+    if exists is not None:
+        raise UsageError(
+            f"principal {principal!r} already has a local account",
+            hint="a lost factor is reset by another internal person (stagewall mfa reset)",
+        )
+    token = new_secret("swi_")
+    inv = Invitation(new_id("i"), principal, token, now + INVITATION_TTL)
+    with store.transaction() as conn:
+        conn.execute(
+            insert(identity_invitations).values(
+                id=inv.id,
+                token_hash=digest(token),
+                principal=principal,
+                created_by=created_by,
+                created_at=fmt(now),
+                expires_at=fmt(inv.expires_at),
+            )
+        )
+        AuditLog(store).append(
+            AuditEvent(
+                ev.INVITATION_CREATED.code,
+                Status.SUCCESS,
+                created_by,
+                f"{created_by} invited {principal} to create a local account "
+                f"(link {inv.id}, expires {fmt(inv.expires_at)})",
+                resource=f"principal:{principal}",
+                details={"invitation": inv.id, "expires_at": fmt(inv.expires_at)},
+            ),
+            conn=conn,
+        )
+    return inv
+
+
+def _open_invitation(store: Store, token: str, now: datetime) -> tuple[str, str, bool]:
+    with store.read() as conn:
+        row = conn.execute(
+            select(identity_invitations).where(identity_invitations.c.token_hash == digest(token))
+        ).first()
+    if row is None or row.confirmed_at is not None or parse(row.expires_at) <= now:
+        raise NotAuthenticated(
+            "this invitation link is unknown, already used or expired",
+            hint="ask an admin for a new invitation",
+        )
+    return str(row.id), str(row.principal), row.accepted_at is not None
+
+
+def accept_invitation(
+    store: Store,
+    estate: Estate,
+    token: str,
+    password: str,
+    *,
+    now: datetime,
+    home: str | None = None,
+) -> Accepted:
+    """Set the password and enrol TOTP; the account is usable after :func:`confirm_invitation`."""
+    inv_id, principal, accepted = _open_invitation(store, token, now)
+    _human(estate, principal)
+    if accepted:
+        raise UsageError(
+            "this invitation was already opened; confirm it with a code from the authenticator",
+            hint="if the secret was lost, ask an admin for a new invitation",
+        )
+    if len(password) < MIN_PASSWORD:
+        raise UsageError(f"the password must be at least {MIN_PASSWORD} characters long")
+    enrolment = mfa.enroll(store, estate, principal, home=home, now=now)
+    with store.transaction() as conn:
+        done = conn.execute(
+            update(identity_invitations)
+            .where(identity_invitations.c.id == inv_id)
+            .where(identity_invitations.c.accepted_at.is_(None))
+            .values(accepted_at=fmt(now))
+        ).rowcount
+        if done != 1:
+            raise UsageError("this invitation was already opened")
+        conn.execute(delete(identity_accounts).where(identity_accounts.c.principal == principal))
+        conn.execute(
+            insert(identity_accounts).values(
+                principal=principal,
+                password_hash=_hasher.hash(password),
+                created_at=fmt(now),
+                invitation=inv_id,
+            )
+        )
+    return Accepted(principal, enrolment.secret, enrolment.uri)
+
+
+def confirm_invitation(
+    store: Store, token: str, code: str, *, now: datetime, home: str | None = None
+) -> str:
+    """Prove the new factor; the account becomes usable and the link dies."""
+    inv_id, principal, accepted = _open_invitation(store, token, now)
+    if not accepted:
+        raise UsageError("set a password first (open the invitation)")
+    mfa.verify(store, principal, code, home=home, now=now, purpose="account confirmation")
+    with store.transaction() as conn:
+        conn.execute(
+            update(identity_invitations)
+            .where(identity_invitations.c.id == inv_id)
+            .values(confirmed_at=fmt(now))
+        )
+        AuditLog(store).append(
+            AuditEvent(
+                ev.ACCOUNT_CREATED.code,
+                Status.SUCCESS,
+                principal,
+                f"{principal} created a local account (invitation {inv_id}) and enrolled TOTP",
+                resource=f"principal:{principal}",
+                details={"invitation": inv_id, "factor": "totp"},
+            ),
+            conn=conn,
+        )
+    return principal
+
+
+def account_active(store: Store, principal: str) -> bool:
+    with store.read() as conn:
+        row = conn.execute(
+            select(identity_invitations.c.confirmed_at)
+            .join(identity_accounts, identity_accounts.c.invitation == identity_invitations.c.id)
+            .where(identity_accounts.c.principal == principal)
+        ).first()
+    return row is not None and row[0] is not None
+
+
+def throttle(store: Store, key: str, *, now: datetime) -> None:
+    """RateLimited when ``key`` failed MAX_FAILURES times within FAILURE_WINDOW."""
+    since = fmt(now - FAILURE_WINDOW)
+    with store.read() as conn:
+        count = conn.execute(
+            select(func.count())
+            .select_from(identity_attempts)
+            .where(identity_attempts.c.key == key)
+            .where(identity_attempts.c.at > since)
+        ).scalar_one()
+    if count >= MAX_FAILURES:
+        raise RateLimited(
+            f"too many failed attempts for {key.split(':', 1)[0]}; wait a few minutes"
+        )
+
+
+def record_failure(store: Store, key: str, *, now: datetime) -> None:
+    with store.transaction() as conn:
+        conn.execute(insert(identity_attempts).values(key=key[:256], at=fmt(now)))
+        conn.execute(
+            delete(identity_attempts).where(identity_attempts.c.at < fmt(now - FAILURE_WINDOW))
+        )
+
+
+def check_password(store: Store, principal: str, password: str) -> bool:
+    """Verify ``password`` against the account's argon2 hash (constant work if none)."""
+    with store.read() as conn:
+        row = conn.execute(
+            select(identity_accounts.c.password_hash).where(
+                identity_accounts.c.principal == principal
+            )
+        ).first()
+    stored = str(row[0]) if row is not None else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    return row is not None
+
+
+def record_factor_reset(store: Store, principal: str, *, reset_by: str, now: datetime) -> None:
+    with store.transaction() as conn:
+        conn.execute(
+            insert(identity_factor_resets).values(
+                principal=principal, reset_by=reset_by, reset_at=fmt(now)
+            )
+        )
+
+
+def reset_quarantine_until(store: Store, principal: str, *, now: datetime) -> datetime | None:
+    """When ``principal`` may approve again after a factor reset (None: not quarantined)."""
+    with store.read() as conn:
+        last = conn.execute(
+            select(func.max(identity_factor_resets.c.reset_at)).where(
+                identity_factor_resets.c.principal == principal
+            )
+        ).scalar()
+    if last is None:
+        return None
+    until = parse(str(last)) + RESET_QUARANTINE
+    return until if until > now else None
+
+
+def factor_reset_problem(store: Store, principal: str, now: datetime) -> str | None:
+    """Why ``principal`` may not approve right now because its factor was just reset."""
+    until = reset_quarantine_until(store, principal, now=now)
+    if until is None:
+        return None
+    return f"{principal!r} had its MFA factor reset and may approve nothing until {fmt(until)}"
+
+
+__all__ = [
+    "INVITATION_TTL",
+    "RESET_QUARANTINE",
+    "Accepted",
+    "Invitation",
+    "accept_invitation",
+    "account_active",
+    "check_password",
+    "confirm_invitation",
+    "create_invitation",
+    "factor_reset_problem",
+    "record_factor_reset",
+    "record_failure",
+    "reset_quarantine_until",
+    "throttle",
+]

@@ -1,0 +1,145 @@
+"""Sessions and personal API tokens: random bearer secrets stored only as digests.
+
+A token is ``swt_`` + 256 random bits. The store keeps its SHA-256 digest, the
+principal, how the principal logged in, a per-token CSRF secret (for browser
+sessions), an expiry and a revocation time. Tokens are short-lived by default and
+revocable one by one or all at once for a principal.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select, update
+
+from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse, same
+from stagewall.identity._tables import identity_tokens
+from stagewall.identity.actor import LoginMethod
+from stagewall.store import Store
+
+TOKEN_PREFIX = "swt_"
+DEFAULT_TTL = timedelta(hours=12)
+ENROL_TTL = timedelta(minutes=15)
+
+
+class TokenKind(enum.StrEnum):
+    API = "api"  # a CLI or script: Authorization: Bearer
+    BROWSER = "browser"  # a browser session cookie (CSRF-protected)
+    ENROL = "enrol"  # first factor only: may enrol a second factor, nothing else
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: str
+    principal: str
+    kind: TokenKind
+    method: LoginMethod
+    csrf: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class NewToken:
+    secret: str
+    info: TokenInfo
+
+
+def issue_token(
+    store: Store,
+    principal: str,
+    *,
+    kind: TokenKind,
+    method: LoginMethod,
+    now: datetime,
+    ttl: timedelta = DEFAULT_TTL,
+    source_address: str | None = None,
+    user_agent: str | None = None,
+) -> NewToken:
+    secret = new_secret(TOKEN_PREFIX)
+    info = TokenInfo(
+        id=new_id("t"),
+        principal=principal,
+        kind=kind,
+        method=method,
+        csrf=new_secret(""),
+        expires_at=now + ttl,
+    )
+    with store.transaction() as conn:
+        conn.execute(
+            insert(identity_tokens).values(
+                id=info.id,
+                token_hash=digest(secret),
+                principal=principal,
+                kind=kind.value,
+                method=method.value,
+                csrf=info.csrf,
+                created_at=fmt(now),
+                expires_at=fmt(info.expires_at),
+                source_address=(source_address or "")[:64] or None,
+                user_agent=(user_agent or "")[:256] or None,
+            )
+        )
+    return NewToken(secret, info)
+
+
+def resolve_token(store: Store, secret: str, *, now: datetime) -> TokenInfo | None:
+    """The live token behind ``secret``, or None (unknown, expired, revoked, malformed)."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 128:
+        return None
+    wanted = digest(secret)
+    with store.read() as conn:
+        row = conn.execute(
+            select(identity_tokens).where(identity_tokens.c.token_hash == wanted)
+        ).first()
+    if row is None or not same(row.token_hash, wanted):
+        return None
+    if row.revoked_at is not None or parse(row.expires_at) <= now:
+        return None
+    return TokenInfo(
+        id=row.id,
+        principal=row.principal,
+        kind=TokenKind(row.kind),
+        method=LoginMethod(row.method),
+        csrf=row.csrf,
+        expires_at=parse(row.expires_at),
+    )
+
+
+def revoke_token(store: Store, token_id: str, *, now: datetime) -> bool:
+    with store.transaction() as conn:
+        done = conn.execute(
+            update(identity_tokens)
+            .where(identity_tokens.c.id == token_id)
+            .where(identity_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=fmt(now))
+        ).rowcount
+    return done == 1
+
+
+def revoke_all(store: Store, principal: str, *, now: datetime) -> int:
+    with store.transaction() as conn:
+        return int(
+            conn.execute(
+                update(identity_tokens)
+                .where(identity_tokens.c.principal == principal)
+                .where(identity_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=fmt(now))
+            ).rowcount
+        )
+
+
+__all__ = [
+    "DEFAULT_TTL",
+    "ENROL_TTL",
+    "TOKEN_PREFIX",
+    "NewToken",
+    "TokenInfo",
+    "TokenKind",
+    "issue_token",
+    "parse",
+    "resolve_token",
+    "revoke_all",
+    "revoke_token",
+]

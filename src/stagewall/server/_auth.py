@@ -1,0 +1,114 @@
+"""Authenticating a request and applying the authorization table.
+
+Identity comes only from a bearer token (``Authorization: Bearer swt_...``) or a
+browser session cookie; for a cookie, every state-changing request must also
+carry the session's CSRF token (``X-CSRF-Token`` header or ``csrf`` form field).
+Nothing a client sends names the actor.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+
+from fastapi import Request
+
+from stagewall.errors import AccessDenied, NotAuthenticated
+from stagewall.identity._codes import same
+from stagewall.identity.actor import Actor, ActorClass
+from stagewall.identity.tokens import TokenKind, resolve_token
+from stagewall.server._state import ServerState
+from stagewall.server.authz import POLICY, allowed, classes_for
+
+SESSION_COOKIE = "stagewall_session"
+CSRF_HEADER = "x-csrf-token"
+_SAFE = {"GET", "HEAD", "OPTIONS"}
+# What a first-factor-only (enrolment) token may do.
+_ENROL_ROUTES = {"mfa.enroll", "whoami", "session.delete"}
+
+
+def source_address(request: Request, state: ServerState) -> str | None:
+    """The client address; X-Forwarded-For only when the peer is a trusted proxy."""
+    peer = request.client.host if request.client else None
+    trusted = state.settings.trusted_proxies
+    if peer and trusted and _in(peer, trusted):
+        hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",")]
+        for hop in reversed([h for h in hops if h]):
+            if not _in(hop, trusted):
+                return hop[:64]
+    return peer
+
+
+def _in(addr: str, networks: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return False
+    for net in networks:
+        try:
+            if ip in ipaddress.ip_network(net, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def authenticate(request: Request, state: ServerState, route: str) -> Actor:
+    header = request.headers.get("authorization", "")
+    via_cookie = False
+    if header[:7].lower() == "bearer ":
+        secret = header[7:].strip()
+    else:
+        secret = request.cookies.get(SESSION_COOKIE, "")
+        via_cookie = bool(secret)
+    if not secret:
+        raise NotAuthenticated("this request needs a login (no token was sent)")
+    info = resolve_token(state.ctx.store, secret, now=state.now())
+    if info is None:
+        raise NotAuthenticated("the login token is unknown, expired or revoked")
+    if via_cookie and request.method not in _SAFE:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not same(sent, info.csrf):
+            raise AccessDenied(
+                "the CSRF token is missing or wrong for this session",
+                hint="reload the page; scripts should use a bearer token instead of a cookie",
+            )
+    classes = classes_for(state.estate, info.principal)
+    if not classes:
+        raise NotAuthenticated(
+            f"{info.principal!r} is no longer a declared, enabled principal",
+            hint="ask an admin; the login was refused",
+        )
+    if info.kind is TokenKind.ENROL and route not in _ENROL_ROUTES:
+        raise AccessDenied(
+            "this login has no second factor yet; enrol one first (stagewall mfa enroll)",
+        )
+    return Actor(
+        principal=info.principal,
+        classes=classes,
+        method=info.method,
+        session_id=info.id,
+        source_address=source_address(request, state),
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+def guard(state: ServerState, route: str) -> Callable[[Request], Actor]:
+    """A FastAPI dependency: authenticate and check the table row of ``route``."""
+    if route not in POLICY or POLICY[route] is None:
+        raise RuntimeError(f"route {route!r} needs an authenticated row in server.authz.POLICY")
+
+    def dependency(request: Request) -> Actor:
+        actor = authenticate(request, state, route)
+        if not allowed(route, actor.classes):
+            have = ", ".join(sorted(c.value for c in actor.classes))
+            raise AccessDenied(
+                f"{actor.principal!r} ({have}) may not call {route}",
+                hint="the server's authorization table decides who may do what",
+            )
+        return actor
+
+    return dependency
+
+
+__all__ = ["SESSION_COOKIE", "ActorClass", "authenticate", "guard", "source_address"]

@@ -1,0 +1,84 @@
+"""The authorization table: which classes of actor may call which endpoint.
+
+This is the coarse gate in front of every route (anonymous, external, internal,
+auditor, admin, pipeline). The fine rules (externals never production, approver
+independence, thresholds, factor freshness, break-glass for internal humans only)
+live in the library functions the routes call, which receive the authenticated
+principal from here and nowhere else. The app refuses to start when a route has
+no row, and the tests generate the endpoint × actor matrix from this table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from stagewall.estate import Estate
+from stagewall.estate.models import PrincipalKind
+from stagewall.identity.actor import ActorClass as C
+
+ANYONE = frozenset(C)
+PEOPLE = frozenset({C.EXTERNAL, C.INTERNAL, C.AUDITOR, C.ADMIN})
+INTERNAL = frozenset({C.INTERNAL, C.ADMIN})
+READERS = frozenset({C.INTERNAL, C.AUDITOR, C.ADMIN})
+
+# route name -> classes allowed. ``None`` marks a public route (no authentication).
+POLICY: dict[str, frozenset[C] | None] = {
+    "healthz": None,
+    "openapi": None,
+    "session.create": None,
+    "device.code": None,
+    "device.token": None,
+    "device.page": None,
+    "device.approve": None,
+    "invitation.accept": None,
+    "invitation.confirm": None,
+    "session.delete": ANYONE - {C.ANONYMOUS},
+    "whoami": ANYONE - {C.ANONYMOUS},
+    "invitation.create": frozenset({C.ADMIN}),
+    "mfa.enroll": PEOPLE,
+    "mfa.reset": INTERNAL,
+    "inbox": PEOPLE,
+    "access.request.create": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),
+    "access.request.list": PEOPLE,
+    "access.review": INTERNAL,
+    "access.grant.list": PEOPLE,
+    "access.credentials": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),
+    "access.revoke": INTERNAL,
+    "access.break_glass": INTERNAL,
+    "access.follow_up": INTERNAL,
+    "audit.events": READERS,
+    "audit.checkpoints": READERS,
+}
+
+
+def classes_for(estate: Estate, principal: str) -> frozenset[C]:
+    """The classes of a declared principal (an undeclared or disabled one has none)."""
+    p = estate.principals.get(principal)
+    if p is None or p.disabled:
+        return frozenset()
+    out: set[C] = set()
+    if p.kind is PrincipalKind.SERVICE:
+        out.add(C.PIPELINE)
+    elif estate.is_internal(principal):
+        out.add(C.INTERNAL)
+    else:
+        out.add(C.EXTERNAL)
+    if principal in estate.expand(estate.server.auditors):
+        out.add(C.AUDITOR)
+    if p.kind is PrincipalKind.HUMAN and estate.is_internal(principal):
+        if principal in estate.expand(estate.server.admins):
+            out.add(C.ADMIN)
+    return frozenset(out)
+
+
+def allowed(route: str, classes: Iterable[C]) -> bool:
+    """Whether an actor with ``classes`` may call ``route`` (unknown route: never)."""
+    if route not in POLICY:
+        return False
+    rule = POLICY[route]
+    if rule is None:
+        return True
+    return bool(set(classes) & rule)
+
+
+__all__ = ["POLICY", "allowed", "classes_for"]

@@ -1,0 +1,198 @@
+"""The built-in sweeper: one leader per store ends expired grants every second.
+
+Leadership is a lock that dies with its holder: a PostgreSQL session advisory lock
+held on a dedicated connection, or on SQLite an exclusive ``flock`` on a file beside
+the database. Every instance tries to become leader on each tick, so a killed
+leader is replaced within a tick. The leader records each sweep's time in the store
+(``access_meta``), which every instance's ``/healthz`` reports; any instance that
+sees the last sweep older than :data:`LATE_AFTER` raises an alert.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, text
+
+from stagewall.access import sweep
+from stagewall.access._core import fmt_time, parse_time
+from stagewall.access._tables import access_meta
+from stagewall.alerts import Alert, Severity
+from stagewall.errors import StagewallError
+from stagewall.server._state import ServerState
+
+LATE_AFTER = timedelta(seconds=10)
+_LOCK_NAME = "stagewall.server.sweeper"
+_META_KEY = "last_sweep"
+_log = logging.getLogger("stagewall.server.sweeper")
+
+
+class Leadership:
+    """Try to hold the sweeper lock of the store; ``held`` says whether we do."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self._conn: Connection | None = None
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None or self._fd is not None
+
+    def try_acquire(self) -> bool:
+        if self.held:
+            return self._still_alive()
+        store = self.state.ctx.store
+        if store.backend == "postgresql":
+            key = int.from_bytes(
+                hashlib.sha256(_LOCK_NAME.encode()).digest()[:8], "big", signed=True
+            )
+            conn = store.engine.connect()
+            try:
+                got = bool(
+                    conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+                )
+                conn.commit()
+            except Exception:
+                conn.close()
+                raise
+            if got:
+                self._conn = conn
+            else:
+                conn.close()
+            return got
+        path = self._lock_path()
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def _lock_path(self) -> Path:
+        db = self.state.ctx.store.engine.url.database or "stagewall.db"
+        return Path(db).with_name(Path(db).name + ".sweeper.lock")
+
+    def _still_alive(self) -> bool:
+        if self._conn is None:
+            return True
+        try:
+            self._conn.execute(text("SELECT 1"))
+            self._conn.commit()
+            return True
+        except Exception:
+            self.release()
+            return False
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception as exc:  # the connection is already gone
+                _log.info("sweeper lock connection closed with %s", type(exc).__name__)
+            self._conn = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def last_sweep(state: ServerState) -> datetime | None:
+    with state.ctx.store.read() as conn:
+        value = conn.execute(
+            select(access_meta.c.value).where(access_meta.c.key == _META_KEY)
+        ).scalar()
+    return parse_time(str(value)) if value else None
+
+
+def _record_sweep(state: ServerState, when: datetime) -> None:
+    with state.ctx.store.transaction() as conn:
+        conn.execute(delete(access_meta).where(access_meta.c.key == _META_KEY))
+        conn.execute(insert(access_meta).values(key=_META_KEY, value=fmt_time(when)))
+
+
+def tick(state: ServerState, leadership: Leadership) -> None:
+    """One iteration: sweep if leader; check the last sweep is not late."""
+    status = state.sweep
+    leader = leadership.try_acquire()
+    status.leader = leader
+    if leader:
+        try:
+            report = sweep(state.ctx)
+            now = state.now()
+            _record_sweep(state, now)
+            status.last_sweep = now
+            status.sweeps += 1
+            status.last_error = "; ".join(report.errors) or None
+        except StagewallError as exc:
+            status.last_error = exc.message
+            _log.error("sweep failed: %s", exc.message)
+    last = last_sweep(state)
+    now = state.now()
+    late = last is not None and now - last > LATE_AFTER
+    if late and not status.late_alerted:
+        status.late_alerted = True
+        state.ctx.alert(
+            Alert(
+                kind="server.sweep.late",
+                title="the stagewall sweeper is late",
+                text=f"the last sweep ran at {fmt_time(last) if last else 'never'}; "
+                "expired grants may still be usable. Check the stagewall servers.",
+                severity=Severity.CRITICAL,
+                details={"last_sweep": fmt_time(last) if last else None},
+            )
+        )
+    elif not late:
+        status.late_alerted = False
+
+
+class Sweeper:
+    """The background thread of one server process."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.leadership = Leadership(state)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stagewall-sweeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.leadership.release()
+
+    def _run(self) -> None:
+        interval = self.state.settings.sweep_interval_seconds
+        while not self._stop.is_set():
+            try:
+                tick(self.state, self.leadership)
+            except Exception as exc:  # keep sweeping whatever one tick hit
+                self.state.sweep.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                _log.exception("sweeper tick failed")
+            self._stop.wait(interval)
+
+
+def health(state: ServerState) -> dict[str, Any]:
+    last = last_sweep(state)
+    now = state.now()
+    late = last is None or now - last > LATE_AFTER
+    return {
+        "status": "late" if late else "ok",
+        "leader": state.sweep.leader,
+        "last_sweep": fmt_time(last) if last else None,
+        "sweeps_here": state.sweep.sweeps,
+        "last_error": state.sweep.last_error,
+    }
+
+
+__all__ = ["LATE_AFTER", "Leadership", "Sweeper", "health", "tick"]
