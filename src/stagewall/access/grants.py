@@ -266,7 +266,7 @@ def unbound_problem(ctx: AccessContext, conn: Connection, grant_id: str) -> str 
     row = conn.execute(select(access_grants).where(access_grants.c.id == grant_id)).first()
     if row is None:
         return f"there is no grant {grant_id!r}"
-    return grant_binding_problem(ctx.audit, conn, row._mapping)
+    return grant_binding_problem(ctx.audit, conn, dict(row._mapping))
 
 
 def credential_rows(conn: Connection, grant_id: str) -> list[dict[str, Any]]:

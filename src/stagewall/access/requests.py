@@ -154,9 +154,10 @@ def list_requests(
             if pending_only and state.value != "pending":
                 continue
             reviews = load_reviews(conn, req.id)
-            if reviewable_by is not None:
-                if state.value != "pending" or any(r.reviewer == reviewable_by for r in reviews):
-                    continue
+            if reviewable_by is not None and (
+                state.value != "pending" or any(r.reviewer == reviewable_by for r in reviews)
+            ):
+                continue
             out.append(
                 {
                     "id": req.id,

@@ -81,9 +81,7 @@ def _sweep_grants(ctx: AccessContext, report: SweepReport) -> None:
     standing = _live_standing_ids(ctx)
     with ctx.store.read() as conn:
         unbound = {
-            g.id: problem
-            for g in active
-            if (problem := unbound_problem(ctx, conn, g.id)) is not None
+            g.id: why for g in active if (why := unbound_problem(ctx, conn, g.id)) is not None
         }
     for g in active:
         status, reason = GrantStatus.EXPIRED, ""

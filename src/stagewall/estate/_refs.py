@@ -37,14 +37,11 @@ def reference_problems(estate: Estate) -> list[Problem]:
     out += _principal_refs(estate, estate.server.admins, ("server", "admins"))
     out += _principal_refs(estate, estate.server.auditors, ("server", "auditors"))
     for pid in sorted(estate.expand(estate.server.admins)):
-        p = estate.principals.get(pid)
-        if p is not None and (not p.is_internal or p.kind is not PrincipalKind.HUMAN):
+        admin = estate.principals.get(pid)
+        if admin is not None and (not admin.is_internal or admin.kind is not PrincipalKind.HUMAN):
+            what = "a service" if admin.kind is not PrincipalKind.HUMAN else "an external"
             out.append(
-                (
-                    ("server", "admins"),
-                    f"admin {pid!r} must be an internal person, not "
-                    f"{'a service' if p.kind is not PrincipalKind.HUMAN else 'an external'} principal",
-                )
+                (("server", "admins"), f"admin {pid!r} must be an internal person, not {what} one")
             )
     for name, rule in estate.approval_rules.items():
         for i, grp in enumerate(rule.from_groups):

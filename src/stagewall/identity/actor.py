@@ -20,9 +20,9 @@ from typing import Any
 class LoginMethod(enum.StrEnum):
     LOCAL = "local"
     OIDC = "oidc"
-    TOKEN = "token"
+    TOKEN = "token"  # noqa: S105 - a login method name, not a secret
     CI_OIDC = "ci-oidc"
-    PIPELINE_TOKEN = "pipeline-token"
+    PIPELINE_TOKEN = "pipeline-token"  # noqa: S105 - a method name
 
 
 class ActorClass(enum.StrEnum):

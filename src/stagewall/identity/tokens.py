@@ -19,7 +19,7 @@ from stagewall.identity._tables import identity_tokens
 from stagewall.identity.actor import LoginMethod
 from stagewall.store import Store
 
-TOKEN_PREFIX = "swt_"
+TOKEN_PREFIX = "swt_"  # noqa: S105 - the public prefix of every token
 DEFAULT_TTL = timedelta(hours=12)
 ENROL_TTL = timedelta(minutes=15)
 

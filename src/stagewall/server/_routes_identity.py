@@ -40,7 +40,7 @@ class LoginBody(_Body):
 
 class TokenOut(BaseModel):
     token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the RFC 6750 scheme name
     expires_at: str
     principal: str
     enrol_only: bool

@@ -5,7 +5,7 @@ auditor, admin, pipeline). The fine rules (externals never production, approver
 independence, thresholds, factor freshness, break-glass for internal humans only)
 live in the library functions the routes call, which receive the authenticated
 principal from here and nowhere else. The app refuses to start when a route has
-no row, and the tests generate the endpoint × actor matrix from this table.
+no row, and the tests generate the endpoint-by-actor matrix from this table.
 """
 
 from __future__ import annotations
@@ -65,9 +65,9 @@ def classes_for(estate: Estate, principal: str) -> frozenset[C]:
         out.add(C.EXTERNAL)
     if principal in estate.expand(estate.server.auditors):
         out.add(C.AUDITOR)
-    if p.kind is PrincipalKind.HUMAN and estate.is_internal(principal):
-        if principal in estate.expand(estate.server.admins):
-            out.add(C.ADMIN)
+    human = p.kind is PrincipalKind.HUMAN
+    if human and estate.is_internal(principal) and principal in estate.expand(estate.server.admins):
+        out.add(C.ADMIN)
     return frozenset(out)
 
 
