@@ -21,18 +21,24 @@ from stagewall.errors import EXIT_USAGE
 # command name -> module under stagewall.cli
 REGISTRY: dict[str, str] = {
     "access": "access",
+    "account": "login",
     "audit": "audit",
     "check": "estate",
     "demo": "demo",
     "gate": "gate",
     "init": "estate",
     "keys": "keys",
+    "login": "login",
+    "logout": "login",
     "mask": "mask",
     "mfa": "mfa",
     "review": "review",
     "scan": "scan",
     "schema": "estate",
+    "serve": "server",
+    "server": "server",
     "vendor": "vendor",
+    "whoami": "login",
 }
 
 

@@ -23,8 +23,34 @@ def run_guarded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except StagewallError as exc:
-        click.echo(exc.render(), err=True)
+        argv = kwargs.get("args")
+        if _wants_json(list(argv) if argv is not None else sys.argv[1:]):
+            click.echo(json.dumps(problem_of(exc), sort_keys=True), err=True)
+        else:
+            click.echo(exc.render(), err=True)
         sys.exit(exc.exit_code)
+
+
+def _wants_json(argv: list[str]) -> bool:
+    for i, arg in enumerate(argv):
+        if arg == "--format=json" or (arg == "--format" and argv[i + 1 : i + 2] == ["json"]):
+            return True
+    return False
+
+
+def problem_of(exc: StagewallError) -> dict[str, Any]:
+    """The RFC 9457 problem object of an error (the server's own, when it sent one)."""
+    remote = getattr(exc, "problem", None)
+    if isinstance(remote, dict):
+        return remote
+    return {
+        "type": f"https://stagewall.dev/errors/{exc.code}",
+        "title": type(exc).__name__,
+        "detail": exc.message,
+        "code": exc.code,
+        "hint": exc.hint,
+        "exit_code": exc.exit_code,
+    }
 
 
 def format_option(*choices: str) -> Callable[[F], F]:

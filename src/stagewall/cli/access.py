@@ -1,25 +1,22 @@
-"""``stagewall access ...``: request, review, credentials, grants, revoke, sweep, break-glass."""
+"""``stagewall access ...``: clients of the server, plus the operator's local ``sweep``.
+
+Every command that acts for a person talks to ``stagewall serve`` with your token;
+the server decides who you are. ``access sweep`` runs on the server host against the
+store (the server also sweeps by itself every second).
+"""
 
 from __future__ import annotations
 
+import sys
+from urllib.parse import quote
+
 import click
 
-from stagewall.access import (
-    AccessContext,
-    break_glass,
-    complete_follow_up,
-    issue_credentials,
-    list_grants,
-    request_access,
-    review_request,
-    revoke_grant,
-    sweep,
-    sweep_loop,
-)
-from stagewall.access._core import fmt_time
+from stagewall.access import AccessContext, sweep, sweep_loop
+from stagewall.cli._client import Client, server_option
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
 from stagewall.errors import UsageError
-from stagewall.estate import format_duration, parse_duration
+from stagewall.estate import parse_duration
 
 
 def _duration(text: str, what: str) -> float:
@@ -34,129 +31,133 @@ def access_group() -> None:
     """Just-in-time access: request, review with MFA, credentials, revocation."""
 
 
+def _otp(otp: str | None, needed: bool = True) -> str | None:
+    """The one-time code: --otp, else a prompt on a terminal."""
+    if otp or not needed:
+        return otp
+    if sys.stdin.isatty():
+        return str(click.prompt("one-time code", hide_input=True))
+    raise UsageError("this act needs your current one-time code: pass --otp CODE")
+
+
 @access_group.command("request")
-@click.option("--as", "principal", required=True, help="The requesting principal.")
 @click.option("--role", required=True)
 @click.option("--for", "duration", required=True, help="How long, e.g. 30m or 2h.")
 @click.option("--reason", required=True)
 @click.option("--ticket", default=None)
-@config_option
-@db_option
+@server_option
 @format_option("json")
 def request_cmd(
-    principal: str,
-    role: str,
-    duration: str,
-    reason: str,
-    ticket: str | None,
-    config: str | None,
-    db: str | None,
-    fmt: str,
+    role: str, duration: str, reason: str, ticket: str | None, server: str | None, fmt: str
 ) -> None:
-    """File an access request; approvers are notified."""
-    from datetime import timedelta
-
-    ctx = AccessContext.open(config, db)
-    req = request_access(
-        ctx,
-        requester=principal,
-        role=role,
-        duration=timedelta(seconds=_duration(duration, "--for")),
-        reason=reason,
-        ticket=ticket,
+    """File an access request as yourself; approvers are notified."""
+    data = Client(server).request(
+        "POST",
+        "/api/v1/access/requests",
+        json_body={"role": role, "duration": duration, "reason": reason, "ticket": ticket},
     )
-    data = {
-        "request": req.id,
-        "role": role,
-        "requester": principal,
-        "duration": format_duration(req.requested),
-        "pending_until": fmt_time(req.expires_at),
-    }
     if fmt == "json":
         echo_json(data)
     else:
         click.echo(
-            f"request {req.id}: {role} for {data['duration']}, "
+            f"request {data['request']}: {role} for {data['duration']}, "
             f"pending until {data['pending_until']}"
         )
 
 
+@access_group.command("pending")
+@server_option
+@format_option("json")
+def pending_cmd(server: str | None, fmt: str) -> None:
+    """Requests waiting for your review."""
+    rows = Client(server).request(
+        "GET", "/api/v1/access/requests", params={"mine_to_review": "true"}
+    )
+    if fmt == "json":
+        echo_json(rows)
+        return
+    for r in rows:
+        tier = "PRODUCTION" if r["production"] else "non-production"
+        click.echo(
+            f"{r['id']} {r['requester']} asks for {r['role']} ({tier}) for {r['duration']}: "
+            f"{r['reason']}"
+        )
+    if not rows:
+        click.echo("nothing waits for your review")
+
+
 @access_group.command("review")
 @click.argument("request_id")
-@click.option("--as", "reviewer", required=True)
 @click.option("--approve/--deny", "approve", default=None)
-@click.option("--otp", required=True, help="The reviewer's current TOTP code.")
+@click.option("--otp", default=None, help="Your current TOTP code (prompted if omitted).")
 @click.option("--reason", default="")
-@config_option
-@db_option
+@server_option
 @format_option("json")
 def review_cmd(
     request_id: str,
-    reviewer: str,
     approve: bool | None,
-    otp: str,
+    otp: str | None,
     reason: str,
-    config: str | None,
-    db: str | None,
+    server: str | None,
     fmt: str,
 ) -> None:
-    """Approve or deny a request (MFA-checked)."""
+    """Approve or deny a request as yourself (step-up MFA)."""
     if approve is None:
         raise UsageError("say --approve or --deny")
-    ctx = AccessContext.open(config, db)
-    res = review_request(
-        ctx, request_id, reviewer=reviewer, approve=approve, otp=otp, reason=reason
+    client = Client(server)
+    data = client.request(
+        "POST",
+        f"/api/v1/access/requests/{quote(request_id, safe='')}/reviews",
+        json_body={"approve": approve, "reason": reason, "otp": _otp(otp)},
     )
-    data = {"request": request_id, "outcome": res.outcome.value, "grant": res.result_ref}
     if fmt == "json":
         echo_json(data)
     else:
         click.echo(
-            f"request {request_id}: {res.outcome.value}"
-            + (f", grant {res.result_ref}" if res.result_ref else "")
+            f"request {request_id}: {data['outcome']}"
+            + (f", grant {data['grant']}" if data.get("grant") else "")
         )
 
 
 @access_group.command("credentials")
 @click.argument("grant_id")
-@click.option("--as", "holder", required=True)
 @click.option("--otp", default=None, help="Required for production grants.")
-@config_option
-@db_option
+@server_option
 @format_option("json")
-def credentials_cmd(
-    grant_id: str, holder: str, otp: str | None, config: str | None, db: str | None, fmt: str
-) -> None:
-    """Create and print the grant's database logins. Shown once; nothing else keeps the password."""
-    ctx = AccessContext.open(config, db)
-    creds = issue_credentials(ctx, grant_id, holder=holder, otp=otp)
+def credentials_cmd(grant_id: str, otp: str | None, server: str | None, fmt: str) -> None:
+    """Create and print your grant's database logins. Shown once; nothing else keeps them."""
+    creds = Client(server).request(
+        "POST",
+        f"/api/v1/access/grants/{quote(grant_id, safe='')}/credentials",
+        json_body={"otp": otp},
+    )
     if fmt == "json":
-        echo_json([{**c.public(), "password": c.password} for c in creds])
+        echo_json(creds)
     else:
         for c in creds:
             click.echo(
-                f"login {c.login} password {c.password} host {c.host} port {c.port} "
-                f"database {c.database} valid until {c.valid_until}"
+                f"login {c['login']} password {c['password']} host {c['host']} port {c['port']} "
+                f"database {c['database']} valid until {c['valid_until']}"
             )
         click.echo("the password is shown once and stored nowhere")
 
 
 @access_group.command("grants")
 @click.option("--active", is_flag=True, help="Only grants in force now.")
-@config_option
-@db_option
+@server_option
 @format_option("json")
-def grants_cmd(active: bool, config: str | None, db: str | None, fmt: str) -> None:
-    """List grants (just-in-time, break-glass and standing)."""
-    ctx = AccessContext.open(config, db)
-    grants = list_grants(ctx, active_only=active)
+def grants_cmd(active: bool, server: str | None, fmt: str) -> None:
+    """List grants (externals see only their own)."""
+    grants = Client(server).request(
+        "GET", "/api/v1/access/grants", params={"active": "true" if active else "false"}
+    )
     if fmt == "json":
-        echo_json([g.as_dict() for g in grants])
+        echo_json(grants)
         return
     for g in grants:
         click.echo(
-            f"{g.id} {g.status.value:8} {g.principal} {g.role} {g.source.value} "
-            f"{fmt_time(g.starts_at)} .. {fmt_time(g.ends_at)}"
+            f"{g['id']} {g['status']:8} {g['principal']} {g['role']} {g['source']} "
+            f"{g['starts_at']} .. {g['ends_at']}"
         )
     if not grants:
         click.echo("no grants")
@@ -164,23 +165,22 @@ def grants_cmd(active: bool, config: str | None, db: str | None, fmt: str) -> No
 
 @access_group.command("revoke")
 @click.argument("grant_id")
-@click.option("--as", "actor", required=True)
 @click.option("--reason", required=True)
-@click.option("--otp", required=True)
-@config_option
-@db_option
+@click.option("--otp", default=None)
+@server_option
 @format_option("json")
-def revoke_cmd(
-    grant_id: str, actor: str, reason: str, otp: str, config: str | None, db: str | None, fmt: str
-) -> None:
+def revoke_cmd(grant_id: str, reason: str, otp: str | None, server: str | None, fmt: str) -> None:
     """Revoke a grant now: kill its sessions, drop its logins, verify."""
-    ctx = AccessContext.open(config, db)
-    rep = revoke_grant(ctx, grant_id, actor=actor, reason=reason, otp=otp)
+    rep = Client(server).request(
+        "POST",
+        f"/api/v1/access/grants/{quote(grant_id, safe='')}/revoke",
+        json_body={"reason": reason, "otp": _otp(otp)},
+    )
     if fmt == "json":
-        echo_json(rep.as_dict())
+        echo_json(rep)
     else:
-        click.echo(f"grant {grant_id} revoked; verified: {'yes' if rep.verified else 'NO'}")
-    if not rep.verified:
+        click.echo(f"grant {grant_id} revoked; verified: {'yes' if rep['verified'] else 'NO'}")
+    if not rep["verified"]:
         raise SystemExit(1)
 
 
@@ -199,7 +199,7 @@ def sweep_cmd(
     db: str | None,
     fmt: str,
 ) -> None:
-    """End expired grants, re-check live ones, retry failed revocations, remove orphans."""
+    """Operator: end expired grants now, on the server host (the server sweeps by itself)."""
     ctx = AccessContext.open(config, db)
     if loop:
         seconds = _duration(interval, "--interval")
@@ -226,48 +226,46 @@ def sweep_cmd(
 
 
 @access_group.command("break-glass")
-@click.option("--as", "principal", required=True)
 @click.option("--role", required=True)
 @click.option("--reason", required=True)
-@click.option("--otp", required=True)
-@config_option
-@db_option
+@click.option("--otp", default=None)
+@server_option
 @format_option("json")
-def break_glass_cmd(
-    principal: str, role: str, reason: str, otp: str, config: str | None, db: str | None, fmt: str
-) -> None:
-    """Emergency access (internal only, at most 1 hour, alerted, follow-up within 24 hours)."""
-    ctx = AccessContext.open(config, db)
-    grant, fu = break_glass(ctx, principal=principal, role=role, reason=reason, otp=otp)
+def break_glass_cmd(role: str, reason: str, otp: str | None, server: str | None, fmt: str) -> None:
+    """Emergency access for yourself (internal people only, at most 1 hour, alerted)."""
+    got = Client(server).request(
+        "POST",
+        "/api/v1/access/break-glass",
+        json_body={"role": role, "reason": reason, "otp": _otp(otp)},
+    )
     data = {
-        "grant": grant.id,
-        "ends_at": fmt_time(grant.ends_at),
-        "follow_up": fu.id,
-        "follow_up_due": fu.due_at,
+        "grant": got["grant"]["id"],
+        "ends_at": got["grant"]["ends_at"],
+        "follow_up": got["follow_up"],
+        "follow_up_due": got["follow_up_due"],
     }
     if fmt == "json":
         echo_json(data)
     else:
         click.echo(
-            f"BREAK-GLASS grant {grant.id} until {data['ends_at']}; "
-            f"follow-up {fu.id} due {fu.due_at}"
+            f"BREAK-GLASS grant {data['grant']} until {data['ends_at']}; "
+            f"follow-up {data['follow_up']} due {data['follow_up_due']}"
         )
 
 
 @access_group.command("follow-up")
 @click.argument("follow_up_id")
-@click.option("--as", "reviewer", required=True)
-@click.option("--otp", required=True)
+@click.option("--otp", default=None)
 @click.option("--note", required=True)
-@config_option
-@db_option
-def follow_up_cmd(
-    follow_up_id: str, reviewer: str, otp: str, note: str, config: str | None, db: str | None
-) -> None:
-    """Complete a break-glass follow-up review (another internal principal)."""
-    ctx = AccessContext.open(config, db)
-    fu = complete_follow_up(ctx, follow_up_id, reviewer=reviewer, otp=otp, note=note)
-    click.echo(f"follow-up {fu.id} completed by {fu.completed_by}")
+@server_option
+def follow_up_cmd(follow_up_id: str, otp: str | None, note: str, server: str | None) -> None:
+    """Complete a break-glass follow-up review (another internal person)."""
+    got = Client(server).request(
+        "POST",
+        f"/api/v1/access/follow-ups/{quote(follow_up_id, safe='')}",
+        json_body={"note": note, "otp": _otp(otp)},
+    )
+    click.echo(f"follow-up {got['follow_up']} completed by {got['completed_by']}")
 
 
 COMMANDS = [access_group]

@@ -1,0 +1,186 @@
+"""The CLI as a client of ``stagewall serve``: server URL, the personal token, requests.
+
+Who acts is decided by the server from the token; nothing here names an actor.
+The token comes from ``STAGEWALL_TOKEN`` (pipelines and scripts) or from the file
+``stagewall login`` wrote (``$XDG_CONFIG_HOME/stagewall/credentials.json``, mode
+0600, one entry per server URL).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import httpx
+
+from stagewall.errors import (
+    AccessDenied,
+    ConfigError,
+    NotAuthenticated,
+    RateLimited,
+    ServerError,
+    StagewallError,
+    UsageError,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+def server_option(f: F) -> F:
+    return click.option(
+        "--server",
+        "server",
+        default=None,
+        metavar="URL",
+        help="The stagewall server (default: $STAGEWALL_SERVER, then the one you logged in to).",
+    )(f)
+
+
+def credentials_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "stagewall" / "credentials.json"
+
+
+def _read_credentials() -> dict[str, Any]:
+    path = credentials_path()
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot read {path}: {exc}", hint="delete the file and run `stagewall login`"
+        ) from None
+    return data if isinstance(data, dict) else {}
+
+
+def save_login(server: str, token: str, principal: str, expires_at: str) -> Path:
+    path = credentials_path()
+    data = _read_credentials()
+    data.setdefault("servers", {})[server] = {
+        "token": token,
+        "principal": principal,
+        "expires_at": expires_at,
+    }
+    data["default"] = server
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)
+    os.replace(tmp, path)
+    return path
+
+
+def forget_login(server: str) -> None:
+    data = _read_credentials()
+    if server in data.get("servers", {}):
+        del data["servers"][server]
+        path = credentials_path()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+
+
+def resolve_server(explicit: str | None) -> str:
+    url = explicit or os.environ.get("STAGEWALL_SERVER") or _read_credentials().get("default")
+    if not url:
+        raise UsageError(
+            "no stagewall server is configured",
+            hint="pass --server URL, set STAGEWALL_SERVER, or run `stagewall login --server URL`",
+        )
+    url = str(url).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"the server URL {url!r} must start with https:// (or http:// locally)")
+    return url
+
+
+def token_for(server: str) -> str:
+    env = os.environ.get("STAGEWALL_TOKEN")
+    if env:
+        return env
+    entry = _read_credentials().get("servers", {}).get(server)
+    if not entry or not entry.get("token"):
+        raise NotAuthenticated(f"you are not logged in to {server}")
+    return str(entry["token"])
+
+
+class RemoteError(StagewallError):
+    """A refusal from the server, carrying its RFC 9457 problem object."""
+
+    def __init__(self, problem: dict[str, Any]) -> None:
+        super().__init__(str(problem.get("detail", "the server refused")), hint=problem.get("hint"))
+        self.problem = problem
+        self.code = str(problem.get("code", "SW000"))  # type: ignore[misc]
+        self.exit_code = int(problem.get("exit_code", 1 if problem.get("status") == 403 else 2))  # type: ignore[misc]
+
+
+_BY_STATUS: dict[int, type[StagewallError]] = {
+    401: NotAuthenticated,
+    403: AccessDenied,
+    429: RateLimited,
+}
+
+
+class Client:
+    """One server, one token."""
+
+    def __init__(self, server: str | None, *, anonymous: bool = False) -> None:
+        self.server = resolve_server(server)
+        self.token = None if anonymous else token_for(self.server)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        form: dict[str, str] | None = None,
+    ) -> Any:
+        headers = {"User-Agent": "stagewall-cli"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            with httpx.Client(timeout=TIMEOUT) as http:
+                res = http.request(
+                    method,
+                    self.server + path,
+                    json=json_body,
+                    params=params,
+                    data=form,
+                    headers=headers,
+                )
+        except httpx.HTTPError as exc:
+            raise ServerError(
+                f"cannot reach the stagewall server at {self.server}: {type(exc).__name__}"
+            ) from None
+        if res.status_code == 204:
+            return None
+        try:
+            body = res.json()
+        except ValueError:
+            body = None
+        if res.status_code >= 400:
+            if isinstance(body, dict) and "detail" in body and "code" in body:
+                raise RemoteError(body)
+            cls = _BY_STATUS.get(res.status_code, ServerError)
+            raise cls(f"the server answered {res.status_code} to {method} {path}")
+        return body
+
+
+__all__ = [
+    "Client",
+    "RemoteError",
+    "credentials_path",
+    "forget_login",
+    "resolve_server",
+    "save_login",
+    "server_option",
+    "token_for",
+]

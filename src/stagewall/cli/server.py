@@ -1,0 +1,88 @@
+"""``stagewall serve`` and the operator's ``stagewall server invite`` (run on the server host)."""
+
+from __future__ import annotations
+
+import click
+
+from stagewall.cli._common import config_option, db_option, echo_json, format_option
+from stagewall.errors import UsageError
+
+
+def _bind(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--bind {text!r} must be HOST:PORT, e.g. 127.0.0.1:8443")
+    return host.strip("[]"), int(port)
+
+
+@click.command("serve")
+@config_option
+@db_option
+@click.option("--bind", default=None, help="HOST:PORT (default: server.bind in stagewall.yaml).")
+def serve_cmd(config: str | None, db: str | None, bind: str | None) -> None:
+    """Run the control plane: the only process that holds secrets and writes the store."""
+    import uvicorn
+
+    from stagewall.paths import ensure_home
+    from stagewall.server import ServerState, create_app
+
+    state = ServerState.open(config, db, ensure_home())
+    settings = state.settings
+    host, port = _bind(bind or settings.bind)
+    tls = {}
+    if settings.tls_cert or settings.tls_key:
+        if not (settings.tls_cert and settings.tls_key):
+            raise UsageError("server.tls_cert and server.tls_key must be set together")
+        tls = {"ssl_certfile": settings.tls_cert, "ssl_keyfile": settings.tls_key}
+    click.echo(f"stagewall serving on {host}:{port} (store {state.ctx.store.display_url})")
+    uvicorn.run(
+        create_app(state),
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=False,
+        server_header=False,
+        **tls,  # type: ignore[arg-type]
+    )
+
+
+@click.group("server")
+def server_group() -> None:
+    """Operator commands run on the server host (they use the server's store directly)."""
+
+
+@server_group.command("invite")
+@click.argument("principal")
+@config_option
+@db_option
+@format_option("json")
+def invite_cmd(principal: str, config: str | None, db: str | None, fmt: str) -> None:
+    """Create a one-time invitation for PRINCIPAL's local account (the first admin's too)."""
+    from datetime import UTC, datetime
+
+    from stagewall.access import AccessContext
+    from stagewall.identity import accounts
+
+    ctx = AccessContext.open(config, db)
+    inv = accounts.create_invitation(
+        ctx.store, ctx.estate, principal, created_by="server-operator", now=datetime.now(UTC)
+    )
+    data = {
+        "invitation": inv.id,
+        "principal": inv.principal,
+        "token": inv.token,
+        "expires_at": inv.expires_at.isoformat(),
+        "next": f"{principal} runs: stagewall account accept --server "
+        f"{ctx.estate.server.public_url}",
+    }
+    if fmt == "json":
+        echo_json(data)
+    else:
+        click.echo(
+            f"invitation {inv.id} for {principal}, valid until {data['expires_at']}.\n"
+            f"Give {principal} this one-time token over a trusted channel:\n{inv.token}\n"
+            f"then: {data['next']}"
+        )
+
+
+COMMANDS = [serve_cmd, server_group]
