@@ -125,9 +125,8 @@ def accept_cmd(server: str | None) -> None:
     click.echo(f"add this to your authenticator app (shown once):\n{got['totp_uri']}")
     code = click.prompt("one-time code from the authenticator")
     client.request("POST", "/api/v1/invitations/confirm", json_body={"token": token, "otp": code})
-    click.echo(
-        f"account of {got['principal']} ready; run `stagewall login --server {resolve_server(server)}`"
-    )
+    url = resolve_server(server)
+    click.echo(f"account of {got['principal']} ready; run `stagewall login --server {url}`")
 
 
 COMMANDS = [login_cmd, logout_cmd, whoami_cmd, account_group]
