@@ -1,21 +1,26 @@
 """Bad input for every access command: exit code, a message naming the problem, no change.
 
-One world per module (an estate, a SQLite store, enrolled principals, a pending
-request, a live grant, an open campaign); every case snapshots the store before
-and after and asserts that only the documented failure events were added and no
-one-time code was burned.
+One world per module (an estate, a SQLite store, a live server, people with
+accounts and tokens, a pending request, a live grant, an open campaign); every
+case snapshots the store before and after and asserts that only the documented
+failure events were added and no one-time code was burned.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyotp
 import pytest
 
+from stagewall.identity import accounts
+from stagewall.keys import init_keys
+from stagewall.server import ServerState
 from tests.access.conftest import CliWorld
 
 TABLES = (
@@ -32,11 +37,39 @@ TABLES = (
 )
 
 
+CLIENT_COMMANDS = {"access", "mfa", "review", "vendor", "whoami", "logout"}
+LOCAL = {("access", "sweep")}
+
+
 class World(CliWorld):
+    """The estate behind a live ``stagewall serve``; each person has their own token.
+
+    ``--as NAME`` in a case is not an option of the CLI any more: the harness takes it
+    out and runs the command with NAME's token (``nobody``: a token the server does not
+    know). The server's clock is a test clock that moves on 31 s for every code, so
+    codes are never replays by accident.
+    """
+
     req: str
     grant: str
     camp: str
     item: str
+    url: str
+    tokens: dict[str, str]
+    state: Any
+
+    def run(self, *args: str, env: dict[str, str] | None = None) -> Any:
+        argv = list(args)
+        extra = dict(env or {})
+        if argv and argv[0] in CLIENT_COMMANDS and tuple(argv[:2]) not in LOCAL:
+            who = "bob"
+            if "--as" in argv:
+                i = argv.index("--as")
+                who = argv[i + 1]
+                del argv[i : i + 2]
+            extra.setdefault("STAGEWALL_SERVER", self.url)
+            extra.setdefault("STAGEWALL_TOKEN", self.tokens.get(who, "swt_not-a-known-token"))
+        return super().run(*argv, env=extra)
 
     def snapshot(self) -> dict[str, Any]:
         with sqlite3.connect(self.db_path) as conn:
@@ -51,82 +84,76 @@ class World(CliWorld):
             ).fetchall()
         return snap
 
+    def otp(self, name: str) -> str:
+        self.state.clock.advance(timedelta(seconds=31))
+        return str(pyotp.TOTP(self.secrets[name]).at(self.state.clock()))
+
     def fresh(self, name: str) -> str:
         """A valid code the store has not seen used (bad input never burns one)."""
-        with sqlite3.connect(self.db_path) as conn:
-            last = conn.execute(
-                "SELECT last_step FROM mfa_enrolments WHERE principal = ?", (name,)
-            ).fetchone()[0]
-        totp = pyotp.TOTP(self.secrets[name])
-        step = max(totp.timecode(datetime.now(UTC)), (last or 0) + 1)
-        return str(totp.generate_otp(step))
+        return self.otp(name)
 
     def wrong(self, name: str) -> str:
         """A well-formed code that matches no step near now."""
         totp = pyotp.TOTP(self.secrets[name])
-        now = totp.timecode(datetime.now(UTC))
+        now = totp.timecode(self.state.clock())
         near = {totp.generate_otp(s) for s in range(now - 3, now + 4)}
         return next(c for c in (f"{n:06d}" for n in range(0, 999_999, 7919)) if c not in near)
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    from tests.live_server import PASSWORD, serve
+    from tests.server.conftest import Clock
+
     tmp = tmp_path_factory.mktemp("cli-bad-input")
     w = World(tmp)
-    w.env["STAGEWALL_HOME"] = str(tmp / "home")  # the MFA key lives there
-    w.enrol("alice", "bob", "carol", "dana")
-    req = w.ok(
-        "access",
-        "request",
-        "--as",
-        "alice",
-        "--role",
-        "prod-read",
-        "--for",
-        "1h",
-        "--reason",
-        "INC-1",
-        "--format",
-        "json",
-    ).stdout
-    w.req = _json(req)["request"]
-    staging = _json(
-        w.ok(
-            "access",
-            "request",
-            "--as",
-            "carol",
-            "--role",
-            "staging-write",
-            "--for",
-            "2h",
-            "--reason",
-            "migration",
-            "--format",
-            "json",
-        ).stdout
-    )
-    w.grant = _json(
-        w.ok(
-            "access",
-            "review",
-            staging["request"],
-            "--as",
-            "bob",
-            "--approve",
-            "--otp",
-            w.otp("bob"),
-            "--format",
-            "json",
-        ).stdout
-    )["grant"]
-    camp = _json(
-        w.ok("review", "start", "--name", "Q3", "--due", "2099-12-31", "--format", "json").stdout
-    )
-    w.camp = camp["id"]
-    report = _json(w.ok("review", "report", w.camp, "--format", "json").stdout)
-    w.item = report["items"][0]["id"]
-    return w
+    home = tmp / "home"
+    w.env["STAGEWALL_HOME"] = str(home)
+    init_keys(home)
+    w.state = ServerState.open(w.config, w.db, home)
+    w.state.clock = w.state.ctx.clock = Clock()
+    w.tokens = {}
+    with serve(w.state, run_sweeper=False) as url:
+        w.url = url
+        for name in ("alice", "bob", "carol", "dana"):
+            inv = accounts.create_invitation(
+                w.state.ctx.store, w.state.estate, name, created_by="test", now=w.state.now()
+            )
+            got = httpx.post(
+                f"{url}/api/v1/invitations/accept", json={"token": inv.token, "password": PASSWORD}
+            ).json()
+            w.secrets[name] = got["totp_secret"]
+            httpx.post(
+                f"{url}/api/v1/invitations/confirm", json={"token": inv.token, "otp": w.otp(name)}
+            ).raise_for_status()
+            w.tokens[name] = httpx.post(
+                f"{url}/api/v1/session",
+                json={"principal": name, "password": PASSWORD, "otp": w.otp(name)},
+            ).json()["token"]
+        req = w.ok(
+            "access", "request", "--as", "alice", "--role", "prod-read", "--for", "1h",
+            "--reason", "INC-1", "--format", "json",
+        ).stdout  # fmt: skip
+        w.req = _json(req)["request"]
+        staging = _json(
+            w.ok(
+                "access", "request", "--as", "carol", "--role", "staging-write", "--for", "2h",
+                "--reason", "migration", "--format", "json",
+            ).stdout  # fmt: skip
+        )
+        w.grant = _json(
+            w.ok(
+                "access", "review", staging["request"], "--as", "bob", "--approve",
+                "--otp", w.otp("bob"), "--format", "json",
+            ).stdout  # fmt: skip
+        )["grant"]
+        camp = _json(
+            w.ok("review", "start", "--name", "Q3", "--due", "2099-12-31", "--format", "json").stdout
+        )
+        w.camp = camp["id"]
+        report = _json(w.ok("review", "report", w.camp, "--format", "json").stdout)
+        w.item = report["items"][0]["id"]
+        yield w
 
 
 def _json(text: str) -> Any:
@@ -139,9 +166,10 @@ F = "Failure"
 # (args, exit code, message on stderr, audit events (code, status, actor) added)
 CASES: list[tuple[tuple[str, ...], int, str, list[tuple[str, str, str]]]] = [
     # mfa enroll / reset
-    (("mfa", "enroll", "nobody"), 2, "principal 'nobody' is not declared in the estate file", []),
-    (("mfa", "enroll", "alice"), 1, "principal 'alice' is already enrolled", []),
-    (("mfa", "enroll", "ghost"), 1, "principal 'ghost' is disabled", []),
+    # Enrolment is only ever for the caller: no principal argument, no --as.
+    (("mfa", "enroll", "nobody"), 2, "Got unexpected extra argument (nobody)", []),
+    (("mfa", "enroll", "--as", "alice"), 1, "principal 'alice' is already enrolled", []),
+    (("mfa", "enroll", "--as", "nobody"), 2, "the login token is unknown", []),
     (
         ("mfa", "reset", "nobody", "--as", "bob", "--otp", "{otp:bob}"),
         2,
@@ -169,8 +197,8 @@ CASES: list[tuple[tuple[str, ...], int, str, list[tuple[str, str, str]]]] = [
     (
         ("mfa", "reset", "alice", "--as", "dana", "--otp", "{otp:dana}"),
         1,
-        "'dana' is not an internal, enabled principal",
-        [],
+        "'dana' (external) may not call mfa.reset",
+        [("server.request.refused", F, "dana")],
     ),
     # access request
     (
@@ -186,9 +214,9 @@ CASES: list[tuple[tuple[str, ...], int, str, list[tuple[str, str, str]]]] = [
             "--reason",
             "x",
         ),
-        1,
-        "principal 'nobody' is not declared",
-        [("access.request.refused", F, "nobody")],
+        2,
+        "the login token is unknown, expired or revoked",
+        [],
     ),
     (
         ("access", "request", "--as", "alice", "--role", "nope", "--for", "1h", "--reason", "x"),
@@ -314,9 +342,9 @@ CASES: list[tuple[tuple[str, ...], int, str, list[tuple[str, str, str]]]] = [
     ),
     (
         ("access", "review", "{req}", "--as", "nobody", "--approve", "--otp", "123456"),
-        1,
-        "'nobody' may not review request",
-        [("access.review.refused", F, "nobody")],
+        2,
+        "the login token is unknown, expired or revoked",
+        [],
     ),
     (
         ("access", "review", "{req}", "--as", "alice", "--approve", "--otp", "{otp:alice}"),
@@ -362,8 +390,8 @@ CASES: list[tuple[tuple[str, ...], int, str, list[tuple[str, str, str]]]] = [
     (
         ("access", "revoke", "{grant}", "--as", "dana", "--reason", "x", "--otp", "{otp:dana}"),
         1,
-        "'dana' is not an internal, enabled principal",
-        [("access.grant.revoked", F, "dana")],
+        "'dana' (external) may not call access.revoke",
+        [("server.request.refused", F, "dana")],
     ),
     # access sweep
     (
@@ -393,9 +421,9 @@ CASES: list[tuple[tuple[str, ...], int, str, list[tuple[str, str, str]]]] = [
             "--otp",
             "123456",
         ),
-        1,
-        "principal 'nobody' is not declared",
-        [("access.breakglass.used", F, "nobody")],
+        2,
+        "the login token is unknown, expired or revoked",
+        [],
     ),
     (
         (
@@ -462,8 +490,8 @@ CASES: list[tuple[tuple[str, ...], int, str, list[tuple[str, str, str]]]] = [
             "{otp:dana}",
         ),
         1,
-        "externals never hold production role 'prod-read'",
-        [("access.breakglass.used", F, "dana")],
+        "'dana' (external) may not call access.break_glass",
+        [("server.request.refused", F, "dana")],
     ),
     # access follow-up
     (
@@ -494,8 +522,8 @@ CASES: list[tuple[tuple[str, ...], int, str, list[tuple[str, str, str]]]] = [
     (
         ("vendor", "offboard", "devshop", "--as", "dana", "--otp", "{otp:dana}"),
         1,
-        "'dana' is not an internal, enabled principal",
-        [("access.vendor.offboarded", F, "dana")],
+        "'dana' (external) may not call vendor.offboard",
+        [("server.request.refused", F, "dana")],
     ),
     (
         ("vendor", "offboard", "devshop", "--as", "bob", "--otp", "{wrong:bob}"),
@@ -556,8 +584,8 @@ CASES: list[tuple[tuple[str, ...], int, str, list[tuple[str, str, str]]]] = [
     (
         ("review", "decide", "{item}", "--as", "dana", "--keep", "--otp", "{otp:dana}"),
         1,
-        "access reviews are decided by internal reviewers",
-        [("access.campaign.decided", F, "dana")],
+        "'dana' (external) may not call review.decide",
+        [("server.request.refused", F, "dana")],
     ),
     (("review", "close", "c000000"), 2, "there is no access-review campaign 'c000000'", []),
     (("review", "close", "{camp}"), 1, "1 item(s) are undecided", []),
@@ -616,40 +644,30 @@ BROKEN_ENV = {
     ),
 }
 
-EVERY_COMMAND: list[tuple[str, ...]] = [
-    ("mfa", "enroll", "carol"),
-    ("mfa", "reset", "alice", "--as", "bob", "--otp", "123456"),
-    ("access", "request", "--as", "alice", "--role", "prod-read", "--for", "1h", "--reason", "x"),
-    ("access", "review", "r000000", "--as", "bob", "--approve", "--otp", "123456"),
-    ("access", "credentials", "g000000", "--as", "alice"),
+CLIENTS: list[tuple[str, ...]] = [
+    ("mfa", "enroll"),
+    ("mfa", "reset", "alice", "--otp", "123456"),
+    ("access", "request", "--role", "prod-read", "--for", "1h", "--reason", "x"),
+    ("access", "pending"),
+    ("access", "review", "r000000", "--approve", "--otp", "123456"),
+    ("access", "credentials", "g000000"),
     ("access", "grants"),
-    ("access", "revoke", "g000000", "--as", "bob", "--reason", "x", "--otp", "123456"),
-    ("access", "sweep"),
-    (
-        "access",
-        "break-glass",
-        "--as",
-        "alice",
-        "--role",
-        "prod-read",
-        "--reason",
-        "x",
-        "--otp",
-        "123456",
-    ),
-    ("access", "follow-up", "f000000", "--as", "bob", "--otp", "123456", "--note", "x"),
-    ("vendor", "offboard", "devshop", "--as", "bob", "--otp", "123456"),
+    ("access", "revoke", "g000000", "--reason", "x", "--otp", "123456"),
+    ("access", "break-glass", "--role", "prod-read", "--reason", "x", "--otp", "123456"),
+    ("access", "follow-up", "f000000", "--otp", "123456", "--note", "x"),
+    ("vendor", "offboard", "devshop", "--otp", "123456"),
     ("review", "start", "--name", "x", "--due", "2099-01-01"),
-    ("review", "decide", "i000000", "--as", "bob", "--keep", "--otp", "123456"),
+    ("review", "decide", "i000000", "--keep", "--otp", "123456"),
     ("review", "close", "c000000"),
     ("review", "report", "c000000"),
+    ("whoami",),
+    ("logout",),
 ]
 
 
 @pytest.mark.parametrize("broken", sorted(BROKEN_ENV))
-@pytest.mark.parametrize("args", EVERY_COMMAND, ids=[" ".join(a[:2]) for a in EVERY_COMMAND])
-def test_broken_environment(
-    world: World, tmp_path: Path, broken: str, args: tuple[str, ...]
+def test_broken_environment_of_the_operator_sweep(
+    world: World, tmp_path: Path, broken: str
 ) -> None:
     (tmp_path / "broken.yaml").write_text("version: 1\nprincipals: [\n", encoding="utf-8")
     (tmp_path / "wrong.yaml").write_text(
@@ -659,9 +677,52 @@ def test_broken_environment(
     overrides, message = BROKEN_ENV[broken]
     env = {k: v.replace("{tmp}", str(tmp_path)) for k, v in overrides.items()}
     before = world.snapshot()
-    res = world.run(*args, env=env)
+    res = world.run("access", "sweep", env=env)
     assert res.exit_code == 2, res.stderr + res.stdout
     assert message in res.stderr
     assert "hunter2" not in res.stderr
     assert "Traceback" not in res.stderr and res.stdout == ""
     assert world.snapshot() == before
+
+
+NO_SERVER = {
+    "no server configured": ({"STAGEWALL_SERVER": ""}, "no stagewall server is configured"),
+    "not a URL": ({"STAGEWALL_SERVER": "ftp://x"}, "must start with https://"),
+    "unreachable server": (
+        {"STAGEWALL_SERVER": "http://127.0.0.1:1"},
+        "cannot reach the stagewall server at http://127.0.0.1:1",
+    ),
+    "not logged in": ({"STAGEWALL_TOKEN": ""}, "you are not logged in to"),
+    "revoked or forged token": (
+        {"STAGEWALL_TOKEN": "swt_forged"},
+        "the login token is unknown, expired or revoked",
+    ),
+}
+
+
+@pytest.mark.parametrize("broken", sorted(NO_SERVER))
+@pytest.mark.parametrize("args", CLIENTS, ids=[" ".join(a[:2]) for a in CLIENTS])
+def test_client_without_a_usable_server_or_login(
+    world: World, tmp_path: Path, broken: str, args: tuple[str, ...]
+) -> None:
+    overrides, message = NO_SERVER[broken]
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), **overrides}
+    before = world.snapshot()
+    res = world.run(*args, env=env)
+    assert res.exit_code == 2, res.stderr + res.stdout
+    assert message in res.stderr
+    assert "Traceback" not in res.stderr and res.stdout == ""
+    assert world.snapshot() == before
+
+
+def test_json_errors_are_problem_objects(world: World) -> None:
+    import json
+
+    res = world.run(
+        "access", "request", "--as", "dana", "--role", "prod-read", "--for", "1h",
+        "--reason", "x", "--format", "json",
+    )  # fmt: skip
+    assert res.exit_code == 1
+    problem = json.loads(res.stderr)
+    assert problem["status"] == 403 and problem["code"] == "SW400"
+    assert "externals never hold production" in problem["detail"]

@@ -51,6 +51,7 @@ def request_cmd(
     role: str, duration: str, reason: str, ticket: str | None, server: str | None, fmt: str
 ) -> None:
     """File an access request as yourself; approvers are notified."""
+    _duration(duration, "--for")  # a clear local message before anything is sent
     data = Client(server).request(
         "POST",
         "/api/v1/access/requests",

@@ -1,20 +1,14 @@
-"""``stagewall review start|decide|close|report``: access-review campaigns."""
+"""``stagewall review start|decide|close|report``: access-review campaigns, through the server."""
 
 from __future__ import annotations
 
-from datetime import date
+from urllib.parse import quote
 
 import click
 
-from stagewall.access import (
-    AccessContext,
-    campaign_report,
-    close_campaign,
-    decide,
-    render_html,
-    start_campaign,
-)
-from stagewall.cli._common import config_option, db_option, echo_json, format_option
+from stagewall.access import render_html
+from stagewall.cli._client import Client, server_option
+from stagewall.cli._common import echo_json, format_option
 from stagewall.errors import UsageError
 
 
@@ -26,56 +20,44 @@ def review_group() -> None:
 @review_group.command("start")
 @click.option("--name", required=True)
 @click.option("--due", required=True, help="Due date, YYYY-MM-DD.")
-@config_option
-@db_option
+@server_option
 @format_option("json")
-def start_cmd(name: str, due: str, config: str | None, db: str | None, fmt: str) -> None:
-    """Snapshot every live grant into a new campaign."""
-    try:
-        due_date = date.fromisoformat(due)
-    except ValueError:
-        raise UsageError(f"--due {due!r} is not a date; use YYYY-MM-DD") from None
-    ctx = AccessContext.open(config, db)
-    camp = start_campaign(ctx, name=name, due=due_date)
+def start_cmd(name: str, due: str, server: str | None, fmt: str) -> None:
+    """Snapshot every live grant into a new campaign; prints the item ids."""
+    camp = Client(server).request("POST", "/api/v1/reviews", json_body={"name": name, "due": due})
     if fmt == "json":
         echo_json(camp)
-    else:
-        click.echo(f"campaign {camp['id']} started with {camp['items']} item(s), due {due}")
+        return
+    click.echo(f"campaign {camp['id']} started with {camp['items']} item(s), due {due}")
+    report = Client(server).request("GET", f"/api/v1/reviews/{quote(str(camp['id']), safe='')}")
+    for it in report["items"]:
+        click.echo(f"  item {it['id']}: {it['principal']} {it['role']}")
 
 
 @review_group.command("decide")
 @click.argument("item_id")
-@click.option("--as", "reviewer", required=True)
 @click.option("--keep/--revoke", "keep", default=None)
-@click.option("--otp", required=True)
+@click.option("--otp", required=True, help="Your current one-time code.")
 @click.option("--note", default="")
-@config_option
-@db_option
-def decide_cmd(
-    item_id: str,
-    reviewer: str,
-    keep: bool | None,
-    otp: str,
-    note: str,
-    config: str | None,
-    db: str | None,
-) -> None:
-    """Keep or revoke one item (any revoke wins)."""
+@server_option
+def decide_cmd(item_id: str, keep: bool | None, otp: str, note: str, server: str | None) -> None:
+    """Keep or revoke one item as yourself (any revoke wins)."""
     if keep is None:
         raise UsageError("say --keep or --revoke")
-    ctx = AccessContext.open(config, db)
-    res = decide(ctx, item_id, reviewer=reviewer, keep=keep, otp=otp, note=note)
+    res = Client(server).request(
+        "POST",
+        f"/api/v1/review-items/{quote(item_id, safe='')}/decision",
+        json_body={"keep": keep, "otp": otp, "note": note},
+    )
     click.echo(f"item {item_id}: {res['decision']} (outcome {res['outcome']})")
 
 
 @review_group.command("close")
 @click.argument("campaign_id")
-@config_option
-@db_option
-def close_cmd(campaign_id: str, config: str | None, db: str | None) -> None:
+@server_option
+def close_cmd(campaign_id: str, server: str | None) -> None:
     """Close a campaign; after the due date every undecided item is revoked."""
-    ctx = AccessContext.open(config, db)
-    res = close_campaign(ctx, campaign_id)
+    res = Client(server).request("POST", f"/api/v1/reviews/{quote(campaign_id, safe='')}/close")
     click.echo(
         f"campaign {campaign_id} closed; {len(res['revoked_undecided'])} undecided item(s) revoked"
     )
@@ -83,13 +65,11 @@ def close_cmd(campaign_id: str, config: str | None, db: str | None) -> None:
 
 @review_group.command("report")
 @click.argument("campaign_id")
-@config_option
-@db_option
+@server_option
 @format_option("json", "html")
-def report_cmd(campaign_id: str, config: str | None, db: str | None, fmt: str) -> None:
+def report_cmd(campaign_id: str, server: str | None, fmt: str) -> None:
     """Every item and decision of a campaign."""
-    ctx = AccessContext.open(config, db)
-    rep = campaign_report(ctx, campaign_id)
+    rep = Client(server).request("GET", f"/api/v1/reviews/{quote(campaign_id, safe='')}")
     if fmt == "json":
         echo_json(rep)
     elif fmt == "html":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from stagewall.access import AccessContext, offboard_vendor
-from stagewall.cli._common import config_option, db_option, echo_json, format_option
+from stagewall.cli._client import Client, server_option
+from stagewall.cli._common import echo_json, format_option
 
 
 @click.group("vendor")
@@ -15,25 +15,24 @@ def vendor_group() -> None:
 
 @vendor_group.command("offboard")
 @click.argument("vendor")
-@click.option("--as", "actor", required=True)
-@click.option("--otp", required=True)
-@config_option
-@db_option
+@click.option("--otp", required=True, help="Your current one-time code.")
+@server_option
 @format_option("json")
-def offboard_cmd(
-    vendor: str, actor: str, otp: str, config: str | None, db: str | None, fmt: str
-) -> None:
+def offboard_cmd(vendor: str, otp: str, server: str | None, fmt: str) -> None:
     """Revoke every grant of VENDOR's principals and kill their sessions, in one step."""
-    ctx = AccessContext.open(config, db)
-    rep = offboard_vendor(ctx, vendor, actor=actor, otp=otp)
+    from urllib.parse import quote
+
+    rep = Client(server).request(
+        "POST", f"/api/v1/vendors/{quote(vendor, safe='')}/offboard", json_body={"otp": otp}
+    )
     if fmt == "json":
-        echo_json(rep.as_dict())
+        echo_json(rep)
     else:
         click.echo(
-            f"vendor {vendor} offboarded: {len(rep.grants)} grant(s) ended; "
-            f"verified: {'yes' if rep.verified else 'NO'}"
+            f"vendor {vendor} offboarded: {len(rep['grants'])} grant(s) ended; "
+            f"verified: {'yes' if rep['verified'] else 'NO'}"
         )
-    if not rep.verified:
+    if not rep["verified"]:
         raise SystemExit(1)
 
 

@@ -15,8 +15,9 @@ from fastapi import Request
 
 from stagewall.errors import AccessDenied, NotAuthenticated
 from stagewall.identity._codes import same
-from stagewall.identity.actor import Actor, ActorClass
+from stagewall.identity.actor import Actor, ActorClass, acting
 from stagewall.identity.tokens import TokenKind, resolve_token
+from stagewall.server._events import REQUEST_REFUSED
 from stagewall.server._state import ServerState
 from stagewall.server.authz import POLICY, allowed, classes_for
 
@@ -102,10 +103,15 @@ def guard(state: ServerState, route: str) -> Callable[[Request], Actor]:
         actor = authenticate(request, state, route)
         if not allowed(route, actor.classes):
             have = ", ".join(sorted(c.value for c in actor.classes))
-            raise AccessDenied(
-                f"{actor.principal!r} ({have}) may not call {route}",
-                hint="the server's authorization table decides who may do what",
-            )
+            with acting(actor):
+                raise state.ctx.refuse(
+                    REQUEST_REFUSED.code,
+                    actor.principal,
+                    f"{actor.principal!r} ({have}) may not call {route}",
+                    resource=f"route:{route}",
+                    details={"route": route, "classes": sorted(c.value for c in actor.classes)},
+                    hint="the server's authorization table decides who may do what",
+                )
         return actor
 
     return dependency

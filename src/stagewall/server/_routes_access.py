@@ -44,7 +44,7 @@ class _Body(BaseModel):
 class RequestBody(_Body):
     role: str = Field(min_length=1, max_length=128)
     duration: str = Field(min_length=1, max_length=32, examples=["2h"])
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(max_length=2000)
     ticket: str | None = Field(default=None, max_length=256)
 
 
@@ -59,18 +59,18 @@ class CredentialsBody(_Body):
 
 
 class RevokeBody(_Body):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(max_length=2000)
     otp: str = Field(min_length=1, max_length=16)
 
 
 class BreakGlassBody(_Body):
     role: str = Field(min_length=1, max_length=128)
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(max_length=2000)
     otp: str = Field(min_length=1, max_length=16)
 
 
 class FollowUpBody(_Body):
-    note: str = Field(min_length=1, max_length=4000)
+    note: str = Field(max_length=4000)
     otp: str = Field(min_length=1, max_length=16)
 
 

@@ -46,6 +46,11 @@ POLICY: dict[str, frozenset[C] | None] = {
     "access.revoke": INTERNAL,
     "access.break_glass": INTERNAL,
     "access.follow_up": INTERNAL,
+    "review.start": INTERNAL,
+    "review.report": READERS,
+    "review.close": INTERNAL,
+    "review.decide": INTERNAL,
+    "vendor.offboard": INTERNAL,
     "audit.events": READERS,
     "audit.checkpoints": READERS,
 }

@@ -223,3 +223,19 @@ def test_a_column_of_addresses_without_an_address_name_is_masked() -> None:
     samples: list[object] = [f"{i} Main Street, Springfield" for i in range(1, 40)]
     f = classify_column(table="orders", column="ship_to", kind=ColumnKind.TEXT, samples=samples)
     assert f.transformer == "street_address"
+
+
+def test_json_address_documents_stay_json() -> None:
+    """A JSON address document in a text column was replaced by one street string."""
+    docs = [
+        json.dumps({"street": f"{i} Calle Mayor", "city": "Madrid", "zip": f"2800{i}"})
+        for i in range(1, 9)
+    ]
+    f = c("customers", "address", samples=docs)
+    assert f.transformer == "json_mask"
+    assert set(f.params["paths"]) == {"$.street", "$.city", "$.zip"}
+    out = build_transformer(f.transformer, f.params, key=MaskingKey("k", b"j" * 32)).transform(
+        [*docs[:2], "", None]
+    )
+    assert [set(json.loads(str(o))) for o in out[:2]] == [{"street", "city", "zip"}] * 2
+    assert out[2:] == ["", None]  # empty strings and NULLs stay as they are
