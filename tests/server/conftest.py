@@ -43,6 +43,11 @@ resources:
     database: {db}
     admin_connection_env: SW_TEST_ADMIN_URL
 vendors:
+  auditfirm:
+    contract_start: 2020-01-01
+    contract_end: 2099-12-31
+    nda_signed: 2020-01-01
+    dpa_signed: 2020-01-01
   devshop:
     contract_start: 2020-01-01
     contract_end: 2099-12-31
@@ -52,7 +57,7 @@ principals:
   alice: {{affiliation: internal, emails: [alice@example.com]}}
   bob: {{affiliation: internal}}
   carol: {{affiliation: internal}}
-  audrey: {{affiliation: internal}}
+  audrey: {{affiliation: external, vendor: auditfirm}}
   dana: {{affiliation: external, vendor: devshop}}
   deploybot: {{affiliation: internal, kind: service}}
 groups:
