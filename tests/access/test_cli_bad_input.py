@@ -137,18 +137,38 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         w.req = _json(req)["request"]
         staging = _json(
             w.ok(
-                "access", "request", "--as", "carol", "--role", "staging-write", "--for", "2h",
-                "--reason", "migration", "--format", "json",
+                "access",
+                "request",
+                "--as",
+                "carol",
+                "--role",
+                "staging-write",
+                "--for",
+                "2h",
+                "--reason",
+                "migration",
+                "--format",
+                "json",
             ).stdout  # fmt: skip
         )
         w.grant = _json(
             w.ok(
-                "access", "review", staging["request"], "--as", "bob", "--approve",
-                "--otp", w.otp("bob"), "--format", "json",
+                "access",
+                "review",
+                staging["request"],
+                "--as",
+                "bob",
+                "--approve",
+                "--otp",
+                w.otp("bob"),
+                "--format",
+                "json",
             ).stdout  # fmt: skip
         )["grant"]
         camp = _json(
-            w.ok("review", "start", "--name", "Q3", "--due", "2099-12-31", "--format", "json").stdout
+            w.ok(
+                "review", "start", "--name", "Q3", "--due", "2099-12-31", "--format", "json"
+            ).stdout
         )
         w.camp = camp["id"]
         report = _json(w.ok("review", "report", w.camp, "--format", "json").stdout)

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,6 +89,41 @@ class World:
     secrets: dict[str, str]
     used: dict[str, int] = field(default_factory=dict)
     counter: int = 0
+    stack: ExitStack = field(default_factory=ExitStack)
+    _url: str | None = None
+    _tokens: dict[str, str] = field(default_factory=dict)
+
+    def server(self) -> str:
+        """A live ``stagewall serve`` over this world's store (started on first use)."""
+        if self._url is None:
+            from stagewall.paths import home
+            from stagewall.server import ServerState
+            from tests.live_server import serve
+
+            state = ServerState.open(self.config, self.db, home())
+            self._url = self.stack.enter_context(serve(state, run_sweeper=False))
+        return self._url
+
+    def token(self, who: str) -> str:
+        """``who``'s personal token, minted by the test as the server's operator."""
+        if who not in self._tokens:
+            from datetime import UTC, datetime
+
+            from stagewall.identity.actor import LoginMethod
+            from stagewall.identity.tokens import TokenKind, issue_token
+
+            store = open_store(self.db)
+            self._tokens[who] = issue_token(
+                store, who, kind=TokenKind.API, method=LoginMethod.LOCAL, now=datetime.now(UTC)
+            ).secret
+            store.dispose()
+        return self._tokens[who]
+
+    def as_person(self, who: str, *args: str) -> Result:
+        """Run a client command of the CLI with ``who``'s token against the live server."""
+        return run_cli(
+            *args, env={"STAGEWALL_SERVER": self.server(), "STAGEWALL_TOKEN": self.token(who)}
+        )
 
     def git(
         self, *args: str, author: str = "alice@example.com", committer: str | None = None
@@ -130,6 +166,16 @@ class World:
         return run_cli(*args, "--config", str(self.config), "--db", self.db)
 
     def gate(self, *args: str) -> Result:
+        """``stagewall gate ...``: approve/list/pending go to the server as a person
+        (``--as NAME`` picks whose token; default alice), the CI commands run locally."""
+        if args and args[0] in ("approve", "list", "pending"):
+            argv = list(args)
+            who = "alice"
+            if "--as" in argv:
+                i = argv.index("--as")
+                who = argv[i + 1]
+                del argv[i : i + 2]
+            return self.as_person(who, "gate", *argv)
         return self.cli("gate", *args)
 
 
@@ -157,8 +203,10 @@ def make_world(root: Path, estate_text: str = ESTATE, db: str | None = None) -> 
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    return make_world(tmp_path)
+def world(tmp_path: Path) -> Iterator[World]:
+    w = make_world(tmp_path)
+    with w.stack:
+        yield w
 
 
 @pytest.fixture
@@ -235,4 +283,5 @@ def to_staging(w: World, sha: str, art: str, who: str = "dana") -> None:
 
 
 def approve(w: World, pid: str, who: str) -> Result:
-    return w.gate("approve", pid, "--as", who, "--otp", w.otp(who))
+    """``gate approve`` by ``who``, logged in to the server with their own token."""
+    return w.as_person(who, "gate", "approve", pid, "--otp", w.otp(who))

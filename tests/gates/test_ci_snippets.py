@@ -128,11 +128,8 @@ def test_github_snippet_refusals(world: World, tmp_path: Path) -> None:
 
     r = approve(world, pid, "carol")
     assert r.exit_code == 1 and "author (carol@example.com)" in r.stderr
-    r = world.gate("approve", pid, "--as", "dana", "--otp", world.otp("dana"))
-    assert (
-        r.exit_code == 1
-        and "external principal (vendor devshop); approvers are internal" in r.stderr
-    )
+    r = approve(world, pid, "dana")
+    assert r.exit_code == 1 and "'dana' (external) may not call gate.approve" in r.stderr
     assert approve(world, pid, "bob").exit_code == 0
 
     # Artifact mismatch.

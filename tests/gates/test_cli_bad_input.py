@@ -46,7 +46,11 @@ def test_submit_bad_input(world: World) -> None:
 def test_missing_estate_file(world: World, tmp_path: Path) -> None:
     from tests.cli_helpers import run_cli
 
-    r = run_cli("gate", "list", "--config", str(tmp_path / "none.yaml"), "--db", world.db)
+    r = run_cli(
+        "gate", "report", "--change", "0" * 40, "--stage", "staging", "--check", "tests",
+        "--status", "pass", "--as", "ci-bot", "--config", str(tmp_path / "none.yaml"),
+        "--db", world.db,
+    )  # fmt: skip
     assert r.exit_code == 2 and "the estate file does not exist" in r.stderr
 
 

@@ -72,14 +72,15 @@ def test_external_cannot_approve(world: World) -> None:
     _sha, pid = _ready_for_production(world, "carol@example.com")
     r = approve(world, pid, "dana")
     assert r.exit_code == 1
-    assert "external principal (vendor devshop)" in r.stderr
+    assert "'dana' (external) may not call gate.approve" in r.stderr
 
 
 def test_unknown_principal_cannot_approve(world: World) -> None:
     _sha, pid = _ready_for_production(world, "carol@example.com")
-    r = world.gate("approve", pid, "--as", "mallory", "--otp", "123456")
-    assert r.exit_code == 1
-    assert "not a declared principal" in r.stderr
+    # mallory is declared nowhere, so the server never gave her a login.
+    r = world.as_person("mallory", "gate", "approve", pid, "--otp", "123456")
+    assert r.exit_code == 2
+    assert "no longer a declared, enabled principal" in r.stderr
 
 
 def test_unmapped_identity_counts_as_external(world: World) -> None:
@@ -104,14 +105,14 @@ def test_submitter_cannot_approve(world: World) -> None:
 
 def test_service_principal_cannot_approve(world: World) -> None:
     _sha, pid = _ready_for_production(world, "dana@devshop.example")
-    r = world.gate("approve", pid, "--as", "ci-bot", "--otp", "123456")
+    r = world.as_person("ci-bot", "gate", "approve", pid, "--otp", "123456")
     assert r.exit_code == 1
-    assert "service principal" in r.stderr
+    assert "'ci-bot' (pipeline) may not call gate.approve" in r.stderr
 
 
 def test_wrong_otp_is_refused_and_nothing_recorded(world: World) -> None:
     sha, pid = _ready_for_production(world, "dana@devshop.example")
-    r = world.gate("approve", pid, "--as", "alice", "--otp", "000000")
+    r = world.as_person("alice", "gate", "approve", pid, "--otp", "000000")
     assert r.exit_code == 1
     assert "wrong or expired" in r.stderr
     r = gate_check(world, sha, ART, "production")

@@ -78,9 +78,11 @@ def test_matrix(world: World, people: dict[str, Person]) -> None:
                 continue  # would log the persona out; covered in test_flows
             person = people[who] if who else None
             res = _call(world, person, method, path)
-            body = res.json() if res.headers.get("content-type", "").startswith(
-                "application/"
-            ) and res.content else None
+            body = (
+                res.json()
+                if res.headers.get("content-type", "").startswith("application/") and res.content
+                else None
+            )
             detail = body.get("detail", "") if isinstance(body, dict) else ""
             if rule is None:
                 outcome = "public"

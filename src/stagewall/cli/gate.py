@@ -8,9 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
+from stagewall.cli._client import Client, server_option
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
 from stagewall.errors import ConfigError
 from stagewall.estate import load_estate
@@ -151,26 +153,36 @@ def report_cmd(
 
 @gate_group.command("approve")
 @click.argument("promotion")
-@click.option("--as", "who", required=True, help="Approving principal.")
-@click.option("--otp", required=True, help="Current one-time code of --as.")
+@click.option("--otp", required=True, help="Your current one-time code.")
 @click.option("--reason", default="", help="Why you approve.")
+@server_option
 @format_option("json")
-@config_option
-@db_option
-def approve_cmd(
-    promotion: str, who: str, otp: str, reason: str, fmt: str, config: str | None, db: str | None
-) -> None:
-    """Approve a promotion (or review a break-glass promotion), MFA-checked."""
-    with _gate(config, db) as gate:
-        p, outcome = gate.approve(promotion, approver=who, otp=otp, reason=reason)
-        if fmt == "json":
-            echo_json(
-                {"promotion": p.id, "approver": who, "state": outcome.value}
-                | {"break_glass_follow_up": p.break_glass, "sha": p.sha, "digest": p.digest}
-            )
-            return
-        what = "follow-up review recorded for" if p.break_glass else "approved"
-        click.echo(f"{what} {p.id} ({p.sha[:12]} → {p.stage}) by {who}; state: {outcome.value}")
+def approve_cmd(promotion: str, otp: str, reason: str, server: str | None, fmt: str) -> None:
+    """Approve a promotion as yourself (or review a break-glass one), MFA-checked by the server."""
+    from urllib.parse import quote
+
+    got = Client(server).request(
+        "POST",
+        f"/api/v1/promotions/{quote(promotion, safe='')}/approvals",
+        json_body={"otp": otp, "reason": reason},
+    )
+    if fmt == "json":
+        echo_json(got)
+        return
+    what = "follow-up review recorded for" if got["break_glass_follow_up"] else "approved"
+    click.echo(
+        f"{what} {got['promotion']} ({got['sha'][:12]} → {got['stage']}) by {got['approver']}; "
+        f"state: {got['state']}"
+    )
+
+
+@gate_group.command("pending")
+@server_option
+@format_option("json")
+def pending_cmd(server: str | None, fmt: str) -> None:
+    """Promotions waiting for approval."""
+    rows = Client(server).request("GET", "/api/v1/promotions", params={"pending": "true"})
+    _print_rows(rows, fmt)
 
 
 @gate_group.command("check")
@@ -275,13 +287,14 @@ def verify_cmd(attestation: str, public_key: str | None, fmt: str) -> None:
 
 
 @gate_group.command("list")
+@server_option
 @format_option("json")
-@config_option
-@db_option
-def list_cmd(fmt: str, config: str | None, db: str | None) -> None:
+def list_cmd(server: str | None, fmt: str) -> None:
     """List promotions with their state."""
-    with _gate(config, db) as gate:
-        rows = gate.list()
+    _print_rows(Client(server).request("GET", "/api/v1/promotions"), fmt)
+
+
+def _print_rows(rows: list[dict[str, Any]], fmt: str) -> None:
     if fmt == "json":
         echo_json(rows)
         return

@@ -106,15 +106,16 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> DemoReport
         f"  built production shop database {prod_db.name}: "
         + ", ".join(f"{n} {t}" for t, n in counts.items())
     )
-    for name, fn in _steps.STEPS:
-        try:
-            result = run.step(name, lambda fn=fn: fn(ctx))  # type: ignore[misc]
-        except (DemoFailed, StagewallError) as exc:
-            report.failed = f"{name}: {exc}"
-            echo(f"  FAILED {name}: {exc}")
-            break
-        report.steps.append(result)
-        echo(f"  ok  {name}: {result.summary}")
+    with ctx.stack:
+        for name, fn in _steps.STEPS:
+            try:
+                result = run.step(name, lambda fn=fn: fn(ctx))  # type: ignore[misc]
+            except (DemoFailed, StagewallError) as exc:
+                report.failed = f"{name}: {exc}"
+                echo(f"  FAILED {name}: {exc}")
+                break
+            report.steps.append(result)
+            echo(f"  ok  {name}: {result.summary}")
     if pg is not None:
         pg.cleanup()
     if report.ok:

@@ -51,11 +51,17 @@ class Runner:
         self.commands: list[str] = []
         self._runner = CliRunner()
 
-    def __call__(self, *args: str, expect: int = 0, input: str | None = None) -> Outcome:
+    def __call__(
+        self,
+        *args: str,
+        expect: int = 0,
+        input: str | None = None,
+        env: Mapping[str, str | None] | None = None,
+    ) -> Outcome:
         from stagewall.cli import root
 
         res = self._runner.invoke(
-            root, list(args), env=self.env, input=input, catch_exceptions=False
+            root, list(args), env={**self.env, **(env or {})}, input=input, catch_exceptions=False
         )
         out = Outcome(list(args), res.exit_code, res.stdout, res.stderr)
         self.commands.append(out.command)

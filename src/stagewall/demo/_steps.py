@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
-from stagewall.demo._runner import Runner
+from stagewall.demo._runner import Outcome, Runner
 from stagewall.errors import StagewallError
 
 PG_DEMO_DB = "stagewall_demo_orders"
@@ -75,6 +77,30 @@ class Context:
     pg: PgDemo | None
     run: Runner
     secrets: dict[str, str] = field(default_factory=dict)
+    stack: ExitStack = field(default_factory=ExitStack)
+    server_url: str = ""
+    _steps: dict[str, int] = field(default_factory=dict)
+
+    def run_as(self, who: str, *args: str, expect: int = 0, input: str | None = None) -> Outcome:
+        """Run a client command as ``who``: their own config dir, their own token."""
+        env = {
+            "XDG_CONFIG_HOME": str(self.directory / "people" / who),
+            "STAGEWALL_SERVER": self.server_url,
+        }
+        return self.run(*args, expect=expect, input=input, env=env)
+
+    def code(self, who: str) -> str:
+        """``who``'s next one-time code (each TOTP step is accepted once)."""
+        import pyotp
+
+        totp = pyotp.TOTP(self.secrets[who])
+        while True:
+            now = totp.timecode(datetime.now(UTC))
+            step = max(self._steps.get(who, now - 2) + 1, now - 1)
+            if step <= now + 1:
+                self._steps[who] = step
+                return str(totp.generate_otp(step))
+            time.sleep(1)
 
 
 def step_keys(ctx: Context) -> str:
@@ -141,23 +167,47 @@ def step_masking(ctx: Context) -> str:
     )
 
 
-def _otp(secret: str) -> str:
-    import pyotp
+PEOPLE = ("alice", "bob", "carol", "dana")
+_DEMO_PASSWORD = "demo password, not a real one"  # noqa: S105 - the demo's throwaway accounts
 
-    return str(pyotp.TOTP(secret).now())
+
+def step_server(ctx: Context) -> str:
+    """Start ``stagewall serve`` on a loopback port; each person gets an account and logs in."""
+    import httpx
+
+    from stagewall.demo._server import start_server
+
+    ctx.server_url = ctx.stack.enter_context(
+        start_server(ctx.directory / "stagewall.yaml", ctx.home)
+    )
+    for who in PEOPLE:
+        inv = ctx.run("server", "invite", who, "--format", "json").json()
+        got = httpx.post(
+            f"{ctx.server_url}/api/v1/invitations/accept",
+            json={"token": inv["token"], "password": _DEMO_PASSWORD},
+            timeout=30,
+        )
+        got.raise_for_status()
+        ctx.secrets[who] = got.json()["totp_secret"]
+        httpx.post(
+            f"{ctx.server_url}/api/v1/invitations/confirm",
+            json={"token": inv["token"], "otp": ctx.code(who)},
+            timeout=30,
+        ).raise_for_status()
+        ctx.run_as(who, "login", "--password", input=f"{who}\n{_DEMO_PASSWORD}\n{ctx.code(who)}\n")
+    who_am_i = ctx.run_as("dana", "whoami", "--format", "json").json()
+    return (
+        f"stagewall serve on {ctx.server_url} holds every key; {len(PEOPLE)} people invited, "
+        f"accounts with password + TOTP, each logged in with a personal token "
+        f"(dana is {', '.join(who_am_i['classes'])})"
+    )
 
 
 def step_access(ctx: Context) -> str:
-    secrets = {
-        who: ctx.run("mfa", "enroll", who, "--format", "json").json()["secret"]
-        for who in ("alice", "bob", "carol", "erin")
-    }
-    ctx.secrets.update(secrets)
-    refused = ctx.run(
+    refused = ctx.run_as(
+        "dana",
         "access",
         "request",
-        "--as",
-        "dana",
         "--role",
         "prod-pg-read",
         "--for",
@@ -168,11 +218,10 @@ def step_access(ctx: Context) -> str:
     )
     parts = [f"external dana refused ({refused.stderr.split(':', 1)[0].strip()})"]
     seconds = 6
-    req = ctx.run(
+    req = ctx.run_as(
+        "alice",
         "access",
         "request",
-        "--as",
-        "alice",
         "--role",
         "prod-pg-read",
         "--for",
@@ -184,15 +233,14 @@ def step_access(ctx: Context) -> str:
         "--format",
         "json",
     ).json()["request"]
-    grant = ctx.run(
+    grant = ctx.run_as(
+        "bob",
         "access",
         "review",
         req,
-        "--as",
-        "bob",
         "--approve",
         "--otp",
-        _otp(secrets["bob"]),
+        ctx.code("bob"),
         "--reason",
         "on-call incident",
         "--format",
@@ -203,16 +251,8 @@ def step_access(ctx: Context) -> str:
     if ctx.pg is not None:
         import psycopg
 
-        creds = ctx.run(
-            "access",
-            "credentials",
-            grant,
-            "--as",
-            "alice",
-            "--otp",
-            _otp(secrets["alice"]),
-            "--format",
-            "json",
+        creds = ctx.run_as(
+            "alice", "access", "credentials", grant, "--otp", ctx.code("alice"), "--format", "json"
         ).json()[0]
         session = psycopg.connect(
             host=ctx.pg.host,
@@ -226,18 +266,18 @@ def step_access(ctx: Context) -> str:
         parts.append(f"login {creds['login']} read {count[0] if count else 0} orders")
     else:
         parts.append("PostgreSQL not reachable: no credentials issued (SQLite-only demo)")
-    grants = ctx.run("access", "grants", "--format", "json").json()
-    ends = next(g["ends_at"] for g in grants if g["id"] == grant)
-    from datetime import UTC, datetime
-
-    wait = (datetime.fromisoformat(ends.replace("Z", "+00:00")) - datetime.now(UTC)).total_seconds()
-    time.sleep(max(0.0, wait) + 0.2)
-    ctx.run("access", "sweep")
-    status = next(
-        g for g in ctx.run("access", "grants", "--format", "json").json() if g["id"] == grant
-    )["status"]
+    # No sweep command: the server's own sweeper ends the grant.
+    status = "active"
+    deadline = time.monotonic() + seconds + 20
+    while status == "active" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        status = next(
+            g
+            for g in ctx.run_as("alice", "access", "grants", "--format", "json").json()
+            if g["id"] == grant
+        )["status"]
     if status == "active":
-        raise StagewallError(f"grant {grant} is still active after its end and a sweep")
+        raise StagewallError(f"grant {grant} is still active after its end")
     if session is not None:
         import psycopg
 
@@ -250,9 +290,9 @@ def step_access(ctx: Context) -> str:
             session.close()
         if alive:
             raise StagewallError(f"the session of grant {grant} survived expiry")
-        parts.append("at expiry the sweep ended the grant and killed the open session")
+        parts.append("at expiry the server's sweeper ended the grant and killed the open session")
     else:
-        parts.append(f"at expiry the sweep ended the grant (status {status})")
+        parts.append(f"at expiry the server's sweeper ended the grant (status {status})")
     return "; ".join(parts)
 
 
@@ -323,14 +363,13 @@ def step_gates(ctx: Context) -> str:
     refused = ctx.run(
         "gate", "check", *common, "--to", "production", "--as", "deploy-bot", expect=1
     )
-    ctx.run(
+    ctx.run_as(
+        "carol",
         "gate",
         "approve",
         promotion,
-        "--as",
-        "carol",
         "--otp",
-        _otp(ctx.secrets["carol"]),
+        ctx.code("carol"),
         "--reason",
         "reviewed the checkout diff",
     )
@@ -397,6 +436,7 @@ STEPS: list[tuple[str, Step]] = [
     ("keys", step_keys),
     ("estate check", step_check),
     ("masked staging data", step_masking),
+    ("the server", step_server),
     ("production access", step_access),
     ("promotion gates", step_gates),
     ("configuration scan", step_scan),

@@ -46,6 +46,7 @@ from stagewall.gates._signatures import identify_signer, verify_commit
 from stagewall.gates._tables import gate_checks, gate_deployments, gate_promotions
 from stagewall.gates.continuity import record_rules
 from stagewall.gates.identities import Contribution, Role
+from stagewall.identity.accounts import factor_reset_problem
 from stagewall.mfa import verify as verify_otp
 from stagewall.store import Store
 
@@ -350,6 +351,9 @@ class Gate:
         """Record an approval (or, on a break-glass promotion, its follow-up review)."""
         now = now or now_utc()
         self.rules(approver, now)
+        quarantined = factor_reset_problem(self.store, approver, now)
+        if quarantined is not None:
+            raise AccessDenied(quarantined, hint="another approver must decide this promotion")
         with self.store.read() as conn:
             req = self._load_request(conn, promotion_id)
         promo = Promotion.from_request(req)

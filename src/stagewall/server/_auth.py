@@ -55,6 +55,7 @@ def _in(addr: str, networks: list[str]) -> bool:
 
 
 def authenticate(request: Request, state: ServerState, route: str) -> Actor:
+    state.refresh()
     header = request.headers.get("authorization", "")
     via_cookie = False
     if header[:7].lower() == "bearer ":

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from stagewall.access import AccessContext
-from stagewall.estate import Estate
+from stagewall.errors import ConfigError
+from stagewall.estate import Estate, load_estate
 from stagewall.estate.models import ServerSettings
 
 
@@ -32,6 +33,30 @@ class ServerState:
     home: Path
     sweep: SweepStatus = field(default_factory=SweepStatus)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _stamp: tuple[int, int] | None = None
+    _reload_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def refresh(self) -> None:
+        """Reload stagewall.yaml when it changed on disk (policy as code, deployed by git).
+
+        An invalid new file raises ConfigError for every request until it is fixed:
+        the server never keeps acting on rules its operator has replaced.
+        """
+        path = Path(self.ctx.loaded.path)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            raise ConfigError(f"the estate file {path} is gone: {exc.strerror}") from None
+        stamp = (st.st_mtime_ns, st.st_size)
+        if self._stamp is None:
+            self._stamp = stamp
+            return
+        if stamp == self._stamp:
+            return
+        with self._reload_lock:
+            if stamp != self._stamp:
+                self.ctx.loaded = load_estate(path)
+                self._stamp = stamp
 
     @classmethod
     def open(
@@ -41,7 +66,9 @@ class ServerState:
         home: str | os.PathLike[str],
     ) -> ServerState:
         ctx = AccessContext.open(config, db, home=home)
-        return cls(ctx=ctx, home=Path(home))
+        state = cls(ctx=ctx, home=Path(home))
+        state.refresh()
+        return state
 
     @property
     def estate(self) -> Estate:

@@ -15,7 +15,13 @@ from stagewall import __version__
 from stagewall.audit import AuditLog
 from stagewall.errors import StagewallError
 from stagewall.identity.actor import Actor
-from stagewall.server import _problems, _routes_access, _routes_identity, _routes_reviews
+from stagewall.server import (
+    _problems,
+    _routes_access,
+    _routes_gates,
+    _routes_identity,
+    _routes_reviews,
+)
 from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
 from stagewall.server.authz import POLICY
@@ -55,6 +61,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
     _routes_identity.register(app, state)
     _routes_access.register(app, state)
     _routes_reviews.register(app, state)
+    _routes_gates.register(app, state)
 
     log = AuditLog(state.ctx.store, home=state.home)
 

@@ -51,6 +51,8 @@ POLICY: dict[str, frozenset[C] | None] = {
     "review.close": INTERNAL,
     "review.decide": INTERNAL,
     "vendor.offboard": INTERNAL,
+    "gate.list": PEOPLE,
+    "gate.approve": INTERNAL,
     "audit.events": READERS,
     "audit.checkpoints": READERS,
 }

@@ -1,0 +1,51 @@
+"""Routes of promotion gates that people act on: list, pending, approve."""
+# No "from __future__ import annotations": FastAPI evaluates the route annotations.
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+
+from stagewall.gates import Gate
+from stagewall.identity.actor import Actor, acting
+from stagewall.server._auth import guard
+from stagewall.server._state import ServerState
+
+
+class ApproveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    otp: str = Field(min_length=1, max_length=16)
+    reason: str = Field(default="", max_length=2000)
+
+
+def register(r: FastAPI, state: ServerState) -> None:
+    def gate() -> Gate:
+        return Gate(state.ctx.store, state.ctx.loaded)
+
+    @r.get("/api/v1/promotions", name="gate.list")
+    def promotions(
+        actor: Annotated[Actor, Depends(guard(state, "gate.list"))], pending: bool = False
+    ) -> list[dict[str, Any]]:
+        rows = gate().list()
+        return [x for x in rows if x["state"] == "pending"] if pending else rows
+
+    @r.post("/api/v1/promotions/{promotion_id}/approvals", name="gate.approve")
+    def approve(
+        promotion_id: str,
+        body: ApproveBody,
+        actor: Annotated[Actor, Depends(guard(state, "gate.approve"))],
+    ) -> dict[str, Any]:
+        with acting(actor):
+            p, outcome = gate().approve(
+                promotion_id, approver=actor.principal, otp=body.otp, reason=body.reason
+            )
+        return {
+            "promotion": p.id,
+            "approver": actor.principal,
+            "state": outcome.value,
+            "break_glass_follow_up": p.break_glass,
+            "sha": p.sha,
+            "digest": p.digest,
+            "stage": p.stage,
+        }
