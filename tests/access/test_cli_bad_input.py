@@ -149,7 +149,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 "migration",
                 "--format",
                 "json",
-            ).stdout  # fmt: skip
+            ).stdout
         )
         w.grant = _json(
             w.ok(
@@ -163,7 +163,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 w.otp("bob"),
                 "--format",
                 "json",
-            ).stdout  # fmt: skip
+            ).stdout
         )["grant"]
         camp = _json(
             w.ok(
