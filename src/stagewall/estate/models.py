@@ -205,7 +205,6 @@ class CiBinding(_Model):
     issuer: Name = Field(description="Name of an entry under ci_issuers.")
     repository: str = Field(
         min_length=1,
-        pattern=r"^[^\s*?]+$",
         description="GitHub owner/repo or GitLab group/project path (the project_path claim).",
     )
     repository_id: str | None = Field(
@@ -216,7 +215,6 @@ class CiBinding(_Model):
     )
     ref: str | None = Field(
         default=None,
-        pattern=r"^refs/(heads|tags)/[^\s*?]+$",
         description="Full git ref, e.g. refs/heads/main or refs/tags/v1.2.3.",
     )
     environment: str | None = Field(
@@ -224,10 +222,29 @@ class CiBinding(_Model):
     )
     workflow: str | None = Field(
         default=None,
-        pattern=r"^[^\s*?@]+$",
         description="Workflow file: deploy.yml means .github/workflows/deploy.yml; "
         "a path (.gitlab-ci.yml, ci/deploy.yml) is taken as written.",
     )
+
+    @field_validator("repository", "workflow", "environment")
+    @classmethod
+    def _literal(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or re.search(r"[\s*?\[\]@]", value)):
+            raise ValueError(
+                "must be written out exactly: no spaces, wildcards (* ? [ ]) or @ "
+                "(bindings match exactly, never by pattern)"
+            )
+        return value
+
+    @field_validator("ref")
+    @classmethod
+    def _full_ref(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"refs/(heads|tags)/[^\s*?\[\]]+", value):
+            raise ValueError(
+                "must be a full branch or tag ref such as refs/heads/main or refs/tags/v1.0 "
+                "(no wildcards)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _ref_or_environment(self) -> CiBinding:
