@@ -387,7 +387,7 @@ def test_estate_validation_of_ci_bindings() -> None:
             "ref: refs/heads/main}]}"
         )
     with pytest.raises(
-        ConfigError, match="ci_issuers.github.issuer: Value error, must be an https"
+        ConfigError, match=r"ci_issuers\.github\.issuer: Value error, must be an https"
     ):
         parse_estate(
             "environments: {p: {tier: production}}\n"
@@ -427,6 +427,8 @@ principals:
 def test_token_age_uses_the_injected_clock(jwt_issuer: LocalIssuer) -> None:
     later = datetime.now(UTC) + timedelta(minutes=30)
     issuers = [CiIssuer(name="github", issuer=jwt_issuer.url, audience=AUDIENCE)]
-    with CiTokenVerifier(issuers, clock=lambda: later) as v:
-        with pytest.raises(AuthenticationFailed, match="expired at"):
-            v.verify(jwt_issuer.sign(github_claims(jwt_issuer.url)))
+    with (
+        CiTokenVerifier(issuers, clock=lambda: later) as v,
+        pytest.raises(AuthenticationFailed, match="expired at"),
+    ):
+        v.verify(jwt_issuer.sign(github_claims(jwt_issuer.url)))
