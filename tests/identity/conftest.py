@@ -38,6 +38,7 @@ class LocalIssuer:
     url: str = ""
     keys: list[RSAKey | ECKey] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    broken_jwks: bool = False
 
     def new_key(self, kind: str = "RSA") -> RSAKey | ECKey:
         kid = secrets.token_hex(6)
@@ -59,6 +60,7 @@ class LocalIssuer:
         key = key if key is not None else self.keys[0]
         alg = alg or ("RS256" if isinstance(key, RSAKey) else "ES256")
         hdr = {"alg": alg, "kid": key.kid, "typ": "JWT", **(header or {})}
+        hdr = {k: v for k, v in hdr.items() if v is not None}
         return jwt.encode(hdr, claims, key, algorithms=[alg])
 
     def jwks_fetches(self) -> int:
@@ -76,7 +78,7 @@ def _issuer_handler(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:
                     "id_token_signing_alg_values_supported": ["RS256", "ES256"],
                 }
             elif self.path == "/jwks":
-                body = issuer.jwks()
+                body = {"keys": "nope"} if issuer.broken_jwks else issuer.jwks()
             else:
                 self.send_error(404)
                 return

@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 
-from stagewall.errors import AuthenticationFailed, ConfigError, IdentityAmbiguous
+from stagewall.errors import (
+    AuthenticationFailed,
+    ConfigError,
+    IdentityAmbiguous,
+    IdentityProviderError,
+)
 from stagewall.estate import parse_estate
 from stagewall.estate.models import Estate
 from stagewall.identity.ci_oidc import (
@@ -432,3 +437,49 @@ def test_token_age_uses_the_injected_clock(jwt_issuer: LocalIssuer) -> None:
         pytest.raises(AuthenticationFailed, match="expired at"),
     ):
         v.verify(jwt_issuer.sign(github_claims(jwt_issuer.url)))
+
+
+def test_token_without_kid_verifies_only_against_a_single_published_key(
+    jwt_issuer: LocalIssuer, verifier: CiTokenVerifier
+) -> None:
+    token = jwt_issuer.sign(github_claims(jwt_issuer.url), header={"kid": None})
+    with pytest.raises(AuthenticationFailed, match="signed with no key id"):
+        verifier.verify(token)  # two keys published: which one is meant is unknown
+    jwt_issuer.keys = jwt_issuer.keys[:1]
+    issuers = [CiIssuer(name="github", issuer=jwt_issuer.url, audience=AUDIENCE)]
+    with CiTokenVerifier(issuers) as single:
+        assert single.verify(token).repository == "acme/shop"
+
+
+def test_unreachable_or_broken_issuer_is_an_identity_provider_error(
+    jwt_issuer: LocalIssuer,
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    issuers = [CiIssuer(name="github", issuer=dead, audience=AUDIENCE)]
+    with CiTokenVerifier(issuers) as v, pytest.raises(IdentityProviderError) as err:
+        v.verify(jwt_issuer.sign(github_claims(dead)))
+    assert "cannot fetch the CI issuer 'github' discovery document" in err.value.message
+    assert err.value.code == "SW701"
+
+    jwt_issuer.broken_jwks = True
+    issuers = [CiIssuer(name="github", issuer=jwt_issuer.url, audience=AUDIENCE)]
+    with CiTokenVerifier(issuers) as v, pytest.raises(IdentityProviderError, match="no keys list"):
+        v.verify(jwt_issuer.sign(github_claims(jwt_issuer.url)))
+
+
+def test_explicit_jwks_uri_skips_discovery(jwt_issuer: LocalIssuer) -> None:
+    issuers = [
+        CiIssuer(
+            name="github",
+            issuer=jwt_issuer.url,
+            audience=AUDIENCE,
+            jwks_uri=jwt_issuer.url + "/jwks",
+        )
+    ]
+    with CiTokenVerifier(issuers) as v:
+        assert v.verify(jwt_issuer.sign(github_claims(jwt_issuer.url))).repository == "acme/shop"
+    assert jwt_issuer.requests == ["/jwks"]

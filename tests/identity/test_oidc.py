@@ -93,7 +93,10 @@ def test_login_succeeds_and_maps_the_verified_email_case_folded(
     assert "code_challenge=" in started.url
     assert started.code_verifier not in started.url
     assert started.state not in repr(started) and started.nonce not in repr(started)
-    identity = rp.finish(code=callback["code"], state=callback["state"], started=started)
+    assert callback["iss"] == oidc_provider.issuer  # RFC 9207
+    identity = rp.finish(
+        code=callback["code"], state=callback["state"], started=started, iss=callback["iss"]
+    )
     assert identity.issuer == oidc_provider.issuer
     assert identity.subject == "alice"
     assert identity.email == "Alice@Example.test"
@@ -172,6 +175,19 @@ def test_tampered_state_is_refused(
     other_start = rp.start()
     with pytest.raises(AuthenticationFailed, match="state"):
         rp.finish(code=callback["code"], state=other_start.state, started=started)
+
+
+def test_authorization_response_from_another_issuer_is_refused(
+    oidc_provider: OidcProvider, browser: httpx.Client, rp: OidcRelyingParty
+) -> None:
+    started, callback = _login(oidc_provider, browser, rp, "alice")
+    with pytest.raises(AuthenticationFailed, match=r"comes from issuer 'https://evil\.example'"):
+        rp.finish(
+            code=callback["code"],
+            state=callback["state"],
+            started=started,
+            iss="https://evil.example",
+        )
 
 
 def test_replayed_code_is_refused(

@@ -7,12 +7,13 @@ any key is looked at. Messages name the claim and the issuer, never the token.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import ipaddress
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -184,9 +185,17 @@ class JwksCache:
         return found
 
 
-def _b64_json(segment: str, what: str) -> dict[str, Any]:
-    import base64
+def unverified_claims(token: str, what: str) -> dict[str, Any]:
+    """The payload of a token whose signature is not checked yet (to pick its issuer)."""
+    parts = token.split(".") if isinstance(token, str) else []
+    if len(parts) != 3 or len(token) > MAX_TOKEN_BYTES:
+        raise AuthenticationFailed(
+            f"the {what} is not a signed JWT (expected three dot-separated parts)"
+        )
+    return _b64_json(parts[1], what)
 
+
+def _b64_json(segment: str, what: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         value = json.loads(raw)
@@ -261,8 +270,6 @@ def check_times(
     max_age_s: int | None = None,
 ) -> datetime:
     """Check ``exp`` (required), ``iat`` (required), ``nbf``; return ``iat``."""
-    from datetime import timedelta
-
     skew = timedelta(seconds=skew_s)
     exp = _numeric_time(claims, "exp", what)
     iat = _numeric_time(claims, "iat", what)

@@ -21,7 +21,12 @@ from typing import Any
 import httpx
 from joserfc.jwk import KeySet
 
-from stagewall.errors import AuthenticationFailed, ConfigError, IdentityAmbiguous
+from stagewall.errors import (
+    AuthenticationFailed,
+    ConfigError,
+    IdentityAmbiguous,
+    IdentityProviderError,
+)
 from stagewall.estate.models import CiBinding, Estate, PrincipalKind
 from stagewall.identity._jose import (
     ASYMMETRIC_ALGORITHMS,
@@ -33,6 +38,7 @@ from stagewall.identity._jose import (
     check_times,
     fetch_discovery,
     require_secure_url,
+    unverified_claims,
     utcnow,
     verify_signed_jwt,
 )
@@ -141,7 +147,7 @@ class CiTokenVerifier:
                     doc = fetch_discovery(self._http, issuer.issuer, f"CI issuer {issuer.name!r}")
                     found = doc.get("jwks_uri")
                     if not isinstance(found, str):
-                        raise AuthenticationFailed(
+                        raise IdentityProviderError(
                             f"the discovery document of CI issuer {issuer.name!r} has no jwks_uri"
                         )
                     uri = found
@@ -182,17 +188,7 @@ class CiTokenVerifier:
 
 def _peek_issuer(token: str) -> str:
     """The ``iss`` of a not-yet-verified token: only used to choose the keys."""
-    import base64
-    import json
-
-    parts = token.split(".") if isinstance(token, str) else []
-    if len(parts) != 3:
-        raise AuthenticationFailed("the CI token is not a signed JWT")
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        raise AuthenticationFailed("the CI token is not a well-formed JWT") from None
-    iss = payload.get("iss") if isinstance(payload, dict) else None
+    iss = unverified_claims(token, _WHAT).get("iss")
     if not isinstance(iss, str):
         raise AuthenticationFailed("the CI token has no 'iss' (issuer) claim")
     return iss

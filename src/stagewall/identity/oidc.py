@@ -222,10 +222,14 @@ class OidcRelyingParty:
             max_age_s=max_age_s,
         )
 
-    def finish(self, *, code: str, state: str, started: LoginStart) -> OidcIdentity:
+    def finish(
+        self, *, code: str, state: str, started: LoginStart, iss: str | None = None
+    ) -> OidcIdentity:
         """Exchange ``code`` and verify the ID token; raise AuthenticationFailed if anything is off.
 
-        The caller must discard ``started`` whatever the outcome (it is single use).
+        ``iss`` is the callback's ``iss`` parameter (RFC 9207) when the provider sends
+        one; it must then be this provider (defence against IdP mix-up). The caller must
+        discard ``started`` whatever the outcome (it is single use).
         """
         now = self._clock()
         if now - started.created_at > LOGIN_MAX_AGE:
@@ -239,6 +243,12 @@ class OidcRelyingParty:
             raise AuthenticationFailed(
                 "the state returned by the identity provider does not match this login "
                 "(possible cross-site request forgery or a login finished in another tab)",
+                hint="start the login again from the stagewall login page",
+            )
+        if iss is not None and iss != self.settings.issuer:
+            raise AuthenticationFailed(
+                f"the authorization response comes from issuer {iss!r}, "
+                f"not from {self.settings.issuer!r}",
                 hint="start the login again from the stagewall login page",
             )
         if not code:
