@@ -125,6 +125,9 @@ def test_unknown_email_and_subject_map_to_nobody(
 ) -> None:
     identity = _identity(oidc_provider, browser, rp, "stranger")
     assert identity.email_verified is True
+    # Nobody declares the address or the subject.
+    unknown = ESTATE.replace(", emails: [stranger@elsewhere.test]", "")
+    assert principal_for(_estate(unknown), identity) is None
     # The only principal with that address is a service principal: people only.
     assert principal_for(_estate(), identity) is None
 

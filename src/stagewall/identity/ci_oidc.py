@@ -80,7 +80,7 @@ class CiClaims:
     ref: str | None
     environment: str | None
     workflow: str | None
-    raw: Mapping[str, Any] = field(repr=False)
+    raw: Mapping[str, Any] = field(repr=False, hash=False)
     issuer_name: str = ""
     repository_id: str | None = None
     platform: str = ""

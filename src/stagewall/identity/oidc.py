@@ -143,7 +143,6 @@ class OidcRelyingParty:
         self._metadata: dict[str, Any] | None = None
         self._jwks: JwksCache | None = None
 
-    # ---- provider metadata --------------------------------------------------
     def close(self) -> None:
         """Close the HTTP client if this object created it."""
         if self._owns_http:
@@ -155,6 +154,7 @@ class OidcRelyingParty:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # ---- provider metadata --------------------------------------------------
     def metadata(self) -> dict[str, Any]:
         """The provider's discovery document (fetched once, then cached)."""
         with self._lock:
