@@ -147,6 +147,42 @@ class ServerError(BackendError):
 
     code = "SW723"
     default_hint = "check --server / STAGEWALL_SERVER and that `stagewall serve` is running"
+class AuthenticationFailed(StagewallError):
+    """Who is acting could not be established: a login, token or passkey was refused."""
+
+    code = "SW700"
+    exit_code = EXIT_USAGE
+    default_hint = "log in again; if it keeps failing, ask an administrator to check the logs"
+
+
+class IdentityProviderError(AuthenticationFailed):
+    """The identity provider or a token issuer could not be reached or answered nonsense."""
+
+    code = "SW701"
+    default_hint = (
+        "check that the issuer URL is right and reachable from the stagewall server "
+        "(its /.well-known/openid-configuration and JWKS)"
+    )
+
+
+class EmailNotVerified(AuthenticationFailed):
+    """The identity provider does not vouch for the e-mail address it sent."""
+
+    code = "SW702"
+    default_hint = (
+        "verify the e-mail address at the identity provider, or declare the principal's "
+        "oidc_subject in stagewall.yaml"
+    )
+
+
+class IdentityAmbiguous(AuthenticationFailed):
+    """A login or pipeline token matches more than one principal or CI binding."""
+
+    code = "SW703"
+    default_hint = (
+        "make the declarations in stagewall.yaml distinct so that each identity maps to "
+        "exactly one principal"
+    )
 
 
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
@@ -167,4 +203,8 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     StepUpRequired,
     RateLimited,
     ServerError,
+    AuthenticationFailed,
+    IdentityProviderError,
+    EmailNotVerified,
+    IdentityAmbiguous,
 )

@@ -18,6 +18,37 @@ def _principal_refs(estate: Estate, refs: list[str], loc: tuple[str | int, ...])
     return out
 
 
+def _identity_problems(estate: Estate) -> list[Problem]:
+    out: list[Problem] = []
+    subjects: dict[str, str] = {}
+    bindings: dict[object, str] = {}
+    for name, p in estate.principals.items():
+        if p.oidc_subject is not None:
+            other = subjects.setdefault(p.oidc_subject, name)
+            if other != name:
+                out.append(
+                    (
+                        ("principals", name, "oidc_subject"),
+                        f"the same oidc_subject is declared for principal {other!r}",
+                    )
+                )
+        for i, binding in enumerate(p.ci):
+            loc = ("principals", name, "ci", i)
+            if binding.issuer not in estate.ci_issuers:
+                known = ", ".join(sorted(estate.ci_issuers)) or "none declared"
+                out.append(
+                    (
+                        (*loc, "issuer"),
+                        f"unknown CI issuer {binding.issuer!r} (declare it under ci_issuers:; "
+                        f"known: {known})",
+                    )
+                )
+            owner = bindings.setdefault(binding, name)
+            if owner != name or binding in p.ci[:i]:
+                out.append((loc, f"the same CI binding is declared for principal {owner!r}"))
+    return out
+
+
 def reference_problems(estate: Estate) -> list[Problem]:
     """All dangling or inconsistent references, with their locations."""
     out: list[Problem] = []
@@ -30,6 +61,7 @@ def reference_problems(estate: Estate) -> list[Problem]:
     for name, p in estate.principals.items():
         if p.vendor is not None and p.vendor not in estate.vendors:
             out.append((("principals", name, "vendor"), f"unknown vendor {p.vendor!r}"))
+    out += _identity_problems(estate)
     for name, g in estate.groups.items():
         for i, member in enumerate(g.members):
             if member not in estate.principals:

@@ -171,6 +171,92 @@ class Identities(_Model):
     )
 
 
+class CiIssuerSpec(_Model):
+    """A CI platform whose OIDC ID tokens stagewall accepts (GitHub Actions, GitLab CI)."""
+
+    issuer: str = Field(
+        description="Issuer URL exactly as in the tokens' iss claim, e.g. "
+        "https://token.actions.githubusercontent.com or https://gitlab.com."
+    )
+    audience: str = Field(
+        min_length=1,
+        description="The audience pipelines must request for stagewall (never a platform "
+        "default), e.g. https://stagewall.example.com.",
+    )
+    jwks_uri: str | None = Field(
+        default=None,
+        description="JWKS URL; by default taken from the issuer's discovery document.",
+    )
+
+    @field_validator("issuer", "jwks_uri")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(
+            r"^(https://[^/\s]+|http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)(/\S*)?$",
+            value,
+        ):
+            raise ValueError("must be an https:// URL")
+        return value
+
+
+class CiBinding(_Model):
+    """Which pipeline runs act as a service principal. Every declared field must match exactly."""
+
+    issuer: Name = Field(description="Name of an entry under ci_issuers.")
+    repository: str = Field(
+        min_length=1,
+        description="GitHub owner/repo or GitLab group/project path (the project_path claim).",
+    )
+    repository_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]+$",
+        description="Numeric repository (GitHub repository_id) or project (GitLab project_id) "
+        "id: pins the binding against a renamed or re-registered repository.",
+    )
+    ref: str | None = Field(
+        default=None,
+        description="Full git ref, e.g. refs/heads/main or refs/tags/v1.2.3.",
+    )
+    environment: str | None = Field(
+        default=None, min_length=1, description="Deployment environment of the job."
+    )
+    workflow: str | None = Field(
+        default=None,
+        description="Workflow file: deploy.yml means .github/workflows/deploy.yml; "
+        "a path (.gitlab-ci.yml, ci/deploy.yml) is taken as written.",
+    )
+
+    @field_validator("repository", "workflow", "environment")
+    @classmethod
+    def _literal(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or re.search(r"[\s*?\[\]@]", value)):
+            raise ValueError(
+                "must be written out exactly: no spaces, wildcards (* ? [ ]) or @ "
+                "(bindings match exactly, never by pattern)"
+            )
+        return value
+
+    @field_validator("ref")
+    @classmethod
+    def _full_ref(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"refs/(heads|tags)/[^\s*?\[\]]+", value):
+            raise ValueError(
+                "must be a full branch or tag ref such as refs/heads/main or refs/tags/v1.0 "
+                "(no wildcards)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _ref_or_environment(self) -> CiBinding:
+        if self.ref is None and self.environment is None:
+            raise ValueError(
+                "a CI binding must pin a ref (ref: refs/heads/main) or an environment "
+                "(environment: production): a repository alone lets every branch and pull "
+                "request act as this principal"
+            )
+        return self
+
+
 class Principal(_Model):
     """A person or service account. ``affiliation`` must be stated: there is no default."""
 
@@ -181,6 +267,26 @@ class Principal(_Model):
     emails: list[str] = Field(default_factory=list)
     identities: Identities = Field(default_factory=Identities)
     disabled: bool = False
+    oidc_subject: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="The person's subject (sub claim) at the OIDC identity provider. When set, "
+        "logins are matched on it rather than on the e-mail address.",
+    )
+    ci: list[CiBinding] = Field(
+        default_factory=list,
+        description="Service principals only: the pipeline runs (CI OIDC tokens) that act "
+        "as this principal.",
+    )
+
+    @model_validator(mode="after")
+    def _identity_fits_kind(self) -> Principal:
+        if self.ci and self.kind is not PrincipalKind.SERVICE:
+            raise ValueError("only a service principal (kind: service) can have ci bindings")
+        if self.oidc_subject is not None and self.kind is not PrincipalKind.HUMAN:
+            raise ValueError("only a person (kind: human) can have an oidc_subject")
+        return self
 
     @model_validator(mode="after")
     def _vendor_matches_affiliation(self) -> Principal:
@@ -369,6 +475,11 @@ class Estate(_Model):
     alerts: list[AlertSink] = Field(default_factory=list)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    ci_issuers: dict[Name, CiIssuerSpec] = Field(
+        default_factory=dict,
+        description="CI platforms whose OIDC ID tokens are accepted, by the name that "
+        "principals' ci bindings use (github, gitlab, ...).",
+    )
 
     # ---- lookups -------------------------------------------------------
     def is_production(self, environment: str) -> bool:
@@ -438,6 +549,8 @@ __all__ = [
     "AlertSink",
     "ApprovalRule",
     "AuditSettings",
+    "CiBinding",
+    "CiIssuerSpec",
     "Environment",
     "Estate",
     "FileSink",
