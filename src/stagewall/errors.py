@@ -119,6 +119,25 @@ class BackendError(StagewallError):
     default_hint = "check that the server is reachable and the credentials are right"
 
 
+class MonitoringError(ConfigError):
+    """Log ingestion or detection cannot run with this configuration or input."""
+
+    code = "SW820"
+
+
+class UnknownLogSource(MonitoringError):
+    """``stagewall ingest`` was given a source that stagewall.yaml does not declare."""
+
+    code = "SW821"
+    default_hint = "declare it under monitoring.sources in stagewall.yaml (type: postgresql, ...)"
+
+
+class SigmaRuleInvalid(MonitoringError):
+    """A Sigma rule (shipped or yours) cannot be parsed or evaluated by stagewall."""
+
+    code = "SW822"
+
+
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
     StagewallError,
     ConfigError,
@@ -133,4 +152,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     ChainBroken,
     SignatureInvalid,
     BackendError,
+    MonitoringError,
+    UnknownLogSource,
+    SigmaRuleInvalid,
 )
