@@ -25,6 +25,7 @@ REGISTRY: dict[str, str] = {
     "check": "estate",
     "demo": "demo",
     "gate": "gate",
+    "ingest": "ingest",
     "init": "estate",
     "keys": "keys",
     "mask": "mask",

@@ -142,6 +142,42 @@ class MonitorLog:
         res = scanner.finish()
         return Head(res.size, res.head)
 
+    def verify_anchored(self, audit_size_hint: int | None = None) -> Head:
+        """Verify the chain, then check every anchor the audit log holds for it.
+
+        Raises :class:`~stagewall.audit.LogBroken` when the chain does not recompute
+        or an anchored head differs from the stored chain hash at that index (the
+        monitoring log was cut or rewritten after the anchor was written).
+        """
+        from stagewall.audit import AuditLog, LogBroken
+        from stagewall.audit._tables import audit_events
+        from stagewall.monitoring._audit import INGEST_BATCH
+
+        head = self.verify()
+        audit = AuditLog(self.store)
+        with self.store.read() as conn:
+            indexes = [
+                int(i)
+                for (i,) in conn.execute(
+                    select(audit_events.c.idx).where(audit_events.c.code == INGEST_BATCH.code)
+                )
+            ]
+        c = monitoring_events.c
+        for idx in indexes:
+            details = audit.events(idx, 1)[0].details
+            last, anchored = details.get("last_index"), details.get("monitoring_head")
+            if not isinstance(last, int) or not isinstance(anchored, str):
+                continue
+            with self.store.read() as conn:
+                stored = conn.execute(select(c.chain_hash).where(c.idx == last)).scalar()
+            if stored is None or bytes(stored).hex() != anchored:
+                raise LogBroken(
+                    last,
+                    f"the monitoring log does not match its anchor in audit event {idx}",
+                    hint="events were removed or rewritten after they were anchored",
+                )
+        return head
+
     # -- state ------------------------------------------------------------------
 
     def load_state(self, key: str) -> dict[str, object] | None:
