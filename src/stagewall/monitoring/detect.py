@@ -152,13 +152,6 @@ class Detector:
     ) -> None:
         self.rules = rules
         settings = settings or {}
-        for corr in rules.correlations:
-            if corr.op not in (">", ">="):
-                raise ConfigError(
-                    f"correlation {corr.name!r}: only gt/gte conditions can alert while "
-                    "events stream in",
-                    hint="write the condition as gte: N",
-                )
         self._dedup = {
             name: (s.dedup.total_seconds() if s.dedup is not None else DEFAULT_DEDUP)
             for name, s in settings.items()

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from stagewall.audit._chain import GENESIS, RowBatch, Scanner
+from stagewall.audit._log import _as_bytes
 from stagewall.errors import BackendError
 from stagewall.monitoring._tables import monitoring_events, monitoring_state
 from stagewall.monitoring.events import Event, iso
@@ -113,7 +114,7 @@ class MonitorLog:
                 .order_by(monitoring_events.c.idx)
                 .limit(limit)
             ).all()
-        return [json.loads(bytes(r[0])) for r in rows]
+        return [json.loads(_as_bytes(r[0])) for r in rows]
 
     def verify(self, batch: int = 20000) -> Head:
         """Recompute the chain from genesis (raises LogBroken naming the first bad index)."""
@@ -133,9 +134,9 @@ class MonitorLog:
             scanner.feed_batch(
                 RowBatch(
                     [int(r[0]) for r in rows],
-                    [bytes(r[1]) for r in rows],
-                    [bytes(r[2]) for r in rows],
-                    [bytes(r[3]) for r in rows],
+                    [_as_bytes(r[1]) for r in rows],
+                    [_as_bytes(r[2]) for r in rows],
+                    [_as_bytes(r[3]) for r in rows],
                 )
             )
             start = int(rows[-1][0]) + 1
@@ -170,7 +171,7 @@ class MonitorLog:
                 continue
             with self.store.read() as conn:
                 stored = conn.execute(select(c.chain_hash).where(c.idx == last)).scalar()
-            if stored is None or bytes(stored).hex() != anchored:
+            if stored is None or _as_bytes(stored).hex() != anchored:
                 raise LogBroken(
                     last,
                     f"the monitoring log does not match its anchor in audit event {idx}",

@@ -62,8 +62,7 @@ class RuleSet:
 
 def _collection(text: str, origin: str) -> SigmaCollection:
     try:
-        coll = SigmaCollection.from_yaml(text)
-        coll.resolve_rule_references()
+        coll = SigmaCollection.from_yaml(text, resolve_references=False)
     except SigmaError as exc:
         raise SigmaRuleInvalid(
             f"{origin}: not a valid Sigma rule: {exc}",
@@ -97,6 +96,12 @@ def _correlation(rule: SigmaCorrelationRule, origin: str) -> CompiledCorrelation
         op = cond.op.name.lower()
         count = int(cond.count)
         field = cond.fieldref
+    if op not in ("gt", "gte"):
+        raise SigmaRuleInvalid(
+            f"{origin}: correlation {name!r}: only gt/gte conditions can alert while events "
+            "stream in",
+            hint="write the condition as gte: N",
+        )
     if field is not None and field not in FIELD_NAMES:
         raise SigmaRuleInvalid(f"{origin}: correlation {name!r}: unknown field {field!r}")
     refs = []
@@ -157,12 +162,28 @@ def load_rules(
     )
     rules: list[CompiledRule] = []
     correlations: list[CompiledCorrelation] = []
-    for origin, text in texts:
-        for item in _collection(text, origin).rules:
+    parsed = [(origin, _collection(text, origin)) for origin, text in texts]
+    merged = SigmaCollection.merge([c for _o, c in parsed])
+    origins = {id(item): origin for origin, c in parsed for item in c.rules}
+    try:
+        merged.resolve_rule_references()
+    except SigmaError as exc:
+        raise SigmaRuleInvalid(
+            f"a correlation rule names a rule that does not exist: {exc}",
+            hint="correlations refer to rules by their `name:` (or id)",
+        ) from None
+    for item in merged.rules:
+        origin = origins.get(id(item), "rules")
+        try:
             if isinstance(item, SigmaCorrelationRule):
                 correlations.append(_correlation(item, origin))
             elif isinstance(item, SigmaRule):
                 rules.append(compile_rule(item, origin))
+        except SigmaError as exc:
+            raise SigmaRuleInvalid(
+                f"{origin}: not a valid Sigma rule: {exc}",
+                hint="check the detection and its condition",
+            ) from None
     names = [r.name for r in rules] + [c.name for c in correlations]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
