@@ -36,13 +36,25 @@ def test_ingest_a_file_prints_alerts_and_a_summary(tmp_path: Path) -> None:
 
 def test_ingest_stdin_as_json(tmp_path: Path) -> None:
     cfg, db = _setup(tmp_path)
-    res = run_cli("ingest", "pg", "--from", "-", "--config", str(cfg), "--db", db,
-                  "--format", "json", input=LINES)
+    res = run_cli(
+        "ingest",
+        "pg",
+        "--from",
+        "-",
+        "--config",
+        str(cfg),
+        "--db",
+        db,
+        "--format",
+        "json",
+        input=LINES,
+    )
     assert res.exit_code == 0, res.stderr
     out = json.loads(res.stdout)
     assert (out["lines"], out["events"], out["malformed"]) == (3, 1, 1)
     assert {f["rule"] for f in out["findings"]} == {
-        "external_production_access", "production_login_without_grant"
+        "external_production_access",
+        "production_login_without_grant",
     }
 
 
@@ -52,8 +64,9 @@ def test_unknown_source_and_missing_file_are_clear_errors(tmp_path: Path) -> Non
     assert res.exit_code == 2
     assert "error[SW821]: log source 'mysql' is not declared in" in res.stderr
     assert "known: gh, pg, pg-stg, s3, ssh" in res.stderr
-    res = run_cli("ingest", "pg", "--from", str(tmp_path / "nope.log"), "--config", str(cfg),
-                  "--db", db)
+    res = run_cli(
+        "ingest", "pg", "--from", str(tmp_path / "nope.log"), "--config", str(cfg), "--db", db
+    )
     assert res.exit_code == 2
     assert "error[SW101]: --from" in res.stderr and "no such file" in res.stderr
     res = run_cli("ingest", "pg", "--from", "-", "--from-end", "--config", str(cfg), "--db", db)

@@ -14,8 +14,10 @@ from stagewall.store import Store
 
 
 def ssh(i: int, user: str = "alice") -> str:
-    return (f"2026-12-01T09:{i // 60:02d}:{i % 60:02d}.000000+00:00 bastion sshd[{100 + i}]: "
-            f"Accepted publickey for {user} from 10.0.0.5 port {i} ssh2: ED25519 SHA256:k")
+    return (
+        f"2026-12-01T09:{i // 60:02d}:{i % 60:02d}.000000+00:00 bastion sshd[{100 + i}]: "
+        f"Accepted publickey for {user} from 10.0.0.5 port {i} ssh2: ED25519 SHA256:k"
+    )
 
 
 def test_rotation_by_rename_reads_the_old_tail_then_the_new_file(tmp_path: Path) -> None:
@@ -80,8 +82,14 @@ def test_follow_loop_ingests_across_rotation_and_resumes(
             os.rename(log, tmp_path / "auth.log.1")
             log.write_text(ssh(1) + "\n")
 
-    follow_file(ctx, "ssh", follower_for(ctx, "ssh", str(log), from_end=False), stop=stop,
-                on_report=writer, sleep=after_poll)
+    follow_file(
+        ctx,
+        "ssh",
+        follower_for(ctx, "ssh", str(log), from_end=False),
+        stop=stop,
+        on_report=writer,
+        sleep=after_poll,
+    )
     assert sum(r.events for r in reports) == 2
     assert sum(r.malformed for r in reports) == 1
     # a restarted follower resumes after what it already read
@@ -89,16 +97,29 @@ def test_follow_loop_ingests_across_rotation_and_resumes(
         fh.write(ssh(2) + "\n")
     again: list[IngestReport] = []
     steps2 = iter(range(1))
-    follow_file(ctx, "ssh", follower_for(ctx, "ssh", str(log), from_end=False),
-                stop=lambda: next(steps2, None) is None, on_report=again.append,
-                sleep=after_poll)
+    follow_file(
+        ctx,
+        "ssh",
+        follower_for(ctx, "ssh", str(log), from_end=False),
+        stop=lambda: next(steps2, None) is None,
+        on_report=again.append,
+        sleep=after_poll,
+    )
     assert sum(r.events for r in again) == 1
     assert MonitorLog(store).head().size == 3
 
 
 def test_malformed_lines_never_stop_ingestion(estate: Estate, store: Store) -> None:
     ctx = IngestContext(estate, store, grants=GrantIndex(()), year=2026)
-    lines = ["\x00\xff binary", "", "{", ssh(1), "Dec 99 99:99:99 x sshd[1]: y", ssh(2), "z" * (2 << 20)]
+    lines = [
+        "\x00\xff binary",
+        "",
+        "{",
+        ssh(1),
+        "Dec 99 99:99:99 x sshd[1]: y",
+        ssh(2),
+        "z" * (2 << 20),
+    ]
     report = ingest_lines("ssh", lines, ctx)
     assert report.events == 2
     assert report.malformed == 4

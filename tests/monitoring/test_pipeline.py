@@ -59,8 +59,12 @@ def test_a_rewritten_monitoring_event_is_detected(estate: Estate, store: Store) 
     ingest_lines("pg", login("alice") + login("bob", pid=2), ctx)
     with store.transaction() as conn:
         conn.execute(text("DROP TRIGGER monitoring_events_no_update"))
-        conn.execute(text("UPDATE monitoring_events SET canonical = "
-                          "replace(canonical, 'alice', 'alicf') WHERE idx = 0"))
+        conn.execute(
+            text(
+                "UPDATE monitoring_events SET canonical = "
+                "replace(canonical, 'alice', 'alicf') WHERE idx = 0"
+            )
+        )
     with pytest.raises(LogBroken, match="index 0"):
         MonitorLog(store).verify_anchored()
 
@@ -94,7 +98,8 @@ def test_findings_go_to_the_audit_log_and_the_alert_sinks(
     assert stored["unmapped"]["actor"] == "bob"
     alerts = [json.loads(line) for line in sink.read_text().splitlines()]
     assert sorted(a["kind"] for a in alerts) == [
-        "monitoring.external_production_access", "monitoring.production_login_without_grant"
+        "monitoring.external_production_access",
+        "monitoring.production_login_without_grant",
     ]
     assert alerts[0]["severity"] == "critical"
 
@@ -115,14 +120,20 @@ def test_a_login_inside_a_grant_is_quiet_and_outside_it_alerts(store: Store) -> 
 def test_grants_and_issued_logins_are_read_from_the_access_tables(store: Store) -> None:
     estate = make_estate()
     with store.transaction() as conn:
-        conn.execute(text(
-            "INSERT INTO access_grants (id, principal, role, environment, production, source, "
-            "reason, starts_at, ends_at, status, created_at) VALUES ('g1', 'alice', 'prod-read', "
-            "'production', 1, 'request', 'x', '2026-12-01T08:55:00.000000Z', "
-            "'2026-12-01T09:10:00.000000Z', 'expired', '2026-12-01T08:55:00.000000Z')"))
-        conn.execute(text(
-            "INSERT INTO access_credentials (grant_id, resource, login, issued_at, state) "
-            "VALUES ('g1', 'db-prod', 'sw_alice_1a2b', '2026-12-01T08:55:00.000000Z', 'revoked')"))
+        conn.execute(
+            text(
+                "INSERT INTO access_grants (id, principal, role, environment, production, source, "
+                "reason, starts_at, ends_at, status, created_at) VALUES ('g1', 'alice', 'prod-read', "
+                "'production', 1, 'request', 'x', '2026-12-01T08:55:00.000000Z', "
+                "'2026-12-01T09:10:00.000000Z', 'expired', '2026-12-01T08:55:00.000000Z')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO access_credentials (grant_id, resource, login, issued_at, state) "
+                "VALUES ('g1', 'db-prod', 'sw_alice_1a2b', '2026-12-01T08:55:00.000000Z', 'revoked')"
+            )
+        )
     ctx = IngestContext(estate, store)
     report = ingest_lines("pg", login("sw_alice_1a2b"), ctx)
     assert report.findings == []
@@ -182,14 +193,25 @@ def test_user_rules_are_loaded_and_evaluated(store: Store, tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
-        ("title: x\nlogsource: {product: stagewall}\ndetection:\n  s: {nosuchfield: 1}\n"
-         "  condition: s\n", "unknown field 'nosuchfield'"),
-        ("title: x\nlogsource: {product: windows}\ndetection:\n  s: {user: a}\n"
-         "  condition: s\n", "logsource product 'windows' is not stagewall"),
-        ("title: x\nlogsource: {product: stagewall}\ndetection:\n  s: {user: a}\n"
-         "  condition: s and\n", "not a valid Sigma rule"),
-        ("title: x\nname: c\ncorrelation: {type: event_count, rules: [failed_login], "
-         "group-by: [user], timespan: 5m, condition: {lt: 3}}\n", "only gt/gte"),
+        (
+            "title: x\nlogsource: {product: stagewall}\ndetection:\n  s: {nosuchfield: 1}\n"
+            "  condition: s\n",
+            "unknown field 'nosuchfield'",
+        ),
+        (
+            "title: x\nlogsource: {product: windows}\ndetection:\n  s: {user: a}\n  condition: s\n",
+            "logsource product 'windows' is not stagewall",
+        ),
+        (
+            "title: x\nlogsource: {product: stagewall}\ndetection:\n  s: {user: a}\n"
+            "  condition: s and\n",
+            "not a valid Sigma rule",
+        ),
+        (
+            "title: x\nname: c\ncorrelation: {type: event_count, rules: [failed_login], "
+            "group-by: [user], timespan: 5m, condition: {lt: 3}}\n",
+            "only gt/gte",
+        ),
     ],
 )
 def test_bad_user_rules_are_refused_with_a_reason(

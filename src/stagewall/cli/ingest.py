@@ -49,7 +49,9 @@ class _Totals:
             if self.fmt == "text":
                 who = f.principal or f.actor
                 where = f" on {f.resource}" if f.resource else ""
-                click.echo(f"ALERT [{f.level}] {f.rule}: {f.title}: {who}{where} ({f.count} event(s))")
+                click.echo(
+                    f"ALERT [{f.level}] {f.rule}: {f.title}: {who}{where} ({f.count} event(s))"
+                )
 
     def finish(self, source: str) -> None:
         if self.fmt == "json":
@@ -151,9 +153,7 @@ def ingest_cmd(
     totals.finish(source)
 
 
-def _run(
-    source: str, chunks: Iterator[list[str]], ctx: IngestContext, totals: _Totals
-) -> None:
+def _run(source: str, chunks: Iterator[list[str]], ctx: IngestContext, totals: _Totals) -> None:
     pending: list[str] | None = None
     for chunk in chunks:
         if pending is not None:

@@ -113,5 +113,7 @@ def _monitoring_problems(estate: Estate) -> list[Problem]:
             loc = ("monitoring", "suppress", i, "principal")
             out.append((loc, f"unknown principal {sup.principal!r}"))
         if sup.resource is not None and sup.resource not in estate.resources:
-            out.append((("monitoring", "suppress", i, "resource"), f"unknown resource {sup.resource!r}"))
+            out.append(
+                (("monitoring", "suppress", i, "resource"), f"unknown resource {sup.resource!r}")
+            )
     return out

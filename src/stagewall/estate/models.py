@@ -413,8 +413,8 @@ class Suppression(_Model):
 class MonitoringSettings(_Model):
     sources: dict[Name, MonitoringSource] = Field(default_factory=dict)
     rules_dir: str | None = Field(
-        default=None, description="Directory of your own Sigma rules (*.yml), relative to "
-        "stagewall.yaml."
+        default=None,
+        description="Directory of your own Sigma rules (*.yml), relative to stagewall.yaml.",
     )
     rules: dict[str, RuleSettings] = Field(default_factory=dict)
     suppress: list[Suppression] = Field(default_factory=list)

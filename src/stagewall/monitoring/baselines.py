@@ -55,7 +55,9 @@ class WorkingHours:
             if p.kind is not PrincipalKind.HUMAN:
                 continue
             vendor = estate.vendors.get(p.vendor) if p.vendor else None
-            hours = p.working_hours or (vendor.working_hours if vendor else None) or mon.working_hours
+            hours = (
+                p.working_hours or (vendor.working_hours if vendor else None) or mon.working_hours
+            )
             self._plans[pid] = (_zone(p.timezone or mon.timezone), parse_working_hours(hours))
 
     def judge(self, ev: Event) -> None:
@@ -133,8 +135,12 @@ class Volume:
     def __init__(self, settings: RuleSettings | None = None) -> None:
         s = settings or RuleSettings()
         self.k = s.k if s.k is not None else DEFAULT_K
-        self.floor_bytes = float(s.floor_bytes if s.floor_bytes is not None else DEFAULT_FLOOR_BYTES)
-        self.floor_count = float(s.floor_count if s.floor_count is not None else DEFAULT_FLOOR_COUNT)
+        self.floor_bytes = float(
+            s.floor_bytes if s.floor_bytes is not None else DEFAULT_FLOOR_BYTES
+        )
+        self.floor_count = float(
+            s.floor_count if s.floor_count is not None else DEFAULT_FLOOR_COUNT
+        )
         # principal -> [day, bytes today, count today, fired flags, history [(day, bytes, count)]]
         self.state: dict[str, list[Any]] = {}
         self._limits: dict[str, tuple[int, float, float]] = {}

@@ -81,7 +81,9 @@ def _evidence(events: Iterable[Event]) -> tuple[tuple[int, str, str], ...]:
     return tuple(out[:MAX_EVIDENCE])
 
 
-def _finding(rule: CompiledRule | CompiledCorrelation, ev: Event, evidence: Sequence[Event]) -> Finding:
+def _finding(
+    rule: CompiledRule | CompiledCorrelation, ev: Event, evidence: Sequence[Event]
+) -> Finding:
     return Finding(
         rule=rule.name,
         rule_id=rule.id,
@@ -162,7 +164,9 @@ class Detector:
             for name in corr.rules:
                 self._feeds.setdefault(name, []).append(corr)
         self._active = [r for r in rules.rules if r.name in rules.emitting or r.name in self._feeds]
-        self._groups: dict[str, dict[tuple[Any, ...], Any]] = {c.name: {} for c in rules.correlations}
+        self._groups: dict[str, dict[tuple[Any, ...], Any]] = {
+            c.name: {} for c in rules.correlations
+        }
         self._fired: dict[tuple[str, str, str], float] = {}
         self._seen = 0
         self.suppressed = 0
@@ -205,7 +209,9 @@ class Detector:
             return
         out.append(f)
 
-    def _correlate(self, out: list[Finding], corr: CompiledCorrelation, rule: str, ev: Event) -> None:
+    def _correlate(
+        self, out: list[Finding], corr: CompiledCorrelation, rule: str, ev: Event
+    ) -> None:
         key = tuple(ev.get(f) for f in corr.group_by)
         groups = self._groups[corr.name]
         span = corr.timespan
@@ -262,11 +268,7 @@ class Detector:
 
     def state_size(self) -> int:
         """How many items the detector holds (for the bounded-memory test)."""
-        groups = sum(
-            len(s) if not isinstance(s, deque) else len(s)
-            for g in self._groups.values()
-            for s in g.values()
-        )
+        groups = sum(len(s) for g in self._groups.values() for s in g.values())
         return groups + len(self._fired)
 
 

@@ -83,7 +83,9 @@ class GrantIndex:
         g = access_grants.c
         with store.read() as conn:
             rows = conn.execute(
-                select(g.id, g.principal, g.role, g.environment, g.starts_at, g.ends_at, g.revoked_at)
+                select(
+                    g.id, g.principal, g.role, g.environment, g.starts_at, g.ends_at, g.revoked_at
+                )
             ).all()
             creds = conn.execute(
                 select(access_credentials.c.grant_id, access_credentials.c.login)
@@ -95,9 +97,7 @@ class GrantIndex:
                 end = min(end, _ts(revoked))
             r = estate.roles.get(role)
             windows.append(
-                GrantWindow(
-                    principal, env, _ts(starts), end, frozenset(r.resources) if r else None
-                )
+                GrantWindow(principal, env, _ts(starts), end, frozenset(r.resources) if r else None)
             )
             holder[gid] = principal
         for gid, login in creds:
@@ -119,7 +119,9 @@ class EstateIndex:
     def __init__(self, estate: Estate, grants: GrantIndex | None = None) -> None:
         self.estate = estate
         self.grants = grants or GrantIndex(())
-        self._ns: dict[str, dict[str, str]] = {k: {} for k in ("login", "github", "gitlab", "cloud")}
+        self._ns: dict[str, dict[str, str]] = {
+            k: {} for k in ("login", "github", "gitlab", "cloud")
+        }
         for pid, p in estate.principals.items():
             ids = p.identities
             for ns, names in (

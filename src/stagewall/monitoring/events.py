@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 
@@ -132,7 +132,9 @@ class Event:
 
     def document(self, *, index: int, prev_hash: str, time_text: str = "") -> dict[str, Any]:
         """The OCSF document stored in the monitoring log (keys sorted on write)."""
-        cls, activity_name, class_name, code = _shape(self.product, self.class_uid, self.activity_id)
+        cls, activity_name, class_name, code = _shape(
+            self.product, self.class_uid, self.activity_id
+        )
         status = self.status
         doc: dict[str, Any] = {
             "activity_id": self.activity_id,
@@ -216,7 +218,7 @@ class Event:
         return doc
 
 
-FIELD_NAMES = frozenset(Event.__slots__) - {"index", "leaf"}  # type: ignore[attr-defined]
+FIELD_NAMES = frozenset(Event.__slots__) - {"index", "leaf"}
 
 
 _ISO_SECONDS: dict[int, str] = {}
@@ -238,7 +240,9 @@ def iso(ts: float) -> str:
 def _shape(product: str, class_uid: int, activity_id: int) -> tuple[int, str, str, str]:
     cls = OcsfClass(class_uid)
     activity = ACTIVITY_NAMES[cls].get(activity_id, "Other")
-    code = f"monitor.{product or 'stagewall'}.{CLASS_NAMES[cls].split()[0].lower()}.{activity.lower()}"
+    code = (
+        f"monitor.{product or 'stagewall'}.{CLASS_NAMES[cls].split()[0].lower()}.{activity.lower()}"
+    )
     return int(cls), activity, CLASS_NAMES[cls], code
 
 

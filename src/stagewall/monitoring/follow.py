@@ -62,9 +62,11 @@ class Follower:
         return True
 
     def _drain(self, out: list[str]) -> None:
-        assert self._fh is not None
+        fh = self._fh
+        if fh is None:
+            return
         while True:
-            chunk = self._fh.read(READ_SIZE)
+            chunk = fh.read(READ_SIZE)
             if not chunk:
                 return
             data = self._partial + chunk
@@ -80,7 +82,9 @@ class Follower:
         out: list[str] = []
         if self._fh is None and not self._open():
             return out
-        assert self._fh is not None
+        fh = self._fh
+        if fh is None:
+            return out
         self._drain(out)
         try:
             st = self.path.stat()
@@ -91,13 +95,13 @@ class Follower:
             if self._partial:
                 out.append(self._partial.decode("utf-8", "surrogateescape"))
                 self._partial = b""
-            self._fh.close()
+            fh.close()
             self._fh = None
             self.rotations += 1
             if self._open():
                 self._drain(out)
-        elif st.st_size < self._fh.tell():
-            self._fh.seek(0)
+        elif st.st_size < fh.tell():
+            fh.seek(0)
             self._partial = b""
             self.rotations += 1
             self._drain(out)

@@ -19,6 +19,7 @@ import json
 from binascii import hexlify
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -63,8 +64,7 @@ class MonitorLog:
                 return self._append(own, events)
         except SQLAlchemyError as exc:
             raise BackendError(
-                f"the monitoring log in {self.store.display_url} failed: "
-                f"{exc.__class__.__name__}",
+                f"the monitoring log in {self.store.display_url} failed: {exc.__class__.__name__}",
                 hint="check the store is reachable and migrated",
             ) from exc
 
@@ -89,9 +89,7 @@ class MonitorLog:
             prev = sha(prev + leaf).digest()
             ev.index = index
             ev.leaf = leaf.hex()
-            rows.append(
-                (index, when, ev.source[:128], ev.code, ev.actor[:256], raw, leaf, prev)
-            )
+            rows.append((index, when, ev.source[:128], ev.code, ev.actor[:256], raw, leaf, prev))
             index += 1
         sql = _INSERT if conn.dialect.paramstyle == "qmark" else _INSERT.replace("?", "%s")
         conn.exec_driver_sql(sql, rows)
@@ -181,7 +179,7 @@ class MonitorLog:
 
     # -- state ------------------------------------------------------------------
 
-    def load_state(self, key: str) -> dict[str, object] | None:
+    def load_state(self, key: str) -> dict[str, Any] | None:
         with self.store.read() as conn:
             value = conn.execute(
                 select(monitoring_state.c.value).where(monitoring_state.c.key == key)

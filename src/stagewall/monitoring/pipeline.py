@@ -76,6 +76,11 @@ class IngestReport:
         }
 
 
+def _section(saved: dict[str, Any], key: str) -> dict[str, Any]:
+    value = saved.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 class IngestContext:
     """Everything ingestion keeps between calls, for one estate and one store."""
 
@@ -116,9 +121,9 @@ class IngestContext:
         self._line_no: dict[str, int] = {}
         saved = self.log.load_state(_STATE_KEY)
         if saved:
-            self.first_seen.load(dict(saved.get("first_seen", {})))  # type: ignore[arg-type]
-            self.volume.load(dict(saved.get("volume", {})))  # type: ignore[arg-type]
-            self.gaps.load(dict(saved.get("gaps", {})))  # type: ignore[arg-type]
+            self.first_seen.load(_section(saved, "first_seen"))
+            self.volume.load(_section(saved, "volume"))
+            self.gaps.load(_section(saved, "gaps"))
 
     def source(self, name: str) -> MonitoringSource:
         src = self.estate.monitoring.sources.get(name)

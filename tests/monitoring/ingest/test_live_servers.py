@@ -64,9 +64,21 @@ def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, 
     if owner:
         shutil.chown(pwfile, owner)
     subprocess.run(
-        _as_owner([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust",
-                   "--auth-host=scram-sha-256", f"--pwfile={pwfile}"], owner),
-        check=True, capture_output=True,
+        _as_owner(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}",
+            ],
+            owner,
+        ),
+        check=True,
+        capture_output=True,
     )
     port = _free_port()
     opts = (
@@ -75,9 +87,22 @@ def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, 
         "-c log_connections=on -c log_disconnections=on -c log_filename=pg"
     )
     subprocess.run(
-        _as_owner([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", opts, "-w", "-l",
-                   str(base / "start.log"), "start"], owner),
-        check=True, capture_output=True,
+        _as_owner(
+            [
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                opts,
+                "-w",
+                "-l",
+                str(base / "start.log"),
+                "start",
+            ],
+            owner,
+        ),
+        check=True,
+        capture_output=True,
     )
     try:
         yield port, logs
@@ -114,8 +139,11 @@ def test_postgres_csvlog_and_jsonlog_from_a_real_cluster(pg_cluster: tuple[int, 
             if time.monotonic() > deadline:
                 pytest.fail(f"{name}: expected logon, logoff and failure, got {kinds}")
             time.sleep(0.2)
-        logon = next(e for e in evs if e.activity_id == 1 and e.status == "success"
-                     and e.src_ip == "127.0.0.1")
+        logon = next(
+            e
+            for e in evs
+            if e.activity_id == 1 and e.status == "success" and e.src_ip == "127.0.0.1"
+        )
         assert (logon.class_uid, logon.target) == (3002, "postgres")
         failure = next(e for e in evs if e.status == "failure")
         assert failure.src_ip == "127.0.0.1"
@@ -129,18 +157,37 @@ def mariadb_audit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[in
     base = tmp_path_factory.mktemp(f"mdb-{uuid.uuid4().hex[:8]}")
     data, sock, audit = base / "data", base / "mysqld.sock", base / "audit.log"
     subprocess.run(
-        [INSTALL_DB, "--no-defaults", f"--datadir={data}", "--user=root", "--auth-root-authentication-method=normal",
-         "--skip-test-db"],
-        check=True, capture_output=True,
+        [
+            INSTALL_DB,
+            "--no-defaults",
+            f"--datadir={data}",
+            "--user=root",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+        ],
+        check=True,
+        capture_output=True,
     )
     port = _free_port()
     proc = subprocess.Popen(
-        [MARIADBD, "--no-defaults", f"--datadir={data}", f"--port={port}", f"--socket={sock}",
-         "--bind-address=127.0.0.1", "--user=root", f"--pid-file={base / 'pid'}",
-         "--plugin-load-add=server_audit", "--server-audit-logging=ON",
-         "--server-audit-events=CONNECT,QUERY,TABLE", f"--server-audit-file-path={audit}",
-         "--skip-log-bin", f"--log-error={base / 'err.log'}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            MARIADBD,
+            "--no-defaults",
+            f"--datadir={data}",
+            f"--port={port}",
+            f"--socket={sock}",
+            "--bind-address=127.0.0.1",
+            "--user=root",
+            f"--pid-file={base / 'pid'}",
+            "--plugin-load-add=server_audit",
+            "--server-audit-logging=ON",
+            "--server-audit-events=CONNECT,QUERY,TABLE",
+            f"--server-audit-file-path={audit}",
+            "--skip-log-bin",
+            f"--log-error={base / 'err.log'}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 60
@@ -150,7 +197,9 @@ def mariadb_audit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[in
                 break
             except pymysql.err.OperationalError:
                 if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail(f"throwaway MariaDB did not start: {(base / 'err.log').read_text()[-500:]}")
+                    pytest.fail(
+                        f"throwaway MariaDB did not start: {(base / 'err.log').read_text()[-500:]}"
+                    )
                 time.sleep(0.3)
         yield port, audit, base
     finally:
@@ -173,11 +222,16 @@ def test_mariadb_server_audit_from_a_real_server(mariadb_audit: tuple[int, Path,
     deadline = time.monotonic() + 30
     while True:
         evs = _events("mariadb", audit)
-        if any(e.status == "failure" and e.user == "mon_user" for e in evs) or time.monotonic() > deadline:
+        if (
+            any(e.status == "failure" and e.user == "mon_user" for e in evs)
+            or time.monotonic() > deadline
+        ):
             break
         time.sleep(0.2)
-    assert any(e.class_uid == 3002 and e.activity_id == 1 and e.status == "success"
-               and e.user == "root" for e in evs)
+    assert any(
+        e.class_uid == 3002 and e.activity_id == 1 and e.status == "success" and e.user == "root"
+        for e in evs
+    )
     assert any(e.class_uid == 3002 and e.activity_id == 2 and e.user == "root" for e in evs)
     failed = [e for e in evs if e.user == "mon_user" and e.status == "failure"]
     assert failed and failed[0].detail == "error 1045"

@@ -42,7 +42,7 @@ class GitParser(Parser):
             raise LineError("a line longer than 1 MB")
         if not line.strip():
             return []
-        if line[0].isdigit() or line[0] == ":" or line.startswith("[")  and '"' in line:
+        if line[0].isdigit() or line[0] == ":" or (line.startswith("[") and '"' in line):
             m = _ACCESS.match(line)
             if m is not None:
                 return self._http(m)

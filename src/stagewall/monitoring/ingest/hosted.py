@@ -62,10 +62,12 @@ class GitHubParser(JsonParser):
             ts = float(stamp) / 1000.0
         else:
             created = rec.get("created_at", stamp)
-            ts = float(created) / 1000.0 if isinstance(created, int | float) else parse_iso(str(created))
+            ts = (
+                float(created) / 1000.0
+                if isinstance(created, int | float)
+                else parse_iso(str(created))
+            )
         operation = action
-        if action == "git.clone" or action == "git.fetch" or action == "git.push":
-            operation = action
         return Event(
             ts,
             OcsfClass.API_ACTIVITY,
@@ -88,8 +90,8 @@ class GitLabParser(JsonParser):
     name = "gitlab"
 
     def record(self, rec: dict[str, Any]) -> Event | None:
-        details = rec.get("details") if isinstance(rec.get("details"), dict) else {}
-        assert isinstance(details, dict)
+        raw_details = rec.get("details")
+        details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
         operation = ""
         for key in _GITLAB_OPS:
             operation = _text(rec.get(key) or details.get(key))
@@ -155,8 +157,10 @@ class CloudTrailParser(JsonParser):
         arn = _text(identity.get("arn"))
         ip = _text(rec.get("sourceIPAddress"))
         if rec.get("eventSource") == "s3.amazonaws.com" and name in _S3_ACTIVITY:
-            size = extra.get("bytesTransferredOut") if name == "GetObject" else extra.get(
-                "bytesTransferredIn"
+            size = (
+                extra.get("bytesTransferredOut")
+                if name == "GetObject"
+                else extra.get("bytesTransferredIn")
             )
             return Event(
                 ts,

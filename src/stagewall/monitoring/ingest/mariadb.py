@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 from datetime import UTC, datetime
+from typing import Any
 
 from stagewall.monitoring.events import (
     DS_CREATE,
@@ -67,7 +68,9 @@ def _time(text: str) -> float:
             tzinfo=UTC,
         ).timestamp()
     except ValueError:
-        raise LineError(f"{text[:17]!r} is not a server_audit timestamp (YYYYMMDD HH:MM:SS)") from None
+        raise LineError(
+            f"{text[:17]!r} is not a server_audit timestamp (YYYYMMDD HH:MM:SS)"
+        ) from None
 
 
 @register
@@ -93,13 +96,26 @@ class MariaDBParser(Parser):
             host = host.split(":", 1)[0]
         failed = retcode not in ("", "0")
         status = FAILURE if failed else SUCCESS
-        base = {"user": user, "src_ip": host, "host": server, "target": db, "session": conn_id}
+        base: dict[str, Any] = {
+            "user": user,
+            "src_ip": host,
+            "host": server,
+            "target": db,
+            "session": conn_id,
+        }
         if op in ("CONNECT", "FAILED_CONNECT", "CHANGEUSER"):
             status = FAILURE if op == "FAILED_CONNECT" or failed else SUCCESS
             detail = f"error {retcode}" if status == FAILURE else ""
             return [
-                Event(ts, OcsfClass.AUTHENTICATION, LOGON, status=status, operation="connect",
-                      detail=detail, **base)
+                Event(
+                    ts,
+                    OcsfClass.AUTHENTICATION,
+                    LOGON,
+                    status=status,
+                    operation="connect",
+                    detail=detail,
+                    **base,
+                )
             ]
         if op == "DISCONNECT":
             return [Event(ts, OcsfClass.AUTHENTICATION, LOGOFF, operation="disconnect", **base)]
@@ -120,8 +136,15 @@ class MariaDBParser(Parser):
         if activity is None:
             return []
         return [
-            Event(ts, OcsfClass.DATASTORE_ACTIVITY, activity, status=status, operation=op,
-                  object=obj, **base)
+            Event(
+                ts,
+                OcsfClass.DATASTORE_ACTIVITY,
+                activity,
+                status=status,
+                operation=op,
+                object=obj,
+                **base,
+            )
         ]
 
 

@@ -44,10 +44,16 @@ _DISCONNECT = re.compile(
 )
 _FAILURES = (
     re.compile(r'^password authentication failed for user "([^"]*)"'),
-    re.compile(r'^no pg_hba\.conf entry for (?:replication connection from )?host "([^"]*)", user "([^"]*)"(?:, database "([^"]*)")?'),
+    re.compile(
+        r"^no pg_hba\.conf entry for (?:replication connection from )?"
+        r'host "([^"]*)", user "([^"]*)"(?:, database "([^"]*)")?'
+    ),
     re.compile(r'^role "([^"]*)" does not exist'),
     re.compile(r'^database "([^"]*)" does not exist'),
-    re.compile(r'^(?:Ident|Peer|LDAP|RADIUS|PAM|certificate|GSSAPI|SSPI) authentication failed for user "([^"]*)"'),
+    re.compile(
+        r"^(?:Ident|Peer|LDAP|RADIUS|PAM|certificate|GSSAPI|SSPI) "
+        r'authentication failed for user "([^"]*)"'
+    ),
 )
 _STDERR = re.compile(
     r"^(?P<ts>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?(?: ?(?:[A-Z]{2,5}|[+-]\d\d(?::?\d\d)?))?)"
@@ -68,7 +74,9 @@ _COMMAND = {
     "SELECT": DS_READ,
 }
 
-_CSV_START = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [A-Z]{2,5}| ?[+-]\d\d(?::?\d\d)?)?,")
+_CSV_START = re.compile(
+    r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [A-Z]{2,5}| ?[+-]\d\d(?::?\d\d)?)?,"
+)
 _CSV_FIELDS = 23  # PG13: 23 columns; PG14+ 26
 
 
@@ -186,7 +194,9 @@ class PostgresParser(Parser):
     ) -> list[Event]:
         if sev == "LOG":
             if msg.startswith("AUDIT: "):
-                return [self._audit(ts, msg[7:], user, db, host or self._hosts.get(pid, ""), session)]
+                return [
+                    self._audit(ts, msg[7:], user, db, host or self._hosts.get(pid, ""), session)
+                ]
             if msg.startswith("connection received"):
                 m = _RECEIVED.match(msg)
                 if m:
@@ -261,9 +271,7 @@ class PostgresParser(Parser):
             ]
         return []
 
-    def _audit(
-        self, ts: float, body: str, user: str, db: str, host: str, session: str
-    ) -> Event:
+    def _audit(self, ts: float, body: str, user: str, db: str, host: str, session: str) -> Event:
         parts = body.split(",", 7)
         if len(parts) < 7 or parts[0] not in ("SESSION", "OBJECT"):
             raise LineError("a pgaudit line that is not AUDIT: SESSION|OBJECT,id,id,CLASS,...")

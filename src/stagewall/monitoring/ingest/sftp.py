@@ -42,9 +42,18 @@ class SftpParser(Parser):
             for size, activity in ((read, FILE_DOWNLOAD), (written, FILE_UPLOAD)):
                 if size:
                     out.append(
-                        Event(ts, OcsfClass.FILE_HOSTING, activity, user=user, src_ip=ip,
-                              host=host, object=m[1], bytes=size, session=pid,
-                              operation="download" if activity == FILE_DOWNLOAD else "upload")
+                        Event(
+                            ts,
+                            OcsfClass.FILE_HOSTING,
+                            activity,
+                            user=user,
+                            src_ip=ip,
+                            host=host,
+                            object=m[1],
+                            bytes=size,
+                            session=pid,
+                            operation="download" if activity == FILE_DOWNLOAD else "upload",
+                        )
                     )
             return out
         if msg.startswith("session opened"):
@@ -63,8 +72,17 @@ class SftpParser(Parser):
                 return []
             user, ip = self._sessions.get(pid, ("", ""))
             return [
-                Event(ts, OcsfClass.FILE_HOSTING, FILE_DELETE, user=user, src_ip=ip, host=host,
-                      object=m[1], operation="remove", session=pid)
+                Event(
+                    ts,
+                    OcsfClass.FILE_HOSTING,
+                    FILE_DELETE,
+                    user=user,
+                    src_ip=ip,
+                    host=host,
+                    object=m[1],
+                    operation="remove",
+                    session=pid,
+                )
             ]
         return []
 

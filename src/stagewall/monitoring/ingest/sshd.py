@@ -13,7 +13,8 @@ from stagewall.monitoring.events import FAILURE, LOGOFF, LOGON, Event, OcsfClass
 from stagewall.monitoring.ingest._base import MAX_LINE, LineError, Parser, register, split_syslog
 
 _ACCEPTED = re.compile(
-    r"^(Accepted|Failed) (\S+) for (invalid user )?(\S*) from (\S+) port (\d+)(?: ssh2)?(?:: (\S+) (\S+))?"
+    r"^(Accepted|Failed) (\S+) for (invalid user )?(\S*) from (\S+) port (\d+)"
+    r"(?: ssh2)?(?:: (\S+) (\S+))?"
 )
 _INVALID = re.compile(r"^Invalid user (\S*) from (\S+)(?: port (\d+))?")
 _MAXTRIES = re.compile(
@@ -62,32 +63,70 @@ class SshdParser(Parser):
             if m is None:
                 return []
             return [
-                Event(ts, OcsfClass.AUTHENTICATION, LOGON, status=FAILURE, user=m[1], src_ip=m[2],
-                      host=host, operation="invalid_user", detail="invalid user", session=pid)
+                Event(
+                    ts,
+                    OcsfClass.AUTHENTICATION,
+                    LOGON,
+                    status=FAILURE,
+                    user=m[1],
+                    src_ip=m[2],
+                    host=host,
+                    operation="invalid_user",
+                    detail="invalid user",
+                    session=pid,
+                )
             ]
         if c in ("max", "err"):
             m = _MAXTRIES.match(msg)
             if m is None:
                 return []
             return [
-                Event(ts, OcsfClass.AUTHENTICATION, LOGON, status=FAILURE, user=m[1], src_ip=m[2],
-                      host=host, operation="max_attempts", detail="maximum attempts", session=pid)
+                Event(
+                    ts,
+                    OcsfClass.AUTHENTICATION,
+                    LOGON,
+                    status=FAILURE,
+                    user=m[1],
+                    src_ip=m[2],
+                    host=host,
+                    operation="max_attempts",
+                    detail="maximum attempts",
+                    session=pid,
+                )
             ]
         if c == "Use":
             m = _NOT_ALLOWED.match(msg)
             if m is None:
                 return []
             return [
-                Event(ts, OcsfClass.AUTHENTICATION, LOGON, status=FAILURE, user=m[1], src_ip=m[2],
-                      host=host, operation="not_allowed", detail="not allowed", session=pid)
+                Event(
+                    ts,
+                    OcsfClass.AUTHENTICATION,
+                    LOGON,
+                    status=FAILURE,
+                    user=m[1],
+                    src_ip=m[2],
+                    host=host,
+                    operation="not_allowed",
+                    detail="not allowed",
+                    session=pid,
+                )
             ]
         if c == "Dis":
             m = _DISCONNECTED.match(msg)
             if m is None:
                 return []
             return [
-                Event(ts, OcsfClass.AUTHENTICATION, LOGOFF, user=m[1], src_ip=m[2], host=host,
-                      operation="logout", session=pid)
+                Event(
+                    ts,
+                    OcsfClass.AUTHENTICATION,
+                    LOGOFF,
+                    user=m[1],
+                    src_ip=m[2],
+                    host=host,
+                    operation="logout",
+                    session=pid,
+                )
             ]
         return []
 

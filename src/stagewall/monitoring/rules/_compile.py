@@ -37,7 +37,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from stagewall.errors import ConfigError, SigmaRuleInvalid
+from stagewall.errors import SigmaRuleInvalid
 from stagewall.monitoring.events import CATEGORIES, FIELD_NAMES, Event
 
 Pred = Callable[[Event], bool]
@@ -169,11 +169,15 @@ def _string_set(node: ConditionOR) -> Pred | None:
     starts: list[str] = []
     ends: list[str] = []
     for a in node.args:
-        value: SigmaString = a.value
+        value = getattr(a, "value", None)
+        if not isinstance(value, SigmaString):
+            return None
         parts = value.s
         if not value.contains_special():
             equal.add(value.to_plain().lower())
-        elif len(parts) == 3 and parts[0] is wild and parts[2] is wild and isinstance(parts[1], str):
+        elif (
+            len(parts) == 3 and parts[0] is wild and parts[2] is wild and isinstance(parts[1], str)
+        ):
             contains.append(parts[1].lower())
         elif len(parts) == 2 and parts[1] is wild and isinstance(parts[0], str):
             starts.append(parts[0].lower())

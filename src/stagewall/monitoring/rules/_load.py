@@ -7,11 +7,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sigma.collection import SigmaCollection
-from sigma.correlations import SigmaCorrelationRule, SigmaCorrelationType
+from sigma.correlations import (
+    SigmaCorrelationCondition,
+    SigmaCorrelationRule,
+    SigmaCorrelationType,
+)
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
-from stagewall.errors import ConfigError, SigmaRuleInvalid
+from stagewall.errors import SigmaRuleInvalid
 from stagewall.estate.models import RuleSettings
 from stagewall.monitoring.events import FIELD_NAMES
 from stagewall.monitoring.rules._compile import CompiledRule, compile_rule
@@ -85,17 +89,27 @@ def _correlation(rule: SigmaCorrelationRule, origin: str) -> CompiledCorrelation
         SigmaCorrelationType.TEMPORAL_ORDERED,
     ):
         raise SigmaRuleInvalid(f"{origin}: correlation {name!r}: type {kind} is not supported")
-    for field in rule.group_by or []:
-        if field not in FIELD_NAMES:
-            raise SigmaRuleInvalid(f"{origin}: correlation {name!r}: unknown group-by field {field!r}")
+    for group_field in rule.group_by or []:
+        if group_field not in FIELD_NAMES:
+            raise SigmaRuleInvalid(
+                f"{origin}: correlation {name!r}: unknown group-by field {group_field!r}"
+            )
     cond = rule.condition
     op = "gte"
     count = 1
-    field = None
-    if cond is not None:
+    field: str | None = None
+    if isinstance(cond, SigmaCorrelationCondition):
         op = cond.op.name.lower()
         count = int(cond.count)
+        if isinstance(cond.fieldref, list):
+            raise SigmaRuleInvalid(
+                f"{origin}: correlation {name!r}: count values of one field, not several"
+            )
         field = cond.fieldref
+    elif cond is not None:
+        raise SigmaRuleInvalid(
+            f"{origin}: correlation {name!r}: extended (and/or) conditions are not supported"
+        )
     if op not in ("gt", "gte"):
         raise SigmaRuleInvalid(
             f"{origin}: correlation {name!r}: only gt/gte conditions can alert while events "
@@ -105,10 +119,12 @@ def _correlation(rule: SigmaCorrelationRule, origin: str) -> CompiledCorrelation
     if field is not None and field not in FIELD_NAMES:
         raise SigmaRuleInvalid(f"{origin}: correlation {name!r}: unknown field {field!r}")
     refs = []
-    for ref in rule.rules:
+    for ref in rule.rules or []:
         target = ref.rule
         if not isinstance(target, SigmaRule):
-            raise SigmaRuleInvalid(f"{origin}: correlation {name!r}: chained correlations are not supported")
+            raise SigmaRuleInvalid(
+                f"{origin}: correlation {name!r}: chained correlations are not supported"
+            )
         refs.append(target.name or str(target.id or target.title))
     return CompiledCorrelation(
         id=str(rule.id) if rule.id else "",
