@@ -236,3 +236,40 @@ def test_gap_in_a_source_becomes_a_finding(estate: Estate, store: Store) -> None
     ctx2 = IngestContext(estate, store, grants=GrantIndex(()))
     again = login("app_user", pid=10, ts="2026-12-01 14:00:00.000 UTC")
     assert [f.rule for f in ingest_lines("pg", again, ctx2).findings] == ["log_source_gap"]
+
+
+def test_estate_refuses_dangling_monitoring_references() -> None:
+    from stagewall.errors import ConfigError
+
+    bad = ESTATE_EXTRA_BAD
+    with pytest.raises(ConfigError) as err:
+        make_estate(bad)
+    text = err.value.message
+    assert "monitoring.sources.web.resource" in text and "unknown resource 'nope'" in text
+
+
+def test_estate_refuses_bad_working_hours_and_time_zones() -> None:
+    from stagewall.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not a working-hours window"):
+        make_estate("  working_hours: 'weekdays 9 to 5'\n")
+    with pytest.raises(ConfigError, match="not a known time zone"):
+        make_estate("  timezone: Mars/Olympus\n")
+
+
+ESTATE_EXTRA_BAD = "    web: {type: sshd, resource: nope}\n"
+
+
+def test_a_grant_approved_after_the_context_started_is_seen(store: Store) -> None:
+    estate = make_estate()
+    ctx = IngestContext(estate, store)  # a long-running server's context
+    with store.transaction() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO access_grants (id, principal, role, environment, production, source, "
+                "reason, starts_at, ends_at, status, created_at) VALUES ('g2', 'alice', 'prod-read', "
+                "'production', 1, 'request', 'x', '2026-12-01T08:55:00.000000Z', "
+                "'2026-12-01T10:00:00.000000Z', 'active', '2026-12-01T08:55:00.000000Z')"
+            )
+        )
+    assert ingest_lines("pg", login("alice"), ctx).findings == []

@@ -10,6 +10,7 @@ they never stop ingestion.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time as _time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -109,6 +110,9 @@ class IngestContext:
                 rules_dir = base_dir / rules_dir
         self.rules = rules if rules is not None else load_rules(mon.rules, rules_dir)
         self.detector = Detector(self.rules, mon.rules, mon.suppress)
+        # Grants read from the store are re-read before every batch: a long-running
+        # server must see a grant approved a second ago. Given grants are fixed.
+        self._live_grants = grants is None
         self.index = EstateIndex(
             estate, grants if grants is not None else GrantIndex.from_store(store, estate)
         )
@@ -119,11 +123,18 @@ class IngestContext:
         self.year = year
         self._parsers: dict[str, Parser] = {}
         self._line_no: dict[str, int] = {}
+        # One batch at a time: parsers, baselines and the detector are not thread-safe,
+        # and a server may call ingest_lines for several sources at once.
+        self.lock = threading.RLock()
         saved = self.log.load_state(_STATE_KEY)
         if saved:
             self.first_seen.load(_section(saved, "first_seen"))
             self.volume.load(_section(saved, "volume"))
             self.gaps.load(_section(saved, "gaps"))
+
+    def refresh_grants(self) -> None:
+        if self._live_grants:
+            self.index = EstateIndex(self.estate, GrantIndex.from_store(self.store, self.estate))
 
     def source(self, name: str) -> MonitoringSource:
         src = self.estate.monitoring.sources.get(name)
@@ -231,9 +242,18 @@ def ingest_lines(
     """Parse, normalise, store and evaluate ``lines`` of ``source``.
 
     ``final`` ends the input (a record still buffered, e.g. an unterminated JSON
-    document, then counts as malformed). Line numbers continue across calls.
+    document, then counts as malformed). Line numbers continue across calls. Calls
+    on one context are serialised (safe to share between server threads).
     """
+    with ctx.lock:
+        report = _ingest(source, lines, ctx, final)
+    ctx.alert(report)
+    return report
+
+
+def _ingest(source: str, lines: Iterable[str], ctx: IngestContext, final: bool) -> IngestReport:
     src = ctx.source(source)
+    ctx.refresh_grants()
     parser = ctx.parser(source)
     product = src.type.value
     report = IngestReport(source)
@@ -278,7 +298,6 @@ def ingest_lines(
         ctx._store_and_detect(conn, ctx._enrich(source, src, pending), report)
         ctx.record(conn, report)
         ctx.save_state(conn)
-    ctx.alert(report)
     return report
 
 
@@ -286,6 +305,16 @@ def check_gaps(ctx: IngestContext, now: float | None = None) -> list[Finding]:
     """Gap events for every source silent longer than its ``max_gap``, evaluated and recorded."""
     t = _time.time() if now is None else now
     findings: list[Finding] = []
+    with ctx.lock:
+        reports = _gaps(ctx, t)
+    for report in reports:
+        ctx.alert(report)
+        findings += report.findings
+    return findings
+
+
+def _gaps(ctx: IngestContext, t: float) -> list[IngestReport]:
+    reports: list[IngestReport] = []
     for name, src in ctx.estate.monitoring.sources.items():
         if src.max_gap is None:
             continue
@@ -298,9 +327,8 @@ def check_gaps(ctx: IngestContext, now: float | None = None) -> list[Finding]:
             ctx._store_and_detect(conn, [ev], report)
             ctx.record(conn, report)
             ctx.save_state(conn)
-        ctx.alert(report)
-        findings += report.findings
-    return findings
+        reports.append(report)
+    return reports
 
 
 def finding_event(f: Finding) -> AuditEvent:
