@@ -27,14 +27,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from stagewall.audit._chain import GENESIS, RowBatch, Scanner
 from stagewall.audit._log import _as_bytes
 from stagewall.errors import BackendError
+from stagewall.monitoring._canonical import canonical
 from stagewall.monitoring._tables import monitoring_events, monitoring_state
 from stagewall.monitoring.events import Event, iso
 from stagewall.store import Store
 
 LOCK_NAME = "stagewall.monitoring"
-_ENCODE = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-).encode
 _INSERT = (
     "INSERT INTO monitoring_events (idx, time, source, code, actor, canonical, leaf_hash, "
     "chain_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -79,12 +77,10 @@ class MonitorLog:
         if not events:
             return Head(index, prev)
         sha = hashlib.sha256
-        encode = _ENCODE
         rows = []
         for ev in events:
             when = iso(ev.time)
-            doc = ev.document(index=index, prev_hash=hexlify(prev).decode(), time_text=when)
-            raw = encode(doc).encode("utf-8", "surrogateescape")
+            raw = canonical(ev, index, hexlify(prev).decode(), when)
             leaf = sha(b"\x00" + raw).digest()
             prev = sha(prev + leaf).digest()
             ev.index = index

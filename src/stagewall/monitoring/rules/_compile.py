@@ -202,17 +202,37 @@ def _string_set(node: ConditionOR) -> Pred | None:
     return match
 
 
+def _all(preds: list[Pred]) -> Pred:
+    """AND without a generator per event for the usual two or three terms."""
+    if len(preds) == 1:
+        return preds[0]
+    if len(preds) == 2:
+        a, b = preds
+        return lambda ev: a(ev) and b(ev)
+    if len(preds) == 3:
+        a, b, c = preds
+        return lambda ev: a(ev) and b(ev) and c(ev)
+    return lambda ev: all(p(ev) for p in preds)
+
+
+def _any(preds: list[Pred]) -> Pred:
+    if len(preds) == 1:
+        return preds[0]
+    if len(preds) == 2:
+        a, b = preds
+        return lambda ev: a(ev) or b(ev)
+    return lambda ev: any(p(ev) for p in preds)
+
+
 def _tree(rule: SigmaRule, node: Any) -> Pred:
     if isinstance(node, ConditionOR):
         fast = _string_set(node)
         if fast is not None:
             return fast
     if isinstance(node, ConditionAND):
-        preds = [_tree(rule, a) for a in node.args]
-        return lambda ev: all(p(ev) for p in preds)
+        return _all([_tree(rule, a) for a in node.args])
     if isinstance(node, ConditionOR):
-        preds = [_tree(rule, a) for a in node.args]
-        return lambda ev: any(p(ev) for p in preds)
+        return _any([_tree(rule, a) for a in node.args])
     if isinstance(node, ConditionNOT):
         inner = _tree(rule, node.args[0])
         return lambda ev: not inner(ev)
@@ -240,8 +260,7 @@ def compile_rule(rule: SigmaRule, origin: str) -> CompiledRule:
             )
         classes = frozenset({int(CATEGORIES[src.category])})
     products = frozenset({src.service}) if src.service else None
-    preds = [_tree(rule, c.parsed) for c in rule.detection.parsed_condition]
-    match: Pred = preds[0] if len(preds) == 1 else (lambda ev: any(p(ev) for p in preds))
+    match = _any([_tree(rule, c.parsed) for c in rule.detection.parsed_condition])
     return CompiledRule(
         id=str(rule.id) if rule.id else "",
         name=rule.name or str(rule.id or rule.title),
