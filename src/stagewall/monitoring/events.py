@@ -221,19 +221,22 @@ class Event:
 FIELD_NAMES = frozenset(Event.__slots__) - {"index", "leaf"}
 
 
-_ISO_SECONDS: dict[int, str] = {}
+_ISO_DAYS: dict[int, str] = {}
 
 
 def iso(ts: float) -> str:
-    """UTC ISO 8601 with microseconds and ``Z`` (the seconds part is cached)."""
+    """UTC ISO 8601 with microseconds and ``Z`` (the date part is cached per day)."""
     micros = round(ts * 1_000_000)
     sec, us = divmod(micros, 1_000_000)
-    head = _ISO_SECONDS.get(sec)
+    day, rest = divmod(sec, 86400)
+    head = _ISO_DAYS.get(day)
     if head is None:
-        if len(_ISO_SECONDS) > 4096:
-            _ISO_SECONDS.clear()
-        head = _ISO_SECONDS[sec] = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{head}.{us:06d}Z"
+        if len(_ISO_DAYS) > 4096:
+            _ISO_DAYS.clear()
+        head = _ISO_DAYS[day] = datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%d")
+    hh, rest = divmod(rest, 3600)
+    mm, ss = divmod(rest, 60)
+    return f"{head}T{hh:02d}:{mm:02d}:{ss:02d}.{us:06d}Z"
 
 
 @lru_cache(maxsize=1024)

@@ -68,7 +68,7 @@ def parser_names() -> list[str]:
 
 # -- time ---------------------------------------------------------------------
 
-_TZ_WORD = re.compile(r" (UTC|GMT|Z)$")
+_EPOCH_NAIVE = datetime(1970, 1, 1)
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -82,15 +82,17 @@ def parse_iso(text: str) -> float:
 
     A time without a zone is taken as UTC.
     """
-    value = _TZ_WORD.sub("", text.strip())
-    if value.endswith("Z"):
+    value = text.strip()
+    if value.endswith((" UTC", " GMT")):
+        value = value[:-4]
+    elif value.endswith("Z"):
         value = value[:-1]
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
         raise LineError(f"{text[:40]!r} is not a timestamp") from None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
+        return (dt - _EPOCH_NAIVE).total_seconds()
     return dt.timestamp()
 
 
