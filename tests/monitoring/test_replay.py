@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -34,6 +33,9 @@ class Run:
     events: int = 0
     malformed: int = 0
     store: Store | None = None
+    state_sizes: list[int] = field(default_factory=list)
+    networks: int = 0
+    principals: int = 0
 
 
 def replay(month: Month, store: Store, *, incidents: bool = True) -> Run:
@@ -45,6 +47,9 @@ def replay(month: Month, store: Store, *, incidents: bool = True) -> Run:
         run.events += report.events
         run.malformed += report.malformed
         run.findings += [f.to_json() for f in report.findings]
+        run.state_sizes.append(ctx.detector.state_size())
+    run.networks = sum(len(v) for v in ctx.first_seen.nets.values())
+    run.principals = len(estate.principals)
     return run
 
 
@@ -105,20 +110,11 @@ def test_findings_link_evidence_that_exists(month_run: Run) -> None:
     assert doc["status_id"] == 2
 
 
-def test_memory_stays_bounded_over_many_days(tmp_path: Path) -> None:
+def test_memory_stays_bounded_over_many_days(month_run: Run) -> None:
     """Correlation groups and dedup entries are pruned: state does not grow with history."""
-    month = generate()
-    store = Store(f"sqlite:///{tmp_path / 's.db'}")
-    store.migrate()
-    estate = parse_estate(month.estate_yaml).estate
-    ctx = IngestContext(estate, store, grants=GrantIndex(month.grants), year=2026)
-    sizes = []
-    for source, lines in month.day_chunks():
-        ingest_lines(source, lines, ctx)
-        sizes.append(ctx.detector.state_size())
+    sizes = month_run.state_sizes
     assert max(sizes) < 2000, max(sizes)
     late = sizes[len(sizes) * 3 // 4 :]
     early = sizes[len(sizes) // 4 : len(sizes) // 2]
     assert max(late) <= 2 * max(early) + 50
-    nets = sum(len(v) for v in ctx.first_seen.nets.values())
-    assert nets <= 256 * len(estate.principals)
+    assert month_run.networks <= 256 * month_run.principals
