@@ -183,6 +183,23 @@ class IdentityAmbiguous(AuthenticationFailed):
         "make the declarations in stagewall.yaml distinct so that each identity maps to "
         "exactly one principal"
     )
+class MonitoringError(ConfigError):
+    """Log ingestion or detection cannot run with this configuration or input."""
+
+    code = "SW820"
+
+
+class UnknownLogSource(MonitoringError):
+    """``stagewall ingest`` was given a source that stagewall.yaml does not declare."""
+
+    code = "SW821"
+    default_hint = "declare it under monitoring.sources in stagewall.yaml (type: postgresql, ...)"
+
+
+class SigmaRuleInvalid(MonitoringError):
+    """A Sigma rule (shipped or yours) cannot be parsed or evaluated by stagewall."""
+
+    code = "SW822"
 
 
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
@@ -207,4 +224,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     IdentityProviderError,
     EmailNotVerified,
     IdentityAmbiguous,
+    MonitoringError,
+    UnknownLogSource,
+    SigmaRuleInvalid,
 )

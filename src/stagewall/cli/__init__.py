@@ -26,6 +26,7 @@ REGISTRY: dict[str, str] = {
     "check": "estate",
     "demo": "demo",
     "gate": "gate",
+    "ingest": "ingest",
     "init": "estate",
     "keys": "keys",
     "login": "login",

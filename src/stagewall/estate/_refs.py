@@ -138,4 +138,23 @@ def reference_problems(estate: Estate) -> list[Problem]:
                         f"deployer {dep!r} must be a service principal (kind: service)",
                     )
                 )
+    out += _monitoring_problems(estate)
+    return out
+
+
+def _monitoring_problems(estate: Estate) -> list[Problem]:
+    out: list[Problem] = []
+    mon = estate.monitoring
+    for name, src in mon.sources.items():
+        if src.resource is not None and src.resource not in estate.resources:
+            loc: tuple[str | int, ...] = ("monitoring", "sources", name, "resource")
+            out.append((loc, f"unknown resource {src.resource!r}"))
+    for i, sup in enumerate(mon.suppress):
+        if sup.principal is not None and sup.principal not in estate.principals:
+            loc = ("monitoring", "suppress", i, "principal")
+            out.append((loc, f"unknown principal {sup.principal!r}"))
+        if sup.resource is not None and sup.resource not in estate.resources:
+            out.append(
+                (("monitoring", "suppress", i, "resource"), f"unknown resource {sup.resource!r}")
+            )
     return out

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from stagewall.estate._duration import Duration
+from stagewall.estate._hours import check_timezone, parse_working_hours
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")]
 EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
@@ -70,6 +71,7 @@ class ResourceKind(enum.StrEnum):
     QUEUE = "queue"
     API = "api"
     NETWORK = "network"
+    REPOSITORY = "repository"
 
 
 DATABASE_KINDS = frozenset({ResourceKind.POSTGRESQL, ResourceKind.MYSQL, ResourceKind.SQLITE})
@@ -136,6 +138,18 @@ class Vendor(_Model):
     nda_signed: date | None = None
     dpa_signed: date | None = None
     contact: str = ""
+    working_hours: str | None = Field(
+        default=None,
+        description="The contract's working window for the vendor's people, e.g. "
+        "'Mon-Fri 09:00-17:00'.",
+    )
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_working_hours(value)
+        return value
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Vendor:
@@ -168,6 +182,11 @@ class Identities(_Model):
     )
     gpg_keys: list[str] = Field(
         default_factory=list, description="GPG key fingerprints used to sign commits."
+    )
+    logins: list[str] = Field(
+        default_factory=list,
+        description="Login names on hosts, databases and file servers (sshd, PostgreSQL, "
+        "MariaDB, sftp), used by `stagewall ingest` to map log lines to this principal.",
     )
 
 
@@ -287,6 +306,28 @@ class Principal(_Model):
         if self.oidc_subject is not None and self.kind is not PrincipalKind.HUMAN:
             raise ValueError("only a person (kind: human) can have an oidc_subject")
         return self
+    timezone: str | None = Field(
+        default=None,
+        description="IANA time zone of the principal's working hours (default: "
+        "monitoring.timezone).",
+    )
+    working_hours: str | None = Field(
+        default=None,
+        description="When this principal normally works, e.g. 'Mon-Fri 08:00-18:00' "
+        "(default: the vendor's, then monitoring.working_hours).",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_working_hours(value)
+        return value
 
     @model_validator(mode="after")
     def _vendor_matches_affiliation(self) -> Principal:
@@ -422,6 +463,82 @@ class FileSink(_Model):
 AlertSink = Annotated[WebhookSink | SmtpSink | FileSink, Field(discriminator="type")]
 
 
+class SourceType(enum.StrEnum):
+    POSTGRESQL = "postgresql"
+    MARIADB = "mariadb"
+    SSHD = "sshd"
+    SFTP = "sftp"
+    GITHUB = "github"
+    GITLAB = "gitlab"
+    GIT = "git"
+    CLOUDTRAIL = "cloudtrail"
+
+
+class MonitoringSource(_Model):
+    """A log source that `stagewall ingest` reads."""
+
+    type: SourceType
+    resource: str | None = Field(
+        default=None,
+        description="The resource whose log this is (a database server, host, bucket "
+        "account); events that name no declared resource are attributed to it.",
+    )
+    max_gap: Duration | None = Field(
+        default=None,
+        description="Alert when this source is silent for longer (ingestion stopped).",
+    )
+    description: str = ""
+
+
+class RuleSettings(_Model):
+    """Per-rule settings; unset fields keep the rule's own values."""
+
+    enabled: bool = True
+    threshold: int | None = Field(default=None, ge=1, description="Correlation count.")
+    timespan: Duration | None = Field(default=None, description="Correlation window.")
+    k: float | None = Field(default=None, gt=0, description="MAD multiplier (volume rule).")
+    floor_bytes: int | None = Field(default=None, ge=0)
+    floor_count: int | None = Field(default=None, ge=0)
+    dedup: Duration | None = Field(
+        default=None, description="One alert per actor and resource within this window."
+    )
+
+
+class Suppression(_Model):
+    """Findings of ``rule`` that match every given field are not alerted."""
+
+    rule: str
+    reason: str = Field(min_length=1)
+    principal: str | None = None
+    user: str | None = None
+    src_ip: str | None = Field(default=None, description="An address or a CIDR network.")
+    resource: str | None = None
+    until: date | None = None
+
+
+class MonitoringSettings(_Model):
+    sources: dict[Name, MonitoringSource] = Field(default_factory=dict)
+    rules_dir: str | None = Field(
+        default=None,
+        description="Directory of your own Sigma rules (*.yml), relative to stagewall.yaml.",
+    )
+    rules: dict[str, RuleSettings] = Field(default_factory=dict)
+    suppress: list[Suppression] = Field(default_factory=list)
+    timezone: str = "UTC"
+    working_hours: str = "Mon-Fri 07:00-20:00"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        parse_working_hours(value)
+        return value
+
+
 class AuditSettings(_Model):
     origin: str = Field(
         default="stagewall.local/audit",
@@ -480,6 +597,7 @@ class Estate(_Model):
         description="CI platforms whose OIDC ID tokens are accepted, by the name that "
         "principals' ci bindings use (github, gitlab, ...).",
     )
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     # ---- lookups -------------------------------------------------------
     def is_production(self, environment: str) -> bool:
@@ -556,14 +674,19 @@ __all__ = [
     "FileSink",
     "Group",
     "Identities",
+    "MonitoringSettings",
+    "MonitoringSource",
     "Principal",
     "PrincipalKind",
     "Resource",
     "ResourceKind",
     "Role",
+    "RuleSettings",
     "SmtpSink",
+    "SourceType",
     "Stage",
     "StandingGrant",
+    "Suppression",
     "Tier",
     "Vendor",
     "WebhookSink",

@@ -1,0 +1,247 @@
+"""Learned and declared context that Sigma cannot hold: hours, networks, volumes, gaps.
+
+Each baseline sets a flag on the event it judges (``off_hours``,
+``first_seen_network``, ``volume_anomaly``) or makes a synthetic gap event; the
+Sigma rules match on those flags. State is per principal and per source, bounded
+(at most ``MAX_NETWORKS`` networks per principal, 14 days of daily totals), and
+saved as JSON between runs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import statistics
+from collections import OrderedDict
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from stagewall.estate._hours import parse_working_hours
+from stagewall.estate.models import Estate, PrincipalKind, RuleSettings
+from stagewall.monitoring.events import (
+    APP_STOP,
+    DS_LIST,
+    DS_READ,
+    FILE_DOWNLOAD,
+    UNKNOWN,
+    Event,
+    OcsfClass,
+)
+
+DAY = 86400.0
+LEARNING = 7 * DAY
+MAX_NETWORKS = 256
+HISTORY_DAYS = 14
+MIN_HISTORY = 5
+MAD_SCALE = 1.4826
+DEFAULT_K = 5.0
+DEFAULT_FLOOR_BYTES = 1024 * 1024 * 1024
+DEFAULT_FLOOR_COUNT = 500
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+class WorkingHours:
+    """Declared hours per principal: its own, else its vendor's, else the default."""
+
+    def __init__(self, estate: Estate) -> None:
+        mon = estate.monitoring
+        self._plans: dict[str, tuple[ZoneInfo, frozenset[int]]] = {}
+        for pid, p in estate.principals.items():
+            if p.kind is not PrincipalKind.HUMAN:
+                continue
+            vendor = estate.vendors.get(p.vendor) if p.vendor else None
+            hours = (
+                p.working_hours or (vendor.working_hours if vendor else None) or mon.working_hours
+            )
+            self._plans[pid] = (_zone(p.timezone or mon.timezone), parse_working_hours(hours))
+
+    def judge(self, ev: Event) -> None:
+        plan = self._plans.get(ev.principal)
+        if plan is None:
+            return
+        zone, slots = plan
+        local = datetime.fromtimestamp(ev.time, zone)
+        slot = (local.weekday() * 1440 + local.hour * 60 + local.minute) // 15
+        ev.off_hours = slot not in slots
+
+
+@lru_cache(maxsize=65536)
+def informative(network: str) -> bool:
+    """Whether a network says where someone is: not private, loopback or link-local.
+
+    Office LANs, VPN pools and jump hosts (RFC 1918, ULA) are shared by everyone and
+    change with the infrastructure, so first-seen judges public addresses only.
+    """
+    try:
+        net = ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        return False
+    return not (net.is_private or net.is_loopback or net.is_link_local or net.is_multicast)
+
+
+class FirstSeen:
+    """Public networks seen per principal; a new one after the learning period is flagged."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, float] = {}
+        self.nets: dict[str, OrderedDict[str, float]] = {}
+
+    def judge(self, ev: Event) -> None:
+        pid, net = ev.principal, ev.src_network
+        if not pid or not net or not informative(net):
+            return
+        first = self.first.setdefault(pid, ev.time)
+        seen = self.nets.get(pid)
+        if seen is None:
+            seen = self.nets[pid] = OrderedDict()
+        if net in seen:
+            seen[net] = ev.time
+            seen.move_to_end(net)
+            ev.first_seen_network = False
+            return
+        ev.first_seen_network = ev.time - first >= LEARNING
+        seen[net] = ev.time
+        if len(seen) > MAX_NETWORKS:
+            seen.popitem(last=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"first": self.first, "nets": {k: list(v.items()) for k, v in self.nets.items()}}
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.first = {str(k): float(v) for k, v in data.get("first", {}).items()}
+        self.nets = {
+            str(k): OrderedDict((str(n), float(t)) for n, t in v)
+            for k, v in data.get("nets", {}).items()
+        }
+
+
+def robust_threshold(history: list[float], k: float, floor: float) -> float:
+    """``max(floor, median + k * 1.4826 * MAD)``; ``4 * floor`` before enough history."""
+    if len(history) < MIN_HISTORY:
+        return 4 * floor
+    med = statistics.median(history)
+    mad = statistics.median([abs(x - med) for x in history])
+    return max(floor, med + k * MAD_SCALE * mad)
+
+
+class Volume:
+    """Daily read counts and downloaded bytes per principal against its own history."""
+
+    def __init__(self, settings: RuleSettings | None = None) -> None:
+        s = settings or RuleSettings()
+        self.k = s.k if s.k is not None else DEFAULT_K
+        self.floor_bytes = float(
+            s.floor_bytes if s.floor_bytes is not None else DEFAULT_FLOOR_BYTES
+        )
+        self.floor_count = float(
+            s.floor_count if s.floor_count is not None else DEFAULT_FLOOR_COUNT
+        )
+        # principal -> [day, bytes today, count today, fired flags, history [(day, bytes, count)]]
+        self.state: dict[str, list[Any]] = {}
+        self._limits: dict[str, tuple[int, float, float]] = {}
+
+    @staticmethod
+    def counts(ev: Event) -> bool:
+        c, a = ev.class_uid, ev.activity_id
+        return (c == OcsfClass.DATASTORE_ACTIVITY and a in (DS_READ, DS_LIST)) or (
+            c == OcsfClass.FILE_HOSTING and a == FILE_DOWNLOAD
+        )
+
+    def judge(self, ev: Event) -> None:
+        pid = ev.principal
+        if not pid or not self.counts(ev) or ev.status != "success":
+            return
+        day = int(ev.time // DAY)
+        st = self.state.get(pid)
+        if st is None:
+            st = self.state[pid] = [day, 0, 0, 0, []]
+        if st[0] != day:
+            if st[0] < day and (st[1] or st[2]):
+                hist = st[4]
+                hist.append([st[0], st[1], st[2]])
+                del hist[: max(0, len(hist) - HISTORY_DAYS)]
+            st[0], st[1], st[2], st[3] = day, 0, 0, 0
+            self._limits.pop(pid, None)
+        st[1] += ev.bytes
+        st[2] += 1
+        limits = self._limits.get(pid)
+        if limits is None or limits[0] != day:
+            hist = [h for h in st[4] if day - HISTORY_DAYS <= h[0] < day]
+            limits = (
+                day,
+                robust_threshold([float(h[1]) for h in hist], self.k, self.floor_bytes),
+                robust_threshold([float(h[2]) for h in hist], self.k, self.floor_count),
+            )
+            self._limits[pid] = limits
+        if not st[3] & 1 and st[1] > limits[1]:
+            st[3] |= 1
+            ev.volume_anomaly = "bytes"
+        elif not st[3] & 2 and st[2] > limits[2]:
+            st[3] |= 2
+            ev.volume_anomaly = "count"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": self.state}
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.state = {str(k): list(v) for k, v in data.get("state", {}).items()}
+        self._limits.clear()
+
+
+class Gaps:
+    """The newest event time per source; a silence longer than ``max_gap`` is an event."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, float] = {}
+
+    def observe(self, source: str, t: float, max_gap: float | None) -> Event | None:
+        last = self.last.get(source)
+        if last is None or t > last:
+            self.last[source] = t
+        if last is not None and max_gap is not None and t - last > max_gap:
+            return gap_event(source, last, t)
+        return None
+
+    def check(self, source: str, now: float, max_gap: float) -> Event | None:
+        """For a follower or scheduler: a gap event if ``source`` is silent right now."""
+        last = self.last.get(source)
+        if last is None or now - last <= max_gap:
+            return None
+        self.last[source] = now  # one alert per silence
+        return gap_event(source, last, now)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"last": self.last}
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.last = {str(k): float(v) for k, v in data.get("last", {}).items()}
+
+
+def gap_event(source: str, last: float, now: float) -> Event:
+    minutes = int((now - last) // 60)
+    return Event(
+        now,
+        OcsfClass.APPLICATION_LIFECYCLE,
+        APP_STOP,
+        status=UNKNOWN,
+        operation="log.gap",
+        detail=f"no event for {minutes} minutes",
+        source=source,
+        product="stagewall",
+        actor=f"source:{source}",
+    )
+
+
+__all__ = [
+    "FirstSeen",
+    "Gaps",
+    "Volume",
+    "WorkingHours",
+    "gap_event",
+    "robust_threshold",
+]

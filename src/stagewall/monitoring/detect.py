@@ -1,0 +1,275 @@
+"""Incremental rule evaluation: single-event rules, correlations, dedup, suppression.
+
+Each event is looked at once. Correlation state is per group and bounded: an
+event_count group keeps at most ``count`` timestamps, a value_count group at most
+``count`` distinct values, temporal groups one time per rule; groups idle for
+longer than their window are dropped. Nothing re-reads history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from stagewall.errors import ConfigError
+from stagewall.estate.models import RuleSettings, Suppression
+from stagewall.monitoring.events import Event, iso
+from stagewall.monitoring.rules import CompiledCorrelation, CompiledRule, RuleSet
+
+DEFAULT_DEDUP = 3600.0
+MAX_EVIDENCE = 25
+_PRUNE_EVERY = 20000
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One alert: the rule, who and what, and the evidence events in the monitoring log."""
+
+    rule: str
+    rule_id: str
+    title: str
+    level: str
+    description: str
+    time: float
+    actor: str
+    principal: str
+    user: str
+    src_ip: str
+    resource: str
+    environment: str
+    tier: str
+    source: str
+    count: int
+    evidence: tuple[tuple[int, str, str], ...] = field(default=())  # (index, time, leaf)
+
+    @property
+    def uid(self) -> str:
+        raw = f"{self.rule}|{self.time}|{','.join(str(e[0]) for e in self.evidence)}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "uid": self.uid,
+            "rule": self.rule,
+            "rule_id": self.rule_id,
+            "title": self.title,
+            "level": self.level,
+            "time": iso(self.time),
+            "actor": self.actor,
+            "principal": self.principal,
+            "user": self.user,
+            "src_ip": self.src_ip,
+            "resource": self.resource,
+            "environment": self.environment,
+            "tier": self.tier,
+            "source": self.source,
+            "count": self.count,
+            "evidence": [
+                {"log": "monitoring", "index": i, "time": t, "leaf_hash": leaf}
+                for i, t, leaf in self.evidence
+            ],
+        }
+
+
+def _evidence(events: Iterable[Event]) -> tuple[tuple[int, str, str], ...]:
+    out = [(e.index, iso(e.time), e.leaf) for e in events]
+    return tuple(out[:MAX_EVIDENCE])
+
+
+def _finding(
+    rule: CompiledRule | CompiledCorrelation, ev: Event, evidence: Sequence[Event]
+) -> Finding:
+    return Finding(
+        rule=rule.name,
+        rule_id=rule.id,
+        title=rule.title,
+        level=rule.level,
+        description=rule.description.strip(),
+        time=ev.time,
+        actor=ev.actor,
+        principal=ev.principal,
+        user=ev.user,
+        src_ip=ev.src_ip,
+        resource=ev.resource,
+        environment=ev.environment,
+        tier=ev.tier,
+        source=ev.source,
+        count=len(evidence),
+        evidence=_evidence(evidence),
+    )
+
+
+class _Suppressor:
+    def __init__(self, items: Sequence[Suppression]) -> None:
+        self._items = []
+        for s in items:
+            net = None
+            if s.src_ip:
+                try:
+                    net = ipaddress.ip_network(s.src_ip, strict=False)
+                except ValueError:
+                    raise ConfigError(
+                        f"monitoring.suppress: {s.src_ip!r} is not an address or CIDR network"
+                    ) from None
+            until = (
+                datetime.combine(s.until, datetime.max.time(), tzinfo=UTC).timestamp()
+                if s.until
+                else None
+            )
+            self._items.append((s, net, until))
+
+    def suppressed(self, f: Finding) -> bool:
+        for s, net, until in self._items:
+            if s.rule != f.rule or (until is not None and f.time > until):
+                continue
+            if s.principal is not None and s.principal != f.principal:
+                continue
+            if s.user is not None and s.user != f.user:
+                continue
+            if s.resource is not None and s.resource != f.resource:
+                continue
+            if net is not None:
+                try:
+                    if ipaddress.ip_address(f.src_ip) not in net:
+                        continue
+                except ValueError:
+                    continue
+            return True
+        return False
+
+
+class Detector:
+    """Runs a :class:`RuleSet` over events in time order; returns findings."""
+
+    def __init__(
+        self,
+        rules: RuleSet,
+        settings: dict[str, RuleSettings] | None = None,
+        suppress: Sequence[Suppression] = (),
+    ) -> None:
+        self.rules = rules
+        settings = settings or {}
+        self._dedup = {
+            name: (s.dedup.total_seconds() if s.dedup is not None else DEFAULT_DEDUP)
+            for name, s in settings.items()
+        }
+        self._suppress = _Suppressor(suppress)
+        self._feeds: dict[str, list[CompiledCorrelation]] = {}
+        for corr in rules.correlations:
+            for name in corr.rules:
+                self._feeds.setdefault(name, []).append(corr)
+        self._active = [r for r in rules.rules if r.name in rules.emitting or r.name in self._feeds]
+        self._groups: dict[str, dict[tuple[Any, ...], Any]] = {
+            c.name: {} for c in rules.correlations
+        }
+        self._fired: dict[tuple[str, str, str], float] = {}
+        self._seen = 0
+        self.suppressed = 0
+        self.evaluated = 0
+
+    # -- evaluation -------------------------------------------------------------
+
+    def process(self, events: Iterable[Event]) -> list[Finding]:
+        out: list[Finding] = []
+        emitting = self.rules.emitting
+        feeds = self._feeds
+        for ev in events:
+            self.evaluated += 1
+            cls, product = ev.class_uid, ev.product
+            for rule in self._active:
+                if rule.classes is not None and cls not in rule.classes:
+                    continue
+                if rule.products is not None and product not in rule.products:
+                    continue
+                if not rule.match(ev):
+                    continue
+                if rule.name in emitting:
+                    self._emit(out, _finding(rule, ev, [ev]), rule.name, ev)
+                for corr in feeds.get(rule.name, ()):
+                    self._correlate(out, corr, rule.name, ev)
+            self._seen += 1
+            if self._seen % _PRUNE_EVERY == 0:
+                self._prune(ev.time)
+        return out
+
+    def _emit(self, out: list[Finding], f: Finding, name: str, ev: Event) -> None:
+        key = (name, f.actor, f.resource if f.resource else f.src_ip)
+        window = self._dedup.get(name, DEFAULT_DEDUP)
+        last = self._fired.get(key)
+        if last is not None and 0 <= ev.time - last < window:
+            return
+        self._fired[key] = ev.time
+        if self._suppress.suppressed(f):
+            self.suppressed += 1
+            return
+        out.append(f)
+
+    def _correlate(
+        self, out: list[Finding], corr: CompiledCorrelation, rule: str, ev: Event
+    ) -> None:
+        key = tuple(ev.get(f) for f in corr.group_by)
+        groups = self._groups[corr.name]
+        span = corr.timespan
+        need = corr.count + (1 if corr.op == ">" else 0)
+        t = ev.time
+        if corr.type == "event_count":
+            dq = groups.get(key)
+            if dq is None:
+                dq = groups[key] = deque(maxlen=need)
+            dq.append(ev)
+            if len(dq) == need and t - dq[0].time <= span:
+                del groups[key]
+                self._emit(out, _finding(corr, ev, list(dq)), corr.name, ev)
+        elif corr.type == "value_count":
+            values = groups.get(key)
+            if values is None:
+                values = groups[key] = {}
+            values[ev.get(corr.field or "")] = ev
+            for v in [v for v, e in values.items() if t - e.time > span]:
+                del values[v]
+            if len(values) >= need:
+                del groups[key]
+                evidence = sorted(values.values(), key=lambda e: e.time)
+                self._emit(out, _finding(corr, ev, evidence), corr.name, ev)
+        else:
+            seen = groups.get(key)
+            if seen is None:
+                seen = groups[key] = {}
+            seen[rule] = ev
+            fresh = [seen.get(r) for r in corr.rules]
+            if all(e is not None and t - e.time <= span for e in fresh):
+                times = [e.time for e in fresh if e is not None]
+                if corr.type == "temporal" or times == sorted(times):
+                    del groups[key]
+                    self._emit(out, _finding(corr, ev, [e for e in fresh if e]), corr.name, ev)
+
+    def _prune(self, now: float) -> None:
+        for corr in self.rules.correlations:
+            groups = self._groups[corr.name]
+            span = corr.timespan
+            stale = []
+            for key, state in groups.items():
+                if isinstance(state, deque):
+                    newest = state[-1].time if state else 0.0
+                else:
+                    newest = max((e.time for e in state.values()), default=0.0)
+                if now - newest > span:
+                    stale.append(key)
+            for key in stale:
+                del groups[key]
+        longest = max([DEFAULT_DEDUP, *self._dedup.values()])
+        for key in [k for k, t in self._fired.items() if now - t > longest]:
+            del self._fired[key]
+
+    def state_size(self) -> int:
+        """How many items the detector holds (for the bounded-memory test)."""
+        groups = sum(len(s) for g in self._groups.values() for s in g.values())
+        return groups + len(self._fired)
+
+
+__all__ = ["Detector", "Finding"]

@@ -1,0 +1,253 @@
+"""Map what a log says (user names, hosts, databases) to what the estate declares.
+
+User names become principals through their declared identities (``logins``,
+``github``, ``gitlab``, ``cloud``, e-mails, the principal id) and through the
+database logins stagewall itself issued for grants. Hosts, databases, buckets and
+repositories become resources (and so environments and tiers) through each
+resource's identifiers, host and database, or the source's own ``resource``.
+Whatever cannot be mapped stays visible: principal ``""`` with affiliation and
+tier ``unknown``, and ``actor`` = ``unknown:<user>``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from stagewall.estate.models import (
+    DATABASE_KINDS,
+    Estate,
+    MonitoringSource,
+    ResourceKind,
+    SourceType,
+)
+from stagewall.monitoring.events import UNKNOWN, Event, OcsfClass
+from stagewall.store import Store
+
+_DB_SOURCES = frozenset({SourceType.POSTGRESQL, SourceType.MARIADB})
+_LOGIN_SOURCES = frozenset(
+    {SourceType.POSTGRESQL, SourceType.MARIADB, SourceType.SSHD, SourceType.SFTP, SourceType.GIT}
+)
+
+
+def _ts(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+@dataclass(frozen=True)
+class GrantWindow:
+    """A grant as it matters to monitoring: who, which environment, when."""
+
+    principal: str
+    environment: str
+    start: float
+    end: float
+    resources: frozenset[str] | None = None  # None: the whole environment
+
+
+class GrantIndex:
+    """Answers "did P hold a grant on environment E (and resource R) at time t?"."""
+
+    def __init__(self, windows: Iterable[GrantWindow], logins: Mapping[str, str] | None = None):
+        self._by: dict[tuple[str, str], list[GrantWindow]] = {}
+        for w in windows:
+            self._by.setdefault((w.principal, w.environment), []).append(w)
+        self._starts: dict[tuple[str, str], list[float]] = {}
+        for key, items in self._by.items():
+            items.sort(key=lambda w: w.start)
+            self._starts[key] = [w.start for w in items]
+        self.logins = dict(logins or {})
+
+    def active(self, principal: str, environment: str, resource: str, t: float) -> bool:
+        items = self._by.get((principal, environment))
+        if not items:
+            return False
+        hi = bisect.bisect_right(self._starts[(principal, environment)], t)
+        for w in items[:hi]:
+            if w.start <= t < w.end and (w.resources is None or resource in w.resources):
+                return True
+        return False
+
+    @classmethod
+    def from_store(cls, store: Store, estate: Estate) -> GrantIndex:
+        """Every grant ever recorded (active, expired, revoked) and the logins issued for them."""
+        from stagewall.access._tables import access_credentials, access_grants
+
+        windows: list[GrantWindow] = []
+        logins: dict[str, str] = {}
+        g = access_grants.c
+        with store.read() as conn:
+            rows = conn.execute(
+                select(
+                    g.id, g.principal, g.role, g.environment, g.starts_at, g.ends_at, g.revoked_at
+                )
+            ).all()
+            creds = conn.execute(
+                select(access_credentials.c.grant_id, access_credentials.c.login)
+            ).all()
+        holder = {}
+        for gid, principal, role, env, starts, ends, revoked in rows:
+            end = _ts(ends)
+            if revoked:
+                end = min(end, _ts(revoked))
+            r = estate.roles.get(role)
+            windows.append(
+                GrantWindow(principal, env, _ts(starts), end, frozenset(r.resources) if r else None)
+            )
+            holder[gid] = principal
+        for gid, login in creds:
+            if gid in holder:
+                logins[login.lower()] = holder[gid]
+        return cls(windows, logins)
+
+
+@dataclass(frozen=True)
+class _Res:
+    name: str
+    environment: str
+    tier: str
+
+
+class EstateIndex:
+    """Lookups from log names to estate names, built once per estate."""
+
+    def __init__(self, estate: Estate, grants: GrantIndex | None = None) -> None:
+        self.estate = estate
+        self.grants = grants or GrantIndex(())
+        self._ns: dict[str, dict[str, str]] = {
+            k: {} for k in ("login", "github", "gitlab", "cloud")
+        }
+        for pid, p in estate.principals.items():
+            ids = p.identities
+            for ns, names in (
+                ("login", [pid, *ids.logins, *p.emails]),
+                ("github", [*ids.github, *p.emails]),
+                ("gitlab", [*ids.gitlab, *p.emails]),
+                ("cloud", [*ids.cloud, *ids.logins, *p.emails]),
+            ):
+                for n in names:
+                    self._ns[ns].setdefault(n.lower(), pid)
+        for login, pid in self.grants.logins.items():
+            self._ns["login"].setdefault(login, pid)
+        self._res: dict[str, _Res] = {}
+        self._db: dict[tuple[str, str], _Res] = {}
+        for name, r in estate.resources.items():
+            tier = "production" if estate.is_production(r.environment) else "non-production"
+            info = _Res(name, r.environment, tier)
+            for ident in r.all_identifiers():
+                self._res.setdefault(ident, info)
+            self._res.setdefault(name.lower(), info)
+            if r.kind in DATABASE_KINDS and r.database:
+                self._db[((r.host or "").lower(), r.database.lower())] = info
+        self._principal_cache: dict[tuple[str, str], str] = {}
+
+    # -- principals -------------------------------------------------------------
+
+    def principal(self, source_type: SourceType, user: str) -> str:
+        key = (source_type.value, user)
+        hit = self._principal_cache.get(key)
+        if hit is not None:
+            return hit
+        ns = (
+            "login"
+            if source_type in _LOGIN_SOURCES
+            else "cloud"
+            if source_type is SourceType.CLOUDTRAIL
+            else source_type.value
+        )
+        low = user.lower()
+        pid = self._ns[ns].get(low, "")
+        if not pid and ns == "cloud" and low.startswith("arn:"):
+            pid = self._ns[ns].get(low.rsplit("/", 1)[-1], "")
+        if len(self._principal_cache) > 100_000:
+            self._principal_cache.clear()
+        self._principal_cache[key] = pid
+        return pid
+
+    # -- resources --------------------------------------------------------------
+
+    def resource(self, src: MonitoringSource, ev: Event) -> _Res | None:
+        own = self._res.get(src.resource.lower()) if src.resource else None
+        target = ev.target.lower()
+        if src.type in _DB_SOURCES and target:
+            host = ""
+            if src.resource:
+                r = self.estate.resources.get(src.resource)
+                host = (r.host or "").lower() if r else ""
+            hit = self._db.get((host, target))
+            if hit is not None:
+                return hit
+            if own is not None:
+                r = self.estate.resources[own.name]
+                if r.database is None or r.database.lower() == target:
+                    return own
+            return self._res.get(target)
+        if target:
+            hit = self._res.get(target)
+            if hit is not None:
+                return hit
+            if src.type in (SourceType.GITHUB, SourceType.GITLAB, SourceType.GIT):
+                short = target.rsplit("/", 1)[-1]
+                hit = self._res.get(short)
+                if hit is not None and self._kind(hit) is ResourceKind.REPOSITORY:
+                    return hit
+                return None
+        if ev.host:
+            hit = self._res.get(ev.host.lower())
+            if hit is not None:
+                return hit
+        return own
+
+    def _kind(self, res: _Res) -> ResourceKind:
+        return self.estate.resources[res.name].kind
+
+    # -- the whole event --------------------------------------------------------
+
+    def enrich(self, src: MonitoringSource, ev: Event) -> None:
+        user = ev.user
+        pid = self.principal(src.type, user) if user else ""
+        if pid:
+            p = self.estate.principals[pid]
+            ev.principal = pid
+            ev.actor = pid
+            ev.affiliation = p.affiliation.value
+            ev.principal_kind = p.kind.value
+            ev.vendor = p.vendor or ""
+        else:
+            ev.actor = f"unknown:{user}" if user else "unknown"
+        res = self.resource(src, ev)
+        if res is not None:
+            ev.resource, ev.environment, ev.tier = res.name, res.environment, res.tier
+        if ev.src_ip:
+            ev.src_network = network_of(ev.src_ip)
+        if (
+            ev.class_uid == OcsfClass.AUTHENTICATION
+            and ev.tier == "production"
+            and ev.activity_id == 1
+            and ev.status == "success"
+        ):
+            ev.grant_active = bool(pid) and self.grants.active(
+                pid, ev.environment, ev.resource, ev.time
+            )
+
+
+def network_of(ip: str) -> str:
+    """The /24 (IPv4) or /64 (IPv6) network of an address; "" when it is not one."""
+    if ip.count(".") == 3 and ":" not in ip:
+        head = ip.rsplit(".", 1)[0]
+        return f"{head}.0/24"
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return ""
+    if isinstance(addr, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+    return str(ipaddress.ip_network(f"{addr}/24", strict=False))
+
+
+__all__ = ["UNKNOWN", "EstateIndex", "GrantIndex", "GrantWindow", "network_of"]

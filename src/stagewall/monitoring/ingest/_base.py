@@ -1,0 +1,238 @@
+"""What every parser shares: the interface, the registry and time helpers."""
+
+from __future__ import annotations
+
+import abc
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from stagewall.errors import ConfigError
+from stagewall.monitoring.events import Event
+
+MAX_LINE = 1 << 20  # longer lines are malformed (a follower must never buffer without end)
+MAX_DOCUMENT = 64 << 20
+
+
+class LineError(ValueError):
+    """A line the parser cannot read; counted as malformed, never raised out of ingest."""
+
+
+class Parser(abc.ABC):
+    """Turns lines of one source type into events.
+
+    ``feed`` returns the events a line completes (often none: a line may only open
+    a session or continue a multi-line record) and raises :class:`LineError` for a
+    malformed line. Parsers keep small per-session state (joins on a PID), bounded
+    by ``MAX_SESSIONS``.
+    """
+
+    name: ClassVar[str]
+    MAX_SESSIONS: ClassVar[int] = 65536
+
+    def __init__(self, *, year: int | None = None) -> None:
+        self.year = year if year is not None else datetime.now(UTC).year
+
+    @abc.abstractmethod
+    def feed(self, line: str) -> list[Event]: ...
+
+    def flush(self) -> list[Event]:
+        """End of input: complete what is buffered (LineError if it cannot be)."""
+        return []
+
+
+_REGISTRY: dict[str, type[Parser]] = {}
+
+
+def register(cls: type[Parser]) -> type[Parser]:
+    if cls.name in _REGISTRY:
+        raise ConfigError(f"log parser {cls.name!r} is registered twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def parser_for(source_type: str, *, year: int | None = None) -> Parser:
+    try:
+        return _REGISTRY[source_type](year=year)
+    except KeyError:
+        raise ConfigError(
+            f"there is no log parser for source type {source_type!r}",
+            hint=f"use one of: {', '.join(sorted(_REGISTRY))}",
+        ) from None
+
+
+def parser_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+# -- time ---------------------------------------------------------------------
+
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+
+
+def parse_iso(text: str) -> float:
+    """ISO 8601 (``2026-12-05 02:41:20.123 UTC``, ``...T...Z``, ``+01:00``) -> epoch seconds.
+
+    A time without a zone is taken as UTC.
+    """
+    value = text.strip()
+    if value.endswith((" UTC", " GMT")):
+        value = value[:-4]
+    elif value.endswith("Z"):
+        value = value[:-1]
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise LineError(f"{text[:40]!r} is not a timestamp") from None
+    if dt.tzinfo is None:
+        return (dt - _EPOCH_NAIVE).total_seconds()
+    return dt.timestamp()
+
+
+def parse_syslog_time(text: str, year: int) -> float:
+    """``Dec  5 02:41:20`` (no year, taken as UTC in ``year``) -> epoch seconds."""
+    try:
+        month = _MONTHS[text[:3]]
+        day = int(text[4:6])
+        hh, mm, ss = int(text[7:9]), int(text[10:12]), int(text[13:15])
+        return datetime(year, month, day, hh, mm, ss, tzinfo=UTC).timestamp()
+    except (KeyError, ValueError):
+        raise LineError(f"{text[:15]!r} is not a syslog timestamp") from None
+
+
+# Syslog: classic ("Dec  5 02:41:20 host prog[pid]: msg") or RFC 3339 (rsyslog).
+_SYSLOG = re.compile(
+    r"^(?:(?P<classic>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)|(?P<iso>\d{4}-\d\d-\d\dT\S+))"
+    r" (?P<host>\S+) (?P<prog>[\w./-]+)(?:\[(?P<pid>\d+)\])?: (?P<msg>.*)$"
+)
+
+
+def split_syslog(line: str, year: int) -> tuple[float, str, str, str, str]:
+    """(time, host, program, pid, message) of a syslog line, or a journald JSON line."""
+    if line.startswith("{"):
+        try:
+            rec = json.loads(line)
+            message = str(rec["MESSAGE"])
+            ts = int(rec["__REALTIME_TIMESTAMP"]) / 1e6
+        except (ValueError, KeyError, TypeError):
+            raise LineError("not a journald JSON record (MESSAGE, __REALTIME_TIMESTAMP)") from None
+        prog = str(rec.get("SYSLOG_IDENTIFIER") or rec.get("_COMM") or "")
+        return ts, str(rec.get("_HOSTNAME", "")), prog, str(rec.get("_PID", "")), message
+    m = _SYSLOG.match(line)
+    if m is None:
+        raise LineError("not a syslog line (timestamp host program[pid]: message)")
+    classic = m["classic"]
+    ts = parse_syslog_time(classic, year) if classic else parse_iso(m["iso"])
+    return ts, m["host"], m["prog"], m["pid"] or "", m["msg"]
+
+
+def json_records(value: Any) -> list[dict[str, Any]]:
+    """The records of a JSON document: a list, ``{"Records": [...]}`` or one object."""
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, dict)]
+    if isinstance(value, dict):
+        records = value.get("Records")
+        if isinstance(records, list):
+            return [v for v in records if isinstance(v, dict)]
+        return [value]
+    raise LineError("a JSON value that is neither an object nor a list")
+
+
+class JsonParser(Parser):
+    """Base for JSON sources: JSON lines, or a whole (pretty-printed) JSON document."""
+
+    def __init__(self, *, year: int | None = None) -> None:
+        super().__init__(year=year)
+        self._buf: list[str] = []
+        self._size = 0
+
+    @abc.abstractmethod
+    def record(self, rec: dict[str, Any]) -> Event | None: ...
+
+    def _records(self, value: Any) -> list[Event]:
+        out: list[Event] = []
+        bad = 0
+        for rec in json_records(value):
+            try:
+                ev = self.record(rec)
+            except (KeyError, TypeError, ValueError):
+                bad += 1
+                continue
+            if ev is not None:
+                out.append(ev)
+        if bad and not out:
+            raise LineError(f"{bad} JSON record(s) lack the fields this source needs")
+        return out
+
+    def feed(self, line: str) -> list[Event]:
+        text = line.strip()
+        if not text and not self._buf:
+            return []
+        if not self._buf and text.startswith("{") and text.endswith("}"):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise LineError("not valid JSON") from None
+            return self._records(value)
+        self._buf.append(line)
+        self._size += len(line)
+        if self._size > MAX_DOCUMENT:
+            self._buf, self._size = [], 0
+            raise LineError("a JSON document larger than 64 MB")
+        if text.endswith(("]", "}")):
+            try:
+                value = json.loads("\n".join(self._buf))
+            except ValueError:
+                return []
+            self._buf, self._size = [], 0
+            return self._records(value)
+        return []
+
+    def flush(self) -> list[Event]:
+        if self._buf:
+            self._buf, self._size = [], 0
+            raise LineError("the input ends inside a JSON document")
+        return []
+
+
+def first_word(statement: str) -> str:
+    stripped = statement.lstrip(" \t\n(")
+    end = 0
+    while end < len(stripped) and (stripped[end].isalpha() or stripped[end] == "_"):
+        end += 1
+    return stripped[:end].upper()
+
+
+_LITERAL = re.compile(r"'(?:[^'\\]|''|\\.)*'|\$\$.*?\$\$", re.DOTALL)
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
+
+
+def redact_statement(statement: str, limit: int = 400) -> str:
+    """A statement with every literal replaced by ``?`` (no secrets, no personal data)."""
+    out = _NUMBER.sub("?", _LITERAL.sub("'?'", statement))
+    out = " ".join(out.split())
+    return out if len(out) <= limit else out[:limit] + "..."
+
+
+__all__ = [
+    "MAX_LINE",
+    "JsonParser",
+    "LineError",
+    "Parser",
+    "first_word",
+    "json_records",
+    "parse_iso",
+    "parse_syslog_time",
+    "parser_for",
+    "parser_names",
+    "redact_statement",
+    "register",
+    "split_syslog",
+]

@@ -1,0 +1,193 @@
+"""Hosted git and object storage audit logs: GitHub, GitLab and AWS CloudTrail (JSON).
+
+Each accepts JSON lines, a JSON array, or a ``{"Records": [...]}`` document.
+
+- GitHub organisation audit log export/stream: ``action`` (``git.clone``,
+  ``git.push``, ``protected_branch.destroy``...), ``actor``, ``actor_ip``, ``repo``,
+  ``@timestamp`` (ms) or ``created_at``.
+- GitLab audit events (stored or streamed): ``author_name``/``details.author_name``,
+  ``entity_path``, ``event_type``/``event_name``/``details``, ``ip_address``, ``created_at``.
+- CloudTrail: S3 data events (GetObject with ``bytesTransferredOut``, PutObject,
+  DeleteObject, ListObjects) as datastore activity on the bucket; other calls
+  (``StopLogging``, ``PutBucketPolicy``...) as API activity.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stagewall.monitoring.events import (
+    API_CREATE,
+    API_DELETE,
+    API_READ,
+    API_UPDATE,
+    DS_DELETE,
+    DS_LIST,
+    DS_QUERY,
+    DS_READ,
+    DS_WRITE,
+    FAILURE,
+    SUCCESS,
+    Event,
+    OcsfClass,
+)
+from stagewall.monitoring.ingest._base import JsonParser, LineError, parse_iso, register
+
+_READ_WORDS = ("clone", "fetch", "download", "pull", "git-upload-pack")
+
+
+def _api_activity(action: str) -> int:
+    low = action.lower()
+    if any(w in low for w in _READ_WORDS):
+        return API_READ
+    if low.endswith(("create", ".add", "_add", "added", "created")):
+        return API_CREATE
+    if low.endswith(("destroy", "delete", "remove", "removed", "deleted", "_destroyed")):
+        return API_DELETE
+    return API_UPDATE
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+@register
+class GitHubParser(JsonParser):
+    name = "github"
+
+    def record(self, rec: dict[str, Any]) -> Event | None:
+        action = _text(rec["action"])
+        stamp = rec.get("@timestamp")
+        if stamp is not None and not isinstance(stamp, str):
+            ts = float(stamp) / 1000.0
+        else:
+            created = rec.get("created_at", stamp)
+            ts = (
+                float(created) / 1000.0
+                if isinstance(created, int | float)
+                else parse_iso(str(created))
+            )
+        operation = action
+        return Event(
+            ts,
+            OcsfClass.API_ACTIVITY,
+            _api_activity(action),
+            user=_text(rec.get("actor")),
+            src_ip=_text(rec.get("actor_ip")),
+            host="github.com",
+            target=_text(rec.get("repo") or rec.get("repository") or rec.get("org")),
+            object=_text(rec.get("user") or rec.get("branch") or ""),
+            operation=operation,
+            detail=_text(rec.get("programmatic_access_type") or rec.get("protocol_name") or ""),
+        )
+
+
+_GITLAB_OPS = ("event_type", "event_name")
+
+
+@register
+class GitLabParser(JsonParser):
+    name = "gitlab"
+
+    def record(self, rec: dict[str, Any]) -> Event | None:
+        raw_details = rec.get("details")
+        details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
+        operation = ""
+        for key in _GITLAB_OPS:
+            operation = _text(rec.get(key) or details.get(key))
+            if operation:
+                break
+        if not operation:
+            for key in ("change", "add", "remove", "custom_message", "action"):
+                if key in details:
+                    operation = f"{key}:{_text(details[key])}"[:120]
+                    break
+        git_action = _text(details.get("action") or rec.get("action"))
+        if git_action in ("git-upload-pack", "git-receive-pack"):
+            operation = "git.fetch" if git_action == "git-upload-pack" else "git.push"
+        if not operation:
+            raise LineError("a GitLab audit event without event_type/event_name/details")
+        return Event(
+            parse_iso(_text(rec["created_at"])),
+            OcsfClass.API_ACTIVITY,
+            _api_activity(operation),
+            user=_text(rec.get("author_name") or details.get("author_name")),
+            src_ip=_text(rec.get("ip_address") or details.get("ip_address")),
+            host="gitlab",
+            target=_text(rec.get("entity_path") or details.get("entity_path")),
+            object=_text(rec.get("target_details") or details.get("target_details")),
+            operation=operation,
+        )
+
+
+_S3_ACTIVITY = {
+    "GetObject": DS_READ,
+    "PutObject": DS_WRITE,
+    "CopyObject": DS_WRITE,
+    "CompleteMultipartUpload": DS_WRITE,
+    "DeleteObject": DS_DELETE,
+    "DeleteObjects": DS_DELETE,
+    "ListObjects": DS_LIST,
+    "ListObjectsV2": DS_LIST,
+    "HeadObject": DS_QUERY,
+}
+
+
+def _cloud_user(identity: dict[str, Any]) -> str:
+    kind = identity.get("type")
+    if kind == "AssumedRole":
+        principal_id = _text(identity.get("principalId"))
+        if ":" in principal_id:
+            return principal_id.split(":", 1)[1]
+    return _text(identity.get("userName") or identity.get("arn") or identity.get("principalId"))
+
+
+@register
+class CloudTrailParser(JsonParser):
+    name = "cloudtrail"
+
+    def record(self, rec: dict[str, Any]) -> Event | None:
+        name = _text(rec["eventName"])
+        ts = parse_iso(_text(rec["eventTime"]))
+        identity = rec.get("userIdentity") or {}
+        params = rec.get("requestParameters") or {}
+        extra = rec.get("additionalEventData") or {}
+        status = FAILURE if rec.get("errorCode") else SUCCESS
+        user = _cloud_user(identity)
+        arn = _text(identity.get("arn"))
+        ip = _text(rec.get("sourceIPAddress"))
+        if rec.get("eventSource") == "s3.amazonaws.com" and name in _S3_ACTIVITY:
+            size = (
+                extra.get("bytesTransferredOut")
+                if name == "GetObject"
+                else extra.get("bytesTransferredIn")
+            )
+            return Event(
+                ts,
+                OcsfClass.DATASTORE_ACTIVITY,
+                _S3_ACTIVITY[name],
+                status=status,
+                user=user,
+                src_ip=ip,
+                host=_text(rec.get("recipientAccountId")),
+                target=_text(params.get("bucketName")),
+                object=_text(params.get("key")),
+                operation=name,
+                bytes=int(float(size)) if isinstance(size, int | float | str) and size else 0,
+                detail=arn,
+            )
+        return Event(
+            ts,
+            OcsfClass.API_ACTIVITY,
+            _api_activity(name if not name.startswith(("Get", "List", "Describe")) else "download"),
+            status=status,
+            user=user,
+            src_ip=ip,
+            host=_text(rec.get("recipientAccountId")),
+            target=_text(params.get("bucketName") or params.get("name") or rec.get("eventSource")),
+            operation=name,
+            detail=arn,
+        )
+
+
+__all__ = ["CloudTrailParser", "GitHubParser", "GitLabParser"]

@@ -1,0 +1,302 @@
+"""PostgreSQL server logs: stderr (``%m [%p] `` prefixes), csvlog and jsonlog.
+
+Recognised: ``connection received`` (remembered per process for the client
+address), ``connection authorized`` (logon), ``disconnection`` (logoff),
+authentication failures (FATAL ``password authentication failed``, ``no pg_hba.conf
+entry``, ``role ... does not exist``, ``database ... does not exist``) and pgaudit
+``AUDIT:`` lines (datastore activity on the audited object). Statements are stored
+with every literal replaced by ``?``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from typing import Any
+
+from stagewall.monitoring.events import (
+    DS_CREATE,
+    DS_DELETE,
+    DS_QUERY,
+    DS_READ,
+    DS_UPDATE,
+    DS_WRITE,
+    FAILURE,
+    LOGOFF,
+    LOGON,
+    Event,
+    OcsfClass,
+)
+from stagewall.monitoring.ingest._base import (
+    MAX_LINE,
+    LineError,
+    Parser,
+    parse_iso,
+    redact_statement,
+    register,
+)
+
+_RECEIVED = re.compile(r"^connection received: host=(\S+)(?: port=(\d+))?")
+_AUTHORIZED = re.compile(r"^(?:replication )?connection authorized: user=(\S+)(?: database=(\S+))?")
+_DISCONNECT = re.compile(
+    r"^disconnection: session time: \S+ user=(\S+) database=(\S+) host=(\S+)(?: port=\d+)?"
+)
+_FAILURES = (
+    re.compile(r'^password authentication failed for user "([^"]*)"'),
+    re.compile(
+        r"^no pg_hba\.conf entry for (?:replication connection from )?"
+        r'host "([^"]*)", user "([^"]*)"(?:, database "([^"]*)")?'
+    ),
+    re.compile(r'^role "([^"]*)" does not exist'),
+    re.compile(r'^database "([^"]*)" does not exist'),
+    re.compile(
+        r"^(?:Ident|Peer|LDAP|RADIUS|PAM|certificate|GSSAPI|SSPI) "
+        r'authentication failed for user "([^"]*)"'
+    ),
+)
+_STDERR = re.compile(
+    r"^(?P<ts>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?(?: ?(?:[A-Z]{2,5}|[+-]\d\d(?::?\d\d)?))?)"
+    r"\s.*?\[(?P<pid>\d+)\](?P<mid>.*?)\b"
+    r"(?P<sev>LOG|FATAL|ERROR|WARNING|PANIC|DETAIL|HINT|STATEMENT|CONTEXT|NOTICE|INFO|DEBUG\d?):  "
+    r"(?P<msg>.*)$"
+)
+_PREFIX_USER = re.compile(r"(?:^|\s)([^\s@\[]+)@(\S+)")
+_PREFIX_HOST = re.compile(r"(?:^|\s)([0-9a-fA-F.:]+)\(\d+\)")
+# pgaudit class -> activity; command refines WRITE and DDL.
+_AUDIT_CLASS = {"READ": DS_READ, "WRITE": DS_WRITE, "DDL": DS_CREATE, "ROLE": DS_UPDATE}
+_COMMAND = {
+    "UPDATE": DS_UPDATE,
+    "DELETE": DS_DELETE,
+    "TRUNCATE TABLE": DS_DELETE,
+    "INSERT": DS_WRITE,
+    "COPY": DS_READ,
+    "SELECT": DS_READ,
+}
+
+_CSV_START = re.compile(
+    r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [A-Z]{2,5}| ?[+-]\d\d(?::?\d\d)?)?,"
+)
+_CSV_FIELDS = 23  # PG13: 23 columns; PG14+ 26
+
+
+@register
+class PostgresParser(Parser):
+    name = "postgresql"
+
+    def __init__(self, *, year: int | None = None) -> None:
+        super().__init__(year=year)
+        self._pending: list[str] = []
+        self._hosts: dict[str, str] = {}  # pid -> client address from "connection received"
+
+    def feed(self, line: str) -> list[Event]:
+        if len(line) > MAX_LINE:
+            self._pending = []
+            raise LineError("a line longer than 1 MB")
+        if self._pending:
+            self._pending.append(line)
+            text = "\n".join(self._pending)
+            if text.count('"') % 2:
+                if len(self._pending) > 10000:
+                    self._pending = []
+                    raise LineError("an unterminated csvlog record")
+                return []
+            self._pending = []
+            return self._csv(text)
+        if not line.strip():
+            return []
+        first = line[0]
+        if first == "{":
+            return self._json(line)
+        if first.isdigit() and len(line) > 24:
+            if _CSV_START.match(line):
+                if line.count('"') % 2:
+                    self._pending = [line]
+                    return []
+                return self._csv(line)
+            return self._stderr(line)
+        if first in " \t":
+            return []  # continuation of a multi-line stderr message
+        raise LineError("not a PostgreSQL log line (stderr, csvlog or jsonlog)")
+
+    # -- formats ----------------------------------------------------------------
+
+    def _json(self, line: str) -> list[Event]:
+        try:
+            rec: dict[str, Any] = json.loads(line)
+            ts = parse_iso(str(rec["timestamp"]))
+            msg = str(rec.get("message", ""))
+            sev = str(rec["error_severity"])
+        except (ValueError, KeyError, TypeError):
+            raise LineError("not a jsonlog record (timestamp, error_severity, message)") from None
+        host = rec.get("remote_host")
+        return self._message(
+            ts,
+            str(rec.get("pid", "")),
+            sev,
+            msg,
+            user=str(rec.get("user") or ""),
+            db=str(rec.get("dbname") or ""),
+            host=str(host) if host else "",
+            session=str(rec.get("session_id") or ""),
+        )
+
+    def _csv(self, text: str) -> list[Event]:
+        try:
+            row = next(csv.reader([text]))
+        except (csv.Error, StopIteration):
+            raise LineError("not a csvlog record") from None
+        if len(row) < _CSV_FIELDS:
+            raise LineError(f"a csvlog record with {len(row)} fields (expected 23 to 26)")
+        conn_from = row[4]
+        host = conn_from.rsplit(":", 1)[0] if ":" in conn_from else conn_from
+        return self._message(
+            parse_iso(row[0]),
+            row[3],
+            row[11],
+            row[13],
+            user=row[1],
+            db=row[2],
+            host=host if host != "[local]" else "local",
+            session=row[5],
+        )
+
+    def _stderr(self, line: str) -> list[Event]:
+        m = _STDERR.match(line)
+        if m is None:
+            raise LineError("a PostgreSQL stderr line without a '[pid]' and 'LEVEL:  ' part")
+        mid = m["mid"]
+        user = db = host = ""
+        if mid.strip():
+            um = _PREFIX_USER.search(mid)
+            if um:
+                user, db = um[1], um[2]
+            hm = _PREFIX_HOST.search(mid)
+            if hm:
+                host = hm[1]
+        return self._message(
+            parse_iso(m["ts"]), m["pid"], m["sev"], m["msg"], user=user, db=db, host=host
+        )
+
+    # -- messages ---------------------------------------------------------------
+
+    def _message(
+        self,
+        ts: float,
+        pid: str,
+        sev: str,
+        msg: str,
+        *,
+        user: str = "",
+        db: str = "",
+        host: str = "",
+        session: str = "",
+    ) -> list[Event]:
+        if sev == "LOG":
+            if msg.startswith("AUDIT: "):
+                return [
+                    self._audit(ts, msg[7:], user, db, host or self._hosts.get(pid, ""), session)
+                ]
+            if msg.startswith("connection received"):
+                m = _RECEIVED.match(msg)
+                if m:
+                    if len(self._hosts) >= self.MAX_SESSIONS:
+                        self._hosts.clear()
+                    self._hosts[pid] = m[1]
+                return []
+            if msg.startswith(("connection authorized", "replication connection authorized")):
+                m = _AUTHORIZED.match(msg)
+                if m is None:
+                    raise LineError("a 'connection authorized' line without user=")
+                return [
+                    Event(
+                        ts,
+                        OcsfClass.AUTHENTICATION,
+                        LOGON,
+                        user=m[1],
+                        target=m[2] or db,
+                        src_ip=host or self._hosts.get(pid, ""),
+                        operation="connect",
+                        session=session or pid,
+                    )
+                ]
+            if msg.startswith("disconnection:"):
+                m = _DISCONNECT.match(msg)
+                self._hosts.pop(pid, None)
+                if m is None:
+                    raise LineError("a 'disconnection' line without user=, database=, host=")
+                return [
+                    Event(
+                        ts,
+                        OcsfClass.AUTHENTICATION,
+                        LOGOFF,
+                        user=m[1],
+                        target=m[2],
+                        src_ip=m[3] if m[3] != "[local]" else "local",
+                        operation="disconnect",
+                        session=session or pid,
+                    )
+                ]
+            return []
+        if sev == "FATAL":
+            return self._failure(ts, pid, msg, user, db, host, session)
+        return []
+
+    def _failure(
+        self, ts: float, pid: str, msg: str, user: str, db: str, host: str, session: str
+    ) -> list[Event]:
+        for i, pattern in enumerate(_FAILURES):
+            m = pattern.match(msg)
+            if m is None:
+                continue
+            if i == 1:
+                host, user, db = m[1], m[2], m[3] or db
+            elif i == 3:
+                db = m[1]
+            else:
+                user = m[1]
+            return [
+                Event(
+                    ts,
+                    OcsfClass.AUTHENTICATION,
+                    LOGON,
+                    status=FAILURE,
+                    user=user,
+                    target=db,
+                    src_ip=host or self._hosts.pop(pid, ""),
+                    operation="connect",
+                    detail=msg.split(" for ")[0][:80] if i != 3 else "database does not exist",
+                    session=session or pid,
+                )
+            ]
+        return []
+
+    def _audit(self, ts: float, body: str, user: str, db: str, host: str, session: str) -> Event:
+        parts = body.split(",", 7)
+        if len(parts) < 7 or parts[0] not in ("SESSION", "OBJECT"):
+            raise LineError("a pgaudit line that is not AUDIT: SESSION|OBJECT,id,id,CLASS,...")
+        klass, command, obj = parts[3], parts[4], parts[6]
+        activity = _COMMAND.get(command) or _AUDIT_CLASS.get(klass, DS_QUERY)
+        if klass == "DDL":
+            verb = command.split(" ", 1)[0]
+            activity = {"ALTER": DS_UPDATE, "DROP": DS_DELETE}.get(verb, DS_CREATE)
+        statement = parts[7] if len(parts) > 7 else ""
+        if statement.endswith((",<not logged>", ",<none>")):
+            statement = statement.rsplit(",", 1)[0]
+        if statement.startswith('"') and statement.endswith('"'):
+            statement = statement[1:-1].replace('""', '"')
+        return Event(
+            ts,
+            OcsfClass.DATASTORE_ACTIVITY,
+            activity,
+            user=user,
+            target=db,
+            object=obj.strip('"'),
+            operation=command,
+            detail=redact_statement(statement),
+            src_ip=host,
+            session=session,
+        )
+
+
+__all__ = ["PostgresParser"]

@@ -1,0 +1,134 @@
+"""OpenSSH ``sshd`` lines from auth.log (classic or RFC 3339 syslog) or journald JSON.
+
+Accepted/Failed password, publickey and keyboard-interactive logins (with the key
+type and fingerprint), invalid users, ``maximum authentication attempts``,
+``not allowed because`` refusals and disconnections. Other lines are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+
+from stagewall.monitoring.events import FAILURE, LOGOFF, LOGON, Event, OcsfClass
+from stagewall.monitoring.ingest._base import MAX_LINE, LineError, Parser, register, split_syslog
+
+_ACCEPTED = re.compile(
+    r"^(Accepted|Failed) (\S+) for (invalid user )?(\S*) from (\S+) port (\d+)"
+    r"(?: ssh2)?(?:: (\S+) (\S+))?"
+)
+_INVALID = re.compile(r"^Invalid user (\S*) from (\S+)(?: port (\d+))?")
+_MAXTRIES = re.compile(
+    r"^(?:error: )?maximum authentication attempts exceeded for (?:invalid user )?(\S*) from (\S+)"
+)
+_NOT_ALLOWED = re.compile(r"^User (\S+) from (\S+) not allowed because")
+_DISCONNECTED = re.compile(r"^Disconnected from user (\S+) (\S+) port (\d+)")
+_PROGRAMS = frozenset({"sshd", "sshd-session", "sshd-auth"})
+
+
+@register
+class SshdParser(Parser):
+    name = "sshd"
+
+    def feed(self, line: str) -> list[Event]:
+        if len(line) > MAX_LINE:
+            raise LineError("a line longer than 1 MB")
+        if not line.strip():
+            return []
+        ts, host, prog, pid, msg = split_syslog(line, self.year)
+        if prog not in _PROGRAMS:
+            return []
+        c = msg[:3]
+        if c in ("Acc", "Fai"):
+            m = _ACCEPTED.match(msg)
+            if m is None:
+                return []
+            ok = m[1] == "Accepted"
+            detail = m[2] if m[7] is None else f"{m[2]} {m[7]} {m[8]}"
+            return [
+                Event(
+                    ts,
+                    OcsfClass.AUTHENTICATION,
+                    LOGON,
+                    status="success" if ok else FAILURE,
+                    user=m[4],
+                    src_ip=m[5],
+                    host=host,
+                    operation="invalid_user" if m[3] else "login",
+                    detail=detail,
+                    session=pid,
+                )
+            ]
+        if c == "Inv":
+            m = _INVALID.match(msg)
+            if m is None:
+                return []
+            return [
+                Event(
+                    ts,
+                    OcsfClass.AUTHENTICATION,
+                    LOGON,
+                    status=FAILURE,
+                    user=m[1],
+                    src_ip=m[2],
+                    host=host,
+                    operation="invalid_user",
+                    detail="invalid user",
+                    session=pid,
+                )
+            ]
+        if c in ("max", "err"):
+            m = _MAXTRIES.match(msg)
+            if m is None:
+                return []
+            return [
+                Event(
+                    ts,
+                    OcsfClass.AUTHENTICATION,
+                    LOGON,
+                    status=FAILURE,
+                    user=m[1],
+                    src_ip=m[2],
+                    host=host,
+                    operation="max_attempts",
+                    detail="maximum attempts",
+                    session=pid,
+                )
+            ]
+        if c == "Use":
+            m = _NOT_ALLOWED.match(msg)
+            if m is None:
+                return []
+            return [
+                Event(
+                    ts,
+                    OcsfClass.AUTHENTICATION,
+                    LOGON,
+                    status=FAILURE,
+                    user=m[1],
+                    src_ip=m[2],
+                    host=host,
+                    operation="not_allowed",
+                    detail="not allowed",
+                    session=pid,
+                )
+            ]
+        if c == "Dis":
+            m = _DISCONNECTED.match(msg)
+            if m is None:
+                return []
+            return [
+                Event(
+                    ts,
+                    OcsfClass.AUTHENTICATION,
+                    LOGOFF,
+                    user=m[1],
+                    src_ip=m[2],
+                    host=host,
+                    operation="logout",
+                    session=pid,
+                )
+            ]
+        return []
+
+
+__all__ = ["SshdParser"]

@@ -1,0 +1,396 @@
+"""Ingest: lines -> events -> estate context -> monitoring log -> rules -> findings.
+
+:func:`ingest_lines` is the one entry point: the CLI (``stagewall ingest``) and the
+server's ingest endpoint both call it with an :class:`IngestContext` they keep
+for as long as they read (parsers keep multi-line records and PID joins, the
+detector its correlation windows). Malformed lines are counted and reported;
+they never stop ingestion.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time as _time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from stagewall.alerts import Alert, AlertDispatcher, AlertSink, Severity
+from stagewall.audit import AuditEvent, AuditLog, Status
+from stagewall.errors import UnknownLogSource
+from stagewall.estate.models import Estate, MonitoringSource
+from stagewall.monitoring._audit import FINDING_CREATED, INGEST_BATCH
+from stagewall.monitoring.baselines import FirstSeen, Gaps, Volume, WorkingHours
+from stagewall.monitoring.detect import Detector, Finding
+from stagewall.monitoring.enrich import EstateIndex, GrantIndex
+from stagewall.monitoring.events import Event, iso
+from stagewall.monitoring.ingest import LineError, Parser, parser_for
+from stagewall.monitoring.log import MonitorLog
+from stagewall.monitoring.rules import RuleSet, load_rules
+from stagewall.store import Store
+
+CHUNK = 5000
+MAX_SAMPLES = 10
+_STATE_KEY = "baselines"
+_SEVERITY = {
+    "critical": Severity.CRITICAL,
+    "high": Severity.CRITICAL,
+    "medium": Severity.WARNING,
+    "low": Severity.WARNING,
+    "informational": Severity.INFO,
+}
+
+
+@dataclass
+class IngestReport:
+    """What one call of :func:`ingest_lines` did."""
+
+    source: str
+    lines: int = 0
+    events: int = 0
+    malformed: int = 0
+    malformed_samples: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    suppressed: int = 0
+    first_index: int | None = None
+    last_index: int | None = None
+    head: str = ""
+    alert_failures: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "lines": self.lines,
+            "events": self.events,
+            "malformed": self.malformed,
+            "malformed_samples": self.malformed_samples,
+            "findings": [f.to_json() for f in self.findings],
+            "suppressed": self.suppressed,
+            "first_index": self.first_index,
+            "last_index": self.last_index,
+            "head": self.head,
+            "alert_failures": self.alert_failures,
+        }
+
+
+def _section(saved: dict[str, Any], key: str) -> dict[str, Any]:
+    value = saved.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+class IngestContext:
+    """Everything ingestion keeps between calls, for one estate and one store."""
+
+    def __init__(
+        self,
+        estate: Estate,
+        store: Store,
+        *,
+        audit: AuditLog | None = None,
+        sinks: Sequence[AlertSink] = (),
+        base_dir: Path | None = None,
+        grants: GrantIndex | None = None,
+        rules: RuleSet | None = None,
+        year: int | None = None,
+    ) -> None:
+        mon = estate.monitoring
+        self.estate = estate
+        self.store = store
+        self.log = MonitorLog(store)
+        self.audit = audit if audit is not None else AuditLog(store)
+        self.dispatcher = AlertDispatcher(sinks)
+        rules_dir = None
+        if mon.rules_dir:
+            rules_dir = Path(mon.rules_dir)
+            if not rules_dir.is_absolute() and base_dir is not None:
+                rules_dir = base_dir / rules_dir
+        self.rules = rules if rules is not None else load_rules(mon.rules, rules_dir)
+        self.detector = Detector(self.rules, mon.rules, mon.suppress)
+        # Grants read from the store are re-read before every batch: a long-running
+        # server must see a grant approved a second ago. Given grants are fixed.
+        self._live_grants = grants is None
+        self.index = EstateIndex(
+            estate, grants if grants is not None else GrantIndex.from_store(store, estate)
+        )
+        self.hours = WorkingHours(estate)
+        self.first_seen = FirstSeen()
+        self.volume = Volume(mon.rules.get("large_read_volume"))
+        self.gaps = Gaps()
+        self.year = year
+        self._parsers: dict[str, Parser] = {}
+        self._line_no: dict[str, int] = {}
+        # One batch at a time: parsers, baselines and the detector are not thread-safe,
+        # and a server may call ingest_lines for several sources at once.
+        self.lock = threading.RLock()
+        saved = self.log.load_state(_STATE_KEY)
+        if saved:
+            self.first_seen.load(_section(saved, "first_seen"))
+            self.volume.load(_section(saved, "volume"))
+            self.gaps.load(_section(saved, "gaps"))
+
+    def refresh_grants(self) -> None:
+        if self._live_grants:
+            self.index = EstateIndex(self.estate, GrantIndex.from_store(self.store, self.estate))
+
+    def source(self, name: str) -> MonitoringSource:
+        src = self.estate.monitoring.sources.get(name)
+        if src is None:
+            known = ", ".join(sorted(self.estate.monitoring.sources)) or "none declared"
+            raise UnknownLogSource(
+                f"log source {name!r} is not declared in stagewall.yaml (known: {known})"
+            )
+        return src
+
+    def parser(self, name: str) -> Parser:
+        p = self._parsers.get(name)
+        if p is None:
+            p = self._parsers[name] = parser_for(self.source(name).type.value, year=self.year)
+        return p
+
+    def save_state(self, conn: Connection | None = None) -> None:
+        self.log.save_state(
+            _STATE_KEY,
+            {
+                "first_seen": self.first_seen.to_json(),
+                "volume": self.volume.to_json(),
+                "gaps": self.gaps.to_json(),
+            },
+            conn=conn,
+        )
+
+    # -- the pipeline -----------------------------------------------------------
+
+    def _enrich(self, name: str, src: MonitoringSource, events: list[Event]) -> list[Event]:
+        out: list[Event] = []
+        gap = src.max_gap.total_seconds() if src.max_gap is not None else None
+        res = self.index.estate.resources.get(src.resource) if src.resource else None
+        for ev in events:
+            missing = self.gaps.observe(name, ev.time, gap)
+            if missing is not None:
+                self._place(missing, src, res is not None)
+                out.append(missing)
+            self.index.enrich(src, ev)
+            if ev.principal:
+                self.hours.judge(ev)
+                self.first_seen.judge(ev)
+                self.volume.judge(ev)
+            out.append(ev)
+        return out
+
+    def _place(self, ev: Event, src: MonitoringSource, declared: bool) -> None:
+        if declared and src.resource:
+            ev.resource = src.resource
+            env = self.estate.resources[src.resource].environment
+            ev.environment = env
+            ev.tier = "production" if self.estate.is_production(env) else "non-production"
+
+    def _store_and_detect(
+        self, conn: Connection, events: list[Event], report: IngestReport
+    ) -> None:
+        if not events:
+            return
+        head = self.log.append(events, conn=conn)
+        if report.first_index is None:
+            report.first_index = events[0].index
+        report.last_index = events[-1].index
+        report.head = head.chain.hex()
+        report.events += len(events)
+        before = self.detector.suppressed
+        report.findings += self.detector.process(events)
+        report.suppressed += self.detector.suppressed - before
+
+    def record(self, conn: Connection, report: IngestReport) -> None:
+        """Findings and the batch anchor to the audit log (in ``conn``'s transaction)."""
+        entries = [finding_event(f) for f in report.findings]
+        if report.events:
+            entries.append(
+                AuditEvent(
+                    code=INGEST_BATCH.code,
+                    status=Status.SUCCESS,
+                    actor="stagewall-ingest",
+                    message=f"{report.events} event(s) from {report.source} appended to the "
+                    "monitoring log",
+                    details={
+                        "source": report.source,
+                        "lines": report.lines,
+                        "events": report.events,
+                        "malformed": report.malformed,
+                        "first_index": report.first_index,
+                        "last_index": report.last_index,
+                        "monitoring_head": report.head,
+                        "findings": len(report.findings),
+                    },
+                )
+            )
+        if entries:
+            self.audit.append_many(entries, conn=conn)
+
+    def alert(self, report: IngestReport) -> None:
+        """Send the findings to the alert sinks (after the transaction committed)."""
+        for f in report.findings:
+            for failure in self.dispatcher.send(finding_alert(f)):
+                report.alert_failures.append(f"{failure.sink}: {failure.error}")
+
+
+def ingest_lines(
+    source: str, lines: Iterable[str], ctx: IngestContext, *, final: bool = False
+) -> IngestReport:
+    """Parse, normalise, store and evaluate ``lines`` of ``source``.
+
+    ``final`` ends the input (a record still buffered, e.g. an unterminated JSON
+    document, then counts as malformed). Line numbers continue across calls. Calls
+    on one context are serialised (safe to share between server threads).
+    """
+    with ctx.lock:
+        report = _ingest(source, lines, ctx, final)
+    ctx.alert(report)
+    return report
+
+
+def _ingest(source: str, lines: Iterable[str], ctx: IngestContext, final: bool) -> IngestReport:
+    src = ctx.source(source)
+    ctx.refresh_grants()
+    parser = ctx.parser(source)
+    product = src.type.value
+    report = IngestReport(source)
+    line_no = ctx._line_no.get(source, 0)
+    pending: list[Event] = []
+    sha = hashlib.sha256
+
+    def bad(reason: str) -> None:
+        report.malformed += 1
+        if len(report.malformed_samples) < MAX_SAMPLES:
+            report.malformed_samples.append({"line": line_no, "reason": reason})
+
+    with ctx.store.transaction() as conn:
+        for line in lines:
+            line_no += 1
+            report.lines += 1
+            text = line.rstrip("\r\n")
+            try:
+                events = parser.feed(text)
+            except LineError as exc:
+                bad(str(exc))
+                continue
+            except Exception as exc:  # a parser bug must not stop a follower
+                bad(f"parser failure ({exc.__class__.__name__})")
+                continue
+            if events:
+                digest = sha(text.encode("utf-8", "surrogateescape")).hexdigest()
+                for ev in events:
+                    ev.source = source
+                    ev.product = product
+                    ev.raw_hash = digest
+                pending += events
+                if len(pending) >= CHUNK:
+                    ctx._store_and_detect(conn, ctx._enrich(source, src, pending), report)
+                    pending = []
+        if final:
+            try:
+                pending += parser.flush()
+            except LineError as exc:
+                bad(str(exc))
+        ctx._line_no[source] = line_no
+        ctx._store_and_detect(conn, ctx._enrich(source, src, pending), report)
+        ctx.record(conn, report)
+        ctx.save_state(conn)
+    return report
+
+
+def check_gaps(ctx: IngestContext, now: float | None = None) -> list[Finding]:
+    """Gap events for every source silent longer than its ``max_gap``, evaluated and recorded."""
+    t = _time.time() if now is None else now
+    findings: list[Finding] = []
+    with ctx.lock:
+        reports = _gaps(ctx, t)
+    for report in reports:
+        ctx.alert(report)
+        findings += report.findings
+    return findings
+
+
+def _gaps(ctx: IngestContext, t: float) -> list[IngestReport]:
+    reports: list[IngestReport] = []
+    for name, src in ctx.estate.monitoring.sources.items():
+        if src.max_gap is None:
+            continue
+        ev = ctx.gaps.check(name, t, src.max_gap.total_seconds())
+        if ev is None:
+            continue
+        ctx._place(ev, src, src.resource is not None)
+        report = IngestReport(name)
+        with ctx.store.transaction() as conn:
+            ctx._store_and_detect(conn, [ev], report)
+            ctx.record(conn, report)
+            ctx.save_state(conn)
+        reports.append(report)
+    return reports
+
+
+def finding_event(f: Finding) -> AuditEvent:
+    """The OCSF Detection Finding (2004) for the audit log."""
+    who = f.principal or f.actor
+    where = f" on {f.resource}" if f.resource else ""
+    return AuditEvent(
+        code=FINDING_CREATED.code,
+        status=Status.SUCCESS,
+        actor="stagewall-monitoring",
+        resource=f.resource or None,
+        message=f"{f.title}: {who}{where}",
+        details={
+            "finding_info": {
+                "uid": f.uid,
+                "title": f.title,
+                "desc": f.description,
+                "analytic": {"name": f.rule, "uid": f.rule_id, "type": "Rule"},
+                "first_seen_time": f.evidence[0][1] if f.evidence else iso(f.time),
+                "last_seen_time": iso(f.time),
+            },
+            "severity": f.level,
+            "is_alert": True,
+            "suspect": {
+                "actor": f.actor,
+                "principal": f.principal,
+                "user": f.user,
+                "src_ip": f.src_ip,
+                "environment": f.environment,
+                "tier": f.tier,
+                "source": f.source,
+            },
+            "evidence_count": f.count,
+            "evidences": [
+                {"log": "monitoring", "index": i, "time": t, "leaf_hash": leaf}
+                for i, t, leaf in f.evidence
+            ],
+        },
+    )
+
+
+def finding_alert(f: Finding) -> Alert:
+    who = f.principal or f.actor
+    where = f" on {f.resource} ({f.environment})" if f.resource else ""
+    text = f"{f.title}: {who}{where} at {iso(f.time)}"
+    if f.src_ip:
+        text += f" from {f.src_ip}"
+    text += f"; {f.count} evidence event(s) in the monitoring log."
+    return Alert(
+        kind=f"monitoring.{f.rule}",
+        title=f"{f.title}: {who}",
+        text=text,
+        severity=_SEVERITY.get(f.level, Severity.WARNING),
+        details={"finding": f.to_json()},
+    )
+
+
+__all__ = [
+    "IngestContext",
+    "IngestReport",
+    "check_gaps",
+    "finding_alert",
+    "finding_event",
+    "ingest_lines",
+]

@@ -1,0 +1,40 @@
+"""The detector's state is bounded: idle correlation groups and old dedup keys are dropped."""
+
+from __future__ import annotations
+
+from stagewall.monitoring.detect import Detector
+from stagewall.monitoring.events import Event, OcsfClass
+from stagewall.monitoring.rules import load_rules
+
+
+def failure(t: float, i: int) -> Event:
+    return Event(
+        t,
+        OcsfClass.AUTHENTICATION,
+        1,
+        status="failure",
+        user="root",
+        src_ip=f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}",
+        host="bastion",
+        source="ssh",
+        product="sshd",
+        actor="unknown:root",
+    )
+
+
+def test_state_stays_bounded_with_endless_new_groups() -> None:
+    detector = Detector(load_rules())
+    peak = 0
+    for i in range(100_000):  # one failed login a second, each from a new address
+        detector.process([failure(1_800_000_000.0 + i, i)])
+        peak = max(peak, detector.state_size())
+    assert peak <= 20_000 + 600, peak  # one prune interval plus one 10-minute window
+    assert detector.state_size() < 20_600
+
+
+def test_a_burst_fires_once_and_restarts_its_window() -> None:
+    detector = Detector(load_rules())
+    events = [failure(1_800_000_000.0 + k, 7) for k in range(45)]
+    findings = detector.process(events)
+    assert [(f.rule, f.count) for f in findings] == [("failed_login_burst", 20)]
+    assert findings[0].evidence[0][0] == -1  # not stored in this test: no index

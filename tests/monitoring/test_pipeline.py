@@ -1,0 +1,275 @@
+"""ingest_lines end to end: mapping, the companion log and its anchors, findings, alerts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from stagewall.alerts import FileAlertSink
+from stagewall.audit import AuditLog, LogBroken
+from stagewall.errors import MonitoringError, SigmaRuleInvalid, UnknownLogSource
+from stagewall.estate import Estate
+from stagewall.monitoring import GrantIndex, GrantWindow, IngestContext, ingest_lines
+from stagewall.monitoring.log import MonitorLog
+from stagewall.store import Store
+from tests.monitoring.conftest import make_estate
+
+# Tuesday 2026-12-01, 10:00 Berlin = 09:00 UTC
+T = "2026-12-01 09:00:00.000 UTC"
+
+
+def pg(pid: int, msg: str, ts: str = T) -> str:
+    return f"{ts} [{pid}] LOG:  {msg}"
+
+
+def login(user: str, db: str = "app", ip: str = "10.0.0.5", pid: int = 1, ts: str = T) -> list[str]:
+    return [
+        pg(pid, f"connection received: host={ip} port=5000", ts),
+        pg(pid, f"connection authorized: user={user} database={db}", ts),
+    ]
+
+
+def test_events_are_mapped_stored_chained_and_anchored(estate: Estate, store: Store) -> None:
+    ctx = IngestContext(estate, store, grants=GrantIndex(()))
+    report = ingest_lines("pg", [*login("alice_ro"), *login("mallory", pid=2), "junk"], ctx)
+    assert (report.lines, report.events, report.malformed) == (5, 2, 1)
+    assert report.malformed_samples == [
+        {"line": 5, "reason": "not a PostgreSQL log line (stderr, csvlog or jsonlog)"}
+    ]
+    docs = MonitorLog(store).documents()
+    assert [d["unmapped"]["actor"] for d in docs] == ["alice", "unknown:mallory"]
+    first = docs[0]
+    assert first["class_uid"] == 3002 and first["type_uid"] == 300201
+    assert first["user"] == {"name": "alice_ro", "uid": "alice"}
+    assert first["unmapped"]["resource"] == "db-prod"
+    assert first["unmapped"]["tier"] == "production"
+    assert first["unmapped"]["grant_active"] is False
+    assert docs[1]["unmapped"]["affiliation"] == "unknown"
+    head = MonitorLog(store).verify_anchored()
+    assert head.size == 2 and head.chain.hex() == report.head
+    batch = [e for e in AuditLog(store).events() if e.code == "monitoring.ingest.batch"]
+    assert batch[0].details["monitoring_head"] == report.head
+
+
+def test_a_rewritten_monitoring_event_is_detected(estate: Estate, store: Store) -> None:
+    ctx = IngestContext(estate, store, grants=GrantIndex(()))
+    ingest_lines("pg", login("alice") + login("bob", pid=2), ctx)
+    with store.transaction() as conn:
+        conn.execute(text("DROP TRIGGER monitoring_events_no_update"))
+        conn.execute(
+            text(
+                "UPDATE monitoring_events SET canonical = "
+                "replace(canonical, 'alice', 'alicf') WHERE idx = 0"
+            )
+        )
+    with pytest.raises(LogBroken, match="index 0"):
+        MonitorLog(store).verify_anchored()
+
+
+def test_a_truncated_monitoring_log_is_caught_by_its_anchor(estate: Estate, store: Store) -> None:
+    ctx = IngestContext(estate, store, grants=GrantIndex(()))
+    ingest_lines("pg", login("alice") + login("bob", pid=2), ctx)
+    with store.transaction() as conn:
+        conn.execute(text("DROP TRIGGER monitoring_events_no_delete"))
+        conn.execute(text("DELETE FROM monitoring_events WHERE idx = 1"))
+    with pytest.raises(LogBroken, match="does not match its anchor"):
+        MonitorLog(store).verify_anchored()
+
+
+def test_findings_go_to_the_audit_log_and_the_alert_sinks(
+    estate: Estate, store: Store, tmp_path: Path
+) -> None:
+    sink = tmp_path / "alerts.jsonl"
+    ctx = IngestContext(estate, store, sinks=[FileAlertSink(sink)], grants=GrantIndex(()))
+    report = ingest_lines("pg", login("bob", ip="100.80.0.1"), ctx)
+    rules = sorted(f.rule for f in report.findings)
+    assert rules == ["external_production_access", "production_login_without_grant"]
+    findings = [e for e in AuditLog(store).events() if e.code == "monitoring.finding.created"]
+    assert len(findings) == 2
+    doc = findings[0].document()
+    assert doc["class_uid"] == 2004 and doc["type_uid"] == 200401
+    info = doc["unmapped"]["finding_info"]
+    assert info["analytic"]["name"] in rules
+    evidence = doc["unmapped"]["evidences"][0]
+    stored = MonitorLog(store).documents(evidence["index"], 1)[0]
+    assert stored["unmapped"]["actor"] == "bob"
+    alerts = [json.loads(line) for line in sink.read_text().splitlines()]
+    assert sorted(a["kind"] for a in alerts) == [
+        "monitoring.external_production_access",
+        "monitoring.production_login_without_grant",
+    ]
+    assert alerts[0]["severity"] == "critical"
+
+
+def test_a_login_inside_a_grant_is_quiet_and_outside_it_alerts(store: Store) -> None:
+    estate = make_estate()
+    t0 = 1796115600.0  # 2026-12-01 09:00 UTC
+    grants = GrantIndex([GrantWindow("alice", "production", t0 - 60, t0 + 600)])
+    ctx = IngestContext(estate, store, grants=grants)
+    inside = ingest_lines("pg", login("alice"), ctx)
+    assert inside.findings == []
+    later = login("alice", pid=3, ts="2026-12-01 09:30:00.000 UTC")
+    outside = ingest_lines("pg", later, ctx)
+    assert [f.rule for f in outside.findings] == ["production_login_without_grant"]
+    assert outside.findings[0].principal == "alice"
+
+
+def test_grants_and_issued_logins_are_read_from_the_access_tables(store: Store) -> None:
+    estate = make_estate()
+    with store.transaction() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO access_grants (id, principal, role, environment, production, source, "
+                "reason, starts_at, ends_at, status, created_at) VALUES ('g1', 'alice', 'prod-read', "
+                "'production', 1, 'request', 'x', '2026-12-01T08:55:00.000000Z', "
+                "'2026-12-01T09:10:00.000000Z', 'expired', '2026-12-01T08:55:00.000000Z')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO access_credentials (grant_id, resource, login, issued_at, state) "
+                "VALUES ('g1', 'db-prod', 'sw_alice_1a2b', '2026-12-01T08:55:00.000000Z', 'revoked')"
+            )
+        )
+    ctx = IngestContext(estate, store)
+    report = ingest_lines("pg", login("sw_alice_1a2b"), ctx)
+    assert report.findings == []
+    doc = MonitorLog(store).documents()[0]
+    assert doc["unmapped"]["actor"] == "alice" and doc["unmapped"]["grant_active"] is True
+
+
+def test_unknown_source_is_refused_with_the_known_ones(estate: Estate, store: Store) -> None:
+    ctx = IngestContext(estate, store, grants=GrantIndex(()))
+    with pytest.raises(UnknownLogSource, match=r"'nope' is not declared .*known: gh, pg, pg-stg"):
+        ingest_lines("nope", [], ctx)
+
+
+def test_suppression_and_rule_settings_from_the_estate(store: Store) -> None:
+    estate = make_estate(
+        "  rules:\n"
+        "    production_login_without_grant: {enabled: false}\n"
+        "    failed_login_burst: {threshold: 3, timespan: 1m}\n"
+        "  suppress:\n"
+        "    - {rule: external_production_access, principal: bob, reason: pen test, "
+        "until: 2030-01-01}\n"
+    )
+    ctx = IngestContext(estate, store, grants=GrantIndex(()))
+    r1 = ingest_lines("pg", login("bob"), ctx)
+    assert r1.findings == [] and r1.suppressed == 1
+    fails = [
+        f"Dec  1 09:00:0{i} bastion sshd[9{i}]: Failed password for root from 203.0.113.9 "
+        f"port {i} ssh2"
+        for i in range(3)
+    ]
+    ctx2 = IngestContext(estate, store, grants=GrantIndex(()), year=2026)
+    r2 = ingest_lines("ssh", fails, ctx2)
+    assert [(f.rule, f.count) for f in r2.findings] == [("failed_login_burst", 3)]
+
+
+def test_unknown_rule_in_settings_is_refused(store: Store) -> None:
+    estate = make_estate("  rules:\n    no_such_rule: {enabled: false}\n")
+    with pytest.raises(SigmaRuleInvalid, match="names unknown rules: no_such_rule"):
+        IngestContext(estate, store, grants=GrantIndex(()))
+
+
+def test_user_rules_are_loaded_and_evaluated(store: Store, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "prod_drop.yml").write_text(
+        "title: Table dropped on staging\nname: staging_drop\nlogsource: {product: stagewall, "
+        "category: datastore}\ndetection:\n  sel:\n    operation|startswith: DROP\n"
+        "    tier: non-production\n  condition: sel\nlevel: high\n"
+    )
+    estate = make_estate("  rules_dir: rules\n")
+    ctx = IngestContext(estate, store, grants=GrantIndex(()), base_dir=tmp_path)
+    line = pg(5, "AUDIT: SESSION,1,1,DDL,DROP TABLE,TABLE,public.t,drop table t,<none>")
+    r = ingest_lines("pg-stg", [*login("alice", db="app", pid=5), line], ctx)
+    assert [f.rule for f in r.findings] == ["staging_drop"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (
+            "title: x\nlogsource: {product: stagewall}\ndetection:\n  s: {nosuchfield: 1}\n"
+            "  condition: s\n",
+            "unknown field 'nosuchfield'",
+        ),
+        (
+            "title: x\nlogsource: {product: windows}\ndetection:\n  s: {user: a}\n  condition: s\n",
+            "logsource product 'windows' is not stagewall",
+        ),
+        (
+            "title: x\nlogsource: {product: stagewall}\ndetection:\n  s: {user: a}\n"
+            "  condition: s and\n",
+            "not a valid Sigma rule",
+        ),
+        (
+            "title: x\nname: c\ncorrelation: {type: event_count, rules: [failed_login], "
+            "group-by: [user], timespan: 5m, condition: {lt: 3}}\n",
+            "only gt/gte",
+        ),
+    ],
+)
+def test_bad_user_rules_are_refused_with_a_reason(
+    store: Store, tmp_path: Path, rule: str, message: str
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "bad.yml").write_text(rule)
+    estate = make_estate("  rules_dir: rules\n")
+    with pytest.raises(MonitoringError, match=message):
+        IngestContext(estate, store, grants=GrantIndex(()), base_dir=tmp_path)
+
+
+def test_gap_in_a_source_becomes_a_finding(estate: Estate, store: Store) -> None:
+    ctx = IngestContext(estate, store, grants=GrantIndex(()))
+    ingest_lines("pg", login("app_user"), ctx)
+    late = login("app_user", pid=9, ts="2026-12-01 11:30:00.000 UTC")
+    r = ingest_lines("pg", late, ctx)
+    assert [f.rule for f in r.findings] == ["log_source_gap"]
+    assert r.findings[0].resource == "db-prod"
+    # state survives a restart: a new context continues from the saved baselines
+    ctx2 = IngestContext(estate, store, grants=GrantIndex(()))
+    again = login("app_user", pid=10, ts="2026-12-01 14:00:00.000 UTC")
+    assert [f.rule for f in ingest_lines("pg", again, ctx2).findings] == ["log_source_gap"]
+
+
+def test_estate_refuses_dangling_monitoring_references() -> None:
+    from stagewall.errors import ConfigError
+
+    bad = ESTATE_EXTRA_BAD
+    with pytest.raises(ConfigError) as err:
+        make_estate(bad)
+    text = err.value.message
+    assert "monitoring.sources.web.resource" in text and "unknown resource 'nope'" in text
+
+
+def test_estate_refuses_bad_working_hours_and_time_zones() -> None:
+    from stagewall.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not a working-hours window"):
+        make_estate("  working_hours: 'weekdays 9 to 5'\n")
+    with pytest.raises(ConfigError, match="not a known time zone"):
+        make_estate("  timezone: Mars/Olympus\n")
+
+
+ESTATE_EXTRA_BAD = "    web: {type: sshd, resource: nope}\n"
+
+
+def test_a_grant_approved_after_the_context_started_is_seen(store: Store) -> None:
+    estate = make_estate()
+    ctx = IngestContext(estate, store)  # a long-running server's context
+    with store.transaction() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO access_grants (id, principal, role, environment, production, source, "
+                "reason, starts_at, ends_at, status, created_at) VALUES ('g2', 'alice', 'prod-read', "
+                "'production', 1, 'request', 'x', '2026-12-01T08:55:00.000000Z', "
+                "'2026-12-01T10:00:00.000000Z', 'active', '2026-12-01T08:55:00.000000Z')"
+            )
+        )
+    assert ingest_lines("pg", login("alice"), ctx).findings == []
