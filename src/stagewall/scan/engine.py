@@ -15,6 +15,7 @@ from pathlib import Path
 
 from stagewall.errors import UsageError
 from stagewall.estate import Estate
+from stagewall.scan._budget import Deadline, TooSlow, decode, interrupt_after
 from stagewall.scan._env import EnvModel, glob_regex
 from stagewall.scan._model import (
     UNKNOWN_ENV,
@@ -33,9 +34,10 @@ from stagewall.scan.readers import Kind, Parsed, ReaderError, TerraformContext, 
 from stagewall.scan.rules import FileContext, FileSummary, Rule, RunContext, all_rules
 from stagewall.scan.rules.ci import job_environment
 from stagewall.scan.rules.ci import jobs as ci_jobs
-from stagewall.scan.rules.meta import IgnoreWithoutReason, ParseError
+from stagewall.scan.rules.meta import FileTooSlow, IgnoreWithoutReason, ParseError
 
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
+DEFAULT_FILE_TIME_BUDGET = 20.0
 DEFAULT_EXCLUDES = frozenset(
     {
         ".git", ".hg", ".svn", "node_modules", ".venv", "venv", ".terraform", "__pycache__",
@@ -55,6 +57,7 @@ class ScanOptions:
     baseline: dict[str, str] | None = None
     workers: int | None = None  # None: one per CPU (at most 8)
     parallel_threshold: int = 300  # fewer files than this are scanned in-process
+    file_time_budget: float = DEFAULT_FILE_TIME_BUDGET  # seconds per file, then "too slow"
 
 
 @dataclass
@@ -196,45 +199,54 @@ class Scanner:
         except OSError as exc:
             stats.skipped.append(Skipped(rel, f"unreadable: {exc.strerror}"))
             return None
-        if b"\x00" in data[:8192]:
+        text, _ = decode(data)
+        if text is None:
             stats.skipped.append(Skipped(rel, "binary"))
             return None
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            stats.skipped.append(Skipped(rel, "binary"))
-            return None
+        if text.startswith("\ufeff"):
+            text = text[1:]
         stats.files_scanned += 1
+        budget = self.options.file_time_budget
+        deadline = Deadline(budget)
+        try:
+            with interrupt_after(budget):
+                return self._scan_text(path, rel, text, deadline)
+        except TooSlow:
+            stats.skipped.append(Skipped(rel, "too slow"))
+            attribution = self.env.attribute_path(rel) or UNKNOWN_ENV
+            finding = Finding(
+                FileTooSlow.id,
+                FileTooSlow.severity,
+                f"skipped: too slow (over the {budget:g} s per-file budget); "
+                "this file's findings are incomplete",
+                rel,
+                1,
+                attribution.label,
+                "skipped: too slow",
+                anchor="too-slow",
+            )
+            return [finding], FileSummary(rel, attribution, []), []
+
+    def _scan_text(self, path: Path, rel: str, text: str, deadline: Deadline) -> FileResult:
         findings: list[Finding] = []
         parsed: Parsed | None = None
         try:
             parsed = read_file(path, rel, text, self.tf)
         except ReaderError as exc:
-            error = exc
-            findings.append(
-                Finding(
-                    ParseError.id,
-                    ParseError.severity,
-                    error.message,
-                    rel,
-                    error.line,
-                    "unknown",
-                    error.message[:120],
-                )
-            )
+            findings.append(self._parse_error(rel, exc.message, exc.line, exc.message[:120]))
         except RecursionError:
+            findings.append(self._parse_error(rel, "nesting too deep to parse", 1, "recursion"))
+        except (TooSlow, MemoryError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a reader bug must not stop the scan or hide the file
             findings.append(
-                Finding(
-                    ParseError.id,
-                    ParseError.severity,
-                    "nesting too deep to parse",
-                    rel,
-                    1,
-                    "unknown",
-                    "recursion",
+                self._parse_error(
+                    rel, f"could not read this file: {type(exc).__name__}", 1, type(exc).__name__
                 )
             )
+        deadline.check()
         refs = [(e, r) for e in (parsed.entries if parsed else []) for r in self.index.refs(e)]
+        deadline.check()
         attribution = self.env.attribute_path(rel) or self._content_attribution(parsed)
         if attribution is None:
             envs = {r.attribution.environment for _, r in refs if r.declared}
@@ -250,8 +262,11 @@ class Scanner:
         ]
         ctx = FileContext(rel, text, parsed, attribution, self.env, self.index, self.estate, refs)
         for rule in self.rules:
+            deadline.check()
             try:
                 findings.extend(rule.check(ctx))
+            except (TooSlow, MemoryError, KeyboardInterrupt):
+                raise
             except Exception as exc:  # a rule bug must not hide the rest of the scan
                 findings.append(
                     Finding(
@@ -279,6 +294,10 @@ class Scanner:
                 )
             )
         return findings, FileSummary(rel, attribution, refs), ignores
+
+    @staticmethod
+    def _parse_error(rel: str, message: str, line: int, evidence: str) -> Finding:
+        return Finding(ParseError.id, ParseError.severity, message, rel, line, "unknown", evidence)
 
     def scan(self, paths: list[Path]) -> ScanResult:
         stats = ScanStats()
@@ -385,6 +404,7 @@ def scan_paths(
 
 __all__ = [
     "DEFAULT_EXCLUDES",
+    "DEFAULT_FILE_TIME_BUDGET",
     "DEFAULT_MAX_FILE_SIZE",
     "ScanOptions",
     "ScanResult",

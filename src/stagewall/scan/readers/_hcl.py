@@ -29,6 +29,8 @@ _INTERPOLATION = re.compile(r"\$\{~?([^{}]*?)~?\}")
 _STRING_STOP = re.compile(r'[\\\n"}]|[$%]\{')
 _EXPR_STOP = re.compile(r'["()\[\]{}\n#/<]')
 _OPEN = {"(": ")", "[": "]", "{": "}"}
+MAX_NUMBER_DIGITS = 4000
+MAX_NESTING = 100
 
 
 class _Parser:
@@ -223,6 +225,8 @@ def convert(raw: str) -> Any:
     if raw == "null":
         return None
     if _NUMBER.match(raw):
+        if len(raw) > MAX_NUMBER_DIGITS:
+            return "${" + raw + "}"  # too long to convert safely: kept as its text
         return float(raw) if any(c in raw for c in ".eE") else int(raw)
     if raw[0] == "[" and raw[-1] == "]" and _balanced_outer(raw):
         inner = raw[1:-1]
@@ -264,6 +268,19 @@ def _balanced_outer(raw: str) -> bool:
                 return False
         i += 1
     return True
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest bracket nesting in ``text`` (strings and comments counted too: an
+    upper bound, in one linear pass)."""
+    depth = deepest = 0
+    for match in re.finditer(r"[\[{(]|[\]})]", text):
+        if match.group(0) in "[{(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif depth:
+            depth -= 1
+    return deepest
 
 
 def loads(text: str) -> dict[str, Any]:

@@ -26,9 +26,15 @@ class _Walker:
         self.parsed = parsed
         self.budget = _NODE_BUDGET
         self.stack: set[int] = set()
+        self.seen: set[int] = set()
 
     def convert(self, node: yaml.Node, path: tuple[str, ...]) -> Any:
-        self.budget -= 1
+        # only repeated visits (alias expansion) draw on the budget: a long list is
+        # bounded by the file size, an alias bomb is not
+        if id(node) in self.seen:
+            self.budget -= 1
+        else:
+            self.seen.add(id(node))
         if self.budget < 0:
             raise ReaderError("too many YAML nodes (alias expansion?)", node.start_mark.line + 1)
         if len(path) > _MAX_DEPTH or id(node) in self.stack:

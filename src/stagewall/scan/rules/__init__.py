@@ -6,7 +6,7 @@ from stagewall.errors import ConfigError
 from stagewall.scan.rules._base import FileContext, FileSummary, Rule, RunContext
 from stagewall.scan.rules.ci import SecretsForExternalContributors, UngatedProductionDeploy
 from stagewall.scan.rules.dbcopy import UnmaskedProductionCopy
-from stagewall.scan.rules.meta import IgnoreWithoutReason, ParseError, Unresolved
+from stagewall.scan.rules.meta import FileTooSlow, IgnoreWithoutReason, ParseError, Unresolved
 from stagewall.scan.rules.network import NetworkPath
 from stagewall.scan.rules.principals import ExternalPrincipalInProduction
 from stagewall.scan.rules.references import ProductionReference, SharedResource
@@ -54,6 +54,7 @@ for _rule in (
     Unresolved,
     ParseError,
     IgnoreWithoutReason,
+    FileTooSlow,
 ):
     register(_rule)
 
