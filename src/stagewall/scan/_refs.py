@@ -30,6 +30,30 @@ _HOSTISH_KEYS = re.compile(
 _HOSTNAME = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9_-]+)*\.[a-z][a-z0-9-]*$", re.I)
 _LABEL = re.compile(r"^[a-z][a-z0-9_.-]{2,62}$", re.I)
 _NAMED_KEYS = re.compile(r"(bucket|queue|topic)", re.I)
+# values that are never resource identifiers, whatever key they sit under
+_NOT_IDENTIFIERS = frozenset(
+    {
+        "true", "false", "yes", "no", "on", "off", "null", "none", "nil", "enabled", "disabled",
+        "enable", "disable", "default", "auto", "any", "all", "private", "public", "internal",
+        "external", "main", "master", "latest", "stable", "local", "unknown", "empty", "string",
+        "number", "bool", "list", "map", "object", "required", "optional", "standard",
+    }
+)  # fmt: skip
+
+
+def is_identifier(token: str) -> bool:
+    """A host, bucket, queue, account or ARN-like name; not a boolean, number or word."""
+    key = token.strip().strip(".").lower()
+    if key in _NOT_IDENTIFIERS or len(key) < 3:
+        return False
+    if key.replace(".", "").replace("_", "").isdigit():
+        return False
+    if "." in key or ":" in key or "/" in key:
+        return True
+    # a single label must look made-up: separators or digits (``assets-prod``, ``q1``)
+    return len(key) >= 4 and any(c in key for c in "-_0123456789")
+
+
 _INTERNAL_SUFFIXES = (".internal", ".local", ".lan", ".corp", ".svc", ".intranet", ".private")
 _WEB_SCHEMES = frozenset({"http", "https", "ws", "wss", "git", "ssh", "git+ssh", "ftp"})
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "0.0.0.0", "::"})  # noqa: S104
@@ -125,6 +149,8 @@ class ResourceIndex:
                     net is not None and net.version == network.version and net.overlaps(network)
                 ):
                     return self._declared(key, name, env)
+            return None
+        if not is_identifier(key):
             return None
         if heuristic and (_HOSTNAME.match(key) or (single_label and _LABEL.match(key))):
             att = self.env.from_words(key, f"name {key}")

@@ -55,11 +55,27 @@ _PLAIN_SCHEMES = {
     "mqtt": "mqtts",
 }
 _DOC_HOSTS = re.compile(
-    r"(^|\.)(w3\.org|json-schema\.org|xmlsoap\.org|apache\.org/xml|purl\.org|xml\.org)$", re.I
+    r"(^|\.)(w3\.org|json-schema\.org|xmlsoap\.org|apache\.org|purl\.org|xml\.org|"
+    r"opensource\.org|gnu\.org|fsf\.org|creativecommons\.org|schema\.org|schemastore\.org|"
+    r"xmlns\.com|ns\.adobe\.com|openxmlformats\.org|oasis-open\.org|"
+    r"springframework\.org|java\.sun\.com|xmlpull\.org|"
+    r"docbook\.org|dublincore\.org|schemas\.microsoft\.com|schemas\.android\.com)$",
+    re.I,
 )
+# a URL that is an identifier, not an endpoint: namespaces, schema locations, licences
+_IDENTIFIER_CONTEXT = re.compile(
+    r"xmlns|schemaLocation|\$schema|\$id|@context|<!DOCTYPE|<!--|licen[cs]e|SPDX|copyright|"
+    r"yaml-language-server",
+    re.I,
+)
+_IDENTIFIER_PATH = re.compile(r"/(?:licenses?|schemas?|ns|xmlns|dtd|xsd)(?:/|\.|$)", re.I)
 _SKIP_KEYS = frozenset(
-    {"$schema", "xmlns", "$id", "schema", "namespace", "homepage", "documentation", "source"}
-)
+    {
+        "$schema", "xmlns", "$id", "schema", "namespace", "homepage", "documentation", "source",
+        "license", "licence", "license_url", "licenseurl", "repository", "url_template", "doc",
+        "docs", "docs_url", "description", "help", "website", "@context", "@id", "@type",
+    }
+)  # fmt: skip
 
 
 class UnencryptedConnection(Rule):
@@ -122,9 +138,14 @@ class UnencryptedConnection(Rule):
                 f"{match.group(1).lower()}={match.group(2).lower()} (certificate checks off)",
                 host,
             )
+        identifier_context = bool(_IDENTIFIER_CONTEXT.search(value))
         for match in URL.finditer(value):
             scheme, target = match.group("scheme").lower(), match.group("host")
             if scheme not in _PLAIN_SCHEMES or is_loopback(target) or _DOC_HOSTS.search(target):
+                continue
+            if scheme == "http" and (
+                identifier_context or _IDENTIFIER_PATH.search(match.group("rest") or "")
+            ):
                 continue
             if not _HOST_TEXT.match(target):
                 continue
