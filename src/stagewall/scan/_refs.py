@@ -165,7 +165,7 @@ class ResourceIndex:
         if not value or len(value) > 4096:
             return []
         out: dict[str, Ref] = {}
-        hostish = bool(_HOSTISH_KEYS.search(entry.key))
+        hostish = bool(_HOSTISH_KEYS.search(entry.key)) or standalone_address(value)
         named = hostish and bool(_NAMED_KEYS.search(entry.key))
         for match in URL.finditer(value):
             host = match.group("host")
@@ -191,12 +191,36 @@ class ResourceIndex:
                 parts = {token}
                 if ":" in token and not _as_ip(token.strip("[]")):
                     parts |= set(re.split(r"[:/@]", token))
+                address = _ADDRESS.match(token)
+                host_part = address.group("host") if address else token
                 for part in parts:
-                    ref = self.lookup(part, heuristic=hostish and part == token, single_label=named)
+                    ref = self.lookup(
+                        part, heuristic=hostish and part in (token, host_part), single_label=named
+                    )
                     if ref is not None and (ref.declared or hostish):
                         infra = named or _internal(part)
                         out.setdefault(ref.key, replace(ref, infrastructure=infra))
         return list(out.values())
+
+
+_ADDRESS = re.compile(
+    r"^(?P<host>\[[0-9a-f:.]+\]|[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)*)(?::(?P<port>\d{1,5}))?$",
+    re.I,
+)
+
+
+def standalone_address(value: str) -> bool:
+    """A whole value that is an address: ``host:port``, an IP, or a host name of three
+    or more labels (``redis.shop-prod.svc``), whatever key it sits under."""
+    match = _ADDRESS.match(value.strip())
+    if match is None:
+        return False
+    host = match.group("host")
+    if _as_ip(host) is not None:
+        return True
+    if not _HOSTNAME.match(host) or not is_identifier(host):
+        return False
+    return match.group("port") is not None or host.count(".") >= 2
 
 
 def _internal(host: str) -> bool:

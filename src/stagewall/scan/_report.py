@@ -57,6 +57,8 @@ def render_text(result: ScanResult, fail_on: Severity) -> str:
             )
         )
         lines.append(safe_text(f"    evidence: {f.evidence}"))
+        if f.environment_reason:
+            lines.append(safe_text(f"    environment: {f.environment} ({f.environment_reason})"))
         rule = get_rule(f.rule_id)
         if rule is not None:
             lines.append(f"    fix: {rule.remediation}")
@@ -149,6 +151,7 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
         "partialFingerprints": {"stagewallFingerprint/v1": f.fingerprint},
         "properties": {
             "environment": f.environment,
+            "environmentReason": f.environment_reason,
             "severity": f.severity.label,
             "security-severity": _SECURITY_SEVERITY[f.severity],
         },

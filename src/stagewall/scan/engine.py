@@ -32,7 +32,7 @@ from stagewall.scan._refs import ResourceIndex
 from stagewall.scan._suppress import Ignore, inline_reason, parse_ignores
 from stagewall.scan.readers import Kind, Parsed, ReaderError, TerraformContext, read_file
 from stagewall.scan.rules import FileContext, FileSummary, Rule, RunContext, all_rules
-from stagewall.scan.rules.ci import job_environment
+from stagewall.scan.rules.ci import job_environments
 from stagewall.scan.rules.ci import jobs as ci_jobs
 from stagewall.scan.rules.meta import FileTooSlow, IgnoreWithoutReason, ParseError
 
@@ -149,6 +149,27 @@ def _excluded(rel: str, options: ScanOptions) -> bool:
     return any(glob_regex(g).match(rel) for g in options.exclude_globs)
 
 
+_DEPLOYERS = frozenset({"Application", "ApplicationSet", "HelmRelease", "Kustomization"})
+
+
+def target_namespace(doc: object) -> tuple[str | None, str]:
+    """The namespace a manifest lands in: Argo CD ``spec.destination.namespace`` and Flux
+    ``spec.targetNamespace`` for deployers (they live in ``argocd``/``flux-system``),
+    else ``metadata.namespace``."""
+    if not isinstance(doc, dict):
+        return None, ""
+    spec = doc.get("spec")
+    if doc.get("kind") in _DEPLOYERS and isinstance(spec, dict):
+        dest = spec.get("destination")
+        if isinstance(dest, dict) and isinstance(dest.get("namespace"), str):
+            return dest["namespace"], "Argo CD destination namespace"
+        if isinstance(spec.get("targetNamespace"), str):
+            return spec["targetNamespace"], "Flux target namespace"
+    meta = doc.get("metadata")
+    ns = meta.get("namespace") if isinstance(meta, dict) else None
+    return (ns, "namespace") if isinstance(ns, str) else (None, "")
+
+
 def _rel(path: Path, root: Path) -> str:
     try:
         return path.relative_to(root).as_posix()
@@ -167,20 +188,23 @@ class Scanner:
 
     def _content_attribution(self, parsed: Parsed | None) -> Attribution | None:
         if parsed is not None and parsed.kind is Kind.KUBERNETES:
-            found = set()
+            found: dict[str | None, Attribution | None] = {}
             for doc in parsed.documents:
-                meta = doc.get("metadata") if isinstance(doc, dict) else None
-                ns = meta.get("namespace") if isinstance(meta, dict) else None
-                if isinstance(ns, str):
+                ns, what = target_namespace(doc)
+                if ns is not None:
                     att = self.env.attribute_namespace(ns)
-                    found.add(att)
+                    if att is not None and what != "namespace":
+                        att = Attribution(att.environment, att.tier, f"{what} {ns}")
+                    found.setdefault(att.environment if att else None, att)
             if len(found) == 1 and None not in found:
-                return found.pop()
+                return next(iter(found.values()))
         if parsed is not None and parsed.kind in (Kind.GITHUB_ACTIONS, Kind.GITLAB_CI):
             by_env: dict[str | None, Attribution] = {}
+            doc = parsed.documents[0] if parsed.documents else None
             for job_id, job, _ in ci_jobs(parsed):
-                att = job_environment(self.env, job, job_id)
-                if att is not None:
+                for att in job_environments(
+                    self.env, job, job_id, doc if isinstance(doc, dict) else None
+                ):
                     by_env.setdefault(att.environment, att)
             if len(by_env) == 1:
                 return next(iter(by_env.values()))
@@ -224,6 +248,7 @@ class Scanner:
                 attribution.label,
                 "skipped: too slow",
                 anchor="too-slow",
+                environment_reason=attribution.reason,
             )
             return [finding], FileSummary(rel, attribution, []), []
 
@@ -257,7 +282,16 @@ class Scanner:
                 )
         attribution = attribution or UNKNOWN_ENV
         findings = [
-            Finding(f.rule_id, f.severity, f.message, f.file, f.line, attribution.label, f.evidence)
+            Finding(
+                f.rule_id,
+                f.severity,
+                f.message,
+                f.file,
+                f.line,
+                attribution.label,
+                f.evidence,
+                environment_reason=attribution.reason,
+            )
             for f in findings
         ]
         ctx = FileContext(rel, text, parsed, attribution, self.env, self.index, self.estate, refs)
@@ -277,6 +311,7 @@ class Scanner:
                         1,
                         attribution.label,
                         type(exc).__name__,
+                        environment_reason=attribution.reason,
                     )
                 )
         ignores, bad = parse_ignores(text)
@@ -291,6 +326,7 @@ class Scanner:
                     attribution.label,
                     "stagewall:ignore",
                     anchor=str(item.line),
+                    environment_reason=attribution.reason,
                 )
             )
         return findings, FileSummary(rel, attribution, refs), ignores

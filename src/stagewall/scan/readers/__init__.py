@@ -9,6 +9,7 @@ from stagewall.scan.readers._base import Kind, LineFinder, Parsed, ReaderError
 from stagewall.scan.readers.dotenv import read_dotenv
 from stagewall.scan.readers.inifile import read_ini
 from stagewall.scan.readers.jsonfile import read_json
+from stagewall.scan.readers.kustomize import expand_patches, is_kustomization
 from stagewall.scan.readers.template import is_template, read_template
 from stagewall.scan.readers.terraform import TerraformContext, read_terraform
 from stagewall.scan.readers.text import read_text
@@ -49,6 +50,8 @@ def read_file(path: Path, rel_path: str, text: str, tf: TerraformContext) -> Par
     if name.endswith((".yaml", ".yml")):
         parsed = read_yaml(text)
         parsed.kind = classify_yaml(parsed, rel_path)
+        if is_kustomization(rel_path, parsed):
+            expand_patches(parsed)
         return parsed
     if name.endswith((".json", ".tfstate", ".jsonc", ".json5")):
         return read_json(text)
@@ -60,8 +63,9 @@ def read_file(path: Path, rel_path: str, text: str, tf: TerraformContext) -> Par
         except ReaderError:
             if not name.endswith(".conf"):
                 raise
-            # nginx, Apache, supervisord...: not INI; every code line is still read
-            return read_text(text)
+            # nginx, Apache, supervisord...: a format we do not read; skipped (not an
+            # error), the raw-text rules (secrets) still run
+            return Parsed(Kind.TEXT, documents=[text])
     if is_legal(name) or name.endswith(MARKUP):
         # legal text and markup: namespace and licence URLs are identifiers, not connections
         return Parsed(Kind.TEXT, documents=[text])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from stagewall.errors import ConfigError
 from stagewall.scan.rules._base import FileContext, FileSummary, Rule, RunContext
 from stagewall.scan.rules.ci import SecretsForExternalContributors, UngatedProductionDeploy
+from stagewall.scan.rules.cisecrets import ProductionSecretInNonProductionJob
 from stagewall.scan.rules.dbcopy import UnmaskedProductionCopy
 from stagewall.scan.rules.meta import FileTooSlow, IgnoreWithoutReason, ParseError, Unresolved
 from stagewall.scan.rules.network import NetworkPath
@@ -55,6 +56,7 @@ for _rule in (
     ParseError,
     IgnoreWithoutReason,
     FileTooSlow,
+    ProductionSecretInNonProductionJob,
 ):
     register(_rule)
 

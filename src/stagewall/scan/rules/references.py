@@ -112,7 +112,7 @@ class SharedResource(Rule):
     tags = ("separation",)
 
     def finish(self, run: RunContext) -> Iterable[Finding]:
-        by_key: dict[str, dict[Tier, list[tuple[str, int, str, tuple[str, ...]]]]] = {}
+        by_key: dict[str, dict[Tier, list[tuple[str, int, str, tuple[str, ...], str]]]] = {}
         owner: dict[str, Tier] = {}
         for summary in run.files:
             tier = summary.attribution.tier
@@ -123,7 +123,15 @@ class SharedResource(Rule):
                     continue  # public endpoints (SaaS APIs) are shared by design
                 owner[ref.key] = ref.attribution.tier
                 slot = by_key.setdefault(ref.key, {}).setdefault(tier, [])
-                slot.append((summary.rel, entry.line, summary.attribution.label, entry.path))
+                slot.append(
+                    (
+                        summary.rel,
+                        entry.line,
+                        summary.attribution.label,
+                        entry.path,
+                        summary.attribution.reason,
+                    )
+                )
         for key, sides in sorted(by_key.items()):
             resource_tier = owner[key]
             prod, nonprod = sides.get(Tier.PRODUCTION, []), sides.get(Tier.NON_PRODUCTION, [])
@@ -134,7 +142,7 @@ class SharedResource(Rule):
             else:
                 continue
             seen: set[str] = set()
-            for rel, line, env, path in targets:
+            for rel, line, env, path, reason in targets:
                 if rel in seen:
                     continue
                 seen.add(rel)
@@ -147,4 +155,5 @@ class SharedResource(Rule):
                     environment=env,
                     evidence=_evidence(path, key),
                     anchor=key,
+                    environment_reason=reason,
                 )

@@ -45,6 +45,7 @@ _ON_KEYS = frozenset(
 )
 _FALSY = frozenset({"false", "0", "no", "off", "disable", "allow", "prefer"})
 _HOST_TEXT = re.compile(r"^(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*|\[[0-9A-Fa-f:.]+\])$")
+_SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$", re.I)  # one label: a compose/k8s service
 _TRUTHY = frozenset({"true", "1", "yes", "on"})
 _PLAIN_SCHEMES = {
     "http": "https",
@@ -106,15 +107,20 @@ class UnencryptedConnection(Rule):
                     continue
                 seen.add((entry.line, problem))
                 prod = ctx.tier is Tier.PRODUCTION
+                local = bool(host) and _SERVICE_NAME.match(host or "") is not None
                 if host:
                     ref = ctx.index.lookup(host, heuristic=True)
                     prod = prod or (ref is not None and ref.attribution.tier is Tier.PRODUCTION)
+                severity = Severity.HIGH if prod else Severity.MEDIUM
+                if local and problem.startswith(tuple(_PLAIN_SCHEMES)):
+                    # ``http://web:9000``: a container or service name on a local network
+                    severity, problem = Severity.LOW, problem + " (service name, local network)"
                 yield ctx.finding(
                     UnencryptedConnection,
                     problem + (" (production)" if prod else ""),
                     entry.line,
                     f"{'.'.join(entry.path)}: {problem}" if entry.path != ("",) else problem,
-                    severity=Severity.HIGH if prod else Severity.MEDIUM,
+                    severity=severity,
                     anchor=f"{'.'.join(entry.path)}|{problem}",
                 )
 
