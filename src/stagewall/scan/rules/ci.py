@@ -103,6 +103,14 @@ def job_environment(
     return found[0] if len(found) == 1 else None
 
 
+def workflow(parsed: Parsed | None) -> dict[str, Any] | None:
+    """The top-level mapping of a CI workflow file, or None for other files."""
+    if parsed is None or parsed.kind not in (Kind.GITHUB_ACTIONS, Kind.GITLAB_CI):
+        return None
+    doc = parsed.documents[0] if parsed.documents else None
+    return doc if isinstance(doc, dict) else {}
+
+
 def _text(value: Any) -> str:
     if isinstance(value, list):
         return "\n".join(_text(v) for v in value)
@@ -173,13 +181,9 @@ class UngatedProductionDeploy(Rule):
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
         parsed = ctx.parsed
-        if parsed is None or parsed.kind not in (Kind.GITHUB_ACTIONS, Kind.GITLAB_CI):
+        doc = workflow(parsed)
+        if parsed is None or doc is None:
             return
-        doc = (
-            parsed.documents[0]
-            if parsed.documents and isinstance(parsed.documents[0], dict)
-            else {}
-        )
         all_jobs = {job_id: job for job_id, job, _ in jobs(parsed)}
         for job_id, job, path in jobs(parsed):
             prods = [

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from stagewall.scan._model import Finding, Severity, Tier
 from stagewall.scan.readers import Kind
 from stagewall.scan.rules._base import FileContext, Rule
-from stagewall.scan.rules.ci import _text, job_environments, jobs
+from stagewall.scan.rules.ci import _text, job_environments, jobs, workflow
 
 _GH_SECRET = re.compile(r"\bsecrets(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
 _STORE_PATH = re.compile(
@@ -47,13 +47,9 @@ class ProductionSecretInNonProductionJob(Rule):
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
         parsed = ctx.parsed
-        if parsed is None or parsed.kind not in (Kind.GITHUB_ACTIONS, Kind.GITLAB_CI):
+        doc = workflow(parsed)
+        if parsed is None or doc is None:
             return
-        doc = (
-            parsed.documents[0]
-            if parsed.documents and isinstance(parsed.documents[0], dict)
-            else {}
-        )
         for job_id, job, path in jobs(parsed):
             envs = job_environments(ctx.env, job, job_id, doc) or [ctx.attribution]
             nonprod = [a for a in envs if a.tier is Tier.NON_PRODUCTION]
