@@ -58,6 +58,7 @@ def test_no_transport_findings_for_licences_namespaces_and_schemas(tmp_path: Pat
         "DB_PASSWORD=prod/app/db-password",
         "TOKEN=${{ secrets.DEPLOY_TOKEN }}",
         "token: 11111111111111111111",
+        "sed -i -e 's/^system.secret-key:.*$/system.secret-key: x/' conf.yml",
     ],
 )
 def test_no_secret_findings_for_references_names_and_filler(tmp_path: Path, line: str) -> None:
@@ -153,3 +154,15 @@ def test_helm_templates_nginx_conf_and_jsonc_are_not_parse_errors(tmp_path: Path
     assert by_rule(result, "SW-SCAN-012") == []
     crossing = by_rule(result, "SW-SCAN-001")
     assert [(f.file, f.line) for f in crossing] == [("chart/templates/deployment.yaml", 17)]
+
+
+def test_metadata_endpoints_patches_and_json5_are_quiet(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "envs/staging/otel.yaml": "endpoint: http://metadata.google.internal/computeMetadata\n",
+            "patches/.env.patch": "--- a/.env\n+++ b/.env\n@@ -1 +1 @@\n-A=1\n+A=2\n",
+            ".github/renovate.json5": "{\n  extends: ['config:recommended'],\n}\n",
+        },
+    )
+    assert scan_paths([tmp_path]).findings == []

@@ -26,6 +26,7 @@ SOURCE_CODE = (
 
 
 _LEGAL = re.compile(r"^(?:licen[cs]e|notice|copying|copyright|authors|patents)(?:[-_.].*)?$")
+_PATCHES = (".patch", ".diff", ".orig", ".rej")  # changes to files, not the files
 MARKUP = (".xml", ".svg", ".xsd", ".xsl", ".xslt", ".wsdl", ".html", ".htm", ".xhtml", ".plist")
 
 
@@ -41,6 +42,9 @@ def is_dotenv(name: str) -> bool:
 def read_file(path: Path, rel_path: str, text: str, tf: TerraformContext) -> Parsed:
     """Parse ``text`` (the content of ``path``); raises :class:`ReaderError`."""
     name = path.name.lower()
+    if is_legal(name) or name.endswith(MARKUP) or name.endswith(_PATCHES):
+        # legal text, markup and patches: their URLs are identifiers or quotes, not connections
+        return Parsed(Kind.TEXT, documents=[text])
     if name.endswith((".tf", ".tfvars")):
         return read_terraform(path, text, tf)
     if is_dotenv(name):
@@ -53,7 +57,13 @@ def read_file(path: Path, rel_path: str, text: str, tf: TerraformContext) -> Par
         if is_kustomization(rel_path, parsed):
             expand_patches(parsed)
         return parsed
-    if name.endswith((".json", ".tfstate", ".jsonc", ".json5")):
+    if name.endswith(".json5"):
+        try:
+            return read_json(text)
+        except ReaderError:
+            # JSON5 (unquoted keys, single quotes) is not read; skipped, not an error
+            return Parsed(Kind.TEXT, documents=[text])
+    if name.endswith((".json", ".tfstate", ".jsonc")):
         return read_json(text)
     if name.endswith(".toml"):
         return read_toml(text)
@@ -66,9 +76,6 @@ def read_file(path: Path, rel_path: str, text: str, tf: TerraformContext) -> Par
             # nginx, Apache, supervisord...: a format we do not read; skipped (not an
             # error), the raw-text rules (secrets) still run
             return Parsed(Kind.TEXT, documents=[text])
-    if is_legal(name) or name.endswith(MARKUP):
-        # legal text and markup: namespace and licence URLs are identifiers, not connections
-        return Parsed(Kind.TEXT, documents=[text])
     if name.endswith(DOCUMENTATION):
         # prose: host names in docs are not references; secrets are still found in the raw text
         return Parsed(Kind.TEXT, documents=[text])

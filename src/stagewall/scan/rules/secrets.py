@@ -75,7 +75,8 @@ def _literal(value: str) -> bool:
 
 _REFERENCE = re.compile(
     r"^(?:var|local|module|data|each|self|path|terraform)\.|^!|^\$|^%\(|\$\{|\{\{|#\{|"
-    r"\bsecrets\.|\benv\.|^env:|^arn:|^projects/[^/]+/secrets/|^(?:vault|ref\+|sm|ssm|awssm):",
+    r"\bsecrets\.|\benv\.|^env:|^arn:|^projects/[^/]+/secrets/|^(?:vault|ref\+|sm|ssm|awssm):|"
+    r"\.\*|\.\+|\$/",
     re.IGNORECASE,
 )
 _NAME_SEGMENT = re.compile(r"^(?:[a-z]+|[A-Z]+|[A-Z]?[a-z]+|\d{1,4})$")

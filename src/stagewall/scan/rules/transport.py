@@ -46,6 +46,10 @@ _ON_KEYS = frozenset(
 _FALSY = frozenset({"false", "0", "no", "off", "disable", "allow", "prefer"})
 _HOST_TEXT = re.compile(r"^(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*|\[[0-9A-Fa-f:.]+\])$")
 _SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$", re.I)  # one label: a compose/k8s service
+# cloud instance metadata services: link-local and plain HTTP by design
+_METADATA_HOSTS = frozenset(
+    {"metadata.google.internal", "metadata", "169.254.169.254", "169.254.170.2", "fd00:ec2::254"}
+)
 _TRUTHY = frozenset({"true", "1", "yes", "on"})
 _PLAIN_SCHEMES = {
     "http": "https",
@@ -153,6 +157,6 @@ class UnencryptedConnection(Rule):
                 identifier_context or _IDENTIFIER_PATH.search(match.group("rest") or "")
             ):
                 continue
-            if not _HOST_TEXT.match(target):
+            if not _HOST_TEXT.match(target) or target.lower() in _METADATA_HOSTS:
                 continue
             yield f"{scheme}:// to {target.lower()} (use {_PLAIN_SCHEMES[scheme]}://)", target
