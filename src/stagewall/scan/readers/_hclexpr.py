@@ -95,6 +95,8 @@ def template(raw: str) -> str:
     """A quoted string with each ``${...}`` re-printed; ``%{`` directives are refused."""
     if "%{" in raw.replace("%%{", ""):
         raise Unsupported("template directive")
+    if "${" not in raw:
+        return raw
     out: list[str] = []
     i, n = 0, len(raw)
     while i < n:

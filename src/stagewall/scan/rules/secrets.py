@@ -26,6 +26,9 @@ KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
+_FORMAT_HINT = re.compile(
+    r"AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|k_live_|PRIVATE KEY"
+)
 _ALWAYS_PROD = frozenset({"Stripe live key"})
 _ASSIGN = re.compile(
     r"(?P<key>[A-Za-z0-9_.-]{0,40}(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|"
@@ -161,7 +164,7 @@ class SecretInRepository(Rule):
                 line = line[:20000]
             claimed: list[tuple[int, int]] = []
             line_prod = file_prod or bool(_PROD_WORD.search(line))
-            for label, pattern in KNOWN_FORMATS:
+            for label, pattern in KNOWN_FORMATS if _FORMAT_HINT.search(line) else ():
                 for match in pattern.finditer(line):
                     claimed.append(match.span())
                     if label == "private key":
@@ -172,7 +175,7 @@ class SecretInRepository(Rule):
                     secret = match.group(0)
                     evidence = "private key block" if label == "private key" else redact(secret)
                     yield self._finding(ctx, label, number, evidence, prod, Severity.MEDIUM)
-            for match in URL.finditer(line):
+            for match in URL.finditer(line) if "://" in line else ():
                 password = match.group("password")
                 if (
                     not password

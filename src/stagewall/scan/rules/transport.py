@@ -133,12 +133,15 @@ class UnencryptedConnection(Rule):
         if key in _SKIP_KEYS or key.startswith("xmlns"):
             return
         low = value.strip().lower()
-        url_hosts = [m.group("host") for m in URL.finditer(value)]
-        host = url_hosts[0] if url_hosts else None
+        has_url = "://" in value
+        first = URL.search(value) if has_url else None
+        host = first.group("host") if first else None
         if key in _OFF_KEYS and low in _FALSY:
             yield f"{key} is {low}", host
         if key in _ON_KEYS and low in _TRUTHY:
             yield f"{key} is {low} (certificate checks off)", host
+        if "=" not in value and ":" not in value:
+            return  # no flag, DSN or URL can be in it
         for match in _SSLMODE.finditer(value):
             yield f"sslmode={match.group(1).lower()}", host
         for match in _FLAG_OFF.finditer(value):
@@ -148,6 +151,8 @@ class UnencryptedConnection(Rule):
                 f"{match.group(1).lower()}={match.group(2).lower()} (certificate checks off)",
                 host,
             )
+        if not has_url:
+            return
         identifier_context = bool(_IDENTIFIER_CONTEXT.search(value))
         for match in URL.finditer(value):
             scheme, target = match.group("scheme").lower(), match.group("host")
