@@ -184,7 +184,7 @@ class ResourceIndex:
             ref = self.lookup(match.group(1), heuristic=True)
             if ref is not None:
                 out.setdefault(ref.key, replace(ref, infrastructure=True))
-        if self.exact or self.networks or hostish:
+        if self.exact or self.networks or hostish or "." in value:
             for token in _TOKEN_SPLIT.split(value):
                 if not token or "://" in token or len(token) > 253:
                     continue
@@ -193,11 +193,14 @@ class ResourceIndex:
                     parts |= set(re.split(r"[:/@]", token))
                 address = _ADDRESS.match(token)
                 host_part = address.group("host") if address else token
+                # a token that is itself an address (``-h db.prod.acme.internal`` in a
+                # script) counts whatever the key
+                addressy = hostish or standalone_address(token)
                 for part in parts:
                     ref = self.lookup(
-                        part, heuristic=hostish and part in (token, host_part), single_label=named
+                        part, heuristic=addressy and part in (token, host_part), single_label=named
                     )
-                    if ref is not None and (ref.declared or hostish):
+                    if ref is not None and (ref.declared or addressy):
                         infra = named or _internal(part)
                         out.setdefault(ref.key, replace(ref, infrastructure=infra))
         return list(out.values())

@@ -38,14 +38,17 @@ def _is_patch(path: tuple[str, ...]) -> bool:
 
 
 def expand_patches(parsed: Parsed) -> None:
-    """Add the values of inline patches to ``parsed.entries``."""
+    """Replace inline patch strings in ``parsed.entries`` by the values they hold."""
     added: list[Entry] = []
+    kept: list[Entry] = []
     for entry in parsed.entries:
         if not _is_patch(entry.path) or "\n" not in entry.value:
+            kept.append(entry)
             continue
         try:
             inner = read_yaml(entry.value)
         except ReaderError:
+            kept.append(entry)
             continue
         base = entry.line  # the block indicator's line; the patch text starts below it
         prefix = entry.path
@@ -53,7 +56,8 @@ def expand_patches(parsed: Parsed) -> None:
             added.append(Entry((*prefix, *sub.path), sub.value, base + sub.line))
         for doc in inner.documents:
             added.extend(_operations(doc, prefix, base, inner))
-    parsed.entries.extend(added)
+    # the patch text itself is replaced by its values, each at its own line
+    parsed.entries = kept + added
 
 
 def _operations(doc: Any, prefix: tuple[str, ...], base: int, inner: Parsed) -> list[Entry]:
