@@ -102,7 +102,9 @@ class SharedResource(Rule):
         "depends on a non-production resource. Shared infrastructure means staging "
         "workloads and their operators touch production. Undeclared resources count when "
         "they look like infrastructure (database/cache/queue URLs, DSNs, bucket or queue "
-        "names, private names and addresses); public web endpoints such as SaaS APIs do not."
+        "names, private names and addresses); public web endpoints such as SaaS APIs do not. "
+        "Only identifiers count (hosts, buckets, queues, accounts, ARNs, project IDs): never "
+        "booleans, numbers or short common words (`false`, `default`, `logs`)."
     )
     remediation = (
         "Give each environment its own resource and declare it under the right environment "

@@ -135,8 +135,12 @@ class SecretInRepository(Rule):
         "high-entropy `password=`/`secret=`/`token=` assignment. Comments are scanned too. "
         "Severity is high when the secret belongs to production (production file, production "
         "host in the URL, a `prod` key name, a live payment key), medium for other known "
-        "formats and low for other high-entropy assignments. Evidence shows only a prefix and "
-        "the length."
+        "formats and low for other high-entropy assignments. Only values shaped like "
+        "credentials count (mixed character classes, entropy, not a repeated pattern): "
+        "references (`var.x`, `${...}`, `!Ref`, `secrets.X`), secret-manager names "
+        "(`iap-oauth-client-id`, `prod/db/password`, `projects/p/secrets/s`), placeholders "
+        "and filler such as a private key block of `privatekeyprivatekey` are not secrets. "
+        "Evidence shows only a prefix and the length."
     )
     remediation = (
         "Revoke and rotate the credential, remove it from the file and its git history, and "

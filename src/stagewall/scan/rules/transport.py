@@ -92,7 +92,10 @@ class UnencryptedConnection(Rule):
         "prefer` (URL or key=value DSN), `http://`, `redis://`, `amqp://` or `ldap://` to a "
         "host that is not loopback, `tls=false`/`ssl=false`, or certificate checks switched "
         "off (`insecure`, `insecure_skip_verify`). High severity when the other end is a "
-        "production resource or the file is production."
+        "production resource or the file is production; low for a one-label service name "
+        "(`http://web:9000` between containers). URLs that are identifiers are not "
+        "connections: licence files, XML/SVG/XSD namespaces, `$schema`, schema and licence "
+        "URLs, HTML comments, cloud metadata endpoints."
     )
     remediation = (
         "Use `sslmode=verify-full` (or `require` at least), `https://`, `rediss://`, "
