@@ -1,6 +1,14 @@
 """Benchmark `stagewall scan` on a generated corpus; compare with Checkov if available.
 
-Prints JSON. Usage: python bench/scan.py [--files 5000] [--checkov /tmp/checkov-venv/bin/checkov]
+Prints JSON. Usage: python bench/scan.py [--files 5000] [--modules 120]
+[--terraform-dir DIR ...] [--checkov /tmp/checkov-venv/bin/checkov]
+
+Three Terraform workloads: the generated flat corpus (fast path only), a module-heavy
+corpus built from the module-style files in tests/scan/corpus/modules (functions,
+conditionals, for expressions, dynamic blocks, policies in jsonencode) and, with
+``--terraform-dir``, real checkouts (for example terraform-aws-modules repositories)
+copied .tf-only. For each: files/s, the share the fast HCL reader parsed without
+python-hcl2, and the ratio to Checkov on the same files in the same run.
 
 Checkov is run from its own virtualenv (never install it into the project's):
 ``python3 -m venv /tmp/checkov-venv && /tmp/checkov-venv/bin/pip install checkov``.
@@ -110,6 +118,79 @@ def make_corpus(root: Path, n: int) -> dict[str, int]:
     return counts
 
 
+MODULE_SOURCE = Path(__file__).resolve().parents[1] / "tests" / "scan" / "corpus" / "modules"
+
+
+def make_module_corpus(root: Path, copies: int) -> int:
+    """``copies`` renamed copies of each module-style file (module-heavy Terraform)."""
+    sources = sorted(MODULE_SOURCE.rglob("*.tf"))
+    for i in range(copies):
+        for src in sources:
+            target = root / f"module{i}" / src.relative_to(MODULE_SOURCE)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            text = src.read_text("utf-8").replace('"this"', f'"this{i}"')
+            target.write_text(text.replace(".this[", f".this{i}["), "utf-8")
+    return copies * len(sources)
+
+
+def copy_terraform(sources: list[Path], root: Path) -> int:
+    count = 0
+    for n, source in enumerate(sources):
+        for path in source.rglob("*.tf"):
+            if ".terraform" in path.parts:
+                continue
+            target = root / f"src{n}" / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+            count += 1
+    return count
+
+
+def fast_path_share(root: Path) -> float:
+    from stagewall.scan.readers import _hcl
+
+    paths = list(root.rglob("*.tf"))
+    fast = 0
+    for path in paths:
+        try:
+            _hcl.loads(path.read_text("utf-8"))
+            fast += 1
+        except (_hcl.Unsupported, RecursionError, UnicodeDecodeError):
+            pass
+    return round(fast / max(1, len(paths)), 3)
+
+
+def measure_terraform(root: Path, checkov: str) -> dict[str, object]:
+    """files/s of the library (in-process) and the CLI, and the Checkov ratio."""
+    start = time.perf_counter()
+    result = scan_paths([root])
+    wall = time.perf_counter() - start
+    out: dict[str, object] = {
+        "files": result.stats.files_scanned,
+        "wall_seconds": round(wall, 3),
+        "files_per_second": round(result.stats.files_scanned / wall, 1),
+        "fast_path_share": fast_path_share(root),
+        "parse_errors": sum(1 for f in result.active if f.rule_id == "SW-SCAN-012"),
+    }
+    cli = Path(sys.executable).parent / "stagewall"
+    start = time.perf_counter()
+    subprocess.run(
+        [str(cli), "scan", str(root), "--format", "json", "--out", os.devnull],
+        check=False, capture_output=True,
+    )  # fmt: skip
+    cli_wall = time.perf_counter() - start
+    out["cli_wall_seconds"] = round(cli_wall, 3)
+    if shutil.which(checkov) or Path(checkov).exists():
+        took = run_checkov(checkov, root)
+        out["checkov_wall_seconds"] = round(took, 3) if isinstance(took, float) else took
+        if isinstance(took, float):
+            out["speedup_cli_vs_checkov"] = round(took / cli_wall, 1)
+            out["speedup_library_vs_checkov"] = round(took / wall, 1)
+    else:
+        out["checkov"] = f"not installed at {checkov}"
+    return out
+
+
 def run_checkov(checkov: str, directory: Path) -> float | str:
     start = time.perf_counter()
     try:
@@ -126,6 +207,10 @@ def run_checkov(checkov: str, directory: Path) -> float | str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=5000)
+    parser.add_argument("--modules", type=int, default=120, help="copies of the module corpus")
+    parser.add_argument(
+        "--terraform-dir", action="append", type=Path, default=[], help="a real checkout"
+    )
     parser.add_argument(
         "--checkov", default=os.environ.get("CHECKOV", "/tmp/checkov-venv/bin/checkov")
     )
@@ -173,6 +258,15 @@ def main() -> None:
         else:
             out["checkov"] = f"not installed at {args.checkov}"
         shutil.rmtree(tf_root, ignore_errors=True)
+        module_root = root.parent / (root.name + "-modules")
+        make_module_corpus(module_root, args.modules)
+        out["module_heavy_terraform"] = measure_terraform(module_root, args.checkov)
+        shutil.rmtree(module_root, ignore_errors=True)
+        if args.terraform_dir:
+            real_root = root.parent / (root.name + "-real")
+            copy_terraform(args.terraform_dir, real_root)
+            out["real_terraform"] = measure_terraform(real_root, args.checkov)
+            shutil.rmtree(real_root, ignore_errors=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(json.dumps(out, indent=2))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import hcl2
 import pytest
 from hypothesis import given, settings
@@ -21,8 +23,29 @@ scalars = st.one_of(
     strings, interp, st.integers(-1000, 1000).map(str), st.sampled_from(["true", "false", "null"]),
     st.builds(lambda a, b: f"{a}.{b}", st.sampled_from(["var", "local", "aws_vpc.main"]), idents),
 )  # fmt: skip
-values = st.recursive(
+calls = st.builds(
+    lambda f, args: f"{f}({', '.join(args)})",
+    st.sampled_from(["try", "merge", "length", "lookup", "element", "coalesce"]),
+    st.lists(scalars, min_size=0, max_size=3),
+)
+operators = st.builds(
+    lambda a, op, b: f"{a} {op} {b}",
     scalars,
+    st.sampled_from(["==", "!=", "&&", "||", "+", ">", "<="]),
+    st.one_of(scalars, calls),
+)
+conditionals = st.builds(
+    lambda c, a, b: f"{c} ? {a} : {b}", st.one_of(scalars, operators), scalars, calls
+)
+fors = st.builds(
+    lambda x, src, body: f"[for {x} in {src} : {body}]",
+    idents,
+    st.sampled_from(["var.list", "local.azs"]),
+    st.sampled_from(["upper(x)", "x.id", "x"]),
+)
+expressions = st.one_of(calls, operators, conditionals, fors, st.builds(lambda c: "!" + c, calls))
+values = st.recursive(
+    st.one_of(scalars, expressions),
     lambda inner: st.one_of(
         st.lists(inner, max_size=3).map(lambda xs: "[" + ", ".join(xs) + "]"),
         st.dictionaries(idents, inner, max_size=3).map(
@@ -70,12 +93,33 @@ def test_fixtures_match_or_decline(path: object) -> None:
     [
         "a = b c\n",
         'a = "${foo bar}"\n',
-        "a = f(x)\n",
-        "a = x ? 1 : 2\n",
-        "a = [for x in y: x]\n",
+        "a = f(<<EOT\nx\nEOT\n)\n",
+        'a = "%{ if x }y%{ endif }"\n',
+        "a = f({ b : 1 })\n",
         "a = <<EOT\nx\n",
     ],
 )
 def test_declines_what_it_does_not_know(text: str) -> None:
     with pytest.raises(_hcl.Unsupported):
         _hcl.loads(text)
+
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+def test_corpus_terraform_takes_the_fast_path_and_matches_python_hcl2() -> None:
+    """Module-style Terraform (functions, conditionals, for expressions, objects in calls,
+    comments inside brackets, heredocs, type constraints): at least 95 % is read by the
+    fast reader, each exactly as python-hcl2 reads it."""
+    paths = sorted(CORPUS.rglob("*.tf")) + sorted(CORPUS.rglob("*.tfvars"))
+    fast = 0
+    for path in paths:
+        text = path.read_text("utf-8")
+        try:
+            value = _hcl.loads(text)
+        except _hcl.Unsupported:
+            continue
+        fast += 1
+        assert value == _hcl.strip_meta(hcl2.loads(text)), path
+    assert len(paths) >= 7
+    assert fast / len(paths) >= 0.95

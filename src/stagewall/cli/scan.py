@@ -23,7 +23,7 @@ from stagewall.scan import (
     scan_paths,
 )
 from stagewall.scan._audit import record_scan
-from stagewall.scan.engine import DEFAULT_MAX_FILE_SIZE
+from stagewall.scan.engine import DEFAULT_FILE_TIME_BUDGET, DEFAULT_MAX_FILE_SIZE
 
 
 @click.command("scan")
@@ -59,6 +59,13 @@ from stagewall.scan.engine import DEFAULT_MAX_FILE_SIZE
     help="Skip (and count) larger files, in bytes.",
 )
 @click.option(
+    "--file-time-budget",
+    type=click.FloatRange(min=0.1),
+    default=DEFAULT_FILE_TIME_BUDGET,
+    show_default=True,
+    help="Seconds one file may take; a slower file gets a 'skipped: too slow' finding.",
+)
+@click.option(
     "--exclude", "exclude", multiple=True, metavar="GLOB",
     help="Skip files or directories whose path (relative to the scanned directory) matches; "
     "repeatable, e.g. --exclude 'tests/**' --exclude '**/*.tpl'.",
@@ -73,6 +80,7 @@ def scan_command(
     write_baseline: Path | None,
     fail_on: str,
     max_file_size: int,
+    file_time_budget: float,
     exclude: tuple[str, ...],
     db: str | None,
 ) -> None:
@@ -85,7 +93,12 @@ def scan_command(
             raise UsageError(f"{path}: no such file or directory", hint="check the path to scan")
     loaded = load_estate_optional(config)
     accepted = load_baseline(baseline) if baseline is not None else None
-    options = ScanOptions(max_file_size=max_file_size, baseline=accepted, exclude_globs=exclude)
+    options = ScanOptions(
+        max_file_size=max_file_size,
+        baseline=accepted,
+        exclude_globs=exclude,
+        file_time_budget=file_time_budget,
+    )
     result = scan_paths(list(paths), loaded.estate if loaded else None, options)
     result.estate_path = str(loaded.path) if loaded else None
     threshold = Severity.parse(fail_on)

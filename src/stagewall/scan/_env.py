@@ -33,6 +33,9 @@ _DIR_MARKERS = (
     "terraform.tfstate.d",
 )
 _SPLIT = re.compile(r"[^a-z0-9]+")
+_DNS_SUFFIX = re.compile(r"\.(?:svc\.cluster\.local|cluster\.local|local|localdomain)(?::\d+)?$")
+# files whose name words say the environment (``staging_config.tfvars``, ``prod-eu.env``)
+_WORDY_NAMES = (".tfvars", ".tfvars.json", ".env", ".tfbackend")
 _FILE_PATTERNS = (
     re.compile(r"^values[-_.](?P<env>[a-z0-9_-]+)\.ya?ml$"),
     re.compile(r"^\.env\.(?P<env>[a-z0-9_-]+)$"),
@@ -112,7 +115,8 @@ class EnvModel:
         Mixed signals (``prod-mirror.staging``) give ``None``: unknown, never a guess.
         """
         found: dict[Tier, Attribution] = {}
-        for word in _SPLIT.split(name.lower()):
+        lowered = _DNS_SUFFIX.sub("", name.lower())  # ``.svc.cluster.local`` is not "local"
+        for word in _SPLIT.split(lowered):
             att = self.environment_named(word, reason)
             if att is not None:
                 found.setdefault(att.tier, att)
@@ -143,6 +147,12 @@ class EnvModel:
                 att = self.environment_named(match.group("env"), f"file name {filename}")
                 if att is not None:
                     return att
+        if filename.endswith(_WORDY_NAMES):
+            # ``staging_config.tfvars``, ``prod_us-east-1.tfvars``: the words of the name
+            stem = filename.split(".", 1)[0] if not filename.startswith(".") else filename[1:]
+            att = self.from_words(stem, f"file name {filename}")
+            if att is not None:
+                return att
         for part in reversed(parts[:-1]):
             att = self.environment_named(part, f"directory {part}/")
             if att is not None:

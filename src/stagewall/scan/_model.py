@@ -86,6 +86,7 @@ class Finding:
     anchor: str = ""
     suppression: Suppression | None = None
     fingerprint: str = ""
+    environment_reason: str = ""  # how the environment was attributed
 
     def with_fingerprint(self, occurrence: int) -> Finding:
         basis = "\x1f".join(
@@ -105,6 +106,7 @@ class Finding:
             "file": self.file,
             "line": self.line,
             "environment": self.environment,
+            "environment_reason": self.environment_reason,
             "evidence": self.evidence,
             "fingerprint": self.fingerprint,
         }

@@ -30,6 +30,30 @@ _HOSTISH_KEYS = re.compile(
 _HOSTNAME = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9_-]+)*\.[a-z][a-z0-9-]*$", re.I)
 _LABEL = re.compile(r"^[a-z][a-z0-9_.-]{2,62}$", re.I)
 _NAMED_KEYS = re.compile(r"(bucket|queue|topic)", re.I)
+# values that are never resource identifiers, whatever key they sit under
+_NOT_IDENTIFIERS = frozenset(
+    {
+        "true", "false", "yes", "no", "on", "off", "null", "none", "nil", "enabled", "disabled",
+        "enable", "disable", "default", "auto", "any", "all", "private", "public", "internal",
+        "external", "main", "master", "latest", "stable", "local", "unknown", "empty", "string",
+        "number", "bool", "list", "map", "object", "required", "optional", "standard",
+    }
+)  # fmt: skip
+
+
+def is_identifier(token: str) -> bool:
+    """A host, bucket, queue, account or ARN-like name; not a boolean, number or word."""
+    key = token.strip().strip(".").lower()
+    if key in _NOT_IDENTIFIERS or len(key) < 3:
+        return False
+    if key.replace(".", "").replace("_", "").isdigit():
+        return False
+    if "." in key or ":" in key or "/" in key:
+        return True
+    # a single label must look made-up: separators or digits (``assets-prod``, ``q1``)
+    return len(key) >= 4 and any(c in key for c in "-_0123456789")
+
+
 _INTERNAL_SUFFIXES = (".internal", ".local", ".lan", ".corp", ".svc", ".intranet", ".private")
 _WEB_SCHEMES = frozenset({"http", "https", "ws", "wss", "git", "ssh", "git+ssh", "ftp"})
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "0.0.0.0", "::"})  # noqa: S104
@@ -126,6 +150,8 @@ class ResourceIndex:
                 ):
                     return self._declared(key, name, env)
             return None
+        if not is_identifier(key):
+            return None
         if heuristic and (_HOSTNAME.match(key) or (single_label and _LABEL.match(key))):
             att = self.env.from_words(key, f"name {key}")
             if att is not None:
@@ -139,7 +165,7 @@ class ResourceIndex:
         if not value or len(value) > 4096:
             return []
         out: dict[str, Ref] = {}
-        hostish = bool(_HOSTISH_KEYS.search(entry.key))
+        hostish = bool(_HOSTISH_KEYS.search(entry.key)) or standalone_address(value)
         named = hostish and bool(_NAMED_KEYS.search(entry.key))
         for match in URL.finditer(value):
             host = match.group("host")
@@ -158,19 +184,46 @@ class ResourceIndex:
             ref = self.lookup(match.group(1), heuristic=True)
             if ref is not None:
                 out.setdefault(ref.key, replace(ref, infrastructure=True))
-        if self.exact or self.networks or hostish:
+        if self.exact or self.networks or hostish or "." in value:
             for token in _TOKEN_SPLIT.split(value):
                 if not token or "://" in token or len(token) > 253:
                     continue
                 parts = {token}
                 if ":" in token and not _as_ip(token.strip("[]")):
                     parts |= set(re.split(r"[:/@]", token))
+                address = _ADDRESS.match(token)
+                host_part = address.group("host") if address else token
+                # a token that is itself an address (``-h db.prod.acme.internal`` in a
+                # script) counts whatever the key
+                addressy = hostish or standalone_address(token)
                 for part in parts:
-                    ref = self.lookup(part, heuristic=hostish and part == token, single_label=named)
-                    if ref is not None and (ref.declared or hostish):
+                    ref = self.lookup(
+                        part, heuristic=addressy and part in (token, host_part), single_label=named
+                    )
+                    if ref is not None and (ref.declared or addressy):
                         infra = named or _internal(part)
                         out.setdefault(ref.key, replace(ref, infrastructure=infra))
         return list(out.values())
+
+
+_ADDRESS = re.compile(
+    r"^(?P<host>\[[0-9a-f:.]+\]|[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)*)(?::(?P<port>\d{1,5}))?$",
+    re.I,
+)
+
+
+def standalone_address(value: str) -> bool:
+    """A whole value that is an address: ``host:port``, an IP, or a host name of three
+    or more labels (``redis.shop-prod.svc``), whatever key it sits under."""
+    match = _ADDRESS.match(value.strip())
+    if match is None:
+        return False
+    host = match.group("host")
+    if _as_ip(host) is not None:
+        return True
+    if not _HOSTNAME.match(host) or not is_identifier(host):
+        return False
+    return match.group("port") is not None or host.count(".") >= 2
 
 
 def _internal(host: str) -> bool:

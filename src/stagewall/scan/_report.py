@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from typing import Any
+from urllib.parse import quote
 
 from stagewall import __version__
 from stagewall.scan._model import Finding, Severity, SuppressionKind
@@ -20,6 +22,23 @@ _SECURITY_SEVERITY = {Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW
 INFO_URI = "https://github.com/stagewall/stagewall/blob/main/docs/scan.md"
 
 
+# C0/C1 controls, DEL, bidirectional overrides/isolates/marks, line/paragraph separators
+_UNSAFE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def safe_text(text: str) -> str:
+    """``text`` with control and bidi characters shown as escapes, so a file name
+    cannot rewrite the terminal or reorder what a reviewer reads."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+def file_uri(path: str) -> str:
+    """A relative path as a valid URI reference (RFC 3986), for SARIF."""
+    return quote(path, safe="/-._~!$&'()*+,;=@")
+
+
 def _estate_line(result: ScanResult) -> str:
     if result.estate_used:
         return "estate: used"
@@ -32,10 +51,14 @@ def render_text(result: ScanResult, fail_on: Severity) -> str:
     lines: list[str] = []
     for f in result.active:
         lines.append(
-            f"{f.file}:{f.line}: {f.severity.label.upper()} {f.rule_id} "
-            f"[{f.environment}] {f.message}"
+            safe_text(
+                f"{f.file}:{f.line}: {f.severity.label.upper()} {f.rule_id} "
+                f"[{f.environment}] {f.message}"
+            )
         )
-        lines.append(f"    evidence: {f.evidence}")
+        lines.append(safe_text(f"    evidence: {f.evidence}"))
+        if f.environment_reason:
+            lines.append(safe_text(f"    environment: {f.environment} ({f.environment_reason})"))
         rule = get_rule(f.rule_id)
         if rule is not None:
             lines.append(f"    fix: {rule.remediation}")
@@ -49,7 +72,7 @@ def render_text(result: ScanResult, fail_on: Severity) -> str:
                 else "baseline"
             )
             reason = f.suppression.justification if f.suppression else ""
-            lines.append(f"  {f.file}:{f.line}: {f.rule_id} ({kind}: {reason})")
+            lines.append(safe_text(f"  {f.file}:{f.line}: {f.rule_id} ({kind}: {reason})"))
     skipped = Counter(s.reason for s in result.stats.skipped)
     sev = result.counts_by_severity()
     lines.append("")
@@ -120,7 +143,7 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": f.file, "uriBaseId": "%SRCROOT%"},
+                    "artifactLocation": {"uri": file_uri(f.file), "uriBaseId": "%SRCROOT%"},
                     "region": {"startLine": f.line},
                 }
             }
@@ -128,6 +151,7 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
         "partialFingerprints": {"stagewallFingerprint/v1": f.fingerprint},
         "properties": {
             "environment": f.environment,
+            "environmentReason": f.environment_reason,
             "severity": f.severity.label,
             "security-severity": _SECURITY_SEVERITY[f.severity],
         },
@@ -194,17 +218,23 @@ def to_junit(result: ScanResult, fail_on: Severity) -> str:
             suite,
             "testcase",
             classname=f.rule_id,
-            name=f"{f.file}:{f.line}",
-            file=f.file,
+            name=safe_text(f"{f.file}:{f.line}"),
+            file=safe_text(f.file),
             line=str(f.line),
         )
         if f.suppression is not None:
-            ET.SubElement(case, "skipped", message=f"suppressed: {f.suppression.justification}")
+            ET.SubElement(
+                case, "skipped", message=safe_text(f"suppressed: {f.suppression.justification}")
+            )
         elif id(f) in failing:
-            node = ET.SubElement(case, "failure", message=f.message, type=f.severity.label)
-            node.text = f"{f.rule_id} [{f.environment}] {f.message}\nevidence: {f.evidence}"
+            node = ET.SubElement(
+                case, "failure", message=safe_text(f.message), type=f.severity.label
+            )
+            node.text = safe_text(f"{f.rule_id} [{f.environment}] {f.message}") + (
+                "\nevidence: " + safe_text(f.evidence)
+            )
         else:
-            ET.SubElement(case, "system-out").text = f"{f.severity.label}: {f.message}"
+            ET.SubElement(case, "system-out").text = safe_text(f"{f.severity.label}: {f.message}")
     suites = ET.Element("testsuites")
     suites.append(suite)
     return (

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from stagewall.errors import UsageError
 from stagewall.estate import Estate
+from stagewall.scan._budget import Deadline, TooSlow, decode, interrupt_after
 from stagewall.scan._env import EnvModel, glob_regex
 from stagewall.scan._model import (
     UNKNOWN_ENV,
@@ -31,11 +32,12 @@ from stagewall.scan._refs import ResourceIndex
 from stagewall.scan._suppress import Ignore, inline_reason, parse_ignores
 from stagewall.scan.readers import Kind, Parsed, ReaderError, TerraformContext, read_file
 from stagewall.scan.rules import FileContext, FileSummary, Rule, RunContext, all_rules
-from stagewall.scan.rules.ci import job_environment
+from stagewall.scan.rules.ci import job_environments
 from stagewall.scan.rules.ci import jobs as ci_jobs
-from stagewall.scan.rules.meta import IgnoreWithoutReason, ParseError
+from stagewall.scan.rules.meta import FileTooSlow, IgnoreWithoutReason, ParseError
 
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
+DEFAULT_FILE_TIME_BUDGET = 20.0
 DEFAULT_EXCLUDES = frozenset(
     {
         ".git", ".hg", ".svn", "node_modules", ".venv", "venv", ".terraform", "__pycache__",
@@ -55,6 +57,7 @@ class ScanOptions:
     baseline: dict[str, str] | None = None
     workers: int | None = None  # None: one per CPU (at most 8)
     parallel_threshold: int = 300  # fewer files than this are scanned in-process
+    file_time_budget: float = DEFAULT_FILE_TIME_BUDGET  # seconds per file, then "too slow"
 
 
 @dataclass
@@ -146,6 +149,27 @@ def _excluded(rel: str, options: ScanOptions) -> bool:
     return any(glob_regex(g).match(rel) for g in options.exclude_globs)
 
 
+_DEPLOYERS = frozenset({"Application", "ApplicationSet", "HelmRelease", "Kustomization"})
+
+
+def target_namespace(doc: object) -> tuple[str | None, str]:
+    """The namespace a manifest lands in: Argo CD ``spec.destination.namespace`` and Flux
+    ``spec.targetNamespace`` for deployers (they live in ``argocd``/``flux-system``),
+    else ``metadata.namespace``."""
+    if not isinstance(doc, dict):
+        return None, ""
+    spec = doc.get("spec")
+    if doc.get("kind") in _DEPLOYERS and isinstance(spec, dict):
+        dest = spec.get("destination")
+        if isinstance(dest, dict) and isinstance(dest.get("namespace"), str):
+            return dest["namespace"], "Argo CD destination namespace"
+        if isinstance(spec.get("targetNamespace"), str):
+            return spec["targetNamespace"], "Flux target namespace"
+    meta = doc.get("metadata")
+    ns = meta.get("namespace") if isinstance(meta, dict) else None
+    return (ns, "namespace") if isinstance(ns, str) else (None, "")
+
+
 def _rel(path: Path, root: Path) -> str:
     try:
         return path.relative_to(root).as_posix()
@@ -164,20 +188,23 @@ class Scanner:
 
     def _content_attribution(self, parsed: Parsed | None) -> Attribution | None:
         if parsed is not None and parsed.kind is Kind.KUBERNETES:
-            found = set()
+            found: dict[str | None, Attribution | None] = {}
             for doc in parsed.documents:
-                meta = doc.get("metadata") if isinstance(doc, dict) else None
-                ns = meta.get("namespace") if isinstance(meta, dict) else None
-                if isinstance(ns, str):
+                ns, what = target_namespace(doc)
+                if ns is not None:
                     att = self.env.attribute_namespace(ns)
-                    found.add(att)
+                    if att is not None and what != "namespace":
+                        att = Attribution(att.environment, att.tier, f"{what} {ns}")
+                    found.setdefault(att.environment if att else None, att)
             if len(found) == 1 and None not in found:
-                return found.pop()
+                return next(iter(found.values()))
         if parsed is not None and parsed.kind in (Kind.GITHUB_ACTIONS, Kind.GITLAB_CI):
             by_env: dict[str | None, Attribution] = {}
+            doc = parsed.documents[0] if parsed.documents else None
             for job_id, job, _ in ci_jobs(parsed):
-                att = job_environment(self.env, job, job_id)
-                if att is not None:
+                for att in job_environments(
+                    self.env, job, job_id, doc if isinstance(doc, dict) else None
+                ):
                     by_env.setdefault(att.environment, att)
             if len(by_env) == 1:
                 return next(iter(by_env.values()))
@@ -196,45 +223,55 @@ class Scanner:
         except OSError as exc:
             stats.skipped.append(Skipped(rel, f"unreadable: {exc.strerror}"))
             return None
-        if b"\x00" in data[:8192]:
+        text, _ = decode(data)
+        if text is None:
             stats.skipped.append(Skipped(rel, "binary"))
             return None
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            stats.skipped.append(Skipped(rel, "binary"))
-            return None
+        if text.startswith("\ufeff"):
+            text = text[1:]
         stats.files_scanned += 1
+        budget = self.options.file_time_budget
+        deadline = Deadline(budget)
+        try:
+            with interrupt_after(budget):
+                return self._scan_text(path, rel, text, deadline)
+        except TooSlow:
+            stats.skipped.append(Skipped(rel, "too slow"))
+            attribution = self.env.attribute_path(rel) or UNKNOWN_ENV
+            finding = Finding(
+                FileTooSlow.id,
+                FileTooSlow.severity,
+                f"skipped: too slow (over the {budget:g} s per-file budget); "
+                "this file's findings are incomplete",
+                rel,
+                1,
+                attribution.label,
+                "skipped: too slow",
+                anchor="too-slow",
+                environment_reason=attribution.reason,
+            )
+            return [finding], FileSummary(rel, attribution, []), []
+
+    def _scan_text(self, path: Path, rel: str, text: str, deadline: Deadline) -> FileResult:
         findings: list[Finding] = []
         parsed: Parsed | None = None
         try:
             parsed = read_file(path, rel, text, self.tf)
         except ReaderError as exc:
-            error = exc
-            findings.append(
-                Finding(
-                    ParseError.id,
-                    ParseError.severity,
-                    error.message,
-                    rel,
-                    error.line,
-                    "unknown",
-                    error.message[:120],
-                )
-            )
+            findings.append(self._parse_error(rel, exc.message, exc.line, exc.message[:120]))
         except RecursionError:
+            findings.append(self._parse_error(rel, "nesting too deep to parse", 1, "recursion"))
+        except (TooSlow, MemoryError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a reader bug must not stop the scan or hide the file
             findings.append(
-                Finding(
-                    ParseError.id,
-                    ParseError.severity,
-                    "nesting too deep to parse",
-                    rel,
-                    1,
-                    "unknown",
-                    "recursion",
+                self._parse_error(
+                    rel, f"could not read this file: {type(exc).__name__}", 1, type(exc).__name__
                 )
             )
+        deadline.check()
         refs = [(e, r) for e in (parsed.entries if parsed else []) for r in self.index.refs(e)]
+        deadline.check()
         attribution = self.env.attribute_path(rel) or self._content_attribution(parsed)
         if attribution is None:
             envs = {r.attribution.environment for _, r in refs if r.declared}
@@ -245,13 +282,25 @@ class Scanner:
                 )
         attribution = attribution or UNKNOWN_ENV
         findings = [
-            Finding(f.rule_id, f.severity, f.message, f.file, f.line, attribution.label, f.evidence)
+            Finding(
+                f.rule_id,
+                f.severity,
+                f.message,
+                f.file,
+                f.line,
+                attribution.label,
+                f.evidence,
+                environment_reason=attribution.reason,
+            )
             for f in findings
         ]
         ctx = FileContext(rel, text, parsed, attribution, self.env, self.index, self.estate, refs)
         for rule in self.rules:
+            deadline.check()
             try:
                 findings.extend(rule.check(ctx))
+            except (TooSlow, MemoryError, KeyboardInterrupt):
+                raise
             except Exception as exc:  # a rule bug must not hide the rest of the scan
                 findings.append(
                     Finding(
@@ -262,6 +311,7 @@ class Scanner:
                         1,
                         attribution.label,
                         type(exc).__name__,
+                        environment_reason=attribution.reason,
                     )
                 )
         ignores, bad = parse_ignores(text)
@@ -276,9 +326,14 @@ class Scanner:
                     attribution.label,
                     "stagewall:ignore",
                     anchor=str(item.line),
+                    environment_reason=attribution.reason,
                 )
             )
         return findings, FileSummary(rel, attribution, refs), ignores
+
+    @staticmethod
+    def _parse_error(rel: str, message: str, line: int, evidence: str) -> Finding:
+        return Finding(ParseError.id, ParseError.severity, message, rel, line, "unknown", evidence)
 
     def scan(self, paths: list[Path]) -> ScanResult:
         stats = ScanStats()
@@ -385,6 +440,7 @@ def scan_paths(
 
 __all__ = [
     "DEFAULT_EXCLUDES",
+    "DEFAULT_FILE_TIME_BUDGET",
     "DEFAULT_MAX_FILE_SIZE",
     "ScanOptions",
     "ScanResult",

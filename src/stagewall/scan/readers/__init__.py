@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from stagewall.scan.readers._base import Kind, LineFinder, Parsed, ReaderError
 from stagewall.scan.readers.dotenv import read_dotenv
 from stagewall.scan.readers.inifile import read_ini
 from stagewall.scan.readers.jsonfile import read_json
+from stagewall.scan.readers.kustomize import expand_patches, is_kustomization
+from stagewall.scan.readers.template import is_template, read_template
 from stagewall.scan.readers.terraform import TerraformContext, read_terraform
 from stagewall.scan.readers.text import read_text
 from stagewall.scan.readers.tfmodel import TfResource, Unknown
@@ -22,6 +25,16 @@ SOURCE_CODE = (
 )  # fmt: skip
 
 
+_LEGAL = re.compile(r"^(?:licen[cs]e|notice|copying|copyright|authors|patents)(?:[-_.].*)?$")
+_PATCHES = (".patch", ".diff", ".orig", ".rej")  # changes to files, not the files
+MARKUP = (".xml", ".svg", ".xsd", ".xsl", ".xslt", ".wsdl", ".html", ".htm", ".xhtml", ".plist")
+
+
+def is_legal(name: str) -> bool:
+    """LICENSE, NOTICE, COPYING and friends: legal text, never configuration."""
+    return bool(_LEGAL.match(name.lower()))
+
+
 def is_dotenv(name: str) -> bool:
     return name == ".env" or name.startswith(".env.") or name.endswith(".env")
 
@@ -29,20 +42,40 @@ def is_dotenv(name: str) -> bool:
 def read_file(path: Path, rel_path: str, text: str, tf: TerraformContext) -> Parsed:
     """Parse ``text`` (the content of ``path``); raises :class:`ReaderError`."""
     name = path.name.lower()
+    if is_legal(name) or name.endswith(MARKUP) or name.endswith(_PATCHES):
+        # legal text, markup and patches: their URLs are identifiers or quotes, not connections
+        return Parsed(Kind.TEXT, documents=[text])
     if name.endswith((".tf", ".tfvars")):
         return read_terraform(path, text, tf)
     if is_dotenv(name):
         return read_dotenv(text)
+    if name.endswith((".yaml", ".yml", ".tpl")) and is_template(rel_path, text):
+        return read_template(text, rel_path)
     if name.endswith((".yaml", ".yml")):
         parsed = read_yaml(text)
         parsed.kind = classify_yaml(parsed, rel_path)
+        if is_kustomization(rel_path, parsed):
+            expand_patches(parsed)
         return parsed
-    if name.endswith((".json", ".tfstate")):
+    if name.endswith(".json5"):
+        try:
+            return read_json(text)
+        except ReaderError:
+            # JSON5 (unquoted keys, single quotes) is not read; skipped, not an error
+            return Parsed(Kind.TEXT, documents=[text])
+    if name.endswith((".json", ".tfstate", ".jsonc")):
         return read_json(text)
     if name.endswith(".toml"):
         return read_toml(text)
     if name.endswith(_INI):
-        return read_ini(text)
+        try:
+            return read_ini(text)
+        except ReaderError:
+            if not name.endswith(".conf"):
+                raise
+            # nginx, Apache, supervisord...: a format we do not read; skipped (not an
+            # error), the raw-text rules (secrets) still run
+            return Parsed(Kind.TEXT, documents=[text])
     if name.endswith(DOCUMENTATION):
         # prose: host names in docs are not references; secrets are still found in the raw text
         return Parsed(Kind.TEXT, documents=[text])
@@ -51,6 +84,7 @@ def read_file(path: Path, rel_path: str, text: str, tf: TerraformContext) -> Par
 
 __all__ = [
     "DOCUMENTATION",
+    "MARKUP",
     "SOURCE_CODE",
     "Kind",
     "LineFinder",
@@ -60,5 +94,6 @@ __all__ = [
     "TfResource",
     "Unknown",
     "is_dotenv",
+    "is_legal",
     "read_file",
 ]

@@ -60,26 +60,48 @@ class Parsed:
 
 class LineFinder:
     """Find the line of a substring in raw text, scanning forward from a cursor so
-    that repeated values map to successive occurrences."""
+    that repeated values map to successive occurrences.
+
+    Linear overall: a value that is not in the text as written (``\\u`` escapes, folded
+    YAML) would otherwise cost a search of the whole file each time, so searches past
+    a window ahead of the cursor draw on a budget of a few passes over the text; once
+    it is spent, a value not found near the cursor keeps the cursor's line.
+    """
+
+    _WINDOW = 4096
+    _PASSES = 8
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self._starts.append(i + 1)
+        pos = text.find("\n")
+        while pos >= 0:
+            self._starts.append(pos + 1)
+            pos = text.find("\n", pos + 1)
         self._cursor = 0
+        self._budget = self._PASSES * (len(text) + 1)
 
     def line_at(self, offset: int) -> int:
         return bisect.bisect_right(self._starts, offset)
+
+    def _search(self, needle: str, start: int, end: int | None = None) -> int:
+        stop = len(self.text) if end is None else min(end, len(self.text))
+        if end is None:
+            if self._budget <= 0:
+                return -1
+            self._budget -= max(0, stop - start)
+        return self.text.find(needle, start, stop)
 
     def find(self, needle: str, *, from_start: bool = False) -> int:
         if not needle:
             return self.line_at(self._cursor)
         start = 0 if from_start else self._cursor
-        pos = self.text.find(needle, start)
+        window = start + self._WINDOW + 2 * len(needle)
+        pos = self.text.find(needle, start, window)
+        if pos < 0:
+            pos = self._search(needle, start)
         if pos < 0 and not from_start:
-            pos = self.text.find(needle)
+            pos = self._search(needle, 0)
         if pos < 0:
             return self.line_at(self._cursor)
         self._cursor = pos

@@ -13,10 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-
-class Unsupported(Exception):
-    """Not in the fast subset; use python-hcl2."""
-
+from stagewall.scan.readers._hclexpr import Unsupported as Unsupported
+from stagewall.scan.readers._hclexpr import key_value, render, split, template, tokens
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
@@ -29,6 +27,8 @@ _INTERPOLATION = re.compile(r"\$\{~?([^{}]*?)~?\}")
 _STRING_STOP = re.compile(r'[\\\n"}]|[$%]\{')
 _EXPR_STOP = re.compile(r'["()\[\]{}\n#/<]')
 _OPEN = {"(": ")", "[": "]", "{": "}"}
+MAX_NUMBER_DIGITS = 4000
+MAX_NESTING = 100
 
 
 class _Parser:
@@ -81,6 +81,18 @@ class _Parser:
                 if depth:
                     depth -= 1
                 i += 1
+
+    def _skip_comment(self) -> None:
+        """Step over a comment inside brackets (it is dropped from the value)."""
+        s = self.s
+        if s.startswith("/*", self.i):
+            end = s.find("*/", self.i + 2)
+            if end < 0:
+                raise Unsupported("unterminated comment")
+            self.i = end + 2
+        else:
+            end = s.find("\n", self.i)
+            self.i = self.n if end < 0 else end
 
     # -- structure -------------------------------------------------------
     def body(self, closing: str | None) -> dict[str, Any]:
@@ -151,7 +163,7 @@ class _Parser:
                 '"'
                 + s[start : heredoc.end()]
                 + s[heredoc.end() : end.start()]
-                + end.group(0).strip()
+                + end.group(0).rstrip()
                 + '"'
             )
         stack: list[str] = []
@@ -179,31 +191,12 @@ class _Parser:
             elif s.startswith("<<", self.i):
                 raise Unsupported("heredoc inside an expression")
             elif c in "#/" and stack and (c == "#" or s[self.i + 1 : self.i + 2] in "/*"):
-                raise Unsupported("comment inside brackets")
+                self._skip_comment()
+                continue
             self.i += 1
         if stack:
             raise Unsupported("unclosed bracket")
         return convert(s[start : self.i].strip())
-
-
-def _split_top(text: str, seps: str) -> list[str]:
-    parts, depth, i, start = [], 0, 0, 0
-    probe = _Parser(text)
-    while i < len(text):
-        c = text[i]
-        if c == '"':
-            i = probe.string_end(i)
-            continue
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        elif depth == 0 and c in seps:
-            parts.append(text[start:i])
-            start = i + 1
-        i += 1
-    parts.append(text[start:])
-    return [p.strip() for p in parts if p.strip()]
 
 
 def convert(raw: str) -> Any:
@@ -211,41 +204,36 @@ def convert(raw: str) -> Any:
     if not raw:
         raise Unsupported("empty expression")
     if raw[0] == '"' and _Parser(raw).string_end(0) == len(raw):
-        if "%{" in raw:
-            raise Unsupported("template directive")
-        inner = raw[1:-1].replace("$${", "")
-        found = _INTERPOLATION.findall(inner)
-        if inner.count("${") != len(found) or not all(_TRAVERSAL.match(f.strip()) for f in found):
-            raise Unsupported("complex interpolation")
-        return raw
+        return template(raw)
     if raw in ("true", "false"):
         return raw == "true"
     if raw == "null":
         return None
     if _NUMBER.match(raw):
+        if len(raw) > MAX_NUMBER_DIGITS:
+            return "${" + raw + "}"  # too long to convert safely: kept as its text
         return float(raw) if any(c in raw for c in ".eE") else int(raw)
     if raw[0] == "[" and raw[-1] == "]" and _balanced_outer(raw):
         inner = raw[1:-1]
         if re.match(r"\s*for\s", inner):
-            raise Unsupported("for expression")
-        return [convert(item) for item in _split_top(inner.replace("\n", " "), ",")]
+            return "${" + render(tokens(raw)) + "}"
+        return [convert(item) for item in split(inner, newlines=False)]
     if raw[0] == "{" and raw[-1] == "}" and _balanced_outer(raw):
         inner = raw[1:-1]
         if re.match(r"\s*for\s", inner):
-            raise Unsupported("for expression")
+            return "${" + render(tokens(raw)) + "}"
         out: dict[str, Any] = {}
-        for item in _split_top(inner, ",\n"):
-            pair = _split_top(item, "=:")
-            if len(pair) != 2:
-                raise Unsupported("object item")
-            key = pair[0]
+        for item in split(inner, newlines=True):
+            key, value = key_value(item)
             if not (_IDENT.fullmatch(key) or (key.startswith('"') and key.endswith('"'))):
                 raise Unsupported("computed object key")
-            out[key] = convert(pair[1])
+            out[key] = convert(value)
         return out
+    if _IDENT.fullmatch(raw):
+        return raw  # a bare word (``type = bool``) is kept as written
     if _TRAVERSAL.match(raw):
         return "${" + raw + "}"
-    raise Unsupported("expression beyond the fast subset")
+    return "${" + render(tokens(raw)) + "}"
 
 
 def _balanced_outer(raw: str) -> bool:
@@ -264,6 +252,19 @@ def _balanced_outer(raw: str) -> bool:
                 return False
         i += 1
     return True
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest bracket nesting in ``text`` (strings and comments counted too: an
+    upper bound, in one linear pass)."""
+    depth = deepest = 0
+    for match in re.finditer(r"[\[{(]|[\]})]", text):
+        if match.group(0) in "[{(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif depth:
+            depth -= 1
+    return deepest
 
 
 def loads(text: str) -> dict[str, Any]:

@@ -31,6 +31,9 @@ _MAX_SIBLING_BYTES = 2 * 1024 * 1024
 
 
 def _parse_hcl(text: str) -> dict[str, Any]:
+    if _hcl.nesting_depth(text) > _hcl.MAX_NESTING:
+        # python-hcl2's parser takes minutes (or hangs) on thousands of open brackets
+        raise ReaderError(f"HCL nesting deeper than {_hcl.MAX_NESTING} brackets")
     try:
         return _hcl.loads(text)
     except (_hcl.Unsupported, RecursionError):
@@ -138,7 +141,7 @@ class Scope:
             return expr[1:-1]
         if expr in ("true", "false"):
             return expr == "true"
-        if _NUMBER.match(expr):
+        if _NUMBER.match(expr) and len(expr) <= _hcl.MAX_NUMBER_DIGITS:
             return float(expr) if "." in expr else int(expr)
         return Unknown(expr)
 

@@ -7,6 +7,7 @@ style files become a parse error instead of eating memory.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -18,6 +19,8 @@ _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NODE_BUDGET = 200_000
 _MAX_DEPTH = 100
 _BOOL_TRUE = {"true", "yes", "on", "y"}
+_ENV_LIST_KEYS = frozenset({"environment", "env", "variables", "build_args", "args"})
+_ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.-]*)=(.*)$", re.DOTALL)
 
 
 class _Walker:
@@ -26,9 +29,15 @@ class _Walker:
         self.parsed = parsed
         self.budget = _NODE_BUDGET
         self.stack: set[int] = set()
+        self.seen: set[int] = set()
 
     def convert(self, node: yaml.Node, path: tuple[str, ...]) -> Any:
-        self.budget -= 1
+        # only repeated visits (alias expansion) draw on the budget: a long list is
+        # bounded by the file size, an alias bomb is not
+        if id(node) in self.seen:
+            self.budget -= 1
+        else:
+            self.seen.add(id(node))
         if self.budget < 0:
             raise ReaderError("too many YAML nodes (alias expansion?)", node.start_mark.line + 1)
         if len(path) > _MAX_DEPTH or id(node) in self.stack:
@@ -41,7 +50,10 @@ class _Walker:
         self.stack.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
-                return [self.convert(item, (*path, str(i))) for i, item in enumerate(node.value)]
+                items = [self.convert(item, (*path, str(i))) for i, item in enumerate(node.value)]
+                if path and path[-1].lower() in _ENV_LIST_KEYS:
+                    self._assignments(node, path)
+                return items
             if isinstance(node, yaml.MappingNode):
                 return self._mapping(node, path)
             return None
@@ -50,6 +62,7 @@ class _Walker:
 
     def _mapping(self, node: yaml.MappingNode, path: tuple[str, ...]) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        node_of: dict[str, yaml.Node] = {}
         merges: list[yaml.Node] = []
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -59,6 +72,13 @@ class _Walker:
                 continue
             key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
             out[key] = self.convert(value_node, (*path, key))
+            node_of[key] = value_node
+        name, value = out.get("name"), node_of.get("value")
+        if isinstance(name, str) and isinstance(value, yaml.ScalarNode) and path:
+            # Kubernetes ``env: [{name: REDIS_ADDR, value: ...}]``: the value under its name
+            self.parsed.entries.append(
+                Entry((*path[:-1], name), str(value.value), value.start_mark.line + 1)
+            )
         for merge in merges:
             if isinstance(merge, yaml.MappingNode) and id(merge) not in self.stack:
                 merged = self.convert(merge, path)
@@ -66,6 +86,16 @@ class _Walker:
                     for key, value in merged.items():
                         out.setdefault(key, value)
         return out
+
+    def _assignments(self, node: yaml.SequenceNode, path: tuple[str, ...]) -> None:
+        """docker-compose ``environment: [KEY=value, ...]``: each value under its key."""
+        for item in node.value:
+            if isinstance(item, yaml.ScalarNode) and isinstance(item.value, str):
+                match = _ASSIGNMENT.match(item.value)
+                if match:
+                    self.parsed.entries.append(
+                        Entry((*path, match.group(1)), match.group(2), item.start_mark.line + 1)
+                    )
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:

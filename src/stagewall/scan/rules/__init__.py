@@ -5,8 +5,9 @@ from __future__ import annotations
 from stagewall.errors import ConfigError
 from stagewall.scan.rules._base import FileContext, FileSummary, Rule, RunContext
 from stagewall.scan.rules.ci import SecretsForExternalContributors, UngatedProductionDeploy
+from stagewall.scan.rules.cisecrets import ProductionSecretInNonProductionJob
 from stagewall.scan.rules.dbcopy import UnmaskedProductionCopy
-from stagewall.scan.rules.meta import IgnoreWithoutReason, ParseError, Unresolved
+from stagewall.scan.rules.meta import FileTooSlow, IgnoreWithoutReason, ParseError, Unresolved
 from stagewall.scan.rules.network import NetworkPath
 from stagewall.scan.rules.principals import ExternalPrincipalInProduction
 from stagewall.scan.rules.references import ProductionReference, SharedResource
@@ -54,6 +55,8 @@ for _rule in (
     Unresolved,
     ParseError,
     IgnoreWithoutReason,
+    FileTooSlow,
+    ProductionSecretInNonProductionJob,
 ):
     register(_rule)
 

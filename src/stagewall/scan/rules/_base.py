@@ -40,6 +40,7 @@ class FileContext:
         severity: Severity | None = None,
         anchor: str = "",
         environment: str | None = None,
+        environment_reason: str | None = None,
     ) -> Finding:
         return Finding(
             rule_id=rule.id,
@@ -50,6 +51,7 @@ class FileContext:
             environment=environment or self.attribution.label,
             evidence=evidence,
             anchor=anchor,
+            environment_reason=environment_reason or self.attribution.reason,
         )
 
 

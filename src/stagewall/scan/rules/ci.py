@@ -20,17 +20,95 @@ _GITLAB_RESERVED = frozenset(
 _DEPLOY = re.compile(r"deploy|release|rollout|apply|promote", re.I)
 
 
-def job_environment(model: EnvModel, job: dict[str, Any], job_id: str) -> Attribution | None:
-    """A CI job's environment: its ``environment:`` key, else a deploy job's name."""
+_EXPR = re.compile(r"\$\{\{\s*(matrix|inputs|github\.event\.inputs)\.([A-Za-z0-9_-]+)\s*\}\}")
+_ENV_VARS = ("ENVIRONMENT", "ENV", "DEPLOY_ENV", "DEPLOY_ENVIRONMENT", "TARGET_ENV", "STAGE",
+             "APP_ENV", "ENVIRONMENT_NAME", "ENV_NAME")  # fmt: skip
+
+
+def _expansions(doc: dict[str, Any], job: dict[str, Any], kind: str, name: str) -> list[str]:
+    """The values ``${{ matrix.NAME }}`` / ``${{ inputs.NAME }}`` can take."""
+    found: list[str] = []
+    if kind == "matrix":
+        strategy = job.get("strategy")
+        matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
+        if isinstance(matrix, dict):
+            values = matrix.get(name)
+            if isinstance(values, list):
+                found += [str(v) for v in values if isinstance(v, (str, int))]
+            for extra in matrix.get("include") or []:
+                if isinstance(extra, dict) and isinstance(extra.get(name), (str, int)):
+                    found.append(str(extra[name]))
+        return found
+    on = doc.get("on", doc.get("true"))
+    for trigger in ("workflow_dispatch", "workflow_call"):
+        spec = on.get(trigger) if isinstance(on, dict) else None
+        inputs = spec.get("inputs") if isinstance(spec, dict) else None
+        item = inputs.get(name) if isinstance(inputs, dict) else None
+        if isinstance(item, dict):
+            options = item.get("options")
+            if isinstance(options, list):
+                found += [str(v) for v in options]
+            elif isinstance(item.get("default"), str):
+                found.append(item["default"])
+    return found
+
+
+def _named(model: EnvModel, name: str, reason: str) -> Attribution | None:
+    return model.environment_named(name, reason) or model.from_words(name, reason)
+
+
+def job_environments(
+    model: EnvModel, job: dict[str, Any], job_id: str, doc: dict[str, Any] | None = None
+) -> list[Attribution]:
+    """Every environment a CI job runs in: its ``environment:`` (each value of a matrix
+    or input expression is a job of its own), else an environment variable naming the
+    environment (job-level, then workflow-level ``env``), else a deploy job's name."""
+    doc = doc or {}
     env = job.get("environment")
     name = env.get("name") if isinstance(env, dict) else env
     if isinstance(name, str) and name:
-        reason = f"job environment {name}"
-        return model.environment_named(name, reason) or model.from_words(name, reason)
+        match = _EXPR.search(name)
+        if match is None:
+            att = _named(model, name, f"job environment {name}")
+            return [att] if att is not None else []
+        kind = "matrix" if match.group(1) == "matrix" else "inputs"
+        out: list[Attribution] = []
+        for value in _expansions(doc, job, kind, match.group(2)):
+            expanded = name.replace(match.group(0), value)
+            reason = f"job environment {name} with {kind}.{match.group(2)}={value}"
+            att = _named(model, expanded, reason)
+            if att is not None and all(a.environment != att.environment for a in out):
+                out.append(att)
+        return out
+    for scope, where in ((job.get("env"), "job"), (doc.get("env"), "workflow")):
+        if isinstance(scope, dict):
+            for var in _ENV_VARS:
+                setting = scope.get(var)
+                if isinstance(setting, str) and setting and "${{" not in setting:
+                    att = _named(model, setting, f"{where} env {var}={setting}")
+                    if att is not None:
+                        return [att]
     label = f"{job_id} {job.get('name', '')}"
     if _DEPLOY.search(label):
-        return model.from_words(label, f"job name {label.strip()}")
-    return None
+        att = model.from_words(label, f"job name {label.strip()}")
+        return [att] if att is not None else []
+    return []
+
+
+def job_environment(
+    model: EnvModel, job: dict[str, Any], job_id: str, doc: dict[str, Any] | None = None
+) -> Attribution | None:
+    """A CI job's single environment, or None when it has none or several."""
+    found = job_environments(model, job, job_id, doc)
+    return found[0] if len(found) == 1 else None
+
+
+def workflow(parsed: Parsed | None) -> dict[str, Any] | None:
+    """The top-level mapping of a CI workflow file, or None for other files."""
+    if parsed is None or parsed.kind not in (Kind.GITHUB_ACTIONS, Kind.GITLAB_CI):
+        return None
+    doc = parsed.documents[0] if parsed.documents else None
+    return doc if isinstance(doc, dict) else {}
 
 
 def _text(value: Any) -> str:
@@ -52,10 +130,25 @@ def jobs(parsed: Parsed) -> list[tuple[str, dict[str, Any], tuple[str, ...]]]:
             return []
         return [(k, v, ("jobs", k)) for k, v in found.items() if isinstance(v, dict)]
     return [
-        (k, v, (k,))
+        (k, _extended(doc, v, 0), (k,))
         for k, v in doc.items()
         if isinstance(v, dict) and k not in _GITLAB_RESERVED and not k.startswith(".")
     ]
+
+
+def _extended(doc: dict[str, Any], job: dict[str, Any], depth: int) -> dict[str, Any]:
+    """A GitLab job with its ``extends:`` templates merged in (the job's keys win)."""
+    parents = job.get("extends")
+    names = [parents] if isinstance(parents, str) else parents if isinstance(parents, list) else []
+    if not names or depth > 10:
+        return job
+    merged: dict[str, Any] = {}
+    for name in names:
+        parent = doc.get(name) if isinstance(name, str) else None
+        if isinstance(parent, dict):
+            merged.update(_extended(doc, parent, depth + 1))
+    merged.update({k: v for k, v in job.items() if k != "extends"})
+    return merged
 
 
 def _triggers(doc: dict[str, Any]) -> set[str]:
@@ -88,13 +181,17 @@ class UngatedProductionDeploy(Rule):
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
         parsed = ctx.parsed
-        if parsed is None or parsed.kind not in (Kind.GITHUB_ACTIONS, Kind.GITLAB_CI):
+        doc = workflow(parsed)
+        if parsed is None or doc is None:
             return
         all_jobs = {job_id: job for job_id, job, _ in jobs(parsed)}
         for job_id, job, path in jobs(parsed):
-            att = job_environment(ctx.env, job, job_id)
-            if att is None or att.tier is not Tier.PRODUCTION:
+            prods = [
+                a for a in job_environments(ctx.env, job, job_id, doc) if a.tier is Tier.PRODUCTION
+            ]
+            if not prods:
                 continue
+            att = prods[0]
             if self._gated(job_id, all_jobs, set()):
                 continue
             yield ctx.finding(
@@ -104,6 +201,7 @@ class UngatedProductionDeploy(Rule):
                 f"{job_id}: environment {att.label} ({att.reason})",
                 anchor=job_id,
                 environment=att.label,
+                environment_reason=att.reason,
             )
 
     def _gated(self, job_id: str, all_jobs: dict[str, dict[str, Any]], seen: set[str]) -> bool:
@@ -151,7 +249,7 @@ class SecretsForExternalContributors(Rule):
         if parsed.kind is Kind.GITHUB_ACTIONS and "pull_request_target" not in _triggers(doc):
             return
         for job_id, job, path in jobs(parsed):
-            att = job_environment(ctx.env, job, job_id)
+            att = job_environment(ctx.env, job, job_id, doc)
             body = _text(job)
             if parsed.kind is Kind.GITHUB_ACTIONS:
                 secrets = sorted({s for s in _SECRET_REF.findall(body) if s != "GITHUB_TOKEN"})

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from stagewall.scan._model import Finding, Tier
+from stagewall.scan._model import Attribution, Finding, Tier
 from stagewall.scan._model import Severity as Sev
-from stagewall.scan._refs import URL
+from stagewall.scan._refs import URL, Ref
 from stagewall.scan.readers import Kind
 from stagewall.scan.rules._base import FileContext, Rule
 
@@ -19,6 +19,37 @@ _DSN = re.compile(r"\bhost=([^\s'\";|]+)")
 _SCRIPT_KEYS = frozenset(
     {"run", "script", "command", "args", "cmd", "before_script", "after_script", "entrypoint"}
 )
+
+
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+
+
+def _variable_refs(ctx: FileContext, segment: str) -> list[Ref]:
+    """Connection variables (``"$PROD_DATABASE_URL"``): the estate resource whose
+    ``connection_env`` it is, else the environment its name says."""
+    out: list[Ref] = []
+    for name in _VARIABLE.findall(segment):
+        declared = _connection_envs(ctx).get(name)
+        if declared is not None:
+            resource, env = declared
+            att = Attribution(env, ctx.env.tier_of(env), f"estate connection_env of {resource}")
+            out.append(Ref(f"${name}", resource, att, True))
+            continue
+        named = ctx.env.from_words(name, f"variable name {name}")
+        if named is not None:
+            out.append(Ref(f"${name}", None, named, False))
+    return out
+
+
+def _connection_envs(ctx: FileContext) -> dict[str, tuple[str, str]]:
+    if ctx.estate is None:
+        return {}
+    found: dict[str, tuple[str, str]] = {}
+    for name, res in ctx.estate.resources.items():
+        for var in (res.connection_env, res.admin_connection_env):
+            if var:
+                found[var] = (name, res.environment)
+    return found
 
 
 def _hosts(segment: str) -> list[str]:
@@ -34,8 +65,10 @@ class UnmaskedProductionCopy(Rule):
     severity = Sev.HIGH
     description = (
         "A script or CI job dumps a production database (`pg_dump`, `mysqldump`, "
-        "`mongodump` against a production host) and loads it into a non-production one "
-        "(`psql`, `pg_restore`, `mysql` against a non-production host, or in a "
+        "`mongodump` against a production host, or from a variable such as "
+        "`$PROD_DATABASE_URL` whose name or estate `connection_env` is production) and loads "
+        "it into a non-production one "
+        "(`psql`, `pg_restore`, `mysql` against a non-production host or variable, or in a "
         "non-production file) without going through `stagewall mask`: production personal "
         "data lands in staging. The commands are read, never run."
     )
@@ -75,6 +108,7 @@ class UnmaskedProductionCopy(Rule):
         for number, text in lines:
             for command in re.split(r"\|\||&&|\||;|\n", text):
                 tiers = [ctx.index.lookup(h, heuristic=True) for h in _hosts(command)]
+                tiers += _variable_refs(ctx, command)
                 if DUMP.search(command):
                     for ref in tiers:
                         if ref is not None and ref.attribution.tier is Tier.PRODUCTION:

@@ -47,3 +47,20 @@ class IgnoreWithoutReason(Rule):
     remediation = "Write `stagewall:ignore SW-SCAN-00X <why this is acceptable>`."
     controls = ("A.8.9", "A.5.36")
     tags = ("suppression",)
+
+
+class FileTooSlow(Rule):
+    id = "SW-SCAN-014"
+    title = "File skipped: too slow"
+    severity = Severity.LOW
+    description = (
+        "Reading and checking one file took longer than the per-file time budget "
+        "(`--file-time-budget`, 20 s by default), so the scanner stopped on it and moved on. "
+        "Its findings are incomplete; the rest of the scan is not affected."
+    )
+    remediation = (
+        "Look at why the file is so large or so deeply nested; exclude it if it is generated "
+        "data, or raise the budget."
+    )
+    controls = ("A.8.9",)
+    tags = ("honesty",)

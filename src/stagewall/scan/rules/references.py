@@ -102,7 +102,9 @@ class SharedResource(Rule):
         "depends on a non-production resource. Shared infrastructure means staging "
         "workloads and their operators touch production. Undeclared resources count when "
         "they look like infrastructure (database/cache/queue URLs, DSNs, bucket or queue "
-        "names, private names and addresses); public web endpoints such as SaaS APIs do not."
+        "names, private names and addresses); public web endpoints such as SaaS APIs do not. "
+        "Only identifiers count (hosts, buckets, queues, accounts, ARNs, project IDs): never "
+        "booleans, numbers or short common words (`false`, `default`, `logs`)."
     )
     remediation = (
         "Give each environment its own resource and declare it under the right environment "
@@ -112,7 +114,7 @@ class SharedResource(Rule):
     tags = ("separation",)
 
     def finish(self, run: RunContext) -> Iterable[Finding]:
-        by_key: dict[str, dict[Tier, list[tuple[str, int, str, tuple[str, ...]]]]] = {}
+        by_key: dict[str, dict[Tier, list[tuple[str, int, str, tuple[str, ...], str]]]] = {}
         owner: dict[str, Tier] = {}
         for summary in run.files:
             tier = summary.attribution.tier
@@ -123,7 +125,15 @@ class SharedResource(Rule):
                     continue  # public endpoints (SaaS APIs) are shared by design
                 owner[ref.key] = ref.attribution.tier
                 slot = by_key.setdefault(ref.key, {}).setdefault(tier, [])
-                slot.append((summary.rel, entry.line, summary.attribution.label, entry.path))
+                slot.append(
+                    (
+                        summary.rel,
+                        entry.line,
+                        summary.attribution.label,
+                        entry.path,
+                        summary.attribution.reason,
+                    )
+                )
         for key, sides in sorted(by_key.items()):
             resource_tier = owner[key]
             prod, nonprod = sides.get(Tier.PRODUCTION, []), sides.get(Tier.NON_PRODUCTION, [])
@@ -134,7 +144,7 @@ class SharedResource(Rule):
             else:
                 continue
             seen: set[str] = set()
-            for rel, line, env, path in targets:
+            for rel, line, env, path, reason in targets:
                 if rel in seen:
                     continue
                 seen.add(rel)
@@ -147,4 +157,5 @@ class SharedResource(Rule):
                     environment=env,
                     evidence=_evidence(path, key),
                     anchor=key,
+                    environment_reason=reason,
                 )

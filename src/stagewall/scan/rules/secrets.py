@@ -26,6 +26,9 @@ KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
+_FORMAT_HINT = re.compile(
+    r"AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|k_live_|PRIVATE KEY"
+)
 _ALWAYS_PROD = frozenset({"Stripe live key"})
 _ASSIGN = re.compile(
     r"(?P<key>[A-Za-z0-9_.-]{0,40}(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|"
@@ -73,6 +76,49 @@ def _literal(value: str) -> bool:
     return not _CODE_VALUE.search(value)
 
 
+_REFERENCE = re.compile(
+    r"^(?:var|local|module|data|each|self|path|terraform)\.|^!|^\$|^%\(|\$\{|\{\{|#\{|"
+    r"\bsecrets\.|\benv\.|^env:|^arn:|^projects/[^/]+/secrets/|^(?:vault|ref\+|sm|ssm|awssm):|"
+    r"\.\*|\.\+|\$/",
+    re.IGNORECASE,
+)
+_NAME_SEGMENT = re.compile(r"^(?:[a-z]+|[A-Z]+|[A-Z]?[a-z]+|\d{1,4})$")
+_REPEATED = re.compile(r"^(.{1,24}?)\1{2,}.{0,24}$", re.DOTALL)
+_KEY_BODY = re.compile(r"[A-Za-z0-9+/=]+")
+
+
+def looks_like_secret(value: str) -> bool:
+    """True for values shaped like credentials; False for references (``var.x``,
+    ``${...}``, ``!Ref``), names (``iap-oauth-client-id``, ``prod/db/password``),
+    placeholders and filler (``privatekeyprivatekey...``)."""
+    value = value.strip().strip("\"'")
+    if len(value) < 8 or _PLACEHOLDER.search(value) or _REFERENCE.search(value):
+        return False
+    segments = [p for p in re.split(r"[-_./:]+", value) if p]
+    if segments and all(_NAME_SEGMENT.match(p) for p in segments) and len(segments) > 1:
+        return False  # words joined by separators: the name of a secret, not a secret
+    if _REPEATED.match(value) or len(set(value)) < max(5, len(value) // 6):
+        return False
+    classes = sum(
+        (
+            any(c.islower() for c in value),
+            any(c.isupper() for c in value),
+            any(c.isdigit() for c in value),
+            any(not c.isalnum() for c in value),
+        )
+    )
+    return classes >= 2 and entropy(value) >= 3.0
+
+
+def key_material(text: str) -> bool:
+    """Whether the text after a ``BEGIN ... PRIVATE KEY`` line holds key material
+    (base64 with mixed case), not filler or an empty template."""
+    body = "".join(_KEY_BODY.findall(text.replace("\\n", "\n")[:400]))
+    if len(body) < 16 or _REPEATED.match(body):
+        return False
+    return any(c.islower() for c in body) and any(c.isupper() for c in body)
+
+
 def entropy(text: str) -> float:
     counts = Counter(text)
     n = len(text)
@@ -89,8 +135,12 @@ class SecretInRepository(Rule):
         "high-entropy `password=`/`secret=`/`token=` assignment. Comments are scanned too. "
         "Severity is high when the secret belongs to production (production file, production "
         "host in the URL, a `prod` key name, a live payment key), medium for other known "
-        "formats and low for other high-entropy assignments. Evidence shows only a prefix and "
-        "the length."
+        "formats and low for other high-entropy assignments. Only values shaped like "
+        "credentials count (mixed character classes, entropy, not a repeated pattern): "
+        "references (`var.x`, `${...}`, `!Ref`, `secrets.X`), secret-manager names "
+        "(`iap-oauth-client-id`, `prod/db/password`, `projects/p/secrets/s`), placeholders "
+        "and filler such as a private key block of `privatekeyprivatekey` are not secrets. "
+        "Evidence shows only a prefix and the length."
     )
     remediation = (
         "Revoke and rotate the credential, remove it from the file and its git history, and "
@@ -118,16 +168,25 @@ class SecretInRepository(Rule):
                 line = line[:20000]
             claimed: list[tuple[int, int]] = []
             line_prod = file_prod or bool(_PROD_WORD.search(line))
-            for label, pattern in KNOWN_FORMATS:
+            for label, pattern in KNOWN_FORMATS if _FORMAT_HINT.search(line) else ():
                 for match in pattern.finditer(line):
                     claimed.append(match.span())
+                    if label == "private key":
+                        after = text[start + match.end() : start + match.end() + 600]
+                        if not key_material(after.split("-----END", 1)[0]):
+                            continue
                     prod = line_prod or label in _ALWAYS_PROD
                     secret = match.group(0)
                     evidence = "private key block" if label == "private key" else redact(secret)
                     yield self._finding(ctx, label, number, evidence, prod, Severity.MEDIUM)
-            for match in URL.finditer(line):
+            for match in URL.finditer(line) if "://" in line else ():
                 password = match.group("password")
-                if not password or _PLACEHOLDER.search(password) or match.group("user") is None:
+                if (
+                    not password
+                    or _PLACEHOLDER.search(password)
+                    or _REFERENCE.search(password)
+                    or match.group("user") is None
+                ):
                     continue
                 claimed.append(match.span())
                 ref = ctx.index.lookup(match.group("host"), heuristic=True)
@@ -143,9 +202,7 @@ class SecretInRepository(Rule):
                 value = match.group("value")
                 if not _secret_key(match.group("key")) or not _literal(value):
                     continue
-                if _PLACEHOLDER.search(value) or entropy(value) < 3.0:
-                    continue
-                if not any(c.isdigit() for c in value) and not any(not c.isalnum() for c in value):
+                if not looks_like_secret(value):
                     continue
                 yield self._finding(
                     ctx,

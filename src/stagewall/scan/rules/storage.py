@@ -21,7 +21,15 @@ _FLAGS: dict[str, tuple[str, bool]] = {
     "aws_redshift_cluster": ("encrypted", False),
     "aws_elasticache_replication_group": ("at_rest_encryption_enabled", True),
 }
-_S3_ENCRYPTION_TYPES = ("aws_s3_bucket_server_side_encryption_configuration",)
+
+
+def _encrypted_by_default(r: TfResource) -> bool:
+    """Provider defaults that encrypt when the attribute is absent."""
+    engine = str(r.attrs.get("engine") or "").strip().lower()
+    if r.type == "aws_elasticache_replication_group" and engine == "valkey":
+        return True  # Valkey replication groups are encrypted at rest unless switched off
+    mode = str(r.attrs.get("engine_mode") or "").strip().lower()
+    return r.type == "aws_rds_cluster" and mode == "serverless"  # Aurora Serverless v1
 
 
 def resources(ctx: FileContext) -> list[TfResource]:
@@ -42,9 +50,12 @@ class UnencryptedStorage(Rule):
     description = (
         "A database, volume, file system or bucket is declared without encryption at rest: "
         "RDS/Aurora/DocumentDB `storage_encrypted` false or absent (the provider default is "
-        "unencrypted), EBS/EFS `encrypted` false or absent, instance block devices with "
-        "`encrypted = false`, S3 buckets without a server-side encryption configuration in "
-        "the same module (low: AWS now applies SSE-S3 by default, but the key is not yours). "
+        "unencrypted), EBS/EFS `encrypted` false or absent, ElastiCache Redis replication "
+        "groups without `at_rest_encryption_enabled`, instance block devices with "
+        "`encrypted = false`. "
+        'Provider defaults are known: ElastiCache with `engine = "valkey"` and Aurora '
+        'Serverless (`engine_mode = "serverless"`) are encrypted when the attribute is absent, '
+        "and S3 buckets are not reported (AWS encrypts every new object since January 2023). "
         "High severity in production files."
     )
     remediation = "Set the encryption attribute to true and use a customer-managed KMS key."
@@ -56,9 +67,6 @@ class UnencryptedStorage(Rule):
         if not res:
             return
         sev = Severity.HIGH if ctx.tier is Tier.PRODUCTION else Severity.MEDIUM
-        encrypted_buckets = {
-            _ref_text(r.attrs.get("bucket")) for r in res if r.type in _S3_ENCRYPTION_TYPES
-        }
         for r in res:
             if r.type in _FLAGS:
                 attr, default_off = _FLAGS[r.type]
@@ -71,7 +79,12 @@ class UnencryptedStorage(Rule):
                         f"{attr} = {value.expr}",
                         anchor=f"{r.address}|{attr}",
                     )
-                elif _falsy(value) or (value is None and default_off and not r.from_plan):
+                elif _falsy(value) or (
+                    value is None
+                    and default_off
+                    and not r.from_plan
+                    and not _encrypted_by_default(r)
+                ):
                     state = "false" if value is not None else "not set (defaults to unencrypted)"
                     yield ctx.finding(
                         UnencryptedStorage,
@@ -93,20 +106,6 @@ class UnencryptedStorage(Rule):
                                 severity=sev,
                                 anchor=f"{r.address}|{block}",
                             )
-            if r.type == "aws_s3_bucket" and not r.from_plan:
-                if "server_side_encryption_configuration" in r.attrs:
-                    continue
-                refs = {f"aws_s3_bucket.{r.name}.id", f"aws_s3_bucket.{r.name}.bucket"}
-                if encrypted_buckets & (refs | {_ref_text(r.attrs.get("bucket"))}):
-                    continue
-                yield ctx.finding(
-                    UnencryptedStorage,
-                    f"{r.address}: no server-side encryption configuration with your own key",
-                    r.line,
-                    "server_side_encryption_configuration = <absent>",
-                    severity=Severity.LOW if ctx.tier is not Tier.PRODUCTION else Severity.MEDIUM,
-                    anchor=f"{r.address}|sse",
-                )
 
 
 def _blocks(value: Any) -> list[dict[str, Any]]:
@@ -115,7 +114,3 @@ def _blocks(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, list):
         return [v for v in value if isinstance(v, dict)]
     return []
-
-
-def _ref_text(value: Any) -> str:
-    return value.expr if isinstance(value, Unknown) else str(value or "")

@@ -1,0 +1,302 @@
+"""HCL expressions as python-hcl2 writes them back: ``"${f(a, b)}"`` for ``f(a,b)``.
+
+python-hcl2 turns every non-literal expression into ``${...}`` holding the expression
+re-printed in a canonical layout: single spaces around binary operators, ``, ``
+between items, object items joined by ``, `` with ``=``, comments and line breaks
+dropped, trailing commas dropped, interpolations inside strings re-printed the same
+way. This module tokenises an expression and prints that layout; anything it is not
+sure about raises :class:`Unsupported` (the caller then asks python-hcl2).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+class Unsupported(Exception):
+    """Not in the fast subset; use python-hcl2."""
+
+
+_TOKEN = re.compile(
+    r"(?P<ws>[ \t\r]+|\n|\#[^\n]*|//[^\n]*|/\*.*?\*/)"
+    r"|(?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
+    r"|(?P<ident>[A-Za-z_][A-Za-z0-9_-]*)"
+    r"|(?P<op>\.\.\.|=>|==|!=|<=|>=|&&|\|\||\[\*\]|\.\*|[-+*/%<>!?:=,.()\[\]{}])",
+    re.DOTALL,
+)
+_BINARY = frozenset({"==", "!=", "<=", ">=", "&&", "||", "+", "*", "/", "%", "<", ">", "=>"})
+_VALUE_END = frozenset({")", "]", "}", "[*]", ".*"})
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # ws, nl, num, ident, op, str
+    text: str
+    start: int
+    end: int
+
+
+def _string_end(s: str, i: int) -> int:
+    """Index just past the string literal starting at ``s[i] == '"'``."""
+    i += 1
+    depth = 0
+    n = len(s)
+    while i < n:
+        c = s[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "\n":
+            raise Unsupported("newline in string")
+        if c == '"':
+            if depth == 0:
+                return i + 1
+            i = _string_end(s, i)
+            continue
+        if s.startswith(("${", "%{"), i):
+            depth += 1
+            i += 2
+            continue
+        if c == "}" and depth:
+            depth -= 1
+        i += 1
+    raise Unsupported("unterminated string")
+
+
+def tokens(s: str) -> list[Token]:
+    out: list[Token] = []
+    i, n = 0, len(s)
+    while i < n:
+        if s[i] == '"':
+            end = _string_end(s, i)
+            out.append(Token("str", s[i:end], i, end))
+            i = end
+            continue
+        if s.startswith("<<", i):
+            raise Unsupported("heredoc inside an expression")
+        match = _TOKEN.match(s, i)
+        if match is None:
+            raise Unsupported(f"unexpected character {s[i]!r}")
+        kind = match.lastgroup or "op"
+        text = match.group(0)
+        if kind == "ws":
+            if text.startswith("/*") and "\n" not in text:
+                kind = "ws"
+            elif text == "\n" or text.startswith(("#", "//")) or "\n" in text:
+                kind = "nl"
+        out.append(Token(kind, text, match.start(), match.end()))
+        i = match.end()
+    return out
+
+
+def template(raw: str) -> str:
+    """A quoted string with each ``${...}`` re-printed; ``%{`` directives are refused."""
+    if "%{" in raw.replace("%%{", ""):
+        raise Unsupported("template directive")
+    if "${" not in raw:
+        return raw
+    out: list[str] = []
+    i, n = 0, len(raw)
+    while i < n:
+        if raw.startswith("$${", i):
+            out.append("$${")
+            i += 3
+            continue
+        if raw.startswith("${", i):
+            end = _interpolation_end(raw, i + 2)
+            inner = raw[i + 2 : end]
+            if inner.startswith("~") or inner.endswith("~"):
+                raise Unsupported("strip marker")
+            out.append("${" + render(tokens(inner)) + "}")
+            i = end + 1
+            continue
+        out.append(raw[i])
+        i += 1
+    return "".join(out)
+
+
+def _interpolation_end(s: str, i: int) -> int:
+    depth = 0
+    n = len(s)
+    while i < n:
+        c = s[i]
+        if c == '"':
+            i = _string_end(s, i)
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            if depth == 0:
+                return i
+            depth -= 1
+        i += 1
+    raise Unsupported("unterminated interpolation")
+
+
+class _Level:
+    def __init__(self, kind: str, close: str = "") -> None:
+        self.kind = kind  # call, paren, list, index, object, for, root
+        self.close = close
+        self.questions = 0
+        self.key = kind == "object"  # in an object, waiting for an item's key
+
+
+def render(toks: list[Token]) -> str:
+    """The canonical text of an expression's tokens."""
+    code = [t for t in toks if t.kind not in ("ws",)]
+    out: list[str] = []
+    stack: list[_Level] = []
+    prev: Token | None = None
+
+    def nxt(j: int) -> Token | None:
+        while j < len(code) and code[j].kind == "nl":
+            j += 1
+        return code[j] if j < len(code) else None
+
+    for i, t in enumerate(code):
+        top = stack[-1] if stack else None
+        if t.kind == "nl":
+            following = nxt(i)
+            if (
+                top is not None
+                and top.kind == "object"
+                and prev is not None
+                and prev.text not in ("{", ",")
+                and following is not None
+                and following.text not in ("}", ",")
+            ):
+                out.append(", ")
+                top.key = True
+                prev = Token("op", ",", t.start, t.end)
+            continue
+        text = t.text
+        if t.kind == "str":
+            out.append(template(text))
+        elif t.kind in ("num", "ident"):
+            if top is not None and top.kind == "for" and text in ("in", "if"):
+                out.append(f" {text} ")
+            elif text == "for" and prev is not None and prev.text in ("[", "{"):
+                stack[-1].kind = "for"
+                out.append("for ")
+            else:
+                after_keyword = (
+                    prev is not None
+                    and prev.text in ("for", "in", "if")
+                    and any(level.kind == "for" for level in stack)
+                )
+                if prev is not None and prev.kind in ("num", "ident", "str") and not after_keyword:
+                    raise Unsupported("two values in a row")
+                out.append(text)
+        elif text in _OPEN:
+            if text == "(":
+                kind = "call" if prev is not None and prev.kind == "ident" else "paren"
+            elif text == "[":
+                value_end = prev is not None and (
+                    prev.kind in ("ident", "str", "num") or prev.text in _VALUE_END
+                )
+                kind = "index" if value_end else "list"
+            else:
+                kind = "object"
+            stack.append(_Level(kind, _OPEN[text]))
+            out.append(text)
+        elif text in (")", "]", "}"):
+            if not stack or stack[-1].close != text:
+                raise Unsupported("mismatched bracket")
+            stack.pop()
+            out.append(text)
+        elif text == ",":
+            following = nxt(i + 1)
+            if following is not None and following.text in (")", "]", "}"):
+                pass  # trailing comma
+            else:
+                out.append(", ")
+                if top is not None and top.kind == "object":
+                    top.key = True
+        elif text == "?":
+            if top is not None:
+                top.questions += 1
+            else:
+                stack.append(_Level("root"))
+                stack[-1].questions += 1
+            out.append(" ? ")
+        elif text == ":":
+            holder = top if top is not None else None
+            if holder is not None and holder.questions:
+                holder.questions -= 1
+            elif holder is None or holder.kind != "for":
+                raise Unsupported("object item with ':'")
+            out.append(" : ")
+        elif text == "=":
+            if top is None or top.kind != "object" or not top.key:
+                raise Unsupported("'=' outside an object key")
+            top.key = False
+            out.append(" = ")
+        elif text == "-" or text == "!":
+            unary = prev is None or (
+                prev.kind == "op" and prev.text not in _VALUE_END and prev.text != "..."
+            )
+            if text == "!" and not unary:
+                raise Unsupported("misplaced '!'")
+            out.append(text if unary else f" {text} ")
+        elif text in _BINARY:
+            out.append(f" {text} ")
+        elif text == "...":
+            out.append(" ..." if top is not None and top.kind == "call" else "...")
+        elif text in (".", ".*", "[*]"):
+            out.append(text)
+        else:
+            raise Unsupported(f"operator {text}")
+        prev = t
+    if stack and not (len(stack) == 1 and stack[0].kind == "root"):
+        raise Unsupported("unclosed bracket")
+    return "".join(out)
+
+
+def split(raw: str, *, newlines: bool) -> list[str]:
+    """Top-level items of a list or object body: split at commas (and line breaks for
+    objects) outside brackets; comment-only items are dropped."""
+    items: list[str] = []
+    depth, start, meaningful = 0, 0, False
+    for t in tokens(raw):
+        if t.kind in ("ws", "nl") and not (t.kind == "nl" and newlines and depth == 0):
+            continue
+        if t.text in _OPEN:
+            depth += 1
+        elif t.text in (")", "]", "}"):
+            depth -= 1
+        if depth == 0 and (t.text == "," or t.kind == "nl"):
+            if meaningful:
+                items.append(raw[start : t.start])
+            start, meaningful = t.end, False
+            continue
+        meaningful = True
+    if meaningful:
+        items.append(raw[start:])
+    return [_strip_comments(item) for item in items]
+
+
+def _strip_comments(item: str) -> str:
+    """The item without comments; line breaks stay (they separate object items)."""
+    return "".join(
+        "\n" if t.kind == "nl" else " " if t.kind == "ws" else item[t.start : t.end]
+        for t in tokens(item)
+    ).strip()
+
+
+def key_value(item: str) -> tuple[str, str]:
+    """An object item's key and value source text (split at the first top-level
+    ``=`` or ``:``)."""
+    depth = 0
+    for t in tokens(item):
+        if t.text in _OPEN:
+            depth += 1
+        elif t.text in (")", "]", "}"):
+            depth -= 1
+        elif depth == 0 and t.text in ("=", ":"):
+            return item[: t.start].strip(), item[t.end :].strip()
+    raise Unsupported("object item")
+
+
+__all__ = ["Token", "Unsupported", "key_value", "render", "split", "template", "tokens"]

@@ -1,0 +1,3 @@
+{{- define "boutique.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+{{- end }}
