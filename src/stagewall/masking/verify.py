@@ -7,7 +7,11 @@
    them (a kept column of e-mails *is* a leak) and, otherwise, the values the plan
    legitimately copies (these are not counted as hits).
 3. Scan every column of every table of the target, in batches, for those hashes.
-4. Compare row counts and check every foreign key of the target for orphans.
+4. Row by row (``_rowcheck``): the source row's own known values (names and their
+   parts, e-mails, phones, streets, postcodes, identifiers) are searched as
+   phrases in every text-like cell of its target row and of the target rows that
+   reference it; rows are paired by primary key.
+5. Compare row counts and check every foreign key of the target for orphans.
 
 A hit is never reported with its value, only as a count per table and column.
 The rules that keep false positives low are in docs/masking.md ("What verify
@@ -52,6 +56,17 @@ class ColumnHits:
 
 
 @dataclass(frozen=True)
+class RowHits:
+    """Cells of ``table.column`` holding a source value of ``kind`` of their own row
+    (or of a row they reference)."""
+
+    table: str
+    column: str
+    kind: str
+    cells: int
+
+
+@dataclass(frozen=True)
 class TableCount:
     table: str
     source_rows: int
@@ -78,6 +93,7 @@ class VerifyReport:
     duration_s: float
     target_run_id: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    row_hits: tuple[RowHits, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -92,6 +108,10 @@ class VerifyReport:
             "outcome": self.outcome.value,
             "hits": [{"table": h.table, "column": h.column, "hits": h.hits} for h in self.hits],
             "total_hits": self.total_hits,
+            "row_hits": [
+                {"table": h.table, "column": h.column, "kind": h.kind, "cells": h.cells}
+                for h in self.row_hits
+            ],
             "row_counts": [
                 {"table": c.table, "source": c.source_rows, "target": c.target_rows, "ok": c.ok}
                 for c in self.counts
@@ -122,6 +142,7 @@ def verify(
     subset: bool = False,
     batch_rows: int = BATCH_ROWS,
     progress: Progress | None = None,
+    jobs: int = 1,
 ) -> VerifyReport:
     """Verify ``target_url`` against ``source_url`` under ``plan``; see the module doc.
 
@@ -129,6 +150,7 @@ def verify(
     :class:`BackendError` when a database cannot be read. ``subset`` allows target
     tables to have fewer rows than the source.
     """
+    from stagewall.masking import _rowcheck
     from stagewall.masking.db import open_database
 
     started = time.monotonic()
@@ -151,9 +173,13 @@ def verify(
             schema = scoped_schema(plan, sdb.introspect())
             sdb.begin_read()
             sets = _collect(plan, schema, sdb, key, batch_rows, progress)
+            lookups = _rowcheck.source_lookups(plan, schema, sdb, key, batch_rows, notes)
         tschema = tdb.introspect()
         tdb.begin_read()
         hits, target_rows, scanned = _scan(plan, tschema, tdb, sets, batch_rows, progress)
+        work = _rowcheck.tasks(schema, tschema, lookups, _in_target)
+        row_hits = _rowcheck.check_all(tdb.url, tdb, work, lookups, batch_rows, jobs, progress)
+        del lookups
         fk_problems = _check_fks(schema, tschema, tdb)
     counts = []
     for t in schema.tables:
@@ -162,7 +188,9 @@ def verify(
         tgt = target_rows.get(match.qualified) if match is not None else None
         ok = tgt is not None and (tgt <= src if subset else tgt == src)
         counts.append(TableCount(t.qualified, src, tgt, ok))
-    failed = any(h.hits for h in hits) or any(not c.ok for c in counts) or fk_problems
+    failed = (
+        any(h.hits for h in hits) or bool(row_hits) or any(not c.ok for c in counts) or fk_problems
+    )
     return VerifyReport(
         outcome=VerifyOutcome.FAILED if failed else VerifyOutcome.PASSED,
         hits=tuple(h for h in hits if h.hits),
@@ -173,6 +201,7 @@ def verify(
         duration_s=time.monotonic() - started,
         target_run_id=marker.run_id,
         notes=tuple(notes),
+        row_hits=tuple(RowHits(h.table, h.column, h.kind, h.cells) for h in row_hits),
     )
 
 
@@ -364,6 +393,7 @@ def _check_fks(schema: Schema, tschema: Schema, db: Any) -> list[FkProblem]:
 __all__ = [
     "ColumnHits",
     "FkProblem",
+    "RowHits",
     "TableCount",
     "VerifyOutcome",
     "VerifyReport",
