@@ -93,7 +93,7 @@ def survivors(
         source, f'SELECT "id", {", ".join(f"{chr(34)}{c}{chr(34)}" for c in cols)} FROM "{parent}"'
     ):
         found: list[tuple[str, bool]] = []
-        for c, v in zip(cols, row[1:]):
+        for c, v in zip(cols, row[1:], strict=True):
             if isinstance(v, str) and v:
                 found += needles(sensitive[c], v)
         values[str(row[0])] = found
@@ -102,7 +102,7 @@ def survivors(
         sel = ", ".join(f'"{c}"' for c in [refs[table], *tcols])
         for row in _rows(target, f'SELECT {sel} FROM "{table}"'):
             mine = values.get(str(row[0]), [])
-            for c, cell in zip(tcols, row[1:]):
+            for c, cell in zip(tcols, row[1:], strict=True):
                 if cell is None:
                     continue
                 text = cell if isinstance(cell, str) else json.dumps(cell, ensure_ascii=False)
