@@ -154,3 +154,17 @@ def test_verify_pairs_rows_through_a_masked_primary_key(tmp_path: Path) -> None:
         1 for i in range(trapdb.N) for k in range(2) if (i + k) % len(trapdb.ORDER_NOTES) != 2
     )
     assert max(cells) == named
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_parallel_verify_finds_the_same_hits(
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str
+) -> None:
+    """verify(jobs=2) splits tables among forked workers; it reports what jobs=1 does."""
+    src, tgt, plan = _setup(request, tmp_path, backend)
+    weak = _with(plan, "orders", "note", "keep")
+    engine.run(weak, src, tgt, KEY)
+    one = verify(weak, src, tgt, KEY)
+    two = verify(weak, src, tgt, KEY, jobs=2)
+    assert one.row_hits and one.row_hits == two.row_hits
+    assert two.outcome is VerifyOutcome.FAILED

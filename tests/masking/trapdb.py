@@ -9,6 +9,7 @@ checker in ``survivors.py``.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 from urllib.parse import urlparse
@@ -60,7 +61,7 @@ SENSITIVE = {
     "street": "street",
     "postcode": "postcode",
 }
-TEXTS = {"customers": ["notes", "gift_message"], "orders": ["note", "ship_to"]}
+TEXTS = {"customers": ["notes", "gift_message", "prefs"], "orders": ["note", "ship_to"]}
 REFS = {"customers": "id", "orders": "customer_id"}
 
 
@@ -101,6 +102,10 @@ def rows() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
                 *c.values(),
                 _fill(NOTES[i % len(NOTES)], c),
                 _fill(GIFTS[i % len(GIFTS)], c),
+                json.dumps(
+                    {"channel": "web" if i % 2 else "app", "card_text": _fill(GIFTS[i % 3], c)},
+                    ensure_ascii=False,
+                ),
             )
         )
         for k in range(2):
@@ -115,11 +120,11 @@ def rows() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     return customers, orders
 
 
-def _ddl(text: str, vc: str) -> list[str]:
+def _ddl(text: str, vc: str, js: str) -> list[str]:
     return [
         f"""CREATE TABLE customers (id INTEGER PRIMARY KEY, first_name {vc}(60),
         last_name {vc}(60), email {vc}(120) UNIQUE, phone {vc}(40), street {vc}(120),
-        postcode {vc}(12), notes {text}, gift_message {vc}(200))""",
+        postcode {vc}(12), notes {text}, gift_message {vc}(200), prefs {js})""",
         f"""CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL
         REFERENCES customers(id), note {text}, ship_to {vc}(120))""",
     ]
@@ -130,9 +135,9 @@ def build(url: str) -> None:
     u = urlparse(url)
     if u.scheme == "sqlite":
         conn = sqlite3.connect(url[len("sqlite:///") :])
-        for s in _ddl("TEXT", "VARCHAR"):
+        for s in _ddl("TEXT", "VARCHAR", "JSON"):
             conn.execute(s)
-        conn.executemany(f"INSERT INTO customers VALUES ({', '.join('?' * 9)})", customers)
+        conn.executemany(f"INSERT INTO customers VALUES ({', '.join('?' * 10)})", customers)
         conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", orders)
         conn.commit()
         conn.close()
@@ -141,11 +146,11 @@ def build(url: str) -> None:
         import psycopg
 
         with psycopg.connect(url, autocommit=True) as pg:
-            for s in _ddl("text", "varchar"):
+            for s in _ddl("text", "varchar", "jsonb"):
                 pg.execute(s.encode())
             with pg.cursor() as cur:
                 cur.executemany(
-                    f"INSERT INTO customers VALUES ({', '.join(['%s'] * 9)})".encode(), customers
+                    f"INSERT INTO customers VALUES ({', '.join(['%s'] * 10)})".encode(), customers
                 )
                 cur.executemany(b"INSERT INTO orders VALUES (%s, %s, %s, %s)", orders)
         return
@@ -162,7 +167,7 @@ def build(url: str) -> None:
     )
     with my:
         cur = my.cursor()
-        for s in _ddl("TEXT", "VARCHAR"):
+        for s in _ddl("TEXT", "VARCHAR", "JSON"):
             cur.execute(s)
-        cur.executemany(f"INSERT INTO customers VALUES ({', '.join(['%s'] * 9)})", customers)
+        cur.executemany(f"INSERT INTO customers VALUES ({', '.join(['%s'] * 10)})", customers)
         cur.executemany("INSERT INTO orders VALUES (%s, %s, %s, %s)", orders)

@@ -120,6 +120,7 @@ class _Task:
     text_columns: tuple[str, ...]
     # (lookup name, target columns holding its key)
     refs: tuple[tuple[str, tuple[str, ...]], ...]
+    where: str | None = None  # one part of a table split for parallel workers
 
 
 def tasks(schema: Schema, tschema: Schema, lookups: dict[str, Lookup], match: Any) -> list[_Task]:
@@ -176,7 +177,7 @@ def check_table(
     counts: dict[tuple[str, str], int] = {}
     rows = 0
     nt = len(text)
-    for batch in db.iter_rows(task.target, cols, None, batch_rows):
+    for batch in db.iter_rows(task.target, cols, task.where, batch_rows):
         rows += len(batch)
         pats: list[_Pats | None] = []
         for r in batch:
@@ -222,6 +223,26 @@ def check_table(
 
 # ---- parallel workers: forked after the lookups are built, so they share them ---------
 
+SPLIT_MIN_PAGES = 128  # PostgreSQL tables of at least 1 MB are split in ctid ranges
+
+
+def _split(db: Any, task: _Task, jobs: int) -> list[_Task]:
+    """``task`` in ``jobs`` parts: ctid ranges on PostgreSQL, ``ABS(key) % jobs`` for
+    a single integer primary key elsewhere; otherwise whole."""
+    from dataclasses import replace
+
+    t = task.target
+    ranges = getattr(db, "ranges", None)
+    if ranges is not None:
+        parts: list[str | None] = ranges(t, jobs, SPLIT_MIN_PAGES)
+        return [replace(task, where=w) for w in parts]
+    pk = t.column(t.primary_key[0]) if len(t.primary_key) == 1 else None
+    if pk is None or pk.kind is not ColumnKind.INTEGER:
+        return [task]
+    q = db.q(pk.name)
+    return [replace(task, where=f"ABS({q}) % {jobs} = {i}") for i in range(jobs)]
+
+
 _SHARED: dict[str, Any] = {}
 
 
@@ -249,12 +270,13 @@ def check_all(
     """Search every task's table; in ``jobs`` forked processes when more than one."""
     from stagewall.masking._workers import start_method
 
-    if jobs <= 1 or len(work) <= 1 or start_method() != "fork":
+    if jobs <= 1 or start_method() != "fork" or not work:
         hits: list[RowHit] = []
         for t in work:
             hits += check_table(db, t, lookups, batch_rows, progress)[0]
-        return hits
+        return _merged(hits)
     _SHARED["lookups"] = lookups
+    work = [part for t in work for part in _split(db, t, jobs)]
     try:
         ctx = mp.get_context("fork")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
@@ -269,7 +291,15 @@ def check_all(
                     progress("rows", n)
     finally:
         _SHARED.clear()
-    return hits
+    return _merged(hits)
+
+
+def _merged(hits: list[RowHit]) -> list[RowHit]:
+    """One entry per table, column and kind (the parts of a split table add up)."""
+    merged: dict[tuple[str, str, str], int] = {}
+    for h in hits:
+        merged[(h.table, h.column, h.kind)] = merged.get((h.table, h.column, h.kind), 0) + h.cells
+    return [RowHit(t, c, k, n) for (t, c, k), n in sorted(merged.items())]
 
 
 __all__ = ["TEXT_LIKE", "RowHit", "check_all", "check_table", "source_lookups", "tasks"]

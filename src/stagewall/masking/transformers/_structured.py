@@ -299,6 +299,8 @@ class JsonMask(Transformer):
     name = "json_mask"
     accepts = frozenset({ColumnKind.JSON, ColumnKind.TEXT})
     Params = JsonMaskParams
+    # text scrubbed inside the document gets the row's known values (see TextScrub)
+    wants_known: ClassVar[bool] = True
 
     def setup(self) -> None:
         p: JsonMaskParams = self.params  # type: ignore[assignment]
@@ -323,6 +325,19 @@ class JsonMask(Transformer):
         return None
 
     def _apply(self, values: list[Any]) -> list[object]:
+        return self._mask(values, None)
+
+    def transform_known(self, values: Sequence[object], known: Sequence[Known]) -> list[object]:
+        """Mask a batch; text scrubbed inside row ``i``'s document gets ``known[i]``."""
+        out: list[object] = list(values)
+        idx = [i for i, v in enumerate(out) if v is not None]
+        if idx:
+            done = self._mask([out[i] for i in idx], [known[i] for i in idx])
+            for i, v in zip(idx, done, strict=True):
+                out[i] = v
+        return out
+
+    def _mask(self, values: list[Any], known: list[Known] | None) -> list[object]:
         docs: list[Any] = []
         as_str: list[bool] = []
         for v in values:
@@ -340,25 +355,31 @@ class JsonMask(Transformer):
                 as_str.append(False)
             else:
                 raise wrong_type(self.name, v, "JSON (dict, list or str)")
-        slots: dict[Path | str, list[tuple[Any, Any]]] = {}
+        slots: dict[Path | str, list[tuple[Any, Any, int]]] = {}
         for i in range(len(docs)):
-            self._walk(docs, i, (), slots)
+            self._walk(docs, i, (), slots, i)
         for target, refs in slots.items():
             sub = self._scrub if target == "scrub" else self._subs[target]  # type: ignore[index]
             if sub is None:
                 continue
             try:
-                new = sub.transform([c[k] for c, k in refs])
+                items = [c[k] for c, k, _ in refs]
+                if known is not None and getattr(sub, "wants_known", False):
+                    new = sub.transform_known(items, [known[i] for _, _, i in refs])  # type: ignore[attr-defined]
+                else:
+                    new = sub.transform(items)
             except MaskingError as exc:
                 where = "unknown keys" if target == "scrub" else format_path(target)  # type: ignore[arg-type]
                 raise MaskingError(f"json_mask at {where}: {exc.message}", hint=exc.hint) from None
-            for (container, k), nv in zip(refs, new, strict=True):
+            for (container, k, _), nv in zip(refs, new, strict=True):
                 container[k] = nv
         return [
             json.dumps(d, ensure_ascii=False) if s else d for d, s in zip(docs, as_str, strict=True)
         ]
 
-    def _walk(self, container: Any, k: Any, path: Path, slots: dict[Path | str, list[Any]]) -> None:
+    def _walk(
+        self, container: Any, k: Any, path: Path, slots: dict[Path | str, list[Any]], row: int
+    ) -> None:
         node = container[k]
         if path in self._subs:
             if isinstance(node, dict | list):
@@ -367,7 +388,7 @@ class JsonMask(Transformer):
                     hint="point the path at the values inside (use [*] for array elements)",
                 )
             if node is not None:
-                slots.setdefault(path, []).append((container, k))
+                slots.setdefault(path, []).append((container, k, row))
             return
         if path in self._keep:
             return
@@ -383,10 +404,10 @@ class JsonMask(Transformer):
                 return
         if isinstance(node, dict):
             for key in node:
-                self._walk(node, key, (*path, str(key)), slots)
+                self._walk(node, key, (*path, str(key)), slots, row)
         elif isinstance(node, list):
             for idx in range(len(node)):
-                self._walk(node, idx, (*path, None), slots)
+                self._walk(node, idx, (*path, None), slots, row)
         elif node is not None:
             # a value where the plan expects an object, or any value under "scrub"
             policy = self.params.unknown_keys  # type: ignore[attr-defined]
@@ -397,7 +418,7 @@ class JsonMask(Transformer):
                     hint="fix the paths in the plan or set unknown_keys",
                 )
             if policy == "scrub" and isinstance(node, str):
-                slots.setdefault("scrub", []).append((container, k))
+                slots.setdefault("scrub", []).append((container, k, row))
 
 
 __all__ = ["JsonMask", "TextScrub", "format_path", "parse_path"]
