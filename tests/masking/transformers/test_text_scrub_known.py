@@ -99,3 +99,21 @@ def test_output_is_bounded_and_holds_no_own_value(
     if max_length is not None:
         assert len(out) <= max_length
     assert _leaks(out, known) == [], (text, out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_fold_keeps_every_position(text: str) -> None:
+    """Spans found in the folded text are cut from the original: one char for one."""
+    from stagewall.masking.transformers._known import fold
+
+    assert len(fold(text)) == len(text)
+
+
+def test_json_mask_hands_known_values_to_the_text_it_scrubs() -> None:
+    t = build_transformer("json_mask", {"unknown_keys": "scrub"}, key=KEY)
+    doc = '{"gift": "Para Ganthriv, con cariño", "n": 3}'
+    known = (("last_name", "Ganthriv"),)
+    (out, none) = t.transform_known([doc, None], [known, ()])  # type: ignore[attr-defined]
+    assert none is None
+    assert "Ganthriv" not in out and '"n": 3' in out
