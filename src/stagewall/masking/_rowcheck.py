@@ -30,9 +30,15 @@ from stagewall.masking._known_rows import canon, known_columns
 from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
 from stagewall.masking.transformers._known import Known, compact_many, known_patterns, norm_many
+from stagewall.masking.transformers._structured import Path, parse_path
 from stagewall.masking.types import ColumnKind
 
 TEXT_LIKE = frozenset({ColumnKind.TEXT, ColumnKind.JSON, ColumnKind.OTHER, ColumnKind.ARRAY})
+# Columns whose target text can carry source text: kept, scrubbed, or not in the plan.
+# A column a pseudonymiser replaces whole (full_name, street_address, ...) holds a
+# keyed draw from a dictionary, which may by chance share a word with its row's
+# real name; a copied whole value there is the whole-target scan's finding.
+PASS_THROUGH = frozenset({"keep", "text_scrub", "json_mask"})
 Lookup = dict[tuple[str, ...], Known]
 Progress = Callable[[str, int], None]
 
@@ -118,18 +124,36 @@ class _Task:
     source: str
     target: Table
     text_columns: tuple[str, ...]
+    # json_mask columns: the paths whose leaves a pseudonymiser replaces (not searched)
+    drawn: tuple[tuple[str, tuple[Path, ...]], ...]
     # (lookup name, target columns holding its key)
     refs: tuple[tuple[str, tuple[str, ...]], ...]
     where: str | None = None  # one part of a table split for parallel workers
 
 
-def tasks(schema: Schema, tschema: Schema, lookups: dict[str, Lookup], match: Any) -> list[_Task]:
+def tasks(
+    plan: Plan, schema: Schema, tschema: Schema, lookups: dict[str, Lookup], match: Any
+) -> list[_Task]:
     out = []
     for src in schema.tables:
         target = match(src.qualified, tschema)
         if target is None:
             continue
-        text = tuple(c.name for c in target.columns if c.kind in TEXT_LIKE)
+        text = []
+        drawn = []
+        for c in target.columns:
+            cp = plan.column(src.qualified, c.name)
+            if c.kind not in TEXT_LIKE or (cp is not None and cp.transformer not in PASS_THROUGH):
+                continue
+            text.append(c.name)
+            if cp is not None and cp.transformer == "json_mask":
+                paths = tuple(
+                    parse_path(p)
+                    for p, spec in cp.params.get("paths", {}).items()
+                    if spec.get("transformer") not in PASS_THROUGH
+                )
+                if paths:
+                    drawn.append((c.name, paths))
         if not text:
             continue
         refs: list[tuple[str, tuple[str, ...]]] = []
@@ -140,13 +164,17 @@ def tasks(schema: Schema, tschema: Schema, lookups: dict[str, Lookup], match: An
             if ref in lookups:
                 refs.append((ref, fk.columns))
         if refs:
-            out.append(_Task(src.qualified, target, text, tuple(refs)))
+            out.append(_Task(src.qualified, target, tuple(text), tuple(drawn), tuple(refs)))
     return out
 
 
-def _text(v: object) -> str:
+def _text(v: object, drawn: tuple[Path, ...] = ()) -> str:
     if v is None:
         return ""
+    if drawn:
+        doc = _as_document(v)
+        if doc is not None:
+            return "\n".join(_leaves(doc, (), drawn))
     if isinstance(v, str):
         return v
     if isinstance(v, (dict, list, tuple)):
@@ -154,6 +182,38 @@ def _text(v: object) -> str:
     if isinstance(v, (bytes, bytearray, memoryview)):
         return ""
     return str(v)
+
+
+def _as_document(v: object) -> Any:
+    if isinstance(v, (dict, list)):
+        return v
+    if isinstance(v, str):
+        try:
+            return json.loads(v)
+        except (ValueError, RecursionError):
+            return None
+    return None
+
+
+def _matches(path: Path, pattern: Path) -> bool:
+    return len(path) == len(pattern) and all(
+        q is None or p == q for p, q in zip(path, pattern, strict=True)
+    )
+
+
+def _leaves(node: Any, path: Path, drawn: tuple[Path, ...]) -> list[str]:
+    """Keys and scalar leaves of a document, except leaves at ``drawn`` paths."""
+    if isinstance(node, dict):
+        out = []
+        for k, v in node.items():
+            out.append(str(k))
+            out += _leaves(v, (*path, str(k)), drawn)
+        return out
+    if isinstance(node, list):
+        return [x for v in node for x in _leaves(v, (*path, None), drawn)]
+    if node is None or any(_matches(path, d) for d in drawn):
+        return []
+    return [str(node)]
 
 
 def _hit(n: str, c: str, p: _Pats) -> bool:
@@ -169,6 +229,8 @@ def check_table(
 ) -> tuple[list[RowHit], int]:
     """Search one target table; returns its hits and the number of rows read."""
     text = list(task.text_columns)
+    by_col = dict(task.drawn)
+    drawn = [by_col.get(c, ()) for c in text]
     keycols = list(dict.fromkeys(c for _, cols in task.refs for c in cols))
     cols = text + [c for c in keycols if c not in text]
     pos = {c: i for i, c in enumerate(cols)}
@@ -203,7 +265,7 @@ def check_table(
                 if len(cache) < 100_000:
                     cache[known] = p
             pats.append(p)
-        cells = norm_many([_text(r[i]) for r in batch for i in range(nt)])
+        cells = norm_many([_text(r[i], drawn[i]) for r in batch for i in range(nt)])
         compact = compact_many(cells)
         row_n = ["\x00".join(cells[k * nt : (k + 1) * nt]) for k in range(len(batch))]
         row_c = ["\x00".join(compact[k * nt : (k + 1) * nt]) for k in range(len(batch))]

@@ -30,6 +30,7 @@ import numpy as np
 
 from stagewall.errors import MaskingError, StagewallError
 from stagewall.keys import MaskingKey
+from stagewall.masking._known_rows import KnownRows, known_spec
 from stagewall.masking._units import EMPTY, LEAF, PII, WHOLE, H, Hasher, HashSet, contains
 from stagewall.masking.lint import KEEP, scoped_schema
 from stagewall.masking.plan import Plan, consistency_salt
@@ -177,7 +178,7 @@ def verify(
         tschema = tdb.introspect()
         tdb.begin_read()
         hits, target_rows, scanned = _scan(plan, tschema, tdb, sets, batch_rows, progress)
-        work = _rowcheck.tasks(schema, tschema, lookups, _in_target)
+        work = _rowcheck.tasks(plan, schema, tschema, lookups, _in_target)
         row_hits = _rowcheck.check_all(tdb.url, tdb, work, lookups, batch_rows, jobs, progress)
         del lookups
         fk_problems = _check_fks(schema, tschema, tdb)
@@ -270,9 +271,17 @@ def _collect(
                     salt=consistency_salt(schema, table.qualified, c),
                 )
             )
+        # scrubbers are recomputed with the row's known values, as the run gave them
+        knows = None
+        if any(getattr(tr, "wants_known", False) for tr in transformers):
+            knows = KnownRows(known_spec(plan, schema, table), cols)
+            knows.prepare(db, batch_rows)
         n = 0
         for batch in db.iter_rows(table, cols, None, batch_rows):
             n += len(batch)
+            known = None
+            if knows is not None:
+                known = knows.rows({j: [r[j] for r in batch] for j in knows.columns}, len(batch))
             for i, c in enumerate(cols):
                 values = [r[i] for r in batch]
                 tr = transformers[i]
@@ -293,7 +302,7 @@ def _collect(
                 if tr is None:
                     legit.setdefault((table.qualified, c), HashSet())
                     continue
-                out = hasher.flat(_transform(tr, values, table, c))
+                out = hasher.flat(_transform(tr, values, table, c, known))
                 # an output unit is legitimate in this column unless it is a unit of
                 # the very value it came from
                 mine = units.pair_keys()
@@ -313,9 +322,14 @@ def _collect(
     return _Sets(sensitive, {k: v.array() for k, v in legit.items()}, rows_per_table, hasher)
 
 
-def _transform(tr: Any, values: list[object], table: Table, column: str) -> list[object]:
+def _transform(
+    tr: Any, values: list[object], table: Table, column: str, known: list[Any] | None = None
+) -> list[object]:
     try:
-        out: list[object] = tr.transform(values)
+        if known is not None and getattr(tr, "wants_known", False):
+            out: list[object] = tr.transform_known(values, known)
+        else:
+            out = tr.transform(values)
     except StagewallError as exc:
         raise MaskingError(
             f"{table.qualified}.{column}: cannot recompute transformer {tr.name!r}: {exc.message}",
