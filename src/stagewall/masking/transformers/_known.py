@@ -164,26 +164,42 @@ def known_patterns(known: Iterable[tuple[str, str]]) -> list[tuple[str, bool, st
     return sorted(((p, c, k) for (p, c), k in seen.items()), key=lambda x: -len(x[0]))
 
 
-def span_regex(pattern: str, compact: bool) -> str:
-    """A regex over :func:`fold` text matching what ``pattern`` matches in normal form."""
-    if compact:
-        return r"(?<![^\W_])" + r"[\W_]*".join(map(re.escape, pattern))
-    ws = pattern.split()
-    return r"(?<![^\W_])" + r"[\W_]+".join(map(re.escape, ws)) + r"(?![^\W_])"
-
-
 def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[int, int, str]]:
     """Spans ``(start, end, kind)`` of ``text`` holding any of ``pats`` (non-overlapping,
-    longest pattern first), found in the folded text (positions are the original's)."""
+    longest pattern first), found among the words of the folded text (positions are
+    the original's: :func:`fold` keeps them). No regex is compiled per pattern: a
+    word pattern is a run of consecutive words, a compact one a substring of the
+    words joined without separators."""
     if not pats:
         return []
-    folded = fold(text)
+    tokens = [(m.start(), m.end(), m.group(0)) for m in _WORDS.finditer(fold(text))]
+    words_at: dict[str, list[int]] = {}
+    for i, (_, _, w) in enumerate(tokens):
+        words_at.setdefault(w, []).append(i)
+    compact: str | None = None
+    where: list[int] = []  # original position of each character of ``compact``
     taken: list[tuple[int, int, str]] = []
-    for p, c, kind in pats:
-        for m in re.finditer(span_regex(p, c), folded):
-            s, e = m.start(), m.end()
-            if all(e <= a or s >= b for a, b, _ in taken):
-                taken.append((s, e, kind))
+
+    def take(s: int, e: int, kind: str) -> None:
+        if all(e <= a or s >= b for a, b, _ in taken):
+            taken.append((s, e, kind))
+
+    for p, is_compact, kind in pats:
+        if is_compact:
+            if compact is None:
+                compact = "".join(w for _, _, w in tokens)
+                for s, e, _ in tokens:
+                    where.extend(range(s, e))
+            at = compact.find(p)
+            while at >= 0:
+                take(where[at], where[at + len(p) - 1] + 1, kind)
+                at = compact.find(p, at + 1)
+            continue
+        ws = p.split()
+        n = len(ws)
+        for i in words_at.get(ws[0], ()):
+            if i + n <= len(tokens) and all(tokens[i + j][2] == ws[j] for j in range(1, n)):
+                take(tokens[i][0], tokens[i + n - 1][1], kind)
     return sorted(taken)
 
 
@@ -200,6 +216,5 @@ __all__ = [
     "norm",
     "norm_many",
     "patterns",
-    "span_regex",
     "words",
 ]
