@@ -39,7 +39,7 @@ TEXT_LIKE = frozenset({ColumnKind.TEXT, ColumnKind.JSON, ColumnKind.OTHER, Colum
 # keyed draw from a dictionary, which may by chance share a word with its row's
 # real name; a copied whole value there is the whole-target scan's finding.
 PASS_THROUGH = frozenset({"keep", "text_scrub", "json_mask"})
-Lookup = dict[tuple[str, ...], Known]
+Lookup = dict[tuple[str, ...], "_Pats"]
 Progress = Callable[[str, int], None]
 
 
@@ -53,9 +53,25 @@ class RowHit:
 
 @dataclass(frozen=True)
 class _Pats:
+    """The search patterns of one row's known values (computed once per source row)."""
+
     words: tuple[str, ...]
     compact: tuple[str, ...]
     kinds: tuple[tuple[str, bool, str], ...]
+
+    @staticmethod
+    def of(known: Known) -> _Pats | None:
+        kp = known_patterns(known)
+        if not kp:
+            return None
+        return _Pats(
+            tuple(w for w, c, _ in kp if not c), tuple(w for w, c, _ in kp if c), tuple(kp)
+        )
+
+    def __add__(self, other: _Pats) -> _Pats:
+        return _Pats(
+            self.words + other.words, self.compact + other.compact, self.kinds + other.kinds
+        )
 
 
 def source_lookups(
@@ -100,8 +116,9 @@ def source_lookups(
                 known = tuple(
                     (t, v) for t, v in zip(names, r[len(pk) :], strict=True) if type(v) is str and v
                 )
-                if known:
-                    lookup[tuple(map(canon, k))] = known
+                pats = _Pats.of(known) if known else None
+                if pats is not None:
+                    lookup[tuple(map(canon, k))] = pats
         out[table.qualified] = lookup
     return out
 
@@ -235,40 +252,27 @@ def check_table(
     cols = text + [c for c in keycols if c not in text]
     pos = {c: i for i, c in enumerate(cols)}
     refs = [(lookups[name], [pos[c] for c in kc]) for name, kc in task.refs]
-    cache: dict[Known, _Pats] = {}
     counts: dict[tuple[str, str], int] = {}
     rows = 0
     nt = len(text)
     for batch in db.iter_rows(task.target, cols, task.where, batch_rows):
         rows += len(batch)
-        pats: list[_Pats | None] = []
-        for r in batch:
-            known: Known = ()
-            for lookup, idx in refs:
-                ref = tuple(r[i] for i in idx)
-                if any(x is None for x in ref):
-                    continue
-                found = lookup.get(tuple(map(canon, ref)))
-                if found:
-                    known += found
-            if not known:
-                pats.append(None)
-                continue
-            p = cache.get(known)
-            if p is None:
-                kp = known_patterns(known)
-                p = _Pats(
-                    tuple(w for w, c, _ in kp if not c),
-                    tuple(w for w, c, _ in kp if c),
-                    tuple(kp),
-                )
-                if len(cache) < 100_000:
-                    cache[known] = p
-            pats.append(p)
         cells = norm_many([_text(r[i], drawn[i]) for r in batch for i in range(nt)])
         compact = compact_many(cells)
         row_n = ["\x00".join(cells[k * nt : (k + 1) * nt]) for k in range(len(batch))]
         row_c = ["\x00".join(compact[k * nt : (k + 1) * nt]) for k in range(len(batch))]
+        pats: list[_Pats | None] = []
+        for r, n in zip(batch, row_n, strict=True):
+            p: _Pats | None = None
+            if n.strip(" \x00"):  # a row without text needs no patterns
+                for lookup, idx in refs:
+                    ref = tuple(r[i] for i in idx)
+                    if any(x is None for x in ref):
+                        continue
+                    found = lookup.get(tuple(map(canon, ref)))
+                    if found is not None:
+                        p = found if p is None else p + found
+            pats.append(p)
         for k, p in enumerate(pats):
             if p is None or not _hit(row_n[k], row_c[k], p):
                 continue

@@ -11,7 +11,7 @@ _UP = r"[A-ZÀ-ÖØ-Þ]"
 _NAME = _UP + r"[\w'.-]*"
 # 12 High Street, 222 Ganthriv Lane, 5B Elm Rd.
 _EN = re.compile(
-    r"(?<![\w-])\d{1,5}[A-Za-z]?(?:-\d{1,5})?,?[ \t]+(?:" + _NAME + r"[ \t]+){1,4}"
+    r"[0-9](?<![\w-][0-9])\d{0,4}[A-Za-z]?(?:-\d{1,5})?,?[ \t]+(?:" + _NAME + r"[ \t]+){1,4}"
     r"(?i:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd|Way|Court|Ct|"
     r"Place|Pl|Terrace|Close|Crescent|Cres|Highway|Hwy|Parkway|Pkwy|Square|Sq|Row|"
     r"Gardens|Grove|Hill|Mews|Walk|Circle|Cir|Trail|Alley)\b\.?"
@@ -34,11 +34,60 @@ _ROMANCE = re.compile(
 )
 
 
+# Cheap gates: a pattern runs only when one of its street words occurs in the text.
+_DE_NL_WORDS: tuple[str, ...] = (
+    "stra",
+    "str.",
+    "weg",
+    "gasse",
+    "platz",
+    "allee",
+    "ring",
+    "damm",
+    "ufer",
+    "laan",
+    "gracht",
+    "plein",
+    "kade",
+    "steeg",
+    "dijk",
+    "singel",
+)
+_ROMANCE_WORDS: tuple[str, ...] = (
+    "rue",
+    "av",
+    "bd",
+    "chemin",
+    "all",
+    "impasse",
+    "place",
+    "quai",
+    "calle",
+    "c/",
+    "paseo",
+    "plaza",
+    "carrer",
+    "camino",
+    "ronda",
+    "via",
+    "piazza",
+    "corso",
+    "vicolo",
+    "largo",
+    "rua",
+    "travessa",
+    "pra",
+)
+
+
 def find_streets(text: str) -> list[tuple[int, int]]:
     """Spans of the street addresses (with their house number) found in ``text``."""
     out = [m.span() for m in _EN.finditer(text)]
-    out += [m.span() for m in _DE_NL.finditer(text)]
-    out += [m.span() for m in _ROMANCE.finditer(text) if m.group("pre") or m.group("post")]
+    low = text.lower()
+    if any(w in low for w in _DE_NL_WORDS):
+        out += [m.span() for m in _DE_NL.finditer(text)]
+    if any(w in low for w in _ROMANCE_WORDS):
+        out += [m.span() for m in _ROMANCE.finditer(text) if m.group("pre") or m.group("post")]
     return out
 
 

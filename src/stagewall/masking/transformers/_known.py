@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 Known = tuple[tuple[str, str], ...]
 NO_KNOWN: Known = ()
@@ -124,13 +124,18 @@ def compact_many(normed: Sequence[str]) -> list[str]:
     return [t.replace(" ", "") for t in normed]
 
 
-def patterns(transformer: str, value: str) -> list[tuple[str, bool]]:
+@lru_cache(maxsize=1 << 16)
+def patterns(transformer: str, value: str) -> tuple[tuple[str, bool], ...]:
     """The search patterns of one known value: ``(pattern, compact)`` pairs.
 
     A word pattern is padded with spaces (``" calle mayor 7 "``) and is searched in
     :func:`norm` text; a compact one (``"es9121000418450200051332"``) in
     :func:`compact_many` text. Empty for values too short to identify anyone.
     """
+    return tuple(_patterns(transformer, value))
+
+
+def _patterns(transformer: str, value: str) -> list[tuple[str, bool]]:
     kind = kind_of(transformer)
     if kind is None:
         return []
