@@ -16,6 +16,12 @@ last names tens of thousands, streets, e-mails and phones nearly all distinct.
 Drops the databases afterwards.
 
     python bench/masking.py --rows 1000000 --jobs 2
+    python bench/masking.py --rows 200000 --free-text   # notes, IBANs, JSON too
+
+``--free-text`` adds a notes column (a third hold the customer's own name or
+phone, a third are empty or NULL), an IBAN column and an order note and JSON
+document, planned with text_scrub / iban / json_mask; the report then also has
+``verify`` rows/s (``mask verify`` over the last masked copy, same ``--jobs``).
 """
 
 from __future__ import annotations
@@ -78,7 +84,59 @@ SENSITIVE = {
 }
 
 
-def generate(url: str, rows: int) -> dict[str, int]:
+FREE_TEXT_DDL = [
+    "ALTER TABLE customers ADD COLUMN notes text, ADD COLUMN iban text",
+    "ALTER TABLE orders ADD COLUMN note text, ADD COLUMN meta jsonb",
+]
+FREE_TEXT = {
+    ("customers", "notes"): ("text_scrub", {}),
+    ("customers", "iban"): ("iban", {}),
+    ("orders", "note"): ("text_scrub", {}),
+    ("orders", "meta"): ("json_mask", {"unknown_keys": "scrub"}),
+}
+# valid example IBANs of eight countries (the generator cycles through them)
+IBANS = [
+    "DE89370400440532013000",
+    "GB82WEST12345698765432",
+    "NL91ABNA0417164300",
+    "FR1420041010050500013M02606",
+    "ES9121000418450200051332",
+    "IT60X0542811101000000123456",
+    "BE68539007547034",
+    "AT611904300234573201",
+]
+
+
+def add_free_text(c: Any) -> None:
+    """Notes holding the row's own name or phone, IBANs, order notes and JSON."""
+    for s in FREE_TEXT_DDL:
+        c.execute(s.encode())
+    c.execute(
+        """UPDATE customers SET
+             notes = CASE id %% 6
+               WHEN 0 THEN 'Spoke with ' || first_name || ' ' || last_name
+                           || ' about the invoice; will call back next week.'
+               WHEN 1 THEN 'Customer asked to be called on ' || phone || ' after 5pm.'
+               WHEN 2 THEN 'Prefers e-mail. Mail ' || email || ' before shipping.'
+               WHEN 3 THEN 'Paid by transfer, no issues so far.'
+               WHEN 4 THEN '' END,
+             iban = (%s::text[])[1 + id %% 8]""",
+        (IBANS,),
+    )
+    c.execute(
+        """UPDATE orders SET
+             note = CASE id % 4
+               WHEN 0 THEN 'Deliver to ' || street || ', ring twice.'
+               WHEN 1 THEN 'Gift wrap please.'
+               WHEN 2 THEN 'Leave with the neighbour at ' || street
+               END,
+             meta = jsonb_build_object('channel', (ARRAY['web','app','phone'])[1 + id % 3],
+                                       'gift', CASE WHEN id % 5 = 0
+                                         THEN 'Happy birthday from Anna Miller!' END)"""
+    )
+
+
+def generate(url: str, rows: int, free_text: bool = False) -> dict[str, int]:
     n_c, n_o = rows // 5, rows // 2
     n_e = rows - n_c - n_o
     with psycopg.connect(url, autocommit=True) as c:
@@ -116,6 +174,9 @@ def generate(url: str, rows: int) -> dict[str, int]:
                FROM generate_series(1, %s) g""",
             (n_c, n_e),
         )
+        if free_text:
+            add_free_text(c)
+            c.execute("VACUUM FULL")
         for s in CONSTRAINTS:
             c.execute(s.encode())
         c.execute("ANALYZE")
@@ -131,9 +192,9 @@ def heap_bytes(url: str) -> int:
         return int(row[0]) if row else 0
 
 
-def baseline(src: str, tgt: str, jobs: int, min_pages: int) -> float:
+def baseline(src: str, tgt: str, jobs: int, min_pages: int, free_text: bool = False) -> float:
     with psycopg.connect(tgt, autocommit=True) as c:
-        for s in DDL:
+        for s in DDL + (FREE_TEXT_DDL if free_text else []):
             c.execute(s.encode())
     units: list[tuple[str, str | None]] = []
     with open_database(src) as db:
@@ -175,8 +236,10 @@ def baseline(src: str, tgt: str, jobs: int, min_pages: int) -> float:
     return time.perf_counter() - t0
 
 
-def plan_for(src: str, which: str = "realistic") -> Plan:
+def plan_for(src: str, which: str = "realistic", free_text: bool = False) -> Plan:
     chosen = FAST if which == "fast" else SENSITIVE
+    if free_text:
+        chosen = {**chosen, **FREE_TEXT}
     with open_database(src) as db:
         schema = db.introspect()
     tables = {}
@@ -236,6 +299,7 @@ def main() -> None:
     ap.add_argument("--batch-rows", type=int, default=5000)
     ap.add_argument("--plan", choices=["realistic", "fast"], default="realistic")
     ap.add_argument("--workers", choices=["process", "thread"], default="process")
+    ap.add_argument("--free-text", action="store_true", help="add notes, IBAN and JSON columns")
     ap.add_argument(
         "--repeat", type=int, default=3, help="alternate plain/masked runs; medians are reported"
     )
@@ -258,12 +322,12 @@ def main() -> None:
     try:
         src = fresh("src")
         t0 = time.perf_counter()
-        sizes = generate(src, args.rows)
+        sizes = generate(src, args.rows, args.free_text)
         gen_s = time.perf_counter() - t0
         total_rows = sum(sizes.values())
         nbytes = heap_bytes(src)
         key = MaskingKey("bench", os.urandom(32))
-        plan = plan_for(src, args.plan)
+        plan = plan_for(src, args.plan, args.free_text)
         options = RunOptions(
             jobs=args.jobs,
             split_min_pages=args.min_pages,
@@ -273,14 +337,22 @@ def main() -> None:
         plain_runs: list[float] = []
         masked_runs: list[float] = []
         result = None
-        for _ in range(max(1, args.repeat)):  # alternated, so drift hits both alike
+        verify_s, verify_ok = 0.0, None
+        repeat = max(1, args.repeat)
+        for i in range(repeat):  # alternated, so drift hits both alike
             target = fresh("plain")
-            plain_runs.append(baseline(src, target, args.jobs, args.min_pages))
+            plain_runs.append(baseline(src, target, args.jobs, args.min_pages, args.free_text))
             drop(target)
             target = fresh("masked")
             t0 = time.perf_counter()
             result = run(plan, src, target, key, options)
             masked_runs.append(time.perf_counter() - t0)
+            if i == repeat - 1:
+                from stagewall.masking.verify import verify
+
+                t0 = time.perf_counter()
+                verified = verify(plan, src, target, key, jobs=args.jobs)
+                verify_s, verify_ok = time.perf_counter() - t0, verified.passed
             drop(target)
         assert result is not None
         plain_s, masked_s = statistics.median(plain_runs), statistics.median(masked_runs)
@@ -310,6 +382,12 @@ def main() -> None:
                 "values_per_s": round(result.values_transformed / masked_s),
             },
             "ratio_masked_over_plain": round(plain_s / masked_s, 3),
+            "free_text": args.free_text,
+            "verify": {
+                "seconds": round(verify_s, 2),
+                "rows_per_s": round(total_rows / verify_s) if verify_s else None,
+                "passed": verify_ok,
+            },
             "ratio_per_pair": [
                 round(p / m, 3) for p, m in zip(plain_runs, masked_runs, strict=True)
             ],

@@ -18,6 +18,7 @@ from stagewall.keys import MaskingKey
 from stagewall.masking.db import Marker, MarkerStatus, open_database
 from stagewall.masking.plan import ColumnPlan, Plan, TablePlan, consistency_salt
 from stagewall.masking.transformers import build_transformer
+from stagewall.masking.transformers._known import kind_of
 from stagewall.masking.verify import VerifyOutcome, verify
 
 KEY = MaskingKey("mk-test", bytes(range(32)))
@@ -108,6 +109,13 @@ def _copy(
         for table in schema.tables:
             cols = [c.name for c in table.columns]
             rows = [list(r) for batch in db.iter_rows(table, cols, None, 1000) for r in batch]
+            # text_scrub gets each row's own known values, as the engine hands them
+            own = [
+                (j, p.transformer)
+                for j, c in enumerate(cols)
+                if (p := plan.column(table.qualified, c)) is not None and kind_of(p.transformer)
+            ]
+            known = [tuple((t, r[j]) for j, t in own if isinstance(r[j], str)) for r in rows]
             for i, c in enumerate(cols):
                 cp = plan.column(table.qualified, c)
                 assert cp is not None
@@ -117,7 +125,9 @@ def _copy(
                     key=KEY,
                     salt=consistency_salt(schema, table.qualified, c),
                 )
-                out = tr.transform([r[i] for r in rows])
+                values = [r[i] for r in rows]
+                wants = getattr(tr, "wants_known", False)
+                out = tr.transform_known(values, known) if wants else tr.transform(values)
                 raw = verbatim.get(f"{table.qualified}.{c}", set())
                 for r, o in zip(rows, out, strict=True):
                     if r[0] not in raw:

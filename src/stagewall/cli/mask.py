@@ -198,6 +198,7 @@ def run_cmd(
                 key,
                 subset=bool(subsets),
                 progress=vbar.rows if vbar else None,
+                jobs=jobs,
             )
         verification = Verification.PASSED if report.passed else Verification.FAILED
     record = MaskingRecord(
@@ -350,6 +351,11 @@ def verify_cmd(
 def _print_report(report: Any) -> None:
     for h in report.hits:
         click.echo(f"LEAK {h.table}.{h.column}: {h.hits} source value(s) found", err=True)
+    for r in report.row_hits:
+        click.echo(
+            f"LEAK {r.table}.{r.column}: {r.cells} cell(s) hold their own row's {r.kind}",
+            err=True,
+        )
     for c in report.counts:
         if not c.ok:
             got = "missing" if c.target_rows is None else f"{c.target_rows} rows"
@@ -362,7 +368,8 @@ def _print_report(report: Any) -> None:
     for n in report.notes:
         click.echo(f"note: {n}", err=True)
     click.echo(
-        f"verification {report.outcome.value}: {report.total_hits} hits in "
+        f"verification {report.outcome.value}: {report.total_hits} hits and "
+        f"{sum(r.cells for r in report.row_hits)} own-row hits in "
         f"{report.target_values} target values against {report.sensitive_hashes} source "
         f"hashes, {sum(1 for c in report.counts if not c.ok)} row-count problems, "
         f"{len(report.fk_problems)} foreign-key problems ({report.duration_s:.1f}s)"
@@ -379,6 +386,7 @@ def _verify_summary(report: Any) -> dict[str, Any] | None:
             "outcome",
             "hits",
             "total_hits",
+            "row_hits",
             "row_counts",
             "foreign_key_problems",
             "sensitive_hashes",

@@ -9,6 +9,7 @@ from operator import methodcaller
 from typing import Any, Protocol
 
 from stagewall.errors import MaskingError
+from stagewall.masking._known_rows import KnownRows, KnownSpec
 from stagewall.masking._subset import Selection, sampled
 from stagewall.masking.db import Database, copy_columns
 from stagewall.masking.schema import Column, Table
@@ -37,7 +38,12 @@ _TEXT_OR_NULL = frozenset({str, type(None)})
 class Mapper:
     """The transformers of one table's columns, for one worker."""
 
-    def __init__(self, table: Table, transformers: dict[str, TransformerLike]) -> None:
+    def __init__(
+        self,
+        table: Table,
+        transformers: dict[str, TransformerLike],
+        known: KnownSpec | None = None,
+    ) -> None:
         self.table = table
         self.columns: tuple[Column, ...] = copy_columns(table)
         self.names = [c.name for c in self.columns]
@@ -45,13 +51,30 @@ class Mapper:
             i: transformers[c.name] for i, c in enumerate(self.columns) if c.name in transformers
         }
         self._dedup_wait: dict[int, int] = {}
+        # columns whose transformer takes each row's known values (text_scrub)
+        self.consumers = frozenset(
+            i for i, t in self.by_index.items() if getattr(t, "wants_known", False)
+        )
+        self.known = KnownRows(known, self.names) if known is not None and self.consumers else None
         # columns whose transformer takes ISO text for dates (COPY text is passed as is)
         self.iso_text = frozenset(
             name for name, t in transformers.items() if getattr(t, "takes_iso_text", False)
         )
 
-    def _run(self, idx: int, values: list[Any]) -> list[Any]:
-        out = self._transform(idx, values)
+    @property
+    def needs_known(self) -> bool:
+        return self.known is not None
+
+    def prepare(self, src: Any, batch_rows: int) -> None:
+        """Read what the known values of related rows need (before a copy starts)."""
+        if self.known is not None:
+            self.known.prepare(src, batch_rows)
+
+    def _run(self, idx: int, values: list[Any], known: list[Any] | None = None) -> list[Any]:
+        if known is not None and idx in self.consumers:
+            out: list[Any] = self.by_index[idx].transform_known(values, known)  # type: ignore[attr-defined]
+        else:
+            out = self._transform(idx, values)
         if len(out) != len(values):
             raise MaskingError(
                 f"transformer on {self.table.qualified}.{self.names[idx]} returned "
@@ -85,9 +108,13 @@ class Mapper:
         return tr.transform(values)
 
     def apply_rows(self, rows: list[list[Any]]) -> list[list[Any]]:
+        known = None
+        if self.known is not None:
+            cols = {i: [r[i] for r in rows] for i in self.known.columns}
+            known = self.known.rows(cols, len(rows))
         for idx in self.by_index:
             try:
-                out = self._run(idx, [r[idx] for r in rows])
+                out = self._run(idx, [r[idx] for r in rows], known)
             except MaskingError as exc:
                 raise self._named(idx, exc) from None
             for r, v in zip(rows, out, strict=True):
@@ -150,9 +177,20 @@ class Mapper:
                 f"{self.table.qualified}: unexpected COPY row layout "
                 f"({len(flat)} fields for {len(lines)} rows of {ncols} columns)"
             )
+        known = None
+        decoded: dict[int, list[Any]] = {}
+        if self.known is not None:
+            cols: dict[int, list[Any]] = {}
+            for i in self.known.columns:
+                if i in self.by_index:
+                    cols[i] = decoded[i] = decoders[i](flat[i::ncols])
+                else:  # a kept key column: its COPY text is its key form
+                    cols[i] = [None if f == b"\\N" else f.decode() for f in flat[i::ncols]]
+            known = self.known.rows(cols, len(lines))
         for idx in self.by_index:
             try:
-                out = self._run(idx, decoders[idx](flat[idx::ncols]))
+                values = decoded[idx] if idx in decoded else decoders[idx](flat[idx::ncols])
+                out = self._run(idx, values, known)
             except MaskingError as exc:
                 raise self._named(idx, exc) from None
             flat[idx::ncols] = encode_column(out, self.columns[idx].kind)
@@ -191,6 +229,7 @@ def copy_unit(
     from stagewall.masking.db._postgres import PostgresDatabase
 
     names = mapper.names
+    mapper.prepare(src, batch_rows)
     if (
         isinstance(src, PostgresDatabase)
         and isinstance(tgt, PostgresDatabase)
@@ -199,7 +238,8 @@ def copy_unit(
         from stagewall.masking.db._pgtext import encode_column
 
         # transformed columns first, when some are kept: see Mapper.apply_prefix_batch
-        prefix = 0 < len(mapper.by_index) < len(names)
+        # (not when known values are read: they need the key columns split out)
+        prefix = 0 < len(mapper.by_index) < len(names) and not mapper.needs_known
         if prefix:
             names = [names[i] for i in mapper.prefix_order]
         transformed = names[: len(mapper.by_index)] if prefix else names

@@ -21,6 +21,7 @@ from typing import Any
 from stagewall.errors import ALL_ERRORS, MaskingError, StagewallError
 from stagewall.keys import MaskingKey
 from stagewall.masking._copy import Mapper, TransformerLike, Unit, copy_unit
+from stagewall.masking._known_rows import known_spec
 from stagewall.masking._subset import Selection
 from stagewall.masking.db import Database, DatabaseURL, open_database
 from stagewall.masking.plan import Plan, consistency_salt
@@ -84,7 +85,7 @@ def build_mapper(
         if cp.transformer != "keep":
             salt = consistency_salt(schema, t.qualified, c.name)
             built[c.name] = factory(cp.transformer, cp.params, key=key, salt=salt)
-    return Mapper(t, built)
+    return Mapper(t, built, known_spec(plan, schema, t))
 
 
 def _work(ctx: Context, unit: Unit, sel: Selection) -> tuple[str, int, tuple[str, str, str] | None]:

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from stagewall.errors import ConfigError, StagewallError
 from stagewall.keys import MaskingKey
 from stagewall.masking._copy import Mapper, TransformerLike, Unit, copy_unit
+from stagewall.masking._known_rows import known_spec
 from stagewall.masking._preflight import check_not_production, check_not_same, check_plan
 from stagewall.masking._progress import Progress, Tracker
 from stagewall.masking._subset import Selection, SubsetSpec, compute_selection, parse_subset
@@ -383,7 +384,10 @@ def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], 
         if selection[t.qualified].mode != "none"
     )
     tracker = Tracker(opts.progress, total or None)
-    mappers = {t.qualified: Mapper(t, job.transformers[t.qualified]) for t in schema.tables}
+    mappers = {
+        t.qualified: Mapper(t, job.transformers[t.qualified], known_spec(job.plan, schema, t))
+        for t in schema.tables
+    }
     parallel = _parallel(opts, src.backend, tgt.backend)
     units = _plan_units(src, schema, selection, opts.jobs if parallel else 1, opts.split_min_pages)
 

@@ -7,7 +7,11 @@
    them (a kept column of e-mails *is* a leak) and, otherwise, the values the plan
    legitimately copies (these are not counted as hits).
 3. Scan every column of every table of the target, in batches, for those hashes.
-4. Compare row counts and check every foreign key of the target for orphans.
+4. Row by row (``_rowcheck``): the source row's own known values (names and their
+   parts, e-mails, phones, streets, postcodes, identifiers) are searched as
+   phrases in every text-like cell of its target row and of the target rows that
+   reference it; rows are paired by primary key.
+5. Compare row counts and check every foreign key of the target for orphans.
 
 A hit is never reported with its value, only as a count per table and column.
 The rules that keep false positives low are in docs/masking.md ("What verify
@@ -26,6 +30,7 @@ import numpy as np
 
 from stagewall.errors import MaskingError, StagewallError
 from stagewall.keys import MaskingKey
+from stagewall.masking._known_rows import KnownRows, known_spec
 from stagewall.masking._units import EMPTY, LEAF, PII, WHOLE, H, Hasher, HashSet, contains
 from stagewall.masking.lint import KEEP, scoped_schema
 from stagewall.masking.plan import Plan, consistency_salt
@@ -49,6 +54,17 @@ class ColumnHits:
     table: str
     column: str
     hits: int
+
+
+@dataclass(frozen=True)
+class RowHits:
+    """Cells of ``table.column`` holding a source value of ``kind`` of their own row
+    (or of a row they reference)."""
+
+    table: str
+    column: str
+    kind: str
+    cells: int
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,7 @@ class VerifyReport:
     duration_s: float
     target_run_id: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    row_hits: tuple[RowHits, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -92,6 +109,10 @@ class VerifyReport:
             "outcome": self.outcome.value,
             "hits": [{"table": h.table, "column": h.column, "hits": h.hits} for h in self.hits],
             "total_hits": self.total_hits,
+            "row_hits": [
+                {"table": h.table, "column": h.column, "kind": h.kind, "cells": h.cells}
+                for h in self.row_hits
+            ],
             "row_counts": [
                 {"table": c.table, "source": c.source_rows, "target": c.target_rows, "ok": c.ok}
                 for c in self.counts
@@ -122,6 +143,7 @@ def verify(
     subset: bool = False,
     batch_rows: int = BATCH_ROWS,
     progress: Progress | None = None,
+    jobs: int = 1,
 ) -> VerifyReport:
     """Verify ``target_url`` against ``source_url`` under ``plan``; see the module doc.
 
@@ -129,6 +151,7 @@ def verify(
     :class:`BackendError` when a database cannot be read. ``subset`` allows target
     tables to have fewer rows than the source.
     """
+    from stagewall.masking import _rowcheck
     from stagewall.masking.db import open_database
 
     started = time.monotonic()
@@ -151,9 +174,13 @@ def verify(
             schema = scoped_schema(plan, sdb.introspect())
             sdb.begin_read()
             sets = _collect(plan, schema, sdb, key, batch_rows, progress)
+            lookups = _rowcheck.source_lookups(plan, schema, sdb, key, batch_rows, notes)
         tschema = tdb.introspect()
         tdb.begin_read()
         hits, target_rows, scanned = _scan(plan, tschema, tdb, sets, batch_rows, progress)
+        work = _rowcheck.tasks(plan, schema, tschema, lookups, _in_target)
+        row_hits = _rowcheck.check_all(tdb.url, tdb, work, lookups, batch_rows, jobs, progress)
+        del lookups
         fk_problems = _check_fks(schema, tschema, tdb)
     counts = []
     for t in schema.tables:
@@ -162,7 +189,9 @@ def verify(
         tgt = target_rows.get(match.qualified) if match is not None else None
         ok = tgt is not None and (tgt <= src if subset else tgt == src)
         counts.append(TableCount(t.qualified, src, tgt, ok))
-    failed = any(h.hits for h in hits) or any(not c.ok for c in counts) or fk_problems
+    failed = (
+        any(h.hits for h in hits) or bool(row_hits) or any(not c.ok for c in counts) or fk_problems
+    )
     return VerifyReport(
         outcome=VerifyOutcome.FAILED if failed else VerifyOutcome.PASSED,
         hits=tuple(h for h in hits if h.hits),
@@ -173,6 +202,7 @@ def verify(
         duration_s=time.monotonic() - started,
         target_run_id=marker.run_id,
         notes=tuple(notes),
+        row_hits=tuple(RowHits(h.table, h.column, h.kind, h.cells) for h in row_hits),
     )
 
 
@@ -241,9 +271,17 @@ def _collect(
                     salt=consistency_salt(schema, table.qualified, c),
                 )
             )
+        # scrubbers are recomputed with the row's known values, as the run gave them
+        knows = None
+        if any(getattr(tr, "wants_known", False) for tr in transformers):
+            knows = KnownRows(known_spec(plan, schema, table), cols)
+            knows.prepare(db, batch_rows)
         n = 0
         for batch in db.iter_rows(table, cols, None, batch_rows):
             n += len(batch)
+            known = None
+            if knows is not None:
+                known = knows.rows({j: [r[j] for r in batch] for j in knows.columns}, len(batch))
             for i, c in enumerate(cols):
                 values = [r[i] for r in batch]
                 tr = transformers[i]
@@ -264,7 +302,7 @@ def _collect(
                 if tr is None:
                     legit.setdefault((table.qualified, c), HashSet())
                     continue
-                out = hasher.flat(_transform(tr, values, table, c))
+                out = hasher.flat(_transform(tr, values, table, c, known))
                 # an output unit is legitimate in this column unless it is a unit of
                 # the very value it came from
                 mine = units.pair_keys()
@@ -284,9 +322,14 @@ def _collect(
     return _Sets(sensitive, {k: v.array() for k, v in legit.items()}, rows_per_table, hasher)
 
 
-def _transform(tr: Any, values: list[object], table: Table, column: str) -> list[object]:
+def _transform(
+    tr: Any, values: list[object], table: Table, column: str, known: list[Any] | None = None
+) -> list[object]:
     try:
-        out: list[object] = tr.transform(values)
+        if known is not None and getattr(tr, "wants_known", False):
+            out: list[object] = tr.transform_known(values, known)
+        else:
+            out = tr.transform(values)
     except StagewallError as exc:
         raise MaskingError(
             f"{table.qualified}.{column}: cannot recompute transformer {tr.name!r}: {exc.message}",
@@ -364,6 +407,7 @@ def _check_fks(schema: Schema, tschema: Schema, db: Any) -> list[FkProblem]:
 __all__ = [
     "ColumnHits",
     "FkProblem",
+    "RowHits",
     "TableCount",
     "VerifyOutcome",
     "VerifyReport",

@@ -19,9 +19,10 @@ PLAIN = {
     "_SSN": r"\b(?!000|666|9[0-9]{2})[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}\b",
     "_NINO": r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
     r" ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b",
-    "_WORD": r"\b[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?\b",
+    # names with accents too (Yésica, Zoë, Jürgen)
+    "_WORD": r"(?<!\w)[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[-'][A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?\b",
 }
-_ALPHABET = "0123456789 +-.()/:@'_AaBbGgKkNnTtZzXxCDé\n"
+_ALPHABET = "0123456789 +-.()/:@'_AaBbGgKkNnTtZzXxCDéÉü\n"
 _PIECES = st.sampled_from(
     [
         "+44 20 7946 0958",

@@ -20,6 +20,7 @@ from stagewall.masking.classify._validators import (
     is_street_address,
 )
 from stagewall.masking.transformers import _dicts, get_transformer_class
+from stagewall.masking.transformers._known import fold
 from stagewall.masking.types import ColumnKind
 
 
@@ -90,7 +91,7 @@ def _name_category(texts: list[str]) -> tuple[Category, int] | None:
     firsts, lasts = _dicts.detection_first_names(), _dicts.detection_last_names()
     full = first = last = 0
     for t in texts:
-        words = t.split()
+        words = fold(t).split()  # the detection lists are folded (accents, case)
         if len(words) >= 2 and words[0] in firsts and words[-1] in lasts:
             full += 1
         elif len(words) == 1 and words[0] in firsts:

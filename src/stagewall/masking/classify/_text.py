@@ -6,10 +6,12 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
+from stagewall.masking.classify._addresses import find_streets
 from stagewall.masking.classify._categories import Category
 from stagewall.masking.classify._validators import EMAIL, is_card, is_iban, is_ip
 from stagewall.masking.transformers import _dicts
 from stagewall.masking.transformers._checksums import IBAN_LENGTHS
+from stagewall.masking.transformers._known import fold
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,9 @@ _NINO = re.compile(
     r"(?!(?<=B)G|(?<=G)B|(?<=N)K|(?<=K)N|(?<=T)N|(?<=N)T|(?<=Z)Z)"
     r"[A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b"
 )
-_WORD = re.compile(r"[A-Z](?<!\w[A-Z])[a-z]+(?:[-'][A-Z][a-z]+)?\b")
+_UP = "A-ZÀ-ÖØ-Þ"
+_LOW = "a-zß-öø-ÿ"
+_WORD = re.compile(f"[{_UP}](?<!\\w[{_UP}])[{_LOW}]+(?:[-'][{_UP}][{_LOW}]+)?\\b")
 _TITLES = frozenset({"Mr", "Mrs", "Ms", "Miss", "Dr", "Prof", "Herr", "Frau", "Mme", "Mlle", "Sr"})
 # First names that are also everyday words; only taken as names next to a surname or title.
 _AMBIGUOUS = frozenset(
@@ -178,8 +182,12 @@ def _names(text: str) -> list[Match]:
             out.append(Match(Category.PERSON_NAME, nxt.start(), nxt.end(), nxt.group(0)))
             i += 2
             continue
-        if w.group(0) in firsts:
-            if nxt is not None and text[w.end() : nxt.start()] == " " and nxt.group(0) in lasts:
+        if fold(w.group(0)) in firsts:
+            if (
+                nxt is not None
+                and text[w.end() : nxt.start()] == " "
+                and fold(nxt.group(0)) in lasts
+            ):
                 span = text[w.start() : nxt.end()]
                 out.append(Match(Category.PERSON_NAME, w.start(), nxt.end(), span))
                 i += 2
@@ -194,7 +202,7 @@ def detect_in_text(text: str) -> list[Match]:
     """All non-overlapping findings in ``text``, in order of position.
 
     Where findings overlap, the earlier-listed kind wins: e-mail, IBAN, card,
-    national id, IP, phone, then person names.
+    national id, IP, phone, street address, then person names.
     """
     # Cheap gates first: every pattern below needs an "@", an ASCII digit or a ":",
     # and most text has few of them, so most detectors are skipped outright.
@@ -234,6 +242,7 @@ def detect_in_text(text: str) -> list[Match]:
             for m in _PHONE.finditer(text)
             if 7 <= sum(map(str.isdigit, m.group(0))) <= 15
         ]
+        found += [Match(Category.STREET_ADDRESS, s, e, text[s:e]) for s, e in find_streets(text)]
     found += _names(text)
     return _non_overlapping(found)
 

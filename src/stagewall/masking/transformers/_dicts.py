@@ -21,8 +21,21 @@ import numpy.typing as npt
 ObjArray = npt.NDArray[np.object_]
 
 _PSEUDONYM_LOCALE = "en_US"
-_DETECTION_LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "nl_NL", "es_ES", "it_IT", "pl_PL")
+_DETECTION_LOCALES = (
+    "en_US",
+    "en_GB",
+    "de_DE",
+    "fr_FR",
+    "nl_NL",
+    "es_ES",
+    "es_MX",
+    "it_IT",
+    "pt_BR",
+    "pt_PT",
+    "pl_PL",
+)
 _WORD = re.compile(r"^[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?$")
+_ANY_WORD = re.compile(r"^[^\W\d_][^\W\d_'-]+(?:[-'][^\W\d_]+)?$")
 
 
 def _provider(kind: str, locale: str) -> Any:
@@ -78,14 +91,29 @@ def company_suffixes() -> ObjArray:
     return _array(sorted(set(_provider("company", _PSEUDONYM_LOCALE).company_suffixes)))
 
 
+def _folded_names(attr: str) -> frozenset[str]:
+    """Names of every detection locale, accents kept in the lists but folded here
+    (``Yésica`` → ``yesica``), so a lookup is by :func:`_known.fold` of the word."""
+    from stagewall.masking.transformers._known import fold
+
+    out: set[str] = set()
+    for loc in _DETECTION_LOCALES:
+        p = _provider("person", loc)
+        for a in (attr, f"{attr}_male", f"{attr}_female"):
+            out.update(w.strip() for w in getattr(p, a, ()) or () if _ANY_WORD.match(w.strip()))
+    return frozenset(fold(w) for w in out)
+
+
 @cache
 def detection_first_names() -> frozenset[str]:
-    return frozenset(_names("first_names", _DETECTION_LOCALES))
+    """Folded first names of the detection locales (see :func:`_folded_names`)."""
+    return _folded_names("first_names")
 
 
 @cache
 def detection_last_names() -> frozenset[str]:
-    return frozenset(_names("last_names", _DETECTION_LOCALES))
+    """Folded last names of the detection locales (see :func:`_folded_names`)."""
+    return _folded_names("last_names")
 
 
 def fingerprint() -> str:

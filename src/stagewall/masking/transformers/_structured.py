@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import re
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -13,12 +14,19 @@ from stagewall.errors import ConfigError, MaskingError
 from stagewall.masking.transformers._base import (
     ParamsModel,
     Transformer,
-    as_text,
     build_transformer,
     get_transformer_class,
     register,
     validate_params,
     wrong_type,
+)
+from stagewall.masking.transformers._known import (
+    NO_KNOWN,
+    Known,
+    compact_many,
+    find_known,
+    known_patterns,
+    norm_many,
 )
 from stagewall.masking.types import ColumnKind
 
@@ -26,86 +34,192 @@ from stagewall.masking.types import ColumnKind
 _SCRUBBERS: dict[str, tuple[str, dict[str, Any]]] = {
     "email": ("email", {}),
     "phone": ("phone", {}),
-    "iban": ("iban", {}),
-    "card_number": ("card_number", {}),
+    "iban": ("iban", {"on_invalid": "null"}),
+    "card_number": ("card_number", {"on_invalid": "null"}),
     "ip_address": ("ip_address", {}),
     "national_id": ("fpe_alnum", {}),
     "person_name": ("full_name", {}),
+    "street_address": ("street_address", {}),
 }
 SCRUB_KINDS = tuple(_SCRUBBERS)
+# Which pseudonym replaces a row's own known value of each kind (see _known.KIND);
+# kinds not listed are starred out (same length).
+_OWN: dict[str, str] = {
+    "name": "last_name",
+    "street": "street_address",
+    "email": "email",
+    "phone": "phone",
+    "postcode": "postcode",
+}
+_MAX_RESIDUAL_PASSES = 4
 
 
 class TextScrubParams(ParamsModel):
     kinds: list[Literal[SCRUB_KINDS]] = Field(default_factory=lambda: list(SCRUB_KINDS))  # type: ignore[valid-type]
     email_domain: str = "example.com"
+    # The column's declared length (varchar(n)): output is cut to it. None: unbounded.
+    max_length: int | None = Field(default=None, ge=1)
 
 
 @register
 class TextScrub(Transformer):
-    """Replace every e-mail, phone, IBAN, card, IP, national id and name found in the text.
+    """Replace the row's own known values and every e-mail, phone, IBAN, card, IP,
+    national id, street address and person name found in the text.
 
-    Each finding is replaced by the pseudonym the matching column transformer
-    gives (same key and salt), so ``jane@corp.com`` in a note becomes the same
-    address as in the ``email`` column. Single-word names become full names.
+    The engine hands the transformer each row's known values (the source values
+    of the row's masked columns and of the rows it references, see
+    :mod:`._known`); each is found as a phrase, case- and accent-insensitively,
+    and replaced by a pseudonym. Detected findings are replaced by the pseudonym
+    the matching column transformer gives (same key and salt), so
+    ``jane@corp.com`` in a note becomes the same address as in the ``email``
+    column. Output is cut to ``max_length`` and then checked again: no own value
+    survives, not even one a pseudonym or the cut happened to recreate.
     """
 
     name = "text_scrub"
     Params = TextScrubParams
+    wants_known: ClassVar[bool] = True
     # OTHER: columns without a declared type (SQLite) hold text among other values;
     # only the text is scrubbed, a number or blob passes as it is
     accepts = frozenset({ColumnKind.TEXT, ColumnKind.OTHER})
 
     def setup(self) -> None:
         p: TextScrubParams = self.params  # type: ignore[assignment]
+        self._max = p.max_length
         self._subs: dict[str, Transformer] = {}
         for kind in p.kinds:
             tname, tparams = _SCRUBBERS[kind]
             if tname == "email":
                 tparams = {"domain": p.email_domain}
-            self._subs[kind] = build_transformer(
-                tname, tparams, key=self._masking_key, salt=self.salt
-            )
+            self._subs[kind] = self._sub(tname, tparams)
+        self._own = {
+            kind: self._sub(tname, {"domain": p.email_domain} if tname == "email" else {})
+            for kind, tname in _OWN.items()
+        }
+        self._own["full_name"] = self._sub("full_name", {})
+
+    def _sub(self, tname: str, params: dict[str, Any]) -> Transformer:
+        return build_transformer(tname, params, key=self._masking_key, salt=self.salt)
 
     def max_output_length(self, input_max: int | None) -> int | None:
-        return None
+        return self._max
 
     def _apply(self, values: list[Any]) -> list[object]:
-        if set(map(type, values)) - {str}:
-            mixed: list[object] = list(values)
-            idx = [i for i, v in enumerate(values) if type(v) is str]
-            for i, v in zip(idx, self._apply([values[i] for i in idx]) if idx else [], strict=True):
-                mixed[i] = v
-            return mixed
+        return self.transform_known(values, [NO_KNOWN] * len(values))
+
+    def transform_known(self, values: Sequence[object], known: Sequence[Known]) -> list[object]:
+        """Scrub a batch whose row ``i`` has the known values ``known[i]``."""
+        out: list[object] = list(values)
+        idx = [i for i, v in enumerate(out) if type(v) is str and v]
+        if idx:
+            done = self._scrub([out[i] for i in idx], [known[i] for i in idx])  # type: ignore[misc]
+            for i, v in zip(idx, done, strict=True):
+                out[i] = v
+        return out
+
+    def _scrub(self, texts: list[str], known: list[Known]) -> list[str]:
         from stagewall.masking.classify import detect_in_text
 
-        texts = as_text(self.name, values)
-        per_text = [[m for m in detect_in_text(t) if m.category.value in self._subs] for t in texts]
-        # one batch per kind over the whole input batch
+        pats = _patterns_of(known)
+        own = _own_spans(texts, pats)
+        spans: list[list[tuple[int, int, str, str]]] = []
         wanted: dict[str, list[str]] = {}
-        for matches in per_text:
-            for m in matches:
-                wanted.setdefault(m.category.value, []).append(m.text)
-        mapped: dict[str, dict[str, object]] = {}
-        for kind, items in wanted.items():
-            uniq = list(dict.fromkeys(items))
-            sub = self._subs[kind]
-            if kind in ("iban", "card_number"):
-                sub = build_transformer(
-                    sub.name, {"on_invalid": "null"}, key=self._masking_key, salt=self.salt
-                )
-            mapped[kind] = dict(zip(uniq, sub.transform(uniq), strict=True))
-        out: list[object] = []
-        for t, matches in zip(texts, per_text, strict=True):
+        for t, mine in zip(texts, own, strict=True):
+            found = [(s, e, "own:" + k, t[s:e]) for s, e, k in mine]
+            for m in detect_in_text(t):
+                kind = m.category.value
+                if kind in self._subs and all(m.end <= a or m.start >= b for a, b, *_ in mine):
+                    found.append((m.start, m.end, kind, m.text))
+            found.sort()
+            for _, _, kind, text in found:
+                wanted.setdefault(kind, []).append(text)
+            spans.append(found)
+        mapped = {kind: self._replace(kind, items) for kind, items in wanted.items()}
+        out: list[str] = []
+        for t, found in zip(texts, spans, strict=True):
             parts: list[str] = []
             pos = 0
-            for m in matches:
-                new = mapped[m.category.value][m.text]
-                parts.append(t[pos : m.start])
-                parts.append(str(new) if new is not None else "*" * (m.end - m.start))
-                pos = m.end
+            for s, e, kind, text in found:
+                new = mapped[kind][text]
+                parts.append(t[pos:s])
+                parts.append(new if new is not None else "*" * (e - s))
+                pos = e
             parts.append(t[pos:])
             out.append("".join(parts))
+        if self._max is not None:
+            out = [o[: self._max] for o in out]
+        return _no_residue(out, pats)
+
+    def _replace(self, kind: str, items: list[str]) -> dict[str, str | None]:
+        uniq = list(dict.fromkeys(items))
+        if kind.startswith("own:"):
+            own = kind[4:]
+            if own == "name":
+                multi = [u for u in uniq if len(u.split()) > 1]
+                single = [u for u in uniq if len(u.split()) <= 1]
+                return {
+                    **_safe(self._own["full_name"], multi),
+                    **_safe(self._own["name"], single),
+                }
+            sub = self._own.get(own)
+            return _safe(sub, uniq) if sub is not None else dict.fromkeys(uniq)
+        return _safe(self._subs[kind], uniq)
+
+
+Pats = list[tuple[str, bool, str]]
+
+
+def _patterns_of(known: list[Known]) -> list[Pats]:
+    cache: dict[Known, Pats] = {}
+    out: list[Pats] = []
+    for k in known:
+        if k not in cache:
+            cache[k] = known_patterns(k)
+        out.append(cache[k])
+    return out
+
+
+def _own_spans(texts: list[str], pats: list[Pats]) -> list[list[tuple[int, int, str]]]:
+    """Spans of each text holding one of its row's known values. A C-level
+    substring test on the normalised batch finds the few texts that need the
+    (slower, position-keeping) search."""
+    out: list[list[tuple[int, int, str]]] = [[] for _ in texts]
+    rows = [i for i, p in enumerate(pats) if p]
+    if not rows:
         return out
+    normed = norm_many([texts[i] for i in rows])
+    compact = compact_many(normed)
+    for i, n, c in zip(rows, normed, compact, strict=True):
+        if any((p in c) if comp else (p in n) for p, comp, _ in pats[i]):
+            out[i] = find_known(texts[i], pats[i])
+    return out
+
+
+def _no_residue(texts: list[str], pats: list[Pats]) -> list[str]:
+    """Star out (same length) any known value still in a text: one a pseudonym or
+    the cut to ``max_length`` happened to recreate."""
+    out = list(texts)
+    for _ in range(_MAX_RESIDUAL_PASSES):
+        spans = _own_spans(out, pats)
+        if not any(spans):
+            return out
+        for i, found in enumerate(spans):
+            for s, e, _ in found:
+                out[i] = out[i][:s] + "*" * (e - s) + out[i][e:]
+    return [
+        ("*" * len(t)) if any(sp) else t for t, sp in zip(out, _own_spans(out, pats), strict=True)
+    ]
+
+
+def _safe(sub: Transformer, items: list[str]) -> dict[str, str | None]:
+    """``sub`` over ``items``; a value it refuses (not a phone, ...) is starred out."""
+    if not items:
+        return {}
+    try:
+        new = sub.transform(items)
+    except MaskingError:
+        return dict.fromkeys(items)
+    return {k: (None if v is None else str(v)) for k, v in zip(items, new, strict=True)}
 
 
 _SEGMENT = re.compile(r"\.([A-Za-z0-9_$@-]+)|\['((?:[^'\\]|\\.)*)'\]|\[(\*)\]")
@@ -185,6 +299,8 @@ class JsonMask(Transformer):
     name = "json_mask"
     accepts = frozenset({ColumnKind.JSON, ColumnKind.TEXT})
     Params = JsonMaskParams
+    # text scrubbed inside the document gets the row's known values (see TextScrub)
+    wants_known: ClassVar[bool] = True
 
     def setup(self) -> None:
         p: JsonMaskParams = self.params  # type: ignore[assignment]
@@ -209,6 +325,19 @@ class JsonMask(Transformer):
         return None
 
     def _apply(self, values: list[Any]) -> list[object]:
+        return self._mask(values, None)
+
+    def transform_known(self, values: Sequence[object], known: Sequence[Known]) -> list[object]:
+        """Mask a batch; text scrubbed inside row ``i``'s document gets ``known[i]``."""
+        out: list[object] = list(values)
+        idx = [i for i, v in enumerate(out) if v is not None]
+        if idx:
+            done = self._mask([out[i] for i in idx], [known[i] for i in idx])
+            for i, v in zip(idx, done, strict=True):
+                out[i] = v
+        return out
+
+    def _mask(self, values: list[Any], known: list[Known] | None) -> list[object]:
         docs: list[Any] = []
         as_str: list[bool] = []
         for v in values:
@@ -226,25 +355,31 @@ class JsonMask(Transformer):
                 as_str.append(False)
             else:
                 raise wrong_type(self.name, v, "JSON (dict, list or str)")
-        slots: dict[Path | str, list[tuple[Any, Any]]] = {}
+        slots: dict[Path | str, list[tuple[Any, Any, int]]] = {}
         for i in range(len(docs)):
-            self._walk(docs, i, (), slots)
+            self._walk(docs, i, (), slots, i)
         for target, refs in slots.items():
             sub = self._scrub if target == "scrub" else self._subs[target]  # type: ignore[index]
             if sub is None:
                 continue
             try:
-                new = sub.transform([c[k] for c, k in refs])
+                items = [c[k] for c, k, _ in refs]
+                if known is not None and getattr(sub, "wants_known", False):
+                    new = sub.transform_known(items, [known[i] for _, _, i in refs])  # type: ignore[attr-defined]
+                else:
+                    new = sub.transform(items)
             except MaskingError as exc:
                 where = "unknown keys" if target == "scrub" else format_path(target)  # type: ignore[arg-type]
                 raise MaskingError(f"json_mask at {where}: {exc.message}", hint=exc.hint) from None
-            for (container, k), nv in zip(refs, new, strict=True):
+            for (container, k, _), nv in zip(refs, new, strict=True):
                 container[k] = nv
         return [
             json.dumps(d, ensure_ascii=False) if s else d for d, s in zip(docs, as_str, strict=True)
         ]
 
-    def _walk(self, container: Any, k: Any, path: Path, slots: dict[Path | str, list[Any]]) -> None:
+    def _walk(
+        self, container: Any, k: Any, path: Path, slots: dict[Path | str, list[Any]], row: int
+    ) -> None:
         node = container[k]
         if path in self._subs:
             if isinstance(node, dict | list):
@@ -253,7 +388,7 @@ class JsonMask(Transformer):
                     hint="point the path at the values inside (use [*] for array elements)",
                 )
             if node is not None:
-                slots.setdefault(path, []).append((container, k))
+                slots.setdefault(path, []).append((container, k, row))
             return
         if path in self._keep:
             return
@@ -269,10 +404,10 @@ class JsonMask(Transformer):
                 return
         if isinstance(node, dict):
             for key in node:
-                self._walk(node, key, (*path, str(key)), slots)
+                self._walk(node, key, (*path, str(key)), slots, row)
         elif isinstance(node, list):
             for idx in range(len(node)):
-                self._walk(node, idx, (*path, None), slots)
+                self._walk(node, idx, (*path, None), slots, row)
         elif node is not None:
             # a value where the plan expects an object, or any value under "scrub"
             policy = self.params.unknown_keys  # type: ignore[attr-defined]
@@ -283,7 +418,7 @@ class JsonMask(Transformer):
                     hint="fix the paths in the plan or set unknown_keys",
                 )
             if policy == "scrub" and isinstance(node, str):
-                slots.setdefault("scrub", []).append((container, k))
+                slots.setdefault("scrub", []).append((container, k, row))
 
 
 __all__ = ["JsonMask", "TextScrub", "format_path", "parse_path"]

@@ -1,0 +1,144 @@
+"""Which source values of a row the engine hands to text_scrub (see transformers/_known.py).
+
+For a table with a column whose transformer asks for known values, the row's own
+known values are the source values of its masked structured columns (names,
+e-mails, phones, streets, postcodes, identifiers: :func:`_known.kind_of`); the
+related ones are those of each row it references by a foreign key (an order's
+note about its customer). Parent values are read once per table and worker, in
+the run's snapshot, before the copy of the child starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from stagewall.masking.plan import Plan
+from stagewall.masking.schema import Schema, Table
+from stagewall.masking.transformers._known import NO_KNOWN, Known, kind_of
+
+
+@dataclass(frozen=True)
+class Parent:
+    """A referenced table: the child's FK columns, the parent's key and value columns."""
+
+    fk_columns: tuple[str, ...]
+    table: Table
+    key_columns: tuple[str, ...]
+    value_columns: tuple[tuple[str, str], ...]  # (column, transformer)
+
+
+@dataclass(frozen=True)
+class KnownSpec:
+    own: tuple[tuple[str, str], ...]  # (column, transformer) of the row's known values
+    parents: tuple[Parent, ...]
+
+
+def known_columns(plan: Plan, table: Table) -> tuple[tuple[str, str], ...]:
+    """``(column, transformer)`` of the columns of ``table`` whose values are known values."""
+    tplan = plan.tables.get(table.qualified)
+    if tplan is None:
+        return ()
+    out = []
+    for c in table.columns:
+        cp = tplan.columns.get(c.name)
+        if cp is not None and kind_of(cp.transformer) is not None:
+            out.append((c.name, cp.transformer))
+    return tuple(out)
+
+
+def known_spec(plan: Plan, schema: Schema, table: Table) -> KnownSpec:
+    """The known-value sources of ``table``'s rows (empty when nothing asks for them)."""
+    parents = []
+    for fk in table.foreign_keys:
+        ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+        parent = schema.table(ref)
+        if parent is None:
+            continue
+        values = known_columns(plan, parent)
+        if values:
+            parents.append(Parent(fk.columns, parent, fk.ref_columns, values))
+    return KnownSpec(known_columns(plan, table), tuple(parents))
+
+
+def canon(value: object) -> str:
+    """A key value as text, equal for a Python value and its COPY text form."""
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return str(int(value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, uuid.UUID)):
+        return str(value)
+    return str(value)
+
+
+class KnownRows:
+    """Builds one :data:`Known` per row of a batch for one table and one worker."""
+
+    def __init__(self, spec: KnownSpec, names: Sequence[str]) -> None:
+        self.spec = spec
+        self.own = [(names.index(c), t) for c, t in spec.own if c in names]
+        self.fks = [tuple(names.index(c) for c in p.fk_columns) for p in spec.parents]
+        self._lookups: list[dict[tuple[str, ...], Known]] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def columns(self) -> set[int]:
+        """Indices of the columns a batch must provide."""
+        return {i for i, _ in self.own} | {i for fk in self.fks for i in fk}
+
+    def prepare(self, src: Any, batch_rows: int) -> None:
+        """Read the parents' key and value columns (once; the connection must be idle)."""
+        with self._lock:
+            if self._lookups is not None:
+                return
+            lookups = []
+            for p in self.spec.parents:
+                cols = [*p.key_columns, *(c for c, _ in p.value_columns)]
+                nk = len(p.key_columns)
+                trs = [t for _, t in p.value_columns]
+                table: dict[tuple[str, ...], Known] = {}
+                for batch in src.iter_rows(p.table, cols, None, batch_rows):
+                    for r in batch:
+                        vals = tuple(
+                            (t, v) for t, v in zip(trs, r[nk:], strict=True) if type(v) is str and v
+                        )
+                        if vals:
+                            table[tuple(map(canon, r[:nk]))] = vals
+                lookups.append(table)
+            self._lookups = lookups
+
+    def rows(self, columns: Mapping[int, Sequence[object]], n: int) -> list[Known]:
+        """The known values of ``n`` rows; ``columns`` maps a column index to its values
+        (Python values for own columns; values or COPY text for FK columns, ``None``
+        for NULL)."""
+        if not self.own and not self.fks:
+            return [NO_KNOWN] * n
+        out: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+        for i, t in self.own:
+            for row, v in zip(out, columns[i], strict=True):
+                if type(v) is str and v:
+                    row.append((t, v))
+        for fk, lookup in zip(self.fks, self._lookups or [], strict=False):
+            keys = zip(*(columns[i] for i in fk), strict=True)
+            for row, key in zip(out, keys, strict=True):
+                if any(k is None for k in key):
+                    continue
+                found = lookup.get(tuple(map(canon, key)))
+                if found:
+                    row.extend(found)
+        return [tuple(r) for r in out]
+
+
+__all__ = ["KnownRows", "KnownSpec", "Parent", "canon", "known_columns", "known_spec"]

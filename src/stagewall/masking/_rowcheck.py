@@ -1,0 +1,371 @@
+"""Verify, row by row: no source row's own values survive in its target row's text.
+
+For every masked row, the source values of its masked structured columns (names
+and name parts, e-mails, phones, streets, postcodes, identifiers: see
+transformers/_known.py) are searched in every text-like cell (text, varchar,
+JSON, untyped) of the same target row and of the target rows that reference it
+by a foreign key. Rows are paired by primary key: a kept key is the same in
+source and target; a masked key is paired through the transformer the plan
+applies (deterministic under the key and the consistency salt, as the run
+applied it). Row order is never used: parallel range copies do not keep it.
+
+Matching is a substring test of padded, normalised words (C-level ``in`` over
+the row's joined cells), so only rows with a candidate hit are looked at cell by
+cell. A hit is reported as table, column, kind and the number of cells, never
+with the value.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from stagewall.errors import MaskingError, StagewallError
+from stagewall.keys import MaskingKey
+from stagewall.masking._known_rows import canon, known_columns
+from stagewall.masking.plan import Plan, consistency_salt
+from stagewall.masking.schema import Schema, Table
+from stagewall.masking.transformers._known import Known, compact_many, known_patterns, norm_many
+from stagewall.masking.transformers._structured import Path, parse_path
+from stagewall.masking.types import ColumnKind
+
+TEXT_LIKE = frozenset({ColumnKind.TEXT, ColumnKind.JSON, ColumnKind.OTHER, ColumnKind.ARRAY})
+# Columns whose target text can carry source text: kept, scrubbed, or not in the plan.
+# A column a pseudonymiser replaces whole (full_name, street_address, ...) holds a
+# keyed draw from a dictionary, which may by chance share a word with its row's
+# real name; a copied whole value there is the whole-target scan's finding.
+PASS_THROUGH = frozenset({"keep", "text_scrub", "json_mask"})
+Lookup = dict[tuple[str, ...], "_Pats"]
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class RowHit:
+    table: str
+    column: str
+    kind: str
+    cells: int
+
+
+@dataclass(frozen=True)
+class _Pats:
+    """The search patterns of one row's known values (computed once per source row)."""
+
+    words: tuple[str, ...]
+    compact: tuple[str, ...]
+    kinds: tuple[tuple[str, bool, str], ...]
+
+    @staticmethod
+    def of(known: Known) -> _Pats | None:
+        kp = known_patterns(known)
+        if not kp:
+            return None
+        return _Pats(
+            tuple(w for w, c, _ in kp if not c), tuple(w for w, c, _ in kp if c), tuple(kp)
+        )
+
+    def __add__(self, other: _Pats) -> _Pats:
+        return _Pats(
+            self.words + other.words, self.compact + other.compact, self.kinds + other.kinds
+        )
+
+
+def source_lookups(
+    plan: Plan,
+    schema: Schema,
+    db: Any,
+    key: MaskingKey,
+    batch_rows: int,
+    notes: list[str],
+) -> dict[str, Lookup]:
+    """For each source table with known values: target primary key → the row's values."""
+    from stagewall.masking.transformers import build_transformer
+
+    out: dict[str, Lookup] = {}
+    for table in schema.tables:
+        values = known_columns(plan, table)
+        if not values:
+            continue
+        if not table.primary_key:
+            notes.append(
+                f"{table.qualified}: no primary key, so its rows' own values are not "
+                "searched row by row (the whole-target scan still covers the table)"
+            )
+            continue
+        pk = list(table.primary_key)
+        trs: list[Any] = []
+        for c in pk:
+            cp = plan.column(table.qualified, c)
+            if cp is None or cp.transformer == "keep":
+                trs.append(None)
+            else:
+                salt = consistency_salt(schema, table.qualified, c)
+                trs.append(build_transformer(cp.transformer, cp.params, key=key, salt=salt))
+        names = [t for _, t in values]
+        lookup: Lookup = {}
+        for batch in db.iter_rows(table, [*pk, *(c for c, _ in values)], None, batch_rows):
+            keys = []
+            for j, tr in enumerate(trs):
+                col = [r[j] for r in batch]
+                keys.append(col if tr is None else _transform(tr, col, table, pk[j]))
+            for k, r in zip(zip(*keys, strict=True), batch, strict=True):
+                known = tuple(
+                    (t, v) for t, v in zip(names, r[len(pk) :], strict=True) if type(v) is str and v
+                )
+                pats = _Pats.of(known) if known else None
+                if pats is not None:
+                    lookup[tuple(map(canon, k))] = pats
+        out[table.qualified] = lookup
+    return out
+
+
+def _transform(tr: Any, values: list[object], table: Table, column: str) -> list[object]:
+    try:
+        out: list[object] = tr.transform(values)
+    except StagewallError as exc:
+        raise MaskingError(
+            f"{table.qualified}.{column}: cannot recompute transformer {tr.name!r}: {exc.message}",
+            hint=exc.hint,
+        ) from None
+    return out
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One target table to search: which lookups apply through which columns."""
+
+    source: str
+    target: Table
+    text_columns: tuple[str, ...]
+    # json_mask columns: the paths whose leaves a pseudonymiser replaces (not searched)
+    drawn: tuple[tuple[str, tuple[Path, ...]], ...]
+    # (lookup name, target columns holding its key)
+    refs: tuple[tuple[str, tuple[str, ...]], ...]
+    where: str | None = None  # one part of a table split for parallel workers
+
+
+def tasks(
+    plan: Plan, schema: Schema, tschema: Schema, lookups: dict[str, Lookup], match: Any
+) -> list[_Task]:
+    out = []
+    for src in schema.tables:
+        target = match(src.qualified, tschema)
+        if target is None:
+            continue
+        text = []
+        drawn = []
+        for c in target.columns:
+            cp = plan.column(src.qualified, c.name)
+            if c.kind not in TEXT_LIKE or (cp is not None and cp.transformer not in PASS_THROUGH):
+                continue
+            text.append(c.name)
+            if cp is not None and cp.transformer == "json_mask":
+                paths = tuple(
+                    parse_path(p)
+                    for p, spec in cp.params.get("paths", {}).items()
+                    if spec.get("transformer") not in PASS_THROUGH
+                )
+                if paths:
+                    drawn.append((c.name, paths))
+        if not text:
+            continue
+        refs: list[tuple[str, tuple[str, ...]]] = []
+        if src.qualified in lookups:
+            refs.append((src.qualified, src.primary_key))
+        for fk in src.foreign_keys:
+            ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+            if ref in lookups:
+                refs.append((ref, fk.columns))
+        if refs:
+            out.append(_Task(src.qualified, target, tuple(text), tuple(drawn), tuple(refs)))
+    return out
+
+
+def _text(v: object, drawn: tuple[Path, ...] = ()) -> str:
+    if v is None:
+        return ""
+    if drawn:
+        doc = _as_document(v)
+        if doc is not None:
+            return "\n".join(_leaves(doc, (), drawn))
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (dict, list, tuple)):
+        return json.dumps(v, ensure_ascii=False, default=str)
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return ""
+    return str(v)
+
+
+def _as_document(v: object) -> Any:
+    if isinstance(v, (dict, list)):
+        return v
+    if isinstance(v, str):
+        try:
+            return json.loads(v)
+        except (ValueError, RecursionError):
+            return None
+    return None
+
+
+def _matches(path: Path, pattern: Path) -> bool:
+    return len(path) == len(pattern) and all(
+        q is None or p == q for p, q in zip(path, pattern, strict=True)
+    )
+
+
+def _leaves(node: Any, path: Path, drawn: tuple[Path, ...]) -> list[str]:
+    """Keys and scalar leaves of a document, except leaves at ``drawn`` paths."""
+    if isinstance(node, dict):
+        out = []
+        for k, v in node.items():
+            out.append(str(k))
+            out += _leaves(v, (*path, str(k)), drawn)
+        return out
+    if isinstance(node, list):
+        return [x for v in node for x in _leaves(v, (*path, None), drawn)]
+    if node is None or any(_matches(path, d) for d in drawn):
+        return []
+    return [str(node)]
+
+
+def _hit(n: str, c: str, p: _Pats) -> bool:
+    return any(map(n.__contains__, p.words)) or any(map(c.__contains__, p.compact))
+
+
+def check_table(
+    db: Any,
+    task: _Task,
+    lookups: dict[str, Lookup],
+    batch_rows: int,
+    progress: Progress | None = None,
+) -> tuple[list[RowHit], int]:
+    """Search one target table; returns its hits and the number of rows read."""
+    text = list(task.text_columns)
+    by_col = dict(task.drawn)
+    drawn = [by_col.get(c, ()) for c in text]
+    keycols = list(dict.fromkeys(c for _, cols in task.refs for c in cols))
+    cols = text + [c for c in keycols if c not in text]
+    pos = {c: i for i, c in enumerate(cols)}
+    refs = [(lookups[name], [pos[c] for c in kc]) for name, kc in task.refs]
+    counts: dict[tuple[str, str], int] = {}
+    rows = 0
+    nt = len(text)
+    for batch in db.iter_rows(task.target, cols, task.where, batch_rows):
+        rows += len(batch)
+        cells = norm_many([_text(r[i], drawn[i]) for r in batch for i in range(nt)])
+        compact = compact_many(cells)
+        row_n = ["\x00".join(cells[k * nt : (k + 1) * nt]) for k in range(len(batch))]
+        row_c = ["\x00".join(compact[k * nt : (k + 1) * nt]) for k in range(len(batch))]
+        pats: list[_Pats | None] = []
+        for r, n in zip(batch, row_n, strict=True):
+            p: _Pats | None = None
+            if n.strip(" \x00"):  # a row without text needs no patterns
+                for lookup, idx in refs:
+                    ref = tuple(r[i] for i in idx)
+                    if any(x is None for x in ref):
+                        continue
+                    found = lookup.get(tuple(map(canon, ref)))
+                    if found is not None:
+                        p = found if p is None else p + found
+            pats.append(p)
+        for k, p in enumerate(pats):
+            if p is None or not _hit(row_n[k], row_c[k], p):
+                continue
+            for i in range(nt):
+                n, c = cells[k * nt + i], compact[k * nt + i]
+                kinds = {kind for w, comp, kind in p.kinds if w in (c if comp else n)}
+                for kind in kinds:
+                    counts[(text[i], kind)] = counts.get((text[i], kind), 0) + 1
+        if progress:
+            progress(f"rows {task.target.qualified}", len(batch))
+    hits = [RowHit(task.target.qualified, c, k, n) for (c, k), n in sorted(counts.items())]
+    return hits, rows
+
+
+# ---- parallel workers: forked after the lookups are built, so they share them ---------
+
+SPLIT_MIN_PAGES = 128  # PostgreSQL tables of at least 1 MB are split in ctid ranges
+
+
+def _split(db: Any, task: _Task, jobs: int) -> list[_Task]:
+    """``task`` in ``jobs`` parts: ctid ranges on PostgreSQL, ``ABS(key) % jobs`` for
+    a single integer primary key elsewhere; otherwise whole."""
+    from dataclasses import replace
+
+    t = task.target
+    ranges = getattr(db, "ranges", None)
+    if ranges is not None:
+        parts: list[str | None] = ranges(t, jobs, SPLIT_MIN_PAGES)
+        return [replace(task, where=w) for w in parts]
+    pk = t.column(t.primary_key[0]) if len(t.primary_key) == 1 else None
+    if pk is None or pk.kind is not ColumnKind.INTEGER:
+        return [task]
+    q = db.q(pk.name)
+    return [replace(task, where=f"ABS({q}) % {jobs} = {i}") for i in range(jobs)]
+
+
+_SHARED: dict[str, Any] = {}
+
+
+def _work(url: Any, task: _Task, batch_rows: int) -> tuple[list[RowHit], int, str | None]:
+    from stagewall.masking.db import open_database
+
+    try:
+        with open_database(url, role="target", read_only=True) as db:
+            db.begin_read()
+            hits, rows = check_table(db, task, _SHARED["lookups"], batch_rows)
+        return hits, rows, None
+    except StagewallError as exc:
+        return [], 0, exc.message
+
+
+def check_all(
+    url: Any,
+    db: Any,
+    work: Sequence[_Task],
+    lookups: dict[str, Lookup],
+    batch_rows: int,
+    jobs: int,
+    progress: Progress | None,
+) -> list[RowHit]:
+    """Search every task's table; in ``jobs`` forked processes when more than one."""
+    from stagewall.masking._workers import start_method
+
+    if jobs <= 1 or start_method() != "fork" or not work:
+        hits: list[RowHit] = []
+        for t in work:
+            hits += check_table(db, t, lookups, batch_rows, progress)[0]
+        return _merged(hits)
+    _SHARED["lookups"] = lookups
+    work = [part for t in work for part in _split(db, t, jobs)]
+    try:
+        ctx = mp.get_context("fork")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            futures = [pool.submit(_work, url, t, batch_rows) for t in work]
+            hits = []
+            for f in futures:
+                got, n, err = f.result()
+                if err is not None:
+                    raise MaskingError(f"verify worker: {err}")
+                hits += got
+                if progress:
+                    progress("rows", n)
+    finally:
+        _SHARED.clear()
+    return _merged(hits)
+
+
+def _merged(hits: list[RowHit]) -> list[RowHit]:
+    """One entry per table, column and kind (the parts of a split table add up)."""
+    merged: dict[tuple[str, str, str], int] = {}
+    for h in hits:
+        merged[(h.table, h.column, h.kind)] = merged.get((h.table, h.column, h.kind), 0) + h.cells
+    return [RowHit(t, c, k, n) for (t, c, k), n in sorted(merged.items())]
+
+
+__all__ = ["TEXT_LIKE", "RowHit", "check_all", "check_table", "source_lookups", "tasks"]

@@ -1,0 +1,119 @@
+"""text_scrub with the row's own known values: the issue's misses, length bounds, and a
+property test (output within max_length, never holding the row's own values)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stagewall.keys import MaskingKey
+from stagewall.masking.transformers import build_transformer
+from tests.masking.survivors import needles, plain
+
+KEY = MaskingKey("scrub-key", b"s" * 32)
+
+
+def _scrub(**params: object) -> object:
+    return build_transformer("text_scrub", params, key=KEY)
+
+
+def _leaks(text: str, known: tuple[tuple[str, str], ...]) -> list[str]:
+    """The independent checker's test of one text against one row's values."""
+    kinds = {"first_name": "name", "last_name": "name", "full_name": "name"}
+    words = plain(text)
+    digits = "".join(c for c in text if c.isdigit())
+    return [
+        v
+        for t, v in known
+        for n, d in needles(kinds.get(t, t), v)
+        if (n in digits if d else n in words)
+    ]
+
+
+def test_row_values_in_several_languages_are_replaced() -> None:
+    t = _scrub()
+    cases = [
+        (
+            "Spoke with Yésica Carrasco; she moved to Calle Mayor 7",
+            (("full_name", "Yésica Carrasco"), ("street_address", "Calle Mayor 7")),
+        ),
+        ("Lives at 222 Ganthriv Lane.", (("last_name", "Ganthriv"),)),
+        (
+            "THORVALDSEN rang from 0034 612-345-678",
+            (("last_name", "Thorvaldsen"), ("phone", "+34 612 345 678")),
+        ),
+        ("Para yesica, con cariño", (("first_name", "Yésica"),)),
+        ("Kundin wohnt jetzt in der Hauptstraße 5, PLZ 28013", (("postcode", "28013"),)),
+    ]
+    out = t.transform_known([c[0] for c in cases], [c[1] for c in cases])  # type: ignore[attr-defined]
+    for (text, known), o in zip(cases, out, strict=True):
+        assert o != text
+        assert _leaks(o, known) == [], (text, o)
+    assert "Ganthriv" not in out[1] and out[1].startswith("Lives at ")
+
+
+def test_patterns_are_found_without_row_values() -> None:
+    """The clinic note of the issue passed untouched: a street with its number is
+    now detected by pattern even when the engine hands no values."""
+    out = _scrub().transform(["Lives at 222 Ganthriv Lane.", "Wohnt in der Hauptstraße 5"])  # type: ignore[attr-defined]
+    assert "222 Ganthriv Lane" not in out[0]
+    assert "Hauptstraße 5" not in out[1]
+
+
+def test_ordinary_words_and_empty_values_stay() -> None:
+    text = "Will call back in May. Mark the account as reviewed."
+    assert _scrub().transform([text, "", None]) == [text, "", None]  # type: ignore[attr-defined]
+
+
+def test_max_length_bounds_the_output() -> None:
+    long = "Spoke with Yésica Carrasco at Calle Mayor 7 " * 3
+    known = (("full_name", "Yésica Carrasco"),)
+    out = _scrub(max_length=20).transform_known([long], [known])  # type: ignore[attr-defined]
+    assert len(out[0]) <= 20
+    assert _leaks(out[0], known) == []
+
+
+_NAMES = st.sampled_from(
+    ["Yésica", "Carrasco", "Ganthriv", "Zoë", "Müller", "Mayor", "Ann", "Thorvaldsen", "May"]
+)
+_FILL = st.sampled_from(["met", "at", "and", "the", "7", "Lane", ",", ";", "Calle", "12"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    first=_NAMES,
+    last=_NAMES,
+    words=st.lists(st.one_of(_NAMES, _FILL), min_size=0, max_size=14),
+    upper=st.booleans(),
+    max_length=st.integers(min_value=1, max_value=80) | st.none(),
+)
+def test_output_is_bounded_and_holds_no_own_value(
+    first: str, last: str, words: list[str], upper: bool, max_length: int | None
+) -> None:
+    text = " ".join(words)
+    text = text.upper() if upper else text
+    known = (("first_name", first), ("last_name", last), ("street_address", f"Calle {last} 7"))
+    params = {} if max_length is None else {"max_length": max_length}
+    (out,) = _scrub(**params).transform_known([text], [known])  # type: ignore[attr-defined]
+    assert isinstance(out, str)
+    if max_length is not None:
+        assert len(out) <= max_length
+    assert _leaks(out, known) == [], (text, out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_fold_keeps_every_position(text: str) -> None:
+    """Spans found in the folded text are cut from the original: one char for one."""
+    from stagewall.masking.transformers._known import fold
+
+    assert len(fold(text)) == len(text)
+
+
+def test_json_mask_hands_known_values_to_the_text_it_scrubs() -> None:
+    t = build_transformer("json_mask", {"unknown_keys": "scrub"}, key=KEY)
+    doc = '{"gift": "Para Ganthriv, con cariño", "n": 3}'
+    known = (("last_name", "Ganthriv"),)
+    (out, none) = t.transform_known([doc, None], [known, ()])  # type: ignore[attr-defined]
+    assert none is None
+    assert "Ganthriv" not in out and '"n": 3' in out
