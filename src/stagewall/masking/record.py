@@ -150,6 +150,24 @@ def transformers_of(plan: Plan) -> dict[str, str]:
     }
 
 
+def audit_details(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The record as audit event details: table and column names are values, never keys.
+
+    The audit log refuses a mapping key that reads like a secret (``password``,
+    ``api_key``), which is right for event fields but wrong for the *names* of the
+    tables and columns a run masked: a ``users.password`` column redacted by the plan
+    must be recorded, not make the record refused after the target is complete. So
+    the name-keyed maps (``rows``, ``transformers``) travel as lists of entries.
+    """
+    out = dict(data)
+    out["rows"] = [{"table": t, "rows": n} for t, n in sorted(dict(data["rows"]).items())]
+    out["transformers"] = [
+        {"column": c, "transformer": name}
+        for c, name in sorted(dict(data["transformers"]).items())
+    ]
+    return out
+
+
 def current_actor() -> str:
     """Who ran the command: ``$STAGEWALL_ACTOR``, else the OS user."""
     explicit = os.environ.get("STAGEWALL_ACTOR")
@@ -165,6 +183,7 @@ def record_run(record: MaskingRecord, store: Store, *, actor: str | None = None)
     """Append the record to the audit log and ``masking_runs`` atomically; its audit index."""
     who = actor or current_actor()
     data = record.to_json()
+    details = audit_details(data)
     resource = _describe(record.target)
     rows_total = sum(record.rows.values())
     events = [
@@ -181,7 +200,7 @@ def record_run(record: MaskingRecord, store: Store, *, actor: str | None = None)
                 if record.status is RunStatus.COMPLETED
                 else f"masking run into {resource} failed: {record.error or 'unknown error'}"
             ),
-            details=data,
+            details=details,
         )
     ]
     if record.verification in (Verification.PASSED, Verification.FAILED):
@@ -288,6 +307,7 @@ __all__ = [
     "MaskingRecord",
     "RunStatus",
     "Verification",
+    "audit_details",
     "current_actor",
     "list_runs",
     "masking_runs",
