@@ -162,8 +162,7 @@ def audit_details(data: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(data)
     out["rows"] = [{"table": t, "rows": n} for t, n in sorted(dict(data["rows"]).items())]
     out["transformers"] = [
-        {"column": c, "transformer": name}
-        for c, name in sorted(dict(data["transformers"]).items())
+        {"column": c, "transformer": name} for c, name in sorted(dict(data["transformers"]).items())
     ]
     return out
 

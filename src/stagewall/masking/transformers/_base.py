@@ -40,6 +40,9 @@ class Transformer(ABC):
     maps_none: ClassVar[bool] = False
     accepts: ClassVar[frozenset[ColumnKind]] = TEXT
     Params: ClassVar[type[ParamsModel]] = ParamsModel
+    # Params left out of the key derivation while they are None, so adding an
+    # optional param (``max_length``) does not change the outputs of existing plans.
+    optional_params: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, params: ParamsModel, key: MaskingKey, salt: str = "") -> None:
         if not isinstance(params, self.Params):
@@ -47,7 +50,11 @@ class Transformer(ABC):
         self.params = params
         self.key_id = key.key_id
         self.salt = salt
-        canon = json.dumps(params.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        dumped = params.model_dump(mode="json")
+        for name in self.optional_params:
+            if dumped.get(name, 0) is None:
+                del dumped[name]
+        canon = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
         self._key = key.derive(f"transformer/{self.name}/{canon}/{salt}")
         self._masking_key = key
         self.setup()

@@ -38,6 +38,9 @@ SCRUB_KINDS = tuple(_SCRUBBERS)
 class TextScrubParams(ParamsModel):
     kinds: list[Literal[SCRUB_KINDS]] = Field(default_factory=lambda: list(SCRUB_KINDS))  # type: ignore[valid-type]
     email_domain: str = "example.com"
+    # the column's declared length: a scrubbed text longer than this is cut to it
+    # (pseudonyms can be longer than what they replace)
+    max_length: int | None = Field(default=None, ge=1)
 
 
 @register
@@ -51,6 +54,7 @@ class TextScrub(Transformer):
 
     name = "text_scrub"
     Params = TextScrubParams
+    optional_params = frozenset({"max_length"})
     # OTHER: columns without a declared type (SQLite) hold text among other values;
     # only the text is scrubbed, a number or blob passes as it is
     accepts = frozenset({ColumnKind.TEXT, ColumnKind.OTHER})
@@ -67,13 +71,20 @@ class TextScrub(Transformer):
             )
 
     def max_output_length(self, input_max: int | None) -> int | None:
-        return None
+        return self.params.max_length  # type: ignore[attr-defined,no-any-return]
 
     def _apply(self, values: list[Any]) -> list[object]:
+        limit: int | None = self.params.max_length  # type: ignore[attr-defined]
+        out = self._scrub(values)
+        if limit is None:
+            return out
+        return [o[:limit] if type(o) is str and len(o) > limit else o for o in out]
+
+    def _scrub(self, values: list[Any]) -> list[object]:
         if set(map(type, values)) - {str}:
             mixed: list[object] = list(values)
             idx = [i for i, v in enumerate(values) if type(v) is str]
-            for i, v in zip(idx, self._apply([values[i] for i in idx]) if idx else [], strict=True):
+            for i, v in zip(idx, self._scrub([values[i] for i in idx]) if idx else [], strict=True):
                 mixed[i] = v
             return mixed
         from stagewall.masking.classify import detect_in_text
