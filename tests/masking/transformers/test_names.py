@@ -110,7 +110,11 @@ _BOUNDED = ["first_name", "last_name", "full_name", "username", "street_address"
     st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=20),
 )
 def test_bounded_pseudonyms_fit_max_length(name: str, limit: int, values: list[str]) -> None:
-    tr = t(name, max_length=limit)
+    try:
+        tr = t(name, max_length=limit)
+    except ConfigError as exc:  # too narrow for this dictionary: refused when built
+        assert "leaves too few pseudonyms" in exc.message
+        return
     bound = tr.max_output_length(limit)
     assert bound is not None and bound <= limit
     assert all(len(str(o)) <= limit for o in tr.transform(values))

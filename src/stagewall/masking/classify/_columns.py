@@ -140,11 +140,24 @@ def bound_params(name: str, params: dict[str, Any], max_length: int | None) -> d
     from stagewall.keys import MaskingKey
     from stagewall.masking.transformers import build_transformer
 
-    probe = build_transformer(name, params, key=MaskingKey(key_id="plan", secret=b"\0" * 32))
-    longest = probe.max_output_length(max_length)
+    key = MaskingKey(key_id="plan", secret=b"\0" * 32)
+    longest = build_transformer(name, params, key=key).max_output_length(max_length)
     if longest is not None and longest <= max_length:
         return params
     return {**params, "max_length": max_length}
+
+
+def _fits(name: str, params: dict[str, Any]) -> bool:
+    """Whether the bounded transformer can be built (enough dictionary entries fit)."""
+    from stagewall.errors import ConfigError
+    from stagewall.keys import MaskingKey
+    from stagewall.masking.transformers import build_transformer
+
+    try:
+        build_transformer(name, params, key=MaskingKey(key_id="plan", secret=b"\0" * 32))
+    except ConfigError:
+        return False
+    return True
 
 
 def _choose(
@@ -152,6 +165,8 @@ def _choose(
 ) -> tuple[str, dict[str, Any]]:
     name, params = _DEFAULT[cat]
     params = bound_params(name, dict(params), max_length)
+    if not _fits(name, params):  # too narrow for any pseudonym of this kind
+        name, params = "redact", {"preserve_length": True}
     if kind not in get_transformer_class(name).accepts:
         name, params = _BY_KIND.get(kind, ("null", {}))
     if unique and name not in _UNIQUE_SAFE:
@@ -177,6 +192,40 @@ _LIFE_EVENT = frozenset(
     {"hire", "hired", "join", "joined", "termination", "terminated", "death", "died",
      "admission", "admitted", "discharge", "discharged", "wedding", "anniversary"}
 )  # fmt: skip
+
+
+_IP_FULL = 43  # the longest IPv6 interface text
+
+
+def _ip_params(texts: list[str], max_length: int | None) -> tuple[dict[str, Any], str]:
+    """``ipv4_only`` for a narrow column of dotted quads; ``small_block`` when the
+    sampled addresses share a block of /16 or smaller (see ``ip_address``)."""
+    import ipaddress
+
+    params: dict[str, Any] = {}
+    why = ""
+    quads = []
+    for t in texts:
+        try:
+            quads.append(ipaddress.IPv4Address(t))
+        except ValueError:
+            continue
+    if not quads:
+        return params, why
+    if max_length is not None and max_length < _IP_FULL and len(quads) == len(texts):
+        params["ipv4_only"] = True
+        why += f"; only IPv4 addresses fit {max_length} characters"
+    ints = [int(q) for q in quads]
+    common = 32 - (max(ints) ^ min(ints)).bit_length() if len(set(ints)) > 1 else 32
+    if len(quads) == len(texts) and common >= 16:
+        prefix = min(common, 24)
+        block = ipaddress.IPv4Network((min(ints), prefix), strict=False)
+        params["small_block"] = str(block)
+        why += (
+            f"; all sampled addresses lie in {block}: they move to the neighbouring block, "
+            "so no masked address is another source address"
+        )
+    return params, why
 
 
 def _strong_values(texts: list[str]) -> bool:
@@ -342,6 +391,9 @@ def classify_column(
 
     def found(cat: Category, reason: str, confidence: float) -> Finding:
         name, params = _choose(cat, unique, kind, max_length)
+        if name == "ip_address":
+            params, why = _ip_params(texts, max_length)
+            reason += why
         if unique and name not in _UNIQUE_SAFE:
             reason += "; unique column: no unique-safe transformer fits this type, review"
             confidence = min(confidence, 0.5)
@@ -349,6 +401,12 @@ def classify_column(
             reason += f"; unique column, so the unique-safe {name} instead of {_DEFAULT[cat][0]}"
         return Finding(cat, name, params, reason, confidence)
 
+    if kind is ColumnKind.TEXT and texts and not _in_json:
+        # a JSON document that holds an address is masked per path, never replaced
+        # by one street string (which would no longer be JSON)
+        docs = _json_docs(kind, samples)
+        if docs is not None:
+            return _classify_json(table, column, docs)
     if kind in (ColumnKind.TEXT, ColumnKind.OTHER) and texts:
         by_value = _value_category(texts)
         if by_value is not None:

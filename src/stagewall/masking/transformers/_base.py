@@ -30,8 +30,8 @@ class Transformer(ABC):
     """One masking function. Subclasses declare the class variables and ``_apply``.
 
     ``transform`` takes one batch and returns a list of the same length; ``None``
-    stays ``None`` (unless ``maps_none``). Output depends only on the key, the
-    transformer name, its params, the salt and the input value.
+    and the empty string stay as they are (unless ``maps_none``). Output depends
+    only on the key, the transformer name, its params, the salt and the input value.
     """
 
     name: ClassVar[str]
@@ -70,12 +70,12 @@ class Transformer(ABC):
 
     def transform(self, values: Sequence[object] | np.ndarray[Any, Any]) -> list[object]:
         items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-        if self.maps_none or not any(map(is_, items, repeat(None))):
+        if self.maps_none or not (any(map(is_, items, repeat(None))) or "" in items):
             return self._apply(items)
-        idx = [i for i, v in enumerate(items) if v is not None]
+        idx = passing(items)
         if len(idx) == len(items):
             return self._apply(items)
-        out: list[object] = [None] * len(items)
+        out: list[object] = list(items)  # NULLs and empty strings stay as they are
         if idx:
             done = self._apply([items[i] for i in idx])
             for i, v in zip(idx, done, strict=True):
@@ -88,6 +88,11 @@ class Transformer(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} key_id={self.key_id!r}>"
+
+
+def passing(items: list[Any]) -> list[int]:
+    """Positions a transformer transforms: not NULL and not an empty string."""
+    return [i for i, v in enumerate(items) if v is not None and not (type(v) is str and v == "")]
 
 
 def wrong_type(name: str, value: object, expected: str) -> MaskingError:
@@ -167,6 +172,7 @@ __all__ = [
     "as_text",
     "build_transformer",
     "get_transformer_class",
+    "passing",
     "register",
     "transformer_names",
     "validate_params",

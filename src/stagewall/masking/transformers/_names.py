@@ -16,7 +16,13 @@ import numpy as np
 from pydantic import Field
 
 from stagewall.masking.transformers import _dicts
-from stagewall.masking.transformers._base import ParamsModel, Transformer, as_text, register
+from stagewall.masking.transformers._base import (
+    ParamsModel,
+    Transformer,
+    as_text,
+    passing,
+    register,
+)
 from stagewall.masking.transformers._batch import (
     keyed_hash,
     pick,
@@ -228,9 +234,9 @@ class _Dictionary(Transformer):
         items = values.tolist() if isinstance(values, np.ndarray) else list(values)
         if not self._avoid_reveal:
             return super().transform(items)
-        if any(map(is_, items, repeat(None))):
-            out: list[object] = [None] * len(items)
-            idx = [i for i, v in enumerate(items) if v is not None]
+        if any(map(is_, items, repeat(None))) or "" in items:
+            out: list[object] = list(items)  # NULLs and empty strings stay as they are
+            idx = passing(items)
             for i, o in zip(idx, self._unrevealing([items[i] for i in idx]), strict=True):
                 out[i] = o
             return out
@@ -473,6 +479,7 @@ class _ByShape(_Bounded):
         limit: int | None = self.params.max_length  # type: ignore[attr-defined]
         if limit is not None and limit <= 3:
             # a char(2)/char(3) column holds codes: codes are the names too
+            self._dicts = {}
             codes = self._pool(self._codes[0] if limit == 2 else self._codes[-1])
             self._dicts = {self._parts[0]: codes}
             return
