@@ -55,8 +55,14 @@ def personal_tables(schema: Schema) -> set[str]:
 
 
 def _strong(values: Sequence[object]) -> bool:
+    """Some value is, or holds, what verify reads as personal data."""
+    from stagewall.masking.classify import detect_in_text
+
     checks = (is_email, is_phone, is_iban, is_card)
-    return any(isinstance(v, str) and any(c(v) for c in checks) for v in values)
+    return any(
+        isinstance(v, str) and (any(c(v) for c in checks) or bool(detect_in_text(v)))
+        for v in values
+    )
 
 
 def reference_tables(schema: Schema, samples: Samples, personal: set[str]) -> dict[str, str]:

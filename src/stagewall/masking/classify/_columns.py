@@ -343,7 +343,14 @@ def classify_column(
         looks = _name_category(texts)
         rule_cat = Category.PERSON_NAME if looks or not texts else Category.COMPANY
         label = f"name rule 'name' in an address ({'_'.join(words)})"
-    if rule_cat in (Category.CITY, Category.REGION, Category.COUNTRY) and not (personal or context):
+    # what verify would read as a person's name in a kept column is never kept as
+    # reference data ("Aurora" the city is also a first name)
+    has_names = any(detect_in_text(t) for t in texts)
+    if (
+        rule_cat in (Category.CITY, Category.REGION, Category.COUNTRY)
+        and not (personal or context)
+        and not has_names
+    ):
         return Finding(
             Category.REFERENCE,
             "keep",
@@ -351,7 +358,12 @@ def classify_column(
             f"{label} in a table without personal data: a place name is public reference data",
             0.8,
         )
-    if rule_cat is None and not personal and kind in (ColumnKind.TEXT, ColumnKind.OTHER):
+    if (
+        rule_cat is None
+        and not personal
+        and not has_names
+        and kind in (ColumnKind.TEXT, ColumnKind.OTHER)
+    ):
         ref = reference_kind(texts)
         if ref is not None:
             what, hits, distinct = ref

@@ -91,6 +91,21 @@ _KINDS = (
     ("genres or categories", genres),
 )
 _MIN_SHARE = 0.8
+_LONGEST = 60
+
+
+@cache
+def _all() -> frozenset[str]:
+    return countries() | currencies() | languages() | genres()
+
+
+def is_reference_value(text: str) -> bool:
+    """True when the whole ``text`` is a reference entry ("Chad", "German", "Bossa Nova").
+
+    Such a text is a country, language, currency or genre, not a person's name,
+    even where a word of it is also a first name.
+    """
+    return len(text) <= _LONGEST and fold(text) in _all()
 
 
 def reference_kind(samples: Iterable[object]) -> tuple[str, int, int] | None:
@@ -106,4 +121,12 @@ def reference_kind(samples: Iterable[object]) -> tuple[str, int, int] | None:
     return None
 
 
-__all__ = ["countries", "currencies", "fold", "genres", "languages", "reference_kind"]
+__all__ = [
+    "countries",
+    "currencies",
+    "fold",
+    "genres",
+    "is_reference_value",
+    "languages",
+    "reference_kind",
+]
