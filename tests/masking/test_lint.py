@@ -230,3 +230,41 @@ def test_load_plan_validates_transformers_and_params(tmp_path: Path) -> None:
         match=r"customers\.columns\.status: transformer 'redact': params\.preserve_length",
     ):
         load_plan(path)
+
+
+def test_consistency_domain_members_must_agree() -> None:
+    from stagewall.masking.lint import Rule, lint_plan
+    from stagewall.masking.plan import ColumnPlan, Plan, TablePlan
+    from stagewall.masking.schema import Column, Schema, Table
+    from stagewall.masking.types import ColumnKind
+
+    schema = Schema(
+        "sqlite",
+        (
+            Table(None, "customers", (Column("address", ColumnKind.TEXT, "TEXT"),)),
+            Table(None, "orders", (Column("ship_address", ColumnKind.TEXT, "TEXT"),)),
+        ),
+    )
+
+    def plan(other: dict[str, object]) -> Plan:
+        return Plan(
+            tables={
+                "customers": TablePlan(
+                    columns={
+                        "address": ColumnPlan(
+                            transformer="street_address", params={"consistency": "addr"}
+                        )
+                    }
+                ),
+                "orders": TablePlan(
+                    columns={"ship_address": ColumnPlan(transformer="street_address", params=other)}
+                ),
+            }
+        )
+
+    assert lint_plan(plan({"consistency": "addr"}), schema) == []
+    bad = lint_plan(plan({"consistency": "addr", "max_length": 30}), schema)
+    assert [(p.rule, p.table, p.column) for p in bad] == [
+        (Rule.CONSISTENCY_MISMATCH, "orders", "ship_address")
+    ]
+    assert "equal values would not stay equal" in bad[0].message

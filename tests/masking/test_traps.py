@@ -77,6 +77,17 @@ def test_unedited_auto_plan_runs_and_verifies_clean(
     assert set(_column(tgt, "employees", "photo", "target")) == {None}
     assert not any("smith" in str(p) for p in _column(tgt, "employees", "photo_path", "target"))
 
+    # denormalised copies stay equal: the order's ship fields copy the customer's
+    pairs = [("ship_address", "address"), ("ship_city", "city"), ("ship_region", "district")]
+    for ship, own in pairs:
+        got = _rows(
+            tgt,
+            f"SELECT o.{ship}, c.{own} FROM orders o JOIN customers c "
+            "ON c.customer_id = o.customer_id",
+            "target",
+        )
+        assert got and all(a == b for a, b in got), ship
+
     # a /24 of IPs never maps onto another source address
     src_ips = set(_column(src, "customers", "last_ip"))
     tgt_ips = set(_column(tgt, "customers", "last_ip", "target"))

@@ -56,6 +56,7 @@ class Rule(enum.Enum):
     NULL_NOT_NULLABLE = "null-not-nullable"
     KEEP_SENSITIVE = "keep-sensitive"
     FIXED_LIST = "fixed-list"
+    CONSISTENCY_MISMATCH = "consistency-mismatch"
     CHECK_CONSTRAINT = "check-constraint"
 
 
@@ -154,6 +155,7 @@ def lint_plan(plan: Plan, schema: Schema, *, samples: Samples | None = None) -> 
                 continue  # marked as reference data: every column is copied as is
             out += _check_column(found, planned, cplan, samples, tname in personal)
         out += _check_foreign_keys(plan, schema, found)
+    out += _check_domains(plan)
     out.sort(
         key=lambda p: (p.severity is not Severity.ERROR, p.table, p.column or "", p.rule.value)
     )
@@ -275,6 +277,36 @@ def _check_column(
                     "use a unique-safe transformer (e.g. a format-preserving permutation)",
                 )
             )
+    return out
+
+
+def _check_domains(plan: Plan) -> list[LintProblem]:
+    """Members of one consistency domain must share transformer and params."""
+    first: dict[str, tuple[str, str, ColumnPlan]] = {}
+    out: list[LintProblem] = []
+    for tname in sorted(plan.tables):
+        tplan = plan.tables[tname]
+        if tplan.reference:
+            continue
+        for cname, cp in sorted(tplan.columns.items()):
+            domain = cp.params.get("consistency")
+            if not isinstance(domain, str):
+                continue
+            if domain not in first:
+                first[domain] = (tname, cname, cp)
+                continue
+            t0, c0, cp0 = first[domain]
+            if (cp.transformer, cp.params) != (cp0.transformer, cp0.params):
+                out.append(
+                    _err(
+                        Rule.CONSISTENCY_MISMATCH,
+                        tname,
+                        cname,
+                        f"consistency domain {domain!r}: transformed with {_describe(cp)} but "
+                        f"{t0}.{c0} with {_describe(cp0)}; equal values would not stay equal",
+                        "give every column of the domain the same transformer and params",
+                    )
+                )
     return out
 
 

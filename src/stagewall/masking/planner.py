@@ -113,6 +113,9 @@ def plan_from_schema(
             marked[tname] = why
             for r in refs:
                 chosen[r] = ColumnPlan(transformer=KEEP, reason=REFERENCE_REASON)
+    from stagewall.masking._domains import apply_domains, propose_domains
+
+    apply_domains(schema, chosen, propose_domains(chosen, samples))
     for table in schema.tables:
         for fk in table.foreign_keys:
             for fk_col in fk.columns:

@@ -10,7 +10,7 @@ from operator import is_
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stagewall.errors import ConfigError, MaskingError
 from stagewall.keys import MaskingKey
@@ -21,9 +21,16 @@ TEXT: frozenset[ColumnKind] = frozenset({ColumnKind.TEXT})
 
 
 class ParamsModel(BaseModel):
-    """Base of every transformer's parameters: strict, frozen, no unknown fields."""
+    """Base of every transformer's parameters: strict, frozen, no unknown fields.
+
+    ``consistency`` names a consistency domain: every column whose transformer has
+    the same name, params and domain maps the same source value to the same
+    pseudonym (an e-mail in ``customers`` and in ``orders``), whatever its table.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    consistency: str | None = Field(default=None, min_length=1, max_length=120)
 
 
 class Transformer(ABC):
@@ -49,11 +56,14 @@ class Transformer(ABC):
             raise TypeError(f"{self.name} needs {self.Params.__name__}")
         self.params = params
         self.key_id = key.key_id
-        self.salt = salt
         dumped = params.model_dump(mode="json")
         for name in self.optional_params:
             if dumped.get(name, 0) is None:
                 del dumped[name]
+        domain = dumped.pop("consistency", None)
+        if domain is not None:  # the domain, not the column, decides the pseudonym
+            salt = f"consistency/{domain}"
+        self.salt = salt
         canon = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
         self._key = key.derive(f"transformer/{self.name}/{canon}/{salt}")
         self._masking_key = key
