@@ -287,3 +287,19 @@ def test_plan_bounds_pseudonyms_by_the_column_length() -> None:
     assert c("customers", "city", samples=["Berlin"], max_length=200).params == {}
     scrub = c("tickets", "notes", samples=["Call Jane Smith on +44 20 7946 0958"], max_length=64)
     assert scrub.transformer == "text_scrub" and scrub.params == {"max_length": 64}
+
+
+def test_json_address_documents_stay_json() -> None:
+    """A JSON address document in a text column was replaced by one street string."""
+    docs = [
+        json.dumps({"street": f"{i} Calle Mayor", "city": "Madrid", "zip": f"2800{i}"})
+        for i in range(1, 9)
+    ]
+    f = c("customers", "address", samples=docs)
+    assert f.transformer == "json_mask"
+    assert set(f.params["paths"]) == {"$.street", "$.city", "$.zip"}
+    out = build_transformer(f.transformer, f.params, key=MaskingKey("k", b"j" * 32)).transform(
+        [*docs[:2], "", None]
+    )
+    assert [set(json.loads(str(o))) for o in out[:2]] == [{"street", "city", "zip"}] * 2
+    assert out[2:] == ["", None]  # empty strings and NULLs stay as they are
