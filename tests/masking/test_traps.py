@@ -96,3 +96,21 @@ def test_unedited_auto_plan_runs_and_verifies_clean(
         ipaddress.IPv4Address(ip) not in ipaddress.IPv4Network("192.0.2.0/24") for ip in tgt_ips
     )
     assert _column(src, "customers", "status") == _column(tgt, "customers", "status", "target")
+
+
+@pytest.mark.postgres
+def test_sequences_continue_where_the_source_is(pg_url_factory: Any, tmp_path: Path) -> None:
+    """Rows deleted at the end: the source hands out 11 next, the copy must too (it
+    used to restart after the highest copied key, reusing 8, 9 and 10)."""
+    import psycopg
+
+    src, tgt = pg_url_factory(), pg_url_factory()
+    with psycopg.connect(src, autocommit=True) as conn:
+        conn.execute("CREATE TABLE tickets (id serial PRIMARY KEY, title text)")
+        conn.execute("INSERT INTO tickets (title) SELECT 'x' FROM generate_series(1, 10)")
+        conn.execute("DELETE FROM tickets WHERE id > 7")
+    plan = build_plan(src).plan
+    run(plan, src, tgt, KEY, RunOptions())
+    with psycopg.connect(tgt, autocommit=True) as conn:
+        got = conn.execute("INSERT INTO tickets (title) VALUES ('y') RETURNING id").fetchone()
+    assert got is not None and got[0] == 11

@@ -204,6 +204,28 @@ class PgDDL:
     triggers: list[tuple[str, str, str]] = field(default_factory=list)
 
 
+SEQUENCE_VALUE = """
+SELECT CASE WHEN s IS NOT NULL AND pg_catalog.has_sequence_privilege(s, 'SELECT')
+            THEN pg_catalog.pg_sequence_last_value(s::regclass) END
+FROM (SELECT pg_catalog.pg_get_serial_sequence(%s, %s) AS s) x
+"""
+
+
+def _sequence_values(cur: Any, trows: Sequence[Any], cols: dict[int, list[Column]]) -> None:
+    """Read the source sequence of every identity/serial column (in place)."""
+    import dataclasses
+
+    for oid, nsp, rel, *_ in trows:
+        qualified = f"{_q(nsp)}.{_q(rel)}"
+        for i, c in enumerate(cols[oid]):
+            if not c.is_identity:
+                continue
+            cur.execute(SEQUENCE_VALUE, (qualified, c.name))
+            row = cur.fetchone()
+            if row and row[0] is not None:
+                cols[oid][i] = dataclasses.replace(c, sequence_value=int(row[0]))
+
+
 def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
     cur.execute("SELECT pg_catalog.set_config('search_path', '', true)")
     cur.execute(TABLES, {"marker": MARKER_TABLE, "schemas": list(schemas) if schemas else None})
@@ -235,6 +257,7 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
         )
         if ident == "a":
             always.add((rel, name))
+    _sequence_values(cur, trows, cols)
     pk: dict[int, tuple[str, ...]] = {}
     uniq: dict[int, list[tuple[str, ...]]] = {o: [] for o in oids}
     fks: dict[int, list[ForeignKey]] = {o: [] for o in oids}

@@ -580,6 +580,14 @@ class PostgresDatabase(Database):
     def _setval(self, t: Table, c: Column) -> str:
         seq = pgsql.Literal(self.qt(t)).as_string(self.conn)
         col = pgsql.Literal(c.name).as_string(self.conn)
+        if c.sequence_value is not None:
+            # continue where the source's sequence is (never below the copied keys)
+            last = int(c.sequence_value)
+            return (
+                f"SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence({seq}, {col}), "  # noqa: S608 - identifiers quoted by q()
+                f"GREATEST({last}, COALESCE(max({self.q(c.name)}), {last})), true) "
+                f"FROM {self.qt(t)}"
+            )
         return (
             f"SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence({seq}, {col}), "  # noqa: S608 - identifiers quoted by q()
             f"COALESCE(max({self.q(c.name)}), 0) + 1, false) FROM {self.qt(t)}"
