@@ -114,3 +114,27 @@ def test_sequences_continue_where_the_source_is(pg_url_factory: Any, tmp_path: P
     with psycopg.connect(tgt, autocommit=True) as conn:
         got = conn.execute("INSERT INTO tickets (title) VALUES ('y') RETURNING id").fetchone()
     assert got is not None and got[0] == 11
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_schema_comparison_counts_both_sides(
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str
+) -> None:
+    from stagewall.masking.compare import KINDS, compare_schemas
+
+    make = url_maker(request, tmp_path, backend)
+    src, tgt = make(), make()
+    traps.build(src)
+    traps.execute(src, "CREATE VIEW active_customers AS SELECT customer_id FROM customers")
+    plan = build_plan(src).plan
+    run(plan, src, tgt, KEY, RunOptions())
+    got = compare_schemas(src, tgt, plan.schemas)
+    assert set(got.source) == set(KINDS) == set(got.target)
+    assert got.source["tables"] == got.target["tables"] == 8
+    assert got.source["foreign_keys"] == got.target["foreign_keys"] == 6
+    assert got.source["views"] == 1
+    assert got.to_json()["differences"] == got.differences
+    if backend == "postgresql":  # recreated there; any loss elsewhere is reported
+        assert got.target["views"] == 1 and got.differences == []
+    else:
+        assert ("views" in got.differences) is (got.target["views"] != 1)

@@ -124,6 +124,8 @@ class MaskingRecord:
     subset: tuple[str, ...] = ()
     objects_created: tuple[str, ...] = ()  # views, functions, triggers recreated
     objects_skipped: tuple[tuple[str, str], ...] = ()  # (object, reason): not recreated
+    # counts of tables, keys, indexes, views, functions, triggers on both sides
+    schema_comparison: Mapping[str, Any] | None = None
     stagewall_version: str = __version__
 
     def to_json(self) -> dict[str, Any]:
@@ -138,6 +140,9 @@ class MaskingRecord:
         data["subset"] = list(self.subset)
         data["objects_created"] = list(self.objects_created)
         data["objects_skipped"] = [{"object": o, "reason": r} for o, r in self.objects_skipped]
+        data["schema_comparison"] = (
+            dict(self.schema_comparison) if self.schema_comparison is not None else None
+        )
         return data
 
 

@@ -143,40 +143,52 @@ def rows() -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
     }
 
 
-def build(url: str) -> None:
-    """Create the trap tables and rows in the (empty) database at ``url``."""
+def _connect(url: str) -> tuple[Any, str]:
     parsed = DatabaseURL.parse(url)
-    backend = parsed.backend
-    ph = "?" if backend == "sqlite" else "%s"
-    if backend == "sqlite":
+    if parsed.backend == "sqlite":
         assert parsed.path is not None
-        conn: Any = sqlite3.connect(parsed.path)
-        cur = conn.cursor()
-    elif backend == "postgresql":
+        return sqlite3.connect(parsed.path), "?"
+    if parsed.backend == "postgresql":
         import psycopg
 
-        conn = psycopg.connect(url, autocommit=True)
-        cur = conn.cursor()
-    else:
-        import pymysql
+        return psycopg.connect(url, autocommit=True), "%s"
+    import pymysql
 
-        conn = pymysql.connect(
-            host=parsed.host,
-            port=parsed.port,
-            user=parsed.user or "root",
-            password=parsed.password or "",
-            database=parsed.database,
-            autocommit=True,
-            charset="utf8mb4",
-        )
-        cur = conn.cursor()
+    conn = pymysql.connect(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.user or "root",
+        password=parsed.password or "",
+        database=parsed.database,
+        autocommit=True,
+        charset="utf8mb4",
+    )
+    return conn, "%s"
+
+
+def execute(url: str, *statements: str) -> None:
+    """Run DDL/DML statements on the database at ``url``."""
+    conn, _ = _connect(url)
     try:
+        cur = conn.cursor()
+        for s in statements:
+            cur.execute(s)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def build(url: str) -> None:
+    """Create the trap tables and rows in the (empty) database at ``url``."""
+    backend = DatabaseURL.parse(url).backend
+    conn, ph = _connect(url)
+    try:
+        cur = conn.cursor()
         for s in ddl(backend):
             cur.execute(s)
         for table, (cols, data) in rows().items():
             sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
             cur.executemany(sql, data)
-        if backend == "sqlite":
-            conn.commit()
+        conn.commit()
     finally:
         conn.close()
