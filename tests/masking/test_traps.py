@@ -138,3 +138,46 @@ def test_schema_comparison_counts_both_sides(
         assert got.target["views"] == 1 and got.differences == []
     else:
         assert ("views" in got.differences) is (got.target["views"] != 1)
+
+
+@pytest.mark.mysql
+def test_mysql_routines_views_and_triggers_are_recreated(
+    mysql_url_factory: Any, tmp_path: Path
+) -> None:
+    from stagewall.masking.compare import compare_schemas
+
+    src, tgt = mysql_url_factory(), mysql_url_factory()
+    traps.build(src)
+    traps.execute(
+        src,
+        "CREATE FUNCTION order_count(c INT) RETURNS INT DETERMINISTIC READS SQL DATA "
+        "RETURN (SELECT COUNT(*) FROM orders WHERE customer_id = c)",
+        "CREATE PROCEDURE close_customer(c INT) "
+        "UPDATE customers SET status = 'closed' WHERE customer_id = c",
+        "CREATE VIEW busy_customers AS SELECT customer_id, order_count(customer_id) AS n "
+        "FROM customers",
+        "CREATE VIEW vip AS SELECT customer_id FROM customers "
+        "WHERE email = 'MARY.SMITH1@SAKILACUSTOMER.ORG'",
+        "CREATE TRIGGER track_upper BEFORE INSERT ON track FOR EACH ROW "
+        "SET NEW.name = UPPER(NEW.name)",
+    )
+    plan = build_plan(src).plan
+    result = run(plan, src, tgt, KEY, RunOptions())
+    assert set(result.objects_created) == {
+        "function order_count",
+        "procedure close_customer",
+        "view busy_customers",
+        "trigger track_upper",
+    }
+    assert list(result.objects_skipped) == [
+        ("view vip", "its definition contains what looks like personal data")
+    ]
+    got = compare_schemas(src, tgt)
+    assert got.source["functions"] == got.target["functions"] == 2
+    assert got.source["triggers"] == got.target["triggers"] == 1
+    assert (got.source["views"], got.target["views"]) == (2, 1)
+    assert got.differences == ["views"]
+    n = _rows(tgt, "SELECT n FROM busy_customers ORDER BY customer_id LIMIT 1", "target")
+    assert n[0][0] >= 1
+    traps.execute(tgt, "INSERT INTO track (track_id, name) VALUES (999, 'quiet')")
+    assert _rows(tgt, "SELECT name FROM track WHERE track_id = 999", "target") == [("QUIET",)]
