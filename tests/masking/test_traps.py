@@ -181,3 +181,50 @@ def test_mysql_routines_views_and_triggers_are_recreated(
     assert n[0][0] >= 1
     traps.execute(tgt, "INSERT INTO track (track_id, name) VALUES (999, 'quiet')")
     assert _rows(tgt, "SELECT name FROM track WHERE track_id = 999", "target") == [("QUIET",)]
+
+
+@pytest.mark.postgres
+def test_partitions_and_a_view_over_a_user_aggregate_survive(pg_url_factory: Any) -> None:
+    """The copy lost its partitions (a plain table took them), and a view over a
+    user-defined aggregate was skipped because the aggregate was not recreated."""
+    import psycopg
+
+    from stagewall.masking.compare import compare_schemas
+
+    src, tgt = pg_url_factory(), pg_url_factory()
+    with psycopg.connect(src, autocommit=True) as conn:
+        for stmt in (
+            "CREATE TABLE customers (id int PRIMARY KEY, email text)",
+            "CREATE TABLE payments (id int, paid date NOT NULL, customer_id int "
+            "REFERENCES customers (id), amount numeric, PRIMARY KEY (id, paid)) "
+            "PARTITION BY RANGE (paid)",
+            "CREATE TABLE payments_2022 PARTITION OF payments "
+            "FOR VALUES FROM ('2022-01-01') TO ('2023-01-01')",
+            "CREATE TABLE payments_2023 PARTITION OF payments "
+            "FOR VALUES FROM ('2023-01-01') TO ('2024-01-01') PARTITION BY RANGE (paid)",
+            "CREATE TABLE payments_2023_rest PARTITION OF payments_2023 DEFAULT",
+            "INSERT INTO customers SELECT i, 'u' || i || '@x.org' FROM generate_series(1, 20) i",
+            "INSERT INTO payments SELECT i, date '2022-06-01' + i * 10, 1 + i % 20, i "
+            "FROM generate_series(1, 30) i",
+            "CREATE FUNCTION add2(numeric, numeric) RETURNS numeric LANGUAGE sql IMMUTABLE "
+            "AS 'SELECT $1 + $2'",
+            "CREATE AGGREGATE total(numeric) (SFUNC = add2, STYPE = numeric, INITCOND = '0')",
+            "CREATE VIEW totals AS SELECT customer_id, total(amount) FROM payments "
+            "GROUP BY customer_id",
+        ):
+            conn.execute(stmt.encode())
+    plan = build_plan(src).plan
+    result = run(plan, src, tgt, KEY, RunOptions())
+    assert "view public.totals" in result.objects_created and not result.objects_skipped
+    got = compare_schemas(src, tgt)
+    assert got.source["partitions"] == got.target["partitions"] == 3
+    assert got.differences == []
+    assert verify(plan, src, tgt, KEY).outcome.value == "passed"
+    with psycopg.connect(tgt, autocommit=True) as conn:
+        per = conn.execute(
+            "SELECT tableoid::regclass::text, count(*) FROM payments GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        assert per == [("payments_2022", 21), ("payments_2023_rest", 9)]
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute("INSERT INTO payments VALUES (999, '2022-07-01', 9999, 1)")
+        assert conn.execute("SELECT sum(total) FROM totals").fetchone() == (465,)

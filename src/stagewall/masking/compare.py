@@ -1,6 +1,6 @@
 """Schema comparison of a source and its masked copy, for the run record.
 
-Counts, on both sides, the tables, primary, unique and foreign keys, indexes,
+Counts, on both sides, the tables, partitions, primary, unique and foreign keys, indexes,
 views, functions (and procedures, aggregates) and triggers. Tables, keys and
 indexes come from the same introspection the run uses; views, routines and
 triggers from each database's catalog. A difference is reported by kind with both
@@ -18,6 +18,7 @@ from stagewall.masking.schema import Schema
 
 KINDS = (
     "tables",
+    "partitions",
     "primary_keys",
     "unique_keys",
     "foreign_keys",
@@ -43,6 +44,10 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                   WHERE d.objid = p.oid AND d.deptype = 'e')""",
+    "partitions": """SELECT count(*) FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relispartition AND c.relkind IN ('r', 'p')
+  AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))""",
     "triggers": """SELECT count(*) FROM pg_catalog.pg_trigger t
 JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -51,6 +56,8 @@ WHERE NOT t.tgisinternal AND n.nspname NOT IN ('pg_catalog', 'information_schema
   AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))""",
 }
 _MYSQL = {
+    "partitions": "SELECT count(*) FROM information_schema.PARTITIONS "
+    "WHERE TABLE_SCHEMA = DATABASE() AND PARTITION_NAME IS NOT NULL",
     "views": "SELECT count(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()",
     "functions": "SELECT count(*) FROM information_schema.ROUTINES "
     "WHERE ROUTINE_SCHEMA = DATABASE()",
@@ -58,6 +65,7 @@ _MYSQL = {
     "WHERE TRIGGER_SCHEMA = DATABASE()",
 }
 _SQLITE = {
+    "partitions": "SELECT 0",
     "views": "SELECT count(*) FROM sqlite_master WHERE type = 'view'",
     "functions": "SELECT 0",
     "triggers": "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'",
