@@ -268,3 +268,32 @@ def test_consistency_domain_members_must_agree() -> None:
         (Rule.CONSISTENCY_MISMATCH, "orders", "ship_address")
     ]
     assert "equal values would not stay equal" in bad[0].message
+
+
+def test_text_scrub_without_a_bound_on_a_varchar_is_refused() -> None:
+    """Chinook composer varchar(220): a scrubbed text grew to 233 characters and the
+    run failed part-way; lint now catches it before any row moves."""
+    from stagewall.masking.lint import Rule, lint_plan
+    from stagewall.masking.plan import ColumnPlan, Plan, TablePlan
+    from stagewall.masking.schema import Column, Schema, Table
+    from stagewall.masking.types import ColumnKind
+
+    schema = Schema(
+        "sqlite",
+        (
+            Table(
+                None,
+                "track",
+                (Column("composer", ColumnKind.TEXT, "VARCHAR(220)", max_length=220),),
+            ),
+        ),
+    )
+
+    def plan(params: dict[str, object]) -> Plan:
+        cp = ColumnPlan(transformer="text_scrub", params=params)
+        return Plan(tables={"track": TablePlan(columns={"composer": cp})})
+
+    bad = lint_plan(plan({}), schema)
+    assert [(p.rule, p.column) for p in bad] == [(Rule.TOO_LONG, "composer")]
+    assert "set params.max_length: 220" in bad[0].hint
+    assert lint_plan(plan({"max_length": 220}), schema) == []

@@ -234,7 +234,19 @@ def _check_column(
             )
     if col.max_length is not None:
         longest = inst.max_output_length(col.max_length)
-        if longest is not None and longest > col.max_length:
+        if longest is None and "max_length" in cls.Params.model_fields:
+            out.append(
+                _err(
+                    Rule.TOO_LONG,
+                    t,
+                    c,
+                    f"transformer {cls.name!r} can write values longer than the column "
+                    f"holds ({col.max_length} characters): pseudonyms can be longer than "
+                    "what they replace",
+                    f"set params.max_length: {col.max_length} (`mask plan` does)",
+                )
+            )
+        elif longest is not None and longest > col.max_length:
             out.append(
                 _err(
                     Rule.TOO_LONG,
