@@ -230,3 +230,70 @@ def test_load_plan_validates_transformers_and_params(tmp_path: Path) -> None:
         match=r"customers\.columns\.status: transformer 'redact': params\.preserve_length",
     ):
         load_plan(path)
+
+
+def test_consistency_domain_members_must_agree() -> None:
+    from stagewall.masking.lint import Rule, lint_plan
+    from stagewall.masking.plan import ColumnPlan, Plan, TablePlan
+    from stagewall.masking.schema import Column, Schema, Table
+    from stagewall.masking.types import ColumnKind
+
+    schema = Schema(
+        "sqlite",
+        (
+            Table(None, "customers", (Column("address", ColumnKind.TEXT, "TEXT"),)),
+            Table(None, "orders", (Column("ship_address", ColumnKind.TEXT, "TEXT"),)),
+        ),
+    )
+
+    def plan(other: dict[str, object]) -> Plan:
+        return Plan(
+            tables={
+                "customers": TablePlan(
+                    columns={
+                        "address": ColumnPlan(
+                            transformer="street_address", params={"consistency": "addr"}
+                        )
+                    }
+                ),
+                "orders": TablePlan(
+                    columns={"ship_address": ColumnPlan(transformer="street_address", params=other)}
+                ),
+            }
+        )
+
+    assert lint_plan(plan({"consistency": "addr"}), schema) == []
+    bad = lint_plan(plan({"consistency": "addr", "max_length": 30}), schema)
+    assert [(p.rule, p.table, p.column) for p in bad] == [
+        (Rule.CONSISTENCY_MISMATCH, "orders", "ship_address")
+    ]
+    assert "equal values would not stay equal" in bad[0].message
+
+
+def test_text_scrub_without_a_bound_on_a_varchar_is_refused() -> None:
+    """Chinook composer varchar(220): a scrubbed text grew to 233 characters and the
+    run failed part-way; lint now catches it before any row moves."""
+    from stagewall.masking.lint import Rule, lint_plan
+    from stagewall.masking.plan import ColumnPlan, Plan, TablePlan
+    from stagewall.masking.schema import Column, Schema, Table
+    from stagewall.masking.types import ColumnKind
+
+    schema = Schema(
+        "sqlite",
+        (
+            Table(
+                None,
+                "track",
+                (Column("composer", ColumnKind.TEXT, "VARCHAR(220)", max_length=220),),
+            ),
+        ),
+    )
+
+    def plan(params: dict[str, object]) -> Plan:
+        cp = ColumnPlan(transformer="text_scrub", params=params)
+        return Plan(tables={"track": TablePlan(columns={"composer": cp})})
+
+    bad = lint_plan(plan({}), schema)
+    assert [(p.rule, p.column) for p in bad] == [(Rule.TOO_LONG, "composer")]
+    assert "set params.max_length: 220" in bad[0].hint
+    assert lint_plan(plan({"max_length": 220}), schema) == []

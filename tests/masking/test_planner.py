@@ -126,3 +126,46 @@ def test_bad_inputs(tmp_path: Path) -> None:
         BackendError, match=re.escape("source database postgresql://nobody@127.0.0.1:1/nope")
     ):
         build_plan("postgresql://nobody:sekret@127.0.0.1:1/nope")
+
+
+def test_one_line_marks_a_table_as_reference_data(tmp_path: Path) -> None:
+    from stagewall.masking.lint import lint_plan
+    from stagewall.masking.plan import REFERENCE_REASON, ColumnPlan, Plan, TablePlan
+    from stagewall.masking.schema import Column, Schema, Table
+    from stagewall.masking.types import ColumnKind
+
+    path = tmp_path / "plan.yaml"
+    path.write_text(
+        "version: 1\n"
+        "tables:\n"
+        "  category:\n"
+        "    reference: true\n"
+        "    columns:\n"
+        "      id: {transformer: keep}\n"
+        "      name: {transformer: full_name}\n"
+    )
+    plan = load_plan(path)
+    cols = plan.tables["category"].columns
+    assert {c.transformer for c in cols.values()} == {"keep"}
+    assert cols["name"].reason == REFERENCE_REASON
+    assert "reference: true" in dump_plan(plan)
+    schema = Schema(
+        "sqlite",
+        (
+            Table(
+                None,
+                "category",
+                (
+                    Column("id", ColumnKind.INTEGER, "INTEGER"),
+                    Column("name", ColumnKind.TEXT, "TEXT"),
+                    Column("added", ColumnKind.TEXT, "TEXT"),
+                ),
+                primary_key=("id",),
+            ),
+        ),
+    )
+    problems = lint_plan(plan, schema)
+    assert [(p.rule.value, p.column) for p in problems] == [("unplanned-column", "added")]
+    unmarked = Plan(tables={"t": TablePlan(columns={"a": ColumnPlan(transformer="keep")})})
+    assert unmarked.sha256() == Plan.model_validate(unmarked.model_dump()).sha256()
+    assert "reference" not in unmarked.canonical_bytes().decode()

@@ -87,10 +87,40 @@ def test_record_and_list(any_store_url: str) -> None:
         ("masking.run.failed", Status.FAILURE),
     ]
     assert events[0].details["plan_sha256"] == PLAN.sha256()
-    assert events[0].details["rows"] == {"customers": 10}
+    assert events[0].details["rows"] == [{"table": "customers", "rows": 10}]
     assert events[0].resource == "postgresql://staging:5432/stage"
     assert "target went away" in events[2].message
     assert list_runs(store, limit=1)[0]["run_id"] == "r2"
+    store.dispose()
+
+
+def test_a_password_column_is_recorded_not_refused(any_store_url: str) -> None:
+    """A plan that redacts ``users.password`` (in a table ``password_resets`` too) used
+    to make the audit log refuse the whole record as "looks like a secret" after the
+    target was complete (exit 2, no record). Names are values in the event now."""
+    plan = Plan(
+        tables={
+            "users": TablePlan(columns={"password": ColumnPlan(transformer="redact")}),
+            "password_resets": TablePlan(columns={"api_key": ColumnPlan(transformer="null")}),
+        }
+    )
+    store = open_store(any_store_url)
+    rec = _record(
+        "rp",
+        "2026-01-03T00:00:00Z",
+        rows={"users": 3, "password_resets": 2},
+        transformers=transformers_of(plan),
+        plan_sha256=plan.sha256(),
+    )
+    index = record_run(rec, store, actor="alice")
+    event = AuditLog(store).events()[0]
+    assert event.details["transformers"] == [
+        {"column": "password_resets.api_key", "transformer": "null"},
+        {"column": "users.password", "transformer": "redact"},
+    ]
+    assert {"table": "password_resets", "rows": 2} in event.details["rows"]
+    assert list_runs(store)[0]["audit_index"] == index
+    assert list_runs(store)[0]["transformers"]["users.password"] == "redact"
     store.dispose()
 
 

@@ -201,6 +201,7 @@ def run_cmd(
                 jobs=jobs,
             )
         verification = Verification.PASSED if report.passed else Verification.FAILED
+    comparison = _compare(source, target, plan.schemas)
     record = MaskingRecord(
         run_id=result.run_id,
         status=RunStatus.COMPLETED,
@@ -221,6 +222,7 @@ def run_cmd(
         subset=result.subset,
         objects_created=result.objects_created,
         objects_skipped=result.objects_skipped,
+        schema_comparison=comparison,
     )
     index = record_run(record, store)
     if fmt == "json":
@@ -240,11 +242,26 @@ def run_cmd(
             click.echo(f"recreated {len(result.objects_created)} views, functions and triggers")
         for what, reason in result.objects_skipped:
             click.echo(f"{what} not recreated: {reason}")
+        for kind in comparison.get("differences", []):
+            src_n, tgt_n = comparison["source"][kind], comparison["target"][kind]
+            click.echo(
+                f"schema: {kind.replace('_', ' ')} {src_n} in the source, {tgt_n} in the copy"
+            )
         if report is not None:
             _print_report(report)
         else:
             click.echo("verification skipped (--no-verify)")
     sys.exit(EXIT_FINDING if report is not None and not report.passed else EXIT_OK)
+
+
+def _compare(source: str, target: str, schemas: Any) -> dict[str, Any]:
+    """The schema comparison for the record; an error is recorded, not raised."""
+    from stagewall.masking.compare import compare_schemas
+
+    try:
+        return compare_schemas(source, target, schemas).to_json()
+    except StagewallError as exc:
+        return {"error": f"[{exc.code}] {exc.message}"}
 
 
 def _record_failure(

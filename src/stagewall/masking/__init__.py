@@ -56,6 +56,8 @@ _EXPORTS: dict[str, str] = {
     "RunResult": "stagewall.masking.engine",
     "parse_subset": "stagewall.masking.engine",
     "run": "stagewall.masking.engine",
+    "SchemaComparison": "stagewall.masking.compare",
+    "compare_schemas": "stagewall.masking.compare",
     # verification and the record
     "VerifyOutcome": "stagewall.masking.verify",
     "VerifyReport": "stagewall.masking.verify",

@@ -326,11 +326,17 @@ def _mark_failed(tgt: Database, marker: Marker) -> None:
 
 def _derived_objects(src: Database, tgt: Database) -> tuple[list[str], list[tuple[str, str]]]:
     """PostgreSQL → PostgreSQL: views and triggers over the masked tables (and the
-    functions created before them)."""
+    functions created before them); MySQL/MariaDB → MySQL/MariaDB: routines, views
+    and triggers."""
+    from stagewall.masking.db._mysql import MySQLDatabase
     from stagewall.masking.db._postgres import PostgresDatabase
 
     if isinstance(src, PostgresDatabase) and isinstance(tgt, PostgresDatabase):
         return tgt.create_derived_objects()
+    if isinstance(src, MySQLDatabase) and isinstance(tgt, MySQLDatabase):
+        from stagewall.masking.db._mysql_objects import create_objects, read_objects
+
+        return create_objects(tgt, read_objects(src))
     return [], []
 
 

@@ -55,6 +55,9 @@ class Rule(enum.Enum):
     TOO_LONG = "output-too-long"
     NULL_NOT_NULLABLE = "null-not-nullable"
     KEEP_SENSITIVE = "keep-sensitive"
+    FIXED_LIST = "fixed-list"
+    CONSISTENCY_MISMATCH = "consistency-mismatch"
+    CHECK_CONSTRAINT = "check-constraint"
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,10 @@ def lint_plan(plan: Plan, schema: Schema, *, samples: Samples | None = None) -> 
     With ``samples`` (``{(table, column): values}``), ``keep`` columns are
     re-classified from values too; without, from their names and types only.
     """
+    from stagewall.masking._context import personal_tables
+
     schema = scoped_schema(plan, schema)
+    personal = personal_tables(schema)
     out: list[LintProblem] = []
     for table in schema.tables:
         tplan = plan.tables.get(table.qualified)
@@ -145,8 +151,11 @@ def lint_plan(plan: Plan, schema: Schema, *, samples: Samples | None = None) -> 
                     )
                 )
                 continue
-            out += _check_column(found, planned, cplan, samples)
+            if tplan.reference:
+                continue  # marked as reference data: every column is copied as is
+            out += _check_column(found, planned, cplan, samples, tname in personal)
         out += _check_foreign_keys(plan, schema, found)
+    out += _check_domains(plan)
     out.sort(
         key=lambda p: (p.severity is not Severity.ERROR, p.table, p.column or "", p.rule.value)
     )
@@ -182,7 +191,7 @@ def _err(rule: Rule, table: str, column: str | None, message: str, hint: str = "
 
 
 def _check_column(
-    table: Table, col: Column, cplan: ColumnPlan, samples: Samples | None
+    table: Table, col: Column, cplan: ColumnPlan, samples: Samples | None, personal: bool
 ) -> list[LintProblem]:
     from stagewall.masking.transformers import build_transformer, get_transformer_class
 
@@ -196,8 +205,8 @@ def _check_column(
     except StagewallError as exc:
         return [_err(Rule.BAD_PARAMS, t, c, exc.message, exc.hint)]
     if cplan.transformer == KEEP:
-        return _check_keep(table, col, samples)
-    out: list[LintProblem] = []
+        return _check_keep(table, col, samples, personal)
+    out = _check_constraints(table, col, cplan)
     if col.kind not in cls.accepts:
         accepted = ", ".join(sorted(k.value for k in cls.accepts))
         out.append(
@@ -225,7 +234,19 @@ def _check_column(
             )
     if col.max_length is not None:
         longest = inst.max_output_length(col.max_length)
-        if longest is not None and longest > col.max_length:
+        if longest is None and "max_length" in cls.Params.model_fields:
+            out.append(
+                _err(
+                    Rule.TOO_LONG,
+                    t,
+                    c,
+                    f"transformer {cls.name!r} can write values longer than the column "
+                    f"holds ({col.max_length} characters): pseudonyms can be longer than "
+                    "what they replace",
+                    f"set params.max_length: {col.max_length} (`mask plan` does)",
+                )
+            )
+        elif longest is not None and longest > col.max_length:
             out.append(
                 _err(
                     Rule.TOO_LONG,
@@ -271,13 +292,79 @@ def _check_column(
     return out
 
 
+def _check_domains(plan: Plan) -> list[LintProblem]:
+    """Members of one consistency domain must share transformer and params."""
+    first: dict[str, tuple[str, str, ColumnPlan]] = {}
+    out: list[LintProblem] = []
+    for tname in sorted(plan.tables):
+        tplan = plan.tables[tname]
+        if tplan.reference:
+            continue
+        for cname, cp in sorted(tplan.columns.items()):
+            domain = cp.params.get("consistency")
+            if not isinstance(domain, str):
+                continue
+            if domain not in first:
+                first[domain] = (tname, cname, cp)
+                continue
+            t0, c0, cp0 = first[domain]
+            if (cp.transformer, cp.params) != (cp0.transformer, cp0.params):
+                out.append(
+                    _err(
+                        Rule.CONSISTENCY_MISMATCH,
+                        tname,
+                        cname,
+                        f"consistency domain {domain!r}: transformed with {_describe(cp)} but "
+                        f"{t0}.{c0} with {_describe(cp0)}; equal values would not stay equal",
+                        "give every column of the domain the same transformer and params",
+                    )
+                )
+    return out
+
+
+def _check_constraints(table: Table, col: Column, cplan: ColumnPlan) -> list[LintProblem]:
+    from stagewall.masking._context import checked, fixed_list
+
+    t, c = table.qualified, col.name
+    listed = fixed_list(table, col)
+    if listed is not None and cplan.transformer not in ("null", "constant"):
+        return [
+            _err(
+                Rule.FIXED_LIST,
+                t,
+                c,
+                f"the column holds {listed}, but transformer {cplan.transformer!r} writes "
+                "values outside it: the target would refuse the rows part-way",
+                "keep the column (a fixed list of values is not personal data), or use "
+                "`constant` with one of the listed values",
+            )
+        ]
+    checks = checked(table, col) if listed is None else []
+    if checks:
+        return [
+            LintProblem(
+                Severity.WARNING,
+                Rule.CHECK_CONSTRAINT,
+                t,
+                c,
+                f"transformer {cplan.transformer!r} writes values that must pass "
+                f"{len(checks)} CHECK constraint{'s' if len(checks) > 1 else ''} of the table "
+                f"({'; '.join(checks)[:200]})",
+                "make sure the masked values satisfy the check, or choose another transformer",
+            )
+        ]
+    return []
+
+
 def _writes_null(cplan: ColumnPlan) -> bool:
     if cplan.transformer == "null":
         return True
     return cplan.transformer == "constant" and cplan.params.get("value", 0) is None
 
 
-def _check_keep(table: Table, col: Column, samples: Samples | None) -> list[LintProblem]:
+def _check_keep(
+    table: Table, col: Column, samples: Samples | None, personal: bool
+) -> list[LintProblem]:
     from stagewall.masking.classify import classify_column
 
     values = list(samples.get((table.qualified, col.name), ())) if samples else []
@@ -290,6 +377,7 @@ def _check_keep(table: Table, col: Column, samples: Samples | None) -> list[Lint
         is_primary_key=col.name in table.primary_key,
         is_foreign_key=any(col.name in fk.columns for fk in table.foreign_keys),
         max_length=col.max_length,
+        personal_table=personal,
     )
     if finding.transformer == KEEP:
         return []

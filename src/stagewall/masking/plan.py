@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from stagewall.errors import ConfigError
 from stagewall.masking.schema import Schema
@@ -37,10 +37,33 @@ class ColumnPlan(BaseModel):
     reason: str = ""
 
 
+REFERENCE_REASON = "the table is marked as reference data (reference: true): copied as is"
+
+
 class TablePlan(BaseModel):
+    """One table's columns. ``reference: true`` (one line) marks the table as public
+    reference data: every column is copied as is, whatever the entries below say.
+    Its columns must still be listed, so a new column still stops the run."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    reference: bool = False
+    reason: str = ""
     columns: dict[str, ColumnPlan]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reference_keeps(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("reference") is True:
+            cols = data.get("columns")
+            if isinstance(cols, dict):
+                data = {
+                    **data,
+                    "columns": {
+                        name: {"transformer": "keep", "reason": REFERENCE_REASON} for name in cols
+                    },
+                }
+        return data
 
 
 class Plan(BaseModel):
@@ -62,6 +85,11 @@ class Plan(BaseModel):
         data = self.model_dump(mode="json")
         if data.get("schemas") is None:
             data.pop("schemas", None)  # plans without a scope hash as before it existed
+        for table in data["tables"].values():  # likewise tables not marked as reference
+            if not table.get("reference"):
+                table.pop("reference", None)
+            if not table.get("reason"):
+                table.pop("reason", None)
         return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
     def sha256(self) -> str:
@@ -75,8 +103,11 @@ def dump_plan(plan: Plan) -> str:
         data["schemas"] = sorted(plan.schemas)
     data["tables"] = {}
     for tname in sorted(plan.tables):
-        cols = plan.tables[tname].columns
+        tplan = plan.tables[tname]
+        cols = tplan.columns
         data["tables"][tname] = {
+            **({"reference": True} if tplan.reference else {}),
+            **({"reason": tplan.reason} if tplan.reason else {}),
             "columns": {
                 cname: {
                     "transformer": cols[cname].transformer,
@@ -88,7 +119,7 @@ def dump_plan(plan: Plan) -> str:
                     "reason": cols[cname].reason,
                 }
                 for cname in sorted(cols)
-            }
+            },
         }
     header = (
         "# stagewall masking plan: every column has a transformer or an explicit keep.\n"
@@ -198,6 +229,7 @@ def consistency_salt(schema: Schema, table: str, column: str) -> str:
 
 
 __all__ = [
+    "REFERENCE_REASON",
     "ColumnPlan",
     "Plan",
     "TablePlan",

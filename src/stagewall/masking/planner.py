@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stagewall.masking.lint import KEEP, LintProblem, lint_plan
-from stagewall.masking.plan import ColumnPlan, Plan, TablePlan, root_key
+from stagewall.masking.plan import REFERENCE_REASON, ColumnPlan, Plan, TablePlan, root_key
 from stagewall.masking.schema import Schema, Table
 
 DEFAULT_SAMPLE = 1000
@@ -83,8 +83,11 @@ def plan_from_schema(
     schema: Schema, samples: Samples, *, schemas: Sequence[str] | None = None
 ) -> Plan:
     """The plan for ``schema`` given sampled values (pure: no database access)."""
+    from stagewall.masking._context import fixed_list, personal_tables, reference_tables
     from stagewall.masking.db import is_generated
 
+    personal = personal_tables(schema)
+    reference = reference_tables(schema, samples, personal)
     chosen: dict[tuple[str, str], ColumnPlan] = {}
     for table in schema.tables:
         for col in table.columns:
@@ -95,7 +98,24 @@ def plan_from_schema(
                     reason="generated column: recomputed on the target from masked columns",
                 )
                 continue
-            chosen[ref] = _classify(table, col.name, samples.get(ref, ()))
+            listed = fixed_list(table, col)
+            if listed is not None:
+                chosen[ref] = ColumnPlan(transformer=KEEP, reason=listed)
+                continue
+            chosen[ref] = _classify(
+                table, col.name, samples.get(ref, ()), table.qualified in personal
+            )
+    marked: dict[str, str] = {}
+    for tname, why in reference.items():
+        t = schema.table(tname)
+        refs = [(tname, c.name) for c in t.columns] if t is not None else []
+        if any(chosen[r].transformer != KEEP for r in refs):
+            marked[tname] = why
+            for r in refs:
+                chosen[r] = ColumnPlan(transformer=KEEP, reason=REFERENCE_REASON)
+    from stagewall.masking._domains import apply_domains, propose_domains
+
+    apply_domains(schema, chosen, propose_domains(chosen, samples))
     for table in schema.tables:
         for fk in table.foreign_keys:
             for fk_col in fk.columns:
@@ -117,13 +137,15 @@ def plan_from_schema(
                 )
     tables: dict[str, TablePlan] = {}
     for table in schema.tables:
+        cols = {c.name: chosen[(table.qualified, c.name)] for c in table.columns}
+        mark = marked.get(table.qualified)
         tables[table.qualified] = TablePlan(
-            columns={c.name: chosen[(table.qualified, c.name)] for c in table.columns}
+            reference=mark is not None, reason=mark or "", columns=cols
         )
     return Plan(schemas=tuple(sorted(schemas)) if schemas else None, tables=tables)
 
 
-def _classify(table: Table, column: str, values: Sequence[object]) -> ColumnPlan:
+def _classify(table: Table, column: str, values: Sequence[object], personal: bool) -> ColumnPlan:
     from stagewall.masking.classify import classify_column
 
     col = table.column(column)
@@ -138,6 +160,7 @@ def _classify(table: Table, column: str, values: Sequence[object]) -> ColumnPlan
         is_primary_key=column in table.primary_key,
         is_foreign_key=any(column in fk.columns for fk in table.foreign_keys),
         max_length=col.max_length,
+        personal_table=personal,
     )
     return ColumnPlan(
         transformer=str(finding.transformer),

@@ -124,6 +124,8 @@ class MaskingRecord:
     subset: tuple[str, ...] = ()
     objects_created: tuple[str, ...] = ()  # views, functions, triggers recreated
     objects_skipped: tuple[tuple[str, str], ...] = ()  # (object, reason): not recreated
+    # counts of tables, keys, indexes, views, functions, triggers on both sides
+    schema_comparison: Mapping[str, Any] | None = None
     stagewall_version: str = __version__
 
     def to_json(self) -> dict[str, Any]:
@@ -138,6 +140,9 @@ class MaskingRecord:
         data["subset"] = list(self.subset)
         data["objects_created"] = list(self.objects_created)
         data["objects_skipped"] = [{"object": o, "reason": r} for o, r in self.objects_skipped]
+        data["schema_comparison"] = (
+            dict(self.schema_comparison) if self.schema_comparison is not None else None
+        )
         return data
 
 
@@ -148,6 +153,23 @@ def transformers_of(plan: Plan) -> dict[str, str]:
         for t, tp in sorted(plan.tables.items())
         for c, cp in sorted(tp.columns.items())
     }
+
+
+def audit_details(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The record as audit event details: table and column names are values, never keys.
+
+    The audit log refuses a mapping key that reads like a secret (``password``,
+    ``api_key``), which is right for event fields but wrong for the *names* of the
+    tables and columns a run masked: a ``users.password`` column redacted by the plan
+    must be recorded, not make the record refused after the target is complete. So
+    the name-keyed maps (``rows``, ``transformers``) travel as lists of entries.
+    """
+    out = dict(data)
+    out["rows"] = [{"table": t, "rows": n} for t, n in sorted(dict(data["rows"]).items())]
+    out["transformers"] = [
+        {"column": c, "transformer": name} for c, name in sorted(dict(data["transformers"]).items())
+    ]
+    return out
 
 
 def current_actor() -> str:
@@ -165,6 +187,7 @@ def record_run(record: MaskingRecord, store: Store, *, actor: str | None = None)
     """Append the record to the audit log and ``masking_runs`` atomically; its audit index."""
     who = actor or current_actor()
     data = record.to_json()
+    details = audit_details(data)
     resource = _describe(record.target)
     rows_total = sum(record.rows.values())
     events = [
@@ -181,7 +204,7 @@ def record_run(record: MaskingRecord, store: Store, *, actor: str | None = None)
                 if record.status is RunStatus.COMPLETED
                 else f"masking run into {resource} failed: {record.error or 'unknown error'}"
             ),
-            details=data,
+            details=details,
         )
     ]
     if record.verification in (Verification.PASSED, Verification.FAILED):
@@ -288,6 +311,7 @@ __all__ = [
     "MaskingRecord",
     "RunStatus",
     "Verification",
+    "audit_details",
     "current_actor",
     "list_runs",
     "masking_runs",

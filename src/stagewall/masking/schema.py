@@ -18,6 +18,9 @@ class Column:
     max_length: int | None = None  # character length limit, if any
     default: str | None = None  # server default expression as text (sequences, ...)
     is_identity: bool = False  # serial/identity/auto-increment
+    # PostgreSQL: the last value its sequence handed out on the source (None: unused,
+    # unreadable, or another database); the target's sequence continues from there
+    sequence_value: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -106,8 +106,10 @@ def test_keys_and_uniqueness() -> None:
     ) and "primary key" in pk.reason
     fk = c("orders", "customer_id", K.INTEGER, [1, 2], is_foreign_key=True)
     assert fk.transformer == "keep" and "foreign key" in fk.reason
-    uniq_email = c("customers", "email", samples=EMAILS, is_unique=True, max_length=120)
-    assert uniq_email.transformer == "email" and uniq_email.params == {"max_length": 120}
+    uniq_email = c("customers", "email", samples=EMAILS, is_unique=True, max_length=40)
+    assert uniq_email.transformer == "email" and uniq_email.params == {"max_length": 40}
+    wide = c("customers", "email", samples=EMAILS, is_unique=True, max_length=120)
+    assert wide.params == {}  # every output fits 120 already
     uniq_name = c("users", "first_name", samples=["Sarah", "John"], is_unique=True)
     assert uniq_name.transformer == "fpe_alnum" and "unique-safe" in uniq_name.reason
     pk_email = c("accounts", "email", samples=EMAILS, is_primary_key=True)
@@ -223,6 +225,68 @@ def test_a_column_of_addresses_without_an_address_name_is_masked() -> None:
     samples: list[object] = [f"{i} Main Street, Springfield" for i in range(1, 40)]
     f = classify_column(table="orders", column="ship_to", kind=ColumnKind.TEXT, samples=samples)
     assert f.transformer == "street_address"
+
+
+@pytest.mark.parametrize(
+    ("column", "category"),
+    [
+        ("ship_address", Category.STREET_ADDRESS),  # "shipaddress" holds "ipaddress"
+        ("ShipAddress", Category.STREET_ADDRESS),
+        ("client_ip", Category.IP_ADDRESS),
+        ("mailing_address", Category.STREET_ADDRESS),
+        ("oldpassword", Category.SECRET),  # secrets still match inside a word
+    ],
+)
+def test_name_rules_match_words_not_substrings(column: str, category: Category) -> None:
+    assert c("orders", column).category is category
+
+
+def test_places_are_masked_for_people_and_kept_as_reference() -> None:
+    # Pagila country.country: "Chad" became a person's name
+    chad = c("country", "country", samples=["Chad", "Chile", "China", "Peru"])
+    assert (chad.category, chad.transformer) == (Category.REFERENCE, "keep")
+    assert "reference" in chad.reason
+    assert c("city", "city", samples=["Lethbridge", "Woodridge"]).transformer == "keep"
+    # the same columns in somebody's address are masked
+    assert c("customer", "country", samples=["Chad", "Chile"]).transformer == "country"
+    assert c("invoice", "billing_country", samples=["Brazil"]).transformer == "country"
+    assert c("address", "district", personal_table=True).transformer == "region"
+    assert c("orders", "ship_region", samples=["WA", "SP"]).transformer == "region"
+    assert c("customers", "state").transformer == "region"
+    assert c("orders", "order_state", samples=["shipped", "open"]).transformer == "keep"
+
+
+def test_reference_values_are_kept() -> None:
+    german = c("language", "name", samples=["English", "Italian", "Japanese", "German"])
+    assert german.transformer == "keep" and "language" in german.reason
+    genre = c("genre", "name", samples=["Rock", "Jazz", "Bossa Nova", "Latin", "Blues"])
+    assert genre.transformer == "keep" and "genres" in genre.reason
+    money = c("prices", "code", samples=["EUR", "USD", "GBP", "JPY"])
+    assert money.transformer == "keep" and "currency" in money.reason
+    product = c("products", "product_name", samples=["Chai", "Chang", "Aniseed Syrup"])
+    assert product.transformer == "keep" and "catalogue" in product.reason
+    # names of people in a table with a neutral name are still masked
+    speakers = c("talks", "speaker_name", samples=NAMES)
+    assert speakers.transformer != "keep"
+
+
+def test_names_photos_and_dates_in_peoples_records() -> None:
+    ship = c("orders", "ship_name", samples=["Vins et alcools Chevalier", "Toms Spezialitäten"])
+    assert ship.transformer == "company"
+    assert c("orders", "ship_name", samples=NAMES).transformer == "full_name"
+    assert c("employees", "photo", K.BYTES, [b"\x89PNG"]).transformer == "null"
+    path = c("employees", "photo_path", samples=["http://accweb/employees/davolio.bmp"])
+    assert path.transformer == "redact"
+    assert c("employees", "hire_date", K.DATE, [dt.date(1992, 5, 1)]).transformer == "date_shift"
+    assert c("categories", "picture", K.BYTES, [b"\x89PNG"]).transformer == "keep"
+
+
+def test_plan_bounds_pseudonyms_by_the_column_length() -> None:
+    city = c("customers", "city", samples=["Berlin"], max_length=10)
+    assert city.params == {"max_length": 10}
+    assert c("customers", "city", samples=["Berlin"], max_length=200).params == {}
+    scrub = c("tickets", "notes", samples=["Call Jane Smith on +44 20 7946 0958"], max_length=64)
+    assert scrub.transformer == "text_scrub" and scrub.params == {"max_length": 64}
 
 
 def test_json_address_documents_stay_json() -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stagewall.errors import MaskingError
+from stagewall.errors import ConfigError
 from stagewall.keys import MaskingKey
 from stagewall.masking.transformers import _dicts, build_transformer
 from stagewall.masking.transformers._feistel import unpermute
@@ -74,15 +74,61 @@ def test_email_unique_on_realistic_addresses(addrs: list[str]) -> None:
     assert len(set(out)) == len(addrs)
 
 
-def test_email_max_length_drops_names_then_fails_closed() -> None:
+def test_email_max_length_drops_names_then_takes_the_short_token() -> None:
+    """Sakila: e-mail varchar(50), a 29-character address gave a 59-character output
+    and the run failed part-way. Long addresses now take a keyed 80-bit token."""
     tr = t("email", max_length=40, domain="ex.io")
-    out = tr.transform(["ab@cd.io", "john.smith@gmail.com"])
+    long = "a.very.long.address.that.cannot.fit@example.org"
+    out = tr.transform(["ab@cd.io", "john.smith@gmail.com", long])
     assert all(len(o) <= 40 for o in out)
     assert out[0].count(".") == 3  # names kept when they fit
     assert out[1].count(".") == 1  # names dropped: token@ex.io
-    with pytest.raises(MaskingError, match="longer than max_length 40"):
-        tr.transform(["a.very.long.address.that.cannot.fit@example.org"])
+    assert re.fullmatch(r"9[a-z2-7]{16}@ex\.io", out[2])
     assert tr.max_output_length(255) == 40
+    sakila = t("email", max_length=50, domain="example.com")
+    assert len(sakila.transform(["MARY.SMITH@sakilacustomer.org"])[0]) <= 50
+    with pytest.raises(ConfigError, match="shorter than the shortest masked address"):
+        t("email", max_length=20, domain="example.com")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=120), min_size=1, max_size=30, unique=True))
+def test_email_local_part_at_most_64_and_unique(addrs: list[str]) -> None:
+    out = t("email").transform(addrs)
+    assert all(len(str(o).split("@")[0]) <= 64 for o in out)
+    assert len(set(out)) == len(addrs)
+
+
+_BOUNDED = ["first_name", "last_name", "full_name", "username", "street_address", "city",
+            "region", "country", "company"]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(_BOUNDED),
+    st.integers(min_value=12, max_value=40),
+    st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=20),
+)
+def test_bounded_pseudonyms_fit_max_length(name: str, limit: int, values: list[str]) -> None:
+    try:
+        tr = t(name, max_length=limit)
+    except ConfigError as exc:  # too narrow for this dictionary: refused when built
+        assert "leaves too few pseudonyms" in exc.message
+        return
+    bound = tr.max_output_length(limit)
+    assert bound is not None and bound <= limit
+    assert all(len(str(o)) <= limit for o in tr.transform(values))
+
+
+def test_unbounded_outputs_are_unchanged_by_the_new_param() -> None:
+    values = ["Sarah Connor", "Kim", "12 Baker St"]
+    for name in _BOUNDED:
+        assert t(name).transform(values) == t(name, max_length=None).transform(values)
+
+
+def test_too_narrow_for_a_dictionary_is_refused() -> None:
+    with pytest.raises(ConfigError, match="leaves too few pseudonyms"):
+        t("full_name", max_length=5)
 
 
 def test_email_unbounded_length_estimate() -> None:

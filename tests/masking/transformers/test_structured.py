@@ -130,3 +130,18 @@ def test_text_scrub_passes_values_that_are_not_text() -> None:
     out = tr.transform(["call jane.doe@corp.example", 12345, None, b"\x00", 3.5])
     assert "jane.doe@corp.example" not in str(out[0]) and str(out[0]).startswith("call ")
     assert out[1:] == [12345, None, b"\x00", 3.5]
+
+
+def test_text_scrub_max_length_bounds_the_output() -> None:
+    """Chinook composer varchar(220): a scrubbed text grew to 233 characters."""
+    key = MaskingKey("kid", b"k" * 32)
+    text = "Call Jane Smith at jane.smith@example.org or +44 20 7946 0958. " * 3
+    plain = build_transformer("text_scrub", {}, key=key)
+    bounded = build_transformer("text_scrub", {"max_length": len(text)}, key=key)
+    assert len(str(plain.transform([text])[0])) > len(text)
+    out = bounded.transform([text, None, 7])
+    assert len(str(out[0])) == len(text) and out[1:] == [None, 7]
+    assert bounded.max_output_length(len(text)) == len(text)
+    assert plain.transform(["x"]) == build_transformer(
+        "text_scrub", {"max_length": None}, key=key
+    ).transform(["x"])

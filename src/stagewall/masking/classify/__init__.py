@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stagewall.masking.classify._categories import Category
-from stagewall.masking.classify._columns import Finding, classify_column
+from stagewall.masking.classify._columns import Finding, bound_params, classify_column
 from stagewall.masking.classify._text import Match, detect_in_text
 
-__all__ = ["Category", "Finding", "Match", "classify_column", "detect_in_text"]
+__all__ = ["Category", "Finding", "Match", "bound_params", "classify_column", "detect_in_text"]

@@ -18,6 +18,8 @@ class Category(enum.Enum):
     STREET_ADDRESS = "street_address"
     CITY = "city"
     POSTCODE = "postcode"
+    REGION = "region"  # state, province, county, district of an address
+    COUNTRY = "country"
     DATE_OF_BIRTH = "date_of_birth"
     USERNAME = "username"
     COMPANY = "company"
@@ -25,6 +27,7 @@ class Category(enum.Enum):
     JSON_WITH_PII = "json_with_pii"
     IDENTIFIER = "identifier"
     SECRET = "secret"  # noqa: S105  (a category name, not a password)
+    REFERENCE = "reference"  # public reference data (countries, currencies, genres, ...)
     OTHER = "other"
 
 

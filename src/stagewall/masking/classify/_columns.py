@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stagewall.masking.classify._categories import Category
-from stagewall.masking.classify._rules import FREE_TEXT, PERSON_TABLES, match_rule, split_name
+from stagewall.masking.classify._reference import reference_kind
+from stagewall.masking.classify._rules import (
+    FREE_TEXT,
+    PERSON_TABLES,
+    in_address_context,
+    match_rule,
+    split_name,
+)
 from stagewall.masking.classify._text import detect_in_text
 from stagewall.masking.classify._validators import (
     is_card,
@@ -58,6 +65,8 @@ _DEFAULT: dict[Category, tuple[str, dict[str, Any]]] = {
     Category.LAST_NAME: ("last_name", {}),
     Category.STREET_ADDRESS: ("street_address", {}),
     Category.CITY: ("city", {}),
+    Category.REGION: ("region", {}),
+    Category.COUNTRY: ("country", {}),
     Category.POSTCODE: ("postcode", {}),
     Category.DATE_OF_BIRTH: ("birth_date", {"generalise": "year"}),
     Category.USERNAME: ("username", {}),
@@ -117,13 +126,48 @@ _BY_KIND: dict[ColumnKind, tuple[str, dict[str, Any]]] = {
 }
 
 
+# Transformers whose ``max_length`` param keeps their output within the column.
+BOUNDED = frozenset(
+    {"email", "first_name", "last_name", "full_name", "username", "street_address", "city",
+     "region", "country", "company", "text_scrub"}
+)  # fmt: skip
+
+
+def bound_params(name: str, params: dict[str, Any], max_length: int | None) -> dict[str, Any]:
+    """``params`` with ``max_length`` set from the column's declared length, when the
+    transformer's longest output would not fit the column (else unchanged)."""
+    if not max_length or name not in BOUNDED:
+        return params
+    from stagewall.keys import MaskingKey
+    from stagewall.masking.transformers import build_transformer
+
+    key = MaskingKey(key_id="plan", secret=b"\0" * 32)
+    longest = build_transformer(name, params, key=key).max_output_length(max_length)
+    if longest is not None and longest <= max_length:
+        return params
+    return {**params, "max_length": max_length}
+
+
+def _fits(name: str, params: dict[str, Any]) -> bool:
+    """Whether the bounded transformer can be built (enough dictionary entries fit)."""
+    from stagewall.errors import ConfigError
+    from stagewall.keys import MaskingKey
+    from stagewall.masking.transformers import build_transformer
+
+    try:
+        build_transformer(name, params, key=MaskingKey(key_id="plan", secret=b"\0" * 32))
+    except ConfigError:
+        return False
+    return True
+
+
 def _choose(
     cat: Category, unique: bool, kind: ColumnKind, max_length: int | None
 ) -> tuple[str, dict[str, Any]]:
     name, params = _DEFAULT[cat]
-    params = dict(params)
-    if cat is Category.EMAIL and max_length:
-        params["max_length"] = max_length
+    params = bound_params(name, dict(params), max_length)
+    if not _fits(name, params):  # too narrow for any pseudonym of this kind
+        name, params = "redact", {"preserve_length": True}
     if kind not in get_transformer_class(name).accepts:
         name, params = _BY_KIND.get(kind, ("null", {}))
     if unique and name not in _UNIQUE_SAFE:
@@ -136,6 +180,62 @@ def _choose(
         if kind in (ColumnKind.TEXT, ColumnKind.OTHER):
             return "fpe_alnum", {}
     return name, params
+
+
+# Last words of a column that names a thing in a catalogue, not a person.
+_CATALOGUE = frozenset(
+    {"name", "title", "category", "genre", "label", "caption", "type", "kind", "language",
+     "currency", "unit", "brand", "model", "product", "album", "track", "song", "film",
+     "movie", "book", "rating", "format"}
+)  # fmt: skip
+_PHOTO = frozenset({"photo", "picture", "avatar", "portrait", "image", "signature", "selfie"})
+_LIFE_EVENT = frozenset(
+    {"hire", "hired", "join", "joined", "termination", "terminated", "death", "died",
+     "admission", "admitted", "discharge", "discharged", "wedding", "anniversary"}
+)  # fmt: skip
+
+
+_IP_FULL = 43  # the longest IPv6 interface text
+
+
+def _ip_params(texts: list[str], max_length: int | None) -> tuple[dict[str, Any], str]:
+    """``ipv4_only`` for a narrow column of dotted quads; ``small_block`` when the
+    sampled addresses share a block of /16 or smaller (see ``ip_address``)."""
+    import ipaddress
+
+    params: dict[str, Any] = {}
+    why = ""
+    quads = []
+    for t in texts:
+        try:
+            quads.append(ipaddress.IPv4Address(t))
+        except ValueError:
+            continue
+    if not quads:
+        return params, why
+    if max_length is not None and max_length < _IP_FULL and len(quads) == len(texts):
+        params["ipv4_only"] = True
+        why += f"; only IPv4 addresses fit {max_length} characters"
+    ints = [int(q) for q in quads]
+    common = 32 - (max(ints) ^ min(ints)).bit_length() if len(set(ints)) > 1 else 32
+    if len(quads) == len(texts) and common >= 16:
+        prefix = min(common, 24)
+        block = ipaddress.IPv4Network((min(ints), prefix), strict=False)
+        params["small_block"] = str(block)
+        why += (
+            f"; all sampled addresses lie in {block}: they move to the neighbouring block, "
+            "so no masked address is another source address"
+        )
+    return params, why
+
+
+def _strong_values(texts: list[str]) -> bool:
+    """True when some sample is an e-mail, phone, IBAN, card or national id."""
+    return any(check(t) for t in texts for cat, check, _ in _VALIDATORS[:3])
+
+
+def found_text_redact(reason: str) -> Finding:
+    return Finding(Category.OTHER, "redact", {}, reason, 0.8)
 
 
 def _json_docs(kind: ColumnKind, samples: Sequence[object]) -> list[Any] | None:
@@ -218,9 +318,15 @@ def classify_column(
     is_primary_key: bool = False,
     is_foreign_key: bool = False,
     max_length: int | None = None,
+    personal_table: bool | None = None,
     _in_json: bool = False,
 ) -> Finding:
-    """Propose a transformer for one column, with the category, a reason and a confidence."""
+    """Propose a transformer for one column, with the category, a reason and a confidence.
+
+    ``personal_table``: whether the table holds data about people (the planner
+    knows from the table's other columns and foreign keys); None: judged from the
+    table's name alone.
+    """
     unique = is_unique or is_primary_key
     texts = _texts(samples)
     n = len(texts)
@@ -228,11 +334,79 @@ def classify_column(
     rule_cat = rule.category if rule else None
     label = f"name rule '{rule.label}'" if rule else ""
     person_table = PERSON_TABLES.search(table.lower()) is not None
-    if rule is None and kind is ColumnKind.TEXT and split_name(column) == ["name"] and person_table:
+    personal = person_table if personal_table is None else (personal_table or person_table)
+    words = split_name(column)
+    context = in_address_context(column)
+    if rule is None and kind is ColumnKind.TEXT and words == ["name"] and person_table:
         rule_cat, label = Category.PERSON_NAME, "name rule 'name' on a person table"
+    elif rule is None and kind is ColumnKind.TEXT and words[-1:] == ["name"] and context:
+        # ship_name, recipient_name: somebody's (or some company's) name in an address
+        looks = _name_category(texts)
+        rule_cat = Category.PERSON_NAME if looks or not texts else Category.COMPANY
+        label = f"name rule 'name' in an address ({'_'.join(words)})"
+    # what verify would read as a person's name in a kept column is never kept as
+    # reference data ("Aurora" the city is also a first name)
+    has_names = any(detect_in_text(t) for t in texts)
+    if (
+        rule_cat in (Category.CITY, Category.REGION, Category.COUNTRY)
+        and not (personal or context)
+        and not has_names
+    ):
+        return Finding(
+            Category.REFERENCE,
+            "keep",
+            {},
+            f"{label} in a table without personal data: a place name is public reference data",
+            0.8,
+        )
+    if (
+        rule_cat is None
+        and not personal
+        and not has_names
+        and kind in (ColumnKind.TEXT, ColumnKind.OTHER)
+    ):
+        ref = reference_kind(texts)
+        if ref is not None:
+            what, hits, distinct = ref
+            return Finding(
+                Category.REFERENCE,
+                "keep",
+                {},
+                f"public reference data: {hits}/{distinct} distinct samples are {what}",
+                0.85,
+            )
+        if (
+            words
+            and words[-1] in _CATALOGUE
+            and not _strong_values(texts)
+            and _name_category(texts) is None
+        ):
+            return Finding(
+                Category.REFERENCE,
+                "keep",
+                {},
+                f"catalogue {words[-1]} in a table without personal data "
+                "(product, title or category names are public)",
+                0.75,
+            )
+    if personal and kind is ColumnKind.BYTES and _PHOTO & set(words):
+        return Finding(Category.OTHER, "null", {}, "a photo or document of a person (binary)", 0.85)
+    if personal and kind is ColumnKind.TEXT and _PHOTO & set(words) and rule_cat is None:
+        return found_text_redact(f"a path or link to a person's photo or document ({column})")
+    if personal and kind in (ColumnKind.DATE, ColumnKind.TIMESTAMP) and _LIFE_EVENT & set(words):
+        return Finding(
+            Category.OTHER,
+            "date_shift",
+            {},
+            f"a date in a person's life ({'_'.join(words)}): shifted per row",
+            0.8,
+        )
 
     def found(cat: Category, reason: str, confidence: float) -> Finding:
         name, params = _choose(cat, unique, kind, max_length)
+        if name == "ip_address":
+            params, why = _ip_params(texts, max_length)
+            reason += why
         if unique and name not in _UNIQUE_SAFE:
             reason += "; unique column: no unique-safe transformer fits this type, review"
             confidence = min(confidence, 0.5)
@@ -240,6 +414,12 @@ def classify_column(
             reason += f"; unique column, so the unique-safe {name} instead of {_DEFAULT[cat][0]}"
         return Finding(cat, name, params, reason, confidence)
 
+    if kind is ColumnKind.TEXT and texts and not _in_json:
+        # a JSON document that holds an address is masked per path, never replaced
+        # by one street string (which would no longer be JSON)
+        docs = _json_docs(kind, samples)
+        if docs is not None:
+            return _classify_json(table, column, docs)
     if kind in (ColumnKind.TEXT, ColumnKind.OTHER) and texts:
         by_value = _value_category(texts)
         if by_value is not None:

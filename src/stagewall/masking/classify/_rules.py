@@ -17,7 +17,9 @@ _ANY = frozenset(ColumnKind)
 class NameRule:
     category: Category
     label: str
-    compact: tuple[str, ...] = ()  # substrings of the joined lower-case name
+    # each matches where a run of the name's words starts with it ("email" in
+    # ``EMAIL_ADDR``, ``contact_email``; never "ipaddress" inside ``ship_address``)
+    compact: tuple[str, ...] = ()
     tokens: tuple[str, ...] = ()  # whole words of the name
     kinds: frozenset[ColumnKind] = _TEXTISH
 
@@ -129,6 +131,13 @@ RULES: tuple[NameRule, ...] = (
     ),
     NameRule(Category.CITY, "city", ("city",), ("town", "locality")),
     NameRule(
+        Category.REGION,
+        "region",
+        ("region", "province", "district", "county"),
+        ("state", "prefecture", "canton", "territory"),
+    ),
+    NameRule(Category.COUNTRY, "country", ("country",), ("nation",)),
+    NameRule(
         Category.POSTCODE,
         "postcode",
         ("postcode", "postalcode", "zipcode"),
@@ -169,18 +178,52 @@ _META_SUFFIX = frozenset(
 )  # fmt: skip
 
 
+# Words that put a name, country or region column into somebody's address
+# (``ship_name``, ``billing_country``, ``ship_region``).
+ADDRESS_CONTEXT = frozenset(
+    {"ship", "shipping", "shipto", "bill", "billing", "delivery", "deliver", "mailing",
+     "home", "postal", "recipient", "consignee", "customer", "contact", "residence",
+     "resident", "birth", "patient", "employee", "personal", "private"}
+)  # fmt: skip
+
+
+def _matches(rule: NameRule, words: list[str]) -> bool:
+    if any(t in words for t in rule.tokens):
+        return True
+    if rule.category is Category.SECRET:
+        # fail safe for secrets: a substring is enough (``oldpassword``)
+        compact = "".join(words)
+        return any(c in compact for c in rule.compact)
+    # words, not substrings: a run of whole words must start with the entry
+    runs = ["".join(words[i:]) for i in range(len(words))]
+    return any(run.startswith(c) for c in rule.compact for run in runs)
+
+
 def match_rule(column: str, kind: ColumnKind) -> NameRule | None:
     words = split_name(column)
-    compact = "".join(words)
     meta = len(words) > 1 and words[-1] in _META_SUFFIX
     for rule in RULES:
         if kind not in rule.kinds:
             continue
         if meta and not (rule.category is Category.SECRET and words[-1] in {"key", "hash"}):
             continue
-        if any(c in compact for c in rule.compact) or any(t in words for t in rule.tokens):
+        if _matches(rule, words):
             return rule
     return None
 
 
-__all__ = ["FREE_TEXT", "PERSON_TABLES", "RULES", "NameRule", "match_rule", "split_name"]
+def in_address_context(column: str) -> bool:
+    """True when the column's name puts it into somebody's address or record."""
+    return any(w in ADDRESS_CONTEXT for w in split_name(column))
+
+
+__all__ = [
+    "ADDRESS_CONTEXT",
+    "FREE_TEXT",
+    "PERSON_TABLES",
+    "RULES",
+    "NameRule",
+    "in_address_context",
+    "match_rule",
+    "split_name",
+]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from stagewall.masking.classify._addresses import find_streets
 from stagewall.masking.classify._categories import Category
+from stagewall.masking.classify._reference import is_reference_value
 from stagewall.masking.classify._validators import EMAIL, is_card, is_iban, is_ip
 from stagewall.masking.transformers import _dicts
 from stagewall.masking.transformers._checksums import IBAN_LENGTHS
@@ -243,8 +244,31 @@ def detect_in_text(text: str) -> list[Match]:
             if 7 <= sum(map(str.isdigit, m.group(0))) <= 15
         ]
         found += [Match(Category.STREET_ADDRESS, s, e, text[s:e]) for s, e in find_streets(text)]
-    found += _names(text)
+    found += [m for m in _names(text) if not _in_reference_value(text, m)]
     return _non_overlapping(found)
+
+
+_CELL = 60  # longest reference value looked for around a name
+
+
+def _in_reference_value(text: str, m: Match) -> bool:
+    """Whether the name ``m`` is part of a value that is reference data as a whole
+    ("Chad" the country, "German" the language, "Bossa Nova" the genre).
+
+    A value is the whole text, or one of the NUL-separated texts verify joins for
+    one call; only short values are looked at (bounded windows, no rescans).
+    """
+    lo = max(0, m.start - _CELL)
+    a = text.rfind("\x00", lo, m.start)
+    if a == -1 and lo:
+        return False
+    hi = min(len(text), m.end + _CELL)
+    b = text.find("\x00", m.end, hi)
+    if b == -1:
+        if hi != len(text):
+            return False
+        b = len(text)
+    return is_reference_value(text[a + 1 : b].strip())
 
 
 def _non_overlapping(found: list[Match]) -> list[Match]:

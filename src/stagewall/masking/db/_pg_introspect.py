@@ -89,6 +89,25 @@ WHERE p.prokind IN ('f', 'p')
     + "ORDER BY p.oid\n"
 )
 
+AGGREGATES = (
+    """
+SELECT p.oid::regprocedure::text,
+       pg_catalog.format('CREATE AGGREGATE %%I.%%I(%%s) (SFUNC = %%s, STYPE = %%s%%s%%s%%s)',
+         n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
+         a.aggtransfn::regproc, pg_catalog.format_type(a.aggtranstype, NULL),
+         CASE WHEN a.aggfinalfn <> 0 THEN ', FINALFUNC = ' || a.aggfinalfn::regproc END,
+         CASE WHEN a.agginitval IS NOT NULL
+              THEN ', INITCOND = ' || pg_catalog.quote_literal(a.agginitval) END,
+         CASE WHEN a.aggcombinefn <> 0 THEN ', COMBINEFUNC = ' || a.aggcombinefn::regproc END)
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_aggregate a ON a.aggfnoid = p.oid
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE p.prokind = 'a' AND a.aggkind = 'n'
+"""
+    + _user_objects("pg_catalog.pg_proc", "p")
+    + "ORDER BY p.oid\n"
+)
+
 TRIGGERS = """
 SELECT t.tgrelid, t.tgname, pg_catalog.pg_get_triggerdef(t.oid)
 FROM pg_catalog.pg_trigger t
@@ -202,6 +221,72 @@ class PgDDL:
     functions: list[tuple[str, str]] = field(default_factory=list)
     # (table, trigger name, CREATE TRIGGER ...)
     triggers: list[tuple[str, str, str]] = field(default_factory=list)
+    # partitioned tables: qualified name → partition key (``RANGE (paid)``)
+    partitioned: dict[str, str] = field(default_factory=dict)
+    # partitions in creation order: (quoted parent, schema, name, bound, own key or None)
+    partitions: list[tuple[str, str, str, str, str | None]] = field(default_factory=list)
+
+
+SEQUENCE_VALUE = """
+SELECT CASE WHEN s IS NOT NULL AND pg_catalog.has_sequence_privilege(s, 'SELECT')
+            THEN pg_catalog.pg_sequence_last_value(s::regclass) END
+FROM (SELECT pg_catalog.pg_get_serial_sequence(%s, %s) AS s) x
+"""
+
+
+def _sequence_values(cur: Any, trows: Sequence[Any], cols: dict[int, list[Column]]) -> None:
+    """Read the source sequence of every identity/serial column (in place)."""
+    import dataclasses
+
+    for oid, nsp, rel, *_ in trows:
+        qualified = f"{_q(nsp)}.{_q(rel)}"
+        for i, c in enumerate(cols[oid]):
+            if not c.is_identity:
+                continue
+            cur.execute(SEQUENCE_VALUE, (qualified, c.name))
+            row = cur.fetchone()
+            if row and row[0] is not None:
+                cols[oid][i] = dataclasses.replace(c, sequence_value=int(row[0]))
+
+
+PARTITION_KEYS = """
+SELECT c.oid, pg_catalog.pg_get_partkeydef(c.oid) FROM pg_catalog.pg_class c
+WHERE c.oid = ANY(%s) AND c.relkind = 'p'
+"""
+PARTITIONS = """
+SELECT i.inhparent, c.oid, n.nspname, c.relname,
+       pg_catalog.pg_get_expr(c.relpartbound, c.oid),
+       CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END
+FROM pg_catalog.pg_inherits i
+JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relispartition
+ORDER BY c.oid
+"""
+
+
+def _partitions(cur: Any, trows: Sequence[Any], ddl: PgDDL) -> None:
+    """Partition keys of the partitioned tables and their partitions, nested ones too."""
+    names = {r[0]: f"{r[1]}.{r[2]}" for r in trows}
+    quoted = {r[0]: f"{_q(r[1])}.{_q(r[2])}" for r in trows}  # parents, for DDL
+    cur.execute(PARTITION_KEYS, (list(names),))
+    for oid, keydef in cur.fetchall():
+        ddl.partitioned[names[oid]] = str(keydef)
+    if not ddl.partitioned:
+        return
+    cur.execute(PARTITIONS)
+    rows = cur.fetchall()
+    added = True
+    seen: set[int] = set()
+    while added:  # a partition's parent must be known first (sub-partitions)
+        added = False
+        for parent, oid, nsp, rel, bound, keydef in rows:
+            if oid in seen or parent not in quoted:
+                continue
+            seen.add(oid)
+            quoted[oid] = f"{_q(nsp)}.{_q(rel)}"
+            ddl.partitions.append((quoted[parent], str(nsp), str(rel), str(bound), keydef))
+            added = True
 
 
 def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
@@ -235,6 +320,7 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
         )
         if ident == "a":
             always.add((rel, name))
+    _sequence_values(cur, trows, cols)
     pk: dict[int, tuple[str, ...]] = {}
     uniq: dict[int, list[tuple[str, ...]]] = {o: [] for o in oids}
     fks: dict[int, list[ForeignKey]] = {o: [] for o in oids}
@@ -318,6 +404,9 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
     ddl.views = [(r[0], r[1], r[2], r[3], list(r[4] or [])) for r in cur.fetchall()]
     cur.execute(FUNCTIONS, scope)
     ddl.functions = [(str(r[0]), str(r[1])) for r in cur.fetchall()]
+    cur.execute(AGGREGATES, scope)  # after the functions their state functions are
+    ddl.functions += [(str(r[0]), str(r[1])) for r in cur.fetchall()]
+    _partitions(cur, trows, ddl)
     by_oid = {oid: f"{nsp}.{rel}" for oid, nsp, rel, _t, _k in trows}
     cur.execute(TRIGGERS, (oids,))
     ddl.triggers = [(by_oid[r[0]], str(r[1]), str(r[2])) for r in cur.fetchall()]

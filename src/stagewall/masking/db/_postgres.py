@@ -357,6 +357,13 @@ class PostgresDatabase(Database):
                         self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.q(s)}".encode())
                 for t in schema.tables:
                     self.conn.execute(self._create_sql(t, same).encode())
+                for parent, nsp, rel, bound, key in same.partitions if same else ():
+                    # rows copied into the parent are routed to these partitions
+                    by = f" PARTITION BY {key}" if key else ""
+                    self.conn.execute(
+                        f"CREATE TABLE {self.q(nsp)}.{self.q(rel)} PARTITION OF {parent} "
+                        f"{bound}{by}".encode()
+                    )
         except psycopg.Error as exc:
             err = self.fail("creating the tables failed", exc)
             skipped = "; ".join(f"{o} ({why})" for o, why in self.objects_skipped)
@@ -439,7 +446,9 @@ class PostgresDatabase(Database):
             if not c.nullable:
                 ddl += " NOT NULL"
             parts.append(ddl)
-        return f"CREATE TABLE {self.qt(t)} ({', '.join(parts)})"
+        key = same.partitioned.get(t.qualified) if same is not None else None
+        partition_by = f" PARTITION BY {key}" if key else ""
+        return f"CREATE TABLE {self.qt(t)} ({', '.join(parts)}){partition_by}"
 
     @contextmanager
     def copy_in(self, table: Table, columns: Sequence[str]) -> Iterator[CopyWriter]:
@@ -580,6 +589,14 @@ class PostgresDatabase(Database):
     def _setval(self, t: Table, c: Column) -> str:
         seq = pgsql.Literal(self.qt(t)).as_string(self.conn)
         col = pgsql.Literal(c.name).as_string(self.conn)
+        if c.sequence_value is not None:
+            # continue where the source's sequence is (never below the copied keys)
+            last = int(c.sequence_value)
+            return (
+                f"SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence({seq}, {col}), "  # noqa: S608 - identifiers quoted by q()
+                f"GREATEST({last}, COALESCE(max({self.q(c.name)}), {last})), true) "
+                f"FROM {self.qt(t)}"
+            )
         return (
             f"SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence({seq}, {col}), "  # noqa: S608 - identifiers quoted by q()
             f"COALESCE(max({self.q(c.name)}), 0) + 1, false) FROM {self.qt(t)}"

@@ -10,7 +10,7 @@ from operator import is_
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stagewall.errors import ConfigError, MaskingError
 from stagewall.keys import MaskingKey
@@ -21,17 +21,24 @@ TEXT: frozenset[ColumnKind] = frozenset({ColumnKind.TEXT})
 
 
 class ParamsModel(BaseModel):
-    """Base of every transformer's parameters: strict, frozen, no unknown fields."""
+    """Base of every transformer's parameters: strict, frozen, no unknown fields.
+
+    ``consistency`` names a consistency domain: every column whose transformer has
+    the same name, params and domain maps the same source value to the same
+    pseudonym (an e-mail in ``customers`` and in ``orders``), whatever its table.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    consistency: str | None = Field(default=None, min_length=1, max_length=120)
 
 
 class Transformer(ABC):
     """One masking function. Subclasses declare the class variables and ``_apply``.
 
     ``transform`` takes one batch and returns a list of the same length; ``None``
-    stays ``None`` (unless ``maps_none``). Output depends only on the key, the
-    transformer name, its params, the salt and the input value.
+    and the empty string stay as they are (unless ``maps_none``). Output depends
+    only on the key, the transformer name, its params, the salt and the input value.
     """
 
     name: ClassVar[str]
@@ -40,14 +47,24 @@ class Transformer(ABC):
     maps_none: ClassVar[bool] = False
     accepts: ClassVar[frozenset[ColumnKind]] = TEXT
     Params: ClassVar[type[ParamsModel]] = ParamsModel
+    # Params left out of the key derivation while they are None, so adding an
+    # optional param (``max_length``) does not change the outputs of existing plans.
+    optional_params: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, params: ParamsModel, key: MaskingKey, salt: str = "") -> None:
         if not isinstance(params, self.Params):
             raise TypeError(f"{self.name} needs {self.Params.__name__}")
         self.params = params
         self.key_id = key.key_id
+        dumped = params.model_dump(mode="json")
+        for name in self.optional_params:
+            if dumped.get(name, 0) is None:
+                del dumped[name]
+        domain = dumped.pop("consistency", None)
+        if domain is not None:  # the domain, not the column, decides the pseudonym
+            salt = f"consistency/{domain}"
         self.salt = salt
-        canon = json.dumps(params.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        canon = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
         self._key = key.derive(f"transformer/{self.name}/{canon}/{salt}")
         self._masking_key = key
         self.setup()
@@ -63,12 +80,12 @@ class Transformer(ABC):
 
     def transform(self, values: Sequence[object] | np.ndarray[Any, Any]) -> list[object]:
         items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-        if self.maps_none or not any(map(is_, items, repeat(None))):
+        if self.maps_none or not (any(map(is_, items, repeat(None))) or "" in items):
             return self._apply(items)
-        idx = [i for i, v in enumerate(items) if v is not None]
+        idx = passing(items)
         if len(idx) == len(items):
             return self._apply(items)
-        out: list[object] = [None] * len(items)
+        out: list[object] = list(items)  # NULLs and empty strings stay as they are
         if idx:
             done = self._apply([items[i] for i in idx])
             for i, v in zip(idx, done, strict=True):
@@ -81,6 +98,11 @@ class Transformer(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} key_id={self.key_id!r}>"
+
+
+def passing(items: list[Any]) -> list[int]:
+    """Positions a transformer transforms: not NULL and not an empty string."""
+    return [i for i, v in enumerate(items) if v is not None and not (type(v) is str and v == "")]
 
 
 def wrong_type(name: str, value: object, expected: str) -> MaskingError:
@@ -160,6 +182,7 @@ __all__ = [
     "as_text",
     "build_transformer",
     "get_transformer_class",
+    "passing",
     "register",
     "transformer_names",
     "validate_params",

@@ -87,6 +87,28 @@ def cities() -> ObjArray:
 
 
 @cache
+def regions() -> ObjArray:
+    return _array(sorted(set(_provider("address", _PSEUDONYM_LOCALE).states)))
+
+
+@cache
+def region_codes() -> ObjArray:
+    return _array(sorted(set(_provider("address", _PSEUDONYM_LOCALE).states_abbr)))
+
+
+@cache
+def countries() -> ObjArray:
+    return _array(sorted(set(_provider("address", _PSEUDONYM_LOCALE).countries)))
+
+
+@cache
+def country_codes(width: int) -> ObjArray:
+    p = importlib.import_module("faker.providers.address").Provider
+    codes = p.alpha_2_country_codes if width == 2 else p.alpha_3_country_codes
+    return _array(sorted(set(codes)))
+
+
+@cache
 def company_suffixes() -> ObjArray:
     return _array(sorted(set(_provider("company", _PSEUDONYM_LOCALE).company_suffixes)))
 
@@ -128,10 +150,14 @@ def fingerprint() -> str:
 __all__ = [
     "cities",
     "company_suffixes",
+    "countries",
+    "country_codes",
     "detection_first_names",
     "detection_last_names",
     "fingerprint",
     "first_names",
     "last_names",
+    "region_codes",
+    "regions",
     "street_suffixes",
 ]

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from stagewall.errors import MaskingError
 from stagewall.masking.transformers._aesprf import RowPrf
 from stagewall.masking.transformers._base import ParamsModel, Transformer, as_text, register
 from stagewall.masking.transformers._batch import base32_matrix, base32_width
@@ -49,6 +48,10 @@ def _dotted(kind: str) -> tuple[Any, Any]:
     return arr, np.array([len(w) + 1 for w in words], dtype=np.int64)
 
 
+_LOCAL_MAX = 64  # RFC 5321: a local part has at most 64 characters
+_SHORT = 17  # "9" + 16 base32 characters of an 80-bit keyed tag
+
+
 class EmailParams(ParamsModel):
     domain: str = Field(default="example.com", pattern=r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
     max_length: int | None = Field(default=None, ge=16)
@@ -67,7 +70,8 @@ class Email(Transformer):
         first = int(_padded("first")[1].max())
         last = int(_padded("last")[1].max())
         token = max(1, base32_width(4 * input_max))
-        return first + last + 2 + token + 1 + len(p.domain)
+        # a local part never exceeds 64 characters (see _group)
+        return min(first + last + 2 + token, _LOCAL_MAX) + 1 + len(p.domain)
 
     def max_output_length(self, input_max: int | None) -> int | None:
         p: EmailParams = self.params  # type: ignore[assignment]
@@ -76,7 +80,7 @@ class Email(Transformer):
         with_names = self._bound(input_max)
         if p.max_length is None:
             return with_names
-        return min(with_names, p.max_length)
+        return min(with_names, p.max_length)  # long ones take the short token (see _group)
 
     def _apply(self, values: list[Any]) -> list[object]:
         texts = as_text(self.name, values)
@@ -108,17 +112,35 @@ class Email(Transformer):
         result: list[str] = (np.take(firsts, fi) + np.take(lasts, li) + tokens).tolist()
         flen, llen = first_len[fi] - 1, last_len[li] - 1
         sizes = flen + llen + 2 + token.shape[1] + len(tail)
-        if p.max_length is not None:
-            for i in np.flatnonzero(sizes > p.max_length).tolist():
+        local = flen + llen + 2 + token.shape[1]
+        limit = p.max_length if p.max_length is not None else 1 << 30
+        too_long = (local > _LOCAL_MAX) | (sizes > limit)
+        if too_long.any():
+            short = None
+            for i in np.flatnonzero(too_long).tolist():
                 # drop the names part: TOKEN@domain is still unique (no "." in TOKEN)
                 result[i] = result[i][int(flen[i] + llen[i]) + 2 :]
-                if len(result[i]) > p.max_length:
-                    raise MaskingError(
-                        f"email: a masked address would be {len(result[i])} characters, "
-                        f"longer than max_length {p.max_length}",
-                        hint="raise max_length (the column length) or use a shorter domain",
-                    )
+                if token.shape[1] <= _LOCAL_MAX and len(result[i]) <= limit:
+                    continue
+                # a long address: a keyed 80-bit token marked by "9" (never in the
+                # base32 TOKEN, so it cannot equal any TOKEN), unique but for a
+                # collision chance of about n²/2⁸¹
+                if short is None:
+                    prf = RowPrf(subkey(self._key, f"email/short/{n}"), subkey(self._key, "x"))
+                    short = base32_matrix(np.ascontiguousarray(prf.tag(rows)[:, :10]))
+                result[i] = "9" + short[i].tobytes().decode("ascii") + tail
         return result
+
+    def setup(self) -> None:
+        p: EmailParams = self.params  # type: ignore[assignment]
+        if p.max_length is not None and p.max_length < _SHORT + 1 + len(p.domain):
+            from stagewall.errors import ConfigError
+
+            raise ConfigError(
+                f"transformer 'email': max_length {p.max_length} is shorter than the "
+                f"shortest masked address at domain {p.domain} ({_SHORT + 1 + len(p.domain)})",
+                hint="use a shorter domain, or raise max_length",
+            )
 
 
 __all__ = ["Email", "EmailParams"]

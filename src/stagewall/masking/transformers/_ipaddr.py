@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import field_validator
 
 from stagewall.errors import MaskingError
-from stagewall.masking.transformers._base import Transformer, register, wrong_type
+from stagewall.masking.transformers._base import ParamsModel, Transformer, register, wrong_type
 from stagewall.masking.transformers._feistel import (
     bits_to_ints,
     ints_to_bits,
@@ -80,17 +81,27 @@ def v4_class(x: U64) -> Any:
     return np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
 
 
-def permute_v4(x: U64, key: bytes) -> U64:
-    """The keyed permutation of IPv4 addresses: within each special block, or public → public."""
+def permute_v4(x: U64, key: bytes, avoid: ipaddress.IPv4Network | None = None) -> U64:
+    """The keyed permutation of IPv4 addresses: within each special block, or public → public.
+
+    ``avoid``: a block no public address may land in (it receives a small source
+    block; see :class:`IpAddress`).
+    """
     out = x.copy()
     cls = v4_class(x)
+    a_mask = np.uint64(int(avoid.netmask)) if avoid else np.uint64(0)
+    a_net = np.uint64(int(avoid.network_address)) if avoid else np.uint64(1)
+
+    def allowed(b: Any) -> Any:
+        y = bits_to_u64(b)
+        return (v4_class(y) < 0) & ((y & a_mask) != a_net)  # nothing avoided: 0 != 1
+
     for ci in np.unique(cls).tolist():
         sel = np.flatnonzero(cls == ci)
         if ci < 0:  # public IPv4: cycle-walk over the whole space
             bits = permute_walk(
-                u64_to_bits(x[sel], 32), np.full(32, 2, dtype=np.int64), key, "v4",
-                lambda b: v4_class(bits_to_u64(b)) < 0,
-            )  # fmt: skip
+                u64_to_bits(x[sel], 32), np.full(32, 2, dtype=np.int64), key, "v4", allowed
+            )
             out[sel] = bits_to_u64(bits)
             continue
         net = _V4_SPECIAL[ci]
@@ -184,6 +195,34 @@ def _str_rebuild(original: str, iface: Any) -> Callable[[Any], str]:
     return rebuild
 
 
+class IpParams(ParamsModel):
+    # plain dotted quads only (any other value stops the run): outputs fit varchar(15)
+    ipv4_only: bool = False
+    # an IPv4 block (prefix 16 or longer) that holds the column's addresses: they are
+    # moved into the neighbouring block of the same size, so a masked address can
+    # never be another source address (a permutation inside a /24 would be)
+    small_block: str | None = None
+
+    @field_validator("small_block")
+    @classmethod
+    def _block(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            net = ipaddress.IPv4Network(v)
+        except ValueError:
+            raise ValueError(f"{v!r} is not an IPv4 network such as 192.0.2.0/24") from None
+        if net.prefixlen < 16 or net.prefixlen == 32:
+            raise ValueError("small_block must have a prefix from /16 to /31")
+        return str(net)
+
+
+def neighbour(net: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+    """The block of the same size next to ``net`` (its lowest network bit flipped)."""
+    size = net.num_addresses
+    return ipaddress.IPv4Network((int(net.network_address) ^ size, net.prefixlen))
+
+
 @register
 class IpAddress(Transformer):
     """Same family; addresses stay in their special range (private, loopback, ...) or public."""
@@ -191,10 +230,40 @@ class IpAddress(Transformer):
     name = "ip_address"
     unique_safe = True
     accepts = frozenset({ColumnKind.TEXT, ColumnKind.OTHER})
+    Params = IpParams
+    optional_params = frozenset({"small_block"})
+
+    def setup(self) -> None:
+        p: IpParams = self.params  # type: ignore[assignment]
+        self._from = ipaddress.IPv4Network(p.small_block) if p.small_block else None
+        self._into = neighbour(self._from) if self._from else None
 
     def max_output_length(self, input_max: int | None) -> int | None:
+        if self.params.ipv4_only:  # type: ignore[attr-defined]
+            return 15
         # "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128": an address can grow up to this.
         return None if input_max is None else max(input_max, 43)
+
+    def _permute_v4(self, x: U64) -> U64:
+        if self._from is None or self._into is None:
+            return permute_v4(x, self._key)
+        mask = np.uint64(int(self._from.netmask))
+        inside = (x & mask) == np.uint64(int(self._from.network_address))
+        if ((x & mask) == np.uint64(int(self._into.network_address))).any():
+            raise MaskingError(
+                f"ip_address: the column has addresses in {self._into}, the block that "
+                f"receives the masked addresses of {self._from}",
+                hint="remove small_block from the plan (or give a block that holds all of "
+                "the column's addresses)",
+            )
+        out = permute_v4(x, self._key, avoid=self._into)
+        if inside.any():
+            host = 32 - self._from.prefixlen
+            base = np.uint64(int(self._from.network_address))
+            bits = u64_to_bits(x[inside] - base, host)
+            perm = bits_to_u64(permute_u8(bits, np.full(host, 2), self._key, "small-block"))
+            out[inside] = np.uint64(int(self._into.network_address)) + perm
+        return out
 
     def _apply(self, values: list[Any]) -> list[object]:
         out: list[object] = [None] * len(values)
@@ -204,8 +273,13 @@ class IpAddress(Transformer):
             str_idx = np.array([i for i, v in enumerate(values) if type(v) is str], dtype=np.intp)
         ok, ints = parse_dotted([values[i] for i in str_idx.tolist()])
         fast = str_idx[ok].tolist()
-        for i, s in zip(fast, format_dotted(permute_v4(ints[ok], self._key)), strict=True):
+        for i, s in zip(fast, format_dotted(self._permute_v4(ints[ok])), strict=True):
             out[i] = s
+        if len(fast) < len(values) and self.params.ipv4_only:  # type: ignore[attr-defined]
+            raise MaskingError(
+                "ip_address: a value is not a plain IPv4 address (ipv4_only is set)",
+                hint="remove ipv4_only from the plan and widen the column, or clean the value",
+            )
         if len(fast) < len(values):
             done = np.zeros(len(values), dtype=bool)
             done[fast] = True
@@ -240,7 +314,7 @@ class IpAddress(Transformer):
         v4 = [j for j, a in enumerate(addrs) if a.version == 4]
         if v4:
             x = np.array([int(addrs[j]) for j in v4], dtype=np.uint64)
-            for j, y in zip(v4, permute_v4(x, self._key).tolist(), strict=True):
+            for j, y in zip(v4, self._permute_v4(x).tolist(), strict=True):
                 new[j] = y
         groups: dict[ipaddress.IPv6Network, list[int]] = {}
         for j, a in enumerate(addrs):
@@ -270,4 +344,4 @@ class IpAddress(Transformer):
         return [base + x for x in bits_to_ints(perm)]
 
 
-__all__ = ["IpAddress", "format_dotted", "parse_dotted", "permute_v4"]
+__all__ = ["IpAddress", "IpParams", "format_dotted", "neighbour", "parse_dotted", "permute_v4"]

@@ -13,9 +13,16 @@ from operator import is_
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from stagewall.masking.transformers import _dicts
-from stagewall.masking.transformers._base import Transformer, as_text, register
+from stagewall.masking.transformers._base import (
+    ParamsModel,
+    Transformer,
+    as_text,
+    passing,
+    register,
+)
 from stagewall.masking.transformers._batch import (
     keyed_hash,
     pick,
@@ -227,9 +234,9 @@ class _Dictionary(Transformer):
         items = values.tolist() if isinstance(values, np.ndarray) else list(values)
         if not self._avoid_reveal:
             return super().transform(items)
-        if any(map(is_, items, repeat(None))):
-            out: list[object] = [None] * len(items)
-            idx = [i for i, v in enumerate(items) if v is not None]
+        if any(map(is_, items, repeat(None))) or "" in items:
+            out: list[object] = list(items)  # NULLs and empty strings stay as they are
+            idx = passing(items)
             for i, o in zip(idx, self._unrevealing([items[i] for i in idx]), strict=True):
                 out[i] = o
             return out
@@ -283,42 +290,112 @@ class _Drawn(_Dictionary):
         return out, (_candidates(items, parts) if self._probed else None)
 
 
+class BoundedParams(ParamsModel):
+    # the column's declared length: only dictionary entries that fit are drawn
+    max_length: int | None = Field(default=None, ge=1)
+
+
+_MIN_ENTRIES = 10
+
+
+@cache
+def _within(kind: str, limit: int | None) -> Any:
+    """Dictionary ``kind`` restricted to entries of at most ``limit`` characters."""
+    words = _SOURCES[kind]()
+    if limit is None:
+        return words
+    return _dicts._array([w for w in words.tolist() if len(w) <= limit])
+
+
+_SOURCES = {
+    "first": _dicts.first_names,
+    "last": _dicts.last_names,
+    "suffix": _dicts.street_suffixes,
+    "city": _dicts.cities,
+    "company": _dicts.company_suffixes,
+    "region": _dicts.regions,
+    "region_code": _dicts.region_codes,
+    "country": _dicts.countries,
+}
+
+
+def _longest(words: Any) -> int:
+    return max(map(len, words.tolist()))
+
+
+class _Bounded(_Drawn):
+    """A drawn pseudonym whose parts come from length-bounded dictionaries."""
+
+    Params = BoundedParams
+    optional_params = frozenset({"max_length"})
+    # (dictionary kind, share of max_length it may use, fixed characters around it)
+    _parts: tuple[str, ...] = ()
+
+    def budgets(self, limit: int) -> dict[str, int]:
+        """Longest entry allowed per part so that every output fits ``limit``."""
+        return {kind: limit for kind in self._parts}
+
+    def setup(self) -> None:
+        limit: int | None = self.params.max_length  # type: ignore[attr-defined]
+        caps = self.budgets(limit) if limit is not None else {}
+        self._dicts = {kind: _within(kind, caps.get(kind)) for kind in self._parts}
+        for kind, words in self._dicts.items():
+            if len(words) < min(_MIN_ENTRIES, len(_SOURCES[kind]())):
+                from stagewall.errors import ConfigError
+
+                raise ConfigError(
+                    f"transformer {self.name!r}: max_length {limit} leaves too few "
+                    f"pseudonyms ({len(words)} {kind} entries fit)",
+                    hint="raise max_length (the column length), or use redact or partial "
+                    "for so narrow a column",
+                )
+
+    def max_output_length(self, input_max: int | None) -> int | None:
+        return self._shape_length({k: _longest(w) for k, w in self._dicts.items()})
+
+    def _shape_length(self, longest: dict[str, int]) -> int:
+        return sum(longest.values())
+
+
 @register
-class FirstName(_Drawn):
+class FirstName(_Bounded):
     name = "first_name"
     lossy = True
-
-    def max_output_length(self, input_max: int | None) -> int | None:
-        return max(map(len, _dicts.first_names().tolist()))
+    _parts = ("first",)
 
     def _draw(self, h: Any) -> Draw:
-        words, i = _dicts.first_names(), _index(_dicts.first_names(), h)
+        words = self._dicts["first"]
+        i = _index(words, h)
         return np.take(words, i).tolist(), [(words, i, False)]
 
 
 @register
-class LastName(_Drawn):
+class LastName(_Bounded):
     name = "last_name"
     lossy = True
-
-    def max_output_length(self, input_max: int | None) -> int | None:
-        return max(map(len, _dicts.last_names().tolist()))
+    _parts = ("last",)
 
     def _draw(self, h: Any) -> Draw:
-        words, i = _dicts.last_names(), _index(_dicts.last_names(), h)
+        words = self._dicts["last"]
+        i = _index(words, h)
         return np.take(words, i).tolist(), [(words, i, False)]
 
 
 @register
-class FullName(_Drawn):
+class FullName(_Bounded):
     name = "full_name"
     lossy = True
+    _parts = ("first", "last")
 
-    def max_output_length(self, input_max: int | None) -> int | None:
-        return FirstName.max_output_length(self, None) + 1 + LastName.max_output_length(self, None)  # type: ignore[arg-type,operator]
+    def budgets(self, limit: int) -> dict[str, int]:
+        first = min(_longest(_dicts.first_names()), max(4, (limit - 1) // 2))
+        return {"first": first, "last": limit - 1 - first}
+
+    def _shape_length(self, longest: dict[str, int]) -> int:
+        return longest["first"] + 1 + longest["last"]
 
     def _draw(self, h: Any) -> Draw:
-        fw, lw = _dicts.first_names(), _dicts.last_names()
+        fw, lw = self._dicts["first"], self._dicts["last"]
         fi, li = _index(fw, h), _index(lw, h >> np.uint64(32))
         out = (np.take(fw, fi) + " " + np.take(lw, li)).tolist()
         return out, [(fw, fi, False), (lw, li, True)]
@@ -328,18 +405,28 @@ _HANDLE = "{}{:02d}".format
 
 
 @register
-class Username(_Drawn):
+class Username(_Bounded):
     """``jsmith42``-style handles (not unique-safe: use fpe_alnum for unique logins)."""
 
     name = "username"
     lossy = True
+    _parts = ("last",)
 
-    def max_output_length(self, input_max: int | None) -> int | None:
-        return 1 + max(map(len, _dicts.last_names().tolist())) + 2
+    def budgets(self, limit: int) -> dict[str, int]:
+        return {"last": limit - 3}
+
+    def _shape_length(self, longest: dict[str, int]) -> int:
+        return 1 + longest["last"] + 2
+
+    def setup(self) -> None:
+        super().setup()
+        allowed = set(_lower_ascii(self._dicts["last"].tolist()))
+        lowers = _lower_lasts().tolist()
+        self._lasts = _dicts._array([w for w in lowers if w in allowed])
 
     def _draw(self, h: Any) -> Draw:
         firsts = pick(_lower_firsts(), h)
-        lasts = pick(_lower_lasts(), h >> np.uint64(24))
+        lasts = pick(self._lasts, h >> np.uint64(24))
         nums = ((h >> np.uint64(48)) % np.uint64(100)).tolist()
         # the letters are the output's only possible word, and part of any input
         # equal to it: the probe (the dictionaries are lower-case ASCII already)
@@ -349,15 +436,20 @@ class Username(_Drawn):
 
 
 @register
-class StreetAddress(_Drawn):
+class StreetAddress(_Bounded):
     name = "street_address"
     lossy = True
+    _parts = ("last", "suffix")
 
-    def max_output_length(self, input_max: int | None) -> int | None:
-        return 4 + 1 + max(map(len, _dicts.last_names().tolist())) + 1 + 12
+    def budgets(self, limit: int) -> dict[str, int]:
+        suffix = min(_longest(_dicts.street_suffixes()), max(4, (limit - 6) // 3))
+        return {"last": limit - 6 - suffix, "suffix": suffix}
+
+    def _shape_length(self, longest: dict[str, int]) -> int:
+        return 4 + 1 + longest["last"] + 1 + longest["suffix"]
 
     def _draw(self, h: Any) -> Draw:
-        lw, sw = _dicts.last_names(), _dicts.street_suffixes()
+        lw, sw = self._dicts["last"], self._dicts["suffix"]
         li, si = _index(lw, h), _index(sw, h >> np.uint64(20))
         nums = ((h >> np.uint64(40)) % np.uint64(9999) + np.uint64(1)).tolist()
         lasts, sufs = np.take(lw, li).tolist(), np.take(sw, si).tolist()
@@ -366,28 +458,100 @@ class StreetAddress(_Drawn):
 
 
 @register
-class City(_Drawn):
+class City(_Bounded):
     name = "city"
     lossy = True
-
-    def max_output_length(self, input_max: int | None) -> int | None:
-        return max(map(len, _dicts.cities().tolist()))
+    _parts = ("city",)
 
     def _draw(self, h: Any) -> Draw:
-        words, i = _dicts.cities(), _index(_dicts.cities(), h)
+        words = self._dicts["city"]
+        i = _index(words, h)
         return np.take(words, i).tolist(), [(words, i, False)]
 
 
+class _ByShape(_Bounded):
+    """A place pseudonym that keeps the input's shape: an upper-case code of 2-3
+    letters becomes a code from ``_codes``, anything else a name."""
+
+    _codes: tuple[str, ...] = ()
+
+    def setup(self) -> None:
+        limit: int | None = self.params.max_length  # type: ignore[attr-defined]
+        if limit is not None and limit <= 3:
+            # a char(2)/char(3) column holds codes: codes are the names too
+            self._dicts = {}
+            codes = self._pool(self._codes[0] if limit == 2 else self._codes[-1])
+            self._dicts = {self._parts[0]: codes}
+            return
+        super().setup()
+
+    def _pool(self, kind: str) -> Any:
+        return self._dicts[kind] if kind in self._dicts else _SOURCES[kind]()
+
+    def _draw(self, h: Any) -> Draw:  # names only; codes are chosen in _apply
+        words = self._dicts[self._parts[0]]
+        i = _index(words, h)
+        return np.take(words, i).tolist(), [(words, i, False)]
+
+    def _code_of(self, value: str) -> str | None:
+        if 2 <= len(value) <= 3 and value.isascii() and value.isalpha() and value.isupper():
+            return self._codes[0] if len(value) == 2 else self._codes[-1]
+        return None
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        texts = as_text(self.name, values)
+        h = self._hash(texts)
+        out: list[object] = self._draw(h)[0]
+        for i, v in enumerate(texts):
+            kind = self._code_of(v)
+            if kind is not None:
+                words = self._pool(kind)
+                out[i] = words[int(h[i] % np.uint64(len(words)))]
+        return out
+
+    def _first_draw(self, items: list[Any]) -> tuple[list[object], list[int] | None]:
+        out = self._apply(items)
+        return out, (_word_candidates(items, out) if self._probed else None)
+
+
 @register
-class Company(_Drawn):
+class Region(_ByShape):
+    """A state, province or district: a US state name, or its two-letter code."""
+
+    name = "region"
+    lossy = True
+    _parts = ("region",)
+    _codes = ("region_code",)
+
+
+@register
+class Country(_ByShape):
+    """A country name, or an ISO 3166 alpha-2/alpha-3 code for a code."""
+
+    name = "country"
+    lossy = True
+    _parts = ("country",)
+    _codes = ("country2", "country3")
+
+    def _pool(self, kind: str) -> Any:
+        return _dicts.country_codes(2 if kind == "country2" else 3)
+
+
+@register
+class Company(_Bounded):
     name = "company"
     lossy = True
+    _parts = ("last", "company")
 
-    def max_output_length(self, input_max: int | None) -> int | None:
-        return 2 * max(map(len, _dicts.last_names().tolist())) + 1
+    def budgets(self, limit: int) -> dict[str, int]:
+        half = (limit - 1) // 2
+        return {"last": half, "company": limit - 1 - half}
+
+    def _shape_length(self, longest: dict[str, int]) -> int:
+        return longest["last"] + 1 + max(longest["last"], longest["company"])
 
     def _draw(self, h: Any) -> Draw:
-        lw, cw = _dicts.last_names(), _dicts.company_suffixes()
+        lw, cw = self._dicts["last"], self._dicts["company"]
         ai, bi, si = _index(lw, h), _index(lw, h >> np.uint64(16)), _index(cw, h >> np.uint64(32))
         a, b, sufs = np.take(lw, ai).tolist(), np.take(lw, bi).tolist(), np.take(cw, si).tolist()
         style = ((h >> np.uint64(56)) % np.uint64(2)).tolist()
@@ -428,12 +592,15 @@ class Postcode(_Dictionary):
 
 
 __all__ = [
+    "BoundedParams",
     "City",
     "Company",
+    "Country",
     "FirstName",
     "FullName",
     "LastName",
     "Postcode",
+    "Region",
     "StreetAddress",
     "Username",
 ]

@@ -79,6 +79,7 @@ class TextScrub(Transformer):
     name = "text_scrub"
     Params = TextScrubParams
     wants_known: ClassVar[bool] = True
+    optional_params = frozenset({"max_length"})
     # OTHER: columns without a declared type (SQLite) hold text among other values;
     # only the text is scrubbed, a number or blob passes as it is
     accepts = frozenset({ColumnKind.TEXT, ColumnKind.OTHER})
