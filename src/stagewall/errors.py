@@ -111,12 +111,39 @@ class SignatureInvalid(IntegrityError):
     code = "SW502"
 
 
+class WitnessConflict(IntegrityError):
+    """A witness holds a cosigned view of the log that the log no longer matches."""
+
+    code = "SW510"
+    default_hint = (
+        "the log was truncated or rewritten after a witness cosigned it; restore it from "
+        "a bundle consistent with the witness's checkpoint and investigate who changed it"
+    )
+
+
+class WitnessQuorumMissing(IntegrityError):
+    """Fewer configured witnesses than the quorum cosigned the log recently enough."""
+
+    code = "SW511"
+    default_hint = (
+        "run the server (it sends checkpoints to the witnesses every minute), check the "
+        "witnesses are reachable, or lower audit.witness_quorum in stagewall.yaml"
+    )
+
+
 class BackendError(StagewallError):
     """A database, credential backend or other external system failed."""
 
     code = "SW600"
     exit_code = EXIT_USAGE
     default_hint = "check that the server is reachable and the credentials are right"
+
+
+class WitnessUnavailable(BackendError):
+    """A witness could not be reached or answered outside the tlog-witness protocol."""
+
+    code = "SW512"
+    default_hint = "check the witness URL in stagewall.yaml and that `stagewall witness serve` runs"
 
 
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
@@ -132,5 +159,8 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     IntegrityError,
     ChainBroken,
     SignatureInvalid,
+    WitnessConflict,
+    WitnessQuorumMissing,
     BackendError,
+    WitnessUnavailable,
 )

@@ -33,6 +33,7 @@ REGISTRY: dict[str, str] = {
     "scan": "scan",
     "schema": "estate",
     "vendor": "vendor",
+    "witness": "witness",
 }
 
 
