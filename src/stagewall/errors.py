@@ -131,6 +131,13 @@ class WitnessQuorumMissing(IntegrityError):
     )
 
 
+class AttestationMismatch(IntegrityError):
+    """A valid attestation is about another stage, commit or artifact than expected."""
+
+    code = "SW513"
+    default_hint = "deploy only what the attestation names, or obtain one for this change"
+
+
 class BackendError(StagewallError):
     """A database, credential backend or other external system failed."""
 
@@ -161,6 +168,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     SignatureInvalid,
     WitnessConflict,
     WitnessQuorumMissing,
+    AttestationMismatch,
     BackendError,
     WitnessUnavailable,
 )
