@@ -138,6 +138,13 @@ class AttestationMismatch(IntegrityError):
     default_hint = "deploy only what the attestation names, or obtain one for this change"
 
 
+class StoreRoleUnsafe(ConfigError):
+    """The server's store role could alter or delete audit events or their triggers."""
+
+    code = "SW514"
+    default_hint = "connect as the runtime role, not the owner (docs/audit.md, Least privilege)"
+
+
 class BackendError(StagewallError):
     """A database, credential backend or other external system failed."""
 
@@ -169,6 +176,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     WitnessConflict,
     WitnessQuorumMissing,
     AttestationMismatch,
+    StoreRoleUnsafe,
     BackendError,
     WitnessUnavailable,
 )
