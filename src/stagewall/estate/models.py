@@ -278,7 +278,11 @@ class Stage(_Model):
     deployers: list[str] = Field(
         default_factory=list, description="Service principals allowed to deploy to this stage."
     )
-    require_signed_commits: bool = False
+    require_signed_commits: bool | None = Field(
+        default=None,
+        description="Commits must be signed with a key declared for a principal. "
+        "Default: yes for a production stage, no otherwise.",
+    )
 
 
 class WebhookSink(_Model):
@@ -439,11 +443,31 @@ class Estate(_Model):
         return p is not None and p.is_internal and not p.disabled
 
     def principal_by_email(self, email: str) -> str | None:
-        wanted = email.strip().lower()
+        """The principal declaring ``email`` (NFKC, case-folded), else None."""
+        from stagewall.estate.identity import normalise
+
+        wanted = normalise(email)
         for pid, p in self.principals.items():
-            if any(e.lower() == wanted for e in p.emails):
+            if any(normalise(e) == wanted for e in p.emails):
                 return pid
         return None
+
+    def signed_commits_required(self, stage: Stage) -> bool:
+        """Whether ``stage`` requires signed commits (production stages do by default)."""
+        if stage.require_signed_commits is not None:
+            return stage.require_signed_commits
+        return self.is_production(stage.environment)
+
+    def principals_resembling(self, email: str) -> set[str]:
+        """Principals with an e-mail of the same confusable skeleton (TR39) as ``email``."""
+        from stagewall.estate.identity import skeleton
+
+        wanted = skeleton(email)
+        return {
+            pid
+            for pid, p in self.principals.items()
+            if any(skeleton(e) == wanted for e in p.emails)
+        }
 
     def vendor_end(self, principal: str) -> datetime | None:
         """The principal's vendor contract end (end of that day, UTC), if any."""

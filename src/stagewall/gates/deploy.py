@@ -221,7 +221,7 @@ def _evaluate(
             problems.append(f"skipped stage: never promoted to {prev!r} with this artifact")
         else:
             since = parse_time(row[0])
-    if st.require_signed_commits and not promo.signed_verified:
+    if estate.signed_commits_required(st) and not promo.signed_verified:
         problems.append("the stage now requires signed commits; submit again so they are verified")
     reports = conn.execute(
         select(gate_checks)
