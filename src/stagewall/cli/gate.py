@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
-from stagewall.errors import ConfigError
+from stagewall.errors import ConfigError, UsageError
 from stagewall.estate import load_estate
 from stagewall.gates import Gate, Promotion, check, expect_subject, verify_envelope
 from stagewall.gates import deploy as _deploy  # noqa: F401  (registers event types)
@@ -199,6 +199,12 @@ def check_cmd(
     db: str | None,
 ) -> None:
     """Decide whether this commit + artifact may be deployed now; exit 0 with an attestation."""
+    target = Path(out) if out is not None else None
+    if target is not None and not target.parent.is_dir():
+        raise UsageError(
+            f"--out {out}: the directory {target.parent} does not exist",
+            hint="create it first or choose another path; nothing was checked or recorded",
+        )
     key = load_signing_key()
     with _gate(config, db) as gate:
         allowed = check(
@@ -209,9 +215,8 @@ def check_cmd(
             deployer=who,
             key=key,
             subject_name=subject_name,
+            write=target.write_bytes if target is not None else None,
         )
-    if out is not None:
-        Path(out).write_bytes(allowed.envelope)
     pred = allowed.predicate
     if fmt == "json":
         echo_json({"allowed": True, "attestation": out, "predicate": pred})
