@@ -26,7 +26,7 @@ from stagewall.audit._bundle import export_bundle, verify_bundle
 from stagewall.audit._verify import verify_store
 from stagewall.errors import KeyMissing, WitnessConflict, WitnessQuorumMissing
 from stagewall.keys import init_keys, load_public_key, load_signing_key
-from stagewall.store import Store
+from stagewall.store import Store, open_store
 from stagewall.witness import Witness, WitnessState, init_witness, make_server
 from tests.audit.conftest import allow_tampering, make_event
 
@@ -237,3 +237,30 @@ def test_witness_state_survives_restart_and_refuses_rollback(
 
     answer = reopened.add_checkpoint(request_body(0, [], note))
     assert (answer.status, answer.content_type, answer.body) == (409, "text/x.tlog.size", b"10\n")
+
+
+def test_cli_witness_and_verify_with_the_estate_policy(
+    tmp_path: Path, witnesses: list[RunningWitness]
+) -> None:
+    from tests.cli_helpers import run_cli
+
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = open_store(db)
+    log = _witnessed_log(store, witnesses[:1], n=4)
+    store.dispose()
+    config = tmp_path / "stagewall.yaml"
+    config.write_text(
+        "version: 1\nenvironments:\n  staging: {tier: non-production}\naudit:\n"
+        f"  witnesses:\n    - public_key: {witnesses[0].state.key.public.vkey()}\n"
+        f"      url: {witnesses[0].url}\n  witness_quorum: 1\n  witness_max_age: 5m\n"
+    )
+    r = run_cli("audit", "verify", "--db", db, "--config", str(config))
+    assert r.exit_code == 1 and "error[SW511]: only 0 of the required 1" in r.stderr
+    r = run_cli("audit", "witness", "--db", db, "--config", str(config))
+    assert r.exit_code == 0 and "tree size 4" in r.stdout
+    r = run_cli("audit", "verify", "--db", db, "--config", str(config))
+    assert r.exit_code == 0, r.stderr
+    assert f"witnessed by {witnesses[0].state.key.name} (quorum 1)" in r.stdout
+    assert log.size() == 4
+    r = run_cli("audit", "witness", "--db", db)
+    assert r.exit_code == 2 and "no witnesses are configured" in r.stderr
