@@ -111,6 +111,40 @@ class SignatureInvalid(IntegrityError):
     code = "SW502"
 
 
+class WitnessConflict(IntegrityError):
+    """A witness holds a cosigned view of the log that the log no longer matches."""
+
+    code = "SW510"
+    default_hint = (
+        "the log was truncated or rewritten after a witness cosigned it; restore it from "
+        "a bundle consistent with the witness's checkpoint and investigate who changed it"
+    )
+
+
+class WitnessQuorumMissing(IntegrityError):
+    """Fewer configured witnesses than the quorum cosigned the log recently enough."""
+
+    code = "SW511"
+    default_hint = (
+        "run the server (it sends checkpoints to the witnesses every minute), check the "
+        "witnesses are reachable, or lower audit.witness_quorum in stagewall.yaml"
+    )
+
+
+class AttestationMismatch(IntegrityError):
+    """A valid attestation is about another stage, commit or artifact than expected."""
+
+    code = "SW513"
+    default_hint = "deploy only what the attestation names, or obtain one for this change"
+
+
+class StoreRoleUnsafe(ConfigError):
+    """The server's store role could alter or delete audit events or their triggers."""
+
+    code = "SW514"
+    default_hint = "connect as the runtime role, not the owner (docs/audit.md, Least privilege)"
+
+
 class BackendError(StagewallError):
     """A database, credential backend or other external system failed."""
 
@@ -147,6 +181,8 @@ class ServerError(BackendError):
 
     code = "SW723"
     default_hint = "check --server / STAGEWALL_SERVER and that `stagewall serve` is running"
+
+
 class AuthenticationFailed(StagewallError):
     """Who is acting could not be established: a login, token or passkey was refused."""
 
@@ -183,6 +219,8 @@ class IdentityAmbiguous(AuthenticationFailed):
         "make the declarations in stagewall.yaml distinct so that each identity maps to "
         "exactly one principal"
     )
+
+
 class MonitoringError(ConfigError):
     """Log ingestion or detection cannot run with this configuration or input."""
 
@@ -202,6 +240,13 @@ class SigmaRuleInvalid(MonitoringError):
     code = "SW822"
 
 
+class WitnessUnavailable(BackendError):
+    """A witness could not be reached or answered outside the tlog-witness protocol."""
+
+    code = "SW512"
+    default_hint = "check the witness URL in stagewall.yaml and that `stagewall witness serve` runs"
+
+
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
     StagewallError,
     ConfigError,
@@ -215,6 +260,10 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     IntegrityError,
     ChainBroken,
     SignatureInvalid,
+    WitnessConflict,
+    WitnessQuorumMissing,
+    AttestationMismatch,
+    StoreRoleUnsafe,
     BackendError,
     NotAuthenticated,
     StepUpRequired,
@@ -227,4 +276,5 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     MonitoringError,
     UnknownLogSource,
     SigmaRuleInvalid,
+    WitnessUnavailable,
 )

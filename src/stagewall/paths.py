@@ -14,11 +14,20 @@ DEFAULT_CONFIG_NAME = "stagewall.yaml"
 
 
 def home(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The state directory (not created here)."""
+    """The state directory (not created here); an existing non-directory is refused."""
     if explicit:
-        return Path(explicit)
-    env = os.environ.get("STAGEWALL_HOME")
-    return Path(env) if env else Path.cwd() / ".stagewall"
+        path = Path(explicit)
+    else:
+        env = os.environ.get("STAGEWALL_HOME")
+        path = Path(env) if env else Path.cwd() / ".stagewall"
+    if path.exists() and not path.is_dir():
+        from stagewall.errors import ConfigError
+
+        raise ConfigError(
+            f"the stagewall state directory {path} is a file, not a directory",
+            hint="point STAGEWALL_HOME at a directory (it is created when missing)",
+        )
+    return path
 
 
 def ensure_home(explicit: str | os.PathLike[str] | None = None) -> Path:

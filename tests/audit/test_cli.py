@@ -85,8 +85,11 @@ def test_checkpoint_export_and_offline_verify(tmp_path: Path) -> None:
     assert "ok: bundle" in res.stdout and "(size 4 -> 9)" in res.stdout
     assert "NOT pinned" not in res.stderr
     res = run_cli("audit", "verify", "--bundle", str(out))
-    assert res.exit_code == 0
-    assert "warning: the public key was NOT pinned" in res.stderr
+    assert res.exit_code == 0  # the key in STAGEWALL_HOME is pinned: it is not the bundle's
+    assert "NOT pinned" not in res.stderr
+    res = run_cli("audit", "verify", "--bundle", str(out), env={"STAGEWALL_HOME": str(tmp_path)})
+    assert res.exit_code == 2  # issue 12: without a pinned key offline verification fails
+    assert "error[SW102]: offline verification needs a pinned public key" in res.stderr
 
 
 def test_verify_missing_bundle_dir(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from stagewall.audit import AuditLog, LogBroken
 from stagewall.audit._chain import GENESIS
 from stagewall.audit._checkpoint import CheckpointInvalid
-from stagewall.audit._verify import verify_store
+from stagewall.audit._verify import NO_WITNESS_WARNING, verify_store
 from stagewall.errors import BackendError, KeyMissing
 from stagewall.keys import SigningKey, init_keys, load_public_key
 from stagewall.store import Store
@@ -31,7 +31,7 @@ def test_untouched_log_verifies(store: Store) -> None:
     log = _log(store)
     report = verify_store(log, load_public_key())
     assert report.size == 15 and report.checkpoints == (12, 15)
-    assert report.warnings == ()
+    assert report.warnings == (NO_WITNESS_WARNING,)
 
 
 def test_changed_event_bytes_name_the_index(store: Store) -> None:

@@ -84,3 +84,54 @@ def test_external_deployer_of_production() -> None:
         "  deploy-bot:\n    kind: service\n    affiliation: external\n    vendor: devshop\n",
     )
     assert "SW-EST-009" in rules(text)
+
+
+def test_one_email_for_an_internal_and_an_external_principal() -> None:
+    """Issue 12: a vendor committing as bob@example.com through her own principal."""
+    text = EXAMPLE.replace("emails: [dana@devshop.example]", "emails: [Bob@Example.COM]")
+    vs = estate_violations(parse_estate(text, "e.yaml"), TODAY)
+    assert [v.rule for v in vs] == ["SW-EST-010"]
+    assert "'bob' (internal: 'bob@example.com')" in vs[0].message
+    assert "'dana' (external: 'Bob@Example.COM')" in vs[0].message
+
+
+def test_a_confusable_email_is_the_same_identity() -> None:
+    cyrillic_a = "\u0430"
+    text = EXAMPLE.replace(
+        "emails: [dana@devshop.example]",
+        f"emails: [dana@devshop.example, {cyrillic_a}lice@example.com]",
+    )
+    assert rules(text) == ["SW-EST-010"]
+    fullwidth = EXAMPLE.replace("emails: [dana@devshop.example]", "emails: [\uff42ob@example.com]")
+    assert rules(fullwidth) == ["SW-EST-010"]
+
+
+def test_one_login_or_signing_key_for_two_principals() -> None:
+    text = EXAMPLE.replace(
+        "    emails: [dana@devshop.example]",
+        "    emails: [dana@devshop.example]\n    identities: {github: [Alice-Ex]}",
+    )
+    assert rules(text) == ["SW-EST-010"]
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBfakefakefakefakefakefakefakefakefakefake"
+    both = EXAMPLE.replace(
+        "    emails: [dana@devshop.example]",
+        f'    emails: [dana@devshop.example]\n    identities: {{ssh_keys: ["{key} dana"]}}',
+    ).replace(
+        "    emails: [bob@example.com]",
+        f'    emails: [bob@example.com]\n    identities: {{ssh_keys: ["{key} bob-laptop"]}}',
+    )
+    assert rules(both) == ["SW-EST-010"]
+
+
+def test_distinct_identities_pass() -> None:
+    text = EXAMPLE.replace(
+        "emails: [dana@devshop.example]", "emails: [dana@devshop.example, dan@x.io]"
+    )
+    assert "SW-EST-010" not in rules(text)
+
+
+def test_production_stages_require_signed_commits_by_default() -> None:
+    estate = parse_estate(EXAMPLE, "e.yaml").estate
+    by_tier = {estate.is_production(s.environment): s for s in estate.stages}
+    assert estate.signed_commits_required(by_tier[True]) is True
+    assert estate.signed_commits_required(by_tier[False]) is False

@@ -104,3 +104,30 @@ def test_cli_verify_bad_input(tmp_path: Path) -> None:
     junk.write_text("not a key")
     r = run_cli("gate", "verify", str(good), "--public-key", str(junk))
     assert r.exit_code == 2 and "neither a vkey" in r.stderr
+
+
+def test_cli_verify_checks_stage_commit_and_digest(tmp_path: Path) -> None:
+    """Issue 12: a genuine attestation for another change must not pass."""
+    pred = VECTOR["statement"]["predicate"]
+    good = tmp_path / "att.json"
+    good.write_bytes(ENVELOPE)
+    pub = tmp_path / "key.pem"
+    pub.write_text(PUBLIC.pem())
+    base = ("gate", "verify", str(good), "--public-key", str(pub))
+    r = run_cli(
+        *base, "--stage", pred["stage"], "--commit", pred["sha"][:12], "--digest", pred["digest"]
+    )
+    assert r.exit_code == 0, r.stderr
+    assert "warning" not in r.stderr
+    r = run_cli(*base, "--stage", "not-" + pred["stage"])
+    assert r.exit_code == 1 and "error[SW513]" in r.stderr and "stage" in r.stderr
+    r = run_cli(*base, "--commit", "0" * 40)
+    assert r.exit_code == 1 and "commit" in r.stderr
+    r = run_cli(*base, "--commit", pred["sha"][:4])  # too short to name a commit
+    assert r.exit_code == 1
+    r = run_cli(*base, "--digest", "sha256:" + "cd" * 32)
+    assert r.exit_code == 1 and "artifact" in r.stderr
+    r = run_cli(*base, "--digest", pred["digest"].removeprefix("sha256:"))
+    assert r.exit_code == 0
+    r = run_cli(*base)
+    assert r.exit_code == 0 and "neither --commit nor --digest" in r.stderr

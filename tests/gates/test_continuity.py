@@ -8,10 +8,14 @@ from stagewall.gates.continuity import rules_document, rules_hash, weakenings
 from stagewall.store import open_store
 from tests.gates.conftest import ESTATE, World
 
-STRONG = ESTATE.replace(
-    "    deployers: [deploy-bot]",
-    "    deployers: [deploy-bot]\n    wait: 1h\n    require_signed_commits: true",
-).replace("checks: [tests]\n    approval", "checks: [tests, sast]\n    approval")
+STRONG = (
+    ESTATE.replace(
+        "require_signed_commits: false  # explicit opt-out: these tests use unsigned commits",
+        "require_signed_commits: true",
+    )
+    .replace("    deployers: [deploy-bot]", "    deployers: [deploy-bot]\n    wait: 1h")
+    .replace("checks: [tests]\n    approval", "checks: [tests, sast]\n    approval")
+)
 
 
 def _doc(text: str) -> dict[str, object]:
@@ -36,7 +40,7 @@ def test_every_kind_of_weakening_is_listed() -> None:
         STRONG.replace("one-sre: {approvals: 1, from_groups: [sre]}", "one-sre: {approvals: 1}")
         .replace("checks: [tests, sast]", "checks: [tests]")
         .replace("    wait: 1h\n", "")
-        .replace("    require_signed_commits: true\n", "")
+        .replace("require_signed_commits: true", "require_signed_commits: false")
         .replace("deployers: [deploy-bot]", "deployers: [deploy-bot, ci-bot]")
     )
     found = weakenings(_doc(STRONG), _doc(weak))

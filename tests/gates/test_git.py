@@ -62,7 +62,11 @@ def test_range_starts_after_the_last_promoted_change(world: World) -> None:
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["commits"] == 2 and doc["base"] == first
-    assert sorted(a["principal"] for a in doc["authors"]) == ["bob", "carol"]
+    named = sorted(a["principal"] for a in doc["authors"] if a["principal"] is not None)
+    assert named == ["bob", "carol"]
+    # unsigned commits: no declared key vouches for them, so an external wrote them too
+    unverified = [a for a in doc["authors"] if a["principal"] is None]
+    assert len(unverified) == 2 and all(a["affiliation"] == "external" for a in unverified)
 
 
 def test_commit_cap_fails_closed(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

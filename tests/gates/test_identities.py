@@ -51,3 +51,16 @@ def test_resolve_groups_by_principal_and_marks_unknown_external() -> None:
     assert not by["dana"].internal
     assert not by["carol"].internal  # disabled principals are not internal: fail closed
     assert not by[None].internal
+
+
+def test_a_lookalike_author_email_makes_the_imitated_principal_an_author() -> None:
+    """Issue 12: a Cyrillic a in alice's address used to count as unmapped only."""
+    from stagewall.estate import parse_estate
+    from stagewall.gates.identities import Contribution, Role, resolve
+    from tests.gates.conftest import ESTATE
+
+    estate = parse_estate(ESTATE, "e.yaml").estate
+    who = resolve(estate, [Contribution("a" * 40, Role.AUTHOR, "\u0430lice@example.com")])
+    assert "alice" in who.principals  # alice cannot approve the change imitating her
+    assert who.unmapped == ("\u0430lice@example.com",)  # and it counts as external
+    assert any(not a.internal for a in who.authors)

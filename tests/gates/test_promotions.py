@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.cli_helpers import run_cli
 from tests.gates.conftest import World, approve, digest, gate_check, report, submit, to_staging
 
 ART = digest("app-1.0.tar.gz")
@@ -282,3 +283,22 @@ def test_approve_json_output(world: World) -> None:
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["state"] == "approved" and doc["sha"] == sha and doc["approver"] == "bob"
+
+
+def test_out_into_a_missing_directory_or_unwritable_path_records_nothing(world: World) -> None:
+    """Issue 12: the attestation is written first, then "deployment allowed" is recorded."""
+    sha, pid = _ready_for_production(world, "carol@example.com")
+    assert approve(world, pid, "alice").exit_code == 0
+    r = gate_check(world, sha, ART, "production", str(world.root / "missing" / "a.json"))
+    assert r.exit_code == 2 and "Traceback" not in r.stderr
+    assert f"the directory {world.root / 'missing'} does not exist" in r.stderr
+    r = gate_check(world, sha, ART, "production", "/dev/full")  # the write fails (ENOSPC)
+    assert r.exit_code == 2 and "cannot write the attestation" in r.stderr
+    assert "the deployment was not recorded" in r.stderr
+    tail = run_cli("audit", "tail", "-n", "50", "--db", world.db, "--format", "json")
+    assert "to production allowed" not in tail.stdout
+    r = gate_check(world, sha, ART, "production", str(world.root / "a.json"))
+    assert r.exit_code == 0, r.stderr
+    assert (world.root / "a.json").is_file()
+    tail = run_cli("audit", "tail", "-n", "50", "--db", world.db, "--format", "json")
+    assert "to production allowed" in tail.stdout

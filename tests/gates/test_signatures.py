@@ -100,11 +100,20 @@ def test_signature_by_someone_elses_key_is_refused(tmp_path: Path, keys: dict[st
     assert "does not verify against any key declared for its committer dana" in out
 
 
-def test_signed_commit_by_unmapped_committer_is_refused(
+def test_the_signer_not_the_committer_field_decides_who_wrote_it(
     tmp_path: Path, keys: dict[str, Path]
 ) -> None:
+    """Issue 12: a vendor signing as someone else is still the vendor."""
     w = _signed_world(tmp_path, keys["dana"].with_suffix(".pub").read_text().strip())
-    sha = w.commit("mallory@nowhere.example", sign=_ssh_sign(keys["dana"]))
+    sha = w.commit("bob@example.com", sign=_ssh_sign(keys["dana"]))
+    code, out = _submit(w, sha)
+    assert code == 0, out
+    assert "dana [external]" in out
+
+
+def test_signed_commit_by_an_unknown_key_is_refused(tmp_path: Path, keys: dict[str, Path]) -> None:
+    w = _signed_world(tmp_path, keys["dana"].with_suffix(".pub").read_text().strip())
+    sha = w.commit("mallory@nowhere.example", sign=_ssh_sign(keys["bob"]))  # bob's key: undeclared
     code, out = _submit(w, sha)
     assert code == 1
     assert "committer mallory@nowhere.example maps to no principal" in out

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from stagewall.audit._chain import GENESIS, LogBroken
 from stagewall.audit._checkpoint import Checkpoint, CheckpointInvalid
+from stagewall.audit._cosignature import (
+    Cosignature,
+    WitnessPublicKey,
+    WitnessSigningKey,
+    parse_witness_key,
+)
 from stagewall.audit._log import AuditLog, EventRef, InclusionProof, StoredCheckpoint
+from stagewall.audit._quorum import WitnessPolicy
+from stagewall.audit._witness import WitnessEndpoint, witness_checkpoints
 from stagewall.audit.events import (
     AuditEvent,
     EventType,
@@ -28,6 +36,7 @@ __all__ = [
     "AuditLog",
     "Checkpoint",
     "CheckpointInvalid",
+    "Cosignature",
     "EventRef",
     "EventType",
     "InclusionProof",
@@ -35,7 +44,13 @@ __all__ = [
     "Status",
     "StoredCheckpoint",
     "StoredEvent",
+    "WitnessEndpoint",
+    "WitnessPolicy",
+    "WitnessPublicKey",
+    "WitnessSigningKey",
     "get_event_type",
+    "parse_witness_key",
     "register_event_type",
     "registered_event_types",
+    "witness_checkpoints",
 ]

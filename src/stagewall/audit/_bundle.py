@@ -5,6 +5,8 @@ Layout::
     DIR/events.jsonl         one canonical event per line: exactly the hashed bytes
     DIR/chain.txt            hex chain hash per event (locates a change; not trusted)
     DIR/checkpoints/         checkpoint-<size>.txt, every signed checkpoint (C2SP notes)
+    DIR/cosignatures/        cosigned-<size>-<n>.txt, each witness cosignature with its
+                             checkpoint (C2SP tlog-cosignature)
     DIR/public.key           the log's verifier key (C2SP vkey)
     DIR/README.txt           how to verify
 """
@@ -14,20 +16,26 @@ from __future__ import annotations
 import os
 from binascii import hexlify
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from stagewall.audit._chain import Scanner
 from stagewall.audit._checkpoint import verify_checkpoint
+from stagewall.audit._cosignature import Cosignature
 from stagewall.audit._log import AuditLog
+from stagewall.audit._quorum import WitnessPolicy, read_cosigned_notes
 from stagewall.audit._verify import (
+    NO_WITNESS_WARNING,
     VerifyReport,
     check_checkpoint_roots,
     prove_consistency,
     read_checkpoint_files,
     uncovered_warning,
+    witness_check,
 )
+from stagewall.audit._witness import stored_cosigned_notes
 from stagewall.errors import ConfigError, KeyMissing, UsageError
-from stagewall.keys import PublicKey, SigningKey, load_public_key, parse_public_key
+from stagewall.keys import PublicKey, SigningKey, parse_public_key
 
 README = """\
 stagewall audit bundle
@@ -38,13 +46,18 @@ events.jsonl   one canonical JSON event per line; the leaf hash of event i is
 chain.txt      chain_i = SHA-256(chain_{{i-1}} || leaf_i), hex, one per event
                (helps to locate a change; it is recomputed, not trusted).
 checkpoints/   signed checkpoints (C2SP tlog-checkpoint, Ed25519 signed notes).
+cosignatures/  checkpoints cosigned by witnesses (C2SP tlog-cosignature/v1).
 public.key     the log's verifier key (C2SP vkey). A key shipped inside the bundle
                proves nothing against a forger: pin the key you already trust.
 
 Verify offline (no database needed):
 
     stagewall audit verify --bundle {name} --public-key TRUSTED.pub \\
-        [--checkpoint OLDER_CHECKPOINT.txt]
+        [--config stagewall.yaml] [--checkpoint OLDER_CHECKPOINT.txt]
+
+The key must be pinned (--public-key): a bundle is never verified against the key
+it ships. With the estate's audit.witnesses, the witnesses' cosignatures must
+match the events and a quorum must be recent (or recent at --as-of TIME).
 
 Exit code 0: every event is intact, every checkpoint signature verifies, and the
 log is consistent with every checkpoint (an older checkpoint you kept catches
@@ -86,6 +99,14 @@ def export_bundle(
             )
             written += 1
 
+    notes = stored_cosigned_notes(log)
+    if notes:
+        (target / "cosignatures").mkdir()
+        for n, (_source, text) in enumerate(notes):
+            size_line = text.split("\n", 2)[1]
+            (target / "cosignatures" / f"cosigned-{int(size_line):012d}-{n:06d}.txt").write_text(
+                text, encoding="utf-8"
+            )
     scanner = Scanner()  # verifies while writing: a broken log is never exported silently
     with (target / "events.jsonl").open("wb") as ev, (target / "chain.txt").open("wb") as ch:
         for batch in log.iter_batches(stop=size):
@@ -112,10 +133,17 @@ def _read_lines(path: Path) -> list[bytes]:
 def verify_bundle(
     bundle: str | os.PathLike[str],
     *,
-    public_key: PublicKey | None = None,
+    public_key: PublicKey | None,
     checkpoint_files: list[str | os.PathLike[str]] | None = None,
+    policy: WitnessPolicy | None = None,
+    now: datetime | None = None,
 ) -> VerifyReport:
-    """Verify a bundle offline. ``public_key`` pins the trusted key (recommended)."""
+    """Verify a bundle offline against the pinned ``public_key`` (required).
+
+    With ``policy``, the bundle's witness cosignatures must match its events and a
+    quorum must be no older than ``policy.max_age`` at ``now`` (default: the
+    current time; an auditor verifying an older bundle passes when they received it).
+    """
     base = Path(bundle)
     if not base.is_dir():
         raise UsageError(
@@ -131,27 +159,20 @@ def verify_bundle(
     warnings: list[str] = []
     key = public_key
     if key is None:
-        key_file = base / "public.key"
-        if not key_file.is_file():
-            raise KeyMissing(
-                f"no public key: {key_file} is missing and --public-key was not given",
-                hint="pass --public-key with the log's verifier key",
-            )
-        key = load_public_key(path=key_file)
-        warnings.append(
-            "the public key was NOT pinned: it was taken from the bundle itself, so a forger "
-            "could have replaced key and signatures together; pass --public-key with the key "
-            "you obtained independently"
+        raise KeyMissing(
+            "offline verification needs a pinned public key: the bundle's own public.key "
+            "proves nothing, since a forger replaces key and signatures together",
+            hint="pass --public-key with the log's verifier key that you obtained "
+            "independently (`stagewall keys export-public` on the server)",
         )
-    else:
-        shipped = base / "public.key"
-        if shipped.is_file():
-            try:
-                theirs = parse_public_key(shipped.read_text(encoding="utf-8"))
-            except ConfigError:
-                theirs = None
-            if theirs is None or theirs.raw != key.raw:
-                warnings.append("the bundle's public.key differs from the pinned key (ignored)")
+    shipped = base / "public.key"
+    if shipped.is_file():
+        try:
+            theirs = parse_public_key(shipped.read_text(encoding="utf-8"))
+        except ConfigError:
+            theirs = None
+        if theirs is None or theirs.raw != key.raw:
+            warnings.append("the bundle's public.key differs from the pinned key (ignored)")
 
     entries: list[tuple[str, int, bytes]] = []
     cp_dir = base / "checkpoints"
@@ -171,7 +192,17 @@ def verify_bundle(
         warnings.append("chain.txt is missing: a change is located less precisely")
     chains.extend([None] * (len(lines) - len(chains)))
     del chains[len(lines) :]
-    sizes = [e[1] for e in entries if e[1] <= len(lines)] + [0]
+    cosigs: list[Cosignature] = []
+    if policy is not None:
+        co_dir = base / "cosignatures"
+        co_files = sorted(co_dir.glob("*.txt")) if co_dir.is_dir() else []
+        cosigs = read_cosigned_notes(
+            [(f"cosignature {f.name}", f.read_text(encoding="utf-8")) for f in co_files],
+            key,
+            policy,
+        )
+    sizes = [e[1] for e in entries if e[1] <= len(lines)]
+    sizes += [c.size for c in cosigs if c.size <= len(lines)] + [0]
     scanner = Scanner(root_at=sizes, keep_leaves=bool(external), chain_hex=True)
     scanner.feed(lines, None, chains)
     result = scanner.finish()
@@ -180,6 +211,13 @@ def verify_bundle(
     proofs = prove_consistency(external, result.leaves, new_root)
     newest = max((e[1] for e in entries), default=None)
     warnings.extend(uncovered_warning(result.size, newest))
+    witnessed = None
+    if policy is not None:
+        witnessed = witness_check(
+            policy, cosigs, result.size, result.roots, newest_note=None, online=False, now=now
+        )
+    elif result.size:
+        warnings.append(NO_WITNESS_WARNING)
     return VerifyReport(
         size=result.size,
         root=new_root,
@@ -187,6 +225,7 @@ def verify_bundle(
         checkpoints=tuple(sorted(e[1] for e in entries)),
         consistency=tuple(proofs),
         warnings=tuple(warnings),
+        witnesses=witnessed,
     )
 
 

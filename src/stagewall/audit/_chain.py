@@ -46,6 +46,9 @@ def chain_next(prev: bytes, leaf: bytes) -> bytes:
     return hashlib.sha256(prev + leaf).digest()
 
 
+# The top-level time: "status_id" is the key just before it, and only at the top level.
+_TIME = re.compile(rb'"status_id":[0-9]+,"time":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{15}Z)"')
+
 CHUNK = 1 << 16
 
 
@@ -101,6 +104,7 @@ class Scanner:
         self._chain_hex = chain_hex
         self._chunk: list[bytes] = []
         self._prev = GENESIS
+        self._time = b""
 
     def feed_batch(self, batch: RowBatch) -> None:
         """Feed a batch read from the store (checks the indexes are contiguous)."""
@@ -121,6 +125,8 @@ class Scanner:
     ) -> None:
         sha = hashlib.sha256
         meta = _META.search
+        when = _TIME.search
+        last_time = self._time
         chunk = self._chunk
         prev = self._prev
         prev_hex = hexlify(prev)
@@ -138,6 +144,16 @@ class Scanner:
                 raise LogBroken(index, "the event's prev_hash does not match the chain")
             if int(recorded_index) != index:
                 raise LogBroken(index, f"the event records log_index {recorded_index.decode()}")
+            t = when(raw)
+            if t is None:
+                raise LogBroken(index, "the event has no UTC time in its hashed bytes")
+            if t.group(1) < last_time:
+                raise LogBroken(
+                    index,
+                    f"the event time {t.group(1).decode()} is before the previous event's "
+                    f"{last_time.decode()}: times are monotonic per log",
+                )
+            last_time = t.group(1)
             leaf = sha(b"\x00" + raw).digest()
             if stored_leaf is not None and stored_leaf != leaf:
                 raise LogBroken(index, "the event bytes do not match the stored leaf hash")
@@ -150,10 +166,12 @@ class Scanner:
             if len(chunk) == CHUNK:
                 self.result.size = index
                 self._prev = prev
+                self._time = last_time
                 self._flush()
                 chunk = self._chunk
         self.result.size = index
         self._prev = prev
+        self._time = last_time
 
     def _flush(self) -> None:
         res = self.result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -57,6 +58,18 @@ def _as_bytes(value: Any) -> bytes:
     if isinstance(value, str):
         return value.encode("utf-8", "surrogateescape")
     return bytes(value)
+
+
+def _hashed_time(raw: bytes) -> str:
+    """The ``time`` recorded inside an event's canonical (hashed) bytes."""
+    try:
+        value = json.loads(raw)["time"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointInvalid(
+            "the newest audit event is not well-formed; refusing to append after it",
+            hint="run `stagewall audit verify`",
+        ) from exc
+    return str(value)
 
 
 def _parse_time(text: str) -> datetime:
@@ -201,15 +214,18 @@ class AuditLog:
     def _append_locked(self, conn: Connection, prepared: Sequence[_Prepared]) -> list[EventRef]:
         self.store.lock(conn, LOCK_NAME)
         last = conn.execute(
-            select(audit_events.c.idx, audit_events.c.time, audit_events.c.chain_hash)
+            select(audit_events.c.idx, audit_events.c.canonical, audit_events.c.chain_hash)
             .order_by(audit_events.c.idx.desc())
             .limit(1)
         ).first()
+        # The previous time comes from the hashed bytes, never from the unhashed column.
         index, last_time, prev = (
-            (last[0] + 1, last[1], bytes(last[2])) if last else (0, "", GENESIS)
+            (last[0] + 1, _hashed_time(_as_bytes(last[1])), bytes(last[2]))
+            if last
+            else (0, "", GENESIS)
         )
         start = index
-        now = utc_now()
+        now = utc_now()  # this process's clock: the server's, never the caller's
         time = now if now > last_time else last_time
         rows: list[dict[str, Any]] = []
         refs: list[EventRef] = []
@@ -371,12 +387,22 @@ class AuditLog:
         return 0 if last is None else int(last) + 1
 
     def last_activity(self, actor: str, *, conn: Connection | None = None) -> str | None:
-        """UTC time (ISO 8601) of the newest event whose actor is ``actor``, or None."""
+        """UTC time (ISO 8601) of the newest event whose actor is ``actor``, or None.
+
+        The time and actor are read from the hashed bytes; the unhashed columns only
+        narrow the search.
+        """
         with self._tx(conn) as c:
-            value = c.execute(
-                select(func.max(audit_events.c.time)).where(audit_events.c.actor == actor)
-            ).scalar()
-        return None if value is None else str(value)
+            rows = c.execute(
+                select(audit_events.c.canonical)
+                .where(audit_events.c.actor == actor[:256])
+                .order_by(audit_events.c.idx.desc())
+            )
+            for (raw,) in rows:
+                doc = json.loads(_as_bytes(raw))
+                if doc.get("actor", {}).get("user", {}).get("name") == actor:
+                    return str(doc["time"])
+        return None
 
     def events(self, start: int = 0, limit: int | None = None) -> list[StoredEvent]:
         """Events from index ``start`` (negative counts from the end), at most ``limit``."""

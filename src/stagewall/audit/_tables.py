@@ -1,4 +1,5 @@
-"""The audit tables (declared on the shared store metadata; migration audit_0001)."""
+"""The audit tables (declared on the shared store metadata; migrations audit_0001,
+auditgates_0001)."""
 
 from __future__ import annotations
 
@@ -31,4 +32,15 @@ audit_checkpoints = Table(
     Column("created", String(32), nullable=False),
 )
 
-__all__ = ["audit_checkpoints", "audit_events"]
+audit_cosignatures = Table(
+    "audit_cosignatures",
+    metadata,
+    Column("witness", String(256), primary_key=True),
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("timestamp", BigInteger, primary_key=True, autoincrement=False),
+    Column("root_hash", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("received", String(32), nullable=False),
+)
+
+__all__ = ["audit_checkpoints", "audit_cosignatures", "audit_events"]

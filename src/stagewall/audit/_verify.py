@@ -5,13 +5,24 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from stagewall.audit._chain import LogBroken, Scanner
 from stagewall.audit._checkpoint import Checkpoint, CheckpointInvalid, verify_checkpoint
+from stagewall.audit._cosignature import Cosignature
 from stagewall.audit._log import AuditLog, StoredCheckpoint
 from stagewall.audit._merkle import consistency_proof, verify_consistency
+from stagewall.audit._quorum import (
+    WitnessPolicy,
+    WitnessReport,
+    check_cosigned_roots,
+    check_quorum,
+    probe_witnesses,
+    read_cosigned_notes,
+)
+from stagewall.audit._witness import stored_cosigned_notes
 from stagewall.errors import KeyMissing, UsageError
 from stagewall.keys import PublicKey
 
@@ -26,6 +37,7 @@ class VerifyReport:
     checkpoints: tuple[int, ...]
     consistency: tuple[dict[str, Any], ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    witnesses: WitnessReport | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -36,6 +48,7 @@ class VerifyReport:
             "checkpoints_verified": list(self.checkpoints),
             "consistency_proofs": list(self.consistency),
             "warnings": list(self.warnings),
+            "witnesses": self.witnesses.to_json() if self.witnesses else None,
         }
 
 
@@ -115,17 +128,52 @@ def prove_consistency(
     return proofs
 
 
+NO_WITNESS_WARNING = (
+    "no witnesses are configured (audit.witnesses in stagewall.yaml): removing the newest "
+    "events together with their checkpoints cannot be detected"
+)
+
+
+def witness_check(
+    policy: WitnessPolicy,
+    cosigs: list[Cosignature],
+    size: int,
+    roots: dict[int, bytes],
+    *,
+    newest_note: str | None,
+    online: bool,
+    now: datetime | None,
+) -> WitnessReport:
+    """Cosigned roots first, then (online) the witnesses' own sizes, then the quorum."""
+    check_cosigned_roots(cosigs, size, roots)
+    probed = probe_witnesses(policy, newest_note, size) if online and newest_note else []
+    return check_quorum(cosigs, policy, now=now, probed=probed)
+
+
 def verify_store(
     log: AuditLog,
     public_key: PublicKey | None,
     *,
     checkpoint_files: Sequence[str | os.PathLike[str]] = (),
+    policy: WitnessPolicy | None = None,
+    online: bool = False,
+    now: datetime | None = None,
 ) -> VerifyReport:
     """Recompute everything from the store; raise on the first problem.
 
     ``checkpoint_files`` are older checkpoints kept outside the store (e.g. by an
-    auditor); the log must be consistent with each of them.
+    auditor); the log must be consistent with each of them. With ``policy`` the
+    stored witness cosignatures must match the log and form a fresh quorum; with
+    ``online`` each witness is also asked for the newest size it cosigned.
     """
+    cosigs: list[Cosignature] = []
+    if policy is not None:
+        if public_key is None:
+            raise KeyMissing(
+                "checking witness cosignatures needs the log's public key",
+                hint="pass --public-key FILE or run this where `stagewall keys init` was run",
+            )
+        cosigs = read_cosigned_notes(stored_cosigned_notes(log), public_key, policy)
     stored: list[StoredCheckpoint] = log.checkpoints()
     entries: list[tuple[str, int, bytes]] = []
     external: list[tuple[str, Checkpoint]] = []
@@ -145,28 +193,46 @@ def verify_store(
         if parsed.size != cp.size or parsed.root != cp.root:
             raise CheckpointInvalid(f"{source}: the signed note does not match its row")
         entries.append((source, cp.size, cp.root))
-    scanner = Scanner(root_at=[e[1] for e in entries] + [0], keep_leaves=bool(external))
+    sizes = [e[1] for e in entries] + [c.size for c in cosigs] + [0]
+    scanner = Scanner(root_at=sizes, keep_leaves=bool(external))
     for batch in log.iter_batches():
         scanner.feed_batch(batch)
     result = scanner.finish()
     check_checkpoint_roots(entries, result.size, result.roots)
     newest = max((e[1] for e in entries), default=None)
     root = result.roots[result.size]
+    witnessed = None
+    warnings = uncovered_warning(result.size, newest)
+    if policy is not None:
+        witnessed = witness_check(
+            policy,
+            cosigs,
+            result.size,
+            result.roots,
+            newest_note=stored[-1].note if stored else None,
+            online=online,
+            now=now,
+        )
+    elif result.size:
+        warnings.append(NO_WITNESS_WARNING)
     return VerifyReport(
         size=result.size,
         root=root,
         head=result.head,
         checkpoints=tuple(sorted(e[1] for e in entries)),
         consistency=tuple(prove_consistency(external, result.leaves, root)),
-        warnings=tuple(uncovered_warning(result.size, newest)),
+        warnings=tuple(warnings),
+        witnesses=witnessed,
     )
 
 
 __all__ = [
+    "NO_WITNESS_WARNING",
     "VerifyReport",
     "check_checkpoint_roots",
     "prove_consistency",
     "read_checkpoint_files",
     "uncovered_warning",
     "verify_store",
+    "witness_check",
 ]

@@ -40,6 +40,7 @@ REGISTRY: dict[str, str] = {
     "server": "server",
     "vendor": "vendor",
     "whoami": "login",
+    "witness": "witness",
 }
 
 

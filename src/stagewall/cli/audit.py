@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from stagewall.audit import AuditLog
+from stagewall.audit import AuditLog, WitnessPolicy, witness_checkpoints
 from stagewall.audit._bundle import export_bundle, verify_bundle
 from stagewall.audit._checkpoint import verify_checkpoint
 from stagewall.audit._merkle import leaf_hash, verify_inclusion
 from stagewall.audit._verify import VerifyReport, verify_store
-from stagewall.cli._common import db_option, echo_json, format_option
+from stagewall.cli._common import config_option, db_option, echo_json, format_option
 from stagewall.errors import ChainBroken, ConfigError, IntegrityError, KeyMissing, UsageError
+from stagewall.estate.loader import load_estate_optional
 from stagewall.keys import PublicKey, load_public_key, load_signing_key
 from stagewall.paths import configured_store_url, home
 from stagewall.store import open_store
@@ -34,7 +36,32 @@ def _log(db: str | None) -> AuditLog:
 
 
 def _pinned(path: str | None) -> PublicKey | None:
-    return load_public_key(path=path) if path else None
+    """The trusted key: ``--public-key``, else the one in STAGEWALL_HOME, else None."""
+    if path:
+        return load_public_key(path=path)
+    try:
+        return load_public_key()
+    except KeyMissing:
+        return None
+
+
+def _policy(config: str | None) -> WitnessPolicy | None:
+    """The witness policy of the estate file, if there is one and it names witnesses."""
+    loaded = load_estate_optional(config)
+    return None if loaded is None else WitnessPolicy.from_settings(loaded.estate.audit)
+
+
+def _as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(
+            f"--as-of {value!r} is not an ISO 8601 time",
+            hint="write e.g. 2026-01-31T12:00:00Z (when you received the bundle)",
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _report(report: VerifyReport, fmt: str, what: str) -> None:
@@ -49,6 +76,12 @@ def _report(report: VerifyReport, fmt: str, what: str) -> None:
             click.echo(
                 f"ok: consistent with {proof['checkpoint']} "
                 f"(size {proof['old_size']} -> {proof['new_size']})"
+            )
+        if report.witnesses is not None:
+            w = report.witnesses
+            click.echo(
+                f"ok: witnessed by {', '.join(w.fresh_witnesses)} (quorum {w.quorum}), "
+                f"newest cosigned size {w.newest_cosigned_size}"
             )
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -67,30 +100,63 @@ def audit_group() -> None:
 @click.option(
     "--checkpoint", "checkpoints", multiple=True, type=click.Path(), help="Older checkpoint file."
 )
-@click.option("--public-key", type=click.Path(), default=None, help="Trusted public key (pin).")
+@click.option(
+    "--public-key",
+    type=click.Path(),
+    default=None,
+    help="Trusted public key (pin); default: the one in STAGEWALL_HOME.",
+)
+@config_option
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Do not ask the witnesses which size they cosigned last (store only).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="Judge witness freshness at this UTC time (e.g. when you received the bundle).",
+)
 @format_option("json")
 def verify_cmd(
     db: str | None,
     bundle: str | None,
     checkpoints: tuple[str, ...],
     public_key: str | None,
+    config: str | None,
+    offline: bool,
+    as_of: str | None,
     fmt: str,
 ) -> None:
-    """Recompute chain and tree; check signatures and consistency. Exit 1 names the bad index."""
+    """Recompute chain and tree; check signatures, consistency and witness cosignatures.
+
+    With witnesses in stagewall.yaml (audit.witnesses), a quorum of them must have
+    cosigned recently and the log must hold every size they cosigned. Exit 1 names
+    the bad index.
+    """
     try:
+        policy = _policy(config)
+        key = _pinned(public_key)
+        now = _as_of(as_of)
         if bundle is not None:
             report = verify_bundle(
-                bundle, public_key=_pinned(public_key), checkpoint_files=list(checkpoints)
+                bundle,
+                public_key=key,
+                checkpoint_files=list(checkpoints),
+                policy=policy,
+                now=now,
             )
             _report(report, fmt, f"bundle {bundle}")
             return
-        key = _pinned(public_key)
-        if key is None:
-            try:
-                key = load_public_key()
-            except KeyMissing:
-                key = None
-        report = verify_store(_log(db), key, checkpoint_files=list(checkpoints))
+        report = verify_store(
+            _log(db),
+            key,
+            checkpoint_files=list(checkpoints),
+            policy=policy,
+            online=not offline,
+            now=now,
+        )
         _report(report, fmt, "audit log")
     except IntegrityError as exc:
         if fmt == "json":
@@ -131,6 +197,31 @@ def checkpoint_cmd(db: str | None, fmt: str) -> None:
         echo_json({"size": cp.size, "root_hash": cp.root.hex(), "note": cp.note})
     else:
         click.echo(cp.note, nl=False)
+
+
+@audit_group.command("witness")
+@db_option
+@config_option
+@format_option("json")
+def witness_cmd(db: str | None, config: str | None, fmt: str) -> None:
+    """Checkpoint the log now and collect cosignatures from the configured witnesses."""
+    policy = _policy(config)
+    if policy is None:
+        raise ConfigError(
+            "no witnesses are configured",
+            hint="add audit.witnesses to stagewall.yaml (see docs/audit.md, Witnesses)",
+        )
+    cosigs = witness_checkpoints(_log(db), policy.witnesses)
+    if fmt == "json":
+        echo_json(
+            [{"witness": c.witness, "size": c.size, "timestamp": c.timestamp} for c in cosigs]
+        )
+    else:
+        for c in cosigs:
+            click.echo(f"cosigned by {c.witness}: tree size {c.size} at {c.timestamp}")
+    missing = len({w.name for w in policy.witnesses}) - len({c.witness for c in cosigs})
+    if missing:
+        click.echo(f"warning: {missing} witness(es) did not cosign", err=True)
 
 
 @audit_group.command("proof")

@@ -14,9 +14,9 @@ import click
 
 from stagewall.cli._client import Client, server_option
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
-from stagewall.errors import ConfigError
+from stagewall.errors import ConfigError, UsageError
 from stagewall.estate import load_estate
-from stagewall.gates import Gate, Promotion, check, verify_envelope
+from stagewall.gates import Gate, Promotion, check, expect_subject, verify_envelope
 from stagewall.gates import deploy as _deploy  # noqa: F401  (registers event types)
 from stagewall.keys import load_public_key, load_signing_key, parse_public_key
 from stagewall.store import open_store
@@ -211,6 +211,12 @@ def check_cmd(
     db: str | None,
 ) -> None:
     """Decide whether this commit + artifact may be deployed now; exit 0 with an attestation."""
+    target = Path(out) if out is not None else None
+    if target is not None and not target.parent.is_dir():
+        raise UsageError(
+            f"--out {out}: the directory {target.parent} does not exist",
+            hint="create it first or choose another path; nothing was checked or recorded",
+        )
     key = load_signing_key()
     with _gate(config, db) as gate:
         allowed = check(
@@ -221,9 +227,8 @@ def check_cmd(
             deployer=who,
             key=key,
             subject_name=subject_name,
+            write=target.write_bytes if target is not None else None,
         )
-    if out is not None:
-        Path(out).write_bytes(allowed.envelope)
     pred = allowed.predicate
     if fmt == "json":
         echo_json({"allowed": True, "attestation": out, "predicate": pred})
@@ -240,9 +245,23 @@ def check_cmd(
 @gate_group.command("verify")
 @click.argument("attestation", type=click.Path(dir_okay=False))
 @click.option("--public-key", type=click.Path(dir_okay=False), default=None, help="Pin this key.")
+@click.option("--stage", default=None, help="Fail unless the attestation is for this stage.")
+@click.option("--commit", default=None, help="Fail unless it is for this commit SHA.")
+@click.option("--digest", default=None, help="Fail unless it is for this artifact digest.")
 @format_option("json")
-def verify_cmd(attestation: str, public_key: str | None, fmt: str) -> None:
-    """Verify an attestation offline and print its summary (exit 1 on any mismatch)."""
+def verify_cmd(
+    attestation: str,
+    public_key: str | None,
+    stage: str | None,
+    commit: str | None,
+    digest: str | None,
+    fmt: str,
+) -> None:
+    """Verify an attestation offline and print its summary (exit 1 on any mismatch).
+
+    Pass --stage, --commit and --digest of what is being deployed: a valid
+    attestation for another change proves nothing about this one.
+    """
     try:
         data = Path(attestation).read_bytes()
     except OSError as exc:
@@ -256,6 +275,13 @@ def verify_cmd(attestation: str, public_key: str | None, fmt: str) -> None:
     else:
         key = load_public_key()
     v = verify_envelope(data, key)
+    expect_subject(v, stage=stage, commit=commit, digest=digest)
+    if commit is None and digest is None:
+        click.echo(
+            "warning: neither --commit nor --digest was given: this only shows the "
+            "attestation is genuine, not that it is for what you deploy",
+            err=True,
+        )
     pred = v.predicate
     if fmt == "json":
         echo_json(

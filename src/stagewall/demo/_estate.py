@@ -91,6 +91,9 @@ stages:
     checks: [tests]
     approval: one-sre
     deployers: [deploy-bot]
+    # The demo's commits are unsigned; a real production stage keeps the default
+    # (signed commits required, verified against the keys declared per principal).
+    require_signed_commits: false
 alerts:
   - type: file
     path: {alerts_file}

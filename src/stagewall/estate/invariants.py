@@ -7,12 +7,14 @@ Other domains add checks that need the store (overdue break-glass follow-ups,
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from stagewall.estate.identity import normalise, skeleton
 from stagewall.estate.loader import LoadedEstate
-from stagewall.estate.models import PRODUCTION_ROLE_CAP, Estate
+from stagewall.estate.models import PRODUCTION_ROLE_CAP, Estate, Principal
 
 
 class Severity(enum.StrEnum):
@@ -183,6 +185,47 @@ def estate_violations(loaded: LoadedEstate, today: date | None = None) -> list[V
                         loaded.where("stages", i, "deployers"),
                     )
                 )
+    out.extend(_identity_violations(loaded))
+    return out
+
+
+def _identity_keys(p: Principal) -> list[tuple[str, str, str]]:
+    """(kind, comparison key, as written) of every identity a principal declares."""
+    keys = [("e-mail", skeleton(e), e) for e in p.emails]
+    keys += [("GitHub login", normalise(g), g) for g in p.identities.github]
+    keys += [("GitLab login", normalise(g), g) for g in p.identities.gitlab]
+    keys += [("GPG key", re.sub(r"[\s:]", "", k).upper(), k) for k in p.identities.gpg_keys]
+    for k in p.identities.ssh_keys:
+        parts = k.split()
+        keys.append(("SSH key", " ".join(parts[:2]) if len(parts) >= 2 else k, k))
+    return keys
+
+
+def _identity_violations(loaded: LoadedEstate) -> list[Violation]:
+    """SW-EST-010: one identity (e-mail, login, signing key) belongs to one principal."""
+    e: Estate = loaded.estate
+    holders: dict[tuple[str, str], dict[str, str]] = {}
+    for pid, p in sorted(e.principals.items()):
+        for kind, key, written in _identity_keys(p):
+            holders.setdefault((kind, key), {}).setdefault(pid, written)
+    out: list[Violation] = []
+    for (kind, _key), owners in sorted(holders.items()):
+        if len(owners) < 2:
+            continue
+        pids = sorted(owners)
+        sides = ", ".join(
+            f"{pid!r} ({'internal' if e.is_internal(pid) else 'external'}: {owners[pid]!r})"
+            for pid in pids
+        )
+        out.append(
+            Violation(
+                "SW-EST-010",
+                f"the same {kind} (after case folding, NFKC and confusable skeleton) belongs to "
+                f"principals {sides}; one identity must belong to exactly one principal, or "
+                "authorship and independence can be hidden behind the second one",
+                loaded.where("principals", pids[1]),
+            )
+        )
     return out
 
 

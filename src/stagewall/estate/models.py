@@ -306,6 +306,7 @@ class Principal(_Model):
         if self.oidc_subject is not None and self.kind is not PrincipalKind.HUMAN:
             raise ValueError("only a person (kind: human) can have an oidc_subject")
         return self
+
     timezone: str | None = Field(
         default=None,
         description="IANA time zone of the principal's working hours (default: "
@@ -425,7 +426,11 @@ class Stage(_Model):
     deployers: list[str] = Field(
         default_factory=list, description="Service principals allowed to deploy to this stage."
     )
-    require_signed_commits: bool = False
+    require_signed_commits: bool | None = Field(
+        default=None,
+        description="Commits must be signed with a key declared for a principal. "
+        "Default: yes for a production stage, no otherwise.",
+    )
 
 
 class WebhookSink(_Model):
@@ -539,12 +544,76 @@ class MonitoringSettings(_Model):
         return value
 
 
+class WitnessSettings(_Model):
+    """One C2SP tlog-witness that cosigns the audit log's checkpoints."""
+
+    public_key: str = Field(
+        description="The witness's verifier key (vkey, type 0x04), as printed by "
+        "`stagewall witness init`; its name is the witness name.",
+    )
+    url: str | None = Field(
+        default=None,
+        description="Submission prefix (POST <url>/add-checkpoint). Without it the witness "
+        "only counts for cosignatures that reach the store another way.",
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("public_key")
+    @classmethod
+    def _vkey(cls, value: str) -> str:
+        from stagewall.audit._cosignature import parse_witness_key
+        from stagewall.errors import ConfigError
+
+        try:
+            parse_witness_key(value, source="witness public_key")
+        except ConfigError as exc:
+            raise ValueError(exc.message) from exc
+        return value.strip()
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None:
+            if not re.match(r"^https?://[^\s/]+", value):
+                raise ValueError("a witness url is http(s)://host[:port][/prefix]")
+            if _URL_PASSWORD.match(value):
+                raise ValueError("the witness URL contains a password")
+        return value
+
+
 class AuditSettings(_Model):
     origin: str = Field(
         default="stagewall.local/audit",
         description="Checkpoint origin line: a name unique to this deployment's log.",
     )
     checkpoint_every: int = Field(default=1000, ge=1)
+    witnesses: list[WitnessSettings] = Field(
+        default_factory=list,
+        description="Witnesses that cosign checkpoints (C2SP tlog-witness).",
+    )
+    witness_quorum: int = Field(
+        default=1,
+        ge=1,
+        description="How many distinct witnesses must have cosigned within witness_max_age "
+        "for `audit verify` to pass (when witnesses are configured).",
+    )
+    witness_max_age: Duration = Field(
+        default=timedelta(minutes=10),
+        description="How recent the quorum's cosignatures must be.",
+    )
+
+    @model_validator(mode="after")
+    def _quorum_reachable(self) -> AuditSettings:
+        if self.witnesses:
+            names = [w.public_key.split("+", 1)[0] for w in self.witnesses]
+            if len(set(names)) != len(names):
+                raise ValueError("two witnesses have the same name")
+            if self.witness_quorum > len(self.witnesses):
+                raise ValueError(
+                    f"witness_quorum {self.witness_quorum} is more than the "
+                    f"{len(self.witnesses)} witness(es) configured"
+                )
+        return self
 
 
 class ServerSettings(_Model):
@@ -633,11 +702,31 @@ class Estate(_Model):
         return p is not None and p.is_internal and not p.disabled
 
     def principal_by_email(self, email: str) -> str | None:
-        wanted = email.strip().lower()
+        """The principal declaring ``email`` (NFKC, case-folded), else None."""
+        from stagewall.estate.identity import normalise
+
+        wanted = normalise(email)
         for pid, p in self.principals.items():
-            if any(e.lower() == wanted for e in p.emails):
+            if any(normalise(e) == wanted for e in p.emails):
                 return pid
         return None
+
+    def signed_commits_required(self, stage: Stage) -> bool:
+        """Whether ``stage`` requires signed commits (production stages do by default)."""
+        if stage.require_signed_commits is not None:
+            return stage.require_signed_commits
+        return self.is_production(stage.environment)
+
+    def principals_resembling(self, email: str) -> set[str]:
+        """Principals with an e-mail of the same confusable skeleton (TR39) as ``email``."""
+        from stagewall.estate.identity import skeleton
+
+        wanted = skeleton(email)
+        return {
+            pid
+            for pid, p in self.principals.items()
+            if any(skeleton(e) == wanted for e in p.emails)
+        }
 
     def vendor_end(self, principal: str) -> datetime | None:
         """The principal's vendor contract end (end of that day, UTC), if any."""
@@ -690,4 +779,5 @@ __all__ = [
     "Tier",
     "Vendor",
     "WebhookSink",
+    "WitnessSettings",
 ]

@@ -47,6 +47,10 @@ def verify_commit(commit: Commit, estate: Estate, stage: str) -> str:
             f"commit {short} is not signed and stage {stage!r} requires signed commits",
             hint="sign commits (git config commit.gpgsign true) and submit again",
         )
+    # The signer, not the author or committer field, decides who wrote the commit.
+    signer = identify_signer(commit, estate)
+    if signer is not None:
+        return signer
     committer = principal_for_email(estate, commit.committer.email)
     if committer is None:
         raise AccessDenied(

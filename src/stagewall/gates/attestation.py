@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from stagewall.errors import IntegrityError, SignatureInvalid
+from stagewall.errors import AttestationMismatch, IntegrityError, SignatureInvalid
 from stagewall.keys import PublicKey, SigningKey
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -148,6 +148,37 @@ def verify_envelope(data: bytes, public: PublicKey) -> Verified:
     return Verified(stmt, want)
 
 
+def expect_subject(
+    verified: Verified,
+    *,
+    stage: str | None = None,
+    commit: str | None = None,
+    digest: str | None = None,
+) -> None:
+    """Raise :class:`AttestationMismatch` unless the attestation is about exactly these.
+
+    ``commit`` may be abbreviated (at least 7 hex digits); ``digest`` is
+    ``sha256:<hex>`` or the bare hex.
+    """
+    pred = verified.predicate
+    problems: list[str] = []
+    if stage is not None and pred.get("stage") != stage:
+        problems.append(f"stage {pred.get('stage')!r}, not {stage!r}")
+    if commit is not None:
+        want = commit.strip().lower()
+        have = str(pred.get("sha", "")).lower()
+        if len(want) < 7 or not re.fullmatch(r"[0-9a-f]+", want) or not have.startswith(want):
+            problems.append(f"commit {have[:12]}…, not {commit!r}")
+    if digest is not None:
+        want_digest = digest.strip().lower()
+        if not want_digest.startswith("sha256:"):
+            want_digest = "sha256:" + want_digest
+        if pred.get("digest") != want_digest:
+            problems.append(f"artifact {str(pred.get('digest'))[:23]}…, not {digest!r}")
+    if problems:
+        raise AttestationMismatch("the attestation is valid but it is about " + "; ".join(problems))
+
+
 def _check_statement(stmt: Any) -> None:
     if not isinstance(stmt, dict) or stmt.get("_type") != STATEMENT_TYPE:
         raise IntegrityError(f"the payload is not an in-toto Statement ({STATEMENT_TYPE})")
@@ -171,6 +202,7 @@ __all__ = [
     "PREDICATE_TYPE",
     "STATEMENT_TYPE",
     "Verified",
+    "expect_subject",
     "key_id",
     "pae",
     "sign_envelope",

@@ -41,7 +41,7 @@ def rules_document(estate: Estate) -> dict[str, Any]:
                 "approval": s.approval,
                 "wait_seconds": int(s.wait.total_seconds()) if s.wait else 0,
                 "deployers": sorted(set(s.deployers)),
-                "require_signed_commits": s.require_signed_commits,
+                "require_signed_commits": estate.signed_commits_required(s),
             }
         )
         if s.approval is not None and s.approval in estate.approval_rules:

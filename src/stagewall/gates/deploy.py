@@ -20,6 +20,7 @@ attestation; a refused one is recorded too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -62,7 +63,13 @@ def check(
     key: SigningKey,
     subject_name: str = "artifact",
     now: datetime | None = None,
+    write: Callable[[bytes], object] | None = None,
 ) -> Allowed:
+    """Decide, sign the attestation and record the deployment.
+
+    ``write`` receives the signed attestation *before* "deployment allowed" is
+    recorded: if it fails, nothing is recorded (the artifact first, then the event).
+    """
     now = now or now_utc()
     actor = deployer or "pipeline"
     rules_hash = gate.rules(actor, now)
@@ -117,6 +124,16 @@ def check(
     if promo.break_glass:
         predicate["break_glass_reason"] = promo.reason
     envelope = sign_envelope(statement(subject_name, digest, predicate), key)
+    if write is not None:
+        try:
+            write(envelope)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write the attestation: {exc.strerror or exc}"
+                + (f": {exc.filename}" if exc.filename else ""),
+                hint="choose an --out path in an existing, writable directory; "
+                "the deployment was not recorded",
+            ) from None
     with gate.store.transaction() as conn:
         conn.execute(
             insert(gate_deployments).values(
@@ -221,7 +238,7 @@ def _evaluate(
             problems.append(f"skipped stage: never promoted to {prev!r} with this artifact")
         else:
             since = parse_time(row[0])
-    if st.require_signed_commits and not promo.signed_verified:
+    if estate.signed_commits_required(st) and not promo.signed_verified:
         problems.append("the stage now requires signed commits; submit again so they are verified")
     reports = conn.execute(
         select(gate_checks)

@@ -124,7 +124,12 @@ def resolve(estate: Estate, contributions: Iterable[Contribution]) -> Authorship
         pid = c.principal if c.principal is not None else principal_for_email(estate, c.email)
         label = f"{c.role.value}:{c.email}"
         if pid is None:
+            # Unmapped: an external for every rule. A lookalike of a declared e-mail
+            # (same TR39 skeleton) also makes the principal it imitates an author, so
+            # that person can never approve the change that imitates them.
             unmapped.add(c.email.strip().lower())
+            for twin in estate.principals_resembling(c.email):
+                by_principal.setdefault(twin, set()).add(label + " (lookalike)")
         else:
             by_principal.setdefault(pid, set()).add(label)
     authors: list[Author] = []

@@ -118,7 +118,7 @@ class Gate:
             "contributions": [c.as_dict() for c in contributions],
             "rules_hash": rules_hash,
             "break_glass": bg,
-            "signed_verified": st.require_signed_commits,
+            "signed_verified": self.estate.signed_commits_required(st),
         }
         if mfa is not None:
             details["mfa"] = {"method": mfa.method, "time": mfa.time}
@@ -244,12 +244,16 @@ class Gate:
             out.append(Contribution(c.sha, Role.AUTHOR, c.author.email))
             out.append(Contribution(c.sha, Role.COMMITTER, c.committer.email))
             out.extend(Contribution(c.sha, Role.CO_AUTHOR, p.email) for p in c.coauthors)
-            if st.require_signed_commits:
+            if self.estate.signed_commits_required(st):
                 signer: str | None = verify_commit(c, self.estate, st.name)
             else:
                 signer = identify_signer(c, self.estate) if c.signature is not None else None
             if signer is not None:
                 out.append(Contribution(c.sha, Role.SIGNER, c.committer.email, signer))
+            else:
+                # No declared key vouches for this commit: whoever wrote it is, for
+                # every rule, an external (the author field is only a claim).
+                out.append(Contribution(c.sha, Role.SIGNER, f"unverified-signer:{c.sha[:12]}"))
         return out
 
     def _existing(

@@ -122,22 +122,26 @@ class SigningKey:
 
     @classmethod
     def from_text(cls, text: str, *, source: str = "signing key") -> SigningKey:
-        parts = text.strip().split("+", 4)
-        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
-            raise ConfigError(
-                f"{source} is not a signing key (expected PRIVATE+KEY+<name>+<id>+<key>)"
-            )
-        name, hexid, encoded = parts[2:]
-        try:
-            blob = base64.b64decode(encoded, validate=True)
-        except binascii.Error as exc:
-            raise ConfigError(f"{source}: the key is not valid base64") from exc
-        if len(blob) != 33 or blob[0] != ALG_ED25519:
-            raise ConfigError(f"{source}: not an Ed25519 key")
-        key = cls(name, blob[1:])
+        name, hexid, seed = split_private_text(text, ALG_ED25519, source=source)
+        key = cls(name, seed)
         if key.public.key_hash().hex() != hexid.lower():
             raise ConfigError(f"{source}: the key id does not match the key")
         return key
+
+
+def split_private_text(text: str, alg: int, *, source: str) -> tuple[str, str, bytes]:
+    """(name, hex key id, seed) of ``PRIVATE+KEY+<name>+<id>+base64(alg || seed)``."""
+    parts = text.strip().split("+", 4)
+    if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
+        raise ConfigError(f"{source} is not a signing key (expected PRIVATE+KEY+<name>+<id>+<key>)")
+    name, hexid, encoded = parts[2:]
+    try:
+        blob = base64.b64decode(encoded, validate=True)
+    except binascii.Error as exc:
+        raise ConfigError(f"{source}: the key is not valid base64") from exc
+    if len(blob) != 33 or blob[0] != alg:
+        raise ConfigError(f"{source}: not an Ed25519 key of type 0x{alg:02x}")
+    return name, hexid, blob[1:]
 
 
 def parse_public_key(text: str, *, source: str = "public key") -> PublicKey:
@@ -373,4 +377,5 @@ __all__ = [
     "load_signing_key",
     "masking_key_ids",
     "parse_public_key",
+    "split_private_text",
 ]

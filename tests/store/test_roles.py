@@ -1,0 +1,132 @@
+"""Least privilege on a PostgreSQL store (issue 12): owner migrates, runtime role runs.
+
+Real PostgreSQL, two login roles with unique names, a database owned by the owner.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from stagewall.audit import AuditLog
+from stagewall.errors import StoreRoleUnsafe
+from stagewall.store import Store, open_store
+from stagewall.store.roles import RoleCheck, assert_runtime_role_safe, grant_runtime_role
+from tests.audit.conftest import make_event
+from tests.conftest import PG_ADMIN_DSN, _unavailable
+
+
+@dataclass(frozen=True)
+class Roles:
+    owner_url: str
+    runtime_url: str
+    runtime: str
+
+
+def _admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture
+def roles() -> Iterator[Roles]:
+    import psycopg
+
+    tag = uuid.uuid4().hex[:12]
+    owner, runtime, db = f"sw_owner_{tag}", f"sw_runtime_{tag}", f"sw_test_{tag}"
+    try:
+        _admin(f'CREATE ROLE "{owner}" LOGIN')
+    except psycopg.OperationalError as exc:
+        _unavailable("PostgreSQL", exc)
+    try:
+        _admin(f'CREATE ROLE "{runtime}" LOGIN')
+        _admin(f'CREATE DATABASE "{db}" OWNER "{owner}"')
+        _admin(f'REVOKE ALL ON DATABASE "{db}" FROM PUBLIC')
+        _admin(f'GRANT CONNECT ON DATABASE "{db}" TO "{runtime}"')
+        base = PG_ADMIN_DSN.rsplit("/", 1)[0].split("://", 1)[1].split("@", 1)[1]
+        yield Roles(
+            f"postgresql+psycopg://{owner}@{base}/{db}",
+            f"postgresql+psycopg://{runtime}@{base}/{db}",
+            runtime,
+        )
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        _admin(f'DROP ROLE IF EXISTS "{runtime}"')
+        _admin(f'DROP ROLE IF EXISTS "{owner}"')
+
+
+@pytest.mark.postgres
+def test_runtime_role_appends_but_cannot_touch_the_audit_tables(roles: Roles) -> None:
+    owner = open_store(roles.owner_url)  # migrations run as the owner
+    grant_runtime_role(owner, roles.runtime)
+    runtime = open_store(roles.runtime_url)  # schema current: no DDL attempted
+    try:
+        assert assert_runtime_role_safe(runtime) is RoleCheck.SAFE
+        log = AuditLog(runtime, checkpoint_every=None, checkpoint_interval=None)
+        log.append_many([make_event(i) for i in range(3)])
+        assert log.size() == 3
+        for sql in (
+            "DELETE FROM audit_events",
+            "UPDATE audit_events SET actor = 'x'",
+            "TRUNCATE audit_events",
+            "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only",
+            "DROP TRIGGER audit_events_append_only ON audit_events",
+            "DELETE FROM audit_cosignatures",
+        ):
+            with (
+                pytest.raises(DBAPIError, match=r"permission denied|must be owner"),
+                runtime.transaction() as conn,
+            ):
+                conn.execute(text(sql))
+        assert log.size() == 3
+    finally:
+        runtime.dispose()
+        owner.dispose()
+
+
+@pytest.mark.postgres
+def test_serve_refuses_the_owner_and_a_superuser(roles: Roles) -> None:
+    owner = open_store(roles.owner_url)
+    try:
+        with pytest.raises(StoreRoleUnsafe, match=r"role sw_owner_\w+ owns public.audit_events"):
+            assert_runtime_role_safe(owner)
+    finally:
+        owner.dispose()
+    superuser = Store(PG_ADMIN_DSN.rsplit("/", 1)[0] + "/" + roles.owner_url.rsplit("/", 1)[1])
+    try:
+        with pytest.raises(StoreRoleUnsafe, match="is a superuser") as exc:
+            assert_runtime_role_safe(superuser)
+        assert exc.value.code == "SW514" and "runtime role" in exc.value.hint
+    finally:
+        superuser.dispose()
+
+
+@pytest.mark.postgres
+def test_a_member_of_the_owner_role_is_refused(roles: Roles) -> None:
+    owner = open_store(roles.owner_url)
+    grant_runtime_role(owner, roles.runtime)
+    owner_name = roles.owner_url.split("://", 1)[1].split("@", 1)[0]
+    _admin(f'GRANT "{owner_name}" TO "{roles.runtime}"')
+    runtime = Store(roles.runtime_url)
+    try:
+        with pytest.raises(StoreRoleUnsafe, match=f"is a member of {owner_name}"):
+            assert_runtime_role_safe(runtime)
+    finally:
+        _admin(f'REVOKE "{owner_name}" FROM "{roles.runtime}"')
+        runtime.dispose()
+        owner.dispose()
+
+
+def test_sqlite_has_no_roles(sqlite_store_url: str) -> None:
+    store = open_store(sqlite_store_url)
+    try:
+        assert assert_runtime_role_safe(store) is RoleCheck.NOT_APPLICABLE
+    finally:
+        store.dispose()
