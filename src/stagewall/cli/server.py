@@ -25,8 +25,11 @@ def serve_cmd(config: str | None, db: str | None, bind: str | None) -> None:
 
     from stagewall.paths import ensure_home
     from stagewall.server import ServerState, create_app
+    from stagewall.store.roles import assert_runtime_role_safe
 
     state = ServerState.open(config, db, ensure_home())
+    # Refuse to run as a role that could rewrite the audit tables (PostgreSQL stores).
+    assert_runtime_role_safe(state.ctx.store)
     settings = state.settings
     host, port = _bind(bind or settings.bind)
     tls = {}

@@ -24,6 +24,7 @@ class SweepStatus:
     last_error: str | None = None
     sweeps: int = 0
     late_alerted: bool = False
+    last_witness: datetime | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 

@@ -119,11 +119,46 @@ def _record_sweep(state: ServerState, when: datetime) -> None:
         conn.execute(insert(access_meta).values(key=_META_KEY, value=fmt_time(when)))
 
 
+WITNESS_EVERY = timedelta(minutes=1)
+
+
+def witness(state: ServerState) -> int:
+    """Send a fresh checkpoint to the configured witnesses; alert on a conflict."""
+    from stagewall.audit import AuditLog, WitnessPolicy, witness_checkpoints
+    from stagewall.errors import WitnessConflict
+
+    policy = WitnessPolicy.from_settings(state.estate.audit)
+    if policy is None:
+        return 0
+    try:
+        cosigs = witness_checkpoints(AuditLog(state.ctx.store, home=state.home), policy.witnesses)
+    except WitnessConflict as exc:
+        state.ctx.alert(
+            Alert(
+                kind="audit.witness.conflict",
+                title="a witness refused the audit log: truncated or rewritten?",
+                text=exc.message,
+                severity=Severity.CRITICAL,
+                details={},
+            )
+        )
+        return 0
+    return len(cosigs)
+
+
 def tick(state: ServerState, leadership: Leadership) -> None:
-    """One iteration: sweep if leader; check the last sweep is not late."""
+    """One iteration: sweep if leader (and witness every minute); check sweeps are on time."""
     status = state.sweep
     leader = leadership.try_acquire()
     status.leader = leader
+    if leader and (
+        status.last_witness is None or state.now() - status.last_witness >= WITNESS_EVERY
+    ):
+        status.last_witness = state.now()
+        try:
+            witness(state)
+        except StagewallError as exc:
+            _log.error("witnessing failed: %s", exc.message)
     if leader:
         try:
             report = sweep(state.ctx)
