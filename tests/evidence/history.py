@@ -163,7 +163,7 @@ class History:
             audit=AuditLog(store),
             estate=load_estate(self.config).estate,
             window=extra.pop("window", None) or self.window(),
-            public_key=load_public_key(),
+            public_key=extra.pop("public_key") if "public_key" in extra else load_public_key(),
             **extra,
         )
 
