@@ -119,6 +119,19 @@ class BackendError(StagewallError):
     default_hint = "check that the server is reachable and the credentials are right"
 
 
+class PackInvalid(IntegrityError):
+    """An evidence pack was altered, is incomplete, or a row is not bound to an event."""
+
+    code = "SW800"
+
+
+class EvidenceError(StagewallError):
+    """Evidence cannot be computed, packed or answered from the given input."""
+
+    code = "SW801"
+    exit_code = EXIT_USAGE
+
+
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
     StagewallError,
     ConfigError,
@@ -133,4 +146,6 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     ChainBroken,
     SignatureInvalid,
     BackendError,
+    PackInvalid,
+    EvidenceError,
 )

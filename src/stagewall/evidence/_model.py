@@ -42,6 +42,11 @@ class Window:
     def to_json(self) -> dict[str, str]:
         return {"from": fmt_utc(self.start), "to": fmt_utc(self.end)}
 
+    def precise_json(self) -> dict[str, str]:
+        """Bounds in the audit log's own time format (microseconds), comparable as text."""
+        f = "%Y-%m-%dT%H:%M:%S.%fZ"
+        return {"from": self.start.astimezone(UTC).strftime(f), "to": self.end.astimezone(UTC).strftime(f)}
+
 
 @dataclass(frozen=True)
 class EventRange:
