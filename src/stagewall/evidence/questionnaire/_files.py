@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from zipfile import BadZipFile
 from typing import Any
 
 from stagewall.errors import EvidenceError
@@ -182,7 +183,7 @@ def _fill_xlsx(src: Path, ev: Evaluation, out: Path) -> list[Filled]:
         raise EvidenceError(f"an .xlsx questionnaire is written back as .xlsx, not {out.name}")
     try:
         wb = load_workbook(src)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as exc:
         raise EvidenceError(f"questionnaire {src} cannot be read as XLSX: {exc}") from None
     filled: list[Filled] = []
     found = False
