@@ -21,9 +21,11 @@ from stagewall.errors import EXIT_USAGE
 # command name -> module under stagewall.cli
 REGISTRY: dict[str, str] = {
     "access": "access",
+    "answer": "evidence",
     "audit": "audit",
     "check": "estate",
     "demo": "demo",
+    "evidence": "evidence",
     "gate": "gate",
     "init": "estate",
     "keys": "keys",
