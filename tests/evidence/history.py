@@ -179,7 +179,9 @@ class History:
     def promote(self, sha: str, approver: str, n: int) -> str:
         gate = self.gate()
         art = "sha256:" + hashlib.sha256(f"artifact {n}".encode()).hexdigest()
-        gate.submit(repo=str(self.repo), change=sha, artifact=art, stage="staging", submitter="dana")
+        gate.submit(
+            repo=str(self.repo), change=sha, artifact=art, stage="staging", submitter="dana"
+        )
         gate.report(change=sha, stage="staging", check="tests", status="pass", reporter="ci-bot")
         key = load_signing_key()
         gate_check(gate, change=sha, artifact=art, stage="staging", deployer=None, key=key)
@@ -188,7 +190,9 @@ class History:
         )
         gate.report(change=sha, stage="production", check="tests", status="pass", reporter="ci-bot")
         gate.approve(promo.id, approver=approver, otp=self.gate_otp(approver))
-        gate_check(gate, change=sha, artifact=art, stage="production", deployer="deploy-bot", key=key)
+        gate_check(
+            gate, change=sha, artifact=art, stage="production", deployer="deploy-bot", key=key
+        )
         self.promotions.append(promo.id)
         return promo.id
 
@@ -218,7 +222,12 @@ class History:
             status=RunStatus.COMPLETED,
             plan_sha256="a" * 64,
             key_id="k1",
-            source={"backend": "postgresql", "host": "db.prod.internal", "port": 5432, "database": "shop"},
+            source={
+                "backend": "postgresql",
+                "host": "db.prod.internal",
+                "port": 5432,
+                "database": "shop",
+            },
             target={"backend": "sqlite", "path": "/tmp/staging.db"},
             started_at=fmt_time(self.clock.now),
             finished_at=fmt_time(self.clock.now + timedelta(seconds=5)),
@@ -273,9 +282,7 @@ def build_history(root: Path) -> History:
     db = f"sqlite:///{root / 'store.db'}"
     clock = Clock()
     ctx = AccessContext.open(config, db, sinks=[FileAlertSink(root / "alerts.jsonl")], clock=clock)
-    secrets = {
-        p: mfa.enroll(ctx.store, ctx.estate, p).secret for p in ("alice", "bob", "carol")
-    }
+    secrets = {p: mfa.enroll(ctx.store, ctx.estate, p).secret for p in ("alice", "bob", "carol")}
     repo = root / "repo"
     repo.mkdir()
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True, capture_output=True)

@@ -12,7 +12,7 @@ from stagewall.access._tables import access_grants
 from stagewall.errors import ConfigError
 from stagewall.evidence import CheckStatus, Window, evaluate, load_attestations
 from stagewall.evidence._model import Attestation, expand
-from tests.evidence.history import History, mark_grant
+from tests.evidence.history import History
 
 
 def _run(h: History, **extra: object):  # type: ignore[no-untyped-def]
@@ -174,8 +174,12 @@ def test_no_vendor_is_not_applicable(history: History) -> None:
     start = text.index("vendors:")
     end = text.index("principals:")
     cut = text[:start] + text[end:]
-    cut = cut.replace("  dana: {affiliation: external, vendor: devshop, emails: [dana@devshop.example]}\n", "")
-    cut = cut.replace("  erin: {affiliation: external, vendor: devshop, emails: [erin@devshop.example]}\n", "")
+    cut = cut.replace(
+        "  dana: {affiliation: external, vendor: devshop, emails: [dana@devshop.example]}\n", ""
+    )
+    cut = cut.replace(
+        "  erin: {affiliation: external, vendor: devshop, emails: [erin@devshop.example]}\n", ""
+    )
     cut = cut.replace("group:sre, dana, erin", "group:sre")
     history.config.write_text(cut)
     r = _run(history).get("vendors.agreements")
@@ -226,12 +230,20 @@ def test_manual_attestation(history: History, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ("{check: policy.access_control, by: dana, date: 2026-01-01, statement: x}", "not an internal"),
-        ("{check: access.external_production, by: alice, date: 2026-01-01, statement: x}", "not an attestable"),
+        (
+            "{check: policy.access_control, by: dana, date: 2026-01-01, statement: x}",
+            "not an internal",
+        ),
+        (
+            "{check: access.external_production, by: alice, date: 2026-01-01, statement: x}",
+            "not an attestable",
+        ),
         ("{check: policy.access_control, by: alice, statement: x}", "exactly check, by, date"),
     ],
 )
-def test_bad_attestations_are_refused(history: History, tmp_path: Path, entry: str, message: str) -> None:
+def test_bad_attestations_are_refused(
+    history: History, tmp_path: Path, entry: str, message: str
+) -> None:
     f = tmp_path / "att.yaml"
     f.write_text(f"attestations:\n  - {entry}\n")
     with pytest.raises(ConfigError, match=message):

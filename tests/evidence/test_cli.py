@@ -41,8 +41,16 @@ def test_pack_verify_and_tamper(history: History, tmp_path: Path) -> None:
     day = history.clock.now.date()
     out = tmp_path / "pack.zip"
     r = run_cli(
-        "evidence", "pack", *_args(history), "--from", str(day - timedelta(days=1)),
-        "--to", str(day + timedelta(days=1)), "--out", str(out), "--no-pdf",
+        "evidence",
+        "pack",
+        *_args(history),
+        "--from",
+        str(day - timedelta(days=1)),
+        "--to",
+        str(day + timedelta(days=1)),
+        "--out",
+        str(out),
+        "--no-pdf",
     )
     assert r.exit_code == 0, r.stderr
     assert "wrote" in r.stdout and out.is_file()
@@ -65,18 +73,42 @@ def test_pack_verify_and_tamper(history: History, tmp_path: Path) -> None:
 
 
 def test_bad_input_is_a_clear_usage_error(history: History, tmp_path: Path) -> None:
-    r = run_cli("evidence", "pack", *_args(history), "--from", "2026-13-01", "--to", "2026-12-01",
-                "--out", str(tmp_path / "p.zip"))
+    r = run_cli(
+        "evidence",
+        "pack",
+        *_args(history),
+        "--from",
+        "2026-13-01",
+        "--to",
+        "2026-12-01",
+        "--out",
+        str(tmp_path / "p.zip"),
+    )
     assert r.exit_code == 2 and "--from '2026-13-01' is not a date" in r.stderr
-    r = run_cli("evidence", "pack", *_args(history), "--from", "2026-12-02", "--to", "2026-12-01",
-                "--out", str(tmp_path / "p.zip"))
+    r = run_cli(
+        "evidence",
+        "pack",
+        *_args(history),
+        "--from",
+        "2026-12-02",
+        "--to",
+        "2026-12-01",
+        "--out",
+        str(tmp_path / "p.zip"),
+    )
     assert r.exit_code == 2 and "starts (2026-12-02) after it ends" in r.stderr
     r = run_cli("evidence", "verify", str(tmp_path / "missing.zip"))
     assert r.exit_code == 2 and "does not exist" in r.stderr
     r = run_cli("answer", *_args(history), "--questionnaire", "caiq-v4", "--out", "x.txt")
     assert r.exit_code == 2 and "must end in .xlsx or .csv" in r.stderr
-    r = run_cli("evidence", "checks", "--config", str(history.config), "--db",
-                f"sqlite:///{tmp_path / 'none' / 'x.db'}")
+    r = run_cli(
+        "evidence",
+        "checks",
+        "--config",
+        str(history.config),
+        "--db",
+        f"sqlite:///{tmp_path / 'none' / 'x.db'}",
+    )
     assert r.exit_code == 2 and "Traceback" not in r.stderr
 
 
@@ -86,7 +118,11 @@ def test_answer_builtin_and_customer_file(history: History, tmp_path: Path) -> N
     assert r.exit_code == 0, r.stderr
     assert "10 answered, 0 flagged" in r.stdout
     src = tmp_path / "q.csv"
-    src.write_text("Question,Answer,Comments\nWho is your CEO?,,\nIs MFA enforced for admin access?,,\n")
-    r = run_cli("answer", *_args(history), "--questionnaire", str(src), "--out", str(tmp_path / "a.csv"))
+    src.write_text(
+        "Question,Answer,Comments\nWho is your CEO?,,\nIs MFA enforced for admin access?,,\n"
+    )
+    r = run_cli(
+        "answer", *_args(history), "--questionnaire", str(src), "--out", str(tmp_path / "a.csv")
+    )
     assert r.exit_code == 0, r.stderr
     assert "1 answered, 1 flagged for a human" in r.stdout and "Who is your CEO?" in r.stdout

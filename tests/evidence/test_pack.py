@@ -91,7 +91,7 @@ def test_one_byte_in_a_csv_is_refused(pack: Path, tmp_path: Path) -> None:
     csv[-3] ^= 0x01
     bad = tmp_path / "bad.zip"
     _rewrite(pack, bad, {"populations/production_grants.csv": bytes(csv)})
-    with pytest.raises(PackInvalid, match="production_grants.csv was altered"):
+    with pytest.raises(PackInvalid, match=r"production_grants.csv was altered"):
         verify_pack(bad, public_key=load_public_key())
 
 
@@ -107,7 +107,7 @@ def test_one_event_removed_is_refused(pack: Path, tmp_path: Path) -> None:
         bad,
         {"events.jsonl": b"\n".join(lines), "proofs.json": json.dumps(proofs).encode()},
     )
-    with pytest.raises(PackInvalid, match="events.jsonl was altered"):
+    with pytest.raises(PackInvalid, match=r"events.jsonl was altered"):
         verify_pack(bad, public_key=load_public_key())
 
 
@@ -150,7 +150,7 @@ def test_extra_file_is_refused(pack: Path, tmp_path: Path) -> None:
     shutil.copy(pack, bad)
     with zipfile.ZipFile(bad, "a") as z:
         z.writestr("populations/extra.csv", b"x\n")
-    with pytest.raises(PackInvalid, match="not listed: populations/extra.csv"):
+    with pytest.raises(PackInvalid, match=r"not listed: populations/extra.csv"):
         verify_pack(bad, public_key=load_public_key())
 
 

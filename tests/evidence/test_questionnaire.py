@@ -33,12 +33,18 @@ def test_every_builtin_question_matches_its_own_topic(name: str) -> None:
 @pytest.mark.parametrize(
     ("text", "topic"),
     [
-        ("Do contractors or vendors have any access to production databases?", "third_party_production_access"),
+        (
+            "Do contractors or vendors have any access to production databases?",
+            "third_party_production_access",
+        ),
         ("Is 2FA enforced for admins?", "mfa"),
         ("Are user entitlements recertified periodically?", "access_reviews"),
         ("Is all data in transit protected with TLS 1.2 or higher?", "encryption_in_transit"),
         ("Do you use real customer data in your test environments?", "test_data"),
-        ("Describe how code changes are approved before release.", "deployment_separation_of_duties"),
+        (
+            "Describe how code changes are approved before release.",
+            "deployment_separation_of_duties",
+        ),
         ("Do subprocessors sign a data processing agreement?", "vendor_contracts"),
     ],
 )
@@ -95,7 +101,9 @@ def _customer_xlsx(path: Path) -> None:
     ws.append([2, "Is MFA required for administrative access?", None, None])
     ws.append([3, "What is your annual revenue?", None, None])
     ws.append([4, None, None, None])
-    ws.append([5, "Is production data masked before use in test or staging environments?", None, None])
+    ws.append(
+        [5, "Is production data masked before use in test or staging environments?", None, None]
+    )
     ws.column_dimensions["B"].width = 70
     wb.create_sheet("Notes")["A1"] = "untouched"
     wb.save(path)
@@ -135,7 +143,7 @@ def test_customer_csv_without_answer_columns(history: History, tmp_path: Path) -
 
 def test_bad_questionnaires_are_refused(history: History, tmp_path: Path) -> None:
     ev = evaluate(history.inputs())
-    with pytest.raises(EvidenceError, match="no built-in question set|does not exist"):
+    with pytest.raises(EvidenceError, match=r"no built-in question set|does not exist"):
         answer_questionnaire("nope", ev, tmp_path / "o.xlsx")
     f = tmp_path / "x.csv"
     f.write_text("a,b\n1,2\n")
@@ -164,9 +172,17 @@ def test_answer_flips_when_an_external_gets_production_access(
     with store.transaction() as conn:
         conn.execute(
             insert(access_grants).values(
-                id="gedit", principal="erin", role="prod-read", environment="production",
-                production=True, source="request", request_id=None, reason="edited",
-                starts_at=now, ends_at="2099-01-01T00:00:00.000000Z", status="active",
+                id="gedit",
+                principal="erin",
+                role="prod-read",
+                environment="production",
+                production=True,
+                source="request",
+                request_id=None,
+                reason="edited",
+                starts_at=now,
+                ends_at="2099-01-01T00:00:00.000000Z",
+                status="active",
                 created_at=now,
             )
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from stagewall.cli._common import config_option, db_option, echo_json, format_option
+from stagewall.cli._common import F, config_option, db_option, echo_json, format_option
 from stagewall.errors import EXIT_FINDING, IntegrityError
 from stagewall.evidence import CheckStatus, evaluate, make_window, open_local, parse_time_arg
 from stagewall.evidence.evaluate import DEFAULT_WINDOW
@@ -23,7 +23,7 @@ _MARK = {
 }
 
 
-def _attestations_option(f):  # type: ignore[no-untyped-def]
+def _attestations_option(f: F) -> F:
     return click.option(
         "--attestations",
         type=click.Path(dir_okay=False),
@@ -32,7 +32,7 @@ def _attestations_option(f):  # type: ignore[no-untyped-def]
     )(f)
 
 
-def _witness_option(f):  # type: ignore[no-untyped-def]
+def _witness_option(f: F) -> F:
     return click.option(
         "--witness-key",
         "witness_keys",
@@ -51,8 +51,13 @@ def evidence_group() -> None:
 @config_option
 @db_option
 @click.option("--at", "at", default=None, help="As-of time (default: now); date or ISO 8601.")
-@click.option("--days", type=click.IntRange(1, 3660), default=DEFAULT_WINDOW.days,
-              show_default=True, help="Length of the window ending at --at.")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3660),
+    default=DEFAULT_WINDOW.days,
+    show_default=True,
+    help="Length of the window ending at --at.",
+)
 @_attestations_option
 @_witness_option
 @format_option("json")
@@ -128,8 +133,12 @@ def pack_cmd(
 
 @evidence_group.command("verify")
 @click.argument("pack", type=click.Path(dir_okay=False))
-@click.option("--public-key", type=click.Path(dir_okay=False), default=None,
-              help="The log's public key, obtained independently (pin).")
+@click.option(
+    "--public-key",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The log's public key, obtained independently (pin).",
+)
 @format_option("json")
 def verify_cmd(pack: str, public_key: str | None, fmt: str) -> None:
     """Verify a pack offline (no database). Exit 1 when it was altered or is incomplete."""
@@ -157,10 +166,17 @@ def verify_cmd(pack: str, public_key: str | None, fmt: str) -> None:
 @click.command("answer")
 @config_option
 @db_option
-@click.option("--questionnaire", required=True,
-              help="caiq-v4, sig-lite, or a customer's FILE.xlsx / FILE.csv.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="The answered file (.xlsx, or .csv).")
+@click.option(
+    "--questionnaire",
+    required=True,
+    help="caiq-v4, sig-lite, or a customer's FILE.xlsx / FILE.csv.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The answered file (.xlsx, or .csv).",
+)
 @click.option("--at", "at", default=None, help="As-of time (default: now).")
 @_attestations_option
 @format_option("json")

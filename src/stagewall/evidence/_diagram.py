@@ -14,8 +14,11 @@ def estate_svg(estate: Estate) -> str:
     envs = sorted(estate.environments.items(), key=lambda kv: (kv[1].tier.value, kv[0]))
     columns = []
     for name, env in envs:
-        lines = [f"{r} ({res.kind.value})" for r, res in sorted(estate.resources.items())
-                 if res.environment == name]
+        lines = [
+            f"{r} ({res.kind.value})"
+            for r, res in sorted(estate.resources.items())
+            if res.environment == name
+        ]
         who: set[str] = set()
         for role in estate.roles.values():
             if role.environment == name:
@@ -52,9 +55,7 @@ def estate_svg(estate: Estate) -> str:
             for item in items or ["none"]:
                 y += _ROW
                 colour = "#a10000" if label == "external access" and prod else "#222"
-                out.append(
-                    f'<text x="{x + 22}" y="{y}" fill="{colour}">{escape(item)}</text>'
-                )
+                out.append(f'<text x="{x + 22}" y="{y}" fill="{colour}">{escape(item)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

@@ -68,7 +68,15 @@ def grants(inputs: EvidenceInputs) -> Population:
                 "audit_index": _first(inputs.bound(f"grant:{g['id']}", "access.grant.created")),
             }
         )
-    cols = ("grant", "principal", "role", "environment", "source", "request", "approvers")
+    cols: tuple[str, ...] = (
+        "grant",
+        "principal",
+        "role",
+        "environment",
+        "source",
+        "request",
+        "approvers",
+    )
     cols += ("starts_at", "ends_at", "status", "revoked_at", "audit_index")
     return Population("production_grants", cols, tuple(rows))
 
@@ -109,7 +117,15 @@ def promotions(inputs: EvidenceInputs) -> Population:
                 "audit_index": submitted.get(p["request_id"]),
             }
         )
-    cols = ("promotion", "stage", "sha", "digest", "submitter", "break_glass", "created_at")
+    cols: tuple[str, ...] = (
+        "promotion",
+        "stage",
+        "sha",
+        "digest",
+        "submitter",
+        "break_glass",
+        "created_at",
+    )
     cols += ("approvers", "deployed_at", "audit_index")
     return Population("production_promotions", cols, tuple(rows))
 
@@ -135,7 +151,15 @@ def masking_runs(inputs: EvidenceInputs) -> Population:
                 "audit_index": r["audit_index"],
             }
         )
-    cols = ("run", "status", "verification", "hits", "started_at", "finished_at", "plan_sha256")
+    cols: tuple[str, ...] = (
+        "run",
+        "status",
+        "verification",
+        "hits",
+        "started_at",
+        "finished_at",
+        "plan_sha256",
+    )
     cols += ("key_id", "total_rows", "audit_index")
     return Population("masking_runs", cols, tuple(rows))
 
@@ -168,7 +192,15 @@ def review_decisions(inputs: EvidenceInputs) -> Population:
                     }
                 )
     rows.sort(key=lambda r: (r["decided_at"], r["item"]))
-    cols = ("campaign", "item", "grant", "principal", "role", "reviewer", "decision")
+    cols: tuple[str, ...] = (
+        "campaign",
+        "item",
+        "grant",
+        "principal",
+        "role",
+        "reviewer",
+        "decision",
+    )
     cols += ("decided_at", "audit_index")
     return Population("review_decisions", cols, tuple(rows))
 

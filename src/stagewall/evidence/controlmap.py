@@ -51,7 +51,10 @@ class ControlMap:
 
     def requirements_of(self, check: str) -> list[str]:
         return [
-            f"{f.framework} {r.id}" for f in self.frameworks for r in f.requirements if check in r.checks
+            f"{f.framework} {r.id}"
+            for f in self.frameworks
+            for r in f.requirements
+            if check in r.checks
         ]
 
 
@@ -104,7 +107,9 @@ def load_control_map(directory: str | Path | None = None) -> ControlMap:
     frameworks: list[Framework] = []
     if directory is None:
         base = resources.files("stagewall.evidence").joinpath("controls")
-        files = sorted((p.name, p.read_text("utf-8")) for p in base.iterdir() if p.name.endswith(".yaml"))
+        files = sorted(
+            (p.name, p.read_text("utf-8")) for p in base.iterdir() if p.name.endswith(".yaml")
+        )
     else:
         files = sorted((p.name, p.read_text("utf-8")) for p in Path(directory).glob("*.yaml"))
     names: set[str] = set()

@@ -71,8 +71,10 @@ def assessment_results(
             selected.append({"control-id": cid})
             results = [evaluation.results[c] for c in req.checks]
             status = requirement_status(results)
-            state = "satisfied" if status in (CheckStatus.PASS, CheckStatus.MANUAL) else (
-                "not-satisfied"
+            state = (
+                "satisfied"
+                if status in (CheckStatus.PASS, CheckStatus.MANUAL)
+                else ("not-satisfied")
             )
             findings.append(
                 {
@@ -85,9 +87,7 @@ def assessment_results(
                         "target-id": cid,
                         "status": {"state": state, "reason": status.value.lower()},
                     },
-                    "related-observations": [
-                        {"observation-uuid": obs_ids[c]} for c in req.checks
-                    ],
+                    "related-observations": [{"observation-uuid": obs_ids[c]} for c in req.checks],
                 }
             )
     window = evaluation.window.to_json()
@@ -108,9 +108,7 @@ def assessment_results(
                     "description": "Checks computed by stagewall from its store and audit log.",
                     "start": fmt_utc(evaluation.window.start),
                     "end": now,
-                    "reviewed-controls": {
-                        "control-selections": [{"include-controls": selected}]
-                    },
+                    "reviewed-controls": {"control-selections": [{"include-controls": selected}]},
                     "observations": observations,
                     "findings": findings,
                 }
@@ -142,7 +140,9 @@ def ciso_assistant(evaluation: Evaluation, cmap: ControlMap) -> dict[str, Any]:
                     "ref_id": req.id,
                     "result": _CISO_RESULT[status],
                     "status": "done" if status is not CheckStatus.NOT_VERIFIABLE else "to_do",
-                    "observation": " | ".join(f"{r.check}: {r.status.value}: {r.summary}" for r in results),
+                    "observation": " | ".join(
+                        f"{r.check}: {r.status.value}: {r.summary}" for r in results
+                    ),
                     "evidences": [
                         {"name": r.check, "hash": r.evidence_hash(), "status": r.status.value}
                         for r in results

@@ -170,7 +170,7 @@ def build_pack(
         "tree_size": size,
         "root_hash": cp.root.hex(),
     }
-    window_text = f"{span[0]}–{span[1]}" if span else "none"
+    window_text = f"{span[0]}..{span[1]}" if span else "none"
     html = render_html(
         report_context(
             evaluation,

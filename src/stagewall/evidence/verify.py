@@ -88,10 +88,8 @@ def _check_signature(manifest: bytes, sig: bytes, key: PublicKey) -> None:
         )
 
 
-def verify_pack(
-    pack: str | os.PathLike[str], *, public_key: PublicKey | None = None
-) -> PackReport:
-    """Check everything offline; raise :class:`PackInvalid` (or SignatureInvalid) on the first problem."""
+def verify_pack(pack: str | os.PathLike[str], *, public_key: PublicKey | None = None) -> PackReport:
+    """Check everything offline; raise PackInvalid (or SignatureInvalid) on the first problem."""
     path = Path(pack)
     files = _read(path)
     warnings: list[str] = []
@@ -186,7 +184,9 @@ def _verify_events(files: dict[str, bytes], size: int, root: bytes) -> dict[int,
             )
         doc = json.loads(line)
         if doc["metadata"]["log_index"] != index:
-            raise PackInvalid(f"event at proof index {index} claims index {doc['metadata']['log_index']}")
+            raise PackInvalid(
+                f"event at proof index {index} claims index {doc['metadata']['log_index']}"
+            )
         docs[index] = doc
     return docs
 
@@ -205,12 +205,10 @@ def _verify_window(
         t = docs[i]["time"]
         if not start <= t <= end:
             raise PackInvalid(f"event {i} ({t}) lies outside the window {start}..{end}")
-    if first > 0:
-        if first - 1 not in docs or docs[first - 1]["time"] >= start:
-            raise PackInvalid("the pack does not prove where the window's events begin")
-    if last + 1 < size:
-        if last + 1 not in docs or docs[last + 1]["time"] <= end:
-            raise PackInvalid("the pack does not prove where the window's events end")
+    if first > 0 and (first - 1 not in docs or docs[first - 1]["time"] >= start):
+        raise PackInvalid("the pack does not prove where the window's events begin")
+    if last + 1 < size and (last + 1 not in docs or docs[last + 1]["time"] <= end):
+        raise PackInvalid("the pack does not prove where the window's events end")
 
 
 def _verify_bindings(files: dict[str, bytes], docs: dict[int, dict[str, Any]]) -> int:

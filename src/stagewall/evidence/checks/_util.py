@@ -32,8 +32,10 @@ def grant_in_window(inputs: EvidenceInputs, g: Mapping[str, Any]) -> bool:
 def is_production_grant(inputs: EvidenceInputs, g: Mapping[str, Any]) -> bool:
     """Production by its own flag, its role or its environment (any of them: fail closed)."""
     e = inputs.estate
-    return bool(g["production"]) or e.role_is_production(g["role"]) or (
-        e.is_production(g["environment"])
+    return (
+        bool(g["production"])
+        or e.role_is_production(g["role"])
+        or (e.is_production(g["environment"]))
     )
 
 

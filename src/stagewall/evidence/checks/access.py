@@ -90,8 +90,8 @@ class ExternalProduction(Check):
         for g in inputs.grants:
             if g["principal"] not in externals or not grant_in_window(inputs, g):
                 continue
-            role = e.roles.get(g["role"])
-            for res in role.resources if role else []:
+            held = e.roles.get(g["role"])
+            for res in held.resources if held else []:
                 twin = prod_ids.get(pinned.get(res, ""))
                 if twin is not None and res != twin:
                     items.append(
@@ -189,7 +189,9 @@ class ProductionApprovals(Check):
             rule = e.approval_rules.get(role.approval or "") if role else None
             needed = rule.approvals if rule else 1
             approvals = [
-                r for r in inputs.reviews_by_request.get(req["id"], []) if r["decision"] == "approve"
+                r
+                for r in inputs.reviews_by_request.get(req["id"], [])
+                if r["decision"] == "approve"
             ]
             problems = [p for r in approvals if (p := _independent(e, req["requester"], r))]
             good = len(approvals) - len(problems)

@@ -79,11 +79,11 @@ class ProductionPromotions(Check):
             indexes += checked.get(pid, []) + inputs.bound(
                 f"promotion:{pid}", "gate.promotion.approved"
             )
-            row = inputs.requests.get(pid)
-            if row is None:
+            req_row = inputs.requests.get(pid)
+            if req_row is None:
                 items.append({"promotion": pid, "problem": "its promotion request is missing"})
                 continue
-            promo = Promotion.from_request(_request(row))
+            promo = Promotion.from_request(_request(req_row))
             if not checked.get(pid):
                 items.append({"promotion": pid, "problem": "no gate check event binds it"})
                 continue

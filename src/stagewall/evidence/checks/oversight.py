@@ -44,15 +44,22 @@ class VendorAgreements(Check):
         first_access: dict[str, date] = {}
         live: dict[str, int] = {v: 0 for v in e.vendors}
         for g in inputs.grants:
-            p = e.principals.get(g["principal"])
+            holder = e.principals.get(g["principal"])
             start, end = when(g["starts_at"]), when(g["ends_at"])
-            if p is None or p.vendor not in people or start is None or start > inputs.at:
+            if (
+                holder is None
+                or holder.vendor is None
+                or holder.vendor not in people
+                or start is None
+                or start > inputs.at
+            ):
                 continue
-            if p.vendor not in first_access or start.date() < first_access[p.vendor]:
-                first_access[p.vendor] = start.date()
+            vendor = holder.vendor
+            if vendor not in first_access or start.date() < first_access[vendor]:
+                first_access[vendor] = start.date()
                 indexes += inputs.bound(f"grant:{g['id']}", "access.grant.created")
             if g["status"] == "active" and end is not None and end > inputs.at:
-                live[p.vendor] += 1
+                live[vendor] += 1
         for name, v in sorted(e.vendors.items()):
             seen = first_access.get(name)
             for doc, signed in (("NDA", v.nda_signed), ("DPA", v.dpa_signed)):

@@ -49,7 +49,9 @@ class BreakGlassFollowUp(Check):
             due = opened + FOLLOW_UP_WITHIN
             if done is None or done > inputs.at:
                 if due < inputs.at:
-                    items.append({"use": fu["grant_id"], "problem": f"follow-up overdue since {due}"})
+                    items.append(
+                        {"use": fu["grant_id"], "problem": f"follow-up overdue since {due}"}
+                    )
                 else:
                     pending += 1
             elif done > due:
@@ -119,7 +121,9 @@ class ReviewCampaigns(Check):
         "the window was closed; no holder decided on their own grant; every revoke decision "
         "(and every undecided item) ended its grant, with database logins verified removed."
     )
-    cannot_prove = "That reviewers judged need-to-know well; only that they decided and it took effect."
+    cannot_prove = (
+        "That reviewers judged need-to-know well; only that they decided and it took effect."
+    )
 
     def run(self, inputs: EvidenceInputs) -> CheckResult:
         items: list[dict[str, Any]] = []
@@ -136,9 +140,11 @@ class ReviewCampaigns(Check):
                 last_closed = closed if last_closed is None else max(last_closed, closed)
             else:
                 closed = None
-            touches = inputs.window.contains(created) or (
-                closed is not None and inputs.window.contains(closed)
-            ) or (due is not None and inputs.window.contains(due))
+            touches = (
+                inputs.window.contains(created)
+                or (closed is not None and inputs.window.contains(closed))
+                or (due is not None and inputs.window.contains(due))
+            )
             if not touches:
                 continue
             counts["campaigns"] += 1
@@ -152,7 +158,10 @@ class ReviewCampaigns(Check):
                 counts["items"] += 1
                 outcome = it["outcome"]
                 indexes += grant_events(
-                    inputs, it["grant_id"], "access.campaign.decided", GRANT_REVOKED,
+                    inputs,
+                    it["grant_id"],
+                    "access.campaign.decided",
+                    GRANT_REVOKED,
                     CREDENTIAL_REVOKED,
                 )
                 for d in inputs.campaign_decisions.get(it["id"], []):
@@ -166,8 +175,10 @@ class ReviewCampaigns(Check):
                 counts["revoked" if outcome == "revoke" else "revoked_no_answer"] += 1
                 g = grants.get(it["grant_id"])
                 creds = inputs.credentials_by_grant.get(it["grant_id"], [])
-                if g is None or g["status"] == "active" or any(
-                    cr["state"] != "revoked" for cr in creds
+                if (
+                    g is None
+                    or g["status"] == "active"
+                    or any(cr["state"] != "revoked" for cr in creds)
                 ):
                     items.append(
                         {

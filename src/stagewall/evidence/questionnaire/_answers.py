@@ -34,7 +34,9 @@ class Answer:
     confidence: Confidence
 
     def provenance(self) -> str:
-        pairs = ", ".join(f"{c} ({h[:19]}…)" for c, h in zip(self.checks, self.evidence, strict=True))
+        pairs = ", ".join(
+            f"{c} ({h[:19]}…)" for c, h in zip(self.checks, self.evidence, strict=True)
+        )
         return f"as of {self.as_of}; checks: {pairs}"
 
     def to_json(self) -> dict[str, Any]:
@@ -87,17 +89,25 @@ def _third_party(ev: Evaluation) -> tuple[Value, str, list[str]]:
     )
     if ext.status is CheckStatus.FAIL:
         return Value.YES, f"Yes. {lead} {ext.summary}.{tail}", [ext.check, bg.check]
-    return Value.NO, f"No. {lead} Externals work only outside production.{tail}", [
-        ext.check,
-        bg.check,
-    ]
+    return (
+        Value.NO,
+        f"No. {lead} Externals work only outside production.{tail}",
+        [
+            ext.check,
+            bg.check,
+        ],
+    )
 
 
 def _sod(ev: Evaluation) -> tuple[Value, str, list[str]]:
     pr, ap = ev.get("gates.production_promotions"), ev.get("access.production_approvals")
     rs = [pr, ap]
     if pr.status is CheckStatus.NOT_VERIFIABLE:
-        return Value.PARTIAL, f"Partially. Production access needs independent approval ({ap.summary}); {pr.why}", [pr.check, ap.check]
+        return (
+            Value.PARTIAL,
+            f"Partially. Production access needs independent approval ({ap.summary}); {pr.why}",
+            [pr.check, ap.check],
+        )
     f = pr.figures
     text = (
         f"In the last {_days(ev)} days {f['production_deployments']} production deployments "
@@ -106,7 +116,12 @@ def _sod(ev: Evaluation) -> tuple[Value, str, list[str]]:
         f"emergency changes reviewed afterwards. Production access: {ap.summary}."
     )
     if _any(rs, CheckStatus.FAIL):
-        return Value.PARTIAL, f"Partially. {text} Exceptions: {pr.summary if pr.status is CheckStatus.FAIL else ap.summary}.", [pr.check, ap.check]
+        failing = pr.summary if pr.status is CheckStatus.FAIL else ap.summary
+        return (
+            Value.PARTIAL,
+            f"Partially. {text} Exceptions: {failing}.",
+            [pr.check, ap.check],
+        )
     return Value.YES, f"Yes. {text}", [pr.check, ap.check]
 
 
@@ -132,10 +147,15 @@ def _reviews(ev: Evaluation) -> tuple[Value, str, list[str]]:
 def _test_data(ev: Evaluation) -> tuple[Value, str, list[str]]:
     m, s = ev.get("masking.verified_runs"), ev.get("separation.resource_identity")
     if m.status is CheckStatus.PASS:
-        return Value.YES, (
-            "Yes. Production data reaches non-production only as a masked copy whose "
-            f"verification found no production value. {m.summary}. Resource separation: {s.summary}."
-        ), [m.check, s.check]
+        return (
+            Value.YES,
+            (
+                "Yes. Production data reaches non-production only as a masked copy whose "
+                f"verification found no production value. {m.summary}. "
+                f"Resource separation: {s.summary}."
+            ),
+            [m.check, s.check],
+        )
     if m.status is CheckStatus.FAIL:
         return Value.PARTIAL, f"Partially. {m.summary}.", [m.check, s.check]
     return Value.PARTIAL, f"Partially. {m.why}", [m.check, s.check]
@@ -159,11 +179,19 @@ def _transit(ev: Evaluation) -> tuple[Value, str, list[str]]:
         return Value.PARTIAL, f"Partially: not measured. {s.why}", [s.check]
     n = int(s.figures.get("unencrypted_connections") or 0)
     if n == 0:
-        return Value.YES, (
-            f"Yes. The latest configuration scan found 0 unencrypted connections "
-            f"(TLS disabled or plain-text URLs) in {s.figures.get('files_scanned')} files."
-        ), [s.check]
-    return Value.PARTIAL, f"Partially. The latest scan found {n} unencrypted connection(s).", [s.check]
+        return (
+            Value.YES,
+            (
+                f"Yes. The latest configuration scan found 0 unencrypted connections "
+                f"(TLS disabled or plain-text URLs) in {s.figures.get('files_scanned')} files."
+            ),
+            [s.check],
+        )
+    return (
+        Value.PARTIAL,
+        f"Partially. The latest scan found {n} unencrypted connection(s).",
+        [s.check],
+    )
 
 
 def _vendors(ev: Evaluation) -> tuple[Value, str, list[str]]:

@@ -15,8 +15,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from zipfile import BadZipFile
 from typing import Any
+from zipfile import BadZipFile
 
 from stagewall.errors import EvidenceError
 from stagewall.evidence._model import Evaluation
@@ -65,11 +65,29 @@ def write_builtin(name: str, ev: Evaluation, out: Path) -> list[Filled]:
     from openpyxl.styles import Alignment, Font
 
     rows = builtin_answers(name, ev)
-    header = ["ID", "Question", "Answer", "Explanation", "Confidence", "Checks", "Evidence",
-              "As of", "CAIQ v4"]
+    header = [
+        "ID",
+        "Question",
+        "Answer",
+        "Explanation",
+        "Confidence",
+        "Checks",
+        "Evidence",
+        "As of",
+        "CAIQ v4",
+    ]
     table = [
-        [qid, text, a.value.value, a.text, a.confidence.value, " ".join(a.checks),
-         " ".join(a.evidence), a.as_of, caiq]
+        [
+            qid,
+            text,
+            a.value.value,
+            a.text,
+            a.confidence.value,
+            " ".join(a.checks),
+            " ".join(a.evidence),
+            a.as_of,
+            caiq,
+        ]
         for qid, text, caiq, a in rows
     ]
     if out.suffix.lower() == ".csv":

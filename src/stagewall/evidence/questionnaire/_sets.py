@@ -56,7 +56,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Do external developers or contractors have access to the production environment?",
     ),
     "deployment_separation_of_duties": (
-        "Does someone other than the author approve each change before it is deployed to production?",
+        "Does someone other than the author approve each change before it is deployed "
+        "to production?",
         "Is separation of duties enforced between writing code and releasing it to production?",
     ),
     "mfa": (
@@ -80,7 +81,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Is TLS used for all network connections carrying data?",
     ),
     "vendor_contracts": (
-        "Are contracts, NDAs and data processing agreements in place with vendors before they get access?",
+        "Are contracts, NDAs and data processing agreements in place with vendors before "
+        "they get access?",
         "Do all suppliers with access to data sign a DPA and a confidentiality agreement?",
     ),
     "incident_alerting": (
@@ -114,8 +116,16 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "third_party_production_access",
         (
-            ("third part", "vendor", "contractor", "supplier", "external", "outsourc",
-             "subcontract", "freelanc"),
+            (
+                "third part",
+                "vendor",
+                "contractor",
+                "supplier",
+                "external",
+                "outsourc",
+                "subcontract",
+                "freelanc",
+            ),
             ("production", "prod ", "live system", "live environment"),
             _ACCESS,
         ),
@@ -123,15 +133,31 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "deployment_separation_of_duties",
         (
-            ("segregation", "separation of duties", "four eyes", "other than the author",
-             "peer review", "approv"),
+            (
+                "segregation",
+                "separation of duties",
+                "four eyes",
+                "other than the author",
+                "peer review",
+                "approv",
+            ),
             ("deploy", "release", "change", "code", "promot"),
         ),
     ),
     Rule(
         "mfa",
-        (("mfa", "multi factor", "multifactor", "two factor", "2fa", "second factor",
-          "strong authentication", "authentication factor"),),
+        (
+            (
+                "mfa",
+                "multi factor",
+                "multifactor",
+                "two factor",
+                "2fa",
+                "second factor",
+                "strong authentication",
+                "authentication factor",
+            ),
+        ),
     ),
     Rule(
         "access_reviews",
@@ -147,33 +173,73 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "logging_monitoring",
-        (("log ", "logs", "logged", "logging", "audit trail"),
-         ("security", "access", "event", "tamper", "monitor", "retain", "retention", "integrity",
-          "change")),
+        (
+            ("log ", "logs", "logged", "logging", "audit trail"),
+            (
+                "security",
+                "access",
+                "event",
+                "tamper",
+                "monitor",
+                "retain",
+                "retention",
+                "integrity",
+                "change",
+            ),
+        ),
     ),
     Rule(
         "encryption_in_transit",
-        (("encrypt", "tls", "ssl", "https"), ("transit", "motion", "network", "transmi",
-                                               "in flight", "connection")),
+        (
+            ("encrypt", "tls", "ssl", "https"),
+            ("transit", "motion", "network", "transmi", "in flight", "connection"),
+        ),
     ),
     Rule(
         "vendor_contracts",
-        (("contract", "agreement", "dpa", "data processing", "nda", "non disclosure",
-          "confidentiality"),
-         ("vendor", "supplier", "third part", "subprocessor", "sub processor", "processor",
-          "contractor")),
+        (
+            (
+                "contract",
+                "agreement",
+                "dpa",
+                "data processing",
+                "nda",
+                "non disclosure",
+                "confidentiality",
+            ),
+            (
+                "vendor",
+                "supplier",
+                "third part",
+                "subprocessor",
+                "sub processor",
+                "processor",
+                "contractor",
+            ),
+        ),
     ),
     Rule(
         "incident_alerting",
-        (("alert", "notif", "detect"),
-         ("incident", "unauthori", "suspicious", "anomal", "emergency", "security event",
-          "intrusion")),
+        (
+            ("alert", "notif", "detect"),
+            (
+                "incident",
+                "unauthori",
+                "suspicious",
+                "anomal",
+                "emergency",
+                "security event",
+                "intrusion",
+            ),
+        ),
     ),
     Rule(
         "environment_separation",
-        (("separat", "segregat", "isolat"),
-         ("environment",),
-         ("develop", "test", "staging", "non production", "production")),
+        (
+            ("separat", "segregat", "isolat"),
+            ("environment",),
+            ("develop", "test", "staging", "non production", "production"),
+        ),
     ),
 )
 
