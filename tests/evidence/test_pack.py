@@ -95,18 +95,17 @@ def test_one_byte_in_a_csv_is_refused(pack: Path, tmp_path: Path) -> None:
         verify_pack(bad, public_key=load_public_key())
 
 
-def test_one_event_removed_is_refused(pack: Path, tmp_path: Path) -> None:
-    files = _files(pack)
+def _drop_event(files: dict[str, bytes], n: int) -> dict[str, bytes]:
     lines = files["events.jsonl"].split(b"\n")
-    proofs = json.loads(files["proofs.json"])
-    del lines[5]
-    del proofs["proofs"][5]
+    index = json.loads(files["index.json"])
+    del lines[n]
+    del index["events"][n]
+    return {"events.jsonl": b"\n".join(lines), "index.json": json.dumps(index).encode()}
+
+
+def test_one_event_removed_is_refused(pack: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.zip"
-    _rewrite(
-        pack,
-        bad,
-        {"events.jsonl": b"\n".join(lines), "proofs.json": json.dumps(proofs).encode()},
-    )
+    _rewrite(pack, bad, _drop_event(_files(pack), 5))
     with pytest.raises(PackInvalid, match=r"events.jsonl was altered"):
         verify_pack(bad, public_key=load_public_key())
 
@@ -114,16 +113,11 @@ def test_one_event_removed_is_refused(pack: Path, tmp_path: Path) -> None:
 def test_re_signed_with_another_key_is_refused(pack: Path, tmp_path: Path) -> None:
     """A forger who removes an event and re-signs the manifest with their own key."""
     files = _files(pack)
-    lines = files["events.jsonl"].split(b"\n")
-    proofs = json.loads(files["proofs.json"])
-    del lines[5]
-    del proofs["proofs"][5]
-    files["events.jsonl"] = b"\n".join(lines)
-    files["proofs.json"] = json.dumps(proofs).encode()
+    files.update(_drop_event(files, 5))
     manifest = json.loads(files["manifest.json"])
     import hashlib
 
-    for name in ("events.jsonl", "proofs.json"):
+    for name in ("events.jsonl", "index.json"):
         manifest["files"][name] = hashlib.sha256(files[name]).hexdigest()
     raw = json.dumps(manifest).encode()
     forger = SigningKey("evidence.test/audit", os.urandom(32))

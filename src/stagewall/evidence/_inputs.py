@@ -41,6 +41,11 @@ def parse_stamp(text: str | None) -> datetime | None:
     """Store and audit times (``...%fZ`` or ``...%SZ``) as aware UTC datetimes."""
     if not text:
         return None
+    if text.endswith("Z"):
+        try:
+            return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+        except ValueError:
+            pass
     for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=UTC)

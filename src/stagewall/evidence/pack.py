@@ -5,8 +5,10 @@ Layout::
     manifest.json        SHA-256 of every other file, the window, the log binding
     manifest.sig         Ed25519 signature of manifest.json by the audit signing key
     checkpoint.txt       the signed checkpoint the events are proven against (C2SP note)
+    leaves.bin           the leaf hash of every event of that tree (32 bytes each): their
+                         RFC 9162 root is the checkpoint's, so every event is provably in it
     events.jsonl         the window's audit events (and those the results cite), canonical
-    proofs.json          RFC 9162 inclusion proof of each event against the checkpoint
+    proofs.json          RFC 9162 inclusion paths of the events the populations rest on
     checks.json          every check: status, figures, events, why / attestation
     controls.json        the control map with a status per requirement
     populations/*.csv    production grants, promotions, masking runs, review decisions
@@ -54,14 +56,20 @@ Verify it offline, with the log's public key obtained independently:
     stagewall evidence verify pack.zip --public-key audit.pub
 
 manifest.json lists the SHA-256 of every file and is signed (manifest.sig) with the
-audit signing key; checkpoint.txt is the signed audit checkpoint every event in
-events.jsonl is proven against (proofs.json, RFC 9162). Each row of populations/
+audit signing key; checkpoint.txt is the signed audit checkpoint; leaves.bin holds every
+leaf hash of that tree (its RFC 9162 root is the checkpoint's root), so each event in
+events.jsonl (listed by index in index.json) is provably in the signed log, and
+proofs.json gives the inclusion path of each event a population row rests on. Each row of populations/
 names the audit event (audit_index) that records it. report.pdf is report.html.
 """
 
 
 def _json(data: Any) -> bytes:
     return (json.dumps(data, indent=1, sort_keys=True, default=str) + "\n").encode()
+
+
+def _compact(data: Any) -> bytes:
+    return (json.dumps(data, separators=(",", ":")) + "\n").encode()
 
 
 def sign_manifest(manifest: bytes, key: SigningKey) -> bytes:
@@ -140,11 +148,16 @@ def build_pack(
             f"the audit log does not match its newest checkpoint (size {size})",
             hint="run `stagewall audit verify`",
         )
-    proofs = [{"index": i, "path": [p.hex() for p in maker.path(i)]} for i in wanted]
+    bound = sorted(
+        {int(r["audit_index"]) for p in pops for r in p.rows if r.get("audit_index") is not None}
+    )
+    proofs = [{"index": i, "path": [p.hex() for p in maker.path(i)]} for i in bound if i < size]
     files: dict[str, bytes] = {}
     files["checkpoint.txt"] = cp.note.encode()
+    files["leaves.bin"] = b"".join(maker.levels[0])
     files["events.jsonl"] = b"".join(raws[i] + b"\n" for i in wanted)
-    files["proofs.json"] = _json({"tree_size": size, "proofs": proofs})
+    files["index.json"] = _compact({"tree_size": size, "events": wanted})
+    files["proofs.json"] = _compact({"tree_size": size, "proofs": proofs})
     files["checks.json"] = _json(evaluation.to_json())
     controls = []
     for fw in cmap.frameworks:

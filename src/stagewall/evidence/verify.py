@@ -20,6 +20,7 @@ from stagewall.audit._merkle import verify_inclusion
 from stagewall.errors import ConfigError, PackInvalid, SignatureInvalid, UsageError
 from stagewall.evidence._model import CheckStatus
 from stagewall.evidence._populations import BINDINGS
+from stagewall.evidence._proofs import ProofMaker
 from stagewall.evidence.pack import FORMAT
 from stagewall.keys import PublicKey, parse_public_key
 
@@ -162,32 +163,43 @@ def verify_pack(pack: str | os.PathLike[str], *, public_key: PublicKey | None = 
 
 
 def _verify_events(files: dict[str, bytes], size: int, root: bytes) -> dict[int, dict[str, Any]]:
+    """Leaves recompute to the signed root; each event is its leaf; bound events' paths verify."""
+    for name in ("leaves.bin", "index.json", "events.jsonl", "proofs.json"):
+        if name not in files:
+            raise PackInvalid(f"{name} is missing from the pack")
+    blob = files["leaves.bin"]
+    if len(blob) != 32 * size:
+        raise PackInvalid(f"leaves.bin holds {len(blob) // 32} leaf hashes, the checkpoint {size}")
+    leaves = [blob[i : i + 32] for i in range(0, len(blob), 32)]
+    if ProofMaker(leaves).root() != root:
+        raise PackInvalid(
+            "leaves.bin does not recompute to the signed checkpoint's root: the log was altered"
+        )
+    index = json.loads(files["index.json"])
+    if index.get("tree_size") != size:
+        raise PackInvalid("index.json is for a different tree size than the checkpoint")
+    data = files["events.jsonl"]
+    lines = data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n")
+    wanted: list[int] = [int(i) for i in index["events"]]
+    if len(lines) != len(wanted):
+        raise PackInvalid(f"events.jsonl has {len(lines)} events, index.json lists {len(wanted)}")
+    docs: dict[int, dict[str, Any]] = {}
+    sha = hashlib.sha256
+    for line, i in zip(lines, wanted, strict=True):
+        if not 0 <= i < size or sha(b"\x00" + line).digest() != leaves[i]:
+            raise PackInvalid(f"event {i} is not the event the signed log holds at that index")
+        doc = json.loads(line)
+        if doc["metadata"]["log_index"] != i:
+            raise PackInvalid(f"event at index {i} claims index {doc['metadata']['log_index']}")
+        docs[i] = doc
     proofs = json.loads(files["proofs.json"])
     if proofs.get("tree_size") != size:
         raise PackInvalid("proofs.json is for a different tree size than the checkpoint")
-    data = files["events.jsonl"]
-    lines = data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n")
-    entries = proofs["proofs"]
-    if len(lines) != len(entries):
-        raise PackInvalid(
-            f"events.jsonl has {len(lines)} events but proofs.json has {len(entries)} proofs"
-        )
-    docs: dict[int, dict[str, Any]] = {}
-    sha = hashlib.sha256
-    for line, entry in zip(lines, entries, strict=True):
-        index = int(entry["index"])
-        leaf = sha(b"\x00" + line).digest()
+    for entry in proofs["proofs"]:
+        i = int(entry["index"])
         path = [bytes.fromhex(p) for p in entry["path"]]
-        if not verify_inclusion(leaf, index, size, path, root):
-            raise PackInvalid(
-                f"event {index} is not in the signed log: its inclusion proof does not verify"
-            )
-        doc = json.loads(line)
-        if doc["metadata"]["log_index"] != index:
-            raise PackInvalid(
-                f"event at proof index {index} claims index {doc['metadata']['log_index']}"
-            )
-        docs[index] = doc
+        if i not in docs or not verify_inclusion(leaves[i], i, size, path, root):
+            raise PackInvalid(f"the inclusion proof of event {i} does not verify")
     return docs
 
 
