@@ -85,30 +85,83 @@ def populate(url: str, events: int, grants: int) -> None:
         start = now - timedelta(days=89) + timedelta(seconds=i * 1500)
         rid, gid = f"r{i:06d}", f"g{i:06d}"
         rows["req"].append(
-            dict(id=rid, kind="access", requester=who, subject="prod-read", details="{}",
-                 reason="work", ticket=None, requested_seconds=3600, created_at=fmt(start),
-                 expires_at=fmt(start + timedelta(hours=4)))
+            dict(
+                id=rid,
+                kind="access",
+                requester=who,
+                subject="prod-read",
+                details="{}",
+                reason="work",
+                ticket=None,
+                requested_seconds=3600,
+                created_at=fmt(start),
+                expires_at=fmt(start + timedelta(hours=4)),
+            )
         )
         rows["rev"].append(
-            dict(request_id=rid, reviewer=approver, decision="approve", reason="ok",
-                 mfa_method="totp", mfa_time=fmt(start), created_at=fmt(start))
+            dict(
+                request_id=rid,
+                reviewer=approver,
+                decision="approve",
+                reason="ok",
+                mfa_method="totp",
+                mfa_time=fmt(start),
+                created_at=fmt(start),
+            )
         )
-        g = dict(id=gid, principal=who, role="prod-read", environment="production",
-                 production=True, source="request", request_id=rid, reason="work",
-                 starts_at=fmt(start), ends_at=fmt(start + timedelta(hours=1)), status="expired",
-                 created_at=fmt(start), revoked_at=None, revoked_by=None, revoke_reason=None)
+        g = dict(
+            id=gid,
+            principal=who,
+            role="prod-read",
+            environment="production",
+            production=True,
+            source="request",
+            request_id=rid,
+            reason="work",
+            starts_at=fmt(start),
+            ends_at=fmt(start + timedelta(hours=1)),
+            status="expired",
+            created_at=fmt(start),
+            revoked_at=None,
+            revoked_by=None,
+            revoke_reason=None,
+        )
         rows["grant"].append(g)
         batch += [
-            AuditEvent("access.request.created", Status.SUCCESS, who, "request",
-                       resource=f"request:{rid}", details={"role": "prod-read"}),
-            AuditEvent("access.review.recorded", Status.SUCCESS, approver, "review",
-                       resource=f"request:{rid}", details={"decision": "approve"}),
-            AuditEvent("access.grant.created", Status.SUCCESS, approver, "grant",
-                       resource=f"grant:{gid}", details={**g, "source": "request"}),
+            AuditEvent(
+                "access.request.created",
+                Status.SUCCESS,
+                who,
+                "request",
+                resource=f"request:{rid}",
+                details={"role": "prod-read"},
+            ),
+            AuditEvent(
+                "access.review.recorded",
+                Status.SUCCESS,
+                approver,
+                "review",
+                resource=f"request:{rid}",
+                details={"decision": "approve"},
+            ),
+            AuditEvent(
+                "access.grant.created",
+                Status.SUCCESS,
+                approver,
+                "grant",
+                resource=f"grant:{gid}",
+                details={**g, "source": "request"},
+            ),
         ]
         batch += [
-            AuditEvent(NOISE.code, Status.SUCCESS, who, f"activity {i}.{k}",
-                       resource=f"stage:s/{k}", details={"n": k})
+            AuditEvent(
+                NOISE.code,
+                Status.SUCCESS,
+                who,
+                f"activity {i}.{k}",
+                resource=f"stage:s/{k}",
+                details={"n": k},
+            )
             for k in range(spread)
         ]
         if len(batch) >= 5000:

@@ -56,8 +56,10 @@ def parse_stamp(text: str | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class EventRow:
+    """Index columns of one event; ``time`` is the log's own UTC text (sortable)."""
+
     index: int
-    time: datetime
+    time: str
     code: str
     status: str
     actor: str
@@ -95,7 +97,7 @@ class EvidenceInputs:
     def grants(self) -> list[dict[str, Any]]:
         return self._rows(access_grants)
 
-    @property
+    @cached_property
     def requests(self) -> dict[str, dict[str, Any]]:
         return {r["id"]: r for r in self._rows(access_requests)}
 
@@ -163,13 +165,22 @@ class EvidenceInputs:
                     audit_events.c.resource,
                 ).order_by(audit_events.c.idx)
             ).all()
-        out = []
-        for idx, time, code, status, actor, resource in rows:
-            when = parse_stamp(time)
-            if when is None:
-                continue
-            out.append(EventRow(int(idx), when, code, status, actor, resource))
-        return out
+        return [
+            EventRow(int(idx), str(time), code, status, actor, resource)
+            for idx, time, code, status, actor, resource in rows
+        ]
+
+    @cached_property
+    def _bounds(self) -> tuple[str, str]:
+        b = self.window.precise_json()
+        return b["from"], b["to"]
+
+    def in_window(self, row: EventRow) -> bool:
+        lo, hi = self._bounds
+        return lo <= row.time <= hi
+
+    def until_at(self, row: EventRow) -> bool:
+        return row.time <= self._bounds[1]
 
     @property
     def log_size(self) -> int:
@@ -189,17 +200,17 @@ class EvidenceInputs:
         return [
             e.index
             for e in self.by_resource.get(resource, [])
-            if e.code == code and e.time <= self.at
+            if e.code == code and self.until_at(e)
         ]
 
     def window_events(self) -> tuple[int, int] | None:
         """The (first, last) index of events inside the window; times only grow."""
-        inside = [e.index for e in self.events if self.window.contains(e.time)]
+        inside = [e.index for e in self.events if self.in_window(e)]
         return (inside[0], inside[-1]) if inside else None
 
     def details_of(self, codes: Sequence[str]) -> list[tuple[EventRow, dict[str, Any]]]:
         """Events of ``codes`` up to the as-of time, each with its ``unmapped`` details."""
-        wanted = [e for e in self.events if e.code in codes and e.time <= self.at]
+        wanted = [e for e in self.events if e.code in codes and self.until_at(e)]
         if not wanted:
             return []
         index = {e.index: e for e in wanted}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
+import multiprocessing
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -96,4 +98,35 @@ def render_pdf(html: str) -> bytes:
     return pdf
 
 
-__all__ = ["render_html", "render_pdf", "report_context"]
+def _warm_up() -> None:
+    """Import WeasyPrint in the worker while the parent evaluates (it takes seconds)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import weasyprint  # noqa: F401
+
+
+class PdfJob:
+    """Render the PDF in another process while the caller builds the rest of the pack."""
+
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+        self._warm = self._pool.submit(_warm_up)
+        self._future: concurrent.futures.Future[bytes] | None = None
+
+    def render(self, html: str) -> None:
+        self._future = self._pool.submit(render_pdf, html)
+
+    def result(self) -> bytes:
+        if self._future is None:
+            raise BackendError("the PDF was never rendered")
+        try:
+            return self._future.result()
+        except concurrent.futures.process.BrokenProcessPool as exc:
+            raise BackendError(f"the PDF renderer process failed: {exc}") from exc
+
+    def close(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+
+__all__ = ["PdfJob", "render_html", "render_pdf", "report_context"]

@@ -40,7 +40,7 @@ from stagewall.evidence._inputs import EvidenceInputs
 from stagewall.evidence._model import Evaluation, expand, fmt_utc
 from stagewall.evidence._populations import all_populations
 from stagewall.evidence._proofs import ProofMaker
-from stagewall.evidence._report import render_html, render_pdf, report_context
+from stagewall.evidence._report import PdfJob, render_html, report_context
 from stagewall.evidence.controlmap import ControlMap, load_control_map, requirement_status
 from stagewall.evidence.evaluate import evaluate
 from stagewall.evidence.oscal import assessment_results, ciso_assistant
@@ -59,8 +59,9 @@ manifest.json lists the SHA-256 of every file and is signed (manifest.sig) with 
 audit signing key; checkpoint.txt is the signed audit checkpoint; leaves.bin holds every
 leaf hash of that tree (its RFC 9162 root is the checkpoint's root), so each event in
 events.jsonl (listed by index in index.json) is provably in the signed log, and
-proofs.json gives the inclusion path of each event a population row rests on. Each row of populations/
-names the audit event (audit_index) that records it. report.pdf is report.html.
+proofs.json gives the inclusion path of each event a population row rests on.
+Each row of populations/ names the audit event (audit_index) that records it.
+report.pdf is report.html rendered.
 """
 
 
@@ -128,14 +129,46 @@ def build_pack(
     if target.exists():
         raise UsageError(f"{target} exists; choose a new file for the pack")
     cmap = control_map or load_control_map()
+    pdf_job = PdfJob() if pdf else None
+    try:
+        return _build(inputs, target, signing_key, cmap, pdf_job)
+    finally:
+        if pdf_job is not None:
+            pdf_job.close()
+
+
+def _build(
+    inputs: EvidenceInputs,
+    target: Path,
+    signing_key: SigningKey,
+    cmap: ControlMap,
+    pdf_job: PdfJob | None,
+) -> PackResult:
     evaluation = evaluate(inputs)
     cp = inputs.audit.checkpoint(key=signing_key)
     size = cp.size
     span = inputs.window_events()
+    pops = all_populations(inputs)
+    log = {"origin": signing_key.name, "tree_size": size, "root_hash": cp.root.hex()}
+    diagram = estate_svg(inputs.estate)
+    organisation = inputs.estate.organisation
+    window_text = f"{span[0]}..{span[1]}" if span else "none"
+    html = render_html(
+        report_context(
+            evaluation,
+            cmap,
+            organisation=organisation,
+            log=log,
+            window_events=window_text,
+            populations=[{"path": p.path, "rows": len(p.rows)} for p in pops],
+            diagram=diagram,
+        )
+    )
+    if pdf_job is not None:
+        pdf_job.render(html)
     wanted: list[int] = []
     if span is not None:
         wanted += list(range(max(0, span[0] - 1), min(size, span[1] + 2)))
-    pops = all_populations(inputs)
     for pop in pops:
         wanted += [int(r["audit_index"]) for r in pop.rows if r.get("audit_index") is not None]
     for r in evaluation.results.values():
@@ -175,29 +208,10 @@ def build_pack(
     files["controls.json"] = _json(controls)
     for pop in pops:
         files[pop.path] = pop.to_csv()
-    diagram = estate_svg(inputs.estate)
-    files["estate.svg"] = diagram.encode()
-    organisation = inputs.estate.organisation
-    log = {
-        "origin": signing_key.name,
-        "tree_size": size,
-        "root_hash": cp.root.hex(),
-    }
-    window_text = f"{span[0]}..{span[1]}" if span else "none"
-    html = render_html(
-        report_context(
-            evaluation,
-            cmap,
-            organisation=organisation,
-            log=log,
-            window_events=window_text,
-            populations=[{"path": p.path, "rows": len(p.rows)} for p in pops],
-            diagram=diagram,
-        )
-    )
     files["report.html"] = html.encode()
-    if pdf:
-        files["report.pdf"] = render_pdf(html)
+    files["estate.svg"] = diagram.encode()
+    if pdf_job is not None:
+        files["report.pdf"] = pdf_job.result()
     pack_id = hashlib.sha256(files["checks.json"] + cp.root).hexdigest()
     files["oscal/assessment-results.json"] = _json(
         assessment_results(evaluation, cmap, organisation=organisation, pack_id=pack_id)
@@ -218,11 +232,13 @@ def build_pack(
     }
     manifest_bytes = _json(manifest)
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         z.writestr("manifest.json", manifest_bytes)
         z.writestr("manifest.sig", sign_manifest(manifest_bytes, signing_key))
         for name, data in sorted(files.items()):
-            z.writestr(name, data)
+            # hashes and the PDF do not compress: store them
+            stored = name in ("leaves.bin", "report.pdf")
+            z.writestr(name, data, zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
     tmp = target.with_name(target.name + ".part")
     tmp.write_bytes(buf.getvalue())
     tmp.replace(target)

@@ -233,7 +233,7 @@ class ScanClean(Check):
         scans = [
             (row, d)
             for row, d in inputs.details_of(["scan.run.completed"])
-            if inputs.window.contains(row.time)
+            if inputs.in_window(row)
         ]
         if not scans:
             return CheckResult(
@@ -282,11 +282,9 @@ class Alerting(Check):
         failed = [
             e.index
             for e in inputs.events
-            if e.code == "alert.delivery.failed" and inputs.window.contains(e.time)
+            if e.code == "alert.delivery.failed" and inputs.in_window(e)
         ]
-        refused = sum(
-            1 for e in inputs.events if e.status == "Failure" and inputs.window.contains(e.time)
-        )
+        refused = sum(1 for e in inputs.events if e.status == "Failure" and inputs.in_window(e))
         figures = {
             "sinks": len(inputs.estate.alerts),
             "delivery_failures": len(failed),
