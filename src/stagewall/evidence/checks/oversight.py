@@ -110,11 +110,11 @@ class VendorAgreements(Check):
 @register
 class AuditLogVerified(Check):
     name = "audit.log_verified"
-    title = "The audit log verifies and a signed checkpoint covers the window"
+    title = "The audit log verifies and is covered by signed checkpoints"
     proves = (
         "The hash chain and the RFC 9162 Merkle tree recompute over every event, every stored "
-        "checkpoint signature verifies with the log's public key, and a signed checkpoint "
-        "covers the last event of the window."
+        "checkpoint signature verifies with the log's public key, and signed checkpoints "
+        "exist (the events after the newest one are named; a pack signs a fresh one)."
     )
     cannot_prove = (
         "That the operator did not rewrite the whole log and re-sign it with the same key: "
@@ -149,20 +149,25 @@ class AuditLogVerified(Check):
             "window_last": span[1] if span else None,
         }
         events = ranges_of(range(span[0], span[1] + 1)) if span else ()
-        if span is not None and newest <= span[1]:
+        if span is not None and not report.checkpoints:
             return CheckResult(
                 self.name,
                 CheckStatus.FAIL,
-                f"the log verifies ({report.size} events) but no signed checkpoint covers "
-                f"event {span[1]}, the last of the window",
+                f"the log is self-consistent ({report.size} events) but no signed checkpoint "
+                "exists, so nothing proves it was not rewritten",
                 figures,
                 events,
             )
+        tail = (
+            f"; events {newest}..{report.size - 1} await the next checkpoint (a pack signs one)"
+            if newest < report.size
+            else ""
+        )
         return CheckResult(
             self.name,
             CheckStatus.PASS,
             f"{report.size} events verify (chain, tree, {len(report.checkpoints)} signed "
-            f"checkpoints); checkpoint {newest} covers the window",
+            f"checkpoints, newest at {newest}){tail}",
             figures,
             events,
         )
