@@ -237,3 +237,23 @@ def test_ciso_assistant_export(pack: Path) -> None:
     assert a["result"] == "compliant" and a["evidences"][0]["name"] == "vendors.agreements"
     assert by_ref[("iso27001-2022", "A.5.33")]["result"] == "not_assessed"
     assert len(by_ref) == 19 + 6 + 1 + 1 + 2
+
+
+def test_malformed_but_signed_content_is_refused_without_traceback(
+    pack: Path, tmp_path: Path
+) -> None:
+    import hashlib
+
+    files = _files(pack)
+    files["index.json"] = b"{not json"
+    manifest = json.loads(files["manifest.json"])
+    manifest["files"]["index.json"] = hashlib.sha256(files["index.json"]).hexdigest()
+    raw = json.dumps(manifest).encode()
+    bad = tmp_path / "bad.zip"
+    _rewrite(
+        pack,
+        bad,
+        {**files, "manifest.json": raw, "manifest.sig": sign_manifest(raw, load_signing_key())},
+    )
+    with pytest.raises(PackInvalid, match="malformed pack content"):
+        verify_pack(bad, public_key=load_public_key())

@@ -91,7 +91,16 @@ def _check_signature(manifest: bytes, sig: bytes, key: PublicKey) -> None:
 
 def verify_pack(pack: str | os.PathLike[str], *, public_key: PublicKey | None = None) -> PackReport:
     """Check everything offline; raise PackInvalid (or SignatureInvalid) on the first problem."""
-    path = Path(pack)
+    try:
+        return _verify(Path(pack), public_key)
+    except (KeyError, TypeError, ValueError, IndexError, UnicodeDecodeError) as exc:
+        raise PackInvalid(
+            f"{pack}: malformed pack content ({exc.__class__.__name__}: {str(exc)[:200]})",
+            hint="the pack was damaged or not made by stagewall evidence pack",
+        ) from None
+
+
+def _verify(path: Path, public_key: PublicKey | None) -> PackReport:
     files = _read(path)
     warnings: list[str] = []
     for name in _SIGNED:
@@ -188,7 +197,9 @@ def _verify_events(files: dict[str, bytes], size: int, root: bytes) -> dict[int,
     for line, i in zip(lines, wanted, strict=True):
         if not 0 <= i < size or sha(b"\x00" + line).digest() != leaves[i]:
             raise PackInvalid(f"event {i} is not the event the signed log holds at that index")
-        doc = json.loads(line)
+    # every line is now known to be a hashed event of the log: parse them in one call
+    parsed = json.loads(b"[" + b",".join(lines) + b"]") if lines else []
+    for doc, i in zip(parsed, wanted, strict=True):
         if doc["metadata"]["log_index"] != i:
             raise PackInvalid(f"event at index {i} claims index {doc['metadata']['log_index']}")
         docs[i] = doc
