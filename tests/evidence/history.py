@@ -13,12 +13,12 @@ import hashlib
 import subprocess
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyotp
-from sqlalchemy import insert, update
+from sqlalchemy import insert
 
 from stagewall import mfa
 from stagewall.access import (
@@ -313,12 +313,4 @@ def build_history(root: Path) -> History:
     return h
 
 
-def mark_grant(h: History, grant_id: str, **values: Any) -> None:
-    from stagewall.access._tables import access_grants
-
-    with h.ctx.store.transaction() as conn:
-        conn.execute(update(access_grants).where(access_grants.c.id == grant_id).values(**values))
-
-
-__all__ = ["ESTATE", "History", "build_history", "mark_grant"]
-_ = date
+__all__ = ["ESTATE", "History", "build_history"]

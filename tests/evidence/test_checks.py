@@ -186,8 +186,8 @@ def test_no_vendor_is_not_applicable(history: History) -> None:
     assert r.status is CheckStatus.NOT_APPLICABLE and r.why
 
 
-def test_self_approved_promotion_fails(history: History) -> None:
-    # carol authors a change; the only approver left who is not its author is... carol
+def test_refused_self_approval_leaves_no_deployment(history: History) -> None:
+    # carol authors a change and tries to approve it herself: the gate refuses
     sha = history.commit("carol@example.com", 2)
     with pytest.raises(Exception, match="author or committer"):
         history.promote(sha, "carol", 2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -18,7 +17,7 @@ from stagewall.evidence import CheckStatus, evaluate
 from stagewall.evidence.pack import build_pack, sign_manifest
 from stagewall.evidence.verify import verify_pack
 from stagewall.keys import SigningKey, load_public_key, load_signing_key
-from tests.evidence.history import History, build_history
+from tests.evidence.history import History
 
 
 def _rewrite(src: Path, dst: Path, change: dict[str, bytes | None]) -> None:
@@ -209,9 +208,6 @@ def test_pack_refuses_existing_output(history: History, tmp_path: Path) -> None:
 
     with pytest.raises(UsageError, match="exists"):
         build_pack(history.inputs(), out, signing_key=load_signing_key())
-
-
-_ = (io, build_history)
 
 
 def test_oscal_assessment_results_validate_with_trestle(pack: Path) -> None:
