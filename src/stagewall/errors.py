@@ -245,6 +245,17 @@ class WitnessUnavailable(BackendError):
 
     code = "SW512"
     default_hint = "check the witness URL in stagewall.yaml and that `stagewall witness serve` runs"
+class PackInvalid(IntegrityError):
+    """An evidence pack was altered, is incomplete, or a row is not bound to an event."""
+
+    code = "SW800"
+
+
+class EvidenceError(StagewallError):
+    """Evidence cannot be computed, packed or answered from the given input."""
+
+    code = "SW801"
+    exit_code = EXIT_USAGE
 
 
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
@@ -277,4 +288,6 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     UnknownLogSource,
     SigmaRuleInvalid,
     WitnessUnavailable,
+    PackInvalid,
+    EvidenceError,
 )

@@ -22,9 +22,11 @@ from stagewall.errors import EXIT_USAGE
 REGISTRY: dict[str, str] = {
     "access": "access",
     "account": "login",
+    "answer": "evidence",
     "audit": "audit",
     "check": "estate",
     "demo": "demo",
+    "evidence": "evidence",
     "gate": "gate",
     "ingest": "ingest",
     "init": "estate",

@@ -1,0 +1,235 @@
+"""What the checks read: explicit inputs, and the store's rows loaded once per evaluation.
+
+Library entry points take these inputs explicitly (store, audit log, estate, time
+window, public key, attestations, pinned resource identities), so the CLI and the
+server call the same functions with what they hold.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import select
+
+from stagewall.access._tables import (
+    access_campaign_decisions,
+    access_campaign_items,
+    access_campaigns,
+    access_credentials,
+    access_followups,
+    access_grants,
+    access_requests,
+    access_reviews,
+)
+from stagewall.audit import AuditLog
+from stagewall.audit._tables import audit_events
+from stagewall.estate import Estate
+from stagewall.evidence._model import Attestation, Window
+from stagewall.gates._tables import gate_deployments, gate_promotions
+from stagewall.keys import PublicKey
+from stagewall.masking.record import masking_runs
+from stagewall.store import Store
+
+
+def parse_stamp(text: str | None) -> datetime | None:
+    """Store and audit times (``...%fZ`` or ``...%SZ``) as aware UTC datetimes."""
+    if not text:
+        return None
+    if text.endswith("Z"):
+        try:
+            return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """Index columns of one event; ``time`` is the log's own UTC text (sortable)."""
+
+    index: int
+    time: str
+    code: str
+    status: str
+    actor: str
+    resource: str | None
+
+
+@dataclass
+class EvidenceInputs:
+    """Everything an evaluation reads. Rows are loaded on first use and cached."""
+
+    store: Store
+    audit: AuditLog
+    estate: Estate
+    window: Window
+    public_key: PublicKey | None = None
+    attestations: Sequence[Attestation] = ()
+    pinned_identities: Mapping[str, str] | None = None
+    witness_keys: Sequence[PublicKey] = ()
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def at(self) -> datetime:
+        return self.window.end
+
+    def _rows(self, table: Any) -> list[dict[str, Any]]:
+        key = table.name
+        if key not in self._cache:
+            with self.store.read() as conn:
+                self._cache[key] = [dict(r._mapping) for r in conn.execute(select(table))]
+        rows: list[dict[str, Any]] = self._cache[key]
+        return rows
+
+    # -- access --------------------------------------------------------------
+    @property
+    def grants(self) -> list[dict[str, Any]]:
+        return self._rows(access_grants)
+
+    @cached_property
+    def requests(self) -> dict[str, dict[str, Any]]:
+        return {r["id"]: r for r in self._rows(access_requests)}
+
+    @cached_property
+    def reviews_by_request(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in self._rows(access_reviews):
+            out[r["request_id"]].append(r)
+        return out
+
+    @cached_property
+    def credentials_by_grant(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in self._rows(access_credentials):
+            out[r["grant_id"]].append(r)
+        return out
+
+    @property
+    def followups(self) -> list[dict[str, Any]]:
+        return self._rows(access_followups)
+
+    @property
+    def campaigns(self) -> list[dict[str, Any]]:
+        return self._rows(access_campaigns)
+
+    @cached_property
+    def campaign_items(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in self._rows(access_campaign_items):
+            out[r["campaign_id"]].append(r)
+        return out
+
+    @cached_property
+    def campaign_decisions(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in self._rows(access_campaign_decisions):
+            out[r["item_id"]].append(r)
+        return out
+
+    # -- gates and masking ---------------------------------------------------
+    @property
+    def promotions(self) -> list[dict[str, Any]]:
+        return self._rows(gate_promotions)
+
+    @property
+    def deployments(self) -> list[dict[str, Any]]:
+        return self._rows(gate_deployments)
+
+    @property
+    def masking_runs(self) -> list[dict[str, Any]]:
+        return self._rows(masking_runs)
+
+    # -- the audit log -------------------------------------------------------
+    @cached_property
+    def events(self) -> list[EventRow]:
+        """Index columns of every event (the canonical bytes are read only when needed)."""
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(
+                    audit_events.c.idx,
+                    audit_events.c.time,
+                    audit_events.c.code,
+                    audit_events.c.status,
+                    audit_events.c.actor,
+                    audit_events.c.resource,
+                ).order_by(audit_events.c.idx)
+            ).all()
+        return [
+            EventRow(int(idx), str(time), code, status, actor, resource)
+            for idx, time, code, status, actor, resource in rows
+        ]
+
+    @cached_property
+    def _bounds(self) -> tuple[str, str]:
+        b = self.window.precise_json()
+        return b["from"], b["to"]
+
+    def in_window(self, row: EventRow) -> bool:
+        lo, hi = self._bounds
+        return lo <= row.time <= hi
+
+    def until_at(self, row: EventRow) -> bool:
+        return row.time <= self._bounds[1]
+
+    @property
+    def log_size(self) -> int:
+        ev = self.events
+        return ev[-1].index + 1 if ev else 0
+
+    @cached_property
+    def by_resource(self) -> dict[str, list[EventRow]]:
+        out: dict[str, list[EventRow]] = defaultdict(list)
+        for e in self.events:
+            if e.resource:
+                out[e.resource].append(e)
+        return out
+
+    def bound(self, resource: str, code: str) -> list[int]:
+        """Indexes of ``code`` events about ``resource`` (up to the as-of time)."""
+        return [
+            e.index
+            for e in self.by_resource.get(resource, [])
+            if e.code == code and self.until_at(e)
+        ]
+
+    def window_events(self) -> tuple[int, int] | None:
+        """The (first, last) index of events inside the window; times only grow."""
+        inside = [e.index for e in self.events if self.in_window(e)]
+        return (inside[0], inside[-1]) if inside else None
+
+    def details_of(self, codes: Sequence[str]) -> list[tuple[EventRow, dict[str, Any]]]:
+        """Events of ``codes`` up to the as-of time, each with its ``unmapped`` details."""
+        wanted = [e for e in self.events if e.code in codes and self.until_at(e)]
+        if not wanted:
+            return []
+        index = {e.index: e for e in wanted}
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(audit_events.c.idx, audit_events.c.canonical).where(
+                    audit_events.c.code.in_(list(codes))
+                )
+            ).all()
+        out = []
+        for idx, raw in rows:
+            row = index.get(int(idx))
+            if row is None:
+                continue
+            data = bytes(raw) if not isinstance(raw, str) else raw.encode()
+            doc = json.loads(data)
+            out.append((row, dict(doc.get("unmapped", {}))))
+        out.sort(key=lambda p: p[0].index)
+        return out
+
+
+__all__ = ["EventRow", "EvidenceInputs", "parse_stamp"]

@@ -1,0 +1,270 @@
+"""The auditor's sampling populations, each row bound to the audit event that records it.
+
+Every row carries ``audit_index``: the log index of the event that created it. The
+pack holds that event (with its inclusion proof), and ``evidence verify`` checks the
+row against the event, so a row that no event records (written straight into the
+store) is refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from stagewall.evidence._inputs import EvidenceInputs
+from stagewall.evidence.checks._util import grant_in_window, is_production_grant, when
+
+
+@dataclass(frozen=True)
+class Population:
+    name: str
+    columns: tuple[str, ...]
+    rows: tuple[dict[str, Any], ...]
+
+    @property
+    def path(self) -> str:
+        return f"populations/{self.name}.csv"
+
+    def to_csv(self) -> bytes:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(self.columns), lineterminator="\n")
+        w.writeheader()
+        for row in self.rows:
+            w.writerow({k: "" if row.get(k) is None else row.get(k) for k in self.columns})
+        return buf.getvalue().encode("utf-8")
+
+
+def _first(indexes: list[int]) -> int | None:
+    return min(indexes) if indexes else None
+
+
+def grants(inputs: EvidenceInputs) -> Population:
+    rows = []
+    for g in sorted(inputs.grants, key=lambda g: (g["starts_at"], g["id"])):
+        if not grant_in_window(inputs, g) or not is_production_grant(inputs, g):
+            continue
+        approvers = [
+            r["reviewer"]
+            for r in inputs.reviews_by_request.get(g["request_id"] or "", [])
+            if r["decision"] == "approve"
+        ]
+        rows.append(
+            {
+                "grant": g["id"],
+                "principal": g["principal"],
+                "role": g["role"],
+                "environment": g["environment"],
+                "source": g["source"],
+                "request": g["request_id"],
+                "approvers": " ".join(sorted(approvers)),
+                "starts_at": g["starts_at"],
+                "ends_at": g["ends_at"],
+                "status": g["status"],
+                "revoked_at": g["revoked_at"],
+                "audit_index": _first(inputs.bound(f"grant:{g['id']}", "access.grant.created")),
+            }
+        )
+    cols: tuple[str, ...] = (
+        "grant",
+        "principal",
+        "role",
+        "environment",
+        "source",
+        "request",
+        "approvers",
+    )
+    cols += ("starts_at", "ends_at", "status", "revoked_at", "audit_index")
+    return Population("production_grants", cols, tuple(rows))
+
+
+def promotions(inputs: EvidenceInputs) -> Population:
+    e = inputs.estate
+    prod = {s.name for s in e.stages if e.is_production(s.environment)}
+    deployed: dict[str, str] = {}
+    for d in inputs.deployments:
+        deployed.setdefault(d["request_id"], d["created_at"])
+    submitted: dict[str, int] = {}
+    for row, details in inputs.details_of(
+        ["gate.promotion.submitted", "gate.promotion.break_glass"]
+    ):
+        if row.status == "Success" and details.get("promotion"):
+            submitted.setdefault(str(details["promotion"]), row.index)
+    rows = []
+    for p in sorted(inputs.promotions, key=lambda p: (p["created_at"], p["request_id"])):
+        at = when(p["created_at"])
+        if p["stage"] not in prod or at is None or not inputs.window.contains(at):
+            continue
+        approvers = [
+            r["reviewer"]
+            for r in inputs.reviews_by_request.get(p["request_id"], [])
+            if r["decision"] == "approve"
+        ]
+        rows.append(
+            {
+                "promotion": p["request_id"],
+                "stage": p["stage"],
+                "sha": p["sha"],
+                "digest": p["digest"],
+                "submitter": p["submitter"],
+                "break_glass": str(bool(p["break_glass"])).lower(),
+                "created_at": p["created_at"],
+                "approvers": " ".join(sorted(approvers)),
+                "deployed_at": deployed.get(p["request_id"]),
+                "audit_index": submitted.get(p["request_id"]),
+            }
+        )
+    cols: tuple[str, ...] = (
+        "promotion",
+        "stage",
+        "sha",
+        "digest",
+        "submitter",
+        "break_glass",
+        "created_at",
+    )
+    cols += ("approvers", "deployed_at", "audit_index")
+    return Population("production_promotions", cols, tuple(rows))
+
+
+def masking_runs(inputs: EvidenceInputs) -> Population:
+    rows = []
+    for r in sorted(inputs.masking_runs, key=lambda r: (r["started_at"], r["run_id"])):
+        at = when(r["started_at"])
+        if at is None or not inputs.window.contains(at):
+            continue
+        record = json.loads(r["record"])
+        rows.append(
+            {
+                "run": r["run_id"],
+                "status": r["status"],
+                "verification": r["verification"],
+                "hits": (record.get("verify") or {}).get("total_hits"),
+                "started_at": r["started_at"],
+                "finished_at": r["finished_at"],
+                "plan_sha256": r["plan_sha256"],
+                "key_id": r["key_id"],
+                "total_rows": r["total_rows"],
+                "audit_index": r["audit_index"],
+            }
+        )
+    cols: tuple[str, ...] = (
+        "run",
+        "status",
+        "verification",
+        "hits",
+        "started_at",
+        "finished_at",
+        "plan_sha256",
+    )
+    cols += ("key_id", "total_rows", "audit_index")
+    return Population("masking_runs", cols, tuple(rows))
+
+
+def review_decisions(inputs: EvidenceInputs) -> Population:
+    decided: dict[tuple[str, str, str], list[int]] = {}
+    for row, details in inputs.details_of(["access.campaign.decided"]):
+        key = (row.resource or "", row.actor, str(details.get("decision")))
+        decided.setdefault(key, []).append(row.index)
+    rows = []
+    for c in inputs.campaigns:
+        for it in inputs.campaign_items.get(c["id"], []):
+            for d in inputs.campaign_decisions.get(it["id"], []):
+                at = when(d["decided_at"])
+                if at is None or not inputs.window.contains(at):
+                    continue
+                key = (f"grant:{it['grant_id']}", d["reviewer"], d["decision"])
+                found = decided.get(key, [])
+                rows.append(
+                    {
+                        "campaign": c["id"],
+                        "item": it["id"],
+                        "grant": it["grant_id"],
+                        "principal": it["principal"],
+                        "role": it["role"],
+                        "reviewer": d["reviewer"],
+                        "decision": d["decision"],
+                        "decided_at": d["decided_at"],
+                        "audit_index": found.pop(0) if found else None,
+                    }
+                )
+    rows.sort(key=lambda r: (r["decided_at"], r["item"]))
+    cols: tuple[str, ...] = (
+        "campaign",
+        "item",
+        "grant",
+        "principal",
+        "role",
+        "reviewer",
+        "decision",
+    )
+    cols += ("decided_at", "audit_index")
+    return Population("review_decisions", cols, tuple(rows))
+
+
+def all_populations(inputs: EvidenceInputs) -> list[Population]:
+    return [grants(inputs), promotions(inputs), masking_runs(inputs), review_decisions(inputs)]
+
+
+# -- binding rules: what a row must agree with in its event ------------------------
+
+Doc = Mapping[str, Any]
+
+
+def _grant_ok(row: Mapping[str, str], doc: Doc) -> bool:
+    d = doc.get("unmapped", {})
+    return (
+        doc["metadata"]["event_code"] == "access.grant.created"
+        and doc.get("resource") == f"grant:{row['grant']}"
+        and d.get("principal") == row["principal"]
+        and d.get("role") == row["role"]
+        and d.get("environment") == row["environment"]
+        and d.get("production") is True
+        and d.get("starts_at") == row["starts_at"]
+    )
+
+
+def _promotion_ok(row: Mapping[str, str], doc: Doc) -> bool:
+    d = doc.get("unmapped", {})
+    return (
+        doc["metadata"]["event_code"] in ("gate.promotion.submitted", "gate.promotion.break_glass")
+        and d.get("promotion") == row["promotion"]
+        and d.get("sha") == row["sha"]
+        and d.get("digest") == row["digest"]
+        and d.get("stage") == row["stage"]
+        and doc["actor"]["user"]["name"] == row["submitter"]
+    )
+
+
+def _run_ok(row: Mapping[str, str], doc: Doc) -> bool:
+    d = doc.get("unmapped", {})
+    return (
+        doc["metadata"]["event_code"] in ("masking.run.completed", "masking.run.failed")
+        and d.get("run_id") == row["run"]
+        and d.get("status") == row["status"]
+        and d.get("verification") == row["verification"]
+        and d.get("plan_sha256") == row["plan_sha256"]
+    )
+
+
+def _decision_ok(row: Mapping[str, str], doc: Doc) -> bool:
+    d = doc.get("unmapped", {})
+    return (
+        doc["metadata"]["event_code"] == "access.campaign.decided"
+        and doc.get("resource") == f"grant:{row['grant']}"
+        and doc["actor"]["user"]["name"] == row["reviewer"]
+        and d.get("decision") == row["decision"]
+    )
+
+
+BINDINGS: dict[str, tuple[str, Callable[[Mapping[str, str], Doc], bool]]] = {
+    "populations/production_grants.csv": ("grant", _grant_ok),
+    "populations/production_promotions.csv": ("promotion", _promotion_ok),
+    "populations/masking_runs.csv": ("run", _run_ok),
+    "populations/review_decisions.csv": ("item", _decision_ok),
+}
+
+__all__ = ["BINDINGS", "Population", "all_populations"]

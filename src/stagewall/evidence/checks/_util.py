@@ -1,0 +1,70 @@
+"""Small helpers shared by the check modules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from stagewall.evidence._inputs import EvidenceInputs, parse_stamp
+
+GRANT_CREATED = "access.grant.created"
+GRANT_REVOKED = "access.grant.revoked"
+CREDENTIAL_REVOKED = "access.credential.revoked"
+REVIEW_RECORDED = "access.review.recorded"
+
+
+def when(text: str | None) -> datetime | None:
+    return parse_stamp(text)
+
+
+def grant_in_window(inputs: EvidenceInputs, g: Mapping[str, Any]) -> bool:
+    """The grant existed at some point of the window (and started before the as-of time)."""
+    start, end = when(g["starts_at"]), when(g["ends_at"])
+    if start is None or end is None:
+        return False
+    revoked = when(g.get("revoked_at"))
+    if revoked is not None and revoked < end:
+        end = revoked
+    return start <= inputs.at and end >= inputs.window.start
+
+
+def is_production_grant(inputs: EvidenceInputs, g: Mapping[str, Any]) -> bool:
+    """Production by its own flag, its role or its environment (any of them: fail closed)."""
+    e = inputs.estate
+    return (
+        bool(g["production"])
+        or e.role_is_production(g["role"])
+        or (e.is_production(g["environment"]))
+    )
+
+
+def grant_events(inputs: EvidenceInputs, grant_id: str, *codes: str) -> list[int]:
+    out: list[int] = []
+    for code in codes:
+        out += inputs.bound(f"grant:{grant_id}", code)
+    return out
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def first(items: Iterable[str], limit: int = 5) -> str:
+    seq = list(items)
+    text = ", ".join(seq[:limit])
+    return text + (f" (+{len(seq) - limit} more)" if len(seq) > limit else "")
+
+
+__all__ = [
+    "CREDENTIAL_REVOKED",
+    "GRANT_CREATED",
+    "GRANT_REVOKED",
+    "REVIEW_RECORDED",
+    "first",
+    "grant_events",
+    "grant_in_window",
+    "is_production_grant",
+    "plural",
+    "when",
+]

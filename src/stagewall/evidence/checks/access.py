@@ -1,0 +1,304 @@
+"""Checks over production access: who can reach production, approvals, revocation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stagewall.estate import Estate
+from stagewall.evidence._inputs import EvidenceInputs
+from stagewall.evidence._model import CheckResult, CheckStatus, ranges_of
+from stagewall.evidence._registry import Check, register
+from stagewall.evidence.checks._util import (
+    CREDENTIAL_REVOKED,
+    GRANT_CREATED,
+    GRANT_REVOKED,
+    REVIEW_RECORDED,
+    first,
+    grant_events,
+    grant_in_window,
+    is_production_grant,
+    plural,
+    when,
+)
+
+
+def _externals(estate: Estate) -> set[str]:
+    return {pid for pid in estate.principals if not estate.is_internal(pid)}
+
+
+def _production_resources(estate: Estate) -> set[str]:
+    return {n for n, r in estate.resources.items() if estate.is_production(r.environment)}
+
+
+@register
+class ExternalProduction(Check):
+    name = "access.external_production"
+    title = "No external identity can reach production"
+    proves = (
+        "The set of external (vendor, unknown or disabled) identities and the set of production "
+        "roles, grants, database logins and (with pinned identities) production servers do "
+        "not intersect: in the estate's eligibility and standing grants, in every grant row "
+        "of the window, in every unrevoked credential."
+    )
+    cannot_prove = (
+        "Access that bypasses stagewall entirely (a password shared outside it, a cloud IAM "
+        "binding it does not manage) is invisible to this check; the scanner covers "
+        "configuration, not people."
+    )
+
+    def run(self, inputs: EvidenceInputs) -> CheckResult:
+        e = inputs.estate
+        externals = _externals(e)
+        prod_resources = _production_resources(e)
+        items: list[dict[str, Any]] = []
+        for rname, role in sorted(e.roles.items()):
+            if not e.is_production(role.environment):
+                continue
+            for pid in sorted(e.expand(role.eligible) & externals):
+                items.append({"principal": pid, "where": f"eligible for production role {rname}"})
+        for sg in e.standing_grants:
+            if sg.principal in externals and e.role_is_production(sg.role):
+                items.append({"principal": sg.principal, "where": f"standing grant of {sg.role}"})
+        indexes: list[int] = []
+        grants_seen = 0
+        for g in inputs.grants:
+            if not grant_in_window(inputs, g):
+                continue
+            grants_seen += 1
+            prod = is_production_grant(inputs, g)
+            if prod:
+                indexes += grant_events(inputs, g["id"], GRANT_CREATED)
+            if g["principal"] in externals and prod:
+                items.append(
+                    {"principal": g["principal"], "where": f"grant {g['id']} of {g['role']}"}
+                )
+                indexes += grant_events(inputs, g["id"], GRANT_CREATED)
+            for cred in inputs.credentials_by_grant.get(g["id"], []):
+                if (
+                    g["principal"] in externals
+                    and cred["resource"] in prod_resources
+                    and cred["state"] != "revoked"
+                ):
+                    items.append(
+                        {
+                            "principal": g["principal"],
+                            "where": f"login {cred['login']} on {cred['resource']}",
+                        }
+                    )
+        pinned = inputs.pinned_identities or {}
+        prod_ids = {pinned[r]: r for r in prod_resources if r in pinned}
+        for g in inputs.grants:
+            if g["principal"] not in externals or not grant_in_window(inputs, g):
+                continue
+            held = e.roles.get(g["role"])
+            for res in held.resources if held else []:
+                twin = prod_ids.get(pinned.get(res, ""))
+                if twin is not None and res != twin:
+                    items.append(
+                        {
+                            "principal": g["principal"],
+                            "where": f"grant {g['id']} on {res}, the same server as "
+                            f"production {twin}",
+                        }
+                    )
+        figures = {
+            "external_identities": len(externals),
+            "production_resources": len(prod_resources),
+            "production_roles": sum(1 for r in e.roles.values() if e.is_production(r.environment)),
+            "grants_in_window": grants_seen,
+            "intersections": len(items),
+        }
+        if items:
+            who = sorted({str(i["principal"]) for i in items})
+            return CheckResult(
+                self.name,
+                CheckStatus.FAIL,
+                f"{plural(len(who), 'external identity', 'external identities')} can reach "
+                f"production: {first(who)}",
+                figures,
+                ranges_of(indexes),
+                items=tuple(items),
+            )
+        return CheckResult(
+            self.name,
+            CheckStatus.PASS,
+            f"0 of {plural(len(externals), 'external identity', 'external identities')} hold or "
+            f"can request any production permission ({len(prod_resources)} production "
+            "resources)",
+            figures,
+            ranges_of(indexes),
+        )
+
+
+def _independent(e: Estate, requester: str, review: dict[str, Any]) -> str | None:
+    reviewer = review["reviewer"]
+    if reviewer == requester:
+        return "approved by the requester"
+    if not e.is_internal(reviewer):
+        return f"approver {reviewer} is not an internal, enabled principal"
+    mine, theirs = e.principals[reviewer].vendor, e.principals.get(requester)
+    if mine is not None and theirs is not None and theirs.vendor == mine:
+        return f"approver {reviewer} is from the requester's vendor"
+    if not review["mfa_method"] or when(review["mfa_time"]) is None:
+        return f"approval by {reviewer} carries no MFA evidence"
+    return None
+
+
+@register
+class ProductionApprovals(Check):
+    name = "access.production_approvals"
+    title = "Production grants approved by an independent internal principal with MFA"
+    proves = (
+        "Every production grant that existed in the window came from a request approved by "
+        "enough internal principals who were not the requester nor from the requester's "
+        "vendor, each approval carrying MFA evidence, and its grant row is bound to the audit "
+        "event that created it. Break-glass grants are counted here and followed up by "
+        "access.break_glass_followup."
+    )
+    cannot_prove = (
+        "That the approver looked at the request carefully; that the reason given was true."
+    )
+
+    def run(self, inputs: EvidenceInputs) -> CheckResult:
+        e = inputs.estate
+        items: list[dict[str, Any]] = []
+        indexes: list[int] = []
+        counts = {"production_grants": 0, "by_request": 0, "break_glass": 0, "approved_ok": 0}
+        for g in inputs.grants:
+            if not grant_in_window(inputs, g) or not is_production_grant(inputs, g):
+                continue
+            counts["production_grants"] += 1
+            created = grant_events(inputs, g["id"], GRANT_CREATED)
+            indexes += created
+            if not created:
+                items.append({"grant": g["id"], "problem": "no audit event created this grant"})
+                continue
+            if g["source"] == "break_glass":
+                counts["break_glass"] += 1
+                continue
+            if g["source"] != "request" or not g["request_id"]:
+                items.append({"grant": g["id"], "problem": f"source {g['source']} (no request)"})
+                continue
+            counts["by_request"] += 1
+            req = inputs.requests.get(g["request_id"])
+            if req is None:
+                items.append({"grant": g["id"], "problem": "its request is missing"})
+                continue
+            indexes += inputs.bound(f"request:{req['id']}", REVIEW_RECORDED)
+            role = e.roles.get(g["role"])
+            rule = e.approval_rules.get(role.approval or "") if role else None
+            needed = rule.approvals if rule else 1
+            approvals = [
+                r
+                for r in inputs.reviews_by_request.get(req["id"], [])
+                if r["decision"] == "approve"
+            ]
+            problems = [p for r in approvals if (p := _independent(e, req["requester"], r))]
+            good = len(approvals) - len(problems)
+            if good < needed:
+                items.append(
+                    {
+                        "grant": g["id"],
+                        "problem": "; ".join(problems)
+                        or f"{good} independent approval(s), {needed} needed",
+                    }
+                )
+            else:
+                counts["approved_ok"] += 1
+        figures = {**counts, "problems": len(items)}
+        if items:
+            return CheckResult(
+                self.name,
+                CheckStatus.FAIL,
+                f"{plural(len(items), 'production grant')} without independent MFA approval: "
+                f"{first(str(i['grant']) for i in items)}",
+                figures,
+                ranges_of(indexes),
+                items=tuple(items),
+            )
+        return CheckResult(
+            self.name,
+            CheckStatus.PASS,
+            f"{counts['approved_ok']} of {counts['by_request']} requested production grants "
+            f"approved by independent internal principals with MFA; "
+            f"{plural(counts['break_glass'], 'break-glass grant')}",
+            figures,
+            ranges_of(indexes),
+        )
+
+
+@register
+class RevocationVerified(Check):
+    name = "access.revocation_verified"
+    title = "Every grant ended and its revocation verified"
+    proves = (
+        "Every grant whose end fell in the window is marked ended, and every database login "
+        "issued for it was removed with a verification that no session and no login remain."
+    )
+    cannot_prove = (
+        "Access through resources stagewall issues no credentials for (their removal is "
+        "outside stagewall); a login created by hand on the database (the sweeper's orphan "
+        "reconciler reports those)."
+    )
+
+    def run(self, inputs: EvidenceInputs) -> CheckResult:
+        items: list[dict[str, Any]] = []
+        indexes: list[int] = []
+        ended = with_logins = verified = live = 0
+        for g in inputs.grants:
+            if not grant_in_window(inputs, g):
+                continue
+            end = when(g["ends_at"])
+            revoked = when(g.get("revoked_at"))
+            finished = revoked if revoked is not None and end and revoked < end else end
+            if finished is None or finished > inputs.at:
+                live += 1
+                continue
+            ended += 1
+            indexes += grant_events(inputs, g["id"], GRANT_REVOKED, CREDENTIAL_REVOKED)
+            if g["status"] == "active":
+                items.append(
+                    {"grant": g["id"], "problem": "still active after its end (no sweep ran)"}
+                )
+            creds = inputs.credentials_by_grant.get(g["id"], [])
+            if creds:
+                with_logins += 1
+            bad = [c for c in creds if c["state"] != "revoked" or not c["verified_at"]]
+            if bad:
+                items.append(
+                    {
+                        "grant": g["id"],
+                        "problem": "login(s) not verified removed: "
+                        + ", ".join(f"{c['login']} on {c['resource']} ({c['state']})" for c in bad),
+                    }
+                )
+            elif creds:
+                verified += 1
+        figures = {
+            "grants_ended": ended,
+            "with_logins": with_logins,
+            "logins_verified_removed": verified,
+            "live_grants": live,
+            "problems": len(items),
+        }
+        if items:
+            return CheckResult(
+                self.name,
+                CheckStatus.FAIL,
+                f"{plural(len(items), 'problem')} in ending grants: "
+                f"{first(str(i['grant']) for i in items)}",
+                figures,
+                ranges_of(indexes),
+                items=tuple(items),
+            )
+        return CheckResult(
+            self.name,
+            CheckStatus.PASS,
+            f"{plural(ended, 'grant')} ended in the window; {verified} of {with_logins} with "
+            f"database logins had their removal verified; {live} still live",
+            figures,
+            ranges_of(indexes),
+        )
+
+
+__all__ = ["ExternalProduction", "ProductionApprovals", "RevocationVerified"]

@@ -1,0 +1,287 @@
+"""Checks over production changes and test data: promotions, masking, resource identity."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from stagewall.access._core import Request
+from stagewall.errors import IntegrityError
+from stagewall.evidence._inputs import EvidenceInputs
+from stagewall.evidence._model import CheckResult, CheckStatus, ranges_of
+from stagewall.evidence._registry import Check, register
+from stagewall.evidence.checks._util import first, plural, when
+from stagewall.gates.promotions import Promotion, approver_problem
+
+
+def _request(row: dict[str, Any]) -> Request:
+    created = when(row["created_at"])
+    expires = when(row["expires_at"])
+    if created is None or expires is None:
+        raise IntegrityError(f"request {row['id']} has no valid creation or expiry time")
+    return Request(
+        id=row["id"],
+        kind=row["kind"],
+        requester=row["requester"],
+        subject=row["subject"],
+        reason=row["reason"],
+        ticket=row["ticket"],
+        requested=timedelta(seconds=int(row["requested_seconds"])),
+        created_at=created,
+        expires_at=expires,
+        details=json.loads(row["details"]),
+    )
+
+
+@register
+class ProductionPromotions(Check):
+    name = "gates.production_promotions"
+    title = "Production promotions approved by a non-author, with a verified attestation"
+    proves = (
+        "Every deployment to a production stage in the window came from a promotion approved "
+        "(after submission, with MFA) by enough internal people who neither submitted it nor "
+        "authored, committed or co-authored any of its commits, nor come from an author's "
+        "vendor; and each deployment is bound to the signed audit event of the gate check "
+        "that issued its attestation."
+    )
+    cannot_prove = (
+        "Deployments that did not ask the gate (a pipeline that skips `gate check`); the "
+        "attestation envelopes themselves are held by the pipeline, not the store, so the "
+        "audit event of the check stands for them."
+    )
+
+    def run(self, inputs: EvidenceInputs) -> CheckResult:
+        e = inputs.estate
+        prod_stages = {s.name for s in e.stages if e.is_production(s.environment)}
+        if not prod_stages:
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_VERIFIABLE,
+                "no production stage is declared",
+                why="the estate declares no stage in a production environment, so stagewall "
+                "does not see production changes",
+            )
+        checked: dict[str, list[int]] = defaultdict(list)
+        for row, details in inputs.details_of(["gate.deploy.checked"]):
+            if row.status == "Success" and details.get("promotion"):
+                checked[str(details["promotion"])].append(row.index)
+        items: list[dict[str, Any]] = []
+        indexes: list[int] = []
+        deployments = ok = emergency = 0
+        for d in inputs.deployments:
+            at = when(d["created_at"])
+            if d["stage"] not in prod_stages or at is None or not inputs.window.contains(at):
+                continue
+            deployments += 1
+            pid = d["request_id"]
+            indexes += checked.get(pid, []) + inputs.bound(
+                f"promotion:{pid}", "gate.promotion.approved"
+            )
+            req_row = inputs.requests.get(pid)
+            if req_row is None:
+                items.append({"promotion": pid, "problem": "its promotion request is missing"})
+                continue
+            promo = Promotion.from_request(_request(req_row))
+            if not checked.get(pid):
+                items.append({"promotion": pid, "problem": "no gate check event binds it"})
+                continue
+            if promo.break_glass:
+                emergency += 1
+                ok += 1
+                continue
+            stage = next(s for s in e.stages if s.name == promo.stage)
+            rule = e.approval_rules.get(stage.approval or "")
+            needed = rule.approvals if rule else 1
+            good, problems = 0, []
+            for r in inputs.reviews_by_request.get(pid, []):
+                made = when(r["created_at"])
+                if r["decision"] != "approve" or made is None or made < promo.created_at:
+                    continue
+                why = approver_problem(e, promo, r["reviewer"])
+                if why is None and (not r["mfa_method"] or not r["mfa_time"]):
+                    why = "no MFA evidence"
+                if why is None:
+                    good += 1
+                else:
+                    problems.append(f"{r['reviewer']}: {why}")
+            if good < needed:
+                items.append(
+                    {
+                        "promotion": pid,
+                        "problem": "; ".join(problems)
+                        or f"{good} independent approval(s), {needed} needed",
+                    }
+                )
+            else:
+                ok += 1
+        figures = {
+            "production_deployments": deployments,
+            "independently_approved": ok - emergency,
+            "break_glass": emergency,
+            "problems": len(items),
+        }
+        if items:
+            return CheckResult(
+                self.name,
+                CheckStatus.FAIL,
+                f"{plural(len(items), 'production deployment')} without independent approval "
+                f"or gate record: {first(str(i['promotion']) for i in items)}",
+                figures,
+                ranges_of(indexes),
+                items=tuple(items),
+            )
+        return CheckResult(
+            self.name,
+            CheckStatus.PASS,
+            f"{ok - emergency} of {deployments} production deployments approved by a non-author "
+            f"with MFA, each bound to its gate check; {emergency} break-glass",
+            figures,
+            ranges_of(indexes),
+        )
+
+
+@register
+class MaskingVerified(Check):
+    name = "masking.verified_runs"
+    title = "Every masking run verified with 0 hits and recorded"
+    proves = (
+        "Every completed masking run in the window was verified independently (no source "
+        "value of a sensitive column found anywhere in the target) with 0 hits, and its "
+        "record is bound to its audit event."
+    )
+    cannot_prove = (
+        "That non-production data came only from masking runs (a copy made outside "
+        "stagewall is not recorded); the scanner's database-copy rule looks for such copies "
+        "in configuration."
+    )
+
+    def run(self, inputs: EvidenceInputs) -> CheckResult:
+        items: list[dict[str, Any]] = []
+        indexes: list[int] = []
+        runs = ok = failed = 0
+        hits_total = 0
+        for r in inputs.masking_runs:
+            started = when(r["started_at"])
+            if started is None or not inputs.window.contains(started):
+                continue
+            runs += 1
+            if r["audit_index"] is not None:
+                indexes += [int(r["audit_index"]), int(r["audit_index"]) + 1]
+            else:
+                items.append({"run": r["run_id"], "problem": "no audit event records it"})
+                continue
+            if r["status"] != "completed":
+                failed += 1
+                continue
+            record = json.loads(r["record"])
+            hits = int((record.get("verify") or {}).get("total_hits", 0) or 0)
+            hits_total += hits
+            if r["verification"] != "passed":
+                items.append({"run": r["run_id"], "problem": f"verification {r['verification']}"})
+            elif hits:
+                items.append({"run": r["run_id"], "problem": f"{hits} hits"})
+            else:
+                ok += 1
+        indexes = [i for i in indexes if i < inputs.log_size]
+        figures = {
+            "runs": runs,
+            "verified_zero_hits": ok,
+            "failed_runs": failed,
+            "hits": hits_total,
+            "problems": len(items),
+        }
+        if runs == 0:
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_VERIFIABLE,
+                "no masking run in the window",
+                figures,
+                why="no masking run was recorded in the window, so nothing shows how the "
+                "non-production data of the period was made",
+            )
+        if items:
+            return CheckResult(
+                self.name,
+                CheckStatus.FAIL,
+                f"{plural(len(items), 'masking run')} not verified clean: "
+                f"{first(str(i['run']) for i in items)}",
+                figures,
+                ranges_of(indexes),
+                items=tuple(items),
+            )
+        return CheckResult(
+            self.name,
+            CheckStatus.PASS,
+            f"{ok} of {runs - failed} completed masking runs verified with 0 hits "
+            f"({failed} failed runs left no complete target)",
+            figures,
+            ranges_of(indexes),
+        )
+
+
+@register
+class ResourceIdentity(Check):
+    name = "separation.resource_identity"
+    title = "No non-production resource shares an identity with a production one"
+    proves = (
+        "No declared identifier (host, URL, account, bucket) is shared between a production "
+        "and a non-production resource, and the identities measured on the live servers "
+        "(PostgreSQL system identifier, MySQL server UUID), pinned per resource, differ."
+    )
+    cannot_prove = "Resources whose identity was never pinned; network paths between tiers."
+
+    def run(self, inputs: EvidenceInputs) -> CheckResult:
+        e = inputs.estate
+        items: list[dict[str, Any]] = []
+        owners: dict[str, set[str]] = defaultdict(set)
+        for name, res in e.resources.items():
+            for ident in res.all_identifiers():
+                owners[ident].add(name)
+        for ident, names in sorted(owners.items()):
+            tiers = {e.is_production(e.resources[n].environment) for n in names}
+            if len(tiers) == 2:
+                items.append({"identity": ident, "resources": sorted(names), "source": "declared"})
+        pinned = dict(inputs.pinned_identities or {})
+        by_id: dict[str, set[str]] = defaultdict(set)
+        for name, ident in pinned.items():
+            if name in e.resources:
+                by_id[ident].add(name)
+        for ident, names in sorted(by_id.items()):
+            tiers = {e.is_production(e.resources[n].environment) for n in names}
+            if len(tiers) == 2:
+                items.append({"identity": ident, "resources": sorted(names), "source": "pinned"})
+        figures = {
+            "resources": len(e.resources),
+            "pinned": len([n for n in pinned if n in e.resources]),
+            "shared": len(items),
+        }
+        if items:
+            return CheckResult(
+                self.name,
+                CheckStatus.FAIL,
+                f"{plural(len(items), 'identity', 'identities')} shared across the wall: "
+                + first(f"{i['identity']} ({', '.join(i['resources'])})" for i in items),
+                figures,
+                items=tuple(items),
+            )
+        if not figures["pinned"]:
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_VERIFIABLE,
+                "declared identifiers do not overlap, but no live identity is pinned",
+                figures,
+                why="no resource identity has been pinned, so two names could still point at "
+                "the same server; only the declared identifiers were compared",
+            )
+        return CheckResult(
+            self.name,
+            CheckStatus.PASS,
+            f"{figures['pinned']} pinned identities and every declared identifier are distinct "
+            "across the wall",
+            figures,
+        )
+
+
+__all__ = ["MaskingVerified", "ProductionPromotions", "ResourceIdentity"]

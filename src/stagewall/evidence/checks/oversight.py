@@ -1,0 +1,390 @@
+"""Checks over vendors, the audit log, scans, alerting, and attested (manual) controls."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from stagewall.audit._checkpoint import verify_checkpoint
+from stagewall.audit._verify import verify_store
+from stagewall.errors import KeyMissing, StagewallError
+from stagewall.evidence._inputs import EvidenceInputs
+from stagewall.evidence._model import CheckResult, CheckStatus, ranges_of
+from stagewall.evidence._registry import Check, register
+from stagewall.evidence.checks._util import first, plural, when
+
+
+@register
+class VendorAgreements(Check):
+    name = "vendors.agreements"
+    title = "Vendor NDA and DPA signed before first access; contracts in force"
+    proves = (
+        "For every vendor: the NDA and the DPA were signed on or before the day its people "
+        "first held a grant, that first grant started within the contract, and a vendor whose "
+        "contract has ended has no enabled principal and no live grant."
+    )
+    cannot_prove = "What the signed documents say; the dates are as declared in stagewall.yaml."
+
+    def run(self, inputs: EvidenceInputs) -> CheckResult:
+        e = inputs.estate
+        if not e.vendors:
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_APPLICABLE,
+                "no vendor is declared",
+                why="the estate declares no vendor, so no external party has access",
+            )
+        today = inputs.at.date()
+        items: list[dict[str, Any]] = []
+        indexes: list[int] = []
+        people: dict[str, list[str]] = {v: [] for v in e.vendors}
+        for pid, p in e.principals.items():
+            if p.vendor in people:
+                people[p.vendor].append(pid)
+        first_access: dict[str, date] = {}
+        live: dict[str, int] = {v: 0 for v in e.vendors}
+        for g in inputs.grants:
+            holder = e.principals.get(g["principal"])
+            start, end = when(g["starts_at"]), when(g["ends_at"])
+            if (
+                holder is None
+                or holder.vendor is None
+                or holder.vendor not in people
+                or start is None
+                or start > inputs.at
+            ):
+                continue
+            vendor = holder.vendor
+            if vendor not in first_access or start.date() < first_access[vendor]:
+                first_access[vendor] = start.date()
+                indexes += inputs.bound(f"grant:{g['id']}", "access.grant.created")
+            if g["status"] == "active" and end is not None and end > inputs.at:
+                live[vendor] += 1
+        for name, v in sorted(e.vendors.items()):
+            seen = first_access.get(name)
+            for doc, signed in (("NDA", v.nda_signed), ("DPA", v.dpa_signed)):
+                if signed is None and people[name]:
+                    items.append({"vendor": name, "problem": f"no {doc} on record"})
+                elif signed is not None and seen is not None and signed > seen:
+                    items.append(
+                        {"vendor": name, "problem": f"{doc} signed {signed}, after access {seen}"}
+                    )
+            if seen is not None and seen < v.contract_start:
+                items.append({"vendor": name, "problem": f"access {seen} before the contract"})
+            if v.contract_end < today:
+                enabled = [pid for pid in people[name] if not e.principals[pid].disabled]
+                if enabled or live[name]:
+                    items.append(
+                        {
+                            "vendor": name,
+                            "problem": f"contract ended {v.contract_end} but "
+                            f"{len(enabled)} principal(s) enabled, {live[name]} live grant(s)",
+                        }
+                    )
+        figures = {
+            "vendors": len(e.vendors),
+            "with_access": len(first_access),
+            "expired_contracts": sum(1 for v in e.vendors.values() if v.contract_end < today),
+            "problems": len(items),
+        }
+        if items:
+            return CheckResult(
+                self.name,
+                CheckStatus.FAIL,
+                f"{plural(len(items), 'vendor problem')}: "
+                + first(f"{i['vendor']}: {i['problem']}" for i in items),
+                figures,
+                ranges_of(indexes),
+                items=tuple(items),
+            )
+        return CheckResult(
+            self.name,
+            CheckStatus.PASS,
+            f"{len(e.vendors)} vendors: NDA and DPA dated on or before first access for all "
+            f"{len(first_access)} with access; no expired contract with live access",
+            figures,
+            ranges_of(indexes),
+        )
+
+
+@register
+class AuditLogVerified(Check):
+    name = "audit.log_verified"
+    title = "The audit log verifies and is covered by signed checkpoints"
+    proves = (
+        "The hash chain and the RFC 9162 Merkle tree recompute over every event, every stored "
+        "checkpoint signature verifies with the log's public key, and signed checkpoints "
+        "exist (the events after the newest one are named; a pack signs a fresh one)."
+    )
+    cannot_prove = (
+        "That the operator did not rewrite the whole log and re-sign it with the same key: "
+        "only checkpoints held by others (audit.witnessed_checkpoints) catch that."
+    )
+
+    def run(self, inputs: EvidenceInputs) -> CheckResult:
+        span = inputs.window_events()
+        try:
+            report = verify_store(inputs.audit, inputs.public_key)
+        except KeyMissing as exc:
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_VERIFIABLE,
+                "no public key to check the checkpoint signatures",
+                why=exc.message,
+            )
+        except StagewallError as exc:
+            return CheckResult(
+                self.name,
+                CheckStatus.FAIL,
+                f"the audit log does not verify: {exc.message}",
+                {"error": exc.code},
+            )
+        newest = max(report.checkpoints, default=0)
+        figures = {
+            "events": report.size,
+            "root_hash": report.root.hex(),
+            "checkpoints": len(report.checkpoints),
+            "newest_checkpoint": newest,
+            "window_first": span[0] if span else None,
+            "window_last": span[1] if span else None,
+        }
+        events = ranges_of(range(span[0], span[1] + 1)) if span else ()
+        if span is not None and not report.checkpoints:
+            return CheckResult(
+                self.name,
+                CheckStatus.FAIL,
+                f"the log is self-consistent ({report.size} events) but no signed checkpoint "
+                "exists, so nothing proves it was not rewritten",
+                figures,
+                events,
+            )
+        tail = (
+            f"; events {newest}..{report.size - 1} await the next checkpoint (a pack signs one)"
+            if newest < report.size
+            else ""
+        )
+        return CheckResult(
+            self.name,
+            CheckStatus.PASS,
+            f"{report.size} events verify (chain, tree, {len(report.checkpoints)} signed "
+            f"checkpoints, newest at {newest}){tail}",
+            figures,
+            events,
+        )
+
+
+@register
+class WitnessedCheckpoints(Check):
+    name = "audit.witnessed_checkpoints"
+    title = "A checkpoint cosigned by an independent witness covers the window"
+    proves = (
+        "A checkpoint covering the window's last event carries a valid signature by a witness "
+        "key the operator does not hold, so truncating or rewriting the log would be caught "
+        "by someone else."
+    )
+    cannot_prove = "Anything, when no witness key is configured or no checkpoint was cosigned."
+
+    def run(self, inputs: EvidenceInputs) -> CheckResult:
+        span = inputs.window_events()
+        needed = span[1] + 1 if span else 0
+        if not inputs.witness_keys:
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_VERIFIABLE,
+                "no witness is configured",
+                {"witness_keys": 0},
+                why="no witness key is configured, so only the operator's own signature "
+                "covers the log",
+            )
+        witnessed = []
+        for cp in inputs.audit.checkpoints():
+            if cp.size < needed:
+                continue
+            for key in inputs.witness_keys:
+                try:
+                    verify_checkpoint(cp.note, key, source=f"checkpoint {cp.size}")
+                except StagewallError:
+                    continue
+                witnessed.append((cp.size, key.name))
+        figures = {"witness_keys": len(inputs.witness_keys), "witnessed": len(witnessed)}
+        if not witnessed:
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_VERIFIABLE,
+                "no checkpoint covering the window is cosigned by a witness",
+                figures,
+                why=f"no checkpoint of size {needed} or more carries a witness signature",
+            )
+        size, name = min(witnessed)
+        return CheckResult(
+            self.name,
+            CheckStatus.PASS,
+            f"checkpoint {size} is cosigned by witness {name}",
+            figures,
+        )
+
+
+@register
+class ScanClean(Check):
+    name = "scan.no_high_findings"
+    title = "The latest configuration scan has no open high finding"
+    proves = (
+        "The newest `stagewall scan` recorded in the window found no open (unsuppressed) "
+        "finding of high severity in the configuration it read."
+    )
+    cannot_prove = "Configuration the scan did not read; the scanned paths are hashed, not listed."
+
+    def run(self, inputs: EvidenceInputs) -> CheckResult:
+        scans = [
+            (row, d)
+            for row, d in inputs.details_of(["scan.run.completed"])
+            if inputs.in_window(row)
+        ]
+        if not scans:
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_VERIFIABLE,
+                "no scan in the window",
+                {"scans": 0},
+                why="no `stagewall scan` with a store was recorded in the window",
+            )
+        row, details = scans[-1]
+        sev = dict(details.get("counts_by_severity") or {})
+        high = int(sev.get("high", 0))
+        figures = {
+            "scans": len(scans),
+            "latest_scan_event": row.index,
+            "files_scanned": details.get("files_scanned"),
+            "high": high,
+            "medium": int(sev.get("medium", 0)),
+            "low": int(sev.get("low", 0)),
+            "unencrypted_connections": int(
+                dict(details.get("counts_by_rule") or {}).get("SW-SCAN-005", 0)
+            ),
+        }
+        status = CheckStatus.FAIL if high else CheckStatus.PASS
+        return CheckResult(
+            self.name,
+            status,
+            f"latest scan (event {row.index}): {high} open high, {figures['medium']} medium, "
+            f"{figures['low']} low findings in {figures['files_scanned']} files",
+            figures,
+            ranges_of([r.index for r, _ in scans]),
+        )
+
+
+@register
+class Alerting(Check):
+    name = "monitoring.alerting"
+    title = "Alerts reach someone and none was lost in the window"
+    proves = (
+        "At least one alert sink is configured (break-glass, refused attempts by externals "
+        "and unverified revocations alert it) and no alert delivery failed in the window."
+    )
+    cannot_prove = "That someone read and triaged the alerts."
+
+    def run(self, inputs: EvidenceInputs) -> CheckResult:
+        failed = [
+            e.index
+            for e in inputs.events
+            if e.code == "alert.delivery.failed" and inputs.in_window(e)
+        ]
+        refused = sum(1 for e in inputs.events if e.status == "Failure" and inputs.in_window(e))
+        figures = {
+            "sinks": len(inputs.estate.alerts),
+            "delivery_failures": len(failed),
+            "refusals_recorded": refused,
+        }
+        if not inputs.estate.alerts:
+            return CheckResult(
+                self.name,
+                CheckStatus.FAIL,
+                "no alert sink is configured: break-glass and refused attempts alert nobody",
+                figures,
+            )
+        if failed:
+            return CheckResult(
+                self.name,
+                CheckStatus.FAIL,
+                f"{plural(len(failed), 'alert')} could not be delivered in the window",
+                figures,
+                ranges_of(failed),
+            )
+        return CheckResult(
+            self.name,
+            CheckStatus.PASS,
+            f"{plural(len(inputs.estate.alerts), 'alert sink')}; 0 delivery failures; "
+            f"{refused} refused attempts recorded in the window",
+            figures,
+        )
+
+
+class _Attested(Check):
+    """A control only a person can confirm: MANUAL with the newest attestation, if current."""
+
+    max_age = timedelta(days=366)
+
+    def run(self, inputs: EvidenceInputs) -> CheckResult:
+        mine = [a for a in inputs.attestations if a.check == self.name and a.on <= inputs.at.date()]
+        if not mine:
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_VERIFIABLE,
+                "not attested",
+                why="this control needs an attestation by a named internal person "
+                "(evidence attestations file); none was given",
+            )
+        latest = max(mine, key=lambda a: a.on)
+        if inputs.at.date() - latest.on > self.max_age:
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_VERIFIABLE,
+                f"the attestation by {latest.by} of {latest.on} is older than a year",
+                why="attestations hold for one year; ask for a new one",
+            )
+        return CheckResult(
+            self.name,
+            CheckStatus.MANUAL,
+            f"attested by {latest.by} on {latest.on}: {latest.statement}",
+            {"attested_by": latest.by, "attested_on": latest.on.isoformat()},
+            attestation=latest,
+        )
+
+
+@register
+class AccessPolicy(_Attested):
+    name = "policy.access_control"
+    title = "An approved access-control policy covers external parties"
+    proves = "A named person confirmed the access-control policy is approved and current."
+    cannot_prove = "Anything measurable; the stagewall.yaml rules in force are the measured part."
+
+
+@register
+class SupplierReview(_Attested):
+    name = "vendors.periodic_review"
+    title = "Suppliers' security is reviewed periodically"
+    proves = "A named person confirmed the periodic review of each vendor's security took place."
+    cannot_prove = "The quality of the review."
+
+
+@register
+class SourceProtection(_Attested):
+    name = "source.repository_protection"
+    title = "Source repositories restrict who can write the main branch"
+    proves = "A named person confirmed branch protection and repository permissions."
+    cannot_prove = (
+        "Repository settings are not read by stagewall; the promotion gate measures what "
+        "reaches production regardless of them."
+    )
+
+
+__all__ = [
+    "AccessPolicy",
+    "Alerting",
+    "AuditLogVerified",
+    "ScanClean",
+    "SourceProtection",
+    "SupplierReview",
+    "VendorAgreements",
+    "WitnessedCheckpoints",
+]

@@ -1,0 +1,224 @@
+"""Checks over follow-ups and access reviews: break-glass follow-up, review campaigns."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from stagewall.evidence._inputs import EvidenceInputs
+from stagewall.evidence._model import CheckResult, CheckStatus, ranges_of
+from stagewall.evidence._registry import Check, register
+from stagewall.evidence.checks._util import (
+    CREDENTIAL_REVOKED,
+    GRANT_REVOKED,
+    first,
+    grant_events,
+    plural,
+    when,
+)
+
+FOLLOW_UP_WITHIN = timedelta(hours=24)
+QUARTER = timedelta(days=92)
+
+
+@register
+class BreakGlassFollowUp(Check):
+    name = "access.break_glass_followup"
+    title = "Break-glass uses followed up within 24 hours"
+    proves = (
+        "Every break-glass grant and every break-glass promotion opened in the window was "
+        "reviewed by another internal principal within 24 hours; one still open but not yet "
+        "due is reported as pending."
+    )
+    cannot_prove = "That the follow-up review found what the emergency access was used for."
+
+    def run(self, inputs: EvidenceInputs) -> CheckResult:
+        e = inputs.estate
+        items: list[dict[str, Any]] = []
+        indexes: list[int] = []
+        uses = on_time = pending = 0
+        for fu in inputs.followups:
+            opened = when(fu["opened_at"])
+            if opened is None or not inputs.window.contains(opened):
+                continue
+            uses += 1
+            indexes += grant_events(
+                inputs, fu["grant_id"], "access.breakglass.used", "access.followup.completed"
+            )
+            done = when(fu["completed_at"])
+            due = opened + FOLLOW_UP_WITHIN
+            if done is None or done > inputs.at:
+                if due < inputs.at:
+                    items.append(
+                        {"use": fu["grant_id"], "problem": f"follow-up overdue since {due}"}
+                    )
+                else:
+                    pending += 1
+            elif done > due:
+                items.append({"use": fu["grant_id"], "problem": f"followed up late ({done})"})
+            elif fu["completed_by"] == fu["holder"] or not e.is_internal(fu["completed_by"] or ""):
+                items.append(
+                    {"use": fu["grant_id"], "problem": f"followed up by {fu['completed_by']}"}
+                )
+            else:
+                on_time += 1
+        reviews = inputs.reviews_by_request
+        for p in inputs.promotions:
+            opened = when(p["created_at"])
+            if not p["break_glass"] or opened is None or not inputs.window.contains(opened):
+                continue
+            uses += 1
+            res = f"promotion:{p['request_id']}"
+            indexes += inputs.bound(res, "gate.followup.reviewed")
+            indexes += [
+                ev.index
+                for ev in inputs.by_resource.get(f"stage:{p['stage']}/{p['sha']}", [])
+                if ev.code == "gate.promotion.break_glass"
+            ]
+            due = when(p["followup_due"]) or opened + FOLLOW_UP_WITHIN
+            done_at = [
+                t
+                for r in reviews.get(p["request_id"], [])
+                if r["reviewer"] != p["submitter"] and (t := when(r["created_at"])) is not None
+            ]
+            if not done_at or min(done_at) > inputs.at:
+                if due < inputs.at:
+                    items.append({"use": p["request_id"], "problem": "promotion not followed up"})
+                else:
+                    pending += 1
+            elif min(done_at) > due:
+                items.append({"use": p["request_id"], "problem": "promotion followed up late"})
+            else:
+                on_time += 1
+        figures = {"uses": uses, "followed_up_on_time": on_time, "pending": pending}
+        figures["problems"] = len(items)
+        if items:
+            return CheckResult(
+                self.name,
+                CheckStatus.FAIL,
+                f"{plural(len(items), 'break-glass use')} not followed up within 24 h: "
+                f"{first(str(i['use']) for i in items)}",
+                figures,
+                ranges_of(indexes),
+                items=tuple(items),
+            )
+        return CheckResult(
+            self.name,
+            CheckStatus.PASS,
+            f"{plural(uses, 'break-glass use')} in the window; {on_time} followed up within "
+            f"24 h, {pending} pending and not yet due",
+            figures,
+            ranges_of(indexes),
+        )
+
+
+@register
+class ReviewCampaigns(Check):
+    name = "access.review_campaigns"
+    title = "Quarterly access reviews completed, revocations executed"
+    proves = (
+        "An access-review campaign was closed within the last 92 days; every campaign due in "
+        "the window was closed; no holder decided on their own grant; every revoke decision "
+        "(and every undecided item) ended its grant, with database logins verified removed."
+    )
+    cannot_prove = (
+        "That reviewers judged need-to-know well; only that they decided and it took effect."
+    )
+
+    def run(self, inputs: EvidenceInputs) -> CheckResult:
+        items: list[dict[str, Any]] = []
+        indexes: list[int] = []
+        grants = {g["id"]: g for g in inputs.grants}
+        counts = {"campaigns": 0, "closed": 0, "items": 0, "kept": 0, "revoked": 0}
+        counts["revoked_no_answer"] = counts["revocations_executed"] = 0
+        last_closed = None
+        for c in inputs.campaigns:
+            created, due, closed = when(c["created_at"]), when(c["due"]), when(c["closed_at"])
+            if created is None or created > inputs.at:
+                continue
+            if closed is not None and closed <= inputs.at:
+                last_closed = closed if last_closed is None else max(last_closed, closed)
+            else:
+                closed = None
+            touches = (
+                inputs.window.contains(created)
+                or (closed is not None and inputs.window.contains(closed))
+                or (due is not None and inputs.window.contains(due))
+            )
+            if not touches:
+                continue
+            counts["campaigns"] += 1
+            indexes += [ev.index for ev in inputs.by_resource.get(f"campaign:{c['id']}", [])]
+            if closed is None:
+                if due is not None and due < inputs.at:
+                    items.append({"campaign": c["id"], "problem": f"not closed, due {c['due']}"})
+                continue
+            counts["closed"] += 1
+            for it in inputs.campaign_items.get(c["id"], []):
+                counts["items"] += 1
+                outcome = it["outcome"]
+                indexes += grant_events(
+                    inputs,
+                    it["grant_id"],
+                    "access.campaign.decided",
+                    GRANT_REVOKED,
+                    CREDENTIAL_REVOKED,
+                )
+                for d in inputs.campaign_decisions.get(it["id"], []):
+                    if d["reviewer"] == it["principal"]:
+                        items.append(
+                            {"campaign": c["id"], "problem": f"{d['reviewer']} decided own grant"}
+                        )
+                if outcome == "keep":
+                    counts["kept"] += 1
+                    continue
+                counts["revoked" if outcome == "revoke" else "revoked_no_answer"] += 1
+                g = grants.get(it["grant_id"])
+                creds = inputs.credentials_by_grant.get(it["grant_id"], [])
+                if (
+                    g is None
+                    or g["status"] == "active"
+                    or any(cr["state"] != "revoked" for cr in creds)
+                ):
+                    items.append(
+                        {
+                            "campaign": c["id"],
+                            "problem": f"revocation of grant {it['grant_id']} not executed",
+                        }
+                    )
+                else:
+                    counts["revocations_executed"] += 1
+        recent = last_closed is not None and inputs.at - last_closed <= QUARTER
+        if not recent:
+            items.append(
+                {
+                    "campaign": None,
+                    "problem": "no access review closed in the 92 days before the as-of time",
+                }
+            )
+        figures: dict[str, Any] = {**counts, "last_closed": last_closed, "problems": len(items)}
+        if last_closed is not None:
+            figures["last_closed"] = last_closed.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if items:
+            return CheckResult(
+                self.name,
+                CheckStatus.FAIL,
+                "; ".join(first(str(i["problem"]) for i in items).split(", ")[:3]),
+                figures,
+                ranges_of(indexes),
+                items=tuple(items),
+            )
+        return CheckResult(
+            self.name,
+            CheckStatus.PASS,
+            f"{plural(counts['closed'], 'access review')} closed in the window "
+            f"({counts['items']} grants: {counts['kept']} kept, "
+            f"{counts['revoked'] + counts['revoked_no_answer']} revoked, "
+            f"{counts['revocations_executed']} revocations executed); last closed "
+            f"{figures['last_closed']}",
+            figures,
+            ranges_of(indexes),
+        )
+
+
+__all__ = ["BreakGlassFollowUp", "ReviewCampaigns"]

@@ -1,0 +1,261 @@
+"""Verify an evidence pack offline: signature, file hashes, checkpoint, inclusion proofs,
+window completeness and the binding of every population row to its audit event."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import hashlib
+import io
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stagewall.audit._checkpoint import verify_checkpoint
+from stagewall.audit._merkle import verify_inclusion
+from stagewall.errors import ConfigError, PackInvalid, SignatureInvalid, UsageError
+from stagewall.evidence._model import CheckStatus
+from stagewall.evidence._populations import BINDINGS
+from stagewall.evidence._proofs import ProofMaker
+from stagewall.evidence.pack import FORMAT
+from stagewall.keys import PublicKey, parse_public_key
+
+_SIGNED = ("manifest.json", "manifest.sig")
+MAX_PACK_BYTES = 2 << 30
+
+
+@dataclass(frozen=True)
+class PackReport:
+    window: dict[str, str]
+    tree_size: int
+    root: str
+    events: int
+    files: int
+    counts: dict[str, int]
+    rows_bound: int
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "window": self.window,
+            "tree_size": self.tree_size,
+            "root_hash": self.root,
+            "events": self.events,
+            "files": self.files,
+            "check_counts": self.counts,
+            "population_rows_bound": self.rows_bound,
+            "warnings": list(self.warnings),
+        }
+
+
+def _read(path: Path) -> dict[str, bytes]:
+    if not path.is_file():
+        raise UsageError(f"evidence pack {path} does not exist")
+    if path.stat().st_size > MAX_PACK_BYTES:
+        raise UsageError(f"{path} is larger than {MAX_PACK_BYTES} bytes")
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            if len(names) != len(set(names)):
+                raise PackInvalid(f"{path} holds the same file name twice")
+            for n in names:
+                if n.startswith("/") or ".." in n.split("/") or "\\" in n:
+                    raise PackInvalid(f"{path} holds an unsafe file name {n!r}")
+            return {n: z.read(n) for n in names if not n.endswith("/")}
+    except (zipfile.BadZipFile, OSError, zipfile.LargeZipFile) as exc:
+        raise PackInvalid(f"{path} is not a readable zip file: {exc}") from None
+
+
+def _check_signature(manifest: bytes, sig: bytes, key: PublicKey) -> None:
+    try:
+        name, blob = sig.decode().strip().split(" ")
+        raw = base64.b64decode(blob, validate=True)
+    except (UnicodeDecodeError, ValueError, binascii.Error):
+        raise SignatureInvalid("manifest.sig is malformed") from None
+    if len(raw) != 68 or raw[:4] != key.key_hash(name) or (key.name and key.name != name):
+        raise SignatureInvalid(
+            f"manifest.sig is by key {name!r}, not by the expected key",
+            hint="verify with the public key of the log that made the pack",
+        )
+    if not key.verify(raw[4:], manifest):
+        raise SignatureInvalid(
+            "the manifest signature does not verify: manifest.json was altered",
+            hint="the pack was changed after it was signed; ask for a fresh pack",
+        )
+
+
+def verify_pack(pack: str | os.PathLike[str], *, public_key: PublicKey | None = None) -> PackReport:
+    """Check everything offline; raise PackInvalid (or SignatureInvalid) on the first problem."""
+    try:
+        return _verify(Path(pack), public_key)
+    except (KeyError, TypeError, ValueError, IndexError, UnicodeDecodeError) as exc:
+        raise PackInvalid(
+            f"{pack}: malformed pack content ({exc.__class__.__name__}: {str(exc)[:200]})",
+            hint="the pack was damaged or not made by stagewall evidence pack",
+        ) from None
+
+
+def _verify(path: Path, public_key: PublicKey | None) -> PackReport:
+    files = _read(path)
+    warnings: list[str] = []
+    for name in _SIGNED:
+        if name not in files:
+            raise PackInvalid(f"{path} is not an evidence pack: {name} is missing")
+    key = public_key
+    if key is None:
+        if "public.key" not in files:
+            raise PackInvalid("no public key: pass --public-key (the pack has no public.key)")
+        try:
+            key = parse_public_key(files["public.key"].decode(), source="the pack's public.key")
+        except (ConfigError, UnicodeDecodeError):
+            raise PackInvalid("the pack's public.key is not a valid key") from None
+        warnings.append(
+            "the public key was NOT pinned: it was taken from the pack itself, so a forger could "
+            "have replaced key and signatures together; pass --public-key"
+        )
+    _check_signature(files["manifest.json"], files["manifest.sig"], key)
+    try:
+        manifest = json.loads(files["manifest.json"])
+    except ValueError:
+        raise PackInvalid("manifest.json is not JSON") from None
+    if manifest.get("format") != FORMAT:
+        raise PackInvalid(f"manifest format {manifest.get('format')!r} is not {FORMAT}")
+    listed: dict[str, str] = manifest["files"]
+    present = set(files) - set(_SIGNED)
+    if present != set(listed):
+        extra, missing = sorted(present - set(listed)), sorted(set(listed) - present)
+        raise PackInvalid(
+            "the pack's files differ from its manifest"
+            + (f"; not listed: {', '.join(extra)}" if extra else "")
+            + (f"; missing: {', '.join(missing)}" if missing else "")
+        )
+    for name, digest in sorted(listed.items()):
+        if hashlib.sha256(files[name]).hexdigest() != digest:
+            raise PackInvalid(
+                f"{name} was altered: its SHA-256 differs from the signed manifest",
+                hint="the pack was changed after it was signed; ask for a fresh pack",
+            )
+    log = manifest["log"]
+    cp = verify_checkpoint(files[log["checkpoint"]].decode(), key, source="checkpoint.txt")
+    if cp.size != log["tree_size"] or cp.root.hex() != log["root_hash"]:
+        raise PackInvalid("checkpoint.txt does not match the manifest's log binding")
+    docs = _verify_events(files, cp.size, cp.root)
+    window = manifest["window"]
+    span = manifest.get("window_events")
+    if span is not None:
+        _verify_window(docs, span["first"], span["last"], cp.size, window)
+    checks = json.loads(files["checks.json"])
+    for c in checks["checks"]:
+        CheckStatus(c["status"])
+        for first, last in c["events"]:
+            missing_idx = [i for i in range(first, last + 1) if i not in docs]
+            if missing_idx:
+                raise PackInvalid(
+                    f"check {c['check']} rests on event {missing_idx[0]}, which the pack lacks"
+                )
+    bound = _verify_bindings(files, docs)
+    return PackReport(
+        window=window,
+        tree_size=cp.size,
+        root=cp.root.hex(),
+        events=len(docs),
+        files=len(files),
+        counts=dict(checks["counts"]),
+        rows_bound=bound,
+        warnings=tuple(warnings),
+    )
+
+
+def _verify_events(files: dict[str, bytes], size: int, root: bytes) -> dict[int, dict[str, Any]]:
+    """Leaves recompute to the signed root; each event is its leaf; bound events' paths verify."""
+    for name in ("leaves.bin", "index.json", "events.jsonl", "proofs.json"):
+        if name not in files:
+            raise PackInvalid(f"{name} is missing from the pack")
+    blob = files["leaves.bin"]
+    if len(blob) != 32 * size:
+        raise PackInvalid(f"leaves.bin holds {len(blob) // 32} leaf hashes, the checkpoint {size}")
+    leaves = [blob[i : i + 32] for i in range(0, len(blob), 32)]
+    if ProofMaker(leaves).root() != root:
+        raise PackInvalid(
+            "leaves.bin does not recompute to the signed checkpoint's root: the log was altered"
+        )
+    index = json.loads(files["index.json"])
+    if index.get("tree_size") != size:
+        raise PackInvalid("index.json is for a different tree size than the checkpoint")
+    data = files["events.jsonl"]
+    lines = data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n")
+    wanted: list[int] = [int(i) for i in index["events"]]
+    if len(lines) != len(wanted):
+        raise PackInvalid(f"events.jsonl has {len(lines)} events, index.json lists {len(wanted)}")
+    docs: dict[int, dict[str, Any]] = {}
+    sha = hashlib.sha256
+    for line, i in zip(lines, wanted, strict=True):
+        if not 0 <= i < size or sha(b"\x00" + line).digest() != leaves[i]:
+            raise PackInvalid(f"event {i} is not the event the signed log holds at that index")
+    # every line is now known to be a hashed event of the log: parse them in one call
+    parsed = json.loads(b"[" + b",".join(lines) + b"]") if lines else []
+    for doc, i in zip(parsed, wanted, strict=True):
+        if doc["metadata"]["log_index"] != i:
+            raise PackInvalid(f"event at index {i} claims index {doc['metadata']['log_index']}")
+        docs[i] = doc
+    proofs = json.loads(files["proofs.json"])
+    if proofs.get("tree_size") != size:
+        raise PackInvalid("proofs.json is for a different tree size than the checkpoint")
+    for entry in proofs["proofs"]:
+        i = int(entry["index"])
+        path = [bytes.fromhex(p) for p in entry["path"]]
+        if i not in docs or not verify_inclusion(leaves[i], i, size, path, root):
+            raise PackInvalid(f"the inclusion proof of event {i} does not verify")
+    return docs
+
+
+def _verify_window(
+    docs: dict[int, dict[str, Any]], first: int, last: int, size: int, window: dict[str, str]
+) -> None:
+    missing = [i for i in range(first, last + 1) if i not in docs]
+    if missing:
+        raise PackInvalid(
+            f"the window's events are incomplete: event {missing[0]} is missing "
+            f"({len(missing)} of {last - first + 1})"
+        )
+    start, end = window["from"], window["to"]
+    for i in range(first, last + 1):
+        t = docs[i]["time"]
+        if not start <= t <= end:
+            raise PackInvalid(f"event {i} ({t}) lies outside the window {start}..{end}")
+    if first > 0 and (first - 1 not in docs or docs[first - 1]["time"] >= start):
+        raise PackInvalid("the pack does not prove where the window's events begin")
+    if last + 1 < size and (last + 1 not in docs or docs[last + 1]["time"] <= end):
+        raise PackInvalid("the pack does not prove where the window's events end")
+
+
+def _verify_bindings(files: dict[str, bytes], docs: dict[int, dict[str, Any]]) -> int:
+    bound = 0
+    for name, (key_col, ok) in BINDINGS.items():
+        if name not in files:
+            raise PackInvalid(f"{name} is missing from the pack")
+        reader = csv.DictReader(io.StringIO(files[name].decode("utf-8")))
+        for row in reader:
+            label = f"{name}: {key_col} {row.get(key_col)}"
+            raw = row.get("audit_index") or ""
+            if not raw.isdigit():
+                raise PackInvalid(
+                    f"{label} is not bound to any audit event: the row is in the store but no "
+                    "event of the signed log records it",
+                    hint="a row written into the store outside stagewall; investigate it",
+                )
+            doc = docs.get(int(raw))
+            if doc is None:
+                raise PackInvalid(f"{label} cites event {raw}, which the pack lacks")
+            if not ok(row, doc):
+                raise PackInvalid(f"{label} does not match its audit event {raw}")
+            bound += 1
+    return bound
+
+
+__all__ = ["PackInvalid", "PackReport", "verify_pack"]
