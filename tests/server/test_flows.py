@@ -152,3 +152,12 @@ def test_inbox_lists_what_waits_for_me(world: World, people: dict[str, Person]) 
     assert [x["id"] for x in inbox["to_review"]] == [rid]
     assert people["alice"].get("/api/v1/inbox").json()["to_review"] == []
     assert [x["id"] for x in people["alice"].get("/api/v1/inbox").json()["my_pending"]] == [rid]
+
+
+def test_evidence_checks_for_auditors_only(world: World, people: dict[str, Person]) -> None:
+    res = people["audrey"].get("/api/v1/evidence/checks")
+    assert res.status_code == 200, res.text
+    body = res.json()
+    text = str(body)
+    assert "separation" in text or "access" in text
+    assert people["dana"].get("/api/v1/evidence/checks").status_code == 403

@@ -95,6 +95,21 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
             for c in log.checkpoints()
         ]
 
+    @app.get("/api/v1/evidence/checks", name="evidence.checks")
+    def evidence_checks(
+        actor: Annotated[Actor, Depends(guard(state, "evidence.checks"))],
+    ) -> dict[str, Any]:
+        """Every control check computed now from the store, the log and the estate."""
+        from stagewall.evidence import EvidenceInputs, evaluate, make_window
+
+        inputs = EvidenceInputs(
+            store=state.ctx.store,
+            audit=AuditLog(state.ctx.store, home=state.home),
+            estate=state.estate,
+            window=make_window(None, state.now()),
+        )
+        return evaluate(inputs).to_json()
+
     _check_policy(app)
     return app
 

@@ -53,6 +53,7 @@ POLICY: dict[str, frozenset[C] | None] = {
     "vendor.offboard": INTERNAL,
     "gate.list": PEOPLE,
     "gate.approve": INTERNAL,
+    "evidence.checks": READERS,
     "audit.events": READERS,
     "audit.checkpoints": READERS,
 }
