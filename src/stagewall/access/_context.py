@@ -40,6 +40,7 @@ class AccessContext:
     home: str | os.PathLike[str] | None = None
     issuer_factory: IssuerFactory | None = None
     _issuers: dict[str, CredentialIssuer] = field(default_factory=dict)
+    alerted_unattributed: set[tuple[str, str]] = field(default_factory=set)
     _instance: str | None = None
 
     @classmethod

@@ -9,6 +9,7 @@ gets an external principal onto a production role.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 from dataclasses import dataclass
@@ -57,6 +58,9 @@ class Grant:
     revoked_at: str | None = None
     revoked_by: str | None = None
     revoke_reason: str | None = None
+    revocation: str | None = None
+    """``pending`` while a login of the ended grant is not verifiably removed, else
+    ``verified``; ``None`` while the grant is active or had no credentials."""
 
     def live(self, now: datetime) -> bool:
         return self.status is GrantStatus.ACTIVE and self.starts_at <= now < self.ends_at
@@ -77,6 +81,7 @@ class Grant:
             "revoked_at": self.revoked_at,
             "revoked_by": self.revoked_by,
             "revoke_reason": self.revoke_reason,
+            "revocation": self.revocation,
         }
 
 
@@ -248,7 +253,18 @@ def list_grants(ctx: AccessContext, *, active_only: bool = False) -> list[Grant]
     now = ctx.now()
     with ctx.store.read() as conn:
         rows = conn.execute(select(access_grants).order_by(access_grants.c.created_at)).all()
-    grants = [_row_to_grant(r._mapping) for r in rows]
+        states: dict[str, set[str]] = {}
+        for gid, state in conn.execute(
+            select(access_credentials.c.grant_id, access_credentials.c.state)
+        ).all():
+            states.setdefault(str(gid), set()).add(str(state))
+    grants = []
+    for r in rows:
+        g = _row_to_grant(r._mapping)
+        if g.status is not GrantStatus.ACTIVE and g.id in states:
+            pending = states[g.id] != {"revoked"}
+            g = dataclasses.replace(g, revocation="pending" if pending else "verified")
+        grants.append(g)
     return [g for g in grants if g.live(now)] if active_only else grants
 
 
@@ -353,6 +369,7 @@ def issue_credentials(
                     schemas=tuple(role.schemas),
                     connection_limit=role.connection_limit,
                     valid_until=grant.ends_at,
+                    create_objects=role.create_objects,
                 )
                 issued.append(issuer.issue(spec))
     except GrantRefused as exc:

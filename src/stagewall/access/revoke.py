@@ -2,8 +2,12 @@
 
 ``end_grant`` marks the grant ended, removes every login it holds through the
 issuer (NOLOGIN, kill sessions, drop) and records the measured result. A login
-whose removal cannot be verified stays ``revoke_failed``: an alert goes out at
-once and every sweep retries it. A failing alert sink never blocks any of this.
+whose removal cannot be verified (PostgreSQL down, a session that survives, an
+object that could not be quarantined) stays ``revoke_pending``: the grants
+listing shows it, an alert goes out at once and every sweep retries it until it
+verifies. Objects the holder left behind (now owned by the quarantine role) and
+the SECURITY DEFINER functions and triggers disabled are in the audit event and
+raise a critical alert. A failing alert sink never blocks any of this.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ def end_grant(
 ) -> RevokeReport:
     """End a grant (idempotent) and remove its logins; retries unverified removals."""
     failed: list[RevocationProof] = []
+    left: list[RevocationProof] = []
     with ctx.store.transaction() as conn:
         ctx.store.lock(conn, f"stagewall.grant.{grant_id}")
         grant = load_grant(conn, grant_id)
@@ -91,7 +96,7 @@ def end_grant(
                 .where(access_credentials.c.grant_id == grant_id)
                 .where(access_credentials.c.resource == cred["resource"])
                 .values(
-                    state="revoked" if proof.verified else "revoke_failed",
+                    state="revoked" if proof.verified else "revoke_pending",
                     verified_at=fmt_time(ctx.now()) if proof.verified else None,
                     last_error=proof.error,
                 )
@@ -100,7 +105,12 @@ def end_grant(
                 ev.CREDENTIAL_REVOKED.code,
                 actor,
                 f"login {cred['login']} on {cred['resource']}: "
-                + ("removed, verified: no session, no login" if proof.verified else "NOT verified"),
+                + (
+                    "removed, verified: no session, no login, no owned object, no membership"
+                    if proof.verified
+                    else "NOT verified; revoke pending"
+                )
+                + (f"; {len(proof.objects)} object(s) quarantined" if proof.objects else ""),
                 status=Status.SUCCESS if proof.verified else Status.FAILURE,
                 resource=f"grant:{grant_id}",
                 details={**proof.as_dict(), "resource": cred["resource"]},
@@ -108,6 +118,20 @@ def end_grant(
             )
             if not proof.verified:
                 failed.append(proof)
+            if proof.objects or proof.disabled:
+                left.append(proof)
+    for proof in left:
+        ctx.alert(
+            Alert(
+                kind="access.revocation.objects_quarantined",
+                title=f"{proof.login} left {len(proof.objects)} object(s) behind",
+                text=f"grant {grant_id}: objects moved to the quarantine role: "
+                + "; ".join(proof.objects[:20])
+                + (f"; disabled: {'; '.join(proof.disabled[:20])}" if proof.disabled else ""),
+                severity=Severity.CRITICAL,
+                details={"grant": grant_id, **proof.as_dict()},
+            )
+        )
     for proof in failed:
         ctx.alert(
             Alert(

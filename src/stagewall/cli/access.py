@@ -157,6 +157,7 @@ def grants_cmd(active: bool, config: str | None, db: str | None, fmt: str) -> No
         click.echo(
             f"{g.id} {g.status.value:8} {g.principal} {g.role} {g.source.value} "
             f"{fmt_time(g.starts_at)} .. {fmt_time(g.ends_at)}"
+            + (" REVOKE PENDING" if g.revocation == "pending" else "")
         )
     if not grants:
         click.echo("no grants")
