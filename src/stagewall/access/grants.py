@@ -306,6 +306,14 @@ def issue_credentials(
             "there are no credentials to issue"
         )
     instance = ctx.instance_id()
+    from stagewall.access.identity import verify_resource
+
+    for res in resources:
+        # Before any login exists: the resource must be the server it was pinned to, and a
+        # non-production resource must not be a production server (refused and alerted).
+        verify_resource(
+            ctx, res, ctx.issuer(res).identity(), actor=holder, purpose="credential issuance"
+        )
     issued: list[IssuedCredential] = []
     refusal: AccessDenied | None = None
     try:

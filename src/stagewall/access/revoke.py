@@ -26,7 +26,7 @@ from stagewall.access.grants import GrantStatus, credential_rows, load_grant
 from stagewall.access.issuers import RevocationProof
 from stagewall.alerts import Alert, Severity
 from stagewall.audit import Status
-from stagewall.errors import AccessDenied, StagewallError, UsageError
+from stagewall.errors import AccessDenied, IdentityRefused, StagewallError, UsageError
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,27 @@ class RevokeReport:
         }
 
 
-def _revoke_login(ctx: AccessContext, resource: str, login: str) -> RevocationProof:
+def _identity_problem(ctx: AccessContext, resource: str, actor: str) -> str | None:
+    """Why the resource must not be touched now (it is not the server it was pinned to)."""
+    from stagewall.access.identity import verify_resource
+
+    try:
+        ident = ctx.issuer(resource).identity()
+    except StagewallError:
+        return None  # unreachable: the revocation itself fails and stays pending
+    try:
+        verify_resource(ctx, resource, ident, actor=actor, purpose="revocation", overlap=False)
+    except IdentityRefused as exc:
+        return exc.message
+    return None
+
+
+def _revoke_login(
+    ctx: AccessContext, resource: str, login: str, refused: str | None = None
+) -> RevocationProof:
+    if refused is not None:
+        # Revoking on another server would "verify" a login that was never there.
+        return RevocationProof(login, False, 0, -1, True, True, error=refused)
     try:
         return ctx.issuer(resource).revoke(login)
     except StagewallError as exc:
@@ -61,6 +81,11 @@ def end_grant(
     """End a grant (idempotent) and remove its logins; retries unverified removals."""
     failed: list[RevocationProof] = []
     left: list[RevocationProof] = []
+    with ctx.store.read() as conn:
+        pending = {
+            c["resource"] for c in credential_rows(conn, grant_id) if c["state"] != "revoked"
+        }
+    refused = {res: _identity_problem(ctx, res, actor) for res in sorted(pending)}
     with ctx.store.transaction() as conn:
         ctx.store.lock(conn, f"stagewall.grant.{grant_id}")
         grant = load_grant(conn, grant_id)
@@ -89,7 +114,9 @@ def end_grant(
         for cred in credential_rows(conn, grant_id):
             if cred["state"] == "revoked":
                 continue
-            proof = _revoke_login(ctx, cred["resource"], cred["login"])
+            proof = _revoke_login(
+                ctx, cred["resource"], cred["login"], refused.get(cred["resource"])
+            )
             proofs.append(proof)
             conn.execute(
                 update(access_credentials)

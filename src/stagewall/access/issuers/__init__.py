@@ -97,6 +97,40 @@ class RevocationProof:
 
 
 @dataclass(frozen=True)
+class ServerIdentity:
+    kind: str
+    server: str
+    database: str
+    database_oid: int | None = None
+    address: str | None = None
+    port: int | None = None
+
+    def same_server(self, other: ServerIdentity) -> bool:
+        return self.kind == other.kind and self.server == other.server
+
+    def same_database(self, other: ServerIdentity) -> bool:
+        return (
+            self.same_server(other)
+            and self.database == other.database
+            and self.database_oid == other.database_oid
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "server": self.server,
+            "database": self.database,
+            "database_oid": self.database_oid,
+            "address": self.address,
+            "port": self.port,
+        }
+
+    def describe(self) -> str:
+        where = f" at {self.address}:{self.port}" if self.address else ""
+        return f"{self.kind} server {self.server}, database {self.database}{where}"
+
+
+@dataclass(frozen=True)
 class ManagedLogin:
     """A login the issuer recognises as stagewall's (by its marker)."""
 
@@ -118,6 +152,8 @@ class CredentialIssuer(Protocol):
 
     def session_count(self, login: str) -> int: ...
 
+    def identity(self) -> ServerIdentity: ...
+
 
 __all__ = [
     "CredentialIssuer",
@@ -125,4 +161,5 @@ __all__ = [
     "IssuedCredential",
     "ManagedLogin",
     "RevocationProof",
+    "ServerIdentity",
 ]

@@ -40,11 +40,13 @@ from stagewall.access.issuers import (
     IssuedCredential,
     ManagedLogin,
     RevocationProof,
+    ServerIdentity,
     _pg_groups,
     _pg_objects,
 )
 from stagewall.errors import BackendError, ConfigError
 from stagewall.estate import Access, Resource
+from stagewall.redact import redact, secrets_of
 
 MARKER_ROLE = "stagewall_managed"
 LOGIN_PREFIX = "sw_"
@@ -90,9 +92,22 @@ def group_name(role: str, instance_id: str, resource: str) -> str:
     return f"{GROUP_PREFIX}{_SAFE.sub('_', role.lower())[:36]}_{tag}"
 
 
-def _err(what: str, exc: psycopg.Error) -> BackendError:
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return BackendError(f"PostgreSQL {what} failed: {exc.__class__.__name__}: {first[:300]}")
+def read_postgres(conn: psycopg.Connection[Any]) -> ServerIdentity:
+    row = conn.execute(
+        "SELECT (SELECT system_identifier::text FROM pg_control_system()), d.oid::bigint, "
+        "d.datname, host(inet_server_addr()), inet_server_port() FROM pg_database d "
+        "WHERE d.datname = current_database()"
+    ).fetchone()
+    if row is None:
+        raise BackendError("PostgreSQL did not report its identity")
+    return ServerIdentity(
+        "postgresql",
+        str(row[0]),
+        str(row[2]),
+        int(row[1]),
+        str(row[3]) if row[3] else None,
+        int(row[4]) if row[4] else None,
+    )
 
 
 class PostgresIssuer:
@@ -102,8 +117,12 @@ class PostgresIssuer:
         self.resource_name = resource_name
         self._admin_url = admin_url
         parts = urlsplit(admin_url)
+        try:
+            url_port = parts.port
+        except ValueError:  # reported by the driver, redacted, when it connects
+            url_port = None
         self.host = (resource.host if resource and resource.host else parts.hostname) or "localhost"
-        self.port = (resource.port if resource and resource.port else parts.port) or 5432
+        self.port = (resource.port if resource and resource.port else url_port) or 5432
         self.database = (resource.database if resource else None) or parts.path.lstrip("/")
 
     @classmethod
@@ -134,11 +153,17 @@ class PostgresIssuer:
         try:
             conn = psycopg.connect(self._admin_url, **kwargs)
         except psycopg.Error as exc:
-            raise _err(f"admin connection for {what}", exc) from None
+            raise self._err(f"admin connection for {what}", exc) from None
         try:
             yield conn
         finally:
             conn.close()
+
+    def _err(self, what: str, exc: psycopg.Error) -> BackendError:
+        """A driver error as a BackendError, with every trace of the admin password removed."""
+        first = (str(exc).strip().splitlines() or [""])[0]
+        text = f"PostgreSQL {what} failed: {exc.__class__.__name__}: {first[:300]}"
+        return BackendError(redact(text, secrets=secrets_of(self._admin_url)))
 
     def login_for(self, grant_id: str) -> str:
         return LOGIN_PREFIX + _SAFE.sub("_", grant_id.lower())
@@ -239,7 +264,7 @@ class PostgresIssuer:
                 others = _pg_groups.other_databases(cur, login)
                 conn.commit()
         except psycopg.Error as exc:
-            raise _err(f"creating login {login} on {self.resource_name!r}", exc) from None
+            raise self._err(f"creating login {login} on {self.resource_name!r}", exc) from None
         return IssuedCredential(
             login=login,
             password=password,
@@ -356,7 +381,7 @@ class PostgresIssuer:
                                     )
                                 )
             except psycopg.Error as exc:
-                errors.append(_err(f"revoking {login}", exc).message)
+                errors.append(self._err(f"revoking {login}", exc).message)
             errors += cleanup.errors
             remaining = len(self._sessions(cur, login, oid))
             cur.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (login,))
@@ -381,6 +406,14 @@ class PostgresIssuer:
             objects=tuple(cleanup.objects),
             disabled=tuple(cleanup.disabled),
         )
+
+    def identity(self) -> ServerIdentity:
+        """The server and database the admin URL really reaches."""
+        try:
+            with self._connect(autocommit=True) as conn:
+                return read_postgres(conn)
+        except psycopg.Error as exc:
+            raise self._err(f"reading the identity of {self.resource_name!r}", exc) from None
 
     def managed_logins(self) -> list[ManagedLogin]:
         with self._connect(autocommit=True) as conn, conn.cursor() as cur:

@@ -1,0 +1,161 @@
+"""Resource identity: a staging declaration that reaches production is refused, pins hold.
+
+Production lives on the shared local cluster, staging on the SCRAM cluster, so the
+two really are different servers; pointing staging's admin URL at production (or
+at another database) is the reproduced break.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from stagewall.access import (
+    AccessContext,
+    Outcome,
+    issue_credentials,
+    list_grants,
+    request_access,
+    review_request,
+    revoke_grant,
+    sweep,
+)
+from stagewall.access.identity import pinned
+from stagewall.errors import IdentityRefused
+from tests.access.conftest import ESTATE, Env, ScramWorld, cleanup_roles
+from tests.cli_helpers import run_cli
+from tests.conftest import PG_ADMIN_DSN, PgCluster
+
+pytestmark = pytest.mark.postgres
+
+SPLIT = ESTATE.replace(
+    """    database: {db}
+    admin_connection_env: SW_TEST_ADMIN_URL
+vendors:""",
+    """    database: {staging_db}
+    admin_connection_env: SW_TEST_STAGING_ADMIN_URL
+vendors:""",
+).replace("  staging-db:\n    environment: staging\n    kind: postgresql\n    host: 127.0.0.1\n"
+          "    port: 5432", "  staging-db:\n    environment: staging\n    kind: postgresql\n"
+          "    host: 127.0.0.1\n    port: {staging_port}")  # fmt: skip
+
+
+@pytest.fixture
+def split(
+    tmp_path: Path,
+    pg_url: str,
+    pg_scram: PgCluster,
+    sqlite_store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Any:
+    assert SPLIT != ESTATE and "{staging_port}" in SPLIT
+    world = ScramWorld(pg_scram)
+    monkeypatch.setenv("SW_TEST_ADMIN_URL", pg_url)
+    monkeypatch.setenv("SW_TEST_STAGING_ADMIN_URL", world.admin_url)
+    env = Env(
+        tmp_path,
+        pg_url,
+        sqlite_store_url,
+        template=SPLIT,
+        staging_db=world.db,
+        staging_port=str(world.port),
+    )
+    env.enrol("alice", "bob", "carol")
+    try:
+        yield env, world, monkeypatch
+    finally:
+        instance = env.ctx.instance_id()
+        world.drop(instance)
+        cleanup_roles(pg_url, instance)
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(world.db))
+            )
+
+
+def _staging_grant(env: Env) -> str:
+    req = request_access(
+        env.ctx, requester="dana", role="staging-write", duration=timedelta(hours=1), reason="x"
+    )
+    res = review_request(env.ctx, req.id, reviewer="bob", approve=True, otp=env.otp("bob"))
+    assert res.outcome is Outcome.APPROVED and res.result_ref
+    return res.result_ref
+
+
+def _staging_db_on_production(env: Env, world: ScramWorld, monkeypatch: Any) -> None:
+    """Point staging's admin URL at the production cluster, which has a database of that name."""
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(world.db)))
+    monkeypatch.setenv("SW_TEST_STAGING_ADMIN_URL", env.pg_url)
+
+
+def test_staging_admin_url_pointing_at_production_is_refused_and_alerted(split: Any) -> None:
+    env, world, monkeypatch = split
+    _staging_db_on_production(env, world, monkeypatch)
+    gid = _staging_grant(env)
+    with pytest.raises(IdentityRefused, match="resolves to the server of production resource"):
+        issue_credentials(env.ctx, gid, holder="dana")
+    with psycopg.connect(env.pg_url) as admin:
+        assert (
+            admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", ("sw_" + gid,)).fetchone()
+            is None
+        )
+    [alert] = [a for a in env.alerts() if a["kind"] == "access.resource.refused"]
+    assert alert["severity"] == "critical" and "staging-db" in alert["text"]
+    refused = [e for e in env.events() if e.code == "access.resource.refused"]
+    assert refused and refused[-1].status.value == "Failure"
+    assert pinned(env.ctx.store, "staging-db") is None
+
+
+def test_identity_is_pinned_and_a_changed_identity_refuses_issuance_and_revocation(
+    split: Any,
+) -> None:
+    env, world, monkeypatch = split
+    gid = _staging_grant(env)
+    [cred] = issue_credentials(env.ctx, gid, holder="dana")
+    pin = pinned(env.ctx.store, "staging-db")
+    assert pin is not None and pin.database == world.db and pin.port == world.port
+    [ev] = [e for e in env.events() if e.code == "access.resource.pinned"]
+    assert ev.details["server"] == pin.server and ev.details["database_oid"] == pin.database_oid
+    # The variable now reaches another server that has a database of the same name.
+    _staging_db_on_production(env, world, monkeypatch)
+    moved = AccessContext.open(env.config, env.store_url, clock=env.clock)
+    gid2 = _staging_grant(env)
+    with pytest.raises(IdentityRefused, match="changed identity"):
+        issue_credentials(moved, gid2, holder="dana")
+    # Revocation through the moved URL would "verify" a login that is not there: refused.
+    rep = revoke_grant(moved, gid, actor="carol", reason="done", otp=env.otp("carol"))
+    assert not rep.verified and "changed identity" in (rep.proofs[0].error or "")
+    [g] = [g for g in list_grants(moved) if g.id == gid]
+    assert g.revocation == "pending"
+    with world.superuser_conn() as su:
+        assert su.execute(
+            "SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (cred.login,)
+        ).fetchone() == (True,)
+    monkeypatch.setenv("SW_TEST_STAGING_ADMIN_URL", world.admin_url)
+    rep2 = sweep(AccessContext.open(env.config, env.store_url, clock=env.clock))
+    assert gid in rep2.retried and cred.login not in rep2.unverified
+
+
+def test_check_live_proves_separation_and_names_a_shared_server(split: Any) -> None:
+    env, world, monkeypatch = split
+    res = run_cli("check", "--live", "--config", str(env.config), "--format", "json")
+    doc = json.loads(res.stdout)
+    pair = {(p["non_production"], p["production"]): p for p in doc["live"]["pairs"]}
+    assert pair[("staging-db", "prod-db")]["statement"] == (
+        "not the same server, not the same database"
+    )
+    assert not [v for v in doc["violations"] if v["rule"].startswith("SW-LIVE")]
+    ids = doc["live"]["identities"]
+    assert ids["staging-db"]["server"] != ids["prod-db"]["server"]
+    _staging_db_on_production(env, world, monkeypatch)
+    res = run_cli("check", "--live", "--config", str(env.config))
+    assert res.exit_code == 1
+    assert "staging-db vs prod-db: SAME SERVER" in res.stdout
+    assert "SW-LIVE-001" in res.stdout
