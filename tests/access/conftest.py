@@ -17,6 +17,7 @@ from psycopg import sql
 from stagewall import mfa
 from stagewall.access import AccessContext
 from stagewall.alerts import FileAlertSink
+from tests.conftest import PG_ADMIN_DSN as _PG_ADMIN_DSN
 from tests.conftest import PgCluster
 
 ESTATE = """
@@ -381,3 +382,50 @@ class CliWorld:
 @pytest.fixture
 def cli(tmp_path: Path) -> CliWorld:
     return CliWorld(tmp_path)
+
+
+# -- production on the shared cluster, staging on the SCRAM cluster --------------------
+
+SPLIT = ESTATE.replace(
+    """    database: {db}
+    admin_connection_env: SW_TEST_ADMIN_URL
+vendors:""",
+    """    database: {staging_db}
+    admin_connection_env: SW_TEST_STAGING_ADMIN_URL
+vendors:""",
+).replace("  staging-db:\n    environment: staging\n    kind: postgresql\n    host: 127.0.0.1\n"
+          "    port: 5432", "  staging-db:\n    environment: staging\n    kind: postgresql\n"
+          "    host: 127.0.0.1\n    port: {staging_port}")  # fmt: skip
+
+
+@pytest.fixture
+def split(
+    tmp_path: Path,
+    pg_url: str,
+    pg_scram: PgCluster,
+    sqlite_store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Any:
+    assert SPLIT != ESTATE and "{staging_port}" in SPLIT
+    world = ScramWorld(pg_scram)
+    monkeypatch.setenv("SW_TEST_ADMIN_URL", pg_url)
+    monkeypatch.setenv("SW_TEST_STAGING_ADMIN_URL", world.admin_url)
+    env = Env(
+        tmp_path,
+        pg_url,
+        sqlite_store_url,
+        template=SPLIT,
+        staging_db=world.db,
+        staging_port=str(world.port),
+    )
+    env.enrol("alice", "bob", "carol")
+    try:
+        yield env, world, monkeypatch
+    finally:
+        instance = env.ctx.instance_id()
+        world.drop(instance)
+        cleanup_roles(pg_url, instance)
+        with psycopg.connect(_PG_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(world.db))
+            )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -28,55 +27,11 @@ from stagewall.access import (
 )
 from stagewall.access.identity import pinned
 from stagewall.errors import IdentityRefused
-from tests.access.conftest import ESTATE, Env, ScramWorld, cleanup_roles
+from tests.access.conftest import Env, ScramWorld
 from tests.cli_helpers import run_cli
-from tests.conftest import PG_ADMIN_DSN, PgCluster
+from tests.conftest import PG_ADMIN_DSN
 
 pytestmark = pytest.mark.postgres
-
-SPLIT = ESTATE.replace(
-    """    database: {db}
-    admin_connection_env: SW_TEST_ADMIN_URL
-vendors:""",
-    """    database: {staging_db}
-    admin_connection_env: SW_TEST_STAGING_ADMIN_URL
-vendors:""",
-).replace("  staging-db:\n    environment: staging\n    kind: postgresql\n    host: 127.0.0.1\n"
-          "    port: 5432", "  staging-db:\n    environment: staging\n    kind: postgresql\n"
-          "    host: 127.0.0.1\n    port: {staging_port}")  # fmt: skip
-
-
-@pytest.fixture
-def split(
-    tmp_path: Path,
-    pg_url: str,
-    pg_scram: PgCluster,
-    sqlite_store_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Any:
-    assert SPLIT != ESTATE and "{staging_port}" in SPLIT
-    world = ScramWorld(pg_scram)
-    monkeypatch.setenv("SW_TEST_ADMIN_URL", pg_url)
-    monkeypatch.setenv("SW_TEST_STAGING_ADMIN_URL", world.admin_url)
-    env = Env(
-        tmp_path,
-        pg_url,
-        sqlite_store_url,
-        template=SPLIT,
-        staging_db=world.db,
-        staging_port=str(world.port),
-    )
-    env.enrol("alice", "bob", "carol")
-    try:
-        yield env, world, monkeypatch
-    finally:
-        instance = env.ctx.instance_id()
-        world.drop(instance)
-        cleanup_roles(pg_url, instance)
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(world.db))
-            )
 
 
 def _staging_grant(env: Env) -> str:

@@ -211,6 +211,8 @@ class OffboardReport:
     vendor: str
     principals: tuple[str, ...]
     grants: tuple[RevokeReport, ...]
+    undeclared: tuple[str, ...] = ()
+    """Holders of stored grants no longer in stagewall.yaml; their grants were ended too."""
 
     @property
     def verified(self) -> bool:
@@ -220,6 +222,7 @@ class OffboardReport:
         return {
             "vendor": self.vendor,
             "principals": list(self.principals),
+            "undeclared_principals": list(self.undeclared),
             "verified": self.verified,
             "grants": [g.as_dict() for g in self.grants],
         }
@@ -261,16 +264,12 @@ def offboard_vendor(ctx: AccessContext, vendor: str, *, actor: str, otp: str) ->
             details={"principals": list(people)},
             conn=conn,
         )
-        ids = (
-            [
-                str(i)
-                for i in conn.execute(
-                    select(access_grants.c.id).where(access_grants.c.principal.in_(people))
-                ).scalars()
-            ]
-            if people
-            else []
-        )
+        # From the store, not only the file: a principal removed from stagewall.yaml keeps
+        # its grants and logins until they are ended, and nothing says whose they were, so
+        # grants of principals the estate no longer declares end too.
+        rows = conn.execute(select(access_grants.c.id, access_grants.c.principal)).all()
+        ids = [str(gid) for gid, who in rows if who in people or who not in ctx.estate.principals]
+        undeclared = sorted({str(w) for _, w in rows if w not in ctx.estate.principals})
     reports = []
     for gid in ids:
         rep = end_grant(
@@ -278,7 +277,7 @@ def offboard_vendor(ctx: AccessContext, vendor: str, *, actor: str, otp: str) ->
         )
         if rep.ended_now or rep.proofs:
             reports.append(rep)
-    return OffboardReport(vendor, people, tuple(reports))
+    return OffboardReport(vendor, people, tuple(reports), tuple(undeclared))
 
 
 __all__ = [
