@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -114,3 +115,41 @@ def test_check_live_proves_separation_and_names_a_shared_server(split: Any) -> N
     assert res.exit_code == 1
     assert "staging-db vs prod-db: SAME SERVER" in res.stdout
     assert "SW-LIVE-001" in res.stdout
+
+
+@pytest.mark.mysql
+def test_mysql_identity_and_a_staging_database_on_the_production_server(
+    tmp_path: Path, mysql_url_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prod_url, staging_url = mysql_url_factory(), mysql_url_factory()
+    monkeypatch.setenv("SW_PROD_MY", prod_url)
+    monkeypatch.setenv("SW_STAGING_MY", staging_url)
+    config = tmp_path / "stagewall.yaml"
+    config.write_text(
+        f"""version: 1
+environments:
+  production: {{tier: production}}
+  staging: {{tier: non-production}}
+resources:
+  shop-prod:
+    environment: production
+    kind: mysql
+    database: {prod_url.rsplit("/", 1)[1]}
+    connection_env: SW_PROD_MY
+  shop-staging:
+    environment: staging
+    kind: mysql
+    database: {staging_url.rsplit("/", 1)[1]}
+    connection_env: SW_STAGING_MY
+""",
+        encoding="utf-8",
+    )
+    res = run_cli("check", "--live", "--config", str(config), "--format", "json")
+    doc = json.loads(res.stdout)
+    ids = doc["live"]["identities"]
+    assert ids["shop-prod"]["kind"] == "mysql" and ids["shop-prod"]["server"]
+    assert ids["shop-prod"]["database"] == prod_url.rsplit("/", 1)[1]
+    assert ids["shop-staging"]["server"] == ids["shop-prod"]["server"]
+    [pair] = doc["live"]["pairs"]
+    assert pair["separation"] == "same_server"
+    assert res.exit_code == 1 and "SW-LIVE-001" in [v["rule"] for v in doc["violations"]]

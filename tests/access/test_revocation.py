@@ -119,6 +119,12 @@ def test_security_definer_trigger_backdoor_is_disabled_not_handed_to_the_admin(
             "FROM pg_roles r WHERE rolname = 'stagewall_quarantine'"
         ).fetchone()
         assert quarantine == (False, False, False, 0)
+        # The admin gave back every membership it took to do the work.
+        assert su.execute(
+            "SELECT pg_has_role(%s::name, 'stagewall_managed', 'MEMBER'), "
+            "pg_has_role(%s::name, 'stagewall_quarantine', 'MEMBER')",
+            (world.admin, world.admin),
+        ).fetchone() == (False, False)
     revoked = [e for e in env.events() if e.code == "access.credential.revoked"][-1]
     assert any("audit_orders" in o for o in revoked.details["objects"])
     [alert] = [a for a in env.alerts() if a["kind"] == "access.revocation.objects_quarantined"]

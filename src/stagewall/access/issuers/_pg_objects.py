@@ -172,7 +172,17 @@ def clean_database(conn: psycopg.Connection[Any], owners: list[int], login: int)
             )
         ]
         q = sql.Identifier(QUARANTINE_ROLE)
-        for oid in owners:
+        owning = [
+            int(r[0])
+            for r in _fetch(
+                cur,
+                "SELECT DISTINCT refobjid FROM pg_shdepend WHERE refclassid = "
+                "'pg_authid'::regclass AND deptype = 'o' AND refobjid = ANY(%s) AND dbid = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())",
+                (owners,),
+            )
+        ]
+        for oid in owning:
             try:
                 with conn.transaction():
                     for nsp in schemas:

@@ -306,10 +306,14 @@ class PostgresIssuer:
         row = cur.fetchone()
         if row and row[0]:
             return []
+        # Only the login, the quarantine role and roles that really own something: the
+        # admin never becomes a member of the marker role (that would list it as a login).
         cur.execute(
-            "SELECT rolname FROM pg_roles WHERE (oid = ANY(%s) OR rolname = %s) "
-            "AND NOT pg_has_role(current_user, oid, 'USAGE')",
-            (roles, _pg_objects.QUARANTINE_ROLE),
+            "SELECT rolname FROM pg_roles r WHERE (r.oid = %s OR r.rolname = %s "
+            "OR (r.oid = ANY(%s) AND EXISTS (SELECT 1 FROM pg_shdepend s WHERE "
+            "s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid AND s.deptype = 'o'))) "
+            "AND NOT pg_has_role(current_user, r.oid, 'USAGE')",
+            (roles[0], _pg_objects.QUARANTINE_ROLE, roles),
         )
         names = [str(r[0]) for r in cur.fetchall()]
         for name in names:
