@@ -270,6 +270,11 @@ def test_revoke_while_postgres_is_down_stays_pending_until_the_sweep_verifies(
         assert (g.status.value, g.revocation) == ("revoked", "pending")
         still_down = sweep(env.ctx)
         assert gid in still_down.retried and cred.login in still_down.unverified
+        g2 = _granted(env, "prod-read")
+        with pytest.raises(BackendError, match="admin connection for resource 'prod-db'"):
+            issue_credentials(env.ctx, g2, holder="alice", otp=env.otp("alice"))
+        refused = [e for e in env.events() if e.code == "access.credential.refused"][-1]
+        assert refused.message.startswith("issuing failed")
     finally:
         world.cluster.start()
     rep2 = sweep(AccessContext.open(env.config, env.store_url, clock=env.clock))

@@ -308,12 +308,23 @@ def issue_credentials(
     instance = ctx.instance_id()
     from stagewall.access.identity import verify_resource
 
-    for res in resources:
-        # Before any login exists: the resource must be the server it was pinned to, and a
-        # non-production resource must not be a production server (refused and alerted).
-        verify_resource(
-            ctx, res, ctx.issuer(res).identity(), actor=holder, purpose="credential issuance"
+    try:
+        for res in resources:
+            # Before any login exists: the resource must be the server it was pinned to,
+            # and a non-production resource must not be a production server.
+            verify_resource(
+                ctx, res, ctx.issuer(res).identity(), actor=holder, purpose="credential issuance"
+            )
+    except AccessDenied:
+        raise  # already recorded and alerted
+    except StagewallError as exc:
+        ctx.refuse(
+            ev.CREDENTIAL_REFUSED.code,
+            holder,
+            f"issuing failed: {exc.message}",
+            resource=f"grant:{grant_id}",
         )
+        raise
     issued: list[IssuedCredential] = []
     refusal: AccessDenied | None = None
     try:
