@@ -275,6 +275,15 @@ def credential_rows(conn: Connection, grant_id: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+def _issuing_failed(ctx: AccessContext, holder: str, grant_id: str, exc: StagewallError) -> None:
+    ctx.refuse(
+        ev.CREDENTIAL_REFUSED.code,
+        holder,
+        f"issuing failed: {exc.message}",
+        resource=f"grant:{grant_id}",
+    )
+
+
 def issue_credentials(
     ctx: AccessContext, grant_id: str, *, holder: str, otp: str | None = None
 ) -> list[IssuedCredential]:
@@ -318,12 +327,7 @@ def issue_credentials(
     except AccessDenied:
         raise  # already recorded and alerted
     except StagewallError as exc:
-        ctx.refuse(
-            ev.CREDENTIAL_REFUSED.code,
-            holder,
-            f"issuing failed: {exc.message}",
-            resource=f"grant:{grant_id}",
-        )
+        _issuing_failed(ctx, holder, grant_id, exc)
         raise
     issued: list[IssuedCredential] = []
     refusal: AccessDenied | None = None
@@ -402,12 +406,7 @@ def issue_credentials(
             hint=exc.hint,
         ) from None
     except StagewallError as exc:
-        ctx.refuse(
-            ev.CREDENTIAL_REFUSED.code,
-            holder,
-            f"issuing failed: {exc.message}",
-            resource=f"grant:{grant_id}",
-        )
+        _issuing_failed(ctx, holder, grant_id, exc)
         raise
     if refusal is not None:
         # The estate no longer allows this grant: refuse loudly and end the grant.
