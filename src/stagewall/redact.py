@@ -24,8 +24,11 @@ MASK = "***"
 
 # user:password@host inside one whitespace-free token; the password runs to the token's
 # last "@" (the lookahead allows no further "@" before whitespace or the end).
-_AUTHORITY = re.compile(r"(?P<pre>(?:^|(?<=[\s\"'(=,<\[]))(?:[A-Za-z][A-Za-z0-9+.-]*:?//)?"
-                        r"[^\s:/@\"'<>]*:)(?P<pw>\S*)@(?=[^\s@]*(?:\s|$))")  # fmt: skip
+# Either after a scheme ("postgresql://" or a malformed "postgres//"), or bare; a bare
+# "user:" must not be a scheme itself ("postgresql://host" has no password).
+_AUTHORITY = re.compile(r"(?P<pre>(?:^|(?<=[\s\"'(=,<\[]))(?:[A-Za-z][A-Za-z0-9+.-]*:?//"
+                        r"[^\s:/@\"'<>]*:|[^\s:/@\"'<>]*:(?!//)))"
+                        r"(?P<pw>\S*)@(?=[^\s@]*(?:\s|$))")  # fmt: skip
 _KEYVALUE = re.compile(
     r"(?i)(?P<pre>\b(?:password|passwd|pwd|pass)\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'?|[^\s&;]+)"
 )
