@@ -30,7 +30,7 @@ _AUTHORITY = re.compile(r"(?P<pre>(?:^|(?<=[\s\"'(=,<\[]))(?:[A-Za-z][A-Za-z0-9+
                         r"[^\s:/@\"'<>]*:|[^\s:/@\"'<>]*:(?!//)))"
                         r"(?P<pw>\S*)@(?=[^\s@]*(?:\s|$))")  # fmt: skip
 _KEYVALUE = re.compile(
-    r"(?i)(?P<pre>\b(?:password|passwd|pwd|pass)\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'?|[^\s&;]+)"
+    r"(?i)(?P<pre>\b(?:password|passwd|pwd|pass)\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'?|\S+)"
 )
 _MIN_SECRET = 4
 

@@ -116,14 +116,17 @@ class PostgresIssuer:
     def __init__(self, resource_name: str, admin_url: str, resource: Resource | None = None):
         self.resource_name = resource_name
         self._admin_url = admin_url
-        parts = urlsplit(admin_url)
+        url_host: str | None = None
+        url_port: int | None = None
+        url_db = ""
         try:
-            url_port = parts.port
-        except ValueError:  # reported by the driver, redacted, when it connects
-            url_port = None
-        self.host = (resource.host if resource and resource.host else parts.hostname) or "localhost"
+            parts = urlsplit(admin_url)
+            url_host, url_port, url_db = parts.hostname, parts.port, parts.path.lstrip("/")
+        except ValueError:  # malformed: the driver reports it, redacted, when it connects
+            pass
+        self.host = (resource.host if resource and resource.host else url_host) or "localhost"
         self.port = (resource.port if resource and resource.port else url_port) or 5432
-        self.database = (resource.database if resource else None) or parts.path.lstrip("/")
+        self.database = (resource.database if resource else None) or url_db
 
     @classmethod
     def from_resource(cls, name: str, resource: Resource) -> PostgresIssuer:
