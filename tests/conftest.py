@@ -146,3 +146,119 @@ def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     return str(request.getfixturevalue("pg_store_url"))
+
+
+# -- a second PostgreSQL cluster with password (SCRAM) authentication ---------------
+
+PG_BIN = Path(os.environ.get("STAGEWALL_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+class PgCluster:
+    """A throwaway PostgreSQL cluster on a free port with ``scram-sha-256`` for every login.
+
+    ``url(user, password, db)`` builds connection URLs; ``superuser_url(db)`` is the
+    bootstrap superuser. ``stop()`` / ``start()`` let a test take the server down
+    (always restart it in a ``finally``). Databases and roles a test creates should
+    still get unique names: the cluster is shared by the whole session.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.password = uuid.uuid4().hex
+        self.port = 0
+        self.host = "127.0.0.1"
+
+    def _run(self, *args: str) -> None:
+        import subprocess
+
+        cmd = list(args)
+        if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+
+    def init(self) -> None:
+        import shutil
+
+        pwfile = self.root / "pw"
+        pwfile.write_text(self.password + "\n", encoding="utf-8")
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+            shutil.chown(pwfile, "postgres")
+        self._run(
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            f"--pwfile={pwfile}",
+            "--auth=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        pwfile.unlink()
+
+    def start(self) -> None:
+        import socket
+
+        if not self.port:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                self.port = int(s.getsockname()[1])
+        opts = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c max_connections=60"
+        )
+        self._run(
+            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w",
+            "-o", opts, "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def url(self, user: str, password: str, db: str = "postgres") -> str:
+        from urllib.parse import quote
+
+        return f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{self.host}:{self.port}/{db}"
+
+    def superuser_url(self, db: str = "postgres") -> str:
+        return self.url("postgres", self.password, db)
+
+
+@pytest.fixture(scope="session")
+def pg_scram() -> Iterator[PgCluster]:
+    """A second PostgreSQL cluster (SCRAM password auth, free port), for the whole session.
+
+    Started with ``initdb`` from ``STAGEWALL_TEST_PG_BIN`` (default
+    /usr/lib/postgresql/15/bin) in a unique directory; stopped and removed at the end.
+    """
+    import shutil
+    import subprocess
+    import tempfile
+
+    if not (PG_BIN / "initdb").exists():
+        _unavailable("PostgreSQL server binaries", FileNotFoundError(str(PG_BIN / "initdb")))
+    root = Path(tempfile.mkdtemp(prefix="sw_pgscram_"))
+    cluster = PgCluster(root)
+    started = False
+    try:
+        try:
+            cluster.init()
+            cluster.start()
+            started = True
+        except (subprocess.SubprocessError, OSError) as exc:
+            log = root / "log"
+            detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            _unavailable("a second PostgreSQL cluster", RuntimeError(f"{exc}\n{detail}"))
+        yield cluster
+    finally:
+        if started:
+            try:
+                cluster.stop()
+            except subprocess.SubprocessError:
+                cluster._run(
+                    str(PG_BIN / "pg_ctl"), "-D", str(cluster.data), "-m", "immediate", "stop"
+                )
+        shutil.rmtree(root, ignore_errors=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from stagewall.redact import redact
+
 EXIT_OK = 0
 EXIT_FINDING = 1
 EXIT_USAGE = 2
@@ -25,9 +27,11 @@ class StagewallError(Exception):
     default_hint: ClassVar[str] = ""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        # No connection-string password ever reaches a message, stderr or the audit log.
+        message = redact(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint if hint is not None else self.default_hint
+        self.hint = redact(hint if hint is not None else self.default_hint)
 
     def render(self) -> str:
         text = f"error[{self.code}]: {self.message}"
@@ -90,6 +94,16 @@ class AccessDenied(StagewallError):
 
     code = "SW400"
     exit_code = EXIT_FINDING
+
+
+class IdentityRefused(AccessDenied):
+    """A resource is not the server it was pinned to, or non-production is production."""
+
+    code = "SW410"
+    default_hint = (
+        "check the resource's admin_connection_env / connection_env and database in "
+        "stagewall.yaml (docs/access.md, 'Resource identity')"
+    )
 
 
 class IntegrityError(StagewallError):
@@ -268,6 +282,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     UnmaskedColumn,
     LeakDetected,
     AccessDenied,
+    IdentityRefused,
     IntegrityError,
     ChainBroken,
     SignatureInvalid,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,10 +12,13 @@ from typing import Any
 import psycopg
 import pyotp
 import pytest
+from psycopg import sql
 
 from stagewall import mfa
 from stagewall.access import AccessContext
 from stagewall.alerts import FileAlertSink
+from tests.conftest import PG_ADMIN_DSN as _PG_ADMIN_DSN
+from tests.conftest import PgCluster
 
 ESTATE = """
 version: 1
@@ -103,13 +107,16 @@ class Clock:
 class Env:
     """One test's world: estate file, store, context, clock, MFA secrets, alerts file."""
 
-    def __init__(self, tmp: Path, pg_url: str, store_url: str, **fmt: str) -> None:
+    def __init__(
+        self, tmp: Path, pg_url: str, store_url: str, template: str = ESTATE, **fmt: str
+    ) -> None:
         self.db = pg_url.rsplit("/", 1)[1]
         self.pg_url = pg_url
         self.config = tmp / "stagewall.yaml"
         values = {"db": self.db, "extra_eligible": "", "prod_rule": "one-sre", "standing": "  []"}
         values.update(fmt)
-        self.config.write_text(ESTATE.format(**values), encoding="utf-8")
+        self.template = template
+        self.config.write_text(template.format(**values), encoding="utf-8")
         self.store_url = store_url
         self.alerts_path = tmp / "alerts.jsonl"
         self.clock = Clock()
@@ -187,10 +194,142 @@ def env(make_env: Any) -> Env:
     return e
 
 
-def connect_as(env: Env, login: str, password: str) -> psycopg.Connection[Any]:
+def connect_as(
+    env: Env, login: str, password: str, *, port: int = 5432, db: str | None = None
+) -> psycopg.Connection[Any]:
     return psycopg.connect(
-        host="127.0.0.1", port=5432, dbname=env.db, user=login, password=password, autocommit=True
+        host="127.0.0.1",
+        port=port,
+        dbname=db or env.db,
+        user=login,
+        password=password,
+        autocommit=True,
+        connect_timeout=5,
     )
+
+
+class ScramWorld:
+    """A resource database on the SCRAM cluster, run the documented least-privilege way.
+
+    ``app`` (NOLOGIN) owns the database and its tables; ``admin`` is the login
+    stagewall uses: LOGIN CREATEROLE, member of ``pg_signal_backend`` and of ``app``
+    (docs/access.md, "The admin role"). ``superuser`` is for test set-up only.
+    """
+
+    def __init__(self, cluster: PgCluster) -> None:
+        tag = uuid.uuid4().hex[:10]
+        self.cluster = cluster
+        self.port = cluster.port
+        self.db = f"sw_test_{tag}"
+        self.app = f"app_{tag}"
+        self.admin = f"swadm_{tag}"
+        self.admin_password = uuid.uuid4().hex + "%/@:"
+        self.superuser = cluster.superuser_url()
+        with psycopg.connect(self.superuser, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(self.app)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(self.db), sql.Identifier(self.app)
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN CREATEROLE PASSWORD {}").format(
+                    sql.Identifier(self.admin), sql.Literal(self.admin_password)
+                )
+            )
+            conn.execute(
+                sql.SQL("GRANT pg_signal_backend, {} TO {}").format(
+                    sql.Identifier(self.app), sql.Identifier(self.admin)
+                )
+            )
+        self.admin_url = cluster.url(self.admin, self.admin_password, self.db)
+
+    def as_app(self) -> psycopg.Connection[Any]:
+        """A connection to the resource database acting as the owning application role."""
+        conn = psycopg.connect(self.cluster.superuser_url(self.db), autocommit=True)
+        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(self.app)))
+        return conn
+
+    def superuser_conn(self, db: str | None = None) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.cluster.superuser_url(db or self.db), autocommit=True)
+
+    def drop(self, instance: str | None) -> None:
+        with psycopg.connect(self.superuser, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.db))
+            )
+        if instance is not None:
+            cleanup_roles(self.cluster.superuser_url(), instance)
+        with psycopg.connect(self.superuser, autocommit=True) as conn:
+            for role in (self.admin, self.app):
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+SCRAM_ESTATE = """
+version: 1
+environments:
+  production: {{tier: production}}
+resources:
+  prod-db:
+    environment: production
+    kind: postgresql
+    host: 127.0.0.1
+    port: {port}
+    database: {db}
+    admin_connection_env: SW_TEST_SCRAM_ADMIN_URL
+principals:
+  alice: {{affiliation: internal}}
+  bob: {{affiliation: internal}}
+  carol: {{affiliation: internal}}
+groups:
+  sre: {{members: [alice, bob, carol]}}
+approval_rules:
+  one-sre: {{approvals: 1, from_groups: [sre]}}
+roles:
+  prod-read:
+    environment: production
+    resources: [prod-db]
+    access: read
+    eligible: [group:sre]
+    approval: one-sre
+    max_duration: 2h
+  prod-admin:
+    environment: production
+    resources: [prod-db]
+    access: admin
+    create_objects: true
+    eligible: [group:sre]
+    approval: one-sre
+    max_duration: 2h
+{extra_roles}
+standing_grants: []
+"""
+
+
+@pytest.fixture
+def scram_env(
+    tmp_path: Path, pg_scram: PgCluster, sqlite_store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Env, ScramWorld]]:
+    """An access Env whose production database lives on the SCRAM cluster."""
+    world = ScramWorld(pg_scram)
+    monkeypatch.setenv("SW_TEST_SCRAM_ADMIN_URL", world.admin_url)
+    env = Env(
+        tmp_path,
+        world.cluster.superuser_url(world.db),
+        sqlite_store_url,
+        template=SCRAM_ESTATE,
+        port=str(world.port),
+        extra_roles="",
+    )
+    env.enrol("alice", "bob", "carol")
+    try:
+        yield env, world
+    finally:
+        try:
+            instance: str | None = env.ctx.instance_id()
+        except Exception:
+            instance = None
+        world.drop(instance)
 
 
 class CliWorld:
@@ -244,3 +383,50 @@ class CliWorld:
 @pytest.fixture
 def cli(tmp_path: Path) -> CliWorld:
     return CliWorld(tmp_path)
+
+
+# -- production on the shared cluster, staging on the SCRAM cluster --------------------
+
+SPLIT = ESTATE.replace(
+    """    database: {db}
+    admin_connection_env: SW_TEST_ADMIN_URL
+vendors:""",
+    """    database: {staging_db}
+    admin_connection_env: SW_TEST_STAGING_ADMIN_URL
+vendors:""",
+).replace("  staging-db:\n    environment: staging\n    kind: postgresql\n    host: 127.0.0.1\n"
+          "    port: 5432", "  staging-db:\n    environment: staging\n    kind: postgresql\n"
+          "    host: 127.0.0.1\n    port: {staging_port}")  # fmt: skip
+
+
+@pytest.fixture
+def split(
+    tmp_path: Path,
+    pg_url: str,
+    pg_scram: PgCluster,
+    sqlite_store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Any:
+    assert SPLIT != ESTATE and "{staging_port}" in SPLIT
+    world = ScramWorld(pg_scram)
+    monkeypatch.setenv("SW_TEST_ADMIN_URL", pg_url)
+    monkeypatch.setenv("SW_TEST_STAGING_ADMIN_URL", world.admin_url)
+    env = Env(
+        tmp_path,
+        pg_url,
+        sqlite_store_url,
+        template=SPLIT,
+        staging_db=world.db,
+        staging_port=str(world.port),
+    )
+    env.enrol("alice", "bob", "carol")
+    try:
+        yield env, world, monkeypatch
+    finally:
+        instance = env.ctx.instance_id()
+        world.drop(instance)
+        cleanup_roles(pg_url, instance)
+        with psycopg.connect(_PG_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(world.db))
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import secrets
@@ -21,7 +22,20 @@ from stagewall.alerts import Alert, AlertDispatcher, AlertSink, Severity, sinks_
 from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import AccessDenied, ConfigError, StagewallError
 from stagewall.estate import Estate, LoadedEstate, ResourceKind, load_estate
+from stagewall.redact import redact
 from stagewall.store import Store, open_store
+
+
+def redact_tree(value: Any) -> Any:
+    """``value`` (JSON-like) with :func:`stagewall.redact.redact` applied to every string."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {k: redact_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_tree(v) for v in value]
+    return value
+
 
 IssuerFactory = Callable[[str], CredentialIssuer]
 
@@ -40,6 +54,7 @@ class AccessContext:
     home: str | os.PathLike[str] | None = None
     issuer_factory: IssuerFactory | None = None
     _issuers: dict[str, CredentialIssuer] = field(default_factory=dict)
+    alerted_unattributed: set[tuple[str, str]] = field(default_factory=set)
     _instance: str | None = None
 
     @classmethod
@@ -137,12 +152,25 @@ class AccessContext:
         conn: Connection | None = None,
     ) -> None:
         self.audit.append(
-            AuditEvent(code, status, actor, message, resource=resource, details=details or {}),
+            AuditEvent(
+                code,
+                status,
+                actor,
+                redact(message),
+                resource=resource,
+                details=redact_tree(dict(details or {})),
+            ),
             conn=conn,
         )
 
     def alert(self, alert: Alert) -> None:
         """Send to every sink; failures become audit events, never exceptions."""
+        alert = dataclasses.replace(
+            alert,
+            title=redact(alert.title),
+            text=redact(alert.text),
+            details=redact_tree(dict(alert.details)),
+        )
         for failure in self.alerts.send(alert):
             try:
                 self.record(

@@ -42,6 +42,19 @@ ORPHAN_REVOKED = _uam(
     "Revoke Privileges",
     "a stagewall login no grant explains was removed",
 )
+IDENTITY_PINNED = _uam(
+    "access.resource.pinned",
+    99,
+    "Other",
+    "a resource's server identity (PostgreSQL system identifier, database OID; MySQL server "
+    "UUID) was pinned on first verified use",
+)
+IDENTITY_REFUSED = _uam(
+    "access.resource.refused",
+    99,
+    "Other",
+    "a resource changed identity, or a non-production resource is a production server",
+)
 BREAK_GLASS = _uam("access.breakglass.used", 1, "Assign Privileges", "break-glass access granted")
 FOLLOWUP_COMPLETED = _uam(
     "access.followup.completed", 99, "Other", "a break-glass follow-up review was completed"

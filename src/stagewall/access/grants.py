@@ -9,6 +9,7 @@ gets an external principal onto a production role.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 from dataclasses import dataclass
@@ -59,6 +60,9 @@ class Grant:
     revoked_at: str | None = None
     revoked_by: str | None = None
     revoke_reason: str | None = None
+    revocation: str | None = None
+    """``pending`` while a login of the ended grant is not verifiably removed, else
+    ``verified``; ``None`` while the grant is active or had no credentials."""
 
     def live(self, now: datetime) -> bool:
         return self.status is GrantStatus.ACTIVE and self.starts_at <= now < self.ends_at
@@ -79,6 +83,7 @@ class Grant:
             "revoked_at": self.revoked_at,
             "revoked_by": self.revoked_by,
             "revoke_reason": self.revoke_reason,
+            "revocation": self.revocation,
         }
 
 
@@ -257,7 +262,18 @@ def list_grants(ctx: AccessContext, *, active_only: bool = False) -> list[Grant]
     now = ctx.now()
     with ctx.store.read() as conn:
         rows = conn.execute(select(access_grants).order_by(access_grants.c.created_at)).all()
-    grants = [_row_to_grant(r._mapping) for r in rows]
+        states: dict[str, set[str]] = {}
+        for gid, state in conn.execute(
+            select(access_credentials.c.grant_id, access_credentials.c.state)
+        ).all():
+            states.setdefault(str(gid), set()).add(str(state))
+    grants = []
+    for r in rows:
+        g = _row_to_grant(r._mapping)
+        if g.status is not GrantStatus.ACTIVE and g.id in states:
+            pending = states[g.id] != {"revoked"}
+            g = dataclasses.replace(g, revocation="pending" if pending else "verified")
+        grants.append(g)
     return [g for g in grants if g.live(now)] if active_only else grants
 
 
@@ -274,6 +290,15 @@ def credential_rows(conn: Connection, grant_id: str) -> list[dict[str, Any]]:
         select(access_credentials).where(access_credentials.c.grant_id == grant_id)
     ).all()
     return [dict(r._mapping) for r in rows]
+
+
+def _issuing_failed(ctx: AccessContext, holder: str, grant_id: str, exc: StagewallError) -> None:
+    ctx.refuse(
+        ev.CREDENTIAL_REFUSED.code,
+        holder,
+        f"issuing failed: {exc.message}",
+        resource=f"grant:{grant_id}",
+    )
 
 
 def issue_credentials(
@@ -307,6 +332,20 @@ def issue_credentials(
             "there are no credentials to issue"
         )
     instance = ctx.instance_id()
+    from stagewall.access.identity import verify_resource
+
+    try:
+        for res in resources:
+            # Before any login exists: the resource must be the server it was pinned to,
+            # and a non-production resource must not be a production server.
+            verify_resource(
+                ctx, res, ctx.issuer(res).identity(), actor=holder, purpose="credential issuance"
+            )
+    except AccessDenied:
+        raise  # already recorded and alerted
+    except StagewallError as exc:
+        _issuing_failed(ctx, holder, grant_id, exc)
+        raise
     issued: list[IssuedCredential] = []
     refusal: AccessDenied | None = None
     try:
@@ -375,6 +414,7 @@ def issue_credentials(
                     schemas=tuple(role.schemas),
                     connection_limit=role.connection_limit,
                     valid_until=grant.ends_at,
+                    create_objects=role.create_objects,
                 )
                 issued.append(issuer.issue(spec))
     except GrantRefused as exc:
@@ -388,12 +428,7 @@ def issue_credentials(
             hint=exc.hint,
         ) from None
     except StagewallError as exc:
-        ctx.refuse(
-            ev.CREDENTIAL_REFUSED.code,
-            holder,
-            f"issuing failed: {exc.message}",
-            resource=f"grant:{grant_id}",
-        )
+        _issuing_failed(ctx, holder, grant_id, exc)
         raise
     if refusal is not None:
         # The estate no longer allows this grant: refuse loudly and end the grant.

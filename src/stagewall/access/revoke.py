@@ -2,8 +2,12 @@
 
 ``end_grant`` marks the grant ended, removes every login it holds through the
 issuer (NOLOGIN, kill sessions, drop) and records the measured result. A login
-whose removal cannot be verified stays ``revoke_failed``: an alert goes out at
-once and every sweep retries it. A failing alert sink never blocks any of this.
+whose removal cannot be verified (PostgreSQL down, a session that survives, an
+object that could not be quarantined) stays ``revoke_pending``: the grants
+listing shows it, an alert goes out at once and every sweep retries it until it
+verifies. Objects the holder left behind (now owned by the quarantine role) and
+the SECURITY DEFINER functions and triggers disabled are in the audit event and
+raise a critical alert. A failing alert sink never blocks any of this.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from stagewall.access.grants import GrantStatus, credential_rows, load_grant
 from stagewall.access.issuers import RevocationProof
 from stagewall.alerts import Alert, Severity
 from stagewall.audit import Status
-from stagewall.errors import AccessDenied, StagewallError, UsageError
+from stagewall.errors import AccessDenied, IdentityRefused, StagewallError, UsageError
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,27 @@ class RevokeReport:
         }
 
 
-def _revoke_login(ctx: AccessContext, resource: str, login: str) -> RevocationProof:
+def _identity_problem(ctx: AccessContext, resource: str, actor: str) -> str | None:
+    """Why the resource must not be touched now (it is not the server it was pinned to)."""
+    from stagewall.access.identity import verify_resource
+
+    try:
+        ident = ctx.issuer(resource).identity()
+    except StagewallError:
+        return None  # unreachable: the revocation itself fails and stays pending
+    try:
+        verify_resource(ctx, resource, ident, actor=actor, purpose="revocation", overlap=False)
+    except IdentityRefused as exc:
+        return exc.message
+    return None
+
+
+def _revoke_login(
+    ctx: AccessContext, resource: str, login: str, refused: str | None = None
+) -> RevocationProof:
+    if refused is not None:
+        # Revoking on another server would "verify" a login that was never there.
+        return RevocationProof(login, False, 0, -1, True, True, error=refused)
     try:
         return ctx.issuer(resource).revoke(login)
     except StagewallError as exc:
@@ -56,6 +80,12 @@ def end_grant(
 ) -> RevokeReport:
     """End a grant (idempotent) and remove its logins; retries unverified removals."""
     failed: list[RevocationProof] = []
+    left: list[RevocationProof] = []
+    with ctx.store.read() as conn:
+        pending = {
+            c["resource"] for c in credential_rows(conn, grant_id) if c["state"] != "revoked"
+        }
+    refused = {res: _identity_problem(ctx, res, actor) for res in sorted(pending)}
     with ctx.store.transaction() as conn:
         ctx.store.lock(conn, f"stagewall.grant.{grant_id}")
         grant = load_grant(conn, grant_id)
@@ -84,14 +114,16 @@ def end_grant(
         for cred in credential_rows(conn, grant_id):
             if cred["state"] == "revoked":
                 continue
-            proof = _revoke_login(ctx, cred["resource"], cred["login"])
+            proof = _revoke_login(
+                ctx, cred["resource"], cred["login"], refused.get(cred["resource"])
+            )
             proofs.append(proof)
             conn.execute(
                 update(access_credentials)
                 .where(access_credentials.c.grant_id == grant_id)
                 .where(access_credentials.c.resource == cred["resource"])
                 .values(
-                    state="revoked" if proof.verified else "revoke_failed",
+                    state="revoked" if proof.verified else "revoke_pending",
                     verified_at=fmt_time(ctx.now()) if proof.verified else None,
                     last_error=proof.error,
                 )
@@ -100,7 +132,12 @@ def end_grant(
                 ev.CREDENTIAL_REVOKED.code,
                 actor,
                 f"login {cred['login']} on {cred['resource']}: "
-                + ("removed, verified: no session, no login" if proof.verified else "NOT verified"),
+                + (
+                    "removed, verified: no session, no login, no owned object, no membership"
+                    if proof.verified
+                    else "NOT verified; revoke pending"
+                )
+                + (f"; {len(proof.objects)} object(s) quarantined" if proof.objects else ""),
                 status=Status.SUCCESS if proof.verified else Status.FAILURE,
                 resource=f"grant:{grant_id}",
                 details={**proof.as_dict(), "resource": cred["resource"]},
@@ -108,6 +145,20 @@ def end_grant(
             )
             if not proof.verified:
                 failed.append(proof)
+            if proof.objects or proof.disabled:
+                left.append(proof)
+    for proof in left:
+        ctx.alert(
+            Alert(
+                kind="access.revocation.objects_quarantined",
+                title=f"{proof.login} left {len(proof.objects)} object(s) behind",
+                text=f"grant {grant_id}: objects moved to the quarantine role: "
+                + "; ".join(proof.objects[:20])
+                + (f"; disabled: {'; '.join(proof.disabled[:20])}" if proof.disabled else ""),
+                severity=Severity.CRITICAL,
+                details={"grant": grant_id, **proof.as_dict()},
+            )
+        )
     for proof in failed:
         ctx.alert(
             Alert(
@@ -160,6 +211,8 @@ class OffboardReport:
     vendor: str
     principals: tuple[str, ...]
     grants: tuple[RevokeReport, ...]
+    undeclared: tuple[str, ...] = ()
+    """Holders of stored grants no longer in stagewall.yaml; their grants were ended too."""
 
     @property
     def verified(self) -> bool:
@@ -169,6 +222,7 @@ class OffboardReport:
         return {
             "vendor": self.vendor,
             "principals": list(self.principals),
+            "undeclared_principals": list(self.undeclared),
             "verified": self.verified,
             "grants": [g.as_dict() for g in self.grants],
         }
@@ -210,16 +264,12 @@ def offboard_vendor(ctx: AccessContext, vendor: str, *, actor: str, otp: str) ->
             details={"principals": list(people)},
             conn=conn,
         )
-        ids = (
-            [
-                str(i)
-                for i in conn.execute(
-                    select(access_grants.c.id).where(access_grants.c.principal.in_(people))
-                ).scalars()
-            ]
-            if people
-            else []
-        )
+        # From the store, not only the file: a principal removed from stagewall.yaml keeps
+        # its grants and logins until they are ended, and nothing says whose they were, so
+        # grants of principals the estate no longer declares end too.
+        rows = conn.execute(select(access_grants.c.id, access_grants.c.principal)).all()
+        ids = [str(gid) for gid, who in rows if who in people or who not in ctx.estate.principals]
+        undeclared = sorted({str(w) for _, w in rows if w not in ctx.estate.principals})
     reports = []
     for gid in ids:
         rep = end_grant(
@@ -227,7 +277,7 @@ def offboard_vendor(ctx: AccessContext, vendor: str, *, actor: str, otp: str) ->
         )
         if rep.ended_now or rep.proofs:
             reports.append(rep)
-    return OffboardReport(vendor, people, tuple(reports))
+    return OffboardReport(vendor, people, tuple(reports), tuple(undeclared))
 
 
 __all__ = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -22,12 +23,14 @@ from stagewall.access._core import fmt_time
 from stagewall.access._policy import Source, hold_problem
 from stagewall.access._tables import access_credentials, access_followups, access_grants
 from stagewall.access.grants import (
+    Grant,
     GrantStatus,
     _row_to_grant,
     materialise_standing,
     standing_grant_id,
     unbound_problem,
 )
+from stagewall.access.issuers import CredentialIssuer, ManagedLogin
 from stagewall.access.revoke import end_grant
 from stagewall.alerts import Alert, Severity
 from stagewall.audit import Status
@@ -40,13 +43,14 @@ class SweepReport:
     invalidated: list[str] = field(default_factory=list)
     retried: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
+    unattributed: list[str] = field(default_factory=list)
     unverified: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     overdue_follow_ups: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.unverified and not self.errors
+        return not self.unverified and not self.errors and not self.unattributed
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "ok": self.ok}
@@ -84,51 +88,70 @@ def _sweep_grants(ctx: AccessContext, report: SweepReport) -> None:
             g.id: why for g in active if (why := unbound_problem(ctx, conn, g.id)) is not None
         }
     for g in active:
-        status, reason = GrantStatus.EXPIRED, ""
-        if g.id in unbound:
-            reason = f"not bound to its audit event: {unbound[g.id]}"
-            status = GrantStatus.REVOKED
-            ctx.refuse(
-                ev.GRANT_UNBOUND.code,
-                "stagewall.sweep",
-                f"grant {g.id} ({g.role} of {g.principal}) {reason}; revoking it",
-                resource=f"grant:{g.id}",
-                details={"grant": g.id, "principal": g.principal, "role": g.role},
-                loud=True,
-            )
-        elif now >= g.ends_at:
-            reason = f"expired at {fmt_time(g.ends_at)}"
-        else:
-            problem = hold_problem(
-                ctx.estate, g.principal, g.role, source=g.source, now=now, offboarded=off
-            )
-            if problem is None and g.source is Source.STANDING and g.id not in standing:
-                reason = "the standing grant was removed from stagewall.yaml"
-            elif problem is not None:
-                reason = f"no longer allowed: {problem.text}"
-                if problem.invariant:
-                    ctx.alert(
-                        Alert(
-                            kind="access.invariant.violated",
-                            title=f"grant {g.id} breaks the production invariant",
-                            text=f"grant {g.id} ({g.role} of {g.principal}): {problem.text}; "
-                            "revoking it now",
-                            severity=Severity.CRITICAL,
-                            details={"grant": g.id},
-                        )
-                    )
-            status = GrantStatus.REVOKED
-        if not reason:
-            continue
-        rep = end_grant(ctx, g.id, actor="stagewall.sweep", reason=reason, status=status)
-        (report.expired if status is GrantStatus.EXPIRED else report.invalidated).append(g.id)
-        report.unverified += [p.login for p in rep.proofs if not p.verified]
+        try:
+            _sweep_one(ctx, g, now, standing, off, report, unbound)
+        except StagewallError as exc:
+            report.errors.append(f"grant {g.id}: {exc.message}")
     for gid in sorted(retry_ids):
-        rep = end_grant(
-            ctx, gid, actor="stagewall.sweep", reason="retry", status=GrantStatus.REVOKED
-        )
+        try:
+            rep = end_grant(
+                ctx, gid, actor="stagewall.sweep", reason="retry", status=GrantStatus.REVOKED
+            )
+        except StagewallError as exc:
+            report.errors.append(f"grant {gid}: {exc.message}")
+            continue
         report.retried.append(gid)
         report.unverified += [p.login for p in rep.proofs if not p.verified]
+
+
+def _sweep_one(
+    ctx: AccessContext,
+    g: Grant,
+    now: datetime,
+    standing: set[str],
+    off: set[str],
+    report: SweepReport,
+    unbound: dict[str, str],
+) -> None:
+    status, reason = GrantStatus.EXPIRED, ""
+    if g.id in unbound:
+        reason = f"not bound to its audit event: {unbound[g.id]}"
+        status = GrantStatus.REVOKED
+        ctx.refuse(
+            ev.GRANT_UNBOUND.code,
+            "stagewall.sweep",
+            f"grant {g.id} ({g.role} of {g.principal}) {reason}; revoking it",
+            resource=f"grant:{g.id}",
+            details={"grant": g.id, "principal": g.principal, "role": g.role},
+            loud=True,
+        )
+    elif now >= g.ends_at:
+        reason = f"expired at {fmt_time(g.ends_at)}"
+    else:
+        problem = hold_problem(
+            ctx.estate, g.principal, g.role, source=g.source, now=now, offboarded=off
+        )
+        if problem is None and g.source is Source.STANDING and g.id not in standing:
+            reason = "the standing grant was removed from stagewall.yaml"
+        elif problem is not None:
+            reason = f"no longer allowed: {problem.text}"
+            if problem.invariant:
+                ctx.alert(
+                    Alert(
+                        kind="access.invariant.violated",
+                        title=f"grant {g.id} breaks the production invariant",
+                        text=f"grant {g.id} ({g.role} of {g.principal}): {problem.text}; "
+                        "revoking it now",
+                        severity=Severity.CRITICAL,
+                        details={"grant": g.id},
+                    )
+                )
+        status = GrantStatus.REVOKED
+    if not reason:
+        return
+    rep = end_grant(ctx, g.id, actor="stagewall.sweep", reason=reason, status=status)
+    (report.expired if status is GrantStatus.EXPIRED else report.invalidated).append(g.id)
+    report.unverified += [p.login for p in rep.proofs if not p.verified]
 
 
 def _explained(ctx: AccessContext, grant_id: str | None, login: str) -> bool:
@@ -157,32 +180,65 @@ def _sweep_orphans(ctx: AccessContext, report: SweepReport) -> None:
             report.errors.append(f"{res}: {exc.message}")
             continue
         for ml in logins:
-            if ml.instance_id is not None and ml.instance_id != mine:
-                continue  # another stagewall deployment's login
-            if _explained(ctx, ml.grant_id, ml.login):
-                continue
-            proof = issuer.revoke(ml.login)
-            ctx.record(
-                ev.ORPHAN_REVOKED.code,
-                "stagewall.sweep",
-                f"orphan login {ml.login} on {res} (grant {ml.grant_id or 'unknown'}) removed"
-                + ("" if proof.verified else "; NOT verified"),
-                status=Status.SUCCESS if proof.verified else Status.FAILURE,
-                resource=f"resource:{res}",
-                details={**proof.as_dict(), "grant": ml.grant_id},
+            try:
+                _sweep_orphan(ctx, issuer, res, mine, ml, report)
+            except StagewallError as exc:
+                report.errors.append(f"{res}: login {ml.login}: {exc.message}")
+
+
+def _sweep_orphan(
+    ctx: AccessContext,
+    issuer: CredentialIssuer,
+    res: str,
+    mine: str,
+    ml: ManagedLogin,
+    report: SweepReport,
+) -> None:
+    if ml.instance_id is not None and ml.instance_id != mine:
+        return  # another stagewall deployment's login
+    if ml.instance_id is None or ml.grant_id is None or not issuer.is_stagewall_login(ml.login):
+        # Carries the marker but no marker comment of ours (or a name stagewall never
+        # gives): it cannot be attributed, so it is never dropped, only reported.
+        report.unattributed.append(ml.login)
+        if (res, ml.login) in ctx.alerted_unattributed:
+            return
+        ctx.alerted_unattributed.add((res, ml.login))
+        ctx.alert(
+            Alert(
+                kind="access.orphan.unattributed",
+                title=f"unattributed role {ml.login} carries the stagewall marker on {res}",
+                text=f"role {ml.login} is a member of the stagewall marker role but no grant "
+                "of this deployment names it; stagewall does not touch it. Find out who made "
+                "it and remove it by hand.",
+                severity=Severity.CRITICAL,
+                details={"resource": res, "login": ml.login},
             )
-            report.orphans.append(ml.login)
-            if not proof.verified:
-                report.unverified.append(ml.login)
-                ctx.alert(
-                    Alert(
-                        kind="access.revocation.failed",
-                        title=f"orphan login {ml.login} could not be removed",
-                        text=proof.error or "sessions or login remain",
-                        severity=Severity.CRITICAL,
-                        details=proof.as_dict(),
-                    )
-                )
+        )
+        return
+    if _explained(ctx, ml.grant_id, ml.login):
+        return
+    proof = issuer.revoke(ml.login)
+    ctx.record(
+        ev.ORPHAN_REVOKED.code,
+        "stagewall.sweep",
+        f"orphan login {ml.login} on {res} (grant {ml.grant_id}) removed"
+        + ("" if proof.verified else "; NOT verified"),
+        status=Status.SUCCESS if proof.verified else Status.FAILURE,
+        resource=f"resource:{res}",
+        details={**proof.as_dict(), "grant": ml.grant_id},
+    )
+    report.orphans.append(ml.login)
+    if not proof.verified:
+        report.unverified.append(ml.login)
+        ctx.alert(
+            Alert(
+                kind="access.revocation.failed",
+                title=f"orphan login {ml.login} could not be removed",
+                text=proof.error or "sessions, login, owned objects or memberships remain",
+                severity=Severity.CRITICAL,
+                details=proof.as_dict(),
+            )
+        )
 
 
 def _sweep_follow_ups(ctx: AccessContext, report: SweepReport) -> None:

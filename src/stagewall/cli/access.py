@@ -159,6 +159,7 @@ def grants_cmd(active: bool, server: str | None, fmt: str) -> None:
         click.echo(
             f"{g['id']} {g['status']:8} {g['principal']} {g['role']} {g['source']} "
             f"{g['starts_at']} .. {g['ends_at']}"
+            + (" REVOKE PENDING" if g.get("revocation") == "pending" else "")
         )
     if not grants:
         click.echo("no grants")

@@ -58,7 +58,13 @@ def schema_cmd() -> None:
 @config_option
 @db_option
 @format_option("json")
-def check_cmd(config: str | None, db: str | None, fmt: str) -> None:
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Also connect to every PostgreSQL/MySQL resource, read its server identity and "
+    "prove each (non-production, production) pair is not the same server or database.",
+)
+def check_cmd(config: str | None, db: str | None, fmt: str, live: bool) -> None:
     """Validate the estate file and check every invariant.
 
     Exit 0 when all hold, 1 naming each violation, 2 when the file is invalid.
@@ -70,6 +76,12 @@ def check_cmd(config: str | None, db: str | None, fmt: str) -> None:
     violations: list[Violation] = estate_violations(loaded)
     for _name, check in sorted(state_checks().items()):
         violations.extend(check(loaded, db))
+    separation = None
+    if live:
+        from stagewall.access.live import live_check
+
+        separation = live_check(loaded.estate, db)
+        violations.extend(separation.violations)
     record_check(loaded, violations, db)
     if fmt == "json":
         echo_json(
@@ -77,6 +89,7 @@ def check_cmd(config: str | None, db: str | None, fmt: str) -> None:
                 "config": str(loaded.path),
                 "ok": not violations,
                 "violations": [v.as_dict() for v in violations],
+                **({"live": separation.as_dict()} if separation is not None else {}),
             }
         )
     else:
@@ -86,6 +99,8 @@ def check_cmd(config: str | None, db: str | None, fmt: str) -> None:
             f"{len(e.principals)} principals, {len(e.roles)} roles, {len(e.stages)} stages"
         )
         click.echo(summary)
+        for pair in separation.pairs if separation is not None else []:
+            click.echo(f"{pair.non_production} vs {pair.production}: {pair.statement()}")
         for v in violations:
             click.echo(f"{v.where}: {v.severity.value}: {v.rule}: {v.message}")
         click.echo("all invariants hold" if not violations else f"{len(violations)} violation(s)")

@@ -64,6 +64,27 @@ def _prepare(directory: Path) -> None:
     (directory / MARKER).write_text("made by stagewall demo\n", encoding="utf-8")
 
 
+def _instance_id(home: Path) -> str | None:
+    """The demo store's instance id: it marks every database role the demo created."""
+    from sqlalchemy import select
+
+    from stagewall.access._tables import access_meta
+    from stagewall.store import open_store
+
+    path = home / "stagewall.db"
+    if not path.exists():
+        return None
+    store = open_store(f"sqlite:///{path}", migrate=False)
+    try:
+        with store.read() as conn:
+            value = conn.execute(
+                select(access_meta.c.value).where(access_meta.c.key == "instance_id")
+            ).scalar()
+    finally:
+        store.dispose()
+    return str(value) if value is not None else None
+
+
 def run_demo(directory: Path, echo: Callable[[str], None] = print) -> DemoReport:
     """Build the demo estate in ``directory`` and run every capability."""
     directory = directory.resolve()
@@ -117,7 +138,8 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> DemoReport
             report.steps.append(result)
             echo(f"  ok  {name}: {result.summary}")
     if pg is not None:
-        pg.cleanup()
+        for what in pg.cleanup(_instance_id(home)):
+            echo(f"  left on PostgreSQL: {what}")
     if report.ok:
         echo(
             f"done: {len(report.steps)} steps, {len(run.commands)} commands; "

@@ -24,14 +24,58 @@ class PgDemo:
     port: int
     _server_url: str
 
-    def cleanup(self) -> None:
-        import psycopg
+    preexisting: frozenset[str] = frozenset()
 
+    def cleanup(self, instance: str | None) -> list[str]:
+        """Drop the demo database and every cluster-wide role the demo created.
+
+        Returns what was left on the server, each with the reason (shown to the user).
+        """
+        import json
+
+        import psycopg
+        from psycopg import sql
+
+        left: list[str] = []
         try:
             with psycopg.connect(self._server_url, autocommit=True, connect_timeout=3) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-        except psycopg.Error:
-            pass  # best effort: the demo database holds only fake data
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(self.database)
+                    )
+                )
+                rows = conn.execute(
+                    "SELECT rolname, shobj_description(oid, 'pg_authid') FROM pg_roles "
+                    "WHERE rolname LIKE 'sw\\_%'"
+                ).fetchall()
+                mine: list[str] = []
+                for name, comment in rows:
+                    try:
+                        doc = json.loads(comment) if comment else {}
+                    except ValueError:
+                        continue
+                    if isinstance(doc, dict) and instance and doc.get("instance") == instance:
+                        mine.append(str(name))
+                # logins before their groups; then the shared roles if the demo made them
+                mine.sort(key=lambda n: n.startswith("sw_grp_"))
+                shared = sorted({"stagewall_managed", "stagewall_quarantine"} - self.preexisting)
+                for name in mine + shared:
+                    try:
+                        conn.execute(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE usename = %s",
+                            (name,),
+                        )
+                        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+                    except psycopg.Error as exc:
+                        reason = (str(exc).strip().splitlines() or [""])[0]
+                        left.append(f"role {name} on {self.host}:{self.port}: {reason}")
+        except psycopg.Error as exc:
+            reason = (str(exc).strip().splitlines() or [""])[0]
+            left.append(
+                f"database {self.database} and its roles on {self.host}:{self.port}: {reason}"
+            )
+        return left
 
 
 def demo_postgres(directory: Path) -> PgDemo | None:
@@ -47,6 +91,13 @@ def demo_postgres(directory: Path) -> PgDemo | None:
     server = os.environ.get("STAGEWALL_DEMO_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
     try:
         with psycopg.connect(server, autocommit=True, connect_timeout=2) as conn:
+            preexisting = frozenset(
+                str(r[0])
+                for r in conn.execute(
+                    "SELECT rolname FROM pg_roles "
+                    "WHERE rolname IN ('stagewall_managed', 'stagewall_quarantine')"
+                ).fetchall()
+            )
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{database}"')
     except psycopg.Error:
@@ -64,7 +115,7 @@ def demo_postgres(directory: Path) -> PgDemo | None:
     info = psycopg.conninfo.conninfo_to_dict(admin)
     host = str(info.get("host") or "127.0.0.1")
     port = int(str(info.get("port") or 5432))
-    return PgDemo(database, admin, host, port, server)
+    return PgDemo(database, admin, host, port, server, preexisting)
 
 
 @dataclass

@@ -383,6 +383,12 @@ class Role(_Model):
     pending_ttl: Duration = DEFAULT_PENDING_TTL
     break_glass: bool = False
     connection_limit: int = Field(default=5, ge=1, le=100)
+    create_objects: bool = Field(
+        default=False,
+        description="Whether holders may create objects (CREATE on the role's schemas, "
+        "TRIGGER on tables). Off by default: an issued login cannot leave functions, "
+        "triggers or tables behind.",
+    )
     description: str = ""
 
     @model_validator(mode="after")

@@ -21,6 +21,7 @@ class CredentialSpec:
     schemas: tuple[str, ...]
     connection_limit: int
     valid_until: datetime
+    create_objects: bool = False
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class IssuedCredential:
     port: int = 5432
     database: str = ""
     valid_until: str = ""
+    other_databases: tuple[str, ...] = ()
 
     def public(self) -> dict[str, Any]:
         return {
@@ -41,12 +43,19 @@ class IssuedCredential:
             "port": self.port,
             "database": self.database,
             "valid_until": self.valid_until,
+            "other_databases": list(self.other_databases),
         }
 
 
 @dataclass(frozen=True)
 class RevocationProof:
-    """The data-plane state after a revocation, as measured."""
+    """The data-plane state after a revocation, as measured.
+
+    Verified means: no session, no login, nothing owned outside the quarantine
+    role (by the login, its groups or the marker), no membership, no error.
+    ``objects`` lists what the holder left behind (now owned by the quarantine
+    role), ``disabled`` the SECURITY DEFINER functions and triggers neutralised.
+    """
 
     login: str
     existed: bool
@@ -55,10 +64,20 @@ class RevocationProof:
     role_remaining: bool
     login_possible: bool
     error: str | None = None
+    owned_remaining: int = 0
+    memberships_remaining: int = 0
+    objects: tuple[str, ...] = ()
+    disabled: tuple[str, ...] = ()
 
     @property
     def verified(self) -> bool:
-        return self.sessions_remaining == 0 and not self.login_possible and self.error is None
+        return (
+            self.sessions_remaining == 0
+            and not self.login_possible
+            and self.owned_remaining == 0
+            and self.memberships_remaining == 0
+            and self.error is None
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -68,9 +87,47 @@ class RevocationProof:
             "sessions_remaining": self.sessions_remaining,
             "role_remaining": self.role_remaining,
             "login_possible": self.login_possible,
+            "owned_remaining": self.owned_remaining,
+            "memberships_remaining": self.memberships_remaining,
+            "objects": list(self.objects),
+            "disabled": list(self.disabled),
             "verified": self.verified,
             "error": self.error,
         }
+
+
+@dataclass(frozen=True)
+class ServerIdentity:
+    kind: str
+    server: str
+    database: str
+    database_oid: int | None = None
+    address: str | None = None
+    port: int | None = None
+
+    def same_server(self, other: ServerIdentity) -> bool:
+        return self.kind == other.kind and self.server == other.server
+
+    def same_database(self, other: ServerIdentity) -> bool:
+        return (
+            self.same_server(other)
+            and self.database == other.database
+            and self.database_oid == other.database_oid
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "server": self.server,
+            "database": self.database,
+            "database_oid": self.database_oid,
+            "address": self.address,
+            "port": self.port,
+        }
+
+    def describe(self) -> str:
+        where = f" at {self.address}:{self.port}" if self.address else ""
+        return f"{self.kind} server {self.server}, database {self.database}{where}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +142,8 @@ class ManagedLogin:
 class CredentialIssuer(Protocol):
     def login_for(self, grant_id: str) -> str: ...
 
+    def is_stagewall_login(self, login: str) -> bool: ...
+
     def issue(self, spec: CredentialSpec) -> IssuedCredential: ...
 
     def revoke(self, login: str) -> RevocationProof: ...
@@ -93,6 +152,8 @@ class CredentialIssuer(Protocol):
 
     def session_count(self, login: str) -> int: ...
 
+    def identity(self) -> ServerIdentity: ...
+
 
 __all__ = [
     "CredentialIssuer",
@@ -100,4 +161,5 @@ __all__ = [
     "IssuedCredential",
     "ManagedLogin",
     "RevocationProof",
+    "ServerIdentity",
 ]

@@ -40,9 +40,13 @@ from stagewall.access.issuers import (
     IssuedCredential,
     ManagedLogin,
     RevocationProof,
+    ServerIdentity,
+    _pg_groups,
+    _pg_objects,
 )
 from stagewall.errors import BackendError, ConfigError
 from stagewall.estate import Access, Resource
+from stagewall.redact import redact, secrets_of
 
 MARKER_ROLE = "stagewall_managed"
 LOGIN_PREFIX = "sw_"
@@ -53,12 +57,13 @@ _TERMINATE_WAIT_MS = 5000
 _TABLE_PRIVS: dict[Access, tuple[str, ...]] = {
     Access.READ: ("SELECT",),
     Access.WRITE: ("SELECT", "INSERT", "UPDATE", "DELETE"),
-    Access.ADMIN: ("ALL",),
+    # Not ALL: TRIGGER lets a holder attach code to the application's tables.
+    Access.ADMIN: ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES"),
 }
 _SEQ_PRIVS: dict[Access, tuple[str, ...]] = {
     Access.READ: ("SELECT",),
     Access.WRITE: ("USAGE", "SELECT", "UPDATE"),
-    Access.ADMIN: ("ALL",),
+    Access.ADMIN: ("USAGE", "SELECT", "UPDATE"),
 }
 
 
@@ -77,13 +82,32 @@ def scram_verifier(password: str, *, iterations: int = 4096) -> str:
 
 
 def group_name(role: str, instance_id: str, resource: str) -> str:
-    tag = hashlib.sha256(f"{instance_id}\n{resource}".encode()).hexdigest()[:8]
-    return f"{GROUP_PREFIX}{_SAFE.sub('_', role.lower())[:40]}_{tag}"
+    """One group per (instance, resource, exact role name).
+
+    The readable part is normalised (``stg-read`` and ``stg.read`` both read
+    ``stg_read``), so the exact role name goes into the hash too: two roles never
+    share a group, and the group's comment names its role, checked before use.
+    """
+    tag = hashlib.sha256(f"{instance_id}\n{resource}\n{role}".encode()).hexdigest()[:12]
+    return f"{GROUP_PREFIX}{_SAFE.sub('_', role.lower())[:36]}_{tag}"
 
 
-def _err(what: str, exc: psycopg.Error) -> BackendError:
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return BackendError(f"PostgreSQL {what} failed: {exc.__class__.__name__}: {first[:300]}")
+def read_postgres(conn: psycopg.Connection[Any]) -> ServerIdentity:
+    row = conn.execute(
+        "SELECT (SELECT system_identifier::text FROM pg_control_system()), d.oid::bigint, "
+        "d.datname, host(inet_server_addr()), inet_server_port() FROM pg_database d "
+        "WHERE d.datname = current_database()"
+    ).fetchone()
+    if row is None:
+        raise BackendError("PostgreSQL did not report its identity")
+    return ServerIdentity(
+        "postgresql",
+        str(row[0]),
+        str(row[2]),
+        int(row[1]),
+        str(row[3]) if row[3] else None,
+        int(row[4]) if row[4] else None,
+    )
 
 
 class PostgresIssuer:
@@ -92,10 +116,17 @@ class PostgresIssuer:
     def __init__(self, resource_name: str, admin_url: str, resource: Resource | None = None):
         self.resource_name = resource_name
         self._admin_url = admin_url
-        parts = urlsplit(admin_url)
-        self.host = (resource.host if resource and resource.host else parts.hostname) or "localhost"
-        self.port = (resource.port if resource and resource.port else parts.port) or 5432
-        self.database = (resource.database if resource else None) or parts.path.lstrip("/")
+        url_host: str | None = None
+        url_port: int | None = None
+        url_db = ""
+        try:
+            parts = urlsplit(admin_url)
+            url_host, url_port, url_db = parts.hostname, parts.port, parts.path.lstrip("/")
+        except ValueError:  # malformed: the driver reports it, redacted, when it connects
+            pass
+        self.host = (resource.host if resource and resource.host else url_host) or "localhost"
+        self.port = (resource.port if resource and resource.port else url_port) or 5432
+        self.database = (resource.database if resource else None) or url_db
 
     @classmethod
     def from_resource(cls, name: str, resource: Resource) -> PostgresIssuer:
@@ -115,21 +146,33 @@ class PostgresIssuer:
         return cls(name, url, resource)
 
     @contextmanager
-    def _connect(self, *, autocommit: bool = False) -> Iterator[psycopg.Connection[Any]]:
+    def _connect(
+        self, *, autocommit: bool = False, database: str | None = None
+    ) -> Iterator[psycopg.Connection[Any]]:
         kwargs: dict[str, Any] = {"autocommit": autocommit, "connect_timeout": 10}
-        if self.database:
-            kwargs["dbname"] = self.database
+        if database or self.database:
+            kwargs["dbname"] = database or self.database
+        what = f"database {database!r}" if database else f"resource {self.resource_name!r}"
         try:
             conn = psycopg.connect(self._admin_url, **kwargs)
         except psycopg.Error as exc:
-            raise _err(f"admin connection for resource {self.resource_name!r}", exc) from None
+            raise self._err(f"admin connection for {what}", exc) from None
         try:
             yield conn
         finally:
             conn.close()
 
+    def _err(self, what: str, exc: psycopg.Error) -> BackendError:
+        """A driver error as a BackendError, with every trace of the admin password removed."""
+        first = (str(exc).strip().splitlines() or [""])[0]
+        text = f"PostgreSQL {what} failed: {exc.__class__.__name__}: {first[:300]}"
+        return BackendError(redact(text, secrets=secrets_of(self._admin_url)))
+
     def login_for(self, grant_id: str) -> str:
         return LOGIN_PREFIX + _SAFE.sub("_", grant_id.lower())
+
+    def is_stagewall_login(self, login: str) -> bool:
+        return login.startswith(LOGIN_PREFIX) and not login.startswith(GROUP_PREFIX)
 
     # -- issuing ------------------------------------------------------------
 
@@ -150,40 +193,37 @@ class PostgresIssuer:
         self._lock(cur, f"stagewall.group.{group}")
         if not self._role_exists(cur, group):
             cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(g))
-            marker = {"stagewall": "group", "instance": spec.instance_id, "role": spec.role}
+            marker = {
+                "stagewall": "group",
+                "instance": spec.instance_id,
+                "resource": spec.resource,
+                "role": spec.role,
+            }
             cur.execute(
                 sql.SQL("COMMENT ON ROLE {} IS {}").format(g, sql.Literal(json.dumps(marker)))
             )
+        _pg_groups.check_owner(cur, group, spec.role)
         cur.execute("SELECT current_database()")
         row = cur.fetchone()
         db = str(row[0]) if row else self.database
-        cur.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(db), g))
-        tprivs = sql.SQL(", ").join(sql.SQL(p) for p in _TABLE_PRIVS[spec.access])
-        sprivs = sql.SQL(", ").join(sql.SQL(p) for p in _SEQ_PRIVS[spec.access])
-        for schema in spec.schemas:
-            s = sql.Identifier(schema)
-            cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
-            if cur.fetchone() is None:
-                raise BackendError(
-                    f"schema {schema!r} of role {spec.role!r} does not exist in database {db!r}",
-                    hint="fix the role's schemas: list in stagewall.yaml",
-                )
-            usage = "USAGE, CREATE" if spec.access is Access.ADMIN else "USAGE"
-            cur.execute(sql.SQL("GRANT {} ON SCHEMA {} TO {}").format(sql.SQL(usage), s, g))
-            cur.execute(sql.SQL("GRANT {} ON ALL TABLES IN SCHEMA {} TO {}").format(tprivs, s, g))
-            cur.execute(
-                sql.SQL("GRANT {} ON ALL SEQUENCES IN SCHEMA {} TO {}").format(sprivs, s, g)
+        _pg_groups.revoke_everything(cur, group)
+        leftover = _pg_groups.remaining(cur, group)
+        if leftover:
+            raise BackendError(
+                f"group role {group} holds privileges stagewall did not grant and cannot "
+                f"revoke: {'; '.join(leftover[:5])}",
+                hint="revoke them as the role that granted them; the group must hold exactly "
+                "what the role declares",
             )
-            cur.execute(
-                sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT {} ON TABLES TO {}").format(
-                    s, tprivs, g
-                )
-            )
-            cur.execute(
-                sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT {} ON SEQUENCES TO {}").format(
-                    s, sprivs, g
-                )
-            )
+        _pg_groups.grant_declared(
+            cur,
+            group,
+            database=db,
+            schemas=spec.schemas,
+            table_privs=_TABLE_PRIVS[spec.access] + (("TRIGGER",) if spec.create_objects else ()),
+            seq_privs=_SEQ_PRIVS[spec.access],
+            create=spec.create_objects,
+        )
         return group
 
     def issue(self, spec: CredentialSpec) -> IssuedCredential:
@@ -213,9 +253,21 @@ class PostgresIssuer:
                         sql.Identifier(login), sql.Literal(json.dumps(marker, sort_keys=True))
                     )
                 )
+                if not spec.create_objects:
+                    rights = _pg_groups.creation_rights(cur, login)
+                    if rights:
+                        raise BackendError(
+                            f"a login for role {spec.role!r} could create objects in "
+                            f"{', '.join(rights)} (granted to PUBLIC or another role it "
+                            "inherits); the role does not declare create_objects, so no login "
+                            "was created",
+                            hint="REVOKE CREATE ON ... FROM PUBLIC, or set create_objects: true "
+                            "on the role if holders really must create objects",
+                        )
+                others = _pg_groups.other_databases(cur, login)
                 conn.commit()
         except psycopg.Error as exc:
-            raise _err(f"creating login {login} on {self.resource_name!r}", exc) from None
+            raise self._err(f"creating login {login} on {self.resource_name!r}", exc) from None
         return IssuedCredential(
             login=login,
             password=password,
@@ -223,6 +275,7 @@ class PostgresIssuer:
             port=self.port,
             database=self.database,
             valid_until=spec.valid_until.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            other_databases=tuple(others),
         )
 
     # -- revoking -----------------------------------------------------------
@@ -241,20 +294,50 @@ class PostgresIssuer:
             row = cur.fetchone()
             return len(self._sessions(cur, login, int(row[0]) if row else None))
 
+    def _suspects(self, cur: psycopg.Cursor[Any], oid: int) -> list[int]:
+        """The login, the stagewall groups it is in and the marker: none may own anything."""
+        cur.execute(
+            "SELECT r.oid FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid "
+            "WHERE m.member = %s AND (r.rolname LIKE 'sw\\_grp\\_%%' OR r.rolname = %s)",
+            (oid, MARKER_ROLE),
+        )
+        return [oid, *sorted(int(r[0]) for r in cur.fetchall())]
+
+    def _take_over(self, cur: psycopg.Cursor[Any], roles: list[int]) -> list[str]:
+        """Give a non-superuser admin the memberships REASSIGN / DROP OWNED need."""
+        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        row = cur.fetchone()
+        if row and row[0]:
+            return []
+        # Only the login, the quarantine role and roles that really own something: the
+        # admin never becomes a member of the marker role (that would list it as a login).
+        cur.execute(
+            "SELECT rolname FROM pg_roles r WHERE (r.oid = %s OR r.rolname = %s "
+            "OR (r.oid = ANY(%s) AND EXISTS (SELECT 1 FROM pg_shdepend s WHERE "
+            "s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid AND s.deptype = 'o'))) "
+            "AND NOT pg_has_role(current_user, r.oid, 'USAGE')",
+            (roles[0], _pg_objects.QUARANTINE_ROLE, roles),
+        )
+        names = [str(r[0]) for r in cur.fetchall()]
+        for name in names:
+            cur.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(name)))
+        return names
+
     def revoke(self, login: str) -> RevocationProof:
-        if not login.startswith(LOGIN_PREFIX) or login.startswith(GROUP_PREFIX):
+        if not self.is_stagewall_login(login):
             raise ConfigError(f"{login!r} is not a stagewall login; refusing to touch it")
         ident = sql.Identifier(login)
-        error: str | None = None
+        errors: list[str] = []
+        cleanup = _pg_objects.Cleanup()
         terminated = 0
-        oid: int | None = None
         with self._connect(autocommit=True) as conn, conn.cursor() as cur:
             cur.execute("SELECT oid FROM pg_roles WHERE rolname = %s", (login,))
             row = cur.fetchone()
             existed = row is not None
             oid = int(row[0]) if row else None
+            suspects: list[int] = []
             try:
-                if existed:
+                if oid is not None:
                     cur.execute(sql.SQL("ALTER ROLE {} NOLOGIN CONNECTION LIMIT 0").format(ident))
                 for _attempt in range(3):
                     pids = self._sessions(cur, login, oid)
@@ -265,28 +348,58 @@ class PostgresIssuer:
                             "SELECT pg_terminate_backend(%s, %s)", (pid, _TERMINATE_WAIT_MS)
                         )
                         terminated += 1
-                if existed:
-                    with conn.transaction():
-                        cur.execute(
-                            "SELECT r.rolname FROM pg_auth_members m "
-                            "JOIN pg_roles r ON r.oid = m.roleid WHERE m.member = %s",
-                            (oid,),
-                        )
-                        for (granted,) in cur.fetchall():
-                            if granted != MARKER_ROLE:
+                if oid is not None:
+                    suspects = self._suspects(cur, oid)
+                    _pg_objects.ensure_quarantine(cur)
+                    taken = self._take_over(cur, suspects)
+                    for db in _pg_objects.databases_with_dependencies(cur, suspects, oid):
+                        try:
+                            with self._connect(autocommit=True, database=db) as dbconn:
+                                part = _pg_objects.clean_database(dbconn, suspects, oid)
+                        except BackendError as exc:
+                            part = _pg_objects.Cleanup(errors=[f"{db}: {exc.message}"])
+                        cleanup.objects += part.objects
+                        cleanup.disabled += part.disabled
+                        cleanup.errors += part.errors
+                    try:
+                        with conn.transaction():
+                            cur.execute(
+                                "SELECT r.rolname FROM pg_auth_members m "
+                                "JOIN pg_roles r ON r.oid = m.roleid WHERE m.member = %s",
+                                (oid,),
+                            )
+                            for (granted,) in cur.fetchall():
                                 cur.execute(
                                     sql.SQL("REVOKE {} FROM {}").format(
                                         sql.Identifier(granted), ident
                                     )
                                 )
-                        cur.execute(sql.SQL("REASSIGN OWNED BY {} TO CURRENT_USER").format(ident))
-                        cur.execute(sql.SQL("DROP OWNED BY {}").format(ident))
-                        cur.execute(sql.SQL("DROP ROLE {}").format(ident))
+                            if not cleanup.errors:
+                                # Only once everything it left is quarantined: otherwise the
+                                # disabled login stays, for the next sweep to finish.
+                                cur.execute(sql.SQL("DROP OWNED BY {}").format(ident))
+                                cur.execute(sql.SQL("DROP ROLE {}").format(ident))
+                    finally:
+                        for name in taken:
+                            if self._role_exists(cur, name):
+                                cur.execute(
+                                    sql.SQL("REVOKE {} FROM CURRENT_USER").format(
+                                        sql.Identifier(name)
+                                    )
+                                )
             except psycopg.Error as exc:
-                error = str(_err(f"revoking {login}", exc).message)
+                errors.append(self._err(f"revoking {login}", exc).message)
+            errors += cleanup.errors
             remaining = len(self._sessions(cur, login, oid))
             cur.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (login,))
             after = cur.fetchone()
+            owned = _pg_objects.owned_outside_quarantine(cur, suspects) if suspects else 0
+            cur.execute(
+                "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r "
+                "ON r.oid = m.member OR r.oid = m.roleid WHERE r.rolname = %s",
+                (login,),
+            )
+            mrow = cur.fetchone()
         return RevocationProof(
             login=login,
             existed=existed,
@@ -294,8 +407,20 @@ class PostgresIssuer:
             sessions_remaining=remaining,
             role_remaining=after is not None,
             login_possible=bool(after[0]) if after else False,
-            error=error,
+            error="; ".join(errors) if errors else None,
+            owned_remaining=owned,
+            memberships_remaining=int(mrow[0]) if mrow else 0,
+            objects=tuple(cleanup.objects),
+            disabled=tuple(cleanup.disabled),
         )
+
+    def identity(self) -> ServerIdentity:
+        """The server and database the admin URL really reaches."""
+        try:
+            with self._connect(autocommit=True) as conn:
+                return read_postgres(conn)
+        except psycopg.Error as exc:
+            raise self._err(f"reading the identity of {self.resource_name!r}", exc) from None
 
     def managed_logins(self) -> list[ManagedLogin]:
         with self._connect(autocommit=True) as conn, conn.cursor() as cur:

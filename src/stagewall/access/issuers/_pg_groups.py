@@ -1,0 +1,186 @@
+"""A role's NOLOGIN group in one database, reconciled to exactly what the role declares.
+
+Every privilege the group holds (database, schemas, tables, sequences,
+functions, default privileges) is revoked and the declared set granted again,
+in the caller's transaction, so a schema or access level removed from
+``stagewall.yaml`` is gone after the next issuance and no holder sees a moment
+without the declared privileges. A group whose comment names another role is
+refused: two roles never share a group.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from stagewall.errors import BackendError
+
+_DEFAULT_KINDS = {"r": "TABLES", "S": "SEQUENCES", "f": "FUNCTIONS", "T": "TYPES", "n": "SCHEMAS"}
+
+
+def check_owner(cur: psycopg.Cursor[Any], group: str, role: str) -> None:
+    cur.execute(
+        "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = %s", (group,)
+    )
+    row = cur.fetchone()
+    doc: object = None
+    if row and row[0]:
+        try:
+            doc = json.loads(row[0])
+        except ValueError:
+            doc = None
+    if not isinstance(doc, dict) or doc.get("role") != role:
+        raise BackendError(
+            f"group role {group} exists but does not belong to role {role!r}; refusing to "
+            "share its privileges",
+            hint="drop the stray group role, or rename the role in stagewall.yaml",
+        )
+
+
+def revoke_everything(cur: psycopg.Cursor[Any], group: str) -> None:
+    """Revoke every privilege ``group`` holds in this database (and on the database)."""
+    g = sql.Identifier(group)
+    cur.execute("SELECT oid FROM pg_roles WHERE rolname = %s", (group,))
+    row = cur.fetchone()
+    if row is None:
+        return
+    oid = int(row[0])
+    cur.execute(
+        "SELECT DISTINCT n.nspname, c.relname, c.relkind FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a "
+        "WHERE a.grantee = %s",
+        (oid,),
+    )
+    for nsp, rel, kind in cur.fetchall():
+        what = "SEQUENCE" if kind == "S" else "TABLE"
+        cur.execute(
+            sql.SQL("REVOKE ALL ON {} {} FROM {}").format(
+                sql.SQL(what), sql.Identifier(nsp, rel), g
+            )
+        )
+    cur.execute(
+        "SELECT DISTINCT format('REVOKE ALL ON FUNCTION %%s FROM %%I', "
+        "p.oid::regprocedure, %s::text) "
+        "FROM pg_proc p, aclexplode(p.proacl) a WHERE a.grantee = %s",
+        (group, oid),
+    )
+    for (stmt,) in cur.fetchall():
+        cur.execute(str(stmt).encode())
+    cur.execute(
+        "SELECT DISTINCT n.nspname FROM pg_namespace n, aclexplode(n.nspacl) a "
+        "WHERE a.grantee = %s",
+        (oid,),
+    )
+    for (nsp,) in cur.fetchall():
+        cur.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM {}").format(sql.Identifier(nsp), g))
+    cur.execute(
+        "SELECT DISTINCT r.rolname, n.nspname, d.defaclobjtype FROM pg_default_acl d "
+        "JOIN pg_roles r ON r.oid = d.defaclrole "
+        "LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a "
+        "WHERE a.grantee = %s",
+        (oid,),
+    )
+    for owner, nsp, kind in cur.fetchall():
+        where = sql.SQL(" IN SCHEMA {}").format(sql.Identifier(nsp)) if nsp else sql.SQL("")
+        cur.execute(
+            sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {}{} REVOKE ALL ON {} FROM {}").format(
+                sql.Identifier(owner), where, sql.SQL(_DEFAULT_KINDS[str(kind)]), g
+            )
+        )
+    cur.execute(
+        "SELECT DISTINCT d.datname FROM pg_database d, aclexplode(d.datacl) a WHERE a.grantee = %s",
+        (oid,),
+    )
+    for (db,) in cur.fetchall():
+        cur.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(sql.Identifier(db), g))
+
+
+def remaining(cur: psycopg.Cursor[Any], group: str) -> list[str]:
+    """Privileges the group still holds after a revoke (granted by someone stagewall is not)."""
+    cur.execute(
+        "SELECT format('%%s on %%s (granted by %%s)', a.privilege_type, c.oid::regclass, "
+        "a.grantor::regrole) FROM pg_class c, aclexplode(c.relacl) a "
+        "WHERE a.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s) "
+        "UNION ALL SELECT format('%%s on schema %%I (granted by %%s)', a.privilege_type, "
+        "n.nspname, a.grantor::regrole) FROM pg_namespace n, aclexplode(n.nspacl) a "
+        "WHERE a.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s) "
+        "UNION ALL SELECT format('%%s on database %%I (granted by %%s)', a.privilege_type, "
+        "d.datname, a.grantor::regrole) FROM pg_database d, aclexplode(d.datacl) a "
+        "WHERE a.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s)",
+        (group, group, group),
+    )
+    return [str(r[0]) for r in cur.fetchall()]
+
+
+def grant_declared(
+    cur: psycopg.Cursor[Any],
+    group: str,
+    *,
+    database: str,
+    schemas: tuple[str, ...],
+    table_privs: tuple[str, ...],
+    seq_privs: tuple[str, ...],
+    create: bool,
+) -> None:
+    g = sql.Identifier(group)
+    cur.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), g))
+    tprivs = sql.SQL(", ").join(sql.SQL(p) for p in table_privs)
+    sprivs = sql.SQL(", ").join(sql.SQL(p) for p in seq_privs)
+    for schema in schemas:
+        s = sql.Identifier(schema)
+        cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+        if cur.fetchone() is None:
+            raise BackendError(
+                f"schema {schema!r} does not exist in database {database!r}",
+                hint="fix the role's schemas: list in stagewall.yaml",
+            )
+        usage = "USAGE, CREATE" if create else "USAGE"
+        cur.execute(sql.SQL("GRANT {} ON SCHEMA {} TO {}").format(sql.SQL(usage), s, g))
+        cur.execute(sql.SQL("GRANT {} ON ALL TABLES IN SCHEMA {} TO {}").format(tprivs, s, g))
+        cur.execute(sql.SQL("GRANT {} ON ALL SEQUENCES IN SCHEMA {} TO {}").format(sprivs, s, g))
+        cur.execute(
+            sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT {} ON TABLES TO {}").format(
+                s, tprivs, g
+            )
+        )
+        cur.execute(
+            sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT {} ON SEQUENCES TO {}").format(
+                s, sprivs, g
+            )
+        )
+
+
+def creation_rights(cur: psycopg.Cursor[Any], login: str) -> list[str]:
+    """Where ``login`` could create persistent objects in this database (any grant path)."""
+    cur.execute(
+        "SELECT format('schema %%I', nspname) FROM pg_namespace "
+        "WHERE nspname NOT LIKE 'pg\\_%%' AND nspname <> 'information_schema' "
+        "AND has_schema_privilege(%s::name, oid, 'CREATE') "
+        "UNION ALL SELECT format('database %%I', datname) FROM pg_database "
+        "WHERE datname = current_database() AND has_database_privilege(%s::name, oid, 'CREATE')",
+        (login, login),
+    )
+    return [str(r[0]) for r in cur.fetchall()]
+
+
+def other_databases(cur: psycopg.Cursor[Any], login: str) -> list[str]:
+    """Other databases ``login`` can connect to (through PUBLIC's default CONNECT)."""
+    cur.execute(
+        "SELECT datname FROM pg_database WHERE datallowconn AND datname <> current_database() "
+        "AND has_database_privilege(%s::name, oid, 'CONNECT') ORDER BY 1",
+        (login,),
+    )
+    return [str(r[0]) for r in cur.fetchall()]
+
+
+__all__ = [
+    "check_owner",
+    "creation_rights",
+    "grant_declared",
+    "other_databases",
+    "remaining",
+    "revoke_everything",
+]
