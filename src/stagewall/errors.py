@@ -259,6 +259,8 @@ class WitnessUnavailable(BackendError):
 
     code = "SW512"
     default_hint = "check the witness URL in stagewall.yaml and that `stagewall witness serve` runs"
+
+
 class PackInvalid(IntegrityError):
     """An evidence pack was altered, is incomplete, or a row is not bound to an event."""
 

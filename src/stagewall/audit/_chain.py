@@ -47,7 +47,9 @@ def chain_next(prev: bytes, leaf: bytes) -> bytes:
 
 
 # The top-level time: "status_id" is the key just before it, and only at the top level.
-_TIME = re.compile(rb'"status_id":[0-9]+,"time":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{15}Z)"')
+# The top-level time of a canonical document: sorted keys put "type_uid" right after it
+# (in audit events and in the monitoring companion log alike).
+_TIME = re.compile(rb',"time":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{15}Z)","type_uid":')
 
 CHUNK = 1 << 16
 
@@ -96,9 +98,17 @@ class Scanner:
     """
 
     def __init__(
-        self, *, root_at: Sequence[int] = (), keep_leaves: bool = False, chain_hex: bool = False
+        self,
+        *,
+        root_at: Sequence[int] = (),
+        keep_leaves: bool = False,
+        chain_hex: bool = False,
+        monotonic_time: bool = True,
     ) -> None:
+        """``monotonic_time``: the log's times come from one clock (the audit log's do;
+        the monitoring companion log records when each ingested event happened)."""
         self.result = ScanResult()
+        self._monotonic = monotonic_time
         self._wanted = sorted(set(root_at))
         self._keep = keep_leaves
         self._chain_hex = chain_hex
@@ -147,7 +157,7 @@ class Scanner:
             t = when(raw)
             if t is None:
                 raise LogBroken(index, "the event has no UTC time in its hashed bytes")
-            if t.group(1) < last_time:
+            if self._monotonic and t.group(1) < last_time:
                 raise LogBroken(
                     index,
                     f"the event time {t.group(1).decode()} is before the previous event's "
