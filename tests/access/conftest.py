@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -332,6 +333,10 @@ def scram_env(
         world.drop(instance)
 
 
+CLIENT_COMMANDS = {"access", "mfa", "review", "vendor", "whoami", "logout", "gate"}
+LOCAL_COMMANDS = {("access", "sweep")}
+
+
 class CliWorld:
     """The same estate driven through the real CLI, with the real clock.
 
@@ -350,11 +355,59 @@ class CliWorld:
         self.env = {"STAGEWALL_CONFIG": str(self.config), "STAGEWALL_DB": self.db}
         self.secrets: dict[str, str] = {}
         self._last_step: dict[str, int] = {}
+        self.tokens = {}
+        self.stack = ExitStack()
+
+    url: str | None = None
+    tokens: dict[str, str]
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> Any:
+        """Run the CLI. Client commands go to a live server with the ``--as`` person's
+        own token (``--as`` is taken out; it is not an option of the CLI any more)."""
         from tests.cli_helpers import run_cli
 
-        return run_cli(*args, env={**self.env, **(env or {})})
+        argv = list(args)
+        extra = dict(env or {})
+        if argv and argv[0] in CLIENT_COMMANDS and tuple(argv[:2]) not in LOCAL_COMMANDS:
+            who = "bob"
+            if "--as" in argv:
+                i = argv.index("--as")
+                who = argv[i + 1]
+                del argv[i : i + 2]
+            extra.setdefault("STAGEWALL_SERVER", self.server())
+            extra.setdefault("STAGEWALL_TOKEN", self.token(who))
+        return run_cli(*argv, env={**self.env, **extra})
+
+    def home(self) -> str:
+        from stagewall.paths import home
+
+        return self.env.get("STAGEWALL_HOME") or str(home())
+
+    def server(self) -> str:
+        """A live ``stagewall serve`` over this world's store (started on first use)."""
+        if self.url is None:
+            from stagewall.server import ServerState
+            from tests.live_server import serve
+
+            state = ServerState.open(self.config, self.db, self.home())
+            self.url = self.stack.enter_context(serve(state, run_sweeper=False))
+        return self.url
+
+    def token(self, who: str) -> str:
+        """``who``'s token, minted by the test as the server's operator."""
+        if who not in self.tokens:
+            from stagewall.identity.actor import LoginMethod
+            from stagewall.identity.tokens import TokenKind, issue_token
+            from stagewall.store import open_store
+
+            if who not in ("alice", "bob", "carol", "dana", "erin", "ghost"):
+                return "swt_not-a-known-token"
+            store = open_store(self.db)
+            self.tokens[who] = issue_token(
+                store, who, kind=TokenKind.API, method=LoginMethod.LOCAL, now=datetime.now(UTC)
+            ).secret
+            store.dispose()
+        return self.tokens[who]
 
     def ok(self, *args: str) -> Any:
         res = self.run(*args)
@@ -363,9 +416,15 @@ class CliWorld:
         return res
 
     def enrol(self, *names: str) -> None:
+        """Enrol TOTP for ``names`` with the library (the test is the server's operator)."""
+        from stagewall.estate import load_estate
+        from stagewall.store import open_store
+
+        store = open_store(self.db)
+        estate = load_estate(self.config).estate
         for name in names:
-            res = self.ok("mfa", "enroll", name, "--format", "json")
-            self.secrets[name] = json.loads(res.stdout)["secret"]
+            self.secrets[name] = mfa.enroll(store, estate, name, home=self.home()).secret
+        store.dispose()
 
     def otp(self, name: str) -> str:
         totp = pyotp.TOTP(self.secrets[name])
@@ -381,8 +440,10 @@ class CliWorld:
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> CliWorld:
-    return CliWorld(tmp_path)
+def cli(tmp_path: Path) -> Iterator[CliWorld]:
+    w = CliWorld(tmp_path)
+    with w.stack:
+        yield w
 
 
 # -- production on the shared cluster, staging on the SCRAM cluster --------------------

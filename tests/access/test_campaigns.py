@@ -278,6 +278,11 @@ def test_campaign_on_a_postgresql_store(make_env: Any, pg_store_url: str) -> Non
 
 def test_campaign_through_the_cli(tmp_path: Path) -> None:
     world = CliWorld(tmp_path, standing=STANDING)
+    with world.stack:
+        _campaign_through_the_cli(world)
+
+
+def _campaign_through_the_cli(world: CliWorld) -> None:
     world.enrol("alice", "bob", "carol")
     req = json.loads(
         world.ok(

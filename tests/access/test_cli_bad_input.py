@@ -37,10 +37,6 @@ TABLES = (
 )
 
 
-CLIENT_COMMANDS = {"access", "mfa", "review", "vendor", "whoami", "logout"}
-LOCAL = {("access", "sweep")}
-
-
 class World(CliWorld):
     """The estate behind a live ``stagewall serve``; each person has their own token.
 
@@ -55,21 +51,7 @@ class World(CliWorld):
     camp: str
     item: str
     url: str
-    tokens: dict[str, str]
     state: Any
-
-    def run(self, *args: str, env: dict[str, str] | None = None) -> Any:
-        argv = list(args)
-        extra = dict(env or {})
-        if argv and argv[0] in CLIENT_COMMANDS and tuple(argv[:2]) not in LOCAL:
-            who = "bob"
-            if "--as" in argv:
-                i = argv.index("--as")
-                who = argv[i + 1]
-                del argv[i : i + 2]
-            extra.setdefault("STAGEWALL_SERVER", self.url)
-            extra.setdefault("STAGEWALL_TOKEN", self.tokens.get(who, "swt_not-a-known-token"))
-        return super().run(*argv, env=extra)
 
     def snapshot(self) -> dict[str, Any]:
         with sqlite3.connect(self.db_path) as conn:
@@ -113,7 +95,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     w.state = ServerState.open(w.config, w.db, home)
     w.state.clock = w.state.ctx.clock = Clock()
     w.tokens = {}
-    with serve(w.state, run_sweeper=False) as url:
+    with w.stack, serve(w.state, run_sweeper=False) as url:
         w.url = url
         for name in ("alice", "bob", "carol", "dana"):
             inv = accounts.create_invitation(
