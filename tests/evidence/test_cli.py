@@ -69,7 +69,10 @@ def test_pack_verify_and_tamper(history: History, tmp_path: Path) -> None:
     r = run_cli("evidence", "verify", str(bad), "--public-key", str(pub), "--format", "json")
     assert r.exit_code == 1
     assert json.loads(r.stdout)["error"] == "SW800"
-    assert "error[SW800]: populations/masking_runs.csv was altered" in r.stderr
+    # With --format json the error on stderr is an RFC 9457 problem object.
+    problem = json.loads(r.stderr)
+    assert problem["code"] == "SW800"
+    assert "populations/masking_runs.csv was altered" in problem["detail"]
 
 
 def test_bad_input_is_a_clear_usage_error(history: History, tmp_path: Path) -> None:
