@@ -58,77 +58,42 @@ class SshdParser(Parser):
                     session=pid,
                 )
             ]
-        if c == "Inv":
-            m = _INVALID.match(msg)
-            if m is None:
-                return []
-            return [
-                Event(
-                    ts,
-                    OcsfClass.AUTHENTICATION,
-                    LOGON,
-                    status=FAILURE,
-                    user=m[1],
-                    src_ip=m[2],
-                    host=host,
-                    operation="invalid_user",
-                    detail="invalid user",
-                    session=pid,
-                )
-            ]
-        if c in ("max", "err"):
-            m = _MAXTRIES.match(msg)
-            if m is None:
-                return []
-            return [
-                Event(
-                    ts,
-                    OcsfClass.AUTHENTICATION,
-                    LOGON,
-                    status=FAILURE,
-                    user=m[1],
-                    src_ip=m[2],
-                    host=host,
-                    operation="max_attempts",
-                    detail="maximum attempts",
-                    session=pid,
-                )
-            ]
-        if c == "Use":
-            m = _NOT_ALLOWED.match(msg)
-            if m is None:
-                return []
-            return [
-                Event(
-                    ts,
-                    OcsfClass.AUTHENTICATION,
-                    LOGON,
-                    status=FAILURE,
-                    user=m[1],
-                    src_ip=m[2],
-                    host=host,
-                    operation="not_allowed",
-                    detail="not allowed",
-                    session=pid,
-                )
-            ]
-        if c == "Dis":
-            m = _DISCONNECTED.match(msg)
-            if m is None:
-                return []
-            return [
-                Event(
-                    ts,
-                    OcsfClass.AUTHENTICATION,
-                    LOGOFF,
-                    user=m[1],
-                    src_ip=m[2],
-                    host=host,
-                    operation="logout",
-                    session=pid,
-                )
-            ]
-        return []
+        simple = _SIMPLE.get(c)
+        if simple is None:
+            return []
+        pattern, activity, status, operation, detail = simple
+        m = pattern.match(msg)
+        if m is None:
+            return []
+        extra: dict[str, str] = {}
+        if status is not None:
+            extra["status"] = status
+        if detail is not None:
+            extra["detail"] = detail
+        return [
+            Event(
+                ts,
+                OcsfClass.AUTHENTICATION,
+                activity,
+                user=m[1],
+                src_ip=m[2],
+                host=host,
+                operation=operation,
+                session=pid,
+                **extra,  # type: ignore[arg-type]
+            )
+        ]
+
+
+# First three letters of the message -> (pattern, activity, status, operation, detail);
+# every pattern captures the user and the source address first.
+_SIMPLE: dict[str, tuple[re.Pattern[str], int, str | None, str, str | None]] = {
+    "Inv": (_INVALID, LOGON, FAILURE, "invalid_user", "invalid user"),
+    "max": (_MAXTRIES, LOGON, FAILURE, "max_attempts", "maximum attempts"),
+    "err": (_MAXTRIES, LOGON, FAILURE, "max_attempts", "maximum attempts"),
+    "Use": (_NOT_ALLOWED, LOGON, FAILURE, "not_allowed", "not allowed"),
+    "Dis": (_DISCONNECTED, LOGOFF, None, "logout", None),
+}
 
 
 __all__ = ["SshdParser"]
