@@ -161,6 +161,11 @@ def fast_path_share(root: Path) -> float:
     return round(fast / max(1, len(paths)), 3)
 
 
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def sample_dirs(root: Path, limit: int) -> Path:
     """A copy of whole directories of ``root`` (sorted, deterministic) with about
     ``limit`` .tf files: Checkov reads a directory's module calls, so directories are
@@ -195,13 +200,19 @@ def measure_terraform(root: Path, checkov: str, checkov_sample: int = 0) -> dict
         finally:
             shutil.rmtree(sample, ignore_errors=True)
         return full
+    cpu0 = _cpu()
     start = time.perf_counter()
     result = scan_paths([root])
     wall = time.perf_counter() - start
+    cpu = _cpu() - cpu0
     out: dict[str, object] = {
         "files": result.stats.files_scanned,
         "wall_seconds": round(wall, 3),
         "files_per_second": round(result.stats.files_scanned / wall, 1),
+        # CPU seconds of this process and its scan workers: what a loaded machine
+        # does not distort (files/s per core)
+        "files_per_cpu_second": round(result.stats.files_scanned / max(cpu, 1e-9), 1),
+        "load_average": os.getloadavg()[0],
         "fast_path_share": fast_path_share(root),
         "parse_errors": sum(1 for f in result.active if f.rule_id == "SW-SCAN-012"),
     }
