@@ -94,6 +94,10 @@ class Gate:
             resource = f"stage:{stage}/{sha}"
             if not bg and idx > 0:
                 self._require_previous(self.estate.stages[idx - 1].name, stage, sha, digest)
+            base, commits = self._range(git, stage, sha)
+            contributions = self._contributions(git, commits, st)
+            # Last: a bad range, an unreadable repository or an unknown signer is
+            # decided without the one-time code and must not burn it.
             mfa = None
             if bg:
                 mfa = verify_otp(
@@ -103,8 +107,6 @@ class Gate:
                     home=self.home,
                     purpose=f"break-glass to {stage}",
                 )
-            base, commits = self._range(git, stage, sha)
-            contributions = self._contributions(git, commits, st)
         except StagewallError as exc:
             raise ev.refuse(self.log, code, submitter, exc, resource, {"stage": stage}) from None
         details: dict[str, Any] = {
