@@ -22,20 +22,8 @@ from stagewall.alerts import Alert, AlertDispatcher, AlertSink, Severity, sinks_
 from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import AccessDenied, ConfigError, StagewallError
 from stagewall.estate import Estate, LoadedEstate, ResourceKind, load_estate
-from stagewall.redact import redact
+from stagewall.redact import redact, redact_tree
 from stagewall.store import Store, open_store
-
-
-def redact_tree(value: Any) -> Any:
-    """``value`` (JSON-like) with :func:`stagewall.redact.redact` applied to every string."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, Mapping):
-        return {k: redact_tree(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact_tree(v) for v in value]
-    return value
-
 
 IssuerFactory = Callable[[str], CredentialIssuer]
 
