@@ -21,6 +21,7 @@ from stagewall.access._core import (
     record_review,
 )
 from stagewall.access._policy import Source
+from stagewall.access._rules import SnapshotTampered, effective_rules, stricter
 from stagewall.access.grants import GrantRefused, create_grant
 from stagewall.access.requests import KIND
 from stagewall.errors import AccessDenied, UsageError
@@ -36,12 +37,12 @@ class AccessKind:
         self.ctx = ctx
 
     def rule(self, request: Request) -> ThresholdRule:
-        e = self.ctx.estate
-        role = e.roles.get(request.subject)
-        rule = e.approval_rules.get(role.approval) if role and role.approval else None
-        if rule is None:
-            return ThresholdRule(approvals=1)
-        return ThresholdRule(rule.approvals, tuple(rule.from_groups))
+        """The stricter of the rule snapshotted at filing and the current one."""
+        try:
+            return stricter(effective_rules(self.ctx.estate, request))
+        except SnapshotTampered:
+            # Nobody can review it (reviewer_problem says why); never a lower bar.
+            return ThresholdRule(approvals=len(self.ctx.estate.principals) + 1)
 
     def reviewer_problem(self, request: Request, reviewer: str) -> str | None:
         e = self.ctx.estate
@@ -55,9 +56,17 @@ class AccessKind:
         theirs = e.principals.get(request.requester)
         if mine is not None and theirs is not None and theirs.vendor == mine:
             return "approvers cannot come from the requester's vendor"
-        groups = self.rule(request).from_groups
-        if groups and not any(reviewer in e.group_members(g) for g in groups):
-            return f"approvers must be in group {' or '.join(groups)}"
+        try:
+            rules = effective_rules(e, request)
+        except SnapshotTampered:
+            return (
+                "the approval rule stored with the request does not match its hash "
+                "(the store was edited); file a new request"
+            )
+        for rule in rules:
+            groups = rule.from_groups
+            if groups and not any(reviewer in e.group_members(g) for g in groups):
+                return f"approvers must be in group {' or '.join(groups)}"
         return None
 
     def on_approved(
