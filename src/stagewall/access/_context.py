@@ -68,7 +68,14 @@ class AccessContext:
         )
         if clock is not None:
             ctx.clock = clock
+        ctx.record_estate()
         return ctx
+
+    def record_estate(self) -> None:
+        """An ``estate.changed`` event if stagewall.yaml's effective content changed."""
+        from stagewall.estate.history import record_estate
+
+        record_estate(self.store, self.loaded, now=self.now(), log=self.audit)
 
     @property
     def estate(self) -> Estate:

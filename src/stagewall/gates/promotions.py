@@ -62,6 +62,9 @@ class Gate:
         self.home = home
 
     def rules(self, actor: str, now: datetime) -> str:
+        from stagewall.estate.history import record_estate
+
+        record_estate(self.store, self.loaded, now=now, log=self.log)
         return record_rules(self.store, self.log, self.estate, fmt_time(now), actor)
 
     # -- submit ----------------------------------------------------------
