@@ -22,6 +22,7 @@ from stagewall.alerts import Alert, AlertDispatcher, AlertSink, Severity, sinks_
 from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import AccessDenied, ConfigError, StagewallError
 from stagewall.estate import Estate, LoadedEstate, ResourceKind, load_estate
+from stagewall.paths import store_url
 from stagewall.redact import redact, redact_tree
 from stagewall.store import Store, open_store
 
@@ -56,7 +57,7 @@ class AccessContext:
         home: str | os.PathLike[str] | None = None,
     ) -> AccessContext:
         loaded = load_estate(config)
-        store = open_store(db)
+        store = open_store(store_url(db, estate=loaded.path))  # the store follows the estate
         if sinks is None:
             sinks = sinks_from_config(loaded.estate.alerts, Path(loaded.path).parent)
         ctx = cls(
