@@ -29,7 +29,7 @@ from stagewall.audit import AuditLog, Status
 from stagewall.errors import AccessDenied, StagewallError, UsageError
 from stagewall.estate import LoadedEstate, PrincipalKind, Stage
 from stagewall.gates import _events as ev
-from stagewall.gates._git import Repo, max_commits
+from stagewall.gates._git import Commit, Repo, max_commits
 from stagewall.gates._model import (
     BREAK_GLASS_TTL,
     FOLLOWUP_WINDOW,
@@ -244,21 +244,34 @@ class Gate:
         return base, commits or [sha]
 
     def _contributions(self, git: Repo, shas: list[str], st: Stage) -> list[Contribution]:
+        """Every identity in the range, plus what submodule bumps and vendored
+        directories bring in (gates/_bringin.py)."""
+        from stagewall.gates._bringin import brought_in
+
+        def per_commit(c: Commit) -> list[Contribution]:
+            return self._commit_contributions(c, st)
+
         out: list[Contribution] = []
         for c in git.commits(shas):
-            out.append(Contribution(c.sha, Role.AUTHOR, c.author.email))
-            out.append(Contribution(c.sha, Role.COMMITTER, c.committer.email))
-            out.extend(Contribution(c.sha, Role.CO_AUTHOR, p.email) for p in c.coauthors)
-            if self.estate.signed_commits_required(st):
-                signer: str | None = verify_commit(c, self.estate, st.name)
-            else:
-                signer = identify_signer(c, self.estate) if c.signature is not None else None
-            if signer is not None:
-                out.append(Contribution(c.sha, Role.SIGNER, c.committer.email, signer))
-            else:
-                # No declared key vouches for this commit: whoever wrote it is, for
-                # every rule, an external (the author field is only a claim).
-                out.append(Contribution(c.sha, Role.SIGNER, f"unverified-signer:{c.sha[:12]}"))
+            out.extend(per_commit(c))
+        out.extend(brought_in(git, shas, self.estate, per_commit))
+        return out
+
+    def _commit_contributions(self, c: Commit, st: Stage) -> list[Contribution]:
+        out: list[Contribution] = []
+        out.append(Contribution(c.sha, Role.AUTHOR, c.author.email))
+        out.append(Contribution(c.sha, Role.COMMITTER, c.committer.email))
+        out.extend(Contribution(c.sha, Role.CO_AUTHOR, p.email) for p in c.coauthors)
+        if self.estate.signed_commits_required(st):
+            signer: str | None = verify_commit(c, self.estate, st.name)
+        else:
+            signer = identify_signer(c, self.estate) if c.signature is not None else None
+        if signer is not None:
+            out.append(Contribution(c.sha, Role.SIGNER, c.committer.email, signer))
+        else:
+            # No declared key vouches for this commit: whoever wrote it is, for
+            # every rule, an external (the author field is only a claim).
+            out.append(Contribution(c.sha, Role.SIGNER, f"unverified-signer:{c.sha[:12]}"))
         return out
 
     def _existing(
