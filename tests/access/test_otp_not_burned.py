@@ -8,6 +8,7 @@ fixed. Each test retries with the *same* code (the clock does not move).
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pyotp
 import pytest
@@ -87,3 +88,20 @@ def test_a_wrong_code_is_still_refused_and_a_used_code_never_works_twice(env: En
     revoke_grant(env.ctx, first, actor="carol", reason="done", otp=code)
     with pytest.raises(AccessDenied, match="already used"):
         revoke_grant(env.ctx, second, actor="carol", reason="done", otp=code)
+
+
+def test_a_second_review_by_the_same_person_does_not_burn_the_code(make_env: Any) -> None:
+    env: Env = make_env(prod_rule="two-sre")
+    env.enrol("alice", "bob", "carol")
+    req = request_access(
+        env.ctx, requester="alice", role="prod-read", duration=timedelta(hours=1), reason="x"
+    )
+    other = request_access(
+        env.ctx, requester="alice", role="prod-read", duration=timedelta(hours=1), reason="y"
+    )
+    review_request(env.ctx, req.id, reviewer="bob", approve=True, otp=env.otp("bob"))
+    code = env.otp("bob")
+    with pytest.raises(AccessDenied, match="already reviewed"):
+        review_request(env.ctx, req.id, reviewer="bob", approve=True, otp=code)
+    res = review_request(env.ctx, other.id, reviewer="bob", approve=True, otp=code)
+    assert res.outcome is Outcome.PENDING  # the same code worked: it was never used

@@ -17,7 +17,7 @@ from stagewall.access._core import (
     Review,
     ReviewResult,
     ThresholdRule,
-    load_request,
+    check_reviewable,
     record_review,
 )
 from stagewall.access._policy import Source
@@ -110,14 +110,22 @@ def review_request(
             resource=f"request:{request_id}",
             loud=True,
         )
-    with ctx.store.read() as conn:
-        request = load_request(conn, request_id)  # unknown id: usage error, no code burned
-    problem = AccessKind(ctx).reviewer_problem(request, reviewer) or factor_reset_problem(
-        ctx.store, reviewer, now
-    )
+    # Every refusal decidable without the code comes before the MFA check, so it burns
+    # none (unknown id, expired or decided request, a second review by the same person,
+    # a reviewer outside the rule); record_review repeats them under the request lock.
+    try:
+        with ctx.store.read() as conn:
+            check_reviewable(conn, AccessKind(ctx), request_id, reviewer, now)
+    except AccessDenied as exc:
+        raise ctx.refuse(
+            ev.REVIEW_REFUSED.code,
+            reviewer,
+            exc.message,
+            resource=f"request:{request_id}",
+            hint=exc.hint,
+        ) from None
+    problem = factor_reset_problem(ctx.store, reviewer, now)
     if problem is not None:
-        # Refused before the MFA check so a refused review burns no code; record_review
-        # repeats every check under the request lock.
         raise ctx.refuse(
             ev.REVIEW_REFUSED.code,
             reviewer,

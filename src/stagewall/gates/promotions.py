@@ -18,6 +18,7 @@ from stagewall.access._core import (
     Outcome,
     Request,
     Review,
+    check_reviewable,
     fmt_time,
     insert_request,
     load_request,
@@ -388,6 +389,9 @@ class Gate:
             problem = kind.reviewer_problem(req, approver)
             if problem is not None:
                 raise AccessDenied(f"{approver!r} may not approve {promo.id}: {problem}")
+            # Decided, expired or already reviewed: refused before the code is used.
+            with self.store.read() as conn:
+                check_reviewable(conn, kind, promo.id, approver, now)
             mfa = verify_otp(
                 self.store, approver, otp, home=self.home, purpose=f"approve {promo.id}"
             )
