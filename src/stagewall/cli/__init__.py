@@ -35,6 +35,7 @@ REGISTRY: dict[str, str] = {
     "logout": "login",
     "mask": "mask",
     "mfa": "mfa",
+    "probe": "probe",
     "review": "review",
     "scan": "scan",
     "schema": "estate",

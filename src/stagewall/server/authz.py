@@ -56,6 +56,8 @@ POLICY: dict[str, frozenset[C] | None] = {
     "evidence.checks": READERS,
     "audit.events": READERS,
     "audit.checkpoints": READERS,
+    # --- paths ---
+    "segmentation.probe": frozenset({C.INTERNAL, C.ADMIN, C.PIPELINE}),
 }
 
 
