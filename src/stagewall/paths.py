@@ -10,23 +10,24 @@ Store URL: ``--db``, then ``STAGEWALL_DB``, then ``sqlite:///<state>/stagewall.d
 from __future__ import annotations
 
 import os
-from contextvars import ContextVar
 from pathlib import Path
 
-_ESTATE: ContextVar[Path | None] = ContextVar("stagewall_estate_file", default=None)
+# The estate file of this process's command (set by the CLI's --config); a process
+# global, not a context variable, so the server's threads see it too.
+_estate_in_use: list[Path | None] = [None]
 
 DEFAULT_CONFIG_NAME = "stagewall.yaml"
 
 
 def use_estate(path: str | os.PathLike[str] | None) -> None:
     """The estate file this invocation works with (``--config``); None: the default one."""
-    _ESTATE.set(Path(path).absolute() if path else None)
+    _estate_in_use[0] = Path(path).absolute() if path else None
 
 
 def estate_dir(estate: str | os.PathLike[str] | None = None) -> Path:
     """The directory of the estate file in use: ``estate``, ``--config``,
     ``STAGEWALL_CONFIG``, else the current directory (where ``./stagewall.yaml`` is)."""
-    chosen: Path | None = Path(estate) if estate else _ESTATE.get()
+    chosen: Path | None = Path(estate) if estate else _estate_in_use[0]
     if chosen is None:
         env = os.environ.get("STAGEWALL_CONFIG")
         chosen = Path(env) if env else None
