@@ -77,9 +77,7 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
     return local if local.exists() else None
 
 
-def store_url(
-    explicit: str | None = None, *, estate: str | os.PathLike[str] | None = None
-) -> str:
+def store_url(explicit: str | None = None, *, estate: str | os.PathLike[str] | None = None) -> str:
     """The control-plane store URL (the default store is created beside the estate)."""
     if explicit:
         return explicit
