@@ -58,6 +58,7 @@ class ServerState:
             if stamp != self._stamp:
                 self.ctx.loaded = load_estate(path)
                 self._stamp = stamp
+                self.ctx.record_estate()  # estate.changed, with what changed
 
     @classmethod
     def open(

@@ -22,6 +22,7 @@ from stagewall.server import (
     _routes_gates,
     _routes_identity,
     _routes_reviews,
+    _routes_segmentation,
 )
 from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
@@ -63,6 +64,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
     _routes_access.register(app, state)
     _routes_reviews.register(app, state)
     _routes_gates.register(app, state)
+    _routes_segmentation.register(app, state)
 
     _routes_audit.register(app, state)
 

@@ -58,6 +58,8 @@ POLICY: dict[str, frozenset[C] | None] = {
     "audit.checkpoints": READERS,
     "audit.proof": READERS,
     "audit.bundle": READERS,
+    # --- paths ---
+    "segmentation.probe": frozenset({C.INTERNAL, C.ADMIN, C.PIPELINE}),
 }
 
 
