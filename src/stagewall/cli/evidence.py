@@ -38,7 +38,8 @@ def _witness_option(f: F) -> F:
         "witness_keys",
         multiple=True,
         type=click.Path(dir_okay=False),
-        help="Public key of a checkpoint witness (repeatable).",
+        help="File holding a witness verifier key (vkey, as `stagewall witness init` prints "
+        "it), counted on top of audit.witnesses in stagewall.yaml (repeatable).",
     )(f)
 
 

@@ -27,10 +27,12 @@ from stagewall.access._tables import (
     access_requests,
     access_reviews,
 )
-from stagewall.audit import AuditLog
+from stagewall.access.identity import all_pins
+from stagewall.audit import AuditLog, WitnessEndpoint, WitnessPolicy, WitnessPublicKey
 from stagewall.audit._tables import audit_events
 from stagewall.estate import Estate
 from stagewall.evidence._model import Attestation, Window
+from stagewall.evidence._proofs import ProofMaker
 from stagewall.gates._tables import gate_deployments, gate_promotions
 from stagewall.keys import PublicKey
 from stagewall.masking.record import masking_runs
@@ -76,8 +78,10 @@ class EvidenceInputs:
     window: Window
     public_key: PublicKey | None = None
     attestations: Sequence[Attestation] = ()
+    # resource name -> live server identity; None: the store's pins
     pinned_identities: Mapping[str, str] | None = None
-    witness_keys: Sequence[PublicKey] = ()
+    # witness verifier keys the caller pins, on top of the estate's audit.witnesses
+    witness_keys: Sequence[WitnessPublicKey] = ()
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -91,6 +95,27 @@ class EvidenceInputs:
                 self._cache[key] = [dict(r._mapping) for r in conn.execute(select(table))]
         rows: list[dict[str, Any]] = self._cache[key]
         return rows
+
+    # -- configured identities and witnesses ----------------------------------
+    @cached_property
+    def pins(self) -> dict[str, str]:
+        """Resource -> server identity (``kind:server``): given, else pinned in the store."""
+        if self.pinned_identities is not None:
+            return dict(self.pinned_identities)
+        return {n: f"{p.kind}:{p.server}" for n, p in sorted(all_pins(self.store).items())}
+
+    @cached_property
+    def witness_policy(self) -> WitnessPolicy | None:
+        """The estate's witnesses plus the caller's keys; None when there is none."""
+        settings = self.estate.audit
+        configured = WitnessPolicy.from_settings(settings)
+        if not self.witness_keys:
+            return configured
+        known = {w.name for w in configured.witnesses} if configured else set()
+        extra = tuple(WitnessEndpoint(k) for k in self.witness_keys if k.name not in known)
+        if configured is None:
+            return WitnessPolicy(extra, 1, settings.witness_max_age)
+        return WitnessPolicy(configured.witnesses + extra, configured.quorum, configured.max_age)
 
     # -- access --------------------------------------------------------------
     @property
@@ -169,6 +194,11 @@ class EvidenceInputs:
             EventRow(int(idx), str(time), code, status, actor, resource)
             for idx, time, code, status, actor, resource in rows
         ]
+
+    @cached_property
+    def tree(self) -> ProofMaker:
+        """The Merkle tree over every event's leaf hash (levels built once, read once)."""
+        return ProofMaker(self.audit.leaf_hashes())
 
     @cached_property
     def _bounds(self) -> tuple[str, str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from stagewall.audit import AuditLog
+from stagewall.audit import AuditLog, WitnessPublicKey, parse_witness_key
 from stagewall.errors import ConfigError, KeyMissing
 from stagewall.estate import Estate, load_estate
 from stagewall.evidence._inputs import EvidenceInputs
@@ -107,6 +107,16 @@ def load_attestations(path: str | os.PathLike[str], estate: Estate) -> list[Atte
     return out
 
 
+def load_witness_key(path: str | os.PathLike[str]) -> WitnessPublicKey:
+    """A witness verifier key (vkey, as `stagewall witness init` prints it) from a file."""
+    source = Path(path)
+    try:
+        text = source.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read witness key {source}: {exc}") from None
+    return parse_witness_key(text.strip(), source=f"witness key {source}")
+
+
 def open_local(
     *,
     config: str | None,
@@ -143,7 +153,7 @@ def open_local(
         window=window,
         public_key=key,
         attestations=tuple(found),
-        witness_keys=tuple(load_public_key(path=w) for w in witness_keys),
+        witness_keys=tuple(load_witness_key(w) for w in witness_keys),
     )
 
 
@@ -153,6 +163,7 @@ __all__ = [
     "attestable",
     "evaluate",
     "load_attestations",
+    "load_witness_key",
     "make_window",
     "open_local",
     "parse_time_arg",
