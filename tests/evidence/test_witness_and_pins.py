@@ -8,6 +8,9 @@ from the real PostgreSQL server), so the checks read what the product wrote.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,14 +21,19 @@ from sqlalchemy import text
 
 from stagewall.access.identity import ServerIdentity, read_postgres, verify_resource
 from stagewall.audit import AuditLog, witness_checkpoints
-from stagewall.errors import ConfigError, IdentityRefused
+from stagewall.audit._checkpoint import Checkpoint, sign_checkpoint
+from stagewall.errors import ConfigError, IdentityRefused, PackInvalid, UsageError
 from stagewall.evidence import CheckStatus, Evaluation, Window, evaluate
 from stagewall.evidence._inputs import parse_stamp
 from stagewall.evidence._model import expand
+from stagewall.evidence._proofs import ProofMaker
 from stagewall.evidence.evaluate import load_witness_key
-from stagewall.keys import load_public_key
+from stagewall.evidence.pack import build_pack, sign_manifest
+from stagewall.evidence.verify import verify_pack
+from stagewall.keys import load_public_key, load_signing_key
 from tests.audit.conftest import allow_tampering
 from tests.audit.test_witness import RunningWitness
+from tests.cli_helpers import run_cli
 from tests.evidence.history import History
 
 WITNESS = "audit.witnessed_checkpoints"
@@ -128,7 +136,9 @@ def test_rewritten_history_fails(history: History, witness: RunningWitness) -> N
     store = history.ctx.store
     allow_tampering(store)
     with store.transaction() as conn:
-        conn.execute(text("UPDATE audit_events SET leaf_hash = :h WHERE idx = 3"), {"h": b"\0" * 32})
+        conn.execute(
+            text("UPDATE audit_events SET leaf_hash = :h WHERE idx = 3"), {"h": b"\0" * 32}
+        )
     r = _run(history).get(WITNESS)
     assert r.status is CheckStatus.FAIL and "rewritten" in r.summary
 
@@ -207,3 +217,108 @@ def test_real_postgres_identities_of_one_cluster_fail(history: History, pg_url: 
     r = _run(history).get(IDENTITY)
     assert r.status is CheckStatus.FAIL
     assert r.items[0]["identity"] == f"postgresql:{ident.server}"
+
+
+# -- the pack carries the witnesses' cosignatures; `evidence verify` checks them offline --
+
+
+def _witnessed_pack(h: History, w: RunningWitness, out: Path) -> Path:
+    _configure(h, w)
+    _cosign(h, w)
+    build_pack(h.inputs(), out, signing_key=load_signing_key(), pdf=False)
+    return out
+
+
+def test_a_witnessed_pack_verifies_against_the_witness_key(
+    history: History, witness: RunningWitness, tmp_path: Path
+) -> None:
+    pack = _witnessed_pack(history, witness, tmp_path / "pack.zip")
+    name = witness.state.key.name
+    report = verify_pack(
+        pack, public_key=load_public_key(), witness_keys=[witness.state.key.public]
+    )
+    assert [(w["witness"], w["verified"], w["covers_window"]) for w in report.witnessed] == [
+        (name, True, True)
+    ]
+    assert report.warnings == ()
+    # without the witness key the names are reported, unchecked
+    unchecked = verify_pack(pack, public_key=load_public_key())
+    assert "witness cosignatures were NOT checked" in unchecked.warnings[0]
+    assert unchecked.witnessed[0]["verified"] is False
+    # a witness that never saw this log is not a quorum
+    other = RunningWitness(tmp_path / "o", f"other.example/{tmp_path.name[-6:]}")
+    other.stop()
+    with pytest.raises(PackInvalid, match="only 0 of the required 1 witness"):
+        verify_pack(pack, public_key=load_public_key(), witness_keys=[other.state.key.public])
+    with pytest.raises(UsageError, match="quorum 2"):
+        verify_pack(pack, witness_keys=[witness.state.key.public], witness_quorum=2)
+    # and through the command line
+    vkey = tmp_path / "w.vkey"
+    vkey.write_text(witness.state.key.public.vkey() + "\n")
+    pub = tmp_path / "audit.pub"
+    pub.write_text(load_public_key().vkey() + "\n")
+    r = run_cli(
+        "evidence", "verify", str(pack), "--public-key", str(pub), "--witness-key", str(vkey)
+    )
+    assert r.exit_code == 0, r.stderr
+    assert f"witnessed: {name} cosigned the log" in r.stdout
+
+
+def test_history_rewritten_and_re_signed_by_the_operator_is_refused(
+    history: History, witness: RunningWitness, tmp_path: Path
+) -> None:
+    """The operator holds the log key: they rewrite an event, recompute the tree, sign a new
+    checkpoint and manifest. The log key alone cannot tell; the witness's cosigned root can."""
+    pack = _witnessed_pack(history, witness, tmp_path / "pack.zip")
+    with zipfile.ZipFile(pack) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    key = load_signing_key()
+    index = json.loads(files["index.json"])
+    lines = files["events.jsonl"].split(b"\n")[:-1]
+    pos = index["events"].index(2)
+    doc = json.loads(lines[pos])
+    doc["message"] = "nothing happened here"
+    lines[pos] = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+    leaves = [files["leaves.bin"][i : i + 32] for i in range(0, len(files["leaves.bin"]), 32)]
+    leaves[2] = hashlib.sha256(b"\x00" + lines[pos]).digest()
+    tree = ProofMaker(leaves)
+    proofs = json.loads(files["proofs.json"])
+    for p in proofs["proofs"]:
+        p["path"] = [h.hex() for h in tree.path(p["index"])]
+    manifest = json.loads(files["manifest.json"])
+    note = sign_checkpoint(Checkpoint(key.name, tree.n, tree.root()), key)
+    files.update(
+        {
+            "events.jsonl": b"\n".join(lines) + b"\n",
+            "leaves.bin": b"".join(leaves),
+            "proofs.json": json.dumps(proofs).encode(),
+            "checkpoint.txt": note.encode(),
+        }
+    )
+    manifest["log"]["root_hash"] = tree.root().hex()
+    for name in manifest["files"]:
+        manifest["files"][name] = hashlib.sha256(files[name]).hexdigest()
+    raw = json.dumps(manifest).encode()
+    files["manifest.json"], files["manifest.sig"] = raw, sign_manifest(raw, key)
+    forged = tmp_path / "forged.zip"
+    with zipfile.ZipFile(forged, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    with pytest.raises(PackInvalid, match="does not recompute: the log was rewritten"):
+        verify_pack(forged, public_key=load_public_key())
+    with pytest.raises(PackInvalid, match="does not recompute"):
+        verify_pack(forged, public_key=load_public_key(), witness_keys=[witness.state.key.public])
+    # dropping the witnesses' notes as well passes the log key alone: only the auditor's
+    # own witness keys (--witness-key) catch it
+    for name in [n for n in files if n.startswith("witness/")]:
+        del files[name]
+        del manifest["files"][name]
+    raw = json.dumps(manifest).encode()
+    files["manifest.json"], files["manifest.sig"] = raw, sign_manifest(raw, key)
+    stripped = tmp_path / "stripped.zip"
+    with zipfile.ZipFile(stripped, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    assert verify_pack(stripped, public_key=load_public_key()).witnessed == ()
+    with pytest.raises(PackInvalid, match="only 0 of the required 1 witness"):
+        verify_pack(stripped, public_key=load_public_key(), witness_keys=[witness.state.key.public])

@@ -9,6 +9,9 @@ Layout::
                          RFC 9162 root is the checkpoint's, so every event is provably in it
     events.jsonl         the window's audit events (and those the results cite), canonical
     proofs.json          RFC 9162 inclusion paths of the events the populations rest on
+    witness/cosigned-N.txt  per witness, its newest stored cosignature (C2SP
+                         tlog-cosignature) of a checkpoint this tree contains: the pack's
+                         log extends what independent witnesses saw
     checks.json          every check: status, figures, events, why / attestation
     controls.json        the control map with a status per requirement
     populations/*.csv    production grants, promotions, masking runs, review decisions
@@ -30,10 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from stagewall import __version__
-from stagewall.audit._tables import audit_events
+from stagewall.audit._tables import audit_cosignatures, audit_events
 from stagewall.errors import IntegrityError, UsageError
 from stagewall.evidence._diagram import estate_svg
 from stagewall.evidence._inputs import EvidenceInputs
@@ -60,6 +63,8 @@ audit signing key; checkpoint.txt is the signed audit checkpoint; leaves.bin hol
 leaf hash of that tree (its RFC 9162 root is the checkpoint's root), so each event in
 events.jsonl (listed by index in index.json) is provably in the signed log, and
 proofs.json gives the inclusion path of each event a population row rests on.
+witness/ holds witness cosignatures of earlier checkpoints of the same log; pass the
+witnesses' verifier keys (--witness-key) to require a quorum of them over the window.
 Each row of populations/ names the audit event (audit_index) that records it.
 report.pdf is report.html rendered.
 """
@@ -114,6 +119,25 @@ def _leaves(inputs: EvidenceInputs, size: int) -> list[bytes]:
             .order_by(audit_events.c.idx)
         ).all()
     return [r[0] if isinstance(r[0], bytes) else bytes(r[0]) for r in rows]
+
+
+def _cosigned(inputs: EvidenceInputs, size: int) -> list[bytes]:
+    """Per witness, the note of its newest cosignature of a tree of at most ``size`` events."""
+    c = audit_cosignatures.c
+    out: list[bytes] = []
+    with inputs.store.read() as conn:
+        newest = conn.execute(
+            select(c.witness, func.max(c.size)).where(c.size <= size).group_by(c.witness)
+        ).all()
+        for witness, n in sorted(newest):
+            note = conn.execute(
+                select(c.note)
+                .where(c.witness == witness, c.size == n)
+                .order_by(c.timestamp.desc())
+                .limit(1)
+            ).scalar_one()
+            out.append(str(note).encode())
+    return out
 
 
 def build_pack(
@@ -175,7 +199,7 @@ def _build(
         wanted += expand(r.events)
     wanted = sorted({i for i in wanted if 0 <= i < size})
     raws = _canonical(inputs, wanted)
-    maker = ProofMaker(_leaves(inputs, size))
+    maker = inputs.tree if inputs.tree.n == size else ProofMaker(_leaves(inputs, size))
     if maker.n != size or maker.root() != cp.root:
         raise IntegrityError(
             f"the audit log does not match its newest checkpoint (size {size})",
@@ -191,6 +215,8 @@ def _build(
     files["events.jsonl"] = b"".join(raws[i] + b"\n" for i in wanted)
     files["index.json"] = _compact({"tree_size": size, "events": wanted})
     files["proofs.json"] = _compact({"tree_size": size, "proofs": proofs})
+    for n, note in enumerate(_cosigned(inputs, size)):
+        files[f"witness/cosigned-{n}.txt"] = note
     files["checks.json"] = _json(evaluation.to_json())
     controls = []
     for fw in cmap.frameworks:
