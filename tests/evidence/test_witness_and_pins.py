@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -264,6 +265,21 @@ def test_a_witnessed_pack_verifies_against_the_witness_key(
     assert f"witnessed: {name} cosigned the log" in r.stdout
 
 
+def _signed_zip(files: dict[str, bytes], manifest: dict[str, Any], out: Path) -> Path:
+    """The pack's files, re-hashed into the manifest and re-signed with the log key."""
+    manifest["files"] = {
+        n: hashlib.sha256(d).hexdigest() for n, d in files.items() if not n.startswith("manifest.")
+    }
+    raw = json.dumps(manifest).encode()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in files.items():
+            if not name.startswith("manifest."):
+                z.writestr(name, data)
+        z.writestr("manifest.json", raw)
+        z.writestr("manifest.sig", sign_manifest(raw, load_signing_key()))
+    return out
+
+
 def test_history_rewritten_and_re_signed_by_the_operator_is_refused(
     history: History, witness: RunningWitness, tmp_path: Path
 ) -> None:
@@ -296,14 +312,7 @@ def test_history_rewritten_and_re_signed_by_the_operator_is_refused(
         }
     )
     manifest["log"]["root_hash"] = tree.root().hex()
-    for name in manifest["files"]:
-        manifest["files"][name] = hashlib.sha256(files[name]).hexdigest()
-    raw = json.dumps(manifest).encode()
-    files["manifest.json"], files["manifest.sig"] = raw, sign_manifest(raw, key)
-    forged = tmp_path / "forged.zip"
-    with zipfile.ZipFile(forged, "w") as z:
-        for name, data in files.items():
-            z.writestr(name, data)
+    forged = _signed_zip(files, manifest, tmp_path / "forged.zip")
     with pytest.raises(PackInvalid, match="does not recompute: the log was rewritten"):
         verify_pack(forged, public_key=load_public_key())
     with pytest.raises(PackInvalid, match="does not recompute"):
@@ -312,13 +321,7 @@ def test_history_rewritten_and_re_signed_by_the_operator_is_refused(
     # own witness keys (--witness-key) catch it
     for name in [n for n in files if n.startswith("witness/")]:
         del files[name]
-        del manifest["files"][name]
-    raw = json.dumps(manifest).encode()
-    files["manifest.json"], files["manifest.sig"] = raw, sign_manifest(raw, key)
-    stripped = tmp_path / "stripped.zip"
-    with zipfile.ZipFile(stripped, "w") as z:
-        for name, data in files.items():
-            z.writestr(name, data)
+    stripped = _signed_zip(files, manifest, tmp_path / "stripped.zip")
     assert verify_pack(stripped, public_key=load_public_key()).witnessed == ()
     with pytest.raises(PackInvalid, match="only 0 of the required 1 witness"):
         verify_pack(stripped, public_key=load_public_key(), witness_keys=[witness.state.key.public])
