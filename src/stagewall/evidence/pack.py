@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 
 from stagewall import __version__
 from stagewall.audit._tables import audit_cosignatures, audit_events
@@ -92,33 +92,30 @@ class PackResult:
     tree_size: int
 
 
-def _canonical(inputs: EvidenceInputs, indexes: list[int]) -> dict[int, bytes]:
-    out: dict[int, bytes] = {}
-    wanted = sorted(set(indexes))
-    if not wanted:
-        return out
-    lo, hi = wanted[0], wanted[-1]
+def _read_log(
+    inputs: EvidenceInputs, size: int, wanted: list[int]
+) -> tuple[list[bytes], list[bytes]]:
+    """In one pass over the log: every leaf hash of the tree of ``size`` events, and the
+    canonical bytes of the ``wanted`` events (sorted, unique)."""
+    lo, hi = (wanted[0], wanted[-1]) if wanted else (0, -1)
+    c = audit_events.c
     keep = set(wanted)
+    leaves: list[bytes] = []
+    raws: dict[int, bytes] = {}
     with inputs.store.read() as conn:
         rows = conn.execute(
-            select(audit_events.c.idx, audit_events.c.canonical)
-            .where(audit_events.c.idx >= lo)
-            .where(audit_events.c.idx <= hi)
+            select(c.idx, c.leaf_hash, case((and_(c.idx >= lo, c.idx <= hi), c.canonical)))
+            .where(c.idx < size)
+            .order_by(c.idx)
         )
-        for idx, raw in rows:
-            if int(idx) in keep:
-                out[int(idx)] = raw.encode() if isinstance(raw, str) else bytes(raw)
-    return out
-
-
-def _leaves(inputs: EvidenceInputs, size: int) -> list[bytes]:
-    with inputs.store.read() as conn:
-        rows = conn.execute(
-            select(audit_events.c.leaf_hash)
-            .where(audit_events.c.idx < size)
-            .order_by(audit_events.c.idx)
-        ).all()
-    return [r[0] if isinstance(r[0], bytes) else bytes(r[0]) for r in rows]
+        for idx, leaf, raw in rows:
+            leaves.append(leaf if isinstance(leaf, bytes) else bytes(leaf))
+            if raw is not None and idx in keep:
+                raws[idx] = raw.encode() if isinstance(raw, str) else bytes(raw)
+    missing = keep - raws.keys()
+    if missing:
+        raise IntegrityError(f"the audit log lacks event {min(missing)} below its checkpoint")
+    return leaves, [raws[i] for i in wanted]
 
 
 def _cosigned(inputs: EvidenceInputs, size: int) -> list[bytes]:
@@ -198,8 +195,8 @@ def _build(
     for r in evaluation.results.values():
         wanted += expand(r.events)
     wanted = sorted({i for i in wanted if 0 <= i < size})
-    raws = _canonical(inputs, wanted)
-    maker = inputs.tree if inputs.tree.n == size else ProofMaker(_leaves(inputs, size))
+    leaves, raws = _read_log(inputs, size, wanted)
+    maker = ProofMaker(leaves)
     if maker.n != size or maker.root() != cp.root:
         raise IntegrityError(
             f"the audit log does not match its newest checkpoint (size {size})",
@@ -212,7 +209,7 @@ def _build(
     files: dict[str, bytes] = {}
     files["checkpoint.txt"] = cp.note.encode()
     files["leaves.bin"] = b"".join(maker.levels[0])
-    files["events.jsonl"] = b"".join(raws[i] + b"\n" for i in wanted)
+    files["events.jsonl"] = b"\n".join(raws) + b"\n" if raws else b""
     files["index.json"] = _compact({"tree_size": size, "events": wanted})
     files["proofs.json"] = _compact({"tree_size": size, "proofs": proofs})
     for n, note in enumerate(_cosigned(inputs, size)):
