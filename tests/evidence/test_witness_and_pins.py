@@ -325,3 +325,17 @@ def test_history_rewritten_and_re_signed_by_the_operator_is_refused(
     assert verify_pack(stripped, public_key=load_public_key()).witnessed == ()
     with pytest.raises(PackInvalid, match="only 0 of the required 1 witness"):
         verify_pack(stripped, public_key=load_public_key(), witness_keys=[witness.state.key.public])
+
+
+def test_the_pack_is_bound_to_a_checkpoint_the_witnesses_cosign_when_it_is_made(
+    history: History, witness: RunningWitness, tmp_path: Path
+) -> None:
+    _configure(history, witness)  # nothing cosigned yet: the pack asks the witness itself
+    res = build_pack(
+        history.inputs(), tmp_path / "p.zip", signing_key=load_signing_key(), pdf=False
+    )
+    assert res.evaluation.get(WITNESS).status is CheckStatus.PASS
+    report = verify_pack(
+        res.path, public_key=load_public_key(), witness_keys=[witness.state.key.public]
+    )
+    assert [(w["size"], w["verified"]) for w in report.witnessed] == [(res.tree_size, True)]

@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 
 from stagewall import __version__
+from stagewall.audit import witness_checkpoints
 from stagewall.audit._tables import audit_cosignatures, audit_events
 from stagewall.errors import IntegrityError, UsageError
 from stagewall.evidence._diagram import estate_svg
@@ -145,7 +146,11 @@ def build_pack(
     control_map: ControlMap | None = None,
     pdf: bool = True,
 ) -> PackResult:
-    """Evaluate, take a fresh signed checkpoint, and write the signed pack to ``out``."""
+    """Evaluate, take a fresh signed checkpoint, and write the signed pack to ``out``.
+
+    With witnesses configured (with URLs), the log is first sent to them to cosign, so
+    the pack carries their cosignatures of the log up to the window's end.
+    """
     target = Path(out)
     if target.exists():
         raise UsageError(f"{target} exists; choose a new file for the pack")
@@ -165,6 +170,12 @@ def _build(
     cmap: ControlMap,
     pdf_job: PdfJob | None,
 ) -> PackResult:
+    policy = inputs.witness_policy
+    online = [w for w in policy.witnesses if w.url] if policy else []
+    if online:
+        # bind the pack to a witnessed checkpoint: the witnesses cosign the log as it is
+        # now (a witness that saw a longer or different log raises WitnessConflict)
+        witness_checkpoints(inputs.audit, online, signing_key=signing_key)
     evaluation = evaluate(inputs)
     cp = inputs.audit.checkpoint(key=signing_key)
     size = cp.size
