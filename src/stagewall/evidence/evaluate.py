@@ -117,6 +117,24 @@ def load_witness_key(path: str | os.PathLike[str]) -> WitnessPublicKey:
     return parse_witness_key(text.strip(), source=f"witness key {source}")
 
 
+def server_inputs(
+    store: Store, estate: Estate, *, home: str | os.PathLike[str], at: datetime
+) -> EvidenceInputs:
+    """Inputs as the server holds them: its store and estate, the log key in its home,
+    the store's pinned identities and the estate's witnesses (the default window)."""
+    try:
+        key: PublicKey | None = load_public_key(home)
+    except KeyMissing:
+        key = None
+    return EvidenceInputs(
+        store=store,
+        audit=AuditLog(store, home=home),
+        estate=estate,
+        window=make_window(None, at),
+        public_key=key,
+    )
+
+
 def open_local(
     *,
     config: str | None,
@@ -167,4 +185,5 @@ __all__ = [
     "make_window",
     "open_local",
     "parse_time_arg",
+    "server_inputs",
 ]

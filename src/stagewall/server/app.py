@@ -100,14 +100,10 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         actor: Annotated[Actor, Depends(guard(state, "evidence.checks"))],
     ) -> dict[str, Any]:
         """Every control check computed now from the store, the log and the estate."""
-        from stagewall.evidence import EvidenceInputs, evaluate, make_window
+        from stagewall.evidence import evaluate
+        from stagewall.evidence.evaluate import server_inputs
 
-        inputs = EvidenceInputs(
-            store=state.ctx.store,
-            audit=AuditLog(state.ctx.store, home=state.home),
-            estate=state.estate,
-            window=make_window(None, state.now()),
-        )
+        inputs = server_inputs(state.ctx.store, state.estate, home=state.home, at=state.now())
         return evaluate(inputs).to_json()
 
     _check_policy(app)

@@ -146,6 +146,31 @@ def witness(state: ServerState) -> int:
     return len(cosigs)
 
 
+EVIDENCE_EVERY = timedelta(hours=1)
+
+
+def evidence(state: ServerState) -> int:
+    """Evaluate every evidence check, record the results as audit events, and alert on
+    each check that went from PASS to FAIL since the previous evaluation (drift)."""
+    from stagewall.evidence import evaluate
+    from stagewall.evidence.evaluate import server_inputs
+    from stagewall.evidence.record import record_evaluation
+
+    inputs = server_inputs(state.ctx.store, state.estate, home=state.home, at=state.now())
+    drifts = record_evaluation(inputs.audit, evaluate(inputs), actor="stagewall.scheduler")
+    for d in drifts:
+        state.ctx.alert(
+            Alert(
+                kind="evidence.check.drifted",
+                title=f"compliance check {d.check} went from {d.before} to {d.after}",
+                text=d.summary,
+                severity=Severity.WARNING,
+                details={"check": d.check, "before": d.before, "after": d.after},
+            )
+        )
+    return len(drifts)
+
+
 def tick(state: ServerState, leadership: Leadership) -> None:
     """One iteration: sweep if leader (and witness every minute); check sweeps are on time."""
     status = state.sweep
@@ -159,6 +184,14 @@ def tick(state: ServerState, leadership: Leadership) -> None:
             witness(state)
         except StagewallError as exc:
             _log.error("witnessing failed: %s", exc.message)
+    if leader and (
+        status.last_evidence is None or state.now() - status.last_evidence >= EVIDENCE_EVERY
+    ):
+        status.last_evidence = state.now()
+        try:
+            evidence(state)
+        except StagewallError as exc:
+            _log.error("evidence checks failed: %s", exc.message)
     if leader:
         try:
             report = sweep(state.ctx)
