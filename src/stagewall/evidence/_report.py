@@ -26,6 +26,7 @@ def report_context(
     window_events: str,
     populations: list[dict[str, Any]],
     diagram: str,
+    drifts: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     checks = registered_checks()
     frameworks = []
@@ -66,6 +67,7 @@ def report_context(
         "checks": rows,
         "populations": populations,
         "diagram": diagram,
+        "drifts": drifts or [],
     }
 
 

@@ -48,6 +48,7 @@ from stagewall.evidence._report import PdfJob, render_html, report_context
 from stagewall.evidence.controlmap import ControlMap, load_control_map, requirement_status
 from stagewall.evidence.evaluate import evaluate
 from stagewall.evidence.oscal import assessment_results, ciso_assistant
+from stagewall.evidence.record import DRIFTED
 from stagewall.keys import SigningKey
 
 FORMAT = "stagewall-evidence-pack/1"
@@ -117,6 +118,21 @@ def _read_log(
     if missing:
         raise IntegrityError(f"the audit log lacks event {min(missing)} below its checkpoint")
     return leaves, [raws[i] for i in wanted]
+
+
+def drifts_in_window(inputs: EvidenceInputs) -> list[dict[str, Any]]:
+    """The recorded PASS -> FAIL drifts of the window (the server's scheduled checks)."""
+    return [
+        {
+            "event": row.index,
+            "time": row.time,
+            "check": d.get("check"),
+            "before": d.get("before"),
+            "after": d.get("after"),
+        }
+        for row, d in inputs.details_of([DRIFTED.code])
+        if inputs.in_window(row)
+    ]
 
 
 def _cosigned(inputs: EvidenceInputs, size: int) -> list[bytes]:
@@ -194,6 +210,7 @@ def _build(
             window_events=window_text,
             populations=[{"path": p.path, "rows": len(p.rows)} for p in pops],
             diagram=diagram,
+            drifts=drifts_in_window(inputs),
         )
     )
     if pdf_job is not None:
