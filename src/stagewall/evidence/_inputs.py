@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from stagewall.access._tables import (
     access_campaign_decisions,
@@ -29,7 +29,7 @@ from stagewall.access._tables import (
 )
 from stagewall.access.identity import all_pins
 from stagewall.audit import AuditLog, WitnessEndpoint, WitnessPolicy, WitnessPublicKey
-from stagewall.audit._tables import audit_events
+from stagewall.audit._tables import audit_cosignatures, audit_events
 from stagewall.estate import Estate
 from stagewall.evidence._model import Attestation, Window
 from stagewall.evidence._proofs import ProofMaker
@@ -118,6 +118,26 @@ class EvidenceInputs:
         if configured is None:
             return WitnessPolicy(extra, 1, settings.witness_max_age)
         return WitnessPolicy(configured.witnesses + extra, configured.quorum, configured.max_age)
+
+    def newest_cosigned(self, max_size: int | None = None) -> list[tuple[str, str]]:
+        """(source, note) of each witness's newest stored cosignature (of a tree of at most
+        ``max_size`` events). The newest suffices: a rewrite or truncation of any older
+        part of the log changes the root of every larger tree too."""
+        c = audit_cosignatures.c
+        query = select(c.witness, func.max(c.size)).group_by(c.witness)
+        if max_size is not None:
+            query = query.where(c.size <= max_size)
+        out: list[tuple[str, str]] = []
+        with self.store.read() as conn:
+            for witness, size in sorted(conn.execute(query).all()):
+                stamp, note = conn.execute(
+                    select(c.timestamp, c.note)
+                    .where(c.witness == witness, c.size == size)
+                    .order_by(c.timestamp.desc())
+                    .limit(1)
+                ).one()
+                out.append((f"cosignature by {witness} of tree size {size} at {stamp}", note))
+        return out
 
     # -- access --------------------------------------------------------------
     @property

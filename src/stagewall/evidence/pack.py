@@ -33,11 +33,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, select
 
 from stagewall import __version__
 from stagewall.audit import witness_checkpoints
-from stagewall.audit._tables import audit_cosignatures, audit_events
+from stagewall.audit._tables import audit_events
 from stagewall.errors import IntegrityError, UsageError
 from stagewall.evidence._diagram import estate_svg
 from stagewall.evidence._inputs import EvidenceInputs
@@ -135,25 +135,6 @@ def drifts_in_window(inputs: EvidenceInputs) -> list[dict[str, Any]]:
     ]
 
 
-def _cosigned(inputs: EvidenceInputs, size: int) -> list[bytes]:
-    """Per witness, the note of its newest cosignature of a tree of at most ``size`` events."""
-    c = audit_cosignatures.c
-    out: list[bytes] = []
-    with inputs.store.read() as conn:
-        newest = conn.execute(
-            select(c.witness, func.max(c.size)).where(c.size <= size).group_by(c.witness)
-        ).all()
-        for witness, n in sorted(newest):
-            note = conn.execute(
-                select(c.note)
-                .where(c.witness == witness, c.size == n)
-                .order_by(c.timestamp.desc())
-                .limit(1)
-            ).scalar_one()
-            out.append(str(note).encode())
-    return out
-
-
 def build_pack(
     inputs: EvidenceInputs,
     out: str | os.PathLike[str],
@@ -240,8 +221,8 @@ def _build(
     files["events.jsonl"] = b"\n".join(raws) + b"\n" if raws else b""
     files["index.json"] = _compact({"tree_size": size, "events": wanted})
     files["proofs.json"] = _compact({"tree_size": size, "proofs": proofs})
-    for n, note in enumerate(_cosigned(inputs, size)):
-        files[f"witness/cosigned-{n}.txt"] = note
+    for n, (_, note) in enumerate(inputs.newest_cosigned(size)):
+        files[f"witness/cosigned-{n}.txt"] = note.encode()
     files["checks.json"] = _json(evaluation.to_json())
     controls = []
     for fw in cmap.frameworks:

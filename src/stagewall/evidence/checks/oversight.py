@@ -7,7 +7,6 @@ from typing import Any
 
 from stagewall.audit._quorum import check_cosigned_roots, read_cosigned_notes
 from stagewall.audit._verify import verify_store
-from stagewall.audit._witness import stored_cosigned_notes
 from stagewall.errors import KeyMissing, StagewallError
 from stagewall.evidence._inputs import EvidenceInputs, parse_stamp
 from stagewall.evidence._model import CheckResult, CheckStatus, ranges_of
@@ -227,9 +226,7 @@ class WitnessedCheckpoints(Check):
             "window_last": span[1],
         }
         try:
-            cosigs = read_cosigned_notes(
-                stored_cosigned_notes(inputs.audit), inputs.public_key, policy
-            )
+            cosigs = read_cosigned_notes(inputs.newest_cosigned(), inputs.public_key, policy)
             tree = inputs.tree
             if any(c.size > tree.n for c in cosigs):
                 tree = ProofMaker(inputs.audit.leaf_hashes())  # the log grew since it was read
