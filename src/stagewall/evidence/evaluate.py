@@ -118,20 +118,28 @@ def load_witness_key(path: str | os.PathLike[str]) -> WitnessPublicKey:
 
 
 def server_inputs(
-    store: Store, estate: Estate, *, home: str | os.PathLike[str], at: datetime
+    store: Store,
+    estate: Estate,
+    *,
+    home: str | os.PathLike[str],
+    config_dir: str | os.PathLike[str],
+    window: Window,
 ) -> EvidenceInputs:
     """Inputs as the server holds them: its store and estate, the log key in its home,
-    the store's pinned identities and the estate's witnesses (the default window)."""
+    the attestations file next to stagewall.yaml, the store's pinned identities and the
+    estate's witnesses."""
     try:
         key: PublicKey | None = load_public_key(home)
     except KeyMissing:
         key = None
+    attested = Path(config_dir) / ATTESTATIONS_FILE
     return EvidenceInputs(
         store=store,
         audit=AuditLog(store, home=home),
         estate=estate,
-        window=make_window(None, at),
+        window=window,
         public_key=key,
+        attestations=tuple(load_attestations(attested, estate)) if attested.is_file() else (),
     )
 
 

@@ -8,11 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stagewall.access import AccessContext
 from stagewall.errors import ConfigError
 from stagewall.estate import Estate, load_estate
 from stagewall.estate.models import ServerSettings
+
+if TYPE_CHECKING:
+    from stagewall.evidence import EvidenceInputs, Window
 
 
 @dataclass
@@ -82,3 +86,15 @@ class ServerState:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def evidence_inputs(self, window: Window | None = None) -> EvidenceInputs:
+        """What the evidence checks read here (default window: the 90 days up to now)."""
+        from stagewall.evidence.evaluate import make_window, server_inputs
+
+        return server_inputs(
+            self.ctx.store,
+            self.estate,
+            home=self.home,
+            config_dir=Path(self.ctx.loaded.path).parent,
+            window=window or make_window(None, self.now()),
+        )

@@ -18,6 +18,7 @@ from stagewall.identity.actor import Actor
 from stagewall.server import (
     _problems,
     _routes_access,
+    _routes_evidence,
     _routes_gates,
     _routes_identity,
     _routes_reviews,
@@ -62,6 +63,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
     _routes_access.register(app, state)
     _routes_reviews.register(app, state)
     _routes_gates.register(app, state)
+    _routes_evidence.register(app, state)
 
     log = AuditLog(state.ctx.store, home=state.home)
 
@@ -94,17 +96,6 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
             {"size": c.size, "root": c.root.hex(), "created_at": c.created, "note": c.note}
             for c in log.checkpoints()
         ]
-
-    @app.get("/api/v1/evidence/checks", name="evidence.checks")
-    def evidence_checks(
-        actor: Annotated[Actor, Depends(guard(state, "evidence.checks"))],
-    ) -> dict[str, Any]:
-        """Every control check computed now from the store, the log and the estate."""
-        from stagewall.evidence import evaluate
-        from stagewall.evidence.evaluate import server_inputs
-
-        inputs = server_inputs(state.ctx.store, state.estate, home=state.home, at=state.now())
-        return evaluate(inputs).to_json()
 
     _check_policy(app)
     return app

@@ -56,6 +56,10 @@ POLICY: dict[str, frozenset[C] | None] = {
     "evidence.checks": READERS,
     "audit.events": READERS,
     "audit.checkpoints": READERS,
+    # --- evidence2 ---
+    "evidence.answers": READERS,
+    # the pack holds every production grant and review decision: auditors and admins
+    "evidence.pack": frozenset({C.AUDITOR, C.ADMIN}),
 }
 
 

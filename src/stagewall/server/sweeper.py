@@ -154,10 +154,9 @@ def evidence(state: ServerState) -> int:
     """Evaluate every evidence check, record the results as audit events, and alert on
     each check that went from PASS to FAIL since the previous evaluation (drift)."""
     from stagewall.evidence import evaluate
-    from stagewall.evidence.evaluate import server_inputs
     from stagewall.evidence.record import record_evaluation
 
-    inputs = server_inputs(state.ctx.store, state.estate, home=state.home, at=state.now())
+    inputs = state.evidence_inputs()
     drifts = record_evaluation(inputs.audit, evaluate(inputs), actor="stagewall.scheduler")
     for d in drifts:
         state.ctx.alert(
