@@ -253,6 +253,8 @@ def test_a_witnessed_pack_verifies_against_the_witness_key(
         verify_pack(pack, public_key=load_public_key(), witness_keys=[other.state.key.public])
     with pytest.raises(UsageError, match="quorum 2"):
         verify_pack(pack, witness_keys=[witness.state.key.public], witness_quorum=2)
+    with pytest.raises(UsageError, match="quorum 1 must be between 1 and the 0"):
+        verify_pack(pack, witness_quorum=1)  # a quorum of no witness is not a check
     # and through the command line
     vkey = tmp_path / "w.vkey"
     vkey.write_text(witness.state.key.public.vkey() + "\n")

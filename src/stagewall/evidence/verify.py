@@ -107,7 +107,7 @@ def verify_pack(
     checkpoint of this log that covers the window's last event.
     """
     quorum = len(witness_keys) if witness_quorum is None else witness_quorum
-    if witness_keys and not 1 <= quorum <= len(witness_keys):
+    if witness_quorum is not None and not 1 <= quorum <= len(witness_keys):
         raise UsageError(
             f"the witness quorum {quorum} must be between 1 and the {len(witness_keys)} "
             "witness key(s) given"
