@@ -14,7 +14,6 @@ import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -29,13 +28,14 @@ from stagewall.evidence._inputs import parse_stamp
 from stagewall.evidence._model import expand
 from stagewall.evidence._proofs import ProofMaker
 from stagewall.evidence.evaluate import load_witness_key
-from stagewall.evidence.pack import build_pack, sign_manifest
+from stagewall.evidence.pack import build_pack
 from stagewall.evidence.verify import verify_pack
 from stagewall.keys import load_public_key, load_signing_key
 from tests.audit.conftest import allow_tampering
 from tests.audit.test_witness import RunningWitness
 from tests.cli_helpers import run_cli
 from tests.evidence.history import History
+from tests.evidence.packs import signed_zip
 
 WITNESS = "audit.witnessed_checkpoints"
 IDENTITY = "separation.resource_identity"
@@ -267,21 +267,6 @@ def test_a_witnessed_pack_verifies_against_the_witness_key(
     assert f"witnessed: {name} cosigned the log" in r.stdout
 
 
-def _signed_zip(files: dict[str, bytes], manifest: dict[str, Any], out: Path) -> Path:
-    """The pack's files, re-hashed into the manifest and re-signed with the log key."""
-    manifest["files"] = {
-        n: hashlib.sha256(d).hexdigest() for n, d in files.items() if not n.startswith("manifest.")
-    }
-    raw = json.dumps(manifest).encode()
-    with zipfile.ZipFile(out, "w") as z:
-        for name, data in files.items():
-            if not name.startswith("manifest."):
-                z.writestr(name, data)
-        z.writestr("manifest.json", raw)
-        z.writestr("manifest.sig", sign_manifest(raw, load_signing_key()))
-    return out
-
-
 def test_history_rewritten_and_re_signed_by_the_operator_is_refused(
     history: History, witness: RunningWitness, tmp_path: Path
 ) -> None:
@@ -314,7 +299,7 @@ def test_history_rewritten_and_re_signed_by_the_operator_is_refused(
         }
     )
     manifest["log"]["root_hash"] = tree.root().hex()
-    forged = _signed_zip(files, manifest, tmp_path / "forged.zip")
+    forged = signed_zip(files, manifest, tmp_path / "forged.zip")
     with pytest.raises(PackInvalid, match="does not recompute: the log was rewritten"):
         verify_pack(forged, public_key=load_public_key())
     with pytest.raises(PackInvalid, match="does not recompute"):
@@ -323,7 +308,7 @@ def test_history_rewritten_and_re_signed_by_the_operator_is_refused(
     # own witness keys (--witness-key) catch it
     for name in [n for n in files if n.startswith("witness/")]:
         del files[name]
-    stripped = _signed_zip(files, manifest, tmp_path / "stripped.zip")
+    stripped = signed_zip(files, manifest, tmp_path / "stripped.zip")
     assert verify_pack(stripped, public_key=load_public_key()).witnessed == ()
     with pytest.raises(PackInvalid, match="only 0 of the required 1 witness"):
         verify_pack(stripped, public_key=load_public_key(), witness_keys=[witness.state.key.public])
