@@ -12,6 +12,7 @@ from stagewall.evidence.record import DRIFTED, EVALUATED, PACKED
 from stagewall.evidence.verify import verify_pack
 from stagewall.keys import load_public_key
 from stagewall.scan._audit import SCAN_COMPLETED
+from stagewall.server._state import EVALUATION_REUSE
 from stagewall.server.sweeper import EVIDENCE_EVERY, Leadership, evidence, tick
 from tests.server.conftest import Person, World
 
@@ -98,3 +99,25 @@ def test_answers_through_the_api(world: World, people: dict[str, Person]) -> Non
     assert people["dana"].get("/api/v1/evidence/answers").status_code == 403
     bad = people["alice"].get("/api/v1/evidence/answers?questionnaire=nope")
     assert bad.status_code == 409 and "no built-in question set" in bad.json()["detail"]
+
+
+def test_readers_share_one_evaluation_per_minute(world: World, people: dict[str, Person]) -> None:
+    """Polling the checks cannot make the server re-read the whole log on every request."""
+    first = people["audrey"].get("/api/v1/evidence/checks").json()
+    world.clock.now += timedelta(seconds=30)
+    AuditLog(world.state.ctx.store).append(
+        AuditEvent(
+            SCAN_COMPLETED.code,
+            Status.FAILURE,
+            "os:ci",
+            "scan: 3 findings",
+            details={"counts_by_severity": {"high": 3, "medium": 0, "low": 0}},
+        )
+    )  # would fail scan.no_high_findings, but the minute is not over
+    again = people["alice"].get("/api/v1/evidence/checks").json()
+    assert again == first
+    world.clock.now = datetime.now(UTC) + EVALUATION_REUSE  # the scan is in the window
+    later = people["audrey"].get("/api/v1/evidence/checks").json()
+    assert later["as_of"] != first["as_of"]
+    status = {c["check"]: c["status"] for c in later["checks"]}
+    assert status["scan.no_high_findings"] == "FAIL"

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query
 from fastapi.responses import Response
 
-from stagewall.evidence import evaluate
 from stagewall.evidence.evaluate import make_window, parse_time_arg
 from stagewall.evidence.pack import build_pack
 from stagewall.evidence.questionnaire import builtin_answers
@@ -26,7 +25,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         actor: Annotated[Actor, Depends(guard(state, "evidence.checks"))],
     ) -> dict[str, Any]:
         """Every control check computed now from the store, the log and the estate."""
-        return evaluate(state.evidence_inputs()).to_json()
+        return state.evaluation().to_json()
 
     @r.get("/api/v1/evidence/answers", name="evidence.answers")
     def answers(
@@ -34,7 +33,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         questionnaire: Annotated[str, Query(max_length=32, examples=["caiq-v4"])] = "caiq-v4",
     ) -> dict[str, Any]:
         """A built-in question set answered from the checks computed now."""
-        ev = evaluate(state.evidence_inputs())
+        ev = state.evaluation()
         return {
             "questionnaire": questionnaire,
             "answers": [

@@ -6,7 +6,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +16,10 @@ from stagewall.estate import Estate, load_estate
 from stagewall.estate.models import ServerSettings
 
 if TYPE_CHECKING:
-    from stagewall.evidence import EvidenceInputs, Window
+    from stagewall.evidence import Evaluation, EvidenceInputs, Window
+
+# how long GET /api/v1/evidence/checks and /answers reuse one evaluation
+EVALUATION_REUSE = timedelta(minutes=1)
 
 
 @dataclass
@@ -41,6 +44,8 @@ class ServerState:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _stamp: tuple[int, int] | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
+    _evaluation: tuple[datetime, Evaluation] | None = None
+    _evaluation_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def refresh(self) -> None:
         """Reload stagewall.yaml when it changed on disk (policy as code, deployed by git).
@@ -86,6 +91,22 @@ class ServerState:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def evaluation(self, *, fresh: bool = False) -> Evaluation:
+        """The evidence checks over the default window, computed at most once per
+        EVALUATION_REUSE (one at a time): a full evaluation reads the whole log, so
+        readers polling the API must not be able to keep both cores busy."""
+        from stagewall.evidence import evaluate
+
+        with self._evaluation_lock:
+            now = self.now()
+            cached = self._evaluation
+            young = cached is not None and timedelta(0) <= now - cached[0] < EVALUATION_REUSE
+            if cached is not None and young and not fresh:
+                return cached[1]
+            result = evaluate(self.evidence_inputs())
+            self._evaluation = (now, result)
+            return result
 
     def evidence_inputs(self, window: Window | None = None) -> EvidenceInputs:
         """What the evidence checks read here (default window: the 90 days up to now)."""

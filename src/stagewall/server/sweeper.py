@@ -153,11 +153,11 @@ EVIDENCE_EVERY = timedelta(hours=1)
 def evidence(state: ServerState) -> int:
     """Evaluate every evidence check, record the results as audit events, and alert on
     each check that went from PASS to FAIL since the previous evaluation (drift)."""
-    from stagewall.evidence import evaluate
+    from stagewall.audit import AuditLog
     from stagewall.evidence.record import record_evaluation
 
-    inputs = state.evidence_inputs()
-    drifts = record_evaluation(inputs.audit, evaluate(inputs), actor="stagewall.scheduler")
+    log = AuditLog(state.ctx.store, home=state.home)
+    drifts = record_evaluation(log, state.evaluation(fresh=True), actor="stagewall.scheduler")
     for d in drifts:
         state.ctx.alert(
             Alert(
