@@ -60,6 +60,10 @@ POLICY: dict[str, frozenset[C] | None] = {
     "audit.bundle": READERS,
     # --- paths ---
     "segmentation.probe": frozenset({C.INTERNAL, C.ADMIN, C.PIPELINE}),
+    # --- evidence2 ---
+    "evidence.answers": READERS,
+    # the pack holds every production grant and review decision: auditors and admins
+    "evidence.pack": frozenset({C.AUDITOR, C.ADMIN}),
 }
 
 
