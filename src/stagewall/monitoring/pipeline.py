@@ -99,7 +99,8 @@ class IngestContext:
     ) -> None:
         mon = estate.monitoring
         self.estate = estate
-        self.store = store
+        # Its own handle that keeps connections between batches (see close()).
+        self.store = store.kept_open()
         self.log = MonitorLog(store)
         self.audit = audit if audit is not None else AuditLog(store)
         self.dispatcher = AlertDispatcher(sinks)
@@ -131,6 +132,16 @@ class IngestContext:
             self.first_seen.load(_section(saved, "first_seen"))
             self.volume.load(_section(saved, "volume"))
             self.gaps.load(_section(saved, "gaps"))
+
+    def close(self) -> None:
+        """Release the connections kept between batches."""
+        self.store.dispose()
+
+    def __enter__(self) -> IngestContext:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def refresh_grants(self) -> None:
         if self._live_grants:
