@@ -30,10 +30,10 @@ from typing import Any
 
 from stagewall.estate.loader import parse_estate
 from stagewall.monitoring import GrantIndex, IngestContext, ingest_lines
-from stagewall.monitoring.pipeline import CHUNK
 from stagewall.monitoring.detect import Detector
 from stagewall.monitoring.events import Event
 from stagewall.monitoring.ingest import parser_for
+from stagewall.monitoring.pipeline import CHUNK
 from stagewall.monitoring.rules import load_rules
 from stagewall.store import Store
 

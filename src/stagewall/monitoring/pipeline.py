@@ -60,6 +60,8 @@ class IngestReport:
     last_index: int | None = None
     head: str = ""
     alert_failures: list[str] = field(default_factory=list)
+    origin: dict[str, str] = field(default_factory=dict)  # e.g. the ingest token of a post
+    first_line: int = 1  # number of this call's first line in the source's stream
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -234,6 +236,7 @@ class IngestContext:
                         "last_index": report.last_index,
                         "monitoring_head": report.head,
                         "findings": len(report.findings),
+                        **({"origin": dict(report.origin)} if report.origin else {}),
                     },
                 )
             )
@@ -248,27 +251,36 @@ class IngestContext:
 
 
 def ingest_lines(
-    source: str, lines: Iterable[str], ctx: IngestContext, *, final: bool = False
+    source: str,
+    lines: Iterable[str],
+    ctx: IngestContext,
+    *,
+    final: bool = False,
+    origin: dict[str, str] | None = None,
 ) -> IngestReport:
     """Parse, normalise, store and evaluate ``lines`` of ``source``.
 
     ``final`` ends the input (a record still buffered, e.g. an unterminated JSON
     document, then counts as malformed). Line numbers continue across calls. Calls
     on one context are serialised (safe to share between server threads).
+    ``origin`` is recorded in the batch's audit event (who sent the lines).
     """
     with ctx.lock:
-        report = _ingest(source, lines, ctx, final)
+        report = _ingest(source, lines, ctx, final, origin or {})
     ctx.alert(report)
     return report
 
 
-def _ingest(source: str, lines: Iterable[str], ctx: IngestContext, final: bool) -> IngestReport:
+def _ingest(
+    source: str, lines: Iterable[str], ctx: IngestContext, final: bool, origin: dict[str, str]
+) -> IngestReport:
     src = ctx.source(source)
     ctx.refresh_grants()
     parser = ctx.parser(source)
     product = src.type.value
-    report = IngestReport(source)
+    report = IngestReport(source, origin=origin)
     line_no = ctx._line_no.get(source, 0)
+    report.first_line = line_no + 1
     pending: list[Event] = []
     sha = hashlib.sha256
 

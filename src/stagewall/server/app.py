@@ -20,6 +20,7 @@ from stagewall.server import (
     _routes_access,
     _routes_gates,
     _routes_identity,
+    _routes_ingest,
     _routes_reviews,
 )
 from stagewall.server._auth import guard
@@ -41,6 +42,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         finally:
             if sweeper is not None:
                 sweeper.stop()
+            ingest.close()
 
     app = FastAPI(
         title="stagewall",
@@ -62,6 +64,8 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
     _routes_access.register(app, state)
     _routes_reviews.register(app, state)
     _routes_gates.register(app, state)
+    ingest = _routes_ingest.register(app, state)
+    app.state.ingest = ingest
 
     log = AuditLog(state.ctx.store, home=state.home)
 
