@@ -73,6 +73,10 @@ def test_the_token_fixes_the_source(world: World) -> None:
     assert res.json()["code"] == "SW881"
     assert "pg-prod" in res.json()["detail"]
     assert _stored(world) == 0
+    refused = [e for e in world.events() if e.code == "server.request.refused"][-1]
+    assert refused.actor == "log-source:pg-prod"
+    assert refused.resource == "log-source:bastion-ssh"
+    assert any("pg-prod" in a.get("text", "") for a in world.alerts())
 
 
 def test_a_revoked_token_is_refused(world: World) -> None:

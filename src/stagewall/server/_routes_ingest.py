@@ -39,6 +39,7 @@ from stagewall.identity.tokens import TOKEN_PREFIX
 from stagewall.monitoring.pipeline import IngestContext, IngestReport, ingest_lines
 from stagewall.monitoring.tokens import resolve_ingest_token
 from stagewall.server._auth import guard, source_address
+from stagewall.server._events import REQUEST_REFUSED
 from stagewall.server._state import ServerState
 from stagewall.server.authz import allowed
 
@@ -142,6 +143,17 @@ class IngestEndpoint:
                 self._ctx = None
 
 
+def _source_actor(request: Request, state: ServerState, source: str, token_id: str) -> Actor:
+    return Actor(
+        principal=f"log-source:{source}",
+        classes=frozenset({ActorClass.LOG_SOURCE}),
+        method=LoginMethod.INGEST_TOKEN,
+        session_id=token_id,
+        source_address=source_address(request, state),
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
 def _ingest_actor(state: ServerState, request: Request, source: str) -> Actor:
     header = request.headers.get("authorization", "")
     secret = header[7:].strip() if header[:7].lower() == "bearer " else ""
@@ -158,22 +170,27 @@ def _ingest_actor(state: ServerState, request: Request, source: str) -> Actor:
             else "the ingest token is unknown or revoked"
         )
     if source != token.source:
-        raise IngestSourceMismatch(
+        message = (
             f"ingest token {token.id} is for log source {token.source!r}, not {source[:128]!r}"
         )
+        # A shipper's token aimed at another source is how a compromised shipper would
+        # forge someone else's log: recorded and alerted, not only refused.
+        with acting(_source_actor(request, state, token.source, token.id)):
+            state.ctx.refuse(
+                REQUEST_REFUSED.code,
+                f"log-source:{token.source}",
+                message,
+                resource=f"log-source:{source[:128]}",
+                details={"ingest_credential": token.id, "route": ROUTE},
+                loud=True,
+            )
+        raise IngestSourceMismatch(message)
     if source not in state.estate.monitoring.sources:
         raise IngestSourceMismatch(
             f"log source {source!r} of ingest token {token.id} is no longer declared "
             "in stagewall.yaml"
         )
-    actor = Actor(
-        principal=f"log-source:{source}",
-        classes=frozenset({ActorClass.LOG_SOURCE}),
-        method=LoginMethod.INGEST_TOKEN,
-        session_id=token.id,
-        source_address=source_address(request, state),
-        user_agent=request.headers.get("user-agent"),
-    )
+    actor = _source_actor(request, state, source, token.id)
     if not allowed(ROUTE, actor.classes):  # the table stays the one gate
         raise IngestSourceMismatch(f"log sources may not call {ROUTE}")
     return actor
