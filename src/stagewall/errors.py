@@ -285,6 +285,10 @@ class IngestRateLimited(RateLimited):
     code = "SW883"
     default_hint = "slow down, or send more lines per request (see Retry-After)"
 
+    def __init__(self, message: str, *, retry_after: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after  # whole seconds, for the Retry-After header
+
 
 class IngestTokenUnknown(MonitoringError):
     """No ingest token has this id (or it is already revoked)."""

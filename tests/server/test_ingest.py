@@ -166,6 +166,7 @@ def test_a_token_over_its_rate_is_told_to_wait(world: World) -> None:
     res = _post(world, "bastion-ssh", token, SSH[0])
     assert res.status_code == 429, res.text
     assert res.json()["code"] == "SW883"
+    assert int(res.headers["retry-after"]) >= 1
     assert _stored(world) == 2
     # another source's token has its own budget
     other = _token(world, "pg-prod")

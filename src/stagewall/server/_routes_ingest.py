@@ -13,6 +13,7 @@ and an ingest token anywhere else.
 # No "from __future__ import annotations": FastAPI evaluates the route annotations.
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -126,7 +127,8 @@ class IngestEndpoint:
                 raise IngestRateLimited(
                     f"ingest token {token_id} is over its rate "
                     f"({lim.requests_per_second:g} requests/s, {lim.lines_per_second:g} lines/s); "
-                    f"retry in {wait:.1f}s"
+                    f"retry in {wait:.1f}s",
+                    retry_after=max(1, math.ceil(wait)),
                 )
             requests.level -= 1
 
