@@ -47,6 +47,15 @@ def _timed(fn: Any) -> tuple[Any, float, float]:
     return out, time.perf_counter() - w0, time.process_time() - c0
 
 
+def _feed(ctx: IngestContext, by_source: dict[str, list[str]]) -> int:
+    """Each source's lines in the CLI's batches; the number of events stored."""
+    events = 0
+    for src, lines in by_source.items():
+        for i in range(0, len(lines), CHUNK):
+            events += ingest_lines(src, lines[i : i + CHUNK], ctx).events
+    return events
+
+
 def _pg_backends_cpu(store: Store) -> float:
     """CPU seconds (user + system) used so far by this database's backends (Linux /proc)."""
     from sqlalchemy import text
@@ -73,14 +82,7 @@ def _sustained_pg(
     ctx = IngestContext(estate, store, grants=GrantIndex(grants), year=2026)
     before = _pg_backends_cpu(ctx.store)
 
-    def run() -> int:
-        events = 0
-        for src, lines in by_source.items():
-            for i in range(0, len(lines), CHUNK):
-                events += ingest_lines(src, lines[i : i + CHUNK], ctx).events
-        return events
-
-    n, wall, cpu = _timed(run)
+    n, wall, cpu = _timed(lambda: _feed(ctx, by_source))
     backend = _pg_backends_cpu(ctx.store) - before
     ctx.close()
     store.dispose()
@@ -172,14 +174,7 @@ def main() -> None:
         store2.migrate()
         ctx2 = IngestContext(estate, store2, grants=GrantIndex(month.grants), year=2026)
 
-        def sustained() -> int:
-            events = 0
-            for src, lines in by_source.items():
-                for i in range(0, len(lines), CHUNK):
-                    events += ingest_lines(src, lines[i : i + CHUNK], ctx2).events
-            return events
-
-        n_sus, sus_wall, sus_cpu = _timed(sustained)
+        n_sus, sus_wall, sus_cpu = _timed(lambda: _feed(ctx2, by_source))
         ctx2.close()
         store2.dispose()
 
