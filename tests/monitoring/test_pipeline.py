@@ -273,3 +273,18 @@ def test_a_grant_approved_after_the_context_started_is_seen(store: Store) -> Non
             )
         )
     assert ingest_lines("pg", login("alice"), ctx).findings == []
+
+
+def test_a_context_keeps_one_connection_between_batches_and_releases_it(
+    estate: Estate, store: Store
+) -> None:
+    # Opening and closing a SQLite connection per batch checkpointed and fsynced the
+    # WAL every time (most of ingest's wall time); a follower keeps one.
+    with IngestContext(estate, store, grants=GrantIndex(())) as ctx:
+        pool = ctx.store.engine.pool
+        for pid in range(1, 4):
+            assert ingest_lines("pg", login("alice", pid=pid), ctx).events == 1
+        assert pool.checkedin() == 1  # type: ignore[attr-defined]
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert pool.checkedin() == 0  # type: ignore[attr-defined]
+    assert MonitorLog(store).verify_anchored().size == 3
