@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -288,3 +289,19 @@ def test_a_context_keeps_one_connection_between_batches_and_releases_it(
         assert pool.checkedout() == 0  # type: ignore[attr-defined]
     assert pool.checkedin() == 0  # type: ignore[attr-defined]
     assert MonitorLog(store).verify_anchored().size == 3
+
+
+def test_undecodable_bytes_in_a_line_neither_stop_ingest_nor_reach_the_log(
+    estate: Estate, store: Store
+) -> None:
+    # A user name with invalid UTF-8 (which a client can make a database log) once
+    # failed the store write, and with it the whole batch and the follower.
+    raw = b'2026-12-01 09:00:00.000 UTC [9] FATAL:  password authentication failed for user "\xff\xfeadmin"'
+    line = raw.decode("utf-8", "surrogateescape")
+    with IngestContext(estate, store, grants=GrantIndex(())) as ctx:
+        report = ingest_lines("pg", [line, *login("alice")], ctx)
+    assert (report.events, report.malformed) == (2, 0)
+    doc = MonitorLog(store).documents()[0]
+    assert doc["user"]["name"] == "\ufffd\ufffdadmin"
+    assert doc["unmapped"]["raw_sha256"] == hashlib.sha256(raw).hexdigest()
+    assert MonitorLog(store).verify_anchored().size == 2

@@ -136,6 +136,21 @@ def test_malformed_lines_are_counted_and_numbered_within_the_body(world: World) 
     assert again.json()["malformed_samples"][0]["line"] == 1
 
 
+def test_undecodable_bytes_and_deep_json_get_no_5xx(world: World) -> None:
+    token = _token(world, "bastion-ssh")
+    burst = b"".join(
+        b"Dec  5 02:41:%02d bastion sshd[%d]: Failed password for invalid user \xff\xfe "
+        b"from 203.0.113.7 port 22234 ssh2\n" % (i, 100 + i)
+        for i in range(25)
+    )
+    res = _post(world, "bastion-ssh", token, burst)
+    assert res.status_code == 200, res.text
+    assert res.json()["events"] == 25
+    assert [f["rule"] for f in res.json()["findings"]] == ["failed_login_burst"]
+    deep = _post(world, "bastion-ssh", token, "[" * 100_000, **{"Content-Type": "application/json"})
+    assert deep.status_code == 400, deep.text
+
+
 def test_a_json_body_of_events_or_lines(world: World) -> None:
     token = _token(world, "gh")
     events = [

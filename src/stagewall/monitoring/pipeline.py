@@ -294,8 +294,9 @@ def _ingest(
             line_no += 1
             report.lines += 1
             text = line.rstrip("\r\n")
+            seen = text if text.isascii() else _valid_text(text)
             try:
-                events = parser.feed(text)
+                events = parser.feed(seen)
             except LineError as exc:
                 bad(str(exc))
                 continue
@@ -322,6 +323,21 @@ def _ingest(
         ctx.record(conn, report)
         ctx.save_state(conn)
     return report
+
+
+def _valid_text(text: str) -> str:
+    """``text`` with undecodable bytes (surrogate escapes) as U+FFFD.
+
+    Files are read with ``surrogateescape`` so that the raw hash covers the bytes as
+    they were; the parsed fields must be valid Unicode, or a single bad byte in a
+    user name (which an attacker can put into a database's log) would stop the
+    store write and with it the follower.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text
 
 
 def check_gaps(ctx: IngestContext, now: float | None = None) -> list[Finding]:

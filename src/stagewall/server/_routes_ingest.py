@@ -220,7 +220,7 @@ def body_lines(body: bytes, content_type: str) -> list[str]:
     if content_type.split(";", 1)[0].strip().lower() == "application/json":
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise MonitoringError(
                 "the body is declared application/json but is not valid JSON",
                 hint="send a JSON array of lines or events, or send plain lines as text/plain",
