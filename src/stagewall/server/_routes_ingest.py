@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -50,6 +51,7 @@ LINES_PER_SECOND = 50_000.0  # per token, sustained
 LINE_BURST = 200_000.0  # per token, at once
 REQUESTS_PER_SECOND = 20.0
 REQUEST_BURST = 40.0
+MAX_CONCURRENT = 2  # posts read and ingested at once (the others wait, holding no thread)
 
 
 class _Bucket:
@@ -248,6 +250,7 @@ def _answer(report: IngestReport) -> dict[str, Any]:
 
 def register(r: FastAPI, state: ServerState) -> IngestEndpoint:
     endpoint = IngestEndpoint(state)
+    concurrent = anyio.Semaphore(MAX_CONCURRENT)
 
     def authenticated(request: Request, source: str) -> Actor:
         return _ingest_actor(state, request, source)
@@ -259,16 +262,22 @@ def register(r: FastAPI, state: ServerState) -> IngestEndpoint:
         actor: Annotated[Actor, Depends(authenticated)],
     ) -> JSONResponse:
         endpoint.admit(actor.session_id)
-        body = await _read_body(request, endpoint.limits.max_body)
-        lines = body_lines(body, request.headers.get("content-type", ""))
-        endpoint.spend(actor.session_id, len(lines))
         origin = {"via": "api", "ingest_credential": actor.session_id}
+        # Ingestion is serialised on one context anyway; the bound keeps waiting posts
+        # from holding request threads or many bodies in memory at once.
+        async with concurrent:
+            body = await _read_body(request, endpoint.limits.max_body)
+            lines = body_lines(body, request.headers.get("content-type", ""))
+            del body
+            endpoint.spend(actor.session_id, len(lines))
 
-        def run() -> IngestReport:
-            with acting(actor):
-                return ingest_lines(source, lines, endpoint.context(), final=True, origin=origin)
+            def run() -> IngestReport:
+                with acting(actor):
+                    return ingest_lines(
+                        source, lines, endpoint.context(), final=True, origin=origin
+                    )
 
-        report = await run_in_threadpool(run)
+            report = await run_in_threadpool(run)
         return JSONResponse(_answer(report))
 
     return endpoint
