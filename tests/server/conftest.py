@@ -82,7 +82,7 @@ roles:
     max_duration: 8h
 monitoring:
   sources:
-    pg-prod: {{type: postgresql, resource: prod-db}}
+    pg-prod: {{type: postgresql, resource: prod-db, max_gap: 1h}}
     bastion-ssh: {{type: sshd}}
     gh: {{type: github}}
 alerts:

@@ -7,6 +7,8 @@ The operator makes tokens on the server host (the library call behind
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -149,6 +151,24 @@ def test_undecodable_bytes_and_deep_json_get_no_5xx(world: World) -> None:
     assert [f["rule"] for f in res.json()["findings"]] == ["failed_login_burst"]
     deep = _post(world, "bastion-ssh", token, "[" * 100_000, **{"Content-Type": "application/json"})
     assert deep.status_code == 400, deep.text
+
+
+def test_a_source_that_stops_posting_is_reported_by_the_server(world: World) -> None:
+    token = _token(world, "pg-prod")
+    two_hours_ago = time.time() - 7200
+    stamp = datetime.fromtimestamp(two_hours_ago, UTC).strftime("%Y-%m-%d %H:%M:%S.000 UTC")
+    line = (
+        f'{{"timestamp":"{stamp}","pid":7,"error_severity":"LOG",'
+        '"message":"connection authorized: user=alice database=app","remote_host":"10.0.0.5"}'
+    )
+    assert _post(world, "pg-prod", token, line).json()["events"] == 1
+    endpoint = world.app.state.ingest
+    assert endpoint.check_gaps(now=two_hours_ago + 60) == []  # within max_gap
+    found = endpoint.check_gaps()
+    assert [f.rule for f in found] == ["log_source_gap"] and found[0].source == "pg-prod"
+    assert endpoint.check_gaps() == []  # one alert per silence
+    assert any(e.code == "monitoring.finding.created" for e in world.events())
+    assert any("pg-prod" in a.get("text", "") for a in world.alerts())
 
 
 def test_a_json_body_of_events_or_lines(world: World) -> None:

@@ -13,6 +13,7 @@ and an ingest token anywhere else.
 # No "from __future__ import annotations": FastAPI evaluates the route annotations.
 
 import json
+import logging
 import math
 import threading
 import time
@@ -34,16 +35,20 @@ from stagewall.errors import (
     IngestSourceMismatch,
     IngestTokenInvalid,
     MonitoringError,
+    StagewallError,
 )
 from stagewall.estate import Estate
 from stagewall.identity.actor import Actor, ActorClass, LoginMethod, acting
 from stagewall.identity.tokens import TOKEN_PREFIX
-from stagewall.monitoring.pipeline import IngestContext, IngestReport, ingest_lines
+from stagewall.monitoring.detect import Finding
+from stagewall.monitoring.pipeline import IngestContext, IngestReport, check_gaps, ingest_lines
 from stagewall.monitoring.tokens import resolve_ingest_token
 from stagewall.server._auth import guard, source_address
 from stagewall.server._events import REQUEST_REFUSED
 from stagewall.server._state import ServerState
 from stagewall.server.authz import allowed
+
+_log = logging.getLogger(__name__)
 
 ROUTE = "monitoring.ingest"
 MAX_BODY = 8 << 20  # bytes per request
@@ -51,6 +56,7 @@ LINES_PER_SECOND = 50_000.0  # per token, sustained
 LINE_BURST = 200_000.0  # per token, at once
 REQUESTS_PER_SECOND = 20.0
 REQUEST_BURST = 40.0
+GAP_CHECK_EVERY = 60.0  # seconds between checks for silent sources (leader only)
 MAX_CONCURRENT = 2  # posts read and ingested at once (the others wait, holding no thread)
 
 
@@ -89,6 +95,8 @@ class IngestEndpoint:
     _estate: Estate | None = None
     _buckets: dict[str, tuple[_Bucket, _Bucket]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
 
     def context(self) -> IngestContext:
         """The ingest context of the current estate (rebuilt when stagewall.yaml changes)."""
@@ -140,7 +148,38 @@ class IngestEndpoint:
             if pair is not None:
                 pair[1].level -= lines
 
+    def check_gaps(self, now: float | None = None) -> list[Finding]:
+        """Record and alert ``log_source_gap`` for every posting source silent too long."""
+        if not any(s.max_gap for s in self.state.estate.monitoring.sources.values()):
+            return []
+        return check_gaps(self.context(), now)
+
+    def start(self) -> None:
+        """Check for silent sources every minute while this instance leads the sweeper.
+
+        A shipper that stops posting (killed, cut off) sends no line that could reveal
+        the gap; this check does.
+        """
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="stagewall-gaps", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(GAP_CHECK_EVERY):
+            if not self.state.sweep.leader:
+                continue
+            try:
+                self.check_gaps()
+            except StagewallError as exc:
+                _log.error("the log gap check failed: %s", exc.message)
+
     def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
         with self._lock:
             if self._ctx is not None:
                 self._ctx.close()

@@ -37,6 +37,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         sweeper = Sweeper(state) if run_sweeper else None
         if sweeper is not None:
             sweeper.start()
+            ingest.start()
         try:
             yield
         finally:
