@@ -174,6 +174,8 @@ class IngestEndpoint:
                 self.check_gaps()
             except StagewallError as exc:
                 _log.error("the log gap check failed: %s", exc.message)
+            except Exception:  # a bug must not end the checks for the server's lifetime
+                _log.exception("the log gap check failed")
 
     def close(self) -> None:
         self._stop.set()
