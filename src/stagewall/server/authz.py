@@ -56,6 +56,8 @@ POLICY: dict[str, frozenset[C] | None] = {
     "evidence.checks": READERS,
     "audit.events": READERS,
     "audit.checkpoints": READERS,
+    "audit.proof": READERS,
+    "audit.bundle": READERS,
     # --- ingest ---
     # Log shippers authenticate with a per-source ingest token (swi_...), never as a
     # person; the token also fixes which source they may post (monitoring.tokens).
