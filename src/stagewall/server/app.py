@@ -20,6 +20,7 @@ from stagewall.server import (
     _routes_evidence,
     _routes_gates,
     _routes_identity,
+    _routes_ingest,
     _routes_reviews,
     _routes_segmentation,
 )
@@ -36,11 +37,13 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         sweeper = Sweeper(state) if run_sweeper else None
         if sweeper is not None:
             sweeper.start()
+            ingest.start()
         try:
             yield
         finally:
             if sweeper is not None:
                 sweeper.stop()
+            ingest.close()
 
     app = FastAPI(
         title="stagewall",
@@ -64,6 +67,8 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
     _routes_gates.register(app, state)
     _routes_segmentation.register(app, state)
     _routes_evidence.register(app, state)
+    ingest = _routes_ingest.register(app, state)
+    app.state.ingest = ingest
 
     _routes_audit.register(app, state)
 
