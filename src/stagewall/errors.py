@@ -317,6 +317,16 @@ class EvidenceError(StagewallError):
     exit_code = EXIT_USAGE
 
 
+class StoreMissing(ConfigError):
+    """A command that only reads the store found none where the estate says it is."""
+
+    code = "SW890"
+    default_hint = (
+        "run the command next to the estate file's store, pass --db URL, set STAGEWALL_DB, "
+        "or set STAGEWALL_HOME to the directory that holds stagewall.db"
+    )
+
+
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
     StagewallError,
     ConfigError,
@@ -355,4 +365,5 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     WitnessUnavailable,
     PackInvalid,
     EvidenceError,
+    StoreMissing,
 )

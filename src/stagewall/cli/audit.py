@@ -23,20 +23,13 @@ from stagewall.cli._common import config_option, db_option, echo_json, format_op
 from stagewall.errors import ChainBroken, ConfigError, IntegrityError, KeyMissing, UsageError
 from stagewall.estate.loader import load_estate_optional
 from stagewall.keys import PublicKey, load_public_key, load_signing_key
-from stagewall.paths import configured_store_url, home
+from stagewall.paths import existing_store_url
 from stagewall.store import open_store
 
 
 def _log(db: str | None) -> AuditLog:
     """The audit log of an existing store; never creates an empty store to read from."""
-    url = configured_store_url(db)
-    if url is None:
-        raise ConfigError(
-            f"there is no audit log here: no store at {home() / 'stagewall.db'}",
-            hint="pass --db URL, set STAGEWALL_DB, or set STAGEWALL_HOME to the "
-            "directory that holds stagewall.db",
-        )
-    return AuditLog(open_store(url))
+    return AuditLog(open_store(existing_store_url(db)))
 
 
 def _remote(server: str | None, db: str | None) -> Client | None:

@@ -4,27 +4,26 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stagewall import __version__
-from stagewall.audit import AuditLog
 from stagewall.errors import StagewallError
-from stagewall.identity.actor import Actor
 from stagewall.server import (
     _problems,
     _routes_access,
     _routes_audit,
+    _routes_evidence,
     _routes_gates,
     _routes_identity,
     _routes_ingest,
     _routes_reviews,
+    _routes_segmentation,
 )
-from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
 from stagewall.server.authz import POLICY
 from stagewall.server.sweeper import Sweeper, health
@@ -66,25 +65,12 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
     _routes_access.register(app, state)
     _routes_reviews.register(app, state)
     _routes_gates.register(app, state)
+    _routes_segmentation.register(app, state)
+    _routes_evidence.register(app, state)
     ingest = _routes_ingest.register(app, state)
     app.state.ingest = ingest
 
     _routes_audit.register(app, state)
-
-    @app.get("/api/v1/evidence/checks", name="evidence.checks")
-    def evidence_checks(
-        actor: Annotated[Actor, Depends(guard(state, "evidence.checks"))],
-    ) -> dict[str, Any]:
-        """Every control check computed now from the store, the log and the estate."""
-        from stagewall.evidence import EvidenceInputs, evaluate, make_window
-
-        inputs = EvidenceInputs(
-            store=state.ctx.store,
-            audit=AuditLog(state.ctx.store, home=state.home),
-            estate=state.estate,
-            window=make_window(None, state.now()),
-        )
-        return evaluate(inputs).to_json()
 
     _check_policy(app)
     return app

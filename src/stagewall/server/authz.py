@@ -58,6 +58,12 @@ POLICY: dict[str, frozenset[C] | None] = {
     "audit.checkpoints": READERS,
     "audit.proof": READERS,
     "audit.bundle": READERS,
+    # --- paths ---
+    "segmentation.probe": frozenset({C.INTERNAL, C.ADMIN, C.PIPELINE}),
+    # --- evidence2 ---
+    "evidence.answers": READERS,
+    # the pack holds every production grant and review decision: auditors and admins
+    "evidence.pack": frozenset({C.AUDITOR, C.ADMIN}),
     # --- ingest ---
     # Log shippers authenticate with a per-source ingest token (swi_...), never as a
     # person; the token also fixes which source they may post (monitoring.tokens).
