@@ -264,6 +264,10 @@ ESTATE_EXTRA_BAD = "    web: {type: sshd, resource: nope}\n"
 def test_a_grant_approved_after_the_context_started_is_seen(store: Store) -> None:
     estate = make_estate()
     ctx = IngestContext(estate, store)  # a long-running server's context
+    assert ingest_lines("pg", login("bob", pid=7), ctx).events == 1
+    before = ctx.index
+    ingest_lines("pg", login("bob", pid=8), ctx)
+    assert ctx.index is before  # no grant changed: the index and its caches stay
     with store.transaction() as conn:
         conn.execute(
             text(
@@ -274,6 +278,17 @@ def test_a_grant_approved_after_the_context_started_is_seen(store: Store) -> Non
             )
         )
     assert ingest_lines("pg", login("alice"), ctx).findings == []
+    assert ctx.index is not before
+    # a revocation (an earlier end for the same grant) is seen too
+    with store.transaction() as conn:
+        conn.execute(
+            text(
+                "UPDATE access_grants SET revoked_at = '2026-12-01T08:58:00.000000Z' WHERE id = 'g2'"
+            )
+        )
+    found = ingest_lines("pg", login("alice", pid=9), ctx).findings
+    assert [f.rule for f in found] == ["production_login_without_grant"]
+    ctx.close()
 
 
 def test_a_context_keeps_one_connection_between_batches_and_releases_it(

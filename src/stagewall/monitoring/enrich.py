@@ -62,6 +62,12 @@ class GrantIndex:
             items.sort(key=lambda w: w.start)
             self._starts[key] = [w.start for w in items]
         self.logins = dict(logins or {})
+        # Equal exactly for equal grant sets (windows and issued logins), in any order:
+        # compared by value, not by a hash, so a revoked grant can never look unchanged.
+        self.fingerprint: tuple[frozenset[GrantWindow], frozenset[tuple[str, str]]] = (
+            frozenset(w for items in self._by.values() for w in items),
+            frozenset(self.logins.items()),
+        )
 
     def active(self, principal: str, environment: str, resource: str, t: float) -> bool:
         items = self._by.get((principal, environment))

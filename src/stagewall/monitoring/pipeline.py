@@ -146,8 +146,11 @@ class IngestContext:
         self.close()
 
     def refresh_grants(self) -> None:
+        """Re-read grants; the index (and its caches) is rebuilt only when they changed."""
         if self._live_grants:
-            self.index = EstateIndex(self.estate, GrantIndex.from_store(self.store, self.estate))
+            grants = GrantIndex.from_store(self.store, self.estate)
+            if grants.fingerprint != self.index.grants.fingerprint:
+                self.index = EstateIndex(self.estate, grants)
 
     def source(self, name: str) -> MonitoringSource:
         src = self.estate.monitoring.sources.get(name)
