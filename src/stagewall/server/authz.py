@@ -56,6 +56,12 @@ POLICY: dict[str, frozenset[C] | None] = {
     "evidence.checks": READERS,
     "audit.events": READERS,
     "audit.checkpoints": READERS,
+    # --- identity ---
+    "mfa.webauthn.registration.options": PEOPLE,
+    "mfa.webauthn.register": PEOPLE,
+    "mfa.webauthn.list": PEOPLE,
+    "mfa.webauthn.assertion.options": PEOPLE,
+    "step_up": PEOPLE,
 }
 
 
