@@ -21,6 +21,7 @@ from stagewall.server import (
     _routes_gates,
     _routes_identity,
     _routes_mfa,
+    _routes_oidc,
     _routes_reviews,
 )
 from stagewall.server._auth import guard
@@ -61,6 +62,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
 
     _routes_identity.register(app, state)
     _routes_mfa.register(app, state)
+    _routes_oidc.register(app, state)
     _routes_access.register(app, state)
     _routes_reviews.register(app, state)
     _routes_gates.register(app, state)

@@ -62,6 +62,8 @@ POLICY: dict[str, frozenset[C] | None] = {
     "mfa.webauthn.list": PEOPLE,
     "mfa.webauthn.assertion.options": PEOPLE,
     "step_up": PEOPLE,
+    "oidc.login": None,
+    "oidc.callback": None,
 }
 
 
