@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert
 
 from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import (
@@ -31,6 +31,7 @@ from stagewall.estate import Estate
 from stagewall.estate.models import OidcLoginSettings, ServerSettings
 from stagewall.identity import _events as ev
 from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse, same
+from stagewall.identity._once import take_once
 from stagewall.identity._tables import identity_oidc_logins
 from stagewall.identity.accounts import record_failure, throttle
 from stagewall.identity.oidc import LoginStart, OidcRelyingParty, OidcSettings, principal_for
@@ -191,19 +192,8 @@ def _take(store: Store, state: str, binding: str, now: datetime) -> LoginStart:
     """Burn the stored login this callback's ``state`` names; refuse anything else."""
     if not state or len(state) > 512:
         raise OidcLoginRefused("the callback carries no valid state")
-    with store.transaction() as conn:
-        row = conn.execute(
-            select(identity_oidc_logins).where(identity_oidc_logins.c.state_hash == digest(state))
-        ).first()
-        burned = 0
-        if row is not None:
-            burned = conn.execute(
-                update(identity_oidc_logins)
-                .where(identity_oidc_logins.c.id == row.id)
-                .where(identity_oidc_logins.c.used_at.is_(None))
-                .values(used_at=fmt(now))
-            ).rowcount
-    if row is None or burned != 1:
+    row = take_once(store, identity_oidc_logins, "state_hash", digest(state), now)
+    if row is None:
         raise OidcLoginRefused(
             "the state does not match a login started here, or that login was already "
             "finished (a forged, replayed or foreign callback)"

@@ -33,6 +33,7 @@ from stagewall.errors import (
 from stagewall.estate.models import ServerSettings, WebauthnSettings
 from stagewall.identity import webauthn as wa
 from stagewall.identity._codes import fmt, new_id, parse
+from stagewall.identity._once import take_once
 from stagewall.identity._tables import (
     identity_webauthn_challenges,
     identity_webauthn_credentials,
@@ -188,29 +189,16 @@ def _consume_challenge(
     """Burn the challenge this response answers; refuse unknown, used, expired, foreign ones."""
     challenge = _challenge_of(response_json)
     wanted = hashlib.sha256(challenge).hexdigest() if challenge else ""
-    with store.transaction() as conn:
-        row = conn.execute(
-            select(identity_webauthn_challenges).where(
-                identity_webauthn_challenges.c.challenge_hash == wanted
-            )
-        ).first()
-        ok = (
-            row is not None
-            and row.purpose == purpose
-            and row.principal == principal
-            and row.session_id == session_id
-            and row.used_at is None
-            and parse(row.expires_at) > now
-        )
-        burned = 0
-        if row is not None:
-            burned = conn.execute(
-                update(identity_webauthn_challenges)
-                .where(identity_webauthn_challenges.c.id == row.id)
-                .where(identity_webauthn_challenges.c.used_at.is_(None))
-                .values(used_at=fmt(now))
-            ).rowcount
-    if not ok or burned != 1 or row is None:
+    # Burned whatever follows: a wrong response costs the challenge.
+    row = take_once(store, identity_webauthn_challenges, "challenge_hash", wanted, now)
+    ok = (
+        row is not None
+        and row.purpose == purpose
+        and row.principal == principal
+        and row.session_id == session_id
+        and parse(row.expires_at) > now
+    )
+    if not ok or row is None:
         raise error(
             "the passkey response answers no open challenge of this session "
             "(unknown, already used, expired, or issued to another login)"
