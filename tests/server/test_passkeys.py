@@ -147,6 +147,8 @@ def test_a_sign_count_that_goes_backwards_is_refused(world: World, trio: dict[st
     assert res.status_code == 403
     assert res.json()["code"] == "SW842"
     assert "cloned" in res.json()["detail"]
+    alerts = [a for a in world.alerts() if a["kind"] == "identity.passkey.cloned"]
+    assert len(alerts) == 1 and "'bob'" in alerts[0]["text"]
 
 
 def test_the_step_up_window_serves_a_batch_then_expires(
@@ -306,3 +308,26 @@ def test_a_factor_reset_removes_passkeys_and_windows(world: World, trio: dict[st
     from stagewall.identity import passkeys
 
     assert passkeys.list_passkeys(world.state.ctx.store, "bob") == []
+
+
+def test_an_enrolment_only_login_cannot_register_a_passkey(world: World) -> None:
+    """A password-only login (after a factor reset) may enrol TOTP, nothing else."""
+    from stagewall.identity.actor import LoginMethod
+    from stagewall.identity.tokens import TokenKind, issue_token
+
+    world.onboard("bob")
+    enrol = issue_token(
+        world.state.ctx.store,
+        "bob",
+        kind=TokenKind.ENROL,
+        method=LoginMethod.LOCAL,
+        now=world.clock(),
+    )
+    headers = {"Authorization": f"Bearer {enrol.secret}"}
+    for path in (
+        "/api/v1/mfa/webauthn/registration/options",
+        "/api/v1/mfa/webauthn/assertion/options",
+        "/api/v1/step-up",
+    ):
+        res = world.client.post(path, json={}, headers=headers)
+        assert res.status_code == 403 and "no second factor yet" in res.json()["detail"], path

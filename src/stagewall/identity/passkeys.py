@@ -405,7 +405,7 @@ def verify_assertion(
         cloned = "counter" in exc.message
         _refuse(store, principal, "signature counter regressed" if cloned else "bad", purpose)
         if cloned:
-            raise AuthenticatorCloned(exc.message) from None
+            raise AuthenticatorCloned(f"passkey {row.id} of {principal!r}: {exc.message}") from None
         raise StepUpRefused(exc.message, hint=exc.hint) from None
     with store.transaction() as conn:
         done = conn.execute(
@@ -428,7 +428,9 @@ def verify_assertion(
             )
     if done != 1:
         _refuse(store, principal, "signature counter raced", purpose)
-        raise AuthenticatorCloned("the passkey was used twice at once; the second use is refused")
+        raise AuthenticatorCloned(
+            f"passkey {row.id} of {principal!r} was used twice at once; the second use is refused"
+        )
     return str(row.id)
 
 

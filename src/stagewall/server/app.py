@@ -6,14 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stagewall import __version__
+from stagewall.alerts import Alert, Severity
 from stagewall.audit import AuditLog
-from stagewall.errors import StagewallError
+from stagewall.errors import AuthenticatorCloned, StagewallError
 from stagewall.identity.actor import Actor
 from stagewall.server import (
     _problems,
@@ -53,6 +54,21 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_exception_handler(StagewallError, _problems.on_stagewall_error)
+
+    async def on_cloned(request: Request, exc: Exception) -> Response:
+        # A signature counter that went backwards: refuse (below) and alert at once.
+        state.ctx.alert(
+            Alert(
+                kind="identity.passkey.cloned",
+                title="a passkey's signature counter went backwards",
+                text=f"{exc}. Reset the principal's factors and investigate.",
+                severity=Severity.CRITICAL,
+                details={"path": request.url.path},
+            )
+        )
+        return await _problems.on_stagewall_error(request, exc)
+
+    app.add_exception_handler(AuthenticatorCloned, on_cloned)
     app.add_exception_handler(RequestValidationError, _problems.on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _problems.on_http_error)
 
