@@ -331,3 +331,21 @@ def test_an_enrolment_only_login_cannot_register_a_passkey(world: World) -> None
     ):
         res = world.client.post(path, json={}, headers=headers)
         assert res.status_code == 403 and "no second factor yet" in res.json()["detail"], path
+
+
+def test_totp_cannot_be_added_next_to_a_passkey_without_it(
+    world: World, trio: dict[str, Person]
+) -> None:
+    """A passkey-only person (TOTP reset): a stolen session cannot enrol the thief's TOTP."""
+    bob = trio["bob"]
+    key = SoftAuthenticator()
+    _register(bob, key)
+    with world.state.ctx.store.transaction() as conn:
+        from stagewall.mfa._tables import mfa_enrolments
+
+        conn.execute(mfa_enrolments.delete().where(mfa_enrolments.c.principal == "bob"))
+    res = bob.post("/api/v1/mfa/totp")
+    assert res.status_code == 403 and res.json()["code"] == "SW721"
+    res = bob.post("/api/v1/mfa/totp", {"webauthn": _assertion(bob, key)})
+    assert res.status_code == 200, res.text
+    assert res.json()["totp_secret"]
