@@ -19,6 +19,7 @@ from stagewall.identity.actor import Actor
 from stagewall.server import (
     _problems,
     _routes_access,
+    _routes_audit,
     _routes_gates,
     _routes_identity,
     _routes_mfa,
@@ -83,37 +84,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
     _routes_reviews.register(app, state)
     _routes_gates.register(app, state)
 
-    log = AuditLog(state.ctx.store, home=state.home)
-
-    @app.get("/api/v1/audit/events", name="audit.events")
-    def audit_events(
-        actor: Annotated[Actor, Depends(guard(state, "audit.events"))],
-        start: int = 0,
-        limit: int = 100,
-    ) -> list[dict[str, Any]]:
-        limit = max(1, min(limit, 1000))
-        return [
-            {
-                "index": e.index,
-                "time": e.time,
-                "code": e.code,
-                "status": e.status.value,
-                "actor": e.actor,
-                "resource": e.resource,
-                "message": e.message,
-                "details": dict(e.details),
-            }
-            for e in log.events(max(start, 0), limit)
-        ]
-
-    @app.get("/api/v1/audit/checkpoints", name="audit.checkpoints")
-    def audit_checkpoints(
-        actor: Annotated[Actor, Depends(guard(state, "audit.checkpoints"))],
-    ) -> list[dict[str, Any]]:
-        return [
-            {"size": c.size, "root": c.root.hex(), "created_at": c.created, "note": c.note}
-            for c in log.checkpoints()
-        ]
+    _routes_audit.register(app, state)
 
     @app.get("/api/v1/evidence/checks", name="evidence.checks")
     def evidence_checks(

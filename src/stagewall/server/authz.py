@@ -56,6 +56,8 @@ POLICY: dict[str, frozenset[C] | None] = {
     "evidence.checks": READERS,
     "audit.events": READERS,
     "audit.checkpoints": READERS,
+    "audit.proof": READERS,
+    "audit.bundle": READERS,
     # --- identity ---
     "mfa.webauthn.registration.options": PEOPLE,
     "mfa.webauthn.register": PEOPLE,
