@@ -349,3 +349,44 @@ def test_totp_cannot_be_added_next_to_a_passkey_without_it(
     res = bob.post("/api/v1/mfa/totp", {"webauthn": _assertion(bob, key)})
     assert res.status_code == 200, res.text
     assert res.json()["totp_secret"]
+
+
+def test_an_owner_removes_a_passkey_with_step_up_but_not_the_last_factor(
+    world: World, trio: dict[str, Person]
+) -> None:
+    bob, carol = trio["bob"], trio["carol"]
+    first, second = SoftAuthenticator(), SoftAuthenticator()
+    one = _register(bob, first, "one")["id"]
+    two = _register(bob, second, "two")["id"]
+    # Without step-up: refused. Someone else's passkey id: not found for them.
+    res = world.client.request(
+        "DELETE", f"/api/v1/mfa/webauthn/credentials/{one}", headers=bob.headers()
+    )
+    assert res.status_code == 403 and res.json()["code"] == "SW721"
+    res = world.client.request(
+        "DELETE",
+        f"/api/v1/mfa/webauthn/credentials/{one}",
+        json={"otp": carol.otp()},
+        headers=carol.headers(),
+    )
+    assert res.status_code == 400 and "no passkey" in res.json()["detail"]
+    res = world.client.request(
+        "DELETE",
+        f"/api/v1/mfa/webauthn/credentials/{one}",
+        json={"webauthn": _assertion(bob, second)},
+        headers=bob.headers(),
+    )
+    assert res.status_code == 204, res.text
+    assert [k["id"] for k in bob.get("/api/v1/mfa/webauthn/credentials").json()] == [two]
+    # With TOTP gone, the last passkey is bob's only factor and stays.
+    with world.state.ctx.store.transaction() as conn:
+        from stagewall.mfa._tables import mfa_enrolments
+
+        conn.execute(mfa_enrolments.delete().where(mfa_enrolments.c.principal == "bob"))
+    res = world.client.request(
+        "DELETE",
+        f"/api/v1/mfa/webauthn/credentials/{two}",
+        json={"webauthn": _assertion(bob, second)},
+        headers=bob.headers(),
+    )
+    assert res.status_code == 403 and res.json()["code"] == "SW843"

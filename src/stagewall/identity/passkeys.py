@@ -56,6 +56,16 @@ EV_REGISTERED = register_event_type(
         "a passkey or security key was registered",
     )
 )
+EV_REMOVED = register_event_type(
+    EventType(
+        "identity.webauthn.removed",
+        3001,
+        "Account Change",
+        11,
+        "MFA Factor Disable",
+        "a passkey or security key was removed by its owner",
+    )
+)
 EV_ASSERTION = register_event_type(
     EventType(
         "identity.webauthn.assertion",
@@ -121,6 +131,39 @@ def list_passkeys(store: Store, principal: str) -> list[Passkey]:
         )
         for r in _rows(store, principal)
     ]
+
+
+def remove(store: Store, principal: str, passkey_id: str, *, keep_one: bool) -> None:
+    """Delete one of ``principal``'s own passkeys (the caller has stepped up).
+
+    ``keep_one``: refuse to remove the principal's last factor.
+    """
+    rows = _rows(store, principal)
+    mine = [r for r in rows if r.id == passkey_id]
+    if not mine:
+        raise UsageError(f"you have no passkey {passkey_id!r}")
+    if keep_one and len(rows) == 1:
+        raise FactorRegistrationRefused(
+            "this is your only second factor; register another before removing it",
+            hint="register a new passkey (or have TOTP) first",
+        )
+    with store.transaction() as conn:
+        conn.execute(
+            delete(identity_webauthn_credentials)
+            .where(identity_webauthn_credentials.c.id == passkey_id)
+            .where(identity_webauthn_credentials.c.principal == principal)
+        )
+        AuditLog(store).append(
+            AuditEvent(
+                EV_REMOVED.code,
+                Status.SUCCESS,
+                principal,
+                f"{principal} removed passkey {mine[0].name!r}",
+                resource=f"principal:{principal}",
+                details={"passkey": passkey_id, "name": mine[0].name},
+            ),
+            conn=conn,
+        )
 
 
 def remove_all(conn: Connection, principal: str) -> int:
@@ -444,6 +487,7 @@ __all__ = [
     "register",
     "registration_options",
     "relying_party",
+    "remove",
     "remove_all",
     "verify_assertion",
 ]

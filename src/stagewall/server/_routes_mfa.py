@@ -121,6 +121,29 @@ def register(r: FastAPI, state: ServerState) -> None:
     ) -> list[PasskeyOut]:
         return [PasskeyOut(**p.__dict__) for p in passkeys.list_passkeys(store, actor.principal)]
 
+    @r.delete(
+        "/api/v1/mfa/webauthn/credentials/{passkey_id}",
+        name="mfa.webauthn.remove",
+        status_code=204,
+    )
+    def remove(
+        passkey_id: str,
+        actor: Annotated[Actor, Depends(guard(state, "mfa.webauthn.remove"))],
+        body: Privileged | None = None,
+    ) -> None:
+        """Remove one of your passkeys; needs step-up; never your last second factor."""
+        step = body or Privileged()
+        with acting(actor):
+            state.ctx.step_up(
+                actor.principal, step.otp, step.webauthn, purpose=f"remove passkey {passkey_id}"
+            )
+            passkeys.remove(
+                store,
+                actor.principal,
+                passkey_id[:64],
+                keep_one=not mfa.is_enrolled(store, actor.principal),
+            )
+
     @r.post(
         "/api/v1/mfa/webauthn/assertion/options",
         name="mfa.webauthn.assertion.options",

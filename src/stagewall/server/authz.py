@@ -62,6 +62,7 @@ POLICY: dict[str, frozenset[C] | None] = {
     "mfa.webauthn.registration.options": PEOPLE,
     "mfa.webauthn.register": PEOPLE,
     "mfa.webauthn.list": PEOPLE,
+    "mfa.webauthn.remove": PEOPLE,
     "mfa.webauthn.assertion.options": PEOPLE,
     "step_up": PEOPLE,
     "oidc.login": None,
