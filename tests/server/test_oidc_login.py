@@ -203,3 +203,62 @@ def test_failed_callbacks_are_rate_limited_per_address(oidc_world: World) -> Non
     res = _callback(world, {"code": "c", "state": "forged-6"})
     assert res.status_code == 429, res.text
     assert len([e for e in _logins(world) if e.status.value == "Failure"]) == 5
+
+
+def test_an_oidc_person_signs_in_a_terminal_with_step_up(
+    oidc_world: World,
+    oidc_provider: OidcProvider,
+    browser: httpx.Client,
+) -> None:
+    """No password: the terminal's device code is approved from the OIDC browser session."""
+    import base64
+
+    from tests.identity.softauthn import SoftAuthenticator
+
+    world = oidc_world
+    query = oidc_provider.login(browser, _start(world), "alice")
+    assert _callback(world, query).status_code == 303
+    csrf = {"X-CSRF-Token": world.client.cookies.get("stagewall_csrf") or ""}
+    code = world.client.post("/api/v1/device/code").json()
+    approve = {"user_code": code["user_code"]}
+    # alice (OIDC, no factor yet) cannot mint a terminal token without step-up.
+    res = world.client.post("/api/v1/device/approve", json=approve, headers=csrf)
+    assert res.status_code == 403 and res.json()["code"] == "SW721"
+    # She registers a passkey (her first factor: no step-up needed) and uses it.
+    key = SoftAuthenticator()
+    rp, origin = "stagewall.example.com", "https://stagewall.example.com"
+
+    def challenge(options: dict[str, Any]) -> bytes:
+        text = str(options["challenge"])
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+    opts = world.client.post(
+        "/api/v1/mfa/webauthn/registration/options", json={}, headers=csrf
+    ).json()
+    reg = key.register(challenge=challenge(opts), rp_id=rp, origin=origin)
+    res = world.client.post(
+        "/api/v1/mfa/webauthn/registration",
+        json={"credential": json.loads(reg), "name": "laptop"},
+        headers=csrf,
+    )
+    assert res.status_code == 201, res.text
+    opts = world.client.post("/api/v1/mfa/webauthn/assertion/options", headers=csrf).json()
+    assertion = json.loads(key.assert_(challenge=challenge(opts), rp_id=rp, origin=origin))
+    res = world.client.post(
+        "/api/v1/device/approve", json={**approve, "webauthn": assertion}, headers=csrf
+    )
+    assert res.status_code == 204, res.text
+    # The terminal polls and receives its own token: alice, login method oidc.
+    res = world.client.post(
+        "/api/v1/device/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "device_code": code["device_code"],
+        },
+    )
+    assert res.status_code == 200, res.text
+    token = res.json()["access_token"]
+    # A bearer header wins over the browser's cookie: this is the terminal's own token.
+    who = world.client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"}).json()
+    assert who["session"] != world.client.get("/api/v1/whoami").json()["session"]
+    assert who["principal"] == "alice" and who["method"] == "oidc"

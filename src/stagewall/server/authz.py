@@ -65,6 +65,7 @@ POLICY: dict[str, frozenset[C] | None] = {
     "mfa.webauthn.remove": PEOPLE,
     "mfa.webauthn.assertion.options": PEOPLE,
     "step_up": PEOPLE,
+    "device.approve_session": PEOPLE,
     "oidc.login": None,
     "oidc.callback": None,
 }
