@@ -113,3 +113,7 @@ def test_matrix(world: World, people: dict[str, Person]) -> None:
     assert got[("audit.events", "external developer")] == "403"
     assert got[("access.review", "approver")] == "allowed"
     assert ActorClass.PIPELINE not in (POLICY["access.review"] or frozenset())
+    for route in ("step_up", "mfa.webauthn.registration.options", "mfa.webauthn.register"):
+        assert got[(route, "anonymous")] == "401"
+        assert got[(route, "external developer")] == "allowed"  # for oneself only
+        assert ActorClass.PIPELINE not in (POLICY[route] or frozenset())

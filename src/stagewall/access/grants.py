@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
@@ -343,10 +344,14 @@ def _issuable(ctx: AccessContext, conn: Connection, grant_id: str, now: datetime
 
 
 def issue_credentials(
-    ctx: AccessContext, grant_id: str, *, holder: str, otp: str | None = None
+    ctx: AccessContext,
+    grant_id: str,
+    *,
+    holder: str,
+    otp: str | None = None,
+    webauthn: str | Mapping[str, Any] | None = None,
 ) -> list[IssuedCredential]:
     """Create the grant's database logins, exactly once; the passwords exist only in the result."""
-    from stagewall import mfa
 
     now = ctx.now()
     with ctx.store.read() as conn:
@@ -360,8 +365,6 @@ def issue_credentials(
             resource=f"grant:{grant_id}",
             loud=grant.production,
         )
-    if grant.production and not otp:
-        raise UsageError("credentials of a production grant need --otp CODE")
     resources = ctx.credential_resources(grant.role)
     if not resources:
         raise UsageError(
@@ -392,14 +395,7 @@ def issue_credentials(
             _issuable(ctx, conn, grant_id, now)
         if grant.production:
             try:
-                mfa.verify(
-                    ctx.store,
-                    holder,
-                    otp or "",
-                    home=ctx.home,
-                    now=now,
-                    purpose=f"credentials {grant_id}",
-                )
+                ctx.step_up(holder, otp, webauthn, purpose=f"credentials {grant_id}")
             except StagewallError as exc:
                 raise _FactorRefused(exc) from None
         with ctx.store.transaction() as conn:

@@ -8,6 +8,7 @@ whether the change may go out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,7 +49,8 @@ from stagewall.gates._tables import gate_checks, gate_deployments, gate_promotio
 from stagewall.gates.continuity import record_rules
 from stagewall.gates.identities import Contribution, Role
 from stagewall.identity.accounts import factor_reset_problem
-from stagewall.mfa import verify as verify_otp
+from stagewall.identity.actor import StepUp
+from stagewall.identity.stepup import factor_of, verify_step_up
 from stagewall.store import Store
 
 
@@ -67,6 +69,24 @@ class Gate:
 
         record_estate(self.store, self.loaded, now=now, log=self.log)
         return record_rules(self.store, self.log, self.estate, fmt_time(now), actor)
+
+    def _step_up(
+        self,
+        principal: str,
+        otp: str | None,
+        webauthn: str | Mapping[str, Any] | None,
+        purpose: str,
+        now: datetime,
+    ) -> StepUp:
+        return verify_step_up(
+            self.store,
+            principal,
+            factor_of(otp, webauthn),
+            purpose=purpose,
+            now=now,
+            settings=self.estate.server,
+            home=self.home,
+        )
 
     # -- submit ----------------------------------------------------------
 
@@ -104,13 +124,8 @@ class Gate:
             # decided without the one-time code and must not burn it.
             mfa = None
             if bg:
-                mfa = verify_otp(
-                    self.store,
-                    submitter,
-                    otp or "",
-                    home=self.home,
-                    purpose=f"break-glass to {stage}",
-                )
+                # The factor is checked at the real time, whatever ``now`` records.
+                mfa = self._step_up(submitter, otp, None, f"break-glass to {stage}", now_utc())
         except StagewallError as exc:
             raise ev.refuse(self.log, code, submitter, exc, resource, {"stage": stage}) from None
         details: dict[str, Any] = {
@@ -367,9 +382,10 @@ class Gate:
         promotion_id: str,
         *,
         approver: str,
-        otp: str,
+        otp: str | None = None,
         reason: str = "",
         now: datetime | None = None,
+        webauthn: str | Mapping[str, Any] | None = None,
     ) -> tuple[Promotion, Outcome]:
         """Record an approval (or, on a break-glass promotion, its follow-up review)."""
         now = now or now_utc()
@@ -392,9 +408,7 @@ class Gate:
             # Decided, expired or already reviewed: refused before the code is used.
             with self.store.read() as conn:
                 check_reviewable(conn, kind, promo.id, approver, now)
-            mfa = verify_otp(
-                self.store, approver, otp, home=self.home, purpose=f"approve {promo.id}"
-            )
+            mfa = self._step_up(approver, otp, webauthn, f"approve {promo.id}", now)
             with self.store.transaction() as conn:
                 result = record_review(
                     self.store,

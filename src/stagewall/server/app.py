@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stagewall import __version__
-from stagewall.errors import StagewallError
+from stagewall.alerts import Alert, Severity
+from stagewall.errors import AuthenticatorCloned, StagewallError
 from stagewall.server import (
     _problems,
     _routes_access,
@@ -21,6 +22,8 @@ from stagewall.server import (
     _routes_gates,
     _routes_identity,
     _routes_ingest,
+    _routes_mfa,
+    _routes_oidc,
     _routes_reviews,
     _routes_segmentation,
 )
@@ -54,6 +57,21 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_exception_handler(StagewallError, _problems.on_stagewall_error)
+
+    async def on_cloned(request: Request, exc: Exception) -> Response:
+        # A signature counter that went backwards: refuse (below) and alert at once.
+        state.ctx.alert(
+            Alert(
+                kind="identity.passkey.cloned",
+                title="a passkey's signature counter went backwards",
+                text=f"{exc}. Reset the principal's factors and investigate.",
+                severity=Severity.CRITICAL,
+                details={"path": request.url.path},
+            )
+        )
+        return await _problems.on_stagewall_error(request, exc)
+
+    app.add_exception_handler(AuthenticatorCloned, on_cloned)
     app.add_exception_handler(RequestValidationError, _problems.on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _problems.on_http_error)
 
@@ -62,6 +80,8 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         return {"version": __version__, "sweeper": health(state)}
 
     _routes_identity.register(app, state)
+    _routes_mfa.register(app, state)
+    _routes_oidc.register(app, state)
     _routes_access.register(app, state)
     _routes_reviews.register(app, state)
     _routes_gates.register(app, state)

@@ -68,6 +68,16 @@ POLICY: dict[str, frozenset[C] | None] = {
     # Log shippers authenticate with a per-source ingest token (swi_...), never as a
     # person; the token also fixes which source they may post (monitoring.tokens).
     "monitoring.ingest": frozenset({C.LOG_SOURCE}),
+    # --- identity ---
+    "mfa.webauthn.registration.options": PEOPLE,
+    "mfa.webauthn.register": PEOPLE,
+    "mfa.webauthn.list": PEOPLE,
+    "mfa.webauthn.remove": PEOPLE,
+    "mfa.webauthn.assertion.options": PEOPLE,
+    "step_up": PEOPLE,
+    "device.approve_session": PEOPLE,
+    "oidc.login": None,
+    "oidc.callback": None,
 }
 
 
