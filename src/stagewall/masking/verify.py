@@ -212,6 +212,9 @@ class _Sets:
     legit: dict[tuple[str, str], H]
     source_rows: dict[str, int]
     hasher: Hasher
+    # per scrubbed column: whole values its source held and the scrubber left as they
+    # were in the same row (the detector found no PII in them): that column's own text
+    passed_by: dict[tuple[str, str], H] = field(default_factory=dict)
 
     def source_name(self, target: Table) -> str:
         """The source table a target table was copied from (see :func:`_in_target`)."""
@@ -233,10 +236,10 @@ def _in_target(source_qualified: str, tschema: Schema) -> Table | None:
     return same[0] if len(same) == 1 else None
 
 
-def _detector() -> Callable[[str], Sequence[Any]]:
-    from stagewall.masking.classify import detect_in_text
+def _detector() -> Callable[[Sequence[str]], Sequence[Sequence[Any]]]:
+    from stagewall.masking.classify import detect_many
 
-    return detect_in_text
+    return detect_many
 
 
 def _collect(
@@ -253,6 +256,7 @@ def _collect(
     hasher = Hasher(key.derive("masking/verify"), _detector())
     strong, weak, allowed, passed, pii = HashSet(), HashSet(), HashSet(), HashSet(), HashSet()
     legit: dict[tuple[str, str], HashSet] = {}
+    passed_by: dict[tuple[str, str], HashSet] = {}
     rows_per_table: dict[str, int] = {}
     for table in schema.tables:
         cols = [c.name for c in copy_columns(table)]
@@ -310,7 +314,13 @@ def _collect(
                 legit.setdefault((table.qualified, c), HashSet()).add_array(out.hashes[new])
                 shared = (WHOLE, LEAF) if scrubber else (LEAF,)
                 a, b = units.of(*shared), out.of(*shared)
-                passed.add_array(b.hashes[np.isin(b.pair_keys(), a.pair_keys())])
+                same = np.isin(b.pair_keys(), a.pair_keys())
+                passed.add_array(b.hashes[same])
+                if scrubber:
+                    whole = b.kind == WHOLE
+                    passed_by.setdefault((table.qualified, c), HashSet()).add_array(
+                        b.hashes[same & whole]
+                    )
             if progress:
                 progress(f"source {table.qualified}", len(batch))
         rows_per_table[table.qualified] = n
@@ -319,7 +329,13 @@ def _collect(
         np.setdiff1d(strong.array(), allowed_np, assume_unique=True),
         np.setdiff1d(weak.array(), np.union1d(allowed.array(), passed.array()), assume_unique=True),
     )
-    return _Sets(sensitive, {k: v.array() for k, v in legit.items()}, rows_per_table, hasher)
+    return _Sets(
+        sensitive,
+        {k: v.array() for k, v in legit.items()},
+        rows_per_table,
+        hasher,
+        {k: v.array() for k, v in passed_by.items()},
+    )
 
 
 def _transform(
@@ -367,8 +383,13 @@ def _scan(
                 scanned += len(batch)
                 hit = contains(sets.sensitive, units.hashes)
                 if hit.any():
-                    legit = sets.legit.get((sets.source_name(table), c), EMPTY)
-                    hit &= ~contains(legit, units.hashes)
+                    where = (sets.source_name(table), c)
+                    hit &= ~contains(sets.legit.get(where, EMPTY), units.hashes)
+                    # a scrubbed column's own text, passed through in its own column:
+                    # equal to some masked value elsewhere ("Frank" the album, "Frank"
+                    # a customer's first name) but not that value; the row-by-row
+                    # search still finds a row's own values in it
+                    hit &= ~contains(sets.passed_by.get(where, EMPTY), units.hashes)
                     # a cell (one value) counts once, however many of its units hit
                     counts[c] += int(np.unique(units.owner[hit]).size)
             if progress:
