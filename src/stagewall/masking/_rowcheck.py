@@ -27,7 +27,13 @@ from stagewall.masking._hashscan import transform
 from stagewall.masking._known_rows import canon, known_columns
 from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
-from stagewall.masking.transformers._known import Known, compact_many, known_patterns, norm_many
+from stagewall.masking.transformers._known import (
+    Known,
+    compact_many,
+    known_patterns,
+    norm_many,
+    patterns,
+)
 from stagewall.masking.transformers._structured import Path, parse_path
 from stagewall.masking.types import ColumnKind
 
@@ -51,24 +57,31 @@ class RowHit:
 
 @dataclass(frozen=True)
 class _Pats:
-    """The search patterns of one row's known values (computed once per source row)."""
+    """The search patterns of one row's known values (computed once per source row);
+    their kinds only for a row with a candidate hit."""
 
     words: tuple[str, ...]
     compact: tuple[str, ...]
-    kinds: tuple[tuple[str, bool, str], ...]
+    parts: tuple[Known, ...]  # the row's own known values, then each referenced row's
 
     @staticmethod
     def of(known: Known) -> _Pats | None:
-        kp = known_patterns(known)
-        if not kp:
+        words: list[str] = []
+        compact: list[str] = []
+        for transformer, value in known:
+            for p, comp in patterns(transformer, value):
+                (compact if comp else words).append(p)
+        if not words and not compact:
             return None
-        return _Pats(
-            tuple(w for w, c, _ in kp if not c), tuple(w for w, c, _ in kp if c), tuple(kp)
-        )
+        return _Pats(tuple(words), tuple(compact), (known,))
+
+    @property
+    def kinds(self) -> list[tuple[str, bool, str]]:
+        return [x for known in self.parts for x in known_patterns(known)]
 
     def __add__(self, other: _Pats) -> _Pats:
         return _Pats(
-            self.words + other.words, self.compact + other.compact, self.kinds + other.kinds
+            self.words + other.words, self.compact + other.compact, self.parts + other.parts
         )
 
 
@@ -263,9 +276,10 @@ def check_table(
         for k, p in enumerate(pats):
             if p is None or not _hit(row_n[k], row_c[k], p):
                 continue
+            every = p.kinds
             for i in range(nt):
                 n, c = cells[k * nt + i], compact[k * nt + i]
-                kinds = {kind for w, comp, kind in p.kinds if w in (c if comp else n)}
+                kinds = {kind for w, comp, kind in every if w in (c if comp else n)}
                 for kind in kinds:
                     counts[(text[i], kind)] = counts.get((text[i], kind), 0) + 1
         if progress:

@@ -223,6 +223,10 @@ def detect_many(texts: Sequence[str]) -> list[list[Match]]:
     candidates that would span a separator are dropped before overlaps are resolved.
     tests/masking/classify/test_text.py checks the equivalence.
     """
+    distinct = dict.fromkeys(texts)
+    if len(distinct) < len(texts):  # each distinct text is searched once
+        found = dict(zip(distinct, detect_many(list(distinct)), strict=True))
+        return [list(found[t]) for t in texts]
     out: list[list[Match]] = [[] for _ in texts]
     start = 0
     while start < len(texts):

@@ -25,7 +25,7 @@ from stagewall.masking.transformers._known import (
     Known,
     compact_many,
     find_known,
-    known_patterns,
+    kind_of,
     norm_many,
     patterns,
 )
@@ -181,27 +181,27 @@ Pats = list[tuple[str, bool, str]]
 
 
 class _Patterns:
-    """The search patterns of each row's known values, built only for the rows that
-    need them: most texts hold none of their row's values, which a substring test
-    of each value's (cached) patterns rules out without sorting or merging them."""
+    """The search patterns of each row's known values, used only where they occur:
+    a C-level substring test of each value's (cached) patterns against the row's
+    normalised text picks the few that need the position-keeping search."""
 
     def __init__(self, known: list[Known]) -> None:
         self.known = known
-        self._full: dict[Known, Pats] = {}
 
-    def any_in(self, i: int, normed: str, compact: str) -> bool:
+    def hits(self, i: int, normed: str, compact: str) -> Pats:
+        """The patterns of row ``i`` found in its text, longest first (as
+        :func:`known_patterns` orders them; a pattern that is not a substring of
+        the normalised text cannot match in :func:`find_known`)."""
+        found: dict[tuple[str, bool], str] | None = None
         for transformer, value in self.known[i]:
             for p, comp in patterns(transformer, value):
                 if p in (compact if comp else normed):
-                    return True
-        return False
-
-    def full(self, i: int) -> Pats:
-        k = self.known[i]
-        got = self._full.get(k)
-        if got is None:
-            got = self._full[k] = known_patterns(k)
-        return got
+                    if found is None:
+                        found = {}
+                    found.setdefault((p, comp), kind_of(transformer) or "id")
+        if found is None:
+            return []
+        return sorted(((p, c, k) for (p, c), k in found.items()), key=lambda x: -len(x[0]))
 
 
 def _own_spans(
@@ -217,8 +217,9 @@ def _own_spans(
     normed = norm_many([texts[i] for i in rows])
     compact = compact_many(normed)
     for i, n, c in zip(rows, normed, compact, strict=True):
-        if pats.any_in(i, n, c):
-            out[i] = find_known(texts[i], pats.full(i))
+        hits = pats.hits(i, n, c)
+        if hits:
+            out[i] = find_known(texts[i], hits)
     return out
 
 
