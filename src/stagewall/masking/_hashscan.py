@@ -66,9 +66,9 @@ class _Part:
 
 
 def hasher_for(key: MaskingKey) -> Hasher:
-    from stagewall.masking.classify import detect_many
+    from stagewall.masking.classify import detect_texts
 
-    return Hasher(key.derive("masking/verify"), detect_many)
+    return Hasher(key.derive("masking/verify"), detect_texts)
 
 
 def collect(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import repeat
@@ -65,7 +65,7 @@ class Hasher:
     """Keyed 64-bit hashes (AES-128 CBC-MAC, ``keyed_hash``) of normalised units."""
 
     def __init__(
-        self, key: bytes, detect: Callable[[Sequence[str]], Sequence[Sequence[Any]]] | None
+        self, key: bytes, detect: Callable[[Sequence[str]], Iterable[tuple[int, str]]] | None
     ) -> None:
         self._key = key
         self._detect = detect
@@ -214,15 +214,14 @@ class Hasher:
 
     def _token_texts(self, scan: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
         """``(owner, normalised token)`` found by the detector in the scanned texts
-        (a batch detector: see :func:`~stagewall.masking.classify.detect_many`)."""
+        (a batch detector: see :func:`~stagewall.masking.classify.detect_texts`)."""
         detect = self._detect
         if detect is None:  # pragma: no cover - checked by the caller
             return
-        for (o, _), found in zip(scan, detect([t for _, t in scan]), strict=True):
-            for m in found:
-                n = _norm(m.text)
-                if n is not None:
-                    yield o, n
+        for k, text in detect([t for _, t in scan]):
+            n = _norm(text)
+            if n is not None:
+                yield scan[k][0], n
 
 
 def _norm(s: str) -> str | None:

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stagewall.masking.classify import Category, detect_in_text, detect_many
+from stagewall.masking.classify import Category, detect_in_text, detect_many, detect_texts
 from stagewall.masking.classify._validators import is_bsn, is_national_id
 
 
@@ -122,3 +122,7 @@ def test_detect_many_equals_detect_in_text_per_text(texts: list[str], big: int) 
         assert [(m.category, m.start, m.end, m.text) for m in found] == [
             (m.category, m.start, m.end, m.text) for m in detect_in_text(text)
         ]
+    distinct = list(dict.fromkeys(texts))  # verify hands over distinct texts
+    assert list(detect_texts(distinct)) == [
+        (k, m.text) for k, t in enumerate(distinct) for m in detect_in_text(t)
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from stagewall.masking.classify._categories import Category
 from stagewall.masking.classify._columns import Finding, bound_params, classify_column
-from stagewall.masking.classify._text import Match, detect_in_text, detect_many
+from stagewall.masking.classify._text import Match, detect_in_text, detect_many, detect_texts
 
 __all__ = [
     "Category",
@@ -14,4 +14,5 @@ __all__ = [
     "classify_column",
     "detect_in_text",
     "detect_many",
+    "detect_texts",
 ]

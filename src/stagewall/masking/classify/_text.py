@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from stagewall.masking.classify._addresses import find_streets
@@ -228,6 +228,20 @@ def detect_many(texts: Sequence[str]) -> list[list[Match]]:
         found = dict(zip(distinct, detect_many(list(distinct)), strict=True))
         return [list(found[t]) for t in texts]
     out: list[list[Match]] = [[] for _ in texts]
+    for k, o, m in _joined(texts):
+        out[k].append(Match(m.category, m.start - o, m.end - o, m.text))
+    return out
+
+
+def detect_texts(texts: Sequence[str]) -> Iterator[tuple[int, str]]:
+    """``(index, matched text)`` of every finding of :func:`detect_many`, in order
+    of text and position, without building per-text positions (what verify needs)."""
+    for k, _, m in _joined(texts):
+        yield k, m.text
+
+
+def _joined(texts: Sequence[str]) -> Iterator[tuple[int, int, Match]]:
+    """``(text index, offset of that text, finding in joined coordinates)``."""
     start = 0
     while start < len(texts):
         offsets: list[int] = []
@@ -240,19 +254,24 @@ def detect_many(texts: Sequence[str]) -> list[list[Match]]:
             start += 1
         first = start - len(parts)
         if len(parts) == 1:
-            out[first] = detect_in_text(parts[0])
+            for m in detect_in_text(parts[0]):
+                yield first, 0, m
             continue
         joined = SEP.join(parts)
         inside: list[Match] = []
         for m in _candidates(joined):
-            k = bisect.bisect_right(offsets, m.start) - 1
-            if m.end <= offsets[k] + len(parts[k]):
-                inside.append(m)
+            # only a candidate holding a NUL can span a separator (no pattern
+            # matches NUL, so none should): check those against the offsets
+            if "\x00" in m.text:
+                k = bisect.bisect_right(offsets, m.start) - 1
+                if m.end > offsets[k] + len(parts[k]):
+                    continue
+            inside.append(m)
+        k = 0  # the kept findings come sorted by position: walk the offsets along
         for m in _non_overlapping(inside):
-            k = bisect.bisect_right(offsets, m.start) - 1
-            o = offsets[k]
-            out[first + k].append(Match(m.category, m.start - o, m.end - o, m.text))
-    return out
+            while k + 1 < len(offsets) and offsets[k + 1] <= m.start:
+                k += 1
+            yield first + k, offsets[k], m
 
 
 def _candidates(text: str) -> list[Match]:
@@ -345,4 +364,4 @@ def _non_overlapping(found: list[Match]) -> list[Match]:
     return taken
 
 
-__all__ = ["SEP", "Match", "detect_in_text", "detect_many"]
+__all__ = ["SEP", "Match", "detect_in_text", "detect_many", "detect_texts"]
