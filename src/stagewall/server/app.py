@@ -110,6 +110,9 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         )
         return evaluate(inputs).to_json()
 
+    from stagewall import web
+
+    web.register(app, state)
     _check_policy(app)
     return app
 

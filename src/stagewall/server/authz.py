@@ -56,6 +56,27 @@ POLICY: dict[str, frozenset[C] | None] = {
     "evidence.checks": READERS,
     "audit.events": READERS,
     "audit.checkpoints": READERS,
+    # --- web ---
+    # The pages of stagewall.web (browser session cookie + CSRF token on every form).
+    "web.login.page": None,
+    "web.login": None,
+    "web.logout": ANYONE - {C.ANONYMOUS},
+    "web.inbox": PEOPLE,
+    "web.decide": INTERNAL,
+    "web.request.page": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),
+    "web.request.create": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),
+    "web.access": PEOPLE,
+    "web.credentials": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),
+    # A holder may end their own grant (revoke_grant decides who may end which grant).
+    "web.revoke": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),
+    "web.person": PEOPLE,
+    "web.grants": PEOPLE,
+    "web.requests": PEOPLE,
+    "web.promotions": PEOPLE,
+    "web.audit": READERS,
+    "web.audit.bundle": READERS,
+    "web.estate": READERS,
+    "web.estate.svg": READERS,
 }
 
 

@@ -1,0 +1,150 @@
+"""The pages without a browser: sign-in, CSRF, headers, and each decision through the library."""
+
+from __future__ import annotations
+
+import html
+
+from tests.server.conftest import Person, World
+from tests.web.conftest import Browser, field
+
+
+def _browser(world: World, person: Person) -> Browser:
+    b = Browser(world, person)
+    b.sign_in()
+    return b
+
+
+def test_pages_need_a_session_and_redirect_to_sign_in(world: World) -> None:
+    b = Browser(world, Person(world, "nobody", "JBSWY3DPEHPK3PXP"))
+    res = b.get("/access?x=1")
+    assert res.status_code == 303
+    assert res.headers["location"] == "/login?next=%2Faccess%3Fx%3D1"
+
+
+def test_security_headers_on_every_page(world: World) -> None:
+    b = Browser(world, Person(world, "nobody", "JBSWY3DPEHPK3PXP"))
+    res = b.get("/login")
+    csp = res.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert res.headers["x-frame-options"] == "DENY"
+    assert res.headers["referrer-policy"] == "no-referrer"
+    assert "<script>" not in res.text and " style=" not in res.text
+    assert res.headers["cache-control"] == "no-store"
+
+
+def test_login_needs_the_form_csrf_and_the_right_code(world: World, people: dict[str, Person]) -> None:
+    alice = people["alice"]
+    b = Browser(world, alice)
+    b.get("/login")
+    res = b.client.post("/login", data={"principal": "alice", "password": "x", "otp": "1", "csrf": "forged"})
+    assert res.status_code == 403 and "form expired" in res.text
+    token = field(b.get("/login").text, "csrf")
+    res = b.client.post(
+        "/login", data={"principal": "alice", "password": "wrong", "otp": alice.otp(), "csrf": token}
+    )
+    assert res.status_code == 401
+    assert "stagewall_session" not in res.cookies
+
+
+def test_next_never_leaves_the_site(world: World, people: dict[str, Person]) -> None:
+    alice = people["alice"]
+    b = Browser(world, alice)
+    token = field(b.get("/login?next=//evil.example/x").text, "csrf")
+    assert field(b.get("/login?next=//evil.example/x").text, "next") == "/"
+    token = field(b.get("/login").text, "csrf")
+    from tests.server.conftest import PASSWORD
+
+    res = b.client.post(
+        "/login",
+        data={"principal": "alice", "password": PASSWORD, "otp": alice.otp(), "csrf": token,
+              "next": "https://evil.example/"},
+    )
+    assert res.status_code == 303 and res.headers["location"] == "/"
+
+
+def test_a_form_without_the_session_csrf_is_refused(world: World, people: dict[str, Person]) -> None:
+    b = _browser(world, people["alice"])
+    res = b.post("/request", {"role": "prod-read", "duration": "1h", "reason": "x"}, csrf=False)
+    assert res.status_code == 403 and "CSRF" in res.text
+    res = b.post("/request", {"role": "prod-read", "duration": "1h", "reason": "x", "csrf": "nope"}, csrf=False)
+    assert res.status_code == 403
+    assert not [e for e in world.events() if e.code == "access.request.created"]
+
+
+def test_request_then_approve_from_the_inbox(world: World, people: dict[str, Person]) -> None:
+    alice = _browser(world, people["alice"])
+    res = alice.post("/request", {"role": "prod-read", "duration": "1h", "reason": "INC-7", "ticket": "T-1"})
+    assert res.status_code == 201, res.text
+    assert "filed" in res.text
+    rid = next(e for e in world.events() if e.code == "access.request.created").resource.split(":")[1]
+    bob = _browser(world, people["bob"])
+    inbox = bob.get("/")
+    assert rid in inbox.text and "INC-7" in inbox.text and "T-1" in inbox.text
+    # A wrong code decides nothing.
+    res = bob.post("/decide", {"item": f"access:{rid}", "decision": "approve", "otp": "000000"})
+    assert res.status_code == 400 and "wrong or expired" in res.text
+    res = bob.post("/decide", {"item": f"access:{rid}", "decision": "approve", "otp": people["bob"].otp()})
+    assert res.status_code == 200, res.text
+    assert "approved" in res.text
+    review = [e for e in world.events() if e.code == "access.review.recorded"][-1]
+    assert review.actor == "bob"
+    mine = alice.get("/access")
+    assert "prod-read" in mine.text and "left" in mine.text
+
+
+def test_own_request_is_not_in_my_inbox_and_cannot_be_approved(world: World, people: dict[str, Person]) -> None:
+    alice = _browser(world, people["alice"])
+    alice.post("/request", {"role": "prod-read", "duration": "1h", "reason": "INC-8"})
+    rid = next(e for e in world.events() if e.code == "access.request.created").resource.split(":")[1]
+    assert f"access:{rid}" not in alice.get("/").text
+    res = alice.post("/decide", {"item": f"access:{rid}", "decision": "approve", "otp": people["alice"].otp()})
+    assert res.status_code == 400 and "own request" in res.text
+
+
+def test_external_sees_why_production_cannot_be_requested(world: World, people: dict[str, Person]) -> None:
+    dana = _browser(world, people["dana"])
+    page = dana.get("/request").text
+    assert 'value="staging-write"' in page
+    assert 'value="prod-read"' not in page
+    assert "production cannot be requested" in page and "externals never hold" in page
+    # Posting it anyway is refused by the library (and audited).
+    res = dana.post("/request", {"role": "prod-read", "duration": "1h", "reason": "x"})
+    assert res.status_code == 403 and "externals never" in res.text
+    # The inbox decision route is not for externals at all.
+    res = dana.post("/decide", {"item": "access:r1", "decision": "approve", "otp": "123456"})
+    assert res.status_code == 403 and "may not call web.decide" in res.text
+
+
+def test_external_cannot_open_another_persons_page(world: World, people: dict[str, Person]) -> None:
+    dana = _browser(world, people["dana"])
+    assert dana.get("/people/dana").status_code == 200
+    res = dana.get("/people/alice")
+    assert res.status_code == 403
+    assert "may not see the page of 'alice'" in html.unescape(res.text)
+    refused = [e for e in world.events() if e.code == "server.request.refused"]
+    assert refused and refused[-1].actor == "dana"
+    assert dana.get("/audit").status_code == 403
+
+
+def test_auditor_reads_audit_and_downloads_a_bundle_that_verifies(
+    world: World, people: dict[str, Person], tmp_path
+) -> None:
+    import io
+    import zipfile
+
+    from stagewall.audit._bundle import verify_bundle
+    from stagewall.keys import load_public_key
+
+    audrey = _browser(world, people["audrey"])
+    page = audrey.get("/audit?type=identity")
+    assert page.status_code == 200 and "identity." in page.text
+    res = audrey.post("/audit/bundle", {})
+    assert res.status_code == 200 and res.headers["content-type"] == "application/zip"
+    zipfile.ZipFile(io.BytesIO(res.content)).extractall(tmp_path)
+    (bundle,) = list(tmp_path.glob("stagewall-audit-*"))
+    report = verify_bundle(bundle, public_key=load_public_key(world.home))
+    assert report.size > 0
+    # The auditor decides nothing.
+    res = audrey.post("/decide", {"item": "access:r1", "decision": "approve", "otp": "123456"})
+    assert res.status_code == 403
