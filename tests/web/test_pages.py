@@ -8,6 +8,11 @@ from tests.server.conftest import Person, World
 from tests.web.conftest import Browser, field
 
 
+def _last_request(world: World) -> str:
+    made = [e for e in world.events() if e.code == "access.request.created"]
+    return str(made[-1].resource).split(":")[1]
+
+
 def _browser(world: World, person: Person) -> Browser:
     b = Browser(world, person)
     b.sign_in()
@@ -33,15 +38,20 @@ def test_security_headers_on_every_page(world: World) -> None:
     assert res.headers["cache-control"] == "no-store"
 
 
-def test_login_needs_the_form_csrf_and_the_right_code(world: World, people: dict[str, Person]) -> None:
+def test_login_needs_the_form_csrf_and_the_right_code(
+    world: World, people: dict[str, Person]
+) -> None:
     alice = people["alice"]
     b = Browser(world, alice)
     b.get("/login")
-    res = b.client.post("/login", data={"principal": "alice", "password": "x", "otp": "1", "csrf": "forged"})
+    res = b.client.post(
+        "/login", data={"principal": "alice", "password": "x", "otp": "1", "csrf": "forged"}
+    )
     assert res.status_code == 403 and "form expired" in res.text
     token = field(b.get("/login").text, "csrf")
     res = b.client.post(
-        "/login", data={"principal": "alice", "password": "wrong", "otp": alice.otp(), "csrf": token}
+        "/login",
+        data={"principal": "alice", "password": "wrong", "otp": alice.otp(), "csrf": token},
     )
     assert res.status_code == 401
     assert "stagewall_session" not in res.cookies
@@ -57,34 +67,49 @@ def test_next_never_leaves_the_site(world: World, people: dict[str, Person]) -> 
 
     res = b.client.post(
         "/login",
-        data={"principal": "alice", "password": PASSWORD, "otp": alice.otp(), "csrf": token,
-              "next": "https://evil.example/"},
+        data={
+            "principal": "alice",
+            "password": PASSWORD,
+            "otp": alice.otp(),
+            "csrf": token,
+            "next": "https://evil.example/",
+        },
     )
     assert res.status_code == 303 and res.headers["location"] == "/"
 
 
-def test_a_form_without_the_session_csrf_is_refused(world: World, people: dict[str, Person]) -> None:
+def test_a_form_without_the_session_csrf_is_refused(
+    world: World, people: dict[str, Person]
+) -> None:
     b = _browser(world, people["alice"])
     res = b.post("/request", {"role": "prod-read", "duration": "1h", "reason": "x"}, csrf=False)
     assert res.status_code == 403 and "CSRF" in res.text
-    res = b.post("/request", {"role": "prod-read", "duration": "1h", "reason": "x", "csrf": "nope"}, csrf=False)
+    res = b.post(
+        "/request",
+        {"role": "prod-read", "duration": "1h", "reason": "x", "csrf": "nope"},
+        csrf=False,
+    )
     assert res.status_code == 403
     assert not [e for e in world.events() if e.code == "access.request.created"]
 
 
 def test_request_then_approve_from_the_inbox(world: World, people: dict[str, Person]) -> None:
     alice = _browser(world, people["alice"])
-    res = alice.post("/request", {"role": "prod-read", "duration": "1h", "reason": "INC-7", "ticket": "T-1"})
+    res = alice.post(
+        "/request", {"role": "prod-read", "duration": "1h", "reason": "INC-7", "ticket": "T-1"}
+    )
     assert res.status_code == 201, res.text
     assert "filed" in res.text
-    rid = next(e for e in world.events() if e.code == "access.request.created").resource.split(":")[1]
+    rid = _last_request(world)
     bob = _browser(world, people["bob"])
     inbox = bob.get("/")
     assert rid in inbox.text and "INC-7" in inbox.text and "T-1" in inbox.text
     # A wrong code decides nothing.
     res = bob.post("/decide", {"item": f"access:{rid}", "decision": "approve", "otp": "000000"})
     assert res.status_code == 400 and "wrong or expired" in res.text
-    res = bob.post("/decide", {"item": f"access:{rid}", "decision": "approve", "otp": people["bob"].otp()})
+    res = bob.post(
+        "/decide", {"item": f"access:{rid}", "decision": "approve", "otp": people["bob"].otp()}
+    )
     assert res.status_code == 200, res.text
     assert "approved" in res.text
     review = [e for e in world.events() if e.code == "access.review.recorded"][-1]
@@ -93,16 +118,22 @@ def test_request_then_approve_from_the_inbox(world: World, people: dict[str, Per
     assert "prod-read" in mine.text and "left" in mine.text
 
 
-def test_own_request_is_not_in_my_inbox_and_cannot_be_approved(world: World, people: dict[str, Person]) -> None:
+def test_own_request_is_not_in_my_inbox_and_cannot_be_approved(
+    world: World, people: dict[str, Person]
+) -> None:
     alice = _browser(world, people["alice"])
     alice.post("/request", {"role": "prod-read", "duration": "1h", "reason": "INC-8"})
-    rid = next(e for e in world.events() if e.code == "access.request.created").resource.split(":")[1]
+    rid = _last_request(world)
     assert f"access:{rid}" not in alice.get("/").text
-    res = alice.post("/decide", {"item": f"access:{rid}", "decision": "approve", "otp": people["alice"].otp()})
+    res = alice.post(
+        "/decide", {"item": f"access:{rid}", "decision": "approve", "otp": people["alice"].otp()}
+    )
     assert res.status_code == 400 and "own request" in res.text
 
 
-def test_external_sees_why_production_cannot_be_requested(world: World, people: dict[str, Person]) -> None:
+def test_external_sees_why_production_cannot_be_requested(
+    world: World, people: dict[str, Person]
+) -> None:
     dana = _browser(world, people["dana"])
     page = dana.get("/request").text
     assert 'value="staging-write"' in page

@@ -6,6 +6,8 @@ session's CSRF token; every decision calls the library function the API calls.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,6 +29,10 @@ from stagewall.web._render import (
 )
 
 
+async def _maybe(result: Response | Awaitable[Response]) -> Response:
+    return await result if inspect.isawaitable(result) else result
+
+
 def register(app: FastAPI, state: ServerState) -> None:
     """Add the pages, the static files and the security headers to ``app``."""
     _routes_session.register(app, state)
@@ -45,14 +51,14 @@ def register(app: FastAPI, state: ServerState) -> None:
     async def on_error(request: Request, exc: Exception) -> Any:
         if is_page(request) and isinstance(exc, StagewallError):
             return error_page(request, exc)
-        return await api_error(request, exc)
+        return await _maybe(api_error(request, exc))
 
     async def on_invalid(request: Request, exc: Exception) -> Any:
         if is_page(request) and isinstance(exc, RequestValidationError):
             return error_page(
                 request, UsageError("the form is not valid: " + problem_list(list(exc.errors())))
             )
-        return await api_invalid(request, exc)
+        return await _maybe(api_invalid(request, exc))
 
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(StagewallError, on_error)

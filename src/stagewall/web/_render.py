@@ -85,7 +85,16 @@ def _until(value: datetime, now: datetime) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
+def _when(value: object) -> str:
+    """A stored UTC time, readable: ``2026-12-05 06:07 UTC``."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    text = str(value or "")
+    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 and text[10] == "T" else text
+
+
 _env.filters["until"] = _until
+_env.filters["when"] = _when
 
 
 class LoginRequired(Exception):

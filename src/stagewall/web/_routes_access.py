@@ -106,11 +106,17 @@ def register(r: FastAPI, state: ServerState) -> None:
                     ticket=ticket.strip() or None,
                 )
         except StagewallError as exc:
-            return request_page(request, who, message=exc.message, form=form,
-                                status=status_for(exc))
+            return request_page(
+                request, who, message=exc.message, form=form, status=status_for(exc)
+            )
         return request_page(
-            request, who, done={"id": req.id, "role": req.subject,
-                                "approvers": approvers_for(ctx, req.subject, who.principal)},
+            request,
+            who,
+            done={
+                "id": req.id,
+                "role": req.subject,
+                "approvers": approvers_for(ctx, req.subject, who.principal),
+            },
             status=201,
         )
 
@@ -119,7 +125,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         who: Viewer,
         *,
         message: str = "",
-        notice: str = "",
+        info: str = "",
         status: int = 200,
     ) -> HTMLResponse:
         now = state.now()
@@ -133,12 +139,10 @@ def register(r: FastAPI, state: ServerState) -> None:
             status=status,
             active=active,
             ended=list(reversed(ended)),
-            requests=[
-                x for x in list_requests(ctx) if x["requester"] == who.principal
-            ][-20:],
+            requests=[x for x in list_requests(ctx) if x["requester"] == who.principal][-20:],
             now=now,
             message=message,
-            notice=notice,
+            info=info,
         )
 
     @r.get("/access", name="web.access", response_class=HTMLResponse)
@@ -147,9 +151,7 @@ def register(r: FastAPI, state: ServerState) -> None:
     ) -> HTMLResponse:
         return access_page(request, who)
 
-    @r.post(
-        "/access/{grant_id}/credentials", name="web.credentials", response_class=HTMLResponse
-    )
+    @r.post("/access/{grant_id}/credentials", name="web.credentials", response_class=HTMLResponse)
     def credentials(
         request: Request,
         grant_id: str,
@@ -188,7 +190,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             return access_page(request, who, message=exc.message, status=status_for(exc))
         verified = "verified" if rep.verified else "NOT yet verified"
         return access_page(
-            request, who, notice=f"Grant {grant_id} revoked; removal of its logins {verified}."
+            request, who, info=f"Grant {grant_id} revoked; removal of its logins {verified}."
         )
 
     @r.get("/people/{principal}", name="web.person", response_class=HTMLResponse)

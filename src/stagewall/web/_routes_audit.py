@@ -33,13 +33,11 @@ def register(r: FastAPI, state: ServerState) -> None:
     def audit(
         request: Request,
         who: Annotated[Viewer, Depends(viewer(state, "web.audit"))],
-        type: Annotated[str, Query(max_length=128)] = "",  # noqa: A002
+        type: Annotated[str, Query(max_length=128)] = "",
         actor: Annotated[str, Query(max_length=256)] = "",
         before: Annotated[int | None, Query(ge=0)] = None,
     ) -> HTMLResponse:
-        page = _queries.audit_page(
-            ctx.store, code=type.strip(), actor=actor.strip(), before=before
-        )
+        page = _queries.audit_page(ctx.store, code=type.strip(), actor=actor.strip(), before=before)
         log = AuditLog(ctx.store, home=state.home)
         checkpoints = log.checkpoints()
         return render(
@@ -126,7 +124,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             page=page,
             pages=max(1, -(-len(rows) // TABLE_PAGE)),
             principal=principal,
-            status=status,
+            status_filter=status,
             now=now,
         )
 
@@ -146,6 +144,4 @@ def register(r: FastAPI, state: ServerState) -> None:
     ) -> HTMLResponse:
         rows = Gate(ctx.store, ctx.loaded).list(state.now())
         rows.reverse()
-        return render(
-            request, "promotions.html", who=who, rows=rows[:TABLE_PAGE], total=len(rows)
-        )
+        return render(request, "promotions.html", who=who, rows=rows[:TABLE_PAGE], total=len(rows))

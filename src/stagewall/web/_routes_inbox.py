@@ -57,9 +57,7 @@ def inbox_context(state: ServerState, who: Viewer) -> dict[str, Any]:
     ctx = state.ctx
     me = who.principal
     internal = who.has(ActorClass.INTERNAL)
-    to_review = (
-        [_facts(state, x) for x in list_requests(ctx, reviewable_by=me)] if internal else []
-    )
+    to_review = [_facts(state, x) for x in list_requests(ctx, reviewable_by=me)] if internal else []
     promotions: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
     follow_ups: list[dict[str, Any]] = []
@@ -82,9 +80,7 @@ def inbox_context(state: ServerState, who: Viewer) -> dict[str, Any]:
         "promotions": promotions,
         "items": items,
         "follow_ups": follow_ups,
-        "mine": [
-            {**x, "approvers": approvers_for(ctx, str(x["role"]), me)} for x in mine
-        ],
+        "mine": [{**x, "approvers": approvers_for(ctx, str(x["role"]), me)} for x in mine],
         "now": state.now(),
     }
 

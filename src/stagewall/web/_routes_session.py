@@ -30,7 +30,7 @@ def _oidc_url(app: FastAPI) -> str | None:
     """The identity provider's login route, when this server has one."""
     try:
         return str(app.url_path_for(OIDC_ROUTE))
-    except Exception:  # noqa: BLE001 - starlette raises NoMatchFound: no OIDC configured
+    except Exception:
         return None
 
 
@@ -64,7 +64,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         return resp
 
     @r.get("/login", name="web.login.page", response_class=HTMLResponse)
-    def login_page(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
+    def login_page(request: Request, next: str = "/") -> HTMLResponse:
         return login_form(request, next)
 
     @r.post("/login", name="web.login", response_class=HTMLResponse)
@@ -74,7 +74,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         password: Annotated[str, Form(max_length=1024)] = "",
         otp: Annotated[str, Form(max_length=16)] = "",
         csrf: Annotated[str, Form(max_length=128)] = "",
-        next: Annotated[str, Form(max_length=2000)] = "/",  # noqa: A002
+        next: Annotated[str, Form(max_length=2000)] = "/",
     ) -> Response:
         if not login_csrf_ok(request, csrf):
             return login_form(
