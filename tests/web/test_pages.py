@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 from tests.server.conftest import Person, World
 from tests.web.conftest import Browser, field
@@ -179,3 +180,68 @@ def test_auditor_reads_audit_and_downloads_a_bundle_that_verifies(
     # The auditor decides nothing.
     res = audrey.post("/decide", {"item": "access:r1", "decision": "approve", "otp": "123456"})
     assert res.status_code == 403
+
+
+def test_review_campaign_from_start_to_report(world: World, people: dict[str, Person]) -> None:
+    alice = _browser(world, people["alice"])
+    alice.post("/request", {"role": "prod-read", "duration": "1h", "reason": "INC-9"})
+    rid = _last_request(world)
+    bob = _browser(world, people["bob"])
+    res = bob.post(
+        "/decide", {"item": f"access:{rid}", "decision": "approve", "otp": people["bob"].otp()}
+    )
+    assert res.status_code == 200, res.text
+    due = world.clock().date().isoformat()
+    res = bob.post("/reviews", {"name": "Q4 review", "due": due})
+    assert res.status_code == 200 and "started with 1 grant" in res.text, res.text
+    assert "0 of 1 decided" in res.text
+    inbox = bob.get("/").text
+    item = re.search(r'value="review:([^"]+)"', inbox)
+    assert item, "the review item is not in the approver's inbox"
+    # The holder does not review her own access: the item is not in her inbox.
+    assert item.group(0) not in alice.get("/").text
+    res = bob.post(
+        "/decide",
+        {
+            "item": f"review:{item.group(1)}",
+            "decision": "approve",
+            "otp": people["bob"].otp(),
+            "reason": "still on call",
+        },
+    )
+    assert res.status_code == 200, res.text
+    cid = re.search(r'href="/reviews/(c[0-9a-f]+)"', bob.get("/reviews").text)
+    assert cid
+    report = bob.get(f"/reviews/{cid.group(1)}").text
+    assert "1 of 1 decided" in report and "keep by bob" in report
+    download = bob.get(f"/reviews/{cid.group(1)}/report.html")
+    assert download.headers["content-disposition"].startswith("attachment")
+    assert "alice" in download.text
+    # An auditor reads the campaign but cannot start or close one.
+    audrey = _browser(world, people["audrey"])
+    assert audrey.get("/reviews").status_code == 200
+    assert audrey.post("/reviews", {"name": "x", "due": due}).status_code == 403
+    assert audrey.post(f"/reviews/{cid.group(1)}/close", {}).status_code == 403
+
+
+def test_batch_decision_stops_at_the_first_refusal(world: World, people: dict[str, Person]) -> None:
+    alice = _browser(world, people["alice"])
+    alice.post("/request", {"role": "prod-read", "duration": "1h", "reason": "A"})
+    first = _last_request(world)
+    carol = _browser(world, people["carol"])
+    carol.post("/request", {"role": "prod-read", "duration": "1h", "reason": "B"})
+    second = _last_request(world)
+    bob = _browser(world, people["bob"])
+    res = bob.post(
+        "/decide",
+        {
+            "item": ["access:nope", f"access:{first}", f"access:{second}"],
+            "decision": "deny",
+            "otp": people["bob"].otp(),
+        },
+    )
+    assert res.status_code == 400
+    page = html.unescape(res.text)
+    assert "there is no request 'nope'" in page
+    assert page.count("not tried: an earlier decision in this batch failed") == 2
+    assert not [e for e in world.events() if e.code == "access.review.recorded"]

@@ -77,6 +77,11 @@ POLICY: dict[str, frozenset[C] | None] = {
     "web.audit.bundle": READERS,
     "web.estate": READERS,
     "web.estate.svg": READERS,
+    "web.reviews": READERS,
+    "web.review.start": INTERNAL,
+    "web.review.report": READERS,
+    "web.review.download": READERS,
+    "web.review.close": INTERNAL,
 }
 
 

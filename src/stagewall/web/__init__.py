@@ -17,7 +17,13 @@ from fastapi.staticfiles import StaticFiles
 
 from stagewall.errors import StagewallError, UsageError
 from stagewall.server._state import ServerState
-from stagewall.web import _routes_access, _routes_audit, _routes_inbox, _routes_session
+from stagewall.web import (
+    _routes_access,
+    _routes_audit,
+    _routes_inbox,
+    _routes_reviews,
+    _routes_session,
+)
 from stagewall.web._render import (
     STATIC,
     LoginRequired,
@@ -39,6 +45,7 @@ def register(app: FastAPI, state: ServerState) -> None:
     _routes_inbox.register(app, state)
     _routes_access.register(app, state)
     _routes_audit.register(app, state)
+    _routes_reviews.register(app, state)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)
 

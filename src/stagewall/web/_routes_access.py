@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse
 
-from stagewall.access import issue_credentials, list_grants, request_access, revoke_grant
+from stagewall.access import grants_page, issue_credentials, request_access, revoke_grant
 from stagewall.access._policy import Source, hold_problem
 from stagewall.access.requests import approvers_for, list_requests
 from stagewall.errors import StagewallError, UsageError
@@ -129,17 +129,18 @@ def register(r: FastAPI, state: ServerState) -> None:
         status: int = 200,
     ) -> HTMLResponse:
         now = state.now()
-        mine = [g for g in list_grants(ctx) if g.principal == who.principal]
-        active = [g for g in mine if g.live(now)]
-        ended = [g for g in mine if not g.live(now)][-20:]
+        active = grants_page(ctx, principal=who.principal, live_only=True).grants
+        ended = [
+            g for g in grants_page(ctx, principal=who.principal, limit=40).grants if not g.live(now)
+        ][:20]
         return render(
             request,
             "access.html",
             who=who,
             status=status,
             active=active,
-            ended=list(reversed(ended)),
-            requests=[x for x in list_requests(ctx) if x["requester"] == who.principal][-20:],
+            ended=ended,
+            requests=list_requests(ctx, requester=who.principal, newest=20),
             now=now,
             message=message,
             info=info,
@@ -221,7 +222,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             principal=p,
             internal=e.is_internal(principal),
             contract_end=end.date().isoformat() if end else None,
-            grants=[g for g in list_grants(ctx) if g.principal == principal][-50:],
-            requests=[x for x in list_requests(ctx) if x["requester"] == principal][-50:],
+            grants=grants_page(ctx, principal=principal, limit=50).grants,
+            requests=list_requests(ctx, requester=principal, newest=50),
             now=state.now(),
         )

@@ -10,11 +10,11 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from stagewall.access import list_grants
+from stagewall.access import GrantStatus, grants_page
 from stagewall.access.requests import list_requests
 from stagewall.audit import AuditLog
 from stagewall.audit._bundle import export_bundle
-from stagewall.errors import KeyMissing
+from stagewall.errors import KeyMissing, UsageError
 from stagewall.evidence._diagram import estate_svg
 from stagewall.gates import Gate
 from stagewall.keys import load_public_key, load_signing_key
@@ -104,25 +104,30 @@ def register(r: FastAPI, state: ServerState) -> None:
         page: Annotated[int, Query(ge=0, le=100000)] = 0,
     ) -> HTMLResponse:
         now = state.now()
-        rows = list_grants(ctx)
         if not who.sees_everyone:
-            rows = [g for g in rows if g.principal == who.principal]
-        if principal:
-            rows = [g for g in rows if g.principal == principal]
-        if status == "live":
-            rows = [g for g in rows if g.live(now)]
-        elif status:
-            rows = [g for g in rows if g.status.value == status]
-        rows.reverse()
-        shown = rows[page * TABLE_PAGE : (page + 1) * TABLE_PAGE]
+            principal = who.principal
+        wanted = None
+        if status and status != "live":
+            try:
+                wanted = GrantStatus(status)
+            except ValueError:
+                raise UsageError(f"unknown grant status {status!r}") from None
+        got = grants_page(
+            ctx,
+            principal=principal or None,
+            status=wanted,
+            live_only=status == "live",
+            offset=page * TABLE_PAGE,
+            limit=TABLE_PAGE,
+        )
         return render(
             request,
             "grants.html",
             who=who,
-            rows=shown,
-            total=len(rows),
+            rows=got.grants,
+            total=got.total,
             page=page,
-            pages=max(1, -(-len(rows) // TABLE_PAGE)),
+            pages=max(1, -(-got.total // TABLE_PAGE)),
             principal=principal,
             status_filter=status,
             now=now,
@@ -132,11 +137,13 @@ def register(r: FastAPI, state: ServerState) -> None:
     def requests(
         request: Request, who: Annotated[Viewer, Depends(viewer(state, "web.requests"))]
     ) -> HTMLResponse:
-        rows = list_requests(ctx)
-        if not who.sees_everyone:
-            rows = [x for x in rows if x["requester"] == who.principal]
+        rows = list_requests(
+            ctx,
+            requester=None if who.sees_everyone else who.principal,
+            newest=TABLE_PAGE,
+        )
         rows.reverse()
-        return render(request, "requests.html", who=who, rows=rows[:TABLE_PAGE], total=len(rows))
+        return render(request, "requests.html", who=who, rows=rows, limit=TABLE_PAGE)
 
     @r.get("/promotions", name="web.promotions", response_class=HTMLResponse)
     def promotions(

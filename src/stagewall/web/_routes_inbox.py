@@ -74,7 +74,7 @@ def inbox_context(state: ServerState, who: Viewer) -> dict[str, Any]:
             for f in _queries.open_follow_ups(ctx)
             if f["holder"] != me
         ]
-    mine = [x for x in list_requests(ctx, pending_only=True) if x["requester"] == me]
+    mine = list_requests(ctx, pending_only=True, requester=me)
     return {
         "to_review": to_review,
         "promotions": promotions,
