@@ -124,8 +124,8 @@ class Pages:
             self.d.set_window_size(w, h)
             # The phone layout must not scroll sideways.
             width = self.d.execute_script("return document.documentElement.scrollWidth")
-            assert width <= w + 1, f"{name} is {width}px wide at {label} width {w}px"
             self.d.save_screenshot(str(self.out / f"{name}-{label}.png"))
+            assert width <= w + 1, f"{name} is {width}px wide at {label} width {w}px"
         self.d.set_window_size(*DESKTOP)
         self.d.execute_script(AXE.read_text(encoding="utf-8"))
         got = self.d.execute_async_script(

@@ -97,6 +97,18 @@ _env.filters["until"] = _until
 _env.filters["when"] = _when
 
 
+PASSKEY_ROUTE = "mfa.webauthn.assertion.options"
+
+
+def has_route(app: Any, name: str) -> bool:
+    """Whether this server has the route ``name`` (passkeys, OIDC are optional features)."""
+    try:
+        app.url_path_for(name)
+    except Exception:  # starlette's NoMatchFound: the feature is not there
+        return False
+    return True
+
+
 class LoginRequired(Exception):
     """No (valid) browser session: the page answers with a redirect to the sign-in form."""
 
@@ -160,7 +172,11 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     html = _env.get_template(template).render(
-        request=request, who=who, ActorClass=ActorClass, **context
+        request=request,
+        who=who,
+        ActorClass=ActorClass,
+        passkeys=has_route(request.app, PASSKEY_ROUTE),
+        **context,
     )
     return HTMLResponse(
         html, status_code=status, headers={"cache-control": "no-store", "pragma": "no-cache"}

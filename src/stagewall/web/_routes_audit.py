@@ -15,6 +15,7 @@ from stagewall.access.requests import list_requests
 from stagewall.audit import AuditLog
 from stagewall.audit._bundle import export_bundle
 from stagewall.errors import KeyMissing, UsageError
+from stagewall.estate import estate_violations
 from stagewall.evidence._diagram import estate_svg
 from stagewall.gates import Gate
 from stagewall.keys import load_public_key, load_signing_key
@@ -82,8 +83,8 @@ def register(r: FastAPI, state: ServerState) -> None:
     def estate(
         request: Request, who: Annotated[Viewer, Depends(viewer(state, "web.estate"))]
     ) -> HTMLResponse:
-        e = state.estate
-        return render(request, "estate.html", who=who, estate=e)
+        violations = estate_violations(ctx.loaded, state.now().date())
+        return render(request, "estate.html", who=who, estate=state.estate, violations=violations)
 
     @r.get("/estate.svg", name="web.estate.svg")
     def estate_image(

@@ -16,6 +16,7 @@ from stagewall.server._state import ServerState
 from stagewall.web._render import (
     LOGIN_CSRF_COOKIE,
     Viewer,
+    has_route,
     login_csrf_ok,
     new_login_csrf,
     render,
@@ -28,10 +29,7 @@ OIDC_ROUTE = "oidc.login"
 
 def _oidc_url(app: FastAPI) -> str | None:
     """The identity provider's login route, when this server has one."""
-    try:
-        return str(app.url_path_for(OIDC_ROUTE))
-    except Exception:
-        return None
+    return str(app.url_path_for(OIDC_ROUTE)) if has_route(app, OIDC_ROUTE) else None
 
 
 def register(r: FastAPI, state: ServerState) -> None:
