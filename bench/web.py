@@ -43,7 +43,11 @@ resources:
   prod-db: {environment: production, kind: postgresql, host: 127.0.0.1, port: 5432, database: app}
   staging-db: {environment: staging, kind: postgresql, host: 127.0.0.1, port: 5432, database: app}
 vendors:
-  devshop: {contract_start: 2020-01-01, contract_end: 2099-12-31, nda_signed: 2020-01-01, dpa_signed: 2020-01-01}
+  devshop:
+    contract_start: 2020-01-01
+    contract_end: 2099-12-31
+    nda_signed: 2020-01-01
+    dpa_signed: 2020-01-01
 principals:
   bob: {affiliation: internal}
   audrey: {affiliation: external, vendor: devshop}
@@ -53,8 +57,12 @@ groups:
 approval_rules:
   one-sre: {approvals: 1, from_groups: [sre]}
 roles:
-  prod-read: {environment: production, resources: [prod-db], access: read, eligible: [group:sre], approval: one-sre, max_duration: 8h}
-  staging-write: {environment: staging, resources: [staging-db], access: write, eligible: [group:sre], approval: one-sre, max_duration: 8h}
+  prod-read:
+    {environment: production, resources: [prod-db], access: read, eligible: [group:sre],
+     approval: one-sre, max_duration: 8h}
+  staging-write:
+    {environment: staging, resources: [staging-db], access: write, eligible: [group:sre],
+     approval: one-sre, max_duration: 8h}
 server:
   auditors: [audrey]
 """
