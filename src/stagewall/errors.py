@@ -235,6 +235,60 @@ class IdentityAmbiguous(AuthenticationFailed):
     )
 
 
+class WebauthnNotConfigured(ConfigError):
+    """A passkey was used but the server has no WebAuthn relying party configured."""
+
+    code = "SW840"
+    default_hint = (
+        "set server.webauthn.rp_id and server.webauthn.origins in stagewall.yaml "
+        "(docs/server.md, Passkeys)"
+    )
+
+
+class StepUpRefused(AccessDenied):
+    """A step-up factor was presented and refused (wrong, replayed, expired or not yours)."""
+
+    code = "SW841"
+    default_hint = (
+        "ask for new options (POST /api/v1/mfa/webauthn/assertion/options) and try again, "
+        "or give your current one-time code"
+    )
+
+
+class AuthenticatorCloned(StepUpRefused):
+    """A passkey's signature counter went backwards: the authenticator may be cloned."""
+
+    code = "SW842"
+    default_hint = (
+        "the passkey was refused; an administrator should reset this principal's factors "
+        "and the principal register a new passkey"
+    )
+
+
+class FactorRegistrationRefused(AccessDenied):
+    """A new factor could not be registered for the logged-in principal."""
+
+    code = "SW843"
+    default_hint = (
+        "register from a session of your own; with a factor already registered, step up "
+        "with it first (otp or webauthn in the request, or POST /api/v1/step-up)"
+    )
+
+
+class OidcLoginRefused(NotAuthenticated):
+    """A login through the OpenID provider was refused (state, nonce, token or mapping)."""
+
+    code = "SW844"
+    default_hint = "start again from /api/v1/oidc/login; ask an admin if it keeps failing"
+
+
+class OidcNotConfigured(ConfigError):
+    """OIDC login was asked for but the server has no OpenID provider configured."""
+
+    code = "SW845"
+    default_hint = "set server.oidc (issuer, client_id, client_secret_file/env) in stagewall.yaml"
+
+
 class MonitoringError(ConfigError):
     """Log ingestion or detection cannot run with this configuration or input."""
 
@@ -301,6 +355,12 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     IdentityProviderError,
     EmailNotVerified,
     IdentityAmbiguous,
+    WebauthnNotConfigured,
+    StepUpRefused,
+    AuthenticatorCloned,
+    FactorRegistrationRefused,
+    OidcLoginRefused,
+    OidcNotConfigured,
     MonitoringError,
     UnknownLogSource,
     SigmaRuleInvalid,

@@ -87,6 +87,9 @@ server:
   admins: [carol]
   auditors: [audrey]
   sweep_interval_seconds: 0.2
+  webauthn:
+    rp_id: stagewall.example.com
+    origins: [https://stagewall.example.com]
 """
 
 PASSWORD = "correct horse battery staple"

@@ -127,3 +127,7 @@ def test_matrix(world: World, people: dict[str, Person]) -> None:
     assert got[("web.audit", "auditor")] == "allowed"
     assert got[("web.inbox", "anonymous")] == "sign-in"
     assert ActorClass.PIPELINE not in (POLICY["access.review"] or frozenset())
+    for route in ("step_up", "mfa.webauthn.registration.options", "mfa.webauthn.register"):
+        assert got[(route, "anonymous")] == "401"
+        assert got[(route, "external developer")] == "allowed"  # for oneself only
+        assert ActorClass.PIPELINE not in (POLICY[route] or frozenset())

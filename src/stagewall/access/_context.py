@@ -22,6 +22,8 @@ from stagewall.alerts import Alert, AlertDispatcher, AlertSink, Severity, sinks_
 from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import AccessDenied, ConfigError, StagewallError
 from stagewall.estate import Estate, LoadedEstate, ResourceKind, load_estate
+from stagewall.identity.actor import StepUp
+from stagewall.identity.stepup import factor_of, verify_step_up
 from stagewall.redact import redact
 from stagewall.store import Store, open_store
 
@@ -88,6 +90,25 @@ class AccessContext:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def step_up(
+        self,
+        principal: str,
+        otp: str | None,
+        webauthn: str | Mapping[str, Any] | None = None,
+        *,
+        purpose: str,
+    ) -> StepUp:
+        """The one step-up check of every privileged act (TOTP, passkey or open window)."""
+        return verify_step_up(
+            self.store,
+            principal,
+            factor_of(otp, webauthn),
+            purpose=purpose,
+            now=self.now(),
+            settings=self.estate.server,
+            home=self.home,
+        )
 
     # -- identity of this deployment ---------------------------------------
 

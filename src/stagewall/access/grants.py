@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
@@ -358,10 +358,14 @@ def _issuing_failed(ctx: AccessContext, holder: str, grant_id: str, exc: Stagewa
 
 
 def issue_credentials(
-    ctx: AccessContext, grant_id: str, *, holder: str, otp: str | None = None
+    ctx: AccessContext,
+    grant_id: str,
+    *,
+    holder: str,
+    otp: str | None = None,
+    webauthn: str | Mapping[str, Any] | None = None,
 ) -> list[IssuedCredential]:
     """Create the grant's database logins, exactly once; the passwords exist only in the result."""
-    from stagewall import mfa
 
     now = ctx.now()
     with ctx.store.read() as conn:
@@ -376,11 +380,7 @@ def issue_credentials(
             loud=grant.production,
         )
     if grant.production:
-        if not otp:
-            raise UsageError("credentials of a production grant need --otp CODE")
-        mfa.verify(
-            ctx.store, holder, otp, home=ctx.home, now=now, purpose=f"credentials {grant_id}"
-        )
+        ctx.step_up(holder, otp, webauthn, purpose=f"credentials {grant_id}")
     resources = ctx.credential_resources(grant.role)
     if not resources:
         raise UsageError(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
-from stagewall import mfa
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
 from stagewall.access._core import (
@@ -85,8 +85,9 @@ def review_request(
     *,
     reviewer: str,
     approve: bool,
-    otp: str,
+    otp: str | None = None,
     reason: str = "",
+    webauthn: str | Mapping[str, Any] | None = None,
 ) -> ReviewResult:
     """Append an MFA-checked review; the grant starts when the threshold is met."""
     if not request_id.strip():
@@ -115,9 +116,7 @@ def review_request(
             f"{reviewer!r} may not review request {request_id}: {problem}",
             resource=f"request:{request_id}",
         )
-    evidence = mfa.verify(
-        ctx.store, reviewer, otp, home=ctx.home, now=now, purpose=f"review {request_id}"
-    )
+    evidence = ctx.step_up(reviewer, otp, webauthn, purpose=f"review {request_id}")
     decision = Decision.APPROVE if approve else Decision.DENY
     try:
         with ctx.store.transaction() as conn:

@@ -8,6 +8,7 @@ whether the change may go out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,7 +48,8 @@ from stagewall.gates._tables import gate_checks, gate_deployments, gate_promotio
 from stagewall.gates.continuity import record_rules
 from stagewall.gates.identities import Contribution, Role
 from stagewall.identity.accounts import factor_reset_problem
-from stagewall.mfa import verify as verify_otp
+from stagewall.identity.actor import StepUp
+from stagewall.identity.stepup import factor_of, verify_step_up
 from stagewall.store import Store
 
 
@@ -63,6 +65,24 @@ class Gate:
 
     def rules(self, actor: str, now: datetime) -> str:
         return record_rules(self.store, self.log, self.estate, fmt_time(now), actor)
+
+    def _step_up(
+        self,
+        principal: str,
+        otp: str | None,
+        webauthn: str | Mapping[str, Any] | None,
+        purpose: str,
+        now: datetime,
+    ) -> StepUp:
+        return verify_step_up(
+            self.store,
+            principal,
+            factor_of(otp, webauthn),
+            purpose=purpose,
+            now=now,
+            settings=self.estate.server,
+            home=self.home,
+        )
 
     # -- submit ----------------------------------------------------------
 
@@ -96,13 +116,8 @@ class Gate:
                 self._require_previous(self.estate.stages[idx - 1].name, stage, sha, digest)
             mfa = None
             if bg:
-                mfa = verify_otp(
-                    self.store,
-                    submitter,
-                    otp or "",
-                    home=self.home,
-                    purpose=f"break-glass to {stage}",
-                )
+                # The factor is checked at the real time, whatever ``now`` records.
+                mfa = self._step_up(submitter, otp, None, f"break-glass to {stage}", now_utc())
             base, commits = self._range(git, stage, sha)
             contributions = self._contributions(git, commits, st)
         except StagewallError as exc:
@@ -348,9 +363,10 @@ class Gate:
         promotion_id: str,
         *,
         approver: str,
-        otp: str,
+        otp: str | None = None,
         reason: str = "",
         now: datetime | None = None,
+        webauthn: str | Mapping[str, Any] | None = None,
     ) -> tuple[Promotion, Outcome]:
         """Record an approval (or, on a break-glass promotion, its follow-up review)."""
         now = now or now_utc()
@@ -370,9 +386,7 @@ class Gate:
             problem = kind.reviewer_problem(req, approver)
             if problem is not None:
                 raise AccessDenied(f"{approver!r} may not approve {promo.id}: {problem}")
-            mfa = verify_otp(
-                self.store, approver, otp, home=self.home, purpose=f"approve {promo.id}"
-            )
+            mfa = self._step_up(approver, otp, webauthn, f"approve {promo.id}", now)
             with self.store.transaction() as conn:
                 result = record_review(
                     self.store,

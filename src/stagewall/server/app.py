@@ -20,6 +20,7 @@ from stagewall.server import (
     _routes_access,
     _routes_gates,
     _routes_identity,
+    _routes_mfa,
     _routes_reviews,
 )
 from stagewall.server._auth import guard
@@ -59,6 +60,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         return {"version": __version__, "sweeper": health(state)}
 
     _routes_identity.register(app, state)
+    _routes_mfa.register(app, state)
     _routes_access.register(app, state)
     _routes_reviews.register(app, state)
     _routes_gates.register(app, state)

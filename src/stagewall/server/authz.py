@@ -56,6 +56,12 @@ POLICY: dict[str, frozenset[C] | None] = {
     "evidence.checks": READERS,
     "audit.events": READERS,
     "audit.checkpoints": READERS,
+    # --- identity ---
+    "mfa.webauthn.registration.options": PEOPLE,
+    "mfa.webauthn.register": PEOPLE,
+    "mfa.webauthn.list": PEOPLE,
+    "mfa.webauthn.assertion.options": PEOPLE,
+    "step_up": PEOPLE,
     # --- web ---
     # The pages of stagewall.web (browser session cookie + CSRF token on every form).
     "web.login.page": None,
