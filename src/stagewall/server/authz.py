@@ -88,6 +88,7 @@ POLICY: dict[str, frozenset[C] | None] = {
     "web.review.report": READERS,
     "web.review.download": READERS,
     "web.review.close": INTERNAL,
+    "web.security": PEOPLE,
 }
 
 

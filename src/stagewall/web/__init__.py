@@ -41,6 +41,7 @@ async def _maybe(result: Response | Awaitable[Response]) -> Response:
 
 def register(app: FastAPI, state: ServerState) -> None:
     """Add the pages, the static files and the security headers to ``app``."""
+    app.state.stagewall = state
     _routes_session.register(app, state)
     _routes_inbox.register(app, state)
     _routes_access.register(app, state)

@@ -17,6 +17,7 @@ from stagewall.access._tables import (
 from stagewall.audit._log import _as_bytes
 from stagewall.audit._tables import audit_events
 from stagewall.audit.events import StoredEvent
+from stagewall.identity._tables import identity_step_up_windows
 from stagewall.store import Store
 
 PAGE = 50
@@ -62,6 +63,17 @@ def campaigns(ctx: AccessContext) -> list[dict[str, Any]]:
             select(access_campaigns).order_by(access_campaigns.c.created_at.desc())
         ).all()
     return [dict(r._mapping) for r in rows]
+
+
+def step_up_until(store: Store, session_id: str, now: str) -> str | None:
+    """When this login's open step-up window closes (None: no window is open)."""
+    with store.read() as conn:
+        row = conn.execute(
+            select(identity_step_up_windows.c.expires_at).where(
+                identity_step_up_windows.c.session_id == session_id
+            )
+        ).first()
+    return str(row[0]) if row is not None and str(row[0]) > now else None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stagewall.errors import NotAuthenticated, StagewallError
+from stagewall.errors import NotAuthenticated, StagewallError, UsageError
 from stagewall.identity._codes import same
 from stagewall.identity.actor import Actor, ActorClass
 from stagewall.identity.tokens import resolve_token
@@ -98,6 +99,33 @@ _env.filters["when"] = _when
 
 
 PASSKEY_ROUTE = "mfa.webauthn.assertion.options"
+MAX_ASSERTION = 16384
+
+
+def passkeys_on(request: Request) -> bool:
+    """Passkey buttons appear when the server has the routes and a relying party."""
+    state = getattr(request.app.state, "stagewall", None)
+    return (
+        state is not None
+        and state.settings.webauthn is not None
+        and has_route(request.app, PASSKEY_ROUTE)
+    )
+
+
+def factor(otp: str, webauthn: str) -> tuple[str | None, dict[str, Any] | None]:
+    """A form's step-up: its one-time code, or its passkey assertion (JSON), or neither."""
+    code = otp.strip() or None
+    if not webauthn.strip():
+        return code, None
+    if len(webauthn) > MAX_ASSERTION:
+        raise UsageError("the passkey answer is too large")
+    try:
+        got = json.loads(webauthn)
+    except ValueError:
+        raise UsageError("the passkey answer is not JSON; try again") from None
+    if not isinstance(got, dict):
+        raise UsageError("the passkey answer must be a JSON object")
+    return code, got
 
 
 def has_route(app: Any, name: str) -> bool:
@@ -175,7 +203,7 @@ def render(
         request=request,
         who=who,
         ActorClass=ActorClass,
-        passkeys=has_route(request.app, PASSKEY_ROUTE),
+        passkeys=passkeys_on(request),
         **context,
     )
     return HTMLResponse(

@@ -11,11 +11,12 @@ from stagewall.access._policy import Source, hold_problem
 from stagewall.access.requests import approvers_for, list_requests
 from stagewall.errors import StagewallError, UsageError
 from stagewall.estate import format_duration, parse_duration
+from stagewall.identity import passkeys
 from stagewall.identity.actor import acting
 from stagewall.server._events import REQUEST_REFUSED
 from stagewall.server._problems import status_for
 from stagewall.server._state import ServerState
-from stagewall.web._render import Viewer, render, viewer
+from stagewall.web._render import MAX_ASSERTION, Viewer, factor, render, viewer
 
 
 def role_choices(state: ServerState, who: Viewer) -> list[dict[str, Any]]:
@@ -158,11 +159,13 @@ def register(r: FastAPI, state: ServerState) -> None:
         grant_id: str,
         who: Annotated[Viewer, Depends(viewer(state, "web.credentials"))],
         otp: Annotated[str, Form(max_length=16)] = "",
+        webauthn: Annotated[str, Form(max_length=MAX_ASSERTION)] = "",
     ) -> HTMLResponse:
         try:
+            code, assertion = factor(otp, webauthn)
             with acting(who.actor):
                 creds = issue_credentials(
-                    ctx, grant_id, holder=who.principal, otp=otp.strip() or None
+                    ctx, grant_id, holder=who.principal, otp=code, webauthn=assertion
                 )
         except StagewallError as exc:
             return access_page(request, who, message=exc.message, status=status_for(exc))
@@ -181,11 +184,13 @@ def register(r: FastAPI, state: ServerState) -> None:
         who: Annotated[Viewer, Depends(viewer(state, "web.revoke"))],
         reason: Annotated[str, Form(max_length=2000)] = "",
         otp: Annotated[str, Form(max_length=16)] = "",
+        webauthn: Annotated[str, Form(max_length=MAX_ASSERTION)] = "",
     ) -> HTMLResponse:
         try:
+            code, assertion = factor(otp, webauthn)
             with acting(who.actor):
                 rep = revoke_grant(
-                    ctx, grant_id, actor=who.principal, reason=reason, otp=otp.strip()
+                    ctx, grant_id, actor=who.principal, reason=reason, otp=code, webauthn=assertion
                 )
         except StagewallError as exc:
             return access_page(request, who, message=exc.message, status=status_for(exc))
@@ -225,4 +230,15 @@ def register(r: FastAPI, state: ServerState) -> None:
             grants=grants_page(ctx, principal=principal, limit=50).grants,
             requests=list_requests(ctx, requester=principal, newest=50),
             now=state.now(),
+        )
+
+    @r.get("/security", name="web.security", response_class=HTMLResponse)
+    def security(
+        request: Request, who: Annotated[Viewer, Depends(viewer(state, "web.security"))]
+    ) -> HTMLResponse:
+        return render(
+            request,
+            "security.html",
+            who=who,
+            keys=passkeys.list_passkeys(ctx.store, who.principal),
         )

@@ -16,13 +16,16 @@ from stagewall.access._core import parse_time
 from stagewall.access.requests import approvers_for, list_requests
 from stagewall.errors import StagewallError, UsageError
 from stagewall.gates import Gate
+from stagewall.identity import stepup
+from stagewall.identity._codes import fmt
 from stagewall.identity.actor import ActorClass, acting
 from stagewall.server._state import ServerState
 from stagewall.web import _queries
-from stagewall.web._render import Viewer, render, viewer
+from stagewall.web._render import MAX_ASSERTION, Viewer, factor, render, viewer
 
 KINDS = ("access", "promotion", "review", "followup")
 MAX_BATCH = 50
+StepFactor = tuple[str | None, dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ def inbox_context(state: ServerState, who: Viewer) -> dict[str, Any]:
         "follow_ups": follow_ups,
         "mine": [{**x, "approvers": approvers_for(ctx, str(x["role"]), me)} for x in mine],
         "now": state.now(),
+        "window_until": _queries.step_up_until(ctx.store, who.actor.session_id, fmt(state.now())),
     }
 
 
@@ -106,11 +110,14 @@ def register(r: FastAPI, state: ServerState) -> None:
     ) -> HTMLResponse:
         return page(request, who)
 
-    def one(who: Viewer, item: str, approve: bool, reason: str, otp: str) -> str:
+    def one(who: Viewer, item: str, approve: bool, reason: str, step: StepFactor) -> str:
         kind, _, ident = item.partition(":")
         me = who.principal
+        otp, webauthn = step
         if kind == "access":
-            res = review_request(ctx, ident, reviewer=me, approve=approve, otp=otp, reason=reason)
+            res = review_request(
+                ctx, ident, reviewer=me, approve=approve, otp=otp, reason=reason, webauthn=webauthn
+            )
             grant = f" (grant {res.result_ref})" if res.result_ref else ""
             return f"request {ident}: {res.outcome.value}{grant}"
         if kind == "promotion":
@@ -120,16 +127,20 @@ def register(r: FastAPI, state: ServerState) -> None:
                     hint="leave it pending; it expires, or its submitter withdraws it",
                 )
             p, state_ = Gate(ctx.store, ctx.loaded).approve(
-                ident, approver=me, otp=otp, reason=reason
+                ident, approver=me, otp=otp, reason=reason, webauthn=webauthn
             )
             return f"promotion {p.id} of {p.sha[:12]}: {state_.value}"
         if kind == "review":
-            got = decide(ctx, ident, reviewer=me, keep=approve, otp=otp, note=reason)
+            got = decide(
+                ctx, ident, reviewer=me, keep=approve, otp=otp, note=reason, webauthn=webauthn
+            )
             return f"review item {ident}: {got.get('outcome') or ('keep' if approve else 'revoke')}"
         if kind == "followup":
             if not approve:
                 raise UsageError("a follow-up is completed, not denied; write what you found")
-            fu = complete_follow_up(ctx, ident, reviewer=me, otp=otp, note=reason)
+            fu = complete_follow_up(
+                ctx, ident, reviewer=me, otp=otp, note=reason, webauthn=webauthn
+            )
             return f"follow-up {fu.id}: completed"
         raise UsageError(f"unknown inbox item {item!r}")
 
@@ -140,19 +151,38 @@ def register(r: FastAPI, state: ServerState) -> None:
         item: Annotated[list[str], Form(max_length=MAX_BATCH)],
         decision: Annotated[str, Form(max_length=16)],
         otp: Annotated[str, Form(max_length=16)] = "",
-        reason: Annotated[str, Form(max_length=2000)] = "",
+        webauthn: Annotated[str, Form(max_length=MAX_ASSERTION)] = "",
+        reason: Annotated[str, Form(max_length=4000)] = "",
     ) -> HTMLResponse:
         if decision not in ("approve", "deny"):
             raise UsageError("decision must be approve or deny")
+        items = list(dict.fromkeys(i.strip() for i in item if i.strip()))
+        if not items or any(len(i) > 80 or i.partition(":")[0] not in KINDS for i in items):
+            raise UsageError("pick inbox items to decide")
         approve = decision == "approve"
+        step = factor(otp, webauthn)
         outcomes: list[Outcome] = []
         with acting(who.actor):
-            for n, it in enumerate(dict.fromkeys(item)):
-                code = otp.strip()
+            try:
+                if len(items) > 1 and (step[0] or step[1]):
+                    # One factor check opens this session's step-up window; every decision
+                    # of the batch then verifies against that window (the library decides).
+                    stepup.open_window(
+                        ctx.store,
+                        who.principal,
+                        stepup.factor_of(*step) or "",
+                        now=state.now(),
+                        settings=state.settings,
+                        home=ctx.home,
+                    )
+                    step = (None, None)
+            except StagewallError as exc:
+                outcomes.append(Outcome("step-up", False, exc.message))
+            for it in items:
                 try:
-                    if n > 0 and not outcomes[-1].ok:
+                    if outcomes and not outcomes[-1].ok:
                         raise UsageError("not tried: an earlier decision in this batch failed")
-                    outcomes.append(Outcome(it, True, one(who, it, approve, reason, code)))
+                    outcomes.append(Outcome(it, True, one(who, it, approve, reason, step)))
                 except StagewallError as exc:
                     outcomes.append(Outcome(it, False, exc.message))
         status = 200 if all(o.ok for o in outcomes) else 400

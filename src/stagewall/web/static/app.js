@@ -103,6 +103,7 @@
   // Registering a passkey for yourself (the page asks for a current factor first).
   var reg = document.getElementById("passkey-register");
   if (reg) {
+    reg.hidden = false;
     reg.addEventListener("submit", function (event) {
       event.preventDefault();
       reg.dataset.sent = "";
