@@ -245,3 +245,101 @@ def test_batch_decision_stops_at_the_first_refusal(world: World, people: dict[st
     assert "there is no request 'nope'" in page
     assert page.count("not tried: an earlier decision in this batch failed") == 2
     assert not [e for e in world.events() if e.code == "access.review.recorded"]
+
+
+def test_one_code_decides_a_batch_through_the_step_up_window(
+    world: World, people: dict[str, Person]
+) -> None:
+    alice = _browser(world, people["alice"])
+    alice.post("/request", {"role": "prod-read", "duration": "1h", "reason": "A"})
+    first = _last_request(world)
+    alice.post("/request", {"role": "staging-write", "duration": "2h", "reason": "B"})
+    second = _last_request(world)
+    bob = _browser(world, people["bob"])
+    res = bob.post(
+        "/decide",
+        {
+            "item": [f"access:{first}", f"access:{second}"],
+            "decision": "approve",
+            "otp": people["bob"].otp(),
+        },
+    )
+    assert res.status_code == 200, res.text
+    assert res.text.count("approved (grant") == 2
+    # The window is open on this login only: the inbox says so and needs no code ...
+    assert "step-up is open until" in bob.get("/").text
+    # ... and another login of the same person has no window.
+    other = _browser(world, people["bob"])
+    alice.post("/request", {"role": "prod-read", "duration": "1h", "reason": "C"})
+    third = _last_request(world)
+    res = other.post("/decide", {"item": f"access:{third}", "decision": "deny"})
+    assert res.status_code == 400 and "no step-up window is open" in html.unescape(res.text)
+    res = bob.post("/decide", {"item": f"access:{third}", "decision": "deny"})
+    assert res.status_code == 200 and "denied" in res.text
+
+
+def test_a_wrong_code_opens_no_window_and_decides_nothing(
+    world: World, people: dict[str, Person]
+) -> None:
+    alice = _browser(world, people["alice"])
+    alice.post("/request", {"role": "prod-read", "duration": "1h", "reason": "A"})
+    first = _last_request(world)
+    alice.post("/request", {"role": "staging-write", "duration": "2h", "reason": "B"})
+    second = _last_request(world)
+    bob = _browser(world, people["bob"])
+    res = bob.post(
+        "/decide",
+        {"item": [f"access:{first}", f"access:{second}"], "decision": "approve", "otp": "000000"},
+    )
+    assert res.status_code == 400
+    assert html.unescape(res.text).count("not tried") == 2
+    assert not [e for e in world.events() if e.code == "access.review.recorded"]
+
+
+def test_a_forged_passkey_answer_is_refused(world: World, people: dict[str, Person]) -> None:
+    alice = _browser(world, people["alice"])
+    alice.post("/request", {"role": "prod-read", "duration": "1h", "reason": "A"})
+    rid = _last_request(world)
+    bob = _browser(world, people["bob"])
+    for forged in ("not json", "[1, 2]", '{"id": "x", "response": {}}'):
+        res = bob.post(
+            "/decide", {"item": f"access:{rid}", "decision": "approve", "webauthn": forged}
+        )
+        assert res.status_code in (400, 403, 409), res.text
+        assert "approved" not in res.text
+    assert not [e for e in world.events() if e.code == "access.review.recorded"]
+
+
+def test_external_ends_their_own_grant_but_not_anothers(
+    world: World, people: dict[str, Person]
+) -> None:
+    dana = _browser(world, people["dana"])
+    res = dana.post("/request", {"role": "staging-write", "duration": "1h", "reason": "dev"})
+    assert res.status_code == 201, res.text
+    rid = _last_request(world)
+    bob = _browser(world, people["bob"])
+    res = bob.post(
+        "/decide", {"item": f"access:{rid}", "decision": "approve", "otp": people["bob"].otp()}
+    )
+    assert res.status_code == 200, res.text
+    gid = re.search(r"\(grant (g[0-9a-f]+)\)", res.text)
+    assert gid
+    alice = _browser(world, people["alice"])
+    alice.post("/request", {"role": "staging-write", "duration": "1h", "reason": "x"})
+    other = _last_request(world)
+    res = bob.post(
+        "/decide", {"item": f"access:{other}", "decision": "approve", "otp": people["bob"].otp()}
+    )
+    other_gid = re.search(r"\(grant (g[0-9a-f]+)\)", res.text)
+    assert other_gid
+    # Dana cannot end Alice's grant ...
+    res = dana.post(
+        f"/access/{other_gid.group(1)}/revoke", {"reason": "x", "otp": people["dana"].otp()}
+    )
+    assert res.status_code == 403
+    # ... but ends her own.
+    res = dana.post(
+        f"/access/{gid.group(1)}/revoke", {"reason": "done", "otp": people["dana"].otp()}
+    )
+    assert res.status_code == 200, res.text
+    assert f"Grant {gid.group(1)} revoked" in res.text
