@@ -217,6 +217,8 @@ def test_review_campaign_from_start_to_report(world: World, people: dict[str, Pe
     download = bob.get(f"/reviews/{cid.group(1)}/report.html")
     assert download.headers["content-disposition"].startswith("attachment")
     assert "alice" in download.text
+    pdf = bob.get(f"/reviews/{cid.group(1)}/report.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     # An auditor reads the campaign but cannot start or close one.
     audrey = _browser(world, people["audrey"])
     assert audrey.get("/reviews").status_code == 200

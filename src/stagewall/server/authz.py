@@ -87,6 +87,7 @@ POLICY: dict[str, frozenset[C] | None] = {
     "web.review.start": INTERNAL,
     "web.review.report": READERS,
     "web.review.download": READERS,
+    "web.review.pdf": READERS,
     "web.review.close": INTERNAL,
     "web.security": PEOPLE,
 }

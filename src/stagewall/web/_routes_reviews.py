@@ -94,6 +94,23 @@ def register(r: FastAPI, state: ServerState) -> None:
             },
         )
 
+    @r.get("/reviews/{campaign_id}/report.pdf", name="web.review.pdf")
+    def download_pdf(
+        campaign_id: str,
+        who: Annotated[Viewer, Depends(viewer(state, "web.review.pdf"))],
+    ) -> Response:
+        from stagewall.evidence._report import render_pdf
+
+        body = render_pdf(render_html(campaign_report(ctx, campaign_id)))
+        return Response(
+            body,
+            media_type="application/pdf",
+            headers={
+                "content-disposition": f'attachment; filename="review-{campaign_id[:32]}.pdf"',
+                "cache-control": "no-store",
+            },
+        )
+
     @r.post("/reviews/{campaign_id}/close", name="web.review.close", response_class=HTMLResponse)
     def close(
         request: Request,

@@ -27,9 +27,11 @@ from stagewall.web._render import (
 OIDC_ROUTE = "oidc.login"
 
 
-def _oidc_url(app: FastAPI) -> str | None:
-    """The identity provider's login route, when this server has one."""
-    return str(app.url_path_for(OIDC_ROUTE)) if has_route(app, OIDC_ROUTE) else None
+def _oidc_url(app: FastAPI, state: ServerState) -> str | None:
+    """The identity provider's login route, when this server has one and it is configured."""
+    if state.settings.oidc is None or not has_route(app, OIDC_ROUTE):
+        return None
+    return str(app.url_path_for(OIDC_ROUTE))
 
 
 def register(r: FastAPI, state: ServerState) -> None:
@@ -48,7 +50,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             next_url=safe_next(next_url),
             message=message,
             principal=name,
-            oidc_url=_oidc_url(r),
+            oidc_url=_oidc_url(r, state),
         )
         resp.set_cookie(
             LOGIN_CSRF_COOKIE,
