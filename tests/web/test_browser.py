@@ -314,6 +314,10 @@ def test_full_flow_in_chromium(
         ui.shoot("grants")
         ui.open("/estate")
         ui.shoot("estate")
+        for page in ("requests", "promotions", "reviews"):
+            ui.open("/" + page)
+            assert "Not allowed" not in ui.text()
+            ui.shoot(page)
         ui.open("/audit")
         ui.by("form[action='/audit/bundle'] button").click()
         deadline = time.monotonic() + 20

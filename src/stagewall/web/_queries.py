@@ -15,7 +15,7 @@ from stagewall.access._tables import (
     access_followups,
 )
 from stagewall.audit._log import _as_bytes
-from stagewall.audit._tables import audit_events
+from stagewall.audit._tables import audit_cosignatures, audit_events
 from stagewall.audit.events import StoredEvent
 from stagewall.identity._tables import identity_step_up_windows
 from stagewall.store import Store
@@ -74,6 +74,22 @@ def step_up_until(store: Store, session_id: str, now: str) -> str | None:
             )
         ).first()
     return str(row[0]) if row is not None and str(row[0]) > now else None
+
+
+def cosignatures(store: Store, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest witness cosignatures the server stored (which checkpoint, when)."""
+    with store.read() as conn:
+        rows = conn.execute(
+            select(
+                audit_cosignatures.c.witness,
+                audit_cosignatures.c.size,
+                audit_cosignatures.c.timestamp,
+                audit_cosignatures.c.received,
+            )
+            .order_by(audit_cosignatures.c.size.desc(), audit_cosignatures.c.witness)
+            .limit(limit)
+        ).all()
+    return [dict(r._mapping) for r in rows]
 
 
 @dataclass(frozen=True)

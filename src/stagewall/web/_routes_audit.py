@@ -50,6 +50,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             actor=actor,
             size=log.size(),
             checkpoint=checkpoints[-1] if checkpoints else None,
+            cosigned=_queries.cosignatures(ctx.store),
         )
 
     @r.post("/audit/bundle", name="web.audit.bundle")
