@@ -68,7 +68,9 @@ def inbox_context(state: ServerState, who: Viewer) -> dict[str, Any]:
         promotions = [
             p
             for p in Gate(ctx.store, ctx.loaded).list(state.now())
-            if p["state"] == "pending" and p["submitter"] != me
+            if p["state"] == "pending"
+            and p["submitter"] != me
+            and all(a["by"] != me for a in p["approvals"])
         ]
         items = _queries.open_review_items(ctx, me)
         now = state.now()
