@@ -147,6 +147,8 @@ def test_a_sign_count_that_goes_backwards_is_refused(world: World, trio: dict[st
     assert res.status_code == 403
     assert res.json()["code"] == "SW842"
     assert "cloned" in res.json()["detail"]
+    alerts = [a for a in world.alerts() if a["kind"] == "identity.passkey.cloned"]
+    assert len(alerts) == 1 and "'bob'" in alerts[0]["text"]
 
 
 def test_the_step_up_window_serves_a_batch_then_expires(
@@ -306,3 +308,85 @@ def test_a_factor_reset_removes_passkeys_and_windows(world: World, trio: dict[st
     from stagewall.identity import passkeys
 
     assert passkeys.list_passkeys(world.state.ctx.store, "bob") == []
+
+
+def test_an_enrolment_only_login_cannot_register_a_passkey(world: World) -> None:
+    """A password-only login (after a factor reset) may enrol TOTP, nothing else."""
+    from stagewall.identity.actor import LoginMethod
+    from stagewall.identity.tokens import TokenKind, issue_token
+
+    world.onboard("bob")
+    enrol = issue_token(
+        world.state.ctx.store,
+        "bob",
+        kind=TokenKind.ENROL,
+        method=LoginMethod.LOCAL,
+        now=world.clock(),
+    )
+    headers = {"Authorization": f"Bearer {enrol.secret}"}
+    for path in (
+        "/api/v1/mfa/webauthn/registration/options",
+        "/api/v1/mfa/webauthn/assertion/options",
+        "/api/v1/step-up",
+    ):
+        res = world.client.post(path, json={}, headers=headers)
+        assert res.status_code == 403 and "no second factor yet" in res.json()["detail"], path
+
+
+def test_totp_cannot_be_added_next_to_a_passkey_without_it(
+    world: World, trio: dict[str, Person]
+) -> None:
+    """A passkey-only person (TOTP reset): a stolen session cannot enrol the thief's TOTP."""
+    bob = trio["bob"]
+    key = SoftAuthenticator()
+    _register(bob, key)
+    with world.state.ctx.store.transaction() as conn:
+        from stagewall.mfa._tables import mfa_enrolments
+
+        conn.execute(mfa_enrolments.delete().where(mfa_enrolments.c.principal == "bob"))
+    res = bob.post("/api/v1/mfa/totp")
+    assert res.status_code == 403 and res.json()["code"] == "SW721"
+    res = bob.post("/api/v1/mfa/totp", {"webauthn": _assertion(bob, key)})
+    assert res.status_code == 200, res.text
+    assert res.json()["totp_secret"]
+
+
+def test_an_owner_removes_a_passkey_with_step_up_but_not_the_last_factor(
+    world: World, trio: dict[str, Person]
+) -> None:
+    bob, carol = trio["bob"], trio["carol"]
+    first, second = SoftAuthenticator(), SoftAuthenticator()
+    one = _register(bob, first, "one")["id"]
+    two = _register(bob, second, "two")["id"]
+    # Without step-up: refused. Someone else's passkey id: not found for them.
+    res = world.client.request(
+        "DELETE", f"/api/v1/mfa/webauthn/credentials/{one}", headers=bob.headers()
+    )
+    assert res.status_code == 403 and res.json()["code"] == "SW721"
+    res = world.client.request(
+        "DELETE",
+        f"/api/v1/mfa/webauthn/credentials/{one}",
+        json={"otp": carol.otp()},
+        headers=carol.headers(),
+    )
+    assert res.status_code == 400 and "no passkey" in res.json()["detail"]
+    res = world.client.request(
+        "DELETE",
+        f"/api/v1/mfa/webauthn/credentials/{one}",
+        json={"webauthn": _assertion(bob, second)},
+        headers=bob.headers(),
+    )
+    assert res.status_code == 204, res.text
+    assert [k["id"] for k in bob.get("/api/v1/mfa/webauthn/credentials").json()] == [two]
+    # With TOTP gone, the last passkey is bob's only factor and stays.
+    with world.state.ctx.store.transaction() as conn:
+        from stagewall.mfa._tables import mfa_enrolments
+
+        conn.execute(mfa_enrolments.delete().where(mfa_enrolments.c.principal == "bob"))
+    res = world.client.request(
+        "DELETE",
+        f"/api/v1/mfa/webauthn/credentials/{two}",
+        json={"webauthn": _assertion(bob, second)},
+        headers=bob.headers(),
+    )
+    assert res.status_code == 403 and res.json()["code"] == "SW843"

@@ -675,6 +675,11 @@ class OidcLoginSettings(_Model):
         default=None, description="An environment variable holding the client secret."
     )
     scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
+    redirect_uri: str | None = Field(
+        default=None,
+        description="The callback registered at the provider; default "
+        "<public_url>/api/v1/oidc/callback.",
+    )
     login_ttl_seconds: int = Field(
         default=600, ge=30, le=3600, description="How long a started login may take."
     )

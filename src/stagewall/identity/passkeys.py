@@ -33,6 +33,7 @@ from stagewall.errors import (
 from stagewall.estate.models import ServerSettings, WebauthnSettings
 from stagewall.identity import webauthn as wa
 from stagewall.identity._codes import fmt, new_id, parse
+from stagewall.identity._once import take_once
 from stagewall.identity._tables import (
     identity_webauthn_challenges,
     identity_webauthn_credentials,
@@ -53,6 +54,16 @@ EV_REGISTERED = register_event_type(
         10,
         "MFA Factor Enable",
         "a passkey or security key was registered",
+    )
+)
+EV_REMOVED = register_event_type(
+    EventType(
+        "identity.webauthn.removed",
+        3001,
+        "Account Change",
+        11,
+        "MFA Factor Disable",
+        "a passkey or security key was removed by its owner",
     )
 )
 EV_ASSERTION = register_event_type(
@@ -122,6 +133,39 @@ def list_passkeys(store: Store, principal: str) -> list[Passkey]:
     ]
 
 
+def remove(store: Store, principal: str, passkey_id: str, *, keep_one: bool) -> None:
+    """Delete one of ``principal``'s own passkeys (the caller has stepped up).
+
+    ``keep_one``: refuse to remove the principal's last factor.
+    """
+    rows = _rows(store, principal)
+    mine = [r for r in rows if r.id == passkey_id]
+    if not mine:
+        raise UsageError(f"you have no passkey {passkey_id!r}")
+    if keep_one and len(rows) == 1:
+        raise FactorRegistrationRefused(
+            "this is your only second factor; register another before removing it",
+            hint="register a new passkey (or have TOTP) first",
+        )
+    with store.transaction() as conn:
+        conn.execute(
+            delete(identity_webauthn_credentials)
+            .where(identity_webauthn_credentials.c.id == passkey_id)
+            .where(identity_webauthn_credentials.c.principal == principal)
+        )
+        AuditLog(store).append(
+            AuditEvent(
+                EV_REMOVED.code,
+                Status.SUCCESS,
+                principal,
+                f"{principal} removed passkey {mine[0].name!r}",
+                resource=f"principal:{principal}",
+                details={"passkey": passkey_id, "name": mine[0].name},
+            ),
+            conn=conn,
+        )
+
+
 def remove_all(conn: Connection, principal: str) -> int:
     """Delete every passkey of ``principal`` (factor reset, in the caller's transaction)."""
     return int(
@@ -188,29 +232,16 @@ def _consume_challenge(
     """Burn the challenge this response answers; refuse unknown, used, expired, foreign ones."""
     challenge = _challenge_of(response_json)
     wanted = hashlib.sha256(challenge).hexdigest() if challenge else ""
-    with store.transaction() as conn:
-        row = conn.execute(
-            select(identity_webauthn_challenges).where(
-                identity_webauthn_challenges.c.challenge_hash == wanted
-            )
-        ).first()
-        ok = (
-            row is not None
-            and row.purpose == purpose
-            and row.principal == principal
-            and row.session_id == session_id
-            and row.used_at is None
-            and parse(row.expires_at) > now
-        )
-        burned = 0
-        if row is not None:
-            burned = conn.execute(
-                update(identity_webauthn_challenges)
-                .where(identity_webauthn_challenges.c.id == row.id)
-                .where(identity_webauthn_challenges.c.used_at.is_(None))
-                .values(used_at=fmt(now))
-            ).rowcount
-    if not ok or burned != 1 or row is None:
+    # Burned whatever follows: a wrong response costs the challenge.
+    row = take_once(store, identity_webauthn_challenges, "challenge_hash", wanted, now)
+    ok = (
+        row is not None
+        and row.purpose == purpose
+        and row.principal == principal
+        and row.session_id == session_id
+        and parse(row.expires_at) > now
+    )
+    if not ok or row is None:
         raise error(
             "the passkey response answers no open challenge of this session "
             "(unknown, already used, expired, or issued to another login)"
@@ -417,7 +448,7 @@ def verify_assertion(
         cloned = "counter" in exc.message
         _refuse(store, principal, "signature counter regressed" if cloned else "bad", purpose)
         if cloned:
-            raise AuthenticatorCloned(exc.message) from None
+            raise AuthenticatorCloned(f"passkey {row.id} of {principal!r}: {exc.message}") from None
         raise StepUpRefused(exc.message, hint=exc.hint) from None
     with store.transaction() as conn:
         done = conn.execute(
@@ -440,7 +471,9 @@ def verify_assertion(
             )
     if done != 1:
         _refuse(store, principal, "signature counter raced", purpose)
-        raise AuthenticatorCloned("the passkey was used twice at once; the second use is refused")
+        raise AuthenticatorCloned(
+            f"passkey {row.id} of {principal!r} was used twice at once; the second use is refused"
+        )
     return str(row.id)
 
 
@@ -454,6 +487,7 @@ __all__ = [
     "register",
     "registration_options",
     "relying_party",
+    "remove",
     "remove_all",
     "verify_assertion",
 ]

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from stagewall import mfa
 from stagewall.alerts import Alert, Severity
 from stagewall.errors import AccessDenied, UsageError
-from stagewall.identity import accounts, device
+from stagewall.identity import accounts, device, passkeys
 from stagewall.identity._codes import fmt, same
 from stagewall.identity.actor import Actor, LoginMethod, acting
 from stagewall.identity.login import password_login
@@ -203,9 +203,17 @@ def register(r: FastAPI, state: ServerState) -> None:
         return WhoAmI(principal=who, classes=[], method="local", session="")
 
     @r.post("/api/v1/mfa/totp", name="mfa.enroll", response_model=EnrolOut)
-    def enrol(actor: Annotated[Actor, Depends(guard(state, "mfa.enroll"))]) -> EnrolOut:
+    def enrol(
+        actor: Annotated[Actor, Depends(guard(state, "mfa.enroll"))],
+        body: Privileged | None = None,
+    ) -> EnrolOut:
         # Only ever for the logged-in principal itself: there is no principal parameter.
         with acting(actor):
+            if passkeys.has_passkey(store, actor.principal):
+                # A new factor while one exists: step up with it (a stolen session is not
+                # enough to add an attacker's authenticator app).
+                step = body or Privileged()
+                state.ctx.step_up(actor.principal, None, step.webauthn, purpose="enrol TOTP")
             got = mfa.enroll(store, state.estate, actor.principal, home=state.home, now=state.now())
             if actor.method is LoginMethod.LOCAL:
                 revoke_token(store, actor.session_id, now=state.now())

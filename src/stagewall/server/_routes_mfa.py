@@ -17,8 +17,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from stagewall import mfa
-from stagewall.identity import passkeys, stepup
+from stagewall.errors import UsageError
+from stagewall.identity import accounts, device, passkeys, stepup
 from stagewall.identity._codes import fmt
+from stagewall.identity._events import DEVICE_APPROVED
 from stagewall.identity.actor import Actor, acting
 from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
@@ -39,6 +41,10 @@ class StepUpBody(BaseModel):
 
     otp: str | None = Field(default=None, max_length=16, description=OTP_DESCRIPTION)
     webauthn: dict[str, Any] | None = Field(default=None, description=WEBAUTHN_DESCRIPTION)
+
+
+class DeviceApproveBody(Privileged):
+    user_code: str = Field(min_length=1, max_length=32, description="The code the terminal shows.")
 
 
 class PasskeyOut(BaseModel):
@@ -121,6 +127,29 @@ def register(r: FastAPI, state: ServerState) -> None:
     ) -> list[PasskeyOut]:
         return [PasskeyOut(**p.__dict__) for p in passkeys.list_passkeys(store, actor.principal)]
 
+    @r.delete(
+        "/api/v1/mfa/webauthn/credentials/{passkey_id}",
+        name="mfa.webauthn.remove",
+        status_code=204,
+    )
+    def remove(
+        passkey_id: str,
+        actor: Annotated[Actor, Depends(guard(state, "mfa.webauthn.remove"))],
+        body: Privileged | None = None,
+    ) -> None:
+        """Remove one of your passkeys; needs step-up; never your last second factor."""
+        step = body or Privileged()
+        with acting(actor):
+            state.ctx.step_up(
+                actor.principal, step.otp, step.webauthn, purpose=f"remove passkey {passkey_id}"
+            )
+            passkeys.remove(
+                store,
+                actor.principal,
+                passkey_id[:64],
+                keep_one=not mfa.is_enrolled(store, actor.principal),
+            )
+
     @r.post(
         "/api/v1/mfa/webauthn/assertion/options",
         name="mfa.webauthn.assertion.options",
@@ -138,6 +167,38 @@ def register(r: FastAPI, state: ServerState) -> None:
                 now=state.now(),
             )
         return _options(text)
+
+    @r.post("/api/v1/device/approve", name="device.approve_session", status_code=204)
+    def approve_device(
+        body: DeviceApproveBody,
+        actor: Annotated[Actor, Depends(guard(state, "device.approve_session"))],
+    ) -> None:
+        """Sign a terminal (``stagewall login``) in as yourself from a logged-in session.
+
+        For people who log in with OIDC (no password): the terminal receives a token of
+        the same principal and login method. Minting a token is a privileged act: it
+        needs step-up, so a stolen token cannot renew itself.
+        """
+        now = state.now()
+        key = f"{actor.principal}:device-approve"
+        with acting(actor):
+            accounts.throttle(store, key, now=now)
+            state.ctx.step_up(
+                actor.principal, body.otp, body.webauthn, purpose="approve a terminal login"
+            )
+            if not device.approve(store, body.user_code, actor.principal, actor.method, now=now):
+                accounts.record_failure(store, key, now=now)
+                raise UsageError(
+                    "this terminal code is unknown, already used or expired",
+                    hint="run `stagewall login` again and enter the new code",
+                )
+            state.ctx.record(
+                DEVICE_APPROVED.code,
+                actor.principal,
+                f"{actor.principal} signed in a terminal ({actor.method.value})",
+                resource=f"principal:{actor.principal}",
+                details={"method": actor.method.value},
+            )
 
     @r.post("/api/v1/step-up", name="step_up", response_model=StepUpOut)
     def step_up(

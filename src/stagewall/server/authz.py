@@ -56,12 +56,18 @@ POLICY: dict[str, frozenset[C] | None] = {
     "evidence.checks": READERS,
     "audit.events": READERS,
     "audit.checkpoints": READERS,
+    "audit.proof": READERS,
+    "audit.bundle": READERS,
     # --- identity ---
     "mfa.webauthn.registration.options": PEOPLE,
     "mfa.webauthn.register": PEOPLE,
     "mfa.webauthn.list": PEOPLE,
+    "mfa.webauthn.remove": PEOPLE,
     "mfa.webauthn.assertion.options": PEOPLE,
     "step_up": PEOPLE,
+    "device.approve_session": PEOPLE,
+    "oidc.login": None,
+    "oidc.callback": None,
     # --- web ---
     # The pages of stagewall.web (browser session cookie + CSRF token on every form).
     "web.login.page": None,
