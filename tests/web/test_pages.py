@@ -345,3 +345,62 @@ def test_external_ends_their_own_grant_but_not_anothers(
     )
     assert res.status_code == 200, res.text
     assert f"Grant {gid.group(1)} revoked" in res.text
+
+
+def test_company_sign_in_button_only_when_oidc_is_configured(world: World) -> None:
+    b = Browser(world, Person(world, "nobody", "JBSWY3DPEHPK3PXP"))
+    assert "company account" not in b.get("/login").text
+    text = world.config.read_text(encoding="utf-8").replace(
+        "server:\n",
+        "server:\n  oidc:\n    issuer: https://idp.example.com\n    client_id: stagewall\n",
+        1,
+    )
+    world.config.write_text(text, encoding="utf-8")
+    world.state.refresh()
+    page = b.get("/login").text
+    assert 'href="/api/v1/oidc/login"' in page and "company account" in page
+
+
+def test_enrolment_through_the_invitation_link(world: World) -> None:
+    from tests.server.conftest import PASSWORD
+
+    token = world.invite("alice")
+    b = Browser(world, Person(world, "alice", ""))
+    page = b.get(f"/invite?token={token}")
+    assert page.status_code == 200 and field(page.text, "token") == token
+    csrf = field(page.text, "csrf")
+    # Without the form's own token nothing happens.
+    res = b.client.post(
+        "/invite", data={"token": token, "password": PASSWORD, "again": PASSWORD, "csrf": "x"}
+    )
+    assert res.status_code == 403
+    res = b.client.post(
+        "/invite", data={"token": "forged", "password": PASSWORD, "again": PASSWORD, "csrf": csrf}
+    )
+    assert res.status_code >= 400 and "totp-secret" not in res.text
+    csrf = field(b.get(f"/invite?token={token}").text, "csrf")
+    res = b.client.post(
+        "/invite", data={"token": token, "password": PASSWORD, "again": PASSWORD, "csrf": csrf}
+    )
+    assert res.status_code == 200, res.text
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', res.text)
+    assert secret
+    b.person.secret = secret.group(1)
+    # Opening the link again does not show the secret a second time.
+    again = b.client.post(
+        "/invite",
+        data={
+            "token": token,
+            "password": PASSWORD,
+            "again": PASSWORD,
+            "csrf": field(res.text, "csrf"),
+        },
+    )
+    assert "totp-secret" not in again.text and "already opened" in again.text
+    res = b.client.post(
+        "/invite/confirm",
+        data={"token": token, "otp": b.person.otp(), "csrf": field(again.text, "csrf")},
+    )
+    assert res.status_code == 200 and "is ready" in res.text, res.text
+    b.sign_in()
+    assert "Inbox" in b.get("/").text

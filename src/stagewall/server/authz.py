@@ -72,6 +72,9 @@ POLICY: dict[str, frozenset[C] | None] = {
     # The pages of stagewall.web (browser session cookie + CSRF token on every form).
     "web.login.page": None,
     "web.login": None,
+    "web.invite.page": None,
+    "web.invite.accept": None,
+    "web.invite.confirm": None,
     "web.logout": ANYONE - {C.ANONYMOUS},
     "web.inbox": PEOPLE,
     "web.decide": INTERNAL,

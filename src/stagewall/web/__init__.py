@@ -21,6 +21,7 @@ from stagewall.web import (
     _routes_access,
     _routes_audit,
     _routes_inbox,
+    _routes_invite,
     _routes_reviews,
     _routes_session,
 )
@@ -43,6 +44,7 @@ def register(app: FastAPI, state: ServerState) -> None:
     """Add the pages, the static files and the security headers to ``app``."""
     app.state.stagewall = state
     _routes_session.register(app, state)
+    _routes_invite.register(app, state)
     _routes_inbox.register(app, state)
     _routes_access.register(app, state)
     _routes_audit.register(app, state)

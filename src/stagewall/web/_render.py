@@ -31,6 +31,7 @@ HERE = Path(__file__).parent
 STATIC = HERE / "static"
 _SAFE = {"GET", "HEAD", "OPTIONS"}
 LOGIN_CSRF_COOKIE = "stagewall_login_csrf"
+INVITE_CSRF_COOKIE = "stagewall_invite_csrf"
 
 # No inline script or style anywhere: every script and stylesheet is a file under /static.
 CSP = (
@@ -231,9 +232,14 @@ def new_login_csrf() -> str:
     return secrets.token_urlsafe(24)
 
 
-def login_csrf_ok(request: Request, sent: str) -> bool:
-    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+def form_csrf_ok(request: Request, cookie_name: str, sent: str) -> bool:
+    """Double-submit check of a form shown before there is a session."""
+    cookie = request.cookies.get(cookie_name, "")
     return bool(cookie) and bool(sent) and same(cookie, sent)
+
+
+def login_csrf_ok(request: Request, sent: str) -> bool:
+    return form_csrf_ok(request, LOGIN_CSRF_COOKIE, sent)
 
 
 def is_page(request: Request) -> bool:
