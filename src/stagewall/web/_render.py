@@ -232,6 +232,19 @@ def new_login_csrf() -> str:
     return secrets.token_urlsafe(24)
 
 
+def set_form_csrf(resp: Response, cookie_name: str, token: str, *, path: str, secure: bool) -> None:
+    """The double-submit cookie of a form shown before there is a session (30 minutes)."""
+    resp.set_cookie(
+        cookie_name,
+        token,
+        max_age=int(timedelta(minutes=30).total_seconds()),
+        httponly=True,
+        secure=secure,
+        samesite="strict",
+        path=path,
+    )
+
+
 def form_csrf_ok(request: Request, cookie_name: str, sent: str) -> bool:
     """Double-submit check of a form shown before there is a session."""
     cookie = request.cookies.get(cookie_name, "")

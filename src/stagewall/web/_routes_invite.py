@@ -5,7 +5,6 @@ the library decides everything (token valid and unused, password length, the cod
 """
 # No "from __future__ import annotations": FastAPI must evaluate the route annotations.
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import FastAPI, Form, Request
@@ -20,6 +19,7 @@ from stagewall.web._render import (
     form_csrf_ok,
     new_login_csrf,
     render,
+    set_form_csrf,
 )
 
 
@@ -51,15 +51,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             uri=uri,
             principal=principal,
         )
-        resp.set_cookie(
-            INVITE_CSRF_COOKIE,
-            csrf,
-            max_age=int(timedelta(minutes=30).total_seconds()),
-            httponly=True,
-            secure=secure,
-            samesite="strict",
-            path="/invite",
-        )
+        set_form_csrf(resp, INVITE_CSRF_COOKIE, csrf, path="/invite", secure=secure)
         return resp
 
     @r.get("/invite", name="web.invite.page", response_class=HTMLResponse)

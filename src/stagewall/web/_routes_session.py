@@ -1,7 +1,6 @@
 """Signing in and out of the web UI (local accounts; an OIDC button when the server has one)."""
 # No "from __future__ import annotations": FastAPI must evaluate the route annotations.
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Form, Request
@@ -21,6 +20,7 @@ from stagewall.web._render import (
     new_login_csrf,
     render,
     safe_next,
+    set_form_csrf,
     viewer,
 )
 
@@ -52,15 +52,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             principal=name,
             oidc_url=_oidc_url(r, state),
         )
-        resp.set_cookie(
-            LOGIN_CSRF_COOKIE,
-            token,
-            max_age=int(timedelta(minutes=30).total_seconds()),
-            httponly=True,
-            secure=secure,
-            samesite="strict",
-            path="/login",
-        )
+        set_form_csrf(resp, LOGIN_CSRF_COOKIE, token, path="/login", secure=secure)
         return resp
 
     @r.get("/login", name="web.login.page", response_class=HTMLResponse)
