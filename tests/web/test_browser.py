@@ -216,6 +216,8 @@ def test_full_flow_in_chromium(
         ui.open("/access")
         assert "/login?next=%2Faccess" in driver.current_url
         ui.shoot("login")
+        ui.open("/invite?token=example")
+        ui.shoot("invite")
 
         # The requester files two requests.
         ui.sign_in(alice)
