@@ -404,3 +404,55 @@ def test_enrolment_through_the_invitation_link(world: World) -> None:
     assert res.status_code == 200 and "is ready" in res.text, res.text
     b.sign_in()
     assert "Inbox" in b.get("/").text
+
+
+def test_break_glass_follow_up_is_completed_from_the_inbox(
+    world: World, people: dict[str, Person]
+) -> None:
+    carol = people["carol"]
+    res = carol.post(
+        "/api/v1/access/break-glass",
+        {"role": "prod-read", "reason": "INC-1 outage", "otp": carol.otp()},
+    )
+    assert res.status_code == 201, res.text
+    fid = res.json()["follow_up"]
+    # The holder does not review her own break-glass.
+    assert f"followup:{fid}" not in _browser(world, carol).get("/").text
+    bob = _browser(world, people["bob"])
+    inbox = bob.get("/").text
+    assert f"followup:{fid}" in inbox and "used break-glass" in inbox
+    res = bob.post(
+        "/decide",
+        {
+            "item": f"followup:{fid}",
+            "decision": "approve",
+            "reason": "",
+            "otp": people["bob"].otp(),
+        },
+    )
+    assert res.status_code == 400 and "note on what was reviewed is required" in res.text
+    res = bob.post(
+        "/decide",
+        {
+            "item": f"followup:{fid}",
+            "decision": "approve",
+            "reason": "queries matched the incident",
+            "otp": people["bob"].otp(),
+        },
+    )
+    assert res.status_code == 200 and "completed" in res.text, res.text
+    assert f"followup:{fid}" not in bob.get("/").text
+
+
+def test_templates_have_no_inline_script_or_style() -> None:
+    from pathlib import Path
+
+    import stagewall.web
+
+    root = Path(stagewall.web.__file__).parent / "templates"
+    for path in root.glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert " style=" not in text, path
+        assert not re.search(r"\son[a-z]+\s*=", text), path  # no inline event handlers
+        for tag in re.findall(r"<script[^>]*>", text):
+            assert 'src="/static/' in tag, (path, tag)
