@@ -92,6 +92,9 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
 
     _routes_audit.register(app, state)
 
+    from stagewall import web
+
+    web.register(app, state)
     _check_policy(app)
     return app
 
