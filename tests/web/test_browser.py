@@ -315,6 +315,9 @@ def test_full_flow_in_chromium(
         ui.shoot("grants")
         ui.open("/estate")
         ui.shoot("estate")
+        ui.open("/evidence")
+        assert "separation.external_production" in ui.text() or "access." in ui.text()
+        ui.shoot("evidence")
         for page in ("requests", "promotions", "reviews"):
             ui.open("/" + page)
             assert "Not allowed" not in ui.text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 from tests.server.conftest import Person, World
 from tests.web.conftest import Browser, field
@@ -180,6 +181,32 @@ def test_auditor_reads_audit_and_downloads_a_bundle_that_verifies(
     # The auditor decides nothing.
     res = audrey.post("/decide", {"item": "access:r1", "decision": "approve", "otp": "123456"})
     assert res.status_code == 403
+
+
+def test_evidence_page_shows_checks_answers_and_the_pack_to_auditors(
+    world: World, people: dict[str, Person], tmp_path: Path
+) -> None:
+    import zipfile
+
+    audrey = _browser(world, people["audrey"])
+    page = audrey.get("/evidence")
+    assert page.status_code == 200, page.text
+    api = people["audrey"].get("/api/v1/evidence/checks").json()
+    # the page shows exactly the checks the API computes, with their statuses
+    assert len(api["checks"]) >= 10
+    for result in api["checks"]:
+        assert result["check"] in page.text
+    assert 'action="/api/v1/evidence/pack"' in page.text
+    sig = audrey.get("/evidence?questionnaire=sig-lite")
+    assert sig.status_code == 200 and "sig-lite, answered from the checks" in sig.text
+    pack = audrey.get("/api/v1/evidence/pack?from=2026-01-01&to=2030-01-01&pdf=false")
+    assert pack.status_code == 200, pack.text
+    (tmp_path / "pack.zip").write_bytes(pack.content)
+    assert "manifest.json" in " ".join(zipfile.ZipFile(tmp_path / "pack.zip").namelist())
+    # internal staff see the checks but are not offered the pack; externals see nothing
+    bob = _browser(world, people["bob"]).get("/evidence")
+    assert bob.status_code == 200 and "/api/v1/evidence/pack" not in bob.text
+    assert _browser(world, people["dana"]).get("/evidence").status_code == 403
 
 
 def test_review_campaign_from_start_to_report(world: World, people: dict[str, Person]) -> None:

@@ -102,6 +102,7 @@ POLICY: dict[str, frozenset[C] | None] = {
     "web.audit.bundle": READERS,
     "web.estate": READERS,
     "web.estate.svg": READERS,
+    "web.evidence": READERS,
     "web.reviews": READERS,
     "web.review.start": INTERNAL,
     "web.review.report": READERS,
