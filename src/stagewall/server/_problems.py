@@ -27,6 +27,9 @@ PROBLEM = "application/problem+json"
 
 
 def status_for(exc: StagewallError) -> int:
+    explicit = getattr(type(exc), "http_status", None)
+    if isinstance(explicit, int):
+        return explicit
     if isinstance(exc, NotAuthenticated):
         return 401
     if isinstance(exc, RateLimited):

@@ -20,11 +20,13 @@ from stagewall.server import (
     _routes_access,
     _routes_gates,
     _routes_identity,
+    _routes_masking,
     _routes_reviews,
 )
 from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
 from stagewall.server.authz import POLICY
+from stagewall.server.scheduler import evidence_health, tasks
 from stagewall.server.sweeper import Sweeper, health
 
 
@@ -41,6 +43,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         finally:
             if sweeper is not None:
                 sweeper.stop()
+            state.workers.shutdown(wait=False)
 
     app = FastAPI(
         title="stagewall",
@@ -56,12 +59,24 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
 
     @app.get("/healthz", name="healthz")
     def healthz() -> dict[str, Any]:
-        return {"version": __version__, "sweeper": health(state)}
+        return {
+            "version": __version__,
+            "sweeper": health(state),
+            "evidence_checks": evidence_health(state),
+        }
+
+    @app.get("/api/v1/server/tasks", name="server.tasks")
+    def server_tasks(
+        actor: Annotated[Actor, Depends(guard(state, "server.tasks"))],
+    ) -> dict[str, Any]:
+        """Scheduled tasks: the last evidence evaluation, masking job schedules, notifications."""
+        return tasks(state)
 
     _routes_identity.register(app, state)
     _routes_access.register(app, state)
     _routes_reviews.register(app, state)
     _routes_gates.register(app, state)
+    _routes_masking.register(app, state)
 
     log = AuditLog(state.ctx.store, home=state.home)
 

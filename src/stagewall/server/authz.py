@@ -56,6 +56,15 @@ POLICY: dict[str, frozenset[C] | None] = {
     "evidence.checks": READERS,
     "audit.events": READERS,
     "audit.checkpoints": READERS,
+    # --- serverops ---
+    # Masking jobs read production with the server's credentials: only internal people
+    # start them (and the job's run_by, checked in server.jobs.authorize); internal
+    # people and auditors read the jobs and runs (resource names, never URLs).
+    "masking.job.list": READERS,
+    "masking.job.start": INTERNAL,
+    "masking.job.runs": READERS,
+    "masking.run.show": READERS,
+    "server.tasks": READERS,
 }
 
 

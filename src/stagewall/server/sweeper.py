@@ -170,6 +170,10 @@ def tick(state: ServerState, leadership: Leadership) -> None:
         except StagewallError as exc:
             status.last_error = exc.message
             _log.error("sweep failed: %s", exc.message)
+        # After the sweep, never before it: scheduled work only queues into worker threads.
+        from stagewall.server.scheduler import leader_duties
+
+        leader_duties(state)
     last = last_sweep(state)
     now = state.now()
     late = last is not None and now - last > LATE_AFTER
