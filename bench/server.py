@@ -44,7 +44,7 @@ import pyotp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.access.conftest import cleanup_roles
 from tests.live_server import serve
-from tests.server.conftest import Clock
+from tests.server.conftest import Clock, pg_session
 
 from stagewall.keys import init_keys
 from stagewall.server import ServerState
@@ -146,14 +146,7 @@ def flow(requester: Person, approver: Person, db: str, rid: str) -> tuple[float,
         f"/api/v1/access/requests/{rid}/reviews", {"approve": True, "otp": approver.code()}
     )["grant"]
     [cred] = requester.post(f"/api/v1/access/grants/{gid}/credentials", {"otp": requester.code()})
-    conn = psycopg.connect(
-        host="127.0.0.1",
-        port=5432,
-        dbname=cred["database"],
-        user=cred["login"],
-        password=cred["password"],
-        autocommit=True,
-    )
+    conn = pg_session(cred)
     conn.execute("SELECT 1")
     return time.perf_counter() - t0, conn
 

@@ -12,7 +12,7 @@ import pytest
 from stagewall.keys import init_keys
 from stagewall.server import ServerState
 from stagewall.server.sweeper import Leadership, Sweeper, health, tick
-from tests.server.conftest import ESTATE, Person, World
+from tests.server.conftest import ESTATE, Person, World, pg_session
 
 
 def _state(tmp: Path, pg_db: str, store_url: str, name: str) -> ServerState:
@@ -68,14 +68,7 @@ def test_expiry_kills_the_session_within_seconds_with_nothing_else_running(
         f"/api/v1/access/requests/{rid}/reviews", {"approve": True, "otp": bob.otp()}
     ).json()["grant"]
     [cred] = alice.post(f"/api/v1/access/grants/{gid}/credentials", {"otp": alice.otp()}).json()
-    conn = psycopg.connect(
-        host="127.0.0.1",
-        port=5432,
-        dbname=cred["database"],
-        user=cred["login"],
-        password=cred["password"],
-        autocommit=True,
-    )
+    conn = pg_session(cred)
     sweeper = Sweeper(world.state)
     sweeper.start()
     try:
@@ -136,16 +129,7 @@ def test_a_burst_of_expiring_grants_ends_in_one_sweep_on_a_postgresql_store(
                 f"/api/v1/access/grants/{gid}/credentials", {"otp": alice.otp()}
             ).json()
             gids.append(gid)
-            conns.append(
-                psycopg.connect(
-                    host="127.0.0.1",
-                    port=5432,
-                    dbname=cred["database"],
-                    user=cred["login"],
-                    password=cred["password"],
-                    autocommit=True,
-                )
-            )
+            conns.append(pg_session(cred))
         for c in conns:
             c.execute("SELECT 1")
         world.clock.advance(timedelta(hours=2))
