@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -166,3 +167,37 @@ def test_evidence_checks_run_daily_once_and_healthz_shows_the_last_run(
     world.clock.advance(timedelta(days=1))
     leader_tick(world)
     assert len([e for e in world.events() if e.code == "evidence.checks.evaluated"]) == 2
+
+
+def test_a_pending_promotion_notifies_its_approvers_but_not_its_author(
+    tmp_path: Path, hook: Hook
+) -> None:
+    from stagewall.paths import home
+    from stagewall.server import ServerState
+    from tests.gates.conftest import ESTATE as GATES
+    from tests.gates.conftest import digest, make_world, submit, to_staging
+
+    text = GATES.replace(
+        "alerts:\n  - type: file\n    path: alerts.jsonl\n",
+        f"alerts:\n  - type: webhook\n    url: {hook.url}\n"
+        "server:\n  public_url: https://sw.example\n",
+    )
+    w = make_world(tmp_path, text)
+    with w.stack:
+        art = digest("app-1.0.tar.gz")
+        sha = w.commit("bob@example.com")  # bob wrote the change
+        to_staging(w, sha, art)
+        pid = submit(w, sha, art, "production", "dana")
+        state = ServerState.open(w.config, w.db, home())
+        lead = Leadership(state)
+        try:
+            tick(state, lead)
+        finally:
+            lead.release()
+        state.workers.shutdown(wait=True)
+        [got] = [h for h in hook.received if h["details"]["request"] == pid]
+        assert got["details"]["type"] == "promotion"
+        assert got["details"]["link"] == f"https://sw.example/requests/{pid}"
+        # bob authored it and dana submitted it (and is external): neither is asked
+        assert got["details"]["approvers"] == ["alice", "carol"]
+        assert sha[:12] in got["title"]
