@@ -36,6 +36,10 @@ def test_exactly_one_leader_and_a_dead_one_is_replaced(
     db = pg_url.rsplit("/", 1)[1]
     a = _state(tmp_path, db, store_url, "a")
     b = _state(tmp_path, db, store_url, "b")
+    # as while serving: pooled connections (PostgreSQL), so a released lock must not
+    # stay held by a connection handed back to the pool
+    a.ctx.store.set_pooled(True)
+    b.ctx.store.set_pooled(True)
     la, lb = Leadership(a), Leadership(b)
     try:
         assert la.try_acquire() is True
@@ -51,6 +55,8 @@ def test_exactly_one_leader_and_a_dead_one_is_replaced(
     finally:
         la.release()
         lb.release()
+        a.ctx.store.set_pooled(False)
+        b.ctx.store.set_pooled(False)
 
 
 def test_expiry_kills_the_session_within_seconds_with_nothing_else_running(

@@ -35,6 +35,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.ctx.store.set_pooled(True)
         sweeper = Sweeper(state) if run_sweeper else None
         if sweeper is not None:
             sweeper.start()
@@ -44,6 +45,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
             if sweeper is not None:
                 sweeper.stop()
             state.workers.shutdown(wait=False)
+            state.ctx.store.set_pooled(False)
 
     app = FastAPI(
         title="stagewall",

@@ -96,6 +96,9 @@ class Leadership:
     def release(self) -> None:
         if self._conn is not None:
             try:
+                # Invalidate, never return to a pool: the session lock would stay held
+                # by a pooled connection that nobody knows leads.
+                self._conn.invalidate()
                 self._conn.close()
             except Exception as exc:  # the connection is already gone
                 _log.info("sweeper lock connection closed with %s", type(exc).__name__)

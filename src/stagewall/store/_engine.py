@@ -32,7 +32,7 @@ def redact_url(url: str) -> str:
         return "<unparseable URL>"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pooled: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and IMMEDIATE transactions.
 
     IMMEDIATE transactions make every write transaction take the database write
@@ -67,6 +67,12 @@ def make_engine(url: str) -> Engine:
 
         return engine
     if backend == "postgresql":
+        if pooled:
+            # The server while it serves: a new connection per transaction would cost
+            # more than the transaction itself. Connections are checked before use.
+            return create_engine(
+                url, pool_size=10, max_overflow=40, pool_pre_ping=True, pool_recycle=1800
+            )
         # No pool: a CLI process opens few connections, and a pooled connection left
         # behind at exit (or between tests) is a leaked server session.
         return create_engine(url, poolclass=NullPool)
