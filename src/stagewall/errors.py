@@ -254,6 +254,49 @@ class SigmaRuleInvalid(MonitoringError):
     code = "SW822"
 
 
+class IngestTokenInvalid(NotAuthenticated):
+    """A request to the ingest endpoint carried no ingest token, or an unknown or revoked one."""
+
+    code = "SW880"
+    default_hint = (
+        "on the server host run `stagewall server ingest-token create SOURCE` and send "
+        "the token as Authorization: Bearer swi_..."
+    )
+
+
+class IngestSourceMismatch(AccessDenied):
+    """An ingest token was used for a log source other than the one it was created for."""
+
+    code = "SW881"
+    default_hint = "each source has its own token; post to /api/v1/ingest/<the token's source>"
+
+
+class IngestBodyTooLarge(MonitoringError):
+    """An ingest request body is larger than the server accepts in one request."""
+
+    code = "SW882"
+    http_status = 413
+    default_hint = "split the lines into several requests"
+
+
+class IngestRateLimited(RateLimited):
+    """An ingest token sent more requests or lines per second than its source may."""
+
+    code = "SW883"
+    default_hint = "slow down, or send more lines per request (see Retry-After)"
+
+    def __init__(self, message: str, *, retry_after: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after  # whole seconds, for the Retry-After header
+
+
+class IngestTokenUnknown(MonitoringError):
+    """No ingest token has this id (or it is already revoked)."""
+
+    code = "SW884"
+    default_hint = "list the tokens with `stagewall server ingest-token list`"
+
+
 class WitnessUnavailable(BackendError):
     """A witness could not be reached or answered outside the tlog-witness protocol."""
 
@@ -308,6 +351,16 @@ class MaskingJobFailed(StagewallError):
     default_hint = "read the run's error and the audit log; fix the cause and start it again"
 
 
+class StoreMissing(ConfigError):
+    """A command that only reads the store found none where the estate says it is."""
+
+    code = "SW890"
+    default_hint = (
+        "run the command next to the estate file's store, pass --db URL, set STAGEWALL_DB, "
+        "or set STAGEWALL_HOME to the directory that holds stagewall.db"
+    )
+
+
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
     StagewallError,
     ConfigError,
@@ -338,6 +391,11 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     MonitoringError,
     UnknownLogSource,
     SigmaRuleInvalid,
+    IngestTokenInvalid,
+    IngestSourceMismatch,
+    IngestBodyTooLarge,
+    IngestRateLimited,
+    IngestTokenUnknown,
     WitnessUnavailable,
     PackInvalid,
     EvidenceError,
@@ -345,4 +403,5 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     MaskingJobInvalid,
     MaskingJobBusy,
     MaskingJobFailed,
+    StoreMissing,
 )

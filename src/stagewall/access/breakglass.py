@@ -172,6 +172,8 @@ def complete_follow_up(
             f"follow-up {follow_up_id} refused: {why}",
             loud=True,
         )
+    if fu.completed_at is not None:  # before the MFA check: it burns no code
+        raise AccessDenied(f"follow-up {follow_up_id} was already completed")
     evidence = mfa.verify(
         ctx.store, reviewer, otp, home=ctx.home, now=ctx.now(), purpose=f"follow-up {follow_up_id}"
     )

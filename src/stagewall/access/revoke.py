@@ -197,12 +197,13 @@ def revoke_grant(
             f"revoke of {grant_id} refused: {problem}",
             resource=f"grant:{grant_id}",
         )
-    mfa.verify(ctx.store, actor, otp, home=ctx.home, now=ctx.now(), purpose=f"revoke {grant_id}")
     if grant.status is not GrantStatus.ACTIVE:
+        # Decided before the MFA check, so "nothing to revoke" burns no code.
         with ctx.store.read() as conn:
             pending = [c for c in credential_rows(conn, grant_id) if c["state"] != "revoked"]
         if not pending:
             raise UsageError(f"grant {grant_id} is already {grant.status.value}")
+    mfa.verify(ctx.store, actor, otp, home=ctx.home, now=ctx.now(), purpose=f"revoke {grant_id}")
     return end_grant(ctx, grant_id, actor=actor, reason=reason, status=GrantStatus.REVOKED)
 
 

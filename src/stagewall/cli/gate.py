@@ -19,13 +19,14 @@ from stagewall.estate import load_estate
 from stagewall.gates import Gate, Promotion, check, expect_subject, verify_envelope
 from stagewall.gates import deploy as _deploy  # noqa: F401  (registers event types)
 from stagewall.keys import load_public_key, load_signing_key, parse_public_key
+from stagewall.paths import store_url
 from stagewall.store import open_store
 
 
 @contextmanager
 def _gate(config: str | None, db: str | None) -> Iterator[Gate]:
     loaded = load_estate(config)
-    store = open_store(db)
+    store = open_store(store_url(db, estate=loaded.path))
     try:
         yield Gate(store, loaded)
     finally:

@@ -440,6 +440,31 @@ class Stage(_Model):
     )
 
 
+class VendoredDirectory(_Model):
+    """A directory of the repository whose content comes from a third party.
+
+    A commit that touches it brings in that party as an author (an external) for
+    every gate rule, whoever committed it.
+    """
+
+    path: str = Field(
+        min_length=1, description="Repository-relative directory, e.g. third_party/payments."
+    )
+    vendor: str | None = Field(
+        default=None,
+        description="The vendor that supplies it (declared under vendors:); none: an "
+        "unknown third party.",
+    )
+
+    @model_validator(mode="after")
+    def _relative(self) -> VendoredDirectory:
+        parts = [p for p in self.path.replace("\\", "/").split("/") if p not in ("", ".")]
+        if self.path.startswith("/") or not parts or ".." in parts:
+            raise ValueError(f"vendored path {self.path!r} must be a relative directory")
+        object.__setattr__(self, "path", "/".join(parts))
+        return self
+
+
 class WebhookSink(_Model):
     type: Literal["webhook"]
     url_env: EnvVarName | None = None
@@ -711,6 +736,11 @@ class Estate(_Model):
     masking_jobs: dict[Name, MaskingJob] = Field(
         default_factory=dict,
         description="Masking runs the server performs (docs/server.md, Masking jobs).",
+    )
+    vendored: list[VendoredDirectory] = Field(
+        default_factory=list,
+        description="Directories of the repositories whose content a vendor or another "
+        "third party supplies; a commit touching one counts that party as an author.",
     )
 
     # ---- lookups -------------------------------------------------------

@@ -18,6 +18,7 @@ from stagewall.access._core import (
     Outcome,
     Request,
     Review,
+    check_reviewable,
     fmt_time,
     insert_request,
     load_request,
@@ -29,7 +30,7 @@ from stagewall.audit import AuditLog, Status
 from stagewall.errors import AccessDenied, StagewallError, UsageError
 from stagewall.estate import LoadedEstate, PrincipalKind, Stage
 from stagewall.gates import _events as ev
-from stagewall.gates._git import Repo, max_commits
+from stagewall.gates._git import Commit, Repo, max_commits
 from stagewall.gates._model import (
     BREAK_GLASS_TTL,
     FOLLOWUP_WINDOW,
@@ -62,6 +63,9 @@ class Gate:
         self.home = home
 
     def rules(self, actor: str, now: datetime) -> str:
+        from stagewall.estate.history import record_estate
+
+        record_estate(self.store, self.loaded, now=now, log=self.log)
         return record_rules(self.store, self.log, self.estate, fmt_time(now), actor)
 
     # -- submit ----------------------------------------------------------
@@ -94,6 +98,10 @@ class Gate:
             resource = f"stage:{stage}/{sha}"
             if not bg and idx > 0:
                 self._require_previous(self.estate.stages[idx - 1].name, stage, sha, digest)
+            base, commits = self._range(git, stage, sha)
+            contributions = self._contributions(git, commits, st)
+            # Last: a bad range, an unreadable repository or an unknown signer is
+            # decided without the one-time code and must not burn it.
             mfa = None
             if bg:
                 mfa = verify_otp(
@@ -103,8 +111,6 @@ class Gate:
                     home=self.home,
                     purpose=f"break-glass to {stage}",
                 )
-            base, commits = self._range(git, stage, sha)
-            contributions = self._contributions(git, commits, st)
         except StagewallError as exc:
             raise ev.refuse(self.log, code, submitter, exc, resource, {"stage": stage}) from None
         details: dict[str, Any] = {
@@ -239,21 +245,34 @@ class Gate:
         return base, commits or [sha]
 
     def _contributions(self, git: Repo, shas: list[str], st: Stage) -> list[Contribution]:
+        """Every identity in the range, plus what submodule bumps and vendored
+        directories bring in (gates/_bringin.py)."""
+        from stagewall.gates._bringin import brought_in
+
+        def per_commit(c: Commit) -> list[Contribution]:
+            return self._commit_contributions(c, st)
+
         out: list[Contribution] = []
         for c in git.commits(shas):
-            out.append(Contribution(c.sha, Role.AUTHOR, c.author.email))
-            out.append(Contribution(c.sha, Role.COMMITTER, c.committer.email))
-            out.extend(Contribution(c.sha, Role.CO_AUTHOR, p.email) for p in c.coauthors)
-            if self.estate.signed_commits_required(st):
-                signer: str | None = verify_commit(c, self.estate, st.name)
-            else:
-                signer = identify_signer(c, self.estate) if c.signature is not None else None
-            if signer is not None:
-                out.append(Contribution(c.sha, Role.SIGNER, c.committer.email, signer))
-            else:
-                # No declared key vouches for this commit: whoever wrote it is, for
-                # every rule, an external (the author field is only a claim).
-                out.append(Contribution(c.sha, Role.SIGNER, f"unverified-signer:{c.sha[:12]}"))
+            out.extend(per_commit(c))
+        out.extend(brought_in(git, shas, self.estate, per_commit))
+        return out
+
+    def _commit_contributions(self, c: Commit, st: Stage) -> list[Contribution]:
+        out: list[Contribution] = []
+        out.append(Contribution(c.sha, Role.AUTHOR, c.author.email))
+        out.append(Contribution(c.sha, Role.COMMITTER, c.committer.email))
+        out.extend(Contribution(c.sha, Role.CO_AUTHOR, p.email) for p in c.coauthors)
+        if self.estate.signed_commits_required(st):
+            signer: str | None = verify_commit(c, self.estate, st.name)
+        else:
+            signer = identify_signer(c, self.estate) if c.signature is not None else None
+        if signer is not None:
+            out.append(Contribution(c.sha, Role.SIGNER, c.committer.email, signer))
+        else:
+            # No declared key vouches for this commit: whoever wrote it is, for
+            # every rule, an external (the author field is only a claim).
+            out.append(Contribution(c.sha, Role.SIGNER, f"unverified-signer:{c.sha[:12]}"))
         return out
 
     def _existing(
@@ -370,6 +389,9 @@ class Gate:
             problem = kind.reviewer_problem(req, approver)
             if problem is not None:
                 raise AccessDenied(f"{approver!r} may not approve {promo.id}: {problem}")
+            # Decided, expired or already reviewed: refused before the code is used.
+            with self.store.read() as conn:
+                check_reviewable(conn, kind, promo.id, approver, now)
             mfa = verify_otp(
                 self.store, approver, otp, home=self.home, purpose=f"approve {promo.id}"
             )

@@ -23,6 +23,7 @@ class LoginMethod(enum.StrEnum):
     TOKEN = "token"  # noqa: S105 - a login method name, not a secret
     CI_OIDC = "ci-oidc"
     PIPELINE_TOKEN = "pipeline-token"  # noqa: S105 - a method name
+    INGEST_TOKEN = "ingest-token"  # noqa: S105 - a method name
 
 
 class ActorClass(enum.StrEnum):
@@ -34,6 +35,9 @@ class ActorClass(enum.StrEnum):
     AUDITOR = "auditor"
     ADMIN = "admin"
     PIPELINE = "pipeline"
+    # A log shipper holding a per-source ingest token: not a person, not a principal
+    # of the estate; it may post lines of its one source and nothing else.
+    LOG_SOURCE = "log-source"
 
 
 @dataclass(frozen=True)

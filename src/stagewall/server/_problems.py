@@ -27,7 +27,7 @@ PROBLEM = "application/problem+json"
 
 
 def status_for(exc: StagewallError) -> int:
-    explicit = getattr(type(exc), "http_status", None)
+    explicit = getattr(exc, "http_status", None)
     if isinstance(explicit, int):
         return explicit
     if isinstance(exc, NotAuthenticated):
@@ -62,7 +62,7 @@ def problem(
 
 async def on_stagewall_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StagewallError)
-    return problem(
+    res = problem(
         status_for(exc),
         type(exc).__name__,
         exc.message,
@@ -70,6 +70,10 @@ async def on_stagewall_error(request: Request, exc: Exception) -> JSONResponse:
         hint=exc.hint,
         exit_code=exc.exit_code,
     )
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int):
+        res.headers["Retry-After"] = str(retry_after)
+    return res
 
 
 async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:

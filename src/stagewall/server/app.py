@@ -12,16 +12,19 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stagewall import __version__
-from stagewall.audit import AuditLog
 from stagewall.errors import StagewallError
 from stagewall.identity.actor import Actor
 from stagewall.server import (
     _problems,
     _routes_access,
+    _routes_audit,
+    _routes_evidence,
     _routes_gates,
     _routes_identity,
+    _routes_ingest,
     _routes_masking,
     _routes_reviews,
+    _routes_segmentation,
 )
 from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
@@ -39,11 +42,13 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         sweeper = Sweeper(state) if run_sweeper else None
         if sweeper is not None:
             sweeper.start()
+            ingest.start()
         try:
             yield
         finally:
             if sweeper is not None:
                 sweeper.stop()
+            ingest.close()
             state.workers.shutdown(wait=False)
             state.ctx.store.set_pooled(False)
 
@@ -78,54 +83,13 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
     _routes_access.register(app, state)
     _routes_reviews.register(app, state)
     _routes_gates.register(app, state)
+    _routes_segmentation.register(app, state)
+    _routes_evidence.register(app, state)
+    ingest = _routes_ingest.register(app, state)
+    app.state.ingest = ingest
     _routes_masking.register(app, state)
 
-    log = AuditLog(state.ctx.store, home=state.home)
-
-    @app.get("/api/v1/audit/events", name="audit.events")
-    def audit_events(
-        actor: Annotated[Actor, Depends(guard(state, "audit.events"))],
-        start: int = 0,
-        limit: int = 100,
-    ) -> list[dict[str, Any]]:
-        limit = max(1, min(limit, 1000))
-        return [
-            {
-                "index": e.index,
-                "time": e.time,
-                "code": e.code,
-                "status": e.status.value,
-                "actor": e.actor,
-                "resource": e.resource,
-                "message": e.message,
-                "details": dict(e.details),
-            }
-            for e in log.events(max(start, 0), limit)
-        ]
-
-    @app.get("/api/v1/audit/checkpoints", name="audit.checkpoints")
-    def audit_checkpoints(
-        actor: Annotated[Actor, Depends(guard(state, "audit.checkpoints"))],
-    ) -> list[dict[str, Any]]:
-        return [
-            {"size": c.size, "root": c.root.hex(), "created_at": c.created, "note": c.note}
-            for c in log.checkpoints()
-        ]
-
-    @app.get("/api/v1/evidence/checks", name="evidence.checks")
-    def evidence_checks(
-        actor: Annotated[Actor, Depends(guard(state, "evidence.checks"))],
-    ) -> dict[str, Any]:
-        """Every control check computed now from the store, the log and the estate."""
-        from stagewall.evidence import EvidenceInputs, evaluate, make_window
-
-        inputs = EvidenceInputs(
-            store=state.ctx.store,
-            audit=AuditLog(state.ctx.store, home=state.home),
-            estate=state.estate,
-            window=make_window(None, state.now()),
-        )
-        return evaluate(inputs).to_json()
+    _routes_audit.register(app, state)
 
     _check_policy(app)
     return app

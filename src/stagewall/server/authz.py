@@ -16,7 +16,7 @@ from stagewall.estate import Estate
 from stagewall.estate.models import PrincipalKind
 from stagewall.identity.actor import ActorClass as C
 
-ANYONE = frozenset(C)
+ANYONE = frozenset(C) - {C.LOG_SOURCE}
 PEOPLE = frozenset({C.EXTERNAL, C.INTERNAL, C.AUDITOR, C.ADMIN})
 INTERNAL = frozenset({C.INTERNAL, C.ADMIN})
 READERS = frozenset({C.INTERNAL, C.AUDITOR, C.ADMIN})
@@ -56,6 +56,18 @@ POLICY: dict[str, frozenset[C] | None] = {
     "evidence.checks": READERS,
     "audit.events": READERS,
     "audit.checkpoints": READERS,
+    "audit.proof": READERS,
+    "audit.bundle": READERS,
+    # --- paths ---
+    "segmentation.probe": frozenset({C.INTERNAL, C.ADMIN, C.PIPELINE}),
+    # --- evidence2 ---
+    "evidence.answers": READERS,
+    # the pack holds every production grant and review decision: auditors and admins
+    "evidence.pack": frozenset({C.AUDITOR, C.ADMIN}),
+    # --- ingest ---
+    # Log shippers authenticate with a per-source ingest token (swi_...), never as a
+    # person; the token also fixes which source they may post (monitoring.tokens).
+    "monitoring.ingest": frozenset({C.LOG_SOURCE}),
     # --- serverops ---
     # Masking jobs read production with the server's credentials: only internal people
     # start them (and the job's run_by, checked in server.jobs.authorize); internal

@@ -19,7 +19,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from stagewall.access._context import redact_tree
 from stagewall.access._core import Request, fmt_time, load_request
 from stagewall.access._events import ALERT_FAILED
 from stagewall.access._tables import access_outcomes, access_requests
@@ -28,7 +27,7 @@ from stagewall.alerts.sinks import sinks_from_config
 from stagewall.audit import EventType, Status, register_event_type
 from stagewall.estate import format_duration
 from stagewall.estate.models import SmtpSink
-from stagewall.redact import redact
+from stagewall.redact import redact, redact_tree
 from stagewall.server._state import ServerState
 from stagewall.server._tables import slots
 from stagewall.server.slots import claim
