@@ -149,13 +149,20 @@ def test_evidence_checks_run_daily_once_and_healthz_shows_the_last_run(
     world.clock.now = day + timedelta(hours=2, minutes=59)
     before = world.client.get("/healthz").json()["evidence_checks"]
     assert before["status"] == "never" and before["next_run"].endswith("T03:00:00.000000Z")
+
+    def scheduled() -> list[Any]:
+        return [
+            e
+            for e in world.events()
+            if e.code == "evidence.checks.evaluated" and e.actor == "schedule:evidence"
+        ]
+
     leader_tick(world)
-    assert not [e for e in world.events() if e.code == "evidence.checks.evaluated"]
+    assert not scheduled()
     world.clock.advance(timedelta(minutes=1, seconds=30))  # 03:00:30
     leader_tick(world)
     leader_tick(world)  # same slot: not again
-    evaluated = [e for e in world.events() if e.code == "evidence.checks.evaluated"]
-    assert len(evaluated) == 1 and evaluated[0].actor == "schedule:evidence"
+    assert len(scheduled()) == 1
     health = world.client.get("/healthz").json()["evidence_checks"]
     assert health["status"] == "ok" and health["last_run"] is not None
     assert "outcome" not in health  # anonymous callers see no compliance figures
@@ -166,7 +173,7 @@ def test_evidence_checks_run_daily_once_and_healthz_shows_the_last_run(
     assert people["dana"].get("/api/v1/server/tasks").status_code == 403
     world.clock.advance(timedelta(days=1))
     leader_tick(world)
-    assert len([e for e in world.events() if e.code == "evidence.checks.evaluated"]) == 2
+    assert len(scheduled()) == 2
 
 
 def test_a_pending_promotion_notifies_its_approvers_but_not_its_author(
