@@ -9,7 +9,6 @@ from stagewall.access._context import AccessContext
 from stagewall.access._core import Request, Review, fmt_time, insert_request
 from stagewall.access._policy import Source, hold_problem
 from stagewall.access._rules import snapshot
-from stagewall.alerts import Alert, Severity
 from stagewall.errors import UsageError
 from stagewall.estate import format_duration
 
@@ -107,26 +106,8 @@ def request_access(
             details={**details, "reason": req.reason, "expires_at": fmt_time(req.expires_at)},
             conn=conn,
         )
-    approvers = approvers_for(ctx, role, requester)
-    ctx.alert(
-        Alert(
-            kind="access.request.created",
-            title=f"access request {req.id}: {requester} asks for {role}",
-            text=(
-                f"{requester} asks for {role} ({'production' if production else 'non-production'}) "
-                f"for {duration}: {req.reason}\nApprovers: {', '.join(approvers) or 'none'}\n"
-                f"Review: stagewall access review {req.id} --as APPROVER --approve --otp CODE\n"
-                f"Pending until {fmt_time(req.expires_at)}"
-            ),
-            severity=Severity.INFO,
-            details={
-                "request": req.id,
-                "role": role,
-                "requester": requester,
-                "approvers": approvers,
-            },
-        )
-    )
+    # The approvers are notified by the server (stagewall.server.notify), once per store,
+    # with a link to the request; nothing is sent from inside the request path.
     return req
 
 

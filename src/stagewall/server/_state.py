@@ -14,6 +14,7 @@ from stagewall.access import AccessContext
 from stagewall.errors import ConfigError
 from stagewall.estate import Estate, load_estate
 from stagewall.estate.models import ServerSettings
+from stagewall.server._workers import Workers
 
 if TYPE_CHECKING:
     from stagewall.evidence import Evaluation, EvidenceInputs, Window
@@ -42,6 +43,7 @@ class ServerState:
     home: Path
     sweep: SweepStatus = field(default_factory=SweepStatus)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    workers: Workers = field(default_factory=Workers)
     _stamp: tuple[int, int] | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
     _evaluation: tuple[datetime, Evaluation] | None = None

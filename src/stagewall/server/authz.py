@@ -110,6 +110,15 @@ POLICY: dict[str, frozenset[C] | None] = {
     "web.review.pdf": READERS,
     "web.review.close": INTERNAL,
     "web.security": PEOPLE,
+    # --- serverops ---
+    # Masking jobs read production with the server's credentials: only internal people
+    # start them (and the job's run_by, checked in server.jobs.authorize); internal
+    # people and auditors read the jobs and runs (resource names, never URLs).
+    "masking.job.list": READERS,
+    "masking.job.start": INTERNAL,
+    "masking.job.runs": READERS,
+    "masking.run.show": READERS,
+    "server.tasks": READERS,
 }
 
 
