@@ -13,7 +13,7 @@ from stagewall.evidence.verify import verify_pack
 from stagewall.keys import load_public_key
 from stagewall.scan._audit import SCAN_COMPLETED
 from stagewall.server._state import EVALUATION_REUSE
-from stagewall.server.sweeper import EVIDENCE_EVERY, Leadership, evidence, tick
+from stagewall.server.scheduler import run_evidence
 from tests.server.conftest import Person, World
 
 
@@ -34,13 +34,18 @@ def _codes(world: World) -> list[str]:
     return [e.code for e in AuditLog(world.state.ctx.store).events()]
 
 
+def _drifts(world: World) -> int:
+    return sum(1 for a in world.alerts() if a["kind"] == "evidence.check.drifted")
+
+
 def test_drift_from_pass_to_fail_is_recorded_and_alerts(world: World) -> None:
+    """The scheduled evaluation (run by the leader's worker, once per claimed slot)."""
     _scan(world, 0)
-    assert evidence(world.state) == 0
-    assert world.alerts() == []
+    run_evidence(world.state, "slot-1")
+    assert _drifts(world) == 0
     assert _codes(world).count(EVALUATED.code) == 1
     _scan(world, 2)
-    assert evidence(world.state) == 1
+    run_evidence(world.state, "slot-2")
     codes = _codes(world)
     assert codes.count(EVALUATED.code) == 2 and codes[-1] == DRIFTED.code
     alerts = [a for a in world.alerts() if a["kind"] == "evidence.check.drifted"]
@@ -51,21 +56,8 @@ def test_drift_from_pass_to_fail_is_recorded_and_alerts(world: World) -> None:
         "after": "FAIL",
     }
     # still failing: no new drift, no new alert
-    assert evidence(world.state) == 0
-    assert len([a for a in world.alerts() if a["kind"] == "evidence.check.drifted"]) == 1
-
-
-def test_the_leader_evaluates_once_per_interval(world: World) -> None:
-    lead = Leadership(world.state)
-    try:
-        tick(world.state, lead)
-        tick(world.state, lead)
-        assert _codes(world).count(EVALUATED.code) == 1
-        world.clock.advance(EVIDENCE_EVERY + timedelta(seconds=1))
-        tick(world.state, lead)
-        assert _codes(world).count(EVALUATED.code) == 2
-    finally:
-        lead.release()
+    run_evidence(world.state, "slot-3")
+    assert _drifts(world) == 1
 
 
 def test_pack_through_the_api_verifies_offline_and_is_audited(

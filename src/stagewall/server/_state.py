@@ -33,7 +33,6 @@ class SweepStatus:
     sweeps: int = 0
     late_alerted: bool = False
     last_witness: datetime | None = None
-    last_evidence: datetime | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 

@@ -62,18 +62,12 @@ def evidence_due(state: ServerState) -> str | None:
 def run_evidence(state: ServerState, slot: str) -> None:
     """Evaluate every check now, record the evaluation (and drifts), alert on drift."""
     from stagewall.audit import AuditLog
-    from stagewall.evidence import EvidenceInputs, evaluate, make_window
     from stagewall.evidence.record import record_evaluation
 
     try:
         log = AuditLog(state.ctx.store, home=state.home)
-        inputs = EvidenceInputs(
-            store=state.ctx.store,
-            audit=log,
-            estate=state.estate,
-            window=make_window(None, state.now()),
-        )
-        evaluation = evaluate(inputs)
+        # the server's own inputs (its log key, witnesses, pins), as the API serves them
+        evaluation = state.evaluation(fresh=True)
         drifts = record_evaluation(log, evaluation, actor=EVIDENCE_ACTOR)
     except Exception as exc:
         text = (

@@ -155,30 +155,6 @@ def witness(state: ServerState) -> int:
     return len(cosigs)
 
 
-EVIDENCE_EVERY = timedelta(hours=1)
-
-
-def evidence(state: ServerState) -> int:
-    """Evaluate every evidence check, record the results as audit events, and alert on
-    each check that went from PASS to FAIL since the previous evaluation (drift)."""
-    from stagewall.audit import AuditLog
-    from stagewall.evidence.record import record_evaluation
-
-    log = AuditLog(state.ctx.store, home=state.home)
-    drifts = record_evaluation(log, state.evaluation(fresh=True), actor="stagewall.scheduler")
-    for d in drifts:
-        state.ctx.alert(
-            Alert(
-                kind="evidence.check.drifted",
-                title=f"compliance check {d.check} went from {d.before} to {d.after}",
-                text=d.summary,
-                severity=Severity.WARNING,
-                details={"check": d.check, "before": d.before, "after": d.after},
-            )
-        )
-    return len(drifts)
-
-
 def _periodic(
     state: ServerState,
     stamp: str,
@@ -204,7 +180,6 @@ def tick(state: ServerState, leadership: Leadership) -> None:
     status.leader = leader
     if leader:
         _periodic(state, "last_witness", WITNESS_EVERY, witness, "witnessing")
-        _periodic(state, "last_evidence", EVIDENCE_EVERY, evidence, "evidence checks")
     if leader:
         try:
             report = sweep(state.ctx)
