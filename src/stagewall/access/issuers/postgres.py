@@ -27,6 +27,7 @@ import json
 import os
 import re
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -53,6 +54,11 @@ LOGIN_PREFIX = "sw_"
 GROUP_PREFIX = "sw_grp_"
 _SAFE = re.compile(r"[^a-z0-9_]")
 _TERMINATE_WAIT_MS = 5000
+# Sessions a sweep's fast lock-out ended before the full revocation of the same login in
+# this process: the revocation's proof reports them too, so the audit event still says
+# how many sessions the expiry killed.
+_ENDED_EARLY: dict[str, int] = {}
+_ENDED_EARLY_LOCK = threading.Lock()
 
 _TABLE_PRIVS: dict[Access, tuple[str, ...]] = {
     Access.READ: ("SELECT",),
@@ -326,6 +332,8 @@ class PostgresIssuer:
                     ended += 1
         except psycopg.Error as exc:
             raise self._err(f"locking out {login}", exc) from None
+        with _ENDED_EARLY_LOCK:
+            _ENDED_EARLY[login] = _ENDED_EARLY.get(login, 0) + ended
         return ended
 
     def session_count(self, login: str) -> int:
@@ -440,6 +448,8 @@ class PostgresIssuer:
                 (login,),
             )
             mrow = cur.fetchone()
+        with _ENDED_EARLY_LOCK:
+            terminated += _ENDED_EARLY.pop(login, 0)
         return RevocationProof(
             login=login,
             existed=existed,
