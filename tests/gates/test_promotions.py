@@ -91,8 +91,9 @@ def test_unmapped_identity_counts_as_external(world: World) -> None:
     assert approve(world, pid, "alice").exit_code == 0
     r = gate_check(world, sha, ART, "production", str(world.root / "a.json"))
     assert r.exit_code == 0
-    v = world.gate("verify", str(world.root / "a.json"))
-    assert v.exit_code == 2  # verify takes no --config/--db: usage error
+    v = world.gate("verify", str(world.root / "a.json"), "--commit", sha)
+    assert v.exit_code == 0, v.stderr
+    assert "mallory@nowhere.example [external]" in v.stdout
 
 
 def test_submitter_cannot_approve(world: World) -> None:

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stagewall.errors import (
     AccessDenied,
+    AuthenticationFailed,
     BackendError,
     ConfigError,
     NotAuthenticated,
@@ -27,7 +28,7 @@ PROBLEM = "application/problem+json"
 
 
 def status_for(exc: StagewallError) -> int:
-    if isinstance(exc, NotAuthenticated):
+    if isinstance(exc, NotAuthenticated | AuthenticationFailed):
         return 401
     if isinstance(exc, RateLimited):
         return 429

@@ -13,6 +13,7 @@ from stagewall.access import AccessContext
 from stagewall.errors import ConfigError
 from stagewall.estate import Estate, load_estate
 from stagewall.estate.models import ServerSettings
+from stagewall.server._pipeline import CiVerifiers
 
 
 @dataclass
@@ -34,6 +35,7 @@ class ServerState:
     home: Path
     sweep: SweepStatus = field(default_factory=SweepStatus)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    ci: CiVerifiers = field(default_factory=CiVerifiers)
     _stamp: tuple[int, int] | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -20,6 +20,7 @@ from stagewall.server import (
     _routes_access,
     _routes_gates,
     _routes_identity,
+    _routes_pipeline,
     _routes_reviews,
 )
 from stagewall.server._auth import guard
@@ -41,6 +42,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         finally:
             if sweeper is not None:
                 sweeper.stop()
+            state.ci.close()
 
     app = FastAPI(
         title="stagewall",
@@ -62,6 +64,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
     _routes_access.register(app, state)
     _routes_reviews.register(app, state)
     _routes_gates.register(app, state)
+    _routes_pipeline.register(app, state)
 
     log = AuditLog(state.ctx.store, home=state.home)
 
