@@ -89,9 +89,9 @@ def ci_token(oidc_env: str | None, audience: str | None) -> str | None:
         )
     try:
         with httpx.Client(timeout=TIMEOUT) as http:
-            res = http.get(
-                url, params={"audience": audience}, headers={"Authorization": f"Bearer {bearer}"}
-            )
+            # The runner's URL carries its own query (api-version): add to it, never replace.
+            target = httpx.URL(url).copy_merge_params({"audience": audience})
+            res = http.get(target, headers={"Authorization": f"Bearer {bearer}"})
         got: Any = res.json().get("value") if res.status_code == 200 else None
     except (httpx.HTTPError, ValueError, AttributeError):
         got = None
