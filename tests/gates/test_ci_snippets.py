@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.gates.ci_issuer import AUDIENCE, RUNNER_SECRET, CiPlatform, ci_estate, ci_platform
+from tests.ci_issuer import AUDIENCE, RUNNER_SECRET, CiPlatform, ci_estate, ci_platform
 from tests.gates.conftest import ESTATE, World, approve, digest, make_world
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "ci"

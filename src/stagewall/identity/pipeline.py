@@ -95,7 +95,7 @@ def create_pipeline_token(
             f"(expires {new.info.expires_at.isoformat()})",
             resource=f"principal:{principal}",
             details={
-                "token": new.info.id,
+                "pipeline_login": new.info.id,
                 "principal": principal,
                 "expires_at": new.info.expires_at.isoformat(),
             },
@@ -147,7 +147,7 @@ def revoke_pipeline_token(
             revoked_by,
             f"pipeline token {token_id} of {found[0].principal} revoked",
             resource=f"principal:{found[0].principal}",
-            details={"token": token_id, "principal": found[0].principal},
+            details={"pipeline_login": token_id, "principal": found[0].principal},
         )
     )
     return next(t for t in list_pipeline_tokens(store, found[0].principal) if t.id == token_id)
