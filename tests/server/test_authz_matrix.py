@@ -27,6 +27,7 @@ PERSONAS = {
     "approver": "bob",
     "auditor": "audrey",
     "admin": "carol",
+    "CI service principal": "deploybot",
 }
 
 
@@ -68,7 +69,15 @@ def _call(world: World, person: Person | None, method: str, path: str) -> Any:
 
 
 def test_matrix(world: World, people: dict[str, Person]) -> None:
+    from stagewall.identity.pipeline import create_pipeline_token
     from stagewall.server.authz import classes_for
+
+    ci = Person(world, "deploybot", "")
+    ci.token = create_pipeline_token(
+        world.state.ctx.store, world.state.estate, world.state.ctx.audit, "deploybot",
+        now=world.clock(),
+    ).secret  # fmt: skip
+    people = {**people, "deploybot": ci}
 
     rows = []
     for name, method, path in _routes(world):
@@ -113,3 +122,15 @@ def test_matrix(world: World, people: dict[str, Person]) -> None:
     assert got[("audit.events", "external developer")] == "403"
     assert got[("access.review", "approver")] == "allowed"
     assert ActorClass.PIPELINE not in (POLICY["access.review"] or frozenset())
+    # --- pipeline ---
+    assert got[("gate.report", "CI service principal")] == "allowed"
+    assert got[("gate.check", "CI service principal")] == "allowed"
+    assert got[("gate.submit", "CI service principal")] == "allowed"
+    assert got[("gate.submit", "external developer")] == "allowed"
+    assert got[("gate.report", "approver")] == "403"
+    assert got[("gate.check", "admin")] == "403"
+    assert got[("gate.approve", "CI service principal")] == "403"
+    assert got[("gate.break_glass", "CI service principal")] == "403"
+    assert got[("gate.break_glass", "external developer")] == "403"
+    assert got[("access.break_glass", "CI service principal")] == "403"
+    assert got[("access.review", "CI service principal")] == "403"
