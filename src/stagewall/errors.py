@@ -252,20 +252,10 @@ class PipelineTokenRefused(ConfigError):
     default_hint = "name an enabled service principal declared in stagewall.yaml"
 
 
-class RowNotBound(IntegrityError):
-    """A row that confers access or approval has no audit event that created it."""
-
-    code = "SW852"
-    default_hint = (
-        "the row was written outside stagewall (or its event was altered); investigate the "
-        "store, then decide again through the server"
-    )
-
-
 class HistoryRejected(AccessDenied):
     """The commit objects sent with a promotion do not prove its history."""
 
-    code = "SW853"
+    code = "SW852"
     default_hint = (
         "submit from a full clone (fetch-depth: 0 / GIT_DEPTH: 0) with `stagewall gate submit`, "
         "which sends every commit object since the stage's last promotion"

@@ -140,7 +140,7 @@ def test_a_commit_left_out_of_the_history_is_refused(world: World) -> None:
     second = world.commit("alice@example.com", message="on top")
     res = _post(world, "dana", {second: _raw(world, second)}, second)
     assert res.status_code == 403, res.text
-    assert res.json()["code"] == "SW853"
+    assert res.json()["code"] == "SW852"
     assert f"commit {first} (a parent of {second[:12]}) was not sent" in res.json()["detail"]
     res = _post(world, "dana", {first: _raw(world, first), second: _raw(world, second)}, second)
     assert res.status_code == 200, res.text
