@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from tests.ci_issuer import AUDIENCE, CiPlatform, ci_platform
 from tests.cli_helpers import run_cli
 from tests.server.conftest import Person, World
