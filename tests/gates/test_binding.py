@@ -13,7 +13,7 @@ import subprocess
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from stagewall.access._tables import access_reviews
 from stagewall.audit import AuditLog
@@ -21,6 +21,7 @@ from stagewall.gates._tables import gate_promotions
 from stagewall.store import open_store
 from tests.gates.conftest import World, approve, gate_check
 from tests.gates.test_promotions import ART, _ready_for_production
+from tests.rows import insert_approval
 
 
 def _events(w: World) -> list[Any]:
@@ -40,14 +41,7 @@ def test_an_approval_inserted_into_the_approvals_table_is_refused(world: World) 
     sha, pid = _ready_for_production(world, "dana@devshop.example")
     store = open_store(world.db)
     try:
-        with store.transaction() as conn:
-            conn.execute(
-                insert(access_reviews).values(
-                    request_id=pid, reviewer="alice", decision="approve", reason="",
-                    mfa_method="totp", mfa_time="2030-01-01T00:00:00Z",
-                    created_at="2030-01-01T00:00:00Z",
-                )
-            )  # fmt: skip
+        insert_approval(store, pid, "alice")
     finally:
         store.dispose()
     r = gate_check(world, sha, ART, "production")

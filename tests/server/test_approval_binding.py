@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import insert, update
 
 from stagewall.access._tables import access_reviews
+from tests.rows import insert_approval
 from tests.server.conftest import Person, World
 from tests.server.test_flows import _request
 
@@ -67,3 +68,24 @@ def test_an_approval_row_inserted_into_the_store_blocks_credentials(
     assert res.status_code == 403, res.text
     assert "approval by carol" in res.json()["detail"]
     assert "written by bob, not carol" in res.json()["detail"]
+
+
+def test_the_sweeper_alerts_an_inserted_approval_row(
+    world: World, people: dict[str, Person]
+) -> None:
+    from stagewall.server.sweeper import Leadership, tick
+
+    rid = _request(people["alice"])
+    leadership = Leadership(world.state)
+    try:
+        tick(world.state, leadership)  # the genuine rows so far are fine
+        assert not [e for e in world.events() if e.code == "gate.row.unbound"]
+        insert_approval(world.state.ctx.store, rid, "bob")
+        tick(world.state, leadership)
+        tick(world.state, leadership)  # reported once, not on every sweep
+    finally:
+        leadership.release()
+    found = [e for e in world.events() if e.code == "gate.row.unbound"]
+    assert len(found) == 1 and found[0].details["reviewer"] == "bob"
+    assert "names no audit event" in found[0].message
+    assert any(a["kind"] == "gate.row.unbound" for a in world.alerts())
