@@ -25,6 +25,7 @@ from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
 
 MAX_COMMITS_SENT = 20_000
+MAX_HISTORY_CHARS = 64 * 1024 * 1024  # base64 of all commit objects of one submission
 
 
 class SubmitBody(BaseModel):
@@ -77,6 +78,12 @@ def promotion_summary(estate: Estate, p: Promotion) -> dict[str, Any]:
 
 
 def _objects(commits: dict[str, str]) -> dict[str, bytes]:
+    total = sum(len(k) + len(v) for k, v in commits.items())
+    if total > MAX_HISTORY_CHARS:
+        raise HistoryRejected(
+            f"the commit objects sent are {total} characters, more than {MAX_HISTORY_CHARS}",
+            hint="promote more often, so that fewer commits separate two promotions",
+        )
     out: dict[str, bytes] = {}
     for sha, text in commits.items():
         try:
