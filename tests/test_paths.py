@@ -20,3 +20,61 @@ def test_stagewall_home_pointing_at_a_file(tmp_path: Path, monkeypatch: pytest.M
     assert "Traceback" not in r.stderr
     r = run_cli("audit", "tail")
     assert r.exit_code == 2 and "is a file, not a directory" in r.stderr
+
+
+def _estate_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """An estate in tmp/estate, the user in tmp/work, no STAGEWALL_HOME."""
+    from tests.access.conftest import ESTATE
+
+    estate = tmp_path / "estate"
+    work = tmp_path / "work"
+    estate.mkdir()
+    work.mkdir()
+    values = {"db": "app", "extra_eligible": "", "prod_rule": "one-sre", "standing": "  []"}
+    (estate / "stagewall.yaml").write_text(ESTATE.format(**values), encoding="utf-8")
+    monkeypatch.delenv("STAGEWALL_HOME")
+    monkeypatch.chdir(work)
+    return estate, work
+
+
+def test_the_store_follows_the_estate_file_not_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: `--config ../stagewall.yaml` from another directory created a second,
+    empty store there (even for read-only commands)."""
+    from stagewall.access import AccessContext
+    from stagewall.audit import AuditLog
+
+    estate, work = _estate_elsewhere(tmp_path, monkeypatch)
+    ctx = AccessContext.open("../estate/stagewall.yaml")
+    ctx.store.dispose()
+    store_file = estate / ".stagewall" / "stagewall.db"
+    assert store_file.exists()
+    # a CLI command given --config reads that same store, and creates nothing here
+    r = run_cli("audit", "verify", "--config", "../estate/stagewall.yaml")
+    assert "there is no stagewall store" not in r.stderr, r.stderr
+    # STAGEWALL_CONFIG is followed the same way
+    monkeypatch.setenv("STAGEWALL_CONFIG", "../estate/stagewall.yaml")
+    r = run_cli("audit", "tail")
+    assert r.exit_code == 0, r.stderr
+    assert "estate.changed" in r.stdout
+    assert not (work / ".stagewall").exists()
+    from stagewall.store import open_store
+
+    store = open_store(f"sqlite:///{store_file}")
+    try:
+        assert [e.code for e in AuditLog(store).events()] == ["estate.changed"]
+    finally:
+        store.dispose()
+
+
+def test_a_reading_command_without_a_store_is_an_error_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _estate, work = _estate_elsewhere(tmp_path, monkeypatch)
+    for args in (("audit", "tail"), ("mask", "runs")):
+        r = run_cli(*args)
+        assert r.exit_code == 2, (args, r.stderr)
+        assert "error[SW890]: there is no stagewall store at" in r.stderr
+        assert "nothing was created" in r.stderr and "Traceback" not in r.stderr
+    assert not (work / ".stagewall").exists()

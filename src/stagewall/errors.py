@@ -262,6 +262,60 @@ class HistoryRejected(AccessDenied):
     )
 
 
+class WebauthnNotConfigured(ConfigError):
+    """A passkey was used but the server has no WebAuthn relying party configured."""
+
+    code = "SW840"
+    default_hint = (
+        "set server.webauthn.rp_id and server.webauthn.origins in stagewall.yaml "
+        "(docs/server.md, Passkeys)"
+    )
+
+
+class StepUpRefused(AccessDenied):
+    """A step-up factor was presented and refused (wrong, replayed, expired or not yours)."""
+
+    code = "SW841"
+    default_hint = (
+        "ask for new options (POST /api/v1/mfa/webauthn/assertion/options) and try again, "
+        "or give your current one-time code"
+    )
+
+
+class AuthenticatorCloned(StepUpRefused):
+    """A passkey's signature counter went backwards: the authenticator may be cloned."""
+
+    code = "SW842"
+    default_hint = (
+        "the passkey was refused; an administrator should reset this principal's factors "
+        "and the principal register a new passkey"
+    )
+
+
+class FactorRegistrationRefused(AccessDenied):
+    """A new factor could not be registered for the logged-in principal."""
+
+    code = "SW843"
+    default_hint = (
+        "register from a session of your own; with a factor already registered, step up "
+        "with it first (otp or webauthn in the request, or POST /api/v1/step-up)"
+    )
+
+
+class OidcLoginRefused(NotAuthenticated):
+    """A login through the OpenID provider was refused (state, nonce, token or mapping)."""
+
+    code = "SW844"
+    default_hint = "start again from /api/v1/oidc/login; ask an admin if it keeps failing"
+
+
+class OidcNotConfigured(ConfigError):
+    """OIDC login was asked for but the server has no OpenID provider configured."""
+
+    code = "SW845"
+    default_hint = "set server.oidc (issuer, client_id, client_secret_file/env) in stagewall.yaml"
+
+
 class MonitoringError(ConfigError):
     """Log ingestion or detection cannot run with this configuration or input."""
 
@@ -279,6 +333,49 @@ class SigmaRuleInvalid(MonitoringError):
     """A Sigma rule (shipped or yours) cannot be parsed or evaluated by stagewall."""
 
     code = "SW822"
+
+
+class IngestTokenInvalid(NotAuthenticated):
+    """A request to the ingest endpoint carried no ingest token, or an unknown or revoked one."""
+
+    code = "SW880"
+    default_hint = (
+        "on the server host run `stagewall server ingest-token create SOURCE` and send "
+        "the token as Authorization: Bearer swi_..."
+    )
+
+
+class IngestSourceMismatch(AccessDenied):
+    """An ingest token was used for a log source other than the one it was created for."""
+
+    code = "SW881"
+    default_hint = "each source has its own token; post to /api/v1/ingest/<the token's source>"
+
+
+class IngestBodyTooLarge(MonitoringError):
+    """An ingest request body is larger than the server accepts in one request."""
+
+    code = "SW882"
+    http_status = 413
+    default_hint = "split the lines into several requests"
+
+
+class IngestRateLimited(RateLimited):
+    """An ingest token sent more requests or lines per second than its source may."""
+
+    code = "SW883"
+    default_hint = "slow down, or send more lines per request (see Retry-After)"
+
+    def __init__(self, message: str, *, retry_after: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after  # whole seconds, for the Retry-After header
+
+
+class IngestTokenUnknown(MonitoringError):
+    """No ingest token has this id (or it is already revoked)."""
+
+    code = "SW884"
+    default_hint = "list the tokens with `stagewall server ingest-token list`"
 
 
 class WitnessUnavailable(BackendError):
@@ -299,6 +396,16 @@ class EvidenceError(StagewallError):
 
     code = "SW801"
     exit_code = EXIT_USAGE
+
+
+class StoreMissing(ConfigError):
+    """A command that only reads the store found none where the estate says it is."""
+
+    code = "SW890"
+    default_hint = (
+        "run the command next to the estate file's store, pass --db URL, set STAGEWALL_DB, "
+        "or set STAGEWALL_HOME to the directory that holds stagewall.db"
+    )
 
 
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
@@ -328,10 +435,22 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     IdentityProviderError,
     EmailNotVerified,
     IdentityAmbiguous,
+    WebauthnNotConfigured,
+    StepUpRefused,
+    AuthenticatorCloned,
+    FactorRegistrationRefused,
+    OidcLoginRefused,
+    OidcNotConfigured,
     MonitoringError,
     UnknownLogSource,
     SigmaRuleInvalid,
+    IngestTokenInvalid,
+    IngestSourceMismatch,
+    IngestBodyTooLarge,
+    IngestRateLimited,
+    IngestTokenUnknown,
     WitnessUnavailable,
     PackInvalid,
     EvidenceError,
+    StoreMissing,
 )

@@ -1,8 +1,10 @@
 """Where stagewall finds its configuration and keeps its local state.
 
 Config: ``--config``, then ``STAGEWALL_CONFIG``, then ``./stagewall.yaml``.
-State: ``STAGEWALL_HOME`` (default ``./.stagewall``).
-Store URL: ``--db``, then ``STAGEWALL_DB``, then ``sqlite:///$STAGEWALL_HOME/stagewall.db``.
+State: ``STAGEWALL_HOME``, else ``.stagewall`` **next to the estate file in use**
+(``--config ../stagewall.yaml`` from a subdirectory uses ``../.stagewall``, the
+same store as running beside the file; never a second, empty one in the CWD).
+Store URL: ``--db``, then ``STAGEWALL_DB``, then ``sqlite:///<state>/stagewall.db``.
 """
 
 from __future__ import annotations
@@ -10,16 +12,39 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# The estate file of this process's command (set by the CLI's --config); a process
+# global, not a context variable, so the server's threads see it too.
+_estate_in_use: list[Path | None] = [None]
+
 DEFAULT_CONFIG_NAME = "stagewall.yaml"
 
 
-def home(explicit: str | os.PathLike[str] | None = None) -> Path:
+def use_estate(path: str | os.PathLike[str] | None) -> None:
+    """The estate file this invocation works with (``--config``); None: the default one."""
+    _estate_in_use[0] = Path(path).absolute() if path else None
+
+
+def estate_dir(estate: str | os.PathLike[str] | None = None) -> Path:
+    """The directory of the estate file in use: ``estate``, ``--config``,
+    ``STAGEWALL_CONFIG``, else the current directory (where ``./stagewall.yaml`` is)."""
+    chosen: Path | None = Path(estate) if estate else _estate_in_use[0]
+    if chosen is None:
+        env = os.environ.get("STAGEWALL_CONFIG")
+        chosen = Path(env) if env else None
+    return chosen.absolute().parent if chosen is not None else Path.cwd()
+
+
+def home(
+    explicit: str | os.PathLike[str] | None = None,
+    *,
+    estate: str | os.PathLike[str] | None = None,
+) -> Path:
     """The state directory (not created here); an existing non-directory is refused."""
     if explicit:
         path = Path(explicit)
     else:
         env = os.environ.get("STAGEWALL_HOME")
-        path = Path(env) if env else Path.cwd() / ".stagewall"
+        path = Path(env) if env else estate_dir(estate) / ".stagewall"
     if path.exists() and not path.is_dir():
         from stagewall.errors import ConfigError
 
@@ -30,9 +55,13 @@ def home(explicit: str | os.PathLike[str] | None = None) -> Path:
     return path
 
 
-def ensure_home(explicit: str | os.PathLike[str] | None = None) -> Path:
+def ensure_home(
+    explicit: str | os.PathLike[str] | None = None,
+    *,
+    estate: str | os.PathLike[str] | None = None,
+) -> Path:
     """The state directory, created with mode 0700 if it does not exist."""
-    path = home(explicit)
+    path = home(explicit, estate=estate)
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 
@@ -48,17 +77,35 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
     return local if local.exists() else None
 
 
-def store_url(explicit: str | None = None) -> str:
-    """The control-plane store URL."""
+def store_url(explicit: str | None = None, *, estate: str | os.PathLike[str] | None = None) -> str:
+    """The control-plane store URL (the default store is created beside the estate)."""
     if explicit:
         return explicit
     env = os.environ.get("STAGEWALL_DB")
     if env:
         return env
-    return f"sqlite:///{ensure_home() / 'stagewall.db'}"
+    return f"sqlite:///{ensure_home(estate=estate) / 'stagewall.db'}"
 
 
-def configured_store_url(explicit: str | None = None) -> str | None:
+def existing_store_url(
+    explicit: str | None = None, *, estate: str | os.PathLike[str] | None = None
+) -> str:
+    """The store URL for a command that only reads: StoreMissing if there is none."""
+    url = configured_store_url(explicit, estate=estate)
+    if url is None:
+        from stagewall.errors import StoreMissing
+
+        raise StoreMissing(
+            f"there is no stagewall store at {home(estate=estate) / 'stagewall.db'} "
+            f"(the state directory of the estate file in {estate_dir(estate)}); "
+            "nothing was created"
+        )
+    return url
+
+
+def configured_store_url(
+    explicit: str | None = None, *, estate: str | os.PathLike[str] | None = None
+) -> str | None:
     """The store URL if one is configured or the default store already exists.
 
     For commands whose main job does not need the store (``check``, ``scan``): they
@@ -69,5 +116,5 @@ def configured_store_url(explicit: str | None = None) -> str | None:
     env = os.environ.get("STAGEWALL_DB")
     if env:
         return env
-    default = home() / "stagewall.db"
+    default = home(estate=estate) / "stagewall.db"
     return f"sqlite:///{default}" if default.exists() else None

@@ -1,7 +1,7 @@
 """The one redaction function: no password of a connection string reaches any output.
 
 Every error message (:class:`stagewall.errors.StagewallError` redacts its own
-message and hint), every access audit event and alert, and every driver error
+message and hint), every access and gates audit event and alert, and every driver error
 built from a connection string goes through :func:`redact`. It removes
 
 * the password of anything shaped like a URL authority, well-formed or not
@@ -17,7 +17,8 @@ built from a connection string goes through :func:`redact`. It removes
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import unquote
 
 MASK = "***"
@@ -60,4 +61,15 @@ def redact(text: str, *, secrets: Iterable[str] = ()) -> str:
     return _AUTHORITY.sub(lambda m: m.group("pre") + MASK + "@", text)
 
 
-__all__ = ["MASK", "redact", "secrets_of"]
+def redact_tree(value: Any) -> Any:
+    """``value`` (JSON-like) with :func:`redact` applied to every string in it."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {k: redact_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_tree(v) for v in value]
+    return value
+
+
+__all__ = ["MASK", "redact", "redact_tree", "secrets_of"]

@@ -17,7 +17,7 @@ from stagewall.access import (
     revoke_grant,
     sweep,
 )
-from stagewall.errors import AccessDenied, UsageError
+from stagewall.errors import AccessDenied, StepUpRequired, UsageError
 from tests.access.conftest import Env, connect_as
 
 pytestmark = pytest.mark.postgres
@@ -85,7 +85,7 @@ def test_credentials_are_issued_once_and_only_to_the_holder(env: Env) -> None:
     issue_credentials(env.ctx, gid, holder="alice", otp=env.otp("alice"))
     with pytest.raises(AccessDenied, match="already issued"):
         issue_credentials(env.ctx, gid, holder="alice", otp=env.otp("alice"))
-    with pytest.raises(UsageError, match="need --otp"):
+    with pytest.raises(StepUpRequired, match="needs a fresh second factor"):
         issue_credentials(env.ctx, gid, holder="alice")
 
 

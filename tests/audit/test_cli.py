@@ -246,5 +246,5 @@ def test_reading_commands_never_create_an_empty_store(_isolated_home: Path) -> N
     for args in (("audit", "verify"), ("audit", "tail"), ("audit", "checkpoint")):
         r = run_cli(*args)
         assert r.exit_code == 2, args
-        assert "there is no audit log here" in r.stderr and "STAGEWALL_HOME" in r.stderr
+        assert "there is no stagewall store at" in r.stderr and "STAGEWALL_HOME" in r.stderr
     assert not (_isolated_home / "stagewall.db").exists()

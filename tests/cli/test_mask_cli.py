@@ -224,7 +224,14 @@ def test_verify_refuses_incomplete_target(tmp_path: Path, src: str, keyed: None)
 
 
 def test_runs_empty_and_usage(tmp_path: Path) -> None:
+    # Issue 12: a reading command never creates an empty store to read from.
     res = run_cli("mask", "runs")
+    assert res.exit_code == 2 and "error[SW890]: there is no stagewall store" in res.stderr
+    from stagewall.store import open_store
+
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    open_store(db).dispose()
+    res = run_cli("mask", "runs", "--db", db)
     assert res.exit_code == 0 and "no masking runs recorded" in res.stdout
     res = run_cli("mask", "run", "--plan", "x.yaml")
     assert res.exit_code == 2 and "Missing option" in res.stderr

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
+
+from stagewall.errors import ConfigError
 from stagewall.estate import load_estate
 from stagewall.gates import Gate
 from stagewall.store import open_store
@@ -156,3 +160,31 @@ def test_follow_up_not_yet_due_is_not_reported(world: World) -> None:
     assert _break_glass(world, sha, "alice")[0] == 0
     r = world.cli("check", "--format", "json")
     assert not [v for v in json.loads(r.stdout)["violations"] if v["rule"] == "SW-GATE-001"]
+
+
+def test_a_configuration_error_does_not_burn_the_break_glass_code(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: a configuration error must not consume the one-time code."""
+    sha = world.commit("alice@example.com")
+    code = world.otp("alice")
+    store = open_store(world.db)
+    try:
+        gate = Gate(store, load_estate(world.config))
+        args: dict[str, Any] = {
+            "repo": str(world.repo),
+            "change": sha,
+            "artifact": ART,
+            "stage": "production",
+            "submitter": "alice",
+            "break_glass_reason": "db on fire",
+            "otp": code,
+        }
+        monkeypatch.setenv("STAGEWALL_GATES_MAX_COMMITS", "lots")
+        with pytest.raises(ConfigError, match="STAGEWALL_GATES_MAX_COMMITS"):
+            gate.submit(**args)
+        monkeypatch.delenv("STAGEWALL_GATES_MAX_COMMITS")
+        promo = gate.submit(**args)  # the same code: it was never used
+        assert promo.break_glass
+    finally:
+        store.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -263,6 +264,10 @@ ESTATE_EXTRA_BAD = "    web: {type: sshd, resource: nope}\n"
 def test_a_grant_approved_after_the_context_started_is_seen(store: Store) -> None:
     estate = make_estate()
     ctx = IngestContext(estate, store)  # a long-running server's context
+    assert ingest_lines("pg", login("bob", pid=7), ctx).events == 1
+    before = ctx.index
+    ingest_lines("pg", login("bob", pid=8), ctx)
+    assert ctx.index is before  # no grant changed: the index and its caches stay
     with store.transaction() as conn:
         conn.execute(
             text(
@@ -273,3 +278,45 @@ def test_a_grant_approved_after_the_context_started_is_seen(store: Store) -> Non
             )
         )
     assert ingest_lines("pg", login("alice"), ctx).findings == []
+    assert ctx.index is not before
+    # a revocation (an earlier end for the same grant) is seen too
+    with store.transaction() as conn:
+        conn.execute(
+            text(
+                "UPDATE access_grants SET revoked_at = '2026-12-01T08:58:00.000000Z' WHERE id = 'g2'"
+            )
+        )
+    found = ingest_lines("pg", login("alice", pid=9), ctx).findings
+    assert [f.rule for f in found] == ["production_login_without_grant"]
+    ctx.close()
+
+
+def test_a_context_keeps_one_connection_between_batches_and_releases_it(
+    estate: Estate, store: Store
+) -> None:
+    # Opening and closing a SQLite connection per batch checkpointed and fsynced the
+    # WAL every time (most of ingest's wall time); a follower keeps one.
+    with IngestContext(estate, store, grants=GrantIndex(())) as ctx:
+        pool = ctx.store.engine.pool
+        for pid in range(1, 4):
+            assert ingest_lines("pg", login("alice", pid=pid), ctx).events == 1
+        assert pool.checkedin() == 1  # type: ignore[attr-defined]
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert pool.checkedin() == 0  # type: ignore[attr-defined]
+    assert MonitorLog(store).verify_anchored().size == 3
+
+
+def test_undecodable_bytes_in_a_line_neither_stop_ingest_nor_reach_the_log(
+    estate: Estate, store: Store
+) -> None:
+    # A user name with invalid UTF-8 (which a client can make a database log) once
+    # failed the store write, and with it the whole batch and the follower.
+    raw = b'2026-12-01 09:00:00.000 UTC [9] FATAL:  password authentication failed for user "\xff\xfeadmin"'
+    line = raw.decode("utf-8", "surrogateescape")
+    with IngestContext(estate, store, grants=GrantIndex(())) as ctx:
+        report = ingest_lines("pg", [line, *login("alice")], ctx)
+    assert (report.events, report.malformed) == (2, 0)
+    doc = MonitorLog(store).documents()[0]
+    assert doc["user"]["name"] == "\ufffd\ufffdadmin"
+    assert doc["unmapped"]["raw_sha256"] == hashlib.sha256(raw).hexdigest()
+    assert MonitorLog(store).verify_anchored().size == 2

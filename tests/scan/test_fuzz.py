@@ -65,3 +65,28 @@ def test_billion_laughs_is_a_parse_error(tmp_path: Path) -> None:
     (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n")
     result = scan_paths([tmp_path])
     assert [f.rule_id for f in result.findings] == ["SW-SCAN-012"]
+
+
+def _plain_ip(text: str) -> object:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return None
+
+
+@given(
+    st.one_of(
+        st.ip_addresses().map(str),
+        st.ip_addresses(v=6).map(lambda ip: f"[{ip}]"),
+        st.ip_addresses(v=6).map(lambda ip: f"{ip}%eth0"),
+        st.text(alphabet="0123456789abcdefABCDEF:.[]%x/ -", max_size=45),
+        st.text(max_size=30),
+    )
+)
+@settings(max_examples=400, deadline=None)
+def test_the_ip_prefilter_never_changes_what_is_an_address(text: str) -> None:
+    from stagewall.scan._refs import _as_ip
+
+    assert _as_ip(text) == _plain_ip(text)

@@ -80,6 +80,11 @@ roles:
     eligible: [group:sre, dana]
     approval: one-sre
     max_duration: 8h
+monitoring:
+  sources:
+    pg-prod: {{type: postgresql, resource: prod-db, max_gap: 1h}}
+    bastion-ssh: {{type: sshd}}
+    gh: {{type: github}}
 alerts:
   - type: file
     path: alerts.jsonl
@@ -87,6 +92,9 @@ server:
   admins: [carol]
   auditors: [audrey]
   sweep_interval_seconds: 0.2
+  webauthn:
+    rp_id: stagewall.example.com
+    origins: [https://stagewall.example.com]
 """
 
 PASSWORD = "correct horse battery staple"
@@ -203,6 +211,7 @@ def world(
         try:
             cleanup_roles(pg_url, w.state.ctx.instance_id())
         finally:
+            w.app.state.ingest.close()
             w.client.close()
 
 

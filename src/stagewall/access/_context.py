@@ -22,20 +22,11 @@ from stagewall.alerts import Alert, AlertDispatcher, AlertSink, Severity, sinks_
 from stagewall.audit import AuditEvent, AuditLog, EventRef, Status
 from stagewall.errors import AccessDenied, ConfigError, StagewallError
 from stagewall.estate import Estate, LoadedEstate, ResourceKind, load_estate
-from stagewall.redact import redact
+from stagewall.identity.actor import StepUp
+from stagewall.identity.stepup import factor_of, verify_step_up
+from stagewall.paths import store_url
+from stagewall.redact import redact, redact_tree
 from stagewall.store import Store, open_store
-
-
-def redact_tree(value: Any) -> Any:
-    """``value`` (JSON-like) with :func:`stagewall.redact.redact` applied to every string."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, Mapping):
-        return {k: redact_tree(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact_tree(v) for v in value]
-    return value
-
 
 IssuerFactory = Callable[[str], CredentialIssuer]
 
@@ -68,7 +59,7 @@ class AccessContext:
         home: str | os.PathLike[str] | None = None,
     ) -> AccessContext:
         loaded = load_estate(config)
-        store = open_store(db)
+        store = open_store(store_url(db, estate=loaded.path))  # the store follows the estate
         if sinks is None:
             sinks = sinks_from_config(loaded.estate.alerts, Path(loaded.path).parent)
         ctx = cls(
@@ -80,7 +71,14 @@ class AccessContext:
         )
         if clock is not None:
             ctx.clock = clock
+        ctx.record_estate()
         return ctx
+
+    def record_estate(self) -> None:
+        """An ``estate.changed`` event if stagewall.yaml's effective content changed."""
+        from stagewall.estate.history import record_estate
+
+        record_estate(self.store, self.loaded, now=self.now(), log=self.audit)
 
     @property
     def estate(self) -> Estate:
@@ -88,6 +86,25 @@ class AccessContext:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def step_up(
+        self,
+        principal: str,
+        otp: str | None,
+        webauthn: str | Mapping[str, Any] | None = None,
+        *,
+        purpose: str,
+    ) -> StepUp:
+        """The one step-up check of every privileged act (TOTP, passkey or open window)."""
+        return verify_step_up(
+            self.store,
+            principal,
+            factor_of(otp, webauthn),
+            purpose=purpose,
+            now=self.now(),
+            settings=self.estate.server,
+            home=self.home,
+        )
 
     # -- identity of this deployment ---------------------------------------
 

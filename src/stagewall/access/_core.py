@@ -226,6 +226,34 @@ def review_row(request_id: str, reviewer: str) -> ColumnElement[bool]:
     return (access_reviews.c.request_id == request_id) & (access_reviews.c.reviewer == reviewer)
 
 
+def check_reviewable(
+    conn: Connection, kind: RequestKind, request_id: str, reviewer: str, now: datetime
+) -> tuple[Request, list[Review]]:
+    """The request and its reviews if ``reviewer`` may review it now; AccessDenied if not.
+
+    Called before the MFA check (so a refusal decidable without the code burns none)
+    and again by :func:`record_review` under the request's lock.
+    """
+    request = load_request(conn, request_id)
+    if request.kind != kind.name:
+        raise UsageError(f"request {request_id} is a {request.kind} request, not {kind.name}")
+    state, _ref = outcome_of(conn, request, now)
+    if state is Outcome.EXPIRED:
+        raise AccessDenied(
+            f"request {request_id} expired at {fmt_time(request.expires_at)} without a decision",
+            hint="the requester submits a new request",
+        )
+    if state is not Outcome.PENDING:
+        raise AccessDenied(f"request {request_id} is already {state.value}")
+    problem = kind.reviewer_problem(request, reviewer)
+    if problem is not None:
+        raise AccessDenied(f"{reviewer!r} may not review request {request_id}: {problem}")
+    earlier = load_reviews(conn, request_id)
+    if any(r.reviewer == reviewer for r in earlier):
+        raise AccessDenied(f"{reviewer!r} has already reviewed request {request_id}")
+    return request, earlier
+
+
 def record_review(
     store: Store,
     conn: Connection,
@@ -244,23 +272,7 @@ def record_review(
     Raises AccessDenied (nothing written) when the review is not allowed.
     """
     store.lock(conn, f"stagewall.request.{request_id}")
-    request = load_request(conn, request_id)
-    if request.kind != kind.name:
-        raise UsageError(f"request {request_id} is a {request.kind} request, not {kind.name}")
-    state, _ref = outcome_of(conn, request, now)
-    if state is Outcome.EXPIRED:
-        raise AccessDenied(
-            f"request {request_id} expired at {fmt_time(request.expires_at)} without a decision",
-            hint="the requester submits a new request",
-        )
-    if state is not Outcome.PENDING:
-        raise AccessDenied(f"request {request_id} is already {state.value}")
-    problem = kind.reviewer_problem(request, reviewer)
-    if problem is not None:
-        raise AccessDenied(f"{reviewer!r} may not review request {request_id}: {problem}")
-    earlier = load_reviews(conn, request_id)
-    if any(r.reviewer == reviewer for r in earlier):
-        raise AccessDenied(f"{reviewer!r} has already reviewed request {request_id}")
+    request, earlier = check_reviewable(conn, kind, request_id, reviewer, now)
     review = Review(
         request_id=request_id,
         reviewer=reviewer,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from stagewall import mfa
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
 from stagewall.access._core import fmt_time, new_id, parse_time
@@ -59,8 +59,9 @@ def break_glass(
     principal: str,
     role: str,
     reason: str,
-    otp: str,
+    otp: str | None = None,
     duration: timedelta = BREAK_GLASS_CAP,
+    webauthn: str | Mapping[str, Any] | None = None,
 ) -> tuple[Grant, FollowUp]:
     """Grant ``role`` at once (≤ 1 h), alert, and open the mandatory follow-up review."""
     if not reason.strip():
@@ -89,7 +90,7 @@ def break_glass(
             details=details,
             loud=True,
         )
-    mfa.verify(ctx.store, principal, otp, home=ctx.home, now=now, purpose=f"break-glass {role}")
+    ctx.step_up(principal, otp, webauthn, purpose=f"break-glass {role}")
     try:
         with ctx.store.transaction() as conn:
             grant = create_grant(
@@ -148,7 +149,13 @@ def break_glass(
 
 
 def complete_follow_up(
-    ctx: AccessContext, follow_up_id: str, *, reviewer: str, otp: str, note: str
+    ctx: AccessContext,
+    follow_up_id: str,
+    *,
+    reviewer: str,
+    otp: str | None = None,
+    note: str,
+    webauthn: str | Mapping[str, Any] | None = None,
 ) -> FollowUp:
     """Another internal principal reviews what the break-glass was used for."""
     if not note.strip():
@@ -172,9 +179,9 @@ def complete_follow_up(
             f"follow-up {follow_up_id} refused: {why}",
             loud=True,
         )
-    evidence = mfa.verify(
-        ctx.store, reviewer, otp, home=ctx.home, now=ctx.now(), purpose=f"follow-up {follow_up_id}"
-    )
+    if fu.completed_at is not None:  # before the MFA check: it burns no code
+        raise AccessDenied(f"follow-up {follow_up_id} was already completed")
+    evidence = ctx.step_up(reviewer, otp, webauthn, purpose=f"follow-up {follow_up_id}")
     with ctx.store.transaction() as conn:
         ctx.store.lock(conn, f"stagewall.followup.{follow_up_id}")
         done = conn.execute(

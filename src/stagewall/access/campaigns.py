@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from stagewall import mfa
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
 from stagewall.access._core import fmt_time, new_id
@@ -98,7 +98,14 @@ def _new_outcome(current: str | None, decision: str) -> str:
 
 
 def decide(
-    ctx: AccessContext, item_id: str, *, reviewer: str, keep: bool, otp: str, note: str = ""
+    ctx: AccessContext,
+    item_id: str,
+    *,
+    reviewer: str,
+    keep: bool,
+    otp: str | None = None,
+    note: str = "",
+    webauthn: str | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     with ctx.store.read() as conn:
         row = conn.execute(
@@ -129,9 +136,7 @@ def decide(
             resource=f"grant:{item['grant_id']}",
             loud=True,
         )
-    evidence = mfa.verify(
-        ctx.store, reviewer, otp, home=ctx.home, now=ctx.now(), purpose=f"review item {item_id}"
-    )
+    evidence = ctx.step_up(reviewer, otp, webauthn, purpose=f"review item {item_id}")
     decision = KEEP if keep else REVOKE
     with ctx.store.transaction() as conn:
         ctx.store.lock(conn, f"stagewall.campaign.{item['campaign_id']}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
@@ -314,11 +315,56 @@ def _issuing_failed(ctx: AccessContext, holder: str, grant_id: str, exc: Stagewa
     )
 
 
+class _FactorRefused(Exception):
+    """Carries mfa.verify's own refusal past the issuing refusals (it is recorded already)."""
+
+    def __init__(self, error: StagewallError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _issuable(ctx: AccessContext, conn: Connection, grant_id: str, now: datetime) -> Grant:
+    """The grant, if credentials may be issued for it now; GrantRefused/AccessDenied if not.
+
+    Run once before the MFA check (so a refusal burns no code) and again under the
+    grant's lock (so nothing changed in between).
+    """
+    grant = load_grant(conn, grant_id)
+    unbound = unbound_problem(ctx, conn, grant_id)
+    if unbound is not None:
+        raise GrantRefused(f"credentials of grant {grant_id} refused: {unbound}", invariant=True)
+    if not grant.live(now):
+        raise AccessDenied(f"grant {grant_id} is {grant.status.value} or outside its time window")
+    if credential_rows(conn, grant_id):
+        raise AccessDenied(
+            f"the credentials of grant {grant_id} were already issued; they are shown once",
+            hint="ask for a new grant if the password was lost",
+        )
+    problem = hold_problem(
+        ctx.estate,
+        grant.principal,
+        grant.role,
+        source=grant.source,
+        now=now,
+        offboarded=ctx.offboarded(conn),
+    )
+    if problem is not None:
+        raise GrantRefused(
+            f"credentials of grant {grant_id} refused: {problem.text}",
+            invariant=problem.invariant,
+        )
+    return grant
+
+
 def issue_credentials(
-    ctx: AccessContext, grant_id: str, *, holder: str, otp: str | None = None
+    ctx: AccessContext,
+    grant_id: str,
+    *,
+    holder: str,
+    otp: str | None = None,
+    webauthn: str | Mapping[str, Any] | None = None,
 ) -> list[IssuedCredential]:
     """Create the grant's database logins, exactly once; the passwords exist only in the result."""
-    from stagewall import mfa
 
     now = ctx.now()
     with ctx.store.read() as conn:
@@ -332,12 +378,6 @@ def issue_credentials(
             resource=f"grant:{grant_id}",
             loud=grant.production,
         )
-    if grant.production:
-        if not otp:
-            raise UsageError("credentials of a production grant need --otp CODE")
-        mfa.verify(
-            ctx.store, holder, otp, home=ctx.home, now=now, purpose=f"credentials {grant_id}"
-        )
     resources = ctx.credential_resources(grant.role)
     if not resources:
         raise UsageError(
@@ -347,6 +387,8 @@ def issue_credentials(
     instance = ctx.instance_id()
     from stagewall.access.identity import verify_resource
 
+    # Everything decidable without the one-time code comes first (configuration, the
+    # resource's identity, the grant's state), so a failure there never burns the code.
     try:
         for res in resources:
             # Before any login exists: the resource must be the server it was pinned to,
@@ -362,36 +404,16 @@ def issue_credentials(
     issued: list[IssuedCredential] = []
     refusal: AccessDenied | None = None
     try:
+        with ctx.store.read() as conn:
+            _issuable(ctx, conn, grant_id, now)
+        if grant.production:
+            try:
+                ctx.step_up(holder, otp, webauthn, purpose=f"credentials {grant_id}")
+            except StagewallError as exc:
+                raise _FactorRefused(exc) from None
         with ctx.store.transaction() as conn:
             ctx.store.lock(conn, f"stagewall.grant.{grant_id}")
-            grant = load_grant(conn, grant_id)
-            unbound = unbound_problem(ctx, conn, grant_id)
-            if unbound is not None:
-                raise GrantRefused(
-                    f"credentials of grant {grant_id} refused: {unbound}", invariant=True
-                )
-            if not grant.live(now):
-                raise AccessDenied(
-                    f"grant {grant_id} is {grant.status.value} or outside its time window"
-                )
-            if credential_rows(conn, grant_id):
-                raise AccessDenied(
-                    f"the credentials of grant {grant_id} were already issued; they are shown once",
-                    hint="ask for a new grant if the password was lost",
-                )
-            problem = hold_problem(
-                ctx.estate,
-                grant.principal,
-                grant.role,
-                source=grant.source,
-                now=now,
-                offboarded=ctx.offboarded(conn),
-            )
-            if problem is not None:
-                raise GrantRefused(
-                    f"credentials of grant {grant_id} refused: {problem.text}",
-                    invariant=problem.invariant,
-                )
+            grant = _issuable(ctx, conn, grant_id, now)
             role = ctx.estate.roles[grant.role]
             for res in resources:
                 issuer = ctx.issuer(res)
@@ -430,6 +452,8 @@ def issue_credentials(
                     create_objects=role.create_objects,
                 )
                 issued.append(issuer.issue(spec))
+    except _FactorRefused as exc:
+        raise exc.error from None  # mfa.verify recorded the failure itself
     except GrantRefused as exc:
         refusal = exc
     except AccessDenied as exc:

@@ -119,6 +119,12 @@ def read_identity(name: str, res: Resource, url: str | None = None) -> ServerIde
         raise BackendError(
             redact(f"reading the identity of resource {name!r} failed: {first[:300]}")
         ) from None
+    except (UnicodeError, ValueError):
+        raise ConfigError(
+            f"the connection URL of resource {name!r} cannot be decoded "
+            "(a %-escape in it is not UTF-8)",
+            hint="percent-encode the password's bytes as UTF-8 (e.g. urllib.parse.quote)",
+        ) from None
 
 
 def pinned(store: Store, resource: str) -> ServerIdentity | None:

@@ -4,21 +4,28 @@ For every pair (non-production, production) of declared PostgreSQL / MySQL
 resources the identities are read over the network and compared: the result is
 "not the same server, not the same database" or a violation. A resource whose
 identity differs from its pin in the store is a violation too. The A.8.31
-evidence is the list of pairs, each with both identities.
+evidence is the list of pairs, each with both identities, and the newest
+`stagewall probe` report per non-production environment (a probe that reached a
+production endpoint is a violation; environments without a probe are listed).
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from stagewall.access.identity import LIVE_KINDS, ServerIdentity, all_pins, read_identity
+from stagewall.audit import AuditLog
 from stagewall.errors import StagewallError
 from stagewall.estate import Estate
 from stagewall.estate.invariants import Severity, Violation
 from stagewall.paths import configured_store_url
-from stagewall.store import open_store
+from stagewall.segmentation import ProbeReport, latest_reports
+from stagewall.store import Store, open_store
+
+_T = TypeVar("_T")
 
 
 class Separation(enum.StrEnum):
@@ -57,24 +64,57 @@ class LiveReport:
     unreadable: dict[str, str] = field(default_factory=dict)
     pairs: list[Pair] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
+    probes: dict[str, ProbeReport] = field(default_factory=dict)
+    unprobed: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "identities": {k: v.as_dict() for k, v in sorted(self.identities.items())},
             "unreadable": dict(sorted(self.unreadable.items())),
             "pairs": [p.as_dict() for p in self.pairs],
+            "probes": {k: v.as_dict() for k, v in sorted(self.probes.items())},
+            "environments_without_probe": self.unprobed,
         }
 
 
-def _pins(store_url: str | None) -> dict[str, ServerIdentity]:
+def _from_store(store_url: str | None, read: Callable[[Store], dict[str, _T]]) -> dict[str, _T]:
+    """``read`` over the configured store; empty when there is none (never creates one)."""
     url = configured_store_url(store_url)
     if url is None:
         return {}
     store = open_store(url)
     try:
-        return all_pins(store)
+        return read(store)
     finally:
         store.dispose()
+
+
+def _pins(store_url: str | None) -> dict[str, ServerIdentity]:
+    return _from_store(store_url, all_pins)
+
+
+def _probes(store_url: str | None) -> dict[str, ProbeReport]:
+    return _from_store(store_url, lambda store: latest_reports(AuditLog(store).events()))
+
+
+def _probe_evidence(estate: Estate, store_url: str | None, rep: LiveReport) -> None:
+    """The newest `stagewall probe` report per non-production environment."""
+    rep.probes = _probes(store_url)
+    for env in sorted(n for n in estate.environments if not estate.is_production(n)):
+        probe = rep.probes.get(env)
+        if probe is None:
+            rep.unprobed.append(env)
+            continue
+        for r in probe.reachable:
+            rep.violations.append(
+                Violation(
+                    "SW-LIVE-004",
+                    f"production resource {r.target.resource} ({r.target.host}:"
+                    f"{r.target.port}) was reachable from {env} host {probe.probe_host} "
+                    f"at {probe.time} (stagewall probe)",
+                    f"environments.{env}",
+                )
+            )
 
 
 def live_check(estate: Estate, store_url: str | None) -> LiveReport:
@@ -133,6 +173,7 @@ def live_check(estate: Estate, store_url: str | None) -> LiveReport:
                         f"resources.{np}",
                     )
                 )
+    _probe_evidence(estate, store_url, rep)
     return rep
 
 

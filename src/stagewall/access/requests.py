@@ -8,6 +8,7 @@ from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
 from stagewall.access._core import Request, fmt_time, insert_request
 from stagewall.access._policy import Source, hold_problem
+from stagewall.access._rules import snapshot
 from stagewall.alerts import Alert, Severity
 from stagewall.errors import UsageError
 from stagewall.estate import format_duration
@@ -82,6 +83,9 @@ def request_access(
         )
     if production and not r.approval:
         raise UsageError(f"production role {role!r} has no approval rule; fix stagewall.yaml")
+    # The rule that applies now travels with the request: a later edit of
+    # stagewall.yaml can raise the bar for it, never lower it (access/_rules.py).
+    details = {**details, **snapshot(e, role)}
     with ctx.store.transaction() as conn:
         req = insert_request(
             conn,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
-from stagewall import mfa
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
 from stagewall.access._core import (
@@ -17,11 +17,12 @@ from stagewall.access._core import (
     Review,
     ReviewResult,
     ThresholdRule,
-    load_request,
+    check_reviewable,
     record_review,
     review_row,
 )
 from stagewall.access._policy import Source
+from stagewall.access._rules import SnapshotTampered, effective_rules, stricter
 from stagewall.access._tables import access_reviews
 from stagewall.access.binding import bind_row
 from stagewall.access.grants import GrantRefused, create_grant
@@ -39,12 +40,12 @@ class AccessKind:
         self.ctx = ctx
 
     def rule(self, request: Request) -> ThresholdRule:
-        e = self.ctx.estate
-        role = e.roles.get(request.subject)
-        rule = e.approval_rules.get(role.approval) if role and role.approval else None
-        if rule is None:
-            return ThresholdRule(approvals=1)
-        return ThresholdRule(rule.approvals, tuple(rule.from_groups))
+        """The stricter of the rule snapshotted at filing and the current one."""
+        try:
+            return stricter(effective_rules(self.ctx.estate, request))
+        except SnapshotTampered:
+            # Nobody can review it (reviewer_problem says why); never a lower bar.
+            return ThresholdRule(approvals=len(self.ctx.estate.principals) + 1)
 
     def reviewer_problem(self, request: Request, reviewer: str) -> str | None:
         e = self.ctx.estate
@@ -58,9 +59,17 @@ class AccessKind:
         theirs = e.principals.get(request.requester)
         if mine is not None and theirs is not None and theirs.vendor == mine:
             return "approvers cannot come from the requester's vendor"
-        groups = self.rule(request).from_groups
-        if groups and not any(reviewer in e.group_members(g) for g in groups):
-            return f"approvers must be in group {' or '.join(groups)}"
+        try:
+            rules = effective_rules(e, request)
+        except SnapshotTampered:
+            return (
+                "the approval rule stored with the request does not match its hash "
+                "(the store was edited); file a new request"
+            )
+        for rule in rules:
+            groups = rule.from_groups
+            if groups and not any(reviewer in e.group_members(g) for g in groups):
+                return f"approvers must be in group {' or '.join(groups)}"
         return None
 
     def on_approved(
@@ -88,8 +97,9 @@ def review_request(
     *,
     reviewer: str,
     approve: bool,
-    otp: str,
+    otp: str | None = None,
     reason: str = "",
+    webauthn: str | Mapping[str, Any] | None = None,
 ) -> ReviewResult:
     """Append an MFA-checked review; the grant starts when the threshold is met."""
     if not request_id.strip():
@@ -104,23 +114,29 @@ def review_request(
             resource=f"request:{request_id}",
             loud=True,
         )
-    with ctx.store.read() as conn:
-        request = load_request(conn, request_id)  # unknown id: usage error, no code burned
-    problem = AccessKind(ctx).reviewer_problem(request, reviewer) or factor_reset_problem(
-        ctx.store, reviewer, now
-    )
+    # Every refusal decidable without the code comes before the MFA check, so it burns
+    # none (unknown id, expired or decided request, a second review by the same person,
+    # a reviewer outside the rule); record_review repeats them under the request lock.
+    try:
+        with ctx.store.read() as conn:
+            check_reviewable(conn, AccessKind(ctx), request_id, reviewer, now)
+    except AccessDenied as exc:
+        raise ctx.refuse(
+            ev.REVIEW_REFUSED.code,
+            reviewer,
+            exc.message,
+            resource=f"request:{request_id}",
+            hint=exc.hint,
+        ) from None
+    problem = factor_reset_problem(ctx.store, reviewer, now)
     if problem is not None:
-        # Refused before the MFA check so a refused review burns no code; record_review
-        # repeats every check under the request lock.
         raise ctx.refuse(
             ev.REVIEW_REFUSED.code,
             reviewer,
             f"{reviewer!r} may not review request {request_id}: {problem}",
             resource=f"request:{request_id}",
         )
-    evidence = mfa.verify(
-        ctx.store, reviewer, otp, home=ctx.home, now=now, purpose=f"review {request_id}"
-    )
+    evidence = ctx.step_up(reviewer, otp, webauthn, purpose=f"review {request_id}")
     decision = Decision.APPROVE if approve else Decision.DENY
     try:
         with ctx.store.transaction() as conn:

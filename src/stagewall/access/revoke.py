@@ -12,12 +12,12 @@ raise a critical alert. A failing alert sink never blocks any of this.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from stagewall import mfa
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
 from stagewall.access._core import fmt_time
@@ -182,7 +182,13 @@ def _may_act(ctx: AccessContext, actor: str, holder: str | None = None) -> str |
 
 
 def revoke_grant(
-    ctx: AccessContext, grant_id: str, *, actor: str, reason: str, otp: str
+    ctx: AccessContext,
+    grant_id: str,
+    *,
+    actor: str,
+    reason: str,
+    otp: str | None = None,
+    webauthn: str | Mapping[str, Any] | None = None,
 ) -> RevokeReport:
     """Manual revoke by the holder or an internal principal, MFA-checked."""
     if not reason.strip():
@@ -197,12 +203,13 @@ def revoke_grant(
             f"revoke of {grant_id} refused: {problem}",
             resource=f"grant:{grant_id}",
         )
-    mfa.verify(ctx.store, actor, otp, home=ctx.home, now=ctx.now(), purpose=f"revoke {grant_id}")
     if grant.status is not GrantStatus.ACTIVE:
+        # Decided before the MFA check, so "nothing to revoke" burns no code.
         with ctx.store.read() as conn:
             pending = [c for c in credential_rows(conn, grant_id) if c["state"] != "revoked"]
         if not pending:
             raise UsageError(f"grant {grant_id} is already {grant.status.value}")
+    ctx.step_up(actor, otp, webauthn, purpose=f"revoke {grant_id}")
     return end_grant(ctx, grant_id, actor=actor, reason=reason, status=GrantStatus.REVOKED)
 
 
@@ -228,7 +235,14 @@ class OffboardReport:
         }
 
 
-def offboard_vendor(ctx: AccessContext, vendor: str, *, actor: str, otp: str) -> OffboardReport:
+def offboard_vendor(
+    ctx: AccessContext,
+    vendor: str,
+    *,
+    actor: str,
+    otp: str | None = None,
+    webauthn: str | Mapping[str, Any] | None = None,
+) -> OffboardReport:
     """Revoke every grant of the vendor's principals, kill their sessions, block new grants."""
     if vendor not in ctx.estate.vendors:
         known = ", ".join(sorted(ctx.estate.vendors)) or "none"
@@ -241,7 +255,7 @@ def offboard_vendor(ctx: AccessContext, vendor: str, *, actor: str, otp: str) ->
             resource=f"vendor:{vendor}",
             loud=True,
         )
-    mfa.verify(ctx.store, actor, otp, home=ctx.home, now=ctx.now(), purpose=f"offboard {vendor}")
+    ctx.step_up(actor, otp, webauthn, purpose=f"offboard {vendor}")
     people = tuple(sorted(pid for pid, p in ctx.estate.principals.items() if p.vendor == vendor))
     with ctx.store.transaction() as conn:
         ctx.store.lock(conn, f"stagewall.vendor.{vendor}")

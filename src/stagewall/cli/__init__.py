@@ -35,6 +35,7 @@ REGISTRY: dict[str, str] = {
     "logout": "login",
     "mask": "mask",
     "mfa": "mfa",
+    "probe": "probe",
     "review": "review",
     "scan": "scan",
     "schema": "estate",
@@ -75,6 +76,9 @@ def root() -> None:
 
     Exit codes: 0 success, 1 a check found a problem, 2 usage or configuration error.
     """
+    from stagewall.paths import use_estate
+
+    use_estate(None)  # each invocation starts from its own --config (or the default)
 
 
 def main() -> None:

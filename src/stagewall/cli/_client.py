@@ -198,7 +198,21 @@ class Client:
         else:
             self.token = token if token is not None else token_for(self.server)
 
-    def request(
+    def request(self, method: str, path: str, **kw: Any) -> Any:
+        """Call the API (``json_body``, ``params``, ``form``); its JSON answer, None for 204."""
+        res = self._send(method, path, **kw)
+        if res.status_code == 204:
+            return None
+        try:
+            return res.json()
+        except ValueError:
+            return None
+
+    def download(self, path: str, *, params: dict[str, Any] | None = None) -> bytes:
+        """GET a file (a bundle, a report) and return its bytes."""
+        return self._send("GET", path, params=params).content
+
+    def _send(
         self,
         method: str,
         path: str,
@@ -206,7 +220,7 @@ class Client:
         json_body: Any = None,
         params: dict[str, Any] | None = None,
         form: dict[str, str] | None = None,
-    ) -> Any:
+    ) -> httpx.Response:
         headers = {"User-Agent": "stagewall-cli"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -224,18 +238,16 @@ class Client:
             raise ServerError(
                 f"cannot reach the stagewall server at {self.server}: {type(exc).__name__}"
             ) from None
-        if res.status_code == 204:
-            return None
-        try:
-            body = res.json()
-        except ValueError:
-            body = None
         if res.status_code >= 400:
+            try:
+                body = res.json()
+            except ValueError:
+                body = None
             if isinstance(body, dict) and "detail" in body and "code" in body:
                 raise RemoteError(body)
             cls = _BY_STATUS.get(res.status_code, ServerError)
             raise cls(f"the server answered {res.status_code} to {method} {path}")
-        return body
+        return res
 
 
 __all__ = [

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from stagewall.errors import EXIT_USAGE, StagewallError
+from stagewall.paths import use_estate
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,13 +67,21 @@ def format_option(*choices: str) -> Callable[[F], F]:
     )
 
 
+def _use_estate(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    # The state directory (and the default store in it) follows the estate file.
+    use_estate(value)
+    return value
+
+
 def config_option(f: F) -> F:
     return click.option(
         "--config",
         "config",
         type=click.Path(dir_okay=False),
         default=None,
-        help="Estate file (default: $STAGEWALL_CONFIG, then ./stagewall.yaml).",
+        callback=_use_estate,
+        help="Estate file (default: $STAGEWALL_CONFIG, then ./stagewall.yaml). The default "
+        "store and keys live in .stagewall beside it unless STAGEWALL_HOME is set.",
     )(f)
 
 

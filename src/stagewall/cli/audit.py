@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import sys
+import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,24 +18,43 @@ from stagewall.audit._bundle import export_bundle, verify_bundle
 from stagewall.audit._checkpoint import verify_checkpoint
 from stagewall.audit._merkle import leaf_hash, verify_inclusion
 from stagewall.audit._verify import VerifyReport, verify_store
+from stagewall.cli._client import Client
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
 from stagewall.errors import ChainBroken, ConfigError, IntegrityError, KeyMissing, UsageError
 from stagewall.estate.loader import load_estate_optional
 from stagewall.keys import PublicKey, load_public_key, load_signing_key
-from stagewall.paths import configured_store_url, home
+from stagewall.paths import existing_store_url
 from stagewall.store import open_store
 
 
 def _log(db: str | None) -> AuditLog:
     """The audit log of an existing store; never creates an empty store to read from."""
-    url = configured_store_url(db)
-    if url is None:
-        raise ConfigError(
-            f"there is no audit log here: no store at {home() / 'stagewall.db'}",
-            hint="pass --db URL, set STAGEWALL_DB, or set STAGEWALL_HOME to the "
-            "directory that holds stagewall.db",
+    return AuditLog(open_store(existing_store_url(db)))
+
+
+def _remote(server: str | None, db: str | None) -> Client | None:
+    """The server to read from: ``--server`` or STAGEWALL_SERVER, unless ``--db`` is given.
+
+    Reading through the server needs no store and no key on this machine; ``--db`` reads
+    a store directly (on the server host, or a copy an auditor was given).
+    """
+    if server and db:
+        raise UsageError(
+            "--server and --db name two different logs",
+            hint="read through the server (--server) or a store you hold (--db), not both",
         )
-    return AuditLog(open_store(url))
+    if db is None and (server or os.environ.get("STAGEWALL_SERVER")):
+        return Client(server)
+    return None
+
+
+remote_option = click.option(
+    "--server",
+    "server",
+    default=None,
+    metavar="URL",
+    help="Read through this stagewall server (default: $STAGEWALL_SERVER) instead of a store.",
+)
 
 
 def _pinned(path: str | None) -> PublicKey | None:
@@ -173,9 +195,14 @@ def verify_cmd(
 
 @audit_group.command("export")
 @db_option
+@remote_option
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Bundle directory.")
-def export_cmd(db: str | None, out: str) -> None:
+def export_cmd(db: str | None, server: str | None, out: str) -> None:
     """Write a self-contained bundle an auditor verifies offline."""
+    client = _remote(server, db)
+    if client is not None:
+        _download_bundle(client, Path(out))
+        return
     try:
         signer = load_signing_key()
     except KeyMissing:
@@ -185,6 +212,43 @@ def export_cmd(db: str | None, out: str) -> None:
     click.echo(f"exported {res.size} events and {res.checkpoints} checkpoint(s) to {res.out}")
     if signer is None:
         click.echo("warning: no signing key here; no fresh checkpoint was written", err=True)
+
+
+def _download_bundle(client: Client, out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(
+            f"{out} exists and is not an empty directory", hint="choose a new directory"
+        )
+    data = client.download("/api/v1/audit/bundle")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            members = tar.getmembers()
+            prefix = "stagewall-audit/"
+            if not members or any(
+                not (m.isfile() or m.isdir())
+                or not (m.name == prefix[:-1] or m.name.startswith(prefix))
+                for m in members
+            ):
+                raise UsageError("the server's bundle has unexpected entries; nothing written")
+            out.mkdir(parents=True, exist_ok=True)
+            for m in members:
+                if m.isfile():
+                    target = out / m.name[len(prefix) :]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    source = tar.extractfile(m)
+                    if source is None:
+                        continue
+                    target.write_bytes(source.read())
+    except tarfile.TarError as exc:
+        raise UsageError(f"the server's bundle is not a readable archive: {exc}") from None
+    with (out / "events.jsonl").open("rb") as fh:
+        events = sum(1 for _ in fh)
+    click.echo(f"downloaded a bundle of {events} events from {client.server} to {out}")
+    click.echo(
+        "verify it against the public key you were given, not the one inside it: "
+        f"stagewall audit verify --bundle {out} --public-key FILE",
+        err=True,
+    )
 
 
 @audit_group.command("checkpoint")
@@ -228,21 +292,28 @@ def witness_cmd(db: str | None, config: str | None, fmt: str) -> None:
 @click.argument("index", type=int)
 @click.option("--size", "tree_size", type=int, default=None, help="Tree size (default: current).")
 @db_option
+@remote_option
 @format_option("json")
-def proof_cmd(index: int, tree_size: int | None, db: str | None, fmt: str) -> None:
+def proof_cmd(
+    index: int, tree_size: int | None, db: str | None, server: str | None, fmt: str
+) -> None:
     """Print an inclusion proof for event INDEX (verify with `audit verify-proof`)."""
-    log = _log(db)
-    proof = log.inclusion_proof(index, tree_size)
-    data = proof.to_json()
-    data["event"] = log.events(index, 1)[0].raw.decode("utf-8")
+    client = _remote(server, db)
+    if client is not None:
+        params = {} if tree_size is None else {"size": tree_size}
+        data = client.request("GET", f"/api/v1/audit/proofs/{index}", params=params)
+    else:
+        log = _log(db)
+        data = log.inclusion_proof(index, tree_size).to_json()
+        data["event"] = log.events(index, 1)[0].raw.decode("utf-8")
     if fmt == "json":
         echo_json(data)
         return
-    click.echo(f"leaf index: {proof.index}\ntree size:  {proof.tree_size}")
-    click.echo(f"leaf hash:  {proof.leaf_hash.hex()}\nroot hash:  {proof.root.hex()}")
+    click.echo(f"leaf index: {data['leaf_index']}\ntree size:  {data['tree_size']}")
+    click.echo(f"leaf hash:  {data['leaf_hash']}\nroot hash:  {data['root_hash']}")
     click.echo("audit path:")
-    for h in proof.path:
-        click.echo(f"  {h.hex()}")
+    for h in data["audit_path"]:
+        click.echo(f"  {h}")
 
 
 def _load_proof(path: str) -> dict[str, Any]:
@@ -295,19 +366,39 @@ def verify_proof_cmd(proof_file: str, checkpoint: str | None, public_key: str | 
 @audit_group.command("tail")
 @click.option("-n", "count", type=int, default=10, show_default=True, help="Number of events.")
 @db_option
+@remote_option
 @format_option("json")
-def tail_cmd(count: int, db: str | None, fmt: str) -> None:
+def tail_cmd(count: int, db: str | None, server: str | None, fmt: str) -> None:
     """Show the newest events."""
     if count < 0:
         raise UsageError("-n must not be negative")
-    events = _log(db).events(-count, count) if count else []
-    if fmt == "json":
-        echo_json([json.loads(e.raw) for e in events])
-        return
-    for e in events:
-        resource = f" {e.resource}" if e.resource else ""
+    client = _remote(server, db)
+    rows: list[dict[str, Any]]
+    if client is not None:
+        rows = []
+        if count:
+            limit = min(count, 1000)
+            rows = client.request(
+                "GET", "/api/v1/audit/events", params={"start": -limit, "limit": limit}
+            )
+        if fmt == "json":
+            echo_json(rows)
+            return
+    else:
+        events = _log(db).events(-count, count) if count else []
+        if fmt == "json":
+            echo_json([json.loads(e.raw) for e in events])
+            return
+        rows = [
+            {"index": e.index, "time": e.time, "status": e.status.value, "code": e.code,
+             "actor": e.actor, "resource": e.resource, "message": e.message}
+            for e in events
+        ]  # fmt: skip
+    for e in rows:
+        resource = f" {e['resource']}" if e["resource"] else ""
         click.echo(
-            f"{e.index:>8} {e.time} {e.status.value:<7} {e.code} {e.actor}{resource}: {e.message}"
+            f"{e['index']:>8} {e['time']} {e['status']:<7} {e['code']} {e['actor']}{resource}: "
+            f"{e['message']}"
         )
 
 

@@ -38,7 +38,8 @@ def _witness_option(f: F) -> F:
         "witness_keys",
         multiple=True,
         type=click.Path(dir_okay=False),
-        help="Public key of a checkpoint witness (repeatable).",
+        help="File holding a witness verifier key (vkey, as `stagewall witness init` prints "
+        "it), counted on top of audit.witnesses in stagewall.yaml (repeatable).",
     )(f)
 
 
@@ -139,14 +140,31 @@ def pack_cmd(
     default=None,
     help="The log's public key, obtained independently (pin).",
 )
+@_witness_option
+@click.option(
+    "--witness-quorum",
+    type=click.IntRange(min=1),
+    default=None,
+    help="How many of the --witness-key witnesses must have cosigned the window (default: all).",
+)
 @format_option("json")
-def verify_cmd(pack: str, public_key: str | None, fmt: str) -> None:
+def verify_cmd(
+    pack: str,
+    public_key: str | None,
+    witness_keys: tuple[str, ...],
+    witness_quorum: int | None,
+    fmt: str,
+) -> None:
     """Verify a pack offline (no database). Exit 1 when it was altered or is incomplete."""
+    from stagewall.evidence.evaluate import load_witness_key
     from stagewall.evidence.verify import verify_pack
 
     key = load_public_key(path=public_key) if public_key else None
+    witnesses = [load_witness_key(w) for w in witness_keys]
     try:
-        report = verify_pack(pack, public_key=key)
+        report = verify_pack(
+            pack, public_key=key, witness_keys=witnesses, witness_quorum=witness_quorum
+        )
     except IntegrityError as exc:
         if fmt == "json":
             echo_json({"ok": False, "error": exc.code, "message": exc.message})
@@ -159,6 +177,12 @@ def verify_cmd(pack: str, public_key: str | None, fmt: str) -> None:
             f"{report.events} events proven against checkpoint {report.tree_size} "
             f"(root {report.root}), {report.rows_bound} population rows bound to their events"
         )
+        for w in report.witnessed:
+            if w["verified"]:
+                click.echo(
+                    f"witnessed: {w['witness']} cosigned the log at {w['size']} events"
+                    + (" (covers the window)" if w["covers_window"] else "")
+                )
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
 

@@ -124,33 +124,37 @@ def ingest_cmd(
         base_dir=base,
         year=year,
     )
-    totals = _Totals(fmt)
-    stopping = False
+    try:
+        totals = _Totals(fmt)
+        stopping = False
 
-    def _stop(_sig: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
+        def _stop(_sig: int, _frame: FrameType | None) -> None:
+            nonlocal stopping
+            stopping = True
 
-    if follow:
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
+        if follow:
+            signal.signal(signal.SIGTERM, _stop)
+            signal.signal(signal.SIGINT, _stop)
+            if path is None:
+                follow_stream(
+                    ctx, source, sys.stdin, poll=poll, stop=lambda: stopping, on_report=totals.add
+                )
+            else:
+                follower = follower_for(ctx, source, str(path), from_end=from_end)
+                follow_file(
+                    ctx, source, follower, poll=poll, stop=lambda: stopping, on_report=totals.add
+                )
+            totals.finish(source)
+            return
         if path is None:
-            follow_stream(
-                ctx, source, sys.stdin, poll=poll, stop=lambda: stopping, on_report=totals.add
-            )
+            _run(source, _chunks(sys.stdin), ctx, totals)
         else:
-            follower = follower_for(ctx, source, str(path), from_end=from_end)
-            follow_file(
-                ctx, source, follower, poll=poll, stop=lambda: stopping, on_report=totals.add
-            )
+            with path.open("r", encoding="utf-8", errors="surrogateescape") as fh:
+                _run(source, _chunks(fh), ctx, totals)
         totals.finish(source)
-        return
-    if path is None:
-        _run(source, _chunks(sys.stdin), ctx, totals)
-    else:
-        with path.open("r", encoding="utf-8", errors="surrogateescape") as fh:
-            _run(source, _chunks(fh), ctx, totals)
-    totals.finish(source)
+
+    finally:
+        ctx.close()
 
 
 def _run(source: str, chunks: Iterator[list[str]], ctx: IngestContext, totals: _Totals) -> None:

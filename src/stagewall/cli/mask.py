@@ -422,9 +422,10 @@ def _verify_summary(report: Any) -> dict[str, Any] | None:
 def runs_cmd(limit: int, db: str | None, fmt: str) -> None:
     """List recorded masking runs, newest first."""
     from stagewall.masking.record import list_runs
+    from stagewall.paths import existing_store_url
     from stagewall.store import open_store
 
-    runs = list_runs(open_store(db), limit=limit)
+    runs = list_runs(open_store(existing_store_url(db)), limit=limit)  # never an empty new one
     if fmt == "json":
         echo_json(runs)
         return

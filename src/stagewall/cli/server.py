@@ -178,4 +178,78 @@ def pipeline_token_revoke_cmd(token_id: str, config: str | None, db: str | None,
         click.echo(f"revoked pipeline token {t.id} of {t.principal}")
 
 
+@server_group.group("ingest-token")
+def ingest_token_group() -> None:
+    """Per-source tokens for log shippers posting to POST /api/v1/ingest/SOURCE."""
+
+
+@ingest_token_group.command("create")
+@click.argument("source")
+@config_option
+@db_option
+@format_option("json")
+def ingest_token_create_cmd(source: str, config: str | None, db: str | None, fmt: str) -> None:
+    """Create a token that may post lines of SOURCE only (shown once, stored hashed)."""
+    from datetime import UTC, datetime
+
+    from stagewall.access import AccessContext
+    from stagewall.monitoring.tokens import create_ingest_token
+
+    ctx = AccessContext.open(config, db)
+    new = create_ingest_token(
+        ctx.store, ctx.estate, source, created_by="server-operator", now=datetime.now(UTC)
+    )
+    url = f"{ctx.estate.server.public_url.rstrip('/')}/api/v1/ingest/{source}"
+    if fmt == "json":
+        echo_json({**new.token.to_json(), "token": new.secret, "url": url})
+    else:
+        click.echo(
+            f"ingest token {new.token.id} for log source {source}. It is shown only now;\n"
+            f"give it to the shipper on that host over a trusted channel:\n{new.secret}\n"
+            f"the shipper posts lines with: Authorization: Bearer <token> to {url}"
+        )
+
+
+@ingest_token_group.command("list")
+@click.option("--source", default=None, help="Only the tokens of this log source.")
+@config_option
+@db_option
+@format_option("json")
+def ingest_token_list_cmd(source: str | None, config: str | None, db: str | None, fmt: str) -> None:
+    """List ingest tokens (ids, sources, revocation; never the secrets)."""
+    from stagewall.access import AccessContext
+    from stagewall.monitoring.tokens import list_ingest_tokens
+
+    ctx = AccessContext.open(config, db)
+    tokens = list_ingest_tokens(ctx.store, source)
+    if fmt == "json":
+        echo_json([t.to_json() for t in tokens])
+        return
+    for t in tokens:
+        state = f"revoked {t.revoked_at}" if t.revoked_at else "live"
+        click.echo(f"{t.id}  {t.source}  created {t.created_at}  {state}")
+
+
+@ingest_token_group.command("revoke")
+@click.argument("token_id")
+@config_option
+@db_option
+@format_option("json")
+def ingest_token_revoke_cmd(token_id: str, config: str | None, db: str | None, fmt: str) -> None:
+    """Revoke an ingest token by id; the next post with it is refused."""
+    from datetime import UTC, datetime
+
+    from stagewall.access import AccessContext
+    from stagewall.monitoring.tokens import revoke_ingest_token
+
+    ctx = AccessContext.open(config, db)
+    token = revoke_ingest_token(
+        ctx.store, token_id, revoked_by="server-operator", now=datetime.now(UTC)
+    )
+    if fmt == "json":
+        echo_json(token.to_json())
+    else:
+        click.echo(f"ingest token {token.id} for log source {token.source} revoked")
+
+
 COMMANDS = [serve_cmd, server_group]

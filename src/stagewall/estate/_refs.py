@@ -62,6 +62,9 @@ def reference_problems(estate: Estate) -> list[Problem]:
         if p.vendor is not None and p.vendor not in estate.vendors:
             out.append((("principals", name, "vendor"), f"unknown vendor {p.vendor!r}"))
     out += _identity_problems(estate)
+    for i, v in enumerate(estate.vendored):
+        if v.vendor is not None and v.vendor not in estate.vendors:
+            out.append((("vendored", i, "vendor"), f"unknown vendor {v.vendor!r}"))
     for name, g in estate.groups.items():
         for i, member in enumerate(g.members):
             if member not in estate.principals:

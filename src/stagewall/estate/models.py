@@ -445,6 +445,31 @@ class Stage(_Model):
     )
 
 
+class VendoredDirectory(_Model):
+    """A directory of the repository whose content comes from a third party.
+
+    A commit that touches it brings in that party as an author (an external) for
+    every gate rule, whoever committed it.
+    """
+
+    path: str = Field(
+        min_length=1, description="Repository-relative directory, e.g. third_party/payments."
+    )
+    vendor: str | None = Field(
+        default=None,
+        description="The vendor that supplies it (declared under vendors:); none: an "
+        "unknown third party.",
+    )
+
+    @model_validator(mode="after")
+    def _relative(self) -> VendoredDirectory:
+        parts = [p for p in self.path.replace("\\", "/").split("/") if p not in ("", ".")]
+        if self.path.startswith("/") or not parts or ".." in parts:
+            raise ValueError(f"vendored path {self.path!r} must be a relative directory")
+        object.__setattr__(self, "path", "/".join(parts))
+        return self
+
+
 class WebhookSink(_Model):
     type: Literal["webhook"]
     url_env: EnvVarName | None = None
@@ -628,6 +653,77 @@ class AuditSettings(_Model):
         return self
 
 
+_RP_ID = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+class WebauthnSettings(_Model):
+    """The WebAuthn relying party: passkeys bound to ``rp_id``, checked against ``origins``."""
+
+    rp_id: str = Field(
+        description="The bare domain passkeys are registered for (stagewall.example.com); "
+        "it must be the origins' host or a parent domain of it."
+    )
+    origins: list[str] = Field(
+        min_length=1,
+        description="The exact origins (scheme://host[:port]) the browser pages are served from.",
+    )
+    rp_name: str = Field(default="stagewall", min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _origins_match(self) -> WebauthnSettings:
+        from urllib.parse import urlsplit
+
+        if not _RP_ID.fullmatch(self.rp_id):
+            raise ValueError(
+                f"webauthn rp_id {self.rp_id!r} must be a bare lower-case domain name "
+                "(no scheme, port or path)"
+            )
+        for origin in self.origins:
+            parts = urlsplit(origin)
+            host = parts.hostname or ""
+            if origin != f"{parts.scheme}://{parts.netloc}" or not host:
+                raise ValueError(f"webauthn origin {origin!r} must be scheme://host[:port] only")
+            if parts.scheme != "https" and host != "localhost":
+                raise ValueError(f"webauthn origin {origin!r} must use https (or be localhost)")
+            if host != self.rp_id and not host.endswith("." + self.rp_id):
+                raise ValueError(
+                    f"webauthn origin {origin!r} is not on rp_id {self.rp_id!r} or a subdomain"
+                )
+        return self
+
+
+class OidcLoginSettings(_Model):
+    """The company's OpenID provider for browser login (authorization code + PKCE)."""
+
+    issuer: str = Field(description="The issuer URL (https; its discovery document is fetched).")
+    client_id: str = Field(min_length=1, max_length=256)
+    client_secret_file: str | None = Field(
+        default=None, description="A file holding the client secret (read by the server only)."
+    )
+    client_secret_env: EnvVarName | None = Field(
+        default=None, description="An environment variable holding the client secret."
+    )
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
+    redirect_uri: str | None = Field(
+        default=None,
+        description="The callback registered at the provider; default "
+        "<public_url>/api/v1/oidc/callback.",
+    )
+    login_ttl_seconds: int = Field(
+        default=600, ge=30, le=3600, description="How long a started login may take."
+    )
+
+    @model_validator(mode="after")
+    def _one_secret_source(self) -> OidcLoginSettings:
+        if self.client_secret_file and self.client_secret_env:
+            raise ValueError("give client_secret_file or client_secret_env, not both")
+        if "openid" not in self.scopes:
+            raise ValueError("oidc scopes must include 'openid'")
+        return self
+
+
 class ServerSettings(_Model):
     """How ``stagewall serve`` runs. Secrets are never written here, only where they live."""
 
@@ -654,6 +750,19 @@ class ServerSettings(_Model):
         description="Addresses of reverse proxies whose X-Forwarded-For is believed.",
     )
     sweep_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    webauthn: WebauthnSettings | None = Field(
+        default=None,
+        description="Passkeys and security keys; without it the server refuses WebAuthn.",
+    )
+    oidc: OidcLoginSettings | None = Field(
+        default=None, description="Browser login through the company's OpenID provider."
+    )
+    step_up_window_seconds: int = Field(
+        default=120,
+        ge=0,
+        le=300,
+        description="How long POST /api/v1/step-up lets one session act without a new factor.",
+    )
 
 
 class Estate(_Model):
@@ -679,6 +788,11 @@ class Estate(_Model):
         "principals' ci bindings use (github, gitlab, ...).",
     )
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    vendored: list[VendoredDirectory] = Field(
+        default_factory=list,
+        description="Directories of the repositories whose content a vendor or another "
+        "third party supplies; a commit touching one counts that party as an author.",
+    )
 
     # ---- lookups -------------------------------------------------------
     def is_production(self, environment: str) -> bool:

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from stagewall.access._tables import (
     access_campaign_decisions,
@@ -27,10 +27,12 @@ from stagewall.access._tables import (
     access_requests,
     access_reviews,
 )
-from stagewall.audit import AuditLog
-from stagewall.audit._tables import audit_events
+from stagewall.access.identity import all_pins
+from stagewall.audit import AuditLog, WitnessEndpoint, WitnessPolicy, WitnessPublicKey
+from stagewall.audit._tables import audit_cosignatures, audit_events
 from stagewall.estate import Estate
 from stagewall.evidence._model import Attestation, Window
+from stagewall.evidence._proofs import ProofMaker
 from stagewall.gates._tables import gate_deployments, gate_promotions
 from stagewall.keys import PublicKey
 from stagewall.masking.record import masking_runs
@@ -54,11 +56,13 @@ def parse_stamp(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-@dataclass(frozen=True)
-class EventRow:
-    """Index columns of one event; ``time`` is the log's own UTC text (sortable)."""
+class EventRow(NamedTuple):
+    """Index columns of one event; ``time`` is the log's own UTC text (sortable).
 
-    index: int
+    A tuple, not a dataclass: a log of 10^5 events builds 10^5 of them per evaluation.
+    """
+
+    index: int  # type: ignore[assignment]  # shadows tuple.index, which nothing here calls
     time: str
     code: str
     status: str
@@ -76,8 +80,10 @@ class EvidenceInputs:
     window: Window
     public_key: PublicKey | None = None
     attestations: Sequence[Attestation] = ()
+    # resource name -> live server identity; None: the store's pins
     pinned_identities: Mapping[str, str] | None = None
-    witness_keys: Sequence[PublicKey] = ()
+    # witness verifier keys the caller pins, on top of the estate's audit.witnesses
+    witness_keys: Sequence[WitnessPublicKey] = ()
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -91,6 +97,47 @@ class EvidenceInputs:
                 self._cache[key] = [dict(r._mapping) for r in conn.execute(select(table))]
         rows: list[dict[str, Any]] = self._cache[key]
         return rows
+
+    # -- configured identities and witnesses ----------------------------------
+    @cached_property
+    def pins(self) -> dict[str, str]:
+        """Resource -> server identity (``kind:server``): given, else pinned in the store."""
+        if self.pinned_identities is not None:
+            return dict(self.pinned_identities)
+        return {n: f"{p.kind}:{p.server}" for n, p in sorted(all_pins(self.store).items())}
+
+    @cached_property
+    def witness_policy(self) -> WitnessPolicy | None:
+        """The estate's witnesses plus the caller's keys; None when there is none."""
+        settings = self.estate.audit
+        configured = WitnessPolicy.from_settings(settings)
+        if not self.witness_keys:
+            return configured
+        known = {w.name for w in configured.witnesses} if configured else set()
+        extra = tuple(WitnessEndpoint(k) for k in self.witness_keys if k.name not in known)
+        if configured is None:
+            return WitnessPolicy(extra, 1, settings.witness_max_age)
+        return WitnessPolicy(configured.witnesses + extra, configured.quorum, configured.max_age)
+
+    def newest_cosigned(self, max_size: int | None = None) -> list[tuple[str, str]]:
+        """(source, note) of each witness's newest stored cosignature (of a tree of at most
+        ``max_size`` events). The newest suffices: a rewrite or truncation of any older
+        part of the log changes the root of every larger tree too."""
+        c = audit_cosignatures.c
+        query = select(c.witness, func.max(c.size)).group_by(c.witness)
+        if max_size is not None:
+            query = query.where(c.size <= max_size)
+        out: list[tuple[str, str]] = []
+        with self.store.read() as conn:
+            for witness, size in sorted(conn.execute(query).all()):
+                stamp, note = conn.execute(
+                    select(c.timestamp, c.note)
+                    .where(c.witness == witness, c.size == size)
+                    .order_by(c.timestamp.desc())
+                    .limit(1)
+                ).one()
+                out.append((f"cosignature by {witness} of tree size {size} at {stamp}", note))
+        return out
 
     # -- access --------------------------------------------------------------
     @property
@@ -165,10 +212,12 @@ class EvidenceInputs:
                     audit_events.c.resource,
                 ).order_by(audit_events.c.idx)
             ).all()
-        return [
-            EventRow(int(idx), str(time), code, status, actor, resource)
-            for idx, time, code, status, actor, resource in rows
-        ]
+        return [EventRow._make(r) for r in rows]
+
+    @cached_property
+    def tree(self) -> ProofMaker:
+        """The Merkle tree over every event's leaf hash (levels built once, read once)."""
+        return ProofMaker(self.audit.leaf_hashes())
 
     @cached_property
     def _bounds(self) -> tuple[str, str]:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import concurrent.futures
+import contextlib
 import logging
-import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from stagewall.errors import BackendError
+import stagewall
+from stagewall.errors import BackendError, StagewallError
 from stagewall.evidence._model import Evaluation
 from stagewall.evidence._registry import registered_checks
 from stagewall.evidence.controlmap import ControlMap, requirement_status
@@ -26,6 +31,7 @@ def report_context(
     window_events: str,
     populations: list[dict[str, Any]],
     diagram: str,
+    drifts: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     checks = registered_checks()
     frameworks = []
@@ -66,6 +72,7 @@ def report_context(
         "checks": rows,
         "populations": populations,
         "diagram": diagram,
+        "drifts": drifts or [],
     }
 
 
@@ -102,31 +109,88 @@ def _warm_up() -> None:
     """Import WeasyPrint in the worker while the parent evaluates (it takes seconds)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        import weasyprint  # noqa: F401
+        with contextlib.suppress(OSError):  # render_pdf reports missing system libraries
+            import weasyprint  # noqa: F401
+
+
+def pdf_worker() -> None:
+    """The renderer process: import WeasyPrint, then render one ``HTML<TAB>PDF`` path pair
+    read from stdin. Exit 3 with the message on stderr when rendering fails."""
+    _warm_up()
+    line = sys.stdin.readline().rstrip("\n")
+    if not line:
+        return
+    src, dst = line.split("\t")
+    try:
+        pdf = render_pdf(Path(src).read_text("utf-8"))
+    except StagewallError as exc:
+        sys.stderr.write(exc.message)
+        sys.exit(3)
+    Path(dst).write_bytes(pdf)
+
+
+_WORKER = "from stagewall.evidence._report import pdf_worker; pdf_worker()"
+PDF_TIMEOUT_S = 600
 
 
 class PdfJob:
-    """Render the PDF in another process while the caller builds the rest of the pack."""
+    """Render the PDF in another process while the caller builds the rest of the pack.
+
+    A plain subprocess of this interpreter (not multiprocessing, whose spawn start
+    method re-imports the caller's ``__main__``: an unguarded script would run twice).
+    It imports WeasyPrint at once and renders when :meth:`render` hands it the HTML,
+    through files in a private (0700) temporary directory.
+    """
 
     def __init__(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx)
-        self._warm = self._pool.submit(_warm_up)
-        self._future: concurrent.futures.Future[bytes] | None = None
+        self._dir = tempfile.TemporaryDirectory(prefix="stagewall-pdf-")
+        self._html = Path(self._dir.name) / "report.html"
+        self._pdf = Path(self._dir.name) / "report.pdf"
+        env = dict(os.environ)
+        root = str(Path(stagewall.__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _WORKER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        self._sent = False
+        self._done = False
 
     def render(self, html: str) -> None:
-        self._future = self._pool.submit(render_pdf, html)
+        self._html.write_text(html, "utf-8")
+        stdin = self._proc.stdin
+        if stdin is None:
+            raise BackendError("the PDF renderer has no input")
+        try:
+            stdin.write(f"{self._html}\t{self._pdf}\n")
+            stdin.flush()
+        except BrokenPipeError:
+            pass  # it died; result() reports why
+        self._sent = True
 
     def result(self) -> bytes:
-        if self._future is None:
+        if not self._sent:
             raise BackendError("the PDF was never rendered")
         try:
-            return self._future.result()
-        except concurrent.futures.process.BrokenProcessPool as exc:
-            raise BackendError(f"the PDF renderer process failed: {exc}") from exc
+            _, err = self._proc.communicate(timeout=PDF_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise BackendError(f"the PDF renderer took more than {PDF_TIMEOUT_S} s") from None
+        self._done = True
+        if self._proc.returncode != 0 or not self._pdf.is_file():
+            detail = (err or "").strip()[-600:] or f"exit status {self._proc.returncode}"
+            raise BackendError(f"the PDF renderer failed: {detail}")
+        return self._pdf.read_bytes()
 
     def close(self) -> None:
-        self._pool.shutdown(cancel_futures=True)
+        if not self._done:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.communicate()
+        self._dir.cleanup()
 
 
 __all__ = ["PdfJob", "render_html", "render_pdf", "report_context"]

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from stagewall.audit import AuditLog
+from stagewall.audit import AuditLog, WitnessPublicKey, parse_witness_key
 from stagewall.errors import ConfigError, KeyMissing
 from stagewall.estate import Estate, load_estate
 from stagewall.evidence._inputs import EvidenceInputs
@@ -107,6 +107,42 @@ def load_attestations(path: str | os.PathLike[str], estate: Estate) -> list[Atte
     return out
 
 
+def load_witness_key(path: str | os.PathLike[str]) -> WitnessPublicKey:
+    """A witness verifier key (vkey, as `stagewall witness init` prints it) from a file."""
+    source = Path(path)
+    try:
+        text = source.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read witness key {source}: {exc}") from None
+    return parse_witness_key(text.strip(), source=f"witness key {source}")
+
+
+def server_inputs(
+    store: Store,
+    estate: Estate,
+    *,
+    home: str | os.PathLike[str],
+    config_dir: str | os.PathLike[str],
+    window: Window,
+) -> EvidenceInputs:
+    """Inputs as the server holds them: its store and estate, the log key in its home,
+    the attestations file next to stagewall.yaml, the store's pinned identities and the
+    estate's witnesses."""
+    try:
+        key: PublicKey | None = load_public_key(home)
+    except KeyMissing:
+        key = None
+    attested = Path(config_dir) / ATTESTATIONS_FILE
+    return EvidenceInputs(
+        store=store,
+        audit=AuditLog(store, home=home),
+        estate=estate,
+        window=window,
+        public_key=key,
+        attestations=tuple(load_attestations(attested, estate)) if attested.is_file() else (),
+    )
+
+
 def open_local(
     *,
     config: str | None,
@@ -143,7 +179,7 @@ def open_local(
         window=window,
         public_key=key,
         attestations=tuple(found),
-        witness_keys=tuple(load_public_key(path=w) for w in witness_keys),
+        witness_keys=tuple(load_witness_key(w) for w in witness_keys),
     )
 
 
@@ -153,7 +189,9 @@ __all__ = [
     "attestable",
     "evaluate",
     "load_attestations",
+    "load_witness_key",
     "make_window",
     "open_local",
     "parse_time_arg",
+    "server_inputs",
 ]

@@ -9,6 +9,9 @@ Layout::
                          RFC 9162 root is the checkpoint's, so every event is provably in it
     events.jsonl         the window's audit events (and those the results cite), canonical
     proofs.json          RFC 9162 inclusion paths of the events the populations rest on
+    witness/cosigned-N.txt  per witness, its newest stored cosignature (C2SP
+                         tlog-cosignature) of a checkpoint this tree contains: the pack's
+                         log extends what independent witnesses saw
     checks.json          every check: status, figures, events, why / attestation
     controls.json        the control map with a status per requirement
     populations/*.csv    production grants, promotions, masking runs, review decisions
@@ -30,9 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, select
 
 from stagewall import __version__
+from stagewall.audit import witness_checkpoints
 from stagewall.audit._tables import audit_events
 from stagewall.errors import IntegrityError, UsageError
 from stagewall.evidence._diagram import estate_svg
@@ -44,6 +48,7 @@ from stagewall.evidence._report import PdfJob, render_html, report_context
 from stagewall.evidence.controlmap import ControlMap, load_control_map, requirement_status
 from stagewall.evidence.evaluate import evaluate
 from stagewall.evidence.oscal import assessment_results, ciso_assistant
+from stagewall.evidence.record import DRIFTED
 from stagewall.keys import SigningKey
 
 FORMAT = "stagewall-evidence-pack/1"
@@ -60,6 +65,8 @@ audit signing key; checkpoint.txt is the signed audit checkpoint; leaves.bin hol
 leaf hash of that tree (its RFC 9162 root is the checkpoint's root), so each event in
 events.jsonl (listed by index in index.json) is provably in the signed log, and
 proofs.json gives the inclusion path of each event a population row rests on.
+witness/ holds witness cosignatures of earlier checkpoints of the same log; pass the
+witnesses' verifier keys (--witness-key) to require a quorum of them over the window.
 Each row of populations/ names the audit event (audit_index) that records it.
 report.pdf is report.html rendered.
 """
@@ -87,33 +94,45 @@ class PackResult:
     tree_size: int
 
 
-def _canonical(inputs: EvidenceInputs, indexes: list[int]) -> dict[int, bytes]:
-    out: dict[int, bytes] = {}
-    wanted = sorted(set(indexes))
-    if not wanted:
-        return out
-    lo, hi = wanted[0], wanted[-1]
+def _read_log(
+    inputs: EvidenceInputs, size: int, wanted: list[int]
+) -> tuple[list[bytes], list[bytes]]:
+    """In one pass over the log: every leaf hash of the tree of ``size`` events, and the
+    canonical bytes of the ``wanted`` events (sorted, unique)."""
+    lo, hi = (wanted[0], wanted[-1]) if wanted else (0, -1)
+    c = audit_events.c
     keep = set(wanted)
+    leaves: list[bytes] = []
+    raws: dict[int, bytes] = {}
     with inputs.store.read() as conn:
         rows = conn.execute(
-            select(audit_events.c.idx, audit_events.c.canonical)
-            .where(audit_events.c.idx >= lo)
-            .where(audit_events.c.idx <= hi)
+            select(c.idx, c.leaf_hash, case((and_(c.idx >= lo, c.idx <= hi), c.canonical)))
+            .where(c.idx < size)
+            .order_by(c.idx)
         )
-        for idx, raw in rows:
-            if int(idx) in keep:
-                out[int(idx)] = raw.encode() if isinstance(raw, str) else bytes(raw)
-    return out
+        for idx, leaf, raw in rows:
+            leaves.append(leaf if isinstance(leaf, bytes) else bytes(leaf))
+            if raw is not None and idx in keep:
+                raws[idx] = raw.encode() if isinstance(raw, str) else bytes(raw)
+    missing = keep - raws.keys()
+    if missing:
+        raise IntegrityError(f"the audit log lacks event {min(missing)} below its checkpoint")
+    return leaves, [raws[i] for i in wanted]
 
 
-def _leaves(inputs: EvidenceInputs, size: int) -> list[bytes]:
-    with inputs.store.read() as conn:
-        rows = conn.execute(
-            select(audit_events.c.leaf_hash)
-            .where(audit_events.c.idx < size)
-            .order_by(audit_events.c.idx)
-        ).all()
-    return [r[0] if isinstance(r[0], bytes) else bytes(r[0]) for r in rows]
+def drifts_in_window(inputs: EvidenceInputs) -> list[dict[str, Any]]:
+    """The recorded PASS -> FAIL drifts of the window (the server's scheduled checks)."""
+    return [
+        {
+            "event": row.index,
+            "time": row.time,
+            "check": d.get("check"),
+            "before": d.get("before"),
+            "after": d.get("after"),
+        }
+        for row, d in inputs.details_of([DRIFTED.code])
+        if inputs.in_window(row)
+    ]
 
 
 def build_pack(
@@ -124,7 +143,11 @@ def build_pack(
     control_map: ControlMap | None = None,
     pdf: bool = True,
 ) -> PackResult:
-    """Evaluate, take a fresh signed checkpoint, and write the signed pack to ``out``."""
+    """Evaluate, take a fresh signed checkpoint, and write the signed pack to ``out``.
+
+    With witnesses configured (with URLs), the log is first sent to them to cosign, so
+    the pack carries their cosignatures of the log up to the window's end.
+    """
     target = Path(out)
     if target.exists():
         raise UsageError(f"{target} exists; choose a new file for the pack")
@@ -144,6 +167,12 @@ def _build(
     cmap: ControlMap,
     pdf_job: PdfJob | None,
 ) -> PackResult:
+    policy = inputs.witness_policy
+    online = [w for w in policy.witnesses if w.url] if policy else []
+    if online:
+        # bind the pack to a witnessed checkpoint: the witnesses cosign the log as it is
+        # now (a witness that saw a longer or different log raises WitnessConflict)
+        witness_checkpoints(inputs.audit, online, signing_key=signing_key)
     evaluation = evaluate(inputs)
     cp = inputs.audit.checkpoint(key=signing_key)
     size = cp.size
@@ -162,6 +191,7 @@ def _build(
             window_events=window_text,
             populations=[{"path": p.path, "rows": len(p.rows)} for p in pops],
             diagram=diagram,
+            drifts=drifts_in_window(inputs),
         )
     )
     if pdf_job is not None:
@@ -174,8 +204,8 @@ def _build(
     for r in evaluation.results.values():
         wanted += expand(r.events)
     wanted = sorted({i for i in wanted if 0 <= i < size})
-    raws = _canonical(inputs, wanted)
-    maker = ProofMaker(_leaves(inputs, size))
+    leaves, raws = _read_log(inputs, size, wanted)
+    maker = ProofMaker(leaves)
     if maker.n != size or maker.root() != cp.root:
         raise IntegrityError(
             f"the audit log does not match its newest checkpoint (size {size})",
@@ -188,9 +218,11 @@ def _build(
     files: dict[str, bytes] = {}
     files["checkpoint.txt"] = cp.note.encode()
     files["leaves.bin"] = b"".join(maker.levels[0])
-    files["events.jsonl"] = b"".join(raws[i] + b"\n" for i in wanted)
+    files["events.jsonl"] = b"\n".join(raws) + b"\n" if raws else b""
     files["index.json"] = _compact({"tree_size": size, "events": wanted})
     files["proofs.json"] = _compact({"tree_size": size, "proofs": proofs})
+    for n, (_, note) in enumerate(inputs.newest_cosigned(size)):
+        files[f"witness/cosigned-{n}.txt"] = note.encode()
     files["checks.json"] = _json(evaluation.to_json())
     controls = []
     for fw in cmap.frameworks:

@@ -34,6 +34,18 @@ DRIFTED = register_event_type(
 )
 
 
+PACKED = register_event_type(
+    EventType(
+        "evidence.pack.created",
+        6003,
+        "API Activity",
+        1,
+        "Create",
+        "an evidence pack (the window's populations and events) was built and handed out",
+    )
+)
+
+
 @dataclass(frozen=True)
 class Drift:
     check: str
@@ -98,4 +110,4 @@ def record_evaluation(log: AuditLog, evaluation: Evaluation, *, actor: str) -> l
     return drifts
 
 
-__all__ = ["DRIFTED", "EVALUATED", "Drift", "previous_statuses", "record_evaluation"]
+__all__ = ["DRIFTED", "EVALUATED", "PACKED", "Drift", "previous_statuses", "record_evaluation"]

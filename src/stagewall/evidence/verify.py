@@ -11,11 +11,14 @@ import io
 import json
 import os
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stagewall.audit._checkpoint import verify_checkpoint
+from stagewall.audit import WitnessPublicKey
+from stagewall.audit._checkpoint import CheckpointInvalid, parse_note, verify_checkpoint
+from stagewall.audit._cosignature import verify_cosignature_line
 from stagewall.audit._merkle import verify_inclusion
 from stagewall.errors import ConfigError, PackInvalid, SignatureInvalid, UsageError
 from stagewall.evidence._model import CheckStatus
@@ -38,6 +41,7 @@ class PackReport:
     counts: dict[str, int]
     rows_bound: int
     warnings: tuple[str, ...] = field(default=())
+    witnessed: tuple[dict[str, Any], ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +53,7 @@ class PackReport:
             "files": self.files,
             "check_counts": self.counts,
             "population_rows_bound": self.rows_bound,
+            "witnessed": list(self.witnessed),
             "warnings": list(self.warnings),
         }
 
@@ -89,10 +94,26 @@ def _check_signature(manifest: bytes, sig: bytes, key: PublicKey) -> None:
         )
 
 
-def verify_pack(pack: str | os.PathLike[str], *, public_key: PublicKey | None = None) -> PackReport:
-    """Check everything offline; raise PackInvalid (or SignatureInvalid) on the first problem."""
+def verify_pack(
+    pack: str | os.PathLike[str],
+    *,
+    public_key: PublicKey | None = None,
+    witness_keys: Sequence[WitnessPublicKey] = (),
+    witness_quorum: int | None = None,
+) -> PackReport:
+    """Check everything offline; raise PackInvalid (or SignatureInvalid) on the first problem.
+
+    With ``witness_keys``, ``witness_quorum`` of them (default: all) must have cosigned a
+    checkpoint of this log that covers the window's last event.
+    """
+    quorum = len(witness_keys) if witness_quorum is None else witness_quorum
+    if witness_quorum is not None and not 1 <= quorum <= len(witness_keys):
+        raise UsageError(
+            f"the witness quorum {quorum} must be between 1 and the {len(witness_keys)} "
+            "witness key(s) given"
+        )
     try:
-        return _verify(Path(pack), public_key)
+        return _verify(Path(pack), public_key, tuple(witness_keys), quorum)
     except (KeyError, TypeError, ValueError, IndexError, UnicodeDecodeError) as exc:
         raise PackInvalid(
             f"{pack}: malformed pack content ({exc.__class__.__name__}: {str(exc)[:200]})",
@@ -100,7 +121,12 @@ def verify_pack(pack: str | os.PathLike[str], *, public_key: PublicKey | None = 
         ) from None
 
 
-def _verify(path: Path, public_key: PublicKey | None) -> PackReport:
+def _verify(
+    path: Path,
+    public_key: PublicKey | None,
+    witness_keys: tuple[WitnessPublicKey, ...],
+    quorum: int,
+) -> PackReport:
     files = _read(path)
     warnings: list[str] = []
     for name in _SIGNED:
@@ -144,11 +170,28 @@ def _verify(path: Path, public_key: PublicKey | None) -> PackReport:
     cp = verify_checkpoint(files[log["checkpoint"]].decode(), key, source="checkpoint.txt")
     if cp.size != log["tree_size"] or cp.root.hex() != log["root_hash"]:
         raise PackInvalid("checkpoint.txt does not match the manifest's log binding")
-    docs = _verify_events(files, cp.size, cp.root)
+    docs, tree = _verify_events(files, cp.size, cp.root)
     window = manifest["window"]
     span = manifest.get("window_events")
     if span is not None:
         _verify_window(docs, span["first"], span["last"], cp.size, window)
+    witnessed = _verify_witnesses(files, key, tree, span["last"] + 1 if span else 0, witness_keys)
+    if witness_keys:
+        covering = {w["witness"] for w in witnessed if w["verified"] and w["covers_window"]}
+        if len(covering) < quorum:
+            raise PackInvalid(
+                f"only {len(covering)} of the required {quorum} witness(es) cosigned a "
+                "checkpoint of this log covering the window"
+                + (f" ({', '.join(sorted(covering))})" if covering else ""),
+                hint="the log was not witnessed up to the window's end when the pack was made; "
+                "ask for a pack made after the witnesses cosigned",
+            )
+    elif witnessed:
+        warnings.append(
+            "witness cosignatures were NOT checked (names only: "
+            + ", ".join(sorted({str(w["witness"]) for w in witnessed}))
+            + "); pass --witness-key with each witness's verifier key"
+        )
     checks = json.loads(files["checks.json"])
     for c in checks["checks"]:
         CheckStatus(c["status"])
@@ -168,10 +211,13 @@ def _verify(path: Path, public_key: PublicKey | None) -> PackReport:
         counts=dict(checks["counts"]),
         rows_bound=bound,
         warnings=tuple(warnings),
+        witnessed=tuple(witnessed),
     )
 
 
-def _verify_events(files: dict[str, bytes], size: int, root: bytes) -> dict[int, dict[str, Any]]:
+def _verify_events(
+    files: dict[str, bytes], size: int, root: bytes
+) -> tuple[dict[int, dict[str, Any]], ProofMaker]:
     """Leaves recompute to the signed root; each event is its leaf; bound events' paths verify."""
     for name in ("leaves.bin", "index.json", "events.jsonl", "proofs.json"):
         if name not in files:
@@ -180,7 +226,8 @@ def _verify_events(files: dict[str, bytes], size: int, root: bytes) -> dict[int,
     if len(blob) != 32 * size:
         raise PackInvalid(f"leaves.bin holds {len(blob) // 32} leaf hashes, the checkpoint {size}")
     leaves = [blob[i : i + 32] for i in range(0, len(blob), 32)]
-    if ProofMaker(leaves).root() != root:
+    tree = ProofMaker(leaves)
+    if tree.root() != root:
         raise PackInvalid(
             "leaves.bin does not recompute to the signed checkpoint's root: the log was altered"
         )
@@ -211,7 +258,58 @@ def _verify_events(files: dict[str, bytes], size: int, root: bytes) -> dict[int,
         path = [bytes.fromhex(p) for p in entry["path"]]
         if i not in docs or not verify_inclusion(leaves[i], i, size, path, root):
             raise PackInvalid(f"the inclusion proof of event {i} does not verify")
-    return docs
+    return docs, tree
+
+
+def _verify_witnesses(
+    files: dict[str, bytes],
+    key: PublicKey,
+    tree: ProofMaker,
+    needed: int,
+    witness_keys: tuple[WitnessPublicKey, ...],
+) -> list[dict[str, Any]]:
+    """Each witness/ note: a checkpoint of this log (log-signed, its root a prefix of the
+    leaves), and which of ``witness_keys`` cosigned it. A cosignature line naming one of
+    those keys that does not verify is refused, never skipped."""
+    out: list[dict[str, Any]] = []
+    for name in sorted(n for n in files if n.startswith("witness/")):
+        text = files[name].decode("utf-8")
+        try:
+            cp = verify_checkpoint(text, key, source=name)
+            _, sigs = parse_note(text, source=name)
+        except CheckpointInvalid as exc:
+            raise PackInvalid(f"{name}: {exc.message}") from None
+        if cp.size > tree.n or tree.subtree(0, cp.size) != cp.root:
+            raise PackInvalid(
+                f"{name}: the witnesses cosigned a tree of {cp.size} events whose root the "
+                "pack's log does not recompute: the log was rewritten or truncated since"
+            )
+        body = text[: text.rfind("\n\n") + 1]
+        lines = text[text.rfind("\n\n") + 2 :].rstrip("\n").split("\n")
+        cosigners: dict[str, int | None] = {}
+        for line in lines:
+            for wk in witness_keys:
+                try:
+                    cosig = verify_cosignature_line(line, body, cp, wk, source=name)
+                except CheckpointInvalid as exc:
+                    raise PackInvalid(exc.message) from None
+                if cosig is not None:
+                    cosigners[cosig.witness] = cosig.timestamp
+        for sig in sigs:
+            if sig.key_id != key.key_hash(sig.name):  # not the log's own signature
+                cosigners.setdefault(sig.name, None)
+        for witness, stamp in sorted(cosigners.items()):
+            out.append(
+                {
+                    "file": name,
+                    "witness": witness,
+                    "size": cp.size,
+                    "covers_window": cp.size >= needed,
+                    "verified": stamp is not None,
+                    "timestamp": stamp,
+                }
+            )
+    return out
 
 
 def _verify_window(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from stagewall.alerts import Alert, AlertDispatcher, Severity, sinks_from_config
 from stagewall.audit import Status
 from stagewall.gates import _events as ev
 from stagewall.gates.promotions import Gate, Promotion
+from stagewall.redact import redact, redact_tree
 
 
 def alert_break_glass(gate: Gate, promo: Promotion) -> list[str]:
@@ -26,6 +29,12 @@ def alert_break_glass(gate: Gate, promo: Promotion) -> list[str]:
             "sha": promo.sha,
             "digest": promo.digest,
         },
+    )
+    alert = dataclasses.replace(
+        alert,
+        title=redact(alert.title),
+        text=redact(alert.text),
+        details=redact_tree(dict(alert.details)),
     )
     failures = [f"{f.sink}: {f.error}" for f in AlertDispatcher(sinks).send(alert)]
     if not sinks:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from stagewall.audit import AuditEvent, AuditLog, EventType, Status, register_event_type
 from stagewall.errors import StagewallError
+from stagewall.redact import redact, redact_tree
 
 
 def _api(code: str, activity_id: int, activity: str, description: str) -> EventType:
@@ -60,7 +61,15 @@ def event(
     resource: str | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    return AuditEvent(code, status, actor or "unknown", message, resource, dict(details or {}))
+    """Every gates event is built here, so every one goes through the one redaction path."""
+    return AuditEvent(
+        code,
+        status,
+        actor or "unknown",
+        redact(message),
+        redact(resource) if resource is not None else None,
+        redact_tree(dict(details or {})),
+    )
 
 
 def append(log: AuditLog, ev: AuditEvent, conn: Connection | None = None) -> None:

@@ -207,6 +207,90 @@ class Repo:
         raw = self.raw_commits(shas)
         return [parse_commit(sha, raw[sha]) for sha in shas]
 
+    # -- what a commit brings in (submodules, vendored directories) ------------
+
+    def changes(self, shas: list[str]) -> dict[str, list[TreeChange]]:
+        """The paths each commit changes: against its parent (the empty tree for a root
+        commit); a merge against each parent (``-m``), so what it brings in is listed.
+        One ``git diff-tree --stdin`` process for all of them."""
+        out: dict[str, list[TreeChange]] = {s: [] for s in shas}
+        if not shas:
+            return out
+        stdin = "".join(check_full_sha(s, "commit") + "\n" for s in shas).encode()
+        raw = self._run(
+            "diff-tree", "--stdin", "-r", "-z", "--raw", "--root", "-m", "--no-renames",
+            stdin=stdin,
+        ).stdout  # fmt: skip
+        tokens = raw.split(b"\0")
+        current: str | None = None
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i].decode("utf-8", "surrogateescape").strip()
+            i += 1
+            if not tok:
+                continue
+            if tok.startswith(":"):
+                meta = tok[1:].split()
+                if current is None or len(meta) < 5 or i >= len(tokens):
+                    raise BackendError(f"git diff-tree in {self.path}: unexpected output")
+                path = tokens[i].decode("utf-8", "surrogateescape")
+                i += 1
+                out[current].append(TreeChange(path, meta[0], meta[1], meta[2], meta[3]))
+            elif _SHA.match(tok.split()[0]) and tok.split()[0] in out:
+                current = tok.split()[0]
+            else:
+                raise BackendError(f"git diff-tree in {self.path}: unexpected output {tok[:60]!r}")
+        return out
+
+    def submodule(self, path: str, at: str) -> Repo | None:
+        """The local clone of the submodule at ``path`` (as of commit ``at``), if present.
+
+        Looked up only inside this repository: ``.git/modules/<name>`` (the name from
+        ``.gitmodules`` at ``at``, else the path) and the checked-out ``<path>``.
+        """
+        names = [path]
+        cfg = self._run(
+            "config", "--blob", f"{check_full_sha(at)}:.gitmodules", "--get-regexp",
+            r"^submodule\..*\.path$", check=False,
+        )  # fmt: skip
+        for line in cfg.stdout.decode("utf-8", "replace").splitlines():
+            key, _, value = line.partition(" ")
+            if value.strip() == path and key.startswith("submodule.") and key.endswith(".path"):
+                names.insert(0, key[len("submodule.") : -len(".path")])
+        git_dir = Path(self._text("rev-parse", "--absolute-git-dir"))
+        top = self.path.resolve()
+        candidates = [git_dir / "modules" / n for n in names] + [top / path]
+        for cand in candidates:
+            try:
+                real = cand.resolve()
+            except OSError:
+                continue
+            inside = real.is_relative_to(git_dir.resolve()) or real.is_relative_to(top)
+            if not inside or real in (top, git_dir.resolve()) or not real.is_dir():
+                continue
+            try:
+                return Repo(real)
+            except ConfigError:
+                continue
+        return None
+
+
+@dataclass(frozen=True)
+class TreeChange:
+    """One path a commit changed: modes and object ids before and after."""
+
+    path: str
+    old_mode: str
+    new_mode: str
+    old: str
+    new: str
+
+    GITLINK = "160000"
+
+    @property
+    def is_submodule(self) -> bool:
+        return self.new_mode == self.GITLINK or self.old_mode == self.GITLINK
+
 
 def parse_commit(sha: str, raw: bytes) -> Commit:
     head, sep, message = raw.partition(b"\n\n")

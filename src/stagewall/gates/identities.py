@@ -24,6 +24,8 @@ class Role(enum.StrEnum):
     COMMITTER = "committer"
     CO_AUTHOR = "co-author"
     SIGNER = "signer"
+    SUBMODULE = "submodule"  # a submodule bump whose history is not available locally
+    VENDORED = "vendored"  # a commit touching a vendored directory (``vendored:``)
 
 
 @dataclass(frozen=True)
@@ -120,9 +122,13 @@ def resolve(estate: Estate, contributions: Iterable[Contribution]) -> Authorship
     """Map every contribution to a principal with the estate as it is now."""
     by_principal: dict[str, set[str]] = {}
     unmapped: set[str] = set()
+    vendored: dict[str, str | None] = {}
     for c in contributions:
-        pid = c.principal if c.principal is not None else principal_for_email(estate, c.email)
         label = f"{c.role.value}:{c.email}"
+        if c.role is Role.VENDORED:
+            vendored[c.email] = _vendor_of(estate, c.email)
+            continue
+        pid = c.principal if c.principal is not None else principal_for_email(estate, c.email)
         if pid is None:
             # Unmapped: an external for every rule. A lookalike of a declared e-mail
             # (same TR39 skeleton) also makes the principal it imitates an author, so
@@ -145,7 +151,15 @@ def resolve(estate: Estate, contributions: Iterable[Contribution]) -> Authorship
         )
     for email in sorted(unmapped):
         authors.append(Author(principal=None, identities=(email,), internal=False, vendor=None))
+    for label, vendor in sorted(vendored.items()):
+        # Vendored code is written by its supplier: an external author, whoever committed.
+        authors.append(Author(principal=None, identities=(label,), internal=False, vendor=vendor))
     return Authorship(tuple(authors))
+
+
+def _vendor_of(estate: Estate, label: str) -> str | None:
+    path = label.removeprefix("vendored:")
+    return next((v.vendor for v in estate.vendored if v.path == path), None)
 
 
 __all__ = [

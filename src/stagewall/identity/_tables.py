@@ -1,4 +1,4 @@
-"""Tables of the identity domain (migration identity_0001). Times are UTC ISO 8601 text.
+"""Tables of the identity domain (identity_0001, identity_0002). Times are UTC ISO 8601 text.
 
 Nothing here holds a usable secret: passwords are argon2 hashes, tokens and
 invitation/device codes are stored as SHA-256 digests of high-entropy values.
@@ -6,7 +6,7 @@ invitation/device codes are stored as SHA-256 digests of high-entropy values.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Integer, LargeBinary, String, Table, Text
 
 from stagewall.store import metadata
 
@@ -80,11 +80,70 @@ identity_attempts = Table(
     Column("at", String(32), nullable=False),
 )
 
+# identity_0002: passkeys (public data only), their challenges, step-up windows, OIDC logins.
+identity_webauthn_credentials = Table(
+    "identity_webauthn_credentials",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("credential_id", LargeBinary(1023), nullable=False, unique=True),
+    Column("principal", String(128), nullable=False, index=True),
+    Column("name", String(64), nullable=False),
+    Column("user_handle", LargeBinary(64), nullable=False),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("sign_count", BigInteger, nullable=False),
+    Column("aaguid", String(64), nullable=False),
+    Column("transports", String(256), nullable=False),
+    Column("backed_up", Boolean, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("last_used_at", String(32), nullable=True),
+)
+
+identity_webauthn_challenges = Table(
+    "identity_webauthn_challenges",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("challenge_hash", String(64), nullable=False, unique=True),
+    Column("challenge", LargeBinary(64), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("principal", String(128), nullable=False),
+    Column("session_id", String(32), nullable=False, index=True),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("used_at", String(32), nullable=True),
+)
+
+identity_step_up_windows = Table(
+    "identity_step_up_windows",
+    metadata,
+    Column("session_id", String(32), primary_key=True),
+    Column("principal", String(128), nullable=False),
+    Column("factor", String(16), nullable=False),
+    Column("verified_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+)
+
+identity_oidc_logins = Table(
+    "identity_oidc_logins",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("state_hash", String(64), nullable=False, unique=True),
+    Column("nonce", String(128), nullable=False),
+    Column("code_verifier", String(128), nullable=False),
+    Column("binding_hash", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("used_at", String(32), nullable=True),
+)
+
 __all__ = [
     "identity_accounts",
     "identity_attempts",
     "identity_device_codes",
     "identity_factor_resets",
     "identity_invitations",
+    "identity_oidc_logins",
+    "identity_step_up_windows",
     "identity_tokens",
+    "identity_webauthn_challenges",
+    "identity_webauthn_credentials",
 ]

@@ -13,7 +13,7 @@ import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -23,6 +23,7 @@ class LoginMethod(enum.StrEnum):
     TOKEN = "token"  # noqa: S105 - a login method name, not a secret
     CI_OIDC = "ci-oidc"
     PIPELINE_TOKEN = "pipeline-token"  # noqa: S105 - a method name
+    INGEST_TOKEN = "ingest-token"  # noqa: S105 - a method name
 
 
 class ActorClass(enum.StrEnum):
@@ -34,19 +35,47 @@ class ActorClass(enum.StrEnum):
     AUDITOR = "auditor"
     ADMIN = "admin"
     PIPELINE = "pipeline"
+    # A log shipper holding a per-source ingest token: not a person, not a principal
+    # of the estate; it may post lines of its one source and nothing else.
+    LOG_SOURCE = "log-source"
 
 
 @dataclass(frozen=True)
 class StepUp:
-    """A second factor verified by the server in this request."""
+    """A second factor the server verified for this act (kind and time, never the code).
 
-    method: str
+    ``factor`` is what was checked (``totp`` or ``webauthn``); ``window`` is true when
+    the act relied on a step-up window opened earlier on the same session or token
+    (``POST /api/v1/step-up``), and ``age`` is how long ago the factor was verified.
+    """
+
+    factor: str
     verified_at: datetime
+    age: timedelta = timedelta(0)
+    window: bool = False
 
-    def as_dict(self, now: datetime) -> dict[str, Any]:
+    @property
+    def kind(self) -> str:
+        """What the audit names: ``totp``, ``webauthn`` or ``window``."""
+        return "window" if self.window else self.factor
+
+    @property
+    def method(self) -> str:
+        return self.kind
+
+    @property
+    def time(self) -> str:
+        return self.verified_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def as_dict(self, now: datetime | None = None) -> dict[str, Any]:
+        age = (now - self.verified_at) if now is not None else self.age
         return {
-            "method": self.method,
-            "age_s": round(max((now - self.verified_at).total_seconds(), 0.0), 3),
+            "method": self.kind,
+            "factor": self.factor,
+            "window": self.window,
+            "verified_at": self.time,
+            "time": self.time,
+            "age_s": round(max(age.total_seconds(), 0.0), 3),
         }
 
 
@@ -89,7 +118,7 @@ class Actor:
             "user_agent": (self.user_agent or "")[:200] or None,
         }
         if self.step_up is not None:
-            out["step_up"] = self.step_up.as_dict(now)
+            out["step_up"] = self.step_up.as_dict()
         if self.workload:
             out["workload"] = dict(self.workload)
         return out

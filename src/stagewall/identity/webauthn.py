@@ -102,7 +102,7 @@ def _bounded(response_json: str, what: str) -> None:
 
 
 def verify_registration(
-    *, response_json: str, challenge: bytes, rp_id: str, origin: str
+    *, response_json: str, challenge: bytes, rp_id: str, origin: str | list[str]
 ) -> WebauthnCredential:
     """Verify a registration (attestation) response; return the credential to store."""
     _check_rp(rp_id)
@@ -155,7 +155,7 @@ def verify_authentication(
     response_json: str,
     challenge: bytes,
     rp_id: str,
-    origin: str,
+    origin: str | list[str],
     credential: WebauthnCredential,
 ) -> int:
     """Verify an assertion made with ``credential``; return the new sign count to store.

@@ -17,8 +17,10 @@ from __future__ import annotations
 import hmac
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pyotp
 from sqlalchemy import insert, select, update
@@ -229,23 +231,40 @@ def reset(
     principal: str,
     *,
     actor: str,
-    code: str,
+    code: str | None = None,
     home: str | os.PathLike[str] | None = None,
     now: datetime | None = None,
+    webauthn: str | Mapping[str, Any] | None = None,
 ) -> None:
-    """Remove ``principal``'s enrolment; ``actor`` must be another enrolled internal principal."""
+    """Remove ``principal``'s factors (TOTP and passkeys); ``actor`` steps up, another internal.
+
+    ``actor`` proves a fresh second factor of its own (code, passkey or open window).
+    """
     if actor == principal:
         raise AccessDenied("a principal cannot reset its own MFA enrolment")
     if not estate.is_internal(actor):
         raise AccessDenied(f"{actor!r} is not an internal, enabled principal; only they reset MFA")
-    if not is_enrolled(store, principal):
+    from stagewall.identity import passkeys, stepup
+
+    has_totp = is_enrolled(store, principal)
+    if not has_totp and not passkeys.has_passkey(store, principal):
         raise UsageError(f"principal {principal!r} is not enrolled, so there is nothing to reset")
-    verify(store, actor, code, home=home, now=now, purpose=f"mfa reset of {principal}")
+    stepup.verify_step_up(
+        store,
+        actor,
+        stepup.factor_of(code, webauthn),
+        purpose=f"mfa reset of {principal}",
+        now=now or datetime.now(UTC),
+        settings=estate.server,
+        home=home,
+    )
+    stepup.close_windows(store, principal)
     with store.transaction() as conn:
+        removed = passkeys.remove_all(conn, principal)
         gone = conn.execute(
             mfa_enrolments.delete().where(mfa_enrolments.c.principal == principal)
         ).rowcount
-        if gone != 1:
+        if gone != 1 and not removed:
             raise UsageError(f"principal {principal!r} is not enrolled")
         AuditLog(store).append(
             AuditEvent(
@@ -254,7 +273,11 @@ def reset(
                 actor,
                 f"{actor} reset the MFA enrolment of {principal}",
                 resource=f"principal:{principal}",
-                details={"method": METHOD},
+                details={
+                    "method": METHOD,
+                    "code_factor_removed": gone == 1,
+                    "passkeys_removed": removed,
+                },
             ),
             conn=conn,
         )

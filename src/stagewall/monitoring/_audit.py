@@ -25,4 +25,25 @@ INGEST_BATCH = register_event_type(
     )
 )
 
-__all__ = ["FINDING_CREATED", "INGEST_BATCH"]
+INGEST_TOKEN_CREATED = register_event_type(
+    EventType(
+        "monitoring.ingest_token.created",
+        3001,
+        "Account Change",
+        1,
+        "Create",
+        "a token for one log source's posts to the server's ingest endpoint was created",
+    )
+)
+INGEST_TOKEN_REVOKED = register_event_type(
+    EventType(
+        "monitoring.ingest_token.revoked",
+        3001,
+        "Account Change",
+        4,
+        "Delete",
+        "an ingest token was revoked",
+    )
+)
+
+__all__ = ["FINDING_CREATED", "INGEST_BATCH", "INGEST_TOKEN_CREATED", "INGEST_TOKEN_REVOKED"]

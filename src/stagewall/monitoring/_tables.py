@@ -28,4 +28,17 @@ monitoring_state = Table(
     Column("value", Text, nullable=False),
 )
 
-__all__ = ["monitoring_events", "monitoring_state"]
+# Per-source tokens of the server's ingest endpoint (migration monitoring_0002):
+# only the SHA-256 of the secret is stored.
+monitoring_ingest_tokens = Table(
+    "monitoring_ingest_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("source", String(128), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("revoked_at", String(32), nullable=True),
+)
+
+__all__ = ["monitoring_events", "monitoring_ingest_tokens", "monitoring_state"]

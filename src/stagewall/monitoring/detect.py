@@ -143,6 +143,9 @@ class _Suppressor:
         return False
 
 
+_MAX_CANDIDATE_KEYS = 4096
+
+
 class Detector:
     """Runs a :class:`RuleSet` over events in time order; returns findings."""
 
@@ -164,6 +167,10 @@ class Detector:
             for name in corr.rules:
                 self._feeds.setdefault(name, []).append(corr)
         self._active = [r for r in rules.rules if r.name in rules.emitting or r.name in self._feeds]
+        # The rules an event can meet by its logsource (class and product), computed
+        # once per combination: a large rule set costs a dict lookup per event, not
+        # two set tests per rule.
+        self._candidates: dict[tuple[int, str], tuple[CompiledRule, ...]] = {}
         self._groups: dict[str, dict[tuple[Any, ...], Any]] = {
             c.name: {} for c in rules.correlations
         }
@@ -178,14 +185,14 @@ class Detector:
         out: list[Finding] = []
         emitting = self.rules.emitting
         feeds = self._feeds
+        cache = self._candidates
         for ev in events:
             self.evaluated += 1
-            cls, product = ev.class_uid, ev.product
-            for rule in self._active:
-                if rule.classes is not None and cls not in rule.classes:
-                    continue
-                if rule.products is not None and product not in rule.products:
-                    continue
+            key = (ev.class_uid, ev.product)
+            candidates = cache.get(key)
+            if candidates is None:
+                candidates = self._select(key)
+            for rule in candidates:
                 if not rule.match(ev):
                     continue
                 if rule.name in emitting:
@@ -196,6 +203,20 @@ class Detector:
             if self._seen % _PRUNE_EVERY == 0:
                 self._prune(ev.time)
         return out
+
+    def _select(self, key: tuple[int, str]) -> tuple[CompiledRule, ...]:
+        cls, product = key
+        out = []
+        for rule in self._active:
+            if rule.classes is not None and cls not in rule.classes:
+                continue
+            if rule.products is not None and product not in rule.products:
+                continue
+            out.append(rule)
+        if len(self._candidates) >= _MAX_CANDIDATE_KEYS:
+            self._candidates.clear()
+        found = self._candidates[key] = tuple(out)
+        return found
 
     def _emit(self, out: list[Finding], f: Finding, name: str, ev: Event) -> None:
         key = (name, f.actor, f.resource if f.resource else f.src_ip)

@@ -62,6 +62,12 @@ class GrantIndex:
             items.sort(key=lambda w: w.start)
             self._starts[key] = [w.start for w in items]
         self.logins = dict(logins or {})
+        # Equal exactly for equal grant sets (windows and issued logins), in any order:
+        # compared by value, not by a hash, so a revoked grant can never look unchanged.
+        self.fingerprint: tuple[frozenset[GrantWindow], frozenset[tuple[str, str]]] = (
+            frozenset(w for items in self._by.values() for w in items),
+            frozenset(self.logins.items()),
+        )
 
     def active(self, principal: str, environment: str, resource: str, t: float) -> bool:
         items = self._by.get((principal, environment))
@@ -113,6 +119,10 @@ class _Res:
     tier: str
 
 
+# principal, actor, affiliation, principal kind, vendor, resource
+_Mapping = tuple[str, str, str, str, str, "_Res | None"]
+
+
 class EstateIndex:
     """Lookups from log names to estate names, built once per estate."""
 
@@ -145,6 +155,9 @@ class EstateIndex:
             if r.kind in DATABASE_KINDS and r.database:
                 self._db[((r.host or "").lower(), r.database.lower())] = info
         self._principal_cache: dict[tuple[str, str], str] = {}
+        # (source type and resource, user, target, host) -> mapping; address -> network
+        self._enrich_cache: dict[tuple[SourceType, str | None, str, str, str], _Mapping] = {}
+        self._networks: dict[str, str] = {}
 
     # -- principals -------------------------------------------------------------
 
@@ -210,21 +223,32 @@ class EstateIndex:
 
     def enrich(self, src: MonitoringSource, ev: Event) -> None:
         user = ev.user
-        pid = self.principal(src.type, user) if user else ""
+        key = (src.type, src.resource, user, ev.target, ev.host)
+        hit = self._enrich_cache.get(key)
+        if hit is None:
+            hit = self._mapping(src, ev)
+            if len(self._enrich_cache) > 100_000:
+                self._enrich_cache.clear()
+            self._enrich_cache[key] = hit
+        pid, actor, affiliation, kind, vendor, res = hit
+        ev.actor = actor
         if pid:
-            p = self.estate.principals[pid]
-            ev.principal = pid
-            ev.actor = pid
-            ev.affiliation = p.affiliation.value
-            ev.principal_kind = p.kind.value
-            ev.vendor = p.vendor or ""
-        else:
-            ev.actor = f"unknown:{user}" if user else "unknown"
-        res = self.resource(src, ev)
+            ev.principal, ev.affiliation, ev.principal_kind, ev.vendor = (
+                pid,
+                affiliation,
+                kind,
+                vendor,
+            )
         if res is not None:
             ev.resource, ev.environment, ev.tier = res.name, res.environment, res.tier
-        if ev.src_ip:
-            ev.src_network = network_of(ev.src_ip)
+        ip = ev.src_ip
+        if ip:
+            net = self._networks.get(ip)
+            if net is None:
+                if len(self._networks) > 100_000:
+                    self._networks.clear()
+                net = self._networks[ip] = network_of(ip)
+            ev.src_network = net
         if (
             ev.class_uid == OcsfClass.AUTHENTICATION
             and ev.tier == "production"
@@ -234,6 +258,16 @@ class EstateIndex:
             ev.grant_active = bool(pid) and self.grants.active(
                 pid, ev.environment, ev.resource, ev.time
             )
+
+    def _mapping(self, src: MonitoringSource, ev: Event) -> _Mapping:
+        """Who and where an event is, from its source, user, target and host only."""
+        user = ev.user
+        pid = self.principal(src.type, user) if user else ""
+        res = self.resource(src, ev)
+        if not pid:
+            return "", f"unknown:{user}" if user else "unknown", "", "", "", res
+        p = self.estate.principals[pid]
+        return pid, pid, p.affiliation.value, p.kind.value, p.vendor or "", res
 
 
 def network_of(ip: str) -> str:

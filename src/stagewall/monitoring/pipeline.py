@@ -60,6 +60,8 @@ class IngestReport:
     last_index: int | None = None
     head: str = ""
     alert_failures: list[str] = field(default_factory=list)
+    origin: dict[str, str] = field(default_factory=dict)  # e.g. the ingest token of a post
+    first_line: int = 1  # number of this call's first line in the source's stream
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -99,7 +101,8 @@ class IngestContext:
     ) -> None:
         mon = estate.monitoring
         self.estate = estate
-        self.store = store
+        # Its own handle that keeps connections between batches (see close()).
+        self.store = store.kept_open()
         self.log = MonitorLog(store)
         self.audit = audit if audit is not None else AuditLog(store)
         self.dispatcher = AlertDispatcher(sinks)
@@ -132,9 +135,22 @@ class IngestContext:
             self.volume.load(_section(saved, "volume"))
             self.gaps.load(_section(saved, "gaps"))
 
+    def close(self) -> None:
+        """Release the connections kept between batches."""
+        self.store.dispose()
+
+    def __enter__(self) -> IngestContext:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def refresh_grants(self) -> None:
+        """Re-read grants; the index (and its caches) is rebuilt only when they changed."""
         if self._live_grants:
-            self.index = EstateIndex(self.estate, GrantIndex.from_store(self.store, self.estate))
+            grants = GrantIndex.from_store(self.store, self.estate)
+            if grants.fingerprint != self.index.grants.fingerprint:
+                self.index = EstateIndex(self.estate, grants)
 
     def source(self, name: str) -> MonitoringSource:
         src = self.estate.monitoring.sources.get(name)
@@ -223,6 +239,7 @@ class IngestContext:
                         "last_index": report.last_index,
                         "monitoring_head": report.head,
                         "findings": len(report.findings),
+                        **({"origin": dict(report.origin)} if report.origin else {}),
                     },
                 )
             )
@@ -237,27 +254,36 @@ class IngestContext:
 
 
 def ingest_lines(
-    source: str, lines: Iterable[str], ctx: IngestContext, *, final: bool = False
+    source: str,
+    lines: Iterable[str],
+    ctx: IngestContext,
+    *,
+    final: bool = False,
+    origin: dict[str, str] | None = None,
 ) -> IngestReport:
     """Parse, normalise, store and evaluate ``lines`` of ``source``.
 
     ``final`` ends the input (a record still buffered, e.g. an unterminated JSON
     document, then counts as malformed). Line numbers continue across calls. Calls
     on one context are serialised (safe to share between server threads).
+    ``origin`` is recorded in the batch's audit event (who sent the lines).
     """
     with ctx.lock:
-        report = _ingest(source, lines, ctx, final)
+        report = _ingest(source, lines, ctx, final, origin or {})
     ctx.alert(report)
     return report
 
 
-def _ingest(source: str, lines: Iterable[str], ctx: IngestContext, final: bool) -> IngestReport:
+def _ingest(
+    source: str, lines: Iterable[str], ctx: IngestContext, final: bool, origin: dict[str, str]
+) -> IngestReport:
     src = ctx.source(source)
     ctx.refresh_grants()
     parser = ctx.parser(source)
     product = src.type.value
-    report = IngestReport(source)
+    report = IngestReport(source, origin=origin)
     line_no = ctx._line_no.get(source, 0)
+    report.first_line = line_no + 1
     pending: list[Event] = []
     sha = hashlib.sha256
 
@@ -271,8 +297,9 @@ def _ingest(source: str, lines: Iterable[str], ctx: IngestContext, final: bool) 
             line_no += 1
             report.lines += 1
             text = line.rstrip("\r\n")
+            seen = text if text.isascii() else _valid_text(text)
             try:
-                events = parser.feed(text)
+                events = parser.feed(seen)
             except LineError as exc:
                 bad(str(exc))
                 continue
@@ -299,6 +326,21 @@ def _ingest(source: str, lines: Iterable[str], ctx: IngestContext, final: bool) 
         ctx.record(conn, report)
         ctx.save_state(conn)
     return report
+
+
+def _valid_text(text: str) -> str:
+    """``text`` with undecodable bytes (surrogate escapes) as U+FFFD.
+
+    Files are read with ``surrogateescape`` so that the raw hash covers the bytes as
+    they were; the parsed fields must be valid Unicode, or a single bad byte in a
+    user name (which an attacker can put into a database's log) would stop the
+    store write and with it the follower.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text
 
 
 def check_gaps(ctx: IngestContext, now: float | None = None) -> list[Finding]:

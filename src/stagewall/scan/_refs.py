@@ -74,10 +74,18 @@ class Ref:
         return self.resource or self.text
 
 
+# What an IP address can look like at all: ``ipaddress`` (which raises, slowly, for
+# everything else) is only asked about these. IPv4 has three dots, IPv6 a colon; an
+# IPv6 zone (``%eth0``) may follow.
+_IPISH = re.compile(r"(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]*:[0-9a-f:.]*)(?:%\S+)?", re.I)
+
+
 def is_loopback(host: str) -> bool:
     host = host.strip("[]").lower()
     if host in LOOPBACK_NAMES or host.endswith(".localhost"):
         return True
+    if not _IPISH.fullmatch(host):
+        return False
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -85,14 +93,17 @@ def is_loopback(host: str) -> bool:
 
 
 def _as_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = text.strip("[]")
+    if not _IPISH.fullmatch(text):
+        return None
     try:
-        return ipaddress.ip_address(text.strip("[]"))
+        return ipaddress.ip_address(text)
     except ValueError:
         return None
 
 
 def _as_net(text: str) -> IPNetwork | None:
-    if "/" not in text:
+    if "/" not in text or not _IPISH.fullmatch(text.split("/", 1)[0]):
         return None
     try:
         return ipaddress.ip_network(text, strict=False)
@@ -109,6 +120,9 @@ class ResourceIndex:
         self.domains: list[tuple[str, str, str]] = []
         self.networks: list[tuple[IPNetwork, str, str]] = []
         self.urls: list[tuple[str, str, str]] = []
+        # the same tokens (``var.x``, ``this``, a VPC's CIDR) recur across thousands of
+        # values; a lookup depends only on its arguments, so it is computed once
+        self._memo: dict[tuple[str, bool, bool], Ref | None] = {}
         if estate is None:
             return
         for name, res in estate.resources.items():
@@ -132,6 +146,17 @@ class ResourceIndex:
 
     def lookup(self, token: str, *, heuristic: bool, single_label: bool = False) -> Ref | None:
         """The resource ``token`` (a host, IP, CIDR, bucket, account id, URL) refers to."""
+        memo = (token, heuristic, single_label)
+        try:
+            return self._memo[memo]
+        except KeyError:
+            pass
+        if len(self._memo) > 200_000:
+            self._memo.clear()
+        found = self._memo[memo] = self._lookup(token, heuristic, single_label)
+        return found
+
+    def _lookup(self, token: str, heuristic: bool, single_label: bool) -> Ref | None:
         key = token.strip().strip(".").lower()
         if not key or is_loopback(key):
             return None

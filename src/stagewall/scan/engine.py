@@ -17,6 +17,7 @@ from stagewall.errors import UsageError
 from stagewall.estate import Estate
 from stagewall.scan._budget import Deadline, TooSlow, decode, interrupt_after
 from stagewall.scan._env import EnvModel, glob_regex
+from stagewall.scan._gitlab import GitlabPipelines, find_pipelines
 from stagewall.scan._model import (
     UNKNOWN_ENV,
     Attribution,
@@ -32,8 +33,9 @@ from stagewall.scan._refs import ResourceIndex
 from stagewall.scan._suppress import Ignore, inline_reason, parse_ignores
 from stagewall.scan.readers import Kind, Parsed, ReaderError, TerraformContext, read_file
 from stagewall.scan.rules import FileContext, FileSummary, Rule, RunContext, all_rules
-from stagewall.scan.rules.ci import job_environments
+from stagewall.scan.rules.ci import PIPELINE, job_environments
 from stagewall.scan.rules.ci import jobs as ci_jobs
+from stagewall.scan.rules.ci import workflow as ci_workflow
 from stagewall.scan.rules.meta import FileTooSlow, IgnoreWithoutReason, ParseError
 
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
@@ -185,6 +187,7 @@ class Scanner:
         self.index = ResourceIndex(estate, self.env)
         self.rules: list[Rule] = [cls() for cls in all_rules()]
         self.tf = TerraformContext()
+        self.gitlab = GitlabPipelines()
 
     def _content_attribution(self, parsed: Parsed | None) -> Attribution | None:
         if parsed is not None and parsed.kind is Kind.KUBERNETES:
@@ -200,11 +203,9 @@ class Scanner:
                 return next(iter(found.values()))
         if parsed is not None and parsed.kind in (Kind.GITHUB_ACTIONS, Kind.GITLAB_CI):
             by_env: dict[str | None, Attribution] = {}
-            doc = parsed.documents[0] if parsed.documents else None
+            doc = ci_workflow(parsed)
             for job_id, job, _ in ci_jobs(parsed):
-                for att in job_environments(
-                    self.env, job, job_id, doc if isinstance(doc, dict) else None
-                ):
+                for att in job_environments(self.env, job, job_id, doc):
                     by_env.setdefault(att.environment, att)
             if len(by_env) == 1:
                 return next(iter(by_env.values()))
@@ -257,6 +258,10 @@ class Scanner:
         parsed: Parsed | None = None
         try:
             parsed = read_file(path, rel, text, self.tf)
+            pipeline = self.gitlab.merged_for(rel)
+            if pipeline is not None and parsed.kind in (Kind.YAML, Kind.GITLAB_CI):
+                parsed.kind = Kind.GITLAB_CI
+                parsed.extra[PIPELINE] = pipeline
         except ReaderError as exc:
             findings.append(self._parse_error(rel, exc.message, exc.line, exc.message[:120]))
         except RecursionError:
@@ -272,7 +277,11 @@ class Scanner:
         deadline.check()
         refs = [(e, r) for e in (parsed.entries if parsed else []) for r in self.index.refs(e)]
         deadline.check()
-        attribution = self.env.attribute_path(rel) or self._content_attribution(parsed)
+        if parsed is not None and parsed.kind in (Kind.GITHUB_ACTIONS, Kind.GITLAB_CI):
+            # a pipeline file says where its jobs run; its directory (ci/, .gitlab/) does not
+            attribution = self._content_attribution(parsed) or self.env.attribute_path(rel)
+        else:
+            attribution = self.env.attribute_path(rel) or self._content_attribution(parsed)
         if attribution is None:
             envs = {r.attribution.environment for _, r in refs if r.declared}
             if len(envs) == 1 and None not in envs:
@@ -348,6 +357,8 @@ class Scanner:
         roots = [str(root) for root in paths]
         walked = [item for root in paths for item in _walk(root, self.options, stats)]
         files = [rel for _, rel in walked]
+        # before the workers fork, so each inherits the include graphs
+        self.gitlab = find_pipelines(walked)
         for (_, rel), result in zip(walked, self._scan_all(walked, stats), strict=True):
             if result is not None:
                 file_findings, summary, file_ignores = result

@@ -14,3 +14,14 @@ REQUEST_REFUSED = register_event_type(
         "an authenticated principal called an endpoint its class may not call",
     )
 )
+
+BUNDLE_EXPORTED = register_event_type(
+    EventType(
+        "audit.bundle.exported",
+        6003,
+        "API Activity",
+        2,
+        "Read",
+        "a person downloaded a verifiable bundle of the audit log from the server",
+    )
+)

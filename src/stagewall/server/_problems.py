@@ -28,6 +28,9 @@ PROBLEM = "application/problem+json"
 
 
 def status_for(exc: StagewallError) -> int:
+    explicit = getattr(exc, "http_status", None)
+    if isinstance(explicit, int):
+        return explicit
     if isinstance(exc, NotAuthenticated | AuthenticationFailed):
         return 401
     if isinstance(exc, RateLimited):
@@ -60,7 +63,7 @@ def problem(
 
 async def on_stagewall_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StagewallError)
-    return problem(
+    res = problem(
         status_for(exc),
         type(exc).__name__,
         exc.message,
@@ -68,6 +71,10 @@ async def on_stagewall_error(request: Request, exc: Exception) -> JSONResponse:
         hint=exc.hint,
         exit_code=exc.exit_code,
     )
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int):
+        res.headers["Retry-After"] = str(retry_after)
+    return res
 
 
 async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -24,8 +24,7 @@ from stagewall.estate import format_duration, parse_duration
 from stagewall.identity.actor import Actor, ActorClass, acting
 from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
-
-Otp = Annotated[str | None, Field(default=None, max_length=16)]
+from stagewall.server._stepup import Privileged
 
 
 def _duration(text: str) -> timedelta:
@@ -48,30 +47,26 @@ class RequestBody(_Body):
     ticket: str | None = Field(default=None, max_length=256)
 
 
-class ReviewBody(_Body):
+class ReviewBody(Privileged):
     approve: bool
     reason: str = Field(default="", max_length=2000)
-    otp: str = Field(min_length=1, max_length=16)
 
 
-class CredentialsBody(_Body):
-    otp: Otp
+class CredentialsBody(Privileged):
+    pass
 
 
-class RevokeBody(_Body):
+class RevokeBody(Privileged):
     reason: str = Field(max_length=2000)
-    otp: str = Field(min_length=1, max_length=16)
 
 
-class BreakGlassBody(_Body):
+class BreakGlassBody(Privileged):
     role: str = Field(min_length=1, max_length=128)
     reason: str = Field(max_length=2000)
-    otp: str = Field(min_length=1, max_length=16)
 
 
-class FollowUpBody(_Body):
+class FollowUpBody(Privileged):
     note: str = Field(max_length=4000)
-    otp: str = Field(min_length=1, max_length=16)
 
 
 def register(r: FastAPI, state: ServerState) -> None:
@@ -139,6 +134,7 @@ def register(r: FastAPI, state: ServerState) -> None:
                 approve=body.approve,
                 otp=body.otp,
                 reason=body.reason,
+                webauthn=body.webauthn,
             )
         return {"request": request_id, "outcome": res.outcome.value, "grant": res.result_ref}
 
@@ -158,7 +154,9 @@ def register(r: FastAPI, state: ServerState) -> None:
         actor: Annotated[Actor, Depends(guard(state, "access.credentials"))],
     ) -> list[dict[str, Any]]:
         with acting(actor):
-            creds = issue_credentials(ctx, grant_id, holder=actor.principal, otp=body.otp)
+            creds = issue_credentials(
+                ctx, grant_id, holder=actor.principal, otp=body.otp, webauthn=body.webauthn
+            )
         return [{**c.public(), "password": c.password} for c in creds]
 
     @r.post("/api/v1/access/grants/{grant_id}/revoke", name="access.revoke")
@@ -169,7 +167,12 @@ def register(r: FastAPI, state: ServerState) -> None:
     ) -> dict[str, Any]:
         with acting(actor):
             rep = revoke_grant(
-                ctx, grant_id, actor=actor.principal, reason=body.reason, otp=body.otp
+                ctx,
+                grant_id,
+                actor=actor.principal,
+                reason=body.reason,
+                otp=body.otp,
+                webauthn=body.webauthn,
             )
         return rep.as_dict()
 
@@ -179,7 +182,12 @@ def register(r: FastAPI, state: ServerState) -> None:
     ) -> dict[str, Any]:
         with acting(actor):
             grant, fu = break_glass(
-                ctx, principal=actor.principal, role=body.role, reason=body.reason, otp=body.otp
+                ctx,
+                principal=actor.principal,
+                role=body.role,
+                reason=body.reason,
+                otp=body.otp,
+                webauthn=body.webauthn,
             )
         return {"grant": grant.as_dict(), "follow_up": fu.id, "follow_up_due": fu.due_at}
 
@@ -191,6 +199,11 @@ def register(r: FastAPI, state: ServerState) -> None:
     ) -> dict[str, Any]:
         with acting(actor):
             fu = complete_follow_up(
-                ctx, follow_up_id, reviewer=actor.principal, otp=body.otp, note=body.note
+                ctx,
+                follow_up_id,
+                reviewer=actor.principal,
+                otp=body.otp,
+                note=body.note,
+                webauthn=body.webauthn,
             )
         return {"follow_up": fu.id, "completed_by": actor.principal}

@@ -4,18 +4,16 @@
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from stagewall.gates import Gate
 from stagewall.identity.actor import Actor, acting
 from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
+from stagewall.server._stepup import Privileged
 
 
-class ApproveBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    otp: str = Field(min_length=1, max_length=16)
+class ApproveBody(Privileged):
     reason: str = Field(default="", max_length=2000)
 
 
@@ -38,7 +36,12 @@ def register(r: FastAPI, state: ServerState) -> None:
     ) -> dict[str, Any]:
         with acting(actor):
             p, outcome = gate().approve(
-                promotion_id, approver=actor.principal, otp=body.otp, reason=body.reason
+                promotion_id,
+                approver=actor.principal,
+                otp=body.otp,
+                reason=body.reason,
+                now=state.now(),
+                webauthn=body.webauthn,
             )
         return {
             "promotion": p.id,

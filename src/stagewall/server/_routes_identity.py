@@ -14,13 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from stagewall import mfa
 from stagewall.alerts import Alert, Severity
 from stagewall.errors import AccessDenied, UsageError
-from stagewall.identity import accounts, device
+from stagewall.identity import accounts, device, passkeys
 from stagewall.identity._codes import fmt, same
 from stagewall.identity.actor import Actor, LoginMethod, acting
 from stagewall.identity.login import password_login
 from stagewall.identity.tokens import ENROL_TTL, TokenKind, issue_token, revoke_all, revoke_token
 from stagewall.server._auth import SESSION_COOKIE, guard, source_address
 from stagewall.server._state import ServerState
+from stagewall.server._stepup import Privileged
 
 _FORM_CSRF_COOKIE = "stagewall_form_csrf"
 
@@ -54,9 +55,8 @@ class WhoAmI(BaseModel):
     session: str
 
 
-class InvitationBody(_Body):
+class InvitationBody(Privileged):
     principal: str = Field(min_length=1, max_length=128)
-    otp: str = Field(min_length=1, max_length=16, description="The admin's one-time code.")
 
 
 class InvitationOut(BaseModel):
@@ -89,8 +89,8 @@ class EnrolOut(BaseModel):
     totp_uri: str
 
 
-class ResetBody(_Body):
-    otp: str = Field(min_length=1, max_length=16, description="Your own one-time code.")
+class ResetBody(Privileged):
+    """Your own step-up (otp, webauthn or the open window) for resetting someone else."""
 
 
 class DeviceCodeOut(BaseModel):
@@ -172,13 +172,8 @@ def register(r: FastAPI, state: ServerState) -> None:
         with acting(actor):
             if body.principal not in state.estate.principals:
                 raise UsageError(f"principal {body.principal!r} is not declared")
-            mfa.verify(
-                store,
-                actor.principal,
-                body.otp,
-                home=state.home,
-                now=state.now(),
-                purpose=f"invite {body.principal}",
+            state.ctx.step_up(
+                actor.principal, body.otp, body.webauthn, purpose=f"invite {body.principal}"
             )
             inv = accounts.create_invitation(
                 store, state.estate, body.principal, created_by=actor.principal, now=state.now()
@@ -208,9 +203,17 @@ def register(r: FastAPI, state: ServerState) -> None:
         return WhoAmI(principal=who, classes=[], method="local", session="")
 
     @r.post("/api/v1/mfa/totp", name="mfa.enroll", response_model=EnrolOut)
-    def enrol(actor: Annotated[Actor, Depends(guard(state, "mfa.enroll"))]) -> EnrolOut:
+    def enrol(
+        actor: Annotated[Actor, Depends(guard(state, "mfa.enroll"))],
+        body: Privileged | None = None,
+    ) -> EnrolOut:
         # Only ever for the logged-in principal itself: there is no principal parameter.
         with acting(actor):
+            if passkeys.has_passkey(store, actor.principal):
+                # A new factor while one exists: step up with it (a stolen session is not
+                # enough to add an attacker's authenticator app).
+                step = body or Privileged()
+                state.ctx.step_up(actor.principal, None, step.webauthn, purpose="enrol TOTP")
             got = mfa.enroll(store, state.estate, actor.principal, home=state.home, now=state.now())
             if actor.method is LoginMethod.LOCAL:
                 revoke_token(store, actor.session_id, now=state.now())
@@ -232,6 +235,7 @@ def register(r: FastAPI, state: ServerState) -> None:
                 code=body.otp,
                 home=state.home,
                 now=now,
+                webauthn=body.webauthn,
             )
             accounts.record_factor_reset(store, principal, reset_by=actor.principal, now=now)
             revoke_all(store, principal, now=now)

@@ -18,6 +18,7 @@ from stagewall.errors import UsageError
 from stagewall.identity.actor import Actor, acting
 from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
+from stagewall.server._stepup import Privileged
 
 
 class _Body(BaseModel):
@@ -29,14 +30,13 @@ class StartBody(_Body):
     due: str = Field(min_length=1, max_length=32, examples=["2026-12-31"])
 
 
-class DecideBody(_Body):
+class DecideBody(Privileged):
     keep: bool
-    otp: str = Field(min_length=1, max_length=16)
     note: str = Field(default="", max_length=4000)
 
 
-class OffboardBody(_Body):
-    otp: str = Field(min_length=1, max_length=16)
+class OffboardBody(Privileged):
+    pass
 
 
 def register(r: FastAPI, state: ServerState) -> None:
@@ -81,6 +81,7 @@ def register(r: FastAPI, state: ServerState) -> None:
                     keep=body.keep,
                     otp=body.otp,
                     note=body.note,
+                    webauthn=body.webauthn,
                 )
             )
 
@@ -91,4 +92,6 @@ def register(r: FastAPI, state: ServerState) -> None:
         actor: Annotated[Actor, Depends(guard(state, "vendor.offboard"))],
     ) -> dict[str, Any]:
         with acting(actor):
-            return offboard_vendor(ctx, vendor, actor=actor.principal, otp=body.otp).as_dict()
+            return offboard_vendor(
+                ctx, vendor, actor=actor.principal, otp=body.otp, webauthn=body.webauthn
+            ).as_dict()

@@ -6,14 +6,21 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stagewall.access import AccessContext
 from stagewall.errors import ConfigError
 from stagewall.estate import Estate, load_estate
 from stagewall.estate.models import ServerSettings
 from stagewall.server._pipeline import CiVerifiers
+
+if TYPE_CHECKING:
+    from stagewall.evidence import Evaluation, EvidenceInputs, Window
+
+# how long GET /api/v1/evidence/checks and /answers reuse one evaluation
+EVALUATION_REUSE = timedelta(minutes=1)
 
 
 @dataclass
@@ -27,6 +34,7 @@ class SweepStatus:
     late_alerted: bool = False
     last_witness: datetime | None = None
     approvals_seen: int = 0  # highest access_reviews.id whose binding this leader checked
+    last_evidence: datetime | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -39,6 +47,8 @@ class ServerState:
     ci: CiVerifiers = field(default_factory=CiVerifiers)
     _stamp: tuple[int, int] | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
+    _evaluation: tuple[datetime, Evaluation] | None = None
+    _evaluation_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def refresh(self) -> None:
         """Reload stagewall.yaml when it changed on disk (policy as code, deployed by git).
@@ -61,6 +71,7 @@ class ServerState:
             if stamp != self._stamp:
                 self.ctx.loaded = load_estate(path)
                 self._stamp = stamp
+                self.ctx.record_estate()  # estate.changed, with what changed
 
     @classmethod
     def open(
@@ -84,3 +95,31 @@ class ServerState:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def evaluation(self, *, fresh: bool = False) -> Evaluation:
+        """The evidence checks over the default window, computed at most once per
+        EVALUATION_REUSE (one at a time): a full evaluation reads the whole log, so
+        readers polling the API must not be able to keep both cores busy."""
+        from stagewall.evidence import evaluate
+
+        with self._evaluation_lock:
+            now = self.now()
+            cached = self._evaluation
+            young = cached is not None and timedelta(0) <= now - cached[0] < EVALUATION_REUSE
+            if cached is not None and young and not fresh:
+                return cached[1]
+            result = evaluate(self.evidence_inputs())
+            self._evaluation = (now, result)
+            return result
+
+    def evidence_inputs(self, window: Window | None = None) -> EvidenceInputs:
+        """What the evidence checks read here (default window: the 90 days up to now)."""
+        from stagewall.evidence.evaluate import make_window, server_inputs
+
+        return server_inputs(
+            self.ctx.store,
+            self.estate,
+            home=self.home,
+            config_dir=Path(self.ctx.loaded.path).parent,
+            window=window or make_window(None, self.now()),
+        )

@@ -4,26 +4,30 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stagewall import __version__
-from stagewall.audit import AuditLog
-from stagewall.errors import StagewallError
-from stagewall.identity.actor import Actor
+from stagewall.alerts import Alert, Severity
+from stagewall.errors import AuthenticatorCloned, StagewallError
 from stagewall.server import (
     _problems,
     _routes_access,
+    _routes_audit,
+    _routes_evidence,
     _routes_gates,
     _routes_identity,
+    _routes_ingest,
+    _routes_mfa,
+    _routes_oidc,
     _routes_pipeline,
     _routes_reviews,
+    _routes_segmentation,
 )
-from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
 from stagewall.server.authz import POLICY
 from stagewall.server.sweeper import Sweeper, health
@@ -37,12 +41,14 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         sweeper = Sweeper(state) if run_sweeper else None
         if sweeper is not None:
             sweeper.start()
+            ingest.start()
         try:
             yield
         finally:
             if sweeper is not None:
                 sweeper.stop()
             state.ci.close()
+            ingest.close()
 
     app = FastAPI(
         title="stagewall",
@@ -53,6 +59,21 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_exception_handler(StagewallError, _problems.on_stagewall_error)
+
+    async def on_cloned(request: Request, exc: Exception) -> Response:
+        # A signature counter that went backwards: refuse (below) and alert at once.
+        state.ctx.alert(
+            Alert(
+                kind="identity.passkey.cloned",
+                title="a passkey's signature counter went backwards",
+                text=f"{exc}. Reset the principal's factors and investigate.",
+                severity=Severity.CRITICAL,
+                details={"path": request.url.path},
+            )
+        )
+        return await _problems.on_stagewall_error(request, exc)
+
+    app.add_exception_handler(AuthenticatorCloned, on_cloned)
     app.add_exception_handler(RequestValidationError, _problems.on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _problems.on_http_error)
 
@@ -61,57 +82,18 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         return {"version": __version__, "sweeper": health(state)}
 
     _routes_identity.register(app, state)
+    _routes_mfa.register(app, state)
+    _routes_oidc.register(app, state)
     _routes_access.register(app, state)
     _routes_reviews.register(app, state)
     _routes_gates.register(app, state)
     _routes_pipeline.register(app, state)
+    _routes_segmentation.register(app, state)
+    _routes_evidence.register(app, state)
+    ingest = _routes_ingest.register(app, state)
+    app.state.ingest = ingest
 
-    log = AuditLog(state.ctx.store, home=state.home)
-
-    @app.get("/api/v1/audit/events", name="audit.events")
-    def audit_events(
-        actor: Annotated[Actor, Depends(guard(state, "audit.events"))],
-        start: int = 0,
-        limit: int = 100,
-    ) -> list[dict[str, Any]]:
-        limit = max(1, min(limit, 1000))
-        return [
-            {
-                "index": e.index,
-                "time": e.time,
-                "code": e.code,
-                "status": e.status.value,
-                "actor": e.actor,
-                "resource": e.resource,
-                "message": e.message,
-                "details": dict(e.details),
-            }
-            for e in log.events(max(start, 0), limit)
-        ]
-
-    @app.get("/api/v1/audit/checkpoints", name="audit.checkpoints")
-    def audit_checkpoints(
-        actor: Annotated[Actor, Depends(guard(state, "audit.checkpoints"))],
-    ) -> list[dict[str, Any]]:
-        return [
-            {"size": c.size, "root": c.root.hex(), "created_at": c.created, "note": c.note}
-            for c in log.checkpoints()
-        ]
-
-    @app.get("/api/v1/evidence/checks", name="evidence.checks")
-    def evidence_checks(
-        actor: Annotated[Actor, Depends(guard(state, "evidence.checks"))],
-    ) -> dict[str, Any]:
-        """Every control check computed now from the store, the log and the estate."""
-        from stagewall.evidence import EvidenceInputs, evaluate, make_window
-
-        inputs = EvidenceInputs(
-            store=state.ctx.store,
-            audit=AuditLog(state.ctx.store, home=state.home),
-            estate=state.estate,
-            window=make_window(None, state.now()),
-        )
-        return evaluate(inputs).to_json()
+    _routes_audit.register(app, state)
 
     _check_policy(app)
     return app

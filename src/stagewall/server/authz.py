@@ -16,7 +16,7 @@ from stagewall.estate import Estate
 from stagewall.estate.models import PrincipalKind
 from stagewall.identity.actor import ActorClass as C
 
-ANYONE = frozenset(C)
+ANYONE = frozenset(C) - {C.LOG_SOURCE}
 PEOPLE = frozenset({C.EXTERNAL, C.INTERNAL, C.AUDITOR, C.ADMIN})
 INTERNAL = frozenset({C.INTERNAL, C.ADMIN})
 READERS = frozenset({C.INTERNAL, C.AUDITOR, C.ADMIN})
@@ -66,6 +66,28 @@ POLICY: dict[str, frozenset[C] | None] = {
     "gate.break_glass": INTERNAL,
     "gate.report": frozenset({C.PIPELINE}),
     "gate.check": frozenset({C.PIPELINE}),
+    "audit.proof": READERS,
+    "audit.bundle": READERS,
+    # --- paths ---
+    "segmentation.probe": frozenset({C.INTERNAL, C.ADMIN, C.PIPELINE}),
+    # --- evidence2 ---
+    "evidence.answers": READERS,
+    # the pack holds every production grant and review decision: auditors and admins
+    "evidence.pack": frozenset({C.AUDITOR, C.ADMIN}),
+    # --- ingest ---
+    # Log shippers authenticate with a per-source ingest token (swi_...), never as a
+    # person; the token also fixes which source they may post (monitoring.tokens).
+    "monitoring.ingest": frozenset({C.LOG_SOURCE}),
+    # --- identity ---
+    "mfa.webauthn.registration.options": PEOPLE,
+    "mfa.webauthn.register": PEOPLE,
+    "mfa.webauthn.list": PEOPLE,
+    "mfa.webauthn.remove": PEOPLE,
+    "mfa.webauthn.assertion.options": PEOPLE,
+    "step_up": PEOPLE,
+    "device.approve_session": PEOPLE,
+    "oidc.login": None,
+    "oidc.callback": None,
 }
 
 

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -191,19 +192,56 @@ def check_new_approvals(state: ServerState) -> list[int]:
     return [int(r.id) for r, _why in found]
 
 
+EVIDENCE_EVERY = timedelta(hours=1)
+
+
+def evidence(state: ServerState) -> int:
+    """Evaluate every evidence check, record the results as audit events, and alert on
+    each check that went from PASS to FAIL since the previous evaluation (drift)."""
+    from stagewall.audit import AuditLog
+    from stagewall.evidence.record import record_evaluation
+
+    log = AuditLog(state.ctx.store, home=state.home)
+    drifts = record_evaluation(log, state.evaluation(fresh=True), actor="stagewall.scheduler")
+    for d in drifts:
+        state.ctx.alert(
+            Alert(
+                kind="evidence.check.drifted",
+                title=f"compliance check {d.check} went from {d.before} to {d.after}",
+                text=d.summary,
+                severity=Severity.WARNING,
+                details={"check": d.check, "before": d.before, "after": d.after},
+            )
+        )
+    return len(drifts)
+
+
+def _periodic(
+    state: ServerState,
+    stamp: str,
+    every: timedelta,
+    job: Callable[[ServerState], int],
+    what: str,
+) -> None:
+    """Run ``job`` when ``every`` has passed since ``state.sweep.<stamp>``; log its failure."""
+    last: datetime | None = getattr(state.sweep, stamp)
+    if last is not None and state.now() - last < every:
+        return
+    setattr(state.sweep, stamp, state.now())
+    try:
+        job(state)
+    except StagewallError as exc:
+        _log.error("%s failed: %s", what, exc.message)
+
+
 def tick(state: ServerState, leadership: Leadership) -> None:
     """One iteration: sweep if leader (and witness every minute); check sweeps are on time."""
     status = state.sweep
     leader = leadership.try_acquire()
     status.leader = leader
-    if leader and (
-        status.last_witness is None or state.now() - status.last_witness >= WITNESS_EVERY
-    ):
-        status.last_witness = state.now()
-        try:
-            witness(state)
-        except StagewallError as exc:
-            _log.error("witnessing failed: %s", exc.message)
+    if leader:
+        _periodic(state, "last_witness", WITNESS_EVERY, witness, "witnessing")
+        _periodic(state, "last_evidence", EVIDENCE_EVERY, evidence, "evidence checks")
     if leader:
         try:
             report = sweep(state.ctx)

@@ -50,10 +50,17 @@ def migrations_fingerprint() -> str:
 class Store:
     """A handle on the control-plane database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, keep_open: bool = False) -> None:
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url)
+        self.engine = make_engine(self.url, keep_open=keep_open)
         self.backend = self.engine.dialect.name
+
+    def kept_open(self) -> Store:
+        """A handle on the same database that keeps its connections between transactions.
+
+        For a long-running writer (ingestion); the caller disposes it when done.
+        """
+        return Store(self.url, keep_open=True)
 
     @property
     def display_url(self) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from stagewall.errors import ConfigError
 
@@ -32,12 +32,18 @@ def redact_url(url: str) -> str:
         return "<unparseable URL>"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, keep_open: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and IMMEDIATE transactions.
 
     IMMEDIATE transactions make every write transaction take the database write
     lock up front, so concurrent writers from several processes queue instead of
     failing half-way with SQLITE_BUSY on lock upgrade.
+
+    By default no connection outlives its transaction. ``keep_open`` pools a few
+    (checked with a ping before use) for a long-running writer such as ingestion:
+    closing the last SQLite connection checkpoints and fsyncs the WAL, and a new
+    PostgreSQL connection costs an authentication, both per batch otherwise. The
+    owner must :meth:`~sqlalchemy.Engine.dispose` it.
     """
     url = normalise_url(url)
     try:
@@ -49,7 +55,18 @@ def make_engine(url: str) -> Engine:
         ) from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 60}, poolclass=NullPool)
+        if keep_open:
+            # Used from several threads, one transaction at a time per connection.
+            engine = create_engine(
+                url,
+                connect_args={"timeout": 60, "check_same_thread": False},
+                poolclass=QueuePool,
+                pool_size=2,
+                max_overflow=2,
+                pool_pre_ping=True,
+            )
+        else:
+            engine = create_engine(url, connect_args={"timeout": 60}, poolclass=NullPool)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -69,6 +86,10 @@ def make_engine(url: str) -> Engine:
     if backend == "postgresql":
         # No pool: a CLI process opens few connections, and a pooled connection left
         # behind at exit (or between tests) is a leaked server session.
+        if keep_open:
+            return create_engine(
+                url, poolclass=QueuePool, pool_size=2, max_overflow=2, pool_pre_ping=True
+            )
         return create_engine(url, poolclass=NullPool)
     raise ConfigError(
         f"unsupported store backend {backend!r} in {redact_url(url)}",

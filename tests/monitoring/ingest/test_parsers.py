@@ -376,3 +376,38 @@ def test_redact_statement_removes_literals_and_numbers() -> None:
     )
     assert redact_statement("select $$secret$$") == "select '?'"
     assert redact_statement("x" * 500).endswith("...")
+
+
+def test_git_over_ssh_from_gitolite_and_a_forced_command_wrapper() -> None:
+    evs = feed(
+        "git",
+        [
+            "2026-12-05.10:00:00\t4711\tssh\tARGV=alice\tSOC=git-upload-pack 'team/web.git'"
+            "\tFROM=10.0.0.5",
+            "2026-12-05.10:00:00\t4711\t\tpre_git\tteam/web\talice\tR\tany\trefs/.*",
+            "2026-12-05.10:00:01\t4711\t\tEND",
+            "2026-12-05.10:00:02\t4712\tssh\tARGV=bob\tSOC=git-receive-pack '/api'"
+            "\tFROM=203.0.113.9",
+            "Dec  5 10:00:03 git1 git-ssh[77]: user=carol from=10.0.0.7 "
+            "command=git-upload-pack 'infra/secrets.git'",
+            "Dec  5 10:00:04 git1 git-ssh[78]: user=carol from=10.0.0.7 "
+            "command=git upload-archive '/infra/secrets.git'",
+            "Dec  5 10:00:05 git1 git-ssh[79]: user=carol from=10.0.0.7 command=bash -i",
+            "Dec  5 10:00:06 git1 sshd[80]: Accepted publickey for git from 10.0.0.7 port 1 ssh2",
+        ],
+    )
+    got = [(e.activity_id, e.user, e.src_ip, e.target, e.operation, e.detail) for e in evs]
+    assert got == [
+        (2, "alice", "10.0.0.5", "team/web", "git.fetch", "gitolite ssh"),
+        (3, "bob", "203.0.113.9", "api", "git.push", "gitolite ssh"),
+        (2, "carol", "10.0.0.7", "infra/secrets", "git.fetch", "git-ssh"),
+        (2, "carol", "10.0.0.7", "infra/secrets", "git.archive", "git-ssh"),
+        (2, "carol", "10.0.0.7", "", "ssh.command", "git-ssh: bash"),
+    ]
+    assert evs[0].time == 1796464800.0  # 2026-12-05T10:00:00Z
+    assert evs[2].host == "git1" and evs[2].session == "77"
+
+
+def test_git_over_ssh_wrapper_line_without_a_command_is_malformed() -> None:
+    with pytest.raises(LineError, match="command="):
+        parser_for("git", year=2026).feed("Dec  5 10:00:03 git1 git-ssh[77]: user=carol")

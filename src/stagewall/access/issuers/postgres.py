@@ -110,6 +110,14 @@ def read_postgres(conn: psycopg.Connection[Any]) -> ServerIdentity:
     )
 
 
+def _malformed(resource: str) -> ConfigError:
+    return ConfigError(
+        f"the admin connection URL of resource {resource!r} cannot be decoded "
+        "(a %-escape in it is not UTF-8)",
+        hint="percent-encode the password's bytes as UTF-8 (e.g. urllib.parse.quote)",
+    )
+
+
 class PostgresIssuer:
     """Issues and revokes per-grant logins through an admin connection."""
 
@@ -157,6 +165,10 @@ class PostgresIssuer:
             conn = psycopg.connect(self._admin_url, **kwargs)
         except psycopg.Error as exc:
             raise self._err(f"admin connection for {what}", exc) from None
+        except (UnicodeError, ValueError):
+            # libpq decodes %XX escapes; one that is not UTF-8 makes the driver raise
+            # a decoding error. Its text is not shown: it could quote the password.
+            raise _malformed(self.resource_name) from None
         try:
             yield conn
         finally:

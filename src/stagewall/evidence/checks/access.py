@@ -85,7 +85,7 @@ class ExternalProduction(Check):
                             "where": f"login {cred['login']} on {cred['resource']}",
                         }
                     )
-        pinned = inputs.pinned_identities or {}
+        pinned = inputs.pins
         prod_ids = {pinned[r]: r for r in prod_resources if r in pinned}
         for g in inputs.grants:
             if g["principal"] not in externals or not grant_in_window(inputs, g):

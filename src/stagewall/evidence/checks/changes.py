@@ -8,6 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from stagewall.access._core import Request
+from stagewall.access._events import IDENTITY_PINNED
+from stagewall.access.identity import LIVE_KINDS
 from stagewall.errors import IntegrityError
 from stagewall.evidence._inputs import EvidenceInputs
 from stagewall.evidence._model import CheckResult, CheckStatus, ranges_of
@@ -243,18 +245,24 @@ class ResourceIdentity(Check):
             tiers = {e.is_production(e.resources[n].environment) for n in names}
             if len(tiers) == 2:
                 items.append({"identity": ident, "resources": sorted(names), "source": "declared"})
-        pinned = dict(inputs.pinned_identities or {})
+        pinned = inputs.pins
         by_id: dict[str, set[str]] = defaultdict(set)
+        indexes: list[int] = []
         for name, ident in pinned.items():
             if name in e.resources:
                 by_id[ident].add(name)
+                indexes += inputs.bound(f"resource:{name}", IDENTITY_PINNED.code)
         for ident, names in sorted(by_id.items()):
             tiers = {e.is_production(e.resources[n].environment) for n in names}
             if len(tiers) == 2:
                 items.append({"identity": ident, "resources": sorted(names), "source": "pinned"})
+        unpinned = sorted(
+            n for n, r in e.resources.items() if r.kind in LIVE_KINDS and n not in pinned
+        )
         figures = {
             "resources": len(e.resources),
             "pinned": len([n for n in pinned if n in e.resources]),
+            "unpinned": len(unpinned),
             "shared": len(items),
         }
         if items:
@@ -264,7 +272,19 @@ class ResourceIdentity(Check):
                 f"{plural(len(items), 'identity', 'identities')} shared across the wall: "
                 + first(f"{i['identity']} ({', '.join(i['resources'])})" for i in items),
                 figures,
+                ranges_of(indexes),
                 items=tuple(items),
+            )
+        if unpinned and figures["pinned"]:
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_VERIFIABLE,
+                f"{plural(len(unpinned), 'database resource')} not pinned: {first(unpinned)}",
+                figures,
+                ranges_of(indexes),
+                why="their live server identity was never pinned (first verified use, or "
+                "`stagewall check --live`), so they could still be the same server as another "
+                "resource across the wall",
             )
         if not figures["pinned"]:
             return CheckResult(
@@ -281,6 +301,7 @@ class ResourceIdentity(Check):
             f"{figures['pinned']} pinned identities and every declared identifier are distinct "
             "across the wall",
             figures,
+            ranges_of(indexes),
         )
 
 

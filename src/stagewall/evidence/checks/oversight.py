@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from stagewall.audit._checkpoint import verify_checkpoint
+from stagewall.audit._quorum import check_cosigned_roots, read_cosigned_notes
 from stagewall.audit._verify import verify_store
 from stagewall.errors import KeyMissing, StagewallError
-from stagewall.evidence._inputs import EvidenceInputs
+from stagewall.evidence._inputs import EvidenceInputs, parse_stamp
 from stagewall.evidence._model import CheckResult, CheckStatus, ranges_of
+from stagewall.evidence._proofs import ProofMaker
 from stagewall.evidence._registry import Check, register
 from stagewall.evidence.checks._util import first, plural, when
 
@@ -176,51 +177,112 @@ class AuditLogVerified(Check):
 @register
 class WitnessedCheckpoints(Check):
     name = "audit.witnessed_checkpoints"
-    title = "A checkpoint cosigned by an independent witness covers the window"
+    title = "Checkpoints cosigned by independent witnesses cover the window"
     proves = (
-        "A checkpoint covering the window's last event carries a valid signature by a witness "
-        "key the operator does not hold, so truncating or rewriting the log would be caught "
-        "by someone else."
+        "A quorum (audit.witness_quorum) of the configured witnesses, whose keys the operator "
+        "does not hold, cosigned (C2SP tlog-cosignature) a checkpoint covering the window's "
+        "last event, every stored cosignature verifies, and the log still recomputes every "
+        "root a witness cosigned: truncating or rewriting the window would be caught by them."
     )
-    cannot_prove = "Anything, when no witness key is configured or no checkpoint was cosigned."
+    cannot_prove = (
+        "Anything when no witness is configured; events newer than the last cosignature (they "
+        "are named, and fail once older than audit.witness_max_age); that the witnesses are "
+        "really independent of the operator (who holds their keys is declared, not measured)."
+    )
 
     def run(self, inputs: EvidenceInputs) -> CheckResult:
-        span = inputs.window_events()
-        needed = span[1] + 1 if span else 0
-        if not inputs.witness_keys:
+        policy = inputs.witness_policy
+        if policy is None:
             return CheckResult(
                 self.name,
                 CheckStatus.NOT_VERIFIABLE,
                 "no witness is configured",
-                {"witness_keys": 0},
-                why="no witness key is configured, so only the operator's own signature "
-                "covers the log",
+                {"witnesses": 0},
+                why="no witness key is configured (audit.witnesses in stagewall.yaml, or "
+                "--witness-key), so only the operator's own signature covers the log",
             )
-        witnessed = []
-        for cp in inputs.audit.checkpoints():
-            if cp.size < needed:
-                continue
-            for key in inputs.witness_keys:
-                try:
-                    verify_checkpoint(cp.note, key, source=f"checkpoint {cp.size}")
-                except StagewallError:
-                    continue
-                witnessed.append((cp.size, key.name))
-        figures = {"witness_keys": len(inputs.witness_keys), "witnessed": len(witnessed)}
-        if not witnessed:
+        if inputs.public_key is None:
             return CheckResult(
                 self.name,
                 CheckStatus.NOT_VERIFIABLE,
-                "no checkpoint covering the window is cosigned by a witness",
-                figures,
-                why=f"no checkpoint of size {needed} or more carries a witness signature",
+                "no public key to check the cosigned checkpoints",
+                {"witnesses": len(policy.witnesses)},
+                why="a cosignature counts only on a checkpoint the log's key signed, and the "
+                "log's public key is not available",
             )
-        size, name = min(witnessed)
+        span = inputs.window_events()
+        if span is None:
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_APPLICABLE,
+                "no event in the window",
+                {"witnesses": len(policy.witnesses)},
+                why="the window holds no audit event, so there is nothing to witness",
+            )
+        needed = span[1] + 1
+        figures: dict[str, Any] = {
+            "witnesses": len(policy.witnesses),
+            "quorum": policy.quorum,
+            "window_last": span[1],
+        }
+        try:
+            cosigs = read_cosigned_notes(inputs.newest_cosigned(), inputs.public_key, policy)
+            tree = inputs.tree
+            if any(c.size > tree.n for c in cosigs):
+                tree = ProofMaker(inputs.audit.leaf_hashes())  # the log grew since it was read
+            sizes = {c.size for c in cosigs if c.size <= tree.n}
+            check_cosigned_roots(cosigs, tree.n, {n: tree.subtree(0, n) for n in sizes})
+        except StagewallError as exc:
+            return CheckResult(
+                self.name,
+                CheckStatus.FAIL,
+                f"the witnesses contradict the log: {exc.message}",
+                {**figures, "error": exc.code},
+            )
+        newest: dict[str, int] = {}
+        for c in cosigs:
+            newest[c.witness] = max(newest.get(c.witness, 0), c.size)
+        figures["cosignatures"] = len(cosigs)
+        figures["newest_cosigned"] = dict(sorted(newest.items()))
+        covering = sorted(w for w, n in newest.items() if n >= needed)
+        if len(covering) >= policy.quorum:
+            covered = sorted(newest.values(), reverse=True)[policy.quorum - 1]
+            return CheckResult(
+                self.name,
+                CheckStatus.PASS,
+                f"{plural(len(covering), 'witness', 'witnesses')} ({first(covering)}) cosigned "
+                f"the log up to {covered} events, covering the window (quorum {policy.quorum})",
+                {**figures, "covered_size": covered},
+            )
+        ranked = sorted(newest.values(), reverse=True)
+        covered = ranked[policy.quorum - 1] if len(ranked) >= policy.quorum else 0
+        figures["covered_size"] = covered
+        gap = range(covered, needed)
+        oldest = parse_stamp(inputs.events[covered].time) if covered < len(inputs.events) else None
+        due = inputs.at - policy.max_age
+        if oldest is not None and oldest > due:
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_VERIFIABLE,
+                f"events {gap.start}..{gap.stop - 1} await a witness quorum",
+                figures,
+                ranges_of(gap),
+                why=f"the events since {covered} are younger than audit.witness_max_age "
+                f"({policy.max_age}); the server sends a checkpoint to the witnesses every "
+                "minute, so check again later",
+            )
         return CheckResult(
             self.name,
-            CheckStatus.PASS,
-            f"checkpoint {size} is cosigned by witness {name}",
+            CheckStatus.FAIL,
+            f"events {gap.start}..{gap.stop - 1} of the window were not cosigned by "
+            f"{policy.quorum} witness(es) within {policy.max_age}"
+            + (
+                f" (newest cosigned: {first(f'{w} at {n}' for w, n in newest.items())})"
+                if newest
+                else " (no cosignature at all)"
+            ),
             figures,
+            ranges_of(gap),
         )
 
 

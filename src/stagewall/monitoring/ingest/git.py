@@ -5,6 +5,19 @@ git-daemon: ``Connection from IP:PORT`` then ``Request upload-pack for '/repo.gi
 common log format): ``POST /repo.git/git-upload-pack`` is a clone/fetch,
 ``git-receive-pack`` a push; the authenticated user and response bytes are taken
 from the line. Upload-pack cannot tell a clone from a fetch; both are ``git.fetch``.
+
+Git over SSH: sshd logs only the login, never the command, so the command comes
+from what runs it:
+
+- gitolite's log (``YYYY-MM-DD.HH:MM:SS<TAB>pid<TAB>ssh<TAB>ARGV=user<TAB>SOC=git-upload-pack
+  'repo'<TAB>FROM=ip``; the user is the gitolite user its key maps to, times as UTC);
+- a ``ForceCommand``/``command=`` wrapper logging through syslog (program ``git-ssh``,
+  ``git-shell`` or ``gitolite``; docs/monitoring.md has a three-line one):
+  ``user=alice from=10.0.0.5 command=git-upload-pack 'team/app.git'``.
+
+``git-upload-pack`` and ``git-upload-archive`` are reads (``git.fetch``,
+``git.archive``), ``git-receive-pack`` a push; any other command (a shell) is
+recorded as ``ssh.command`` with the command's first word only.
 """
 
 from __future__ import annotations
@@ -13,7 +26,14 @@ import re
 from datetime import datetime
 
 from stagewall.monitoring.events import API_READ, API_UPDATE, FAILURE, Event, OcsfClass
-from stagewall.monitoring.ingest._base import MAX_LINE, LineError, Parser, register, split_syslog
+from stagewall.monitoring.ingest._base import (
+    MAX_LINE,
+    LineError,
+    Parser,
+    parse_iso,
+    register,
+    split_syslog,
+)
 
 _ACCESS = re.compile(
     r'^(?P<ip>\S+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "(?P<method>[A-Z]+) (?P<path>\S+)[^"]*" '
@@ -22,6 +42,18 @@ _ACCESS = re.compile(
 _SERVICE = re.compile(r"^/?(?P<repo>.+?)(?:\.git)?/(?P<svc>git-upload-pack|git-receive-pack)$")
 _CONNECTION = re.compile(r"^Connection from \[?([^\]]+?)\]?:(\d+)$")
 _REQUEST = re.compile(r"^Request (upload-pack|receive-pack|upload-archive) for '([^']*)'")
+_GITOLITE = re.compile(
+    r"^(\d{4}-\d\d-\d\d)\.(\d\d:\d\d:\d\d)\t(\d+)\t(ssh|http)\tARGV=([^\t]*)\tSOC=([^\t]*)"
+    r"(?:\tFROM=(\S+))?"
+)
+_PACK = re.compile(r"^(git[ -](?:upload-pack|receive-pack|upload-archive))\s+'?/?([^']*?)'?\s*$")
+_KV = re.compile(r"(\w+)=(\S*)")
+_SSH_PROGRAMS = frozenset({"git-ssh", "git-shell", "gitolite"})
+_OPERATIONS = {
+    "upload-pack": ("git.fetch", API_READ),
+    "upload-archive": ("git.archive", API_READ),
+    "receive-pack": ("git.push", API_UPDATE),
+}
 
 
 def _repo_name(path: str) -> str:
@@ -46,7 +78,19 @@ class GitParser(Parser):
             m = _ACCESS.match(line)
             if m is not None:
                 return self._http(m)
+            g = _GITOLITE.match(line)
+            if g is not None:
+                ts = parse_iso(f"{g[1]}T{g[2]}")
+                return self._ssh(ts, "", g[3], g[5], g[7] or "", g[6], f"gitolite {g[4]}")
+            if "\t" in line and line[:4].isdigit():
+                return []  # gitolite's other records (pre_git, END, ...)
         ts, host, prog, pid, msg = split_syslog(line, self.year)
+        if prog in _SSH_PROGRAMS:
+            kv = dict(_KV.findall(msg.split(" command=", 1)[0]))
+            command = msg.split(" command=", 1)[1] if " command=" in msg else ""
+            if not command:
+                raise LineError("a git-over-SSH line without command=")
+            return self._ssh(ts, host, pid, kv.get("user", ""), kv.get("from", ""), command, prog)
         if prog != "git-daemon":
             return []
         if msg.startswith("Connection from"):
@@ -70,6 +114,41 @@ class GitParser(Parser):
                 target=_repo_name(rm[2]),
                 operation="git.push" if push else "git.fetch",
                 detail="git-daemon",
+                session=pid,
+            )
+        ]
+
+    def _ssh(
+        self, ts: float, host: str, pid: str, user: str, src: str, command: str, via: str
+    ) -> list[Event]:
+        m = _PACK.match(command.strip())
+        if m is None:
+            word = command.strip().split(" ", 1)[0][:64]
+            return [
+                Event(
+                    ts,
+                    OcsfClass.API_ACTIVITY,
+                    API_READ,
+                    user=user,
+                    src_ip=src,
+                    host=host,
+                    operation="ssh.command",
+                    detail=f"{via}: {word}",
+                    session=pid,
+                )
+            ]
+        operation, activity = _OPERATIONS[m[1][4:]]
+        return [
+            Event(
+                ts,
+                OcsfClass.API_ACTIVITY,
+                activity,
+                user=user,
+                src_ip=src,
+                host=host,
+                target=_repo_name(m[2]),
+                operation=operation,
+                detail=via,
                 session=pid,
             )
         ]

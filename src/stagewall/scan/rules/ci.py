@@ -17,6 +17,7 @@ _GITLAB_RESERVED = frozenset(
     {"stages", "variables", "include", "default", "workflow", "image", "services", "before_script",
      "after_script", "cache", "pages"}
 )  # fmt: skip
+PIPELINE = "gitlab_pipeline"  # Parsed.extra key: the merged document of a GitLab pipeline
 _DEPLOY = re.compile(r"deploy|release|rollout|apply|promote", re.I)
 
 
@@ -80,12 +81,20 @@ def job_environments(
             if att is not None and all(a.environment != att.environment for a in out):
                 out.append(att)
         return out
-    for scope, where in ((job.get("env"), "job"), (doc.get("env"), "workflow")):
+    scopes = (
+        (job.get("env"), "job env"),
+        (job.get("variables"), "job variables"),
+        (doc.get("env"), "workflow env"),
+        (doc.get("variables"), "pipeline variables"),
+    )
+    for scope, where in scopes:
         if isinstance(scope, dict):
             for var in _ENV_VARS:
                 setting = scope.get(var)
+                if isinstance(setting, dict):  # GitLab: {value: ..., description: ...}
+                    setting = setting.get("value")
                 if isinstance(setting, str) and setting and "${{" not in setting:
-                    att = _named(model, setting, f"{where} env {var}={setting}")
+                    att = _named(model, setting, f"{where} {var}={setting}")
                     if att is not None:
                         return [att]
     label = f"{job_id} {job.get('name', '')}"
@@ -107,6 +116,11 @@ def workflow(parsed: Parsed | None) -> dict[str, Any] | None:
     """The top-level mapping of a CI workflow file, or None for other files."""
     if parsed is None or parsed.kind not in (Kind.GITHUB_ACTIONS, Kind.GITLAB_CI):
         return None
+    pipeline = parsed.extra.get(PIPELINE)
+    if isinstance(pipeline, dict):
+        # a GitLab file in an include graph: templates and top-level keys of the whole
+        # pipeline (see scan/_gitlab.py)
+        return pipeline
     doc = parsed.documents[0] if parsed.documents else None
     return doc if isinstance(doc, dict) else {}
 
@@ -129,8 +143,9 @@ def jobs(parsed: Parsed) -> list[tuple[str, dict[str, Any], tuple[str, ...]]]:
         if not isinstance(found, dict):
             return []
         return [(k, v, ("jobs", k)) for k, v in found.items() if isinstance(v, dict)]
+    pipeline = workflow(parsed) or doc
     return [
-        (k, _extended(doc, v, 0), (k,))
+        (k, _extended(pipeline, v, 0), (k,))
         for k, v in doc.items()
         if isinstance(v, dict) and k not in _GITLAB_RESERVED and not k.startswith(".")
     ]
@@ -243,7 +258,7 @@ class SecretsForExternalContributors(Rule):
         parsed = ctx.parsed
         if parsed is None or parsed.kind not in (Kind.GITHUB_ACTIONS, Kind.GITLAB_CI):
             return
-        doc = parsed.documents[0] if parsed.documents else None
+        doc = workflow(parsed)
         if not isinstance(doc, dict):
             return
         if parsed.kind is Kind.GITHUB_ACTIONS and "pull_request_target" not in _triggers(doc):

@@ -1,0 +1,493 @@
+"""Passkeys in the store: registration and assertion ceremonies bound to one session.
+
+Only public data is stored (credential id, COSE public key, signature counter,
+AAGUID, transports). Challenges are kept server-side: random, single-use, valid for
+:data:`CHALLENGE_TTL`, and bound to the principal *and* the session or token that
+asked for them, so an assertion made for one login is worthless to another.
+The challenge is consumed before the response is checked: a failed attempt burns it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+
+from stagewall.audit import AuditEvent, AuditLog, EventType, Status, register_event_type
+from stagewall.errors import (
+    AuthenticationFailed,
+    AuthenticatorCloned,
+    FactorRegistrationRefused,
+    StepUpRefused,
+    UsageError,
+    WebauthnNotConfigured,
+)
+from stagewall.estate.models import ServerSettings, WebauthnSettings
+from stagewall.identity import webauthn as wa
+from stagewall.identity._codes import fmt, new_id, parse
+from stagewall.identity._once import take_once
+from stagewall.identity._tables import (
+    identity_webauthn_challenges,
+    identity_webauthn_credentials,
+)
+from stagewall.store import Store
+
+FACTOR = "webauthn"
+CHALLENGE_TTL = timedelta(minutes=5)
+REGISTRATION = "registration"
+ASSERTION = "assertion"
+MAX_PER_PRINCIPAL = 10
+
+EV_REGISTERED = register_event_type(
+    EventType(
+        "identity.webauthn.registered",
+        3001,
+        "Account Change",
+        10,
+        "MFA Factor Enable",
+        "a passkey or security key was registered",
+    )
+)
+EV_REMOVED = register_event_type(
+    EventType(
+        "identity.webauthn.removed",
+        3001,
+        "Account Change",
+        11,
+        "MFA Factor Disable",
+        "a passkey or security key was removed by its owner",
+    )
+)
+EV_ASSERTION = register_event_type(
+    EventType(
+        "identity.webauthn.assertion",
+        3002,
+        "Authentication",
+        99,
+        "MFA Check",
+        "a passkey assertion was checked",
+    )
+)
+
+
+@dataclass(frozen=True)
+class Passkey:
+    """A registered credential as listed to its owner (public data only)."""
+
+    id: str
+    name: str
+    created_at: str
+    last_used_at: str | None
+    sign_count: int
+    aaguid: str
+    backed_up: bool
+
+
+def relying_party(settings: ServerSettings) -> WebauthnSettings:
+    """The configured relying party, or SW840: WebAuthn is never used with a guessed RP."""
+    if settings.webauthn is None:
+        raise WebauthnNotConfigured(
+            "WebAuthn is not configured on this server (server.webauthn is missing)"
+        )
+    return settings.webauthn
+
+
+def user_handle(principal: str) -> bytes:
+    """The WebAuthn user id of a principal: stable, opaque, not the name itself."""
+    return hashlib.sha256(b"stagewall-webauthn-user\x00" + principal.encode()).digest()[:16]
+
+
+def _origin(rp: WebauthnSettings) -> str | list[str]:
+    return rp.origins[0] if len(rp.origins) == 1 else list(rp.origins)
+
+
+def _rows(store: Store, principal: str) -> list[Any]:
+    with store.read() as conn:
+        return list(
+            conn.execute(
+                select(identity_webauthn_credentials)
+                .where(identity_webauthn_credentials.c.principal == principal)
+                .order_by(identity_webauthn_credentials.c.created_at)
+            )
+        )
+
+
+def has_passkey(store: Store, principal: str) -> bool:
+    return bool(_rows(store, principal))
+
+
+def list_passkeys(store: Store, principal: str) -> list[Passkey]:
+    return [
+        Passkey(
+            r.id, r.name, r.created_at, r.last_used_at, r.sign_count, r.aaguid, bool(r.backed_up)
+        )
+        for r in _rows(store, principal)
+    ]
+
+
+def remove(store: Store, principal: str, passkey_id: str, *, keep_one: bool) -> None:
+    """Delete one of ``principal``'s own passkeys (the caller has stepped up).
+
+    ``keep_one``: refuse to remove the principal's last factor.
+    """
+    rows = _rows(store, principal)
+    mine = [r for r in rows if r.id == passkey_id]
+    if not mine:
+        raise UsageError(f"you have no passkey {passkey_id!r}")
+    if keep_one and len(rows) == 1:
+        raise FactorRegistrationRefused(
+            "this is your only second factor; register another before removing it",
+            hint="register a new passkey (or have TOTP) first",
+        )
+    with store.transaction() as conn:
+        conn.execute(
+            delete(identity_webauthn_credentials)
+            .where(identity_webauthn_credentials.c.id == passkey_id)
+            .where(identity_webauthn_credentials.c.principal == principal)
+        )
+        AuditLog(store).append(
+            AuditEvent(
+                EV_REMOVED.code,
+                Status.SUCCESS,
+                principal,
+                f"{principal} removed passkey {mine[0].name!r}",
+                resource=f"principal:{principal}",
+                details={"passkey": passkey_id, "name": mine[0].name},
+            ),
+            conn=conn,
+        )
+
+
+def remove_all(conn: Connection, principal: str) -> int:
+    """Delete every passkey of ``principal`` (factor reset, in the caller's transaction)."""
+    return int(
+        conn.execute(
+            delete(identity_webauthn_credentials).where(
+                identity_webauthn_credentials.c.principal == principal
+            )
+        ).rowcount
+    )
+
+
+def _save_challenge(
+    store: Store, challenge: bytes, *, purpose: str, principal: str, session_id: str, now: datetime
+) -> None:
+    with store.transaction() as conn:
+        # Expired challenges are garbage: drop them as new ones are made.
+        conn.execute(
+            delete(identity_webauthn_challenges).where(
+                identity_webauthn_challenges.c.expires_at < fmt(now - CHALLENGE_TTL)
+            )
+        )
+        conn.execute(
+            insert(identity_webauthn_challenges).values(
+                id=new_id("wc"),
+                challenge_hash=hashlib.sha256(challenge).hexdigest(),
+                challenge=challenge,
+                purpose=purpose,
+                principal=principal,
+                session_id=session_id,
+                created_at=fmt(now),
+                expires_at=fmt(now + CHALLENGE_TTL),
+            )
+        )
+
+
+def _b64url_decode(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _challenge_of(response_json: str) -> bytes:
+    """The challenge the client signed over (read from clientDataJSON; verified later)."""
+    try:
+        data = json.loads(response_json)
+        client = json.loads(_b64url_decode(data["response"]["clientDataJSON"]))
+        value = client["challenge"]
+    except (ValueError, KeyError, TypeError):
+        return b""
+    return _b64url_decode(value) if isinstance(value, str) else b""
+
+
+def _consume_challenge(
+    store: Store,
+    response_json: str,
+    *,
+    purpose: str,
+    principal: str,
+    session_id: str,
+    now: datetime,
+    error: type[StepUpRefused] | type[FactorRegistrationRefused],
+) -> bytes:
+    """Burn the challenge this response answers; refuse unknown, used, expired, foreign ones."""
+    challenge = _challenge_of(response_json)
+    wanted = hashlib.sha256(challenge).hexdigest() if challenge else ""
+    # Burned whatever follows: a wrong response costs the challenge.
+    row = take_once(store, identity_webauthn_challenges, "challenge_hash", wanted, now)
+    ok = (
+        row is not None
+        and row.purpose == purpose
+        and row.principal == principal
+        and row.session_id == session_id
+        and parse(row.expires_at) > now
+    )
+    if not ok or row is None:
+        raise error(
+            "the passkey response answers no open challenge of this session "
+            "(unknown, already used, expired, or issued to another login)"
+        )
+    return bytes(row.challenge)
+
+
+def _as_json(response: str | Mapping[str, Any]) -> str:
+    if isinstance(response, str):
+        return response
+    try:
+        return json.dumps(dict(response))
+    except (TypeError, ValueError):
+        raise UsageError("the passkey response is not JSON") from None
+
+
+# -- registration ------------------------------------------------------------
+
+
+def registration_options(
+    store: Store, settings: ServerSettings, principal: str, *, session_id: str, now: datetime
+) -> str:
+    """PublicKeyCredentialCreationOptions JSON for ``principal``, challenge kept server-side."""
+    rp = relying_party(settings)
+    rows = _rows(store, principal)
+    if len(rows) >= MAX_PER_PRINCIPAL:
+        raise FactorRegistrationRefused(
+            f"{principal!r} already has {MAX_PER_PRINCIPAL} passkeys registered"
+        )
+    options, challenge = wa.registration_options(
+        rp_id=rp.rp_id,
+        rp_name=rp.rp_name,
+        user_id=user_handle(principal),
+        user_name=principal,
+        exclude_credential_ids=[bytes(r.credential_id) for r in rows],
+    )
+    _save_challenge(
+        store, challenge, purpose=REGISTRATION, principal=principal, session_id=session_id, now=now
+    )
+    return options
+
+
+def register(
+    store: Store,
+    settings: ServerSettings,
+    principal: str,
+    response: str | Mapping[str, Any],
+    *,
+    name: str,
+    session_id: str,
+    now: datetime,
+) -> Passkey:
+    """Verify a registration response for the challenge of this session; store the passkey."""
+    rp = relying_party(settings)
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise UsageError("a passkey name of 1 to 64 characters is required")
+    response_json = _as_json(response)
+    challenge = _consume_challenge(
+        store,
+        response_json,
+        purpose=REGISTRATION,
+        principal=principal,
+        session_id=session_id,
+        now=now,
+        error=FactorRegistrationRefused,
+    )
+    try:
+        cred = wa.verify_registration(
+            response_json=response_json, challenge=challenge, rp_id=rp.rp_id, origin=_origin(rp)
+        )
+    except AuthenticationFailed as exc:
+        raise FactorRegistrationRefused(exc.message, hint=exc.hint) from None
+    pid = new_id("pk")
+    try:
+        with store.transaction() as conn:
+            conn.execute(
+                insert(identity_webauthn_credentials).values(
+                    id=pid,
+                    credential_id=cred.credential_id,
+                    principal=principal,
+                    name=name,
+                    user_handle=user_handle(principal),
+                    public_key=cred.public_key,
+                    sign_count=cred.sign_count,
+                    aaguid=str(cred.aaguid),
+                    transports=",".join(cred.transports)[:256],
+                    backed_up=cred.backed_up,
+                    created_at=fmt(now),
+                )
+            )
+            AuditLog(store).append(
+                AuditEvent(
+                    EV_REGISTERED.code,
+                    Status.SUCCESS,
+                    principal,
+                    f"{principal} registered passkey {name!r}",
+                    resource=f"principal:{principal}",
+                    details={"passkey": pid, "aaguid": str(cred.aaguid), "name": name},
+                ),
+                conn=conn,
+            )
+    except SAIntegrityError:
+        raise FactorRegistrationRefused("this authenticator is already registered") from None
+    return Passkey(pid, name, fmt(now), None, cred.sign_count, str(cred.aaguid), cred.backed_up)
+
+
+# -- assertion ---------------------------------------------------------------
+
+
+def assertion_options(
+    store: Store, settings: ServerSettings, principal: str, *, session_id: str, now: datetime
+) -> str:
+    """PublicKeyCredentialRequestOptions JSON listing only ``principal``'s own passkeys."""
+    rp = relying_party(settings)
+    ids = [bytes(r.credential_id) for r in _rows(store, principal)]
+    if not ids:
+        raise StepUpRefused(
+            f"{principal!r} has no passkey registered",
+            hint="register one (POST /api/v1/mfa/webauthn/registration/options) or use TOTP",
+        )
+    options, challenge = wa.authentication_options(rp_id=rp.rp_id, credential_ids=ids)
+    _save_challenge(
+        store, challenge, purpose=ASSERTION, principal=principal, session_id=session_id, now=now
+    )
+    return options
+
+
+def _refuse(store: Store, principal: str, reason: str, purpose: str) -> None:
+    AuditLog(store).append(
+        AuditEvent(
+            EV_ASSERTION.code,
+            Status.FAILURE,
+            principal,
+            f"passkey check for {principal} failed: {reason}",
+            resource=f"principal:{principal}",
+            details={"method": FACTOR, "reason": reason, "purpose": purpose},
+        )
+    )
+
+
+def verify_assertion(
+    store: Store,
+    settings: ServerSettings,
+    principal: str,
+    response: str | Mapping[str, Any],
+    *,
+    session_id: str,
+    now: datetime,
+    purpose: str = "",
+) -> str:
+    """Check an assertion by one of ``principal``'s passkeys for this session; its id or SW841.
+
+    The signature counter is stored with a compare-and-set, so two concurrent uses of
+    one assertion cannot both pass; a counter that does not increase is SW842.
+    """
+    rp = relying_party(settings)
+    response_json = _as_json(response)
+    try:
+        challenge = _consume_challenge(
+            store,
+            response_json,
+            purpose=ASSERTION,
+            principal=principal,
+            session_id=session_id,
+            now=now,
+            error=StepUpRefused,
+        )
+    except StepUpRefused as exc:
+        _refuse(store, principal, "no open challenge", purpose)
+        raise exc from None
+    try:
+        raw_id = _b64url_decode(str(json.loads(response_json).get("rawId", "")))
+    except (ValueError, AttributeError):
+        raw_id = b""
+    with store.read() as conn:
+        row = conn.execute(
+            select(identity_webauthn_credentials).where(
+                identity_webauthn_credentials.c.credential_id == raw_id
+            )
+        ).first()
+    if row is None or row.principal != principal:
+        _refuse(store, principal, "credential is not one of this principal's passkeys", purpose)
+        raise StepUpRefused(
+            "the passkey used is not registered to you",
+            hint="use one of your own passkeys (listed in the assertion options)",
+        )
+    cred = wa.WebauthnCredential(
+        credential_id=bytes(row.credential_id),
+        public_key=bytes(row.public_key),
+        sign_count=int(row.sign_count),
+        aaguid=row.aaguid,
+        transports=tuple(t for t in row.transports.split(",") if t),
+    )
+    try:
+        new_count = wa.verify_authentication(
+            response_json=response_json,
+            challenge=challenge,
+            rp_id=rp.rp_id,
+            origin=_origin(rp),
+            credential=cred,
+        )
+    except AuthenticationFailed as exc:
+        cloned = "counter" in exc.message
+        _refuse(store, principal, "signature counter regressed" if cloned else "bad", purpose)
+        if cloned:
+            raise AuthenticatorCloned(f"passkey {row.id} of {principal!r}: {exc.message}") from None
+        raise StepUpRefused(exc.message, hint=exc.hint) from None
+    with store.transaction() as conn:
+        done = conn.execute(
+            update(identity_webauthn_credentials)
+            .where(identity_webauthn_credentials.c.id == row.id)
+            .where(identity_webauthn_credentials.c.sign_count == row.sign_count)
+            .values(sign_count=new_count, last_used_at=fmt(now))
+        ).rowcount
+        if done == 1:
+            AuditLog(store).append(
+                AuditEvent(
+                    EV_ASSERTION.code,
+                    Status.SUCCESS,
+                    principal,
+                    f"passkey check for {principal} passed" + (f" ({purpose})" if purpose else ""),
+                    resource=f"principal:{principal}",
+                    details={"method": FACTOR, "passkey": row.id, "purpose": purpose},
+                ),
+                conn=conn,
+            )
+    if done != 1:
+        _refuse(store, principal, "signature counter raced", purpose)
+        raise AuthenticatorCloned(
+            f"passkey {row.id} of {principal!r} was used twice at once; the second use is refused"
+        )
+    return str(row.id)
+
+
+__all__ = [
+    "CHALLENGE_TTL",
+    "FACTOR",
+    "Passkey",
+    "assertion_options",
+    "has_passkey",
+    "list_passkeys",
+    "register",
+    "registration_options",
+    "relying_party",
+    "remove",
+    "remove_all",
+    "verify_assertion",
+]

@@ -1,0 +1,136 @@
+"""Routes of browser login through the company's OpenID provider (code + PKCE).
+
+``GET /api/v1/oidc/login`` redirects to the provider; the state, nonce and PKCE
+verifier stay in the store, and the browser gets only a random binding cookie.
+``GET /api/v1/oidc/callback`` finishes the login, creates a browser session exactly
+like a local login (HttpOnly, SameSite session cookie plus the CSRF token) and
+redirects to ``/``.
+"""
+# No "from __future__ import annotations": FastAPI must evaluate the route annotations.
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import RedirectResponse
+
+from stagewall.identity import oidc_login
+from stagewall.identity.actor import LoginMethod
+from stagewall.identity.oidc import OidcRelyingParty, OidcSettings
+from stagewall.identity.tokens import TokenKind, issue_token
+from stagewall.server._auth import SESSION_COOKIE, source_address
+from stagewall.server._state import ServerState
+
+BINDING_COOKIE = "stagewall_oidc"
+CSRF_COOKIE = "stagewall_csrf"
+_COOKIE_PATH = "/api/v1/oidc"
+
+
+class _Parties:
+    """One relying party per configuration (rebuilt when stagewall.yaml changes)."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self._lock = threading.Lock()
+        self._current: tuple[OidcSettings, OidcRelyingParty] | None = None
+
+    def get(self) -> OidcRelyingParty:
+        base = Path(self.state.ctx.loaded.path).parent
+        wanted = oidc_login.relying_party_settings(self.state.settings, base)
+        with self._lock:
+            if self._current is None or self._current[0] != wanted:
+                if self._current is not None:
+                    self._current[1].close()
+                self._current = (wanted, OidcRelyingParty(wanted, clock=self.state.now))
+            return self._current[1]
+
+
+def register(r: FastAPI, state: ServerState) -> None:
+    store = state.ctx.store
+    parties = _Parties(state)
+
+    def secure() -> bool:
+        return state.settings.public_url.startswith("https://")
+
+    @r.get("/api/v1/oidc/login", name="oidc.login", status_code=303)
+    def login(request: Request) -> RedirectResponse:
+        """Start a login at the OpenID provider (303 to its authorization endpoint)."""
+        state.refresh()
+        conf = oidc_login.settings_for(state.settings)
+        now = state.now()
+        started = oidc_login.begin(
+            store, parties.get(), now=now, ttl=timedelta(seconds=conf.login_ttl_seconds)
+        )
+        resp = RedirectResponse(started.url, status_code=303)
+        resp.headers["Cache-Control"] = "no-store"
+        # Lax: the cookie must come back on the provider's top-level redirect to the callback.
+        resp.set_cookie(
+            BINDING_COOKIE,
+            started.binding,
+            max_age=conf.login_ttl_seconds,
+            path=_COOKIE_PATH,
+            httponly=True,
+            secure=secure(),
+            samesite="lax",
+        )
+        return resp
+
+    @r.get("/api/v1/oidc/callback", name="oidc.callback", status_code=303)
+    def callback(
+        request: Request,
+        code: Annotated[str, Query(max_length=2048)] = "",
+        login_state: Annotated[str, Query(alias="state", max_length=512)] = "",
+        iss: Annotated[str | None, Query(max_length=512)] = None,
+        error: Annotated[str | None, Query(max_length=256)] = None,
+    ) -> RedirectResponse:
+        """Finish the login; a session cookie and a redirect to ``/``, or a 401 problem."""
+        state.refresh()
+        now = state.now()
+        source = source_address(request, state)
+        principal = oidc_login.complete(
+            store,
+            state.estate,
+            parties.get(),
+            code=code,
+            state=login_state,
+            binding=request.cookies.get(BINDING_COOKIE, "")[:256],
+            iss=iss,
+            error=error,
+            now=now,
+            source=source,
+        )
+        ttl = state.settings.token_ttl
+        new = issue_token(
+            store,
+            principal,
+            kind=TokenKind.BROWSER,
+            method=LoginMethod.OIDC,
+            now=now,
+            ttl=ttl,
+            source_address=source,
+            user_agent=request.headers.get("user-agent"),
+        )
+        resp = RedirectResponse("/", status_code=303)
+        resp.headers["Cache-Control"] = "no-store"
+        resp.set_cookie(
+            SESSION_COOKIE,
+            new.secret,
+            max_age=int(ttl.total_seconds()),
+            httponly=True,
+            secure=secure(),
+            samesite="strict",
+        )
+        # The CSRF token of this session, readable by the page's script, sent back as
+        # X-CSRF-Token; the server compares it with the session's own.
+        resp.set_cookie(
+            CSRF_COOKIE,
+            new.info.csrf,
+            max_age=int(ttl.total_seconds()),
+            httponly=False,
+            secure=secure(),
+            samesite="strict",
+        )
+        resp.delete_cookie(BINDING_COOKIE, path=_COOKIE_PATH)
+        return resp

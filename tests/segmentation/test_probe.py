@@ -1,0 +1,191 @@
+"""`stagewall probe` (issue 12): from a non-production host, prove the declared
+production endpoints are not reachable; the server records the report and
+`stagewall check --live` shows it. Real sockets on 127.0.0.1, a real server app."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from stagewall.audit import AuditLog
+from stagewall.errors import AccessDenied, UsageError
+from stagewall.estate import parse_estate
+from stagewall.segmentation import Reach, record_probe, run_probe
+from stagewall.segmentation.probe import ProbeReport
+from tests.cli_helpers import run_cli
+
+ESTATE = """
+version: 1
+environments:
+  production: {{tier: production}}
+  staging: {{tier: non-production}}
+vendors:
+  devshop: {{contract_start: 2020-01-01, contract_end: 2099-12-31}}
+resources:
+  prod-api: {{environment: production, kind: api, host: 127.0.0.1, port: {open_port}}}
+  prod-queue: {{environment: production, kind: queue, host: 127.0.0.1, port: {closed_port}}}
+  prod-dns: {{environment: production, kind: host, host: no-such-host.invalid, port: 22}}
+  prod-bucket: {{environment: production, kind: bucket, identifiers: [prod-bucket]}}
+  staging-api: {{environment: staging, kind: api, host: 127.0.0.1, port: {open_port}}}
+principals:
+  alice: {{affiliation: internal}}
+  prober: {{affiliation: internal, kind: service}}
+  vendorbot: {{affiliation: external, vendor: devshop, kind: service}}
+"""
+
+
+@pytest.fixture
+def ports() -> Iterator[tuple[int, int]]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+    try:
+        yield listener.getsockname()[1], closed.getsockname()[1]
+    finally:
+        listener.close()
+        closed.close()
+
+
+def _estate_text(open_port: int, closed_port: int) -> str:
+    return ESTATE.format(open_port=open_port, closed_port=closed_port)
+
+
+def test_a_reachable_production_endpoint_is_found(ports: tuple[int, int]) -> None:
+    estate = parse_estate(_estate_text(*ports)).estate
+    rep = run_probe(estate, environment="staging", timeout=2)
+    reach = {r.target.resource: r.reach for r in rep.results}
+    assert reach == {
+        "prod-api": Reach.REACHABLE,
+        "prod-queue": Reach.REFUSED,
+        "prod-dns": Reach.UNRESOLVED,
+    }
+    assert rep.not_probed == ("prod-bucket",)  # no host: nothing to try
+    assert not rep.segmented
+
+
+def test_only_declared_production_addresses_are_tried(ports: tuple[int, int]) -> None:
+    estate = parse_estate(_estate_text(*ports)).estate
+    tried: list[tuple[str, int]] = []
+
+    def connect(address: tuple[str, int], timeout: float) -> socket.socket:
+        tried.append(address)
+        assert timeout <= 10
+        raise ConnectionRefusedError
+
+    rep = run_probe(estate, environment="staging", timeout=0.5, connect=connect)
+    assert sorted(tried) == sorted([("127.0.0.1", ports[0]), ("127.0.0.1", ports[1])])
+    assert rep.segmented  # nothing answered
+
+
+@pytest.mark.parametrize(
+    ("env", "timeout", "message"),
+    [
+        ("production", 2.0, "is production"),
+        ("qa", 2.0, "is not declared"),
+        ("staging", 60.0, "at most 10s"),
+    ],
+)
+def test_bad_probe_arguments_are_refused(
+    ports: tuple[int, int], env: str, timeout: float, message: str
+) -> None:
+    estate = parse_estate(_estate_text(*ports)).estate
+    with pytest.raises(UsageError, match=message):
+        run_probe(estate, environment=env, timeout=timeout)
+
+
+class _Server:
+    def __init__(self, tmp: Path, text: str) -> None:
+        from stagewall.identity.actor import LoginMethod
+        from stagewall.identity.tokens import TokenKind, issue_token
+        from stagewall.keys import init_keys
+        from stagewall.server import ServerState, create_app
+
+        self.config = tmp / "stagewall.yaml"
+        self.config.write_text(text, encoding="utf-8")
+        self.db = f"sqlite:///{tmp / 'store.db'}"
+        home = tmp / "server-home"
+        init_keys(home)
+        self.state = ServerState.open(self.config, self.db, home)
+        self.client = TestClient(create_app(self.state, run_sweeper=False))
+        self.tokens = {
+            who: issue_token(
+                self.state.ctx.store,
+                who,
+                kind=TokenKind.API,
+                method=LoginMethod.LOCAL,
+                now=datetime.now(UTC),
+            ).secret
+            for who in ("prober", "vendorbot")
+        }
+
+    def post(self, who: str, body: dict[str, Any]) -> Any:
+        return self.client.post(
+            "/api/v1/segmentation/probes",
+            json=body,
+            headers={"Authorization": f"Bearer {self.tokens[who]}"},
+        )
+
+    def probe_events(self) -> list[Any]:
+        return [
+            e
+            for e in AuditLog(self.state.ctx.store).events()
+            if e.code == "segmentation.probe.reported"
+        ]
+
+
+def test_the_server_records_reports_and_check_live_shows_them(
+    tmp_path: Path, ports: tuple[int, int]
+) -> None:
+    text = _estate_text(*ports)
+    srv = _Server(tmp_path, text)
+    try:
+        rep = run_probe(srv.state.estate, environment="staging", timeout=2)
+        res = srv.post("prober", rep.as_dict())
+        assert res.status_code == 201, res.text
+        assert res.json() == {"recorded": True, "segmented": False}
+        [event] = srv.probe_events()
+        assert event.status.value == "Failure" and "PRODUCTION REACHABLE: prod-api" in event.message
+        # a report whose targets are not the estate's production endpoints is refused
+        forged = rep.as_dict()
+        forged["results"] = [r for r in forged["results"] if r["reach"] != "reachable"]
+        assert srv.post("prober", forged).status_code in (400, 409, 422)
+        # a vendor's service account cannot vouch for segmentation
+        assert srv.post("vendorbot", rep.as_dict()).status_code == 403
+        assert len(srv.probe_events()) == 1
+        # the server never trusts the client's verdict
+        lying = {**rep.as_dict(), "segmented": True}
+        assert srv.post("prober", lying).json()["segmented"] is False
+    finally:
+        srv.client.close()
+        srv.state.ctx.store.dispose()
+    r = run_cli("check", "--live", "--config", str(srv.config), "--db", srv.db)
+    assert r.exit_code == 1, r.stderr
+    assert "SW-LIVE-004" in r.stdout and "prod-api" in r.stdout
+
+
+def test_record_probe_refuses_externals_and_production_sources(
+    tmp_path: Path, ports: tuple[int, int]
+) -> None:
+    from stagewall.store import open_store
+
+    estate = parse_estate(_estate_text(*ports)).estate
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        log = AuditLog(store)
+        rep = run_probe(estate, environment="staging", timeout=1)
+        with pytest.raises(AccessDenied):
+            record_probe(log, estate, rep, actor="vendorbot")
+        from_prod = ProbeReport("production", "h", rep.time, rep.results)
+        with pytest.raises(UsageError, match="non-production"):
+            record_probe(log, estate, from_prod, actor="prober")
+        assert log.events() == []
+    finally:
+        store.dispose()

@@ -1,0 +1,264 @@
+"""OIDC browser login through the server, against the real OpenID provider fixture.
+
+The test plays the person's browser: the server's test client keeps the server's
+cookies, and an httpx client drives the provider's login and consent pages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from stagewall.identity._tables import identity_oidc_logins
+from tests.identity.conftest import REDIRECT_URI, Client, OidcProvider
+from tests.identity.conftest import browser as browser
+from tests.identity.conftest import oidc_provider as oidc_provider
+from tests.server.conftest import World
+
+
+def _configure(world: World, provider: OidcProvider, client: Client) -> None:
+    text = world.config.read_text()
+    text = text.replace(
+        "alice: {affiliation: internal, emails: [alice@example.com]}",
+        "alice: {affiliation: internal, emails: [alice@example.com, alice@example.test]}",
+    ).replace(
+        "bob: {affiliation: internal}", "bob: {affiliation: internal, emails: [bob@example.test]}"
+    )
+    text = text.split("  oidc:\n")[0].rstrip("\n") + "\n"
+    text += (
+        "  oidc:\n"
+        f"    issuer: {provider.issuer}\n"
+        f"    client_id: {client.client_id}\n"
+        "    client_secret_env: SW_TEST_OIDC_SECRET\n"
+        f"    redirect_uri: {REDIRECT_URI}\n"
+    )
+    world.config.write_text(text)
+
+
+@pytest.fixture
+def oidc_world(
+    world: World,
+    oidc_provider: OidcProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[World]:
+    monkeypatch.setenv("SW_TEST_OIDC_SECRET", oidc_provider.main.client_secret)
+    _configure(world, oidc_provider, oidc_provider.main)
+    yield world
+
+
+def _start(world: World) -> str:
+    res = world.client.get("/api/v1/oidc/login", follow_redirects=False)
+    assert res.status_code == 303, res.text
+    assert "stagewall_oidc" in res.headers["set-cookie"]
+    assert "httponly" in res.headers["set-cookie"].lower()
+    location = res.headers["location"]
+    for param in ("code_challenge_method=S256", "nonce=", "state=", "code_challenge="):
+        assert param in location
+    return location
+
+
+def _callback(world: World, query: dict[str, str]) -> Any:
+    return world.client.get("/api/v1/oidc/callback", params=query, follow_redirects=False)
+
+
+def _logins(world: World) -> list[Any]:
+    return [e for e in world.events() if e.code == "identity.login"]
+
+
+def _refused(res: Any, words: str) -> None:
+    assert res.status_code == 401, res.text
+    body = res.json()
+    assert body["code"] == "SW844", body
+    assert words in body["detail"], body
+    assert "stagewall_session" not in res.headers.get("set-cookie", "")
+
+
+def test_oidc_login_creates_a_browser_session(
+    oidc_world: World,
+    oidc_provider: OidcProvider,
+    browser: httpx.Client,
+) -> None:
+    world = oidc_world
+    query = oidc_provider.login(browser, _start(world), "alice")
+    res = _callback(world, query)
+    assert res.status_code == 303, res.text
+    assert res.headers["location"] == "/"
+    cookies = res.headers.get_list("set-cookie")
+    session = [c for c in cookies if c.startswith("stagewall_session=")]
+    assert session and "httponly" in session[0].lower() and "samesite=strict" in session[0].lower()
+    res = world.client.get("/api/v1/whoami")
+    assert res.status_code == 200, res.text
+    assert res.json()["principal"] == "alice" and res.json()["method"] == "oidc"
+    # The session is a cookie session: a state-changing call needs the CSRF token.
+    res = world.client.post("/api/v1/step-up", json={"otp": "123456"})
+    assert res.status_code == 403 and "CSRF" in res.json()["detail"]
+    csrf = world.client.cookies.get("stagewall_csrf")
+    assert csrf
+    login = _logins(world)[-1]
+    assert login.actor == "alice" and login.status.value == "Success"
+    assert login.details["method"] == "oidc" and login.details["subject"] == "alice"
+    # The same callback a second time (a replayed code and state) is refused.
+    _refused(_callback(world, query), "already finished")
+
+
+def test_unknown_subject_is_refused_and_recorded(
+    oidc_world: World,
+    oidc_provider: OidcProvider,
+    browser: httpx.Client,
+) -> None:
+    world = oidc_world
+    query = oidc_provider.login(browser, _start(world), "stranger")
+    _refused(_callback(world, query), "not declared for any principal")
+    failed = _logins(world)[-1]
+    assert failed.status.value == "Failure" and failed.actor == "unknown"
+    raw = json.loads(failed.raw)
+    assert raw["class_uid"] == 3002
+
+
+def test_unverified_email_is_refused(
+    oidc_world: World,
+    oidc_provider: OidcProvider,
+    browser: httpx.Client,
+) -> None:
+    world = oidc_world
+    query = oidc_provider.login(browser, _start(world), "mallory")  # claims bob's address
+    _refused(_callback(world, query), "verified")
+    assert world.client.get("/api/v1/whoami").status_code == 401
+
+
+def test_wrong_state_and_foreign_browser_are_refused(
+    oidc_world: World,
+    oidc_provider: OidcProvider,
+    browser: httpx.Client,
+) -> None:
+    world = oidc_world
+    query = oidc_provider.login(browser, _start(world), "bob")
+    _refused(_callback(world, {**query, "state": query["state"] + "x"}), "state does not match")
+    # The login started in this browser; the callback arriving in another one (no binding
+    # cookie: a victim made to finish an attacker's login) is refused.
+    binding = world.client.cookies.get("stagewall_oidc")
+    world.client.cookies.clear()
+    _refused(_callback(world, query), "did not start the login")
+    assert binding
+
+
+def test_wrong_nonce_is_refused(
+    oidc_world: World,
+    oidc_provider: OidcProvider,
+    browser: httpx.Client,
+) -> None:
+    world = oidc_world
+    query = oidc_provider.login(browser, _start(world), "alice")
+    with world.state.ctx.store.transaction() as conn:
+        conn.execute(update(identity_oidc_logins).values(nonce="another-login's-nonce"))
+    _refused(_callback(world, query), "nonce")
+
+
+def test_expired_id_token_is_refused(
+    world: World,
+    oidc_provider: OidcProvider,
+    browser: httpx.Client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The short-lived client's ID tokens live one second; the callback comes 5 min later."""
+    monkeypatch.setenv("SW_TEST_OIDC_SECRET", oidc_provider.short_lived.client_secret)
+    _configure(world, oidc_provider, oidc_provider.short_lived)
+    query = oidc_provider.login(browser, _start(world), "alice")
+    world.clock.advance(timedelta(minutes=5))
+    _refused(_callback(world, query), "expired")
+
+
+def test_a_code_for_another_client_is_refused(
+    world: World,
+    oidc_provider: OidcProvider,
+    browser: httpx.Client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A login made for another client (audience) cannot be redeemed by this server."""
+    monkeypatch.setenv("SW_TEST_OIDC_SECRET", oidc_provider.other.client_secret)
+    _configure(world, oidc_provider, oidc_provider.other)
+    query = oidc_provider.login(browser, _start(world), "alice")
+    monkeypatch.setenv("SW_TEST_OIDC_SECRET", oidc_provider.main.client_secret)
+    _configure(world, oidc_provider, oidc_provider.main)
+    _refused(_callback(world, query), "another client")
+
+
+def test_oidc_fails_closed_without_configuration(world: World) -> None:
+    res = world.client.get("/api/v1/oidc/login", follow_redirects=False)
+    assert res.status_code == 400 and res.json()["code"] == "SW845"
+    res = world.client.get("/api/v1/oidc/callback?code=x&state=y", follow_redirects=False)
+    assert res.status_code == 400 and res.json()["code"] == "SW845"
+
+
+def test_failed_callbacks_are_rate_limited_per_address(oidc_world: World) -> None:
+    world = oidc_world
+    for i in range(5):
+        _refused(_callback(world, {"code": "c", "state": f"forged-{i}"}), "state does not match")
+    res = _callback(world, {"code": "c", "state": "forged-6"})
+    assert res.status_code == 429, res.text
+    assert len([e for e in _logins(world) if e.status.value == "Failure"]) == 5
+
+
+def test_an_oidc_person_signs_in_a_terminal_with_step_up(
+    oidc_world: World,
+    oidc_provider: OidcProvider,
+    browser: httpx.Client,
+) -> None:
+    """No password: the terminal's device code is approved from the OIDC browser session."""
+    import base64
+
+    from tests.identity.softauthn import SoftAuthenticator
+
+    world = oidc_world
+    query = oidc_provider.login(browser, _start(world), "alice")
+    assert _callback(world, query).status_code == 303
+    csrf = {"X-CSRF-Token": world.client.cookies.get("stagewall_csrf") or ""}
+    code = world.client.post("/api/v1/device/code").json()
+    approve = {"user_code": code["user_code"]}
+    # alice (OIDC, no factor yet) cannot mint a terminal token without step-up.
+    res = world.client.post("/api/v1/device/approve", json=approve, headers=csrf)
+    assert res.status_code == 403 and res.json()["code"] == "SW721"
+    # She registers a passkey (her first factor: no step-up needed) and uses it.
+    key = SoftAuthenticator()
+    rp, origin = "stagewall.example.com", "https://stagewall.example.com"
+
+    def challenge(options: dict[str, Any]) -> bytes:
+        text = str(options["challenge"])
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+    opts = world.client.post(
+        "/api/v1/mfa/webauthn/registration/options", json={}, headers=csrf
+    ).json()
+    reg = key.register(challenge=challenge(opts), rp_id=rp, origin=origin)
+    res = world.client.post(
+        "/api/v1/mfa/webauthn/registration",
+        json={"credential": json.loads(reg), "name": "laptop"},
+        headers=csrf,
+    )
+    assert res.status_code == 201, res.text
+    opts = world.client.post("/api/v1/mfa/webauthn/assertion/options", headers=csrf).json()
+    assertion = json.loads(key.assert_(challenge=challenge(opts), rp_id=rp, origin=origin))
+    res = world.client.post(
+        "/api/v1/device/approve", json={**approve, "webauthn": assertion}, headers=csrf
+    )
+    assert res.status_code == 204, res.text
+    # The terminal polls and receives its own token: alice, login method oidc.
+    res = world.client.post(
+        "/api/v1/device/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "device_code": code["device_code"],
+        },
+    )
+    assert res.status_code == 200, res.text
+    token = res.json()["access_token"]
+    # A bearer header wins over the browser's cookie: this is the terminal's own token.
+    who = world.client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"}).json()
+    assert who["session"] != world.client.get("/api/v1/whoami").json()["session"]
+    assert who["principal"] == "alice" and who["method"] == "oidc"
