@@ -26,9 +26,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(state: ServerState, *, run_sweeper: bool = True) -> Iterator[str]:
+def serve(
+    state: ServerState, *, run_sweeper: bool = True, port: int | None = None
+) -> Iterator[str]:
     """Run the app over ``state``; yields its base URL; stops it afterwards."""
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(
         create_app(state, run_sweeper=run_sweeper),
         host="127.0.0.1",

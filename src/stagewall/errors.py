@@ -398,6 +398,40 @@ class EvidenceError(StagewallError):
     exit_code = EXIT_USAGE
 
 
+# --- serverops: masking jobs and scheduled tasks in the server (SW860-SW869) ---
+
+
+class MaskingJobUnknown(ConfigError):
+    """A masking job name that stagewall.yaml does not declare."""
+
+    code = "SW860"
+    http_status: ClassVar[int] = 404
+    default_hint = "list the jobs with GET /api/v1/masking/jobs; declare them under masking_jobs:"
+
+
+class MaskingJobInvalid(ConfigError):
+    """A declared masking job cannot run as configured on the server."""
+
+    code = "SW861"
+    default_hint = "fix the job in stagewall.yaml or the server's environment and start it again"
+
+
+class MaskingJobBusy(StagewallError):
+    """A run of this masking job is already queued or running."""
+
+    code = "SW862"
+    exit_code = EXIT_USAGE
+    default_hint = "wait for the current run to finish (GET /api/v1/masking/jobs/JOB/runs)"
+
+
+class MaskingJobFailed(StagewallError):
+    """A masking job run ended without a verified masked copy."""
+
+    code = "SW863"
+    exit_code = EXIT_FINDING
+    default_hint = "read the run's error and the audit log; fix the cause and start it again"
+
+
 class StoreMissing(ConfigError):
     """A command that only reads the store found none where the estate says it is."""
 
@@ -452,5 +486,9 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     WitnessUnavailable,
     PackInvalid,
     EvidenceError,
+    MaskingJobUnknown,
+    MaskingJobInvalid,
+    MaskingJobBusy,
+    MaskingJobFailed,
     StoreMissing,
 )

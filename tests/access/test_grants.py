@@ -85,8 +85,12 @@ def test_credentials_are_issued_once_and_only_to_the_holder(env: Env) -> None:
     issue_credentials(env.ctx, gid, holder="alice", otp=env.otp("alice"))
     with pytest.raises(AccessDenied, match="already issued"):
         issue_credentials(env.ctx, gid, holder="alice", otp=env.otp("alice"))
-    with pytest.raises(StepUpRequired, match="needs a fresh second factor"):
+    # already issued is decided before the factor (no code is asked for, none burnt) ...
+    with pytest.raises(AccessDenied, match="already issued"):
         issue_credentials(env.ctx, gid, holder="alice")
+    # ... and a production grant's first issuance without a factor asks for one
+    with pytest.raises(StepUpRequired, match="needs a fresh second factor"):
+        issue_credentials(env.ctx, _granted(env), holder="alice")
 
 
 def test_grant_end_is_capped_by_role_max(env: Env) -> None:

@@ -234,7 +234,7 @@ def test_runs_empty_and_usage(tmp_path: Path) -> None:
     res = run_cli("mask", "runs", "--db", db)
     assert res.exit_code == 0 and "no masking runs recorded" in res.stdout
     res = run_cli("mask", "run", "--plan", "x.yaml")
-    assert res.exit_code == 2 and "Missing option" in res.stderr
+    assert res.exit_code == 2 and "missing --source, --target" in res.stderr
     res = run_cli(
         "mask", "lint", "--plan", str(tmp_path / "nope.yaml"), "--source", "sqlite:///x.db"
     )

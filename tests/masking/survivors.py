@@ -79,18 +79,20 @@ def survivors(
     sensitive: dict[str, str],
     texts: dict[str, list[str]],
     refs: dict[str, str],
+    key: str = "id",
 ) -> dict[str, int]:
     """Cells per ``table.column`` of the target holding a value of their own row.
 
-    ``parent``: the table with the personal data, keyed by ``id``; ``sensitive``:
+    ``parent``: the table with the personal data, keyed by ``key``; ``sensitive``:
     its columns → kind ("name", "email", "phone", "street", "postcode");
     ``texts``: table → its text columns to search; ``refs``: table → the column
-    holding the parent's ``id`` (``id`` itself for the parent).
+    holding the parent's key (``key`` itself for the parent).
     """
     cols = list(sensitive)
     values: dict[Any, list[tuple[str, bool]]] = {}
     for row in _rows(
-        source, f'SELECT "id", {", ".join(f"{chr(34)}{c}{chr(34)}" for c in cols)} FROM "{parent}"'
+        source,
+        f'SELECT "{key}", {", ".join(f"{chr(34)}{c}{chr(34)}" for c in cols)} FROM "{parent}"',
     ):
         found: list[tuple[str, bool]] = []
         for c, v in zip(cols, row[1:], strict=True):

@@ -167,4 +167,5 @@ def test_parallel_verify_finds_the_same_hits(
     one = verify(weak, src, tgt, KEY)
     two = verify(weak, src, tgt, KEY, jobs=2)
     assert one.row_hits and one.row_hits == two.row_hits
+    assert one.hits == two.hits and one.counts == two.counts
     assert two.outcome is VerifyOutcome.FAILED

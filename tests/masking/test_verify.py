@@ -148,27 +148,30 @@ def _hits(report: Any) -> dict[str, int]:
     return {f"{h.table}.{h.column}": h.hits for h in report.hits}
 
 
-def test_correct_masked_copy_passes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])  # 2: source and target parts in workers
+def test_correct_masked_copy_passes(tmp_path: Path, jobs: int) -> None:
     src = _source(tmp_path / "src.db")
     plan = _plan()
     tgt = _copy(plan, src, tmp_path / "tgt.db")
-    report = verify(plan, src, tgt, KEY)
+    report = verify(plan, src, tgt, KEY, jobs=jobs)
     assert _hits(report) == {}
     assert report.outcome is VerifyOutcome.PASSED, report.to_json()
     assert report.sensitive_hashes > N * 3
     assert all(c.ok for c in report.counts)
 
 
-def test_keep_on_an_email_column_is_caught(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])  # 2: source and target parts in workers
+def test_keep_on_an_email_column_is_caught(tmp_path: Path, jobs: int) -> None:
     src = _source(tmp_path / "src.db")
     plan = _plan(orders__contact_email=_cp("keep"))
     tgt = _copy(plan, src, tmp_path / "tgt.db")
-    report = verify(plan, src, tgt, KEY)
+    report = verify(plan, src, tgt, KEY, jobs=jobs)
     assert report.outcome is VerifyOutcome.FAILED
     assert _hits(report) == {"orders.contact_email": N // 2}
 
 
-def test_name_inside_json_is_caught(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])  # 2: source and target parts in workers
+def test_name_inside_json_is_caught(tmp_path: Path, jobs: int) -> None:
     src = _source(tmp_path / "src.db")
     leaky = _plan(
         customers__meta=_cp(
@@ -176,18 +179,19 @@ def test_name_inside_json_is_caught(tmp_path: Path) -> None:
         )
     )
     tgt = _copy(leaky, src, tmp_path / "tgt.db")
-    report = verify(leaky, src, tgt, KEY)
+    report = verify(leaky, src, tgt, KEY, jobs=jobs)
     assert _hits(report) == {"customers.meta": N // 4}
     text = json.dumps(report.to_json())
     assert "Kowalska" not in text and "kowalska" not in text  # counts only, never values
 
 
-def test_email_inside_free_text_copied_verbatim_is_caught(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])  # 2: source and target parts in workers
+def test_email_inside_free_text_copied_verbatim_is_caught(tmp_path: Path, jobs: int) -> None:
     src = _source(tmp_path / "src.db")
     plan = _plan()
     raw_rows = {1, 6, 11, 2}  # rows 1, 6, 11 have notes with an e-mail; row 2 says "no notes"
     tgt = _copy(plan, src, tmp_path / "tgt.db", verbatim={"customers.notes": raw_rows})
-    report = verify(plan, src, tgt, KEY)
+    report = verify(plan, src, tgt, KEY, jobs=jobs)
     assert _hits(report) == {"customers.notes": 3}
 
 
@@ -255,4 +259,6 @@ def test_postgres_integration_schema(pg_url_factory: Any) -> None:
     target2 = pg_url_factory()
     run(leaky, source, target2, KEY)
     report = verify(leaky, source, target2, KEY)
+    assert _hits(report) == {"public.customers.profile": schemas.N_CUSTOMERS}
+    report = verify(leaky, source, target2, KEY, jobs=2)  # parts in the exported snapshot
     assert _hits(report) == {"public.customers.profile": schemas.N_CUSTOMERS}

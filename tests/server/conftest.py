@@ -220,3 +220,17 @@ def people(world: World) -> dict[str, Person]:
     for name in ("alice", "bob", "carol", "audrey", "dana"):
         world.onboard(name).login()
     return world.people
+
+
+def pg_session(cred: dict[str, Any]) -> Any:
+    """A session on the local PostgreSQL with an issued credential (as its holder would)."""
+    import psycopg
+
+    return psycopg.connect(
+        host="127.0.0.1",
+        port=5432,
+        dbname=cred["database"],
+        user=cred["login"],
+        password=cred["password"],
+        autocommit=True,
+    )

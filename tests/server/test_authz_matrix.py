@@ -10,6 +10,7 @@ finer reason, e.g. an external asking for production).
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -62,10 +63,10 @@ def _call(world: World, person: Person | None, method: str, path: str) -> Any:
     url = re.sub(r"\{[^}]+\}", "x000000", path)
     headers = person.headers() if person else {}
     if method == "GET":
-        return world.client.get(url, headers=headers)
+        return world.client.get(url, headers=headers, follow_redirects=False)
     if method == "DELETE":
         return world.client.delete(url, headers=headers)
-    return world.client.post(url, json={}, headers=headers)
+    return world.client.post(url, json={}, headers=headers, follow_redirects=False)
 
 
 def test_matrix(world: World, people: dict[str, Person]) -> None:
@@ -83,8 +84,8 @@ def test_matrix(world: World, people: dict[str, Person]) -> None:
     for name, method, path in _routes(world):
         rule = POLICY[name]
         for persona, who in PERSONAS.items():
-            if name == "session.delete":
-                continue  # would log the persona out; covered in test_flows
+            if name in ("session.delete", "web.logout"):
+                continue  # would log the persona out; covered in test_flows and tests/web
             person = people[who] if who else None
             res = _call(world, person, method, path)
             body = (
@@ -92,10 +93,18 @@ def test_matrix(world: World, people: dict[str, Person]) -> None:
                 if "json" in res.headers.get("content-type", "") and res.content
                 else None
             )
+            # A web page answers in HTML: its refusal is the page's text.
             detail = body.get("detail", "") if isinstance(body, dict) else ""
+            if res.headers.get("content-type", "").startswith("text/html"):
+                alert = re.search(r'<p class="alert" role="alert">(.*?)</p>', res.text, re.S)
+                detail = html.unescape(alert.group(1)) if alert else ""
             if rule is None:
                 outcome = "public"
                 assert res.status_code not in (401,) or name == "session.create", (name, persona)
+            elif person is None and name.startswith("web."):
+                outcome = "sign-in"
+                assert res.status_code == 303, (name, persona, res.text)
+                assert res.headers["location"].startswith("/login?next="), (name, persona)
             elif person is None:
                 outcome = "401"
                 assert res.status_code == 401, (name, persona, res.text)
@@ -121,6 +130,11 @@ def test_matrix(world: World, people: dict[str, Person]) -> None:
     assert got[("audit.events", "auditor")] == "allowed"
     assert got[("audit.events", "external developer")] == "403"
     assert got[("access.review", "approver")] == "allowed"
+    assert got[("web.decide", "external developer")] == "403"
+    assert got[("web.decide", "auditor")] == "403"
+    assert got[("web.audit", "external developer")] == "403"
+    assert got[("web.audit", "auditor")] == "allowed"
+    assert got[("web.inbox", "anonymous")] == "sign-in"
     assert ActorClass.PIPELINE not in (POLICY["access.review"] or frozenset())
     # --- pipeline ---
     assert got[("gate.report", "CI service principal")] == "allowed"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from stagewall.keys import init_keys
 from stagewall.server import ServerState
 from stagewall.server.sweeper import Leadership, Sweeper, health, tick
-from tests.server.conftest import ESTATE, Person, World
+from tests.server.conftest import ESTATE, Person, World, pg_session
 
 
 def _state(tmp: Path, pg_db: str, store_url: str, name: str) -> ServerState:
@@ -35,6 +36,10 @@ def test_exactly_one_leader_and_a_dead_one_is_replaced(
     db = pg_url.rsplit("/", 1)[1]
     a = _state(tmp_path, db, store_url, "a")
     b = _state(tmp_path, db, store_url, "b")
+    # as while serving: pooled connections (PostgreSQL), so a released lock must not
+    # stay held by a connection handed back to the pool
+    a.ctx.store.set_pooled(True)
+    b.ctx.store.set_pooled(True)
     la, lb = Leadership(a), Leadership(b)
     try:
         assert la.try_acquire() is True
@@ -50,6 +55,8 @@ def test_exactly_one_leader_and_a_dead_one_is_replaced(
     finally:
         la.release()
         lb.release()
+        a.ctx.store.set_pooled(False)
+        b.ctx.store.set_pooled(False)
 
 
 def test_expiry_kills_the_session_within_seconds_with_nothing_else_running(
@@ -67,14 +74,7 @@ def test_expiry_kills_the_session_within_seconds_with_nothing_else_running(
         f"/api/v1/access/requests/{rid}/reviews", {"approve": True, "otp": bob.otp()}
     ).json()["grant"]
     [cred] = alice.post(f"/api/v1/access/grants/{gid}/credentials", {"otp": alice.otp()}).json()
-    conn = psycopg.connect(
-        host="127.0.0.1",
-        port=5432,
-        dbname=cred["database"],
-        user=cred["login"],
-        password=cred["password"],
-        autocommit=True,
-    )
+    conn = pg_session(cred)
     sweeper = Sweeper(world.state)
     sweeper.start()
     try:
@@ -91,8 +91,65 @@ def test_expiry_kills_the_session_within_seconds_with_nothing_else_running(
             time.sleep(0.05)
         assert killed_after is not None, "the session survived its grant"
         assert killed_after < 5, killed_after
-        grants = {g["id"]: g for g in alice.get("/api/v1/access/grants").json()}
-        assert grants[gid]["status"] == "expired"
+        # the sessions end first (lock-out), the grant's full revocation follows in the sweep
+        status, deadline = "active", time.monotonic() + 30
+        while status == "active" and time.monotonic() < deadline:
+            grants = {g["id"]: g for g in alice.get("/api/v1/access/grants").json()}
+            status = grants[gid]["status"]
+            time.sleep(0.05)
+        assert status == "expired"
     finally:
         conn.close()
         sweeper.stop()
+
+
+def test_a_burst_of_expiring_grants_ends_in_one_sweep_on_a_postgresql_store(
+    tmp_path: Path, pg_url: str, pg_store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Grants ending together: their sessions are locked out together, then each grant is
+    revoked in parallel (PostgreSQL store); one sweep ends them all, verified."""
+    from datetime import timedelta
+
+    from stagewall.access import sweep
+    from tests.access.conftest import cleanup_roles
+
+    monkeypatch.setenv("SW_TEST_ADMIN_URL", pg_url)
+    # the control-plane store in its own database, the resource in pg_url's
+    world = World(tmp_path, pg_url.rsplit("/", 1)[1], pg_store_url)
+    conns: list[psycopg.Connection[Any]] = []
+    try:
+        alice, bob = world.onboard("alice"), world.onboard("bob")
+        alice.login()
+        bob.login()
+        gids = []
+        for i in range(5):
+            rid = alice.post(
+                "/api/v1/access/requests", {"role": "prod-read", "duration": "1h", "reason": f"{i}"}
+            ).json()["request"]
+            res = bob.post(
+                f"/api/v1/access/requests/{rid}/reviews", {"approve": True, "otp": bob.otp()}
+            )
+            assert res.status_code == 200, res.text
+            gid = res.json()["grant"]
+            [cred] = alice.post(
+                f"/api/v1/access/grants/{gid}/credentials", {"otp": alice.otp()}
+            ).json()
+            gids.append(gid)
+            conns.append(pg_session(cred))
+        for c in conns:
+            c.execute("SELECT 1")
+        world.clock.advance(timedelta(hours=2))
+        report = sweep(world.state.ctx)
+        assert sorted(report.expired) == sorted(gids) and report.ok, report
+        for c in conns:
+            with pytest.raises(psycopg.Error):
+                c.execute("SELECT 1")
+        grants = {g["id"]: g["status"] for g in alice.get("/api/v1/access/grants").json()}
+        assert all(grants[g] == "expired" for g in gids)
+        proofs = [e for e in world.events() if e.code == "access.credential.revoked"]
+        assert len(proofs) == 5 and all(e.status.value == "Success" for e in proofs)
+    finally:
+        for c in conns:
+            c.close()
+        cleanup_roles(pg_url, world.state.ctx.instance_id())
+        world.client.close()

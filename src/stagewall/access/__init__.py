@@ -27,8 +27,10 @@ from stagewall.access.campaigns import (
 )
 from stagewall.access.grants import (
     Grant,
+    GrantPage,
     GrantRefused,
     GrantStatus,
+    grants_page,
     issue_credentials,
     list_grants,
     materialise_standing,
@@ -55,6 +57,7 @@ __all__ = [
     "Decision",
     "FollowUp",
     "Grant",
+    "GrantPage",
     "GrantRefused",
     "GrantStatus",
     "IssuedCredential",
@@ -77,6 +80,7 @@ __all__ = [
     "decide",
     "end_grant",
     "evaluate",
+    "grants_page",
     "hold_problem",
     "issue_credentials",
     "list_grants",

@@ -166,14 +166,7 @@ def insert_request(
     return req
 
 
-def load_request(conn: Connection, request_id: str) -> Request:
-    row = conn.execute(select(access_requests).where(access_requests.c.id == request_id)).first()
-    if row is None:
-        raise UsageError(
-            f"there is no request {request_id!r}",
-            hint="`stagewall access grants` and the request command's output show request ids",
-        )
-    m = row._mapping
+def request_from_row(m: Any) -> Request:
     return Request(
         id=m["id"],
         kind=m["kind"],
@@ -188,24 +181,46 @@ def load_request(conn: Connection, request_id: str) -> Request:
     )
 
 
+def load_request(conn: Connection, request_id: str) -> Request:
+    row = conn.execute(select(access_requests).where(access_requests.c.id == request_id)).first()
+    if row is None:
+        raise UsageError(
+            f"there is no request {request_id!r}",
+            hint="`stagewall access grants` and the request command's output show request ids",
+        )
+    return request_from_row(row._mapping)
+
+
+def review_from_row(r: Any) -> Review:
+    return Review(
+        request_id=r.request_id,
+        reviewer=r.reviewer,
+        decision=Decision(r.decision),
+        reason=r.reason,
+        mfa_method=r.mfa_method,
+        mfa_time=r.mfa_time,
+        created_at=r.created_at,
+    )
+
+
 def load_reviews(conn: Connection, request_id: str) -> list[Review]:
     rows = conn.execute(
         select(access_reviews)
         .where(access_reviews.c.request_id == request_id)
         .order_by(access_reviews.c.id)
     ).all()
-    return [
-        Review(
-            request_id=r.request_id,
-            reviewer=r.reviewer,
-            decision=Decision(r.decision),
-            reason=r.reason,
-            mfa_method=r.mfa_method,
-            mfa_time=r.mfa_time,
-            created_at=r.created_at,
-        )
-        for r in rows
-    ]
+    return [review_from_row(r) for r in rows]
+
+
+def state_of(
+    recorded: tuple[str, str | None] | None, request: Request, now: datetime
+) -> tuple[Outcome, str | None]:
+    """The request's state from its recorded outcome row (None: none recorded yet)."""
+    if recorded is not None:
+        return Outcome(recorded[0]), recorded[1]
+    if now >= request.expires_at:
+        return Outcome.EXPIRED, None
+    return Outcome.PENDING, None
 
 
 def outcome_of(conn: Connection, request: Request, now: datetime) -> tuple[Outcome, str | None]:
@@ -214,11 +229,7 @@ def outcome_of(conn: Connection, request: Request, now: datetime) -> tuple[Outco
             access_outcomes.c.request_id == request.id
         )
     ).first()
-    if row is not None:
-        return Outcome(row[0]), row[1]
-    if now >= request.expires_at:
-        return Outcome.EXPIRED, None
-    return Outcome.PENDING, None
+    return state_of((row[0], row[1]) if row is not None else None, request, now)
 
 
 def review_row(request_id: str, reviewer: str) -> ColumnElement[bool]:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
@@ -258,16 +258,7 @@ def materialise_standing(ctx: AccessContext) -> list[str]:
     return made
 
 
-def list_grants(ctx: AccessContext, *, active_only: bool = False) -> list[Grant]:
-    materialise_standing(ctx)
-    now = ctx.now()
-    with ctx.store.read() as conn:
-        rows = conn.execute(select(access_grants).order_by(access_grants.c.created_at)).all()
-        states: dict[str, set[str]] = {}
-        for gid, state in conn.execute(
-            select(access_credentials.c.grant_id, access_credentials.c.state)
-        ).all():
-            states.setdefault(str(gid), set()).add(str(state))
+def _with_revocation(rows: Sequence[Any], states: dict[str, set[str]]) -> list[Grant]:
     grants = []
     for r in rows:
         g = _row_to_grant(r._mapping)
@@ -275,7 +266,71 @@ def list_grants(ctx: AccessContext, *, active_only: bool = False) -> list[Grant]
             pending = states[g.id] != {"revoked"}
             g = dataclasses.replace(g, revocation="pending" if pending else "verified")
         grants.append(g)
+    return grants
+
+
+def _credential_states(conn: Connection, grant_ids: Sequence[str] | None) -> dict[str, set[str]]:
+    query = select(access_credentials.c.grant_id, access_credentials.c.state)
+    if grant_ids is not None:
+        query = query.where(access_credentials.c.grant_id.in_(grant_ids))
+    states: dict[str, set[str]] = {}
+    for gid, state in conn.execute(query).all():
+        states.setdefault(str(gid), set()).add(str(state))
+    return states
+
+
+def list_grants(ctx: AccessContext, *, active_only: bool = False) -> list[Grant]:
+    materialise_standing(ctx)
+    now = ctx.now()
+    with ctx.store.read() as conn:
+        rows = conn.execute(select(access_grants).order_by(access_grants.c.created_at)).all()
+        grants = _with_revocation(rows, _credential_states(conn, None))
     return [g for g in grants if g.live(now)] if active_only else grants
+
+
+@dataclass(frozen=True)
+class GrantPage:
+    grants: list[Grant]
+    total: int
+
+
+def grants_page(
+    ctx: AccessContext,
+    *,
+    principal: str | None = None,
+    status: GrantStatus | None = None,
+    live_only: bool = False,
+    offset: int = 0,
+    limit: int = 100,
+) -> GrantPage:
+    """One page of grants, newest first, filtered in the store (the same rows as list_grants)."""
+    materialise_standing(ctx)
+    now = fmt_time(ctx.now())
+    conds = []
+    if principal is not None:
+        conds.append(access_grants.c.principal == principal)
+    if status is not None:
+        conds.append(access_grants.c.status == status.value)
+    if live_only:
+        conds += [
+            access_grants.c.status == GrantStatus.ACTIVE.value,
+            access_grants.c.starts_at <= now,
+            access_grants.c.ends_at > now,
+        ]
+    with ctx.store.read() as conn:
+        total = int(
+            conn.execute(select(func.count()).select_from(access_grants).where(*conds)).scalar()
+            or 0
+        )
+        rows = conn.execute(
+            select(access_grants)
+            .where(*conds)
+            .order_by(access_grants.c.created_at.desc(), access_grants.c.id.desc())
+            .offset(max(0, offset))
+            .limit(max(1, limit))
+        ).all()
+        states = _credential_states(conn, [str(r._mapping["id"]) for r in rows])
+    return GrantPage(_with_revocation(rows, states), total)
 
 
 def unbound_problem(ctx: AccessContext, conn: Connection, grant_id: str) -> str | None:

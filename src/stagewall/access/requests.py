@@ -6,10 +6,9 @@ from datetime import timedelta
 
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
-from stagewall.access._core import Request, fmt_time, insert_request
+from stagewall.access._core import Request, Review, fmt_time, insert_request
 from stagewall.access._policy import Source, hold_problem
 from stagewall.access._rules import snapshot
-from stagewall.alerts import Alert, Severity
 from stagewall.errors import UsageError
 from stagewall.estate import format_duration
 
@@ -107,89 +106,100 @@ def request_access(
             details={**details, "reason": req.reason, "expires_at": fmt_time(req.expires_at)},
             conn=conn,
         )
-    approvers = approvers_for(ctx, role, requester)
-    ctx.alert(
-        Alert(
-            kind="access.request.created",
-            title=f"access request {req.id}: {requester} asks for {role}",
-            text=(
-                f"{requester} asks for {role} ({'production' if production else 'non-production'}) "
-                f"for {duration}: {req.reason}\nApprovers: {', '.join(approvers) or 'none'}\n"
-                f"Review: stagewall access review {req.id} --as APPROVER --approve --otp CODE\n"
-                f"Pending until {fmt_time(req.expires_at)}"
-            ),
-            severity=Severity.INFO,
-            details={
-                "request": req.id,
-                "role": role,
-                "requester": requester,
-                "approvers": approvers,
-            },
-        )
-    )
+    # The approvers are notified by the server (stagewall.server.notify), once per store,
+    # with a link to the request; nothing is sent from inside the request path.
     return req
 
 
 def list_requests(
-    ctx: AccessContext, *, pending_only: bool = False, reviewable_by: str | None = None
+    ctx: AccessContext,
+    *,
+    pending_only: bool = False,
+    reviewable_by: str | None = None,
+    requester: str | None = None,
+    newest: int | None = None,
 ) -> list[dict[str, object]]:
-    """Access requests with their state; ``reviewable_by``: only those that person may review."""
+    """Access requests with their state, oldest first.
+
+    ``reviewable_by``: only those that person may review now; ``requester``: only that
+    person's; ``newest``: only the newest N (still oldest first). Each request's state
+    comes from its recorded outcome (``state_of``), loaded in bulk.
+    """
     from sqlalchemy import select
 
-    from stagewall.access._core import load_request, load_reviews, outcome_of
-    from stagewall.access._tables import access_requests
+    from stagewall.access._core import request_from_row, review_from_row, state_of
+    from stagewall.access._tables import access_outcomes, access_requests, access_reviews
     from stagewall.access.reviews import AccessKind
 
     now = ctx.now()
-    out: list[dict[str, object]] = []
-    with ctx.store.read() as conn:
-        ids = (
-            conn.execute(
-                select(access_requests.c.id)
-                .where(access_requests.c.kind == KIND)
-                .order_by(access_requests.c.created_at)
-            )
-            .scalars()
-            .all()
+    query = select(access_requests).where(access_requests.c.kind == KIND)
+    if pending_only or reviewable_by is not None:
+        # Only pending requests can be listed: no outcome yet and not expired. The store
+        # narrows the candidates; state_of below still decides each one's state.
+        query = query.where(access_requests.c.expires_at > fmt_time(now)).where(
+            access_requests.c.id.not_in(select(access_outcomes.c.request_id))
         )
-        for rid in ids:
-            req = load_request(conn, str(rid))
-            state, ref = outcome_of(conn, req, now)
-            if pending_only and state.value != "pending":
-                continue
-            reviews = load_reviews(conn, req.id)
-            if reviewable_by is not None and (
-                state.value != "pending" or any(r.reviewer == reviewable_by for r in reviews)
-            ):
-                continue
-            out.append(
-                {
-                    "id": req.id,
-                    "requester": req.requester,
-                    "role": req.subject,
-                    "production": ctx.estate.role_is_production(req.subject),
-                    "reason": req.reason,
-                    "ticket": req.ticket,
-                    "duration": format_duration(req.requested),
-                    "created_at": fmt_time(req.created_at),
-                    "pending_until": fmt_time(req.expires_at),
-                    "state": state.value,
-                    "grant": ref,
-                    "reviews": [
-                        {"reviewer": r.reviewer, "decision": r.decision.value} for r in reviews
-                    ],
-                }
-            )
+    if requester is not None:
+        query = query.where(access_requests.c.requester == requester)
+    order = (access_requests.c.created_at, access_requests.c.id)
+    if newest is not None:
+        query = query.order_by(*(c.desc() for c in order)).limit(max(0, newest))
+    else:
+        query = query.order_by(*order)
+    with ctx.store.read() as conn:
+        reqs = [request_from_row(r._mapping) for r in conn.execute(query).all()]
+        if newest is not None:
+            reqs.reverse()
+        ids = [r.id for r in reqs]
+        recorded: dict[str, tuple[str, str | None]] = {}
+        reviews: dict[str, list[Review]] = {}
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+            for o in conn.execute(
+                select(
+                    access_outcomes.c.request_id,
+                    access_outcomes.c.outcome,
+                    access_outcomes.c.result_ref,
+                ).where(access_outcomes.c.request_id.in_(chunk))
+            ).all():
+                recorded[str(o[0])] = (str(o[1]), o[2])
+            for v in conn.execute(
+                select(access_reviews)
+                .where(access_reviews.c.request_id.in_(chunk))
+                .order_by(access_reviews.c.id)
+            ).all():
+                reviews.setdefault(str(v.request_id), []).append(review_from_row(v))
+    kind = AccessKind(ctx)
     if reviewable_by is not None:
         from stagewall.identity.accounts import factor_reset_problem
 
         if factor_reset_problem(ctx.store, reviewable_by, now) is not None:
             return []
-        kind = AccessKind(ctx)
-        with ctx.store.read() as conn:
-            out = [
-                o
-                for o in out
-                if kind.reviewer_problem(load_request(conn, str(o["id"])), reviewable_by) is None
-            ]
+    out: list[dict[str, object]] = []
+    for req in reqs:
+        state, ref = state_of(recorded.get(req.id), req, now)
+        if pending_only and state.value != "pending":
+            continue
+        done = reviews.get(req.id, [])
+        if reviewable_by is not None and (
+            state.value != "pending"
+            or any(r.reviewer == reviewable_by for r in done)
+            or kind.reviewer_problem(req, reviewable_by) is not None
+        ):
+            continue
+        out.append(
+            {
+                "id": req.id,
+                "requester": req.requester,
+                "role": req.subject,
+                "production": ctx.estate.role_is_production(req.subject),
+                "reason": req.reason,
+                "ticket": req.ticket,
+                "duration": format_duration(req.requested),
+                "created_at": fmt_time(req.created_at),
+                "pending_until": fmt_time(req.expires_at),
+                "state": state.value,
+                "grant": ref,
+                "reviews": [{"reviewer": r.reviewer, "decision": r.decision.value} for r in done],
+            }
+        )
     return out

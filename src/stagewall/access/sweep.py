@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,8 @@ from stagewall.access.revoke import end_grant
 from stagewall.alerts import Alert, Severity
 from stagewall.audit import Status
 from stagewall.errors import StagewallError
+
+SWEEP_PARALLEL = 8  # grants ended at once on a PostgreSQL store
 
 
 @dataclass
@@ -87,11 +90,25 @@ def _sweep_grants(ctx: AccessContext, report: SweepReport) -> None:
         unbound = {
             g.id: why for g in active if (why := unbound_problem(ctx, conn, g.id)) is not None
         }
-    for g in active:
+
+    _lock_out_expired(ctx, active, now)
+
+    def one(g: Grant) -> None:
         try:
             _sweep_one(ctx, g, now, standing, off, report, unbound)
         except StagewallError as exc:
             report.errors.append(f"grant {g.id}: {exc.message}")
+
+    # Grants end independently (each under its own store lock, end_grant idempotent), so
+    # on PostgreSQL many expiring at once end in parallel: the last session of a burst
+    # is killed in about the time of one revocation, not of all of them in a row. SQLite
+    # has one writer, so there they end one after the other.
+    if ctx.store.backend == "postgresql" and len(active) > 1:
+        with ThreadPoolExecutor(max_workers=SWEEP_PARALLEL, thread_name_prefix="sw-sweep") as pool:
+            list(pool.map(one, active))
+    else:
+        for g in active:
+            one(g)
     for gid in sorted(retry_ids):
         try:
             rep = end_grant(
@@ -102,6 +119,50 @@ def _sweep_grants(ctx: AccessContext, report: SweepReport) -> None:
             continue
         report.retried.append(gid)
         report.unverified += [p.login for p in rep.proofs if not p.verified]
+
+
+def _lock_out_expired(ctx: AccessContext, active: list[Grant], now: datetime) -> None:
+    """End the sessions of every expired grant at once, before the full revocations.
+
+    A burst of grants ending together (a shift, a batch of approvals) would otherwise
+    wait for each complete revocation in turn, each holding the audit log's lock. Only
+    resources that are still the server they were pinned to are touched. Failures are
+    left to the full revocation that follows, which reports and retries them.
+    """
+    from stagewall.access.grants import credential_rows
+    from stagewall.access.revoke import _identity_problem
+
+    expired = [g for g in active if now >= g.ends_at]
+    if not expired:
+        return
+    with ctx.store.read() as conn:
+        logins = [
+            (str(c["resource"]), str(c["login"]))
+            for g in expired
+            for c in credential_rows(conn, g.id)
+            if c["state"] != "revoked"
+        ]
+    safe = {
+        res
+        for res in {r for r, _ in logins}
+        if _identity_problem(ctx, res, "stagewall.sweep") is None
+    }
+
+    def lock_out(item: tuple[str, str]) -> None:
+        res, login = item
+        try:
+            fn = getattr(ctx.issuer(res), "lock_out", None)
+            if fn is not None:
+                fn(login)
+        except StagewallError:
+            return  # the full revocation below reports it and keeps it pending
+
+    todo = [x for x in logins if x[0] in safe]
+    if len(todo) == 1:
+        lock_out(todo[0])
+    elif todo:
+        with ThreadPoolExecutor(max_workers=SWEEP_PARALLEL, thread_name_prefix="sw-lock") as pool:
+            list(pool.map(lock_out, todo))
 
 
 def _sweep_one(

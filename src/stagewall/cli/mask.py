@@ -6,14 +6,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from stagewall.cli._client import Client, server_option
 from stagewall.cli._common import db_option, echo_json, format_option
-from stagewall.errors import EXIT_FINDING, EXIT_OK, StagewallError
+from stagewall.errors import EXIT_FINDING, EXIT_OK, MaskingJobFailed, UsageError
 
 SOURCE_HELP = "Source database URL (sqlite:///f.db, postgresql://u@h:5432/db, mysql://u@h/db)."
 
@@ -130,9 +130,10 @@ def lint_cmd(plan_path: str, source: str, sample: int, fmt: str) -> None:
 
 
 @mask.command("run")
-@click.option("--plan", "plan_path", required=True, type=click.Path(dir_okay=False))
-@click.option("--source", required=True, help=SOURCE_HELP)
-@click.option("--target", required=True, help="Target database URL (never the source).")
+@click.argument("job", required=False)
+@click.option("--plan", "plan_path", default=None, type=click.Path(dir_okay=False))
+@click.option("--source", default=None, help=SOURCE_HELP)
+@click.option("--target", default=None, help="Target database URL (never the source).")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1, max=64))
 @click.option(
     "--subset",
@@ -142,30 +143,64 @@ def lint_cmd(plan_path: str, source: str, sample: int, fmt: str) -> None:
 )
 @click.option("--replace", is_flag=True, help="Drop the tables an existing target has.")
 @click.option("--no-verify", is_flag=True, help="Do not verify the target after the run.")
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="With JOB: wait until the server's run ends (exit 1 if it failed or leaked).",
+)
+@server_option
 @db_option
 @format_option("json")
 def run_cmd(
-    plan_path: str,
-    source: str,
-    target: str,
+    job: str | None,
+    plan_path: str | None,
+    source: str | None,
+    target: str | None,
     jobs: int,
     subsets: tuple[str, ...],
     replace: bool,
     no_verify: bool,
+    wait: bool,
+    server: str | None,
     db: str | None,
     fmt: str,
 ) -> None:
     """Stream source → transform → target, verify, and record the run.
 
-    Exit 0 when the target verified clean, 1 when verify found a leak, 2 on a
-    usage or configuration error (the target is then untouched).
+    With JOB, ask the stagewall server to run that masking job (declared in its
+    stagewall.yaml, with the connection URLs only the server holds); --plan,
+    --source and --target are then not used. Without JOB, run here with --plan,
+    --source and --target.
+
+    Exit 0 when the target verified clean, 1 when verify found a leak (or the
+    server's run failed), 2 on a usage or configuration error (the target is then
+    untouched).
     """
+    if job is not None:
+        if plan_path or source or target or subsets or replace or no_verify or jobs != 1:
+            raise UsageError(
+                "a server job is configured on the server: JOB takes no --plan, --source, "
+                "--target, --subset, --replace, --no-verify or --jobs"
+            )
+        _run_on_server(job, server, wait, fmt)
+        return
+    if server is not None:
+        raise UsageError("--server needs the JOB to run: stagewall mask run JOB --server URL")
+    missing = [
+        n for n, v in (("--plan", plan_path), ("--source", source), ("--target", target)) if not v
+    ]
+    if missing:
+        raise UsageError(
+            f"missing {', '.join(missing)}",
+            hint="run locally with --plan, --source and --target, or name a server JOB",
+        )
+    plan_path, source, target = str(plan_path), str(source), str(target)
     from stagewall.keys import load_masking_key
     from stagewall.masking import engine
     from stagewall.masking.db import parse_url
+    from stagewall.masking.pipeline import run_and_record
     from stagewall.masking.plan import load_plan
-    from stagewall.masking.record import MaskingRecord, RunStatus, Verification, record_run
-    from stagewall.masking.verify import verify
     from stagewall.store import open_store
 
     plan = load_plan(plan_path)
@@ -173,58 +208,23 @@ def run_cmd(
     subset_specs = tuple(engine.parse_subset(s) for s in subsets)
     store = open_store(db)  # fail before the run if the record cannot be written
     target_display = parse_url(target, "target").display
-    started_at = _now()
-    t0 = time.monotonic()
-    try:
-        with _bar(fmt, "masking") as bar:
-            options = engine.RunOptions(
-                jobs=jobs,
-                subset=subset_specs,
-                replace=replace,
-                progress=bar.engine if bar else None,
-            )
-            result = engine.run(plan, source, target, key, options=options)
-    except StagewallError as exc:
-        _record_failure(exc, plan, key.key_id, source, target, started_at, t0, store)
-        raise
-    report = None
-    verification = Verification.SKIPPED
-    if not no_verify:
-        with _bar(fmt, "verifying") as vbar:
-            report = verify(
-                plan,
-                source,
-                target,
-                key,
-                subset=bool(subsets),
-                progress=vbar.rows if vbar else None,
-                jobs=jobs,
-            )
-        verification = Verification.PASSED if report.passed else Verification.FAILED
-    comparison = _compare(source, target, plan.schemas)
-    record = MaskingRecord(
-        run_id=result.run_id,
-        status=RunStatus.COMPLETED,
-        plan_sha256=result.plan_sha256,
-        key_id=result.key_id,
-        source=result.source,
-        target=result.target,
-        started_at=result.started_at,
-        finished_at=result.finished_at,
-        duration_s=result.duration_seconds,
-        rows=result.rows_per_table,
-        transformers=result.transformer_per_column,
-        snapshot=result.snapshot_id,
-        lsn=result.wal_lsn,
-        verification=verification,
-        verify=_verify_summary(report),
-        jobs=result.jobs,
-        subset=result.subset,
-        objects_created=result.objects_created,
-        objects_skipped=result.objects_skipped,
-        schema_comparison=comparison,
+    outcome = run_and_record(
+        plan,
+        source,
+        target,
+        key,
+        store,
+        options=engine.RunOptions(jobs=jobs, subset=subset_specs, replace=replace),
+        verify_target=not no_verify,
+        phase=lambda what: _bar(fmt, what),
     )
-    index = record_run(record, store)
+    record, index, report, result = (
+        outcome.record,
+        outcome.audit_index,
+        outcome.report,
+        outcome.result,
+    )
+    comparison = dict(record.schema_comparison or {})
     if fmt == "json":
         echo_json(
             {
@@ -254,61 +254,31 @@ def run_cmd(
     sys.exit(EXIT_FINDING if report is not None and not report.passed else EXIT_OK)
 
 
-def _compare(source: str, target: str, schemas: Any) -> dict[str, Any]:
-    """The schema comparison for the record; an error is recorded, not raised."""
-    from stagewall.masking.compare import compare_schemas
+def _run_on_server(job: str, server: str | None, wait: bool, fmt: str) -> None:
+    """Start the server's masking job ``job``; with ``wait``, follow it to its end."""
+    from urllib.parse import quote
 
-    try:
-        return compare_schemas(source, target, schemas).to_json()
-    except StagewallError as exc:
-        return {"error": f"[{exc.code}] {exc.message}"}
-
-
-def _record_failure(
-    exc: StagewallError,
-    plan: Any,
-    key_id: str,
-    source: str,
-    target: str,
-    started_at: str,
-    t0: float,
-    store: Any,
-) -> None:
-    """Record a run that failed after it touched the target (its marker says so).
-
-    Refusals before any row moved (bad plan, non-empty target, ...) leave no
-    marker of this run and are not masking runs; they are not recorded.
-    """
-    from stagewall.masking.db import MarkerStatus, parse_url, read_completion_marker
-    from stagewall.masking.record import MaskingRecord, RunStatus, record_run, transformers_of
-
-    try:
-        marker = read_completion_marker(target)
-    except StagewallError:
-        marker = None
-    if marker is None or marker.status is not MarkerStatus.FAILED:
-        return
-    try:
-        if datetime.fromisoformat(marker.started_at) < datetime.fromisoformat(started_at):
-            return  # a failed marker of an earlier run, not this one
-    except ValueError:
-        return
-    record_run(
-        MaskingRecord(
-            run_id=marker.run_id,
-            status=RunStatus.FAILED,
-            plan_sha256=plan.sha256(),
-            key_id=key_id,
-            source=dict(parse_url(source, "source").identity()),
-            target=dict(parse_url(target, "target").identity()),
-            started_at=marker.started_at,
-            finished_at=_now(),
-            duration_s=round(time.monotonic() - t0, 3),
-            transformers=transformers_of(plan),
-            error=f"[{exc.code}] {exc.message}",
-        ),
-        store,
-    )
+    client = Client(server)
+    run = client.request("POST", f"/api/v1/masking/jobs/{quote(job, safe='')}/runs")
+    deadline = time.monotonic() + 6 * 3600
+    while wait and run["state"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(1.0)
+        run = client.request("GET", f"/api/v1/masking/runs/{quote(run['id'], safe='')}")
+    failed = run["state"] == "failed" or run.get("verification") == "failed"
+    if fmt == "json":
+        echo_json(run)
+    else:
+        click.echo(
+            f"masking job {job}: run {run['id']} {run['state']}"
+            + (f", verification {run['verification']}" if run.get("verification") else "")
+            + (f", {run['total_rows']} rows" if run.get("total_rows") is not None else "")
+            + (f" (audit #{run['audit_index']})" if run.get("audit_index") is not None else "")
+        )
+    if failed:
+        raise MaskingJobFailed(
+            f"masking job {job} run {run['id']}: "
+            + (run.get("error") or "the masked copy did not verify clean")
+        )
 
 
 # -- verify --------------------------------------------------------------------------
@@ -335,6 +305,7 @@ def verify_cmd(
     """
     from stagewall.keys import load_masking_key
     from stagewall.masking.db import parse_url
+    from stagewall.masking.pipeline import verify_summary
     from stagewall.masking.plan import load_plan
     from stagewall.masking.record import record_verify
     from stagewall.masking.verify import verify
@@ -355,7 +326,7 @@ def verify_cmd(
             plan_sha256=plan.sha256(),
             key_id=key.key_id,
             target=dict(parse_url(target, "target").identity()),
-            summary=_verify_summary(report) or {},
+            summary=verify_summary(report) or {},
             passed=report.passed,
         )
     if fmt == "json":
@@ -391,25 +362,6 @@ def _print_report(report: Any) -> None:
         f"hashes, {sum(1 for c in report.counts if not c.ok)} row-count problems, "
         f"{len(report.fk_problems)} foreign-key problems ({report.duration_s:.1f}s)"
     )
-
-
-def _verify_summary(report: Any) -> dict[str, Any] | None:
-    if report is None:
-        return None
-    data = report.to_json()
-    return {
-        k: data[k]
-        for k in (
-            "outcome",
-            "hits",
-            "total_hits",
-            "row_hits",
-            "row_counts",
-            "foreign_key_problems",
-            "sensitive_hashes",
-            "target_values",
-        )
-    }
 
 
 # -- runs ----------------------------------------------------------------------------
@@ -504,10 +456,6 @@ def _spinner(fmt: str, what: str) -> Iterator[Callable[[str], None] | None]:
             status.update(f"{what} {table}")
 
         yield tick
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 COMMANDS = [mask]

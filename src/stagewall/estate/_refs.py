@@ -142,6 +142,49 @@ def reference_problems(estate: Estate) -> list[Problem]:
                     )
                 )
     out += _monitoring_problems(estate)
+    out += _masking_job_problems(estate)
+    return out
+
+
+def _masking_job_problems(estate: Estate) -> list[Problem]:
+    from stagewall.estate.models import DATABASE_KINDS
+
+    out: list[Problem] = []
+    for name, job in estate.masking_jobs.items():
+        loc: tuple[str | int, ...] = ("masking_jobs", name)
+        for side in ("source", "target"):
+            rname = getattr(job, side)
+            res = estate.resources.get(rname)
+            if res is None:
+                out.append(((*loc, side), f"unknown resource {rname!r}"))
+            elif res.kind not in DATABASE_KINDS:
+                out.append(
+                    ((*loc, side), f"resource {rname!r} is {res.kind.value}, not a database")
+                )
+            elif res.connection_env is None and not (res.kind.value == "sqlite" and res.path):
+                out.append(
+                    (
+                        (*loc, side),
+                        f"resource {rname!r} has no connection_env (the server reads the "
+                        "connection URL from that environment variable)",
+                    )
+                )
+        if job.source == job.target:
+            out.append(((*loc, "target"), "the target must not be the source"))
+        target = estate.resources.get(job.target)
+        if target is not None and estate.is_production(target.environment):
+            out.append(
+                (
+                    (*loc, "target"),
+                    f"resource {job.target!r} is in a production environment; a masking job "
+                    "writes only into non-production",
+                )
+            )
+        out += _principal_refs(estate, job.run_by, (*loc, "run_by"))
+        for pid in sorted(estate.expand(job.run_by)):
+            p = estate.principals.get(pid)
+            if p is not None and (not p.is_internal or p.kind is not PrincipalKind.HUMAN):
+                out.append(((*loc, "run_by"), f"{pid!r} must be an internal person"))
     return out
 
 

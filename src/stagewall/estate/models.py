@@ -24,6 +24,7 @@ from pydantic import (
 
 from stagewall.estate._duration import Duration
 from stagewall.estate._hours import check_timezone, parse_working_hours
+from stagewall.estate._schedule import check_schedule
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")]
 EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
@@ -763,6 +764,40 @@ class ServerSettings(_Model):
         le=300,
         description="How long POST /api/v1/step-up lets one session act without a new factor.",
     )
+    evidence_schedule: str | None = Field(
+        default="daily 03:00",
+        description="When the server's leader evaluates every evidence check and records "
+        "the results (hourly, nightly or daily HH:MM, UTC); null to switch off.",
+    )
+
+    @field_validator("evidence_schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        return check_schedule(value)
+
+
+class MaskingJob(_Model):
+    """A masking run the server performs with the credentials only it holds."""
+
+    source: str = Field(description="The resource read (usually production).")
+    target: str = Field(description="The non-production resource written (its tables replaced).")
+    plan: str = Field(min_length=1, description="Plan file, relative to stagewall.yaml.")
+    schedule: str | None = Field(
+        default=None, description="hourly, nightly (02:00 UTC) or daily HH:MM (UTC)."
+    )
+    run_by: list[str] = Field(
+        default_factory=list,
+        description="Internal people (or group:<name>) who may start it; empty: any internal "
+        "person. Externals and service principals never may.",
+    )
+    verify: bool = Field(default=True, description="Verify the target after the run.")
+    jobs: int = Field(default=1, ge=1, le=16, description="Tables masked in parallel.")
+    description: str = ""
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        return check_schedule(value)
 
 
 class Estate(_Model):
@@ -788,6 +823,10 @@ class Estate(_Model):
         "principals' ci bindings use (github, gitlab, ...).",
     )
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    masking_jobs: dict[Name, MaskingJob] = Field(
+        default_factory=dict,
+        description="Masking runs the server performs (docs/server.md, Masking jobs).",
+    )
     vendored: list[VendoredDirectory] = Field(
         default_factory=list,
         description="Directories of the repositories whose content a vendor or another "
@@ -889,6 +928,7 @@ __all__ = [
     "FileSink",
     "Group",
     "Identities",
+    "MaskingJob",
     "MonitoringSettings",
     "MonitoringSource",
     "Principal",

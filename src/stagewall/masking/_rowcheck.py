@@ -18,18 +18,22 @@ with the value.
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from stagewall.errors import MaskingError, StagewallError
 from stagewall.keys import MaskingKey
+from stagewall.masking._hashscan import transform
 from stagewall.masking._known_rows import canon, known_columns
 from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
-from stagewall.masking.transformers._known import Known, compact_many, known_patterns, norm_many
+from stagewall.masking.transformers._known import (
+    Known,
+    compact_many,
+    known_patterns,
+    norm_many,
+    patterns,
+)
 from stagewall.masking.transformers._structured import Path, parse_path
 from stagewall.masking.types import ColumnKind
 
@@ -53,24 +57,31 @@ class RowHit:
 
 @dataclass(frozen=True)
 class _Pats:
-    """The search patterns of one row's known values (computed once per source row)."""
+    """The search patterns of one row's known values (computed once per source row);
+    their kinds only for a row with a candidate hit."""
 
     words: tuple[str, ...]
     compact: tuple[str, ...]
-    kinds: tuple[tuple[str, bool, str], ...]
+    parts: tuple[Known, ...]  # the row's own known values, then each referenced row's
 
     @staticmethod
     def of(known: Known) -> _Pats | None:
-        kp = known_patterns(known)
-        if not kp:
+        words: list[str] = []
+        compact: list[str] = []
+        for transformer, value in known:
+            for p, comp in patterns(transformer, value):
+                (compact if comp else words).append(p)
+        if not words and not compact:
             return None
-        return _Pats(
-            tuple(w for w, c, _ in kp if not c), tuple(w for w, c, _ in kp if c), tuple(kp)
-        )
+        return _Pats(tuple(words), tuple(compact), (known,))
+
+    @property
+    def kinds(self) -> list[tuple[str, bool, str]]:
+        return [x for known in self.parts for x in known_patterns(known)]
 
     def __add__(self, other: _Pats) -> _Pats:
         return _Pats(
-            self.words + other.words, self.compact + other.compact, self.kinds + other.kinds
+            self.words + other.words, self.compact + other.compact, self.parts + other.parts
         )
 
 
@@ -111,7 +122,7 @@ def source_lookups(
             keys = []
             for j, tr in enumerate(trs):
                 col = [r[j] for r in batch]
-                keys.append(col if tr is None else _transform(tr, col, table, pk[j]))
+                keys.append(col if tr is None else transform(tr, col, table, pk[j]))
             for k, r in zip(zip(*keys, strict=True), batch, strict=True):
                 known = tuple(
                     (t, v) for t, v in zip(names, r[len(pk) :], strict=True) if type(v) is str and v
@@ -120,17 +131,6 @@ def source_lookups(
                 if pats is not None:
                     lookup[tuple(map(canon, k))] = pats
         out[table.qualified] = lookup
-    return out
-
-
-def _transform(tr: Any, values: list[object], table: Table, column: str) -> list[object]:
-    try:
-        out: list[object] = tr.transform(values)
-    except StagewallError as exc:
-        raise MaskingError(
-            f"{table.qualified}.{column}: cannot recompute transformer {tr.name!r}: {exc.message}",
-            hint=exc.hint,
-        ) from None
     return out
 
 
@@ -276,9 +276,10 @@ def check_table(
         for k, p in enumerate(pats):
             if p is None or not _hit(row_n[k], row_c[k], p):
                 continue
+            every = p.kinds
             for i in range(nt):
                 n, c = cells[k * nt + i], compact[k * nt + i]
-                kinds = {kind for w, comp, kind in p.kinds if w in (c if comp else n)}
+                kinds = {kind for w, comp, kind in every if w in (c if comp else n)}
                 for kind in kinds:
                     counts[(text[i], kind)] = counts.get((text[i], kind), 0) + 1
         if progress:
@@ -289,39 +290,14 @@ def check_table(
 
 # ---- parallel workers: forked after the lookups are built, so they share them ---------
 
-SPLIT_MIN_PAGES = 128  # PostgreSQL tables of at least 1 MB are split in ctid ranges
 
-
-def _split(db: Any, task: _Task, jobs: int) -> list[_Task]:
-    """``task`` in ``jobs`` parts: ctid ranges on PostgreSQL, ``ABS(key) % jobs`` for
-    a single integer primary key elsewhere; otherwise whole."""
-    from dataclasses import replace
-
-    t = task.target
-    ranges = getattr(db, "ranges", None)
-    if ranges is not None:
-        parts: list[str | None] = ranges(t, jobs, SPLIT_MIN_PAGES)
-        return [replace(task, where=w) for w in parts]
-    pk = t.column(t.primary_key[0]) if len(t.primary_key) == 1 else None
-    if pk is None or pk.kind is not ColumnKind.INTEGER:
-        return [task]
-    q = db.q(pk.name)
-    return [replace(task, where=f"ABS({q}) % {jobs} = {i}") for i in range(jobs)]
-
-
-_SHARED: dict[str, Any] = {}
-
-
-def _work(url: Any, task: _Task, batch_rows: int) -> tuple[list[RowHit], int, str | None]:
+def _work(task: _Task) -> tuple[list[RowHit], int]:
+    from stagewall.masking._parallel import SHARED
     from stagewall.masking.db import open_database
 
-    try:
-        with open_database(url, role="target", read_only=True) as db:
-            db.begin_read()
-            hits, rows = check_table(db, task, _SHARED["lookups"], batch_rows)
-        return hits, rows, None
-    except StagewallError as exc:
-        return [], 0, exc.message
+    with open_database(SHARED["url"], role="target", read_only=True) as db:
+        db.begin_read()
+        return check_table(db, task, SHARED["lookups"], SHARED["batch_rows"])
 
 
 def check_all(
@@ -334,30 +310,24 @@ def check_all(
     progress: Progress | None,
 ) -> list[RowHit]:
     """Search every task's table; in ``jobs`` forked processes when more than one."""
-    from stagewall.masking._workers import start_method
+    from dataclasses import replace
 
-    if jobs <= 1 or start_method() != "fork" or not work:
+    from stagewall.masking._parallel import can_fork, forked, split
+
+    if not can_fork(jobs) or not work:
         hits: list[RowHit] = []
         for t in work:
             hits += check_table(db, t, lookups, batch_rows, progress)[0]
         return _merged(hits)
-    _SHARED["lookups"] = lookups
-    work = [part for t in work for part in _split(db, t, jobs)]
-    try:
-        ctx = mp.get_context("fork")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            futures = [pool.submit(_work, url, t, batch_rows) for t in work]
-            hits = []
-            for f in futures:
-                got, n, err = f.result()
-                if err is not None:
-                    raise MaskingError(f"verify worker: {err}")
-                hits += got
-                if progress:
-                    progress("rows", n)
-    finally:
-        _SHARED.clear()
-    return _merged(hits)
+    parts = [replace(t, where=w) for t in work for w in split(db, t.target, jobs)]
+
+    def done(got: tuple[list[RowHit], int]) -> None:
+        if progress:
+            progress("rows", got[1])
+
+    shared = {"url": url, "lookups": lookups, "batch_rows": batch_rows}
+    found = forked(_work, parts, jobs, shared, done)
+    return _merged([h for got, _ in found for h in got])
 
 
 def _merged(hits: list[RowHit]) -> list[RowHit]:

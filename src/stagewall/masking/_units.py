@@ -9,7 +9,6 @@ docs/masking.md ("What verify checks").
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import json
 import uuid
@@ -33,8 +32,6 @@ MIN_TEXT = 4  # normalised strings shorter than this are ignored
 MIN_DIGITS = 5  # integers with fewer digits are ignored
 MAX_TEXT_SCAN = 1_000_000  # characters of one text value searched for tokens
 MIN_SCAN = 6  # shorter text holds no token worth finding
-_CHUNK = 65_536  # characters per detector call
-_SEP = "\x00\n\x00"  # joins texts for one detector call; no token contains NUL
 _COMMON = frozenset(
     {"true", "false", "null", "none", "n/a", "unknown", "test", "default"}
     # dates that name no day: PostgreSQL's infinite and MySQL's zero dates
@@ -67,7 +64,9 @@ class FlatUnits:
 class Hasher:
     """Keyed 64-bit hashes (AES-128 CBC-MAC, ``keyed_hash``) of normalised units."""
 
-    def __init__(self, key: bytes, detect: Callable[[str], Iterable[Any]] | None) -> None:
+    def __init__(
+        self, key: bytes, detect: Callable[[Sequence[str]], Iterable[tuple[int, str]]] | None
+    ) -> None:
         self._key = key
         self._detect = detect
 
@@ -214,36 +213,15 @@ class Hasher:
                     scan.append((i, leaf))
 
     def _token_texts(self, scan: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
-        """``(owner, normalised token)`` found by the detector in the scanned texts.
-
-        The texts are joined by a separator no token can span and searched a large
-        chunk at a time (the detector's overlap resolution is O(n log n)).
-        """
+        """``(owner, normalised token)`` found by the detector in the scanned texts
+        (a batch detector: see :func:`~stagewall.masking.classify.detect_texts`)."""
         detect = self._detect
         if detect is None:  # pragma: no cover - checked by the caller
             return
-        start = 0
-        while start < len(scan):
-            owners: list[int] = []
-            offsets: list[int] = []
-            parts: list[str] = []
-            size = 0
-            while start < len(scan) and (not parts or size < _CHUNK):
-                o, text = scan[start]
-                owners.append(o)
-                offsets.append(size)
-                parts.append(text)
-                size += len(text) + len(_SEP)
-                start += 1
-            joined = _SEP.join(parts)
-            for m in detect(joined):
-                b, e = int(m.start), int(m.end)
-                k = bisect.bisect_right(offsets, b) - 1
-                if e > offsets[k] + len(parts[k]):
-                    continue  # spans a separator: not a token of one value
-                n = _norm(joined[b:e])
-                if n is not None:
-                    yield owners[k], n
+        for k, text in detect([t for _, t in scan]):
+            n = _norm(text)
+            if n is not None:
+                yield scan[k][0], n
 
 
 def _norm(s: str) -> str | None:

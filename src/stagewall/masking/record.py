@@ -126,6 +126,8 @@ class MaskingRecord:
     objects_skipped: tuple[tuple[str, str], ...] = ()  # (object, reason): not recreated
     # counts of tables, keys, indexes, views, functions, triggers on both sides
     schema_comparison: Mapping[str, Any] | None = None
+    # who started the run through the server: a principal, or "schedule" (None: the CLI)
+    triggered_by: str | None = None
     stagewall_version: str = __version__
 
     def to_json(self) -> dict[str, Any]:

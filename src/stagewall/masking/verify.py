@@ -22,25 +22,17 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from stagewall.errors import MaskingError, StagewallError
+from stagewall.errors import MaskingError
 from stagewall.keys import MaskingKey
-from stagewall.masking._known_rows import KnownRows, known_spec
-from stagewall.masking._units import EMPTY, LEAF, PII, WHOLE, H, Hasher, HashSet, contains
-from stagewall.masking.lint import KEEP, scoped_schema
-from stagewall.masking.plan import Plan, consistency_salt
+from stagewall.masking.lint import scoped_schema
+from stagewall.masking.plan import Plan
 from stagewall.masking.schema import Schema, Table
 
 BATCH_ROWS = 5000
-# Transformers that rewrite only the sensitive parts of a value (text, JSON): what
-# they leave unchanged is passed through by the plan, like a `keep`, unless it is
-# PII (detected, or a whole value of another masked column).
-SCRUBBERS = frozenset({"text_scrub", "json_mask"})
 Progress = Callable[[str, int], None]
 
 
@@ -151,7 +143,7 @@ def verify(
     :class:`BackendError` when a database cannot be read. ``subset`` allows target
     tables to have fewer rows than the source.
     """
-    from stagewall.masking import _rowcheck
+    from stagewall.masking import _hashscan, _rowcheck
     from stagewall.masking.db import open_database
 
     started = time.monotonic()
@@ -173,11 +165,19 @@ def verify(
         with open_database(source_url, role="source") as sdb:
             schema = scoped_schema(plan, sdb.introspect())
             sdb.begin_read()
-            sets = _collect(plan, schema, sdb, key, batch_rows, progress)
+            # parallel parts of the source read in this transaction's snapshot
+            snapshot = sdb.export_snapshot()[0] if jobs > 1 else None
+            sets = _hashscan.collect(
+                plan, schema, sdb, key, batch_rows, progress,
+                jobs=jobs, url=sdb.url, snapshot=snapshot,
+            )  # fmt: skip
             lookups = _rowcheck.source_lookups(plan, schema, sdb, key, batch_rows, notes)
         tschema = tdb.introspect()
         tdb.begin_read()
-        hits, target_rows, scanned = _scan(plan, tschema, tdb, sets, batch_rows, progress)
+        found = _hashscan.scan(tschema, tdb, sets, batch_rows, progress, jobs=jobs, url=tdb.url)
+        hits = [ColumnHits(r.table, c, k) for r in found for c, k in r.counts.items()]
+        target_rows = {r.table: r.rows for r in found}
+        scanned = sum(r.scanned for r in found)
         work = _rowcheck.tasks(plan, schema, tschema, lookups, _in_target)
         row_hits = _rowcheck.check_all(tdb.url, tdb, work, lookups, batch_rows, jobs, progress)
         del lookups
@@ -206,21 +206,6 @@ def verify(
     )
 
 
-@dataclass
-class _Sets:
-    sensitive: H
-    legit: dict[tuple[str, str], H]
-    source_rows: dict[str, int]
-    hasher: Hasher
-
-    def source_name(self, target: Table) -> str:
-        """The source table a target table was copied from (see :func:`_in_target`)."""
-        if target.qualified in self.source_rows:
-            return target.qualified
-        same = [q for q in self.source_rows if q.rsplit(".", 1)[-1] == target.name]
-        return same[0] if len(same) == 1 else target.qualified
-
-
 def _in_target(source_qualified: str, tschema: Schema) -> Table | None:
     """The target table of a source table: the same qualified name, or, across
     backends (MySQL/SQLite tables land in PostgreSQL's ``public``; PostgreSQL's
@@ -231,151 +216,6 @@ def _in_target(source_qualified: str, tschema: Schema) -> Table | None:
     name = source_qualified.rsplit(".", 1)[-1]
     same = [t for t in tschema.tables if t.name == name]
     return same[0] if len(same) == 1 else None
-
-
-def _detector() -> Callable[[str], Sequence[Any]]:
-    from stagewall.masking.classify import detect_in_text
-
-    return detect_in_text
-
-
-def _collect(
-    plan: Plan,
-    schema: Schema,
-    db: Any,
-    key: MaskingKey,
-    batch_rows: int,
-    progress: Progress | None,
-) -> _Sets:
-    from stagewall.masking.db import copy_columns
-    from stagewall.masking.transformers import build_transformer
-
-    hasher = Hasher(key.derive("masking/verify"), _detector())
-    strong, weak, allowed, passed, pii = HashSet(), HashSet(), HashSet(), HashSet(), HashSet()
-    legit: dict[tuple[str, str], HashSet] = {}
-    rows_per_table: dict[str, int] = {}
-    for table in schema.tables:
-        cols = [c.name for c in copy_columns(table)]
-        transformers: list[Any] = []
-        for c in cols:
-            cp = plan.column(table.qualified, c)
-            if cp is None or cp.transformer == KEEP:
-                # Unplanned columns (drift) count as sensitive, with no legit output.
-                transformers.append(None if cp is None else KEEP)
-                continue
-            transformers.append(
-                build_transformer(
-                    cp.transformer,
-                    cp.params,
-                    key=key,
-                    salt=consistency_salt(schema, table.qualified, c),
-                )
-            )
-        # scrubbers are recomputed with the row's known values, as the run gave them
-        knows = None
-        if any(getattr(tr, "wants_known", False) for tr in transformers):
-            knows = KnownRows(known_spec(plan, schema, table), cols)
-            knows.prepare(db, batch_rows)
-        n = 0
-        for batch in db.iter_rows(table, cols, None, batch_rows):
-            n += len(batch)
-            known = None
-            if knows is not None:
-                known = knows.rows({j: [r[j] for r in batch] for j in knows.columns}, len(batch))
-            for i, c in enumerate(cols):
-                values = [r[i] for r in batch]
-                tr = transformers[i]
-                units = hasher.flat(values)
-                pii.add_array(units.of(PII).hashes)
-                if tr == KEEP:
-                    strong.add_array(units.of(PII).hashes)
-                    allowed.add_array(units.of(WHOLE, LEAF).hashes)
-                    continue
-                scrubber = tr is not None and tr.name in SCRUBBERS
-                if scrubber:
-                    # content the scrubber leaves alone is passed through by plan
-                    strong.add_array(units.of(PII).hashes)
-                    weak.add_array(units.of(WHOLE, LEAF).hashes)
-                else:
-                    strong.add_array(units.of(WHOLE, PII).hashes)
-                    weak.add_array(units.of(LEAF).hashes)
-                if tr is None:
-                    legit.setdefault((table.qualified, c), HashSet())
-                    continue
-                out = hasher.flat(_transform(tr, values, table, c, known))
-                # an output unit is legitimate in this column unless it is a unit of
-                # the very value it came from
-                mine = units.pair_keys()
-                new = ~np.isin(out.pair_keys(), mine)
-                legit.setdefault((table.qualified, c), HashSet()).add_array(out.hashes[new])
-                shared = (WHOLE, LEAF) if scrubber else (LEAF,)
-                a, b = units.of(*shared), out.of(*shared)
-                passed.add_array(b.hashes[np.isin(b.pair_keys(), a.pair_keys())])
-            if progress:
-                progress(f"source {table.qualified}", len(batch))
-        rows_per_table[table.qualified] = n
-    allowed_np = np.setdiff1d(allowed.array(), pii.array(), assume_unique=True)
-    sensitive = np.union1d(
-        np.setdiff1d(strong.array(), allowed_np, assume_unique=True),
-        np.setdiff1d(weak.array(), np.union1d(allowed.array(), passed.array()), assume_unique=True),
-    )
-    return _Sets(sensitive, {k: v.array() for k, v in legit.items()}, rows_per_table, hasher)
-
-
-def _transform(
-    tr: Any, values: list[object], table: Table, column: str, known: list[Any] | None = None
-) -> list[object]:
-    try:
-        if known is not None and getattr(tr, "wants_known", False):
-            out: list[object] = tr.transform_known(values, known)
-        else:
-            out = tr.transform(values)
-    except StagewallError as exc:
-        raise MaskingError(
-            f"{table.qualified}.{column}: cannot recompute transformer {tr.name!r}: {exc.message}",
-            hint=exc.hint,
-        ) from None
-    return out
-
-
-def _scan(
-    plan: Plan,
-    tschema: Schema,
-    db: Any,
-    sets: _Sets,
-    batch_rows: int,
-    progress: Progress | None,
-) -> tuple[list[ColumnHits], dict[str, int], int]:
-    from stagewall.masking.db import MARKER_TABLE
-
-    hasher = sets.hasher
-    hits: list[ColumnHits] = []
-    rows: dict[str, int] = {}
-    scanned = 0
-    for table in tschema.tables:
-        if table.name == MARKER_TABLE:
-            continue
-        cols = [c.name for c in table.columns]
-        counts = dict.fromkeys(cols, 0)
-        n = 0
-        for batch in db.iter_rows(table, cols, None, batch_rows):
-            n += len(batch)
-            for i, c in enumerate(cols):
-                units = hasher.flat([r[i] for r in batch])
-                if not units.hashes.size:
-                    continue
-                scanned += len(batch)
-                hit = contains(sets.sensitive, units.hashes)
-                if hit.any():
-                    legit = sets.legit.get((sets.source_name(table), c), EMPTY)
-                    hit &= ~contains(legit, units.hashes)
-                    # a cell (one value) counts once, however many of its units hit
-                    counts[c] += int(np.unique(units.owner[hit]).size)
-            if progress:
-                progress(f"target {table.qualified}", len(batch))
-        rows[table.qualified] = n
-        hits += [ColumnHits(table.qualified, c, k) for c, k in counts.items()]
-    return hits, rows, scanned
 
 
 def _check_fks(schema: Schema, tschema: Schema, db: Any) -> list[FkProblem]:

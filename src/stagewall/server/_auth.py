@@ -56,7 +56,10 @@ def _in(addr: str, networks: list[str]) -> bool:
     return False
 
 
-def authenticate(request: Request, state: ServerState, route: str) -> Actor:
+def authenticate(
+    request: Request, state: ServerState, route: str, *, form_csrf: str | None = None
+) -> Actor:
+    """The actor of ``request``; ``form_csrf`` is the ``csrf`` field of a posted form."""
     state.refresh()
     header = request.headers.get("authorization", "")
     via_cookie = False
@@ -83,7 +86,7 @@ def authenticate(request: Request, state: ServerState, route: str) -> Actor:
     if via_cookie and info.kind is TokenKind.PIPELINE:
         raise NotAuthenticated("a pipeline token is a bearer token, never a cookie")
     if via_cookie and request.method not in _SAFE:
-        sent = request.headers.get(CSRF_HEADER, "")
+        sent = request.headers.get(CSRF_HEADER, "") or form_csrf or ""
         if not sent or not same(sent, info.csrf):
             raise AccessDenied(
                 "the CSRF token is missing or wrong for this session",
@@ -117,27 +120,43 @@ def authenticate(request: Request, state: ServerState, route: str) -> Actor:
     )
 
 
-def guard(state: ServerState, route: str) -> Callable[[Request], Actor]:
-    """A FastAPI dependency: authenticate and check the table row of ``route``."""
+def authorize(state: ServerState, route: str, actor: Actor) -> Actor:
+    """``actor`` if the table row of ``route`` admits its classes; refused and audited if not."""
+    if not allowed(route, actor.classes):
+        have = ", ".join(sorted(c.value for c in actor.classes))
+        with acting(actor):
+            raise state.ctx.refuse(
+                REQUEST_REFUSED.code,
+                actor.principal,
+                f"{actor.principal!r} ({have}) may not call {route}",
+                resource=f"route:{route}",
+                details={"route": route, "classes": sorted(c.value for c in actor.classes)},
+                hint="the server's authorization table decides who may do what",
+            )
+    return actor
+
+
+def needs_row(route: str) -> None:
     if route not in POLICY or POLICY[route] is None:
         raise RuntimeError(f"route {route!r} needs an authenticated row in server.authz.POLICY")
 
+
+def guard(state: ServerState, route: str) -> Callable[[Request], Actor]:
+    """A FastAPI dependency: authenticate and check the table row of ``route``."""
+    needs_row(route)
+
     def dependency(request: Request) -> Actor:
-        actor = authenticate(request, state, route)
-        if not allowed(route, actor.classes):
-            have = ", ".join(sorted(c.value for c in actor.classes))
-            with acting(actor):
-                raise state.ctx.refuse(
-                    REQUEST_REFUSED.code,
-                    actor.principal,
-                    f"{actor.principal!r} ({have}) may not call {route}",
-                    resource=f"route:{route}",
-                    details={"route": route, "classes": sorted(c.value for c in actor.classes)},
-                    hint="the server's authorization table decides who may do what",
-                )
-        return actor
+        return authorize(state, route, authenticate(request, state, route))
 
     return dependency
 
 
-__all__ = ["SESSION_COOKIE", "ActorClass", "authenticate", "guard", "source_address"]
+__all__ = [
+    "SESSION_COOKIE",
+    "ActorClass",
+    "authenticate",
+    "authorize",
+    "guard",
+    "needs_row",
+    "source_address",
+]

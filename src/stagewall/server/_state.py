@@ -15,6 +15,7 @@ from stagewall.errors import ConfigError
 from stagewall.estate import Estate, load_estate
 from stagewall.estate.models import ServerSettings
 from stagewall.server._pipeline import CiVerifiers
+from stagewall.server._workers import Workers
 
 if TYPE_CHECKING:
     from stagewall.evidence import Evaluation, EvidenceInputs, Window
@@ -45,6 +46,7 @@ class ServerState:
     sweep: SweepStatus = field(default_factory=SweepStatus)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     ci: CiVerifiers = field(default_factory=CiVerifiers)
+    workers: Workers = field(default_factory=Workers)
     _stamp: tuple[int, int] | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
     _evaluation: tuple[datetime, Evaluation] | None = None

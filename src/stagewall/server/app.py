@@ -4,9 +4,9 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from stagewall import __version__
 from stagewall.alerts import Alert, Severity
 from stagewall.errors import AuthenticatorCloned, StagewallError
+from stagewall.identity.actor import Actor
 from stagewall.server import (
     _problems,
     _routes_access,
@@ -22,14 +23,17 @@ from stagewall.server import (
     _routes_gates,
     _routes_identity,
     _routes_ingest,
+    _routes_masking,
     _routes_mfa,
     _routes_oidc,
     _routes_pipeline,
     _routes_reviews,
     _routes_segmentation,
 )
+from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
 from stagewall.server.authz import POLICY
+from stagewall.server.scheduler import evidence_health, tasks
 from stagewall.server.sweeper import Sweeper, health
 
 
@@ -38,6 +42,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.ctx.store.set_pooled(True)
         sweeper = Sweeper(state) if run_sweeper else None
         if sweeper is not None:
             sweeper.start()
@@ -49,6 +54,8 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
                 sweeper.stop()
             state.ci.close()
             ingest.close()
+            state.workers.shutdown(wait=False)
+            state.ctx.store.set_pooled(False)
 
     app = FastAPI(
         title="stagewall",
@@ -79,7 +86,18 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
 
     @app.get("/healthz", name="healthz")
     def healthz() -> dict[str, Any]:
-        return {"version": __version__, "sweeper": health(state)}
+        return {
+            "version": __version__,
+            "sweeper": health(state),
+            "evidence_checks": evidence_health(state),
+        }
+
+    @app.get("/api/v1/server/tasks", name="server.tasks")
+    def server_tasks(
+        actor: Annotated[Actor, Depends(guard(state, "server.tasks"))],
+    ) -> dict[str, Any]:
+        """Scheduled tasks: the last evidence evaluation, masking job schedules, notifications."""
+        return tasks(state)
 
     _routes_identity.register(app, state)
     _routes_mfa.register(app, state)
@@ -92,9 +110,13 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
     _routes_evidence.register(app, state)
     ingest = _routes_ingest.register(app, state)
     app.state.ingest = ingest
+    _routes_masking.register(app, state)
 
     _routes_audit.register(app, state)
 
+    from stagewall import web
+
+    web.register(app, state)
     _check_policy(app)
     return app
 

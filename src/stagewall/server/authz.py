@@ -88,6 +88,47 @@ POLICY: dict[str, frozenset[C] | None] = {
     "device.approve_session": PEOPLE,
     "oidc.login": None,
     "oidc.callback": None,
+    # --- web ---
+    # The pages of stagewall.web (browser session cookie + CSRF token on every form).
+    "web.login.page": None,
+    "web.login": None,
+    "web.invite.page": None,
+    "web.invite.accept": None,
+    "web.invite.confirm": None,
+    "web.logout": ANYONE - {C.ANONYMOUS},
+    "web.inbox": PEOPLE,
+    "web.decide": INTERNAL,
+    "web.request.page": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),
+    "web.request.create": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),
+    "web.access": PEOPLE,
+    "web.credentials": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),
+    # A holder may end their own grant (revoke_grant decides who may end which grant).
+    "web.revoke": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),
+    "web.person": PEOPLE,
+    "web.grants": PEOPLE,
+    "web.requests": PEOPLE,
+    "web.promotions": PEOPLE,
+    "web.audit": READERS,
+    "web.audit.bundle": READERS,
+    "web.estate": READERS,
+    "web.estate.svg": READERS,
+    "web.evidence": READERS,
+    "web.reviews": READERS,
+    "web.review.start": INTERNAL,
+    "web.review.report": READERS,
+    "web.review.download": READERS,
+    "web.review.pdf": READERS,
+    "web.review.close": INTERNAL,
+    "web.security": PEOPLE,
+    # --- serverops ---
+    # Masking jobs read production with the server's credentials: only internal people
+    # start them (and the job's run_by, checked in server.jobs.authorize); internal
+    # people and auditors read the jobs and runs (resource names, never URLs).
+    "masking.job.list": READERS,
+    "masking.job.start": INTERNAL,
+    "masking.job.runs": READERS,
+    "masking.run.show": READERS,
+    "server.tasks": READERS,
 }
 
 

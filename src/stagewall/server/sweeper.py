@@ -31,6 +31,7 @@ from stagewall.server._state import ServerState
 
 LATE_AFTER = timedelta(seconds=10)
 _LOCK_NAME = "stagewall.server.sweeper"
+_LOCK_KEY = int.from_bytes(hashlib.sha256(_LOCK_NAME.encode()).digest()[:8], "big", signed=True)
 _META_KEY = "last_sweep"
 _log = logging.getLogger("stagewall.server.sweeper")
 
@@ -52,9 +53,7 @@ class Leadership:
             return self._still_alive()
         store = self.state.ctx.store
         if store.backend == "postgresql":
-            key = int.from_bytes(
-                hashlib.sha256(_LOCK_NAME.encode()).digest()[:8], "big", signed=True
-            )
+            key = _LOCK_KEY
             conn = store.engine.connect()
             try:
                 got = bool(
@@ -97,6 +96,15 @@ class Leadership:
     def release(self) -> None:
         if self._conn is not None:
             try:
+                # Unlock first, synchronously: a closed socket frees the lock only when
+                # the server's backend process has exited, which another instance
+                # could race. Then invalidate, never return to a pool.
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})
+                self._conn.commit()
+            except Exception as exc:  # the connection is already gone: so is the lock
+                _log.info("sweeper lock not released explicitly: %s", type(exc).__name__)
+            try:
+                self._conn.invalidate()
                 self._conn.close()
             except Exception as exc:  # the connection is already gone
                 _log.info("sweeper lock connection closed with %s", type(exc).__name__)
@@ -254,6 +262,10 @@ def tick(state: ServerState, leadership: Leadership) -> None:
         except StagewallError as exc:
             status.last_error = exc.message
             _log.error("sweep failed: %s", exc.message)
+        # After the sweep, never before it: scheduled work only queues into worker threads.
+        from stagewall.server.scheduler import leader_duties
+
+        leader_duties(state)
     last = last_sweep(state)
     now = state.now()
     late = last is not None and now - last > LATE_AFTER

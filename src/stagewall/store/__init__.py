@@ -62,6 +62,18 @@ class Store:
         """
         return Store(self.url, keep_open=True)
 
+    def set_pooled(self, pooled: bool) -> None:
+        """Keep PostgreSQL connections in a pool (the server, while it serves) or not.
+
+        The server turns the pool on when it starts serving and off (closing every
+        pooled connection) when it stops, so no session outlives it. SQLite: no-op.
+        """
+        if self.backend != "postgresql":
+            return
+        old = self.engine
+        self.engine = make_engine(self.url, pooled=pooled)
+        old.dispose()
+
     @property
     def display_url(self) -> str:
         return redact_url(self.url)

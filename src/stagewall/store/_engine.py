@@ -32,7 +32,7 @@ def redact_url(url: str) -> str:
         return "<unparseable URL>"
 
 
-def make_engine(url: str, *, keep_open: bool = False) -> Engine:
+def make_engine(url: str, *, keep_open: bool = False, pooled: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and IMMEDIATE transactions.
 
     IMMEDIATE transactions make every write transaction take the database write
@@ -43,7 +43,8 @@ def make_engine(url: str, *, keep_open: bool = False) -> Engine:
     (checked with a ping before use) for a long-running writer such as ingestion:
     closing the last SQLite connection checkpoints and fsyncs the WAL, and a new
     PostgreSQL connection costs an authentication, both per batch otherwise. The
-    owner must :meth:`~sqlalchemy.Engine.dispose` it.
+    owner must :meth:`~sqlalchemy.Engine.dispose` it. ``pooled`` is the server's pool
+    while it serves, PostgreSQL only (see :meth:`Store.set_pooled`).
     """
     url = normalise_url(url)
     try:
@@ -84,6 +85,12 @@ def make_engine(url: str, *, keep_open: bool = False) -> Engine:
 
         return engine
     if backend == "postgresql":
+        if pooled:
+            # The server while it serves: a new connection per transaction would cost
+            # more than the transaction itself. Connections are checked before use.
+            return create_engine(
+                url, pool_size=10, max_overflow=40, pool_pre_ping=True, pool_recycle=1800
+            )
         # No pool: a CLI process opens few connections, and a pooled connection left
         # behind at exit (or between tests) is a leaked server session.
         if keep_open:

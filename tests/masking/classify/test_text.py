@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stagewall.masking.classify import Category, detect_in_text
+from stagewall.masking.classify import Category, detect_in_text, detect_many, detect_texts
 from stagewall.masking.classify._validators import is_bsn, is_national_id
 
 
@@ -97,3 +97,32 @@ def test_dotted_quad_fast_path_agrees_with_ipaddress(octets: list[str]) -> None:
     except ValueError:
         valid = False
     assert is_ip(text) == valid
+
+
+# fragments that make every detector fire, and pieces of the separator and of
+# reference values, so texts next to each other in one joined search could interact
+_FRAGMENTS = [
+    "Anna Miller", "Frank", "Dr. Love", "Chad", "Bossa Nova", "German", "Mr", " ", ", ",
+    "\n", "\x00", "12 High Street", "Calle Mayor 7", "Hauptstraße 5", "jane@corp.com",
+    "+49 30 1234567", "GB82 WEST 1234 5698 7654 32", "4111 1111 1111 1111", "10.0.0.5",
+    "fe80::1", "123-45-6789", "AB 12 34 56 C", "(555) 123-4567", "12", "Street", "x" * 70,
+]  # fmt: skip
+_JOINABLE = st.lists(st.sampled_from(_FRAGMENTS), max_size=6).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_JOINABLE, max_size=25), st.integers(0, 3))
+def test_detect_many_equals_detect_in_text_per_text(texts: list[str], big: int) -> None:
+    """The joined search finds in each text exactly what a search of that text alone
+    finds (text_scrub and verify both rely on it); ``big`` pads some texts past the
+    chunk size so chunk borders fall between texts."""
+    texts = texts + ["Anna Miller lives at 12 High Street " * 2000] * big + texts[:3]
+    many = detect_many(texts)
+    for text, found in zip(texts, many, strict=True):
+        assert [(m.category, m.start, m.end, m.text) for m in found] == [
+            (m.category, m.start, m.end, m.text) for m in detect_in_text(text)
+        ]
+    distinct = list(dict.fromkeys(texts))  # verify hands over distinct texts
+    assert list(detect_texts(distinct)) == [
+        (k, m.text) for k, t in enumerate(distinct) for m in detect_in_text(t)
+    ]

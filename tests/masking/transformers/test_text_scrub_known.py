@@ -117,3 +117,54 @@ def test_json_mask_hands_known_values_to_the_text_it_scrubs() -> None:
     (out, none) = t.transform_known([doc, None], [known, ()])  # type: ignore[attr-defined]
     assert none is None
     assert "Ganthriv" not in out and '"n": 3' in out
+
+
+def _find_known_by_tokens(
+    text: str, pats: list[tuple[str, bool, str]]
+) -> list[tuple[int, int, str]]:
+    """The token-list form of find_known (what it replaced): word patterns are runs
+    of consecutive tokens of the folded text."""
+    import re
+
+    from stagewall.masking.transformers._known import fold
+
+    tokens = [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"[^\W_]+", fold(text))]
+    taken: list[tuple[int, int, str]] = []
+    for p, is_compact, kind in pats:
+        assert not is_compact
+        ws = p.split()
+        for i in range(len(tokens) - len(ws) + 1):
+            if [t[2] for t in tokens[i : i + len(ws)]] == ws:
+                s, e = tokens[i][0], tokens[i + len(ws) - 1][1]
+                if all(e <= a or s >= b for a, b, _ in taken):
+                    taken.append((s, e, kind))
+    return sorted(taken)
+
+
+_PIECES = ["anna", "Anna", "ANNA", "Ánna", "miller", "Miller", "annamiller", "_", " ", "-",
+           ", ", "7", "calle", "Mayor", "mayor", "İ", "ß", "x", "\u00a0", "\u0661", "\u00b2", "."]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(_PIECES), max_size=14).map("".join),
+    st.lists(
+        st.lists(st.sampled_from(["anna", "miller", "calle", "mayor", "7", "x"]), min_size=1,
+                 max_size=3).map(" ".join),
+        min_size=1, max_size=4,
+    ),
+)  # fmt: skip
+def test_find_known_equals_the_token_search(text: str, words: list[str]) -> None:
+    from stagewall.masking.transformers._known import find_known
+
+    pats = sorted(
+        [(f" {w} ", False, "name") for w in dict.fromkeys(words)], key=lambda x: -len(x[0])
+    )
+    assert find_known(text, pats) == _find_known_by_tokens(text, pats)
+
+
+def test_isalnum_is_the_word_class_of_the_patterns() -> None:
+    import re
+
+    word = re.compile(r"[^\W_]")
+    assert all(bool(word.match(chr(c))) == chr(c).isalnum() for c in range(0x30000))

@@ -300,6 +300,34 @@ class PostgresIssuer:
         )
         return [int(r[0]) for r in cur.fetchall()]
 
+    def lock_out(self, login: str) -> int:
+        """Refuse new logins and end every session of ``login`` now; sessions ended.
+
+        The sweep's first, fast step for a burst of expiring grants: one connection
+        and a few statements per login, before the full :meth:`revoke` (objects,
+        memberships, drop, verification) that follows under the grant's lock.
+        """
+        if not self.is_stagewall_login(login):
+            raise ConfigError(f"{login!r} is not a stagewall login; refusing to touch it")
+        ended = 0
+        try:
+            with self._connect(autocommit=True) as conn, conn.cursor() as cur:
+                cur.execute("SELECT oid FROM pg_roles WHERE rolname = %s", (login,))
+                row = cur.fetchone()
+                if row is None:
+                    return 0
+                cur.execute(
+                    sql.SQL("ALTER ROLE {} NOLOGIN CONNECTION LIMIT 0").format(
+                        sql.Identifier(login)
+                    )
+                )
+                for pid in self._sessions(cur, login, int(row[0])):
+                    cur.execute("SELECT pg_terminate_backend(%s, %s)", (pid, _TERMINATE_WAIT_MS))
+                    ended += 1
+        except psycopg.Error as exc:
+            raise self._err(f"locking out {login}", exc) from None
+        return ended
+
     def session_count(self, login: str) -> int:
         with self._connect(autocommit=True) as conn, conn.cursor() as cur:
             cur.execute("SELECT oid FROM pg_roles WHERE rolname = %s", (login,))

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from stagewall.masking.classify._categories import Category
 from stagewall.masking.classify._columns import Finding, bound_params, classify_column
-from stagewall.masking.classify._text import Match, detect_in_text
+from stagewall.masking.classify._text import Match, detect_in_text, detect_many, detect_texts
 
-__all__ = ["Category", "Finding", "Match", "bound_params", "classify_column", "detect_in_text"]
+__all__ = [
+    "Category",
+    "Finding",
+    "Match",
+    "bound_params",
+    "classify_column",
+    "detect_in_text",
+    "detect_many",
+    "detect_texts",
+]

@@ -22,6 +22,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
+from itertools import compress
 
 Known = tuple[tuple[str, str], ...]
 NO_KNOWN: Known = ()
@@ -173,14 +174,12 @@ def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[i
     """Spans ``(start, end, kind)`` of ``text`` holding any of ``pats`` (non-overlapping,
     longest pattern first), found among the words of the folded text (positions are
     the original's: :func:`fold` keeps them). No regex is compiled per pattern: a
-    word pattern is a run of consecutive words, a compact one a substring of the
-    words joined without separators."""
+    word pattern is a run of consecutive words (found with ``str.find`` and checked
+    at word boundaries), a compact one a substring of the words joined without
+    separators."""
     if not pats:
         return []
-    tokens = [(m.start(), m.end(), m.group(0)) for m in _WORDS.finditer(fold(text))]
-    words_at: dict[str, list[int]] = {}
-    for i, (_, _, w) in enumerate(tokens):
-        words_at.setdefault(w, []).append(i)
+    folded = fold(text)
     compact: str | None = None
     where: list[int] = []  # original position of each character of ``compact``
     taken: list[tuple[int, int, str]] = []
@@ -191,21 +190,42 @@ def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[i
 
     for p, is_compact, kind in pats:
         if is_compact:
-            if compact is None:
-                compact = "".join(w for _, _, w in tokens)
-                for s, e, _ in tokens:
-                    where.extend(range(s, e))
+            if compact is None:  # word characters ([^\W_]: str.isalnum) and their positions
+                compact = "".join(compress(folded, map(str.isalnum, folded)))
+                where = list(compress(range(len(folded)), map(str.isalnum, folded)))
             at = compact.find(p)
             while at >= 0:
                 take(where[at], where[at + len(p) - 1] + 1, kind)
                 at = compact.find(p, at + 1)
             continue
         ws = p.split()
-        n = len(ws)
-        for i in words_at.get(ws[0], ()):
-            if i + n <= len(tokens) and all(tokens[i + j][2] == ws[j] for j in range(1, n)):
-                take(tokens[i][0], tokens[i + n - 1][1], kind)
+        at = folded.find(ws[0])
+        while at >= 0:
+            end = _words_at(folded, at, ws)
+            if end is not None:
+                take(at, end, kind)
+            at = folded.find(ws[0], at + 1)
     return sorted(taken)
+
+
+def _words_at(folded: str, at: int, ws: list[str]) -> int | None:
+    r"""The end of the words ``ws`` when they are whole consecutive words of ``folded``
+    starting at ``at`` (separated by runs of non-word characters), else None. A word
+    character is one of ``[^\W_]``, which is what ``str.isalnum`` tests."""
+    if at and folded[at - 1].isalnum():
+        return None
+    pos = at + len(ws[0])
+    n = len(folded)
+    for w in ws[1:]:
+        j = pos
+        while j < n and not folded[j].isalnum():
+            j += 1
+        if j == pos or not folded.startswith(w, j):
+            return None
+        pos = j + len(w)
+    if pos < n and folded[pos].isalnum():
+        return None
+    return pos
 
 
 __all__ = [

@@ -25,8 +25,9 @@ from stagewall.masking.transformers._known import (
     Known,
     compact_many,
     find_known,
-    known_patterns,
+    kind_of,
     norm_many,
+    patterns,
 )
 from stagewall.masking.types import ColumnKind
 
@@ -119,18 +120,21 @@ class TextScrub(Transformer):
         return out
 
     def _scrub(self, texts: list[str], known: list[Known]) -> list[str]:
-        from stagewall.masking.classify import detect_in_text
+        from stagewall.masking.classify import detect_many
 
-        pats = _patterns_of(known)
+        pats = _Patterns(known)
         own = _own_spans(texts, pats)
         spans: list[list[tuple[int, int, str, str]]] = []
         wanted: dict[str, list[str]] = {}
-        for t, mine in zip(texts, own, strict=True):
+        for t, mine, detected in zip(texts, own, detect_many(texts), strict=True):
             found = [(s, e, "own:" + k, t[s:e]) for s, e, k in mine]
-            for m in detect_in_text(t):
+            for m in detected:
                 kind = m.category.value
                 if kind in self._subs and all(m.end <= a or m.start >= b for a, b, *_ in mine):
                     found.append((m.start, m.end, kind, m.text))
+            if not found:
+                spans.append(found)
+                continue
             found.sort()
             for _, _, kind, text in found:
                 wanted.setdefault(kind, []).append(text)
@@ -138,6 +142,9 @@ class TextScrub(Transformer):
         mapped = {kind: self._replace(kind, items) for kind, items in wanted.items()}
         out: list[str] = []
         for t, found in zip(texts, spans, strict=True):
+            if not found:
+                out.append(t)
+                continue
             parts: list[str] = []
             pos = 0
             for s, e, kind, text in found:
@@ -147,9 +154,12 @@ class TextScrub(Transformer):
                 pos = e
             parts.append(t[pos:])
             out.append("".join(parts))
+        touched = [i for i, f in enumerate(spans) if f]
         if self._max is not None:
-            out = [o[: self._max] for o in out]
-        return _no_residue(out, pats)
+            cut = self._max
+            touched = sorted({*touched, *(i for i, o in enumerate(out) if len(o) > cut)})
+            out = [o[:cut] for o in out]
+        return _no_residue(out, pats, touched)
 
     def _replace(self, kind: str, items: list[str]) -> dict[str, str | None]:
         uniq = list(dict.fromkeys(items))
@@ -170,46 +180,63 @@ class TextScrub(Transformer):
 Pats = list[tuple[str, bool, str]]
 
 
-def _patterns_of(known: list[Known]) -> list[Pats]:
-    cache: dict[Known, Pats] = {}
-    out: list[Pats] = []
-    for k in known:
-        if k not in cache:
-            cache[k] = known_patterns(k)
-        out.append(cache[k])
-    return out
+class _Patterns:
+    """The search patterns of each row's known values, used only where they occur:
+    a C-level substring test of each value's (cached) patterns against the row's
+    normalised text picks the few that need the position-keeping search."""
+
+    def __init__(self, known: list[Known]) -> None:
+        self.known = known
+
+    def hits(self, i: int, normed: str, compact: str) -> Pats:
+        """The patterns of row ``i`` found in its text, longest first (as
+        :func:`known_patterns` orders them; a pattern that is not a substring of
+        the normalised text cannot match in :func:`find_known`)."""
+        found: dict[tuple[str, bool], str] | None = None
+        for transformer, value in self.known[i]:
+            for p, comp in patterns(transformer, value):
+                if p in (compact if comp else normed):
+                    if found is None:
+                        found = {}
+                    found.setdefault((p, comp), kind_of(transformer) or "id")
+        if found is None:
+            return []
+        return sorted(((p, c, k) for (p, c), k in found.items()), key=lambda x: -len(x[0]))
 
 
-def _own_spans(texts: list[str], pats: list[Pats]) -> list[list[tuple[int, int, str]]]:
-    """Spans of each text holding one of its row's known values. A C-level
-    substring test on the normalised batch finds the few texts that need the
-    (slower, position-keeping) search."""
+def _own_spans(
+    texts: list[str], pats: _Patterns, only: list[int] | None = None
+) -> list[list[tuple[int, int, str]]]:
+    """Spans of each text (of the rows ``only``, default all) holding one of its row's
+    known values. A C-level substring test on the normalised batch finds the few
+    texts that need the (slower, position-keeping) search."""
     out: list[list[tuple[int, int, str]]] = [[] for _ in texts]
-    rows = [i for i, p in enumerate(pats) if p]
+    rows = [i for i in (range(len(texts)) if only is None else only) if pats.known[i]]
     if not rows:
         return out
     normed = norm_many([texts[i] for i in rows])
     compact = compact_many(normed)
     for i, n, c in zip(rows, normed, compact, strict=True):
-        if any((p in c) if comp else (p in n) for p, comp, _ in pats[i]):
-            out[i] = find_known(texts[i], pats[i])
+        hits = pats.hits(i, n, c)
+        if hits:
+            out[i] = find_known(texts[i], hits)
     return out
 
 
-def _no_residue(texts: list[str], pats: list[Pats]) -> list[str]:
+def _no_residue(texts: list[str], pats: _Patterns, touched: list[int]) -> list[str]:
     """Star out (same length) any known value still in a text: one a pseudonym or
-    the cut to ``max_length`` happened to recreate."""
+    the cut to ``max_length`` happened to recreate. Only the ``touched`` rows (with a
+    replacement or cut) can hold one: the others were searched before, whole."""
     out = list(texts)
     for _ in range(_MAX_RESIDUAL_PASSES):
-        spans = _own_spans(out, pats)
+        spans = _own_spans(out, pats, touched)
         if not any(spans):
             return out
         for i, found in enumerate(spans):
             for s, e, _ in found:
                 out[i] = out[i][:s] + "*" * (e - s) + out[i][e:]
-    return [
-        ("*" * len(t)) if any(sp) else t for t, sp in zip(out, _own_spans(out, pats), strict=True)
-    ]
+    last = _own_spans(out, pats, touched)
+    return [("*" * len(t)) if any(sp) else t for t, sp in zip(out, last, strict=True)]
 
 
 def _safe(sub: Transformer, items: list[str]) -> dict[str, str | None]:

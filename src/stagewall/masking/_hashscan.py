@@ -1,0 +1,356 @@
+"""Verify's whole-target scan: keyed hashes of every source unit, searched in every
+target cell (steps 2 and 3 of :mod:`stagewall.masking.verify`).
+
+Both steps run per *part* (a table, or a range of one: see :mod:`._parallel`), in
+forked workers when ``jobs`` > 1: each part of the source gives its hash arrays,
+merged here; each part of the target is searched against the merged sets, which
+the workers share copy-on-write. Parts of the source are read in the snapshot the
+coordinator exported (PostgreSQL), so all of them see one source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from stagewall.errors import MaskingError, StagewallError
+from stagewall.keys import MaskingKey
+from stagewall.masking._known_rows import KnownRows, known_spec
+from stagewall.masking._units import EMPTY, LEAF, PII, WHOLE, H, Hasher, HashSet, contains
+from stagewall.masking.lint import KEEP
+from stagewall.masking.plan import Plan, consistency_salt
+from stagewall.masking.schema import Schema, Table
+
+# Transformers that rewrite only the sensitive parts of a value (text, JSON): what
+# they leave unchanged is passed through by the plan, like a `keep`, unless it is
+# PII (detected, or a whole value of another masked column).
+SCRUBBERS = frozenset({"text_scrub", "json_mask"})
+Progress = Callable[[str, int], None]
+Col = tuple[str, str]
+
+
+@dataclass
+class Sets:
+    sensitive: H
+    legit: dict[Col, H]
+    source_rows: dict[str, int]
+    hasher: Hasher
+    # per scrubbed column: whole values its source held and the scrubber left as they
+    # were in the same row (the detector found no PII in them): that column's own text
+    passed_by: dict[Col, H] = field(default_factory=dict)
+
+    def source_name(self, target: Table) -> str:
+        """The source table a target table was copied from (see ``verify._in_target``)."""
+        if target.qualified in self.source_rows:
+            return target.qualified
+        same = [q for q in self.source_rows if q.rsplit(".", 1)[-1] == target.name]
+        return same[0] if len(same) == 1 else target.qualified
+
+
+@dataclass
+class _Part:
+    """The hash arrays of one part of one source table."""
+
+    table: str
+    rows: int
+    strong: H
+    weak: H
+    allowed: H
+    passed: H
+    pii: H
+    legit: dict[Col, H]
+    passed_by: dict[Col, H]
+
+
+def hasher_for(key: MaskingKey) -> Hasher:
+    from stagewall.masking.classify import detect_texts
+
+    return Hasher(key.derive("masking/verify"), detect_texts)
+
+
+def collect(
+    plan: Plan,
+    schema: Schema,
+    db: Any,
+    key: MaskingKey,
+    batch_rows: int,
+    progress: Progress | None,
+    *,
+    jobs: int = 1,
+    url: Any = None,
+    snapshot: str | None = None,
+) -> Sets:
+    """The sensitive hashes of the source and the legitimate outputs per column.
+
+    ``jobs`` > 1 (with ``url``, and ``snapshot`` where the backend has one): the
+    tables' parts are read in forked workers.
+    """
+    from stagewall.masking._parallel import can_fork, forked, split
+
+    hasher = hasher_for(key)
+    if can_fork(jobs) and url is not None:
+        items = [(t.qualified, w) for t in schema.tables for w in split(db, t, jobs)]
+
+        def done(got: _Part) -> None:
+            if progress:
+                progress(f"source {got.table}", got.rows)
+
+        shared = {
+            "collect": (plan, schema, key, url, snapshot, batch_rows),
+        }
+        parts = forked(_collect_worker, items, jobs, shared, done)
+    else:
+        parts = [
+            _collect_part(plan, schema, db, key, hasher, t, None, batch_rows, progress)
+            for t in schema.tables
+        ]
+    return _merge(parts, hasher)
+
+
+def _collect_worker(item: tuple[str, str | None]) -> _Part:
+    from stagewall.masking._parallel import SHARED
+    from stagewall.masking.db import open_database
+
+    plan, schema, key, url, snapshot, batch_rows = SHARED["collect"]
+    table = schema.table(item[0])
+    with open_database(url, role="source") as db:
+        db.begin_read(snapshot)
+        return _collect_part(
+            plan, schema, db, key, hasher_for(key), table, item[1], batch_rows, None
+        )
+
+
+def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
+    def union(arrays: Sequence[H]) -> H:
+        return np.unique(np.concatenate(arrays)) if arrays else EMPTY
+
+    def by_column(maps: Sequence[dict[Col, H]]) -> dict[Col, H]:
+        keys = dict.fromkeys(k for m in maps for k in m)
+        return {k: union([m[k] for m in maps if k in m]) for k in keys}
+
+    strong = union([p.strong for p in parts])
+    weak = union([p.weak for p in parts])
+    allowed = union([p.allowed for p in parts])
+    passed = union([p.passed for p in parts])
+    pii = union([p.pii for p in parts])
+    rows: dict[str, int] = {}
+    for p in parts:
+        rows[p.table] = rows.get(p.table, 0) + p.rows
+    allowed_np = np.setdiff1d(allowed, pii, assume_unique=True)
+    sensitive = np.union1d(
+        np.setdiff1d(strong, allowed_np, assume_unique=True),
+        np.setdiff1d(weak, np.union1d(allowed, passed), assume_unique=True),
+    )
+    return Sets(
+        sensitive,
+        by_column([p.legit for p in parts]),
+        rows,
+        hasher,
+        by_column([p.passed_by for p in parts]),
+    )
+
+
+def _collect_part(
+    plan: Plan,
+    schema: Schema,
+    db: Any,
+    key: MaskingKey,
+    hasher: Hasher,
+    table: Table,
+    where: str | None,
+    batch_rows: int,
+    progress: Progress | None,
+) -> _Part:
+    from stagewall.masking.db import copy_columns
+    from stagewall.masking.transformers import build_transformer
+
+    strong, weak, allowed, passed, pii = HashSet(), HashSet(), HashSet(), HashSet(), HashSet()
+    legit: dict[Col, HashSet] = {}
+    passed_by: dict[Col, HashSet] = {}
+    cols = [c.name for c in copy_columns(table)]
+    transformers: list[Any] = []
+    for c in cols:
+        cp = plan.column(table.qualified, c)
+        if cp is None or cp.transformer == KEEP:
+            # Unplanned columns (drift) count as sensitive, with no legit output.
+            transformers.append(None if cp is None else KEEP)
+            continue
+        transformers.append(
+            build_transformer(
+                cp.transformer,
+                cp.params,
+                key=key,
+                salt=consistency_salt(schema, table.qualified, c),
+            )
+        )
+    # scrubbers are recomputed with the row's known values, as the run gave them
+    knows = None
+    if any(getattr(tr, "wants_known", False) for tr in transformers):
+        knows = KnownRows(known_spec(plan, schema, table), cols)
+        knows.prepare(db, batch_rows)
+    n = 0
+    for batch in db.iter_rows(table, cols, where, batch_rows):
+        n += len(batch)
+        known = None
+        if knows is not None:
+            known = knows.rows({j: [r[j] for r in batch] for j in knows.columns}, len(batch))
+        for i, c in enumerate(cols):
+            values = [r[i] for r in batch]
+            tr = transformers[i]
+            units = hasher.flat(values)
+            pii.add_array(units.of(PII).hashes)
+            if tr == KEEP:
+                strong.add_array(units.of(PII).hashes)
+                allowed.add_array(units.of(WHOLE, LEAF).hashes)
+                continue
+            scrubber = tr is not None and tr.name in SCRUBBERS
+            if scrubber:
+                # content the scrubber leaves alone is passed through by plan
+                strong.add_array(units.of(PII).hashes)
+                weak.add_array(units.of(WHOLE, LEAF).hashes)
+            else:
+                strong.add_array(units.of(WHOLE, PII).hashes)
+                weak.add_array(units.of(LEAF).hashes)
+            if tr is None:
+                legit.setdefault((table.qualified, c), HashSet())
+                continue
+            out = hasher.flat(transform(tr, values, table, c, known))
+            # an output unit is legitimate in this column unless it is a unit of
+            # the very value it came from
+            mine = units.pair_keys()
+            new = ~np.isin(out.pair_keys(), mine)
+            legit.setdefault((table.qualified, c), HashSet()).add_array(out.hashes[new])
+            shared = (WHOLE, LEAF) if scrubber else (LEAF,)
+            a, b = units.of(*shared), out.of(*shared)
+            same = np.isin(b.pair_keys(), a.pair_keys())
+            passed.add_array(b.hashes[same])
+            if scrubber:
+                whole = b.kind == WHOLE
+                passed_by.setdefault((table.qualified, c), HashSet()).add_array(
+                    b.hashes[same & whole]
+                )
+        if progress:
+            progress(f"source {table.qualified}", len(batch))
+    return _Part(
+        table.qualified,
+        n,
+        strong.array(),
+        weak.array(),
+        allowed.array(),
+        passed.array(),
+        pii.array(),
+        {k: v.array() for k, v in legit.items()},
+        {k: v.array() for k, v in passed_by.items()},
+    )
+
+
+def transform(
+    tr: Any, values: list[object], table: Table, column: str, known: list[Any] | None = None
+) -> list[object]:
+    try:
+        if known is not None and getattr(tr, "wants_known", False):
+            out: list[object] = tr.transform_known(values, known)
+        else:
+            out = tr.transform(values)
+    except StagewallError as exc:
+        raise MaskingError(
+            f"{table.qualified}.{column}: cannot recompute transformer {tr.name!r}: {exc.message}",
+            hint=exc.hint,
+        ) from None
+    return out
+
+
+@dataclass
+class ScanResult:
+    table: str
+    counts: dict[str, int]
+    rows: int
+    scanned: int
+
+
+def scan(
+    tschema: Schema,
+    db: Any,
+    sets: Sets,
+    batch_rows: int,
+    progress: Progress | None,
+    *,
+    jobs: int = 1,
+    url: Any = None,
+) -> list[ScanResult]:
+    """Hits per target table and column (cells holding a sensitive unit), one
+    result per table (parts merged), in the order of ``tschema``."""
+    from stagewall.masking._parallel import can_fork, forked, split
+    from stagewall.masking.db import MARKER_TABLE
+
+    tables = [t for t in tschema.tables if t.name != MARKER_TABLE]
+    if can_fork(jobs) and url is not None:
+        items = [(t, w) for t in tables for w in split(db, t, jobs)]
+
+        def done(got: ScanResult) -> None:
+            if progress:
+                progress(f"target {got.table}", got.rows)
+
+        shared = {"scan": (url, sets, batch_rows)}
+        parts = forked(_scan_worker, items, jobs, shared, done)
+    else:
+        parts = [_scan_part(t, None, db, sets, batch_rows, progress) for t in tables]
+    merged: dict[str, ScanResult] = {}
+    for p in parts:
+        m = merged.setdefault(p.table, ScanResult(p.table, dict.fromkeys(p.counts, 0), 0, 0))
+        for c, k in p.counts.items():
+            m.counts[c] += k
+        m.rows += p.rows
+        m.scanned += p.scanned
+    return [merged[t.qualified] for t in tables]
+
+
+def _scan_worker(item: tuple[Table, str | None]) -> ScanResult:
+    from stagewall.masking._parallel import SHARED
+    from stagewall.masking.db import open_database
+
+    url, sets, batch_rows = SHARED["scan"]
+    with open_database(url, role="target", read_only=True) as db:
+        db.begin_read()
+        return _scan_part(item[0], item[1], db, sets, batch_rows, None)
+
+
+def _scan_part(
+    table: Table,
+    where: str | None,
+    db: Any,
+    sets: Sets,
+    batch_rows: int,
+    progress: Progress | None,
+) -> ScanResult:
+    hasher = sets.hasher
+    cols = [c.name for c in table.columns]
+    counts = dict.fromkeys(cols, 0)
+    n = scanned = 0
+    for batch in db.iter_rows(table, cols, where, batch_rows):
+        n += len(batch)
+        for i, c in enumerate(cols):
+            units = hasher.flat([r[i] for r in batch])
+            if not units.hashes.size:
+                continue
+            scanned += len(batch)
+            hit = contains(sets.sensitive, units.hashes)
+            if hit.any():
+                where_ = (sets.source_name(table), c)
+                hit &= ~contains(sets.legit.get(where_, EMPTY), units.hashes)
+                # a scrubbed column's own text, passed through in its own column:
+                # equal to some masked value elsewhere ("Frank" the album, "Frank"
+                # a customer's first name) but not that value; the row-by-row
+                # search still finds a row's own values in it
+                hit &= ~contains(sets.passed_by.get(where_, EMPTY), units.hashes)
+                # a cell (one value) counts once, however many of its units hit
+                counts[c] += int(np.unique(units.owner[hit]).size)
+        if progress:
+            progress(f"target {table.qualified}", len(batch))
+    return ScanResult(table.qualified, counts, n, scanned)
+
+
+__all__ = ["SCRUBBERS", "ScanResult", "Sets", "collect", "hasher_for", "scan", "transform"]

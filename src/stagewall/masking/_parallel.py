@@ -1,0 +1,82 @@
+"""Verify's parallel parts: tables split for workers, and forked workers that share
+what the coordinator built (hash sets, lookups) without copying it.
+
+Workers are forked (see :func:`~stagewall.masking._workers.start_method`), so the
+large read-only structures built before the fork are shared copy-on-write. A part
+is a table, or one range of it: ctid ranges on PostgreSQL, ``ABS(key) % jobs``
+for a single integer primary key elsewhere. Errors come back as messages so a
+worker's failure surfaces as a :class:`MaskingError`, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+from stagewall.errors import MaskingError, StagewallError
+from stagewall.masking.schema import Table
+from stagewall.masking.types import ColumnKind
+
+SPLIT_MIN_PAGES = 128  # PostgreSQL tables of at least 1 MB are split in ctid ranges
+SHARED: dict[str, Any] = {}
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def can_fork(jobs: int) -> bool:
+    from stagewall.masking._workers import start_method
+
+    return jobs > 1 and start_method() == "fork"
+
+
+def split(db: Any, table: Table, jobs: int) -> list[str | None]:
+    """``table`` in up to ``jobs`` parts, as WHERE conditions (``[None]``: whole)."""
+    ranges = getattr(db, "ranges", None)
+    if ranges is not None:
+        parts: list[str | None] = ranges(table, jobs, SPLIT_MIN_PAGES)
+        return parts
+    pk = table.column(table.primary_key[0]) if len(table.primary_key) == 1 else None
+    if pk is None or pk.kind is not ColumnKind.INTEGER:
+        return [None]
+    q = db.q(pk.name)
+    return [f"ABS({q}) % {jobs} = {i}" for i in range(jobs)]
+
+
+def _call(fn: Callable[[T], R], item: T) -> tuple[R | None, str | None]:
+    try:
+        return fn(item), None
+    except StagewallError as exc:
+        return None, exc.message
+
+
+def forked(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    jobs: int,
+    shared: dict[str, Any],
+    done: Callable[[R], None] | None = None,
+) -> list[R]:
+    """``fn`` over ``items`` in ``jobs`` forked processes that see ``shared`` (as
+    :data:`SHARED`); results in the order of ``items``. ``fn`` must be a module-level
+    function. ``done`` is called in this process as each result arrives, in order."""
+    SHARED.update(shared)
+    try:
+        ctx = mp.get_context("fork")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            futures = [pool.submit(_call, fn, it) for it in items]
+            out: list[R] = []
+            for f in futures:
+                got, err = f.result()
+                if err is not None:
+                    raise MaskingError(f"verify worker: {err}")
+                out.append(got)  # type: ignore[arg-type]
+                if done is not None:
+                    done(got)  # type: ignore[arg-type]
+            return out
+    finally:
+        SHARED.clear()
+
+
+__all__ = ["SHARED", "SPLIT_MIN_PAGES", "can_fork", "forked", "split"]

@@ -1,0 +1,84 @@
+"""Routes of masking jobs: list them and their runs, start a run (it runs in the background)."""
+# No "from __future__ import annotations": FastAPI evaluates the route annotations.
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Path, Query
+from pydantic import BaseModel
+
+from stagewall.identity.actor import Actor, acting
+from stagewall.server import jobs
+from stagewall.server._auth import guard
+from stagewall.server._state import ServerState
+
+JobName = Annotated[str, Path(min_length=1, max_length=128)]
+
+
+class JobRun(BaseModel):
+    """One run of a masking job (never a connection URL)."""
+
+    id: str
+    job: str
+    state: str  # queued | running | completed | failed
+    trigger: str  # api | schedule
+    triggered_by: str
+    queued_at: str
+    started_at: str | None
+    finished_at: str | None
+    masking_run: str | None
+    audit_index: int | None
+    verification: str | None
+    total_rows: int | None
+    error: str | None
+
+
+class Job(BaseModel):
+    """A declared masking job: resource names and environments, never a URL."""
+
+    name: str
+    source: str
+    source_environment: str | None
+    target: str
+    target_environment: str | None
+    plan: str
+    schedule: str | None
+    next_run: str | None
+    run_by: list[str]
+    verify: bool
+    description: str
+    last_run: JobRun | None
+
+
+def register(r: FastAPI, state: ServerState) -> None:
+    @r.get("/api/v1/masking/jobs", name="masking.job.list")
+    def job_list(
+        actor: Annotated[Actor, Depends(guard(state, "masking.job.list"))],
+    ) -> list[Job]:
+        return [Job.model_validate(j) for j in jobs.list_jobs(state)]
+
+    @r.post("/api/v1/masking/jobs/{name}/runs", name="masking.job.start", status_code=202)
+    def job_start(
+        name: JobName,
+        actor: Annotated[Actor, Depends(guard(state, "masking.job.start"))],
+    ) -> JobRun:
+        with acting(actor):
+            jobs.authorize(state, actor, name)
+            return JobRun.model_validate(
+                jobs.start(state, name, triggered_by=actor.principal, trigger="api")
+            )
+
+    @r.get("/api/v1/masking/jobs/{name}/runs", name="masking.job.runs")
+    def job_runs(
+        name: JobName,
+        actor: Annotated[Actor, Depends(guard(state, "masking.job.runs"))],
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> list[JobRun]:
+        jobs.get_job(state.estate, name)
+        return [JobRun.model_validate(r) for r in jobs.list_runs(state, name, limit)]
+
+    @r.get("/api/v1/masking/runs/{run_id}", name="masking.run.show")
+    def run_show(
+        run_id: Annotated[str, Path(min_length=1, max_length=64)],
+        actor: Annotated[Actor, Depends(guard(state, "masking.run.show"))],
+    ) -> JobRun:
+        return JobRun.model_validate(jobs.get_run(state, run_id))

@@ -1,0 +1,450 @@
+"""Masking jobs run by the server, with the connection URLs only the server holds.
+
+A job is declared in ``stagewall.yaml`` (``masking_jobs:``): source and target
+resources, a plan file, optionally a schedule. An internal person starts a run
+through the API (``POST /api/v1/masking/jobs/{name}/runs``, ``stagewall mask run
+JOB``), or the leader starts it at its scheduled slot. The run happens in a
+background thread of the server; the request only queues it. The connection URLs
+are read from the server's environment at run time and never leave the process:
+clients see resource names and password-free identities, and error messages pass
+through :func:`stagewall.redact.redact`.
+
+Who may start a run (decided here, for the route, the CLI and the scheduler alike):
+an internal *person* (never an external, never a service principal), and when the
+job names ``run_by``, one of those. Externals may not start a run even of a job
+whose target is theirs to use: every job reads its source — in practice production —
+with the server's credentials, and what a run reads is the one decision an external
+must never make. Step-up MFA is not asked: a run gives its starter nothing (no
+credential, no data; the copy is masked and verified, and the target is by
+declaration non-production), and the act is audited with the login context.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from stagewall.access._core import fmt_time
+from stagewall.alerts import Alert, Severity
+from stagewall.audit import EventType, Status, register_event_type
+from stagewall.errors import (
+    ConfigError,
+    MaskingJobBusy,
+    MaskingJobInvalid,
+    MaskingJobUnknown,
+    StagewallError,
+)
+from stagewall.estate import Estate
+from stagewall.estate._schedule import parse_schedule
+from stagewall.estate.models import MaskingJob, ResourceKind
+from stagewall.identity.actor import Actor, ActorClass
+from stagewall.masking.plan import Plan
+from stagewall.redact import redact
+from stagewall.server._state import ServerState
+from stagewall.server._tables import job_runs
+from stagewall.server.slots import claim
+
+_log = logging.getLogger("stagewall.server.jobs")
+
+TRIGGERED = register_event_type(
+    EventType(
+        "masking.job.triggered",
+        6003,
+        "API Activity",
+        1,
+        "Create",
+        "a masking job run was queued in the server, by a person or by its schedule",
+    )
+)
+JOB_REFUSED = register_event_type(
+    EventType(
+        "masking.job.refused",
+        6003,
+        "API Activity",
+        1,
+        "Create",
+        "a principal tried to start a masking job it may not start",
+    )
+)
+JOB_FAILED = register_event_type(
+    EventType(
+        "masking.job.failed",
+        6003,
+        "API Activity",
+        1,
+        "Create",
+        "a masking job run ended without a masked copy (its error is recorded)",
+    )
+)
+
+ACTIVE = ("queued", "running")
+STALE_AFTER = timedelta(hours=12)  # a run queued longer ago no longer blocks (server died)
+
+
+@dataclass(frozen=True)
+class PreparedJob:
+    """Everything a run needs, resolved on the server. ``repr`` shows no URL."""
+
+    name: str
+    job: MaskingJob
+    plan: Plan
+    source_url: str
+    target_url: str
+
+    def __repr__(self) -> str:
+        return f"PreparedJob({self.name!r})"
+
+
+def get_job(estate: Estate, name: str) -> MaskingJob:
+    job = estate.masking_jobs.get(name)
+    if job is None:
+        raise MaskingJobUnknown(f"no masking job named {name[:128]!r} is declared")
+    return job
+
+
+def authorize(state: ServerState, actor: Actor, name: str) -> MaskingJob:
+    """Refuse (audited) unless ``actor`` may start job ``name``; the job otherwise."""
+    estate = state.estate
+    job = get_job(estate, name)
+    problem = None
+    if not actor.has(ActorClass.INTERNAL) or not estate.is_internal(actor.principal):
+        problem = "only internal people start masking jobs (a job reads its source, production)"
+    elif job.run_by and actor.principal not in estate.expand(job.run_by):
+        problem = "not in the job's run_by list"
+    if problem is not None:
+        raise state.ctx.refuse(
+            JOB_REFUSED.code,
+            actor.principal,
+            f"{actor.principal!r} may not start masking job {name!r}: {problem}",
+            resource=f"masking_job:{name}",
+            details={"job": name},
+            hint="masking jobs are started by internal people named in run_by",
+        )
+    return job
+
+
+def _url(state: ServerState, resource: str, side: str) -> str:
+    estate = state.estate
+    res = estate.resources.get(resource)
+    if res is None:
+        raise MaskingJobInvalid(f"the job's {side} resource {resource!r} is not declared")
+    if res.connection_env:
+        value = os.environ.get(res.connection_env)
+        if not value:
+            raise MaskingJobInvalid(
+                f"the server has no connection URL for {side} resource {resource!r}: "
+                f"environment variable {res.connection_env} is not set",
+                hint="set it in the server's environment (e.g. the systemd EnvironmentFile); "
+                "it is never needed on a laptop",
+            )
+        return value
+    if res.kind is ResourceKind.SQLITE and res.path:
+        path = Path(res.path)
+        if not path.is_absolute():
+            path = Path(state.ctx.loaded.path).parent / path
+        return f"sqlite:///{path}"
+    raise MaskingJobInvalid(f"{side} resource {resource!r} has no connection_env")
+
+
+def prepare(state: ServerState, name: str) -> PreparedJob:
+    """Resolve the plan and the URLs now, so a bad job fails before it is queued."""
+    from stagewall.masking.plan import load_plan
+
+    estate = state.estate
+    job = get_job(estate, name)
+    target = estate.resources.get(job.target)
+    if target is None or estate.is_production(target.environment):
+        raise MaskingJobInvalid(f"job {name!r}: the target must be a non-production resource")
+    plan_path = Path(job.plan)
+    if not plan_path.is_absolute():
+        plan_path = Path(state.ctx.loaded.path).parent / plan_path
+    if not plan_path.is_file():
+        raise MaskingJobInvalid(
+            f"job {name!r}: the plan file {job.plan} does not exist on the server "
+            f"(looked for {plan_path})",
+            hint="commit the plan next to stagewall.yaml (stagewall mask plan) and deploy it",
+        )
+    try:
+        plan = load_plan(plan_path)
+    except ConfigError as exc:
+        raise MaskingJobInvalid(
+            f"job {name!r}: the plan {job.plan} is invalid: {exc.message}"
+        ) from None
+    return PreparedJob(
+        name=name,
+        job=job,
+        plan=plan,
+        source_url=_url(state, job.source, "source"),
+        target_url=_url(state, job.target, "target"),
+    )
+
+
+def start(
+    state: ServerState, name: str, *, triggered_by: str, trigger: str, slot: str | None = None
+) -> dict[str, Any]:
+    """Queue a run of ``name`` (already authorised) and hand it to a worker thread."""
+    try:
+        prepared = prepare(state, name)
+    except MaskingJobInvalid as exc:
+        if trigger == "schedule":
+            _failed_before_start(state, name, triggered_by, exc)
+        raise
+    now = state.now()
+    run_id = "mjr_" + secrets.token_hex(8)
+    store = state.ctx.store
+    with store.transaction() as conn:
+        store.lock(conn, f"stagewall.server.job.{name}")
+        busy = conn.execute(
+            sa.select(job_runs.c.id).where(
+                job_runs.c.job == name,
+                job_runs.c.state.in_(ACTIVE),
+                job_runs.c.queued_at > fmt_time(now - STALE_AFTER),
+            )
+        ).first()
+        if busy is not None:
+            raise MaskingJobBusy(f"masking job {name!r} already has run {busy[0]} in progress")
+        conn.execute(
+            job_runs.insert().values(
+                id=run_id,
+                job=name,
+                state="queued",
+                trigger=trigger,
+                triggered_by=triggered_by,
+                queued_at=fmt_time(now),
+            )
+        )
+        state.ctx.record(
+            TRIGGERED.code,
+            triggered_by,
+            f"masking job {name} run {run_id} queued by {triggered_by}"
+            + (f" (schedule slot {slot})" if slot else ""),
+            resource=f"masking_job:{name}",
+            details={
+                "job": name,
+                "run": run_id,
+                "trigger": trigger,
+                "source": prepared.job.source,
+                "target": prepared.job.target,
+                "plan_sha256": prepared.plan.sha256(),
+                "slot": slot,
+            },
+            conn=conn,
+        )
+    state.workers.submit("masking", _execute, state, run_id, prepared, triggered_by)
+    return get_run(state, run_id)
+
+
+def _update(server: ServerState, run_id: str, **values: Any) -> None:
+    with server.ctx.store.transaction() as conn:
+        conn.execute(job_runs.update().where(job_runs.c.id == run_id).values(**values))
+
+
+def _execute(state: ServerState, run_id: str, prepared: PreparedJob, triggered_by: str) -> None:
+    """The worker thread: run, verify, record; the run row says how it ended."""
+    from stagewall.keys import load_masking_key
+    from stagewall.masking.engine import RunOptions
+    from stagewall.masking.pipeline import run_and_record
+
+    _update(state, run_id, state="running", started_at=fmt_time(state.now()))
+    try:
+        outcome = run_and_record(
+            prepared.plan,
+            prepared.source_url,
+            prepared.target_url,
+            load_masking_key(state.home),
+            state.ctx.store,
+            options=RunOptions(jobs=prepared.job.jobs, replace=True, workers="thread"),
+            verify_target=prepared.job.verify,
+            actor=triggered_by,
+            triggered_by=triggered_by,
+        )
+    except StagewallError as exc:
+        _fail(state, run_id, prepared.name, triggered_by, f"[{exc.code}] {exc.message}")
+        return
+    except Exception as exc:  # a bug or a driver error: record it, keep the worker alive
+        _log.exception("masking job %s run %s crashed", prepared.name, run_id)
+        _fail(
+            state,
+            run_id,
+            prepared.name,
+            triggered_by,
+            f"internal error ({type(exc).__name__}); see the server log",
+        )
+        return
+    record = outcome.record
+    _update(
+        state,
+        run_id,
+        state="completed",
+        finished_at=fmt_time(state.now()),
+        masking_run_id=record.run_id,
+        audit_index=outcome.audit_index,
+        verification=record.verification.value,
+        total_rows=sum(record.rows.values()),
+    )
+    if record.verification.value == "failed":
+        state.ctx.alert(
+            Alert(
+                kind="masking.job.leak",
+                title=f"masking job {prepared.name}: the masked copy did not verify clean",
+                text=f"run {run_id} (masking run {record.run_id}) found source values or broken "
+                f"row counts/keys in {prepared.job.target}. Treat the target as sensitive.",
+                severity=Severity.CRITICAL,
+                details={"job": prepared.name, "run": run_id, "masking_run": record.run_id},
+            )
+        )
+
+
+def _fail(state: ServerState, run_id: str, name: str, triggered_by: str, error: str) -> None:
+    error = redact(error)[:2000]
+    _update(state, run_id, state="failed", finished_at=fmt_time(state.now()), error=error)
+    state.ctx.record(
+        JOB_FAILED.code,
+        triggered_by,
+        f"masking job {name} run {run_id} failed: {error}",
+        status=Status.FAILURE,
+        resource=f"masking_job:{name}",
+        details={"job": name, "run": run_id},
+    )
+    state.ctx.alert(
+        Alert(
+            kind="masking.job.failed",
+            title=f"masking job {name} failed",
+            text=f"run {run_id} started by {triggered_by} failed: {error}",
+            severity=Severity.WARNING,
+            details={"job": name, "run": run_id},
+        )
+    )
+
+
+def _failed_before_start(
+    state: ServerState, name: str, triggered_by: str, exc: StagewallError
+) -> None:
+    """A scheduled run that cannot even start is recorded and alerted (nobody is watching)."""
+    run_id = "mjr_" + secrets.token_hex(8)
+    now = fmt_time(state.now())
+    with state.ctx.store.transaction() as conn:
+        conn.execute(
+            job_runs.insert().values(
+                id=run_id,
+                job=name,
+                state="queued",
+                trigger="schedule",
+                triggered_by=triggered_by,
+                queued_at=now,
+            )
+        )
+    _fail(state, run_id, name, triggered_by, f"[{exc.code}] {exc.message}")
+
+
+def _run_row(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "job": row.job,
+        "state": row.state,
+        "trigger": row.trigger,
+        "triggered_by": row.triggered_by,
+        "queued_at": row.queued_at,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
+        "masking_run": row.masking_run_id,
+        "audit_index": row.audit_index,
+        "verification": row.verification,
+        "total_rows": row.total_rows,
+        "error": row.error,
+    }
+
+
+def get_run(state: ServerState, run_id: str) -> dict[str, Any]:
+    with state.ctx.store.read() as conn:
+        row = conn.execute(sa.select(job_runs).where(job_runs.c.id == run_id)).first()
+    if row is None:
+        raise MaskingJobUnknown(
+            f"no masking job run {run_id[:64]!r}", hint="list runs: GET /api/v1/masking/jobs"
+        )
+    return _run_row(row)
+
+
+def list_runs(state: ServerState, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    q = sa.select(job_runs).order_by(job_runs.c.queued_at.desc(), job_runs.c.id).limit(limit)
+    if job is not None:
+        q = q.where(job_runs.c.job == job)
+    with state.ctx.store.read() as conn:
+        return [_run_row(r) for r in conn.execute(q).all()]
+
+
+def list_jobs(state: ServerState) -> list[dict[str, Any]]:
+    """The declared jobs (resource names and environments; never a URL) and their last run."""
+    estate = state.estate
+    now = state.now()
+    out = []
+    for name, job in sorted(estate.masking_jobs.items()):
+        last = list_runs(state, name, limit=1)
+        out.append(
+            {
+                "name": name,
+                "source": job.source,
+                "source_environment": estate.environment_of_resource(job.source),
+                "target": job.target,
+                "target_environment": estate.environment_of_resource(job.target),
+                "plan": job.plan,
+                "schedule": job.schedule,
+                "next_run": (
+                    fmt_time(parse_schedule(job.schedule).next_slot(now)) if job.schedule else None
+                ),
+                "run_by": list(job.run_by),
+                "verify": job.verify,
+                "description": job.description,
+                "last_run": last[0] if last else None,
+            }
+        )
+    return out
+
+
+def run_scheduled(state: ServerState, now: datetime | None = None) -> list[str]:
+    """The leader's duty each tick: start every job whose slot is due and not yet claimed.
+
+    A slot is claimed in the store before the run is queued, so two servers (or a
+    leader replaced mid-tick) start it once. Returns the run ids started.
+    """
+    now = now or state.now()
+    started = []
+    for name, job in sorted(state.estate.masking_jobs.items()):
+        if not job.schedule:
+            continue
+        slot = parse_schedule(job.schedule).due(now)
+        if slot is None or not claim(state, f"masking_job:{name}", fmt_time(slot)):
+            continue
+        try:
+            run = start(
+                state,
+                name,
+                triggered_by=f"schedule:{name}",
+                trigger="schedule",
+                slot=fmt_time(slot),
+            )
+            started.append(str(run["id"]))
+        except StagewallError as exc:
+            _log.error("scheduled masking job %s did not start: %s", name, exc.message)
+    return started
+
+
+__all__ = [
+    "TRIGGERED",
+    "PreparedJob",
+    "authorize",
+    "get_job",
+    "get_run",
+    "list_jobs",
+    "list_runs",
+    "prepare",
+    "run_scheduled",
+    "start",
+]

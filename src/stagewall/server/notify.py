@@ -1,0 +1,194 @@
+"""Approver notifications: every request that becomes pending reaches its approvers once.
+
+The leader looks each tick for pending access requests and promotions not yet
+notified, claims each (``server_slots``, task ``notify.pending``) so it is sent
+once per store whichever server leads, and hands the sending to a worker thread
+so a slow webhook never delays the sweep. The message goes to the estate's alert
+sinks (webhook, Slack, file) naming the eligible approvers, and as an e-mail
+addressed to those approvers' declared addresses through each SMTP sink. It links
+to ``{server.public_url}/requests/{id}`` and carries no secret; who was notified is
+an audit event (``server.approval.notified``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from stagewall.access._core import Request, fmt_time, load_request
+from stagewall.access._events import ALERT_FAILED
+from stagewall.access._tables import access_outcomes, access_requests
+from stagewall.alerts import Alert, AlertDispatcher, AlertSink, Severity, SmtpAlertSink
+from stagewall.alerts.sinks import sinks_from_config
+from stagewall.audit import EventType, Status, register_event_type
+from stagewall.estate import format_duration
+from stagewall.estate.models import SmtpSink
+from stagewall.redact import redact, redact_tree
+from stagewall.server._state import ServerState
+from stagewall.server._tables import slots
+from stagewall.server.slots import claim
+
+_log = logging.getLogger("stagewall.server.notify")
+TASK = "notify.pending"
+
+NOTIFIED = register_event_type(
+    EventType(
+        "server.approval.notified",
+        6003,
+        "API Activity",
+        99,
+        "Other",
+        "the eligible approvers of a pending request or promotion were notified",
+    )
+)
+
+
+def link(state: ServerState, request_id: str) -> str:
+    return f"{state.settings.public_url.rstrip('/')}/requests/{request_id}"
+
+
+def approvers(state: ServerState, req: Request) -> list[str]:
+    """Internal people who may review ``req`` now (the same rules the review applies)."""
+    from stagewall.access.reviews import AccessKind
+    from stagewall.gates._model import PromotionKind
+
+    estate = state.estate
+    kind: Any = AccessKind(state.ctx) if req.kind == "access" else PromotionKind(estate)
+    rule = kind.rule(req)
+    pool = (
+        set().union(*(estate.group_members(g) for g in rule.from_groups))
+        if rule.from_groups
+        else set(estate.principals)
+    )
+    return sorted(p for p in pool if kind.reviewer_problem(req, p) is None)
+
+
+def message(state: ServerState, req: Request, who: list[str]) -> Alert:
+    url = link(state, req.id)
+    if req.kind == "access":
+        prod = state.estate.role_is_production(req.subject)
+        title = f"access request {req.id}: {req.requester} asks for {req.subject}"
+        what = (
+            f"{req.requester} asks for {req.subject} "
+            f"({'production' if prod else 'non-production'}) for "
+            f"{format_duration(req.requested)}: {req.reason}"
+        )
+    else:
+        sha = str(req.details.get("sha", ""))[:12]
+        bg = bool(req.details.get("break_glass"))
+        title = (
+            f"{'BREAK-GLASS ' if bg else ''}promotion {req.id}: {sha} to {req.subject} "
+            f"by {req.requester}"
+        )
+        what = f"{req.requester} submitted {sha} for stage {req.subject}: {req.reason}"
+    text = (
+        f"{what}\nApprovers: {', '.join(who) or 'none eligible'}\n"
+        f"Review it: {url}\nPending until {fmt_time(req.expires_at)}"
+    )
+    return Alert(
+        kind="approval.pending",
+        title=title,
+        text=text,
+        severity=Severity.INFO,
+        details={
+            "request": req.id,
+            "type": req.kind,
+            "subject": req.subject,
+            "requester": req.requester,
+            "approvers": who,
+            "link": url,
+            "pending_until": fmt_time(req.expires_at),
+        },
+    )
+
+
+def sinks_for(state: ServerState, who: list[str]) -> list[AlertSink]:
+    """The estate's sinks; SMTP ones address the approvers themselves (when they declare
+    an e-mail address), not the security team's alert list."""
+    estate = state.estate
+    base = Path(state.ctx.loaded.path).parent
+    emails = sorted(
+        {e for p in who if p in estate.principals for e in estate.principals[p].emails[:1]}
+    )
+    out: list[AlertSink] = []
+    for cfg in estate.alerts:
+        built = sinks_from_config([cfg], base)
+        if isinstance(cfg, SmtpSink) and emails:
+            for sink in built:
+                if isinstance(sink, SmtpAlertSink):
+                    sink.to = list(emails)
+        out += built
+    return out
+
+
+def send(state: ServerState, req: Request) -> None:
+    """Build and deliver one notification (a worker thread); failures are audited."""
+    who = approvers(state, req)
+    alert = message(state, req, who)
+    alert = dataclasses.replace(
+        alert,
+        title=redact(alert.title),
+        text=redact(alert.text),
+        details=redact_tree(dict(alert.details)),
+    )
+    failures = AlertDispatcher(sinks_for(state, who)).send(alert)
+    for f in failures:
+        state.ctx.record(
+            ALERT_FAILED.code,
+            "stagewall",
+            f"notification of {req.id} not delivered to {f.sink}: {f.error}",
+            status=Status.FAILURE,
+            details={"alert": alert.kind, "sink": f.sink, "error": f.error},
+        )
+    state.ctx.record(
+        NOTIFIED.code,
+        "stagewall",
+        f"approvers of {req.kind} request {req.id} notified: {', '.join(who) or 'none eligible'}",
+        status=Status.FAILURE if failures or not who else Status.SUCCESS,
+        resource=f"request:{req.id}",
+        details={"request": req.id, "approvers": who, "failed_sinks": [f.sink for f in failures]},
+    )
+
+
+def pending_unnotified(state: ServerState, limit: int = 100) -> list[Request]:
+    now = fmt_time(state.now())
+    with state.ctx.store.read() as conn:
+        ids = (
+            conn.execute(
+                sa.select(access_requests.c.id)
+                .where(
+                    access_requests.c.expires_at > now,
+                    ~sa.exists().where(access_outcomes.c.request_id == access_requests.c.id),
+                    ~sa.exists().where(slots.c.task == TASK, slots.c.slot == access_requests.c.id),
+                )
+                .order_by(access_requests.c.created_at)
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
+        return [load_request(conn, str(i)) for i in ids]
+
+
+def notify_pending(state: ServerState) -> list[str]:
+    """The leader's duty: claim each newly pending request and queue its notification."""
+    sent = []
+    for req in pending_unnotified(state):
+        if claim(state, TASK, req.id):
+            state.workers.submit("notify", _send_logged, state, req)
+            sent.append(req.id)
+    return sent
+
+
+def _send_logged(state: ServerState, req: Request) -> None:
+    try:
+        send(state, req)
+    except Exception:  # a worker must survive anything one notification hits
+        _log.exception("notification of %s failed", req.id)
+
+
+__all__ = ["NOTIFIED", "approvers", "link", "message", "notify_pending", "send"]

@@ -1,0 +1,80 @@
+"""The web UI served by ``stagewall serve``: server-rendered pages over the same library.
+
+Pages authenticate with the browser session cookie; every form carries the
+session's CSRF token; every decision calls the library function the API calls.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from stagewall.errors import StagewallError, UsageError
+from stagewall.server._state import ServerState
+from stagewall.web import (
+    _routes_access,
+    _routes_audit,
+    _routes_evidence,
+    _routes_inbox,
+    _routes_invite,
+    _routes_reviews,
+    _routes_session,
+)
+from stagewall.web._render import (
+    STATIC,
+    LoginRequired,
+    SecurityHeaders,
+    error_page,
+    is_page,
+    login_redirect,
+    problem_list,
+)
+
+
+async def _maybe(result: Response | Awaitable[Response]) -> Response:
+    return await result if inspect.isawaitable(result) else result
+
+
+def register(app: FastAPI, state: ServerState) -> None:
+    """Add the pages, the static files and the security headers to ``app``."""
+    app.state.stagewall = state
+    _routes_session.register(app, state)
+    _routes_invite.register(app, state)
+    _routes_inbox.register(app, state)
+    _routes_access.register(app, state)
+    _routes_audit.register(app, state)
+    _routes_evidence.register(app, state)
+    _routes_reviews.register(app, state)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityHeaders)
+
+    api_error = app.exception_handlers[StagewallError]
+    api_invalid = app.exception_handlers[RequestValidationError]
+
+    async def on_login_required(request: Request, exc: Exception) -> Response:
+        return login_redirect(request)
+
+    async def on_error(request: Request, exc: Exception) -> Any:
+        if is_page(request) and isinstance(exc, StagewallError):
+            return error_page(request, exc)
+        return await _maybe(api_error(request, exc))
+
+    async def on_invalid(request: Request, exc: Exception) -> Any:
+        if is_page(request) and isinstance(exc, RequestValidationError):
+            return error_page(
+                request, UsageError("the form is not valid: " + problem_list(list(exc.errors())))
+            )
+        return await _maybe(api_invalid(request, exc))
+
+    app.add_exception_handler(LoginRequired, on_login_required)
+    app.add_exception_handler(StagewallError, on_error)
+    app.add_exception_handler(RequestValidationError, on_invalid)
+
+
+__all__ = ["register"]

@@ -1,0 +1,156 @@
+"""The audit log (search, checkpoints, verifiable bundle), the estate, and the tables."""
+# No "from __future__ import annotations": FastAPI must evaluate the route annotations.
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from stagewall.access import GrantStatus, grants_page
+from stagewall.access.requests import list_requests
+from stagewall.audit import AuditLog
+from stagewall.audit._bundle import export_bundle
+from stagewall.errors import KeyMissing, UsageError
+from stagewall.estate import estate_violations
+from stagewall.evidence._diagram import estate_svg
+from stagewall.gates import Gate
+from stagewall.keys import load_public_key, load_signing_key
+from stagewall.server._state import ServerState
+from stagewall.web import _queries
+from stagewall.web._render import Viewer, render, viewer
+
+TABLE_PAGE = 100
+_SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+
+
+def register(r: FastAPI, state: ServerState) -> None:
+    ctx = state.ctx
+
+    @r.get("/audit", name="web.audit", response_class=HTMLResponse)
+    def audit(
+        request: Request,
+        who: Annotated[Viewer, Depends(viewer(state, "web.audit"))],
+        type: Annotated[str, Query(max_length=128)] = "",
+        actor: Annotated[str, Query(max_length=256)] = "",
+        before: Annotated[int | None, Query(ge=0)] = None,
+    ) -> HTMLResponse:
+        page = _queries.audit_page(ctx.store, code=type.strip(), actor=actor.strip(), before=before)
+        log = AuditLog(ctx.store, home=state.home)
+        checkpoints = log.checkpoints()
+        return render(
+            request,
+            "audit.html",
+            who=who,
+            page=page,
+            type=type,
+            actor=actor,
+            size=log.size(),
+            checkpoint=checkpoints[-1] if checkpoints else None,
+            cosigned=_queries.cosignatures(ctx.store),
+        )
+
+    @r.post("/audit/bundle", name="web.audit.bundle")
+    def bundle(who: Annotated[Viewer, Depends(viewer(state, "web.audit.bundle"))]) -> Response:
+        """A zip of the verifiable bundle (the same code as `stagewall audit export`)."""
+        try:
+            signer = load_signing_key(state.home)
+        except KeyMissing:
+            signer = None
+        public = signer.public if signer is not None else load_public_key(state.home)
+        log = AuditLog(ctx.store, home=state.home)
+        with tempfile.TemporaryDirectory(prefix="stagewall-bundle-") as tmp:
+            out = Path(tmp) / "bundle"
+            res = export_bundle(log, out, signing_key=signer, public_key=public)
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+                for path in sorted(out.rglob("*")):
+                    if path.is_file():
+                        zf.write(path, f"stagewall-audit-{res.size}/{path.relative_to(out)}")
+        name = f"stagewall-audit-{res.size}.zip"
+        return Response(
+            buf.getvalue(),
+            media_type="application/zip",
+            headers={
+                "content-disposition": f'attachment; filename="{name}"',
+                "cache-control": "no-store",
+            },
+        )
+
+    @r.get("/estate", name="web.estate", response_class=HTMLResponse)
+    def estate(
+        request: Request, who: Annotated[Viewer, Depends(viewer(state, "web.estate"))]
+    ) -> HTMLResponse:
+        violations = estate_violations(ctx.loaded, state.now().date())
+        return render(request, "estate.html", who=who, estate=state.estate, violations=violations)
+
+    @r.get("/estate.svg", name="web.estate.svg")
+    def estate_image(
+        who: Annotated[Viewer, Depends(viewer(state, "web.estate.svg"))],
+    ) -> Response:
+        return Response(
+            estate_svg(state.estate),
+            media_type="image/svg+xml",
+            headers={"content-security-policy": _SVG_CSP, "cache-control": "no-store"},
+        )
+
+    @r.get("/grants", name="web.grants", response_class=HTMLResponse)
+    def grants(
+        request: Request,
+        who: Annotated[Viewer, Depends(viewer(state, "web.grants"))],
+        principal: Annotated[str, Query(max_length=128)] = "",
+        status: Annotated[str, Query(max_length=16)] = "",
+        page: Annotated[int, Query(ge=0, le=100000)] = 0,
+    ) -> HTMLResponse:
+        now = state.now()
+        if not who.sees_everyone:
+            principal = who.principal
+        wanted = None
+        if status and status != "live":
+            try:
+                wanted = GrantStatus(status)
+            except ValueError:
+                raise UsageError(f"unknown grant status {status!r}") from None
+        got = grants_page(
+            ctx,
+            principal=principal or None,
+            status=wanted,
+            live_only=status == "live",
+            offset=page * TABLE_PAGE,
+            limit=TABLE_PAGE,
+        )
+        return render(
+            request,
+            "grants.html",
+            who=who,
+            rows=got.grants,
+            total=got.total,
+            page=page,
+            pages=max(1, -(-got.total // TABLE_PAGE)),
+            principal=principal,
+            status_filter=status,
+            now=now,
+        )
+
+    @r.get("/requests", name="web.requests", response_class=HTMLResponse)
+    def requests(
+        request: Request, who: Annotated[Viewer, Depends(viewer(state, "web.requests"))]
+    ) -> HTMLResponse:
+        rows = list_requests(
+            ctx,
+            requester=None if who.sees_everyone else who.principal,
+            newest=TABLE_PAGE,
+        )
+        rows.reverse()
+        return render(request, "requests.html", who=who, rows=rows, limit=TABLE_PAGE)
+
+    @r.get("/promotions", name="web.promotions", response_class=HTMLResponse)
+    def promotions(
+        request: Request, who: Annotated[Viewer, Depends(viewer(state, "web.promotions"))]
+    ) -> HTMLResponse:
+        rows = Gate(ctx.store, ctx.loaded).list(state.now())
+        rows.reverse()
+        return render(request, "promotions.html", who=who, rows=rows[:TABLE_PAGE], total=len(rows))

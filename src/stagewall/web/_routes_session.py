@@ -1,0 +1,129 @@
+"""Signing in and out of the web UI (local accounts; an OIDC button when the server has one)."""
+# No "from __future__ import annotations": FastAPI must evaluate the route annotations.
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from stagewall.errors import StagewallError
+from stagewall.identity.actor import LoginMethod, acting
+from stagewall.identity.login import password_login
+from stagewall.identity.tokens import TokenKind, issue_token, revoke_token
+from stagewall.server._auth import SESSION_COOKIE, source_address
+from stagewall.server._state import ServerState
+from stagewall.web._render import (
+    LOGIN_CSRF_COOKIE,
+    Viewer,
+    has_route,
+    login_csrf_ok,
+    new_login_csrf,
+    render,
+    safe_next,
+    set_form_csrf,
+    viewer,
+)
+
+OIDC_ROUTE = "oidc.login"
+
+
+def _oidc_url(app: FastAPI, state: ServerState) -> str | None:
+    """The identity provider's login route, when this server has one and it is configured."""
+    if state.settings.oidc is None or not has_route(app, OIDC_ROUTE):
+        return None
+    return str(app.url_path_for(OIDC_ROUTE))
+
+
+def register(r: FastAPI, state: ServerState) -> None:
+    store = state.ctx.store
+    secure = state.settings.public_url.startswith("https://")
+
+    def login_form(
+        request: Request, next_url: str, message: str = "", status: int = 200, name: str = ""
+    ) -> HTMLResponse:
+        token = new_login_csrf()
+        resp = render(
+            request,
+            "login.html",
+            status=status,
+            csrf=token,
+            next_url=safe_next(next_url),
+            message=message,
+            principal=name,
+            oidc_url=_oidc_url(r, state),
+        )
+        set_form_csrf(resp, LOGIN_CSRF_COOKIE, token, path="/login", secure=secure)
+        return resp
+
+    @r.get("/login", name="web.login.page", response_class=HTMLResponse)
+    def login_page(request: Request, next: str = "/") -> HTMLResponse:
+        return login_form(request, next)
+
+    @r.post("/login", name="web.login", response_class=HTMLResponse)
+    def login(
+        request: Request,
+        principal: Annotated[str, Form(max_length=128)] = "",
+        password: Annotated[str, Form(max_length=1024)] = "",
+        otp: Annotated[str, Form(max_length=16)] = "",
+        csrf: Annotated[str, Form(max_length=128)] = "",
+        next: Annotated[str, Form(max_length=2000)] = "/",
+    ) -> Response:
+        if not login_csrf_ok(request, csrf):
+            return login_form(
+                request, next, "The form expired or was not sent by this page; try again.", 403
+            )
+        if not principal or not password:
+            return login_form(request, next, "Enter your principal name and password.", 400)
+        now = state.now()
+        try:
+            kind = password_login(
+                store,
+                state.estate,
+                principal,
+                password,
+                otp.strip() or None,
+                now=now,
+                source=source_address(request, state),
+                home=state.home,
+            )
+        except StagewallError as exc:
+            return login_form(request, next, exc.message, 401, principal)
+        if kind is not TokenKind.API:
+            return login_form(
+                request,
+                next,
+                "This account has no second factor yet. Finish enrolment from your "
+                "invitation (or `stagewall mfa enroll`) first, then sign in with the code.",
+                403,
+                principal,
+            )
+        ttl = state.settings.token_ttl
+        new = issue_token(
+            store,
+            principal,
+            kind=TokenKind.BROWSER,
+            method=LoginMethod.LOCAL,
+            now=now,
+            ttl=ttl,
+            source_address=source_address(request, state),
+            user_agent=request.headers.get("user-agent"),
+        )
+        resp = RedirectResponse(safe_next(next), status_code=303)
+        resp.set_cookie(
+            SESSION_COOKIE,
+            new.secret,
+            max_age=int(ttl.total_seconds()),
+            httponly=True,
+            secure=secure,
+            samesite="strict",
+        )
+        resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+        return resp
+
+    @r.post("/logout", name="web.logout")
+    def logout(who: Annotated[Viewer, Depends(viewer(state, "web.logout"))]) -> Response:
+        with acting(who.actor):
+            revoke_token(store, who.actor.session_id, now=state.now())
+        resp = RedirectResponse("/login", status_code=303)
+        resp.delete_cookie(SESSION_COOKIE)
+        return resp

@@ -1,0 +1,52 @@
+"""The web UI's tests run in the server's world (estate, store, people with accounts)."""
+
+from __future__ import annotations
+
+import re
+
+from tests.server.conftest import PASSWORD, Person, World, people, world
+
+__all__ = ["PASSWORD", "Browser", "people", "world"]
+
+
+class Browser:
+    """A person's browser without JavaScript: cookies, forms and their CSRF fields."""
+
+    def __init__(self, world: World, person: Person) -> None:
+        from fastapi.testclient import TestClient
+
+        self.world = world
+        self.person = person
+        self.client = TestClient(world.app, follow_redirects=False)
+        self.csrf = ""
+
+    def sign_in(self) -> None:
+        page = self.client.get("/login")
+        token = field(page.text, "csrf")
+        res = self.client.post(
+            "/login",
+            data={
+                "principal": self.person.name,
+                "password": PASSWORD,
+                "otp": self.person.otp(),
+                "csrf": token,
+                "next": "/",
+            },
+        )
+        assert res.status_code == 303, res.text
+        home = self.client.get("/")
+        assert home.status_code == 200, home.text
+        self.csrf = field(home.text, "csrf")
+
+    def get(self, path: str, **kw: object):  # type: ignore[no-untyped-def]
+        return self.client.get(path, **kw)  # type: ignore[arg-type]
+
+    def post(self, path: str, data: dict[str, object], *, csrf: bool = True):  # type: ignore[no-untyped-def]
+        body = {"csrf": self.csrf, **data} if csrf else data
+        return self.client.post(path, data=body)
+
+
+def field(html: str, name: str) -> str:
+    m = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert m, f"no field {name} in page"
+    return m.group(1)
