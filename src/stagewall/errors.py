@@ -235,6 +235,33 @@ class IdentityAmbiguous(AuthenticationFailed):
     )
 
 
+class PipelineNotBound(AuthenticationFailed):
+    """A verified CI token matches no service principal's ci binding (repository, ref, ...)."""
+
+    code = "SW850"
+    default_hint = (
+        "declare a ci binding for this repository, ref, environment and workflow on a service "
+        "principal in stagewall.yaml (pull_request runs need pull_requests: true)"
+    )
+
+
+class PipelineTokenRefused(ConfigError):
+    """A per-pipeline token cannot be created or revoked as asked."""
+
+    code = "SW851"
+    default_hint = "name an enabled service principal declared in stagewall.yaml"
+
+
+class HistoryRejected(AccessDenied):
+    """The commit objects sent with a promotion do not prove its history."""
+
+    code = "SW852"
+    default_hint = (
+        "submit from a full clone (fetch-depth: 0 / GIT_DEPTH: 0) with `stagewall gate submit`, "
+        "which sends every commit object since the stage's last promotion"
+    )
+
+
 class WebauthnNotConfigured(ConfigError):
     """A passkey was used but the server has no WebAuthn relying party configured."""
 

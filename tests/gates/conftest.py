@@ -106,16 +106,24 @@ class World:
         return self._url
 
     def token(self, who: str) -> str:
-        """``who``'s personal token, minted by the test as the server's operator."""
+        """``who``'s token, minted by the test as the server's operator: a personal token
+        for a person, a pipeline token for a service principal."""
         if who not in self._tokens:
             from datetime import UTC, datetime
 
             from stagewall.identity.actor import LoginMethod
             from stagewall.identity.tokens import TokenKind, issue_token
 
+            loaded = load_estate(self.config)
+            p = loaded.estate.principals.get(who)
+            service = p is not None and p.kind.value == "service"
             store = open_store(self.db)
             self._tokens[who] = issue_token(
-                store, who, kind=TokenKind.API, method=LoginMethod.LOCAL, now=datetime.now(UTC)
+                store,
+                who,
+                kind=TokenKind.PIPELINE if service else TokenKind.API,
+                method=LoginMethod.PIPELINE_TOKEN if service else LoginMethod.LOCAL,
+                now=datetime.now(UTC),
             ).secret
             store.dispose()
         return self._tokens[who]
@@ -167,17 +175,18 @@ class World:
         return run_cli(*args, "--config", str(self.config), "--db", self.db)
 
     def gate(self, *args: str) -> Result:
-        """``stagewall gate ...``: approve/list/pending go to the server as a person
-        (``--as NAME`` picks whose token; default alice), the CI commands run locally."""
-        if args and args[0] in ("approve", "list", "pending"):
-            argv = list(args)
-            who = "alice"
-            if "--as" in argv:
-                i = argv.index("--as")
-                who = argv[i + 1]
-                del argv[i : i + 2]
-            return self.as_person(who, "gate", *argv)
-        return self.cli("gate", *args)
+        """``stagewall gate ...`` against the server with the token of the test's
+        ``--as NAME`` (the CLI has no --as: the token says who acts). Default: alice for
+        people's commands, ci-bot for report and check. ``verify`` runs offline."""
+        if args and args[0] == "verify":
+            return run_cli("gate", *args)
+        argv = list(args)
+        who = "ci-bot" if args and args[0] in ("report", "check") else "alice"
+        if "--as" in argv:
+            i = argv.index("--as")
+            who = argv[i + 1]
+            del argv[i : i + 2]
+        return self.as_person(who, "gate", *argv)
 
 
 def digest(text: str) -> str:

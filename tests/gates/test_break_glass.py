@@ -36,7 +36,7 @@ def _break_glass(
         "--reason",
         reason,
         "--otp",
-        w.otp(who),
+        w.otp(who) if who in w.secrets else "000000",
         "--format",
         "json",
     )
@@ -80,7 +80,11 @@ def test_externals_cannot_break_glass(world: World) -> None:
     sha = world.commit("dana@devshop.example")
     code, _out, err = _break_glass(world, sha, "dana")
     assert code == 1
-    assert "'dana' may not break glass: only internal people can" in err
+    assert "'dana' (external) may not call gate.break_glass" in err
+    # Nor can a pipeline (a service principal authenticated by its pipeline token).
+    code, _out, err = _break_glass(world, sha, "ci-bot")
+    assert code == 1
+    assert "'ci-bot' (pipeline) may not call gate.break_glass" in err
 
 
 def test_break_glass_needs_a_reason_and_a_valid_code(world: World) -> None:

@@ -36,29 +36,39 @@ def test_submit_bad_input(world: World) -> None:
     code, err = _submit(world, "--change", sha, "--artifact", "md5:abc")
     assert code == 2 and "is not sha256:<64 lower-case hex digits>" in err
     code, err = _submit(world, "--change", sha, "--as", "mallory")
-    assert code == 1 and "'mallory' is not a principal declared in the estate file" in err
+    assert code == 2 and "'mallory' is no longer a declared, enabled principal" in err
     code, err = _submit(world, "--change", sha, "--repo", str(world.root / "nope"))
     assert code == 2 and "not a directory" in err
     r = world.gate("submit", "--change", sha)
     assert r.exit_code == 2 and "Missing option" in r.stderr
 
 
-def test_missing_estate_file(world: World, tmp_path: Path) -> None:
+def test_no_server_or_no_token(world: World, tmp_path: Path) -> None:
     from tests.cli_helpers import run_cli
 
+    args = ["gate", "report", "--change", "0" * 40, "--stage", "staging", "--check", "tests",
+            "--status", "pass"]  # fmt: skip
+    r = run_cli(*args, env={"STAGEWALL_SERVER": "", "XDG_CONFIG_HOME": str(tmp_path)})
+    assert r.exit_code == 2 and "no stagewall server is configured" in r.stderr
     r = run_cli(
-        "gate", "report", "--change", "0" * 40, "--stage", "staging", "--check", "tests",
-        "--status", "pass", "--as", "ci-bot", "--config", str(tmp_path / "none.yaml"),
-        "--db", world.db,
-    )  # fmt: skip
-    assert r.exit_code == 2 and "the estate file does not exist" in r.stderr
+        *args,
+        "--oidc-token-env",
+        "NOT_SET_ANYWHERE",
+        env={"STAGEWALL_SERVER": "http://127.0.0.1:9"},
+    )
+    assert (
+        r.exit_code == 2
+        and "--oidc-token-env NOT_SET_ANYWHERE: the variable is not set" in r.stderr
+    )
+    r = run_cli(*args, "--as", "ci-bot")
+    assert r.exit_code == 2 and "No such option '--as'" in r.stderr
 
 
 def test_report_bad_input(world: World) -> None:
     sha = world.commit("dana@devshop.example")
     base = ["report", "--change", sha, "--stage", "staging", "--check", "tests", "--status", "pass"]
     r = world.gate(*base, "--as", "dana")
-    assert r.exit_code == 1 and "only internal service principals (CI) can" in r.stderr
+    assert r.exit_code == 1 and "'dana' (external) may not call gate.report" in r.stderr
     r = world.gate(
         "report",
         "--change",

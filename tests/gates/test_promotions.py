@@ -91,8 +91,9 @@ def test_unmapped_identity_counts_as_external(world: World) -> None:
     assert approve(world, pid, "alice").exit_code == 0
     r = gate_check(world, sha, ART, "production", str(world.root / "a.json"))
     assert r.exit_code == 0
-    v = world.gate("verify", str(world.root / "a.json"))
-    assert v.exit_code == 2  # verify takes no --config/--db: usage error
+    v = world.gate("verify", str(world.root / "a.json"), "--commit", sha)
+    assert v.exit_code == 0, v.stderr
+    assert "mallory@nowhere.example [external]" in v.stdout
 
 
 def test_submitter_cannot_approve(world: World) -> None:
@@ -212,14 +213,19 @@ def test_approval_that_no_longer_counts_after_estate_change(world: World) -> Non
 def test_deployer_must_be_declared(world: World) -> None:
     sha, pid = _ready_for_production(world, "dana@devshop.example")
     assert approve(world, pid, "alice").exit_code == 0
-    r = world.gate("check", "--change", sha, "--artifact", ART, "--to", "production")
-    assert r.exit_code == 2
-    assert "pass --as DEPLOYER" in r.stderr
     r = world.gate(
         "check", "--change", sha, "--artifact", ART, "--to", "production", "--as", "ci-bot"
     )
     assert r.exit_code == 1
-    assert "may not deploy to production" in r.stderr
+    assert "'ci-bot' may not deploy to production (deployers: deploy-bot)" in r.stderr
+    # People do not deploy: gate check is a pipeline's call.
+    r = world.gate(
+        "check", "--change", sha, "--artifact", ART, "--to", "production", "--as", "alice"
+    )
+    assert r.exit_code == 1
+    assert "'alice' (internal) may not call gate.check" in r.stderr
+    r = gate_check(world, sha, ART, "production")
+    assert r.exit_code == 0, r.stderr
 
 
 def test_second_approval_of_same_person_is_refused(world: World) -> None:
@@ -285,18 +291,22 @@ def test_approve_json_output(world: World) -> None:
     assert doc["state"] == "approved" and doc["sha"] == sha and doc["approver"] == "bob"
 
 
-def test_out_into_a_missing_directory_or_unwritable_path_records_nothing(world: World) -> None:
-    """Issue 12: the attestation is written first, then "deployment allowed" is recorded."""
+def test_out_into_a_missing_directory_or_unwritable_path(world: World) -> None:
+    """Issue 12: a missing --out directory is refused before anything is asked or recorded.
+
+    The server signs and records the deployment, then the client writes the file: a
+    failed write is reported (the attestation can be fetched again by checking again).
+    """
     sha, pid = _ready_for_production(world, "carol@example.com")
     assert approve(world, pid, "alice").exit_code == 0
     r = gate_check(world, sha, ART, "production", str(world.root / "missing" / "a.json"))
     assert r.exit_code == 2 and "Traceback" not in r.stderr
     assert f"the directory {world.root / 'missing'} does not exist" in r.stderr
-    r = gate_check(world, sha, ART, "production", "/dev/full")  # the write fails (ENOSPC)
-    assert r.exit_code == 2 and "cannot write the attestation" in r.stderr
-    assert "the deployment was not recorded" in r.stderr
     tail = run_cli("audit", "tail", "-n", "50", "--db", world.db, "--format", "json")
     assert "to production allowed" not in tail.stdout
+    r = gate_check(world, sha, ART, "production", "/dev/full")  # the write fails (ENOSPC)
+    assert r.exit_code == 2 and "cannot write the attestation" in r.stderr
+    assert "the deployment was allowed and recorded" in r.stderr
     r = gate_check(world, sha, ART, "production", str(world.root / "a.json"))
     assert r.exit_code == 0, r.stderr
     assert (world.root / "a.json").is_file()

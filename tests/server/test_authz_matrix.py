@@ -28,6 +28,7 @@ PERSONAS = {
     "approver": "bob",
     "auditor": "audrey",
     "admin": "carol",
+    "CI service principal": "deploybot",
 }
 
 
@@ -69,7 +70,15 @@ def _call(world: World, person: Person | None, method: str, path: str) -> Any:
 
 
 def test_matrix(world: World, people: dict[str, Person]) -> None:
+    from stagewall.identity.pipeline import create_pipeline_token
     from stagewall.server.authz import classes_for
+
+    ci = Person(world, "deploybot", "")
+    ci.token = create_pipeline_token(
+        world.state.ctx.store, world.state.estate, world.state.ctx.audit, "deploybot",
+        now=world.clock(),
+    ).secret  # fmt: skip
+    people = {**people, "deploybot": ci}
 
     rows = []
     for name, method, path in _routes(world):
@@ -127,6 +136,18 @@ def test_matrix(world: World, people: dict[str, Person]) -> None:
     assert got[("web.audit", "auditor")] == "allowed"
     assert got[("web.inbox", "anonymous")] == "sign-in"
     assert ActorClass.PIPELINE not in (POLICY["access.review"] or frozenset())
+    # --- pipeline ---
+    assert got[("gate.report", "CI service principal")] == "allowed"
+    assert got[("gate.check", "CI service principal")] == "allowed"
+    assert got[("gate.submit", "CI service principal")] == "allowed"
+    assert got[("gate.submit", "external developer")] == "allowed"
+    assert got[("gate.report", "approver")] == "403"
+    assert got[("gate.check", "admin")] == "403"
+    assert got[("gate.approve", "CI service principal")] == "403"
+    assert got[("gate.break_glass", "CI service principal")] == "403"
+    assert got[("gate.break_glass", "external developer")] == "403"
+    assert got[("access.break_glass", "CI service principal")] == "403"
+    assert got[("access.review", "CI service principal")] == "403"
     for route in ("step_up", "mfa.webauthn.registration.options", "mfa.webauthn.register"):
         assert got[(route, "anonymous")] == "401"
         assert got[(route, "external developer")] == "allowed"  # for oneself only

@@ -19,7 +19,7 @@ from stagewall.access._tables import access_meta, access_offboarded
 from stagewall.access.issuers import CredentialIssuer
 from stagewall.access.issuers.postgres import PostgresIssuer
 from stagewall.alerts import Alert, AlertDispatcher, AlertSink, Severity, sinks_from_config
-from stagewall.audit import AuditEvent, AuditLog, Status
+from stagewall.audit import AuditEvent, AuditLog, EventRef, Status
 from stagewall.errors import AccessDenied, ConfigError, StagewallError
 from stagewall.estate import Estate, LoadedEstate, ResourceKind, load_estate
 from stagewall.identity.actor import StepUp
@@ -167,18 +167,21 @@ class AccessContext:
         resource: str | None = None,
         details: Mapping[str, Any] | None = None,
         conn: Connection | None = None,
-    ) -> None:
-        self.audit.append(
-            AuditEvent(
-                code,
-                status,
-                actor,
-                redact(message),
-                resource=resource,
-                details=redact_tree(dict(details or {})),
-            ),
+    ) -> EventRef:
+        """Append one event; returns its index and leaf hash (to bind a row to it)."""
+        return self.audit.append_refs(
+            [
+                AuditEvent(
+                    code,
+                    status,
+                    actor,
+                    redact(message),
+                    resource=resource,
+                    details=redact_tree(dict(details or {})),
+                )
+            ],
             conn=conn,
-        )
+        )[0]
 
     def alert(self, alert: Alert) -> None:
         """Send to every sink; failures become audit events, never exceptions."""

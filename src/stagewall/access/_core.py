@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import ColumnElement, Connection, insert, select
 
 from stagewall.access._tables import access_outcomes, access_requests, access_reviews
 from stagewall.errors import AccessDenied, UsageError
@@ -230,6 +230,11 @@ def outcome_of(conn: Connection, request: Request, now: datetime) -> tuple[Outco
         )
     ).first()
     return state_of((row[0], row[1]) if row is not None else None, request, now)
+
+
+def review_row(request_id: str, reviewer: str) -> ColumnElement[bool]:
+    """The WHERE clause of one review row (one review per reviewer and request)."""
+    return (access_reviews.c.request_id == request_id) & (access_reviews.c.reviewer == reviewer)
 
 
 def check_reviewable(

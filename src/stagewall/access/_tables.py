@@ -50,6 +50,10 @@ access_reviews = Table(
     Column("mfa_method", String(16), nullable=False),
     Column("mfa_time", String(32), nullable=False),
     Column("created_at", String(32), nullable=False),
+    # The audit event that recorded the review (migration binding_0001): an approval
+    # without its event counts for nothing (stagewall.access.binding).
+    Column("audit_index", BigInteger, nullable=True),
+    Column("audit_leaf", String(64), nullable=True),
     UniqueConstraint("request_id", "reviewer", name="uq_access_reviews_request_reviewer"),
 )
 

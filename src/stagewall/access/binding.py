@@ -9,30 +9,74 @@ event that says something else, and is refused, alerted and ended.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import ColumnElement, Connection, Table, update
 
 from stagewall.access import _events as ev
-from stagewall.audit import AuditLog
+from stagewall.audit import AuditLog, EventRef
+from stagewall.audit.events import StoredEvent
 
 # The fields of a grant row that its creating event must state exactly.
 _BOUND_FIELDS = ("id", "principal", "role", "environment", "source", "starts_at", "ends_at")
 
 
-def grant_binding_problem(audit: AuditLog, conn: Connection, row: Mapping[str, Any]) -> str | None:
-    """Why the grant ``row`` is not backed by its creating audit event (None: it is)."""
+def bind_row(conn: Connection, table: Table, where: ColumnElement[bool], ref: EventRef) -> None:
+    """Store ``ref`` (index and leaf hash of the creating event) in the row(s) ``where``."""
+    done = conn.execute(
+        update(table).where(where).values(audit_index=ref.index, audit_leaf=ref.leaf_hash.hex())
+    ).rowcount
+    if done != 1:
+        raise RuntimeError(f"binding {table.name} to event #{ref.index} touched {done} rows")
+
+
+def bound_event(
+    audit: AuditLog,
+    conn: Connection,
+    row: Mapping[str, Any],
+    what: str,
+    codes: Collection[str],
+) -> tuple[StoredEvent | None, str | None]:
+    """The event ``row`` is bound to, or why it has none of the expected ``codes``."""
     index, leaf = row.get("audit_index"), row.get("audit_leaf")
     if index is None or not leaf:
-        return "the grant row names no audit event (written outside stagewall)"
+        return None, f"the {what} row names no audit event (written outside stagewall)"
     event = audit.event_ref(int(index), conn=conn)
     if event is None:
-        return f"audit event #{index} of the grant is missing or was altered"
+        return None, f"audit event #{index} of the {what} is missing or was altered"
     if event.leaf_hash.hex() != leaf:
-        return f"audit event #{index} is not the event that created the grant"
-    if event.code != ev.GRANT_CREATED.code:
-        return f"audit event #{index} is a {event.code} event, not a grant creation"
+        return None, f"audit event #{index} is not the event that created the {what}"
+    if event.code not in codes:
+        return None, f"audit event #{index} is a {event.code} event, not the {what}'s"
+    return event, None
+
+
+def review_binding_problem(
+    audit: AuditLog, conn: Connection, row: Mapping[str, Any], codes: Collection[str]
+) -> str | None:
+    """Why the review (approval) ``row`` is not backed by the event that recorded it."""
+    event, problem = bound_event(audit, conn, row, "approval", codes)
+    if event is None:
+        return problem
+    request = str(row.get("request_id"))
+    details = event.details
+    if event.actor != row.get("reviewer"):
+        return f"audit event #{event.index} was written by {event.actor}, not {row.get('reviewer')}"
+    if details.get("promotion") != request and event.resource != f"request:{request}":
+        return f"audit event #{event.index} is about another request than {request}"
+    decision = details.get("decision", "approve")
+    if decision != row.get("decision"):
+        return f"the approval's decision differs from what audit event #{event.index} recorded"
+    return None
+
+
+def grant_binding_problem(audit: AuditLog, conn: Connection, row: Mapping[str, Any]) -> str | None:
+    """Why the grant ``row`` is not backed by its creating audit event (None: it is)."""
+    event, problem = bound_event(audit, conn, row, "grant", (ev.GRANT_CREATED.code,))
+    if event is None:
+        return problem
+    index = event.index
     details = event.details
     for name in _BOUND_FIELDS:
         if str(details.get(name)) != str(row.get(name)):
@@ -42,4 +86,9 @@ def grant_binding_problem(audit: AuditLog, conn: Connection, row: Mapping[str, A
     return None
 
 
-__all__ = ["grant_binding_problem"]
+__all__ = [
+    "bind_row",
+    "bound_event",
+    "grant_binding_problem",
+    "review_binding_problem",
+]

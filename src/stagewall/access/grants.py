@@ -23,8 +23,8 @@ from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
 from stagewall.access._core import fmt_time, new_id, parse_time
 from stagewall.access._policy import Source, hold_problem
-from stagewall.access._tables import access_credentials, access_grants
-from stagewall.access.binding import grant_binding_problem
+from stagewall.access._tables import access_credentials, access_grants, access_reviews
+from stagewall.access.binding import grant_binding_problem, review_binding_problem
 from stagewall.access.issuers import CredentialSpec, IssuedCredential
 from stagewall.audit import AuditEvent, Status
 from stagewall.errors import AccessDenied, StagewallError, UsageError
@@ -338,7 +338,20 @@ def unbound_problem(ctx: AccessContext, conn: Connection, grant_id: str) -> str 
     row = conn.execute(select(access_grants).where(access_grants.c.id == grant_id)).first()
     if row is None:
         return f"there is no grant {grant_id!r}"
-    return grant_binding_problem(ctx.audit, conn, dict(row._mapping))
+    problem = grant_binding_problem(ctx.audit, conn, dict(row._mapping))
+    if problem is not None or row.request_id is None:
+        return problem
+    # The approvals the grant came from must be the ones the log recorded, too.
+    reviews = conn.execute(
+        select(access_reviews).where(access_reviews.c.request_id == row.request_id)
+    ).all()
+    for review in reviews:
+        why = review_binding_problem(
+            ctx.audit, conn, dict(review._mapping), (ev.REVIEW_RECORDED.code,)
+        )
+        if why is not None:
+            return f"approval by {review.reviewer}: {why}"
+    return None
 
 
 def credential_rows(conn: Connection, grant_id: str) -> list[dict[str, Any]]:

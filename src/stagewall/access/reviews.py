@@ -19,9 +19,12 @@ from stagewall.access._core import (
     ThresholdRule,
     check_reviewable,
     record_review,
+    review_row,
 )
 from stagewall.access._policy import Source
 from stagewall.access._rules import SnapshotTampered, effective_rules, stricter
+from stagewall.access._tables import access_reviews
+from stagewall.access.binding import bind_row
 from stagewall.access.grants import GrantRefused, create_grant
 from stagewall.access.requests import KIND
 from stagewall.errors import AccessDenied, UsageError
@@ -149,7 +152,7 @@ def review_request(
                 mfa_time=evidence.time,
                 now=now,
             )
-            ctx.record(
+            ref = ctx.record(
                 ev.REVIEW_RECORDED.code,
                 reviewer,
                 f"{reviewer} {decision.value}d request {request_id}; now {result.outcome.value}",
@@ -163,6 +166,7 @@ def review_request(
                 },
                 conn=conn,
             )
+            bind_row(conn, access_reviews, review_row(request_id, reviewer), ref)
     except GrantRefused as exc:
         raise ctx.refuse(
             ev.GRANT_REFUSED.code,

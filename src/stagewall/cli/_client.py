@@ -41,6 +41,65 @@ def server_option(f: F) -> F:
     )(f)
 
 
+def pipeline_options(f: F) -> F:
+    f = click.option(
+        "--oidc-audience",
+        "audience",
+        default=None,
+        metavar="AUD",
+        help="GitHub Actions: request the job's OIDC ID token for this audience (the job needs "
+        "permissions: id-token: write). Default: $STAGEWALL_OIDC_AUDIENCE.",
+    )(f)
+    return click.option(
+        "--oidc-token-env",
+        "oidc_env",
+        default=None,
+        metavar="VAR",
+        help="Read the CI OIDC ID token from environment variable VAR (GitLab: the variable "
+        "named under id_tokens:).",
+    )(f)
+
+
+def ci_token(oidc_env: str | None, audience: str | None) -> str | None:
+    """The pipeline's CI OIDC ID token, when asked for; None means: use STAGEWALL_TOKEN/login.
+
+    ``--oidc-token-env VAR`` reads it from ``VAR``. ``--oidc-audience`` (or
+    ``STAGEWALL_OIDC_AUDIENCE``) asks the GitHub Actions runner for one, through the
+    ``ACTIONS_ID_TOKEN_REQUEST_URL``/``_TOKEN`` it sets when the job may mint tokens.
+    """
+    if oidc_env is not None:
+        value = os.environ.get(oidc_env, "").strip()
+        if not value:
+            raise UsageError(
+                f"--oidc-token-env {oidc_env}: the variable is not set or empty",
+                hint="GitLab: declare it under id_tokens: in the job, with aud: set to the "
+                "audience stagewall.yaml expects",
+            )
+        return value
+    audience = audience or os.environ.get("STAGEWALL_OIDC_AUDIENCE") or None
+    if audience is None:
+        return None
+    url = os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL")
+    bearer = os.environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    if not url or not bearer:
+        raise UsageError(
+            "an OIDC audience was given but this is not a GitHub Actions job that may mint "
+            "ID tokens (ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN are not set)",
+            hint="give the job `permissions: id-token: write`, or use --oidc-token-env",
+        )
+    try:
+        with httpx.Client(timeout=TIMEOUT) as http:
+            # The runner's URL carries its own query (api-version): add to it, never replace.
+            target = httpx.URL(url).copy_merge_params({"audience": audience})
+            res = http.get(target, headers={"Authorization": f"Bearer {bearer}"})
+        got: Any = res.json().get("value") if res.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        got = None
+    if not isinstance(got, str) or not got:
+        raise ServerError("the GitHub Actions runner did not hand out an OIDC ID token")
+    return got
+
+
 def credentials_path() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "stagewall" / "credentials.json"
@@ -130,9 +189,14 @@ _BY_STATUS: dict[int, type[StagewallError]] = {
 class Client:
     """One server, one token."""
 
-    def __init__(self, server: str | None, *, anonymous: bool = False) -> None:
+    def __init__(
+        self, server: str | None, *, anonymous: bool = False, token: str | None = None
+    ) -> None:
         self.server = resolve_server(server)
-        self.token = None if anonymous else token_for(self.server)
+        if anonymous:
+            self.token: str | None = None
+        else:
+            self.token = token if token is not None else token_for(self.server)
 
     def request(self, method: str, path: str, **kw: Any) -> Any:
         """Call the API (``json_body``, ``params``, ``form``); its JSON answer, None for 204."""
@@ -189,8 +253,10 @@ class Client:
 __all__ = [
     "Client",
     "RemoteError",
+    "ci_token",
     "credentials_path",
     "forget_login",
+    "pipeline_options",
     "resolve_server",
     "save_login",
     "server_option",

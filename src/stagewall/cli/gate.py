@@ -5,60 +5,47 @@ Exit codes: 0 allowed/done, 1 refused or failed verification, 2 usage or configu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import base64
 from pathlib import Path
 from typing import Any
 
 import click
 
-from stagewall.cli._client import Client, server_option
-from stagewall.cli._common import config_option, db_option, echo_json, format_option
+from stagewall.cli._client import Client, ci_token, pipeline_options, server_option
+from stagewall.cli._common import echo_json, format_option
 from stagewall.errors import ConfigError, UsageError
-from stagewall.estate import load_estate
-from stagewall.gates import Gate, Promotion, check, expect_subject, verify_envelope
-from stagewall.gates import deploy as _deploy  # noqa: F401  (registers event types)
-from stagewall.keys import load_public_key, load_signing_key, parse_public_key
-from stagewall.paths import store_url
-from stagewall.store import open_store
+from stagewall.gates import expect_subject, verify_envelope
+from stagewall.keys import load_public_key, parse_public_key
 
 
-@contextmanager
-def _gate(config: str | None, db: str | None) -> Iterator[Gate]:
-    loaded = load_estate(config)
-    store = open_store(store_url(db, estate=loaded.path))
-    try:
-        yield Gate(store, loaded)
-    finally:
-        store.dispose()
-
-
-def _promotion_dict(gate: Gate, p: Promotion) -> dict[str, object]:
-    who = p.authorship(gate.estate)
-    return {
-        "id": p.id,
-        "stage": p.stage,
-        "environment": p.environment,
-        "sha": p.sha,
-        "digest": p.digest,
-        "submitter": p.submitter,
-        "break_glass": p.break_glass,
-        "commits": p.commits,
-        "base": p.base,
-        "authors": who.as_list(),
-        "rules_hash": p.rules_hash,
-    }
-
-
-def _print_promotion(gate: Gate, p: Promotion, fmt: str, verb: str) -> None:
+def _print_promotion(p: dict[str, Any], fmt: str, verb: str) -> None:
     if fmt == "json":
-        echo_json(_promotion_dict(gate, p))
+        echo_json(p)
         return
-    click.echo(f"{verb} {p.id}: {p.sha[:12]} ({p.digest[:19]}…) → {p.stage}")
-    click.echo(f"  {p.commits} commit(s) since {p.base[:12] if p.base else 'the beginning'}")
-    for a in p.authorship(gate.estate).authors:
-        name = a.principal or f"unmapped {a.identities[0]} (counts as external)"
-        click.echo(f"  touched by {name} [{'internal' if a.internal else 'external'}]")
+    click.echo(f"{verb} {p['id']}: {p['sha'][:12]} ({p['digest'][:19]}…) → {p['stage']}")
+    base = p["base"][:12] if p.get("base") else "the beginning"
+    click.echo(f"  {p['commits']} commit(s) since {base}")
+    for a in p["authors"]:
+        name = a["principal"] or f"unmapped {a['identities'][0]} (counts as external)"
+        click.echo(f"  touched by {name} [{a['affiliation']}]")
+
+
+def _pipeline_client(server: str | None, oidc_env: str | None, audience: str | None) -> Client:
+    return Client(server, token=ci_token(oidc_env, audience))
+
+
+def _history(client: Client, repo: str, change: str, stage: str) -> tuple[str, dict[str, str]]:
+    """The change's full SHA and its commit objects since the stage's last deployment."""
+    from stagewall.gates._git import Repo, max_commits
+
+    git = Repo(repo)
+    sha = git.resolve(change)
+    base = client.request("GET", "/api/v1/promotions/base", params={"stage": stage})["base"]
+    if base is not None and not (git.has_commit(base) and git.is_ancestor(base, sha)):
+        base = None
+    shas = git.rev_list(sha, base, cap=max_commits())
+    raw = git.raw_commits(shas)
+    return sha, {k: base64.b64encode(v).decode("ascii") for k, v in raw.items()}
 
 
 @click.group("gate")
@@ -71,24 +58,32 @@ def gate_group() -> None:
 @click.option("--change", required=True, help="Commit SHA to promote.")
 @click.option("--artifact", required=True, help="Artifact digest, sha256:<hex>.")
 @click.option("--to", "stage", required=True, help="Target stage.")
-@click.option("--as", "who", required=True, help="Submitting principal.")
+@pipeline_options
+@server_option
 @format_option("json")
-@config_option
-@db_option
 def submit_cmd(
     repo: str,
     change: str,
     artifact: str,
     stage: str,
-    who: str,
+    oidc_env: str | None,
+    audience: str | None,
+    server: str | None,
     fmt: str,
-    config: str | None,
-    db: str | None,
 ) -> None:
-    """Submit a change (commit + artifact) for promotion to a stage."""
-    with _gate(config, db) as gate:
-        p = gate.submit(repo=repo, change=change, artifact=artifact, stage=stage, submitter=who)
-        _print_promotion(gate, p, fmt, "submitted")
+    """Submit a change (commit + artifact) for promotion to a stage, as yourself.
+
+    The commit objects since the stage's last deployment are sent to the server,
+    which checks their ids and that none is missing.
+    """
+    client = _pipeline_client(server, oidc_env, audience)
+    sha, commits = _history(client, repo, change, stage)
+    p = client.request(
+        "POST",
+        "/api/v1/promotions",
+        json_body={"stage": stage, "change": sha, "artifact": artifact, "commits": commits},
+    )
+    _print_promotion(p, fmt, "submitted")
 
 
 @gate_group.command("break-glass")
@@ -96,43 +91,41 @@ def submit_cmd(
 @click.option("--change", required=True, help="Commit SHA to promote.")
 @click.option("--artifact", required=True, help="Artifact digest, sha256:<hex>.")
 @click.option("--to", "stage", required=True, help="Target stage.")
-@click.option("--as", "who", required=True, help="Internal person breaking glass.")
 @click.option("--reason", required=True, help="Why this cannot wait for approval.")
-@click.option("--otp", required=True, help="Current one-time code of --as.")
+@click.option("--otp", required=True, help="Your current one-time code.")
+@server_option
 @format_option("json")
-@config_option
-@db_option
 def break_glass_cmd(
     repo: str,
     change: str,
     artifact: str,
     stage: str,
-    who: str,
     reason: str,
     otp: str,
+    server: str | None,
     fmt: str,
-    config: str | None,
-    db: str | None,
 ) -> None:
-    """Emergency promotion without approval: loud alert, follow-up review due in 24 hours."""
-    from stagewall.gates._alerts import alert_break_glass
-
-    with _gate(config, db) as gate:
-        p = gate.submit(
-            repo=repo,
-            change=change,
-            artifact=artifact,
-            stage=stage,
-            submitter=who,
-            break_glass_reason=reason,
-            otp=otp,
-        )
-        failures = alert_break_glass(gate, p)
-        _print_promotion(gate, p, fmt, "BREAK-GLASS")
-        if fmt != "json":
-            click.echo(f"  follow-up review due within 24 hours: stagewall gate approve {p.id} ...")
-        for f in failures:
-            click.echo(f"warning: alert not delivered: {f}", err=True)
+    """Emergency promotion without approval, as yourself (an internal person): loud alert,
+    follow-up review due in 24 hours."""
+    client = Client(server)
+    sha, commits = _history(client, repo, change, stage)
+    p = client.request(
+        "POST",
+        "/api/v1/promotions/break-glass",
+        json_body={
+            "stage": stage,
+            "change": sha,
+            "artifact": artifact,
+            "commits": commits,
+            "reason": reason,
+            "otp": otp,
+        },
+    )
+    _print_promotion(p, fmt, "BREAK-GLASS")
+    if fmt != "json":
+        click.echo(f"  follow-up review due within 24 hours: stagewall gate approve {p['id']} ...")
+    for f in p.get("alert_failures", []):
+        click.echo(f"warning: alert not delivered: {f}", err=True)
 
 
 @gate_group.command("report")
@@ -140,16 +133,31 @@ def break_glass_cmd(
 @click.option("--stage", required=True, help="Stage whose check this is.")
 @click.option("--check", "name", required=True, help="Check name (as declared on the stage).")
 @click.option("--status", required=True, type=click.Choice(["pass", "fail"]))
-@click.option("--as", "who", required=True, help="Reporting service principal.")
-@config_option
-@db_option
+@pipeline_options
+@server_option
+@format_option("json")
 def report_cmd(
-    change: str, stage: str, name: str, status: str, who: str, config: str | None, db: str | None
+    change: str,
+    stage: str,
+    name: str,
+    status: str,
+    oidc_env: str | None,
+    audience: str | None,
+    server: str | None,
+    fmt: str,
 ) -> None:
-    """Report a CI check result for a commit at a stage."""
-    with _gate(config, db) as gate:
-        gate.report(change=change, stage=stage, check=name, status=status, reporter=who)
-        click.echo(f"recorded: {name} {status} for {change[:12]} at {stage}")
+    """Report a CI check result for a commit at a stage (pipelines only)."""
+    got = _pipeline_client(server, oidc_env, audience).request(
+        "POST",
+        "/api/v1/checks",
+        json_body={"change": change.strip(), "stage": stage, "check": name, "status": status},
+    )
+    if fmt == "json":
+        echo_json(got)
+        return
+    click.echo(
+        f"recorded: {name} {status} for {got['change'][:12]} at {stage} by {got['reporter']}"
+    )
 
 
 @gate_group.command("approve")
@@ -190,55 +198,63 @@ def pending_cmd(server: str | None, fmt: str) -> None:
 @click.option("--change", required=True, help="Commit SHA about to be deployed.")
 @click.option("--artifact", required=True, help="Digest of the artifact about to be deployed.")
 @click.option("--to", "stage", required=True, help="Stage being deployed to.")
-@click.option("--as", "who", default=None, help="Deploying service principal.")
 @click.option(
     "--out", type=click.Path(dir_okay=False), default=None, help="Write the attestation here."
 )
 @click.option(
     "--subject-name", default="artifact", show_default=True, help="Attestation subject name."
 )
+@pipeline_options
+@server_option
 @format_option("json")
-@config_option
-@db_option
 def check_cmd(
     change: str,
     artifact: str,
     stage: str,
-    who: str | None,
     out: str | None,
     subject_name: str,
+    oidc_env: str | None,
+    audience: str | None,
+    server: str | None,
     fmt: str,
-    config: str | None,
-    db: str | None,
 ) -> None:
-    """Decide whether this commit + artifact may be deployed now; exit 0 with an attestation."""
+    """Ask the server whether this commit + artifact may be deployed now (pipelines only);
+    exit 0 with the attestation the server signed."""
     target = Path(out) if out is not None else None
     if target is not None and not target.parent.is_dir():
         raise UsageError(
             f"--out {out}: the directory {target.parent} does not exist",
             hint="create it first or choose another path; nothing was checked or recorded",
         )
-    key = load_signing_key()
-    with _gate(config, db) as gate:
-        allowed = check(
-            gate,
-            change=change,
-            artifact=artifact,
-            stage=stage,
-            deployer=who,
-            key=key,
-            subject_name=subject_name,
-            write=target.write_bytes if target is not None else None,
-        )
-    pred = allowed.predicate
+    got = _pipeline_client(server, oidc_env, audience).request(
+        "POST",
+        "/api/v1/deployments",
+        json_body={
+            "change": change.strip(),
+            "artifact": artifact.strip(),
+            "stage": stage,
+            "subject_name": subject_name,
+        },
+    )
+    envelope = base64.b64decode(got["attestation"])
+    if target is not None:
+        try:
+            target.write_bytes(envelope)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write the attestation to {out}: {exc.strerror or exc}",
+                hint="the deployment was allowed and recorded; `stagewall gate check` again "
+                "returns a fresh attestation",
+            ) from None
+    pred = got["predicate"]
     if fmt == "json":
         echo_json({"allowed": True, "attestation": out, "predicate": pred})
     elif out is None:
-        click.echo(allowed.envelope.decode(), nl=False)
+        click.echo(envelope.decode(), nl=False)
     else:
         approvers = ", ".join(a["approver"] for a in pred["approvals"]) or "none"
         click.echo(
-            f"allowed: {pred['sha'][:12]} → {pred['stage']} ({allowed.promotion.id}); "
+            f"allowed: {pred['sha'][:12]} → {pred['stage']} ({got['promotion']}); "
             f"approved by {approvers}; attestation written to {out}"
         )
 

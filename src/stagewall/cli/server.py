@@ -88,6 +88,96 @@ def invite_cmd(principal: str, config: str | None, db: str | None, fmt: str) -> 
         )
 
 
+@server_group.group("pipeline-token")
+def pipeline_token_group() -> None:
+    """Per-pipeline static tokens (the fallback when CI OIDC is not available)."""
+
+
+@pipeline_token_group.command("create")
+@click.argument("principal")
+@click.option(
+    "--ttl-days", type=click.IntRange(1, 366), default=90, show_default=True, help="Lifetime."
+)
+@config_option
+@db_option
+@format_option("json")
+def pipeline_token_create_cmd(
+    principal: str, ttl_days: int, config: str | None, db: str | None, fmt: str
+) -> None:
+    """Create a token for service principal PRINCIPAL; it is printed once, stored hashed."""
+    from datetime import UTC, datetime, timedelta
+
+    from stagewall.access import AccessContext
+    from stagewall.identity.pipeline import create_pipeline_token
+
+    ctx = AccessContext.open(config, db)
+    new = create_pipeline_token(
+        ctx.store,
+        ctx.estate,
+        ctx.audit,
+        principal,
+        now=datetime.now(UTC),
+        ttl=timedelta(days=ttl_days),
+    )
+    data = {
+        "id": new.info.id,
+        "principal": principal,
+        "expires_at": new.info.expires_at.isoformat(),
+        "token": new.secret,
+    }
+    if fmt == "json":
+        echo_json(data)
+    else:
+        click.echo(
+            f"pipeline token {new.info.id} for {principal}, valid until {data['expires_at']}.\n"
+            "Store it as the CI secret STAGEWALL_TOKEN; it is not shown again:\n"
+            f"{new.secret}"
+        )
+
+
+@pipeline_token_group.command("list")
+@click.option("--principal", default=None, help="Only this service principal's tokens.")
+@config_option
+@db_option
+@format_option("json")
+def pipeline_token_list_cmd(
+    principal: str | None, config: str | None, db: str | None, fmt: str
+) -> None:
+    """List pipeline tokens (never their secrets)."""
+    from stagewall.identity.pipeline import list_pipeline_tokens
+    from stagewall.store import open_store
+
+    rows = [t.as_dict() for t in list_pipeline_tokens(open_store(db), principal)]
+    if fmt == "json":
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no pipeline tokens")
+    for r in rows:
+        state = f"revoked {r['revoked_at']}" if r["revoked_at"] else f"expires {r['expires_at']}"
+        click.echo(f"{r['id']}  {r['principal']:<24} created {r['created_at']}  {state}")
+
+
+@pipeline_token_group.command("revoke")
+@click.argument("token_id")
+@config_option
+@db_option
+@format_option("json")
+def pipeline_token_revoke_cmd(token_id: str, config: str | None, db: str | None, fmt: str) -> None:
+    """Revoke pipeline token TOKEN_ID (its next request is refused)."""
+    from datetime import UTC, datetime
+
+    from stagewall.access import AccessContext
+    from stagewall.identity.pipeline import revoke_pipeline_token
+
+    ctx = AccessContext.open(config, db)
+    t = revoke_pipeline_token(ctx.store, ctx.audit, token_id, now=datetime.now(UTC))
+    if fmt == "json":
+        echo_json(t.as_dict())
+    else:
+        click.echo(f"revoked pipeline token {t.id} of {t.principal}")
+
+
 @server_group.group("ingest-token")
 def ingest_token_group() -> None:
     """Per-source tokens for log shippers posting to POST /api/v1/ingest/SOURCE."""

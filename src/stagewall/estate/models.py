@@ -245,6 +245,12 @@ class CiBinding(_Model):
         description="Workflow file: deploy.yml means .github/workflows/deploy.yml; "
         "a path (.gitlab-ci.yml, ci/deploy.yml) is taken as written.",
     )
+    pull_requests: bool = Field(
+        default=False,
+        description="Accept tokens of pull/merge request runs (GitHub event_name pull_request "
+        "or pull_request_target, GitLab pipeline_source merge_request_event). Off by default: "
+        "such runs execute code nobody internal has reviewed yet.",
+    )
 
     @field_validator("repository", "workflow", "environment")
     @classmethod

@@ -51,3 +51,31 @@ def alert_break_glass(gate: Gate, promo: Promotion) -> list[str]:
         )
     )
     return failures
+
+
+def alert_unbound(gate: Gate, actor: str, promotion: str, problems: list[str]) -> None:
+    """A promotion or approval row has no creating event: record it and alert loudly."""
+    text = (
+        f"promotion {promotion}: rows not bound to their audit events were refused: "
+        + "; ".join(problems)
+    )
+    gate.log.append(
+        ev.event(
+            ev.ROW_UNBOUND.code,
+            Status.FAILURE,
+            actor,
+            text,
+            f"promotion:{promotion}",
+            {"promotion": promotion, "problems": problems, "severity": "critical"},
+        )
+    )
+    sinks = sinks_from_config(gate.estate.alerts, base_dir=gate.loaded.path.parent)
+    AlertDispatcher(sinks).send(
+        Alert(
+            kind="gate.row.unbound",
+            title=f"promotion {promotion}: state not bound to the audit log",
+            text=text,
+            severity=Severity.CRITICAL,
+            details={"promotion": promotion, "problems": problems},
+        )
+    )

@@ -31,6 +31,16 @@ APPROVED = _api("gate.promotion.approved", 3, "Update", "a promotion approval (o
 FOLLOWED_UP = _api("gate.followup.reviewed", 3, "Update", "a break-glass follow-up review")
 CHECKED = _api("gate.deploy.checked", 99, "Gate Check", "a deployment asked whether it may proceed")
 RULES_CHANGED = _api("gate.rules.changed", 3, "Update", "the effective gate rules changed")
+ROW_UNBOUND = register_event_type(
+    EventType(
+        "gate.row.unbound",
+        2004,
+        "Detection Finding",
+        1,
+        "Create",
+        "a promotion or approval row without its creating audit event was refused",
+    )
+)
 RULES_WEAKENED = register_event_type(
     EventType(
         "gate.rules.weakened",

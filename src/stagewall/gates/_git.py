@@ -184,13 +184,13 @@ class Repo:
         raw = self._run("cat-file", "commit", check_full_sha(sha)).stdout
         return parse_commit(sha, raw)
 
-    def commits(self, shas: list[str]) -> list[Commit]:
-        """Parse many commits with one ``git cat-file --batch`` process."""
+    def raw_commits(self, shas: list[str]) -> dict[str, bytes]:
+        """The raw commit objects of ``shas``, read with one ``git cat-file --batch``."""
         if not shas:
-            return []
+            return {}
         stdin = "".join(check_full_sha(s, "commit") + "\n" for s in shas).encode()
         out = self._run("cat-file", "--batch", stdin=stdin).stdout
-        pos, found = 0, []
+        pos, found = 0, {}
         for sha in shas:
             eol = out.index(b"\n", pos)
             header = out[pos:eol].split()
@@ -198,9 +198,14 @@ class Repo:
                 raise BackendError(f"git cat-file: {sha} is not a commit in {self.path}")
             size = int(header[2])
             start = eol + 1
-            found.append(parse_commit(sha, out[start : start + size]))
+            found[sha] = out[start : start + size]
             pos = start + size + 1
         return found
+
+    def commits(self, shas: list[str]) -> list[Commit]:
+        """Parse many commits with one ``git cat-file --batch`` process."""
+        raw = self.raw_commits(shas)
+        return [parse_commit(sha, raw[sha]) for sha in shas]
 
     # -- what a commit brings in (submodules, vendored directories) ------------
 

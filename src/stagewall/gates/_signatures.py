@@ -34,7 +34,7 @@ def _tool(name: str, kind: str) -> str:
         raise ConfigError(
             f"{name} is not installed, so {kind} commit signatures cannot be verified and "
             "this stage requires signed commits",
-            hint=f"install {name} where `stagewall gate submit` runs",
+            hint=f"install {name} on the host that runs `stagewall serve` (it verifies signatures)",
         )
     return path
 

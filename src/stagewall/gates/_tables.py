@@ -7,7 +7,7 @@ indexes it by stage, commit and artifact. Nothing here is updated or deleted.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text
 
 from stagewall.store import metadata
 
@@ -22,6 +22,9 @@ gate_promotions = Table(
     Column("break_glass", Boolean, nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("followup_due", String(32), nullable=True),
+    # The submission or break-glass event that created the row (migration binding_0001).
+    Column("audit_index", BigInteger, nullable=True),
+    Column("audit_leaf", String(64), nullable=True),
     Index("ix_gate_promotions_change", "stage", "sha", "digest"),
 )
 

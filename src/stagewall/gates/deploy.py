@@ -11,7 +11,9 @@ Allowed only when a promotion of the same (stage, SHA, digest) exists and
   in the rule's groups);
 * the stage's wait time has passed since the change reached the previous stage
   (for the first stage: since submission);
-* the deployer (``--as``) is one of the stage's deployers, when it names any.
+* the promotion row and every approval row are bound to the audit events that
+  created them (a row written straight into the store is refused and alerted);
+* the deployer (the authenticated pipeline) is one of the stage's deployers, when it names any.
 
 A break-glass promotion skips approvals, the wait and the previous stage, but not a
 failed check. An allowed check records the deployment and returns a signed
@@ -28,10 +30,13 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from stagewall.access._core import Decision, fmt_time, load_request, load_reviews, parse_time
+from stagewall.access._tables import access_reviews
+from stagewall.access.binding import bound_event, review_binding_problem
 from stagewall.audit import Status
 from stagewall.errors import AccessDenied, StagewallError, UsageError
 from stagewall.estate import PrincipalKind
 from stagewall.gates import _events as ev
+from stagewall.gates._alerts import alert_unbound
 from stagewall.gates._git import check_full_sha
 from stagewall.gates._tables import gate_checks, gate_deployments, gate_promotions
 from stagewall.gates.attestation import sign_envelope, statement
@@ -78,9 +83,11 @@ def check(
     digest = check_digest(artifact)
     if st.deployers and deployer is None:
         raise UsageError(
-            f"stage {stage!r} names its deployers ({', '.join(st.deployers)}); pass --as DEPLOYER"
+            f"stage {stage!r} names its deployers ({', '.join(st.deployers)}); run gate check "
+            "from a pipeline authenticated as one of them"
         )
     resource = f"stage:{stage}/{sha}"
+    to_alert: list[tuple[str, list[str]]] = []
     try:
         if deployer is not None:
             _check_deployer(gate, stage, st.deployers, deployer)
@@ -88,6 +95,11 @@ def check(
             candidates = _candidates(conn, stage, sha, digest)
             reasons: list[str] = []
             for promo in candidates:
+                unbound = unbound_rows(gate, conn, promo.id)
+                if unbound:
+                    to_alert.append((promo.id, unbound))
+                    reasons.append(f"{promo.id}: " + "; ".join(unbound))
+                    continue
                 problems, facts = _evaluate(gate, conn, promo, idx, now)
                 if not problems:
                     break
@@ -100,6 +112,10 @@ def check(
         raise ev.refuse(
             gate.log, ev.CHECKED.code, actor, exc, resource, {"sha": sha, "digest": digest}
         ) from None
+    finally:
+        # After the read transaction: each unbound row is recorded and alerted.
+        for promotion, problems in to_alert:
+            alert_unbound(gate, actor, promotion, problems)
     predicate = {
         "stage": stage,
         "environment": st.environment,
@@ -164,6 +180,41 @@ def check(
             conn=conn,
         )
     return Allowed(promo, predicate, envelope)
+
+
+_PROMOTION_CODES = (ev.SUBMITTED.code, ev.BREAK_GLASS.code)
+_REVIEW_CODES = (ev.APPROVED.code, ev.FOLLOWED_UP.code)
+
+
+def unbound_rows(gate: Gate, conn: Connection, promotion: str) -> list[str]:
+    """Why the promotion's row or any of its review rows is not bound to its event."""
+    out: list[str] = []
+    row = conn.execute(
+        select(gate_promotions).where(gate_promotions.c.request_id == promotion)
+    ).first()
+    if row is None:
+        return [f"there is no promotion row {promotion}"]
+    values = dict(row._mapping)
+    event, problem = bound_event(gate.log, conn, values, "promotion", _PROMOTION_CODES)
+    if event is not None:
+        d = event.details
+        for name in ("stage", "sha", "digest"):
+            if str(d.get(name)) != str(values.get(name)):
+                problem = f"the promotion's {name} differs from audit event #{event.index}"
+        if d.get("promotion") != promotion or event.actor != values.get("submitter"):
+            problem = f"audit event #{event.index} records another promotion or submitter"
+        if (event.code == ev.BREAK_GLASS.code) != bool(values.get("break_glass")):
+            problem = f"the promotion's break-glass flag differs from audit event #{event.index}"
+    if problem is not None:
+        out.append(f"promotion row: {problem}")
+    reviews = conn.execute(
+        select(access_reviews).where(access_reviews.c.request_id == promotion)
+    ).all()
+    for r in reviews:
+        why = review_binding_problem(gate.log, conn, dict(r._mapping), _REVIEW_CODES)
+        if why is not None:
+            out.append(f"approval by {r.reviewer}: {why}")
+    return out
 
 
 def _check_deployer(gate: Gate, stage: str, deployers: list[str], deployer: str) -> None:

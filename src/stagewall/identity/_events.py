@@ -45,3 +45,23 @@ DEVICE_APPROVED = register_event_type(
         "a device authorization (stagewall login) was approved",
     )
 )
+PIPELINE_TOKEN_CREATED = register_event_type(
+    EventType(
+        "identity.pipeline_token.created",
+        3001,
+        "Account Change",
+        1,
+        "Create",
+        "a per-pipeline static token was created on the server host",
+    )
+)
+PIPELINE_TOKEN_REVOKED = register_event_type(
+    EventType(
+        "identity.pipeline_token.revoked",
+        3001,
+        "Account Change",
+        99,
+        "Other",
+        "a per-pipeline static token was revoked",
+    )
+)

@@ -90,6 +90,8 @@ class Actor:
     source_address: str | None = None
     user_agent: str | None = None
     step_up: StepUp | None = None
+    # A pipeline's verified CI claims (repository, ref, environment, workflow, run, ...).
+    workload: tuple[tuple[str, str], ...] = ()
 
     def has(self, cls: ActorClass) -> bool:
         return cls in self.classes
@@ -103,6 +105,7 @@ class Actor:
             self.source_address,
             self.user_agent,
             step_up,
+            self.workload,
         )
 
     def audit_context(self, now: datetime) -> dict[str, Any]:
@@ -116,6 +119,8 @@ class Actor:
         }
         if self.step_up is not None:
             out["step_up"] = self.step_up.as_dict()
+        if self.workload:
+            out["workload"] = dict(self.workload)
         return out
 
 

@@ -280,9 +280,23 @@ def _binding_workflow(binding: CiBinding, platform: str) -> str | None:
     return wf
 
 
+_PR_EVENTS = {
+    "github": ("event_name", {"pull_request", "pull_request_target"}),
+    "gitlab": ("pipeline_source", {"merge_request_event", "external_pull_request_event"}),
+}
+
+
+def is_pull_request(claims: CiClaims) -> bool:
+    """Whether the token comes from a pull/merge request run (untrusted code)."""
+    name, events = _PR_EVENTS.get(claims.platform, ("", set()))
+    return _text(claims.raw, name) in events if name else False
+
+
 def _matches(estate: Estate, binding: CiBinding, claims: CiClaims) -> bool:
     spec = estate.ci_issuers.get(binding.issuer)
     if spec is None or spec.issuer != claims.issuer:
+        return False
+    if is_pull_request(claims) and not binding.pull_requests:
         return False
     checks: list[tuple[str | None, str | None]] = [
         (binding.repository, claims.repository),
@@ -331,5 +345,6 @@ __all__ = [
     "CiIssuer",
     "CiTokenVerifier",
     "ci_issuers_from_estate",
+    "is_pull_request",
     "service_principal_for",
 ]

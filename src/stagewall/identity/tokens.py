@@ -20,6 +20,8 @@ from stagewall.identity.actor import LoginMethod
 from stagewall.store import Store
 
 TOKEN_PREFIX = "swt_"  # noqa: S105 - the public prefix of every token
+PIPELINE_PREFIX = "swp_"
+_PREFIXES = (TOKEN_PREFIX, PIPELINE_PREFIX)
 DEFAULT_TTL = timedelta(hours=12)
 ENROL_TTL = timedelta(minutes=15)
 
@@ -28,6 +30,7 @@ class TokenKind(enum.StrEnum):
     API = "api"  # a CLI or script: Authorization: Bearer
     BROWSER = "browser"  # a browser session cookie (CSRF-protected)
     ENROL = "enrol"  # first factor only: may enrol a second factor, nothing else
+    PIPELINE = "pipeline"  # a per-pipeline static token created on the server host
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ def issue_token(
     source_address: str | None = None,
     user_agent: str | None = None,
 ) -> NewToken:
-    secret = new_secret(TOKEN_PREFIX)
+    secret = new_secret(PIPELINE_PREFIX if kind is TokenKind.PIPELINE else TOKEN_PREFIX)
     info = TokenInfo(
         id=new_id("t"),
         principal=principal,
@@ -86,7 +89,7 @@ def issue_token(
 
 def resolve_token(store: Store, secret: str, *, now: datetime) -> TokenInfo | None:
     """The live token behind ``secret``, or None (unknown, expired, revoked, malformed)."""
-    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 128:
+    if not secret.startswith(_PREFIXES) or len(secret) > 128:
         return None
     wanted = digest(secret)
     with store.read() as conn:
@@ -96,6 +99,9 @@ def resolve_token(store: Store, secret: str, *, now: datetime) -> TokenInfo | No
     if row is None or not same(row.token_hash, wanted):
         return None
     if row.revoked_at is not None or parse(row.expires_at) <= now:
+        return None
+    # A token's prefix and its kind agree; a pipeline secret is never a person's token.
+    if (row.kind == TokenKind.PIPELINE.value) != secret.startswith(PIPELINE_PREFIX):
         return None
     return TokenInfo(
         id=row.id,
@@ -133,6 +139,7 @@ def revoke_all(store: Store, principal: str, *, now: datetime) -> int:
 __all__ = [
     "DEFAULT_TTL",
     "ENROL_TTL",
+    "PIPELINE_PREFIX",
     "TOKEN_PREFIX",
     "NewToken",
     "TokenInfo",

@@ -16,8 +16,10 @@ from fastapi import Request
 from stagewall.errors import AccessDenied, NotAuthenticated
 from stagewall.identity._codes import same
 from stagewall.identity.actor import Actor, ActorClass, acting
+from stagewall.identity.actor import ActorClass as C
 from stagewall.identity.tokens import TokenKind, resolve_token
 from stagewall.server._events import REQUEST_REFUSED
+from stagewall.server._pipeline import authenticate_ci, looks_like_jwt
 from stagewall.server._state import ServerState
 from stagewall.server.authz import POLICY, allowed, classes_for
 
@@ -68,9 +70,21 @@ def authenticate(
         via_cookie = bool(secret)
     if not secret:
         raise NotAuthenticated("this request needs a login (no token was sent)")
+    if not via_cookie and looks_like_jwt(secret):
+        actor = authenticate_ci(
+            state,
+            secret,
+            source=source_address(request, state),
+            user_agent=request.headers.get("user-agent"),
+        )
+        if C.PIPELINE not in actor.classes:
+            raise NotAuthenticated(f"{actor.principal!r} is no longer an enabled service principal")
+        return actor
     info = resolve_token(state.ctx.store, secret, now=state.now())
     if info is None:
         raise NotAuthenticated("the login token is unknown, expired or revoked")
+    if via_cookie and info.kind is TokenKind.PIPELINE:
+        raise NotAuthenticated("a pipeline token is a bearer token, never a cookie")
     if via_cookie and request.method not in _SAFE:
         sent = request.headers.get(CSRF_HEADER, "") or form_csrf or ""
         if not sent or not same(sent, info.csrf):
@@ -83,6 +97,14 @@ def authenticate(
         raise NotAuthenticated(
             f"{info.principal!r} is no longer a declared, enabled principal",
             hint="ask an admin; the login was refused",
+        )
+    # Service principals act only through CI OIDC or their pipeline token; a pipeline
+    # token acts only for a service principal.
+    if (C.PIPELINE in classes) != (info.kind is TokenKind.PIPELINE):
+        raise NotAuthenticated(
+            f"this token of {info.principal!r} does not fit its kind of principal",
+            hint="pipelines use CI OIDC or `stagewall server pipeline-token create`; "
+            "people use `stagewall login`",
         )
     if info.kind is TokenKind.ENROL and route not in _ENROL_ROUTES:
         raise AccessDenied(

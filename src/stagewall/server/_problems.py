@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stagewall.errors import (
     AccessDenied,
+    AuthenticationFailed,
     BackendError,
     ConfigError,
     NotAuthenticated,
@@ -30,7 +31,7 @@ def status_for(exc: StagewallError) -> int:
     explicit = getattr(exc, "http_status", None)
     if isinstance(explicit, int):
         return explicit
-    if isinstance(exc, NotAuthenticated):
+    if isinstance(exc, NotAuthenticated | AuthenticationFailed):
         return 401
     if isinstance(exc, RateLimited):
         return 429

@@ -39,12 +39,13 @@ from stagewall.errors import (
 )
 from stagewall.estate import Estate
 from stagewall.identity.actor import Actor, ActorClass, LoginMethod, acting
-from stagewall.identity.tokens import TOKEN_PREFIX
+from stagewall.identity.tokens import PIPELINE_PREFIX, TOKEN_PREFIX
 from stagewall.monitoring.detect import Finding
 from stagewall.monitoring.pipeline import IngestContext, IngestReport, check_gaps, ingest_lines
 from stagewall.monitoring.tokens import resolve_ingest_token
 from stagewall.server._auth import guard, source_address
 from stagewall.server._events import REQUEST_REFUSED
+from stagewall.server._pipeline import looks_like_jwt
 from stagewall.server._state import ServerState
 from stagewall.server.authz import allowed
 
@@ -202,9 +203,14 @@ def _source_actor(request: Request, state: ServerState, source: str, token_id: s
 def _ingest_actor(state: ServerState, request: Request, source: str) -> Actor:
     header = request.headers.get("authorization", "")
     secret = header[7:].strip() if header[:7].lower() == "bearer " else ""
-    if secret.startswith(TOKEN_PREFIX) or (not secret and request.cookies):
-        # A person's login (token or browser session): authenticated and refused by
-        # the authorization table like any other route a class may not call.
+    if (
+        secret.startswith((TOKEN_PREFIX, PIPELINE_PREFIX))
+        or looks_like_jwt(secret)
+        or (not secret and request.cookies)
+    ):
+        # A person's or a pipeline's login (token, CI OIDC token or browser session):
+        # authenticated and refused by the authorization table like any other route a
+        # class may not call.
         guard(state, ROUTE)(request)
     state.refresh()
     token = resolve_ingest_token(state.ctx.store, secret) if secret else None

@@ -14,6 +14,7 @@ from stagewall.access import AccessContext
 from stagewall.errors import ConfigError
 from stagewall.estate import Estate, load_estate
 from stagewall.estate.models import ServerSettings
+from stagewall.server._pipeline import CiVerifiers
 from stagewall.server._workers import Workers
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class SweepStatus:
     sweeps: int = 0
     late_alerted: bool = False
     last_witness: datetime | None = None
+    approvals_seen: int = 0  # highest access_reviews.id whose binding this leader checked
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -42,6 +44,7 @@ class ServerState:
     home: Path
     sweep: SweepStatus = field(default_factory=SweepStatus)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    ci: CiVerifiers = field(default_factory=CiVerifiers)
     workers: Workers = field(default_factory=Workers)
     _stamp: tuple[int, int] | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)

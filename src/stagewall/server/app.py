@@ -26,6 +26,7 @@ from stagewall.server import (
     _routes_masking,
     _routes_mfa,
     _routes_oidc,
+    _routes_pipeline,
     _routes_reviews,
     _routes_segmentation,
 )
@@ -51,6 +52,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         finally:
             if sweeper is not None:
                 sweeper.stop()
+            state.ci.close()
             ingest.close()
             state.workers.shutdown(wait=False)
             state.ctx.store.set_pooled(False)
@@ -103,6 +105,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
     _routes_access.register(app, state)
     _routes_reviews.register(app, state)
     _routes_gates.register(app, state)
+    _routes_pipeline.register(app, state)
     _routes_segmentation.register(app, state)
     _routes_evidence.register(app, state)
     ingest = _routes_ingest.register(app, state)

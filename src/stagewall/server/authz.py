@@ -56,6 +56,16 @@ POLICY: dict[str, frozenset[C] | None] = {
     "evidence.checks": READERS,
     "audit.events": READERS,
     "audit.checkpoints": READERS,
+    # --- pipeline ---
+    # Submitting: people (externals included: the gate decides what they may reach) and
+    # pipelines. Reporting checks and asking to deploy: pipelines only. Break-glass:
+    # internal people only (the library refuses service principals too). Approving
+    # stays "gate.approve": INTERNAL, never a pipeline.
+    "gate.base": PEOPLE | {C.PIPELINE},
+    "gate.submit": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN, C.PIPELINE}),
+    "gate.break_glass": INTERNAL,
+    "gate.report": frozenset({C.PIPELINE}),
+    "gate.check": frozenset({C.PIPELINE}),
     "audit.proof": READERS,
     "audit.bundle": READERS,
     # --- paths ---

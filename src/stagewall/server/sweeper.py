@@ -155,6 +155,51 @@ def witness(state: ServerState) -> int:
     return len(cosigs)
 
 
+_APPROVAL_BATCH = 1000
+
+
+def check_new_approvals(state: ServerState) -> list[int]:
+    """Verify the binding of approval rows added since the last check; refuse + alert.
+
+    Every access or promotion approval row must carry the event that recorded it
+    (written in the same transaction). A row inserted straight into the store has
+    none: it is recorded as ``gate.row.unbound`` and alerted here, within a sweep,
+    and counts for nothing at credential issuance and ``gate check``.
+    """
+    from stagewall.access import _events as aev
+    from stagewall.access._tables import access_reviews
+    from stagewall.access.binding import review_binding_problem
+    from stagewall.gates import _events as gev
+
+    codes = (aev.REVIEW_RECORDED.code, gev.APPROVED.code, gev.FOLLOWED_UP.code)
+    status = state.sweep
+    found: list[tuple[Any, str]] = []
+    with state.ctx.store.read() as conn:
+        rows = conn.execute(
+            select(access_reviews)
+            .where(access_reviews.c.id > status.approvals_seen)
+            .order_by(access_reviews.c.id)
+            .limit(_APPROVAL_BATCH)
+        ).all()
+        for row in rows:
+            why = review_binding_problem(state.ctx.audit, conn, dict(row._mapping), codes)
+            if why is not None:
+                found.append((row, why))
+    for row, why in found:
+        state.ctx.refuse(
+            gev.ROW_UNBOUND.code,
+            "stagewall.sweep",
+            f"approval row {row.id} ({row.reviewer} on {row.request_id}) is not bound to its "
+            f"audit event: {why}; it counts for nothing",
+            resource=f"request:{row.request_id}",
+            details={"request": row.request_id, "reviewer": row.reviewer, "row": row.id},
+            loud=True,
+        )
+    if rows:
+        status.approvals_seen = int(rows[-1].id)
+    return [int(r.id) for r, _why in found]
+
+
 def _periodic(
     state: ServerState,
     stamp: str,
@@ -183,6 +228,7 @@ def tick(state: ServerState, leadership: Leadership) -> None:
     if leader:
         try:
             report = sweep(state.ctx)
+            check_new_approvals(state)
             now = state.now()
             _record_sweep(state, now)
             status.last_sweep = now
@@ -255,4 +301,4 @@ def health(state: ServerState) -> dict[str, Any]:
     }
 
 
-__all__ = ["LATE_AFTER", "Leadership", "Sweeper", "health", "tick"]
+__all__ = ["LATE_AFTER", "Leadership", "Sweeper", "check_new_approvals", "health", "tick"]

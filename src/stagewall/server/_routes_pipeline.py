@@ -1,0 +1,185 @@
+"""Routes pipelines (and submitters) use: submit, break-glass, report a check, gate check.
+
+The actor is the authenticated caller, never a name in the body: a pipeline is who
+its CI OIDC token or pipeline token says, a person is who logged in. A submission
+carries the raw commit objects of the change; the server verifies them
+(``stagewall.gates._history``). ``gate check`` signs its attestation with the key
+only the server holds and returns it.
+"""
+# No "from __future__ import annotations": FastAPI evaluates the route annotations.
+
+import base64
+import binascii
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+
+from stagewall.errors import HistoryRejected
+from stagewall.estate import Estate
+from stagewall.gates import Gate, Promotion, check
+from stagewall.gates._alerts import alert_break_glass
+from stagewall.identity.actor import Actor, acting
+from stagewall.keys import load_signing_key
+from stagewall.server._auth import guard
+from stagewall.server._state import ServerState
+
+MAX_COMMITS_SENT = 20_000
+MAX_HISTORY_CHARS = 64 * 1024 * 1024  # base64 of all commit objects of one submission
+
+
+class SubmitBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str = Field(min_length=1, max_length=128)
+    change: str = Field(min_length=1, max_length=80)
+    artifact: str = Field(min_length=1, max_length=80)
+    # commit id -> base64 of the raw commit object (``git cat-file commit ID``)
+    commits: dict[str, str] = Field(max_length=MAX_COMMITS_SENT)
+
+
+class BreakGlassBody(SubmitBody):
+    reason: str = Field(min_length=1, max_length=2000)
+    otp: str = Field(min_length=1, max_length=16)
+
+
+class ReportBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    change: str = Field(min_length=1, max_length=80)
+    stage: str = Field(min_length=1, max_length=128)
+    check: str = Field(min_length=1, max_length=128)
+    status: str = Field(min_length=1, max_length=8)
+
+
+class CheckBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    change: str = Field(min_length=1, max_length=80)
+    artifact: str = Field(min_length=1, max_length=80)
+    stage: str = Field(min_length=1, max_length=128)
+    subject_name: str = Field(default="artifact", min_length=1, max_length=200)
+
+
+def promotion_summary(estate: Estate, p: Promotion) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "stage": p.stage,
+        "environment": p.environment,
+        "sha": p.sha,
+        "digest": p.digest,
+        "submitter": p.submitter,
+        "break_glass": p.break_glass,
+        "commits": p.commits,
+        "base": p.base,
+        "authors": p.authorship(estate).as_list(),
+        "rules_hash": p.rules_hash,
+    }
+
+
+def _objects(commits: dict[str, str]) -> dict[str, bytes]:
+    total = sum(len(k) + len(v) for k, v in commits.items())
+    if total > MAX_HISTORY_CHARS:
+        raise HistoryRejected(
+            f"the commit objects sent are {total} characters, more than {MAX_HISTORY_CHARS}",
+            hint="promote more often, so that fewer commits separate two promotions",
+        )
+    out: dict[str, bytes] = {}
+    for sha, text in commits.items():
+        try:
+            out[sha.lower()] = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise HistoryRejected(f"the object of commit {sha[:64]} is not base64") from None
+    return out
+
+
+def register(r: FastAPI, state: ServerState) -> None:
+    def gate() -> Gate:
+        return Gate(state.ctx.store, state.ctx.loaded, home=str(state.home))
+
+    def submit(body: SubmitBody, actor: Actor, reason: str | None, otp: str | None) -> Promotion:
+        g = gate()
+        with acting(actor):
+            history = g.history(body.stage, _objects(body.commits))
+            return g.submit(
+                repo=history,
+                change=body.change,
+                artifact=body.artifact,
+                stage=body.stage,
+                submitter=actor.principal,
+                break_glass_reason=reason,
+                otp=otp,
+                now=state.now(),
+            )
+
+    @r.get("/api/v1/promotions/base", name="gate.base")
+    def base(
+        stage: str, actor: Annotated[Actor, Depends(guard(state, "gate.base"))]
+    ) -> dict[str, Any]:
+        """The commit last deployed to ``stage``: send the commits since it."""
+        return {"stage": stage, "base": gate().base(stage)}
+
+    @r.post("/api/v1/promotions", name="gate.submit")
+    def submit_route(
+        body: SubmitBody, actor: Annotated[Actor, Depends(guard(state, "gate.submit"))]
+    ) -> dict[str, Any]:
+        p = submit(body, actor, None, None)
+        return promotion_summary(state.estate, p)
+
+    @r.post("/api/v1/promotions/break-glass", name="gate.break_glass")
+    def break_glass_route(
+        body: BreakGlassBody,
+        actor: Annotated[Actor, Depends(guard(state, "gate.break_glass"))],
+    ) -> dict[str, Any]:
+        p = submit(body, actor, body.reason, body.otp)
+        with acting(actor):
+            failures = alert_break_glass(gate(), p)
+        return {**promotion_summary(state.estate, p), "alert_failures": failures}
+
+    @r.post("/api/v1/checks", name="gate.report")
+    def report_route(
+        body: ReportBody, actor: Annotated[Actor, Depends(guard(state, "gate.report"))]
+    ) -> dict[str, Any]:
+        with acting(actor):
+            gate().report(
+                change=body.change,
+                stage=body.stage,
+                check=body.check,
+                status=body.status,
+                reporter=actor.principal,
+                now=state.now(),
+            )
+        return {
+            "change": body.change.lower(),
+            "stage": body.stage,
+            "check": body.check,
+            "status": body.status,
+            "reporter": actor.principal,
+        }
+
+    @r.post("/api/v1/deployments", name="gate.check")
+    def check_route(
+        body: CheckBody, actor: Annotated[Actor, Depends(guard(state, "gate.check"))]
+    ) -> dict[str, Any]:
+        """Decide whether the change may be deployed now; sign and return the attestation."""
+        key = load_signing_key(state.home)
+        with acting(actor):
+            allowed = check(
+                gate(),
+                change=body.change,
+                artifact=body.artifact,
+                stage=body.stage,
+                deployer=actor.principal,
+                key=key,
+                subject_name=body.subject_name,
+                now=state.now(),
+            )
+        return {
+            "allowed": True,
+            "promotion": allowed.promotion.id,
+            "predicate": allowed.predicate,
+            "attestation": base64.b64encode(allowed.envelope).decode("ascii"),
+        }
+
+
+__all__ = ["promotion_summary", "register"]
