@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from stagewall.identity import oidc_login
 from stagewall.identity.actor import LoginMethod
@@ -47,6 +47,15 @@ class _Parties:
             return self._current[1]
 
 
+_SIGNED_IN = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="0;url=/">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Signed in - stagewall</title></head>
+<body><main><p>Signed in. <a href="/">Continue to your inbox</a>.</p></main></body></html>
+"""
+
+
 def register(r: FastAPI, state: ServerState) -> None:
     store = state.ctx.store
     parties = _Parties(state)
@@ -77,15 +86,20 @@ def register(r: FastAPI, state: ServerState) -> None:
         )
         return resp
 
-    @r.get("/api/v1/oidc/callback", name="oidc.callback", status_code=303)
+    @r.get("/api/v1/oidc/callback", name="oidc.callback", response_class=HTMLResponse)
     def callback(
         request: Request,
         code: Annotated[str, Query(max_length=2048)] = "",
         login_state: Annotated[str, Query(alias="state", max_length=512)] = "",
         iss: Annotated[str | None, Query(max_length=512)] = None,
         error: Annotated[str | None, Query(max_length=256)] = None,
-    ) -> RedirectResponse:
-        """Finish the login; a session cookie and a redirect to ``/``, or a 401 problem."""
+    ) -> HTMLResponse:
+        """Finish the login: a session cookie and a page that moves on to ``/``, or a 401.
+
+        Not a 303: the provider's redirect here is a cross-site navigation, and a
+        redirect chain that starts cross-site does not carry a SameSite=Strict cookie,
+        so ``/`` would not see the new session. The page's own refresh is a same-site
+        navigation, which does."""
         state.refresh()
         now = state.now()
         source = source_address(request, state)
@@ -112,8 +126,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             source_address=source,
             user_agent=request.headers.get("user-agent"),
         )
-        resp = RedirectResponse("/", status_code=303)
-        resp.headers["Cache-Control"] = "no-store"
+        resp = HTMLResponse(_SIGNED_IN, headers={"Cache-Control": "no-store"})
         resp.set_cookie(
             SESSION_COOKIE,
             new.secret,
