@@ -318,7 +318,7 @@ def test_full_flow_in_chromium(
         ui.open("/evidence")
         assert "separation.external_production" in ui.text() or "access." in ui.text()
         ui.shoot("evidence")
-        for page in ("requests", "promotions", "reviews"):
+        for page in ("requests", "promotions", "reviews", "break-glass", "vendors"):
             ui.open("/" + page)
             assert "Not allowed" not in ui.text()
             ui.shoot(page)

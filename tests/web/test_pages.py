@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from tests.server.conftest import Person, World
 from tests.web.conftest import Browser, field
@@ -433,16 +435,22 @@ def test_enrolment_through_the_invitation_link(world: World) -> None:
     assert "Inbox" in b.get("/").text
 
 
+def _break_glass(carol: Person, reason: str) -> dict[str, Any]:
+    """carol (internal) breaks glass through the API; the server's answer."""
+    res = carol.post(
+        "/api/v1/access/break-glass",
+        {"role": "prod-read", "reason": reason, "otp": carol.otp()},
+    )
+    assert res.status_code == 201, res.text
+    answer: dict[str, Any] = res.json()
+    return answer
+
+
 def test_break_glass_follow_up_is_completed_from_the_inbox(
     world: World, people: dict[str, Person]
 ) -> None:
     carol = people["carol"]
-    res = carol.post(
-        "/api/v1/access/break-glass",
-        {"role": "prod-read", "reason": "INC-1 outage", "otp": carol.otp()},
-    )
-    assert res.status_code == 201, res.text
-    fid = res.json()["follow_up"]
+    fid = _break_glass(carol, "INC-1 outage")["follow_up"]
     # The holder does not review her own break-glass.
     assert f"followup:{fid}" not in _browser(world, carol).get("/").text
     bob = _browser(world, people["bob"])
@@ -483,3 +491,46 @@ def test_templates_have_no_inline_script_or_style() -> None:
         assert not re.search(r"\son[a-z]+\s*=", text), path  # no inline event handlers
         for tag in re.findall(r"<script[^>]*>", text):
             assert 'src="/static/' in tag, (path, tag)
+
+
+def test_break_glass_table_with_follow_ups_in_an_observation_window(
+    world: World, people: dict[str, Person]
+) -> None:
+    grant = _break_glass(people["carol"], "INC-7 outage")["grant"]["id"]
+    audrey = _browser(world, people["audrey"])
+    page = audrey.get("/break-glass")
+    assert page.status_code == 200, page.text
+    assert "carol" in page.text and "due by" in page.text and grant in page.text
+    today = world.clock.now.date()
+    inside = audrey.get(f"/break-glass?from={today}&to={today}")
+    assert "carol" in inside.text
+    past = audrey.get("/break-glass?from=2020-01-01&to=2020-12-31")
+    assert "carol" not in past.text and "No break-glass use in this window" in past.text
+    # once its follow-up is more than 24 h old and not done, the table says overdue
+    world.clock.advance(timedelta(hours=25))
+    audrey = _browser(world, people["audrey"])  # a day later: a new session
+    assert "overdue" in audrey.get("/break-glass").text
+    # the same window scopes the audit log
+    events = audrey.get(f"/audit?type=access.&from={today}&to={today}")
+    assert "access." in events.text and "Observation window" in events.text
+    assert "No events match" in audrey.get("/audit?from=2020-01-01&to=2020-01-02").text
+    # externals see neither page
+    dana = _browser(world, people["dana"])
+    assert dana.get("/break-glass").status_code == 403
+    assert dana.get("/vendors").status_code == 403
+
+
+def test_a_bad_observation_window_is_a_clear_error(world: World, people: dict[str, Person]) -> None:
+    audrey = _browser(world, people["audrey"])
+    bad = audrey.get("/audit?from=2026-13-01")
+    assert bad.status_code == 400 and "is not a date" in html.unescape(bad.text)
+    backwards = audrey.get("/break-glass?from=2026-12-05&to=2026-12-01")
+    assert backwards.status_code == 400
+    assert "starts (2026-12-05) after it ends (2026-12-01)" in html.unescape(backwards.text)
+
+
+def test_vendors_table_lists_people_and_agreements(world: World, people: dict[str, Person]) -> None:
+    page = _browser(world, people["bob"]).get("/vendors")
+    assert page.status_code == 200, page.text
+    assert "devshop" in page.text and "dana" in page.text
+    assert "/grants?principal=dana" in page.text and "/audit?actor=dana" in page.text

@@ -130,6 +130,7 @@ class Context:
     secrets: dict[str, str] = field(default_factory=dict)
     stack: ExitStack = field(default_factory=ExitStack)
     server_url: str = ""
+    pipeline_tokens: dict[str, str] = field(default_factory=dict)
     _steps: dict[str, int] = field(default_factory=dict)
 
     def run_as(self, who: str, *args: str, expect: int = 0, input: str | None = None) -> Outcome:
@@ -139,6 +140,24 @@ class Context:
             "STAGEWALL_SERVER": self.server_url,
         }
         return self.run(*args, expect=expect, input=input, env=env)
+
+    def run_pipeline(self, principal: str, *args: str, expect: int = 0) -> Outcome:
+        """Run a client command as the pipeline ``principal`` (a service principal), with
+        a per-pipeline token the operator created on the server host (in real CI: the
+        platform's OIDC token instead, see docs/gates.md)."""
+        token = self.pipeline_tokens.get(principal)
+        if token is None:
+            made = self.run(
+                "server", "pipeline-token", "create", principal, "--ttl-days", "1",
+                "--format", "json",
+            ).json()  # fmt: skip
+            token = self.pipeline_tokens[principal] = str(made["token"])
+        env = {
+            "XDG_CONFIG_HOME": str(self.directory / "pipelines" / principal),
+            "STAGEWALL_SERVER": self.server_url,
+            "STAGEWALL_TOKEN": token,
+        }
+        return self.run(*args, expect=expect, env=env)
 
     def code(self, who: str) -> str:
         """``who``'s next one-time code (each TOTP step is accepted once)."""
@@ -381,7 +400,8 @@ def step_gates(ctx: Context) -> str:
     digest = "sha256:" + hashlib.sha256((repo / "checkout.txt").read_bytes()).hexdigest()
     common = ["--change", sha, "--artifact", digest]
     for stage in ("staging", "production"):
-        sub = ctx.run(
+        sub = ctx.run_pipeline(
+            "ci-bot",
             "gate",
             "submit",
             "--repo",
@@ -389,12 +409,11 @@ def step_gates(ctx: Context) -> str:
             *common,
             "--to",
             stage,
-            "--as",
-            "ci-bot",
             "--format",
             "json",
         ).json()
-        ctx.run(
+        ctx.run_pipeline(
+            "ci-bot",
             "gate",
             "report",
             "--change",
@@ -405,14 +424,12 @@ def step_gates(ctx: Context) -> str:
             "tests",
             "--status",
             "pass",
-            "--as",
-            "ci-bot",
         )
         if stage == "staging":
-            ctx.run("gate", "check", *common, "--to", stage)
+            ctx.run_pipeline("deploy-bot", "gate", "check", *common, "--to", stage)
     promotion = sub["promotion"] if "promotion" in sub else sub["id"]
-    refused = ctx.run(
-        "gate", "check", *common, "--to", "production", "--as", "deploy-bot", expect=1
+    refused = ctx.run_pipeline(
+        "deploy-bot", "gate", "check", *common, "--to", "production", expect=1
     )
     ctx.run_as(
         "carol",
@@ -425,14 +442,13 @@ def step_gates(ctx: Context) -> str:
         "reviewed the checkout diff",
     )
     attestation = ctx.directory / "attestation.json"
-    ctx.run(
+    ctx.run_pipeline(
+        "deploy-bot",
         "gate",
         "check",
         *common,
         "--to",
         "production",
-        "--as",
-        "deploy-bot",
         "--out",
         str(attestation),
     )

@@ -113,6 +113,8 @@ POLICY: dict[str, frozenset[C] | None] = {
     "web.estate": READERS,
     "web.estate.svg": READERS,
     "web.evidence": READERS,
+    "web.breakglass": READERS,
+    "web.vendors": READERS,
     "web.reviews": READERS,
     "web.review.start": INTERNAL,
     "web.review.report": READERS,

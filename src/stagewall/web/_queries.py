@@ -34,6 +34,28 @@ def open_follow_ups(ctx: AccessContext) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+def follow_ups(
+    ctx: AccessContext, *, since: str = "", until: str = "", limit: int = 500
+) -> list[dict[str, Any]]:
+    """Every break-glass follow-up opened in the window (bounds as ISO text; the store's
+    times compare as text), newest first, with the grant's role and its status."""
+    from stagewall.access._tables import access_grants
+
+    query = select(
+        access_followups,
+        access_grants.c.role,
+        access_grants.c.status,
+        access_grants.c.ends_at,
+    ).join(access_grants, access_grants.c.id == access_followups.c.grant_id)
+    if since:
+        query = query.where(access_followups.c.opened_at >= since)
+    if until:
+        query = query.where(access_followups.c.opened_at < until)
+    query = query.order_by(access_followups.c.opened_at.desc()).limit(limit)
+    with ctx.store.read() as conn:
+        return [dict(r._mapping) for r in conn.execute(query).all()]
+
+
 def open_review_items(ctx: AccessContext, reviewer: str, limit: int = 200) -> list[dict[str, Any]]:
     """Undecided items of open campaigns that ``reviewer`` has not decided (not their own)."""
     with ctx.store.read() as conn:
@@ -105,9 +127,12 @@ def audit_page(
     code: str = "",
     actor: str = "",
     before: int | None = None,
+    since: str = "",
+    until: str = "",
     limit: int = PAGE,
 ) -> EventPage:
-    """Newest first, ``limit`` events below index ``before``, filtered by type prefix and actor.
+    """Newest first, ``limit`` events below index ``before``, filtered by type prefix, actor
+    and an observation window (``since`` <= time < ``until``, ISO text).
 
     The unhashed columns only narrow the search; what is shown is parsed from the
     hashed canonical bytes (as ``AuditLog.events`` does).
@@ -125,6 +150,10 @@ def audit_page(
         query = query.where(audit_events.c.actor == actor[:256])
     if before is not None:
         query = query.where(audit_events.c.idx < before)
+    if since:
+        query = query.where(audit_events.c.time >= since)
+    if until:
+        query = query.where(audit_events.c.time < until)
     query = query.order_by(audit_events.c.idx.desc()).limit(limit + 1)
     with store.read() as conn:
         rows = conn.execute(query).all()

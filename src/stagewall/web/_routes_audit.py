@@ -4,6 +4,8 @@
 import io
 import tempfile
 import zipfile
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +13,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from stagewall.access import GrantStatus, grants_page
+from stagewall.access._core import fmt_time
 from stagewall.access.requests import list_requests
 from stagewall.audit import AuditLog
 from stagewall.audit._bundle import export_bundle
@@ -24,6 +27,45 @@ from stagewall.web import _queries
 from stagewall.web._render import Viewer, render, viewer
 
 TABLE_PAGE = 100
+
+
+@dataclass(frozen=True)
+class ObservationWindow:
+    """An auditor's observation window: UTC dates, both inclusive; either may be open."""
+
+    start: str = ""
+    end: str = ""
+
+    @classmethod
+    def parse(cls, start: str, end: str) -> "ObservationWindow":
+        days = []
+        for what, text in (("from", start.strip()), ("to", end.strip())):
+            try:
+                days.append(date.fromisoformat(text) if text else None)
+            except ValueError:
+                raise UsageError(
+                    f"the window's {what!r} date {text!r} is not a date",
+                    hint="use YYYY-MM-DD (UTC), e.g. 2026-09-01",
+                ) from None
+        first, last = days
+        if first and last and first > last:
+            raise UsageError(
+                f"the window starts ({first}) after it ends ({last})",
+                hint="swap the dates",
+            )
+        return cls(first.isoformat() if first else "", last.isoformat() if last else "")
+
+    @property
+    def since(self) -> str:
+        """Lower bound as text: the store's ISO times compare as text."""
+        return self.start
+
+    @property
+    def until(self) -> str:
+        """Exclusive upper bound: the day after ``end``."""
+        return (date.fromisoformat(self.end) + timedelta(days=1)).isoformat() if self.end else ""
+
+
 _SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 
 
@@ -37,8 +79,18 @@ def register(r: FastAPI, state: ServerState) -> None:
         type: Annotated[str, Query(max_length=128)] = "",
         actor: Annotated[str, Query(max_length=256)] = "",
         before: Annotated[int | None, Query(ge=0)] = None,
+        start: Annotated[str, Query(alias="from", max_length=10)] = "",
+        end: Annotated[str, Query(alias="to", max_length=10)] = "",
     ) -> HTMLResponse:
-        page = _queries.audit_page(ctx.store, code=type.strip(), actor=actor.strip(), before=before)
+        window = ObservationWindow.parse(start, end)
+        page = _queries.audit_page(
+            ctx.store,
+            code=type.strip(),
+            actor=actor.strip(),
+            before=before,
+            since=window.since,
+            until=window.until,
+        )
         log = AuditLog(ctx.store, home=state.home)
         checkpoints = log.checkpoints()
         return render(
@@ -51,6 +103,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             size=log.size(),
             checkpoint=checkpoints[-1] if checkpoints else None,
             cosigned=_queries.cosignatures(ctx.store),
+            window=window,
         )
 
     @r.post("/audit/bundle", name="web.audit.bundle")
@@ -146,6 +199,39 @@ def register(r: FastAPI, state: ServerState) -> None:
         )
         rows.reverse()
         return render(request, "requests.html", who=who, rows=rows, limit=TABLE_PAGE)
+
+    @r.get("/break-glass", name="web.breakglass", response_class=HTMLResponse)
+    def breakglass(
+        request: Request,
+        who: Annotated[Viewer, Depends(viewer(state, "web.breakglass"))],
+        start: Annotated[str, Query(alias="from", max_length=10)] = "",
+        end: Annotated[str, Query(alias="to", max_length=10)] = "",
+    ) -> HTMLResponse:
+        """Every break-glass use in the window with its follow-up (due within 24 h)."""
+        window = ObservationWindow.parse(start, end)
+        rows = _queries.follow_ups(ctx, since=window.since, until=window.until)
+        now = fmt_time(state.now())
+        return render(request, "breakglass.html", who=who, rows=rows, window=window, now_text=now)
+
+    @r.get("/vendors", name="web.vendors", response_class=HTMLResponse)
+    def vendors(
+        request: Request, who: Annotated[Viewer, Depends(viewer(state, "web.vendors"))]
+    ) -> HTMLResponse:
+        """Vendors from stagewall.yaml with their people and agreements."""
+        estate_now = state.estate
+        people: dict[str, list[str]] = {}
+        for name, p in estate_now.principals.items():
+            if p.vendor:
+                people.setdefault(p.vendor, []).append(name)
+        today = state.now().date()
+        return render(
+            request,
+            "vendors.html",
+            who=who,
+            vendors=sorted(estate_now.vendors.items()),
+            people=people,
+            today=today,
+        )
 
     @r.get("/promotions", name="web.promotions", response_class=HTMLResponse)
     def promotions(
