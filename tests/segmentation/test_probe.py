@@ -103,8 +103,7 @@ def test_bad_probe_arguments_are_refused(
 
 class _Server:
     def __init__(self, tmp: Path, text: str) -> None:
-        from stagewall.identity.actor import LoginMethod
-        from stagewall.identity.tokens import TokenKind, issue_token
+        from stagewall.identity.pipeline import create_pipeline_token
         from stagewall.keys import init_keys
         from stagewall.server import ServerState, create_app
 
@@ -115,12 +114,13 @@ class _Server:
         init_keys(home)
         self.state = ServerState.open(self.config, self.db, home)
         self.client = TestClient(create_app(self.state, run_sweeper=False))
+        # probe agents are service principals: they hold pipeline tokens, never logins
         self.tokens = {
-            who: issue_token(
+            who: create_pipeline_token(
                 self.state.ctx.store,
+                self.state.estate,
+                self.state.ctx.audit,
                 who,
-                kind=TokenKind.API,
-                method=LoginMethod.LOCAL,
                 now=datetime.now(UTC),
             ).secret
             for who in ("prober", "vendorbot")
