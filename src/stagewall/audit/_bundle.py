@@ -13,7 +13,11 @@ Layout::
 
 from __future__ import annotations
 
+import io
 import os
+import tarfile
+import tempfile
+import zipfile
 from binascii import hexlify
 from dataclasses import dataclass
 from datetime import datetime
@@ -119,6 +123,33 @@ def export_bundle(
     (target / "public.key").write_text(public_key.vkey() + "\n", encoding="utf-8")
     (target / "README.txt").write_text(README.format(name=target.name), encoding="utf-8")
     return ExportResult(target, size, written)
+
+
+def export_archive(
+    log: AuditLog,
+    *,
+    signing_key: SigningKey | None,
+    public_key: PublicKey,
+    kind: str = "tar.gz",
+    root: str = "stagewall-audit",
+) -> tuple[bytes, int]:
+    """The bundle of :func:`export_bundle` as one file (``tar.gz`` or ``zip``) whose
+    entries sit under ``root/`` (``{size}`` in ``root`` becomes the event count); with the
+    number of events it covers. For downloads from the server."""
+    with tempfile.TemporaryDirectory(prefix="stagewall-bundle-") as tmp:
+        out = Path(tmp) / "bundle"
+        res = export_bundle(log, out, signing_key=signing_key, public_key=public_key)
+        top = root.format(size=res.size)
+        buf = io.BytesIO()
+        if kind == "zip":
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+                for path in sorted(out.rglob("*")):
+                    if path.is_file():
+                        zf.write(path, f"{top}/{path.relative_to(out)}")
+        else:
+            with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+                tar.add(out, arcname=top)
+    return buf.getvalue(), res.size
 
 
 def _read_lines(path: Path) -> list[bytes]:
@@ -229,4 +260,4 @@ def verify_bundle(
     )
 
 
-__all__ = ["ExportResult", "export_bundle", "verify_bundle"]
+__all__ = ["ExportResult", "export_archive", "export_bundle", "verify_bundle"]

@@ -8,17 +8,13 @@ reader verifies it offline against the public key they were given out of band
 # No "from __future__ import annotations": FastAPI must evaluate the route annotations,
 # which use the local ``state`` inside Depends(guard(state, ...)).
 
-import io
-import tarfile
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query
 from fastapi.responses import Response
 
 from stagewall.audit import AuditEvent, AuditLog, Status
-from stagewall.audit._bundle import export_bundle
+from stagewall.audit._bundle import export_archive
 from stagewall.errors import UsageError
 from stagewall.identity.actor import Actor
 from stagewall.keys import load_signing_key
@@ -27,18 +23,6 @@ from stagewall.server._events import BUNDLE_EXPORTED
 from stagewall.server._state import ServerState
 
 _PAGE_MAX = 1000
-
-
-def bundle_archive(state: ServerState, log: AuditLog) -> tuple[bytes, int]:
-    """A gzipped tar of a freshly exported bundle (directory ``stagewall-audit/``)."""
-    signer = load_signing_key(state.home)
-    with tempfile.TemporaryDirectory(prefix="sw-bundle-") as tmp:
-        out = Path(tmp) / "stagewall-audit"
-        result = export_bundle(log, out, signing_key=signer, public_key=signer.public)
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-            tar.add(out, arcname="stagewall-audit")
-    return buf.getvalue(), result.size
 
 
 def register(r: FastAPI, state: ServerState) -> None:
@@ -103,7 +87,8 @@ def register(r: FastAPI, state: ServerState) -> None:
     )
     def audit_bundle(actor: Annotated[Actor, Depends(guard(state, "audit.bundle"))]) -> Response:
         """A verifiable bundle (tar.gz) with a fresh checkpoint signed by the server."""
-        data, size = bundle_archive(state, log)
+        signer = load_signing_key(state.home)
+        data, size = export_archive(log, signing_key=signer, public_key=signer.public)
         log.append(
             AuditEvent(
                 BUNDLE_EXPORTED.code,

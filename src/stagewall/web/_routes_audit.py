@@ -1,12 +1,8 @@
 """The audit log (search, checkpoints, verifiable bundle), the estate, and the tables."""
 # No "from __future__ import annotations": FastAPI must evaluate the route annotations.
 
-import io
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -16,7 +12,7 @@ from stagewall.access import GrantStatus, grants_page
 from stagewall.access._core import fmt_time
 from stagewall.access.requests import list_requests
 from stagewall.audit import AuditLog
-from stagewall.audit._bundle import export_bundle
+from stagewall.audit._bundle import export_archive
 from stagewall.errors import KeyMissing, UsageError
 from stagewall.estate import estate_violations
 from stagewall.evidence._diagram import estate_svg
@@ -56,11 +52,6 @@ class ObservationWindow:
         return cls(first.isoformat() if first else "", last.isoformat() if last else "")
 
     @property
-    def since(self) -> str:
-        """Lower bound as text: the store's ISO times compare as text."""
-        return self.start
-
-    @property
     def until(self) -> str:
         """Exclusive upper bound: the day after ``end``."""
         return (date.fromisoformat(self.end) + timedelta(days=1)).isoformat() if self.end else ""
@@ -88,7 +79,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             code=type.strip(),
             actor=actor.strip(),
             before=before,
-            since=window.since,
+            since=window.start,
             until=window.until,
         )
         log = AuditLog(ctx.store, home=state.home)
@@ -115,17 +106,12 @@ def register(r: FastAPI, state: ServerState) -> None:
             signer = None
         public = signer.public if signer is not None else load_public_key(state.home)
         log = AuditLog(ctx.store, home=state.home)
-        with tempfile.TemporaryDirectory(prefix="stagewall-bundle-") as tmp:
-            out = Path(tmp) / "bundle"
-            res = export_bundle(log, out, signing_key=signer, public_key=public)
-            buf = io.BytesIO()
-            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-                for path in sorted(out.rglob("*")):
-                    if path.is_file():
-                        zf.write(path, f"stagewall-audit-{res.size}/{path.relative_to(out)}")
-        name = f"stagewall-audit-{res.size}.zip"
+        data, size = export_archive(
+            log, signing_key=signer, public_key=public, kind="zip", root="stagewall-audit-{size}"
+        )
+        name = f"stagewall-audit-{size}.zip"
         return Response(
-            buf.getvalue(),
+            data,
             media_type="application/zip",
             headers={
                 "content-disposition": f'attachment; filename="{name}"',
@@ -209,7 +195,7 @@ def register(r: FastAPI, state: ServerState) -> None:
     ) -> HTMLResponse:
         """Every break-glass use in the window with its follow-up (due within 24 h)."""
         window = ObservationWindow.parse(start, end)
-        rows = _queries.follow_ups(ctx, since=window.since, until=window.until)
+        rows = _queries.follow_ups(ctx, since=window.start, until=window.until)
         now = fmt_time(state.now())
         return render(request, "breakglass.html", who=who, rows=rows, window=window, now_text=now)
 
