@@ -385,6 +385,26 @@ class WitnessUnavailable(BackendError):
     default_hint = "check the witness URL in stagewall.yaml and that `stagewall witness serve` runs"
 
 
+class GitWitnessFailed(WitnessUnavailable):
+    """A git witness repository could not be read, committed to or pushed to."""
+
+    code = "SW515"
+    default_hint = (
+        "check audit.witnesses[].repository (reachable with the server's git credentials, "
+        "branch writable by fast-forward) and that git is installed"
+    )
+
+
+class CheckpointNotFound(UsageError):
+    """A checkpoint file (or a mail saved to a file) holds no signed checkpoint note."""
+
+    code = "SW516"
+    default_hint = (
+        "pass a checkpoint file, or the whole mail an e-mail witness sent (as .eml or "
+        "text), which holds the note between the BEGIN/END STAGEWALL CHECKPOINT lines"
+    )
+
+
 class PackInvalid(IntegrityError):
     """An evidence pack was altered, is incomplete, or a row is not bound to an event."""
 

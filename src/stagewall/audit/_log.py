@@ -6,7 +6,8 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,33 @@ _BATCH_QMARK = (
 )
 _BATCH_FORMAT = _BATCH_QMARK.replace("?", "%s")
 _log = logging.getLogger("stagewall.audit")
+_privileged: weakref.WeakKeyDictionary[Store, list[Callable[[], None]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def on_privileged_append(store: Store, listener: Callable[[], None]) -> Callable[[], None]:
+    """Call ``listener`` after each commit that appended a privileged act's event to
+    ``store``'s log; returns a function that unregisters it.
+
+    An event is a privileged act's when it was written under a second factor verified
+    in the same request (:func:`stagewall.identity.stepup.verify_step_up`): approvals
+    and denials, credentials, break-glass, revocations, gate approvals, MFA resets,
+    offboarding. The listener runs in the appending thread right after the commit, so
+    it must only queue work; its failure is logged and never reaches the act.
+    """
+    _privileged.setdefault(store, []).append(listener)
+
+    def remove() -> None:
+        listeners = _privileged.get(store, [])
+        if listener in listeners:
+            listeners.remove(listener)
+
+    return remove
+
+
+def _is_privileged(p: _Prepared) -> bool:
+    return bool(p.authn and p.authn.get("step_up"))
 
 
 def utc_now() -> str:
@@ -147,6 +175,15 @@ class AuditLog:
         self._signer: SigningKey | None = signing_key
         self._signer_checked = signing_key is not None
         self._newest_seen: datetime | None = None
+
+    @property
+    def home(self) -> str | os.PathLike[str] | None:
+        """Where the log's signing key is looked up (None: ``STAGEWALL_HOME``)."""
+        return self._home
+
+    def signing_key(self) -> SigningKey:
+        """The key checkpoints are signed with (raises KeyMissing when there is none)."""
+        return self._signer or load_signing_key(self._home)
 
     # -- writing -----------------------------------------------------------
 
@@ -261,6 +298,9 @@ class AuditLog:
             index += 1
         conn.execute(insert(audit_events), rows)
         self._maybe_checkpoint(conn, start, index)
+        if any(_is_privileged(p) for p in prepared):
+            for listener in list(_privileged.get(self.store, ())):
+                Store.after_commit(conn, listener)
         return refs
 
     @contextmanager

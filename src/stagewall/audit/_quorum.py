@@ -12,41 +12,98 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from stagewall.audit._chain import LogBroken
 from stagewall.audit._checkpoint import verify_checkpoint
 from stagewall.audit._cosignature import Cosignature, parse_witness_key, verify_cosignature_line
 from stagewall.audit._witness import WitnessEndpoint, probe_witness
+from stagewall.audit._witness_git import GitWitness, read_committed_note
 from stagewall.errors import WitnessConflict, WitnessQuorumMissing, WitnessUnavailable
 from stagewall.keys import PublicKey
 
 
 @dataclass(frozen=True)
 class WitnessPolicy:
-    """Which witnesses count, how many must agree, and how recent they must be."""
+    """Which witnesses count, how many must agree, and how recent they must be.
+
+    ``witnesses`` holds every cosigning witness's key (a git witness's too, without a
+    URL); ``git`` the git witnesses, which are read (and written) through git.
+    """
 
     witnesses: tuple[WitnessEndpoint, ...]
     quorum: int
     max_age: timedelta
+    git: tuple[GitWitness, ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> WitnessPolicy | None:
-        """From ``estate.audit`` (an AuditSettings); None when no witness is configured."""
-        if not settings.witnesses:
-            return None
-        return cls(
-            tuple(
-                WitnessEndpoint(
-                    parse_witness_key(w.public_key, source="audit.witnesses public_key"),
-                    w.url,
-                    w.timeout_seconds,
+    def from_settings(cls, settings: Any, base: Path | None = None) -> WitnessPolicy | None:
+        """From ``estate.audit`` (an AuditSettings); None when no witness cosigns.
+
+        ``base`` is the estate file's directory (git witnesses' key files are relative
+        to it). E-mail witnesses do not cosign: they are not part of the policy.
+        """
+        endpoints: list[WitnessEndpoint] = []
+        git: list[GitWitness] = []
+        for w in settings.witnesses:
+            kind = getattr(w, "type", "tlog")
+            if kind not in ("tlog", "git"):
+                continue
+            key = parse_witness_key(w.public_key, source="audit.witnesses public_key")
+            if kind == "git":
+                keyfile = Path(w.signing_key_file).expanduser()
+                git.append(
+                    GitWitness(
+                        key,
+                        w.repository,
+                        w.branch,
+                        w.path,
+                        keyfile if keyfile.is_absolute() else (base or Path()) / keyfile,
+                        w.timeout_seconds,
+                    )
                 )
-                for w in settings.witnesses
-            ),
-            settings.witness_quorum,
-            settings.witness_max_age,
+                endpoints.append(WitnessEndpoint(key, None, w.timeout_seconds))
+            else:
+                endpoints.append(WitnessEndpoint(key, w.url, w.timeout_seconds))
+        if not endpoints:
+            return None
+        return cls(tuple(endpoints), settings.witness_quorum, settings.witness_max_age, tuple(git))
+
+
+def read_git_witnesses(
+    policy: WitnessPolicy, log_key: PublicKey
+) -> tuple[list[Cosignature], list[dict[str, Any]]]:
+    """The cosigned checkpoint each git witness repository holds now (verified).
+
+    An unreachable repository is reported (``reachable: false``), never skipped
+    silently; a checkpoint whose signatures do not verify raises.
+    """
+    cosigs: list[Cosignature] = []
+    probed: list[dict[str, Any]] = []
+    for witness in policy.git:
+        try:
+            note = read_committed_note(witness)
+        except WitnessUnavailable:
+            probed.append({"witness": witness.name, "type": "git", "reachable": False})
+            continue
+        found = (
+            read_cosigned_notes(
+                [(f"git witness {witness.name} {witness.repository}", note)], log_key, policy
+            )
+            if note is not None
+            else []
         )
+        cosigs += found
+        probed.append(
+            {
+                "witness": witness.name,
+                "type": "git",
+                "reachable": True,
+                "cosigned_size": max((c.size for c in found), default=0),
+            }
+        )
+    return cosigs, probed
 
 
 def read_cosigned_notes(
@@ -182,4 +239,5 @@ __all__ = [
     "cosigned_sizes",
     "probe_witnesses",
     "read_cosigned_notes",
+    "read_git_witnesses",
 ]

@@ -21,8 +21,10 @@ from stagewall.audit._quorum import (
     check_quorum,
     probe_witnesses,
     read_cosigned_notes,
+    read_git_witnesses,
 )
 from stagewall.audit._witness import stored_cosigned_notes
+from stagewall.audit._witness_mail import note_from_text
 from stagewall.errors import KeyMissing, UsageError
 from stagewall.keys import PublicKey
 
@@ -92,7 +94,11 @@ def uncovered_warning(size: int, newest: int | None) -> list[str]:
 def read_checkpoint_files(
     files: Sequence[str | os.PathLike[str]], key: PublicKey
 ) -> list[tuple[str, Checkpoint]]:
-    """Checkpoint files (e.g. kept from an earlier audit), signature-checked with ``key``."""
+    """Checkpoint files (e.g. kept from an earlier audit), signature-checked with ``key``.
+
+    A file may also be a mail an e-mail witness sent (the note between its markers),
+    or a git witness's cosigned checkpoint file.
+    """
     out: list[tuple[str, Checkpoint]] = []
     for name in files:
         path = Path(name)
@@ -102,7 +108,8 @@ def read_checkpoint_files(
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
             raise UsageError(f"checkpoint file {path} is not UTF-8 text") from exc
-        out.append((str(path), verify_checkpoint(text, key, source=f"checkpoint {path}")))
+        note = note_from_text(text, source=f"checkpoint file {path}")
+        out.append((str(path), verify_checkpoint(note, key, source=f"checkpoint {path}")))
     return out
 
 
@@ -143,11 +150,12 @@ def witness_check(
     newest_note: str | None,
     online: bool,
     now: datetime | None,
+    extra_probed: Sequence[dict[str, Any]] = (),
 ) -> WitnessReport:
     """Cosigned roots first, then (online) the witnesses' own sizes, then the quorum."""
     check_cosigned_roots(cosigs, size, roots)
     probed = probe_witnesses(policy, newest_note, size) if online and newest_note else []
-    return check_quorum(cosigs, policy, now=now, probed=probed)
+    return check_quorum(cosigs, policy, now=now, probed=[*probed, *extra_probed])
 
 
 def verify_store(
@@ -167,6 +175,7 @@ def verify_store(
     ``online`` each witness is also asked for the newest size it cosigned.
     """
     cosigs: list[Cosignature] = []
+    git_probed: list[dict[str, Any]] = []
     if policy is not None:
         if public_key is None:
             raise KeyMissing(
@@ -174,6 +183,9 @@ def verify_store(
                 hint="pass --public-key FILE or run this where `stagewall keys init` was run",
             )
         cosigs = read_cosigned_notes(stored_cosigned_notes(log), public_key, policy)
+        if online:
+            found, git_probed = read_git_witnesses(policy, public_key)
+            cosigs += found
     stored: list[StoredCheckpoint] = log.checkpoints()
     entries: list[tuple[str, int, bytes]] = []
     external: list[tuple[str, Checkpoint]] = []
@@ -212,6 +224,7 @@ def verify_store(
             newest_note=stored[-1].note if stored else None,
             online=online,
             now=now,
+            extra_probed=git_probed,
         )
     elif result.size:
         warnings.append(NO_WITNESS_WARNING)

@@ -24,7 +24,8 @@ from stagewall.audit._cosignature import Cosignature, WitnessPublicKey, verify_c
 from stagewall.audit._log import AuditLog, StoredCheckpoint, utc_now
 from stagewall.audit._merkle import consistency_proof
 from stagewall.audit._tables import audit_cosignatures
-from stagewall.errors import WitnessConflict, WitnessUnavailable
+from stagewall.audit._witness_git import GitWitness, commit_checkpoint
+from stagewall.errors import ConfigError, WitnessConflict, WitnessUnavailable
 from stagewall.keys import SigningKey
 
 _log = logging.getLogger("stagewall.audit.witness")
@@ -207,27 +208,38 @@ def witness_checkpoints(
     witnesses: Sequence[WitnessEndpoint],
     *,
     signing_key: SigningKey | None = None,
+    git: Sequence[GitWitness] = (),
+    failures: list[str] | None = None,
 ) -> list[Cosignature]:
-    """Checkpoint the log, send it to every witness with a URL, store what they cosign.
+    """Checkpoint the log, send it to every witness with a URL and commit it to every
+    git witness; store what they cosign.
 
-    Returns the new cosignatures. An unreachable witness is logged and skipped (the
-    quorum check of ``audit verify`` notices); a witness that reports the log as
-    truncated or rewritten raises :class:`WitnessConflict` after the others were tried.
+    Returns the new cosignatures. An unreachable witness is logged and skipped (and
+    its message appended to ``failures``; the quorum check of ``audit verify``
+    notices); a witness that reports the log as truncated or rewritten raises
+    :class:`WitnessConflict` after the others were tried.
     """
-    cp = log.checkpoint(key=signing_key)
+    signer = signing_key or log.signing_key()
+    cp = log.checkpoint(key=signer)
     leaves = log.leaf_hashes(cp.size)
     out: list[Cosignature] = []
     conflicts: list[WitnessConflict] = []
-    for endpoint in witnesses:
-        if endpoint.url is None:
-            continue
+    targets: list[WitnessEndpoint | GitWitness] = [e for e in witnesses if e.url is not None]
+    targets += git
+    for target in targets:
+        name = target.name
         try:
-            cosigs = _submit(endpoint, cp, leaves, _last_cosigned_size(log, endpoint.name))
+            if isinstance(target, GitWitness):
+                cosigs = [commit_checkpoint(target, cp, leaves, signer.public)]
+            else:
+                cosigs = _submit(target, cp, leaves, _last_cosigned_size(log, name))
         except WitnessConflict as exc:
             conflicts.append(exc)
             continue
-        except (WitnessUnavailable, CheckpointInvalid) as exc:
-            _log.warning("witness %s: %s", endpoint.name, exc.message)
+        except (WitnessUnavailable, CheckpointInvalid, ConfigError) as exc:
+            _log.warning("witness %s: %s", name, exc.message)
+            if failures is not None:
+                failures.append(f"witness {name}: {exc.message}")
             continue
         store_cosignatures(log, cp.note, cosigs)
         out.extend(cosigs)

@@ -70,7 +70,9 @@ def _pinned(path: str | None) -> PublicKey | None:
 def _policy(config: str | None) -> WitnessPolicy | None:
     """The witness policy of the estate file, if there is one and it names witnesses."""
     loaded = load_estate_optional(config)
-    return None if loaded is None else WitnessPolicy.from_settings(loaded.estate.audit)
+    if loaded is None:
+        return None
+    return WitnessPolicy.from_settings(loaded.estate.audit, Path(loaded.path).parent)
 
 
 def _as_of(value: str | None) -> datetime | None:
@@ -275,7 +277,7 @@ def witness_cmd(db: str | None, config: str | None, fmt: str) -> None:
             "no witnesses are configured",
             hint="add audit.witnesses to stagewall.yaml (see docs/audit.md, Witnesses)",
         )
-    cosigs = witness_checkpoints(_log(db), policy.witnesses)
+    cosigs = witness_checkpoints(_log(db), policy.witnesses, git=policy.git)
     if fmt == "json":
         echo_json(
             [{"witness": c.witness, "size": c.size, "timestamp": c.timestamp} for c in cosigs]

@@ -11,13 +11,15 @@ from __future__ import annotations
 import enum
 import re
 from datetime import date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     field_validator,
     model_validator,
 )
@@ -582,9 +584,23 @@ class MonitoringSettings(_Model):
         return value
 
 
+def _check_witness_vkey(value: str) -> str:
+    from stagewall.audit._cosignature import parse_witness_key
+    from stagewall.errors import ConfigError
+
+    try:
+        parse_witness_key(value, source="witness public_key")
+    except ConfigError as exc:
+        raise ValueError(exc.message) from exc
+    return value.strip()
+
+
 class WitnessSettings(_Model):
     """One C2SP tlog-witness that cosigns the audit log's checkpoints."""
 
+    type: Literal["tlog"] = Field(
+        default="tlog", description="A C2SP tlog-witness (the default when type is omitted)."
+    )
     public_key: str = Field(
         description="The witness's verifier key (vkey, type 0x04), as printed by "
         "`stagewall witness init`; its name is the witness name.",
@@ -599,14 +615,7 @@ class WitnessSettings(_Model):
     @field_validator("public_key")
     @classmethod
     def _vkey(cls, value: str) -> str:
-        from stagewall.audit._cosignature import parse_witness_key
-        from stagewall.errors import ConfigError
-
-        try:
-            parse_witness_key(value, source="witness public_key")
-        except ConfigError as exc:
-            raise ValueError(exc.message) from exc
-        return value.strip()
+        return _check_witness_vkey(value)
 
     @field_validator("url")
     @classmethod
@@ -619,15 +628,93 @@ class WitnessSettings(_Model):
         return value
 
 
+class GitWitnessSettings(_Model):
+    """A git repository the auditor controls: each checkpoint becomes a commit.
+
+    The server commits the cosigned checkpoint (the log's signed note plus a
+    tlog-cosignature/v1 line by ``signing_key_file``) to ``path`` on ``branch`` and
+    pushes without force; the repository must refuse non-fast-forward pushes and
+    branch deletions (``receive.denyNonFastForwards``, ``receive.denyDeletes``).
+    """
+
+    type: Literal["git"]
+    public_key: str = Field(
+        description="Verifier key (vkey, type 0x04) of signing_key_file; its name is the "
+        "witness name. `stagewall witness init DIR --name NAME` makes a key pair.",
+    )
+    repository: str = Field(
+        min_length=1,
+        description="What `git push` and `git fetch` reach: a path, file://, ssh:// or "
+        "https:// URL (credentials through git's own ssh agent or credential helper).",
+    )
+    branch: str = Field(default="main", pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,100}$")
+    path: str = Field(
+        default="checkpoint.txt",
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$",
+        description="The checkpoint file inside the repository.",
+    )
+    signing_key_file: str = Field(
+        description="The witness's private key (PRIVATE+KEY+..., type 0x04), as "
+        "`stagewall witness init` writes it (witness.key); relative to stagewall.yaml.",
+    )
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+    @field_validator("public_key")
+    @classmethod
+    def _vkey(cls, value: str) -> str:
+        return _check_witness_vkey(value)
+
+    @field_validator("repository")
+    @classmethod
+    def _no_password(cls, value: str) -> str:
+        if _URL_PASSWORD.match(value):
+            raise ValueError(
+                "the git witness repository URL contains a password; use an ssh key or "
+                "git's credential helper"
+            )
+        if value.startswith("-"):
+            raise ValueError("a git witness repository must not start with '-'")
+        return value
+
+
+class EmailWitnessSettings(_Model):
+    """The auditor's mailbox: the newest signed checkpoint, mailed once per period."""
+
+    type: Literal["email"]
+    name: str = Field(
+        min_length=1, max_length=128, pattern=r"^[^\s+]+$", description="Names this witness."
+    )
+    smtp: SmtpSink = Field(description="How to send (an SMTP sink; `to` are the auditors).")
+    every: Duration = Field(
+        default=timedelta(hours=1),
+        description="At most one mail per period: the newest checkpoint then covers all.",
+    )
+
+
+def _witness_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("type", "tlog"))
+    return str(getattr(value, "type", "tlog"))
+
+
+AnyWitness = Annotated[
+    Annotated[WitnessSettings, Tag("tlog")]
+    | Annotated[GitWitnessSettings, Tag("git")]
+    | Annotated[EmailWitnessSettings, Tag("email")],
+    Discriminator(_witness_type),
+]
+
+
 class AuditSettings(_Model):
     origin: str = Field(
         default="stagewall.local/audit",
         description="Checkpoint origin line: a name unique to this deployment's log.",
     )
     checkpoint_every: int = Field(default=1000, ge=1)
-    witnesses: list[WitnessSettings] = Field(
+    witnesses: list[AnyWitness] = Field(
         default_factory=list,
-        description="Witnesses that cosign checkpoints (C2SP tlog-witness).",
+        description="Witnesses of the checkpoints: C2SP tlog-witnesses (type tlog, the "
+        "default), git repositories (type git) and auditors' mailboxes (type email).",
     )
     witness_quorum: int = Field(
         default=1,
@@ -643,13 +730,18 @@ class AuditSettings(_Model):
     @model_validator(mode="after")
     def _quorum_reachable(self) -> AuditSettings:
         if self.witnesses:
-            names = [w.public_key.split("+", 1)[0] for w in self.witnesses]
+            names = [
+                w.name if isinstance(w, EmailWitnessSettings) else w.public_key.split("+", 1)[0]
+                for w in self.witnesses
+            ]
             if len(set(names)) != len(names):
                 raise ValueError("two witnesses have the same name")
-            if self.witness_quorum > len(self.witnesses):
+            signing = [w for w in self.witnesses if not isinstance(w, EmailWitnessSettings)]
+            if signing and self.witness_quorum > len(signing):
                 raise ValueError(
                     f"witness_quorum {self.witness_quorum} is more than the "
-                    f"{len(self.witnesses)} witness(es) configured"
+                    f"{len(signing)} cosigning witness(es) configured (tlog and git; "
+                    "e-mail witnesses do not cosign)"
                 )
         return self
 
@@ -945,5 +1037,7 @@ __all__ = [
     "Tier",
     "Vendor",
     "WebhookSink",
+    "EmailWitnessSettings",
+    "GitWitnessSettings",
     "WitnessSettings",
 ]

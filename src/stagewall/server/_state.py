@@ -19,6 +19,7 @@ from stagewall.server._workers import Workers
 
 if TYPE_CHECKING:
     from stagewall.evidence import Evaluation, EvidenceInputs, Window
+    from stagewall.server.witnessing import WitnessRounds
 
 # how long GET /api/v1/evidence/checks and /answers reuse one evaluation
 EVALUATION_REUSE = timedelta(minutes=1)
@@ -46,6 +47,7 @@ class ServerState:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     ci: CiVerifiers = field(default_factory=CiVerifiers)
     workers: Workers = field(default_factory=Workers)
+    witnessing: WitnessRounds | None = None  # see stagewall.server.witnessing.rounds_of
     _stamp: tuple[int, int] | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
     _evaluation: tuple[datetime, Evaluation] | None = None

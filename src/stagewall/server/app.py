@@ -34,11 +34,14 @@ from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
 from stagewall.server.authz import POLICY
 from stagewall.server.scheduler import evidence_health, tasks
+from stagewall.server import witnessing
 from stagewall.server.sweeper import Sweeper, health
 
 
 def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
     """Build the app over ``state``; refuses routes missing from the authorization table."""
+
+    stop_witnessing = witnessing.install(state)  # a witness round after every privileged act
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,6 +57,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
                 sweeper.stop()
             state.ci.close()
             ingest.close()
+            stop_witnessing()
             state.workers.shutdown(wait=False)
             state.ctx.store.set_pooled(False)
 

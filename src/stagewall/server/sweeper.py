@@ -132,27 +132,11 @@ WITNESS_EVERY = timedelta(minutes=1)
 
 
 def witness(state: ServerState) -> int:
-    """Send a fresh checkpoint to the configured witnesses; alert on a conflict."""
-    from stagewall.audit import AuditLog, WitnessPolicy, witness_checkpoints
-    from stagewall.errors import WitnessConflict
+    """Queue a witness round (:mod:`stagewall.server.witnessing`); the sweep never waits."""
+    from stagewall.server.witnessing import rounds_of
 
-    policy = WitnessPolicy.from_settings(state.estate.audit)
-    if policy is None:
-        return 0
-    try:
-        cosigs = witness_checkpoints(AuditLog(state.ctx.store, home=state.home), policy.witnesses)
-    except WitnessConflict as exc:
-        state.ctx.alert(
-            Alert(
-                kind="audit.witness.conflict",
-                title="a witness refused the audit log: truncated or rewritten?",
-                text=exc.message,
-                severity=Severity.CRITICAL,
-                details={},
-            )
-        )
-        return 0
-    return len(cosigs)
+    rounds_of(state).request()
+    return 0
 
 
 _APPROVAL_BATCH = 1000

@@ -13,7 +13,8 @@ database write lock that every transaction already takes (``BEGIN IMMEDIATE``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,6 +37,8 @@ metadata = MetaData(
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = "stagewall.store.migrate"
+_AFTER_COMMIT = "stagewall.after_commit"
+_log = logging.getLogger("stagewall.store")
 _META_DDL = "CREATE TABLE IF NOT EXISTS stagewall_meta (key VARCHAR(64) PRIMARY KEY, value TEXT)"
 
 
@@ -80,15 +83,42 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One write transaction; commits on success, rolls back on any error."""
+        """One write transaction; commits on success, rolls back on any error.
+
+        Callbacks registered with :meth:`after_commit` run once the commit succeeded
+        (never after a rollback); one that raises is logged, never propagated.
+        """
+        hooks: list[Callable[[], None]] = []
         try:
             with self.engine.begin() as conn:
-                yield conn
+                conn.info[_AFTER_COMMIT] = hooks
+                try:
+                    yield conn
+                finally:
+                    conn.info.pop(_AFTER_COMMIT, None)
         except OperationalError as exc:
             raise BackendError(
                 f"the store at {self.display_url} failed: {exc.orig.__class__.__name__}: "
                 f"{str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ''}"
             ) from exc
+        for hook in dict.fromkeys(hooks):  # each callback once per transaction
+            try:
+                hook()
+            except Exception:  # what follows a commit must never undo or fail it
+                _log.exception("after-commit callback failed")
+
+    @staticmethod
+    def after_commit(conn: Connection, hook: Callable[[], None]) -> bool:
+        """Run ``hook`` after the :meth:`transaction` of ``conn`` commits.
+
+        False (and nothing registered) when ``conn`` was not opened by
+        :meth:`transaction`: the caller then has no commit to wait for.
+        """
+        hooks = conn.info.get(_AFTER_COMMIT)
+        if hooks is None:
+            return False
+        hooks.append(hook)
+        return True
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
