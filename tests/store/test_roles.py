@@ -130,3 +130,87 @@ def test_sqlite_has_no_roles(sqlite_store_url: str) -> None:
         assert assert_runtime_role_safe(store) is RoleCheck.NOT_APPLICABLE
     finally:
         store.dispose()
+
+
+@pytest.mark.postgres
+def test_runtime_role_cannot_rewrite_the_estate_and_gate_rule_history(roles: Roles) -> None:
+    """Issue 12: estate_versions (and gate_rules) are append-only like the audit tables."""
+    owner = open_store(roles.owner_url)
+    grant_runtime_role(owner, roles.runtime)
+    runtime = open_store(roles.runtime_url)
+    try:
+        assert assert_runtime_role_safe(runtime) is RoleCheck.SAFE
+        row = {"h": "sha256:1", "d": "{}", "t": "2026-01-01T00:00:00.000000Z"}
+        with runtime.transaction() as conn:  # recording history still works
+            conn.execute(
+                text(
+                    "INSERT INTO estate_versions (hash, file_sha256, document, recorded_at) "
+                    "VALUES (:h, :h, :d, :t)"
+                ),
+                row,
+            )
+            conn.execute(
+                text("INSERT INTO gate_rules (hash, document, recorded_at) VALUES (:h, :d, :t)"),
+                row,
+            )
+        for table in ("estate_versions", "gate_rules"):
+            for sql in (
+                f"UPDATE {table} SET document = 'x'",
+                f"DELETE FROM {table}",
+                f"TRUNCATE {table}",
+                f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only",
+                f"DROP TRIGGER {table}_append_only ON {table}",
+            ):
+                with (
+                    pytest.raises(DBAPIError, match=r"permission denied|must be owner"),
+                    runtime.transaction() as conn,
+                ):
+                    conn.execute(text(sql))
+        # and even the owner (who could drop them) is stopped by the triggers first
+        for sql in ("UPDATE estate_versions SET document = 'x'", "TRUNCATE gate_rules"):
+            with (
+                pytest.raises(DBAPIError, match="history tables are append-only"),
+                owner.transaction() as conn,
+            ):
+                conn.execute(text(sql))
+        with runtime.read() as conn:
+            assert conn.execute(text("SELECT count(*) FROM estate_versions")).scalar() == 1
+            assert conn.execute(text("SELECT count(*) FROM gate_rules")).scalar() == 1
+    finally:
+        runtime.dispose()
+        owner.dispose()
+
+
+@pytest.mark.postgres
+def test_a_runtime_role_that_may_update_the_estate_history_is_refused(roles: Roles) -> None:
+    owner = open_store(roles.owner_url)
+    grant_runtime_role(owner, roles.runtime)
+    with owner.transaction() as conn:
+        conn.execute(text(f'GRANT UPDATE ON estate_versions TO "{roles.runtime}"'))
+    runtime = Store(roles.runtime_url)
+    try:
+        with pytest.raises(StoreRoleUnsafe, match="has UPDATE on estate_versions"):
+            assert_runtime_role_safe(runtime)
+    finally:
+        runtime.dispose()
+        owner.dispose()
+
+
+def test_sqlite_history_tables_refuse_update_and_delete(sqlite_store_url: str) -> None:
+    store = open_store(sqlite_store_url)
+    try:
+        with store.transaction() as conn:
+            conn.execute(
+                text("INSERT INTO gate_rules (hash, document, recorded_at) VALUES ('h', '{}', 't')")
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO estate_versions (hash, file_sha256, document, recorded_at) "
+                    "VALUES ('h', 'h', '{}', 't')"
+                )
+            )
+        for sql in ("UPDATE gate_rules SET document = 'x'", "DELETE FROM estate_versions"):
+            with pytest.raises(DBAPIError, match="append-only"), store.transaction() as conn:
+                conn.execute(text(sql))
+    finally:
+        store.dispose()

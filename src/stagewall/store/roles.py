@@ -19,6 +19,9 @@ from stagewall.errors import BackendError, StoreRoleUnsafe
 from stagewall.store import Store
 
 AUDIT_TABLES = ("audit_events", "audit_checkpoints", "audit_cosignatures")
+# Tables that record history the audit log's events refer to: append-only as well.
+HISTORY_TABLES = ("estate_versions", "gate_rules")
+APPEND_ONLY_TABLES = AUDIT_TABLES + HISTORY_TABLES
 _FORBIDDEN = ("UPDATE", "DELETE", "TRUNCATE", "TRIGGER", "REFERENCES")
 
 
@@ -36,7 +39,8 @@ def assert_runtime_role_safe(store: Store) -> RoleCheck:
 
     Unsafe: a superuser or a role with BYPASSRLS-like power; the owner of an audit
     table or a member of the owner role (membership carries the owner's rights);
-    any privilege on an audit table beyond SELECT and INSERT; CREATE on the schema.
+    any privilege on an audit or history table (:data:`APPEND_ONLY_TABLES`) beyond
+    SELECT and INSERT; CREATE on the schema.
     """
     if store.backend != "postgresql":
         return RoleCheck.NOT_APPLICABLE
@@ -48,7 +52,7 @@ def assert_runtime_role_safe(store: Store) -> RoleCheck:
             ).one()
             if is_super:
                 problems.append(f"role {role} is a superuser")
-            for table in AUDIT_TABLES:
+            for table in APPEND_ONLY_TABLES:
                 row = conn.execute(
                     text(
                         "SELECT c.oid, pg_get_userbyid(c.relowner), n.nspname "
@@ -59,7 +63,7 @@ def assert_runtime_role_safe(store: Store) -> RoleCheck:
                 ).first()
                 if row is None:
                     raise StoreRoleUnsafe(
-                        f"the audit table {table} does not exist in the store",
+                        f"the append-only table {table} does not exist in the store",
                         hint="run the migrations as the owner role first",
                     )
                 oid, owner, schema = row
@@ -96,7 +100,7 @@ def assert_runtime_role_safe(store: Store) -> RoleCheck:
 def grant_runtime_role(owner_store: Store, runtime_role: str) -> None:
     """As the owner: give ``runtime_role`` exactly the rights the application needs.
 
-    Audit tables: SELECT and INSERT only. Other stagewall tables: SELECT, INSERT,
+    Audit and history tables (:data:`APPEND_ONLY_TABLES`): SELECT and INSERT only. Other stagewall tables: SELECT, INSERT,
     UPDATE, DELETE (requests, grants, ... change state). Sequences: USAGE, SELECT.
     """
     if owner_store.backend != "postgresql":
@@ -121,7 +125,7 @@ def grant_runtime_role(owner_store: Store, runtime_role: str) -> None:
                 conn.execute(text(f"REVOKE ALL ON {name} FROM {role}"))
                 rights = (
                     "SELECT, INSERT"
-                    if table in AUDIT_TABLES
+                    if table in APPEND_ONLY_TABLES
                     else ("SELECT, INSERT, UPDATE, DELETE")
                 )
                 if table == "alembic_version":
@@ -136,4 +140,11 @@ def grant_runtime_role(owner_store: Store, runtime_role: str) -> None:
         ) from exc
 
 
-__all__ = ["AUDIT_TABLES", "RoleCheck", "assert_runtime_role_safe", "grant_runtime_role"]
+__all__ = [
+    "APPEND_ONLY_TABLES",
+    "AUDIT_TABLES",
+    "HISTORY_TABLES",
+    "RoleCheck",
+    "assert_runtime_role_safe",
+    "grant_runtime_role",
+]
