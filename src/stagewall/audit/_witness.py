@@ -239,7 +239,8 @@ def witness_checkpoints(
         except (WitnessUnavailable, CheckpointInvalid, ConfigError) as exc:
             _log.warning("witness %s: %s", name, exc.message)
             if failures is not None:
-                failures.append(f"witness {name}: {exc.message}")
+                named = name in exc.message
+                failures.append(exc.message if named else f"witness {name}: {exc.message}")
             continue
         store_cosignatures(log, cp.note, cosigs)
         out.extend(cosigs)

@@ -117,8 +117,8 @@ def _git(
     except subprocess.TimeoutExpired:
         raise GitWitnessFailed(f"{what}: git {args[0]} took longer than {timeout:g}s") from None
     if done.returncode != 0:
-        err = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        tail = redact(" / ".join(err[-3:]))[:300]
+        err = [x.strip() for x in done.stderr.decode("utf-8", "replace").splitlines()]
+        tail = redact(" / ".join([x for x in err if x][-3:]))[:400]
         raise GitWitnessFailed(f"{what}: git {args[0]} failed: {tail}")
     return done.stdout.decode("utf-8", "replace")
 
@@ -129,7 +129,7 @@ class _Checkout:
     def __init__(self, witness: GitWitness, directory: Path) -> None:
         self.w = witness
         self.dir = directory
-        self.what = f"git witness {witness.name}"
+        self.what = f"git witness {witness.name} ({redact(witness.repository)})"
         self.run("init", "--bare", "-q", str(directory))
         self.head: str | None = None
 
