@@ -47,10 +47,7 @@ def _between_markers(text: str) -> str | None:
 def note_from_text(text: str, *, source: str) -> str:
     """The checkpoint note in ``text``: a bare note, text with markers, or a whole mail."""
     text = text.replace("\r\n", "\n")
-    found = _between_markers(text)
-    if found is not None:
-        return found
-    if _HEADER.match(text):
+    if _HEADER.match(text):  # a whole mail: its body may be quoted-printable or base64
         msg = email.message_from_string(text, policy=email.policy.default)
         if isinstance(msg, EmailMessage):
             part = msg.get_body(preferencelist=("plain",))
@@ -60,7 +57,8 @@ def note_from_text(text: str, *, source: str) -> str:
                 if found is not None:
                     return found
         raise CheckpointNotFound(f"{source} is a mail without a stagewall checkpoint in it")
-    return text
+    found = _between_markers(text)
+    return text if found is None else found
 
 
 __all__ = ["BEGIN", "END", "mail_text", "note_from_text"]
