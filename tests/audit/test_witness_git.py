@@ -78,6 +78,15 @@ def _round(log: AuditLog, policy: WitnessPolicy) -> None:
     witness_checkpoints(log, policy.witnesses, git=policy.git)
 
 
+def _two_rounds(store: Store, policy: WitnessPolicy, first: int, total: int) -> AuditLog:
+    """Witness the log at ``first`` events, then again at ``total``."""
+    log = _log(store, first)
+    _round(log, policy)
+    log.append_many([make_event(i) for i in range(first, total)])
+    _round(log, policy)
+    return log
+
+
 def _commits(repo: Path) -> int:
     return int(_git(repo, "rev-list", "--count", "main").strip())
 
@@ -86,10 +95,7 @@ def test_checkpoints_become_cosigned_commits_that_count_in_the_quorum(
     sqlite_store: Store, repo: Path, tmp_path: Path
 ) -> None:
     policy = _policy(tmp_path, repo)
-    log = _log(sqlite_store, 10)
-    _round(log, policy)
-    log.append_many([make_event(i) for i in range(10, 13)])
-    _round(log, policy)
+    log = _two_rounds(sqlite_store, policy, 10, 13)
     assert _commits(repo) == 2
     committed = _git(repo, "show", "main:logs/stagewall/checkpoint.txt")
     assert committed.split("\n")[1] == "13"
@@ -126,10 +132,7 @@ def test_truncation_is_refused_by_the_repository_and_fails_verification(
     sqlite_store: Store, repo: Path, tmp_path: Path
 ) -> None:
     policy = _policy(tmp_path, repo)
-    log = _log(sqlite_store, 10)
-    _round(log, policy)
-    log.append_many([make_event(i) for i in range(10, 14)])
-    _round(log, policy)  # 14 committed
+    log = _two_rounds(sqlite_store, policy, 10, 14)  # 14 committed
     _cut(sqlite_store, 10)
     assert verify_store(log, load_public_key()).size == 10  # the store alone looks fine
     with pytest.raises(LogBroken, match=r"cosigned a tree of 14 events .* only 10: .*truncated"):

@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import text
 
 from stagewall.audit import AuditLog, LogBroken
+from stagewall.audit._checkpoint import parse_note
+from stagewall.audit._quorum import WitnessPolicy
 from stagewall.audit._verify import verify_store
 from stagewall.audit._witness_git import read_committed_note
 from stagewall.audit._witness_mail import BEGIN, END, note_from_text
-from stagewall.audit._checkpoint import parse_note
-from stagewall.audit._quorum import WitnessPolicy
 from stagewall.errors import CheckpointNotFound
 from stagewall.keys import load_public_key
 from stagewall.server.witnessing import WitnessRounds, rounds_of

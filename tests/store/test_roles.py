@@ -6,7 +6,7 @@ Real PostgreSQL, two login roles with unique names, a database owned by the owne
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -62,6 +62,13 @@ def roles() -> Iterator[Roles]:
         _admin(f'DROP ROLE IF EXISTS "{owner}"')
 
 
+def _all_refused(store: Store, statements: Iterable[str], match: str) -> None:
+    """Each statement fails on its own transaction with an error matching ``match``."""
+    for sql in statements:
+        with pytest.raises(DBAPIError, match=match), store.transaction() as conn:
+            conn.execute(text(sql))
+
+
 @pytest.mark.postgres
 def test_runtime_role_appends_but_cannot_touch_the_audit_tables(roles: Roles) -> None:
     owner = open_store(roles.owner_url)  # migrations run as the owner
@@ -72,19 +79,18 @@ def test_runtime_role_appends_but_cannot_touch_the_audit_tables(roles: Roles) ->
         log = AuditLog(runtime, checkpoint_every=None, checkpoint_interval=None)
         log.append_many([make_event(i) for i in range(3)])
         assert log.size() == 3
-        for sql in (
-            "DELETE FROM audit_events",
-            "UPDATE audit_events SET actor = 'x'",
-            "TRUNCATE audit_events",
-            "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only",
-            "DROP TRIGGER audit_events_append_only ON audit_events",
-            "DELETE FROM audit_cosignatures",
-        ):
-            with (
-                pytest.raises(DBAPIError, match=r"permission denied|must be owner"),
-                runtime.transaction() as conn,
-            ):
-                conn.execute(text(sql))
+        _all_refused(
+            runtime,
+            (
+                "DELETE FROM audit_events",
+                "UPDATE audit_events SET actor = 'x'",
+                "TRUNCATE audit_events",
+                "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only",
+                "DROP TRIGGER audit_events_append_only ON audit_events",
+                "DELETE FROM audit_cosignatures",
+            ),
+            r"permission denied|must be owner",
+        )
         assert log.size() == 3
     finally:
         runtime.dispose()
@@ -154,25 +160,23 @@ def test_runtime_role_cannot_rewrite_the_estate_and_gate_rule_history(roles: Rol
                 row,
             )
         for table in ("estate_versions", "gate_rules"):
-            for sql in (
-                f"UPDATE {table} SET document = 'x'",
-                f"DELETE FROM {table}",
-                f"TRUNCATE {table}",
-                f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only",
-                f"DROP TRIGGER {table}_append_only ON {table}",
-            ):
-                with (
-                    pytest.raises(DBAPIError, match=r"permission denied|must be owner"),
-                    runtime.transaction() as conn,
-                ):
-                    conn.execute(text(sql))
+            _all_refused(
+                runtime,
+                (
+                    f"UPDATE {table} SET document = 'x'",
+                    f"DELETE FROM {table}",
+                    f"TRUNCATE {table}",
+                    f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only",
+                    f"DROP TRIGGER {table}_append_only ON {table}",
+                ),
+                r"permission denied|must be owner",
+            )
         # and even the owner (who could drop them) is stopped by the triggers first
-        for sql in ("UPDATE estate_versions SET document = 'x'", "TRUNCATE gate_rules"):
-            with (
-                pytest.raises(DBAPIError, match="history tables are append-only"),
-                owner.transaction() as conn,
-            ):
-                conn.execute(text(sql))
+        _all_refused(
+            owner,
+            ("UPDATE estate_versions SET document = 'x'", "TRUNCATE gate_rules"),
+            "history tables are append-only",
+        )
         with runtime.read() as conn:
             assert conn.execute(text("SELECT count(*) FROM estate_versions")).scalar() == 1
             assert conn.execute(text("SELECT count(*) FROM gate_rules")).scalar() == 1
@@ -209,8 +213,10 @@ def test_sqlite_history_tables_refuse_update_and_delete(sqlite_store_url: str) -
                     "VALUES ('h', 'h', '{}', 't')"
                 )
             )
-        for sql in ("UPDATE gate_rules SET document = 'x'", "DELETE FROM estate_versions"):
-            with pytest.raises(DBAPIError, match="append-only"), store.transaction() as conn:
-                conn.execute(text(sql))
+        _all_refused(
+            store,
+            ("UPDATE gate_rules SET document = 'x'", "DELETE FROM estate_versions"),
+            "append-only",
+        )
     finally:
         store.dispose()

@@ -584,26 +584,32 @@ class MonitoringSettings(_Model):
         return value
 
 
-def _check_witness_vkey(value: str) -> str:
-    from stagewall.audit._cosignature import parse_witness_key
-    from stagewall.errors import ConfigError
+class _CosigningWitness(_Model):
+    """A witness that cosigns (tlog-cosignature/v1): it has a verifier key."""
 
-    try:
-        parse_witness_key(value, source="witness public_key")
-    except ConfigError as exc:
-        raise ValueError(exc.message) from exc
-    return value.strip()
+    public_key: str = Field(
+        description="The witness's verifier key (vkey, type 0x04), as printed by "
+        "`stagewall witness init`; its name is the witness name.",
+    )
+
+    @field_validator("public_key")
+    @classmethod
+    def _vkey(cls, value: str) -> str:
+        from stagewall.audit._cosignature import parse_witness_key
+        from stagewall.errors import ConfigError
+
+        try:
+            parse_witness_key(value, source="witness public_key")
+        except ConfigError as exc:
+            raise ValueError(exc.message) from exc
+        return value.strip()
 
 
-class WitnessSettings(_Model):
+class WitnessSettings(_CosigningWitness):
     """One C2SP tlog-witness that cosigns the audit log's checkpoints."""
 
     type: Literal["tlog"] = Field(
         default="tlog", description="A C2SP tlog-witness (the default when type is omitted)."
-    )
-    public_key: str = Field(
-        description="The witness's verifier key (vkey, type 0x04), as printed by "
-        "`stagewall witness init`; its name is the witness name.",
     )
     url: str | None = Field(
         default=None,
@@ -611,11 +617,6 @@ class WitnessSettings(_Model):
         "only counts for cosignatures that reach the store another way.",
     )
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-
-    @field_validator("public_key")
-    @classmethod
-    def _vkey(cls, value: str) -> str:
-        return _check_witness_vkey(value)
 
     @field_validator("url")
     @classmethod
@@ -628,7 +629,7 @@ class WitnessSettings(_Model):
         return value
 
 
-class GitWitnessSettings(_Model):
+class GitWitnessSettings(_CosigningWitness):
     """A git repository the auditor controls: each checkpoint becomes a commit.
 
     The server commits the cosigned checkpoint (the log's signed note plus a
@@ -638,10 +639,6 @@ class GitWitnessSettings(_Model):
     """
 
     type: Literal["git"]
-    public_key: str = Field(
-        description="Verifier key (vkey, type 0x04) of signing_key_file; its name is the "
-        "witness name. `stagewall witness init DIR --name NAME` makes a key pair.",
-    )
     repository: str = Field(
         min_length=1,
         description="What `git push` and `git fetch` reach: a path, file://, ssh:// or "
@@ -654,15 +651,11 @@ class GitWitnessSettings(_Model):
         description="The checkpoint file inside the repository.",
     )
     signing_key_file: str = Field(
-        description="The witness's private key (PRIVATE+KEY+..., type 0x04), as "
-        "`stagewall witness init` writes it (witness.key); relative to stagewall.yaml.",
+        description="The private key of public_key (PRIVATE+KEY+..., type 0x04), as "
+        "`stagewall witness init DIR --name NAME` writes it (DIR/witness.key); relative "
+        "to stagewall.yaml.",
     )
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
-
-    @field_validator("public_key")
-    @classmethod
-    def _vkey(cls, value: str) -> str:
-        return _check_witness_vkey(value)
 
     @field_validator("repository")
     @classmethod
@@ -1015,9 +1008,11 @@ __all__ = [
     "AuditSettings",
     "CiBinding",
     "CiIssuerSpec",
+    "EmailWitnessSettings",
     "Environment",
     "Estate",
     "FileSink",
+    "GitWitnessSettings",
     "Group",
     "Identities",
     "MaskingJob",
@@ -1037,7 +1032,5 @@ __all__ = [
     "Tier",
     "Vendor",
     "WebhookSink",
-    "EmailWitnessSettings",
-    "GitWitnessSettings",
     "WitnessSettings",
 ]

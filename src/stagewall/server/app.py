@@ -29,12 +29,12 @@ from stagewall.server import (
     _routes_pipeline,
     _routes_reviews,
     _routes_segmentation,
+    witnessing,
 )
 from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
 from stagewall.server.authz import POLICY
 from stagewall.server.scheduler import evidence_health, tasks
-from stagewall.server import witnessing
 from stagewall.server.sweeper import Sweeper, health
 
 

@@ -75,9 +75,7 @@ def run_round(state: ServerState) -> list[Cosignature]:
     cosigs: list[Cosignature] = []
     try:
         if policy is not None:
-            cosigs = witness_checkpoints(
-                log, policy.witnesses, git=policy.git, failures=failures
-            )
+            cosigs = witness_checkpoints(log, policy.witnesses, git=policy.git, failures=failures)
     except WitnessConflict as exc:
         state.ctx.alert(
             Alert(

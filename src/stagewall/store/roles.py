@@ -100,8 +100,9 @@ def assert_runtime_role_safe(store: Store) -> RoleCheck:
 def grant_runtime_role(owner_store: Store, runtime_role: str) -> None:
     """As the owner: give ``runtime_role`` exactly the rights the application needs.
 
-    Audit and history tables (:data:`APPEND_ONLY_TABLES`): SELECT and INSERT only. Other stagewall tables: SELECT, INSERT,
-    UPDATE, DELETE (requests, grants, ... change state). Sequences: USAGE, SELECT.
+    Audit and history tables (:data:`APPEND_ONLY_TABLES`): SELECT and INSERT only.
+    Other stagewall tables: SELECT, INSERT, UPDATE, DELETE (requests, grants, ...
+    change state). Sequences: USAGE, SELECT.
     """
     if owner_store.backend != "postgresql":
         raise BackendError("runtime roles exist only on a PostgreSQL store")
