@@ -8,6 +8,7 @@ back and counts it in the quorum.
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -213,3 +214,35 @@ def test_git_witness_settings_are_validated(tmp_path: Path, repo: Path) -> None:
         )
     with pytest.raises(ValueError, match="witness_quorum 2 is more than the 1 cosigning"):
         _settings(tmp_path, repo, witness_quorum=2)
+
+
+def test_cli_witness_and_verify_with_a_git_witness_in_the_estate(
+    tmp_path: Path, repo: Path
+) -> None:
+    from stagewall.store import open_store
+    from tests.cli_helpers import run_cli
+
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = open_store(db)
+    _log(store, 4)
+    store.dispose()
+    key = init_witness(tmp_path / "gitwitness", "git.auditor.example/cli").key
+    config = tmp_path / "stagewall.yaml"
+    config.write_text(
+        "version: 1\nenvironments:\n  staging: {tier: non-production}\naudit:\n"
+        f"  witnesses:\n    - type: git\n      public_key: {key.public.vkey()}\n"
+        f"      repository: {repo}\n      signing_key_file: gitwitness/witness.key\n"
+        "  witness_quorum: 1\n  witness_max_age: 5m\n"
+    )
+    r = run_cli("audit", "verify", "--db", db, "--config", str(config))
+    assert r.exit_code == 1 and "error[SW511]: only 0 of the required 1" in r.stderr
+    r = run_cli("audit", "witness", "--db", db, "--config", str(config))
+    assert r.exit_code == 0 and f"cosigned by {key.name}: tree size 4" in r.stdout
+    r = run_cli("audit", "verify", "--db", db, "--config", str(config), "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["witnesses"]["fresh_witnesses"] == [key.name]
+    assert data["witnesses"]["probed"] == [
+        {"witness": key.name, "type": "git", "reachable": True, "cosigned_size": 4}
+    ]
+    assert _commits(repo) == 1
