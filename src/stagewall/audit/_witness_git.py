@@ -177,8 +177,17 @@ class _Checkout:
             "commit-tree", "--no-gpg-sign", tree, *parent, "-m", message, env=ident
         ).strip()
         # No force: the auditor's repository refuses anything but a fast-forward.
-        self.run("push", "-q", "--", self.w.repository, f"{commit}:refs/heads/{self.w.branch}")
+        try:
+            self.run("push", "-q", "--", self.w.repository, f"{commit}:refs/heads/{self.w.branch}")
+        except GitWitnessFailed as exc:
+            if any(w in exc.message for w in ("rejected", "fetch first", "non-fast-forward")):
+                raise _Overtaken(exc.message) from None
+            raise
         return commit
+
+
+class _Overtaken(GitWitnessFailed):
+    """The branch moved between fetch and push (another server committed first)."""
 
 
 def read_committed_note(witness: GitWitness) -> str | None:
@@ -220,28 +229,34 @@ def commit_checkpoint(
     """
     signer = witness.signing_key()
     moment = now or datetime.now(UTC)
-    with tempfile.TemporaryDirectory(prefix="stagewall-gitwitness-") as tmp:
-        checkout = _Checkout(witness, Path(tmp) / "repo.git")
-        checkout.fetch()
-        previous = checkout.committed()
-        if previous is not None:
-            source = f"git witness {witness.name} {witness.path}"
-            old = verify_checkpoint(previous, log_key, source=source)
-            _check_extends(witness, old, cp, leaves)
-        checkpoint = verify_checkpoint(cp.note, log_key, source="the new checkpoint")
-        body = cp.note[: cp.note.rfind("\n\n") + 1]
-        line = signer.cosign(body, int(moment.timestamp()))
-        cosig = verify_cosignature_line(
-            line, body, checkpoint, witness.key, source=f"git witness {witness.name}"
-        )
-        if cosig is None:  # the key checked above is the configured one
-            raise GitWitnessFailed(f"git witness {witness.name} could not cosign")
-        checkout.commit(
-            cp.note + line,
-            f"checkpoint {checkpoint.origin} size {cp.size}\n\n"
-            f"root {cp.root.hex()}\ncosigned by {witness.name} at {cosig.timestamp}\n",
-            moment,
-        )
+    checkpoint = verify_checkpoint(cp.note, log_key, source="the new checkpoint")
+    body = cp.note[: cp.note.rfind("\n\n") + 1]
+    line = signer.cosign(body, int(moment.timestamp()))
+    cosig = verify_cosignature_line(
+        line, body, checkpoint, witness.key, source=f"git witness {witness.name}"
+    )
+    if cosig is None:  # the key checked above is the configured one
+        raise GitWitnessFailed(f"git witness {witness.name} could not cosign")
+    message = (
+        f"checkpoint {checkpoint.origin} size {cp.size}\n\n"
+        f"root {cp.root.hex()}\ncosigned by {witness.name} at {cosig.timestamp}\n"
+    )
+    for attempt in range(3):  # another server may commit between our fetch and push
+        with tempfile.TemporaryDirectory(prefix="stagewall-gitwitness-") as tmp:
+            checkout = _Checkout(witness, Path(tmp) / "repo.git")
+            checkout.fetch()
+            previous = checkout.committed()
+            if previous is not None:
+                source = f"git witness {witness.name} {witness.path}"
+                old = verify_checkpoint(previous, log_key, source=source)
+                _check_extends(witness, old, cp, leaves)
+            try:
+                checkout.commit(cp.note + line, message, moment)
+            except _Overtaken:
+                if attempt == 2:
+                    raise
+                continue
+        break
     _log.info("git witness %s: committed checkpoint %d", witness.name, cp.size)
     return cosig
 
