@@ -24,7 +24,7 @@ from stagewall.audit._witness_git import read_committed_note
 from stagewall.audit._witness_mail import BEGIN, END, note_from_text
 from stagewall.errors import CheckpointNotFound
 from stagewall.keys import load_public_key
-from stagewall.server.witnessing import WitnessRounds, rounds_of
+from stagewall.server.witnessing import WitnessRounds, rounds_of, run_round
 from stagewall.witness import init_witness
 from tests.alerts.test_smtp import SmtpServer
 from tests.audit.conftest import allow_tampering
@@ -192,3 +192,24 @@ def test_a_mail_without_a_checkpoint_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CheckpointNotFound, match="is a mail without a stagewall checkpoint") as exc:
         note_from_text(mail.read_text(), source="mail")
     assert exc.value.code == "SW516" and exc.value.exit_code == 2
+
+
+def test_a_failing_witness_alerts_once_per_failure_streak(world: World, tmp_path: Path) -> None:
+    key = init_witness(tmp_path / "gitwitness", "git.auditor.example/gone").key
+    world.config.write_text(
+        world.config.read_text(encoding="utf-8")
+        + f"""
+audit:
+  witnesses:
+    - type: git
+      public_key: {key.public.vkey()}
+      repository: {tmp_path / "no-such-repo.git"}
+      signing_key_file: gitwitness/witness.key
+"""
+    )
+    world.state.refresh()
+    assert run_round(world.state) == []
+    assert run_round(world.state) == []
+    failed = [a for a in world.alerts() if a["kind"] == "audit.witness.failed"]
+    assert len(failed) == 1  # the second round's identical failure is not alerted again
+    assert "no-such-repo.git" in failed[0]["text"] and "SW" not in failed[0]["title"]
