@@ -26,6 +26,7 @@ KINDS = (
     "views",
     "functions",
     "triggers",
+    "rules",
 )
 
 # Each %(schemas)s is the list of schemas in scope (NULL: every user schema).
@@ -46,7 +47,14 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
                   WHERE d.objid = p.oid AND d.deptype = 'e')""",
     "partitions": """SELECT count(*) FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relispartition AND c.relkind IN ('r', 'p')
+WHERE c.relkind IN ('r', 'p')
+  AND (c.relispartition OR EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i
+                                   WHERE i.inhrelid = c.oid))
+  AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))""",
+    "rules": """SELECT count(*) FROM pg_catalog.pg_rewrite r
+JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))""",
     "triggers": """SELECT count(*) FROM pg_catalog.pg_trigger t
 JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
@@ -63,12 +71,14 @@ _MYSQL = {
     "WHERE ROUTINE_SCHEMA = DATABASE()",
     "triggers": "SELECT count(*) FROM information_schema.TRIGGERS "
     "WHERE TRIGGER_SCHEMA = DATABASE()",
+    "rules": "SELECT 0",
 }
 _SQLITE = {
     "partitions": "SELECT 0",
     "views": "SELECT count(*) FROM sqlite_master WHERE type = 'view'",
     "functions": "SELECT 0",
     "triggers": "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'",
+    "rules": "SELECT 0",
 }
 
 

@@ -103,6 +103,7 @@ _AMBIGUOUS = frozenset(
         "Iris",
         "Ivy",
         "Jade",
+        "Jet",
         "Jordan",
         "Joy",
         "June",

@@ -108,6 +108,23 @@ WHERE p.prokind = 'a' AND a.aggkind = 'n'
     + "ORDER BY p.oid\n"
 )
 
+# inheritance children (not declarative partitions: Sakila's payment_p2007_01 INHERITS
+# payment), both tables in scope: child oid, quoted parent, in inheritance order
+INHERITS = """
+SELECT i.inhrelid, i.inhparent FROM pg_catalog.pg_inherits i
+JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+WHERE NOT c.relispartition AND i.inhrelid = ANY(%s) AND i.inhparent = ANY(%s)
+ORDER BY i.inhrelid, i.inhseqno
+"""
+
+# rules other than a view's own (_RETURN): Sakila routes payment inserts by rules
+RULES = """
+SELECT r.ev_class, r.rulename, pg_catalog.pg_get_ruledef(r.oid)
+FROM pg_catalog.pg_rewrite r
+WHERE r.ev_class = ANY(%s) AND r.rulename <> '_RETURN'
+ORDER BY r.ev_class, r.rulename
+"""
+
 TRIGGERS = """
 SELECT t.tgrelid, t.tgname, pg_catalog.pg_get_triggerdef(t.oid)
 FROM pg_catalog.pg_trigger t
@@ -225,6 +242,10 @@ class PgDDL:
     partitioned: dict[str, str] = field(default_factory=dict)
     # partitions in creation order: (quoted parent, schema, name, bound, own key or None)
     partitions: list[tuple[str, str, str, str, str | None]] = field(default_factory=list)
+    # inheritance (not partitioning): qualified child → its parents (qualified, quoted)
+    inherits: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # (table, rule name, CREATE RULE ...) of tables' rules (views' _RETURN excluded)
+    rules: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 SEQUENCE_VALUE = """
@@ -410,6 +431,12 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
     by_oid = {oid: f"{nsp}.{rel}" for oid, nsp, rel, _t, _k in trows}
     cur.execute(TRIGGERS, (oids,))
     ddl.triggers = [(by_oid[r[0]], str(r[1]), str(r[2])) for r in cur.fetchall()]
+    cur.execute(INHERITS, (oids, oids))
+    quoted = {oid: f"{_q(nsp)}.{_q(rel)}" for oid, nsp, rel, _t, _k in trows}
+    for child, parent in cur.fetchall():
+        ddl.inherits.setdefault(by_oid[child], []).append((by_oid[parent], quoted[parent]))
+    cur.execute(RULES, (oids,))
+    ddl.rules = [(by_oid[r[0]], str(r[1]), str(r[2])) for r in cur.fetchall()]
     return Schema(backend="postgresql", tables=tuple(tables)), ddl
 
 

@@ -76,6 +76,7 @@ class PostgresDatabase(Database):
         self._same: PgDDL | None = None
         self._in_tx = False
         self._oids: dict[str, dict[str, int]] = {}
+        self._children: dict[str, bool] = {}  # table → is an inheritance parent
         # schema objects beyond tables recreated on this target, or skipped with why
         self.objects_created: list[str] = []
         self.objects_skipped: list[tuple[str, str]] = []
@@ -169,7 +170,8 @@ class PostgresDatabase(Database):
         Reads with libpq's blocking ``PQgetCopyData`` directly: one C call per row
         instead of psycopg's generic generator machinery (several times faster).
         """
-        query = f"COPY (SELECT {self.qcols(columns)} FROM {self.qt(table)}"  # noqa: S608
+        only = "ONLY " if self._has_children(table) else ""
+        query = f"COPY (SELECT {self.qcols(columns)} FROM {only}{self.qt(table)}"  # noqa: S608
         if where:
             query += f" WHERE ({where})"
         query += ") TO STDOUT"
@@ -209,6 +211,21 @@ class PostgresDatabase(Database):
             if final is None or final.status != ExecStatus.COMMAND_OK:
                 message = final.error_message.decode(errors="replace") if final else "no result"
                 raise self.fail(f"reading {table.qualified} failed", RuntimeError(message))
+
+    def _has_children(self, table: Table) -> bool:
+        """Whether ``table`` is an inheritance parent (not a partitioned table): its
+        children are tables of their own, so it is read ``ONLY`` (else their rows
+        would be copied twice, once through the parent)."""
+        cache = self._children
+        if table.qualified not in cache:
+            rows = self._execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i "
+                "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = %s::regclass AND NOT c.relispartition)",
+                (self.qt(table),),
+            )
+            cache[table.qualified] = bool(rows and rows[0][0])
+        return cache[table.qualified]
 
     def decoders(
         self, table: Table, columns: Sequence[str], as_text: frozenset[str] = frozenset()
@@ -348,14 +365,14 @@ class PostgresDatabase(Database):
                                 pgsql.SQL(", ").join(pgsql.Literal(x) for x in labels),
                             )
                         )
-                    self._create_functions(same.functions)
+                    deferred = self._create_functions(same.functions)
                     for stmt in same.domains:
                         self.conn.execute(stmt.encode())
                     self._create_in_passes(same.composites)
                 else:
                     for s in sorted({t.schema for t in schema.tables if t.schema}):
                         self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.q(s)}".encode())
-                for t in schema.tables:
+                for t in self._parents_first(schema.tables):
                     self.conn.execute(self._create_sql(t, same).encode())
                 for parent, nsp, rel, bound, key in same.partitions if same else ():
                     # rows copied into the parent are routed to these partitions
@@ -364,6 +381,9 @@ class PostgresDatabase(Database):
                         f"CREATE TABLE {self.q(nsp)}.{self.q(rel)} PARTITION OF {parent} "
                         f"{bound}{by}".encode()
                     )
+                if same is not None:  # a function returning a table's row type needs it
+                    for signature, definition in deferred:
+                        self._create_object(f"function {signature}", definition)
         except psycopg.Error as exc:
             err = self.fail("creating the tables failed", exc)
             skipped = "; ".join(f"{o} ({why})" for o, why in self.objects_skipped)
@@ -374,36 +394,78 @@ class PostgresDatabase(Database):
                 + (f"; not recreated: {skipped}" if skipped else ""),
             ) from None
 
-    def _create_functions(self, functions: Sequence[tuple[str, str]]) -> None:
+    def _create_functions(self, functions: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         """The user functions and procedures (defaults, checks, indexes and triggers
         may call them), before the tables. Bodies are not checked at creation
         (``check_function_bodies = off``, as pg_dump does): a function may read a
-        table that does not exist yet."""
+        table that does not exist yet. One whose signature needs a table (Sakila's
+        ``rewards_report`` returns ``SETOF customer``) is returned, to be created
+        after the tables."""
         if not functions:
-            return
+            return []
         self.conn.execute(b"SET LOCAL check_function_bodies = off")
+        deferred = []
         for signature, definition in functions:
-            self._create_object(f"function {signature}", definition)
+            label = f"function {signature}"
+            if self._holds_personal_data(label, definition):
+                continue
+            if self._try_create(definition) is None:
+                self.objects_created.append(label)
+            else:
+                deferred.append((signature, definition))
+        return deferred
 
-    def _create_object(self, label: str, statement: str) -> bool:
-        """Create one schema object in a savepoint; skip (and say why) one whose
-        definition holds what looks like personal data, or that fails."""
+    def _holds_personal_data(self, label: str, statement: str) -> bool:
+        """Whether a definition holds what looks like personal data (then it is skipped)."""
         from stagewall.masking.classify import detect_in_text
 
         if detect_in_text(statement):
             self.objects_skipped.append(
                 (label, "its definition contains what looks like personal data")
             )
-            return False
+            return True
+        return False
+
+    def _try_create(self, statement: str) -> str | None:
+        """Run one CREATE in a savepoint: None, or why the target refused it."""
         try:
             with self.conn.transaction():
                 self.conn.execute(statement.encode())
         except psycopg.Error as exc:
-            reason = (exc.diag.message_primary or type(exc).__name__).strip()
+            return (exc.diag.message_primary or type(exc).__name__).strip()
+        return None
+
+    def _create_object(self, label: str, statement: str) -> bool:
+        """Create one schema object in a savepoint; skip (and say why) one whose
+        definition holds what looks like personal data, or that fails."""
+        if self._holds_personal_data(label, statement):
+            return False
+        reason = self._try_create(statement)
+        if reason is not None:
             self.objects_skipped.append((label, f"cannot be created on the target: {reason}"))
             return False
         self.objects_created.append(label)
         return True
+
+    def _parents_first(self, tables: Sequence[Table]) -> list[Table]:
+        """Tables in creation order: an inheritance child after its parents."""
+        inherits = self._same.inherits if self._same is not None else {}
+        by_name = {t.qualified: t for t in tables}
+        done: set[str] = set()
+        out: list[Table] = []
+
+        def add(t: Table) -> None:
+            if t.qualified in done:
+                return
+            done.add(t.qualified)
+            for parent, _quoted in inherits.get(t.qualified, []):
+                if parent in by_name:
+                    add(by_name[parent])
+            out.append(t)
+
+        for t in tables:
+            add(t)
+        return out
 
     def _create_in_passes(self, statements: Sequence[str]) -> None:
         """Run CREATE statements whose order is unknown (a composite type with a field
@@ -448,7 +510,9 @@ class PostgresDatabase(Database):
             parts.append(ddl)
         key = same.partitioned.get(t.qualified) if same is not None else None
         partition_by = f" PARTITION BY {key}" if key else ""
-        return f"CREATE TABLE {self.qt(t)} ({', '.join(parts)}){partition_by}"
+        parents = same.inherits.get(t.qualified) if same is not None else None
+        inherits = f" INHERITS ({', '.join(q for _, q in parents)})" if parents else ""
+        return f"CREATE TABLE {self.qt(t)} ({', '.join(parts)}){inherits}{partition_by}"
 
     @contextmanager
     def copy_in(self, table: Table, columns: Sequence[str]) -> Iterator[CopyWriter]:
@@ -525,6 +589,8 @@ class PostgresDatabase(Database):
         ]
         for table, name, definition in same.triggers:
             self._create_object(f"trigger {name} on {table}", definition)
+        for table, name, definition in same.rules:  # after the data, like triggers
+            self._create_object(f"rule {name} on {table}", definition)
         return list(self.objects_created), list(self.objects_skipped)
 
     def finish_tables(self, schema: Schema) -> None:
@@ -549,6 +615,14 @@ class PostgresDatabase(Database):
         same = self._same
         if same is not None:
             cons = same.constraints.get(t.qualified, [])
+            # a CHECK the child inherits from a parent exists already in the target
+            inherited = {
+                name
+                for parent, _quoted in same.inherits.get(t.qualified, [])
+                for name, ctype, _ in same.constraints.get(parent, [])
+                if ctype == "c"
+            }
+            cons = [c for c in cons if not (c[1] == "c" and c[0] in inherited)]
             out = [
                 f"ALTER TABLE {qt} ADD CONSTRAINT {self.q(name)} {definition}"
                 for order in ("p", "u", "x", "c")

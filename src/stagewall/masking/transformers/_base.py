@@ -101,8 +101,11 @@ class Transformer(ABC):
 
 
 def passing(items: list[Any]) -> list[int]:
-    """Positions a transformer transforms: not NULL and not an empty string."""
-    return [i for i, v in enumerate(items) if v is not None and not (type(v) is str and v == "")]
+    """Positions a transformer transforms: not NULL and not an empty or blank string
+    (Sakila's blank ``district`` of the stores' addresses stays blank, not a region)."""
+    return [
+        i for i, v in enumerate(items) if v is not None and not (type(v) is str and not v.strip())
+    ]
 
 
 def wrong_type(name: str, value: object, expected: str) -> MaskingError:
