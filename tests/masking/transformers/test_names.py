@@ -274,3 +274,16 @@ def test_probe_prefilter_on_names_that_collide() -> None:
         out = fast.transform(values)
         assert out == exact.transform(values), name
         assert not [v for v, o in zip(values, out, strict=True) if _reveals_input(o, v)], name
+
+
+@pytest.mark.parametrize(
+    "name", ["region", "city", "full_name", "street_address", "email", "redact"]
+)
+def test_null_empty_and_blank_strings_stay(name: str) -> None:
+    """Sakila's stores have a blank district: it stays blank, in a batch with others
+    and alone (the all-string batch takes a separate, C-level check)."""
+    values = [" ", "Alberta", "", None, "  \t", "QLD"]
+    out = t(name).transform(values)
+    assert [out[i] for i in (0, 2, 3, 4)] == [" ", "", None, "  \t"]
+    assert out[1] != "Alberta" and out[5] != "QLD"
+    assert t(name).transform([" ", "\t"]) == [" ", "\t"]

@@ -80,7 +80,7 @@ class Transformer(ABC):
 
     def transform(self, values: Sequence[object] | np.ndarray[Any, Any]) -> list[object]:
         items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-        if self.maps_none or not (any(map(is_, items, repeat(None))) or "" in items):
+        if self.maps_none or not kept_as_is(items):
             return self._apply(items)
         idx = passing(items)
         if len(idx) == len(items):
@@ -98,6 +98,17 @@ class Transformer(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} key_id={self.key_id!r}>"
+
+
+def kept_as_is(items: list[Any]) -> bool:
+    """Whether some of ``items`` stay as they are: NULL, an empty or a blank string
+    (C-level passes for the usual all-string batch)."""
+    if any(map(is_, items, repeat(None))) or "" in items:
+        return True
+    try:
+        return any(map(str.isspace, items))
+    except TypeError:  # not all strings
+        return any(type(v) is str and v.isspace() for v in items)
 
 
 def passing(items: list[Any]) -> list[int]:

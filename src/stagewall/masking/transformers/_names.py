@@ -8,8 +8,6 @@ import re
 from abc import abstractmethod
 from collections.abc import Sequence
 from functools import cache
-from itertools import repeat
-from operator import is_
 from typing import Any
 
 import numpy as np
@@ -20,6 +18,7 @@ from stagewall.masking.transformers._base import (
     ParamsModel,
     Transformer,
     as_text,
+    kept_as_is,
     passing,
     register,
 )
@@ -234,8 +233,8 @@ class _Dictionary(Transformer):
         items = values.tolist() if isinstance(values, np.ndarray) else list(values)
         if not self._avoid_reveal:
             return super().transform(items)
-        if any(map(is_, items, repeat(None))) or "" in items:
-            out: list[object] = list(items)  # NULLs and empty strings stay as they are
+        if kept_as_is(items):
+            out: list[object] = list(items)  # NULLs, empty and blank strings stay as they are
             idx = passing(items)
             for i, o in zip(idx, self._unrevealing([items[i] for i in idx]), strict=True):
                 out[i] = o
