@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from stagewall.cli._client import Client, ci_token, pipeline_options, server_option
+from stagewall.cli._client import Client, pipeline_client, pipeline_options, server_option
 from stagewall.cli._common import echo_json, format_option
 from stagewall.errors import ConfigError, UsageError
 from stagewall.gates import expect_subject, verify_envelope
@@ -28,10 +28,6 @@ def _print_promotion(p: dict[str, Any], fmt: str, verb: str) -> None:
     for a in p["authors"]:
         name = a["principal"] or f"unmapped {a['identities'][0]} (counts as external)"
         click.echo(f"  touched by {name} [{a['affiliation']}]")
-
-
-def _pipeline_client(server: str | None, oidc_env: str | None, audience: str | None) -> Client:
-    return Client(server, token=ci_token(oidc_env, audience))
 
 
 def _history(client: Client, repo: str, change: str, stage: str) -> tuple[str, dict[str, str]]:
@@ -76,7 +72,7 @@ def submit_cmd(
     The commit objects since the stage's last deployment are sent to the server,
     which checks their ids and that none is missing.
     """
-    client = _pipeline_client(server, oidc_env, audience)
+    client = pipeline_client(server, oidc_env, audience)
     sha, commits = _history(client, repo, change, stage)
     p = client.request(
         "POST",
@@ -147,7 +143,7 @@ def report_cmd(
     fmt: str,
 ) -> None:
     """Report a CI check result for a commit at a stage (pipelines only)."""
-    got = _pipeline_client(server, oidc_env, audience).request(
+    got = pipeline_client(server, oidc_env, audience).request(
         "POST",
         "/api/v1/checks",
         json_body={"change": change.strip(), "stage": stage, "check": name, "status": status},
@@ -226,7 +222,7 @@ def check_cmd(
             f"--out {out}: the directory {target.parent} does not exist",
             hint="create it first or choose another path; nothing was checked or recorded",
         )
-    got = _pipeline_client(server, oidc_env, audience).request(
+    got = pipeline_client(server, oidc_env, audience).request(
         "POST",
         "/api/v1/deployments",
         json_body={

@@ -12,16 +12,19 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from stagewall.errors import HistoryRejected
+from stagewall.errors import HistoryRejected, UsageError
 from stagewall.estate import Estate
 from stagewall.gates import Gate, Promotion, check
 from stagewall.gates._alerts import alert_break_glass
+from stagewall.identity import ci_uses
+from stagewall.identity._codes import fmt
+from stagewall.identity._events import CI_SESSION_STARTED
 from stagewall.identity.actor import Actor, acting
 from stagewall.keys import load_signing_key
-from stagewall.server._auth import guard
+from stagewall.server._auth import guard, source_address
 from stagewall.server._state import ServerState
 
 MAX_COMMITS_SENT = 20_000
@@ -93,7 +96,51 @@ def _objects(commits: dict[str, str]) -> dict[str, bytes]:
     return out
 
 
+class CiSessionOut(BaseModel):
+    token: str
+    token_type: str = "Bearer"  # noqa: S105 - the RFC 6750 scheme name
+    expires_at: str
+    principal: str
+
+
 def register(r: FastAPI, state: ServerState) -> None:
+    @r.post("/api/v1/ci/session", name="ci.session", response_model=CiSessionOut)
+    def ci_session(
+        request: Request, actor: Annotated[Actor, Depends(guard(state, "ci.session"))]
+    ) -> CiSessionOut:
+        """Exchange this job's CI OIDC ID token (sent as the bearer token, accepted once)
+        for a job session token (``swc_``) valid until the CI token expires, at most an
+        hour. The job's later requests carry the session token."""
+        burnt = getattr(request.state, "ci_burnt", None)
+        if burnt is None:
+            raise UsageError(
+                "only a CI OIDC ID token can be exchanged for a job session",
+                hint="send the platform's ID token as the bearer token; a pipeline token "
+                "(swp_) is used directly",
+            )
+        now = state.now()
+        with acting(actor):
+            new = ci_uses.exchange(
+                state.ctx.store,
+                burnt.key,
+                burnt.claims,
+                principal=actor.principal,
+                now=now,
+                source_address=source_address(request, state),
+                user_agent=request.headers.get("user-agent"),
+            )
+            state.ctx.record(
+                CI_SESSION_STARTED.code,
+                actor.principal,
+                f"CI job session {new.info.id} started for {actor.principal} "
+                f"(until {fmt(new.info.expires_at)})",
+                resource=f"principal:{actor.principal}",
+                details={"session": new.info.id, "expires_at": fmt(new.info.expires_at)},
+            )
+        return CiSessionOut(
+            token=new.secret, expires_at=fmt(new.info.expires_at), principal=actor.principal
+        )
+
     def gate() -> Gate:
         return Gate(state.ctx.store, state.ctx.loaded, home=str(state.home))
 
