@@ -44,6 +44,7 @@ def register(r: FastAPI, state: ServerState) -> None:
     def login_form(
         request: Request, next_url: str, message: str = "", status: int = 200, name: str = ""
     ) -> HTMLResponse:
+        state.refresh()  # the OIDC button follows stagewall.yaml as it is now
         token = new_login_csrf()
         resp = render(
             request,
