@@ -37,11 +37,10 @@ def login_cmd(server: str | None, use_password: bool, use_browser: bool, no_open
     if use_password and use_browser:
         raise UsageError("give --password or --browser, not both")
     if use_browser:
-        got = browser_login(client, open_browser=not no_open)
-        path = save_login(client.server, got["token"], got["principal"], got["expires_at"])
-        click.echo(
-            f"logged in to {client.server} as {got['principal']} ({got['method']}); token in {path}"
-        )
+        answer = browser_login(client, open_browser=not no_open)
+        who = answer["principal"]
+        path = save_login(client.server, answer["token"], who, answer["expires_at"])
+        click.echo(f"logged in to {client.server} as {who} ({answer['method']}); token in {path}")
         return
     if use_password:
         principal = click.prompt("principal")
