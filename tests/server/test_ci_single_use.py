@@ -40,7 +40,10 @@ def _bind(world: World, platform: CiPlatform) -> None:
 def ci(world: World) -> Iterator[CiPlatform]:
     with ci_platform() as platform:
         _bind(world, platform)
-        yield platform
+        try:
+            yield platform
+        finally:
+            world.state.ci.close()  # its JWKS connections (the test client runs no lifespan)
 
 
 def _bearer(token: str) -> dict[str, str]:
