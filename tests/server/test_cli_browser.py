@@ -78,21 +78,27 @@ def live(world: World) -> Iterator[str]:
         yield url
 
 
-def _web_sign_in(browser: httpx.Client, start: str, person: Person) -> httpx.Response:
-    """Follow ``start`` to the sign-in form, sign in (form CSRF), land back on ``start``."""
-    res = browser.get(start)
-    assert res.status_code == 200 and "/login" in str(res.url), res.text
-    page = res.text
-    res = browser.post(
+def _post_sign_in(
+    browser: httpx.Client, form_page: str, person: Person, next_url: str | None = None
+) -> httpx.Response:
+    """Fill in the web sign-in form of ``form_page`` as ``person`` (its CSRF included)."""
+    return browser.post(
         "/login",
         data={
             "principal": person.name,
             "password": PASSWORD,
             "otp": person.otp(),
-            "csrf": _field(page, "csrf"),
-            "next": _field(page, "next"),
+            "csrf": _field(form_page, "csrf"),
+            "next": next_url or _field(form_page, "next"),
         },
     )
+
+
+def _web_sign_in(browser: httpx.Client, start: str, person: Person) -> httpx.Response:
+    """Follow ``start`` to the sign-in form, sign in (form CSRF), land back on ``start``."""
+    res = browser.get(start)
+    assert res.status_code == 200 and "/login" in str(res.url), res.text
+    res = _post_sign_in(browser, res.text, person)
     assert res.status_code == 200, res.text
     return res
 
@@ -152,16 +158,7 @@ def _code_from(world: World, live: str, alice: Person, tmp: Path) -> tuple[str, 
         start = str(httpx.URL(f"{live}/cli/login", params=params))
         res = browser.get(start)
         login = browser.get(res.headers["location"])
-        res = browser.post(
-            "/login",
-            data={
-                "principal": alice.name,
-                "password": PASSWORD,
-                "otp": alice.otp(),
-                "csrf": _field(login.text, "csrf"),
-                "next": _field(login.text, "next"),
-            },
-        )
+        res = _post_sign_in(browser, login.text, alice)
         page = browser.get(res.headers["location"])
         res = browser.post("/cli/login", data={**params, "csrf": _field(page.text, "csrf")})
         assert res.status_code == 303, res.text
@@ -240,16 +237,7 @@ def _browser_session(live: str, person: Person) -> Iterator[tuple[httpx.Client, 
 
 def _sign_in(browser: httpx.Client, person: Person) -> str:
     login = browser.get("/login")
-    res = browser.post(
-        "/login",
-        data={
-            "principal": person.name,
-            "password": PASSWORD,
-            "otp": person.otp(),
-            "csrf": _field(login.text, "csrf"),
-            "next": "/security",
-        },
-    )
+    res = _post_sign_in(browser, login.text, person, "/security")
     assert res.status_code == 200, res.text
     csrf = re.search(r'name="stagewall-csrf" content="([^"]+)"', res.text)
     assert csrf
