@@ -31,6 +31,8 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own STAGEWALL_HOME and no inherited config or store."""
     home = tmp_path / "swhome"
     monkeypatch.setenv("STAGEWALL_HOME", str(home))
+    # The CLI's credentials and CI job sessions go to this test's own config directory.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.delenv("STAGEWALL_CONFIG", raising=False)
     monkeypatch.delenv("STAGEWALL_DB", raising=False)
     return home

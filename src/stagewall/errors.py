@@ -462,6 +462,36 @@ class StoreMissing(ConfigError):
     )
 
 
+# --- cli10 ---
+class CiTokenReplayed(AuthenticationFailed):
+    """A CI OIDC token that was already accepted once was presented again."""
+
+    code = "SW925"
+    default_hint = (
+        "a CI OIDC token is accepted once: exchange it for a job session "
+        "(POST /api/v1/ci/session, which the CLI does) and use that session, or ask the "
+        "platform for a new token; a replay is recorded and alerted"
+    )
+
+
+class BrowserLoginRefused(AuthenticationFailed):
+    """A ``stagewall login --browser`` hand-off was refused (code, verifier or redirect)."""
+
+    code = "SW926"
+    default_hint = "run `stagewall login --browser` again and finish it within two minutes"
+
+
+class BrowserStepUpRefused(AccessDenied):
+    """A browser step-up for a CLI session was refused (unknown, expired, used, or
+    confirmed by another principal)."""
+
+    code = "SW927"
+    default_hint = (
+        "run `stagewall mfa step-up --browser` again and confirm it in a browser signed in "
+        "as the same person as the terminal"
+    )
+
+
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
     StagewallError,
     ConfigError,
@@ -511,4 +541,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     MaskingJobBusy,
     MaskingJobFailed,
     StoreMissing,
+    CiTokenReplayed,
+    BrowserLoginRefused,
+    BrowserStepUpRefused,
 )

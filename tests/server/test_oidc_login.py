@@ -264,3 +264,63 @@ def test_an_oidc_person_signs_in_a_terminal_with_step_up(
     who = world.client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"}).json()
     assert who["session"] != world.client.get("/api/v1/whoami").json()["session"]
     assert who["principal"] == "alice" and who["method"] == "oidc"
+
+
+def test_an_oidc_person_signs_in_a_terminal_through_the_browser(
+    oidc_world: World,
+    oidc_provider: OidcProvider,
+    browser: httpx.Client,
+) -> None:
+    """``stagewall login --browser`` with the identity provider: the OIDC login comes back
+    to the terminal's page (``next``), and the terminal's token says ``oidc``."""
+    import html
+    import re
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    from stagewall.identity.handoff import s256
+
+    world = oidc_world
+    params = {
+        "redirect_uri": "http://127.0.0.1:9/callback",
+        "state": "s" * 20,
+        "code_challenge": s256("v" * 43),
+        "code_challenge_method": "S256",
+    }
+    start = "/cli/login?" + urlencode(params)
+    res = world.client.get(start, follow_redirects=False)  # signed out: to the sign-in page
+    assert res.status_code == 303 and res.headers["location"].startswith("/login?next=")
+    page = world.client.get(res.headers["location"])
+    found = re.search(r'href="(/api/v1/oidc/login\?next=[^"]+)"', page.text)
+    assert found, page.text
+    res = world.client.get(html.unescape(found.group(1)), follow_redirects=False)
+    query = oidc_provider.login(browser, res.headers["location"], "alice")
+    res = _callback(world, query)
+    assert res.status_code == 200, res.text
+    assert f'content="0;url={html.escape(start)}"' in res.text
+    page = world.client.get(start)
+    assert page.status_code == 200 and "Sign in a terminal" in page.text
+    assert 'name="otp"' not in page.text  # a session this fresh needs no other factor
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf
+    form = {**params, "csrf": csrf.group(1)}
+    res = world.client.post("/cli/login", data=form, follow_redirects=False)
+    assert res.status_code == 303, res.text
+    sent = parse_qs(urlsplit(res.headers["location"]).query)
+    assert res.headers["location"].startswith(params["redirect_uri"] + "?")
+    assert sent["state"] == [params["state"]]
+    res = world.client.post(
+        "/api/v1/cli/token",
+        json={
+            "code": sent["code"][0],
+            "code_verifier": "v" * 43,
+            "redirect_uri": params["redirect_uri"],
+        },
+    )
+    assert res.status_code == 200, res.text
+    assert res.json()["principal"] == "alice" and res.json()["method"] == "oidc"
+    # Ten minutes on, the browser session is no longer a fresh sign-in: step up first.
+    world.clock.advance(timedelta(minutes=11))
+    page = world.client.get(start)
+    assert 'name="otp"' in page.text
+    res = world.client.post("/cli/login", data=form, follow_redirects=False)
+    assert res.status_code == 403 and "second factor" in html.unescape(res.text)

@@ -8,9 +8,11 @@ The token comes from ``STAGEWALL_TOKEN`` (pipelines and scripts) or from the fil
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -127,23 +129,74 @@ def save_login(server: str, token: str, principal: str, expires_at: str) -> Path
         "expires_at": expires_at,
     }
     data["default"] = server
+    _write_private(path, data)
+    return path
+
+
+def _write_private(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON readable by this user only (mode 0600, directory 0700), atomically."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2)
     os.replace(tmp, path)
-    return path
 
 
 def forget_login(server: str) -> None:
     data = _read_credentials()
     if server in data.get("servers", {}):
         del data["servers"][server]
-        path = credentials_path()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
+        _write_private(credentials_path(), data)
+
+
+def _ci_sessions_path() -> Path:
+    return credentials_path().with_name("ci-sessions.json")
+
+
+def ci_session(server: str, id_token: str) -> str:
+    """The job session token for a CI OIDC ID token, exchanged once and kept for the job.
+
+    The server accepts each CI token once (SW925), so the first stagewall command of a
+    job exchanges it (``POST /api/v1/ci/session``) and the job's later commands, which
+    see the same token (GitLab's ``id_tokens:`` variable), reuse the session from
+    ``ci-sessions.json`` next to the credentials file (mode 0600), keyed by a digest
+    of the server and the token; expired entries are dropped.
+    """
+    path = _ci_sessions_path()
+    key = hashlib.sha256(f"{server}\0{id_token}".encode()).hexdigest()
+    try:
+        cached: Any = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, ValueError):
+        cached = {}
+    if not isinstance(cached, dict):
+        cached = {}
+    now = datetime.now(UTC)
+    live = {k: v for k, v in cached.items() if isinstance(v, dict) and _later(v, now)}
+    hit = live.get(key)
+    if hit is not None:
+        return str(hit["token"])
+    got = Client(server, token=id_token).request("POST", "/api/v1/ci/session")
+    live[key] = {"token": got["token"], "expires_at": got["expires_at"]}
+    _write_private(path, live)
+    return str(got["token"])
+
+
+def _later(entry: dict[str, Any], now: datetime) -> bool:
+    try:
+        until = datetime.fromisoformat(str(entry["expires_at"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return False
+    return until - timedelta(seconds=30) > now and isinstance(entry.get("token"), str)
+
+
+def pipeline_client(server: str | None, oidc_env: str | None, audience: str | None) -> Client:
+    """A client acting as the pipeline: its CI job session, else STAGEWALL_TOKEN/login."""
+    id_token = ci_token(oidc_env, audience)
+    if id_token is None:
+        return Client(server)
+    url = resolve_server(server)
+    return Client(url, token=ci_session(url, id_token))
 
 
 def resolve_server(explicit: str | None) -> str:
@@ -253,9 +306,11 @@ class Client:
 __all__ = [
     "Client",
     "RemoteError",
+    "ci_session",
     "ci_token",
     "credentials_path",
     "forget_login",
+    "pipeline_client",
     "pipeline_options",
     "resolve_server",
     "save_login",

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from stagewall.cli._client import Client, ci_token, pipeline_options, server_option
+from stagewall.cli._client import Client, pipeline_client, pipeline_options, server_option
 from stagewall.cli._common import echo_json, format_option
 from stagewall.errors import ConfigError, UsageError
 from stagewall.gates import expect_subject, verify_envelope
@@ -30,13 +30,13 @@ def _print_promotion(p: dict[str, Any], fmt: str, verb: str) -> None:
         click.echo(f"  touched by {name} [{a['affiliation']}]")
 
 
-def _pipeline_client(server: str | None, oidc_env: str | None, audience: str | None) -> Client:
-    return Client(server, token=ci_token(oidc_env, audience))
-
-
-def _history(client: Client, repo: str, change: str, stage: str) -> tuple[str, dict[str, str]]:
-    """The change's full SHA and its commit objects since the stage's last deployment."""
+def _history(client: Client, repo: str, change: str, stage: str) -> tuple[str, dict[str, Any]]:
+    """The change's full SHA and the objects a submission carries: its commits since the
+    stage's last deployment, and the trees (and submodule commits) that show what they
+    changed, read with the same walk the server repeats (gates/_trees.py)."""
+    from stagewall.gates._bringin import brought_in
     from stagewall.gates._git import Repo, max_commits
+    from stagewall.gates._trees import Recorder
 
     git = Repo(repo)
     sha = git.resolve(change)
@@ -44,8 +44,11 @@ def _history(client: Client, repo: str, change: str, stage: str) -> tuple[str, d
     if base is not None and not (git.has_commit(base) and git.is_ancestor(base, sha)):
         base = None
     shas = git.rev_list(sha, base, cap=max_commits())
-    raw = git.raw_commits(shas)
-    return sha, {k: base64.b64encode(v).decode("ascii") for k, v in raw.items()}
+    recorder = Recorder(git, git.raw_commits(shas))
+    # Vendored directories need no extra objects (their paths are in the trees); the
+    # server applies the estate's rules, the client only gathers what they read.
+    brought_in(recorder, shas, [], lambda _c: [])
+    return sha, recorder.payload()
 
 
 @click.group("gate")
@@ -76,12 +79,12 @@ def submit_cmd(
     The commit objects since the stage's last deployment are sent to the server,
     which checks their ids and that none is missing.
     """
-    client = _pipeline_client(server, oidc_env, audience)
-    sha, commits = _history(client, repo, change, stage)
+    client = pipeline_client(server, oidc_env, audience)
+    sha, objects = _history(client, repo, change, stage)
     p = client.request(
         "POST",
         "/api/v1/promotions",
-        json_body={"stage": stage, "change": sha, "artifact": artifact, "commits": commits},
+        json_body={"stage": stage, "change": sha, "artifact": artifact, **objects},
     )
     _print_promotion(p, fmt, "submitted")
 
@@ -108,7 +111,7 @@ def break_glass_cmd(
     """Emergency promotion without approval, as yourself (an internal person): loud alert,
     follow-up review due in 24 hours."""
     client = Client(server)
-    sha, commits = _history(client, repo, change, stage)
+    sha, objects = _history(client, repo, change, stage)
     p = client.request(
         "POST",
         "/api/v1/promotions/break-glass",
@@ -116,7 +119,7 @@ def break_glass_cmd(
             "stage": stage,
             "change": sha,
             "artifact": artifact,
-            "commits": commits,
+            **objects,
             "reason": reason,
             "otp": otp,
         },
@@ -147,7 +150,7 @@ def report_cmd(
     fmt: str,
 ) -> None:
     """Report a CI check result for a commit at a stage (pipelines only)."""
-    got = _pipeline_client(server, oidc_env, audience).request(
+    got = pipeline_client(server, oidc_env, audience).request(
         "POST",
         "/api/v1/checks",
         json_body={"change": change.strip(), "stage": stage, "check": name, "status": status},
@@ -226,7 +229,7 @@ def check_cmd(
             f"--out {out}: the directory {target.parent} does not exist",
             hint="create it first or choose another path; nothing was checked or recorded",
         )
-    got = _pipeline_client(server, oidc_env, audience).request(
+    got = pipeline_client(server, oidc_env, audience).request(
         "POST",
         "/api/v1/deployments",
         json_body={

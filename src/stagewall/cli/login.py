@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
+from stagewall.cli._browser import browser_login
 from stagewall.cli._client import Client, forget_login, resolve_server, save_login, server_option
 from stagewall.cli._common import echo_json, format_option
 from stagewall.errors import NotAuthenticated, UsageError
@@ -20,9 +21,27 @@ from stagewall.errors import NotAuthenticated, UsageError
     is_flag=True,
     help="Log in here with password and one-time code instead of in a browser.",
 )
-def login_cmd(server: str | None, use_password: bool) -> None:
+@click.option(
+    "--browser",
+    "use_browser",
+    is_flag=True,
+    help="Sign in with this computer's browser (local account or your identity provider); "
+    "the terminal receives the token on a loopback port (RFC 8252).",
+)
+@click.option(
+    "--no-open", is_flag=True, help="With --browser: only print the URL, open no browser."
+)
+def login_cmd(server: str | None, use_password: bool, use_browser: bool, no_open: bool) -> None:
     """Get a personal, short-lived token from the server (RFC 8628 device login)."""
     client = Client(server, anonymous=True)
+    if use_password and use_browser:
+        raise UsageError("give --password or --browser, not both")
+    if use_browser:
+        answer = browser_login(client, open_browser=not no_open)
+        who = answer["principal"]
+        path = save_login(client.server, answer["token"], who, answer["expires_at"])
+        click.echo(f"logged in to {client.server} as {who} ({answer['method']}); token in {path}")
+        return
     if use_password:
         principal = click.prompt("principal")
         password = click.prompt("password", hide_input=True)

@@ -18,16 +18,29 @@ are in it, and their authors count like any other.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from stagewall.estate import Estate
-from stagewall.gates._git import Commit, Repo, TreeChange, max_commits
+from stagewall.estate.models import VendoredDirectory
+from stagewall.gates._git import Commit, TreeChange, max_commits
 from stagewall.gates.identities import Contribution, Role
 
 MAX_DEPTH = 3
 ZERO = "0" * 40
 
 PerCommit = Callable[[Commit], list[Contribution]]
+
+
+class History(Protocol):
+    """What is read of a repository: a local clone (``Repo``), the objects a client
+    submitted (``SubmittedHistory``), or the client recording what it sends."""
+
+    def has_commit(self, sha: str) -> bool: ...
+    def is_ancestor(self, older: str, newer: str) -> bool: ...
+    def rev_list(self, sha: str, base: str | None, *, cap: int) -> list[str]: ...
+    def commits(self, shas: list[str]) -> list[Commit]: ...
+    def changes(self, shas: list[str]) -> dict[str, list[TreeChange]]: ...
+    def submodule(self, path: str, at: str) -> History | None: ...
 
 
 def vendored_label(path: str) -> str:
@@ -43,26 +56,31 @@ def _touches(change: TreeChange, directory: str) -> bool:
 
 
 def brought_in(
-    git: Repo, shas: list[str], estate: Estate, per_commit: PerCommit, *, depth: int = 0
+    git: History,
+    shas: list[str],
+    vendored: Sequence[VendoredDirectory],
+    per_commit: PerCommit,
+    *,
+    depth: int = 0,
 ) -> list[Contribution]:
     """The contributions ``shas`` bring in through submodules and vendored directories."""
     out: list[Contribution] = []
     for sha, changes in git.changes(shas).items():
         if depth == 0:
-            for v in estate.vendored:
+            for v in vendored:
                 if any(_touches(c, v.path) for c in changes):
                     out.append(Contribution(sha, Role.VENDORED, vendored_label(v.path)))
         for change in changes:
             if change.new_mode == TreeChange.GITLINK:
-                out.extend(_submodule(git, sha, change, estate, per_commit, depth))
+                out.extend(_submodule(git, sha, change, vendored, per_commit, depth))
     return out
 
 
 def _submodule(
-    git: Repo,
+    git: History,
     sha: str,
     change: TreeChange,
-    estate: Estate,
+    vendored: Sequence[VendoredDirectory],
     per_commit: PerCommit,
     depth: int,
 ) -> list[Contribution]:
@@ -96,8 +114,8 @@ def _submodule(
                     contribution.principal,
                 )
             )
-    out.extend(brought_in(sub, commits, estate, per_commit, depth=depth + 1))
+    out.extend(brought_in(sub, commits, vendored, per_commit, depth=depth + 1))
     return out
 
 
-__all__ = ["MAX_DEPTH", "brought_in", "submodule_label", "vendored_label"]
+__all__ = ["MAX_DEPTH", "History", "brought_in", "submodule_label", "vendored_label"]

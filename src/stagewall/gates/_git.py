@@ -186,16 +186,23 @@ class Repo:
 
     def raw_commits(self, shas: list[str]) -> dict[str, bytes]:
         """The raw commit objects of ``shas``, read with one ``git cat-file --batch``."""
+        return self._raw_objects(shas, b"commit")
+
+    def raw_trees(self, ids: list[str]) -> dict[str, bytes]:
+        """The raw tree objects ``ids``, read with one ``git cat-file --batch``."""
+        return self._raw_objects(ids, b"tree")
+
+    def _raw_objects(self, shas: list[str], kind: bytes) -> dict[str, bytes]:
         if not shas:
             return {}
-        stdin = "".join(check_full_sha(s, "commit") + "\n" for s in shas).encode()
+        stdin = "".join(check_full_sha(s, kind.decode()) + "\n" for s in shas).encode()
         out = self._run("cat-file", "--batch", stdin=stdin).stdout
         pos, found = 0, {}
         for sha in shas:
             eol = out.index(b"\n", pos)
             header = out[pos:eol].split()
-            if len(header) != 3 or header[1] != b"commit":
-                raise BackendError(f"git cat-file: {sha} is not a commit in {self.path}")
+            if len(header) != 3 or header[1] != kind:
+                raise BackendError(f"git cat-file: {sha} is not a {kind.decode()} in {self.path}")
             size = int(header[2])
             start = eol + 1
             found[sha] = out[start : start + size]

@@ -12,57 +12,70 @@ history for a first promotion). The server trusts none of it:
   client that leaves out a commit (to hide its author) is refused.
 
 Sending more than needed only adds authors, which can only make approval stricter.
+
+It also carries the **tree objects** that show what each commit changed, the commit
+objects of the range's boundary parents (for their trees), and, per submodule path,
+the same again for the submodule commits a bump brings in (:mod:`stagewall.gates._trees`).
+Each object must hash to its id; a tree or a parent that is needed and not sent is
+refused. So the server sees submodule bumps and vendored directories exactly as a
+clone would, and applies the same authorship rules (:mod:`stagewall.gates._bringin`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Connection, select
 
 from stagewall.access._core import load_request
 from stagewall.errors import ConfigError, HistoryRejected
-from stagewall.gates._git import Commit, check_full_sha, is_full_sha, parse_commit
+from stagewall.gates._git import Commit, TreeChange, check_full_sha, is_full_sha, parse_commit
 from stagewall.gates._tables import gate_deployments
+from stagewall.gates._trees import commit_changes, object_id, parents_of
 
 MAX_OBJECT_BYTES = 1 << 20
 
 
-def object_id(raw: bytes, length: int) -> str:
-    header = b"commit %d\x00" % len(raw)
-    algo = hashlib.sha256 if length == 64 else hashlib.sha1
-    return algo(header + raw).hexdigest()
+@dataclass(frozen=True)
+class Submitted:
+    """The objects a client sent for one repository (the superproject or a submodule)."""
+
+    commits: Mapping[str, bytes]
+    boundary: Mapping[str, bytes] = field(default_factory=dict)
+    trees: Mapping[str, bytes] | None = None
+    submodules: Mapping[str, Submitted] = field(default_factory=dict)
 
 
-def _parents(raw: bytes) -> list[str]:
-    head = raw.split(b"\n\n", 1)[0]
-    out = []
-    for line in head.split(b"\n"):
-        if line.startswith(b"parent "):
-            out.append(line[7:].decode("ascii", "replace").strip())
+def _verified(objects: Mapping[str, bytes], kind: bytes) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    what = kind.decode()
+    for sha, raw in objects.items():
+        sha = sha.lower()
+        if not is_full_sha(sha):
+            raise HistoryRejected(f"{sha[:80]!r} is not a full {what} id")
+        if len(raw) > MAX_OBJECT_BYTES:
+            raise HistoryRejected(f"{what} object {sha} is larger than 1 MiB")
+        if object_id(kind, raw, len(sha)) != sha:
+            raise HistoryRejected(
+                f"the object sent as {what} {sha} does not hash to that id; "
+                f"it is not the {what} from the repository"
+            )
+        out[sha] = raw
     return out
 
 
 class SubmittedHistory:
     """The commit-reading interface of :class:`~stagewall.gates._git.Repo`, over sent objects."""
 
-    def __init__(self, objects: Mapping[str, bytes], known: Iterable[str]) -> None:
+    def __init__(self, objects: Mapping[str, bytes] | Submitted, known: Iterable[str] = ()) -> None:
+        sent = objects if isinstance(objects, Submitted) else Submitted(objects)
         self.path = Path("submitted-objects")
-        self._objects: dict[str, bytes] = {}
-        for sha, raw in objects.items():
-            sha = sha.lower()
-            if not is_full_sha(sha):
-                raise HistoryRejected(f"{sha[:80]!r} is not a full commit id")
-            if len(raw) > MAX_OBJECT_BYTES:
-                raise HistoryRejected(f"commit object {sha} is larger than 1 MiB")
-            if object_id(raw, len(sha)) != sha:
-                raise HistoryRejected(
-                    f"the object sent as commit {sha} does not hash to that id; "
-                    "it is not the commit from the repository"
-                )
-            self._objects[sha] = raw
+        self._objects = _verified(sent.commits, b"commit")
+        self._boundary = _verified(sent.boundary, b"commit")
+        self._trees = None if sent.trees is None else _verified(sent.trees, b"tree")
+        self._subs = dict(sent.submodules)
         self._known = set(known)
 
     def resolve(self, rev: str) -> str:
@@ -72,7 +85,7 @@ class SubmittedHistory:
         return sha
 
     def has_commit(self, sha: str) -> bool:
-        return sha in self._objects or sha in self._known
+        return sha in self._objects or sha in self._known or sha in self._boundary
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         seen: set[str] = set()
@@ -84,11 +97,13 @@ class SubmittedHistory:
             if sha in seen or sha not in self._objects:
                 continue
             seen.add(sha)
-            todo.extend(_parents(self._objects[sha]))
+            todo.extend(parents_of(self._objects[sha]))
         return False
 
     def rev_list(self, sha: str, base: str | None, *, cap: int) -> list[str]:
         """The commits reachable from ``sha`` and not from ``base``; refuses an open range."""
+        if sha not in self._objects:
+            raise HistoryRejected(f"the object of commit {sha} was not sent")
         out: list[str] = []
         seen: set[str] = set()
         todo = [sha]
@@ -105,7 +120,7 @@ class SubmittedHistory:
                     hint="raise STAGEWALL_GATES_MAX_COMMITS on the server for the first "
                     "promotion of a long history",
                 )
-            for parent in _parents(self._objects[cur]):
+            for parent in parents_of(self._objects[cur]):
                 if parent == base or parent in seen:
                     continue
                 if parent in self._objects:
@@ -120,6 +135,35 @@ class SubmittedHistory:
 
     def commits(self, shas: list[str]) -> list[Commit]:
         return [parse_commit(s, self._objects[s]) for s in shas]
+
+    def _commit(self, sha: str) -> bytes | None:
+        return self._objects.get(sha) or self._boundary.get(sha)
+
+    def _read(self, ids: list[str]) -> Mapping[str, bytes]:
+        if self._trees is None:
+            raise HistoryRejected(
+                "the submission carries no tree objects, so the server cannot see which "
+                "submodules and vendored directories its commits change",
+                hint="submit with a current `stagewall gate submit`, which sends them",
+            )
+        missing = [i for i in ids if i not in self._trees]
+        if missing:
+            raise HistoryRejected(
+                f"tree object {missing[0]} was not sent: what the commits change cannot be "
+                "verified, so their authors are unknown",
+                hint="submit with `stagewall gate submit`, which sends every tree it needs",
+            )
+        return self._trees
+
+    def changes(self, shas: list[str]) -> dict[str, list[TreeChange]]:
+        """What each commit changed, from the hash-verified tree objects sent."""
+        return commit_changes(shas, self._commit, self._read)
+
+    def submodule(self, path: str, at: str) -> SubmittedHistory | None:
+        """The objects sent for the submodule at ``path`` (None: none were sent, and the
+        bump counts as written by an unknown external)."""
+        sent = self._subs.get(path)
+        return SubmittedHistory(sent) if sent is not None else None
 
 
 def deployed_commits(conn: Connection, stage: str) -> set[str]:
@@ -148,4 +192,4 @@ def last_deployed(conn: Connection, stage: str) -> str | None:
     return str(row[0]) if row is not None else None
 
 
-__all__ = ["SubmittedHistory", "deployed_commits", "last_deployed", "object_id"]
+__all__ = ["Submitted", "SubmittedHistory", "deployed_commits", "last_deployed", "object_id"]

@@ -35,7 +35,12 @@ from stagewall.errors import AccessDenied, StagewallError, UsageError
 from stagewall.estate import LoadedEstate, PrincipalKind, Stage
 from stagewall.gates import _events as ev
 from stagewall.gates._git import Commit, Repo, max_commits
-from stagewall.gates._history import SubmittedHistory, deployed_commits, last_deployed
+from stagewall.gates._history import (
+    Submitted,
+    SubmittedHistory,
+    deployed_commits,
+    last_deployed,
+)
 from stagewall.gates._model import (
     BREAK_GLASS_TTL,
     FOLLOWUP_WINDOW,
@@ -213,8 +218,8 @@ class Gate:
             bind_row(conn, gate_promotions, gate_promotions.c.request_id == req.id, ref)
         return promo
 
-    def history(self, stage: str, objects: Mapping[str, bytes]) -> SubmittedHistory:
-        """The commit objects a client sent for ``stage``, checked against this store."""
+    def history(self, stage: str, objects: Mapping[str, bytes] | Submitted) -> SubmittedHistory:
+        """The objects a client sent for ``stage``, checked against this store."""
         find_stage(self.estate, stage)
         with self.store.read() as conn:
             known = deployed_commits(conn, stage)
@@ -288,10 +293,9 @@ class Gate:
         out: list[Contribution] = []
         for c in git.commits(shas):
             out.extend(per_commit(c))
-        if isinstance(git, Repo):
-            # KNOWN GAP: a history submitted to the server holds commit objects only, no
-            # trees, so submodule bumps and vendored directories are not attributed yet.
-            out.extend(brought_in(git, shas, self.estate, per_commit))
+        # A clone and a submission alike: a submission's tree objects (verified by hash)
+        # show its submodule bumps and vendored paths (gates/_trees.py).
+        out.extend(brought_in(git, shas, self.estate.vendored, per_commit))
         return out
 
     def _commit_contributions(self, c: Commit, st: Stage) -> list[Contribution]:

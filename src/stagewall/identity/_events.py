@@ -65,3 +65,33 @@ PIPELINE_TOKEN_REVOKED = register_event_type(
         "a per-pipeline static token was revoked",
     )
 )
+CI_SESSION_STARTED = register_event_type(
+    EventType(
+        "identity.ci_session.started",
+        3002,
+        "Authentication",
+        1,
+        "Logon",
+        "a CI job exchanged its (single-use) CI OIDC token for a job session",
+    )
+)
+BROWSER_LOGIN_APPROVED = register_event_type(
+    EventType(
+        "identity.browser_login.approved",
+        3002,
+        "Authentication",
+        1,
+        "Logon",
+        "a person signed a terminal in from the browser (stagewall login --browser)",
+    )
+)
+BROWSER_STEP_UP = register_event_type(
+    EventType(
+        "identity.browser_step_up.confirmed",
+        3002,
+        "Authentication",
+        99,
+        "Other",
+        "a person confirmed a terminal's step-up in the browser (stagewall mfa step-up --browser)",
+    )
+)

@@ -1,4 +1,5 @@
-"""Tables of the identity domain (identity_0001, identity_0002). Times are UTC ISO 8601 text.
+"""Tables of the identity domain (identity_0001, identity_0002, cliauth_0001); times are UTC
+ISO 8601 text.
 
 Nothing here holds a usable secret: passwords are argon2 hashes, tokens and
 invitation/device codes are stored as SHA-256 digests of high-entropy values.
@@ -135,9 +136,44 @@ identity_oidc_logins = Table(
     Column("used_at", String(32), nullable=True),
 )
 
+# cliauth_0001: CI OIDC tokens already accepted (single use), and the hand-offs between
+# the CLI and a browser (``login --browser`` codes, ``mfa step-up --browser`` requests).
+identity_ci_token_uses = Table(
+    "identity_ci_token_uses",
+    metadata,
+    # SHA-256 of issuer + jti (or of the whole token when it has no jti): the primary
+    # key is the unique constraint that lets exactly one server instance accept it.
+    Column("token_key", String(64), primary_key=True),
+    Column("issuer", String(512), nullable=False),
+    Column("principal", String(128), nullable=False),
+    Column("used_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False, index=True),
+    Column("session_id", String(32), nullable=True),
+    Column("workload", Text, nullable=False),
+)
+
+identity_cli_handoffs = Table(
+    "identity_cli_handoffs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),  # "login" | "step-up"
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("principal", String(128), nullable=True),
+    Column("method", String(16), nullable=True),
+    Column("session_id", String(32), nullable=True),
+    Column("code_challenge", String(128), nullable=True),
+    Column("redirect_uri", String(256), nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("approved_at", String(32), nullable=True),
+    Column("used_at", String(32), nullable=True),
+)
+
 __all__ = [
     "identity_accounts",
     "identity_attempts",
+    "identity_ci_token_uses",
+    "identity_cli_handoffs",
     "identity_device_codes",
     "identity_factor_resets",
     "identity_invitations",

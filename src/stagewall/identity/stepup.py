@@ -148,6 +148,17 @@ def verify_step_up(
     return step
 
 
+def window_seconds(settings: ServerSettings) -> int:
+    """The step-up window's length; UsageError when this server disabled windows."""
+    seconds = settings.step_up_window_seconds
+    if seconds <= 0:
+        raise UsageError(
+            "step-up windows are disabled on this server (server.step_up_window_seconds: 0)",
+            hint="give otp or webauthn with each privileged request",
+        )
+    return int(seconds)
+
+
 def open_window(
     store: Store,
     principal: str,
@@ -163,15 +174,31 @@ def open_window(
     session = _session_for(principal)
     if session is None:
         raise StepUpRequired("a step-up window belongs to a server session or token")
-    seconds = settings.step_up_window_seconds
-    if seconds <= 0:
-        raise UsageError(
-            "step-up windows are disabled on this server (server.step_up_window_seconds: 0)",
-            hint="give otp or webauthn with each privileged request",
-        )
+    window_seconds(settings)  # refused before a factor is spent
     step = _check_factor(
         store, principal, factor, purpose="step-up window", now=now, settings=settings, home=home
     )
+    until = open_window_on(store, principal, session, step, now=now, settings=settings)
+    _attach(principal, step)
+    return step, until
+
+
+def open_window_on(
+    store: Store,
+    principal: str,
+    session: str,
+    step: StepUp,
+    *,
+    now: datetime,
+    settings: ServerSettings,
+    how: str = "",
+) -> datetime:
+    """Open the step-up window of ``session`` for a factor **already verified** (``step``).
+
+    Used by :func:`open_window` for the calling session, and for a CLI session whose
+    person confirmed the step-up in a browser (the factor was checked there by
+    :func:`verify_step_up`). Returns the window's end."""
+    seconds = window_seconds(settings)
     until = now + timedelta(seconds=seconds)
     with store.transaction() as conn:
         conn.execute(
@@ -185,7 +212,7 @@ def open_window(
                 session_id=session,
                 principal=principal,
                 factor=step.factor,
-                verified_at=fmt(now),
+                verified_at=fmt(step.verified_at),
                 expires_at=fmt(until),
             )
         )
@@ -194,14 +221,13 @@ def open_window(
                 STEP_UP.code,
                 Status.SUCCESS,
                 principal,
-                f"{principal} opened a {seconds}-second step-up window with {step.factor}",
+                f"{principal} opened a {seconds}-second step-up window with {step.factor}{how}",
                 resource=f"principal:{principal}",
                 details={"factor": step.factor, "session": session, "expires_at": fmt(until)},
             ),
             conn=conn,
         )
-    _attach(principal, step)
-    return step, until
+    return until
 
 
 def close_windows(store: Store, principal: str) -> int:
@@ -224,5 +250,7 @@ __all__ = [
     "close_windows",
     "factor_of",
     "open_window",
+    "open_window_on",
     "verify_step_up",
+    "window_seconds",
 ]

@@ -21,7 +21,8 @@ from stagewall.store import Store
 
 TOKEN_PREFIX = "swt_"  # noqa: S105 - the public prefix of every token
 PIPELINE_PREFIX = "swp_"
-_PREFIXES = (TOKEN_PREFIX, PIPELINE_PREFIX)
+CI_SESSION_PREFIX = "swc_"
+_PREFIXES = (TOKEN_PREFIX, PIPELINE_PREFIX, CI_SESSION_PREFIX)
 DEFAULT_TTL = timedelta(hours=12)
 ENROL_TTL = timedelta(minutes=15)
 
@@ -31,6 +32,12 @@ class TokenKind(enum.StrEnum):
     BROWSER = "browser"  # a browser session cookie (CSRF-protected)
     ENROL = "enrol"  # first factor only: may enrol a second factor, nothing else
     PIPELINE = "pipeline"  # a per-pipeline static token created on the server host
+    CI = "ci"  # a CI job's session, exchanged once for its CI OIDC ID token
+
+
+_PREFIX_OF = {TokenKind.PIPELINE: PIPELINE_PREFIX, TokenKind.CI: CI_SESSION_PREFIX}
+SERVICE_KINDS = frozenset({TokenKind.PIPELINE, TokenKind.CI})
+"""The kinds of token a service principal may hold (and nobody else)."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,7 @@ def issue_token(
     source_address: str | None = None,
     user_agent: str | None = None,
 ) -> NewToken:
-    secret = new_secret(PIPELINE_PREFIX if kind is TokenKind.PIPELINE else TOKEN_PREFIX)
+    secret = new_secret(_PREFIX_OF.get(kind, TOKEN_PREFIX))
     info = TokenInfo(
         id=new_id("t"),
         principal=principal,
@@ -101,7 +108,7 @@ def resolve_token(store: Store, secret: str, *, now: datetime) -> TokenInfo | No
     if row.revoked_at is not None or parse(row.expires_at) <= now:
         return None
     # A token's prefix and its kind agree; a pipeline secret is never a person's token.
-    if (row.kind == TokenKind.PIPELINE.value) != secret.startswith(PIPELINE_PREFIX):
+    if not secret.startswith(_PREFIX_OF.get(TokenKind(row.kind), TOKEN_PREFIX)):
         return None
     return TokenInfo(
         id=row.id,
@@ -111,6 +118,15 @@ def resolve_token(store: Store, secret: str, *, now: datetime) -> TokenInfo | No
         csrf=row.csrf,
         expires_at=parse(row.expires_at),
     )
+
+
+def issued_at(store: Store, token_id: str) -> datetime | None:
+    """When the token ``token_id`` was issued (the person's sign-in), or None."""
+    with store.read() as conn:
+        row = conn.execute(
+            select(identity_tokens.c.created_at).where(identity_tokens.c.id == token_id)
+        ).first()
+    return parse(row.created_at) if row is not None else None
 
 
 def revoke_token(store: Store, token_id: str, *, now: datetime) -> bool:
@@ -137,14 +153,17 @@ def revoke_all(store: Store, principal: str, *, now: datetime) -> int:
 
 
 __all__ = [
+    "CI_SESSION_PREFIX",
     "DEFAULT_TTL",
     "ENROL_TTL",
     "PIPELINE_PREFIX",
+    "SERVICE_KINDS",
     "TOKEN_PREFIX",
     "NewToken",
     "TokenInfo",
     "TokenKind",
     "issue_token",
+    "issued_at",
     "parse",
     "resolve_token",
     "revoke_all",

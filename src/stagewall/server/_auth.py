@@ -1,6 +1,7 @@
 """Authenticating a request and applying the authorization table.
 
-Identity comes only from a bearer token (``Authorization: Bearer swt_...``) or a
+Identity comes only from a bearer token (``Authorization: Bearer swt_...``; a
+pipeline's ``swp_``/``swc_`` token or its CI OIDC ID token) or a
 browser session cookie; for a cookie, every state-changing request must also
 carry the session's CSRF token (``X-CSRF-Token`` header or ``csrf`` form field).
 Nothing a client sends names the actor.
@@ -17,9 +18,10 @@ from stagewall.errors import AccessDenied, NotAuthenticated
 from stagewall.identity._codes import same
 from stagewall.identity.actor import Actor, ActorClass, acting
 from stagewall.identity.actor import ActorClass as C
-from stagewall.identity.tokens import TokenKind, resolve_token
+from stagewall.identity.ci_uses import session_workload
+from stagewall.identity.tokens import SERVICE_KINDS, TokenKind, resolve_token
 from stagewall.server._events import REQUEST_REFUSED
-from stagewall.server._pipeline import authenticate_ci, looks_like_jwt
+from stagewall.server._pipeline import authenticate_ci, looks_like_jwt, workload_of
 from stagewall.server._state import ServerState
 from stagewall.server.authz import POLICY, allowed, classes_for
 
@@ -71,7 +73,7 @@ def authenticate(
     if not secret:
         raise NotAuthenticated("this request needs a login (no token was sent)")
     if not via_cookie and looks_like_jwt(secret):
-        actor = authenticate_ci(
+        actor, burnt = authenticate_ci(
             state,
             secret,
             source=source_address(request, state),
@@ -79,11 +81,12 @@ def authenticate(
         )
         if C.PIPELINE not in actor.classes:
             raise NotAuthenticated(f"{actor.principal!r} is no longer an enabled service principal")
+        request.state.ci_burnt = burnt  # POST /api/v1/ci/session exchanges it
         return actor
     info = resolve_token(state.ctx.store, secret, now=state.now())
     if info is None:
         raise NotAuthenticated("the login token is unknown, expired or revoked")
-    if via_cookie and info.kind is TokenKind.PIPELINE:
+    if via_cookie and info.kind in SERVICE_KINDS:
         raise NotAuthenticated("a pipeline token is a bearer token, never a cookie")
     if via_cookie and request.method not in _SAFE:
         sent = request.headers.get(CSRF_HEADER, "") or form_csrf or ""
@@ -100,7 +103,7 @@ def authenticate(
         )
     # Service principals act only through CI OIDC or their pipeline token; a pipeline
     # token acts only for a service principal.
-    if (C.PIPELINE in classes) != (info.kind is TokenKind.PIPELINE):
+    if (C.PIPELINE in classes) != (info.kind in SERVICE_KINDS):
         raise NotAuthenticated(
             f"this token of {info.principal!r} does not fit its kind of principal",
             hint="pipelines use CI OIDC or `stagewall server pipeline-token create`; "
@@ -110,6 +113,9 @@ def authenticate(
         raise AccessDenied(
             "this login has no second factor yet; enrol one first (stagewall mfa enroll)",
         )
+    workload: tuple[tuple[str, str], ...] = ()
+    if info.kind is TokenKind.CI:  # a CI job session: its acts carry the job's claims
+        workload = workload_of(session_workload(state.ctx.store, info.id))
     return Actor(
         principal=info.principal,
         classes=classes,
@@ -117,6 +123,7 @@ def authenticate(
         session_id=info.id,
         source_address=source_address(request, state),
         user_agent=request.headers.get("user-agent"),
+        workload=workload,
     )
 
 

@@ -7,18 +7,29 @@ exact issuer and audience, ``exp``/``nbf``/``iat`` with a maximum age) and maps 
 claims to exactly one service principal's ``ci`` binding. Every refusal is an
 audited, throttled failed login; the acts of an accepted pipeline carry its
 repository, ref, environment, workflow and run in their audit events.
+
+Each token is accepted once (:mod:`stagewall.identity.ci_uses`): for one request, or
+for the one exchange at ``POST /api/v1/ci/session`` that gives the job a session
+token. A replay is refused (SW925), audited as a failed login and alerted.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from stagewall.alerts import Alert, Severity
 from stagewall.audit import AuditEvent, Status
-from stagewall.errors import AuthenticationFailed, PipelineNotBound, StagewallError
+from stagewall.errors import (
+    AuthenticationFailed,
+    CiTokenReplayed,
+    PipelineNotBound,
+    StagewallError,
+)
 from stagewall.estate import Estate
 from stagewall.identity import _events as ev
+from stagewall.identity import ci_uses
 from stagewall.identity.accounts import record_failure, throttle
 from stagewall.identity.actor import Actor, LoginMethod
 from stagewall.identity.ci_oidc import (
@@ -35,7 +46,7 @@ if TYPE_CHECKING:
 
 
 def looks_like_jwt(secret: str) -> bool:
-    return secret.count(".") == 2 and not secret.startswith(("swt_", "swp_"))
+    return secret.count(".") == 2 and not secret.startswith(("swt_", "swp_", "swc_"))
 
 
 class CiVerifiers:
@@ -101,10 +112,38 @@ def _audit_failure(state: ServerState, why: str, source: str | None, seen: dict[
     )
 
 
+@dataclass(frozen=True)
+class BurntToken:
+    """A CI token accepted (and burnt) by this request: what an exchange needs."""
+
+    key: str
+    claims: CiClaims
+
+
+def _alert_replay(state: ServerState, seen: dict[str, Any], source: str | None) -> None:
+    state.ctx.alert(
+        Alert(
+            kind="identity.ci_token.replayed",
+            title=f"CI OIDC token of {seen.get('repository')} replayed",
+            text=(
+                f"A CI OIDC token of {seen.get('repository')} (ref {seen.get('ref')}, "
+                f"environment {seen.get('environment')}, run {seen.get('run')}) that was "
+                f"already used was presented again from {source or 'an unknown address'}. "
+                "Someone may have copied it from the job; it was refused."
+            ),
+            severity=Severity.CRITICAL,
+            details={"claims": seen, "source_address": source},
+        )
+    )
+
+
 def authenticate_ci(
     state: ServerState, token: str, *, source: str | None, user_agent: str | None
-) -> Actor:
-    """The service principal a CI OIDC ID token stands for, or AuthenticationFailed."""
+) -> tuple[Actor, BurntToken]:
+    """The service principal a CI OIDC ID token stands for, or AuthenticationFailed.
+
+    The token is burnt: a second presentation, here or on another instance sharing
+    the store, is refused (CiTokenReplayed), audited and alerted."""
     now = state.now()
     key = f"{source}:ci-address"
     throttle(state.ctx.store, key, now=now)
@@ -126,21 +165,30 @@ def authenticate_ci(
                 f"{claims.environment or 'none'}, workflow {claims.workflow or 'unknown'}){pr} "
                 "matches no service principal's ci binding"
             )
+        burnt = ci_uses.burn(
+            state.ctx.store, claims, token, principal=principal, workload=seen, now=now
+        )
     except StagewallError as exc:
         record_failure(state.ctx.store, key, now=now)
         _audit_failure(state, exc.message, source, seen)
+        if isinstance(exc, CiTokenReplayed):
+            _alert_replay(state, seen, source)
         raise
-    classes = classes_for(estate, principal)
-    digest = hashlib.sha256(token.encode()).hexdigest()[:16]
-    return Actor(
+    actor = Actor(
         principal=principal,
-        classes=classes,
+        classes=classes_for(estate, principal),
         method=LoginMethod.CI_OIDC,
-        session_id=f"ci:{digest}",
+        session_id=f"ci:{burnt[:16]}",
         source_address=source,
         user_agent=user_agent,
-        workload=tuple(sorted((k, str(v)) for k, v in seen.items() if v is not None)),
+        workload=workload_of(seen),
     )
+    return actor, BurntToken(burnt, claims)
 
 
-__all__ = ["CiVerifiers", "authenticate_ci", "looks_like_jwt"]
+def workload_of(seen: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The Actor's workload: the verified CI claims, as sorted text pairs."""
+    return tuple(sorted((k, str(v)) for k, v in seen.items() if v is not None))
+
+
+__all__ = ["BurntToken", "CiVerifiers", "authenticate_ci", "looks_like_jwt", "workload_of"]

@@ -39,7 +39,7 @@ from stagewall.errors import (
 )
 from stagewall.estate import Estate
 from stagewall.identity.actor import Actor, ActorClass, LoginMethod, acting
-from stagewall.identity.tokens import PIPELINE_PREFIX, TOKEN_PREFIX
+from stagewall.identity.tokens import CI_SESSION_PREFIX, PIPELINE_PREFIX, TOKEN_PREFIX
 from stagewall.monitoring.detect import Finding
 from stagewall.monitoring.pipeline import IngestContext, IngestReport, check_gaps, ingest_lines
 from stagewall.monitoring.tokens import resolve_ingest_token
@@ -204,7 +204,7 @@ def _ingest_actor(state: ServerState, request: Request, source: str) -> Actor:
     header = request.headers.get("authorization", "")
     secret = header[7:].strip() if header[:7].lower() == "bearer " else ""
     if (
-        secret.startswith((TOKEN_PREFIX, PIPELINE_PREFIX))
+        secret.startswith((TOKEN_PREFIX, PIPELINE_PREFIX, CI_SESSION_PREFIX))
         or looks_like_jwt(secret)
         or (not secret and request.cookies)
     ):

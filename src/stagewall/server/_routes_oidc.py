@@ -4,10 +4,11 @@
 verifier stay in the store, and the browser gets only a random binding cookie.
 ``GET /api/v1/oidc/callback`` finishes the login, creates a browser session exactly
 like a local login (HttpOnly, SameSite session cookie plus the CSRF token) and
-redirects to ``/``.
+moves on to ``/`` (or the ``next`` path the login was started with).
 """
 # No "from __future__ import annotations": FastAPI must evaluate the route annotations.
 
+import html
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from stagewall.identity.oidc import OidcRelyingParty, OidcSettings
 from stagewall.identity.tokens import TokenKind, issue_token
 from stagewall.server._auth import SESSION_COOKIE, source_address
 from stagewall.server._state import ServerState
+from stagewall.web._render import safe_next
 
 BINDING_COOKIE = "stagewall_oidc"
 CSRF_COOKIE = "stagewall_csrf"
@@ -47,12 +49,13 @@ class _Parties:
             return self._current[1]
 
 
+NEXT_COOKIE = "stagewall_oidc_next"
 _SIGNED_IN = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="refresh" content="0;url=/">
+<meta http-equiv="refresh" content="0;url={next}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Signed in - stagewall</title></head>
-<body><main><p>Signed in. <a href="/">Continue to your inbox</a>.</p></main></body></html>
+<body><main><p>Signed in. <a href="{next}">Continue</a>.</p></main></body></html>
 """
 
 
@@ -64,8 +67,11 @@ def register(r: FastAPI, state: ServerState) -> None:
         return state.settings.public_url.startswith("https://")
 
     @r.get("/api/v1/oidc/login", name="oidc.login", status_code=303)
-    def login(request: Request) -> RedirectResponse:
-        """Start a login at the OpenID provider (303 to its authorization endpoint)."""
+    def login(
+        request: Request, next: Annotated[str, Query(max_length=2000)] = "/"
+    ) -> RedirectResponse:
+        """Start a login at the OpenID provider (303 to its authorization endpoint);
+        ``next``, a path on this server, is where the browser goes once signed in."""
         state.refresh()
         conf = oidc_login.settings_for(state.settings)
         now = state.now()
@@ -78,6 +84,15 @@ def register(r: FastAPI, state: ServerState) -> None:
         resp.set_cookie(
             BINDING_COOKIE,
             started.binding,
+            max_age=conf.login_ttl_seconds,
+            path=_COOKIE_PATH,
+            httponly=True,
+            secure=secure(),
+            samesite="lax",
+        )
+        resp.set_cookie(
+            NEXT_COOKIE,
+            safe_next(next),
             max_age=conf.login_ttl_seconds,
             path=_COOKIE_PATH,
             httponly=True,
@@ -126,7 +141,8 @@ def register(r: FastAPI, state: ServerState) -> None:
             source_address=source,
             user_agent=request.headers.get("user-agent"),
         )
-        resp = HTMLResponse(_SIGNED_IN, headers={"Cache-Control": "no-store"})
+        back = html.escape(safe_next(request.cookies.get(NEXT_COOKIE, "/")[:2000]), quote=True)
+        resp = HTMLResponse(_SIGNED_IN.format(next=back), headers={"Cache-Control": "no-store"})
         resp.set_cookie(
             SESSION_COOKIE,
             new.secret,
@@ -146,4 +162,5 @@ def register(r: FastAPI, state: ServerState) -> None:
             samesite="strict",
         )
         resp.delete_cookie(BINDING_COOKIE, path=_COOKIE_PATH)
+        resp.delete_cookie(NEXT_COOKIE, path=_COOKIE_PATH)
         return resp

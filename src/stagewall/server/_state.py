@@ -35,6 +35,7 @@ class SweepStatus:
     sweeps: int = 0
     late_alerted: bool = False
     last_witness: datetime | None = None
+    last_ci_purge: datetime | None = None
     approvals_seen: int = 0  # highest access_reviews.id whose binding this leader checked
     lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -19,6 +19,7 @@ from stagewall.server import (
     _problems,
     _routes_access,
     _routes_audit,
+    _routes_cli,
     _routes_evidence,
     _routes_gates,
     _routes_identity,
@@ -106,6 +107,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
     _routes_identity.register(app, state)
     _routes_mfa.register(app, state)
     _routes_oidc.register(app, state)
+    _routes_cli.register(app, state)
     _routes_access.register(app, state)
     _routes_reviews.register(app, state)
     _routes_gates.register(app, state)

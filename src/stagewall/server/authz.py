@@ -131,6 +131,19 @@ POLICY: dict[str, frozenset[C] | None] = {
     "masking.job.runs": READERS,
     "masking.run.show": READERS,
     "server.tasks": READERS,
+    # --- cli10 ---
+    # A CI job exchanges its single-use CI OIDC token for a job session (pipelines only).
+    "ci.session": frozenset({C.PIPELINE}),
+    # `stagewall login --browser`: the terminal redeems its one-time code + PKCE verifier.
+    "cli.token": None,
+    # `stagewall mfa step-up --browser`: a person's terminal asks; the same person
+    # confirms in a signed-in browser (the pages check it is the same principal).
+    "step_up.browser": PEOPLE,
+    "step_up.browser.status": PEOPLE,
+    "web.cli.login.page": PEOPLE,
+    "web.cli.login": PEOPLE,
+    "web.cli.step_up.page": PEOPLE,
+    "web.cli.step_up": PEOPLE,
 }
 
 

@@ -27,6 +27,7 @@ from stagewall.access._core import fmt_time, parse_time
 from stagewall.access._tables import access_meta
 from stagewall.alerts import Alert, Severity
 from stagewall.errors import StagewallError
+from stagewall.identity import ci_uses, handoff
 from stagewall.server._state import ServerState
 
 LATE_AFTER = timedelta(seconds=10)
@@ -129,6 +130,7 @@ def _record_sweep(state: ServerState, when: datetime) -> None:
 
 
 WITNESS_EVERY = timedelta(minutes=1)
+CI_PURGE_EVERY = timedelta(minutes=1)
 
 
 def witness(state: ServerState) -> int:
@@ -184,6 +186,13 @@ def check_new_approvals(state: ServerState) -> list[int]:
     return [int(r.id) for r, _why in found]
 
 
+def purge_ci_tokens(state: ServerState) -> int:
+    """Forget used CI OIDC tokens that have expired (they cannot be replayed any more),
+    and ended CLI/browser hand-offs; the number of CI token records removed."""
+    handoff.expire(state.ctx.store, now=state.now())
+    return ci_uses.purge(state.ctx.store, now=state.now())
+
+
 def _periodic(
     state: ServerState,
     stamp: str,
@@ -209,6 +218,7 @@ def tick(state: ServerState, leadership: Leadership) -> None:
     status.leader = leader
     if leader:
         _periodic(state, "last_witness", WITNESS_EVERY, witness, "witnessing")
+        _periodic(state, "last_ci_purge", CI_PURGE_EVERY, purge_ci_tokens, "purging CI tokens")
     if leader:
         try:
             report = sweep(state.ctx)

@@ -20,6 +20,7 @@ from stagewall.server._state import ServerState
 from stagewall.web import (
     _routes_access,
     _routes_audit,
+    _routes_cli,
     _routes_evidence,
     _routes_inbox,
     _routes_invite,
@@ -51,6 +52,7 @@ def register(app: FastAPI, state: ServerState) -> None:
     _routes_audit.register(app, state)
     _routes_evidence.register(app, state)
     _routes_reviews.register(app, state)
+    _routes_cli.register(app, state)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)
 

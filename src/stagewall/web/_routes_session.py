@@ -2,6 +2,7 @@
 # No "from __future__ import annotations": FastAPI must evaluate the route annotations.
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -27,11 +28,13 @@ from stagewall.web._render import (
 OIDC_ROUTE = "oidc.login"
 
 
-def _oidc_url(app: FastAPI, state: ServerState) -> str | None:
-    """The identity provider's login route, when this server has one and it is configured."""
+def _oidc_url(app: FastAPI, state: ServerState, next_url: str = "/") -> str | None:
+    """The identity provider's login route, when this server has one and it is configured;
+    the browser comes back to ``next_url`` once signed in."""
     if state.settings.oidc is None or not has_route(app, OIDC_ROUTE):
         return None
-    return str(app.url_path_for(OIDC_ROUTE))
+    path = str(app.url_path_for(OIDC_ROUTE))
+    return path if next_url == "/" else path + "?next=" + quote(next_url, safe="")
 
 
 def register(r: FastAPI, state: ServerState) -> None:
@@ -41,6 +44,7 @@ def register(r: FastAPI, state: ServerState) -> None:
     def login_form(
         request: Request, next_url: str, message: str = "", status: int = 200, name: str = ""
     ) -> HTMLResponse:
+        state.refresh()  # the OIDC button follows stagewall.yaml as it is now
         token = new_login_csrf()
         resp = render(
             request,
@@ -50,7 +54,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             next_url=safe_next(next_url),
             message=message,
             principal=name,
-            oidc_url=_oidc_url(r, state),
+            oidc_url=_oidc_url(r, state, safe_next(next_url)),
         )
         set_form_csrf(resp, LOGIN_CSRF_COOKIE, token, path="/login", secure=secure)
         return resp
