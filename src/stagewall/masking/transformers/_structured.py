@@ -28,6 +28,7 @@ from stagewall.masking.transformers._known import (
     kind_of,
     norm_many,
     patterns,
+    row_hits,
 )
 from stagewall.masking.types import ColumnKind
 
@@ -181,9 +182,10 @@ Pats = list[tuple[str, bool, str]]
 
 
 class _Patterns:
-    """The search patterns of each row's known values, used only where they occur:
-    a C-level substring test of each value's (cached) patterns against the row's
-    normalised text picks the few that need the position-keeping search."""
+    """The known values of each row of a batch. :func:`row_hits` tests all their
+    (cached) patterns against the rows' normalised texts at once and picks the few
+    rows that need the position-keeping search; :meth:`hits` is the same test for
+    one row (the reference the batch test is checked against)."""
 
     def __init__(self, known: list[Known]) -> None:
         self.known = known
@@ -215,9 +217,8 @@ def _own_spans(
     if not rows:
         return out
     normed = norm_many([texts[i] for i in rows])
-    compact = compact_many(normed)
-    for i, n, c in zip(rows, normed, compact, strict=True):
-        hits = pats.hits(i, n, c)
+    found = row_hits([pats.known[i] for i in rows], normed, compact_many(normed))
+    for i, hits in zip(rows, found, strict=True):
         if hits:
             out[i] = find_known(texts[i], hits)
     return out
