@@ -172,7 +172,7 @@ def test_isalnum_is_the_word_class_of_the_patterns() -> None:
 
 _KNOWN_T = ["first_name", "last_name", "full_name", "street_address", "phone", "iban", "email",
             "city", "fpe_alnum", "postcode"]  # fmt: skip
-_VALUE = st.lists(st.sampled_from(_PIECES + ["+34 612 345 678", "612345678", "Dr", "de"]),
+_VALUE = st.lists(st.sampled_from([*_PIECES, "+34 612 345 678", "612345678", "Dr", "de"]),
                   max_size=6).map("".join)  # fmt: skip
 _ROW = st.lists(st.tuples(st.sampled_from(_KNOWN_T), _VALUE), max_size=5).map(tuple)
 

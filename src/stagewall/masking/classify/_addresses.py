@@ -24,10 +24,9 @@ _DE_NL_SUFFIX = (
     r"plein|kade|steeg|dijk|singel)"
 )
 _DE_NL = re.compile(
-    r"(?<![\w-])(?:" + _NAME + r"[ \t]+)?" + _UP + r"[\w'-]*"
-    + _DE_NL_SUFFIX
+    r"(?<![\w-])(?:" + _NAME + r"[ \t]+)?" + _UP + r"[\w'-]*" + _DE_NL_SUFFIX
     + r"[ \t]+\d{1,5}[a-zA-Z]?\b"
-)
+)  # fmt: skip
 # Calle Mayor 7, 3 rue de la Paix, Via Roma 12, Rua das Flores 45, Avenida de América, 10
 _ROMANCE_WORD = (
     r"(?i:rue|avenue|av\.|boulevard|bd|chemin|allée|impasse|place|quai|calle|c/|avenida|"
@@ -35,9 +34,7 @@ _ROMANCE_WORD = (
     r"travessa|praça)"
 )
 _ROMANCE = re.compile(
-    r"(?<![\w-])(?:(?P<pre>\d{1,5}[a-zA-Z]?),?[ \t]+)?"
-    + _ROMANCE_WORD
-    + r"[ \t]+"
+    r"(?<![\w-])(?:(?P<pre>\d{1,5}[a-zA-Z]?),?[ \t]+)?" + _ROMANCE_WORD + r"[ \t]+"
     r"(?:(?i:de|del|de la|de las|de los|des|du|de l'|d'|la|le|les|da|di|della|delle|dei|"
     r"dos|das|do|l')[ \t]*)*" + _NAME + r"(?:[ \t]+" + _NAME + r"){0,3}"
     r"(?:,?[ \t]*(?:n[º°o]\.?[ \t]*)?(?P<post>\d{1,5}[a-zA-Z]?)\b)?"
@@ -48,8 +45,9 @@ _ROMANCE = re.compile(
 # separated by NULs, which no pattern matches) is searched only when it holds one.
 # The gates run without IGNORECASE (6-10x faster) over the text folded to lower
 # case without accents, plus the two letters that IGNORECASE equates with an ASCII
-# letter and fold does not ("ſ" ~ "s", "ı" ~ "i"): every character the patterns'
-# case-insensitive street words accept folds to the folded word's letter (checked
+# letter and fold does not (U+017F long s ~ "s", U+0131 dotless i ~ "i"): every
+# character the patterns' case-insensitive street words accept folds to the folded
+# word's letter (checked
 # over all of Unicode in tests/masking/classify/test_text.py). _DE_NL: the street
 # word, blanks and a digit; _ROMANCE: the street word and a blank.
 _GATE_FOLD = {0x17F: "s", 0x131: "i"}

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache
 from itertools import chain, compress
+from typing import Any
 
 import numpy as np
 
@@ -117,10 +117,9 @@ def norm_many(texts: Sequence[str]) -> list[str]:
     if joined.count("\x00") != len(texts) - 1:
         return [norm(t) for t in texts]
     folded = fold(joined)
-    if folded.isascii():  # every non-word character becomes a space in one C pass
-        spaced = folded.translate(_ASCII_NONWORD)
-    else:
-        spaced = _NONWORD.sub(" ", folded)
+    # ASCII: every non-word character becomes a space in one C pass
+    ascii_ = folded.isascii()
+    spaced = folded.translate(_ASCII_NONWORD) if ascii_ else _NONWORD.sub(" ", folded)
     return [f" {w} " if w else " " for w in map(_squeeze, spaced.split("\x00"))]
 
 
@@ -285,9 +284,7 @@ def _candidates(
     probes = _cached(_PROBES, flat, _probes_of)
     owner = np.repeat(np.arange(m), np.fromiter(map(len, probes), np.int64, m))
     hay = map(compact.__getitem__, tv_row[owner].tolist())
-    found = np.fromiter(
-        map(str.__contains__, hay, chain.from_iterable(probes)), bool, len(owner)
-    )
+    found = np.fromiter(map(str.__contains__, hay, chain.from_iterable(probes)), bool, len(owner))
     return np.unique(owner[found])
 
 
