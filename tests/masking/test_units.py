@@ -113,3 +113,15 @@ def test_common_types_take_the_batch_path() -> None:
     values: list[Any] = [12345678, dt.date(2020, 1, 1), "Jane Smith", None, 7, Decimal("1.5")]
     assert _flat_by_value(h, values[:5]) == _by_value(h, values[:5])
     assert _flat_by_value(h, values) == _by_value(h, values)
+
+
+def test_fewer_collections_raises_the_threshold_and_restores_it() -> None:
+    import gc
+
+    from stagewall.masking._parallel import GC_YOUNG, fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold()[0] >= GC_YOUNG
+        assert gc.get_threshold()[1:] == before[1:]
+    assert gc.get_threshold() == before

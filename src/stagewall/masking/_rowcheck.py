@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from stagewall.keys import MaskingKey
@@ -32,7 +33,7 @@ from stagewall.masking.transformers._known import (
     compact_many,
     known_patterns,
     norm_many,
-    patterns,
+    patterns_many,
 )
 from stagewall.masking.transformers._structured import Path, parse_path
 from stagewall.masking.types import ColumnKind
@@ -65,11 +66,12 @@ class _Pats:
     parts: tuple[Known, ...]  # the row's own known values, then each referenced row's
 
     @staticmethod
-    def of(known: Known) -> _Pats | None:
+    def built(known: Known, per_value: Sequence[tuple[tuple[str, bool], ...]]) -> _Pats | None:
+        """The row's patterns from ``per_value`` (:func:`patterns` of each known value)."""
         words: list[str] = []
         compact: list[str] = []
-        for transformer, value in known:
-            for p, comp in patterns(transformer, value):
+        for pats in per_value:
+            for p, comp in pats:
                 (compact if comp else words).append(p)
         if not words and not compact:
             return None
@@ -123,11 +125,16 @@ def source_lookups(
             for j, tr in enumerate(trs):
                 col = [r[j] for r in batch]
                 keys.append(col if tr is None else transform(tr, col, table, pk[j]))
-            for k, r in zip(zip(*keys, strict=True), batch, strict=True):
-                known = tuple(
+            rows_known = [
+                tuple(
                     (t, v) for t, v in zip(names, r[len(pk) :], strict=True) if type(v) is str and v
                 )
-                pats = _Pats.of(known) if known else None
+                for r in batch
+            ]
+            # every known value of the batch normalised at once (patterns_many)
+            per_value = iter(patterns_many([tv for known in rows_known for tv in known]))
+            for k, known in zip(zip(*keys, strict=True), rows_known, strict=True):
+                pats = _Pats.built(known, list(islice(per_value, len(known)))) if known else None
                 if pats is not None:
                     lookup[tuple(map(canon, k))] = pats
         out[table.qualified] = lookup

@@ -48,7 +48,12 @@ def _init(progress: Any) -> None:
     _STATE.clear()
     _STATE["progress"] = progress
     _STATE["mappers"] = {}
+    import gc
+
     import stagewall.masking.transformers  # noqa: F401
+    from stagewall.masking._parallel import GC_YOUNG
+
+    gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])  # see _parallel.fewer_collections
 
 
 def _warm() -> None:

@@ -198,8 +198,11 @@ def run(
         from stagewall.masking._workers import WorkerPool
 
         pool = WorkerPool(opts.jobs)  # spawn now: imports overlap introspection and lint
+    from stagewall.masking._parallel import fewer_collections
+
     try:
-        return _run(plan, src_url, tgt_url, key, opts, pool, run_id, started, t0)
+        with fewer_collections():
+            return _run(plan, src_url, tgt_url, key, opts, pool, run_id, started, t0)
     finally:
         if pool is not None:
             pool.close()

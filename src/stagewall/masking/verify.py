@@ -143,6 +143,20 @@ def verify(
     :class:`BackendError` when a database cannot be read. ``subset`` allows target
     tables to have fewer rows than the source.
     """
+    from stagewall.masking._parallel import fewer_collections
+
+    with fewer_collections():
+        return _verify(
+            plan, source_url, target_url, key,
+            subset=subset, batch_rows=batch_rows, progress=progress, jobs=jobs,
+        )  # fmt: skip
+
+
+def _verify(
+    plan: Plan, source_url: str, target_url: str, key: MaskingKey, *, subset: bool,
+    batch_rows: int, progress: Progress | None, jobs: int,
+) -> VerifyReport:  # fmt: skip
+    """:func:`verify` without the collector setting."""
     from stagewall.masking import _hashscan, _rowcheck
     from stagewall.masking.db import open_database
 

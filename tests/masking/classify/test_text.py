@@ -126,3 +126,82 @@ def test_detect_many_equals_detect_in_text_per_text(texts: list[str], big: int) 
     assert list(detect_texts(distinct)) == [
         (k, m.text) for k, t in enumerate(distinct) for m in detect_in_text(t)
     ]
+
+
+_STREET_BITS = [
+    "12 High Street", "Calle Mayor 7", "calle mayor", "Hauptstraße 5", "Lindenweg 12a", "ring ",
+    "3 rue de la Paix", "Via Roma 12", "via", "Avenida de América, 10", "Keizersgracht 123",
+    "Lange Laan 4", "\x00", "\x00\n\x00", " ", ", ", "-", "x", "7", "\u017ftra\u017f\u017fe 3", "RUE ", "Anna",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_STREET_BITS), max_size=12).map("".join))
+def test_gated_street_search_equals_the_plain_search(text: str) -> None:
+    """find_streets searches only the NUL-bounded pieces its gates pick; the answer is
+    that of each pattern run over the whole text."""
+    from stagewall.masking.classify import _addresses as a
+
+    plain = [m.span() for m in a._EN.finditer(text)]
+    plain += [m.span() for m in a._DE_NL.finditer(text)]
+    plain += [m.span() for m in a._ROMANCE.finditer(text) if m.group("pre") or m.group("post")]
+    assert a.find_streets(text) == plain
+
+
+def _names_one_by_one(text: str) -> list[tuple[int, int, str]]:
+    """The name detector as it was: every capitalised word looked at in a Python loop."""
+    from stagewall.masking.classify import _text as t
+    from stagewall.masking.transformers import _dicts
+    from stagewall.masking.transformers._known import fold
+
+    firsts, lasts = _dicts.detection_first_names(), _dicts.detection_last_names()
+    words = list(t._WORD.finditer(text))
+    out = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        adjacent = nxt is not None and text[w.end() : nxt.start()] in (" ", ". ")
+        if w.group(0) in t._TITLES and adjacent and nxt is not None:
+            out.append((nxt.start(), nxt.end(), nxt.group(0)))
+            i += 2
+            continue
+        if fold(w.group(0)) in firsts:
+            if (
+                nxt is not None
+                and text[w.end() : nxt.start()] == " "
+                and fold(nxt.group(0)) in lasts
+            ):
+                out.append((w.start(), nxt.end(), text[w.start() : nxt.end()]))
+                i += 2
+                continue
+            if w.group(0) not in t._AMBIGUOUS:
+                out.append((w.start(), w.end(), w.group(0)))
+        i += 1
+    return out
+
+
+_NAME_BITS = ["Anna", "Miller", "Mr", "Dr", ". ", " ", "  ", "Frank", "Dr. Love", "Jésica",
+              "Carrasco", "Mr Mr", "Anna Anna Miller", "x", ",", "\x00", "Élodie", "Müller"]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_NAME_BITS), max_size=14).map("".join))
+def test_name_detector_equals_the_word_by_word_loop(text: str) -> None:
+    from stagewall.masking.classify._text import _names
+
+    assert [(m.start, m.end, m.text) for m in _names(text)] == _names_one_by_one(text)
+
+
+def test_street_gate_folding_covers_every_case_insensitive_letter() -> None:
+    """Every character that IGNORECASE lets stand for a letter of the street words
+    folds (as the gates fold text) to that letter's folded form."""
+    import re
+
+    from stagewall.masking.classify._addresses import _GATE_FOLD
+    from stagewall.masking.transformers._known import fold
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    for p in "abcdefghijklmnopqrstuvwxyzßéç./":
+        for m in re.finditer("(?i)" + re.escape(p), every):
+            assert fold(m.group()).translate(_GATE_FOLD) == fold(p), (hex(ord(m.group())), p)

@@ -168,3 +168,48 @@ def test_isalnum_is_the_word_class_of_the_patterns() -> None:
 
     word = re.compile(r"[^\W_]")
     assert all(bool(word.match(chr(c))) == chr(c).isalnum() for c in range(0x30000))
+
+
+_KNOWN_T = ["first_name", "last_name", "full_name", "street_address", "phone", "iban", "email",
+            "city", "fpe_alnum", "postcode"]  # fmt: skip
+_VALUE = st.lists(st.sampled_from([*_PIECES, "+34 612 345 678", "612345678", "Dr", "de"]),
+                  max_size=6).map("".join)  # fmt: skip
+_ROW = st.lists(st.tuples(st.sampled_from(_KNOWN_T), _VALUE), max_size=5).map(tuple)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_VALUE, _ROW), max_size=12))
+def test_batched_row_hits_equal_the_per_row_search(rows: list[tuple[str, tuple]]) -> None:
+    """row_hits (one C-level pass over the batch's pairs, patterns_many) finds exactly
+    what the per-row reference (_Patterns.hits over patterns()) finds, in its order."""
+    from stagewall.masking.transformers._known import (
+        compact_many,
+        norm_many,
+        patterns,
+        patterns_many,
+        row_hits,
+    )
+    from stagewall.masking.transformers._structured import _Patterns
+
+    texts = [t for t, _ in rows]
+    known = [k for _, k in rows]
+    flat = [tv for k in known for tv in k]
+    assert patterns_many(flat) == [patterns(t, v) for t, v in flat]
+    normed = norm_many(texts)
+    compact = compact_many(normed)
+    ref = _Patterns(known)
+    expected = [ref.hits(i, n, c) for i, (n, c) in enumerate(zip(normed, compact, strict=True))]
+    assert row_hits(known, normed, compact) == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([*_PIECES, "-_", "_-", "\x1f", "\t", "é", "€"]),
+                         max_size=8).map("".join), max_size=8))  # fmt: skip
+def test_norm_many_equals_norm(texts: list[str]) -> None:
+    """The batch normaliser (ASCII translate path and regex path) equals norm per text;
+    "a-_b" is the words a, b in both (the batch path once kept two spaces there,
+    so the phrase " a b " was not found in the batch text)."""
+    from stagewall.masking.transformers._known import norm, norm_many
+
+    assert norm_many(texts) == [norm(t) for t in texts]
+    assert norm_many(["Mayor-_7", "x"])[0] == " mayor 7 "

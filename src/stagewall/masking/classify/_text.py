@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import or_
 
 from stagewall.masking.classify._addresses import find_streets
 from stagewall.masking.classify._categories import Category
@@ -174,31 +177,42 @@ def _names(text: str) -> list[Match]:
     firsts = _dicts.detection_first_names()
     lasts = _dicts.detection_last_names()
     words = list(_WORD.finditer(text))
+    if not words:
+        return []
+    raw = list(map(_group, words))
+    # the capitalised words hold no NUL: fold them all in one pass (fold keeps lengths)
+    folded = fold("\x00".join(raw)).split("\x00")
+    # only a title or a first name starts a finding: pick those in C-level passes,
+    # then walk just them (a word taken as the second of a pair is skipped)
+    starts = compress(
+        range(len(raw)),
+        map(or_, map(_TITLES.__contains__, raw), map(firsts.__contains__, folded)),
+    )
     out: list[Match] = []
-    i = 0
-    while i < len(words):
+    free = 0  # first word index not yet taken by a pair
+    for i in starts:
+        if i < free:
+            continue
         w = words[i]
         nxt = words[i + 1] if i + 1 < len(words) else None
         adjacent = nxt is not None and text[w.end() : nxt.start()] in (" ", ". ")
-        titled = w.group(0) in _TITLES and adjacent and nxt is not None
+        titled = raw[i] in _TITLES and adjacent and nxt is not None
         if titled and nxt is not None:
-            out.append(Match(Category.PERSON_NAME, nxt.start(), nxt.end(), nxt.group(0)))
-            i += 2
+            out.append(Match(Category.PERSON_NAME, nxt.start(), nxt.end(), raw[i + 1]))
+            free = i + 2
             continue
-        if fold(w.group(0)) in firsts:
-            if (
-                nxt is not None
-                and text[w.end() : nxt.start()] == " "
-                and fold(nxt.group(0)) in lasts
-            ):
+        if folded[i] in firsts:
+            if nxt is not None and text[w.end() : nxt.start()] == " " and folded[i + 1] in lasts:
                 span = text[w.start() : nxt.end()]
                 out.append(Match(Category.PERSON_NAME, w.start(), nxt.end(), span))
-                i += 2
+                free = i + 2
                 continue
-            if w.group(0) not in _AMBIGUOUS:
-                out.append(Match(Category.PERSON_NAME, w.start(), w.end(), w.group(0)))
-        i += 1
+            if raw[i] not in _AMBIGUOUS:
+                out.append(Match(Category.PERSON_NAME, w.start(), w.end(), raw[i]))
     return out
+
+
+_group = operator.methodcaller("group", 0)
 
 
 def detect_in_text(text: str) -> list[Match]:

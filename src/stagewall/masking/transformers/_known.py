@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache
-from itertools import compress
+from itertools import chain, compress
+from typing import Any
+
+import numpy as np
 
 Known = tuple[tuple[str, str], ...]
 NO_KNOWN: Known = ()
@@ -113,11 +116,20 @@ def norm_many(texts: Sequence[str]) -> list[str]:
     joined = "\x00".join(texts)
     if joined.count("\x00") != len(texts) - 1:
         return [norm(t) for t in texts]
-    spaced = _NONWORD.sub(" ", fold(joined))
-    return [" " + p.strip(" ") + " " if p.strip(" ") else " " for p in spaced.split("\x00")]
+    folded = fold(joined)
+    # ASCII: every non-word character becomes a space in one C pass
+    ascii_ = folded.isascii()
+    spaced = folded.translate(_ASCII_NONWORD) if ascii_ else _NONWORD.sub(" ", folded)
+    return [f" {w} " if w else " " for w in map(_squeeze, spaced.split("\x00"))]
 
 
-_NONWORD = re.compile(r"[^\w\x00]+|_+")
+def _squeeze(text: str) -> str:
+    return " ".join(text.split())
+
+
+# one run of non-word characters (underscores included: "a-_b" is the words a, b)
+_NONWORD = re.compile(r"(?:[^\w\x00]|_)+")
+_ASCII_NONWORD = {c: " " for c in range(1, 128) if not chr(c).isalnum()}
 
 
 def compact_many(normed: Sequence[str]) -> list[str]:
@@ -137,11 +149,12 @@ def patterns(transformer: str, value: str) -> tuple[tuple[str, bool], ...]:
 
 
 def _patterns(transformer: str, value: str) -> list[tuple[str, bool]]:
-    kind = kind_of(transformer)
-    if kind is None:
-        return []
-    ws = words(value)
-    if not ws:
+    return _patterns_of(kind_of(transformer), words(value))
+
+
+def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
+    """The patterns of a value of ``kind`` whose folded words are ``ws``."""
+    if kind is None or not ws:
         return []
     out: list[tuple[str, bool]] = []
     phrase = " ".join(ws)
@@ -161,6 +174,46 @@ def _patterns(transformer: str, value: str) -> list[tuple[str, bool]]:
     return out
 
 
+def patterns_many(known: Sequence[tuple[str, str]]) -> list[tuple[tuple[str, bool], ...]]:
+    """:func:`patterns` of every ``(transformer, value)`` pair of a batch; the values
+    not seen recently are folded and split into words in a few C-level passes over
+    the whole batch (:func:`norm_many`) instead of one regex call per value."""
+    return _cached(_MANY, known, _patterns_of)
+
+
+def _probes_of(kind: str | None, ws: list[str]) -> tuple[str, ...]:
+    """What must be in a row's compact text for any pattern of the value to be in
+    its text (see :func:`_candidates`)."""
+    return tuple(ws) if kind == "name" else ("".join(ws),)
+
+
+_MANY: dict[tuple[str, str], Any] = {}
+_PROBES: dict[tuple[str, str], Any] = {}
+_CACHE_MAX = 1 << 18
+
+
+def _cached(
+    cache: dict[tuple[str, str], Any],
+    known: Sequence[tuple[str, str]],
+    build: Callable[[str | None, list[str]], Any],
+) -> list[Any]:
+    """``build(kind, words)`` of every ``(transformer, value)`` pair, from ``cache``;
+    the values not in it are normalised in one :func:`norm_many` pass."""
+    got = list(map(cache.get, known))
+    miss = [i for i, g in enumerate(got) if g is None]
+    if miss:
+        if len(cache) + len(miss) > _CACHE_MAX:
+            cache.clear()
+        todo = list(dict.fromkeys(known[i] for i in miss))
+        kinds = {t: kind_of(t) for t, _ in todo}
+        normed = norm_many([v for _, v in todo])
+        for tv, n in zip(todo, normed, strict=True):
+            cache[tv] = tuple(build(kinds[tv[0]], n.split()))
+        for i in miss:
+            got[i] = cache[known[i]]
+    return got
+
+
 def known_patterns(known: Iterable[tuple[str, str]]) -> list[tuple[str, bool, str]]:
     """``(pattern, compact, kind)`` of every known value of one row, longest first."""
     seen: dict[tuple[str, bool], str] = {}
@@ -168,6 +221,71 @@ def known_patterns(known: Iterable[tuple[str, str]]) -> list[tuple[str, bool, st
         for p, c in patterns(transformer, value):
             seen.setdefault((p, c), kind_of(transformer) or "id")
     return sorted(((p, c, k) for (p, c), k in seen.items()), key=lambda x: -len(x[0]))
+
+
+def row_hits(
+    known: Sequence[Known], normed: Sequence[str], compact: Sequence[str]
+) -> list[list[tuple[str, bool, str]]]:
+    """For each row ``k`` of a batch: the patterns of ``known[k]`` that occur in its
+    :func:`norm` text ``normed[k]`` (compact ones in ``compact[k]``), longest first,
+    each with the kind of the first known value that gives it.
+
+    The same answer as testing each pattern of each row in a loop (what
+    ``text_scrub`` did per row; tests/masking/transformers/test_text_scrub_known.py
+    checks the two agree), but the batch's (row, pattern) pairs are laid out flat
+    and tested with one C-level ``map(str.__contains__, ...)``: Python runs only for
+    the pairs that are found.
+    """
+    n = len(known)
+    out: list[list[tuple[str, bool, str]]] = [[] for _ in range(n)]
+    flat = list(chain.from_iterable(known))
+    if not flat:
+        return out
+    tv_row = np.repeat(np.arange(n), np.fromiter(map(len, known), np.int64, n))
+    keep = _candidates(flat, tv_row, compact)
+    flat = [flat[i] for i in keep.tolist()]
+    tv_row = tv_row[keep]
+    per_value = patterns_many(flat)
+    pair_tv = np.repeat(
+        np.arange(len(flat)), np.fromiter(map(len, per_value), np.int64, len(per_value))
+    )
+    pairs = list(chain.from_iterable(per_value))
+    if not pairs:
+        return out
+    pats, comps = zip(*pairs, strict=True)
+    pair_row = tv_row[pair_tv]
+    where = pair_row + np.fromiter(comps, bool, len(pairs)) * n
+    texts = [*normed, *compact]
+    hit = np.fromiter(
+        map(str.__contains__, map(texts.__getitem__, where.tolist()), pats), bool, len(pairs)
+    )
+    found: dict[int, dict[tuple[str, bool], str]] = {}
+    for j in np.flatnonzero(hit).tolist():
+        mine = found.setdefault(int(pair_row[j]), {})
+        if pairs[j] not in mine:
+            mine[pairs[j]] = kind_of(flat[pair_tv[j]][0]) or "id"
+    for k, mine in found.items():
+        out[k] = sorted(((p, c, kind) for (p, c), kind in mine.items()), key=lambda x: -len(x[0]))
+    return out
+
+
+def _candidates(
+    flat: list[tuple[str, str]], tv_row: np.ndarray, compact: Sequence[str]
+) -> np.ndarray:
+    """Indices of the known values that can have a pattern in their row's text.
+
+    Every pattern of a value holds its words: a word pattern ``" a b "`` found in
+    the :func:`norm` text puts ``"ab"`` in the compact text, a compact pattern is
+    ``"ab"`` itself. So a name (searched by its parts) can only be found when one of
+    its words is in the row's compact text, any other value only when its compact
+    form is. Tested for the whole batch in C-level passes; only the values that
+    pass get their patterns built (most rows' text holds none of its values)."""
+    m = len(flat)
+    probes = _cached(_PROBES, flat, _probes_of)
+    owner = np.repeat(np.arange(m), np.fromiter(map(len, probes), np.int64, m))
+    hay = map(compact.__getitem__, tv_row[owner].tolist())
+    found = np.fromiter(map(str.__contains__, hay, chain.from_iterable(probes)), bool, len(owner))
+    return np.unique(owner[found])
 
 
 def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[int, int, str]]:
@@ -241,5 +359,7 @@ __all__ = [
     "norm",
     "norm_many",
     "patterns",
+    "patterns_many",
+    "row_hits",
     "words",
 ]
