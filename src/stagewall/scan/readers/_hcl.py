@@ -14,11 +14,17 @@ import re
 from typing import Any
 
 from stagewall.scan.readers._hclexpr import Unsupported as Unsupported
-from stagewall.scan.readers._hclexpr import key_value, render, split, template, tokens
+from stagewall.scan.readers._hclexpr import (
+    heredoc_end,
+    key_value,
+    render,
+    split,
+    template,
+    tokens,
+)
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
-_HEREDOC = re.compile(r"<<(-?)([A-Za-z_][A-Za-z0-9_]*)[ \t]*\n")
 _WS = " \t\r"
 _TRAVERSAL = re.compile(
     r'^[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*|\.\d+|\[\d+\]|\["[^"$]*"\]|\.\*|\[\*\])*$'
@@ -152,20 +158,9 @@ class _Parser:
         self.skip(newlines=False)
         start = self.i
         s, n = self.s, self.n
-        heredoc = _HEREDOC.match(s, self.i)
-        if heredoc:
-            marker = heredoc.group(2)
-            end = re.compile(rf"^[ \t]*{re.escape(marker)}[ \t]*$", re.M).search(s, heredoc.end())
-            if end is None:
-                raise Unsupported("unterminated heredoc")
-            self.i = end.end()
-            return (
-                '"'
-                + s[start : heredoc.end()]
-                + s[heredoc.end() : end.start()]
-                + end.group(0).rstrip()
-                + '"'
-            )
+        if s.startswith("<<", start):
+            self.i = heredoc_end(s, start)
+            return '"' + s[start : self.i] + '"'
         stack: list[str] = []
         while self.i < n:
             stop = _EXPR_STOP.search(s, self.i)
@@ -189,7 +184,8 @@ class _Parser:
             ):
                 break
             elif s.startswith("<<", self.i):
-                raise Unsupported("heredoc inside an expression")
+                self.i = heredoc_end(s, self.i)  # its newline ends nothing: it is the heredoc's
+                continue
             elif c in "#/" and stack and (c == "#" or s[self.i + 1 : self.i + 2] in "/*"):
                 self._skip_comment()
                 continue
@@ -225,10 +221,10 @@ def convert(raw: str) -> Any:
         out: dict[str, Any] = {}
         for item in split(inner, newlines=True):
             key, value = key_value(item)
-            if not (_IDENT.fullmatch(key) or (key.startswith('"') and key.endswith('"'))):
-                raise Unsupported("computed object key")
-            out[key] = convert(value)
+            out[_object_key(key)] = convert(value)
         return out
+    if raw.startswith("<<") and heredoc_end(raw, 0) == len(raw):
+        return '"' + raw + '"'
     if _IDENT.fullmatch(raw):
         return raw  # a bare word (``type = bool``) is kept as written
     if _TRAVERSAL.match(raw):
@@ -236,21 +232,30 @@ def convert(raw: str) -> Any:
     return "${" + render(tokens(raw)) + "}"
 
 
+def _object_key(key: str) -> str:
+    """python-hcl2's key for an object item: a name as written, a quoted key with its
+    interpolations re-printed, any other expression (``(local.x)``, ``a.b``) as
+    ``${...}``."""
+    if _IDENT.fullmatch(key):
+        return key
+    if key.startswith('"') and _Parser(key).string_end(0) == len(key):
+        return template(key)
+    if (key.startswith("(") and _balanced_outer(key)) or _TRAVERSAL.match(key):
+        return "${" + render(tokens(key)) + "}"
+    raise Unsupported("object key")
+
+
 def _balanced_outer(raw: str) -> bool:
-    """True when the first bracket closes at the very end (``[a] + [b]`` is not a list)."""
-    depth, i, probe = 0, 0, _Parser(raw)
-    while i < len(raw):
-        c = raw[i]
-        if c == '"':
-            i = probe.string_end(i)
-            continue
-        if c in "([{":
+    """True when the first bracket closes at the very end (``[a] + [b]`` is not a list);
+    brackets in strings, heredocs and comments do not count."""
+    depth = 0
+    for t in tokens(raw):
+        if t.text in "([{" and t.kind == "op":
             depth += 1
-        elif c in ")]}":
+        elif t.text in ")]}" and t.kind == "op":
             depth -= 1
-            if depth == 0 and i != len(raw) - 1:
+            if depth == 0 and t.end != len(raw):
                 return False
-        i += 1
     return True
 
 

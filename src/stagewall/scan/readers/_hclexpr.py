@@ -25,14 +25,19 @@ _TOKEN = re.compile(
     r"|(?P<op>\.\.\.|=>|==|!=|<=|>=|&&|\|\||\[\*\]|\.\*|[-+*/%<>!?:=,.()\[\]{}])",
     re.DOTALL,
 )
+# python-hcl2's own heredoc terminals (hcl2.lark HEREDOC_TEMPLATE/_TRIM), so a heredoc
+# ends exactly where python-hcl2 ends it: the first line holding only the marker
+# (after optional whitespace), which must be followed by a newline
+_HEREDOC = re.compile(r"<<(-?)([a-zA-Z][a-zA-Z0-9._-]*)\r?\n(?:(?:.|\n)*?\r?\n)??\s*\2\r?\n")
 _BINARY = frozenset({"==", "!=", "<=", ">=", "&&", "||", "+", "*", "/", "%", "<", ">", "=>"})
+_VALUES = frozenset({"num", "ident", "str", "heredoc"})
 _VALUE_END = frozenset({")", "]", "}", "[*]", ".*"})
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # ws, nl, num, ident, op, str
+    kind: str  # ws, nl, num, ident, op, str, heredoc
     text: str
     start: int
     end: int
@@ -65,6 +70,22 @@ def _string_end(s: str, i: int) -> int:
     raise Unsupported("unterminated string")
 
 
+def heredoc_end(s: str, i: int) -> int:
+    """Index just past the closing marker of the heredoc at ``s[i:i+2] == "<<"``.
+
+    python-hcl2 writes a heredoc as its source from ``<<`` to the closing marker, in
+    quotes, wherever it stands (attribute, list item, call argument). The marker is
+    followed by a newline, or ends the text (python-hcl2 appends a newline to a file)."""
+    match = _HEREDOC.match(s, i)
+    if match is None and not s.endswith("\n"):
+        match = _HEREDOC.match(s + "\n", i)
+    if match is None:
+        raise Unsupported("heredoc")
+    if "\r" in match.group(0):
+        raise Unsupported("heredoc with CRLF line endings")
+    return match.end() - 1
+
+
 def tokens(s: str) -> list[Token]:
     out: list[Token] = []
     i, n = 0, len(s)
@@ -75,7 +96,10 @@ def tokens(s: str) -> list[Token]:
             i = end
             continue
         if s.startswith("<<", i):
-            raise Unsupported("heredoc inside an expression")
+            end = heredoc_end(s, i)
+            out.append(Token("heredoc", s[i:end], i, end))
+            i = end
+            continue
         match = _TOKEN.match(s, i)
         if match is None:
             raise Unsupported(f"unexpected character {s[i]!r}")
@@ -172,10 +196,8 @@ def render(toks: list[Token]) -> str:
                 prev = Token("op", ",", t.start, t.end)
             continue
         text = t.text
-        if t.kind == "str":
-            out.append(template(text))
-        elif t.kind in ("num", "ident"):
-            if top is not None and top.kind == "for" and text in ("in", "if"):
+        if t.kind in _VALUES:
+            if t.kind in ("num", "ident") and top is not None and top.kind == "for" and text in ("in", "if"):
                 out.append(f" {text} ")
             elif text == "for" and prev is not None and prev.text in ("[", "{"):
                 stack[-1].kind = "for"
@@ -186,15 +208,20 @@ def render(toks: list[Token]) -> str:
                     and prev.text in ("for", "in", "if")
                     and any(level.kind == "for" for level in stack)
                 )
-                if prev is not None and prev.kind in ("num", "ident", "str") and not after_keyword:
+                if prev is not None and prev.kind in _VALUES and not after_keyword:
                     raise Unsupported("two values in a row")
-                out.append(text)
+                if t.kind == "str":
+                    out.append(template(text))
+                elif t.kind == "heredoc":
+                    out.append(f'"{text}"')
+                else:
+                    out.append(text)
         elif text in _OPEN:
             if text == "(":
                 kind = "call" if prev is not None and prev.kind == "ident" else "paren"
             elif text == "[":
                 value_end = prev is not None and (
-                    prev.kind in ("ident", "str", "num") or prev.text in _VALUE_END
+                    prev.kind in _VALUES or prev.text in _VALUE_END
                 )
                 kind = "index" if value_end else "list"
             else:
@@ -225,8 +252,14 @@ def render(toks: list[Token]) -> str:
             holder = top if top is not None else None
             if holder is not None and holder.questions:
                 holder.questions -= 1
+            elif holder is not None and holder.kind == "object" and holder.key:
+                # ``{ "k" : v }``: python-hcl2 writes every object item with ``=``
+                holder.key = False
+                out.append(" = ")
+                prev = t
+                continue
             elif holder is None or holder.kind != "for":
-                raise Unsupported("object item with ':'")
+                raise Unsupported("misplaced ':'")
             out.append(" : ")
         elif text == "=":
             if top is None or top.kind != "object" or not top.key:
@@ -234,8 +267,14 @@ def render(toks: list[Token]) -> str:
             top.key = False
             out.append(" = ")
         elif text == "-" or text == "!":
-            unary = prev is None or (
-                prev.kind == "op" and prev.text not in _VALUE_END and prev.text != "..."
+            unary = (
+                prev is None
+                or (prev.kind == "op" and prev.text not in _VALUE_END and prev.text != "...")
+                or (
+                    prev.kind == "ident"
+                    and prev.text in ("in", "if")
+                    and any(level.kind == "for" for level in stack)
+                )
             )
             if text == "!" and not unary:
                 raise Unsupported("misplaced '!'")
