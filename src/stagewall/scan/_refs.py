@@ -123,6 +123,7 @@ class ResourceIndex:
         # the same tokens (``var.x``, ``this``, a VPC's CIDR) recur across thousands of
         # values; a lookup depends only on its arguments, so it is computed once
         self._memo: dict[tuple[str, bool, bool], Ref | None] = {}
+        self._refs_memo: dict[tuple[str, bool, bool], list[Ref]] = {}
         if estate is None:
             return
         for name, res in estate.resources.items():
@@ -189,9 +190,25 @@ class ResourceIndex:
         value = entry.value
         if not value or len(value) > 4096:
             return []
+        key = entry.key
+        # the result depends on the value and on two facts about the key, and the same
+        # values (``${var.x}``, ``true``, a tag) recur across thousands of entries
+        memo = (value, bool(_HOSTISH_KEYS.search(key)), bool(_NAMED_KEYS.search(key)))
+        try:
+            return list(self._refs_memo[memo])
+        except KeyError:
+            pass
+        if len(self._refs_memo) > 100_000:
+            self._refs_memo.clear()
+        found = self._refs_memo[memo] = self._refs(*memo)
+        return list(found)
+
+    def _refs(self, value: str, hostish_key: bool, named_key: bool) -> list[Ref]:
         out: dict[str, Ref] = {}
-        hostish = bool(_HOSTISH_KEYS.search(entry.key)) or standalone_address(value)
-        named = hostish and bool(_NAMED_KEYS.search(entry.key))
+        hostish = hostish_key or standalone_address(value)
+        named = hostish and named_key
+        # without an estate only names that look like addresses can refer to anything
+        indexed = bool(self.exact or self.domains or self.networks)
         for match in URL.finditer(value):
             host = match.group("host")
             if "${" in host or "{{" in host or host.startswith("$"):
@@ -221,6 +238,8 @@ class ResourceIndex:
                 # a token that is itself an address (``-h db.prod.acme.internal`` in a
                 # script) counts whatever the key
                 addressy = hostish or standalone_address(token)
+                if not addressy and not indexed:
+                    continue  # lookup() answers None for every part: nothing declared
                 for part in parts:
                     ref = self.lookup(
                         part, heuristic=addressy and part in (token, host_part), single_label=named

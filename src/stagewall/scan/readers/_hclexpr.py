@@ -11,20 +11,30 @@ sure about raises :class:`Unsupported` (the caller then asks python-hcl2).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Unsupported(Exception):
     """Not in the fast subset; use python-hcl2."""
 
 
+# one pass over a file: leading blanks are part of the next token's match (they are
+# not tokens), strings without interpolation are one match (others go to string_end),
+# comments are ``nl`` (they end a line) or ``ws`` (``/* */`` on one line)
 _TOKEN = re.compile(
-    r"(?P<ws>[ \t\r]+|\n|\#[^\n]*|//[^\n]*|/\*.*?\*/)"
-    r"|(?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
+    r"[ \t\r]*(?:"
+    r'(?P<str>"(?:[^"\\\n$%]|\\[^\n]|[$%](?!\{))*")'
+    r"|(?P<nl>\n|\#[^\n]*|//[^\n]*)"
     r"|(?P<ident>[A-Za-z_][A-Za-z0-9_-]*)"
-    r"|(?P<op>\.\.\.|=>|==|!=|<=|>=|&&|\|\||\[\*\]|\.\*|[-+*/%<>!?:=,.()\[\]{}])",
+    r"|(?P<heredoc><<)"
+    r"|(?P<op>\.\.\.|=>|==|!=|<=|>=|&&|\|\||\[\*\]|\.\*|[-+*%<>!?:=,.()\[\]{}]|/(?![*/]))"
+    r"|(?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
+    r"|(?P<comment>/\*.*?\*/)"
+    r"|(?P<bad>/\*)"
+    r"|\Z)",
     re.DOTALL,
 )
+_STRING_STOP = re.compile(r'[\\\n"}]|[$%]\{')
 # python-hcl2's own heredoc terminals (hcl2.lark HEREDOC_TEMPLATE/_TRIM), so a heredoc
 # ends exactly where python-hcl2 ends it: the first line holding only the marker
 # (after optional whitespace), which must be followed by a newline
@@ -35,39 +45,39 @@ _VALUE_END = frozenset({")", "]", "}", "[*]", ".*"})
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 
 
-@dataclass(frozen=True)
-class Token:
-    kind: str  # ws, nl, num, ident, op, str, heredoc
+class Token(NamedTuple):
+    kind: str  # ws (``/* */`` on one line), nl, num, ident, op, str, heredoc
     text: str
     start: int
     end: int
 
 
-def _string_end(s: str, i: int) -> int:
+def string_end(s: str, i: int) -> int:
     """Index just past the string literal starting at ``s[i] == '"'``."""
     i += 1
     depth = 0
-    n = len(s)
-    while i < n:
-        c = s[i]
-        if c == "\\":
+    search = _STRING_STOP.search
+    while True:
+        match = search(s, i)
+        if match is None:
+            raise Unsupported("unterminated string")
+        i = match.start()
+        stop = match.group(0)
+        if stop == "\\":
             i += 2
-            continue
-        if c == "\n":
+        elif stop == "\n":
             raise Unsupported("newline in string")
-        if c == '"':
+        elif stop == '"':
             if depth == 0:
                 return i + 1
-            i = _string_end(s, i)
-            continue
-        if s.startswith(("${", "%{"), i):
+            i = string_end(s, i)
+        elif stop in ("${", "%{"):
             depth += 1
             i += 2
-            continue
-        if c == "}" and depth:
-            depth -= 1
-        i += 1
-    raise Unsupported("unterminated string")
+        else:  # "}"
+            if depth:
+                depth -= 1
+            i += 1
 
 
 def heredoc_end(s: str, i: int) -> int:
@@ -87,31 +97,35 @@ def heredoc_end(s: str, i: int) -> int:
 
 
 def tokens(s: str) -> list[Token]:
+    """The tokens of ``s``; blanks between them are not tokens (positions tell them)."""
     out: list[Token] = []
+    append = out.append
+    match_at = _TOKEN.match
+    new = tuple.__new__
     i, n = 0, len(s)
     while i < n:
-        if s[i] == '"':
-            end = _string_end(s, i)
-            out.append(Token("str", s[i:end], i, end))
-            i = end
-            continue
-        if s.startswith("<<", i):
-            end = heredoc_end(s, i)
-            out.append(Token("heredoc", s[i:end], i, end))
-            i = end
-            continue
-        match = _TOKEN.match(s, i)
+        match = match_at(s, i)
         if match is None:
-            raise Unsupported(f"unexpected character {s[i]!r}")
-        kind = match.lastgroup or "op"
-        text = match.group(0)
-        if kind == "ws":
-            if text.startswith("/*") and "\n" not in text:
-                kind = "ws"
-            elif text == "\n" or text.startswith(("#", "//")) or "\n" in text:
-                kind = "nl"
-        out.append(Token(kind, text, match.start(), match.end()))
-        i = match.end()
+            while s[i] in " \t\r":
+                i += 1
+            if s[i] != '"':
+                raise Unsupported(f"unexpected character {s[i]!r}")
+            end = string_end(s, i)
+            append(new(Token, ("str", s[i:end], i, end)))
+            i = end
+            continue
+        kind = match.lastgroup
+        if kind is None:  # only blanks were left
+            break
+        start, end = match.span(kind)
+        if kind == "heredoc":
+            end = heredoc_end(s, start)
+        elif kind == "comment":
+            kind = "nl" if "\n" in match.group(kind) else "ws"
+        elif kind == "bad":
+            raise Unsupported("unterminated comment")
+        append(new(Token, (kind, s[start:end], start, end)))
+        i = end
     return out
 
 
@@ -147,7 +161,7 @@ def _interpolation_end(s: str, i: int) -> int:
     while i < n:
         c = s[i]
         if c == '"':
-            i = _string_end(s, i)
+            i = string_end(s, i)
             continue
         if c == "{":
             depth += 1
@@ -293,49 +307,4 @@ def render(toks: list[Token]) -> str:
     return "".join(out)
 
 
-def split(raw: str, *, newlines: bool) -> list[str]:
-    """Top-level items of a list or object body: split at commas (and line breaks for
-    objects) outside brackets; comment-only items are dropped."""
-    items: list[str] = []
-    depth, start, meaningful = 0, 0, False
-    for t in tokens(raw):
-        if t.kind in ("ws", "nl") and not (t.kind == "nl" and newlines and depth == 0):
-            continue
-        if t.text in _OPEN:
-            depth += 1
-        elif t.text in (")", "]", "}"):
-            depth -= 1
-        if depth == 0 and (t.text == "," or t.kind == "nl"):
-            if meaningful:
-                items.append(raw[start : t.start])
-            start, meaningful = t.end, False
-            continue
-        meaningful = True
-    if meaningful:
-        items.append(raw[start:])
-    return [_strip_comments(item) for item in items]
-
-
-def _strip_comments(item: str) -> str:
-    """The item without comments; line breaks stay (they separate object items)."""
-    return "".join(
-        "\n" if t.kind == "nl" else " " if t.kind == "ws" else item[t.start : t.end]
-        for t in tokens(item)
-    ).strip()
-
-
-def key_value(item: str) -> tuple[str, str]:
-    """An object item's key and value source text (split at the first top-level
-    ``=`` or ``:``)."""
-    depth = 0
-    for t in tokens(item):
-        if t.text in _OPEN:
-            depth += 1
-        elif t.text in (")", "]", "}"):
-            depth -= 1
-        elif depth == 0 and t.text in ("=", ":"):
-            return item[: t.start].strip(), item[t.end :].strip()
-    raise Unsupported("object item")
-
-
-__all__ = ["Token", "Unsupported", "key_value", "render", "split", "template", "tokens"]
+__all__ = ["Token", "Unsupported", "heredoc_end", "render", "string_end", "template", "tokens"]
