@@ -177,7 +177,7 @@ class _Parser:
     def _is_for(self, i: int) -> bool:
         """``[for ...`` / ``{for ...``: blanks, then ``for``, then a blank."""
         toks = self.toks
-        while toks[i].text == "\n":
+        while toks[i].text[0] == "\n":
             i += 1
         t = toks[i]
         return t.kind == "ident" and t.text == "for" and self.s[t.end : t.end + 1] in _SPACE

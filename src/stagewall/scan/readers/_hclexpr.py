@@ -20,14 +20,16 @@ class Unsupported(Exception):
 
 # one pass over a file: leading blanks are part of the next token's match (they are
 # not tokens), strings without interpolation are one match (others go to string_end),
-# comments are ``nl`` (they end a line) or ``ws`` (``/* */`` on one line)
+# a line comment and the line breaks and indentation after it are one ``nl`` token, as
+# are consecutive line breaks (a ``nl`` that starts with a line break holds no comment);
+# ``/* */`` is ``nl`` when it spans lines, else ``ws``
 _TOKEN = re.compile(
     r"[ \t\r]*(?:"
-    r'(?P<str>"(?:[^"\\\n$%]|\\[^\n]|[$%](?!\{))*")'
-    r"|(?P<nl>\n|\#[^\n]*|//[^\n]*)"
-    r"|(?P<ident>[A-Za-z_][A-Za-z0-9_-]*)"
+    r"(?P<ident>[A-Za-z_][A-Za-z0-9_-]*)"
+    r"|(?P<nl>(?:\#|//)[^\n]*(?:\n[ \t\r]*)*|(?:\n[ \t\r]*)+)"
     r"|(?P<heredoc><<)"
     r"|(?P<op>\.\.\.|=>|==|!=|<=|>=|&&|\|\||\[\*\]|\.\*|[-+*%<>!?:=,.()\[\]{}]|/(?![*/]))"
+    r'|(?P<str>"[^"\\\n$%]*(?:(?:\\[^\n]|[$%](?!\{))[^"\\\n$%]*)*")'
     r"|(?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
     r"|(?P<comment>/\*.*?\*/)"
     r"|(?P<bad>/\*)"
@@ -96,37 +98,53 @@ def heredoc_end(s: str, i: int) -> int:
     return match.end() - 1
 
 
+_KINDS = (None, *sorted(_TOKEN.groupindex, key=_TOKEN.groupindex.__getitem__))  # by group
+
+
 def tokens(s: str) -> list[Token]:
     """The tokens of ``s``; blanks between them are not tokens (positions tell them)."""
     out: list[Token] = []
     append = out.append
-    match_at = _TOKEN.match
+    finditer = _TOKEN.finditer
     new = tuple.__new__
-    i, n = 0, len(s)
-    while i < n:
-        match = match_at(s, i)
-        if match is None:
-            while s[i] in " \t\r":
-                i += 1
-            if s[i] != '"':
-                raise Unsupported(f"unexpected character {s[i]!r}")
-            end = string_end(s, i)
-            append(new(Token, ("str", s[i:end], i, end)))
+    kinds = _KINDS
+    i = 0
+    while True:
+        heredoc = False
+        for match in finditer(s, i):
+            if match.start() != i:
+                break  # nothing matched at i
+            group = match.lastindex
+            if group is None:  # the end, after blanks
+                return out
+            kind = kinds[group]
+            text = match.group(group)
+            end = match.end()
+            start = end - len(text)
+            if kind == "heredoc":
+                end = heredoc_end(s, start)
+                text = s[start:end]
+                heredoc = True
+            elif kind == "comment":
+                kind = "nl" if "\n" in text else "ws"
+            elif kind == "bad":
+                raise Unsupported("unterminated comment")
+            append(new(Token, (kind, text, start, end)))
             i = end
+            if heredoc:
+                break  # its body is not tokens: go on after it
+        else:
+            return out
+        if heredoc:
             continue
-        kind = match.lastgroup
-        if kind is None:  # only blanks were left
-            break
-        start, end = match.span(kind)
-        if kind == "heredoc":
-            end = heredoc_end(s, start)
-        elif kind == "comment":
-            kind = "nl" if "\n" in match.group(kind) else "ws"
-        elif kind == "bad":
-            raise Unsupported("unterminated comment")
-        append(new(Token, (kind, s[start:end], start, end)))
+        # a string with interpolations (or a character HCL does not have)
+        while s[i] in " \t\r":
+            i += 1
+        if s[i] != '"':
+            raise Unsupported(f"unexpected character {s[i]!r}")
+        end = string_end(s, i)
+        append(new(Token, ("str", s[i:end], i, end)))
         i = end
-    return out
 
 
 def template(raw: str) -> str:
