@@ -111,3 +111,25 @@ def test_the_secret_trigger_on_lower_cased_text_finds_the_same_places(text: str)
     assert [m.span() for m in _TRIGGER_LOWER.finditer(text.lower())] == [
         m.span() for m in _TRIGGER.finditer(text)
     ]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                ["DB_PASSWORD", "Api-Key", "client_SECRET", "Token", "auth", " = ", ": ", "'",
+                 '"', ",", ";", "AbCdEf123456", "xY9-zZ.qq", " "]
+            ),
+            st.text(alphabet=st.characters(max_codepoint=127), max_size=6),
+        ),
+        max_size=10,
+    ).map("".join)
+)  # fmt: skip
+@settings(max_examples=400, deadline=None)
+def test_assignments_on_lower_cased_text_are_the_same(text: str) -> None:
+    from stagewall.scan.rules.secrets import _ASSIGN, assignments
+
+    line = text.replace("\n", " ")
+    assert list(assignments(line)) == [
+        (m.group("key"), m.group("value"), m.start("value")) for m in _ASSIGN.finditer(line)
+    ]

@@ -154,6 +154,8 @@ class _Parser:
                 return _CONSTANTS.get(first.text, first.text)
             if kind == "num":
                 return _number(first.text)
+            if kind == "trav":
+                return "${" + first.text + "}"
         elif kind == "op":
             text = first.text
             if (

@@ -22,10 +22,12 @@ class Unsupported(Exception):
 # not tokens), strings without interpolation are one match (others go to string_end),
 # a line comment and the line breaks and indentation after it are one ``nl`` token, as
 # are consecutive line breaks (a ``nl`` that starts with a line break holds no comment);
-# ``/* */`` is ``nl`` when it spans lines, else ``ws``
+# ``/* */`` is ``nl`` when it spans lines, else ``ws``; a traversal without blanks or
+# splats (``aws_vpc.this[0].id``) is one ``trav`` token, printed as written
 _TOKEN = re.compile(
     r"[ \t\r]*(?:"
-    r"(?P<ident>[A-Za-z_][A-Za-z0-9_-]*)"
+    r"(?P<trav>[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*|\.\d+|\[\d+\])+)"
+    r"|(?P<ident>[A-Za-z_][A-Za-z0-9_-]*)"
     r"|(?P<nl>(?:\#|//)[^\n]*(?:\n[ \t\r]*)*|(?:\n[ \t\r]*)+)"
     r"|(?P<heredoc><<)"
     r"|(?P<op>\.\.\.|=>|==|!=|<=|>=|&&|\|\||\[\*\]|\.\*|[-+*%<>!?:=,.()\[\]{}]|/(?![*/]))"
@@ -42,13 +44,13 @@ _STRING_STOP = re.compile(r'[\\\n"}]|[$%]\{')
 # (after optional whitespace), which must be followed by a newline
 _HEREDOC = re.compile(r"<<(-?)([a-zA-Z][a-zA-Z0-9._-]*)\r?\n(?:(?:.|\n)*?\r?\n)??\s*\2\r?\n")
 _BINARY = frozenset({"==", "!=", "<=", ">=", "&&", "||", "+", "*", "/", "%", "<", ">", "=>"})
-_VALUES = frozenset({"num", "ident", "str", "heredoc"})
+_VALUES = frozenset({"num", "ident", "trav", "str", "heredoc"})
 _VALUE_END = frozenset({")", "]", "}", "[*]", ".*"})
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 
 
 class Token(NamedTuple):
-    kind: str  # ws (``/* */`` on one line), nl, num, ident, op, str, heredoc
+    kind: str  # ws (``/* */`` on one line), nl, num, ident, trav, op, str, heredoc
     text: str
     start: int
     end: int
@@ -250,7 +252,7 @@ def render(toks: list[Token]) -> str:
                     out.append(text)
         elif text in _OPEN:
             if text == "(":
-                kind = "call" if prev is not None and prev.kind == "ident" else "paren"
+                kind = "call" if prev is not None and prev.kind in ("ident", "trav") else "paren"
             elif text == "[":
                 value_end = prev is not None and (
                     prev.kind in _VALUES or prev.text in _VALUE_END

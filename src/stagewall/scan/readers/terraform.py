@@ -112,6 +112,8 @@ class Scope:
             if inner.startswith("<<"):
                 lines = inner.split("\n")
                 inner = "\n".join(lines[1:-1])
+            if "${" not in inner:
+                return inner  # nothing to substitute
 
             def sub(match: re.Match[str]) -> str:
                 value = self._expr(match.group(1), depth + 1)

@@ -52,6 +52,20 @@ _TRIGGER_LOWER = re.compile(
     r"akia|asia|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|k_live_|private key|://|pass|pwd|"
     r"secret|token|key|auth"
 )
+_ASSIGN_LOWER = re.compile(_ASSIGN.pattern)  # for lower-cased ASCII lines, as above
+
+
+def assignments(line: str) -> Iterable[tuple[str, str, int]]:
+    """(key, value, where the value starts) of each ``_ASSIGN`` match in ``line``."""
+    if line.isascii():
+        for match in _ASSIGN_LOWER.finditer(line.lower()):
+            start = match.start("value")
+            yield line[match.start("key") : match.end("key")], line[start : match.end()], start
+    else:
+        for match in _ASSIGN.finditer(line):
+            yield match.group("key"), match.group("value"), match.start("value")
+
+
 _PROD_WORD = re.compile(r"(?:^|[^a-z])(prod|production|prd|live)(?:[^a-z]|$)", re.IGNORECASE)
 
 
@@ -205,17 +219,16 @@ class SecretInRepository(Rule):
                     f"{match.group('scheme')}://{match.group('user')}:{shown}@{match.group('host')}"
                 )
                 yield self._finding(ctx, "password in URL", number, evidence, prod, Severity.MEDIUM)
-            for match in _ASSIGN.finditer(line) if not prose else ():
-                if any(s <= match.start("value") < e for s, e in claimed):
+            for key, value, at in assignments(line) if not prose else ():
+                if any(s <= at < e for s, e in claimed):
                     continue
-                value = match.group("value")
-                if not _secret_key(match.group("key")) or not _literal(value):
+                if not _secret_key(key) or not _literal(value):
                     continue
                 if not looks_like_secret(value):
                     continue
                 yield self._finding(
                     ctx,
-                    f"{match.group('key')} assignment",
+                    f"{key} assignment",
                     number,
                     redact(value, token=False),
                     line_prod,
