@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from stagewall.estate import Estate, ResourceKind
 from stagewall.scan._env import EnvModel
@@ -209,7 +210,7 @@ class ResourceIndex:
         named = hostish and named_key
         # without an estate only names that look like addresses can refer to anything
         indexed = bool(self.exact or self.domains or self.networks)
-        for match in URL.finditer(value):
+        for match in URL.finditer(value) if "://" in value else ():
             host = match.group("host")
             if "${" in host or "{{" in host or host.startswith("$"):
                 continue
@@ -222,7 +223,7 @@ class ResourceIndex:
                 if whole.startswith(url.lower()):
                     r = self._declared(url, name, env)
                     out.setdefault(r.key, r)
-        for match in _DSN_HOST.finditer(value):
+        for match in _DSN_HOST.finditer(value) if "=" in value else ():
             ref = self.lookup(match.group(1), heuristic=True)
             if ref is not None:
                 out.setdefault(ref.key, replace(ref, infrastructure=True))
@@ -256,6 +257,7 @@ _ADDRESS = re.compile(
 )
 
 
+@lru_cache(maxsize=65536)
 def standalone_address(value: str) -> bool:
     """A whole value that is an address: ``host:port``, an IP, or a host name of three
     or more labels (``redis.shop-prod.svc``), whatever key it sits under."""

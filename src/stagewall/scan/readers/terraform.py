@@ -211,13 +211,20 @@ def _walk(
 ) -> None:
     if depth > 64:
         return
+    leaf = depth < 64  # a string one level down is an entry (the common case: no call)
     if isinstance(value, dict):
         for key, item in value.items():
             finder.find(key)
-            _walk(item, (*path, key), finder, out, depth + 1)
+            if leaf and type(item) is str:
+                out.append(Entry((*path, key), item, finder.find(item)))
+            else:
+                _walk(item, (*path, key), finder, out, depth + 1)
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _walk(item, (*path, str(i)), finder, out, depth + 1)
+            if leaf and type(item) is str:
+                out.append(Entry((*path, str(i)), item, finder.find(item)))
+            else:
+                _walk(item, (*path, str(i)), finder, out, depth + 1)
     elif isinstance(value, Unknown):
         out.append(Entry(path, "${" + value.expr + "}", finder.find("")))
     else:
