@@ -26,6 +26,7 @@ _TRAVERSAL = re.compile(
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = frozenset({")", "]", "}"})
 _BLANK = frozenset({"ws", "nl"})
+_SINGLE = frozenset({"str", "trav", "ident", "num", "heredoc"})
 _SPACE = frozenset(" \t\r\n\f\v")
 _CONSTANTS: dict[str, Any] = {"true": True, "false": False, "null": None}
 MAX_NUMBER_DIGITS = 4000
@@ -65,9 +66,18 @@ class _Parser:
             while i < n and toks[i].kind == "ws":
                 i += 1
             if i < n and toks[i].kind == "op" and toks[i].text == "=":
-                self.i = i + 1
                 if name in out:
                     raise Unsupported("duplicate attribute")
+                if (
+                    i + 2 < n
+                    and toks[i + 1].kind in _SINGLE
+                    and toks[i + 2].kind == "nl"
+                ):
+                    # ``name = value`` and a line break: what expression() would find
+                    out[name] = _single(toks[i + 1])
+                    self.i = i + 2
+                    continue
+                self.i = i + 1
                 out[name] = self.expression()
             else:
                 self.i = i
@@ -144,19 +154,9 @@ class _Parser:
             raise Unsupported("empty expression")
         first = toks[lo]
         kind = first.kind
-        if hi - lo == 1:
-            if kind == "str":
-                return template(first.text)
-            if kind == "heredoc":
-                return '"' + first.text + '"'
-            if kind == "ident":
-                # a bare word (``type = bool``) is kept as written
-                return _CONSTANTS.get(first.text, first.text)
-            if kind == "num":
-                return _number(first.text)
-            if kind == "trav":
-                return "${" + first.text + "}"
-        elif kind == "op":
+        if hi - lo == 1 and kind in _SINGLE:
+            return _single(first)
+        if kind == "op":
             text = first.text
             if (
                 hi - lo == 2
@@ -238,6 +238,21 @@ class _Parser:
             key = self.s[toks[a].start : toks[i - 1].end].strip() if i > a else ""
             out[_object_key(key)] = self.convert(i + 1, b)
         return out
+
+
+def _single(t: Token) -> Any:
+    """The value of an expression that is one token of a ``_SINGLE`` kind."""
+    kind = t.kind
+    if kind == "str":
+        return template(t.text)
+    if kind == "trav":
+        return "${" + t.text + "}"
+    if kind == "ident":
+        # a bare word (``type = bool``) is kept as written
+        return _CONSTANTS.get(t.text, t.text)
+    if kind == "num":
+        return _number(t.text)
+    return '"' + t.text + '"'  # heredoc
 
 
 def _number(raw: str) -> Any:
