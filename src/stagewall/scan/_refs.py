@@ -125,6 +125,7 @@ class ResourceIndex:
         # values; a lookup depends only on its arguments, so it is computed once
         self._memo: dict[tuple[str, bool, bool], Ref | None] = {}
         self._refs_memo: dict[tuple[str, bool, bool], list[Ref]] = {}
+        self._key_facts: dict[str, tuple[bool, bool]] = {}
         if estate is None:
             return
         for name, res in estate.resources.items():
@@ -193,8 +194,16 @@ class ResourceIndex:
             return []
         key = entry.key
         # the result depends on the value and on two facts about the key, and the same
-        # values (``${var.x}``, ``true``, a tag) recur across thousands of entries
-        memo = (value, bool(_HOSTISH_KEYS.search(key)), bool(_NAMED_KEYS.search(key)))
+        # values (``${var.x}``, ``true``, a tag) and keys recur across thousands of entries
+        facts = self._key_facts.get(key)
+        if facts is None:
+            if len(self._key_facts) > 100_000:
+                self._key_facts.clear()
+            facts = self._key_facts[key] = (
+                bool(_HOSTISH_KEYS.search(key)),
+                bool(_NAMED_KEYS.search(key)),
+            )
+        memo = (value, *facts)
         try:
             return list(self._refs_memo[memo])
         except KeyError:
