@@ -90,3 +90,46 @@ def test_the_ip_prefilter_never_changes_what_is_an_address(text: str) -> None:
     from stagewall.scan._refs import _as_ip
 
     assert _as_ip(text) == _plain_ip(text)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                ["AKIA", "asia", "GhP_", "github_PAT_", "GLPAT-", "Xoxb-", "sk_LIVE_",
+                 "Private Key", "://", "PASS", "pwd", "Secret", "TOKEN", "kEy", "Auth", "\n"]
+            ),
+            st.text(alphabet=st.characters(max_codepoint=127), max_size=8),
+        ),
+        max_size=12,
+    ).map("".join)
+)  # fmt: skip
+@settings(max_examples=400, deadline=None)
+def test_the_secret_trigger_on_lower_cased_text_finds_the_same_places(text: str) -> None:
+    from stagewall.scan.rules.secrets import _TRIGGER, _TRIGGER_LOWER
+
+    assert [m.span() for m in _TRIGGER_LOWER.finditer(text.lower())] == [
+        m.span() for m in _TRIGGER.finditer(text)
+    ]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                ["DB_PASSWORD", "Api-Key", "client_SECRET", "Token", "auth", " = ", ": ", "'",
+                 '"', ",", ";", "AbCdEf123456", "xY9-zZ.qq", " "]
+            ),
+            st.text(alphabet=st.characters(max_codepoint=127), max_size=6),
+        ),
+        max_size=10,
+    ).map("".join)
+)  # fmt: skip
+@settings(max_examples=400, deadline=None)
+def test_assignments_on_lower_cased_text_are_the_same(text: str) -> None:
+    from stagewall.scan.rules.secrets import _ASSIGN, assignments
+
+    line = text.replace("\n", " ")
+    assert list(assignments(line)) == [
+        (m.group("key"), m.group("value"), m.start("value")) for m in _ASSIGN.finditer(line)
+    ]

@@ -34,6 +34,24 @@ operators = st.builds(
     st.sampled_from(["==", "!=", "&&", "||", "+", ">", "<="]),
     st.one_of(scalars, calls),
 )
+heredocs = st.builds(
+    lambda trim, marker, body, indent: (
+        f"<<{'-' if trim else ''}{marker}\n"
+        + "".join(f"{indent}{line}\n" for line in body)
+        + f"{indent if trim else ''}{marker}\n"
+    ),
+    st.booleans(),
+    st.sampled_from(["EOT", "EOF", "E", "END.x"]),
+    st.lists(st.text(alphabet="ab ${}()[]\"#:=!<-", max_size=10), max_size=3),
+    st.sampled_from(["", "  ", "\t"]),
+)
+keys = st.one_of(
+    idents,
+    idents.map(lambda s: f'"{s}"'),
+    refs.map(lambda r: f'"{r}"'),
+    st.builds(lambda a: f"(local.{a})", idents),
+    st.builds(lambda a: f"(var.{a} + 1)", idents),
+)
 conditionals = st.builds(
     lambda c, a, b: f"{c} ? {a} : {b}", st.one_of(scalars, operators), scalars, calls
 )
@@ -43,13 +61,29 @@ fors = st.builds(
     st.sampled_from(["var.list", "local.azs"]),
     st.sampled_from(["upper(x)", "x.id", "x"]),
 )
-expressions = st.one_of(calls, operators, conditionals, fors, st.builds(lambda c: "!" + c, calls))
+fors_if = st.builds(
+    lambda x, body, cond: f"[for {x} in var.list : {body} if !{cond}]",
+    idents,
+    st.sampled_from(["x", "upper(x)"]),
+    st.sampled_from(["x", "contains([\"a\"], x)", "var.off"]),
+)
+in_calls = st.builds(
+    lambda f, h: f"{f}({h})", st.sampled_from(["trimspace", "base64encode"]), heredocs
+)
+expressions = st.one_of(
+    calls, operators, conditionals, fors, fors_if, in_calls, st.builds(lambda c: "!" + c, calls)
+)
 values = st.recursive(
     st.one_of(scalars, expressions),
     lambda inner: st.one_of(
-        st.lists(inner, max_size=3).map(lambda xs: "[" + ", ".join(xs) + "]"),
-        st.dictionaries(idents, inner, max_size=3).map(
+        st.lists(st.one_of(inner, heredocs), max_size=3).map(
+            lambda xs: "[\n" + "".join(f"{x}\n,\n" for x in xs) + "]"
+        ),
+        st.dictionaries(keys, inner, max_size=3).map(
             lambda d: "{ " + ", ".join(f"{k} = {v}" for k, v in d.items()) + " }"
+        ),
+        st.dictionaries(keys, inner, max_size=3).map(
+            lambda d: "f({ " + ", ".join(f"{k} : {v}" for k, v in d.items()) + " })"
         ),
     ),
     max_leaves=6,
@@ -93,15 +127,47 @@ def test_fixtures_match_or_decline(path: object) -> None:
     [
         "a = b c\n",
         'a = "${foo bar}"\n',
-        "a = f(<<EOT\nx\nEOT\n)\n",
         'a = "%{ if x }y%{ endif }"\n',
-        "a = f({ b : 1 })\n",
         "a = <<EOT\nx\n",
+        "a = f(<<EOT\nx\nEOT)\n",  # the closing marker must end its line
+        "a = <<EOT  \nx\nEOT\n",  # nothing after the opening marker
+        "a = { 1.5 = 2 }\n",
+        "a = { b = 1 c = 2 }\n",
     ],
 )
 def test_declines_what_it_does_not_know(text: str) -> None:
     with pytest.raises(_hcl.Unsupported):
         _hcl.loads(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # heredocs inside expressions: python-hcl2 keeps their source, quoted
+        "a = f(<<EOT\nx ${ y }\nEOT\n)\n",
+        "a = [\n  <<-EOT\n  x: \"q\" \\ y\n  EOT\n  , \"b\"]\n",
+        "a = try(<<-EOT\n  x\n  EOT\n, 1)\n",
+        "a = { k = <<EOT\nz\nEOT\n}\n",
+        "a = [<<EOT\n{[(\nEOT\n]\n",  # brackets in a heredoc do not count
+        "a = [\n  # b = <<EOT\n  1,\n]\n",  # nor a heredoc in a comment
+        "a = <<EOT\nx\nEOT",  # the last line of a file
+        "a = <<E\n\nE\n",
+        # computed and quoted object keys
+        'a = {\n  (local.x) = 1\n  "${ var.y }" = 2\n  (var.z + 1) = { b = 1 }\n  a.b = 3\n}\n',
+        "a = { true = 1, null = 2, in = 3, for = 4 }\n",
+        "a = merge({ (local.x) = 1, (f(a, b)) : 2 })\n",
+        # ':' between key and value
+        'a = jsonencode({ "rules" : [{ "a" : 1, b : { c : "d" } }] })\n',
+        "a = { b : 1, c : x ? 1 : 2 }\n",
+        "a = f({\n  b : 1\n  c : { d : x ? y : z }\n})\n",
+        # '!' and '-' right after a for expression's `if`
+        'a = [for k, v in x : k if !contains(["A"], v)]\n',
+        "a = { for k, v in x : k => v if !v }\n",
+        "a = [for x in y : x if -x < 0]\n",
+    ],
+)
+def test_reads_what_python_hcl2_reads(text: str) -> None:
+    assert _hcl.loads(text) == _hcl.strip_meta(hcl2.loads(text))
 
 
 CORPUS = Path(__file__).parent / "corpus"

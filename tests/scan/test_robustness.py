@@ -190,3 +190,12 @@ def test_control_and_bidi_characters_are_escaped_in_text_and_valid_in_sarif(
     from urllib.parse import unquote
 
     assert unquote(uris[0]) == NASTY
+
+
+def test_a_scan_restores_the_garbage_collector_thresholds(tmp_path: Path) -> None:
+    import gc
+
+    (tmp_path / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n')
+    before = gc.get_threshold()
+    scan_paths([tmp_path])
+    assert gc.get_threshold() == before

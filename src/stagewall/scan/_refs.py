@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from stagewall.estate import Estate, ResourceKind
 from stagewall.scan._env import EnvModel
@@ -123,6 +124,8 @@ class ResourceIndex:
         # the same tokens (``var.x``, ``this``, a VPC's CIDR) recur across thousands of
         # values; a lookup depends only on its arguments, so it is computed once
         self._memo: dict[tuple[str, bool, bool], Ref | None] = {}
+        self._refs_memo: dict[tuple[str, bool, bool], list[Ref]] = {}
+        self._key_facts: dict[str, tuple[bool, bool]] = {}
         if estate is None:
             return
         for name, res in estate.resources.items():
@@ -189,10 +192,34 @@ class ResourceIndex:
         value = entry.value
         if not value or len(value) > 4096:
             return []
+        key = entry.key
+        # the result depends on the value and on two facts about the key, and the same
+        # values (``${var.x}``, ``true``, a tag) and keys recur across thousands of entries
+        facts = self._key_facts.get(key)
+        if facts is None:
+            if len(self._key_facts) > 100_000:
+                self._key_facts.clear()
+            facts = self._key_facts[key] = (
+                bool(_HOSTISH_KEYS.search(key)),
+                bool(_NAMED_KEYS.search(key)),
+            )
+        memo = (value, *facts)
+        try:
+            return list(self._refs_memo[memo])
+        except KeyError:
+            pass
+        if len(self._refs_memo) > 100_000:
+            self._refs_memo.clear()
+        found = self._refs_memo[memo] = self._refs(*memo)
+        return list(found)
+
+    def _refs(self, value: str, hostish_key: bool, named_key: bool) -> list[Ref]:
         out: dict[str, Ref] = {}
-        hostish = bool(_HOSTISH_KEYS.search(entry.key)) or standalone_address(value)
-        named = hostish and bool(_NAMED_KEYS.search(entry.key))
-        for match in URL.finditer(value):
+        hostish = hostish_key or standalone_address(value)
+        named = hostish and named_key
+        # without an estate only names that look like addresses can refer to anything
+        indexed = bool(self.exact or self.domains or self.networks)
+        for match in URL.finditer(value) if "://" in value else ():
             host = match.group("host")
             if "${" in host or "{{" in host or host.startswith("$"):
                 continue
@@ -205,7 +232,7 @@ class ResourceIndex:
                 if whole.startswith(url.lower()):
                     r = self._declared(url, name, env)
                     out.setdefault(r.key, r)
-        for match in _DSN_HOST.finditer(value):
+        for match in _DSN_HOST.finditer(value) if "=" in value else ():
             ref = self.lookup(match.group(1), heuristic=True)
             if ref is not None:
                 out.setdefault(ref.key, replace(ref, infrastructure=True))
@@ -221,6 +248,8 @@ class ResourceIndex:
                 # a token that is itself an address (``-h db.prod.acme.internal`` in a
                 # script) counts whatever the key
                 addressy = hostish or standalone_address(token)
+                if not addressy and not indexed:
+                    continue  # lookup() answers None for every part: nothing declared
                 for part in parts:
                     ref = self.lookup(
                         part, heuristic=addressy and part in (token, host_part), single_label=named
@@ -237,6 +266,7 @@ _ADDRESS = re.compile(
 )
 
 
+@lru_cache(maxsize=65536)
 def standalone_address(value: str) -> bool:
     """A whole value that is an address: ``host:port``, an IP, or a host name of three
     or more labels (``redis.shop-prod.svc``), whatever key it sits under."""

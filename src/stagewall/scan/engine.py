@@ -5,11 +5,14 @@ Nothing found is ever executed: files are read as text and parsed by data parser
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import os
 import stat
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -345,6 +348,10 @@ class Scanner:
         return Finding(ParseError.id, ParseError.severity, message, rel, line, "unknown", evidence)
 
     def scan(self, paths: list[Path]) -> ScanResult:
+        with _fewer_collections():
+            return self._scan(paths)
+
+    def _scan(self, paths: list[Path]) -> ScanResult:
         stats = ScanStats()
         findings: list[Finding] = []
         summaries: list[FileSummary] = []
@@ -430,6 +437,21 @@ class Scanner:
 
 
 _WORKER: Scanner | None = None
+_GC_FIRST_THRESHOLD = 20_000
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """A scan allocates millions of small containers (tokens, values, entries) that are
+    almost never cyclic; at the default threshold (700) the cyclic collector runs
+    thousands of times over the same survivors (~9 % of a Terraform scan's CPU). Its
+    first threshold is raised for the scan (workers inherit it) and restored after."""
+    first, second, third = gc.get_threshold()
+    gc.set_threshold(max(first, _GC_FIRST_THRESHOLD), second, third)
+    try:
+        yield
+    finally:
+        gc.set_threshold(first, second, third)
 
 
 def _scan_chunk(

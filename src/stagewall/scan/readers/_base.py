@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+from itertools import accumulate
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,11 +74,8 @@ class LineFinder:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._starts = [0]
-        pos = text.find("\n")
-        while pos >= 0:
-            self._starts.append(pos + 1)
-            pos = text.find("\n", pos + 1)
+        # where each line starts, from the line lengths (no loop over the text in Python)
+        self._starts = [0, *accumulate(len(line) + 1 for line in text.split("\n")[:-1])]
         self._cursor = 0
         self._budget = self._PASSES * (len(text) + 1)
 

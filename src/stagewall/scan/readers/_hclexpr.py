@@ -11,84 +11,142 @@ sure about raises :class:`Unsupported` (the caller then asks python-hcl2).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Unsupported(Exception):
     """Not in the fast subset; use python-hcl2."""
 
 
+# one pass over a file: leading blanks are part of the next token's match (they are
+# not tokens), strings without interpolation are one match (others go to string_end),
+# a line comment and the line breaks and indentation after it are one ``nl`` token, as
+# are consecutive line breaks (a ``nl`` that starts with a line break holds no comment);
+# ``/* */`` is ``nl`` when it spans lines, else ``ws``; a traversal without blanks or
+# splats (``aws_vpc.this[0].id``) is one ``trav`` token, printed as written
 _TOKEN = re.compile(
-    r"(?P<ws>[ \t\r]+|\n|\#[^\n]*|//[^\n]*|/\*.*?\*/)"
-    r"|(?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
+    r"[ \t\r]*(?:"
+    r"(?P<trav>[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*|\.\d+|\[\d+\])+)"
     r"|(?P<ident>[A-Za-z_][A-Za-z0-9_-]*)"
-    r"|(?P<op>\.\.\.|=>|==|!=|<=|>=|&&|\|\||\[\*\]|\.\*|[-+*/%<>!?:=,.()\[\]{}])",
+    r"|(?P<nl>(?:\#|//)[^\n]*(?:\n[ \t\r]*)*|(?:\n[ \t\r]*)+)"
+    r"|(?P<heredoc><<)"
+    r"|(?P<op>\.\.\.|=>|==|!=|<=|>=|&&|\|\||\[\*\]|\.\*|[-+*%<>!?:=,.()\[\]{}]|/(?![*/]))"
+    r'|(?P<str>"[^"\\\n$%]*(?:(?:\\[^\n]|[$%](?!\{))[^"\\\n$%]*)*")'
+    r"|(?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
+    r"|(?P<comment>/\*.*?\*/)"
+    r"|(?P<bad>/\*)"
+    r"|\Z)",
     re.DOTALL,
 )
+_STRING_STOP = re.compile(r'[\\\n"}]|[$%]\{')
+# python-hcl2's own heredoc terminals (hcl2.lark HEREDOC_TEMPLATE/_TRIM), so a heredoc
+# ends exactly where python-hcl2 ends it: the first line holding only the marker
+# (after optional whitespace), which must be followed by a newline
+_HEREDOC = re.compile(r"<<(-?)([a-zA-Z][a-zA-Z0-9._-]*)\r?\n(?:(?:.|\n)*?\r?\n)??\s*\2\r?\n")
 _BINARY = frozenset({"==", "!=", "<=", ">=", "&&", "||", "+", "*", "/", "%", "<", ">", "=>"})
+_VALUES = frozenset({"num", "ident", "trav", "str", "heredoc"})
 _VALUE_END = frozenset({")", "]", "}", "[*]", ".*"})
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 
 
-@dataclass(frozen=True)
-class Token:
-    kind: str  # ws, nl, num, ident, op, str
+class Token(NamedTuple):
+    kind: str  # ws (``/* */`` on one line), nl, num, ident, trav, op, str, heredoc
     text: str
     start: int
     end: int
 
 
-def _string_end(s: str, i: int) -> int:
+def string_end(s: str, i: int) -> int:
     """Index just past the string literal starting at ``s[i] == '"'``."""
     i += 1
     depth = 0
-    n = len(s)
-    while i < n:
-        c = s[i]
-        if c == "\\":
+    search = _STRING_STOP.search
+    while True:
+        match = search(s, i)
+        if match is None:
+            raise Unsupported("unterminated string")
+        i = match.start()
+        stop = match.group(0)
+        if stop == "\\":
             i += 2
-            continue
-        if c == "\n":
+        elif stop == "\n":
             raise Unsupported("newline in string")
-        if c == '"':
+        elif stop == '"':
             if depth == 0:
                 return i + 1
-            i = _string_end(s, i)
-            continue
-        if s.startswith(("${", "%{"), i):
+            i = string_end(s, i)
+        elif stop in ("${", "%{"):
             depth += 1
             i += 2
-            continue
-        if c == "}" and depth:
-            depth -= 1
-        i += 1
-    raise Unsupported("unterminated string")
+        else:  # "}"
+            if depth:
+                depth -= 1
+            i += 1
+
+
+def heredoc_end(s: str, i: int) -> int:
+    """Index just past the closing marker of the heredoc at ``s[i:i+2] == "<<"``.
+
+    python-hcl2 writes a heredoc as its source from ``<<`` to the closing marker, in
+    quotes, wherever it stands (attribute, list item, call argument). The marker is
+    followed by a newline, or ends the text (python-hcl2 appends a newline to a file)."""
+    match = _HEREDOC.match(s, i)
+    if match is None and not s.endswith("\n"):
+        match = _HEREDOC.match(s + "\n", i)
+    if match is None:
+        raise Unsupported("heredoc")
+    if "\r" in match.group(0):
+        raise Unsupported("heredoc with CRLF line endings")
+    return match.end() - 1
+
+
+_KINDS = (None, *sorted(_TOKEN.groupindex, key=_TOKEN.groupindex.__getitem__))  # by group
 
 
 def tokens(s: str) -> list[Token]:
+    """The tokens of ``s``; blanks between them are not tokens (positions tell them)."""
     out: list[Token] = []
-    i, n = 0, len(s)
-    while i < n:
-        if s[i] == '"':
-            end = _string_end(s, i)
-            out.append(Token("str", s[i:end], i, end))
+    append = out.append
+    finditer = _TOKEN.finditer
+    new = tuple.__new__
+    kinds = _KINDS
+    i = 0
+    while True:
+        heredoc = False
+        for match in finditer(s, i):
+            if match.start() != i:
+                break  # nothing matched at i
+            group = match.lastindex
+            if group is None:  # the end, after blanks
+                return out
+            kind = kinds[group]
+            text = match.group(group)
+            end = match.end()
+            start = end - len(text)
+            if kind == "heredoc":
+                end = heredoc_end(s, start)
+                text = s[start:end]
+                heredoc = True
+            elif kind == "comment":
+                kind = "nl" if "\n" in text else "ws"
+            elif kind == "bad":
+                raise Unsupported("unterminated comment")
+            append(new(Token, (kind, text, start, end)))
             i = end
+            if heredoc:
+                break  # its body is not tokens: go on after it
+        else:
+            return out
+        if heredoc:
             continue
-        if s.startswith("<<", i):
-            raise Unsupported("heredoc inside an expression")
-        match = _TOKEN.match(s, i)
-        if match is None:
+        # a string with interpolations (or a character HCL does not have)
+        while s[i] in " \t\r":
+            i += 1
+        if s[i] != '"':
             raise Unsupported(f"unexpected character {s[i]!r}")
-        kind = match.lastgroup or "op"
-        text = match.group(0)
-        if kind == "ws":
-            if text.startswith("/*") and "\n" not in text:
-                kind = "ws"
-            elif text == "\n" or text.startswith(("#", "//")) or "\n" in text:
-                kind = "nl"
-        out.append(Token(kind, text, match.start(), match.end()))
-        i = match.end()
-    return out
+        end = string_end(s, i)
+        append(new(Token, ("str", s[i:end], i, end)))
+        i = end
 
 
 def template(raw: str) -> str:
@@ -123,7 +181,7 @@ def _interpolation_end(s: str, i: int) -> int:
     while i < n:
         c = s[i]
         if c == '"':
-            i = _string_end(s, i)
+            i = string_end(s, i)
             continue
         if c == "{":
             depth += 1
@@ -172,10 +230,8 @@ def render(toks: list[Token]) -> str:
                 prev = Token("op", ",", t.start, t.end)
             continue
         text = t.text
-        if t.kind == "str":
-            out.append(template(text))
-        elif t.kind in ("num", "ident"):
-            if top is not None and top.kind == "for" and text in ("in", "if"):
+        if t.kind in _VALUES:
+            if t.kind in ("num", "ident") and top is not None and top.kind == "for" and text in ("in", "if"):
                 out.append(f" {text} ")
             elif text == "for" and prev is not None and prev.text in ("[", "{"):
                 stack[-1].kind = "for"
@@ -186,15 +242,20 @@ def render(toks: list[Token]) -> str:
                     and prev.text in ("for", "in", "if")
                     and any(level.kind == "for" for level in stack)
                 )
-                if prev is not None and prev.kind in ("num", "ident", "str") and not after_keyword:
+                if prev is not None and prev.kind in _VALUES and not after_keyword:
                     raise Unsupported("two values in a row")
-                out.append(text)
+                if t.kind == "str":
+                    out.append(template(text))
+                elif t.kind == "heredoc":
+                    out.append(f'"{text}"')
+                else:
+                    out.append(text)
         elif text in _OPEN:
             if text == "(":
-                kind = "call" if prev is not None and prev.kind == "ident" else "paren"
+                kind = "call" if prev is not None and prev.kind in ("ident", "trav") else "paren"
             elif text == "[":
                 value_end = prev is not None and (
-                    prev.kind in ("ident", "str", "num") or prev.text in _VALUE_END
+                    prev.kind in _VALUES or prev.text in _VALUE_END
                 )
                 kind = "index" if value_end else "list"
             else:
@@ -225,8 +286,14 @@ def render(toks: list[Token]) -> str:
             holder = top if top is not None else None
             if holder is not None and holder.questions:
                 holder.questions -= 1
+            elif holder is not None and holder.kind == "object" and holder.key:
+                # ``{ "k" : v }``: python-hcl2 writes every object item with ``=``
+                holder.key = False
+                out.append(" = ")
+                prev = t
+                continue
             elif holder is None or holder.kind != "for":
-                raise Unsupported("object item with ':'")
+                raise Unsupported("misplaced ':'")
             out.append(" : ")
         elif text == "=":
             if top is None or top.kind != "object" or not top.key:
@@ -234,8 +301,14 @@ def render(toks: list[Token]) -> str:
             top.key = False
             out.append(" = ")
         elif text == "-" or text == "!":
-            unary = prev is None or (
-                prev.kind == "op" and prev.text not in _VALUE_END and prev.text != "..."
+            unary = (
+                prev is None
+                or (prev.kind == "op" and prev.text not in _VALUE_END and prev.text != "...")
+                or (
+                    prev.kind == "ident"
+                    and prev.text in ("in", "if")
+                    and any(level.kind == "for" for level in stack)
+                )
             )
             if text == "!" and not unary:
                 raise Unsupported("misplaced '!'")
@@ -254,49 +327,4 @@ def render(toks: list[Token]) -> str:
     return "".join(out)
 
 
-def split(raw: str, *, newlines: bool) -> list[str]:
-    """Top-level items of a list or object body: split at commas (and line breaks for
-    objects) outside brackets; comment-only items are dropped."""
-    items: list[str] = []
-    depth, start, meaningful = 0, 0, False
-    for t in tokens(raw):
-        if t.kind in ("ws", "nl") and not (t.kind == "nl" and newlines and depth == 0):
-            continue
-        if t.text in _OPEN:
-            depth += 1
-        elif t.text in (")", "]", "}"):
-            depth -= 1
-        if depth == 0 and (t.text == "," or t.kind == "nl"):
-            if meaningful:
-                items.append(raw[start : t.start])
-            start, meaningful = t.end, False
-            continue
-        meaningful = True
-    if meaningful:
-        items.append(raw[start:])
-    return [_strip_comments(item) for item in items]
-
-
-def _strip_comments(item: str) -> str:
-    """The item without comments; line breaks stay (they separate object items)."""
-    return "".join(
-        "\n" if t.kind == "nl" else " " if t.kind == "ws" else item[t.start : t.end]
-        for t in tokens(item)
-    ).strip()
-
-
-def key_value(item: str) -> tuple[str, str]:
-    """An object item's key and value source text (split at the first top-level
-    ``=`` or ``:``)."""
-    depth = 0
-    for t in tokens(item):
-        if t.text in _OPEN:
-            depth += 1
-        elif t.text in (")", "]", "}"):
-            depth -= 1
-        elif depth == 0 and t.text in ("=", ":"):
-            return item[: t.start].strip(), item[t.end :].strip()
-    raise Unsupported("object item")
-
-
-__all__ = ["Token", "Unsupported", "key_value", "render", "split", "template", "tokens"]
+__all__ = ["Token", "Unsupported", "heredoc_end", "render", "string_end", "template", "tokens"]

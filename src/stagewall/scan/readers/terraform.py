@@ -112,6 +112,8 @@ class Scope:
             if inner.startswith("<<"):
                 lines = inner.split("\n")
                 inner = "\n".join(lines[1:-1])
+            if "${" not in inner:
+                return inner  # nothing to substitute
 
             def sub(match: re.Match[str]) -> str:
                 value = self._expr(match.group(1), depth + 1)
@@ -152,9 +154,18 @@ class TerraformContext:
     def __init__(self) -> None:
         self._docs: dict[Path, dict[str, Any] | None] = {}
         self._scopes: dict[Path, Scope] = {}
+        self._real: dict[Path, Path] = {}
+
+    def real(self, path: Path) -> Path:
+        """``path.resolve()``, once per path and scan (each file's directory and every
+        sibling are asked about again for each file of the directory)."""
+        found = self._real.get(path)
+        if found is None:
+            found = self._real[path] = path.resolve()
+        return found
 
     def document(self, path: Path, text: str | None = None) -> dict[str, Any] | None:
-        key = path.resolve()
+        key = self.real(path)
         if key not in self._docs:
             try:
                 if text is None:
@@ -167,7 +178,7 @@ class TerraformContext:
         return self._docs[key]
 
     def scope(self, directory: Path) -> Scope:
-        key = directory.resolve()
+        key = self.real(directory)
         if key in self._scopes:
             return self._scopes[key]
         variables: dict[str, Any] = {}
@@ -200,13 +211,20 @@ def _walk(
 ) -> None:
     if depth > 64:
         return
+    leaf = depth < 64  # a string one level down is an entry (the common case: no call)
     if isinstance(value, dict):
         for key, item in value.items():
             finder.find(key)
-            _walk(item, (*path, key), finder, out, depth + 1)
+            if leaf and type(item) is str:
+                out.append(Entry((*path, key), item, finder.find(item)))
+            else:
+                _walk(item, (*path, key), finder, out, depth + 1)
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _walk(item, (*path, str(i)), finder, out, depth + 1)
+            if leaf and type(item) is str:
+                out.append(Entry((*path, str(i)), item, finder.find(item)))
+            else:
+                _walk(item, (*path, str(i)), finder, out, depth + 1)
     elif isinstance(value, Unknown):
         out.append(Entry(path, "${" + value.expr + "}", finder.find("")))
     else:
@@ -218,7 +236,7 @@ def _walk(
 
 def read_terraform(path: Path, text: str, ctx: TerraformContext) -> Parsed:
     is_vars = path.name.endswith(".tfvars")
-    key = path.resolve()
+    key = ctx.real(path)
     cached = ctx._docs.get(key)
     doc = cached if cached is not None else _normalise(_parse_hcl(text))
     ctx._docs[key] = doc
@@ -227,12 +245,21 @@ def read_terraform(path: Path, text: str, ctx: TerraformContext) -> Parsed:
     parsed = Parsed(Kind.TFVARS if is_vars else Kind.TERRAFORM, documents=[resolved])
     finder = LineFinder(text)
     _walk(resolved, (), finder, parsed.entries)
+    parsed.extra["resources"] = _resources(resolved.get("resource"), text, finder)
+    return parsed
+
+
+def _resources(declared: Any, text: str, finder: LineFinder) -> list[TfResource]:
+    """The ``resource`` blocks with the lines of their headers and attributes (the text
+    is searched only in files that declare resources)."""
+    if not declared:
+        return []
     headers = {(m.group(1), m.group(2)): m.start() for m in _RESOURCE_HEADER.finditer(text)}
     attr_offsets: dict[str, list[int]] = {}
     for m in _ATTR_START.finditer(text):
         attr_offsets.setdefault(m.group(1), []).append(m.start())
     resources: list[TfResource] = []
-    for rtype, by_name in (resolved.get("resource") or {}).items():
+    for rtype, by_name in declared.items():
         if not isinstance(by_name, dict):
             continue
         for name, attrs in by_name.items():
@@ -246,5 +273,4 @@ def read_terraform(path: Path, text: str, ctx: TerraformContext) -> Parsed:
                 if at < len(offsets):
                     attr_lines[attr] = finder.line_at(offsets[at])
             resources.append(TfResource(rtype, name, attrs, finder.line_at(offset), attr_lines))
-    parsed.extra["resources"] = resources
-    return parsed
+    return resources

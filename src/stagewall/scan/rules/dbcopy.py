@@ -88,8 +88,8 @@ class UnmaskedProductionCopy(Rule):
             if parsed.kind is Kind.TEXT:
                 blocks.setdefault((), []).append((entry.line, entry.value))
                 continue
-            keys = [p for p in entry.path if not p.isdigit()]
-            if keys and keys[-1].lower() in _SCRIPT_KEYS:
+            key = next((p for p in reversed(entry.path) if not p.isdigit()), None)
+            if key is not None and key.lower() in _SCRIPT_KEYS:
                 blocks.setdefault(
                     entry.path[:-1] if entry.path[-1].isdigit() else entry.path, []
                 ).append((entry.line, entry.value))

@@ -73,8 +73,14 @@ class ExternalPrincipalInProduction(Rule):
     controls = ("A.5.15", "A.5.18", "A.8.2", "A.5.19")
     tags = ("access",)
 
+    def __init__(self) -> None:
+        # one rule instance per scan: the estate's external identities are built once
+        self._identities: tuple[Estate | None, dict[str, str]] | None = None
+
     def check(self, ctx: FileContext) -> Iterable[Finding]:
-        identities = external_identities(ctx.estate)
+        if self._identities is None or self._identities[0] is not ctx.estate:
+            self._identities = (ctx.estate, external_identities(ctx.estate))
+        identities = self._identities[1]
         if not identities or ctx.parsed is None:
             return
         if ctx.parsed.kind is Kind.KUBERNETES:

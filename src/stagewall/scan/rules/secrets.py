@@ -46,6 +46,26 @@ _TRIGGER = re.compile(
     r"secret|token|key|auth",
     re.IGNORECASE,
 )
+# _TRIGGER over lower-cased ASCII text: the same matches, ten times faster than an
+# IGNORECASE alternation (which the regex engine cannot prefix-scan)
+_TRIGGER_LOWER = re.compile(
+    r"akia|asia|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|k_live_|private key|://|pass|pwd|"
+    r"secret|token|key|auth"
+)
+_ASSIGN_LOWER = re.compile(_ASSIGN.pattern)  # for lower-cased ASCII lines, as above
+
+
+def assignments(line: str) -> Iterable[tuple[str, str, int]]:
+    """(key, value, where the value starts) of each ``_ASSIGN`` match in ``line``."""
+    if line.isascii():
+        for match in _ASSIGN_LOWER.finditer(line.lower()):
+            start = match.start("value")
+            yield line[match.start("key") : match.end("key")], line[start : match.end()], start
+    else:
+        for match in _ASSIGN.finditer(line):
+            yield match.group("key"), match.group("value"), match.start("value")
+
+
 _PROD_WORD = re.compile(r"(?:^|[^a-z])(prod|production|prd|live)(?:[^a-z]|$)", re.IGNORECASE)
 
 
@@ -154,7 +174,10 @@ class SecretInRepository(Rule):
         prose = ctx.rel.lower().endswith(DOCUMENTATION)
         text = ctx.text
         starts: list[int] = []
-        for trigger in _TRIGGER.finditer(text):
+        triggers = (
+            _TRIGGER_LOWER.finditer(text.lower()) if text.isascii() else _TRIGGER.finditer(text)
+        )
+        for trigger in triggers:
             start = text.rfind("\n", 0, trigger.start()) + 1
             if not starts or starts[-1] != start:
                 starts.append(start)
@@ -196,17 +219,16 @@ class SecretInRepository(Rule):
                     f"{match.group('scheme')}://{match.group('user')}:{shown}@{match.group('host')}"
                 )
                 yield self._finding(ctx, "password in URL", number, evidence, prod, Severity.MEDIUM)
-            for match in _ASSIGN.finditer(line) if not prose else ():
-                if any(s <= match.start("value") < e for s, e in claimed):
+            for key, value, at in assignments(line) if not prose else ():
+                if any(s <= at < e for s, e in claimed):
                     continue
-                value = match.group("value")
-                if not _secret_key(match.group("key")) or not _literal(value):
+                if not _secret_key(key) or not _literal(value):
                     continue
                 if not looks_like_secret(value):
                     continue
                 yield self._finding(
                     ctx,
-                    f"{match.group('key')} assignment",
+                    f"{key} assignment",
                     number,
                     redact(value, token=False),
                     line_prod,
