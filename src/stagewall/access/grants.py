@@ -482,19 +482,6 @@ def issue_credentials(
                         state="issued",
                     )
                 )
-                ctx.record(
-                    ev.CREDENTIAL_ISSUED.code,
-                    holder,
-                    f"login {login} on {res} for grant {grant_id}, "
-                    f"valid until {fmt_time(grant.ends_at)}",
-                    resource=f"grant:{grant_id}",
-                    details={
-                        "login": login,
-                        "resource": res,
-                        "valid_until": fmt_time(grant.ends_at),
-                    },
-                    conn=conn,
-                )
                 spec = CredentialSpec(
                     grant_id=grant_id,
                     instance_id=instance,
@@ -507,6 +494,25 @@ def issue_credentials(
                     create_objects=role.create_objects,
                 )
                 issued.append(issuer.issue(spec))
+            # The events last, in this same transaction: the audit log's lock (one for
+            # the whole store) is then held only until the commit, not while the logins
+            # are created on the database servers. Should the append or the commit fail,
+            # the logins exist without a credentials row, whose passwords nobody was
+            # given; the sweep drops such orphans (as after a failed commit before).
+            for cred, res in zip(issued, resources, strict=True):
+                ctx.record(
+                    ev.CREDENTIAL_ISSUED.code,
+                    holder,
+                    f"login {cred.login} on {res} for grant {grant_id}, "
+                    f"valid until {fmt_time(grant.ends_at)}",
+                    resource=f"grant:{grant_id}",
+                    details={
+                        "login": cred.login,
+                        "resource": res,
+                        "valid_until": fmt_time(grant.ends_at),
+                    },
+                    conn=conn,
+                )
     except _FactorRefused as exc:
         raise exc.error from None  # mfa.verify recorded the failure itself
     except GrantRefused as exc:

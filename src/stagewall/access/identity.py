@@ -210,7 +210,11 @@ def verify_resource(
     ``overlap``, when a non-production resource is a production server.
     """
     estate: Estate = ctx.estate
-    prod = production_identities(estate, ctx.store) if overlap else {}
+    # Only a non-production resource is compared with the production servers (see
+    # problems()); a production resource needs no live read of the others.
+    env = estate.environment_of_resource(name)
+    compare = overlap and env is not None and not estate.is_production(env)
+    prod = production_identities(estate, ctx.store) if compare else {}
     with ctx.store.transaction() as conn:
         ctx.store.lock(conn, f"stagewall.identity.{name}")
         pin = _pinned(conn, name)

@@ -141,6 +141,8 @@ class PostgresIssuer:
         self.host = (resource.host if resource and resource.host else url_host) or "localhost"
         self.port = (resource.port if resource and resource.port else url_port) or 5432
         self.database = (resource.database if resource else None) or url_db
+        # Group states measured right after a reconciliation, per declaration.
+        self._reconciled: dict[tuple[Any, ...], tuple[str, str]] = {}
 
     @classmethod
     def from_resource(cls, name: str, resource: Resource) -> PostgresIssuer:
@@ -201,12 +203,46 @@ class PostgresIssuer:
         cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,))
         return cur.fetchone() is not None
 
+    def _declared(self, spec: CredentialSpec) -> tuple[Any, ...]:
+        """What the role declares for its group: the key of :attr:`_reconciled`."""
+        return (
+            group_name(spec.role, spec.instance_id, spec.resource),
+            spec.role,
+            spec.schemas,
+            _TABLE_PRIVS[spec.access] + (("TRIGGER",) if spec.create_objects else ()),
+            _SEQ_PRIVS[spec.access],
+            spec.create_objects,
+        )
+
+    def _group_is_current(self, cur: psycopg.Cursor[Any], spec: CredentialSpec) -> bool:
+        """True when the group's state is the one measured right after this process last
+        reconciled it to exactly this declaration (so reconciling again changes nothing).
+
+        Any difference (a privilege granted or revoked by hand, a table or schema added
+        or dropped, another admin role, another declaration) sends the issuance through
+        the full reconciliation under the group's lock, as before.
+        """
+        key = self._declared(spec)
+        known = self._reconciled.get(key)
+        if known is None:
+            return False
+        now = _pg_groups.state(cur, key[0], spec.schemas, MARKER_ROLE)
+        # A stranger's group or a missing marker: the full path refuses or repairs it.
+        return (
+            now is not None
+            and now.marker
+            and _pg_groups.owned_by(now.comment, spec.role)
+            and (now.database, now.digest) == known
+        )
+
     def _ensure_group(self, cur: psycopg.Cursor[Any], spec: CredentialSpec) -> str:
+        group = group_name(spec.role, spec.instance_id, spec.resource)
+        if self._group_is_current(cur, spec):
+            return group
         if not self._role_exists(cur, MARKER_ROLE):
             self._lock(cur, "stagewall.marker")
             if not self._role_exists(cur, MARKER_ROLE):
                 cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(MARKER_ROLE)))
-        group = group_name(spec.role, spec.instance_id, spec.resource)
         g = sql.Identifier(group)
         self._lock(cur, f"stagewall.group.{group}")
         if not self._role_exists(cur, group):
@@ -242,6 +278,11 @@ class PostgresIssuer:
             seq_privs=_SEQ_PRIVS[spec.access],
             create=spec.create_objects,
         )
+        # Measured inside this transaction, after the reconciliation: should it not
+        # commit, the state stays the old one, whose hash matches only if it was equal.
+        measured = _pg_groups.state(cur, group, spec.schemas, MARKER_ROLE)
+        if measured is not None:
+            self._reconciled[self._declared(spec)] = (measured.database, measured.digest)
         return group
 
     def issue(self, spec: CredentialSpec) -> IssuedCredential:
