@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+from contextlib import ExitStack
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -440,7 +441,36 @@ def issue_credentials(
             "there are no credentials to issue"
         )
     instance = ctx.instance_id()
+    with ExitStack() as held:
+        try:
+            for res in resources:
+                # One admin session per resource for the identity check and the login.
+                holding = getattr(ctx.issuer(res), "holding", None)
+                if holding is not None:
+                    held.enter_context(holding())
+        except StagewallError as exc:
+            _issuing_failed(ctx, holder, grant_id, exc)
+            raise
+        return _issue(
+            ctx, grant, resources, instance, now=now, holder=holder, otp=otp, webauthn=webauthn
+        )
+
+
+def _issue(
+    ctx: AccessContext,
+    grant: Grant,
+    resources: list[str],
+    instance: str,
+    *,
+    now: datetime,
+    holder: str,
+    otp: str | None,
+    webauthn: str | Mapping[str, Any] | None,
+) -> list[IssuedCredential]:
+    """issue_credentials once the holder and the resources are known (admin sessions held)."""
     from stagewall.access.identity import verify_resource
+
+    grant_id = grant.id
 
     # Everything decidable without the one-time code comes first (configuration, the
     # resource's identity, the grant's state), so a failure there never burns the code.

@@ -85,16 +85,32 @@ class Store:
             with self.engine.begin() as conn:
                 yield conn
         except OperationalError as exc:
-            raise BackendError(
-                f"the store at {self.display_url} failed: {exc.orig.__class__.__name__}: "
-                f"{str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ''}"
-            ) from exc
+            raise self._failed(exc) from exc
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection for reads (on SQLite this is still an IMMEDIATE transaction)."""
-        with self.transaction() as conn:
-            yield conn
+        """A connection for reads only: no write and no :meth:`lock` inside.
+
+        On SQLite this is still an IMMEDIATE transaction. On PostgreSQL it runs in
+        autocommit: under READ COMMITTED every statement takes its own snapshot inside
+        a transaction too, so the reads see exactly the same, and the BEGIN and COMMIT
+        round trips of a transaction are spared.
+        """
+        if self.backend != "postgresql":
+            with self.transaction() as conn:
+                yield conn
+            return
+        try:
+            with self.engine.connect() as conn:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        except OperationalError as exc:
+            raise self._failed(exc) from exc
+
+    def _failed(self, exc: OperationalError) -> BackendError:
+        first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+        return BackendError(
+            f"the store at {self.display_url} failed: {exc.orig.__class__.__name__}: {first}"
+        )
 
     def lock(self, conn: Connection, name: str) -> None:
         """Serialise on ``name`` until the current transaction ends."""

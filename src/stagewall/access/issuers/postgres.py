@@ -141,6 +141,7 @@ class PostgresIssuer:
         self.host = (resource.host if resource and resource.host else url_host) or "localhost"
         self.port = (resource.port if resource and resource.port else url_port) or 5432
         self.database = (resource.database if resource else None) or url_db
+        self._held = threading.local()  # see holding()
         # Group states measured right after a reconciliation, per declaration.
         self._reconciled: dict[tuple[Any, ...], tuple[str, str]] = {}
 
@@ -181,6 +182,31 @@ class PostgresIssuer:
             yield conn
         finally:
             conn.close()
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Within this block (in this thread), :meth:`identity` and :meth:`issue` share
+        one admin connection: the identity read is of the very session that then creates
+        the login, and an issuance costs one connection instead of two."""
+        if getattr(self._held, "conn", None) is not None:
+            yield  # already held further up
+            return
+        with self._connect(autocommit=True) as conn:
+            self._held.conn = conn
+            try:
+                yield
+            finally:
+                self._held.conn = None
+
+    @contextmanager
+    def _admin(self) -> Iterator[psycopg.Connection[Any]]:
+        """The held admin connection, else a new one for this call (autocommit)."""
+        conn = getattr(self._held, "conn", None)
+        if conn is not None:
+            yield conn
+            return
+        with self._connect(autocommit=True) as conn:
+            yield conn
 
     def _err(self, what: str, exc: psycopg.Error) -> BackendError:
         """A driver error as a BackendError, with every trace of the admin password removed."""
@@ -291,7 +317,7 @@ class PostgresIssuer:
         until = spec.valid_until.strftime("%Y-%m-%d %H:%M:%S+00")
         marker = {"stagewall": "login", "grant": spec.grant_id, "instance": spec.instance_id}
         try:
-            with self._connect() as conn, conn.cursor() as cur:
+            with self._admin() as conn, conn.transaction(), conn.cursor() as cur:
                 group = self._ensure_group(cur, spec)
                 cur.execute(
                     sql.SQL(
@@ -324,7 +350,6 @@ class PostgresIssuer:
                             "on the role if holders really must create objects",
                         )
                 others = _pg_groups.other_databases(cur, login)
-                conn.commit()
         except psycopg.Error as exc:
             raise self._err(f"creating login {login} on {self.resource_name!r}", exc) from None
         return IssuedCredential(
@@ -508,7 +533,7 @@ class PostgresIssuer:
     def identity(self) -> ServerIdentity:
         """The server and database the admin URL really reaches."""
         try:
-            with self._connect(autocommit=True) as conn:
+            with self._admin() as conn:
                 return read_postgres(conn)
         except psycopg.Error as exc:
             raise self._err(f"reading the identity of {self.resource_name!r}", exc) from None
