@@ -17,6 +17,12 @@ Measured:
   server's own sweeper thread runs (1 s interval); each open session is probed until
   PostgreSQL ends it; sessions still alive after 30 s are counted as surviving.
 
+With the concurrent figures comes what they cost (``concurrent_cost``): CPU per flow
+of this process (server and benchmark clients, one GIL) and of the whole machine,
+flows per second, and the floor those imply for the last of N simultaneous flows
+(all N flows' CPU over the cores, and the Python part on one core). The baseline
+also counts the statements the server sends to its store per flow.
+
 The server's clock is a test clock (as in tests/server) so that TOTP codes of many
 people can be used without waiting for real 30-second steps; every other timing is
 real time.

@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
-from contextlib import ExitStack
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
@@ -108,13 +108,17 @@ def _row_to_grant(m: Any) -> Grant:
     )
 
 
-def load_grant(conn: Connection, grant_id: str) -> Grant:
+def _grant_row(conn: Connection, grant_id: str) -> Any:
     row = conn.execute(select(access_grants).where(access_grants.c.id == grant_id)).first()
     if row is None:
         raise UsageError(
             f"there is no grant {grant_id!r}", hint="`stagewall access grants` lists grant ids"
         )
-    return _row_to_grant(row._mapping)
+    return row
+
+
+def load_grant(conn: Connection, grant_id: str) -> Grant:
+    return _row_to_grant(_grant_row(conn, grant_id)._mapping)
 
 
 def grant_end(
@@ -334,9 +338,15 @@ def grants_page(
     return GrantPage(_with_revocation(rows, states), total)
 
 
-def unbound_problem(ctx: AccessContext, conn: Connection, grant_id: str) -> str | None:
-    """Why grant ``grant_id``'s row is not bound to its creating audit event (None: it is)."""
-    row = conn.execute(select(access_grants).where(access_grants.c.id == grant_id)).first()
+def unbound_problem(
+    ctx: AccessContext, conn: Connection, grant_id: str, *, row: Any = None
+) -> str | None:
+    """Why grant ``grant_id``'s row is not bound to its creating audit event (None: it is).
+
+    ``row``: the grant's row as just read in ``conn``, to spare reading it again.
+    """
+    if row is None:
+        row = conn.execute(select(access_grants).where(access_grants.c.id == grant_id)).first()
     if row is None:
         return f"there is no grant {grant_id!r}"
     problem = grant_binding_problem(ctx.audit, conn, dict(row._mapping))
@@ -385,8 +395,9 @@ def _issuable(ctx: AccessContext, conn: Connection, grant_id: str, now: datetime
     Run once before the MFA check (so a refusal burns no code) and again under the
     grant's lock (so nothing changed in between).
     """
-    grant = load_grant(conn, grant_id)
-    unbound = unbound_problem(ctx, conn, grant_id)
+    row = _grant_row(conn, grant_id)
+    grant = _row_to_grant(row._mapping)
+    unbound = unbound_problem(ctx, conn, grant_id, row=row)
     if unbound is not None:
         raise GrantRefused(f"credentials of grant {grant_id} refused: {unbound}", invariant=True)
     if not grant.live(now):

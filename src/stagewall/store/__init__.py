@@ -47,6 +47,11 @@ def migrations_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def lock_key(name: str) -> int:
+    """The PostgreSQL advisory lock key of :meth:`Store.lock` ``name``."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 class Store:
     """A handle on the control-plane database."""
 
@@ -115,8 +120,7 @@ class Store:
     def lock(self, conn: Connection, name: str) -> None:
         """Serialise on ``name`` until the current transaction ends."""
         if self.backend == "postgresql":
-            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(name)})
         # SQLite: BEGIN IMMEDIATE already holds the single database write lock.
 
     def _schema_is_current(self, fingerprint: str) -> bool:
@@ -174,4 +178,4 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     return store
 
 
-__all__ = ["Store", "metadata", "migrations_fingerprint", "open_store", "redact_url"]
+__all__ = ["Store", "lock_key", "metadata", "migrations_fingerprint", "open_store", "redact_url"]

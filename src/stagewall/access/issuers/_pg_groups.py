@@ -112,7 +112,8 @@ def revoke_everything(cur: psycopg.Cursor[Any], group: str) -> None:
 # right after a reconciliation to the same declaration would change nothing.
 _STATE_SQL = """
 SELECT current_database(), shobj_description(g.oid, 'pg_authid'),
-  EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %(marker)s), encode(sha256(convert_to(concat_ws(E'\n',
+  EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %(marker)s),
+  encode(sha256(convert_to(concat_ws('|',
   current_user, current_database(),
   (SELECT string_agg(format('c %%s %%s %%s %%s', c.oid, a.privilege_type, a.grantor,
      a.is_grantable), ',' ORDER BY c.oid, a.privilege_type, a.grantor, a.is_grantable)

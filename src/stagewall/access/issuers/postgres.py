@@ -319,37 +319,42 @@ class PostgresIssuer:
         try:
             with self._admin() as conn, conn.transaction(), conn.cursor() as cur:
                 group = self._ensure_group(cur, spec)
-                cur.execute(
-                    sql.SQL(
-                        "CREATE ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
-                        "NOREPLICATION NOBYPASSRLS INHERIT PASSWORD {} VALID UNTIL {} "
-                        "CONNECTION LIMIT {} IN ROLE {}, {}"
-                    ).format(
-                        sql.Identifier(login),
-                        sql.Literal(scram_verifier(password)),
-                        sql.Literal(until),
-                        sql.Literal(spec.connection_limit),
-                        sql.Identifier(group),
-                        sql.Identifier(MARKER_ROLE),
-                    )
-                )
-                cur.execute(
-                    sql.SQL("COMMENT ON ROLE {} IS {}").format(
-                        sql.Identifier(login), sql.Literal(json.dumps(marker, sort_keys=True))
-                    )
-                )
-                if not spec.create_objects:
-                    rights = _pg_groups.creation_rights(cur, login)
-                    if rights:
-                        raise BackendError(
-                            f"a login for role {spec.role!r} could create objects in "
-                            f"{', '.join(rights)} (granted to PUBLIC or another role it "
-                            "inherits); the role does not declare create_objects, so no login "
-                            "was created",
-                            hint="REVOKE CREATE ON ... FROM PUBLIC, or set create_objects: true "
-                            "on the role if holders really must create objects",
+                # One round trip for the login, its marker and the first check (and one
+                # more for the last): the statements queue in a pipeline; a failure in
+                # one skips the rest and rolls the whole transaction back.
+                with conn.pipeline():
+                    cur.execute(
+                        sql.SQL(
+                            "CREATE ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                            "NOREPLICATION NOBYPASSRLS INHERIT PASSWORD {} VALID UNTIL {} "
+                            "CONNECTION LIMIT {} IN ROLE {}, {}"
+                        ).format(
+                            sql.Identifier(login),
+                            sql.Literal(scram_verifier(password)),
+                            sql.Literal(until),
+                            sql.Literal(spec.connection_limit),
+                            sql.Identifier(group),
+                            sql.Identifier(MARKER_ROLE),
                         )
-                others = _pg_groups.other_databases(cur, login)
+                    )
+                    cur.execute(
+                        sql.SQL("COMMENT ON ROLE {} IS {}").format(
+                            sql.Identifier(login), sql.Literal(json.dumps(marker, sort_keys=True))
+                        )
+                    )
+                    if not spec.create_objects:
+                        rights = _pg_groups.creation_rights(cur, login)
+                        if rights:
+                            raise BackendError(
+                                f"a login for role {spec.role!r} could create objects in "
+                                f"{', '.join(rights)} (granted to PUBLIC or another role it "
+                                "inherits); the role does not declare create_objects, so no login "
+                                "was created",
+                                hint="REVOKE CREATE ON ... FROM PUBLIC, or set "
+                                "create_objects: true on the role if holders really must "
+                                "create objects",
+                            )
+                    others = _pg_groups.other_databases(cur, login)
         except psycopg.Error as exc:
             raise self._err(f"creating login {login} on {self.resource_name!r}", exc) from None
         return IssuedCredential(
