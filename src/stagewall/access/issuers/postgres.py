@@ -54,6 +54,8 @@ LOGIN_PREFIX = "sw_"
 GROUP_PREFIX = "sw_grp_"
 _SAFE = re.compile(r"[^a-z0-9_]")
 _TERMINATE_WAIT_MS = 5000
+# At most this many issuances at once hold an admin session on one resource (holding()).
+HELD_ADMIN_SESSIONS = 8
 # Sessions a sweep's fast lock-out ended before the full revocation of the same login in
 # this process: the revocation's proof reports them too, so the audit event still says
 # how many sessions the expiry killed.
@@ -142,6 +144,7 @@ class PostgresIssuer:
         self.port = (resource.port if resource and resource.port else url_port) or 5432
         self.database = (resource.database if resource else None) or url_db
         self._held = threading.local()  # see holding()
+        self._sessions_left = threading.BoundedSemaphore(HELD_ADMIN_SESSIONS)
         # Group states measured right after a reconciliation, per declaration.
         self._reconciled: dict[tuple[Any, ...], tuple[str, str]] = {}
 
@@ -191,7 +194,9 @@ class PostgresIssuer:
         if getattr(self._held, "conn", None) is not None:
             yield  # already held further up
             return
-        with self._connect(autocommit=True) as conn:
+        # Bounded: a burst of issuances queues here instead of opening a session each
+        # on the production server at once.
+        with self._sessions_left, self._connect(autocommit=True) as conn:
             self._held.conn = conn
             try:
                 yield
