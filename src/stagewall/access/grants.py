@@ -13,6 +13,7 @@ import dataclasses
 import enum
 import hashlib
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
@@ -107,13 +108,17 @@ def _row_to_grant(m: Any) -> Grant:
     )
 
 
-def load_grant(conn: Connection, grant_id: str) -> Grant:
+def _grant_row(conn: Connection, grant_id: str) -> Any:
     row = conn.execute(select(access_grants).where(access_grants.c.id == grant_id)).first()
     if row is None:
         raise UsageError(
             f"there is no grant {grant_id!r}", hint="`stagewall access grants` lists grant ids"
         )
-    return _row_to_grant(row._mapping)
+    return row
+
+
+def load_grant(conn: Connection, grant_id: str) -> Grant:
+    return _row_to_grant(_grant_row(conn, grant_id)._mapping)
 
 
 def grant_end(
@@ -333,9 +338,15 @@ def grants_page(
     return GrantPage(_with_revocation(rows, states), total)
 
 
-def unbound_problem(ctx: AccessContext, conn: Connection, grant_id: str) -> str | None:
-    """Why grant ``grant_id``'s row is not bound to its creating audit event (None: it is)."""
-    row = conn.execute(select(access_grants).where(access_grants.c.id == grant_id)).first()
+def unbound_problem(
+    ctx: AccessContext, conn: Connection, grant_id: str, *, row: Any = None
+) -> str | None:
+    """Why grant ``grant_id``'s row is not bound to its creating audit event (None: it is).
+
+    ``row``: the grant's row as just read in ``conn``, to spare reading it again.
+    """
+    if row is None:
+        row = conn.execute(select(access_grants).where(access_grants.c.id == grant_id)).first()
     if row is None:
         return f"there is no grant {grant_id!r}"
     problem = grant_binding_problem(ctx.audit, conn, dict(row._mapping))
@@ -384,8 +395,9 @@ def _issuable(ctx: AccessContext, conn: Connection, grant_id: str, now: datetime
     Run once before the MFA check (so a refusal burns no code) and again under the
     grant's lock (so nothing changed in between).
     """
-    grant = load_grant(conn, grant_id)
-    unbound = unbound_problem(ctx, conn, grant_id)
+    row = _grant_row(conn, grant_id)
+    grant = _row_to_grant(row._mapping)
+    unbound = unbound_problem(ctx, conn, grant_id, row=row)
     if unbound is not None:
         raise GrantRefused(f"credentials of grant {grant_id} refused: {unbound}", invariant=True)
     if not grant.live(now):
@@ -440,7 +452,36 @@ def issue_credentials(
             "there are no credentials to issue"
         )
     instance = ctx.instance_id()
+    with ExitStack() as held:
+        try:
+            for res in resources:
+                # One admin session per resource for the identity check and the login.
+                holding = getattr(ctx.issuer(res), "holding", None)
+                if holding is not None:
+                    held.enter_context(holding())
+        except StagewallError as exc:
+            _issuing_failed(ctx, holder, grant_id, exc)
+            raise
+        return _issue(
+            ctx, grant, resources, instance, now=now, holder=holder, otp=otp, webauthn=webauthn
+        )
+
+
+def _issue(
+    ctx: AccessContext,
+    grant: Grant,
+    resources: list[str],
+    instance: str,
+    *,
+    now: datetime,
+    holder: str,
+    otp: str | None,
+    webauthn: str | Mapping[str, Any] | None,
+) -> list[IssuedCredential]:
+    """issue_credentials once the holder and the resources are known (admin sessions held)."""
     from stagewall.access.identity import verify_resource
+
+    grant_id = grant.id
 
     # Everything decidable without the one-time code comes first (configuration, the
     # resource's identity, the grant's state), so a failure there never burns the code.
@@ -482,19 +523,6 @@ def issue_credentials(
                         state="issued",
                     )
                 )
-                ctx.record(
-                    ev.CREDENTIAL_ISSUED.code,
-                    holder,
-                    f"login {login} on {res} for grant {grant_id}, "
-                    f"valid until {fmt_time(grant.ends_at)}",
-                    resource=f"grant:{grant_id}",
-                    details={
-                        "login": login,
-                        "resource": res,
-                        "valid_until": fmt_time(grant.ends_at),
-                    },
-                    conn=conn,
-                )
                 spec = CredentialSpec(
                     grant_id=grant_id,
                     instance_id=instance,
@@ -507,6 +535,25 @@ def issue_credentials(
                     create_objects=role.create_objects,
                 )
                 issued.append(issuer.issue(spec))
+            # The events last, in this same transaction: the audit log's lock (one for
+            # the whole store) is then held only until the commit, not while the logins
+            # are created on the database servers. Should the append or the commit fail,
+            # the logins exist without a credentials row, whose passwords nobody was
+            # given; the sweep drops such orphans (as after a failed commit before).
+            for cred, res in zip(issued, resources, strict=True):
+                ctx.record(
+                    ev.CREDENTIAL_ISSUED.code,
+                    holder,
+                    f"login {cred.login} on {res} for grant {grant_id}, "
+                    f"valid until {fmt_time(grant.ends_at)}",
+                    resource=f"grant:{grant_id}",
+                    details={
+                        "login": cred.login,
+                        "resource": res,
+                        "valid_until": fmt_time(grant.ends_at),
+                    },
+                    conn=conn,
+                )
     except _FactorRefused as exc:
         raise exc.error from None  # mfa.verify recorded the failure itself
     except GrantRefused as exc:

@@ -210,11 +210,45 @@ def verify_resource(
     ``overlap``, when a non-production resource is a production server.
     """
     estate: Estate = ctx.estate
-    prod = production_identities(estate, ctx.store) if overlap else {}
+    # Only a non-production resource is compared with the production servers (see
+    # problems()); a production resource needs no live read of the others.
+    env = estate.environment_of_resource(name)
+    compare = overlap and env is not None and not estate.is_production(env)
+    prod = production_identities(estate, ctx.store) if compare else {}
+    # A pin is written once and never changed: when it exists, reading it is enough.
+    # Only the first use takes the lock, so that two first uses pin once.
+    pin = pinned(ctx.store, name)
+    if pin is None:
+        found = _pin(ctx, name, ident, prod, actor=actor, purpose=purpose)
+    else:
+        found = problems(estate, name, ident, pin, prod)
+    if found:
+        text = "; ".join(found)
+        ctx.refuse(
+            ev.IDENTITY_REFUSED.code,
+            actor,
+            f"{purpose} on resource {name} refused: {text}",
+            resource=f"resource:{name}",
+            details={"resource": name, "purpose": purpose, "found": ident.as_dict()},
+            loud=True,
+        )
+        raise IdentityRefused(f"{purpose} on resource {name!r} refused: {text}")
+
+
+def _pin(
+    ctx: AccessContext,
+    name: str,
+    ident: ServerIdentity,
+    prod: dict[str, ServerIdentity],
+    *,
+    actor: str,
+    purpose: str,
+) -> list[str]:
+    """Pin ``ident`` for ``name`` under its lock unless refused; why it was refused."""
     with ctx.store.transaction() as conn:
         ctx.store.lock(conn, f"stagewall.identity.{name}")
         pin = _pinned(conn, name)
-        found = problems(estate, name, ident, pin, prod)
+        found = problems(ctx.estate, name, ident, pin, prod)
         if not found and pin is None:
             conn.execute(
                 insert(accesspg_identities).values(
@@ -237,17 +271,7 @@ def verify_resource(
                 details={"resource": name, "purpose": purpose, **ident.as_dict()},
                 conn=conn,
             )
-    if found:
-        text = "; ".join(found)
-        ctx.refuse(
-            ev.IDENTITY_REFUSED.code,
-            actor,
-            f"{purpose} on resource {name} refused: {text}",
-            resource=f"resource:{name}",
-            details={"resource": name, "purpose": purpose, "found": ident.as_dict()},
-            loud=True,
-        )
-        raise IdentityRefused(f"{purpose} on resource {name!r} refused: {text}")
+    return found
 
 
 __all__ = [

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,7 +39,7 @@ from stagewall.audit.events import (
 from stagewall.errors import BackendError, ConfigError, StagewallError, UsageError
 from stagewall.identity.actor import current_actor
 from stagewall.keys import SigningKey, load_signing_key
-from stagewall.store import Store
+from stagewall.store import Store, lock_key
 
 LOCK_NAME = "stagewall.audit"
 _BATCH_QMARK = (
@@ -46,6 +47,7 @@ _BATCH_QMARK = (
     "WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?"
 )
 _BATCH_FORMAT = _BATCH_QMARK.replace("?", "%s")
+_TAIL_FORMAT = "SELECT idx, canonical, chain_hash FROM audit_events ORDER BY idx DESC LIMIT 1"
 _log = logging.getLogger("stagewall.audit")
 _privileged: weakref.WeakKeyDictionary[Store, list[Callable[[], None]]] = (
     weakref.WeakKeyDictionary()
@@ -248,13 +250,35 @@ class AuditLog:
             authn = check_json_safe(actor.audit_context(datetime.now(UTC)), "authn")
         return _Prepared(event, event_type, details, authn)
 
+    def _locked_tail(self, conn: Connection) -> Any:
+        """Take the log's lock, then read its newest row (idx, canonical, chain_hash).
+
+        On PostgreSQL both statements go in one round trip (a pipeline): the server runs
+        the read only after the lock statement returned, so under READ COMMITTED its
+        snapshot is taken with the lock held, as with two round trips.
+        """
+        if self.store.backend != "postgresql":
+            self.store.lock(conn, LOCK_NAME)
+            return conn.execute(
+                select(audit_events.c.idx, audit_events.c.canonical, audit_events.c.chain_hash)
+                .order_by(audit_events.c.idx.desc())
+                .limit(1)
+            ).first()
+        raw = conn.connection.driver_connection
+        assert raw is not None  # a live connection inside the caller's transaction
+        try:
+            with raw.pipeline(), raw.cursor() as locking, raw.cursor() as cur:
+                locking.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(LOCK_NAME),))
+                cur.execute(_TAIL_FORMAT)
+                return cur.fetchone()
+        except psycopg.Error as exc:
+            raise BackendError(
+                f"the audit log in {self.store.display_url} failed: {exc.__class__.__name__}",
+                hint="check the store is reachable and migrated (stagewall.store.Store.migrate())",
+            ) from None
+
     def _append_locked(self, conn: Connection, prepared: Sequence[_Prepared]) -> list[EventRef]:
-        self.store.lock(conn, LOCK_NAME)
-        last = conn.execute(
-            select(audit_events.c.idx, audit_events.c.canonical, audit_events.c.chain_hash)
-            .order_by(audit_events.c.idx.desc())
-            .limit(1)
-        ).first()
+        last = self._locked_tail(conn)
         # The previous time comes from the hashed bytes, never from the unhashed column.
         index, last_time, prev = (
             (last[0] + 1, _hashed_time(_as_bytes(last[1])), bytes(last[2]))

@@ -50,6 +50,11 @@ def migrations_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def lock_key(name: str) -> int:
+    """The PostgreSQL advisory lock key of :meth:`Store.lock` ``name``."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 class Store:
     """A handle on the control-plane database."""
 
@@ -97,10 +102,7 @@ class Store:
                 finally:
                     conn.info.pop(_AFTER_COMMIT, None)
         except OperationalError as exc:
-            raise BackendError(
-                f"the store at {self.display_url} failed: {exc.orig.__class__.__name__}: "
-                f"{str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ''}"
-            ) from exc
+            raise self._failed(exc) from exc
         for hook in dict.fromkeys(hooks):  # each callback once per transaction
             try:
                 hook()
@@ -122,15 +124,33 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection for reads (on SQLite this is still an IMMEDIATE transaction)."""
-        with self.transaction() as conn:
-            yield conn
+        """A connection for reads only: no write and no :meth:`lock` inside.
+
+        On SQLite this is still an IMMEDIATE transaction. On PostgreSQL it runs in
+        autocommit: under READ COMMITTED every statement takes its own snapshot inside
+        a transaction too, so the reads see exactly the same, and the BEGIN and COMMIT
+        round trips of a transaction are spared.
+        """
+        if self.backend != "postgresql":
+            with self.transaction() as conn:
+                yield conn
+            return
+        try:
+            with self.engine.connect() as conn:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        except OperationalError as exc:
+            raise self._failed(exc) from exc
+
+    def _failed(self, exc: OperationalError) -> BackendError:
+        first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+        return BackendError(
+            f"the store at {self.display_url} failed: {exc.orig.__class__.__name__}: {first}"
+        )
 
     def lock(self, conn: Connection, name: str) -> None:
         """Serialise on ``name`` until the current transaction ends."""
         if self.backend == "postgresql":
-            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(name)})
         # SQLite: BEGIN IMMEDIATE already holds the single database write lock.
 
     def _schema_is_current(self, fingerprint: str) -> bool:
@@ -188,4 +208,4 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     return store
 
 
-__all__ = ["Store", "metadata", "migrations_fingerprint", "open_store", "redact_url"]
+__all__ = ["Store", "lock_key", "metadata", "migrations_fingerprint", "open_store", "redact_url"]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.pool import NullPool, QueuePool
 
 from stagewall.errors import ConfigError
@@ -30,6 +31,34 @@ def redact_url(url: str) -> str:
         return make_url(normalise_url(url)).render_as_string(hide_password=True)
     except ArgumentError:
         return "<unparseable URL>"
+
+
+# A pooled server connection back from use within this many seconds is not pinged
+# before its next use: under load every request would otherwise pay a round trip for
+# it. A connection that died meanwhile (the store restarted) fails that one request,
+# and SQLAlchemy then replaces every pooled connection older than the failure.
+PING_AFTER_IDLE_SECONDS = 2.0
+_CHECKED_IN = "stagewall.checked_in"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pre-ping, for connections idle more than PING_AFTER_IDLE_SECONDS."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        back = record.info.get(_CHECKED_IN)
+        if back is not None and time.monotonic() - back < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # the driver's error for a dead connection
+            raise DisconnectionError(f"pooled store connection is gone: {exc}") from exc
+        if not alive:
+            raise DisconnectionError("pooled store connection is gone")
 
 
 def make_engine(url: str, *, keep_open: bool = False, pooled: bool = False) -> Engine:
@@ -87,10 +116,11 @@ def make_engine(url: str, *, keep_open: bool = False, pooled: bool = False) -> E
     if backend == "postgresql":
         if pooled:
             # The server while it serves: a new connection per transaction would cost
-            # more than the transaction itself. Connections are checked before use.
-            return create_engine(
-                url, pool_size=10, max_overflow=40, pool_pre_ping=True, pool_recycle=1800
-            )
+            # more than the transaction itself. Connections idle for a while are checked
+            # before use (see _ping_when_idle).
+            engine = create_engine(url, pool_size=10, max_overflow=40, pool_recycle=1800)
+            _ping_when_idle(engine)
+            return engine
         # No pool: a CLI process opens few connections, and a pooled connection left
         # behind at exit (or between tests) is a leaked server session.
         if keep_open:

@@ -11,6 +11,7 @@ refused: two roles never share a group.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -21,18 +22,23 @@ from stagewall.errors import BackendError
 _DEFAULT_KINDS = {"r": "TABLES", "S": "SEQUENCES", "f": "FUNCTIONS", "T": "TYPES", "n": "SCHEMAS"}
 
 
+def owned_by(comment: str | None, role: str) -> bool:
+    """Whether a group's comment names ``role`` as the role it belongs to."""
+    doc: object = None
+    if comment:
+        try:
+            doc = json.loads(comment)
+        except ValueError:
+            doc = None
+    return isinstance(doc, dict) and doc.get("role") == role
+
+
 def check_owner(cur: psycopg.Cursor[Any], group: str, role: str) -> None:
     cur.execute(
         "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = %s", (group,)
     )
     row = cur.fetchone()
-    doc: object = None
-    if row and row[0]:
-        try:
-            doc = json.loads(row[0])
-        except ValueError:
-            doc = None
-    if not isinstance(doc, dict) or doc.get("role") != role:
+    if not owned_by(row[0] if row else None, role):
         raise BackendError(
             f"group role {group} exists but does not belong to role {role!r}; refusing to "
             "share its privileges",
@@ -96,6 +102,65 @@ def revoke_everything(cur: psycopg.Cursor[Any], group: str) -> None:
     )
     for (db,) in cur.fetchall():
         cur.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(sql.Identifier(db), g))
+
+
+# Everything the reconciliation below reads or writes, as one hash: every privilege the
+# group holds (relations, functions, schemas and default privileges in this database,
+# and every database), each with its grantor and grant option; every relation and
+# sequence (oid and kind) of the declared schemas; the declared schemas' oids; the
+# admin role and the database. Reconciling again while this hash is the one measured
+# right after a reconciliation to the same declaration would change nothing.
+_STATE_SQL = """
+SELECT current_database(), shobj_description(g.oid, 'pg_authid'),
+  EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %(marker)s),
+  encode(sha256(convert_to(concat_ws('|',
+  current_user, current_database(),
+  (SELECT string_agg(format('c %%s %%s %%s %%s', c.oid, a.privilege_type, a.grantor,
+     a.is_grantable), ',' ORDER BY c.oid, a.privilege_type, a.grantor, a.is_grantable)
+   FROM pg_class c, aclexplode(c.relacl) a WHERE a.grantee = g.oid),
+  (SELECT string_agg(format('f %%s %%s %%s %%s', p.oid, a.privilege_type, a.grantor,
+     a.is_grantable), ',' ORDER BY p.oid, a.privilege_type, a.grantor, a.is_grantable)
+   FROM pg_proc p, aclexplode(p.proacl) a WHERE a.grantee = g.oid),
+  (SELECT string_agg(format('n %%s %%s %%s %%s', n.oid, a.privilege_type, a.grantor,
+     a.is_grantable), ',' ORDER BY n.oid, a.privilege_type, a.grantor, a.is_grantable)
+   FROM pg_namespace n, aclexplode(n.nspacl) a WHERE a.grantee = g.oid),
+  (SELECT string_agg(format('d %%s %%s %%s %%s %%s %%s %%s', d.oid, d.defaclrole,
+     d.defaclnamespace, d.defaclobjtype, a.privilege_type, a.grantor, a.is_grantable), ','
+     ORDER BY d.oid, a.privilege_type, a.grantor, a.is_grantable)
+   FROM pg_default_acl d, aclexplode(d.defaclacl) a WHERE a.grantee = g.oid),
+  (SELECT string_agg(format('b %%s %%s %%s %%s', d.oid, a.privilege_type, a.grantor,
+     a.is_grantable), ',' ORDER BY d.oid, a.privilege_type, a.grantor, a.is_grantable)
+   FROM pg_database d, aclexplode(d.datacl) a WHERE a.grantee = g.oid),
+  (SELECT string_agg(format('s %%s %%s', n.nspname, n.oid), ',' ORDER BY n.nspname)
+   FROM pg_namespace n WHERE n.nspname = ANY(%(schemas)s)),
+  (SELECT string_agg(format('r %%s %%s', c.oid, c.relkind), ',' ORDER BY c.oid)
+   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S'))
+), 'UTF8')), 'hex')
+FROM pg_roles g WHERE g.rolname = %(group)s
+"""
+
+
+@dataclass(frozen=True)
+class GroupState:
+    """One read of a group: its database, its comment, whether the marker role exists,
+    and the hash of everything a reconciliation of it depends on."""
+
+    database: str
+    comment: str | None
+    marker: bool
+    digest: str
+
+
+def state(
+    cur: psycopg.Cursor[Any], group: str, schemas: tuple[str, ...], marker: str
+) -> GroupState | None:
+    """The group's :class:`GroupState` in one round trip; None if the group does not exist."""
+    cur.execute(_STATE_SQL, {"group": group, "schemas": list(schemas), "marker": marker})
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return GroupState(str(row[0]), row[1], bool(row[2]), str(row[3]))
 
 
 def remaining(cur: psycopg.Cursor[Any], group: str) -> list[str]:
@@ -177,10 +242,13 @@ def other_databases(cur: psycopg.Cursor[Any], login: str) -> list[str]:
 
 
 __all__ = [
+    "GroupState",
     "check_owner",
     "creation_rights",
     "grant_declared",
     "other_databases",
+    "owned_by",
     "remaining",
     "revoke_everything",
+    "state",
 ]

@@ -54,6 +54,8 @@ LOGIN_PREFIX = "sw_"
 GROUP_PREFIX = "sw_grp_"
 _SAFE = re.compile(r"[^a-z0-9_]")
 _TERMINATE_WAIT_MS = 5000
+# At most this many issuances at once hold an admin session on one resource (holding()).
+HELD_ADMIN_SESSIONS = 8
 # Sessions a sweep's fast lock-out ended before the full revocation of the same login in
 # this process: the revocation's proof reports them too, so the audit event still says
 # how many sessions the expiry killed.
@@ -141,6 +143,10 @@ class PostgresIssuer:
         self.host = (resource.host if resource and resource.host else url_host) or "localhost"
         self.port = (resource.port if resource and resource.port else url_port) or 5432
         self.database = (resource.database if resource else None) or url_db
+        self._held = threading.local()  # see holding()
+        self._sessions_left = threading.BoundedSemaphore(HELD_ADMIN_SESSIONS)
+        # Group states measured right after a reconciliation, per declaration.
+        self._reconciled: dict[tuple[Any, ...], tuple[str, str]] = {}
 
     @classmethod
     def from_resource(cls, name: str, resource: Resource) -> PostgresIssuer:
@@ -180,6 +186,33 @@ class PostgresIssuer:
         finally:
             conn.close()
 
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Within this block (in this thread), :meth:`identity` and :meth:`issue` share
+        one admin connection: the identity read is of the very session that then creates
+        the login, and an issuance costs one connection instead of two."""
+        if getattr(self._held, "conn", None) is not None:
+            yield  # already held further up
+            return
+        # Bounded: a burst of issuances queues here instead of opening a session each
+        # on the production server at once.
+        with self._sessions_left, self._connect(autocommit=True) as conn:
+            self._held.conn = conn
+            try:
+                yield
+            finally:
+                self._held.conn = None
+
+    @contextmanager
+    def _admin(self) -> Iterator[psycopg.Connection[Any]]:
+        """The held admin connection, else a new one for this call (autocommit)."""
+        conn = getattr(self._held, "conn", None)
+        if conn is not None:
+            yield conn
+            return
+        with self._connect(autocommit=True) as conn:
+            yield conn
+
     def _err(self, what: str, exc: psycopg.Error) -> BackendError:
         """A driver error as a BackendError, with every trace of the admin password removed."""
         first = (str(exc).strip().splitlines() or [""])[0]
@@ -201,12 +234,46 @@ class PostgresIssuer:
         cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,))
         return cur.fetchone() is not None
 
+    def _declared(self, spec: CredentialSpec) -> tuple[Any, ...]:
+        """What the role declares for its group: the key of :attr:`_reconciled`."""
+        return (
+            group_name(spec.role, spec.instance_id, spec.resource),
+            spec.role,
+            spec.schemas,
+            _TABLE_PRIVS[spec.access] + (("TRIGGER",) if spec.create_objects else ()),
+            _SEQ_PRIVS[spec.access],
+            spec.create_objects,
+        )
+
+    def _group_is_current(self, cur: psycopg.Cursor[Any], spec: CredentialSpec) -> bool:
+        """True when the group's state is the one measured right after this process last
+        reconciled it to exactly this declaration (so reconciling again changes nothing).
+
+        Any difference (a privilege granted or revoked by hand, a table or schema added
+        or dropped, another admin role, another declaration) sends the issuance through
+        the full reconciliation under the group's lock, as before.
+        """
+        key = self._declared(spec)
+        known = self._reconciled.get(key)
+        if known is None:
+            return False
+        now = _pg_groups.state(cur, key[0], spec.schemas, MARKER_ROLE)
+        # A stranger's group or a missing marker: the full path refuses or repairs it.
+        return (
+            now is not None
+            and now.marker
+            and _pg_groups.owned_by(now.comment, spec.role)
+            and (now.database, now.digest) == known
+        )
+
     def _ensure_group(self, cur: psycopg.Cursor[Any], spec: CredentialSpec) -> str:
+        group = group_name(spec.role, spec.instance_id, spec.resource)
+        if self._group_is_current(cur, spec):
+            return group
         if not self._role_exists(cur, MARKER_ROLE):
             self._lock(cur, "stagewall.marker")
             if not self._role_exists(cur, MARKER_ROLE):
                 cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(MARKER_ROLE)))
-        group = group_name(spec.role, spec.instance_id, spec.resource)
         g = sql.Identifier(group)
         self._lock(cur, f"stagewall.group.{group}")
         if not self._role_exists(cur, group):
@@ -242,6 +309,11 @@ class PostgresIssuer:
             seq_privs=_SEQ_PRIVS[spec.access],
             create=spec.create_objects,
         )
+        # Measured inside this transaction, after the reconciliation: should it not
+        # commit, the state stays the old one, whose hash matches only if it was equal.
+        measured = _pg_groups.state(cur, group, spec.schemas, MARKER_ROLE)
+        if measured is not None:
+            self._reconciled[self._declared(spec)] = (measured.database, measured.digest)
         return group
 
     def issue(self, spec: CredentialSpec) -> IssuedCredential:
@@ -250,40 +322,44 @@ class PostgresIssuer:
         until = spec.valid_until.strftime("%Y-%m-%d %H:%M:%S+00")
         marker = {"stagewall": "login", "grant": spec.grant_id, "instance": spec.instance_id}
         try:
-            with self._connect() as conn, conn.cursor() as cur:
+            with self._admin() as conn, conn.transaction(), conn.cursor() as cur:
                 group = self._ensure_group(cur, spec)
-                cur.execute(
-                    sql.SQL(
-                        "CREATE ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
-                        "NOREPLICATION NOBYPASSRLS INHERIT PASSWORD {} VALID UNTIL {} "
-                        "CONNECTION LIMIT {} IN ROLE {}, {}"
-                    ).format(
-                        sql.Identifier(login),
-                        sql.Literal(scram_verifier(password)),
-                        sql.Literal(until),
-                        sql.Literal(spec.connection_limit),
-                        sql.Identifier(group),
-                        sql.Identifier(MARKER_ROLE),
-                    )
-                )
-                cur.execute(
-                    sql.SQL("COMMENT ON ROLE {} IS {}").format(
-                        sql.Identifier(login), sql.Literal(json.dumps(marker, sort_keys=True))
-                    )
-                )
-                if not spec.create_objects:
-                    rights = _pg_groups.creation_rights(cur, login)
-                    if rights:
-                        raise BackendError(
-                            f"a login for role {spec.role!r} could create objects in "
-                            f"{', '.join(rights)} (granted to PUBLIC or another role it "
-                            "inherits); the role does not declare create_objects, so no login "
-                            "was created",
-                            hint="REVOKE CREATE ON ... FROM PUBLIC, or set create_objects: true "
-                            "on the role if holders really must create objects",
+                # One round trip for the login, its marker and the first check (and one
+                # more for the last): the statements queue in a pipeline; a failure in
+                # one skips the rest and rolls the whole transaction back.
+                with conn.pipeline():
+                    cur.execute(
+                        sql.SQL(
+                            "CREATE ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                            "NOREPLICATION NOBYPASSRLS INHERIT PASSWORD {} VALID UNTIL {} "
+                            "CONNECTION LIMIT {} IN ROLE {}, {}"
+                        ).format(
+                            sql.Identifier(login),
+                            sql.Literal(scram_verifier(password)),
+                            sql.Literal(until),
+                            sql.Literal(spec.connection_limit),
+                            sql.Identifier(group),
+                            sql.Identifier(MARKER_ROLE),
                         )
-                others = _pg_groups.other_databases(cur, login)
-                conn.commit()
+                    )
+                    cur.execute(
+                        sql.SQL("COMMENT ON ROLE {} IS {}").format(
+                            sql.Identifier(login), sql.Literal(json.dumps(marker, sort_keys=True))
+                        )
+                    )
+                    if not spec.create_objects:
+                        rights = _pg_groups.creation_rights(cur, login)
+                        if rights:
+                            raise BackendError(
+                                f"a login for role {spec.role!r} could create objects in "
+                                f"{', '.join(rights)} (granted to PUBLIC or another role it "
+                                "inherits); the role does not declare create_objects, so no login "
+                                "was created",
+                                hint="REVOKE CREATE ON ... FROM PUBLIC, or set "
+                                "create_objects: true on the role if holders really must "
+                                "create objects",
+                            )
+                    others = _pg_groups.other_databases(cur, login)
         except psycopg.Error as exc:
             raise self._err(f"creating login {login} on {self.resource_name!r}", exc) from None
         return IssuedCredential(
@@ -467,7 +543,7 @@ class PostgresIssuer:
     def identity(self) -> ServerIdentity:
         """The server and database the admin URL really reaches."""
         try:
-            with self._connect(autocommit=True) as conn:
+            with self._admin() as conn:
                 return read_postgres(conn)
         except psycopg.Error as exc:
             raise self._err(f"reading the identity of {self.resource_name!r}", exc) from None
