@@ -196,3 +196,14 @@ def test_a_block_whose_count_disagrees_with_its_contents_is_caught() -> None:
         with pytest.raises(LogBroken, match="records 2 event"):
             MonitorLog(store).verify()
         store.dispose()
+
+
+def test_state_with_a_byte_count_past_64_bits_is_saved(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'stagewall.db'}")
+    store.migrate()
+    log = MonitorLog(store)
+    log.save_state("baselines", {"volume": {"state": {"alice": [1, 2**70, 3, 0, []]}}})
+    log.save_state("other", {"b": 1.5, "a": [1, "x"]})
+    assert log.load_state("baselines") == {"volume": {"state": {"alice": [1, 2**70, 3, 0, []]}}}
+    assert log.load_state("other") == {"a": [1, "x"], "b": 1.5}
+    store.dispose()
