@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import abc
+import csv
 import json
 import re
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+
+import orjson
 
 from stagewall.errors import ConfigError
 from stagewall.monitoring.events import Event
@@ -77,11 +80,44 @@ _MONTHS = {
 }
 
 
+_SECONDS: dict[str, int] = {}  # "YYYY-MM-DD?HH:MM:SS" (UTC) -> epoch seconds
+_UTC_SUFFIXES = (" UTC", " GMT", "Z", "+00:00")
+
+
 def parse_iso(text: str) -> float:
     """ISO 8601 (``2026-12-05 02:41:20.123 UTC``, ``...T...Z``, ``+01:00``) -> epoch seconds.
 
-    A time without a zone is taken as UTC.
+    A time without a zone is taken as UTC. UTC times with up to six fraction digits
+    (what the logs write) take a path cached per second; the result is the same float
+    ``datetime`` computes (integer microseconds / 10**6).
     """
+    if len(text) >= 20 and text[10] in " T" and text[19] in ". UGZ+" and text[0].isdigit():
+        for suffix in _UTC_SUFFIXES:
+            if text.endswith(suffix):
+                frac = text[19 : len(text) - len(suffix)]
+                digits = frac[1:]
+                if not frac or (
+                    frac[0] == "."
+                    and 0 < len(digits) <= 6
+                    and digits.isascii()
+                    and digits.isdigit()
+                ):
+                    head = text[:19]
+                    base = _SECONDS.get(head)
+                    if base is None:
+                        base = round(_parse_iso(head))
+                        if len(_SECONDS) > 65536:
+                            _SECONDS.clear()
+                        _SECONDS[head] = base
+                    if not frac:
+                        return float(base)
+                    micros = int(digits.ljust(6, "0"))
+                    return (base * 1_000_000 + micros) / 1_000_000
+                break
+    return _parse_iso(text)
+
+
+def _parse_iso(text: str) -> float:
     value = text.strip()
     if value.endswith((" UTC", " GMT")):
         value = value[:-4]
@@ -94,6 +130,33 @@ def parse_iso(text: str) -> float:
     if dt.tzinfo is None:
         return (dt - _EPOCH_NAIVE).total_seconds()
     return dt.timestamp()
+
+
+def csv_fields(line: str, quotechar: str = '"', escapechar: str | None = None) -> list[str]:
+    """One CSV record's fields; a record with no quote or escape character is split on
+    commas directly (what the csv module gives for it, at a third of the cost)."""
+    if (
+        line
+        and quotechar not in line
+        and (escapechar is None or escapechar not in line)
+        and "\r" not in line
+        and "\n" not in line
+        and "\0" not in line
+    ):
+        return line.split(",")
+    try:
+        return next(csv.reader([line], quotechar=quotechar, escapechar=escapechar))
+    except StopIteration:
+        return []
+
+
+def loads(text: str) -> Any:
+    """JSON text -> value: orjson (4x faster), else the json module (NaN, ints past 64
+    bits, lone surrogate escapes: what json accepts and orjson refuses stays accepted)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def parse_syslog_time(text: str, year: int) -> float:
@@ -118,7 +181,7 @@ def split_syslog(line: str, year: int) -> tuple[float, str, str, str, str]:
     """(time, host, program, pid, message) of a syslog line, or a journald JSON line."""
     if line.startswith("{"):
         try:
-            rec = json.loads(line)
+            rec = loads(line)
             message = str(rec["MESSAGE"])
             ts = int(rec["__REALTIME_TIMESTAMP"]) / 1e6
         except (ValueError, KeyError, TypeError):
@@ -177,7 +240,7 @@ class JsonParser(Parser):
             return []
         if not self._buf and text.startswith("{") and text.endswith("}"):
             try:
-                value = json.loads(text)
+                value = loads(text)
             except ValueError:
                 raise LineError("not valid JSON") from None
             return self._records(value)
@@ -188,7 +251,7 @@ class JsonParser(Parser):
             raise LineError("a JSON document larger than 64 MB")
         if text.endswith(("]", "}")):
             try:
-                value = json.loads("\n".join(self._buf))
+                value = loads("\n".join(self._buf))
             except ValueError:
                 return []
             self._buf, self._size = [], 0
@@ -226,8 +289,10 @@ __all__ = [
     "JsonParser",
     "LineError",
     "Parser",
+    "csv_fields",
     "first_word",
     "json_records",
+    "loads",
     "parse_iso",
     "parse_syslog_time",
     "parser_for",

@@ -31,6 +31,7 @@ from stagewall.monitoring.ingest._base import (
     MAX_LINE,
     LineError,
     Parser,
+    csv_fields,
     first_word,
     redact_statement,
     register,
@@ -56,7 +57,21 @@ _QUERY_ACTIVITY = {
 }
 
 
+_SECONDS: dict[str, float] = {}
+
+
 def _time(text: str) -> float:
+    head = text[:17]
+    ts = _SECONDS.get(head)
+    if ts is None:
+        ts = _parse_time(head)
+        if len(_SECONDS) > 65536:
+            _SECONDS.clear()
+        _SECONDS[head] = ts
+    return ts
+
+
+def _parse_time(text: str) -> float:
     try:
         return datetime(
             int(text[0:4]),
@@ -83,8 +98,8 @@ class MariaDBParser(Parser):
         if not line.strip():
             return []
         try:
-            row = next(csv.reader([line], quotechar="'", escapechar="\\"))
-        except (csv.Error, StopIteration):
+            row = csv_fields(line, quotechar="'", escapechar="\\")
+        except csv.Error:
             raise LineError("not a server_audit record") from None
         if len(row) < 10:
             raise LineError(f"a server_audit record with {len(row)} fields (expected 10)")
