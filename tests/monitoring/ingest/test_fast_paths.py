@@ -88,3 +88,32 @@ def test_mariadb_times_are_cached_per_second_and_still_checked() -> None:
     assert a == b == 1794788540.0
     with pytest.raises(LineError, match="not a server_audit timestamp"):
         p.feed("20261316 00:22:20,mdb,u,10.0.0.1,1,0,CONNECT,db,,0")
+
+
+@settings(max_examples=1500)
+@given(
+    st.text(alphabet="0123456789 :+-_", min_size=8, max_size=8),
+    st.text(alphabet="0123456789 :+-_", min_size=9, max_size=10),
+)
+def test_mariadb_times_equal_datetime(day: str, rest: str) -> None:
+    from stagewall.monitoring.ingest.mariadb import _parse_time, _time
+
+    for text in (day + rest, "20261116" + rest, day + " 12:30:45"):
+        assert _outcome(_time, text) == _outcome(_parse_time, text)
+
+
+def test_loads_keeps_integers_past_64_bits_exact() -> None:
+    text = '{"a": 18446744073709551616, "b": -9223372036854775809, "c": 1e400}'
+    assert loads(text) == json.loads(text)
+    assert isinstance(loads(text)["a"], int)
+
+
+@settings(max_examples=3000)
+@given(st.text(alphabet="ab_.-0123456789 ,'$()\n\u0663\u00e9", max_size=20))
+def test_number_redaction_matches_the_plain_pattern(statement: str) -> None:
+    import re
+
+    from stagewall.monitoring.ingest._base import _NUMBER
+
+    plain = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
+    assert _NUMBER.sub("?", statement) == plain.sub("?", statement)

@@ -80,40 +80,12 @@ _MONTHS = {
 }
 
 
-_SECONDS: dict[str, int] = {}  # "YYYY-MM-DD?HH:MM:SS" (UTC) -> epoch seconds
-_UTC_SUFFIXES = (" UTC", " GMT", "Z", "+00:00")
-
-
 def parse_iso(text: str) -> float:
     """ISO 8601 (``2026-12-05 02:41:20.123 UTC``, ``...T...Z``, ``+01:00``) -> epoch seconds.
 
-    A time without a zone is taken as UTC. UTC times with up to six fraction digits
-    (what the logs write) take a path cached per second; the result is the same float
-    ``datetime`` computes (integer microseconds / 10**6).
+    A time without a zone is taken as UTC. (A cache per day or second in Python was
+    measured slower than ``datetime.fromisoformat``, which is C.)
     """
-    if len(text) >= 20 and text[10] in " T" and text[19] in ". UGZ+" and text[0].isdigit():
-        for suffix in _UTC_SUFFIXES:
-            if text.endswith(suffix):
-                frac = text[19 : len(text) - len(suffix)]
-                digits = frac[1:]
-                if not frac or (
-                    frac[0] == "."
-                    and 0 < len(digits) <= 6
-                    and digits.isascii()
-                    and digits.isdigit()
-                ):
-                    head = text[:19]
-                    base = _SECONDS.get(head)
-                    if base is None:
-                        base = round(_parse_iso(head))
-                        if len(_SECONDS) > 65536:
-                            _SECONDS.clear()
-                        _SECONDS[head] = base
-                    if not frac:
-                        return float(base)
-                    micros = int(digits.ljust(6, "0"))
-                    return (base * 1_000_000 + micros) / 1_000_000
-                break
     return _parse_iso(text)
 
 
@@ -150,13 +122,31 @@ def csv_fields(line: str, quotechar: str = '"', escapechar: str | None = None) -
         return []
 
 
+def _has_float(value: Any) -> bool:
+    t = type(value)
+    if t is dict:
+        value = value.values()
+    elif t is not list:
+        return t is float
+    for v in value:
+        t = type(v)
+        if t is float or ((t is dict or t is list) and _has_float(v)):
+            return True
+    return False
+
+
 def loads(text: str) -> Any:
-    """JSON text -> value: orjson (4x faster), else the json module (NaN, ints past 64
-    bits, lone surrogate escapes: what json accepts and orjson refuses stays accepted)."""
+    """JSON text -> value, as ``json.loads`` gives it, at half the cost.
+
+    orjson parses; what it refuses (NaN, lone surrogate escapes, deep nesting) and
+    any value holding a float (orjson turns integers past 64 bits into floats) is
+    parsed again by the json module. Log records rarely hold floats.
+    """
     try:
-        return orjson.loads(text)
+        value = orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
+    return json.loads(text) if _has_float(value) else value
 
 
 def parse_syslog_time(text: str, year: int) -> float:
@@ -274,7 +264,10 @@ def first_word(statement: str) -> str:
 
 
 _LITERAL = re.compile(r"'(?:[^'\\]|''|\\.)*'|\$\$.*?\$\$", re.DOTALL)
-_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
+# A number not inside a word: ``(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])``, written to start
+# with the character it matches (a pattern that starts with a look-behind is tried at
+# every position; this one is a third faster, same matches: tests/monitoring/ingest).
+_NUMBER = re.compile(r"(?:-(?<![\w.]-)\d+|\d(?<![\w.]\d)\d*)(?:\.\d+)?(?![\w.])")
 
 
 def redact_statement(statement: str, limit: int = 400) -> str:

@@ -57,18 +57,26 @@ _QUERY_ACTIVITY = {
 }
 
 
-_SECONDS: dict[str, float] = {}
+_DAYS: dict[str, int] = {}  # "YYYYMMDD" -> epoch seconds at 00:00 UTC
 
 
 def _time(text: str) -> float:
-    head = text[:17]
-    ts = _SECONDS.get(head)
-    if ts is None:
-        ts = _parse_time(head)
-        if len(_SECONDS) > 65536:
-            _SECONDS.clear()
-        _SECONDS[head] = ts
-    return ts
+    day = _DAYS.get(text[:8])
+    if day is None:
+        try:
+            day = round(_parse_time(text[:8] + " 00:00:00"))
+        except LineError:
+            return _parse_time(text)  # raises, naming the whole timestamp
+        if len(_DAYS) > 65536:
+            _DAYS.clear()
+        _DAYS[text[:8]] = day
+    try:
+        h, m, s = int(text[9:11]), int(text[12:14]), int(text[15:17])
+    except ValueError:
+        return _parse_time(text)
+    if not (0 <= h < 24 and 0 <= m < 60 and 0 <= s < 60):
+        return _parse_time(text)
+    return float(day + h * 3600 + m * 60 + s)
 
 
 def _parse_time(text: str) -> float:
