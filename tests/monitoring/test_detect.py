@@ -44,11 +44,14 @@ def test_and_or_of_any_number_of_terms_match_all_and_any() -> None:
     from itertools import product
 
     from stagewall.monitoring.events import Event
-    from stagewall.monitoring.rules._compile import _all, _any
+    from stagewall.monitoring.rules._compile import Pred, _all, _any
+
+    def const(value: bool) -> Pred:
+        return lambda _ev: value
 
     ev = Event(0.0, 3002, 1)
     for n in range(1, 6):
         for truths in product([False, True], repeat=n):
-            preds = [lambda _e, t=t: t for t in truths]
+            preds = [const(t) for t in truths]
             assert _all(preds)(ev) is all(truths)
             assert _any(preds)(ev) is any(truths)
