@@ -38,3 +38,20 @@ def test_a_burst_fires_once_and_restarts_its_window() -> None:
     findings = detector.process(events)
     assert [(f.rule, f.count) for f in findings] == [("failed_login_burst", 20)]
     assert findings[0].evidence[0][0] == -1  # not stored in this test: no index
+
+
+def test_and_or_of_any_number_of_terms_match_all_and_any() -> None:
+    from itertools import product
+
+    from stagewall.monitoring.events import Event
+    from stagewall.monitoring.rules._compile import Pred, _all, _any
+
+    def const(value: bool) -> Pred:
+        return lambda _ev: value
+
+    ev = Event(0.0, 3002, 1)
+    for n in range(1, 6):
+        for truths in product([False, True], repeat=n):
+            preds = [const(t) for t in truths]
+            assert _all(preds)(ev) is all(truths)
+            assert _any(preds)(ev) is any(truths)

@@ -59,11 +59,11 @@ def test_a_rewritten_monitoring_event_is_detected(estate: Estate, store: Store) 
     ctx = IngestContext(estate, store, grants=GrantIndex(()))
     ingest_lines("pg", login("alice") + login("bob", pid=2), ctx)
     with store.transaction() as conn:
-        conn.execute(text("DROP TRIGGER monitoring_events_no_update"))
+        conn.execute(text("DROP TRIGGER monitoring_blocks_no_update"))
         conn.execute(
             text(
-                "UPDATE monitoring_events SET canonical = "
-                "replace(canonical, 'alice', 'alicf') WHERE idx = 0"
+                "UPDATE monitoring_blocks SET events = "
+                "replace(events, 'alice', 'alicf') WHERE first_idx = 0"
             )
         )
     with pytest.raises(LogBroken, match="index 0"):
@@ -72,10 +72,11 @@ def test_a_rewritten_monitoring_event_is_detected(estate: Estate, store: Store) 
 
 def test_a_truncated_monitoring_log_is_caught_by_its_anchor(estate: Estate, store: Store) -> None:
     ctx = IngestContext(estate, store, grants=GrantIndex(()))
-    ingest_lines("pg", login("alice") + login("bob", pid=2), ctx)
+    ingest_lines("pg", login("alice"), ctx)
+    ingest_lines("pg", login("bob", pid=2), ctx)  # a second batch, a second block
     with store.transaction() as conn:
-        conn.execute(text("DROP TRIGGER monitoring_events_no_delete"))
-        conn.execute(text("DELETE FROM monitoring_events WHERE idx = 1"))
+        conn.execute(text("DROP TRIGGER monitoring_blocks_no_delete"))
+        conn.execute(text("DELETE FROM monitoring_blocks WHERE first_idx = 1"))
     with pytest.raises(LogBroken, match="does not match its anchor"):
         MonitorLog(store).verify_anchored()
 

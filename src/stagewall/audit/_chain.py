@@ -183,6 +183,11 @@ class Scanner:
         self._prev = prev
         self._time = last_time
 
+    @property
+    def head(self) -> bytes:
+        """The chain hash after the last event fed so far."""
+        return self._prev
+
     def _flush(self) -> None:
         res = self.result
         _fold_chunk(res, self._chunk, self._wanted)

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, LargeBinary, String, Table, Text
+from sqlalchemy import BigInteger, Column, Integer, LargeBinary, String, Table, Text
 
 from stagewall.store import metadata
 
-# The companion log: chained and hashed exactly like audit_events (see log.py).
-monitoring_events = Table(
-    "monitoring_events",
+# The companion log, one row per block of consecutive events (migration monitoring_0003):
+# their canonical bytes joined by newlines, their 32-byte leaf hashes concatenated and
+# the chain hash after the last one. Hashed and chained per event like audit_events
+# (see log.py); only the primary key is indexed (the log is read by index only).
+monitoring_blocks = Table(
+    "monitoring_blocks",
     metadata,
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),
-    Column("time", String(32), nullable=False),
-    Column("source", String(128), nullable=False),
-    Column("code", String(128), nullable=False),
-    Column("actor", String(256), nullable=False),
-    Column("canonical", LargeBinary, nullable=False),
-    Column("leaf_hash", LargeBinary(32), nullable=False),
-    Column("chain_hash", LargeBinary(32), nullable=False),
+    Column("first_idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("count", Integer, nullable=False),
+    Column("events", LargeBinary, nullable=False),
+    Column("leaves", LargeBinary, nullable=False),
+    Column("head", LargeBinary(32), nullable=False),
 )
 
 # Baseline and follower state (JSON), one row per key.
@@ -41,4 +41,4 @@ monitoring_ingest_tokens = Table(
     Column("revoked_at", String(32), nullable=True),
 )
 
-__all__ = ["monitoring_events", "monitoring_ingest_tokens", "monitoring_state"]
+__all__ = ["monitoring_blocks", "monitoring_ingest_tokens", "monitoring_state"]

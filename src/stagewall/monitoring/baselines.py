@@ -38,11 +38,18 @@ MAD_SCALE = 1.4826
 DEFAULT_K = 5.0
 DEFAULT_FLOOR_BYTES = 1024 * 1024 * 1024
 DEFAULT_FLOOR_COUNT = 500
+_QUARTER = 900
 
 
 @lru_cache(maxsize=64)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+def _slot_at(t: float, zone: ZoneInfo) -> int:
+    """The local 15-minute slot of the week (0 = Monday 00:00) at ``t``."""
+    local = datetime.fromtimestamp(t, zone)
+    return (local.weekday() * 1440 + local.hour * 60 + local.minute) // 15
 
 
 class WorkingHours:
@@ -59,15 +66,36 @@ class WorkingHours:
                 p.working_hours or (vendor.working_hours if vendor else None) or mon.working_hours
             )
             self._plans[pid] = (_zone(p.timezone or mon.timezone), parse_working_hours(hours))
+        self._quarters: dict[tuple[str, int], int] = {}  # (zone, UTC quarter hour) -> slot
 
     def judge(self, ev: Event) -> None:
         plan = self._plans.get(ev.principal)
         if plan is None:
             return
         zone, slots = plan
-        local = datetime.fromtimestamp(ev.time, zone)
-        slot = (local.weekday() * 1440 + local.hour * 60 + local.minute) // 15
+        t = ev.time
+        quarter = int(t // _QUARTER)
+        if 0.001 < t - quarter * _QUARTER < _QUARTER - 0.001:
+            slot = self._quarters.get((zone.key, quarter))
+            if slot is None:
+                slot = self._local_slot(zone, t, quarter)
+        else:  # datetime rounds to microseconds: near the edge, the direct computation
+            slot = _slot_at(t, zone)
         ev.off_hours = slot not in slots
+
+    def _local_slot(self, zone: ZoneInfo, t: float, quarter: int) -> int:
+        """The local 15-minute slot of the week at ``t``; cached for its UTC quarter hour
+        when the zone's offset is the same all through it and a whole number of quarter
+        hours (then every instant of the quarter falls into this one local slot)."""
+        slot = _slot_at(t, zone)
+        start = quarter * _QUARTER
+        first = datetime.fromtimestamp(start, zone).utcoffset()
+        last = datetime.fromtimestamp(start + _QUARTER - 1, zone).utcoffset()
+        if first is not None and first == last and first.total_seconds() % _QUARTER == 0:
+            if len(self._quarters) > 100_000:
+                self._quarters.clear()
+            self._quarters[(zone.key, quarter)] = slot
+        return slot
 
 
 @lru_cache(maxsize=65536)

@@ -222,10 +222,12 @@ FIELD_NAMES = frozenset(Event.__slots__) - {"index", "leaf"}
 
 
 _ISO_DAYS: dict[int, str] = {}
+_ISO_MINUTES = [f"T{h:02d}:{m:02d}:" for h in range(24) for m in range(60)]
+_ISO_SECONDS = [f"{s:02d}." for s in range(60)]
 
 
 def iso(ts: float) -> str:
-    """UTC ISO 8601 with microseconds and ``Z`` (the date part is cached per day)."""
+    """UTC ISO 8601 with microseconds and ``Z`` (date cached per day, clock from tables)."""
     micros = round(ts * 1_000_000)
     sec, us = divmod(micros, 1_000_000)
     day, rest = divmod(sec, 86400)
@@ -234,9 +236,8 @@ def iso(ts: float) -> str:
         if len(_ISO_DAYS) > 4096:
             _ISO_DAYS.clear()
         head = _ISO_DAYS[day] = datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%d")
-    hh, rest = divmod(rest, 3600)
-    mm, ss = divmod(rest, 60)
-    return f"{head}T{hh:02d}:{mm:02d}:{ss:02d}.{us:06d}Z"
+    minute, second = divmod(rest, 60)
+    return f"{head}{_ISO_MINUTES[minute]}{_ISO_SECONDS[second]}{us:06d}Z"
 
 
 @lru_cache(maxsize=1024)

@@ -31,6 +31,7 @@ from stagewall.monitoring.ingest._base import (
     MAX_LINE,
     LineError,
     Parser,
+    csv_fields,
     first_word,
     redact_statement,
     register,
@@ -56,7 +57,29 @@ _QUERY_ACTIVITY = {
 }
 
 
+_DAYS: dict[str, int] = {}  # "YYYYMMDD" -> epoch seconds at 00:00 UTC
+
+
 def _time(text: str) -> float:
+    day = _DAYS.get(text[:8])
+    if day is None:
+        try:
+            day = round(_parse_time(text[:8] + " 00:00:00"))
+        except LineError:
+            return _parse_time(text)  # raises, naming the whole timestamp
+        if len(_DAYS) > 65536:
+            _DAYS.clear()
+        _DAYS[text[:8]] = day
+    try:
+        h, m, s = int(text[9:11]), int(text[12:14]), int(text[15:17])
+    except ValueError:
+        return _parse_time(text)
+    if not (0 <= h < 24 and 0 <= m < 60 and 0 <= s < 60):
+        return _parse_time(text)
+    return float(day + h * 3600 + m * 60 + s)
+
+
+def _parse_time(text: str) -> float:
     try:
         return datetime(
             int(text[0:4]),
@@ -83,8 +106,8 @@ class MariaDBParser(Parser):
         if not line.strip():
             return []
         try:
-            row = next(csv.reader([line], quotechar="'", escapechar="\\"))
-        except (csv.Error, StopIteration):
+            row = csv_fields(line, quotechar="'", escapechar="\\")
+        except csv.Error:
             raise LineError("not a server_audit record") from None
         if len(row) < 10:
             raise LineError(f"a server_audit record with {len(row)} fields (expected 10)")

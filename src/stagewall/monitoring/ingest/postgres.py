@@ -11,7 +11,6 @@ with every literal replaced by ``?``.
 from __future__ import annotations
 
 import csv
-import json
 import re
 from typing import Any
 
@@ -32,6 +31,8 @@ from stagewall.monitoring.ingest._base import (
     MAX_LINE,
     LineError,
     Parser,
+    csv_fields,
+    loads,
     parse_iso,
     redact_statement,
     register,
@@ -123,7 +124,7 @@ class PostgresParser(Parser):
 
     def _json(self, line: str) -> list[Event]:
         try:
-            rec: dict[str, Any] = json.loads(line)
+            rec: dict[str, Any] = loads(line)
             ts = parse_iso(str(rec["timestamp"]))
             msg = str(rec.get("message", ""))
             sev = str(rec["error_severity"])
@@ -143,8 +144,8 @@ class PostgresParser(Parser):
 
     def _csv(self, text: str) -> list[Event]:
         try:
-            row = next(csv.reader([text]))
-        except (csv.Error, StopIteration):
+            row = csv_fields(text)
+        except csv.Error:
             raise LineError("not a csvlog record") from None
         if len(row) < _CSV_FIELDS:
             raise LineError(f"a csvlog record with {len(row)} fields (expected 23 to 26)")

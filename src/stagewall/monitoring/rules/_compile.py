@@ -185,19 +185,33 @@ def _string_set(node: ConditionOR) -> Pred | None:
             ends.append(parts[1].lower())
         else:
             return None
-    starts_t, ends_t = tuple(starts), tuple(ends)
+    starts_t, ends_t, contains_t = tuple(starts), tuple(ends), tuple(contains)
+    empty = "" in equal
+    if not (starts_t or ends_t or contains_t):  # the usual case: a list of values
+
+        def match_equal(ev: Event) -> bool:
+            v = getattr(ev, field)
+            if v is None or v == "":
+                return empty
+            return str(v).lower() in equal
+
+        return match_equal
 
     def match(ev: Event) -> bool:
         v = getattr(ev, field)
         if v is None or v == "":
-            return "" in equal
+            return empty
         text = str(v).lower()
-        return (
-            text in equal
-            or (bool(starts_t) and text.startswith(starts_t))
-            or (bool(ends_t) and text.endswith(ends_t))
-            or any(n in text for n in contains)
-        )
+        if text in equal:
+            return True
+        if starts_t and text.startswith(starts_t):
+            return True
+        if ends_t and text.endswith(ends_t):
+            return True
+        for n in contains_t:  # noqa: SIM110 (a loop, not a generator per event)
+            if n in text:
+                return True
+        return False
 
     return match
 
@@ -212,7 +226,7 @@ def _all(preds: list[Pred]) -> Pred:
     if len(preds) == 3:
         a, b, c = preds
         return lambda ev: a(ev) and b(ev) and c(ev)
-    return lambda ev: all(p(ev) for p in preds)
+    return _loop(preds, False)
 
 
 def _any(preds: list[Pred]) -> Pred:
@@ -221,7 +235,24 @@ def _any(preds: list[Pred]) -> Pred:
     if len(preds) == 2:
         a, b = preds
         return lambda ev: a(ev) or b(ev)
-    return lambda ev: any(p(ev) for p in preds)
+    if len(preds) == 3:
+        a, b, c = preds
+        return lambda ev: a(ev) or b(ev) or c(ev)
+    return _loop(preds, True)
+
+
+def _loop(preds: list[Pred], decisive: bool) -> Pred:
+    """OR (``decisive`` True) or AND (False) of many terms: a loop that stops at the
+    first term whose truth is ``decisive``, without a generator per event."""
+    terms = tuple(preds)
+
+    def pred(ev: Event) -> bool:
+        for p in terms:
+            if (not p(ev)) is not decisive:
+                return decisive
+        return not decisive
+
+    return pred
 
 
 def _tree(rule: SigmaRule, node: Any) -> Pred:

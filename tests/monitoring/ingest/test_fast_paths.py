@@ -1,0 +1,119 @@
+"""The parsers' fast paths give exactly what their general paths give."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stagewall.monitoring.ingest import parser_for
+from stagewall.monitoring.ingest._base import LineError, _parse_iso, csv_fields, loads, parse_iso
+
+
+def _outcome(fn: object, text: str) -> tuple[str, float | None]:
+    try:
+        return "ok", fn(text)  # type: ignore[operator]
+    except LineError:
+        return "error", None
+
+
+@settings(max_examples=2000)
+@given(
+    year=st.sampled_from(["1970", "2026", "2038", "0001", "9999", "20x6"]),
+    month=st.integers(0, 13),
+    day=st.integers(0, 32),
+    hms=st.tuples(st.integers(0, 25), st.integers(0, 60), st.integers(0, 61)),
+    sep=st.sampled_from([" ", "T", "_"]),
+    frac=st.sampled_from(["", ".", ".1a", ".\u0663", ". 5"])
+    | st.text("0123456789", min_size=1, max_size=8).map(lambda d: "." + d),
+    suffix=st.sampled_from(
+        [" UTC", " GMT", "Z", "+00:00", "+01:00", "-05:30", "", " UTC ", "z", " CET"]
+    ),
+)
+def test_cached_iso_times_equal_datetime(
+    year: str, month: int, day: int, hms: tuple[int, int, int], sep: str, frac: str, suffix: str
+) -> None:
+    h, m, s = hms
+    text = f"{year}-{month:02d}-{day:02d}{sep}{h:02d}:{m:02d}:{s:02d}{frac}{suffix}"
+    assert _outcome(parse_iso, text) == _outcome(_parse_iso, text)
+    assert _outcome(parse_iso, text) == _outcome(parse_iso, text)  # cached second
+
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+
+
+@given(st.recursive(scalars, lambda c: st.lists(c) | st.dictionaries(st.text(), c), max_leaves=8))
+def test_loads_accepts_what_json_accepts(value: object) -> None:
+    text = json.dumps(value)
+    expected = json.loads(text)
+    got = loads(text)
+    assert json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+def test_loads_refuses_what_json_refuses() -> None:
+    with pytest.raises(ValueError):
+        loads("{not json")
+
+
+@settings(max_examples=1000)
+@given(
+    st.text(alphabet=",ab 1.:'\"\\\r\n\x00\u00e9", max_size=30),
+    st.sampled_from([('"', None), ("'", "\\")]),
+)
+def test_csv_fields_equal_the_csv_reader(line: str, dialect: tuple[str, str | None]) -> None:
+    quotechar, escapechar = dialect
+
+    def reference() -> tuple[str, list[str]]:
+        try:
+            return "ok", next(csv.reader([line], quotechar=quotechar, escapechar=escapechar), [])
+        except csv.Error:
+            return "error", []
+
+    def fast() -> tuple[str, list[str]]:
+        try:
+            return "ok", csv_fields(line, quotechar, escapechar)
+        except csv.Error:
+            return "error", []
+
+    assert fast() == reference()
+
+
+def test_mariadb_times_are_cached_per_second_and_still_checked() -> None:
+    p = parser_for("mariadb", year=2026)
+    a = p.feed("20261116 00:22:20,mdb,u,10.0.0.1,1,0,CONNECT,db,,0")[0].time
+    b = p.feed("20261116 00:22:20,mdb,u,10.0.0.1,1,0,DISCONNECT,db,,0")[0].time
+    assert a == b == 1794788540.0
+    with pytest.raises(LineError, match="not a server_audit timestamp"):
+        p.feed("20261316 00:22:20,mdb,u,10.0.0.1,1,0,CONNECT,db,,0")
+
+
+@settings(max_examples=1500)
+@given(
+    st.text(alphabet="0123456789 :+-_", min_size=8, max_size=8),
+    st.text(alphabet="0123456789 :+-_", min_size=9, max_size=10),
+)
+def test_mariadb_times_equal_datetime(day: str, rest: str) -> None:
+    from stagewall.monitoring.ingest.mariadb import _parse_time, _time
+
+    for text in (day + rest, "20261116" + rest, day + " 12:30:45"):
+        assert _outcome(_time, text) == _outcome(_parse_time, text)
+
+
+def test_loads_keeps_integers_past_64_bits_exact() -> None:
+    text = '{"a": 18446744073709551616, "b": -9223372036854775809, "c": 1e400}'
+    assert loads(text) == json.loads(text)
+    assert isinstance(loads(text)["a"], int)
+
+
+@settings(max_examples=3000)
+@given(st.text(alphabet="ab_.-0123456789 ,'$()\n\u0663\u00e9", max_size=20))
+def test_number_redaction_matches_the_plain_pattern(statement: str) -> None:
+    import re
+
+    from stagewall.monitoring.ingest._base import _NUMBER
+
+    plain = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
+    assert _NUMBER.sub("?", statement) == plain.sub("?", statement)
