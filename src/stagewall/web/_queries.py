@@ -17,6 +17,10 @@ from stagewall.access._tables import (
 from stagewall.audit._log import _as_bytes
 from stagewall.audit._tables import audit_cosignatures, audit_events
 from stagewall.audit.events import StoredEvent
+from stagewall.errors import ConfigError
+from stagewall.gates import Gate
+from stagewall.gates._model import Promotion, approver_problem, find_stage
+from stagewall.gates._tables import gate_checks
 from stagewall.identity._tables import identity_step_up_windows
 from stagewall.store import Store
 
@@ -77,6 +81,60 @@ def open_review_items(ctx: AccessContext, reviewer: str, limit: int = 200) -> li
             .limit(limit)
         ).all()
     return [dict(r._mapping) for r in rows]
+
+
+def _home(ctx: AccessContext) -> str | None:
+    return str(ctx.home) if ctx.home is not None else None
+
+
+def gate(ctx: AccessContext) -> Gate:
+    """The gate over the server's store, estate and keys' home (where step-up reads the
+    MFA key), as the API's gate routes build it."""
+    return Gate(ctx.store, ctx.loaded, home=_home(ctx))
+
+
+def promotions_to_approve(ctx: AccessContext, approver: str, now: Any) -> list[dict[str, Any]]:
+    """Pending promotions ``approver`` may approve (the library's ``approver_problem`` is
+    None and they have not approved yet), with the change's commits and the stage's checks
+    (the latest report of each check the stage declares)."""
+    from stagewall.access._core import load_request
+
+    pending = [p for p in gate(ctx).list(now) if p["state"] == "pending"]
+    estate = ctx.loaded.estate
+    out: list[dict[str, Any]] = []
+    with ctx.store.read() as conn:
+        for p in pending:
+            if any(a["by"] == approver for a in p["approvals"]):
+                continue
+            promo = Promotion.from_request(load_request(conn, p["id"]))
+            try:
+                if approver_problem(estate, promo, approver) is not None:
+                    continue
+                declared = list(find_stage(estate, promo.stage)[1].checks)
+            except ConfigError:  # its stage left stagewall.yaml: the library refuses it
+                continue
+            reported = conn.execute(
+                select(gate_checks.c.name, gate_checks.c.status, gate_checks.c.reporter)
+                .where(gate_checks.c.sha == promo.sha)
+                .where(gate_checks.c.stage == promo.stage)
+                .order_by(gate_checks.c.id)
+            ).all()
+            latest = {str(r.name): (str(r.status), str(r.reporter)) for r in reported}
+            checks = [
+                {"name": n, "status": latest.get(n, ("not reported", ""))[0],
+                 "reporter": latest.get(n, ("", ""))[1]}
+                for n in dict.fromkeys([*declared, *latest])
+            ]  # fmt: skip
+            out.append(
+                {
+                    **p,
+                    "environment": promo.environment,
+                    "base": promo.base,
+                    "commits": promo.commits,
+                    "checks": checks,
+                }
+            )
+    return out
 
 
 def campaigns(ctx: AccessContext) -> list[dict[str, Any]]:

@@ -16,7 +16,6 @@ from stagewall.audit._bundle import export_archive
 from stagewall.errors import KeyMissing, UsageError
 from stagewall.estate import estate_violations
 from stagewall.evidence._diagram import estate_svg
-from stagewall.gates import Gate
 from stagewall.keys import load_public_key, load_signing_key
 from stagewall.server._state import ServerState
 from stagewall.web import _queries
@@ -223,6 +222,6 @@ def register(r: FastAPI, state: ServerState) -> None:
     def promotions(
         request: Request, who: Annotated[Viewer, Depends(viewer(state, "web.promotions"))]
     ) -> HTMLResponse:
-        rows = Gate(ctx.store, ctx.loaded).list(state.now())
+        rows = _queries.gate(ctx).list(state.now())
         rows.reverse()
         return render(request, "promotions.html", who=who, rows=rows[:TABLE_PAGE], total=len(rows))

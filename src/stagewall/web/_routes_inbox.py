@@ -15,7 +15,6 @@ from stagewall.access import complete_follow_up, decide, review_request
 from stagewall.access._core import parse_time
 from stagewall.access.requests import approvers_for, list_requests
 from stagewall.errors import StagewallError, UsageError
-from stagewall.gates import Gate
 from stagewall.identity import stepup
 from stagewall.identity._codes import fmt
 from stagewall.identity.actor import ActorClass, acting
@@ -65,13 +64,7 @@ def inbox_context(state: ServerState, who: Viewer) -> dict[str, Any]:
     items: list[dict[str, Any]] = []
     follow_ups: list[dict[str, Any]] = []
     if internal:
-        promotions = [
-            p
-            for p in Gate(ctx.store, ctx.loaded).list(state.now())
-            if p["state"] == "pending"
-            and p["submitter"] != me
-            and all(a["by"] != me for a in p["approvals"])
-        ]
+        promotions = _queries.promotions_to_approve(ctx, me, state.now())
         items = _queries.open_review_items(ctx, me)
         now = state.now()
         follow_ups = [
@@ -128,8 +121,8 @@ def register(r: FastAPI, state: ServerState) -> None:
                     "a promotion is not denied here: it simply stays unapproved",
                     hint="leave it pending; it expires, or its submitter withdraws it",
                 )
-            p, state_ = Gate(ctx.store, ctx.loaded).approve(
-                ident, approver=me, otp=otp, reason=reason, webauthn=webauthn
+            p, state_ = _queries.gate(ctx).approve(
+                ident, approver=me, otp=otp, reason=reason, webauthn=webauthn, now=state.now()
             )
             return f"promotion {p.id} of {p.sha[:12]}: {state_.value}"
         if kind == "review":
