@@ -442,6 +442,27 @@ class StoreMissing(ConfigError):
     )
 
 
+# --- web14: the web UI's tables and factors (SW900-SW909) ---
+
+
+class AuditObjectUnknown(ConfigError):
+    """The audit page was asked for the events of a grant, request, promotion or vendor
+    that does not exist."""
+
+    code = "SW900"
+    http_status: ClassVar[int] = 404
+    default_hint = "follow the link from the grants, requests, promotions or vendors table"
+
+
+class LastFactorRefused(AccessDenied):
+    """Removing this passkey would leave the person without any step-up factor."""
+
+    code = "SW901"
+    default_hint = (
+        "add another passkey (or enrol TOTP with `stagewall mfa enroll`) first, then remove it"
+    )
+
+
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
     StagewallError,
     ConfigError,
@@ -491,4 +512,6 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     MaskingJobBusy,
     MaskingJobFailed,
     StoreMissing,
+    AuditObjectUnknown,
+    LastFactorRefused,
 )

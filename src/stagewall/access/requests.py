@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
+
+from sqlalchemy import ColumnElement
 
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
-from stagewall.access._core import Request, Review, fmt_time, insert_request
+from stagewall.access._core import Outcome, Request, Review, fmt_time, insert_request
 from stagewall.access._policy import Source, hold_problem
 from stagewall.access._rules import snapshot
 from stagewall.errors import UsageError
@@ -111,6 +114,22 @@ def request_access(
     return req
 
 
+def state_condition(state: Outcome, now: str) -> ColumnElement[bool]:
+    """The store's rows whose ``state_of`` is ``state`` at ``now``."""
+    from sqlalchemy import and_, or_, select
+
+    from stagewall.access._tables import access_outcomes, access_requests
+
+    decided = select(access_outcomes.c.request_id)
+    if state is Outcome.PENDING:
+        return and_(access_requests.c.id.not_in(decided), access_requests.c.expires_at > now)
+    recorded = access_requests.c.id.in_(decided.where(access_outcomes.c.outcome == state.value))
+    if state is Outcome.EXPIRED:
+        lapsed = and_(access_requests.c.id.not_in(decided), access_requests.c.expires_at <= now)
+        return or_(recorded, lapsed)
+    return recorded
+
+
 def list_requests(
     ctx: AccessContext,
     *,
@@ -118,12 +137,18 @@ def list_requests(
     reviewable_by: str | None = None,
     requester: str | None = None,
     newest: int | None = None,
+    state: str | None = None,
+    roles: Collection[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> list[dict[str, object]]:
     """Access requests with their state, oldest first.
 
     ``reviewable_by``: only those that person may review now; ``requester``: only that
     person's; ``newest``: only the newest N (still oldest first). Each request's state
-    comes from its recorded outcome (``state_of``), loaded in bulk.
+    comes from its recorded outcome (``state_of``), loaded in bulk. ``state`` (an
+    ``Outcome`` value), ``roles`` and the creation-time bounds ``since``/``until`` (ISO
+    text, ``since`` <= t < ``until``) narrow the rows in the store.
     """
     from sqlalchemy import select
 
@@ -141,6 +166,14 @@ def list_requests(
         )
     if requester is not None:
         query = query.where(access_requests.c.requester == requester)
+    if roles is not None:
+        query = query.where(access_requests.c.subject.in_(sorted(roles)))
+    if since:
+        query = query.where(access_requests.c.created_at >= since)
+    if until:
+        query = query.where(access_requests.c.created_at < until)
+    if state is not None:
+        query = query.where(state_condition(Outcome(state), fmt_time(now)))
     order = (access_requests.c.created_at, access_requests.c.id)
     if newest is not None:
         query = query.order_by(*(c.desc() for c in order)).limit(max(0, newest))

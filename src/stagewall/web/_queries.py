@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from stagewall.access import AccessContext
 from stagewall.access._tables import (
@@ -17,10 +18,10 @@ from stagewall.access._tables import (
 from stagewall.audit._log import _as_bytes
 from stagewall.audit._tables import audit_cosignatures, audit_events
 from stagewall.audit.events import StoredEvent
-from stagewall.errors import ConfigError
+from stagewall.errors import AuditObjectUnknown, ConfigError, UsageError
 from stagewall.gates import Gate
 from stagewall.gates._model import Promotion, approver_problem, find_stage
-from stagewall.gates._tables import gate_checks
+from stagewall.gates._tables import gate_checks, gate_promotions
 from stagewall.identity._tables import identity_step_up_windows
 from stagewall.store import Store
 
@@ -38,11 +39,24 @@ def open_follow_ups(ctx: AccessContext) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+FOLLOW_UP_STATES = ("open", "overdue", "done", "late")
+
+
 def follow_ups(
-    ctx: AccessContext, *, since: str = "", until: str = "", limit: int = 500
+    ctx: AccessContext,
+    *,
+    since: str = "",
+    until: str = "",
+    holder: str = "",
+    status: str = "",
+    now: str = "",
+    limit: int = 500,
 ) -> list[dict[str, Any]]:
     """Every break-glass follow-up opened in the window (bounds as ISO text; the store's
-    times compare as text), newest first, with the grant's role and its status."""
+    times compare as text), newest first, with the grant's role and its status.
+
+    ``status``: ``open`` (not done, due later than ``now``), ``overdue`` (not done, due
+    passed), ``done`` (completed), ``late`` (completed after it was due)."""
     from stagewall.access._tables import access_grants
 
     query = select(
@@ -55,6 +69,17 @@ def follow_ups(
         query = query.where(access_followups.c.opened_at >= since)
     if until:
         query = query.where(access_followups.c.opened_at < until)
+    if holder:
+        query = query.where(access_followups.c.holder == holder)
+    done = access_followups.c.completed_at.is_not(None)
+    if status == "open":
+        query = query.where(~done).where(access_followups.c.due_at >= now)
+    elif status == "overdue":
+        query = query.where(~done).where(access_followups.c.due_at < now)
+    elif status == "done":
+        query = query.where(done)
+    elif status == "late":
+        query = query.where(done).where(access_followups.c.completed_at > access_followups.c.due_at)
     query = query.order_by(access_followups.c.opened_at.desc()).limit(limit)
     with ctx.store.read() as conn:
         return [dict(r._mapping) for r in conn.execute(query).all()]
@@ -221,3 +246,115 @@ def audit_page(
     ]
     older = events[-1].index if len(rows) > limit and events else None
     return EventPage(events, older)
+
+
+OBJECT_KINDS = ("grant", "request", "promotion", "vendor")
+_OBJECT = re.compile(r"^(grant|request|promotion|vendor):([A-Za-z0-9][A-Za-z0-9._-]{0,127})$")
+MAX_OBJECT_EVENTS = 500
+
+
+@dataclass(frozen=True)
+class AuditObject:
+    """A grant, request, promotion or vendor whose events the audit page lists.
+
+    ``resource``: the events' resource naming it (the library writes ``grant:ID`` and
+    so on); ``bound``: the index and leaf hash of the event its row is bound to (the
+    creating event), which is also the lower bound of all its events.
+    """
+
+    kind: str
+    ident: str
+    bound: tuple[int, str | None] | None = None
+    deploys: str | None = None
+    """``stage:STAGE/SHA`` of a promotion: its deployment events carry that resource."""
+
+    @property
+    def resource(self) -> str:
+        return f"{self.kind}:{self.ident}"
+
+
+def audit_object(ctx: AccessContext, text: str) -> AuditObject:
+    """Parse ``kind:id`` and find the object's row (a clear error when there is none)."""
+    from stagewall.access._tables import access_grants, access_requests
+
+    m = _OBJECT.match(text.strip())
+    if m is None:
+        raise UsageError(
+            f"of={text[:80]!r} does not name a grant, request, promotion or vendor",
+            hint="write it as grant:ID, request:ID, promotion:ID or vendor:NAME "
+            "(the tables link to it)",
+        )
+    kind, ident = m.group(1), m.group(2)
+    if kind == "vendor":
+        if ident not in ctx.loaded.estate.vendors:
+            raise AuditObjectUnknown(f"there is no vendor {ident!r} in stagewall.yaml")
+        return AuditObject(kind, ident)
+    with ctx.store.read() as conn:
+        if kind == "grant":
+            row = conn.execute(
+                select(access_grants.c.audit_index, access_grants.c.audit_leaf).where(
+                    access_grants.c.id == ident
+                )
+            ).first()
+        elif kind == "promotion":
+            row = conn.execute(
+                select(
+                    gate_promotions.c.audit_index,
+                    gate_promotions.c.audit_leaf,
+                    gate_promotions.c.stage,
+                    gate_promotions.c.sha,
+                ).where(gate_promotions.c.request_id == ident)
+            ).first()
+        else:
+            row = conn.execute(
+                select(access_requests.c.id)
+                .where(access_requests.c.id == ident)
+                .where(access_requests.c.kind == "access")
+            ).first()
+    if row is None:
+        raise AuditObjectUnknown(f"there is no {kind} {ident!r}")
+    if kind == "request":
+        return AuditObject(kind, ident)
+    bound = (int(row[0]), row[1]) if row[0] is not None else None
+    deploys = f"stage:{row[2]}/{row[3]}" if kind == "promotion" else None
+    return AuditObject(kind, ident, bound, deploys)
+
+
+@dataclass(frozen=True)
+class ObjectEvents:
+    events: list[StoredEvent]
+    bound_ok: bool | None
+    """Whether the row's bound event is in the log with the row's leaf hash (None: unbound)."""
+
+
+def object_events(store: Store, obj: AuditObject) -> ObjectEvents:
+    """Every event of ``obj``, oldest first: those naming it as their resource, the event
+    its row is bound to, and (a promotion) the deployment checks that name it."""
+    names = [audit_events.c.resource == obj.resource]
+    if obj.deploys:
+        names.append(audit_events.c.resource == obj.deploys)
+    if obj.bound is not None:
+        names.append(audit_events.c.idx == obj.bound[0])
+    query = select(
+        audit_events.c.idx,
+        audit_events.c.canonical,
+        audit_events.c.leaf_hash,
+        audit_events.c.chain_hash,
+    ).where(or_(*names))
+    if obj.bound is not None:
+        query = query.where(audit_events.c.idx >= obj.bound[0])
+    query = query.order_by(audit_events.c.idx).limit(MAX_OBJECT_EVENTS)
+    with store.read() as conn:
+        rows = conn.execute(query).all()
+    events = []
+    bound_ok: bool | None = None
+    for i, raw, leaf, chain in rows:
+        e = StoredEvent.from_raw(int(i), _as_bytes(raw), _as_bytes(leaf), _as_bytes(chain))
+        if obj.bound is not None and e.index == obj.bound[0]:
+            bound_ok = obj.bound[1] is not None and _as_bytes(leaf).hex() == obj.bound[1]
+        elif e.resource != obj.resource and e.details.get("promotion") != obj.ident:
+            continue  # a check of the same commit at the stage, not of this promotion
+        events.append(e)
+    if obj.bound is not None and bound_ok is None:
+        bound_ok = False
+    return ObjectEvents(events, bound_ok)
