@@ -31,9 +31,7 @@ def _listed_events(page: str) -> list[int]:
     return [int(i) for i in re.findall(r"<tr class=\"[A-Za-z]+\">\s*<td>(\d+)</td>", page)]
 
 
-def test_request_and_grant_filters_narrow_the_rows(
-    world: World, people: dict[str, Person]
-) -> None:
+def test_request_and_grant_filters_narrow_the_rows(world: World, people: dict[str, Person]) -> None:
     alice = _browser(world, people["alice"])
     alice.post("/request", {"role": "prod-read", "duration": "1h", "reason": "P"})
     prod = _filed(world)

@@ -99,9 +99,7 @@ def promotions_page(
     )
     with store.read() as conn:
         total = int(
-            conn.execute(
-                select(func.count()).select_from(base.where(*conds).subquery())
-            ).scalar()
+            conn.execute(select(func.count()).select_from(base.where(*conds).subquery())).scalar()
             or 0
         )
         rows = conn.execute(

@@ -131,6 +131,11 @@ POLICY: dict[str, frozenset[C] | None] = {
     "masking.job.runs": READERS,
     "masking.run.show": READERS,
     "server.tasks": READERS,
+    # --- web14 ---
+    # Everyone signed in sees the break-glass form (externals see why they cannot break
+    # glass); posting it is internal only, as the API's access.break_glass.
+    "web.breakglass.page": PEOPLE,
+    "web.breakglass.create": INTERNAL,
 }
 
 

@@ -289,6 +289,7 @@ def audit_object(ctx: AccessContext, text: str) -> AuditObject:
         if ident not in ctx.loaded.estate.vendors:
             raise AuditObjectUnknown(f"there is no vendor {ident!r} in stagewall.yaml")
         return AuditObject(kind, ident)
+    row: Any
     with ctx.store.read() as conn:
         if kind == "grant":
             row = conn.execute(
