@@ -442,7 +442,7 @@ class StoreMissing(ConfigError):
     )
 
 
-# --- web14: the web UI's tables and factors (SW900-SW909) ---
+# --- web14: the web UI's tables (SW900-SW909) ---
 
 
 class AuditObjectUnknown(ConfigError):
@@ -452,15 +452,6 @@ class AuditObjectUnknown(ConfigError):
     code = "SW900"
     http_status: ClassVar[int] = 404
     default_hint = "follow the link from the grants, requests, promotions or vendors table"
-
-
-class LastFactorRefused(AccessDenied):
-    """Removing this passkey would leave the person without any step-up factor."""
-
-    code = "SW901"
-    default_hint = (
-        "add another passkey (or enrol TOTP with `stagewall mfa enroll`) first, then remove it"
-    )
 
 
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
@@ -513,5 +504,4 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     MaskingJobFailed,
     StoreMissing,
     AuditObjectUnknown,
-    LastFactorRefused,
 )

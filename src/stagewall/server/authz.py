@@ -136,6 +136,8 @@ POLICY: dict[str, frozenset[C] | None] = {
     # glass); posting it is internal only, as the API's access.break_glass.
     "web.breakglass.page": PEOPLE,
     "web.breakglass.create": INTERNAL,
+    # Removing one of one's own passkeys, as the API's mfa.webauthn.remove.
+    "web.passkey.remove": PEOPLE,
 }
 
 

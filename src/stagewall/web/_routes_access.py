@@ -218,13 +218,51 @@ def register(r: FastAPI, state: ServerState) -> None:
             now=state.now(),
         )
 
-    @r.get("/security", name="web.security", response_class=HTMLResponse)
-    def security(
-        request: Request, who: Annotated[Viewer, Depends(viewer(state, "web.security"))]
+    def security_page(
+        request: Request, who: Viewer, *, message: str = "", info: str = "", status: int = 200
     ) -> HTMLResponse:
         return render(
             request,
             "security.html",
             who=who,
+            status=status,
             keys=passkeys.list_passkeys(ctx.store, who.principal),
+            message=message,
+            info=info,
         )
+
+    @r.get("/security", name="web.security", response_class=HTMLResponse)
+    def security(
+        request: Request, who: Annotated[Viewer, Depends(viewer(state, "web.security"))]
+    ) -> HTMLResponse:
+        return security_page(request, who)
+
+    @r.post(
+        "/security/passkeys/{passkey_id}/remove",
+        name="web.passkey.remove",
+        response_class=HTMLResponse,
+    )
+    def remove_passkey(
+        request: Request,
+        passkey_id: str,
+        who: Annotated[Viewer, Depends(viewer(state, "web.passkey.remove"))],
+        otp: Annotated[str, Form(max_length=16)] = "",
+        webauthn: Annotated[str, Form(max_length=MAX_ASSERTION)] = "",
+    ) -> HTMLResponse:
+        """Remove one of my passkeys: the library the API's DELETE calls decides."""
+        try:
+            code, assertion = factor(otp, webauthn)
+            with acting(who.actor):
+                passkeys.remove_own(
+                    ctx.store,
+                    who.principal,
+                    passkey_id,
+                    otp=code,
+                    webauthn=assertion,
+                    now=state.now(),
+                    settings=state.settings,
+                    home=state.home,
+                )
+        except StagewallError as exc:
+            return security_page(request, who, message=exc.message, status=status_for(exc))
+        return security_page(request, who, info="Passkey removed.")
