@@ -20,6 +20,7 @@ from stagewall.audit._tables import audit_cosignatures, audit_events
 from stagewall.audit.events import StoredEvent
 from stagewall.errors import AuditObjectUnknown, ConfigError, UsageError
 from stagewall.gates import Gate
+from stagewall.gates._listing import promotions_page
 from stagewall.gates._model import Promotion, approver_problem, find_stage
 from stagewall.gates._tables import gate_checks, gate_promotions
 from stagewall.identity._tables import identity_step_up_windows
@@ -122,43 +123,46 @@ def promotions_to_approve(ctx: AccessContext, approver: str, now: Any) -> list[d
     """Pending promotions ``approver`` may approve (the library's ``approver_problem`` is
     None and they have not approved yet), with the change's commits and the stage's checks
     (the latest report of each check the stage declares)."""
-    from stagewall.access._core import load_request
-
-    pending = [p for p in gate(ctx).list(now) if p["state"] == "pending"]
     estate = ctx.loaded.estate
-    out: list[dict[str, Any]] = []
+    pending, _total = promotions_page(
+        ctx.store, estate, now, state="pending", limit=200, with_model=True
+    )
+    mine: list[tuple[dict[str, Any], Promotion, list[str]]] = []
+    for p in pending:
+        promo: Promotion = p.pop("promotion")
+        if any(a["by"] == approver for a in p["approvals"]):
+            continue
+        try:
+            if approver_problem(estate, promo, approver) is not None:
+                continue
+            declared = list(find_stage(estate, promo.stage)[1].checks)
+        except ConfigError:  # its stage left stagewall.yaml: the library refuses it
+            continue
+        mine.append((p, promo, declared))
+    if not mine:
+        return []
     with ctx.store.read() as conn:
-        for p in pending:
-            if any(a["by"] == approver for a in p["approvals"]):
-                continue
-            promo = Promotion.from_request(load_request(conn, p["id"]))
-            try:
-                if approver_problem(estate, promo, approver) is not None:
-                    continue
-                declared = list(find_stage(estate, promo.stage)[1].checks)
-            except ConfigError:  # its stage left stagewall.yaml: the library refuses it
-                continue
-            reported = conn.execute(
-                select(gate_checks.c.name, gate_checks.c.status, gate_checks.c.reporter)
-                .where(gate_checks.c.sha == promo.sha)
-                .where(gate_checks.c.stage == promo.stage)
-                .order_by(gate_checks.c.id)
-            ).all()
-            latest = {str(r.name): (str(r.status), str(r.reporter)) for r in reported}
-            checks = [
-                {"name": n, "status": latest.get(n, ("not reported", ""))[0],
-                 "reporter": latest.get(n, ("", ""))[1]}
-                for n in dict.fromkeys([*declared, *latest])
-            ]  # fmt: skip
-            out.append(
-                {
-                    **p,
-                    "environment": promo.environment,
-                    "base": promo.base,
-                    "commits": promo.commits,
-                    "checks": checks,
-                }
-            )
+        reported = conn.execute(
+            select(gate_checks.c.sha, gate_checks.c.stage, gate_checks.c.name,
+                   gate_checks.c.status, gate_checks.c.reporter)
+            .where(gate_checks.c.sha.in_(sorted({promo.sha for _, promo, _ in mine})))
+            .order_by(gate_checks.c.id)
+        ).all()  # fmt: skip
+    latest: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
+    for r in reported:
+        latest.setdefault((str(r.sha), str(r.stage)), {})[str(r.name)] = (
+            str(r.status),
+            str(r.reporter),
+        )
+    out: list[dict[str, Any]] = []
+    for p, promo, declared in mine:
+        got = latest.get((promo.sha, promo.stage), {})
+        checks = [
+            {"name": n, "status": got.get(n, ("not reported", ""))[0],
+             "reporter": got.get(n, ("", ""))[1]}
+            for n in dict.fromkeys([*declared, *got])
+        ]  # fmt: skip
+        out.append({**p, "environment": promo.environment, "base": promo.base, "checks": checks})
     return out
 
 
