@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from stagewall.access import AccessContext
 from stagewall.access._tables import (
@@ -29,15 +29,23 @@ from stagewall.store import Store
 PAGE = 50
 
 
-def open_follow_ups(ctx: AccessContext) -> list[dict[str, Any]]:
-    """Break-glass follow-ups nobody has completed yet, the oldest due first."""
+def open_follow_ups(
+    ctx: AccessContext, *, not_of: str = "", limit: int = 20
+) -> tuple[list[dict[str, Any]], int]:
+    """Break-glass follow-ups nobody has completed yet (not ``not_of``'s own), the oldest
+    due first: the first ``limit`` and how many there are."""
+    conds: list[Any] = [access_followups.c.completed_at.is_(None)]
+    if not_of:
+        conds.append(access_followups.c.holder != not_of)
     with ctx.store.read() as conn:
+        total = int(
+            conn.execute(select(func.count()).select_from(access_followups).where(*conds)).scalar()
+            or 0
+        )
         rows = conn.execute(
-            select(access_followups)
-            .where(access_followups.c.completed_at.is_(None))
-            .order_by(access_followups.c.due_at)
+            select(access_followups).where(*conds).order_by(access_followups.c.due_at).limit(limit)
         ).all()
-    return [dict(r._mapping) for r in rows]
+    return [dict(r._mapping) for r in rows], total
 
 
 FOLLOW_UP_STATES = ("open", "overdue", "done", "late")

@@ -25,6 +25,7 @@ from stagewall.web import _queries
 from stagewall.web._render import Viewer, render, viewer
 
 TABLE_PAGE = 100
+BREAK_GLASS_ROWS = 200
 
 
 @dataclass(frozen=True)
@@ -341,10 +342,12 @@ def register(r: FastAPI, state: ServerState) -> None:
             holder=f.principal,
             status=status,
             now=now,
+            limit=BREAK_GLASS_ROWS,
         )
         return render(
             request,
             "breakglass.html",
+            limit=BREAK_GLASS_ROWS,
             who=who,
             rows=rows,
             window=f.window,

@@ -63,21 +63,20 @@ def inbox_context(state: ServerState, who: Viewer) -> dict[str, Any]:
     promotions: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
     follow_ups: list[dict[str, Any]] = []
+    follow_ups_total = 0
     if internal:
         promotions = _queries.promotions_to_approve(ctx, me, state.now())
         items = _queries.open_review_items(ctx, me)
         now = state.now()
-        follow_ups = [
-            {**f, "overdue": parse_time(f["due_at"]) < now}
-            for f in _queries.open_follow_ups(ctx)
-            if f["holder"] != me
-        ]
+        opened, follow_ups_total = _queries.open_follow_ups(ctx, not_of=me)
+        follow_ups = [{**f, "overdue": parse_time(f["due_at"]) < now} for f in opened]
     mine = list_requests(ctx, pending_only=True, requester=me)
     return {
         "to_review": to_review,
         "promotions": promotions,
         "items": items,
         "follow_ups": follow_ups,
+        "follow_ups_total": follow_ups_total,
         "mine": [{**x, "approvers": approvers_for(ctx, str(x["role"]), me)} for x in mine],
         "now": state.now(),
         "window_until": _queries.step_up_until(ctx.store, who.actor.session_id, fmt(state.now())),
