@@ -115,18 +115,26 @@ def request_access(
 
 
 def state_condition(state: Outcome, now: str) -> ColumnElement[bool]:
-    """The store's rows whose ``state_of`` is ``state`` at ``now``."""
-    from sqlalchemy import and_, or_, select
+    """The store's rows whose ``state_of`` is ``state`` at ``now``.
+
+    "No outcome yet" is a correlated NOT EXISTS on the outcome's primary key: the store
+    checks only the candidate rows, not every decided request."""
+    from sqlalchemy import and_, exists, or_, select
 
     from stagewall.access._tables import access_outcomes, access_requests
 
-    decided = select(access_outcomes.c.request_id)
+    def outcome(*conds: ColumnElement[bool]) -> ColumnElement[bool]:
+        return exists(
+            select(access_outcomes.c.request_id).where(
+                access_outcomes.c.request_id == access_requests.c.id, *conds
+            )
+        )
+
     if state is Outcome.PENDING:
-        return and_(access_requests.c.id.not_in(decided), access_requests.c.expires_at > now)
-    recorded = access_requests.c.id.in_(decided.where(access_outcomes.c.outcome == state.value))
+        return and_(access_requests.c.expires_at > now, ~outcome())
+    recorded = outcome(access_outcomes.c.outcome == state.value)
     if state is Outcome.EXPIRED:
-        lapsed = and_(access_requests.c.id.not_in(decided), access_requests.c.expires_at <= now)
-        return or_(recorded, lapsed)
+        return or_(recorded, and_(access_requests.c.expires_at <= now, ~outcome()))
     return recorded
 
 
@@ -161,9 +169,7 @@ def list_requests(
     if pending_only or reviewable_by is not None:
         # Only pending requests can be listed: no outcome yet and not expired. The store
         # narrows the candidates; state_of below still decides each one's state.
-        query = query.where(access_requests.c.expires_at > fmt_time(now)).where(
-            access_requests.c.id.not_in(select(access_outcomes.c.request_id))
-        )
+        query = query.where(state_condition(Outcome.PENDING, fmt_time(now)))
     if requester is not None:
         query = query.where(access_requests.c.requester == requester)
     if roles is not None:
