@@ -85,3 +85,29 @@ def test_externals_and_pipelines_cannot_break_glass_and_see_why(
     )
     assert res.status_code == 403 and "may not call web.breakglass.page" in res.text
     assert not _used(world)
+
+
+def test_the_api_takes_the_same_ticket_and_duration(
+    world: World, people: dict[str, Person]
+) -> None:
+    carol = people["carol"]
+    res = carol.post(
+        "/api/v1/access/break-glass",
+        {
+            "role": "prod-read",
+            "reason": "INC-9",
+            "ticket": "INC-9",
+            "duration": "15m",
+            "otp": carol.otp(),
+        },
+    )
+    assert res.status_code == 201, res.text
+    grant = res.json()["grant"]
+    assert parse_time(grant["ends_at"]) - parse_time(grant["starts_at"]) == timedelta(minutes=15)
+    (used,) = _used(world)
+    assert used.details["ticket"] == "INC-9"
+    res = carol.post(
+        "/api/v1/access/break-glass",
+        {"role": "prod-read", "reason": "x", "duration": "3h", "otp": carol.otp()},
+    )
+    assert res.status_code == 400 and "break-glass lasts at most" in res.json()["detail"]
