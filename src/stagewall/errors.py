@@ -492,6 +492,18 @@ class BrowserStepUpRefused(AccessDenied):
     )
 
 
+# --- web14: the web UI's tables (SW900-SW909) ---
+
+
+class AuditObjectUnknown(ConfigError):
+    """The audit page was asked for the events of a grant, request, promotion or vendor
+    that does not exist."""
+
+    code = "SW900"
+    http_status: ClassVar[int] = 404
+    default_hint = "follow the link from the grants, requests, promotions or vendors table"
+
+
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
     StagewallError,
     ConfigError,
@@ -544,4 +556,5 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     CiTokenReplayed,
     BrowserLoginRefused,
     BrowserStepUpRefused,
+    AuditObjectUnknown,
 )

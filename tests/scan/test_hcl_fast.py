@@ -42,7 +42,7 @@ heredocs = st.builds(
     ),
     st.booleans(),
     st.sampled_from(["EOT", "EOF", "E", "END.x"]),
-    st.lists(st.text(alphabet="ab ${}()[]\"#:=!<-", max_size=10), max_size=3),
+    st.lists(st.text(alphabet='ab ${}()[]"#:=!<-', max_size=10), max_size=3),
     st.sampled_from(["", "  ", "\t"]),
 )
 keys = st.one_of(
@@ -65,7 +65,7 @@ fors_if = st.builds(
     lambda x, body, cond: f"[for {x} in var.list : {body} if !{cond}]",
     idents,
     st.sampled_from(["x", "upper(x)"]),
-    st.sampled_from(["x", "contains([\"a\"], x)", "var.off"]),
+    st.sampled_from(["x", 'contains(["a"], x)', "var.off"]),
 )
 in_calls = st.builds(
     lambda f, h: f"{f}({h})", st.sampled_from(["trimspace", "base64encode"]), heredocs
@@ -145,7 +145,7 @@ def test_declines_what_it_does_not_know(text: str) -> None:
     [
         # heredocs inside expressions: python-hcl2 keeps their source, quoted
         "a = f(<<EOT\nx ${ y }\nEOT\n)\n",
-        "a = [\n  <<-EOT\n  x: \"q\" \\ y\n  EOT\n  , \"b\"]\n",
+        'a = [\n  <<-EOT\n  x: "q" \\ y\n  EOT\n  , "b"]\n',
         "a = try(<<-EOT\n  x\n  EOT\n, 1)\n",
         "a = { k = <<EOT\nz\nEOT\n}\n",
         "a = [<<EOT\n{[(\nEOT\n]\n",  # brackets in a heredoc do not count

@@ -23,6 +23,7 @@ import pytest
 
 from tests.live_server import serve
 from tests.server.conftest import PASSWORD, Person, World
+from tests.web.test_promotion_inbox import submitted_promotion
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -200,7 +201,7 @@ def _virtual_authenticator(driver: Any) -> str:
 
 
 def test_full_flow_in_chromium(
-    world: World, people: dict[str, Person], driver: Any, artifacts: Path
+    world: World, people: dict[str, Person], driver: Any, artifacts: Path, tmp_path: Path
 ) -> None:
     from tests.live_server import free_port
 
@@ -267,6 +268,22 @@ def test_full_flow_in_chromium(
         results = ui.by(".results").text
         assert results.count("approved") == 2, results
         ui.shoot("inbox-decided")
+
+        # A pipeline's promotion waits in his inbox with its commits and checks; he
+        # approves it with the passkey.
+        pid, sha = submitted_promotion(world, tmp_path)
+        ui.open("/")
+        card = ui.by(f"article[aria-labelledby='p-{pid}']")
+        assert "tests: pass" in card.text and "deploybot" in card.text, card.text
+        ui.shoot("inbox-promotion")
+        card.find_element("css selector", "button[data-passkey][value=approve]").click()
+        ui.wait(lambda: ui.all(".results"))
+        assert f"promotion {pid} of {sha[:12]}: approved" in ui.by(".results").text
+
+        # He could break glass from the form (not now: he is not on call).
+        ui.open("/break-glass/new")
+        assert ui.all("form[action='/break-glass/new']")
+        ui.shoot("break-glass-form")
         windows = [
             e for e in world.events() if e.code == "identity.step_up" and "expires_at" in e.details
         ]
@@ -315,9 +332,22 @@ def test_full_flow_in_chromium(
         ui.shoot("grants")
         ui.open("/estate")
         ui.shoot("estate")
-        ui.open("/evidence")
+        ui.open("/evidence")  # queues the evaluation in the background ...
+        ui.shoot("evidence-evaluating")
+        world.state.evaluate_in_background().result(timeout=300)
+        ui.open("/evidence")  # ... and shows it once done
         assert "separation.external_production" in ui.text() or "access." in ui.text()
         ui.shoot("evidence")
+        ui.open("/break-glass/new")  # an external auditor is told why she cannot
+        assert "break-glass is for internal principals only" in ui.text() or (
+            "externals never hold" in ui.text()
+        )
+        ui.shoot("break-glass-external")
+        ui.open("/requests?status=approved")
+        assert rids[0] in ui.text()
+        ui.by(f"a[href='/audit?of=request%3A{rids[0]}']").click()
+        ui.wait(lambda: "Events of request" in ui.text())
+        ui.shoot("audit-object")
         for page in ("requests", "promotions", "reviews", "break-glass", "vendors"):
             ui.open("/" + page)
             assert "Not allowed" not in ui.text()

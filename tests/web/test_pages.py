@@ -191,8 +191,13 @@ def test_evidence_page_shows_checks_answers_and_the_pack_to_auditors(
     import zipfile
 
     audrey = _browser(world, people["audrey"])
+    # the page never evaluates on the request path: the first view queues the evaluation
     page = audrey.get("/evidence")
     assert page.status_code == 200, page.text
+    assert "Evaluating…" in page.text and "No evaluation has been made yet" in page.text
+    world.state.evaluate_in_background().result(timeout=300)
+    page = audrey.get("/evidence")
+    assert "Evaluating…" not in page.text
     api = people["audrey"].get("/api/v1/evidence/checks").json()
     # the page shows exactly the checks the API computes, with their statuses
     assert len(api["checks"]) >= 10

@@ -17,7 +17,13 @@ from stagewall.access._core import (
     record_review,
 )
 from stagewall.access._policy import Problem, Source, hold_problem
-from stagewall.access.breakglass import FollowUp, _state_check, break_glass, complete_follow_up
+from stagewall.access.breakglass import (
+    FollowUp,
+    _state_check,
+    break_glass,
+    break_glass_problem,
+    complete_follow_up,
+)
 from stagewall.access.campaigns import (
     campaign_report,
     close_campaign,
@@ -74,6 +80,7 @@ __all__ = [
     "SweepReport",
     "ThresholdRule",
     "break_glass",
+    "break_glass_problem",
     "campaign_report",
     "close_campaign",
     "complete_follow_up",

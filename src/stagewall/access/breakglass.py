@@ -53,6 +53,23 @@ def _followup(m: Any) -> FollowUp:
     )
 
 
+def break_glass_problem(
+    ctx: AccessContext, principal: str, role: str, *, offboarded: Any = None
+) -> str | None:
+    """Why ``principal`` may not break glass into ``role`` now (None: may, given a step-up)."""
+    if offboarded is None:
+        with ctx.store.read() as conn:
+            offboarded = ctx.offboarded(conn)
+    problem = hold_problem(
+        ctx.estate, principal, role, source=Source.BREAK_GLASS, now=ctx.now(), offboarded=offboarded
+    )
+    if problem is not None:
+        return problem.text
+    if principal not in ctx.estate.eligible_for(role):
+        return f"{principal!r} is not eligible for role {role!r}"
+    return None
+
+
 def break_glass(
     ctx: AccessContext,
     *,
@@ -62,25 +79,26 @@ def break_glass(
     otp: str | None = None,
     duration: timedelta = BREAK_GLASS_CAP,
     webauthn: str | Mapping[str, Any] | None = None,
+    ticket: str | None = None,
 ) -> tuple[Grant, FollowUp]:
-    """Grant ``role`` at once (≤ 1 h), alert, and open the mandatory follow-up review."""
+    """Grant ``role`` at once (≤ 1 h), alert, and open the mandatory follow-up review.
+
+    ``ticket``: the incident's ticket, when there is one (recorded with the reason)."""
     if not reason.strip():
         raise UsageError("a reason is required (--reason TEXT)")
     if role not in ctx.estate.roles:
         raise UsageError(f"role {role!r} is not declared")
     if duration <= timedelta(0) or duration > BREAK_GLASS_CAP:
         raise UsageError(f"break-glass lasts at most {BREAK_GLASS_CAP}")
+    if ticket is not None and len(ticket) > 256:
+        raise UsageError("the ticket is longer than 256 characters")
     now = ctx.now()
-    details = {"role": role, "reason": reason}
+    details: dict[str, Any] = {"role": role, "reason": reason}
+    if ticket:
+        details["ticket"] = ticket
     with ctx.store.read() as conn:
         off = ctx.offboarded(conn)
-    problem = hold_problem(
-        ctx.estate, principal, role, source=Source.BREAK_GLASS, now=now, offboarded=off
-    )
-    if problem is None and principal not in ctx.estate.eligible_for(role):
-        problem_text = f"{principal!r} is not eligible for role {role!r}"
-    else:
-        problem_text = problem.text if problem else ""
+    problem_text = break_glass_problem(ctx, principal, role, offboarded=off) or ""
     if problem_text:
         raise ctx.refuse(
             ev.BREAK_GLASS.code,

@@ -307,13 +307,28 @@ def grants_page(
     live_only: bool = False,
     offset: int = 0,
     limit: int = 100,
+    role: str | None = None,
+    environment: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> GrantPage:
-    """One page of grants, newest first, filtered in the store (the same rows as list_grants)."""
+    """One page of grants, newest first, filtered in the store (the same rows as list_grants).
+
+    ``since``/``until``: bounds on the creation time (ISO text, ``since`` <= t < ``until``).
+    """
     materialise_standing(ctx)
     now = fmt_time(ctx.now())
     conds = []
     if principal is not None:
         conds.append(access_grants.c.principal == principal)
+    if role is not None:
+        conds.append(access_grants.c.role == role)
+    if environment is not None:
+        conds.append(access_grants.c.environment == environment)
+    if since:
+        conds.append(access_grants.c.created_at >= since)
+    if until:
+        conds.append(access_grants.c.created_at < until)
     if status is not None:
         conds.append(access_grants.c.status == status.value)
     if live_only:

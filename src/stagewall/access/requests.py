@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
+
+from sqlalchemy import ColumnElement
 
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
-from stagewall.access._core import Request, Review, fmt_time, insert_request
+from stagewall.access._core import Outcome, Request, Review, fmt_time, insert_request
 from stagewall.access._policy import Source, hold_problem
 from stagewall.access._rules import snapshot
 from stagewall.errors import UsageError
@@ -111,6 +114,30 @@ def request_access(
     return req
 
 
+def state_condition(state: Outcome, now: str) -> ColumnElement[bool]:
+    """The store's rows whose ``state_of`` is ``state`` at ``now``.
+
+    "No outcome yet" is a correlated NOT EXISTS on the outcome's primary key: the store
+    checks only the candidate rows, not every decided request."""
+    from sqlalchemy import and_, exists, or_, select
+
+    from stagewall.access._tables import access_outcomes, access_requests
+
+    def outcome(*conds: ColumnElement[bool]) -> ColumnElement[bool]:
+        return exists(
+            select(access_outcomes.c.request_id).where(
+                access_outcomes.c.request_id == access_requests.c.id, *conds
+            )
+        )
+
+    if state is Outcome.PENDING:
+        return and_(access_requests.c.expires_at > now, ~outcome())
+    recorded = outcome(access_outcomes.c.outcome == state.value)
+    if state is Outcome.EXPIRED:
+        return or_(recorded, and_(access_requests.c.expires_at <= now, ~outcome()))
+    return recorded
+
+
 def list_requests(
     ctx: AccessContext,
     *,
@@ -118,12 +145,18 @@ def list_requests(
     reviewable_by: str | None = None,
     requester: str | None = None,
     newest: int | None = None,
+    state: str | None = None,
+    roles: Collection[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> list[dict[str, object]]:
     """Access requests with their state, oldest first.
 
     ``reviewable_by``: only those that person may review now; ``requester``: only that
     person's; ``newest``: only the newest N (still oldest first). Each request's state
-    comes from its recorded outcome (``state_of``), loaded in bulk.
+    comes from its recorded outcome (``state_of``), loaded in bulk. ``state`` (an
+    ``Outcome`` value), ``roles`` and the creation-time bounds ``since``/``until`` (ISO
+    text, ``since`` <= t < ``until``) narrow the rows in the store.
     """
     from sqlalchemy import select
 
@@ -136,11 +169,17 @@ def list_requests(
     if pending_only or reviewable_by is not None:
         # Only pending requests can be listed: no outcome yet and not expired. The store
         # narrows the candidates; state_of below still decides each one's state.
-        query = query.where(access_requests.c.expires_at > fmt_time(now)).where(
-            access_requests.c.id.not_in(select(access_outcomes.c.request_id))
-        )
+        query = query.where(state_condition(Outcome.PENDING, fmt_time(now)))
     if requester is not None:
         query = query.where(access_requests.c.requester == requester)
+    if roles is not None:
+        query = query.where(access_requests.c.subject.in_(sorted(roles)))
+    if since:
+        query = query.where(access_requests.c.created_at >= since)
+    if until:
+        query = query.where(access_requests.c.created_at < until)
+    if state is not None:
+        query = query.where(state_condition(Outcome(state), fmt_time(now)))
     order = (access_requests.c.created_at, access_requests.c.id)
     if newest is not None:
         query = query.order_by(*(c.desc() for c in order)).limit(max(0, newest))

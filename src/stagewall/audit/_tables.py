@@ -15,7 +15,7 @@ audit_events = Table(
     Column("code", String(128), nullable=False, index=True),
     Column("status", String(16), nullable=False),
     Column("actor", String(256), nullable=False),
-    Column("resource", String(512), nullable=True),
+    Column("resource", String(512), nullable=True, index=True),
     Column("canonical", LargeBinary, nullable=False),
     Column("leaf_hash", LargeBinary(32), nullable=False),
     Column("chain_hash", LargeBinary(32), nullable=False),

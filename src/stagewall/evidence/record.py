@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -54,20 +55,34 @@ class Drift:
     summary: str
 
 
-def previous_statuses(log: AuditLog) -> dict[str, str]:
-    """Statuses of the newest recorded evaluation ({} when none was recorded)."""
+def latest_recorded(log: AuditLog) -> dict[str, Any] | None:
+    """The newest recorded evaluation: its index, when it was recorded, ``as_of`` and each
+    check's status (None when none was recorded). Reads one event, computes nothing."""
     with log.store.read() as conn:
-        raw = conn.execute(
-            select(audit_events.c.canonical)
+        row = conn.execute(
+            select(audit_events.c.idx, audit_events.c.time, audit_events.c.canonical)
             .where(audit_events.c.code == EVALUATED.code)
             .order_by(audit_events.c.idx.desc())
             .limit(1)
-        ).scalar()
-    if raw is None:
-        return {}
+        ).first()
+    if row is None:
+        return None
+    raw = row[2]
     doc = json.loads(raw if isinstance(raw, bytes | str) else bytes(raw))
-    checks = doc.get("unmapped", {}).get("checks", {})
-    return {str(k): str(v["status"]) for k, v in checks.items()}
+    details = doc.get("unmapped", {})
+    checks = details.get("checks", {})
+    return {
+        "index": int(row[0]),
+        "time": str(row[1]),
+        "as_of": str(details.get("as_of", row[1])),
+        "checks": {str(k): str(v["status"]) for k, v in checks.items()},
+    }
+
+
+def previous_statuses(log: AuditLog) -> dict[str, str]:
+    """Statuses of the newest recorded evaluation ({} when none was recorded)."""
+    got = latest_recorded(log)
+    return dict(got["checks"]) if got is not None else {}
 
 
 def record_evaluation(log: AuditLog, evaluation: Evaluation, *, actor: str) -> list[Drift]:
@@ -110,4 +125,12 @@ def record_evaluation(log: AuditLog, evaluation: Evaluation, *, actor: str) -> l
     return drifts
 
 
-__all__ = ["DRIFTED", "EVALUATED", "PACKED", "Drift", "previous_statuses", "record_evaluation"]
+__all__ = [
+    "DRIFTED",
+    "EVALUATED",
+    "PACKED",
+    "Drift",
+    "latest_recorded",
+    "previous_statuses",
+    "record_evaluation",
+]

@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from stagewall.errors import (
     AuthenticationFailed,
     AuthenticatorCloned,
     FactorRegistrationRefused,
+    StagewallError,
     StepUpRefused,
     UsageError,
     WebauthnNotConfigured,
@@ -164,6 +166,63 @@ def remove(store: Store, principal: str, passkey_id: str, *, keep_one: bool) -> 
             ),
             conn=conn,
         )
+
+
+def remove_own(
+    store: Store,
+    principal: str,
+    passkey_id: str,
+    *,
+    otp: str | None,
+    webauthn: str | Mapping[str, Any] | None,
+    now: datetime,
+    settings: ServerSettings,
+    home: str | os.PathLike[str] | None = None,
+) -> None:
+    """``principal`` removes one of their own passkeys (the API's DELETE and the web page).
+
+    Refused, recorded and before any code is used: a passkey that is not theirs, and
+    their last second factor (no other passkey and no TOTP). Then the step-up (a code,
+    a passkey, or the open window), then ``remove``.
+    """
+    from stagewall.identity.stepup import factor_of, verify_step_up
+    from stagewall.mfa import is_enrolled
+
+    passkey_id = passkey_id[:64]
+    rows = _rows(store, principal)
+    problem: StagewallError | None = None
+    if not any(r.id == passkey_id for r in rows):
+        problem = UsageError(
+            f"you have no passkey {passkey_id!r}",
+            hint="your passkeys are listed on /security (GET /api/v1/mfa/webauthn/credentials)",
+        )
+    elif len(rows) == 1 and not is_enrolled(store, principal):
+        problem = FactorRegistrationRefused(
+            "this is your only second factor; register another before removing it",
+            hint="register a new passkey (or have TOTP) first",
+        )
+    if problem is not None:
+        AuditLog(store).append(
+            AuditEvent(
+                EV_REMOVED.code,
+                Status.FAILURE,
+                principal,
+                f"{principal} may not remove passkey {passkey_id!r}: {problem.message}",
+                resource=f"principal:{principal}",
+                details={"passkey": passkey_id, "error_code": problem.code},
+            )
+        )
+        raise problem
+    verify_step_up(
+        store,
+        principal,
+        factor_of(otp, webauthn),
+        purpose=f"remove passkey {passkey_id}",
+        now=now,
+        settings=settings,
+        home=home,
+    )
+    remove(store, principal, passkey_id, keep_one=not is_enrolled(store, principal))
 
 
 def remove_all(conn: Connection, principal: str) -> int:

@@ -63,6 +63,8 @@ class RevokeBody(Privileged):
 class BreakGlassBody(Privileged):
     role: str = Field(min_length=1, max_length=128)
     reason: str = Field(max_length=2000)
+    ticket: str | None = Field(default=None, max_length=256)
+    duration: str | None = Field(default=None, max_length=32, examples=["30m"])
 
 
 class FollowUpBody(Privileged):
@@ -188,6 +190,8 @@ def register(r: FastAPI, state: ServerState) -> None:
                 reason=body.reason,
                 otp=body.otp,
                 webauthn=body.webauthn,
+                ticket=(body.ticket or "").strip() or None,
+                **({"duration": _duration(body.duration)} if body.duration else {}),
             )
         return {"grant": grant.as_dict(), "follow_up": fu.id, "follow_up_due": fu.due_at}
 

@@ -19,7 +19,7 @@ class ApproveBody(Privileged):
 
 def register(r: FastAPI, state: ServerState) -> None:
     def gate() -> Gate:
-        return Gate(state.ctx.store, state.ctx.loaded)
+        return Gate(state.ctx.store, state.ctx.loaded, home=str(state.home))
 
     @r.get("/api/v1/promotions", name="gate.list")
     def promotions(

@@ -140,14 +140,15 @@ def register(r: FastAPI, state: ServerState) -> None:
         """Remove one of your passkeys; needs step-up; never your last second factor."""
         step = body or Privileged()
         with acting(actor):
-            state.ctx.step_up(
-                actor.principal, step.otp, step.webauthn, purpose=f"remove passkey {passkey_id}"
-            )
-            passkeys.remove(
+            passkeys.remove_own(
                 store,
                 actor.principal,
-                passkey_id[:64],
-                keep_one=not mfa.is_enrolled(store, actor.principal),
+                passkey_id,
+                otp=step.otp,
+                webauthn=step.webauthn,
+                now=state.now(),
+                settings=state.settings,
+                home=state.home,
             )
 
     @r.post(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stagewall.access import AccessContext
 from stagewall.errors import ConfigError
@@ -20,6 +22,8 @@ from stagewall.server._workers import Workers
 if TYPE_CHECKING:
     from stagewall.evidence import Evaluation, EvidenceInputs, Window
     from stagewall.server.witnessing import WitnessRounds
+
+_log = logging.getLogger("stagewall.server")
 
 # how long GET /api/v1/evidence/checks and /answers reuse one evaluation
 EVALUATION_REUSE = timedelta(minutes=1)
@@ -53,6 +57,8 @@ class ServerState:
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
     _evaluation: tuple[datetime, Evaluation] | None = None
     _evaluation_lock: threading.Lock = field(default_factory=threading.Lock)
+    _queued: Future[Any] | None = None
+    _queue_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def refresh(self) -> None:
         """Reload stagewall.yaml when it changed on disk (policy as code, deployed by git).
@@ -115,6 +121,25 @@ class ServerState:
             result = evaluate(self.evidence_inputs())
             self._evaluation = (now, result)
             return result
+
+    def newest_evaluation(self) -> tuple[datetime, Evaluation] | None:
+        """The newest evaluation this process computed (the scheduler's or a reader's) and
+        when; never computes one."""
+        return self._evaluation
+
+    def evaluate_in_background(self) -> Future[Any]:
+        """Queue one fresh evaluation on the evidence worker (serial with the scheduler's),
+        unless one is already queued or running: that one's future."""
+        with self._queue_lock:
+            if self._queued is None or self._queued.done():
+                self._queued = self.workers.submit("evidence", self._evaluate_now)
+            return self._queued
+
+    def _evaluate_now(self) -> None:
+        try:
+            self.evaluation(fresh=True)
+        except Exception:  # the page keeps showing the older result; the log has the cause
+            _log.exception("background evidence evaluation failed")
 
     def evidence_inputs(self, window: Window | None = None) -> EvidenceInputs:
         """What the evidence checks read here (default window: the 90 days up to now)."""

@@ -144,6 +144,13 @@ POLICY: dict[str, frozenset[C] | None] = {
     "web.cli.login": PEOPLE,
     "web.cli.step_up.page": PEOPLE,
     "web.cli.step_up": PEOPLE,
+    # --- web14 ---
+    # Everyone signed in sees the break-glass form (externals see why they cannot break
+    # glass); posting it is internal only, as the API's access.break_glass.
+    "web.breakglass.page": PEOPLE,
+    "web.breakglass.create": INTERNAL,
+    # Removing one of one's own passkeys, as the API's mfa.webauthn.remove.
+    "web.passkey.remove": PEOPLE,
 }
 
 

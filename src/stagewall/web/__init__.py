@@ -20,6 +20,7 @@ from stagewall.server._state import ServerState
 from stagewall.web import (
     _routes_access,
     _routes_audit,
+    _routes_breakglass,
     _routes_cli,
     _routes_evidence,
     _routes_inbox,
@@ -50,6 +51,7 @@ def register(app: FastAPI, state: ServerState) -> None:
     _routes_inbox.register(app, state)
     _routes_access.register(app, state)
     _routes_audit.register(app, state)
+    _routes_breakglass.register(app, state)
     _routes_evidence.register(app, state)
     _routes_reviews.register(app, state)
     _routes_cli.register(app, state)

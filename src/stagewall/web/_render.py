@@ -129,6 +129,16 @@ def factor(otp: str, webauthn: str) -> tuple[str | None, dict[str, Any] | None]:
     return code, got
 
 
+def wanted_duration(text: str) -> timedelta:
+    """A duration typed into a form (30m, 2h, 1d); a clear error otherwise."""
+    from stagewall.estate import parse_duration
+
+    try:
+        return parse_duration(text)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"duration {text!r}: {exc}", hint="write it as 30m, 2h or 1d") from None
+
+
 def has_route(app: Any, name: str) -> bool:
     """Whether this server has the route ``name`` (passkeys, OIDC are optional features)."""
     try:
@@ -209,6 +219,31 @@ def render(
     )
     return HTMLResponse(
         html, status_code=status, headers={"cache-control": "no-store", "pragma": "no-cache"}
+    )
+
+
+def form_page(
+    request: Request,
+    template: str,
+    who: Viewer,
+    *,
+    message: str = "",
+    done: Any = None,
+    form: dict[str, str] | None = None,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A form page: shown empty, again with the library's refusal and what was typed,
+    or with what was ``done``."""
+    return render(
+        request,
+        template,
+        who=who,
+        status=status,
+        message=message,
+        done=done,
+        form=form or {},
+        **context,
     )
 
 

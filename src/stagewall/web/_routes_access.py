@@ -10,13 +10,21 @@ from stagewall.access import grants_page, issue_credentials, request_access, rev
 from stagewall.access._policy import Source, hold_problem
 from stagewall.access.requests import approvers_for, list_requests
 from stagewall.errors import StagewallError, UsageError
-from stagewall.estate import format_duration, parse_duration
+from stagewall.estate import format_duration
 from stagewall.identity import passkeys
 from stagewall.identity.actor import acting
 from stagewall.server._events import REQUEST_REFUSED
 from stagewall.server._problems import status_for
 from stagewall.server._state import ServerState
-from stagewall.web._render import MAX_ASSERTION, Viewer, factor, render, viewer
+from stagewall.web._render import (
+    MAX_ASSERTION,
+    Viewer,
+    factor,
+    form_page,
+    render,
+    viewer,
+    wanted_duration,
+)
 
 
 def role_choices(state: ServerState, who: Viewer) -> list[dict[str, Any]]:
@@ -54,25 +62,8 @@ def role_choices(state: ServerState, who: Viewer) -> list[dict[str, Any]]:
 def register(r: FastAPI, state: ServerState) -> None:
     ctx = state.ctx
 
-    def request_page(
-        request: Request,
-        who: Viewer,
-        *,
-        message: str = "",
-        done: Any = None,
-        form: dict[str, str] | None = None,
-        status: int = 200,
-    ) -> HTMLResponse:
-        return render(
-            request,
-            "request.html",
-            who=who,
-            status=status,
-            roles=role_choices(state, who),
-            message=message,
-            done=done,
-            form=form or {},
-        )
+    def request_page(request: Request, who: Viewer, **kw: Any) -> HTMLResponse:
+        return form_page(request, "request.html", who, roles=role_choices(state, who), **kw)
 
     @r.get("/request", name="web.request.page", response_class=HTMLResponse)
     def request_form(
@@ -91,12 +82,7 @@ def register(r: FastAPI, state: ServerState) -> None:
     ) -> HTMLResponse:
         form = {"role": role, "duration": duration, "reason": reason, "ticket": ticket}
         try:
-            try:
-                wanted = parse_duration(duration)
-            except (ValueError, TypeError) as exc:
-                raise UsageError(
-                    f"duration {duration!r}: {exc}", hint="write it as 30m, 2h or 1d"
-                ) from None
+            wanted = wanted_duration(duration)
             with acting(who.actor):
                 req = request_access(
                     ctx,
@@ -232,13 +218,51 @@ def register(r: FastAPI, state: ServerState) -> None:
             now=state.now(),
         )
 
-    @r.get("/security", name="web.security", response_class=HTMLResponse)
-    def security(
-        request: Request, who: Annotated[Viewer, Depends(viewer(state, "web.security"))]
+    def security_page(
+        request: Request, who: Viewer, *, message: str = "", info: str = "", status: int = 200
     ) -> HTMLResponse:
         return render(
             request,
             "security.html",
             who=who,
+            status=status,
             keys=passkeys.list_passkeys(ctx.store, who.principal),
+            message=message,
+            info=info,
         )
+
+    @r.get("/security", name="web.security", response_class=HTMLResponse)
+    def security(
+        request: Request, who: Annotated[Viewer, Depends(viewer(state, "web.security"))]
+    ) -> HTMLResponse:
+        return security_page(request, who)
+
+    @r.post(
+        "/security/passkeys/{passkey_id}/remove",
+        name="web.passkey.remove",
+        response_class=HTMLResponse,
+    )
+    def remove_passkey(
+        request: Request,
+        passkey_id: str,
+        who: Annotated[Viewer, Depends(viewer(state, "web.passkey.remove"))],
+        otp: Annotated[str, Form(max_length=16)] = "",
+        webauthn: Annotated[str, Form(max_length=MAX_ASSERTION)] = "",
+    ) -> HTMLResponse:
+        """Remove one of my passkeys: the library the API's DELETE calls decides."""
+        try:
+            code, assertion = factor(otp, webauthn)
+            with acting(who.actor):
+                passkeys.remove_own(
+                    ctx.store,
+                    who.principal,
+                    passkey_id,
+                    otp=code,
+                    webauthn=assertion,
+                    now=state.now(),
+                    settings=state.settings,
+                    home=state.home,
+                )
+        except StagewallError as exc:
+            return security_page(request, who, message=exc.message, status=status_for(exc))
+        return security_page(request, who, info="Passkey removed.")

@@ -1,28 +1,31 @@
 """The audit log (search, checkpoints, verifiable bundle), the estate, and the tables."""
 # No "from __future__ import annotations": FastAPI must evaluate the route annotations.
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from stagewall.access import GrantStatus, grants_page
-from stagewall.access._core import fmt_time
+from stagewall.access._core import Outcome, fmt_time
 from stagewall.access.requests import list_requests
 from stagewall.audit import AuditLog
 from stagewall.audit._bundle import export_archive
 from stagewall.errors import KeyMissing, UsageError
 from stagewall.estate import estate_violations
 from stagewall.evidence._diagram import estate_svg
-from stagewall.gates import Gate
+from stagewall.gates._listing import PROMOTION_STATES, promotions_page
 from stagewall.keys import load_public_key, load_signing_key
 from stagewall.server._state import ServerState
 from stagewall.web import _queries
 from stagewall.web._render import Viewer, render, viewer
 
 TABLE_PAGE = 100
+BREAK_GLASS_ROWS = 200
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,77 @@ class ObservationWindow:
         return (date.fromisoformat(self.end) + timedelta(days=1)).isoformat() if self.end else ""
 
 
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
+REQUEST_STATES = tuple(o.value for o in Outcome)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A table's filters from the query string, checked against stagewall.yaml (a bad
+    value is a clear 400 naming what is allowed, never a 500 or an empty table)."""
+
+    window: ObservationWindow
+    principal: str = ""
+    role: str = ""
+    environment: str = ""
+
+    @classmethod
+    def parse(
+        cls,
+        state: ServerState,
+        start: str,
+        end: str,
+        *,
+        principal: str = "",
+        role: str = "",
+        environment: str = "",
+    ) -> "Filters":
+        e = state.estate
+        principal, role, environment = principal.strip(), role.strip(), environment.strip()
+        # Names are not checked against today's stagewall.yaml: the tables keep the rows
+        # of people and roles that have since left it.
+        for what, value in (("principal", principal), ("role", role)):
+            if value and not _NAME.match(value):
+                raise UsageError(
+                    f"the {what} filter {value[:80]!r} is not a name",
+                    hint="letters, digits and . _ @ - only; leave it empty for all",
+                )
+        if environment and environment not in e.environments:
+            raise UsageError(
+                f"there is no environment {environment!r}",
+                hint="environments: " + ", ".join(sorted(e.environments)),
+            )
+        return cls(ObservationWindow.parse(start, end), principal, role, environment)
+
+    def roles(self, state: ServerState) -> list[str] | None:
+        """The roles the role and environment filters leave (None: no such filter)."""
+        if not self.role and not self.environment:
+            return None
+        return [
+            n
+            for n, r in state.estate.roles.items()
+            if (not self.role or n == self.role)
+            and (not self.environment or r.environment == self.environment)
+        ]
+
+    def query(self, **more: str) -> str:
+        """These filters as a query string (for the pager's links)."""
+        values = {
+            "principal": self.principal,
+            "role": self.role,
+            "environment": self.environment,
+            "from": self.window.start,
+            "to": self.window.end,
+            **more,
+        }
+        return urlencode({k: v for k, v in values.items() if v})
+
+
+def _choices(state: ServerState) -> dict[str, list[str]]:
+    """The roles and environments of stagewall.yaml, for the filters' menus."""
+    return {"roles": sorted(state.estate.roles), "environments": sorted(state.estate.environments)}
+
+
 _SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 
 
@@ -72,8 +146,19 @@ def register(r: FastAPI, state: ServerState) -> None:
         before: Annotated[int | None, Query(ge=0)] = None,
         start: Annotated[str, Query(alias="from", max_length=10)] = "",
         end: Annotated[str, Query(alias="to", max_length=10)] = "",
+        of: Annotated[str, Query(max_length=200)] = "",
     ) -> HTMLResponse:
         window = ObservationWindow.parse(start, end)
+        if of:
+            obj = _queries.audit_object(ctx, of)
+            return render(
+                request,
+                "audit_object.html",
+                who=who,
+                obj=obj,
+                found=_queries.object_events(ctx.store, obj),
+                limit=_queries.MAX_OBJECT_EVENTS,
+            )
         page = _queries.audit_page(
             ctx.store,
             code=type.strip(),
@@ -142,6 +227,10 @@ def register(r: FastAPI, state: ServerState) -> None:
         who: Annotated[Viewer, Depends(viewer(state, "web.grants"))],
         principal: Annotated[str, Query(max_length=128)] = "",
         status: Annotated[str, Query(max_length=16)] = "",
+        role: Annotated[str, Query(max_length=128)] = "",
+        environment: Annotated[str, Query(max_length=128)] = "",
+        start: Annotated[str, Query(alias="from", max_length=10)] = "",
+        end: Annotated[str, Query(alias="to", max_length=10)] = "",
         page: Annotated[int, Query(ge=0, le=100000)] = 0,
     ) -> HTMLResponse:
         now = state.now()
@@ -152,14 +241,24 @@ def register(r: FastAPI, state: ServerState) -> None:
             try:
                 wanted = GrantStatus(status)
             except ValueError:
-                raise UsageError(f"unknown grant status {status!r}") from None
+                raise UsageError(
+                    f"unknown grant status {status!r}",
+                    hint="use live, " + ", ".join(s.value for s in GrantStatus),
+                ) from None
+        f = Filters.parse(
+            state, start, end, role=role, environment=environment, principal=principal
+        )
         got = grants_page(
             ctx,
-            principal=principal or None,
+            principal=f.principal or None,
             status=wanted,
             live_only=status == "live",
             offset=page * TABLE_PAGE,
             limit=TABLE_PAGE,
+            role=f.role or None,
+            environment=f.environment or None,
+            since=f.window.start,
+            until=f.window.until,
         )
         return render(
             request,
@@ -169,22 +268,55 @@ def register(r: FastAPI, state: ServerState) -> None:
             total=got.total,
             page=page,
             pages=max(1, -(-got.total // TABLE_PAGE)),
-            principal=principal,
+            f=f,
+            statuses=["live", *(s.value for s in GrantStatus)],
+            choices=_choices(state),
             status_filter=status,
+            query=f.query(status=status),
             now=now,
         )
 
     @r.get("/requests", name="web.requests", response_class=HTMLResponse)
     def requests(
-        request: Request, who: Annotated[Viewer, Depends(viewer(state, "web.requests"))]
+        request: Request,
+        who: Annotated[Viewer, Depends(viewer(state, "web.requests"))],
+        status: Annotated[str, Query(max_length=16)] = "",
+        requester: Annotated[str, Query(max_length=128)] = "",
+        role: Annotated[str, Query(max_length=128)] = "",
+        environment: Annotated[str, Query(max_length=128)] = "",
+        start: Annotated[str, Query(alias="from", max_length=10)] = "",
+        end: Annotated[str, Query(alias="to", max_length=10)] = "",
     ) -> HTMLResponse:
+        if status and status not in REQUEST_STATES:
+            raise UsageError(
+                f"unknown request status {status!r}", hint="use " + ", ".join(REQUEST_STATES)
+            )
+        if not who.sees_everyone:
+            requester = who.principal
+        f = Filters.parse(
+            state, start, end, role=role, environment=environment, principal=requester
+        )
         rows = list_requests(
             ctx,
-            requester=None if who.sees_everyone else who.principal,
+            requester=f.principal or None,
             newest=TABLE_PAGE,
+            state=status or None,
+            roles=f.roles(state),
+            since=f.window.start,
+            until=f.window.until,
         )
         rows.reverse()
-        return render(request, "requests.html", who=who, rows=rows, limit=TABLE_PAGE)
+        return render(
+            request,
+            "requests.html",
+            who=who,
+            rows=rows,
+            limit=TABLE_PAGE,
+            f=f,
+            statuses=REQUEST_STATES,
+            choices=_choices(state),
+            status_filter=status,
+        )
 
     @r.get("/break-glass", name="web.breakglass", response_class=HTMLResponse)
     def breakglass(
@@ -192,37 +324,109 @@ def register(r: FastAPI, state: ServerState) -> None:
         who: Annotated[Viewer, Depends(viewer(state, "web.breakglass"))],
         start: Annotated[str, Query(alias="from", max_length=10)] = "",
         end: Annotated[str, Query(alias="to", max_length=10)] = "",
+        holder: Annotated[str, Query(max_length=128)] = "",
+        status: Annotated[str, Query(max_length=16)] = "",
     ) -> HTMLResponse:
         """Every break-glass use in the window with its follow-up (due within 24 h)."""
-        window = ObservationWindow.parse(start, end)
-        rows = _queries.follow_ups(ctx, since=window.start, until=window.until)
+        if status and status not in _queries.FOLLOW_UP_STATES:
+            raise UsageError(
+                f"unknown follow-up status {status!r}",
+                hint="use " + ", ".join(_queries.FOLLOW_UP_STATES),
+            )
+        f = Filters.parse(state, start, end, principal=holder)
         now = fmt_time(state.now())
-        return render(request, "breakglass.html", who=who, rows=rows, window=window, now_text=now)
+        rows = _queries.follow_ups(
+            ctx,
+            since=f.window.start,
+            until=f.window.until,
+            holder=f.principal,
+            status=status,
+            now=now,
+            limit=BREAK_GLASS_ROWS,
+        )
+        return render(
+            request,
+            "breakglass.html",
+            limit=BREAK_GLASS_ROWS,
+            who=who,
+            rows=rows,
+            window=f.window,
+            f=f,
+            statuses=_queries.FOLLOW_UP_STATES,
+            status_filter=status,
+            now_text=now,
+        )
 
     @r.get("/vendors", name="web.vendors", response_class=HTMLResponse)
     def vendors(
-        request: Request, who: Annotated[Viewer, Depends(viewer(state, "web.vendors"))]
+        request: Request,
+        who: Annotated[Viewer, Depends(viewer(state, "web.vendors"))],
+        contract: Annotated[str, Query(max_length=16)] = "",
+        name: Annotated[str, Query(max_length=128)] = "",
     ) -> HTMLResponse:
         """Vendors from stagewall.yaml with their people and agreements."""
+        if contract not in ("", "current", "ended"):
+            raise UsageError(f"unknown contract filter {contract!r}", hint="use current or ended")
         estate_now = state.estate
         people: dict[str, list[str]] = {}
-        for name, p in estate_now.principals.items():
+        for person, p in estate_now.principals.items():
             if p.vendor:
-                people.setdefault(p.vendor, []).append(name)
+                people.setdefault(p.vendor, []).append(person)
         today = state.now().date()
+        rows = [
+            (n, v)
+            for n, v in sorted(estate_now.vendors.items())
+            if (not name or name.lower() in n.lower())
+            and (not contract or (v.contract_end < today) == (contract == "ended"))
+        ]
         return render(
             request,
             "vendors.html",
             who=who,
-            vendors=sorted(estate_now.vendors.items()),
+            vendors=rows,
             people=people,
             today=today,
+            contract=contract,
+            name_filter=name,
+            total=len(estate_now.vendors),
         )
 
     @r.get("/promotions", name="web.promotions", response_class=HTMLResponse)
     def promotions(
-        request: Request, who: Annotated[Viewer, Depends(viewer(state, "web.promotions"))]
+        request: Request,
+        who: Annotated[Viewer, Depends(viewer(state, "web.promotions"))],
+        status: Annotated[str, Query(max_length=16)] = "",
+        stage: Annotated[str, Query(max_length=128)] = "",
+        submitter: Annotated[str, Query(max_length=128)] = "",
+        start: Annotated[str, Query(alias="from", max_length=10)] = "",
+        end: Annotated[str, Query(alias="to", max_length=10)] = "",
     ) -> HTMLResponse:
-        rows = Gate(ctx.store, ctx.loaded).list(state.now())
-        rows.reverse()
-        return render(request, "promotions.html", who=who, rows=rows[:TABLE_PAGE], total=len(rows))
+        stages = [st.name for st in state.estate.stages]
+        if stage and stage not in stages:
+            raise UsageError(
+                f"there is no stage {stage!r}", hint="stages: " + (", ".join(stages) or "none")
+            )
+        f = Filters.parse(state, start, end, principal=submitter)
+        rows, total = promotions_page(
+            ctx.store,
+            state.estate,
+            state.now(),
+            stage=stage or None,
+            submitter=f.principal or None,
+            state=status or None,
+            since=f.window.start,
+            until=f.window.until,
+            limit=TABLE_PAGE,
+        )
+        return render(
+            request,
+            "promotions.html",
+            who=who,
+            rows=rows,
+            total=total,
+            f=f,
+            stages=stages,
+            stage=stage,
+            statuses=PROMOTION_STATES,
+            status_filter=status,
+        )

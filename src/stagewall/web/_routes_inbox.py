@@ -15,7 +15,6 @@ from stagewall.access import complete_follow_up, decide, review_request
 from stagewall.access._core import parse_time
 from stagewall.access.requests import approvers_for, list_requests
 from stagewall.errors import StagewallError, UsageError
-from stagewall.gates import Gate
 from stagewall.identity import stepup
 from stagewall.identity._codes import fmt
 from stagewall.identity.actor import ActorClass, acting
@@ -64,27 +63,20 @@ def inbox_context(state: ServerState, who: Viewer) -> dict[str, Any]:
     promotions: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
     follow_ups: list[dict[str, Any]] = []
+    follow_ups_total = 0
     if internal:
-        promotions = [
-            p
-            for p in Gate(ctx.store, ctx.loaded).list(state.now())
-            if p["state"] == "pending"
-            and p["submitter"] != me
-            and all(a["by"] != me for a in p["approvals"])
-        ]
+        promotions = _queries.promotions_to_approve(ctx, me, state.now())
         items = _queries.open_review_items(ctx, me)
         now = state.now()
-        follow_ups = [
-            {**f, "overdue": parse_time(f["due_at"]) < now}
-            for f in _queries.open_follow_ups(ctx)
-            if f["holder"] != me
-        ]
+        opened, follow_ups_total = _queries.open_follow_ups(ctx, not_of=me)
+        follow_ups = [{**f, "overdue": parse_time(f["due_at"]) < now} for f in opened]
     mine = list_requests(ctx, pending_only=True, requester=me)
     return {
         "to_review": to_review,
         "promotions": promotions,
         "items": items,
         "follow_ups": follow_ups,
+        "follow_ups_total": follow_ups_total,
         "mine": [{**x, "approvers": approvers_for(ctx, str(x["role"]), me)} for x in mine],
         "now": state.now(),
         "window_until": _queries.step_up_until(ctx.store, who.actor.session_id, fmt(state.now())),
@@ -128,8 +120,8 @@ def register(r: FastAPI, state: ServerState) -> None:
                     "a promotion is not denied here: it simply stays unapproved",
                     hint="leave it pending; it expires, or its submitter withdraws it",
                 )
-            p, state_ = Gate(ctx.store, ctx.loaded).approve(
-                ident, approver=me, otp=otp, reason=reason, webauthn=webauthn
+            p, state_ = _queries.gate(ctx).approve(
+                ident, approver=me, otp=otp, reason=reason, webauthn=webauthn, now=state.now()
             )
             return f"promotion {p.id} of {p.sha[:12]}: {state_.value}"
         if kind == "review":

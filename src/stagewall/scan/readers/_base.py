@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import bisect
 import enum
-from itertools import accumulate
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from stagewall.scan._model import Entry

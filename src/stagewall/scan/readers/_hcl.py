@@ -68,11 +68,7 @@ class _Parser:
             if i < n and toks[i].kind == "op" and toks[i].text == "=":
                 if name in out:
                     raise Unsupported("duplicate attribute")
-                if (
-                    i + 2 < n
-                    and toks[i + 1].kind in _SINGLE
-                    and toks[i + 2].kind == "nl"
-                ):
+                if i + 2 < n and toks[i + 1].kind in _SINGLE and toks[i + 2].kind == "nl":
                     # ``name = value`` and a line break: what expression() would find
                     out[name] = _single(toks[i + 1])
                     self.i = i + 2

@@ -231,7 +231,12 @@ def render(toks: list[Token]) -> str:
             continue
         text = t.text
         if t.kind in _VALUES:
-            if t.kind in ("num", "ident") and top is not None and top.kind == "for" and text in ("in", "if"):
+            if (
+                t.kind in ("num", "ident")
+                and top is not None
+                and top.kind == "for"
+                and text in ("in", "if")
+            ):
                 out.append(f" {text} ")
             elif text == "for" and prev is not None and prev.text in ("[", "{"):
                 stack[-1].kind = "for"
@@ -254,9 +259,7 @@ def render(toks: list[Token]) -> str:
             if text == "(":
                 kind = "call" if prev is not None and prev.kind in ("ident", "trav") else "paren"
             elif text == "[":
-                value_end = prev is not None and (
-                    prev.kind in _VALUES or prev.text in _VALUE_END
-                )
+                value_end = prev is not None and (prev.kind in _VALUES or prev.text in _VALUE_END)
                 kind = "index" if value_end else "list"
             else:
                 kind = "object"
