@@ -593,6 +593,22 @@ class PostgresDatabase(Database):
             self._create_object(f"rule {name} on {table}", definition)
         return list(self.objects_created), list(self.objects_skipped)
 
+    def recompute_fulltext(
+        self, table: Table, column: str, sources: Sequence[str], config: str
+    ) -> None:
+        """Set a full-text column from the masked text ``sources`` of the same row."""
+        text = ", ".join(f"{self.q(c)}::text" for c in sources)
+        stmt = (
+            f"UPDATE {self.qt(table)} SET {self.q(column)} = pg_catalog.to_tsvector("
+            f"%s::regconfig, pg_catalog.concat_ws(' ', {text}))"
+        )
+        try:
+            self.conn.execute(stmt.encode(), (config,))
+        except psycopg.Error as exc:
+            raise self.fail(
+                f"recomputing the full-text column {table.qualified}.{column} failed", exc
+            ) from None
+
     def finish_tables(self, schema: Schema) -> None:
         steps: list[tuple[str, str]] = []
         for t in schema.tables:
