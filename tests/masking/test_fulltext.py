@@ -27,12 +27,13 @@ CREATE TABLE people (
   tsv_gen tsvector GENERATED ALWAYS AS
     (to_tsvector('simple', coalesce(name, '') || ' ' || coalesce(note, ''))) STORED,
   tsv_trig tsvector,
-  tsv_plain tsvector
+  tsv_plain tsvector,
+  tsv_opaque tsvector
 );
 CREATE TRIGGER people_tsv BEFORE INSERT OR UPDATE ON people FOR EACH ROW
   EXECUTE FUNCTION tsvector_update_trigger(tsv_trig, 'pg_catalog.simple', name, note);
 """
-FULLTEXT = ("tsv_gen", "tsv_trig", "tsv_plain")
+FULLTEXT = ("tsv_gen", "tsv_trig", "tsv_plain", "tsv_opaque")
 
 
 def _build(url: str) -> list[tuple[int, str]]:
@@ -44,9 +45,9 @@ def _build(url: str) -> list[tuple[int, str]]:
             name = f"{FIRST[i % len(FIRST)]} {last}"
             note = f"Spoke with {last} on the phone; {last} will call back."
             conn.execute(
-                "INSERT INTO people (id, name, note, tsv_plain) "
-                "VALUES (%s, %s, %s, to_tsvector('simple', %s))",
-                (i, name, note, f"{name} {note}"),
+                "INSERT INTO people (id, name, note, tsv_plain, tsv_opaque) VALUES "
+                "(%s, %s, %s, to_tsvector('simple', %s), to_tsvector('simple', %s))",
+                (i, name, note, f"{name} {note}", f"{last} vip customer"),
             )
             surnames.append((i, last.lower()))
     return surnames
@@ -71,11 +72,15 @@ def test_fulltext_columns_recomputed_from_masked_row(pg_url_factory: Any) -> Non
     assert cols["tsv_gen"].transformer == "keep"  # generated: PostgreSQL computes it
     assert cols["tsv_trig"].transformer == "tsvector"
     assert cols["tsv_trig"].params == {"columns": ["name", "note"], "config": "pg_catalog.simple"}
-    assert cols["tsv_plain"] == ColumnPlan(
-        transformer="tsvector", params={"columns": []}, reason=cols["tsv_plain"].reason
+    # filled by the application: its sources are read from the sampled rows
+    assert cols["tsv_plain"].params == {"columns": ["name", "note"], "config": "simple"}
+    # words of no column of the row: cannot be recomputed, left empty with a warning
+    assert cols["tsv_opaque"] == ColumnPlan(
+        transformer="tsvector", params={"columns": []}, reason=cols["tsv_opaque"].reason
     )
     warned = {(p.column, p.rule) for p in result.problems}
-    assert ("tsv_plain", Rule.FULLTEXT) in warned
+    assert ("tsv_opaque", Rule.FULLTEXT) in warned
+    assert ("tsv_plain", Rule.FULLTEXT) not in warned
     plan = _scrubbed(result.plan)
 
     target = pg_url_factory()
@@ -91,7 +96,8 @@ def test_fulltext_columns_recomputed_from_masked_row(pg_url_factory: Any) -> Non
         same = conn.execute(
             "SELECT count(*) FROM people WHERE tsv_trig = to_tsvector('simple', "
             "concat_ws(' ', name, note)) AND tsv_gen = to_tsvector('simple', "
-            "coalesce(name, '') || ' ' || coalesce(note, '')) AND tsv_plain = ''::tsvector"
+            "coalesce(name, '') || ' ' || coalesce(note, '')) AND tsv_plain = tsv_trig "
+            "AND tsv_opaque = ''::tsvector"
         ).fetchone()
         assert same == (N,)
         # the trigger is recreated after the data and keeps working on the target

@@ -69,6 +69,9 @@ def build_plan(
                 samples[(table.qualified, c)] = values
             rows += max((len(v) for v in got.values()), default=0)
         fulltext = fulltext_sources(getattr(db, "ddl", None))
+        guess = getattr(db, "guess_fulltext", None)
+        if guess is not None and sample:
+            fulltext.update(_guessed(schema, fulltext, guess, sample))
     plan = plan_from_schema(schema, samples, schemas=schemas, fulltext=fulltext)
     problems = lint_plan(plan, schema, samples=samples)
     return PlanResult(plan, tuple(problems), rows)
@@ -104,6 +107,24 @@ def fulltext_sources(ddl: Any) -> dict[tuple[str, str], tuple[str, tuple[str, ..
     return out
 
 
+def _guessed(
+    schema: Schema, known: Fulltext, guess: Callable[..., Any], sample: int
+) -> dict[tuple[str, str], tuple[str, tuple[str, ...]]]:
+    """Plain tsvector columns (no trigger, not generated): their sources from data."""
+    from stagewall.masking.lint import is_fulltext
+    from stagewall.masking.types import ColumnKind
+
+    out = {}
+    for t in schema.tables:
+        text = [c.name for c in t.columns if c.kind is ColumnKind.TEXT]
+        for c in t.columns:
+            if is_fulltext(c) and (t.qualified, c.name) not in known:
+                found = guess(t, c.name, text, min(sample, 200))
+                if found is not None:
+                    out[(t.qualified, c.name)] = found
+    return out
+
+
 def _fulltext_plan(
     table: Table, column: str, fulltext: Fulltext | None
 ) -> ColumnPlan:
@@ -112,8 +133,8 @@ def _fulltext_plan(
         return ColumnPlan(
             transformer="tsvector",
             params={"columns": list(found[1]), "config": found[0]},
-            reason="full-text column maintained by tsvector_update_trigger: recomputed "
-            "on the target from the masked columns",
+            reason=f"full-text column made from {', '.join(found[1])} (its trigger, or "
+            "the sampled rows): recomputed on the target from the masked columns",
         )
     return ColumnPlan(
         transformer="tsvector",
