@@ -383,7 +383,7 @@ def _verify_jobs(
     names: tuple[str, ...], config: str | None, is_subset: bool, db: str | None, fmt: str
 ) -> None:
     """Every named job (or all of them) resolved first, then verified one by one."""
-    from stagewall.errors import StagewallError
+    from stagewall.errors import MaskingJobInvalid, StagewallError
     from stagewall.estate import load_estate
     from stagewall.keys import load_masking_key
     from stagewall.redact import redact
@@ -404,7 +404,15 @@ def _verify_jobs(
             f"no masking job named {', '.join(repr(n[:128]) for n in unknown)} in {loaded.path}",
             hint="declared jobs: " + (", ".join(declared) or "none"),
         )
-    prepared = [resolve_job(loaded.estate, Path(loaded.path), n) for n in dict.fromkeys(names)]
+    try:
+        prepared = [resolve_job(loaded.estate, Path(loaded.path), n) for n in dict.fromkeys(names)]
+    except MaskingJobInvalid as exc:
+        raise MaskingJobInvalid(
+            exc.message,
+            hint="jobs are resolved like on the server: run this where the job's connection "
+            "variables are set (usually the server host), or verify one target with "
+            "--plan, --source and --target",
+        ) from None
     key = load_masking_key()
     results: list[dict[str, Any]] = []
     failed = errored = 0
@@ -412,9 +420,7 @@ def _verify_jobs(
         if fmt != "json":
             click.echo(f"job {job.name}:")
         try:
-            report = _verify_one(
-                job.plan, job.source_url, job.target_url, key, is_subset, db, fmt
-            )
+            report = _verify_one(job.plan, job.source_url, job.target_url, key, is_subset, db, fmt)
         except StagewallError as exc:
             errored += 1
             message = redact(exc.message)

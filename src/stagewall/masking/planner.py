@@ -125,9 +125,7 @@ def _guessed(
     return out
 
 
-def _fulltext_plan(
-    table: Table, column: str, fulltext: Fulltext | None
-) -> ColumnPlan:
+def _fulltext_plan(table: Table, column: str, fulltext: Fulltext | None) -> ColumnPlan:
     found = (fulltext or {}).get((table.qualified, column))
     if found is not None:
         return ColumnPlan(

@@ -611,11 +611,11 @@ class PostgresDatabase(Database):
                 for c in candidates
             ]
             inner = (
-                f"SELECT {self.qcols([*candidates, column])} FROM {self.qt(table)} "
+                f"SELECT {self.qcols([*candidates, column])} FROM {self.qt(table)} "  # noqa: S608 - identifiers quoted by q()
                 f"WHERE {col} IS NOT NULL AND {col} <> ''::tsvector LIMIT {int(n)}"
             )
             got = self._execute(
-                f"SELECT count(*), "  # noqa: S608 - identifiers quoted by q()
+                "SELECT count(*), "  # noqa: S608 - identifiers quoted by q()
                 + ", ".join(f"count(*) FILTER (WHERE {e})" for e in lex)
                 + f" FROM ({inner}) s",
                 [config] * len(lex),
@@ -628,7 +628,7 @@ class PostgresDatabase(Database):
                 continue
             union = ", ".join(f"{self.q(c)}::text" for c in chosen)
             covered = self._execute(
-                f"SELECT count(*) FILTER (WHERE pg_catalog.tsvector_to_array({col}) <@ "
+                f"SELECT count(*) FILTER (WHERE pg_catalog.tsvector_to_array({col}) <@ "  # noqa: S608 - identifiers quoted by q()
                 f"pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(%s::regconfig, "
                 f"pg_catalog.concat_ws(' ', {union})))) FROM ({inner}) s",
                 [config],
@@ -643,7 +643,7 @@ class PostgresDatabase(Database):
         """Set a full-text column from the masked text ``sources`` of the same row."""
         text = ", ".join(f"{self.q(c)}::text" for c in sources)
         stmt = (
-            f"UPDATE {self.qt(table)} SET {self.q(column)} = pg_catalog.to_tsvector("
+            f"UPDATE {self.qt(table)} SET {self.q(column)} = pg_catalog.to_tsvector("  # noqa: S608 - identifiers quoted by q()
             f"%s::regconfig, pg_catalog.concat_ws(' ', {text}))"
         )
         try:
