@@ -184,18 +184,18 @@ def test_wrong_password(tmp_path: Path, keyed: None, mysql_url_factory: Callable
     assert not (tmp_path / "tgt.db").exists()
 
 
+def _keep_emails(d: dict[str, object]) -> None:
+    for t, c in [
+        ("customers", "email"),
+        ("accounts", "customer_email"),
+        ("ledger", "acct_email"),
+    ]:
+        _col(d, t, c).update(transformer="keep", params={})
+
+
 def test_planted_leak_exits_1_with_counts(tmp_path: Path, src: str, keyed: None) -> None:
     plan = _plan(tmp_path, src)
-
-    def keep_emails(d: dict[str, object]) -> None:
-        for t, c in [
-            ("customers", "email"),
-            ("accounts", "customer_email"),
-            ("ledger", "acct_email"),
-        ]:
-            _col(d, t, c).update(transformer="keep", params={})
-
-    _edit(plan, keep_emails)
+    _edit(plan, _keep_emails)
     tgt = f"sqlite:///{tmp_path / 'tgt.db'}"
     res = _run(plan, src, tgt)
     assert res.exit_code == 1
@@ -294,3 +294,67 @@ def test_empty_source_is_refused_not_verified(tmp_path: Path, src: str, keyed: N
     assert not target.exists() or sqlite3.connect(target).execute(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
     ).fetchone() == (0,)
+
+
+JOBS_ESTATE = """
+version: 1
+environments:
+  production: {tier: production}
+  staging: {tier: non-production}
+resources:
+  prod: {environment: production, kind: sqlite, path: src.db}
+  clean: {environment: staging, kind: sqlite, path: clean.db}
+  leaky: {environment: staging, kind: sqlite, path: leaky.db}
+masking_jobs:
+  clean-copy: {source: prod, target: clean, plan: plan.yaml}
+  leaky-copy: {source: prod, target: leaky, plan: leaky.yaml}
+"""
+
+
+def test_verify_several_jobs_and_all(tmp_path: Path, src: str, keyed: None) -> None:
+    """`mask verify JOB...` / `--all` verifies each declared job and reports each."""
+    plan = _plan(tmp_path, src)
+    leaky = tmp_path / "leaky.yaml"
+    leaky.write_text(plan.read_text())
+    _edit(leaky, _keep_emails)
+    assert _run(plan, src, f"sqlite:///{tmp_path / 'clean.db'}").exit_code == 0
+    assert _run(leaky, src, f"sqlite:///{tmp_path / 'leaky.db'}").exit_code == 1
+    config = tmp_path / "stagewall.yaml"
+    config.write_text(JOBS_ESTATE)
+    cfg = ("--config", str(config))
+
+    one = run_cli("mask", "verify", "clean-copy", *cfg)
+    assert one.exit_code == 0, one.stderr
+    assert "job clean-copy:" in one.stdout and "1 passed, 0 failed" in one.stdout
+
+    both = run_cli("mask", "verify", "clean-copy", "leaky-copy", *cfg, "--format", "json")
+    assert both.exit_code == 1, both.stderr
+    out = json.loads(both.stdout)
+    assert out["passed"] is False
+    assert [(j["job"], j["passed"]) for j in out["jobs"]] == [
+        ("clean-copy", True),
+        ("leaky-copy", False),
+    ]
+    hits = {(h["table"], h["column"]) for h in out["jobs"][1]["report"]["hits"]}
+    assert ("customers", "email") in hits
+
+    every = run_cli("mask", "verify", "--all", *cfg)
+    assert every.exit_code == 1
+    assert "job clean-copy:" in every.stdout and "job leaky-copy:" in every.stdout
+    assert "LEAK customers.email" in every.stderr
+    assert "2 job(s): 1 passed, 1 failed" in every.stdout
+
+
+def test_verify_bad_job_name_is_a_clear_usage_error(tmp_path: Path, src: str) -> None:
+    config = tmp_path / "stagewall.yaml"
+    config.write_text(JOBS_ESTATE)
+    res = run_cli("mask", "verify", "clean-copy", "nightly-typo", "--config", str(config))
+    assert res.exit_code == 2
+    assert "no masking job named 'nightly-typo'" in res.stderr
+    assert "clean-copy, leaky-copy" in res.stderr  # the hint lists the declared jobs
+    assert "Traceback" not in res.stderr + res.stdout
+    mixed = run_cli("mask", "verify", "clean-copy", "--plan", "p.yaml", "--config", str(config))
+    assert mixed.exit_code == 2 and "drop --plan" in mixed.stderr
+    none = run_cli("mask", "verify")
+    assert none.exit_code == 2 and "missing --plan, --source, --target" in none.stderr
+    assert "Traceback" not in mixed.stderr + none.stderr

@@ -12,8 +12,8 @@ from typing import Any
 import click
 
 from stagewall.cli._client import Client, server_option
-from stagewall.cli._common import db_option, echo_json, format_option
-from stagewall.errors import EXIT_FINDING, EXIT_OK, MaskingJobFailed, UsageError
+from stagewall.cli._common import config_option, db_option, echo_json, format_option
+from stagewall.errors import EXIT_FINDING, EXIT_OK, EXIT_USAGE, MaskingJobFailed, UsageError
 
 SOURCE_HELP = "Source database URL (sqlite:///f.db, postgresql://u@h:5432/db, mysql://u@h/db)."
 
@@ -285,35 +285,82 @@ def _run_on_server(job: str, server: str | None, wait: bool, fmt: str) -> None:
 
 
 @mask.command("verify")
-@click.option("--plan", "plan_path", required=True, type=click.Path(dir_okay=False))
-@click.option("--source", required=True, help=SOURCE_HELP)
-@click.option("--target", required=True, help="The masked target database URL.")
+@click.argument("job_names", metavar="[JOB]...", nargs=-1)
+@click.option("--all", "all_jobs", is_flag=True, help="Every masking job of stagewall.yaml.")
+@click.option("--plan", "plan_path", type=click.Path(dir_okay=False))
+@click.option("--source", help=SOURCE_HELP)
+@click.option("--target", help="The masked target database URL.")
 @click.option(
     "--subset",
     "is_subset",
     is_flag=True,
     help="The target is a subset: fewer rows than the source are fine.",
 )
+@config_option
 @db_option
 @format_option("json")
 def verify_cmd(
-    plan_path: str, source: str, target: str, is_subset: bool, db: str | None, fmt: str
+    job_names: tuple[str, ...],
+    all_jobs: bool,
+    plan_path: str | None,
+    source: str | None,
+    target: str | None,
+    is_subset: bool,
+    config: str | None,
+    db: str | None,
+    fmt: str,
 ) -> None:
     """Scan the whole target for source values. Exit 1 on any hit.
 
-    The result is recorded in the audit log when a store exists.
+    Either one target (--plan, --source, --target), or the masking jobs JOB... of
+    stagewall.yaml (--all: every one), each verified and reported in turn with
+    the connection URLs of this process's environment. Exit 1 when any fails, 2
+    when one could not be verified. Results are recorded in the audit log when a
+    store exists.
     """
     from stagewall.keys import load_masking_key
+    from stagewall.masking.plan import load_plan
+
+    local = [n for n, v in (("--plan", plan_path), ("--source", source), ("--target", target)) if v]
+    if job_names or all_jobs:
+        if local:
+            raise UsageError(
+                f"JOB and --all take their plan and databases from stagewall.yaml: "
+                f"drop {', '.join(local)}",
+                hint="verify one target with --plan, --source and --target, or name jobs",
+            )
+        if job_names and all_jobs:
+            raise UsageError("give JOB names or --all, not both")
+        _verify_jobs(job_names, config, is_subset, db, fmt)
+        return
+    missing = [n for n in ("--plan", "--source", "--target") if n not in local]
+    if missing:
+        raise UsageError(
+            f"missing {', '.join(missing)}",
+            hint="verify one target with --plan, --source and --target, or name masking "
+            "JOBs of stagewall.yaml (or --all)",
+        )
+    plan = load_plan(str(plan_path))
+    key = load_masking_key()
+    report = _verify_one(plan, str(source), str(target), key, is_subset, db, fmt)
+    if fmt == "json":
+        echo_json(report.to_json())
+    else:
+        _print_report(report)
+    sys.exit(EXIT_OK if report.passed else EXIT_FINDING)
+
+
+def _verify_one(
+    plan: Any, source: str, target: str, key: Any, is_subset: bool, db: str | None, fmt: str
+) -> Any:
+    """Verify one target and record the result (when a store exists)."""
     from stagewall.masking.db import parse_url
     from stagewall.masking.pipeline import verify_summary
-    from stagewall.masking.plan import load_plan
     from stagewall.masking.record import record_verify
     from stagewall.masking.verify import verify
     from stagewall.paths import configured_store_url
     from stagewall.store import open_store
 
-    plan = load_plan(plan_path)
-    key = load_masking_key()
     with _bar(fmt, "verifying") as bar:
         report = verify(
             plan, source, target, key, subset=is_subset, progress=bar.rows if bar else None
@@ -329,11 +376,70 @@ def verify_cmd(
             summary=verify_summary(report) or {},
             passed=report.passed,
         )
+    return report
+
+
+def _verify_jobs(
+    names: tuple[str, ...], config: str | None, is_subset: bool, db: str | None, fmt: str
+) -> None:
+    """Every named job (or all of them) resolved first, then verified one by one."""
+    from stagewall.errors import MaskingJobInvalid, StagewallError
+    from stagewall.estate import load_estate
+    from stagewall.keys import load_masking_key
+    from stagewall.redact import redact
+    from stagewall.server.jobs import resolve_job
+
+    loaded = load_estate(config)
+    declared = sorted(loaded.estate.masking_jobs)
+    if not names:
+        if not declared:
+            raise UsageError(
+                f"{loaded.path} declares no masking jobs: nothing to verify",
+                hint="declare them under `masking_jobs:` (docs/server.md#masking-jobs)",
+            )
+        names = tuple(declared)
+    unknown = [n for n in dict.fromkeys(names) if n not in loaded.estate.masking_jobs]
+    if unknown:
+        raise UsageError(
+            f"no masking job named {', '.join(repr(n[:128]) for n in unknown)} in {loaded.path}",
+            hint="declared jobs: " + (", ".join(declared) or "none"),
+        )
+    try:
+        prepared = [resolve_job(loaded.estate, Path(loaded.path), n) for n in dict.fromkeys(names)]
+    except MaskingJobInvalid as exc:
+        raise MaskingJobInvalid(
+            exc.message,
+            hint="jobs are resolved like on the server: run this where the job's connection "
+            "variables are set (usually the server host), or verify one target with "
+            "--plan, --source and --target",
+        ) from None
+    key = load_masking_key()
+    results: list[dict[str, Any]] = []
+    failed = errored = 0
+    for job in prepared:
+        if fmt != "json":
+            click.echo(f"job {job.name}:")
+        try:
+            report = _verify_one(job.plan, job.source_url, job.target_url, key, is_subset, db, fmt)
+        except StagewallError as exc:
+            errored += 1
+            message = redact(exc.message)
+            results.append({"job": job.name, "passed": False, "error": message})
+            if fmt != "json":
+                click.echo(f"  not verified: {message}", err=True)
+            continue
+        failed += 0 if report.passed else 1
+        results.append({"job": job.name, "passed": report.passed, "report": report.to_json()})
+        if fmt != "json":
+            _print_report(report)
     if fmt == "json":
-        echo_json(report.to_json())
+        echo_json({"passed": not (failed or errored), "jobs": results})
     else:
-        _print_report(report)
-    sys.exit(EXIT_OK if report.passed else EXIT_FINDING)
+        click.echo(
+            f"{len(prepared)} job(s): {len(prepared) - failed - errored} passed, "
+            f"{failed} failed, {errored} not verified"
+        )
+    sys.exit(EXIT_USAGE if errored else EXIT_FINDING if failed else EXIT_OK)
 
 
 def _print_report(report: Any) -> None:

@@ -174,8 +174,10 @@ def _collect_part(
     transformers: list[Any] = []
     for c in cols:
         cp = plan.column(table.qualified, c)
-        if cp is None or cp.transformer == KEEP:
+        if cp is None or cp.transformer in (KEEP, "tsvector"):
             # Unplanned columns (drift) count as sensitive, with no legit output.
+            # A full-text column is recomputed from its row: equal to the source
+            # where its text columns are kept, so hashed like a kept column.
             transformers.append(None if cp is None else KEEP)
             continue
         transformers.append(

@@ -43,7 +43,7 @@ TEXT_LIKE = frozenset({ColumnKind.TEXT, ColumnKind.JSON, ColumnKind.OTHER, Colum
 # A column a pseudonymiser replaces whole (full_name, street_address, ...) holds a
 # keyed draw from a dictionary, which may by chance share a word with its row's
 # real name; a copied whole value there is the whole-target scan's finding.
-PASS_THROUGH = frozenset({"keep", "text_scrub", "json_mask"})
+PASS_THROUGH = frozenset({"keep", "text_scrub", "json_mask", "tsvector"})
 Lookup = dict[tuple[str, ...], "_Pats"]
 Progress = Callable[[str, int], None]
 

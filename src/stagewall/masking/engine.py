@@ -265,6 +265,7 @@ def _run(
                 _create(src, tgt, schema)
                 job = _Job(plan, key, schema, transformers, selection, snapshot, opts, pool)
                 rows, values = _copy_all(src, tgt, job)
+                recompute_fulltext(plan, schema, tgt)
                 tgt.finish_tables(schema)
                 created, skipped = _derived_objects(src, tgt)
                 finished = _now()
@@ -325,6 +326,23 @@ def _mark_failed(tgt: Database, marker: Marker) -> None:
                 marker.source,
             )
         )
+
+
+def recompute_fulltext(plan: Plan, schema: Schema, tgt: Database) -> None:
+    """PostgreSQL target: every ``tsvector``-planned column that names its source
+    columns is set to ``to_tsvector`` over the masked values of those columns (the
+    copy left it empty). Triggers are created after this, so none fires twice."""
+    from stagewall.masking.db._postgres import PostgresDatabase
+
+    if not isinstance(tgt, PostgresDatabase):
+        return  # other targets have no tsvector type: the column stays empty
+    for t in schema.tables:
+        for c in t.columns:
+            cp = plan.tables[t.qualified].columns[c.name]
+            if cp.transformer == "tsvector" and cp.params.get("columns"):
+                tgt.recompute_fulltext(
+                    t, c.name, cp.params["columns"], cp.params.get("config", "simple")
+                )
 
 
 def _derived_objects(src: Database, tgt: Database) -> tuple[list[str], list[tuple[str, str]]]:

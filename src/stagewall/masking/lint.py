@@ -58,6 +58,7 @@ class Rule(enum.Enum):
     FIXED_LIST = "fixed-list"
     CONSISTENCY_MISMATCH = "consistency-mismatch"
     CHECK_CONSTRAINT = "check-constraint"
+    FULLTEXT = "fulltext"
 
 
 @dataclass(frozen=True)
@@ -154,12 +155,62 @@ def lint_plan(plan: Plan, schema: Schema, *, samples: Samples | None = None) -> 
             if tplan.reference:
                 continue  # marked as reference data: every column is copied as is
             out += _check_column(found, planned, cplan, samples, tname in personal)
+            out += _check_fulltext(found, planned, cplan)
         out += _check_foreign_keys(plan, schema, found)
     out += _check_domains(plan)
     out.sort(
         key=lambda p: (p.severity is not Severity.ERROR, p.table, p.column or "", p.rule.value)
     )
     return out
+
+
+def is_fulltext(col: Column) -> bool:
+    """A PostgreSQL ``tsvector`` column that rows fill (not a generated one)."""
+    from stagewall.masking.db import is_generated
+
+    return col.db_type.lower() == "tsvector" and not is_generated(col)
+
+
+def _check_fulltext(table: Table, col: Column, cplan: ColumnPlan) -> list[LintProblem]:
+    where = (table.qualified, col.name)
+    if cplan.transformer == "tsvector":
+        sources = [str(c) for c in cplan.params.get("columns", [])]
+        missing = [c for c in sources if table.column(c) is None]
+        if missing:
+            return [
+                _err(
+                    Rule.FULLTEXT,
+                    *where,
+                    f"params.columns names {', '.join(missing)}, which the table does not have",
+                    "list text columns of the same table the full-text value is made from",
+                )
+            ]
+        if not sources:
+            return [
+                LintProblem(
+                    Severity.WARNING,
+                    Rule.FULLTEXT,
+                    *where,
+                    "full-text column whose source columns are unknown: it is left empty "
+                    "in the target (searches there find nothing)",
+                    "list its text columns in params.columns to have it recomputed from "
+                    "the masked values",
+                )
+            ]
+        return []
+    if is_fulltext(col) and cplan.transformer == KEEP:
+        return [
+            LintProblem(
+                Severity.WARNING,
+                Rule.FULLTEXT,
+                *where,
+                "full-text column copied as is: it holds the production words of the text "
+                "it was made from",
+                "plan it `transformer: tsvector` with params.columns (recomputed from the "
+                "masked row), or `null`",
+            )
+        ]
+    return []
 
 
 def errors(problems: Sequence[LintProblem]) -> list[LintProblem]:

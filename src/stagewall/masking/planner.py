@@ -9,6 +9,7 @@ plan, never hidden.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -67,7 +68,11 @@ def build_plan(
             for c, values in got.items():
                 samples[(table.qualified, c)] = values
             rows += max((len(v) for v in got.values()), default=0)
-    plan = plan_from_schema(schema, samples, schemas=schemas)
+        fulltext = fulltext_sources(getattr(db, "ddl", None))
+        guess = getattr(db, "guess_fulltext", None)
+        if guess is not None and sample:
+            fulltext.update(_guessed(schema, fulltext, guess, sample))
+    plan = plan_from_schema(schema, samples, schemas=schemas, fulltext=fulltext)
     problems = lint_plan(plan, schema, samples=samples)
     return PlanResult(plan, tuple(problems), rows)
 
@@ -79,12 +84,75 @@ def _in_scope(schema: Schema, schemas: Sequence[str] | None) -> Schema:
     return Schema(schema.backend, tuple(t for t in schema.tables if (t.schema or "") in wanted))
 
 
+Fulltext = Mapping[tuple[str, str], tuple[str, tuple[str, ...]]]
+
+_TRIGGER = re.compile(r"tsvector_update_trigger(_column)?\((.*)\)\s*;?\s*$", re.S | re.I)
+_ARG = re.compile(r"'((?:[^']|'')*)'")
+
+
+def fulltext_sources(ddl: Any) -> dict[tuple[str, str], tuple[str, tuple[str, ...]]]:
+    """PostgreSQL: full-text columns kept up to date by the built-in
+    ``tsvector_update_trigger`` → (text search configuration, source columns)."""
+    out: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
+    for table, _name, definition in getattr(ddl, "triggers", None) or ():
+        m = _TRIGGER.search(definition)
+        if m is None:
+            continue
+        args = [a.replace("''", "'") for a in _ARG.findall(m.group(2))]
+        if len(args) < 3:
+            continue
+        # the _column variant reads the configuration from a column: use simple
+        config = "simple" if m.group(1) else args[1]
+        out[(table, args[0])] = (config, tuple(args[2:]))
+    return out
+
+
+def _guessed(
+    schema: Schema, known: Fulltext, guess: Callable[..., Any], sample: int
+) -> dict[tuple[str, str], tuple[str, tuple[str, ...]]]:
+    """Plain tsvector columns (no trigger, not generated): their sources from data."""
+    from stagewall.masking.lint import is_fulltext
+    from stagewall.masking.types import ColumnKind
+
+    out = {}
+    for t in schema.tables:
+        text = [c.name for c in t.columns if c.kind is ColumnKind.TEXT]
+        for c in t.columns:
+            if is_fulltext(c) and (t.qualified, c.name) not in known:
+                found = guess(t, c.name, text, min(sample, 200))
+                if found is not None:
+                    out[(t.qualified, c.name)] = found
+    return out
+
+
+def _fulltext_plan(table: Table, column: str, fulltext: Fulltext | None) -> ColumnPlan:
+    found = (fulltext or {}).get((table.qualified, column))
+    if found is not None:
+        return ColumnPlan(
+            transformer="tsvector",
+            params={"columns": list(found[1]), "config": found[0]},
+            reason=f"full-text column made from {', '.join(found[1])} (its trigger, or "
+            "the sampled rows): recomputed on the target from the masked columns",
+        )
+    return ColumnPlan(
+        transformer="tsvector",
+        params={"columns": []},
+        reason="full-text column whose source columns are unknown: left empty (list "
+        "them in params.columns to have it recomputed)",
+    )
+
+
 def plan_from_schema(
-    schema: Schema, samples: Samples, *, schemas: Sequence[str] | None = None
+    schema: Schema,
+    samples: Samples,
+    *,
+    schemas: Sequence[str] | None = None,
+    fulltext: Fulltext | None = None,
 ) -> Plan:
     """The plan for ``schema`` given sampled values (pure: no database access)."""
     from stagewall.masking._context import fixed_list, personal_tables, reference_tables
     from stagewall.masking.db import is_generated
+    from stagewall.masking.lint import is_fulltext
 
     personal = personal_tables(schema)
     reference = reference_tables(schema, samples, personal)
@@ -97,6 +165,9 @@ def plan_from_schema(
                     transformer=KEEP,
                     reason="generated column: recomputed on the target from masked columns",
                 )
+                continue
+            if is_fulltext(col):
+                chosen[ref] = _fulltext_plan(table, col.name, fulltext)
                 continue
             listed = fixed_list(table, col)
             if listed is not None:

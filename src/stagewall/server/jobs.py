@@ -130,8 +130,7 @@ def authorize(state: ServerState, actor: Actor, name: str) -> MaskingJob:
     return job
 
 
-def _url(state: ServerState, resource: str, side: str) -> str:
-    estate = state.estate
+def _url(estate: Estate, config: Path, resource: str, side: str) -> str:
     res = estate.resources.get(resource)
     if res is None:
         raise MaskingJobInvalid(f"the job's {side} resource {resource!r} is not declared")
@@ -148,23 +147,28 @@ def _url(state: ServerState, resource: str, side: str) -> str:
     if res.kind is ResourceKind.SQLITE and res.path:
         path = Path(res.path)
         if not path.is_absolute():
-            path = Path(state.ctx.loaded.path).parent / path
+            path = config.parent / path
         return f"sqlite:///{path}"
     raise MaskingJobInvalid(f"{side} resource {resource!r} has no connection_env")
 
 
 def prepare(state: ServerState, name: str) -> PreparedJob:
     """Resolve the plan and the URLs now, so a bad job fails before it is queued."""
+    return resolve_job(state.estate, Path(state.ctx.loaded.path), name)
+
+
+def resolve_job(estate: Estate, config: Path, name: str) -> PreparedJob:
+    """Job ``name`` of ``estate`` (loaded from the file ``config``) with its plan and
+    URLs (from this process's environment); also used by ``mask verify JOB``."""
     from stagewall.masking.plan import load_plan
 
-    estate = state.estate
     job = get_job(estate, name)
     target = estate.resources.get(job.target)
     if target is None or estate.is_production(target.environment):
         raise MaskingJobInvalid(f"job {name!r}: the target must be a non-production resource")
     plan_path = Path(job.plan)
     if not plan_path.is_absolute():
-        plan_path = Path(state.ctx.loaded.path).parent / plan_path
+        plan_path = config.parent / plan_path
     if not plan_path.is_file():
         raise MaskingJobInvalid(
             f"job {name!r}: the plan file {job.plan} does not exist on the server "
@@ -181,8 +185,8 @@ def prepare(state: ServerState, name: str) -> PreparedJob:
         name=name,
         job=job,
         plan=plan,
-        source_url=_url(state, job.source, "source"),
-        target_url=_url(state, job.target, "target"),
+        source_url=_url(estate, config, job.source, "source"),
+        target_url=_url(estate, config, job.target, "target"),
     )
 
 

@@ -593,6 +593,66 @@ class PostgresDatabase(Database):
             self._create_object(f"rule {name} on {table}", definition)
         return list(self.objects_created), list(self.objects_skipped)
 
+    def guess_fulltext(
+        self, table: Table, column: str, candidates: Sequence[str], n: int = 200
+    ) -> tuple[str, tuple[str, ...]] | None:
+        """The (configuration, text columns) a plain ``tsvector`` column is made
+        from, judged on up to ``n`` non-empty rows: each chosen column's lexemes lie
+        inside the stored value in 90 % of the rows, and the chosen columns together
+        give back every stored lexeme in 90 % of them. None when nothing fits."""
+        if not candidates or n < 1:
+            return None
+        col = self.q(column)
+        configs = self._execute("SELECT pg_catalog.current_setting('default_text_search_config')")
+        for (config,) in [*configs, ("simple",)]:
+            lex = [
+                f"pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(%s::regconfig, "
+                f"COALESCE({self.q(c)}::text, ''))) <@ pg_catalog.tsvector_to_array({col})"
+                for c in candidates
+            ]
+            inner = (
+                f"SELECT {self.qcols([*candidates, column])} FROM {self.qt(table)} "  # noqa: S608 - identifiers quoted by q()
+                f"WHERE {col} IS NOT NULL AND {col} <> ''::tsvector LIMIT {int(n)}"
+            )
+            got = self._execute(
+                "SELECT count(*), "  # noqa: S608 - identifiers quoted by q()
+                + ", ".join(f"count(*) FILTER (WHERE {e})" for e in lex)
+                + f" FROM ({inner}) s",
+                [config] * len(lex),
+            )
+            total, *inside = got[0]
+            if not total:
+                return None
+            chosen = [c for c, k in zip(candidates, inside, strict=True) if k >= 0.9 * total]
+            if not chosen:
+                continue
+            union = ", ".join(f"{self.q(c)}::text" for c in chosen)
+            covered = self._execute(
+                f"SELECT count(*) FILTER (WHERE pg_catalog.tsvector_to_array({col}) <@ "  # noqa: S608 - identifiers quoted by q()
+                f"pg_catalog.tsvector_to_array(pg_catalog.to_tsvector(%s::regconfig, "
+                f"pg_catalog.concat_ws(' ', {union})))) FROM ({inner}) s",
+                [config],
+            )[0][0]
+            if covered >= 0.9 * total:
+                return str(config), tuple(chosen)
+        return None
+
+    def recompute_fulltext(
+        self, table: Table, column: str, sources: Sequence[str], config: str
+    ) -> None:
+        """Set a full-text column from the masked text ``sources`` of the same row."""
+        text = ", ".join(f"{self.q(c)}::text" for c in sources)
+        stmt = (
+            f"UPDATE {self.qt(table)} SET {self.q(column)} = pg_catalog.to_tsvector("  # noqa: S608 - identifiers quoted by q()
+            f"%s::regconfig, pg_catalog.concat_ws(' ', {text}))"
+        )
+        try:
+            self.conn.execute(stmt.encode(), (config,))
+        except psycopg.Error as exc:
+            raise self.fail(
+                f"recomputing the full-text column {table.qualified}.{column} failed", exc
+            ) from None
+
     def finish_tables(self, schema: Schema) -> None:
         steps: list[tuple[str, str]] = []
         for t in schema.tables:

@@ -1,4 +1,4 @@
-"""Structural transformers: keep, null, constant, redact, partial, hash."""
+"""Structural transformers: keep, null, constant, redact, partial, hash, tsvector."""
 
 from __future__ import annotations
 
@@ -152,4 +152,28 @@ class Hash(Transformer):
         return out
 
 
-__all__ = ["Constant", "Hash", "Keep", "Null", "Partial", "Redact"]
+class TsvectorParams(ParamsModel):
+    # the text columns of the same row the full-text value is computed from, in
+    # order; empty: the planner could not tell, the column is left empty
+    columns: list[str] = Field(default_factory=list)
+    config: str = Field(default="simple", min_length=1, max_length=63)
+
+
+@register
+class Tsvector(Transformer):
+    """A PostgreSQL full-text (``tsvector``) column: never copied. Every non-NULL
+    value becomes the empty tsvector while rows are copied; on a PostgreSQL target
+    the engine then recomputes the column as ``to_tsvector(config, ...)`` over the
+    *masked* ``columns`` of the same row (engine.recompute_fulltext)."""
+
+    name = "tsvector"
+    lossy = True
+    maps_none = True
+    accepts = ALL_KINDS
+    Params = TsvectorParams
+
+    def _apply(self, values: list[Any]) -> list[object]:
+        return [None if v is None else "" for v in values]
+
+
+__all__ = ["Constant", "Hash", "Keep", "Null", "Partial", "Redact", "Tsvector"]

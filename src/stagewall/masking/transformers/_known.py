@@ -59,6 +59,7 @@ NOT_KNOWN = frozenset(
         "numeric_noise",
         "null",
         "constant",
+        "tsvector",
     }
 )
 # Name particles: searched only as part of the full name, never alone.
