@@ -212,6 +212,7 @@ def world(
             cleanup_roles(pg_url, w.state.ctx.instance_id())
         finally:
             w.app.state.ingest.close()
+            w.state.ci.close()  # its JWKS connections (the test client runs no lifespan)
             w.client.close()
 
 
