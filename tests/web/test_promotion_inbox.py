@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import html
 import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
+from stagewall.gates._git import Repo
+from stagewall.gates._trees import Recorder
 from stagewall.identity.pipeline import create_pipeline_token
 from tests.server.conftest import Person, World
 from tests.web.conftest import Browser
@@ -51,9 +52,11 @@ def submitted_promotion(world: World, tmp_path: Path) -> tuple[str, str]:
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "the change")
     sha = _git(repo, "rev-parse", "HEAD")
-    raw = subprocess.run(
-        ["git", "-C", str(repo), "cat-file", "commit", sha], capture_output=True, check=True
-    ).stdout
+    # what `stagewall gate submit` sends: the commit objects and the trees that show
+    # what they change (the server repeats the walk and checks every object's hash)
+    git = Repo(repo)
+    recorder = Recorder(git, git.raw_commits([sha]))
+    recorder.changes([sha])
     token = create_pipeline_token(
         world.state.ctx.store, world.state.estate, world.state.ctx.audit, "deploybot",
         now=world.clock(),
@@ -65,7 +68,7 @@ def submitted_promotion(world: World, tmp_path: Path) -> tuple[str, str]:
             "stage": "production",
             "change": sha,
             "artifact": ART,
-            "commits": {sha: base64.b64encode(raw).decode()},
+            **recorder.payload(),
         },
         headers=pipeline,
     )
