@@ -118,7 +118,10 @@ opt_bool = st.none() | st.booleans()
     st.text(alphabet="0123456789abcdef", max_size=64),
 )
 def test_same_bytes_as_the_previous_writer(
-    evs: list[Event], idents: list[tuple], index: int, prev: str  # type: ignore[type-arg]
+    evs: list[Event],
+    idents: list[tuple],  # type: ignore[type-arg]
+    index: int,
+    prev: str,
 ) -> None:
     for ev, ident in zip(evs, idents, strict=False):
         (ev.user, ev.principal, ev.actor, ev.resource, ev.tier, ev.vendor) = ident[:6]

@@ -29,7 +29,8 @@ def _head(product: str, class_uid: int, activity_id: int) -> tuple[str, str, str
     start = f'{{"activity_id":{activity_id},"activity_name":{_S(activity_name)}'
     middle = f',"category_uid":{cls // 1000},"class_name":{_S(class_name)},"class_uid":{cls}'
     meta = f',"metadata":{{"event_code":{_S(code)},"log_index":'
-    tail = f',"product":{{"name":{_S(product)},"vendor_name":"stagewall ingest"}},"version":"1.3.0"}}'
+    vendor = '"vendor_name":"stagewall ingest"},"version":"1.3.0"}'
+    tail = f',"product":{{"name":{_S(product)},{vendor}'
     return start, middle, meta, tail, cls
 
 
