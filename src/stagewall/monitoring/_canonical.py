@@ -3,7 +3,10 @@
 Byte for byte what ``canonical_bytes(event.document(...))`` gives (sorted keys, no
 spaces, UTF-8, strings escaped by the json module's own C routine); a property test
 compares the two on random events. Building the dict and sorting it per event cost
-more than half of the time of appending to the monitoring log.
+more than half of the time of appending to the monitoring log. The parts that come
+from identities and the estate mapping are written once per distinct combination and
+reused (3.2 -> 2.3 us per event on the labelled month); tests/monitoring/
+test_canonical_specialised.py holds the per-field writer this replaced and compares.
 """
 
 from __future__ import annotations
@@ -21,88 +24,114 @@ def _b(value: bool) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _head(product: str, class_uid: int, activity_id: int) -> tuple[str, str, str, int]:
+def _head(product: str, class_uid: int, activity_id: int) -> tuple[str, str, str, str, int]:
     cls, activity_name, class_name, code = _shape(product, class_uid, activity_id)
     start = f'{{"activity_id":{activity_id},"activity_name":{_S(activity_name)}'
     middle = f',"category_uid":{cls // 1000},"class_name":{_S(class_name)},"class_uid":{cls}'
     meta = f',"metadata":{{"event_code":{_S(code)},"log_index":'
-    return start, middle, meta, cls
+    vendor = '"vendor_name":"stagewall ingest"},"version":"1.3.0"}'
+    tail = f',"product":{{"name":{_S(product)},{vendor}'
+    return start, middle, meta, tail, cls
 
 
-_META_TAIL = ',"product":{"name":%s,"vendor_name":"stagewall ingest"},"version":"1.3.0"}'
+_FALSE_TRUE = ("false", "true")
+_STATUS = {SUCCESS: 1, FAILURE: 2}
+_CACHE_MAX = 16384
+
+# The fields that come from identities and the estate mapping (few distinct values)
+# are written once per distinct combination and kept: (user object, the "unmapped"
+# parts between the per-event fields). Cleared when full, so memory stays bounded.
+_Fragments = tuple[str, str, str, str, str]
+_fragments: dict[tuple[object, ...], _Fragments] = {}
+
+
+def _write_fragments(ev: Event) -> _Fragments:
+    s = _S
+    user = f'{{"name":{s(ev.user)}' + (f',"uid":{s(ev.principal)}}}' if ev.principal else "}")
+    who = f',"unmapped":{{"actor":{s(ev.actor)},"affiliation":{s(ev.affiliation)}'
+    fsn, grant, off = ev.first_seen_network, ev.grant_active, ev.off_hours
+    where = (
+        (f',"environment":{s(ev.environment)}' if ev.resource else "")
+        + ("" if fsn is None else f',"first_seen_network":{_FALSE_TRUE[fsn]}')
+        + ("" if grant is None else f',"grant_active":{_FALSE_TRUE[grant]}')
+        + f',"log_name":{s(ev.source)}'
+        + ("" if off is None else f',"off_hours":{_FALSE_TRUE[off]}')
+        + (f',"operation":{s(ev.operation)}' if ev.operation else "")
+        + f',"principal_kind":{s(ev.principal_kind)}'
+    )
+    resource = f',"resource":{s(ev.resource)}' if ev.resource else ""
+    tail = (
+        (f',"target":{s(ev.target)}' if ev.target else "")
+        + f',"tier":{s(ev.tier)}'
+        + (f',"vendor":{s(ev.vendor)}' if ev.vendor else "")
+        + (f',"volume_anomaly":{s(ev.volume_anomaly)}' if ev.volume_anomaly else "")
+        + "}"
+    )
+    return user, who, where, resource, tail
 
 
 def canonical(ev: Event, index: int, prev_hash: str, time_text: str) -> bytes:
-    start, middle, meta, cls = _head(ev.product, ev.class_uid, ev.activity_id)
+    """The event's canonical bytes: one format per event, no dict, no sorting."""
+    start, middle, meta, meta_tail, cls = _head(ev.product, ev.class_uid, ev.activity_id)
     s = _S
-    parts = [start]
-    user = f'{{"name":{s(ev.user)}' + (f',"uid":{s(ev.principal)}}}' if ev.principal else "}")
-    if cls != 3002:
-        parts.append(f',"actor":{{"user":{user}}}')
-    if cls == 6003:
-        parts.append(f',"api":{{"operation":{s(ev.operation)}}}')
-    if cls == 3002 and ev.detail:
-        parts.append(f',"auth_protocol":{s(ev.detail)}')
-    parts.append(middle)
+    operation, target, resource = ev.operation, ev.target, ev.resource
+    key = (
+        ev.user,
+        ev.principal,
+        ev.actor,
+        ev.affiliation,
+        resource,
+        ev.environment,
+        ev.first_seen_network,
+        ev.grant_active,
+        ev.source,
+        ev.off_hours,
+        operation,
+        ev.principal_kind,
+        target,
+        ev.tier,
+        ev.vendor,
+        ev.volume_anomaly,
+    )
+    frags = _fragments.get(key)
+    if frags is None:
+        if len(_fragments) >= _CACHE_MAX:
+            _fragments.clear()
+        frags = _fragments[key] = _write_fragments(ev)
+    user, who, where, resource_, tail = frags
+    detail, obj, host, nbytes, rows = ev.detail, ev.object, ev.host, ev.bytes, ev.rows
+    session, src_ip, raw_hash = ev.session, ev.src_ip, ev.raw_hash
     if cls == 6005:
         if ev.product == "cloudtrail":
-            parts.append(f',"databucket":{{"name":{s(ev.target)}}}')
-        elif ev.target:
-            parts.append(f',"database":{{"name":{s(ev.target)}}}')
-    if ev.host:
-        parts.append(f',"dst_endpoint":{{"hostname":{s(ev.host)}}}')
-    if cls == 6006:
-        parts.append(f',"file":{{"name":{s(ev.object)},"size":{ev.bytes}}}')
-    parts.append(f'{meta}{index},"prev_hash":{s(prev_hash)}')
-    parts.append(_META_TAIL % s(ev.product))
-    if cls == 6005 and ev.detail:
-        parts.append(f',"query_info":{{"query_string":{s(ev.detail)}}}')
-    if cls == 6003 and ev.target:
-        parts.append(f',"resources":[{{"name":{s(ev.target)}}}]')
-    if ev.session:
-        parts.append(f',"session":{{"uid":{s(ev.session)}}}')
-    parts.append(',"severity_id":1')
-    if ev.src_ip:
-        parts.append(f',"src_endpoint":{{"ip":{s(ev.src_ip)}}}')
-    status = ev.status
-    parts.append(f',"status_id":{1 if status == SUCCESS else 2 if status == FAILURE else 0}')
-    if cls == 6005 and ev.object:
-        parts.append(f',"table":{{"name":{s(ev.object)}}}')
-    parts.append(f',"time":{s(time_text)},"type_uid":{cls * 100 + ev.activity_id}')
-    u = [f',"unmapped":{{"actor":{s(ev.actor)},"affiliation":{s(ev.affiliation)}']
-    if ev.bytes:
-        u.append(f',"bytes":{ev.bytes}')
-    if ev.resource:
-        u.append(f',"environment":{s(ev.environment)}')
-    if ev.first_seen_network is not None:
-        u.append(f',"first_seen_network":{_b(ev.first_seen_network)}')
-    if ev.grant_active is not None:
-        u.append(f',"grant_active":{_b(ev.grant_active)}')
-    u.append(f',"log_name":{s(ev.source)}')
-    if ev.off_hours is not None:
-        u.append(f',"off_hours":{_b(ev.off_hours)}')
-    if ev.operation:
-        u.append(f',"operation":{s(ev.operation)}')
-    u.append(f',"principal_kind":{s(ev.principal_kind)}')
-    if ev.raw_hash:
-        u.append(f',"raw_sha256":{s(ev.raw_hash)}')
-    if ev.resource:
-        u.append(f',"resource":{s(ev.resource)}')
-    if ev.rows:
-        u.append(f',"rows":{ev.rows}')
-    if ev.target:
-        u.append(f',"target":{s(ev.target)}')
-    u.append(f',"tier":{s(ev.tier)}')
-    if ev.vendor:
-        u.append(f',"vendor":{s(ev.vendor)}')
-    if ev.volume_anomaly:
-        u.append(f',"volume_anomaly":{s(ev.volume_anomaly)}')
-    u.append("}")
-    parts += u
-    if cls == 3002:
-        parts.append(f',"user":{user}')
-    parts.append("}")
-    return "".join(parts).encode("utf-8", "surrogateescape")
+            store = f',"databucket":{{"name":{s(target)}}}'
+        elif target:
+            store = f',"database":{{"name":{s(target)}}}'
+        else:
+            store = ""
+        query = f',"query_info":{{"query_string":{s(detail)}}}' if detail else ""
+        table = f',"table":{{"name":{s(obj)}}}' if obj else ""
+    else:
+        store = query = table = ""
+    actor = "" if cls == 3002 else f',"actor":{{"user":{user}}}'
+    api = f',"api":{{"operation":{s(operation)}}}' if cls == 6003 else ""
+    proto = f',"auth_protocol":{s(detail)}' if cls == 3002 and detail else ""
+    dst = f',"dst_endpoint":{{"hostname":{s(host)}}}' if host else ""
+    file = f',"file":{{"name":{s(obj)},"size":{nbytes}}}' if cls == 6006 else ""
+    res = f',"resources":[{{"name":{s(target)}}}]' if cls == 6003 and target else ""
+    sess = f',"session":{{"uid":{s(session)}}}' if session else ""
+    src = f',"src_endpoint":{{"ip":{s(src_ip)}}}' if src_ip else ""
+    size = f',"bytes":{nbytes}' if nbytes else ""
+    raw = f',"raw_sha256":{s(raw_hash)}' if raw_hash else ""
+    nrows = f',"rows":{rows}' if rows else ""
+    user_ = f',"user":{user}' if cls == 3002 else ""
+    text = (
+        f"{start}{actor}{api}{proto}{middle}{store}{dst}{file}"
+        f'{meta}{index},"prev_hash":{s(prev_hash)}{meta_tail}{query}{res}{sess}'
+        f',"severity_id":1{src},"status_id":{_STATUS.get(ev.status, 0)}{table}'
+        f',"time":{s(time_text)},"type_uid":{cls * 100 + ev.activity_id}'
+        f"{who}{size}{where}{raw}{resource_}{nrows}{tail}{user_}}}"
+    )
+    return text.encode("utf-8", "surrogateescape")
 
 
 __all__ = ["canonical"]
