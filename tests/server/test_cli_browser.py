@@ -371,3 +371,17 @@ def test_step_up_is_refused_for_another_principal_and_works_once(
     res = httpx.post(f"{live}/api/v1/access/requests/{rid}/reviews", json={"approve": True},
                      headers=other)  # fmt: skip
     assert res.status_code == 403
+
+
+def test_login_browser_fails_at_once_when_the_server_cannot_be_reached(tmp_path: Path) -> None:
+    """A mistyped or stopped server is a clear error (exit 2), not five minutes of waiting
+    for a browser sign-in that can never happen; no URL is printed, nothing is saved."""
+    cli = Cli(tmp_path, "login", "--browser", "--no-open", "--server", "http://127.0.0.1:1")
+    try:
+        code, out, err = cli.finish()
+    finally:
+        cli.stop()
+    assert code == 2, (out, err)
+    assert "cannot reach the stagewall server at http://127.0.0.1:1" in err
+    assert "Traceback" not in err and "/cli/login" not in out
+    assert not any(tmp_path.rglob("*.json"))

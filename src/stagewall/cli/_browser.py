@@ -96,6 +96,9 @@ def browser_login(client: Client, *, open_browser: bool) -> dict[str, Any]:
     """Sign in through the browser; the server's token answer (token, principal, ...)."""
     from stagewall.identity.handoff import s256
 
+    # An unreachable or mistyped server fails now (SW723), not after five minutes of
+    # waiting for a browser that can never sign in.
+    client.request("GET", "/healthz")
     verifier = secrets.token_urlsafe(48)
     state = secrets.token_urlsafe(24)
     with _Listener(state) as listener:
