@@ -81,6 +81,16 @@ class CiPlatform:
         return {k: v for k, v in claims.items() if v is not None}
 
 
+def send_json(handler: BaseHTTPRequestHandler, body: Any) -> None:
+    """Answer 200 with ``body`` as JSON (the test issuers' discovery and JWKS documents)."""
+    data = json.dumps(body).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 def _handler(platform: CiPlatform) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -101,12 +111,7 @@ def _handler(platform: CiPlatform) -> type[BaseHTTPRequestHandler]:
             else:
                 self.send_error(404)
                 return
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, body)
 
         def log_message(self, format: str, *args: Any) -> None:
             return

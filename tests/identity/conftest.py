@@ -26,6 +26,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
+from tests.ci_issuer import send_json
+
 PROVIDER_DIR = Path(__file__).parent / "oidc_provider"
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 
@@ -82,12 +84,7 @@ def _issuer_handler(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:
             else:
                 self.send_error(404)
                 return
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, body)
 
         def log_message(self, format: str, *args: Any) -> None:
             return
