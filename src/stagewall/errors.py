@@ -504,6 +504,15 @@ class AuditObjectUnknown(ConfigError):
     default_hint = "follow the link from the grants, requests, promotions or vendors table"
 
 
+class AttemptsUnavailable(BackendError):
+    """The store that counts failed login and step-up attempts could not be asked;
+    the attempt is refused rather than let through unlimited."""
+
+    code = "SW940"
+    http_status: ClassVar[int] = 503
+    default_hint = "check that the store is reachable and migrated, then try again"
+
+
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
     StagewallError,
     ConfigError,
@@ -557,4 +566,5 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     BrowserLoginRefused,
     BrowserStepUpRefused,
     AuditObjectUnknown,
+    AttemptsUnavailable,
 )

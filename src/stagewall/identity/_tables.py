@@ -73,12 +73,14 @@ identity_factor_resets = Table(
     Column("reset_at", String(32), nullable=False),
 )
 
-identity_attempts = Table(
-    "identity_attempts",
+# instances_0001: failed-attempt slots per key, shared by every server on the store
+# (see stagewall.identity.attempts; replaces identity_attempts).
+identity_rate_limits = Table(
+    "identity_rate_limits",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("key", String(256), nullable=False, index=True),
-    Column("at", String(32), nullable=False),
+    Column("key", String(256), primary_key=True),
+    Column("slots", String(256), nullable=False),
+    Column("last_at", String(32), nullable=False, index=True),
 )
 
 # identity_0002: passkeys (public data only), their challenges, step-up windows, OIDC logins.
@@ -171,13 +173,13 @@ identity_cli_handoffs = Table(
 
 __all__ = [
     "identity_accounts",
-    "identity_attempts",
     "identity_ci_token_uses",
     "identity_cli_handoffs",
     "identity_device_codes",
     "identity_factor_resets",
     "identity_invitations",
     "identity_oidc_logins",
+    "identity_rate_limits",
     "identity_step_up_windows",
     "identity_tokens",
     "identity_webauthn_challenges",

@@ -18,14 +18,13 @@ from sqlalchemy import delete, func, insert, select, update
 
 from stagewall import mfa
 from stagewall.audit import AuditEvent, AuditLog, Status
-from stagewall.errors import AccessDenied, NotAuthenticated, RateLimited, UsageError
+from stagewall.errors import AccessDenied, NotAuthenticated, UsageError
 from stagewall.estate import Estate
 from stagewall.estate.models import PrincipalKind
 from stagewall.identity import _events as ev
 from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse
 from stagewall.identity._tables import (
     identity_accounts,
-    identity_attempts,
     identity_factor_resets,
     identity_invitations,
 )
@@ -33,8 +32,6 @@ from stagewall.store import Store
 
 INVITATION_TTL = timedelta(hours=24)
 MIN_PASSWORD = 12
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=5)
 RESET_QUARANTINE = timedelta(hours=24)
 
 _hasher = PasswordHasher()
@@ -208,30 +205,6 @@ def account_active(store: Store, principal: str) -> bool:
     return row is not None and row[0] is not None
 
 
-def throttle(store: Store, key: str, *, now: datetime) -> None:
-    """RateLimited when ``key`` failed MAX_FAILURES times within FAILURE_WINDOW."""
-    since = fmt(now - FAILURE_WINDOW)
-    with store.read() as conn:
-        count = conn.execute(
-            select(func.count())
-            .select_from(identity_attempts)
-            .where(identity_attempts.c.key == key)
-            .where(identity_attempts.c.at > since)
-        ).scalar_one()
-    if count >= MAX_FAILURES:
-        raise RateLimited(
-            f"too many failed attempts for {key.split(':', 1)[0]}; wait a few minutes"
-        )
-
-
-def record_failure(store: Store, key: str, *, now: datetime) -> None:
-    with store.transaction() as conn:
-        conn.execute(insert(identity_attempts).values(key=key[:256], at=fmt(now)))
-        conn.execute(
-            delete(identity_attempts).where(identity_attempts.c.at < fmt(now - FAILURE_WINDOW))
-        )
-
-
 def check_password(store: Store, principal: str, password: str) -> bool:
     """Verify ``password`` against the account's argon2 hash (constant work if none)."""
     with store.read() as conn:
@@ -291,7 +264,5 @@ __all__ = [
     "create_invitation",
     "factor_reset_problem",
     "record_factor_reset",
-    "record_failure",
     "reset_quarantine_until",
-    "throttle",
 ]

@@ -14,12 +14,8 @@ from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import NotAuthenticated, StagewallError, UsageError
 from stagewall.estate import Estate
 from stagewall.identity import _events as ev
-from stagewall.identity.accounts import (
-    account_active,
-    check_password,
-    record_failure,
-    throttle,
-)
+from stagewall.identity.accounts import account_active, check_password
+from stagewall.identity.attempts import Attempt, attempt
 from stagewall.identity.tokens import TokenKind
 from stagewall.store import Store
 
@@ -61,13 +57,24 @@ def password_login(
     """The kind of token the login earns; NotAuthenticated (audited) otherwise."""
     if not principal or not password:
         raise UsageError("give a principal and a password")
-    keys = [f"{principal[:128]}:principal", f"{source}:address"]
-    for key in keys:
-        throttle(store, key, now=now)
+    keys = (f"{principal[:128]}:principal", f"{source}:address")
+    with attempt(store, *keys, now=now) as slots:
+        return _login(store, estate, principal, password, otp, slots, now, source, home)
 
+
+def _login(
+    store: Store,
+    estate: Estate,
+    principal: str,
+    password: str,
+    otp: str | None,
+    slots: Attempt,
+    now: datetime,
+    source: str | None,
+    home: str | os.PathLike[str] | None,
+) -> TokenKind:
     def fail(why: str) -> NotAuthenticated:
-        for key in keys:
-            record_failure(store, key, now=now)
+        slots.failed()
         _record(store, principal, False, why, source, None)
         return NotAuthenticated(_GENERIC, hint="check them and try again")
 

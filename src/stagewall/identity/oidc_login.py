@@ -33,7 +33,7 @@ from stagewall.identity import _events as ev
 from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse, same
 from stagewall.identity._once import take_once
 from stagewall.identity._tables import identity_oidc_logins
-from stagewall.identity.accounts import record_failure, throttle
+from stagewall.identity.attempts import attempt
 from stagewall.identity.oidc import LoginStart, OidcRelyingParty, OidcSettings, principal_for
 from stagewall.store import Store
 
@@ -160,30 +160,30 @@ def complete(
     """Finish a login; the principal, or OidcLoginRefused (recorded) for anything off."""
     subject: str | None = None
     key = f"{(source or 'unknown')[:64]}:oidc-login"
-    throttle(store, key, now=now)
-    try:
-        if error:
-            raise OidcLoginRefused(
-                f"the identity provider returned an error instead of a login: {error[:64]}"
-            )
-        started = _take(store, state, binding, now)
-        identity = rp.finish(code=code, state=state, started=started, iss=iss)
-        subject = identity.subject
-        principal = principal_for(estate, identity)
-        if principal is None:
-            raise OidcLoginRefused(
-                "this identity-provider account is not declared for any principal "
-                "(unknown subject and no matching verified e-mail address)",
-                hint="ask an admin to declare your e-mail or oidc_subject in stagewall.yaml",
-            )
-    except OidcLoginRefused as exc:
-        record(store, None, False, exc.message, source=source, subject=subject)
-        record_failure(store, key, now=now)
-        raise
-    except StagewallError as exc:
-        record(store, None, False, exc.message, source=source, subject=subject)
-        record_failure(store, key, now=now)
-        raise OidcLoginRefused(exc.message, hint=exc.hint) from None
+    with attempt(store, key, now=now) as slots:
+        try:
+            if error:
+                raise OidcLoginRefused(
+                    f"the identity provider returned an error instead of a login: {error[:64]}"
+                )
+            started = _take(store, state, binding, now)
+            identity = rp.finish(code=code, state=state, started=started, iss=iss)
+            subject = identity.subject
+            principal = principal_for(estate, identity)
+            if principal is None:
+                raise OidcLoginRefused(
+                    "this identity-provider account is not declared for any principal "
+                    "(unknown subject and no matching verified e-mail address)",
+                    hint="ask an admin to declare your e-mail or oidc_subject in stagewall.yaml",
+                )
+        except OidcLoginRefused as exc:
+            record(store, None, False, exc.message, source=source, subject=subject)
+            slots.failed()
+            raise
+        except StagewallError as exc:
+            record(store, None, False, exc.message, source=source, subject=subject)
+            slots.failed()
+            raise OidcLoginRefused(exc.message, hint=exc.hint) from None
     record(store, principal, True, "", source=source, subject=subject)
     return principal
 

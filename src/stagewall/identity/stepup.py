@@ -81,28 +81,27 @@ def _check_factor(
 ) -> StepUp:
     # Imported here: the accounts and mfa modules import this package's actor module.
     from stagewall import mfa
-    from stagewall.identity.accounts import record_failure, throttle
+    from stagewall.identity.attempts import attempt
 
-    key = f"{principal}:step-up"
-    throttle(store, key, now=now)
-    try:
-        if isinstance(factor, str) and not factor.lstrip().startswith("{"):
-            mfa.verify(store, principal, factor, home=home, now=now, purpose=purpose)
-            return StepUp(TOTP, now)
-        session = _session_for(principal)
-        if session is None:
-            raise StepUpRequired(
-                "a passkey step-up needs a server session of the principal acting",
-                hint="use the server (stagewall login) or give a one-time code",
+    with attempt(store, f"{principal}:step-up", now=now) as slots:
+        try:
+            if isinstance(factor, str) and not factor.lstrip().startswith("{"):
+                mfa.verify(store, principal, factor, home=home, now=now, purpose=purpose)
+                return StepUp(TOTP, now)
+            session = _session_for(principal)
+            if session is None:
+                raise StepUpRequired(
+                    "a passkey step-up needs a server session of the principal acting",
+                    hint="use the server (stagewall login) or give a one-time code",
+                )
+            passkeys.verify_assertion(
+                store, settings, principal, factor, session_id=session, now=now, purpose=purpose
             )
-        passkeys.verify_assertion(
-            store, settings, principal, factor, session_id=session, now=now, purpose=purpose
-        )
-        return StepUp(WEBAUTHN, now)
-    except AccessDenied as exc:
-        if not isinstance(exc, StepUpRequired):
-            record_failure(store, key, now=now)
-        raise
+            return StepUp(WEBAUTHN, now)
+        except AccessDenied as exc:
+            if not isinstance(exc, StepUpRequired):
+                slots.failed()
+            raise
 
 
 def verify_step_up(

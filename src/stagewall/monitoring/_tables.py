@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, LargeBinary, String, Table, Text
+from sqlalchemy import BigInteger, Column, Float, Integer, LargeBinary, String, Table, Text
 
 from stagewall.store import metadata
 
@@ -41,4 +41,20 @@ monitoring_ingest_tokens = Table(
     Column("revoked_at", String(32), nullable=True),
 )
 
-__all__ = ["monitoring_blocks", "monitoring_ingest_tokens", "monitoring_state"]
+# instances_0001: per source, the time (epoch seconds) of its newest ingested event,
+# from whichever server instance ingested it, and the ``last_event`` of the silence
+# already alerted (one alert per silence, whichever instance leads the sweeper).
+monitoring_source_seen = Table(
+    "monitoring_source_seen",
+    metadata,
+    Column("source", String(128), primary_key=True),
+    Column("last_event", Float, nullable=True),
+    Column("alerted_last", Float, nullable=True),
+)
+
+__all__ = [
+    "monitoring_blocks",
+    "monitoring_ingest_tokens",
+    "monitoring_source_seen",
+    "monitoring_state",
+]

@@ -222,32 +222,39 @@ class Volume:
 
 
 class Gaps:
-    """The newest event time per source; a silence longer than ``max_gap`` is an event."""
+    """The newest event time per source; a silence longer than ``max_gap`` is an event.
+
+    ``last`` and ``alerted`` are this context's copy of the store's
+    ``monitoring_source_seen`` (see :mod:`._seen`), reloaded at the start of every
+    ingest call, so an instance judges a source's gap from every instance's events.
+    A silence already alerted by the silent-source check (``alerted`` equals ``last``)
+    is not reported again when the source resumes: one alert per silence.
+    """
 
     def __init__(self) -> None:
         self.last: dict[str, float] = {}
+        self.alerted: dict[str, float] = {}
+
+    def seen(self, source: str, last: float | None, alerted: float | None) -> None:
+        """Take the store's view of ``source``."""
+        for table, value in ((self.last, last), (self.alerted, alerted)):
+            if value is None:
+                table.pop(source, None)
+            else:
+                table[source] = value
 
     def observe(self, source: str, t: float, max_gap: float | None) -> Event | None:
         last = self.last.get(source)
         if last is None or t > last:
             self.last[source] = t
-        if last is not None and max_gap is not None and t - last > max_gap:
+        if (
+            last is not None
+            and max_gap is not None
+            and t - last > max_gap
+            and self.alerted.get(source) != last
+        ):
             return gap_event(source, last, t)
         return None
-
-    def check(self, source: str, now: float, max_gap: float) -> Event | None:
-        """For a follower or scheduler: a gap event if ``source`` is silent right now."""
-        last = self.last.get(source)
-        if last is None or now - last <= max_gap:
-            return None
-        self.last[source] = now  # one alert per silence
-        return gap_event(source, last, now)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"last": self.last}
-
-    def load(self, data: dict[str, Any]) -> None:
-        self.last = {str(k): float(v) for k, v in data.get("last", {}).items()}
 
 
 def gap_event(source: str, last: float, now: float) -> Event:

@@ -23,8 +23,9 @@ from stagewall.alerts import Alert, AlertDispatcher, AlertSink, Severity
 from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import UnknownLogSource
 from stagewall.estate.models import Estate, MonitoringSource
+from stagewall.monitoring import _seen
 from stagewall.monitoring._audit import FINDING_CREATED, INGEST_BATCH
-from stagewall.monitoring.baselines import FirstSeen, Gaps, Volume, WorkingHours
+from stagewall.monitoring.baselines import FirstSeen, Gaps, Volume, WorkingHours, gap_event
 from stagewall.monitoring.detect import Detector, Finding
 from stagewall.monitoring.enrich import EstateIndex, GrantIndex
 from stagewall.monitoring.events import Event, iso
@@ -133,7 +134,7 @@ class IngestContext:
         if saved:
             self.first_seen.load(_section(saved, "first_seen"))
             self.volume.load(_section(saved, "volume"))
-            self.gaps.load(_section(saved, "gaps"))
+            # Newest event times are in monitoring_source_seen (shared by instances).
 
     def close(self) -> None:
         """Release the connections kept between batches."""
@@ -173,7 +174,6 @@ class IngestContext:
             {
                 "first_seen": self.first_seen.to_json(),
                 "volume": self.volume.to_json(),
-                "gaps": self.gaps.to_json(),
             },
             conn=conn,
         )
@@ -293,6 +293,9 @@ def _ingest(
             report.malformed_samples.append({"line": line_no, "reason": reason})
 
     with ctx.store.transaction() as conn:
+        tracked = src.max_gap is not None
+        if tracked:
+            ctx.gaps.seen(source, *_seen.hold(conn, source))
         for line in lines:
             line_no += 1
             report.lines += 1
@@ -323,6 +326,9 @@ def _ingest(
                 bad(str(exc))
         ctx._line_no[source] = line_no
         ctx._store_and_detect(conn, ctx._enrich(source, src, pending), report)
+        newest = ctx.gaps.last.get(source)
+        if tracked and newest is not None:
+            _seen.advance(conn, source, newest)
         ctx.record(conn, report)
         ctx.save_state(conn)
     return report
@@ -360,15 +366,19 @@ def _gaps(ctx: IngestContext, t: float) -> list[IngestReport]:
     for name, src in ctx.estate.monitoring.sources.items():
         if src.max_gap is None:
             continue
-        ev = ctx.gaps.check(name, t, src.max_gap.total_seconds())
-        if ev is None:
-            continue
-        ctx._place(ev, src, src.resource is not None)
         report = IngestReport(name)
         with ctx.store.transaction() as conn:
+            # Claimed in the store: one alert per silence across instances and leaders;
+            # rolled back with the finding if recording it fails (retried next check).
+            last = _seen.claim_silence(conn, name, t, src.max_gap.total_seconds())
+            if last is None:
+                continue
+            ev = gap_event(name, last, t)
+            ctx._place(ev, src, src.resource is not None)
             ctx._store_and_detect(conn, [ev], report)
             ctx.record(conn, report)
             ctx.save_state(conn)
+        ctx.gaps.seen(name, last, last)
         reports.append(report)
     return reports
 

@@ -30,8 +30,8 @@ from stagewall.errors import (
 from stagewall.estate import Estate
 from stagewall.identity import _events as ev
 from stagewall.identity import ci_uses
-from stagewall.identity.accounts import record_failure, throttle
 from stagewall.identity.actor import Actor, LoginMethod
+from stagewall.identity.attempts import attempt
 from stagewall.identity.ci_oidc import (
     CiClaims,
     CiTokenVerifier,
@@ -146,34 +146,35 @@ def authenticate_ci(
     the store, is refused (CiTokenReplayed), audited and alerted."""
     now = state.now()
     key = f"{source}:ci-address"
-    throttle(state.ctx.store, key, now=now)
     estate = state.estate
     seen: dict[str, Any] = {}
-    try:
-        if not estate.ci_issuers:
-            raise AuthenticationFailed(
-                "this server accepts no CI OIDC tokens (no ci_issuers: in stagewall.yaml)",
-                hint="declare the CI platform under ci_issuers:, or use a pipeline token",
+    with attempt(state.ctx.store, key, now=now) as slots:
+        try:
+            if not estate.ci_issuers:
+                raise AuthenticationFailed(
+                    "this server accepts no CI OIDC tokens (no ci_issuers: in stagewall.yaml)",
+                    hint="declare the CI platform under ci_issuers:, or use a pipeline token",
+                )
+            claims = state.ci.for_estate(estate).verify(token)
+            seen = _summary(claims)
+            principal = service_principal_for(estate, claims)
+            if principal is None:
+                pr = " from a pull/merge request run" if is_pull_request(claims) else ""
+                raise PipelineNotBound(
+                    f"the CI token of {claims.repository} (ref {claims.ref or 'none'}, "
+                    f"environment {claims.environment or 'none'}, workflow "
+                    f"{claims.workflow or 'unknown'}){pr} matches no service principal's "
+                    "ci binding"
+                )
+            burnt = ci_uses.burn(
+                state.ctx.store, claims, token, principal=principal, workload=seen, now=now
             )
-        claims = state.ci.for_estate(estate).verify(token)
-        seen = _summary(claims)
-        principal = service_principal_for(estate, claims)
-        if principal is None:
-            pr = " from a pull/merge request run" if is_pull_request(claims) else ""
-            raise PipelineNotBound(
-                f"the CI token of {claims.repository} (ref {claims.ref or 'none'}, environment "
-                f"{claims.environment or 'none'}, workflow {claims.workflow or 'unknown'}){pr} "
-                "matches no service principal's ci binding"
-            )
-        burnt = ci_uses.burn(
-            state.ctx.store, claims, token, principal=principal, workload=seen, now=now
-        )
-    except StagewallError as exc:
-        record_failure(state.ctx.store, key, now=now)
-        _audit_failure(state, exc.message, source, seen)
-        if isinstance(exc, CiTokenReplayed):
-            _alert_replay(state, seen, source)
-        raise
+        except StagewallError as exc:
+            slots.failed()
+            _audit_failure(state, exc.message, source, seen)
+            if isinstance(exc, CiTokenReplayed):
+                _alert_replay(state, seen, source)
+            raise
     actor = Actor(
         principal=principal,
         classes=classes_for(estate, principal),

@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from stagewall.errors import StagewallError, UsageError
-from stagewall.identity import accounts, handoff
+from stagewall.identity import attempts, handoff
 from stagewall.identity._codes import fmt
 from stagewall.identity.actor import Actor, acting
 from stagewall.identity.tokens import TokenKind, issue_token
@@ -62,14 +62,14 @@ def register(r: FastAPI, state: ServerState) -> None:
         now = state.now()
         source = source_address(request, state)
         key = f"{source}:cli-token"
-        accounts.throttle(store, key, now=now)
-        try:
-            principal, method = handoff.redeem_login(
-                store, body.code, body.code_verifier, body.redirect_uri, now=now
-            )
-        except StagewallError:
-            accounts.record_failure(store, key, now=now)
-            raise
+        with attempts.attempt(store, key, now=now) as slots:
+            try:
+                principal, method = handoff.redeem_login(
+                    store, body.code, body.code_verifier, body.redirect_uri, now=now
+                )
+            except StagewallError:
+                slots.failed()
+                raise
         new = issue_token(
             store,
             principal,

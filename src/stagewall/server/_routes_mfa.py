@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from stagewall import mfa
 from stagewall.errors import UsageError
-from stagewall.identity import accounts, device, passkeys, stepup
+from stagewall.identity import attempts, device, passkeys, stepup
 from stagewall.identity._codes import fmt
 from stagewall.identity._events import DEVICE_APPROVED
 from stagewall.identity.actor import Actor, acting
@@ -182,13 +182,12 @@ def register(r: FastAPI, state: ServerState) -> None:
         """
         now = state.now()
         key = f"{actor.principal}:device-approve"
-        with acting(actor):
-            accounts.throttle(store, key, now=now)
+        with acting(actor), attempts.attempt(store, key, now=now) as slots:
             state.ctx.step_up(
                 actor.principal, body.otp, body.webauthn, purpose="approve a terminal login"
             )
             if not device.approve(store, body.user_code, actor.principal, actor.method, now=now):
-                accounts.record_failure(store, key, now=now)
+                slots.failed()
                 raise UsageError(
                     "this terminal code is unknown, already used or expired",
                     hint="run `stagewall login` again and enter the new code",

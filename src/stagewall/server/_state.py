@@ -40,6 +40,7 @@ class SweepStatus:
     late_alerted: bool = False
     last_witness: datetime | None = None
     last_ci_purge: datetime | None = None
+    last_attempts_purge: datetime | None = None
     approvals_seen: int = 0  # highest access_reviews.id whose binding this leader checked
     lock: threading.Lock = field(default_factory=threading.Lock)
 

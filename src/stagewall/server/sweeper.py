@@ -27,7 +27,7 @@ from stagewall.access._core import fmt_time, parse_time
 from stagewall.access._tables import access_meta
 from stagewall.alerts import Alert, Severity
 from stagewall.errors import StagewallError
-from stagewall.identity import ci_uses, handoff
+from stagewall.identity import attempts, ci_uses, handoff
 from stagewall.server._state import ServerState
 
 LATE_AFTER = timedelta(seconds=10)
@@ -193,6 +193,12 @@ def purge_ci_tokens(state: ServerState) -> int:
     return ci_uses.purge(state.ctx.store, now=state.now())
 
 
+def purge_attempts(state: ServerState) -> int:
+    """Forget failed-attempt counters whose every slot has expired (rows of keys that
+    stopped failing); the number of keys forgotten."""
+    return attempts.purge(state.ctx.store, now=state.now())
+
+
 def _periodic(
     state: ServerState,
     stamp: str,
@@ -219,6 +225,9 @@ def tick(state: ServerState, leadership: Leadership) -> None:
     if leader:
         _periodic(state, "last_witness", WITNESS_EVERY, witness, "witnessing")
         _periodic(state, "last_ci_purge", CI_PURGE_EVERY, purge_ci_tokens, "purging CI tokens")
+        _periodic(
+            state, "last_attempts_purge", CI_PURGE_EVERY, purge_attempts, "purging attempts"
+        )
     if leader:
         try:
             report = sweep(state.ctx)
@@ -295,4 +304,12 @@ def health(state: ServerState) -> dict[str, Any]:
     }
 
 
-__all__ = ["LATE_AFTER", "Leadership", "Sweeper", "check_new_approvals", "health", "tick"]
+__all__ = [
+    "LATE_AFTER",
+    "Leadership",
+    "Sweeper",
+    "check_new_approvals",
+    "health",
+    "purge_attempts",
+    "tick",
+]

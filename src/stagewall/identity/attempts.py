@@ -1,0 +1,171 @@
+"""Failed-attempt limits for logins and step-ups, shared by every server on the store.
+
+A key (``alice:principal``, ``203.0.113.7:address``, ``alice:step-up``, ...) may have
+at most :data:`MAX_FAILURES` failed attempts within :data:`FAILURE_WINDOW`; further
+attempts are refused (:class:`~stagewall.errors.RateLimited`, 429) until the oldest
+of them is older than the window.
+
+The count lives in the store (``identity_rate_limits``, one row per key), so several
+``stagewall serve`` instances sharing it share one budget. An attempt *takes a slot*
+before its password, code or token is checked: one upsert adds a slot to every key
+of the attempt if each has fewer than :data:`MAX_FAILURES` live slots, and returns the
+row. Attempts in flight therefore count too, and a burst of concurrent guesses, on
+one instance or spread over several, cannot exceed the budget. An attempt that
+succeeds (or fails for a reason that is not a guess) gives its slots back; a failed
+one keeps them until they expire. A row holds at most :data:`MAX_FAILURES` slots,
+each a fixed-width entry: the attempt's time in milliseconds and a random tag.
+
+If the store cannot count, the attempt is refused (:class:`AttemptsUnavailable`, 503):
+a limit that cannot be enforced must not become no limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, delete, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from stagewall.errors import AttemptsUnavailable, RateLimited, StagewallError
+from stagewall.identity._codes import fmt
+from stagewall.identity._tables import identity_rate_limits
+from stagewall.store import Store
+
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=5)
+_MS_DIGITS = 15
+_TAG_HEX = 8
+_ENTRY = _MS_DIGITS + _TAG_HEX
+_KEY_MAX = 256
+_log = logging.getLogger(__name__)
+
+
+def _live(column: str) -> str:
+    """SQL: the entries of ``column`` newer than ``:cut`` (expired ones dropped)."""
+    parts = [
+        f"CASE WHEN substr({column}, {i * _ENTRY + 1}, {_ENTRY}) > :cut "
+        f"THEN substr({column}, {i * _ENTRY + 1}, {_ENTRY}) ELSE '' END"
+        for i in range(MAX_FAILURES)
+    ]
+    return "(" + " || ".join(parts) + ")"
+
+
+_T = identity_rate_limits.name
+_LIVE = _live(f"{_T}.slots")
+# One statement per attempt: every key gets the slot if it has room (PostgreSQL locks
+# each key's row, so concurrent attempts on other instances see this one's slot;
+# SQLite runs every write transaction alone). Works on PostgreSQL and SQLite >= 3.35.
+# Only constants are formatted into the SQL; every value is a bound parameter.
+_TAKE = (
+    f"INSERT INTO {_T} (key, slots, last_at) VALUES {{values}} "  # noqa: S608
+    "ON CONFLICT (key) DO UPDATE SET "
+    f"slots = CASE WHEN length({_LIVE}) < {MAX_FAILURES * _ENTRY} "
+    f"THEN {_LIVE} || :entry ELSE {_LIVE} END, "
+    "last_at = :at "
+    "RETURNING key, slots"
+)
+_GIVE_BACK = text(
+    f"UPDATE {_T} SET slots = replace(slots, :entry, '') WHERE key IN :keys"  # noqa: S608
+).bindparams(bindparam("keys", expanding=True))
+
+
+def _ms(when: datetime) -> str:
+    return f"{int(when.timestamp() * 1000):0{_MS_DIGITS}d}"
+
+
+class Attempt:
+    """One attempt's slots; :meth:`failed` keeps them, otherwise they are given back."""
+
+    def __init__(self, store: Store, keys: tuple[str, ...], entry: str) -> None:
+        self._store = store
+        self._keys = keys
+        self._entry = entry
+        self.counted = False
+
+    def failed(self) -> None:
+        """This attempt was a wrong guess: its slots stay taken until they expire."""
+        self.counted = True
+
+    def _give_back(self) -> None:
+        try:
+            with self._store.transaction() as conn:
+                conn.execute(_GIVE_BACK, {"entry": self._entry, "keys": list(self._keys)})
+        except (SQLAlchemyError, StagewallError) as exc:
+            # The act itself succeeded; the slot stays taken until it expires (stricter).
+            _log.warning("an attempt slot was not given back: %s", type(exc).__name__)
+
+
+def _refusal(key: str) -> RateLimited:
+    return RateLimited(
+        f"too many failed attempts for {key.rsplit(':', 1)[0]}; wait a few minutes "
+        f"({MAX_FAILURES} failures within {int(FAILURE_WINDOW.total_seconds() // 60)} "
+        "minutes are allowed)"
+    )
+
+
+def take(store: Store, keys: tuple[str, ...], *, now: datetime) -> Attempt:
+    """Take a slot for each of ``keys``; RateLimited if any key is out of budget.
+
+    Raises :class:`AttemptsUnavailable` when the store cannot be asked (fail closed).
+    """
+    unique = tuple(sorted({k[:_KEY_MAX] for k in keys}))  # one lock order everywhere
+    entry = _ms(now) + secrets.token_hex(_TAG_HEX // 2)
+    params: dict[str, str] = {
+        "entry": entry,
+        "cut": _ms(now - FAILURE_WINDOW) + "~" * _TAG_HEX,
+        "at": fmt(now),
+    }
+    values = []
+    for i, key in enumerate(unique):
+        params[f"k{i}"] = key
+        values.append(f"(:k{i}, :entry, :at)")
+    sql = text(_TAKE.format(values=", ".join(values)))
+    try:
+        with store.transaction() as conn:
+            rows = conn.execute(sql, params).all()
+    except (SQLAlchemyError, StagewallError) as exc:
+        raise AttemptsUnavailable(
+            "the attempt is refused: the store that counts failed logins and step-ups "
+            f"could not be asked ({type(exc).__name__})",
+        ) from exc
+    got = {str(r[0]): str(r[1]) for r in rows}
+    full = [k for k in unique if entry not in got.get(k, "")]
+    attempt = Attempt(store, unique, entry)
+    if full:
+        if len(full) < len(unique):
+            attempt._give_back()  # the keys that had room keep no slot for a refusal
+        raise _refusal(full[0])
+    return attempt
+
+
+@contextmanager
+def attempt(store: Store, *keys: str, now: datetime) -> Iterator[Attempt]:
+    """``with attempt(store, key, now=now) as a:`` ... ``a.failed()`` on a wrong guess.
+
+    The slots are given back when the block ends without :meth:`Attempt.failed`
+    having been called (success, or an error that is not a guess).
+    """
+    a = take(store, keys, now=now)
+    try:
+        yield a
+    finally:
+        if not a.counted:
+            a._give_back()
+
+
+def purge(store: Store, *, now: datetime) -> int:
+    """Forget keys whose every slot has expired (the sweeper's leader runs this)."""
+    with store.transaction() as conn:
+        result = conn.execute(
+            delete(identity_rate_limits).where(
+                identity_rate_limits.c.last_at < fmt(now - FAILURE_WINDOW)
+            )
+        )
+    return int(result.rowcount or 0)
+
+
+__all__ = ["FAILURE_WINDOW", "MAX_FAILURES", "Attempt", "attempt", "purge", "take"]
