@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from stagewall.identity import accounts
 from stagewall.server import ServerState, create_app
@@ -27,12 +28,16 @@ def free_port() -> int:
 
 @contextmanager
 def serve(
-    state: ServerState, *, run_sweeper: bool = True, port: int | None = None
+    state: ServerState,
+    *,
+    run_sweeper: bool = True,
+    port: int | None = None,
+    app: FastAPI | None = None,
 ) -> Iterator[str]:
-    """Run the app over ``state``; yields its base URL; stops it afterwards."""
+    """Run the app over ``state`` (or ``app``, made for it); yields its base URL; stops it."""
     port = port or free_port()
     config = uvicorn.Config(
-        create_app(state, run_sweeper=run_sweeper),
+        app if app is not None else create_app(state, run_sweeper=run_sweeper),
         host="127.0.0.1",
         port=port,
         log_level="warning",

@@ -57,7 +57,7 @@ LINES_PER_SECOND = 50_000.0  # per token, sustained
 LINE_BURST = 200_000.0  # per token, at once
 REQUESTS_PER_SECOND = 20.0
 REQUEST_BURST = 40.0
-GAP_CHECK_EVERY = 60.0  # seconds between checks for silent sources (leader only)
+GAP_CHECK_EVERY = 60.0  # seconds between checks for silent sources (sweeper leader only)
 MAX_CONCURRENT = 2  # posts read and ingested at once (the others wait, holding no thread)
 
 
@@ -98,6 +98,7 @@ class IngestEndpoint:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    checks: int = 0  # silent-source checks this instance ran (as the sweeper's leader)
 
     def context(self) -> IngestContext:
         """The ingest context of the current estate (rebuilt when stagewall.yaml changes)."""
@@ -150,7 +151,10 @@ class IngestEndpoint:
                 pair[1].level -= lines
 
     def check_gaps(self, now: float | None = None) -> list[Finding]:
-        """Record and alert ``log_source_gap`` for every posting source silent too long."""
+        """Record and alert ``log_source_gap`` for every posting source silent too long.
+
+        Judged from the store (the newest event any instance ingested); a silence is
+        claimed there, so it is alerted once whichever instance checks."""
         if not any(s.max_gap for s in self.state.estate.monitoring.sources.values()):
             return []
         return check_gaps(self.context(), now)
@@ -171,6 +175,7 @@ class IngestEndpoint:
         while not self._stop.wait(GAP_CHECK_EVERY):
             if not self.state.sweep.leader:
                 continue
+            self.checks += 1
             try:
                 self.check_gaps()
             except StagewallError as exc:
