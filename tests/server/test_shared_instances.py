@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -178,28 +179,35 @@ def _token(world: World) -> str:
     ).secret
 
 
+@contextmanager
+def _serving(world: World, other: ServerState) -> Iterator[tuple[list[Any], list[str]]]:
+    """Both instances on uvicorn (no sweepers): their ingest endpoints and base URLs."""
+    apps = [world.app, create_app(other, run_sweeper=False)]
+    try:
+        with serve(world.state, app=apps[0]) as one_url, serve(other, app=apps[1]) as two_url:
+            yield [app.state.ingest for app in apps], [one_url, two_url]
+    finally:
+        apps[1].state.ingest.close()
+
+
 def test_a_source_ingested_by_the_other_instance_is_not_silent(
     two: tuple[World, ServerState],
 ) -> None:
     world, other = two
     token = _token(world)
-    apps = [world.app, create_app(other, run_sweeper=False)]
     now = time.time()
-    try:
-        with serve(world.state, app=apps[0]) as one_url, serve(other, app=apps[1]) as two_url:
-            assert _ship(one_url, token, now - 6000, 1)["findings"] == []
-            # The shipper is balanced to the other instance from now on (50 minutes
-            # later: no gap, max_gap is 1 hour).
-            assert _ship(two_url, token, now - 3000, 2)["findings"] == []
-            # 100 minutes after its last event of pg-prod, instance one (leading or not)
-            # does not find it silent: the other instance's event counts.
-            for app in apps:
-                assert app.state.ingest.check_gaps(now=now) == []
-            # Instance one sees the source again: no gap from its own stale view
-            # (95 minutes since its own last event of pg-prod, 45 since the store's).
-            assert _ship(one_url, token, now - 300, 3)["findings"] == []
-    finally:
-        apps[1].state.ingest.close()
+    with _serving(world, other) as (endpoints, (one_url, two_url)):
+        assert _ship(one_url, token, now - 6000, 1)["findings"] == []
+        # The shipper is balanced to the other instance from now on (50 minutes
+        # later: no gap, max_gap is 1 hour).
+        assert _ship(two_url, token, now - 3000, 2)["findings"] == []
+        # 100 minutes after its last event of pg-prod, instance one (leading or not)
+        # does not find it silent: the other instance's event counts.
+        for endpoint in endpoints:
+            assert endpoint.check_gaps(now=now) == []
+        # Instance one sees the source again: no gap from its own stale view
+        # (95 minutes since its own last event of pg-prod, 45 since the store's).
+        assert _ship(one_url, token, now - 300, 3)["findings"] == []
     assert _gap_findings(world) == [] and _gap_alerts(world) == []
 
 
@@ -209,42 +217,36 @@ def test_a_silence_checked_by_both_instances_at_once_is_alerted_once(
     """Leadership can move mid-check: the silence is claimed in the store, not in memory."""
     world, other = two
     token = _token(world)
-    apps = [world.app, create_app(other, run_sweeper=False)]
     now = time.time()
-    try:
-        with serve(world.state, app=apps[0]) as one_url, serve(other, app=apps[1]):
-            _ship(one_url, token, now - 7200, 1)
-            found: list[Any] = []
-            barrier = threading.Barrier(4)
+    with _serving(world, other) as (endpoints, (one_url, _two_url)):
+        _ship(one_url, token, now - 7200, 1)
+        found: list[Any] = []
+        barrier = threading.Barrier(4)
 
-            def check(app: Any) -> None:
-                barrier.wait()
-                found.extend(app.state.ingest.check_gaps(now=now))
+        def check(endpoint: Any) -> None:
+            barrier.wait()
+            found.extend(endpoint.check_gaps(now=now))
 
-            threads = [threading.Thread(target=check, args=(a,)) for a in apps * 2]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            assert [f.rule for f in found] == ["log_source_gap"]
-            # Still the same silence a day later: not alerted again, by either.
-            for app in apps:
-                assert app.state.ingest.check_gaps(now=now + 86400) == []
-            # The source resumes (after the alert): the gap it ends is not reported twice.
-            assert _ship(one_url, token, now, 2)["findings"] == []
-            # A new silence is a new alert.
-            assert [f.rule for f in apps[1].state.ingest.check_gaps(now=now + 7200)] == [
-                "log_source_gap"
-            ]
-    finally:
-        apps[1].state.ingest.close()
+        threads = [threading.Thread(target=check, args=(e,)) for e in endpoints * 2]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [f.rule for f in found] == ["log_source_gap"]
+        # Still the same silence a day later: not alerted again, by either.
+        for endpoint in endpoints:
+            assert endpoint.check_gaps(now=now + 86400) == []
+        # The source resumes (after the alert): the gap it ends is not reported twice.
+        assert _ship(one_url, token, now, 2)["findings"] == []
+        # A new silence is a new alert.
+        assert [f.rule for f in endpoints[1].check_gaps(now=now + 7200)] == ["log_source_gap"]
     assert len(_gap_findings(world)) == 2 and len(_gap_alerts(world)) == 2
 
 
 def test_with_two_instances_running_a_silent_source_is_alerted_once(
     two: tuple[World, ServerState], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both instances run their sweeper and check loop; only the leader checks."""
+    """Both instances run their sweeper and check loop (checking while they lead it)."""
     world, other = two
     monkeypatch.setattr(ingest_routes, "GAP_CHECK_EVERY", 0.05)
     token = _token(world)
@@ -262,9 +264,6 @@ def test_with_two_instances_running_a_silent_source_is_alerted_once(
         while sum(e.checks for e in endpoints) < seen + 20 and time.monotonic() < deadline:
             threading.Event().wait(0.05)
         assert sum(e.checks for e in endpoints) >= seen + 20  # many more checks ran ...
-        leaders = [s.sweep.leader for s in states]
+        assert any(s.sweep.leader for s in states)
     assert len(_gap_findings(world)) == 1  # ... and found the same silence claimed
     assert len(_gap_alerts(world)) == 1
-    # Exactly one instance led the sweeper, and only it checked.
-    assert sorted(leaders) == [False, True]
-    assert [e.checks > 0 for e in endpoints] == leaders
