@@ -220,3 +220,37 @@ def test_sqlite_history_tables_refuse_update_and_delete(sqlite_store_url: str) -
         )
     finally:
         store.dispose()
+
+
+@pytest.mark.postgres
+def test_runtime_role_counts_attempts_and_tracks_sources_in_the_shared_tables(
+    roles: Roles,
+) -> None:
+    """instances_0001's tables work for the role `serve` runs as (granted like the others)."""
+    from datetime import UTC, datetime
+
+    from stagewall.errors import RateLimited
+    from stagewall.identity import attempts
+    from stagewall.monitoring import _seen
+
+    owner = open_store(roles.owner_url)
+    grant_runtime_role(owner, roles.runtime)
+    runtime = open_store(roles.runtime_url)
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    try:
+        assert assert_runtime_role_safe(runtime) is RoleCheck.SAFE
+        for _ in range(attempts.MAX_FAILURES):
+            attempts.take(runtime, ("alice:principal",), now=now).failed()
+        with pytest.raises(RateLimited):
+            attempts.take(runtime, ("alice:principal",), now=now)
+        with attempts.attempt(runtime, "bob:principal", now=now):
+            pass  # a success: its slot is given back
+        assert attempts.purge(runtime, now=now.replace(hour=1)) == 2
+        with runtime.transaction() as conn:
+            assert _seen.hold(conn, "pg-prod") == (None, None)
+            _seen.advance(conn, "pg-prod", 1000.0)
+            assert _seen.claim_silence(conn, "pg-prod", 5000.0, 3600.0) == 1000.0
+            assert _seen.claim_silence(conn, "pg-prod", 9000.0, 3600.0) is None
+    finally:
+        runtime.dispose()
+        owner.dispose()
