@@ -122,6 +122,7 @@ def test_a_store_that_cannot_count_refuses_logins(two: tuple[World, ServerState]
 
     world, _other = two
     alice = world.onboard("alice")
+    headers = alice.headers()  # logged in before the store breaks
     with world.state.ctx.store.transaction() as conn:
         conn.execute(text("DROP TABLE identity_rate_limits"))
     res = world.client.post(
@@ -131,7 +132,10 @@ def test_a_store_that_cannot_count_refuses_logins(two: tuple[World, ServerState]
     assert res.headers["content-type"].startswith("application/problem+json")
     body = res.json()
     assert body["code"] == "SW940" and "could not be asked" in body["detail"]
-    assert _logins(world, "Success") == []
+    assert len(_logins(world, "Success")) == 1  # the one before
+    # A step-up is refused the same way, even with the right code.
+    res = world.client.post("/api/v1/step-up", json={"otp": alice.otp()}, headers=headers)
+    assert res.status_code == 503 and res.json()["code"] == "SW940", res.text
 
 
 # -- the silent-source check --------------------------------------------------------

@@ -65,7 +65,8 @@ _TAKE = (
     "ON CONFLICT (key) DO UPDATE SET "
     f"slots = CASE WHEN length({_LIVE}) < {MAX_FAILURES * _ENTRY} "
     f"THEN {_LIVE} || :entry ELSE {_LIVE} END, "
-    "last_at = :at "
+    # the newest time any instance wrote: no slot is newer, so purging by it is safe
+    f"last_at = CASE WHEN {_T}.last_at > :at THEN {_T}.last_at ELSE :at END "
     "RETURNING key, slots"
 )
 _GIVE_BACK = text(
