@@ -183,6 +183,7 @@ def pg_world(
     finally:
         w.app.state.ingest.close()
         w.client.close()
+        w.state.ci.close()  # its JWKS connections
 
 
 def test_two_servers_on_one_postgresql_store_accept_a_token_once(
