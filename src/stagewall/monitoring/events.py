@@ -27,6 +27,16 @@ class OcsfClass(enum.IntEnum):
     FILE_HOSTING = 6006
 
 
+# The classes as module constants (the same members): on Python 3.11 reading a member
+# through its enum class costs ~80 ns, a module constant ~20 ns, and ingest did it
+# three or four times per event (parsers, estate mapping, baselines).
+CLS_DETECTION_FINDING = OcsfClass.DETECTION_FINDING
+CLS_AUTHENTICATION = OcsfClass.AUTHENTICATION
+CLS_APPLICATION_LIFECYCLE = OcsfClass.APPLICATION_LIFECYCLE
+CLS_API_ACTIVITY = OcsfClass.API_ACTIVITY
+CLS_DATASTORE_ACTIVITY = OcsfClass.DATASTORE_ACTIVITY
+CLS_FILE_HOSTING = OcsfClass.FILE_HOSTING
+
 CLASS_NAMES = {
     OcsfClass.DETECTION_FINDING: "Detection Finding",
     OcsfClass.AUTHENTICATION: "Authentication",
@@ -258,6 +268,12 @@ __all__ = [
     "ACTIVITY_NAMES",
     "CATEGORIES",
     "CLASS_NAMES",
+    "CLS_API_ACTIVITY",
+    "CLS_APPLICATION_LIFECYCLE",
+    "CLS_AUTHENTICATION",
+    "CLS_DATASTORE_ACTIVITY",
+    "CLS_DETECTION_FINDING",
+    "CLS_FILE_HOSTING",
     "FAILURE",
     "FIELD_NAMES",
     "SUCCESS",
