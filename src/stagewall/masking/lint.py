@@ -55,6 +55,7 @@ class Rule(enum.Enum):
     TOO_LONG = "output-too-long"
     NULL_NOT_NULLABLE = "null-not-nullable"
     KEEP_SENSITIVE = "keep-sensitive"
+    KEEP_FREE_TEXT = "keep-free-text"
     FIXED_LIST = "fixed-list"
     CONSISTENCY_MISMATCH = "consistency-mismatch"
     CHECK_CONSTRAINT = "check-constraint"
@@ -256,7 +257,7 @@ def _check_column(
     except StagewallError as exc:
         return [_err(Rule.BAD_PARAMS, t, c, exc.message, exc.hint)]
     if cplan.transformer == KEEP:
-        return _check_keep(table, col, samples, personal)
+        return _check_keep(table, col, cplan, samples, personal)
     out = _check_constraints(table, col, cplan)
     if col.kind not in cls.accepts:
         accepted = ", ".join(sorted(k.value for k in cls.accepts))
@@ -413,12 +414,32 @@ def _writes_null(cplan: ColumnPlan) -> bool:
     return cplan.transformer == "constant" and cplan.params.get("value", 0) is None
 
 
+# Reasons the planner writes for a kept column on its own judgement (this version's
+# and earlier ones'): not an operator's decision to keep free text.
+_PLANNER_KEEP_REASONS = ("free-text column", "no name rule matched")
+
+
 def _check_keep(
-    table: Table, col: Column, samples: Samples | None, personal: bool
+    table: Table, col: Column, cplan: ColumnPlan, samples: Samples | None, personal: bool
 ) -> list[LintProblem]:
-    from stagewall.masking.classify import classify_column
+    from stagewall.masking.classify import classify_column, free_text
 
     values = list(samples.get((table.qualified, col.name), ())) if samples else []
+    why = free_text(col.name, col.kind, values) if personal else ""
+    reason = cplan.reason.strip()
+    if why and (not reason or reason.startswith(_PLANNER_KEEP_REASONS)):
+        return [
+            _err(
+                Rule.KEEP_FREE_TEXT,
+                table.qualified,
+                col.name,
+                f"free-text column ({why}) of a table with personal data kept as is "
+                "without a reason: a clean sample does not show that no row names its "
+                "person, and kept text reaches the target unscrubbed",
+                "plan it `transformer: text_scrub` (what `mask plan` proposes), or keep "
+                "it with `reason:` saying why it never holds personal data",
+            )
+        ]
     finding = classify_column(
         table=table.qualified,
         column=col.name,
