@@ -33,8 +33,18 @@ DDL = [
     "last_name VARCHAR(40), email VARCHAR(80), notes VARCHAR(200))",
     "CREATE TABLE orders (id INTEGER PRIMARY KEY, "
     "customer_id INTEGER NOT NULL REFERENCES customers(id), comment TEXT)",
-    # reference data beside them: a catalogue whose descriptions stay as they are
+    # reference data beside them: catalogues whose descriptions stay as they are,
+    # even one that references a supplier with a contact person
     "CREATE TABLE films (id INTEGER PRIMARY KEY, title VARCHAR(80), description TEXT)",
+    "CREATE TABLE suppliers (id INTEGER PRIMARY KEY, company_name VARCHAR(80), "
+    "contact_name VARCHAR(80), phone VARCHAR(30))",
+    "CREATE TABLE products (id INTEGER PRIMARY KEY, supplier_id INTEGER REFERENCES "
+    "suppliers(id), product_name VARCHAR(80), description TEXT)",
+]
+PRODUCTS = [
+    ("Chai", "Black tea from Assam, spiced with cardamom and cinnamon"),
+    ("Aniseed Syrup", "A sweet syrup for desserts and drinks, twelve bottles a box"),
+    ("Ikura", "Salmon roe from the northern Pacific, packed in glass jars"),
 ]
 FIRST = ["Yésica", "Tomasz", "Ingrid", "Kwame", "Aiko", "Brendan", "Lucía", "Henrik"]
 LAST = ["Carrasco", "Wiśniewski", "Lindqvist", "Okonkwo", "Nakamura", "Brennan", "Ferreira"]
@@ -92,6 +102,21 @@ def _source(make: Callable[[], str]) -> str:
     _execute(src, _rows(1, CLEAN_ROWS, dirty=False))
     films = [("INSERT INTO films VALUES (?, ?, ?)", (i + 1, *f)) for i, f in enumerate(FILMS)]
     _execute(src, films)
+    suppliers = [
+        (
+            "INSERT INTO suppliers VALUES (?, ?, ?, ?)",
+            (1, "Exotic Liquids", "Charlotte Cooper", "(171) 555-2222"),
+        ),
+        (
+            "INSERT INTO suppliers VALUES (?, ?, ?, ?)",
+            (2, "Tokyo Traders", "Yoshi Nagase", "(03) 3555-5011"),
+        ),
+    ]
+    products = [
+        ("INSERT INTO products VALUES (?, ?, ?, ?)", (i + 1, 1 + i % 2, *p))
+        for i, p in enumerate(PRODUCTS)
+    ]
+    _execute(src, suppliers + products)
     return src
 
 
@@ -127,9 +152,9 @@ def test_clean_sample_does_not_keep_free_text(make: Callable[[], str], tmp_path:
     assert notes.transformer == "text_scrub", notes
     assert "unsampled rows" in notes.reason and notes.params.get("max_length") in (None, 200)
     assert comment.transformer == "text_scrub", comment
-    films = _table(plan, "films")[1]
-    assert films.columns["description"].transformer == "keep"
-    assert films.columns["title"].transformer == "keep"
+    for table in ["films", "products"]:
+        assert _table(plan, table)[1].columns["description"].transformer == "keep", table
+    assert _table(plan, "films")[1].columns["title"].transformer == "keep"
 
     _execute(src, _rows(CLEAN_ROWS + 1, LATER_ROWS, dirty=True))  # production grows
     tgt = make()
@@ -139,8 +164,11 @@ def test_clean_sample_does_not_keep_free_text(make: Callable[[], str], tmp_path:
     assert survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS) == {}
     from tests.masking.survivors import _rows as read
 
-    q = "SELECT id, title, description FROM films ORDER BY id"
-    assert read(tgt, q) == read(src, q)  # the catalogue is copied as it is
+    for q in [
+        "SELECT id, title, description FROM films ORDER BY id",
+        "SELECT id, description FROM products ORDER BY id",
+    ]:
+        assert read(tgt, q) == read(src, q)  # the catalogues are copied as they are
     q = "SELECT id, notes FROM customers WHERE id <= 4 ORDER BY id"
     assert read(tgt, q) == read(src, q)  # clean notes stay as they were
 
@@ -186,9 +214,15 @@ def test_lint_wants_a_reason_of_your_own(make: Callable[[], str]) -> None:
             ensure_plan_ok(bad, schema)
     ok = _with(plan, "customers", "notes", ColumnPlan(transformer="keep", reason="ids only"))
     assert errors(lint_plan(ok, schema)) == []
-    # a catalogue's description needs no reason: no person in the table
-    films = _with(plan, "films", "description", ColumnPlan(transformer="keep"))
-    assert errors(lint_plan(films, schema)) == []
+    # a catalogue's description needs no reason: its rows are not about a person
+    for table in ["films", "products"]:
+        kept = _with(plan, table, "description", ColumnPlan(transformer="keep"))
+        assert errors(lint_plan(kept, schema)) == [], table
+    # an order's comment does: the order belongs to a customer
+    comment = _with(plan, "orders", "comment", ColumnPlan(transformer="keep"))
+    assert {(p.rule, p.column) for p in errors(lint_plan(comment, schema))} == {
+        (Rule.KEEP_FREE_TEXT, "comment")
+    }
 
 
 @pytest.mark.parametrize(
@@ -201,6 +235,7 @@ def test_lint_wants_a_reason_of_your_own(make: Callable[[], str]) -> None:
         ("clients", "info", ["He prefers to be called in the morning, not at work"] * 3, None,
          "text_scrub"),  # free text by its values
         ("orders", "comment", ["great", "late again"], None, "keep"),  # nobody in the table
+        ("products", "description", ["Black tea from Assam"], True, "keep"),  # see below
         ("film", "description", [d for _, d in FILMS], False, "keep"),
         ("employees", "title", ["Sales Support Agent", "General Manager"], None, "keep"),
         ("customers", "denote", ["x"], None, "keep"),  # words, not substrings
@@ -209,7 +244,16 @@ def test_lint_wants_a_reason_of_your_own(make: Callable[[], str]) -> None:
 def test_which_columns_fail_closed(
     table: str, column: str, samples: list[object], personal: bool | None, expected: str
 ) -> None:
+    """``personal`` is what the planner knows of the table; a catalogue that only
+    references a supplier holds personal data by that reference, but its rows are
+    not about a person (``about_person=False``)."""
+    about = False if table == "products" else None
     f = classify_column(
-        table=table, column=column, kind=ColumnKind.TEXT, samples=samples, personal_table=personal
+        table=table,
+        column=column,
+        kind=ColumnKind.TEXT,
+        samples=samples,
+        personal_table=personal,
+        about_person=about,
     )
     assert f.transformer == expected, f

@@ -107,10 +107,11 @@ def lint_plan(plan: Plan, schema: Schema, *, samples: Samples | None = None) -> 
     With ``samples`` (``{(table, column): values}``), ``keep`` columns are
     re-classified from values too; without, from their names and types only.
     """
-    from stagewall.masking._context import personal_tables
+    from stagewall.masking._context import about_people, personal_tables
 
     schema = scoped_schema(plan, schema)
     personal = personal_tables(schema)
+    about = about_people(schema)
     out: list[LintProblem] = []
     for table in schema.tables:
         tplan = plan.tables.get(table.qualified)
@@ -155,7 +156,9 @@ def lint_plan(plan: Plan, schema: Schema, *, samples: Samples | None = None) -> 
                 continue
             if tplan.reference:
                 continue  # marked as reference data: every column is copied as is
-            out += _check_column(found, planned, cplan, samples, tname in personal)
+            out += _check_column(
+                found, planned, cplan, samples, (tname in personal, tname in about)
+            )
             out += _check_fulltext(found, planned, cplan)
         out += _check_foreign_keys(plan, schema, found)
     out += _check_domains(plan)
@@ -243,8 +246,13 @@ def _err(rule: Rule, table: str, column: str | None, message: str, hint: str = "
 
 
 def _check_column(
-    table: Table, col: Column, cplan: ColumnPlan, samples: Samples | None, personal: bool
+    table: Table,
+    col: Column,
+    cplan: ColumnPlan,
+    samples: Samples | None,
+    personal: tuple[bool, bool],
 ) -> list[LintProblem]:
+    """``personal``: (the table holds personal data, its rows are about a person)."""
     from stagewall.masking.transformers import build_transformer, get_transformer_class
 
     t, c = table.qualified, col.name
@@ -420,12 +428,16 @@ _PLANNER_KEEP_REASONS = ("free-text column", "no name rule matched")
 
 
 def _check_keep(
-    table: Table, col: Column, cplan: ColumnPlan, samples: Samples | None, personal: bool
+    table: Table,
+    col: Column,
+    cplan: ColumnPlan,
+    samples: Samples | None,
+    personal: tuple[bool, bool],
 ) -> list[LintProblem]:
     from stagewall.masking.classify import classify_column, free_text
 
     values = list(samples.get((table.qualified, col.name), ())) if samples else []
-    why = free_text(col.name, col.kind, values) if personal else ""
+    why = free_text(col.name, col.kind, values) if personal[1] else ""
     reason = cplan.reason.strip()
     if why and (not reason or reason.startswith(_PLANNER_KEEP_REASONS)):
         return [
@@ -449,7 +461,8 @@ def _check_keep(
         is_primary_key=col.name in table.primary_key,
         is_foreign_key=any(col.name in fk.columns for fk in table.foreign_keys),
         max_length=col.max_length,
-        personal_table=personal,
+        personal_table=personal[0],
+        about_person=personal[1],
     )
     if finding.transformer == KEEP:
         return []

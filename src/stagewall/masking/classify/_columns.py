@@ -352,7 +352,7 @@ def _scrub_unseen(found: Callable[[Category, str, float], Finding], why: str, se
     find, and leaves clean text as it is. Keep it only with a reason of your own."""
     return found(
         Category.FREE_TEXT_WITH_PII,
-        f"free-text column ({why}) in a table with personal data: scrubbed although "
+        f"free-text column ({why}) of rows about a person: scrubbed although "
         f"{seen} (unsampled rows may name the row's own person); to keep it, write "
         "your reason into the plan",
         0.7,
@@ -370,13 +370,17 @@ def classify_column(
     is_foreign_key: bool = False,
     max_length: int | None = None,
     personal_table: bool | None = None,
+    about_person: bool | None = None,
     _in_json: bool = False,
 ) -> Finding:
     """Propose a transformer for one column, with the category, a reason and a confidence.
 
     ``personal_table``: whether the table holds data about people (the planner
     knows from the table's other columns and foreign keys); None: judged from the
-    table's name alone.
+    table's name alone. ``about_person``: whether a row's free text is about a
+    person — the row holds personal data itself, or belongs to people (``orders`` →
+    ``customers``; not ``products`` → ``suppliers``); None: as ``personal_table``.
+    Such free text is scrubbed even when the sample is clean (fail closed).
     """
     unique = is_unique or is_primary_key
     texts = _texts(samples)
@@ -386,6 +390,7 @@ def classify_column(
     label = f"name rule '{rule.label}'" if rule else ""
     person_table = PERSON_TABLES.search(table.lower()) is not None
     personal = person_table if personal_table is None else (personal_table or person_table)
+    about = personal if about_person is None else (about_person or person_table)
     words = split_name(column)
     context = in_address_context(column)
     if rule is None and kind is ColumnKind.TEXT and words == ["name"] and person_table:
@@ -530,18 +535,18 @@ def classify_column(
             reason = f"{named}/{n} samples contain personal data in the text ({', '.join(kinds)})"
             return found(Category.FREE_TEXT_WITH_PII, reason, 0.85)
         free = _free_text(column, texts)
-        if free and personal:
+        if free and about:
             return _scrub_unseen(found, free, f"none of the {n} sampled values holds any")
         if free:
             return Finding(
                 Category.OTHER,
                 "keep",
                 {},
-                f"free-text column ({free}) in a table without personal data, no personal "
+                f"free-text column ({free}) whose rows are not about a person, no personal "
                 f"data in {n} samples; the verifier scans it",
                 0.6,
             )
-    if personal and not texts and kind in _SCRUBBABLE and names_free_text(column):
+    if about and not texts and kind in _SCRUBBABLE and names_free_text(column):
         return _scrub_unseen(found, "by its name", "no value was sampled")
 
     if is_primary_key or is_foreign_key:
