@@ -250,6 +250,7 @@ def test_schema_objects_are_recreated(copy: Copy) -> None:
     assert "group_concat(text) a" in {r[0] for r in _rows(copy.target, OBJECTS["routines"])}
     comparison = compare_schemas(copy.source, copy.target)
     assert comparison.differences == [], comparison.to_json()
+    assert comparison.source["partition_keys"] == 36  # 18 foreign keys, 18 indexes
     for view in ["actor_info", "film_list", "nicer_but_slower_film_list", "sales_by_store"]:
         sql = f'SELECT count(*) FROM "{view}"'
         assert _rows(copy.target, sql) == _rows(copy.source, sql), view
