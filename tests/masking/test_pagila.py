@@ -11,7 +11,6 @@ reference data that must stay as it is.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from stagewall.masking.lint import errors
 from stagewall.masking.plan import ColumnPlan, Plan, TablePlan, dump_plan, load_plan
 from stagewall.masking.planner import build_plan
 from stagewall.masking.verify import verify
-from tests.conftest import PG_ADMIN_DSN
+from tests.conftest import _drop_pg_database, _new_pg_database
 from tests.masking import pagila
 from tests.masking.integration.helpers import KEY, with_column
 from tests.masking.survivors import _rows, needles, plain, survivors
@@ -69,22 +68,14 @@ class Copy:
     make: Any
 
 
-def _admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(sql.encode())
-
-
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Copy]:
     made: list[str] = []
 
     def make() -> str:
-        name = f"pagila11_{uuid.uuid4().hex[:10]}"
-        _admin(f'CREATE DATABASE "{name}"')
+        name, url = _new_pg_database()  # skips when PostgreSQL is unreachable
         made.append(name)
-        return f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+        return url
 
     try:
         src, tgt = make(), make()
@@ -97,7 +88,7 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Copy]:
         yield Copy(src, tgt, plan, run(plan, src, tgt, KEY, RunOptions()), make)
     finally:
         for name in made:
-            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _drop_pg_database(name)
 
 
 def _t(c: Copy, table: str) -> TablePlan:
