@@ -233,6 +233,29 @@ def row_hits(
     and tested with one C-level ``map(str.__contains__, ...)``: Python runs only for
     the pairs that are found.
     """
+    return _row_hits(known, compact, lambda rows: list(map(normed.__getitem__, rows)))
+
+
+def texts_hits(known: Sequence[Known], texts: Sequence[str]) -> list[list[tuple[str, bool, str]]]:
+    """:func:`row_hits` of raw texts: the compact forms come from one C-level pass
+    (:func:`_spaced_many`), the :func:`norm` forms only for the texts that have a
+    candidate value (most have none), in one :func:`norm_many` pass."""
+    compact = _spaced_many(list(texts), compact=True)
+
+    def normed(rows: list[int]) -> list[str]:
+        need = list(dict.fromkeys(rows))
+        done = dict(zip(need, norm_many([texts[r] for r in need]), strict=True))
+        return list(map(done.__getitem__, rows))
+
+    return _row_hits(known, compact, normed)
+
+
+def _row_hits(
+    known: Sequence[Known],
+    compact: Sequence[str],
+    normed: Callable[[list[int]], list[str]],
+) -> list[list[tuple[str, bool, str]]]:
+    """:func:`row_hits` with ``normed(rows)`` giving the :func:`norm` texts of ``rows``."""
     n = len(known)
     out: list[list[tuple[str, bool, str]]] = [[] for _ in range(n)]
     flat = list(chain.from_iterable(known))
@@ -251,16 +274,21 @@ def row_hits(
         return out
     pats, comps = zip(*pairs, strict=True)
     pair_row = tv_row[pair_tv]
-    where = pair_row + np.fromiter(comps, bool, len(pairs)) * n
-    texts = [*normed, *compact]
-    hit = np.fromiter(
-        map(str.__contains__, map(texts.__getitem__, where.tolist()), pats), bool, len(pairs)
-    )
+    is_comp = np.fromiter(comps, bool, len(pairs))
+    hay: list[str] = [""] * len(pairs)
+    at = np.flatnonzero(is_comp).tolist()
+    for j, t in zip(at, map(compact.__getitem__, pair_row[at].tolist()), strict=True):
+        hay[j] = t
+    at = np.flatnonzero(~is_comp).tolist()
+    for j, t in zip(at, normed(pair_row[at].tolist()), strict=True):
+        hay[j] = t
+    hit = np.fromiter(map(str.__contains__, hay, pats), bool, len(pairs))
     found: dict[int, dict[tuple[str, bool], str]] = {}
-    for j in np.flatnonzero(hit).tolist():
-        mine = found.setdefault(int(pair_row[j]), {})
+    js = np.flatnonzero(hit)
+    for j, row, tv in zip(js.tolist(), pair_row[js].tolist(), pair_tv[js].tolist(), strict=True):
+        mine = found.setdefault(row, {})
         if pairs[j] not in mine:
-            mine[pairs[j]] = kind_of(flat[pair_tv[j]][0]) or "id"
+            mine[pairs[j]] = kind_of(flat[tv][0]) or "id"
     for k, mine in found.items():
         out[k] = sorted(((p, c, kind) for (p, c), kind in mine.items()), key=lambda x: -len(x[0]))
     return out
@@ -392,5 +420,6 @@ __all__ = [
     "patterns",
     "patterns_many",
     "row_hits",
+    "texts_hits",
     "words",
 ]

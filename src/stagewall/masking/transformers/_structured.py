@@ -23,12 +23,10 @@ from stagewall.masking.transformers._base import (
 from stagewall.masking.transformers._known import (
     NO_KNOWN,
     Known,
-    compact_many,
     find_known,
     kind_of,
-    norm_many,
     patterns,
-    row_hits,
+    texts_hits,
 )
 from stagewall.masking.types import ColumnKind
 
@@ -127,12 +125,24 @@ class TextScrub(Transformer):
         own = _own_spans(texts, pats)
         spans: list[list[tuple[int, int, str, str]]] = []
         wanted: dict[str, list[str]] = {}
+        subs = self._subs
         for t, mine, detected in zip(texts, own, detect_many(texts), strict=True):
-            found = [(s, e, "own:" + k, t[s:e]) for s, e, k in mine]
-            for m in detected:
-                kind = m.category.value
-                if kind in self._subs and all(m.end <= a or m.start >= b for a, b, *_ in mine):
-                    found.append((m.start, m.end, kind, m.text))
+            if not mine:
+                if not detected:
+                    spans.append([])
+                    continue
+                # the kind's name without Enum.value's Python-level property call
+                found = [
+                    (m.start, m.end, kind, m.text)
+                    for m in detected
+                    if (kind := m.category._value_) in subs
+                ]
+            else:
+                found = [(s, e, "own:" + k, t[s:e]) for s, e, k in mine]
+                for m in detected:
+                    kind = m.category._value_
+                    if kind in subs and all(m.end <= a or m.start >= b for a, b, _ in mine):
+                        found.append((m.start, m.end, kind, m.text))
             if not found:
                 spans.append(found)
                 continue
@@ -216,8 +226,7 @@ def _own_spans(
     rows = [i for i in (range(len(texts)) if only is None else only) if pats.known[i]]
     if not rows:
         return out
-    normed = norm_many([texts[i] for i in rows])
-    found = row_hits([pats.known[i] for i in rows], normed, compact_many(normed))
+    found = texts_hits([pats.known[i] for i in rows], [texts[i] for i in rows])
     for i, hits in zip(rows, found, strict=True):
         if hits:
             out[i] = find_known(texts[i], hits)
