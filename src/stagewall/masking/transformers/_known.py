@@ -321,9 +321,9 @@ def _candidates(
     if len(others):
         # every non-word character is a space in the spaced form: without them, the
         # value's words joined (its compact form)
-        probes = _spaced_many([flat[i][1] for i in others.tolist()], compact=True)
+        forms = _spaced_many([flat[i][1] for i in others.tolist()], compact=True)
         hay = map(compact.__getitem__, tv_row[others].tolist())
-        hits.append(others[np.fromiter(map(str.__contains__, hay, probes), bool, len(others))])
+        hits.append(others[np.fromiter(map(str.__contains__, hay, forms), bool, len(others))])
     return np.unique(np.concatenate(hits)) if hits else np.zeros(0, np.intp)
 
 

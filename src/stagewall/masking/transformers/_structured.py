@@ -126,6 +126,8 @@ class TextScrub(Transformer):
         spans: list[list[tuple[int, int, str, str]]] = []
         wanted: dict[str, list[str]] = {}
         subs = self._subs
+        found: list[tuple[int, int, str, str]]
+        kind: str
         for t, mine, detected in zip(texts, own, detect_many(texts), strict=True):
             if not mine:
                 if not detected:
@@ -135,12 +137,12 @@ class TextScrub(Transformer):
                 found = [
                     (m.start, m.end, kind, m.text)
                     for m in detected
-                    if (kind := m.category._value_) in subs
+                    if (kind := str(m.category._value_)) in subs
                 ]
             else:
                 found = [(s, e, "own:" + k, t[s:e]) for s, e, k in mine]
                 for m in detected:
-                    kind = m.category._value_
+                    kind = str(m.category._value_)
                     if kind in subs and all(m.end <= a or m.start >= b for a, b, _ in mine):
                         found.append((m.start, m.end, kind, m.text))
             if not found:
