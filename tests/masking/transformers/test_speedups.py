@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from stagewall.keys import MaskingKey
 from stagewall.masking.transformers import build_transformer
 from stagewall.masking.transformers._known import _fold_table, fold
-from stagewall.masking.transformers._structured import _dumps, _loads
+from stagewall.masking.transformers._structured import _dumps, _loads, _strings
 
 KEY = MaskingKey("speed-key", b"q" * 32)
 
@@ -118,24 +118,31 @@ def test_dumps_equals_json_dumps(value: Any) -> None:
 @given(st.lists(json_values, min_size=1, max_size=6))
 def test_scrub_only_walk_equals_the_path_walk(docs: list[Any]) -> None:
     """A plan without paths that scrubs unknown keys: the string collector finds
-    the same slots, in the same order, as the general walk."""
+    the same slots (the same containers and keys), in the same order, as the
+    general walk."""
     t = build_transformer("json_mask", {"unknown_keys": "scrub"}, key=KEY)
     assert t._only_scrub  # type: ignore[attr-defined]
-    fast: dict[Any, Any] = {}
-    t._walk  # noqa: B018  (the general walk exists)
-    from stagewall.masking.transformers._structured import _strings
-
-    refs: list[Any] = []
+    fast: list[Any] = []
     for i in range(len(docs)):
-        _strings(docs, i, i, refs)
-    if refs:
-        fast["scrub"] = refs
+        _strings(docs, i, i, fast)
     slow: dict[Any, Any] = {}
     for i in range(len(docs)):
         t._walk(docs, i, (), slow, i)  # type: ignore[attr-defined]
-    assert [(id(c), k, r) for c, k, r in fast.get("scrub", [])] == [
+    assert set(slow) <= {"scrub"}
+    assert [(id(c), k, r) for c, k, r in fast] == [
         (id(c), k, r) for c, k, r in slow.get("scrub", [])
     ]
+
+
+def test_plans_with_paths_or_other_policies_take_the_general_walk() -> None:
+    for params in (
+        {"unknown_keys": "keep"},
+        {"unknown_keys": "fail"},
+        {"unknown_keys": "scrub", "keep": ["$.a"]},
+        {"unknown_keys": "scrub", "paths": {"$.e": {"transformer": "email"}}},
+    ):
+        t = build_transformer("json_mask", params, key=KEY)
+        assert not t._only_scrub, params  # type: ignore[attr-defined]
 
 
 @given(st.text(max_size=40))
