@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 from datetime import timedelta
 from pathlib import Path
@@ -197,3 +198,46 @@ def test_last_activity_per_actor(sqlite_store_url: str) -> None:
     second = log.append(make_event(4))  # actor user0 again
     assert log.last_activity("user0") == log.events(second, 1)[0].time
     assert log.last_activity("user3") is None
+
+
+def test_stored_columns_are_the_events_own(store: Store) -> None:
+    """The append's plain-SQL insert stores what the event says, on both backends:
+    truncated actor and resource columns, NULL for no resource, the hashed time."""
+    log = AuditLog(store)
+    long_actor, long_resource = "a" * 300, "r" * 600
+    events = [
+        AuditEvent(
+            code=TEST_CODE,
+            status=Status.FAILURE,
+            actor=long_actor,
+            resource=long_resource,
+            message="long names",
+            details={"n": 1},
+        ),
+        make_event(5),  # resource None
+        make_event(7),
+    ]
+    assert log.append_many(events) == [0, 1, 2]
+    with store.read() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT idx, time, code, status, actor, resource, canonical, leaf_hash, "
+                "chain_hash FROM audit_events ORDER BY idx"
+            )
+        ).all()
+    stored = log.events()
+    assert [r[0] for r in rows] == [0, 1, 2]
+    assert [r[2] for r in rows] == [TEST_CODE] * 3
+    assert [r[3] for r in rows] == [
+        Status.FAILURE.value,
+        Status.SUCCESS.value,
+        Status.SUCCESS.value,
+    ]
+    assert rows[0][4] == long_actor[:256] and rows[0][5] == long_resource[:512]
+    assert rows[1][4] == "user1" and rows[1][5] is None
+    assert rows[2][4] == "user3" and rows[2][5] == "db-1"
+    for row, ev in zip(rows, stored, strict=True):
+        assert row[1] == ev.time  # the unhashed column repeats the hashed time
+        assert bytes(row[7]) == hashlib.sha256(b"\x00" + bytes(row[6])).digest()
+    assert stored[0].actor == long_actor  # the event itself is not truncated
+    assert verify_store(log, None).size == 3

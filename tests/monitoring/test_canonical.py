@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -56,3 +58,12 @@ def test_direct_bytes_equal_the_reference_document(ev: Event, index: int, prev: 
     when = iso(ev.time)
     reference = canonical_bytes(ev.document(index=index, prev_hash=prev, time_text=when))
     assert canonical(ev, index, prev, when) == reference
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(min_value=-6e10, max_value=2.5e11), st.binary(min_size=32, max_size=32))
+def test_the_writers_own_strings_need_no_escaping(t: float, digest: bytes) -> None:
+    """canonical() writes ``prev_hash`` and ``time`` without the escaping call: every ISO
+    time and hex digest the writer produces is its own JSON string."""
+    for value in (iso(t), digest.hex()):
+        assert json.dumps(value, ensure_ascii=False) == f'"{value}"'

@@ -24,3 +24,15 @@ def test_event_codes_are_valid_audit_codes() -> None:
     assert Event(0.0, OcsfClass.API_ACTIVITY, 2, product="github").code == (
         "monitor.github.api.read"
     )
+
+
+def test_class_constants_are_the_enum_members() -> None:
+    """The CLS_* module constants (read per event instead of the enum's attributes)
+    are the members themselves, so events, rules and the stored bytes are unchanged."""
+    from stagewall.monitoring import events
+
+    names = {m.name for m in events.OcsfClass}
+    consts = {n[4:]: getattr(events, n) for n in dir(events) if n.startswith("CLS_")}
+    assert consts.keys() == names
+    for name, value in consts.items():
+        assert value is events.OcsfClass[name]

@@ -207,3 +207,21 @@ def test_state_with_a_byte_count_past_64_bits_is_saved(tmp_path: Path) -> None:
     assert log.load_state("baselines") == {"volume": {"state": {"alice": [1, 2**70, 3, 0, []]}}}
     assert log.load_state("other") == {"a": [1, "x"], "b": 1.5}
     store.dispose()
+
+
+def test_state_is_replaced_in_one_row(any_store_url: str) -> None:
+    """save_state is one upsert: the newest value wins and a key keeps one row."""
+    store = Store(any_store_url)
+    store.migrate()
+    log = MonitorLog(store)
+    log.save_state("baselines", {"gaps": {"last": {"pg": 1.0}}})
+    with store.transaction() as conn:  # in the caller's transaction, as ingest saves it
+        log.save_state("baselines", {"gaps": {"last": {"pg": 2.0}}}, conn=conn)
+        log.save_state("other", {"x": 1}, conn=conn)
+    assert log.load_state("baselines") == {"gaps": {"last": {"pg": 2.0}}}
+    assert log.load_state("other") == {"x": 1}
+    assert log.load_state("missing") is None
+    with store.read() as conn:
+        rows = conn.execute(text("SELECT key FROM monitoring_state ORDER BY key")).all()
+    assert [r[0] for r in rows] == ["baselines", "other"]
+    store.dispose()

@@ -54,6 +54,20 @@ def personal_tables(schema: Schema) -> set[str]:
     return out
 
 
+def about_people(schema: Schema) -> set[str]:
+    """Tables whose rows are about a person, so their free text may name that person:
+    the row holds personal data itself (by the table's name or its columns), or the
+    row belongs to people (it references a table named for them: ``orders`` →
+    ``customers``). A catalogue that references a supplier with a contact person
+    (``products`` → ``suppliers``) is not."""
+    people = {t.qualified for t in schema.tables if PERSON_TABLES.search(t.name.lower())}
+    out = {t.qualified for t in schema.tables if _names_personal(t)}
+    for t in schema.tables:
+        if any(_ref_name(fk.ref_schema, fk.ref_table) in people for fk in t.foreign_keys):
+            out.add(t.qualified)
+    return out
+
+
 def _strong(values: Sequence[object]) -> bool:
     """Some value is, or holds, what verify reads as personal data."""
     from stagewall.masking.classify import detect_in_text
@@ -118,6 +132,7 @@ def checked(table: Table, col: Column) -> list[str]:
 
 __all__ = [
     "REFERENCE_MAX_ROWS",
+    "about_people",
     "checked",
     "fixed_list",
     "personal_tables",

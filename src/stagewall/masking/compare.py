@@ -1,6 +1,7 @@
 """Schema comparison of a source and its masked copy, for the run record.
 
-Counts, on both sides, the tables, partitions, primary, unique and foreign keys, indexes,
+Counts, on both sides, the tables, partitions (and the keys and indexes partitions
+have of their own), primary, unique and foreign keys, indexes,
 views, functions (and procedures, aggregates) and triggers. Tables, keys and
 indexes come from the same introspection the run uses; views, routines and
 triggers from each database's catalog. A difference is reported by kind with both
@@ -19,6 +20,7 @@ from stagewall.masking.schema import Schema
 KINDS = (
     "tables",
     "partitions",
+    "partition_keys",
     "primary_keys",
     "unique_keys",
     "foreign_keys",
@@ -51,6 +53,23 @@ WHERE c.relkind IN ('r', 'p')
   AND (c.relispartition OR EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i
                                    WHERE i.inhrelid = c.oid))
   AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))""",
+    # keys, checks and indexes partitions have of their own, not from their parent
+    # (Pagila's payment partitions hold the foreign keys; the parent holds none)
+    "partition_keys": """SELECT (SELECT count(*) FROM pg_catalog.pg_constraint k
+  JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relispartition AND k.conparentid = 0 AND k.conislocal AND k.coninhcount = 0
+    AND k.contype IN ('p', 'u', 'x', 'c', 'f')
+    AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[])))
+ + (SELECT count(*) FROM pg_catalog.pg_index i
+  JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relispartition
+    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid)
+    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
+                    WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid
+                      AND k.contype IN ('p', 'u', 'x'))
+    AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[])))""",
     "rules": """SELECT count(*) FROM pg_catalog.pg_rewrite r
 JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -66,6 +85,7 @@ WHERE NOT t.tgisinternal AND n.nspname NOT IN ('pg_catalog', 'information_schema
 _MYSQL = {
     "partitions": "SELECT count(*) FROM information_schema.PARTITIONS "
     "WHERE TABLE_SCHEMA = DATABASE() AND PARTITION_NAME IS NOT NULL",
+    "partition_keys": "SELECT 0",
     "views": "SELECT count(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()",
     "functions": "SELECT count(*) FROM information_schema.ROUTINES "
     "WHERE ROUTINE_SCHEMA = DATABASE()",
@@ -75,6 +95,7 @@ _MYSQL = {
 }
 _SQLITE = {
     "partitions": "SELECT 0",
+    "partition_keys": "SELECT 0",
     "views": "SELECT count(*) FROM sqlite_master WHERE type = 'view'",
     "functions": "SELECT 0",
     "triggers": "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'",

@@ -55,6 +55,7 @@ class Rule(enum.Enum):
     TOO_LONG = "output-too-long"
     NULL_NOT_NULLABLE = "null-not-nullable"
     KEEP_SENSITIVE = "keep-sensitive"
+    KEEP_FREE_TEXT = "keep-free-text"
     FIXED_LIST = "fixed-list"
     CONSISTENCY_MISMATCH = "consistency-mismatch"
     CHECK_CONSTRAINT = "check-constraint"
@@ -106,10 +107,11 @@ def lint_plan(plan: Plan, schema: Schema, *, samples: Samples | None = None) -> 
     With ``samples`` (``{(table, column): values}``), ``keep`` columns are
     re-classified from values too; without, from their names and types only.
     """
-    from stagewall.masking._context import personal_tables
+    from stagewall.masking._context import about_people, personal_tables
 
     schema = scoped_schema(plan, schema)
     personal = personal_tables(schema)
+    about = about_people(schema)
     out: list[LintProblem] = []
     for table in schema.tables:
         tplan = plan.tables.get(table.qualified)
@@ -154,7 +156,9 @@ def lint_plan(plan: Plan, schema: Schema, *, samples: Samples | None = None) -> 
                 continue
             if tplan.reference:
                 continue  # marked as reference data: every column is copied as is
-            out += _check_column(found, planned, cplan, samples, tname in personal)
+            out += _check_column(
+                found, planned, cplan, samples, (tname in personal, tname in about)
+            )
             out += _check_fulltext(found, planned, cplan)
         out += _check_foreign_keys(plan, schema, found)
     out += _check_domains(plan)
@@ -242,8 +246,13 @@ def _err(rule: Rule, table: str, column: str | None, message: str, hint: str = "
 
 
 def _check_column(
-    table: Table, col: Column, cplan: ColumnPlan, samples: Samples | None, personal: bool
+    table: Table,
+    col: Column,
+    cplan: ColumnPlan,
+    samples: Samples | None,
+    personal: tuple[bool, bool],
 ) -> list[LintProblem]:
+    """``personal``: (the table holds personal data, its rows are about a person)."""
     from stagewall.masking.transformers import build_transformer, get_transformer_class
 
     t, c = table.qualified, col.name
@@ -256,7 +265,7 @@ def _check_column(
     except StagewallError as exc:
         return [_err(Rule.BAD_PARAMS, t, c, exc.message, exc.hint)]
     if cplan.transformer == KEEP:
-        return _check_keep(table, col, samples, personal)
+        return _check_keep(table, col, cplan, samples, personal)
     out = _check_constraints(table, col, cplan)
     if col.kind not in cls.accepts:
         accepted = ", ".join(sorted(k.value for k in cls.accepts))
@@ -413,12 +422,36 @@ def _writes_null(cplan: ColumnPlan) -> bool:
     return cplan.transformer == "constant" and cplan.params.get("value", 0) is None
 
 
+# Reasons the planner writes for a kept column on its own judgement (this version's
+# and earlier ones'): not an operator's decision to keep free text.
+_PLANNER_KEEP_REASONS = ("free-text column", "no name rule matched")
+
+
 def _check_keep(
-    table: Table, col: Column, samples: Samples | None, personal: bool
+    table: Table,
+    col: Column,
+    cplan: ColumnPlan,
+    samples: Samples | None,
+    personal: tuple[bool, bool],
 ) -> list[LintProblem]:
-    from stagewall.masking.classify import classify_column
+    from stagewall.masking.classify import classify_column, free_text
 
     values = list(samples.get((table.qualified, col.name), ())) if samples else []
+    why = free_text(col.name, col.kind, values) if personal[1] else ""
+    reason = cplan.reason.strip()
+    if why and (not reason or reason.startswith(_PLANNER_KEEP_REASONS)):
+        return [
+            _err(
+                Rule.KEEP_FREE_TEXT,
+                table.qualified,
+                col.name,
+                f"free-text column ({why}) of a table with personal data kept as is "
+                "without a reason: a clean sample does not show that no row names its "
+                "person, and kept text reaches the target unscrubbed",
+                "plan it `transformer: text_scrub` (what `mask plan` proposes), or keep "
+                "it with `reason:` saying why it never holds personal data",
+            )
+        ]
     finding = classify_column(
         table=table.qualified,
         column=col.name,
@@ -428,7 +461,8 @@ def _check_keep(
         is_primary_key=col.name in table.primary_key,
         is_foreign_key=any(col.name in fk.columns for fk in table.foreign_keys),
         max_length=col.max_length,
-        personal_table=personal,
+        personal_table=personal[0],
+        about_person=personal[1],
     )
     if finding.transformer == KEEP:
         return []

@@ -150,11 +150,17 @@ def plan_from_schema(
     fulltext: Fulltext | None = None,
 ) -> Plan:
     """The plan for ``schema`` given sampled values (pure: no database access)."""
-    from stagewall.masking._context import fixed_list, personal_tables, reference_tables
+    from stagewall.masking._context import (
+        about_people,
+        fixed_list,
+        personal_tables,
+        reference_tables,
+    )
     from stagewall.masking.db import is_generated
     from stagewall.masking.lint import is_fulltext
 
     personal = personal_tables(schema)
+    about = about_people(schema)
     reference = reference_tables(schema, samples, personal)
     chosen: dict[tuple[str, str], ColumnPlan] = {}
     for table in schema.tables:
@@ -174,7 +180,11 @@ def plan_from_schema(
                 chosen[ref] = ColumnPlan(transformer=KEEP, reason=listed)
                 continue
             chosen[ref] = _classify(
-                table, col.name, samples.get(ref, ()), table.qualified in personal
+                table,
+                col.name,
+                samples.get(ref, ()),
+                table.qualified in personal,
+                about=table.qualified in about,
             )
     marked: dict[str, str] = {}
     for tname, why in reference.items():
@@ -216,7 +226,9 @@ def plan_from_schema(
     return Plan(schemas=tuple(sorted(schemas)) if schemas else None, tables=tables)
 
 
-def _classify(table: Table, column: str, values: Sequence[object], personal: bool) -> ColumnPlan:
+def _classify(
+    table: Table, column: str, values: Sequence[object], personal: bool, *, about: bool
+) -> ColumnPlan:
     from stagewall.masking.classify import classify_column
 
     col = table.column(column)
@@ -232,6 +244,7 @@ def _classify(table: Table, column: str, values: Sequence[object], personal: boo
         is_foreign_key=any(column in fk.columns for fk in table.foreign_keys),
         max_length=col.max_length,
         personal_table=personal,
+        about_person=about,
     )
     return ColumnPlan(
         transformer=str(finding.transformer),

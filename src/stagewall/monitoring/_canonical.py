@@ -71,7 +71,12 @@ def _write_fragments(ev: Event) -> _Fragments:
 
 
 def canonical(ev: Event, index: int, prev_hash: str, time_text: str) -> bytes:
-    """The event's canonical bytes: one format per event, no dict, no sorting."""
+    """The event's canonical bytes: one format per event, no dict, no sorting.
+
+    ``prev_hash`` (lowercase hex) and ``time_text`` (from :func:`~stagewall.monitoring.
+    events.iso`) are the writer's own values, never a log's: they hold nothing JSON
+    escapes, so they are written without the escaping call (checked in tests).
+    """
     start, middle, meta, meta_tail, cls = _head(ev.product, ev.class_uid, ev.activity_id)
     s = _S
     operation, target, resource = ev.operation, ev.target, ev.resource
@@ -126,9 +131,9 @@ def canonical(ev: Event, index: int, prev_hash: str, time_text: str) -> bytes:
     user_ = f',"user":{user}' if cls == 3002 else ""
     text = (
         f"{start}{actor}{api}{proto}{middle}{store}{dst}{file}"
-        f'{meta}{index},"prev_hash":{s(prev_hash)}{meta_tail}{query}{res}{sess}'
+        f'{meta}{index},"prev_hash":"{prev_hash}"{meta_tail}{query}{res}{sess}'
         f',"severity_id":1{src},"status_id":{_STATUS.get(ev.status, 0)}{table}'
-        f',"time":{s(time_text)},"type_uid":{cls * 100 + ev.activity_id}'
+        f',"time":"{time_text}","type_uid":{cls * 100 + ev.activity_id}'
         f"{who}{size}{where}{raw}{resource_}{nrows}{tail}{user_}}}"
     )
     return text.encode("utf-8", "surrogateescape")

@@ -21,12 +21,14 @@ from stagewall.estate._hours import parse_working_hours
 from stagewall.estate.models import Estate, PrincipalKind, RuleSettings
 from stagewall.monitoring.events import (
     APP_STOP,
+    CLS_APPLICATION_LIFECYCLE,
+    CLS_DATASTORE_ACTIVITY,
+    CLS_FILE_HOSTING,
     DS_LIST,
     DS_READ,
     FILE_DOWNLOAD,
     UNKNOWN,
     Event,
-    OcsfClass,
 )
 
 DAY = 86400.0
@@ -176,8 +178,8 @@ class Volume:
     @staticmethod
     def counts(ev: Event) -> bool:
         c, a = ev.class_uid, ev.activity_id
-        return (c == OcsfClass.DATASTORE_ACTIVITY and a in (DS_READ, DS_LIST)) or (
-            c == OcsfClass.FILE_HOSTING and a == FILE_DOWNLOAD
+        return (c == CLS_DATASTORE_ACTIVITY and a in (DS_READ, DS_LIST)) or (
+            c == CLS_FILE_HOSTING and a == FILE_DOWNLOAD
         )
 
     def judge(self, ev: Event) -> None:
@@ -261,7 +263,7 @@ def gap_event(source: str, last: float, now: float) -> Event:
     minutes = int((now - last) // 60)
     return Event(
         now,
-        OcsfClass.APPLICATION_LIFECYCLE,
+        CLS_APPLICATION_LIFECYCLE,
         APP_STOP,
         status=UNKNOWN,
         operation="log.gap",

@@ -26,7 +26,11 @@ from stagewall.estate.models import (
     ResourceKind,
     SourceType,
 )
-from stagewall.monitoring.events import UNKNOWN, Event, OcsfClass
+from stagewall.monitoring.events import (
+    CLS_AUTHENTICATION,
+    UNKNOWN,
+    Event,
+)
 from stagewall.store import Store
 
 _DB_SOURCES = frozenset({SourceType.POSTGRESQL, SourceType.MARIADB})
@@ -250,7 +254,7 @@ class EstateIndex:
                 net = self._networks[ip] = network_of(ip)
             ev.src_network = net
         if (
-            ev.class_uid == OcsfClass.AUTHENTICATION
+            ev.class_uid == CLS_AUTHENTICATION
             and ev.tier == "production"
             and ev.activity_id == 1
             and ev.status == "success"

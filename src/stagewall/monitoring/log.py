@@ -49,8 +49,11 @@ class Head:
 
 
 _LAST = "SELECT first_idx, count, head FROM monitoring_blocks ORDER BY first_idx DESC LIMIT 1"
-_STATE_DELETE = "DELETE FROM monitoring_state WHERE key = ?"
-_STATE_INSERT = "INSERT INTO monitoring_state (key, value) VALUES (?, ?)"
+# One statement per batch (SQLite >= 3.24 and PostgreSQL): was a DELETE and an INSERT.
+_STATE_UPSERT = (
+    "INSERT INTO monitoring_state (key, value) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
 
 
 def _sql(conn: Connection, sql: str) -> str:
@@ -275,8 +278,7 @@ class MonitorLog:
 
     @staticmethod
     def _save_state(conn: Connection, key: str, text: str) -> None:
-        conn.exec_driver_sql(_sql(conn, _STATE_DELETE), (key,))
-        conn.exec_driver_sql(_sql(conn, _STATE_INSERT), (key, text))
+        conn.exec_driver_sql(_sql(conn, _STATE_UPSERT), (key, text))
 
 
 __all__ = ["BLOCK", "LOCK_NAME", "Head", "MonitorLog"]

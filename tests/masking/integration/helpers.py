@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from stagewall.keys import MaskingKey
+from stagewall.masking.plan import ColumnPlan, Plan, TablePlan
 from tests.masking.integration.schemas import build
 
 KEY = MaskingKey("test-key-1", b"k" * 32)
@@ -37,3 +38,10 @@ def source_and_target(
     src, tgt = make(), make()
     build(src)
     return src, tgt
+
+
+def with_column(plan: Plan, table: str, column: str, cp: ColumnPlan) -> Plan:
+    """``plan`` with one column's entry replaced (e.g. a deliberately weakened keep)."""
+    tp = plan.tables[table]
+    tables = {**plan.tables, table: TablePlan(columns={**tp.columns, column: cp})}
+    return Plan(schemas=plan.schemas, tables=tables)

@@ -213,3 +213,22 @@ def test_norm_many_equals_norm(texts: list[str]) -> None:
 
     assert norm_many(texts) == [norm(t) for t in texts]
     assert norm_many(["Mayor-_7", "x"])[0] == " mayor 7 "
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_VALUE, _ROW), max_size=12), st.sampled_from(["", "\x00", "İß"]))
+def test_texts_hits_equal_the_per_row_search(rows: list[tuple[str, tuple]], extra: str) -> None:
+    """texts_hits (what text_scrub calls: compact forms from the raw texts in one pass,
+    norm forms only for rows with a candidate) finds what the per-row reference
+    finds, also for texts holding NUL (the batch join's separator) or characters
+    whose lower case is longer."""
+    from stagewall.masking.transformers._known import compact_many, norm_many, texts_hits
+    from stagewall.masking.transformers._structured import _Patterns
+
+    texts = [t + extra if i % 2 else t for i, (t, _) in enumerate(rows)]
+    known = [k for _, k in rows]
+    normed = norm_many(texts)
+    compact = compact_many(normed)
+    ref = _Patterns(known)
+    expected = [ref.hits(i, n, c) for i, (n, c) in enumerate(zip(normed, compact, strict=True))]
+    assert texts_hits(known, texts) == expected

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stagewall.masking.classify._categories import Category
-from stagewall.masking.classify._columns import Finding, bound_params, classify_column
+from stagewall.masking.classify._columns import Finding, bound_params, classify_column, free_text
 from stagewall.masking.classify._text import Match, detect_in_text, detect_many, detect_texts
 
 __all__ = [
@@ -15,4 +15,5 @@ __all__ = [
     "detect_in_text",
     "detect_many",
     "detect_texts",
+    "free_text",
 ]

@@ -11,10 +11,10 @@ from typing import Any
 from stagewall.masking.classify._categories import Category
 from stagewall.masking.classify._reference import reference_kind
 from stagewall.masking.classify._rules import (
-    FREE_TEXT,
     PERSON_TABLES,
     in_address_context,
     match_rule,
+    names_free_text,
     split_name,
 )
 from stagewall.masking.classify._text import detect_in_text
@@ -323,6 +323,42 @@ def _is_name_list(text: str) -> bool:
     return bool(parts) and all(_NAME_PART.fullmatch(p) for p in parts)
 
 
+# Free text by value: most sampled values are sentences of this many words or more.
+_PROSE_WORDS = 6
+_PROSE_SHARE = 0.6
+_SCRUBBABLE = frozenset({ColumnKind.TEXT, ColumnKind.OTHER})
+
+
+def _free_text(column: str, texts: list[str]) -> str:
+    """Why the column holds free text ("by its name", "by its values"), or ""."""
+    if names_free_text(column):
+        return "by its name"
+    prose = sum(1 for t in texts if len(t.split()) >= _PROSE_WORDS)
+    if texts and prose >= _PROSE_SHARE * len(texts):
+        return f"by its values: {prose}/{len(texts)} samples are sentences"
+    return ""
+
+
+def free_text(column: str, kind: ColumnKind, samples: Sequence[object] = ()) -> str:
+    """Why a column holds free text ("by its name", "by its values: …"), or "" when
+    it does not (or is not of a type text_scrub takes)."""
+    return _free_text(column, _texts(samples)) if kind in _SCRUBBABLE else ""
+
+
+def _scrub_unseen(found: Callable[[Category, str, float], Finding], why: str, seen: str) -> Finding:
+    """Fail closed: free text beside a person's data is scrubbed even when the sample
+    is clean. Rows outside the sample may name the row's own person ("Spoke with Mrs
+    Carrasco"); text_scrub replaces the row's own known values and what the detectors
+    find, and leaves clean text as it is. Keep it only with a reason of your own."""
+    return found(
+        Category.FREE_TEXT_WITH_PII,
+        f"free-text column ({why}) of rows about a person: scrubbed although "
+        f"{seen} (unsampled rows may name the row's own person); to keep it, write "
+        "your reason into the plan",
+        0.7,
+    )
+
+
 def classify_column(
     table: str,
     column: str,
@@ -334,13 +370,17 @@ def classify_column(
     is_foreign_key: bool = False,
     max_length: int | None = None,
     personal_table: bool | None = None,
+    about_person: bool | None = None,
     _in_json: bool = False,
 ) -> Finding:
     """Propose a transformer for one column, with the category, a reason and a confidence.
 
     ``personal_table``: whether the table holds data about people (the planner
     knows from the table's other columns and foreign keys); None: judged from the
-    table's name alone.
+    table's name alone. ``about_person``: whether a row's free text is about a
+    person — the row holds personal data itself, or belongs to people (``orders`` →
+    ``customers``; not ``products`` → ``suppliers``); None: as ``personal_table``.
+    Such free text is scrubbed even when the sample is clean (fail closed).
     """
     unique = is_unique or is_primary_key
     texts = _texts(samples)
@@ -350,6 +390,7 @@ def classify_column(
     label = f"name rule '{rule.label}'" if rule else ""
     person_table = PERSON_TABLES.search(table.lower()) is not None
     personal = person_table if personal_table is None else (personal_table or person_table)
+    about = personal if about_person is None else (about_person or person_table)
     words = split_name(column)
     context = in_address_context(column)
     if rule is None and kind is ColumnKind.TEXT and words == ["name"] and person_table:
@@ -493,14 +534,20 @@ def classify_column(
         if strong >= 1 or named >= 1:
             reason = f"{named}/{n} samples contain personal data in the text ({', '.join(kinds)})"
             return found(Category.FREE_TEXT_WITH_PII, reason, 0.85)
-        if FREE_TEXT.search(column.lower()):
+        free = _free_text(column, texts)
+        if free and about:
+            return _scrub_unseen(found, free, f"none of the {n} sampled values holds any")
+        if free:
             return Finding(
                 Category.OTHER,
                 "keep",
                 {},
-                f"free-text column, no personal data in {n} samples; the verifier scans it",
+                f"free-text column ({free}) whose rows are not about a person, no personal "
+                f"data in {n} samples; the verifier scans it",
                 0.6,
             )
+    if about and not texts and kind in _SCRUBBABLE and names_free_text(column):
+        return _scrub_unseen(found, "by its name", "no value was sampled")
 
     if is_primary_key or is_foreign_key:
         what = "primary key" if is_primary_key else "foreign key"
@@ -512,4 +559,4 @@ def classify_column(
     )
 
 
-__all__ = ["Finding", "classify_column"]
+__all__ = ["Finding", "classify_column", "free_text"]

@@ -156,10 +156,21 @@ PERSON_TABLES = re.compile(
     r"(user|customer|client|person|people|employee|staff|contact|member|patient|student|"
     r"account|owner|author|applicant|candidate|guest|passenger|subscriber|driver|lead)"
 )
-FREE_TEXT = re.compile(
-    r"(note|comment|description|message|body|remark|bio|about|text|content|summary|"
-    r"feedback|reason|memo|details|payload|data|meta|extra|attributes|properties)"
-)
+# Words of a column name that make it free text: what people type about a person
+# or a case (``notes``, ``CustomerComment``, ``delivery_instructions``). Whole words,
+# never substrings ("bio" is not in ``biome``, "note" not in ``denote``).
+FREE_TEXT = frozenset(
+    {"note", "notes", "comment", "comments", "description", "descr", "message", "messages",
+     "msg", "remark", "remarks", "body", "bio", "biography", "about", "memo", "memos",
+     "feedback", "summary", "details", "narrative", "annotation", "annotations",
+     "observation", "observations", "instruction", "instructions", "text", "content",
+     "reason", "complaint", "review", "story", "greeting", "dedication", "notice"}
+)  # fmt: skip
+
+
+def names_free_text(column: str) -> bool:
+    """True when a word of the column's name says it holds free text."""
+    return any(w in FREE_TEXT for w in split_name(column))
 
 
 def split_name(name: str) -> list[str]:
@@ -225,5 +236,6 @@ __all__ = [
     "NameRule",
     "in_address_context",
     "match_rule",
+    "names_free_text",
     "split_name",
 ]

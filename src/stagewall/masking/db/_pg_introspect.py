@@ -242,6 +242,9 @@ class PgDDL:
     partitioned: dict[str, str] = field(default_factory=dict)
     # partitions in creation order: (quoted parent, schema, name, bound, own key or None)
     partitions: list[tuple[str, str, str, str, str | None]] = field(default_factory=list)
+    # (partition, statement): keys, checks and indexes a partition has of its own (not
+    # from its parent), foreign keys last: Pagila's payment_p2022_01 → customer
+    partition_own: list[tuple[str, str]] = field(default_factory=list)
     # inheritance (not partitioning): qualified child → its parents (qualified, quoted)
     inherits: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     # (table, rule name, CREATE RULE ...) of tables' rules (views' _RETURN excluded)
@@ -286,6 +289,34 @@ ORDER BY c.oid
 """
 
 
+PARTITION_OWN = """
+SELECT k.conrelid, k.contype, 'ALTER TABLE ' || k.conrelid::regclass::text
+       || ' ADD CONSTRAINT ' || pg_catalog.quote_ident(k.conname) || ' '
+       || pg_catalog.pg_get_constraintdef(k.oid)
+FROM pg_catalog.pg_constraint k
+WHERE k.conrelid = ANY(%(oids)s) AND k.conparentid = 0 AND k.conislocal
+  AND k.coninhcount = 0 AND k.contype IN ('p', 'u', 'x', 'c', 'f')
+UNION ALL
+SELECT i.indrelid, 'i', pg_catalog.pg_get_indexdef(i.indexrelid)
+FROM pg_catalog.pg_index i
+WHERE i.indrelid = ANY(%(oids)s)
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid)
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
+                  WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid
+                    AND k.contype IN ('p', 'u', 'x'))
+"""
+_OWN_ORDER = {"p": 0, "u": 1, "x": 2, "c": 3, "i": 4, "f": 5}
+
+
+def _partition_own(cur: Any, oids: dict[int, str], ddl: PgDDL) -> None:
+    """What partitions have of their own (the parent's keys and indexes reach them
+    when they are created as its partitions), in an order that can be replayed."""
+    cur.execute("SELECT pg_catalog.set_config('search_path', '', true)")
+    cur.execute(PARTITION_OWN, {"oids": list(oids)})
+    rows = sorted(cur.fetchall(), key=lambda r: (_OWN_ORDER[r[1]], list(oids).index(r[0])))
+    ddl.partition_own = [(oids[rel], str(stmt)) for rel, _kind, stmt in rows]
+
+
 def _partitions(cur: Any, trows: Sequence[Any], ddl: PgDDL) -> None:
     """Partition keys of the partitioned tables and their partitions, nested ones too."""
     names = {r[0]: f"{r[1]}.{r[2]}" for r in trows}
@@ -308,6 +339,9 @@ def _partitions(cur: Any, trows: Sequence[Any], ddl: PgDDL) -> None:
             quoted[oid] = f"{_q(nsp)}.{_q(rel)}"
             ddl.partitions.append((quoted[parent], str(nsp), str(rel), str(bound), keydef))
             added = True
+    _partition_own(
+        cur, {oid: f"{nsp}.{rel}" for _p, oid, nsp, rel, _b, _k in rows if oid in seen}, ddl
+    )
 
 
 def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:

@@ -664,6 +664,7 @@ class PostgresDatabase(Database):
                 for c in t.columns
                 if c.is_identity and (self._same is None or c.kind is ColumnKind.INTEGER)
             ]
+        steps += list(self._same.partition_own if self._same is not None else ())
         for where, stmt in steps:
             try:
                 self.conn.execute(stmt.encode())

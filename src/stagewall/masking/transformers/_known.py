@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache
 from itertools import chain, compress
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -96,6 +97,8 @@ def _fold_table() -> dict[int, str]:
 
 def fold(text: str) -> str:
     """Lower case without accents, one character for one character (positions kept)."""
+    if text.isascii():  # O(1) test; the table maps only non-ASCII characters
+        return text.lower()
     return text.translate(_fold_table()).lower()
 
 
@@ -182,14 +185,7 @@ def patterns_many(known: Sequence[tuple[str, str]]) -> list[tuple[tuple[str, boo
     return _cached(_MANY, known, _patterns_of)
 
 
-def _probes_of(kind: str | None, ws: list[str]) -> tuple[str, ...]:
-    """What must be in a row's compact text for any pattern of the value to be in
-    its text (see :func:`_candidates`)."""
-    return tuple(ws) if kind == "name" else ("".join(ws),)
-
-
 _MANY: dict[tuple[str, str], Any] = {}
-_PROBES: dict[tuple[str, str], Any] = {}
 _CACHE_MAX = 1 << 18
 
 
@@ -237,6 +233,29 @@ def row_hits(
     and tested with one C-level ``map(str.__contains__, ...)``: Python runs only for
     the pairs that are found.
     """
+    return _row_hits(known, compact, lambda rows: list(map(normed.__getitem__, rows)))
+
+
+def texts_hits(known: Sequence[Known], texts: Sequence[str]) -> list[list[tuple[str, bool, str]]]:
+    """:func:`row_hits` of raw texts: the compact forms come from one C-level pass
+    (:func:`_spaced_many`), the :func:`norm` forms only for the texts that have a
+    candidate value (most have none), in one :func:`norm_many` pass."""
+    compact = _spaced_many(list(texts), compact=True)
+
+    def normed(rows: list[int]) -> list[str]:
+        need = list(dict.fromkeys(rows))
+        done = dict(zip(need, norm_many([texts[r] for r in need]), strict=True))
+        return list(map(done.__getitem__, rows))
+
+    return _row_hits(known, compact, normed)
+
+
+def _row_hits(
+    known: Sequence[Known],
+    compact: Sequence[str],
+    normed: Callable[[list[int]], list[str]],
+) -> list[list[tuple[str, bool, str]]]:
+    """:func:`row_hits` with ``normed(rows)`` giving the :func:`norm` texts of ``rows``."""
     n = len(known)
     out: list[list[tuple[str, bool, str]]] = [[] for _ in range(n)]
     flat = list(chain.from_iterable(known))
@@ -255,16 +274,21 @@ def row_hits(
         return out
     pats, comps = zip(*pairs, strict=True)
     pair_row = tv_row[pair_tv]
-    where = pair_row + np.fromiter(comps, bool, len(pairs)) * n
-    texts = [*normed, *compact]
-    hit = np.fromiter(
-        map(str.__contains__, map(texts.__getitem__, where.tolist()), pats), bool, len(pairs)
-    )
+    is_comp = np.fromiter(comps, bool, len(pairs))
+    hay: list[str] = [""] * len(pairs)
+    at = np.flatnonzero(is_comp).tolist()
+    for j, t in zip(at, map(compact.__getitem__, pair_row[at].tolist()), strict=True):
+        hay[j] = t
+    at = np.flatnonzero(~is_comp).tolist()
+    for j, t in zip(at, normed(pair_row[at].tolist()), strict=True):
+        hay[j] = t
+    hit = np.fromiter(map(str.__contains__, hay, pats), bool, len(pairs))
     found: dict[int, dict[tuple[str, bool], str]] = {}
-    for j in np.flatnonzero(hit).tolist():
-        mine = found.setdefault(int(pair_row[j]), {})
+    js = np.flatnonzero(hit)
+    for j, row, tv in zip(js.tolist(), pair_row[js].tolist(), pair_tv[js].tolist(), strict=True):
+        mine = found.setdefault(row, {})
         if pairs[j] not in mine:
-            mine[pairs[j]] = kind_of(flat[pair_tv[j]][0]) or "id"
+            mine[pairs[j]] = kind_of(flat[tv][0]) or "id"
     for k, mine in found.items():
         out[k] = sorted(((p, c, kind) for (p, c), kind in mine.items()), key=lambda x: -len(x[0]))
     return out
@@ -279,14 +303,48 @@ def _candidates(
     the :func:`norm` text puts ``"ab"`` in the compact text, a compact pattern is
     ``"ab"`` itself. So a name (searched by its parts) can only be found when one of
     its words is in the row's compact text, any other value only when its compact
-    form is. Tested for the whole batch in C-level passes; only the values that
-    pass get their patterns built (most rows' text holds none of its values)."""
+    form is. Tested for the whole batch in C-level passes, the values' words split
+    out of one :func:`_spaced_many` pass (no per-value Python: most values are seen
+    once, so a cache would only miss); only the values that pass get their
+    patterns built (most rows' text holds none of its values)."""
     m = len(flat)
-    probes = _cached(_PROBES, flat, _probes_of)
-    owner = np.repeat(np.arange(m), np.fromiter(map(len, probes), np.int64, m))
-    hay = map(compact.__getitem__, tv_row[owner].tolist())
-    found = np.fromiter(map(str.__contains__, hay, chain.from_iterable(probes)), bool, len(owner))
-    return np.unique(owner[found])
+    named = np.fromiter(map(_NAME_TRANSFORMERS.__contains__, map(_first, flat)), bool, m)
+    hits: list[np.ndarray] = []
+    names = np.flatnonzero(named)
+    if len(names):
+        words = list(map(str.split, _spaced_many([flat[i][1] for i in names.tolist()])))
+        owner = np.repeat(names, np.fromiter(map(len, words), np.int64, len(words)))
+        hay = map(compact.__getitem__, tv_row[owner].tolist())
+        probes = chain.from_iterable(words)
+        hits.append(owner[np.fromiter(map(str.__contains__, hay, probes), bool, len(owner))])
+    others = np.flatnonzero(~named)
+    if len(others):
+        # every non-word character is a space in the spaced form: without them, the
+        # value's words joined (its compact form)
+        forms = _spaced_many([flat[i][1] for i in others.tolist()], compact=True)
+        hay = map(compact.__getitem__, tv_row[others].tolist())
+        hits.append(others[np.fromiter(map(str.__contains__, hay, forms), bool, len(others))])
+    return np.unique(np.concatenate(hits)) if hits else np.zeros(0, np.intp)
+
+
+_first = itemgetter(0)
+_second = itemgetter(1)
+# the transformers whose values are names: searched by their parts (see _patterns_of)
+_NAME_TRANSFORMERS = frozenset(t for t, k in KIND.items() if k == "name")
+
+
+def _spaced_many(texts: list[str], compact: bool = False) -> list[str]:
+    """Each text folded, every run of non-word characters a space (the words of
+    :func:`norm_many`, unsqueezed: ``str.split`` gives them), in C-level passes;
+    with ``compact``, the words joined without the spaces."""
+    if not texts:
+        return []
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != len(texts) - 1:
+        return ["".join(words(t)) if compact else " ".join(words(t)) for t in texts]
+    folded = fold(joined)
+    spaced = folded.translate(_ASCII_NONWORD) if folded.isascii() else _NONWORD.sub(" ", folded)
+    return (spaced.replace(" ", "") if compact else spaced).split("\x00")
 
 
 def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[int, int, str]]:
@@ -362,5 +420,6 @@ __all__ = [
     "patterns",
     "patterns_many",
     "row_hits",
+    "texts_hits",
     "words",
 ]

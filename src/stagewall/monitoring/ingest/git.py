@@ -25,7 +25,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from stagewall.monitoring.events import API_READ, API_UPDATE, FAILURE, Event, OcsfClass
+from stagewall.monitoring.events import (
+    API_READ,
+    API_UPDATE,
+    CLS_API_ACTIVITY,
+    FAILURE,
+    Event,
+)
 from stagewall.monitoring.ingest._base import (
     MAX_LINE,
     LineError,
@@ -107,7 +113,7 @@ class GitParser(Parser):
         return [
             Event(
                 ts,
-                OcsfClass.API_ACTIVITY,
+                CLS_API_ACTIVITY,
                 API_UPDATE if push else API_READ,
                 src_ip=self._peers.pop(pid, ""),
                 host=host,
@@ -127,7 +133,7 @@ class GitParser(Parser):
             return [
                 Event(
                     ts,
-                    OcsfClass.API_ACTIVITY,
+                    CLS_API_ACTIVITY,
                     API_READ,
                     user=user,
                     src_ip=src,
@@ -141,7 +147,7 @@ class GitParser(Parser):
         return [
             Event(
                 ts,
-                OcsfClass.API_ACTIVITY,
+                CLS_API_ACTIVITY,
                 activity,
                 user=user,
                 src_ip=src,
@@ -168,7 +174,7 @@ class GitParser(Parser):
         return [
             Event(
                 ts,
-                OcsfClass.API_ACTIVITY,
+                CLS_API_ACTIVITY,
                 API_UPDATE if push else API_READ,
                 status="success" if status < 400 else FAILURE,
                 user="" if user == "-" else user,

@@ -21,6 +21,8 @@ from stagewall.monitoring.events import (
     API_DELETE,
     API_READ,
     API_UPDATE,
+    CLS_API_ACTIVITY,
+    CLS_DATASTORE_ACTIVITY,
     DS_DELETE,
     DS_LIST,
     DS_QUERY,
@@ -29,7 +31,6 @@ from stagewall.monitoring.events import (
     FAILURE,
     SUCCESS,
     Event,
-    OcsfClass,
 )
 from stagewall.monitoring.ingest._base import JsonParser, LineError, parse_iso, register
 
@@ -70,7 +71,7 @@ class GitHubParser(JsonParser):
         operation = action
         return Event(
             ts,
-            OcsfClass.API_ACTIVITY,
+            CLS_API_ACTIVITY,
             _api_activity(action),
             user=_text(rec.get("actor")),
             src_ip=_text(rec.get("actor_ip")),
@@ -109,7 +110,7 @@ class GitLabParser(JsonParser):
             raise LineError("a GitLab audit event without event_type/event_name/details")
         return Event(
             parse_iso(_text(rec["created_at"])),
-            OcsfClass.API_ACTIVITY,
+            CLS_API_ACTIVITY,
             _api_activity(operation),
             user=_text(rec.get("author_name") or details.get("author_name")),
             src_ip=_text(rec.get("ip_address") or details.get("ip_address")),
@@ -164,7 +165,7 @@ class CloudTrailParser(JsonParser):
             )
             return Event(
                 ts,
-                OcsfClass.DATASTORE_ACTIVITY,
+                CLS_DATASTORE_ACTIVITY,
                 _S3_ACTIVITY[name],
                 status=status,
                 user=user,
@@ -178,7 +179,7 @@ class CloudTrailParser(JsonParser):
             )
         return Event(
             ts,
-            OcsfClass.API_ACTIVITY,
+            CLS_API_ACTIVITY,
             _api_activity(name if not name.startswith(("Get", "List", "Describe")) else "download"),
             status=status,
             user=user,

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stagewall.monitoring.events import (
+    CLS_AUTHENTICATION,
+    CLS_DATASTORE_ACTIVITY,
     DS_CREATE,
     DS_DELETE,
     DS_QUERY,
@@ -25,7 +27,6 @@ from stagewall.monitoring.events import (
     LOGON,
     SUCCESS,
     Event,
-    OcsfClass,
 )
 from stagewall.monitoring.ingest._base import (
     MAX_LINE,
@@ -132,7 +133,7 @@ class MariaDBParser(Parser):
             return [
                 Event(
                     ts,
-                    OcsfClass.AUTHENTICATION,
+                    CLS_AUTHENTICATION,
                     LOGON,
                     status=status,
                     operation="connect",
@@ -141,13 +142,13 @@ class MariaDBParser(Parser):
                 )
             ]
         if op == "DISCONNECT":
-            return [Event(ts, OcsfClass.AUTHENTICATION, LOGOFF, operation="disconnect", **base)]
+            return [Event(ts, CLS_AUTHENTICATION, LOGOFF, operation="disconnect", **base)]
         if op == "QUERY":
             command = first_word(obj)
             return [
                 Event(
                     ts,
-                    OcsfClass.DATASTORE_ACTIVITY,
+                    CLS_DATASTORE_ACTIVITY,
                     _QUERY_ACTIVITY.get(command, DS_QUERY),
                     status=status,
                     operation=command,
@@ -161,7 +162,7 @@ class MariaDBParser(Parser):
         return [
             Event(
                 ts,
-                OcsfClass.DATASTORE_ACTIVITY,
+                CLS_DATASTORE_ACTIVITY,
                 activity,
                 status=status,
                 operation=op,

@@ -15,6 +15,8 @@ import re
 from typing import Any
 
 from stagewall.monitoring.events import (
+    CLS_AUTHENTICATION,
+    CLS_DATASTORE_ACTIVITY,
     DS_CREATE,
     DS_DELETE,
     DS_QUERY,
@@ -25,7 +27,6 @@ from stagewall.monitoring.events import (
     LOGOFF,
     LOGON,
     Event,
-    OcsfClass,
 )
 from stagewall.monitoring.ingest._base import (
     MAX_LINE,
@@ -212,7 +213,7 @@ class PostgresParser(Parser):
                 return [
                     Event(
                         ts,
-                        OcsfClass.AUTHENTICATION,
+                        CLS_AUTHENTICATION,
                         LOGON,
                         user=m[1],
                         target=m[2] or db,
@@ -229,7 +230,7 @@ class PostgresParser(Parser):
                 return [
                     Event(
                         ts,
-                        OcsfClass.AUTHENTICATION,
+                        CLS_AUTHENTICATION,
                         LOGOFF,
                         user=m[1],
                         target=m[2],
@@ -259,7 +260,7 @@ class PostgresParser(Parser):
             return [
                 Event(
                     ts,
-                    OcsfClass.AUTHENTICATION,
+                    CLS_AUTHENTICATION,
                     LOGON,
                     status=FAILURE,
                     user=user,
@@ -288,7 +289,7 @@ class PostgresParser(Parser):
             statement = statement[1:-1].replace('""', '"')
         return Event(
             ts,
-            OcsfClass.DATASTORE_ACTIVITY,
+            CLS_DATASTORE_ACTIVITY,
             activity,
             user=user,
             target=db,

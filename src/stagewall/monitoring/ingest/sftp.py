@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import re
 
-from stagewall.monitoring.events import FILE_DELETE, FILE_DOWNLOAD, FILE_UPLOAD, Event, OcsfClass
+from stagewall.monitoring.events import (
+    CLS_FILE_HOSTING,
+    FILE_DELETE,
+    FILE_DOWNLOAD,
+    FILE_UPLOAD,
+    Event,
+)
 from stagewall.monitoring.ingest._base import MAX_LINE, LineError, Parser, register, split_syslog
 
 _OPENED = re.compile(r"^session opened for local user (\S+) from \[([^\]]*)\]")
@@ -44,7 +50,7 @@ class SftpParser(Parser):
                     out.append(
                         Event(
                             ts,
-                            OcsfClass.FILE_HOSTING,
+                            CLS_FILE_HOSTING,
                             activity,
                             user=user,
                             src_ip=ip,
@@ -74,7 +80,7 @@ class SftpParser(Parser):
             return [
                 Event(
                     ts,
-                    OcsfClass.FILE_HOSTING,
+                    CLS_FILE_HOSTING,
                     FILE_DELETE,
                     user=user,
                     src_ip=ip,

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import re
 
-from stagewall.monitoring.events import FAILURE, LOGOFF, LOGON, Event, OcsfClass
+from stagewall.monitoring.events import (
+    CLS_AUTHENTICATION,
+    FAILURE,
+    LOGOFF,
+    LOGON,
+    Event,
+)
 from stagewall.monitoring.ingest._base import MAX_LINE, LineError, Parser, register, split_syslog
 
 _ACCEPTED = re.compile(
@@ -47,7 +53,7 @@ class SshdParser(Parser):
             return [
                 Event(
                     ts,
-                    OcsfClass.AUTHENTICATION,
+                    CLS_AUTHENTICATION,
                     LOGON,
                     status="success" if ok else FAILURE,
                     user=m[4],
@@ -73,7 +79,7 @@ class SshdParser(Parser):
         return [
             Event(
                 ts,
-                OcsfClass.AUTHENTICATION,
+                CLS_AUTHENTICATION,
                 activity,
                 user=m[1],
                 src_ip=m[2],

@@ -42,6 +42,28 @@ from stagewall.monitoring.events import CATEGORIES, FIELD_NAMES, Event
 
 Pred = Callable[[Event], bool]
 
+# What a term costs to evaluate, roughly: the terms of an AND or OR are evaluated
+# cheapest first (a field compared with a value or a set before a search through a
+# statement's text). Every term is a pure function of the event that never raises,
+# so the order changes when an AND or OR is decided, never what it decides
+# (tests/monitoring/test_detect.py compares both orders on the labelled month).
+CHEAP, TEXT, SCAN, HEAVY = 1, 2, 4, 8
+
+
+def _costed(pred: Pred, cost: int) -> Pred:
+    pred._cost = cost  # type: ignore[attr-defined]
+    return pred
+
+
+def cost(pred: Pred) -> int:
+    """The estimated cost of a compiled term (TEXT when it was not tagged)."""
+    return int(getattr(pred, "_cost", TEXT))
+
+
+def _order(preds: list[Pred]) -> list[Pred]:
+    """The terms cheapest first; terms of equal cost keep the rule's order."""
+    return sorted(preds, key=cost)
+
 
 @dataclass(frozen=True)
 class CompiledRule:
@@ -74,23 +96,23 @@ def _string_pred(field: str, value: SigmaString) -> Pred:
             v = getattr(ev, field)
             return v is not None and str(v).lower() == want
 
-        return eq
+        return _costed(eq, CHEAP)
     plain = [p for p in parts if isinstance(p, str)]
     wild = SpecialChars.WILDCARD_MULTI
     if len(parts) == 3 and parts[0] is wild and parts[2] is wild and len(plain) == 1:
         needle = plain[0].lower()
-        return lambda ev: needle in str(getattr(ev, field) or "").lower()
+        return _costed(lambda ev: needle in str(getattr(ev, field) or "").lower(), SCAN)
     if len(parts) == 2 and parts[1] is wild and isinstance(parts[0], str):
         prefix = parts[0].lower()
-        return lambda ev: str(getattr(ev, field) or "").lower().startswith(prefix)
+        return _costed(lambda ev: str(getattr(ev, field) or "").lower().startswith(prefix), TEXT)
     if len(parts) == 2 and parts[0] is wild and isinstance(parts[1], str):
         suffix = parts[1].lower()
-        return lambda ev: str(getattr(ev, field) or "").lower().endswith(suffix)
+        return _costed(lambda ev: str(getattr(ev, field) or "").lower().endswith(suffix), TEXT)
     pattern = "".join(
         re.escape(p) if isinstance(p, str) else (".*" if p is wild else ".") for p in parts
     )
     rx = re.compile(f"^{pattern}$", re.IGNORECASE | re.DOTALL)
-    return lambda ev: rx.match(str(getattr(ev, field) or "")) is not None
+    return _costed(lambda ev: rx.match(str(getattr(ev, field) or "")) is not None, HEAVY)
 
 
 def _number(v: Any) -> float | None:
@@ -109,19 +131,19 @@ def _value_pred(rule: SigmaRule, field: str, value: Any) -> Pred:
         return _string_pred(field, value)
     if isinstance(value, SigmaBool):
         want_bool = value.boolean
-        return lambda ev: getattr(ev, field) is want_bool
+        return _costed(lambda ev: getattr(ev, field) is want_bool, CHEAP)
     if isinstance(value, SigmaNumber):
         want_num = float(value.number)
-        return lambda ev: _number(getattr(ev, field)) == want_num
+        return _costed(lambda ev: _number(getattr(ev, field)) == want_num, TEXT)
     if isinstance(value, SigmaNull):
-        return lambda ev: getattr(ev, field) in (None, "")
+        return _costed(lambda ev: getattr(ev, field) in (None, ""), CHEAP)
     if isinstance(value, SigmaExists):
         exists = value.exists
-        return lambda ev: (getattr(ev, field) not in (None, "")) is exists
+        return _costed(lambda ev: (getattr(ev, field) not in (None, "")) is exists, CHEAP)
     if isinstance(value, SigmaRegularExpression):
         flags = re.IGNORECASE if any("i" in str(f).lower() for f in value.flags) else 0
         rx = re.compile(value.regexp.to_plain(), flags)
-        return lambda ev: rx.search(str(getattr(ev, field) or "")) is not None
+        return _costed(lambda ev: rx.search(str(getattr(ev, field) or "")) is not None, HEAVY)
     if isinstance(value, SigmaCIDRExpression):
         network = value.network
 
@@ -131,7 +153,7 @@ def _value_pred(rule: SigmaRule, field: str, value: Any) -> Pred:
             except ValueError:
                 return False
 
-        return in_net
+        return _costed(in_net, HEAVY)
     if isinstance(value, SigmaCompareExpression):
         limit = float(value.number.number)
         op = value.op
@@ -148,7 +170,7 @@ def _value_pred(rule: SigmaRule, field: str, value: Any) -> Pred:
                 return n < limit
             return n <= limit
 
-        return cmp
+        return _costed(cmp, TEXT)
     raise _rule_error(rule, f"field {field!r}: value type {type(value).__name__} is not supported")
 
 
@@ -195,7 +217,7 @@ def _string_set(node: ConditionOR) -> Pred | None:
                 return empty
             return str(v).lower() in equal
 
-        return match_equal
+        return _costed(match_equal, CHEAP)
 
     def match(ev: Event) -> bool:
         v = getattr(ev, field)
@@ -213,32 +235,37 @@ def _string_set(node: ConditionOR) -> Pred | None:
                 return True
         return False
 
-    return match
+    return _costed(match, SCAN if contains_t else TEXT)
 
 
 def _all(preds: list[Pred]) -> Pred:
-    """AND without a generator per event for the usual two or three terms."""
+    """AND (cheapest term first) without a generator per event for two or three terms."""
     if len(preds) == 1:
         return preds[0]
+    total = sum(cost(p) for p in preds)
+    preds = _order(preds)
     if len(preds) == 2:
         a, b = preds
-        return lambda ev: a(ev) and b(ev)
+        return _costed(lambda ev: a(ev) and b(ev), total)
     if len(preds) == 3:
         a, b, c = preds
-        return lambda ev: a(ev) and b(ev) and c(ev)
-    return _loop(preds, False)
+        return _costed(lambda ev: a(ev) and b(ev) and c(ev), total)
+    return _costed(_loop(preds, False), total)
 
 
 def _any(preds: list[Pred]) -> Pred:
+    """OR (cheapest term first), as :func:`_all`."""
     if len(preds) == 1:
         return preds[0]
+    total = sum(cost(p) for p in preds)
+    preds = _order(preds)
     if len(preds) == 2:
         a, b = preds
-        return lambda ev: a(ev) or b(ev)
+        return _costed(lambda ev: a(ev) or b(ev), total)
     if len(preds) == 3:
         a, b, c = preds
-        return lambda ev: a(ev) or b(ev) or c(ev)
-    return _loop(preds, True)
+        return _costed(lambda ev: a(ev) or b(ev) or c(ev), total)
+    return _costed(_loop(preds, True), total)
 
 
 def _loop(preds: list[Pred], decisive: bool) -> Pred:
@@ -266,7 +293,7 @@ def _tree(rule: SigmaRule, node: Any) -> Pred:
         return _any([_tree(rule, a) for a in node.args])
     if isinstance(node, ConditionNOT):
         inner = _tree(rule, node.args[0])
-        return lambda ev: not inner(ev)
+        return _costed(lambda ev: not inner(ev), cost(inner))
     if isinstance(node, ConditionFieldEqualsValueExpression):
         return _value_pred(rule, node.field, node.value)
     if isinstance(node, ConditionValueExpression):
