@@ -195,9 +195,12 @@ def run(
     run_id = uuid.uuid4().hex
     pool = None
     if _parallel(opts, src_url.backend, tgt_url.backend) and opts.workers == "process":
-        from stagewall.masking._workers import WorkerPool
+        from stagewall.masking._workers import WorkerPool, start_method
 
-        pool = WorkerPool(opts.jobs)  # spawn now: imports overlap introspection and lint
+        # Spawned workers start now (their imports overlap introspection and lint);
+        # forked ones later, in _copy_all, so they inherit the transformers built here.
+        if start_method() != "fork":
+            pool = WorkerPool(opts.jobs)
     from stagewall.masking._parallel import fewer_collections
 
     try:
@@ -421,20 +424,8 @@ def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], 
     def values_of(rows: dict[str, int]) -> int:
         return sum(n * len(mappers[q].by_index) for q, n in rows.items())
 
-    if parallel and job.pool is not None:
-        from stagewall.masking._workers import Context
-
-        ctx = Context(
-            job.plan,
-            schema,
-            job.key,
-            src.url,
-            tgt.url,
-            job.snapshot,
-            opts.batch_rows,
-            opts.transformer_factory,
-        )
-        rows = job.pool.run(ctx, units, selection, tracker.reporter)
+    if parallel and opts.workers == "process":
+        rows = _copy_in_processes(src, tgt, job, units, mappers, tracker)
         return rows, values_of(rows)
 
     rows = {}
@@ -470,6 +461,50 @@ def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], 
     finally:
         workers.close()
     return rows, values_of(rows)
+
+
+def _copy_in_processes(
+    src: Database,
+    tgt: Database,
+    job: _Job,
+    units: list[Unit],
+    mappers: dict[str, Mapper],
+    tracker: Tracker,
+) -> dict[str, int]:
+    """``units`` copied by worker processes; rows per table.
+
+    Without a spawned pool from :func:`run`, the workers are forked here, after the
+    transformers (name dictionaries, lookup tables) and the related rows that
+    ``text_scrub`` reads were built once in this process: every worker inherits
+    them instead of building its own.
+    """
+    from stagewall.masking._workers import Context, WorkerPool
+
+    opts = job.opts
+    run_id = uuid.uuid4().hex
+    pool = job.pool
+    if pool is None:
+        for q, m in mappers.items():
+            if job.selection[q].mode != "none":
+                m.prepare(src, opts.batch_rows)
+        pool = WorkerPool(opts.jobs, inherit=(run_id, mappers))
+    ctx = Context(
+        job.plan,
+        job.schema,
+        job.key,
+        src.url,
+        tgt.url,
+        job.snapshot,
+        opts.batch_rows,
+        opts.transformer_factory,
+        run_id,
+    )
+    try:
+        rows: dict[str, int] = pool.run(ctx, units, job.selection, tracker.reporter)
+    finally:
+        if pool is not job.pool:
+            pool.close()
+    return rows
 
 
 def parse_subsets(specs: Sequence[str]) -> tuple[SubsetSpec, ...]:

@@ -83,8 +83,12 @@ def _plain(value: Any, kind: ColumnKind) -> str:
     if isinstance(value, list | tuple) and kind is ColumnKind.ARRAY:
         return _array_literal(value)
     if isinstance(value, dict | list | tuple):
-        return json.dumps(value, default=str)
+        return _json_text(value)
     return str(value)
+
+
+# ``json.dumps(value, default=str)`` without building an encoder per value (same text)
+_json_text = json.JSONEncoder(default=str).encode
 
 
 _DATE_KINDS = frozenset({ColumnKind.DATE, ColumnKind.TIMESTAMP})
@@ -129,6 +133,11 @@ def encode_column(values: list[Any], kind: ColumnKind, suffix: bytes = b"") -> l
             out = joined.encode().split(b"\x00")
             if len(out) == len(values):
                 return out
+    if kind is ColumnKind.JSON:  # documents: one encoder call each, no type ladder
+        fields = [
+            escape_text(_json_text(v)) if type(v) in _DOCS else encode(v, kind) for v in values
+        ]
+        return [f + suffix for f in fields] if suffix else fields
     special = _SPECIAL.search
     fields = [
         NULL
@@ -139,7 +148,26 @@ def encode_column(values: list[Any], kind: ColumnKind, suffix: bytes = b"") -> l
     return [f + suffix for f in fields] if suffix else fields
 
 
+_DOCS = frozenset({dict, list})
 TEXT_OIDS = frozenset({25, 1043, 1042, 19})  # text, varchar, bpchar, name
+JSON_OIDS = frozenset({114, 3802})  # json, jsonb
+
+
+def decode_json_column(fields: list[bytes]) -> list[Any]:
+    """A json/jsonb column as ``json.loads`` of each field (psycopg's text loader),
+    in one parse of the batch as a JSON array (NULL → ``None``, as ``null`` is).
+
+    COPY escapes are complete within a field, so unescaping the joined batch is
+    unescaping each field. Anything unexpected falls back to one parse per field.
+    """
+    joined = b",".join([b"null" if f == NULL else f for f in fields])
+    try:
+        out = json.loads(b"[" + unescape(joined) + b"]")
+    except ValueError:
+        out = None
+    if type(out) is list and len(out) == len(fields):
+        return out
+    return [None if f == NULL else json.loads(unescape(f)) for f in fields]
 
 
 def decode_text_column(fields: list[bytes]) -> list[str | None]:
@@ -174,8 +202,10 @@ def make_decoder(loader: Any | None) -> Callable[[bytes], Any]:
 
 
 __all__ = [
+    "JSON_OIDS",
     "NULL",
     "TEXT_OIDS",
+    "decode_json_column",
     "decode_text_column",
     "encode",
     "encode_column",
