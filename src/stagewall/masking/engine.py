@@ -379,19 +379,38 @@ def _create(src: Database, tgt: Database, schema: Schema) -> None:
     tgt.create_tables(schema, ())
 
 
+# Large PostgreSQL tables are split into this many ranges per job: smaller units
+# keep every worker busy to the end (the last unit of a run is the idle tail).
+UNITS_PER_JOB = 2
+# A column whose transformer reads the row's known values (text_scrub, json_mask)
+# costs about this many plain pseudonym columns per row.
+KNOWN_COLUMN_COST = 8
+
+
 def _plan_units(
-    src: Database, schema: Schema, sel: dict[str, Selection], jobs: int, min_pages: int
+    src: Database,
+    schema: Schema,
+    sel: dict[str, Selection],
+    jobs: int,
+    min_pages: int,
+    mappers: dict[str, Mapper],
 ) -> list[Unit]:
+    """The copy's units, costliest first (rows times masked columns, free text heavier),
+    so the workers pick them longest-first and finish together."""
     from stagewall.masking.db._postgres import PostgresDatabase
 
-    units: list[Unit] = []
+    costed: list[tuple[float, Unit]] = []
     for t in sorted(schema.tables, key=lambda t: -(t.row_estimate or 0)):
         if isinstance(src, PostgresDatabase) and jobs > 1 and sel[t.qualified].mode == "all":
-            ranges = src.ranges(t, jobs, min_pages)
+            ranges = src.ranges(t, jobs * UNITS_PER_JOB, min_pages)
         else:
             ranges = [None]
-        units += [Unit(t, w, i, len(ranges)) for i, w in enumerate(ranges)]
-    return units
+        m = mappers[t.qualified]
+        weight = 1 + len(m.by_index) + (KNOWN_COLUMN_COST - 1) * len(m.consumers)
+        cost = max(t.row_estimate or 0, 0) * weight / len(ranges)
+        costed += [(cost, Unit(t, w, i, len(ranges))) for i, w in enumerate(ranges)]
+    costed.sort(key=lambda cu: -cu[0])  # stable: a table's ranges stay in order
+    return [u for _, u in costed]
 
 
 @dataclass(frozen=True)
@@ -419,7 +438,9 @@ def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], 
         for t in schema.tables
     }
     parallel = _parallel(opts, src.backend, tgt.backend)
-    units = _plan_units(src, schema, selection, opts.jobs if parallel else 1, opts.split_min_pages)
+    units = _plan_units(
+        src, schema, selection, opts.jobs if parallel else 1, opts.split_min_pages, mappers
+    )
 
     def values_of(rows: dict[str, int]) -> int:
         return sum(n * len(mappers[q].by_index) for q, n in rows.items())
