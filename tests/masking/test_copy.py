@@ -233,6 +233,13 @@ def test_json_documents_encode_as_before() -> None:
 
     docs: list[Any] = [{"a": "t\tb\\", "é": [1, None]}, None, [1, "x"], "text", True, 3]
     assert encode_column(docs, ColumnKind.JSON) == [encode(d, ColumnKind.JSON) for d in docs]
+    # a batch of documents, one holding the separator the batch encoding uses
+    many: list[Any] = [{"n": i, "s": "x\n" * (i % 3)} for i in range(50)]
+    assert encode_column(many, ColumnKind.JSON) == [encode(d, ColumnKind.JSON) for d in many]
+    many[7] = {"k": ["\x00\x01", "z"]}
+    assert encode_column(many, ColumnKind.JSON) == [encode(d, ColumnKind.JSON) for d in many]
+    with pytest.raises(TypeError):  # what a document cannot be encoded as, as before
+        encode_column([{"a": 1}, {"b": {(1, 2): 3}}], ColumnKind.JSON, b"\t")
     assert encode_column(docs, ColumnKind.JSON, b"\t")[0] == b'{"a": "t\\\\tb\\\\\\\\", ' + (
         b'"\\\\u00e9": [1, null]}\t'
     )

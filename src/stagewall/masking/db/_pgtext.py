@@ -133,10 +133,8 @@ def encode_column(values: list[Any], kind: ColumnKind, suffix: bytes = b"") -> l
             out = joined.encode().split(b"\x00")
             if len(out) == len(values):
                 return out
-    if kind is ColumnKind.JSON:  # documents: one encoder call each, no type ladder
-        fields = [
-            escape_text(_json_text(v)) if type(v) in _DOCS else encode(v, kind) for v in values
-        ]
+    if kind is ColumnKind.JSON:
+        fields = _json_fields(values, kind)
         return [f + suffix for f in fields] if suffix else fields
     special = _SPECIAL.search
     fields = [
@@ -149,6 +147,35 @@ def encode_column(values: list[Any], kind: ColumnKind, suffix: bytes = b"") -> l
 
 
 _DOCS = frozenset({dict, list})
+# Between two documents of a batch encoded as one JSON array: a string no jsonb
+# value can hold (PostgreSQL refuses \u0000 in jsonb); should a json value hold
+# it, the count of parts is off and the batch is encoded a document at a time.
+_SEP = "\x00\x01"
+_SEP_TEXT = ', "\\u0000\\u0001", '  # _SEP as the encoder writes it between items
+
+
+def _json_fields(values: list[Any], kind: ColumnKind) -> list[bytes]:
+    """A JSON column's values as COPY fields: dicts and lists with one encoder call
+    for the batch (the same text as one ``json.dumps(v, default=str)`` each)."""
+    docs = [v for v in values if type(v) in _DOCS]
+    parts: list[bytes] | None = None
+    if len(docs) > 1:
+        items: list[Any] = [_SEP] * (2 * len(docs) - 1)
+        items[::2] = docs
+        try:
+            texts = _json_text(items)[1:-1].split(_SEP_TEXT)
+        except (TypeError, ValueError):  # raised again below, by the document at fault
+            texts = []
+        if len(texts) == len(docs):
+            parts = encode_column(texts, ColumnKind.TEXT)
+    if parts is None:
+        parts = [escape_text(_json_text(d)) for d in docs]
+    if len(docs) == len(values):
+        return parts
+    texts = iter(parts)
+    return [next(texts) if type(v) in _DOCS else encode(v, kind) for v in values]
+
+
 TEXT_OIDS = frozenset({25, 1043, 1042, 19})  # text, varchar, bpchar, name
 JSON_OIDS = frozenset({114, 3802})  # json, jsonb
 
