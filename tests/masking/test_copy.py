@@ -78,7 +78,7 @@ SOURCE = [
     "DROP TABLE odd",
 ]
 
-PLAN = {
+PLAN: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
     "people": {
         "first_name": ("first_name", {}),
         "last_name": ("last_name", {}),

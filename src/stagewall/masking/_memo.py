@@ -53,7 +53,7 @@ class ColumnMemo:
         encoded = compute(distinct)
         fresh = dict(zip(distinct, encoded, strict=True))
         # a hit keeps its memo value (its field is not in fresh), a miss takes fresh's
-        merged: list[bytes] = list(map(fresh.get, fields, out))
+        merged: list[bytes] = list(map(fresh.get, fields, out))  # type: ignore[arg-type]
         self._count(len(fields), len(fields) - len(missing))
         if self.active and len(self.map) < MAX_ENTRIES and self.held < MAX_BYTES:
             self.map.update(fresh)

@@ -172,8 +172,8 @@ def _json_fields(values: list[Any], kind: ColumnKind) -> list[bytes]:
         parts = [escape_text(_json_text(d)) for d in docs]
     if len(docs) == len(values):
         return parts
-    texts = iter(parts)
-    return [next(texts) if type(v) in _DOCS else encode(v, kind) for v in values]
+    encoded = iter(parts)
+    return [next(encoded) if type(v) in _DOCS else encode(v, kind) for v in values]
 
 
 TEXT_OIDS = frozenset({25, 1043, 1042, 19})  # text, varchar, bpchar, name
