@@ -243,3 +243,30 @@ def test_json_documents_encode_as_before() -> None:
     assert encode_column(docs, ColumnKind.JSON, b"\t")[0] == b'{"a": "t\\\\tb\\\\\\\\", ' + (
         b'"\\\\u00e9": [1, null]}\t'
     )
+
+
+class _Counter:
+    """Not a function of its input: must never be memoised."""
+
+    memoisable = False
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def transform(self, values: list[Any]) -> list[Any]:
+        self.n += len(values)
+        return [f"{v}-{self.n}" for v in values]
+
+
+def test_a_transformer_may_opt_out_of_the_memo() -> None:
+    from stagewall.masking._copy import Mapper
+    from stagewall.masking.db._pgtext import decode_text_column
+    from stagewall.masking.schema import Column, Table
+
+    table = Table(schema=None, name="t", columns=(Column("a", ColumnKind.TEXT, "text"),))
+    mapper = Mapper(table, {"a": _Counter()})
+    lines = [b"x\n"] * 3
+    first = mapper.apply_text_batch(lines, [decode_text_column], encode_column)
+    again = mapper.apply_text_batch(lines, [decode_text_column], encode_column)
+    assert first == b"x-3\n" * 3
+    assert again == b"x-6\n" * 3  # transformed again, not looked up

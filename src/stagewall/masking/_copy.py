@@ -53,6 +53,10 @@ class Mapper:
         }
         self._dedup_wait: dict[int, int] = {}
         self._memos: dict[tuple[int, bytes], ColumnMemo] = {}  # (column, suffix) → memo
+        # a transformer whose output is not a function of the value alone says so
+        self._unmemoised = frozenset(
+            i for i, t in self.by_index.items() if not getattr(t, "memoisable", True)
+        )
         # columns whose transformer takes each row's known values (text_scrub)
         self.consumers = frozenset(
             i for i, t in self.by_index.items() if getattr(t, "wants_known", False)
@@ -221,7 +225,7 @@ class Mapper:
                 raise self._named(idx, exc) from None
             return encode_column(out, kind, suffix) if suffix else encode_column(out, kind)
 
-        if known is not None and idx in self.consumers:
+        if (known is not None and idx in self.consumers) or idx in self._unmemoised:
             return compute(fields)
         memo = self._memos.get((idx, suffix))
         if memo is None:
