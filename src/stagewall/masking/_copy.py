@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from stagewall.errors import MaskingError
 from stagewall.masking._known_rows import KnownRows, KnownSpec
+from stagewall.masking._memo import ColumnMemo
 from stagewall.masking._subset import Selection, sampled
 from stagewall.masking.db import Database, copy_columns
 from stagewall.masking.schema import Column, Table
@@ -51,6 +52,11 @@ class Mapper:
             i: transformers[c.name] for i, c in enumerate(self.columns) if c.name in transformers
         }
         self._dedup_wait: dict[int, int] = {}
+        self._memos: dict[tuple[int, bytes], ColumnMemo] = {}  # (column, suffix) → memo
+        # a transformer whose output is not a function of the value alone says so
+        self._unmemoised = frozenset(
+            i for i, t in self.by_index.items() if not getattr(t, "memoisable", True)
+        )
         # columns whose transformer takes each row's known values (text_scrub)
         self.consumers = frozenset(
             i for i, t in self.by_index.items() if getattr(t, "wants_known", False)
@@ -151,11 +157,7 @@ class Mapper:
                 f"({len(flat)} fields for {len(lines)} rows of {len(self.columns)} columns)"
             )
         for j, idx in enumerate(self.by_index):
-            try:
-                out = self._run(idx, decoders[j](flat[j::w]))
-            except MaskingError as exc:
-                raise self._named(idx, exc) from None
-            flat[j::w] = encode_column(out, self.columns[idx].kind, b"\t")
+            flat[j::w] = self._fields(idx, flat[j::w], decoders[j], encode_column, b"\t")
         return b"".join(flat)
 
     def apply_text_batch(
@@ -188,14 +190,47 @@ class Mapper:
                     cols[i] = [None if f == b"\\N" else f.decode() for f in flat[i::ncols]]
             known = self.known.rows(cols, len(lines))
         for idx in self.by_index:
-            try:
-                values = decoded[idx] if idx in decoded else decoders[idx](flat[idx::ncols])
-                out = self._run(idx, values, known)
-            except MaskingError as exc:
-                raise self._named(idx, exc) from None
-            flat[idx::ncols] = encode_column(out, self.columns[idx].kind)
+            if idx in decoded:
+                try:
+                    out = self._run(idx, decoded[idx], known)
+                except MaskingError as exc:
+                    raise self._named(idx, exc) from None
+                flat[idx::ncols] = encode_column(out, self.columns[idx].kind)
+                continue
+            flat[idx::ncols] = self._fields(
+                idx, flat[idx::ncols], decoders[idx], encode_column, b"", known
+            )
         flat[ncols - 1 :: ncols] = [f + b"\n" for f in flat[ncols - 1 :: ncols]]
         return b"\t".join(flat).replace(b"\n\t", b"\n")
+
+    def _fields(
+        self,
+        idx: int,
+        fields: list[bytes],
+        decode: Callable[[list[bytes]], list[Any]],
+        encode_column: Callable[..., list[bytes]],
+        suffix: bytes,
+        known: list[Any] | None = None,
+    ) -> list[bytes]:
+        """One column of a batch, raw COPY fields in, encoded fields (each followed by
+        ``suffix``) out. Repeated fields come from the column's memo (see
+        :mod:`._memo`), except for a transformer that takes each row's known values
+        (its output depends on the row, not only on the field)."""
+        kind = self.columns[idx].kind
+
+        def compute(raw: list[bytes]) -> list[bytes]:
+            try:
+                out = self._run(idx, decode(raw), known)
+            except MaskingError as exc:
+                raise self._named(idx, exc) from None
+            return encode_column(out, kind, suffix) if suffix else encode_column(out, kind)
+
+        if (known is not None and idx in self.consumers) or idx in self._unmemoised:
+            return compute(fields)
+        memo = self._memos.get((idx, suffix))
+        if memo is None:
+            memo = self._memos[(idx, suffix)] = ColumnMemo()
+        return memo.column(fields, compute) if memo.active else compute(fields)
 
     def _named(self, idx: int, exc: MaskingError) -> MaskingError:
         """The same error, with the table and column it happened in."""

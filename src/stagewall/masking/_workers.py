@@ -38,9 +38,13 @@ class Context:
     snapshot: str | None
     batch_rows: int
     factory: Callable[..., TransformerLike] | None
+    run_id: str | None = None  # names the mappers a forked worker inherited, if any
 
 
 _STATE: dict[str, Any] = {}
+# Set in the coordinator just before it forks a pool (then cleared there): the
+# run's mappers, which the forked workers inherit as they are, caches included.
+_INHERITED: dict[str, Any] = {}
 
 
 def _init(progress: Any) -> None:
@@ -98,7 +102,11 @@ def _work(ctx: Context, unit: Unit, sel: Selection) -> tuple[str, int, tuple[str
     try:
         mappers: dict[str, Mapper] = _STATE["mappers"]
         if q not in mappers:
-            mappers[q] = build_mapper(ctx.plan, ctx.schema, q, ctx.key, ctx.factory)
+            inherited = _INHERITED.get("mappers") if _INHERITED.get("run") == ctx.run_id else None
+            if ctx.run_id is not None and inherited is not None and q in inherited:
+                mappers[q] = inherited[q]
+            else:
+                mappers[q] = build_mapper(ctx.plan, ctx.schema, q, ctx.key, ctx.factory)
         src, tgt = _pair(ctx)
         progress = _STATE["progress"]
         n = copy_unit(
@@ -126,7 +134,9 @@ def start_method() -> str:
 class WorkerPool:
     """``jobs`` worker processes, started early so their imports overlap the preparation."""
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, inherit: tuple[str, dict[str, Mapper]] | None = None) -> None:
+        """``inherit``: ``(run id, mappers)`` that forked workers take over as they are
+        (a spawned worker builds its own)."""
         self.jobs = jobs
         import stagewall.masking.transformers  # noqa: F401  (a forked worker inherits it)
 
@@ -136,7 +146,12 @@ class WorkerPool:
         self.pool = ProcessPoolExecutor(
             max_workers=jobs, mp_context=mpctx, initializer=_init, initargs=(self.progress,)
         )
-        self._warmups = [self.pool.submit(_warm) for _ in range(jobs)]
+        if inherit is not None and self.method == "fork":
+            _INHERITED.update(run=inherit[0], mappers=inherit[1])
+        try:  # the first submit forks every worker (all at once for the fork method)
+            self._warmups = [self.pool.submit(_warm) for _ in range(jobs)]
+        finally:
+            _INHERITED.clear()
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -195,9 +195,12 @@ def run(
     run_id = uuid.uuid4().hex
     pool = None
     if _parallel(opts, src_url.backend, tgt_url.backend) and opts.workers == "process":
-        from stagewall.masking._workers import WorkerPool
+        from stagewall.masking._workers import WorkerPool, start_method
 
-        pool = WorkerPool(opts.jobs)  # spawn now: imports overlap introspection and lint
+        # Spawned workers start now (their imports overlap introspection and lint);
+        # forked ones later, in _copy_all, so they inherit the transformers built here.
+        if start_method() != "fork":
+            pool = WorkerPool(opts.jobs)
     from stagewall.masking._parallel import fewer_collections
 
     try:
@@ -376,19 +379,38 @@ def _create(src: Database, tgt: Database, schema: Schema) -> None:
     tgt.create_tables(schema, ())
 
 
+# Large PostgreSQL tables are split into this many ranges per job: smaller units
+# keep every worker busy to the end (the last unit of a run is the idle tail).
+UNITS_PER_JOB = 2
+# A column whose transformer reads the row's known values (text_scrub, json_mask)
+# costs about this many plain pseudonym columns per row.
+KNOWN_COLUMN_COST = 8
+
+
 def _plan_units(
-    src: Database, schema: Schema, sel: dict[str, Selection], jobs: int, min_pages: int
+    src: Database,
+    schema: Schema,
+    sel: dict[str, Selection],
+    jobs: int,
+    min_pages: int,
+    mappers: dict[str, Mapper],
 ) -> list[Unit]:
+    """The copy's units, costliest first (rows times masked columns, free text heavier),
+    so the workers pick them longest-first and finish together."""
     from stagewall.masking.db._postgres import PostgresDatabase
 
-    units: list[Unit] = []
+    costed: list[tuple[float, Unit]] = []
     for t in sorted(schema.tables, key=lambda t: -(t.row_estimate or 0)):
         if isinstance(src, PostgresDatabase) and jobs > 1 and sel[t.qualified].mode == "all":
-            ranges = src.ranges(t, jobs, min_pages)
+            ranges = src.ranges(t, jobs * UNITS_PER_JOB, min_pages)
         else:
             ranges = [None]
-        units += [Unit(t, w, i, len(ranges)) for i, w in enumerate(ranges)]
-    return units
+        m = mappers[t.qualified]
+        weight = 1 + len(m.by_index) + (KNOWN_COLUMN_COST - 1) * len(m.consumers)
+        cost = max(t.row_estimate or 0, 0) * weight / len(ranges)
+        costed += [(cost, Unit(t, w, i, len(ranges))) for i, w in enumerate(ranges)]
+    costed.sort(key=lambda cu: -cu[0])  # stable: a table's ranges stay in order
+    return [u for _, u in costed]
 
 
 @dataclass(frozen=True)
@@ -416,25 +438,15 @@ def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], 
         for t in schema.tables
     }
     parallel = _parallel(opts, src.backend, tgt.backend)
-    units = _plan_units(src, schema, selection, opts.jobs if parallel else 1, opts.split_min_pages)
+    units = _plan_units(
+        src, schema, selection, opts.jobs if parallel else 1, opts.split_min_pages, mappers
+    )
 
     def values_of(rows: dict[str, int]) -> int:
         return sum(n * len(mappers[q].by_index) for q, n in rows.items())
 
-    if parallel and job.pool is not None:
-        from stagewall.masking._workers import Context
-
-        ctx = Context(
-            job.plan,
-            schema,
-            job.key,
-            src.url,
-            tgt.url,
-            job.snapshot,
-            opts.batch_rows,
-            opts.transformer_factory,
-        )
-        rows = job.pool.run(ctx, units, selection, tracker.reporter)
+    if parallel and opts.workers == "process":
+        rows = _copy_in_processes(src, tgt, job, units, mappers, tracker)
         return rows, values_of(rows)
 
     rows = {}
@@ -470,6 +482,50 @@ def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], 
     finally:
         workers.close()
     return rows, values_of(rows)
+
+
+def _copy_in_processes(
+    src: Database,
+    tgt: Database,
+    job: _Job,
+    units: list[Unit],
+    mappers: dict[str, Mapper],
+    tracker: Tracker,
+) -> dict[str, int]:
+    """``units`` copied by worker processes; rows per table.
+
+    Without a spawned pool from :func:`run`, the workers are forked here, after the
+    transformers (name dictionaries, lookup tables) and the related rows that
+    ``text_scrub`` reads were built once in this process: every worker inherits
+    them instead of building its own.
+    """
+    from stagewall.masking._workers import Context, WorkerPool
+
+    opts = job.opts
+    run_id = uuid.uuid4().hex
+    pool = job.pool
+    if pool is None:
+        for q, m in mappers.items():
+            if job.selection[q].mode != "none":
+                m.prepare(src, opts.batch_rows)
+        pool = WorkerPool(opts.jobs, inherit=(run_id, mappers))
+    ctx = Context(
+        job.plan,
+        job.schema,
+        job.key,
+        src.url,
+        tgt.url,
+        job.snapshot,
+        opts.batch_rows,
+        opts.transformer_factory,
+        run_id,
+    )
+    try:
+        rows: dict[str, int] = pool.run(ctx, units, job.selection, tracker.reporter)
+    finally:
+        if pool is not job.pool:
+            pool.close()
+    return rows
 
 
 def parse_subsets(specs: Sequence[str]) -> tuple[SubsetSpec, ...]:

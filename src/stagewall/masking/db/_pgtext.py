@@ -83,8 +83,12 @@ def _plain(value: Any, kind: ColumnKind) -> str:
     if isinstance(value, list | tuple) and kind is ColumnKind.ARRAY:
         return _array_literal(value)
     if isinstance(value, dict | list | tuple):
-        return json.dumps(value, default=str)
+        return _json_text(value)
     return str(value)
+
+
+# ``json.dumps(value, default=str)`` without building an encoder per value (same text)
+_json_text = json.JSONEncoder(default=str).encode
 
 
 _DATE_KINDS = frozenset({ColumnKind.DATE, ColumnKind.TIMESTAMP})
@@ -129,6 +133,9 @@ def encode_column(values: list[Any], kind: ColumnKind, suffix: bytes = b"") -> l
             out = joined.encode().split(b"\x00")
             if len(out) == len(values):
                 return out
+    if kind is ColumnKind.JSON:
+        fields = _json_fields(values, kind)
+        return [f + suffix for f in fields] if suffix else fields
     special = _SPECIAL.search
     fields = [
         NULL
@@ -139,7 +146,55 @@ def encode_column(values: list[Any], kind: ColumnKind, suffix: bytes = b"") -> l
     return [f + suffix for f in fields] if suffix else fields
 
 
+_DOCS = frozenset({dict, list})
+# Between two documents of a batch encoded as one JSON array: a string no jsonb
+# value can hold (PostgreSQL refuses \u0000 in jsonb); should a json value hold
+# it, the count of parts is off and the batch is encoded a document at a time.
+_SEP = "\x00\x01"
+_SEP_TEXT = ', "\\u0000\\u0001", '  # _SEP as the encoder writes it between items
+
+
+def _json_fields(values: list[Any], kind: ColumnKind) -> list[bytes]:
+    """A JSON column's values as COPY fields: dicts and lists with one encoder call
+    for the batch (the same text as one ``json.dumps(v, default=str)`` each)."""
+    docs = [v for v in values if type(v) in _DOCS]
+    parts: list[bytes] | None = None
+    if len(docs) > 1:
+        items: list[Any] = [_SEP] * (2 * len(docs) - 1)
+        items[::2] = docs
+        try:
+            texts = _json_text(items)[1:-1].split(_SEP_TEXT)
+        except (TypeError, ValueError):  # raised again below, by the document at fault
+            texts = []
+        if len(texts) == len(docs):
+            parts = encode_column(texts, ColumnKind.TEXT)
+    if parts is None:
+        parts = [escape_text(_json_text(d)) for d in docs]
+    if len(docs) == len(values):
+        return parts
+    encoded = iter(parts)
+    return [next(encoded) if type(v) in _DOCS else encode(v, kind) for v in values]
+
+
 TEXT_OIDS = frozenset({25, 1043, 1042, 19})  # text, varchar, bpchar, name
+JSON_OIDS = frozenset({114, 3802})  # json, jsonb
+
+
+def decode_json_column(fields: list[bytes]) -> list[Any]:
+    """A json/jsonb column as ``json.loads`` of each field (psycopg's text loader),
+    in one parse of the batch as a JSON array (NULL → ``None``, as ``null`` is).
+
+    COPY escapes are complete within a field, so unescaping the joined batch is
+    unescaping each field. Anything unexpected falls back to one parse per field.
+    """
+    joined = b",".join([b"null" if f == NULL else f for f in fields])
+    try:
+        out = json.loads(b"[" + unescape(joined) + b"]")
+    except ValueError:
+        out = None
+    if type(out) is list and len(out) == len(fields):
+        return out
+    return [None if f == NULL else json.loads(unescape(f)) for f in fields]
 
 
 def decode_text_column(fields: list[bytes]) -> list[str | None]:
@@ -174,8 +229,10 @@ def make_decoder(loader: Any | None) -> Callable[[bytes], Any]:
 
 
 __all__ = [
+    "JSON_OIDS",
     "NULL",
     "TEXT_OIDS",
+    "decode_json_column",
     "decode_text_column",
     "encode",
     "encode_column",

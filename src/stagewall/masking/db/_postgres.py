@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -14,7 +15,9 @@ from stagewall.errors import BackendError
 from stagewall.masking.db._base import MARKER_TABLE, Database, Row, is_generated
 from stagewall.masking.db._pg_introspect import PgDDL, introspect
 from stagewall.masking.db._pgtext import (
+    JSON_OIDS,
     TEXT_OIDS,
+    decode_json_column,
     decode_text_column,
     encode,
     make_decoder,
@@ -30,6 +33,15 @@ _SESSION = (
     b"SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; "
     b"SET extra_float_digits = 3"
 )
+
+
+def _plain_json(loader: Any) -> bool:
+    """psycopg's json/jsonb text loader, loading with the standard ``json.loads``."""
+    return (
+        loader.__module__ == "psycopg.types.json"
+        and loader.__name__ in ("JsonLoader", "JsonbLoader")
+        and getattr(loader, "_loads", None) is json.loads
+    )
 
 
 class CopyWriter:
@@ -242,6 +254,9 @@ class PostgresDatabase(Database):
                 out.append(decode_text_column)
                 continue
             cls = self.conn.adapters.get_loader(oid, Format.TEXT)
+            if oid in JSON_OIDS and cls is not None and _plain_json(cls):
+                out.append(decode_json_column)
+                continue
             one = make_decoder(cls(oid, self.conn) if cls is not None else None)
             out.append(lambda fields, one=one: [one(f) for f in fields])
         return out
