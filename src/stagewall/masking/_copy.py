@@ -62,9 +62,13 @@ class Mapper:
             i for i, t in self.by_index.items() if getattr(t, "wants_known", False)
         )
         self.known = KnownRows(known, self.names) if known is not None and self.consumers else None
-        # columns whose transformer takes ISO text for dates (COPY text is passed as is)
+        # columns whose transformer takes the column's text as is (COPY text passed
+        # through): ISO dates, and JSON documents (whose text tells a top-level string
+        # from an object; decoded, "abc" and {"a": 1} would both be Python values)
         self.iso_text = frozenset(
-            name for name, t in transformers.items() if getattr(t, "takes_iso_text", False)
+            name
+            for name, t in transformers.items()
+            if getattr(t, "takes_iso_text", False) or getattr(t, "takes_json_text", False)
         )
 
     @property

@@ -70,6 +70,8 @@ def _array_literal(values: list[Any] | tuple[Any, ...]) -> str:
 def _plain(value: Any, kind: ColumnKind) -> str:
     if isinstance(value, str):
         return value
+    if kind is ColumnKind.JSON:  # a decoded document: JSON text (true, not t)
+        return _json_text(value)
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, int | float | decimal.Decimal | uuid.UUID):

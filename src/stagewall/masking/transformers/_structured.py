@@ -389,6 +389,9 @@ class JsonMask(Transformer):
     Params = JsonMaskParams
     # text scrubbed inside the document gets the row's known values (see TextScrub)
     wants_known: ClassVar[bool] = True
+    # a json/jsonb column reaches it as the document's JSON text: a top-level string,
+    # number or boolean is a document too, and its text says which it is
+    takes_json_text: ClassVar[bool] = True
 
     def setup(self) -> None:
         p: JsonMaskParams = self.params  # type: ignore[assignment]
@@ -444,8 +447,11 @@ class JsonMask(Transformer):
             elif isinstance(v, dict | list):
                 docs.append(_tree_copy(v))
                 as_str.append(False)
+            elif isinstance(v, bool | int | float):  # a decoded top-level scalar document
+                docs.append(v)
+                as_str.append(False)
             else:
-                raise wrong_type(self.name, v, "JSON (dict, list or str)")
+                raise wrong_type(self.name, v, "JSON (dict, list, str, number or boolean)")
         slots: dict[Path | str, list[tuple[Any, Any, int]]] = {}
         if self._only_scrub:  # no paths: every string anywhere is free text
             refs: list[tuple[Any, Any, int]] = []
