@@ -146,3 +146,58 @@ def test_a_store_that_cannot_count_refuses_the_attempt(stores: tuple[Store, Stor
     with pytest.raises(AttemptsUnavailable, match="store that counts failed logins") as info:
         attempts.take(two, ("alice:principal",), now=T0)
     assert info.value.code == "SW940"
+
+
+def test_unguessable_credentials_arriving_together_are_not_refused(
+    stores: tuple[Store, Store],
+) -> None:
+    """reserve=False (signed CI tokens, IdP codes): parallel jobs behind one address
+    all get checked; only failures already spent refuse, on either instance."""
+    one, two = stores
+    key = "198.51.100.20:ci-address"
+    let: list[bool] = []
+    barrier = threading.Barrier(12)
+    hold = threading.Event()
+
+    def present(store: Store) -> None:
+        barrier.wait()
+        try:
+            with attempts.attempt(store, key, now=T0, reserve=False):
+                hold.wait(10)  # twelve presentations being checked at once
+        except RateLimited:
+            let.append(False)
+            return
+        let.append(True)
+
+    threads = [threading.Thread(target=present, args=((one, two)[i % 2],)) for i in range(12)]
+    for t in threads:
+        t.start()
+    threading.Event().wait(0.3)
+    hold.set()
+    for t in threads:
+        t.join()
+    assert let == [True] * 12
+    assert not _rows(one).get(key)  # successes leave no slot
+
+    def bad(store: Store, at: datetime) -> bool:
+        try:
+            with attempts.attempt(store, key, now=at, reserve=False) as slots:
+                slots.failed()
+        except RateLimited:
+            return False
+        return True
+
+    results = [bad((one, two)[i % 2], T0 + timedelta(seconds=i)) for i in range(7)]
+    assert results == [True] * 5 + [False] * 2
+    with (  # a valid token is refused too while spent
+        pytest.raises(RateLimited),
+        attempts.attempt(two, key, now=T0 + timedelta(seconds=9), reserve=False),
+    ):
+        pass
+    with one.transaction() as conn:
+        conn.execute(text("DROP TABLE identity_rate_limits"))
+    with (  # fail closed here as well
+        pytest.raises(AttemptsUnavailable),
+        attempts.attempt(two, key, now=T0 + timedelta(minutes=9), reserve=False),
+    ):
+        pass

@@ -17,6 +17,15 @@ each a fixed-width entry: the attempt's time in milliseconds and a random tag.
 
 If the store cannot count, the attempt is refused (:class:`AttemptsUnavailable`, 503):
 a limit that cannot be enforced must not become no limit.
+
+Reserving a slot before the check is what makes the budget exact for secrets that can
+be guessed (passwords, one-time codes a person types). For credentials nobody can
+guess — a CI platform's signed token, an identity provider's authorization code, a
+login hand-off code bound to a PKCE verifier — ``attempt(..., reserve=False)`` only
+refuses a key that already has its failures and records a failure after the check:
+parallel jobs of one pipeline behind one address are not refused because they arrive
+together, and a burst can exceed the budget by at most the attempts in flight, none
+of which can succeed by guessing.
 """
 
 from __future__ import annotations
@@ -143,13 +152,55 @@ def take(store: Store, keys: tuple[str, ...], *, now: datetime) -> Attempt:
     return attempt
 
 
+_READ = text(
+    f"SELECT key, {_LIVE} FROM {_T} WHERE key IN :keys"  # noqa: S608
+).bindparams(bindparam("keys", expanding=True))
+
+
+def refuse_if_spent(store: Store, keys: tuple[str, ...], *, now: datetime) -> None:
+    """RateLimited if any of ``keys`` already has its :data:`MAX_FAILURES` failures.
+
+    Raises :class:`AttemptsUnavailable` when the store cannot be asked (fail closed).
+    """
+    unique = sorted({k[:_KEY_MAX] for k in keys})
+    try:
+        with store.transaction() as conn:
+            rows = conn.execute(
+                _READ, {"keys": unique, "cut": _ms(now - FAILURE_WINDOW) + "~" * _TAG_HEX}
+            ).all()
+    except (SQLAlchemyError, StagewallError) as exc:
+        raise AttemptsUnavailable(
+            "the attempt is refused: the store that counts failed logins and step-ups "
+            f"could not be asked ({type(exc).__name__})",
+        ) from exc
+    for key, live in rows:
+        if len(str(live or "")) >= MAX_FAILURES * _ENTRY:
+            raise _refusal(str(key))
+
+
 @contextmanager
-def attempt(store: Store, *keys: str, now: datetime) -> Iterator[Attempt]:
+def attempt(store: Store, *keys: str, now: datetime, reserve: bool = True) -> Iterator[Attempt]:
     """``with attempt(store, key, now=now) as a:`` ... ``a.failed()`` on a wrong guess.
 
     The slots are given back when the block ends without :meth:`Attempt.failed`
-    having been called (success, or an error that is not a guess).
+    having been called (success, or an error that is not a guess). With
+    ``reserve=False`` (credentials that cannot be guessed; see the module's doc) no
+    slot is taken before the check: a key with its failures spent is refused, and a
+    failed attempt takes its slots afterwards.
     """
+    if not reserve:
+        refuse_if_spent(store, keys, now=now)
+        late = Attempt(store, tuple(keys), "")
+        try:
+            yield late
+        finally:
+            if late.counted:
+                try:
+                    take(store, keys, now=now)  # the failure counts from now on
+                except (RateLimited, AttemptsUnavailable) as exc:
+                    # the attempt already failed; its own error is the answer
+                    _log.warning("a failed attempt was not counted: %s", type(exc).__name__)
+        return
     a = take(store, keys, now=now)
     try:
         yield a
@@ -169,4 +220,12 @@ def purge(store: Store, *, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-__all__ = ["FAILURE_WINDOW", "MAX_FAILURES", "Attempt", "attempt", "purge", "take"]
+__all__ = [
+    "FAILURE_WINDOW",
+    "MAX_FAILURES",
+    "Attempt",
+    "attempt",
+    "purge",
+    "refuse_if_spent",
+    "take",
+]

@@ -160,7 +160,7 @@ def complete(
     """Finish a login; the principal, or OidcLoginRefused (recorded) for anything off."""
     subject: str | None = None
     key = f"{(source or 'unknown')[:64]}:oidc-login"
-    with attempt(store, key, now=now) as slots:
+    with attempt(store, key, now=now, reserve=False) as slots:
         try:
             if error:
                 raise OidcLoginRefused(

@@ -148,7 +148,7 @@ def authenticate_ci(
     key = f"{source}:ci-address"
     estate = state.estate
     seen: dict[str, Any] = {}
-    with attempt(state.ctx.store, key, now=now) as slots:
+    with attempt(state.ctx.store, key, now=now, reserve=False) as slots:
         try:
             if not estate.ci_issuers:
                 raise AuthenticationFailed(

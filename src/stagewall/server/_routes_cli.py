@@ -62,7 +62,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         now = state.now()
         source = source_address(request, state)
         key = f"{source}:cli-token"
-        with attempts.attempt(store, key, now=now) as slots:
+        with attempts.attempt(store, key, now=now, reserve=False) as slots:
             try:
                 principal, method = handoff.redeem_login(
                     store, body.code, body.code_verifier, body.redirect_uri, now=now
