@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from stagewall.errors import MaskingError, StagewallError
 from stagewall.keys import MaskingKey
+from stagewall.masking._gate import Gate, unit_keys
 from stagewall.masking._known_rows import KnownRows, known_spec
 from stagewall.masking._units import EMPTY, LEAF, PII, WHOLE, H, Hasher, HashSet, contains
 from stagewall.masking.lint import KEEP
@@ -41,6 +44,8 @@ class Sets:
     # per scrubbed column: whole values its source held and the scrubber left as they
     # were in the same row (the detector found no PII in them): that column's own text
     passed_by: dict[Col, H] = field(default_factory=dict)
+    # which target texts the detector must read (None: all of them)
+    gate: Gate | None = None
 
     def source_name(self, target: Table) -> str:
         """The source table a target table was copied from (see ``verify._in_target``)."""
@@ -63,6 +68,10 @@ class _Part:
     pii: H
     legit: dict[Col, H]
     passed_by: dict[Col, H]
+    # every unit that may be sensitive (not a kept column's own value) and its gate key
+    gate_hashes: H
+    gate_keys: H
+    gate_lengths: npt.NDArray[np.int64]
 
 
 def hasher_for(key: MaskingKey) -> Hasher:
@@ -144,12 +153,24 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
         np.setdiff1d(strong, allowed_np, assume_unique=True),
         np.setdiff1d(weak, np.union1d(allowed, passed), assume_unique=True),
     )
+    gate_hashes = np.concatenate([p.gate_hashes for p in parts]) if parts else EMPTY
+    gate_keys = np.concatenate([p.gate_keys for p in parts]) if parts else EMPTY
+    gate_lengths = (
+        np.concatenate([p.gate_lengths for p in parts]) if parts else np.zeros(0, np.int64)
+    )
+    # every sensitive unit has its key (strong and weak are made of gated units);
+    # were one missing, the gate could hide it, so there would be none
+    gate = None
+    if bool(contains(np.unique(gate_hashes), sensitive).all()):
+        mine = contains(sensitive, gate_hashes)
+        gate = Gate(sensitive, gate_keys[mine], gate_lengths[mine], hasher.hash_many)
     return Sets(
         sensitive,
         by_column([p.legit for p in parts]),
         rows,
         hasher,
         by_column([p.passed_by for p in parts]),
+        gate,
     )
 
 
@@ -168,6 +189,9 @@ def _collect_part(
     from stagewall.masking.transformers import build_transformer
 
     strong, weak, allowed, passed, pii = HashSet(), HashSet(), HashSet(), HashSet(), HashSet()
+    gate_h: list[H] = []
+    gate_k: list[H] = []
+    gate_n: list[npt.NDArray[np.int64]] = []
     legit: dict[Col, HashSet] = {}
     passed_by: dict[Col, HashSet] = {}
     cols = [c.name for c in copy_columns(table)]
@@ -202,8 +226,14 @@ def _collect_part(
         for i, c in enumerate(cols):
             values = [r[i] for r in batch]
             tr = transformers[i]
-            units = hasher.flat(values)
+            units, texts = hasher.flat_texts(values)
             pii.add_array(units.of(PII).hashes)
+            maybe = units.kind == PII if tr == KEEP else np.ones(units.kind.size, dtype=bool)
+            if maybe.any():
+                gate_h.append(units.hashes[maybe])
+                chosen = list(compress(texts, maybe.tolist()))
+                gate_k.append(unit_keys(chosen))
+                gate_n.append(np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen)))
             if tr == KEEP:
                 strong.add_array(units.of(PII).hashes)
                 allowed.add_array(units.of(WHOLE, LEAF).hashes)
@@ -236,6 +266,10 @@ def _collect_part(
                 )
         if progress:
             progress(f"source {table.qualified}", len(batch))
+    gh = np.concatenate(gate_h) if gate_h else EMPTY
+    gh, first = np.unique(gh, return_index=True)
+    gk = np.concatenate(gate_k)[first] if gate_h else EMPTY
+    gn = np.concatenate(gate_n)[first] if gate_h else np.zeros(0, np.int64)
     return _Part(
         table.qualified,
         n,
@@ -246,6 +280,9 @@ def _collect_part(
         pii.array(),
         {k: v.array() for k, v in legit.items()},
         {k: v.array() for k, v in passed_by.items()},
+        gh,
+        gk,
+        gn,
     )
 
 
@@ -335,7 +372,7 @@ def _scan_part(
     for batch in db.iter_rows(table, cols, where, batch_rows):
         n += len(batch)
         for i, c in enumerate(cols):
-            units = hasher.flat([r[i] for r in batch])
+            units = hasher.flat([r[i] for r in batch], sets.gate)
             if not units.hashes.size:
                 continue
             scanned += len(batch)

@@ -15,15 +15,18 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import repeat
+from itertools import compress, repeat
 from operator import is_
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from stagewall.masking.transformers._batch import keyed_hash
 from stagewall.masking.transformers._prf import splitmix
+
+if TYPE_CHECKING:
+    from stagewall.masking._gate import Gate
 
 H = npt.NDArray[np.uint64]
 EMPTY: H = np.zeros(0, dtype=np.uint64)
@@ -76,20 +79,31 @@ class Hasher:
     def hash_many(self, units: list[str]) -> H:
         return keyed_hash(self._key, "verify/unit", units)
 
-    def flat(self, values: Sequence[object]) -> FlatUnits:
+    def flat(self, values: Sequence[object], gate: Gate | None = None) -> FlatUnits:
         """The units of a batch, hashed in one pass (see :func:`_unit_texts`)."""
-        owner, kind, texts = self._unit_texts(values)
-        return FlatUnits(
+        return self.flat_texts(values, gate)[0]
+
+    def flat_texts(
+        self, values: Sequence[object], gate: Gate | None = None
+    ) -> tuple[FlatUnits, list[str]]:
+        """:meth:`flat` and the normalised text of each unit."""
+        owner, kind, texts = self._unit_texts(values, gate)
+        units = FlatUnits(
             np.asarray(owner, dtype=np.int64),
             np.asarray(kind, dtype=np.uint8),
             self.hash_many(texts) if texts else EMPTY,
         )
+        return units, texts
 
-    def _unit_texts(self, values: Sequence[object]) -> tuple[list[int], list[int], list[str]]:
+    def _unit_texts(
+        self, values: Sequence[object], gate: Gate | None = None
+    ) -> tuple[list[int], list[int], list[str]]:
         """``(owner, kind, normalised text)`` of every unit of a batch.
 
         Plain text, integers and dates (the usual columns) take C-level passes over
-        the whole column; JSON documents and other types go value by value.
+        the whole column; JSON documents and other types go value by value. With a
+        ``gate``, the detector reads only the texts it admits: the tokens of the
+        others cannot be units the gate was built from (see :mod:`._gate`).
         """
         owner: list[int] = []
         kind: list[int] = []
@@ -125,6 +139,8 @@ class Hasher:
         scan += [
             (i, t[:MAX_TEXT_SCAN]) for i, t, s in zip(plain, plain_text, for_scan, strict=True) if s
         ]
+        if gate is not None and scan:
+            scan = list(compress(scan, gate.admits([t for _, t in scan])))
         if self._detect is not None and scan:
             for i, n in self._distinct_tokens(scan):
                 owner.append(i)
