@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from stagewall.masking._units import EMPTY, H, contains
+from stagewall.masking._units import EMPTY, H, contains, unique_sorted
 
 SHORT = 4  # no unit is shorter (_units.MIN_TEXT)
 LONG = 8
@@ -111,7 +111,7 @@ class Gate:
         pairs = np.unique(np.stack([keys[order], lengths[order].astype(np.uint64)]), axis=1)
         self._keys = pairs[0] if pairs.size else EMPTY
         self._lengths = pairs[1].astype(np.int64) if pairs.size else np.zeros(0, np.int64)
-        self._sensitive = np.unique(sensitive)  # sorted, as contains() needs
+        self._sensitive = unique_sorted(sensitive)  # sorted, as contains() needs
         self._hash = hash_many
         self.disabled = bool(self._keys.size) and self._keys[0] == UNGATED
         bitmap = np.zeros(1 << (_BITS - 3), dtype=np.uint8)

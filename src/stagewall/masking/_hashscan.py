@@ -22,7 +22,17 @@ from stagewall.errors import MaskingError, StagewallError
 from stagewall.keys import MaskingKey
 from stagewall.masking._gate import Gate, unit_keys
 from stagewall.masking._known_rows import KnownRows, known_spec
-from stagewall.masking._units import EMPTY, LEAF, PII, WHOLE, H, Hasher, HashSet, contains
+from stagewall.masking._units import (
+    EMPTY,
+    LEAF,
+    PII,
+    WHOLE,
+    H,
+    Hasher,
+    HashSet,
+    contains,
+    unique_sorted,
+)
 from stagewall.masking.lint import KEEP
 from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
@@ -134,7 +144,7 @@ def _collect_worker(item: tuple[str, str | None]) -> _Part:
 
 def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
     def union(arrays: Sequence[H]) -> H:
-        return np.unique(np.concatenate(arrays)) if arrays else EMPTY
+        return unique_sorted(np.concatenate(arrays)) if arrays else EMPTY
 
     def by_column(maps: Sequence[dict[Col, H]]) -> dict[Col, H]:
         keys = dict.fromkeys(k for m in maps for k in m)
@@ -149,9 +159,11 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
     for p in parts:
         rows[p.table] = rows.get(p.table, 0) + p.rows
     allowed_np = np.setdiff1d(allowed, pii, assume_unique=True)
-    sensitive = np.union1d(
-        np.setdiff1d(strong, allowed_np, assume_unique=True),
-        np.setdiff1d(weak, np.union1d(allowed, passed), assume_unique=True),
+    sensitive = union(
+        [
+            np.setdiff1d(strong, allowed_np, assume_unique=True),
+            np.setdiff1d(weak, union([allowed, passed]), assume_unique=True),
+        ]
     )
     gate_hashes = np.concatenate([p.gate_hashes for p in parts]) if parts else EMPTY
     gate_keys = np.concatenate([p.gate_keys for p in parts]) if parts else EMPTY
@@ -161,7 +173,7 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
     # every sensitive unit has its key (strong and weak are made of gated units);
     # were one missing, the gate could hide it, so there would be none
     gate = None
-    if bool(contains(np.unique(gate_hashes), sensitive).all()):
+    if bool(contains(unique_sorted(gate_hashes), sensitive).all()):
         mine = contains(sensitive, gate_hashes)
         gate = Gate(sensitive, gate_keys[mine], gate_lengths[mine], hasher.hash_many)
     return Sets(
@@ -253,11 +265,11 @@ def _collect_part(
             # an output unit is legitimate in this column unless it is a unit of
             # the very value it came from
             mine = units.pair_keys()
-            new = ~np.isin(out.pair_keys(), mine)
+            new = ~contains(unique_sorted(mine), out.pair_keys())
             legit.setdefault((table.qualified, c), HashSet()).add_array(out.hashes[new])
             shared = (WHOLE, LEAF) if scrubber else (LEAF,)
             a, b = units.of(*shared), out.of(*shared)
-            same = np.isin(b.pair_keys(), a.pair_keys())
+            same = contains(unique_sorted(a.pair_keys()), b.pair_keys())
             passed.add_array(b.hashes[same])
             if scrubber:
                 whole = b.kind == WHOLE

@@ -353,24 +353,36 @@ class HashSet:
             self._chunked += int(hashes.size)
             self._sorted = None
             if self._chunked >= 1_000_000:  # one sort per million hashes, never a re-sort
-                self._parts.append(np.unique(np.concatenate(self._chunks)))
+                self._parts.append(unique_sorted(np.concatenate(self._chunks)))
                 self._chunks, self._chunked = [], 0
 
     def _flush(self) -> None:
         if self._chunks:
-            self._parts.append(np.unique(np.concatenate(self._chunks)))
+            self._parts.append(unique_sorted(np.concatenate(self._chunks)))
             self._chunks, self._chunked = [], 0
             self._sorted = None
 
     def array(self) -> H:
         self._flush()
         if self._sorted is None:
-            self._sorted = np.unique(np.concatenate(self._parts)) if self._parts else EMPTY
+            self._sorted = unique_sorted(np.concatenate(self._parts)) if self._parts else EMPTY
             self._parts = [self._sorted]
         return self._sorted
 
     def __len__(self) -> int:
         return int(self.array().size)
+
+
+def unique_sorted(hashes: H) -> H:
+    """The distinct hashes, sorted: ``np.unique`` by sorting (NumPy 2's default hash
+    table is several times slower on 64-bit hashes)."""
+    if hashes.size < 2:
+        return hashes.copy()
+    out = np.sort(hashes)
+    keep = np.empty(out.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(out[1:], out[:-1], out=keep[1:])
+    return out[keep]
 
 
 def contains(sorted_set: H, hashes: H) -> npt.NDArray[np.bool_]:
@@ -393,4 +405,5 @@ __all__ = [
     "Hasher",
     "contains",
     "norm_many",
+    "unique_sorted",
 ]
