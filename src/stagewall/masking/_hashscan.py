@@ -56,13 +56,21 @@ class Sets:
     passed_by: dict[Col, H] = field(default_factory=dict)
     # which target texts the detector must read (None: all of them)
     gate: Gate | None = None
+    # columns whose legitimate outputs lack the tokens inside them: pseudonymisers,
+    # whose outputs are cheap to recompute for the few hits that need them (resolve)
+    late: frozenset[Col] = frozenset()
 
     def source_name(self, target: Table) -> str:
         """The source table a target table was copied from (see ``verify._in_target``)."""
-        if target.qualified in self.source_rows:
-            return target.qualified
-        same = [q for q in self.source_rows if q.rsplit(".", 1)[-1] == target.name]
-        return same[0] if len(same) == 1 else target.qualified
+        return self.source_name_of(target.qualified)
+
+    def source_name_of(self, qualified: str) -> str:
+        """:meth:`source_name` by the target table's qualified name."""
+        if qualified in self.source_rows:
+            return qualified
+        name = qualified.rsplit(".", 1)[-1]
+        same = [q for q in self.source_rows if q.rsplit(".", 1)[-1] == name]
+        return same[0] if len(same) == 1 else qualified
 
 
 @dataclass
@@ -82,6 +90,7 @@ class _Part:
     gate_hashes: H
     gate_keys: H
     gate_lengths: npt.NDArray[np.int64]
+    late: frozenset[Col]
 
 
 def hasher_for(key: MaskingKey) -> Hasher:
@@ -101,11 +110,14 @@ def collect(
     jobs: int = 1,
     url: Any = None,
     snapshot: str | None = None,
+    late: bool = True,
 ) -> Sets:
     """The sensitive hashes of the source and the legitimate outputs per column.
 
     ``jobs`` > 1 (with ``url``, and ``snapshot`` where the backend has one): the
-    tables' parts are read in forked workers.
+    tables' parts are read in forked workers. ``late=False`` finds the tokens inside
+    every column's outputs here, leaving nothing to :func:`resolve` (the reference
+    the tests compare with).
     """
     from stagewall.masking._parallel import can_fork, forked, split
 
@@ -118,12 +130,12 @@ def collect(
                 progress(f"source {got.table}", got.rows)
 
         shared = {
-            "collect": (plan, schema, key, url, snapshot, batch_rows),
+            "collect": (plan, schema, key, url, snapshot, batch_rows, late),
         }
         parts = forked(_collect_worker, items, jobs, shared, done)
     else:
         parts = [
-            _collect_part(plan, schema, db, key, hasher, t, None, batch_rows, progress)
+            _collect_part(plan, schema, db, key, hasher, t, None, batch_rows, progress, late)
             for t in schema.tables
         ]
     return _merge(parts, hasher)
@@ -133,12 +145,12 @@ def _collect_worker(item: tuple[str, str | None]) -> _Part:
     from stagewall.masking._parallel import SHARED
     from stagewall.masking.db import open_database
 
-    plan, schema, key, url, snapshot, batch_rows = SHARED["collect"]
+    plan, schema, key, url, snapshot, batch_rows, late = SHARED["collect"]
     table = schema.table(item[0])
     with open_database(url, role="source") as db:
         db.begin_read(snapshot)
         return _collect_part(
-            plan, schema, db, key, hasher_for(key), table, item[1], batch_rows, None
+            plan, schema, db, key, hasher_for(key), table, item[1], batch_rows, None, late
         )
 
 
@@ -183,6 +195,7 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
         hasher,
         by_column([p.passed_by for p in parts]),
         gate,
+        frozenset(c for p in parts for c in p.late),
     )
 
 
@@ -196,6 +209,7 @@ def _collect_part(
     where: str | None,
     batch_rows: int,
     progress: Progress | None,
+    late_tokens: bool = True,
 ) -> _Part:
     from stagewall.masking.db import copy_columns
     from stagewall.masking.transformers import build_transformer
@@ -204,6 +218,8 @@ def _collect_part(
     gate_h: list[H] = []
     gate_k: list[H] = []
     gate_n: list[npt.NDArray[np.int64]] = []
+    late: set[Col] = set()
+    bare = hasher.without_detector()
     legit: dict[Col, HashSet] = {}
     passed_by: dict[Col, HashSet] = {}
     cols = [c.name for c in copy_columns(table)]
@@ -261,7 +277,13 @@ def _collect_part(
             if tr is None:
                 legit.setdefault((table.qualified, c), HashSet())
                 continue
-            out = hasher.flat(transform(tr, values, table, c, known))
+            if late_tokens and _late(tr):
+                # tokens inside these outputs count only where a target cell's
+                # token hits: found then by resolve(), with a gate of the hits
+                late.add((table.qualified, c))
+                out = bare.flat(transform(tr, values, table, c, known))
+            else:
+                out = hasher.flat(transform(tr, values, table, c, known))
             # an output unit is legitimate in this column unless it is a unit of
             # the very value it came from
             mine = units.pair_keys()
@@ -295,7 +317,15 @@ def _collect_part(
         gh,
         gk,
         gn,
+        frozenset(late),
     )
+
+
+def _late(tr: Any) -> bool:
+    """Whether the tokens inside ``tr``'s outputs are left to :func:`resolve`: a
+    pseudonymiser, recomputed alone from its own column (not a scrubber, which is
+    costly to recompute and needs the row's known values)."""
+    return tr.name not in SCRUBBERS and not getattr(tr, "wants_known", False)
 
 
 def transform(
@@ -315,11 +345,22 @@ def transform(
 
 
 @dataclass
+class Pending:
+    """Hits of a late column (see ``Sets.late``) before :func:`resolve`: the cell
+    (row number in the part or table) and normalised text of every hitting unit."""
+
+    cells: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    hashes: list[H] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ScanResult:
     table: str
     counts: dict[str, int]
     rows: int
     scanned: int
+    pending: dict[str, Pending] = field(default_factory=dict)
 
 
 def scan(
@@ -354,6 +395,11 @@ def scan(
         m = merged.setdefault(p.table, ScanResult(p.table, dict.fromkeys(p.counts, 0), 0, 0))
         for c, k in p.counts.items():
             m.counts[c] += k
+        for c, got in p.pending.items():  # cells numbered across the table's parts
+            into = m.pending.setdefault(c, Pending())
+            into.cells += [x + m.rows for x in got.cells]
+            into.hashes += got.hashes
+            into.texts += got.texts
         m.rows += p.rows
         m.scanned += p.scanned
     return [merged[t.qualified] for t in tables]
@@ -380,11 +426,12 @@ def _scan_part(
     hasher = sets.hasher
     cols = [c.name for c in table.columns]
     counts = dict.fromkeys(cols, 0)
+    pending: dict[str, Pending] = {}
     n = scanned = 0
     for batch in db.iter_rows(table, cols, where, batch_rows):
         n += len(batch)
         for i, c in enumerate(cols):
-            units = hasher.flat([r[i] for r in batch], sets.gate)
+            units, texts = hasher.flat_texts([r[i] for r in batch], sets.gate)
             if not units.hashes.size:
                 continue
             scanned += len(batch)
@@ -397,11 +444,91 @@ def _scan_part(
                 # a customer's first name) but not that value; the row-by-row
                 # search still finds a row's own values in it
                 hit &= ~contains(sets.passed_by.get(where_, EMPTY), units.hashes)
+                if where_ in sets.late and hit.any():
+                    got = pending.setdefault(c, Pending())
+                    got.cells.append(units.owner[hit] + (n - len(batch)))
+                    got.hashes.append(units.hashes[hit])
+                    got.texts += list(compress(texts, hit.tolist()))
+                    continue
                 # a cell (one value) counts once, however many of its units hit
                 counts[c] += int(np.unique(units.owner[hit]).size)
         if progress:
             progress(f"target {table.qualified}", len(batch))
-    return ScanResult(table.qualified, counts, n, scanned)
+    return ScanResult(table.qualified, counts, n, scanned, pending)
 
 
-__all__ = ["SCRUBBERS", "ScanResult", "Sets", "collect", "hasher_for", "scan", "transform"]
+def resolve(
+    found: Sequence[ScanResult],
+    sets: Sets,
+    plan: Plan,
+    schema: Schema,
+    db: Any,
+    key: MaskingKey,
+    batch_rows: int,
+) -> None:
+    """Count the pending hits of late columns (in place): a hit stays unless the
+    column's transformer outputs that unit, as a token inside an output, for some
+    source value other than the one it is a unit of (the legitimate-output rule
+    the other columns get in :func:`collect`). Only the column's own source values
+    are read and recomputed, and the detector reads only the texts holding a hit."""
+    for result in found:
+        for column, got in result.pending.items():
+            hashes = np.concatenate(got.hashes)
+            cells = np.concatenate(got.cells)
+            table = schema.table(sets.source_name_of(result.table))
+            legit = EMPTY
+            if table is not None:
+                legit = _late_legit(plan, schema, db, key, sets, table, column, got, batch_rows)
+            still = ~contains(legit, hashes)
+            result.counts[column] += int(np.unique(cells[still]).size)
+        result.pending.clear()
+
+
+def _late_legit(
+    plan: Plan,
+    schema: Schema,
+    db: Any,
+    key: MaskingKey,
+    sets: Sets,
+    table: Table,
+    column: str,
+    got: Pending,
+    batch_rows: int,
+) -> H:
+    """The pending units that ``column``'s transformer outputs for another value."""
+    from stagewall.masking.transformers import build_transformer
+
+    cp = plan.column(table.qualified, column)
+    if cp is None:
+        return EMPTY
+    salt = consistency_salt(schema, table.qualified, column)
+    tr = build_transformer(cp.transformer, cp.params, key=key, salt=salt)
+    wanted = unique_sorted(np.concatenate(got.hashes))
+    texts = list(dict.fromkeys(got.texts))
+    gate = Gate(
+        wanted,
+        unit_keys(texts),
+        np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)),
+        sets.hasher.hash_many,
+    )
+    legit = HashSet()
+    for batch in db.iter_rows(table, [column], None, batch_rows):
+        values = [r[0] for r in batch]
+        units = sets.hasher.flat(values, gate)
+        out = sets.hasher.flat(transform(tr, values, table, column), gate)
+        new = ~contains(unique_sorted(units.pair_keys()), out.pair_keys())
+        mine = out.hashes[new]
+        legit.add_array(mine[contains(wanted, mine)])
+    return legit.array()
+
+
+__all__ = [
+    "SCRUBBERS",
+    "ScanResult",
+    "Sets",
+    "collect",
+    "hasher_for",
+    "resolve",
+    "scan",
+    "transform",
+]

@@ -73,6 +73,10 @@ class Hasher:
         self._key = key
         self._detect = detect
 
+    def without_detector(self) -> Hasher:
+        """The same hashes, without the tokens found inside text."""
+        return Hasher(self._key, None)
+
     def h(self, unit: str) -> int:
         return int(self.hash_many([unit])[0])
 

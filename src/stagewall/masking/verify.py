@@ -186,9 +186,12 @@ def _verify(
                 jobs=jobs, url=sdb.url, snapshot=snapshot,
             )  # fmt: skip
             lookups = _rowcheck.source_lookups(plan, schema, sdb, key, batch_rows, notes)
-        tschema = tdb.introspect()
-        tdb.begin_read()
-        found = _hashscan.scan(tschema, tdb, sets, batch_rows, progress, jobs=jobs, url=tdb.url)
+            tschema = tdb.introspect()
+            tdb.begin_read()
+            found = _hashscan.scan(tschema, tdb, sets, batch_rows, progress, jobs=jobs, url=tdb.url)
+            # the few hits that need a pseudonymiser's outputs, recomputed in the
+            # same source snapshot
+            _hashscan.resolve(found, sets, plan, schema, sdb, key, batch_rows)
         hits = [ColumnHits(r.table, c, k) for r in found for c, k in r.counts.items()]
         target_rows = {r.table: r.rows for r in found}
         scanned = sum(r.scanned for r in found)
