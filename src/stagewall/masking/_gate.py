@@ -81,9 +81,12 @@ def unit_keys(units: Sequence[str]) -> H:
     characters, or :data:`SHORT` when it is shorter than that."""
     if not units:
         return EMPTY
-    joined = lowered(SEP.join(units))
-    lengths = np.fromiter(map(len, units), dtype=np.int64, count=len(units))
-    if len(joined) != int(lengths.sum()) + len(units) - 1:  # lower() grew a unit
+    # only each unit's first LONG characters are keyed (slicing before lowering is
+    # the same: units are lower-cased already, and a final sigma is folded anyway)
+    heads = [u[:LONG] for u in units]
+    joined = lowered(SEP.join(heads))
+    lengths = np.fromiter(map(len, heads), dtype=np.int64, count=len(heads))
+    if len(joined) != int(lengths.sum()) + len(heads) - 1:  # lower() grew a unit
         return np.concatenate([unit_keys([u]) for u in map(lowered, units)])
     starts = np.zeros(len(units), dtype=np.int64)
     starts[1:] = np.cumsum(lengths[:-1] + 1)
