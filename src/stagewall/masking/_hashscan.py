@@ -6,6 +6,11 @@ forked workers when ``jobs`` > 1: each part of the source gives its hash arrays,
 merged here; each part of the target is searched against the merged sets, which
 the workers share copy-on-write. Parts of the source are read in the snapshot the
 coordinator exported (PostgreSQL), so all of them see one source.
+
+Two shortcuts leave every result as it was (tests/masking/test_gate.py compares):
+the detector reads only the target texts that hold a sensitive unit
+(:mod:`._gate`), and the tokens inside a pseudonymiser's outputs are found only
+for the target hits that need them (:func:`resolve`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@
    found inside text); ``keep`` columns contribute the PII tokens found inside
    them (a kept column of e-mails *is* a leak) and, otherwise, the values the plan
    legitimately copies (these are not counted as hits).
-3. Scan every column of every table of the target, in batches, for those hashes.
+3. Scan every column of every table of the target, in batches, for those hashes
+   (the detector reads only target texts holding a sensitive unit; tokens inside
+   a pseudonymiser's outputs are recomputed only for the hits that need them).
 4. Row by row (``_rowcheck``): the source row's own known values (names and their
    parts, e-mails, phones, streets, postcodes, identifiers) are searched as
    phrases in every text-like cell of its target row and of the target rows that
