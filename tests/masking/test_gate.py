@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stagewall.keys import MaskingKey
-from stagewall.masking import _hashscan
+from stagewall.masking import _hashscan, _late
 from stagewall.masking._gate import SIGMA, Gate, lowered, unit_keys
 from stagewall.masking._units import H
 from stagewall.masking.classify import detect_texts
@@ -272,7 +272,7 @@ def _scan_both(source: str, target: str) -> tuple[list[dict[str, int]], list[dic
             tschema = tdb.introspect()
             tdb.begin_read()
             gated = _hashscan.scan(tschema, tdb, sets, 37, None)
-            _hashscan.resolve(gated, sets, PLAN, schema, db, KEY, 37)
+            _late.resolve(gated, sets, PLAN, schema, db, KEY, 37)
             full = _hashscan.scan(tschema, tdb, full_sets, 37, None)
     assert not any(r.pending for r in full)
     return [r.counts for r in gated], [r.counts for r in full]
@@ -315,7 +315,7 @@ def test_planted_email_in_kept_free_text_fails_verify(tmp_path: Path, jobs: int)
 def test_late_tokens_of_a_pseudonymiser_resolve_as_before(tmp_path: Path) -> None:
     """Source first names that the street pseudonymiser also writes inside its
     outputs ("6619 David Alley"): the tokens are legitimate street outputs, found
-    only by resolve(); an e-mail planted in a street cell stays a hit."""
+    only by _late.resolve(); an e-mail planted in a street cell stays a hit."""
     rng = random.Random(5)
     source, people = _source(tmp_path / "src.db", rng, 400)
     with open_database(source, role="source") as db:

@@ -10,7 +10,7 @@ coordinator exported (PostgreSQL), so all of them see one source.
 Two shortcuts leave every result as it was (tests/masking/test_gate.py compares):
 the detector reads only the target texts that hold a sensitive unit
 (:mod:`._gate`), and the tokens inside a pseudonymiser's outputs are found only
-for the target hits that need them (:func:`resolve`).
+for the target hits that need them (:func:`._late.resolve`).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class Sets:
     # which target texts the detector must read (None: all of them)
     gate: Gate | None = None
     # columns whose legitimate outputs lack the tokens inside them: pseudonymisers,
-    # whose outputs are cheap to recompute for the few hits that need them (resolve)
+    # whose outputs are cheap to recompute for the few hits that need them (_late)
     late: frozenset[Col] = frozenset()
 
     def source_name(self, target: Table) -> str:
@@ -121,7 +121,7 @@ def collect(
 
     ``jobs`` > 1 (with ``url``, and ``snapshot`` where the backend has one): the
     tables' parts are read in forked workers. ``late=False`` finds the tokens inside
-    every column's outputs here, leaving nothing to :func:`resolve` (the reference
+    every column's outputs here, leaving nothing to :mod:`._late` (the reference
     the tests compare with).
     """
     from stagewall.masking._parallel import can_fork, forked, split
@@ -284,7 +284,7 @@ def _collect_part(
                 continue
             if late_tokens and _late(tr):
                 # tokens inside these outputs count only where a target cell's
-                # token hits: found then by resolve(), with a gate of the hits
+                # token hits: found then by _late.resolve(), with a gate of the hits
                 late.add((table.qualified, c))
                 out = bare.flat(transform(tr, values, table, c, known))
             else:
@@ -327,7 +327,7 @@ def _collect_part(
 
 
 def _late(tr: Any) -> bool:
-    """Whether the tokens inside ``tr``'s outputs are left to :func:`resolve`: a
+    """Whether the tokens inside ``tr``'s outputs are left to :mod:`._late`: a
     pseudonymiser, recomputed alone from its own column (not a scrubber, which is
     costly to recompute and needs the row's known values)."""
     return tr.name not in SCRUBBERS and not getattr(tr, "wants_known", False)
@@ -351,7 +351,7 @@ def transform(
 
 @dataclass
 class Pending:
-    """Hits of a late column (see ``Sets.late``) before :func:`resolve`: the cell
+    """Hits of a late column (see ``Sets.late``) before :mod:`._late`: the cell
     (row number in the part or table) and normalised text of every hitting unit."""
 
     cells: list[npt.NDArray[np.int64]] = field(default_factory=list)
@@ -462,78 +462,12 @@ def _scan_part(
     return ScanResult(table.qualified, counts, n, scanned, pending)
 
 
-def resolve(
-    found: Sequence[ScanResult],
-    sets: Sets,
-    plan: Plan,
-    schema: Schema,
-    db: Any,
-    key: MaskingKey,
-    batch_rows: int,
-) -> None:
-    """Count the pending hits of late columns (in place): a hit stays unless the
-    column's transformer outputs that unit, as a token inside an output, for some
-    source value other than the one it is a unit of (the legitimate-output rule
-    the other columns get in :func:`collect`). Only the column's own source values
-    are read and recomputed, and the detector reads only the texts holding a hit."""
-    for result in found:
-        for column, got in result.pending.items():
-            hashes = np.concatenate(got.hashes)
-            cells = np.concatenate(got.cells)
-            table = schema.table(sets.source_name_of(result.table))
-            legit = EMPTY
-            if table is not None:
-                legit = _late_legit(plan, schema, db, key, sets, table, column, got, batch_rows)
-            still = ~contains(legit, hashes)
-            result.counts[column] += int(np.unique(cells[still]).size)
-        result.pending.clear()
-
-
-def _late_legit(
-    plan: Plan,
-    schema: Schema,
-    db: Any,
-    key: MaskingKey,
-    sets: Sets,
-    table: Table,
-    column: str,
-    got: Pending,
-    batch_rows: int,
-) -> H:
-    """The pending units that ``column``'s transformer outputs for another value."""
-    from stagewall.masking.transformers import build_transformer
-
-    cp = plan.column(table.qualified, column)
-    if cp is None:
-        return EMPTY
-    salt = consistency_salt(schema, table.qualified, column)
-    tr = build_transformer(cp.transformer, cp.params, key=key, salt=salt)
-    wanted = unique_sorted(np.concatenate(got.hashes))
-    texts = list(dict.fromkeys(got.texts))
-    gate = Gate(
-        wanted,
-        unit_keys(texts),
-        np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)),
-        sets.hasher.hash_many,
-    )
-    legit = HashSet()
-    for batch in db.iter_rows(table, [column], None, batch_rows):
-        values = [r[0] for r in batch]
-        units = sets.hasher.flat(values, gate)
-        out = sets.hasher.flat(transform(tr, values, table, column), gate)
-        new = ~contains(unique_sorted(units.pair_keys()), out.pair_keys())
-        mine = out.hashes[new]
-        legit.add_array(mine[contains(wanted, mine)])
-    return legit.array()
-
-
 __all__ = [
     "SCRUBBERS",
     "ScanResult",
     "Sets",
     "collect",
     "hasher_for",
-    "resolve",
     "scan",
     "transform",
 ]

@@ -159,7 +159,7 @@ def _verify(
     batch_rows: int, progress: Progress | None, jobs: int,
 ) -> VerifyReport:  # fmt: skip
     """:func:`verify` without the collector setting."""
-    from stagewall.masking import _hashscan, _rowcheck
+    from stagewall.masking import _hashscan, _late, _rowcheck
     from stagewall.masking.db import open_database
 
     started = time.monotonic()
@@ -193,7 +193,7 @@ def _verify(
             found = _hashscan.scan(tschema, tdb, sets, batch_rows, progress, jobs=jobs, url=tdb.url)
             # the few hits that need a pseudonymiser's outputs, recomputed in the
             # same source snapshot
-            _hashscan.resolve(found, sets, plan, schema, sdb, key, batch_rows)
+            _late.resolve(found, sets, plan, schema, sdb, key, batch_rows)
         hits = [ColumnHits(r.table, c, k) for r in found for c, k in r.counts.items()]
         target_rows = {r.table: r.rows for r in found}
         scanned = sum(r.scanned for r in found)
