@@ -116,18 +116,19 @@ class Hasher:
         plain: list[int] = []  # values handled by the batch path below
         plain_text: list[str] = []
         for_scan: list[bool] = []
+        seen: dict[str, tuple[list[tuple[int, str]], list[str]]] = {}
         types = set(map(type, values)) - {type(None)}
         batch = self._column(values, types) if len(types) == 1 else None
         if batch is not None:
             plain, plain_text, scannable, docs = batch
             for i in docs:
-                self._document(i, _as_document(values[i]), owner, kind, texts, scan)
+                self._document(i, _as_document(values[i]), owner, kind, texts, scan, seen)
             for_scan = scannable
         else:
             for i, v in enumerate(values):
                 doc = _as_document(v)
                 if doc is not None:
-                    self._document(i, doc, owner, kind, texts, scan)
+                    self._document(i, doc, owner, kind, texts, scan, seen)
                     continue
                 t = _text(v)
                 if t is None:
@@ -217,20 +218,38 @@ class Hasher:
         kind: list[int],
         texts: list[str],
         scan: list[tuple[int, str]],
+        seen: dict[str, tuple[list[tuple[int, str]], list[str]]],
     ) -> None:
-        whole = _norm(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str))
-        if whole is not None:
+        """The units of document ``i``; ``seen`` holds those of the batch's documents
+        by canonical text (equal documents of plain JSON types have equal units)."""
+        try:  # equal to the default=str text below whenever it succeeds
+            canonical: str | None = json.dumps(doc, sort_keys=True, ensure_ascii=False)
+        except TypeError:  # a non-JSON type inside (Decimal, datetime): not cached
+            canonical = None
+        found = seen.get(canonical) if canonical is not None else None
+        if found is None:
+            whole_text = canonical
+            if whole_text is None:
+                whole_text = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
+            units: list[tuple[int, str]] = []
+            leaves: list[str] = []
+            whole = _norm(whole_text)
+            if whole is not None:
+                units.append((WHOLE, whole))
+            for leaf in _leaves(doc):
+                n = _norm(leaf)
+                if n is not None:
+                    units.append((LEAF, n))
+                    if len(leaf) >= MIN_SCAN:
+                        leaves.append(leaf)
+            found = (units, leaves)
+            if canonical is not None:
+                seen[canonical] = found
+        for k, n in found[0]:
             owner.append(i)
-            kind.append(WHOLE)
-            texts.append(whole)
-        for leaf in _leaves(doc):
-            n = _norm(leaf)
-            if n is not None:
-                owner.append(i)
-                kind.append(LEAF)
-                texts.append(n)
-                if len(leaf) >= MIN_SCAN:
-                    scan.append((i, leaf))
+            kind.append(k)
+            texts.append(n)
+        scan += [(i, leaf) for leaf in found[1]]
 
     def _token_texts(self, scan: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
         """``(owner, normalised token)`` found by the detector in the scanned texts
