@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -125,3 +126,39 @@ def test_fewer_collections_raises_the_threshold_and_restores_it() -> None:
         assert gc.get_threshold()[0] >= GC_YOUNG
         assert gc.get_threshold()[1:] == before[1:]
     assert gc.get_threshold() == before
+
+
+def _per_value(h: Hasher, values: list[Any]) -> list[set[tuple[int, int]]]:
+    """Each value's (kind, hash) units, computed alone (no batch to share with)."""
+    out = []
+    for v in values:
+        f = h.flat([v])
+        out.append(set(zip(f.kind.tolist(), f.hashes.tolist(), strict=True)))
+    return out
+
+
+def _per_owner(h: Hasher, values: list[Any]) -> list[set[tuple[int, int]]]:
+    f = h.flat(values)
+    out: list[set[tuple[int, int]]] = [set() for _ in values]
+    for o, k, x in zip(f.owner.tolist(), f.kind.tolist(), f.hashes.tolist(), strict=True):
+        out[o].add((k, x))
+    return out
+
+
+def test_equal_documents_of_a_batch_share_their_units_exactly() -> None:
+    h = Hasher(b"\x07" * 32, detect_texts)
+    gift = {"channel": "web", "gift": "Happy birthday from Anna Miller! anna@example.org"}
+    values: list[Any] = [
+        gift,
+        {"gift": gift["gift"], "channel": "web"},  # same document, other key order
+        dict(gift),
+        {"channel": "web", "gift": None},
+        {"channel": "web", "gift": None},
+        {"n": Decimal("12345.0"), "d": dt.date(2024, 1, 2)},  # not plain JSON: not shared
+        {"n": "12345.0", "d": "2024-01-02"},
+        [1.0, 1, "1.0"],
+        [1.0, 1, "1.0"],
+    ]
+    assert _per_owner(h, values) == _per_value(h, values)
+    texts = [json.dumps(v, default=str) for v in values[:5]]
+    assert _per_owner(h, texts) == _per_value(h, texts)

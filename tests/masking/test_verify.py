@@ -16,10 +16,9 @@ import pytest
 from stagewall.errors import MaskingError
 from stagewall.keys import MaskingKey
 from stagewall.masking.db import Marker, MarkerStatus, open_database
-from stagewall.masking.plan import ColumnPlan, Plan, TablePlan, consistency_salt
-from stagewall.masking.transformers import build_transformer
-from stagewall.masking.transformers._known import kind_of
+from stagewall.masking.plan import ColumnPlan, Plan, TablePlan
 from stagewall.masking.verify import VerifyOutcome, verify
+from tests.masking.copier import masked_rows
 
 KEY = MaskingKey("mk-test", bytes(range(32)))
 FIRST = ["Anna", "Jan", "Zofia", "Pieter", "Maria", "Lukas", "Elena", "Tomasz", "Ines", "Oskar"]
@@ -100,41 +99,13 @@ def _copy(
     marker: MarkerStatus | None = MarkerStatus.COMPLETE,
 ) -> str:
     """Mask source into target with ``plan``; ``verbatim`` = {"table.col": row ids copied raw}."""
-    verbatim = verbatim or {}
+    masked = masked_rows(plan, source, KEY, verbatim)
     conn = sqlite3.connect(target)
     conn.executescript(DDL.replace("REFERENCES customers(id)", ""))
-    with open_database(source, role="source") as db:
-        schema = db.introspect()
-        db.begin_read()
-        for table in schema.tables:
-            cols = [c.name for c in table.columns]
-            rows = [list(r) for batch in db.iter_rows(table, cols, None, 1000) for r in batch]
-            # text_scrub gets each row's own known values, as the engine hands them
-            own = [
-                (j, p.transformer)
-                for j, c in enumerate(cols)
-                if (p := plan.column(table.qualified, c)) is not None and kind_of(p.transformer)
-            ]
-            known = [tuple((t, r[j]) for j, t in own if isinstance(r[j], str)) for r in rows]
-            for i, c in enumerate(cols):
-                cp = plan.column(table.qualified, c)
-                assert cp is not None
-                tr = build_transformer(
-                    cp.transformer,
-                    cp.params,
-                    key=KEY,
-                    salt=consistency_salt(schema, table.qualified, c),
-                )
-                values = [r[i] for r in rows]
-                wants = getattr(tr, "wants_known", False)
-                out = tr.transform_known(values, known) if wants else tr.transform(values)
-                raw = verbatim.get(f"{table.qualified}.{c}", set())
-                for r, o in zip(rows, out, strict=True):
-                    if r[0] not in raw:
-                        r[i] = o
-            rows = rows[: len(rows) - drop_rows] if table.name == "orders" else rows
-            ph = ", ".join("?" * len(cols))
-            conn.executemany(f"INSERT INTO {table.name} VALUES ({ph})", rows)
+    for name, rows in masked.items():
+        rows = rows[: len(rows) - drop_rows] if name == "orders" else rows
+        ph = ", ".join("?" * len(rows[0]))
+        conn.executemany(f"INSERT INTO {name} VALUES ({ph})", rows)
     conn.commit()
     conn.close()
     url = f"sqlite:///{target}"

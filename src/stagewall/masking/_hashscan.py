@@ -6,20 +6,38 @@ forked workers when ``jobs`` > 1: each part of the source gives its hash arrays,
 merged here; each part of the target is searched against the merged sets, which
 the workers share copy-on-write. Parts of the source are read in the snapshot the
 coordinator exported (PostgreSQL), so all of them see one source.
+
+Two shortcuts leave every result as it was (tests/masking/test_gate.py compares):
+the detector reads only the target texts that hold a sensitive unit
+(:mod:`._gate`), and the tokens inside a pseudonymiser's outputs are found only
+for the target hits that need them (:func:`._late.resolve`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from stagewall.errors import MaskingError, StagewallError
 from stagewall.keys import MaskingKey
+from stagewall.masking._gate import Gate, unit_keys
 from stagewall.masking._known_rows import KnownRows, known_spec
-from stagewall.masking._units import EMPTY, LEAF, PII, WHOLE, H, Hasher, HashSet, contains
+from stagewall.masking._units import (
+    EMPTY,
+    LEAF,
+    PII,
+    WHOLE,
+    H,
+    Hasher,
+    HashSet,
+    contains,
+    unique_sorted,
+)
 from stagewall.masking.lint import KEEP
 from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
@@ -41,13 +59,23 @@ class Sets:
     # per scrubbed column: whole values its source held and the scrubber left as they
     # were in the same row (the detector found no PII in them): that column's own text
     passed_by: dict[Col, H] = field(default_factory=dict)
+    # which target texts the detector must read (None: all of them)
+    gate: Gate | None = None
+    # columns whose legitimate outputs lack the tokens inside them: pseudonymisers,
+    # whose outputs are cheap to recompute for the few hits that need them (_late)
+    late: frozenset[Col] = frozenset()
 
     def source_name(self, target: Table) -> str:
         """The source table a target table was copied from (see ``verify._in_target``)."""
-        if target.qualified in self.source_rows:
-            return target.qualified
-        same = [q for q in self.source_rows if q.rsplit(".", 1)[-1] == target.name]
-        return same[0] if len(same) == 1 else target.qualified
+        return self.source_name_of(target.qualified)
+
+    def source_name_of(self, qualified: str) -> str:
+        """:meth:`source_name` by the target table's qualified name."""
+        if qualified in self.source_rows:
+            return qualified
+        name = qualified.rsplit(".", 1)[-1]
+        same = [q for q in self.source_rows if q.rsplit(".", 1)[-1] == name]
+        return same[0] if len(same) == 1 else qualified
 
 
 @dataclass
@@ -63,6 +91,11 @@ class _Part:
     pii: H
     legit: dict[Col, H]
     passed_by: dict[Col, H]
+    # every unit that may be sensitive (not a kept column's own value) and its gate key
+    gate_hashes: H
+    gate_keys: H
+    gate_lengths: npt.NDArray[np.int64]
+    late: frozenset[Col]
 
 
 def hasher_for(key: MaskingKey) -> Hasher:
@@ -82,11 +115,14 @@ def collect(
     jobs: int = 1,
     url: Any = None,
     snapshot: str | None = None,
+    late: bool = True,
 ) -> Sets:
     """The sensitive hashes of the source and the legitimate outputs per column.
 
     ``jobs`` > 1 (with ``url``, and ``snapshot`` where the backend has one): the
-    tables' parts are read in forked workers.
+    tables' parts are read in forked workers. ``late=False`` finds the tokens inside
+    every column's outputs here, leaving nothing to :mod:`._late` (the reference
+    the tests compare with).
     """
     from stagewall.masking._parallel import can_fork, forked, split
 
@@ -99,12 +135,12 @@ def collect(
                 progress(f"source {got.table}", got.rows)
 
         shared = {
-            "collect": (plan, schema, key, url, snapshot, batch_rows),
+            "collect": (plan, schema, key, url, snapshot, batch_rows, late),
         }
         parts = forked(_collect_worker, items, jobs, shared, done)
     else:
         parts = [
-            _collect_part(plan, schema, db, key, hasher, t, None, batch_rows, progress)
+            _collect_part(plan, schema, db, key, hasher, t, None, batch_rows, progress, late)
             for t in schema.tables
         ]
     return _merge(parts, hasher)
@@ -114,18 +150,18 @@ def _collect_worker(item: tuple[str, str | None]) -> _Part:
     from stagewall.masking._parallel import SHARED
     from stagewall.masking.db import open_database
 
-    plan, schema, key, url, snapshot, batch_rows = SHARED["collect"]
+    plan, schema, key, url, snapshot, batch_rows, late = SHARED["collect"]
     table = schema.table(item[0])
     with open_database(url, role="source") as db:
         db.begin_read(snapshot)
         return _collect_part(
-            plan, schema, db, key, hasher_for(key), table, item[1], batch_rows, None
+            plan, schema, db, key, hasher_for(key), table, item[1], batch_rows, None, late
         )
 
 
 def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
     def union(arrays: Sequence[H]) -> H:
-        return np.unique(np.concatenate(arrays)) if arrays else EMPTY
+        return unique_sorted(np.concatenate(arrays)) if arrays else EMPTY
 
     def by_column(maps: Sequence[dict[Col, H]]) -> dict[Col, H]:
         keys = dict.fromkeys(k for m in maps for k in m)
@@ -140,16 +176,31 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
     for p in parts:
         rows[p.table] = rows.get(p.table, 0) + p.rows
     allowed_np = np.setdiff1d(allowed, pii, assume_unique=True)
-    sensitive = np.union1d(
-        np.setdiff1d(strong, allowed_np, assume_unique=True),
-        np.setdiff1d(weak, np.union1d(allowed, passed), assume_unique=True),
+    sensitive = union(
+        [
+            np.setdiff1d(strong, allowed_np, assume_unique=True),
+            np.setdiff1d(weak, union([allowed, passed]), assume_unique=True),
+        ]
     )
+    gate_hashes = np.concatenate([p.gate_hashes for p in parts]) if parts else EMPTY
+    gate_keys = np.concatenate([p.gate_keys for p in parts]) if parts else EMPTY
+    gate_lengths = (
+        np.concatenate([p.gate_lengths for p in parts]) if parts else np.zeros(0, np.int64)
+    )
+    # every sensitive unit has its key (strong and weak are made of gated units);
+    # were one missing, the gate could hide it, so there would be none
+    gate = None
+    if bool(contains(unique_sorted(gate_hashes), sensitive).all()):
+        mine = contains(sensitive, gate_hashes)
+        gate = Gate(sensitive, gate_keys[mine], gate_lengths[mine], hasher.hash_many)
     return Sets(
         sensitive,
         by_column([p.legit for p in parts]),
         rows,
         hasher,
         by_column([p.passed_by for p in parts]),
+        gate,
+        frozenset(c for p in parts for c in p.late),
     )
 
 
@@ -163,11 +214,17 @@ def _collect_part(
     where: str | None,
     batch_rows: int,
     progress: Progress | None,
+    late_tokens: bool = True,
 ) -> _Part:
     from stagewall.masking.db import copy_columns
     from stagewall.masking.transformers import build_transformer
 
     strong, weak, allowed, passed, pii = HashSet(), HashSet(), HashSet(), HashSet(), HashSet()
+    gate_h: list[H] = []
+    gate_k: list[H] = []
+    gate_n: list[npt.NDArray[np.int64]] = []
+    late: set[Col] = set()
+    bare = hasher.without_detector()
     legit: dict[Col, HashSet] = {}
     passed_by: dict[Col, HashSet] = {}
     cols = [c.name for c in copy_columns(table)]
@@ -202,8 +259,14 @@ def _collect_part(
         for i, c in enumerate(cols):
             values = [r[i] for r in batch]
             tr = transformers[i]
-            units = hasher.flat(values)
+            units, texts = hasher.flat_texts(values)
             pii.add_array(units.of(PII).hashes)
+            maybe = units.kind == PII if tr == KEEP else np.ones(units.kind.size, dtype=bool)
+            if maybe.any():
+                gate_h.append(units.hashes[maybe])
+                chosen = list(compress(texts, maybe.tolist()))
+                gate_k.append(unit_keys(chosen))
+                gate_n.append(np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen)))
             if tr == KEEP:
                 strong.add_array(units.of(PII).hashes)
                 allowed.add_array(units.of(WHOLE, LEAF).hashes)
@@ -219,15 +282,21 @@ def _collect_part(
             if tr is None:
                 legit.setdefault((table.qualified, c), HashSet())
                 continue
-            out = hasher.flat(transform(tr, values, table, c, known))
+            if late_tokens and _late(tr):
+                # tokens inside these outputs count only where a target cell's
+                # token hits: found then by _late.resolve(), with a gate of the hits
+                late.add((table.qualified, c))
+                out = bare.flat(transform(tr, values, table, c, known))
+            else:
+                out = hasher.flat(transform(tr, values, table, c, known))
             # an output unit is legitimate in this column unless it is a unit of
             # the very value it came from
             mine = units.pair_keys()
-            new = ~np.isin(out.pair_keys(), mine)
+            new = ~contains(unique_sorted(mine), out.pair_keys())
             legit.setdefault((table.qualified, c), HashSet()).add_array(out.hashes[new])
             shared = (WHOLE, LEAF) if scrubber else (LEAF,)
             a, b = units.of(*shared), out.of(*shared)
-            same = np.isin(b.pair_keys(), a.pair_keys())
+            same = contains(unique_sorted(a.pair_keys()), b.pair_keys())
             passed.add_array(b.hashes[same])
             if scrubber:
                 whole = b.kind == WHOLE
@@ -236,6 +305,10 @@ def _collect_part(
                 )
         if progress:
             progress(f"source {table.qualified}", len(batch))
+    gh = np.concatenate(gate_h) if gate_h else EMPTY
+    gh, first = np.unique(gh, return_index=True)
+    gk = np.concatenate(gate_k)[first] if gate_h else EMPTY
+    gn = np.concatenate(gate_n)[first] if gate_h else np.zeros(0, np.int64)
     return _Part(
         table.qualified,
         n,
@@ -246,7 +319,18 @@ def _collect_part(
         pii.array(),
         {k: v.array() for k, v in legit.items()},
         {k: v.array() for k, v in passed_by.items()},
+        gh,
+        gk,
+        gn,
+        frozenset(late),
     )
+
+
+def _late(tr: Any) -> bool:
+    """Whether the tokens inside ``tr``'s outputs are left to :mod:`._late`: a
+    pseudonymiser, recomputed alone from its own column (not a scrubber, which is
+    costly to recompute and needs the row's known values)."""
+    return tr.name not in SCRUBBERS and not getattr(tr, "wants_known", False)
 
 
 def transform(
@@ -266,11 +350,22 @@ def transform(
 
 
 @dataclass
+class Pending:
+    """Hits of a late column (see ``Sets.late``) before :mod:`._late`: the cell
+    (row number in the part or table) and normalised text of every hitting unit."""
+
+    cells: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    hashes: list[H] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ScanResult:
     table: str
     counts: dict[str, int]
     rows: int
     scanned: int
+    pending: dict[str, Pending] = field(default_factory=dict)
 
 
 def scan(
@@ -305,6 +400,11 @@ def scan(
         m = merged.setdefault(p.table, ScanResult(p.table, dict.fromkeys(p.counts, 0), 0, 0))
         for c, k in p.counts.items():
             m.counts[c] += k
+        for c, got in p.pending.items():  # cells numbered across the table's parts
+            into = m.pending.setdefault(c, Pending())
+            into.cells += [x + m.rows for x in got.cells]
+            into.hashes += got.hashes
+            into.texts += got.texts
         m.rows += p.rows
         m.scanned += p.scanned
     return [merged[t.qualified] for t in tables]
@@ -331,11 +431,12 @@ def _scan_part(
     hasher = sets.hasher
     cols = [c.name for c in table.columns]
     counts = dict.fromkeys(cols, 0)
+    pending: dict[str, Pending] = {}
     n = scanned = 0
     for batch in db.iter_rows(table, cols, where, batch_rows):
         n += len(batch)
         for i, c in enumerate(cols):
-            units = hasher.flat([r[i] for r in batch])
+            units, texts = hasher.flat_texts([r[i] for r in batch], sets.gate)
             if not units.hashes.size:
                 continue
             scanned += len(batch)
@@ -348,11 +449,25 @@ def _scan_part(
                 # a customer's first name) but not that value; the row-by-row
                 # search still finds a row's own values in it
                 hit &= ~contains(sets.passed_by.get(where_, EMPTY), units.hashes)
+                if where_ in sets.late and hit.any():
+                    got = pending.setdefault(c, Pending())
+                    got.cells.append(units.owner[hit] + (n - len(batch)))
+                    got.hashes.append(units.hashes[hit])
+                    got.texts += list(compress(texts, hit.tolist()))
+                    continue
                 # a cell (one value) counts once, however many of its units hit
                 counts[c] += int(np.unique(units.owner[hit]).size)
         if progress:
             progress(f"target {table.qualified}", len(batch))
-    return ScanResult(table.qualified, counts, n, scanned)
+    return ScanResult(table.qualified, counts, n, scanned, pending)
 
 
-__all__ = ["SCRUBBERS", "ScanResult", "Sets", "collect", "hasher_for", "scan", "transform"]
+__all__ = [
+    "SCRUBBERS",
+    "ScanResult",
+    "Sets",
+    "collect",
+    "hasher_for",
+    "scan",
+    "transform",
+]

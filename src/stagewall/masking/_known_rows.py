@@ -68,6 +68,8 @@ def known_spec(plan: Plan, schema: Schema, table: Table) -> KnownSpec:
 
 def canon(value: object) -> str:
     """A key value as text, equal for a Python value and its COPY text form."""
+    if type(value) is int or type(value) is str:  # the usual keys: no checks below
+        return str(value)
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, Decimal) and value == value.to_integral_value():

@@ -15,15 +15,18 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import repeat
+from itertools import compress, repeat
 from operator import is_
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from stagewall.masking.transformers._batch import keyed_hash
 from stagewall.masking.transformers._prf import splitmix
+
+if TYPE_CHECKING:
+    from stagewall.masking._gate import Gate
 
 H = npt.NDArray[np.uint64]
 EMPTY: H = np.zeros(0, dtype=np.uint64)
@@ -70,26 +73,41 @@ class Hasher:
         self._key = key
         self._detect = detect
 
+    def without_detector(self) -> Hasher:
+        """The same hashes, without the tokens found inside text."""
+        return Hasher(self._key, None)
+
     def h(self, unit: str) -> int:
         return int(self.hash_many([unit])[0])
 
     def hash_many(self, units: list[str]) -> H:
         return keyed_hash(self._key, "verify/unit", units)
 
-    def flat(self, values: Sequence[object]) -> FlatUnits:
+    def flat(self, values: Sequence[object], gate: Gate | None = None) -> FlatUnits:
         """The units of a batch, hashed in one pass (see :func:`_unit_texts`)."""
-        owner, kind, texts = self._unit_texts(values)
-        return FlatUnits(
+        return self.flat_texts(values, gate)[0]
+
+    def flat_texts(
+        self, values: Sequence[object], gate: Gate | None = None
+    ) -> tuple[FlatUnits, list[str]]:
+        """:meth:`flat` and the normalised text of each unit."""
+        owner, kind, texts = self._unit_texts(values, gate)
+        units = FlatUnits(
             np.asarray(owner, dtype=np.int64),
             np.asarray(kind, dtype=np.uint8),
             self.hash_many(texts) if texts else EMPTY,
         )
+        return units, texts
 
-    def _unit_texts(self, values: Sequence[object]) -> tuple[list[int], list[int], list[str]]:
+    def _unit_texts(
+        self, values: Sequence[object], gate: Gate | None = None
+    ) -> tuple[list[int], list[int], list[str]]:
         """``(owner, kind, normalised text)`` of every unit of a batch.
 
         Plain text, integers and dates (the usual columns) take C-level passes over
-        the whole column; JSON documents and other types go value by value.
+        the whole column; JSON documents and other types go value by value. With a
+        ``gate``, the detector reads only the texts it admits: the tokens of the
+        others cannot be units the gate was built from (see :mod:`._gate`).
         """
         owner: list[int] = []
         kind: list[int] = []
@@ -98,18 +116,19 @@ class Hasher:
         plain: list[int] = []  # values handled by the batch path below
         plain_text: list[str] = []
         for_scan: list[bool] = []
+        seen: dict[str, tuple[list[tuple[int, str]], list[str]]] = {}
         types = set(map(type, values)) - {type(None)}
         batch = self._column(values, types) if len(types) == 1 else None
         if batch is not None:
             plain, plain_text, scannable, docs = batch
             for i in docs:
-                self._document(i, _as_document(values[i]), owner, kind, texts, scan)
+                self._document(i, _as_document(values[i]), owner, kind, texts, scan, seen)
             for_scan = scannable
         else:
             for i, v in enumerate(values):
                 doc = _as_document(v)
                 if doc is not None:
-                    self._document(i, doc, owner, kind, texts, scan)
+                    self._document(i, doc, owner, kind, texts, scan, seen)
                     continue
                 t = _text(v)
                 if t is None:
@@ -125,6 +144,8 @@ class Hasher:
         scan += [
             (i, t[:MAX_TEXT_SCAN]) for i, t, s in zip(plain, plain_text, for_scan, strict=True) if s
         ]
+        if gate is not None and scan:
+            scan = list(compress(scan, gate.admits([t for _, t in scan])))
         if self._detect is not None and scan:
             for i, n in self._distinct_tokens(scan):
                 owner.append(i)
@@ -197,20 +218,38 @@ class Hasher:
         kind: list[int],
         texts: list[str],
         scan: list[tuple[int, str]],
+        seen: dict[str, tuple[list[tuple[int, str]], list[str]]],
     ) -> None:
-        whole = _norm(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str))
-        if whole is not None:
+        """The units of document ``i``; ``seen`` holds those of the batch's documents
+        by canonical text (equal documents of plain JSON types have equal units)."""
+        try:  # equal to the default=str text below whenever it succeeds
+            canonical: str | None = json.dumps(doc, sort_keys=True, ensure_ascii=False)
+        except TypeError:  # a non-JSON type inside (Decimal, datetime): not cached
+            canonical = None
+        found = seen.get(canonical) if canonical is not None else None
+        if found is None:
+            whole_text = canonical
+            if whole_text is None:
+                whole_text = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
+            units: list[tuple[int, str]] = []
+            leaves: list[str] = []
+            whole = _norm(whole_text)
+            if whole is not None:
+                units.append((WHOLE, whole))
+            for leaf in _leaves(doc):
+                n = _norm(leaf)
+                if n is not None:
+                    units.append((LEAF, n))
+                    if len(leaf) >= MIN_SCAN:
+                        leaves.append(leaf)
+            found = (units, leaves)
+            if canonical is not None:
+                seen[canonical] = found
+        for k, n in found[0]:
             owner.append(i)
-            kind.append(WHOLE)
-            texts.append(whole)
-        for leaf in _leaves(doc):
-            n = _norm(leaf)
-            if n is not None:
-                owner.append(i)
-                kind.append(LEAF)
-                texts.append(n)
-                if len(leaf) >= MIN_SCAN:
-                    scan.append((i, leaf))
+            kind.append(k)
+            texts.append(n)
+        scan += [(i, leaf) for leaf in found[1]]
 
     def _token_texts(self, scan: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
         """``(owner, normalised token)`` found by the detector in the scanned texts
@@ -337,24 +376,36 @@ class HashSet:
             self._chunked += int(hashes.size)
             self._sorted = None
             if self._chunked >= 1_000_000:  # one sort per million hashes, never a re-sort
-                self._parts.append(np.unique(np.concatenate(self._chunks)))
+                self._parts.append(unique_sorted(np.concatenate(self._chunks)))
                 self._chunks, self._chunked = [], 0
 
     def _flush(self) -> None:
         if self._chunks:
-            self._parts.append(np.unique(np.concatenate(self._chunks)))
+            self._parts.append(unique_sorted(np.concatenate(self._chunks)))
             self._chunks, self._chunked = [], 0
             self._sorted = None
 
     def array(self) -> H:
         self._flush()
         if self._sorted is None:
-            self._sorted = np.unique(np.concatenate(self._parts)) if self._parts else EMPTY
+            self._sorted = unique_sorted(np.concatenate(self._parts)) if self._parts else EMPTY
             self._parts = [self._sorted]
         return self._sorted
 
     def __len__(self) -> int:
         return int(self.array().size)
+
+
+def unique_sorted(hashes: H) -> H:
+    """The distinct hashes, sorted: ``np.unique`` by sorting (NumPy 2's default hash
+    table is several times slower on 64-bit hashes)."""
+    if hashes.size < 2:
+        return hashes.copy()
+    out = np.sort(hashes)
+    keep = np.empty(out.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(out[1:], out[:-1], out=keep[1:])
+    return out[keep]
 
 
 def contains(sorted_set: H, hashes: H) -> npt.NDArray[np.bool_]:
@@ -377,4 +428,5 @@ __all__ = [
     "Hasher",
     "contains",
     "norm_many",
+    "unique_sorted",
 ]

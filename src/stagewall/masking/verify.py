@@ -6,7 +6,9 @@
    found inside text); ``keep`` columns contribute the PII tokens found inside
    them (a kept column of e-mails *is* a leak) and, otherwise, the values the plan
    legitimately copies (these are not counted as hits).
-3. Scan every column of every table of the target, in batches, for those hashes.
+3. Scan every column of every table of the target, in batches, for those hashes
+   (the detector reads only target texts holding a sensitive unit; tokens inside
+   a pseudonymiser's outputs are recomputed only for the hits that need them).
 4. Row by row (``_rowcheck``): the source row's own known values (names and their
    parts, e-mails, phones, streets, postcodes, identifiers) are searched as
    phrases in every text-like cell of its target row and of the target rows that
@@ -157,7 +159,7 @@ def _verify(
     batch_rows: int, progress: Progress | None, jobs: int,
 ) -> VerifyReport:  # fmt: skip
     """:func:`verify` without the collector setting."""
-    from stagewall.masking import _hashscan, _rowcheck
+    from stagewall.masking import _hashscan, _late, _rowcheck
     from stagewall.masking.db import open_database
 
     started = time.monotonic()
@@ -186,9 +188,12 @@ def _verify(
                 jobs=jobs, url=sdb.url, snapshot=snapshot,
             )  # fmt: skip
             lookups = _rowcheck.source_lookups(plan, schema, sdb, key, batch_rows, notes)
-        tschema = tdb.introspect()
-        tdb.begin_read()
-        found = _hashscan.scan(tschema, tdb, sets, batch_rows, progress, jobs=jobs, url=tdb.url)
+            tschema = tdb.introspect()
+            tdb.begin_read()
+            found = _hashscan.scan(tschema, tdb, sets, batch_rows, progress, jobs=jobs, url=tdb.url)
+            # the few hits that need a pseudonymiser's outputs, recomputed in the
+            # same source snapshot
+            _late.resolve(found, sets, plan, schema, sdb, key, batch_rows)
         hits = [ColumnHits(r.table, c, k) for r in found for c, k in r.counts.items()]
         target_rows = {r.table: r.rows for r in found}
         scanned = sum(r.scanned for r in found)

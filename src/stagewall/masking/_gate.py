@@ -1,0 +1,177 @@
+"""Which target texts the detector must read: a substring prefilter for verify's scan.
+
+In the whole-target scan (:mod:`._hashscan`), a text's detected tokens (e-mails,
+phones, names, ...) count only when a token's normalised form (``strip().lower()``)
+is one of the source's *sensitive* units. A token is a piece of the text it was
+found in, so a text can hold such a token only if some sensitive unit occurs in
+its lower-cased form as a substring. :class:`Gate` answers "does any sensitive
+unit occur in this text?" with no false negatives, for a whole batch of texts in
+a few NumPy passes; only the texts it admits go through the detector. The hits
+are the same as with the detector on every text (tests/masking/test_gate.py
+checks that on randomised planted data), at a fraction of the cost: most target
+text is pseudonyms and scrubbed notes that hold no source unit at all.
+
+How: every sensitive unit is reduced to a 64-bit key of its first
+:data:`SHORT` characters (units shorter than :data:`LONG`) or of its first
+:data:`LONG` characters (the others). A text is admitted when one of its
+:data:`SHORT`- or :data:`LONG`-character windows has one of those keys. Unit
+``u`` inside text ``t`` puts the window of ``u``'s own prefix in ``t``, whose key
+is the same (one function computes both), so ``t`` is admitted. Equal keys of
+different windows only admit a text needlessly. Windows across the NUL that
+separates texts only admit a text needlessly.
+
+``str.lower`` maps each character on its own except the Greek final sigma, which
+depends on the next character; both sides map it (U+03C2) to sigma (U+03C3) so a token lowered
+alone is still a substring of its text lowered whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from stagewall.masking._units import EMPTY, H, contains, unique_sorted
+
+SHORT = 4  # no unit is shorter (_units.MIN_TEXT)
+LONG = 8
+SEP = "\x00"
+_MULT = np.uint64(0x100000001B3)  # FNV-64 prime: odd, spreads code points
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_BITS = 26  # bitmap of 2**26 bits (8 MB): the exact check runs only where it says "maybe"
+FINAL_SIGMA, SIGMA = "\u03c2", "\u03c3"
+_SIGMA = str.maketrans(FINAL_SIGMA, SIGMA)
+UNGATED = np.uint64(0)  # the key of a unit too short to key: turns the gate off
+
+
+def lowered(text: str) -> str:
+    """``text`` as the gate compares it (lower case, final sigma folded)."""
+    low = text.lower()
+    return low.translate(_SIGMA) if FINAL_SIGMA in low else low
+
+
+def _windows(joined: str) -> tuple[H, H]:
+    """The keys of every :data:`SHORT`- and every :data:`LONG`-character window of
+    ``joined`` (index = window start), in one pass."""
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if codes.size < SHORT:
+        return EMPTY, EMPTY
+    with np.errstate(over="ignore"):
+        acc = codes
+        short = EMPTY
+        for k in range(1, LONG):
+            m = codes.size - k  # windows of k + 1 characters
+            if m <= 0:
+                break
+            acc = acc[:m] * _MULT + codes[k : k + m]
+            if k + 1 == SHORT:
+                short = _final(acc, SHORT)
+        long = _final(acc, LONG) if codes.size >= LONG else EMPTY
+    return short, long
+
+
+def _final(acc: H, width: int) -> H:
+    with np.errstate(over="ignore"):
+        return (acc ^ np.uint64(width)) * _MIX
+
+
+def unit_keys(units: Sequence[str]) -> H:
+    """The gate key of each (normalised) unit, in order: of its first :data:`LONG`
+    characters, or :data:`SHORT` when it is shorter than that."""
+    if not units:
+        return EMPTY
+    # only each unit's first LONG characters are keyed (slicing before lowering is
+    # the same: units are lower-cased already, and a final sigma is folded anyway)
+    heads = [u[:LONG] for u in units]
+    joined = lowered(SEP.join(heads))
+    lengths = np.fromiter(map(len, heads), dtype=np.int64, count=len(heads))
+    if len(joined) != int(lengths.sum()) + len(heads) - 1:  # lower() grew a unit
+        return np.concatenate([unit_keys([u]) for u in map(lowered, units)])
+    starts = np.zeros(len(units), dtype=np.int64)
+    starts[1:] = np.cumsum(lengths[:-1] + 1)
+    short, long = _windows(joined)
+    out = np.full(len(units), UNGATED, dtype=np.uint64)
+    is_long = lengths >= LONG
+    is_short = ~is_long & (lengths >= SHORT)
+    out[is_long] = long[starts[is_long]]
+    out[is_short] = short[starts[is_short]]
+    return out
+
+
+class Gate:
+    """The sensitive units (their hashes, gate keys and lengths); :meth:`admits`
+    says which texts hold one."""
+
+    def __init__(
+        self,
+        sensitive: H,
+        keys: H,
+        lengths: npt.NDArray[np.int64],
+        hash_many: Callable[[list[str]], H],
+    ) -> None:
+        order = np.lexsort((lengths, keys))
+        pairs = np.unique(np.stack([keys[order], lengths[order].astype(np.uint64)]), axis=1)
+        self._keys = pairs[0] if pairs.size else EMPTY
+        self._lengths = pairs[1].astype(np.int64) if pairs.size else np.zeros(0, np.int64)
+        self._sensitive = unique_sorted(sensitive)  # sorted, as contains() needs
+        self._hash = hash_many
+        self.disabled = bool(self._keys.size) and self._keys[0] == UNGATED
+        bitmap = np.zeros(1 << (_BITS - 3), dtype=np.uint8)
+        if self._keys.size:
+            slot = self._keys >> np.uint64(64 - _BITS)
+            np.bitwise_or.at(bitmap, (slot >> np.uint64(3)).astype(np.int64),
+                             (np.uint8(1) << (slot & np.uint64(7)).astype(np.uint8)))  # fmt: skip
+        self._bitmap = bitmap
+
+    def _maybe(self, keys: H) -> npt.NDArray[np.bool_]:
+        slot = keys >> np.uint64(64 - _BITS)
+        byte = self._bitmap[(slot >> np.uint64(3)).astype(np.int64)]
+        return ((byte >> (slot & np.uint64(7)).astype(np.uint8)) & 1).astype(bool)
+
+    def admits(self, texts: Sequence[str]) -> list[bool]:
+        """For each text: whether a sensitive unit occurs in it (lower-cased)."""
+        if self.disabled:
+            return [True] * len(texts)
+        if not texts or not self._keys.size:
+            return [False] * len(texts)
+        # a NUL inside a text only adds windows that span it: positions stay exact
+        joined = lowered(SEP.join(texts))
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        if len(joined) != int(lengths.sum()) + len(texts) - 1:  # lower() grew a text
+            low = [lowered(t) for t in texts]
+            joined = SEP.join(low)
+            lengths = np.fromiter(map(len, low), dtype=np.int64, count=len(low))
+        starts = np.zeros(len(texts), dtype=np.int64)
+        starts[1:] = np.cumsum(lengths[:-1] + 1)
+        hit = np.zeros(len(texts), dtype=bool)
+        for keys in _windows(joined):
+            if not keys.size:
+                continue
+            pos = np.flatnonzero(self._maybe(keys))
+            if not pos.size:
+                continue
+            # every (position, unit length) whose window key is a unit's
+            k = keys[pos]
+            lo = np.searchsorted(self._keys, k, side="left")
+            n = np.searchsorted(self._keys, k, side="right") - lo
+            if not n.any():
+                continue
+            at = np.repeat(pos, n)
+            first = np.repeat(lo - (np.cumsum(n) - n), n)
+            size = self._lengths[first + np.arange(at.size)]
+            inside = at + size <= len(joined)
+            at, size = at[inside], size[inside]
+            pieces = [joined[a : a + b] for a, b in zip(at.tolist(), size.tolist(), strict=True)]
+            if not pieces:
+                continue
+            # a unit equals its lowered piece unless it holds a final sigma: pieces
+            # with a sigma are admitted without the hash comparison
+            found = contains(self._sensitive, self._hash(pieces))
+            if SIGMA in joined:
+                found |= np.fromiter((SIGMA in x for x in pieces), dtype=bool, count=len(pieces))
+            hit[np.searchsorted(starts, at[found], side="right") - 1] = True
+        return hit.tolist()
+
+
+__all__ = ["LONG", "SHORT", "UNGATED", "Gate", "lowered", "unit_keys"]

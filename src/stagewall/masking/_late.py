@@ -1,0 +1,94 @@
+"""Verify's late tokens: the tokens inside a pseudonymiser's outputs, found only for
+the target hits that need them.
+
+In :func:`._hashscan.collect`, a column's legitimate outputs are the units of its
+recomputed outputs (a pseudonym that equals some other customer's real name is not
+a leak in that column). For pseudonymisers, the tokens the detector would find
+inside those outputs ("6619 David Alley" holds the name "David") are left out
+there: the scan keeps the hits of such columns pending, and :func:`resolve` then
+recomputes only those columns' outputs from the source, in the same snapshot,
+running the detector only on outputs that hold a pending unit (:class:`._gate.Gate`
+of the hits). The result is the one the eager way gives (tests/masking/test_gate.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from stagewall.keys import MaskingKey
+from stagewall.masking._gate import Gate, unit_keys
+from stagewall.masking._hashscan import Pending, ScanResult, Sets, transform
+from stagewall.masking._units import EMPTY, H, HashSet, contains, unique_sorted
+from stagewall.masking.plan import Plan, consistency_salt
+from stagewall.masking.schema import Schema, Table
+
+
+def resolve(
+    found: Sequence[ScanResult],
+    sets: Sets,
+    plan: Plan,
+    schema: Schema,
+    db: Any,
+    key: MaskingKey,
+    batch_rows: int,
+) -> None:
+    """Count the pending hits of late columns (in place): a hit stays unless the
+    column's transformer outputs that unit, as a token inside an output, for some
+    source value other than the one it is a unit of (the legitimate-output rule
+    the other columns get in :func:`collect`). Only the column's own source values
+    are read and recomputed, and the detector reads only the texts holding a hit."""
+    for result in found:
+        for column, got in result.pending.items():
+            hashes = np.concatenate(got.hashes)
+            cells = np.concatenate(got.cells)
+            table = schema.table(sets.source_name_of(result.table))
+            legit = EMPTY
+            if table is not None:
+                legit = _late_legit(plan, schema, db, key, sets, table, column, got, batch_rows)
+            still = ~contains(legit, hashes)
+            result.counts[column] += int(np.unique(cells[still]).size)
+        result.pending.clear()
+
+
+def _late_legit(
+    plan: Plan,
+    schema: Schema,
+    db: Any,
+    key: MaskingKey,
+    sets: Sets,
+    table: Table,
+    column: str,
+    got: Pending,
+    batch_rows: int,
+) -> H:
+    """The pending units that ``column``'s transformer outputs for another value."""
+    from stagewall.masking.transformers import build_transformer
+
+    cp = plan.column(table.qualified, column)
+    if cp is None:
+        return EMPTY
+    salt = consistency_salt(schema, table.qualified, column)
+    tr = build_transformer(cp.transformer, cp.params, key=key, salt=salt)
+    wanted = unique_sorted(np.concatenate(got.hashes))
+    texts = list(dict.fromkeys(got.texts))
+    gate = Gate(
+        wanted,
+        unit_keys(texts),
+        np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)),
+        sets.hasher.hash_many,
+    )
+    legit = HashSet()
+    for batch in db.iter_rows(table, [column], None, batch_rows):
+        values = [r[0] for r in batch]
+        units = sets.hasher.flat(values, gate)
+        out = sets.hasher.flat(transform(tr, values, table, column), gate)
+        new = ~contains(unique_sorted(units.pair_keys()), out.pair_keys())
+        mine = out.hashes[new]
+        legit.add_array(mine[contains(wanted, mine)])
+    return legit.array()
+
+
+__all__ = ["resolve"]
