@@ -39,10 +39,6 @@ def redact_url(url: str) -> str:
 # and SQLAlchemy then replaces every pooled connection older than the failure.
 PING_AFTER_IDLE_SECONDS = 2.0
 _CHECKED_IN = "stagewall.checked_in"
-# The server's pool: connections kept open between requests, and the extra ones a
-# burst may open beyond them (closed when given back).
-POOL_KEPT = 20
-POOL_OVERFLOW = 30
 
 
 def _ping_when_idle(engine: Engine) -> None:
@@ -121,14 +117,8 @@ def make_engine(url: str, *, keep_open: bool = False, pooled: bool = False) -> E
         if pooled:
             # The server while it serves: a new connection per transaction would cost
             # more than the transaction itself. Connections idle for a while are checked
-            # before use (see _ping_when_idle). The pool keeps as many connections as the
-            # server runs request handlers at once (AnyIO's 40 worker threads) plus its own
-            # threads: with fewer kept, a burst of requests opened and closed a session
-            # per transaction beyond the tenth (40 new store backends for 50 concurrent
-            # approvals, each a fork, an authentication and a cold catalog cache).
-            engine = create_engine(
-                url, pool_size=POOL_KEPT, max_overflow=POOL_OVERFLOW, pool_recycle=1800
-            )
+            # before use (see _ping_when_idle).
+            engine = create_engine(url, pool_size=10, max_overflow=40, pool_recycle=1800)
             _ping_when_idle(engine)
             return engine
         # No pool: a CLI process opens few connections, and a pooled connection left
