@@ -78,3 +78,58 @@ def test_genuine_grant_is_bound(env: Env) -> None:
     res = review_request(env.ctx, req.id, reviewer="bob", approve=True, otp=env.otp("bob"))
     creds = issue_credentials(env.ctx, str(res.result_ref), holder="alice", otp=env.otp("alice"))
     assert creds and creds[0].password
+
+
+def test_the_sweeps_batched_check_finds_what_the_single_check_finds(env: Env) -> None:
+    """unbound_problems (one read for all live grants, used by the sweep) reports exactly
+    what unbound_problem reports grant by grant: genuine, inserted, re-pointed, edited
+    grant rows, an approval edited after the fact, a row naming an event that is not
+    there."""
+    from sqlalchemy import update
+
+    from stagewall.access._tables import access_reviews
+    from stagewall.access.grants import unbound_problem, unbound_problems
+
+    def granted() -> str:
+        req = request_access(
+            env.ctx, requester="alice", role="prod-read", duration=timedelta(hours=1), reason="x"
+        )
+        res = review_request(env.ctx, req.id, reviewer="bob", approve=True, otp=env.otp("bob"))
+        return str(res.result_ref)
+
+    genuine, edited, review_edited, missing = granted(), granted(), granted(), granted()
+    with env.ctx.store.read() as conn:
+        real = conn.execute(access_grants.select().where(access_grants.c.id == genuine)).one()
+    _insert_row(env, "gforged000010")
+    _insert_row(env, "gforged000011", audit_index=real.audit_index, audit_leaf=real.audit_leaf)
+    with env.ctx.store.transaction() as conn:
+        conn.execute(
+            update(access_grants).where(access_grants.c.id == edited).values(role="prod-admin")
+        )
+        rid = (
+            conn.execute(access_grants.select().where(access_grants.c.id == review_edited))
+            .one()
+            .request_id
+        )
+        conn.execute(
+            update(access_reviews).where(access_reviews.c.request_id == rid).values(decision="deny")
+        )
+        conn.execute(
+            update(access_grants).where(access_grants.c.id == missing).values(audit_index=10**6)
+        )
+    with env.ctx.store.read() as conn:
+        rows = conn.execute(access_grants.select()).all()
+        batched = unbound_problems(env.ctx, conn, rows)
+        single = {
+            str(r.id): why
+            for r in rows
+            if (why := unbound_problem(env.ctx, conn, str(r.id))) is not None
+        }
+    assert batched == single
+    assert set(batched) == {
+        "gforged000010",
+        "gforged000011",
+        edited,
+        review_edited,
+        missing,
+    }

@@ -161,3 +161,27 @@ def test_evidence_checks_for_auditors_only(world: World, people: dict[str, Perso
     text = str(body)
     assert "separation" in text or "access" in text
     assert people["dana"].get("/api/v1/evidence/checks").status_code == 403
+
+
+def test_admin_sessions_kept_while_serving_are_closed_at_stop(
+    world: World, people: dict[str, Person]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    alice, bob = people["alice"], people["bob"]
+    plain = world.client
+    with TestClient(world.app) as serving:  # runs the lifespan: serving, then stopping
+        world.client = serving
+        try:
+            rid = _request(alice)
+            gid = bob.post(
+                f"/api/v1/access/requests/{rid}/reviews", {"approve": True, "otp": bob.otp()}
+            ).json()["grant"]
+            res = alice.post(f"/api/v1/access/grants/{gid}/credentials", {"otp": alice.otp()})
+            assert res.status_code == 200, res.text
+            issuer: Any = world.state.ctx.issuer("prod-db")
+            [kept] = [conn for conn, _at in issuer._idle]
+            assert not kept.closed
+        finally:
+            world.client = plain
+    assert kept.closed and issuer._idle == []

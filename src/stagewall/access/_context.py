@@ -45,6 +45,7 @@ class AccessContext:
     home: str | os.PathLike[str] | None = None
     issuer_factory: IssuerFactory | None = None
     _issuers: dict[str, CredentialIssuer] = field(default_factory=dict)
+    _keep_admin_sessions: bool = False
     alerted_unattributed: set[tuple[str, str]] = field(default_factory=set)
     _instance: str | None = None
 
@@ -141,7 +142,19 @@ class AccessContext:
                         "credentials for postgresql resources only"
                     )
                 self._issuers[resource] = PostgresIssuer.from_resource(resource, res)
+            keep = getattr(self._issuers[resource], "keep_sessions", None)
+            if keep is not None and self._keep_admin_sessions:
+                keep(True)
         return self._issuers[resource]
+
+    def keep_admin_sessions(self, keep: bool) -> None:
+        """Issuers keep their admin sessions between issuances (the server, while it
+        serves) or close them (when it stops); see PostgresIssuer.keep_sessions."""
+        self._keep_admin_sessions = keep
+        for issuer in list(self._issuers.values()):
+            hook = getattr(issuer, "keep_sessions", None)
+            if hook is not None:
+                hook(keep)
 
     def credential_resources(self, role: str) -> list[str]:
         """Resources of ``role`` stagewall issues logins for (postgresql + admin env)."""

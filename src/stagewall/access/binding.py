@@ -37,12 +37,19 @@ def bound_event(
     row: Mapping[str, Any],
     what: str,
     codes: Collection[str],
+    *,
+    events: Mapping[int, StoredEvent] | None = None,
 ) -> tuple[StoredEvent | None, str | None]:
-    """The event ``row`` is bound to, or why it has none of the expected ``codes``."""
+    """The event ``row`` is bound to, or why it has none of the expected ``codes``.
+
+    ``events``: the verified events of :meth:`AuditLog.events_ref`, read for many rows at
+    once, which must include this row's index; else the event is read here.
+    """
     index, leaf = row.get("audit_index"), row.get("audit_leaf")
     if index is None or not leaf:
         return None, f"the {what} row names no audit event (written outside stagewall)"
-    event = audit.event_ref(int(index), conn=conn)
+    at = int(index)
+    event = events.get(at) if events is not None else audit.event_ref(at, conn=conn)
     if event is None:
         return None, f"audit event #{index} of the {what} is missing or was altered"
     if event.leaf_hash.hex() != leaf:
@@ -53,10 +60,15 @@ def bound_event(
 
 
 def review_binding_problem(
-    audit: AuditLog, conn: Connection, row: Mapping[str, Any], codes: Collection[str]
+    audit: AuditLog,
+    conn: Connection,
+    row: Mapping[str, Any],
+    codes: Collection[str],
+    *,
+    events: Mapping[int, StoredEvent] | None = None,
 ) -> str | None:
     """Why the review (approval) ``row`` is not backed by the event that recorded it."""
-    event, problem = bound_event(audit, conn, row, "approval", codes)
+    event, problem = bound_event(audit, conn, row, "approval", codes, events=events)
     if event is None:
         return problem
     request = str(row.get("request_id"))
@@ -71,9 +83,15 @@ def review_binding_problem(
     return None
 
 
-def grant_binding_problem(audit: AuditLog, conn: Connection, row: Mapping[str, Any]) -> str | None:
+def grant_binding_problem(
+    audit: AuditLog,
+    conn: Connection,
+    row: Mapping[str, Any],
+    *,
+    events: Mapping[int, StoredEvent] | None = None,
+) -> str | None:
     """Why the grant ``row`` is not backed by its creating audit event (None: it is)."""
-    event, problem = bound_event(audit, conn, row, "grant", (ev.GRANT_CREATED.code,))
+    event, problem = bound_event(audit, conn, row, "grant", (ev.GRANT_CREATED.code,), events=events)
     if event is None:
         return problem
     index = event.index

@@ -28,6 +28,7 @@ from stagewall.access._tables import access_credentials, access_grants, access_r
 from stagewall.access.binding import grant_binding_problem, review_binding_problem
 from stagewall.access.issuers import CredentialSpec, IssuedCredential
 from stagewall.audit import AuditEvent, Status
+from stagewall.audit.events import StoredEvent
 from stagewall.errors import AccessDenied, StagewallError, UsageError
 from stagewall.estate.models import BREAK_GLASS_CAP, PRODUCTION_ROLE_CAP
 
@@ -364,16 +365,60 @@ def unbound_problem(
         row = conn.execute(select(access_grants).where(access_grants.c.id == grant_id)).first()
     if row is None:
         return f"there is no grant {grant_id!r}"
-    problem = grant_binding_problem(ctx.audit, conn, dict(row._mapping))
+    return unbound_problems(ctx, conn, [row]).get(str(row.id))
+
+
+def unbound_problems(ctx: AccessContext, conn: Connection, rows: Sequence[Any]) -> dict[str, str]:
+    """:func:`unbound_problem` of many grant rows (as read in ``conn``) in a few
+    statements: the reviews and every event they and the grants are bound to are read
+    at once; each binding is checked exactly as for one grant. Grant id -> problem."""
+    reviews = _reviews_of(conn, rows)
+    indexes = [
+        int(r.audit_index)
+        for r in [*rows, *(v for vs in reviews.values() for v in vs)]
+        if r.audit_index is not None
+    ]
+    events = ctx.audit.events_ref(indexes, conn=conn)
+    found: dict[str, str] = {}
+    for row in rows:
+        why = _unbound(ctx, conn, row, reviews.get(row.request_id, []), events=events)
+        if why is not None:
+            found[str(row.id)] = why
+    return found
+
+
+_REVIEWS_BATCH = 500
+
+
+def _reviews_of(conn: Connection, rows: Sequence[Any]) -> dict[str, list[Any]]:
+    """The review rows of the grants' requests, by request id, in insertion order."""
+    wanted = sorted({str(r.request_id) for r in rows if r.request_id is not None})
+    found: dict[str, list[Any]] = {}
+    for start in range(0, len(wanted), _REVIEWS_BATCH):
+        for review in conn.execute(
+            select(access_reviews)
+            .where(access_reviews.c.request_id.in_(wanted[start : start + _REVIEWS_BATCH]))
+            .order_by(access_reviews.c.id)
+        ).all():
+            found.setdefault(str(review.request_id), []).append(review)
+    return found
+
+
+def _unbound(
+    ctx: AccessContext,
+    conn: Connection,
+    row: Any,
+    reviews: Sequence[Any],
+    *,
+    events: Mapping[int, StoredEvent],
+) -> str | None:
+    problem = grant_binding_problem(ctx.audit, conn, dict(row._mapping), events=events)
     if problem is not None or row.request_id is None:
         return problem
     # The approvals the grant came from must be the ones the log recorded, too.
-    reviews = conn.execute(
-        select(access_reviews).where(access_reviews.c.request_id == row.request_id)
-    ).all()
     for review in reviews:
         why = review_binding_problem(
-            ctx.audit, conn, dict(review._mapping), (ev.REVIEW_RECORDED.code,)
+            ctx.audit, conn, dict(review._mapping), (ev.REVIEW_RECORDED.code,), events=events
         )
         if why is not None:
             return f"approval by {review.reviewer}: {why}"

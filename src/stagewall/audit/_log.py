@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,6 +47,8 @@ _BATCH_QMARK = (
     "WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?"
 )
 _BATCH_FORMAT = _BATCH_QMARK.replace("?", "%s")
+# Events read per statement by AuditLog.events_ref (well under SQLite's variable limit).
+_REF_BATCH = 500
 _TAIL_FORMAT = "SELECT idx, canonical, chain_hash FROM audit_events ORDER BY idx DESC LIMIT 1"
 # Plain SQL on the append path: the statements are fixed, and building and compiling
 # SQLAlchemy constructs cost more than the statements (~60 vs ~15 us for the tail
@@ -236,6 +238,28 @@ class AuditLog:
         if hashlib.sha256(b"\x00" + raw).digest() != leaf:
             return None
         return StoredEvent.from_raw(index, raw, leaf, _as_bytes(row[2]))
+
+    def events_ref(self, indexes: Iterable[int], *, conn: Connection) -> dict[int, StoredEvent]:
+        """:meth:`event_ref` of many indexes in few statements: index -> event, without
+        the indexes that have no event or whose stored leaf hash does not match."""
+        wanted = sorted(set(indexes))
+        found: dict[int, StoredEvent] = {}
+        for start in range(0, len(wanted), _REF_BATCH):
+            rows = conn.execute(
+                select(
+                    audit_events.c.idx,
+                    audit_events.c.canonical,
+                    audit_events.c.leaf_hash,
+                    audit_events.c.chain_hash,
+                ).where(audit_events.c.idx.in_(wanted[start : start + _REF_BATCH]))
+            ).all()
+            for row in rows:
+                raw, leaf = _as_bytes(row[1]), _as_bytes(row[2])
+                if hashlib.sha256(b"\x00" + raw).digest() == leaf:
+                    found[int(row[0])] = StoredEvent.from_raw(
+                        int(row[0]), raw, leaf, _as_bytes(row[3])
+                    )
+        return found
 
     def _prepare(self, event: AuditEvent) -> _Prepared:
         if not isinstance(event, AuditEvent):

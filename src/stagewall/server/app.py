@@ -47,6 +47,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.ctx.store.set_pooled(True)
+        state.ctx.keep_admin_sessions(True)
         sweeper = Sweeper(state) if run_sweeper else None
         if sweeper is not None:
             sweeper.start()
@@ -60,6 +61,7 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
             ingest.close()
             stop_witnessing()
             state.workers.shutdown(wait=False)
+            state.ctx.keep_admin_sessions(False)
             state.ctx.store.set_pooled(False)
 
     app = FastAPI(

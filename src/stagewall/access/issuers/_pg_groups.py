@@ -110,6 +110,9 @@ def revoke_everything(cur: psycopg.Cursor[Any], group: str) -> None:
 # sequence (oid and kind) of the declared schemas; the declared schemas' oids; the
 # admin role and the database. Reconciling again while this hash is the one measured
 # right after a reconciliation to the same declaration would change nothing.
+# ``acl IS NOT NULL`` selects the same rows (aclexplode is strict: a NULL ACL explodes
+# to nothing) without calling it for the thousands of functions and relations that
+# carry the default ACL: about half the cost of this statement, once per issuance.
 _STATE_SQL = """
 SELECT current_database(), shobj_description(g.oid, 'pg_authid'),
   EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %(marker)s),
@@ -117,10 +120,10 @@ SELECT current_database(), shobj_description(g.oid, 'pg_authid'),
   current_user, current_database(),
   (SELECT string_agg(format('c %%s %%s %%s %%s', c.oid, a.privilege_type, a.grantor,
      a.is_grantable), ',' ORDER BY c.oid, a.privilege_type, a.grantor, a.is_grantable)
-   FROM pg_class c, aclexplode(c.relacl) a WHERE a.grantee = g.oid),
+   FROM pg_class c, aclexplode(c.relacl) a WHERE c.relacl IS NOT NULL AND a.grantee = g.oid),
   (SELECT string_agg(format('f %%s %%s %%s %%s', p.oid, a.privilege_type, a.grantor,
      a.is_grantable), ',' ORDER BY p.oid, a.privilege_type, a.grantor, a.is_grantable)
-   FROM pg_proc p, aclexplode(p.proacl) a WHERE a.grantee = g.oid),
+   FROM pg_proc p, aclexplode(p.proacl) a WHERE p.proacl IS NOT NULL AND a.grantee = g.oid),
   (SELECT string_agg(format('n %%s %%s %%s %%s', n.oid, a.privilege_type, a.grantor,
      a.is_grantable), ',' ORDER BY n.oid, a.privilege_type, a.grantor, a.is_grantable)
    FROM pg_namespace n, aclexplode(n.nspacl) a WHERE a.grantee = g.oid),

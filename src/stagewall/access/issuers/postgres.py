@@ -28,6 +28,7 @@ import os
 import re
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -56,6 +57,10 @@ _SAFE = re.compile(r"[^a-z0-9_]")
 _TERMINATE_WAIT_MS = 5000
 # At most this many issuances at once hold an admin session on one resource (holding()).
 HELD_ADMIN_SESSIONS = 8
+# Kept admin sessions (keep_sessions): one idle longer than this is closed, not reused;
+# one idle longer than PING_AFTER_IDLE_SECONDS answers a SELECT 1 before it is reused.
+ADMIN_SESSION_IDLE_SECONDS = 60.0
+PING_AFTER_IDLE_SECONDS = 2.0
 # Sessions a sweep's fast lock-out ended before the full revocation of the same login in
 # this process: the revocation's proof reports them too, so the audit event still says
 # how many sessions the expiry killed.
@@ -145,6 +150,9 @@ class PostgresIssuer:
         self.database = (resource.database if resource else None) or url_db
         self._held = threading.local()  # see holding()
         self._sessions_left = threading.BoundedSemaphore(HELD_ADMIN_SESSIONS)
+        self._idle: list[tuple[Any, float]] = []  # see keep_sessions()
+        self._idle_lock = threading.Lock()
+        self._keep = False
         # Group states measured right after a reconciliation, per declaration.
         self._reconciled: dict[tuple[Any, ...], tuple[str, str]] = {}
 
@@ -165,25 +173,98 @@ class PostgresIssuer:
             )
         return cls(name, url, resource)
 
-    @contextmanager
-    def _connect(
-        self, *, autocommit: bool = False, database: str | None = None
-    ) -> Iterator[psycopg.Connection[Any]]:
+    def _open(self, *, autocommit: bool = False, database: str | None = None) -> Any:
+        """A new admin session (the caller closes it); driver errors as BackendError."""
         kwargs: dict[str, Any] = {"autocommit": autocommit, "connect_timeout": 10}
         if database or self.database:
             kwargs["dbname"] = database or self.database
         what = f"database {database!r}" if database else f"resource {self.resource_name!r}"
         try:
-            conn = psycopg.connect(self._admin_url, **kwargs)
+            return psycopg.connect(self._admin_url, **kwargs)
         except psycopg.Error as exc:
             raise self._err(f"admin connection for {what}", exc) from None
         except (UnicodeError, ValueError):
             # libpq decodes %XX escapes; one that is not UTF-8 makes the driver raise
             # a decoding error. Its text is not shown: it could quote the password.
             raise _malformed(self.resource_name) from None
+
+    @contextmanager
+    def _connect(
+        self, *, autocommit: bool = False, database: str | None = None
+    ) -> Iterator[psycopg.Connection[Any]]:
+        conn = self._open(autocommit=autocommit, database=database)
         try:
             yield conn
         finally:
+            conn.close()
+
+    # -- admin sessions kept between issuances (the server, while it serves) --
+
+    def keep_sessions(self, keep: bool) -> None:
+        """Keep the admin sessions of finished issuances open for the next ones, or not.
+
+        A new session costs the production server a fork, an authentication and a cold
+        catalog cache, more than the issuance itself. The server turns this on while it
+        serves and off (closing every kept session) when it stops; at most
+        HELD_ADMIN_SESSIONS are kept, one idle for ADMIN_SESSION_IDLE_SECONDS is closed
+        instead of reused, and one idle for more than PING_AFTER_IDLE_SECONDS is checked
+        before use. Every issuance still reads the server's identity on the session that
+        creates its login.
+        """
+        with self._idle_lock:
+            self._keep = keep
+            idle, self._idle = self._idle, []
+        if not keep:
+            for conn, _at in idle:
+                with suppress(psycopg.Error):
+                    conn.close()
+
+    def _checkout(self) -> Any:
+        """The most recently kept admin session that still answers, else a new one.
+
+        Sessions idle too long are closed on the way (the oldest are at the front).
+        """
+        while True:
+            now = time.monotonic()
+            with self._idle_lock:
+                fresh = [(c, t) for c, t in self._idle if now - t <= ADMIN_SESSION_IDLE_SECONDS]
+                stale = [c for c, t in self._idle if now - t > ADMIN_SESSION_IDLE_SECONDS]
+                conn, at = fresh.pop() if fresh else (None, now)
+                self._idle = fresh
+            for c in stale:
+                with suppress(psycopg.Error):
+                    c.close()
+            if conn is None:
+                return self._open(autocommit=True)
+            if self._usable(conn, ping=now - at > PING_AFTER_IDLE_SECONDS):
+                return conn
+            with suppress(psycopg.Error):
+                conn.close()
+
+    @staticmethod
+    def _usable(conn: Any, *, ping: bool) -> bool:
+        if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return False
+        if not ping:
+            return True
+        try:
+            conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+    def _checkin(self, conn: Any, *, clean: bool) -> None:
+        """Keep ``conn`` for the next issuance if it ended cleanly and there is room."""
+        with self._idle_lock:
+            if (
+                clean
+                and self._keep
+                and len(self._idle) < HELD_ADMIN_SESSIONS
+                and self._usable(conn, ping=False)
+            ):
+                self._idle.append((conn, time.monotonic()))
+                return
+        with suppress(psycopg.Error):
             conn.close()
 
     @contextmanager
@@ -196,22 +277,42 @@ class PostgresIssuer:
             return
         # Bounded: a burst of issuances queues here instead of opening a session each
         # on the production server at once.
-        with self._sessions_left, self._connect(autocommit=True) as conn:
+        with self._sessions_left:
+            conn = self._checkout()
             self._held.conn = conn
+            clean = False
             try:
                 yield
+                clean = True
             finally:
                 self._held.conn = None
+                self._checkin(conn, clean=clean)
 
     @contextmanager
     def _admin(self) -> Iterator[psycopg.Connection[Any]]:
-        """The held admin connection, else a new one for this call (autocommit)."""
+        """The held admin connection, else one for this call (autocommit)."""
         conn = getattr(self._held, "conn", None)
         if conn is not None:
             yield conn
             return
-        with self._connect(autocommit=True) as conn:
+        with self._session() as conn:
             yield conn
+
+    @contextmanager
+    def _session(self) -> Iterator[psycopg.Connection[Any]]:
+        """An autocommit admin session for one call: a kept one while the server keeps
+        them (see keep_sessions), given back if the call ended cleanly; else a new one."""
+        if not self._keep:
+            with self._connect(autocommit=True) as conn:
+                yield conn
+            return
+        conn = self._checkout()
+        clean = False
+        try:
+            yield conn
+            clean = True
+        finally:
+            self._checkin(conn, clean=clean)
 
     def _err(self, what: str, exc: psycopg.Error) -> BackendError:
         """A driver error as a BackendError, with every trace of the admin password removed."""
@@ -549,7 +650,7 @@ class PostgresIssuer:
             raise self._err(f"reading the identity of {self.resource_name!r}", exc) from None
 
     def managed_logins(self) -> list[ManagedLogin]:
-        with self._connect(autocommit=True) as conn, conn.cursor() as cur:
+        with self._session() as conn, conn.cursor() as cur:
             cur.execute(
                 "SELECT r.rolname, shobj_description(r.oid, 'pg_authid') FROM pg_roles r "
                 "JOIN pg_auth_members m ON m.member = r.oid "
