@@ -324,3 +324,19 @@ def test_an_oidc_person_signs_in_a_terminal_through_the_browser(
     assert 'name="otp"' in page.text
     res = world.client.post("/cli/login", data=form, follow_redirects=False)
     assert res.status_code == 403 and "second factor" in html.unescape(res.text)
+
+
+def test_the_relying_party_client_is_closed_when_the_app_stops(oidc_world: World) -> None:
+    """Its HTTP client to the provider must not outlive the app (an unclosed client
+    leaks sockets into whatever runs next)."""
+    from fastapi.testclient import TestClient
+
+    from stagewall.server import create_app
+
+    app = create_app(oidc_world.state, run_sweeper=False)
+    with TestClient(app) as client:
+        assert client.get("/api/v1/oidc/login", follow_redirects=False).status_code == 303
+        parties = [c.__self__ for c in oidc_world.state.closers if hasattr(c, "__self__")]
+        party = parties[-1]._current[1]
+        assert not party._http.is_closed
+    assert party._http.is_closed

@@ -48,6 +48,13 @@ class _Parties:
                 self._current = (wanted, OidcRelyingParty(wanted, clock=self.state.now))
             return self._current[1]
 
+    def close(self) -> None:
+        """Close the relying party's HTTP client (the app is stopping)."""
+        with self._lock:
+            if self._current is not None:
+                self._current[1].close()
+                self._current = None
+
 
 NEXT_COOKIE = "stagewall_oidc_next"
 _SIGNED_IN = """<!doctype html>
@@ -62,6 +69,7 @@ _SIGNED_IN = """<!doctype html>
 def register(r: FastAPI, state: ServerState) -> None:
     store = state.ctx.store
     parties = _Parties(state)
+    state.closers.append(parties.close)
 
     def secure() -> bool:
         return state.settings.public_url.startswith("https://")

@@ -54,6 +54,8 @@ class ServerState:
     ci: CiVerifiers = field(default_factory=CiVerifiers)
     workers: Workers = field(default_factory=Workers)
     witnessing: WitnessRounds | None = None  # see stagewall.server.witnessing.rounds_of
+    # called when the app stops (after the sweeper): clients routes opened, etc.
+    closers: list[Callable[[], None]] = field(default_factory=list)
     _stamp: tuple[int, int] | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
     _evaluation: tuple[datetime, Evaluation] | None = None

@@ -59,6 +59,8 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
                 sweeper.stop()
             state.ci.close()
             ingest.close()
+            for close in state.closers:
+                close()
             stop_witnessing()
             state.workers.shutdown(wait=False)
             state.ctx.keep_admin_sessions(False)
