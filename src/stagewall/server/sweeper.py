@@ -225,9 +225,7 @@ def tick(state: ServerState, leadership: Leadership) -> None:
     if leader:
         _periodic(state, "last_witness", WITNESS_EVERY, witness, "witnessing")
         _periodic(state, "last_ci_purge", CI_PURGE_EVERY, purge_ci_tokens, "purging CI tokens")
-        _periodic(
-            state, "last_attempts_purge", CI_PURGE_EVERY, purge_attempts, "purging attempts"
-        )
+        _periodic(state, "last_attempts_purge", CI_PURGE_EVERY, purge_attempts, "purging attempts")
     if leader:
         try:
             report = sweep(state.ctx)
