@@ -79,6 +79,20 @@ WHERE c.relkind IN ('v', 'm')
     + "ORDER BY c.oid\n"
 )
 
+# indexes of materialised views (Pagila's rental_category on rental_by_category)
+VIEW_INDEXES = (
+    """
+SELECT n.nspname, c.relname, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid)
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class c ON c.oid = i.indrelid AND c.relkind = 'm'
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE true
+"""
+    + _user_objects("pg_catalog.pg_class", "c")
+    + "ORDER BY ic.oid\n"
+)
+
 FUNCTIONS = (
     """
 SELECT p.oid::regprocedure::text, pg_catalog.pg_get_functiondef(p.oid)
@@ -174,16 +188,32 @@ ORDER BY 1, 2
 """
 )
 
+# Every domain of the schemas in scope (one no column uses too: Pagila's dotless-i "bigint"),
+# plus those the tables use from elsewhere; the collation when it is not the base
+# type's own
 DOMAINS = (
-    _USED_TYPES  # noqa: S608 - constant SQL, no input
-    + """
+    _USED_TYPES.replace("%s", "%(oids)s")  # noqa: S608 - constant SQL, no input
+    + """, wanted(oid) AS (
+  SELECT oid FROM used
+  UNION
+  SELECT t.oid FROM pg_catalog.pg_type t
+  JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+  WHERE t.typtype = 'd'
+"""
+    + _user_objects("pg_catalog.pg_type", "t")
+    + """)
 SELECT DISTINCT n.nspname, t.typname, pg_catalog.format_type(t.typbasetype, t.typtypmod),
        t.typnotnull, pg_catalog.pg_get_expr(t.typdefaultbin, 0),
        (SELECT array_agg('CONSTRAINT ' || quote_ident(k.conname) || ' '
                          || pg_catalog.pg_get_constraintdef(k.oid) ORDER BY k.conname)
-        FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid)
-FROM used u
+        FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid AND k.contype = 'c'),
+       (SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
+        FROM pg_catalog.pg_collation co
+        JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+        WHERE co.oid = t.typcollation AND t.typcollation <> bt.typcollation)
+FROM wanted u
 JOIN pg_catalog.pg_type t ON t.oid = u.oid
+JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
 WHERE t.typtype = 'd'
 ORDER BY 1, 2
@@ -234,6 +264,8 @@ class PgDDL:
     identity_always: set[tuple[str, str]] = field(default_factory=set)
     # (schema, name, "v" or "m", SELECT definition, reloptions) in creation (oid) order
     views: list[tuple[str, str, str, str, list[str]]] = field(default_factory=list)
+    # "schema.view" of a materialised view → [(index name, CREATE INDEX ...)]
+    view_indexes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     # (signature, CREATE OR REPLACE FUNCTION ...) of user functions and procedures
     functions: list[tuple[str, str]] = field(default_factory=list)
     # (table, trigger name, CREATE TRIGGER ...)
@@ -419,9 +451,11 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
         idx_ddl[rel].append(definition)
     cur.execute(ENUMS, (oids,))
     ddl.enums = [(r[0], r[1], list(r[3] or [])) for r in cur.fetchall()]
-    cur.execute(DOMAINS, (oids,))
-    for nsp, name, base, notnull, default, checks_ in cur.fetchall():
+    cur.execute(DOMAINS, {"oids": oids, "schemas": list(schemas) if schemas else None})
+    for nsp, name, base, notnull, default, checks_, collation in cur.fetchall():
         stmt = f"CREATE DOMAIN {_q(nsp)}.{_q(name)} AS {base}"
+        if collation is not None:
+            stmt += f" COLLATE {collation}"
         if default is not None:
             stmt += f" DEFAULT {default}"
         if notnull:
@@ -457,6 +491,9 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
     scope = {"schemas": list(schemas) if schemas else None}
     cur.execute(VIEWS, scope)
     ddl.views = [(r[0], r[1], r[2], r[3], list(r[4] or [])) for r in cur.fetchall()]
+    cur.execute(VIEW_INDEXES, scope)
+    for nsp, view, index, definition in cur.fetchall():
+        ddl.view_indexes.setdefault(f"{nsp}.{view}", []).append((str(index), str(definition)))
     cur.execute(FUNCTIONS, scope)
     ddl.functions = [(str(r[0]), str(r[1])) for r in cur.fetchall()]
     cur.execute(AGGREGATES, scope)  # after the functions their state functions are

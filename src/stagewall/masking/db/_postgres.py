@@ -381,9 +381,9 @@ class PostgresDatabase(Database):
                             )
                         )
                     deferred = self._create_functions(same.functions)
-                    for stmt in same.domains:
-                        self.conn.execute(stmt.encode())
-                    self._create_in_passes(same.composites)
+                    # a domain over another domain or a composite type, a composite
+                    # with a field of a domain: in passes, in whatever order works
+                    self._create_in_passes([*same.domains, *same.composites])
                 else:
                     for s in sorted({t.schema for t in schema.tables if t.schema}):
                         self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.q(s)}".encode())
@@ -572,7 +572,7 @@ class PostgresDatabase(Database):
             return list(self.objects_created), list(self.objects_skipped)
         from stagewall.masking.classify import detect_in_text
 
-        pending = []
+        pending: list[tuple[str, str, str]] = []  # (label, CREATE, matview or "")
         for nsp, name, kind, definition, options in same.views:
             label = f"{'materialized view' if kind == 'm' else 'view'} {nsp}.{name}"
             if detect_in_text(definition):
@@ -583,24 +583,28 @@ class PostgresDatabase(Database):
             what = "MATERIALIZED VIEW" if kind == "m" else "VIEW"
             with_ = f" WITH ({', '.join(options)})" if options else ""
             body = definition.strip().rstrip(";")
-            pending.append((label, f"CREATE {what} {self.q(nsp)}.{self.q(name)}{with_} AS {body}"))
+            stmt = f"CREATE {what} {self.q(nsp)}.{self.q(name)}{with_} AS {body}"
+            pending.append((label, stmt, f"{nsp}.{name}" if kind == "m" else ""))
         errors: dict[str, str] = {}
         progress = True
         while pending and progress:
             progress, left = False, []
-            for label, stmt in pending:
+            for label, stmt, matview in pending:
                 try:
                     with self.conn.transaction():
                         self.conn.execute(stmt.encode())
                 except psycopg.Error as exc:
                     errors[label] = (exc.diag.message_primary or type(exc).__name__).strip()
-                    left.append((label, stmt))
+                    left.append((label, stmt, matview))
                 else:
                     self.objects_created.append(label)
                     progress = True
+                    for index, definition in same.view_indexes.get(matview, []):
+                        # after the view is filled: a unique one checks the masked rows
+                        self._create_object(f"index {index} on {matview}", definition)
             pending = left
         self.objects_skipped += [
-            (label, f"cannot be created on the target: {errors[label]}") for label, _ in pending
+            (label, f"cannot be created on the target: {errors[label]}") for label, _, _ in pending
         ]
         for table, name, definition in same.triggers:
             self._create_object(f"trigger {name} on {table}", definition)
