@@ -114,3 +114,65 @@ def test_every_domain_is_recreated_used_or_not(pg_url_factory: Any) -> None:
         assert c.execute("SELECT 'ab'::public.acode, NULL::sales.\"b\u0131g\u0131nt\"").fetchone()
         with pytest.raises(psycopg.errors.CheckViolation):
             c.execute("SELECT 'abcdef'::public.acode")
+
+
+SEQUENCE_STATE = (
+    "SELECT schemaname, sequencename, increment_by, min_value, last_value "
+    "FROM pg_sequences WHERE schemaname IN ('public', 'billing') ORDER BY 1, 2"
+)
+
+
+def test_every_sequence_continues_from_the_source_state(pg_url_factory: Any) -> None:
+    """Owned and unowned sequences alike: ``nextval`` on the copy gives what it gives
+    on the source (``is_called`` too), never a value the copied keys already hold;
+    a sequence no column uses (in a schema without tables) is recreated as it is."""
+    src, tgt = _pair(
+        pg_url_factory,
+        [
+            # owned (serial), ahead of the keys: as before, continues at 1001
+            "CREATE TABLE owned (id serial PRIMARY KEY, email text)",
+            "INSERT INTO owned (email) SELECT 'u' || g || '@x.example' FROM generate_series(1, 10) g",
+            "SELECT setval('owned_id_seq', 1000)",
+            # not OWNED BY (as in Pagila): continues at 51, not after the keys
+            "CREATE SEQUENCE loose_seq",
+            "CREATE TABLE loose (id int PRIMARY KEY DEFAULT nextval('loose_seq'), note text)",
+            "INSERT INTO loose (note) SELECT 'n' FROM generate_series(1, 10)",
+            "SELECT setval('loose_seq', 50)",
+            # is_called false: 100 is next
+            "CREATE TABLE waiting (id serial PRIMARY KEY, note text)",
+            "INSERT INTO waiting (note) SELECT 'n' FROM generate_series(1, 10)",
+            "SELECT setval('waiting_id_seq', 100, false)",
+            # behind the copied keys on the source: the copy never hands out a used key
+            "CREATE TABLE behind (id serial PRIMARY KEY, note text)",
+            "INSERT INTO behind SELECT g, 'n' FROM generate_series(1, 10) g",
+            "SELECT setval('behind_id_seq', 5)",
+            # descending, not owned: its own options come along
+            "CREATE SEQUENCE down_seq INCREMENT BY -1 MINVALUE -1000 MAXVALUE -1 START -1",
+            "CREATE TABLE down (id int PRIMARY KEY DEFAULT nextval('down_seq'), note text)",
+            "INSERT INTO down (note) SELECT 'n' FROM generate_series(1, 7)",
+            # no column uses them
+            "CREATE SCHEMA billing",
+            "CREATE SEQUENCE billing.invoice_no INCREMENT BY 5 MINVALUE 100 START 100",
+            "SELECT nextval('billing.invoice_no'), nextval('billing.invoice_no')",
+            "CREATE SEQUENCE fresh START 42",
+        ],
+    )
+    result = _copy(src, tgt, {("owned", "email"): ("email", {})})
+    assert {"sequence billing.invoice_no", "sequence public.fresh"} <= set(result.objects_created)
+    state = _rows(src, SEQUENCE_STATE)
+    assert ("billing", "invoice_no", 5, 100, 105) in state
+    assert ("public", "behind_id_seq", 1, 1, 5) in state
+    ahead = ("public", "behind_id_seq", 1, 1, 10)  # the highest copied key
+    assert _rows(tgt, SEQUENCE_STATE) == sorted([ahead if r[1] == ahead[1] else r for r in state])
+    # an identity's sequence has its column's type: loose_seq (bigint) is bounded to int
+    top = "SELECT max_value FROM pg_sequences WHERE sequencename = 'loose_seq'"
+    assert _rows(src, top) == [(2**63 - 1,)] and _rows(tgt, top) == [(2**31 - 1,)]
+    nextval = (
+        "SELECT (SELECT nextval(pg_get_serial_sequence('owned', 'id'))), "
+        "(SELECT nextval(pg_get_serial_sequence('loose', 'id'))), "
+        "(SELECT nextval(pg_get_serial_sequence('waiting', 'id'))), "
+        "(SELECT nextval(pg_get_serial_sequence('behind', 'id'))), "
+        "(SELECT nextval(pg_get_serial_sequence('down', 'id'))), "
+        "nextval('billing.invoice_no'), nextval('fresh')"
+    )
+    assert _rows(tgt, nextval) == [(1001, 51, 100, 11, -8, 110, 42)]

@@ -266,6 +266,15 @@ class PgDDL:
     views: list[tuple[str, str, str, str, list[str]]] = field(default_factory=list)
     # "schema.view" of a materialised view → [(index name, CREATE INDEX ...)]
     view_indexes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # (table, column) of an identity or nextval() column → the source state of its
+    # sequence: (last_value, is_called, increment)
+    sequence_state: dict[tuple[str, str], tuple[int, bool, int]] = field(default_factory=dict)
+    # (table, column) → " (INCREMENT BY ... CYCLE)": the target identity's sequence
+    # options, the source sequence's within the column type's range
+    identity_options: dict[tuple[str, str], str] = field(default_factory=dict)
+    # sequences no copied column takes values from: (schema, name, options of CREATE
+    # SEQUENCE, (last_value, is_called) or None when unreadable)
+    sequences: list[tuple[str, str, str, tuple[int, bool] | None]] = field(default_factory=list)
     # (signature, CREATE OR REPLACE FUNCTION ...) of user functions and procedures
     functions: list[tuple[str, str]] = field(default_factory=list)
     # (table, trigger name, CREATE TRIGGER ...)
@@ -283,26 +292,124 @@ class PgDDL:
     rules: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-SEQUENCE_VALUE = """
-SELECT CASE WHEN s IS NOT NULL AND pg_catalog.has_sequence_privilege(s, 'SELECT')
-            THEN pg_catalog.pg_sequence_last_value(s::regclass) END
-FROM (SELECT pg_catalog.pg_get_serial_sequence(%s, %s) AS s) x
+SEQUENCES = (
+    """
+SELECT c.oid, n.nspname, c.relname, pg_catalog.format_type(s.seqtypid, NULL),
+       s.seqincrement, s.seqmin, s.seqmax, s.seqstart, s.seqcache, s.seqcycle,
+       pg_catalog.has_sequence_privilege(c.oid, 'SELECT')
+FROM pg_catalog.pg_sequence s
+JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE true
+"""
+    + _user_objects("pg_catalog.pg_class", "c")
+    + "ORDER BY c.oid\n"
+)
+
+# the columns that take their values from a sequence: by a nextval() default (first:
+# Pagila's sequences are not OWNED BY their column) or by owning it (serial, identity)
+SEQUENCE_COLUMNS = """
+SELECT 0, d.refobjid, ad.adrelid, a.attname
+FROM pg_catalog.pg_depend d
+JOIN pg_catalog.pg_attrdef ad ON ad.oid = d.objid
+JOIN pg_catalog.pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+WHERE d.classid = 'pg_catalog.pg_attrdef'::regclass
+  AND d.refclassid = 'pg_catalog.pg_class'::regclass
+  AND d.refobjid = ANY(%(seqs)s) AND ad.adrelid = ANY(%(oids)s)
+UNION ALL
+SELECT 1, d.objid, d.refobjid, a.attname
+FROM pg_catalog.pg_depend d
+JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = ANY(%(seqs)s)
+  AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i')
+  AND d.refobjid = ANY(%(oids)s)
+ORDER BY 1
 """
 
 
-def _sequence_values(cur: Any, trows: Sequence[Any], cols: dict[int, list[Column]]) -> None:
-    """Read the source sequence of every identity/serial column (in place)."""
+def _sequences(
+    cur: Any,
+    scope: dict[str, Any],
+    trows: Sequence[Any],
+    cols: dict[int, list[Column]],
+    ddl: PgDDL,
+) -> None:
+    """Every sequence's state (last value, is_called) on the source. An identity or
+    ``nextval()`` column's sequence is its column's (the target's column is an
+    identity and continues from it); any other is recreated as it is."""
     import dataclasses
 
-    for oid, nsp, rel, *_ in trows:
-        qualified = f"{_q(nsp)}.{_q(rel)}"
+    cur.execute(SEQUENCES, scope)
+    seqs = cur.fetchall()
+    state: dict[int, tuple[int, bool]] = {}
+    for oid, nsp, rel, *_options, readable in seqs:
+        if readable:
+            cur.execute(f"SELECT last_value, is_called FROM {_q(nsp)}.{_q(rel)}")  # noqa: S608 - quoted
+            last, called = cur.fetchone()
+            state[oid] = (int(last), bool(called))
+    cur.execute(SEQUENCE_COLUMNS, {"seqs": [r[0] for r in seqs], "oids": [r[0] for r in trows]})
+    linked: dict[tuple[int, str], int] = {}
+    for _how, seq, rel, column in cur.fetchall():
+        linked.setdefault((rel, str(column)), seq)
+    names = {oid: f"{nsp}.{rel}" for oid, nsp, rel, *_ in trows}
+    increment = {r[0]: int(r[4]) for r in seqs}
+    options = {r[0]: r[4:10] for r in seqs}
+    seq_names = {r[0]: f"{_q(r[1])}.{_q(r[2])}" for r in seqs}
+    used: set[int] = set()
+    for oid in cols:
         for i, c in enumerate(cols[oid]):
-            if not c.is_identity:
+            seq = linked.get((oid, c.name))
+            if not c.is_identity or seq is None:
                 continue
-            cur.execute(SEQUENCE_VALUE, (qualified, c.name))
-            row = cur.fetchone()
-            if row and row[0] is not None:
-                cols[oid][i] = dataclasses.replace(c, sequence_value=int(row[0]))
+            # the first column of a sequence names its identity's sequence after it
+            name = None if seq in used else seq_names[seq]
+            used.add(seq)
+            identity = _identity_options(c.db_type, name, *options[seq])
+            if identity:
+                ddl.identity_options[(names[oid], c.name)] = identity
+            if seq in state:
+                last, called = state[seq]
+                ddl.sequence_state[(names[oid], c.name)] = (last, called, increment[seq])
+                if called:  # the last value handed out, as pg_sequence_last_value says
+                    cols[oid][i] = dataclasses.replace(c, sequence_value=last)
+    for oid, nsp, rel, typ, *_rest in seqs:
+        if oid not in used:
+            create = f"AS {typ} {_sequence_options(*options[oid])}"
+            ddl.sequences.append((str(nsp), str(rel), create, state.get(oid)))
+
+
+_TOP = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1}
+
+
+def _sequence_options(inc: int, lo: int, hi: int, start: int, cache: int, cycle: bool) -> str:
+    return (
+        f"INCREMENT BY {int(inc)} MINVALUE {int(lo)} MAXVALUE {int(hi)} "
+        f"START WITH {int(start)} CACHE {int(cache)} {'' if cycle else 'NO '}CYCLE"
+    )
+
+
+def _identity_options(
+    column_type: str,
+    name: str | None,
+    inc: int,
+    lo: int,
+    hi: int,
+    start: int,
+    cache: int,
+    cycle: bool,
+) -> str:
+    """The source sequence's name and options for the target's identity (whose
+    sequence has the column's type: a bigint sequence of an integer column is
+    bounded to it)."""
+    top = _TOP.get(column_type)
+    if top is None:
+        return ""
+    lo, hi = max(int(lo), -top - 1), min(int(hi), top)
+    if lo >= hi:
+        return ""
+    start = min(max(int(start), lo), hi)
+    named = f"SEQUENCE NAME {name} " if name else ""
+    return f" ({named}{_sequence_options(inc, lo, hi, start, cache, cycle)})"
 
 
 PARTITION_KEYS = """
@@ -407,7 +514,8 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
         )
         if ident == "a":
             always.add((rel, name))
-    _sequence_values(cur, trows, cols)
+    scope = {"schemas": list(schemas) if schemas else None}
+    _sequences(cur, scope, trows, cols, ddl)
     pk: dict[int, tuple[str, ...]] = {}
     uniq: dict[int, list[tuple[str, ...]]] = {o: [] for o in oids}
     fks: dict[int, list[ForeignKey]] = {o: [] for o in oids}
@@ -452,7 +560,9 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
     cur.execute(ENUMS, (oids,))
     ddl.enums = [(r[0], r[1], list(r[3] or [])) for r in cur.fetchall()]
     cur.execute(DOMAINS, {"oids": oids, "schemas": list(schemas) if schemas else None})
+    spaces = set()  # schemas of domains and sequences, with a table or not
     for nsp, name, base, notnull, default, checks_, collation in cur.fetchall():
+        spaces.add(str(nsp))
         stmt = f"CREATE DOMAIN {_q(nsp)}.{_q(name)} AS {base}"
         if collation is not None:
             stmt += f" COLLATE {collation}"
@@ -487,8 +597,8 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
         ddl.constraints[t.qualified] = cons[oid]
         ddl.indexes[t.qualified] = idx_ddl[oid]
         ddl.identity_always |= {(t.qualified, c) for o, c in always if o == oid}
-    ddl.schemas = sorted({t.schema for t in tables if t.schema})
-    scope = {"schemas": list(schemas) if schemas else None}
+    spaces |= {nsp for nsp, *_ in ddl.sequences}
+    ddl.schemas = sorted({t.schema for t in tables if t.schema} | spaces)
     cur.execute(VIEWS, scope)
     ddl.views = [(r[0], r[1], r[2], r[3], list(r[4] or [])) for r in cur.fetchall()]
     cur.execute(VIEW_INDEXES, scope)

@@ -355,6 +355,11 @@ class PostgresDatabase(Database):
             ):
                 what = kinds[str(kind)]
                 self._execute(f"DROP {what} IF EXISTS public.{self.q(str(name))} CASCADE")
+            for (name,) in self._execute(  # sequences no table owned (their own state)
+                "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'S'"
+            ):
+                self._execute(f"DROP SEQUENCE IF EXISTS public.{self.q(str(name))} CASCADE")
             for (typ,) in self._execute(
                 "SELECT t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n "
                 "ON n.oid = t.typnamespace WHERE n.nspname = 'public' AND t.typtype IN ('e','d')"
@@ -384,6 +389,9 @@ class PostgresDatabase(Database):
                     # a domain over another domain or a composite type, a composite
                     # with a field of a domain: in passes, in whatever order works
                     self._create_in_passes([*same.domains, *same.composites])
+                    # before the tables: an identity's own sequence takes another name
+                    for nsp, name, options, state in same.sequences:
+                        self._create_sequence(nsp, name, options, state)
                 else:
                     for s in sorted({t.schema for t in schema.tables if t.schema}):
                         self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.q(s)}".encode())
@@ -408,6 +416,19 @@ class PostgresDatabase(Database):
                 "that the target has the extensions the source's column types need"
                 + (f"; not recreated: {skipped}" if skipped else ""),
             ) from None
+
+    def _create_sequence(
+        self, nsp: str, name: str, options: str, state: tuple[int, bool] | None
+    ) -> None:
+        """A sequence no copied column takes values from, in the source's state (a
+        counter, not personal data): ``nextval`` gives what it gives on the source."""
+        qualified = f"{self.q(nsp)}.{self.q(name)}"
+        stmt = f"CREATE SEQUENCE IF NOT EXISTS {qualified} {options}"
+        if state is not None:
+            last, called = state
+            literal = pgsql.Literal(qualified).as_string(self.conn)
+            stmt += f"; SELECT pg_catalog.setval({literal}, {int(last)}, {bool(called)})"
+        self._create_object(f"sequence {nsp}.{name}", stmt)
 
     def _create_functions(self, functions: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         """The user functions and procedures (defaults, checks, indexes and triggers
@@ -513,7 +534,8 @@ class PostgresDatabase(Database):
                     typ = "bigint"
                 always = same is not None and (t.qualified, c.name) in same.identity_always
                 how = "ALWAYS" if always else "BY DEFAULT"
-                ddl = f"{self.q(c.name)} {typ} GENERATED {how} AS IDENTITY"
+                opts = same.identity_options.get((t.qualified, c.name), "") if same else ""
+                ddl = f"{self.q(c.name)} {typ} GENERATED {how} AS IDENTITY{opts}"
             elif is_generated(c) and same is not None:
                 ddl = f"{self.q(c.name)} {typ} {c.default}"
             else:
@@ -743,6 +765,18 @@ class PostgresDatabase(Database):
     def _setval(self, t: Table, c: Column) -> str:
         seq = pgsql.Literal(self.qt(t)).as_string(self.conn)
         col = pgsql.Literal(c.name).as_string(self.conn)
+        state = self._same.sequence_state.get((t.qualified, c.name)) if self._same else None
+        if state is not None:
+            # the source sequence's state (is_called too: setval(s, 100, false) gives
+            # 100 next), never behind the copied keys in its direction
+            last, called, increment = int(state[0]), bool(state[1]), int(state[2])
+            agg, pick, past = ("max", "GREATEST", ">=") if increment > 0 else ("min", "LEAST", "<=")
+            key = f"{agg}({self.q(c.name)})"
+            return (
+                f"SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence({seq}, {col}), "  # noqa: S608 - identifiers quoted by q()
+                f"{pick}({last}, COALESCE({key}, {last})), "
+                f"{called} OR COALESCE({key} {past} {last}, false)) FROM {self.qt(t)}"
+            )
         if c.sequence_value is not None:
             # continue where the source's sequence is (never below the copied keys)
             last = int(c.sequence_value)
