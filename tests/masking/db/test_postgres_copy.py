@@ -150,6 +150,12 @@ def test_every_sequence_continues_from_the_source_state(pg_url_factory: Any) -> 
             "CREATE SEQUENCE down_seq INCREMENT BY -1 MINVALUE -1000 MAXVALUE -1 START -1",
             "CREATE TABLE down (id int PRIMARY KEY DEFAULT nextval('down_seq'), note text)",
             "INSERT INTO down (note) SELECT 'n' FROM generate_series(1, 7)",
+            # in a schema without tables, used by a table elsewhere: the identity's
+            # sequence is in its table's schema (PostgreSQL wants it there), at 502
+            "CREATE SCHEMA ids",
+            "CREATE SEQUENCE ids.ticket_seq START 500",
+            "CREATE TABLE tickets (id bigint PRIMARY KEY DEFAULT nextval('ids.ticket_seq'), n text)",
+            "INSERT INTO tickets (n) SELECT 'n' FROM generate_series(1, 3)",
             # no column uses them
             "CREATE SCHEMA billing",
             "CREATE SEQUENCE billing.invoice_no INCREMENT BY 5 MINVALUE 100 START 100",
@@ -163,7 +169,9 @@ def test_every_sequence_continues_from_the_source_state(pg_url_factory: Any) -> 
     assert ("billing", "invoice_no", 5, 100, 105) in state
     assert ("public", "behind_id_seq", 1, 1, 5) in state
     ahead = ("public", "behind_id_seq", 1, 1, 10)  # the highest copied key
-    assert _rows(tgt, SEQUENCE_STATE) == sorted([ahead if r[1] == ahead[1] else r for r in state])
+    tickets = ("public", "tickets_id_seq", 1, 1, 502)  # ids.ticket_seq's state
+    expected = [ahead if r[1] == ahead[1] else r for r in state] + [tickets]
+    assert _rows(tgt, SEQUENCE_STATE) == sorted(expected, key=lambda r: (r[0], r[1]))
     # an identity's sequence has its column's type: loose_seq (bigint) is bounded to int
     top = "SELECT max_value FROM pg_sequences WHERE sequencename = 'loose_seq'"
     assert _rows(src, top) == [(2**63 - 1,)] and _rows(tgt, top) == [(2**31 - 1,)]
@@ -173,6 +181,7 @@ def test_every_sequence_continues_from_the_source_state(pg_url_factory: Any) -> 
         "(SELECT nextval(pg_get_serial_sequence('waiting', 'id'))), "
         "(SELECT nextval(pg_get_serial_sequence('behind', 'id'))), "
         "(SELECT nextval(pg_get_serial_sequence('down', 'id'))), "
+        "(SELECT nextval(pg_get_serial_sequence('tickets', 'id'))), "
         "nextval('billing.invoice_no'), nextval('fresh')"
     )
-    assert _rows(tgt, nextval) == [(1001, 51, 100, 11, -8, 110, 42)]
+    assert _rows(tgt, nextval) == [(1001, 51, 100, 11, -8, 503, 110, 42)]

@@ -333,10 +333,11 @@ def _sequences(
     trows: Sequence[Any],
     cols: dict[int, list[Column]],
     ddl: PgDDL,
-) -> None:
+) -> set[str]:
     """Every sequence's state (last value, is_called) on the source. An identity or
     ``nextval()`` column's sequence is its column's (the target's column is an
-    identity and continues from it); any other is recreated as it is."""
+    identity and continues from it); any other is recreated as it is. Returns the
+    sequences' schemas (the target needs them, with a table in them or not)."""
     import dataclasses
 
     cur.execute(SEQUENCES, scope)
@@ -355,6 +356,7 @@ def _sequences(
     increment = {r[0]: int(r[4]) for r in seqs}
     options = {r[0]: r[4:10] for r in seqs}
     seq_names = {r[0]: f"{_q(r[1])}.{_q(r[2])}" for r in seqs}
+    seq_schemas = {r[0]: str(r[1]) for r in seqs}
     used: set[int] = set()
     for oid in cols:
         for i, c in enumerate(cols[oid]):
@@ -362,7 +364,9 @@ def _sequences(
             if not c.is_identity or seq is None:
                 continue
             # the first column of a sequence names its identity's sequence after it
-            name = None if seq in used else seq_names[seq]
+            # (PostgreSQL wants an identity's sequence in its table's schema)
+            same_schema = seq_schemas[seq] == names[oid].split(".", 1)[0]
+            name = seq_names[seq] if seq not in used and same_schema else None
             used.add(seq)
             identity = _identity_options(c.db_type, name, *options[seq])
             if identity:
@@ -376,6 +380,7 @@ def _sequences(
         if oid not in used:
             create = f"AS {typ} {_sequence_options(*options[oid])}"
             ddl.sequences.append((str(nsp), str(rel), create, state.get(oid)))
+    return {str(r[1]) for r in seqs}
 
 
 _TOP = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1}
@@ -515,7 +520,7 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
         if ident == "a":
             always.add((rel, name))
     scope = {"schemas": list(schemas) if schemas else None}
-    _sequences(cur, scope, trows, cols, ddl)
+    spaces = _sequences(cur, scope, trows, cols, ddl)  # schemas of sequences and domains
     pk: dict[int, tuple[str, ...]] = {}
     uniq: dict[int, list[tuple[str, ...]]] = {o: [] for o in oids}
     fks: dict[int, list[ForeignKey]] = {o: [] for o in oids}
@@ -560,7 +565,6 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
     cur.execute(ENUMS, (oids,))
     ddl.enums = [(r[0], r[1], list(r[3] or [])) for r in cur.fetchall()]
     cur.execute(DOMAINS, {"oids": oids, "schemas": list(schemas) if schemas else None})
-    spaces = set()  # schemas of domains and sequences, with a table or not
     for nsp, name, base, notnull, default, checks_, collation in cur.fetchall():
         spaces.add(str(nsp))
         stmt = f"CREATE DOMAIN {_q(nsp)}.{_q(name)} AS {base}"
@@ -597,7 +601,6 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
         ddl.constraints[t.qualified] = cons[oid]
         ddl.indexes[t.qualified] = idx_ddl[oid]
         ddl.identity_always |= {(t.qualified, c) for o, c in always if o == oid}
-    spaces |= {nsp for nsp, *_ in ddl.sequences}
     ddl.schemas = sorted({t.schema for t in tables if t.schema} | spaces)
     cur.execute(VIEWS, scope)
     ddl.views = [(r[0], r[1], r[2], r[3], list(r[4] or [])) for r in cur.fetchall()]
