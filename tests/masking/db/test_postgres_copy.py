@@ -102,6 +102,8 @@ def test_every_domain_is_recreated_used_or_not(pg_url_factory: Any) -> None:
             "CONSTRAINT acode_short CHECK (length(VALUE) < 5)",
             'CREATE DOMAIN sales."b\u0131g\u0131nt" AS bigint',
             "CREATE DOMAIN public.used AS text CHECK (VALUE ~ '^[a-z]+$')",
+            "ALTER DOMAIN public.zcode ADD CONSTRAINT zcode_lower CHECK (VALUE = lower(VALUE)) "
+            "NOT VALID",
             "CREATE TABLE sales.items (id int PRIMARY KEY, tag public.used)",
             "INSERT INTO sales.items SELECT g, 'tag' FROM generate_series(1, 5) g",
         ],

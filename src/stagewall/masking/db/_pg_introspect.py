@@ -574,9 +574,13 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
             stmt += f" DEFAULT {default}"
         if notnull:
             stmt += " NOT NULL"
+        later = []  # CREATE DOMAIN takes no NOT VALID check: added after it, as such
         for check in checks_ or []:
-            stmt += f" {check}"
-        ddl.domains.append(stmt)
+            if check.endswith(" NOT VALID"):
+                later.append(f"ALTER DOMAIN {_q(nsp)}.{_q(name)} ADD {check}")
+            else:
+                stmt += f" {check}"
+        ddl.domains += [stmt, *later]
     cur.execute(COMPOSITES, (oids,))
     ddl.composites = [
         f"CREATE TYPE {_q(nsp)}.{_q(name)} AS ({', '.join(fields or [])})"
