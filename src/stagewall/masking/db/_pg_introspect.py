@@ -79,6 +79,20 @@ WHERE c.relkind IN ('v', 'm')
     + "ORDER BY c.oid\n"
 )
 
+# indexes of materialised views (Pagila's rental_category on rental_by_category)
+VIEW_INDEXES = (
+    """
+SELECT n.nspname, c.relname, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid)
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class c ON c.oid = i.indrelid AND c.relkind = 'm'
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE true
+"""
+    + _user_objects("pg_catalog.pg_class", "c")
+    + "ORDER BY ic.oid\n"
+)
+
 FUNCTIONS = (
     """
 SELECT p.oid::regprocedure::text, pg_catalog.pg_get_functiondef(p.oid)
@@ -174,16 +188,32 @@ ORDER BY 1, 2
 """
 )
 
+# Every domain of the schemas in scope (one no column uses too: Pagila's dotless-i "bigint"),
+# plus those the tables use from elsewhere; the collation when it is not the base
+# type's own
 DOMAINS = (
-    _USED_TYPES  # noqa: S608 - constant SQL, no input
-    + """
+    _USED_TYPES.replace("%s", "%(oids)s")  # noqa: S608 - constant SQL, no input
+    + """, wanted(oid) AS (
+  SELECT oid FROM used
+  UNION
+  SELECT t.oid FROM pg_catalog.pg_type t
+  JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+  WHERE t.typtype = 'd'
+"""
+    + _user_objects("pg_catalog.pg_type", "t")
+    + """)
 SELECT DISTINCT n.nspname, t.typname, pg_catalog.format_type(t.typbasetype, t.typtypmod),
        t.typnotnull, pg_catalog.pg_get_expr(t.typdefaultbin, 0),
        (SELECT array_agg('CONSTRAINT ' || quote_ident(k.conname) || ' '
                          || pg_catalog.pg_get_constraintdef(k.oid) ORDER BY k.conname)
-        FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid)
-FROM used u
+        FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid AND k.contype = 'c'),
+       (SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
+        FROM pg_catalog.pg_collation co
+        JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+        WHERE co.oid = t.typcollation AND t.typcollation <> bt.typcollation)
+FROM wanted u
 JOIN pg_catalog.pg_type t ON t.oid = u.oid
+JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
 WHERE t.typtype = 'd'
 ORDER BY 1, 2
@@ -234,6 +264,17 @@ class PgDDL:
     identity_always: set[tuple[str, str]] = field(default_factory=set)
     # (schema, name, "v" or "m", SELECT definition, reloptions) in creation (oid) order
     views: list[tuple[str, str, str, str, list[str]]] = field(default_factory=list)
+    # "schema.view" of a materialised view → [(index name, CREATE INDEX ...)]
+    view_indexes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # (table, column) of an identity or nextval() column → the source state of its
+    # sequence: (last_value, is_called, increment)
+    sequence_state: dict[tuple[str, str], tuple[int, bool, int]] = field(default_factory=dict)
+    # (table, column) → " (INCREMENT BY ... CYCLE)": the target identity's sequence
+    # options, the source sequence's within the column type's range
+    identity_options: dict[tuple[str, str], str] = field(default_factory=dict)
+    # sequences no copied column takes values from: (schema, name, options of CREATE
+    # SEQUENCE, (last_value, is_called) or None when unreadable)
+    sequences: list[tuple[str, str, str, tuple[int, bool] | None]] = field(default_factory=list)
     # (signature, CREATE OR REPLACE FUNCTION ...) of user functions and procedures
     functions: list[tuple[str, str]] = field(default_factory=list)
     # (table, trigger name, CREATE TRIGGER ...)
@@ -251,26 +292,129 @@ class PgDDL:
     rules: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-SEQUENCE_VALUE = """
-SELECT CASE WHEN s IS NOT NULL AND pg_catalog.has_sequence_privilege(s, 'SELECT')
-            THEN pg_catalog.pg_sequence_last_value(s::regclass) END
-FROM (SELECT pg_catalog.pg_get_serial_sequence(%s, %s) AS s) x
+SEQUENCES = (
+    """
+SELECT c.oid, n.nspname, c.relname, pg_catalog.format_type(s.seqtypid, NULL),
+       s.seqincrement, s.seqmin, s.seqmax, s.seqstart, s.seqcache, s.seqcycle,
+       pg_catalog.has_sequence_privilege(c.oid, 'SELECT')
+FROM pg_catalog.pg_sequence s
+JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE true
+"""
+    + _user_objects("pg_catalog.pg_class", "c")
+    + "ORDER BY c.oid\n"
+)
+
+# the columns that take their values from a sequence: by a nextval() default (first:
+# Pagila's sequences are not OWNED BY their column) or by owning it (serial, identity)
+SEQUENCE_COLUMNS = """
+SELECT 0, d.refobjid, ad.adrelid, a.attname
+FROM pg_catalog.pg_depend d
+JOIN pg_catalog.pg_attrdef ad ON ad.oid = d.objid
+JOIN pg_catalog.pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+WHERE d.classid = 'pg_catalog.pg_attrdef'::regclass
+  AND d.refclassid = 'pg_catalog.pg_class'::regclass
+  AND d.refobjid = ANY(%(seqs)s) AND ad.adrelid = ANY(%(oids)s)
+UNION ALL
+SELECT 1, d.objid, d.refobjid, a.attname
+FROM pg_catalog.pg_depend d
+JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = ANY(%(seqs)s)
+  AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i')
+  AND d.refobjid = ANY(%(oids)s)
+ORDER BY 1
 """
 
 
-def _sequence_values(cur: Any, trows: Sequence[Any], cols: dict[int, list[Column]]) -> None:
-    """Read the source sequence of every identity/serial column (in place)."""
+def _sequences(
+    cur: Any,
+    scope: dict[str, Any],
+    trows: Sequence[Any],
+    cols: dict[int, list[Column]],
+    ddl: PgDDL,
+) -> set[str]:
+    """Every sequence's state (last value, is_called) on the source. An identity or
+    ``nextval()`` column's sequence is its column's (the target's column is an
+    identity and continues from it); any other is recreated as it is. Returns the
+    sequences' schemas (the target needs them, with a table in them or not)."""
     import dataclasses
 
-    for oid, nsp, rel, *_ in trows:
-        qualified = f"{_q(nsp)}.{_q(rel)}"
+    cur.execute(SEQUENCES, scope)
+    seqs = cur.fetchall()
+    state: dict[int, tuple[int, bool]] = {}
+    for oid, nsp, rel, *_options, readable in seqs:
+        if readable:
+            cur.execute(f"SELECT last_value, is_called FROM {_q(nsp)}.{_q(rel)}")  # noqa: S608 - quoted
+            last, called = cur.fetchone()
+            state[oid] = (int(last), bool(called))
+    cur.execute(SEQUENCE_COLUMNS, {"seqs": [r[0] for r in seqs], "oids": [r[0] for r in trows]})
+    linked: dict[tuple[int, str], int] = {}
+    for _how, seq, rel, column in cur.fetchall():
+        linked.setdefault((rel, str(column)), seq)
+    names = {oid: f"{nsp}.{rel}" for oid, nsp, rel, *_ in trows}
+    increment = {r[0]: int(r[4]) for r in seqs}
+    options = {r[0]: r[4:10] for r in seqs}
+    seq_names = {r[0]: f"{_q(r[1])}.{_q(r[2])}" for r in seqs}
+    seq_schemas = {r[0]: str(r[1]) for r in seqs}
+    used: set[int] = set()
+    for oid in cols:
         for i, c in enumerate(cols[oid]):
-            if not c.is_identity:
+            seq = linked.get((oid, c.name))
+            if not c.is_identity or seq is None:
                 continue
-            cur.execute(SEQUENCE_VALUE, (qualified, c.name))
-            row = cur.fetchone()
-            if row and row[0] is not None:
-                cols[oid][i] = dataclasses.replace(c, sequence_value=int(row[0]))
+            # the first column of a sequence names its identity's sequence after it
+            # (PostgreSQL wants an identity's sequence in its table's schema)
+            same_schema = seq_schemas[seq] == names[oid].split(".", 1)[0]
+            name = seq_names[seq] if seq not in used and same_schema else None
+            used.add(seq)
+            identity = _identity_options(c.db_type, name, *options[seq])
+            if identity:
+                ddl.identity_options[(names[oid], c.name)] = identity
+            if seq in state:
+                last, called = state[seq]
+                ddl.sequence_state[(names[oid], c.name)] = (last, called, increment[seq])
+                if called:  # the last value handed out, as pg_sequence_last_value says
+                    cols[oid][i] = dataclasses.replace(c, sequence_value=last)
+    for oid, nsp, rel, typ, *_rest in seqs:
+        if oid not in used:
+            create = f"AS {typ} {_sequence_options(*options[oid])}"
+            ddl.sequences.append((str(nsp), str(rel), create, state.get(oid)))
+    return {str(r[1]) for r in seqs}
+
+
+_TOP = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1}
+
+
+def _sequence_options(inc: int, lo: int, hi: int, start: int, cache: int, cycle: bool) -> str:
+    return (
+        f"INCREMENT BY {int(inc)} MINVALUE {int(lo)} MAXVALUE {int(hi)} "
+        f"START WITH {int(start)} CACHE {int(cache)} {'' if cycle else 'NO '}CYCLE"
+    )
+
+
+def _identity_options(
+    column_type: str,
+    name: str | None,
+    inc: int,
+    lo: int,
+    hi: int,
+    start: int,
+    cache: int,
+    cycle: bool,
+) -> str:
+    """The source sequence's name and options for the target's identity (whose
+    sequence has the column's type: a bigint sequence of an integer column is
+    bounded to it)."""
+    top = _TOP.get(column_type)
+    if top is None:
+        return ""
+    lo, hi = max(int(lo), -top - 1), min(int(hi), top)
+    if lo >= hi:
+        return ""
+    start = min(max(int(start), lo), hi)
+    named = f"SEQUENCE NAME {name} " if name else ""
+    return f" ({named}{_sequence_options(inc, lo, hi, start, cache, cycle)})"
 
 
 PARTITION_KEYS = """
@@ -375,7 +519,8 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
         )
         if ident == "a":
             always.add((rel, name))
-    _sequence_values(cur, trows, cols)
+    scope = {"schemas": list(schemas) if schemas else None}
+    spaces = _sequences(cur, scope, trows, cols, ddl)  # schemas of sequences and domains
     pk: dict[int, tuple[str, ...]] = {}
     uniq: dict[int, list[tuple[str, ...]]] = {o: [] for o in oids}
     fks: dict[int, list[ForeignKey]] = {o: [] for o in oids}
@@ -419,16 +564,23 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
         idx_ddl[rel].append(definition)
     cur.execute(ENUMS, (oids,))
     ddl.enums = [(r[0], r[1], list(r[3] or [])) for r in cur.fetchall()]
-    cur.execute(DOMAINS, (oids,))
-    for nsp, name, base, notnull, default, checks_ in cur.fetchall():
+    cur.execute(DOMAINS, {"oids": oids, "schemas": list(schemas) if schemas else None})
+    for nsp, name, base, notnull, default, checks_, collation in cur.fetchall():
+        spaces.add(str(nsp))
         stmt = f"CREATE DOMAIN {_q(nsp)}.{_q(name)} AS {base}"
+        if collation is not None:
+            stmt += f" COLLATE {collation}"
         if default is not None:
             stmt += f" DEFAULT {default}"
         if notnull:
             stmt += " NOT NULL"
+        later = []  # CREATE DOMAIN takes no NOT VALID check: added after it, as such
         for check in checks_ or []:
-            stmt += f" {check}"
-        ddl.domains.append(stmt)
+            if check.endswith(" NOT VALID"):
+                later.append(f"ALTER DOMAIN {_q(nsp)}.{_q(name)} ADD {check}")
+            else:
+                stmt += f" {check}"
+        ddl.domains += [stmt, *later]
     cur.execute(COMPOSITES, (oids,))
     ddl.composites = [
         f"CREATE TYPE {_q(nsp)}.{_q(name)} AS ({', '.join(fields or [])})"
@@ -453,10 +605,12 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
         ddl.constraints[t.qualified] = cons[oid]
         ddl.indexes[t.qualified] = idx_ddl[oid]
         ddl.identity_always |= {(t.qualified, c) for o, c in always if o == oid}
-    ddl.schemas = sorted({t.schema for t in tables if t.schema})
-    scope = {"schemas": list(schemas) if schemas else None}
+    ddl.schemas = sorted({t.schema for t in tables if t.schema} | spaces)
     cur.execute(VIEWS, scope)
     ddl.views = [(r[0], r[1], r[2], r[3], list(r[4] or [])) for r in cur.fetchall()]
+    cur.execute(VIEW_INDEXES, scope)
+    for nsp, view, index, definition in cur.fetchall():
+        ddl.view_indexes.setdefault(f"{nsp}.{view}", []).append((str(index), str(definition)))
     cur.execute(FUNCTIONS, scope)
     ddl.functions = [(str(r[0]), str(r[1])) for r in cur.fetchall()]
     cur.execute(AGGREGATES, scope)  # after the functions their state functions are

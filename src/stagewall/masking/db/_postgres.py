@@ -355,6 +355,11 @@ class PostgresDatabase(Database):
             ):
                 what = kinds[str(kind)]
                 self._execute(f"DROP {what} IF EXISTS public.{self.q(str(name))} CASCADE")
+            for (name,) in self._execute(  # sequences no table owned (their own state)
+                "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'S'"
+            ):
+                self._execute(f"DROP SEQUENCE IF EXISTS public.{self.q(str(name))} CASCADE")
             for (typ,) in self._execute(
                 "SELECT t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n "
                 "ON n.oid = t.typnamespace WHERE n.nspname = 'public' AND t.typtype IN ('e','d')"
@@ -381,9 +386,12 @@ class PostgresDatabase(Database):
                             )
                         )
                     deferred = self._create_functions(same.functions)
-                    for stmt in same.domains:
-                        self.conn.execute(stmt.encode())
-                    self._create_in_passes(same.composites)
+                    # a domain over another domain or a composite type, a composite
+                    # with a field of a domain: in passes, in whatever order works
+                    self._create_in_passes([*same.domains, *same.composites])
+                    # before the tables: an identity's own sequence takes another name
+                    for nsp, name, options, state in same.sequences:
+                        self._create_sequence(nsp, name, options, state)
                 else:
                     for s in sorted({t.schema for t in schema.tables if t.schema}):
                         self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.q(s)}".encode())
@@ -408,6 +416,19 @@ class PostgresDatabase(Database):
                 "that the target has the extensions the source's column types need"
                 + (f"; not recreated: {skipped}" if skipped else ""),
             ) from None
+
+    def _create_sequence(
+        self, nsp: str, name: str, options: str, state: tuple[int, bool] | None
+    ) -> None:
+        """A sequence no copied column takes values from, in the source's state (a
+        counter, not personal data): ``nextval`` gives what it gives on the source."""
+        qualified = f"{self.q(nsp)}.{self.q(name)}"
+        stmt = f"CREATE SEQUENCE IF NOT EXISTS {qualified} {options}"
+        if state is not None:
+            last, called = state
+            literal = pgsql.Literal(qualified).as_string(self.conn)
+            stmt += f"; SELECT pg_catalog.setval({literal}, {int(last)}, {bool(called)})"
+        self._create_object(f"sequence {nsp}.{name}", stmt)
 
     def _create_functions(self, functions: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         """The user functions and procedures (defaults, checks, indexes and triggers
@@ -513,7 +534,8 @@ class PostgresDatabase(Database):
                     typ = "bigint"
                 always = same is not None and (t.qualified, c.name) in same.identity_always
                 how = "ALWAYS" if always else "BY DEFAULT"
-                ddl = f"{self.q(c.name)} {typ} GENERATED {how} AS IDENTITY"
+                opts = same.identity_options.get((t.qualified, c.name), "") if same else ""
+                ddl = f"{self.q(c.name)} {typ} GENERATED {how} AS IDENTITY{opts}"
             elif is_generated(c) and same is not None:
                 ddl = f"{self.q(c.name)} {typ} {c.default}"
             else:
@@ -572,7 +594,7 @@ class PostgresDatabase(Database):
             return list(self.objects_created), list(self.objects_skipped)
         from stagewall.masking.classify import detect_in_text
 
-        pending = []
+        pending: list[tuple[str, str, str]] = []  # (label, CREATE, matview or "")
         for nsp, name, kind, definition, options in same.views:
             label = f"{'materialized view' if kind == 'm' else 'view'} {nsp}.{name}"
             if detect_in_text(definition):
@@ -583,24 +605,28 @@ class PostgresDatabase(Database):
             what = "MATERIALIZED VIEW" if kind == "m" else "VIEW"
             with_ = f" WITH ({', '.join(options)})" if options else ""
             body = definition.strip().rstrip(";")
-            pending.append((label, f"CREATE {what} {self.q(nsp)}.{self.q(name)}{with_} AS {body}"))
+            stmt = f"CREATE {what} {self.q(nsp)}.{self.q(name)}{with_} AS {body}"
+            pending.append((label, stmt, f"{nsp}.{name}" if kind == "m" else ""))
         errors: dict[str, str] = {}
         progress = True
         while pending and progress:
             progress, left = False, []
-            for label, stmt in pending:
+            for label, stmt, matview in pending:
                 try:
                     with self.conn.transaction():
                         self.conn.execute(stmt.encode())
                 except psycopg.Error as exc:
                     errors[label] = (exc.diag.message_primary or type(exc).__name__).strip()
-                    left.append((label, stmt))
+                    left.append((label, stmt, matview))
                 else:
                     self.objects_created.append(label)
                     progress = True
+                    for index, definition in same.view_indexes.get(matview, []):
+                        # after the view is filled: a unique one checks the masked rows
+                        self._create_object(f"index {index} on {matview}", definition)
             pending = left
         self.objects_skipped += [
-            (label, f"cannot be created on the target: {errors[label]}") for label, _ in pending
+            (label, f"cannot be created on the target: {errors[label]}") for label, _, _ in pending
         ]
         for table, name, definition in same.triggers:
             self._create_object(f"trigger {name} on {table}", definition)
@@ -739,6 +765,18 @@ class PostgresDatabase(Database):
     def _setval(self, t: Table, c: Column) -> str:
         seq = pgsql.Literal(self.qt(t)).as_string(self.conn)
         col = pgsql.Literal(c.name).as_string(self.conn)
+        state = self._same.sequence_state.get((t.qualified, c.name)) if self._same else None
+        if state is not None:
+            # the source sequence's state (is_called too: setval(s, 100, false) gives
+            # 100 next), never behind the copied keys in its direction
+            last, called, increment = int(state[0]), bool(state[1]), int(state[2])
+            agg, pick, past = ("max", "GREATEST", ">=") if increment > 0 else ("min", "LEAST", "<=")
+            key = f"{agg}({self.q(c.name)})"
+            return (
+                f"SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence({seq}, {col}), "  # noqa: S608 - identifiers quoted by q()
+                f"{pick}({last}, COALESCE({key}, {last})), "
+                f"{called} OR COALESCE({key} {past} {last}, false)) FROM {self.qt(t)}"
+            )
         if c.sequence_value is not None:
             # continue where the source's sequence is (never below the copied keys)
             last = int(c.sequence_value)
