@@ -186,3 +186,30 @@ def test_date_shift_text_keeps_infinity_and_rejects_non_iso() -> None:
     assert dt.datetime.fromisoformat(aware[0]) == dt.datetime.fromisoformat(aware[1])  # type: ignore[arg-type]
     with pytest.raises(MaskingError, match="outside the supported calendar range"):
         t("date_shift", max_days=400).transform(["9999-12-31", "0001-01-01"] * 20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["infinity", "-infinity", "0000-00-00", "0000-00-00 00:00:00"]),
+            st.sampled_from(["2020-01-01", "x\n0000-00-00", "Infinity", ""]),
+            st.text(max_size=12),
+            st.none(),
+        ),
+        max_size=8,
+    )
+)
+def test_batch_sentinel_precheck_never_misses_one(values: list[object]) -> None:
+    from stagewall.masking.transformers._numeric import _is_sentinel, _may_hold_sentinel
+
+    if any(map(_is_sentinel, values)):
+        assert _may_hold_sentinel(values)  # type: ignore[arg-type]
+    if values and all(type(v) is str for v in values) and not _may_hold_sentinel(values):  # type: ignore[arg-type]
+        assert not any(map(_is_sentinel, values))
+
+
+def test_date_shift_text_batch_with_a_zero_date_among_dates_keeps_it() -> None:
+    out = t("date_shift").transform(["2020-01-01", "0000-00-00 00:00:00", "2021-05-06"])
+    assert out[1] == "0000-00-00 00:00:00"
+    assert out[0] != "2020-01-01" and out[2] != "2021-05-06"

@@ -82,10 +82,22 @@ def _is_sentinel(v: object) -> bool:
     return type(v) is str and (v in _INFINITE or v.startswith("0000-00-00"))
 
 
+def _may_hold_sentinel(values: list[Any]) -> bool:
+    """False only when no value is a sentinel; checked on the whole batch at C speed
+    when every value is text (COPY text), value by value otherwise."""
+    try:
+        joined = "\n".join(values)
+    except TypeError:  # dates, datetimes or NULLs: the caller checks one by one
+        return True
+    # a str value equal to an infinity is in the set; one starting with the zero date
+    # follows a newline (or starts the batch) in the joined text
+    return not _INFINITE.isdisjoint(values) or "\n0000-00-00" in "\n" + joined
+
+
 def _around_sentinels(values: list[Any], apply: Any) -> list[object] | None:
     """``apply`` to the values that are dates, the sentinels left as they are (they
     name no day, so they reveal nothing); None when there is no sentinel."""
-    if not any(map(_is_sentinel, values)):
+    if not _may_hold_sentinel(values) or not any(map(_is_sentinel, values)):
         return None
     out: list[object] = list(values)
     idx = [i for i, v in enumerate(values) if not _is_sentinel(v)]
