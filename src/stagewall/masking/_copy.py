@@ -65,7 +65,7 @@ class Mapper:
         # columns whose transformer takes the column's text as is (COPY text passed
         # through): ISO dates, and JSON documents (whose text tells a top-level string
         # from an object; decoded, "abc" and {"a": 1} would both be Python values)
-        self.iso_text = frozenset(
+        self.raw_text = frozenset(
             name
             for name, t in transformers.items()
             if getattr(t, "takes_iso_text", False) or getattr(t, "takes_json_text", False)
@@ -283,7 +283,7 @@ def copy_unit(
             names = [names[i] for i in mapper.prefix_order]
         transformed = names[: len(mapper.by_index)] if prefix else names
         decoders = (
-            src.decoders(unit.table, transformed, as_text=mapper.iso_text)
+            src.decoders(unit.table, transformed, as_text=mapper.raw_text)
             if mapper.by_index
             else []
         )
