@@ -197,7 +197,9 @@ def attempt(store: Store, *keys: str, now: datetime, reserve: bool = True) -> It
             if late.counted:
                 try:
                     take(store, keys, now=now)  # the failure counts from now on
-                except (RateLimited, AttemptsUnavailable) as exc:
+                except RateLimited:
+                    pass  # the key's budget filled meanwhile: nothing more to count
+                except AttemptsUnavailable as exc:
                     # the attempt already failed; its own error is the answer
                     _log.warning("a failed attempt was not counted: %s", type(exc).__name__)
         return
