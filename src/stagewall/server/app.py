@@ -2,8 +2,10 @@
 # No "from __future__ import annotations": FastAPI must evaluate the route annotations,
 # which use the local ``state`` inside Depends(guard(state, ...)).
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import gc
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
@@ -46,25 +48,26 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state.ctx.store.set_pooled(True)
-        state.ctx.keep_admin_sessions(True)
-        sweeper = Sweeper(state) if run_sweeper else None
-        if sweeper is not None:
-            sweeper.start()
-            ingest.start()
-        try:
-            yield
-        finally:
+        with _startup_heap_frozen():
+            state.ctx.store.set_pooled(True)
+            state.ctx.keep_admin_sessions(True)
+            sweeper = Sweeper(state) if run_sweeper else None
             if sweeper is not None:
-                sweeper.stop()
-            state.ci.close()
-            ingest.close()
-            for close in state.closers:
-                close()
-            stop_witnessing()
-            state.workers.shutdown(wait=False)
-            state.ctx.keep_admin_sessions(False)
-            state.ctx.store.set_pooled(False)
+                sweeper.start()
+                ingest.start()
+            try:
+                yield
+            finally:
+                if sweeper is not None:
+                    sweeper.stop()
+                state.ci.close()
+                ingest.close()
+                for close in state.closers:
+                    close()
+                stop_witnessing()
+                state.workers.shutdown(wait=False)
+                state.ctx.keep_admin_sessions(False)
+                state.ctx.store.set_pooled(False)
 
     app = FastAPI(
         title="stagewall",
@@ -129,6 +132,33 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
     web.register(app, state)
     _check_policy(app)
     return app
+
+
+_frozen = {"servers": 0}
+_frozen_lock = threading.Lock()
+
+
+@contextmanager
+def _startup_heap_frozen() -> Iterator[None]:
+    """While the app serves, the objects that exist when it starts (modules, the app,
+    the estate, the routes: some 200,000) are left out of the cyclic garbage collector's
+    full collections (``gc.freeze``), which otherwise walk all of them about once every
+    30 approvals (~90 ms each, ~2.5 ms of CPU per approve -> credentials flow). Unreachable
+    cycles are collected first, so nothing that is garbage now is kept; everything is
+    handed back to the collector when the last server of this process stops. Objects
+    are still freed by reference counting as before; only the walk is spared."""
+    with _frozen_lock:
+        _frozen["servers"] += 1
+        if _frozen["servers"] == 1:
+            gc.collect()
+            gc.freeze()
+    try:
+        yield
+    finally:
+        with _frozen_lock:
+            _frozen["servers"] -= 1
+            if _frozen["servers"] == 0:
+                gc.unfreeze()
 
 
 def _check_policy(app: FastAPI) -> None:
