@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, select
 
 from stagewall.access import _events as ev
 from stagewall.access._tables import access_meta, access_offboarded
-from stagewall.access.issuers import CredentialIssuer
+from stagewall.access.issuers import CredentialIssuer, ServerIdentity
 from stagewall.access.issuers.postgres import PostgresIssuer
 from stagewall.alerts import Alert, AlertDispatcher, AlertSink, Severity, sinks_from_config
 from stagewall.audit import AuditEvent, AuditLog, EventRef, Status
@@ -31,6 +31,7 @@ from stagewall.store import Store, open_store
 IssuerFactory = Callable[[str], CredentialIssuer]
 
 _log = logging.getLogger("stagewall.access")
+_OFFBOARDED = select(access_offboarded.c.vendor)
 
 
 @dataclass
@@ -48,6 +49,11 @@ class AccessContext:
     _keep_admin_sessions: bool = False
     alerted_unattributed: set[tuple[str, str]] = field(default_factory=set)
     _instance: str | None = None
+    # resource -> its pinned server identity, as read from the store. A pin is written
+    # once and never changed or removed (stagewall.access.identity), so one read per
+    # resource and process is the pin; a row edited in the store afterwards cannot
+    # move it for this process.
+    pins: dict[str, ServerIdentity] = field(default_factory=dict)
 
     @classmethod
     def open(
@@ -124,7 +130,7 @@ class AccessContext:
         return self._instance
 
     def offboarded(self, conn: Connection) -> set[str]:
-        return {str(v) for v in conn.execute(select(access_offboarded.c.vendor)).scalars()}
+        return {str(v) for v in conn.execute(_OFFBOARDED).scalars()}
 
     # -- issuers -------------------------------------------------------------
 

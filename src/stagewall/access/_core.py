@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, insert, select
+from sqlalchemy import ColumnElement, Connection, bindparam, insert, select
 
 from stagewall.access._tables import access_outcomes, access_requests, access_reviews
 from stagewall.errors import AccessDenied, UsageError
@@ -184,22 +184,28 @@ def request_from_row(m: Any) -> Request:
 def load_request(conn: Connection, request_id: str) -> Request:
     row = conn.execute(select(access_requests).where(access_requests.c.id == request_id)).first()
     if row is None:
-        raise UsageError(
-            f"there is no request {request_id!r}",
-            hint="`stagewall access grants` and the request command's output show request ids",
-        )
+        raise _no_request(request_id)
     return request_from_row(row._mapping)
 
 
-def review_from_row(r: Any) -> Review:
+def _no_request(request_id: str) -> UsageError:
+    return UsageError(
+        f"there is no request {request_id!r}",
+        hint="`stagewall access grants` and the request command's output show request ids",
+    )
+
+
+def review_from_row(r: Any, prefix: str = "") -> Review:
+    """The review of an ``access_reviews`` row (columns named ``prefix`` + column name)."""
+    m = r._mapping
     return Review(
-        request_id=r.request_id,
-        reviewer=r.reviewer,
-        decision=Decision(r.decision),
-        reason=r.reason,
-        mfa_method=r.mfa_method,
-        mfa_time=r.mfa_time,
-        created_at=r.created_at,
+        request_id=m[prefix + "request_id"],
+        reviewer=m[prefix + "reviewer"],
+        decision=Decision(m[prefix + "decision"]),
+        reason=m[prefix + "reason"],
+        mfa_method=m[prefix + "mfa_method"],
+        mfa_time=m[prefix + "mfa_time"],
+        created_at=m[prefix + "created_at"],
     )
 
 
@@ -237,6 +243,50 @@ def review_row(request_id: str, reviewer: str) -> ColumnElement[bool]:
     return (access_reviews.c.request_id == request_id) & (access_reviews.c.reviewer == reviewer)
 
 
+_REVIEW_COLUMNS = (
+    "request_id",
+    "reviewer",
+    "decision",
+    "reason",
+    "mfa_method",
+    "mfa_time",
+    "created_at",
+)
+# A request, its recorded outcome (if any) and its reviews (in insertion order) in one
+# statement: one row per review, or one row with NULL review columns when there is none.
+_REQUEST_STATE = (
+    select(
+        access_requests,
+        access_outcomes.c.outcome.label("o_outcome"),
+        access_outcomes.c.result_ref.label("o_result_ref"),
+        access_reviews.c.id.label("v_id"),
+        *(access_reviews.c[name].label(f"v_{name}") for name in _REVIEW_COLUMNS),
+    )
+    .select_from(
+        access_requests.outerjoin(
+            access_outcomes, access_outcomes.c.request_id == access_requests.c.id
+        ).outerjoin(access_reviews, access_reviews.c.request_id == access_requests.c.id)
+    )
+    .where(access_requests.c.id == bindparam("request_id"))
+    .order_by(access_reviews.c.id)
+)
+
+
+def load_request_state(
+    conn: Connection, request_id: str
+) -> tuple[Request, tuple[str, str | None] | None, list[Review]]:
+    """:func:`load_request`, its recorded outcome (as :func:`state_of` takes it) and
+    :func:`load_reviews`, read in one statement (so from one snapshot)."""
+    rows = conn.execute(_REQUEST_STATE, {"request_id": request_id}).all()
+    if not rows:
+        raise _no_request(request_id)
+    m = rows[0]._mapping
+    request = request_from_row(m)
+    recorded = (m["o_outcome"], m["o_result_ref"]) if m["o_outcome"] is not None else None
+    reviews = [review_from_row(r, "v_") for r in rows if r.v_id is not None]
+    return request, recorded, reviews
+
+
 def check_reviewable(
     conn: Connection, kind: RequestKind, request_id: str, reviewer: str, now: datetime
 ) -> tuple[Request, list[Review]]:
@@ -245,10 +295,10 @@ def check_reviewable(
     Called before the MFA check (so a refusal decidable without the code burns none)
     and again by :func:`record_review` under the request's lock.
     """
-    request = load_request(conn, request_id)
+    request, recorded, earlier = load_request_state(conn, request_id)
     if request.kind != kind.name:
         raise UsageError(f"request {request_id} is a {request.kind} request, not {kind.name}")
-    state, _ref = outcome_of(conn, request, now)
+    state, _ref = state_of(recorded, request, now)
     if state is Outcome.EXPIRED:
         raise AccessDenied(
             f"request {request_id} expired at {fmt_time(request.expires_at)} without a decision",
@@ -259,10 +309,13 @@ def check_reviewable(
     problem = kind.reviewer_problem(request, reviewer)
     if problem is not None:
         raise AccessDenied(f"{reviewer!r} may not review request {request_id}: {problem}")
-    earlier = load_reviews(conn, request_id)
     if any(r.reviewer == reviewer for r in earlier):
         raise AccessDenied(f"{reviewer!r} has already reviewed request {request_id}")
     return request, earlier
+
+
+_INSERT_REVIEW = insert(access_reviews)
+_INSERT_OUTCOME = insert(access_outcomes)
 
 
 def record_review(
@@ -294,15 +347,16 @@ def record_review(
         created_at=fmt_time(now),
     )
     conn.execute(
-        insert(access_reviews).values(
-            request_id=request_id,
-            reviewer=reviewer,
-            decision=decision.value,
-            reason=reason,
-            mfa_method=mfa_method,
-            mfa_time=mfa_time,
-            created_at=review.created_at,
-        )
+        _INSERT_REVIEW,
+        {
+            "request_id": request_id,
+            "reviewer": reviewer,
+            "decision": decision.value,
+            "reason": reason,
+            "mfa_method": mfa_method,
+            "mfa_time": mfa_time,
+            "created_at": review.created_at,
+        },
     )
     reviews = [*earlier, review]
     outcome = evaluate(reviews, kind.rule(request))
@@ -311,11 +365,12 @@ def record_review(
         ref = kind.on_approved(conn, request, reviews, now)
     if outcome is not Outcome.PENDING:
         conn.execute(
-            insert(access_outcomes).values(
-                request_id=request_id,
-                outcome=outcome.value,
-                decided_at=fmt_time(now),
-                result_ref=ref,
-            )
+            _INSERT_OUTCOME,
+            {
+                "request_id": request_id,
+                "outcome": outcome.value,
+                "decided_at": fmt_time(now),
+                "result_ref": ref,
+            },
         )
     return ReviewResult(request, review, outcome, ref)

@@ -18,13 +18,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, literal, select, union_all
 
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
 from stagewall.access._core import fmt_time, new_id, parse_time
 from stagewall.access._policy import Source, hold_problem
-from stagewall.access._tables import access_credentials, access_grants, access_reviews
+from stagewall.access._tables import (
+    access_credentials,
+    access_grants,
+    access_offboarded,
+    access_reviews,
+)
 from stagewall.access.binding import grant_binding_problem, review_binding_problem
 from stagewall.access.issuers import CredentialSpec, IssuedCredential
 from stagewall.audit import AuditEvent, Status
@@ -109,8 +114,15 @@ def _row_to_grant(m: Any) -> Grant:
     )
 
 
+# Statements of every approval and issuance, built once (building one costs more than
+# running it).
+_GRANT_BY_ID = select(access_grants).where(access_grants.c.id == bindparam("grant_id"))
+_INSERT_GRANT = insert(access_grants)
+_INSERT_CREDENTIAL = insert(access_credentials)
+
+
 def _grant_row(conn: Connection, grant_id: str) -> Any:
-    row = conn.execute(select(access_grants).where(access_grants.c.id == grant_id)).first()
+    row = conn.execute(_GRANT_BY_ID, {"grant_id": grant_id}).first()
     if row is None:
         raise UsageError(
             f"there is no grant {grant_id!r}", hint="`stagewall access grants` lists grant ids"
@@ -194,22 +206,23 @@ def create_grant(
         conn=conn,
     )[0]
     conn.execute(
-        insert(access_grants).values(
-            id=grant.id,
-            principal=principal,
-            role=role,
-            environment=grant.environment,
-            production=grant.production,
-            source=source.value,
-            request_id=request_id,
-            reason=reason,
-            starts_at=fmt_time(start),
-            ends_at=fmt_time(end),
-            status=GrantStatus.ACTIVE.value,
-            created_at=fmt_time(ctx.now()),
-            audit_index=ref.index,
-            audit_leaf=ref.leaf_hash.hex(),
-        )
+        _INSERT_GRANT,
+        {
+            "id": grant.id,
+            "principal": principal,
+            "role": role,
+            "environment": grant.environment,
+            "production": grant.production,
+            "source": source.value,
+            "request_id": request_id,
+            "reason": reason,
+            "starts_at": fmt_time(start),
+            "ends_at": fmt_time(end),
+            "status": GrantStatus.ACTIVE.value,
+            "created_at": fmt_time(ctx.now()),
+            "audit_index": ref.index,
+            "audit_leaf": ref.leaf_hash.hex(),
+        },
     )
     return grant
 
@@ -362,7 +375,7 @@ def unbound_problem(
     ``row``: the grant's row as just read in ``conn``, to spare reading it again.
     """
     if row is None:
-        row = conn.execute(select(access_grants).where(access_grants.c.id == grant_id)).first()
+        row = conn.execute(_GRANT_BY_ID, {"grant_id": grant_id}).first()
     if row is None:
         return f"there is no grant {grant_id!r}"
     return unbound_problems(ctx, conn, [row]).get(str(row.id))
@@ -388,6 +401,11 @@ def unbound_problems(ctx: AccessContext, conn: Connection, rows: Sequence[Any]) 
 
 
 _REVIEWS_BATCH = 500
+_REVIEWS_OF = (
+    select(access_reviews)
+    .where(access_reviews.c.request_id.in_(bindparam("ids", expanding=True)))
+    .order_by(access_reviews.c.id)
+)
 
 
 def _reviews_of(conn: Connection, rows: Sequence[Any]) -> dict[str, list[Any]]:
@@ -396,9 +414,7 @@ def _reviews_of(conn: Connection, rows: Sequence[Any]) -> dict[str, list[Any]]:
     found: dict[str, list[Any]] = {}
     for start in range(0, len(wanted), _REVIEWS_BATCH):
         for review in conn.execute(
-            select(access_reviews)
-            .where(access_reviews.c.request_id.in_(wanted[start : start + _REVIEWS_BATCH]))
-            .order_by(access_reviews.c.id)
+            _REVIEWS_OF, {"ids": wanted[start : start + _REVIEWS_BATCH]}
         ).all():
             found.setdefault(str(review.request_id), []).append(review)
     return found
@@ -449,20 +465,47 @@ class _FactorRefused(Exception):
         self.error = error
 
 
-def _issuable(ctx: AccessContext, conn: Connection, grant_id: str, now: datetime) -> Grant:
+# The two further reads of every issuance check in one statement: whether the grant has
+# a credentials row already ('c') and the offboarded vendors ('v').
+_ISSUED_AND_OFFBOARDED = union_all(
+    select(literal("c").label("what"), access_credentials.c.login.label("value")).where(
+        access_credentials.c.grant_id == bindparam("grant_id")
+    ),
+    select(literal("v").label("what"), access_offboarded.c.vendor.label("value")),
+)
+
+
+def _issued_and_offboarded(conn: Connection, grant_id: str) -> tuple[bool, set[str]]:
+    """(whether grant ``grant_id`` has a credentials row, the offboarded vendors)."""
+    issued = False
+    vendors: set[str] = set()
+    for what, value in conn.execute(_ISSUED_AND_OFFBOARDED, {"grant_id": grant_id}):
+        if what == "c":
+            issued = True
+        else:
+            vendors.add(str(value))
+    return issued, vendors
+
+
+def _issuable(
+    ctx: AccessContext, conn: Connection, grant_id: str, now: datetime, *, row: Any = None
+) -> Grant:
     """The grant, if credentials may be issued for it now; GrantRefused/AccessDenied if not.
 
     Run once before the MFA check (so a refusal burns no code) and again under the
-    grant's lock (so nothing changed in between).
+    grant's lock (so nothing changed in between). ``row``: the grant's row as just read
+    (before the MFA check only; under the lock it is always read again).
     """
-    row = _grant_row(conn, grant_id)
+    if row is None:
+        row = _grant_row(conn, grant_id)
     grant = _row_to_grant(row._mapping)
     unbound = unbound_problem(ctx, conn, grant_id, row=row)
     if unbound is not None:
         raise GrantRefused(f"credentials of grant {grant_id} refused: {unbound}", invariant=True)
     if not grant.live(now):
         raise AccessDenied(f"grant {grant_id} is {grant.status.value} or outside its time window")
-    if credential_rows(conn, grant_id):
+    issued, offboarded = _issued_and_offboarded(conn, grant_id)
+    if issued:
         raise AccessDenied(
             f"the credentials of grant {grant_id} were already issued; they are shown once",
             hint="ask for a new grant if the password was lost",
@@ -473,7 +516,7 @@ def _issuable(ctx: AccessContext, conn: Connection, grant_id: str, now: datetime
         grant.role,
         source=grant.source,
         now=now,
-        offboarded=ctx.offboarded(conn),
+        offboarded=offboarded,
     )
     if problem is not None:
         raise GrantRefused(
@@ -495,7 +538,8 @@ def issue_credentials(
 
     now = ctx.now()
     with ctx.store.read() as conn:
-        grant = load_grant(conn, grant_id)
+        row = _grant_row(conn, grant_id)
+    grant = _row_to_grant(row._mapping)
     if holder != grant.principal:
         raise ctx.refuse(
             ev.CREDENTIAL_REFUSED.code,
@@ -523,7 +567,15 @@ def issue_credentials(
             _issuing_failed(ctx, holder, grant_id, exc)
             raise
         return _issue(
-            ctx, grant, resources, instance, now=now, holder=holder, otp=otp, webauthn=webauthn
+            ctx,
+            grant,
+            resources,
+            instance,
+            now=now,
+            holder=holder,
+            otp=otp,
+            webauthn=webauthn,
+            row=row,
         )
 
 
@@ -537,8 +589,12 @@ def _issue(
     holder: str,
     otp: str | None,
     webauthn: str | Mapping[str, Any] | None,
+    row: Any = None,
 ) -> list[IssuedCredential]:
-    """issue_credentials once the holder and the resources are known (admin sessions held)."""
+    """issue_credentials once the holder and the resources are known (admin sessions held).
+
+    ``row``: the grant's row as issue_credentials read it, for the check before the
+    one-time code (the check under the grant's lock reads it again)."""
     from stagewall.access.identity import verify_resource
 
     grant_id = grant.id
@@ -561,7 +617,7 @@ def _issue(
     refusal: AccessDenied | None = None
     try:
         with ctx.store.read() as conn:
-            _issuable(ctx, conn, grant_id, now)
+            _issuable(ctx, conn, grant_id, now, row=row)
         if grant.production:
             try:
                 ctx.step_up(holder, otp, webauthn, purpose=f"credentials {grant_id}")
@@ -575,13 +631,14 @@ def _issue(
                 issuer = ctx.issuer(res)
                 login = issuer.login_for(grant_id)
                 conn.execute(
-                    insert(access_credentials).values(
-                        grant_id=grant_id,
-                        resource=res,
-                        login=login,
-                        issued_at=fmt_time(now),
-                        state="issued",
-                    )
+                    _INSERT_CREDENTIAL,
+                    {
+                        "grant_id": grant_id,
+                        "resource": res,
+                        "login": login,
+                        "issued_at": fmt_time(now),
+                        "state": "issued",
+                    },
                 )
                 spec = CredentialSpec(
                     grant_id=grant_id,

@@ -215,9 +215,14 @@ def verify_resource(
     env = estate.environment_of_resource(name)
     compare = overlap and env is not None and not estate.is_production(env)
     prod = production_identities(estate, ctx.store) if compare else {}
-    # A pin is written once and never changed: when it exists, reading it is enough.
-    # Only the first use takes the lock, so that two first uses pin once.
-    pin = pinned(ctx.store, name)
+    # A pin is written once and never changed: when it exists, reading it is enough,
+    # and once read it is kept (ctx.pins). Only the first use takes the lock, so that two
+    # first uses pin once.
+    pin = ctx.pins.get(name)
+    if pin is None:
+        pin = pinned(ctx.store, name)
+        if pin is not None:
+            ctx.pins[name] = pin
     if pin is None:
         found = _pin(ctx, name, ident, prod, actor=actor, purpose=purpose)
     else:
