@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from stagewall import mfa
 from stagewall.audit import AuditEvent, AuditLog, Status
@@ -230,14 +230,15 @@ def record_factor_reset(store: Store, principal: str, *, reset_by: str, now: dat
         )
 
 
+_LAST_RESET = select(func.max(identity_factor_resets.c.reset_at)).where(
+    identity_factor_resets.c.principal == bindparam("principal")
+)
+
+
 def reset_quarantine_until(store: Store, principal: str, *, now: datetime) -> datetime | None:
     """When ``principal`` may approve again after a factor reset (None: not quarantined)."""
     with store.read() as conn:
-        last = conn.execute(
-            select(func.max(identity_factor_resets.c.reset_at)).where(
-                identity_factor_resets.c.principal == principal
-            )
-        ).scalar()
+        last = conn.execute(_LAST_RESET, {"principal": principal}).scalar()
     if last is None:
         return None
     until = parse(str(last)) + RESET_QUARANTINE

@@ -30,13 +30,14 @@ of which can succeed by guessing.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, text
+from sqlalchemy import Connection, TextClause, bindparam, delete, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from stagewall.errors import AttemptsUnavailable, RateLimited, StagewallError
@@ -83,6 +84,13 @@ _GIVE_BACK = text(
 ).bindparams(bindparam("keys", expanding=True))
 
 
+@functools.lru_cache(maxsize=16)
+def _take_sql(keys: int) -> TextClause:
+    """The upsert of :func:`take` for ``keys`` keys (parsed once per count, not per attempt)."""
+    values = ", ".join(f"(:k{i}, :entry, :at)" for i in range(keys))
+    return text(_TAKE.format(values=values))
+
+
 def _ms(when: datetime) -> str:
     return f"{int(when.timestamp() * 1000):0{_MS_DIGITS}d}"
 
@@ -95,10 +103,22 @@ class Attempt:
         self._keys = keys
         self._entry = entry
         self.counted = False
+        self.returned = False
 
     def failed(self) -> None:
         """This attempt was a wrong guess: its slots stay taken until they expire."""
         self.counted = True
+
+    def give_back_in(self, conn: Connection) -> None:
+        """Give the slots back inside the transaction of ``conn`` (one that
+        :meth:`Store.transaction` opened and that records the attempt's success), instead
+        of in a transaction of their own when the attempt ends. Should that transaction
+        roll back, the slots are given back when the attempt ends, as without this."""
+        conn.execute(_GIVE_BACK, {"entry": self._entry, "keys": list(self._keys)})
+        Store.after_commit(conn, self._was_returned)
+
+    def _was_returned(self) -> None:
+        self.returned = True
 
     def _give_back(self) -> None:
         try:
@@ -129,11 +149,9 @@ def take(store: Store, keys: tuple[str, ...], *, now: datetime) -> Attempt:
         "cut": _ms(now - FAILURE_WINDOW) + "~" * _TAG_HEX,
         "at": fmt(now),
     }
-    values = []
     for i, key in enumerate(unique):
         params[f"k{i}"] = key
-        values.append(f"(:k{i}, :entry, :at)")
-    sql = text(_TAKE.format(values=", ".join(values)))
+    sql = _take_sql(len(unique))
     try:
         with store.transaction() as conn:
             rows = conn.execute(sql, params).all()
@@ -207,7 +225,7 @@ def attempt(store: Store, *keys: str, now: datetime, reserve: bool = True) -> It
     try:
         yield a
     finally:
-        if not a.counted:
+        if not a.counted and not a.returned:
             a._give_back()
 
 

@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse, same
 from stagewall.identity._tables import identity_tokens
@@ -94,15 +94,18 @@ def issue_token(
     return NewToken(secret, info)
 
 
+# Built once: every authenticated request runs it (building the statement costs more
+# than running it).
+_BY_HASH = select(identity_tokens).where(identity_tokens.c.token_hash == bindparam("hash"))
+
+
 def resolve_token(store: Store, secret: str, *, now: datetime) -> TokenInfo | None:
     """The live token behind ``secret``, or None (unknown, expired, revoked, malformed)."""
     if not secret.startswith(_PREFIXES) or len(secret) > 128:
         return None
     wanted = digest(secret)
     with store.read() as conn:
-        row = conn.execute(
-            select(identity_tokens).where(identity_tokens.c.token_hash == wanted)
-        ).first()
+        row = conn.execute(_BY_HASH, {"hash": wanted}).first()
     if row is None or not same(row.token_hash, wanted):
         return None
     if row.revoked_at is not None or parse(row.expires_at) <= now:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import hmac
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pyotp
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from stagewall.audit import AuditEvent, AuditLog, EventType, Status, register_event_type
@@ -153,6 +153,20 @@ def _record_failure(store: Store, principal: str, reason: str) -> None:
     )
 
 
+# Built once (every step-up runs them; building costs more than running them).
+_SEALED = select(mfa_enrolments.c.secret_ct, mfa_enrolments.c.last_step).where(
+    mfa_enrolments.c.principal == bindparam("principal")
+)
+_BURN = (
+    update(mfa_enrolments)
+    .where(mfa_enrolments.c.principal == bindparam("who"))
+    .where(
+        (mfa_enrolments.c.last_step.is_(None)) | (mfa_enrolments.c.last_step < bindparam("step"))
+    )
+    .values(last_step=bindparam("step"))
+)
+
+
 def verify(
     store: Store,
     principal: str,
@@ -161,17 +175,17 @@ def verify(
     home: str | os.PathLike[str] | None = None,
     now: datetime | None = None,
     purpose: str = "",
+    on_burn: Callable[[Connection], None] | None = None,
 ) -> MfaEvidence:
-    """Check ``code`` for ``principal`` and burn its time step; AccessDenied otherwise."""
+    """Check ``code`` for ``principal`` and burn its time step; AccessDenied otherwise.
+
+    ``on_burn`` runs inside the transaction that burns the step, only when it did (so
+    what it writes commits with the burn, or not at all)."""
     if not isinstance(code, str) or not _CODE.fullmatch(code):
         raise UsageError("the one-time code must be exactly 6 digits (--otp 123456)")
     at = now or datetime.now(UTC)
     with store.read() as conn:
-        row = conn.execute(
-            select(mfa_enrolments.c.secret_ct, mfa_enrolments.c.last_step).where(
-                mfa_enrolments.c.principal == principal
-            )
-        ).first()
+        row = conn.execute(_SEALED, {"principal": principal}).first()
     if row is None:
         _record_failure(store, principal, "not enrolled")
         raise AccessDenied(
@@ -190,13 +204,10 @@ def verify(
         raise AccessDenied(f"the one-time code for {principal!r} is wrong or expired")
     when = _now_text(at)
     with store.transaction() as conn:
-        used = conn.execute(
-            update(mfa_enrolments)
-            .where(mfa_enrolments.c.principal == principal)
-            .where((mfa_enrolments.c.last_step.is_(None)) | (mfa_enrolments.c.last_step < matched))
-            .values(last_step=matched)
-        ).rowcount
+        used = conn.execute(_BURN, {"who": principal, "step": matched}).rowcount
         if used == 1:
+            if on_burn is not None:
+                on_burn(conn)
             AuditLog(store).append(
                 AuditEvent(
                     EV_VERIFIED.code,
