@@ -136,3 +136,21 @@ def test_concurrent_init_creates_one_key(_isolated_home: Path) -> None:
         "audit_signing.pub",
         "masking_keys.json",
     ]
+
+
+def test_a_signing_key_loaded_again_is_checked_and_read_again(_isolated_home: Path) -> None:
+    """The parsed key is reused only for the same file content: a rewritten, removed or
+    opened-up key file is seen on the next load, as without the reuse."""
+    init_keys(name="example.com/one")
+    path = _isolated_home / "audit_signing.key"
+    first = load_signing_key()
+    assert load_signing_key() is first  # parsed once
+    other = SigningKey("example.com/two", bytes(range(32)))
+    path.write_text(other.to_text(), encoding="utf-8")  # rewritten in place, same mode
+    assert load_signing_key() == other
+    path.chmod(0o640)
+    with pytest.raises(ConfigError, match="group or other users can access it"):
+        load_signing_key()
+    path.unlink()
+    with pytest.raises(KeyMissing, match="no audit signing key"):
+        load_signing_key()

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from stagewall import __version__
@@ -49,6 +49,12 @@ _BATCH_QMARK = (
 _BATCH_FORMAT = _BATCH_QMARK.replace("?", "%s")
 # Events read per statement by AuditLog.events_ref (well under SQLite's variable limit).
 _REF_BATCH = 500
+_EVENTS_AT = select(
+    audit_events.c.idx,
+    audit_events.c.canonical,
+    audit_events.c.leaf_hash,
+    audit_events.c.chain_hash,
+).where(audit_events.c.idx.in_(bindparam("idx", expanding=True)))
 _TAIL_FORMAT = "SELECT idx, canonical, chain_hash FROM audit_events ORDER BY idx DESC LIMIT 1"
 # Plain SQL on the append path: the statements are fixed, and building and compiling
 # SQLAlchemy constructs cost more than the statements (~60 vs ~15 us for the tail
@@ -62,6 +68,10 @@ _log = logging.getLogger("stagewall.audit")
 _privileged: weakref.WeakKeyDictionary[Store, list[Callable[[], None]]] = (
     weakref.WeakKeyDictionary()
 )
+# The creation time of the newest checkpoint any AuditLog of a store has read from it, so
+# that the short-lived logs code makes per act (an MFA check, a login) spare the query
+# for it as the long-lived ones do (see AuditLog._maybe_checkpoint).
+_newest_seen_by_store: weakref.WeakKeyDictionary[Store, datetime] = weakref.WeakKeyDictionary()
 
 
 def on_privileged_append(store: Store, listener: Callable[[], None]) -> Callable[[], None]:
@@ -245,14 +255,7 @@ class AuditLog:
         wanted = sorted(set(indexes))
         found: dict[int, StoredEvent] = {}
         for start in range(0, len(wanted), _REF_BATCH):
-            rows = conn.execute(
-                select(
-                    audit_events.c.idx,
-                    audit_events.c.canonical,
-                    audit_events.c.leaf_hash,
-                    audit_events.c.chain_hash,
-                ).where(audit_events.c.idx.in_(wanted[start : start + _REF_BATCH]))
-            ).all()
+            rows = conn.execute(_EVENTS_AT, {"idx": wanted[start : start + _REF_BATCH]}).all()
             for row in rows:
                 raw, leaf = _as_bytes(row[1]), _as_bytes(row[2])
                 if hashlib.sha256(b"\x00" + raw).digest() == leaf:
@@ -394,8 +397,11 @@ class AuditLog:
         if not due and interval is not None:
             now = datetime.now(UTC)
             # A newer checkpoint in the store only makes one less due, so a recent one
-            # seen before spares the query.
+            # seen before (by this log or another of the same store) spares the query.
             seen = self._newest_seen
+            shared = _newest_seen_by_store.get(self.store)
+            if shared is not None and (seen is None or shared > seen):
+                seen = shared
             if seen is None or now - seen >= interval:
                 newest = conn.execute(
                     select(audit_checkpoints.c.created)
@@ -404,6 +410,7 @@ class AuditLog:
                 ).scalar()
                 if newest is not None:
                     self._newest_seen = _parse_time(newest)
+                    _newest_seen_by_store[self.store] = self._newest_seen
                 due = newest is None or now - _parse_time(newest) >= interval
         if due:
             self._write_checkpoint(conn, key)

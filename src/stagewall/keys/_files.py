@@ -225,9 +225,23 @@ def _replace_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+# (path, the file's text) -> the key parsed from it: every AuditLog made for one act (an
+# MFA check, a login) looks the key up, and parsing it and deriving its public key for
+# the key-id check cost ~50 us each time. The file is still checked and read on every
+# call, so a key removed, made readable to others, replaced or rewritten is seen at once.
+_signing_keys: dict[tuple[Path, str], SigningKey] = {}
+
+
 def load_signing_key(home_dir: str | os.PathLike[str] | None = None) -> SigningKey:
     path = home(home_dir) / SIGNING_KEY_FILE
-    return SigningKey.from_text(_read_private(path, "audit signing key"), source=str(path))
+    text = _read_private(path, "audit signing key")
+    key = _signing_keys.get((path, text))
+    if key is None:
+        key = SigningKey.from_text(text, source=str(path))
+        if len(_signing_keys) >= 64:  # a process sees very few keys; stay bounded anyway
+            _signing_keys.clear()
+        _signing_keys[(path, text)] = key
+    return key
 
 
 def load_public_key(
