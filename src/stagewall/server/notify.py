@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from stagewall.access._core import Request, fmt_time, load_request
+from stagewall.access._core import Request, fmt_time, request_from_row
 from stagewall.access._events import ALERT_FAILED
 from stagewall.access._tables import access_outcomes, access_requests
 from stagewall.alerts import Alert, AlertDispatcher, AlertSink, Severity, SmtpAlertSink
@@ -30,7 +30,7 @@ from stagewall.estate.models import SmtpSink
 from stagewall.redact import redact, redact_tree
 from stagewall.server._state import ServerState
 from stagewall.server._tables import slots
-from stagewall.server.slots import claim
+from stagewall.server.slots import claim_many
 
 _log = logging.getLogger("stagewall.server.notify")
 TASK = "notify.pending"
@@ -171,14 +171,23 @@ def pending_unnotified(state: ServerState, limit: int = 100) -> list[Request]:
             .scalars()
             .all()
         )
-        return [load_request(conn, str(i)) for i in ids]
+        if not ids:
+            return []
+        rows = conn.execute(
+            sa.select(access_requests).where(access_requests.c.id.in_([str(i) for i in ids]))
+        ).all()
+    found = {str(r.id): request_from_row(r._mapping) for r in rows}
+    return [found[str(i)] for i in ids if str(i) in found]
 
 
 def notify_pending(state: ServerState) -> list[str]:
-    """The leader's duty: claim each newly pending request and queue its notification."""
+    """The leader's duty: claim the newly pending requests (in one transaction) and queue
+    the notification of each."""
+    pending = pending_unnotified(state)
+    claimed = set(claim_many(state, TASK, [req.id for req in pending]))
     sent = []
-    for req in pending_unnotified(state):
-        if claim(state, TASK, req.id):
+    for req in pending:
+        if req.id in claimed:
             state.workers.submit("notify", _send_logged, state, req)
             sent.append(req.id)
     return sent

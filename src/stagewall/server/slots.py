@@ -7,6 +7,8 @@ leader replaced in the middle of a tick and two stores' clocks disagreeing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 
 from stagewall.access._core import fmt_time
@@ -15,16 +17,30 @@ from stagewall.server._tables import slots
 
 
 def claim(state: ServerState, task: str, slot: str) -> bool:
+    return bool(claim_many(state, task, [slot]))
+
+
+def claim_many(state: ServerState, task: str, wanted: Sequence[str]) -> list[str]:
+    """:func:`claim` of several slots of ``task`` in one transaction (one lock, one read,
+    one insert): the slots this call claimed, in the order given."""
+    wanted = list(dict.fromkeys(wanted))
+    if not wanted:
+        return []
     store = state.ctx.store
     with store.transaction() as conn:
         store.lock(conn, "stagewall.server.slots")
-        taken = conn.execute(
-            sa.select(slots.c.task).where(slots.c.task == task, slots.c.slot == slot)
-        ).first()
-        if taken is not None:
-            return False
-        conn.execute(slots.insert().values(task=task, slot=slot, claimed_at=fmt_time(state.now())))
-    return True
+        taken = set(
+            conn.execute(
+                sa.select(slots.c.slot).where(slots.c.task == task, slots.c.slot.in_(wanted))
+            ).scalars()
+        )
+        new = [s for s in wanted if s not in taken]
+        if new:
+            when = fmt_time(state.now())
+            conn.execute(
+                slots.insert(), [{"task": task, "slot": s, "claimed_at": when} for s in new]
+            )
+    return new
 
 
 def set_outcome(state: ServerState, task: str, slot: str, outcome: str) -> None:
@@ -50,4 +66,4 @@ def last_claimed(state: ServerState, task: str) -> dict[str, str | None] | None:
     return {"slot": row.slot, "claimed_at": row.claimed_at, "outcome": row.outcome}
 
 
-__all__ = ["claim", "last_claimed", "set_outcome"]
+__all__ = ["claim", "claim_many", "last_claimed", "set_outcome"]
