@@ -238,29 +238,33 @@ class Detector:
         emitting = self.rules.emitting
         feeds = self._feeds
         cache = self._candidates
-        for ev in events:
-            self.evaluated += 1
-            key = (ev.class_uid, ev.product)
-            plan = cache.get(key)
-            if plan is None:
-                plan = self._select(key)
-            read = plan.read
-            if read is None:
-                candidates = plan.rules
-            else:
-                values = read(ev)
-                picked = plan.picks.get(values)
-                candidates = self._pick(plan, values, ev) if picked is None else picked
-            for rule in candidates:
-                if not rule.match(ev):
-                    continue
-                if rule.name in emitting:
-                    self._emit(out, _finding(rule, ev, [ev]), rule.name, ev)
-                for corr in feeds.get(rule.name, ()):
-                    self._correlate(out, corr, rule.name, ev)
-            self._seen += 1
-            if self._seen % _PRUNE_EVERY == 0:
-                self._prune(ev.time)
+        seen = before = self._seen  # counted in a local, stored once per call
+        try:
+            for ev in events:
+                seen += 1
+                key = (ev.class_uid, ev.product)
+                plan = cache.get(key)
+                if plan is None:
+                    plan = self._select(key)
+                read = plan.read
+                if read is None:
+                    candidates = plan.rules
+                else:
+                    values = read(ev)
+                    picked = plan.picks.get(values)
+                    candidates = self._pick(plan, values, ev) if picked is None else picked
+                for rule in candidates:
+                    if not rule.match(ev):
+                        continue
+                    if rule.name in emitting:
+                        self._emit(out, _finding(rule, ev, [ev]), rule.name, ev)
+                    for corr in feeds.get(rule.name, ()):
+                        self._correlate(out, corr, rule.name, ev)
+                if seen % _PRUNE_EVERY == 0:
+                    self._prune(ev.time)
+        finally:
+            self._seen = seen
+            self.evaluated += seen - before
         return out
 
     def _select(self, key: tuple[int, str]) -> _Plan:
