@@ -225,7 +225,8 @@ class Volume:
 
 
 class Gaps:
-    """The newest event time per source; a silence longer than ``max_gap`` is an event.
+    """The newest event time per source with a ``max_gap`` (the only ones observed); a
+    silence longer than ``max_gap`` is an event.
 
     ``last`` and ``alerted`` are this context's copy of the store's
     ``monitoring_source_seen`` (see :mod:`._seen`), reloaded at the start of every
