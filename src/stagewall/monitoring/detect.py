@@ -146,7 +146,7 @@ class _Suppressor:
 
 
 _MAX_CANDIDATE_KEYS = 4096
-_MAX_PICKS = 65536
+_MAX_PICKS = 4096  # combinations of text values kept (the labelled month has 52)
 
 # The text fields with few distinct values (estate names, outcomes, operations) that
 # rules are pre-selected by. Picks are kept only for values that are all plain str, so
