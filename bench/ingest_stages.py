@@ -41,7 +41,7 @@ from stagewall.monitoring._canonical import canonical
 from stagewall.monitoring.detect import Detector
 from stagewall.monitoring.events import Event, iso
 from stagewall.monitoring.ingest import parser_for
-from stagewall.monitoring.log import MonitorLog
+from stagewall.monitoring.log import _LEAF_PREFIX, MonitorLog
 from stagewall.monitoring.pipeline import CHUNK, _valid_text
 from stagewall.monitoring.rules import load_rules
 from stagewall.store import Store
@@ -116,11 +116,14 @@ def main() -> None:
 
         raws, t_encode = _cpu(encode_stage)
 
-        def hash_stage() -> None:
+        def hash_stage() -> None:  # as MonitorLog.append does it
             sha = hashlib.sha256
+            leaf_of = _LEAF_PREFIX.copy
             prev = GENESIS
             for raw in raws:
-                leaf = sha(b"\x00" + raw).digest()
+                h = leaf_of()
+                h.update(raw)
+                leaf = h.digest()
                 prev = sha(prev + leaf).digest()
                 hexlify(prev).decode()
 

@@ -240,6 +240,19 @@ def test_gap_in_a_source_becomes_a_finding(estate: Estate, store: Store) -> None
     assert [f.rule for f in ingest_lines("pg", again, ctx2).findings] == ["log_source_gap"]
 
 
+def test_a_source_without_max_gap_is_not_watched_for_silence(estate: Estate, store: Store) -> None:
+    # pg-stg declares no max_gap: hours of silence are no finding, and no newest time
+    # is kept for it (only watched sources are observed)
+    ctx = IngestContext(estate, store, grants=GrantIndex(()))
+    ingest_lines("pg-stg", login("app_user", db="app"), ctx)
+    late = login("app_user", pid=9, ts="2026-12-03 11:30:00.000 UTC")
+    assert [f.rule for f in ingest_lines("pg-stg", late, ctx).findings] == []
+    assert "pg-stg" not in ctx.gaps.last
+    ingest_lines("pg", login("app_user"), ctx)  # pg (max_gap 1h) is watched
+    assert "pg" in ctx.gaps.last
+    ctx.close()
+
+
 def test_estate_refuses_dangling_monitoring_references() -> None:
     from stagewall.errors import ConfigError
 

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-_CLAIM_ROW = text(
+from stagewall.monitoring.log import _sql
+
+# Plain SQL for the two statements of every ingest call (no statement compilation);
+# positional parameters, "?" (SQLite) or "%s" (psycopg) by the driver.
+_CLAIM_ROW = (
     "INSERT INTO monitoring_source_seen (source, last_event, alerted_last) "
-    "VALUES (:s, NULL, NULL) ON CONFLICT (source) DO UPDATE "
+    "VALUES (?, NULL, NULL) ON CONFLICT (source) DO UPDATE "
     "SET last_event = monitoring_source_seen.last_event "
     "RETURNING last_event, alerted_last"
 )
-_ADVANCE = text(
-    "UPDATE monitoring_source_seen SET last_event = :t "
-    "WHERE source = :s AND (last_event IS NULL OR last_event < :t)"
+_ADVANCE = (
+    "UPDATE monitoring_source_seen SET last_event = ? "
+    "WHERE source = ? AND (last_event IS NULL OR last_event < ?)"
 )
 _CLAIM_SILENCE = text(
     "UPDATE monitoring_source_seen SET alerted_last = last_event "
@@ -37,7 +41,7 @@ def hold(conn: Connection, source: str) -> tuple[float | None, float | None]:
     already alerted. On PostgreSQL a concurrent ingest of the same source waits here
     until this transaction ends, then reads what it wrote.
     """
-    row = conn.execute(_CLAIM_ROW, {"s": source}).one()
+    row = conn.exec_driver_sql(_sql(conn, _CLAIM_ROW), (source,)).one()
     return (
         float(row[0]) if row[0] is not None else None,
         float(row[1]) if row[1] is not None else None,
@@ -46,7 +50,7 @@ def hold(conn: Connection, source: str) -> tuple[float | None, float | None]:
 
 def advance(conn: Connection, source: str, last: float) -> None:
     """Store ``last`` as ``source``'s newest event time unless a newer one is stored."""
-    conn.execute(_ADVANCE, {"s": source, "t": last})
+    conn.exec_driver_sql(_sql(conn, _ADVANCE), (last, source, last))
 
 
 def claim_silence(conn: Connection, source: str, now: float, max_gap: float) -> float | None:

@@ -175,16 +175,17 @@ class Volume:
         self.state: dict[str, list[Any]] = {}
         self._limits: dict[str, tuple[int, float, float]] = {}
 
-    @staticmethod
-    def counts(ev: Event) -> bool:
-        c, a = ev.class_uid, ev.activity_id
-        return (c == CLS_DATASTORE_ACTIVITY and a in (DS_READ, DS_LIST)) or (
-            c == CLS_FILE_HOSTING and a == FILE_DOWNLOAD
-        )
-
     def judge(self, ev: Event) -> None:
         pid = ev.principal
-        if not pid or not self.counts(ev) or ev.status != "success":
+        c, a = ev.class_uid, ev.activity_id  # counted: datastore reads/lists, downloads
+        if (
+            not pid
+            or not (
+                (c == CLS_DATASTORE_ACTIVITY and a in (DS_READ, DS_LIST))
+                or (c == CLS_FILE_HOSTING and a == FILE_DOWNLOAD)
+            )
+            or ev.status != "success"
+        ):
             return
         day = int(ev.time // DAY)
         st = self.state.get(pid)
@@ -224,7 +225,8 @@ class Volume:
 
 
 class Gaps:
-    """The newest event time per source; a silence longer than ``max_gap`` is an event.
+    """The newest event time per source with a ``max_gap`` (the only ones observed); a
+    silence longer than ``max_gap`` is an event.
 
     ``last`` and ``alerted`` are this context's copy of the store's
     ``monitoring_source_seen`` (see :mod:`._seen`), reloaded at the start of every

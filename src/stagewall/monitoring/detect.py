@@ -11,15 +11,17 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 from stagewall.errors import ConfigError
 from stagewall.estate.models import RuleSettings, Suppression
 from stagewall.monitoring.events import Event, iso
 from stagewall.monitoring.rules import CompiledCorrelation, CompiledRule, RuleSet
+from stagewall.monitoring.rules._compile import Pred
 
 DEFAULT_DEDUP = 3600.0
 MAX_EVIDENCE = 25
@@ -144,6 +146,55 @@ class _Suppressor:
 
 
 _MAX_CANDIDATE_KEYS = 4096
+_MAX_PICKS = 4096  # combinations of text values kept (the labelled month has 52)
+
+# The text fields with few distinct values (estate names, outcomes, operations) that
+# rules are pre-selected by. Picks are kept only for values that are all plain str, so
+# a value found among them equals a str (parsers and enrichment write plain str; no
+# str subclass), and is matched alike; 1, 1.0 and True are equal but are not matched
+# alike, so a non-text value is never cached (tests/monitoring/test_rule_picks.py).
+SELECT_FIELDS = (
+    "affiliation",
+    "environment",
+    "operation",
+    "principal_kind",
+    "product",
+    "resource",
+    "source",
+    "status",
+    "tier",
+    "vendor",
+    "volume_anomaly",
+)
+
+
+@dataclass
+class _Plan:
+    """The rules an event of one class and product can meet, and how they are picked.
+
+    ``fields`` are the :data:`SELECT_FIELDS` the rules' necessary conditions read
+    (``CompiledRule.needs``); ``picks`` maps the event's values of them (all text)
+    to the rules whose necessary conditions those values pass, in the rules' order.
+    Only those are evaluated: a rule whose necessary condition fails cannot match.
+    """
+
+    rules: tuple[CompiledRule, ...]
+    fields: tuple[str, ...]
+    read: Callable[[Event], Any] | None
+    tests: tuple[tuple[CompiledRule, tuple[Pred, ...]], ...]
+    picks: dict[tuple[Any, ...], tuple[CompiledRule, ...]] = field(default_factory=dict)
+
+
+def _plan(rules: Sequence[CompiledRule]) -> _Plan:
+    wanted = set(SELECT_FIELDS)
+    fields = tuple(sorted({f for r in rules for f, _t in r.needs if f in wanted}))
+    tests = tuple((r, tuple(t for f, t in r.needs if f in wanted)) for r in rules)
+    if not fields:
+        return _Plan(tuple(rules), (), None, tests)
+    # attrgetter of two or more names gives a tuple; with one field, "product" (the
+    # same for every event of a plan) makes it two
+    names = fields if len(fields) > 1 else (*fields, "product")
+    return _Plan(tuple(rules), fields, attrgetter(*names), tests)
 
 
 class Detector:
@@ -169,8 +220,9 @@ class Detector:
         self._active = [r for r in rules.rules if r.name in rules.emitting or r.name in self._feeds]
         # The rules an event can meet by its logsource (class and product), computed
         # once per combination: a large rule set costs a dict lookup per event, not
-        # two set tests per rule.
-        self._candidates: dict[tuple[int, str], tuple[CompiledRule, ...]] = {}
+        # two set tests per rule; then picked by the event's text fields (see _Plan).
+        self._candidates: dict[tuple[int, str], _Plan] = {}
+        self._picks = 0
         self._groups: dict[str, dict[tuple[Any, ...], Any]] = {
             c.name: {} for c in rules.correlations
         }
@@ -186,25 +238,36 @@ class Detector:
         emitting = self.rules.emitting
         feeds = self._feeds
         cache = self._candidates
-        for ev in events:
-            self.evaluated += 1
-            key = (ev.class_uid, ev.product)
-            candidates = cache.get(key)
-            if candidates is None:
-                candidates = self._select(key)
-            for rule in candidates:
-                if not rule.match(ev):
-                    continue
-                if rule.name in emitting:
-                    self._emit(out, _finding(rule, ev, [ev]), rule.name, ev)
-                for corr in feeds.get(rule.name, ()):
-                    self._correlate(out, corr, rule.name, ev)
-            self._seen += 1
-            if self._seen % _PRUNE_EVERY == 0:
-                self._prune(ev.time)
+        seen = before = self._seen  # counted in a local, stored once per call
+        try:
+            for ev in events:
+                seen += 1
+                key = (ev.class_uid, ev.product)
+                plan = cache.get(key)
+                if plan is None:
+                    plan = self._select(key)
+                read = plan.read
+                if read is None:
+                    candidates = plan.rules
+                else:
+                    values = read(ev)
+                    picked = plan.picks.get(values)
+                    candidates = self._pick(plan, values, ev) if picked is None else picked
+                for rule in candidates:
+                    if not rule.match(ev):
+                        continue
+                    if rule.name in emitting:
+                        self._emit(out, _finding(rule, ev, [ev]), rule.name, ev)
+                    for corr in feeds.get(rule.name, ()):
+                        self._correlate(out, corr, rule.name, ev)
+                if seen % _PRUNE_EVERY == 0:
+                    self._prune(ev.time)
+        finally:
+            self._seen = seen
+            self.evaluated += seen - before
         return out
 
-    def _select(self, key: tuple[int, str]) -> tuple[CompiledRule, ...]:
+    def _select(self, key: tuple[int, str]) -> _Plan:
         cls, product = key
         out = []
         for rule in self._active:
@@ -215,8 +278,22 @@ class Detector:
             out.append(rule)
         if len(self._candidates) >= _MAX_CANDIDATE_KEYS:
             self._candidates.clear()
-        found = self._candidates[key] = tuple(out)
+            self._picks = 0
+        found = self._candidates[key] = _plan(out)
         return found
+
+    def _pick(self, plan: _Plan, values: tuple[Any, ...], ev: Event) -> tuple[CompiledRule, ...]:
+        """The plan's rules whose necessary conditions ``ev`` passes (kept for ``values``
+        when they are all text: the tests read those fields only)."""
+        picked = tuple(r for r, tests in plan.tests if all(t(ev) for t in tests))
+        if all(v.__class__ is str for v in values):
+            if self._picks >= _MAX_PICKS:
+                for other in self._candidates.values():
+                    other.picks.clear()
+                self._picks = 0
+            plan.picks[values] = picked
+            self._picks += 1
+        return picked
 
     def _emit(self, out: list[Finding], f: Finding, name: str, ev: Event) -> None:
         key = (name, f.actor, f.resource if f.resource else f.src_ip)

@@ -37,6 +37,7 @@ LOCK_NAME = "stagewall.monitoring"
 # a block is also the unit read back, so it stays small enough to read for one event.
 BLOCK = 1024
 _LEAF = 32
+_LEAF_PREFIX = hashlib.sha256(b"\x00")  # leaf = SHA-256(0x00 || bytes), as in the audit log
 _INSERT = (
     "INSERT INTO monitoring_blocks (first_idx, count, events, leaves, head) VALUES (?, ?, ?, ?, ?)"
 )
@@ -95,20 +96,24 @@ class MonitorLog:
             return head
         index, prev = head.size, head.chain
         sha = hashlib.sha256
+        leaf_of = _LEAF_PREFIX.copy  # SHA-256 already fed 0x00: no copy of the bytes behind it
         blocks = []
         size = self.block
         for start in range(0, len(events), size):
             first = index
             raws: list[bytes] = []
             leaves: list[bytes] = []
+            add_raw, add_leaf = raws.append, leaves.append
             for ev in events[start : start + size]:
                 raw = canonical(ev, index, prev.hex(), iso(ev.time))
-                leaf = sha(b"\x00" + raw).digest()
+                h = leaf_of()
+                h.update(raw)
+                leaf = h.digest()
                 prev = sha(prev + leaf).digest()
                 ev.index = index
                 ev.leaf = leaf.hex()
-                raws.append(raw)
-                leaves.append(leaf)
+                add_raw(raw)
+                add_leaf(leaf)
                 index += 1
             blocks.append((first, len(raws), b"\n".join(raws), b"".join(leaves), prev))
         conn.exec_driver_sql(_sql(conn, _INSERT), blocks)

@@ -188,10 +188,11 @@ class IngestContext:
         observe, enrich, append = self.gaps.observe, self.index.enrich, out.append
         hours, first_seen, volume = self.hours.judge, self.first_seen.judge, self.volume.judge
         for ev in events:
-            missing = observe(name, ev.time, gap)
-            if missing is not None:
-                self._place(missing, src, res is not None)
-                append(missing)
+            if gap is not None:  # only sources with a max_gap are watched for silences
+                missing = observe(name, ev.time, gap)
+                if missing is not None:
+                    self._place(missing, src, res is not None)
+                    append(missing)
             enrich(src, ev)
             if ev.principal:
                 hours(ev)

@@ -78,6 +78,9 @@ class CompiledRule:
     classes: frozenset[int] | None
     products: frozenset[str] | None
     origin: str
+    # Tests of one field each that every event the rule matches passes (field, test):
+    # an event failing one of them cannot match (the detector skips the rule for it).
+    needs: tuple[tuple[str, Pred], ...] = ()
 
 
 def _rule_error(rule: SigmaRule, what: str) -> SigmaRuleInvalid:
@@ -282,20 +285,56 @@ def _loop(preds: list[Pred], decisive: bool) -> Pred:
     return pred
 
 
-def _tree(rule: SigmaRule, node: Any) -> Pred:
+@dataclass(frozen=True)
+class _Term:
+    """A compiled condition, the fields it reads, and tests it implies (see ``needs``).
+
+    ``needs`` maps a field to a test of that field alone that is true for every event
+    ``pred`` is true for: a necessary condition, so an event failing it is not matched.
+    """
+
+    pred: Pred
+    fields: frozenset[str]
+    needs: dict[str, Pred]
+
+
+def _term(pred: Pred, fields: frozenset[str], needs: dict[str, Pred]) -> _Term:
+    if len(fields) == 1:  # a test of one field is its own necessary condition (exactly)
+        (only,) = fields
+        return _Term(pred, fields, {only: pred})
+    return _Term(pred, fields, needs)
+
+
+def _tree(rule: SigmaRule, node: Any) -> _Term:
     if isinstance(node, ConditionOR):
         fast = _string_set(node)
         if fast is not None:
-            return fast
+            return _term(fast, frozenset({str(getattr(node.args[0], "field", ""))}), {})
     if isinstance(node, ConditionAND):
-        return _all([_tree(rule, a) for a in node.args])
+        terms = [_tree(rule, a) for a in node.args]
+        by_field: dict[str, list[Pred]] = {}
+        for t in terms:  # every term must hold: each term's tests are necessary
+            for f, test in t.needs.items():
+                by_field.setdefault(f, []).append(test)
+        return _term(
+            _all([t.pred for t in terms]),
+            frozenset().union(*(t.fields for t in terms)),
+            {f: _all(tests) for f, tests in by_field.items()},
+        )
     if isinstance(node, ConditionOR):
-        return _any([_tree(rule, a) for a in node.args])
+        terms = [_tree(rule, a) for a in node.args]
+        common = set(terms[0].needs).intersection(*(t.needs for t in terms[1:]))
+        return _term(  # one of the terms holds: so does the OR of their tests of a field
+            _any([t.pred for t in terms]),
+            frozenset().union(*(t.fields for t in terms)),
+            {f: _any([t.needs[f] for t in terms]) for f in sorted(common)},
+        )
     if isinstance(node, ConditionNOT):
         inner = _tree(rule, node.args[0])
-        return _costed(lambda ev: not inner(ev), cost(inner))
+        pred = inner.pred
+        return _term(_costed(lambda ev: not pred(ev), cost(pred)), inner.fields, {})
     if isinstance(node, ConditionFieldEqualsValueExpression):
-        return _value_pred(rule, node.field, node.value)
+        return _term(_value_pred(rule, node.field, node.value), frozenset({node.field}), {})
     if isinstance(node, ConditionValueExpression):
         raise _rule_error(rule, "keyword (field-less) detections are not supported; name a field")
     raise _rule_error(rule, f"condition element {type(node).__name__} is not supported")
@@ -318,7 +357,10 @@ def compile_rule(rule: SigmaRule, origin: str) -> CompiledRule:
             )
         classes = frozenset({int(CATEGORIES[src.category])})
     products = frozenset({src.service}) if src.service else None
-    match = _any([_tree(rule, c.parsed) for c in rule.detection.parsed_condition])
+    terms = [_tree(rule, c.parsed) for c in rule.detection.parsed_condition]
+    common = set(terms[0].needs).intersection(*(t.needs for t in terms[1:])) if terms else set()
+    match = _any([t.pred for t in terms])
+    needs = {f: _any([t.needs[f] for t in terms]) for f in common}
     return CompiledRule(
         id=str(rule.id) if rule.id else "",
         name=rule.name or str(rule.id or rule.title),
@@ -329,6 +371,7 @@ def compile_rule(rule: SigmaRule, origin: str) -> CompiledRule:
         classes=classes,
         products=products,
         origin=origin,
+        needs=tuple(sorted(needs.items(), key=lambda item: item[0])),
     )
 
 
