@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import random
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -427,7 +428,8 @@ class _Writer:
             self.sshd(
                 src, t - 5 + k, pid, f"Failed password for {user} from {ip} port 50{k:03d} ssh2"
             )
-        fp = f"SHA256:{abs(hash(user)) % 10**12:012d}abcdefghijklmnopqrstuvwxyzAB"
+        # a stable stand-in fingerprint per user (hash() of a str varies with PYTHONHASHSEED)
+        fp = f"SHA256:{zlib.crc32(user.encode()) % 10**12:012d}abcdefghijklmnopqrstuvwxyzAB"
         self.sshd(
             src, t, pid, f"Accepted publickey for {user} from {ip} port 51000 ssh2: ED25519 {fp}"
         )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -65,6 +69,30 @@ def test_the_month_is_deterministic() -> None:
     a, b = generate(seed=3), generate(seed=3)
     assert a.lines == b.lines and a.incidents == b.incidents
     assert generate(seed=4).lines != a.lines
+
+
+_DIGEST = (
+    "import hashlib, sys; sys.path.insert(0, sys.argv[1]);"
+    "from tests.monitoring.replay import generate;"
+    "print(hashlib.sha256(repr(generate(seed=3).lines).encode()).hexdigest())"
+)
+
+
+def test_the_month_does_not_depend_on_the_interpreter_hash_seed() -> None:
+    """The labelled month is the same data in every process (it once drew an SSH key
+    fingerprint from ``hash()``, which PYTHONHASHSEED changes)."""
+    root = str(Path(__file__).resolve().parents[2])
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", _DIGEST, root],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1, digests
 
 
 def test_every_builtin_rule_has_incidents_in_the_month() -> None:
