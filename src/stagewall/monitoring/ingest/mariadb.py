@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 from datetime import UTC, datetime
-from typing import Any
 
 from stagewall.monitoring.events import (
     CLS_AUTHENTICATION,
@@ -120,54 +119,39 @@ class MariaDBParser(Parser):
             host = host.split(":", 1)[0]
         failed = retcode not in ("", "0")
         status = FAILURE if failed else SUCCESS
-        base: dict[str, Any] = {
-            "user": user,
-            "src_ip": host,
-            "host": server,
-            "target": db,
-            "session": conn_id,
-        }
+        obj_name = detail = ""
         if op in ("CONNECT", "FAILED_CONNECT", "CHANGEUSER"):
+            cls, activity, operation = CLS_AUTHENTICATION, LOGON, "connect"
             status = FAILURE if op == "FAILED_CONNECT" or failed else SUCCESS
             detail = f"error {retcode}" if status == FAILURE else ""
-            return [
-                Event(
-                    ts,
-                    CLS_AUTHENTICATION,
-                    LOGON,
-                    status=status,
-                    operation="connect",
-                    detail=detail,
-                    **base,
-                )
-            ]
-        if op == "DISCONNECT":
-            return [Event(ts, CLS_AUTHENTICATION, LOGOFF, operation="disconnect", **base)]
-        if op == "QUERY":
-            command = first_word(obj)
-            return [
-                Event(
-                    ts,
-                    CLS_DATASTORE_ACTIVITY,
-                    _QUERY_ACTIVITY.get(command, DS_QUERY),
-                    status=status,
-                    operation=command,
-                    detail=redact_statement(obj),
-                    **base,
-                )
-            ]
-        activity = _TABLE_OPS.get(op)
-        if activity is None:
-            return []
+        elif op == "DISCONNECT":
+            cls, activity, operation, status = CLS_AUTHENTICATION, LOGOFF, "disconnect", SUCCESS
+        elif op == "QUERY":
+            operation = first_word(obj)
+            cls, activity = CLS_DATASTORE_ACTIVITY, _QUERY_ACTIVITY.get(operation, DS_QUERY)
+            detail = redact_statement(obj)
+        else:
+            table_activity = _TABLE_OPS.get(op)
+            if table_activity is None:
+                return []
+            cls, activity, operation, obj_name = CLS_DATASTORE_ACTIVITY, table_activity, op, obj
+        # Positional, in Event's field order (time .. session; see postgres._audit).
         return [
             Event(
                 ts,
-                CLS_DATASTORE_ACTIVITY,
+                cls,
                 activity,
-                status=status,
-                operation=op,
-                object=obj,
-                **base,
+                status,
+                user,
+                host,  # src_ip
+                server,  # host
+                db,  # target
+                obj_name,  # object
+                operation,
+                0,  # bytes
+                0,  # rows
+                detail,
+                conn_id,  # session
             )
         ]
 
