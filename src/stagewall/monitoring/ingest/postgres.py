@@ -312,8 +312,10 @@ class PostgresParser(Parser):
             verb = command.split(" ", 1)[0]
             activity = {"ALTER": DS_UPDATE, "DROP": DS_DELETE}.get(verb, DS_CREATE)
         statement = parts[7] if len(parts) > 7 else ""
-        if statement.endswith((",<not logged>", ",<none>")):
-            statement = statement.rsplit(",", 1)[0]
+        if statement.endswith(",<not logged>"):  # pgaudit's parameter column
+            statement = statement[:-13]
+        elif statement.endswith(",<none>"):
+            statement = statement[:-7]
         if statement.startswith('"') and statement.endswith('"'):
             statement = statement[1:-1].replace('""', '"')
         # Positional, in Event's field order (time .. session): a third cheaper than
