@@ -103,6 +103,7 @@ def test_mariadb_times_equal_datetime(day: str, rest: str) -> None:
 
     for text in (day + rest, "20261116" + rest, day + " 12:30:45"):
         assert _outcome(_time, text) == _outcome(_parse_time, text)
+        assert _outcome(_time, text) == _outcome(_parse_time, text)  # day and minute cached
 
 
 def test_loads_keeps_integers_past_64_bits_exact() -> None:

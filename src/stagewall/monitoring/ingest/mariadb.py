@@ -58,6 +58,7 @@ _QUERY_ACTIVITY = {
 
 
 _DAYS: dict[str, int] = {}  # "YYYYMMDD" -> epoch seconds at 00:00 UTC
+_MINUTES: dict[str, int] = {}  # "HH:MM" -> seconds since 00:00 (checked ones only)
 
 
 def _time(text: str) -> float:
@@ -70,13 +71,25 @@ def _time(text: str) -> float:
         if len(_DAYS) > 65536:
             _DAYS.clear()
         _DAYS[text[:8]] = day
+    # Any part that int() refuses or that is out of range: datetime decides (and names it).
+    minute = _MINUTES.get(text[9:14])
+    if minute is None:
+        try:
+            h, m = int(text[9:11]), int(text[12:14])
+        except ValueError:
+            return _parse_time(text)
+        if not (0 <= h < 24 and 0 <= m < 60):
+            return _parse_time(text)
+        if len(_MINUTES) > 65536:
+            _MINUTES.clear()
+        minute = _MINUTES[text[9:14]] = h * 3600 + m * 60
     try:
-        h, m, s = int(text[9:11]), int(text[12:14]), int(text[15:17])
+        s = int(text[15:17])
     except ValueError:
         return _parse_time(text)
-    if not (0 <= h < 24 and 0 <= m < 60 and 0 <= s < 60):
+    if not 0 <= s < 60:
         return _parse_time(text)
-    return float(day + h * 3600 + m * 60 + s)
+    return float(day + minute + s)
 
 
 def _parse_time(text: str) -> float:
@@ -106,7 +119,7 @@ class MariaDBParser(Parser):
         if not line.strip():
             return []
         try:
-            row = csv_fields(line, quotechar="'", escapechar="\\")
+            row = csv_fields(line, "'", "\\")
         except csv.Error:
             raise LineError("not a server_audit record") from None
         if len(row) < 10:
