@@ -251,3 +251,45 @@ def test_redaction_fast_paths_give_the_two_pass_result(statement: str) -> None:
 
     for limit in (400, 8):
         assert redact_statement(statement, limit) == reference(statement, limit)
+
+
+@settings(max_examples=3000)
+@given(
+    day=st.integers(0, 39),
+    month=st.sampled_from(["Jan", "Feb", "Nov", "Dec", "nov", "NOV", "Xyz", "Sept"]),
+    year=st.sampled_from(["2026", "2024", "0000", "0001", "9999", "1969"]),
+    hms=st.tuples(st.integers(0, 29), st.integers(0, 69), st.integers(0, 69)),
+    sep=st.sampled_from([" ", "  ", "", "\t"]),
+    offset=st.tuples(st.sampled_from("+-"), st.integers(0, 29), st.integers(0, 69)),
+    tail=st.sampled_from(["", " ", "0", ":00"]),
+)
+def test_access_log_times_equal_strptime(
+    day: int,
+    month: str,
+    year: str,
+    hms: tuple[int, int, int],
+    sep: str,
+    offset: tuple[str, int, int],
+    tail: str,
+) -> None:
+    from datetime import datetime
+
+    from stagewall.monitoring.ingest.git import _access_time
+
+    h, m, s = hms
+    sign, oh, om = offset
+    text = f"{day:02d}/{month}/{year}:{h:02d}:{m:02d}:{s:02d}{sep}{sign}{oh:02d}{om:02d}{tail}"
+
+    def reference() -> tuple[str, float | None]:
+        try:
+            return "ok", datetime.strptime(text, "%d/%b/%Y:%H:%M:%S %z").timestamp()
+        except ValueError:
+            return "error", None
+
+    def fast() -> tuple[str, float | None]:
+        try:
+            return "ok", _access_time(text)
+        except ValueError:
+            return "error", None
+
+    assert fast() == reference()
