@@ -84,7 +84,7 @@ _CSV_START = re.compile(
 )
 _CSV_FIELDS = 23  # PG13: 23 columns; PG14+ 26
 _NOT_JSONLOG = "not a jsonlog record (timestamp, error_severity, message)"
-orjson_loads = orjson.loads
+_orjson_loads = orjson.loads
 
 
 @register
@@ -133,9 +133,11 @@ class PostgresParser(Parser):
         # integer), as PostgreSQL writes them. Those values are what json.loads gives
         # too, so a float elsewhere in the record (orjson's reading of a huge integer,
         # see loads) cannot change an event and is not looked for. Anything else takes
-        # the general path below.
+        # the general path below. (One difference, on input PostgreSQL does not write:
+        # a field it does not read nested ~1000-1023 deep was a parser failure, the
+        # RecursionError of loads' float search; the record's event is now read.)
         try:
-            rec = orjson_loads(line)
+            rec = _orjson_loads(line)
         except orjson.JSONDecodeError:
             return self._json_general(line)
         get = rec.get
