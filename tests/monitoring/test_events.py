@@ -36,3 +36,26 @@ def test_class_constants_are_the_enum_members() -> None:
     assert consts.keys() == names
     for name, value in consts.items():
         assert value is events.OcsfClass[name]
+
+
+def test_field_order_that_parsers_pass_positionally() -> None:
+    """The busiest parsers (PostgreSQL, MariaDB) construct events positionally, a third
+    cheaper than by keyword: moving one of these fields would silently swap values."""
+    from dataclasses import fields
+
+    assert [f.name for f in fields(Event)][:14] == [
+        "time",
+        "class_uid",
+        "activity_id",
+        "status",
+        "user",
+        "src_ip",
+        "host",
+        "target",
+        "object",
+        "operation",
+        "bytes",
+        "rows",
+        "detail",
+        "session",
+    ]

@@ -334,3 +334,19 @@ def test_undecodable_bytes_in_a_line_neither_stop_ingest_nor_reach_the_log(
     assert doc["user"]["name"] == "\ufffd\ufffdadmin"
     assert doc["unmapped"]["raw_sha256"] == hashlib.sha256(raw).hexdigest()
     assert MonitorLog(store).verify_anchored().size == 2
+
+
+def test_non_ascii_lines_are_hashed_as_utf8_and_lines_numbered_across_calls(
+    estate: Estate, store: Store
+) -> None:
+    line = pg(1, "connection authorized: user=j\u00f6rg database=app")
+    with IngestContext(estate, store, grants=GrantIndex(())) as ctx:
+        first = ingest_lines("pg", [line + "\r\n", "junk"], ctx)
+        empty = ingest_lines("pg", [], ctx)
+        last = ingest_lines("pg", ["junk"], ctx)
+    assert (first.lines, first.events, first.malformed, first.first_line) == (2, 1, 1, 1)
+    assert (empty.lines, empty.first_line) == (0, 3)
+    assert (last.lines, last.first_line, last.malformed_samples[0]["line"]) == (1, 3, 3)
+    doc = MonitorLog(store).documents()[0]
+    assert doc["user"]["name"] == "j\u00f6rg"
+    assert doc["unmapped"]["raw_sha256"] == hashlib.sha256(line.encode("utf-8")).hexdigest()

@@ -290,8 +290,9 @@ def _ingest(
     report.first_line = line_no + 1
     pending: list[Event] = []
     sha = hashlib.sha256
+    feed = parser.feed
 
-    def bad(reason: str) -> None:
+    def bad(reason: str, line_no: int) -> None:
         report.malformed += 1
         if len(report.malformed_samples) < MAX_SAMPLES:
             report.malformed_samples.append({"line": line_no, "reason": reason})
@@ -300,21 +301,21 @@ def _ingest(
         tracked = src.max_gap is not None
         if tracked:
             ctx.gaps.seen(source, *_seen.hold(conn, source))
-        for line in lines:
-            line_no += 1
-            report.lines += 1
+        for line_no, line in enumerate(lines, report.first_line):
             text = line.rstrip("\r\n")
-            seen = text if text.isascii() else _valid_text(text)
+            plain = text.isascii()
             try:
-                events = parser.feed(seen)
+                events = feed(text if plain else _valid_text(text))
             except LineError as exc:
-                bad(str(exc))
+                bad(str(exc), line_no)
                 continue
             except Exception as exc:  # a parser bug must not stop a follower
-                bad(f"parser failure ({exc.__class__.__name__})")
+                bad(f"parser failure ({exc.__class__.__name__})", line_no)
                 continue
             if events:
-                digest = sha(text.encode("utf-8", "surrogateescape")).hexdigest()
+                # ASCII text encodes the same with or without the error handler
+                raw = text.encode() if plain else text.encode("utf-8", "surrogateescape")
+                digest = sha(raw).hexdigest()
                 for ev in events:
                     ev.source = source
                     ev.product = product
@@ -323,11 +324,12 @@ def _ingest(
                 if len(pending) >= CHUNK:
                     ctx._store_and_detect(conn, ctx._enrich(source, src, pending), report)
                     pending = []
+        report.lines = line_no - report.first_line + 1
         if final:
             try:
                 pending += parser.flush()
             except LineError as exc:
-                bad(str(exc))
+                bad(str(exc), line_no)
         ctx._line_no[source] = line_no
         ctx._store_and_detect(conn, ctx._enrich(source, src, pending), report)
         newest = ctx.gaps.last.get(source)

@@ -23,7 +23,7 @@ recorded as ``ssh.command`` with the command's first word only.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from stagewall.monitoring.events import (
     API_READ,
@@ -33,6 +33,7 @@ from stagewall.monitoring.events import (
     Event,
 )
 from stagewall.monitoring.ingest._base import (
+    _MONTHS,
     MAX_LINE,
     LineError,
     Parser,
@@ -60,6 +61,35 @@ _OPERATIONS = {
     "upload-archive": ("git.archive", API_READ),
     "receive-pack": ("git.push", API_UPDATE),
 }
+
+
+# An access log's time as servers write it (English month, one space, +HHMM); anything
+# else, and anything out of range, is left to strptime (which decides and names it).
+_ACCESS_TIME = re.compile(
+    r"(\d\d)/([A-Z][a-z][a-z])/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)([0-5]\d)", re.ASCII
+)
+
+
+def _access_time(text: str) -> float:
+    """``02/Nov/2026:03:48:40 +0000`` -> epoch seconds, as ``strptime`` gives it at a
+    tenth of the cost (tests/monitoring/ingest/test_fast_paths.py)."""
+    m = _ACCESS_TIME.fullmatch(text)
+    month = _MONTHS.get(m[2]) if m is not None else None
+    if m is not None and month is not None:
+        offset = int(m[8]) * 3600 + int(m[9]) * 60
+        try:
+            return datetime(
+                int(m[3]),
+                month,
+                int(m[1]),
+                int(m[4]),
+                int(m[5]),
+                int(m[6]),
+                tzinfo=timezone(timedelta(seconds=-offset if m[7] == "-" else offset)),
+            ).timestamp()
+        except ValueError:
+            pass
+    return datetime.strptime(text, "%d/%b/%Y:%H:%M:%S %z").timestamp()
 
 
 def _repo_name(path: str) -> str:
@@ -165,7 +195,7 @@ class GitParser(Parser):
         if sm is None or m["method"] != "POST":
             return []  # info/refs discovery and other requests
         try:
-            ts = datetime.strptime(m["ts"], "%d/%b/%Y:%H:%M:%S %z").timestamp()
+            ts = _access_time(m["ts"])
         except ValueError:
             raise LineError(f"{m['ts']!r} is not an access-log timestamp") from None
         push = sm["svc"] == "git-receive-pack"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 from datetime import UTC, datetime
-from typing import Any
 
 from stagewall.monitoring.events import (
     CLS_AUTHENTICATION,
@@ -59,6 +58,7 @@ _QUERY_ACTIVITY = {
 
 
 _DAYS: dict[str, int] = {}  # "YYYYMMDD" -> epoch seconds at 00:00 UTC
+_MINUTES: dict[str, int] = {}  # "HH:MM" -> seconds since 00:00 (checked ones only)
 
 
 def _time(text: str) -> float:
@@ -71,13 +71,25 @@ def _time(text: str) -> float:
         if len(_DAYS) > 65536:
             _DAYS.clear()
         _DAYS[text[:8]] = day
+    # Any part that int() refuses or that is out of range: datetime decides (and names it).
+    minute = _MINUTES.get(text[9:14])
+    if minute is None:
+        try:
+            h, m = int(text[9:11]), int(text[12:14])
+        except ValueError:
+            return _parse_time(text)
+        if not (0 <= h < 24 and 0 <= m < 60):
+            return _parse_time(text)
+        if len(_MINUTES) > 65536:
+            _MINUTES.clear()
+        minute = _MINUTES[text[9:14]] = h * 3600 + m * 60
     try:
-        h, m, s = int(text[9:11]), int(text[12:14]), int(text[15:17])
+        s = int(text[15:17])
     except ValueError:
         return _parse_time(text)
-    if not (0 <= h < 24 and 0 <= m < 60 and 0 <= s < 60):
+    if not 0 <= s < 60:
         return _parse_time(text)
-    return float(day + h * 3600 + m * 60 + s)
+    return float(day + minute + s)
 
 
 def _parse_time(text: str) -> float:
@@ -107,7 +119,7 @@ class MariaDBParser(Parser):
         if not line.strip():
             return []
         try:
-            row = csv_fields(line, quotechar="'", escapechar="\\")
+            row = csv_fields(line, "'", "\\")
         except csv.Error:
             raise LineError("not a server_audit record") from None
         if len(row) < 10:
@@ -120,54 +132,39 @@ class MariaDBParser(Parser):
             host = host.split(":", 1)[0]
         failed = retcode not in ("", "0")
         status = FAILURE if failed else SUCCESS
-        base: dict[str, Any] = {
-            "user": user,
-            "src_ip": host,
-            "host": server,
-            "target": db,
-            "session": conn_id,
-        }
+        obj_name = detail = ""
         if op in ("CONNECT", "FAILED_CONNECT", "CHANGEUSER"):
+            cls, activity, operation = CLS_AUTHENTICATION, LOGON, "connect"
             status = FAILURE if op == "FAILED_CONNECT" or failed else SUCCESS
             detail = f"error {retcode}" if status == FAILURE else ""
-            return [
-                Event(
-                    ts,
-                    CLS_AUTHENTICATION,
-                    LOGON,
-                    status=status,
-                    operation="connect",
-                    detail=detail,
-                    **base,
-                )
-            ]
-        if op == "DISCONNECT":
-            return [Event(ts, CLS_AUTHENTICATION, LOGOFF, operation="disconnect", **base)]
-        if op == "QUERY":
-            command = first_word(obj)
-            return [
-                Event(
-                    ts,
-                    CLS_DATASTORE_ACTIVITY,
-                    _QUERY_ACTIVITY.get(command, DS_QUERY),
-                    status=status,
-                    operation=command,
-                    detail=redact_statement(obj),
-                    **base,
-                )
-            ]
-        activity = _TABLE_OPS.get(op)
-        if activity is None:
-            return []
+        elif op == "DISCONNECT":
+            cls, activity, operation, status = CLS_AUTHENTICATION, LOGOFF, "disconnect", SUCCESS
+        elif op == "QUERY":
+            operation = first_word(obj)
+            cls, activity = CLS_DATASTORE_ACTIVITY, _QUERY_ACTIVITY.get(operation, DS_QUERY)
+            detail = redact_statement(obj)
+        else:
+            table_activity = _TABLE_OPS.get(op)
+            if table_activity is None:
+                return []
+            cls, activity, operation, obj_name = CLS_DATASTORE_ACTIVITY, table_activity, op, obj
+        # Positional, in Event's field order (time .. session; see postgres._audit).
         return [
             Event(
                 ts,
-                CLS_DATASTORE_ACTIVITY,
+                cls,
                 activity,
-                status=status,
-                operation=op,
-                object=obj,
-                **base,
+                status,
+                user,
+                host,  # src_ip
+                server,  # host
+                db,  # target
+                obj_name,  # object
+                operation,
+                0,  # bytes
+                0,  # rows
+                detail,
+                conn_id,  # session
             )
         ]
 
