@@ -269,7 +269,7 @@ def _run(
                 job = _Job(plan, key, schema, transformers, selection, snapshot, opts, pool)
                 rows, values = _copy_all(src, tgt, job)
                 recompute_fulltext(plan, schema, tgt)
-                tgt.finish_tables(schema)
+                tgt.finish_tables(schema, opts.jobs)
                 created, skipped = _derived_objects(src, tgt)
                 finished = _now()
                 tgt.write_marker(

@@ -143,8 +143,9 @@ class Database(ABC):
     def commit(self) -> None: ...
 
     @abstractmethod
-    def finish_tables(self, schema: Schema) -> None:
-        """Constraints, indexes and sequences, after the data."""
+    def finish_tables(self, schema: Schema, jobs: int = 1) -> None:
+        """Constraints, indexes and sequences, after the data (``jobs``: connections
+        a backend may build them on at once)."""
 
     @abstractmethod
     def _marker_ddl(self) -> str: ...

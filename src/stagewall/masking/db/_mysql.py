@@ -363,7 +363,7 @@ class MySQLDatabase(Database):
         except pymysql.err.MySQLError as exc:
             raise self.fail(f"writing {table.qualified} failed", exc) from None
 
-    def finish_tables(self, schema: Schema) -> None:
+    def finish_tables(self, schema: Schema, jobs: int = 1) -> None:
         deferred = getattr(self, "_deferred", {})
         for fk_pass in (False, True):
             for t in schema.tables:

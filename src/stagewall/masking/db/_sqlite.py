@@ -348,7 +348,7 @@ class SQLiteDatabase(Database):
         except sqlite3.Error as exc:
             raise self.fail(f"writing {table.qualified} failed", exc) from None
 
-    def finish_tables(self, schema: Schema) -> None:
+    def finish_tables(self, schema: Schema, jobs: int = 1) -> None:
         for t in schema.tables:
             if self._same_ddl is not None:
                 stmts = self._same_ddl["indexes"].get(t.name, [])
