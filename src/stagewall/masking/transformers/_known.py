@@ -250,6 +250,25 @@ def texts_hits(known: Sequence[Known], texts: Sequence[str]) -> list[list[tuple[
     return _row_hits(known, compact, normed)
 
 
+def rows_with_candidates(known: Sequence[Known], texts: Sequence[str]) -> list[bool]:
+    """For each row: whether any of its known values can have a pattern in its text.
+
+    The first test :func:`texts_hits` makes (see :func:`_candidates`): False means
+    texts_hits finds none of the row's values in this text, nor in any text whose
+    folded words run inside this text's (a JSON string inside its document's text,
+    when the document has no escapes)."""
+    n = len(known)
+    out = [False] * n
+    flat = list(chain.from_iterable(known))
+    if not flat:
+        return out
+    tv_row = np.repeat(np.arange(n), np.fromiter(map(len, known), np.int64, n))
+    compact = _spaced_many(list(texts), compact=True)
+    for row in np.unique(tv_row[_candidates(flat, tv_row, compact)]).tolist():
+        out[row] = True
+    return out
+
+
 def _row_hits(
     known: Sequence[Known],
     compact: Sequence[str],
@@ -440,6 +459,7 @@ __all__ = [
     "patterns",
     "patterns_many",
     "row_hits",
+    "rows_with_candidates",
     "texts_hits",
     "words",
 ]

@@ -26,6 +26,7 @@ from stagewall.masking.transformers._known import (
     find_known,
     kind_of,
     patterns,
+    rows_with_candidates,
     texts_hits,
 )
 from stagewall.masking.types import ColumnKind
@@ -272,6 +273,12 @@ def _strings(container: Any, k: Any, row: int, out: list[tuple[Any, Any, int]]) 
         out.append((container, k, row))
 
 
+# json_mask: batches with fewer escape-free document texts than this (or than this
+# share of the batch) are masked row by row; distinct texts kept across batches
+_REPEATS_MIN = 64
+_REPEATS_SHARE = 0.5
+_MEMO_MAX = 8192
+_MEMO_TEXT_MAX = 512  # characters
 _LONG_DIGITS = re.compile(r"[0-9]{19}")
 # json.dumps(d, ensure_ascii=False) builds this encoder for every call
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
@@ -414,6 +421,12 @@ class JsonMask(Transformer):
         # no path listed and unknown keys scrubbed: what _walk does is collect every
         # string of the document (see _strings)
         self._only_scrub = not self._subs and not self._keep and p.unknown_keys == "scrub"
+        # document text → its masked text with no known values (see _mask_repeats),
+        # when every transformer inside gives an output that depends on its input alone
+        self._memo: dict[str, str] = {}
+        self._memoisable = all(
+            getattr(t, "memoisable", True) for t in (*self._subs.values(), self._scrub) if t
+        )
 
     def max_output_length(self, input_max: int | None) -> int | None:
         return None
@@ -426,10 +439,76 @@ class JsonMask(Transformer):
         out: list[object] = list(values)
         idx = [i for i, v in enumerate(out) if v is not None]
         if idx:
-            done = self._mask([out[i] for i in idx], [known[i] for i in idx])
+            done = self._mask_repeats([out[i] for i in idx], [known[i] for i in idx])
             for i, v in zip(idx, done, strict=True):
                 out[i] = v
         return out
+
+    def _mask_repeats(self, values: list[Any], known: list[Known]) -> list[object]:
+        """:meth:`_mask` of a batch, each distinct document text masked once where the
+        row's known values cannot matter.
+
+        Text scrubbed inside a document depends on the row only through the row's
+        known values, and only on those that can be found in it: a value none of
+        whose probes (see :func:`rows_with_candidates`) runs inside the document's
+        text cannot be found in any of its strings (each string's folded words run
+        inside the text's when the text has no escapes). Such a row's document comes
+        out as the same document with no known values, masked once per distinct text
+        (and kept for later batches, bounded), unless the residue check would act on
+        it: a masked text that differs from the input is tested again, whole, against
+        the row's values, and one that may hold any of them (or has escapes) is masked
+        row by row as before, as is every row with a candidate in its input.
+        """
+        n = len(values)
+        fast = [i for i, v in enumerate(values) if type(v) is str and "\\" not in v]
+        if (
+            len(fast) < _REPEATS_MIN
+            or len(fast) < n * _REPEATS_SHARE
+            or not self._memoisable
+            or any(type(v) is not str for v in values)
+        ):
+            return self._mask(values, known)
+        try:
+            return self._mask_fast(values, known, fast)
+        except MaskingError:  # the error, and which document it names, as row by row
+            return self._mask(values, known)
+
+    def _mask_fast(self, values: list[str], known: list[Known], fast: list[int]) -> list[object]:
+        n = len(values)
+        hit = rows_with_candidates([known[i] for i in fast], [values[i] for i in fast])
+        plain = [i for i, h in zip(fast, hit, strict=True) if not h]
+        memo = self._memo
+        todo = [v for v in dict.fromkeys(values[i] for i in plain) if v not in memo]
+        fresh = dict(zip(todo, self._mask(todo, [NO_KNOWN] * len(todo)), strict=True))
+        got: list[Any] = [None] * n
+        for i in plain:
+            got[i] = fresh[v] if (v := values[i]) in fresh else memo[v]
+        # kept for later batches: short texts, a bounded number of them
+        if len(memo) + len(fresh) > _MEMO_MAX:
+            memo.clear()
+        memo.update((k, v) for k, v in fresh.items() if len(k) <= _MEMO_TEXT_MAX)
+        # an unchanged text holds none of the row's values (its input held no
+        # candidate); a changed one is tested as the residue check would
+        changed = [i for i in plain if got[i] != values[i]]
+        if changed:
+            again = [
+                "\\" in got[i] or h
+                for i, h in zip(
+                    changed,
+                    rows_with_candidates([known[i] for i in changed], [got[i] for i in changed]),
+                    strict=True,
+                )
+            ]
+            for i, a in zip(changed, again, strict=True):
+                if a:
+                    got[i] = None
+        slow = [i for i in range(n) if got[i] is None]
+        if slow:
+            for i, v in zip(
+                slow, self._mask([values[i] for i in slow], [known[i] for i in slow]), strict=True
+            ):
+                got[i] = v
+        return got
 
     def _mask(self, values: list[Any], known: list[Known] | None) -> list[object]:
         docs: list[Any] = []
