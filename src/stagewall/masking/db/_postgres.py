@@ -721,6 +721,9 @@ class PostgresDatabase(Database):
                 steps += [(t.qualified, s) for s in stmts] + setvals[t.qualified]
             self._run_steps(steps + own)
             return
+        # costliest first (rows times statements), so the connections finish together
+        size = {t.qualified: max(t.row_estimate or 0, 1) for t in schema.tables}
+        keyed.sort(key=lambda qs: -size[qs[0]] * len(qs[1]))
         self._run_parallel([(q, stmts) for q, stmts in keyed if stmts], jobs)
         validations: list[tuple[str, list[str]]] = []
         for t, stmts in fks:
@@ -728,21 +731,22 @@ class PostgresDatabase(Database):
             self._run_steps([(t.qualified, s) for s in adds])
             if checks:
                 validations.append((t.qualified, checks))
+        validations.sort(key=lambda qs: -size[qs[0]] * len(qs[1]))
         self._run_parallel(validations, jobs)
         self._run_steps([s for t in schema.tables for s in setvals[t.qualified]] + own)
 
-    def _run_steps(self, steps: Sequence[tuple[str, str]], conn: Any = None) -> None:
+    def _run_steps(self, steps: Sequence[tuple[str, str]]) -> None:
         for where, stmt in steps:
             try:
-                (conn or self.conn).execute(stmt.encode())
+                self.conn.execute(stmt.encode())
             except psycopg.Error as exc:
                 raise self.fail(f"recreating constraints/indexes of {where} failed", exc) from None
 
     def _run_parallel(self, groups: list[tuple[str, list[str]]], jobs: int) -> None:
-        """Each group's statements in order on one connection, ``jobs`` groups at once
-        (largest tables are not known here: groups go in schema order). A statement
-        that deadlocks with another table's (a check or index expression calling a
-        function that reads another table) is run again alone afterwards."""
+        """Each group's statements in order on one connection, ``jobs`` groups at once,
+        taken in the order given. A statement that deadlocks with another table's (a
+        check or index expression calling a function that reads another table) is run
+        again, with the rest of its group, alone afterwards."""
         if len(groups) <= 1 or jobs <= 1:
             self._run_steps([(q, s) for q, stmts in groups for s in stmts])
             return
