@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import threading
 import time
@@ -183,6 +184,15 @@ def generate(url: str, rows: int, free_text: bool = False) -> dict[str, int]:
     return {"customers": n_c, "orders": n_o, "events": n_e}
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and its reaped children (forked workers)."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def heap_bytes(url: str) -> int:
     with psycopg.connect(url) as c:
         row = c.execute(
@@ -303,6 +313,8 @@ def main() -> None:
     ap.add_argument(
         "--repeat", type=int, default=3, help="alternate plain/masked runs; medians are reported"
     )
+    ap.add_argument("--no-verify", action="store_true", help="skip mask verify after the last run")
+    ap.add_argument("--no-speeds", action="store_true", help="skip the per-transformer speeds")
     args = ap.parse_args()
     tag = uuid.uuid4().hex[:8]
     base = args.admin.rsplit("/", 1)[0]
@@ -339,15 +351,20 @@ def main() -> None:
         result = None
         verify_s, verify_ok = 0.0, None
         repeat = max(1, args.repeat)
+        plain_cpu: list[float] = []
+        masked_cpu: list[float] = []
         for i in range(repeat):  # alternated, so drift hits both alike
             target = fresh("plain")
+            c0 = cpu_seconds()
             plain_runs.append(baseline(src, target, args.jobs, args.min_pages, args.free_text))
+            plain_cpu.append(cpu_seconds() - c0)
             drop(target)
             target = fresh("masked")
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), cpu_seconds()
             result = run(plan, src, target, key, options)
             masked_runs.append(time.perf_counter() - t0)
-            if i == repeat - 1:
+            masked_cpu.append(cpu_seconds() - c0)
+            if i == repeat - 1 and not args.no_verify:
                 from stagewall.masking.verify import verify
 
                 t0 = time.perf_counter()
@@ -356,7 +373,7 @@ def main() -> None:
             drop(target)
         assert result is not None
         plain_s, masked_s = statistics.median(plain_runs), statistics.median(masked_runs)
-        speeds = transformer_speed(key, 200_000)
+        speeds = transformer_speed(key, 200_000) if not args.no_speeds else {}
         report = {
             "rows": total_rows,
             "tables": sizes,
@@ -372,6 +389,7 @@ def main() -> None:
                 "runs": [round(x, 2) for x in plain_runs],
                 "rows_per_s": round(total_rows / plain_s),
                 "mb_per_s": round(nbytes / 1e6 / plain_s, 1),
+                "client_cpu_seconds": [round(x, 2) for x in plain_cpu],
             },
             "mask_run": {
                 "seconds": round(masked_s, 2),
@@ -380,6 +398,9 @@ def main() -> None:
                 "mb_per_s": round(nbytes / 1e6 / masked_s, 1),
                 "values_transformed": result.values_transformed,
                 "values_per_s": round(result.values_transformed / masked_s),
+                # coordinator and workers; the PostgreSQL servers are not counted
+                "client_cpu_seconds": [round(x, 2) for x in masked_cpu],
+                "client_cpu_median": round(statistics.median(masked_cpu), 2),
             },
             "ratio_masked_over_plain": round(plain_s / masked_s, 3),
             "free_text": args.free_text,
