@@ -232,29 +232,3 @@ def test_texts_hits_equal_the_per_row_search(rows: list[tuple[str, tuple]], extr
     ref = _Patterns(known)
     expected = [ref.hits(i, n, c) for i, (n, c) in enumerate(zip(normed, compact, strict=True))]
     assert texts_hits(known, texts) == expected
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(_VALUE, _ROW), max_size=12), st.booleans())
-def test_cached_probes_equal_the_values_words(rows: list[tuple[str, tuple]], warm: bool) -> None:
-    """probes_many (the bounded cache _candidates reads) gives a name's folded words and
-    any other value's compact form, whether the cache is cold or already holds the
-    values (the residue check and a second free-text column probe them again), and
-    texts_hits finds the same with a cold and a warm cache."""
-    from stagewall.masking.transformers import _known
-    from stagewall.masking.transformers._known import probes_many, texts_hits, words
-
-    known = [k for _, k in rows]
-    texts = [t for t, _ in rows]
-    flat = [tv for k in known for tv in k]
-    _known._PROBES.clear()
-    cold_hits = texts_hits(known, texts)
-    if not warm:
-        _known._PROBES.clear()
-    expected = [
-        tuple(words(v)) if t in ("first_name", "last_name", "full_name") else ("".join(words(v)),)
-        for t, v in flat
-    ]
-    assert probes_many(flat) == expected
-    assert probes_many(flat) == expected  # now from the cache
-    assert texts_hits(known, texts) == cold_hits

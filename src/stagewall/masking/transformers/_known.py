@@ -322,48 +322,28 @@ def _candidates(
     the :func:`norm` text puts ``"ab"`` in the compact text, a compact pattern is
     ``"ab"`` itself. So a name (searched by its parts) can only be found when one of
     its words is in the row's compact text, any other value only when its compact
-    form is. Each value's probes (a name's words, another value's compact form) come
-    from :func:`probes_many` (a bounded cache: the same values are probed again by
-    the residue check, by the other free-text columns of the same rows, and in every
-    row that references the same parent); the batch's (value, probe) pairs are tested
-    in one C-level pass, and only the values that pass get their patterns built (most
-    rows' text holds none of its values)."""
-    per_value = probes_many(flat)
-    counts = np.fromiter(map(len, per_value), np.int64, len(per_value))
-    owner = np.repeat(np.arange(len(flat)), counts)
-    hay = map(compact.__getitem__, tv_row[owner].tolist())
-    probes = chain.from_iterable(per_value)
-    hit = np.fromiter(map(str.__contains__, hay, probes), bool, len(owner))
-    return np.unique(owner[hit])
-
-
-def probes_many(known: Sequence[tuple[str, str]]) -> list[tuple[str, ...]]:
-    """The candidate probes of every ``(transformer, value)`` pair (see
-    :func:`_candidates`): a name's words (``"ana maria"`` → ``("ana", "maria")``),
-    any other value's compact form (``"+34 612"`` → ``("34612",)``). From a bounded
-    cache; the values not in it are folded in a few C-level passes
-    (:func:`_spaced_many`)."""
-    got: list[Any] = list(map(_PROBES.get, known))
-    if None not in got:
-        return got
-    miss = [i for i, g in enumerate(got) if g is None]
-    if len(_PROBES) + len(miss) > _CACHE_MAX:
-        _PROBES.clear()
-    todo = list(dict.fromkeys(known[i] for i in miss))
-    named = [tv for tv in todo if tv[0] in _NAME_TRANSFORMERS]
-    others = [tv for tv in todo if tv[0] not in _NAME_TRANSFORMERS]
-    if named:
-        spaced = _spaced_many([v for _, v in named])
-        _PROBES.update(zip(named, map(tuple, map(str.split, spaced)), strict=True))
-    if others:
-        forms = _spaced_many([v for _, v in others], compact=True)
-        _PROBES.update(zip(others, zip(forms), strict=True))
-    for i in miss:
-        got[i] = _PROBES[known[i]]
-    return got
-
-
-_PROBES: dict[tuple[str, str], tuple[str, ...]] = {}
+    form is. Tested for the whole batch in C-level passes, the values' words split
+    out of one :func:`_spaced_many` pass (no per-value Python: most values are seen
+    once, so a cache would only miss); only the values that pass get their
+    patterns built (most rows' text holds none of its values)."""
+    m = len(flat)
+    named = np.fromiter(map(_NAME_TRANSFORMERS.__contains__, map(_first, flat)), bool, m)
+    hits: list[np.ndarray] = []
+    names = np.flatnonzero(named)
+    if len(names):
+        words = list(map(str.split, _spaced_many([flat[i][1] for i in names.tolist()])))
+        owner = np.repeat(names, np.fromiter(map(len, words), np.int64, len(words)))
+        hay = map(compact.__getitem__, tv_row[owner].tolist())
+        probes = chain.from_iterable(words)
+        hits.append(owner[np.fromiter(map(str.__contains__, hay, probes), bool, len(owner))])
+    others = np.flatnonzero(~named)
+    if len(others):
+        # every non-word character is a space in the spaced form: without them, the
+        # value's words joined (its compact form)
+        forms = _spaced_many([flat[i][1] for i in others.tolist()], compact=True)
+        hay = map(compact.__getitem__, tv_row[others].tolist())
+        hits.append(others[np.fromiter(map(str.__contains__, hay, forms), bool, len(others))])
+    return np.unique(np.concatenate(hits)) if hits else np.zeros(0, np.intp)
 
 
 _first = itemgetter(0)
