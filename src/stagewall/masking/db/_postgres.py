@@ -724,15 +724,26 @@ class PostgresDatabase(Database):
         # costliest first (rows times statements), so the connections finish together
         size = {t.qualified: max(t.row_estimate or 0, 1) for t in schema.tables}
         keyed.sort(key=lambda qs: -size[qs[0]] * len(qs[1]))
-        self._run_parallel([(q, stmts) for q, stmts in keyed if stmts], jobs)
-        validations: list[tuple[str, list[str]]] = []
-        for t, stmts in fks:
-            adds, checks = self._split_validation(t, stmts)
-            self._run_steps([(t.qualified, s) for s in adds])
-            if checks:
-                validations.append((t.qualified, checks))
-        validations.sort(key=lambda qs: -size[qs[0]] * len(qs[1]))
-        self._run_parallel(validations, jobs)
+        extra: list[PostgresDatabase] = []
+        try:
+            for _ in range(min(jobs, len(schema.tables)) - 1):
+                try:
+                    extra.append(PostgresDatabase(self.url, self.role, False))
+                except BackendError:  # the server's connection limit: build on fewer
+                    break
+            conns = [self.conn, *(db.conn for db in extra)]
+            self._run_parallel([(q, stmts) for q, stmts in keyed if stmts], conns)
+            validations: list[tuple[str, list[str]]] = []
+            for t, stmts in fks:
+                adds, checks = self._split_validation(t, stmts)
+                self._run_steps([(t.qualified, s) for s in adds])
+                if checks:
+                    validations.append((t.qualified, checks))
+            validations.sort(key=lambda qs: -size[qs[0]] * len(qs[1]))
+            self._run_parallel(validations, conns)
+        finally:
+            for db in extra:
+                db.close()
         self._run_steps([s for t in schema.tables for s in setvals[t.qualified]] + own)
 
     def _run_steps(self, steps: Sequence[tuple[str, str]]) -> None:
@@ -742,20 +753,17 @@ class PostgresDatabase(Database):
             except psycopg.Error as exc:
                 raise self.fail(f"recreating constraints/indexes of {where} failed", exc) from None
 
-    def _run_parallel(self, groups: list[tuple[str, list[str]]], jobs: int) -> None:
-        """Each group's statements in order on one connection, ``jobs`` groups at once,
-        taken in the order given. A statement that deadlocks with another table's (a
-        check or index expression calling a function that reads another table) is run
-        again, with the rest of its group, alone afterwards."""
-        if len(groups) <= 1 or jobs <= 1:
+    def _run_parallel(self, groups: list[tuple[str, list[str]]], conns: list[Any]) -> None:
+        """Each group's statements in order on one of ``conns``, as many groups at once
+        as there are connections, taken in the order given. A statement that deadlocks
+        with another table's (a check or index expression calling a function that reads
+        another table) is run again, with the rest of its group, alone afterwards."""
+        if len(groups) <= 1 or len(conns) <= 1:
             self._run_steps([(q, s) for q, stmts in groups for s in stmts])
             return
         from concurrent.futures import ThreadPoolExecutor
 
-        extra = [
-            PostgresDatabase(self.url, self.role, False) for _ in range(min(jobs, len(groups)) - 1)
-        ]
-        free = [self.conn, *(db.conn for db in extra)]
+        free = list(conns)
         retry: list[tuple[str, str]] = []
 
         def one(group: tuple[str, list[str]]) -> BackendError | None:
@@ -775,12 +783,8 @@ class PostgresDatabase(Database):
             finally:
                 free.append(conn)
 
-        try:
-            with ThreadPoolExecutor(len(extra) + 1, thread_name_prefix="sw-finish") as pool:
-                errors = [e for e in pool.map(one, groups) if e is not None]
-        finally:
-            for db in extra:
-                db.close()
+        with ThreadPoolExecutor(len(conns), thread_name_prefix="sw-finish") as pool:
+            errors = [e for e in pool.map(one, groups) if e is not None]
         if errors:
             raise errors[0]
         self._run_steps(retry)
