@@ -483,9 +483,11 @@ class JsonMask(Transformer):
         got: list[Any] = [None] * n
         for i in plain:
             got[i] = fresh[v] if (v := values[i]) in fresh else memo[v]
-        # kept for later batches: short texts, a bounded number of them
+        # kept for later batches: short texts, a bounded number of them (a full memo
+        # is replaced, never emptied in place: a thread of a threaded run may be
+        # reading it)
         if len(memo) + len(fresh) > _MEMO_MAX:
-            memo.clear()
+            self._memo = memo = {}
         memo.update((k, v) for k, v in fresh.items() if len(k) <= _MEMO_TEXT_MAX)
         # an unchanged text holds none of the row's values (its input held no
         # candidate); a changed one is tested as the residue check would
