@@ -234,6 +234,24 @@ def test_foreign_keys_are_recreated_and_hold(copy: Copy) -> None:
             conn.execute(orphan)
 
 
+CONSTRAINTS = (
+    "SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid), convalidated, "
+    "condeferrable, condeferred FROM pg_constraint WHERE connamespace = 'public'::regnamespace "
+    "AND conrelid::regclass::text NOT LIKE 'stagewall%' ORDER BY 1, 2"
+)
+
+
+def test_a_parallel_run_builds_the_same_constraints(copy: Copy) -> None:
+    """``--jobs 2``: keys and indexes built on two connections, foreign keys added NOT
+    VALID and validated at once (the partitions' own keys as they are): the same
+    constraints, all validated, and indexes as one connection builds."""
+    tgt = copy.make()
+    run(copy.plan, copy.source, tgt, KEY, RunOptions(jobs=2, split_min_pages=1))
+    for sql in (CONSTRAINTS, FOREIGN_KEYS, INDEXES):
+        assert _rows(tgt, sql) == _rows(copy.target, sql)
+    assert all(r[4] for r in _rows(tgt, CONSTRAINTS))
+
+
 def test_schema_objects_are_recreated(copy: Copy) -> None:
     for kind, sql in OBJECTS.items():
         before = sorted(r[0] for r in _rows(copy.source, sql))
