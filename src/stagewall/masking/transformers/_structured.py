@@ -479,7 +479,9 @@ class JsonMask(Transformer):
         plain = [i for i, h in zip(fast, hit, strict=True) if not h]
         memo = self._memo
         todo = [v for v in dict.fromkeys(values[i] for i in plain) if v not in memo]
-        fresh = dict(zip(todo, self._mask(todo, [NO_KNOWN] * len(todo)), strict=True))
+        fresh = (
+            dict(zip(todo, self._mask(todo, [NO_KNOWN] * len(todo)), strict=True)) if todo else {}
+        )
         got: list[Any] = [None] * n
         for i in plain:
             got[i] = fresh[v] if (v := values[i]) in fresh else memo[v]
