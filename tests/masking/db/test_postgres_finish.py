@@ -64,7 +64,7 @@ def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
 def _source(pg_url_factory: Any) -> str:
     import psycopg
 
-    src = pg_url_factory()
+    src: str = pg_url_factory()
     with psycopg.connect(src, autocommit=True) as c:
         for stmt in SCHEMA:
             c.execute(stmt.encode())

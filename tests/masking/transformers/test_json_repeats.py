@@ -6,6 +6,7 @@ own values, names the detector finds, escapes, unicode whose lower case differs)
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -51,20 +52,24 @@ def _texts(docs: list[object], spaced: bool) -> list[str]:
     st.randoms(use_true_random=False),
 )
 def test_repeated_documents_mask_as_row_by_row(
-    docs: list[object], rows: list[tuple], spaced: bool, params: dict, rnd: object
+    docs: list[object],
+    rows: list[tuple[tuple[str, str], ...]],
+    spaced: bool,
+    params: dict[str, Any],
+    rnd: Any,
 ) -> None:
     texts = _texts(docs, spaced)
     n = max(_REPEATS_MIN, 2 * len(texts) * len(rows))
     values = [texts[i % len(texts)] for i in range(n)]
     known = [rows[(i * 7) % len(rows)] for i in range(n)]
-    rnd.shuffle(known)  # type: ignore[attr-defined]
+    rnd.shuffle(known)
     fast = build_transformer("json_mask", params, key=KEY, salt="s")
     ref = build_transformer("json_mask", params, key=KEY, salt="s")
     expected = ref._mask(list(values), list(known))  # type: ignore[attr-defined]
     assert fast.transform_known(values, known) == expected  # type: ignore[attr-defined]
     # a later batch, the memo warm: the same documents in another order
     order = list(range(n))
-    rnd.shuffle(order)  # type: ignore[attr-defined]
+    rnd.shuffle(order)
     again = fast.transform_known([values[i] for i in order], [known[i] for i in order])  # type: ignore[attr-defined]
     assert again == [expected[i] for i in order]
 

@@ -479,8 +479,11 @@ class JsonMask(Transformer):
         plain = [i for i, h in zip(fast, hit, strict=True) if not h]
         memo = self._memo
         todo = [v for v in dict.fromkeys(values[i] for i in plain) if v not in memo]
-        fresh = (
-            dict(zip(todo, self._mask(todo, [NO_KNOWN] * len(todo)), strict=True)) if todo else {}
+        # str in, str out (a document text is masked to its text)
+        fresh: dict[str, str] = (
+            dict(zip(todo, map(str, self._mask(todo, [NO_KNOWN] * len(todo))), strict=True))
+            if todo
+            else {}
         )
         got: list[Any] = [None] * n
         for i in plain:
@@ -508,10 +511,9 @@ class JsonMask(Transformer):
                     got[i] = None
         slow = [i for i in range(n) if got[i] is None]
         if slow:
-            for i, v in zip(
-                slow, self._mask([values[i] for i in slow], [known[i] for i in slow]), strict=True
-            ):
-                got[i] = v
+            done = self._mask([values[i] for i in slow], [known[i] for i in slow])
+            for i, d in zip(slow, done, strict=True):
+                got[i] = d
         return got
 
     def _mask(self, values: list[Any], known: list[Known] | None) -> list[object]:
