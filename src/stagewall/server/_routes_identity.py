@@ -19,7 +19,7 @@ from stagewall.identity._codes import fmt, same
 from stagewall.identity.actor import Actor, LoginMethod, acting
 from stagewall.identity.login import password_login
 from stagewall.identity.tokens import ENROL_TTL, TokenKind, issue_token, revoke_all, revoke_token
-from stagewall.server._auth import SESSION_COOKIE, guard, source_address
+from stagewall.server._auth import SESSION_COOKIE, guard, refuse_offboarded, source_address
 from stagewall.server._state import ServerState
 from stagewall.server._stepup import Privileged
 
@@ -118,6 +118,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             source=source_address(request, state),
             home=state.home,
         )
+        refuse_offboarded(state, body.principal)
         if body.browser and kind is TokenKind.API:
             kind = TokenKind.BROWSER
         ttl = ENROL_TTL if kind is TokenKind.ENROL else state.settings.token_ttl
