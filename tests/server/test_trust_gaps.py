@@ -7,6 +7,7 @@ fixture) and talks to it over HTTP only.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from stagewall.identity import passkeys
 from tests.identity.softauthn import SoftAuthenticator
@@ -121,3 +122,76 @@ def _invitation_before_factor(world: World, principal: str) -> str:
             )
         )
     return token
+
+
+def _reset_and_reenrol(world: World, people: dict[str, Person], victim: str, by: str) -> Person:
+    """``by`` resets ``victim``'s factor; ``victim`` (or whoever has the password) re-enrols."""
+    res = people[by].post(f"/api/v1/principals/{victim}/mfa/reset", {"otp": people[by].otp()})
+    assert res.status_code == 204, res.text
+    res = world.client.post("/api/v1/session", json={"principal": victim, "password": PASSWORD})
+    assert res.status_code == 200 and res.json()["enrol_only"] is True
+    res = world.client.post(
+        "/api/v1/mfa/totp", headers={"Authorization": f"Bearer {res.json()['token']}"}
+    )
+    assert res.status_code == 200, res.text
+    p = people[victim]
+    p.secret, p.token, p._last_step = res.json()["totp_secret"], None, -1
+    p.login()
+    return p
+
+
+def test_a_reset_principal_cannot_break_glass_or_sign_off_for_24_hours(
+    world: World, people: dict[str, Person]
+) -> None:
+    """The quarantine after a factor reset covers every act that approves access."""
+    alice = people["alice"]
+    # alice breaks glass before anything happens: her follow-up waits for a reviewer.
+    res = alice.post(
+        "/api/v1/access/break-glass", {"role": "prod-read", "reason": "INC-9", "otp": alice.otp()}
+    )
+    assert res.status_code == 201, res.text
+    follow_up = res.json()["follow_up"]
+    bob = _reset_and_reenrol(world, people, "bob", by="carol")
+    # Whoever took over bob's factor cannot take production at once ...
+    res = bob.post(
+        "/api/v1/access/break-glass", {"role": "prod-read", "reason": "INC-9", "otp": bob.otp()}
+    )
+    assert res.status_code == 403, res.text
+    assert "may approve nothing until" in res.json()["detail"]
+    # ... nor sign off someone's break-glass ...
+    res = bob.post(f"/api/v1/access/follow-ups/{follow_up}", {"note": "ok", "otp": bob.otp()})
+    assert res.status_code == 403, res.text
+    assert "may approve nothing until" in res.json()["detail"]
+    # ... nor keep someone's access in a review campaign.
+    res = people["carol"].post("/api/v1/reviews", {"name": "Q4", "due": "2099-12-31"})
+    assert res.status_code == 201, res.text
+    report = people["carol"].get(f"/api/v1/reviews/{res.json()['id']}").json()
+    items: list[dict[str, Any]] = [i for i in report["items"] if i["principal"] == "alice"]
+    assert items, report
+    res = bob.post(
+        f"/api/v1/review-items/{items[0]['id']}/decision", {"keep": True, "otp": bob.otp()}
+    )
+    assert res.status_code == 403, res.text
+    assert "may approve nothing until" in res.json()["detail"]
+    # A day later bob is trusted again.
+    world.clock.advance(timedelta(hours=24, minutes=1))
+    bob.token = None  # his login of yesterday has expired
+    bob.login()
+    res = bob.post(f"/api/v1/access/follow-ups/{follow_up}", {"note": "ok", "otp": bob.otp()})
+    assert res.status_code == 200, res.text
+
+
+def test_a_reset_admin_neither_invites_nor_resets_for_24_hours(world: World) -> None:
+    """Taking over an admin through a reset must not yield fresh, unquarantined identities."""
+    people = {name: world.onboard(name) for name in ("alice", "bob", "carol")}
+    for p in people.values():
+        p.login()
+    carol = _reset_and_reenrol(world, people, "carol", by="bob")
+    # dana has no account and no factor yet: an invitation would be a new identity.
+    res = carol.post("/api/v1/invitations", {"principal": "dana", "otp": carol.otp()})
+    assert res.status_code == 403, res.text
+    assert "may approve nothing until" in res.json()["detail"]
+    res = carol.post("/api/v1/principals/alice/mfa/reset", {"otp": carol.otp()})
+    assert res.status_code == 403, res.text
+    assert "may approve nothing until" in res.json()["detail"]
+    assert people["alice"].get("/api/v1/whoami").status_code == 200

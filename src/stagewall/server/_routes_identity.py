@@ -173,6 +173,11 @@ def register(r: FastAPI, state: ServerState) -> None:
         with acting(actor):
             if body.principal not in state.estate.principals:
                 raise UsageError(f"principal {body.principal!r} is not declared")
+            # An invitation hands its holder a new identity's first factor: an admin whose
+            # own factor was just reset (and may be someone else now) creates none.
+            quarantined = accounts.factor_reset_problem(store, actor.principal, state.now())
+            if quarantined is not None:
+                raise AccessDenied(quarantined, hint="another admin creates the invitation")
             state.ctx.step_up(
                 actor.principal, body.otp, body.webauthn, purpose=f"invite {body.principal}"
             )
