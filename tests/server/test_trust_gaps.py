@@ -181,6 +181,38 @@ def test_a_reset_principal_cannot_break_glass_or_sign_off_for_24_hours(
     assert res.status_code == 200, res.text
 
 
+def test_audit_tail_shows_control_characters_escaped(
+    world: World, people: dict[str, Person], tmp_path: Any
+) -> None:
+    """A reason with a newline or a terminal escape cannot forge or hide a line of the log."""
+    from tests.cli_helpers import run_cli
+    from tests.live_server import serve
+
+    alice = people["alice"]
+    forged = "99 2026-01-01T00:00:00Z Success access.followup.completed carol: reviewed"
+    reason = f"INC-9\n{forged}\x1b[1A\x1b[2K\r\x9b2K"
+    res = alice.post(
+        "/api/v1/access/break-glass", {"role": "prod-read", "reason": reason, "otp": alice.otp()}
+    )
+    assert res.status_code == 201, res.text
+    with serve(world.state, run_sweeper=False) as url:
+        env = {
+            "STAGEWALL_SERVER": url,
+            "STAGEWALL_TOKEN": people["audrey"].token or "",
+            "STAGEWALL_HOME": str(tmp_path / "empty-home"),
+            "STAGEWALL_DB": "",
+        }
+        tail = run_cli("audit", "tail", "-n", "4", env=env)
+    assert tail.exit_code == 0, tail.stderr
+    lines = tail.stdout.strip("\n").split("\n")
+    assert len(lines) == 4, tail.stdout
+    assert not any(line.startswith(forged) for line in lines), tail.stdout
+    assert not any(ch in tail.stdout for ch in "\x1b\r\x9b"), repr(tail.stdout)
+    # The break-glass line shows what was written, escaped, not dropped.
+    [line] = [x for x in lines if "BREAK-GLASS" in x]
+    assert "INC-9\\n99 2026-01-01" in line and "\\x1b[1A" in line, line
+
+
 def test_a_reset_admin_neither_invites_nor_resets_for_24_hours(world: World) -> None:
     """Taking over an admin through a reset must not yield fresh, unquarantined identities."""
     people = {name: world.onboard(name) for name in ("alice", "bob", "carol")}

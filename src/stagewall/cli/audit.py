@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import tarfile
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -397,11 +398,28 @@ def tail_cmd(count: int, db: str | None, server: str | None, fmt: str) -> None:
             for e in events
         ]  # fmt: skip
     for e in rows:
-        resource = f" {e['resource']}" if e["resource"] else ""
+        resource = f" {_shown(e['resource'])}" if e["resource"] else ""
         click.echo(
-            f"{e['index']:>8} {e['time']} {e['status']:<7} {e['code']} {e['actor']}{resource}: "
-            f"{e['message']}"
+            f"{e['index']:>8} {e['time']} {e['status']:<7} {e['code']} {_shown(e['actor'])}"
+            f"{resource}: {_shown(e['message'])}"
         )
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _shown(text: Any) -> str:
+    """``text`` for one terminal line: control and format characters (newlines, escape
+    sequences, bidirectional overrides) written as escapes, so what a person typed into a
+    reason cannot forge a line of the log, hide one or reorder it on the screen."""
+    out = []
+    for ch in str(text):
+        if unicodedata.category(ch) in ("Cc", "Cf"):
+            code = ord(ch)
+            out.append(_ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"))
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 COMMANDS: list[click.Command] = [audit_group]
