@@ -181,13 +181,25 @@ def test_a_reset_principal_cannot_break_glass_or_sign_off_for_24_hours(
     assert res.status_code == 200, res.text
 
 
+def _cli_as(world: World, person: Person, tmp_path: Any, *args: str) -> Any:
+    """``stagewall ARGS`` on ``person``'s machine: their token, a live server, no store."""
+    from tests.cli_helpers import run_cli
+    from tests.live_server import serve
+
+    with serve(world.state, run_sweeper=False) as url:
+        env = {
+            "STAGEWALL_SERVER": url,
+            "STAGEWALL_TOKEN": person.token or "",
+            "STAGEWALL_HOME": str(tmp_path / "empty-home"),
+            "STAGEWALL_DB": "",
+        }
+        return run_cli(*args, env=env)
+
+
 def test_audit_tail_shows_control_characters_escaped(
     world: World, people: dict[str, Person], tmp_path: Any
 ) -> None:
     """A reason with a newline or a terminal escape cannot forge or hide a line of the log."""
-    from tests.cli_helpers import run_cli
-    from tests.live_server import serve
-
     alice = people["alice"]
     forged = "99 2026-01-01T00:00:00Z Success access.followup.completed carol: reviewed"
     reason = f"INC-9\n{forged}\x1b[1A\x1b[2K\r\x9b2K"
@@ -195,14 +207,7 @@ def test_audit_tail_shows_control_characters_escaped(
         "/api/v1/access/break-glass", {"role": "prod-read", "reason": reason, "otp": alice.otp()}
     )
     assert res.status_code == 201, res.text
-    with serve(world.state, run_sweeper=False) as url:
-        env = {
-            "STAGEWALL_SERVER": url,
-            "STAGEWALL_TOKEN": people["audrey"].token or "",
-            "STAGEWALL_HOME": str(tmp_path / "empty-home"),
-            "STAGEWALL_DB": "",
-        }
-        tail = run_cli("audit", "tail", "-n", "4", env=env)
+    tail = _cli_as(world, people["audrey"], tmp_path, "audit", "tail", "-n", "4")
     assert tail.exit_code == 0, tail.stderr
     lines = tail.stdout.strip("\n").split("\n")
     assert len(lines) == 4, tail.stdout
@@ -227,3 +232,20 @@ def test_a_reset_admin_neither_invites_nor_resets_for_24_hours(world: World) -> 
     assert res.status_code == 403, res.text
     assert "may approve nothing until" in res.json()["detail"]
     assert people["alice"].get("/api/v1/whoami").status_code == 200
+
+
+def test_access_pending_shows_a_requesters_reason_on_one_line(
+    world: World, people: dict[str, Person], tmp_path: Any
+) -> None:
+    """A requester cannot dress a production request up as another on the approver's screen."""
+    alice = people["alice"]
+    disguise = "db\rrXXXX alice asks for staging-write (non-production) for 1h: flaky tests"
+    res = alice.post(
+        "/api/v1/access/requests", {"role": "prod-read", "duration": "1h", "reason": disguise}
+    )
+    assert res.status_code == 201, res.text
+    got = _cli_as(world, people["bob"], tmp_path, "access", "pending")
+    assert got.exit_code == 0, got.stderr
+    [line] = got.stdout.strip("\n").split("\n")
+    assert "\r" not in got.stdout, repr(got.stdout)
+    assert "prod-read (PRODUCTION)" in line and ": db\\rrXXXX alice asks" in line, line

@@ -7,7 +7,6 @@ import json
 import os
 import sys
 import tarfile
-import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from stagewall.audit._checkpoint import verify_checkpoint
 from stagewall.audit._merkle import leaf_hash, verify_inclusion
 from stagewall.audit._verify import VerifyReport, verify_store
 from stagewall.cli._client import Client
-from stagewall.cli._common import config_option, db_option, echo_json, format_option
+from stagewall.cli._common import config_option, db_option, echo_json, format_option, one_line
 from stagewall.errors import ChainBroken, ConfigError, IntegrityError, KeyMissing, UsageError
 from stagewall.estate.loader import load_estate_optional
 from stagewall.keys import PublicKey, load_public_key, load_signing_key
@@ -398,28 +397,11 @@ def tail_cmd(count: int, db: str | None, server: str | None, fmt: str) -> None:
             for e in events
         ]  # fmt: skip
     for e in rows:
-        resource = f" {_shown(e['resource'])}" if e["resource"] else ""
+        resource = f" {one_line(e['resource'])}" if e["resource"] else ""
         click.echo(
-            f"{e['index']:>8} {e['time']} {e['status']:<7} {e['code']} {_shown(e['actor'])}"
-            f"{resource}: {_shown(e['message'])}"
+            f"{e['index']:>8} {e['time']} {e['status']:<7} {e['code']} {one_line(e['actor'])}"
+            f"{resource}: {one_line(e['message'])}"
         )
-
-
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _shown(text: Any) -> str:
-    """``text`` for one terminal line: control and format characters (newlines, escape
-    sequences, bidirectional overrides) written as escapes, so what a person typed into a
-    reason cannot forge a line of the log, hide one or reorder it on the screen."""
-    out = []
-    for ch in str(text):
-        if unicodedata.category(ch) in ("Cc", "Cf"):
-            code = ord(ch)
-            out.append(_ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"))
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 COMMANDS: list[click.Command] = [audit_group]
