@@ -249,3 +249,28 @@ def test_access_pending_shows_a_requesters_reason_on_one_line(
     [line] = got.stdout.strip("\n").split("\n")
     assert "\r" not in got.stdout, repr(got.stdout)
     assert "prod-read (PRODUCTION)" in line and ": db\\rrXXXX alice asks" in line, line
+
+
+def test_an_offboarded_vendors_person_cannot_sign_in_to_the_web_ui(
+    world: World, people: dict[str, Person]
+) -> None:
+    from tests.web.conftest import field
+
+    carol, dana = people["carol"], people["dana"]
+    res = carol.post("/api/v1/vendors/devshop/offboard", {"otp": carol.otp()})
+    assert res.status_code == 200, res.text
+    page = world.client.get("/login")
+    res = world.client.post(
+        "/login",
+        data={
+            "principal": "dana",
+            "password": PASSWORD,
+            "otp": dana.otp(),
+            "csrf": field(page.text, "csrf"),
+            "next": "/",
+        },
+        follow_redirects=False,
+    )
+    assert res.status_code == 401, res.text
+    assert "offboarded" in res.text
+    assert "stagewall_session" not in res.headers.get("set-cookie", "")

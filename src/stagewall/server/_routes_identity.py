@@ -338,6 +338,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         )
         if kind is not TokenKind.API:
             return _device_form(user_code, "Enrol a second factor first.", 403)
+        refuse_offboarded(state, principal)
         if not device.approve(store, user_code, principal, LoginMethod.LOCAL, now=now):
             return _device_form(user_code, "This code is unknown, used or expired.", 400)
         return HTMLResponse(
