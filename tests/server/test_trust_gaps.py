@@ -274,3 +274,20 @@ def test_an_offboarded_vendors_person_cannot_sign_in_to_the_web_ui(
     assert res.status_code == 401, res.text
     assert "offboarded" in res.text
     assert "stagewall_session" not in res.headers.get("set-cookie", "")
+
+
+def test_the_cli_sends_no_token_in_clear_text_to_another_host(tmp_path: Any) -> None:
+    """`http://` is for a server on this machine; elsewhere a token, a password or a
+    one-time code would cross the network readable by anyone on the path."""
+    from tests.cli_helpers import run_cli
+
+    env = {
+        "STAGEWALL_TOKEN": "swt_" + "x" * 43,
+        "STAGEWALL_HOME": str(tmp_path / "home"),
+        "STAGEWALL_DB": "",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    for url in ("http://stagewall.example.com", "http://10.1.2.3:8443", "http://[2001:db8::1]"):
+        got = run_cli("access", "grants", "--server", url, env=env)
+        assert got.exit_code == 2, (url, got.stdout, got.stderr)
+        assert "https://" in got.stderr and "loopback" in got.stderr, got.stderr
