@@ -162,3 +162,79 @@ def test_equal_documents_of_a_batch_share_their_units_exactly() -> None:
     assert _per_owner(h, values) == _per_value(h, values)
     texts = [json.dumps(v, default=str) for v in values[:5]]
     assert _per_owner(h, texts) == _per_value(h, texts)
+
+
+# ---- the shortcuts of the batch path: repeated values, documents in one encoder call ----
+
+_UNICODE = st.text(
+    st.characters(blacklist_categories=("Cs",)) | st.sampled_from("éÉßİıΣς ñÑ-+{}[]\"'"),
+    max_size=12,
+)
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _UNICODE
+    | _TEXTS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_UNICODE, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _aligned(h: Hasher, values: list[Any]) -> None:
+    """Each unit's text is the text its hash was made from."""
+    units, texts = h.flat_texts(values)
+    assert len(texts) == units.hashes.size == units.owner.size == units.kind.size
+    assert units.hashes.tolist() == (h.hash_many(texts).tolist() if texts else [])
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.none() | _TEXTS | _UNICODE, min_size=1, max_size=6),
+    st.lists(st.integers(-(10**20), 10**20) | st.none(), min_size=1, max_size=6),
+    st.lists(st.dates() | st.none(), min_size=1, max_size=4),
+    st.lists(
+        st.decimals(allow_nan=False, allow_infinity=False) | st.none(), min_size=1, max_size=6
+    ),
+    st.data(),
+)
+def test_repeated_values_share_units_exactly(
+    texts: list[Any], ints: list[Any], dates: list[Any], decimals: list[Any], data: st.DataObject
+) -> None:
+    """A column repeating a few values (statuses, amounts) has its units found once
+    per distinct value: the same units, cell by cell, as every value on its own."""
+    h = Hasher(b"\x07" * 32, detect_texts)
+    # equal decimals written differently (1.10 and 1.1, 1E+5 and 100000) share units
+    decimals += [Decimal("12345.10"), Decimal("12345.1"), Decimal("1E+5"), Decimal("100000")]
+    for pool in (texts, ints, dates, decimals):
+        values = data.draw(st.lists(st.sampled_from(pool), min_size=16, max_size=60))
+        assert _flat_by_value(h, values) == _by_value(h, values)
+        _aligned(h, values)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_JSON, min_size=1, max_size=5), st.data())
+def test_documents_in_one_encoder_call_equal_the_reference(
+    docs: list[Any], data: st.DataObject
+) -> None:
+    """Nested documents (unicode keys, numbers, NULLs), repeated or not, as decoded
+    documents and as JSON text: the units of each, as if computed alone."""
+    h = Hasher(b"\x07" * 32, detect_texts)
+    values = data.draw(st.lists(st.sampled_from(docs), min_size=1, max_size=30))
+    values = [v if isinstance(v, (dict, list)) else [v] for v in values]
+    assert _flat_by_value(h, values) == _by_value(h, values)
+    _aligned(h, values)
+    as_text = [json.dumps(v, ensure_ascii=False) for v in values]
+    assert _flat_by_value(h, as_text) == _by_value(h, as_text)
+    # the separator of the one-call encoding inside a document: encoded one by one
+    tricky = [*values, ["\x00\x01"], {"k": "\x00\x01"}]
+    assert _flat_by_value(h, tricky) == _by_value(h, tricky)
+
+
+def test_huge_integers_and_decimals_in_documents() -> None:
+    h = Hasher(b"\x07" * 32, detect_texts)
+    values: list[Any] = [10**30, -(10**19), 12345, -12345, 1234, -9999, None] * 3
+    assert _flat_by_value(h, values) == _by_value(h, values)
+    docs: list[Any] = [{"n": Decimal("123456.5"), "d": dt.date(2024, 1, 2)}, {"n": 123456}] * 3
+    assert _flat_by_value(h, docs) == _by_value(h, docs)

@@ -251,13 +251,13 @@ def _collect_part(
         knows = KnownRows(known_spec(plan, schema, table), cols)
         knows.prepare(db, batch_rows)
     n = 0
-    for batch in db.iter_rows(table, cols, where, batch_rows):
-        n += len(batch)
+    for m, columns in db.iter_columns(table, cols, where, batch_rows):
+        n += m
         known = None
         if knows is not None:
-            known = knows.rows({j: [r[j] for r in batch] for j in knows.columns}, len(batch))
+            known = knows.rows({j: columns[j] for j in knows.columns}, m)
         for i, c in enumerate(cols):
-            values = [r[i] for r in batch]
+            values = columns[i]
             tr = transformers[i]
             units, texts = hasher.flat_texts(values)
             pii.add_array(units.of(PII).hashes)
@@ -286,9 +286,9 @@ def _collect_part(
                 # tokens inside these outputs count only where a target cell's
                 # token hits: found then by _late.resolve(), with a gate of the hits
                 late.add((table.qualified, c))
-                out = bare.flat(transform(tr, values, table, c, known))
+                out = bare.flat(transform(tr, list(values), table, c, known))
             else:
-                out = hasher.flat(transform(tr, values, table, c, known))
+                out = hasher.flat(transform(tr, list(values), table, c, known))
             # an output unit is legitimate in this column unless it is a unit of
             # the very value it came from
             mine = units.pair_keys()
@@ -304,7 +304,7 @@ def _collect_part(
                     b.hashes[same & whole]
                 )
         if progress:
-            progress(f"source {table.qualified}", len(batch))
+            progress(f"source {table.qualified}", m)
     gh = np.concatenate(gate_h) if gate_h else EMPTY
     gh, first = np.unique(gh, return_index=True)
     gk = np.concatenate(gate_k)[first] if gate_h else EMPTY
@@ -433,13 +433,13 @@ def _scan_part(
     counts = dict.fromkeys(cols, 0)
     pending: dict[str, Pending] = {}
     n = scanned = 0
-    for batch in db.iter_rows(table, cols, where, batch_rows):
-        n += len(batch)
+    for m, columns in db.iter_columns(table, cols, where, batch_rows):
+        n += m
         for i, c in enumerate(cols):
-            units, texts = hasher.flat_texts([r[i] for r in batch], sets.gate)
+            units, texts = hasher.flat_texts(columns[i], sets.gate)
             if not units.hashes.size:
                 continue
-            scanned += len(batch)
+            scanned += m
             hit = contains(sets.sensitive, units.hashes)
             if hit.any():
                 where_ = (sets.source_name(table), c)
@@ -451,14 +451,14 @@ def _scan_part(
                 hit &= ~contains(sets.passed_by.get(where_, EMPTY), units.hashes)
                 if where_ in sets.late and hit.any():
                     got = pending.setdefault(c, Pending())
-                    got.cells.append(units.owner[hit] + (n - len(batch)))
+                    got.cells.append(units.owner[hit] + (n - m))
                     got.hashes.append(units.hashes[hit])
                     got.texts += list(compress(texts, hit.tolist()))
                     continue
                 # a cell (one value) counts once, however many of its units hit
                 counts[c] += int(np.unique(units.owner[hit]).size)
         if progress:
-            progress(f"target {table.qualified}", len(batch))
+            progress(f"target {table.qualified}", m)
     return ScanResult(table.qualified, counts, n, scanned, pending)
 
 

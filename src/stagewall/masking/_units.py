@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import compress, repeat
-from operator import is_
+from operator import is_, is_not
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -90,7 +90,18 @@ class Hasher:
     def flat_texts(
         self, values: Sequence[object], gate: Gate | None = None
     ) -> tuple[FlatUnits, list[str]]:
-        """:meth:`flat` and the normalised text of each unit."""
+        """:meth:`flat` and the normalised text of each unit.
+
+        A column of strings, integers or dates that repeats its values (statuses,
+        countries, amounts) has its units found and hashed once per distinct value,
+        then given to every cell holding that value: equal values of these types
+        have equal text, so equal units (``_spread``).
+        """
+        repeats = _repeats(values)
+        if repeats is not None:
+            distinct, where = repeats
+            units, texts = self.flat_texts(distinct, gate)
+            return _spread(units, texts, where, len(distinct))
         owner, kind, texts = self._unit_texts(values, gate)
         units = FlatUnits(
             np.asarray(owner, dtype=np.int64),
@@ -105,65 +116,68 @@ class Hasher:
         """``(owner, kind, normalised text)`` of every unit of a batch.
 
         Plain text, integers and dates (the usual columns) take C-level passes over
-        the whole column; JSON documents and other types go value by value. With a
-        ``gate``, the detector reads only the texts it admits: the tokens of the
-        others cannot be units the gate was built from (see :mod:`._gate`).
+        the whole column; JSON documents are serialised in one encoder call per
+        batch (:func:`_canonical_many`) and their leaves normalised together; values
+        of mixed types go one by one. With a ``gate``, the detector reads only the
+        texts it admits: the tokens of the others cannot be units the gate was
+        built from (see :mod:`._gate`).
         """
         owner: list[int] = []
         kind: list[int] = []
         texts: list[str] = []
-        scan: list[tuple[int, str]] = []
-        plain: list[int] = []  # values handled by the batch path below
-        plain_text: list[str] = []
-        for_scan: list[bool] = []
-        seen: dict[str, tuple[list[tuple[int, str]], list[str]]] = {}
+        scan_i: list[int] = []  # texts the detector reads, and their owners
+        scan_t: list[str] = []
         types = set(map(type, values)) - {type(None)}
         batch = self._column(values, types) if len(types) == 1 else None
         if batch is not None:
             plain, plain_text, scannable, docs = batch
-            for i in docs:
-                self._document(i, _as_document(values[i]), owner, kind, texts, scan, seen)
-            for_scan = scannable
         else:
+            plain, plain_text, scannable, docs = [], [], [], []
             for i, v in enumerate(values):
-                doc = _as_document(v)
-                if doc is not None:
-                    self._document(i, doc, owner, kind, texts, scan, seen)
+                if _as_document(v) is not None:
+                    docs.append(i)
                     continue
                 t = _text(v)
                 if t is None:
                     continue
                 plain.append(i)
                 plain_text.append(t)
-                for_scan.append(isinstance(v, str) and len(t) >= MIN_SCAN)
-        for i, n in zip(plain, norm_many(plain_text), strict=True):
-            if n is not None:
-                owner.append(i)
-                kind.append(WHOLE)
-                texts.append(n)
-        scan += [
-            (i, t[:MAX_TEXT_SCAN]) for i, t, s in zip(plain, plain_text, for_scan, strict=True) if s
-        ]
-        if gate is not None and scan:
-            scan = list(compress(scan, gate.admits([t for _, t in scan])))
-        if self._detect is not None and scan:
-            for i, n in self._distinct_tokens(scan):
+                scannable.append(isinstance(v, str) and len(t) >= MIN_SCAN)
+        if docs:
+            self._documents(docs, [_as_document(values[i]) for i in docs],
+                            owner, kind, texts, scan_i, scan_t)  # fmt: skip
+        normed = norm_many(plain_text)
+        kept = list(map(is_not, normed, repeat(None)))
+        owner += compress(plain, kept)
+        texts += compress(normed, kept)  # type: ignore[arg-type]
+        kind += repeat(WHOLE, sum(kept))
+        scan_i += compress(plain, scannable)
+        scanned = list(compress(plain_text, scannable))
+        if scanned and max(map(len, scanned)) > MAX_TEXT_SCAN:  # (not a JSON leaf)
+            scanned = [t[:MAX_TEXT_SCAN] for t in scanned]
+        scan_t += scanned
+        if gate is not None and scan_t:
+            admitted = gate.admits(scan_t)
+            scan_i = list(compress(scan_i, admitted))
+            scan_t = list(compress(scan_t, admitted))
+        if self._detect is not None and scan_t:
+            for i, n in self._distinct_tokens(scan_i, scan_t):
                 owner.append(i)
                 kind.append(PII)
                 texts.append(n)
         return owner, kind, texts
 
-    def _distinct_tokens(self, scan: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    def _distinct_tokens(self, scan_i: list[int], scan_t: list[str]) -> Iterator[tuple[int, str]]:
         """:meth:`_token_texts`, searching each distinct text of the batch once."""
-        distinct = dict.fromkeys(t for _, t in scan)
-        if len(distinct) == len(scan):
-            yield from self._token_texts(scan)
+        distinct = dict.fromkeys(scan_t)
+        if len(distinct) == len(scan_t):
+            yield from self._token_texts(scan_i, scan_t)
             return
         owners: dict[str, list[int]] = {}
-        for i, t in scan:
+        for i, t in zip(scan_i, scan_t, strict=True):
             owners.setdefault(t, []).append(i)
         texts = list(owners)
-        for k, n in self._token_texts(list(enumerate(texts))):
+        for k, n in self._token_texts(list(range(len(texts))), texts):
             for i in owners[texts[k]]:
                 yield i, n
 
@@ -175,25 +189,34 @@ class Hasher:
         C-level passes: ``(indices, texts, scan?, JSON document indices)``; None for
         other columns, which go value by value."""
         (t,) = types
-        if t not in (str, int, dt.date, dt.datetime):
+        if t not in _COLUMN_TYPES:
             return None
         if any(map(is_, values, repeat(None))):
             idx = [i for i, v in enumerate(values) if v is not None]
             present: list[Any] = [values[i] for i in idx]
         else:
             idx, present = list(range(len(values))), list(values)
+        if t is dict or t is list:  # decoded JSON documents
+            return [], [], [], idx
+        if t is Decimal:
+            got = list(map(_text, present))
+            keep = list(map(is_not, got, repeat(None)))
+            return list(compress(idx, keep)), list(compress(got, keep)), [False] * sum(keep), []  # type: ignore[arg-type]
         if t is int:
-            arr = np.array(present, dtype=object)
-            big = np.abs(arr) >= 10 ** (MIN_DIGITS - 1) if present else np.zeros(0, dtype=bool)
-            keep = np.flatnonzero(big).tolist()
+            keep = _big_ints(present)
             return (
-                [idx[k] for k in keep],
-                list(map(str, arr[keep].tolist())),
-                [False] * len(keep),
+                list(compress(idx, keep)),
+                list(map(str, compress(present, keep))),
+                [False] * sum(keep),
                 [],
             )
         if t is dt.datetime:
-            return idx, [v.isoformat(sep=" ") for v in present], [False] * len(idx), []
+            return (
+                idx,
+                list(map(dt.datetime.isoformat, present, repeat(" "))),
+                [False] * len(idx),
+                [],
+            )
         if t is dt.date:
             return idx, list(map(dt.date.isoformat, present)), [False] * len(idx), []
         docs: list[int] = []
@@ -210,57 +233,180 @@ class Hasher:
         scannable = np.fromiter(map(len, present), dtype=np.int64, count=len(present)) >= MIN_SCAN
         return idx, present, scannable.tolist(), docs
 
-    def _document(
+    def _documents(
         self,
-        i: int,
-        doc: Any,
+        idx: list[int],
+        docs: list[Any],
         owner: list[int],
         kind: list[int],
         texts: list[str],
-        scan: list[tuple[int, str]],
-        seen: dict[str, tuple[list[tuple[int, str]], list[str]]],
+        scan_i: list[int],
+        scan_t: list[str],
     ) -> None:
-        """The units of document ``i``; ``seen`` holds those of the batch's documents
-        by canonical text (equal documents of plain JSON types have equal units)."""
-        try:  # equal to the default=str text below whenever it succeeds
-            canonical: str | None = json.dumps(doc, sort_keys=True, ensure_ascii=False)
-        except TypeError:  # a non-JSON type inside (Decimal, datetime): not cached
-            canonical = None
-        found = seen.get(canonical) if canonical is not None else None
-        if found is None:
-            whole_text = canonical
-            if whole_text is None:
-                whole_text = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
-            units: list[tuple[int, str]] = []
-            leaves: list[str] = []
-            whole = _norm(whole_text)
-            if whole is not None:
-                units.append((WHOLE, whole))
-            for leaf in _leaves(doc):
-                n = _norm(leaf)
-                if n is not None:
-                    units.append((LEAF, n))
-                    if len(leaf) >= MIN_SCAN:
-                        leaves.append(leaf)
-            found = (units, leaves)
-            if canonical is not None:
-                seen[canonical] = found
-        for k, n in found[0]:
-            owner.append(i)
-            kind.append(k)
-            texts.append(n)
-        scan += [(i, leaf) for leaf in found[1]]
+        """The units of documents ``docs`` (of values ``idx``): the whole canonical
+        text and every leaf, normalised in one pass. Equal documents of plain JSON
+        types (equal canonical text) have equal units: each is done once."""
+        canonical = _canonical_many(docs)
+        group: dict[str, int] = {}
+        of_doc: list[int] = []  # each document's distinct representative
+        reps: list[Any] = []
+        wholes: list[str] = []
+        for doc, c in zip(docs, canonical, strict=True):
+            g = group.setdefault(c, len(reps)) if c is not None else len(reps)
+            if g == len(reps):
+                reps.append(doc)
+                # a non-JSON type inside (Decimal, datetime): its text, not shared
+                wholes.append(
+                    c
+                    if c is not None
+                    else json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
+                )
+            of_doc.append(g)
+        leaf_of, leaves = _leaves_many(reps)
+        normed = norm_many(wholes + leaves)
+        n_whole = len(wholes)
+        u_owner = list(range(n_whole)) + leaf_of
+        u_kind = [WHOLE] * n_whole + [LEAF] * len(leaves)
+        kept = list(map(is_not, normed, repeat(None)))
+        ref = np.asarray(idx, dtype=np.int64)
+        # leaves the detector reads: non-trivial and long enough
+        long_leaves = [
+            k and len(x) >= MIN_SCAN for k, x in zip(kept[n_whole:], leaves, strict=True)
+        ]
+        if len(reps) == len(docs):  # all distinct: representative g is document g
+            owner += ref[list(compress(u_owner, kept))].tolist()
+            kind += compress(u_kind, kept)
+            texts += compress(normed, kept)  # type: ignore[arg-type]
+            scan_i += ref[list(compress(leaf_of, long_leaves))].tolist()
+            scan_t += compress(leaves, long_leaves)
+            return
+        where = np.asarray(of_doc, dtype=np.int64)
+        got = FlatUnits(
+            np.asarray(list(compress(u_owner, kept)), dtype=np.int64),
+            np.asarray(list(compress(u_kind, kept)), dtype=np.uint8),
+            np.zeros(sum(kept), dtype=np.uint64),
+        )
+        units, unit_texts = _spread(got, list(compress(normed, kept)), where, len(reps))  # type: ignore[arg-type]
+        owner += ref[units.owner].tolist()
+        kind += units.kind.tolist()
+        texts += unit_texts
+        chosen = list(compress(leaf_of, long_leaves))
+        scanned = FlatUnits(
+            np.asarray(chosen, dtype=np.int64),
+            np.zeros(len(chosen), dtype=np.uint8),
+            np.zeros(len(chosen), dtype=np.uint64),
+        )
+        spread, spread_t = _spread(scanned, list(compress(leaves, long_leaves)), where, len(reps))
+        scan_i += ref[spread.owner].tolist()
+        scan_t += spread_t
 
-    def _token_texts(self, scan: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    def _token_texts(self, scan_i: list[int], scan_t: list[str]) -> Iterator[tuple[int, str]]:
         """``(owner, normalised token)`` found by the detector in the scanned texts
         (a batch detector: see :func:`~stagewall.masking.classify.detect_texts`)."""
         detect = self._detect
         if detect is None:  # pragma: no cover - checked by the caller
             return
-        for k, text in detect([t for _, t in scan]):
+        for k, text in detect(scan_t):
             n = _norm(text)
             if n is not None:
-                yield scan[k][0], n
+                yield scan_i[k], n
+
+
+_COLUMN_TYPES = frozenset({str, int, Decimal, dt.date, dt.datetime, dict, list})
+# equal values of these types have equal text (a Decimal's text is normalised)
+_DEDUP = frozenset({str, int, Decimal, dt.date})
+_LEAST = 10 ** (MIN_DIGITS - 1)
+
+
+def _repeats(values: Sequence[object]) -> tuple[list[object], npt.NDArray[np.int64]] | None:
+    """``(distinct values, index of each value among them)`` for a column of one
+    type in :data:`_DEDUP` (NULLs aside) with enough repeats to pay; else None."""
+    n = len(values)
+    if n < 16:
+        return None
+    types = set(map(type, values)) - {type(None)}
+    if len(types) != 1 or not types <= _DEDUP:
+        return None
+    try:
+        distinct = dict.fromkeys(values)
+    except TypeError:  # a signalling NaN cannot be hashed
+        return None
+    if len(distinct) * 4 > n * 3:  # fewer than a quarter repeats
+        return None
+    keys = list(distinct)
+    pos = dict(zip(keys, range(len(keys)), strict=True))
+    return keys, np.fromiter(map(pos.__getitem__, values), dtype=np.int64, count=n)
+
+
+def _spread(
+    units: FlatUnits, texts: list[str], where: npt.NDArray[np.int64], m: int
+) -> tuple[FlatUnits, list[str]]:
+    """Units of ``m`` distinct values given to every value: value ``i`` is distinct
+    value ``where[i]`` and gets each of its units (owner ``i``), in C-level passes."""
+    if not units.owner.size:
+        return FlatUnits(np.zeros(0, np.int64), np.zeros(0, np.uint8), EMPTY), []
+    order = np.argsort(where, kind="stable")  # values grouped by distinct value
+    counts = np.bincount(where, minlength=m)
+    starts = np.cumsum(counts) - counts
+    rep = counts[units.owner]
+    ends = np.cumsum(rep)
+    offsets = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - rep, rep)
+    owner = order[np.repeat(starts[units.owner], rep) + offsets].astype(np.int64)
+    spread = FlatUnits(owner, np.repeat(units.kind, rep), np.repeat(units.hashes, rep))
+    many = np.empty(len(texts), dtype=object)
+    many[:] = texts
+    return spread, np.repeat(many, rep).tolist()
+
+
+def _big_ints(values: list[int]) -> list[bool]:
+    """Which integers have at least :data:`MIN_DIGITS` digits (NumPy when they fit)."""
+    try:
+        arr = np.array(values, dtype=np.int64)
+    except OverflowError:
+        return [abs(v) >= _LEAST for v in values]
+    return ((arr >= _LEAST) | (arr <= -_LEAST)).tolist()  # type: ignore[no-any-return]
+
+
+# json.dumps(doc, sort_keys=True, ensure_ascii=False) without an encoder per document
+_CANON = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+# Between two documents of a batch encoded as one JSON array: a string jsonb cannot
+# hold; should a document hold it, the count of parts is off and each document is
+# encoded alone.
+_DOC_SEP = "\x00\x01"
+_DOC_SEP_TEXT = ', "\\u0000\\u0001", '
+
+
+def _canonical_many(docs: list[Any]) -> list[str | None]:
+    """Each document's canonical text (``json.dumps`` with sorted keys), None for
+    one holding a non-JSON type (Decimal, datetime); in one encoder call."""
+    if len(docs) > 1:
+        items: list[Any] = [_DOC_SEP] * (2 * len(docs) - 1)
+        items[::2] = docs
+        try:
+            parts = _CANON(items)[1:-1].split(_DOC_SEP_TEXT)
+        except (TypeError, ValueError):  # the document at fault is found below
+            parts = []
+        if len(parts) == len(docs):
+            return parts  # type: ignore[return-value]
+    return [_canonical(d) for d in docs]
+
+
+def _canonical(doc: Any) -> str | None:
+    try:
+        return json.dumps(doc, sort_keys=True, ensure_ascii=False)
+    except TypeError:
+        return None
+
+
+def _leaves_many(docs: list[Any]) -> tuple[list[int], list[str]]:
+    """``(document number, text)`` of every leaf of every document (:func:`_leaves`)."""
+    owners: list[int] = []
+    out: list[str] = []
+    for g, doc in enumerate(docs):
+        got = list(_leaves(doc))
+        out += got
+        owners += repeat(g, len(got))
+    return owners, out
 
 
 def _norm(s: str) -> str | None:
@@ -291,7 +437,7 @@ def norm_many(texts: list[str]) -> list[str | None]:
     lengths = np.fromiter(map(len, low), dtype=np.int64, count=m)
     drop = lengths < MIN_TEXT
     drop |= np.fromiter(map(_COMMON.__contains__, low), dtype=bool, count=m)
-    bare = list(map(_strip_sign, low))
+    bare = list(map(str.lstrip, low, repeat("+-")))
     short = np.fromiter(map(len, bare), dtype=np.int64, count=m) < MIN_DIGITS
     if short.any():
         drop |= short & np.fromiter(map(str.isdigit, bare), dtype=bool, count=m)
@@ -299,10 +445,6 @@ def norm_many(texts: list[str]) -> list[str | None]:
     for i in np.flatnonzero(drop).tolist():
         out[i] = None
     return out
-
-
-def _strip_sign(s: str) -> str:
-    return s.lstrip("+-")
 
 
 def _as_document(value: object) -> Any:
