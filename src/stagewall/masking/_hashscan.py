@@ -116,13 +116,15 @@ def collect(
     url: Any = None,
     snapshot: str | None = None,
     late: bool = True,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Sets:
     """The sensitive hashes of the source and the legitimate outputs per column.
 
     ``jobs`` > 1 (with ``url``, and ``snapshot`` where the backend has one): the
     tables' parts are read in forked workers. ``late=False`` finds the tokens inside
     every column's outputs here, leaving nothing to :mod:`._late` (the reference
-    the tests compare with).
+    the tests compare with). ``meanwhile`` runs in this process while the workers
+    read (or after the reading, with one job).
     """
     from stagewall.masking._parallel import can_fork, forked, split
 
@@ -137,12 +139,14 @@ def collect(
         shared = {
             "collect": (plan, schema, key, url, snapshot, batch_rows, late),
         }
-        parts = forked(_collect_worker, items, jobs, shared, done)
+        parts = forked(_collect_worker, items, jobs, shared, done, meanwhile)
     else:
         parts = [
             _collect_part(plan, schema, db, key, hasher, t, None, batch_rows, progress, late)
             for t in schema.tables
         ]
+        if meanwhile is not None:
+            meanwhile()
     return _merge(parts, hasher)
 
 
@@ -380,21 +384,44 @@ def scan(
 ) -> list[ScanResult]:
     """Hits per target table and column (cells holding a sensitive unit), one
     result per table (parts merged), in the order of ``tschema``."""
-    from stagewall.masking._parallel import can_fork, forked, split
-    from stagewall.masking.db import MARKER_TABLE
+    from stagewall.masking._parallel import can_fork, forked
 
-    tables = [t for t in tschema.tables if t.name != MARKER_TABLE]
+    tables = scanned_tables(tschema)
     if can_fork(jobs) and url is not None:
-        items = [(t, w) for t in tables for w in split(db, t, jobs)]
-
-        def done(got: ScanResult) -> None:
-            if progress:
-                progress(f"target {got.table}", got.rows)
-
         shared = {"scan": (url, sets, batch_rows)}
-        parts = forked(_scan_worker, items, jobs, shared, done)
+        parts = forked(
+            _scan_worker, scan_items(db, tables, jobs), jobs, shared, scan_done(progress)
+        )
     else:
         parts = [_scan_part(t, None, db, sets, batch_rows, progress) for t in tables]
+    return merged_scan(tables, parts)
+
+
+def scanned_tables(tschema: Schema) -> list[Table]:
+    """The target's tables the scan reads (all but the completion marker's)."""
+    from stagewall.masking.db import MARKER_TABLE
+
+    return [t for t in tschema.tables if t.name != MARKER_TABLE]
+
+
+def scan_items(db: Any, tables: Sequence[Table], jobs: int) -> list[tuple[Table, str | None]]:
+    """The parts of ``tables`` for ``jobs`` workers (:func:`_scan_worker`'s items,
+    with ``SHARED["scan"] = (url, sets, batch_rows)``)."""
+    from stagewall.masking._parallel import split
+
+    return [(t, w) for t in tables for w in split(db, t, jobs)]
+
+
+def scan_done(progress: Progress | None) -> Callable[[ScanResult], None]:
+    def done(got: ScanResult) -> None:
+        if progress:
+            progress(f"target {got.table}", got.rows)
+
+    return done
+
+
+def merged_scan(tables: Sequence[Table], parts: Sequence[ScanResult]) -> list[ScanResult]:
+    """One result per table (parts merged), in the order of ``tables``."""
     merged: dict[str, ScanResult] = {}
     for p in parts:
         m = merged.setdefault(p.table, ScanResult(p.table, dict.fromkeys(p.counts, 0), 0, 0))
@@ -468,6 +495,10 @@ __all__ = [
     "Sets",
     "collect",
     "hasher_for",
+    "merged_scan",
     "scan",
+    "scan_done",
+    "scan_items",
+    "scanned_tables",
     "transform",
 ]

@@ -317,23 +317,37 @@ def check_all(
     progress: Progress | None,
 ) -> list[RowHit]:
     """Search every task's table; in ``jobs`` forked processes when more than one."""
-    from dataclasses import replace
-
-    from stagewall.masking._parallel import can_fork, forked, split
+    from stagewall.masking._parallel import can_fork, forked
 
     if not can_fork(jobs) or not work:
         hits: list[RowHit] = []
         for t in work:
             hits += check_table(db, t, lookups, batch_rows, progress)[0]
         return _merged(hits)
-    parts = [replace(t, where=w) for t in work for w in split(db, t.target, jobs)]
+    shared = {"url": url, "lookups": lookups, "batch_rows": batch_rows}
+    return merged_parts(forked(_work, parts(db, work, jobs), jobs, shared, done(progress)))
 
-    def done(got: tuple[list[RowHit], int]) -> None:
+
+def parts(db: Any, work: Sequence[_Task], jobs: int) -> list[_Task]:
+    """The tasks split for ``jobs`` workers (:func:`_work`'s items, with ``SHARED``
+    holding ``url``, ``lookups`` and ``batch_rows``)."""
+    from dataclasses import replace
+
+    from stagewall.masking._parallel import split
+
+    return [replace(t, where=w) for t in work for w in split(db, t.target, jobs)]
+
+
+def done(progress: Progress | None) -> Callable[[tuple[list[RowHit], int]], None]:
+    def report(got: tuple[list[RowHit], int]) -> None:
         if progress:
             progress("rows", got[1])
 
-    shared = {"url": url, "lookups": lookups, "batch_rows": batch_rows}
-    found = forked(_work, parts, jobs, shared, done)
+    return report
+
+
+def merged_parts(found: Sequence[tuple[list[RowHit], int]]) -> list[RowHit]:
+    """The hits of every part, one entry per table, column and kind."""
     return _merged([h for got, _ in found for h in got])
 
 
@@ -345,4 +359,14 @@ def _merged(hits: list[RowHit]) -> list[RowHit]:
     return [RowHit(t, c, k, n) for (t, c, k), n in sorted(merged.items())]
 
 
-__all__ = ["TEXT_LIKE", "RowHit", "check_all", "check_table", "source_lookups", "tasks"]
+__all__ = [
+    "TEXT_LIKE",
+    "RowHit",
+    "check_all",
+    "check_table",
+    "done",
+    "merged_parts",
+    "parts",
+    "source_lookups",
+    "tasks",
+]
