@@ -238,3 +238,27 @@ def test_huge_integers_and_decimals_in_documents() -> None:
     assert _flat_by_value(h, values) == _by_value(h, values)
     docs: list[Any] = [{"n": Decimal("123456.5"), "d": dt.date(2024, 1, 2)}, {"n": 123456}] * 3
     assert _flat_by_value(h, docs) == _by_value(h, docs)
+
+
+def test_detector_memo_across_batches_and_when_full(monkeypatch: Any) -> None:
+    """Texts seen in an earlier batch are not searched again, their tokens are the
+    same; a full memo starts again without losing the batch being added."""
+    import stagewall.masking._units as units
+
+    searched: list[str] = []
+
+    def counting(texts: Any) -> Any:
+        searched.extend(texts)
+        return detect_texts(texts)
+
+    h = Hasher(b"\x07" * 32, counting)
+    ref = Hasher(b"\x07" * 32, detect_texts)
+    first = ["Call Anna Miller on +44 20 7946 0958", "jane.doe@example.com", "nothing here"]
+    second = [*first[::-1], "write to bob.stone@example.org", first[0]]
+    assert _per_owner(h, first) == _per_owner(ref, first)
+    assert _per_owner(h, second) == _per_owner(ref, second)
+    assert sorted(searched) == sorted([*first, "write to bob.stone@example.org"])
+    monkeypatch.setattr(units, "MEMO", 3)
+    third = ["mail x.y@example.net now", *second]
+    assert _per_owner(h, third) == _per_owner(ref, third)
+    assert _per_owner(h, third[::-1]) == _per_owner(ref, third[::-1])

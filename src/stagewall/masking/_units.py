@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import compress, repeat
+from itertools import compress, filterfalse, repeat
 from operator import is_, is_not
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,7 @@ MIN_TEXT = 4  # normalised strings shorter than this are ignored
 MIN_DIGITS = 5  # integers with fewer digits are ignored
 MAX_TEXT_SCAN = 1_000_000  # characters of one text value searched for tokens
 MIN_SCAN = 6  # shorter text holds no token worth finding
+MEMO = 200_000  # distinct texts whose detector findings a Hasher remembers
 _COMMON = frozenset(
     {"true", "false", "null", "none", "n/a", "unknown", "test", "default"}
     # dates that name no day: PostgreSQL's infinite and MySQL's zero dates
@@ -72,6 +73,9 @@ class Hasher:
     ) -> None:
         self._key = key
         self._detect = detect
+        # text -> the normalised tokens the detector finds in it, across batches
+        # (first names, cities, statuses repeat); cleared when it grows past MEMO
+        self._memo: dict[str, list[str]] = {}
 
     def without_detector(self) -> Hasher:
         """The same hashes, without the tokens found inside text."""
@@ -168,17 +172,22 @@ class Hasher:
         return owner, kind, texts
 
     def _distinct_tokens(self, scan_i: list[int], scan_t: list[str]) -> Iterator[tuple[int, str]]:
-        """:meth:`_token_texts`, searching each distinct text of the batch once."""
+        """:meth:`_token_texts`, searching each distinct text once (per batch, and
+        across batches while the memo holds it: the detector's findings depend on
+        the text alone)."""
+        memo = self._memo
         distinct = dict.fromkeys(scan_t)
-        if len(distinct) == len(scan_t):
-            yield from self._token_texts(scan_i, scan_t)
-            return
-        owners: dict[str, list[int]] = {}
+        todo = list(filterfalse(memo.__contains__, distinct))
+        if len(memo) + len(todo) > MEMO:  # start again, with this batch's texts
+            memo.clear()
+            todo = list(distinct)
+        if todo:
+            found: dict[str, list[str]] = {t: [] for t in todo}
+            for k, n in self._token_texts(todo):
+                found[todo[k]].append(n)
+            memo.update(found)
         for i, t in zip(scan_i, scan_t, strict=True):
-            owners.setdefault(t, []).append(i)
-        texts = list(owners)
-        for k, n in self._token_texts(list(range(len(texts))), texts):
-            for i in owners[texts[k]]:
+            for n in memo[t]:
                 yield i, n
 
     @staticmethod
@@ -300,16 +309,20 @@ class Hasher:
         scan_i += ref[spread.owner].tolist()
         scan_t += spread_t
 
-    def _token_texts(self, scan_i: list[int], scan_t: list[str]) -> Iterator[tuple[int, str]]:
-        """``(owner, normalised token)`` found by the detector in the scanned texts
-        (a batch detector: see :func:`~stagewall.masking.classify.detect_texts`)."""
+    def _token_texts(self, texts: list[str]) -> Iterator[tuple[int, str]]:
+        """``(text index, normalised token)`` of every token the detector finds in
+        ``texts`` (a batch detector: see
+        :func:`~stagewall.masking.classify.detect_texts`), normalised in one pass."""
         detect = self._detect
         if detect is None:  # pragma: no cover - checked by the caller
             return
-        for k, text in detect(scan_t):
-            n = _norm(text)
+        found = list(detect(texts))
+        if not found:
+            return
+        at = [k for k, _ in found]
+        for k, n in zip(at, norm_many([t for _, t in found]), strict=True):
             if n is not None:
-                yield scan_i[k], n
+                yield k, n
 
 
 _COLUMN_TYPES = frozenset({str, int, Decimal, dt.date, dt.datetime, dict, list})
@@ -379,16 +392,24 @@ _DOC_SEP_TEXT = ', "\\u0000\\u0001", '
 def _canonical_many(docs: list[Any]) -> list[str | None]:
     """Each document's canonical text (``json.dumps`` with sorted keys), None for
     one holding a non-JSON type (Decimal, datetime); in one encoder call."""
-    if len(docs) > 1:
-        items: list[Any] = [_DOC_SEP] * (2 * len(docs) - 1)
-        items[::2] = docs
-        try:
-            parts = _CANON(items)[1:-1].split(_DOC_SEP_TEXT)
-        except (TypeError, ValueError):  # the document at fault is found below
-            parts = []
-        if len(parts) == len(docs):
-            return parts  # type: ignore[return-value]
-    return [_canonical(d) for d in docs]
+    got = encode_many(_CANON, docs)
+    return got if got is not None else [_canonical(d) for d in docs]  # type: ignore[return-value]
+
+
+def encode_many(encode: Callable[[Any], str], docs: Sequence[Any]) -> list[str] | None:
+    """``encode`` of each document, with one call for all of them (as one array with
+    a separator no JSON document of a database holds between them); None when that
+    cannot be done (an encoding error, or a document holding the separator): then
+    each document is to be encoded alone."""
+    if len(docs) < 2:
+        return None
+    items: list[Any] = [_DOC_SEP] * (2 * len(docs) - 1)
+    items[::2] = docs
+    try:
+        parts = encode(items)[1:-1].split(_DOC_SEP_TEXT)
+    except (TypeError, ValueError):  # raised again by the document at fault, alone
+        return None
+    return parts if len(parts) == len(docs) else None
 
 
 def _canonical(doc: Any) -> str | None:
@@ -569,6 +590,7 @@ __all__ = [
     "HashSet",
     "Hasher",
     "contains",
+    "encode_many",
     "norm_many",
     "unique_sorted",
 ]

@@ -22,6 +22,7 @@ from stagewall.masking.db._pgtext import (
     decode_numeric_column,
     decode_text_column,
     encode,
+    loaded_column,
     make_decoder,
 )
 from stagewall.masking.db._types import portable_type
@@ -265,7 +266,8 @@ class PostgresDatabase(Database):
 
         Columns in ``as_text`` (and text columns) are decoded to ``str`` only. With
         ``numbers``, integer and numeric columns whose loader is psycopg's own are
-        decoded a column at a time (the same values: ``decode_int_column``).
+        decoded a column at a time (the same values: ``decode_int_column``), and the
+        others with one ``map`` of their loader (``loaded_column``).
         """
         oids = self._column_oids(table)
         out: list[Any] = []
@@ -282,6 +284,9 @@ class PostgresDatabase(Database):
                     continue
             if oid in JSON_OIDS and cls is not None and _plain_json(cls):
                 out.append(decode_json_column)
+                continue
+            if numbers and cls is not None:
+                out.append(loaded_column(cls(oid, self.conn)))
                 continue
             one = make_decoder(cls(oid, self.conn) if cls is not None else None)
             out.append(lambda fields, one=one: [one(f) for f in fields])
