@@ -262,3 +262,34 @@ def test_detector_memo_across_batches_and_when_full(monkeypatch: Any) -> None:
     third = ["mail x.y@example.net now", *second]
     assert _per_owner(h, third) == _per_owner(ref, third)
     assert _per_owner(h, third[::-1]) == _per_owner(ref, third[::-1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(st.sampled_from("+-0123456789 aZé\u00b2\u0663"), max_size=9), max_size=30))
+def test_norm_many_equals_norm_on_signed_numbers(texts: list[str]) -> None:
+    """Only short texts and texts starting with a sign are checked for small numbers:
+    the same as checking every text (superscript and Arabic-Indic digits included)."""
+    from stagewall.masking._units import _norm
+
+    edge = [
+        "++-1234",
+        "-12345",
+        "+1",
+        " -1234 ",
+        "1234",
+        "12345",
+        "+-+-",
+        "-\u00b2\u00b2\u00b2\u00b2",
+    ]
+    assert norm_many(texts + edge) == [_norm(t) for t in texts + edge]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_JSON, max_size=6))
+def test_leaves_many_equals_leaves(docs: list[Any]) -> None:
+    from stagewall.masking._units import _leaves, _leaves_many
+
+    owners, leaves = _leaves_many(docs)
+    assert list(zip(owners, leaves, strict=True)) == [
+        (g, leaf) for g, d in enumerate(docs) for leaf in _leaves(d)
+    ]

@@ -201,8 +201,9 @@ class Hasher:
         if t not in _COLUMN_TYPES:
             return None
         if any(map(is_, values, repeat(None))):
-            idx = [i for i, v in enumerate(values) if v is not None]
-            present: list[Any] = [values[i] for i in idx]
+            there = list(map(is_not, values, repeat(None)))
+            idx = list(compress(range(len(values)), there))
+            present: list[Any] = list(compress(values, there))
         else:
             idx, present = list(range(len(values))), list(values)
         if t is dict or t is list:  # decoded JSON documents
@@ -229,7 +230,8 @@ class Hasher:
         if t is dt.date:
             return idx, list(map(dt.date.isoformat, present)), [False] * len(idx), []
         docs: list[int] = []
-        if _might_hold_json(present):
+        joined = "".join(present)  # (no text of the batch can be a document without these)
+        if "{" in joined or "[" in joined:
             plain_idx: list[int] = []
             plain: list[str] = []
             for i, v in zip(idx, present, strict=True):
@@ -420,13 +422,23 @@ def _canonical(doc: Any) -> str | None:
 
 
 def _leaves_many(docs: list[Any]) -> tuple[list[int], list[str]]:
-    """``(document number, text)`` of every leaf of every document (:func:`_leaves`)."""
+    """``(document number, text)`` of every leaf of every document: :func:`_leaves`
+    of each, in the same order, without a generator per document."""
     owners: list[int] = []
     out: list[str] = []
     for g, doc in enumerate(docs):
-        got = list(_leaves(doc))
-        out += got
-        owners += repeat(g, len(got))
+        stack = [doc]
+        while stack:
+            cur = stack.pop()
+            if isinstance(cur, dict):
+                stack.extend(cur.values())
+            elif isinstance(cur, (list, tuple)):
+                stack.extend(cur)
+            else:
+                t = cur if type(cur) is str else _text(cur)
+                if t is not None:
+                    owners.append(g)
+                    out.append(t)
     return owners, out
 
 
@@ -438,12 +450,6 @@ def _norm(s: str) -> str | None:
     if digits.isdigit() and len(digits) < MIN_DIGITS:
         return None
     return n
-
-
-def _might_hold_json(values: Sequence[object]) -> bool:
-    """False when no text of the batch can be a JSON document (no brace or bracket)."""
-    joined = "".join([v for v in values if isinstance(v, str)])
-    return "{" in joined or "[" in joined
 
 
 def norm_many(texts: list[str]) -> list[str | None]:
@@ -458,10 +464,13 @@ def norm_many(texts: list[str]) -> list[str | None]:
     lengths = np.fromiter(map(len, low), dtype=np.int64, count=m)
     drop = lengths < MIN_TEXT
     drop |= np.fromiter(map(_COMMON.__contains__, low), dtype=bool, count=m)
-    bare = list(map(str.lstrip, low, repeat("+-")))
-    short = np.fromiter(map(len, bare), dtype=np.int64, count=m) < MIN_DIGITS
-    if short.any():
-        drop |= short & np.fromiter(map(str.isdigit, bare), dtype=bool, count=m)
+    # a small number: fewer than MIN_DIGITS digits once its signs are stripped, so
+    # only a short text or one starting with a sign can be one
+    signed = np.fromiter(map(str.startswith, low, repeat(("+", "-"))), dtype=bool, count=m)
+    for i in np.flatnonzero(~drop & ((lengths < MIN_DIGITS) | signed)).tolist():
+        bare = low[i].lstrip("+-")
+        if len(bare) < MIN_DIGITS and bare.isdigit():
+            drop[i] = True
     out: list[str | None] = list(low)
     for i in np.flatnonzero(drop).tolist():
         out[i] = None
