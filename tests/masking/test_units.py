@@ -293,3 +293,18 @@ def test_leaves_many_equals_leaves(docs: list[Any]) -> None:
     assert list(zip(owners, leaves, strict=True)) == [
         (g, leaf) for g, d in enumerate(docs) for leaf in _leaves(d)
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.decimals(allow_nan=False, allow_infinity=False)
+        | st.decimals(allow_nan=False, allow_infinity=False, places=2)
+        | st.sampled_from([Decimal("NaN"), Decimal("-0"), Decimal("1E+5"), Decimal("12345.000")]),
+        max_size=30,
+    )
+)
+def test_decimal_column_texts_equal_text(values: list[Decimal]) -> None:
+    from stagewall.masking._units import _decimal_texts, _text
+
+    assert _decimal_texts(values) == [_text(v) for v in values]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import compress, filterfalse, repeat
-from operator import is_, is_not
+from operator import eq, is_, is_not, not_
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -209,7 +209,7 @@ class Hasher:
         if t is dict or t is list:  # decoded JSON documents
             return [], [], [], idx
         if t is Decimal:
-            got = list(map(_text, present))
+            got = _decimal_texts(present)
             keep = list(map(is_not, got, repeat(None)))
             return list(compress(idx, keep)), list(compress(got, keep)), [False] * sum(keep), []  # type: ignore[arg-type]
         if t is int:
@@ -382,6 +382,19 @@ def _big_ints(values: list[int]) -> list[bool]:
     return ((arr >= _LEAST) | (arr <= -_LEAST)).tolist()  # type: ignore[no-any-return]
 
 
+def _decimal_texts(values: list[Decimal]) -> list[str | None]:
+    """:func:`_text` of every Decimal, in C-level maps: an integral value as its
+    integer, the others normalised."""
+    whole = list(map(eq, values, map(Decimal.to_integral_value, values)))
+    ints = list(map(int, compress(values, whole)))
+    int_texts = iter(
+        [str(v) if big else None for v, big in zip(ints, _big_ints(ints), strict=True)]
+    )
+    fractions = map(Decimal.normalize, compress(values, map(not_, whole)))
+    frac_texts = map(format, fractions, repeat("f"))
+    return [next(int_texts) if w else next(frac_texts) for w in whole]
+
+
 # json.dumps(doc, sort_keys=True, ensure_ascii=False) without an encoder per document
 _CANON = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
 # Between two documents of a batch encoded as one JSON array: a string jsonb cannot
@@ -435,7 +448,15 @@ def _leaves_many(docs: list[Any]) -> tuple[list[int], list[str]]:
             elif isinstance(cur, (list, tuple)):
                 stack.extend(cur)
             else:
-                t = cur if type(cur) is str else _text(cur)
+                kind = type(cur)
+                if kind is str:
+                    t: str | None = cur
+                elif cur is None or kind is bool:
+                    continue
+                elif kind is int:  # as _text: small numbers are no unit
+                    t = str(cur) if not -_LEAST < cur < _LEAST else None
+                else:
+                    t = _text(cur)
                 if t is not None:
                     owners.append(g)
                     out.append(t)
