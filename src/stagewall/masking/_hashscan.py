@@ -130,6 +130,7 @@ def collect(
 
     hasher = hasher_for(key)
     if can_fork(jobs) and url is not None:
+        _warm(plan, schema, key)
         items = [(t.qualified, w) for t in schema.tables for w in split(db, t, jobs)]
 
         def done(got: _Part) -> None:
@@ -148,6 +149,23 @@ def collect(
         if meanwhile is not None:
             meanwhile()
     return _merge(parts, hasher)
+
+
+def _warm(plan: Plan, schema: Schema, key: MaskingKey) -> None:
+    """Load the detector's dictionaries and the plan's transformers' (cached per
+    process) here, once, before workers are forked: they inherit them instead of
+    each loading its own."""
+    from stagewall.masking.classify import detect_texts
+    from stagewall.masking.db import copy_columns
+    from stagewall.masking.transformers import build_transformer
+
+    list(detect_texts(["Anna Miller, 10 High Street, anna@example.org, +49 30 1234567"]))
+    for table in schema.tables:
+        for c in copy_columns(table):
+            cp = plan.column(table.qualified, c.name)
+            if cp is not None and cp.transformer not in (KEEP, "tsvector"):
+                salt = consistency_salt(schema, table.qualified, c.name)
+                build_transformer(cp.transformer, cp.params, key=key, salt=salt)
 
 
 def _collect_worker(item: tuple[str, str | None]) -> _Part:
