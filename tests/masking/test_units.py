@@ -308,3 +308,18 @@ def test_decimal_column_texts_equal_text(values: list[Decimal]) -> None:
     from stagewall.masking._units import _decimal_texts, _text
 
     assert _decimal_texts(values) == [_text(v) for v in values]
+
+
+def test_large_columns_with_and_without_repeats() -> None:
+    """Past 1,024 values a column whose first 256 are nearly all distinct is not
+    deduplicated (a guess that only picks the path): both paths give the reference."""
+    h = Hasher(b"\x07" * 32, detect_texts)
+    distinct_head = [f"customer {i} anna{i}@example.org" for i in range(300)] + [
+        "active",
+        "closed",
+        None,
+    ] * 300
+    repeating = ["active", "closed", "jane.doe@example.com", None] * 300
+    for values in (distinct_head, repeating):
+        assert _flat_by_value(h, values) == _by_value(h, values)
+        _aligned(h, values)

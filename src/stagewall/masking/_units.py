@@ -343,6 +343,8 @@ def _repeats(values: Sequence[object]) -> tuple[list[object], npt.NDArray[np.int
     if len(types) != 1 or not types <= _DEDUP:
         return None
     try:
+        if n > 1024 and len(set(values[:256])) > 192:  # a column of distinct values
+            return None
         distinct = dict.fromkeys(values)
     except TypeError:  # a signalling NaN cannot be hashed
         return None
