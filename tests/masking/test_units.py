@@ -323,3 +323,17 @@ def test_large_columns_with_and_without_repeats() -> None:
     for values in (distinct_head, repeating):
         assert _flat_by_value(h, values) == _by_value(h, values)
         _aligned(h, values)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1) | st.sampled_from([0, 7, 2**63]), max_size=50))
+def test_unique_first_equals_numpy_unique(values: list[int]) -> None:
+    import numpy as np
+
+    from stagewall.masking._units import unique_first
+
+    h = np.array(values, dtype=np.uint64)
+    got, first = unique_first(h)
+    want, want_first = np.unique(h, return_index=True)
+    assert got.tolist() == want.tolist()
+    assert first.tolist() == want_first.tolist()

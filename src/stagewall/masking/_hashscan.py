@@ -36,6 +36,7 @@ from stagewall.masking._units import (
     Hasher,
     HashSet,
     contains,
+    unique_first,
     unique_sorted,
 )
 from stagewall.masking.lint import KEEP
@@ -328,7 +329,7 @@ def _collect_part(
         if progress:
             progress(f"source {table.qualified}", m)
     gh = np.concatenate(gate_h) if gate_h else EMPTY
-    gh, first = np.unique(gh, return_index=True)
+    gh, first = unique_first(gh)
     gk = np.concatenate(gate_k)[first] if gate_h else EMPTY
     gn = np.concatenate(gate_n)[first] if gate_h else np.zeros(0, np.int64)
     return _Part(

@@ -603,6 +603,16 @@ def unique_sorted(hashes: H) -> H:
     return out[keep]
 
 
+def unique_first(hashes: H) -> tuple[H, npt.NDArray[np.int64]]:
+    """``np.unique(hashes, return_index=True)`` by a stable sort: the distinct hashes,
+    sorted, and where each first occurs."""
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    keep = np.ones(ordered.size, dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep], order[keep].astype(np.int64)
+
+
 def contains(sorted_set: H, hashes: H) -> npt.NDArray[np.bool_]:
     """Membership of every element of ``hashes`` in the sorted array ``sorted_set``."""
     if sorted_set.size == 0 or hashes.size == 0:
@@ -624,5 +634,6 @@ __all__ = [
     "contains",
     "encode_many",
     "norm_many",
+    "unique_first",
     "unique_sorted",
 ]
