@@ -161,3 +161,26 @@ found: list[bool] = []
 def test_the_random_tables_hold_hits() -> None:
     """(Runs after the property test: some of its tables had hits to find.)"""
     assert any(found)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.none() | st.text(max_size=4), st.text(max_size=4) | st.integers()),
+        max_size=20,
+    ),
+    st.booleans(),
+)
+def test_rows_known_equal_the_row_at_a_time_way(rows: list[tuple[Any, Any]], texts: bool) -> None:
+    """Columns of non-empty text only are zipped whole; the rows as before."""
+    from stagewall.masking._rowcheck import _rows_known
+
+    if texts:  # the fast path's columns: every value a non-empty text
+        rows = [(f"a{a}", f"b{b}") for a, b in rows]
+    names = ["first_name", "email"]
+    columns = [[r[0] for r in rows], [r[1] for r in rows]]
+    want = [
+        tuple((t, v) for t, v in zip(names, r, strict=True) if type(v) is str and v) for r in rows
+    ]
+    assert _rows_known(names, columns, len(rows)) == want
+    assert _rows_known([], [], len(rows)) == [()] * len(rows)

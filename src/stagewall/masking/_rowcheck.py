@@ -136,12 +136,7 @@ def source_lookups(
             for j, tr in enumerate(trs):
                 col = columns[j]
                 keys.append(col if tr is None else transform(tr, list(col), table, pk[j]))
-            rows_known = [
-                tuple((t, v) for t, v in zip(names, r, strict=True) if type(v) is str and v)
-                for r in zip(*columns[len(pk) :], strict=True)
-            ]
-            if not names:
-                rows_known = [()] * m
+            rows_known = _rows_known(names, columns[len(pk) :], m)
             # every known value of the batch normalised at once (patterns_many)
             per_value = iter(patterns_many([tv for known in rows_known for tv in known]))
             for k, known in zip(canon_columns(keys), rows_known, strict=True):
@@ -150,6 +145,20 @@ def source_lookups(
                     lookup[k] = pats
         out[table.qualified] = lookup
     return out
+
+
+def _rows_known(names: list[str], columns: list[list[Any]], m: int) -> list[Known]:
+    """Each row's ``(kind, value)`` pairs of its non-empty text values, in column
+    order (columns holding only non-empty text: zipped in C-level passes)."""
+    if not names:
+        return [()] * m
+    if all(set(map(type, col)) == {str} and "" not in col for col in columns):
+        pairs = [list(zip(repeat(t), col)) for t, col in zip(names, columns, strict=True)]
+        return list(zip(*pairs, strict=True))
+    return [
+        tuple((t, v) for t, v in zip(names, r, strict=True) if type(v) is str and v)
+        for r in zip(*columns, strict=True)
+    ]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import compress, filterfalse, repeat
+from itertools import chain, compress, filterfalse, repeat
 from operator import eq, is_, is_not, not_
 from typing import TYPE_CHECKING, Any
 
@@ -165,16 +165,16 @@ class Hasher:
             scan_i = list(compress(scan_i, admitted))
             scan_t = list(compress(scan_t, admitted))
         if self._detect is not None and scan_t:
-            for i, n in self._distinct_tokens(scan_i, scan_t):
-                owner.append(i)
-                kind.append(PII)
-                texts.append(n)
+            of, tokens = self._distinct_tokens(scan_i, scan_t)
+            owner += of
+            kind += repeat(PII, len(tokens))
+            texts += tokens
         return owner, kind, texts
 
-    def _distinct_tokens(self, scan_i: list[int], scan_t: list[str]) -> Iterator[tuple[int, str]]:
-        """:meth:`_token_texts`, searching each distinct text once (per batch, and
-        across batches while the memo holds it: the detector's findings depend on
-        the text alone)."""
+    def _distinct_tokens(self, scan_i: list[int], scan_t: list[str]) -> tuple[list[int], list[str]]:
+        """``(owners, normalised tokens)`` of :meth:`_token_texts`, searching each
+        distinct text once (per batch, and across batches while the memo holds it:
+        the detector's findings depend on the text alone)."""
         memo = self._memo
         distinct = dict.fromkeys(scan_t)
         todo = list(filterfalse(memo.__contains__, distinct))
@@ -186,9 +186,10 @@ class Hasher:
             for k, n in self._token_texts(todo):
                 found[todo[k]].append(n)
             memo.update(found)
-        for i, t in zip(scan_i, scan_t, strict=True):
-            for n in memo[t]:
-                yield i, n
+        found_in = list(map(memo.__getitem__, scan_t))
+        counts = np.fromiter(map(len, found_in), dtype=np.int64, count=len(found_in))
+        of = np.repeat(np.asarray(scan_i, dtype=np.int64), counts).tolist()
+        return of, list(chain.from_iterable(found_in))
 
     @staticmethod
     def _column(
