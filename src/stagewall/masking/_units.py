@@ -96,8 +96,8 @@ class Hasher:
     ) -> tuple[FlatUnits, list[str]]:
         """:meth:`flat` and the normalised text of each unit.
 
-        A column of strings, integers or dates that repeats its values (statuses,
-        countries, amounts) has its units found and hashed once per distinct value,
+        A column of strings, integers, decimals or dates that repeats its values
+        (statuses, countries, amounts) has its units found and hashed once per distinct value,
         then given to every cell holding that value: equal values of these types
         have equal text, so equal units (``_spread``).
         """
