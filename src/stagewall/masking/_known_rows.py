@@ -72,7 +72,7 @@ def canon(value: object) -> str:
         return str(value)
     if isinstance(value, bool):
         return "t" if value else "f"
-    if isinstance(value, Decimal) and value == value.to_integral_value():
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         return str(int(value))
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -387,7 +387,9 @@ def _big_ints(values: list[int]) -> list[bool]:
 
 def _decimal_texts(values: list[Decimal]) -> list[str | None]:
     """:func:`_text` of every Decimal, in C-level maps: an integral value as its
-    integer, the others normalised."""
+    integer, the others normalised, None for Infinity and NaN."""
+    if not all(map(Decimal.is_finite, values)):
+        return [_text(v) for v in values]
     whole = list(map(eq, values, map(Decimal.to_integral_value, values)))
     ints = list(map(int, compress(values, whole)))
     int_texts = iter(
@@ -540,6 +542,8 @@ def _text(value: object) -> str | None:
             return _text(int(value))
         return repr(value)
     if isinstance(value, Decimal):
+        if not value.is_finite():  # PostgreSQL's numeric Infinity and NaN name no one
+            return None
         if value == value.to_integral_value():
             return _text(int(value))
         return format(value.normalize(), "f")
