@@ -146,7 +146,7 @@ class Hasher:
                     continue
                 plain.append(i)
                 plain_text.append(t)
-                scannable.append(isinstance(v, str) and len(t) >= MIN_SCAN)
+                scannable.append(type(v) is str and len(t) >= MIN_SCAN)  # not a PgDateText
         if docs:
             self._documents(docs, [_as_document(values[i]) for i in docs],
                             owner, kind, texts, scan_i, scan_t)  # fmt: skip

@@ -24,6 +24,7 @@ from stagewall.masking.db._pgtext import (
     encode,
     loaded_column,
     make_decoder,
+    use_lenient_dates,
 )
 from stagewall.masking.db._types import portable_type
 from stagewall.masking.db._url import DatabaseURL, Role
@@ -95,6 +96,8 @@ class PostgresDatabase(Database):
             # COPY text must not depend on server or role defaults: dates in ISO
             # order, instants in UTC (date_shift derives its offsets from this text)
             self.conn.execute(_SESSION)
+            # 'infinity', years after 9999 and BC dates arrive as text, not a DataError
+            use_lenient_dates(self.conn)
         except psycopg.Error as exc:
             self.conn.close()
             raise self.fail("cannot set the session parameters", exc) from None

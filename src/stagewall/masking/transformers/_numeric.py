@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext
 from functools import cache
 from typing import Any, Literal
@@ -26,6 +27,8 @@ from stagewall.masking.transformers._prf import subkey
 from stagewall.masking.types import ColumnKind
 
 _DATES = frozenset({ColumnKind.DATE, ColumnKind.TIMESTAMP})
+# PostgreSQL's text of a date Python's datetime cannot hold: year 10000 on, or BC
+_OUT_OF_RANGE = re.compile(r"\d{5,}-|.* BC$")
 
 
 def _as_dates(name: str, values: list[Any]) -> tuple[list[dt.date], list[str | None]]:
@@ -51,6 +54,14 @@ def _as_dates(name: str, values: list[Any]) -> tuple[list[dt.date], list[str | N
                     out.append(dt.datetime.fromisoformat(v))
                     styles.append(v[10:11] or "T")
             except ValueError:
+                if _OUT_OF_RANGE.match(v):
+                    raise MaskingError(
+                        f"{name}: a date outside the years 1 to 9999 (a BC date or a year "
+                        "after 9999) cannot be shifted",
+                        hint="correct those rows in the source, or leave them out of the "
+                        "copy with --subset 'TABLE:WHERE COLUMN BETWEEN ...', or plan "
+                        "`null` for this column",
+                    ) from None
                 raise MaskingError(
                     f"{name}: a text value is not an ISO 8601 date or timestamp",
                     hint="store dates as dates, or use a text transformer for this column",
