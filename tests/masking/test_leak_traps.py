@@ -1,0 +1,116 @@
+"""Red-team traps: production data that real databases hold and that the auto plan,
+text_scrub or verify used to let through while verify passed (issue 11).
+
+Each trap is one customer whose own values reappear somewhere a person would
+write them; the auto plan runs, verify must pass only when the value is gone, and
+the independent checker (survivors.py) must agree.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stagewall.masking.classify import Category, classify_column
+from stagewall.masking.engine import RunOptions, run
+from stagewall.masking.planner import build_plan
+from stagewall.masking.types import ColumnKind
+from stagewall.masking.verify import verify
+from tests.masking import trapdb
+from tests.masking.integration.helpers import KEY
+
+FIRST = ["Anna", "Peter", "Maria", "Lukas", "Elena", "Tomasz", "Ines", "Oskar", "Sofia", "Jan"]
+LAST = ["Kowalska", "Novak", "Rossi", "Dubois", "Jensen", "Horvat", "Schmidt", "Berger"]
+CLEAN = ["Called back, no answer.", "Prefers contact in the morning.", "Paid by card.", ""]
+DDL = [
+    "CREATE TABLE customers (id INTEGER PRIMARY KEY, first_name VARCHAR(60), "
+    "last_name VARCHAR(60), email VARCHAR(120), phone VARCHAR(40), street VARCHAR(120), "
+    "postcode VARCHAR(12), national_id VARCHAR(20), notes TEXT)",
+    "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id), "
+    "note TEXT)",
+]
+COLUMNS = ["id", "first_name", "last_name", "email", "phone", "street", "postcode"]
+COLUMNS += ["national_id", "notes"]
+SENSITIVE = {**trapdb.SENSITIVE, "national_id": "id"}
+TEXTS = {"customers": ["notes"], "orders": ["note"]}
+REFS = {"customers": "id", "orders": "customer_id"}
+N = 40
+
+
+def _customer(i: int) -> dict[str, Any]:
+    first, last = FIRST[i % len(FIRST)], LAST[(i * 3) % len(LAST)]
+    return {
+        "id": i,
+        "first_name": first,
+        "last_name": last,
+        "email": f"{first.lower()}.{last.lower()}{i}@mail.example.org",
+        "phone": f"+34 612 {100 + i:03d} {200 + i:03d}",
+        "street": f"Calle Mayor {i}",
+        "postcode": f"{28000 + i}",
+        "national_id": f"C{4100000 + i * 7919}X",  # a passport number: no validator knows it
+        "notes": CLEAN[i % len(CLEAN)],
+    }
+
+
+def _source(path: Path, traps: list[dict[str, Any]]) -> str:
+    """``N`` ordinary customers, then one customer per trap (its fields override)."""
+    conn = sqlite3.connect(path)
+    for stmt in DDL:
+        conn.execute(stmt)
+    people = [_customer(i) for i in range(1, N + 1)]
+    for k, trap in enumerate(traps):
+        person = _customer(N + 1 + k)
+        person.update({c: v for c, v in trap.items() if c in COLUMNS})
+        person["id"] = N + 1 + k
+        people.append((person, trap.get("order_note")))  # type: ignore[arg-type]
+    for p in people:
+        person, note = p if isinstance(p, tuple) else (p, "Deliver before noon")
+        conn.execute(
+            f"INSERT INTO customers VALUES ({', '.join('?' * len(COLUMNS))})",
+            [person[c] for c in COLUMNS],
+        )
+        conn.execute("INSERT INTO orders VALUES (?, ?, ?)", (person["id"], person["id"], note))
+    conn.commit()
+    conn.close()
+    return f"sqlite:///{path}"
+
+
+def _masked(tmp_path: Path, traps: list[dict[str, Any]]) -> tuple[str, str, Any]:
+    src = _source(tmp_path / "source.db", traps)
+    tgt = f"sqlite:///{tmp_path / 'target.db'}"
+    plan = build_plan(src).plan
+    run(plan, src, tgt, KEY, RunOptions())
+    return src, tgt, plan
+
+
+def _cells(tgt: str, sql: str) -> list[Any]:
+    with sqlite3.connect(tgt[len("sqlite:///") :]) as conn:
+        return [r[0] for r in conn.execute(sql)]
+
+
+# ---- national ids: a column named national_id was kept as "about the data" -----------
+
+
+@pytest.mark.parametrize("column", ["national_id", "NationalId", "tax_id", "passport_id"])
+def test_an_id_suffix_does_not_hide_a_national_id(column: str) -> None:
+    """``_id`` makes ``company_id`` a key, not a company; ``national_id`` is the id."""
+    f = classify_column(table="customers", column=column, kind=ColumnKind.TEXT, samples=[])
+    assert f.category is Category.NATIONAL_ID, f
+    assert f.transformer == "fpe_alnum"
+    f = classify_column(table="customers", column="national_id_type", kind=ColumnKind.TEXT)
+    assert f.transformer == "keep", f  # still about the data
+
+
+def test_a_national_id_column_is_masked_end_to_end(tmp_path: Path) -> None:
+    """Passport numbers match no value validator, so only the column name can say
+    what they are; the plan used to keep them all, and verify (which learns from
+    the plan what is sensitive) passed."""
+    src, tgt, plan = _masked(tmp_path, [])
+    assert plan.tables["customers"].columns["national_id"].transformer == "fpe_alnum"
+    before = set(_cells(src, "SELECT national_id FROM customers"))
+    after = set(_cells(tgt, "SELECT national_id FROM customers"))
+    assert not before & after
+    assert verify(plan, src, tgt, KEY).passed
