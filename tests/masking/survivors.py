@@ -5,8 +5,9 @@ source and target with the plain drivers, pairs rows by primary key (the trap
 database keeps its keys), and tests every source value of every listed column,
 one by one, against every text cell of the same target row and of the target rows
 that reference it. A value counts as found when its words appear, in order and
-as whole words, in the cell after both are lower-cased and stripped of accents;
-digits of phone numbers are also compared without separators.
+as whole words, in the cell after both are folded the way people spell a value
+interchangeably (see :func:`plain`); digits of phone numbers are also compared
+without separators.
 """
 
 from __future__ import annotations
@@ -19,12 +20,38 @@ from typing import Any
 from urllib.parse import urlparse
 
 PARTICLES = {"van", "der", "den", "de", "del", "la", "le", "da", "di", "von", "du"}
+# letters that Unicode does not decompose but people write without their stroke
+_BARE = str.maketrans({0x131: "i", 0xF8: "o", 0x142: "l", 0x111: "d", 0x127: "h", 0x167: "t"})
 
 
 def plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    no_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " " + " ".join(re.findall(r"[^\W_]+", no_marks.lower())) + " "
+    """Words of ``text`` as people write them interchangeably: case-folded (``ß`` is
+    ``ss``), compatibility forms and accents gone (full-width ``U+FF21`` is ``a``),
+    invisible format characters (zero-width space, soft hyphen) dropped, a German
+    umlaut equal to its two-letter spelling (``ue``, ``u`` and ``ü`` all read
+    ``u``), and each Chinese, Japanese or Korean letter a word of its own."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    no_marks = "".join(
+        ch
+        for ch in decomposed
+        if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+    ).translate(_BARE)
+    for pair in ("ae", "oe", "ue"):
+        no_marks = no_marks.replace(pair, pair[0])
+    # Chinese, Japanese and Korean run words together: each of their letters is a word
+    spaced = "".join(f" {ch} " if _unspaced(ch) else ch for ch in no_marks)
+    return " " + " ".join(re.findall(r"[^\W_]+", spaced)) + " "
+
+
+def _unspaced(ch: str) -> bool:
+    return ord(ch) > 0x1000 and unicodedata.name(ch, "").startswith(
+        ("CJK", "HIRAGANA", "KATAKANA", "HANGUL")
+    )
+
+
+def _digits(text: str) -> str:
+    """The digits of ``text`` as ASCII (full-width ``U+FF11`` is ``1``)."""
+    return "".join(str(unicodedata.digit(ch)) for ch in text if ch.isdigit())
 
 
 def needles(kind: str, value: str) -> list[tuple[str, bool]]:
@@ -36,7 +63,7 @@ def needles(kind: str, value: str) -> list[tuple[str, bool]]:
     if kind == "name":
         out += [(f" {w} ", False) for w in words if len(w) >= 3 and w not in PARTICLES]
     if kind == "phone":
-        digits = "".join(ch for ch in value if ch.isdigit())
+        digits = _digits(value)
         if len(digits) >= 8:
             out.append((digits, True))
     out.append((" " + " ".join(words) + " ", False))
@@ -109,7 +136,7 @@ def survivors(
                     continue
                 text = cell if isinstance(cell, str) else json.dumps(cell, ensure_ascii=False)
                 words = plain(text)
-                digits = "".join(ch for ch in text if ch.isdigit())
+                digits = _digits(text)
                 if any((n in digits) if d else (n in words) for n, d in mine):
                     out[f"{table}.{c}"] = out.get(f"{table}.{c}", 0) + 1
     return out

@@ -16,11 +16,13 @@ import pytest
 
 from stagewall.masking.classify import Category, classify_column
 from stagewall.masking.engine import RunOptions, run
+from stagewall.masking.plan import ColumnPlan
 from stagewall.masking.planner import build_plan
 from stagewall.masking.types import ColumnKind
 from stagewall.masking.verify import verify
 from tests.masking import trapdb
-from tests.masking.integration.helpers import KEY
+from tests.masking.integration.helpers import KEY, with_column
+from tests.masking.survivors import survivors
 
 FIRST = ["Anna", "Peter", "Maria", "Lukas", "Elena", "Tomasz", "Ines", "Oskar", "Sofia", "Jan"]
 LAST = ["Kowalska", "Novak", "Rossi", "Dubois", "Jensen", "Horvat", "Schmidt", "Berger"]
@@ -79,6 +81,7 @@ def _source(path: Path, traps: list[dict[str, Any]]) -> str:
 
 
 def _masked(tmp_path: Path, traps: list[dict[str, Any]]) -> tuple[str, str, Any]:
+    tmp_path.mkdir(exist_ok=True)
     src = _source(tmp_path / "source.db", traps)
     tgt = f"sqlite:///{tmp_path / 'target.db'}"
     plan = build_plan(src).plan
@@ -114,3 +117,74 @@ def test_a_national_id_column_is_masked_end_to_end(tmp_path: Path) -> None:
     after = set(_cells(tgt, "SELECT national_id FROM customers"))
     assert not before & after
     assert verify(plan, src, tgt, KEY).passed
+
+
+# ---- the same value, spelt as people type it ------------------------------------------
+
+DOTLESS = "\u0131"  # Turkish dotless i: upper case I, so Y\u0131ld\u0131z is written YILDIZ
+
+
+def _wide(text: str) -> str:
+    """``text`` in full-width forms, as Japanese and Chinese input methods type it."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else "\u3000" for c in text)
+
+
+# (the trap customer's own values, the note that repeats one, the repeated text)
+SPELLINGS: list[tuple[dict[str, str], str, str]] = [
+    (
+        {"last_name": f"Y{DOTLESS}ld{DOTLESS}z"},
+        f"YILDIZ arad{DOTLESS}, tekrar aray{DOTLESS}n",
+        "YILDIZ",
+    ),
+    (
+        {"last_name": "Yildiz"},
+        f"Y{DOTLESS}ld{DOTLESS}z Bey arad{DOTLESS}",
+        f"Y{DOTLESS}ld{DOTLESS}z",
+    ),
+    ({"last_name": "Ganthriv"}, _wide("GANTHRIV") + "様より電話", _wide("GANTHRIV")),
+    ({"phone": "+81 90 1234 5678"}, "連絡先 " + _wide("+81 90 1234 5678"), _wide("1234 5678")),
+    ({"last_name": "田中", "first_name": "太郎"}, "田中様より電話がありました", "田中"),
+    ({"last_name": "Weiß"}, "WEISS rief an", "WEISS"),  # ß upper-cased is SS
+    ({"street": "Ganthrivstraße 5"}, "neue Adresse Ganthrivstrasse 5", "Ganthrivstrasse"),
+    ({"last_name": "Müller"}, "Rückruf: Mueller wartet", "Mueller"),  # umlaut as ue
+    ({"last_name": "Mueller"}, "Rückruf: Müller wartet", "Müller"),
+    ({"last_name": "Søgaard"}, "Soegaard ringer tilbage", "Soegaard"),
+    ({"first_name": "Łucja", "last_name": "Ganthriv"}, "lucja will call", "lucja"),
+    ({"last_name": "Ganthriv"}, "Call Gan\u200bthriv back", "Gan\u200bthriv"),  # zero width
+    ({"last_name": "Ganthriv"}, "Call Gan\u00adthriv back", "Gan\u00adthriv"),  # soft hyphen
+]
+
+
+def _plain(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _notes(url: str, first: int) -> list[str]:
+    return _cells(url, f"SELECT notes FROM customers WHERE id > {first} ORDER BY id")
+
+
+def test_values_spelt_otherwise_are_scrubbed_and_seen(tmp_path: Path) -> None:
+    """Each note repeats its own row's value in another spelling (another case
+    mapping, full-width forms, a transliterated umlaut, an invisible character
+    inside the word). The auto plan scrubs them all, verify passes and the checker
+    finds nothing; kept as they are, verify sees every one of them."""
+    traps = [{**values, "notes": note} for values, note, _ in SPELLINGS]
+    src, tgt, plan = _masked(tmp_path / "a", traps)
+    report = verify(plan, src, tgt, KEY)
+    assert report.passed, report.to_json()
+    for (_, _, text), got in zip(SPELLINGS, _notes(tgt, N), strict=True):
+        assert _plain(text) not in _plain(got), got
+    assert survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS) == {}
+
+    kept = with_column(
+        plan, "customers", "notes", ColumnPlan(transformer="keep", reason="test: kept")
+    )
+    tgt2 = f"sqlite:///{tmp_path / 'a' / 'kept.db'}"
+    run(kept, src, tgt2, KEY, RunOptions())
+    report = verify(kept, src, tgt2, KEY)
+    cells = sum(h.cells for h in report.row_hits if h.column == "notes")
+    assert cells == len(SPELLINGS), report.to_json()
+    found = survivors(src, tgt2, "customers", SENSITIVE, TEXTS, REFS)
+    assert found == {"customers.notes": len(SPELLINGS)}

@@ -83,6 +83,37 @@ def kind_of(transformer: str) -> str | None:
     return KIND.get(transformer, "id")
 
 
+# Other spellings people write for a name or street: a German umlaut or ß, and
+# the Danish/Norwegian ø, spelt with two letters (Müller as MUELLER, Straße as
+# STRASSE, Søgaard as Soegaard), and a two-letter spelling read as the umlaut
+# (source Mueller, note Müller: folded "muller").
+_SPELT_KINDS = frozenset({"name", "street"})
+_TWO_LETTERS = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss", "ẞ": "SS"}
+    | {"ø": "oe", "Ø": "Oe"}
+)
+_UMLAUT_PAIR = re.compile("(?<=[^\\W\\d_])([aouAOU])[eE]")
+_SPELLABLE = re.compile("[äöüÄÖÜßẞøØ]|[aouAOU][eE]")
+
+
+def spellings(transformer: str, value: str) -> tuple[str, ...]:
+    """Other spellings of a name or street value (empty for other kinds)."""
+    if kind_of(transformer) not in _SPELT_KINDS or _SPELLABLE.search(value) is None:
+        return ()
+    out = [value.translate(_TWO_LETTERS), _UMLAUT_PAIR.sub("\\1", value)]
+    return tuple(v for v in dict.fromkeys(out) if v != value)
+
+
+def _spellable(values: Sequence[str]) -> list[int]:
+    """Indices of the values that may have other spellings (one regex pass)."""
+    if not values:
+        return []
+    joined = "\x00".join(values)
+    starts = np.cumsum([0] + [len(v) + 1 for v in values[:-1]])
+    at = [m.start() for m in _SPELLABLE.finditer(joined)]
+    return sorted(set((np.searchsorted(starts, at, side="right") - 1).tolist()))
+
+
 @cache
 def _fold_table() -> dict[int, str]:
     table: dict[int, str] = {}
@@ -92,6 +123,12 @@ def _fold_table() -> dict[int, str]:
         if len(d) > 1 and all(unicodedata.combining(x) for x in d[1:]) and d[0] != c:
             table[cp] = d[0]
     table[0x130] = "I"  # "İ".lower() is two characters; "I" keeps positions
+    # letters Unicode does not decompose but people write without their mark
+    # (Turkish dotless i as in YILDIZ, Danish o-slash, Polish l-stroke, Croatian d-stroke)
+    table.update({0x131: "i", 0xF8: "o", 0xD8: "O", 0x142: "l", 0x141: "L", 0x111: "d"})
+    table.update({0x110: "D", 0x127: "h", 0x126: "H", 0x167: "t", 0x166: "T"})
+    # full-width forms (Japanese and Chinese input): U+FF2D (M) is M, U+FF10 (0) is 0
+    table.update({cp: chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)})
     return table
 
 
@@ -102,9 +139,28 @@ def fold(text: str) -> str:
     return text.translate(_fold_table()).lower()
 
 
+# Invisible characters that may sit inside a word (copied from a web page or a
+# word processor: soft hyphen, zero-width space/joiners, word joiner, BOM): they
+# are dropped before a text is split into words, so "Gan\u00adthriv" is "ganthriv".
+_INVISIBLE = dict.fromkeys([0xAD, 0x180E, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF])
+# Scripts written without spaces between words (Chinese, Japanese kana, and Korean
+# names with their attached titles): each character is a word of its own, so the
+# name 田中 is the words 田 中, found in 田中様より電話.
+_UNSPACED = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+                       "\uac00-\ud7af\uf900-\ufaff]")  # fmt: skip
+
+
+def _spaced(text: str) -> str:
+    """``text`` without invisible characters, with a space around each character of
+    an unspaced script (only non-ASCII text can hold either)."""
+    if text.isascii():
+        return text
+    return _UNSPACED.sub(" \\g<0> ", text.translate(_INVISIBLE))
+
+
 def words(text: str) -> list[str]:
     """The folded words of a text (letters and digits; anything else separates)."""
-    return _WORDS.findall(fold(text))
+    return _WORDS.findall(fold(_spaced(text)))
 
 
 def norm(text: str) -> str:
@@ -120,7 +176,7 @@ def norm_many(texts: Sequence[str]) -> list[str]:
     joined = "\x00".join(texts)
     if joined.count("\x00") != len(texts) - 1:
         return [norm(t) for t in texts]
-    folded = fold(joined)
+    folded = fold(_spaced(joined))
     # ASCII: every non-word character becomes a space in one C pass
     ascii_ = folded.isascii()
     spaced = folded.translate(_ASCII_NONWORD) if ascii_ else _NONWORD.sub(" ", folded)
@@ -149,7 +205,10 @@ def patterns(transformer: str, value: str) -> tuple[tuple[str, bool], ...]:
     :func:`norm` text; a compact one (``"es9121000418450200051332"``) in
     :func:`compact_many` text. Empty for values too short to identify anyone.
     """
-    return tuple(_patterns(transformer, value))
+    out = _patterns(transformer, value)
+    for other in spellings(transformer, value):
+        out += _patterns(transformer, other)
+    return tuple(dict.fromkeys(out))
 
 
 def _patterns(transformer: str, value: str) -> list[tuple[str, bool]]:
@@ -206,6 +265,10 @@ def _cached(
         normed = norm_many([v for _, v in todo])
         for tv, n in zip(todo, normed, strict=True):
             cache[tv] = tuple(build(kinds[tv[0]], n.split()))
+        for j in _spellable([v for _, v in todo]):  # Müller is also Mueller
+            tv = todo[j]
+            others = [build(kinds[tv[0]], words(o)) for o in spellings(*tv)]
+            cache[tv] = tuple(dict.fromkeys(chain(cache[tv], *others)))
         for i in miss:
             got[i] = cache[known[i]]
     return got
@@ -309,10 +372,17 @@ def _candidates(
     patterns built (most rows' text holds none of its values)."""
     m = len(flat)
     named = np.fromiter(map(_NAME_TRANSFORMERS.__contains__, map(_first, flat)), bool, m)
+    spelt: dict[int, str] = {}
+    for i in _spellable([v for _, v in flat]):
+        others = spellings(*flat[i])
+        if others:  # probed by the words of every spelling
+            spelt[i] = " ".join((flat[i][1], *others))
+            named[i] = True
     hits: list[np.ndarray] = []
     names = np.flatnonzero(named)
     if len(names):
-        words = list(map(str.split, _spaced_many([flat[i][1] for i in names.tolist()])))
+        texts = [spelt.get(i, flat[i][1]) for i in names.tolist()]
+        words = list(map(str.split, _spaced_many(texts)))
         owner = np.repeat(names, np.fromiter(map(len, words), np.int64, len(words)))
         hay = map(compact.__getitem__, tv_row[owner].tolist())
         probes = chain.from_iterable(words)
@@ -342,7 +412,7 @@ def _spaced_many(texts: list[str], compact: bool = False) -> list[str]:
     joined = "\x00".join(texts)
     if joined.count("\x00") != len(texts) - 1:
         return ["".join(words(t)) if compact else " ".join(words(t)) for t in texts]
-    folded = fold(joined)
+    folded = fold(_spaced(joined))
     spaced = folded.translate(_ASCII_NONWORD) if folded.isascii() else _NONWORD.sub(" ", folded)
     return (spaced.replace(" ", "") if compact else spaced).split("\x00")
 
@@ -356,6 +426,11 @@ def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[i
     separators."""
     if not pats:
         return []
+    if not text.isascii() and not text.isprintable():  # may hold invisible characters
+        kept = [i for i, ch in enumerate(text) if ord(ch) not in _INVISIBLE]
+        if len(kept) < len(text):  # found without them, cut from the original
+            spans = find_known("".join(map(text.__getitem__, kept)), pats)
+            return [(kept[s], kept[e - 1] + 1, kind) for s, e, kind in spans]
     folded = fold(text)
     compact: str | None = None
     where: list[int] = []  # original position of each character of ``compact``
@@ -389,7 +464,7 @@ def _words_at(folded: str, at: int, ws: list[str]) -> int | None:
     r"""The end of the words ``ws`` when they are whole consecutive words of ``folded``
     starting at ``at`` (separated by runs of non-word characters), else None. A word
     character is one of ``[^\W_]``, which is what ``str.isalnum`` tests."""
-    if at and folded[at - 1].isalnum():
+    if at and _joined(folded[at - 1], folded[at]):
         return None
     pos = at + len(ws[0])
     n = len(folded)
@@ -397,12 +472,20 @@ def _words_at(folded: str, at: int, ws: list[str]) -> int | None:
         j = pos
         while j < n and not folded[j].isalnum():
             j += 1
-        if j == pos or not folded.startswith(w, j):
+        if not folded.startswith(w, j) or (j == pos and _joined(folded[pos - 1], folded[pos])):
             return None
         pos = j + len(w)
-    if pos < n and folded[pos].isalnum():
+    if pos < n and _joined(folded[pos - 1], folded[pos]):
         return None
     return pos
+
+
+def _joined(a: str, b: str) -> bool:
+    """True when the word characters ``a`` and ``b`` are one word: neither is of an
+    unspaced script (where each character is a word, see :func:`_spaced`)."""
+    if not (a.isalnum() and b.isalnum()):
+        return False
+    return (a.isascii() and b.isascii()) or not (_UNSPACED.match(a) or _UNSPACED.match(b))
 
 
 __all__ = [
