@@ -16,6 +16,7 @@ import json
 import re
 import sqlite3
 import unicodedata
+from itertools import pairwise
 from typing import Any
 from urllib.parse import urlparse
 
@@ -54,20 +55,36 @@ def _digits(text: str) -> str:
     return "".join(str(unicodedata.digit(ch)) for ch in text if ch.isdigit())
 
 
-def needles(kind: str, value: str) -> list[tuple[str, bool]]:
-    """(needle, digits-only?) pairs for one source value."""
+def needles(kind: str, value: str) -> list[tuple[str, str]]:
+    """(needle, where) pairs for one source value; where: "words" (the cell's words),
+    "digits" (its digits alone) or "pairs" (its words and each two neighbours
+    written together: a postcode with or without its space)."""
     words = plain(value).split()
     if not words:
         return []
     out = []
     if kind == "name":
-        out += [(f" {w} ", False) for w in words if len(w) >= 3 and w not in PARTICLES]
+        out += [(f" {w} ", "words") for w in words if len(w) >= 3 and w not in PARTICLES]
     if kind == "phone":
         digits = _digits(value)
         if len(digits) >= 8:
-            out.append((digits, True))
-    out.append((" " + " ".join(words) + " ", False))
+            out.append((digits, "digits"))
+    if kind == "postcode":
+        out.append((f" {''.join(words)} ", "pairs"))
+    out.append((" " + " ".join(words) + " ", "words"))
     return out
+
+
+def holds(text: str, mine: list[tuple[str, str]]) -> bool:
+    """True when ``text`` holds one of the :func:`needles` ``mine``."""
+    words = plain(text)
+    ws = words.split()
+    hay = {
+        "words": words,
+        "digits": _digits(text),
+        "pairs": f" {' '.join(ws + [a + b for a, b in pairwise(ws)])} ",
+    }
+    return any(n in hay[where] for n, where in mine)
 
 
 def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
@@ -113,30 +130,30 @@ def survivors(
     ``parent``: the table with the personal data, keyed by ``key``; ``sensitive``:
     its columns → kind ("name", "email", "phone", "street", "postcode");
     ``texts``: table → its text columns to search; ``refs``: table → the column
-    holding the parent's key (``key`` itself for the parent).
+    holding the parent's key (``key`` itself for the parent), or a parenthesised
+    subquery giving it for a row further down (a grandchild's, through its parent).
     """
     cols = list(sensitive)
-    values: dict[Any, list[tuple[str, bool]]] = {}
+    values: dict[Any, list[tuple[str, str]]] = {}
     for row in _rows(
         source,
         f'SELECT "{key}", {", ".join(f"{chr(34)}{c}{chr(34)}" for c in cols)} FROM "{parent}"',
     ):
-        found: list[tuple[str, bool]] = []
+        found: list[tuple[str, str]] = []
         for c, v in zip(cols, row[1:], strict=True):
             if isinstance(v, str) and v:
                 found += needles(sensitive[c], v)
         values[str(row[0])] = found
     out: dict[str, int] = {}
     for table, tcols in texts.items():
-        sel = ", ".join(f'"{c}"' for c in [refs[table], *tcols])
+        ref = refs[table] if refs[table].startswith("(") else f'"{refs[table]}"'
+        sel = ", ".join([ref, *(f'"{c}"' for c in tcols)])
         for row in _rows(target, f'SELECT {sel} FROM "{table}"'):
             mine = values.get(str(row[0]), [])
             for c, cell in zip(tcols, row[1:], strict=True):
                 if cell is None:
                     continue
                 text = cell if isinstance(cell, str) else json.dumps(cell, ensure_ascii=False)
-                words = plain(text)
-                digits = _digits(text)
-                if any((n in digits) if d else (n in words) for n, d in mine):
+                if holds(text, mine):
                     out[f"{table}.{c}"] = out.get(f"{table}.{c}", 0) + 1
     return out

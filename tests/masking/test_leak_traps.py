@@ -150,6 +150,9 @@ SPELLINGS: list[tuple[dict[str, str], str, str]] = [
     ({"last_name": "Mueller"}, "Rückruf: Müller wartet", "Müller"),
     ({"last_name": "Søgaard"}, "Soegaard ringer tilbage", "Soegaard"),
     ({"first_name": "Łucja", "last_name": "Ganthriv"}, "lucja will call", "lucja"),
+    ({"postcode": "SW1A 1AA"}, "post code SW1A1AA confirmed", "SW1A1AA"),  # spaces or not
+    ({"postcode": "1012AB"}, "nieuwe postcode 1012 AB", "1012 AB"),
+    ({"postcode": "K1A0B1"}, "code postal K1A 0B1", "K1A 0B1"),
     ({"last_name": "Ganthriv"}, "Call Gan\u200bthriv back", "Gan\u200bthriv"),  # zero width
     ({"last_name": "Ganthriv"}, "Call Gan\u00adthriv back", "Gan\u00adthriv"),  # soft hyphen
 ]
@@ -188,3 +191,63 @@ def test_values_spelt_otherwise_are_scrubbed_and_seen(tmp_path: Path) -> None:
     assert cells == len(SPELLINGS), report.to_json()
     found = survivors(src, tgt2, "customers", SENSITIVE, TEXTS, REFS)
     assert found == {"customers.notes": len(SPELLINGS)}
+
+
+# ---- a grandchild's free text about the person: order lines of an order --------------
+
+
+def _with_lines(src: str, notes: dict[int, str]) -> None:
+    """Order lines (two per order) whose gift messages name the order's customer."""
+    with sqlite3.connect(src[len("sqlite:///") :]) as conn:
+        conn.execute(
+            "CREATE TABLE order_lines (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL "
+            "REFERENCES orders(id), sku VARCHAR(20), gift_message TEXT)"
+        )
+        rows = conn.execute("SELECT o.id, c.last_name FROM orders o JOIN customers c "
+                            "ON c.id = o.customer_id ORDER BY o.id").fetchall()  # fmt: skip
+        for order, last in rows:
+            for k in range(2):
+                text = notes.get(order, "Happy birthday!") if k else "Gift wrapped"
+                conn.execute(
+                    "INSERT INTO order_lines VALUES (?, ?, ?, ?)",
+                    (order * 2 + k, order, f"SKU-{order}-{k}", text.format(last=last)),
+                )
+
+
+LINE_REFS = {
+    **REFS,
+    "order_lines": "(SELECT customer_id FROM orders WHERE orders.id = order_lines.order_id)",
+}
+LINE_TEXTS = {**TEXTS, "order_lines": ["gift_message"]}
+
+
+def test_a_grandchilds_note_about_the_person_is_scrubbed_and_seen(tmp_path: Path) -> None:
+    """order_lines → orders → customers: a gift message naming the customer ("For
+    Ganthriv, with love") was kept by the plan (the line references an order, not a
+    person), text_scrub was not handed the customer's values, and verify searched
+    only rows that reference the customer directly: it passed with every surname
+    in the copy."""
+    named = {1 + i * 3: "For {last}, with love" for i in range(N // 3)}
+    src = _source(tmp_path / "source.db", [{"last_name": "Ganthriv"}])
+    named[N + 1] = "Para {last}, con cariño"
+    _with_lines(src, named)
+    plan = build_plan(src).plan
+    assert plan.tables["order_lines"].columns["gift_message"].transformer == "text_scrub"
+    tgt = f"sqlite:///{tmp_path / 'target.db'}"
+    run(plan, src, tgt, KEY, RunOptions())
+    report = verify(plan, src, tgt, KEY)
+    assert report.passed, report.to_json()
+    assert survivors(src, tgt, "customers", SENSITIVE, LINE_TEXTS, LINE_REFS) == {}
+    got = _cells(tgt, f"SELECT gift_message FROM order_lines WHERE order_id = {N + 1}")
+    assert not any("Ganthriv" in str(g) for g in got), got
+
+    kept = with_column(
+        plan, "order_lines", "gift_message", ColumnPlan(transformer="keep", reason="test")
+    )
+    tgt2 = f"sqlite:///{tmp_path / 'kept.db'}"
+    run(kept, src, tgt2, KEY, RunOptions())
+    report = verify(kept, src, tgt2, KEY)
+    lines = [h for h in report.row_hits if h.column == "gift_message"]
+    assert [(h.table, h.kind, h.cells) for h in lines] == [("order_lines", "name", len(named))]
+    found = survivors(src, tgt2, "customers", SENSITIVE, LINE_TEXTS, LINE_REFS)
+    assert found == {"order_lines.gift_message": len(named)}

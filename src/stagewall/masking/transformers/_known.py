@@ -230,10 +230,33 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
     compact = "".join(ws)
     if kind == "id" and not any(c.isdigit() for c in compact):
         return []  # an identifier without a digit is a word like any other
+    if kind == "postcode":
+        out += _postcode_spacings(ws, compact)
     if kind in _COMPACT_KINDS and len(compact) >= MIN_COMPACT:
         out.append((compact, True))
     if len(phrase) >= MIN_PHRASE and not (phrase.isdigit() and len(phrase) < MIN_DIGITS):
         out.append((f" {phrase} ", False))
+    return out
+
+
+_NL_POSTCODE = re.compile(r"([0-9]{4})([a-z]{2})")
+
+
+def _postcode_spacings(ws: list[str], compact: str) -> list[tuple[str, bool]]:
+    """A postcode as it is written with or without its space: ``SW1A 1AA`` is also
+    ``SW1A1AA``; ``K1A0B1`` (and ``SW1A1AA``) also ``K1A 0B1``, the inward code of
+    three characters apart; ``1012AB`` also ``1012 AB`` (Dutch digits, letters)."""
+    if not (any(c.isdigit() for c in compact) and any(c.isalpha() for c in compact)):
+        return []  # all digits: a number written otherwise is another number
+    if len(ws) > 1:
+        return [(f" {compact} ", False)] if len(compact) >= 5 else []
+    out = []
+    outward, inward = compact[:-3], compact[-3:]
+    if 5 <= len(compact) <= 7 and inward[0].isdigit() and not outward.isdigit():
+        out.append((f" {outward} {inward} ", False))
+    nl = _NL_POSTCODE.fullmatch(compact)
+    if nl:
+        out.append((f" {nl[1]} {nl[2]} ", False))
     return out
 
 
