@@ -18,7 +18,7 @@ import sqlite3
 import unicodedata
 from itertools import pairwise
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 PARTICLES = {"van", "der", "den", "de", "del", "la", "le", "da", "di", "von", "du"}
 # letters that Unicode does not decompose but people write without their stroke
@@ -71,12 +71,19 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
             out.append((digits, "digits"))
     if kind == "postcode":
         out.append((f" {''.join(words)} ", "pairs"))
+    if kind == "street" and len(words) > 1:  # the house number on the other side
+        if any(c.isdigit() for c in words[-1]):
+            out.append((" " + " ".join(words[-1:] + words[:-1]) + " ", "words"))
+        if any(c.isdigit() for c in words[0]):
+            out.append((" " + " ".join(words[1:] + words[:1]) + " ", "words"))
     out.append((" " + " ".join(words) + " ", "words"))
     return out
 
 
 def holds(text: str, mine: list[tuple[str, str]]) -> bool:
-    """True when ``text`` holds one of the :func:`needles` ``mine``."""
+    """True when ``text`` holds one of the :func:`needles` ``mine`` (URL-encoded
+    characters decoded: a link's ``jane%40corp.example`` is an e-mail)."""
+    text = unquote(text)
     words = plain(text)
     ws = words.split()
     hay = {
@@ -153,6 +160,8 @@ def survivors(
             for c, cell in zip(tcols, row[1:], strict=True):
                 if cell is None:
                     continue
+                if isinstance(cell, (bytes, memoryview)):
+                    cell = bytes(cell).decode("utf-8", "replace")
                 text = cell if isinstance(cell, str) else json.dumps(cell, ensure_ascii=False)
                 if holds(text, mine):
                     out[f"{table}.{c}"] = out.get(f"{table}.{c}", 0) + 1

@@ -40,6 +40,9 @@ from stagewall.masking.transformers._structured import Path, parse_path
 from stagewall.masking.types import ColumnKind
 
 TEXT_LIKE = frozenset({ColumnKind.TEXT, ColumnKind.JSON, ColumnKind.OTHER, ColumnKind.ARRAY})
+# Searched row by row: text-like columns, and binary ones, whose UTF-8 text is read
+# (a letter kept in a BLOB; binary that is not UTF-8 is not text and not searched)
+SEARCHED = TEXT_LIKE | {ColumnKind.BYTES}
 # Columns whose target text can carry source text: kept, scrubbed, or not in the plan.
 # A column a pseudonymiser replaces whole (full_name, street_address, ...) holds a
 # keyed draw from a dictionary, which may by chance share a word with its row's
@@ -131,7 +134,7 @@ def source_lookups(
                     lookup[tuple(map(canon, k))] = pats
         out[table.qualified] = lookup
     for table in schema.tables:  # the rows their rows reference, further up
-        if any(c.kind in TEXT_LIKE for c in table.columns):
+        if any(c.kind in SEARCHED for c in table.columns):
             for p in parents_of(plan, schema, table):
                 _tree_lookup(plan, schema, db, key, batch_rows, p, out)
     return out
@@ -229,7 +232,7 @@ def tasks(
         drawn = []
         for c in target.columns:
             cp = plan.column(src.qualified, c.name)
-            if c.kind not in TEXT_LIKE or (cp is not None and cp.transformer not in PASS_THROUGH):
+            if c.kind not in SEARCHED or (cp is not None and cp.transformer not in PASS_THROUGH):
                 continue
             text.append(c.name)
             if cp is not None and cp.transformer == "json_mask":
@@ -265,7 +268,10 @@ def _text(v: object, drawn: tuple[Path, ...] = ()) -> str:
     if isinstance(v, (dict, list, tuple)):
         return json.dumps(v, ensure_ascii=False, default=str)
     if isinstance(v, (bytes, bytearray, memoryview)):
-        return ""
+        try:  # text kept as bytes (a BLOB of UTF-8, SQLite's dynamic typing); else binary
+            return bytes(v).decode("utf-8")
+        except UnicodeDecodeError:
+            return ""
     return str(v)
 
 

@@ -96,6 +96,7 @@ _UMLAUT_PAIR = re.compile("(?<=[^\\W\\d_])([aouAOU])[eE]")
 _SPELLABLE = re.compile("[äöüÄÖÜßẞøØ]|[aouAOU][eE]")
 
 
+@lru_cache(maxsize=1 << 16)
 def spellings(transformer: str, value: str) -> tuple[str, ...]:
     """Other spellings of a name or street value (empty for other kinds)."""
     if kind_of(transformer) not in _SPELT_KINDS or _SPELLABLE.search(value) is None:
@@ -104,14 +105,20 @@ def spellings(transformer: str, value: str) -> tuple[str, ...]:
     return tuple(v for v in dict.fromkeys(out) if v != value)
 
 
-def _spellable(values: Sequence[str]) -> list[int]:
-    """Indices of the values that may have other spellings (one regex pass)."""
-    if not values:
+def _spellable(known: Sequence[tuple[str, str]]) -> list[int]:
+    """Indices of the ``(transformer, value)`` pairs that may have other spellings:
+    the names and streets with an umlaut, ß, ø or a two-letter spelling of one (one
+    regex pass over the joined values of those kinds)."""
+    at = list(compress(range(len(known)), map(_SPELT.__contains__, map(_first, known))))
+    if not at:
         return []
-    joined = "\x00".join(values)
+    values = [known[i][1] for i in at]
     starts = np.cumsum([0] + [len(v) + 1 for v in values[:-1]])
-    at = [m.start() for m in _SPELLABLE.finditer(joined)]
-    return sorted(set((np.searchsorted(starts, at, side="right") - 1).tolist()))
+    found = [m.start() for m in _SPELLABLE.finditer("\x00".join(values))]
+    if not found:
+        return []
+    idx = np.searchsorted(starts, found, side="right") - 1
+    return [at[j] for j in sorted(set(idx.tolist()))]
 
 
 @cache
@@ -142,7 +149,13 @@ def fold(text: str) -> str:
 # Invisible characters that may sit inside a word (copied from a web page or a
 # word processor: soft hyphen, zero-width space/joiners, word joiner, BOM): they
 # are dropped before a text is split into words, so "Gan\u00adthriv" is "ganthriv".
-_INVISIBLE = dict.fromkeys([0xAD, 0x180E, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF])
+# So are combining marks left standing alone: an accent typed or stored decomposed
+# (NFD, as macOS and some forms give it: "Ga\u0301nthriv" is "ganthriv", like the
+# precomposed "Gánthriv"), Arabic vowel signs ("محمد" written with them), Hebrew points.
+_INVISIBLE = dict.fromkeys(
+    [0xAD, 0x180E, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF]
+    + [cp for cp in range(0x300, 0x10000) if unicodedata.category(chr(cp)) in ("Mn", "Me")]
+)
 # Scripts written without spaces between words (Chinese, Japanese kana, and Korean
 # names with their attached titles): each character is a word of its own, so the
 # name 田中 is the words 田 中, found in 田中様より電話.
@@ -150,10 +163,28 @@ _UNSPACED = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
                        "\uac00-\ud7af\uf900-\ufaff]")  # fmt: skip
 
 
+_DROPPED = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _INVISIBLE) + "]")
+_SPECIAL = re.compile(
+    _DROPPED.pattern + "|" + _UNSPACED.pattern
+)  # one C-level scan tells whether _spaced has anything to do
+
+
+# A URL-encoded character (``jane%40corp.example`` in a pasted link) separates
+# words like the character it stands for: three spaces, so positions are kept.
+_URL_ESCAPE = re.compile("%[0-9A-Fa-f]{2}")
+
+
+def _unescaped(text: str) -> str:
+    """``text`` with each URL-encoded character as three spaces (same length)."""
+    return _URL_ESCAPE.sub("   ", text) if "%" in text else text
+
+
 def _spaced(text: str) -> str:
-    """``text`` without invisible characters, with a space around each character of
-    an unspaced script (only non-ASCII text can hold either)."""
-    if text.isascii():
+    """``text`` without invisible characters or URL-encoded ones, with a space
+    around each character of an unspaced script (only non-ASCII text can hold
+    those)."""
+    text = _unescaped(text)
+    if text.isascii() or _SPECIAL.search(text) is None:
         return text
     return _UNSPACED.sub(" \\g<0> ", text.translate(_INVISIBLE))
 
@@ -236,7 +267,23 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
         out.append((compact, True))
     if len(phrase) >= MIN_PHRASE and not (phrase.isdigit() and len(phrase) < MIN_DIGITS):
         out.append((f" {phrase} ", False))
+    if kind == "street" and len(ws) > 1:
+        out += _house_number_moved(ws)
     return out
+
+
+_NUMBER = re.compile(r"[0-9]+[^\W\d_]?")
+
+
+def _house_number_moved(ws: list[str]) -> list[tuple[str, bool]]:
+    """A street with its house number on the other side: ``Ganthrivweg 14`` is also
+    ``14 Ganthrivweg``, ``222 Ganthriv Lane`` also ``Ganthriv Lane 222`` (when the
+    rest names the street without digits)."""
+    if _NUMBER.fullmatch(ws[-1]) and not any(c.isdigit() for w in ws[:-1] for c in w):
+        return [(f" {ws[-1]} {' '.join(ws[:-1])} ", False)]
+    if _NUMBER.fullmatch(ws[0]) and not any(c.isdigit() for w in ws[1:] for c in w):
+        return [(f" {' '.join(ws[1:])} {ws[0]} ", False)]
+    return []
 
 
 _NL_POSTCODE = re.compile(r"([0-9]{4})([a-z]{2})")
@@ -288,7 +335,7 @@ def _cached(
         normed = norm_many([v for _, v in todo])
         for tv, n in zip(todo, normed, strict=True):
             cache[tv] = tuple(build(kinds[tv[0]], n.split()))
-        for j in _spellable([v for _, v in todo]):  # Müller is also Mueller
+        for j in _spellable(todo):  # Müller is also Mueller
             tv = todo[j]
             others = [build(kinds[tv[0]], words(o)) for o in spellings(*tv)]
             cache[tv] = tuple(dict.fromkeys(chain(cache[tv], *others)))
@@ -395,10 +442,10 @@ def _candidates(
     patterns built (most rows' text holds none of its values)."""
     m = len(flat)
     named = np.fromiter(map(_NAME_TRANSFORMERS.__contains__, map(_first, flat)), bool, m)
-    spelt: dict[int, str] = {}
-    for i in _spellable([v for _, v in flat]):
+    spelt: dict[int, str] = {}  # spelt otherwise: probed by the words of all spellings
+    for i in _spellable(flat):
         others = spellings(*flat[i])
-        if others:  # probed by the words of every spelling
+        if others:
             spelt[i] = " ".join((flat[i][1], *others))
             named[i] = True
     hits: list[np.ndarray] = []
@@ -413,8 +460,18 @@ def _candidates(
     others = np.flatnonzero(~named)
     if len(others):
         # every non-word character is a space in the spaced form: without them, the
-        # value's words joined (its compact form)
-        forms = _spaced_many([flat[i][1] for i in others.tolist()], compact=True)
+        # value's words joined (its compact form); a street's without its house
+        # number, which may stand on either side (see _patterns_of)
+        pairs = [flat[i] for i in others.tolist()]
+        values = list(map(_second, pairs))
+        is_street = map(_STREETS.__contains__, map(_first, pairs))
+        streets = list(compress(range(len(values)), is_street))
+        if streets:
+            bare = _HOUSE_NUMBER.sub("", "\x00".join(values[j] for j in streets)).split("\x00")
+            for j, b in zip(streets, bare, strict=True):
+                if any(map(str.isalnum, b)):
+                    values[j] = b
+        forms = _spaced_many(values, compact=True)
         hay = map(compact.__getitem__, tv_row[others].tolist())
         hits.append(others[np.fromiter(map(str.__contains__, hay, forms), bool, len(others))])
     return np.unique(np.concatenate(hits)) if hits else np.zeros(0, np.intp)
@@ -424,6 +481,11 @@ _first = itemgetter(0)
 _second = itemgetter(1)
 # the transformers whose values are names: searched by their parts (see _patterns_of)
 _NAME_TRANSFORMERS = frozenset(t for t, k in KIND.items() if k == "name")
+# the transformers whose values may be spelt otherwise (see spellings), and streets
+_SPELT = frozenset(t for t, k in KIND.items() if k in _SPELT_KINDS)
+_STREETS = frozenset(t for t, k in KIND.items() if k == "street")
+# a street's house number, first or last (``14`` of ``Ganthrivweg 14``, ``222 …``)
+_HOUSE_NUMBER = re.compile(r"(?:(?<=\x00)|^)[0-9]+[^\W\d_]?\b|\b[0-9]+[^\W\d_]?(?=\s*(?:\x00|$))")
 
 
 def _spaced_many(texts: list[str], compact: bool = False) -> list[str]:
@@ -449,12 +511,12 @@ def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[i
     separators."""
     if not pats:
         return []
-    if not text.isascii() and not text.isprintable():  # may hold invisible characters
+    if not text.isascii() and _DROPPED.search(text) is not None:  # invisible characters
         kept = [i for i, ch in enumerate(text) if ord(ch) not in _INVISIBLE]
         if len(kept) < len(text):  # found without them, cut from the original
             spans = find_known("".join(map(text.__getitem__, kept)), pats)
             return [(kept[s], kept[e - 1] + 1, kind) for s, e, kind in spans]
-    folded = fold(text)
+    folded = _unescaped(fold(text))
     compact: str | None = None
     where: list[int] = []  # original position of each character of ``compact``
     taken: list[tuple[int, int, str]] = []
