@@ -368,3 +368,31 @@ def test_text_stored_as_bytes_is_scrubbed_or_nulled_and_seen(tmp_path: Path) -> 
     assert survivors(src, tgt2, "customers", SENSITIVE, texts, refs) == {
         "letters.body": len(people)
     }
+
+
+# ---- references the schema does not declare ------------------------------------------
+
+
+def test_an_undeclared_reference_is_a_lint_warning(tmp_path: Path) -> None:
+    """A ticket's ``customer_id`` without a foreign key (many applications declare
+    none): the ticket's body naming the customer ("Ganthriv says the parcel is
+    late") is neither scrubbed of the customer's values nor searched by verify for
+    them — a lone surname the detector does not know is copied and verify passes.
+    That is a limit (docs/masking.md), and lint says so for the column."""
+    from stagewall.masking.db import open_database
+    from stagewall.masking.lint import Rule, lint_plan
+
+    src = _source(f"sqlite:///{tmp_path / 'source.db'}", [{"last_name": "Ganthriv"}])
+    _execute(
+        src,
+        [
+            ("CREATE TABLE tickets (id INTEGER PRIMARY KEY, customer_id INTEGER, body TEXT)", []),
+            ("INSERT INTO tickets VALUES (?, ?, ?)", [(1, N + 1, "Ganthriv says it is late")]),
+        ],
+    )
+    plan = build_plan(src).plan
+    with open_database(src, role="source") as db:
+        schema = db.introspect()
+    found = [(p.rule, p.table, p.column) for p in lint_plan(plan, schema)]
+    assert (Rule.UNDECLARED_REFERENCE, "tickets", "customer_id") in found
+    assert not [f for f in found if f[0] is Rule.UNDECLARED_REFERENCE and f[1] == "orders"]
