@@ -78,7 +78,7 @@ def _execute(url: str, statements: list[tuple[str, list[Any]]]) -> None:
 def _source(url: str, traps: list[dict[str, Any]]) -> str:
     """``N`` ordinary customers, then one customer per trap (its fields override)."""
     people = [_customer(i) for i in range(1, N + 1)]
-    notes = ["Deliver before noon"] * N
+    notes: list[str | None] = ["Deliver before noon"] * N
     for k, trap in enumerate(traps):
         person = _customer(N + 1 + k)
         person.update({c: v for c, v in trap.items() if c in COLUMNS})

@@ -444,9 +444,9 @@ def _candidates(
     named = np.fromiter(map(_NAME_TRANSFORMERS.__contains__, map(_first, flat)), bool, m)
     spelt: dict[int, str] = {}  # spelt otherwise: probed by the words of all spellings
     for i in _spellable(flat):
-        others = spellings(*flat[i])
-        if others:
-            spelt[i] = " ".join((flat[i][1], *others))
+        alike = spellings(*flat[i])
+        if alike:
+            spelt[i] = " ".join((flat[i][1], *alike))
             named[i] = True
     hits: list[np.ndarray] = []
     names = np.flatnonzero(named)

@@ -118,7 +118,8 @@ class TextScrub(Transformer):
                 out[i] = v
         blobs = [i for i, v in enumerate(out) if type(v) is bytes and v]
         if blobs:  # text written as bytes (SQLite keeps each value's type): scrubbed as
-            texts = {i: _utf8(out[i]) for i in blobs}  # text, given back as bytes
+            # text, given back as bytes
+            texts = {i: _utf8(out[i]) for i in blobs}  # type: ignore[arg-type]
             at = [i for i, t in texts.items() if t is not None]
             done = self._scrub([texts[i] for i in at], [known[i] for i in at])  # type: ignore[misc]
             for i, v in zip(at, done, strict=True):
@@ -225,10 +226,10 @@ class _Patterns:
         return sorted(((p, c, k) for (p, c), k in found.items()), key=lambda x: -len(x[0]))
 
 
-def _utf8(value: object) -> str | None:
-    """``value`` (bytes) as UTF-8 text, or None when it is not."""
+def _utf8(value: bytes) -> str | None:
+    """``value`` as UTF-8 text, or None when it is not."""
     try:
-        return bytes(value).decode("utf-8")  # type: ignore[arg-type]
+        return value.decode("utf-8")
     except UnicodeDecodeError:
         return None
 
