@@ -29,10 +29,11 @@ import numpy.typing as npt
 
 from stagewall.keys import MaskingKey
 from stagewall.masking._hashscan import transform
-from stagewall.masking._known_rows import canon, known_columns
+from stagewall.masking._known_rows import Parent, canon, known_columns, parents_of
 from stagewall.masking._units import encode_many
 from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
+from stagewall.masking.transformers import build_transformer
 from stagewall.masking.transformers._known import (
     Known,
     compact_many,
@@ -44,6 +45,9 @@ from stagewall.masking.transformers._structured import Path, parse_path
 from stagewall.masking.types import ColumnKind
 
 TEXT_LIKE = frozenset({ColumnKind.TEXT, ColumnKind.JSON, ColumnKind.OTHER, ColumnKind.ARRAY})
+# Searched row by row: text-like columns, and binary ones, whose UTF-8 text is read
+# (a letter kept in a BLOB; binary that is not UTF-8 is not text and not searched)
+SEARCHED = TEXT_LIKE | {ColumnKind.BYTES}
 # Columns whose target text can carry source text: kept, scrubbed, or not in the plan.
 # A column a pseudonymiser replaces whole (full_name, street_address, ...) holds a
 # keyed draw from a dictionary, which may by chance share a word with its row's
@@ -106,8 +110,6 @@ def source_lookups(
     notes: list[str],
 ) -> dict[str, Lookup]:
     """For each source table with known values: target primary key → the row's values."""
-    from stagewall.masking.transformers import build_transformer
-
     out: dict[str, Lookup] = {}
     for table in schema.tables:
         values = known_columns(plan, table)
@@ -120,14 +122,7 @@ def source_lookups(
             )
             continue
         pk = list(table.primary_key)
-        trs: list[Any] = []
-        for c in pk:
-            cp = plan.column(table.qualified, c)
-            if cp is None or cp.transformer == "keep":
-                trs.append(None)
-            else:
-                salt = consistency_salt(schema, table.qualified, c)
-                trs.append(build_transformer(cp.transformer, cp.params, key=key, salt=salt))
+        trs = _key_transformers(plan, schema, table, pk, key)
         names = [t for _, t in values]
         lookup: Lookup = {}
         cols = [*pk, *(c for c, _ in values)]
@@ -144,6 +139,10 @@ def source_lookups(
                 if pats is not None:
                     lookup[k] = pats
         out[table.qualified] = lookup
+    for table in schema.tables:  # the rows their rows reference, further up
+        if any(c.kind in SEARCHED for c in table.columns):
+            for p in parents_of(plan, schema, table):
+                _tree_lookup(plan, schema, db, key, batch_rows, p, out)
     return out
 
 
@@ -159,6 +158,72 @@ def _rows_known(names: list[str], columns: list[list[Any]], m: int) -> list[Know
         tuple((t, v) for t, v in zip(names, r, strict=True) if type(v) is str and v)
         for r in zip(*columns, strict=True)
     ]
+
+
+def _key_transformers(
+    plan: Plan, schema: Schema, table: Table, cols: Sequence[str], key: MaskingKey
+) -> list[Any]:
+    """The transformer the plan applies to each key column (None: kept): under the
+    key and the consistency salt it gives the target's value of a source key."""
+    out: list[Any] = []
+    for c in cols:
+        cp = plan.column(table.qualified, c)
+        if cp is None or cp.transformer == "keep":
+            out.append(None)
+        else:
+            salt = consistency_salt(schema, table.qualified, c)
+            out.append(build_transformer(cp.transformer, cp.params, key=key, salt=salt))
+    return out
+
+
+def tree_name(p: Parent) -> str:
+    """The lookup name of a referenced table with the tables it references in turn
+    (its own name when it references none: the lookup of its own values)."""
+    if not p.parents:
+        return p.table.qualified
+    ups = "|".join(f"{','.join(q.fk_columns)}:{tree_name(q)}" for q in p.parents)
+    return f"{p.table.qualified}({ups})"
+
+
+def _tree_lookup(
+    plan: Plan, schema: Schema, db: Any, key: MaskingKey, batch_rows: int, p: Parent,
+    out: dict[str, Lookup],
+) -> None:  # fmt: skip
+    """Add the lookup of ``p`` to ``out``: target key of ``p``'s rows → the patterns of
+    their own values and of the rows they reference (:func:`parents_of`, the same
+    tree whose values the engine hands to text_scrub). A row without values of its
+    own shares its parent's patterns."""
+    name = tree_name(p)
+    if name in out or not p.table.primary_key:
+        return
+    for q in p.parents:
+        _tree_lookup(plan, schema, db, key, batch_rows, q, out)
+    ups = [(q.fk_columns, out[tree_name(q)]) for q in p.parents if tree_name(q) in out]
+    mine = out.get(p.table.qualified)
+    pk = list(p.table.primary_key)
+    cols = pk + [c for c in dict.fromkeys(c for fk, _ in ups for c in fk) if c not in pk]
+    at = {c: i for i, c in enumerate(cols)}
+    trs = _key_transformers(plan, schema, p.table, cols, key)
+    lookup: Lookup = {}
+    for batch in db.iter_rows(p.table, cols, None, batch_rows):
+        tcols = [  # the target's key values: the plan's transformer of the source's
+            [r[j] for r in batch]
+            if tr is None
+            else transform(tr, [r[j] for r in batch], p.table, c)
+            for j, (c, tr) in enumerate(zip(cols, trs, strict=True))
+        ]
+        for i in range(len(batch)):
+            k = tuple(canon(tcols[at[c]][i]) for c in pk)
+            pats = mine.get(k) if mine else None
+            for fk, parent in ups:
+                ref = tuple(tcols[at[c]][i] for c in fk)
+                if all(x is not None for x in ref):
+                    found = parent.get(tuple(map(canon, ref)))
+                    if found is not None:
+                        pats = found if pats is None else pats + found
+            if pats is not None:
+                lookup[k] = pats
+    out[name] = lookup
 
 
 @dataclass(frozen=True)
@@ -187,7 +252,7 @@ def tasks(
         drawn = []
         for c in target.columns:
             cp = plan.column(src.qualified, c.name)
-            if c.kind not in TEXT_LIKE or (cp is not None and cp.transformer not in PASS_THROUGH):
+            if c.kind not in SEARCHED or (cp is not None and cp.transformer not in PASS_THROUGH):
                 continue
             text.append(c.name)
             if cp is not None and cp.transformer == "json_mask":
@@ -203,10 +268,9 @@ def tasks(
         refs: list[tuple[str, tuple[str, ...]]] = []
         if src.qualified in lookups:
             refs.append((src.qualified, src.primary_key))
-        for fk in src.foreign_keys:
-            ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
-            if ref in lookups:
-                refs.append((ref, fk.columns))
+        for p in parents_of(plan, schema, src):  # and those of the rows it references
+            if tree_name(p) in lookups:
+                refs.append((tree_name(p), p.fk_columns))
         if refs:
             out.append(_Task(src.qualified, target, tuple(text), tuple(drawn), tuple(refs)))
     return out
@@ -224,7 +288,10 @@ def _text(v: object, drawn: tuple[Path, ...] = ()) -> str:
     if isinstance(v, (dict, list, tuple)):
         return json.dumps(v, ensure_ascii=False, default=str)
     if isinstance(v, (bytes, bytearray, memoryview)):
-        return ""
+        try:  # text kept as bytes (a BLOB of UTF-8, SQLite's dynamic typing); else binary
+            return bytes(v).decode("utf-8")
+        except UnicodeDecodeError:
+            return ""
     return str(v)
 
 

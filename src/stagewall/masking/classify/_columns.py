@@ -108,6 +108,8 @@ def _name_category(texts: list[str]) -> tuple[Category, int] | None:
             first += 1
         elif len(words) == 1 and words[0] in lasts:
             last += 1
+        elif _surname_and_initial(t, firsts, lasts):
+            full += 1
     need = max(1, 0.6 * len(texts))
     if full >= need:
         return Category.PERSON_NAME, full
@@ -116,6 +118,22 @@ def _name_category(texts: list[str]) -> tuple[Category, int] | None:
     if last >= need:
         return Category.LAST_NAME, last
     return None
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _surname_and_initial(text: str, firsts: Any, lasts: Any) -> bool:
+    """``Smith, J.``, ``Smith, John`` or ``J. Smith``: how staff lists, CRM exports
+    and sign-offs write a person (a surname with a first name or an initial)."""
+    folded = fold(text)
+    ws = _LETTERS.findall(folded)
+    if len(ws) != 2:
+        return False
+    a, b = ws
+    if "," in folded:
+        return a in lasts and (b in firsts or len(b) == 1)
+    return len(a) == 1 and b in lasts and folded.strip().startswith(f"{a}.")
 
 
 _BY_KIND: dict[ColumnKind, tuple[str, dict[str, Any]]] = {
@@ -190,6 +208,9 @@ _CATALOGUE = frozenset(
      "movie", "book", "rating", "format"}
 )  # fmt: skip
 _PHOTO = frozenset({"photo", "picture", "avatar", "portrait", "image", "signature", "selfie"})
+_DOCUMENT = frozenset(
+    {"document", "doc", "attachment", "file", "letter", "scan", "pdf", "contract", "cv", "resume"}
+)
 _LIFE_EVENT = frozenset(
     {"hire", "hired", "join", "joined", "termination", "terminated", "death", "died",
      "admission", "admitted", "discharge", "discharged", "wedding", "anniversary"}
@@ -447,6 +468,15 @@ def classify_column(
             )
     if personal and kind is ColumnKind.BYTES and _PHOTO & set(words):
         return Finding(Category.OTHER, "null", {}, "a photo or document of a person (binary)", 0.85)
+    if about and kind is ColumnKind.BYTES and (_DOCUMENT & set(words) or names_free_text(column)):
+        return Finding(
+            Category.OTHER,
+            "null",
+            {},
+            f"a document or text about a person kept as binary ({column}): text_scrub reads "
+            "text only; to keep it, write your reason into the plan",
+            0.8,
+        )
     if personal and kind is ColumnKind.TEXT and _PHOTO & set(words) and rule_cat is None:
         return found_text_redact(f"a path or link to a person's photo or document ({column})")
     if personal and kind in (ColumnKind.DATE, ColumnKind.TIMESTAMP) and _LIFE_EVENT & set(words):
