@@ -44,7 +44,9 @@ from stagewall.masking.transformers._known import (
 from stagewall.masking.transformers._structured import Path, parse_path
 from stagewall.masking.types import ColumnKind
 
-TEXT_LIKE = frozenset({ColumnKind.TEXT, ColumnKind.JSON, ColumnKind.OTHER, ColumnKind.ARRAY})
+TEXT_LIKE = frozenset(
+    {ColumnKind.TEXT, ColumnKind.JSON, ColumnKind.OTHER, ColumnKind.ARRAY, ColumnKind.STRUCTURED}
+)
 # Searched row by row: text-like columns, and binary ones, whose UTF-8 text is read
 # (a letter kept in a BLOB; binary that is not UTF-8 is not text and not searched)
 SEARCHED = TEXT_LIKE | {ColumnKind.BYTES}

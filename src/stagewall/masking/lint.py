@@ -354,7 +354,9 @@ def _check_column(
     return out
 
 
-_TEXTUAL = frozenset({ColumnKind.TEXT, ColumnKind.JSON, ColumnKind.OTHER, ColumnKind.BYTES})
+_TEXTUAL = frozenset(
+    {ColumnKind.TEXT, ColumnKind.JSON, ColumnKind.OTHER, ColumnKind.BYTES, ColumnKind.STRUCTURED}
+)
 
 
 def _undeclared_references(plan: Plan, schema: Schema) -> list[LintProblem]:

@@ -380,6 +380,32 @@ def _scrub_unseen(found: Callable[[Category, str, float], Finding], why: str, se
     )
 
 
+def _structured(texts: list[str]) -> Finding:
+    """A value with a syntax of its own (a composite type, a range, an enum, ...): no
+    transformer can rewrite it and still parse, so it is kept unless a sample holds
+    personal data, and then set to NULL (a NOT NULL column makes that a lint error,
+    for review: verify would fail on what keep copies)."""
+    n = len(texts)
+    found = sorted({m.category.value for t in texts for m in detect_in_text(t)})
+    if found:
+        hits = sum(1 for t in texts if detect_in_text(t))
+        return Finding(
+            None,
+            "null",
+            {},
+            f"{hits}/{n} samples of a structured type (composite, range, ...) hold "
+            f"personal data ({', '.join(found)}) that no transformer rewrites in place",
+            0.6,
+        )
+    return Finding(
+        None,
+        "keep",
+        {},
+        f"a structured type (composite, range, enum, ...): none of {n} samples held personal data",
+        0.7,
+    )
+
+
 def classify_column(
     table: str,
     column: str,
@@ -406,6 +432,8 @@ def classify_column(
     unique = is_unique or is_primary_key
     texts = _texts(samples)
     n = len(texts)
+    if kind is ColumnKind.STRUCTURED:
+        return _structured(texts)
     rule = match_rule(column, kind)
     rule_cat = rule.category if rule else None
     label = f"name rule '{rule.label}'" if rule else ""
