@@ -88,3 +88,37 @@ def test_a_transformer_that_rewrites_text_is_a_lint_error_on_a_structured_column
     res = run_cli("mask", "lint", "--plan", str(plan), "--source", src)
     assert res.exit_code != 0
     assert "mac8" in res.stdout + res.stderr
+
+
+def test_replace_after_a_failed_run_drops_the_types_it_left(pg_url_factory: Any) -> None:
+    # a run that failed part-way left the composite type (and no table); --replace
+    # dropped tables only, and only when there were any: "type addr already exists"
+    from stagewall.errors import MaskingError
+    from stagewall.keys import MaskingKey
+    from stagewall.masking.engine import RunOptions, run
+    from stagewall.masking.plan import ColumnPlan, Plan, TablePlan
+
+    src, tgt = pg_url_factory(), pg_url_factory()
+    with psycopg.connect(src, autocommit=True) as c:
+        c.execute("CREATE TYPE addr AS (street text, city text)")
+        c.execute("CREATE TYPE span AS RANGE (subtype = float8)")
+        c.execute("CREATE TABLE t (id int PRIMARY KEY, a addr, s span, seen timestamp)")
+        c.execute(
+            "INSERT INTO t VALUES (1, NULL, '[1,2)', '2020-01-01'), "
+            "(2, NULL, NULL, '0044-01-01 BC')"
+        )
+    key = MaskingKey("k", b"\x03" * 32)
+
+    def plan(seen: str) -> Plan:
+        cols = {c: ColumnPlan(transformer="keep") for c in ("id", "a", "s")}
+        cols["seen"] = ColumnPlan(transformer=seen)
+        return Plan(tables={"public.t": TablePlan(columns=cols)})
+
+    with pytest.raises(MaskingError):
+        run(plan("date_shift"), src, tgt, key, RunOptions())
+    with psycopg.connect(tgt, autocommit=True) as c:
+        c.execute("DROP TABLE IF EXISTS t")  # as a run failing before its tables leaves it
+    run(plan("null"), src, tgt, key, RunOptions(replace=True))
+    run(plan("null"), src, tgt, key, RunOptions(replace=True))  # and with the tables there
+    with psycopg.connect(tgt) as c:
+        assert c.execute("SELECT count(*) FROM t").fetchone() == (2,)

@@ -263,7 +263,7 @@ def _run(
         with open_database(tgt_url, role="target", read_only=False) as tgt:
             try:
                 tgt.write_marker(marker)
-                if opts.replace and existing:
+                if opts.replace:  # tables or not: a failed run may have left types
                     tgt.drop_all()
                 _create(src, tgt, schema)
                 job = _Job(plan, key, schema, transformers, selection, snapshot, opts, pool)

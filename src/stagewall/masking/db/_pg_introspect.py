@@ -98,6 +98,10 @@ FUNCTIONS = (
 SELECT p.oid::regprocedure::text, pg_catalog.pg_get_functiondef(p.oid)
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE p.prokind IN ('f', 'p')
+  -- not made with another object: a range type's constructors come with the type
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                  WHERE d.classid = 'pg_catalog.pg_proc'::regclass
+                    AND d.objid = p.oid AND d.deptype = 'i')
 """
     + _user_objects("pg_catalog.pg_proc", "p")
     + "ORDER BY p.oid\n"
@@ -236,6 +240,35 @@ ORDER BY 3
 """
 )
 
+# User-defined range types the tables use: subtype, and the options that are not the
+# subtype's defaults; the multirange keeps its name (PostgreSQL 14 derives one)
+RANGES = (
+    _USED_TYPES  # noqa: S608 - constant SQL, no input
+    + """
+SELECT DISTINCT n.nspname, t.typname, pg_catalog.format_type(r.rngsubtype, NULL),
+       CASE WHEN r.rngsubdiff <> 0 THEN r.rngsubdiff::regproc::text END,
+       CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> st.typcollation
+            THEN (SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
+                  FROM pg_catalog.pg_collation co
+                  JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+                  WHERE co.oid = r.rngcollation) END,
+       CASE WHEN NOT oc.opcdefault
+            THEN quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname) END,
+       (SELECT quote_ident(mn.nspname) || '.' || quote_ident(mt.typname)
+        FROM pg_catalog.pg_type mt JOIN pg_catalog.pg_namespace mn ON mn.oid = mt.typnamespace
+        WHERE mt.oid = r.rngmultitypid)
+FROM used u
+JOIN pg_catalog.pg_type t ON t.oid = u.oid AND t.typtype = 'r'
+JOIN pg_catalog.pg_range r ON r.rngtypid = t.oid
+JOIN pg_catalog.pg_type st ON st.oid = r.rngsubtype
+JOIN pg_catalog.pg_opclass oc ON oc.oid = r.rngsubopc
+JOIN pg_catalog.pg_namespace ocn ON ocn.oid = oc.opcnamespace
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+WHERE n.nspname <> 'pg_catalog'
+ORDER BY 1, 2
+"""
+)
+
 EXTENSIONS = """
 SELECT DISTINCT x.extname
 FROM pg_catalog.pg_attribute a
@@ -258,6 +291,7 @@ class PgDDL:
     enums: list[tuple[str, str, list[str]]] = field(default_factory=list)
     domains: list[str] = field(default_factory=list)  # CREATE DOMAIN statements
     composites: list[str] = field(default_factory=list)  # CREATE TYPE ... AS (...) statements
+    ranges: list[str] = field(default_factory=list)  # CREATE TYPE ... AS RANGE (...)
     # per qualified table: [(constraint name, contype, definition)]
     constraints: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     indexes: dict[str, list[str]] = field(default_factory=dict)
@@ -586,6 +620,15 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
         f"CREATE TYPE {_q(nsp)}.{_q(name)} AS ({', '.join(fields or [])})"
         for nsp, name, _oid, fields in cur.fetchall()
     ]
+    cur.execute(RANGES, (oids,))
+    for nsp, name, subtype, diff, collation, opclass, multi in cur.fetchall():
+        spaces.add(str(nsp))
+        opts = [f"subtype = {subtype}"]
+        opts += [f"subtype_diff = {diff}"] if diff else []
+        opts += [f"collation = {collation}"] if collation else []
+        opts += [f"subtype_opclass = {opclass}"] if opclass else []
+        opts += [f"multirange_type_name = {multi}"] if multi else []
+        ddl.ranges.append(f"CREATE TYPE {_q(nsp)}.{_q(name)} AS RANGE ({', '.join(opts)})")
     cur.execute(EXTENSIONS, (oids,))
     ddl.extensions = [r[0] for r in cur.fetchall()]
     tables = []

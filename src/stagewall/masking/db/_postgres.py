@@ -414,9 +414,11 @@ class PostgresDatabase(Database):
                 "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'S'"
             ):
                 self._execute(f"DROP SEQUENCE IF EXISTS public.{self.q(str(name))} CASCADE")
-            for (typ,) in self._execute(
+            for (typ,) in self._execute(  # enums, domains, ranges, standalone composites
                 "SELECT t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n "
-                "ON n.oid = t.typnamespace WHERE n.nspname = 'public' AND t.typtype IN ('e','d')"
+                "ON n.oid = t.typnamespace LEFT JOIN pg_catalog.pg_class c ON c.oid = t.typrelid "
+                "WHERE n.nspname = 'public' AND (t.typtype IN ('e', 'd', 'r') "
+                "OR (t.typtype = 'c' AND c.relkind = 'c'))"
             ):
                 self._execute(f"DROP TYPE IF EXISTS public.{self.q(str(typ))} CASCADE")
 
@@ -442,7 +444,7 @@ class PostgresDatabase(Database):
                     deferred = self._create_functions(same.functions)
                     # a domain over another domain or a composite type, a composite
                     # with a field of a domain: in passes, in whatever order works
-                    self._create_in_passes([*same.domains, *same.composites])
+                    self._create_in_passes([*same.domains, *same.ranges, *same.composites])
                     # before the tables: an identity's own sequence takes another name
                     for nsp, name, options, state in same.sequences:
                         self._create_sequence(nsp, name, options, state)
