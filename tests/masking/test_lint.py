@@ -297,3 +297,29 @@ def test_text_scrub_without_a_bound_on_a_varchar_is_refused() -> None:
     assert [(p.rule, p.column) for p in bad] == [(Rule.TOO_LONG, "composer")]
     assert "set params.max_length: 220" in bad[0].hint
     assert lint_plan(plan({"max_length": 220}), schema) == []
+
+
+@pytest.mark.mysql
+def test_mariadb_json_column_check_is_no_warning_for_json_mask(mysql_url_factory: Any) -> None:
+    # MariaDB's JSON type is longtext with CHECK (json_valid(col)): every plan with
+    # json_mask warned that the masked values must pass it (json_mask writes JSON)
+    import pymysql
+
+    from stagewall.masking.db import open_database
+
+    url = mysql_url_factory()
+    conn = pymysql.connect(host="127.0.0.1", user="root", database=url.rsplit("/", 1)[1])
+    with conn:
+        conn.cursor().execute(
+            "CREATE TABLE t (id int PRIMARY KEY, doc json, other json, "
+            "CONSTRAINT other_short CHECK (char_length(other) < 500))"
+        )
+    with open_database(url) as db:
+        schema = db.introspect()
+    mask = ColumnPlan(transformer="json_mask", params={"unknown_keys": "scrub"})
+    plan = Plan(
+        tables={"t": TablePlan(columns={"id": ColumnPlan(transformer="keep"), "doc": mask,
+                                        "other": mask})}
+    )  # fmt: skip
+    warned = {p.column for p in lint_plan(plan, schema) if p.rule is Rule.CHECK_CONSTRAINT}
+    assert warned == {"other"}  # a check of its own still warns

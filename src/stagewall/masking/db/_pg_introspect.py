@@ -102,7 +102,7 @@ WHERE p.prokind IN ('f', 'p')
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                   WHERE d.classid = 'pg_catalog.pg_proc'::regclass
                     AND d.objid = p.oid AND d.deptype = 'i')
-"""
+"""  # noqa: S608 - constant SQL, no input
     + _user_objects("pg_catalog.pg_proc", "p")
     + "ORDER BY p.oid\n"
 )
