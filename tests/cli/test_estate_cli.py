@@ -104,3 +104,42 @@ def test_check_without_store_creates_none(tmp_path: Path, _isolated_home: Path) 
     path = write(tmp_path / "e.yaml", EXAMPLE)
     assert run_cli("check", "--config", str(path)).exit_code == 0
     assert not _isolated_home.exists(), "check must not create a store as a side effect"
+
+
+_DEPLOYER = """principals:
+  shop-deployer:
+    kind: service
+    affiliation: internal
+    ci:
+      - {issuer: github, repository: acme/shop, ref: refs/heads/main}
+      - {issuer: gitlab, repository: acme/shop, ref: refs/heads/main}
+"""
+_ISSUERS = """
+ci_issuers:
+  github: {issuer: https://token.actions.githubusercontent.com, audience: https://sw.example.com}
+  gitlab: {issuer: https://gitlab.com, audience: https://sw.example.com}
+"""
+
+
+def test_check_warns_about_a_github_binding_without_repository_id(tmp_path: Path) -> None:
+    """A GitHub name is free again after a rename or delete: the id pins the repository."""
+    text = EXAMPLE.replace("principals:\n", _DEPLOYER, 1) + _ISSUERS
+    path = write(tmp_path / "e.yaml", text)
+    r = run_cli("check", "--config", str(path))
+    assert r.exit_code == 0, r.stderr + r.stdout  # a warning, not a broken invariant
+    warned = [line for line in r.stdout.splitlines() if "warning: SW-EST-W01" in line]
+    assert len(warned) == 1, r.stdout  # GitHub's binding only
+    assert "'shop-deployer'" in warned[0] and "'acme/shop'" in warned[0]
+    assert "repository_id" in warned[0] and "renam" in warned[0]
+    assert f"{path}:" in warned[0]  # where, with the line
+    r = run_cli("check", "--config", str(path), "--format", "json")
+    assert r.exit_code == 0
+    got = json.loads(r.stdout)
+    assert got["ok"] is True and [w["rule"] for w in got["warnings"]] == ["SW-EST-W01"]
+    # Pinned by id: no warning.
+    pinned = text.replace(
+        "{issuer: github, repository: acme/shop,",
+        '{issuer: github, repository: acme/shop, repository_id: "4242",',
+    )
+    r = run_cli("check", "--config", str(write(tmp_path / "p.yaml", pinned)))
+    assert r.exit_code == 0 and "SW-EST-W01" not in r.stdout, r.stdout

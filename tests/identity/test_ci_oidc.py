@@ -483,3 +483,30 @@ def test_explicit_jwks_uri_skips_discovery(jwt_issuer: LocalIssuer) -> None:
     with CiTokenVerifier(issuers) as v:
         assert v.verify(jwt_issuer.sign(github_claims(jwt_issuer.url))).repository == "acme/shop"
     assert jwt_issuer.requests == ["/jwks"]
+
+
+def test_a_plain_http_jwks_uri_in_the_discovery_document_is_refused(
+    jwt_issuer: LocalIssuer,
+) -> None:
+    """Keys fetched over plain http could be swapped on the way: no token is trusted."""
+    import httpx
+
+    issuer = "https://token.actions.githubusercontent.com"
+    fetched: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        fetched.append(str(request.url))
+        doc = {"issuer": issuer, "jwks_uri": "http://keys.example.com/jwks"}
+        return httpx.Response(200, json=doc)
+
+    issuers = [CiIssuer(name="github", issuer=issuer, audience=AUDIENCE)]
+    with (
+        httpx.Client(transport=httpx.MockTransport(answer)) as http,
+        CiTokenVerifier(issuers, http=http) as v,
+        pytest.raises(IdentityProviderError) as err,
+    ):
+        v.verify(jwt_issuer.sign(github_claims(issuer)))
+    assert "CI issuer 'github'" in err.value.message and issuer in err.value.message
+    assert "'http://keys.example.com/jwks'" in err.value.message
+    assert "not an https:// URL" in err.value.message
+    assert fetched == [issuer + "/.well-known/openid-configuration"]  # never the keys

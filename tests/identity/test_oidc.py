@@ -490,3 +490,33 @@ principals:
     # ASCII letters still fold either way.
     assert principal_for(estate, _who(email="SAM@Strasse.Example")) == "sam"
     assert principal_for(estate, _who(email="kate@example.test")) == "kate"
+
+
+def test_a_plain_http_jwks_uri_from_the_provider_is_refused() -> None:
+    """The login provider's discovery document cannot send the key fetch over plain http."""
+    issuer = "https://idp.example.com"
+    fetched: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        fetched.append(str(request.url))
+        doc = {
+            "issuer": issuer,
+            "authorization_endpoint": issuer + "/authorize",
+            "token_endpoint": issuer + "/token",
+            "jwks_uri": "http://idp.example.com/jwks",
+        }
+        return httpx.Response(200, json=doc)
+
+    settings = OidcSettings(
+        issuer=issuer, client_id="c", client_secret=None, redirect_uri=REDIRECT_URI
+    )
+    with (
+        httpx.Client(transport=httpx.MockTransport(answer)) as http,
+        OidcRelyingParty(settings, http=http) as party,
+        pytest.raises(IdentityProviderError) as err,
+    ):
+        party.start()
+    assert f"OIDC provider {issuer}" in err.value.message
+    assert "jwks_uri 'http://idp.example.com/jwks'" in err.value.message
+    assert "not an https:// URL" in err.value.message
+    assert fetched == [issuer + "/.well-known/openid-configuration"]

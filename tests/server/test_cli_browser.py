@@ -283,6 +283,7 @@ def test_step_up_browser_opens_the_window_on_the_cli_session(
     world: World, live: str, tmp_path: Path
 ) -> None:
     alice, bob = world.onboard("alice"), world.onboard("bob")
+    world.settle()  # bob approves: invited a day ago, out of the invitation quarantine
     key = SoftAuthenticator()
     _register_passkey(bob, key)
     # Bob's terminal: a personal token, saved where the CLI reads it.

@@ -119,6 +119,7 @@ def test_a_burst_of_expiring_grants_ends_in_one_sweep_on_a_postgresql_store(
     conns: list[psycopg.Connection[Any]] = []
     try:
         alice, bob = world.onboard("alice"), world.onboard("bob")
+        world.settle()  # bob approves: invited a day ago, out of the invitation quarantine
         alice.login()
         bob.login()
         gids = []

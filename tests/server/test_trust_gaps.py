@@ -78,7 +78,8 @@ def test_an_invitation_never_adds_a_factor_next_to_an_existing_one(world: World)
     from stagewall.errors import StagewallError
     from stagewall.identity import accounts
 
-    carol = world.onboard("carol")  # the admin
+    carol = world.onboard("carol")  # the admin, invited more than a day ago
+    world.settle()
     carol.login()
     # bob has never had a local account: he signs in with OIDC and a passkey.
     _passkey_only(world, "bob")
@@ -221,6 +222,7 @@ def test_audit_tail_shows_control_characters_escaped(
 def test_a_reset_admin_neither_invites_nor_resets_for_24_hours(world: World) -> None:
     """Taking over an admin through a reset must not yield fresh, unquarantined identities."""
     people = {name: world.onboard(name) for name in ("alice", "bob", "carol")}
+    world.settle()  # invited a day ago: bob, who resets carol, is out of his own quarantine
     for p in people.values():
         p.login()
     carol = _reset_and_reenrol(world, people, "carol", by="bob")
@@ -291,3 +293,116 @@ def test_the_cli_sends_no_token_in_clear_text_to_another_host(tmp_path: Any) -> 
         got = run_cli("access", "grants", "--server", url, env=env)
         assert got.exit_code == 2, (url, got.stdout, got.stderr)
         assert "https://" in got.stderr and "loopback" in got.stderr, got.stderr
+
+
+def test_a_factor_reset_that_fails_half_way_changes_nothing(
+    world: World, people: dict[str, Person]
+) -> None:
+    """Factor removal, quarantine, revocation and audit are one transaction."""
+    import pytest
+    from sqlalchemy import event
+
+    from stagewall import mfa
+    from stagewall.identity import accounts
+
+    bob, carol = people["bob"], people["carol"]
+    store = world.state.ctx.store
+    resets_before = [e for e in world.events() if e.code == "mfa.reset"]
+
+    class Crash(Exception):
+        pass
+
+    def crash_on_revocation(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        # The store dies as the reset's last write (revoking bob's logins) is sent.
+        if statement.lstrip().upper().startswith("UPDATE IDENTITY_TOKENS"):
+            raise Crash("the store went away")
+
+    event.listen(store.engine, "before_cursor_execute", crash_on_revocation)
+    try:
+        with pytest.raises(Crash):
+            carol.post("/api/v1/principals/bob/mfa/reset", {"otp": carol.otp()})
+    finally:
+        event.remove(store.engine, "before_cursor_execute", crash_on_revocation)
+    # Nothing happened: bob keeps his factor and his login, is not quarantined, and the
+    # audit log records no reset that did not take place.
+    assert mfa.is_enrolled(store, "bob")
+    assert accounts.factor_reset_problem(store, "bob", world.clock()) is None
+    assert bob.get("/api/v1/whoami").status_code == 200
+    assert [e for e in world.events() if e.code == "mfa.reset"] == resets_before
+    # Done again without the crash, all of it happens at once.
+    res = carol.post("/api/v1/principals/bob/mfa/reset", {"otp": carol.otp()})
+    assert res.status_code == 204, res.text
+    assert not mfa.is_enrolled(store, "bob")
+    assert accounts.factor_reset_problem(store, "bob", world.clock()) is not None
+    assert bob.get("/api/v1/whoami").status_code == 401
+
+
+def test_an_admin_who_accepts_an_invitation_for_someone_else_approves_nothing(
+    world: World,
+) -> None:
+    """An invitation is a first factor whoever holds the link can enrol: a day's quarantine."""
+    alice, carol = world.onboard("alice"), world.onboard("carol")  # carol is the admin
+    # A freshly invited admin invites nobody either (a link holder spawning identities).
+    carol.login()
+    res = carol.post("/api/v1/invitations", {"principal": "bob", "otp": carol.otp()})
+    assert res.status_code == 403, res.text
+    assert "through an invitation and may approve nothing until" in res.json()["detail"]
+    world.settle()
+    carol.login()
+    alice.login()
+    res = alice.post(
+        "/api/v1/access/requests", {"role": "prod-read", "duration": "1h", "reason": "INC-7"}
+    )
+    assert res.status_code == 201, res.text
+    rid = res.json()["request"]
+    # bob has no factor yet. carol invites him and opens the link herself.
+    res = carol.post("/api/v1/invitations", {"principal": "bob", "otp": carol.otp()})
+    assert res.status_code == 200, res.text
+    token = res.json()["token"]
+    res = world.client.post(
+        "/api/v1/invitations/accept", json={"token": token, "password": PASSWORD}
+    )
+    assert res.status_code == 200, res.text
+    # The other admins and the alert channel learn of it at once, with who made the link.
+    alerts = [
+        a
+        for a in world.alerts()
+        if a["kind"] == "identity.invitation.accepted" and a["details"]["principal"] == "bob"
+    ]
+    assert len(alerts) == 1, world.alerts()
+    assert alerts[0]["severity"] == "critical"
+    assert alerts[0]["details"]["invited_by"] == "carol"
+    fake_bob = Person(world, "bob", res.json()["totp_secret"])
+    res = world.client.post(
+        "/api/v1/invitations/confirm", json={"token": token, "otp": fake_bob.otp()}
+    )
+    assert res.status_code == 200, res.text
+    fake_bob.login()
+    # As bob, carol can approve nothing: not alice's request, not break-glass, no reset.
+    refusals = [
+        fake_bob.post(
+            f"/api/v1/access/requests/{rid}/reviews", {"approve": True, "otp": fake_bob.otp()}
+        ),
+        fake_bob.post(
+            "/api/v1/access/break-glass",
+            {"role": "prod-read", "reason": "INC-7", "otp": fake_bob.otp()},
+        ),
+        fake_bob.post("/api/v1/principals/alice/mfa/reset", {"otp": fake_bob.otp()}),
+    ]
+    for res in refusals:
+        assert res.status_code == 403, res.text
+        assert "through an invitation and may approve nothing until" in res.json()["detail"]
+    assert any(e.code == "identity.invitation.accepted" for e in world.events())
+    # The quarantine ends after a day (the time the real bob and the other admins had).
+    world.clock.advance(timedelta(hours=24, minutes=1))
+    fake_bob.token = alice.token = None
+    fake_bob.login()
+    res = alice.post(
+        "/api/v1/access/requests", {"role": "prod-read", "duration": "1h", "reason": "INC-8"}
+    )
+    assert res.status_code == 201, res.text
+    res = fake_bob.post(
+        f"/api/v1/access/requests/{res.json()['request']}/reviews",
+        {"approve": True, "otp": fake_bob.otp()},
+    )
+    assert res.status_code == 200, res.text

@@ -420,6 +420,11 @@ def test_enrolment_through_the_invitation_link(world: World) -> None:
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', res.text)
     assert secret
     b.person.secret = secret.group(1)
+    # Opening the link alerts at once, naming who made it (whoever opened it holds alice's
+    # first factor; she approves nothing for a day).
+    [alert] = [a for a in world.alerts() if a["kind"] == "identity.invitation.accepted"]
+    assert alert["details"]["principal"] == "alice"
+    assert alert["details"]["invited_by"] == "server-operator"
     # Opening the link again does not show the secret a second time.
     again = b.client.post(
         "/invite",

@@ -12,7 +12,13 @@ import click
 
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
 from stagewall.errors import EXIT_FINDING, ConfigError
-from stagewall.estate import Estate, estate_violations, load_estate, state_checks
+from stagewall.estate import (
+    Estate,
+    estate_violations,
+    estate_warnings,
+    load_estate,
+    state_checks,
+)
 from stagewall.estate.invariants import Violation
 from stagewall.estate.record import record_check
 
@@ -68,6 +74,7 @@ def check_cmd(config: str | None, db: str | None, fmt: str, live: bool) -> None:
     """Validate the estate file and check every invariant.
 
     Exit 0 when all hold, 1 naming each violation, 2 when the file is invalid.
+    Warnings (weaknesses that break no invariant) are printed and do not change the exit.
     """
     loaded = load_estate(config)
     # Domains that add store-backed checks register them when imported.
@@ -82,6 +89,7 @@ def check_cmd(config: str | None, db: str | None, fmt: str, live: bool) -> None:
 
         separation = live_check(loaded.estate, db)
         violations.extend(separation.violations)
+    warnings = estate_warnings(loaded)
     record_check(loaded, violations, db)
     if fmt == "json":
         echo_json(
@@ -89,6 +97,7 @@ def check_cmd(config: str | None, db: str | None, fmt: str, live: bool) -> None:
                 "config": str(loaded.path),
                 "ok": not violations,
                 "violations": [v.as_dict() for v in violations],
+                "warnings": [w.as_dict() for w in warnings],
                 **({"live": separation.as_dict()} if separation is not None else {}),
             }
         )
@@ -103,6 +112,8 @@ def check_cmd(config: str | None, db: str | None, fmt: str, live: bool) -> None:
             click.echo(f"{pair.non_production} vs {pair.production}: {pair.statement()}")
         for v in violations:
             click.echo(f"{v.where}: {v.severity.value}: {v.rule}: {v.message}")
+        for w in warnings:
+            click.echo(f"{w.where}: warning: {w.rule}: {w.message}")
         click.echo("all invariants hold" if not violations else f"{len(violations)} violation(s)")
     if violations:
         sys.exit(EXIT_FINDING)

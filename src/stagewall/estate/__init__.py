@@ -5,6 +5,7 @@ from stagewall.estate.invariants import (
     Severity,
     Violation,
     estate_violations,
+    estate_warnings,
     register_state_check,
     state_checks,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "Vendor",
     "Violation",
     "estate_violations",
+    "estate_warnings",
     "format_duration",
     "load_estate",
     "load_estate_optional",

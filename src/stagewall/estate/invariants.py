@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 
 from stagewall.estate.identity import normalise, skeleton
 from stagewall.estate.loader import LoadedEstate
@@ -226,6 +227,49 @@ def _identity_violations(loaded: LoadedEstate) -> list[Violation]:
                 loaded.where("principals", pids[1]),
             )
         )
+    return out
+
+
+_GITHUB_ISSUER_HOST = "token.actions.githubusercontent.com"
+
+
+def _is_github(issuer_url: str) -> bool:
+    """GitHub Actions (github.com, or Enterprise Server's ``https://HOST/_services/token``)."""
+    parts = urlsplit(issuer_url)
+    return parts.hostname == _GITHUB_ISSUER_HOST or parts.path.rstrip("/").endswith(
+        "/_services/token"
+    )
+
+
+def estate_warnings(loaded: LoadedEstate) -> list[Violation]:
+    """Weaknesses that are not broken invariants: ``stagewall check`` reports them and
+    still exits 0.
+
+    SW-EST-W01: a GitHub CI binding without ``repository_id``. A repository is matched by
+    its ``owner/repo`` name alone, and on GitHub a name becomes free again when the
+    repository is renamed or deleted (or its owner renames or deletes the account):
+    whoever registers the name then runs pipelines that act as the service principal.
+    The numeric id never passes to another repository.
+    """
+    e: Estate = loaded.estate
+    out: list[Violation] = []
+    for pid, p in sorted(e.principals.items()):
+        for i, binding in enumerate(p.ci):
+            spec = e.ci_issuers.get(binding.issuer)
+            if spec is None or binding.repository_id is not None or not _is_github(spec.issuer):
+                continue
+            out.append(
+                Violation(
+                    "SW-EST-W01",
+                    f"the CI binding of {pid!r} for GitHub repository {binding.repository!r} "
+                    "has no repository_id: a repository name can be registered again by "
+                    "someone else after a rename or delete, and their pipelines would act as "
+                    f'{pid!r}; add repository_id: "<id>" (the number from '
+                    f"`gh api repos/{binding.repository} --jq .id`)",
+                    loaded.where("principals", pid, "ci", i),
+                    Severity.LOW,
+                )
+            )
     return out
 
 

@@ -25,6 +25,16 @@ INVITATION_CREATED = register_event_type(
         "a one-time invitation link for a local account was created",
     )
 )
+INVITATION_ACCEPTED = register_event_type(
+    EventType(
+        "identity.invitation.accepted",
+        3001,
+        "Account Change",
+        10,
+        "MFA Factor Enable",
+        "an invitation was opened: a password was set and a first factor enrolled",
+    )
+)
 ACCOUNT_CREATED = register_event_type(
     EventType(
         "identity.account.created",

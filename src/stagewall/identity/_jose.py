@@ -48,12 +48,32 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def require_secure_url(url: str, what: str) -> None:
-    """``https://`` everywhere; plain ``http://`` only on a loopback address (tests, dev)."""
+def _secure(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
+        return True
+    return bool(parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname))
+
+
+def require_secure_discovered(url: str, field: str, issuer: str) -> None:
+    """A URL read from ``issuer``'s discovery document: the same rule as configured URLs.
+
+    The signing keys fetched from a plain-http ``jwks_uri`` could be swapped by anyone on
+    the path, who would then sign tokens the server accepts."""
+    if _secure(url):
         return
-    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
+    raise IdentityProviderError(
+        f"the discovery document of {issuer} gives {field} {url!r}, which is not an "
+        "https:// URL; its signing keys are not fetched over plain http",
+        hint="the provider must publish its keys over TLS (plain http is accepted only on "
+        "a loopback address); for a CI issuer, jwks_uri: in stagewall.yaml can name the "
+        "https:// URL",
+    )
+
+
+def require_secure_url(url: str, what: str) -> None:
+    """``https://`` everywhere; plain ``http://`` only on a loopback address (tests, dev)."""
+    if _secure(url):
         return
     raise ConfigError(
         f"{what} {url!r} is not an https:// URL",

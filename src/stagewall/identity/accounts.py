@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from stagewall import mfa
+from stagewall.alerts import Alert, Severity
 from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import AccessDenied, NotAuthenticated, UsageError
 from stagewall.estate import Estate
@@ -54,6 +55,31 @@ class Accepted:
     principal: str
     totp_secret: str = field(repr=False)
     totp_uri: str = field(repr=False)
+    invitation: str = ""
+    invited_by: str = ""
+    quarantined_until: datetime | None = None
+
+    def alert(self) -> Alert:
+        """Raised at once: whoever held the link now holds ``principal``'s first factor."""
+        until = fmt(self.quarantined_until) if self.quarantined_until else "?"
+        return Alert(
+            kind="identity.invitation.accepted",
+            title=f"Invitation for {self.principal} (made by {self.invited_by}) was accepted",
+            text=(
+                f"The invitation {self.invitation} that {self.invited_by} created for "
+                f"{self.principal} was opened: a password was set and a first MFA factor "
+                f"enrolled. {self.principal} may approve nothing until {until}. If "
+                f"{self.principal} did not do this, whoever held the link now holds the "
+                "account: reset its factor and find out who opened the link."
+            ),
+            severity=Severity.CRITICAL,
+            details={
+                "principal": self.principal,
+                "invitation": self.invitation,
+                "invited_by": self.invited_by,
+                "quarantined_until": until,
+            },
+        )
 
 
 def _human(estate: Estate, principal: str) -> None:
@@ -130,7 +156,7 @@ def create_invitation(
     return inv
 
 
-def _open_invitation(store: Store, token: str, now: datetime) -> tuple[str, str, bool]:
+def _open_invitation(store: Store, token: str, now: datetime) -> tuple[str, str, bool, str]:
     with store.read() as conn:
         row = conn.execute(
             select(identity_invitations).where(identity_invitations.c.token_hash == digest(token))
@@ -140,7 +166,7 @@ def _open_invitation(store: Store, token: str, now: datetime) -> tuple[str, str,
             "this invitation link is unknown, already used or expired",
             hint="ask an admin for a new invitation",
         )
-    return str(row.id), str(row.principal), row.accepted_at is not None
+    return str(row.id), str(row.principal), row.accepted_at is not None, str(row.created_by)
 
 
 def accept_invitation(
@@ -153,7 +179,7 @@ def accept_invitation(
     home: str | None = None,
 ) -> Accepted:
     """Set the password and enrol TOTP; the account is usable after :func:`confirm_invitation`."""
-    inv_id, principal, accepted = _open_invitation(store, token, now)
+    inv_id, principal, accepted, created_by = _open_invitation(store, token, now)
     _human(estate, principal)
     if accepted:
         raise UsageError(
@@ -163,7 +189,9 @@ def accept_invitation(
     if len(password) < MIN_PASSWORD:
         raise UsageError(f"the password must be at least {MIN_PASSWORD} characters long")
     _no_factor_yet(store, principal)
-    enrolment = mfa.enroll(store, estate, principal, home=home, now=now)
+    until = now + RESET_QUARANTINE
+    # One transaction: the invitation is spent (its accepted_at starts the quarantine, see
+    # quarantine_until), the factor enrolled and the account written, or none of it.
     with store.transaction() as conn:
         done = conn.execute(
             update(identity_invitations)
@@ -173,6 +201,7 @@ def accept_invitation(
         ).rowcount
         if done != 1:
             raise UsageError("this invitation was already opened")
+        enrolment = mfa.enroll(store, estate, principal, home=home, now=now, conn=conn)
         conn.execute(delete(identity_accounts).where(identity_accounts.c.principal == principal))
         conn.execute(
             insert(identity_accounts).values(
@@ -182,14 +211,31 @@ def accept_invitation(
                 invitation=inv_id,
             )
         )
-    return Accepted(principal, enrolment.secret, enrolment.uri)
+        AuditLog(store).append(
+            AuditEvent(
+                ev.INVITATION_ACCEPTED.code,
+                Status.SUCCESS,
+                principal,
+                f"the invitation {inv_id} for {principal} (created by {created_by}) was "
+                f"opened and a first factor enrolled; {principal} may approve nothing "
+                f"until {fmt(until)}",
+                resource=f"principal:{principal}",
+                details={
+                    "invitation": inv_id,
+                    "invited_by": created_by,
+                    "quarantined_until": fmt(until),
+                },
+            ),
+            conn=conn,
+        )
+    return Accepted(principal, enrolment.secret, enrolment.uri, inv_id, created_by, until)
 
 
 def confirm_invitation(
     store: Store, token: str, code: str, *, now: datetime, home: str | None = None
 ) -> str:
     """Prove the new factor; the account becomes usable and the link dies."""
-    inv_id, principal, accepted = _open_invitation(store, token, now)
+    inv_id, principal, accepted, _ = _open_invitation(store, token, now)
     if not accepted:
         raise UsageError("set a password first (open the invitation)")
     mfa.verify(store, principal, code, home=home, now=now, purpose="account confirmation")
@@ -239,35 +285,77 @@ def check_password(store: Store, principal: str, password: str) -> bool:
     return row is not None
 
 
+def record_factor_reset_on(
+    conn: Connection, principal: str, *, reset_by: str, now: datetime
+) -> None:
+    """The quarantine row of a factor reset, in the reset's own transaction."""
+    conn.execute(
+        insert(identity_factor_resets).values(
+            principal=principal, reset_by=reset_by, reset_at=fmt(now)
+        )
+    )
+
+
 def record_factor_reset(store: Store, principal: str, *, reset_by: str, now: datetime) -> None:
     with store.transaction() as conn:
-        conn.execute(
-            insert(identity_factor_resets).values(
-                principal=principal, reset_by=reset_by, reset_at=fmt(now)
-            )
-        )
+        record_factor_reset_on(conn, principal, reset_by=reset_by, now=now)
 
 
-_LAST_RESET = select(func.max(identity_factor_resets.c.reset_at)).where(
-    identity_factor_resets.c.principal == bindparam("principal")
+_LAST_RESET = (
+    select(func.max(identity_factor_resets.c.reset_at))
+    .where(identity_factor_resets.c.principal == bindparam("principal"))
+    .scalar_subquery()
 )
+_LAST_INVITED = (
+    select(func.max(identity_invitations.c.accepted_at))
+    .where(identity_invitations.c.principal == bindparam("principal"))
+    .where(identity_invitations.c.accepted_at.is_not(None))
+    .scalar_subquery()
+)
+# Both starts of a quarantine in one round trip (every approval asks).
+_QUARANTINE_STARTS = select(_LAST_RESET, _LAST_INVITED)
+
+
+def quarantine_until(store: Store, principal: str, *, now: datetime) -> tuple[datetime, str] | None:
+    """Until when ``principal`` may approve nothing, and why (None: not quarantined).
+
+    Two events start the same quarantine of :data:`RESET_QUARANTINE`: another person
+    reset ``principal``'s factor (``"reset"``), or ``principal``'s first factor was
+    enrolled through an invitation (``"invitation"``). Either way someone other than the
+    person may hold the new factor (who asked for the reset, the admin who made the link,
+    anyone it was forwarded to); the alert raised at once and the quarantine give the
+    real person and the other admins a day to notice before it can approve anything.
+    Nothing lifts or shortens it, for anyone.
+    """
+    with store.read() as conn:
+        row = conn.execute(_QUARANTINE_STARTS, {"principal": principal}).one()
+    starts = [
+        (parse(str(at)), why) for at, why in zip(row, ("reset", "invitation"), strict=True) if at
+    ]
+    if not starts:
+        return None
+    start, why = max(starts)
+    until = start + RESET_QUARANTINE
+    return (until, why) if until > now else None
 
 
 def reset_quarantine_until(store: Store, principal: str, *, now: datetime) -> datetime | None:
-    """When ``principal`` may approve again after a factor reset (None: not quarantined)."""
-    with store.read() as conn:
-        last = conn.execute(_LAST_RESET, {"principal": principal}).scalar()
-    if last is None:
-        return None
-    until = parse(str(last)) + RESET_QUARANTINE
-    return until if until > now else None
+    """When ``principal`` may approve again (None: not quarantined); see quarantine_until."""
+    got = quarantine_until(store, principal, now=now)
+    return got[0] if got is not None else None
 
 
 def factor_reset_problem(store: Store, principal: str, now: datetime) -> str | None:
-    """Why ``principal`` may not approve right now because its factor was just reset."""
-    until = reset_quarantine_until(store, principal, now=now)
-    if until is None:
+    """Why ``principal`` may not approve right now: its factor is new (reset or invitation)."""
+    got = quarantine_until(store, principal, now=now)
+    if got is None:
         return None
+    until, why = got
+    if why == "invitation":
+        return (
+            f"{principal!r} enrolled its first MFA factor through an invitation and may "
+            f"approve nothing until {fmt(until)}"
+        )
     return f"{principal!r} had its MFA factor reset and may approve nothing until {fmt(until)}"
 
 
@@ -282,6 +370,8 @@ __all__ = [
     "confirm_invitation",
     "create_invitation",
     "factor_reset_problem",
+    "quarantine_until",
     "record_factor_reset",
+    "record_factor_reset_on",
     "reset_quarantine_until",
 ]

@@ -37,6 +37,7 @@ from stagewall.identity._jose import (
     check_audience,
     check_times,
     fetch_discovery,
+    require_secure_discovered,
     require_secure_url,
     unverified_claims,
     utcnow,
@@ -150,6 +151,9 @@ class CiTokenVerifier:
                         raise IdentityProviderError(
                             f"the discovery document of CI issuer {issuer.name!r} has no jwks_uri"
                         )
+                    require_secure_discovered(
+                        found, "jwks_uri", f"CI issuer {issuer.name!r} ({issuer.issuer})"
+                    )
                     uri = found
                 cache = JwksCache(
                     self._http,

@@ -43,6 +43,7 @@ from stagewall.identity._jose import (
     check_audience,
     check_times,
     fetch_discovery,
+    require_secure_discovered,
     require_secure_url,
     same_secret,
     utcnow,
@@ -167,7 +168,7 @@ class OidcRelyingParty:
                         raise IdentityProviderError(
                             f"the discovery document of {self.settings.issuer} has no {field}"
                         )
-                    require_secure_url(value, f"the provider's {field}")
+                    require_secure_discovered(value, field, f"OIDC provider {self.settings.issuer}")
                 methods = doc.get("code_challenge_methods_supported")
                 if isinstance(methods, list) and "S256" not in methods:
                     raise IdentityProviderError(
@@ -365,7 +366,9 @@ class OidcRelyingParty:
         access_token = tokens.get("access_token")
         if not isinstance(endpoint, str) or not isinstance(access_token, str):
             return {}
-        require_secure_url(endpoint, "the provider's userinfo_endpoint")
+        require_secure_discovered(
+            endpoint, "userinfo_endpoint", f"OIDC provider {self.settings.issuer}"
+        )
         try:
             response = self._http.get(
                 endpoint,

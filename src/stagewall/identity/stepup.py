@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import AccessDenied, StepUpRequired, UsageError
@@ -237,16 +237,21 @@ def open_window_on(
     return until
 
 
+def close_windows_on(conn: Connection, principal: str) -> int:
+    """Close every step-up window of ``principal`` in the caller's transaction."""
+    return int(
+        conn.execute(
+            delete(identity_step_up_windows).where(
+                identity_step_up_windows.c.principal == principal
+            )
+        ).rowcount
+    )
+
+
 def close_windows(store: Store, principal: str) -> int:
     """Close every step-up window of ``principal`` (logout everywhere, factor reset)."""
     with store.transaction() as conn:
-        return int(
-            conn.execute(
-                delete(identity_step_up_windows).where(
-                    identity_step_up_windows.c.principal == principal
-                )
-            ).rowcount
-        )
+        return close_windows_on(conn, principal)
 
 
 __all__ = [
@@ -255,6 +260,7 @@ __all__ = [
     "Factor",
     "StepUp",
     "close_windows",
+    "close_windows_on",
     "factor_of",
     "open_window",
     "open_window_on",

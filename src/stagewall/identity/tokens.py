@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse, same
 from stagewall.identity._tables import identity_tokens
@@ -143,16 +143,21 @@ def revoke_token(store: Store, token_id: str, *, now: datetime) -> bool:
     return done == 1
 
 
+def revoke_all_on(conn: Connection, principal: str, *, now: datetime) -> int:
+    """Revoke every live token of ``principal`` in the caller's transaction."""
+    return int(
+        conn.execute(
+            update(identity_tokens)
+            .where(identity_tokens.c.principal == principal)
+            .where(identity_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=fmt(now))
+        ).rowcount
+    )
+
+
 def revoke_all(store: Store, principal: str, *, now: datetime) -> int:
     with store.transaction() as conn:
-        return int(
-            conn.execute(
-                update(identity_tokens)
-                .where(identity_tokens.c.principal == principal)
-                .where(identity_tokens.c.revoked_at.is_(None))
-                .values(revoked_at=fmt(now))
-            ).rowcount
-        )
+        return revoke_all_on(conn, principal, now=now)
 
 
 __all__ = [
@@ -170,5 +175,6 @@ __all__ = [
     "parse",
     "resolve_token",
     "revoke_all",
+    "revoke_all_on",
     "revoke_token",
 ]

@@ -18,6 +18,7 @@ import hmac
 import os
 import re
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -93,8 +94,13 @@ def enroll(
     home: str | os.PathLike[str] | None = None,
     issuer: str = "stagewall",
     now: datetime | None = None,
+    conn: Connection | None = None,
 ) -> Enrolment:
-    """Enrol ``principal`` (declared, not disabled) for TOTP; refused if already enrolled."""
+    """Enrol ``principal`` (declared, not disabled) for TOTP; refused if already enrolled.
+
+    With ``conn`` the rows and their audit event are written in the caller's transaction
+    (an invitation's acceptance: the factor and the quarantine come together or not at all).
+    """
     p = estate.principals.get(principal)
     if p is None:
         raise ConfigError(
@@ -108,8 +114,8 @@ def enroll(
     when = _now_text(now or datetime.now(UTC))
     log = AuditLog(store)
     try:
-        with store.transaction() as conn:
-            conn.execute(
+        with store.transaction() if conn is None else nullcontext(conn) as tx:
+            tx.execute(
                 insert(mfa_enrolments).values(
                     principal=principal,
                     method=METHOD,
@@ -128,7 +134,7 @@ def enroll(
                     resource=f"principal:{principal}",
                     details={"method": METHOD, "key_id": key_id(key)},
                 ),
-                conn=conn,
+                conn=tx,
             )
     except SAIntegrityError:
         raise AccessDenied(
@@ -256,11 +262,18 @@ def reset(
     if not estate.is_internal(actor):
         raise AccessDenied(f"{actor!r} is not an internal, enabled principal; only they reset MFA")
     from stagewall.identity import passkeys, stepup
-    from stagewall.identity.accounts import factor_reset_problem
+    from stagewall.identity._codes import fmt
+    from stagewall.identity.accounts import (
+        RESET_QUARANTINE,
+        factor_reset_problem,
+        record_factor_reset_on,
+    )
+    from stagewall.identity.tokens import revoke_all_on
 
     # A principal whose own factor was just reset (perhaps taken over by whoever asked for
     # it) does not reset others: that would spread the takeover past the quarantine.
-    quarantined = factor_reset_problem(store, actor, now or datetime.now(UTC))
+    when = now or datetime.now(UTC)
+    quarantined = factor_reset_problem(store, actor, when)
     if quarantined is not None:
         raise AccessDenied(quarantined, hint="another internal person resets the factor")
     has_totp = is_enrolled(store, principal)
@@ -271,11 +284,14 @@ def reset(
         actor,
         stepup.factor_of(code, webauthn),
         purpose=f"mfa reset of {principal}",
-        now=now or datetime.now(UTC),
+        now=when,
         settings=estate.server,
         home=home,
     )
-    stepup.close_windows(store, principal)
+    # One transaction: the factors go, the quarantine row and the revocation of every
+    # login and step-up window come, and the audit event is written, or none of it is.
+    # A crash between separate steps would leave a reset principal with live tokens or
+    # without the quarantine.
     with store.transaction() as conn:
         removed = passkeys.remove_all(conn, principal)
         gone = conn.execute(
@@ -283,6 +299,9 @@ def reset(
         ).rowcount
         if gone != 1 and not removed:
             raise UsageError(f"principal {principal!r} is not enrolled")
+        stepup.close_windows_on(conn, principal)
+        record_factor_reset_on(conn, principal, reset_by=actor, now=when)
+        revoked = revoke_all_on(conn, principal, now=when)
         AuditLog(store).append(
             AuditEvent(
                 EV_RESET.code,
@@ -294,6 +313,8 @@ def reset(
                     "method": METHOD,
                     "code_factor_removed": gone == 1,
                     "passkeys_removed": removed,
+                    "logins_revoked": revoked,
+                    "quarantined_until": fmt(when + RESET_QUARANTINE),
                 },
             ),
             conn=conn,

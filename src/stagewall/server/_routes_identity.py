@@ -18,7 +18,7 @@ from stagewall.identity import accounts, device, passkeys
 from stagewall.identity._codes import fmt, same
 from stagewall.identity.actor import Actor, LoginMethod, acting
 from stagewall.identity.login import password_login
-from stagewall.identity.tokens import ENROL_TTL, TokenKind, issue_token, revoke_all, revoke_token
+from stagewall.identity.tokens import ENROL_TTL, TokenKind, issue_token, revoke_token
 from stagewall.server._auth import SESSION_COOKIE, guard, refuse_offboarded, source_address
 from stagewall.server._state import ServerState
 from stagewall.server._stepup import Privileged
@@ -197,6 +197,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         got = accounts.accept_invitation(
             store, state.estate, body.token, body.password, now=state.now(), home=str(state.home)
         )
+        state.ctx.alert(got.alert())
         return AcceptOut(
             principal=got.principal, totp_secret=got.totp_secret, totp_uri=got.totp_uri
         )
@@ -243,8 +244,6 @@ def register(r: FastAPI, state: ServerState) -> None:
                 now=now,
                 webauthn=body.webauthn,
             )
-            accounts.record_factor_reset(store, principal, reset_by=actor.principal, now=now)
-            revoke_all(store, principal, now=now)
         state.ctx.alert(
             Alert(
                 kind="identity.factor.reset",

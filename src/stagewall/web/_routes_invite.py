@@ -82,6 +82,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             return page(
                 request, token, step="password", message=exc.message, status=status_for(exc)
             )
+        state.ctx.alert(got.alert())
         return page(
             request,
             token,
