@@ -64,11 +64,12 @@ def invite_cmd(principal: str, config: str | None, db: str | None, fmt: str) -> 
     from datetime import UTC, datetime
 
     from stagewall.access import AccessContext
+    from stagewall.estate.models import HOST_OPERATOR
     from stagewall.identity import accounts
 
     ctx = AccessContext.open(config, db)
     inv = accounts.create_invitation(
-        ctx.store, ctx.estate, principal, created_by="server-operator", now=datetime.now(UTC)
+        ctx.store, ctx.estate, principal, created_by=HOST_OPERATOR, now=datetime.now(UTC)
     )
     data = {
         "invitation": inv.id,
@@ -193,11 +194,12 @@ def ingest_token_create_cmd(source: str, config: str | None, db: str | None, fmt
     from datetime import UTC, datetime
 
     from stagewall.access import AccessContext
+    from stagewall.estate.models import HOST_OPERATOR
     from stagewall.monitoring.tokens import create_ingest_token
 
     ctx = AccessContext.open(config, db)
     new = create_ingest_token(
-        ctx.store, ctx.estate, source, created_by="server-operator", now=datetime.now(UTC)
+        ctx.store, ctx.estate, source, created_by=HOST_OPERATOR, now=datetime.now(UTC)
     )
     url = f"{ctx.estate.server.public_url.rstrip('/')}/api/v1/ingest/{source}"
     if fmt == "json":
@@ -240,11 +242,12 @@ def ingest_token_revoke_cmd(token_id: str, config: str | None, db: str | None, f
     from datetime import UTC, datetime
 
     from stagewall.access import AccessContext
+    from stagewall.estate.models import HOST_OPERATOR
     from stagewall.monitoring.tokens import revoke_ingest_token
 
     ctx = AccessContext.open(config, db)
     token = revoke_ingest_token(
-        ctx.store, token_id, revoked_by="server-operator", now=datetime.now(UTC)
+        ctx.store, token_id, revoked_by=HOST_OPERATOR, now=datetime.now(UTC)
     )
     if fmt == "json":
         echo_json(token.to_json())

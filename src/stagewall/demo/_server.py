@@ -5,22 +5,16 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 from stagewall.errors import BackendError
 
 
 @contextmanager
-def start_server(
-    config: Path, home: Path, clock: Callable[[], datetime] | None = None
-) -> Iterator[str]:
-    """Serve the demo estate on 127.0.0.1 (a free port); yields the base URL.
-
-    ``clock``, when given, is the server's clock (the demo moves it a day on, see
-    ``stagewall.demo._steps.DemoClock``)."""
+def start_server(config: Path, home: Path) -> Iterator[str]:
+    """Serve the demo estate on 127.0.0.1 (a free port); yields the base URL."""
     import uvicorn
 
     from stagewall.server import ServerState, create_app
@@ -29,8 +23,6 @@ def start_server(
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     state = ServerState.open(config, f"sqlite:///{home / 'stagewall.db'}", home)
-    if clock is not None:
-        state.clock = state.ctx.clock = clock
     server = uvicorn.Server(
         uvicorn.Config(create_app(state), host="127.0.0.1", port=port, log_level="warning")
     )

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from stagewall.demo._runner import Outcome, Runner
@@ -119,21 +119,6 @@ def demo_postgres(directory: Path) -> PgDemo | None:
 
 
 @dataclass
-class DemoClock:
-    """The demo server's clock: this machine's, plus the time the demo has skipped.
-
-    A first factor enrolled through an invitation approves nothing for a day (see
-    docs/identity.md, "Invitations and the 24-hour quarantine"); the demo's people are all
-    invited, so the demo moves its server's clock a day on instead of waiting one, and
-    says so. Nothing else about the server changes."""
-
-    skipped: timedelta = field(default_factory=timedelta)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.skipped
-
-
-@dataclass
 class Context:
     directory: Path
     home: Path
@@ -145,7 +130,6 @@ class Context:
     secrets: dict[str, str] = field(default_factory=dict)
     stack: ExitStack = field(default_factory=ExitStack)
     server_url: str = ""
-    clock: DemoClock = field(default_factory=DemoClock)
     pipeline_tokens: dict[str, str] = field(default_factory=dict)
     _steps: dict[str, int] = field(default_factory=dict)
 
@@ -164,9 +148,7 @@ class Context:
         token = self.pipeline_tokens.get(principal)
         if token is None:
             made = self.run(
-                # Two days: made with this machine's clock, checked by the demo server's,
-                # which runs a day ahead (DemoClock).
-                "server", "pipeline-token", "create", principal, "--ttl-days", "2",
+                "server", "pipeline-token", "create", principal, "--ttl-days", "1",
                 "--format", "json",
             ).json()  # fmt: skip
             token = self.pipeline_tokens[principal] = str(made["token"])
@@ -183,7 +165,7 @@ class Context:
 
         totp = pyotp.TOTP(self.secrets[who])
         while True:
-            now = totp.timecode(self.clock())  # the server's time
+            now = totp.timecode(datetime.now(UTC))
             step = max(self._steps.get(who, now - 2) + 1, now - 1)
             if step <= now + 1:
                 self._steps[who] = step
@@ -264,10 +246,9 @@ def step_server(ctx: Context) -> str:
     import httpx
 
     from stagewall.demo._server import start_server
-    from stagewall.identity.accounts import RESET_QUARANTINE
 
     ctx.server_url = ctx.stack.enter_context(
-        start_server(ctx.directory / "stagewall.yaml", ctx.home, ctx.clock)
+        start_server(ctx.directory / "stagewall.yaml", ctx.home)
     )
     for who in PEOPLE:
         inv = ctx.run("server", "invite", who, "--format", "json").json()
@@ -283,16 +264,11 @@ def step_server(ctx: Context) -> str:
             json={"token": inv["token"], "otp": ctx.code(who)},
             timeout=30,
         ).raise_for_status()
-    # Invited people approve nothing for their first day (whoever opened the link may not
-    # be them); the demo skips that day on the server's clock rather than waiting it out.
-    ctx.clock.skipped += RESET_QUARANTINE + timedelta(minutes=1)
-    for who in PEOPLE:
         ctx.run_as(who, "login", "--password", input=f"{who}\n{_DEMO_PASSWORD}\n{ctx.code(who)}\n")
     who_am_i = ctx.run_as("dana", "whoami", "--format", "json").json()
     return (
         f"stagewall serve on {ctx.server_url} holds every key; {len(PEOPLE)} people invited, "
-        f"accounts with password + TOTP (invited accounts approve nothing for 24 h: the demo "
-        f"moves the server's clock a day on), each logged in with a personal token "
+        f"accounts with password + TOTP, each logged in with a personal token "
         f"(dana is {', '.join(who_am_i['classes'])})"
     )
 

@@ -885,6 +885,11 @@ class MaskingJob(_Model):
         return check_schedule(value)
 
 
+# Who acts through `stagewall server ...` on the server host (it holds the store and
+# the keys); never a principal's name.
+HOST_OPERATOR = "server-operator"
+
+
 class Estate(_Model):
     """The whole ``stagewall.yaml``."""
 
@@ -917,6 +922,18 @@ class Estate(_Model):
         description="Directories of the repositories whose content a vendor or another "
         "third party supplies; a commit touching one counts that party as an author.",
     )
+
+    @field_validator("principals")
+    @classmethod
+    def _no_reserved_principal(cls, value: dict[str, Principal]) -> dict[str, Principal]:
+        if HOST_OPERATOR in value:
+            raise ValueError(
+                f"the principal name {HOST_OPERATOR!r} is reserved: it names whoever runs "
+                "`stagewall server` commands on the server host (in the audit log, and "
+                "for invitations, which it makes without the 24-hour quarantine); "
+                "rename the principal"
+            )
+        return value
 
     # ---- lookups -------------------------------------------------------
     def is_production(self, environment: str) -> bool:

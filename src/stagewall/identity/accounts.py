@@ -21,7 +21,7 @@ from stagewall.alerts import Alert, Severity
 from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import AccessDenied, NotAuthenticated, UsageError
 from stagewall.estate import Estate
-from stagewall.estate.models import PrincipalKind
+from stagewall.estate.models import HOST_OPERATOR, PrincipalKind
 from stagewall.identity import _events as ev
 from stagewall.identity import passkeys
 from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse
@@ -310,6 +310,9 @@ _LAST_INVITED = (
     select(func.max(identity_invitations.c.accepted_at))
     .where(identity_invitations.c.principal == bindparam("principal"))
     .where(identity_invitations.c.accepted_at.is_not(None))
+    # the host's operator holds the store and every key already: its links (the
+    # first people's) start no quarantine; an admin's, made through the API, do
+    .where(identity_invitations.c.created_by != HOST_OPERATOR)
     .scalar_subquery()
 )
 # Both starts of a quarantine in one round trip (every approval asks).

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import PipelineTokenRefused
 from stagewall.estate import Estate
-from stagewall.estate.models import PrincipalKind
+from stagewall.estate.models import HOST_OPERATOR, PrincipalKind
 from stagewall.identity import _events as ev
 from stagewall.identity._codes import parse
 from stagewall.identity._tables import identity_tokens
@@ -69,7 +69,7 @@ def create_pipeline_token(
     *,
     now: datetime,
     ttl: timedelta = DEFAULT_PIPELINE_TTL,
-    created_by: str = "server-operator",
+    created_by: str = HOST_OPERATOR,
 ) -> NewToken:
     """A new pipeline token for ``principal``; its secret exists only in the return value."""
     _check_service(estate, principal)
@@ -129,7 +129,7 @@ def revoke_pipeline_token(
     token_id: str,
     *,
     now: datetime,
-    revoked_by: str = "server-operator",
+    revoked_by: str = HOST_OPERATOR,
 ) -> PipelineToken:
     """Revoke one pipeline token by id (an unknown or already revoked id is refused)."""
     found = [t for t in list_pipeline_tokens(store) if t.id == token_id]
