@@ -319,31 +319,28 @@ def _candidates(
     """Indices of the known values that can have a pattern in their row's text.
 
     Every pattern of a value holds its words: a word pattern ``" a b "`` found in
-    the :func:`norm` text puts ``"ab"`` in the compact text, a compact pattern is
+    the :func:`norm` text puts ``"ab"`` in the compact text, a compact one is
     ``"ab"`` itself. So a name (searched by its parts) can only be found when one of
     its words is in the row's compact text, any other value only when its compact
-    form is. Tested for the whole batch in C-level passes, the values' words split
-    out of one :func:`_spaced_many` pass (no per-value Python: most values are seen
-    once, so a cache would only miss); only the values that pass get their
-    patterns built (most rows' text holds none of its values)."""
+    form is. A one-word name's word is its compact form, so every value gets the
+    same test, in one C-level pass over the batch's pairs (the values folded and
+    split in one :func:`_spaced_many` pass; no per-value Python: most values are
+    seen once, so a cache would only miss); only names of several words (or none)
+    are tested word by word. Only the values that pass get their patterns built
+    (most rows' text holds none of its values)."""
     m = len(flat)
+    spaced, forms = _spaced_and_compact(list(map(_second, flat)))
+    hay = list(map(compact.__getitem__, tv_row.tolist()))
+    hit = np.fromiter(map(str.__contains__, hay, forms), bool, m)
     named = np.fromiter(map(_NAME_TRANSFORMERS.__contains__, map(_first, flat)), bool, m)
-    hits: list[np.ndarray] = []
-    names = np.flatnonzero(named)
-    if len(names):
-        words = list(map(str.split, _spaced_many([flat[i][1] for i in names.tolist()])))
-        owner = np.repeat(names, np.fromiter(map(len, words), np.int64, len(words)))
-        hay = map(compact.__getitem__, tv_row[owner].tolist())
-        probes = chain.from_iterable(words)
-        hits.append(owner[np.fromiter(map(str.__contains__, hay, probes), bool, len(owner))])
-    others = np.flatnonzero(~named)
-    if len(others):
-        # every non-word character is a space in the spaced form: without them, the
-        # value's words joined (its compact form)
-        forms = _spaced_many([flat[i][1] for i in others.tolist()], compact=True)
-        hay = map(compact.__getitem__, tv_row[others].tolist())
-        hits.append(others[np.fromiter(map(str.__contains__, hay, forms), bool, len(others))])
-    return np.unique(np.concatenate(hits)) if hits else np.zeros(0, np.intp)
+    if named.any():
+        # spaced forms hold word characters (str.isalnum) and spaces: isalnum is
+        # "exactly one word"
+        one_word = np.fromiter(map(str.isalnum, spaced), bool, m)
+        for i in np.flatnonzero(named & ~one_word).tolist():
+            h = hay[i]
+            hit[i] = any(w in h for w in spaced[i].split())
+    return np.flatnonzero(hit)
 
 
 _first = itemgetter(0)
@@ -356,14 +353,21 @@ def _spaced_many(texts: list[str], compact: bool = False) -> list[str]:
     """Each text folded, every run of non-word characters a space (the words of
     :func:`norm_many`, unsqueezed: ``str.split`` gives them), in C-level passes;
     with ``compact``, the words joined without the spaces."""
+    spaced, joined = _spaced_and_compact(texts)
+    return joined if compact else spaced
+
+
+def _spaced_and_compact(texts: list[str]) -> tuple[list[str], list[str]]:
+    """:func:`_spaced_many` of ``texts`` and their compact forms, from one fold."""
     if not texts:
-        return []
+        return [], []
     joined = "\x00".join(texts)
     if joined.count("\x00") != len(texts) - 1:
-        return ["".join(words(t)) if compact else " ".join(words(t)) for t in texts]
+        ws = list(map(words, texts))
+        return [" ".join(w) for w in ws], ["".join(w) for w in ws]
     folded = fold(joined)
     spaced = folded.translate(_ASCII_NONWORD) if folded.isascii() else _NONWORD.sub(" ", folded)
-    return (spaced.replace(" ", "") if compact else spaced).split("\x00")
+    return spaced.split("\x00"), spaced.replace(" ", "").split("\x00")
 
 
 def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[int, int, str]]:
