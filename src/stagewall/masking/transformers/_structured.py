@@ -23,11 +23,11 @@ from stagewall.masking.transformers._base import (
 from stagewall.masking.transformers._known import (
     NO_KNOWN,
     Known,
+    Pairs,
     find_known,
     kind_of,
     patterns,
     rows_with_candidates,
-    texts_hits,
 )
 from stagewall.masking.types import ColumnKind
 
@@ -202,6 +202,15 @@ class _Patterns:
 
     def __init__(self, known: list[Known]) -> None:
         self.known = known
+        self._pairs: Pairs | None = None
+
+    @property
+    def pairs(self) -> Pairs:
+        """The batch's (row, value) pairs and their probes, built at first use and
+        shared by the search in the notes and the residue checks after it."""
+        if self._pairs is None:
+            self._pairs = Pairs(self.known)
+        return self._pairs
 
     def hits(self, i: int, normed: str, compact: str) -> Pats:
         """The patterns of row ``i`` found in its text, longest first (as
@@ -229,10 +238,10 @@ def _own_spans(
     rows = [i for i in (range(len(texts)) if only is None else only) if pats.known[i]]
     if not rows:
         return out
-    found = texts_hits([pats.known[i] for i in rows], [texts[i] for i in rows])
-    for i, hits in zip(rows, found, strict=True):
-        if hits:
-            out[i] = find_known(texts[i], hits)
+    found = pats.pairs.texts_hits(texts, None if len(rows) == len(texts) else rows)
+    for i in rows:
+        if found[i]:
+            out[i] = find_known(texts[i], found[i])
     return out
 
 
