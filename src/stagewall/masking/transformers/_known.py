@@ -344,39 +344,32 @@ class Pairs:
         out: list[list[tuple[str, bool, str]]] = [[] for _ in range(self.n)]
         if not self.flat:
             return out
-        keep = self.candidates(compact, sel)
-        flat = list(map(self.flat.__getitem__, keep.tolist()))
-        tv_row = self.row[keep]
-        per_value = patterns_many(flat)
-        pair_tv = np.repeat(
-            np.arange(len(flat)), np.fromiter(map(len, per_value), np.int64, len(per_value))
-        )
-        pairs = list(chain.from_iterable(per_value))
-        if not pairs:
+        keep = self.candidates(compact, sel).tolist()
+        if not keep:
             return out
-        pats, comps = zip(*pairs, strict=True)
-        pair_row = tv_row[pair_tv]
-        is_comp = np.fromiter(comps, bool, len(pairs))
-        hay: list[str] = [""] * len(pairs)
-        at = np.flatnonzero(is_comp).tolist()
-        for j, t in zip(at, map(compact.__getitem__, pair_row[at].tolist()), strict=True):
-            hay[j] = t
-        at = np.flatnonzero(~is_comp).tolist()
-        for j, t in zip(at, normed(pair_row[at].tolist()), strict=True):
-            hay[j] = t
-        hit = np.fromiter(map(str.__contains__, hay, pats), bool, len(pairs))
+        # few values pass (about one per row whose text holds one): a plain loop
+        # over their patterns costs less than laying them out for a C-level pass
+        flat = list(map(self.flat.__getitem__, keep))
+        rows = self.row[keep].tolist()
+        norm_of = dict(zip(rows, normed(rows), strict=True))
         found: dict[int, dict[tuple[str, bool], str]] = {}
-        js = np.flatnonzero(hit)
-        for j, row, tv in zip(
-            js.tolist(), pair_row[js].tolist(), pair_tv[js].tolist(), strict=True
-        ):
-            mine = found.setdefault(row, {})
-            if pairs[j] not in mine:
-                mine[pairs[j]] = kind_of(flat[tv][0]) or "id"
-        for k, mine in found.items():
-            out[k] = sorted(
-                ((p, c, kind) for (p, c), kind in mine.items()), key=lambda x: -len(x[0])
-            )
+        for r, (transformer, _), pats in zip(rows, flat, patterns_many(flat), strict=True):
+            for pc in pats:
+                if pc[0] in (compact[r] if pc[1] else norm_of[r]):
+                    mine = found.get(r)
+                    if mine is None:
+                        mine = found[r] = {}
+                    if pc not in mine:
+                        # kind_of(transformer): a value of a NOT_KNOWN column has no pattern
+                        mine[pc] = KIND.get(transformer, "id")
+        for r, mine in found.items():
+            if len(mine) == 1:
+                (((p, c), kind),) = mine.items()
+                out[r] = [(p, c, kind)]
+            else:
+                out[r] = sorted(
+                    ((p, c, kind) for (p, c), kind in mine.items()), key=lambda x: -len(x[0])
+                )
         return out
 
 
