@@ -333,6 +333,21 @@ class Pairs:
 
         return self.hits(compact, normed, sel)
 
+    def _patterns(self, keep: list[int], flat: list[tuple[str, str]]) -> list[Any]:
+        """:func:`patterns_many` of the pairs ``keep`` (their values ``flat``): the
+        values not in its cache are built from the words this batch already folded
+        and split (:func:`_spaced_and_compact` gives :func:`norm_many`'s words)."""
+        got = list(map(_MANY.get, flat))
+        miss = [j for j, g in enumerate(got) if g is None]
+        if miss:
+            if len(_MANY) + len(miss) > _CACHE_MAX:
+                _MANY.clear()
+            spaced = self.spaced
+            for j in miss:
+                tv = flat[j]
+                got[j] = _MANY[tv] = tuple(_patterns_of(kind_of(tv[0]), spaced[keep[j]].split()))
+        return got
+
     def hits(
         self,
         compact: Sequence[str],
@@ -353,7 +368,7 @@ class Pairs:
         rows = self.row[keep].tolist()
         norm_of = dict(zip(rows, normed(rows), strict=True))
         found: dict[int, dict[tuple[str, bool], str]] = {}
-        for r, (transformer, _), pats in zip(rows, flat, patterns_many(flat), strict=True):
+        for r, (transformer, _), pats in zip(rows, flat, self._patterns(keep, flat), strict=True):
             for pc in pats:
                 if pc[0] in (compact[r] if pc[1] else norm_of[r]):
                     mine = found.get(r)
