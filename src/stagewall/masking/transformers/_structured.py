@@ -250,15 +250,22 @@ def _no_residue(texts: list[str], pats: _Patterns, touched: list[int]) -> list[s
     the cut to ``max_length`` happened to recreate. Only the ``touched`` rows (with a
     replacement or cut) can hold one: the others were searched before, whole."""
     out = list(texts)
+    rows = touched
     for _ in range(_MAX_RESIDUAL_PASSES):
-        spans = _own_spans(out, pats, touched)
-        if not any(spans):
+        spans = _own_spans(out, pats, rows)
+        # a pass searches again only the rows the last one changed: the others
+        # were searched as they are now and held nothing
+        rows = [i for i in rows if spans[i]]
+        if not rows:
             return out
-        for i, found in enumerate(spans):
-            for s, e, _ in found:
+        for i in rows:
+            for s, e, _ in spans[i]:
                 out[i] = out[i][:s] + "*" * (e - s) + out[i][e:]
-    last = _own_spans(out, pats, touched)
-    return [("*" * len(t)) if any(sp) else t for t, sp in zip(out, last, strict=True)]
+    last = _own_spans(out, pats, rows)
+    for i in rows:
+        if last[i]:
+            out[i] = "*" * len(out[i])
+    return out
 
 
 def _strings(container: Any, k: Any, row: int, out: list[tuple[Any, Any, int]]) -> None:
