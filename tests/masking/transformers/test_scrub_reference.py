@@ -134,10 +134,11 @@ def test_json_mask_scrub_equals_the_previous_code(rows: tuple[list[object], list
 
     texts, known = rows
     # the same strings as JSON documents, some repeated (json_mask's repeated-text path)
-    docs: list[object] = [
+    one: list[object] = [
         json.dumps({"note": t, "n": i % 3}) if isinstance(t, str) else None
         for i, t in enumerate(texts)
-    ] * 6
+    ]
+    docs = one * 6
     t = build_transformer("json_mask", {"unknown_keys": "scrub"}, key=KEY)
     _cold()
     got = t.transform_known(docs, known * 6)  # type: ignore[attr-defined]

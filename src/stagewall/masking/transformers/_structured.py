@@ -195,10 +195,11 @@ Pats = list[tuple[str, bool, str]]
 
 
 class _Patterns:
-    """The known values of each row of a batch. :func:`row_hits` tests all their
-    (cached) patterns against the rows' normalised texts at once and picks the few
-    rows that need the position-keeping search; :meth:`hits` is the same test for
-    one row (the reference the batch test is checked against)."""
+    """The known values of each row of a batch. Their :class:`Pairs` (see
+    :attr:`pairs`) test them against the rows' texts at once and pick the few rows
+    that need the position-keeping search, for the notes and again for the scrubbed
+    notes; :meth:`hits` is the same test for one row (the reference the batch test
+    is checked against)."""
 
     def __init__(self, known: list[Known]) -> None:
         self.known = known
