@@ -268,6 +268,16 @@ def _copy_text(v: Any) -> str:
     return (text.rstrip("0") if v.microsecond else text) + "+00"
 
 
+def _cpu_seconds() -> float:
+    import resource
+
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def transformer_speed(key: MaskingKey, n: int) -> dict[str, float]:
     from stagewall.masking.transformers import build_transformer
 
@@ -349,7 +359,7 @@ def main() -> None:
         plain_runs: list[float] = []
         masked_runs: list[float] = []
         result = None
-        verify_s, verify_ok = 0.0, None
+        verify_s, verify_ok, verify_cpu = 0.0, None, 0.0
         repeat = max(1, args.repeat)
         plain_cpu: list[float] = []
         masked_cpu: list[float] = []
@@ -367,9 +377,10 @@ def main() -> None:
             if i == repeat - 1 and not args.no_verify:
                 from stagewall.masking.verify import verify
 
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), _cpu_seconds()
                 verified = verify(plan, src, target, key, jobs=args.jobs)
                 verify_s, verify_ok = time.perf_counter() - t0, verified.passed
+                verify_cpu = _cpu_seconds() - c0
             drop(target)
         assert result is not None
         plain_s, masked_s = statistics.median(plain_runs), statistics.median(masked_runs)
@@ -407,6 +418,8 @@ def main() -> None:
             "verify": {
                 "seconds": round(verify_s, 2),
                 "rows_per_s": round(total_rows / verify_s) if verify_s else None,
+                # this process and its (forked, finished) workers; not the servers
+                "cpu_seconds": round(verify_cpu, 2),
                 "passed": verify_ok,
             },
             "ratio_per_pair": [

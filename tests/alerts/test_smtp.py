@@ -276,3 +276,29 @@ def test_credentials_are_never_sent_without_starttls(server_factory: object) -> 
         sink.send(ALERT)
     assert "s3cret-pw" not in err.value.message
     assert srv.received == []
+
+
+def test_a_line_break_in_the_title_cannot_stop_or_forge_the_mail(server_factory: object) -> None:
+    """A title built from what someone else wrote (a login name from a monitored log) with a
+    CR/LF is sent on one subject line: neither an extra header nor a lost alert."""
+    srv = server_factory(starttls=False)  # type: ignore[operator]
+    sink = SmtpAlertSink(
+        "127.0.0.1", srv.port, "stagewall@example.com", ["sec@example.com"], starttls=False
+    )
+    forged = Alert(
+        kind="monitoring.ssh.root",
+        title="root login: mallory\r\nBcc: attacker@example.net\r\nX-Ignore: 1",
+        text="see the monitoring log",
+        severity=Severity.CRITICAL,
+    )
+    assert AlertDispatcher([sink]).send(forged) == []
+    [got] = srv.received
+    assert got.recipients == ["sec@example.com"]
+    assert got.message["Bcc"] is None and got.message["X-Ignore"] is None
+    assert sorted(got.message.keys()) == sorted(
+        ["Subject", "From", "To", "Content-Type", "Content-Transfer-Encoding", "MIME-Version"]
+    )
+    subject = " ".join(str(got.message["Subject"]).split())  # unfold (RFC 5322 folding)
+    assert (
+        subject == "[stagewall critical] root login: mallory Bcc: attacker@example.net X-Ignore: 1"
+    )

@@ -87,6 +87,26 @@ def test_externals_cannot_break_glass(world: World) -> None:
     assert "'ci-bot' (pipeline) may not call gate.break_glass" in err
 
 
+def test_a_person_whose_factor_was_just_reset_cannot_break_glass(world: World) -> None:
+    """Whoever talked a colleague into resetting alice's factor cannot ship to production
+    at once: for 24 hours after the reset alice approves nothing, break-glass included."""
+    from stagewall.identity import accounts
+
+    store = open_store(world.db)
+    try:
+        accounts.record_factor_reset(store, "alice", reset_by="carol", now=datetime.now(UTC))
+    finally:
+        store.dispose()
+    sha = world.commit("alice@example.com")
+    code, _out, err = _break_glass(world, sha, "alice")
+    assert code == 1, err
+    assert "may approve nothing until" in err
+    assert (
+        not (world.root / "alerts.jsonl").exists()
+        or "BREAK-GLASS" not in (world.root / "alerts.jsonl").read_text()
+    )
+
+
 def test_break_glass_needs_a_reason_and_a_valid_code(world: World) -> None:
     sha = world.commit("alice@example.com")
     code, _out, err = _break_glass(world, sha, "alice", reason="   ")

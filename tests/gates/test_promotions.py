@@ -312,3 +312,17 @@ def test_out_into_a_missing_directory_or_unwritable_path(world: World) -> None:
     assert (world.root / "a.json").is_file()
     tail = run_cli("audit", "tail", "-n", "50", "--db", world.db, "--format", "json")
     assert "to production allowed" in tail.stdout
+
+
+def test_an_external_lists_only_their_own_promotions(world: World) -> None:
+    """As with requests and grants: an external sees what they submitted, not what others
+    ship (commit authors' addresses, approvers, digests); internal people see everything."""
+    import json
+
+    mine = submit(world, world.commit("dana@devshop.example"), digest("d"), "staging", "dana")
+    theirs = submit(world, world.commit("alice@example.com"), digest("a"), "staging", "alice")
+    for who, wanted in (("dana", {mine}), ("alice", {mine, theirs}), ("bob", {mine, theirs})):
+        for cmd in ("list", "pending"):
+            got = world.gate(cmd, "--as", who, "--format", "json")
+            assert got.exit_code == 0, got.stderr
+            assert {p["id"] for p in json.loads(got.stdout)} == wanted, (who, cmd)

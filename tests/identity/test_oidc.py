@@ -466,3 +466,27 @@ def test_estate_refuses_a_subject_declared_twice_or_on_a_service() -> None:
     )
     with pytest.raises(Cfg, match=r"only a person \(kind: human\) can have an oidc_subject"):
         parse_estate(service)
+
+
+def test_only_ascii_letters_fold_when_an_email_is_matched() -> None:
+    """A verified address that merely case-folds to a declared one is another mailbox.
+
+    ``straße.example`` is a registrable domain of its own, yet ``str.casefold`` turns it
+    into ``strasse.example``; the Kelvin sign and the long s fold to ``k`` and ``s``. An
+    attacker who verifies such an address at the identity provider must not log in as
+    the person who declared the ASCII one."""
+    estate = _estate(
+        """
+environments:
+  production: {tier: production}
+principals:
+  sam: {affiliation: internal, emails: [sam@strasse.example]}
+  kate: {affiliation: internal, emails: [Kate@Example.TEST]}
+"""
+    )
+    assert principal_for(estate, _who(email="sam@straße.example")) is None
+    assert principal_for(estate, _who(email="\u017fam@strasse.example")) is None
+    assert principal_for(estate, _who(email="\u212aate@example.test")) is None
+    # ASCII letters still fold either way.
+    assert principal_for(estate, _who(email="SAM@Strasse.Example")) == "sam"
+    assert principal_for(estate, _who(email="kate@example.test")) == "kate"

@@ -5,8 +5,9 @@ source and target with the plain drivers, pairs rows by primary key (the trap
 database keeps its keys), and tests every source value of every listed column,
 one by one, against every text cell of the same target row and of the target rows
 that reference it. A value counts as found when its words appear, in order and
-as whole words, in the cell after both are lower-cased and stripped of accents;
-digits of phone numbers are also compared without separators.
+as whole words, in the cell after both are folded the way people spell a value
+interchangeably (see :func:`plain`); digits of phone numbers are also compared
+without separators.
 """
 
 from __future__ import annotations
@@ -15,32 +16,82 @@ import json
 import re
 import sqlite3
 import unicodedata
+from itertools import pairwise
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 PARTICLES = {"van", "der", "den", "de", "del", "la", "le", "da", "di", "von", "du"}
+# letters that Unicode does not decompose but people write without their stroke
+_BARE = str.maketrans({0x131: "i", 0xF8: "o", 0x142: "l", 0x111: "d", 0x127: "h", 0x167: "t"})
 
 
 def plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    no_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " " + " ".join(re.findall(r"[^\W_]+", no_marks.lower())) + " "
+    """Words of ``text`` as people write them interchangeably: case-folded (``ß`` is
+    ``ss``), compatibility forms and accents gone (full-width ``U+FF21`` is ``a``),
+    invisible format characters (zero-width space, soft hyphen) dropped, a German
+    umlaut equal to its two-letter spelling (``ue``, ``u`` and ``ü`` all read
+    ``u``), and each Chinese, Japanese or Korean letter a word of its own."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    no_marks = "".join(
+        ch
+        for ch in decomposed
+        if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+    ).translate(_BARE)
+    for pair in ("ae", "oe", "ue"):
+        no_marks = no_marks.replace(pair, pair[0])
+    # Chinese, Japanese and Korean run words together: each of their letters is a word
+    spaced = "".join(f" {ch} " if _unspaced(ch) else ch for ch in no_marks)
+    return " " + " ".join(re.findall(r"[^\W_]+", spaced)) + " "
 
 
-def needles(kind: str, value: str) -> list[tuple[str, bool]]:
-    """(needle, digits-only?) pairs for one source value."""
+def _unspaced(ch: str) -> bool:
+    return ord(ch) > 0x1000 and unicodedata.name(ch, "").startswith(
+        ("CJK", "HIRAGANA", "KATAKANA", "HANGUL")
+    )
+
+
+def _digits(text: str) -> str:
+    """The digits of ``text`` as ASCII (full-width ``U+FF11`` is ``1``)."""
+    return "".join(str(unicodedata.digit(ch)) for ch in text if ch.isdigit())
+
+
+def needles(kind: str, value: str) -> list[tuple[str, str]]:
+    """(needle, where) pairs for one source value; where: "words" (the cell's words),
+    "digits" (its digits alone) or "pairs" (its words and each two neighbours
+    written together: a postcode with or without its space)."""
     words = plain(value).split()
     if not words:
         return []
     out = []
     if kind == "name":
-        out += [(f" {w} ", False) for w in words if len(w) >= 3 and w not in PARTICLES]
+        out += [(f" {w} ", "words") for w in words if len(w) >= 3 and w not in PARTICLES]
     if kind == "phone":
-        digits = "".join(ch for ch in value if ch.isdigit())
+        digits = _digits(value)
         if len(digits) >= 8:
-            out.append((digits, True))
-    out.append((" " + " ".join(words) + " ", False))
+            out.append((digits, "digits"))
+    if kind == "postcode":
+        out.append((f" {''.join(words)} ", "pairs"))
+    if kind == "street" and len(words) > 1:  # the house number on the other side
+        if any(c.isdigit() for c in words[-1]):
+            out.append((" " + " ".join(words[-1:] + words[:-1]) + " ", "words"))
+        if any(c.isdigit() for c in words[0]):
+            out.append((" " + " ".join(words[1:] + words[:1]) + " ", "words"))
+    out.append((" " + " ".join(words) + " ", "words"))
     return out
+
+
+def holds(text: str, mine: list[tuple[str, str]]) -> bool:
+    """True when ``text`` holds one of the :func:`needles` ``mine`` (URL-encoded
+    characters decoded: a link's ``jane%40corp.example`` is an e-mail)."""
+    text = unquote(text)
+    words = plain(text)
+    ws = words.split()
+    hay = {
+        "words": words,
+        "digits": _digits(text),
+        "pairs": f" {' '.join(ws + [a + b for a, b in pairwise(ws)])} ",
+    }
+    return any(n in hay[where] for n, where in mine)
 
 
 def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
@@ -86,30 +137,32 @@ def survivors(
     ``parent``: the table with the personal data, keyed by ``key``; ``sensitive``:
     its columns → kind ("name", "email", "phone", "street", "postcode");
     ``texts``: table → its text columns to search; ``refs``: table → the column
-    holding the parent's key (``key`` itself for the parent).
+    holding the parent's key (``key`` itself for the parent), or a parenthesised
+    subquery giving it for a row further down (a grandchild's, through its parent).
     """
     cols = list(sensitive)
-    values: dict[Any, list[tuple[str, bool]]] = {}
+    values: dict[Any, list[tuple[str, str]]] = {}
     for row in _rows(
         source,
         f'SELECT "{key}", {", ".join(f"{chr(34)}{c}{chr(34)}" for c in cols)} FROM "{parent}"',
     ):
-        found: list[tuple[str, bool]] = []
+        found: list[tuple[str, str]] = []
         for c, v in zip(cols, row[1:], strict=True):
             if isinstance(v, str) and v:
                 found += needles(sensitive[c], v)
         values[str(row[0])] = found
     out: dict[str, int] = {}
     for table, tcols in texts.items():
-        sel = ", ".join(f'"{c}"' for c in [refs[table], *tcols])
+        ref = refs[table] if refs[table].startswith("(") else f'"{refs[table]}"'
+        sel = ", ".join([ref, *(f'"{c}"' for c in tcols)])
         for row in _rows(target, f'SELECT {sel} FROM "{table}"'):
             mine = values.get(str(row[0]), [])
             for c, cell in zip(tcols, row[1:], strict=True):
                 if cell is None:
                     continue
+                if isinstance(cell, (bytes, memoryview)):
+                    cell = bytes(cell).decode("utf-8", "replace")
                 text = cell if isinstance(cell, str) else json.dumps(cell, ensure_ascii=False)
-                words = plain(text)
-                digits = "".join(ch for ch in text if ch.isdigit())
-                if any((n in digits) if d else (n in words) for n, d in mine):
+                if holds(text, mine):
                     out[f"{table}.{c}"] = out.get(f"{table}.{c}", 0) + 1
     return out

@@ -15,6 +15,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -345,3 +346,30 @@ def test_late_tokens_of_a_pseudonymiser_resolve_as_before(tmp_path: Path) -> Non
     gated, full = _scan_both(source, target)
     assert gated == full
     assert {c: k for r in full for c, k in r.items() if k} == {"street": 1}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 5)), max_size=60),
+    st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=4),
+)
+def test_distinct_pairs_and_bitmap_equal_the_plain_way(
+    pairs: list[tuple[int, int]], pool: list[int]
+) -> None:
+    """The gate's (key, length) pairs and bitmap as the two-key sort and the
+    bit-by-bit ``bitwise_or.at`` gave them (many equal keys: a small key pool)."""
+    from stagewall.masking._gate import _BITS, _bitmap, distinct_pairs
+
+    keys = np.array([pool[a % len(pool)] for a, _ in pairs], dtype=np.uint64)
+    lengths = np.array([4 + b for _, b in pairs], dtype=np.int64)
+    got_k, got_n = distinct_pairs(keys, lengths)
+    want = sorted(set(zip(keys.tolist(), lengths.tolist(), strict=True)))
+    assert list(zip(got_k.tolist(), got_n.tolist(), strict=True)) == want
+    plain = np.zeros(1 << (_BITS - 3), dtype=np.uint8)
+    slot = keys >> np.uint64(64 - _BITS)
+    np.bitwise_or.at(
+        plain,
+        (slot >> np.uint64(3)).astype(np.int64),
+        (np.uint8(1) << (slot & np.uint64(7)).astype(np.uint8)),
+    )
+    assert np.array_equal(_bitmap(keys), plain)

@@ -162,3 +162,178 @@ def test_equal_documents_of_a_batch_share_their_units_exactly() -> None:
     assert _per_owner(h, values) == _per_value(h, values)
     texts = [json.dumps(v, default=str) for v in values[:5]]
     assert _per_owner(h, texts) == _per_value(h, texts)
+
+
+# ---- the shortcuts of the batch path: repeated values, documents in one encoder call ----
+
+_UNICODE = st.text(
+    st.characters(blacklist_categories=("Cs",)) | st.sampled_from("éÉßİıΣς ñÑ-+{}[]\"'"),
+    max_size=12,
+)
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _UNICODE
+    | _TEXTS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_UNICODE, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _aligned(h: Hasher, values: list[Any]) -> None:
+    """Each unit's text is the text its hash was made from."""
+    units, texts = h.flat_texts(values)
+    assert len(texts) == units.hashes.size == units.owner.size == units.kind.size
+    assert units.hashes.tolist() == (h.hash_many(texts).tolist() if texts else [])
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.none() | _TEXTS | _UNICODE, min_size=1, max_size=6),
+    st.lists(st.integers(-(10**20), 10**20) | st.none(), min_size=1, max_size=6),
+    st.lists(st.dates() | st.none(), min_size=1, max_size=4),
+    st.lists(
+        st.decimals(allow_nan=False, allow_infinity=False) | st.none(), min_size=1, max_size=6
+    ),
+    st.data(),
+)
+def test_repeated_values_share_units_exactly(
+    texts: list[Any], ints: list[Any], dates: list[Any], decimals: list[Any], data: st.DataObject
+) -> None:
+    """A column repeating a few values (statuses, amounts) has its units found once
+    per distinct value: the same units, cell by cell, as every value on its own."""
+    h = Hasher(b"\x07" * 32, detect_texts)
+    # equal decimals written differently (1.10 and 1.1, 1E+5 and 100000) share units
+    decimals += [Decimal("12345.10"), Decimal("12345.1"), Decimal("1E+5"), Decimal("100000")]
+    for pool in (texts, ints, dates, decimals):
+        values = data.draw(st.lists(st.sampled_from(pool), min_size=16, max_size=60))
+        assert _flat_by_value(h, values) == _by_value(h, values)
+        _aligned(h, values)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_JSON, min_size=1, max_size=5), st.data())
+def test_documents_in_one_encoder_call_equal_the_reference(
+    docs: list[Any], data: st.DataObject
+) -> None:
+    """Nested documents (unicode keys, numbers, NULLs), repeated or not, as decoded
+    documents and as JSON text: the units of each, as if computed alone."""
+    h = Hasher(b"\x07" * 32, detect_texts)
+    values = data.draw(st.lists(st.sampled_from(docs), min_size=1, max_size=30))
+    values = [v if isinstance(v, (dict, list)) else [v] for v in values]
+    assert _flat_by_value(h, values) == _by_value(h, values)
+    _aligned(h, values)
+    as_text = [json.dumps(v, ensure_ascii=False) for v in values]
+    assert _flat_by_value(h, as_text) == _by_value(h, as_text)
+    # the separator of the one-call encoding inside a document: encoded one by one
+    tricky = [*values, ["\x00\x01"], {"k": "\x00\x01"}]
+    assert _flat_by_value(h, tricky) == _by_value(h, tricky)
+
+
+def test_huge_integers_and_decimals_in_documents() -> None:
+    h = Hasher(b"\x07" * 32, detect_texts)
+    values: list[Any] = [10**30, -(10**19), 12345, -12345, 1234, -9999, None] * 3
+    assert _flat_by_value(h, values) == _by_value(h, values)
+    docs: list[Any] = [{"n": Decimal("123456.5"), "d": dt.date(2024, 1, 2)}, {"n": 123456}] * 3
+    assert _flat_by_value(h, docs) == _by_value(h, docs)
+
+
+def test_detector_memo_across_batches_and_when_full(monkeypatch: Any) -> None:
+    """Texts seen in an earlier batch are not searched again, their tokens are the
+    same; a full memo starts again without losing the batch being added."""
+    import stagewall.masking._units as units
+
+    searched: list[str] = []
+
+    def counting(texts: Any) -> Any:
+        searched.extend(texts)
+        return detect_texts(texts)
+
+    h = Hasher(b"\x07" * 32, counting)
+    ref = Hasher(b"\x07" * 32, detect_texts)
+    first = ["Call Anna Miller on +44 20 7946 0958", "jane.doe@example.com", "nothing here"]
+    second = [*first[::-1], "write to bob.stone@example.org", first[0]]
+    assert _per_owner(h, first) == _per_owner(ref, first)
+    assert _per_owner(h, second) == _per_owner(ref, second)
+    assert sorted(searched) == sorted([*first, "write to bob.stone@example.org"])
+    monkeypatch.setattr(units, "MEMO", 3)
+    third = ["mail x.y@example.net now", *second]
+    assert _per_owner(h, third) == _per_owner(ref, third)
+    assert _per_owner(h, third[::-1]) == _per_owner(ref, third[::-1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(st.sampled_from("+-0123456789 aZé\u00b2\u0663"), max_size=9), max_size=30))
+def test_norm_many_equals_norm_on_signed_numbers(texts: list[str]) -> None:
+    """Only short texts and texts starting with a sign are checked for small numbers:
+    the same as checking every text (superscript and Arabic-Indic digits included)."""
+    from stagewall.masking._units import _norm
+
+    edge = [
+        "++-1234",
+        "-12345",
+        "+1",
+        " -1234 ",
+        "1234",
+        "12345",
+        "+-+-",
+        "-\u00b2\u00b2\u00b2\u00b2",
+    ]
+    assert norm_many(texts + edge) == [_norm(t) for t in texts + edge]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_JSON, max_size=6))
+def test_leaves_many_equals_leaves(docs: list[Any]) -> None:
+    from stagewall.masking._units import _leaves, _leaves_many
+
+    owners, leaves = _leaves_many(docs)
+    assert list(zip(owners, leaves, strict=True)) == [
+        (g, leaf) for g, d in enumerate(docs) for leaf in _leaves(d)
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.decimals(allow_nan=False, allow_infinity=False)
+        | st.decimals(allow_nan=False, allow_infinity=False, places=2)
+        | st.sampled_from([Decimal("NaN"), Decimal("-0"), Decimal("1E+5"), Decimal("12345.000")]),
+        max_size=30,
+    )
+)
+def test_decimal_column_texts_equal_text(values: list[Decimal]) -> None:
+    from stagewall.masking._units import _decimal_texts, _text
+
+    assert _decimal_texts(values) == [_text(v) for v in values]
+
+
+def test_large_columns_with_and_without_repeats() -> None:
+    """Past 1,024 values a column whose first 256 are nearly all distinct is not
+    deduplicated (a guess that only picks the path): both paths give the reference."""
+    h = Hasher(b"\x07" * 32, detect_texts)
+    distinct_head = [f"customer {i} anna{i}@example.org" for i in range(300)] + [
+        "active",
+        "closed",
+        None,
+    ] * 300
+    repeating = ["active", "closed", "jane.doe@example.com", None] * 300
+    for values in (distinct_head, repeating):
+        assert _flat_by_value(h, values) == _by_value(h, values)
+        _aligned(h, values)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1) | st.sampled_from([0, 7, 2**63]), max_size=50))
+def test_unique_first_equals_numpy_unique(values: list[int]) -> None:
+    import numpy as np
+
+    from stagewall.masking._units import unique_first
+
+    h = np.array(values, dtype=np.uint64)
+    got, first = unique_first(h)
+    want, want_first = np.unique(h, return_index=True)
+    assert got.tolist() == want.tolist()
+    assert first.tolist() == want_first.tolist()

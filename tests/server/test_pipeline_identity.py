@@ -214,3 +214,51 @@ def test_a_personal_token_for_a_service_principal_is_refused(world: World) -> No
         method=LoginMethod.PIPELINE_TOKEN, now=world.clock(),
     ).secret  # fmt: skip
     assert _whoami(world, piped).status_code == 401
+
+
+def test_a_pull_request_run_never_vouches_for_a_check_or_a_deployment(
+    world: World, ci: CiPlatform
+) -> None:
+    """A binding may accept pull request runs (to submit), but such a run executes the
+    proposer's own code and workflow: it cannot report a check result or obtain a
+    deployment attestation, whatever the binding says."""
+    text = world.config.read_text().replace(
+        "workflow: promote.yml}", "workflow: promote.yml, pull_requests: true}"
+    )
+    text += (
+        "stages:\n"
+        "  - name: production\n"
+        "    environment: production\n"
+        "    checks: [tests]\n"
+        "    approval: one-sre\n"
+    )
+    world.config.write_text(text)
+    change = "a" * 40
+    report = {"change": change, "stage": "production", "check": "tests", "status": "pass"}
+    deploy = {"change": change, "artifact": "sha256:" + "b" * 64, "stage": "production"}
+
+    def post(path: str, body: dict[str, Any], event: str) -> Any:
+        token = _token(ci, event_name=event)
+        return world.client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+
+    for event in ("pull_request", "pull_request_target"):
+        res = post("/api/v1/checks", report, event)
+        assert res.status_code == 403, res.text
+        assert "pull/merge request run" in res.json()["detail"], res.text
+        res = post("/api/v1/deployments", deploy, event)
+        assert res.status_code == 403, res.text
+        assert "pull/merge request run" in res.json()["detail"], res.text
+    # The job session a pull request run exchanges its token for is held to the same rule.
+    res = world.client.post(
+        "/api/v1/ci/session",
+        headers={"Authorization": f"Bearer {_token(ci, event_name='pull_request')}"},
+    )
+    assert res.status_code == 200, res.text
+    session = {"Authorization": f"Bearer {res.json()['token']}"}
+    res = world.client.post("/api/v1/checks", json=report, headers=session)
+    assert res.status_code == 403, res.text
+    refused = [e for e in world.events() if e.code == "server.request.refused"]
+    assert refused and refused[-1].details["event"] == "pull_request"
+    # A run of the reviewed workflow on main reports as before.
+    res = post("/api/v1/checks", report, "push")
+    assert res.status_code == 200, res.text

@@ -121,6 +121,16 @@ def test_a_promotions_filters_and_its_events(
     assert "gate.check.reported" not in page.text
 
 
+def test_an_external_sees_only_their_own_promotions(
+    world: World, people: dict[str, Person], tmp_path: Path
+) -> None:
+    pid, _sha = submitted_promotion(world, tmp_path)  # submitted by the pipeline deploybot
+    dana = _browser(world, people["dana"])
+    assert pid not in dana.get("/promotions").text
+    assert pid not in dana.get("/promotions?submitter=deploybot").text
+    assert pid in _browser(world, people["bob"]).get("/promotions").text
+
+
 def test_bad_filter_values_are_a_clear_400(world: World, people: dict[str, Person]) -> None:
     bob = _browser(world, people["bob"])
     bad = {

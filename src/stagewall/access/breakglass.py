@@ -19,6 +19,7 @@ from stagewall.alerts import Alert, Severity
 from stagewall.errors import AccessDenied, BackendError, UsageError
 from stagewall.estate import LoadedEstate, Violation
 from stagewall.estate.models import BREAK_GLASS_CAP
+from stagewall.identity.accounts import factor_reset_problem
 from stagewall.paths import configured_store_url
 from stagewall.store import open_store
 
@@ -67,7 +68,9 @@ def break_glass_problem(
         return problem.text
     if principal not in ctx.estate.eligible_for(role):
         return f"{principal!r} is not eligible for role {role!r}"
-    return None
+    # Breaking glass approves one's own production access: a factor reset in the last
+    # 24 hours (perhaps talked out of a colleague) must not give production at once.
+    return factor_reset_problem(ctx.store, principal, ctx.now())
 
 
 def break_glass(
@@ -196,6 +199,14 @@ def complete_follow_up(
             reviewer,
             f"follow-up {follow_up_id} refused: {why}",
             loud=True,
+        )
+    quarantined = factor_reset_problem(ctx.store, reviewer, ctx.now())
+    if quarantined is not None:
+        raise ctx.refuse(
+            ev.FOLLOWUP_COMPLETED.code,
+            reviewer,
+            f"follow-up {follow_up_id} refused: {quarantined}",
+            resource=f"grant:{fu.grant_id}",
         )
     if fu.completed_at is not None:  # before the MFA check: it burns no code
         raise AccessDenied(f"follow-up {follow_up_id} was already completed")

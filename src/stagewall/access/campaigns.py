@@ -30,6 +30,7 @@ from stagewall.access.grants import GrantStatus, list_grants
 from stagewall.access.revoke import end_grant
 from stagewall.audit import AuditLog
 from stagewall.errors import AccessDenied, UsageError
+from stagewall.identity.accounts import factor_reset_problem
 
 KEEP = "keep"
 REVOKE = "revoke"
@@ -135,6 +136,14 @@ def decide(
             "access reviews are decided by internal reviewers",
             resource=f"grant:{item['grant_id']}",
             loud=True,
+        )
+    quarantined = factor_reset_problem(ctx.store, reviewer, ctx.now()) if keep else None
+    if quarantined is not None:  # keeping access approves it; revoking stays open
+        raise ctx.refuse(
+            ev.CAMPAIGN_DECIDED.code,
+            reviewer,
+            f"{reviewer!r} may not keep access ({item_id}): {quarantined}",
+            resource=f"grant:{item['grant_id']}",
         )
     evidence = ctx.step_up(reviewer, otp, webauthn, purpose=f"review item {item_id}")
     decision = KEEP if keep else REVOKE

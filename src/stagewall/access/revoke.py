@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
@@ -27,6 +27,8 @@ from stagewall.access.issuers import RevocationProof
 from stagewall.alerts import Alert, Severity
 from stagewall.audit import Status
 from stagewall.errors import AccessDenied, IdentityRefused, StagewallError, UsageError
+from stagewall.identity._codes import fmt
+from stagewall.identity._tables import identity_step_up_windows, identity_tokens
 
 
 @dataclass(frozen=True)
@@ -284,6 +286,17 @@ def offboard_vendor(
         rows = conn.execute(select(access_grants.c.id, access_grants.c.principal)).all()
         ids = [str(gid) for gid, who in rows if who in people or who not in ctx.estate.principals]
         undeclared = sorted({str(w) for _, w in rows if w not in ctx.estate.principals})
+        # Their logins end with the vendor: a session kept would still submit promotions
+        # and read what their principals may read (the server also refuses them per request).
+        conn.execute(
+            update(identity_tokens)
+            .where(identity_tokens.c.principal.in_(people))
+            .where(identity_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=fmt(ctx.now()))
+        )
+        conn.execute(
+            delete(identity_step_up_windows).where(identity_step_up_windows.c.principal.in_(people))
+        )
     reports = []
     for gid in ids:
         rep = end_grant(

@@ -146,7 +146,10 @@ class SmtpAlertSink:
 
     def send(self, alert: Alert) -> None:
         msg = EmailMessage()
-        msg["Subject"] = f"[stagewall {alert.severity.value}] {alert.title}"
+        # One line whatever the title holds: a CR/LF from a monitored login name would
+        # otherwise make EmailMessage refuse the header, and the alert would be lost.
+        title = "".join(ch if ch.isprintable() else " " for ch in alert.title)
+        msg["Subject"] = f"[stagewall {alert.severity.value}] {title}"
         msg["From"] = self.sender
         msg["To"] = ", ".join(self.to)
         details = json.dumps(dict(alert.details), indent=2, sort_keys=True, default=str)

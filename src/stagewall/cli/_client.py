@@ -15,10 +15,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 import httpx
 
+from stagewall._net import is_loopback
 from stagewall.errors import (
     AccessDenied,
     ConfigError,
@@ -209,6 +211,14 @@ def resolve_server(explicit: str | None) -> str:
     url = str(url).rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"the server URL {url!r} must start with https:// (or http:// locally)")
+    host = urlsplit(url).hostname or ""
+    if url.startswith("http://") and not is_loopback(host):
+        # Tokens, passwords, one-time codes and issued credentials cross this connection.
+        raise UsageError(
+            f"the server URL {url!r} is plain http:// to another host",
+            hint="use the server's https:// URL; plain http:// is accepted only on a "
+            "loopback address (127.0.0.1, ::1, localhost)",
+        )
     return url
 
 

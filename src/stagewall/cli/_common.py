@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -92,6 +93,23 @@ def db_option(f: F) -> F:
         default=None,
         help="Control-plane store URL (default: $STAGEWALL_DB, then SQLite in STAGEWALL_HOME).",
     )(f)
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: Any) -> str:
+    """``text`` for one terminal line: control and format characters (newlines, escape
+    sequences, bidirectional overrides) written as escapes, so that what someone else typed
+    (a reason, a note) cannot forge a line on the reader's screen, hide one or reorder it."""
+    out = []
+    for ch in str(text):
+        if unicodedata.category(ch) in ("Cc", "Cf"):
+            code = ord(ch)
+            out.append(_ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"))
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def echo_json(data: Any) -> None:

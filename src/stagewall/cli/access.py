@@ -14,7 +14,7 @@ import click
 
 from stagewall.access import AccessContext, sweep, sweep_loop
 from stagewall.cli._client import Client, server_option
-from stagewall.cli._common import config_option, db_option, echo_json, format_option
+from stagewall.cli._common import config_option, db_option, echo_json, format_option, one_line
 from stagewall.errors import UsageError
 from stagewall.estate import parse_duration
 
@@ -81,7 +81,7 @@ def pending_cmd(server: str | None, fmt: str) -> None:
         tier = "PRODUCTION" if r["production"] else "non-production"
         click.echo(
             f"{r['id']} {r['requester']} asks for {r['role']} ({tier}) for {r['duration']}: "
-            f"{r['reason']}"
+            f"{one_line(r['reason'])}"
         )
     if not rows:
         click.echo("nothing waits for your review")

@@ -19,7 +19,7 @@ from stagewall.audit._checkpoint import verify_checkpoint
 from stagewall.audit._merkle import leaf_hash, verify_inclusion
 from stagewall.audit._verify import VerifyReport, verify_store
 from stagewall.cli._client import Client
-from stagewall.cli._common import config_option, db_option, echo_json, format_option
+from stagewall.cli._common import config_option, db_option, echo_json, format_option, one_line
 from stagewall.errors import ChainBroken, ConfigError, IntegrityError, KeyMissing, UsageError
 from stagewall.estate.loader import load_estate_optional
 from stagewall.keys import PublicKey, load_public_key, load_signing_key
@@ -397,10 +397,10 @@ def tail_cmd(count: int, db: str | None, server: str | None, fmt: str) -> None:
             for e in events
         ]  # fmt: skip
     for e in rows:
-        resource = f" {e['resource']}" if e["resource"] else ""
+        resource = f" {one_line(e['resource'])}" if e["resource"] else ""
         click.echo(
-            f"{e['index']:>8} {e['time']} {e['status']:<7} {e['code']} {e['actor']}{resource}: "
-            f"{e['message']}"
+            f"{e['index']:>8} {e['time']} {e['status']:<7} {e['code']} {one_line(e['actor'])}"
+            f"{resource}: {one_line(e['message'])}"
         )
 
 

@@ -120,6 +120,9 @@ class Gate:
         resource = f"stage:{stage}"
         try:
             self._check_submitter(submitter, bg)
+            quarantined = factor_reset_problem(self.store, submitter, now) if bg else None
+            if quarantined is not None:  # a break-glass approves its own promotion
+                raise AccessDenied(quarantined, hint="ask another internal on-call engineer")
             if bg and not (break_glass_reason or "").strip():
                 raise UsageError("a break-glass promotion needs --reason")
             git = repo if isinstance(repo, SubmittedHistory) else Repo(repo)

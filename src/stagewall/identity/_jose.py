@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import ipaddress
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -22,6 +21,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from stagewall._net import is_loopback
 from stagewall.errors import AuthenticationFailed, ConfigError, IdentityProviderError
 
 ASYMMETRIC_ALGORITHMS: tuple[str, ...] = (
@@ -46,15 +46,6 @@ Clock = Callable[[], datetime]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def require_secure_url(url: str, what: str) -> None:

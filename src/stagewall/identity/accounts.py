@@ -22,6 +22,7 @@ from stagewall.errors import AccessDenied, NotAuthenticated, UsageError
 from stagewall.estate import Estate
 from stagewall.estate.models import PrincipalKind
 from stagewall.identity import _events as ev
+from stagewall.identity import passkeys
 from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse
 from stagewall.identity._tables import (
     identity_accounts,
@@ -71,6 +72,21 @@ def _human(estate: Estate, principal: str) -> None:
         )
 
 
+def _no_factor_yet(store: Store, principal: str) -> None:
+    """An invitation enrols the first factor of a person who has none, never one more.
+
+    Whoever holds the link (the admin who made it, anyone it was forwarded to) sets the
+    password and receives the TOTP secret; next to a passkey the person already has, that
+    would be a second way in that the person never made."""
+    if mfa.is_enrolled(store, principal) or passkeys.has_passkey(store, principal):
+        raise AccessDenied(
+            f"principal {principal!r} already has a second factor; an invitation cannot "
+            "add another one",
+            hint="the person adds a factor while signed in as themselves; a lost factor "
+            "is reset by another internal person (stagewall mfa reset)",
+        )
+
+
 def create_invitation(
     store: Store, estate: Estate, principal: str, *, created_by: str, now: datetime
 ) -> Invitation:
@@ -85,6 +101,7 @@ def create_invitation(
             f"principal {principal!r} already has a local account",
             hint="a lost factor is reset by another internal person (stagewall mfa reset)",
         )
+    _no_factor_yet(store, principal)
     token = new_secret("swi_")
     inv = Invitation(new_id("i"), principal, token, now + INVITATION_TTL)
     with store.transaction() as conn:
@@ -145,6 +162,7 @@ def accept_invitation(
         )
     if len(password) < MIN_PASSWORD:
         raise UsageError(f"the password must be at least {MIN_PASSWORD} characters long")
+    _no_factor_yet(store, principal)
     enrolment = mfa.enroll(store, estate, principal, home=home, now=now)
     with store.transaction() as conn:
         done = conn.execute(

@@ -286,6 +286,10 @@ _PR_EVENTS = {
 }
 
 
+PULL_REQUEST_EVENTS = frozenset(e for _name, events in _PR_EVENTS.values() for e in events)
+"""The events (GitHub ``event_name``, GitLab ``pipeline_source``) of pull/merge request runs."""
+
+
 def is_pull_request(claims: CiClaims) -> bool:
     """Whether the token comes from a pull/merge request run (untrusted code)."""
     name, events = _PR_EVENTS.get(claims.platform, ("", set()))
@@ -341,6 +345,7 @@ def service_principal_for(estate: Estate, claims: CiClaims) -> str | None:
 
 __all__ = [
     "DEFAULT_MAX_TOKEN_AGE_S",
+    "PULL_REQUEST_EVENTS",
     "CiClaims",
     "CiIssuer",
     "CiTokenVerifier",

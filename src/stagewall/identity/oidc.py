@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import string
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -387,10 +388,10 @@ def principal_for(estate: Estate, identity: OidcIdentity) -> str | None:
     """The one principal ``identity`` logs in as, or ``None`` when the estate knows nobody.
 
     A person whose ``oidc_subject`` is declared is matched on the subject alone. Otherwise
-    the e-mail address is matched (case-folded) against the principals' ``emails``, and
-    only when the provider marks it verified. Only people (kind human) log in this way;
-    a disabled principal, an address claimed by two principals, or an address whose
-    principal is pinned to another subject is refused.
+    the e-mail address is matched (only ASCII letters case-folded) against the principals'
+    ``emails``, and only when the provider marks it verified. Only people (kind human) log
+    in this way; a disabled principal, an address claimed by two principals, or an address
+    whose principal is pinned to another subject is refused.
     """
     by_subject = [
         name
@@ -406,11 +407,11 @@ def principal_for(estate: Estate, identity: OidcIdentity) -> str | None:
         return _usable(estate, by_subject[0])
     if identity.email is None:
         return None
-    wanted = identity.email.strip().casefold()
+    wanted = _email_key(identity.email)
     by_email = sorted(
         name
         for name, p in estate.principals.items()
-        if p.kind is PrincipalKind.HUMAN and any(e.strip().casefold() == wanted for e in p.emails)
+        if p.kind is PrincipalKind.HUMAN and any(_email_key(e) == wanted for e in p.emails)
     )
     if not by_email:
         return None
@@ -433,6 +434,17 @@ def principal_for(estate: Estate, identity: OidcIdentity) -> str | None:
             "oidc_subject in stagewall.yaml",
         )
     return _usable(estate, name)
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _email_key(email: str) -> str:
+    """An address compared for login: ASCII letters folded, every other character exact.
+
+    ``str.casefold`` would make ``sam@straße.example`` (a mailbox on a domain of its own,
+    which its owner can verify at the provider) the declared ``sam@strasse.example``."""
+    return email.strip().translate(_ASCII_LOWER)
 
 
 def _usable(estate: Estate, name: str) -> str:

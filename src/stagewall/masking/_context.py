@@ -58,14 +58,26 @@ def about_people(schema: Schema) -> set[str]:
     """Tables whose rows are about a person, so their free text may name that person:
     the row holds personal data itself (by the table's name or its columns), or the
     row belongs to people (it references a table named for them: ``orders`` →
-    ``customers``). A catalogue that references a supplier with a contact person
-    (``products`` → ``suppliers``) is not."""
-    people = {t.qualified for t in schema.tables if PERSON_TABLES.search(t.name.lower())}
+    ``customers``, or one that belongs to them: ``order_lines`` → ``orders``). A
+    catalogue that references a supplier with a contact person (``products`` →
+    ``suppliers``) is not."""
+    from stagewall.masking._known_rows import ANCESTOR_DEPTH
+
+    belongs = {t.qualified for t in schema.tables if PERSON_TABLES.search(t.name.lower())}
     out = {t.qualified for t in schema.tables if _names_personal(t)}
-    for t in schema.tables:
-        if any(_ref_name(fk.ref_schema, fk.ref_table) in people for fk in t.foreign_keys):
-            out.add(t.qualified)
-    return out
+    # an order line belongs to people through its order: as far down as the row's
+    # own values are handed to text_scrub and searched by verify (ANCESTOR_DEPTH)
+    for _ in range(ANCESTOR_DEPTH):
+        more = {
+            t.qualified
+            for t in schema.tables
+            if t.qualified not in belongs
+            and any(_ref_name(fk.ref_schema, fk.ref_table) in belongs for fk in t.foreign_keys)
+        }
+        if not more:
+            break
+        belongs |= more
+    return out | belongs
 
 
 def _strong(values: Sequence[object]) -> bool:

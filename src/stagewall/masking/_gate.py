@@ -99,6 +99,42 @@ def unit_keys(units: Sequence[str]) -> H:
     return out
 
 
+def distinct_pairs(keys: H, lengths: npt.NDArray[np.int64]) -> tuple[H, npt.NDArray[np.int64]]:
+    """The distinct ``(key, length)`` pairs, sorted by key, then length.
+
+    Keys are hashes, so few are equal: the pairs are sorted by key alone and only
+    the runs of equal keys are sorted by length too (a two-key sort of all of them
+    took seconds for the millions of units of a large source)."""
+    if not keys.size:
+        return EMPTY, np.zeros(0, np.int64)
+    order = np.argsort(keys)
+    k, n = keys[order], lengths[order].astype(np.int64)
+    same = k[1:] == k[:-1]
+    if same.any():
+        run = np.zeros(k.size, dtype=bool)  # members of runs of equal keys, in order
+        run[1:] |= same
+        run[:-1] |= same
+        at = np.flatnonzero(run)
+        by = np.lexsort((n[at], k[at]))  # runs stay where they are: keys ascend
+        k[at], n[at] = k[at][by], n[at][by]
+    keep = np.ones(k.size, dtype=bool)
+    keep[1:] = (k[1:] != k[:-1]) | (n[1:] != n[:-1])
+    return k[keep], n[keep]
+
+
+def _bitmap(keys: H) -> npt.NDArray[np.uint8]:
+    """A bitmap of :data:`_BITS` bits with the bit of every key's top bits set."""
+    bitmap = np.zeros(1 << (_BITS - 3), dtype=np.uint8)
+    if not keys.size:
+        return bitmap
+    slots = unique_sorted(keys >> np.uint64(64 - _BITS))  # sorted, so bytes ascend
+    where = (slots >> np.uint64(3)).astype(np.int64)
+    bits = (np.uint8(1) << (slots & np.uint64(7)).astype(np.uint8)).astype(np.uint8)
+    first = np.flatnonzero(np.concatenate(([True], where[1:] != where[:-1])))
+    bitmap[where[first]] = np.bitwise_or.reduceat(bits, first)
+    return bitmap
+
+
 class Gate:
     """The sensitive units (their hashes, gate keys and lengths); :meth:`admits`
     says which texts hold one."""
@@ -110,19 +146,11 @@ class Gate:
         lengths: npt.NDArray[np.int64],
         hash_many: Callable[[list[str]], H],
     ) -> None:
-        order = np.lexsort((lengths, keys))
-        pairs = np.unique(np.stack([keys[order], lengths[order].astype(np.uint64)]), axis=1)
-        self._keys = pairs[0] if pairs.size else EMPTY
-        self._lengths = pairs[1].astype(np.int64) if pairs.size else np.zeros(0, np.int64)
+        self._keys, self._lengths = distinct_pairs(keys, lengths)
         self._sensitive = unique_sorted(sensitive)  # sorted, as contains() needs
         self._hash = hash_many
         self.disabled = bool(self._keys.size) and self._keys[0] == UNGATED
-        bitmap = np.zeros(1 << (_BITS - 3), dtype=np.uint8)
-        if self._keys.size:
-            slot = self._keys >> np.uint64(64 - _BITS)
-            np.bitwise_or.at(bitmap, (slot >> np.uint64(3)).astype(np.int64),
-                             (np.uint8(1) << (slot & np.uint64(7)).astype(np.uint8)))  # fmt: skip
-        self._bitmap = bitmap
+        self._bitmap = _bitmap(self._keys)
 
     def _maybe(self, keys: H) -> npt.NDArray[np.bool_]:
         slot = keys >> np.uint64(64 - _BITS)
@@ -174,4 +202,4 @@ class Gate:
         return hit.tolist()
 
 
-__all__ = ["LONG", "SHORT", "UNGATED", "Gate", "lowered", "unit_keys"]
+__all__ = ["LONG", "SHORT", "UNGATED", "Gate", "distinct_pairs", "lowered", "unit_keys"]

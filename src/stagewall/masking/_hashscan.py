@@ -36,6 +36,7 @@ from stagewall.masking._units import (
     Hasher,
     HashSet,
     contains,
+    unique_first,
     unique_sorted,
 )
 from stagewall.masking.lint import KEEP
@@ -116,18 +117,21 @@ def collect(
     url: Any = None,
     snapshot: str | None = None,
     late: bool = True,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Sets:
     """The sensitive hashes of the source and the legitimate outputs per column.
 
     ``jobs`` > 1 (with ``url``, and ``snapshot`` where the backend has one): the
     tables' parts are read in forked workers. ``late=False`` finds the tokens inside
     every column's outputs here, leaving nothing to :mod:`._late` (the reference
-    the tests compare with).
+    the tests compare with). ``meanwhile`` runs in this process while the workers
+    read (or after the reading, with one job).
     """
     from stagewall.masking._parallel import can_fork, forked, split
 
     hasher = hasher_for(key)
     if can_fork(jobs) and url is not None:
+        _warm(plan, schema, key)
         items = [(t.qualified, w) for t in schema.tables for w in split(db, t, jobs)]
 
         def done(got: _Part) -> None:
@@ -137,13 +141,32 @@ def collect(
         shared = {
             "collect": (plan, schema, key, url, snapshot, batch_rows, late),
         }
-        parts = forked(_collect_worker, items, jobs, shared, done)
+        parts = forked(_collect_worker, items, jobs, shared, done, meanwhile)
     else:
         parts = [
             _collect_part(plan, schema, db, key, hasher, t, None, batch_rows, progress, late)
             for t in schema.tables
         ]
+        if meanwhile is not None:
+            meanwhile()
     return _merge(parts, hasher)
+
+
+def _warm(plan: Plan, schema: Schema, key: MaskingKey) -> None:
+    """Load the detector's dictionaries and the plan's transformers' (cached per
+    process) here, once, before workers are forked: they inherit them instead of
+    each loading its own."""
+    from stagewall.masking.classify import detect_texts
+    from stagewall.masking.db import copy_columns
+    from stagewall.masking.transformers import build_transformer
+
+    list(detect_texts(["Anna Miller, 10 High Street, anna@example.org, +49 30 1234567"]))
+    for table in schema.tables:
+        for c in copy_columns(table):
+            cp = plan.column(table.qualified, c.name)
+            if cp is not None and cp.transformer not in (KEEP, "tsvector"):
+                salt = consistency_salt(schema, table.qualified, c.name)
+                build_transformer(cp.transformer, cp.params, key=key, salt=salt)
 
 
 def _collect_worker(item: tuple[str, str | None]) -> _Part:
@@ -251,13 +274,13 @@ def _collect_part(
         knows = KnownRows(known_spec(plan, schema, table), cols)
         knows.prepare(db, batch_rows)
     n = 0
-    for batch in db.iter_rows(table, cols, where, batch_rows):
-        n += len(batch)
+    for m, columns in db.iter_columns(table, cols, where, batch_rows):
+        n += m
         known = None
         if knows is not None:
-            known = knows.rows({j: [r[j] for r in batch] for j in knows.columns}, len(batch))
+            known = knows.rows({j: columns[j] for j in knows.columns}, m)
         for i, c in enumerate(cols):
-            values = [r[i] for r in batch]
+            values = columns[i]
             tr = transformers[i]
             units, texts = hasher.flat_texts(values)
             pii.add_array(units.of(PII).hashes)
@@ -286,9 +309,9 @@ def _collect_part(
                 # tokens inside these outputs count only where a target cell's
                 # token hits: found then by _late.resolve(), with a gate of the hits
                 late.add((table.qualified, c))
-                out = bare.flat(transform(tr, values, table, c, known))
+                out = bare.flat(transform(tr, list(values), table, c, known))
             else:
-                out = hasher.flat(transform(tr, values, table, c, known))
+                out = hasher.flat(transform(tr, list(values), table, c, known))
             # an output unit is legitimate in this column unless it is a unit of
             # the very value it came from
             mine = units.pair_keys()
@@ -304,9 +327,9 @@ def _collect_part(
                     b.hashes[same & whole]
                 )
         if progress:
-            progress(f"source {table.qualified}", len(batch))
+            progress(f"source {table.qualified}", m)
     gh = np.concatenate(gate_h) if gate_h else EMPTY
-    gh, first = np.unique(gh, return_index=True)
+    gh, first = unique_first(gh)
     gk = np.concatenate(gate_k)[first] if gate_h else EMPTY
     gn = np.concatenate(gate_n)[first] if gate_h else np.zeros(0, np.int64)
     return _Part(
@@ -380,21 +403,44 @@ def scan(
 ) -> list[ScanResult]:
     """Hits per target table and column (cells holding a sensitive unit), one
     result per table (parts merged), in the order of ``tschema``."""
-    from stagewall.masking._parallel import can_fork, forked, split
-    from stagewall.masking.db import MARKER_TABLE
+    from stagewall.masking._parallel import can_fork, forked
 
-    tables = [t for t in tschema.tables if t.name != MARKER_TABLE]
+    tables = scanned_tables(tschema)
     if can_fork(jobs) and url is not None:
-        items = [(t, w) for t in tables for w in split(db, t, jobs)]
-
-        def done(got: ScanResult) -> None:
-            if progress:
-                progress(f"target {got.table}", got.rows)
-
         shared = {"scan": (url, sets, batch_rows)}
-        parts = forked(_scan_worker, items, jobs, shared, done)
+        parts = forked(
+            _scan_worker, scan_items(db, tables, jobs), jobs, shared, scan_done(progress)
+        )
     else:
         parts = [_scan_part(t, None, db, sets, batch_rows, progress) for t in tables]
+    return merged_scan(tables, parts)
+
+
+def scanned_tables(tschema: Schema) -> list[Table]:
+    """The target's tables the scan reads (all but the completion marker's)."""
+    from stagewall.masking.db import MARKER_TABLE
+
+    return [t for t in tschema.tables if t.name != MARKER_TABLE]
+
+
+def scan_items(db: Any, tables: Sequence[Table], jobs: int) -> list[tuple[Table, str | None]]:
+    """The parts of ``tables`` for ``jobs`` workers (:func:`_scan_worker`'s items,
+    with ``SHARED["scan"] = (url, sets, batch_rows)``)."""
+    from stagewall.masking._parallel import split
+
+    return [(t, w) for t in tables for w in split(db, t, jobs)]
+
+
+def scan_done(progress: Progress | None) -> Callable[[ScanResult], None]:
+    def done(got: ScanResult) -> None:
+        if progress:
+            progress(f"target {got.table}", got.rows)
+
+    return done
+
+
+def merged_scan(tables: Sequence[Table], parts: Sequence[ScanResult]) -> list[ScanResult]:
+    """One result per table (parts merged), in the order of ``tables``."""
     merged: dict[str, ScanResult] = {}
     for p in parts:
         m = merged.setdefault(p.table, ScanResult(p.table, dict.fromkeys(p.counts, 0), 0, 0))
@@ -433,13 +479,13 @@ def _scan_part(
     counts = dict.fromkeys(cols, 0)
     pending: dict[str, Pending] = {}
     n = scanned = 0
-    for batch in db.iter_rows(table, cols, where, batch_rows):
-        n += len(batch)
+    for m, columns in db.iter_columns(table, cols, where, batch_rows):
+        n += m
         for i, c in enumerate(cols):
-            units, texts = hasher.flat_texts([r[i] for r in batch], sets.gate)
+            units, texts = hasher.flat_texts(columns[i], sets.gate)
             if not units.hashes.size:
                 continue
-            scanned += len(batch)
+            scanned += m
             hit = contains(sets.sensitive, units.hashes)
             if hit.any():
                 where_ = (sets.source_name(table), c)
@@ -451,14 +497,14 @@ def _scan_part(
                 hit &= ~contains(sets.passed_by.get(where_, EMPTY), units.hashes)
                 if where_ in sets.late and hit.any():
                     got = pending.setdefault(c, Pending())
-                    got.cells.append(units.owner[hit] + (n - len(batch)))
+                    got.cells.append(units.owner[hit] + (n - m))
                     got.hashes.append(units.hashes[hit])
                     got.texts += list(compress(texts, hit.tolist()))
                     continue
                 # a cell (one value) counts once, however many of its units hit
                 counts[c] += int(np.unique(units.owner[hit]).size)
         if progress:
-            progress(f"target {table.qualified}", len(batch))
+            progress(f"target {table.qualified}", m)
     return ScanResult(table.qualified, counts, n, scanned, pending)
 
 
@@ -468,6 +514,10 @@ __all__ = [
     "Sets",
     "collect",
     "hasher_for",
+    "merged_scan",
     "scan",
+    "scan_done",
+    "scan_items",
+    "scanned_tables",
     "transform",
 ]

@@ -22,15 +22,21 @@ from stagewall.masking.plan import Plan
 from stagewall.masking.schema import Schema, Table
 from stagewall.masking.transformers._known import NO_KNOWN, Known, kind_of
 
+# How many references up a row's known values are gathered from: an order line
+# (order_lines → orders → customers) holds its customer's values, three hops at most.
+ANCESTOR_DEPTH = 3
+
 
 @dataclass(frozen=True)
 class Parent:
-    """A referenced table: the child's FK columns, the parent's key and value columns."""
+    """A referenced table: the child's FK columns, the parent's key and value columns,
+    and the tables the parent references in turn (their values are the child's too)."""
 
     fk_columns: tuple[str, ...]
     table: Table
     key_columns: tuple[str, ...]
     value_columns: tuple[tuple[str, str], ...]  # (column, transformer)
+    parents: tuple[Parent, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,16 +60,57 @@ def known_columns(plan: Plan, table: Table) -> tuple[tuple[str, str], ...]:
 
 def known_spec(plan: Plan, schema: Schema, table: Table) -> KnownSpec:
     """The known-value sources of ``table``'s rows (empty when nothing asks for them)."""
-    parents = []
+    return KnownSpec(known_columns(plan, table), parents_of(plan, schema, table))
+
+
+def parents_of(
+    plan: Plan,
+    schema: Schema,
+    table: Table,
+    depth: int = ANCESTOR_DEPTH,
+    seen: frozenset[str] = frozenset(),
+) -> tuple[Parent, ...]:
+    """The referenced tables whose values (their own, or of the tables they reference,
+    ``depth`` references up) are a row's known values; no table twice on one path."""
+    out = []
     for fk in table.foreign_keys:
         ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
         parent = schema.table(ref)
-        if parent is None:
+        if parent is None or ref in seen:
             continue
         values = known_columns(plan, parent)
-        if values:
-            parents.append(Parent(fk.columns, parent, fk.ref_columns, values))
-    return KnownSpec(known_columns(plan, table), tuple(parents))
+        up: tuple[Parent, ...] = ()
+        if depth > 1 and ref != table.qualified:
+            up = parents_of(plan, schema, parent, depth - 1, seen | {table.qualified, ref})
+        if values or up:
+            out.append(Parent(fk.columns, parent, fk.ref_columns, values, up))
+    return tuple(out)
+
+
+def _parent_lookup(src: Any, p: Parent, batch_rows: int) -> dict[tuple[str, ...], Known]:
+    """Key of ``p``'s rows → their known values, with those of the rows they reference."""
+    ups = [(_parent_lookup(src, q, batch_rows), q.fk_columns) for q in p.parents]
+    extra = list(dict.fromkeys(c for _, fk in ups for c in fk if c not in p.key_columns))
+    cols = [*p.key_columns, *(c for c, _ in p.value_columns), *extra]
+    at = {c: i for i, c in enumerate(cols)}
+    nk, nv = len(p.key_columns), len(p.value_columns)
+    trs = [t for _, t in p.value_columns]
+    up_at = [(lookup, [at[c] for c in fk]) for lookup, fk in ups]
+    table: dict[tuple[str, ...], Known] = {}
+    for batch in src.iter_rows(p.table, cols, None, batch_rows):
+        for r in batch:
+            vals = tuple(
+                (t, v) for t, v in zip(trs, r[nk : nk + nv], strict=True) if type(v) is str and v
+            )
+            for lookup, idx in up_at:
+                key = tuple(r[i] for i in idx)
+                if all(k is not None for k in key):
+                    found = lookup.get(tuple(map(canon, key)))
+                    if found:  # shared, not copied, when the row has no values of its own
+                        vals = vals + found if vals else found
+            if vals:
+                table[tuple(map(canon, r[:nk]))] = vals
+    return table
 
 
 def canon(value: object) -> str:
@@ -72,7 +119,7 @@ def canon(value: object) -> str:
         return str(value)
     if isinstance(value, bool):
         return "t" if value else "f"
-    if isinstance(value, Decimal) and value == value.to_integral_value():
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         return str(int(value))
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -105,21 +152,7 @@ class KnownRows:
         with self._lock:
             if self._lookups is not None:
                 return
-            lookups = []
-            for p in self.spec.parents:
-                cols = [*p.key_columns, *(c for c, _ in p.value_columns)]
-                nk = len(p.key_columns)
-                trs = [t for _, t in p.value_columns]
-                table: dict[tuple[str, ...], Known] = {}
-                for batch in src.iter_rows(p.table, cols, None, batch_rows):
-                    for r in batch:
-                        vals = tuple(
-                            (t, v) for t, v in zip(trs, r[nk:], strict=True) if type(v) is str and v
-                        )
-                        if vals:
-                            table[tuple(map(canon, r[:nk]))] = vals
-                lookups.append(table)
-            self._lookups = lookups
+            self._lookups = [_parent_lookup(src, p, batch_rows) for p in self.spec.parents]
 
     def rows(self, columns: Mapping[int, Sequence[object]], n: int) -> list[Known]:
         """The known values of ``n`` rows; ``columns`` maps a column index to its values
@@ -143,4 +176,13 @@ class KnownRows:
         return [tuple(r) for r in out]
 
 
-__all__ = ["KnownRows", "KnownSpec", "Parent", "canon", "known_columns", "known_spec"]
+__all__ = [
+    "ANCESTOR_DEPTH",
+    "KnownRows",
+    "KnownSpec",
+    "Parent",
+    "canon",
+    "known_columns",
+    "known_spec",
+    "parents_of",
+]

@@ -81,10 +81,9 @@ def _late_legit(
         sets.hasher.hash_many,
     )
     legit = HashSet()
-    for batch in db.iter_rows(table, [column], None, batch_rows):
-        values = [r[0] for r in batch]
+    for _, (values,) in db.iter_columns(table, [column], None, batch_rows):
         units = sets.hasher.flat(values, gate)
-        out = sets.hasher.flat(transform(tr, values, table, column), gate)
+        out = sets.hasher.flat(transform(tr, list(values), table, column), gate)
         new = ~contains(unique_sorted(units.pair_keys()), out.pair_keys())
         mine = out.hashes[new]
         legit.add_array(mine[contains(wanted, mine)])

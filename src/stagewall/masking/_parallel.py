@@ -14,7 +14,7 @@ import contextlib
 import gc
 import multiprocessing as mp
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
 from stagewall.errors import MaskingError, StagewallError
@@ -80,24 +80,51 @@ def forked(
     jobs: int,
     shared: dict[str, Any],
     done: Callable[[R], None] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[R]:
     """``fn`` over ``items`` in ``jobs`` forked processes that see ``shared`` (as
     :data:`SHARED`); results in the order of ``items``. ``fn`` must be a module-level
-    function. ``done`` is called in this process as each result arrives, in order."""
+    function. ``done`` is called in this process as each result arrives, in order.
+    ``meanwhile`` runs in this process while the workers work (work of its own that
+    needs none of their results)."""
+    with pool(jobs, shared) as work:
+        futures = work.submit(fn, items)
+        if meanwhile is not None:
+            meanwhile()
+        return work.results(futures, done)
+
+
+class Pool:
+    """Forked workers (see :func:`pool`): submit work, collect results in order."""
+
+    def __init__(self, executor: ProcessPoolExecutor) -> None:
+        self._executor = executor
+
+    def submit(self, fn: Callable[[T], R], items: Sequence[T]) -> list[Future[Any]]:
+        return [self._executor.submit(_call, fn, it) for it in items]
+
+    @staticmethod
+    def results(futures: Sequence[Future[Any]], done: Callable[[R], None] | None = None) -> list[R]:
+        out: list[R] = []
+        for f in futures:
+            got, err = f.result()
+            if err is not None:
+                raise MaskingError(f"verify worker: {err}")
+            out.append(got)
+            if done is not None:
+                done(got)
+        return out
+
+
+@contextlib.contextmanager
+def pool(jobs: int, shared: dict[str, Any]) -> Iterator[Pool]:
+    """``jobs`` forked processes that see ``shared`` (as :data:`SHARED`) as it is
+    when the first work is submitted."""
     SHARED.update(shared)
     try:
         ctx = mp.get_context("fork")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            futures = [pool.submit(_call, fn, it) for it in items]
-            out: list[R] = []
-            for f in futures:
-                got, err = f.result()
-                if err is not None:
-                    raise MaskingError(f"verify worker: {err}")
-                out.append(got)  # type: ignore[arg-type]
-                if done is not None:
-                    done(got)  # type: ignore[arg-type]
-            return out
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as executor:
+            yield Pool(executor)
     finally:
         SHARED.clear()
 
@@ -106,8 +133,10 @@ __all__ = [
     "GC_YOUNG",
     "SHARED",
     "SPLIT_MIN_PAGES",
+    "Pool",
     "can_fork",
     "fewer_collections",
     "forked",
+    "pool",
     "split",
 ]

@@ -20,14 +20,20 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice, repeat
+from operator import is_
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from stagewall.keys import MaskingKey
 from stagewall.masking._hashscan import transform
-from stagewall.masking._known_rows import canon, known_columns
+from stagewall.masking._known_rows import Parent, canon, known_columns, parents_of
+from stagewall.masking._units import encode_many
 from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
+from stagewall.masking.transformers import build_transformer
 from stagewall.masking.transformers._known import (
     Known,
     compact_many,
@@ -38,7 +44,12 @@ from stagewall.masking.transformers._known import (
 from stagewall.masking.transformers._structured import Path, parse_path
 from stagewall.masking.types import ColumnKind
 
-TEXT_LIKE = frozenset({ColumnKind.TEXT, ColumnKind.JSON, ColumnKind.OTHER, ColumnKind.ARRAY})
+TEXT_LIKE = frozenset(
+    {ColumnKind.TEXT, ColumnKind.JSON, ColumnKind.OTHER, ColumnKind.ARRAY, ColumnKind.STRUCTURED}
+)
+# Searched row by row: text-like columns, and binary ones, whose UTF-8 text is read
+# (a letter kept in a BLOB; binary that is not UTF-8 is not text and not searched)
+SEARCHED = TEXT_LIKE | {ColumnKind.BYTES}
 # Columns whose target text can carry source text: kept, scrubbed, or not in the plan.
 # A column a pseudonymiser replaces whole (full_name, street_address, ...) holds a
 # keyed draw from a dictionary, which may by chance share a word with its row's
@@ -56,14 +67,19 @@ class RowHit:
     cells: int
 
 
-@dataclass(frozen=True)
 class _Pats:
     """The search patterns of one row's known values (computed once per source row);
-    their kinds only for a row with a candidate hit."""
+    their kinds only for a row with a candidate hit. (A plain class with slots: one
+    is made per source row, several times faster than a frozen dataclass.)"""
 
-    words: tuple[str, ...]
-    compact: tuple[str, ...]
-    parts: tuple[Known, ...]  # the row's own known values, then each referenced row's
+    __slots__ = ("compact", "parts", "words")
+
+    def __init__(
+        self, words: tuple[str, ...], compact: tuple[str, ...], parts: tuple[Known, ...]
+    ) -> None:
+        self.words = words
+        self.compact = compact
+        self.parts = parts  # the row's own known values, then each referenced row's
 
     @staticmethod
     def built(known: Known, per_value: Sequence[tuple[tuple[str, bool], ...]]) -> _Pats | None:
@@ -96,8 +112,6 @@ def source_lookups(
     notes: list[str],
 ) -> dict[str, Lookup]:
     """For each source table with known values: target primary key → the row's values."""
-    from stagewall.masking.transformers import build_transformer
-
     out: dict[str, Lookup] = {}
     for table in schema.tables:
         values = known_columns(plan, table)
@@ -110,35 +124,108 @@ def source_lookups(
             )
             continue
         pk = list(table.primary_key)
-        trs: list[Any] = []
-        for c in pk:
-            cp = plan.column(table.qualified, c)
-            if cp is None or cp.transformer == "keep":
-                trs.append(None)
-            else:
-                salt = consistency_salt(schema, table.qualified, c)
-                trs.append(build_transformer(cp.transformer, cp.params, key=key, salt=salt))
+        trs = _key_transformers(plan, schema, table, pk, key)
         names = [t for _, t in values]
         lookup: Lookup = {}
-        for batch in db.iter_rows(table, [*pk, *(c for c, _ in values)], None, batch_rows):
+        cols = [*pk, *(c for c, _ in values)]
+        for m, columns in db.iter_columns(table, cols, None, batch_rows):
             keys = []
             for j, tr in enumerate(trs):
-                col = [r[j] for r in batch]
-                keys.append(col if tr is None else transform(tr, col, table, pk[j]))
-            rows_known = [
-                tuple(
-                    (t, v) for t, v in zip(names, r[len(pk) :], strict=True) if type(v) is str and v
-                )
-                for r in batch
-            ]
+                col = columns[j]
+                keys.append(col if tr is None else transform(tr, list(col), table, pk[j]))
+            rows_known = _rows_known(names, columns[len(pk) :], m)
             # every known value of the batch normalised at once (patterns_many)
             per_value = iter(patterns_many([tv for known in rows_known for tv in known]))
-            for k, known in zip(zip(*keys, strict=True), rows_known, strict=True):
+            for k, known in zip(canon_columns(keys), rows_known, strict=True):
                 pats = _Pats.built(known, list(islice(per_value, len(known)))) if known else None
                 if pats is not None:
-                    lookup[tuple(map(canon, k))] = pats
+                    lookup[k] = pats
         out[table.qualified] = lookup
+    for table in schema.tables:  # the rows their rows reference, further up
+        if any(c.kind in SEARCHED for c in table.columns):
+            for p in parents_of(plan, schema, table):
+                _tree_lookup(plan, schema, db, key, batch_rows, p, out)
     return out
+
+
+def _rows_known(names: list[str], columns: list[list[Any]], m: int) -> list[Known]:
+    """Each row's ``(kind, value)`` pairs of its non-empty text values, in column
+    order (columns holding only non-empty text: zipped in C-level passes)."""
+    if not names:
+        return [()] * m
+    if all(set(map(type, col)) == {str} and "" not in col for col in columns):
+        pairs = [list(zip(repeat(t), col)) for t, col in zip(names, columns, strict=True)]
+        return list(zip(*pairs, strict=True))
+    return [
+        tuple((t, v) for t, v in zip(names, r, strict=True) if type(v) is str and v)
+        for r in zip(*columns, strict=True)
+    ]
+
+
+def _key_transformers(
+    plan: Plan, schema: Schema, table: Table, cols: Sequence[str], key: MaskingKey
+) -> list[Any]:
+    """The transformer the plan applies to each key column (None: kept): under the
+    key and the consistency salt it gives the target's value of a source key."""
+    out: list[Any] = []
+    for c in cols:
+        cp = plan.column(table.qualified, c)
+        if cp is None or cp.transformer == "keep":
+            out.append(None)
+        else:
+            salt = consistency_salt(schema, table.qualified, c)
+            out.append(build_transformer(cp.transformer, cp.params, key=key, salt=salt))
+    return out
+
+
+def tree_name(p: Parent) -> str:
+    """The lookup name of a referenced table with the tables it references in turn
+    (its own name when it references none: the lookup of its own values)."""
+    if not p.parents:
+        return p.table.qualified
+    ups = "|".join(f"{','.join(q.fk_columns)}:{tree_name(q)}" for q in p.parents)
+    return f"{p.table.qualified}({ups})"
+
+
+def _tree_lookup(
+    plan: Plan, schema: Schema, db: Any, key: MaskingKey, batch_rows: int, p: Parent,
+    out: dict[str, Lookup],
+) -> None:  # fmt: skip
+    """Add the lookup of ``p`` to ``out``: target key of ``p``'s rows → the patterns of
+    their own values and of the rows they reference (:func:`parents_of`, the same
+    tree whose values the engine hands to text_scrub). A row without values of its
+    own shares its parent's patterns."""
+    name = tree_name(p)
+    if name in out or not p.table.primary_key:
+        return
+    for q in p.parents:
+        _tree_lookup(plan, schema, db, key, batch_rows, q, out)
+    ups = [(q.fk_columns, out[tree_name(q)]) for q in p.parents if tree_name(q) in out]
+    mine = out.get(p.table.qualified)
+    pk = list(p.table.primary_key)
+    cols = pk + [c for c in dict.fromkeys(c for fk, _ in ups for c in fk) if c not in pk]
+    at = {c: i for i, c in enumerate(cols)}
+    trs = _key_transformers(plan, schema, p.table, cols, key)
+    lookup: Lookup = {}
+    for batch in db.iter_rows(p.table, cols, None, batch_rows):
+        tcols = [  # the target's key values: the plan's transformer of the source's
+            [r[j] for r in batch]
+            if tr is None
+            else transform(tr, [r[j] for r in batch], p.table, c)
+            for j, (c, tr) in enumerate(zip(cols, trs, strict=True))
+        ]
+        for i in range(len(batch)):
+            k = tuple(canon(tcols[at[c]][i]) for c in pk)
+            pats = mine.get(k) if mine else None
+            for fk, parent in ups:
+                ref = tuple(tcols[at[c]][i] for c in fk)
+                if all(x is not None for x in ref):
+                    found = parent.get(tuple(map(canon, ref)))
+                    if found is not None:
+                        pats = found if pats is None else pats + found
+            if pats is not None:
+                lookup[k] = pats
+    out[name] = lookup
 
 
 @dataclass(frozen=True)
@@ -167,7 +254,7 @@ def tasks(
         drawn = []
         for c in target.columns:
             cp = plan.column(src.qualified, c.name)
-            if c.kind not in TEXT_LIKE or (cp is not None and cp.transformer not in PASS_THROUGH):
+            if c.kind not in SEARCHED or (cp is not None and cp.transformer not in PASS_THROUGH):
                 continue
             text.append(c.name)
             if cp is not None and cp.transformer == "json_mask":
@@ -183,10 +270,9 @@ def tasks(
         refs: list[tuple[str, tuple[str, ...]]] = []
         if src.qualified in lookups:
             refs.append((src.qualified, src.primary_key))
-        for fk in src.foreign_keys:
-            ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
-            if ref in lookups:
-                refs.append((ref, fk.columns))
+        for p in parents_of(plan, schema, src):  # and those of the rows it references
+            if tree_name(p) in lookups:
+                refs.append((tree_name(p), p.fk_columns))
         if refs:
             out.append(_Task(src.qualified, target, tuple(text), tuple(drawn), tuple(refs)))
     return out
@@ -204,7 +290,10 @@ def _text(v: object, drawn: tuple[Path, ...] = ()) -> str:
     if isinstance(v, (dict, list, tuple)):
         return json.dumps(v, ensure_ascii=False, default=str)
     if isinstance(v, (bytes, bytearray, memoryview)):
-        return ""
+        try:  # text kept as bytes (a BLOB of UTF-8, SQLite's dynamic typing); else binary
+            return bytes(v).decode("utf-8")
+        except UnicodeDecodeError:
+            return ""
     return str(v)
 
 
@@ -244,6 +333,81 @@ def _hit(n: str, c: str, p: _Pats) -> bool:
     return any(map(n.__contains__, p.words)) or any(map(c.__contains__, p.compact))
 
 
+def _cells(values: list[Any], drawn: tuple[Path, ...]) -> list[str]:
+    """:func:`_text` of a column's values (a text column without NULLs as it is)."""
+    kinds = set(map(type, values))
+    if not drawn and str in kinds and kinds <= {str, type(None)}:
+        return ["" if v is None else v for v in values] if type(None) in kinds else values
+    if not drawn and kinds <= _DOCS:  # documents: one encoder call for the batch
+        docs = [v for v in values if v is not None]
+        texts = encode_many(_JSON_TEXT, docs)
+        if texts is not None:
+            if len(docs) == len(values):
+                return texts
+            encoded = iter(texts)
+            return ["" if v is None else next(encoded) for v in values]
+    return [_text(v, drawn) for v in values]
+
+
+_DOCS = frozenset({dict, list, type(None)})
+# json.dumps(v, ensure_ascii=False, default=str) (:func:`_text`) as one encoder
+_JSON_TEXT = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+def canon_columns(columns: Sequence[Sequence[Any]]) -> list[tuple[str, ...]]:
+    """Each row's values by :func:`canon` (``str`` of integers and strings in one
+    C-level ``map``)."""
+    canon_cols = [
+        list(map(str, col)) if set(map(type, col)) <= {int, str} else list(map(canon, col))
+        for col in columns
+    ]
+    return list(zip(*canon_cols, strict=True))
+
+
+def _keys(columns: list[list[Any]]) -> list[tuple[str, ...] | None]:
+    """Each row's key (:func:`canon_columns`), None where one of its values is NULL."""
+    keys: list[tuple[str, ...] | None] = list(canon_columns(columns))
+    if any(any(map(is_, col, repeat(None))) for col in columns):
+        rows = zip(*columns, strict=True)
+        return [
+            None if any(map(is_, r, repeat(None))) else k for r, k in zip(rows, keys, strict=True)
+        ]
+    return keys
+
+
+def _candidates(
+    row_n: list[str], row_c: list[str], found: list[list[_Pats | None]]
+) -> npt.NDArray[np.bool_]:
+    """Rows where one of their patterns occurs in their text (:func:`_hit` of every
+    row with every referenced lookup), in C-level passes over all (row, pattern)
+    pairs of the batch."""
+    m = len(row_n)
+    hit = np.zeros(m, dtype=bool)
+    for per_row in found:
+        rows = [k for k, p in enumerate(per_row) if p is not None and row_n[k].strip(" \x00")]
+        if not rows:
+            continue
+        pats = [per_row[k] for k in rows]
+        for texts, pieces in ((row_n, [p.words for p in pats]), (row_c, [p.compact for p in pats])):  # type: ignore[union-attr]
+            lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+            if not lengths.any():
+                continue
+            owner = np.repeat(np.asarray(rows, dtype=np.int64), lengths)
+            haystack = np.empty(len(rows), dtype=object)
+            haystack[:] = [texts[k] for k in rows]
+            inside = np.fromiter(
+                map(
+                    str.__contains__,
+                    np.repeat(haystack, lengths).tolist(),
+                    chain.from_iterable(pieces),
+                ),
+                dtype=bool,
+                count=int(lengths.sum()),
+            )
+            hit[owner[inside]] = True
+    return hit
+
+
 def check_table(
     db: Any,
     task: _Task,
@@ -262,35 +426,30 @@ def check_table(
     counts: dict[tuple[str, str], int] = {}
     rows = 0
     nt = len(text)
-    for batch in db.iter_rows(task.target, cols, task.where, batch_rows):
-        rows += len(batch)
-        cells = norm_many([_text(r[i], drawn[i]) for r in batch for i in range(nt)])
-        compact = compact_many(cells)
-        row_n = ["\x00".join(cells[k * nt : (k + 1) * nt]) for k in range(len(batch))]
-        row_c = ["\x00".join(compact[k * nt : (k + 1) * nt]) for k in range(len(batch))]
-        pats: list[_Pats | None] = []
-        for r, n in zip(batch, row_n, strict=True):
-            p: _Pats | None = None
-            if n.strip(" \x00"):  # a row without text needs no patterns
-                for lookup, idx in refs:
-                    ref = tuple(r[i] for i in idx)
-                    if any(x is None for x in ref):
-                        continue
-                    found = lookup.get(tuple(map(canon, ref)))
-                    if found is not None:
-                        p = found if p is None else p + found
-            pats.append(p)
-        for k, p in enumerate(pats):
-            if p is None or not _hit(row_n[k], row_c[k], p):
-                continue
-            every = p.kinds
+    for m, columns in db.iter_columns(task.target, cols, task.where, batch_rows):
+        rows += m
+        # every cell normalised in one pass (column after column)
+        normed = norm_many(
+            list(chain.from_iterable(_cells(columns[i], drawn[i]) for i in range(nt)))
+        )
+        compact = compact_many(normed)
+        cells_n = [normed[i * m : (i + 1) * m] for i in range(nt)]
+        cells_c = [compact[i * m : (i + 1) * m] for i in range(nt)]
+        row_n = list(map("\x00".join, zip(*cells_n, strict=True)))
+        row_c = list(map("\x00".join, zip(*cells_c, strict=True)))
+        found = [
+            list(map(lookup.get, _keys([columns[i] for i in idx])))  # type: ignore[arg-type]
+            for lookup, idx in refs
+        ]
+        for k in np.flatnonzero(_candidates(row_n, row_c, found)).tolist():
+            every = [x for per_row in found if (p := per_row[k]) is not None for x in p.kinds]
             for i in range(nt):
-                n, c = cells[k * nt + i], compact[k * nt + i]
+                n, c = cells_n[i][k], cells_c[i][k]
                 kinds = {kind for w, comp, kind in every if w in (c if comp else n)}
                 for kind in kinds:
                     counts[(text[i], kind)] = counts.get((text[i], kind), 0) + 1
         if progress:
-            progress(f"rows {task.target.qualified}", len(batch))
+            progress(f"rows {task.target.qualified}", m)
     hits = [RowHit(task.target.qualified, c, k, n) for (c, k), n in sorted(counts.items())]
     return hits, rows
 
@@ -317,23 +476,37 @@ def check_all(
     progress: Progress | None,
 ) -> list[RowHit]:
     """Search every task's table; in ``jobs`` forked processes when more than one."""
-    from dataclasses import replace
-
-    from stagewall.masking._parallel import can_fork, forked, split
+    from stagewall.masking._parallel import can_fork, forked
 
     if not can_fork(jobs) or not work:
         hits: list[RowHit] = []
         for t in work:
             hits += check_table(db, t, lookups, batch_rows, progress)[0]
         return _merged(hits)
-    parts = [replace(t, where=w) for t in work for w in split(db, t.target, jobs)]
+    shared = {"url": url, "lookups": lookups, "batch_rows": batch_rows}
+    return merged_parts(forked(_work, parts(db, work, jobs), jobs, shared, done(progress)))
 
-    def done(got: tuple[list[RowHit], int]) -> None:
+
+def parts(db: Any, work: Sequence[_Task], jobs: int) -> list[_Task]:
+    """The tasks split for ``jobs`` workers (:func:`_work`'s items, with ``SHARED``
+    holding ``url``, ``lookups`` and ``batch_rows``)."""
+    from dataclasses import replace
+
+    from stagewall.masking._parallel import split
+
+    return [replace(t, where=w) for t in work for w in split(db, t.target, jobs)]
+
+
+def done(progress: Progress | None) -> Callable[[tuple[list[RowHit], int]], None]:
+    def report(got: tuple[list[RowHit], int]) -> None:
         if progress:
             progress("rows", got[1])
 
-    shared = {"url": url, "lookups": lookups, "batch_rows": batch_rows}
-    found = forked(_work, parts, jobs, shared, done)
+    return report
+
+
+def merged_parts(found: Sequence[tuple[list[RowHit], int]]) -> list[RowHit]:
+    """The hits of every part, one entry per table, column and kind."""
     return _merged([h for got, _ in found for h in got])
 
 
@@ -345,4 +518,14 @@ def _merged(hits: list[RowHit]) -> list[RowHit]:
     return [RowHit(t, c, k, n) for (t, c, k), n in sorted(merged.items())]
 
 
-__all__ = ["TEXT_LIKE", "RowHit", "check_all", "check_table", "source_lookups", "tasks"]
+__all__ = [
+    "TEXT_LIKE",
+    "RowHit",
+    "check_all",
+    "check_table",
+    "done",
+    "merged_parts",
+    "parts",
+    "source_lookups",
+    "tasks",
+]

@@ -15,8 +15,8 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import compress, repeat
-from operator import is_
+from itertools import chain, compress, filterfalse, repeat
+from operator import eq, is_, is_not, not_
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +35,7 @@ MIN_TEXT = 4  # normalised strings shorter than this are ignored
 MIN_DIGITS = 5  # integers with fewer digits are ignored
 MAX_TEXT_SCAN = 1_000_000  # characters of one text value searched for tokens
 MIN_SCAN = 6  # shorter text holds no token worth finding
+MEMO = 200_000  # distinct texts whose detector findings a Hasher remembers
 _COMMON = frozenset(
     {"true", "false", "null", "none", "n/a", "unknown", "test", "default"}
     # dates that name no day: PostgreSQL's infinite and MySQL's zero dates
@@ -72,6 +73,9 @@ class Hasher:
     ) -> None:
         self._key = key
         self._detect = detect
+        # text -> the normalised tokens the detector finds in it, across batches
+        # (first names, cities, statuses repeat); cleared when it grows past MEMO
+        self._memo: dict[str, list[str]] = {}
 
     def without_detector(self) -> Hasher:
         """The same hashes, without the tokens found inside text."""
@@ -90,7 +94,18 @@ class Hasher:
     def flat_texts(
         self, values: Sequence[object], gate: Gate | None = None
     ) -> tuple[FlatUnits, list[str]]:
-        """:meth:`flat` and the normalised text of each unit."""
+        """:meth:`flat` and the normalised text of each unit.
+
+        A column of strings, integers, decimals or dates that repeats its values
+        (statuses, countries, amounts) has its units found and hashed once per distinct value,
+        then given to every cell holding that value: equal values of these types
+        have equal text, so equal units (``_spread``).
+        """
+        repeats = _repeats(values)
+        if repeats is not None:
+            distinct, where = repeats
+            units, texts = self.flat_texts(distinct, gate)
+            return _spread(units, texts, where, len(distinct))
         owner, kind, texts = self._unit_texts(values, gate)
         units = FlatUnits(
             np.asarray(owner, dtype=np.int64),
@@ -105,67 +120,76 @@ class Hasher:
         """``(owner, kind, normalised text)`` of every unit of a batch.
 
         Plain text, integers and dates (the usual columns) take C-level passes over
-        the whole column; JSON documents and other types go value by value. With a
-        ``gate``, the detector reads only the texts it admits: the tokens of the
-        others cannot be units the gate was built from (see :mod:`._gate`).
+        the whole column; JSON documents are serialised in one encoder call per
+        batch (:func:`_canonical_many`) and their leaves normalised together; values
+        of mixed types go one by one. With a ``gate``, the detector reads only the
+        texts it admits: the tokens of the others cannot be units the gate was
+        built from (see :mod:`._gate`).
         """
         owner: list[int] = []
         kind: list[int] = []
         texts: list[str] = []
-        scan: list[tuple[int, str]] = []
-        plain: list[int] = []  # values handled by the batch path below
-        plain_text: list[str] = []
-        for_scan: list[bool] = []
-        seen: dict[str, tuple[list[tuple[int, str]], list[str]]] = {}
+        scan_i: list[int] = []  # texts the detector reads, and their owners
+        scan_t: list[str] = []
         types = set(map(type, values)) - {type(None)}
         batch = self._column(values, types) if len(types) == 1 else None
         if batch is not None:
             plain, plain_text, scannable, docs = batch
-            for i in docs:
-                self._document(i, _as_document(values[i]), owner, kind, texts, scan, seen)
-            for_scan = scannable
         else:
+            plain, plain_text, scannable, docs = [], [], [], []
             for i, v in enumerate(values):
-                doc = _as_document(v)
-                if doc is not None:
-                    self._document(i, doc, owner, kind, texts, scan, seen)
+                if _as_document(v) is not None:
+                    docs.append(i)
                     continue
                 t = _text(v)
                 if t is None:
                     continue
                 plain.append(i)
                 plain_text.append(t)
-                for_scan.append(isinstance(v, str) and len(t) >= MIN_SCAN)
-        for i, n in zip(plain, norm_many(plain_text), strict=True):
-            if n is not None:
-                owner.append(i)
-                kind.append(WHOLE)
-                texts.append(n)
-        scan += [
-            (i, t[:MAX_TEXT_SCAN]) for i, t, s in zip(plain, plain_text, for_scan, strict=True) if s
-        ]
-        if gate is not None and scan:
-            scan = list(compress(scan, gate.admits([t for _, t in scan])))
-        if self._detect is not None and scan:
-            for i, n in self._distinct_tokens(scan):
-                owner.append(i)
-                kind.append(PII)
-                texts.append(n)
+                scannable.append(type(v) is str and len(t) >= MIN_SCAN)  # not a PgDateText
+        if docs:
+            self._documents(docs, [_as_document(values[i]) for i in docs],
+                            owner, kind, texts, scan_i, scan_t)  # fmt: skip
+        normed = norm_many(plain_text)
+        kept = list(map(is_not, normed, repeat(None)))
+        owner += compress(plain, kept)
+        texts += compress(normed, kept)  # type: ignore[arg-type]
+        kind += repeat(WHOLE, sum(kept))
+        scan_i += compress(plain, scannable)
+        scanned = list(compress(plain_text, scannable))
+        if scanned and max(map(len, scanned)) > MAX_TEXT_SCAN:  # (not a JSON leaf)
+            scanned = [t[:MAX_TEXT_SCAN] for t in scanned]
+        scan_t += scanned
+        if gate is not None and scan_t:
+            admitted = gate.admits(scan_t)
+            scan_i = list(compress(scan_i, admitted))
+            scan_t = list(compress(scan_t, admitted))
+        if self._detect is not None and scan_t:
+            of, tokens = self._distinct_tokens(scan_i, scan_t)
+            owner += of
+            kind += repeat(PII, len(tokens))
+            texts += tokens
         return owner, kind, texts
 
-    def _distinct_tokens(self, scan: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
-        """:meth:`_token_texts`, searching each distinct text of the batch once."""
-        distinct = dict.fromkeys(t for _, t in scan)
-        if len(distinct) == len(scan):
-            yield from self._token_texts(scan)
-            return
-        owners: dict[str, list[int]] = {}
-        for i, t in scan:
-            owners.setdefault(t, []).append(i)
-        texts = list(owners)
-        for k, n in self._token_texts(list(enumerate(texts))):
-            for i in owners[texts[k]]:
-                yield i, n
+    def _distinct_tokens(self, scan_i: list[int], scan_t: list[str]) -> tuple[list[int], list[str]]:
+        """``(owners, normalised tokens)`` of :meth:`_token_texts`, searching each
+        distinct text once (per batch, and across batches while the memo holds it:
+        the detector's findings depend on the text alone)."""
+        memo = self._memo
+        distinct = dict.fromkeys(scan_t)
+        todo = list(filterfalse(memo.__contains__, distinct))
+        if len(memo) + len(todo) > MEMO:  # start again, with this batch's texts
+            memo.clear()
+            todo = list(distinct)
+        if todo:
+            found: dict[str, list[str]] = {t: [] for t in todo}
+            for k, n in self._token_texts(todo):
+                found[todo[k]].append(n)
+            memo.update(found)
+        found_in = list(map(memo.__getitem__, scan_t))
+        counts = np.fromiter(map(len, found_in), dtype=np.int64, count=len(found_in))
+        of = np.repeat(np.asarray(scan_i, dtype=np.int64), counts).tolist()
+        return of, list(chain.from_iterable(found_in))
 
     @staticmethod
     def _column(
@@ -175,29 +199,40 @@ class Hasher:
         C-level passes: ``(indices, texts, scan?, JSON document indices)``; None for
         other columns, which go value by value."""
         (t,) = types
-        if t not in (str, int, dt.date, dt.datetime):
+        if t not in _COLUMN_TYPES:
             return None
         if any(map(is_, values, repeat(None))):
-            idx = [i for i, v in enumerate(values) if v is not None]
-            present: list[Any] = [values[i] for i in idx]
+            there = list(map(is_not, values, repeat(None)))
+            idx = list(compress(range(len(values)), there))
+            present: list[Any] = list(compress(values, there))
         else:
             idx, present = list(range(len(values))), list(values)
+        if t is dict or t is list:  # decoded JSON documents
+            return [], [], [], idx
+        if t is Decimal:
+            got = _decimal_texts(present)
+            keep = list(map(is_not, got, repeat(None)))
+            return list(compress(idx, keep)), list(compress(got, keep)), [False] * sum(keep), []  # type: ignore[arg-type]
         if t is int:
-            arr = np.array(present, dtype=object)
-            big = np.abs(arr) >= 10 ** (MIN_DIGITS - 1) if present else np.zeros(0, dtype=bool)
-            keep = np.flatnonzero(big).tolist()
+            keep = _big_ints(present)
             return (
-                [idx[k] for k in keep],
-                list(map(str, arr[keep].tolist())),
-                [False] * len(keep),
+                list(compress(idx, keep)),
+                list(map(str, compress(present, keep))),
+                [False] * sum(keep),
                 [],
             )
         if t is dt.datetime:
-            return idx, [v.isoformat(sep=" ") for v in present], [False] * len(idx), []
+            return (
+                idx,
+                list(map(dt.datetime.isoformat, present, repeat(" "))),
+                [False] * len(idx),
+                [],
+            )
         if t is dt.date:
             return idx, list(map(dt.date.isoformat, present)), [False] * len(idx), []
         docs: list[int] = []
-        if _might_hold_json(present):
+        joined = "".join(present)  # (no text of the batch can be a document without these)
+        if "{" in joined or "[" in joined:
             plain_idx: list[int] = []
             plain: list[str] = []
             for i, v in zip(idx, present, strict=True):
@@ -210,57 +245,227 @@ class Hasher:
         scannable = np.fromiter(map(len, present), dtype=np.int64, count=len(present)) >= MIN_SCAN
         return idx, present, scannable.tolist(), docs
 
-    def _document(
+    def _documents(
         self,
-        i: int,
-        doc: Any,
+        idx: list[int],
+        docs: list[Any],
         owner: list[int],
         kind: list[int],
         texts: list[str],
-        scan: list[tuple[int, str]],
-        seen: dict[str, tuple[list[tuple[int, str]], list[str]]],
+        scan_i: list[int],
+        scan_t: list[str],
     ) -> None:
-        """The units of document ``i``; ``seen`` holds those of the batch's documents
-        by canonical text (equal documents of plain JSON types have equal units)."""
-        try:  # equal to the default=str text below whenever it succeeds
-            canonical: str | None = json.dumps(doc, sort_keys=True, ensure_ascii=False)
-        except TypeError:  # a non-JSON type inside (Decimal, datetime): not cached
-            canonical = None
-        found = seen.get(canonical) if canonical is not None else None
-        if found is None:
-            whole_text = canonical
-            if whole_text is None:
-                whole_text = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
-            units: list[tuple[int, str]] = []
-            leaves: list[str] = []
-            whole = _norm(whole_text)
-            if whole is not None:
-                units.append((WHOLE, whole))
-            for leaf in _leaves(doc):
-                n = _norm(leaf)
-                if n is not None:
-                    units.append((LEAF, n))
-                    if len(leaf) >= MIN_SCAN:
-                        leaves.append(leaf)
-            found = (units, leaves)
-            if canonical is not None:
-                seen[canonical] = found
-        for k, n in found[0]:
-            owner.append(i)
-            kind.append(k)
-            texts.append(n)
-        scan += [(i, leaf) for leaf in found[1]]
+        """The units of documents ``docs`` (of values ``idx``): the whole canonical
+        text and every leaf, normalised in one pass. Equal documents of plain JSON
+        types (equal canonical text) have equal units: each is done once."""
+        canonical = _canonical_many(docs)
+        group: dict[str, int] = {}
+        of_doc: list[int] = []  # each document's distinct representative
+        reps: list[Any] = []
+        wholes: list[str] = []
+        for doc, c in zip(docs, canonical, strict=True):
+            g = group.setdefault(c, len(reps)) if c is not None else len(reps)
+            if g == len(reps):
+                reps.append(doc)
+                # a non-JSON type inside (Decimal, datetime): its text, not shared
+                wholes.append(
+                    c
+                    if c is not None
+                    else json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
+                )
+            of_doc.append(g)
+        leaf_of, leaves = _leaves_many(reps)
+        normed = norm_many(wholes + leaves)
+        n_whole = len(wholes)
+        u_owner = list(range(n_whole)) + leaf_of
+        u_kind = [WHOLE] * n_whole + [LEAF] * len(leaves)
+        kept = list(map(is_not, normed, repeat(None)))
+        ref = np.asarray(idx, dtype=np.int64)
+        # leaves the detector reads: non-trivial and long enough
+        long_leaves = [
+            k and len(x) >= MIN_SCAN for k, x in zip(kept[n_whole:], leaves, strict=True)
+        ]
+        if len(reps) == len(docs):  # all distinct: representative g is document g
+            owner += ref[list(compress(u_owner, kept))].tolist()
+            kind += compress(u_kind, kept)
+            texts += compress(normed, kept)  # type: ignore[arg-type]
+            scan_i += ref[list(compress(leaf_of, long_leaves))].tolist()
+            scan_t += compress(leaves, long_leaves)
+            return
+        where = np.asarray(of_doc, dtype=np.int64)
+        got = FlatUnits(
+            np.asarray(list(compress(u_owner, kept)), dtype=np.int64),
+            np.asarray(list(compress(u_kind, kept)), dtype=np.uint8),
+            np.zeros(sum(kept), dtype=np.uint64),
+        )
+        units, unit_texts = _spread(got, list(compress(normed, kept)), where, len(reps))  # type: ignore[arg-type]
+        owner += ref[units.owner].tolist()
+        kind += units.kind.tolist()
+        texts += unit_texts
+        chosen = list(compress(leaf_of, long_leaves))
+        scanned = FlatUnits(
+            np.asarray(chosen, dtype=np.int64),
+            np.zeros(len(chosen), dtype=np.uint8),
+            np.zeros(len(chosen), dtype=np.uint64),
+        )
+        spread, spread_t = _spread(scanned, list(compress(leaves, long_leaves)), where, len(reps))
+        scan_i += ref[spread.owner].tolist()
+        scan_t += spread_t
 
-    def _token_texts(self, scan: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
-        """``(owner, normalised token)`` found by the detector in the scanned texts
-        (a batch detector: see :func:`~stagewall.masking.classify.detect_texts`)."""
+    def _token_texts(self, texts: list[str]) -> Iterator[tuple[int, str]]:
+        """``(text index, normalised token)`` of every token the detector finds in
+        ``texts`` (a batch detector: see
+        :func:`~stagewall.masking.classify.detect_texts`), normalised in one pass."""
         detect = self._detect
         if detect is None:  # pragma: no cover - checked by the caller
             return
-        for k, text in detect([t for _, t in scan]):
-            n = _norm(text)
+        found = list(detect(texts))
+        if not found:
+            return
+        at = [k for k, _ in found]
+        for k, n in zip(at, norm_many([t for _, t in found]), strict=True):
             if n is not None:
-                yield scan[k][0], n
+                yield k, n
+
+
+_COLUMN_TYPES = frozenset({str, int, Decimal, dt.date, dt.datetime, dict, list})
+# equal values of these types have equal text (a Decimal's text is normalised)
+_DEDUP = frozenset({str, int, Decimal, dt.date})
+_LEAST = 10 ** (MIN_DIGITS - 1)
+
+
+def _repeats(values: Sequence[object]) -> tuple[list[object], npt.NDArray[np.int64]] | None:
+    """``(distinct values, index of each value among them)`` for a column of one
+    type in :data:`_DEDUP` (NULLs aside) with enough repeats to pay; else None."""
+    n = len(values)
+    if n < 16:
+        return None
+    types = set(map(type, values)) - {type(None)}
+    if len(types) != 1 or not types <= _DEDUP:
+        return None
+    try:
+        if n > 1024 and len(set(values[:256])) > 192:  # a column of distinct values
+            return None
+        distinct = dict.fromkeys(values)
+    except TypeError:  # a signalling NaN cannot be hashed
+        return None
+    if len(distinct) * 4 > n * 3:  # fewer than a quarter repeats
+        return None
+    keys = list(distinct)
+    pos = dict(zip(keys, range(len(keys)), strict=True))
+    return keys, np.fromiter(map(pos.__getitem__, values), dtype=np.int64, count=n)
+
+
+def _spread(
+    units: FlatUnits, texts: list[str], where: npt.NDArray[np.int64], m: int
+) -> tuple[FlatUnits, list[str]]:
+    """Units of ``m`` distinct values given to every value: value ``i`` is distinct
+    value ``where[i]`` and gets each of its units (owner ``i``), in C-level passes."""
+    if not units.owner.size:
+        return FlatUnits(np.zeros(0, np.int64), np.zeros(0, np.uint8), EMPTY), []
+    order = np.argsort(where, kind="stable")  # values grouped by distinct value
+    counts = np.bincount(where, minlength=m)
+    starts = np.cumsum(counts) - counts
+    rep = counts[units.owner]
+    ends = np.cumsum(rep)
+    offsets = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - rep, rep)
+    owner = order[np.repeat(starts[units.owner], rep) + offsets].astype(np.int64)
+    spread = FlatUnits(owner, np.repeat(units.kind, rep), np.repeat(units.hashes, rep))
+    many = np.empty(len(texts), dtype=object)
+    many[:] = texts
+    return spread, np.repeat(many, rep).tolist()
+
+
+def _big_ints(values: list[int]) -> list[bool]:
+    """Which integers have at least :data:`MIN_DIGITS` digits (NumPy when they fit)."""
+    try:
+        arr = np.array(values, dtype=np.int64)
+    except OverflowError:
+        return [abs(v) >= _LEAST for v in values]
+    return ((arr >= _LEAST) | (arr <= -_LEAST)).tolist()  # type: ignore[no-any-return]
+
+
+def _decimal_texts(values: list[Decimal]) -> list[str | None]:
+    """:func:`_text` of every Decimal, in C-level maps: an integral value as its
+    integer, the others normalised, None for Infinity and NaN."""
+    if not all(map(Decimal.is_finite, values)):
+        return [_text(v) for v in values]
+    whole = list(map(eq, values, map(Decimal.to_integral_value, values)))
+    ints = list(map(int, compress(values, whole)))
+    int_texts = iter(
+        [str(v) if big else None for v, big in zip(ints, _big_ints(ints), strict=True)]
+    )
+    fractions = map(Decimal.normalize, compress(values, map(not_, whole)))
+    frac_texts = map(format, fractions, repeat("f"))
+    return [next(int_texts) if w else next(frac_texts) for w in whole]
+
+
+# json.dumps(doc, sort_keys=True, ensure_ascii=False) without an encoder per document
+_CANON = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+# Between two documents of a batch encoded as one JSON array: a string jsonb cannot
+# hold; should a document hold it, the count of parts is off and each document is
+# encoded alone.
+_DOC_SEP = "\x00\x01"
+_DOC_SEP_TEXT = ', "\\u0000\\u0001", '
+
+
+def _canonical_many(docs: list[Any]) -> list[str | None]:
+    """Each document's canonical text (``json.dumps`` with sorted keys), None for
+    one holding a non-JSON type (Decimal, datetime); in one encoder call."""
+    got = encode_many(_CANON, docs)
+    return got if got is not None else [_canonical(d) for d in docs]  # type: ignore[return-value]
+
+
+def encode_many(encode: Callable[[Any], str], docs: Sequence[Any]) -> list[str] | None:
+    """``encode`` of each document, with one call for all of them (as one array with
+    a separator no JSON document of a database holds between them); None when that
+    cannot be done (an encoding error, or a document holding the separator): then
+    each document is to be encoded alone."""
+    if len(docs) < 2:
+        return None
+    items: list[Any] = [_DOC_SEP] * (2 * len(docs) - 1)
+    items[::2] = docs
+    try:
+        parts = encode(items)[1:-1].split(_DOC_SEP_TEXT)
+    except (TypeError, ValueError):  # raised again by the document at fault, alone
+        return None
+    return parts if len(parts) == len(docs) else None
+
+
+def _canonical(doc: Any) -> str | None:
+    try:
+        return json.dumps(doc, sort_keys=True, ensure_ascii=False)
+    except TypeError:
+        return None
+
+
+def _leaves_many(docs: list[Any]) -> tuple[list[int], list[str]]:
+    """``(document number, text)`` of every leaf of every document: :func:`_leaves`
+    of each, in the same order, without a generator per document."""
+    owners: list[int] = []
+    out: list[str] = []
+    for g, doc in enumerate(docs):
+        stack = [doc]
+        while stack:
+            cur = stack.pop()
+            if isinstance(cur, dict):
+                stack.extend(cur.values())
+            elif isinstance(cur, (list, tuple)):
+                stack.extend(cur)
+            else:
+                kind = type(cur)
+                if kind is str:
+                    t: str | None = cur
+                elif cur is None or kind is bool:
+                    continue
+                elif kind is int:  # as _text: small numbers are no unit
+                    t = str(cur) if not -_LEAST < cur < _LEAST else None
+                else:
+                    t = _text(cur)
+                if t is not None:
+                    owners.append(g)
+                    out.append(t)
+    return owners, out
 
 
 def _norm(s: str) -> str | None:
@@ -271,12 +476,6 @@ def _norm(s: str) -> str | None:
     if digits.isdigit() and len(digits) < MIN_DIGITS:
         return None
     return n
-
-
-def _might_hold_json(values: Sequence[object]) -> bool:
-    """False when no text of the batch can be a JSON document (no brace or bracket)."""
-    joined = "".join([v for v in values if isinstance(v, str)])
-    return "{" in joined or "[" in joined
 
 
 def norm_many(texts: list[str]) -> list[str | None]:
@@ -291,18 +490,17 @@ def norm_many(texts: list[str]) -> list[str | None]:
     lengths = np.fromiter(map(len, low), dtype=np.int64, count=m)
     drop = lengths < MIN_TEXT
     drop |= np.fromiter(map(_COMMON.__contains__, low), dtype=bool, count=m)
-    bare = list(map(_strip_sign, low))
-    short = np.fromiter(map(len, bare), dtype=np.int64, count=m) < MIN_DIGITS
-    if short.any():
-        drop |= short & np.fromiter(map(str.isdigit, bare), dtype=bool, count=m)
+    # a small number: fewer than MIN_DIGITS digits once its signs are stripped, so
+    # only a short text or one starting with a sign can be one
+    signed = np.fromiter(map(str.startswith, low, repeat(("+", "-"))), dtype=bool, count=m)
+    for i in np.flatnonzero(~drop & ((lengths < MIN_DIGITS) | signed)).tolist():
+        bare = low[i].lstrip("+-")
+        if len(bare) < MIN_DIGITS and bare.isdigit():
+            drop[i] = True
     out: list[str | None] = list(low)
     for i in np.flatnonzero(drop).tolist():
         out[i] = None
     return out
-
-
-def _strip_sign(s: str) -> str:
-    return s.lstrip("+-")
 
 
 def _as_document(value: object) -> Any:
@@ -344,6 +542,8 @@ def _text(value: object) -> str | None:
             return _text(int(value))
         return repr(value)
     if isinstance(value, Decimal):
+        if not value.is_finite():  # PostgreSQL's numeric Infinity and NaN name no one
+            return None
         if value == value.to_integral_value():
             return _text(int(value))
         return format(value.normalize(), "f")
@@ -408,6 +608,16 @@ def unique_sorted(hashes: H) -> H:
     return out[keep]
 
 
+def unique_first(hashes: H) -> tuple[H, npt.NDArray[np.int64]]:
+    """``np.unique(hashes, return_index=True)`` by a stable sort: the distinct hashes,
+    sorted, and where each first occurs."""
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    keep = np.ones(ordered.size, dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep], order[keep].astype(np.int64)
+
+
 def contains(sorted_set: H, hashes: H) -> npt.NDArray[np.bool_]:
     """Membership of every element of ``hashes`` in the sorted array ``sorted_set``."""
     if sorted_set.size == 0 or hashes.size == 0:
@@ -427,6 +637,8 @@ __all__ = [
     "HashSet",
     "Hasher",
     "contains",
+    "encode_many",
     "norm_many",
+    "unique_first",
     "unique_sorted",
 ]

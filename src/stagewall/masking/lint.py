@@ -60,6 +60,7 @@ class Rule(enum.Enum):
     CONSISTENCY_MISMATCH = "consistency-mismatch"
     CHECK_CONSTRAINT = "check-constraint"
     FULLTEXT = "fulltext"
+    UNDECLARED_REFERENCE = "undeclared-reference"
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ def lint_plan(plan: Plan, schema: Schema, *, samples: Samples | None = None) -> 
             out += _check_fulltext(found, planned, cplan)
         out += _check_foreign_keys(plan, schema, found)
     out += _check_domains(plan)
+    out += _undeclared_references(plan, schema)
     out.sort(
         key=lambda p: (p.severity is not Severity.ERROR, p.table, p.column or "", p.rule.value)
     )
@@ -347,6 +349,51 @@ def _check_column(
                     c,
                     f"transformer {cls.name!r} is not unique-safe; the column is in a {what}",
                     "use a unique-safe transformer (e.g. a format-preserving permutation)",
+                )
+            )
+    return out
+
+
+_TEXTUAL = frozenset(
+    {ColumnKind.TEXT, ColumnKind.JSON, ColumnKind.OTHER, ColumnKind.BYTES, ColumnKind.STRUCTURED}
+)
+
+
+def _undeclared_references(plan: Plan, schema: Schema) -> list[LintProblem]:
+    """A ``customer_id`` beside text, with no foreign key declared, where a
+    ``customers`` table holds people's values: text_scrub is not handed the
+    customer's values for that text and verify does not search it row by row
+    (both follow declared foreign keys only), so say so."""
+    from stagewall.masking._known_rows import known_columns
+    from stagewall.masking.classify._rules import split_name
+
+    by_name = {t.name.lower(): t for t in schema.tables}
+    out: list[LintProblem] = []
+    for t in schema.tables:
+        if not any(c.kind in _TEXTUAL for c in t.columns):
+            continue
+        declared = {c for fk in t.foreign_keys for c in fk.columns}
+        for c in t.columns:
+            words = split_name(c.name)
+            if c.name in declared or len(words) < 2 or words[-1] != "id":
+                continue
+            stem = "_".join(words[:-1])
+            parent = next(
+                (by_name[n] for n in (stem, f"{stem}s", f"{stem}es") if n in by_name), None
+            )
+            if parent is None or parent is t or not known_columns(plan, parent):
+                continue
+            out.append(
+                LintProblem(
+                    Severity.WARNING,
+                    Rule.UNDECLARED_REFERENCE,
+                    t.qualified,
+                    c.name,
+                    f"looks like a reference to {parent.qualified}, but no foreign key is "
+                    f"declared: the text of {t.qualified}'s rows is not scrubbed of, nor "
+                    f"searched by verify for, the {parent.qualified} row's own values",
+                    f"declare the foreign key ({c.name} → {parent.qualified}) in the source "
+                    "schema, or review the table's free text yourself",
                 )
             )
     return out

@@ -21,6 +21,10 @@ class ColumnKind(enum.Enum):
     JSON = "json"
     BYTES = "bytes"
     ARRAY = "array"
+    # a value with a syntax of its own that is not text: PostgreSQL's bit strings,
+    # geometric types, ranges, intervals, enums, composite types, macaddr8. No
+    # transformer rewrites one (its output would not parse): kept, or set to NULL.
+    STRUCTURED = "structured"
     OTHER = "other"
 
 

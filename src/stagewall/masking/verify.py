@@ -183,22 +183,33 @@ def _verify(
             sdb.begin_read()
             # parallel parts of the source read in this transaction's snapshot
             snapshot = sdb.export_snapshot()[0] if jobs > 1 else None
+            # the source rows' known values (row by row search), read by this
+            # process while the workers (with jobs > 1) read the source's parts
+            got: dict[str, Any] = {}
+
+            def lookups_now() -> None:
+                got["lookups"] = _rowcheck.source_lookups(plan, schema, sdb, key, batch_rows, notes)
+
             sets = _hashscan.collect(
                 plan, schema, sdb, key, batch_rows, progress,
-                jobs=jobs, url=sdb.url, snapshot=snapshot,
+                jobs=jobs, url=sdb.url, snapshot=snapshot, meanwhile=lookups_now,
             )  # fmt: skip
-            lookups = _rowcheck.source_lookups(plan, schema, sdb, key, batch_rows, notes)
+            lookups = got.pop("lookups")
             tschema = tdb.introspect()
             tdb.begin_read()
-            found = _hashscan.scan(tschema, tdb, sets, batch_rows, progress, jobs=jobs, url=tdb.url)
-            # the few hits that need a pseudonymiser's outputs, recomputed in the
-            # same source snapshot
-            _late.resolve(found, sets, plan, schema, sdb, key, batch_rows)
+            work = _rowcheck.tasks(plan, schema, tschema, lookups, _in_target)
+
+            def late(found: list[_hashscan.ScanResult]) -> None:
+                # the few hits that need a pseudonymiser's outputs, recomputed in
+                # the same source snapshot
+                _late.resolve(found, sets, plan, schema, sdb, key, batch_rows)
+
+            found, row_hits = _scan_target(
+                tschema, tdb, sets, work, lookups, batch_rows, progress, jobs, late
+            )
         hits = [ColumnHits(r.table, c, k) for r in found for c, k in r.counts.items()]
         target_rows = {r.table: r.rows for r in found}
         scanned = sum(r.scanned for r in found)
-        work = _rowcheck.tasks(plan, schema, tschema, lookups, _in_target)
-        row_hits = _rowcheck.check_all(tdb.url, tdb, work, lookups, batch_rows, jobs, progress)
         del lookups
         fk_problems = _check_fks(schema, tschema, tdb)
     counts = []
@@ -223,6 +234,45 @@ def _verify(
         notes=tuple(notes),
         row_hits=tuple(RowHits(h.table, h.column, h.kind, h.cells) for h in row_hits),
     )
+
+
+def _scan_target(
+    tschema: Schema,
+    tdb: Any,
+    sets: Any,
+    work: list[Any],
+    lookups: dict[str, Any],
+    batch_rows: int,
+    progress: Progress | None,
+    jobs: int,
+    late: Callable[[list[Any]], None],
+) -> tuple[list[Any], list[Any]]:
+    """The whole-target scan (with ``late`` applied to its results) and the row by
+    row search. With ``jobs`` > 1 both run in one set of forked workers, which share
+    the hash sets and the lookups; this process resolves the late hits while the
+    workers go on with the row by row search."""
+    from stagewall.masking import _hashscan, _rowcheck
+    from stagewall.masking._parallel import can_fork, pool
+
+    if not can_fork(jobs):
+        found = _hashscan.scan(tschema, tdb, sets, batch_rows, progress, jobs=jobs, url=tdb.url)
+        late(found)
+        row_hits = _rowcheck.check_all(tdb.url, tdb, work, lookups, batch_rows, jobs, progress)
+        return found, row_hits
+    tables = _hashscan.scanned_tables(tschema)
+    shared = {
+        "scan": (tdb.url, sets, batch_rows),
+        "url": tdb.url,
+        "lookups": lookups,
+        "batch_rows": batch_rows,
+    }
+    with pool(jobs, shared) as workers:
+        scans = workers.submit(_hashscan._scan_worker, _hashscan.scan_items(tdb, tables, jobs))
+        rows = workers.submit(_rowcheck._work, _rowcheck.parts(tdb, work, jobs))
+        found = _hashscan.merged_scan(tables, workers.results(scans, _hashscan.scan_done(progress)))
+        late(found)
+        row_hits = _rowcheck.merged_parts(workers.results(rows, _rowcheck.done(progress)))
+    return found, row_hits
 
 
 def _in_target(source_qualified: str, tschema: Schema) -> Table | None:

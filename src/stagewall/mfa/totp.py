@@ -256,7 +256,13 @@ def reset(
     if not estate.is_internal(actor):
         raise AccessDenied(f"{actor!r} is not an internal, enabled principal; only they reset MFA")
     from stagewall.identity import passkeys, stepup
+    from stagewall.identity.accounts import factor_reset_problem
 
+    # A principal whose own factor was just reset (perhaps taken over by whoever asked for
+    # it) does not reset others: that would spread the takeover past the quarantine.
+    quarantined = factor_reset_problem(store, actor, now or datetime.now(UTC))
+    if quarantined is not None:
+        raise AccessDenied(quarantined, hint="another internal person resets the factor")
     has_totp = is_enrolled(store, principal)
     if not has_totp and not passkeys.has_passkey(store, principal):
         raise UsageError(f"principal {principal!r} is not enrolled, so there is nothing to reset")

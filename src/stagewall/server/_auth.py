@@ -58,6 +58,25 @@ def _in(addr: str, networks: list[str]) -> bool:
     return False
 
 
+def refuse_offboarded(state: ServerState, principal: str) -> None:
+    """NotAuthenticated when ``principal`` belongs to a vendor that was offboarded.
+
+    Asked of the store on every request of a vendor's principal (internal people have no
+    vendor and cost nothing): a login minted before, during or behind the back of the
+    offboarding stays dead, on every instance sharing the store."""
+    p = state.estate.principals.get(principal)
+    if p is None or p.vendor is None:
+        return
+    with state.ctx.store.read() as conn:
+        gone = p.vendor in state.ctx.offboarded(conn)
+    if gone:
+        raise NotAuthenticated(
+            f"vendor {p.vendor!r} of {principal!r} has been offboarded; its people and "
+            "pipelines can no longer sign in",
+            hint="ask an internal administrator if this is wrong",
+        )
+
+
 def authenticate(
     request: Request, state: ServerState, route: str, *, form_csrf: str | None = None
 ) -> Actor:
@@ -81,6 +100,7 @@ def authenticate(
         )
         if C.PIPELINE not in actor.classes:
             raise NotAuthenticated(f"{actor.principal!r} is no longer an enabled service principal")
+        refuse_offboarded(state, actor.principal)
         request.state.ci_burnt = burnt  # POST /api/v1/ci/session exchanges it
         return actor
     info = resolve_token(state.ctx.store, secret, now=state.now())
@@ -101,6 +121,7 @@ def authenticate(
             f"{info.principal!r} is no longer a declared, enabled principal",
             hint="ask an admin; the login was refused",
         )
+    refuse_offboarded(state, info.principal)
     # Service principals act only through CI OIDC or their pipeline token; a pipeline
     # token acts only for a service principal.
     if (C.PIPELINE in classes) != (info.kind in SERVICE_KINDS):
@@ -165,5 +186,6 @@ __all__ = [
     "authorize",
     "guard",
     "needs_row",
+    "refuse_offboarded",
     "source_address",
 ]

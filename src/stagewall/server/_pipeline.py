@@ -33,12 +33,14 @@ from stagewall.identity import ci_uses
 from stagewall.identity.actor import Actor, LoginMethod
 from stagewall.identity.attempts import attempt
 from stagewall.identity.ci_oidc import (
+    PULL_REQUEST_EVENTS,
     CiClaims,
     CiTokenVerifier,
     ci_issuers_from_estate,
     is_pull_request,
     service_principal_for,
 )
+from stagewall.server._events import REQUEST_REFUSED
 from stagewall.server.authz import classes_for
 
 if TYPE_CHECKING:
@@ -187,9 +189,36 @@ def authenticate_ci(
     return actor, BurntToken(burnt, claims)
 
 
+def refuse_pull_request_run(state: ServerState, actor: Actor, route: str, what: str) -> None:
+    """Refuse (audited) when ``actor`` is a pull/merge request run (its token or job session).
+
+    A binding may accept such runs so that they can submit, but they execute the
+    proposer's own code and workflow file: what they say about a check or a deployment
+    is the proposer's word, so they may say nothing."""
+    event = dict(actor.workload).get("event")
+    if event in PULL_REQUEST_EVENTS:
+        raise state.ctx.refuse(
+            REQUEST_REFUSED.code,
+            actor.principal,
+            f"a pull/merge request run ({event}) of {actor.principal!r} may not {what}: "
+            "it runs code and a workflow nobody internal has reviewed yet",
+            resource=f"route:{route}",
+            details={"route": route, "event": event},
+            hint="report checks and ask to deploy from a run of the reviewed branch "
+            "(push or merge), not from the pull request",
+        )
+
+
 def workload_of(seen: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """The Actor's workload: the verified CI claims, as sorted text pairs."""
     return tuple(sorted((k, str(v)) for k, v in seen.items() if v is not None))
 
 
-__all__ = ["BurntToken", "CiVerifiers", "authenticate_ci", "looks_like_jwt", "workload_of"]
+__all__ = [
+    "BurntToken",
+    "CiVerifiers",
+    "authenticate_ci",
+    "looks_like_jwt",
+    "refuse_pull_request_run",
+    "workload_of",
+]

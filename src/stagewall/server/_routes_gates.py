@@ -7,7 +7,7 @@ from fastapi import Depends, FastAPI
 from pydantic import Field
 
 from stagewall.gates import Gate
-from stagewall.identity.actor import Actor, acting
+from stagewall.identity.actor import Actor, ActorClass, acting
 from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
 from stagewall.server._stepup import Privileged
@@ -26,6 +26,9 @@ def register(r: FastAPI, state: ServerState) -> None:
         actor: Annotated[Actor, Depends(guard(state, "gate.list"))], pending: bool = False
     ) -> list[dict[str, Any]]:
         rows = gate().list()
+        if not (actor.has(ActorClass.INTERNAL) or actor.has(ActorClass.AUDITOR)):
+            # As with requests and grants: an external sees what they submitted only.
+            rows = [x for x in rows if x["submitter"] == actor.principal]
         return [x for x in rows if x["state"] == "pending"] if pending else rows
 
     @r.post("/api/v1/promotions/{promotion_id}/approvals", name="gate.approve")

@@ -19,7 +19,7 @@ from stagewall.identity._codes import fmt, same
 from stagewall.identity.actor import Actor, LoginMethod, acting
 from stagewall.identity.login import password_login
 from stagewall.identity.tokens import ENROL_TTL, TokenKind, issue_token, revoke_all, revoke_token
-from stagewall.server._auth import SESSION_COOKIE, guard, source_address
+from stagewall.server._auth import SESSION_COOKIE, guard, refuse_offboarded, source_address
 from stagewall.server._state import ServerState
 from stagewall.server._stepup import Privileged
 
@@ -118,6 +118,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             source=source_address(request, state),
             home=state.home,
         )
+        refuse_offboarded(state, body.principal)
         if body.browser and kind is TokenKind.API:
             kind = TokenKind.BROWSER
         ttl = ENROL_TTL if kind is TokenKind.ENROL else state.settings.token_ttl
@@ -172,6 +173,11 @@ def register(r: FastAPI, state: ServerState) -> None:
         with acting(actor):
             if body.principal not in state.estate.principals:
                 raise UsageError(f"principal {body.principal!r} is not declared")
+            # An invitation hands its holder a new identity's first factor: an admin whose
+            # own factor was just reset (and may be someone else now) creates none.
+            quarantined = accounts.factor_reset_problem(store, actor.principal, state.now())
+            if quarantined is not None:
+                raise AccessDenied(quarantined, hint="another admin creates the invitation")
             state.ctx.step_up(
                 actor.principal, body.otp, body.webauthn, purpose=f"invite {body.principal}"
             )
@@ -332,6 +338,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         )
         if kind is not TokenKind.API:
             return _device_form(user_code, "Enrol a second factor first.", 403)
+        refuse_offboarded(state, principal)
         if not device.approve(store, user_code, principal, LoginMethod.LOCAL, now=now):
             return _device_form(user_code, "This code is unknown, used or expired.", 400)
         return HTMLResponse(

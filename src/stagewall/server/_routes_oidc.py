@@ -21,7 +21,7 @@ from stagewall.identity import oidc_login
 from stagewall.identity.actor import LoginMethod
 from stagewall.identity.oidc import OidcRelyingParty, OidcSettings
 from stagewall.identity.tokens import TokenKind, issue_token
-from stagewall.server._auth import SESSION_COOKIE, source_address
+from stagewall.server._auth import SESSION_COOKIE, refuse_offboarded, source_address
 from stagewall.server._state import ServerState
 from stagewall.web._render import safe_next
 
@@ -138,6 +138,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             now=now,
             source=source,
         )
+        refuse_offboarded(state, principal)
         ttl = state.settings.token_ttl
         new = issue_token(
             store,

@@ -28,6 +28,7 @@ from stagewall.identity._events import CI_SESSION_STARTED
 from stagewall.identity.actor import Actor, acting
 from stagewall.keys import load_signing_key
 from stagewall.server._auth import guard, source_address
+from stagewall.server._pipeline import refuse_pull_request_run
 from stagewall.server._state import ServerState
 
 MAX_COMMITS_SENT = 20_000
@@ -229,6 +230,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         body: ReportBody, actor: Annotated[Actor, Depends(guard(state, "gate.report"))]
     ) -> dict[str, Any]:
         with acting(actor):
+            refuse_pull_request_run(state, actor, "gate.report", "report a check")
             gate().report(
                 change=body.change,
                 stage=body.stage,
@@ -250,6 +252,8 @@ def register(r: FastAPI, state: ServerState) -> None:
         body: CheckBody, actor: Annotated[Actor, Depends(guard(state, "gate.check"))]
     ) -> dict[str, Any]:
         """Decide whether the change may be deployed now; sign and return the attestation."""
+        with acting(actor):
+            refuse_pull_request_run(state, actor, "gate.check", "ask to deploy")
         key = load_signing_key(state.home)
         with acting(actor):
             allowed = check(

@@ -406,6 +406,8 @@ def register(r: FastAPI, state: ServerState) -> None:
             raise UsageError(
                 f"there is no stage {stage!r}", hint="stages: " + (", ".join(stages) or "none")
             )
+        if not who.sees_everyone:
+            submitter = who.principal  # an external sees what they submitted (as the API)
         f = Filters.parse(state, start, end, principal=submitter)
         rows, total = promotions_page(
             ctx.store,

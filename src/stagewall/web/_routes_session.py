@@ -11,7 +11,7 @@ from stagewall.errors import StagewallError
 from stagewall.identity.actor import LoginMethod, acting
 from stagewall.identity.login import password_login
 from stagewall.identity.tokens import TokenKind, issue_token, revoke_token
-from stagewall.server._auth import SESSION_COOKIE, source_address
+from stagewall.server._auth import SESSION_COOKIE, refuse_offboarded, source_address
 from stagewall.server._state import ServerState
 from stagewall.web._render import (
     LOGIN_CSRF_COOKIE,
@@ -90,6 +90,7 @@ def register(r: FastAPI, state: ServerState) -> None:
                 source=source_address(request, state),
                 home=state.home,
             )
+            refuse_offboarded(state, principal)
         except StagewallError as exc:
             return login_form(request, next, exc.message, 401, principal)
         if kind is not TokenKind.API:

@@ -1,25 +1,31 @@
-"""The text_scrub own-value search as it was at commit 127e277 (before the
+"""The text_scrub own-value search as it was at commit fe93366 (main before the
 fastscrub changes), kept verbatim as the reference the faster code is checked
 against (test_scrub_reference.py). Not used by stagewall itself."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import chain
+from itertools import chain, compress
 
 import numpy as np
 
 from stagewall.masking.transformers._known import (
     _ASCII_NONWORD,
+    _HOUSE_NUMBER,
     _NAME_TRANSFORMERS,
     _NONWORD,
+    _STREETS,
     Known,
     _first,
+    _second,
+    _spaced,
+    _spellable,
     find_known,
     fold,
     kind_of,
     norm_many,
     patterns_many,
+    spellings,
     words,
 )
 from stagewall.masking.transformers._structured import _MAX_RESIDUAL_PASSES, _Patterns
@@ -117,10 +123,17 @@ def _candidates(
     patterns built (most rows' text holds none of its values)."""
     m = len(flat)
     named = np.fromiter(map(_NAME_TRANSFORMERS.__contains__, map(_first, flat)), bool, m)
+    spelt: dict[int, str] = {}  # spelt otherwise: probed by the words of all spellings
+    for i in _spellable(flat):
+        alike = spellings(*flat[i])
+        if alike:
+            spelt[i] = " ".join((flat[i][1], *alike))
+            named[i] = True
     hits: list[np.ndarray] = []
     names = np.flatnonzero(named)
     if len(names):
-        words = list(map(str.split, _spaced_many([flat[i][1] for i in names.tolist()])))
+        texts = [spelt.get(i, flat[i][1]) for i in names.tolist()]
+        words = list(map(str.split, _spaced_many(texts)))
         owner = np.repeat(names, np.fromiter(map(len, words), np.int64, len(words)))
         hay = map(compact.__getitem__, tv_row[owner].tolist())
         probes = chain.from_iterable(words)
@@ -128,8 +141,22 @@ def _candidates(
     others = np.flatnonzero(~named)
     if len(others):
         # every non-word character is a space in the spaced form: without them, the
-        # value's words joined (its compact form)
-        forms = _spaced_many([flat[i][1] for i in others.tolist()], compact=True)
+        # value's words joined (its compact form); a street's without its house
+        # number, which may stand on either side (see _patterns_of)
+        pairs = [flat[i] for i in others.tolist()]
+        values = list(map(_second, pairs))
+        is_street = map(_STREETS.__contains__, map(_first, pairs))
+        streets = list(compress(range(len(values)), is_street))
+        if streets:
+            joined = "\x00".join(values[j] for j in streets)
+            if joined.count("\x00") == len(streets) - 1:
+                bare = _HOUSE_NUMBER.sub("", joined).split("\x00")
+            else:  # a value holding NUL itself (SQLite text can): one at a time
+                bare = [_HOUSE_NUMBER.sub("", values[j]) for j in streets]
+            for j, b in zip(streets, bare, strict=True):
+                if any(map(str.isalnum, b)):
+                    values[j] = b
+        forms = _spaced_many(values, compact=True)
         hay = map(compact.__getitem__, tv_row[others].tolist())
         hits.append(others[np.fromiter(map(str.__contains__, hay, forms), bool, len(others))])
     return np.unique(np.concatenate(hits)) if hits else np.zeros(0, np.intp)
@@ -144,7 +171,7 @@ def _spaced_many(texts: list[str], compact: bool = False) -> list[str]:
     joined = "\x00".join(texts)
     if joined.count("\x00") != len(texts) - 1:
         return ["".join(words(t)) if compact else " ".join(words(t)) for t in texts]
-    folded = fold(joined)
+    folded = fold(_spaced(joined))
     spaced = folded.translate(_ASCII_NONWORD) if folded.isascii() else _NONWORD.sub(" ", folded)
     return (spaced.replace(" ", "") if compact else spaced).split("\x00")
 

@@ -213,3 +213,18 @@ def test_date_shift_text_batch_with_a_zero_date_among_dates_keeps_it() -> None:
     out = t("date_shift").transform(["2020-01-01", "0000-00-00 00:00:00", "2021-05-06"])
     assert out[1] == "0000-00-00 00:00:00"
     assert out[0] != "2020-01-01" and out[2] != "2021-05-06"
+
+
+def test_numeric_noise_keeps_infinity_and_nan_and_reaches_past_a_floats_range() -> None:
+    # PostgreSQL's numeric holds Infinity, NaN and values far beyond 1e308: the
+    # transformer raised InvalidOperation on them and the whole run failed
+    huge = Decimal("9" * 400 + ".25")
+    values = [Decimal("Infinity"), Decimal("-Infinity"), Decimal("NaN"), huge, huge.copy_negate()]
+    out = t("numeric_noise").transform(values)
+    assert out[0] == Decimal("Infinity") and out[1] == Decimal("-Infinity")
+    assert isinstance(out[2], Decimal) and out[2].is_nan()
+    for v, y in zip(values[3:], out[3:], strict=True):
+        assert isinstance(y, Decimal) and y != v
+        assert y.as_tuple().exponent == -2  # the scale is kept
+        assert (y < 0) == (v < 0)
+        assert abs(y - v) <= abs(v) * Decimal("0.1") + 1  # the relative bound

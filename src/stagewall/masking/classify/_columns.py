@@ -108,6 +108,8 @@ def _name_category(texts: list[str]) -> tuple[Category, int] | None:
             first += 1
         elif len(words) == 1 and words[0] in lasts:
             last += 1
+        elif _surname_and_initial(t, firsts, lasts):
+            full += 1
     need = max(1, 0.6 * len(texts))
     if full >= need:
         return Category.PERSON_NAME, full
@@ -116,6 +118,22 @@ def _name_category(texts: list[str]) -> tuple[Category, int] | None:
     if last >= need:
         return Category.LAST_NAME, last
     return None
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _surname_and_initial(text: str, firsts: Any, lasts: Any) -> bool:
+    """``Smith, J.``, ``Smith, John`` or ``J. Smith``: how staff lists, CRM exports
+    and sign-offs write a person (a surname with a first name or an initial)."""
+    folded = fold(text)
+    ws = _LETTERS.findall(folded)
+    if len(ws) != 2:
+        return False
+    a, b = ws
+    if "," in folded:
+        return a in lasts and (b in firsts or len(b) == 1)
+    return len(a) == 1 and b in lasts and folded.strip().startswith(f"{a}.")
 
 
 _BY_KIND: dict[ColumnKind, tuple[str, dict[str, Any]]] = {
@@ -190,6 +208,9 @@ _CATALOGUE = frozenset(
      "movie", "book", "rating", "format"}
 )  # fmt: skip
 _PHOTO = frozenset({"photo", "picture", "avatar", "portrait", "image", "signature", "selfie"})
+_DOCUMENT = frozenset(
+    {"document", "doc", "attachment", "file", "letter", "scan", "pdf", "contract", "cv", "resume"}
+)
 _LIFE_EVENT = frozenset(
     {"hire", "hired", "join", "joined", "termination", "terminated", "death", "died",
      "admission", "admitted", "discharge", "discharged", "wedding", "anniversary"}
@@ -359,6 +380,32 @@ def _scrub_unseen(found: Callable[[Category, str, float], Finding], why: str, se
     )
 
 
+def _structured(texts: list[str]) -> Finding:
+    """A value with a syntax of its own (a composite type, a range, an enum, ...): no
+    transformer can rewrite it and still parse, so it is kept unless a sample holds
+    personal data, and then set to NULL (a NOT NULL column makes that a lint error,
+    for review: verify would fail on what keep copies)."""
+    n = len(texts)
+    found = sorted({m.category.value for t in texts for m in detect_in_text(t)})
+    if found:
+        hits = sum(1 for t in texts if detect_in_text(t))
+        return Finding(
+            None,
+            "null",
+            {},
+            f"{hits}/{n} samples of a structured type (composite, range, ...) hold "
+            f"personal data ({', '.join(found)}) that no transformer rewrites in place",
+            0.6,
+        )
+    return Finding(
+        None,
+        "keep",
+        {},
+        f"a structured type (composite, range, enum, ...): none of {n} samples held personal data",
+        0.7,
+    )
+
+
 def classify_column(
     table: str,
     column: str,
@@ -385,6 +432,8 @@ def classify_column(
     unique = is_unique or is_primary_key
     texts = _texts(samples)
     n = len(texts)
+    if kind is ColumnKind.STRUCTURED:
+        return _structured(texts)
     rule = match_rule(column, kind)
     rule_cat = rule.category if rule else None
     label = f"name rule '{rule.label}'" if rule else ""
@@ -447,6 +496,15 @@ def classify_column(
             )
     if personal and kind is ColumnKind.BYTES and _PHOTO & set(words):
         return Finding(Category.OTHER, "null", {}, "a photo or document of a person (binary)", 0.85)
+    if about and kind is ColumnKind.BYTES and (_DOCUMENT & set(words) or names_free_text(column)):
+        return Finding(
+            Category.OTHER,
+            "null",
+            {},
+            f"a document or text about a person kept as binary ({column}): text_scrub reads "
+            "text only; to keep it, write your reason into the plan",
+            0.8,
+        )
     if personal and kind is ColumnKind.TEXT and _PHOTO & set(words) and rule_cat is None:
         return found_text_redact(f"a path or link to a person's photo or document ({column})")
     if personal and kind in (ColumnKind.DATE, ColumnKind.TIMESTAMP) and _LIFE_EVENT & set(words):

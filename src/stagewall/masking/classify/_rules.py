@@ -210,13 +210,22 @@ def _matches(rule: NameRule, words: list[str]) -> bool:
     return any(run.startswith(c) for c in rule.compact for run in runs)
 
 
+def _id_is_the_value(rule: NameRule, last: str) -> bool:
+    """True when a meta last word is part of the value's name: a secret's ``key`` or
+    ``hash``, a national id's ``id`` (``national_id``, ``tax_id``, ``passport_id``
+    hold the id itself, where ``company_id`` is a key to a company)."""
+    if rule.category is Category.SECRET:
+        return last in {"key", "hash"}
+    return rule.category is Category.NATIONAL_ID and last in {"id", "ids"}
+
+
 def match_rule(column: str, kind: ColumnKind) -> NameRule | None:
     words = split_name(column)
     meta = len(words) > 1 and words[-1] in _META_SUFFIX
     for rule in RULES:
         if kind not in rule.kinds:
             continue
-        if meta and not (rule.category is Category.SECRET and words[-1] in {"key", "hash"}):
+        if meta and not _id_is_the_value(rule, words[-1]):
             continue
         if _matches(rule, words):
             return rule

@@ -120,6 +120,15 @@ class Database(ABC):
     ) -> Iterator[list[Row]]:
         """Rows as Python values, in bounded batches."""
 
+    def iter_columns(
+        self, table: Table, columns: Sequence[str], where: str | None, batch_rows: int
+    ) -> Iterator[tuple[int, list[list[Any]]]]:
+        """:meth:`iter_rows` column by column: ``(rows in the batch, one list of
+        values per column)`` (what verify reads a column at a time)."""
+        for batch in self.iter_rows(table, columns, where, batch_rows):
+            cols = [list(c) for c in zip(*batch, strict=True)] if batch else []
+            yield len(batch), cols or [[] for _ in columns]
+
     @abstractmethod
     def select(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """A read query inside the read transaction (subsetting)."""

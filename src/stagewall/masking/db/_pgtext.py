@@ -15,6 +15,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
+from psycopg.adapt import Loader
+from psycopg.pq import Format
+
 from stagewall.masking.types import ColumnKind
 
 NULL = b"\\N"
@@ -214,6 +218,90 @@ def decode_text_column(fields: list[bytes]) -> list[str | None]:
     ]
 
 
+def decode_int_column(fields: list[bytes]) -> list[int | None]:
+    """An integer column as psycopg's text loader gives it (``int`` of the digits)."""
+    if NULL in fields:
+        return [None if f == NULL else int(f) for f in fields]
+    return list(map(int, fields))
+
+
+def decode_numeric_column(fields: list[bytes]) -> list[decimal.Decimal | None]:
+    """A numeric column as psycopg's text loader gives it (``Decimal`` of the text,
+    ``NaN`` and the infinities included)."""
+    texts = decode_text_column(fields)
+    if None in texts:
+        return [None if t is None else decimal.Decimal(t) for t in texts]
+    return list(map(decimal.Decimal, texts))  # type: ignore[arg-type]
+
+
+def loaded_column(loader: Any) -> Callable[[list[bytes]], list[Any]]:
+    """A column decoder from psycopg's text ``loader``: :func:`make_decoder` of each
+    field, with one C-level ``map`` when no field holds a backslash (no escape, no
+    NULL), where unescaping leaves every field as it is. A :func:`lenient` loader's
+    wrapped C loader does the map; only a batch holding a value it refuses goes
+    through the lenient one."""
+    load = loader.load
+    fast = loader.inner.load if isinstance(loader, LenientLoader) else load
+    one = make_decoder(loader)
+
+    def decode(fields: list[bytes]) -> list[Any]:
+        if b"\\" in b"".join(fields):
+            return list(map(one, fields))
+        if fast is load:
+            return list(map(load, fields))
+        try:
+            return list(map(fast, fields))
+        except psycopg.DataError:
+            return list(map(load, fields))
+
+    return decode
+
+
+class PgDateText(str):
+    """A date or timestamp PostgreSQL holds and Python's ``datetime`` cannot (a BC
+    date, a year after 9999), as PostgreSQL writes it. A date, not free text: verify
+    compares it whole and never searches it for tokens (its digits read like a phone
+    number), and ``date_shift`` refuses it with a clear error."""
+
+    __slots__ = ()
+
+
+_INFINITIES = frozenset({b"infinity", b"-infinity"})
+
+
+class LenientLoader(Loader):
+    """A date or timestamp loader that keeps the values Python's ``datetime`` cannot
+    hold as their text: PostgreSQL's ``infinity`` and ``-infinity`` as plain strings
+    (the transformers leave them as they are: they name no day), years after 9999 and
+    BC dates as :class:`PgDateText`; ``inner`` is psycopg's own loader."""
+
+    inner_class: type[Loader]
+
+    def __init__(self, oid: int, context: Any = None) -> None:
+        super().__init__(oid, context)
+        self.inner = self.inner_class(oid, context)
+
+    def load(self, data: Any) -> Any:
+        try:
+            return self.inner.load(data)
+        except psycopg.DataError:
+            raw = bytes(data)
+            return raw.decode() if raw in _INFINITIES else PgDateText(raw.decode())
+
+
+DATE_OIDS = (1082, 1114, 1184)  # date, timestamp, timestamptz
+
+
+def use_lenient_dates(conn: psycopg.Connection[Any]) -> None:
+    """Register :class:`LenientLoader` for the date and timestamp types on ``conn``."""
+    for oid in DATE_OIDS:
+        inner = conn.adapters.get_loader(oid, Format.TEXT)
+        if inner is None or issubclass(inner, LenientLoader):
+            continue
+        cls = type(f"Lenient{inner.__name__}", (LenientLoader,), {"inner_class": inner})
+        conn.adapters.register_loader(oid, cls)
+
+
 def make_decoder(loader: Any | None) -> Callable[[bytes], Any]:
     """Field bytes → Python value with psycopg's text loader for the column type."""
     if loader is None:
@@ -231,14 +319,21 @@ def make_decoder(loader: Any | None) -> Callable[[bytes], Any]:
 
 
 __all__ = [
+    "DATE_OIDS",
     "JSON_OIDS",
     "NULL",
     "TEXT_OIDS",
+    "LenientLoader",
+    "PgDateText",
+    "decode_int_column",
     "decode_json_column",
+    "decode_numeric_column",
     "decode_text_column",
     "encode",
     "encode_column",
     "escape_text",
+    "loaded_column",
     "make_decoder",
     "unescape",
+    "use_lenient_dates",
 ]

@@ -17,10 +17,14 @@ from stagewall.masking.db._pg_introspect import PgDDL, introspect
 from stagewall.masking.db._pgtext import (
     JSON_OIDS,
     TEXT_OIDS,
+    decode_int_column,
     decode_json_column,
+    decode_numeric_column,
     decode_text_column,
     encode,
+    loaded_column,
     make_decoder,
+    use_lenient_dates,
 )
 from stagewall.masking.db._types import portable_type
 from stagewall.masking.db._url import DatabaseURL, Role
@@ -33,6 +37,18 @@ _SESSION = (
     b"SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; "
     b"SET extra_float_digits = 3"
 )
+
+
+# psycopg's own text loaders (pure Python or its C build) of integers and numerics
+_NUMBER_DECODERS = {
+    (oid, module, name): decode
+    for module in ("psycopg.types.numeric", "psycopg_binary._psycopg", "psycopg_c._psycopg")
+    for oids, name, decode in (
+        ((20, 21, 23), "IntLoader", decode_int_column),
+        ((1700,), "NumericLoader", decode_numeric_column),
+    )
+    for oid in oids
+}
 
 
 def _plain_json(loader: Any) -> bool:
@@ -80,6 +96,8 @@ class PostgresDatabase(Database):
             # COPY text must not depend on server or role defaults: dates in ISO
             # order, instants in UTC (date_shift derives its offsets from this text)
             self.conn.execute(_SESSION)
+            # 'infinity', years after 9999 and BC dates arrive as text, not a DataError
+            use_lenient_dates(self.conn)
         except psycopg.Error as exc:
             self.conn.close()
             raise self.fail("cannot set the session parameters", exc) from None
@@ -240,11 +258,19 @@ class PostgresDatabase(Database):
         return cache[table.qualified]
 
     def decoders(
-        self, table: Table, columns: Sequence[str], as_text: frozenset[str] = frozenset()
+        self,
+        table: Table,
+        columns: Sequence[str],
+        as_text: frozenset[str] = frozenset(),
+        *,
+        numbers: bool = False,
     ) -> list[Any]:
         """Per column: a function decoding a list of COPY text fields to Python values.
 
-        Columns in ``as_text`` (and text columns) are decoded to ``str`` only.
+        Columns in ``as_text`` (and text columns) are decoded to ``str`` only. With
+        ``numbers``, integer and numeric columns whose loader is psycopg's own are
+        decoded a column at a time (the same values: ``decode_int_column``), and the
+        others with one ``map`` of their loader (``loaded_column``).
         """
         oids = self._column_oids(table)
         out: list[Any] = []
@@ -254,8 +280,16 @@ class PostgresDatabase(Database):
                 out.append(decode_text_column)
                 continue
             cls = self.conn.adapters.get_loader(oid, Format.TEXT)
+            if numbers and cls is not None:
+                fast = _NUMBER_DECODERS.get((oid, cls.__module__, cls.__name__))
+                if fast is not None:
+                    out.append(fast)
+                    continue
             if oid in JSON_OIDS and cls is not None and _plain_json(cls):
                 out.append(decode_json_column)
+                continue
+            if numbers and cls is not None:
+                out.append(loaded_column(cls(oid, self.conn)))
                 continue
             one = make_decoder(cls(oid, self.conn) if cls is not None else None)
             out.append(lambda fields, one=one: [one(f) for f in fields])
@@ -279,6 +313,26 @@ class PostgresDatabase(Database):
             fields = [line[:-1].split(b"\t") for line in lines]
             cols = [dec([f[i] for f in fields]) for i, dec in enumerate(decs)]
             yield list(zip(*cols, strict=True)) if cols else [() for _ in lines]
+
+    def iter_columns(
+        self, table: Table, columns: Sequence[str], where: str | None, batch_rows: int
+    ) -> Iterator[tuple[int, list[list[Any]]]]:
+        """:meth:`iter_rows` column by column, without building rows: a batch's
+        fields are split in one pass (COPY text escapes tabs and newlines inside
+        fields, so every tab and newline ends a field) and each column is a slice."""
+        decs = self.decoders(table, columns, numbers=True)
+        n = len(columns)
+        for lines in self.copy_out(table, columns, where, batch_rows):
+            m = len(lines)
+            if not n:
+                yield m, []
+                continue
+            flat = b"".join(lines).replace(b"\n", b"\t").split(b"\t")
+            if len(flat) != m * n + 1:  # not one field per column and row: row by row
+                fields = [line[:-1].split(b"\t") for line in lines]
+                yield m, [dec([f[i] for f in fields]) for i, dec in enumerate(decs)]
+                continue
+            yield m, [dec(flat[i : m * n : n]) for i, dec in enumerate(decs)]
 
     def select(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self._execute(sql, params)

@@ -115,10 +115,21 @@ _PG = {
 }
 
 
+# pg_type.typcategory of values with a syntax of their own: bit strings, geometric,
+# ranges, timespans, enums, composite types
+_PG_STRUCTURED_CATEGORIES = frozenset("VGRTEC")
+_PG_STRUCTURED = frozenset({"macaddr8", "tsquery", "pg_lsn", "txid_snapshot", "pg_snapshot"})
+
+
 def pg_kind(typname: str, category: str) -> ColumnKind:
     if category == "A":
         return ColumnKind.ARRAY
-    return _PG.get(typname, ColumnKind.OTHER)
+    kind = _PG.get(typname)
+    if kind is not None:
+        return kind
+    if category in _PG_STRUCTURED_CATEGORIES or typname in _PG_STRUCTURED:
+        return ColumnKind.STRUCTURED
+    return ColumnKind.OTHER
 
 
 _PORTABLE = {
@@ -136,6 +147,7 @@ _PORTABLE = {
         ColumnKind.BYTES: "bytea",
         ColumnKind.ARRAY: "text[]",
         ColumnKind.OTHER: "text",
+        ColumnKind.STRUCTURED: "text",
     },
     "sqlite": {
         ColumnKind.TEXT: "TEXT",
@@ -151,6 +163,7 @@ _PORTABLE = {
         ColumnKind.BYTES: "BLOB",
         ColumnKind.ARRAY: "JSON",
         ColumnKind.OTHER: "TEXT",
+        ColumnKind.STRUCTURED: "TEXT",
     },
     "mysql": {
         ColumnKind.TEXT: "longtext",
@@ -166,6 +179,7 @@ _PORTABLE = {
         ColumnKind.BYTES: "longblob",
         ColumnKind.ARRAY: "json",
         ColumnKind.OTHER: "longtext",
+        ColumnKind.STRUCTURED: "longtext",
     },
 }
 

@@ -83,6 +83,44 @@ def kind_of(transformer: str) -> str | None:
     return KIND.get(transformer, "id")
 
 
+# Other spellings people write for a name or street: a German umlaut or ß, and
+# the Danish/Norwegian ø, spelt with two letters (Müller as MUELLER, Straße as
+# STRASSE, Søgaard as Soegaard), and a two-letter spelling read as the umlaut
+# (source Mueller, note Müller: folded "muller").
+_SPELT_KINDS = frozenset({"name", "street"})
+_TWO_LETTERS = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss", "ẞ": "SS"}
+    | {"ø": "oe", "Ø": "Oe"}
+)
+_UMLAUT_PAIR = re.compile("(?<=[^\\W\\d_])([aouAOU])[eE]")
+_SPELLABLE = re.compile("[äöüÄÖÜßẞøØ]|[aouAOU][eE]")
+
+
+@lru_cache(maxsize=1 << 16)
+def spellings(transformer: str, value: str) -> tuple[str, ...]:
+    """Other spellings of a name or street value (empty for other kinds)."""
+    if kind_of(transformer) not in _SPELT_KINDS or _SPELLABLE.search(value) is None:
+        return ()
+    out = [value.translate(_TWO_LETTERS), _UMLAUT_PAIR.sub("\\1", value)]
+    return tuple(v for v in dict.fromkeys(out) if v != value)
+
+
+def _spellable(known: Sequence[tuple[str, str]]) -> list[int]:
+    """Indices of the ``(transformer, value)`` pairs that may have other spellings:
+    the names and streets with an umlaut, ß, ø or a two-letter spelling of one (one
+    regex pass over the joined values of those kinds)."""
+    at = list(compress(range(len(known)), map(_SPELT.__contains__, map(_first, known))))
+    if not at:
+        return []
+    values = [known[i][1] for i in at]
+    starts = np.cumsum([0] + [len(v) + 1 for v in values[:-1]])
+    found = [m.start() for m in _SPELLABLE.finditer("\x00".join(values))]
+    if not found:
+        return []
+    idx = np.searchsorted(starts, found, side="right") - 1
+    return [at[j] for j in sorted(set(idx.tolist()))]
+
+
 @cache
 def _fold_table() -> dict[int, str]:
     table: dict[int, str] = {}
@@ -92,6 +130,12 @@ def _fold_table() -> dict[int, str]:
         if len(d) > 1 and all(unicodedata.combining(x) for x in d[1:]) and d[0] != c:
             table[cp] = d[0]
     table[0x130] = "I"  # "İ".lower() is two characters; "I" keeps positions
+    # letters Unicode does not decompose but people write without their mark
+    # (Turkish dotless i as in YILDIZ, Danish o-slash, Polish l-stroke, Croatian d-stroke)
+    table.update({0x131: "i", 0xF8: "o", 0xD8: "O", 0x142: "l", 0x141: "L", 0x111: "d"})
+    table.update({0x110: "D", 0x127: "h", 0x126: "H", 0x167: "t", 0x166: "T"})
+    # full-width forms (Japanese and Chinese input): U+FF2D (M) is M, U+FF10 (0) is 0
+    table.update({cp: chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)})
     return table
 
 
@@ -102,9 +146,52 @@ def fold(text: str) -> str:
     return text.translate(_fold_table()).lower()
 
 
+# Invisible characters that may sit inside a word (copied from a web page or a
+# word processor: soft hyphen, zero-width space/joiners, word joiner, BOM): they
+# are dropped before a text is split into words, so "Gan\u00adthriv" is "ganthriv".
+# So are combining marks left standing alone: an accent typed or stored decomposed
+# (NFD, as macOS and some forms give it: "Ga\u0301nthriv" is "ganthriv", like the
+# precomposed "Gánthriv"), Arabic vowel signs ("محمد" written with them), Hebrew points.
+_INVISIBLE = dict.fromkeys(
+    [0xAD, 0x180E, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF]
+    + [cp for cp in range(0x300, 0x10000) if unicodedata.category(chr(cp)) in ("Mn", "Me")]
+)
+# Scripts written without spaces between words (Chinese, Japanese kana, and Korean
+# names with their attached titles): each character is a word of its own, so the
+# name 田中 is the words 田 中, found in 田中様より電話.
+_UNSPACED = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+                       "\uac00-\ud7af\uf900-\ufaff]")  # fmt: skip
+
+
+_DROPPED = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _INVISIBLE) + "]")
+_SPECIAL = re.compile(
+    _DROPPED.pattern + "|" + _UNSPACED.pattern
+)  # one C-level scan tells whether _spaced has anything to do
+
+
+# A URL-encoded character (``jane%40corp.example`` in a pasted link) separates
+# words like the character it stands for: three spaces, so positions are kept.
+_URL_ESCAPE = re.compile("%[0-9A-Fa-f]{2}")
+
+
+def _unescaped(text: str) -> str:
+    """``text`` with each URL-encoded character as three spaces (same length)."""
+    return _URL_ESCAPE.sub("   ", text) if "%" in text else text
+
+
+def _spaced(text: str) -> str:
+    """``text`` without invisible characters or URL-encoded ones, with a space
+    around each character of an unspaced script (only non-ASCII text can hold
+    those)."""
+    text = _unescaped(text)
+    if text.isascii() or _SPECIAL.search(text) is None:
+        return text
+    return _UNSPACED.sub(" \\g<0> ", text.translate(_INVISIBLE))
+
+
 def words(text: str) -> list[str]:
     """The folded words of a text (letters and digits; anything else separates)."""
-    return _WORDS.findall(fold(text))
+    return _WORDS.findall(fold(_spaced(text)))
 
 
 def norm(text: str) -> str:
@@ -120,7 +207,7 @@ def norm_many(texts: Sequence[str]) -> list[str]:
     joined = "\x00".join(texts)
     if joined.count("\x00") != len(texts) - 1:
         return [norm(t) for t in texts]
-    folded = fold(joined)
+    folded = fold(_spaced(joined))
     # ASCII: every non-word character becomes a space in one C pass
     ascii_ = folded.isascii()
     spaced = folded.translate(_ASCII_NONWORD) if ascii_ else _NONWORD.sub(" ", folded)
@@ -149,7 +236,10 @@ def patterns(transformer: str, value: str) -> tuple[tuple[str, bool], ...]:
     :func:`norm` text; a compact one (``"es9121000418450200051332"``) in
     :func:`compact_many` text. Empty for values too short to identify anyone.
     """
-    return tuple(_patterns(transformer, value))
+    out = _patterns(transformer, value)
+    for other in spellings(transformer, value):
+        out += _patterns(transformer, other)
+    return tuple(dict.fromkeys(out))
 
 
 def _patterns(transformer: str, value: str) -> list[tuple[str, bool]]:
@@ -171,10 +261,49 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
     compact = "".join(ws)
     if kind == "id" and not any(c.isdigit() for c in compact):
         return []  # an identifier without a digit is a word like any other
+    if kind == "postcode":
+        out += _postcode_spacings(ws, compact)
     if kind in _COMPACT_KINDS and len(compact) >= MIN_COMPACT:
         out.append((compact, True))
     if len(phrase) >= MIN_PHRASE and not (phrase.isdigit() and len(phrase) < MIN_DIGITS):
         out.append((f" {phrase} ", False))
+    if kind == "street" and len(ws) > 1:
+        out += _house_number_moved(ws)
+    return out
+
+
+_NUMBER = re.compile(r"[0-9]+[^\W\d_]?")
+
+
+def _house_number_moved(ws: list[str]) -> list[tuple[str, bool]]:
+    """A street with its house number on the other side: ``Ganthrivweg 14`` is also
+    ``14 Ganthrivweg``, ``222 Ganthriv Lane`` also ``Ganthriv Lane 222`` (when the
+    rest names the street without digits)."""
+    if _NUMBER.fullmatch(ws[-1]) and not any(c.isdigit() for w in ws[:-1] for c in w):
+        return [(f" {ws[-1]} {' '.join(ws[:-1])} ", False)]
+    if _NUMBER.fullmatch(ws[0]) and not any(c.isdigit() for w in ws[1:] for c in w):
+        return [(f" {' '.join(ws[1:])} {ws[0]} ", False)]
+    return []
+
+
+_NL_POSTCODE = re.compile(r"([0-9]{4})([a-z]{2})")
+
+
+def _postcode_spacings(ws: list[str], compact: str) -> list[tuple[str, bool]]:
+    """A postcode as it is written with or without its space: ``SW1A 1AA`` is also
+    ``SW1A1AA``; ``K1A0B1`` (and ``SW1A1AA``) also ``K1A 0B1``, the inward code of
+    three characters apart; ``1012AB`` also ``1012 AB`` (Dutch digits, letters)."""
+    if not (any(c.isdigit() for c in compact) and any(c.isalpha() for c in compact)):
+        return []  # all digits: a number written otherwise is another number
+    if len(ws) > 1:
+        return [(f" {compact} ", False)] if len(compact) >= 5 else []
+    out = []
+    outward, inward = compact[:-3], compact[-3:]
+    if 5 <= len(compact) <= 7 and inward[0].isdigit() and not outward.isdigit():
+        out.append((f" {outward} {inward} ", False))
+    nl = _NL_POSTCODE.fullmatch(compact)
+    if nl:
+        out.append((f" {nl[1]} {nl[2]} ", False))
     return out
 
 
@@ -206,6 +335,10 @@ def _cached(
         normed = norm_many([v for _, v in todo])
         for tv, n in zip(todo, normed, strict=True):
             cache[tv] = tuple(build(kinds[tv[0]], n.split()))
+        for j in _spellable(todo):  # Müller is also Mueller
+            tv = todo[j]
+            others = [build(kinds[tv[0]], words(o)) for o in spellings(*tv)]
+            cache[tv] = tuple(dict.fromkeys(chain(cache[tv], *others)))
         for i in miss:
             got[i] = cache[known[i]]
     return got
@@ -270,8 +403,29 @@ class Pairs:
         self.flat: list[tuple[str, str]] = list(chain.from_iterable(known))
         m = len(self.flat)
         self.row: np.ndarray = np.repeat(np.arange(n), np.fromiter(map(len, known), np.int64, n))
-        self.spaced, self.forms = _spaced_and_compact(list(map(_second, self.flat)))
-        named = np.fromiter(map(_NAME_TRANSFORMERS.__contains__, map(_first, self.flat)), bool, m)
+        flat = self.flat
+        named = np.fromiter(map(_NAME_TRANSFORMERS.__contains__, map(_first, flat)), bool, m)
+        values = list(map(_second, flat))
+        # spelt otherwise (Müller is also Mueller): probed by the words of all spellings
+        for i in _spellable(flat):
+            alike = spellings(*flat[i])
+            if alike:
+                values[i] = " ".join((flat[i][1], *alike))
+                named[i] = True
+        # a street's compact form without its house number, which may stand on either
+        # side (see _patterns_of)
+        is_street = map(_STREETS.__contains__, map(_first, flat))
+        streets = [i for i in compress(range(m), is_street) if not named[i]]
+        if streets:
+            joined = "\x00".join(values[j] for j in streets)
+            if joined.count("\x00") == len(streets) - 1:
+                bare = _HOUSE_NUMBER.sub("", joined).split("\x00")
+            else:  # a value holding NUL itself (SQLite text can): one at a time
+                bare = [_HOUSE_NUMBER.sub("", values[j]) for j in streets]
+            for j, b in zip(streets, bare, strict=True):
+                if any(map(str.isalnum, b)):
+                    values[j] = b
+        self.spaced, self.forms = _spaced_and_compact(values)
         if named.any():
             # spaced forms hold word characters (str.isalnum) and spaces: isalnum is
             # "exactly one word"
@@ -333,21 +487,6 @@ class Pairs:
 
         return self.hits(compact, normed, sel)
 
-    def _patterns(self, keep: list[int], flat: list[tuple[str, str]]) -> list[Any]:
-        """:func:`patterns_many` of the pairs ``keep`` (their values ``flat``): the
-        values not in its cache are built from the words this batch already folded
-        and split (:func:`_spaced_and_compact` gives :func:`norm_many`'s words)."""
-        got = list(map(_MANY.get, flat))
-        miss = [j for j, g in enumerate(got) if g is None]
-        if miss:
-            if len(_MANY) + len(miss) > _CACHE_MAX:
-                _MANY.clear()
-            spaced = self.spaced
-            for j in miss:
-                tv = flat[j]
-                got[j] = _MANY[tv] = tuple(_patterns_of(kind_of(tv[0]), spaced[keep[j]].split()))
-        return got
-
     def hits(
         self,
         compact: Sequence[str],
@@ -368,7 +507,7 @@ class Pairs:
         rows = self.row[keep].tolist()
         norm_of = dict(zip(rows, normed(rows), strict=True))
         found: dict[int, dict[tuple[str, bool], str]] = {}
-        for r, (transformer, _), pats in zip(rows, flat, self._patterns(keep, flat), strict=True):
+        for r, (transformer, _), pats in zip(rows, flat, patterns_many(flat), strict=True):
             for pc in pats:
                 if pc[0] in (compact[r] if pc[1] else norm_of[r]):
                     mine = found.get(r)
@@ -392,6 +531,11 @@ _first = itemgetter(0)
 _second = itemgetter(1)
 # the transformers whose values are names: searched by their parts (see _patterns_of)
 _NAME_TRANSFORMERS = frozenset(t for t, k in KIND.items() if k == "name")
+# the transformers whose values may be spelt otherwise (see spellings), and streets
+_SPELT = frozenset(t for t, k in KIND.items() if k in _SPELT_KINDS)
+_STREETS = frozenset(t for t, k in KIND.items() if k == "street")
+# a street's house number, first or last (``14`` of ``Ganthrivweg 14``, ``222 …``)
+_HOUSE_NUMBER = re.compile(r"(?:(?<=\x00)|^)[0-9]+[^\W\d_]?\b|\b[0-9]+[^\W\d_]?(?=\s*(?:\x00|$))")
 
 
 def _spaced_many(texts: list[str], compact: bool = False) -> list[str]:
@@ -410,7 +554,7 @@ def _spaced_and_compact(texts: list[str]) -> tuple[list[str], list[str]]:
     if joined.count("\x00") != len(texts) - 1:
         ws = list(map(words, texts))
         return [" ".join(w) for w in ws], ["".join(w) for w in ws]
-    folded = fold(joined)
+    folded = fold(_spaced(joined))
     spaced = folded.translate(_ASCII_NONWORD) if folded.isascii() else _NONWORD.sub(" ", folded)
     return spaced.split("\x00"), spaced.replace(" ", "").split("\x00")
 
@@ -424,7 +568,12 @@ def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[i
     separators."""
     if not pats:
         return []
-    folded = fold(text)
+    if not text.isascii() and _DROPPED.search(text) is not None:  # invisible characters
+        kept = [i for i, ch in enumerate(text) if ord(ch) not in _INVISIBLE]
+        if len(kept) < len(text):  # found without them, cut from the original
+            spans = find_known("".join(map(text.__getitem__, kept)), pats)
+            return [(kept[s], kept[e - 1] + 1, kind) for s, e, kind in spans]
+    folded = _unescaped(fold(text))
     compact: str | None = None
     where: list[int] = []  # original position of each character of ``compact``
     taken: list[tuple[int, int, str]] = []
@@ -457,7 +606,7 @@ def _words_at(folded: str, at: int, ws: list[str]) -> int | None:
     r"""The end of the words ``ws`` when they are whole consecutive words of ``folded``
     starting at ``at`` (separated by runs of non-word characters), else None. A word
     character is one of ``[^\W_]``, which is what ``str.isalnum`` tests."""
-    if at and folded[at - 1].isalnum():
+    if at and _joined(folded[at - 1], folded[at]):
         return None
     pos = at + len(ws[0])
     n = len(folded)
@@ -465,12 +614,20 @@ def _words_at(folded: str, at: int, ws: list[str]) -> int | None:
         j = pos
         while j < n and not folded[j].isalnum():
             j += 1
-        if j == pos or not folded.startswith(w, j):
+        if not folded.startswith(w, j) or (j == pos and _joined(folded[pos - 1], folded[pos])):
             return None
         pos = j + len(w)
-    if pos < n and folded[pos].isalnum():
+    if pos < n and _joined(folded[pos - 1], folded[pos]):
         return None
     return pos
+
+
+def _joined(a: str, b: str) -> bool:
+    """True when the word characters ``a`` and ``b`` are one word: neither is of an
+    unspaced script (where each character is a word, see :func:`_spaced`)."""
+    if not (a.isalnum() and b.isalnum()):
+        return False
+    return (a.isascii() and b.isascii()) or not (_UNSPACED.match(a) or _UNSPACED.match(b))
 
 
 __all__ = [

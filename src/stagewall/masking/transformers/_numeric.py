@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from decimal import Decimal
+import re
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext
 from functools import cache
 from typing import Any, Literal
 
@@ -26,6 +27,8 @@ from stagewall.masking.transformers._prf import subkey
 from stagewall.masking.types import ColumnKind
 
 _DATES = frozenset({ColumnKind.DATE, ColumnKind.TIMESTAMP})
+# PostgreSQL's text of a date Python's datetime cannot hold: year 10000 on, or BC
+_OUT_OF_RANGE = re.compile(r"\d{5,}-|.* BC$")
 
 
 def _as_dates(name: str, values: list[Any]) -> tuple[list[dt.date], list[str | None]]:
@@ -51,6 +54,14 @@ def _as_dates(name: str, values: list[Any]) -> tuple[list[dt.date], list[str | N
                     out.append(dt.datetime.fromisoformat(v))
                     styles.append(v[10:11] or "T")
             except ValueError:
+                if _OUT_OF_RANGE.match(v):
+                    raise MaskingError(
+                        f"{name}: a date outside the years 1 to 9999 (a BC date or a year "
+                        "after 9999) cannot be shifted",
+                        hint="correct those rows in the source, or leave them out of the "
+                        "copy with --subset 'TABLE:WHERE COLUMN BETWEEN ...', or plan "
+                        "`null` for this column",
+                    ) from None
                 raise MaskingError(
                     f"{name}: a text value is not an ISO 8601 date or timestamp",
                     hint="store dates as dates, or use a text transformer for this column",
@@ -259,10 +270,15 @@ class NumericNoise(Transformer):
         u = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53) * 2.0 - 1.0
         out: list[object] = []
         for v, ui in zip(values, u.tolist(), strict=True):
-            if isinstance(v, float) and not math.isfinite(v):
-                out.append(v)
+            if (isinstance(v, float) and not math.isfinite(v)) or (
+                isinstance(v, Decimal) and not v.is_finite()
+            ):
+                out.append(v)  # Infinity and NaN name no one; noise cannot apply
                 continue
             x = float(v)
+            if isinstance(v, Decimal) and not math.isfinite(x):
+                out.append(_decimal_noise(v, p, ui))  # beyond a float's range
+                continue
             y = x * (1.0 + p.amount * ui) if p.mode == "relative" else x + p.amount * ui
             if p.keep_sign and x != 0 and (y < 0) != (x < 0):
                 y = -y
@@ -275,6 +291,21 @@ class NumericNoise(Transformer):
             else:
                 out.append(y)
         return out
+
+
+def _decimal_noise(v: Decimal, p: NoiseParams, u: float) -> Decimal:
+    """The noise of :class:`NumericNoise` in decimal arithmetic, for a value a float
+    cannot hold (PostgreSQL's numeric reaches 10**131072)."""
+    exp = v.as_tuple().exponent
+    q = Decimal(1).scaleb(exp) if isinstance(exp, int) else Decimal(1)
+    with localcontext() as ctx:
+        ctx.prec = max(28, len(v.as_tuple().digits) + 20)
+        ctx.Emax, ctx.Emin = MAX_EMAX, MIN_EMIN
+        d = Decimal(repr(p.amount * u))
+        y = v * (1 + d) if p.mode == "relative" else v + d
+        if p.keep_sign and v != 0 and (y < 0) != (v < 0):
+            y = -y
+        return y.quantize(q)
 
 
 __all__ = ["BirthDate", "DateShift", "NumericNoise"]

@@ -117,6 +117,14 @@ class TextScrub(Transformer):
             done = self._scrub([out[i] for i in idx], [known[i] for i in idx])  # type: ignore[misc]
             for i, v in zip(idx, done, strict=True):
                 out[i] = v
+        blobs = [i for i, v in enumerate(out) if type(v) is bytes and v]
+        if blobs:  # text written as bytes (SQLite keeps each value's type): scrubbed as
+            # text, given back as bytes
+            texts = {i: _utf8(out[i]) for i in blobs}  # type: ignore[arg-type]
+            at = [i for i, t in texts.items() if t is not None]
+            done = self._scrub([texts[i] for i in at], [known[i] for i in at])  # type: ignore[misc]
+            for i, v in zip(at, done, strict=True):
+                out[i] = v.encode("utf-8")
         return out
 
     def _scrub(self, texts: list[str], known: list[Known]) -> list[str]:
@@ -227,6 +235,14 @@ class _Patterns:
         if found is None:
             return []
         return sorted(((p, c, k) for (p, c), k in found.items()), key=lambda x: -len(x[0]))
+
+
+def _utf8(value: bytes) -> str | None:
+    """``value`` as UTF-8 text, or None when it is not."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _own_spans(
