@@ -366,125 +366,56 @@ def row_hits(
     and tested with one C-level ``map(str.__contains__, ...)``: Python runs only for
     the pairs that are found.
     """
-    return _row_hits(known, compact, lambda rows: list(map(normed.__getitem__, rows)))
+    return Pairs(known).hits(compact, lambda rows: list(map(normed.__getitem__, rows)))
 
 
 def texts_hits(known: Sequence[Known], texts: Sequence[str]) -> list[list[tuple[str, bool, str]]]:
-    """:func:`row_hits` of raw texts: the compact forms come from one C-level pass
-    (:func:`_spaced_many`), the :func:`norm` forms only for the texts that have a
-    candidate value (most have none), in one :func:`norm_many` pass."""
-    compact = _spaced_many(list(texts), compact=True)
-
-    def normed(rows: list[int]) -> list[str]:
-        need = list(dict.fromkeys(rows))
-        done = dict(zip(need, norm_many([texts[r] for r in need]), strict=True))
-        return list(map(done.__getitem__, rows))
-
-    return _row_hits(known, compact, normed)
+    """:func:`row_hits` of raw texts (see :meth:`Pairs.texts_hits`)."""
+    return Pairs(known).texts_hits(texts)
 
 
 def rows_with_candidates(known: Sequence[Known], texts: Sequence[str]) -> list[bool]:
     """For each row: whether any of its known values can have a pattern in its text.
 
-    The first test :func:`texts_hits` makes (see :func:`_candidates`): False means
-    texts_hits finds none of the row's values in this text, nor in any text whose
-    folded words run inside this text's (a JSON string inside its document's text,
-    when the document has no escapes)."""
-    n = len(known)
-    out = [False] * n
-    flat = list(chain.from_iterable(known))
-    if not flat:
-        return out
-    tv_row = np.repeat(np.arange(n), np.fromiter(map(len, known), np.int64, n))
-    compact = _spaced_many(list(texts), compact=True)
-    for row in np.unique(tv_row[_candidates(flat, tv_row, compact)]).tolist():
-        out[row] = True
+    The first test :func:`texts_hits` makes (see :meth:`Pairs.candidates`): False
+    means texts_hits finds none of the row's values in this text, nor in any text
+    whose folded words run inside this text's (a JSON string inside its document's
+    text, when the document has no escapes)."""
+    out = [False] * len(known)
+    pairs = Pairs(known)
+    if pairs.flat:
+        compact = _spaced_many(list(texts), compact=True)
+        for row in np.unique(pairs.row[pairs.candidates(compact)]).tolist():
+            out[row] = True
     return out
 
 
-def _row_hits(
-    known: Sequence[Known],
-    compact: Sequence[str],
-    normed: Callable[[list[int]], list[str]],
-) -> list[list[tuple[str, bool, str]]]:
-    """:func:`row_hits` with ``normed(rows)`` giving the :func:`norm` texts of ``rows``."""
-    n = len(known)
-    out: list[list[tuple[str, bool, str]]] = [[] for _ in range(n)]
-    flat = list(chain.from_iterable(known))
-    if not flat:
-        return out
-    tv_row = np.repeat(np.arange(n), np.fromiter(map(len, known), np.int64, n))
-    keep = _candidates(flat, tv_row, compact)
-    flat = [flat[i] for i in keep.tolist()]
-    tv_row = tv_row[keep]
-    per_value = patterns_many(flat)
-    pair_tv = np.repeat(
-        np.arange(len(flat)), np.fromiter(map(len, per_value), np.int64, len(per_value))
-    )
-    pairs = list(chain.from_iterable(per_value))
-    if not pairs:
-        return out
-    pats, comps = zip(*pairs, strict=True)
-    pair_row = tv_row[pair_tv]
-    is_comp = np.fromiter(comps, bool, len(pairs))
-    hay: list[str] = [""] * len(pairs)
-    at = np.flatnonzero(is_comp).tolist()
-    for j, t in zip(at, map(compact.__getitem__, pair_row[at].tolist()), strict=True):
-        hay[j] = t
-    at = np.flatnonzero(~is_comp).tolist()
-    for j, t in zip(at, normed(pair_row[at].tolist()), strict=True):
-        hay[j] = t
-    hit = np.fromiter(map(str.__contains__, hay, pats), bool, len(pairs))
-    found: dict[int, dict[tuple[str, bool], str]] = {}
-    js = np.flatnonzero(hit)
-    for j, row, tv in zip(js.tolist(), pair_row[js].tolist(), pair_tv[js].tolist(), strict=True):
-        mine = found.setdefault(row, {})
-        if pairs[j] not in mine:
-            mine[pairs[j]] = kind_of(flat[tv][0]) or "id"
-    for k, mine in found.items():
-        out[k] = sorted(((p, c, kind) for (p, c), kind in mine.items()), key=lambda x: -len(x[0]))
-    return out
+class Pairs:
+    """The (row, known value) pairs of a batch and each value's probes, built once
+    and tested against any texts of the batch's rows: text_scrub tests the same
+    values against each note and then against the scrubbed note, so the values are
+    folded and split once per batch (in C-level passes; no per-value Python)."""
 
+    __slots__ = ("flat", "forms", "multi", "n", "row", "spaced")
 
-def _candidates(
-    flat: list[tuple[str, str]], tv_row: np.ndarray, compact: Sequence[str]
-) -> np.ndarray:
-    """Indices of the known values that can have a pattern in their row's text.
-
-    Every pattern of a value holds its words: a word pattern ``" a b "`` found in
-    the :func:`norm` text puts ``"ab"`` in the compact text, a compact pattern is
-    ``"ab"`` itself. So a name (searched by its parts) can only be found when one of
-    its words is in the row's compact text, any other value only when its compact
-    form is. Tested for the whole batch in C-level passes, the values' words split
-    out of one :func:`_spaced_many` pass (no per-value Python: most values are seen
-    once, so a cache would only miss); only the values that pass get their
-    patterns built (most rows' text holds none of its values)."""
-    m = len(flat)
-    named = np.fromiter(map(_NAME_TRANSFORMERS.__contains__, map(_first, flat)), bool, m)
-    spelt: dict[int, str] = {}  # spelt otherwise: probed by the words of all spellings
-    for i in _spellable(flat):
-        alike = spellings(*flat[i])
-        if alike:
-            spelt[i] = " ".join((flat[i][1], *alike))
-            named[i] = True
-    hits: list[np.ndarray] = []
-    names = np.flatnonzero(named)
-    if len(names):
-        texts = [spelt.get(i, flat[i][1]) for i in names.tolist()]
-        words = list(map(str.split, _spaced_many(texts)))
-        owner = np.repeat(names, np.fromiter(map(len, words), np.int64, len(words)))
-        hay = map(compact.__getitem__, tv_row[owner].tolist())
-        probes = chain.from_iterable(words)
-        hits.append(owner[np.fromiter(map(str.__contains__, hay, probes), bool, len(owner))])
-    others = np.flatnonzero(~named)
-    if len(others):
-        # every non-word character is a space in the spaced form: without them, the
-        # value's words joined (its compact form); a street's without its house
-        # number, which may stand on either side (see _patterns_of)
-        pairs = [flat[i] for i in others.tolist()]
-        values = list(map(_second, pairs))
-        is_street = map(_STREETS.__contains__, map(_first, pairs))
-        streets = list(compress(range(len(values)), is_street))
+    def __init__(self, known: Sequence[Known]) -> None:
+        self.n = n = len(known)
+        self.flat: list[tuple[str, str]] = list(chain.from_iterable(known))
+        m = len(self.flat)
+        self.row: np.ndarray = np.repeat(np.arange(n), np.fromiter(map(len, known), np.int64, n))
+        flat = self.flat
+        named = np.fromiter(map(_NAME_TRANSFORMERS.__contains__, map(_first, flat)), bool, m)
+        values = list(map(_second, flat))
+        # spelt otherwise (Müller is also Mueller): probed by the words of all spellings
+        for i in _spellable(flat):
+            alike = spellings(*flat[i])
+            if alike:
+                values[i] = " ".join((flat[i][1], *alike))
+                named[i] = True
+        # a street's compact form without its house number, which may stand on either
+        # side (see _patterns_of)
+        is_street = map(_STREETS.__contains__, map(_first, flat))
+        streets = [i for i in compress(range(m), is_street) if not named[i]]
         if streets:
             joined = "\x00".join(values[j] for j in streets)
             if joined.count("\x00") == len(streets) - 1:
@@ -494,10 +425,106 @@ def _candidates(
             for j, b in zip(streets, bare, strict=True):
                 if any(map(str.isalnum, b)):
                     values[j] = b
-        forms = _spaced_many(values, compact=True)
-        hay = map(compact.__getitem__, tv_row[others].tolist())
-        hits.append(others[np.fromiter(map(str.__contains__, hay, forms), bool, len(others))])
-    return np.unique(np.concatenate(hits)) if hits else np.zeros(0, np.intp)
+        self.spaced, self.forms = _spaced_and_compact(values)
+        if named.any():
+            # spaced forms hold word characters (str.isalnum) and spaces: isalnum is
+            # "exactly one word"
+            named &= ~np.fromiter(map(str.isalnum, self.spaced), bool, m)
+        self.multi: np.ndarray = named  # names of several words (or none)
+
+    def candidates(self, compact: Sequence[str], sel: np.ndarray | None = None) -> np.ndarray:
+        """Indices of the pairs (of ``sel``, default all) whose value can have a
+        pattern in its row's text; ``compact[r]`` is the compact text of row ``r``.
+
+        Every pattern of a value holds its words: a word pattern ``" a b "`` found
+        in the :func:`norm` text puts ``"ab"`` in the compact text, a compact one is
+        ``"ab"`` itself. So a name (searched by its parts) can only be found when one
+        of its words is in the row's compact text, any other value only when its
+        compact form is. A one-word name's word is its compact form, so every value
+        gets the same test, in one C-level pass over the pairs; only names of several
+        words (or none) are tested word by word. Only the values that pass get their
+        patterns built (most rows' text holds none of its values)."""
+        if sel is None:
+            rows = self.row.tolist()
+            forms = self.forms
+            multi = np.flatnonzero(self.multi)
+        else:
+            rows = self.row[sel].tolist()
+            forms = list(map(self.forms.__getitem__, sel.tolist()))
+            multi = np.flatnonzero(self.multi[sel])
+        hay = list(map(compact.__getitem__, rows))
+        hit = np.fromiter(map(str.__contains__, hay, forms), bool, len(rows))
+        for j in multi.tolist():
+            h = hay[j]
+            hit[j] = any(w in h for w in self.spaced[j if sel is None else sel[j]].split())
+        keep = np.flatnonzero(hit)
+        return keep if sel is None else sel[keep]
+
+    def texts_hits(
+        self, texts: Sequence[str], rows: list[int] | None = None
+    ) -> list[list[tuple[str, bool, str]]]:
+        """:func:`row_hits` of the raw texts of ``rows`` (default all; the other rows
+        get ``[]``): the compact forms come from one C-level pass
+        (:func:`_spaced_many`), the :func:`norm` forms only for the texts that have
+        a candidate value (most have none), in one :func:`norm_many` pass."""
+        sel = None
+        if rows is None:
+            compact = _spaced_many(list(texts), compact=True)
+        else:
+            compact = [""] * self.n
+            for r, c in zip(
+                rows, _spaced_many([texts[r] for r in rows], compact=True), strict=True
+            ):
+                compact[r] = c
+            mask = np.zeros(self.n, bool)
+            mask[rows] = True
+            sel = np.flatnonzero(mask[self.row])
+
+        def normed(need_rows: list[int]) -> list[str]:
+            need = list(dict.fromkeys(need_rows))
+            done = dict(zip(need, norm_many([texts[r] for r in need]), strict=True))
+            return list(map(done.__getitem__, need_rows))
+
+        return self.hits(compact, normed, sel)
+
+    def hits(
+        self,
+        compact: Sequence[str],
+        normed: Callable[[list[int]], list[str]],
+        sel: np.ndarray | None = None,
+    ) -> list[list[tuple[str, bool, str]]]:
+        """:func:`row_hits` of the pairs ``sel`` (default all), with ``normed(rows)``
+        giving the :func:`norm` texts of ``rows``; rows without a pair get ``[]``."""
+        out: list[list[tuple[str, bool, str]]] = [[] for _ in range(self.n)]
+        if not self.flat:
+            return out
+        keep = self.candidates(compact, sel).tolist()
+        if not keep:
+            return out
+        # few values pass (about one per row whose text holds one): a plain loop
+        # over their patterns costs less than laying them out for a C-level pass
+        flat = list(map(self.flat.__getitem__, keep))
+        rows = self.row[keep].tolist()
+        norm_of = dict(zip(rows, normed(rows), strict=True))
+        found: dict[int, dict[tuple[str, bool], str]] = {}
+        for r, (transformer, _), pats in zip(rows, flat, patterns_many(flat), strict=True):
+            for pc in pats:
+                if pc[0] in (compact[r] if pc[1] else norm_of[r]):
+                    mine = found.get(r)
+                    if mine is None:
+                        mine = found[r] = {}
+                    if pc not in mine:
+                        # kind_of(transformer): a value of a NOT_KNOWN column has no pattern
+                        mine[pc] = KIND.get(transformer, "id")
+        for r, mine in found.items():
+            if len(mine) == 1:
+                (((p, c), kind),) = mine.items()
+                out[r] = [(p, c, kind)]
+            else:
+                out[r] = sorted(
+                    ((p, c, kind) for (p, c), kind in mine.items()), key=lambda x: -len(x[0])
+                )
+        return out
 
 
 _first = itemgetter(0)
@@ -515,14 +542,21 @@ def _spaced_many(texts: list[str], compact: bool = False) -> list[str]:
     """Each text folded, every run of non-word characters a space (the words of
     :func:`norm_many`, unsqueezed: ``str.split`` gives them), in C-level passes;
     with ``compact``, the words joined without the spaces."""
+    spaced, joined = _spaced_and_compact(texts)
+    return joined if compact else spaced
+
+
+def _spaced_and_compact(texts: list[str]) -> tuple[list[str], list[str]]:
+    """:func:`_spaced_many` of ``texts`` and their compact forms, from one fold."""
     if not texts:
-        return []
+        return [], []
     joined = "\x00".join(texts)
     if joined.count("\x00") != len(texts) - 1:
-        return ["".join(words(t)) if compact else " ".join(words(t)) for t in texts]
+        ws = list(map(words, texts))
+        return [" ".join(w) for w in ws], ["".join(w) for w in ws]
     folded = fold(_spaced(joined))
     spaced = folded.translate(_ASCII_NONWORD) if folded.isascii() else _NONWORD.sub(" ", folded)
-    return (spaced.replace(" ", "") if compact else spaced).split("\x00")
+    return spaced.split("\x00"), spaced.replace(" ", "").split("\x00")
 
 
 def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[int, int, str]]:
@@ -601,6 +635,7 @@ __all__ = [
     "NOT_KNOWN",
     "NO_KNOWN",
     "Known",
+    "Pairs",
     "compact_many",
     "find_known",
     "fold",

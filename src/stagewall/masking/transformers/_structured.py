@@ -23,11 +23,11 @@ from stagewall.masking.transformers._base import (
 from stagewall.masking.transformers._known import (
     NO_KNOWN,
     Known,
+    Pairs,
     find_known,
     kind_of,
     patterns,
     rows_with_candidates,
-    texts_hits,
 )
 from stagewall.masking.types import ColumnKind
 
@@ -203,13 +203,23 @@ Pats = list[tuple[str, bool, str]]
 
 
 class _Patterns:
-    """The known values of each row of a batch. :func:`row_hits` tests all their
-    (cached) patterns against the rows' normalised texts at once and picks the few
-    rows that need the position-keeping search; :meth:`hits` is the same test for
-    one row (the reference the batch test is checked against)."""
+    """The known values of each row of a batch. Their :class:`Pairs` (see
+    :attr:`pairs`) test them against the rows' texts at once and pick the few rows
+    that need the position-keeping search, for the notes and again for the scrubbed
+    notes; :meth:`hits` is the same test for one row (the reference the batch test
+    is checked against)."""
 
     def __init__(self, known: list[Known]) -> None:
         self.known = known
+        self._pairs: Pairs | None = None
+
+    @property
+    def pairs(self) -> Pairs:
+        """The batch's (row, value) pairs and their probes, built at first use and
+        shared by the search in the notes and the residue checks after it."""
+        if self._pairs is None:
+            self._pairs = Pairs(self.known)
+        return self._pairs
 
     def hits(self, i: int, normed: str, compact: str) -> Pats:
         """The patterns of row ``i`` found in its text, longest first (as
@@ -245,10 +255,10 @@ def _own_spans(
     rows = [i for i in (range(len(texts)) if only is None else only) if pats.known[i]]
     if not rows:
         return out
-    found = texts_hits([pats.known[i] for i in rows], [texts[i] for i in rows])
-    for i, hits in zip(rows, found, strict=True):
-        if hits:
-            out[i] = find_known(texts[i], hits)
+    found = pats.pairs.texts_hits(texts, None if len(rows) == len(texts) else rows)
+    for i in rows:
+        if found[i]:
+            out[i] = find_known(texts[i], found[i])
     return out
 
 
@@ -257,15 +267,22 @@ def _no_residue(texts: list[str], pats: _Patterns, touched: list[int]) -> list[s
     the cut to ``max_length`` happened to recreate. Only the ``touched`` rows (with a
     replacement or cut) can hold one: the others were searched before, whole."""
     out = list(texts)
+    rows = touched
     for _ in range(_MAX_RESIDUAL_PASSES):
-        spans = _own_spans(out, pats, touched)
-        if not any(spans):
+        spans = _own_spans(out, pats, rows)
+        # a pass searches again only the rows the last one changed: the others
+        # were searched as they are now and held nothing
+        rows = [i for i in rows if spans[i]]
+        if not rows:
             return out
-        for i, found in enumerate(spans):
-            for s, e, _ in found:
+        for i in rows:
+            for s, e, _ in spans[i]:
                 out[i] = out[i][:s] + "*" * (e - s) + out[i][e:]
-    last = _own_spans(out, pats, touched)
-    return [("*" * len(t)) if any(sp) else t for t, sp in zip(out, last, strict=True)]
+    last = _own_spans(out, pats, rows)
+    for i in rows:
+        if last[i]:
+            out[i] = "*" * len(out[i])
+    return out
 
 
 def _strings(container: Any, k: Any, row: int, out: list[tuple[Any, Any, int]]) -> None:
