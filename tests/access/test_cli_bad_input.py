@@ -99,7 +99,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         w.url = url
         for name in ("alice", "bob", "carol", "dana"):
             inv = accounts.create_invitation(
-                w.state.ctx.store, w.state.estate, name, created_by="test", now=w.state.now()
+                w.state.ctx.store,
+                w.state.estate,
+                name,
+                created_by="server-operator",
+                now=w.state.now(),
             )
             got = httpx.post(
                 f"{url}/api/v1/invitations/accept", json={"token": inv.token, "password": PASSWORD}
