@@ -121,25 +121,31 @@ ci_issuers:
 """
 
 
-def test_check_warns_about_a_github_binding_without_repository_id(tmp_path: Path) -> None:
-    """A GitHub name is free again after a rename or delete: the id pins the repository."""
+def test_check_warns_about_a_ci_binding_without_repository_id(tmp_path: Path) -> None:
+    """A GitHub or GitLab name is free again after a rename or delete: the id pins it."""
     text = EXAMPLE.replace("principals:\n", _DEPLOYER, 1) + _ISSUERS
     path = write(tmp_path / "e.yaml", text)
     r = run_cli("check", "--config", str(path))
     assert r.exit_code == 0, r.stderr + r.stdout  # a warning, not a broken invariant
     warned = [line for line in r.stdout.splitlines() if "warning: SW-EST-W01" in line]
-    assert len(warned) == 1, r.stdout  # GitHub's binding only
-    assert "'shop-deployer'" in warned[0] and "'acme/shop'" in warned[0]
-    assert "repository_id" in warned[0] and "renam" in warned[0]
-    assert f"{path}:" in warned[0]  # where, with the line
+    assert len(warned) == 2, r.stdout  # GitHub's binding and GitLab's
+    github, gitlab = warned
+    assert "'shop-deployer'" in github and "GitHub repository 'acme/shop'" in github
+    assert "repository_id" in github and "renam" in github and "gh api" in github
+    assert "project 'acme/shop' (gitlab)" in gitlab and "project_id" in gitlab
+    assert "https://gitlab.com/api/v4/projects/acme%2Fshop" in gitlab
+    assert f"{path}:" in github  # where, with the line
     r = run_cli("check", "--config", str(path), "--format", "json")
     assert r.exit_code == 0
     got = json.loads(r.stdout)
-    assert got["ok"] is True and [w["rule"] for w in got["warnings"]] == ["SW-EST-W01"]
+    assert got["ok"] is True and [w["rule"] for w in got["warnings"]] == ["SW-EST-W01"] * 2
     # Pinned by id: no warning.
     pinned = text.replace(
         "{issuer: github, repository: acme/shop,",
         '{issuer: github, repository: acme/shop, repository_id: "4242",',
+    ).replace(
+        "{issuer: gitlab, repository: acme/shop,",
+        '{issuer: gitlab, repository: acme/shop, repository_id: "77",',
     )
     r = run_cli("check", "--config", str(write(tmp_path / "p.yaml", pinned)))
     assert r.exit_code == 0 and "SW-EST-W01" not in r.stdout, r.stdout

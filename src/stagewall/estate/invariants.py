@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from stagewall.estate.identity import normalise, skeleton
 from stagewall.estate.loader import LoadedEstate
@@ -245,27 +245,43 @@ def estate_warnings(loaded: LoadedEstate) -> list[Violation]:
     """Weaknesses that are not broken invariants: ``stagewall check`` reports them and
     still exits 0.
 
-    SW-EST-W01: a GitHub CI binding without ``repository_id``. A repository is matched by
-    its ``owner/repo`` name alone, and on GitHub a name becomes free again when the
-    repository is renamed or deleted (or its owner renames or deletes the account):
-    whoever registers the name then runs pipelines that act as the service principal.
-    The numeric id never passes to another repository.
+    SW-EST-W01: a CI binding without ``repository_id``. A repository is matched by its
+    ``owner/repo`` name alone, and on GitHub and GitLab a name becomes free again when the
+    repository is renamed, transferred or deleted (or its owner renames or deletes the
+    account): whoever registers the name then runs pipelines that act as the service
+    principal. The numeric id (GitHub's ``repository_id``, GitLab's ``project_id``)
+    never passes to another repository.
     """
     e: Estate = loaded.estate
     out: list[Violation] = []
     for pid, p in sorted(e.principals.items()):
         for i, binding in enumerate(p.ci):
             spec = e.ci_issuers.get(binding.issuer)
-            if spec is None or binding.repository_id is not None or not _is_github(spec.issuer):
+            if spec is None or binding.repository_id is not None:
                 continue
-            out.append(
-                Violation(
-                    "SW-EST-W01",
+            if _is_github(spec.issuer):
+                message = (
                     f"the CI binding of {pid!r} for GitHub repository {binding.repository!r} "
                     "has no repository_id: a repository name can be registered again by "
                     "someone else after a rename or delete, and their pipelines would act as "
                     f'{pid!r}; add repository_id: "<id>" (the number from '
-                    f"`gh api repos/{binding.repository} --jq .id`)",
+                    f"`gh api repos/{binding.repository} --jq .id`)"
+                )
+            else:  # GitLab and the others: a project path is a name too
+                api = spec.issuer.rstrip("/") + "/api/v4/projects/"
+                path = quote(binding.repository, safe="")
+                message = (
+                    f"the CI binding of {pid!r} for project {binding.repository!r} "
+                    f"({binding.issuer}) has no repository_id: a project path can be taken "
+                    "again by someone else after a rename, transfer or delete, and their "
+                    f'pipelines would act as {pid!r}; add repository_id: "<id>" (on GitLab '
+                    "the project_id: the Project ID on the project's page, or "
+                    f"`curl -s {api}{path} | jq .id`)"
+                )
+            out.append(
+                Violation(
+                    "SW-EST-W01",
+                    message,
                     loaded.where("principals", pid, "ci", i),
                     Severity.LOW,
                 )
