@@ -54,7 +54,14 @@ def _source(path: Path) -> str:
 
 def test_a_value_the_sample_missed_fails_verify(tmp_path: Path) -> None:
     src = _source(tmp_path / "source.db")
+    # The sample is random, so it reaches the odd row once in twenty plans: plan while
+    # that row still holds a category (as when the sample misses it), then write it.
+    with sqlite3.connect(tmp_path / "source.db") as conn:
+        (odd,) = conn.execute("SELECT subject FROM tickets WHERE id = ?", (ODD,)).fetchone()
+        conn.execute("UPDATE tickets SET subject = ? WHERE id = ?", (CATEGORIES[0], ODD))
     plan = build_plan(src, sample=1000).plan
+    with sqlite3.connect(tmp_path / "source.db") as conn:
+        conn.execute("UPDATE tickets SET subject = ? WHERE id = ?", (odd, ODD))
     subject = plan.tables["tickets"].columns["subject"]
     assert subject.transformer == "keep", subject  # the premise: the sample saw categories
     tgt = f"sqlite:///{tmp_path / 'target.db'}"
