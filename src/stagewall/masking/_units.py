@@ -517,20 +517,6 @@ def _as_document(value: object) -> Any:
     return None
 
 
-def _leaves(doc: Any) -> Iterator[str]:
-    stack = [doc]
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, dict):
-            stack.extend(cur.values())
-        elif isinstance(cur, (list, tuple)):
-            stack.extend(cur)
-        else:
-            t = _text(cur)
-            if t is not None:
-                yield t
-
-
 def _text(value: object) -> str | None:
     """A scalar as comparable text; None for NULL, booleans and small numbers."""
     if value is None or isinstance(value, bool):
