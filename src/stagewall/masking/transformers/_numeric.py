@@ -13,17 +13,18 @@ import numpy as np
 from pydantic import Field
 
 from stagewall.errors import MaskingError
-from stagewall.masking.transformers._aesprf import RowPrf
+from stagewall.masking.transformers._aesprf import keyed_prf
 from stagewall.masking.transformers._base import ParamsModel, Transformer, register, wrong_type
 from stagewall.masking.transformers._batch import keyed_hash
 from stagewall.masking.transformers._instants import (
     blocks,
     numbers,
     offsets_from,
+    parse_joined,
     parse_texts,
+    shift_joined,
     shift_texts,
 )
-from stagewall.masking.transformers._prf import subkey
 from stagewall.masking.types import ColumnKind
 
 _DATES = frozenset({ColumnKind.DATE, ColumnKind.TIMESTAMP})
@@ -172,6 +173,23 @@ class DateShift(Transformer):
             raise _out_of_range() from None
         return _restyle(shifted, styles)
 
+    def transform_copy_fields(self, fields: list[bytes], suffix: bytes) -> list[bytes] | None:
+        """PostgreSQL COPY text fields in, COPY text fields (each followed by
+        ``suffix``) out: for a batch of canonical ISO texts (:func:`parse_joined`:
+        no NULL, escape, infinity or date outside the years 1 to 9999), the bytes
+        that decoding, :meth:`transform` and encoding give, without a ``str`` per
+        value; None for any other batch (the caller then takes that path).
+        """
+        parsed = parse_joined(b"\n".join(fields), len(fields))
+        if parsed is None:
+            return None
+        shifted = shift_joined(parsed, self._offsets(parsed.kind, parsed.days, parsed.micros))
+        if shifted is None:
+            raise _out_of_range()
+        if suffix:
+            shifted = shifted.replace(b"\n", suffix + b"\n") + suffix
+        return shifted.split(b"\n")
+
     def _max_days(self) -> int:
         return self.params.max_days  # type: ignore[attr-defined,no-any-return]
 
@@ -182,7 +200,7 @@ class DateShift(Transformer):
             return offsets_from(
                 np.repeat(keyed_hash(self._key, self.name, ["salt"]), len(kind)), p.max_days
             )
-        prf = RowPrf(subkey(self._key, "date_shift/instant"), subkey(self._key, "date_shift/x"))
+        prf = keyed_prf(self._key, "date_shift/instant", "date_shift/x")
         tags = np.ascontiguousarray(prf.tag(blocks(kind, days, micros))[:, :8]).view("<u8")
         return offsets_from(tags.reshape(-1), p.max_days)
 
