@@ -112,8 +112,9 @@ def _spellable(known: Sequence[tuple[str, str]]) -> list[int]:
     at = list(compress(range(len(known)), map(_SPELT.__contains__, map(_first, known))))
     if not at:
         return []
-    values = [known[i][1] for i in at]
-    starts = np.cumsum([0] + [len(v) + 1 for v in values[:-1]])
+    values = list(map(_second, map(known.__getitem__, at)))
+    starts = np.zeros(len(values), dtype=np.int64)  # of each value in the joined text
+    np.cumsum(np.fromiter(map(len, values[:-1]), np.int64, len(values) - 1) + 1, out=starts[1:])
     found = [m.start() for m in _SPELLABLE.finditer("\x00".join(values))]
     if not found:
         return []
