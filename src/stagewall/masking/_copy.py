@@ -74,7 +74,7 @@ class Mapper:
         # (date_shift on canonical ISO text): their text, no per-value str (see
         # DateShift.transform_copy_fields; the same bytes as decode, transform, encode)
         self._direct = {
-            i: t.transform_copy_fields  # type: ignore[attr-defined]
+            i: t.transform_copy_fields
             for i, t in self.by_index.items()
             if DIRECT
             and hasattr(t, "transform_copy_fields")

@@ -448,7 +448,7 @@ def _streets(nums: list[int], lasts: list[str], sufs: list[str]) -> list[object]
     items[2::6] = lasts
     items[4::6] = sufs
     items[5::6] = ["\n"] * m
-    out: list[object] = "".join(items).split("\n")
+    out: list[object] = list("".join(items).split("\n"))
     if len(out) == m + 1:
         del out[m]
         return out
