@@ -135,7 +135,7 @@ _instants = st.one_of(
     ),
 )
 _odd = st.sampled_from(
-    [b"\\N", b"infinity", b"-infinity", b"", b" ", b"0044-03-15 BC", b"12024-01-01", b"a\\tb"]
+    [b"infinity", b"-infinity", b"", b" ", b"0044-03-15 BC", b"12024-01-01", b"a\\tb"]
 )
 
 
@@ -173,6 +173,24 @@ def test_copy_fields_decline_what_they_cannot_read(
     raw = _fields(draws)
     raw.insert(min(at, len(raw)), odd)
     assert tr.transform_copy_fields(raw, b"\t") is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.one_of(_instants, st.none()), min_size=1, max_size=40),
+    st.sampled_from([b"", b"\t"]),
+)
+def test_copy_fields_keep_nulls_as_the_str_path_does(
+    draws: list[tuple[dt.date, bool] | None], suffix: bytes
+) -> None:
+    tr: Any = build_transformer("date_shift", {"max_days": 30}, key=KEY)
+    raw = [b"\\N" if d is None else _pg_text(*d).encode() for d in draws]
+    got = tr.transform_copy_fields(raw, suffix)
+    if all(d is None for d in draws):
+        assert got is None  # nothing to shift: the str path
+        return
+    assert got is not None
+    assert got == _str_path(tr, raw, ColumnKind.TIMESTAMP, suffix)
 
 
 def test_copy_fields_of_one_length_and_of_many() -> None:

@@ -28,6 +28,7 @@ from stagewall.masking.transformers._instants import (
 from stagewall.masking.types import ColumnKind
 
 _DATES = frozenset({ColumnKind.DATE, ColumnKind.TIMESTAMP})
+_COPY_NULL = b"\\N"  # NULL in PostgreSQL COPY text
 # PostgreSQL's text of a date Python's datetime cannot hold: year 10000 on, or BC
 _OUT_OF_RANGE = re.compile(r"\d{5,}-|.* BC$")
 
@@ -175,12 +176,17 @@ class DateShift(Transformer):
 
     def transform_copy_fields(self, fields: list[bytes], suffix: bytes) -> list[bytes] | None:
         """PostgreSQL COPY text fields in, COPY text fields (each followed by
-        ``suffix``) out: for a batch of canonical ISO texts (:func:`parse_joined`:
-        no NULL, escape, infinity or date outside the years 1 to 9999), the bytes
-        that decoding, :meth:`transform` and encoding give, without a ``str`` per
-        value; None for any other batch (the caller then takes that path).
+        ``suffix``) out: for a batch of NULLs and canonical ISO texts
+        (:func:`parse_joined`: no escape, infinity or date outside the years 1 to
+        9999), the bytes that decoding, :meth:`transform` and encoding give (a NULL
+        stays NULL), without a ``str`` per value; None for any other batch (the
+        caller then takes that path).
         """
-        parsed = parse_joined(b"\n".join(fields), len(fields))
+        nulls = _COPY_NULL in fields
+        values = [f for f in fields if f != _COPY_NULL] if nulls else fields
+        if not values:
+            return None
+        parsed = parse_joined(b"\n".join(values), len(values))
         if parsed is None:
             return None
         shifted = shift_joined(parsed, self._offsets(parsed.kind, parsed.days, parsed.micros))
@@ -188,7 +194,12 @@ class DateShift(Transformer):
             raise _out_of_range()
         if suffix:
             shifted = shifted.replace(b"\n", suffix + b"\n") + suffix
-        return shifted.split(b"\n")
+        out = shifted.split(b"\n")
+        if not nulls:
+            return out
+        done = iter(out)
+        null = _COPY_NULL + suffix
+        return [null if f == _COPY_NULL else next(done) for f in fields]
 
     def _max_days(self) -> int:
         return self.params.max_days  # type: ignore[attr-defined,no-any-return]
