@@ -4,19 +4,39 @@ verify proves it): each test failed before its fix.
 - A PostgreSQL domain over an extension's type (an e-mail domain over ``citext``)
   made the unedited auto plan's run fail creating the tables: the extension was
   looked for among the columns' own types only, not behind a domain.
+- A note repeating its own row's phone as people write it at home (without the
+  country code, or the source's national number with it), its e-mail's mailbox
+  on its own (a login, ``jg1987 [at] corp [dot] example``), or an ``O'Brien``
+  stored as ``OBrien``: text_scrub left each and verify passed.
+- An account's notes naming its contacts (rows of another table that reference
+  the account): text_scrub knew the values of the rows a row references, not of
+  those that reference it, and verify searched the same way; both passed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from stagewall.masking.engine import RunOptions, run
+from stagewall.masking.plan import ColumnPlan
 from stagewall.masking.planner import build_plan
+from stagewall.masking.transformers._known import national_number, patterns
 from stagewall.masking.verify import verify
-from tests.masking.integration.helpers import KEY
+from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
 from tests.masking.survivors import _rows as rows_of
+from tests.masking.survivors import survivors
+from tests.masking.test_leak_traps import REFS, SENSITIVE, TEXTS, N, _masked, _notes, _with
+
+
+@pytest.fixture(params=BACKENDS)
+def make(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
+    """Fresh empty databases of one backend (SQLite, PostgreSQL, MariaDB)."""
+    return url_maker(request, tmp_path, request.param)
+
 
 # ---- a domain over an extension's type, an enum behind a domain --------------------
 
@@ -58,3 +78,172 @@ def test_a_domain_over_an_extension_type_is_recreated(pg_url_factory: Any) -> No
     assert len(emails) == 30 and not emails & {f"Anna.K{i}@Mail.Example.org" for i in range(30)}
     (typ,) = rows_of(tgt, "SELECT pg_typeof(email)::text FROM customers LIMIT 1")[0]
     assert typ == "email_addr"
+
+
+# ---- a row's own values as people write them otherwise -------------------------------
+
+# (the trap customer's own values, the note that repeats one, the repeated text)
+WRITTEN: list[tuple[dict[str, str], str, str]] = [
+    ({"phone": "+34 612 345 678"}, "Call her on 612 345 678 after six", "612 345 678"),
+    ({"phone": "+44 20 7946 0958"}, "rang 020.7946.0958 twice", "7946.0958"),
+    ({"phone": "+1 212 555 0142"}, "cell (212) 555-0142", "555-0142"),
+    ({"phone": "020 7946 0959"}, "new number +44 (0)20 7946 0959", "7946 0959"),
+    ({"email": "jg1987@corp.example"}, "write to jg1987 [at] corp [dot] example", "jg1987"),
+    ({"email": "kt_2291@corp.example"}, "login kt_2291 locked out", "kt_2291"),
+    ({"last_name": "O'Brien"}, "OBrien will call back", "OBrien"),
+    ({"last_name": "D\u2019Angelo"}, "Spoke with DAngelo", "DAngelo"),
+]
+
+
+def test_values_written_otherwise_are_scrubbed_and_seen(make: Callable[[], str]) -> None:
+    """Each note repeats its own row's value as people write it: a phone without
+    its country code (or the source's national number with one), the e-mail's
+    mailbox alone, a name without its apostrophe. The auto plan used to copy them
+    all and verify passed; now text_scrub replaces them, verify passes and the
+    checker finds nothing, and with the notes kept verify sees every one."""
+    traps = [{**values, "notes": note} for values, note, _ in WRITTEN]
+    src, tgt, plan = _masked(make, traps)
+    report = verify(plan, src, tgt, KEY)
+    assert report.passed, report.to_json()
+    for (_, note, text), got in zip(WRITTEN, _notes(tgt, N), strict=True):
+        assert text.casefold() not in got.casefold(), (note, got)
+    assert survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS) == {}
+
+    kept = _with(plan, "customers", "notes", ColumnPlan(transformer="keep", reason="test: kept"))
+    tgt2 = make()
+    run(kept, src, tgt2, KEY, RunOptions())
+    report = verify(kept, src, tgt2, KEY)
+    cells = sum(h.cells for h in report.row_hits if h.column == "notes")
+    assert cells == len(WRITTEN), report.to_json()
+    found = survivors(src, tgt2, "customers", SENSITIVE, TEXTS, REFS)
+    assert found == {"customers.notes": len(WRITTEN)}
+
+
+@pytest.mark.parametrize(
+    ("phone", "national"),
+    [
+        ("+34 612 345 678", "612345678"),
+        ("0034 612 345 678", "612345678"),
+        ("+44 20 7946 0958", "2079460958"),
+        ("020 7946 0958", "2079460958"),
+        ("+1 (212) 555-0142", "2125550142"),
+        ("+353 86 123 4567", "861234567"),
+        ("+39 06 1234 5678", "0612345678"),  # Italy keeps its 0 after the code
+        ("612 345 678", None),  # already national: 61 would leave seven digits
+        ("+45 12 34 56 78", "12345678"),  # Denmark: eight digits at home
+    ],
+)
+def test_the_national_number_of_a_phone(phone: str, national: str | None) -> None:
+    compact = "".join(c for c in phone if c.isdigit())
+    assert national_number(compact) == national
+    if national is not None:
+        assert (national, True) in patterns("phone", phone)
+
+
+@pytest.mark.parametrize(
+    ("email", "mailbox"),
+    [
+        ("jg1987@corp.example", " jg1987 "),
+        ("Anna.Kowalska1@mail.example.org", " anna kowalska1 "),
+        ("Anna.Kowalska@mail.example.org", None),  # a name: the row's name columns give it
+        ("info@shop.example", None),  # a role, not a person
+        ("b0b@shop.example", None),  # too short to tell anyone apart
+    ],
+)
+def test_the_mailbox_of_an_email_is_searched_alone(email: str, mailbox: str | None) -> None:
+    got = [p for p, compact in patterns("email", email) if not compact]
+    if mailbox is None:
+        assert got == [
+            " " + " ".join(email.replace("@", " ").replace(".", " ").lower().split()) + " "
+        ]
+    else:
+        assert mailbox in got
+
+
+# ---- a row's free text naming the rows that reference it ------------------------------
+
+LAST = ["Kowalska", "Novak", "Rossi", "Dubois", "Jensen", "Ganthriv", "Smith", "Berger"]
+FIRST = ["Anna", "Peter", "Maria", "Lukas", "Elena"]
+ACCOUNTS = 24
+
+
+def _accounts(url: str) -> str:
+    """Accounts (a company, free-text notes) and two contacts per account; the notes
+    of every other account name its main contact by surname, as a CRM user writes."""
+    from tests.masking.test_leak_traps import _execute
+
+    contacts = [
+        (i * 2 + k, i, FIRST[(i + k) % 5], LAST[(i * 2 + k) % len(LAST)],
+         f"c{i}.{k}@firma{i}.example", f"+49 30 {1000000 + i * 2 + k}")
+        for i in range(1, ACCOUNTS + 1)
+        for k in range(2)
+    ]  # fmt: skip
+    accounts = [
+        (i, f"Firma {i} GmbH", f"Main contact: {LAST[(i * 2) % len(LAST)]}, ask for the invoice"
+         if i % 2 else "Key account, quarterly review")
+        for i in range(1, ACCOUNTS + 1)
+    ]  # fmt: skip
+    _execute(
+        url,
+        [
+            ("CREATE TABLE accounts (id INTEGER PRIMARY KEY, company VARCHAR(60), notes TEXT)", []),
+            (
+                "CREATE TABLE contacts (id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL, "
+                "first_name VARCHAR(40), last_name VARCHAR(40), email VARCHAR(80), "
+                "phone VARCHAR(30), FOREIGN KEY (account_id) REFERENCES accounts (id))",
+                [],
+            ),
+            ("INSERT INTO accounts VALUES (?, ?, ?)", accounts),
+            ("INSERT INTO contacts VALUES (?, ?, ?, ?, ?, ?)", contacts),
+        ],
+    )
+    return url
+
+
+CONTACTS = {"first_name": "name", "last_name": "name", "email": "email", "phone": "phone"}
+
+
+def test_notes_naming_the_rows_that_reference_them(make: Callable[[], str]) -> None:
+    """``accounts.notes`` says "Main contact: Novak": Novak is a contact, a row of
+    ``contacts`` that references the account. The copy kept every surname (the
+    detector does not take a lone surname for a name) and verify passed. Now
+    text_scrub is handed the values of the rows that reference a row, verify
+    searches them in its scrubbed columns, and the checker agrees."""
+    from tests.masking.survivors import survivors_down
+
+    src = _accounts(make())
+    plan = build_plan(src).plan
+    notes = plan.tables[_q(plan, "accounts")].columns["notes"]
+    assert notes.transformer == "text_scrub", notes
+    tgt = make()
+    run(plan, src, tgt, KEY, RunOptions())
+    report = verify(plan, src, tgt, KEY)
+    assert report.passed, report.to_json()
+    down = {"accounts": ["notes"]}
+    assert survivors_down(src, tgt, "contacts", "account_id", CONTACTS, down) == {}
+    got = [n for (n,) in rows_of(tgt, "SELECT notes FROM accounts ORDER BY id")]
+    assert got[1] == "Key account, quarterly review"  # clean text stays as it was
+    assert not any(last in str(n) for n in got for last in LAST), got
+
+    # a copy whose scrubber missed them: verify and the checker both see every one
+    named = {
+        i: f"Ask {last} about it"
+        for i, last in rows_of(src, "SELECT account_id, last_name FROM contacts WHERE id % 2 = 0")
+        if i % 3 == 0
+    }
+    from tests.masking.test_leak_traps import _execute
+
+    _execute(
+        tgt, [("UPDATE accounts SET notes = ? WHERE id = ?", [(n, i) for i, n in named.items()])]
+    )
+    report = verify(plan, src, tgt, KEY)
+    assert [(h.table.rsplit(".", 1)[-1], h.column, h.kind, h.cells) for h in report.row_hits] == [
+        ("accounts", "notes", "name", len(named))
+    ], report.to_json()
+    assert survivors_down(src, tgt, "contacts", "account_id", CONTACTS, down) == {
+        "accounts.notes": len(named)
+    }
+
+
+def _q(plan: Any, name: str) -> str:
+    return next(q for q in plan.tables if q.rsplit(".", 1)[-1] == name)
