@@ -11,6 +11,9 @@ verify proves it): each test failed before its fix.
 - An account's notes naming its contacts (rows of another table that reference
   the account): text_scrub knew the values of the rows a row references, not of
   those that reference it, and verify searched the same way; both passed.
+- A phone number stored as an integer (a call record's BIGINT ``msisdn``): the
+  name rules were for text columns only, so the plan kept it, and verify, which
+  knew the number only as written (``+34 612 345 678``), passed.
 """
 
 from __future__ import annotations
@@ -247,3 +250,77 @@ def test_notes_naming_the_rows_that_reference_them(make: Callable[[], str]) -> N
 
 def _q(plan: Any, name: str) -> str:
     return next(q for q in plan.tables if q.rsplit(".", 1)[-1] == name)
+
+
+# ---- a phone number stored as an integer ---------------------------------------------
+
+CALLERS = 30
+
+
+def _calls(url: str) -> str:
+    from tests.masking.test_leak_traps import _execute
+
+    _execute(
+        url,
+        [
+            (
+                "CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR(60), phone VARCHAR(30))",
+                [],
+            ),
+            (
+                "CREATE TABLE calls (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, "
+                "msisdn BIGINT, other_party BIGINT, seconds INTEGER, "
+                "FOREIGN KEY (customer_id) REFERENCES customers (id))",
+                [],
+            ),
+            (
+                "INSERT INTO customers VALUES (?, ?, ?)",
+                [
+                    (i, f"{FIRST[i % 5]} {LAST[i % 8]}", f"+34 6{i:02d} 345 {i:03d}")
+                    for i in range(1, CALLERS + 1)
+                ],
+            ),
+            (  # the customer's own number, and the number the customer called (also theirs
+                # in a call-forwarding record): both as integers
+                "INSERT INTO calls VALUES (?, ?, ?, ?, ?)",
+                [
+                    (i, i, int(f"346{i:02d}345{i:03d}"), int(f"346{i:02d}345{i:03d}"), 60 + i)
+                    for i in range(1, CALLERS + 1)
+                ],
+            ),
+        ],
+    )
+    return url
+
+
+def test_a_phone_number_stored_as_an_integer(make: Callable[[], str]) -> None:
+    """``calls.msisdn BIGINT`` is the customer's phone: the plan masks it now
+    (format-preserving, same number of digits). ``other_party`` says nothing by its
+    name, so the plan keeps it; verify fails, naming it, where it passed before."""
+    src = _calls(make())
+    plan = build_plan(src).plan
+    calls = plan.tables[_q(plan, "calls")].columns
+    assert calls["msisdn"].transformer == "fpe_integer", calls["msisdn"]
+    assert calls["other_party"].transformer == "keep"
+    tgt = make()
+    run(plan, src, tgt, KEY, RunOptions())
+    before = {r[0] for r in rows_of(src, "SELECT msisdn FROM calls")}
+    after = {r[0] for r in rows_of(tgt, "SELECT msisdn FROM calls")}
+    assert len(after) == CALLERS and not before & after
+    assert {len(str(v)) for v in after} == {len(str(v)) for v in before}
+    report = verify(plan, src, tgt, KEY)
+    assert not report.passed
+    assert [(h.table.rsplit(".", 1)[-1], h.column, h.hits) for h in report.hits] == [
+        ("calls", "other_party", CALLERS)
+    ], report.to_json()
+    found = survivors(
+        src, tgt, "customers", {"phone": "phone"}, {"calls": ["msisdn", "other_party"]},
+        {"calls": "customer_id", "customers": "id"},
+    )  # fmt: skip
+    assert found == {"calls.other_party": CALLERS}
+
+    masked = _with(plan, "calls", "other_party", ColumnPlan(transformer="fpe_integer"))
+    tgt2 = make()
+    run(masked, src, tgt2, KEY, RunOptions())
+    report = verify(masked, src, tgt2, KEY)
+    assert report.passed, report.to_json()
