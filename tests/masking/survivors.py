@@ -212,3 +212,34 @@ def survivors_down(
                 if isinstance(cell, str) and holds(cell, mine):
                     out[f"{table}.{c}"] = out.get(f"{table}.{c}", 0) + 1
     return out
+
+
+def definition_survivors(target: str, values: list[str]) -> dict[str, str]:
+    """Schema objects of the target (tables, views, triggers, routines, defaults)
+    whose definition holds one of ``values`` as a whole word: object → the value."""
+    scheme = urlparse(target).scheme
+    if scheme == "sqlite":
+        sql = "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+    elif scheme.startswith("postgres"):
+        sql = (
+            "SELECT proname, prosrc FROM pg_proc WHERE pronamespace = 'public'::regnamespace "
+            "UNION ALL SELECT table_name || '.' || column_name, column_default "
+            "FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND column_default IS NOT NULL "
+            "UNION ALL SELECT viewname, definition FROM pg_views WHERE schemaname = 'public'"
+        )
+    else:
+        sql = (
+            "SELECT TRIGGER_NAME, ACTION_STATEMENT FROM information_schema.TRIGGERS "
+            "WHERE TRIGGER_SCHEMA = DATABASE() UNION ALL "
+            "SELECT CONCAT(TABLE_NAME, '.', COLUMN_NAME), COLUMN_DEFAULT "
+            "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+            "AND COLUMN_DEFAULT IS NOT NULL"
+        )
+    out: dict[str, str] = {}
+    for name, text in _rows(target, sql):
+        body = text.decode() if isinstance(text, bytes) else str(text)
+        for v in values:
+            if re.search(rf"(?<![\w.]){re.escape(v)}(?![\w.])", body, re.IGNORECASE):
+                out[str(name)] = v
+    return out

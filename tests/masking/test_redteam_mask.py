@@ -14,6 +14,10 @@ verify proves it): each test failed before its fix.
 - A phone number stored as an integer (a call record's BIGINT ``msisdn``): the
   name rules were for text columns only, so the plan kept it, and verify, which
   knew the number only as written (``+34 612 345 678``), passed.
+- A production value written into a schema object (a column default holding a
+  customer's e-mail, a trigger or view special-casing a surname): the copy
+  recreated it (the detector does not take a lone surname for personal data) and
+  verify, which read rows only, passed.
 """
 
 from __future__ import annotations
@@ -324,3 +328,81 @@ def test_a_phone_number_stored_as_an_integer(make: Callable[[], str]) -> None:
     run(masked, src, tgt2, KEY, RunOptions())
     report = verify(masked, src, tgt2, KEY)
     assert report.passed, report.to_json()
+
+
+# ---- a production value in a schema object's definition -------------------------------
+
+VIP = "vip.ganthriv7@mail.example.org"
+
+
+def _objects_ddl(backend: str) -> list[str]:
+    """A default holding a customer's e-mail and a trigger (a view on MariaDB and
+    PostgreSQL too) that special-cases a customer's surname."""
+    pk = {"sqlite": "INTEGER PRIMARY KEY", "postgresql": "integer PRIMARY KEY"}.get(
+        backend, "INT PRIMARY KEY"
+    )
+    out = [
+        f"CREATE TABLE members (id {pk}, first_name VARCHAR(40), last_name VARCHAR(40), "
+        f"email VARCHAR(80) DEFAULT '{VIP}', tier VARCHAR(10))",
+        "CREATE TABLE perks (perk VARCHAR(40))",
+    ]
+    if backend == "sqlite":
+        out.append(
+            "CREATE TRIGGER vip_perk AFTER INSERT ON members WHEN NEW.last_name = 'Ganthriv' "
+            "BEGIN INSERT INTO perks (perk) VALUES ('lounge'); END"
+        )
+    elif backend == "postgresql":
+        out.append(
+            "CREATE FUNCTION vip_perk() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.last_name = 'Ganthriv' THEN INSERT INTO perks (perk) VALUES ('lounge'); "
+            "END IF; RETURN NEW; END $$"
+        )
+        out.append(
+            "CREATE TRIGGER vip_perk AFTER INSERT ON members FOR EACH ROW EXECUTE FUNCTION vip_perk()"
+        )
+    else:
+        out.append(
+            "CREATE TRIGGER vip_perk AFTER INSERT ON members FOR EACH ROW BEGIN "
+            "IF NEW.last_name = 'Ganthriv' THEN INSERT INTO perks (perk) VALUES ('lounge'); "
+            "END IF; END"
+        )
+    return out
+
+
+def test_a_production_value_in_a_schema_object(make: Callable[[], str]) -> None:
+    """The copy recreates the default and the trigger as the source has them, so the
+    e-mail and the surname are in staging's schema: verify must say so, naming the
+    objects, where it passed."""
+    from stagewall.masking.db import DatabaseURL
+    from tests.masking.survivors import definition_survivors
+    from tests.masking.test_leak_traps import _execute
+
+    src = make()
+    backend = DatabaseURL.parse(src).backend
+    members = [
+        (i, FIRST[i % 5], "Ganthriv" if i == 7 else LAST[i % 8],
+         VIP if i == 7 else f"m{i}@mail.example.org", "gold")
+        for i in range(1, 31)
+    ]  # fmt: skip
+    _execute(
+        src,
+        [
+            *((stmt, []) for stmt in _objects_ddl(backend)),
+            ("INSERT INTO members VALUES (?, ?, ?, ?, ?)", members),
+        ],
+    )
+    plan = build_plan(src).plan
+    tgt = make()
+    run(plan, src, tgt, KEY, RunOptions())
+    report = verify(plan, src, tgt, KEY)
+    assert not report.passed
+    assert not report.row_hits and all(h.table == "(schema)" for h in report.hits)
+    objects = " ".join(h.column for h in report.hits)
+    found = definition_survivors(tgt, ["Ganthriv", VIP])
+    # the checker and verify name the same objects: the default, and the trigger
+    # where the backend's copy recreates it
+    default = "table members" if backend == "sqlite" else "members.email"  # SQLite: in its DDL
+    assert default in objects and any(v == VIP for v in found.values()), (objects, found)
+    assert ("vip_perk" in objects) == ("Ganthriv" in found.values()), (objects, found)
+    if backend != "sqlite":
+        assert "vip_perk" in objects, objects
