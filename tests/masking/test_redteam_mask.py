@@ -18,6 +18,9 @@ verify proves it): each test failed before its fix.
   customer's e-mail, a trigger or view special-casing a surname): the copy
   recreated it (the detector does not take a lone surname for personal data) and
   verify, which read rows only, passed.
+- A PostgreSQL ``text[]`` of e-mails or phones: kept by the plan (its samples were
+  lists, not text, so nothing looked sensitive), and verify then failed the
+  unedited plan's run.
 """
 
 from __future__ import annotations
@@ -406,3 +409,50 @@ def test_a_production_value_in_a_schema_object(make: Callable[[], str]) -> None:
     assert ("vip_perk" in objects) == ("Ganthriv" in found.values()), (objects, found)
     if backend != "sqlite":
         assert "vip_perk" in objects, objects
+
+
+# ---- arrays of personal data (PostgreSQL) -----------------------------------------------
+
+
+@pytest.mark.postgres
+def test_an_array_of_emails_or_phones_is_not_kept(pg_url_factory: Any) -> None:
+    """``emails text[]`` and ``phones varchar(30)[]``: no transformer rewrites an
+    array element by element, so the plan sets them to NULL (as it does for a
+    composite holding personal data), with the reason; a tags array of plain words
+    is kept. The unedited plan's run verifies clean."""
+    import psycopg
+
+    from stagewall.masking.classify import classify_column
+    from stagewall.masking.types import ColumnKind
+
+    src, tgt = pg_url_factory(), pg_url_factory()
+    with psycopg.connect(src, autocommit=True) as conn:
+        conn.execute(
+            b"CREATE TABLE customers (id integer PRIMARY KEY, name text, emails text[], "
+            b"phones varchar(30)[], tags text[])"
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO customers VALUES (%s, %s, %s, %s, %s)",
+                [
+                    (i, f"{FIRST[i % 5]} {LAST[i % 8]}", [f"c{i}@mail.example.org", f"alt{i}@corp.example"],
+                     [f"+34 612 {i:03d} 111"], ["vip", "newsletter"])
+                    for i in range(1, 31)
+                ],
+            )  # fmt: skip
+    plan = build_plan(src).plan
+    cols = plan.tables["public.customers"].columns
+    assert cols["emails"].transformer == "null", cols["emails"]
+    assert "an array" in cols["emails"].reason and "email" in cols["emails"].reason
+    assert cols["phones"].transformer == "null", cols["phones"]
+    assert cols["tags"].transformer == "keep", cols["tags"]
+    run(plan, src, tgt, KEY, RunOptions())
+    report = verify(plan, src, tgt, KEY)
+    assert report.passed, report.to_json()
+    assert rows_of(
+        tgt, "SELECT count(*) FROM customers WHERE emails IS NOT NULL OR phones IS NOT NULL"
+    ) == [(0,)]
+    assert rows_of(tgt, "SELECT DISTINCT tags FROM customers") == [(["vip", "newsletter"],)]
+    # by name alone, with no samples (--sample 0)
+    f = classify_column(table="t", column="backup_emails", kind=ColumnKind.ARRAY)
+    assert f.transformer == "null", f

@@ -406,6 +406,46 @@ def _structured(texts: list[str]) -> Finding:
     )
 
 
+def _elements(value: object) -> list[str]:
+    """The strings of an array (nested arrays flattened)."""
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, (list, tuple)):
+        return [e for v in value for e in _elements(v)]
+    return []
+
+
+def _array(column: str, samples: Sequence[object]) -> Finding:
+    """An array (PostgreSQL ``text[]``): no transformer rewrites its elements, so it
+    is kept unless its name says it holds personal data (``emails``, ``phones``)
+    or a sampled element does, and then set to NULL (a NOT NULL column makes that a
+    lint error, for review: verify would fail on what keep copies)."""
+    texts = [e for s in samples for e in _elements(s)]
+    rule = match_rule(column, ColumnKind.TEXT)
+    found = sorted({m.category.value for t in texts for m in detect_in_text(t)})
+    if rule is not None or found:
+        why = f"name rule '{rule.label}'" if rule is not None else ""
+        if found:
+            hits = sum(1 for t in texts if detect_in_text(t))
+            why += (", " if why else "") + (
+                f"{hits}/{len(texts)} sampled elements hold personal data ({', '.join(found)})"
+            )
+        return Finding(
+            rule.category if rule is not None else None,
+            "null",
+            {},
+            f"an array: {why}, which no transformer rewrites element by element",
+            0.6,
+        )
+    return Finding(
+        None,
+        "keep",
+        {},
+        f"an array: none of {len(texts)} sampled elements held personal data",
+        0.7,
+    )
+
+
 def classify_column(
     table: str,
     column: str,
@@ -434,6 +474,8 @@ def classify_column(
     n = len(texts)
     if kind is ColumnKind.STRUCTURED:
         return _structured(texts)
+    if kind is ColumnKind.ARRAY:
+        return _array(column, samples)
     rule = match_rule(column, kind)
     rule_cat = rule.category if rule else None
     label = f"name rule '{rule.label}'" if rule else ""
