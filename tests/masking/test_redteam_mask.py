@@ -21,6 +21,9 @@ verify proves it): each test failed before its fix.
 - A PostgreSQL ``text[]`` of e-mails or phones: kept by the plan (its samples were
   lists, not text, so nothing looked sensitive), and verify then failed the
   unedited plan's run.
+- A birth date in a unique key with the names (``UNIQUE (last_name, first_name,
+  birth_date)``, a register's duplicate check): no date transformer was
+  unique-safe, so the unedited plan failed lint and the run refused it.
 """
 
 from __future__ import annotations
@@ -456,3 +459,81 @@ def test_an_array_of_emails_or_phones_is_not_kept(pg_url_factory: Any) -> None:
     # by name alone, with no samples (--sample 0)
     f = classify_column(table="t", column="backup_emails", kind=ColumnKind.ARRAY)
     assert f.transformer == "null", f
+
+
+# ---- a birth date in a unique key ---------------------------------------------------------
+
+
+def test_date_shift_per_block_is_a_derangement_within_blocks() -> None:
+    """``per: block``: distinct days stay distinct, none stays where it was, none moves
+    out of its 64-day block; dates, ISO text (as COPY and SQLite give them) and
+    timestamps (time of day kept) agree."""
+    import datetime as dt
+
+    from stagewall.masking.transformers import build_transformer
+    from stagewall.masking.transformers._numeric import BLOCK_DAYS
+
+    tr = build_transformer("date_shift", {"per": "block"}, key=KEY, salt="t")
+    assert tr.is_unique_safe()
+    assert not build_transformer("date_shift", {}, key=KEY, salt="t").is_unique_safe()
+    days = [dt.date(1940, 1, 1) + dt.timedelta(days=k) for k in range(30_000)]
+    out = tr.transform(days)
+    assert len(set(out)) == len(days)
+    assert all(a != b for a, b in zip(days, out, strict=True))
+    epoch = dt.date(1970, 1, 1)
+    assert all(
+        ((a - epoch).days // BLOCK_DAYS) == ((b - epoch).days // BLOCK_DAYS)
+        for a, b in zip(days, out, strict=True)
+    )
+    texts = tr.transform([d.isoformat() for d in days[:500]])
+    assert texts == [d.isoformat() for d in out[:500]]
+    stamps = [dt.datetime(d.year, d.month, d.day, 13, 5, 7) for d in days[:500]]
+    moved = tr.transform(stamps)
+    assert [m.date() for m in moved] == out[:500] and {m.time() for m in moved} == {
+        dt.time(13, 5, 7)
+    }
+    again = build_transformer("date_shift", {"per": "block"}, key=KEY, salt="t").transform(
+        days[:50]
+    )
+    assert again == out[:50]
+
+
+def test_a_birth_date_in_a_unique_key_with_the_names(make: Callable[[], str]) -> None:
+    """``UNIQUE (last_name, first_name, birth_date)``: the plan gave the date the
+    per-value ``date_shift`` (two dates may land on one day), lint refused it, and the
+    run would not start. Now the date moves within its 64-day block, unique-safe: the
+    unedited plan lints clean, runs and verifies, and the key still holds."""
+    import datetime as dt
+
+    from stagewall.masking.lint import Severity
+    from stagewall.masking.planner import build_plan as plan_of
+    from tests.masking.test_leak_traps import _execute
+
+    src = make()
+    _execute(
+        src,
+        [
+            (
+                "CREATE TABLE members (id INTEGER PRIMARY KEY, first_name VARCHAR(40) NOT NULL, "
+                "last_name VARCHAR(40) NOT NULL, birth_date DATE NOT NULL, "
+                "UNIQUE (last_name, first_name, birth_date))",
+                [],
+            ),
+            (
+                "INSERT INTO members VALUES (?, ?, ?, ?)",
+                # the same name on neighbouring days: a per-value shift can merge them
+                [(i, FIRST[i % 2], LAST[i % 2], (dt.date(1960, 1, 1) + dt.timedelta(days=i)).isoformat())
+                 for i in range(1, 801)],
+            ),
+        ],
+    )  # fmt: skip
+    result = plan_of(src)
+    assert not [p for p in result.problems if p.severity is Severity.ERROR], result.problems
+    birth = result.plan.tables[_q(result.plan, "members")].columns["birth_date"]
+    assert (birth.transformer, birth.params) == ("date_shift", {"per": "block"}), birth
+    tgt = make()
+    run(result.plan, src, tgt, KEY, RunOptions())
+    report = verify(result.plan, src, tgt, KEY)
+    assert report.passed, report.to_json()
+    got = rows_of(tgt, "SELECT last_name, first_name, birth_date FROM members")
+    assert len(set(got)) == 800

@@ -191,7 +191,7 @@ def _choose(
         name, params = _BY_KIND.get(kind, ("null", {}))
     if unique and name not in _UNIQUE_SAFE:
         if kind in (ColumnKind.DATE, ColumnKind.TIMESTAMP):
-            return "date_shift", {}  # not unique-safe, but never a lossy one on a unique column
+            return "date_shift", {"per": "block"}  # unique-safe: a cycle within 64-day blocks
         if kind is ColumnKind.UUID:
             return "fpe_uuid", {}
         if kind is ColumnKind.INTEGER:
@@ -553,8 +553,9 @@ def classify_column(
         return Finding(
             Category.OTHER,
             "date_shift",
-            {},
-            f"a date in a person's life ({'_'.join(words)}): shifted per row",
+            {"per": "block"} if unique else {},
+            f"a date in a person's life ({'_'.join(words)}): shifted per row"
+            + (", within its 64-day block (a unique key)" if unique else ""),
             0.8,
         )
 
@@ -563,11 +564,13 @@ def classify_column(
         if name == "ip_address":
             params, why = _ip_params(texts, max_length)
             reason += why
-        if unique and name not in _UNIQUE_SAFE:
+        if unique and name not in _UNIQUE_SAFE and params.get("per") != "block":
             reason += "; unique column: no unique-safe transformer fits this type, review"
             confidence = min(confidence, 0.5)
-        elif unique and name != _DEFAULT[cat][0]:
+        elif unique and (name, params) != _DEFAULT[cat]:
             reason += f"; unique column, so the unique-safe {name} instead of {_DEFAULT[cat][0]}"
+            if params.get("per") == "block":
+                reason += " (per: block: each day moves within its 64-day block, no two alike)"
         return Finding(cat, name, params, reason, confidence)
 
     if kind is ColumnKind.TEXT and texts and not _in_json:
