@@ -537,3 +537,38 @@ def test_a_birth_date_in_a_unique_key_with_the_names(make: Callable[[], str]) ->
     assert report.passed, report.to_json()
     got = rows_of(tgt, "SELECT last_name, first_name, birth_date FROM members")
     assert len(set(got)) == 800
+
+
+@pytest.mark.parametrize(
+    ("params", "refused"), [({}, True), ({"per": "salt"}, False), ({"per": "block"}, False)]
+)
+def test_lint_asks_whether_the_params_make_a_date_shift_unique_safe(
+    params: dict[str, str], refused: bool
+) -> None:
+    from stagewall.masking.lint import Rule, lint_plan
+    from stagewall.masking.plan import Plan, TablePlan
+    from stagewall.masking.schema import Column, Schema, Table
+    from stagewall.masking.types import ColumnKind
+
+    table = Table(
+        schema=None,
+        name="members",
+        columns=(
+            Column("id", ColumnKind.INTEGER, "integer", nullable=False),
+            Column("born", ColumnKind.DATE, "date", nullable=False),
+        ),
+        primary_key=("id",),
+        unique_constraints=(("id", "born"),),
+    )
+    plan = Plan(
+        tables={
+            "members": TablePlan(
+                columns={
+                    "id": ColumnPlan(transformer="keep", reason="t"),
+                    "born": ColumnPlan(transformer="date_shift", params=params, reason="t"),
+                }
+            )
+        }
+    )
+    rules = {(p.rule, p.column) for p in lint_plan(plan, Schema("sqlite", (table,)))}
+    assert ((Rule.NOT_UNIQUE_SAFE, "born") in rules) is refused
