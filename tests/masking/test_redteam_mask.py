@@ -545,30 +545,20 @@ def test_a_birth_date_in_a_unique_key_with_the_names(make: Callable[[], str]) ->
 def test_lint_asks_whether_the_params_make_a_date_shift_unique_safe(
     params: dict[str, str], refused: bool
 ) -> None:
-    from stagewall.masking.lint import Rule, lint_plan
-    from stagewall.masking.plan import Plan, TablePlan
-    from stagewall.masking.schema import Column, Schema, Table
-    from stagewall.masking.types import ColumnKind
+    """``orders.placed`` in a unique key: refused with a per-value shift only."""
+    from dataclasses import replace
 
-    table = Table(
-        schema=None,
-        name="members",
-        columns=(
-            Column("id", ColumnKind.INTEGER, "integer", nullable=False),
-            Column("born", ColumnKind.DATE, "date", nullable=False),
-        ),
-        primary_key=("id",),
-        unique_constraints=(("id", "born"),),
+    from stagewall.masking.lint import Rule, lint_plan
+    from stagewall.masking.plan import Plan
+    from stagewall.masking.schema import Schema
+    from tests.masking.test_lint import _cols, _good, _schema
+
+    schema = _schema()
+    orders = replace(schema.tables[1], unique_constraints=(("id", "placed"),))
+    tables = _good()
+    tables["orders"] = _cols(
+        id=("keep",), customer_id=("keep",), customer_email=("keep",), placed=("date_shift", params)
     )
-    plan = Plan(
-        tables={
-            "members": TablePlan(
-                columns={
-                    "id": ColumnPlan(transformer="keep", reason="t"),
-                    "born": ColumnPlan(transformer="date_shift", params=params, reason="t"),
-                }
-            )
-        }
-    )
-    rules = {(p.rule, p.column) for p in lint_plan(plan, Schema("sqlite", (table,)))}
-    assert ((Rule.NOT_UNIQUE_SAFE, "born") in rules) is refused
+    found = lint_plan(Plan(tables=tables), Schema("sqlite", (schema.tables[0], orders)))
+    rules = {(p.rule, p.column) for p in found}
+    assert ((Rule.NOT_UNIQUE_SAFE, "placed") in rules) is refused
