@@ -24,6 +24,9 @@ verify proves it): each test failed before its fix.
 - A birth date in a unique key with the names (``UNIQUE (last_name, first_name,
   birth_date)``, a register's duplicate check): no date transformer was
   unique-safe, so the unedited plan failed lint and the run refused it.
+- A phone written ``(+34) 612 345 678`` (the country code in brackets, as Spanish
+  and Latin American forms print it) was no phone to the detector: in a table
+  with no reference to the customer it was neither scrubbed nor seen.
 """
 
 from __future__ import annotations
@@ -562,3 +565,37 @@ def test_lint_asks_whether_the_params_make_a_date_shift_unique_safe(
     found = lint_plan(Plan(tables=tables), Schema("sqlite", (schema.tables[0], orders)))
     rules = {(p.rule, p.column) for p in found}
     assert ((Rule.NOT_UNIQUE_SAFE, "placed") in rules) is refused
+
+
+# ---- the country code in brackets ---------------------------------------------------------
+
+
+def test_a_phone_with_its_country_code_in_brackets(tmp_path: Path) -> None:
+    """An event log with no foreign key (only the whole-target scan covers it) whose
+    sample was clean, so the plan kept it; one row, written after planning as when
+    the sample misses it, holds a customer's phone as ``(+34) 612 001 111``."""
+    import sqlite3
+
+    from stagewall.masking.classify import detect_in_text
+
+    assert [m.text for m in detect_in_text("call (+44) 20 7946 0958 now")] == ["(+44) 20 7946 0958"]
+    db = tmp_path / "source.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, phone TEXT)")
+        conn.execute("CREATE TABLE event_log (id INTEGER PRIMARY KEY, line TEXT)")
+        conn.executemany(
+            "INSERT INTO customers VALUES (?, ?, ?)",
+            [(i, f"{FIRST[i % 5]} {LAST[i % 8]}", f"+34 612 {i:03d} 111") for i in range(1, 31)],
+        )
+        conn.executemany(
+            "INSERT INTO event_log VALUES (?, ?)", [(i, "job finished") for i in range(1, 30)]
+        )
+    src = f"sqlite:///{db}"
+    plan = build_plan(src).plan
+    assert plan.tables["event_log"].columns["line"].transformer == "keep"
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO event_log VALUES (99, 'callback requested on (+34) 612 001 111')")
+    tgt = f"sqlite:///{tmp_path / 'target.db'}"
+    run(plan, src, tgt, KEY, RunOptions())
+    report = verify(plan, src, tgt, KEY)
+    assert [(h.table, h.column, h.hits) for h in report.hits] == [("event_log", "line", 1)]
