@@ -85,9 +85,15 @@ def known_spec(plan: Plan, schema: Schema, table: Table) -> KnownSpec:
 MAX_CHILD_VALUES = 1000
 
 
+# The kinds of a child row's values a row's free text names it by: an account's
+# notes name a contact, not the IP address of one of its logins
+CHILD_KINDS = frozenset({"name", "email", "phone", "street", "postcode"})
+
+
 def children_of(plan: Plan, schema: Schema, table: Table) -> tuple[Child, ...]:
     """The tables whose rows reference ``table`` by a foreign key and have known
-    values of their own (one reference down; a table referencing itself aside)."""
+    values of their own of :data:`CHILD_KINDS` (one reference down; a table
+    referencing itself aside)."""
     out = []
     for child in schema.tables:
         if child.qualified == table.qualified:
@@ -96,7 +102,9 @@ def children_of(plan: Plan, schema: Schema, table: Table) -> tuple[Child, ...]:
             ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
             if ref != table.qualified:
                 continue
-            values = known_columns(plan, child)
+            values = tuple(
+                (c, t) for c, t in known_columns(plan, child) if kind_of(t) in CHILD_KINDS
+            )
             if values:
                 out.append(Child(fk.columns, child, fk.ref_columns, values))
     return tuple(out)
@@ -237,6 +245,7 @@ class KnownRows:
 
 __all__ = [
     "ANCESTOR_DEPTH",
+    "CHILD_KINDS",
     "MAX_CHILD_VALUES",
     "Child",
     "KnownRows",
