@@ -499,15 +499,18 @@ class Pairs:
                     values[j] = b
         # a phone's national number and an e-mail's local part are patterns of their
         # own (see _patterns_of): probed by those, pieces of the whole value's form
-        for j in compress(range(m), map(_PROBED_BY_PART.__contains__, map(_first, flat))):
-            if KIND[flat[j][0]] == "email":
-                if "@" in values[j]:
-                    values[j] = values[j].rpartition("@")[0]
-            else:
-                national = national_number("".join(words(values[j])))
-                if national is not None:
-                    values[j] = national
+        by_part = list(compress(range(m), map(_PROBED_BY_PART.__contains__, map(_first, flat))))
+        phones = []
+        for j in by_part:
+            if KIND[flat[j][0]] != "email":
+                phones.append(j)
+            elif "@" in values[j]:
+                values[j] = values[j].rpartition("@")[0]
         self.spaced, self.forms = _spaced_and_compact(values)
+        for j in phones:  # (the compact form is the words the national number is cut from)
+            national = national_number(self.forms[j])
+            if national is not None:
+                self.forms[j] = national
         if named.any():
             # spaced forms hold word characters (str.isalnum) and spaces: isalnum is
             # "exactly one word"
