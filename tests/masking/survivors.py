@@ -65,10 +65,22 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
     out = []
     if kind == "name":
         out += [(f" {w} ", "words") for w in words if len(w) >= 3 and w not in PARTICLES]
+        if "'" in value or "\u2019" in value:  # O'Brien stored as OBrien
+            out.append(
+                (" " + re.sub(r"['\u2019]", "", value.casefold()).split()[-1] + " ", "words")
+            )
     if kind == "phone":
         digits = _digits(value)
         if len(digits) >= 8:
             out.append((digits, "digits"))
+            # written at home without the country code or trunk prefix: the last
+            # eight digits are as telling ("call her on 612 345 678")
+            out.append((digits[-8:], "digits"))
+    if kind == "email" and "@" in value:
+        # the mailbox on its own: a login, or "jg1987 [at] corp [dot] example"
+        mailbox = plain(value.split("@")[0])
+        if len(mailbox.replace(" ", "")) >= 5 and any(c.isdigit() for c in mailbox):
+            out.append((mailbox, "words"))
     if kind == "postcode":
         out.append((f" {''.join(words)} ", "pairs"))
     if kind == "street" and len(words) > 1:  # the house number on the other side
@@ -165,4 +177,69 @@ def survivors(
                 text = cell if isinstance(cell, str) else json.dumps(cell, ensure_ascii=False)
                 if holds(text, mine):
                     out[f"{table}.{c}"] = out.get(f"{table}.{c}", 0) + 1
+    return out
+
+
+def survivors_down(
+    source: str,
+    target: str,
+    child: str,
+    fk: str,
+    sensitive: dict[str, str],
+    texts: dict[str, list[str]],
+    key: str = "id",
+) -> dict[str, int]:
+    """Cells per ``table.column`` of the target holding a value of a row that
+    references their own row: ``child``'s rows reference the tables of ``texts``
+    (keyed by ``key``) through their column ``fk``; ``sensitive``: ``child``'s
+    columns → kind. (An account's notes naming one of its contacts.)"""
+    cols = list(sensitive)
+    values: dict[str, list[tuple[str, str]]] = {}
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    for row in _rows(source, f'SELECT "{fk}", {quoted} FROM "{child}"'):
+        if row[0] is None:
+            continue
+        mine = values.setdefault(str(row[0]), [])
+        for c, v in zip(cols, row[1:], strict=True):
+            if isinstance(v, str) and v:
+                mine += needles(sensitive[c], v)
+    out: dict[str, int] = {}
+    for table, tcols in texts.items():
+        sel = ", ".join([f'"{key}"', *(f'"{c}"' for c in tcols)])
+        for row in _rows(target, f'SELECT {sel} FROM "{table}"'):
+            mine = values.get(str(row[0]), [])
+            for c, cell in zip(tcols, row[1:], strict=True):
+                if isinstance(cell, str) and holds(cell, mine):
+                    out[f"{table}.{c}"] = out.get(f"{table}.{c}", 0) + 1
+    return out
+
+
+def definition_survivors(target: str, values: list[str]) -> dict[str, str]:
+    """Schema objects of the target (tables, views, triggers, routines, defaults)
+    whose definition holds one of ``values`` as a whole word: object → the value."""
+    scheme = urlparse(target).scheme
+    if scheme == "sqlite":
+        sql = "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+    elif scheme.startswith("postgres"):
+        sql = (
+            "SELECT proname, prosrc FROM pg_proc WHERE pronamespace = 'public'::regnamespace "
+            "UNION ALL SELECT table_name || '.' || column_name, column_default "
+            "FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND column_default IS NOT NULL "
+            "UNION ALL SELECT viewname, definition FROM pg_views WHERE schemaname = 'public'"
+        )
+    else:
+        sql = (
+            "SELECT TRIGGER_NAME, ACTION_STATEMENT FROM information_schema.TRIGGERS "
+            "WHERE TRIGGER_SCHEMA = DATABASE() UNION ALL "
+            "SELECT CONCAT(TABLE_NAME, '.', COLUMN_NAME), COLUMN_DEFAULT "
+            "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+            "AND COLUMN_DEFAULT IS NOT NULL"
+        )
+    out: dict[str, str] = {}
+    for name, text in _rows(target, sql):
+        body = text.decode() if isinstance(text, bytes) else str(text)
+        for v in values:
+            if re.search(rf"(?<![\w.]){re.escape(v)}(?![\w.])", body, re.IGNORECASE):
+                out[str(name)] = v
     return out

@@ -227,6 +227,28 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
     )
 
 
+# Transformers of numbers that are also stored as their digits alone (an integer)
+_NUMBERS = frozenset({"phone", "card_number"})
+_DIGIT = frozenset("0123456789")
+
+
+def _digit_forms(values: Sequence[object]) -> list[str]:
+    """The digits alone of the phone or card numbers among ``values`` that are written
+    with anything else (``+34 612 345 678`` → ``34612345678``): a call record's
+    BIGINT ``msisdn`` holding the number is that unit, and it is personal data
+    wherever it is, whatever a kept column holds (counted as PII)."""
+    out: dict[str, None] = {}
+    for v in values:
+        if type(v) is str:
+            d = "".join(c for c in v if c in _DIGIT)
+            if len(d) >= MIN_NUMBER and d != v.strip():
+                out[d] = None
+    return list(out)
+
+
+MIN_NUMBER = 8  # digits: fewer identify no phone or card
+
+
 def _collect_part(
     plan: Plan,
     schema: Schema,
@@ -294,6 +316,14 @@ def _collect_part(
                 strong.add_array(units.of(PII).hashes)
                 allowed.add_array(units.of(WHOLE, LEAF).hashes)
                 continue
+            digits = _digit_forms(values) if tr is not None and tr.name in _NUMBERS else []
+            if digits:  # a phone or card number copied as digits alone (an integer)
+                h = hasher.hash_many(digits)
+                strong.add_array(h)
+                pii.add_array(h)
+                gate_h.append(h)
+                gate_k.append(unit_keys(digits))
+                gate_n.append(np.fromiter(map(len, digits), dtype=np.int64, count=len(digits)))
             scrubber = tr is not None and tr.name in SCRUBBERS
             if scrubber:
                 # content the scrubber leaves alone is passed through by plan

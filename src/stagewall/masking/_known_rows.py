@@ -41,9 +41,22 @@ class Parent:
 
 
 @dataclass(frozen=True)
+class Child:
+    """A table whose rows reference this one: its FK columns, this table's columns
+    they reference, and the child's value columns. An account's notes name its
+    contacts ("Main contact: Ganthriv"), a customer's notes an order's recipient."""
+
+    fk_columns: tuple[str, ...]  # in the child
+    table: Table  # the child
+    key_columns: tuple[str, ...]  # in this table
+    value_columns: tuple[tuple[str, str], ...]  # (column, transformer) of the child
+
+
+@dataclass(frozen=True)
 class KnownSpec:
     own: tuple[tuple[str, str], ...]  # (column, transformer) of the row's known values
     parents: tuple[Parent, ...]
+    children: tuple[Child, ...] = ()
 
 
 def known_columns(plan: Plan, table: Table) -> tuple[tuple[str, str], ...]:
@@ -61,7 +74,58 @@ def known_columns(plan: Plan, table: Table) -> tuple[tuple[str, str], ...]:
 
 def known_spec(plan: Plan, schema: Schema, table: Table) -> KnownSpec:
     """The known-value sources of ``table``'s rows (empty when nothing asks for them)."""
-    return KnownSpec(known_columns(plan, table), parents_of(plan, schema, table))
+    return KnownSpec(
+        known_columns(plan, table),
+        parents_of(plan, schema, table),
+        children_of(plan, schema, table),
+    )
+
+
+# A row's children give at most this many distinct values (the first in sorted
+# order): a user referenced by a million audit rows is not handed a million IPs.
+MAX_CHILD_VALUES = 1000
+
+
+# The kinds of a child row's values a row's free text names it by: an account's
+# notes name a contact, not the IP address of one of its logins
+CHILD_KINDS = frozenset({"name", "email", "phone", "street", "postcode"})
+
+
+def children_of(plan: Plan, schema: Schema, table: Table) -> tuple[Child, ...]:
+    """The tables whose rows reference ``table`` by a foreign key and have known
+    values of their own of :data:`CHILD_KINDS` (one reference down; a table
+    referencing itself aside)."""
+    out = []
+    for child in schema.tables:
+        if child.qualified == table.qualified:
+            continue
+        for fk in child.foreign_keys:
+            ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+            if ref != table.qualified:
+                continue
+            values = tuple(
+                (c, t) for c, t in known_columns(plan, child) if kind_of(t) in CHILD_KINDS
+            )
+            if values:
+                out.append(Child(fk.columns, child, fk.ref_columns, values))
+    return tuple(out)
+
+
+def child_values(src: Any, ch: Child, batch_rows: int) -> dict[tuple[str, ...], Known]:
+    """Key of the referenced rows (:func:`canon`) → the known values of the rows of
+    ``ch`` that reference it, distinct, sorted, at most :data:`MAX_CHILD_VALUES`."""
+    cols = [*ch.fk_columns, *(c for c, _ in ch.value_columns)]
+    nk = len(ch.fk_columns)
+    trs = [t for _, t in ch.value_columns]
+    found: dict[tuple[str, ...], set[tuple[str, str]]] = {}
+    for batch in src.iter_rows(ch.table, cols, None, batch_rows):
+        for r in batch:
+            if any(k is None for k in r[:nk]):
+                continue
+            vals = [(t, v) for t, v in zip(trs, r[nk:], strict=True) if type(v) is str and v]
+            if vals:
+                found.setdefault(tuple(map(canon, r[:nk])), set()).update(vals)
+    return {k: tuple(sorted(v)[:MAX_CHILD_VALUES]) for k, v in found.items()}
 
 
 def parents_of(
@@ -140,6 +204,8 @@ class KnownRows:
         self.spec = spec
         self.own = [(names.index(c), t) for c, t in spec.own if c in names]
         self.fks = [tuple(names.index(c) for c in p.fk_columns) for p in spec.parents]
+        # the columns the children reference, then the parents' FK columns
+        self.fks += [tuple(names.index(c) for c in ch.key_columns) for ch in spec.children]
         self._lookups: list[dict[tuple[str, ...], Known]] | None = None
         self._flat: dict[int, dict[object, Known]] = {}  # see _by_text
         self._lock = threading.Lock()
@@ -155,6 +221,7 @@ class KnownRows:
             if self._lookups is not None:
                 return
             self._lookups = [_parent_lookup(src, p, batch_rows) for p in self.spec.parents]
+            self._lookups += [child_values(src, ch, batch_rows) for ch in self.spec.children]
 
     def rows(self, columns: Mapping[int, Sequence[object]], n: int) -> list[Known]:
         """The known values of ``n`` rows; ``columns`` maps a column index to its values
@@ -202,10 +269,15 @@ _TEXT_OR_NONE = frozenset({str, type(None)})
 
 __all__ = [
     "ANCESTOR_DEPTH",
+    "CHILD_KINDS",
+    "MAX_CHILD_VALUES",
+    "Child",
     "KnownRows",
     "KnownSpec",
     "Parent",
     "canon",
+    "child_values",
+    "children_of",
     "known_columns",
     "known_spec",
     "parents_of",

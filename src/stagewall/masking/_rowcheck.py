@@ -29,7 +29,15 @@ import numpy.typing as npt
 
 from stagewall.keys import MaskingKey
 from stagewall.masking._hashscan import transform
-from stagewall.masking._known_rows import Parent, canon, known_columns, parents_of
+from stagewall.masking._known_rows import (
+    MAX_CHILD_VALUES,
+    Child,
+    Parent,
+    canon,
+    children_of,
+    known_columns,
+    parents_of,
+)
 from stagewall.masking._units import encode_many
 from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
@@ -145,7 +153,62 @@ def source_lookups(
         if any(c.kind in SEARCHED for c in table.columns):
             for p in parents_of(plan, schema, table):
                 _tree_lookup(plan, schema, db, key, batch_rows, p, out)
+        if _scrubbed(plan, table):  # and the rows that reference them, one down
+            for ch in children_of(plan, schema, table):
+                _children_lookup(plan, schema, db, key, batch_rows, ch, out)
     return out
+
+
+SCRUBBERS = frozenset({"text_scrub", "json_mask"})
+
+
+def _scrubbed(plan: Plan, table: Table) -> list[str]:
+    """The columns of ``table`` the plan scrubs (free text about its rows)."""
+    return [
+        c.name
+        for c in table.columns
+        if c.kind in SEARCHED
+        and (cp := plan.column(table.qualified, c.name)) is not None
+        and cp.transformer in SCRUBBERS
+    ]
+
+
+def child_name(ch: Child) -> str:
+    """The lookup name of the rows of ``ch`` grouped by the row they reference."""
+    return f"{ch.table.qualified}>{','.join(ch.fk_columns)}"
+
+
+def _children_lookup(
+    plan: Plan, schema: Schema, db: Any, key: MaskingKey, batch_rows: int, ch: Child,
+    out: dict[str, Lookup],
+) -> None:  # fmt: skip
+    """Add the lookup of ``ch`` to ``out``: target key of a referenced row → the
+    patterns of the values of the rows that reference it (distinct, the first
+    :data:`MAX_CHILD_VALUES` in sorted order: what the engine hands text_scrub,
+    :func:`~stagewall.masking._known_rows.child_values`)."""
+    name = child_name(ch)
+    if name in out:
+        return
+    fk = list(ch.fk_columns)
+    trs = _key_transformers(plan, schema, ch.table, fk, key)
+    names = [t for _, t in ch.value_columns]
+    found: dict[tuple[str, ...], set[tuple[str, str]]] = {}
+    cols = [*fk, *(c for c, _ in ch.value_columns)]
+    for m, columns in db.iter_columns(ch.table, cols, None, batch_rows):
+        keys = [
+            col if tr is None else transform(tr, list(col), ch.table, fk[j])
+            for j, (col, tr) in enumerate(zip(columns, trs, strict=False))
+        ]
+        for k, known in zip(_keys(keys), _rows_known(names, columns[len(fk) :], m), strict=True):
+            if k is not None and known:
+                found.setdefault(k, set()).update(known)
+    lookup: Lookup = {}
+    for k, values in found.items():
+        known = tuple(sorted(values)[:MAX_CHILD_VALUES])
+        pats = _Pats.built(known, patterns_many(known))
+        if pats is not None:
+            lookup[k] = pats
+    out[name] = lookup
 
 
 def _rows_known(names: list[str], columns: list[list[Any]], m: int) -> list[Known]:
@@ -275,6 +338,17 @@ def tasks(
                 refs.append((tree_name(p), p.fk_columns))
         if refs:
             out.append(_Task(src.qualified, target, tuple(text), tuple(drawn), tuple(refs)))
+        # the values of the rows that reference a row, in its scrubbed columns only (a
+        # kept catalogue title names what its rows are about: an album its composers)
+        down = [
+            (child_name(ch), ch.key_columns)
+            for ch in children_of(plan, schema, src)
+            if child_name(ch) in lookups
+        ]
+        scrubbed = [c for c in _scrubbed(plan, src) if c in text]
+        if down and scrubbed:
+            kept = tuple((c, p) for c, p in drawn if c in scrubbed)
+            out.append(_Task(src.qualified, target, tuple(scrubbed), kept, tuple(down)))
     return out
 
 

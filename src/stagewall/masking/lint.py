@@ -342,7 +342,7 @@ def _check_column(
                     "use a unique-safe transformer (e.g. a format-preserving permutation)",
                 )
             )
-        elif not cls.unique_safe:
+        elif not inst.is_unique_safe():
             out.append(
                 _err(
                     Rule.NOT_UNIQUE_SAFE,

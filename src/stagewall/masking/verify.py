@@ -7,6 +7,7 @@
    them (a kept column of e-mails *is* a leak) and, otherwise, the values the plan
    legitimately copies (these are not counted as hits).
 3. Scan every column of every table of the target, in batches, for those hashes
+   (and the string literals of its schema objects' definitions: ``_definitions``)
    (the detector reads only target texts holding a sensitive unit; tokens inside
    a pseudonymiser's outputs are recomputed only for the hits that need them).
 4. Row by row (``_rowcheck``): the source row's own known values (names and their
@@ -35,6 +36,8 @@ from stagewall.masking.plan import Plan
 from stagewall.masking.schema import Schema, Table
 
 BATCH_ROWS = 5000
+# the "table" of a hit in a schema object's definition (a view, a default, ...)
+SCHEMA_OBJECTS = "(schema)"
 Progress = Callable[[str, int], None]
 
 
@@ -159,7 +162,7 @@ def _verify(
     batch_rows: int, progress: Progress | None, jobs: int,
 ) -> VerifyReport:  # fmt: skip
     """:func:`verify` without the collector setting."""
-    from stagewall.masking import _hashscan, _late, _rowcheck
+    from stagewall.masking import _definitions, _hashscan, _late, _rowcheck
     from stagewall.masking.db import open_database
 
     started = time.monotonic()
@@ -207,7 +210,9 @@ def _verify(
             found, row_hits = _scan_target(
                 tschema, tdb, sets, work, lookups, batch_rows, progress, jobs, late
             )
+            in_schema = _definitions.definition_hits(tdb, sets)
         hits = [ColumnHits(r.table, c, k) for r in found for c, k in r.counts.items()]
+        hits += [ColumnHits(SCHEMA_OBJECTS, obj, n) for obj, n in sorted(in_schema.items())]
         target_rows = {r.table: r.rows for r in found}
         scanned = sum(r.scanned for r in found)
         del lookups

@@ -191,7 +191,7 @@ def _choose(
         name, params = _BY_KIND.get(kind, ("null", {}))
     if unique and name not in _UNIQUE_SAFE:
         if kind in (ColumnKind.DATE, ColumnKind.TIMESTAMP):
-            return "date_shift", {}  # not unique-safe, but never a lossy one on a unique column
+            return "date_shift", {"per": "block"}  # unique-safe: a cycle within 64-day blocks
         if kind is ColumnKind.UUID:
             return "fpe_uuid", {}
         if kind is ColumnKind.INTEGER:
@@ -406,6 +406,46 @@ def _structured(texts: list[str]) -> Finding:
     )
 
 
+def _elements(value: object) -> list[str]:
+    """The strings of an array (nested arrays flattened)."""
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, (list, tuple)):
+        return [e for v in value for e in _elements(v)]
+    return []
+
+
+def _array(column: str, samples: Sequence[object]) -> Finding:
+    """An array (PostgreSQL ``text[]``): no transformer rewrites its elements, so it
+    is kept unless its name says it holds personal data (``emails``, ``phones``)
+    or a sampled element does, and then set to NULL (a NOT NULL column makes that a
+    lint error, for review: verify would fail on what keep copies)."""
+    texts = [e for s in samples for e in _elements(s)]
+    rule = match_rule(column, ColumnKind.TEXT)
+    found = sorted({m.category.value for t in texts for m in detect_in_text(t)})
+    if rule is not None or found:
+        why = f"name rule '{rule.label}'" if rule is not None else ""
+        if found:
+            hits = sum(1 for t in texts if detect_in_text(t))
+            why += (", " if why else "") + (
+                f"{hits}/{len(texts)} sampled elements hold personal data ({', '.join(found)})"
+            )
+        return Finding(
+            rule.category if rule is not None else None,
+            "null",
+            {},
+            f"an array: {why}, which no transformer rewrites element by element",
+            0.6,
+        )
+    return Finding(
+        None,
+        "keep",
+        {},
+        f"an array: none of {len(texts)} sampled elements held personal data",
+        0.7,
+    )
+
+
 def classify_column(
     table: str,
     column: str,
@@ -434,6 +474,8 @@ def classify_column(
     n = len(texts)
     if kind is ColumnKind.STRUCTURED:
         return _structured(texts)
+    if kind is ColumnKind.ARRAY:
+        return _array(column, samples)
     rule = match_rule(column, kind)
     rule_cat = rule.category if rule else None
     label = f"name rule '{rule.label}'" if rule else ""
@@ -511,8 +553,9 @@ def classify_column(
         return Finding(
             Category.OTHER,
             "date_shift",
-            {},
-            f"a date in a person's life ({'_'.join(words)}): shifted per row",
+            {"per": "block"} if unique else {},
+            f"a date in a person's life ({'_'.join(words)}): shifted per row"
+            + (", within its 64-day block (a unique key)" if unique else ""),
             0.8,
         )
 
@@ -521,11 +564,13 @@ def classify_column(
         if name == "ip_address":
             params, why = _ip_params(texts, max_length)
             reason += why
-        if unique and name not in _UNIQUE_SAFE:
+        if unique and name not in _UNIQUE_SAFE and params.get("per") != "block":
             reason += "; unique column: no unique-safe transformer fits this type, review"
             confidence = min(confidence, 0.5)
-        elif unique and name != _DEFAULT[cat][0]:
+        elif unique and (name, params) != _DEFAULT[cat]:
             reason += f"; unique column, so the unique-safe {name} instead of {_DEFAULT[cat][0]}"
+            if params.get("per") == "block":
+                reason += " (per: block: each day moves within its 64-day block, no two alike)"
         return Finding(cat, name, params, reason, confidence)
 
     if kind is ColumnKind.TEXT and texts and not _in_json:

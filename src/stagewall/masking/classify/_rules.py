@@ -11,6 +11,8 @@ from stagewall.masking.types import ColumnKind
 _TEXTISH = frozenset({ColumnKind.TEXT, ColumnKind.OTHER})
 _DATES = frozenset({ColumnKind.DATE, ColumnKind.TIMESTAMP, ColumnKind.TEXT})
 _ANY = frozenset(ColumnKind)
+# phone and card numbers are stored as integers too (a call record's BIGINT msisdn)
+_DIGITS = _TEXTISH | {ColumnKind.INTEGER}
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ RULES: tuple[NameRule, ...] = (
         "card_number",
         ("cardnumber", "cardno", "creditcard", "ccnumber", "debitcard"),
         ("pan", "cc"),
+        _DIGITS,
     ),
     NameRule(
         Category.NATIONAL_ID,
@@ -75,6 +78,7 @@ RULES: tuple[NameRule, ...] = (
         "phone",
         ("phone", "msisdn", "telephone", "mobile", "cellnumber"),
         ("tel", "fax", "cell"),
+        _DIGITS,
     ),
     NameRule(
         Category.IP_ADDRESS,

@@ -169,12 +169,19 @@ WITH RECURSIVE used(oid) AS (
   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t0 ON t0.oid = a.atttypid
   WHERE a.attrelid = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped
   UNION
+  -- the types a used type is made of: a composite's fields, a domain's base type
+  -- (an enum, a composite, an extension's citext) and a range's subtype
   SELECT CASE WHEN ft.typcategory = 'A' THEN ft.typelem ELSE ft.oid END
   FROM used u
-  JOIN pg_catalog.pg_type t ON t.oid = u.oid AND t.typtype = 'c'
-  JOIN pg_catalog.pg_attribute f ON f.attrelid = t.typrelid AND f.attnum > 0
-       AND NOT f.attisdropped
-  JOIN pg_catalog.pg_type ft ON ft.oid = f.atttypid
+  JOIN pg_catalog.pg_type t ON t.oid = u.oid
+  CROSS JOIN LATERAL (
+    SELECT f.atttypid FROM pg_catalog.pg_attribute f
+    WHERE t.typtype = 'c' AND f.attrelid = t.typrelid AND f.attnum > 0
+      AND NOT f.attisdropped
+    UNION ALL SELECT t.typbasetype WHERE t.typtype = 'd'
+    UNION ALL SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid
+  ) part(typ)
+  JOIN pg_catalog.pg_type ft ON ft.oid = part.typ
 )
 """
 
@@ -269,17 +276,19 @@ ORDER BY 1, 2
 """
 )
 
-EXTENSIONS = """
+# The extensions whose types the tables use, directly, in arrays, behind a domain
+# (an e-mail domain over citext), in a composite's field or a range's subtype
+EXTENSIONS = (
+    _USED_TYPES
+    + """
 SELECT DISTINCT x.extname
-FROM pg_catalog.pg_attribute a
-JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+FROM used u
 JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_type'::regclass
-     AND d.objid = CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE t.oid END
-     AND d.deptype = 'e'
+     AND d.objid = u.oid AND d.deptype = 'e'
 JOIN pg_catalog.pg_extension x ON x.oid = d.refobjid
-WHERE a.attrelid = ANY(%s) AND a.attnum > 0
 ORDER BY 1
 """
+)
 
 
 @dataclass

@@ -72,6 +72,11 @@ class Transformer(ABC):
     def setup(self) -> None:  # noqa: B027  (optional hook, empty by default)
         """Hook for subclasses to precompute from ``self.params``/``self._key``."""
 
+    def is_unique_safe(self) -> bool:
+        """Whether distinct inputs give distinct outputs with these params (lint's
+        ``not-unique-safe``): :attr:`unique_safe` unless a param decides."""
+        return self.unique_safe
+
     def output_kind(self, input_kind: ColumnKind) -> ColumnKind:
         return input_kind
 

@@ -244,7 +244,10 @@ def patterns(transformer: str, value: str) -> tuple[tuple[str, bool], ...]:
 
 
 def _patterns(transformer: str, value: str) -> list[tuple[str, bool]]:
-    return _patterns_of(kind_of(transformer), words(value))
+    kind = kind_of(transformer)
+    out = _patterns_of(kind, words(value))
+    local = _local_parts([kind], [value])
+    return [*out, (local[0], False)] if local else out
 
 
 def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
@@ -258,8 +261,16 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
         out += [(f" {w} ", False) for w in dict.fromkeys(parts) if not w.isdigit()]
         if len(ws) > 1 and len(phrase) >= MIN_PHRASE:
             out.append((f" {phrase} ", False))
+        if len(ws) > 1 and len(ws[0]) <= 2 and not ws[0].isdigit():
+            # O'Brien, D'Angelo, L'Estrange as systems store them without the
+            # apostrophe: OBrien, DAngelo
+            out.append((f" {ws[0]}{ws[1]} ", False))
         return out
     compact = "".join(ws)
+    if kind == "phone":
+        national = national_number(compact)
+        if national is not None:
+            out.append((national, True))
     if kind == "id" and not any(c.isdigit() for c in compact):
         return []  # an identifier without a digit is a word like any other
     if kind == "postcode":
@@ -270,6 +281,63 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
         out.append((f" {phrase} ", False))
     if kind == "street" and len(ws) > 1:
         out += _house_number_moved(ws)
+    return out
+
+
+# Country calling codes of one and two digits (ITU-T E.164; the codes are
+# prefix-free, every other one has three digits).
+_CC_2 = frozenset(
+    re.findall(
+        r"\d\d",
+        "20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 "
+        "60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98",
+    )
+)
+
+
+def national_number(compact: str) -> str | None:
+    """The digits of a phone number as it is written at home, without the country
+    code or the trunk prefix: ``+34 612 345 678`` → ``612345678``, ``+44 20 7946
+    0958`` and ``020 7946 0958`` → ``2079460958``; None when that leaves fewer than
+    :data:`MIN_COMPACT` digits or is the number itself. People write their own
+    number without the country code ("call her on 612 345 678"), and a source kept
+    in the national form is written with it elsewhere."""
+    lead = _LEADING_DIGITS.match(compact)  # (a piece of the compact form: see Pairs)
+    if lead is None:
+        return None
+    digits = lead.group(0)
+    if digits.startswith("00"):  # an international prefix, then the country code
+        digits = digits[2:]
+        digits = digits[_cc_length(digits) :]
+    elif digits.startswith("0"):  # a trunk prefix
+        digits = digits[1:]
+    else:  # a country code when it is written with "+" (the words lost the sign)
+        digits = digits[_cc_length(digits) :]
+    if len(digits) < MIN_COMPACT or digits == compact:
+        return None
+    return digits
+
+
+_LEADING_DIGITS = re.compile("[0-9]+")
+
+
+def _cc_length(digits: str) -> int:
+    if digits[:1] in ("1", "7"):
+        return 1
+    return 2 if digits[:2] in _CC_2 else 3
+
+
+def _local_parts(kinds: Sequence[str | None], values: Sequence[str]) -> dict[int, str]:
+    """Index → the pattern of the local part of each e-mail among ``values`` (of
+    ``kinds``), searched on its own: a login ``jg1987``, or ``jg1987 [at] corp [dot]
+    example`` written out. Only a local part of five characters or more that holds a
+    digit: one without is a role (``info@``) or a name, which the row's name
+    columns give (one C-level pass over the batch's e-mails)."""
+    at = [i for i, k in enumerate(kinds) if k == "email" and "@" in values[i]]
+    out: dict[int, str] = {}
+    for i, n in zip(at, norm_many([values[i].rpartition("@")[0] for i in at]), strict=True):
+        if len(n) >= 7 and any(map(str.isdigit, n)):  # padded: five characters or more
+            out[i] = n
     return out
 
 
@@ -336,6 +404,10 @@ def _cached(
         normed = norm_many([v for _, v in todo])
         for tv, n in zip(todo, normed, strict=True):
             cache[tv] = tuple(build(kinds[tv[0]], n.split()))
+        # an e-mail's local part on its own (see _local_parts)
+        local = _local_parts([kinds[t] for t, _ in todo], [v for _, v in todo])
+        for j, pattern in local.items():
+            cache[todo[j]] += ((pattern, False),)
         for j in _spellable(todo):  # Müller is also Mueller
             tv = todo[j]
             others = [build(kinds[tv[0]], words(o)) for o in spellings(*tv)]
@@ -426,7 +498,20 @@ class Pairs:
             for j, b in zip(streets, bare, strict=True):
                 if any(map(str.isalnum, b)):
                     values[j] = b
+        # a phone's national number and an e-mail's local part are patterns of their
+        # own (see _patterns_of): probed by those, pieces of the whole value's form
+        by_part = list(compress(range(m), map(_PROBED_BY_PART.__contains__, map(_first, flat))))
+        phones = []
+        for j in by_part:
+            if KIND[flat[j][0]] != "email":
+                phones.append(j)
+            elif "@" in values[j]:
+                values[j] = values[j].rpartition("@")[0]
         self.spaced, self.forms = _spaced_and_compact(values)
+        for j in phones:  # (the compact form is the words the national number is cut from)
+            national = national_number(self.forms[j])
+            if national is not None:
+                self.forms[j] = national
         if named.any():
             # spaced forms hold word characters (str.isalnum) and spaces: isalnum is
             # "exactly one word"
@@ -535,6 +620,7 @@ _NAME_TRANSFORMERS = frozenset(t for t, k in KIND.items() if k == "name")
 # the transformers whose values may be spelt otherwise (see spellings), and streets
 _SPELT = frozenset(t for t, k in KIND.items() if k in _SPELT_KINDS)
 _STREETS = frozenset(t for t, k in KIND.items() if k == "street")
+_PROBED_BY_PART = frozenset(t for t, k in KIND.items() if k in ("phone", "email"))
 # a street's house number, first or last (``14`` of ``Ganthrivweg 14``, ``222 …``).
 # Every match starts with a digit: the leading lookahead says so, which lets the
 # regex engine skip to the digits instead of trying both alternatives at every

@@ -129,7 +129,10 @@ def _day_steps(max_days: int) -> Any:
 
 class DateShiftParams(ParamsModel):
     max_days: int = Field(default=30, ge=1, le=36500)
-    per: Literal["value", "salt"] = "value"
+    per: Literal["value", "salt", "block"] = "value"
+
+
+BLOCK_DAYS = 64  # ``per: block``: each day moves to another day of its 64-day block
 
 
 @register
@@ -138,7 +141,11 @@ class DateShift(Transformer):
 
     ``per: value`` derives the offset from each value; ``per: salt`` uses one offset
     for every value with the same salt (the engine's salt for a column, or per
-    entity), which keeps intervals between the dates of one entity.
+    entity), which keeps intervals between the dates of one entity. ``per: block``
+    moves each day to another day of its block of :data:`BLOCK_DAYS` days (aligned
+    on day numbers) along one keyed cycle through the block: distinct days stay
+    distinct and none stays where it was, so it is unique-safe (a birth date in a
+    unique key with the names), at most 63 days off (``max_days`` is not used).
     """
 
     name = "date_shift"
@@ -202,11 +209,19 @@ class DateShift(Transformer):
         return [null if f == _COPY_NULL else next(done) for f in fields]
 
     def _max_days(self) -> int:
+        if self.params.per == "block":  # type: ignore[attr-defined]
+            return BLOCK_DAYS - 1
         return self.params.max_days  # type: ignore[attr-defined,no-any-return]
+
+    def is_unique_safe(self) -> bool:
+        # one offset for the column, or a cycle within each block: injective
+        return self.params.per != "value"  # type: ignore[attr-defined,no-any-return]
 
     def _offsets(self, kind: Any, days: Any, micros: Any) -> Any:
         """Keyed offsets in days, ``±[1, max_days]``: one AES block per instant."""
         p: DateShiftParams = self.params  # type: ignore[assignment]
+        if p.per == "block":
+            return self._block_offsets(np.asarray(days, dtype=np.int64))
         if p.per == "salt":
             return offsets_from(
                 np.repeat(keyed_hash(self._key, self.name, ["salt"]), len(kind)), p.max_days
@@ -214,6 +229,34 @@ class DateShift(Transformer):
         prf = keyed_prf(self._key, "date_shift/instant", "date_shift/x")
         tags = np.ascontiguousarray(prf.tag(blocks(kind, days, micros))[:, :8]).view("<u8")
         return offsets_from(tags.reshape(-1), p.max_days)
+
+    def _block_offsets(self, days: Any) -> Any:
+        """The offset of each day to its successor on its block's keyed cycle."""
+        block = np.floor_divide(days, BLOCK_DAYS)
+        at = days - block * BLOCK_DAYS
+        out = np.empty_like(days)
+        for b in np.unique(block).tolist():
+            nxt = self._cycle(int(b))
+            sel = block == b
+            out[sel] = nxt[at[sel]] - at[sel]
+        return out
+
+    def _cycle(self, block: int) -> Any:
+        """``next[p]``: the position after ``p`` on one keyed cycle through all
+        :data:`BLOCK_DAYS` positions of ``block`` (a derangement: no fixed point)."""
+        cycles: dict[int, Any] = self.__dict__.setdefault("_cycles", {})
+        nxt = cycles.get(block)
+        if nxt is None:
+            tags = keyed_hash(
+                self._key, "date_shift/block", [f"{block}:{i}" for i in range(BLOCK_DAYS)]
+            )
+            order = np.argsort(tags, kind="stable")
+            nxt = np.empty(BLOCK_DAYS, dtype=np.int64)
+            nxt[order] = np.roll(order, -1)
+            if len(cycles) > 100_000:
+                cycles.clear()
+            cycles[block] = nxt
+        return nxt
 
 
 def _add_days(v: dt.date, delta: dt.timedelta) -> dt.date:

@@ -99,6 +99,7 @@ class TextScrub(Transformer):
             for kind, tname in _OWN.items()
         }
         self._own["full_name"] = self._sub("full_name", {})
+        self._own["mailbox"] = self._sub("username", {})  # an e-mail's local part alone
 
     def _sub(self, tname: str, params: dict[str, Any]) -> Transformer:
         return build_transformer(tname, params, key=self._masking_key, salt=self.salt)
@@ -194,6 +195,14 @@ class TextScrub(Transformer):
                     **_safe(self._own["full_name"], multi),
                     **_safe(self._own["name"], single),
                 }
+            if own == "email":  # the mailbox written alone (a login) is a username
+                alone = [u for u in uniq if "@" not in u]
+                if alone:
+                    whole = [u for u in uniq if "@" in u]
+                    return {
+                        **_safe(self._own["email"], whole),
+                        **_safe(self._own["mailbox"], alone),
+                    }
             sub = self._own.get(own)
             return _safe(sub, uniq) if sub is not None else dict.fromkeys(uniq)
         return _safe(self._subs[kind], uniq)

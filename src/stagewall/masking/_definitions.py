@@ -1,0 +1,169 @@
+"""Verify: no source value in the target's schema objects.
+
+The copy recreates views, functions, triggers, rules, defaults, check constraints,
+indexes and enum types; their definitions are text someone wrote, and may hold a
+production value as a literal (``WHERE last_name = 'Ganthriv'`` in a VIP view, a
+trigger that special-cases a customer's e-mail, a column ``DEFAULT`` of a staff
+member's address). The copy skips a view or function whose definition holds what
+the detector takes for personal data; a lone surname it does not know, a default
+or a check constraint is copied as it is.
+
+Verify reads those definitions from the target, takes each string literal (and
+each comment and enum label, which are text as a whole) as a value, and looks its
+units up in the sensitive set like a cell of the whole-target scan: a literal that
+is a masked column's source value, or that holds a detected token of one, is a hit
+of that object. Reported as table ``(schema)`` and the object as the column.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from stagewall.masking._units import contains
+from stagewall.masking.db._base import MARKER_TABLE
+
+# (object, text, whether the text is SQL whose string literals are the values)
+Definition = tuple[str, str, bool]
+
+_LITERAL = re.compile(r"'((?:[^']|'')*)'")
+
+_SQLITE = """
+SELECT type || ' ' || name, sql FROM sqlite_master
+WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite!_%' ESCAPE '!' AND name <> ?
+"""
+
+# user schemas, objects that are not part of an extension
+_PG_USER = """
+n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'
+"""
+_PG = """
+SELECT 'view ' || n.nspname || '.' || c.relname, pg_catalog.pg_get_viewdef(c.oid), true
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('v', 'm') AND {USER}
+UNION ALL
+SELECT 'function ' || n.nspname || '.' || p.proname, p.prosrc, true
+FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE {USER} AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+  WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+UNION ALL
+SELECT 'default ' || n.nspname || '.' || c.relname || '.' || a.attname,
+       pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), true
+FROM pg_catalog.pg_attrdef ad
+JOIN pg_catalog.pg_class c ON c.oid = ad.adrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+WHERE {USER}
+UNION ALL
+SELECT 'constraint ' || n.nspname || '.' || k.conname, pg_catalog.pg_get_constraintdef(k.oid), true
+FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_namespace n ON n.oid = k.connamespace
+WHERE k.contype = 'c' AND {USER}
+UNION ALL
+SELECT 'trigger ' || n.nspname || '.' || t.tgname, pg_catalog.pg_get_triggerdef(t.oid), true
+FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT t.tgisinternal AND {USER}
+UNION ALL
+SELECT 'index ' || n.nspname || '.' || c.relname, pg_catalog.pg_get_indexdef(c.oid), true
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('i', 'I') AND {USER}
+UNION ALL
+SELECT 'rule ' || n.nspname || '.' || r.rulename, pg_catalog.pg_get_ruledef(r.oid), true
+FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND {USER}
+UNION ALL
+SELECT 'enum ' || n.nspname || '.' || t.typname, e.enumlabel, false
+FROM pg_catalog.pg_enum e JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+WHERE {USER}
+UNION ALL
+SELECT 'comment ' || n.nspname || '.' || c.relname || COALESCE('.' || a.attname, ''),
+       d.description, false
+FROM pg_catalog.pg_description d
+JOIN pg_catalog.pg_class c ON c.oid = d.objoid AND d.classoid = 'pg_catalog.pg_class'::regclass
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid
+     AND d.objsubid > 0
+WHERE {USER}
+""".replace("{USER}", _PG_USER)
+
+_MYSQL = """
+SELECT CONCAT('view ', TABLE_NAME), VIEW_DEFINITION, 1
+FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()
+UNION ALL
+SELECT CONCAT(LOWER(ROUTINE_TYPE), ' ', ROUTINE_NAME), ROUTINE_DEFINITION, 1
+FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()
+UNION ALL
+SELECT CONCAT('trigger ', TRIGGER_NAME), ACTION_STATEMENT, 1
+FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()
+UNION ALL
+SELECT CONCAT('default ', TABLE_NAME, '.', COLUMN_NAME), COLUMN_DEFAULT, 1
+FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_DEFAULT IS NOT NULL
+UNION ALL
+SELECT CONCAT('type ', TABLE_NAME, '.', COLUMN_NAME), COLUMN_TYPE, 1
+FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()
+  AND (DATA_TYPE = 'enum' OR DATA_TYPE = 'set')
+UNION ALL
+SELECT CONCAT('comment ', TABLE_NAME, '.', COLUMN_NAME), COLUMN_COMMENT, 0
+FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_COMMENT <> ''
+UNION ALL
+SELECT CONCAT('comment ', TABLE_NAME), TABLE_COMMENT, 0
+FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_COMMENT <> ''
+  AND TABLE_TYPE = 'BASE TABLE'
+UNION ALL
+SELECT CONCAT('constraint ', TABLE_NAME, '.', CONSTRAINT_NAME), CHECK_CLAUSE, 1
+FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()
+"""
+
+
+def definitions(db: Any) -> list[Definition]:
+    """The target's schema objects' texts (see the module docstring)."""
+    if db.backend == "sqlite":
+        rows = [(str(o), str(t), True) for o, t in db.select(_SQLITE, (MARKER_TABLE,))]
+    elif db.backend == "postgresql":
+        rows = [(str(o), str(t), bool(s)) for o, t, s in db.select(_PG) if t is not None]
+    else:  # a default is its value, quoted when it is a string (MariaDB) or as it is
+        rows = [
+            (str(o), text, bool(s) and (not str(o).startswith("default ") or text[:1] == "'"))
+            for o, t, s in db.select(_MYSQL)
+            if t is not None
+            for text in [_text(t)]
+        ]
+    return [r for r in rows if MARKER_TABLE not in r[0]]
+
+
+def _text(v: Any) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, (bytes, bytearray)) else str(v)
+
+
+def literals(text: str, sql: bool) -> list[str]:
+    """The values of a definition: its string literals (``''`` unescaped), or the
+    text itself when it is not SQL (a comment, an enum label)."""
+    if not sql:
+        return [text]
+    return [m.group(1).replace("''", "'") for m in _LITERAL.finditer(text)]
+
+
+def definition_hits(db: Any, sets: Any) -> dict[str, int]:
+    """Object → how many of its literals hold a sensitive unit."""
+    defs = definitions(db)
+    owners: list[str] = []
+    values: list[str] = []
+    for obj, text, sql in defs:
+        for lit in literals(text, sql):
+            owners.append(obj)
+            values.append(lit)
+    if not values:
+        return {}
+    units = sets.hasher.flat(values)
+    hit = contains(sets.sensitive, units.hashes)
+    out: dict[str, int] = {}
+    for k in np.unique(units.owner[hit]).tolist():
+        out[owners[k]] = out.get(owners[k], 0) + 1
+    return out
+
+
+__all__ = ["Definition", "definition_hits", "definitions", "literals"]
