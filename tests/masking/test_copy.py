@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from stagewall.masking import _memo
+from stagewall.masking import _copy, _memo
 from stagewall.masking.db import _postgres
 from stagewall.masking.db._pgtext import decode_json_column, encode_column
 from stagewall.masking.engine import RunOptions, run
@@ -158,6 +158,7 @@ def test_fast_paths_give_the_reference_bytes(
     with monkeypatch.context() as m:  # the reference: none of the shortcuts
         m.setattr(_memo, "MAX_ENTRIES", 0)
         m.setattr(_postgres, "_plain_json", lambda loader: False)
+        m.setattr(_copy, "DIRECT", False)  # date_shift through str, not on COPY fields
         reference = copy(jobs=1, batch_rows=97)
     src = _dump(source)
     for table in ("people", "orders", "visits"):  # masked, but not emptied

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import add
 from typing import Any
 
 from stagewall.masking.plan import Plan
@@ -206,6 +207,7 @@ class KnownRows:
         # the columns the children reference, then the parents' FK columns
         self.fks += [tuple(names.index(c) for c in ch.key_columns) for ch in spec.children]
         self._lookups: list[dict[tuple[str, ...], Known]] | None = None
+        self._flat: dict[int, dict[object, Known]] = {}  # see _by_text
         self._lock = threading.Lock()
 
     @property
@@ -224,23 +226,45 @@ class KnownRows:
     def rows(self, columns: Mapping[int, Sequence[object]], n: int) -> list[Known]:
         """The known values of ``n`` rows; ``columns`` maps a column index to its values
         (Python values for own columns; values or COPY text for FK columns, ``None``
-        for NULL)."""
+        for NULL).
+
+        Built a column at a time: each own column and each foreign key gives every
+        row a tuple (empty, or its pairs), and the rows' tuples are added up in
+        C-level passes, in the order own columns, then foreign keys (the order row
+        by row appends gave). A single-column key whose values are all text (COPY
+        text, or ``None``) is looked up with one ``map`` (``canon`` of a ``str`` is
+        the string itself)."""
         if not self.own and not self.fks:
             return [NO_KNOWN] * n
-        out: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+        parts: list[list[Known]] = []
         for i, t in self.own:
-            for row, v in zip(out, columns[i], strict=True):
-                if type(v) is str and v:
-                    row.append((t, v))
-        for fk, lookup in zip(self.fks, self._lookups or [], strict=False):
-            keys = zip(*(columns[i] for i in fk), strict=True)
-            for row, key in zip(out, keys, strict=True):
+            parts.append([((t, v),) if type(v) is str and v else () for v in columns[i]])
+        for j, (fk, lookup) in enumerate(zip(self.fks, self._lookups or [], strict=False)):
+            if len(fk) == 1 and set(map(type, columns[fk[0]])) <= _TEXT_OR_NONE:
+                got = list(map(self._by_text(j, lookup).get, columns[fk[0]]))
+                parts.append([g or () for g in got])
+                continue
+            found: list[Known] = []
+            for key in zip(*(columns[i] for i in fk), strict=True):
                 if any(k is None for k in key):
+                    found.append(())
                     continue
-                found = lookup.get(tuple(map(canon, key)))
-                if found:
-                    row.extend(found)
-        return [tuple(r) for r in out]
+                found.append(lookup.get(tuple(map(canon, key))) or ())
+            parts.append(found)
+        out = parts[0]
+        for more in parts[1:]:
+            out = list(map(add, out, more))
+        return out
+
+    def _by_text(self, j: int, lookup: dict[tuple[str, ...], Known]) -> dict[object, Known]:
+        """``lookup`` of a single-column key by the key's text itself (built once)."""
+        got = self._flat.get(j)
+        if got is None:
+            got = self._flat[j] = {k[0]: v for k, v in lookup.items()}
+        return got
+
+
+_TEXT_OR_NONE = frozenset({str, type(None)})
 
 
 __all__ = [

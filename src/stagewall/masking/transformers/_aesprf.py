@@ -18,11 +18,14 @@ More than 16 output bytes are produced as ``AES_K'(T xor j)`` for
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from stagewall.masking.transformers._prf import subkey
 
 U8 = npt.NDArray[np.uint8]
 
@@ -77,4 +80,31 @@ class RowPrf:
         return self._ecb(self._expand, blocks).reshape(m, nb * 16)
 
 
-__all__ = ["RowPrf"]
+_LOCAL = threading.local()
+_MAX_CACHED = 1024  # PRFs kept per thread (a batch needs one per length and round)
+
+
+def keyed_prf(key: bytes, mac_label: str, expand_label: str) -> RowPrf:
+    """``RowPrf(subkey(key, mac_label), subkey(key, expand_label))``, built once per
+    thread and reused.
+
+    A batch of values of many lengths needs one PRF per length (and per Feistel
+    round): deriving two keys and setting up two AES contexts for each, in every
+    batch, cost more than some of the encryptions. The PRF is a function of its keys
+    only (its ECB contexts are only ever given whole blocks, so they hold no state
+    between calls), so a reused one gives the same bytes. Kept per thread: a
+    context must not be used by two threads at once.
+    """
+    cache: dict[tuple[bytes, str, str], RowPrf] | None = getattr(_LOCAL, "prfs", None)
+    if cache is None:
+        cache = _LOCAL.prfs = {}
+    k = (key, mac_label, expand_label)
+    prf = cache.get(k)
+    if prf is None:
+        if len(cache) >= _MAX_CACHED:
+            cache.clear()
+        prf = cache[k] = RowPrf(subkey(key, mac_label), subkey(key, expand_label))
+    return prf
+
+
+__all__ = ["RowPrf", "keyed_prf"]

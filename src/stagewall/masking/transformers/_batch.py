@@ -7,9 +7,9 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from stagewall.masking.transformers._aesprf import RowPrf
+from stagewall.masking.transformers._aesprf import keyed_prf
 from stagewall.masking.transformers._flat import flatten
-from stagewall.masking.transformers._prf import splitmix, subkey
+from stagewall.masking.transformers._prf import splitmix
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -37,7 +37,7 @@ def keyed_hash(key: bytes, label: str, texts: Sequence[str]) -> U64:
     for members in np.split(order, cuts):
         n = int(lengths[members[0]])
         rows = flat.buf[flat.starts[members].reshape(-1, 1) + np.arange(n)]
-        prf = RowPrf(subkey(key, f"hash/{n}/{label}"), subkey(key, f"hash/x/{label}"))
+        prf = keyed_prf(key, f"hash/{n}/{label}", f"hash/x/{label}")
         out[members] = np.ascontiguousarray(prf.tag(rows)[:, :8]).view("<u8").reshape(-1)
     return out
 

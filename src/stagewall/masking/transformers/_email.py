@@ -19,13 +19,12 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from stagewall.masking.transformers._aesprf import RowPrf
+from stagewall.masking.transformers._aesprf import keyed_prf
 from stagewall.masking.transformers._base import ParamsModel, Transformer, as_text, register
 from stagewall.masking.transformers._batch import base32_matrix, base32_width
 from stagewall.masking.transformers._feistel import permute_bytes
 from stagewall.masking.transformers._flat import by_length
 from stagewall.masking.transformers._names import _lower_firsts, _lower_lasts
-from stagewall.masking.transformers._prf import subkey
 
 
 @cache
@@ -92,7 +91,7 @@ class Email(Transformer):
         """The masked addresses of one byte length ``n`` (``rows``: ``(m, n)`` uint8)."""
         p: EmailParams = self.params  # type: ignore[assignment]
         m = rows.shape[0]
-        names = RowPrf(subkey(self._key, f"email/names/{n}"), subkey(self._key, "email/names/x"))
+        names = keyed_prf(self._key, f"email/names/{n}", "email/names/x")
         h = np.ascontiguousarray(names.tag(rows)[:, :8]).view("<u8").reshape(m)
         if n == 0:
             token = np.full((m, 1), ord("0"), dtype=np.uint8)
@@ -126,7 +125,7 @@ class Email(Transformer):
                 # base32 TOKEN, so it cannot equal any TOKEN), unique but for a
                 # collision chance of about n²/2⁸¹
                 if short is None:
-                    prf = RowPrf(subkey(self._key, f"email/short/{n}"), subkey(self._key, "x"))
+                    prf = keyed_prf(self._key, f"email/short/{n}", "x")
                     short = base32_matrix(np.ascontiguousarray(prf.tag(rows)[:, :10]))
                 result[i] = "9" + short[i].tobytes().decode("ascii") + tail
         return result

@@ -26,8 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from stagewall.masking.transformers._aesprf import RowPrf
-from stagewall.masking.transformers._prf import subkey
+from stagewall.masking.transformers._aesprf import RowPrf, keyed_prf
 
 ROUNDS = 10
 I64 = npt.NDArray[np.int64]
@@ -37,9 +36,7 @@ Bools = npt.NDArray[np.bool_]
 def _round_prfs(key: bytes, tweak: str, n: int, rounds: int) -> list[RowPrf]:
     """One AES PRF per round, keyed by round, row length and tweak (fixed-length CBC-MAC)."""
     return [
-        RowPrf(
-            subkey(key, f"feistel/aes/{r}/{n}/{tweak}"), subkey(key, f"feistel/xof/{r}/{n}/{tweak}")
-        )
+        keyed_prf(key, f"feistel/aes/{r}/{n}/{tweak}", f"feistel/xof/{r}/{n}/{tweak}")
         for r in range(rounds)
     ]
 

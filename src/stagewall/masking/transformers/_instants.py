@@ -116,10 +116,25 @@ def parse_texts(texts: list[str]) -> Parsed | None:
     raw = joined.encode("utf-8", "surrogatepass")
     if len(raw) != len(joined):
         return None  # not ASCII
+    return parse_joined(raw, m)
+
+
+def parse_joined(raw: bytes, m: int) -> Parsed | None:
+    """:func:`parse_texts` of ``m`` texts given as their bytes joined by newlines
+    (COPY text fields as they come: a canonical text is ASCII and has no escapes),
+    or None if one is not in canonical form."""
+    if m == 0 or raw.count(b"\n") != m - 1:
+        return None
     buf = np.frombuffer(raw, dtype=np.uint8)
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=m)
-    starts = np.cumsum(lengths + 1) - (lengths + 1)
-    ends = starts + lengths
+    if buf.size and buf.max() >= 128:
+        return None  # not ASCII
+    # ASCII, and the only newlines are the m - 1 separators: they delimit the texts
+    bounds = np.empty(m + 1, dtype=np.int64)
+    bounds[0], bounds[-1] = -1, len(buf)
+    bounds[1:-1] = np.flatnonzero(buf == 10)
+    starts = bounds[:-1] + 1
+    ends = bounds[1:]
+    lengths = ends - starts
     has_time = lengths >= 19
     if ((lengths != 10) & ~has_time).any() or (lengths > 29).any():
         return None
@@ -139,7 +154,12 @@ def parse_texts(texts: list[str]) -> Parsed | None:
     width = np.where(has_time, 19, 10)
     cols = np.arange(19)
     inside = cols < width.reshape(-1, 1)
-    head = np.where(inside, buf[np.minimum(starts.reshape(-1, 1) + cols, len(buf) - 1)], 48)
+    # texts of one length (the usual column) are the rows of a matrix: a view, no gather
+    rows = _rows_of_one_length(buf, lengths, m)
+    if rows is not None and rows.shape[1] > 19:
+        head = rows[:, :19]  # every text has a time: all of it inside
+    else:
+        head = np.where(inside, buf[np.minimum(starts.reshape(-1, 1) + cols, len(buf) - 1)], 48)
     for pos, byte in _FIXED.items():
         if (inside[:, pos] & (head[:, pos] != byte)).any():
             return None
@@ -161,7 +181,11 @@ def parse_texts(texts: list[str]) -> Parsed | None:
     if (frac_len > 0).any():
         fcols = np.arange(6)
         fmask = fcols < frac_len.reshape(-1, 1)
-        fb = np.where(fmask, buf[np.minimum(starts.reshape(-1, 1) + 20 + fcols, len(buf) - 1)], 48)
+        if rows is not None and rows.shape[1] > 26:
+            raw_fraction = rows[:, 20:26]
+        else:
+            raw_fraction = buf[np.minimum(starts.reshape(-1, 1) + 20 + fcols, len(buf) - 1)]
+        fb = np.where(fmask, raw_fraction, 48)
         fd = fb.astype(np.int64) - 48
         if ((fd < 0) | (fd > 9)).any():
             return None
@@ -173,8 +197,26 @@ def parse_texts(texts: list[str]) -> Parsed | None:
     return Parsed(buf, starts, kind, days, micros)
 
 
+def _rows_of_one_length(buf: U8, lengths: I64, m: int) -> U8 | None:
+    """The joined texts as an ``(m, length + 1)`` matrix (each row a text and its
+    newline; the last row's newline position is a copy), when all have one length."""
+    n = int(lengths[0])
+    if (lengths != n).any():
+        return None
+    padded = np.empty(m * (n + 1), dtype=np.uint8)
+    padded[:-1] = buf
+    padded[-1] = 10
+    return padded.reshape(m, n + 1)
+
+
 def shift_texts(parsed: Parsed, offsets: I64) -> list[str] | None:
     """The texts with their dates moved by ``offsets`` days; None outside years 1-9999."""
+    out = shift_joined(parsed, offsets)
+    return None if out is None else out.decode("ascii").split("\n")
+
+
+def shift_joined(parsed: Parsed, offsets: I64) -> bytes | None:
+    """:func:`shift_texts` as the shifted texts' bytes joined by newlines."""
     days = parsed.days + offsets
     if days.min() < FIRST_DAY or days.max() > LAST_DAY:
         return None
@@ -185,7 +227,7 @@ def shift_texts(parsed: Parsed, offsets: I64) -> list[str] | None:
     )
     out = parsed.buf.copy()
     out[parsed.starts.reshape(-1, 1) + _DIGIT_AT[:8]] = (new + 48).astype(np.uint8)
-    return out.tobytes().decode("ascii").split("\n")
+    return out.tobytes()
 
 
 def offsets_from(tags: Any, max_days: int) -> I64:
@@ -208,6 +250,8 @@ __all__ = [
     "days_from_civil",
     "numbers",
     "offsets_from",
+    "parse_joined",
     "parse_texts",
+    "shift_joined",
     "shift_texts",
 ]

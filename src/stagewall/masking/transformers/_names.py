@@ -434,6 +434,27 @@ class Username(_Bounded):
         return out, [(None, letters, False)]
 
 
+@cache
+def _numbers() -> list[str]:
+    return [str(n) for n in range(10_000)]
+
+
+def _streets(nums: list[int], lasts: list[str], sufs: list[str]) -> list[object]:
+    """``f"{n} {last} {suffix}"`` for every row, built as one joined string that is
+    split again (dictionary entries hold no newline; checked by the count)."""
+    m = len(nums)
+    items = [" "] * (6 * m)
+    items[0::6] = map(_numbers().__getitem__, nums)
+    items[2::6] = lasts
+    items[4::6] = sufs
+    items[5::6] = ["\n"] * m
+    out: list[object] = list("".join(items).split("\n"))
+    if len(out) == m + 1:
+        del out[m]
+        return out
+    return [f"{n} {a} {s}" for n, a, s in zip(nums, lasts, sufs, strict=True)]
+
+
 @register
 class StreetAddress(_Bounded):
     name = "street_address"
@@ -452,8 +473,7 @@ class StreetAddress(_Bounded):
         li, si = _index(lw, h), _index(sw, h >> np.uint64(20))
         nums = ((h >> np.uint64(40)) % np.uint64(9999) + np.uint64(1)).tolist()
         lasts, sufs = np.take(lw, li).tolist(), np.take(sw, si).tolist()
-        out: list[object] = [f"{n} {a} {s}" for n, a, s in zip(nums, lasts, sufs, strict=True)]
-        return out, [(lw, li, False), (sw, si, True)]
+        return _streets(nums, lasts, sufs), [(lw, li, False), (sw, si, True)]
 
 
 @register

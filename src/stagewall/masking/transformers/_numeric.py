@@ -13,20 +13,22 @@ import numpy as np
 from pydantic import Field
 
 from stagewall.errors import MaskingError
-from stagewall.masking.transformers._aesprf import RowPrf
+from stagewall.masking.transformers._aesprf import keyed_prf
 from stagewall.masking.transformers._base import ParamsModel, Transformer, register, wrong_type
 from stagewall.masking.transformers._batch import keyed_hash
 from stagewall.masking.transformers._instants import (
     blocks,
     numbers,
     offsets_from,
+    parse_joined,
     parse_texts,
+    shift_joined,
     shift_texts,
 )
-from stagewall.masking.transformers._prf import subkey
 from stagewall.masking.types import ColumnKind
 
 _DATES = frozenset({ColumnKind.DATE, ColumnKind.TIMESTAMP})
+_COPY_NULL = b"\\N"  # NULL in PostgreSQL COPY text
 # PostgreSQL's text of a date Python's datetime cannot hold: year 10000 on, or BC
 _OUT_OF_RANGE = re.compile(r"\d{5,}-|.* BC$")
 
@@ -179,6 +181,33 @@ class DateShift(Transformer):
             raise _out_of_range() from None
         return _restyle(shifted, styles)
 
+    def transform_copy_fields(self, fields: list[bytes], suffix: bytes) -> list[bytes] | None:
+        """PostgreSQL COPY text fields in, COPY text fields (each followed by
+        ``suffix``) out: for a batch of NULLs and canonical ISO texts
+        (:func:`parse_joined`: no escape, infinity or date outside the years 1 to
+        9999), the bytes that decoding, :meth:`transform` and encoding give (a NULL
+        stays NULL), without a ``str`` per value; None for any other batch (the
+        caller then takes that path).
+        """
+        nulls = _COPY_NULL in fields
+        values = [f for f in fields if f != _COPY_NULL] if nulls else fields
+        if not values:
+            return None
+        parsed = parse_joined(b"\n".join(values), len(values))
+        if parsed is None:
+            return None
+        shifted = shift_joined(parsed, self._offsets(parsed.kind, parsed.days, parsed.micros))
+        if shifted is None:
+            raise _out_of_range()
+        if suffix:
+            shifted = shifted.replace(b"\n", suffix + b"\n") + suffix
+        out = shifted.split(b"\n")
+        if not nulls:
+            return out
+        done = iter(out)
+        null = _COPY_NULL + suffix
+        return [null if f == _COPY_NULL else next(done) for f in fields]
+
     def _max_days(self) -> int:
         if self.params.per == "block":  # type: ignore[attr-defined]
             return BLOCK_DAYS - 1
@@ -197,7 +226,7 @@ class DateShift(Transformer):
             return offsets_from(
                 np.repeat(keyed_hash(self._key, self.name, ["salt"]), len(kind)), p.max_days
             )
-        prf = RowPrf(subkey(self._key, "date_shift/instant"), subkey(self._key, "date_shift/x"))
+        prf = keyed_prf(self._key, "date_shift/instant", "date_shift/x")
         tags = np.ascontiguousarray(prf.tag(blocks(kind, days, micros))[:, :8]).view("<u8")
         return offsets_from(tags.reshape(-1), p.max_days)
 

@@ -1,0 +1,277 @@
+"""date_shift's COPY-field path and the parser under it give what the str path gives.
+
+``DateShift.transform_copy_fields`` takes COPY text fields and returns COPY text
+fields without a ``str`` per value; for every batch it accepts it must return the
+bytes that decoding, ``transform`` and encoding return, and it must decline (None)
+every batch it cannot read. ``parse_texts`` is compared with its code before the
+speed round (kept below verbatim), which read each text's length and position by
+gathers instead of the newline positions and one-length views.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stagewall.errors import MaskingError
+from stagewall.keys import MaskingKey
+from stagewall.masking.db._pgtext import decode_text_column, encode_column
+from stagewall.masking.transformers import build_transformer
+from stagewall.masking.transformers._aesprf import RowPrf, keyed_prf
+from stagewall.masking.transformers._instants import (
+    AWARE,
+    DATE,
+    NAIVE,
+    Parsed,
+    civil_from_days,
+    days_from_civil,
+    parse_texts,
+)
+from stagewall.masking.transformers._names import _streets
+from stagewall.masking.transformers._prf import subkey
+from stagewall.masking.types import ColumnKind
+
+I64 = Any
+_DIGIT_AT = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
+_FIXED = {4: 45, 7: 45, 10: 32, 13: 58, 16: 58}
+KEY = MaskingKey("copy-fields", b"\x5a" * 32)
+
+
+def reference_parse_texts(texts: list[str]) -> Parsed | None:
+    """parse_texts before the speed round (verbatim but for its name).
+
+    Canonical: ``YYYY-MM-DD``, ``YYYY-MM-DD hh:mm:ss`` with an optional fraction
+    of 1-6 digits not ending in 0, and an optional ``+00`` (UTC) — what
+    PostgreSQL writes for date, timestamp and timestamptz under ``DateStyle=ISO``
+    and ``TimeZone=UTC`` — and a date that exists.
+    """
+    m = len(texts)
+    if m == 0:
+        return None
+    joined = "\n".join(texts)
+    if joined.count("\n") != m - 1:
+        return None
+    raw = joined.encode("utf-8", "surrogatepass")
+    if len(raw) != len(joined):
+        return None  # not ASCII
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=m)
+    starts = np.cumsum(lengths + 1) - (lengths + 1)
+    ends = starts + lengths
+    has_time = lengths >= 19
+    if ((lengths != 10) & ~has_time).any() or (lengths > 29).any():
+        return None
+    tz = has_time & (lengths >= 22)
+    tz &= buf[np.maximum(ends - 3, 0)] == 43  # "+" of a trailing "+00"
+    if tz.any():
+        at = ends[tz]
+        if ((buf[at - 2] != 48) | (buf[at - 1] != 48)).any():
+            return None
+    body = np.where(tz, lengths - 3, lengths)  # without the "+00"
+    frac_len = np.where(has_time & (body > 19), body - 20, 0)
+    if ((body > 19) & ((frac_len < 1) | (frac_len > 6))).any():
+        return None
+    if (frac_len > 0).any() and (buf[starts[frac_len > 0] + 19] != 46).any():  # "."
+        return None
+    # fixed positions: digits and separators of the first 10 or 19 characters
+    width = np.where(has_time, 19, 10)
+    cols = np.arange(19)
+    inside = cols < width.reshape(-1, 1)
+    head = np.where(inside, buf[np.minimum(starts.reshape(-1, 1) + cols, len(buf) - 1)], 48)
+    for pos, byte in _FIXED.items():
+        if (inside[:, pos] & (head[:, pos] != byte)).any():
+            return None
+    digits = head[:, _DIGIT_AT].astype(np.int64) - 48
+    if ((digits < 0) | (digits > 9)).any():
+        return None
+    y = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+    mo = digits[:, 4] * 10 + digits[:, 5]
+    d = digits[:, 6] * 10 + digits[:, 7]
+    hh = digits[:, 8] * 10 + digits[:, 9]
+    mi = digits[:, 10] * 10 + digits[:, 11]
+    ss = digits[:, 12] * 10 + digits[:, 13]
+    if ((y < 1) | (mo < 1) | (mo > 12) | (d < 1) | (hh > 23) | (mi > 59) | (ss > 59)).any():
+        return None
+    days = days_from_civil(y, mo, d)
+    if (civil_from_days(days)[2] != d).any():  # 2023-02-29 and the like
+        return None
+    micros = ((hh * 60 + mi) * 60 + ss) * 1_000_000
+    if (frac_len > 0).any():
+        fcols = np.arange(6)
+        fmask = fcols < frac_len.reshape(-1, 1)
+        fb = np.where(fmask, buf[np.minimum(starts.reshape(-1, 1) + 20 + fcols, len(buf) - 1)], 48)
+        fd = fb.astype(np.int64) - 48
+        if ((fd < 0) | (fd > 9)).any():
+            return None
+        last = fd[np.arange(m), np.maximum(frac_len - 1, 0)]
+        if ((frac_len > 0) & (last == 0)).any():
+            return None  # "10:00:00.50" is written "10:00:00.5"
+        micros += fd @ np.array([100000, 10000, 1000, 100, 10, 1], dtype=np.int64)
+    kind = np.where(tz, AWARE, np.where(has_time, NAIVE, DATE)).astype(np.int64)
+    return Parsed(buf, starts, kind, days, micros)
+
+
+def _pg_text(v: dt.date, zoned: bool) -> str:
+    """A value as PostgreSQL writes it in COPY text (DateStyle ISO, TimeZone UTC)."""
+    if not isinstance(v, dt.datetime):
+        return v.isoformat()
+    text = v.replace(tzinfo=None).isoformat(sep=" ")
+    if v.microsecond:
+        text = text.rstrip("0")
+    return text + ("+00" if zoned else "")
+
+
+_instants = st.one_of(
+    st.dates(min_value=dt.date(1, 3, 1), max_value=dt.date(9999, 10, 1)).map(lambda d: (d, False)),
+    st.tuples(
+        st.datetimes(min_value=dt.datetime(1, 3, 1), max_value=dt.datetime(9999, 10, 1)),
+        st.booleans(),
+    ),
+)
+_odd = st.sampled_from(
+    [b"infinity", b"-infinity", b"", b" ", b"0044-03-15 BC", b"12024-01-01", b"a\\tb"]
+)
+
+
+def _fields(draws: list[tuple[dt.date, bool]]) -> list[bytes]:
+    return [_pg_text(v, z).encode() for v, z in draws]
+
+
+def _str_path(tr: Any, raw: list[bytes], kind: ColumnKind, suffix: bytes) -> list[bytes]:
+    return encode_column(tr.transform(decode_text_column(raw)), kind, suffix)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(_instants, min_size=1, max_size=60),
+    st.sampled_from([b"", b"\t"]),
+    st.integers(min_value=1, max_value=400),
+    st.sampled_from(["value", "salt"]),
+)
+def test_copy_fields_are_the_str_path_bytes(
+    draws: list[tuple[dt.date, bool]], suffix: bytes, max_days: int, per: str
+) -> None:
+    tr: Any = build_transformer("date_shift", {"max_days": max_days, "per": per}, key=KEY)
+    raw = _fields(draws)
+    got = tr.transform_copy_fields(raw, suffix)
+    assert got is not None  # canonical texts: the COPY-field path takes the batch
+    assert got == _str_path(tr, raw, ColumnKind.TIMESTAMP, suffix)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_instants, min_size=1, max_size=30), _odd, st.integers(min_value=0, max_value=30))
+def test_copy_fields_decline_what_they_cannot_read(
+    draws: list[tuple[dt.date, bool]], odd: bytes, at: int
+) -> None:
+    tr: Any = build_transformer("date_shift", {"max_days": 30}, key=KEY)
+    raw = _fields(draws)
+    raw.insert(min(at, len(raw)), odd)
+    assert tr.transform_copy_fields(raw, b"\t") is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.one_of(_instants, st.none()), min_size=1, max_size=40),
+    st.sampled_from([b"", b"\t"]),
+)
+def test_copy_fields_keep_nulls_as_the_str_path_does(
+    draws: list[tuple[dt.date, bool] | None], suffix: bytes
+) -> None:
+    tr: Any = build_transformer("date_shift", {"max_days": 30}, key=KEY)
+    raw = [b"\\N" if d is None else _pg_text(*d).encode() for d in draws]
+    got = tr.transform_copy_fields(raw, suffix)
+    if all(d is None for d in draws):
+        assert got is None  # nothing to shift: the str path
+        return
+    assert got is not None
+    assert got == _str_path(tr, raw, ColumnKind.TIMESTAMP, suffix)
+
+
+def test_copy_fields_of_one_length_and_of_many() -> None:
+    tr: Any = build_transformer("date_shift", {"max_days": 30}, key=KEY)
+    base = dt.datetime(2024, 2, 28, 23, 59, 59, tzinfo=dt.UTC)
+    same = [base + dt.timedelta(seconds=i, microseconds=123456) for i in range(500)]
+    mixed = [base + dt.timedelta(seconds=i, microseconds=i * 10) for i in range(500)]
+    for values in (same, mixed, [v.date() for v in same]):
+        raw = [_pg_text(v, True).encode() for v in values]
+        for suffix in (b"", b"\t"):
+            got = tr.transform_copy_fields(raw, suffix)
+            assert got is not None
+            assert got == _str_path(tr, raw, ColumnKind.TIMESTAMP, suffix)
+
+
+def test_copy_fields_out_of_range_fails_as_the_str_path_does() -> None:
+    tr: Any = build_transformer("date_shift", {"max_days": 400}, key=KEY)
+    raw = [f"9999-12-{d:02d} 10:00:00+00".encode() for d in range(1, 32)]
+    with pytest.raises(MaskingError, match="outside the supported calendar range"):
+        _str_path(tr, raw, ColumnKind.TIMESTAMP, b"\t")
+    with pytest.raises(MaskingError, match="outside the supported calendar range"):
+        tr.transform_copy_fields(raw, b"\t")
+
+
+_chars = st.sampled_from([*"0123456789-: .+T", "0", "1", "2"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            _instants.map(lambda d: _pg_text(*d)),
+            st.text(_chars, min_size=8, max_size=31),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_parse_equals_the_code_before(texts: list[str], one_length: bool) -> None:
+    if one_length:  # a column of one length: the matrix view
+        n = len(texts[0])
+        texts = [t for t in texts if len(t) == n] or texts[:1]
+    got, want = parse_texts(texts), reference_parse_texts(texts)
+    if want is None:
+        assert got is None
+        return
+    assert got is not None
+    for name in ("buf", "starts", "kind", "days", "micros"):
+        assert np.array_equal(getattr(got, name), getattr(want, name)), name
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=9999),
+            st.text(min_size=0, max_size=12),
+            st.text(min_size=0, max_size=8),
+        ),
+        max_size=30,
+    )
+)
+def test_street_rows_equal_the_formatted_rows(rows: list[tuple[int, str, str]]) -> None:
+    nums, lasts, sufs = ([r[i] for r in rows] for i in range(3))
+    assert _streets(nums, lasts, sufs) == [f"{n} {a} {s}" for n, a, s in rows]
+
+
+def test_a_reused_prf_gives_a_fresh_prfs_bytes_and_stays_in_its_thread() -> None:
+    key = b"\x07" * 32
+    rows = np.arange(48 * 3, dtype=np.uint8).reshape(-1, 48) ^ 0x5C
+    fresh = RowPrf(subkey(key, "a/1"), subkey(key, "a/x"))
+    cached = keyed_prf(key, "a/1", "a/x")
+    for _ in range(3):  # reused: no state carried between calls
+        assert np.array_equal(cached.tag(rows), fresh.tag(rows))
+        assert np.array_equal(cached(rows, 40), fresh(rows, 40))
+    assert keyed_prf(key, "a/1", "a/x") is cached
+    assert keyed_prf(b"\x08" * 32, "a/1", "a/x") is not cached  # another key: another PRF
+    other: list[RowPrf] = []
+    t = threading.Thread(target=lambda: other.append(keyed_prf(key, "a/1", "a/x")))
+    t.start()
+    t.join()
+    assert other[0] is not cached
+    assert np.array_equal(other[0].tag(rows), fresh.tag(rows))
