@@ -32,6 +32,7 @@ from stagewall.masking._units import (
     LEAF,
     PII,
     WHOLE,
+    FlatUnits,
     H,
     Hasher,
     HashSet,
@@ -305,13 +306,16 @@ def _collect_part(
             if tr is None:
                 legit.setdefault((table.qualified, c), HashSet())
                 continue
+            outputs = transform(tr, list(values), table, c, known)
             if late_tokens and _late(tr):
                 # tokens inside these outputs count only where a target cell's
                 # token hits: found then by _late.resolve(), with a gate of the hits
                 late.add((table.qualified, c))
-                out = bare.flat(transform(tr, list(values), table, c, known))
+                out, kept = bare.flat(outputs), None
+            elif scrubber:
+                out, kept = changed_units(hasher, values, outputs)
             else:
-                out = hasher.flat(transform(tr, list(values), table, c, known))
+                out, kept = hasher.flat(outputs), None
             # an output unit is legitimate in this column unless it is a unit of
             # the very value it came from
             mine = units.pair_keys()
@@ -326,6 +330,12 @@ def _collect_part(
                 passed_by.setdefault((table.qualified, c), HashSet()).add_array(
                     b.hashes[same & whole]
                 )
+            if kept is not None:
+                # a text the scrubber left as it was has the units of its input:
+                # none of them new, and its shared ones passed through
+                as_was = kept[a.owner]
+                passed.add_array(a.hashes[as_was])
+                passed_by[(table.qualified, c)].add_array(a.hashes[as_was & (a.kind == WHOLE)])
         if progress:
             progress(f"source {table.qualified}", m)
     gh = np.concatenate(gate_h) if gate_h else EMPTY
@@ -347,6 +357,25 @@ def _collect_part(
         gn,
         frozenset(late),
     )
+
+
+def changed_units(
+    hasher: Hasher, values: Sequence[object], outputs: Sequence[object]
+) -> tuple[FlatUnits, npt.NDArray[np.bool_] | None]:
+    """The units of the ``outputs`` that differ from their input (owners: row numbers
+    of the batch), and which rows hold a string left exactly as it was (None: no
+    row). A string's units depend on the string alone, so such a row's output units
+    are its input's: they need not be found again."""
+    kept = np.fromiter(map(_same_text, values, outputs), dtype=bool, count=len(values))
+    if not kept.any():
+        return hasher.flat(outputs), None
+    at = np.flatnonzero(~kept)
+    got = hasher.flat([outputs[i] for i in at.tolist()])
+    return FlatUnits(at[got.owner], got.kind, got.hashes), kept
+
+
+def _same_text(value: object, output: object) -> bool:
+    return type(value) is str and type(output) is str and value == output
 
 
 def _late(tr: Any) -> bool:
