@@ -51,12 +51,14 @@ def test_source_hashes_equal_the_plain_way(
 ) -> None:
     rng = random.Random(seed)
     source, _ = _source(tmp_path / "src.db", rng, 30 + seed * 11)
-    with remembering():
-        fast = _sets(source)
-        again = _sets(source)  # the detector's findings now remembered
+    fast = _sets(source)
+    with remembering():  # and every text's findings remembered across batches and runs
+        fast_memo = _sets(source)
+        again = _sets(source)
     monkeypatch.setattr(_hashscan, "changed_units", _plain)
+    monkeypatch.setattr(_hashscan, "remembering", _no_memo)
     plain = _sets(source)
-    assert fast == plain == again
+    assert fast == plain == fast_memo == again
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -71,7 +73,7 @@ def test_verify_reports_equal_the_plain_way(
     target = _write(tmp_path / "tgt.db", rows)
     fast = verify(PLAN, source, target, KEY, jobs=jobs).to_json()
     monkeypatch.setattr(_hashscan, "changed_units", _plain)
-    monkeypatch.setattr("stagewall.masking.classify.remembering", _no_memo)
+    monkeypatch.setattr(_hashscan, "remembering", _no_memo)
     plain = verify(PLAN, source, target, KEY, jobs=jobs).to_json()
     for report in (fast, plain):
         report.pop("duration_s")

@@ -146,11 +146,8 @@ def verify(
     tables to have fewer rows than the source.
     """
     from stagewall.masking._parallel import fewer_collections
-    from stagewall.masking.classify import remembering
 
-    # the detector remembers each text's findings: the scrubbers recomputed on the
-    # source search the texts whose units were just found again
-    with fewer_collections(), remembering():
+    with fewer_collections():
         return _verify(
             plan, source_url, target_url, key,
             subset=subset, batch_rows=batch_rows, progress=progress, jobs=jobs,
