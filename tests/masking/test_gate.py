@@ -313,27 +313,36 @@ def test_planted_email_in_kept_free_text_fails_verify(tmp_path: Path, jobs: int)
     assert {(h.table, h.column): h.hits for h in report.hits}.get(("orders", "note")) == 2
 
 
+def _names_of_street_pseudonyms_as_first_names(
+    path: Path, source: str, people: list[dict[str, str]], most: int
+) -> list[str]:
+    """Make source first names of the names the street pseudonymiser writes inside
+    its outputs ("6619 David Alley"); returns the street pseudonyms."""
+    with open_database(source, role="source") as db:
+        schema = db.introspect()
+    street = build_transformer(
+        "street_address", {}, key=KEY, salt=consistency_salt(schema, "people", "street")
+    )
+    outputs: list[str] = street.transform([p["street"] for p in people])  # type: ignore[assignment]
+    tokens = sorted(
+        {t for _, t in detect_texts(outputs) if t.isalpha() and len(t) >= 4 and " " not in t}
+    )
+    assert tokens, "no name inside the street pseudonyms: pick another seed"
+    conn = sqlite3.connect(path)
+    for i, t in enumerate(tokens[:most]):
+        conn.execute("UPDATE people SET first = ? WHERE id = ?", (t, i + 1))
+    conn.commit()
+    conn.close()
+    return outputs
+
+
 def test_late_tokens_of_a_pseudonymiser_resolve_as_before(tmp_path: Path) -> None:
     """Source first names that the street pseudonymiser also writes inside its
     outputs ("6619 David Alley"): the tokens are legitimate street outputs, found
     only by _late.resolve(); an e-mail planted in a street cell stays a hit."""
     rng = random.Random(5)
     source, people = _source(tmp_path / "src.db", rng, 400)
-    with open_database(source, role="source") as db:
-        schema = db.introspect()
-    street = build_transformer(
-        "street_address", {}, key=KEY, salt=consistency_salt(schema, "people", "street")
-    )
-    outputs = street.transform([p["street"] for p in people])
-    tokens = sorted(
-        {t for _, t in detect_texts(outputs) if t.isalpha() and len(t) >= 4 and " " not in t}
-    )
-    assert tokens, "no name inside the street pseudonyms: pick another seed"
-    conn = sqlite3.connect(tmp_path / "src.db")
-    for i, t in enumerate(tokens[:50]):
-        conn.execute("UPDATE people SET first = ? WHERE id = ?", (t, i + 1))
-    conn.commit()
-    conn.close()
+    _names_of_street_pseudonyms_as_first_names(tmp_path / "src.db", source, people, 50)
     rows = masked_rows(PLAN, source, KEY)
     rows["people"][7][5] = f"12 Main St, see {people[3]['email']}"
     target = _write(tmp_path / "tgt.db", rows)
@@ -407,19 +416,8 @@ def test_late_legit_of_the_pending_rows_equals_every_rows(tmp_path: Path, seed: 
     found: the legitimate units are those of the plain way (every row)."""
     rng = random.Random(seed)
     source, people = _source(tmp_path / "src.db", rng, 120)
-    with open_database(source, role="source") as db:
-        schema = db.introspect()
-    street = build_transformer(
-        "street_address", {}, key=KEY, salt=consistency_salt(schema, "people", "street")
-    )
-    outputs = street.transform([p["street"] for p in people])
-    # first names that street pseudonyms hold ("6619 David Alley"): pending hits
-    tokens = sorted({t for _, t in detect_texts(outputs) if t.isalpha() and len(t) >= 4})
-    conn = sqlite3.connect(tmp_path / "src.db")
-    for i, t in enumerate(tokens[:30]):
-        conn.execute("UPDATE people SET first = ? WHERE id = ?", (t, i + 1))
-    conn.commit()
-    conn.close()
+    # names that street pseudonyms hold as source first names: pending hits
+    outputs = _names_of_street_pseudonyms_as_first_names(tmp_path / "src.db", source, people, 30)
     rows = masked_rows(PLAN, source, KEY)
     for k in range(rng.randrange(3, 12)):  # other rows' pseudonyms, own values, e-mails
         row = rng.choice(rows["people"])
@@ -435,6 +433,7 @@ def test_late_legit_of_the_pending_rows_equals_every_rows(tmp_path: Path, seed: 
         checked = 0
         for result in found:
             table = schema.table(sets.source_name_of(result.table))
+            assert table is not None
             for column, got in result.pending.items():
                 fast = _late._late_legit(PLAN, schema, db, KEY, sets, table, column, got, 37)
                 plain = _late_legit_reference(sets, table, column, got, db, schema)
