@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import compress, filterfalse, islice
+from itertools import compress, islice
 from operator import or_
 
 from stagewall.masking.classify._addresses import find_streets
@@ -253,16 +253,19 @@ def remembering() -> Iterator[None]:
 
 
 def _recall(texts: Sequence[str], memo: dict[str, list[Match]]) -> list[list[Match]]:
-    """:func:`detect_many` through ``memo``: only texts not in it are searched."""
-    distinct = dict.fromkeys(texts)
-    todo = list(filterfalse(memo.__contains__, distinct))
-    if len(memo) + len(todo) > REMEMBERED:
-        memo.clear()
-        todo = list(distinct)
-    got = dict(zip(todo, _detect_many(todo), strict=True)) if todo else {}
-    kept = ((t, f) for t, f in got.items() if len(t) <= REMEMBERED_CHARS)
-    memo.update(islice(kept, max(0, REMEMBERED - len(memo))))
-    return [list(got[t]) if t in got else list(memo[t]) for t in texts]
+    """:func:`detect_many` through ``memo``: only texts not in it are searched (the
+    findings are taken out of the memo first, so another thread clearing it cannot
+    take them away)."""
+    have = {t: f for t in dict.fromkeys(texts) if (f := memo.get(t)) is not None}
+    todo = [t for t in dict.fromkeys(texts) if t not in have]
+    if todo:
+        got = dict(zip(todo, _detect_many(todo), strict=True))
+        if len(memo) + len(todo) > REMEMBERED:
+            memo.clear()
+        kept = ((t, f) for t, f in got.items() if len(t) <= REMEMBERED_CHARS)
+        memo.update(islice(kept, max(0, REMEMBERED - len(memo))))
+        have.update(got)
+    return [list(have[t]) for t in texts]
 
 
 def detect_many(texts: Sequence[str]) -> list[list[Match]]:
