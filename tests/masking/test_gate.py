@@ -313,27 +313,36 @@ def test_planted_email_in_kept_free_text_fails_verify(tmp_path: Path, jobs: int)
     assert {(h.table, h.column): h.hits for h in report.hits}.get(("orders", "note")) == 2
 
 
+def _names_of_street_pseudonyms_as_first_names(
+    path: Path, source: str, people: list[dict[str, str]], most: int
+) -> list[str]:
+    """Make source first names of the names the street pseudonymiser writes inside
+    its outputs ("6619 David Alley"); returns the street pseudonyms."""
+    with open_database(source, role="source") as db:
+        schema = db.introspect()
+    street = build_transformer(
+        "street_address", {}, key=KEY, salt=consistency_salt(schema, "people", "street")
+    )
+    outputs: list[str] = street.transform([p["street"] for p in people])  # type: ignore[assignment]
+    tokens = sorted(
+        {t for _, t in detect_texts(outputs) if t.isalpha() and len(t) >= 4 and " " not in t}
+    )
+    assert tokens, "no name inside the street pseudonyms: pick another seed"
+    conn = sqlite3.connect(path)
+    for i, t in enumerate(tokens[:most]):
+        conn.execute("UPDATE people SET first = ? WHERE id = ?", (t, i + 1))
+    conn.commit()
+    conn.close()
+    return outputs
+
+
 def test_late_tokens_of_a_pseudonymiser_resolve_as_before(tmp_path: Path) -> None:
     """Source first names that the street pseudonymiser also writes inside its
     outputs ("6619 David Alley"): the tokens are legitimate street outputs, found
     only by _late.resolve(); an e-mail planted in a street cell stays a hit."""
     rng = random.Random(5)
     source, people = _source(tmp_path / "src.db", rng, 400)
-    with open_database(source, role="source") as db:
-        schema = db.introspect()
-    street = build_transformer(
-        "street_address", {}, key=KEY, salt=consistency_salt(schema, "people", "street")
-    )
-    outputs = street.transform([p["street"] for p in people])
-    tokens = sorted(
-        {t for _, t in detect_texts(outputs) if t.isalpha() and len(t) >= 4 and " " not in t}
-    )
-    assert tokens, "no name inside the street pseudonyms: pick another seed"
-    conn = sqlite3.connect(tmp_path / "src.db")
-    for i, t in enumerate(tokens[:50]):
-        conn.execute("UPDATE people SET first = ? WHERE id = ?", (t, i + 1))
-    conn.commit()
-    conn.close()
+    _names_of_street_pseudonyms_as_first_names(tmp_path / "src.db", source, people, 50)
     rows = masked_rows(PLAN, source, KEY)
     rows["people"][7][5] = f"12 Main St, see {people[3]['email']}"
     target = _write(tmp_path / "tgt.db", rows)
@@ -373,3 +382,61 @@ def test_distinct_pairs_and_bitmap_equal_the_plain_way(
         (np.uint8(1) << (slot & np.uint64(7)).astype(np.uint8)),
     )
     assert np.array_equal(_bitmap(keys), plain)
+
+
+def _late_legit_reference(
+    sets: Any, table: Any, column: str, got: Any, db: Any, schema: Any
+) -> list[int]:
+    """_late._late_legit as it was before it looked only at the rows whose output
+    holds a pending unit (every row's input and output units found)."""
+    from stagewall.masking._units import HashSet, contains, unique_sorted
+
+    cp = PLAN.column(table.qualified, column)
+    assert cp is not None
+    tr = build_transformer(
+        cp.transformer, cp.params, key=KEY, salt=consistency_salt(schema, table.qualified, column)
+    )
+    wanted = unique_sorted(np.concatenate(got.hashes))
+    texts = list(dict.fromkeys(got.texts))
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    gate = Gate(wanted, unit_keys(texts), lengths, sets.hasher.hash_many)
+    legit = HashSet()
+    for _, (values,) in db.iter_columns(table, [column], None, 37):
+        units = sets.hasher.flat(values, gate)
+        out = sets.hasher.flat(_hashscan.transform(tr, list(values), table, column), gate)
+        new = ~contains(unique_sorted(units.pair_keys()), out.pair_keys())
+        mine = out.hashes[new]
+        legit.add_array(mine[contains(wanted, mine)])
+    return sorted(legit.array().tolist())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_late_legit_of_the_pending_rows_equals_every_rows(tmp_path: Path, seed: int) -> None:
+    """Only the rows whose output holds a pending unit have their input's units
+    found: the legitimate units are those of the plain way (every row)."""
+    rng = random.Random(seed)
+    source, people = _source(tmp_path / "src.db", rng, 120)
+    # names that street pseudonyms hold as source first names: pending hits
+    outputs = _names_of_street_pseudonyms_as_first_names(tmp_path / "src.db", source, people, 30)
+    rows = masked_rows(PLAN, source, KEY)
+    for k in range(rng.randrange(3, 12)):  # other rows' pseudonyms, own values, e-mails
+        row = rng.choice(rows["people"])
+        row[5] = rng.choice([rng.choice(outputs), people[k]["street"], people[k]["email"]])
+    target = _write(tmp_path / "tgt.db", rows)
+    with open_database(source, role="source") as db:
+        schema = scoped_schema(PLAN, db.introspect())
+        db.begin_read()
+        sets = _hashscan.collect(PLAN, schema, db, KEY, 37, None)
+        with open_database(target, role="target", read_only=True) as tdb:
+            tdb.begin_read()
+            found = _hashscan.scan(tdb.introspect(), tdb, sets, 37, None)
+        checked = 0
+        for result in found:
+            table = schema.table(sets.source_name_of(result.table))
+            assert table is not None
+            for column, got in result.pending.items():
+                fast = _late._late_legit(PLAN, schema, db, KEY, sets, table, column, got, 37)
+                plain = _late_legit_reference(sets, table, column, got, db, schema)
+                assert sorted(fast.tolist()) == plain
+                checked += len(plain)
+    assert checked  # some pending units are legitimate street outputs

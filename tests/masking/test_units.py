@@ -354,3 +354,32 @@ def test_unique_first_equals_numpy_unique(values: list[int]) -> None:
     want, want_first = np.unique(h, return_index=True)
     assert got.tolist() == want.tolist()
     assert first.tolist() == want_first.tolist()
+
+
+_OFFSETS = st.timedeltas(
+    min_value=-dt.timedelta(hours=23, minutes=59), max_value=dt.timedelta(hours=23, minutes=59)
+)
+_ZONES = st.none() | st.just(dt.UTC) | _OFFSETS.map(dt.timezone)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.integers(-(10**30), 10**30) | st.integers(-(10**6), 10**6) | st.none(), max_size=40
+    ),
+    st.lists(st.dates() | st.none(), max_size=40),
+    st.lists(st.datetimes(timezones=_ZONES) | st.none(), max_size=40),
+)
+def test_columns_of_integers_dates_and_timestamps_skip_normalising_exactly(
+    ints: list[Any], dates: list[Any], stamps: list[Any]
+) -> None:
+    """A column of integers, dates or timestamps is not normalised again (its texts
+    are their own normal form): the same units as every value on its own, and
+    norm_many would leave each text as it is."""
+    from stagewall.masking._units import _text
+
+    h = Hasher(b"\x07" * 32, detect_texts)
+    for values in (ints, dates, stamps):
+        assert _flat_by_value(h, values) == _by_value(h, values)
+        texts = [t for v in values if v is not None and (t := _text(v)) is not None]
+        assert norm_many(texts) == texts

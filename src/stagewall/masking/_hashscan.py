@@ -16,6 +16,7 @@ for the target hits that need them (:func:`._late.resolve`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any
@@ -32,6 +33,7 @@ from stagewall.masking._units import (
     LEAF,
     PII,
     WHOLE,
+    FlatUnits,
     H,
     Hasher,
     HashSet,
@@ -39,6 +41,7 @@ from stagewall.masking._units import (
     unique_first,
     unique_sorted,
 )
+from stagewall.masking.classify import remembering
 from stagewall.masking.lint import KEEP
 from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
@@ -304,58 +307,71 @@ def _collect_part(
         for i, c in enumerate(cols):
             values = columns[i]
             tr = transformers[i]
-            units, texts = hasher.flat_texts(values)
-            pii.add_array(units.of(PII).hashes)
-            maybe = units.kind == PII if tr == KEEP else np.ones(units.kind.size, dtype=bool)
-            if maybe.any():
-                gate_h.append(units.hashes[maybe])
-                chosen = list(compress(texts, maybe.tolist()))
-                gate_k.append(unit_keys(chosen))
-                gate_n.append(np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen)))
-            if tr == KEEP:
-                strong.add_array(units.of(PII).hashes)
-                allowed.add_array(units.of(WHOLE, LEAF).hashes)
-                continue
-            digits = _digit_forms(values) if tr is not None and tr.name in _NUMBERS else []
-            if digits:  # a phone or card number copied as digits alone (an integer)
-                h = hasher.hash_many(digits)
-                strong.add_array(h)
-                pii.add_array(h)
-                gate_h.append(h)
-                gate_k.append(unit_keys(digits))
-                gate_n.append(np.fromiter(map(len, digits), dtype=np.int64, count=len(digits)))
-            scrubber = tr is not None and tr.name in SCRUBBERS
-            if scrubber:
-                # content the scrubber leaves alone is passed through by plan
-                strong.add_array(units.of(PII).hashes)
-                weak.add_array(units.of(WHOLE, LEAF).hashes)
-            else:
-                strong.add_array(units.of(WHOLE, PII).hashes)
-                weak.add_array(units.of(LEAF).hashes)
-            if tr is None:
-                legit.setdefault((table.qualified, c), HashSet())
-                continue
-            if late_tokens and _late(tr):
-                # tokens inside these outputs count only where a target cell's
-                # token hits: found then by _late.resolve(), with a gate of the hits
-                late.add((table.qualified, c))
-                out = bare.flat(transform(tr, list(values), table, c, known))
-            else:
-                out = hasher.flat(transform(tr, list(values), table, c, known))
-            # an output unit is legitimate in this column unless it is a unit of
-            # the very value it came from
-            mine = units.pair_keys()
-            new = ~contains(unique_sorted(mine), out.pair_keys())
-            legit.setdefault((table.qualified, c), HashSet()).add_array(out.hashes[new])
-            shared = (WHOLE, LEAF) if scrubber else (LEAF,)
-            a, b = units.of(*shared), out.of(*shared)
-            same = contains(unique_sorted(a.pair_keys()), b.pair_keys())
-            passed.add_array(b.hashes[same])
-            if scrubber:
-                whole = b.kind == WHOLE
-                passed_by.setdefault((table.qualified, c), HashSet()).add_array(
-                    b.hashes[same & whole]
-                )
+            # a scrubber searches the very texts whose units are found here again:
+            # the detector remembers their findings for it (findings depend on the
+            # text alone)
+            with remembering() if _scrubs(tr) else nullcontext():
+                units, texts = hasher.flat_texts(values)
+                pii.add_array(units.of(PII).hashes)
+                maybe = units.kind == PII if tr == KEEP else np.ones(units.kind.size, dtype=bool)
+                if maybe.any():
+                    gate_h.append(units.hashes[maybe])
+                    chosen = list(compress(texts, maybe.tolist()))
+                    gate_k.append(unit_keys(chosen))
+                    gate_n.append(np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen)))
+                if tr == KEEP:
+                    strong.add_array(units.of(PII).hashes)
+                    allowed.add_array(units.of(WHOLE, LEAF).hashes)
+                    continue
+                digits = _digit_forms(values) if tr is not None and tr.name in _NUMBERS else []
+                if digits:  # a phone or card number copied as digits alone (an integer)
+                    h = hasher.hash_many(digits)
+                    strong.add_array(h)
+                    pii.add_array(h)
+                    gate_h.append(h)
+                    gate_k.append(unit_keys(digits))
+                    gate_n.append(np.fromiter(map(len, digits), dtype=np.int64, count=len(digits)))
+                scrubber = tr is not None and tr.name in SCRUBBERS
+                if scrubber:
+                    # content the scrubber leaves alone is passed through by plan
+                    strong.add_array(units.of(PII).hashes)
+                    weak.add_array(units.of(WHOLE, LEAF).hashes)
+                else:
+                    strong.add_array(units.of(WHOLE, PII).hashes)
+                    weak.add_array(units.of(LEAF).hashes)
+                if tr is None:
+                    legit.setdefault((table.qualified, c), HashSet())
+                    continue
+                outputs = transform(tr, list(values), table, c, known)
+                if late_tokens and _late(tr):
+                    # tokens inside these outputs count only where a target cell's
+                    # token hits: found then by _late.resolve(), with a gate of the hits
+                    late.add((table.qualified, c))
+                    out, kept = bare.flat(outputs), None
+                elif scrubber:
+                    out, kept = changed_units(hasher, values, outputs)
+                else:
+                    out, kept = hasher.flat(outputs), None
+                # an output unit is legitimate in this column unless it is a unit of
+                # the very value it came from
+                mine = units.pair_keys()
+                new = ~contains(unique_sorted(mine), out.pair_keys())
+                legit.setdefault((table.qualified, c), HashSet()).add_array(out.hashes[new])
+                shared = (WHOLE, LEAF) if scrubber else (LEAF,)
+                a, b = units.of(*shared), out.of(*shared)
+                same = contains(unique_sorted(a.pair_keys()), b.pair_keys())
+                passed.add_array(b.hashes[same])
+                if scrubber:
+                    whole = b.kind == WHOLE
+                    passed_by.setdefault((table.qualified, c), HashSet()).add_array(
+                        b.hashes[same & whole]
+                    )
+                if kept is not None:
+                    # a text the scrubber left as it was has the units of its input:
+                    # none of them new, and its shared ones passed through
+                    as_was = kept[a.owner]
+                    passed.add_array(a.hashes[as_was])
+                    passed_by[(table.qualified, c)].add_array(a.hashes[as_was & (a.kind == WHOLE)])
         if progress:
             progress(f"source {table.qualified}", m)
     gh = np.concatenate(gate_h) if gate_h else EMPTY
@@ -377,6 +393,29 @@ def _collect_part(
         gn,
         frozenset(late),
     )
+
+
+def changed_units(
+    hasher: Hasher, values: Sequence[object], outputs: Sequence[object]
+) -> tuple[FlatUnits, npt.NDArray[np.bool_] | None]:
+    """The units of the ``outputs`` that differ from their input (owners: row numbers
+    of the batch), and which rows hold a string left exactly as it was (None: no
+    row). A string's units depend on the string alone, so such a row's output units
+    are its input's: they need not be found again."""
+    kept = np.fromiter(map(_same_text, values, outputs), dtype=bool, count=len(values))
+    if not kept.any():
+        return hasher.flat(outputs), None
+    at = np.flatnonzero(~kept)
+    got = hasher.flat([outputs[i] for i in at.tolist()])
+    return FlatUnits(at[got.owner], got.kind, got.hashes), kept
+
+
+def _scrubs(tr: Any) -> bool:
+    return tr is not None and tr != KEEP and tr.name in SCRUBBERS
+
+
+def _same_text(value: object, output: object) -> bool:
+    return type(value) is str and type(output) is str and value == output
 
 
 def _late(tr: Any) -> bool:

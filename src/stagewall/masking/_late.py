@@ -21,7 +21,7 @@ import numpy as np
 from stagewall.keys import MaskingKey
 from stagewall.masking._gate import Gate, unit_keys
 from stagewall.masking._hashscan import Pending, ScanResult, Sets, transform
-from stagewall.masking._units import EMPTY, H, HashSet, contains, unique_sorted
+from stagewall.masking._units import EMPTY, FlatUnits, H, HashSet, contains, unique_sorted
 from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
 
@@ -82,11 +82,18 @@ def _late_legit(
     )
     legit = HashSet()
     for _, (values,) in db.iter_columns(table, [column], None, batch_rows):
-        units = sets.hasher.flat(values, gate)
         out = sets.hasher.flat(transform(tr, list(values), table, column), gate)
+        wants = contains(wanted, out.hashes)
+        if not wants.any():
+            continue
+        # only the rows with an output unit that is pending need their input's units
+        # (a value's units depend on the value alone)
+        rows = np.unique(out.owner[wants])
+        theirs = sets.hasher.flat([values[i] for i in rows.tolist()], gate)
+        units = FlatUnits(rows[theirs.owner], theirs.kind, theirs.hashes)
+        out = FlatUnits(out.owner[wants], out.kind[wants], out.hashes[wants])
         new = ~contains(unique_sorted(units.pair_keys()), out.pair_keys())
-        mine = out.hashes[new]
-        legit.add_array(mine[contains(wanted, mine)])
+        legit.add_array(out.hashes[new])
     return legit.array()
 
 

@@ -150,7 +150,10 @@ class Hasher:
         if docs:
             self._documents(docs, [_as_document(values[i]) for i in docs],
                             owner, kind, texts, scan_i, scan_t)  # fmt: skip
-        normed = norm_many(plain_text)
+        # the texts of a column of integers (those kept have MIN_DIGITS digits), dates
+        # or timestamps (ISO: digits and punctuation) are their own normal form
+        self_normal = batch is not None and types <= _SELF_NORMAL
+        normed = plain_text if self_normal else norm_many(plain_text)
         kept = list(map(is_not, normed, repeat(None)))
         owner += compress(plain, kept)
         texts += compress(normed, kept)  # type: ignore[arg-type]
@@ -329,6 +332,8 @@ class Hasher:
 
 
 _COLUMN_TYPES = frozenset({str, int, Decimal, dt.date, dt.datetime, dict, list})
+# columns whose texts (:meth:`Hasher._column`) norm_many leaves as they are
+_SELF_NORMAL = frozenset({int, dt.date, dt.datetime})
 # equal values of these types have equal text (a Decimal's text is normalised)
 _DEDUP = frozenset({str, int, Decimal, dt.date})
 _LEAST = 10 ** (MIN_DIGITS - 1)

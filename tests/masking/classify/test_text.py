@@ -128,6 +128,42 @@ def test_detect_many_equals_detect_in_text_per_text(texts: list[str], big: int) 
     ]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_JOINABLE, max_size=12), min_size=1, max_size=4), st.integers(1, 40))
+def test_remembered_findings_equal_a_new_search(batches: list[list[str]], room: int) -> None:
+    """Within ``remembering()`` (verify), detect_many and detect_texts give what a
+    new search gives, batch after batch, when the memo fills up and is forgotten,
+    and for texts too long to be kept; outside it nothing is kept."""
+    from stagewall.masking.classify import _text
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_text, "REMEMBERED", room)
+        mp.setattr(_text, "REMEMBERED_CHARS", 30)
+        _remembered_equals_plain(batches, room)
+
+
+def _remembered_equals_plain(batches: list[list[str]], room: int) -> None:
+    from stagewall.masking.classify import _text, remembering
+
+    plain = [
+        ([[(m.category, m.start, m.end, m.text) for m in f] for f in detect_many(b)],
+         list(detect_texts(b)))
+        for b in batches
+    ]  # fmt: skip
+    with remembering():
+        for _ in range(2):  # the second time, from the memo
+            for texts, (many, tokens) in zip(batches, plain, strict=True):
+                got = detect_many(texts)
+                assert [[(m.category, m.start, m.end, m.text) for m in f] for f in got] == many
+                got[0:0] = [[]]  # the caller's lists are its own
+                if texts:
+                    got[-1].clear()
+                assert list(detect_texts(texts)) == tokens
+            assert _text._remembered is not None
+            assert len(_text._remembered) <= room
+    assert _text._remembered is None
+
+
 _STREET_BITS = [
     "12 High Street", "Calle Mayor 7", "calle mayor", "Hauptstraße 5", "Lindenweg 12a", "ring ",
     "3 rue de la Paix", "Via Roma 12", "via", "Avenida de América, 10", "Keizersgracht 123",

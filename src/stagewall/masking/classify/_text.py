@@ -6,8 +6,9 @@ import bisect
 import operator
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, islice
 from operator import or_
 
 from stagewall.masking.classify._addresses import find_streets
@@ -229,6 +230,45 @@ SEP = "\x00\n\x00"  # joins texts for one search; no pattern matches NUL or cros
 _CHUNK = 65_536  # characters per joined search
 
 
+# While verify runs (:func:`remembering`), each text's findings are kept: the
+# scrubbers verify recomputes detect the very source texts whose units verify has
+# just found. Findings depend on the text alone, so a remembered list is the one a
+# new search gives.
+_remembered: dict[str, list[Match]] | None = None
+REMEMBERED = 200_000  # texts kept at most (then forgotten, all at once)
+REMEMBERED_CHARS = 4_096  # longer texts are searched each time
+
+
+@contextmanager
+def remembering() -> Iterator[None]:
+    """Within the block, :func:`detect_many` and :func:`detect_texts` remember each
+    text's findings (in this process and the processes it forks); forgotten after."""
+    global _remembered
+    before = _remembered
+    if before is None:
+        _remembered = {}
+    try:
+        yield
+    finally:
+        _remembered = before
+
+
+def _recall(texts: Sequence[str], memo: dict[str, list[Match]]) -> list[list[Match]]:
+    """:func:`detect_many` through ``memo``: only texts not in it are searched (the
+    findings are taken out of the memo first, so another thread clearing it cannot
+    take them away)."""
+    have = {t: f for t in dict.fromkeys(texts) if (f := memo.get(t)) is not None}
+    todo = [t for t in dict.fromkeys(texts) if t not in have]
+    if todo:
+        got = dict(zip(todo, _detect_many(todo), strict=True))
+        if len(memo) + len(todo) > REMEMBERED:
+            memo.clear()
+        kept = ((t, f) for t, f in got.items() if len(t) <= REMEMBERED_CHARS)
+        memo.update(islice(kept, max(0, REMEMBERED - len(memo))))
+        have.update(got)
+    return [list(have[t]) for t in texts]
+
+
 def detect_many(texts: Sequence[str]) -> list[list[Match]]:
     """:func:`detect_in_text` of every text (the same findings, positions relative to
     each text), searching the texts joined a large chunk at a time: one regex pass
@@ -239,9 +279,17 @@ def detect_many(texts: Sequence[str]) -> list[list[Match]]:
     candidates that would span a separator are dropped before overlaps are resolved.
     tests/masking/classify/test_text.py checks the equivalence.
     """
+    memo = _remembered
+    if memo is not None:
+        return _recall(texts, memo)
+    return _detect_many(texts)
+
+
+def _detect_many(texts: Sequence[str]) -> list[list[Match]]:
+    """:func:`detect_many` without the memo."""
     distinct = dict.fromkeys(texts)
     if len(distinct) < len(texts):  # each distinct text is searched once
-        found = dict(zip(distinct, detect_many(list(distinct)), strict=True))
+        found = dict(zip(distinct, _detect_many(list(distinct)), strict=True))
         return [list(found[t]) for t in texts]
     out: list[list[Match]] = [[] for _ in texts]
     for k, o, m in _joined(texts):
@@ -252,6 +300,11 @@ def detect_many(texts: Sequence[str]) -> list[list[Match]]:
 def detect_texts(texts: Sequence[str]) -> Iterator[tuple[int, str]]:
     """``(index, matched text)`` of every finding of :func:`detect_many`, in order
     of text and position, without building per-text positions (what verify needs)."""
+    if _remembered is not None:
+        for k, found in enumerate(_recall(texts, _remembered)):
+            for m in found:
+                yield k, m.text
+        return
     for k, _, m in _joined(texts):
         yield k, m.text
 
