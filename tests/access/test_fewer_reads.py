@@ -137,3 +137,42 @@ def test_a_pin_is_read_once_per_context_and_kept(env: Env) -> None:
     fresh = env.context()
     with pytest.raises(IdentityRefused, match="changed identity"):
         issue_credentials(fresh, granted(), holder="alice", otp=env.otp("alice"))
+
+
+def test_a_grant_reads_the_offboarded_vendors_only_for_a_vendors_principal(env: Env) -> None:
+    """hold_problem looks at the offboarded set only for a principal with a vendor: the
+    approval of an internal person's request spares the read; a vendor's principal whose
+    vendor was offboarded after the request is still refused at approval."""
+    from sqlalchemy import event
+
+    from stagewall.errors import AccessDenied
+
+    seen: list[str] = []
+
+    def listen(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        if "access_offboarded" in statement:
+            seen.append(statement)
+
+    internal = request_access(
+        env.ctx, requester="alice", role="prod-read", duration=timedelta(hours=1), reason="x"
+    )
+    vendor = request_access(
+        env.ctx, requester="dana", role="staging-write", duration=timedelta(hours=1), reason="y"
+    )
+    with env.ctx.store.transaction() as conn:  # offboarded while the request waits
+        conn.execute(
+            insert(access_offboarded).values(
+                vendor="devshop", offboarded_at="2026-01-01T00:00:00.000000Z", offboarded_by="t"
+            )
+        )
+    event.listen(env.ctx.store.engine, "before_cursor_execute", listen)
+    try:
+        done = review_request(
+            env.ctx, internal.id, reviewer="bob", approve=True, otp=env.otp("bob")
+        )
+        assert done.outcome is Outcome.APPROVED and seen == []
+        with pytest.raises(AccessDenied, match="vendor 'devshop' has been offboarded"):
+            review_request(env.ctx, vendor.id, reviewer="bob", approve=True, otp=env.otp("bob"))
+        assert seen, "a vendor's principal must be checked against the offboarded vendors"
+    finally:
+        event.remove(env.ctx.store.engine, "before_cursor_execute", listen)

@@ -104,3 +104,34 @@ def test_migration_fingerprint_recorded_and_fast_path(any_store_url: str) -> Non
     assert store._schema_is_current(value)
     assert not store._schema_is_current("0" * 64), "a new migration set must migrate again"
     store.dispose()
+
+
+def test_single_statement_commits_by_itself(any_store_url: str) -> None:
+    """``Store.single``: on PostgreSQL autocommit (no BEGIN/COMMIT round trips), the
+    statement committed as soon as it ran; on SQLite an ordinary transaction."""
+    store = open_store(any_store_url)
+    other = open_store(any_store_url)
+    try:
+        with store.transaction() as conn:
+            conn.execute(text("CREATE TABLE sw_single_t (v INTEGER)"))
+        with store.single() as conn:
+            level = conn.get_execution_options().get("isolation_level")
+            assert (level == "AUTOCOMMIT") is (store.backend == "postgresql")
+            conn.execute(text("INSERT INTO sw_single_t (v) VALUES (1)"))
+            if store.backend == "postgresql":  # visible to others before the block ends
+                with other.read() as seen:
+                    assert seen.execute(text("SELECT count(*) FROM sw_single_t")).scalar() == 1
+        with other.read() as seen:
+            assert seen.execute(text("SELECT count(*) FROM sw_single_t")).scalar() == 1
+        with pytest.raises(RuntimeError), store.single() as conn:
+            conn.execute(text("INSERT INTO sw_single_t (v) VALUES (2)"))
+            raise RuntimeError("after the statement")
+        with other.read() as seen:
+            # PostgreSQL: the statement had committed; SQLite: the transaction rolled back.
+            want = 2 if store.backend == "postgresql" else 1
+            assert seen.execute(text("SELECT count(*) FROM sw_single_t")).scalar() == want
+    finally:
+        with store.transaction() as conn:
+            conn.execute(text("DROP TABLE sw_single_t"))
+        store.dispose()
+        other.dispose()

@@ -166,8 +166,12 @@ def create_grant(
     grant_id: str | None = None,
 ) -> Grant:
     """The one place a grant row is written (inside the caller's transaction)."""
+    # Only a vendor's principal can be offboarded (hold_problem reads the set for them
+    # alone): an internal principal's grant spares the read.
+    vendor = getattr(ctx.estate.principals.get(principal), "vendor", None)
+    offboarded = ctx.offboarded(conn) if vendor is not None else frozenset[str]()
     problem = hold_problem(
-        ctx.estate, principal, role, source=source, now=start, offboarded=ctx.offboarded(conn)
+        ctx.estate, principal, role, source=source, now=start, offboarded=offboarded
     )
     if problem is not None:
         raise GrantRefused(

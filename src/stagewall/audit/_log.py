@@ -65,6 +65,26 @@ _INSERT_QMARK = (
 )
 _INSERT_FORMAT = _INSERT_QMARK.replace("?", "%s")
 _log = logging.getLogger("stagewall.audit")
+_KEPT_TAIL = "stagewall.audit.tail"
+
+
+def _tail_holder(conn: Connection) -> Any:
+    """The transaction of ``conn`` if it keeps the log's lock until it ends, else None.
+
+    The tail an append wrote stays the log's tail while its transaction holds the log's
+    lock (PostgreSQL: the advisory lock to the transaction's end; SQLite: ``BEGIN
+    IMMEDIATE``'s write lock), so a later append in that transaction needs no lock and
+    no read of the tail. Not in autocommit (each statement its own transaction, the
+    lock gone after it) and not inside a savepoint (which may roll back alone).
+    """
+    txn = conn.get_transaction()
+    if txn is None or not txn.is_active or conn.in_nested_transaction():
+        return None
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return None
+    return txn
+
+
 _privileged: weakref.WeakKeyDictionary[Store, list[Callable[[], None]]] = (
     weakref.WeakKeyDictionary()
 )
@@ -309,13 +329,20 @@ class AuditLog:
             ) from None
 
     def _append_locked(self, conn: Connection, prepared: Sequence[_Prepared]) -> list[EventRef]:
-        last = self._locked_tail(conn)
-        # The previous time comes from the hashed bytes, never from the unhashed column.
-        index, last_time, prev = (
-            (last[0] + 1, _hashed_time(_as_bytes(last[1])), bytes(last[2]))
-            if last
-            else (0, "", GENESIS)
-        )
+        txn = _tail_holder(conn)
+        kept = conn.info.get(_KEPT_TAIL) if txn is not None else None
+        if kept is not None and kept[0] is txn:
+            # This transaction appended before and holds the log's lock since (until it
+            # ends): nobody else appended, so the tail it wrote is still the tail.
+            index, last_time, prev = kept[1], kept[2], kept[3]
+        else:
+            last = self._locked_tail(conn)
+            # The previous time comes from the hashed bytes, never from the unhashed column.
+            index, last_time, prev = (
+                (last[0] + 1, _hashed_time(_as_bytes(last[1])), bytes(last[2]))
+                if last
+                else (0, "", GENESIS)
+            )
         start = index
         now = utc_now()  # this process's clock: the server's, never the caller's
         time = now if now > last_time else last_time
@@ -352,7 +379,10 @@ class AuditLog:
             )
             index += 1
         qmark = conn.dialect.paramstyle == "qmark"
+        conn.info.pop(_KEPT_TAIL, None)  # should the insert fail, nothing is kept
         conn.exec_driver_sql(_INSERT_QMARK if qmark else _INSERT_FORMAT, rows)
+        if txn is not None:
+            conn.info[_KEPT_TAIL] = (txn, index, time, prev)
         self._maybe_checkpoint(conn, start, index)
         if any(_is_privileged(p) for p in prepared):
             for listener in list(_privileged.get(self.store, ())):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -58,10 +59,14 @@ def login_cmd(server: str | None, use_password: bool, use_browser: bool, no_open
         path = save_login(client.server, got["token"], principal, got["expires_at"])
         click.echo(f"logged in to {client.server} as {principal}; token in {path}")
         return
-    code = client.request("POST", "/api/v1/device/code")
+    host = socket.gethostname()
+    # The page shows this name (as the terminal's claim) next to the address the server
+    # sees, so the person approving can tell a login sent to them by someone else.
+    code = client.request("POST", "/api/v1/device/code", form={"client_hostname": host})
     click.echo(
         f"Open {code['verification_uri']} and enter the code {code['user_code']}\n"
-        f"(or open {code['verification_uri_complete']})"
+        f"(or open {code['verification_uri_complete']})\n"
+        f"The page will show this computer as {host!r}; approve only a login you started."
     )
     interval = float(code.get("interval", 2))
     deadline = time.monotonic() + float(code.get("expires_in", 600))

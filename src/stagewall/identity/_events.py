@@ -55,6 +55,16 @@ DEVICE_APPROVED = register_event_type(
         "a device authorization (stagewall login) was approved",
     )
 )
+DEVICE_DENIED = register_event_type(
+    EventType(
+        "identity.device.denied",
+        3002,
+        "Authentication",
+        1,
+        "Logon",
+        "a device authorization (stagewall login) was denied on the approval page",
+    )
+)
 PIPELINE_TOKEN_CREATED = register_event_type(
     EventType(
         "identity.pipeline_token.created",

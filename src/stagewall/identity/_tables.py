@@ -1,5 +1,5 @@
-"""Tables of the identity domain (identity_0001, identity_0002, cliauth_0001); times are UTC
-ISO 8601 text.
+"""Tables of the identity domain (identity_0001, identity_0002, cliauth_0001,
+devicereq_0001); times are UTC ISO 8601 text.
 
 Nothing here holds a usable secret: passwords are argon2 hashes, tokens and
 invitation/device codes are stored as SHA-256 digests of high-entropy values.
@@ -62,6 +62,11 @@ identity_device_codes = Table(
     Column("approved_at", String(32), nullable=True),
     Column("redeemed", Boolean, nullable=False, default=False),
     Column("last_poll", String(32), nullable=True),
+    # Who asked (migration devicereq_0001): shown on the approval page, in its events.
+    Column("client_address", String(64), nullable=True),
+    Column("client_user_agent", String(256), nullable=True),
+    Column("client_hostname", String(255), nullable=True),
+    Column("denied_at", String(32), nullable=True),
 )
 
 identity_factor_resets = Table(

@@ -122,7 +122,7 @@ class Attempt:
 
     def _give_back(self) -> None:
         try:
-            with self._store.transaction() as conn:
+            with self._store.single() as conn:
                 conn.execute(_GIVE_BACK, {"entry": self._entry, "keys": list(self._keys)})
         except (SQLAlchemyError, StagewallError) as exc:
             # The act itself succeeded; the slot stays taken until it expires (stricter).
@@ -153,7 +153,7 @@ def take(store: Store, keys: tuple[str, ...], *, now: datetime) -> Attempt:
         params[f"k{i}"] = key
     sql = _take_sql(len(unique))
     try:
-        with store.transaction() as conn:
+        with store.single() as conn:  # one upsert: on PostgreSQL its own transaction
             rows = conn.execute(sql, params).all()
     except (SQLAlchemyError, StagewallError) as exc:
         raise AttemptsUnavailable(

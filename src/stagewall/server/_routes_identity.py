@@ -2,10 +2,7 @@
 # No "from __future__ import annotations": FastAPI must evaluate the route annotations,
 # which use the local ``state`` inside Depends(guard(state, ...)).
 
-import html
-import secrets
-from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -13,17 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from stagewall import mfa
 from stagewall.alerts import Alert, Severity
+from stagewall.audit import Status
 from stagewall.errors import AccessDenied, UsageError
-from stagewall.identity import accounts, device, passkeys
+from stagewall.identity import accounts, attempts, device, passkeys
 from stagewall.identity._codes import fmt, same
+from stagewall.identity._events import DEVICE_APPROVED, DEVICE_DENIED
 from stagewall.identity.actor import Actor, LoginMethod, acting
 from stagewall.identity.login import password_login
 from stagewall.identity.tokens import ENROL_TTL, TokenKind, issue_token, revoke_token
+from stagewall.server import _device_page
 from stagewall.server._auth import SESSION_COOKIE, guard, refuse_offboarded, source_address
 from stagewall.server._state import ServerState
 from stagewall.server._stepup import Privileged
-
-_FORM_CSRF_COOKIE = "stagewall_form_csrf"
 
 
 class _Body(BaseModel):
@@ -261,9 +259,18 @@ def register(r: FastAPI, state: ServerState) -> None:
     # -- RFC 8628 device authorization ------------------------------------
 
     @r.post("/api/v1/device/code", name="device.code", response_model=DeviceCodeOut)
-    def device_code() -> DeviceCodeOut:
+    def device_code(
+        request: Request,
+        client_hostname: Annotated[str | None, Form(max_length=1024)] = None,
+    ) -> DeviceCodeOut:
         now = state.now()
-        code = device.start(store, now=now)
+        code = device.start(
+            store,
+            now=now,
+            address=source_address(request, state),
+            user_agent=request.headers.get("user-agent"),
+            hostname=client_hostname,
+        )
         base = state.settings.public_url.rstrip("/") + "/device"
         return DeviceCodeOut(
             device_code=code.device_code,
@@ -306,25 +313,59 @@ def register(r: FastAPI, state: ServerState) -> None:
             headers={"Cache-Control": "no-store"},
         )
 
+    _UNKNOWN = "This code is unknown, used or expired: run `stagewall login` again."
+
     @r.get("/device", name="device.page", response_class=HTMLResponse)
-    def device_page(user_code: str = "") -> HTMLResponse:
-        return _device_form(user_code, "")
+    def device_page(request: Request, user_code: str = "") -> HTMLResponse:
+        """Enter a code, or (with one, e.g. from the link) see who asked: nothing is decided."""
+        if not user_code:
+            return _device_page.entry_page("")
+        now = state.now()
+        source = source_address(request, state)
+        # Codes looked up from one address are rate-limited like logins: a wrong guess
+        # keeps its slot, so nobody pages through the codes (and their requesters).
+        with attempts.attempt(store, f"{source}:device-code", now=now) as slots:
+            who = device.pending(store, user_code[:32], now=now)
+            if who is None:
+                slots.failed()
+                return _device_page.entry_page(user_code[:32], _UNKNOWN, 400)
+        return _device_page.confirm_page(who, now=now, viewer_address=source)
 
     @r.post("/device", name="device.approve", response_class=HTMLResponse)
     def device_approve(
         request: Request,
         user_code: Annotated[str, Form(max_length=32)],
-        principal: Annotated[str, Form(max_length=128)],
-        password: Annotated[str, Form(max_length=1024)],
-        otp: Annotated[str, Form(max_length=16)],
         csrf: Annotated[str, Form(max_length=128)],
+        decision: Annotated[Literal["approve", "deny"], Form()],
+        principal: Annotated[str, Form(max_length=128)] = "",
+        password: Annotated[str, Form(max_length=1024)] = "",
+        otp: Annotated[str, Form(max_length=16)] = "",
     ) -> HTMLResponse:
-        cookie = request.cookies.get(_FORM_CSRF_COOKIE, "")
+        cookie = request.cookies.get(_device_page.FORM_CSRF_COOKIE, "")
         if not cookie or not same(cookie, csrf):
             raise AccessDenied("the form's CSRF token is missing or wrong; reload the page")
         now = state.now()
-        if device.pending_user_code(store, user_code, now=now) is None:
-            return _device_form(user_code, "This code is unknown, used or expired.", 400)
+        source = source_address(request, state)
+        who = device.pending(store, user_code, now=now)
+        if who is None:
+            return _device_page.entry_page(user_code, _UNKNOWN, 400)
+        if decision == "deny":
+            denied = device.deny(store, user_code, now=now, record=_decision(None, source))
+            if denied is None:
+                return _device_page.entry_page(user_code, _UNKNOWN, 400)
+            return _device_page.done_page(
+                "Login denied",
+                "The terminal's login was refused and its code is void. If someone sent you "
+                "this link or code, tell your security contact.",
+            )
+        if not (principal and password and otp):
+            return _device_page.confirm_page(
+                who,
+                now=now,
+                viewer_address=source,
+                message="Give your principal, password and one-time code to approve.",
+                status=400,
+            )
         kind = password_login(
             store,
             state.estate,
@@ -332,45 +373,51 @@ def register(r: FastAPI, state: ServerState) -> None:
             password,
             otp,
             now=now,
-            source=source_address(request, state),
+            source=source,
             home=state.home,
         )
         if kind is not TokenKind.API:
-            return _device_form(user_code, "Enrol a second factor first.", 403)
+            return _device_page.entry_page(user_code, "Enrol a second factor first.", 403)
         refuse_offboarded(state, principal)
-        if not device.approve(store, user_code, principal, LoginMethod.LOCAL, now=now):
-            return _device_form(user_code, "This code is unknown, used or expired.", 400)
-        return HTMLResponse(
-            "<!doctype html><title>stagewall</title><main><h1>Signed in</h1>"
-            "<p>You can close this page and return to the terminal.</p></main>"
+        approved = device.approve(
+            store,
+            user_code,
+            principal,
+            LoginMethod.LOCAL,
+            now=now,
+            record=_decision(principal, source),
+        )
+        if approved is None:
+            return _device_page.entry_page(user_code, _UNKNOWN, 400)
+        return _device_page.done_page(
+            "Signed in", "You can close this page and return to the terminal."
         )
 
+    def _decision(principal: str | None, source: str | None) -> device.Record:
+        """The audit event of a decision on the page, written in the decision's transaction."""
 
-def _device_form(user_code: str, message: str, status: int = 200) -> HTMLResponse:
-    token = secrets.token_urlsafe(24)
-    msg = f'<p role="alert">{html.escape(message)}</p>' if message else ""
-    body = f"""<!doctype html><html lang="en"><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>stagewall: sign in a terminal</title>
-<main><h1>Sign in a terminal</h1>{msg}
-<form method="post" action="/device">
-<input type="hidden" name="csrf" value="{token}">
-<p><label for="user_code">Code shown in the terminal</label>
-<input id="user_code" name="user_code" value="{html.escape(user_code)}" required></p>
-<p><label for="principal">Principal</label>
-<input id="principal" name="principal" autocomplete="username" required></p>
-<p><label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required></p>
-<p><label for="otp">One-time code</label>
-<input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" required></p>
-<p><button type="submit">Approve this terminal</button></p>
-</form></main></html>"""
-    resp = HTMLResponse(body, status_code=status)
-    resp.set_cookie(
-        _FORM_CSRF_COOKIE,
-        token,
-        max_age=int(timedelta(minutes=15).total_seconds()),
-        httponly=True,
-        samesite="strict",
-    )
-    return resp
+        def record(conn: Any, asked: device.Requester) -> None:
+            details = {**asked.details(), "decided_from_address": source}
+            if principal is None:
+                state.ctx.record(
+                    DEVICE_DENIED.code,
+                    "anonymous",
+                    f"a terminal login (code {asked.user_code}, asked from "
+                    f"{asked.address or 'an unknown address'}) was denied on the device page",
+                    status=Status.FAILURE,
+                    resource="device:" + asked.user_code,
+                    details=details,
+                    conn=conn,
+                )
+                return
+            state.ctx.record(
+                DEVICE_APPROVED.code,
+                principal,
+                f"{principal} signed in a terminal asking from "
+                f"{asked.address or 'an unknown address'} (local)",
+                resource=f"principal:{principal}",
+                details={"method": LoginMethod.LOCAL.value, **details},
+                conn=conn,
+            )
+
+        return record

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.engine import Connection
 
 from stagewall import mfa
 from stagewall.errors import UsageError
@@ -186,19 +187,29 @@ def register(r: FastAPI, state: ServerState) -> None:
             state.ctx.step_up(
                 actor.principal, body.otp, body.webauthn, purpose="approve a terminal login"
             )
-            if not device.approve(store, body.user_code, actor.principal, actor.method, now=now):
+
+            def record(conn: Connection, asked: device.Requester) -> None:
+                # In the approval's transaction: no event, no approval. It names the
+                # terminal that asked (RFC 8628 §5.4: a code sent by someone else).
+                state.ctx.record(
+                    DEVICE_APPROVED.code,
+                    actor.principal,
+                    f"{actor.principal} signed in a terminal asking from "
+                    f"{asked.address or 'an unknown address'} ({actor.method.value})",
+                    resource=f"principal:{actor.principal}",
+                    details={"method": actor.method.value, **asked.details()},
+                    conn=conn,
+                )
+
+            approved = device.approve(
+                store, body.user_code, actor.principal, actor.method, now=now, record=record
+            )
+            if approved is None:
                 slots.failed()
                 raise UsageError(
                     "this terminal code is unknown, already used or expired",
                     hint="run `stagewall login` again and enter the new code",
                 )
-            state.ctx.record(
-                DEVICE_APPROVED.code,
-                actor.principal,
-                f"{actor.principal} signed in a terminal ({actor.method.value})",
-                resource=f"principal:{actor.principal}",
-                details={"method": actor.method.value},
-            )
 
     @r.post("/api/v1/step-up", name="step_up", response_model=StepUpOut)
     def step_up(

@@ -131,6 +131,24 @@ class Store:
         a transaction too, so the reads see exactly the same, and the BEGIN and COMMIT
         round trips of a transaction are spared.
         """
+        with self._autocommit() as conn:
+            yield conn
+
+    @contextmanager
+    def single(self) -> Iterator[Connection]:
+        """A connection for exactly one writing statement, which commits by itself.
+
+        On PostgreSQL it runs in autocommit: one statement is one transaction there
+        (atomic, its row locks held until it ends), so the BEGIN and COMMIT round trips
+        of :meth:`transaction` are spared. On SQLite it is a :meth:`transaction`. No
+        :meth:`lock`, no second statement and no :meth:`after_commit` inside.
+        """
+        with self._autocommit() as conn:
+            yield conn
+
+    @contextmanager
+    def _autocommit(self) -> Iterator[Connection]:
+        """PostgreSQL: a connection in autocommit; SQLite: a :meth:`transaction`."""
         if self.backend != "postgresql":
             with self.transaction() as conn:
                 yield conn

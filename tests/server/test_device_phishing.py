@@ -1,0 +1,229 @@
+"""Device login against remote phishing (RFC 8628 §5.4).
+
+An attacker runs ``stagewall login`` on their own machine and sends the victim the
+link. The victim's page must say which terminal asked (address, User-Agent, the host
+name it claims, how long ago) with a warning; opening the link approves nothing; the
+approval needs the form's CSRF token, the person's credentials and an explicit click;
+the victim can deny; and the audit events name the requesting address.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import socket
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from stagewall.identity import device
+from tests.server.conftest import PASSWORD, Person, World
+
+ATTACKER = ("203.0.113.9", 40000)
+VICTIM = ("198.51.100.7", 50000)
+GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def _start(world: World, *, user_agent: str, hostname: str) -> tuple[TestClient, dict[str, Any]]:
+    attacker = TestClient(world.app, client=ATTACKER)
+    res = attacker.post(
+        "/api/v1/device/code",
+        data={"client_hostname": hostname},
+        headers={"User-Agent": user_agent},
+    )
+    assert res.status_code == 200, res.text
+    return attacker, res.json()
+
+
+def _poll(client: TestClient, code: dict[str, Any]) -> dict[str, Any]:
+    res = client.post(
+        "/api/v1/device/token", data={"grant_type": GRANT, "device_code": code["device_code"]}
+    )
+    return dict(res.json())
+
+
+def _link(code: dict[str, Any]) -> str:
+    uri = str(code["verification_uri_complete"])
+    return uri[uri.index("/device") :]
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+def _events(world: World, code: str) -> list[Any]:
+    return [e for e in world.events() if e.code == code]
+
+
+def test_the_page_shows_which_terminal_asked_and_warns(people: dict[str, Person]) -> None:
+    world = people["alice"].world
+    attacker, code = _start(world, user_agent="curl/8.5.0", hostname="kali-box")
+    assert code["expires_in"] == int(device.DEVICE_TTL.total_seconds()) == 300
+    world.clock.advance(timedelta(seconds=42))
+    victim = TestClient(world.app, client=VICTIM)
+    res = victim.get(_link(code))
+    assert res.status_code == 200, res.text
+    page = res.text
+    assert "203.0.113.9" in page and "curl/8.5.0" in page and "kali-box" in page
+    assert "claimed by the terminal, not verified" in page
+    assert "42 seconds ago" in page
+    assert "Only approve if you started this login yourself, just now, on this machine." in page
+    # The terminal asked from another address than the browser's: said at once.
+    assert "another address than this browser's (198.51.100.7)" in page
+    assert res.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in res.headers["content-security-policy"]
+    # Opening the link decided nothing.
+    assert _poll(attacker, code) == {"error": "authorization_pending"}
+
+
+def test_a_prefilled_link_approves_nothing_without_the_confirm_post(
+    people: dict[str, Person],
+) -> None:
+    alice = people["alice"]
+    world = alice.world
+    attacker, code = _start(world, user_agent="stagewall-cli", hostname="laptop")
+    victim = TestClient(world.app, client=VICTIM)
+    page = victim.get(_link(code)).text
+    form = {
+        "user_code": code["user_code"],
+        "principal": "alice",
+        "password": PASSWORD,
+        "decision": "approve",
+    }
+    # No CSRF token, or a wrong one: refused before the credentials are looked at.
+    assert victim.post("/device", data={**form, "otp": alice.otp()}).status_code == 422
+    res = victim.post("/device", data={**form, "otp": alice.otp(), "csrf": "forged"})
+    assert res.status_code == 403
+    # A cross-site form post carries no cookie (SameSite=Strict): the same as no token.
+    other = TestClient(world.app, client=VICTIM)
+    res = other.post("/device", data={**form, "otp": alice.otp(), "csrf": _csrf(page)})
+    assert res.status_code == 403
+    # The token but no explicit decision: refused too.
+    no_click = {k: v for k, v in form.items() if k != "decision"}
+    res = victim.post("/device", data={**no_click, "otp": alice.otp(), "csrf": _csrf(page)})
+    assert res.status_code == 422
+    assert _poll(attacker, code) == {"error": "authorization_pending"}
+    assert not _events(world, "identity.device.approved")
+    # The click, with the token and the credentials: approved.
+    res = victim.post("/device", data={**form, "otp": alice.otp(), "csrf": _csrf(page)})
+    assert res.status_code == 200 and "Signed in" in res.text, res.text
+    got = _poll(attacker, code)
+    assert got["principal"] == "alice" and got["access_token"]
+    [event] = _events(world, "identity.device.approved")
+    assert event.actor == "alice"
+    assert event.details["requester_address"] == "203.0.113.9"
+    assert event.details["requester_user_agent"] == "stagewall-cli"
+    assert event.details["requester_hostname_claimed"] == "laptop"
+    assert event.details["decided_from_address"] == "198.51.100.7"
+    assert "203.0.113.9" in event.message
+
+
+def test_the_person_denies_a_code_they_did_not_start(people: dict[str, Person]) -> None:
+    world = people["alice"].world
+    attacker, code = _start(world, user_agent="curl/8.5.0", hostname="kali-box")
+    victim = TestClient(world.app, client=VICTIM)
+    page = victim.get(_link(code)).text
+    res = victim.post(
+        "/device",
+        data={"user_code": code["user_code"], "csrf": _csrf(page), "decision": "deny"},
+    )
+    assert res.status_code == 200 and "Login denied" in res.text, res.text
+    assert _poll(attacker, code) == {"error": "access_denied"}
+    [event] = _events(world, "identity.device.denied")
+    assert event.status.value == "Failure"
+    assert event.details["requester_address"] == "203.0.113.9"
+    assert event.details["decided_from_address"] == "198.51.100.7"
+    # A denied code cannot be approved afterwards, on the page or through the API.
+    assert victim.get(_link(code)).status_code == 400
+    res = people["bob"].post(
+        "/api/v1/device/approve", {"user_code": code["user_code"], "otp": people["bob"].otp()}
+    )
+    assert res.status_code == 400 and "unknown, already used or expired" in res.text
+    assert _poll(attacker, code) == {"error": "access_denied"}
+
+
+def test_client_chosen_values_are_escaped(people: dict[str, Person]) -> None:
+    world = people["alice"].world
+    agent = "<script>alert(1)</script>\x1b[2J" + "A" * 5000
+    host = 'box"><img src=x onerror=alert(2)>\n\x1b]0;pwned\x07\u202eevil'
+    _, code = _start(world, user_agent=agent, hostname=host)
+    page = TestClient(world.app, client=VICTIM).get(_link(code)).text
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;\\x1b[2J" in page
+    assert (
+        "box&quot;&gt;&lt;img src=x onerror=alert(2)&gt;\\x0a\\x1b]0;pwned\\x07\\u202eevil" in page
+    )
+    assert not any(ch in page for ch in "\x1b\x07\u202e")
+    shown = device.pending(world.state.ctx.store, code["user_code"], now=world.clock())
+    assert shown is not None and shown.user_agent is not None
+    assert len(shown.user_agent) == device.MAX_USER_AGENT and shown.user_agent.endswith("…")
+
+
+def test_the_api_approval_records_the_requesting_address(people: dict[str, Person]) -> None:
+    bob = people["bob"]
+    world = bob.world
+    attacker, code = _start(world, user_agent="curl/8.5.0", hostname="kali-box")
+    res = bob.post("/api/v1/device/approve", {"user_code": code["user_code"], "otp": bob.otp()})
+    assert res.status_code == 204, res.text
+    [event] = _events(world, "identity.device.approved")
+    assert event.actor == "bob"
+    assert event.details["requester_address"] == "203.0.113.9"
+    assert event.details["requester_hostname_claimed"] == "kali-box"
+    assert _poll(attacker, code)["principal"] == "bob"
+
+
+def test_codes_are_short_lived_and_guessing_them_is_limited(people: dict[str, Person]) -> None:
+    world = people["alice"].world
+    _, code = _start(world, user_agent="curl/8.5.0", hostname="kali-box")
+    victim = TestClient(world.app, client=VICTIM)
+    world.clock.advance(device.DEVICE_TTL + timedelta(seconds=1))
+    res = victim.get(_link(code))
+    assert res.status_code == 400 and "unknown, used or expired" in res.text
+    for _ in range(4):
+        assert victim.get("/device?user_code=BBBB-BBBB").status_code == 400
+    assert victim.get("/device?user_code=CCCC-CCCC").status_code == 429
+    # Another address still looks its codes up.
+    assert TestClient(world.app, client=ATTACKER).get("/device").status_code == 200
+
+
+def test_the_cli_declares_its_host_name(world: World, tmp_path: Path) -> None:
+    """``stagewall login`` (device flow) sends its host name; the page shows it as claimed."""
+    from tests.live_server import serve
+    from tests.server.test_cli_browser import Cli
+
+    alice = world.onboard("alice")
+    with serve(world.state, run_sweeper=False) as live:
+        cli = Cli(tmp_path / "xdg", "login", "--server", live)
+        try:
+            assert cli.proc.stdout is not None
+            lines = [cli.proc.stdout.readline() for _ in range(3)]
+            user_code = re.search(r"enter the code (\S+)", lines[0])
+            assert user_code, lines
+            assert repr(socket.gethostname()) in lines[2]
+            with httpx.Client(base_url=live) as browser:
+                page = browser.get("/device", params={"user_code": user_code.group(1)})
+                assert page.status_code == 200, page.text
+                assert f"<code>{html.escape(socket.gethostname())}</code>" in page.text
+                assert "<code>127.0.0.1</code>" in page.text
+                assert "<code>stagewall-cli</code>" in page.text
+                done = browser.post(
+                    "/device",
+                    data={
+                        "user_code": user_code.group(1),
+                        "csrf": _csrf(page.text),
+                        "decision": "approve",
+                        "principal": "alice",
+                        "password": PASSWORD,
+                        "otp": alice.otp(),
+                    },
+                )
+                assert done.status_code == 200 and "Signed in" in done.text, done.text
+            rc, out, err = cli.finish()
+            assert rc == 0 and "as alice" in out, (out, err)
+        finally:
+            cli.stop()
