@@ -248,10 +248,14 @@ def form_page(
 
 
 def safe_next(target: str | None) -> str:
-    """A same-site path to return to after sign-in (never another origin)."""
+    """A same-site path to return to after sign-in (never another origin).
+
+    Browsers remove every tab and newline inside a URL before parsing it, so
+    ``/<TAB>/evil.example`` is ``//evil.example`` to them: a path with any control
+    character (C0 or DEL) or a backslash is refused, not only CR and LF."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
         return "/"
-    if any(c in target for c in "\r\n\\"):
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return "/"
     return target
 
