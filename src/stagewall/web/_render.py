@@ -48,16 +48,30 @@ HEADERS = {
 }
 
 
-class SecurityHeaders:
-    """Pure ASGI middleware: every response gets the headers a route did not set itself."""
+HSTS = "max-age=31536000"
+"""Sent when the server's ``public_url`` is https: browsers then never use plain HTTP
+(where a downgrading attacker would see the session cookie) for a year."""
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class SecurityHeaders:
+    """Pure ASGI middleware: every response gets the headers a route did not set itself.
+
+    Every response but the static files is ``Cache-Control: no-store``: API bodies carry
+    production passwords, login tokens, TOTP secrets and invitation tokens (RFC 6749
+    5.1), and reads of the log or of grants belong in no shared cache either. With
+    ``https`` (a callable: the server's ``public_url`` is https now) the response also
+    carries ``Strict-Transport-Security``."""
+
+    def __init__(self, app: ASGIApp, https: Callable[[], bool] | None = None) -> None:
         self.app = app
+        self.https = https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        static = str(scope.get("path", "")).startswith("/static/")
+        https = self.https is not None and self.https()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -65,6 +79,10 @@ class SecurityHeaders:
                 for key, value in HEADERS.items():
                     if key not in headers:
                         headers[key] = value
+                if not static and "cache-control" not in headers:
+                    headers["cache-control"] = "no-store"
+                if https and "strict-transport-security" not in headers:
+                    headers["strict-transport-security"] = HSTS
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
