@@ -18,7 +18,7 @@ from stagewall.identity import accounts, device, passkeys
 from stagewall.identity._codes import fmt, same
 from stagewall.identity.actor import Actor, LoginMethod, acting
 from stagewall.identity.login import password_login
-from stagewall.identity.tokens import ENROL_TTL, TokenKind, issue_token, revoke_token
+from stagewall.identity.tokens import ENROL_TTL, TokenKind, issue_token, log_out
 from stagewall.server._auth import SESSION_COOKIE, guard, refuse_offboarded, source_address
 from stagewall.server._state import ServerState
 from stagewall.server._stepup import Privileged
@@ -154,7 +154,7 @@ def register(r: FastAPI, state: ServerState) -> None:
     @r.delete("/api/v1/session", name="session.delete", status_code=204)
     def delete_session(actor: Annotated[Actor, Depends(guard(state, "session.delete"))]) -> None:
         with acting(actor):
-            revoke_token(store, actor.session_id, now=state.now())
+            log_out(store, actor.principal, actor.session_id, now=state.now())
 
     @r.get("/api/v1/whoami", name="whoami", response_model=WhoAmI)
     def whoami(actor: Annotated[Actor, Depends(guard(state, "whoami"))]) -> WhoAmI:
@@ -223,7 +223,13 @@ def register(r: FastAPI, state: ServerState) -> None:
                 state.ctx.step_up(actor.principal, None, step.webauthn, purpose="enrol TOTP")
             got = mfa.enroll(store, state.estate, actor.principal, home=state.home, now=state.now())
             if actor.method is LoginMethod.LOCAL:
-                revoke_token(store, actor.session_id, now=state.now())
+                log_out(
+                    store,
+                    actor.principal,
+                    actor.session_id,
+                    now=state.now(),
+                    how="was signed out after enrolling TOTP (sign in with the new code)",
+                )
         return EnrolOut(principal=got.principal, totp_secret=got.secret, totp_uri=got.uri)
 
     @r.post("/api/v1/principals/{principal}/mfa/reset", name="mfa.reset", status_code=204)

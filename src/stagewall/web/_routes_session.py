@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from stagewall.errors import StagewallError
 from stagewall.identity.actor import LoginMethod, acting
 from stagewall.identity.login import password_login
-from stagewall.identity.tokens import TokenKind, issue_token, revoke_token
+from stagewall.identity.tokens import TokenKind, issue_token, log_out
 from stagewall.server._auth import SESSION_COOKIE, refuse_offboarded, source_address
 from stagewall.server._state import ServerState
 from stagewall.web._render import (
@@ -128,7 +128,7 @@ def register(r: FastAPI, state: ServerState) -> None:
     @r.post("/logout", name="web.logout")
     def logout(who: Annotated[Viewer, Depends(viewer(state, "web.logout"))]) -> Response:
         with acting(who.actor):
-            revoke_token(store, who.actor.session_id, now=state.now())
+            log_out(store, who.principal, who.actor.session_id, now=state.now())
         resp = RedirectResponse("/login", status_code=303)
         resp.delete_cookie(SESSION_COOKIE)
         return resp
