@@ -117,8 +117,8 @@ def register(r: FastAPI, state: ServerState) -> None:
             now=now,
             source=source_address(request, state),
             home=state.home,
+            refuse=lambda who: refuse_offboarded(state, who),
         )
-        refuse_offboarded(state, body.principal)
         if body.browser and kind is TokenKind.API:
             kind = TokenKind.BROWSER
         ttl = ENROL_TTL if kind is TokenKind.ENROL else state.settings.token_ttl

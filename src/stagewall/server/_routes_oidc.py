@@ -137,8 +137,8 @@ def register(r: FastAPI, state: ServerState) -> None:
             error=error,
             now=now,
             source=source,
+            refuse=lambda who: refuse_offboarded(state, who),
         )
-        refuse_offboarded(state, principal)
         ttl = state.settings.token_ttl
         new = issue_token(
             store,

@@ -89,8 +89,8 @@ def register(r: FastAPI, state: ServerState) -> None:
                 now=now,
                 source=source_address(request, state),
                 home=state.home,
+                refuse=lambda who: refuse_offboarded(state, who),
             )
-            refuse_offboarded(state, principal)
         except StagewallError as exc:
             return login_form(request, next, exc.message, 401, principal)
         if kind is not TokenKind.API:
