@@ -15,6 +15,15 @@ from typing import Any
 from tests.server.conftest import PASSWORD, Person, World
 
 
+def web_sign_in(world: World, person: Person) -> Any:
+    """``person`` fills in the web's sign-in form (with its CSRF token); the answer."""
+    page = world.client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf, page.text
+    form = {"principal": person.name, "password": PASSWORD, "otp": person.otp()}
+    return world.client.post("/login", data={**form, "csrf": csrf.group(1)}, follow_redirects=False)
+
+
 def _logouts(world: World) -> list[Any]:
     return [e for e in world.events() if e.code == "identity.logout"]
 
@@ -40,15 +49,7 @@ def test_an_api_logout_is_recorded_with_its_session(
 
 
 def test_a_web_logout_is_recorded(world: World, people: dict[str, Person]) -> None:
-    bob = people["bob"]
-    page = world.client.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert csrf
-    res = world.client.post(
-        "/login",
-        data={"principal": "bob", "password": PASSWORD, "otp": bob.otp(), "csrf": csrf.group(1)},
-        follow_redirects=False,
-    )
+    res = web_sign_in(world, people["bob"])
     assert res.status_code == 303, res.text
     inbox = world.client.get("/")
     token = re.search(r'name="csrf" value="([^"]+)"', inbox.text)

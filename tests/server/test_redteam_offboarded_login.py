@@ -9,7 +9,6 @@ that should have said why she was refused was missing.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ from tests.identity.conftest import oidc_provider as oidc_provider
 from tests.server.conftest import PASSWORD, Person, World
 from tests.server.test_oidc_login import _callback, _start
 from tests.server.test_oidc_login import oidc_world as oidc_world
+from tests.server.test_redteam_logout import web_sign_in
 
 
 def _logins_of(world: World, who: str) -> list[Any]:
@@ -53,14 +53,7 @@ def test_an_offboarded_persons_web_login_is_recorded_as_refused(
 ) -> None:
     dana = _offboard(world, people)
     before = len(_logins_of(world, "dana"))
-    page = world.client.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert csrf
-    res = world.client.post(
-        "/login",
-        data={"principal": "dana", "password": PASSWORD, "otp": dana.otp(), "csrf": csrf.group(1)},
-        follow_redirects=False,
-    )
+    res = web_sign_in(world, dana)
     assert res.status_code == 401 and "offboarded" in res.text
     assert "stagewall_session" not in res.headers.get("set-cookie", "")
     new = _logins_of(world, "dana")[before:]
