@@ -15,9 +15,9 @@ from collections.abc import Callable
 from fastapi import Request
 
 from stagewall.errors import AccessDenied, NotAuthenticated
+from stagewall.estate.models import PrincipalKind
 from stagewall.identity._codes import same
 from stagewall.identity.actor import Actor, ActorClass, acting
-from stagewall.identity.actor import ActorClass as C
 from stagewall.identity.ci_uses import session_workload
 from stagewall.identity.tokens import SERVICE_KINDS, TokenKind, resolve_token
 from stagewall.server._events import REQUEST_REFUSED
@@ -77,6 +77,13 @@ def refuse_offboarded(state: ServerState, principal: str) -> None:
         )
 
 
+def _is_service(state: ServerState, principal: str) -> bool:
+    """Whether ``principal`` is a declared service principal (a pipeline, not a person);
+    asked of the estate, not of the classes (an auditor's only class is auditor)."""
+    p = state.estate.principals.get(principal)
+    return p is not None and p.kind is PrincipalKind.SERVICE
+
+
 def authenticate(
     request: Request, state: ServerState, route: str, *, form_csrf: str | None = None
 ) -> Actor:
@@ -98,7 +105,7 @@ def authenticate(
             source=source_address(request, state),
             user_agent=request.headers.get("user-agent"),
         )
-        if C.PIPELINE not in actor.classes:
+        if not actor.classes or not _is_service(state, actor.principal):
             raise NotAuthenticated(f"{actor.principal!r} is no longer an enabled service principal")
         refuse_offboarded(state, actor.principal)
         request.state.ci_burnt = burnt  # POST /api/v1/ci/session exchanges it
@@ -124,7 +131,7 @@ def authenticate(
     refuse_offboarded(state, info.principal)
     # Service principals act only through CI OIDC or their pipeline token; a pipeline
     # token acts only for a service principal.
-    if (C.PIPELINE in classes) != (info.kind in SERVICE_KINDS):
+    if _is_service(state, info.principal) != (info.kind in SERVICE_KINDS):
         raise NotAuthenticated(
             f"this token of {info.principal!r} does not fit its kind of principal",
             hint="pipelines use CI OIDC or `stagewall server pipeline-token create`; "
