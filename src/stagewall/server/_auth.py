@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from stagewall.errors import AccessDenied, NotAuthenticated
 from stagewall.estate.models import PrincipalKind
@@ -26,6 +26,7 @@ from stagewall.server._state import ServerState
 from stagewall.server.authz import POLICY, allowed, classes_for
 
 SESSION_COOKIE = "stagewall_session"
+HOST_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
 CSRF_HEADER = "x-csrf-token"
 _SAFE = {"GET", "HEAD", "OPTIONS"}
 # What a first-factor-only (enrolment) token may do.
@@ -77,6 +78,40 @@ def refuse_offboarded(state: ServerState, principal: str) -> None:
         )
 
 
+def https(state: ServerState) -> bool:
+    """Whether people reach this server over https (its ``public_url``)."""
+    return state.settings.public_url.startswith("https://")
+
+
+def session_cookie(state: ServerState) -> str:
+    """The browser session cookie's name: ``__Host-stagewall_session`` over https.
+
+    Browsers accept a ``__Host-`` cookie only from this very host (Secure, Path=/, no
+    Domain), so a sibling subdomain cannot plant its own session in a person's browser
+    (cookie tossing); the server reads no other name. Plain http (loopback,
+    development) cannot have the prefix and keeps ``stagewall_session``."""
+    return HOST_SESSION_COOKIE if https(state) else SESSION_COOKIE
+
+
+def set_session_cookie(response: Response, state: ServerState, secret: str, max_age: int) -> None:
+    """Set the browser session cookie: HttpOnly, SameSite=Strict, Path=/, Secure over https."""
+    response.set_cookie(
+        session_cookie(state),
+        secret,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        secure=https(state),
+        samesite="strict",
+    )
+
+
+def clear_session_cookie(response: Response, state: ServerState) -> None:
+    response.delete_cookie(
+        session_cookie(state), path="/", httponly=True, secure=https(state), samesite="strict"
+    )
+
+
 def _is_service(state: ServerState, principal: str) -> bool:
     """Whether ``principal`` is a declared service principal (a pipeline, not a person);
     asked of the estate, not of the classes (an auditor's only class is auditor)."""
@@ -94,7 +129,7 @@ def authenticate(
     if header[:7].lower() == "bearer ":
         secret = header[7:].strip()
     else:
-        secret = request.cookies.get(SESSION_COOKIE, "")
+        secret = request.cookies.get(session_cookie(state), "")
         via_cookie = bool(secret)
     if not secret:
         raise NotAuthenticated("this request needs a login (no token was sent)")
@@ -187,12 +222,16 @@ def guard(state: ServerState, route: str) -> Callable[[Request], Actor]:
 
 
 __all__ = [
+    "HOST_SESSION_COOKIE",
     "SESSION_COOKIE",
     "ActorClass",
     "authenticate",
     "authorize",
+    "clear_session_cookie",
     "guard",
     "needs_row",
     "refuse_offboarded",
+    "session_cookie",
+    "set_session_cookie",
     "source_address",
 ]

@@ -19,7 +19,12 @@ from stagewall.identity._codes import fmt, same
 from stagewall.identity.actor import Actor, LoginMethod, acting
 from stagewall.identity.login import password_login
 from stagewall.identity.tokens import ENROL_TTL, TokenKind, issue_token, log_out
-from stagewall.server._auth import SESSION_COOKIE, guard, refuse_offboarded, source_address
+from stagewall.server._auth import (
+    guard,
+    refuse_offboarded,
+    set_session_cookie,
+    source_address,
+)
 from stagewall.server._state import ServerState
 from stagewall.server._stepup import Privileged
 
@@ -141,14 +146,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         )
         resp = JSONResponse(out.model_dump())
         if kind is TokenKind.BROWSER:
-            resp.set_cookie(
-                SESSION_COOKIE,
-                new.secret,
-                max_age=int(ttl.total_seconds()),
-                httponly=True,
-                secure=state.settings.public_url.startswith("https://"),
-                samesite="strict",
-            )
+            set_session_cookie(resp, state, new.secret, int(ttl.total_seconds()))
         return resp
 
     @r.delete("/api/v1/session", name="session.delete", status_code=204)

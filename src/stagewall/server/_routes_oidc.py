@@ -21,7 +21,7 @@ from stagewall.identity import oidc_login
 from stagewall.identity.actor import LoginMethod
 from stagewall.identity.oidc import OidcRelyingParty, OidcSettings
 from stagewall.identity.tokens import TokenKind, issue_token
-from stagewall.server._auth import SESSION_COOKIE, refuse_offboarded, source_address
+from stagewall.server._auth import refuse_offboarded, set_session_cookie, source_address
 from stagewall.server._state import ServerState
 from stagewall.web._render import safe_next
 
@@ -152,14 +152,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         )
         back = html.escape(safe_next(request.cookies.get(NEXT_COOKIE, "/")[:2000]), quote=True)
         resp = HTMLResponse(_SIGNED_IN.format(next=back), headers={"Cache-Control": "no-store"})
-        resp.set_cookie(
-            SESSION_COOKIE,
-            new.secret,
-            max_age=int(ttl.total_seconds()),
-            httponly=True,
-            secure=secure(),
-            samesite="strict",
-        )
+        set_session_cookie(resp, state, new.secret, int(ttl.total_seconds()))
         # The CSRF token of this session, readable by the page's script, sent back as
         # X-CSRF-Token; the server compares it with the session's own.
         resp.set_cookie(

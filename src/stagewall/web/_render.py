@@ -22,7 +22,7 @@ from stagewall.errors import NotAuthenticated, StagewallError, UsageError
 from stagewall.identity._codes import same
 from stagewall.identity.actor import Actor, ActorClass
 from stagewall.identity.tokens import resolve_token
-from stagewall.server._auth import SESSION_COOKIE, authenticate, authorize, needs_row
+from stagewall.server._auth import authenticate, authorize, needs_row, session_cookie
 from stagewall.server._problems import status_for
 from stagewall.server._state import ServerState
 from stagewall.server.authz import allowed
@@ -198,7 +198,7 @@ def viewer(state: ServerState, route: str) -> Callable[[Request], Awaitable[View
     needs_row(route)
 
     def resolve(request: Request, form_csrf: str | None) -> Viewer:
-        secret = request.cookies.get(SESSION_COOKIE, "")
+        secret = request.cookies.get(session_cookie(state), "")
         if not secret and not request.headers.get("authorization"):
             raise LoginRequired
         try:

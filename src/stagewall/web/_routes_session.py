@@ -11,7 +11,12 @@ from stagewall.errors import StagewallError
 from stagewall.identity.actor import LoginMethod, acting
 from stagewall.identity.login import password_login
 from stagewall.identity.tokens import TokenKind, issue_token, log_out
-from stagewall.server._auth import SESSION_COOKIE, refuse_offboarded, source_address
+from stagewall.server._auth import (
+    clear_session_cookie,
+    refuse_offboarded,
+    set_session_cookie,
+    source_address,
+)
 from stagewall.server._state import ServerState
 from stagewall.web._render import (
     LOGIN_CSRF_COOKIE,
@@ -114,14 +119,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             user_agent=request.headers.get("user-agent"),
         )
         resp = RedirectResponse(safe_next(next), status_code=303)
-        resp.set_cookie(
-            SESSION_COOKIE,
-            new.secret,
-            max_age=int(ttl.total_seconds()),
-            httponly=True,
-            secure=secure,
-            samesite="strict",
-        )
+        set_session_cookie(resp, state, new.secret, int(ttl.total_seconds()))
         resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
         return resp
 
@@ -130,5 +128,5 @@ def register(r: FastAPI, state: ServerState) -> None:
         with acting(who.actor):
             log_out(store, who.principal, who.actor.session_id, now=state.now())
         resp = RedirectResponse("/login", status_code=303)
-        resp.delete_cookie(SESSION_COOKIE)
+        clear_session_cookie(resp, state)
         return resp
