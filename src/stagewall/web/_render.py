@@ -289,27 +289,43 @@ def new_login_csrf() -> str:
     return secrets.token_urlsafe(24)
 
 
+def pre_session_cookie(name: str, path: str, secure: bool) -> tuple[str, str]:
+    """(name, path) of a cookie that proves a browser started a form or a login.
+
+    Over https it is a ``__Host-`` cookie at ``Path=/``: browsers take it only from this
+    host (Secure, no Domain), so a sibling subdomain cannot toss in a value it knows
+    and sign the person in to the attacker's account (login CSRF). Plain http keeps
+    the bare name at ``path``."""
+    return ("__Host-" + name, "/") if secure else (name, path)
+
+
 def set_form_csrf(resp: Response, cookie_name: str, token: str, *, path: str, secure: bool) -> None:
     """The double-submit cookie of a form shown before there is a session (30 minutes)."""
+    name, where = pre_session_cookie(cookie_name, path, secure)
     resp.set_cookie(
-        cookie_name,
+        name,
         token,
         max_age=int(timedelta(minutes=30).total_seconds()),
         httponly=True,
         secure=secure,
         samesite="strict",
-        path=path,
+        path=where,
     )
 
 
-def form_csrf_ok(request: Request, cookie_name: str, sent: str) -> bool:
+def clear_form_csrf(resp: Response, cookie_name: str, *, path: str, secure: bool) -> None:
+    name, where = pre_session_cookie(cookie_name, path, secure)
+    resp.delete_cookie(name, path=where, secure=secure, httponly=True, samesite="strict")
+
+
+def form_csrf_ok(request: Request, cookie_name: str, sent: str, *, secure: bool) -> bool:
     """Double-submit check of a form shown before there is a session."""
-    cookie = request.cookies.get(cookie_name, "")
+    cookie = request.cookies.get(pre_session_cookie(cookie_name, "/", secure)[0], "")
     return bool(cookie) and bool(sent) and same(cookie, sent)
 
 
-def login_csrf_ok(request: Request, sent: str) -> bool:
-    return form_csrf_ok(request, LOGIN_CSRF_COOKIE, sent)
+def login_csrf_ok(request: Request, sent: str, *, secure: bool) -> bool:
+    return form_csrf_ok(request, LOGIN_CSRF_COOKIE, sent, secure=secure)
 
 
 def is_page(request: Request) -> bool:

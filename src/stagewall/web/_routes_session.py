@@ -21,6 +21,7 @@ from stagewall.server._state import ServerState
 from stagewall.web._render import (
     LOGIN_CSRF_COOKIE,
     Viewer,
+    clear_form_csrf,
     has_route,
     login_csrf_ok,
     new_login_csrf,
@@ -77,7 +78,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         csrf: Annotated[str, Form(max_length=128)] = "",
         next: Annotated[str, Form(max_length=2000)] = "/",
     ) -> Response:
-        if not login_csrf_ok(request, csrf):
+        if not login_csrf_ok(request, csrf, secure=secure):
             return login_form(
                 request, next, "The form expired or was not sent by this page; try again.", 403
             )
@@ -120,7 +121,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         )
         resp = RedirectResponse(safe_next(next), status_code=303)
         set_session_cookie(resp, state, new.secret, int(ttl.total_seconds()))
-        resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+        clear_form_csrf(resp, LOGIN_CSRF_COOKIE, path="/login", secure=secure)
         return resp
 
     @r.post("/logout", name="web.logout")
