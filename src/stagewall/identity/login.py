@@ -7,6 +7,7 @@ enrolment-only token: it can enrol a new factor for itself and nothing else.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime
 
 from stagewall import mfa
@@ -53,13 +54,35 @@ def password_login(
     now: datetime,
     source: str | None,
     home: str | os.PathLike[str] | None,
+    refuse: Callable[[str], None] | None = None,
 ) -> TokenKind:
-    """The kind of token the login earns; NotAuthenticated (audited) otherwise."""
+    """The kind of token the login earns; NotAuthenticated (audited) otherwise.
+
+    ``refuse(principal)`` (the server's offboarding check) runs once the password and
+    code are right and before the login is recorded: a StagewallError it raises is
+    recorded as the login's failure (with its message as the reason) and raised, so a
+    refused login never appears as a successful one."""
     if not principal or not password:
         raise UsageError("give a principal and a password")
     keys = (f"{principal[:128]}:principal", f"{source}:address")
     with attempt(store, *keys, now=now) as slots:
-        return _login(store, estate, principal, password, otp, slots, now, source, home)
+        return _login(store, estate, principal, password, otp, slots, now, source, home, refuse)
+
+
+def _refused(
+    store: Store,
+    principal: str,
+    source: str | None,
+    factor: str,
+    refuse: Callable[[str], None] | None,
+) -> None:
+    if refuse is None:
+        return
+    try:
+        refuse(principal)
+    except StagewallError as exc:
+        _record(store, principal, False, exc.message, source, factor)
+        raise
 
 
 def _login(
@@ -72,6 +95,7 @@ def _login(
     now: datetime,
     source: str | None,
     home: str | os.PathLike[str] | None,
+    refuse: Callable[[str], None] | None = None,
 ) -> TokenKind:
     def fail(why: str) -> NotAuthenticated:
         slots.failed()
@@ -85,6 +109,7 @@ def _login(
     if not mfa.is_enrolled(store, principal):
         if not account_active(store, principal):
             raise fail("the account was never confirmed")
+        _refused(store, principal, source, "none (enrolment only)", refuse)
         _record(store, principal, True, "", source, "none (enrolment only)")
         return TokenKind.ENROL
     if not otp:
@@ -93,6 +118,7 @@ def _login(
         mfa.verify(store, principal, otp, home=home, now=now, purpose="login")
     except StagewallError:
         raise fail("wrong one-time code") from None
+    _refused(store, principal, source, "totp", refuse)
     _record(store, principal, True, "", source, "totp")
     return TokenKind.API
 

@@ -14,6 +14,7 @@ binding cookie and is refused. Every refusal is an ``identity.login`` failure ev
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -156,8 +157,12 @@ def complete(
     error: str | None,
     now: datetime,
     source: str | None,
+    refuse: Callable[[str], None] | None = None,
 ) -> str:
-    """Finish a login; the principal, or OidcLoginRefused (recorded) for anything off."""
+    """Finish a login; the principal, or OidcLoginRefused (recorded) for anything off.
+
+    ``refuse(principal)`` (the server's offboarding check) runs before the login is
+    recorded: what it raises is recorded as the login's failure, never as a success."""
     subject: str | None = None
     key = f"{(source or 'unknown')[:64]}:oidc-login"
     with attempt(store, key, now=now, reserve=False) as slots:
@@ -184,6 +189,12 @@ def complete(
             record(store, None, False, exc.message, source=source, subject=subject)
             slots.failed()
             raise OidcLoginRefused(exc.message, hint=exc.hint) from None
+    if refuse is not None:
+        try:
+            refuse(principal)
+        except StagewallError as exc:
+            record(store, principal, False, exc.message, source=source, subject=subject)
+            raise
     record(store, principal, True, "", source=source, subject=subject)
     return principal
 

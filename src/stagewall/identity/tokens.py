@@ -143,6 +143,45 @@ def revoke_token(store: Store, token_id: str, *, now: datetime) -> bool:
     return done == 1
 
 
+def log_out(
+    store: Store, principal: str, token_id: str, *, now: datetime, how: str = "signed out"
+) -> bool:
+    """Revoke the token ``token_id`` of ``principal`` and record ``identity.logout``
+    (OCSF Authentication 3002, Logoff) in the same transaction; False if it was not live.
+
+    The authenticated actor (``acting``) adds the login method, source and user agent."""
+    from stagewall.audit import AuditEvent, AuditLog, Status
+    from stagewall.identity._events import LOGOUT
+
+    with store.transaction() as conn:
+        done = conn.execute(
+            update(identity_tokens)
+            .where(identity_tokens.c.id == token_id)
+            .where(identity_tokens.c.principal == principal)
+            .where(identity_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=fmt(now))
+        ).rowcount
+        if done != 1:
+            return False
+        row = conn.execute(
+            select(identity_tokens.c.kind, identity_tokens.c.method).where(
+                identity_tokens.c.id == token_id
+            )
+        ).one()
+        AuditLog(store).append(
+            AuditEvent(
+                LOGOUT.code,
+                Status.SUCCESS,
+                principal,
+                f"{principal} {how} (session {token_id})",
+                resource=f"principal:{principal}",
+                details={"session": token_id, "kind": row.kind, "method": row.method},
+            ),
+            conn=conn,
+        )
+    return True
+
+
 def revoke_all_on(conn: Connection, principal: str, *, now: datetime) -> int:
     """Revoke every live token of ``principal`` in the caller's transaction."""
     return int(
@@ -172,6 +211,7 @@ __all__ = [
     "TokenKind",
     "issue_token",
     "issued_at",
+    "log_out",
     "parse",
     "resolve_token",
     "revoke_all",

@@ -12,12 +12,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from stagewall.errors import AccessDenied, NotAuthenticated
+from stagewall.estate.models import PrincipalKind
 from stagewall.identity._codes import same
 from stagewall.identity.actor import Actor, ActorClass, acting
-from stagewall.identity.actor import ActorClass as C
 from stagewall.identity.ci_uses import session_workload
 from stagewall.identity.tokens import SERVICE_KINDS, TokenKind, resolve_token
 from stagewall.server._events import REQUEST_REFUSED
@@ -26,6 +26,7 @@ from stagewall.server._state import ServerState
 from stagewall.server.authz import POLICY, allowed, classes_for
 
 SESSION_COOKIE = "stagewall_session"
+HOST_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
 CSRF_HEADER = "x-csrf-token"
 _SAFE = {"GET", "HEAD", "OPTIONS"}
 # What a first-factor-only (enrolment) token may do.
@@ -77,6 +78,47 @@ def refuse_offboarded(state: ServerState, principal: str) -> None:
         )
 
 
+def https(state: ServerState) -> bool:
+    """Whether people reach this server over https (its ``public_url``)."""
+    return state.settings.public_url.startswith("https://")
+
+
+def session_cookie(state: ServerState) -> str:
+    """The browser session cookie's name: ``__Host-stagewall_session`` over https.
+
+    Browsers accept a ``__Host-`` cookie only from this very host (Secure, Path=/, no
+    Domain), so a sibling subdomain cannot plant its own session in a person's browser
+    (cookie tossing); the server reads no other name. Plain http (loopback,
+    development) cannot have the prefix and keeps ``stagewall_session``."""
+    return HOST_SESSION_COOKIE if https(state) else SESSION_COOKIE
+
+
+def set_session_cookie(response: Response, state: ServerState, secret: str, max_age: int) -> None:
+    """Set the browser session cookie: HttpOnly, SameSite=Strict, Path=/, Secure over https."""
+    response.set_cookie(
+        session_cookie(state),
+        secret,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        secure=https(state),
+        samesite="strict",
+    )
+
+
+def clear_session_cookie(response: Response, state: ServerState) -> None:
+    response.delete_cookie(
+        session_cookie(state), path="/", httponly=True, secure=https(state), samesite="strict"
+    )
+
+
+def _is_service(state: ServerState, principal: str) -> bool:
+    """Whether ``principal`` is a declared service principal (a pipeline, not a person);
+    asked of the estate, not of the classes (an auditor's only class is auditor)."""
+    p = state.estate.principals.get(principal)
+    return p is not None and p.kind is PrincipalKind.SERVICE
+
+
 def authenticate(
     request: Request, state: ServerState, route: str, *, form_csrf: str | None = None
 ) -> Actor:
@@ -87,7 +129,7 @@ def authenticate(
     if header[:7].lower() == "bearer ":
         secret = header[7:].strip()
     else:
-        secret = request.cookies.get(SESSION_COOKIE, "")
+        secret = request.cookies.get(session_cookie(state), "")
         via_cookie = bool(secret)
     if not secret:
         raise NotAuthenticated("this request needs a login (no token was sent)")
@@ -98,7 +140,7 @@ def authenticate(
             source=source_address(request, state),
             user_agent=request.headers.get("user-agent"),
         )
-        if C.PIPELINE not in actor.classes:
+        if not actor.classes or not _is_service(state, actor.principal):
             raise NotAuthenticated(f"{actor.principal!r} is no longer an enabled service principal")
         refuse_offboarded(state, actor.principal)
         request.state.ci_burnt = burnt  # POST /api/v1/ci/session exchanges it
@@ -124,7 +166,7 @@ def authenticate(
     refuse_offboarded(state, info.principal)
     # Service principals act only through CI OIDC or their pipeline token; a pipeline
     # token acts only for a service principal.
-    if (C.PIPELINE in classes) != (info.kind in SERVICE_KINDS):
+    if _is_service(state, info.principal) != (info.kind in SERVICE_KINDS):
         raise NotAuthenticated(
             f"this token of {info.principal!r} does not fit its kind of principal",
             hint="pipelines use CI OIDC or `stagewall server pipeline-token create`; "
@@ -180,12 +222,16 @@ def guard(state: ServerState, route: str) -> Callable[[Request], Actor]:
 
 
 __all__ = [
+    "HOST_SESSION_COOKIE",
     "SESSION_COOKIE",
     "ActorClass",
     "authenticate",
     "authorize",
+    "clear_session_cookie",
     "guard",
     "needs_row",
     "refuse_offboarded",
+    "session_cookie",
+    "set_session_cookie",
     "source_address",
 ]

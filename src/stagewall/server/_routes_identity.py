@@ -17,9 +17,14 @@ from stagewall.identity._codes import fmt, same
 from stagewall.identity._events import DEVICE_APPROVED, DEVICE_DENIED
 from stagewall.identity.actor import Actor, LoginMethod, acting
 from stagewall.identity.login import password_login
-from stagewall.identity.tokens import ENROL_TTL, TokenKind, issue_token, revoke_token
+from stagewall.identity.tokens import ENROL_TTL, TokenKind, issue_token, log_out
 from stagewall.server import _device_page
-from stagewall.server._auth import SESSION_COOKIE, guard, refuse_offboarded, source_address
+from stagewall.server._auth import (
+    guard,
+    refuse_offboarded,
+    set_session_cookie,
+    source_address,
+)
 from stagewall.server._state import ServerState
 from stagewall.server._stepup import Privileged
 
@@ -115,8 +120,8 @@ def register(r: FastAPI, state: ServerState) -> None:
             now=now,
             source=source_address(request, state),
             home=state.home,
+            refuse=lambda who: refuse_offboarded(state, who),
         )
-        refuse_offboarded(state, body.principal)
         if body.browser and kind is TokenKind.API:
             kind = TokenKind.BROWSER
         ttl = ENROL_TTL if kind is TokenKind.ENROL else state.settings.token_ttl
@@ -139,20 +144,13 @@ def register(r: FastAPI, state: ServerState) -> None:
         )
         resp = JSONResponse(out.model_dump())
         if kind is TokenKind.BROWSER:
-            resp.set_cookie(
-                SESSION_COOKIE,
-                new.secret,
-                max_age=int(ttl.total_seconds()),
-                httponly=True,
-                secure=state.settings.public_url.startswith("https://"),
-                samesite="strict",
-            )
+            set_session_cookie(resp, state, new.secret, int(ttl.total_seconds()))
         return resp
 
     @r.delete("/api/v1/session", name="session.delete", status_code=204)
     def delete_session(actor: Annotated[Actor, Depends(guard(state, "session.delete"))]) -> None:
         with acting(actor):
-            revoke_token(store, actor.session_id, now=state.now())
+            log_out(store, actor.principal, actor.session_id, now=state.now())
 
     @r.get("/api/v1/whoami", name="whoami", response_model=WhoAmI)
     def whoami(actor: Annotated[Actor, Depends(guard(state, "whoami"))]) -> WhoAmI:
@@ -221,7 +219,13 @@ def register(r: FastAPI, state: ServerState) -> None:
                 state.ctx.step_up(actor.principal, None, step.webauthn, purpose="enrol TOTP")
             got = mfa.enroll(store, state.estate, actor.principal, home=state.home, now=state.now())
             if actor.method is LoginMethod.LOCAL:
-                revoke_token(store, actor.session_id, now=state.now())
+                log_out(
+                    store,
+                    actor.principal,
+                    actor.session_id,
+                    now=state.now(),
+                    how="was signed out after enrolling TOTP (sign in with the new code)",
+                )
         return EnrolOut(principal=got.principal, totp_secret=got.secret, totp_uri=got.uri)
 
     @r.post("/api/v1/principals/{principal}/mfa/reset", name="mfa.reset", status_code=204)

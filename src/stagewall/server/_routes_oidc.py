@@ -21,9 +21,9 @@ from stagewall.identity import oidc_login
 from stagewall.identity.actor import LoginMethod
 from stagewall.identity.oidc import OidcRelyingParty, OidcSettings
 from stagewall.identity.tokens import TokenKind, issue_token
-from stagewall.server._auth import SESSION_COOKIE, refuse_offboarded, source_address
+from stagewall.server._auth import refuse_offboarded, set_session_cookie, source_address
 from stagewall.server._state import ServerState
-from stagewall.web._render import safe_next
+from stagewall.web._render import pre_session_cookie, safe_next
 
 BINDING_COOKIE = "stagewall_oidc"
 CSRF_COOKIE = "stagewall_csrf"
@@ -74,6 +74,10 @@ def register(r: FastAPI, state: ServerState) -> None:
     def secure() -> bool:
         return state.settings.public_url.startswith("https://")
 
+    def _cookie(name: str) -> str:
+        """The name a login cookie has here (``__Host-`` over https)."""
+        return pre_session_cookie(name, _COOKIE_PATH, secure())[0]
+
     @r.get("/api/v1/oidc/login", name="oidc.login", status_code=303)
     def login(
         request: Request, next: Annotated[str, Query(max_length=2000)] = "/"
@@ -89,24 +93,17 @@ def register(r: FastAPI, state: ServerState) -> None:
         resp = RedirectResponse(started.url, status_code=303)
         resp.headers["Cache-Control"] = "no-store"
         # Lax: the cookie must come back on the provider's top-level redirect to the callback.
-        resp.set_cookie(
-            BINDING_COOKIE,
-            started.binding,
-            max_age=conf.login_ttl_seconds,
-            path=_COOKIE_PATH,
-            httponly=True,
-            secure=secure(),
-            samesite="lax",
-        )
-        resp.set_cookie(
-            NEXT_COOKIE,
-            safe_next(next),
-            max_age=conf.login_ttl_seconds,
-            path=_COOKIE_PATH,
-            httponly=True,
-            secure=secure(),
-            samesite="lax",
-        )
+        for name, value in ((BINDING_COOKIE, started.binding), (NEXT_COOKIE, safe_next(next))):
+            cookie, path = pre_session_cookie(name, _COOKIE_PATH, secure())
+            resp.set_cookie(
+                cookie,
+                value,
+                max_age=conf.login_ttl_seconds,
+                path=path,
+                httponly=True,
+                secure=secure(),
+                samesite="lax",
+            )
         return resp
 
     @r.get("/api/v1/oidc/callback", name="oidc.callback", response_class=HTMLResponse)
@@ -132,13 +129,13 @@ def register(r: FastAPI, state: ServerState) -> None:
             parties.get(),
             code=code,
             state=login_state,
-            binding=request.cookies.get(BINDING_COOKIE, "")[:256],
+            binding=request.cookies.get(_cookie(BINDING_COOKIE), "")[:256],
             iss=iss,
             error=error,
             now=now,
             source=source,
+            refuse=lambda who: refuse_offboarded(state, who),
         )
-        refuse_offboarded(state, principal)
         ttl = state.settings.token_ttl
         new = issue_token(
             store,
@@ -150,16 +147,11 @@ def register(r: FastAPI, state: ServerState) -> None:
             source_address=source,
             user_agent=request.headers.get("user-agent"),
         )
-        back = html.escape(safe_next(request.cookies.get(NEXT_COOKIE, "/")[:2000]), quote=True)
-        resp = HTMLResponse(_SIGNED_IN.format(next=back), headers={"Cache-Control": "no-store"})
-        resp.set_cookie(
-            SESSION_COOKIE,
-            new.secret,
-            max_age=int(ttl.total_seconds()),
-            httponly=True,
-            secure=secure(),
-            samesite="strict",
+        back = html.escape(
+            safe_next(request.cookies.get(_cookie(NEXT_COOKIE), "/")[:2000]), quote=True
         )
+        resp = HTMLResponse(_SIGNED_IN.format(next=back), headers={"Cache-Control": "no-store"})
+        set_session_cookie(resp, state, new.secret, int(ttl.total_seconds()))
         # The CSRF token of this session, readable by the page's script, sent back as
         # X-CSRF-Token; the server compares it with the session's own.
         resp.set_cookie(
@@ -170,6 +162,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             secure=secure(),
             samesite="strict",
         )
-        resp.delete_cookie(BINDING_COOKIE, path=_COOKIE_PATH)
-        resp.delete_cookie(NEXT_COOKIE, path=_COOKIE_PATH)
+        for name in (BINDING_COOKIE, NEXT_COOKIE):
+            cookie, path = pre_session_cookie(name, _COOKIE_PATH, secure())
+            resp.delete_cookie(cookie, path=path, secure=secure(), httponly=True, samesite="lax")
         return resp

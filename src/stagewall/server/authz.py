@@ -155,10 +155,17 @@ POLICY: dict[str, frozenset[C] | None] = {
 
 
 def classes_for(estate: Estate, principal: str) -> frozenset[C]:
-    """The classes of a declared principal (an undeclared or disabled one has none)."""
+    """The classes of a declared principal (an undeclared or disabled one has none).
+
+    A principal named under ``server.auditors`` is an auditor and nothing else, whatever
+    its affiliation, kind or other roles: auditors read and change nothing, and the one
+    who checks the decisions is never one who makes them (an internal SRE listed as an
+    auditor would otherwise approve production access and audit the approval)."""
     p = estate.principals.get(principal)
     if p is None or p.disabled:
         return frozenset()
+    if principal in estate.expand(estate.server.auditors):
+        return frozenset({C.AUDITOR})
     out: set[C] = set()
     if p.kind is PrincipalKind.SERVICE:
         out.add(C.PIPELINE)
@@ -166,8 +173,6 @@ def classes_for(estate: Estate, principal: str) -> frozenset[C]:
         out.add(C.INTERNAL)
     else:
         out.add(C.EXTERNAL)
-    if principal in estate.expand(estate.server.auditors):
-        out.add(C.AUDITOR)
     human = p.kind is PrincipalKind.HUMAN
     if human and estate.is_internal(principal) and principal in estate.expand(estate.server.admins):
         out.add(C.ADMIN)

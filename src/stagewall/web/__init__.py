@@ -56,7 +56,9 @@ def register(app: FastAPI, state: ServerState) -> None:
     _routes_reviews.register(app, state)
     _routes_cli.register(app, state)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(
+        SecurityHeaders, https=lambda: state.settings.public_url.startswith("https://")
+    )
 
     api_error = app.exception_handlers[StagewallError]
     api_invalid = app.exception_handlers[RequestValidationError]

@@ -22,7 +22,7 @@ from stagewall.errors import NotAuthenticated, StagewallError, UsageError
 from stagewall.identity._codes import same
 from stagewall.identity.actor import Actor, ActorClass
 from stagewall.identity.tokens import resolve_token
-from stagewall.server._auth import SESSION_COOKIE, authenticate, authorize, needs_row
+from stagewall.server._auth import authenticate, authorize, needs_row, session_cookie
 from stagewall.server._problems import status_for
 from stagewall.server._state import ServerState
 from stagewall.server.authz import allowed
@@ -48,16 +48,30 @@ HEADERS = {
 }
 
 
-class SecurityHeaders:
-    """Pure ASGI middleware: every response gets the headers a route did not set itself."""
+HSTS = "max-age=31536000"
+"""Sent when the server's ``public_url`` is https: browsers then never use plain HTTP
+(where a downgrading attacker would see the session cookie) for a year."""
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class SecurityHeaders:
+    """Pure ASGI middleware: every response gets the headers a route did not set itself.
+
+    Every response but the static files is ``Cache-Control: no-store``: API bodies carry
+    production passwords, login tokens, TOTP secrets and invitation tokens (RFC 6749
+    5.1), and reads of the log or of grants belong in no shared cache either. With
+    ``https`` (a callable: the server's ``public_url`` is https now) the response also
+    carries ``Strict-Transport-Security``."""
+
+    def __init__(self, app: ASGIApp, https: Callable[[], bool] | None = None) -> None:
         self.app = app
+        self.https = https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        static = str(scope.get("path", "")).startswith("/static/")
+        https = self.https is not None and self.https()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -65,6 +79,10 @@ class SecurityHeaders:
                 for key, value in HEADERS.items():
                     if key not in headers:
                         headers[key] = value
+                if not static and "cache-control" not in headers:
+                    headers["cache-control"] = "no-store"
+                if https and "strict-transport-security" not in headers:
+                    headers["strict-transport-security"] = HSTS
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -180,7 +198,7 @@ def viewer(state: ServerState, route: str) -> Callable[[Request], Awaitable[View
     needs_row(route)
 
     def resolve(request: Request, form_csrf: str | None) -> Viewer:
-        secret = request.cookies.get(SESSION_COOKIE, "")
+        secret = request.cookies.get(session_cookie(state), "")
         if not secret and not request.headers.get("authorization"):
             raise LoginRequired
         try:
@@ -248,10 +266,14 @@ def form_page(
 
 
 def safe_next(target: str | None) -> str:
-    """A same-site path to return to after sign-in (never another origin)."""
+    """A same-site path to return to after sign-in (never another origin).
+
+    Browsers remove every tab and newline inside a URL before parsing it, so
+    ``/<TAB>/evil.example`` is ``//evil.example`` to them: a path with any control
+    character (C0 or DEL) or a backslash is refused, not only CR and LF."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
         return "/"
-    if any(c in target for c in "\r\n\\"):
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return "/"
     return target
 
@@ -267,27 +289,43 @@ def new_login_csrf() -> str:
     return secrets.token_urlsafe(24)
 
 
+def pre_session_cookie(name: str, path: str, secure: bool) -> tuple[str, str]:
+    """(name, path) of a cookie that proves a browser started a form or a login.
+
+    Over https it is a ``__Host-`` cookie at ``Path=/``: browsers take it only from this
+    host (Secure, no Domain), so a sibling subdomain cannot toss in a value it knows
+    and sign the person in to the attacker's account (login CSRF). Plain http keeps
+    the bare name at ``path``."""
+    return ("__Host-" + name, "/") if secure else (name, path)
+
+
 def set_form_csrf(resp: Response, cookie_name: str, token: str, *, path: str, secure: bool) -> None:
     """The double-submit cookie of a form shown before there is a session (30 minutes)."""
+    name, where = pre_session_cookie(cookie_name, path, secure)
     resp.set_cookie(
-        cookie_name,
+        name,
         token,
         max_age=int(timedelta(minutes=30).total_seconds()),
         httponly=True,
         secure=secure,
         samesite="strict",
-        path=path,
+        path=where,
     )
 
 
-def form_csrf_ok(request: Request, cookie_name: str, sent: str) -> bool:
+def clear_form_csrf(resp: Response, cookie_name: str, *, path: str, secure: bool) -> None:
+    name, where = pre_session_cookie(cookie_name, path, secure)
+    resp.delete_cookie(name, path=where, secure=secure, httponly=True, samesite="strict")
+
+
+def form_csrf_ok(request: Request, cookie_name: str, sent: str, *, secure: bool) -> bool:
     """Double-submit check of a form shown before there is a session."""
-    cookie = request.cookies.get(cookie_name, "")
+    cookie = request.cookies.get(pre_session_cookie(cookie_name, "/", secure)[0], "")
     return bool(cookie) and bool(sent) and same(cookie, sent)
 
 
-def login_csrf_ok(request: Request, sent: str) -> bool:
-    return form_csrf_ok(request, LOGIN_CSRF_COOKIE, sent)
+def login_csrf_ok(request: Request, sent: str, *, secure: bool) -> bool:
+    return form_csrf_ok(request, LOGIN_CSRF_COOKIE, sent, secure=secure)
 
 
 def is_page(request: Request) -> bool:

@@ -66,7 +66,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         again: Annotated[str, Form(max_length=1024)] = "",
         csrf: Annotated[str, Form(max_length=128)] = "",
     ) -> HTMLResponse:
-        if not form_csrf_ok(request, INVITE_CSRF_COOKIE, csrf):
+        if not form_csrf_ok(request, INVITE_CSRF_COOKIE, csrf, secure=secure):
             return page(
                 request, token, step="password", message="The form expired; try again.", status=403
             )
@@ -99,7 +99,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         otp: Annotated[str, Form(max_length=16)] = "",
         csrf: Annotated[str, Form(max_length=128)] = "",
     ) -> HTMLResponse:
-        if not form_csrf_ok(request, INVITE_CSRF_COOKIE, csrf):
+        if not form_csrf_ok(request, INVITE_CSRF_COOKIE, csrf, secure=secure):
             return page(
                 request, token, step="confirm", message="The form expired; try again.", status=403
             )

@@ -10,12 +10,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from stagewall.errors import StagewallError
 from stagewall.identity.actor import LoginMethod, acting
 from stagewall.identity.login import password_login
-from stagewall.identity.tokens import TokenKind, issue_token, revoke_token
-from stagewall.server._auth import SESSION_COOKIE, refuse_offboarded, source_address
+from stagewall.identity.tokens import TokenKind, issue_token, log_out
+from stagewall.server._auth import (
+    clear_session_cookie,
+    refuse_offboarded,
+    set_session_cookie,
+    source_address,
+)
 from stagewall.server._state import ServerState
 from stagewall.web._render import (
     LOGIN_CSRF_COOKIE,
     Viewer,
+    clear_form_csrf,
     has_route,
     login_csrf_ok,
     new_login_csrf,
@@ -72,7 +78,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         csrf: Annotated[str, Form(max_length=128)] = "",
         next: Annotated[str, Form(max_length=2000)] = "/",
     ) -> Response:
-        if not login_csrf_ok(request, csrf):
+        if not login_csrf_ok(request, csrf, secure=secure):
             return login_form(
                 request, next, "The form expired or was not sent by this page; try again.", 403
             )
@@ -89,8 +95,8 @@ def register(r: FastAPI, state: ServerState) -> None:
                 now=now,
                 source=source_address(request, state),
                 home=state.home,
+                refuse=lambda who: refuse_offboarded(state, who),
             )
-            refuse_offboarded(state, principal)
         except StagewallError as exc:
             return login_form(request, next, exc.message, 401, principal)
         if kind is not TokenKind.API:
@@ -114,21 +120,14 @@ def register(r: FastAPI, state: ServerState) -> None:
             user_agent=request.headers.get("user-agent"),
         )
         resp = RedirectResponse(safe_next(next), status_code=303)
-        resp.set_cookie(
-            SESSION_COOKIE,
-            new.secret,
-            max_age=int(ttl.total_seconds()),
-            httponly=True,
-            secure=secure,
-            samesite="strict",
-        )
-        resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+        set_session_cookie(resp, state, new.secret, int(ttl.total_seconds()))
+        clear_form_csrf(resp, LOGIN_CSRF_COOKIE, path="/login", secure=secure)
         return resp
 
     @r.post("/logout", name="web.logout")
     def logout(who: Annotated[Viewer, Depends(viewer(state, "web.logout"))]) -> Response:
         with acting(who.actor):
-            revoke_token(store, who.actor.session_id, now=state.now())
+            log_out(store, who.principal, who.actor.session_id, now=state.now())
         resp = RedirectResponse("/login", status_code=303)
-        resp.delete_cookie(SESSION_COOKIE)
+        clear_session_cookie(resp, state)
         return resp
