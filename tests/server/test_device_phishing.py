@@ -227,3 +227,73 @@ def test_the_cli_declares_its_host_name(world: World, tmp_path: Path) -> None:
             assert rc == 0 and "as alice" in out, (out, err)
         finally:
             cli.stop()
+
+
+def test_a_tossed_device_form_cookie_approves_nothing(people: dict[str, Person]) -> None:
+    """Over https the page's CSRF cookie is a Secure ``__Host-`` cookie: a sibling
+    subdomain that sets ``stagewall_device_csrf=X; Domain=…`` in the person's browser
+    cannot post the form with X (the cookie it tossed is not the one read)."""
+    from tests.server.test_redteam_cookie_tossing import HOST, _https
+
+    alice = people["alice"]
+    world = alice.world
+    client = _https(world)
+    try:
+        attacker, code = _start(world, user_agent="stagewall-cli", hostname="laptop")
+        page = client.get(_link(code))
+        [cookie] = [c for c in page.headers.get_list("set-cookie") if "device_csrf" in c]
+        assert cookie.startswith("__Host-stagewall_device_csrf="), cookie
+        assert "secure" in cookie.lower() and "path=/;" in cookie.lower() + ";", cookie
+        victim = TestClient(client.app, base_url=HOST)
+        tossed = "tossed-value-0123456789"
+        for name in ("stagewall_device_csrf", "stagewall_form_csrf"):
+            victim.cookies.set(name, tossed, domain="stagewall.example.com")
+        res = victim.post(
+            "/device",
+            data={
+                "user_code": code["user_code"],
+                "principal": "alice",
+                "password": PASSWORD,
+                "otp": alice.otp(),
+                "decision": "approve",
+                "csrf": tossed,
+            },
+        )
+        assert res.status_code == 403, res.text
+        assert _poll(attacker, code) == {"error": "authorization_pending"}
+        victim.close()
+    finally:
+        client.close()
+
+
+def test_an_offboarded_persons_device_approval_is_recorded_as_refused(
+    people: dict[str, Person],
+) -> None:
+    """dana's vendor is offboarded: her right password and code on the device page
+    approve nothing, and the log has a failed login, never a successful one."""
+    world = people["dana"].world
+    carol = people["carol"]
+    res = carol.post("/api/v1/vendors/devshop/offboard", {"otp": carol.otp()})
+    assert res.status_code == 200, res.text
+    dana = people["dana"]
+    attacker, code = _start(world, user_agent="stagewall-cli", hostname="laptop")
+    victim = TestClient(world.app, client=VICTIM)
+    page = victim.get(_link(code)).text
+    before = [e for e in world.events() if e.code == "identity.login" and e.actor == "dana"]
+    res = victim.post(
+        "/device",
+        data={
+            "user_code": code["user_code"],
+            "principal": "dana",
+            "password": PASSWORD,
+            "otp": dana.otp(),
+            "decision": "approve",
+            "csrf": _csrf(page),
+        },
+    )
+    assert res.status_code == 401 and "offboarded" in res.text, res.text
+    assert _poll(attacker, code) == {"error": "authorization_pending"}
+    logins = [e for e in world.events() if e.code == "identity.login" and e.actor == "dana"]
+    new = logins[len(before) :]
+    assert [e.status.value for e in new] == ["Failure"], [(e.status, e.message) for e in new]
+    assert not _events(world, "identity.device.approved")

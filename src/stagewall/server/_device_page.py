@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import html
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from fastapi.responses import HTMLResponse
 
 from stagewall.identity._codes import fmt
 from stagewall.identity.device import Requester
-from stagewall.web._render import HEADERS
+from stagewall.web._render import HEADERS, set_form_csrf
 
-FORM_CSRF_COOKIE = "stagewall_form_csrf"
+FORM_CSRF_COOKIE = "stagewall_device_csrf"
 WARNING = "Only approve if you started this login yourself, just now, on this machine."
 
 
@@ -40,7 +40,9 @@ def ago(then: datetime, now: datetime) -> str:
     return f"{hours} hour{'' if hours == 1 else 's'} ago"
 
 
-def _page(title: str, inner: str, status: int, *, csrf: str | None = None) -> HTMLResponse:
+def _page(
+    title: str, inner: str, status: int, *, csrf: str | None = None, secure: bool = False
+) -> HTMLResponse:
     body = f"""<!doctype html><html lang="en"><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>stagewall: {_e(title)}</title>
@@ -49,13 +51,9 @@ def _page(title: str, inner: str, status: int, *, csrf: str | None = None) -> HT
 </main></html>"""
     resp = HTMLResponse(body, status_code=status, headers={**HEADERS, "cache-control": "no-store"})
     if csrf is not None:
-        resp.set_cookie(
-            FORM_CSRF_COOKIE,
-            csrf,
-            max_age=int(timedelta(minutes=15).total_seconds()),
-            httponly=True,
-            samesite="strict",
-        )
+        # over https a Secure __Host- cookie: a sibling subdomain cannot toss in a
+        # value it knows and post the form in the person's browser
+        set_form_csrf(resp, FORM_CSRF_COOKIE, csrf, path="/device", secure=secure)
     return resp
 
 
@@ -87,6 +85,7 @@ def confirm_page(
     viewer_address: str | None,
     message: str = "",
     status: int = 200,
+    secure: bool = False,
 ) -> HTMLResponse:
     """Step two: who asked, the warning, and Approve (credentials) or Deny."""
     token = secrets.token_urlsafe(24)
@@ -124,7 +123,7 @@ terminal</button>
 <button type="submit" name="decision" value="deny" formnovalidate>Deny: I did not start
 it</button></p>
 </form>"""
-    return _page("Approve a terminal login?", inner, status, csrf=token)
+    return _page("Approve a terminal login?", inner, status, csrf=token, secure=secure)
 
 
 def done_page(title: str, text: str) -> HTMLResponse:

@@ -13,7 +13,7 @@ from stagewall.alerts import Alert, Severity
 from stagewall.audit import Status
 from stagewall.errors import AccessDenied, UsageError
 from stagewall.identity import accounts, attempts, device, passkeys
-from stagewall.identity._codes import fmt, same
+from stagewall.identity._codes import fmt
 from stagewall.identity._events import DEVICE_APPROVED, DEVICE_DENIED
 from stagewall.identity.actor import Actor, LoginMethod, acting
 from stagewall.identity.login import password_login
@@ -21,12 +21,14 @@ from stagewall.identity.tokens import ENROL_TTL, TokenKind, issue_token, log_out
 from stagewall.server import _device_page
 from stagewall.server._auth import (
     guard,
+    https,
     refuse_offboarded,
     set_session_cookie,
     source_address,
 )
 from stagewall.server._state import ServerState
 from stagewall.server._stepup import Privileged
+from stagewall.web._render import form_csrf_ok
 
 
 class _Body(BaseModel):
@@ -333,7 +335,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             if who is None:
                 slots.failed()
                 return _device_page.entry_page(user_code[:32], _UNKNOWN, 400)
-        return _device_page.confirm_page(who, now=now, viewer_address=source)
+        return _device_page.confirm_page(who, now=now, viewer_address=source, secure=https(state))
 
     @r.post("/device", name="device.approve", response_class=HTMLResponse)
     def device_approve(
@@ -345,8 +347,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         password: Annotated[str, Form(max_length=1024)] = "",
         otp: Annotated[str, Form(max_length=16)] = "",
     ) -> HTMLResponse:
-        cookie = request.cookies.get(_device_page.FORM_CSRF_COOKIE, "")
-        if not cookie or not same(cookie, csrf):
+        if not form_csrf_ok(request, _device_page.FORM_CSRF_COOKIE, csrf, secure=https(state)):
             raise AccessDenied("the form's CSRF token is missing or wrong; reload the page")
         now = state.now()
         source = source_address(request, state)
@@ -369,6 +370,7 @@ def register(r: FastAPI, state: ServerState) -> None:
                 viewer_address=source,
                 message="Give your principal, password and one-time code to approve.",
                 status=400,
+                secure=https(state),
             )
         kind = password_login(
             store,
@@ -379,10 +381,10 @@ def register(r: FastAPI, state: ServerState) -> None:
             now=now,
             source=source,
             home=state.home,
+            refuse=lambda who: refuse_offboarded(state, who),
         )
         if kind is not TokenKind.API:
             return _device_page.entry_page(user_code, "Enrol a second factor first.", 403)
-        refuse_offboarded(state, principal)
         approved = device.approve(
             store,
             user_code,
