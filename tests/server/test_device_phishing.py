@@ -229,6 +229,17 @@ def test_the_cli_declares_its_host_name(world: World, tmp_path: Path) -> None:
             cli.stop()
 
 
+def _approval(code: dict[str, Any], person: Person, csrf: str) -> dict[str, str]:
+    return {
+        "user_code": code["user_code"],
+        "principal": person.name,
+        "password": PASSWORD,
+        "otp": person.otp(),
+        "decision": "approve",
+        "csrf": csrf,
+    }
+
+
 def test_a_tossed_device_form_cookie_approves_nothing(people: dict[str, Person]) -> None:
     """Over https the page's CSRF cookie is a Secure ``__Host-`` cookie: a sibling
     subdomain that sets ``stagewall_device_csrf=X; Domain=…`` in the person's browser
@@ -248,17 +259,7 @@ def test_a_tossed_device_form_cookie_approves_nothing(people: dict[str, Person])
         tossed = "tossed-value-0123456789"
         for name in ("stagewall_device_csrf", "stagewall_form_csrf"):
             victim.cookies.set(name, tossed, domain="stagewall.example.com")
-        res = victim.post(
-            "/device",
-            data={
-                "user_code": code["user_code"],
-                "principal": "alice",
-                "password": PASSWORD,
-                "otp": alice.otp(),
-                "decision": "approve",
-                "csrf": tossed,
-            },
-        )
+        res = victim.post("/device", data=_approval(code, alice, tossed))
         assert res.status_code == 403, res.text
         assert _poll(attacker, code) == {"error": "authorization_pending"}
         victim.close()
@@ -280,17 +281,7 @@ def test_an_offboarded_persons_device_approval_is_recorded_as_refused(
     victim = TestClient(world.app, client=VICTIM)
     page = victim.get(_link(code)).text
     before = [e for e in world.events() if e.code == "identity.login" and e.actor == "dana"]
-    res = victim.post(
-        "/device",
-        data={
-            "user_code": code["user_code"],
-            "principal": "dana",
-            "password": PASSWORD,
-            "otp": dana.otp(),
-            "decision": "approve",
-            "csrf": _csrf(page),
-        },
-    )
+    res = victim.post("/device", data=_approval(code, dana, _csrf(page)))
     assert res.status_code == 401 and "offboarded" in res.text, res.text
     assert _poll(attacker, code) == {"error": "authorization_pending"}
     logins = [e for e in world.events() if e.code == "identity.login" and e.actor == "dana"]
