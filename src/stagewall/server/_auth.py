@@ -60,14 +60,30 @@ def _in(addr: str, networks: list[str]) -> bool:
 
 
 def refuse_offboarded(state: ServerState, principal: str) -> None:
-    """NotAuthenticated when ``principal`` belongs to a vendor that was offboarded.
+    """NotAuthenticated when ``principal`` belongs to a vendor that was offboarded, whose
+    contract has not started or has ended, or that the estate no longer declares.
 
-    Asked of the store on every request of a vendor's principal (internal people have no
-    vendor and cost nothing): a login minted before, during or behind the back of the
-    offboarding stays dead, on every instance sharing the store."""
+    Asked on every request of a vendor's principal (internal people have no vendor and
+    cost nothing): a login minted before, during or behind the back of the offboarding
+    stays dead, on every instance sharing the store; a contract that ended without
+    anyone offboarding the vendor ends its people's logins too (fail closed)."""
     p = state.estate.principals.get(principal)
     if p is None or p.vendor is None:
         return
+    vendor = state.estate.vendors.get(p.vendor)
+    today = state.now().date()
+    if vendor is None or not vendor.contract_start <= today <= vendor.contract_end:
+        window = (
+            "is not declared in the estate"
+            if vendor is None
+            else f"has a contract from {vendor.contract_start} to {vendor.contract_end}"
+        )
+        raise NotAuthenticated(
+            f"vendor {p.vendor!r} of {principal!r} {window}, which does not cover today "
+            f"({today}); its people and pipelines can sign in only while it runs",
+            hint="if the contract was renewed, an internal administrator updates the "
+            "vendor's contract_end in stagewall.yaml",
+        )
     with state.ctx.store.read() as conn:
         gone = p.vendor in state.ctx.offboarded(conn)
     if gone:
