@@ -360,15 +360,26 @@ class IngestBodyTooLarge(MonitoringError):
     default_hint = "split the lines into several requests"
 
 
-class IngestRateLimited(RateLimited):
-    """An ingest token sent more requests or lines per second than its source may."""
-
-    code = "SW883"
-    default_hint = "slow down, or send more lines per request (see Retry-After)"
+class RetryLater(RateLimited):
+    """A rate limit that knows when the next attempt will be admitted."""
 
     def __init__(self, message: str, *, retry_after: int, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.retry_after = retry_after  # whole seconds, for the Retry-After header
+
+
+class LoginStartsLimited(RetryLater):
+    """One address started more device codes or identity-provider logins than it may."""
+
+    code = "SW610"
+    default_hint = "wait for Retry-After; a person needs only one login at a time"
+
+
+class IngestRateLimited(RetryLater):
+    """An ingest token sent more requests or lines per second than its source may."""
+
+    code = "SW883"
+    default_hint = "slow down, or send more lines per request (see Retry-After)"
 
 
 class IngestTokenUnknown(MonitoringError):
@@ -553,6 +564,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     IngestSourceMismatch,
     IngestBodyTooLarge,
     IngestRateLimited,
+    LoginStartsLimited,
     IngestTokenUnknown,
     WitnessUnavailable,
     PackInvalid,

@@ -270,10 +270,12 @@ def register(r: FastAPI, state: ServerState) -> None:
         client_hostname: Annotated[str | None, Form(max_length=1024)] = None,
     ) -> DeviceCodeOut:
         now = state.now()
+        address = source_address(request, state)
+        state.starts.admit(address, "device codes or identity-provider logins")
         code = device.start(
             store,
             now=now,
-            address=source_address(request, state),
+            address=address,
             user_agent=request.headers.get("user-agent"),
             hostname=client_hostname,
         )

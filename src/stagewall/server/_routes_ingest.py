@@ -46,6 +46,7 @@ from stagewall.monitoring.tokens import resolve_ingest_token
 from stagewall.server._auth import guard, source_address
 from stagewall.server._events import REQUEST_REFUSED
 from stagewall.server._pipeline import looks_like_jwt
+from stagewall.server._starts import Bucket
 from stagewall.server._state import ServerState
 from stagewall.server.authz import allowed
 
@@ -59,21 +60,6 @@ REQUESTS_PER_SECOND = 20.0
 REQUEST_BURST = 40.0
 GAP_CHECK_EVERY = 60.0  # seconds between checks for silent sources (sweeper leader only)
 MAX_CONCURRENT = 2  # posts read and ingested at once (the others wait, holding no thread)
-
-
-class _Bucket:
-    """A token bucket; may go negative when a body is larger than what is left."""
-
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.level, self.at = burst, now
-
-    def refill(self, now: float) -> None:
-        self.level = min(self.burst, self.level + (now - self.at) * self.rate)
-        self.at = now
-
-    def wait(self) -> float:
-        return 0.0 if self.level >= 1 else (1 - self.level) / self.rate
 
 
 @dataclass
@@ -94,7 +80,7 @@ class IngestEndpoint:
     clock: Callable[[], float] = time.monotonic
     _ctx: IngestContext | None = None
     _estate: Estate | None = None
-    _buckets: dict[str, tuple[_Bucket, _Bucket]] = field(default_factory=dict)
+    _buckets: dict[str, tuple[Bucket, Bucket]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -128,8 +114,8 @@ class IngestEndpoint:
                 if len(self._buckets) > 10_000:
                     self._buckets.clear()
                 pair = self._buckets[token_id] = (
-                    _Bucket(lim.requests_per_second, lim.request_burst, now),
-                    _Bucket(lim.lines_per_second, lim.line_burst, now),
+                    Bucket(lim.requests_per_second, lim.request_burst, now),
+                    Bucket(lim.lines_per_second, lim.line_burst, now),
                 )
             requests, lines = pair
             requests.refill(now)

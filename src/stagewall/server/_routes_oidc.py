@@ -86,6 +86,9 @@ def register(r: FastAPI, state: ServerState) -> None:
         ``next``, a path on this server, is where the browser goes once signed in."""
         state.refresh()
         conf = oidc_login.settings_for(state.settings)
+        state.starts.admit(
+            source_address(request, state), "device codes or identity-provider logins"
+        )
         now = state.now()
         started = oidc_login.begin(
             store, parties.get(), now=now, ttl=timedelta(seconds=conf.login_ttl_seconds)

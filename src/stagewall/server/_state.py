@@ -17,6 +17,7 @@ from stagewall.errors import ConfigError
 from stagewall.estate import Estate, load_estate
 from stagewall.estate.models import ServerSettings
 from stagewall.server._pipeline import CiVerifiers
+from stagewall.server._starts import StartLimiter
 from stagewall.server._workers import Workers
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class ServerState:
     witnessing: WitnessRounds | None = None  # see stagewall.server.witnessing.rounds_of
     # called when the app stops (after the sweeper): clients routes opened, etc.
     closers: list[Callable[[], None]] = field(default_factory=list)
+    # per-address budget of device codes and OIDC logins started without a login
+    starts: StartLimiter = field(default_factory=StartLimiter)
     _stamp: tuple[int, int] | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
     _evaluation: tuple[datetime, Evaluation] | None = None
