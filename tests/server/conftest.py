@@ -149,6 +149,7 @@ class Person:
 
 class World:
     def __init__(self, tmp: Path, pg_db: str, store_url: str) -> None:
+        self.store_url = store_url
         self.config = tmp / "stagewall.yaml"
         self.config.write_text(ESTATE.format(db=pg_db), encoding="utf-8")
         self.home = tmp / "server-home"

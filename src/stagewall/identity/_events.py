@@ -45,6 +45,16 @@ ACCOUNT_CREATED = register_event_type(
         "a local account was created from an invitation",
     )
 )
+ACCOUNT_RETIRED = register_event_type(
+    EventType(
+        "identity.account.retired",
+        3001,
+        "Account Change",
+        6,
+        "Delete",
+        "a principal no longer declared lost its account, factors and logins",
+    )
+)
 DEVICE_APPROVED = register_event_type(
     EventType(
         "identity.device.approved",

@@ -378,3 +378,78 @@ __all__ = [
     "record_factor_reset_on",
     "reset_quarantine_until",
 ]
+
+
+def retire_undeclared(
+    store: Store, estate: Estate, *, now: datetime, actor: str = "stagewall.yaml"
+) -> list[str]:
+    """Retire the sign-in state of every principal ``estate`` no longer declares.
+
+    A name taken out of stagewall.yaml and declared again later (another person, the
+    same name) must not find the old person's password, factors or logins waiting:
+    the account row, the TOTP enrolment and passkeys go, step-up windows close,
+    tokens are revoked and pending invitations voided, each principal's in one
+    transaction with its ``identity.account.retired`` event. The server runs this at
+    start and on every reload of the estate; the invitations and audit events stay as
+    the record of what was. A principal declared but ``disabled`` keeps its state (it
+    is refused on every request and comes back when enabled). Returns the names retired.
+    """
+    from stagewall.identity import stepup
+    from stagewall.identity._tables import identity_tokens, identity_webauthn_credentials
+    from stagewall.identity.tokens import revoke_all_on
+    from stagewall.mfa._tables import mfa_enrolments
+
+    declared = set(estate.principals)
+    with store.read() as conn:
+        names: set[str] = set()
+        for column in (
+            identity_accounts.c.principal,
+            mfa_enrolments.c.principal,
+            identity_webauthn_credentials.c.principal,
+        ):
+            names.update(conn.execute(select(column).distinct()).scalars())
+        names.update(
+            conn.execute(
+                select(identity_tokens.c.principal)
+                .where(identity_tokens.c.revoked_at.is_(None))
+                .distinct()
+            ).scalars()
+        )
+    retired = sorted(n for n in names if n not in declared)
+    for principal in retired:
+        with store.transaction() as conn:
+            account = conn.execute(
+                delete(identity_accounts).where(identity_accounts.c.principal == principal)
+            ).rowcount
+            totp = conn.execute(
+                delete(mfa_enrolments).where(mfa_enrolments.c.principal == principal)
+            ).rowcount
+            keys = passkeys.remove_all(conn, principal)
+            stepup.close_windows_on(conn, principal)
+            tokens = revoke_all_on(conn, principal, now=now)
+            invitations = conn.execute(
+                update(identity_invitations)
+                .where(identity_invitations.c.principal == principal)
+                .where(identity_invitations.c.accepted_at.is_(None))
+                .where(identity_invitations.c.expires_at > fmt(now))
+                .values(expires_at=fmt(now))
+            ).rowcount
+            AuditLog(store).append(
+                AuditEvent(
+                    ev.ACCOUNT_RETIRED.code,
+                    Status.SUCCESS,
+                    actor,
+                    f"{principal} is no longer declared in the estate: its account, factors "
+                    "and logins were retired",
+                    resource=f"principal:{principal}",
+                    details={
+                        "account_removed": account == 1,
+                        "code_factor_removed": totp == 1,
+                        "passkeys_removed": keys,
+                        "logins_revoked": tokens,
+                        "invitations_voided": invitations,
+                    },
+                ),
+                conn=conn,
+            )
+    return retired

@@ -88,6 +88,7 @@ class ServerState:
                 self.ctx.loaded = load_estate(path)
                 self._stamp = stamp
                 self.ctx.record_estate()  # estate.changed, with what changed
+                self.retire_undeclared()
 
     @classmethod
     def open(
@@ -99,7 +100,15 @@ class ServerState:
         ctx = AccessContext.open(config, db, home=home)
         state = cls(ctx=ctx, home=Path(home))
         state.refresh()
+        state.retire_undeclared()
         return state
+
+    def retire_undeclared(self) -> list[str]:
+        """Retire the account, factors and logins of principals the estate no longer
+        declares (at start and on every reload; see accounts.retire_undeclared)."""
+        from stagewall.identity.accounts import retire_undeclared
+
+        return retire_undeclared(self.ctx.store, self.estate, now=self.now())
 
     @property
     def estate(self) -> Estate:
