@@ -105,14 +105,15 @@ PLAN: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
 }
 
 
-def _plan(url: str) -> Plan:
+def plan_for(url: str, chosen_by_table: dict[str, dict[str, tuple[str, dict[str, Any]]]]) -> Plan:
+    """A plan of every column of ``url``'s tables: the chosen transformer, else keep."""
     from stagewall.masking.db import open_database
 
     with open_database(url) as db:
         schema = db.introspect()
     tables = {}
     for t in schema.tables:
-        chosen = PLAN.get(t.name, {})
+        chosen = chosen_by_table.get(t.name, {})
         tables[t.qualified] = TablePlan(
             columns={
                 c.name: ColumnPlan(
@@ -123,6 +124,10 @@ def _plan(url: str) -> Plan:
             }
         )
     return Plan(tables=tables)
+
+
+def _plan(url: str) -> Plan:
+    return plan_for(url, PLAN)
 
 
 def _dump(url: str) -> dict[str, bytes]:

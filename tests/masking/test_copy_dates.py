@@ -16,8 +16,9 @@ import pytest
 
 from stagewall.masking import _copy
 from stagewall.masking.engine import RunOptions, run
-from stagewall.masking.plan import ColumnPlan, Plan, TablePlan
+from stagewall.masking.plan import Plan
 from tests.masking.integration.helpers import KEY
+from tests.masking.test_copy import plan_for
 
 pytestmark = pytest.mark.postgres
 
@@ -53,23 +54,7 @@ PLAN = {
 
 
 def _plan(url: str) -> Plan:
-    from stagewall.masking.db import open_database
-
-    with open_database(url) as db:
-        schema = db.introspect()
-    tables = {}
-    for t in schema.tables:
-        chosen: dict[str, tuple[str, dict[str, Any]]] = PLAN.get(t.name, {})
-        tables[t.qualified] = TablePlan(
-            columns={
-                c.name: ColumnPlan(
-                    transformer=chosen.get(c.name, ("keep", {}))[0],
-                    params=chosen.get(c.name, ("keep", {}))[1],
-                )
-                for c in t.columns
-            }
-        )
-    return Plan(tables=tables)
+    return plan_for(url, PLAN)
 
 
 def _dump(url: str) -> dict[str, bytes]:
