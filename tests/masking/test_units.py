@@ -8,10 +8,22 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stagewall.masking._units import LEAF, PII, WHOLE, Hasher, norm_many
+from stagewall.masking._units import (
+    LEAF,
+    PII,
+    WHOLE,
+    Hasher,
+    Members,
+    _norm,
+    contains,
+    iso_datetimes,
+    norm_many,
+    unique_sorted,
+)
 from stagewall.masking.classify import detect_in_text, detect_texts
 
 _TEXTS = st.text(max_size=40) | st.sampled_from(
@@ -383,3 +395,97 @@ def test_columns_of_integers_dates_and_timestamps_skip_normalising_exactly(
         assert _flat_by_value(h, values) == _by_value(h, values)
         texts = [t for v in values if v is not None and (t := _text(v)) is not None]
         assert norm_many(texts) == texts
+
+
+_COMMON_SPELLINGS = st.sampled_from(
+    [
+        *("true", "FALSE", " Null ", "none", "N/A", "unknown", "Test", "DEFAULT", "infinity"),
+        *("-Infinity", "0000-00-00", " 0000-00-00 00:00:00", "truth", "nulls", "-12", "+1234"),
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_COMMON_SPELLINGS | st.text(st.sampled_from("aeiouxyz 0123"), max_size=9)))
+def test_norm_many_drops_common_words_and_small_numbers_as_norm(texts: list[str]) -> None:
+    """The batch's common words are found by one set intersection and its signs only
+    when the batch holds one: the same as :func:`_norm` of each text."""
+    assert norm_many(texts) == [_norm(t) for t in texts]
+
+
+_HASHES = st.integers(0, 2**64 - 1) | st.sampled_from(
+    # hashes sharing their top bits (the bitmap's slots) with others, and the extremes
+    [0, 1, 2**63, 2**64 - 1, 2**63 + 1, 0xFFFF << 48, (0xFFFF << 48) | 5, 7 << 58]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_HASHES, max_size=60), st.lists(_HASHES, max_size=60), st.data())
+def test_members_equals_contains(members: list[int], others: list[int], data: Any) -> None:
+    """The bitmap prefilter only ever answers "maybe": membership is contains()'s."""
+    sorted_set = unique_sorted(np.asarray(members, dtype=np.uint64))
+    picked = data.draw(st.lists(st.sampled_from(members), max_size=20)) if members else []
+    queries = np.asarray(others + picked, dtype=np.uint64)
+    np.random.default_rng(len(queries)).shuffle(queries)
+    got = Members(sorted_set)(queries)
+    assert got.dtype == np.bool_
+    assert got.tolist() == contains(sorted_set, queries).tolist()
+
+
+def test_members_of_a_large_set_equal_contains() -> None:
+    rng = np.random.default_rng(11)
+    sorted_set = unique_sorted(rng.integers(0, 2**64 - 1, 300_000, dtype=np.uint64))
+    queries = np.concatenate(
+        [rng.integers(0, 2**64 - 1, 50_000, dtype=np.uint64), sorted_set[::7], sorted_set[:3] + 1]
+    )
+    got = Members(sorted_set)(queries)
+    assert got.tolist() == contains(sorted_set, queries).tolist()
+    assert int(got.sum()) >= sorted_set[::7].size
+
+
+_ZONES = st.sampled_from(
+    [
+        None,
+        dt.UTC,
+        dt.timezone(dt.timedelta(hours=5, minutes=30)),
+        dt.timezone(dt.timedelta(hours=-3, minutes=-7, seconds=-5, microseconds=-11)),
+    ]
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.datetimes(), min_size=64, max_size=120),
+    _ZONES,
+    st.sampled_from([0, 1, 7]),
+    st.booleans(),
+)
+def test_iso_datetimes_equal_isoformat(
+    values: list[dt.datetime], zone: dt.tzinfo | None, whole_every: int, folded: bool
+) -> None:
+    """The NumPy formatting of a batch of timestamps is ``isoformat(" ")`` of each:
+    years 1 to 9999, whole seconds (no fraction), fixed offsets of any precision,
+    ``fold`` set, and batches it leaves to ``isoformat`` (mixed or changing zones)."""
+    batch = [
+        v.replace(
+            tzinfo=zone,
+            microsecond=0 if whole_every and k % whole_every == 0 else v.microsecond,
+            fold=int(folded),
+        )
+        for k, v in enumerate(values)
+    ]
+    assert iso_datetimes(batch) == [v.isoformat(" ") for v in batch]
+    mixed = [*batch, batch[0].replace(tzinfo=dt.timezone(dt.timedelta(hours=1)))]
+    assert iso_datetimes(mixed) == [v.isoformat(" ") for v in mixed]
+
+
+def test_iso_datetimes_of_a_zone_with_daylight_saving_equal_isoformat() -> None:
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    start = dt.datetime(2024, 3, 30, 12, tzinfo=berlin)
+    batch = [start + dt.timedelta(hours=k, microseconds=k % 2) for k in range(100)]
+    assert iso_datetimes(batch) == [v.isoformat(" ") for v in batch]
+    units, texts = Hasher(b"k" * 32, None).flat_texts([None, *batch])
+    assert units.owner.tolist() == list(range(1, len(batch) + 1))
+    assert texts == [v.isoformat(" ") for v in batch]

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from stagewall.masking._units import EMPTY, H, contains, unique_sorted
+from stagewall.masking._units import EMPTY, H, contains, top_bits_bitmap, unique_sorted
 
 SHORT = 4  # no unit is shorter (_units.MIN_TEXT)
 LONG = 8
@@ -124,15 +124,7 @@ def distinct_pairs(keys: H, lengths: npt.NDArray[np.int64]) -> tuple[H, npt.NDAr
 
 def _bitmap(keys: H) -> npt.NDArray[np.uint8]:
     """A bitmap of :data:`_BITS` bits with the bit of every key's top bits set."""
-    bitmap = np.zeros(1 << (_BITS - 3), dtype=np.uint8)
-    if not keys.size:
-        return bitmap
-    slots = unique_sorted(keys >> np.uint64(64 - _BITS))  # sorted, so bytes ascend
-    where = (slots >> np.uint64(3)).astype(np.int64)
-    bits = (np.uint8(1) << (slots & np.uint64(7)).astype(np.uint8)).astype(np.uint8)
-    first = np.flatnonzero(np.concatenate(([True], where[1:] != where[:-1])))
-    bitmap[where[first]] = np.bitwise_or.reduceat(bits, first)
-    return bitmap
+    return top_bits_bitmap(keys, _BITS)
 
 
 class Gate:

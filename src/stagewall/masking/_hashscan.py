@@ -37,6 +37,7 @@ from stagewall.masking._units import (
     H,
     Hasher,
     HashSet,
+    Members,
     contains,
     unique_first,
     unique_sorted,
@@ -68,6 +69,13 @@ class Sets:
     # columns whose legitimate outputs lack the tokens inside them: pseudonymisers,
     # whose outputs are cheap to recompute for the few hits that need them (_late)
     late: frozenset[Col] = frozenset()
+    _members: Members | None = field(default=None, init=False, repr=False, compare=False)
+
+    def is_sensitive(self, hashes: H) -> npt.NDArray[np.bool_]:
+        """``contains(self.sensitive, hashes)``, through a bitmap prefilter."""
+        if self._members is None or self._members.array is not self.sensitive:
+            self._members = Members(self.sensitive)
+        return self._members(hashes)
 
     def source_name(self, target: Table) -> str:
         """The source table a target table was copied from (see ``verify._in_target``)."""
@@ -216,8 +224,8 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
     # every sensitive unit has its key (strong and weak are made of gated units);
     # were one missing, the gate could hide it, so there would be none
     gate = None
-    if bool(contains(unique_sorted(gate_hashes), sensitive).all()):
-        mine = contains(sensitive, gate_hashes)
+    mine = Members(sensitive)(gate_hashes)
+    if covers(gate_hashes, mine, sensitive):
         gate = Gate(sensitive, gate_keys[mine], gate_lengths[mine], hasher.hash_many)
     return Sets(
         sensitive,
@@ -228,6 +236,25 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
         gate,
         frozenset(c for p in parts for c in p.late),
     )
+
+
+def covers(hashes: H, member: npt.NDArray[np.bool_], sensitive: H) -> bool:
+    """Whether every hash of ``sensitive`` (sorted, distinct) is among ``hashes``,
+    given which of ``hashes`` are in ``sensitive`` (``member``): the sensitive ones
+    among them are all of them when they are as many, once made distinct (only those
+    are sorted, not all of ``hashes``)."""
+    return bool(unique_sorted(hashes[member]).size == sensitive.size)
+
+
+def not_in(hit: npt.NDArray[np.bool_], hashes: H, excused: H) -> npt.NDArray[np.bool_]:
+    """``hit & ~contains(excused, hashes)``, looking up the hits alone (few, where
+    ``excused`` is a column's large set of legitimate outputs)."""
+    at = np.flatnonzero(hit)
+    if not at.size or not excused.size:
+        return hit
+    out = hit.copy()
+    out[at[contains(excused, hashes[at])]] = False
+    return out
 
 
 # Transformers of numbers that are also stored as their digits alone (an integer)
@@ -543,27 +570,43 @@ def _scan_part(
     batch_rows: int,
     progress: Progress | None,
 ) -> ScanResult:
-    hasher = sets.hasher
-    cols = [c.name for c in table.columns]
-    counts = dict.fromkeys(cols, 0)
-    pending: dict[str, Pending] = {}
-    n = scanned = 0
-    for m, columns in db.iter_columns(table, cols, where, batch_rows):
-        n += m
-        for i, c in enumerate(cols):
-            units, texts = hasher.flat_texts(columns[i], sets.gate)
+    scan = PartScan(table, sets)
+    for m, columns in db.iter_columns(table, scan.columns, where, batch_rows):
+        scan.add(m, columns)
+        if progress:
+            progress(f"target {table.qualified}", m)
+    return scan.result()
+
+
+class PartScan:
+    """The whole-target scan of one part of a table, fed batch by batch (:meth:`add`)
+    with every column of the table (:attr:`columns`)."""
+
+    def __init__(self, table: Table, sets: Sets) -> None:
+        self.table, self.sets = table, sets
+        self.columns = [c.name for c in table.columns]
+        self.counts = dict.fromkeys(self.columns, 0)
+        self.pending: dict[str, Pending] = {}
+        self.rows = self.scanned = 0
+
+    def add(self, m: int, columns: list[list[Any]]) -> None:
+        sets, counts, pending = self.sets, self.counts, self.pending
+        self.rows += m
+        n = self.rows
+        for i, c in enumerate(self.columns):
+            units, texts = sets.hasher.flat_texts(columns[i], sets.gate)
             if not units.hashes.size:
                 continue
-            scanned += m
-            hit = contains(sets.sensitive, units.hashes)
+            self.scanned += m
+            hit = sets.is_sensitive(units.hashes)
             if hit.any():
-                where_ = (sets.source_name(table), c)
-                hit &= ~contains(sets.legit.get(where_, EMPTY), units.hashes)
-                # a scrubbed column's own text, passed through in its own column:
-                # equal to some masked value elsewhere ("Frank" the album, "Frank"
-                # a customer's first name) but not that value; the row-by-row
-                # search still finds a row's own values in it
-                hit &= ~contains(sets.passed_by.get(where_, EMPTY), units.hashes)
+                where_ = (sets.source_name(self.table), c)
+                # a scrubbed column's own text, passed through in its own column
+                # (passed_by) is equal to some masked value elsewhere ("Frank" the
+                # album, "Frank" a customer's first name) but not that value; the
+                # row-by-row search still finds a row's own values in it
+                hit = not_in(hit, units.hashes, sets.legit.get(where_, EMPTY))
+                hit = not_in(hit, units.hashes, sets.passed_by.get(where_, EMPTY))
                 if where_ in sets.late and hit.any():
                     got = pending.setdefault(c, Pending())
                     got.cells.append(units.owner[hit] + (n - m))
@@ -572,13 +615,14 @@ def _scan_part(
                     continue
                 # a cell (one value) counts once, however many of its units hit
                 counts[c] += int(np.unique(units.owner[hit]).size)
-        if progress:
-            progress(f"target {table.qualified}", m)
-    return ScanResult(table.qualified, counts, n, scanned, pending)
+
+    def result(self) -> ScanResult:
+        return ScanResult(self.table.qualified, self.counts, self.rows, self.scanned, self.pending)
 
 
 __all__ = [
     "SCRUBBERS",
+    "PartScan",
     "ScanResult",
     "Sets",
     "collect",

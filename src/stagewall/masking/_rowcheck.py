@@ -482,6 +482,55 @@ def _candidates(
     return hit
 
 
+class TableSearch:
+    """The search of one task's target rows, fed batch by batch (:meth:`add`) with
+    the columns :attr:`columns` of the task's table: by :func:`check_table`, or by a
+    reader that reads the table for the whole-target scan at the same time."""
+
+    def __init__(self, task: _Task, lookups: dict[str, Lookup]) -> None:
+        self.task = task
+        self.text = list(task.text_columns)
+        by_col = dict(task.drawn)
+        self.drawn = [by_col.get(c, ()) for c in self.text]
+        keycols = list(dict.fromkeys(c for _, cols in task.refs for c in cols))
+        self.columns = self.text + [c for c in keycols if c not in self.text]
+        pos = {c: i for i, c in enumerate(self.columns)}
+        self.refs = [(lookups[name], [pos[c] for c in kc]) for name, kc in task.refs]
+        self.counts: dict[tuple[str, str], int] = {}
+        self.rows = 0
+
+    def add(self, m: int, columns: list[list[Any]]) -> None:
+        """Search a batch of ``m`` rows (``columns`` in the order of :attr:`columns`)."""
+        text, drawn, counts = self.text, self.drawn, self.counts
+        self.rows += m
+        nt = len(text)
+        # every cell normalised in one pass (column after column)
+        normed = norm_many(
+            list(chain.from_iterable(_cells(columns[i], drawn[i]) for i in range(nt)))
+        )
+        cells_n = [normed[i * m : (i + 1) * m] for i in range(nt)]
+        row_n = list(map("\x00".join, zip(*cells_n, strict=True)))
+        # each row's cells without spaces (compact_many), joined: the same as its
+        # joined cells without spaces (the separator is no space), in one pass a row
+        row_c = list(map(str.replace, row_n, repeat(" "), repeat("")))
+        found = [
+            list(map(lookup.get, _keys([columns[i] for i in idx])))  # type: ignore[arg-type]
+            for lookup, idx in self.refs
+        ]
+        for k in np.flatnonzero(_candidates(row_n, row_c, found)).tolist():
+            every = [x for per_row in found if (p := per_row[k]) is not None for x in p.kinds]
+            for i in range(nt):
+                n = cells_n[i][k]
+                (c,) = compact_many([n])
+                kinds = {kind for w, comp, kind in every if w in (c if comp else n)}
+                for kind in kinds:
+                    counts[(text[i], kind)] = counts.get((text[i], kind), 0) + 1
+
+    def hits(self) -> list[RowHit]:
+        table = self.task.target.qualified
+        return [RowHit(table, c, k, n) for (c, k), n in sorted(self.counts.items())]
+
+
 def check_table(
     db: Any,
     task: _Task,
@@ -490,42 +539,12 @@ def check_table(
     progress: Progress | None = None,
 ) -> tuple[list[RowHit], int]:
     """Search one target table; returns its hits and the number of rows read."""
-    text = list(task.text_columns)
-    by_col = dict(task.drawn)
-    drawn = [by_col.get(c, ()) for c in text]
-    keycols = list(dict.fromkeys(c for _, cols in task.refs for c in cols))
-    cols = text + [c for c in keycols if c not in text]
-    pos = {c: i for i, c in enumerate(cols)}
-    refs = [(lookups[name], [pos[c] for c in kc]) for name, kc in task.refs]
-    counts: dict[tuple[str, str], int] = {}
-    rows = 0
-    nt = len(text)
-    for m, columns in db.iter_columns(task.target, cols, task.where, batch_rows):
-        rows += m
-        # every cell normalised in one pass (column after column)
-        normed = norm_many(
-            list(chain.from_iterable(_cells(columns[i], drawn[i]) for i in range(nt)))
-        )
-        compact = compact_many(normed)
-        cells_n = [normed[i * m : (i + 1) * m] for i in range(nt)]
-        cells_c = [compact[i * m : (i + 1) * m] for i in range(nt)]
-        row_n = list(map("\x00".join, zip(*cells_n, strict=True)))
-        row_c = list(map("\x00".join, zip(*cells_c, strict=True)))
-        found = [
-            list(map(lookup.get, _keys([columns[i] for i in idx])))  # type: ignore[arg-type]
-            for lookup, idx in refs
-        ]
-        for k in np.flatnonzero(_candidates(row_n, row_c, found)).tolist():
-            every = [x for per_row in found if (p := per_row[k]) is not None for x in p.kinds]
-            for i in range(nt):
-                n, c = cells_n[i][k], cells_c[i][k]
-                kinds = {kind for w, comp, kind in every if w in (c if comp else n)}
-                for kind in kinds:
-                    counts[(text[i], kind)] = counts.get((text[i], kind), 0) + 1
+    search = TableSearch(task, lookups)
+    for m, columns in db.iter_columns(task.target, search.columns, task.where, batch_rows):
+        search.add(m, columns)
         if progress:
             progress(f"rows {task.target.qualified}", m)
-    hits = [RowHit(task.target.qualified, c, k, n) for (c, k), n in sorted(counts.items())]
-    return hits, rows
+    return search.hits(), search.rows
 
 
 # ---- parallel workers: forked after the lookups are built, so they share them ---------
@@ -595,6 +614,7 @@ def _merged(hits: list[RowHit]) -> list[RowHit]:
 __all__ = [
     "TEXT_LIKE",
     "RowHit",
+    "TableSearch",
     "check_all",
     "check_table",
     "done",

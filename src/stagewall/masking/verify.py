@@ -254,10 +254,11 @@ def _scan_target(
 ) -> tuple[list[Any], list[Any]]:
     """The whole-target scan (with ``late`` applied to its results) and the row by
     row search. With ``jobs`` > 1 both run in one set of forked workers, which share
-    the hash sets and the lookups; this process resolves the late hits while the
-    workers go on with the row by row search."""
+    the hash sets and the lookups, and both in one read of each part of a table
+    (:func:`_target_pass`); this process resolves a table's late hits as soon as its
+    parts are scanned, while the workers go on with the next tables."""
     from stagewall.masking import _hashscan, _rowcheck
-    from stagewall.masking._parallel import can_fork, pool
+    from stagewall.masking._parallel import can_fork, pool, split
 
     if not can_fork(jobs):
         found = _hashscan.scan(tschema, tdb, sets, batch_rows, progress, jobs=jobs, url=tdb.url)
@@ -265,19 +266,79 @@ def _scan_target(
         row_hits = _rowcheck.check_all(tdb.url, tdb, work, lookups, batch_rows, jobs, progress)
         return found, row_hits
     tables = _hashscan.scanned_tables(tschema)
+    names = {t.qualified for t in tables}
+    items = [
+        (t, w, [task for task in work if task.target.qualified == t.qualified])
+        for t in tables
+        for w in split(tdb, t, jobs)
+    ]
+    alone = [task for task in work if task.target.qualified not in names]
     shared = {
         "scan": (tdb.url, sets, batch_rows),
         "url": tdb.url,
         "lookups": lookups,
         "batch_rows": batch_rows,
     }
+    scanned, row_done = _hashscan.scan_done(progress), _rowcheck.done(progress)
+    left = {t.qualified: 0 for t in tables}
+    for t, _, _ in items:
+        left[t.qualified] += 1
+    parts: dict[str, list[Any]] = {}
+    by_table: dict[str, Any] = {}
+    row_parts: list[Any] = []
+
+    def done(got: tuple[Any, list[Any]]) -> None:
+        scan, rows = got
+        scanned(scan)
+        for r in rows:
+            row_done(r)
+        row_parts.extend(rows)
+        parts.setdefault(scan.table, []).append(scan)
+        left[scan.table] -= 1
+        if not left[scan.table]:  # the table's parts are all in: its late hits now
+            table = next(t for t in tables if t.qualified == scan.table)
+            by_table[scan.table] = _hashscan.merged_scan([table], parts.pop(scan.table))[0]
+            late([by_table[scan.table]])
+
     with pool(jobs, shared) as workers:
-        scans = workers.submit(_hashscan._scan_worker, _hashscan.scan_items(tdb, tables, jobs))
-        rows = workers.submit(_rowcheck._work, _rowcheck.parts(tdb, work, jobs))
-        found = _hashscan.merged_scan(tables, workers.results(scans, _hashscan.scan_done(progress)))
-        late(found)
-        row_hits = _rowcheck.merged_parts(workers.results(rows, _rowcheck.done(progress)))
-    return found, row_hits
+        both = workers.submit(_target_pass, items)
+        rest = workers.submit(_rowcheck._work, _rowcheck.parts(tdb, alone, jobs))
+        workers.results(both, done)
+        row_parts += workers.results(rest, row_done)
+    return [by_table[t.qualified] for t in tables], _rowcheck.merged_parts(row_parts)
+
+
+def _target_pass(item: tuple[Table, str | None, list[Any]]) -> tuple[Any, list[Any]]:
+    """One part of a target table read once for both searches: the whole-target scan
+    (``_hashscan.PartScan``) and the row by row search of each task on the table
+    (``_rowcheck.TableSearch``); returns the scan's result and each search's
+    ``(hits, rows)``. A forked worker's item, with ``SHARED`` as
+    :func:`_scan_target` sets it."""
+    from dataclasses import replace
+
+    from stagewall.masking._hashscan import PartScan
+    from stagewall.masking._parallel import SHARED
+    from stagewall.masking._rowcheck import TableSearch, check_table
+    from stagewall.masking.db import open_database
+
+    table, where, tasks = item
+    url, sets, batch_rows = SHARED["scan"]
+    lookups = SHARED["lookups"]
+    with open_database(url, role="target", read_only=True) as db:
+        db.begin_read()
+        scan = PartScan(table, sets)
+        at = {c: i for i, c in enumerate(scan.columns)}
+        searches = [TableSearch(replace(t, where=where), lookups) for t in tasks]
+        fed = [s for s in searches if all(c in at for c in s.columns)]
+        picks = [[at[c] for c in s.columns] for s in fed]
+        for m, columns in db.iter_columns(table, scan.columns, where, batch_rows):
+            scan.add(m, columns)
+            for search, pick in zip(fed, picks, strict=True):
+                search.add(m, [columns[i] for i in pick])
+        rows = [(s.hits(), s.rows) for s in fed]
+        # (a search of a column the table lacks reads alone, and fails as it did)
+        rows += [check_table(db, s.task, lookups, batch_rows) for s in searches if s not in fed]
+    return scan.result(), rows
 
 
 def _in_target(source_qualified: str, tschema: Schema) -> Table | None:
