@@ -440,3 +440,31 @@ def test_late_legit_of_the_pending_rows_equals_every_rows(tmp_path: Path, seed: 
                 assert sorted(fast.tolist()) == plain
                 checked += len(plain)
     assert checked  # some pending units are legitimate street outputs
+
+
+def _unit_keys_by_windows(units: list[str]) -> list[int]:
+    """The code before ``unit_keys`` keyed only the units' starts: every window of
+    the joined heads keyed (``_windows``), then the start of each unit picked."""
+    from stagewall.masking._gate import LONG, SEP, SHORT, UNGATED, _windows
+
+    heads = [u[:LONG] for u in units]
+    joined = lowered(SEP.join(heads))
+    if len(joined) != sum(map(len, heads)) + len(heads) - 1:
+        return [k for u in units for k in _unit_keys_by_windows([lowered(u)])]
+    short, long = _windows(joined)
+    out, at = [], 0
+    for h in heads:
+        n = len(h)
+        out.append(int(long[at]) if n >= LONG else int(short[at]) if n >= SHORT else int(UNGATED))
+        at += n + 1
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(st.sampled_from("ab é@.7İ\u03c2\u03c3\x00"), max_size=12), min_size=1, max_size=40
+    )
+)
+def test_unit_keys_equal_the_windows_at_the_units_starts(units: list[str]) -> None:
+    assert unit_keys(units).tolist() == _unit_keys_by_windows(units)

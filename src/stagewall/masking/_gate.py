@@ -90,12 +90,23 @@ def unit_keys(units: Sequence[str]) -> H:
         return np.concatenate([unit_keys([u]) for u in map(lowered, units)])
     starts = np.zeros(len(units), dtype=np.int64)
     starts[1:] = np.cumsum(lengths[:-1] + 1)
-    short, long = _windows(joined)
+    # the windows at the units' starts alone (what _windows gives there): each head's
+    # code points as one row, padded past the end (a short unit's key uses only its
+    # first SHORT columns)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    codes = np.concatenate([codes, np.zeros(LONG, dtype=np.uint64)])
+    rows = codes[starts.reshape(-1, 1) + np.arange(LONG)]
+    with np.errstate(over="ignore"):
+        acc = rows[:, 0]
+        for k in range(1, LONG):
+            acc = acc * _MULT + rows[:, k]
+            if k + 1 == SHORT:
+                short = _final(acc, SHORT)
     out = np.full(len(units), UNGATED, dtype=np.uint64)
     is_long = lengths >= LONG
     is_short = ~is_long & (lengths >= SHORT)
-    out[is_long] = long[starts[is_long]]
-    out[is_short] = short[starts[is_short]]
+    out[is_long] = _final(acc, LONG)[is_long]
+    out[is_short] = short[is_short]
     return out
 
 
