@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import compress, islice
+from itertools import accumulate, compress, islice
 from operator import or_
 
 from stagewall.masking.classify._addresses import (
@@ -190,10 +190,14 @@ def _ibans(text: str, pos: int = 0, endpos: int | None = None) -> list[Match]:
 def _names(text: str) -> list[Match]:
     firsts = _dicts.detection_first_names()
     lasts = _dicts.detection_last_names()
-    words = list(_WORD.finditer(text))
-    if not words:
+    # the capitalised words and the text between them, as strings (C-level): the
+    # split finds the matches finditer finds; pieces[2i + 1] is word i, pieces[2i + 2]
+    # the text after it, and ends[2i], ends[2i + 1] its start and end
+    pieces = _WORD_SPLIT.split(text)
+    if len(pieces) == 1:
         return []
-    raw = list(map(_group, words))
+    raw = pieces[1::2]
+    ends = list(accumulate(map(len, pieces)))
     # the capitalised words hold no NUL: fold them all in one pass (fold keeps lengths)
     folded = fold("\x00".join(raw)).split("\x00")
     # only a title or a first name starts a finding: pick those in C-level passes,
@@ -204,28 +208,27 @@ def _names(text: str) -> list[Match]:
     )
     out: list[Match] = []
     free = 0  # first word index not yet taken by a pair
+    last = len(raw) - 1
     for i in starts:
         if i < free:
             continue
-        w = words[i]
-        nxt = words[i + 1] if i + 1 < len(words) else None
-        adjacent = nxt is not None and text[w.end() : nxt.start()] in (" ", ". ")
-        titled = raw[i] in _TITLES and adjacent and nxt is not None
-        if titled and nxt is not None:
-            out.append(Match(Category.PERSON_NAME, nxt.start(), nxt.end(), raw[i + 1]))
+        gap = pieces[2 * i + 2] if i < last else None  # the text up to the next word
+        if raw[i] in _TITLES and gap in (" ", ". "):
+            out.append(Match(Category.PERSON_NAME, ends[2 * i + 2], ends[2 * i + 3], raw[i + 1]))
             free = i + 2
             continue
         if folded[i] in firsts:
-            if nxt is not None and text[w.end() : nxt.start()] == " " and folded[i + 1] in lasts:
-                span = text[w.start() : nxt.end()]
-                out.append(Match(Category.PERSON_NAME, w.start(), nxt.end(), span))
+            if gap == " " and folded[i + 1] in lasts:
+                start, end = ends[2 * i], ends[2 * i + 3]
+                out.append(Match(Category.PERSON_NAME, start, end, text[start:end]))
                 free = i + 2
                 continue
             if raw[i] not in _AMBIGUOUS:
-                out.append(Match(Category.PERSON_NAME, w.start(), w.end(), raw[i]))
+                out.append(Match(Category.PERSON_NAME, ends[2 * i], ends[2 * i + 1], raw[i]))
     return out
 
 
+_WORD_SPLIT = re.compile("(" + _WORD.pattern + ")")
 _group = operator.methodcaller("group", 0)
 
 
