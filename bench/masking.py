@@ -325,13 +325,14 @@ def main() -> None:
     )
     ap.add_argument("--no-verify", action="store_true", help="skip mask verify after the last run")
     ap.add_argument("--no-speeds", action="store_true", help="skip the per-transformer speeds")
+    ap.add_argument("--db-prefix", default="sw_bench", help="prefix of the databases it creates")
     args = ap.parse_args()
     tag = uuid.uuid4().hex[:8]
     base = args.admin.rsplit("/", 1)[0]
     made: list[str] = []
 
     def fresh(role: str) -> str:
-        name = f"sw_bench_{tag}_{role}_{len(made)}"
+        name = f"{args.db_prefix}_{tag}_{role}_{len(made)}"
         with psycopg.connect(args.admin, autocommit=True) as c:
             c.execute(f'CREATE DATABASE "{name}"'.encode())
         made.append(name)

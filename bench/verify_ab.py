@@ -49,17 +49,15 @@ def main() -> None:
     ap.add_argument("--free-text", action="store_true")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument(
-        "--prefix", default="sw_vbench", help="name prefix of the databases --setup creates"
-    )
     ap.add_argument("--admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    ap.add_argument("--db-prefix", default="sw_vbench", help="prefix of the databases it creates")
     args = ap.parse_args()
     base = args.admin.rsplit("/", 1)[0]
     if args.setup:
         tag = uuid.uuid4().hex[:8]
         urls = []
         for role in ("src", "tgt"):
-            name = f"{args.prefix}_{tag}_{role}"
+            name = f"{args.db_prefix}_{tag}_{role}"
             with psycopg.connect(args.admin, autocommit=True) as c:
                 c.execute(f'CREATE DATABASE "{name}"'.encode())
             urls.append(f"{base}/{name}")

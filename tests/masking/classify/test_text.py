@@ -241,3 +241,127 @@ def test_street_gate_folding_covers_every_case_insensitive_letter() -> None:
     for p in "abcdefghijklmnopqrstuvwxyzßéç./":
         for m in re.finditer("(?i)" + re.escape(p), every):
             assert fold(m.group()).translate(_GATE_FOLD) == fold(p), (hex(ord(m.group())), p)
+
+
+# Pieces for the RE2-gated search of a joined batch: every kind in several forms and
+# scripts, the characters IGNORECASE lets stand for a street word's letters, digits
+# of other scripts, invisible characters, NUL, the separator itself, a lone surrogate.
+_GATED_BITS = [
+    *_FRAGMENTS, *_STREET_BITS, "12 Oak Wal\u212a", "3 Elm \u017ftreet", "7 Rose H\u0131ll",
+    "9 Ash H\u0130LL", "12 HIGH STREET", "5B Elm Rd.", "Hauptstraße \u0665", "Rua das Flores 45",
+    "Piazza Navona, n. 3", "Lange Laan \u0663\u0664", "(555) 123-4567", "+44 20 7946 0958",
+    "0044 20 7946 0958", "555.123.4567", "030/1234567", "0612 345 678", "+1 (0)30 12 34",
+    "+1 23 4567", "+7 12-34-56", "DE89 3704 0044 0532 0130 00", "NL91ABNA0417164300",
+    "NO9386011117947", "4111-1111-1111-1111", "378282246310005",
+    "AB123456C", "QQ 12 34 56 A", "078-05-1120", "192.168.0.1", "1.2.3", "2001:db8::1", "::",
+    "a:b:c", "Jésica Carrasco", "田中様", "Müller", "Dr Ünal", "\u00ad", "\u200b", "\u0301",
+    "\x00\n\x00", "\ud800", "é", "İ", "9", "-", ".", "@", "jg1987@mail.example.org", "x@y.z",
+]  # fmt: skip
+_GATED_TEXT = st.lists(st.sampled_from(_GATED_BITS), max_size=8).map("".join)
+
+
+def _plain_candidates(parts: list[str]) -> list[tuple[object, int, int, str]]:
+    from stagewall.masking.classify._text import SEP, _candidates
+
+    return [(m.category, m.start, m.end, m.text) for m in _candidates(SEP.join(parts))]
+
+
+def _gated_candidates(parts: list[str]) -> list[tuple[object, int, int, str]] | None:
+    from stagewall.masking.classify._text import SEP, _candidates_joined
+
+    offsets = [sum(len(p) + len(SEP) for p in parts[:k]) for k in range(len(parts))]
+    got = _candidates_joined(SEP.join(parts), offsets, parts)
+    return None if got is None else [(m.category, m.start, m.end, m.text) for m in got]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_GATED_TEXT, min_size=2, max_size=20))
+def test_gated_joined_search_equals_the_plain_joined_search(parts: list[str]) -> None:
+    """A joined batch searched with the RE2 gates finds exactly what every pattern run
+    over the whole joined text finds (the code before the gates), in the same order;
+    a batch whose texts cannot be told apart in its bytes is searched the plain way."""
+    from stagewall.masking.classify._text import SEP
+
+    got = _gated_candidates(parts)
+    if got is None:
+        joined = SEP.join(parts)
+        assert any(SEP in p for p in parts) or any("\ud800" <= c <= "\udfff" for c in joined)
+        return
+    assert got == _plain_candidates(parts)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_GATED_TEXT, min_size=33, max_size=150), st.integers(0, 149))
+def test_gated_search_of_many_texts_equals_the_plain_search(parts: list[str], at: int) -> None:
+    """The same over batches of several blocks of texts (see gate_texts), with one
+    finding placed anywhere among texts without any, so some blocks hold none."""
+    parts = [p for p in parts if _sep_free(p)] or ["x"]
+    plain = ["nothing to see here"] * len(parts)
+    plain[at % len(plain)] = parts[0]
+    for batch in (parts, plain):
+        assert _gated_candidates(batch) == _plain_candidates(batch)
+
+
+def test_a_finding_is_picked_wherever_it_stands_in_the_batch() -> None:
+    """One text with findings among many short texts without: found at every place
+    (first, last and inside each block of texts the gates test together)."""
+    for finding in ("call +44 20 7946 0958", "Lindenweg 12a", "12 High Street, x@y.org"):
+        for at in range(100):
+            batch = ["x"] * 100
+            batch[at] = finding
+            got = _gated_candidates(batch)
+            assert got == _plain_candidates(batch)
+            assert got, (finding, at)
+
+
+def _sep_free(text: str) -> bool:
+    return "\x00\n\x00" not in text and not any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def test_gated_joined_search_finds_every_kind() -> None:
+    """Each gate lets its kind through (a gate that picked nothing would pass the
+    equality test above on texts without findings only)."""
+    parts = [
+        "mail jane.doe@corp.example.com now", "IBAN DE89 3704 0044 0532 0130 00 ok",
+        "card 4111 1111 1111 1111.", "ssn 078-05-1120", "NI AB 12 34 56 C", "ip 192.168.10.7",
+        "ip6 2001:db8::7", "call +44 20 7946 0958", "at 12 High Street", "in Lindenweg 12a",
+        "en Calle Mayor 7", "12 Oak Wal\u212a", "Anna Miller said",
+    ]  # fmt: skip
+    got = _gated_candidates(parts)
+    assert got == _plain_candidates(parts)
+    kinds = {c for c, *_ in got or []}
+    assert {c.value for c in kinds} >= {
+        "email", "iban", "card_number", "national_id", "ip_address", "phone",
+        "street_address", "person_name",
+    }  # fmt: skip
+    assert sum(c.value == "street_address" for c, *_ in got or []) == 4
+
+
+def test_long_texts_are_gated_like_short_ones() -> None:
+    """Gates over long texts of digits and separators (many states of the RE2 DFA)
+    still pick every text holding a match."""
+    import random
+
+    rng = random.Random(7)
+    noise = "".join(rng.choice("0123456789 .-+()/:ABab\u212a") for _ in range(200_000))
+    parts = [noise, "x" * 10, noise[::-1] + " call +44 20 7946 0958", "10.0.0.1 " + noise[:5000]]
+    assert _gated_candidates(parts) == _plain_candidates(parts)
+
+
+def test_re2_gate_classes_cover_what_python_matches() -> None:
+    """The RE2 gates' digit class takes every character Python's \\d takes, and each
+    street-word letter class every character IGNORECASE lets stand for the letter."""
+    import re
+
+    import re2
+
+    from stagewall.masking.classify._addresses import _EN_WORDS, _any_case
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    nd = re2.compile(rb"\p{Nd}")
+    for m in re.finditer(r"\d", every):
+        assert nd.fullmatch(m.group().encode()) is not None, hex(ord(m.group()))
+    for letter in sorted({c.lower() for w in _EN_WORDS for c in w}):
+        cls = re2.compile(_any_case(letter).encode())
+        for m in re.finditer("(?i)" + letter, every):
+            assert cls.fullmatch(m.group().encode()) is not None, (hex(ord(m.group())), letter)

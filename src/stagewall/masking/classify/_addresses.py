@@ -6,6 +6,9 @@ and a street word, and its name words must be capitalised, so ordinary sentences
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
+
+import re2
 
 from stagewall.masking.transformers._known import fold
 
@@ -62,6 +65,126 @@ _DE_NL_GATE = _gate(_DE_NL_SUFFIX, r"[ \t]+\d")
 _ROMANCE_GATE = _gate(_ROMANCE_WORD, r"[ \t]")
 
 
+# The same gates for a joined batch, run by RE2 over each text's UTF-8 bytes at once
+# (one re2.Set call per text: a DFA, no Python per character). \d in the gates
+# becomes \p{Nd}: RE2's decimal digits include every one Python's \d takes (tested).
+def _re2_gate(gate: re.Pattern[str]) -> str:
+    return gate.pattern.replace("\\d", "\\p{Nd}")
+
+
+def re2_set(patterns: Sequence[str]) -> re2._re2.Set:
+    """A compiled RE2 set of ``patterns``, searched unanchored in UTF-8 bytes."""
+    options = re2.Options()
+    options.max_mem = 64 << 20
+    gates = re2.Set.SearchSet(options)
+    for p in patterns:
+        gates.Add(p.encode())
+    gates.Compile()
+    return gates
+
+
+FOLDED_GATES = re2_set([_re2_gate(_DE_NL_GATE), _re2_gate(_ROMANCE_GATE)])
+_SEP_BYTES = b"\x00\n\x00"
+
+
+_BLOCK = 32  # texts tested together before each is tested alone
+DENSE = 4  # a pattern picked for more than 1/DENSE of the texts runs over them all
+
+
+def gate_texts(gates: re2._re2.Set, raw: bytes, pieces: list[bytes], count: int) -> list[list[int]]:
+    """For each of the ``count`` patterns of ``gates``: the indices of the ``pieces``
+    (``raw`` split at the separator) that hold a match. No gate matches across a NUL,
+    so a run of pieces joined by the separator holds a match of a gate exactly when
+    one of them does: the whole batch is tested first, then blocks of pieces, then
+    each piece of a block that holds a match (a batch of first names is one call)."""
+    picked: list[list[int]] = [[] for _ in range(count)]
+    if not gates.Match(raw):
+        return picked
+    sep = len(_SEP_BYTES)
+    pos = 0
+    for first in range(0, len(pieces), _BLOCK):
+        block = pieces[first : first + _BLOCK]
+        size = sum(map(len, block)) + sep * (len(block) - 1)
+        hit = gates.Match(raw[pos : pos + size])
+        pos += size + sep
+        if hit:
+            for k, one in enumerate(map(gates.Match, block), first):
+                if one:
+                    for g in one:
+                        picked[g].append(k)
+    return picked
+
+
+def search(
+    pattern: re.Pattern[str], text: str, bounds: Sequence[tuple[int, int]], picked: list[int]
+) -> Iterator[re.Match[str]]:
+    """The matches of ``pattern`` in the texts ``picked`` of a joined batch (the
+    ``k``-th text is ``text[a:b]`` for ``(a, b) = bounds[k]``), in order: those texts
+    searched one by one, or, when they are many, the whole batch at once (the same
+    matches: none crosses a separator, see :func:`find_streets_in`)."""
+    if len(picked) * DENSE > len(bounds):
+        yield from pattern.finditer(text)
+        return
+    for k in picked:
+        yield from pattern.finditer(text, *bounds[k])
+
+
+def find_streets_in(
+    text: str, bounds: Sequence[tuple[int, int]], en: list[int], digit: bool
+) -> list[tuple[int, int]] | None:
+    """:func:`find_streets` of ``text``, a batch of texts joined with NUL, newline,
+    NUL whose ``k``-th text is ``text[a:b]`` for ``(a, b) = bounds[k]``: the same
+    spans in the same order, each pattern run only over the texts its gate picks.
+    ``en``: the texts the caller's gate for :data:`_EN` picked; ``digit``: whether
+    ``text`` holds an ASCII digit (the caller's condition for searching streets at
+    all: the German, Dutch and Romance forms are searched in every text that passes
+    their gates then, even in one whose house number is another script's digits).
+    None when the texts cannot be told apart in the folded text's bytes (a text
+    holds the separator itself): then the caller searches the plain way.
+
+    No street pattern matches across a NUL and each sees a NUL as it sees the end
+    of the text (neither is a word character), so a pattern run over one text finds
+    exactly its matches in the joined text; a text whose folded form has no match of
+    a pattern's gate holds no match of the pattern."""
+    out = [m.span() for m in search(_EN, text, bounds, en)]
+    if not digit:
+        return out
+    folded = text.lower() if text.isascii() else fold(text).translate(_GATE_FOLD)
+    raw = folded.encode()  # (the caller encoded the text)
+    pieces = raw.split(_SEP_BYTES)
+    if len(pieces) != len(bounds):
+        return None
+    de_nl, romance = gate_texts(FOLDED_GATES, raw, pieces, 2)
+    out += [m.span() for m in search(_DE_NL, text, bounds, de_nl)]
+    out += [
+        m.span()
+        for m in search(_ROMANCE, text, bounds, romance)
+        if m.group("pre") or m.group("post")
+    ]
+    return out
+
+
+# What every match of _EN holds, for RE2 (no lookarounds): a digit, a word of no
+# blanks, blanks, one to four such words each followed by blanks, and a street word
+# in any case. Each letter of the street words is the class of every character that
+# IGNORECASE lets stand for it (the dotted capital and the dotless i for i, the
+# Kelvin sign for k, the long s for s: tested over all of Unicode), so the gate
+# takes every text _EN can match in.
+_IGNORECASE_EXTRA = {"i": "\u0130\u0131", "k": "\u212a", "s": "\u017f"}
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}{_IGNORECASE_EXTRA.get(c.lower(), '')}]" for c in word)
+
+
+_EN_WORDS = re.search(r"\(\?i:([A-Za-z|]+)\)", _EN.pattern)[1].split("|")  # type: ignore[index]
+_NONBLANK = "[^\\t\\n\\f\\r \\x00]"
+EN_GATE = (
+    f"[0-9]{_NONBLANK}*[ \\t]+(?:{_NONBLANK}+[ \\t]+){{1,4}}"
+    f"(?:{'|'.join(map(_any_case, _EN_WORDS))})"
+)
+
+
 def find_streets(text: str) -> list[tuple[int, int]]:
     """Spans of the street addresses (with their house number) found in ``text``."""
     out = [m.span() for m in _EN.finditer(text)]
@@ -92,4 +215,13 @@ def _gated(text: str, folded: str, gate: re.Pattern[str]) -> list[tuple[int, int
     return out
 
 
-__all__ = ["find_streets"]
+__all__ = [
+    "DENSE",
+    "EN_GATE",
+    "FOLDED_GATES",
+    "find_streets",
+    "find_streets_in",
+    "gate_texts",
+    "re2_set",
+    "search",
+]

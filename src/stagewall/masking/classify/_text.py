@@ -8,10 +8,18 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import compress, islice
+from itertools import accumulate, compress, islice
 from operator import or_
 
-from stagewall.masking.classify._addresses import find_streets
+from stagewall.masking.classify._addresses import (
+    DENSE,
+    EN_GATE,
+    find_streets,
+    find_streets_in,
+    gate_texts,
+    re2_set,
+    search,
+)
 from stagewall.masking.classify._categories import Category
 from stagewall.masking.classify._reference import is_reference_value
 from stagewall.masking.classify._validators import EMAIL, is_card, is_iban, is_ip
@@ -48,6 +56,10 @@ _PHONE = re.compile(
     + r"|[0-9](?<![\w+][0-9])[0-9]{2}[-.][0-9]{3}[-.][0-9]{4}"
     + r"|0(?<![\w+]0)[0-9]{2,4}[ /-]?[0-9]{3,4}[ -]?[0-9]{3,4})(?!\w)"
 )
+# _PHONE for the gated search: every alternative starts with one of these characters,
+# so the lookahead changes no match, and the engine skips to them (an alternation
+# gives it no first character to skip to)
+_PHONE_AT = re.compile("(?=[0-9+(])(?:" + _PHONE.pattern + ")")
 _ANY_DIGIT = re.compile(r"[0-9]")
 _IPV4 = re.compile(r"[0-9](?<![\w.][0-9])[0-9]{0,2}\.(?:[0-9]{1,3}\.){2}[0-9]{1,3}(?!\w|\.[0-9])")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
@@ -156,9 +168,9 @@ _AMBIGUOUS = frozenset(
 )
 
 
-def _ibans(text: str) -> list[Match]:
+def _ibans(text: str, pos: int = 0, endpos: int | None = None) -> list[Match]:
     out: list[Match] = []
-    for m in _IBAN.finditer(text):
+    for m in _IBAN.finditer(text, pos, len(text) if endpos is None else endpos):
         raw = m.group(0)
         want = IBAN_LENGTHS.get(raw[:2])
         if want is None:
@@ -178,10 +190,14 @@ def _ibans(text: str) -> list[Match]:
 def _names(text: str) -> list[Match]:
     firsts = _dicts.detection_first_names()
     lasts = _dicts.detection_last_names()
-    words = list(_WORD.finditer(text))
-    if not words:
+    # the capitalised words and the text between them, as strings (C-level): the
+    # split finds the matches finditer finds; pieces[2i + 1] is word i, pieces[2i + 2]
+    # the text after it, and ends[2i], ends[2i + 1] its start and end
+    pieces = _WORD_SPLIT.split(text)
+    if len(pieces) == 1:
         return []
-    raw = list(map(_group, words))
+    raw = pieces[1::2]
+    ends = list(accumulate(map(len, pieces)))
     # the capitalised words hold no NUL: fold them all in one pass (fold keeps lengths)
     folded = fold("\x00".join(raw)).split("\x00")
     # only a title or a first name starts a finding: pick those in C-level passes,
@@ -192,28 +208,27 @@ def _names(text: str) -> list[Match]:
     )
     out: list[Match] = []
     free = 0  # first word index not yet taken by a pair
+    last = len(raw) - 1
     for i in starts:
         if i < free:
             continue
-        w = words[i]
-        nxt = words[i + 1] if i + 1 < len(words) else None
-        adjacent = nxt is not None and text[w.end() : nxt.start()] in (" ", ". ")
-        titled = raw[i] in _TITLES and adjacent and nxt is not None
-        if titled and nxt is not None:
-            out.append(Match(Category.PERSON_NAME, nxt.start(), nxt.end(), raw[i + 1]))
+        gap = pieces[2 * i + 2] if i < last else None  # the text up to the next word
+        if raw[i] in _TITLES and gap in (" ", ". "):
+            out.append(Match(Category.PERSON_NAME, ends[2 * i + 2], ends[2 * i + 3], raw[i + 1]))
             free = i + 2
             continue
         if folded[i] in firsts:
-            if nxt is not None and text[w.end() : nxt.start()] == " " and folded[i + 1] in lasts:
-                span = text[w.start() : nxt.end()]
-                out.append(Match(Category.PERSON_NAME, w.start(), nxt.end(), span))
+            if gap == " " and folded[i + 1] in lasts:
+                start, end = ends[2 * i], ends[2 * i + 3]
+                out.append(Match(Category.PERSON_NAME, start, end, text[start:end]))
                 free = i + 2
                 continue
             if raw[i] not in _AMBIGUOUS:
-                out.append(Match(Category.PERSON_NAME, w.start(), w.end(), raw[i]))
+                out.append(Match(Category.PERSON_NAME, ends[2 * i], ends[2 * i + 1], raw[i]))
     return out
 
 
+_WORD_SPLIT = re.compile("(" + _WORD.pattern + ")")
 _group = operator.methodcaller("group", 0)
 
 
@@ -328,7 +343,8 @@ def _joined(texts: Sequence[str]) -> Iterator[tuple[int, int, Match]]:
             continue
         joined = SEP.join(parts)
         inside: list[Match] = []
-        for m in _candidates(joined):
+        found = _candidates_joined(joined, offsets, parts)
+        for m in _candidates(joined) if found is None else found:
             # only a candidate holding a NUL can span a separator (no pattern
             # matches NUL, so none should): check those against the offsets
             if "\x00" in m.text:
@@ -385,6 +401,109 @@ def _candidates(text: str) -> list[Match]:
         ]
         found += [Match(Category.STREET_ADDRESS, s, e, text[s:e]) for s, e in find_streets(text)]
     found += [m for m in _names(text) if not _in_reference_value(text, m)]
+    return found
+
+
+# What every match of each pattern holds, for RE2 (no lookarounds, no \\b): a text of
+# a joined batch whose bytes hold no match of a pattern's gate holds no match of the
+# pattern, and is not searched for it. One re2.Set call per text runs all the gates
+# (a DFA over the text's bytes); only the texts a gate picks are searched by the
+# pattern itself, so the findings are the pattern's own. Each gate is the pattern
+# with its lookarounds and word boundaries dropped, or a part every match holds
+# (IBAN: its first 15 characters; card: 12 digits; IPv4: a digit, three dots with
+# digits; IPv6: two colons with at most four hex digits between them; phone: seven
+# digits with only the characters a phone match holds between them, as the phone
+# filter keeps only matches of seven digits or more).
+# tests/masking/classify/test_text.py checks the gated search against the plain one.
+_GATES = (
+    (Category.EMAIL, EMAIL.pattern),
+    (Category.IBAN, "[A-Z][A-Z][0-9]{2}(?: ?[A-Z0-9]){11}"),
+    (Category.CARD_NUMBER, "[2-6][0-9](?:[ -]?[0-9]){10}"),
+    (Category.NATIONAL_ID, "[0-8][0-9]{2}-[0-9]{2}-[0-9]{4}"),  # SSN
+    (
+        Category.NATIONAL_ID,
+        "[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]",
+    ),
+    (Category.IP_ADDRESS, "[0-9][.][0-9]{1,3}[.][0-9]{1,3}[.][0-9]"),
+    (Category.IP_ADDRESS, ":[0-9A-Fa-f]{0,4}:"),
+    (Category.PHONE, "[0-9](?:[ +()./-]*[0-9]){6}"),
+    (Category.STREET_ADDRESS, EN_GATE),
+)
+_EMAIL_G, _IBAN_G, _CARD_G, _SSN_G, _NINO_G, _IPV4_G, _IPV6_G, _PHONE_G, _EN_G = range(len(_GATES))
+_RAW_GATES = re2_set([p for _, p in _GATES])
+_SEP_BYTES = SEP.encode()
+
+
+def _candidates_joined(joined: str, offsets: list[int], parts: list[str]) -> list[Match] | None:
+    """:func:`_candidates` of ``joined`` (the ``parts`` joined with :data:`SEP`, the
+    ``k``-th at ``offsets[k]``): the same findings in the same order, each pattern run
+    only over the texts its gate picks (see :data:`_GATES`). None when the texts
+    cannot be told apart in the joined bytes (a text holds the separator, or a lone
+    surrogate that UTF-8 cannot hold): then the caller searches the plain way.
+
+    No pattern matches across a NUL, and each sees a NUL as it sees the end of the
+    text (neither is a word character nor any character a pattern's lookaround
+    asks for), so a pattern run over one text finds exactly its matches in the
+    joined text, in order."""
+    try:
+        raw = joined.encode()
+    except UnicodeEncodeError:
+        return None
+    pieces = raw.split(_SEP_BYTES)
+    if len(pieces) != len(parts):
+        return None
+    bounds = [(o, o + len(p)) for o, p in zip(offsets, parts, strict=True)]
+    picked = gate_texts(_RAW_GATES, raw, pieces, len(_GATES))
+
+    def spans(g: int, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+        return search(pattern, joined, bounds, picked[g])
+
+    found: list[Match] = (
+        [Match(Category.EMAIL, m.start(), m.end(), m.group(0)) for m in spans(_EMAIL_G, EMAIL)]
+        if "@" in joined
+        else []
+    )
+    digit = _ANY_DIGIT.search(joined) is not None
+    if digit:
+        if len(picked[_IBAN_G]) * DENSE > len(parts):
+            found += _ibans(joined)
+        else:
+            for k in picked[_IBAN_G]:
+                found += _ibans(joined, *bounds[k])
+        found += [
+            Match(Category.CARD_NUMBER, m.start(), m.end(), m.group(0))
+            for m in spans(_CARD_G, _CARD)
+            if is_card(m.group(0))
+        ]
+        found += [
+            Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0)) for m in spans(_SSN_G, _SSN)
+        ]
+        found += [
+            Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0))
+            for m in spans(_NINO_G, _NINO)
+        ]
+        found += [
+            Match(Category.IP_ADDRESS, m.start(), m.end(), m.group(0))
+            for m in spans(_IPV4_G, _IPV4)
+            if is_ip(m.group(0))
+        ]
+    if ":" in joined:
+        found += [
+            Match(Category.IP_ADDRESS, m.start(), m.end(), m.group(0))
+            for m in spans(_IPV6_G, _IPV6)
+            if is_ip(m.group(0))
+        ]
+    if digit:
+        found += [
+            Match(Category.PHONE, m.start(), m.end(), m.group(0))
+            for m in spans(_PHONE_G, _PHONE_AT)
+            if 7 <= sum(map(str.isdigit, m.group(0))) <= 15
+        ]
+        streets = find_streets_in(joined, bounds, picked[_EN_G], digit)
+        if streets is None:
+            return None
+        found += [Match(Category.STREET_ADDRESS, s, e, joined[s:e]) for s, e in streets]
+    found += [m for m in _names(joined) if not _in_reference_value(joined, m)]
     return found
 
 

@@ -107,19 +107,37 @@ def spellings(transformer: str, value: str) -> tuple[str, ...]:
 
 def _spellable(known: Sequence[tuple[str, str]]) -> list[int]:
     """Indices of the ``(transformer, value)`` pairs that may have other spellings:
-    the names and streets with an umlaut, ß, ø or a two-letter spelling of one (one
-    regex pass over the joined values of those kinds)."""
+    the names and streets with an umlaut, ß, ø or a two-letter spelling of one.
+
+    Where :data:`_SPELLABLE` matches, found in NumPy passes over the joined values'
+    code points: a character of its first class, or one of ``aouAOU`` before ``e``
+    or ``E`` (a value holds a match exactly when it holds such a place, and no match
+    crosses the NUL between values)."""
     at = list(compress(range(len(known)), map(_SPELT.__contains__, map(_first, known))))
     if not at:
         return []
     values = list(map(_second, map(known.__getitem__, at)))
     starts = np.zeros(len(values), dtype=np.int64)  # of each value in the joined text
     np.cumsum(np.fromiter(map(len, values[:-1]), np.int64, len(values) - 1) + 1, out=starts[1:])
-    found = [m.start() for m in _SPELLABLE.finditer("\x00".join(values))]
-    if not found:
+    joined = "\x00".join(values)
+    points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.uint32)
+    marks = _SPELL_MARKS[np.minimum(points, len(_SPELL_MARKS) - 1)]
+    hit = (marks & 1).astype(bool)
+    hit[:-1] |= ((marks[:-1] & 2) != 0) & ((marks[1:] & 4) != 0)
+    found = np.flatnonzero(hit)
+    if not len(found):
         return []
     idx = np.searchsorted(starts, found, side="right") - 1
-    return [at[j] for j in sorted(set(idx.tolist()))]
+    return [at[j] for j in np.unique(idx).tolist()]
+
+
+# _SPELLABLE as marks by code point: 1 its first class, 2 a vowel of its second
+# alternative, 4 an e after one; code points past the table (none of these) read
+# its last entry, 0
+_SPELL_MARKS = np.zeros(0x1E9F + 1, np.uint8)
+_SPELL_MARKS[[ord(c) for c in "äöüÄÖÜßẞøØ"]] = 1
+_SPELL_MARKS[[ord(c) for c in "aouAOU"]] = 2
+_SPELL_MARKS[[ord(c) for c in "eE"]] = 4
 
 
 @cache
