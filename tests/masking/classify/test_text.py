@@ -365,3 +365,21 @@ def test_re2_gate_classes_cover_what_python_matches() -> None:
         cls = re2.compile(_any_case(letter).encode())
         for m in re.finditer("(?i)" + letter, every):
             assert cls.fullmatch(m.group().encode()) is not None, (hex(ord(m.group())), letter)
+
+
+def test_a_texts_findings_do_not_depend_on_its_neighbours() -> None:
+    """A street whose house number is written in another script's digits is found
+    alone, in a batch, and next to a text with an ASCII digit alike (it was found
+    only when some other text of the batch held an ASCII digit)."""
+    arabic, persian = "\u0665\u0667\u0661\u0662", "\u06f1\u06f2"
+    for street in (
+        f"Hauptstraße {arabic[0]}",
+        f"Calle Mayor {arabic[1]}",
+        f"Lindenweg {arabic[2:]}a",
+        f"Via Roma {persian}",
+    ):
+        alone = detect_in_text(street)
+        assert [m.category for m in alone] == [Category.STREET_ADDRESS], street
+        assert detect_many([street]) == [alone]
+        assert detect_many([street, "x 1"])[0] == alone
+        assert detect_many(["x 1"] * 40 + [street] + ["y"] * 40)[40] == alone

@@ -130,15 +130,15 @@ def search(
 
 
 def find_streets_in(
-    text: str, bounds: Sequence[tuple[int, int]], en: list[int], digit: bool
+    text: str, bounds: Sequence[tuple[int, int]], en: list[int]
 ) -> list[tuple[int, int]] | None:
     """:func:`find_streets` of ``text``, a batch of texts joined with NUL, newline,
     NUL whose ``k``-th text is ``text[a:b]`` for ``(a, b) = bounds[k]``: the same
     spans in the same order, each pattern run only over the texts its gate picks.
-    ``en``: the texts the caller's gate for :data:`_EN` picked; ``digit``: whether
-    ``text`` holds an ASCII digit (the caller's condition for searching streets at
-    all: the German, Dutch and Romance forms are searched in every text that passes
-    their gates then, even in one whose house number is another script's digits).
+    ``en``: the texts the caller's gate for :data:`_EN` picked. The caller searches
+    only a batch holding a decimal digit of some script (every street form needs
+    one); whether a text holds one decides nothing else, so a text's findings do
+    not depend on its neighbours in the batch.
     None when the texts cannot be told apart in the folded text's bytes (a text
     holds the separator itself): then the caller searches the plain way.
 
@@ -147,8 +147,6 @@ def find_streets_in(
     exactly its matches in the joined text; a text whose folded form has no match of
     a pattern's gate holds no match of the pattern."""
     out = [m.span() for m in search(_EN, text, bounds, en)]
-    if not digit:
-        return out
     folded = text.lower() if text.isascii() else fold(text).translate(_GATE_FOLD)
     raw = folded.encode()  # (the caller encoded the text)
     pieces = raw.split(_SEP_BYTES)

@@ -61,6 +61,15 @@ _PHONE = re.compile(
 # gives it no first character to skip to)
 _PHONE_AT = re.compile("(?=[0-9+(])(?:" + _PHONE.pattern + ")")
 _ANY_DIGIT = re.compile(r"[0-9]")
+# The German, Dutch and Romance street forms take a house number in any script's
+# digits (\d): they are searched in every text holding one, whatever its neighbours
+_ANY_DECIMAL = re.compile(r"\d")
+
+
+def _has_decimal(text: str, ascii_digit: bool) -> bool:
+    return ascii_digit or (not text.isascii() and _ANY_DECIMAL.search(text) is not None)
+
+
 _IPV4 = re.compile(r"[0-9](?<![\w.][0-9])[0-9]{0,2}\.(?:[0-9]{1,3}\.){2}[0-9]{1,3}(?!\w|\.[0-9])")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _SSN = re.compile(
@@ -393,12 +402,14 @@ def _candidates(text: str) -> list[Match]:
             for m in _IPV6.finditer(text)
             if is_ip(m.group(0))
         ]
-    if _ANY_DIGIT.search(text) is not None:
+    digit = _ANY_DIGIT.search(text) is not None
+    if digit:
         found += [
             Match(Category.PHONE, m.start(), m.end(), m.group(0))
             for m in _PHONE.finditer(text)
             if 7 <= sum(map(str.isdigit, m.group(0))) <= 15
         ]
+    if _has_decimal(text, digit):
         found += [Match(Category.STREET_ADDRESS, s, e, text[s:e]) for s, e in find_streets(text)]
     found += [m for m in _names(text) if not _in_reference_value(text, m)]
     return found
@@ -499,7 +510,8 @@ def _candidates_joined(joined: str, offsets: list[int], parts: list[str]) -> lis
             for m in spans(_PHONE_G, _PHONE_AT)
             if 7 <= sum(map(str.isdigit, m.group(0))) <= 15
         ]
-        streets = find_streets_in(joined, bounds, picked[_EN_G], digit)
+    if _has_decimal(joined, digit):
+        streets = find_streets_in(joined, bounds, picked[_EN_G])
         if streets is None:
             return None
         found += [Match(Category.STREET_ADDRESS, s, e, joined[s:e]) for s, e in streets]
