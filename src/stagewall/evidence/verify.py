@@ -20,12 +20,12 @@ from stagewall.audit import WitnessPublicKey
 from stagewall.audit._checkpoint import CheckpointInvalid, parse_note, verify_checkpoint
 from stagewall.audit._cosignature import verify_cosignature_line
 from stagewall.audit._merkle import verify_inclusion
-from stagewall.errors import ConfigError, PackInvalid, SignatureInvalid, UsageError
+from stagewall.errors import KeyMissing, PackInvalid, SignatureInvalid, UsageError
 from stagewall.evidence._model import CheckStatus
 from stagewall.evidence._populations import BINDINGS
 from stagewall.evidence._proofs import ProofMaker
 from stagewall.evidence.pack import FORMAT
-from stagewall.keys import PublicKey, parse_public_key
+from stagewall.keys import PublicKey
 
 _SIGNED = ("manifest.json", "manifest.sig")
 MAX_PACK_BYTES = 2 << 30
@@ -134,15 +134,11 @@ def _verify(
             raise PackInvalid(f"{path} is not an evidence pack: {name} is missing")
     key = public_key
     if key is None:
-        if "public.key" not in files:
-            raise PackInvalid("no public key: pass --public-key (the pack has no public.key)")
-        try:
-            key = parse_public_key(files["public.key"].decode(), source="the pack's public.key")
-        except (ConfigError, UnicodeDecodeError):
-            raise PackInvalid("the pack's public.key is not a valid key") from None
-        warnings.append(
-            "the public key was NOT pinned: it was taken from the pack itself, so a forger could "
-            "have replaced key and signatures together; pass --public-key"
+        raise KeyMissing(
+            "verifying an evidence pack needs a pinned public key: the pack's own public.key "
+            "proves nothing, since a forger replaces key and signatures together",
+            hint="pass --public-key with the log's verifier key that you obtained "
+            "independently (`stagewall keys export-public` on the server)",
         )
     _check_signature(files["manifest.json"], files["manifest.sig"], key)
     try:
