@@ -19,10 +19,17 @@ from stagewall.audit._checkpoint import verify_checkpoint
 from stagewall.audit._merkle import leaf_hash, verify_inclusion
 from stagewall.audit._verify import VerifyReport, verify_store
 from stagewall.cli._client import Client
-from stagewall.cli._common import config_option, db_option, echo_json, format_option, one_line
+from stagewall.cli._common import (
+    config_option,
+    db_option,
+    echo_json,
+    format_option,
+    one_line,
+    pinned_public_key,
+)
 from stagewall.errors import ChainBroken, ConfigError, IntegrityError, KeyMissing, UsageError
 from stagewall.estate.loader import load_estate_optional
-from stagewall.keys import PublicKey, load_public_key, load_signing_key
+from stagewall.keys import load_public_key, load_signing_key
 from stagewall.paths import existing_store_url
 from stagewall.store import open_store
 
@@ -55,16 +62,6 @@ remote_option = click.option(
     metavar="URL",
     help="Read through this stagewall server (default: $STAGEWALL_SERVER) instead of a store.",
 )
-
-
-def _pinned(path: str | None) -> PublicKey | None:
-    """The trusted key: ``--public-key``, else the one in STAGEWALL_HOME, else None."""
-    if path:
-        return load_public_key(path=path)
-    try:
-        return load_public_key()
-    except KeyMissing:
-        return None
 
 
 def _policy(config: str | None) -> WitnessPolicy | None:
@@ -161,7 +158,7 @@ def verify_cmd(
     """
     try:
         policy = _policy(config)
-        key = _pinned(public_key)
+        key = pinned_public_key(public_key)
         now = _as_of(as_of)
         if bundle is not None:
             report = verify_bundle(

@@ -8,11 +8,18 @@ from pathlib import Path
 
 import click
 
-from stagewall.cli._common import F, config_option, db_option, echo_json, format_option
-from stagewall.errors import EXIT_FINDING, IntegrityError, KeyMissing
+from stagewall.cli._common import (
+    F,
+    config_option,
+    db_option,
+    echo_json,
+    format_option,
+    pinned_public_key,
+)
+from stagewall.errors import EXIT_FINDING, IntegrityError
 from stagewall.evidence import CheckStatus, evaluate, make_window, open_local, parse_time_arg
 from stagewall.evidence.evaluate import DEFAULT_WINDOW
-from stagewall.keys import PublicKey, load_public_key, load_signing_key
+from stagewall.keys import load_signing_key
 
 _MARK = {
     CheckStatus.PASS: "pass",
@@ -132,17 +139,6 @@ def pack_cmd(
     )
 
 
-def _pinned(path: str | None) -> PublicKey | None:
-    """The trusted key: ``--public-key``, else the one in STAGEWALL_HOME, else None (which
-    :func:`~stagewall.evidence.verify.verify_pack` refuses: never the pack's own key)."""
-    if path:
-        return load_public_key(path=path)
-    try:
-        return load_public_key()
-    except KeyMissing:
-        return None
-
-
 @evidence_group.command("verify")
 @click.argument("pack", type=click.Path(dir_okay=False))
 @click.option(
@@ -171,7 +167,7 @@ def verify_cmd(
     from stagewall.evidence.evaluate import load_witness_key
     from stagewall.evidence.verify import verify_pack
 
-    key = _pinned(public_key)
+    key = pinned_public_key(public_key)
     witnesses = [load_witness_key(w) for w in witness_keys]
     try:
         report = verify_pack(
