@@ -15,9 +15,8 @@ import click
 
 from stagewall.audit import AuditLog, WitnessPolicy, witness_checkpoints
 from stagewall.audit._bundle import export_bundle, verify_bundle
-from stagewall.audit._checkpoint import verify_checkpoint
 from stagewall.audit._merkle import leaf_hash, verify_inclusion
-from stagewall.audit._verify import VerifyReport, verify_store
+from stagewall.audit._verify import VerifyReport, read_checkpoint_files, verify_store
 from stagewall.cli._client import Client
 from stagewall.cli._common import (
     config_option,
@@ -329,6 +328,13 @@ def _load_proof(path: str) -> dict[str, Any]:
         ) from exc
 
 
+def _whole(value: Any, name: str) -> int:
+    """A proof's index or size: a JSON integer (or its decimal text), never 1e400 or true."""
+    if type(value) is int or (type(value) is str and value.isdecimal()):
+        return int(value)
+    raise ValueError(f"{name} {json.dumps(value)[:40]} is not a whole number")
+
+
 @audit_group.command("verify-proof")
 @click.argument("proof_file", type=click.Path())
 @click.option("--checkpoint", type=click.Path(), default=None, help="Signed checkpoint to bind to.")
@@ -337,8 +343,8 @@ def verify_proof_cmd(proof_file: str, checkpoint: str | None, public_key: str | 
     """Verify an inclusion proof offline (optionally against a signed checkpoint)."""
     data = _load_proof(proof_file)
     try:
-        index = int(data["leaf_index"])
-        size = int(data["tree_size"])
+        index = _whole(data["leaf_index"], "leaf_index")
+        size = _whole(data["tree_size"], "tree_size")
         root = bytes.fromhex(data["root_hash"])
         path = [bytes.fromhex(h) for h in data["audit_path"]]
         leaf = bytes.fromhex(data["leaf_hash"])
@@ -348,9 +354,7 @@ def verify_proof_cmd(proof_file: str, checkpoint: str | None, public_key: str | 
         raise ChainBroken(f"the event in {proof_file} does not hash to its leaf hash")
     if checkpoint is not None:
         key = load_public_key(path=public_key) if public_key else load_public_key()
-        cp = verify_checkpoint(
-            Path(checkpoint).read_text(encoding="utf-8"), key, source=f"checkpoint {checkpoint}"
-        )
+        ((_source, cp),) = read_checkpoint_files([checkpoint], key)
         if cp.size != size or cp.root != root:
             raise ChainBroken(
                 f"the proof is for tree size {size}, root {root.hex()[:16]}..., which is not "
@@ -360,6 +364,13 @@ def verify_proof_cmd(proof_file: str, checkpoint: str | None, public_key: str | 
     if not verify_inclusion(leaf, index, size, path, root):
         raise ChainBroken(f"the inclusion proof for index {index} does not verify")
     click.echo(f"ok: event {index} is included in the tree of size {size}")
+    if checkpoint is None:
+        click.echo(
+            "warning: the root is the proof's own and NOT bound to a signed checkpoint: anyone "
+            "can write a proof like this one; pass --checkpoint FILE (a checkpoint of tree size "
+            f"{size} signed by the log key) and --public-key FILE",
+            err=True,
+        )
 
 
 @audit_group.command("tail")
