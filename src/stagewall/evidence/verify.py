@@ -198,6 +198,8 @@ def _verify(
                     f"check {c['check']} rests on event {missing_idx[0]}, which the pack lacks"
                 )
     bound = _verify_bindings(files, docs)
+    if span is not None:
+        _verify_grants_complete(files, docs, span["first"], span["last"])
     return PackReport(
         window=window,
         tree_size=cp.size,
@@ -350,6 +352,29 @@ def _verify_bindings(files: dict[str, bytes], docs: dict[int, dict[str, Any]]) -
                 raise PackInvalid(f"{label} does not match its audit event {raw}")
             bound += 1
     return bound
+
+
+def _verify_grants_complete(
+    files: dict[str, bytes], docs: dict[int, dict[str, Any]], first: int, last: int
+) -> None:
+    """Every production grant an event of the window records is in the population (a
+    row deleted from the store took the grant out of the checks and the sample)."""
+    name = "populations/production_grants.csv"
+    listed = {row.get("grant") for row in csv.DictReader(io.StringIO(files[name].decode()))}
+    for i in range(first, last + 1):
+        doc = docs[i]
+        if doc["metadata"]["event_code"] != "access.grant.created":
+            continue
+        if doc.get("unmapped", {}).get("production") is not True:
+            continue
+        grant = str(doc.get("resource", "")).removeprefix("grant:")
+        if grant not in listed:
+            raise PackInvalid(
+                f"event {i} records production grant {grant}, which {name} leaves out: "
+                "the population (and the checks) miss a grant the signed log holds",
+                hint="its row was removed from the store; investigate, and ask for a pack "
+                "built from an intact store",
+            )
 
 
 __all__ = ["PackInvalid", "PackReport", "verify_pack"]
