@@ -212,6 +212,15 @@ def export_cmd(db: str | None, server: str | None, out: str) -> None:
         click.echo("warning: no signing key here; no fresh checkpoint was written", err=True)
 
 
+def _inside(name: str) -> bool:
+    """Whether an archive member's path stays inside the bundle directory (no ``..``,
+    no absolute path, no empty part): the archive is the server's word."""
+    if not name:
+        return True
+    parts = name.rstrip("/").split("/")
+    return "\\" not in name and all(p not in ("", ".", "..") for p in parts)
+
+
 def _download_bundle(client: Client, out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(
@@ -225,6 +234,7 @@ def _download_bundle(client: Client, out: Path) -> None:
             if not members or any(
                 not (m.isfile() or m.isdir())
                 or not (m.name == prefix[:-1] or m.name.startswith(prefix))
+                or not _inside(m.name[len(prefix) :])
                 for m in members
             ):
                 raise UsageError("the server's bundle has unexpected entries; nothing written")
