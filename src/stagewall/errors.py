@@ -145,6 +145,16 @@ class WitnessQuorumMissing(IntegrityError):
     )
 
 
+class UnsignedEvents(IntegrityError):
+    """Events of a bundle that no checkpoint signed by the pinned key covers."""
+
+    code = "SW930"
+    default_hint = (
+        "anyone who can write the store can write such events; ask for a bundle exported by "
+        "the server (`stagewall audit export`), which signs a checkpoint covering every event"
+    )
+
+
 class AttestationMismatch(IntegrityError):
     """A valid attestation is about another stage, commit or artifact than expected."""
 
@@ -540,6 +550,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     SignatureInvalid,
     WitnessConflict,
     WitnessQuorumMissing,
+    UnsignedEvents,
     AttestationMismatch,
     StoreRoleUnsafe,
     BackendError,

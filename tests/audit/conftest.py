@@ -61,3 +61,13 @@ def allow_tampering(store: Store) -> None:
             else:
                 for op_name in ("update", "delete"):
                     conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{op_name}"))
+
+
+def forget_signed() -> None:
+    """Lose what the signer remembers (a second server instance with its own key
+    directory, or one whose directory was restored from an old backup): only the
+    witnesses still know what was signed."""
+    from stagewall.audit._signed import FILE
+    from stagewall.paths import home
+
+    (home() / FILE).unlink()

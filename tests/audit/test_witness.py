@@ -23,12 +23,13 @@ from stagewall.audit import (
     witness_checkpoints,
 )
 from stagewall.audit._bundle import export_bundle, verify_bundle
+from stagewall.audit._checkpoint import CheckpointInvalid
 from stagewall.audit._verify import verify_store
 from stagewall.errors import KeyMissing, WitnessConflict, WitnessQuorumMissing
 from stagewall.keys import init_keys, load_public_key, load_signing_key
 from stagewall.store import Store, open_store
 from stagewall.witness import Witness, WitnessState, init_witness, make_server
-from tests.audit.conftest import allow_tampering, make_event
+from tests.audit.conftest import allow_tampering, forget_signed, make_event
 
 
 class RunningWitness:
@@ -131,7 +132,11 @@ def test_deleting_events_after_the_newest_checkpoint_fails(
     later = datetime.now(UTC) + timedelta(minutes=11)
     with pytest.raises(WitnessQuorumMissing, match="only 0 of the required 1"):
         verify_store(log, load_public_key(), policy=policy, now=later)
-    # and the witness never cosigns the truncated log again
+    # the server that signed 14 refuses to sign the cut log ...
+    with pytest.raises(CheckpointInvalid, match="rolled back"):
+        witness_checkpoints(log, [witnesses[0].endpoint()])
+    forget_signed()  # ... one that does not remember it signs, and
+    # the witness never cosigns the truncated log again
     with pytest.raises(WitnessConflict, match="removed"):
         witness_checkpoints(log, [witnesses[0].endpoint()])
     log.append_many([make_event(i) for i in range(20, 26)])  # regrow past 14

@@ -25,7 +25,7 @@ from stagewall.estate.models import AuditSettings
 from stagewall.keys import init_keys, load_public_key
 from stagewall.store import Store
 from stagewall.witness import init_witness
-from tests.audit.conftest import allow_tampering, make_event
+from tests.audit.conftest import allow_tampering, forget_signed, make_event
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -141,6 +141,9 @@ def test_truncation_is_refused_by_the_repository_and_fails_verification(
     later = datetime.now(UTC) + timedelta(minutes=11)
     with pytest.raises(WitnessQuorumMissing):
         verify_store(log, load_public_key(), policy=policy, now=later)
+    with pytest.raises(CheckpointInvalid, match="rolled back"):
+        _round(log, policy)  # the server that signed 14 refuses to sign the cut log
+    forget_signed()  # one that does not remember it signs, and the repository refuses
     with pytest.raises(WitnessConflict, match=r"holds a checkpoint of 14 events .* only 10"):
         _round(log, policy)
     assert _commits(repo) == 2  # nothing committed

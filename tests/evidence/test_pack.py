@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import insert
 
 from stagewall.access._tables import access_grants
-from stagewall.errors import PackInvalid, SignatureInvalid
+from stagewall.errors import KeyMissing, PackInvalid, SignatureInvalid
 from stagewall.evidence import CheckStatus, evaluate
 from stagewall.evidence.pack import build_pack, sign_manifest
 from stagewall.evidence.verify import verify_pack
@@ -80,8 +80,10 @@ def test_pack_verifies_offline(pack: Path, history: History) -> None:
     assert len(grants) == 3
 
 
-def test_unpinned_key_is_a_warning(pack: Path) -> None:
-    assert "NOT pinned" in verify_pack(pack).warnings[0]
+def test_unpinned_key_is_refused(pack: Path) -> None:
+    # the pack's own public.key proves nothing (tests/evidence/test_redteam_pack.py)
+    with pytest.raises(KeyMissing, match="needs a pinned public key"):
+        verify_pack(pack)
 
 
 def test_one_byte_in_a_csv_is_refused(pack: Path, tmp_path: Path) -> None:

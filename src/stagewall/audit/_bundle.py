@@ -34,11 +34,10 @@ from stagewall.audit._verify import (
     check_checkpoint_roots,
     prove_consistency,
     read_checkpoint_files,
-    uncovered_warning,
     witness_check,
 )
 from stagewall.audit._witness import stored_cosigned_notes
-from stagewall.errors import ConfigError, KeyMissing, UsageError
+from stagewall.errors import ConfigError, KeyMissing, UnsignedEvents, UsageError
 from stagewall.keys import PublicKey, SigningKey, parse_public_key
 
 README = """\
@@ -152,8 +151,47 @@ def export_archive(
     return buf.getvalue(), res.size
 
 
-def _read_lines(path: Path) -> list[bytes]:
-    data = path.read_bytes()
+def _read_bytes(path: Path, base: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(
+            f"{path.relative_to(base)} is not a readable file in bundle {base} "
+            f"({exc.__class__.__name__})",
+            hint="pass the directory written by `stagewall audit export --out DIR`, unchanged",
+        ) from None
+
+
+def _read_text(path: Path, base: Path) -> str:
+    try:
+        return _read_bytes(path, base).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"{path.relative_to(base)} is not UTF-8 text in bundle {base}",
+            hint="pass the directory written by `stagewall audit export --out DIR`, unchanged",
+        ) from None
+
+
+def require_signed_cover(size: int, newest: int | None) -> None:
+    """Every event must lie under a checkpoint signed by the pinned key (else raise).
+
+    A bundle is a file anyone can write: events that no signed checkpoint covers are
+    only self-consistent, and a bundle without any checkpoint is the forger's own."""
+    if newest is None:
+        raise UnsignedEvents(
+            "the bundle has no checkpoint signed by the pinned key"
+            + (f": events 0..{size - 1} are not covered by a checkpoint" if size else "")
+            + "; nothing in it proves the server wrote it"
+        )
+    if newest < size:
+        raise UnsignedEvents(
+            f"events {newest}..{size - 1} are not covered by a checkpoint signed by the "
+            f"pinned key (the newest covers {newest} events)"
+        )
+
+
+def _read_lines(path: Path, base: Path) -> list[bytes]:
+    data = _read_bytes(path, base)
     if not data:
         return []
     if not data.endswith(b"\n"):
@@ -199,7 +237,7 @@ def verify_bundle(
     shipped = base / "public.key"
     if shipped.is_file():
         try:
-            theirs = parse_public_key(shipped.read_text(encoding="utf-8"))
+            theirs = parse_public_key(_read_text(shipped, base))
         except ConfigError:
             theirs = None
         if theirs is None or theirs.raw != key.raw:
@@ -209,16 +247,16 @@ def verify_bundle(
     cp_dir = base / "checkpoints"
     bundle_files = sorted(cp_dir.glob("*.txt")) if cp_dir.is_dir() else []
     for f in bundle_files:
-        cp = verify_checkpoint(f.read_text(encoding="utf-8"), key, source=f"checkpoint {f.name}")
+        cp = verify_checkpoint(_read_text(f, base), key, source=f"checkpoint {f.name}")
         entries.append((f"checkpoint {f.name}", cp.size, cp.root))
     external = read_checkpoint_files(checkpoint_files or [], key)
     entries.extend((f"checkpoint {src}", cp.size, cp.root) for src, cp in external)
 
-    lines = _read_lines(events_path)
+    lines = _read_lines(events_path, base)
     chain_path = base / "chain.txt"
     chains: list[bytes | None] = []
     if chain_path.is_file():
-        chains.extend(_read_lines(chain_path))
+        chains.extend(_read_lines(chain_path, base))
     else:
         warnings.append("chain.txt is missing: a change is located less precisely")
     chains.extend([None] * (len(lines) - len(chains)))
@@ -228,7 +266,7 @@ def verify_bundle(
         co_dir = base / "cosignatures"
         co_files = sorted(co_dir.glob("*.txt")) if co_dir.is_dir() else []
         cosigs = read_cosigned_notes(
-            [(f"cosignature {f.name}", f.read_text(encoding="utf-8")) for f in co_files],
+            [(f"cosignature {f.name}", _read_text(f, base)) for f in co_files],
             key,
             policy,
         )
@@ -240,8 +278,6 @@ def verify_bundle(
     check_checkpoint_roots(entries, result.size, result.roots)
     new_root = result.roots[result.size]
     proofs = prove_consistency(external, result.leaves, new_root)
-    newest = max((e[1] for e in entries), default=None)
-    warnings.extend(uncovered_warning(result.size, newest))
     witnessed = None
     if policy is not None:
         witnessed = witness_check(
@@ -249,6 +285,9 @@ def verify_bundle(
         )
     elif result.size:
         warnings.append(NO_WITNESS_WARNING)
+    # cosigned notes carry the log's signature too, and their roots were just checked
+    signed = [e[1] for e in entries] + [c.size for c in cosigs]
+    require_signed_cover(result.size, max(signed, default=None))
     return VerifyReport(
         size=result.size,
         root=new_root,
@@ -260,4 +299,10 @@ def verify_bundle(
     )
 
 
-__all__ = ["ExportResult", "export_archive", "export_bundle", "verify_bundle"]
+__all__ = [
+    "ExportResult",
+    "export_archive",
+    "export_bundle",
+    "require_signed_cover",
+    "verify_bundle",
+]

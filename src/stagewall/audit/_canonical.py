@@ -19,6 +19,9 @@ from typing import Any
 from stagewall.errors import ConfigError
 
 MAX_DEPTH = 32
+# Integers up to an unsigned 64-bit value (a PostgreSQL system identifier fits);
+# beyond it JSON readers disagree, and Python's str() of a huge one raises.
+_INT_LIMIT = 2**64
 
 # Words that, as part of a details key, suggest the value is a secret.
 _SECRET_WORDS = frozenset(
@@ -90,10 +93,17 @@ def check_json_safe(value: Any, path: str = "details", depth: int = 0) -> Any:
         if not value.isascii():
             _check_text(value, path)
         return value
-    if value is None or kind is int or kind is bool:
+    if kind is int:
+        if -_INT_LIMIT <= value <= _INT_LIMIT:
+            return value
+        raise ConfigError(
+            f"audit event {path} is an integer beyond 64 bits",
+            hint="JSON readers disagree on such numbers; record it as text",
+        )
+    if value is None or kind is bool:
         return value
-    if isinstance(value, bool | int):
-        return int(value)
+    if isinstance(value, int):  # an IntEnum and the like: its plain value
+        return check_json_safe(int(value), path, depth)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ConfigError(f"audit event {path} is {value!r}, which JSON cannot represent")

@@ -25,8 +25,10 @@ from stagewall.audit._checkpoint import (
     CheckpointInvalid,
     parse_note,
     sign_checkpoint,
+    verify_checkpoint,
 )
 from stagewall.audit._merkle import Frontier, consistency_proof, inclusion_path
+from stagewall.audit._signed import Signed, SignerMemory
 from stagewall.audit._tables import audit_checkpoints, audit_events
 from stagewall.audit.events import (
     AuditEvent,
@@ -461,26 +463,24 @@ class AuditLog:
                 frontier = Frontier.from_bytes(prev.size, bytes(prev.frontier))
             except ValueError as exc:
                 raise CheckpointInvalid(f"stored checkpoint {prev.size} is corrupt") from exc
-            cp, _sigs = parse_note(prev.note, source=f"stored checkpoint {prev.size}")
+            source = f"stored checkpoint at tree size {prev.size}"
+            cp, _sigs = parse_note(prev.note, source=source)
             if frontier.root() != bytes(prev.root_hash) or cp.root != frontier.root():
                 raise CheckpointInvalid(
                     f"stored checkpoint at tree size {prev.size} does not match its own tree state",
                     hint="the store was altered; run `stagewall audit verify`",
                 )
+            # A row anyone with the store could have written is no base to sign on.
+            if cp.size != prev.size:
+                raise CheckpointInvalid(f"{source}: its note is for tree size {cp.size}")
+            verify_checkpoint(prev.note, key.public, source=source)
         else:
             frontier = Frontier()
-        leaves = conn.execute(
-            select(audit_events.c.idx, audit_events.c.leaf_hash)
-            .where(audit_events.c.idx >= frontier.size)
-            .order_by(audit_events.c.idx)
-        ).all()
-        for expected, (idx, leaf) in enumerate(leaves, start=frontier.size):
-            if idx != expected:
-                raise CheckpointInvalid(
-                    f"audit event {expected} is missing; refusing to sign a checkpoint",
-                    hint="run `stagewall audit verify`",
-                )
-            frontier.append(bytes(leaf))
+        memory = SignerMemory.of(self._home, key, self.store.display_url)
+        signed = memory.read() if memory is not None else None
+        if signed is not None:
+            frontier = self._extend_signed(conn, signed, prev)
+        self._extend(conn, frontier, None)
         if prev is not None and frontier.size == prev.size:
             return StoredCheckpoint(
                 prev.size, bytes(prev.root_hash), prev.note, prev.key_name, prev.created
@@ -499,7 +499,78 @@ class AuditLog:
                 "created": created,
             },
         )
+        if memory is not None:
+            done = Signed(frontier.size, root, Frontier(frontier.size, frontier.stack))
+            # remembered once the checkpoint is committed (a rolled-back one was never made)
+            Store.after_commit(conn, lambda: memory.write(done))
         return StoredCheckpoint(frontier.size, root, note, key.name, created)
+
+    def _extend_signed(self, conn: Connection, signed: Signed, prev: Any) -> Frontier:
+        """The tree state the signer remembers, checked against the store's newest row."""
+        size = conn.execute(select(func.max(audit_events.c.idx))).scalar()
+        held = 0 if size is None else int(size) + 1
+        if held < signed.size:
+            raise CheckpointInvalid(
+                f"the store holds {held} audit events, but this server signed a checkpoint "
+                f"of {signed.size}: the log was truncated or the store rolled back to an "
+                "older copy; refusing to sign",
+                hint="investigate who changed the store; restore it from a bundle consistent "
+                f"with the checkpoint of size {signed.size} (docs/audit.md, 'What the signer "
+                "remembers')",
+            )
+        if prev is None or prev.size < signed.size:
+            newest = 0 if prev is None else prev.size
+            raise CheckpointInvalid(
+                f"the store's newest checkpoint is of tree size {newest}, "
+                f"but this server signed one of {signed.size}: checkpoint rows were removed or the "
+                "store was rolled back to an older copy; refusing to sign",
+                hint="investigate who changed the store (docs/audit.md, 'What the signer "
+                "remembers')",
+            )
+        frontier = Frontier(signed.size, signed.frontier.stack)
+        if frontier.root() != signed.root:
+            raise CheckpointInvalid("the signer's remembered tree state is damaged")
+        self._extend(conn, frontier, prev.size)
+        if frontier.root() != bytes(prev.root_hash):
+            raise CheckpointInvalid(
+                f"the store's checkpoint at tree size {prev.size} is not on the tree this "
+                "server signed: events were rewritten; refusing to sign",
+                hint="investigate who changed the store (docs/audit.md, 'What the signer "
+                "remembers')",
+            )
+        return frontier
+
+    @staticmethod
+    def _extend(conn: Connection, frontier: Frontier, stop: int | None) -> None:
+        """Append the store's events from ``frontier.size`` (below ``stop``), each leaf
+        recomputed from its canonical bytes: the signer never signs a leaf column that
+        does not hash its event."""
+        query = (
+            select(audit_events.c.idx, audit_events.c.canonical, audit_events.c.leaf_hash)
+            .where(audit_events.c.idx >= frontier.size)
+            .order_by(audit_events.c.idx)
+        )
+        if stop is not None:
+            query = query.where(audit_events.c.idx < stop)
+        sha = hashlib.sha256
+        for expected, (idx, raw, leaf) in enumerate(conn.execute(query), start=frontier.size):
+            if idx != expected:
+                raise CheckpointInvalid(
+                    f"audit event {expected} is missing; refusing to sign a checkpoint",
+                    hint="run `stagewall audit verify`",
+                )
+            leaf = _as_bytes(leaf)
+            if sha(b"\x00" + _as_bytes(raw)).digest() != leaf:
+                raise CheckpointInvalid(
+                    f"audit event {idx} does not hash to its stored leaf; refusing to sign",
+                    hint="run `stagewall audit verify`",
+                )
+            frontier.append(leaf)
+        if stop is not None and frontier.size != stop:
+            raise CheckpointInvalid(
+                f"audit event {frontier.size} is missing; refusing to sign a checkpoint",
+                hint="run `stagewall audit verify`",
+            )
 
     def checkpoints(self) -> list[StoredCheckpoint]:
         with self._tx(None) as conn:

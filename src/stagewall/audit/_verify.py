@@ -103,11 +103,14 @@ def read_checkpoint_files(
     for name in files:
         path = Path(name)
         if not path.is_file():
-            raise UsageError(f"checkpoint file {path} does not exist")
+            what = "is not a file" if path.exists() else "does not exist"
+            raise UsageError(f"checkpoint file {path} {what}")
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
             raise UsageError(f"checkpoint file {path} is not UTF-8 text") from exc
+        except OSError as exc:
+            raise UsageError(f"checkpoint file {path} cannot be read: {exc.strerror}") from exc
         note = note_from_text(text, source=f"checkpoint file {path}")
         out.append((str(path), verify_checkpoint(note, key, source=f"checkpoint {path}")))
     return out

@@ -6,12 +6,15 @@ import json
 import sys
 import unicodedata
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from stagewall.errors import EXIT_USAGE, StagewallError
 from stagewall.paths import use_estate
+
+if TYPE_CHECKING:
+    from stagewall.keys import PublicKey
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -110,6 +113,20 @@ def one_line(text: Any) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def pinned_public_key(path: str | None) -> PublicKey | None:
+    """The trusted audit key: ``path`` (``--public-key``), else the one in STAGEWALL_HOME,
+    else None (which the verifiers refuse: never a key shipped with what is verified)."""
+    from stagewall.errors import KeyMissing
+    from stagewall.keys import load_public_key
+
+    if path:
+        return load_public_key(path=path)
+    try:
+        return load_public_key()
+    except KeyMissing:
+        return None
 
 
 def echo_json(data: Any) -> None:

@@ -15,14 +15,20 @@ import click
 
 from stagewall.audit import AuditLog, WitnessPolicy, witness_checkpoints
 from stagewall.audit._bundle import export_bundle, verify_bundle
-from stagewall.audit._checkpoint import verify_checkpoint
 from stagewall.audit._merkle import leaf_hash, verify_inclusion
-from stagewall.audit._verify import VerifyReport, verify_store
+from stagewall.audit._verify import VerifyReport, read_checkpoint_files, verify_store
 from stagewall.cli._client import Client
-from stagewall.cli._common import config_option, db_option, echo_json, format_option, one_line
+from stagewall.cli._common import (
+    config_option,
+    db_option,
+    echo_json,
+    format_option,
+    one_line,
+    pinned_public_key,
+)
 from stagewall.errors import ChainBroken, ConfigError, IntegrityError, KeyMissing, UsageError
 from stagewall.estate.loader import load_estate_optional
-from stagewall.keys import PublicKey, load_public_key, load_signing_key
+from stagewall.keys import load_public_key, load_signing_key
 from stagewall.paths import existing_store_url
 from stagewall.store import open_store
 
@@ -55,16 +61,6 @@ remote_option = click.option(
     metavar="URL",
     help="Read through this stagewall server (default: $STAGEWALL_SERVER) instead of a store.",
 )
-
-
-def _pinned(path: str | None) -> PublicKey | None:
-    """The trusted key: ``--public-key``, else the one in STAGEWALL_HOME, else None."""
-    if path:
-        return load_public_key(path=path)
-    try:
-        return load_public_key()
-    except KeyMissing:
-        return None
 
 
 def _policy(config: str | None) -> WitnessPolicy | None:
@@ -161,7 +157,7 @@ def verify_cmd(
     """
     try:
         policy = _policy(config)
-        key = _pinned(public_key)
+        key = pinned_public_key(public_key)
         now = _as_of(as_of)
         if bundle is not None:
             report = verify_bundle(
@@ -216,6 +212,15 @@ def export_cmd(db: str | None, server: str | None, out: str) -> None:
         click.echo("warning: no signing key here; no fresh checkpoint was written", err=True)
 
 
+def _inside(name: str) -> bool:
+    """Whether an archive member's path stays inside the bundle directory (no ``..``,
+    no absolute path, no empty part): the archive is the server's word."""
+    if not name:
+        return True
+    parts = name.rstrip("/").split("/")
+    return "\\" not in name and all(p not in ("", ".", "..") for p in parts)
+
+
 def _download_bundle(client: Client, out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(
@@ -229,6 +234,7 @@ def _download_bundle(client: Client, out: Path) -> None:
             if not members or any(
                 not (m.isfile() or m.isdir())
                 or not (m.name == prefix[:-1] or m.name.startswith(prefix))
+                or not _inside(m.name[len(prefix) :])
                 for m in members
             ):
                 raise UsageError("the server's bundle has unexpected entries; nothing written")
@@ -332,6 +338,13 @@ def _load_proof(path: str) -> dict[str, Any]:
         ) from exc
 
 
+def _whole(value: Any, name: str) -> int:
+    """A proof's index or size: a JSON integer (or its decimal text), never 1e400 or true."""
+    if type(value) is int or (type(value) is str and value.isdecimal()):
+        return int(value)
+    raise ValueError(f"{name} {json.dumps(value)[:40]} is not a whole number")
+
+
 @audit_group.command("verify-proof")
 @click.argument("proof_file", type=click.Path())
 @click.option("--checkpoint", type=click.Path(), default=None, help="Signed checkpoint to bind to.")
@@ -340,8 +353,8 @@ def verify_proof_cmd(proof_file: str, checkpoint: str | None, public_key: str | 
     """Verify an inclusion proof offline (optionally against a signed checkpoint)."""
     data = _load_proof(proof_file)
     try:
-        index = int(data["leaf_index"])
-        size = int(data["tree_size"])
+        index = _whole(data["leaf_index"], "leaf_index")
+        size = _whole(data["tree_size"], "tree_size")
         root = bytes.fromhex(data["root_hash"])
         path = [bytes.fromhex(h) for h in data["audit_path"]]
         leaf = bytes.fromhex(data["leaf_hash"])
@@ -351,9 +364,7 @@ def verify_proof_cmd(proof_file: str, checkpoint: str | None, public_key: str | 
         raise ChainBroken(f"the event in {proof_file} does not hash to its leaf hash")
     if checkpoint is not None:
         key = load_public_key(path=public_key) if public_key else load_public_key()
-        cp = verify_checkpoint(
-            Path(checkpoint).read_text(encoding="utf-8"), key, source=f"checkpoint {checkpoint}"
-        )
+        ((_source, cp),) = read_checkpoint_files([checkpoint], key)
         if cp.size != size or cp.root != root:
             raise ChainBroken(
                 f"the proof is for tree size {size}, root {root.hex()[:16]}..., which is not "
@@ -363,6 +374,13 @@ def verify_proof_cmd(proof_file: str, checkpoint: str | None, public_key: str | 
     if not verify_inclusion(leaf, index, size, path, root):
         raise ChainBroken(f"the inclusion proof for index {index} does not verify")
     click.echo(f"ok: event {index} is included in the tree of size {size}")
+    if checkpoint is None:
+        click.echo(
+            "warning: the root is the proof's own and NOT bound to a signed checkpoint: anyone "
+            "can write a proof like this one; pass --checkpoint FILE (a checkpoint of tree size "
+            f"{size} signed by the log key) and --public-key FILE",
+            err=True,
+        )
 
 
 @audit_group.command("tail")

@@ -8,11 +8,18 @@ from pathlib import Path
 
 import click
 
-from stagewall.cli._common import F, config_option, db_option, echo_json, format_option
+from stagewall.cli._common import (
+    F,
+    config_option,
+    db_option,
+    echo_json,
+    format_option,
+    pinned_public_key,
+)
 from stagewall.errors import EXIT_FINDING, IntegrityError
 from stagewall.evidence import CheckStatus, evaluate, make_window, open_local, parse_time_arg
 from stagewall.evidence.evaluate import DEFAULT_WINDOW
-from stagewall.keys import load_public_key, load_signing_key
+from stagewall.keys import load_signing_key
 
 _MARK = {
     CheckStatus.PASS: "pass",
@@ -138,7 +145,8 @@ def pack_cmd(
     "--public-key",
     type=click.Path(dir_okay=False),
     default=None,
-    help="The log's public key, obtained independently (pin).",
+    help="The log's public key, obtained independently (pin); default: the one in "
+    "STAGEWALL_HOME. Never the pack's own.",
 )
 @_witness_option
 @click.option(
@@ -159,7 +167,7 @@ def verify_cmd(
     from stagewall.evidence.evaluate import load_witness_key
     from stagewall.evidence.verify import verify_pack
 
-    key = load_public_key(path=public_key) if public_key else None
+    key = pinned_public_key(public_key)
     witnesses = [load_witness_key(w) for w in witness_keys]
     try:
         report = verify_pack(

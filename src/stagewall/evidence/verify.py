@@ -20,12 +20,12 @@ from stagewall.audit import WitnessPublicKey
 from stagewall.audit._checkpoint import CheckpointInvalid, parse_note, verify_checkpoint
 from stagewall.audit._cosignature import verify_cosignature_line
 from stagewall.audit._merkle import verify_inclusion
-from stagewall.errors import ConfigError, PackInvalid, SignatureInvalid, UsageError
+from stagewall.errors import KeyMissing, PackInvalid, SignatureInvalid, UsageError
 from stagewall.evidence._model import CheckStatus
 from stagewall.evidence._populations import BINDINGS
 from stagewall.evidence._proofs import ProofMaker
 from stagewall.evidence.pack import FORMAT
-from stagewall.keys import PublicKey, parse_public_key
+from stagewall.keys import PublicKey
 
 _SIGNED = ("manifest.json", "manifest.sig")
 MAX_PACK_BYTES = 2 << 30
@@ -134,15 +134,11 @@ def _verify(
             raise PackInvalid(f"{path} is not an evidence pack: {name} is missing")
     key = public_key
     if key is None:
-        if "public.key" not in files:
-            raise PackInvalid("no public key: pass --public-key (the pack has no public.key)")
-        try:
-            key = parse_public_key(files["public.key"].decode(), source="the pack's public.key")
-        except (ConfigError, UnicodeDecodeError):
-            raise PackInvalid("the pack's public.key is not a valid key") from None
-        warnings.append(
-            "the public key was NOT pinned: it was taken from the pack itself, so a forger could "
-            "have replaced key and signatures together; pass --public-key"
+        raise KeyMissing(
+            "verifying an evidence pack needs a pinned public key: the pack's own public.key "
+            "proves nothing, since a forger replaces key and signatures together",
+            hint="pass --public-key with the log's verifier key that you obtained "
+            "independently (`stagewall keys export-public` on the server)",
         )
     _check_signature(files["manifest.json"], files["manifest.sig"], key)
     try:
@@ -202,6 +198,8 @@ def _verify(
                     f"check {c['check']} rests on event {missing_idx[0]}, which the pack lacks"
                 )
     bound = _verify_bindings(files, docs)
+    if span is not None:
+        _verify_grants_complete(files, docs, span["first"], span["last"])
     return PackReport(
         window=window,
         tree_size=cp.size,
@@ -354,6 +352,29 @@ def _verify_bindings(files: dict[str, bytes], docs: dict[int, dict[str, Any]]) -
                 raise PackInvalid(f"{label} does not match its audit event {raw}")
             bound += 1
     return bound
+
+
+def _verify_grants_complete(
+    files: dict[str, bytes], docs: dict[int, dict[str, Any]], first: int, last: int
+) -> None:
+    """Every production grant an event of the window records is in the population (a
+    row deleted from the store took the grant out of the checks and the sample)."""
+    name = "populations/production_grants.csv"
+    listed = {row.get("grant") for row in csv.DictReader(io.StringIO(files[name].decode()))}
+    for i in range(first, last + 1):
+        doc = docs[i]
+        if doc["metadata"]["event_code"] != "access.grant.created":
+            continue
+        if doc.get("unmapped", {}).get("production") is not True:
+            continue
+        grant = str(doc.get("resource", "")).removeprefix("grant:")
+        if grant not in listed:
+            raise PackInvalid(
+                f"event {i} records production grant {grant}, which {name} leaves out: "
+                "the population (and the checks) miss a grant the signed log holds",
+                hint="its row was removed from the store; investigate, and ask for a pack "
+                "built from an intact store",
+            )
 
 
 __all__ = ["PackInvalid", "PackReport", "verify_pack"]

@@ -253,7 +253,14 @@ def load_public_key(
         if path is None and (home(home_dir) / SIGNING_KEY_FILE).exists():
             return load_signing_key(home_dir).public
         raise KeyMissing(f"no public key at {file}")
-    return parse_public_key(file.read_text(encoding="utf-8"), source=str(file))
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"public key {file} is not a readable text file ({exc.__class__.__name__})",
+            hint="pass the file written by `stagewall keys export-public`",
+        ) from None
+    return parse_public_key(text, source=str(file))
 
 
 def _read_keyring(path: Path) -> dict[str, Any]:

@@ -205,6 +205,22 @@ class ProductionApprovals(Check):
                 )
             else:
                 counts["approved_ok"] += 1
+        # The other direction: a production grant the signed log records in the window
+        # must have its row; a deleted row would drop the grant from every figure.
+        rows = {g["id"] for g in inputs.grants}
+        for event, details in inputs.details_of([GRANT_CREATED]):
+            grant_id = (event.resource or "").removeprefix("grant:")
+            recorded = details.get("production") is True and inputs.in_window(event)
+            if recorded and grant_id not in rows:
+                counts["production_grants"] += 1
+                indexes.append(event.index)
+                items.append(
+                    {
+                        "grant": grant_id,
+                        "problem": f"audit event {event.index} records this production "
+                        "grant, but it has no row in the store (deleted?)",
+                    }
+                )
         figures = {**counts, "problems": len(items)}
         if items:
             return CheckResult(

@@ -150,7 +150,18 @@ class AuditLogVerified(Check):
             "window_last": span[1] if span else None,
         }
         events = ranges_of(range(span[0], span[1] + 1)) if span else ()
-        if span is not None and not report.checkpoints:
+        if report.size == 0:
+            # An empty log verifies trivially: it proves nothing was recorded, not that
+            # logging works (`keys init` records the first event of every deployment).
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_VERIFIABLE,
+                "the audit log is empty: nothing was recorded, so nothing is proven",
+                figures,
+                why="a control plane in use records at least its key creation; an empty log "
+                "was never used or was wiped (compare with your witnesses and bundles)",
+            )
+        if not report.checkpoints:
             return CheckResult(
                 self.name,
                 CheckStatus.FAIL,
