@@ -22,10 +22,13 @@ resources:
     kind: postgresql
     host: pg-main.acme.internal
     identifiers: [10.10.0.5, "2001:db8:10::5"]
+    connection_env: SHOP_MAIN_DATABASE_URL
+    admin_connection_env: SHOP_MAIN_ADMIN_URL
   stg-db:
     environment: staging
     kind: postgresql
     host: pg-stg.acme.internal
+    connection_env: SHOP_STG_DATABASE_URL
 """
 
 CROSSINGS = {
@@ -69,6 +72,26 @@ CROSSINGS = {
     "ipv6-upper.env": "PGHOST=2001:DB8:10::0:5\n",
     "mapped.env": "DATABASE_URL=postgresql://app@[::ffff:10.10.0.5]/shop\n",
     "fqdn.env": "DATABASE_URL=postgresql://app@pg-main.acme.internal./shop\n",
+    # the variable the estate names as the production resource's connection URL
+    "var.env": "DATABASE_URL=${SHOP_MAIN_DATABASE_URL}\n",
+    "var-plain.env": "DATABASE_URL=$SHOP_MAIN_DATABASE_URL\n",
+    "compose-var.yml": (
+        "services:\n  app:\n    image: shop\n    environment:\n"
+        "      DATABASE_URL: ${SHOP_MAIN_DATABASE_URL:?set it}\n"
+    ),
+    "compose-pass.yml": (
+        "services:\n  migrate:\n    image: shop\n    environment:\n      - SHOP_MAIN_ADMIN_URL\n"
+    ),
+    "job.yml": (
+        "jobs:\n  migrate:\n    steps:\n      - run: ./migrate\n        env:\n"
+        "          DATABASE_URL: ${{ secrets.SHOP_MAIN_DATABASE_URL }}\n"
+    ),
+    "secret-ref.yaml": (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: shop, namespace: shop}\n"
+        "spec:\n  template:\n    spec:\n      containers:\n        - name: app\n"
+        "          env:\n            - name: DATABASE_URL\n              valueFrom:\n"
+        "                secretKeyRef: {name: shop, key: SHOP_MAIN_DATABASE_URL}\n"
+    ),
 }
 
 
@@ -101,6 +124,8 @@ def test_defaults_and_host_lists_without_production_are_quiet(tmp_path: Path) ->
             "DB_HOST=${DB_HOST:-pg-stg.acme.internal}\nA=${A:-}\nB=${B:?set B}\n"
             "URL=postgresql://app@pg-stg.acme.internal,10.20.0.7/shop\n"
             "PGHOST=2001:db8:20::5\n"
+            "STG_URL=${SHOP_STG_DATABASE_URL}\nOTHER=${SHOP_MAIN_DATABASE_URL_DOCS}\n"
+            "NAME=shop_main_database_url_docs\n"
         ),
         "chart/templates/ok.yaml": (
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\ndata:\n"

@@ -63,6 +63,10 @@ def _hosts_after(rest: str) -> list[str]:
     return out
 
 
+# ``$NAME``, ``${NAME}`` (and ``${NAME:-..}``), ``secrets.NAME`` / ``vars.NAME`` /
+# ``env.NAME`` (GitHub Actions): a variable read by name.
+_VARIABLE_REF = re.compile(r"(?:\$\{?|\b(?:secrets|vars|env)\.)([A-Za-z_][A-Za-z0-9_]*)")
+
 _HOSTNAME = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9_-]+)*\.[a-z][a-z0-9-]*$", re.I)
 _LABEL = re.compile(r"^[a-z][a-z0-9_.-]{2,62}$", re.I)
 _NAMED_KEYS = re.compile(r"(bucket|queue|topic)", re.I)
@@ -158,6 +162,9 @@ class ResourceIndex:
         self.urls: list[tuple[str, str, str]] = []
         # addresses by value, so ``2001:db8::0:5`` and ``::ffff:10.0.0.5`` find theirs
         self.addresses: dict[Address, tuple[str, str]] = {}
+        # the estate's connection_env / admin_connection_env names: reading one of them
+        # reaches that resource, whatever the URL inside is
+        self.variables: dict[str, tuple[str, str]] = {}
         # the same tokens (``var.x``, ``this``, a VPC's CIDR) recur across thousands of
         # values; a lookup depends only on its arguments, so it is computed once
         self._memo: dict[tuple[str, bool, bool], Ref | None] = {}
@@ -166,6 +173,9 @@ class ResourceIndex:
         if estate is None:
             return
         for name, res in estate.resources.items():
+            for var in (res.connection_env, res.admin_connection_env):
+                if var:
+                    self.variables.setdefault(var, (name, res.environment))
             for ident in res.all_identifiers():
                 self.exact.setdefault(ident, (name, res.environment))
                 ip = address(ident)
@@ -264,6 +274,17 @@ class ResourceIndex:
             if expanded != value:
                 for found in self._refs(expanded, hostish_key, named_key):
                     out.setdefault(found.key, found)
+        if self.variables:
+            for var in self._variables_in(value):
+                name, env = self.variables[var]
+                found = Ref(
+                    f"${var}",
+                    name,
+                    Attribution(env, self.env.tier_of(env), f"estate connection_env of {name}"),
+                    True,
+                    True,
+                )
+                out.setdefault(found.key, found)
         hostish = hostish_key or standalone_address(value)
         named = hostish and named_key
         # without an estate only names that look like addresses can refer to anything
@@ -310,6 +331,16 @@ class ResourceIndex:
                         infra = named or _internal(part)
                         out.setdefault(ref.key, replace(ref, infrastructure=infra))
         return list(out.values())
+
+    def _variables_in(self, value: str) -> list[str]:
+        """The declared connection variables ``value`` reads: ``${NAME}``, ``$NAME``,
+        ``secrets.NAME``, or the whole value naming one (a docker compose pass-through
+        ``- NAME``, a Kubernetes ``secretKeyRef`` key)."""
+        whole = value.strip()
+        found = [whole] if whole in self.variables else []
+        if "$" in value or "." in value:
+            found += [v for v in _VARIABLE_REF.findall(value) if v in self.variables]
+        return found
 
 
 _ADDRESS = re.compile(
