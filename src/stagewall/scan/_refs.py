@@ -338,7 +338,7 @@ class ResourceIndex:
         ``- NAME``, a Kubernetes ``secretKeyRef`` key)."""
         whole = value.strip()
         found = [whole] if whole in self.variables else []
-        if "$" in value or "." in value:
+        if "$" in value or "secrets." in value or "vars." in value or "env." in value:
             found += [v for v in _VARIABLE_REF.findall(value) if v in self.variables]
         return found
 
