@@ -185,3 +185,15 @@ def test_distinct_addresses_and_networks_are_not_shared() -> None:
         '    identifiers: ["10.20.0.5", "10.20.0.0/16", "2001:db8:20::5", "db.prod.example.com"]\n',
     )
     assert rules(text) == []
+
+
+def test_api_urls_on_one_host_with_other_paths_are_not_shared() -> None:
+    """An API is its URL prefix (docs/scan.md): /live and /sandbox of one host differ."""
+    apis = (
+        "  pay-live:\n    environment: production\n    kind: api\n"
+        '    identifiers: ["https://api.pay.example/live"]\n'
+        "  pay-sandbox:\n    environment: staging\n    kind: api\n"
+        '    identifiers: ["https://api.pay.example/sandbox"]\n'
+    )
+    text = EXAMPLE.replace("  assets-prod:\n", apis + "  assets-prod:\n")
+    assert rules(text) == []

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 from stagewall.estate.hosts import Network, host_key, range_of
 from stagewall.estate.identity import normalise, skeleton
 from stagewall.estate.loader import LoadedEstate
-from stagewall.estate.models import PRODUCTION_ROLE_CAP, Estate, Principal
+from stagewall.estate.models import PRODUCTION_ROLE_CAP, Estate, Principal, ResourceKind
 
 
 class Severity(enum.StrEnum):
@@ -191,6 +191,8 @@ def _shared_identifiers(loaded: LoadedEstate) -> list[Violation]:
         prod = e.is_production(res.environment)
         for ident in res.all_identifiers():
             owners.setdefault(ident, set()).add((prod, rname))
+            if res.kind is ResourceKind.API and "://" in ident:
+                continue  # an API is its URL prefix: one host may serve both (/live, /sandbox)
             key = host_key(ident)
             if key is not None:
                 canonical.setdefault(key, set()).add((prod, rname))
