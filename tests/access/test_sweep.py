@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -18,6 +19,7 @@ from stagewall.access import (
     review_request,
     sweep,
 )
+from stagewall.errors import AccessDenied
 from tests.access.conftest import Env, cleanup_roles, connect_as
 
 pytestmark = pytest.mark.postgres
@@ -191,3 +193,35 @@ def test_logins_on_a_resource_the_role_no_longer_covers_are_revoked_by_the_sweep
         assert again.errors == [] and again.unverified == []
     finally:
         cleanup_roles(pg_url, env.ctx.instance_id())
+
+
+def test_a_grant_made_under_non_production_rules_ends_when_its_role_becomes_production(
+    make_env: Any,
+) -> None:
+    """staging's tier changed to production: 8-hour staging-write grants (one approval, no
+    production cap, credentials without MFA) were kept by the sweep as they were, and
+    credentials for what is now production could still be issued from them."""
+    env: Env = make_env()
+    env.enrol("alice", "bob", "carol")
+    grants = []
+    for who in ("alice", "carol"):
+        req = request_access(
+            env.ctx, requester=who, role="staging-write", duration=timedelta(hours=8), reason="x"
+        )
+        res = review_request(env.ctx, req.id, reviewer="bob", approve=True, otp=env.otp("bob"))
+        assert res.outcome is Outcome.APPROVED and res.result_ref
+        grants.append(res.result_ref)
+    text = env.config.read_text("utf-8")
+    env.config.write_text(
+        text.replace("staging: {tier: non-production}", "staging: {tier: production}"),
+        encoding="utf-8",
+    )
+    env.ctx = env.context()
+    with pytest.raises(AccessDenied, match="now a production role"):
+        issue_credentials(env.ctx, grants[1], holder="carol", otp=env.otp("carol"))
+    rep = sweep(env.ctx)
+    assert rep.invalidated == [grants[0]]
+    ended = {g.id: g for g in list_grants(env.ctx)}
+    for gid in grants:
+        assert ended[gid].status.value == "revoked"
+        assert "now a production role" in (ended[gid].revoke_reason or "")
