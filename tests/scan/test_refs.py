@@ -86,12 +86,6 @@ CROSSINGS = {
         "jobs:\n  migrate:\n    steps:\n      - run: ./migrate\n        env:\n"
         "          DATABASE_URL: ${{ secrets.SHOP_MAIN_DATABASE_URL }}\n"
     ),
-    "secret-ref.yaml": (
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: shop, namespace: shop}\n"
-        "spec:\n  template:\n    spec:\n      containers:\n        - name: app\n"
-        "          env:\n            - name: DATABASE_URL\n              valueFrom:\n"
-        "                secretKeyRef: {name: shop, key: SHOP_MAIN_DATABASE_URL}\n"
-    ),
 }
 
 
@@ -126,6 +120,15 @@ def test_defaults_and_host_lists_without_production_are_quiet(tmp_path: Path) ->
             "PGHOST=2001:db8:20::5\n"
             "STG_URL=${SHOP_STG_DATABASE_URL}\nOTHER=${SHOP_MAIN_DATABASE_URL_DOCS}\n"
             "NAME=shop_main_database_url_docs\n"
+        ),
+        # the production variable's name as a name: the staging value is staging's own
+        "named.yaml": (
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: shop, namespace: shop}\n"
+            "spec:\n  template:\n    spec:\n      containers:\n        - name: app\n"
+            "          env:\n            - name: SHOP_MAIN_DATABASE_URL\n"
+            "              value: postgres://app@pg-stg.acme.internal/shop\n"
+            "            - name: OTHER\n              valueFrom:\n"
+            "                secretKeyRef: {name: shop, key: SHOP_MAIN_DATABASE_URL}\n"
         ),
         "chart/templates/ok.yaml": (
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\ndata:\n"

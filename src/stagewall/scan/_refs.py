@@ -259,13 +259,22 @@ class ResourceIndex:
             )
         memo = (value, *facts)
         try:
-            return list(self._refs_memo[memo])
+            found = list(self._refs_memo[memo])
         except KeyError:
-            pass
-        if len(self._refs_memo) > 100_000:
-            self._refs_memo.clear()
-        found = self._refs_memo[memo] = self._refs(*memo)
-        return list(found)
+            if len(self._refs_memo) > 100_000:
+                self._refs_memo.clear()
+            self._refs_memo[memo] = self._refs(*memo)
+            found = list(self._refs_memo[memo])
+        # A list item that is a declared connection variable's name, alone: a docker
+        # compose pass-through (``environment: [- NAME]``) hands the host's variable to
+        # the container. Elsewhere such a name is a name (a Kubernetes env ``name:``, a
+        # secret's key), not a read of the variable.
+        whole = value.strip()
+        if key.isdigit() and whole in self.variables:
+            ref = self._variable_ref(whole)
+            if all(r.key != ref.key for r in found):
+                found.append(ref)
+        return found
 
     def _refs(self, value: str, hostish_key: bool, named_key: bool) -> list[Ref]:
         out: dict[str, Ref] = {}
@@ -276,14 +285,7 @@ class ResourceIndex:
                     out.setdefault(found.key, found)
         if self.variables:
             for var in self._variables_in(value):
-                name, env = self.variables[var]
-                found = Ref(
-                    f"${var}",
-                    name,
-                    Attribution(env, self.env.tier_of(env), f"estate connection_env of {name}"),
-                    True,
-                    True,
-                )
+                found = self._variable_ref(var)
                 out.setdefault(found.key, found)
         hostish = hostish_key or standalone_address(value)
         named = hostish and named_key
@@ -334,13 +336,20 @@ class ResourceIndex:
 
     def _variables_in(self, value: str) -> list[str]:
         """The declared connection variables ``value`` reads: ``${NAME}``, ``$NAME``,
-        ``secrets.NAME``, or the whole value naming one (a docker compose pass-through
-        ``- NAME``, a Kubernetes ``secretKeyRef`` key)."""
-        whole = value.strip()
-        found = [whole] if whole in self.variables else []
+        ``secrets.NAME``, ``vars.NAME``, ``env.NAME``."""
         if "$" in value or "secrets." in value or "vars." in value or "env." in value:
-            found += [v for v in _VARIABLE_REF.findall(value) if v in self.variables]
-        return found
+            return [v for v in _VARIABLE_REF.findall(value) if v in self.variables]
+        return []
+
+    def _variable_ref(self, var: str) -> Ref:
+        name, env = self.variables[var]
+        return Ref(
+            f"${var}",
+            name,
+            Attribution(env, self.env.tier_of(env), f"estate connection_env of {name}"),
+            True,
+            True,
+        )
 
 
 _ADDRESS = re.compile(
