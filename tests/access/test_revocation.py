@@ -191,6 +191,84 @@ def test_issued_logins_cannot_create_objects(scram_env: tuple[Env, ScramWorld]) 
         )
 
 
+def test_no_login_when_it_could_create_objects_in_another_database_of_the_cluster(
+    scram_env: tuple[Env, ScramWorld],
+) -> None:
+    """PostgreSQL 14 and older (and every database pg_upgrade brought over) let PUBLIC
+    create in schema public. A read-only login on the resource database could connect to
+    such a sibling database (PUBLIC's CONNECT) and leave a table there that shadows the
+    sibling application's own (search_path "$user", public, app) and outlives the
+    revocation in quarantine, still taking the application's rows."""
+    env, world = scram_env
+    sibling = f"{world.db}_legacy"
+    with world.superuser_conn() as su:
+        su.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(sibling)))
+    try:
+        with world.superuser_conn(sibling) as su:
+            su.execute("GRANT CREATE ON SCHEMA public TO PUBLIC")  # the PostgreSQL <= 14 default
+        gid = _granted(env, "prod-read")
+        with pytest.raises(
+            BackendError,
+            match=rf"could create objects in database {sibling} \(schema public\)",
+        ):
+            issue_credentials(env.ctx, gid, holder="alice", otp=env.otp("alice"))
+        assert not _role_exists(world, "sw_" + gid.lower())
+        # Fixed as the error says: the login is issued and cannot create anything there.
+        with world.superuser_conn(sibling) as su:
+            su.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        [cred] = issue_credentials(env.ctx, gid, holder="alice", otp=env.otp("alice"))
+        assert sibling in cred.other_databases
+        with (
+            connect_as(env, cred.login, cred.password, port=world.port, db=sibling) as c,
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+        ):
+            c.execute("CREATE TABLE public.orders (id int)")
+        # A schema of the sibling where the marker role (every login's) may create counts too.
+        with world.superuser_conn(sibling) as su:
+            su.execute("CREATE SCHEMA scratch")
+            su.execute("GRANT CREATE ON SCHEMA scratch TO stagewall_managed")
+        g2 = _granted(env, "prod-read", who="carol")
+        with pytest.raises(BackendError, match=rf"database {sibling} \(schema scratch\)"):
+            issue_credentials(env.ctx, g2, holder="carol", otp=env.otp("carol"))
+        with world.superuser_conn(sibling) as su:
+            su.execute("DROP SCHEMA scratch")
+        revoke_grant(env.ctx, gid, actor="carol", reason="done", otp=env.otp("carol"))
+    finally:
+        with world.superuser_conn() as su:
+            su.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(sibling))
+            )
+
+
+def test_sibling_databases_are_read_on_sessions_closed_at_once(
+    scram_env: tuple[Env, ScramWorld],
+) -> None:
+    """Even while the server keeps its admin sessions, no session stays on another
+    database (one there would make DROP DATABASE, ALTER DATABASE RENAME and, on
+    template1, CREATE DATABASE fail); a database dropped since it was listed is skipped."""
+    env, world = scram_env
+    env.ctx.keep_admin_sessions(True)
+    try:
+        gid = _granted(env, "prod-read")
+        [cred] = issue_credentials(env.ctx, gid, holder="alice", otp=env.otp("alice"))
+        assert {"postgres", "template1"} <= set(cred.other_databases)
+        with world.superuser_conn() as su:
+            elsewhere = su.execute(
+                "SELECT datname FROM pg_stat_activity WHERE usename = %s AND datname <> %s",
+                (world.admin, world.db),
+            ).fetchall()
+            assert elsewhere == []
+            fresh = sql.Identifier(f"{world.db}_new")
+            su.execute(sql.SQL("CREATE DATABASE {}").format(fresh))  # template1 is free
+            su.execute(sql.SQL("DROP DATABASE {}").format(fresh))
+        issuer = env.ctx.issuer("prod-db")
+        with psycopg.connect(world.admin_url, autocommit=True) as conn, conn.cursor() as cur:
+            assert issuer._creation_elsewhere(cur, "nobody", world.app, ["gone_db"]) == []
+        revoke_grant(env.ctx, gid, actor="bob", reason="done", otp=env.otp("bob"))
+    finally:
+        env.ctx.keep_admin_sessions(False)
+
+
 def test_admin_without_create_objects_gets_no_trigger_or_create(
     scram_env: tuple[Env, ScramWorld],
 ) -> None:

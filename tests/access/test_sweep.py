@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from stagewall.access import Outcome, issue_credentials, request_access, review_request, sweep
-from tests.access.conftest import Env
+from stagewall.access import (
+    Outcome,
+    issue_credentials,
+    list_grants,
+    request_access,
+    review_request,
+    sweep,
+)
+from stagewall.errors import AccessDenied
+from tests.access.conftest import Env, cleanup_roles, connect_as
 
 pytestmark = pytest.mark.postgres
 
@@ -61,3 +71,157 @@ def test_unattributed_marked_roles_are_alerted_not_dropped_and_expiry_still_runs
         with psycopg.connect(env.pg_url, autocommit=True) as admin:
             for name in strays:
                 admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+MOVED = """
+version: 1
+environments:
+  production: {{tier: production}}
+  staging: {{tier: non-production}}
+resources:
+  shop-db:
+    environment: {shop_env}
+    kind: postgresql
+    host: 127.0.0.1
+    port: 5432
+    database: {db}
+    admin_connection_env: SW_TEST_ADMIN_URL
+  shop-db-next:
+    environment: staging
+    kind: postgresql
+    host: db-next.staging.example.internal
+vendors:
+  devshop:
+    contract_start: 2020-01-01
+    contract_end: 2099-12-31
+    nda_signed: 2020-01-01
+    dpa_signed: 2020-01-01
+principals:
+  alice: {{affiliation: internal}}
+  bob: {{affiliation: internal}}
+  dana: {{affiliation: external, vendor: devshop}}
+  erin: {{affiliation: external, vendor: devshop}}
+groups:
+  sre: {{members: [alice, bob]}}
+approval_rules:
+  one-sre: {{approvals: 1, from_groups: [sre]}}
+roles:
+  stg-write:
+    environment: staging
+    resources: [{stg_resources}]
+    access: write
+    eligible: [dana, erin]
+    approval: one-sre
+    max_duration: 8h
+{extra_roles}
+standing_grants:
+  - {{principal: dana, role: stg-write, expires: 2099-01-01}}
+"""
+
+PROD_ROLE = """\
+  shop-read:
+    environment: production
+    resources: [shop-db]
+    access: read
+    eligible: [group:sre]
+    approval: one-sre
+    max_duration: 2h
+"""
+
+
+def test_logins_on_a_resource_the_role_no_longer_covers_are_revoked_by_the_sweep(
+    tmp_path: Path, pg_url: str, sqlite_store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An external's staging login outlived the move of its database to production: the
+    role still existed and the principal could still hold it, so the sweep kept the grant
+    (a standing grant: up to a year) and the login on what is now a production database."""
+    monkeypatch.setenv("SW_TEST_ADMIN_URL", pg_url)
+    env = Env(
+        tmp_path,
+        pg_url,
+        sqlite_store_url,
+        template=MOVED,
+        shop_env="staging",
+        stg_resources="shop-db",
+        extra_roles="",
+    )
+    try:
+        env.enrol("alice", "bob", "dana", "erin")
+        sweep(env.ctx)  # materialises dana's standing grant
+        [standing] = [g for g in list_grants(env.ctx) if g.principal == "dana"]
+        [kept] = issue_credentials(env.ctx, standing.id, holder="dana", otp=env.otp("dana"))
+        req = request_access(
+            env.ctx, requester="erin", role="stg-write", duration=timedelta(hours=4), reason="x"
+        )
+        res = review_request(env.ctx, req.id, reviewer="bob", approve=True, otp=env.otp("bob"))
+        assert res.result_ref
+        [jit] = issue_credentials(env.ctx, res.result_ref, holder="erin", otp=env.otp("erin"))
+        for cred in (kept, jit):
+            connect_as(env, cred.login, cred.password).close()
+
+        # shop-db becomes a production database; staging gets a new one.
+        env.config.write_text(
+            MOVED.format(
+                db=env.db,
+                shop_env="production",
+                stg_resources="shop-db-next",
+                extra_roles=PROD_ROLE,
+            ),
+            encoding="utf-8",
+        )
+        env.ctx = env.context()
+        rep = sweep(env.ctx)
+        assert rep.errors == []
+        for cred in (kept, jit):
+            with pytest.raises(psycopg.OperationalError):
+                connect_as(env, cred.login, cred.password)
+        with psycopg.connect(env.pg_url) as admin:
+            left = admin.execute(
+                "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", ([kept.login, jit.login],)
+            ).fetchall()
+        assert left == []
+        alerts = [a for a in env.alerts() if a["kind"] == "access.invariant.violated"]
+        assert {a["details"]["grant"] for a in alerts} == {standing.id, res.result_ref}
+        assert all("shop-db" in a["text"] and "production" in a["text"] for a in alerts)
+        revoked = [e for e in env.events() if e.code == "access.credential.revoked"]
+        assert {e.details["login"] for e in revoked} == {kept.login, jit.login}
+        # The grants themselves stay: nothing else about them changed.
+        live = {g.id for g in list_grants(env.ctx) if g.live(env.clock.now)}
+        assert {standing.id, res.result_ref} <= live
+        # A second sweep finds nothing left to do.
+        again = sweep(env.ctx)
+        assert again.errors == [] and again.unverified == []
+    finally:
+        cleanup_roles(pg_url, env.ctx.instance_id())
+
+
+def test_a_grant_made_under_non_production_rules_ends_when_its_role_becomes_production(
+    make_env: Any,
+) -> None:
+    """staging's tier changed to production: 8-hour staging-write grants (one approval, no
+    production cap, credentials without MFA) were kept by the sweep as they were, and
+    credentials for what is now production could still be issued from them."""
+    env: Env = make_env()
+    env.enrol("alice", "bob", "carol")
+    grants = []
+    for who in ("alice", "carol"):
+        req = request_access(
+            env.ctx, requester=who, role="staging-write", duration=timedelta(hours=8), reason="x"
+        )
+        res = review_request(env.ctx, req.id, reviewer="bob", approve=True, otp=env.otp("bob"))
+        assert res.outcome is Outcome.APPROVED and res.result_ref
+        grants.append(res.result_ref)
+    text = env.config.read_text("utf-8")
+    env.config.write_text(
+        text.replace("staging: {tier: non-production}", "staging: {tier: production}"),
+        encoding="utf-8",
+    )
+    env.ctx = env.context()
+    with pytest.raises(AccessDenied, match="now a production role"):
+        issue_credentials(env.ctx, grants[1], holder="carol", otp=env.otp("carol"))
+    rep = sweep(env.ctx)
+    assert rep.invalidated == [grants[0]]
+    ended = {g.id: g for g in list_grants(env.ctx)}
+    for gid in grants:
+        assert ended[gid].status.value == "revoked"
+        assert "now a production role" in (ended[gid].revoke_reason or "")

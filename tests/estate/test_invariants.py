@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from stagewall.estate import estate_violations, parse_estate
 from tests.estate.fixtures import EXAMPLE
 
@@ -135,3 +137,63 @@ def test_production_stages_require_signed_commits_by_default() -> None:
     by_tier = {estate.is_production(s.environment): s for s in estate.stages}
     assert estate.signed_commits_required(by_tier[True]) is True
     assert estate.signed_commits_required(by_tier[False]) is False
+
+
+@pytest.mark.parametrize(
+    "staging",
+    [
+        "    host: db.prod.example.internal.\n",  # the fully qualified spelling
+        "    host: DB.Prod.Example.Internal.\n",
+        '    identifiers: ["postgresql://app@db.prod.example.internal:5432/shop"]\n',
+        '    identifiers: ["db.prod.example.internal:5432"]\n',
+        '    identifiers: ["10.10.0.5/32"]\n',  # a network of one address
+        '    identifiers: ["::ffff:10.10.0.5"]\n',  # IPv4-mapped IPv6
+        '    identifiers: ["http://[::ffff:a0a:5]:8080/"]\n',
+        '    identifiers: ["10.10.0.5:5432"]\n',
+    ],
+)
+def test_shared_identifier_in_another_spelling(staging: str) -> None:
+    """The same host or address written differently is still shared infrastructure."""
+    text = EXAMPLE.replace("    host: db.staging.example.internal\n", staging)
+    vs = estate_violations(parse_estate(text, "e.yaml"), TODAY)
+    assert [v.rule for v in vs] == ["SW-EST-005"], staging
+    assert "shop-db-prod" in vs[0].message and "shop-db-staging" in vs[0].message
+
+
+@pytest.mark.parametrize(
+    ("production", "staging"),
+    [
+        ('    identifiers: ["2001:db8:10::5"]\n', '    identifiers: ["2001:DB8:10:0:0::5"]\n'),
+        ('    identifiers: ["2001:db8:10::5"]\n', '    host: "[2001:db8:10::5]"\n'),
+        ('    identifiers: ["10.10.0.0/16"]\n', '    identifiers: ["10.10.7.9"]\n'),
+        ('    identifiers: ["10.10.0.0/16"]\n', '    identifiers: ["10.10.128.0/17"]\n'),
+    ],
+)
+def test_shared_address_in_another_spelling(production: str, staging: str) -> None:
+    """IPv6 written out in full, an address in a production network, overlapping ranges."""
+    text = EXAMPLE.replace("    identifiers: [10.10.0.5]\n", production).replace(
+        "    host: db.staging.example.internal\n", staging
+    )
+    assert rules(text) == ["SW-EST-005"], (production, staging)
+
+
+def test_distinct_addresses_and_networks_are_not_shared() -> None:
+    text = EXAMPLE.replace(
+        "    identifiers: [10.10.0.5]\n", '    identifiers: ["10.10.0.0/16", "2001:db8:10::5"]\n'
+    ).replace(
+        "    host: db.staging.example.internal\n",
+        '    identifiers: ["10.20.0.5", "10.20.0.0/16", "2001:db8:20::5", "db.prod.example.com"]\n',
+    )
+    assert rules(text) == []
+
+
+def test_api_urls_on_one_host_with_other_paths_are_not_shared() -> None:
+    """An API is its URL prefix (docs/scan.md): /live and /sandbox of one host differ."""
+    apis = (
+        "  pay-live:\n    environment: production\n    kind: api\n"
+        '    identifiers: ["https://api.pay.example/live"]\n'
+        "  pay-sandbox:\n    environment: staging\n    kind: api\n"
+        '    identifiers: ["https://api.pay.example/sandbox"]\n'
+    )
+    text = EXAMPLE.replace("  assets-prod:\n", apis + "  assets-prod:\n")
+    assert rules(text) == []

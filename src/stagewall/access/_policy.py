@@ -85,3 +85,15 @@ def hold_problem(
         if not r.break_glass:
             return Problem(f"role {role!r} does not allow break-glass (break_glass: false)")
     return None
+
+
+def tier_problem(estate: Estate, role: str, *, granted_production: bool) -> Problem | None:
+    """A grant made while its role was not production never carries over once the role is
+    (its environment's tier changed): its approval, duration and credentials followed the
+    non-production rules (no production approval rule, no 12-hour cap, no MFA)."""
+    if granted_production or not estate.role_is_production(role):
+        return None
+    return Problem(
+        f"role {role!r} is now a production role; a grant made under non-production rules "
+        "does not carry over (request it again)"
+    )

@@ -81,19 +81,41 @@ def end_grant(
     ctx: AccessContext, grant_id: str, *, actor: str, reason: str, status: GrantStatus
 ) -> RevokeReport:
     """End a grant (idempotent) and remove its logins; retries unverified removals."""
+    return _remove(ctx, grant_id, actor=actor, reason=reason, status=status, only=None)
+
+
+def revoke_logins(
+    ctx: AccessContext, grant_id: str, resources: set[str], *, actor: str, reason: str
+) -> RevokeReport:
+    """Remove the grant's logins on ``resources`` only (the grant stays as it is), with
+    the same proof, events and alerts as :func:`end_grant`; retried until verified."""
+    return _remove(ctx, grant_id, actor=actor, reason=reason, status=None, only=resources)
+
+
+def _remove(
+    ctx: AccessContext,
+    grant_id: str,
+    *,
+    actor: str,
+    reason: str,
+    status: GrantStatus | None,
+    only: set[str] | None,
+) -> RevokeReport:
     failed: list[RevocationProof] = []
     left: list[RevocationProof] = []
+
+    def wanted(cred: Mapping[str, Any]) -> bool:
+        return cred["state"] != "revoked" and (only is None or cred["resource"] in only)
+
     with ctx.store.read() as conn:
-        pending = {
-            c["resource"] for c in credential_rows(conn, grant_id) if c["state"] != "revoked"
-        }
+        pending = {c["resource"] for c in credential_rows(conn, grant_id) if wanted(c)}
     refused = {res: _identity_problem(ctx, res, actor) for res in sorted(pending)}
     with ctx.store.transaction() as conn:
         ctx.store.lock(conn, f"stagewall.grant.{grant_id}")
         grant = load_grant(conn, grant_id)
-        ended_now = grant.status is GrantStatus.ACTIVE
+        ended_now = status is not None and grant.status is GrantStatus.ACTIVE
         now = ctx.now()
-        if ended_now:
+        if ended_now and status is not None:
             conn.execute(
                 update(access_grants)
                 .where(access_grants.c.id == grant_id)
@@ -114,7 +136,7 @@ def end_grant(
             )
         proofs: list[RevocationProof] = []
         for cred in credential_rows(conn, grant_id):
-            if cred["state"] == "revoked":
+            if not wanted(cred):
                 continue
             proof = _revoke_login(
                 ctx, cred["resource"], cred["login"], refused.get(cred["resource"])
@@ -139,10 +161,15 @@ def end_grant(
                     if proof.verified
                     else "NOT verified; revoke pending"
                 )
-                + (f"; {len(proof.objects)} object(s) quarantined" if proof.objects else ""),
+                + (f"; {len(proof.objects)} object(s) quarantined" if proof.objects else "")
+                + (f" ({reason})" if only is not None else ""),
                 status=Status.SUCCESS if proof.verified else Status.FAILURE,
                 resource=f"grant:{grant_id}",
-                details={**proof.as_dict(), "resource": cred["resource"]},
+                details={
+                    **proof.as_dict(),
+                    "resource": cred["resource"],
+                    **({"reason": reason} if only is not None else {}),
+                },
                 conn=conn,
             )
             if not proof.verified:

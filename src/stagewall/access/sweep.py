@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
 from stagewall.access._core import fmt_time
-from stagewall.access._policy import Source, hold_problem
+from stagewall.access._policy import Source, hold_problem, tier_problem
 from stagewall.access._tables import access_credentials, access_followups, access_grants
 from stagewall.access.grants import (
     Grant,
@@ -32,7 +32,7 @@ from stagewall.access.grants import (
     unbound_problems,
 )
 from stagewall.access.issuers import CredentialIssuer, ManagedLogin
-from stagewall.access.revoke import end_grant
+from stagewall.access.revoke import end_grant, revoke_logins
 from stagewall.alerts import Alert, Severity
 from stagewall.audit import Status
 from stagewall.errors import StagewallError
@@ -50,6 +50,8 @@ class SweepReport:
     unverified: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     overdue_follow_ups: list[str] = field(default_factory=list)
+    # logins removed because their grant's role no longer covers their resource
+    uncovered: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -83,6 +85,14 @@ def _sweep_grants(ctx: AccessContext, report: SweepReport) -> None:
             ).scalars()
         }
         off = ctx.offboarded(conn)
+        issued: dict[str, set[str]] = {}
+        for gid, res in conn.execute(
+            select(access_credentials.c.grant_id, access_credentials.c.resource)
+            .join(access_grants, access_grants.c.id == access_credentials.c.grant_id)
+            .where(access_grants.c.status == GrantStatus.ACTIVE.value)
+            .where(access_credentials.c.state != "revoked")
+        ).all():
+            issued.setdefault(str(gid), set()).add(str(res))
     standing = _live_standing_ids(ctx)
     with ctx.store.read() as conn:
         # Every live grant's binding, checked in a few statements (not a few per grant).
@@ -93,6 +103,8 @@ def _sweep_grants(ctx: AccessContext, report: SweepReport) -> None:
     def one(g: Grant) -> None:
         try:
             _sweep_one(ctx, g, now, standing, off, report, unbound)
+            if g.id in issued:
+                _sweep_uncovered(ctx, g, issued[g.id], report)
         except StagewallError as exc:
             report.errors.append(f"grant {g.id}: {exc.message}")
 
@@ -188,7 +200,7 @@ def _sweep_one(
     else:
         problem = hold_problem(
             ctx.estate, g.principal, g.role, source=g.source, now=now, offboarded=off
-        )
+        ) or tier_problem(ctx.estate, g.role, granted_production=g.production)
         if problem is None and g.source is Source.STANDING and g.id not in standing:
             reason = "the standing grant was removed from stagewall.yaml"
         elif problem is not None:
@@ -210,6 +222,55 @@ def _sweep_one(
     rep = end_grant(ctx, g.id, actor="stagewall.sweep", reason=reason, status=status)
     (report.expired if status is GrantStatus.EXPIRED else report.invalidated).append(g.id)
     report.unverified += [p.login for p in rep.proofs if not p.verified]
+
+
+def _sweep_uncovered(
+    ctx: AccessContext, g: Grant, resources: set[str], report: SweepReport
+) -> None:
+    """Remove a live grant's logins on resources its role no longer names.
+
+    A login is issued for a resource of the role as the estate declared it then. When
+    the resource leaves the role (the role narrowed, or the resource moved to another
+    environment, production included), the grant may still be allowed, but the login
+    is not: an external's staging login would otherwise outlive its database's move to
+    production for as long as the grant runs (a standing grant: up to a year).
+    """
+    role = ctx.estate.roles.get(g.role)
+    if role is None or g.status is not GrantStatus.ACTIVE:
+        return  # the grant itself ends (hold_problem): every login goes with it
+    stale = {res for res in resources if res not in role.resources}
+    if not stale:
+        return
+    with ctx.store.read() as conn:
+        still = conn.execute(
+            select(access_grants.c.status).where(access_grants.c.id == g.id)
+        ).scalar()
+    if still != GrantStatus.ACTIVE.value:
+        return  # ended in this sweep: its logins went with it
+    estate = ctx.estate
+    for res in sorted(stale):
+        env = estate.environment_of_resource(res)
+        where = f"environment {env!r}" if env is not None else "no environment (undeclared)"
+        production = env is None or estate.is_production(env)
+        reason = (
+            f"role {g.role!r} no longer covers resource {res!r} (now in {where}"
+            + (", production" if production else "")
+            + ")"
+        )
+        if production and not estate.is_internal(g.principal):
+            ctx.alert(
+                Alert(
+                    kind="access.invariant.violated",
+                    title=f"grant {g.id} holds a login on production resource {res}",
+                    text=f"grant {g.id} ({g.role} of {g.principal}): {reason}; externals never "
+                    "hold production access; removing the login now",
+                    severity=Severity.CRITICAL,
+                    details={"grant": g.id, "resource": res, "principal": g.principal},
+                )
+            )
+        rep = revoke_logins(ctx, g.id, {res}, actor="stagewall.sweep", reason=reason)
+        report.uncovered += [p.login for p in rep.proofs]
+        report.unverified += [p.login for p in rep.proofs if not p.verified]
 
 
 def _explained(ctx: AccessContext, grant_id: str | None, login: str) -> bool:

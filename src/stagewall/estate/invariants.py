@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote, urlsplit
 
+from stagewall.estate.hosts import Network, host_key, range_of
 from stagewall.estate.identity import normalise, skeleton
 from stagewall.estate.loader import LoadedEstate
-from stagewall.estate.models import PRODUCTION_ROLE_CAP, Estate, Principal
+from stagewall.estate.models import PRODUCTION_ROLE_CAP, Estate, Principal, ResourceKind
 
 
 class Severity(enum.StrEnum):
@@ -117,24 +118,7 @@ def estate_violations(loaded: LoadedEstate, today: date | None = None) -> list[V
             )
 
     # 3. No identifier is both production and non-production.
-    owners: dict[str, set[tuple[bool, str]]] = {}
-    for rname, res in e.resources.items():
-        prod = e.is_production(res.environment)
-        for ident in res.all_identifiers():
-            owners.setdefault(ident, set()).add((prod, rname))
-    for ident, owned in sorted(owners.items()):
-        prod_res = sorted(r for p, r in owned if p)
-        non_prod = sorted(r for p, r in owned if not p)
-        if prod_res and non_prod:
-            out.append(
-                Violation(
-                    "SW-EST-005",
-                    f"identifier {ident!r} is declared for production resource(s) "
-                    f"{', '.join(prod_res)} and non-production resource(s) {', '.join(non_prod)}; "
-                    "environments must not share infrastructure",
-                    loaded.where("resources", non_prod[0]),
-                )
-            )
+    out.extend(_shared_identifiers(loaded))
 
     # 4. Production roles are short; standing grants end.
     for rname, role in sorted(e.roles.items()):
@@ -187,6 +171,72 @@ def estate_violations(loaded: LoadedEstate, today: date | None = None) -> list[V
                     )
                 )
     out.extend(_identity_violations(loaded))
+    return out
+
+
+def _shared_identifiers(loaded: LoadedEstate) -> list[Violation]:
+    """SW-EST-005: a host, address, bucket or account both production and not.
+
+    Identifiers are compared as written (lower-cased), then as the host or address
+    they name (:func:`stagewall.estate.hosts.host_key`: a URL's host, ``host:port``,
+    the trailing root dot, IPv6 spellings, IPv4-mapped IPv6), then as address ranges
+    (an address inside, or a range overlapping, one of the other tier's): another
+    spelling of a production host is still that host.
+    """
+    e: Estate = loaded.estate
+    owners: dict[str, set[tuple[bool, str]]] = {}
+    canonical: dict[str, set[tuple[bool, str]]] = {}
+    ranges: list[tuple[bool, str, str, Network]] = []
+    for rname, res in e.resources.items():
+        prod = e.is_production(res.environment)
+        for ident in res.all_identifiers():
+            owners.setdefault(ident, set()).add((prod, rname))
+            if res.kind is ResourceKind.API and "://" in ident:
+                continue  # an API is its URL prefix: one host may serve both (/live, /sandbox)
+            key = host_key(ident)
+            if key is not None:
+                canonical.setdefault(key, set()).add((prod, rname))
+            net = range_of(ident)
+            if net is not None:
+                ranges.append((prod, rname, ident, net))
+    out: list[Violation] = []
+    reported: set[tuple[str, str]] = set()
+
+    def shared(what: str, prod_res: list[str], non_prod: list[str]) -> None:
+        reported.update((p, n) for p in prod_res for n in non_prod)
+        out.append(
+            Violation(
+                "SW-EST-005",
+                f"{what} is declared for production resource(s) "
+                f"{', '.join(prod_res)} and non-production resource(s) {', '.join(non_prod)}; "
+                "environments must not share infrastructure",
+                loaded.where("resources", non_prod[0]),
+            )
+        )
+
+    for ident, owned in sorted(owners.items()):
+        prod_res = sorted(r for p, r in owned if p)
+        non_prod = sorted(r for p, r in owned if not p)
+        if prod_res and non_prod:
+            shared(f"identifier {ident!r}", prod_res, non_prod)
+    for key, owned in sorted(canonical.items()):
+        prod_res = sorted(r for p, r in owned if p)
+        non_prod = sorted(r for p, r in owned if not p)
+        # pairs already reported under an identical spelling are not reported again
+        if prod_res and non_prod and not {(p, n) for p in prod_res for n in non_prod} <= reported:
+            shared(f"the host {key!r} (under different spellings)", prod_res, non_prod)
+    for p_prod, p_name, p_ident, p_net in ranges:
+        if not p_prod:
+            continue
+        for n_prod, n_name, n_ident, n_net in ranges:
+            if n_prod or (p_name, n_name) in reported or p_net.version != n_net.version:
+                continue
+            if p_net.overlaps(n_net):
+                shared(
+                    f"the address range {n_ident!r}, within or overlapping {p_ident!r},",
+                    [p_name],
+                    [n_name],
+                )
     return out
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from stagewall.estate import Estate, ResourceKind
+from stagewall.estate.hosts import Address, address
 from stagewall.scan._env import EnvModel
 from stagewall.scan._model import Attribution, Entry, Tier
 
@@ -28,6 +29,44 @@ _HOSTISH_KEYS = re.compile(
     r"queue_url|topic|api|api_url|base_url|url|uri|dsn|broker|brokers)$",
     re.I,
 )
+# ``${NAME:-word}``, ``${NAME-word}``, ``${NAME:=word}``, ``${NAME=word}`` (and ``+``):
+# shell, docker compose and .env interpolation with a value of its own, which is what
+# the program reaches whenever the variable is unset. The innermost first.
+_SHELL_DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?[-=+]([^{}]*)\}")
+_MAX_NESTING = 8
+
+
+def expand_defaults(value: str) -> str:
+    """``value`` with every ``${NAME:-word}``-style interpolation replaced by its word."""
+    for _ in range(_MAX_NESTING):
+        expanded = _SHELL_DEFAULT.sub(lambda m: m.group(1), value)
+        if expanded == value:
+            break
+        value = expanded
+    return value
+
+
+def _hosts_after(rest: str) -> list[str]:
+    """The further hosts of a libpq host list (``postgresql://u@h1:5432,h2,h3/db``):
+    every one of them is a server the program may connect to."""
+    if not rest.startswith(","):
+        return []
+    out: list[str] = []
+    for item in re.split(r"[/?#]", rest, maxsplit=1)[0].split(",")[1:]:
+        item = item.strip()
+        if item.startswith("["):
+            item = item[: item.find("]") + 1] if "]" in item else item
+        elif item.count(":") == 1:
+            item = item.split(":", 1)[0]
+        if item:
+            out.append(item)
+    return out
+
+
+# ``$NAME``, ``${NAME}`` (and ``${NAME:-..}``), ``secrets.NAME`` / ``vars.NAME`` /
+# ``env.NAME`` (GitHub Actions): a variable read by name.
+_VARIABLE_REF = re.compile(r"(?:\$\{?|\b(?:secrets|vars|env)\.)([A-Za-z_][A-Za-z0-9_]*)")
+
 _HOSTNAME = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9_-]+)*\.[a-z][a-z0-9-]*$", re.I)
 _LABEL = re.compile(r"^[a-z][a-z0-9_.-]{2,62}$", re.I)
 _NAMED_KEYS = re.compile(r"(bucket|queue|topic)", re.I)
@@ -121,6 +160,11 @@ class ResourceIndex:
         self.domains: list[tuple[str, str, str]] = []
         self.networks: list[tuple[IPNetwork, str, str]] = []
         self.urls: list[tuple[str, str, str]] = []
+        # addresses by value, so ``2001:db8::0:5`` and ``::ffff:10.0.0.5`` find theirs
+        self.addresses: dict[Address, tuple[str, str]] = {}
+        # the estate's connection_env / admin_connection_env names: reading one of them
+        # reaches that resource, whatever the URL inside is
+        self.variables: dict[str, tuple[str, str]] = {}
         # the same tokens (``var.x``, ``this``, a VPC's CIDR) recur across thousands of
         # values; a lookup depends only on its arguments, so it is computed once
         self._memo: dict[tuple[str, bool, bool], Ref | None] = {}
@@ -129,8 +173,14 @@ class ResourceIndex:
         if estate is None:
             return
         for name, res in estate.resources.items():
+            for var in (res.connection_env, res.admin_connection_env):
+                if var:
+                    self.variables.setdefault(var, (name, res.environment))
             for ident in res.all_identifiers():
                 self.exact.setdefault(ident, (name, res.environment))
+                ip = address(ident)
+                if ip is not None:
+                    self.addresses.setdefault(ip, (name, res.environment))
                 net = _as_net(ident)
                 if net is not None:
                     self.networks.append((net, name, res.environment))
@@ -170,7 +220,11 @@ class ResourceIndex:
             if key.endswith(suffix):
                 return self._declared(key, name, env)
         ip = _as_ip(key)
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
         net = _as_net(key) if ip is None else None
+        if ip is not None and ip in self.addresses:
+            return self._declared(key, *self.addresses[ip])
         if ip is not None or net is not None:
             for network, name, env in self.networks:
                 if (ip is not None and ip.version == network.version and ip in network) or (
@@ -205,28 +259,49 @@ class ResourceIndex:
             )
         memo = (value, *facts)
         try:
-            return list(self._refs_memo[memo])
+            found = list(self._refs_memo[memo])
         except KeyError:
-            pass
-        if len(self._refs_memo) > 100_000:
-            self._refs_memo.clear()
-        found = self._refs_memo[memo] = self._refs(*memo)
-        return list(found)
+            if len(self._refs_memo) > 100_000:
+                self._refs_memo.clear()
+            self._refs_memo[memo] = self._refs(*memo)
+            found = list(self._refs_memo[memo])
+        # A list item that is a declared connection variable's name, alone: a docker
+        # compose pass-through (``environment: [- NAME]``) hands the host's variable to
+        # the container. Elsewhere such a name is a name (a Kubernetes env ``name:``, a
+        # secret's key), not a read of the variable.
+        whole = value.strip()
+        if key.isdigit() and whole in self.variables:
+            ref = self._variable_ref(whole)
+            if all(r.key != ref.key for r in found):
+                found.append(ref)
+        return found
 
     def _refs(self, value: str, hostish_key: bool, named_key: bool) -> list[Ref]:
         out: dict[str, Ref] = {}
+        if "${" in value:
+            expanded = expand_defaults(value)
+            if expanded != value:
+                for found in self._refs(expanded, hostish_key, named_key):
+                    out.setdefault(found.key, found)
+        if self.variables:
+            for var in self._variables_in(value):
+                found = self._variable_ref(var)
+                out.setdefault(found.key, found)
         hostish = hostish_key or standalone_address(value)
         named = hostish and named_key
         # without an estate only names that look like addresses can refer to anything
         indexed = bool(self.exact or self.domains or self.networks)
         for match in URL.finditer(value) if "://" in value else ():
-            host = match.group("host")
-            if "${" in host or "{{" in host or host.startswith("$"):
+            first = match.group("host")
+            if "${" in first or "{{" in first or first.startswith("$"):
                 continue
-            ref = self.lookup(host, heuristic=True)
-            if ref is not None:
-                infra = match.group("scheme").lower() not in _WEB_SCHEMES or _internal(host)
-                out.setdefault(ref.key, replace(ref, infrastructure=infra))
+            for host in (first, *_hosts_after(match.group("rest"))):
+                if "${" in host or "{{" in host or host.startswith("$"):
+                    continue
+                ref = self.lookup(host, heuristic=True)
+                if ref is not None:
+                    infra = match.group("scheme").lower() not in _WEB_SCHEMES or _internal(host)
+                    out.setdefault(ref.key, replace(ref, infrastructure=infra))
             whole = match.group(0).rstrip("/").lower()
             for url, name, env in self.urls:
                 if whole.startswith(url.lower()):
@@ -258,6 +333,23 @@ class ResourceIndex:
                         infra = named or _internal(part)
                         out.setdefault(ref.key, replace(ref, infrastructure=infra))
         return list(out.values())
+
+    def _variables_in(self, value: str) -> list[str]:
+        """The declared connection variables ``value`` reads: ``${NAME}``, ``$NAME``,
+        ``secrets.NAME``, ``vars.NAME``, ``env.NAME``."""
+        if "$" in value or "secrets." in value or "vars." in value or "env." in value:
+            return [v for v in _VARIABLE_REF.findall(value) if v in self.variables]
+        return []
+
+    def _variable_ref(self, var: str) -> Ref:
+        name, env = self.variables[var]
+        return Ref(
+            f"${var}",
+            name,
+            Attribution(env, self.env.tier_of(env), f"estate connection_env of {name}"),
+            True,
+            True,
+        )
 
 
 _ADDRESS = re.compile(

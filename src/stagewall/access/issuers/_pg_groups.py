@@ -249,6 +249,33 @@ def creation_rights(cur: psycopg.Cursor[Any], login: str) -> list[str]:
     return [str(r[0]) for r in cur.fetchall()]
 
 
+def databases_creatable(cur: psycopg.Cursor[Any], login: str) -> list[str]:
+    """Other databases where ``login`` could create schemas (CREATE on the database)."""
+    cur.execute(
+        "SELECT datname FROM pg_database WHERE datallowconn AND datname <> current_database() "
+        "AND has_database_privilege(%s::name, oid, 'CONNECT') "
+        "AND has_database_privilege(%s::name, oid, 'CREATE') ORDER BY 1",
+        (login, login),
+    )
+    return [str(r[0]) for r in cur.fetchall()]
+
+
+def schemas_creatable(cur: psycopg.Cursor[Any], roles: list[str]) -> list[str]:
+    """Schemas of this database where PUBLIC, or any of ``roles`` (with every role they
+    inherit), may CREATE: what a login that is a member of ``roles`` could create in,
+    read from a session on this database while the login itself is not yet committed."""
+    cur.execute(
+        "SELECT nspname FROM pg_namespace n WHERE nspname NOT LIKE 'pg\\_%%' "
+        "AND nspname <> 'information_schema' AND ("
+        "EXISTS (SELECT 1 FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a "
+        "WHERE a.grantee = 0 AND a.privilege_type = 'CREATE') "
+        "OR EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = ANY(%s) "
+        "AND has_schema_privilege(r.oid, n.oid, 'CREATE'))) ORDER BY 1",
+        (roles,),
+    )
+    return [str(r[0]) for r in cur.fetchall()]
+
+
 def other_databases(cur: psycopg.Cursor[Any], login: str) -> list[str]:
     """Other databases ``login`` can connect to (through PUBLIC's default CONNECT)."""
     cur.execute(
@@ -263,10 +290,12 @@ __all__ = [
     "GroupState",
     "check_owner",
     "creation_rights",
+    "databases_creatable",
     "grant_declared",
     "other_databases",
     "owned_by",
     "remaining",
     "revoke_everything",
+    "schemas_creatable",
     "state",
 ]

@@ -30,6 +30,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,6 +58,8 @@ _SAFE = re.compile(r"[^a-z0-9_]")
 _TERMINATE_WAIT_MS = 5000
 # At most this many issuances at once hold an admin session on one resource (holding()).
 HELD_ADMIN_SESSIONS = 8
+# Other databases of the cluster read at once when a login is issued (_creation_elsewhere).
+_SIBLING_READERS = 8
 # Kept admin sessions (keep_sessions): one idle longer than this is closed, not reused;
 # one idle longer than PING_AFTER_IDLE_SECONDS answers a SELECT 1 before it is reused.
 ADMIN_SESSION_IDLE_SECONDS = 60.0
@@ -461,6 +464,20 @@ class PostgresIssuer:
                                 "create objects",
                             )
                     others = _pg_groups.other_databases(cur, login)
+                if not spec.create_objects:
+                    # Still in the transaction: a refusal rolls the login back.
+                    elsewhere = self._creation_elsewhere(cur, group, login, others)
+                    if elsewhere:
+                        raise BackendError(
+                            f"a login for role {spec.role!r} could create objects in "
+                            f"{', '.join(elsewhere)}: another database of the cluster, which "
+                            "every login can connect to through PUBLIC's CONNECT; the role "
+                            "does not declare create_objects, so no login was created",
+                            hint="in that database run REVOKE CREATE ON SCHEMA <schema> FROM "
+                            "PUBLIC (PostgreSQL 14 and older, and databases upgraded from "
+                            "them, grant CREATE on schema public to PUBLIC), or REVOKE CONNECT "
+                            "ON DATABASE <database> FROM PUBLIC",
+                        )
         except psycopg.Error as exc:
             raise self._err(f"creating login {login} on {self.resource_name!r}", exc) from None
         return IssuedCredential(
@@ -472,6 +489,56 @@ class PostgresIssuer:
             valid_until=spec.valid_until.strftime("%Y-%m-%dT%H:%M:%SZ"),
             other_databases=tuple(others),
         )
+
+    def _creation_elsewhere(
+        self, cur: psycopg.Cursor[Any], group: str, login: str, others: list[str]
+    ) -> list[str]:
+        """Where, outside the resource's database, a new login (``login``, member of
+        ``group`` and the marker) could create objects that outlive its grant.
+
+        Each other database is read on a session of its own that is closed at once: a
+        session kept open there would make the operators' DROP DATABASE, ALTER DATABASE
+        RENAME and (on template1) CREATE DATABASE fail.
+        """
+        found = [
+            f"database {db} (CREATE on the database)"
+            for db in _pg_groups.databases_creatable(cur, login)
+        ]
+        roles = [group, MARKER_ROLE]
+        # The databases are read at once (each costs a connection: a round trip and an
+        # authentication on the server); only a failure is looked at again, one by one.
+        with ThreadPoolExecutor(max_workers=min(_SIBLING_READERS, len(others) or 1)) as pool:
+            first = list(pool.map(lambda db: self._try_schemas(db, roles), others))
+        for db, result in zip(others, first, strict=True):
+            schemas = result if isinstance(result, list) else self._schemas_again(cur, db, roles)
+            found += [f"database {db} (schema {schema})" for schema in schemas or ()]
+        return found
+
+    def _try_schemas(self, db: str, roles: list[str]) -> list[str] | Exception:
+        try:
+            with self._connect(autocommit=True, database=db) as other, other.cursor() as oc:
+                return _pg_groups.schemas_creatable(oc, roles)
+        except (psycopg.Error, BackendError) as exc:
+            return exc
+
+    def _schemas_again(
+        self, cur: psycopg.Cursor[Any], db: str, roles: list[str]
+    ) -> list[str] | None:
+        """After a failed read of ``db``: None when the database was dropped meanwhile (it
+        holds nothing), else the schemas read on a second or third try; a database that
+        cannot be read refuses the login (fail closed)."""
+        for _attempt in range(2):
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s AND datallowconn", (db,))
+            if cur.fetchone() is None:
+                return None
+            result = self._try_schemas(db, roles)
+            if isinstance(result, list):
+                return result
+        if isinstance(result, BackendError):
+            raise result
+        if isinstance(result, psycopg.Error):
+            raise self._err(f"reading the schemas of database {db!r}", result) from None
+        raise BackendError(f"cannot read the schemas of database {db!r}")
 
     # -- revoking -----------------------------------------------------------
 

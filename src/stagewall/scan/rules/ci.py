@@ -10,8 +10,9 @@ from stagewall.scan._env import EnvModel
 from stagewall.scan._model import Attribution, Finding, Severity, Tier
 from stagewall.scan.readers import Kind, Parsed
 from stagewall.scan.rules._base import FileContext, Rule
+from stagewall.scan.rules._gate import gated
+from stagewall.scan.rules._gate import text_of as _text
 
-GATE = re.compile(r"\bstagewall\s+gate\s+check\b")
 _SECRET_REF = re.compile(r"\$\{\{\s*secrets\.([A-Za-z0-9_]+)")
 _GITLAB_RESERVED = frozenset(
     {"stages", "variables", "include", "default", "workflow", "image", "services", "before_script",
@@ -125,14 +126,6 @@ def workflow(parsed: Parsed | None) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else {}
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, list):
-        return "\n".join(_text(v) for v in value)
-    if isinstance(value, dict):
-        return "\n".join(f"{k}: {_text(v)}" for k, v in value.items())
-    return "" if value is None else str(value)
-
-
 def jobs(parsed: Parsed) -> list[tuple[str, dict[str, Any], tuple[str, ...]]]:
     """(job id, job body, key path) for GitHub Actions and GitLab CI."""
     doc = parsed.documents[0] if parsed.documents else None
@@ -177,6 +170,16 @@ def _triggers(doc: dict[str, Any]) -> set[str]:
     return set()
 
 
+def _stage_tier(ctx: FileContext, name: str) -> Tier | None:
+    """The tier of the stage ``gate check --to NAME`` checks (its environment's), if known."""
+    if ctx.estate is not None:
+        for stage in ctx.estate.stages:
+            if stage.name == name:
+                return ctx.env.tier_of(stage.environment)
+    att = _named(ctx.env, name, f"stage {name}")
+    return att.tier if att is not None else None
+
+
 class UngatedProductionDeploy(Rule):
     id = "SW-SCAN-008"
     title = "Production deploy without a promotion gate"
@@ -185,7 +188,12 @@ class UngatedProductionDeploy(Rule):
         "A GitHub Actions or GitLab CI job deploys to production (its `environment:` is a "
         "production environment, or its name says deploy/release to prod) but neither the "
         "job nor a job it `needs` runs `stagewall gate check`, so changes can reach "
-        "production without an independent internal approval."
+        "production without an independent internal approval. A gate that cannot stop the "
+        "deploy counts as none: its failure tolerated (`|| true`, `set +e`, "
+        "`continue-on-error`, GitLab `allow_failure`), its step never run (`if: false`), "
+        "another stage checked (`--to staging`), only its words (`echo stagewall gate "
+        "check`, `if stagewall gate check`), or a deploy job that runs whatever its gate job "
+        "did (`if: always()`, `!cancelled()`, GitLab `when: always`)."
     )
     remediation = (
         "Add a step `stagewall gate check --to production --commit $SHA` before the deploy "
@@ -207,7 +215,7 @@ class UngatedProductionDeploy(Rule):
             if not prods:
                 continue
             att = prods[0]
-            if self._gated(job_id, all_jobs, set()):
+            if gated(job_id, all_jobs, lambda name: _stage_tier(ctx, name)):
                 continue
             yield ctx.finding(
                 UngatedProductionDeploy,
@@ -218,22 +226,6 @@ class UngatedProductionDeploy(Rule):
                 environment=att.label,
                 environment_reason=att.reason,
             )
-
-    def _gated(self, job_id: str, all_jobs: dict[str, dict[str, Any]], seen: set[str]) -> bool:
-        if job_id in seen or job_id not in all_jobs:
-            return False
-        seen.add(job_id)
-        job = all_jobs[job_id]
-        body = _text({k: job.get(k) for k in ("steps", "script", "before_script", "after_script")})
-        if GATE.search(body):
-            return True
-        needs = job.get("needs")
-        names = [needs] if isinstance(needs, str) else needs if isinstance(needs, list) else []
-        for need in names:
-            name = need.get("job") if isinstance(need, dict) else need
-            if isinstance(name, str) and self._gated(name, all_jobs, seen):
-                return True
-        return False
 
 
 class SecretsForExternalContributors(Rule):

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from stagewall.scan._model import Finding, Severity, Tier
 from stagewall.scan.readers import Kind
 from stagewall.scan.rules._base import FileContext, Rule
-from stagewall.scan.rules.ci import _text, job_environments, jobs, workflow
+from stagewall.scan.rules._gate import text_of as _text
+from stagewall.scan.rules.ci import job_environments, jobs, workflow
 
 _GH_SECRET = re.compile(r"\bsecrets(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
 _STORE_PATH = re.compile(

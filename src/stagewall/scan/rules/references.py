@@ -41,8 +41,10 @@ class ProductionReference(Rule):
         "bucket, a cloud account, an API base URL, a queue. Staging code or people with "
         "staging access can then reach production. Declared estate resources give high "
         "severity; production recognised only by name (`db.prod.example.com`) gives medium. "
-        "Loading a production configuration file (`env_file: .env.production`, "
-        "`-var-file=prod.tfvars`, `--values values-prod.yaml`) counts too. "
+        "Reading the variable the estate names as a production resource's `connection_env` "
+        "or `admin_connection_env` (`${SHOP_PROD_DATABASE_URL}`, `secrets.NAME`, a compose "
+        "pass-through) and loading a production configuration file (`env_file: "
+        ".env.production`, `-var-file=prod.tfvars`, `--values values-prod.yaml`) count too. "
         "Values in comments are ignored (they are often stale documentation)."
     )
     remediation = (
