@@ -18,6 +18,7 @@ from binascii import hexlify
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
+from typing import Any
 
 from stagewall.audit._merkle import EMPTY_ROOT, Frontier, compact_range, levels
 from stagewall.errors import ChainBroken
@@ -62,6 +63,8 @@ class RowBatch:
     raws: list[bytes]
     leaves: list[bytes | None]
     chains: list[bytes | None]
+    # (time, code, status, actor, resource) of each row, when they were read
+    columns: list[tuple[Any, ...]] | None = None
 
 
 @dataclass

@@ -49,6 +49,11 @@ _BATCH_QMARK = (
     "WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?"
 )
 _BATCH_FORMAT = _BATCH_QMARK.replace("?", "%s")
+# The same with the unhashed columns, which verify checks against the hashed bytes.
+_BATCH_COLUMNS_QMARK = _BATCH_QMARK.replace(
+    "chain_hash FROM", "chain_hash, time, code, status, actor, resource FROM"
+)
+_BATCH_COLUMNS_FORMAT = _BATCH_COLUMNS_QMARK.replace("?", "%s")
 # Events read per statement by AuditLog.events_ref (well under SQLite's variable limit).
 _REF_BATCH = 500
 _EVENTS_AT = select(
@@ -630,8 +635,11 @@ class AuditLog:
             for i, raw, leaf, ch in rows
         ]
 
-    def iter_batches(self, batch: int = 20000, *, stop: int | None = None) -> Iterator[RowBatch]:
-        """All rows (below index ``stop``) in index order, in column batches.
+    def iter_batches(
+        self, batch: int = 20000, *, stop: int | None = None, columns: bool = False
+    ) -> Iterator[RowBatch]:
+        """All rows (below index ``stop``) in index order, in column batches; with
+        ``columns`` each batch carries the rows' unhashed columns too.
 
         Reads through the driver cursor directly: verification is bound by this read,
         and the driver is several times faster than SQLAlchemy's row processing.
@@ -640,7 +648,11 @@ class AuditLog:
         upper = stop if stop is not None else 2**63 - 1
         while True:
             with self._tx(None) as conn:
-                sql = _BATCH_QMARK if conn.dialect.paramstyle == "qmark" else _BATCH_FORMAT
+                qmark = conn.dialect.paramstyle == "qmark"
+                if columns:
+                    sql = _BATCH_COLUMNS_QMARK if qmark else _BATCH_COLUMNS_FORMAT
+                else:
+                    sql = _BATCH_QMARK if qmark else _BATCH_FORMAT
                 cursor = conn.connection.cursor()
                 try:
                     cursor.execute(sql, (start, upper, batch))
@@ -648,11 +660,13 @@ class AuditLog:
                 finally:
                     cursor.close()
             if rows:
-                idxs, raws, leaves, chains = (list(col) for col in zip(*rows, strict=True))
+                cols = list(zip(*rows, strict=True))
+                idxs, raws, leaves, chains = (list(col) for col in cols[:4])
                 for col in (raws, leaves, chains):
                     if not all(type(v) is bytes for v in col):
                         col[:] = [_as_bytes(v) for v in col]
-                yield RowBatch([int(i) for i in idxs], raws, leaves, chains)
+                unhashed = [tuple(r[4:]) for r in rows] if columns else None
+                yield RowBatch([int(i) for i in idxs], raws, leaves, chains, unhashed)
             if len(rows) < batch:
                 return
             start = int(rows[-1][0]) + 1

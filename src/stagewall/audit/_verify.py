@@ -9,7 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from stagewall.audit._chain import LogBroken, Scanner
+import orjson
+
+from stagewall.audit._chain import LogBroken, RowBatch, Scanner
 from stagewall.audit._checkpoint import Checkpoint, CheckpointInvalid, verify_checkpoint
 from stagewall.audit._cosignature import Cosignature
 from stagewall.audit._log import AuditLog, StoredCheckpoint
@@ -161,6 +163,44 @@ def witness_check(
     return check_quorum(cosigs, policy, now=now, probed=[*probed, *extra_probed])
 
 
+_COLUMNS = ("time", "code", "status", "actor", "resource")
+
+
+def _signed_columns(raw: bytes) -> tuple[Any, ...]:
+    """What the unhashed columns of the event whose canonical bytes are ``raw`` must
+    hold (as the append writes them: actor and resource cut to the columns' sizes)."""
+    doc = orjson.loads(raw)
+    resource = doc.get("resource")
+    return (
+        doc["time"],
+        doc["metadata"]["event_code"],
+        doc["status"],
+        doc["actor"]["user"]["name"][:256],
+        resource[:512] if isinstance(resource, str) else resource,
+    )
+
+
+def check_columns(batch: RowBatch) -> None:
+    """Raise :class:`LogBroken` at the first row whose unhashed columns (what evidence
+    checks, listings and the web filter on) differ from its signed bytes. Names the
+    column, never a value."""
+    if batch.columns is None:
+        return
+    for idx, raw, stored in zip(batch.indexes, batch.raws, batch.columns, strict=True):
+        try:
+            signed = _signed_columns(raw)
+        except (ValueError, KeyError, TypeError):
+            raise LogBroken(idx, "the event is not a well-formed stagewall event") from None
+        if tuple(stored) != signed:
+            bad = [c for c, a, b in zip(_COLUMNS, stored, signed, strict=True) if a != b]
+            raise LogBroken(
+                idx,
+                f"the stored column {', '.join(bad)} does not match the signed event (the "
+                "unhashed columns were rewritten)",
+                hint="investigate who changed the store; the signed bytes are authoritative",
+            )
+
+
 def verify_store(
     log: AuditLog,
     public_key: PublicKey | None,
@@ -210,8 +250,9 @@ def verify_store(
         entries.append((source, cp.size, cp.root))
     sizes = [e[1] for e in entries] + [c.size for c in cosigs] + [0]
     scanner = Scanner(root_at=sizes, keep_leaves=bool(external))
-    for batch in log.iter_batches():
+    for batch in log.iter_batches(columns=True):
         scanner.feed_batch(batch)
+        check_columns(batch)
     result = scanner.finish()
     check_checkpoint_roots(entries, result.size, result.roots)
     newest = max((e[1] for e in entries), default=None)
