@@ -192,6 +192,16 @@ class StepUpRequired(AccessDenied):
     default_hint = "give your current one-time code (--otp CODE) or use your security key"
 
 
+class NoSecondFactor(StepUpRequired):
+    """A privileged act needs a second factor and the person has none enrolled."""
+
+    code = "SW611"
+    default_hint = (
+        "add a passkey on the web UI's Sign-in and step-up page (/security), or enrol an "
+        "authenticator app with `stagewall mfa enroll`"
+    )
+
+
 class RateLimited(StagewallError):
     """Too many attempts from one principal or address; wait and try again."""
 
@@ -556,6 +566,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     BackendError,
     NotAuthenticated,
     StepUpRequired,
+    NoSecondFactor,
     RateLimited,
     ServerError,
     AuthenticationFailed,

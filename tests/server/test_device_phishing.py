@@ -128,14 +128,29 @@ def test_the_person_denies_a_code_they_did_not_start(people: dict[str, Person]) 
     attacker, code = _start(world, user_agent="curl/8.5.0", hostname="kali-box")
     victim = TestClient(world.app, client=VICTIM)
     page = victim.get(_link(code)).text
+    deny = {"user_code": code["user_code"], "csrf": _csrf(page), "decision": "deny"}
+    # Holding the code (and the page) is not enough to void it: deny needs the person's
+    # sign-in, like approve (else anyone who sees a code can kill the login).
+    res = victim.post("/device", data=deny)
+    assert res.status_code == 400 and "principal, password and one-time code" in res.text
+    deny["csrf"] = _csrf(res.text)  # the page shown again has a new form token
+    res = victim.post("/device", data={**deny, "principal": "alice", "password": "wrong"})
+    assert res.status_code == 400, res.text
+    deny["csrf"] = _csrf(res.text)
+    res = victim.post(
+        "/device", data={**deny, "principal": "alice", "password": "wrong", "otp": "123456"}
+    )
+    assert res.status_code == 401, res.text
+    assert _poll(attacker, code) == {"error": "authorization_pending"}
+    assert not _events(world, "identity.device.denied")
     res = victim.post(
         "/device",
-        data={"user_code": code["user_code"], "csrf": _csrf(page), "decision": "deny"},
+        data={**deny, "principal": "alice", "password": PASSWORD, "otp": people["alice"].otp()},
     )
     assert res.status_code == 200 and "Login denied" in res.text, res.text
     assert _poll(attacker, code) == {"error": "access_denied"}
     [event] = _events(world, "identity.device.denied")
-    assert event.status.value == "Failure"
+    assert event.actor == "alice" and event.status.value == "Failure"
     assert event.details["requester_address"] == "203.0.113.9"
     assert event.details["decided_from_address"] == "198.51.100.7"
     # A denied code cannot be approved afterwards, on the page or through the API.
@@ -145,6 +160,29 @@ def test_the_person_denies_a_code_they_did_not_start(people: dict[str, Person]) 
     )
     assert res.status_code == 400 and "unknown, already used or expired" in res.text
     assert _poll(attacker, code) == {"error": "access_denied"}
+
+
+def test_posting_codes_to_the_form_is_rate_limited_like_looking_them_up(
+    people: dict[str, Person],
+) -> None:
+    """The form's POST looks the code up too (and shows its requester): unknown codes
+    count against the browser's address there as on the GET, so nobody pages through
+    codes by posting them."""
+    world = people["alice"].world
+    _, code = _start(world, user_agent="curl/8.5.0", hostname="kali-box")
+    prober = TestClient(world.app, client=ATTACKER)
+    token = _csrf(prober.get(_link(code)).text)
+    guesses = [f"BBBB-BC{c}{d}" for c in "DFGH" for d in "JKLM"]
+    answers = []
+    for guess in guesses[:6]:
+        res = prober.post("/device", data={"user_code": guess, "csrf": token, "decision": "deny"})
+        answers.append(res.status_code)
+    assert answers[:4] == [400] * 4 and 429 in answers, answers
+    # Past the limit even a real code shows nothing to this address.
+    res = prober.post(
+        "/device", data={"user_code": code["user_code"], "csrf": token, "decision": "deny"}
+    )
+    assert res.status_code == 429 and "kali-box" not in res.text
 
 
 def test_client_chosen_values_are_escaped(people: dict[str, Person]) -> None:

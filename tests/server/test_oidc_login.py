@@ -223,9 +223,11 @@ def test_an_oidc_person_signs_in_a_terminal_with_step_up(
     csrf = {"X-CSRF-Token": world.client.cookies.get("stagewall_csrf") or ""}
     code = world.client.post("/api/v1/device/code").json()
     approve = {"user_code": code["user_code"]}
-    # alice (OIDC, no factor yet) cannot mint a terminal token without step-up.
+    # alice (OIDC, no factor yet) cannot mint a terminal token without step-up, and is
+    # told how to enrol one.
     res = world.client.post("/api/v1/device/approve", json=approve, headers=csrf)
-    assert res.status_code == 403 and res.json()["code"] == "SW721"
+    assert res.status_code == 403 and res.json()["code"] == "SW611", res.text
+    assert "/security" in res.json()["hint"]
     # She registers a passkey (her first factor: no step-up needed) and uses it.
     key = SoftAuthenticator()
     rp, origin = "stagewall.example.com", "https://stagewall.example.com"

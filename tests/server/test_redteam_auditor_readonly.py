@@ -74,6 +74,7 @@ READ_ONLY = {
     "mfa.webauthn.assertion.options",
     "step_up",
     "device.approve_session",
+    "web.device.decide",
     "web.logout",
     "web.inbox",
     "web.access",

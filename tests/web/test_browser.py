@@ -16,6 +16,7 @@ import re
 import shutil
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,14 @@ class Pages:
         self.by("form.stack button[type=submit]").click()
         self.wait(lambda: self.d.current_url.rstrip("/") == self.base)
 
+    def register_passkey(self, person: Person) -> None:
+        """On /security, a passkey named laptop (stepping up with the person's code)."""
+        self.open("/security")
+        self.fill("#pk-name", "laptop")
+        self.fill("#pk-otp", person.otp())
+        self.by("#passkey-register button[type=submit]").click()
+        self.wait(lambda: "registered" in self.by("#passkey-register .passkey-status").text)
+
     def wait(self, cond: Any, timeout: float = 30) -> None:
         from selenium.webdriver.support.ui import WebDriverWait
 
@@ -243,11 +252,7 @@ def test_full_flow_in_chromium(
 
         # The approver registers a passkey (stepping up with the code he has) ...
         ui.sign_in(bob)
-        ui.open("/security")
-        ui.fill("#pk-name", "laptop")
-        ui.fill("#pk-otp", bob.otp())
-        ui.by("#passkey-register button[type=submit]").click()
-        ui.wait(lambda: "registered" in ui.by("#passkey-register .passkey-status").text)
+        ui.register_passkey(bob)
         ui.open("/security")
         assert "laptop" in ui.text()
         ui.shoot("security")
@@ -369,4 +374,48 @@ def test_full_flow_in_chromium(
     (bundle,) = list(extracted.iterdir())
     report = verify_bundle(bundle, public_key=load_public_key(world.home))
     assert report.size >= 10
+    assert not ui.serious(), ui.serious()
+
+
+def test_device_page_signed_in_with_a_passkey_in_chromium(
+    world: World, people: dict[str, Person], driver: Any, artifacts: Path
+) -> None:
+    """A signed-in person opens a terminal's /device link: the page shows who asked and
+    approves with a passkey click (app.js), nothing typed; it passes axe-core."""
+    import httpx
+
+    from tests.live_server import free_port
+
+    bob = people["bob"]
+    port = free_port()
+    _enable_passkeys(world, port)
+    _virtual_authenticator(driver)
+    with serve(world.state, run_sweeper=False, port=port) as served:
+        base = served.replace("127.0.0.1", "localhost")
+        ui = Pages(driver, base, artifacts)
+        ui.sign_in(bob)
+        ui.register_passkey(bob)
+
+        with httpx.Client(base_url=served, headers={"User-Agent": "stagewall-cli"}) as cli:
+            code = cli.post("/api/v1/device/code", data={"client_hostname": "bobs-laptop"})
+            assert code.status_code == 200, code.text
+            asked = code.json()
+            ui.open(f"/device?user_code={asked['user_code']}")
+            text = ui.text()
+            assert "Signed in as bob (local)" in text, text
+            assert "bobs-laptop" in text and "stagewall-cli" in text
+            ui.shoot("device")
+            ui.by("button[data-passkey][value=approve]").click()
+            ui.wait(lambda: "Signed in" in ui.text() and "return to the terminal" in ui.text())
+            world.clock.advance(timedelta(seconds=3))
+            got = cli.post(
+                "/api/v1/device/token",
+                data={
+                    "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                    "device_code": asked["device_code"],
+                },
+            )
+            assert got.status_code == 200 and got.json()["principal"] == "bob", got.text
+    [event] = [e for e in world.events() if e.code == "identity.device.approved"]
+    assert event.details["factor"] == "webauthn" and event.details["decided_via"] == "page"
     assert not ui.serious(), ui.serious()

@@ -1,5 +1,5 @@
 """Tables of the identity domain (identity_0001, identity_0002, cliauth_0001,
-devicereq_0001); times are UTC ISO 8601 text.
+devicereq_0001, identitybind_0001); times are UTC ISO 8601 text.
 
 Nothing here holds a usable secret: passwords are argon2 hashes, tokens and
 invitation/device codes are stored as SHA-256 digests of high-entropy values.
@@ -176,8 +176,20 @@ identity_cli_handoffs = Table(
     Column("used_at", String(32), nullable=True),
 )
 
+identity_bindings = Table(
+    "identity_bindings",
+    metadata,
+    # Which declaration in stagewall.yaml a principal's sign-in state was made for
+    # (identitybind_0001): its identity attributes as canonical JSON.
+    Column("principal", String(128), primary_key=True),
+    Column("declaration", Text, nullable=False),
+    Column("bound_at", String(32), nullable=False),
+    Column("how", String(32), nullable=False),
+)
+
 __all__ = [
     "identity_accounts",
+    "identity_bindings",
     "identity_ci_token_uses",
     "identity_cli_handoffs",
     "identity_device_codes",

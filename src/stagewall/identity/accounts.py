@@ -23,7 +23,7 @@ from stagewall.errors import AccessDenied, NotAuthenticated, UsageError
 from stagewall.estate import Estate
 from stagewall.estate.models import HOST_OPERATOR, PrincipalKind
 from stagewall.identity import _events as ev
-from stagewall.identity import passkeys
+from stagewall.identity import bindings, passkeys
 from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse
 from stagewall.identity._tables import (
     identity_accounts,
@@ -131,6 +131,8 @@ def create_invitation(
     token = new_secret("swi_")
     inv = Invitation(new_id("i"), principal, token, now + INVITATION_TTL)
     with store.transaction() as conn:
+        # the person this name is declared for now: another declaration later retires it
+        bindings.bind_on(conn, estate, principal, now=now, how="invitation")
         conn.execute(
             insert(identity_invitations).values(
                 id=inv.id,
@@ -201,6 +203,7 @@ def accept_invitation(
         ).rowcount
         if done != 1:
             raise UsageError("this invitation was already opened")
+        bindings.bind_on(conn, estate, principal, now=now, how="account")
         enrolment = mfa.enroll(store, estate, principal, home=home, now=now, conn=conn)
         conn.execute(delete(identity_accounts).where(identity_accounts.c.principal == principal))
         conn.execute(
@@ -383,19 +386,29 @@ __all__ = [
 def retire_undeclared(
     store: Store, estate: Estate, *, now: datetime, actor: str = "stagewall.yaml"
 ) -> list[str]:
-    """Retire the sign-in state of every principal ``estate`` no longer declares.
+    """Retire the sign-in state of every principal ``estate`` no longer declares, or
+    declares with other identity attributes than its state was made for.
 
     A name taken out of stagewall.yaml and declared again later (another person, the
     same name) must not find the old person's password, factors or logins waiting:
     the account row, the TOTP enrolment and passkeys go, step-up windows close,
     tokens are revoked and pending invitations voided, each principal's in one
-    transaction with its ``identity.account.retired`` event. The server runs this at
-    start and on every reload of the estate; the invitations and audit events stay as
-    the record of what was. A principal declared but ``disabled`` keeps its state (it
-    is refused on every request and comes back when enabled). Returns the names retired.
+    transaction with its ``identity.account.retired`` event, whose ``reason`` is
+    ``undeclared`` or ``identity-changed`` (then ``changed`` names the attributes; see
+    :mod:`stagewall.identity.bindings`). That catches a name removed and declared again
+    between two reloads the server never saw, as long as the two declarations differ.
+    The server runs this at start and on every reload of the estate; the invitations
+    and audit events stay as the record of what was. A principal declared but
+    ``disabled`` keeps its state (it is refused on every request and comes back when
+    enabled). State made before bindings existed is bound here to the declaration in
+    force. Returns the names retired.
     """
     from stagewall.identity import stepup
-    from stagewall.identity._tables import identity_tokens, identity_webauthn_credentials
+    from stagewall.identity._tables import (
+        identity_bindings,
+        identity_tokens,
+        identity_webauthn_credentials,
+    )
     from stagewall.identity.tokens import revoke_all_on
     from stagewall.mfa._tables import mfa_enrolments
 
@@ -415,8 +428,26 @@ def retire_undeclared(
                 .distinct()
             ).scalars()
         )
-    retired = sorted(n for n in names if n not in declared)
+        names.update(
+            conn.execute(
+                select(identity_invitations.c.principal)
+                .where(identity_invitations.c.accepted_at.is_(None))
+                .where(identity_invitations.c.expires_at > fmt(now))
+                .distinct()
+            ).scalars()
+        )
+        bound = bindings.recorded(conn)
+    why: dict[str, tuple[str, list[str]]] = {}
+    for name in names | set(bound):
+        if name not in declared:
+            why[name] = ("undeclared", [])
+        elif name in bound:
+            diff = bindings.changed(bound[name], bindings.declaration(estate, name))
+            if diff:
+                why[name] = ("identity-changed", diff)
+    retired = sorted(why)
     for principal in retired:
+        reason, diff = why[principal]
         with store.transaction() as conn:
             account = conn.execute(
                 delete(identity_accounts).where(identity_accounts.c.principal == principal)
@@ -434,15 +465,24 @@ def retire_undeclared(
                 .where(identity_invitations.c.expires_at > fmt(now))
                 .values(expires_at=fmt(now))
             ).rowcount
+            conn.execute(
+                delete(identity_bindings).where(identity_bindings.c.principal == principal)
+            )
+            what = (
+                "is no longer declared in the estate"
+                if reason == "undeclared"
+                else f"is declared with other {', '.join(diff)} (another person?)"
+            )
             AuditLog(store).append(
                 AuditEvent(
                     ev.ACCOUNT_RETIRED.code,
                     Status.SUCCESS,
                     actor,
-                    f"{principal} is no longer declared in the estate: its account, factors "
-                    "and logins were retired",
+                    f"{principal} {what}: its account, factors and logins were retired",
                     resource=f"principal:{principal}",
                     details={
+                        "reason": reason,
+                        "changed": diff,
                         "account_removed": account == 1,
                         "code_factor_removed": totp == 1,
                         "passkeys_removed": keys,
@@ -452,4 +492,6 @@ def retire_undeclared(
                 ),
                 conn=conn,
             )
+    for principal in sorted((names & declared) - set(bound) - set(why)):
+        bindings.bind(store, estate, principal, now=now, how="first-seen")
     return retired

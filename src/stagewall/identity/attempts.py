@@ -143,6 +143,11 @@ def take(store: Store, keys: tuple[str, ...], *, now: datetime) -> Attempt:
     Raises :class:`AttemptsUnavailable` when the store cannot be asked (fail closed).
     """
     unique = tuple(sorted({k[:_KEY_MAX] for k in keys}))  # one lock order everywhere
+    if len(unique) > 1:
+        # A spent key refuses before anything is written: the upsert would add a row for
+        # each other key, so a flood with a new principal name per request from a spent
+        # address would still write one row per refused request.
+        refuse_if_spent(store, unique, now=now)
     entry = _ms(now) + secrets.token_hex(_TAG_HEX // 2)
     params: dict[str, str] = {
         "entry": entry,
@@ -182,7 +187,7 @@ def refuse_if_spent(store: Store, keys: tuple[str, ...], *, now: datetime) -> No
     """
     unique = sorted({k[:_KEY_MAX] for k in keys})
     try:
-        with store.transaction() as conn:
+        with store.read() as conn:
             rows = conn.execute(
                 _READ, {"keys": unique, "cut": _ms(now - FAILURE_WINDOW) + "~" * _TAG_HEX}
             ).all()

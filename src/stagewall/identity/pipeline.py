@@ -20,6 +20,7 @@ from stagewall.errors import PipelineTokenRefused
 from stagewall.estate import Estate
 from stagewall.estate.models import HOST_OPERATOR, PrincipalKind
 from stagewall.identity import _events as ev
+from stagewall.identity import bindings
 from stagewall.identity._codes import parse
 from stagewall.identity._tables import identity_tokens
 from stagewall.identity.actor import LoginMethod
@@ -78,6 +79,7 @@ def create_pipeline_token(
             f"a pipeline token lives between 1 and {MAX_PIPELINE_TTL.days} days",
             hint="rotate long-lived pipelines' tokens; prefer CI OIDC, which needs none",
         )
+    bindings.bind(store, estate, principal, now=now, how="pipeline-token")
     new = issue_token(
         store,
         principal,

@@ -2,9 +2,11 @@
 
 Opening a link with the code in it (``verification_uri_complete``) only shows the
 confirmation page: who asked (the address the server saw, the program's User-Agent,
-the host name the terminal claims), how long ago, and a warning. Approving takes the
-person's password and one-time code and a click on *Approve* that posts the form with
-its CSRF token; *Deny* refuses the code so the terminal's login fails at once.
+the host name the terminal claims), how long ago, and a warning. Signed out, the page
+offers two ways on: sign in (the identity provider, or the web sign-in) and come back
+to the same page, or decide right here with a local account's password and one-time
+code — *Approve* and *Deny* both need them, so a code cannot be voided by whoever
+merely holds it. Signed in, the page is :mod:`stagewall.web._routes_device`'s.
 Everything a client chose is HTML-escaped here (and was control-escaped when stored).
 """
 
@@ -86,9 +88,18 @@ def confirm_page(
     message: str = "",
     status: int = 200,
     secure: bool = False,
+    sign_in: str = "",
+    oidc_sign_in: str | None = None,
 ) -> HTMLResponse:
-    """Step two: who asked, the warning, and Approve (credentials) or Deny."""
+    """Step two, signed out: who asked, the warning, the ways to sign in (``sign_in``:
+    the web sign-in coming back here; ``oidc_sign_in``: the identity provider's, when the
+    server has one), and Approve or Deny with a local account's credentials."""
     token = secrets.token_urlsafe(24)
+    oidc = (
+        f'<a href="{_e(oidc_sign_in)}">Sign in with your company account</a> or '
+        if oidc_sign_in
+        else ""
+    )
     left = max(0, int((who.expires_at - now).total_seconds()))
     elsewhere = ""
     if who.address and viewer_address and who.address != viewer_address:
@@ -109,6 +120,10 @@ the code expires in {left // 60} min {left % 60:02d} s</dd>
 {_row("Program (User-Agent)", who.user_agent)}
 {_row("Host name (claimed by the terminal, not verified)", who.hostname)}
 </dl>
+<h2>Sign in, then decide</h2>
+<p>{oidc}<a href="{_e(sign_in or "/login")}">Sign in</a> and this page comes back
+with who asked; you then approve with your passkey or one-time code.</p>
+<h2>Or decide with your local account</h2>
 <form method="post" action="/device">
 <input type="hidden" name="csrf" value="{_e(token)}">
 <input type="hidden" name="user_code" value="{_e(who.user_code)}">
@@ -120,8 +135,8 @@ the code expires in {left // 60} min {left % 60:02d} s</dd>
 <input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" required></p>
 <p><button type="submit" name="decision" value="approve">I started it: approve this
 terminal</button>
-<button type="submit" name="decision" value="deny" formnovalidate>Deny: I did not start
-it</button></p>
+<button type="submit" name="decision" value="deny">Deny: I did not start it</button></p>
+<p><small>Approving and denying both need your password and one-time code.</small></p>
 </form>"""
     return _page("Approve a terminal login?", inner, status, csrf=token, secure=secure)
 
@@ -130,4 +145,23 @@ def done_page(title: str, text: str) -> HTMLResponse:
     return _page(title, f"<p>{_e(text)}</p>", 200)
 
 
-__all__ = ["FORM_CSRF_COOKIE", "WARNING", "ago", "confirm_page", "done_page", "entry_page"]
+def decided_page(decision: str) -> HTMLResponse:
+    """What the person sees once the code is approved or denied."""
+    if decision == "deny":
+        return done_page(
+            "Login denied",
+            "The terminal's login was refused and its code is void. If someone sent you "
+            "this link or code, tell your security contact.",
+        )
+    return done_page("Signed in", "You can close this page and return to the terminal.")
+
+
+__all__ = [
+    "FORM_CSRF_COOKIE",
+    "WARNING",
+    "ago",
+    "confirm_page",
+    "decided_page",
+    "done_page",
+    "entry_page",
+]

@@ -2,7 +2,9 @@
 # No "from __future__ import annotations": FastAPI must evaluate the route annotations,
 # which use the local ``state`` inside Depends(guard(state, ...)).
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -10,25 +12,27 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from stagewall import mfa
 from stagewall.alerts import Alert, Severity
-from stagewall.audit import Status
 from stagewall.errors import AccessDenied, UsageError
-from stagewall.identity import accounts, attempts, device, passkeys
+from stagewall.identity import accounts, attempts, device, passkeys, stepup
 from stagewall.identity._codes import fmt
-from stagewall.identity._events import DEVICE_APPROVED, DEVICE_DENIED
-from stagewall.identity.actor import Actor, LoginMethod, acting
+from stagewall.identity.actor import Actor, LoginMethod, StepUp, acting
 from stagewall.identity.login import password_login
 from stagewall.identity.tokens import ENROL_TTL, TokenKind, issue_token, log_out
 from stagewall.server import _device_page
 from stagewall.server._auth import (
+    authorize,
     guard,
     https,
     refuse_offboarded,
     set_session_cookie,
     source_address,
 )
+from stagewall.server._device_decision import Decision, decide
 from stagewall.server._state import ServerState
 from stagewall.server._stepup import Privileged
-from stagewall.web._render import form_csrf_ok
+from stagewall.server.authz import classes_for
+from stagewall.web import _routes_device
+from stagewall.web._render import form_csrf_ok, signed_in
 
 
 class _Body(BaseModel):
@@ -323,21 +327,51 @@ def register(r: FastAPI, state: ServerState) -> None:
 
     _UNKNOWN = "This code is unknown, used or expired: run `stagewall login` again."
 
-    @r.get("/device", name="device.page", response_class=HTMLResponse)
-    def device_page(request: Request, user_code: str = "") -> HTMLResponse:
-        """Enter a code, or (with one, e.g. from the link) see who asked: nothing is decided."""
-        if not user_code:
-            return _device_page.entry_page("")
-        now = state.now()
-        source = source_address(request, state)
-        # Codes looked up from one address are rate-limited like logins: a wrong guess
-        # keeps its slot, so nobody pages through the codes (and their requesters).
+    def lookup(user_code: str, source: str | None, now: datetime) -> device.Requester | None:
+        """The waiting code's requester. Codes looked up from one address are rate-limited
+        like logins (a wrong guess keeps its slot), on the GET and on the form's POST, so
+        nobody pages through the codes and their requesters."""
         with attempts.attempt(store, f"{source}:device-code", now=now) as slots:
             who = device.pending(store, user_code[:32], now=now)
             if who is None:
                 slots.failed()
-                return _device_page.entry_page(user_code[:32], _UNKNOWN, 400)
-        return _device_page.confirm_page(who, now=now, viewer_address=source, secure=https(state))
+        return who
+
+    def signed_out_page(
+        request: Request, who: device.Requester, message: str = "", status: int = 200
+    ) -> HTMLResponse:
+        back = "/device?" + urlencode({"user_code": who.user_code})
+        oidc = None
+        if state.settings.oidc is not None:
+            oidc = str(request.app.url_path_for("oidc.login")) + "?" + urlencode({"next": back})
+        return _device_page.confirm_page(
+            who,
+            now=state.now(),
+            viewer_address=source_address(request, state),
+            message=message,
+            status=status,
+            secure=https(state),
+            sign_in="/login?" + urlencode({"next": back}),
+            oidc_sign_in=oidc,
+        )
+
+    @r.get("/device", name="device.page", response_class=HTMLResponse)
+    def device_page(request: Request, user_code: str = "") -> HTMLResponse:
+        """Enter a code, or (with one, e.g. from the link) see who asked: nothing is decided.
+
+        Signed in (a browser session, any login method), the page names the person and
+        offers their own step-up; signed out, ways to sign in and the local-account form."""
+        if not user_code:
+            return _device_page.entry_page("")
+        state.refresh()  # the sign-in choices follow stagewall.yaml as it is now
+        now = state.now()
+        who = lookup(user_code, source_address(request, state), now)
+        if who is None:
+            return _device_page.entry_page(user_code[:32], _UNKNOWN, 400)
+        person = signed_in(state, request, _routes_device.ROUTE)
+        if person is not None:
+            return _routes_device.page(request, state, person, who, now=now)
+        return signed_out_page(request, who)
 
     @r.post("/device", name="device.approve", response_class=HTMLResponse)
     def device_approve(
@@ -349,30 +383,21 @@ def register(r: FastAPI, state: ServerState) -> None:
         password: Annotated[str, Form(max_length=1024)] = "",
         otp: Annotated[str, Form(max_length=16)] = "",
     ) -> HTMLResponse:
+        """Approve or deny with a local account's principal, password and one-time code
+        (both decisions need them: holding a code is no right to void it)."""
         if not form_csrf_ok(request, _device_page.FORM_CSRF_COOKIE, csrf, secure=https(state)):
             raise AccessDenied("the form's CSRF token is missing or wrong; reload the page")
         now = state.now()
         source = source_address(request, state)
-        who = device.pending(store, user_code, now=now)
+        who = lookup(user_code, source, now)
         if who is None:
             return _device_page.entry_page(user_code, _UNKNOWN, 400)
-        if decision == "deny":
-            denied = device.deny(store, user_code, now=now, record=_decision(None, source))
-            if denied is None:
-                return _device_page.entry_page(user_code, _UNKNOWN, 400)
-            return _device_page.done_page(
-                "Login denied",
-                "The terminal's login was refused and its code is void. If someone sent you "
-                "this link or code, tell your security contact.",
-            )
         if not (principal and password and otp):
-            return _device_page.confirm_page(
+            return signed_out_page(
+                request,
                 who,
-                now=now,
-                viewer_address=source,
-                message="Give your principal, password and one-time code to approve.",
-                status=400,
-                secure=https(state),
+                f"Give your principal, password and one-time code to {decision}, or sign in.",
+                400,
             )
         kind = password_login(
             store,
@@ -383,49 +408,26 @@ def register(r: FastAPI, state: ServerState) -> None:
             now=now,
             source=source,
             home=state.home,
-            refuse=lambda who: refuse_offboarded(state, who),
+            refuse=lambda name: refuse_offboarded(state, name),
         )
         if kind is not TokenKind.API:
             return _device_page.entry_page(user_code, "Enrol a second factor first.", 403)
-        approved = device.approve(
-            store,
-            user_code,
-            principal,
-            LoginMethod.LOCAL,
-            now=now,
-            record=_decision(principal, source),
+        # The password and the code were checked just now, for this decision.
+        actor = authorize(
+            state,
+            _routes_device.ROUTE,
+            Actor(
+                principal=principal,
+                classes=classes_for(state.estate, principal),
+                method=LoginMethod.LOCAL,
+                session_id="",
+                source_address=source,
+                user_agent=request.headers.get("user-agent"),
+            ),
         )
-        if approved is None:
+        step = StepUp(stepup.TOTP, now) if decision == "approve" else None
+        try:
+            decide(state, actor, user_code, Decision(decision), step=step, via="page")
+        except UsageError:
             return _device_page.entry_page(user_code, _UNKNOWN, 400)
-        return _device_page.done_page(
-            "Signed in", "You can close this page and return to the terminal."
-        )
-
-    def _decision(principal: str | None, source: str | None) -> device.Record:
-        """The audit event of a decision on the page, written in the decision's transaction."""
-
-        def record(conn: Any, asked: device.Requester) -> None:
-            details = {**asked.details(), "decided_from_address": source}
-            if principal is None:
-                state.ctx.record(
-                    DEVICE_DENIED.code,
-                    "anonymous",
-                    f"a terminal login (code {asked.user_code}, asked from "
-                    f"{asked.address or 'an unknown address'}) was denied on the device page",
-                    status=Status.FAILURE,
-                    resource="device:" + asked.user_code,
-                    details=details,
-                    conn=conn,
-                )
-                return
-            state.ctx.record(
-                DEVICE_APPROVED.code,
-                principal,
-                f"{principal} signed in a terminal asking from "
-                f"{asked.address or 'an unknown address'} (local)",
-                resource=f"principal:{principal}",
-                details={"method": LoginMethod.LOCAL.value, **details},
-                conn=conn,
-            )
-
-        return record
+        return _device_page.decided_page(decision)

@@ -15,15 +15,13 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.engine import Connection
 
 from stagewall import mfa
-from stagewall.errors import UsageError
-from stagewall.identity import attempts, device, passkeys, stepup
+from stagewall.identity import passkeys, stepup
 from stagewall.identity._codes import fmt
-from stagewall.identity._events import DEVICE_APPROVED
 from stagewall.identity.actor import Actor, acting
 from stagewall.server._auth import guard
+from stagewall.server._device_decision import Decision, decide, fresh_factor
 from stagewall.server._state import ServerState
 from stagewall.server._stepup import OTP_DESCRIPTION, WEBAUTHN_DESCRIPTION, Privileged
 
@@ -177,39 +175,14 @@ def register(r: FastAPI, state: ServerState) -> None:
     ) -> None:
         """Sign a terminal (``stagewall login``) in as yourself from a logged-in session.
 
-        For people who log in with OIDC (no password): the terminal receives a token of
-        the same principal and login method. Minting a token is a privileged act: it
-        needs step-up, so a stolen token cannot renew itself.
+        The terminal receives a token of the same principal and login method. Minting a
+        token is a privileged act: it needs a factor sent with this request (``otp`` or
+        ``webauthn``; an open step-up window is not enough), so a stolen session or
+        token cannot renew itself. The ``/device`` page does the same for a browser and
+        shows who asked first; both call one decision (``_device_decision.decide``).
         """
-        now = state.now()
-        key = f"{actor.principal}:device-approve"
-        with acting(actor), attempts.attempt(store, key, now=now) as slots:
-            state.ctx.step_up(
-                actor.principal, body.otp, body.webauthn, purpose="approve a terminal login"
-            )
-
-            def record(conn: Connection, asked: device.Requester) -> None:
-                # In the approval's transaction: no event, no approval. It names the
-                # terminal that asked (RFC 8628 §5.4: a code sent by someone else).
-                state.ctx.record(
-                    DEVICE_APPROVED.code,
-                    actor.principal,
-                    f"{actor.principal} signed in a terminal asking from "
-                    f"{asked.address or 'an unknown address'} ({actor.method.value})",
-                    resource=f"principal:{actor.principal}",
-                    details={"method": actor.method.value, **asked.details()},
-                    conn=conn,
-                )
-
-            approved = device.approve(
-                store, body.user_code, actor.principal, actor.method, now=now, record=record
-            )
-            if approved is None:
-                slots.failed()
-                raise UsageError(
-                    "this terminal code is unknown, already used or expired",
-                    hint="run `stagewall login` again and enter the new code",
-                )
+        step = fresh_factor(state, actor, body.otp, body.webauthn)
+        decide(state, actor, body.user_code, Decision.APPROVE, step=step, via="api")
 
     @r.post("/api/v1/step-up", name="step_up", response_model=StepUpOut)
     def step_up(

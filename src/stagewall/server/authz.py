@@ -96,6 +96,8 @@ POLICY: dict[str, frozenset[C] | None] = {
     "web.invite.accept": None,
     "web.invite.confirm": None,
     "web.logout": ANYONE - {C.ANONYMOUS},
+    # The /device page's decision as the signed-in person (step-up checked inside).
+    "web.device.decide": PEOPLE,
     "web.inbox": PEOPLE,
     "web.decide": INTERNAL,
     "web.request.page": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),

@@ -22,6 +22,7 @@ from stagewall.web import (
     _routes_audit,
     _routes_breakglass,
     _routes_cli,
+    _routes_device,
     _routes_evidence,
     _routes_inbox,
     _routes_invite,
@@ -55,6 +56,7 @@ def register(app: FastAPI, state: ServerState) -> None:
     _routes_evidence.register(app, state)
     _routes_reviews.register(app, state)
     _routes_cli.register(app, state)
+    _routes_device.register(app, state)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(
         SecurityHeaders, https=lambda: state.settings.public_url.startswith("https://")

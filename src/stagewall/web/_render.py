@@ -220,6 +220,21 @@ def viewer(state: ServerState, route: str) -> Callable[[Request], Awaitable[View
     return dependency
 
 
+def signed_in(state: ServerState, request: Request, route: str) -> Viewer | None:
+    """The person whose browser session sent ``request`` (a page anyone may open), or
+    None: no cookie, an unknown, expired or revoked session, or a class ``route`` does
+    not admit. Only for showing a page; every POST authenticates again (``viewer``)."""
+    secret = request.cookies.get(session_cookie(state), "")
+    if not secret:
+        return None
+    try:
+        actor = authorize(state, route, authenticate(request, state, route))
+    except StagewallError:
+        return None
+    info = resolve_token(state.ctx.store, secret, now=state.now())
+    return Viewer(actor, info.csrf) if info is not None else None
+
+
 def render(
     request: Request,
     template: str,
