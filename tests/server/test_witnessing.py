@@ -216,3 +216,36 @@ audit:
     failed = [a for a in world.alerts() if a["kind"] == "audit.witness.failed"]
     assert len(failed) == 1  # the second round's identical failure is not alerted again
     assert "no-such-repo.git" in failed[0]["text"] and "SW" not in failed[0]["title"]
+
+
+def test_a_signer_refusal_in_a_round_is_a_critical_alert(world: World, tmp_path: Path) -> None:
+    """When the store no longer holds what the server signed (checkpoint rows removed,
+    a backup put back), the round's signer refuses: that is tampering, not a witness
+    out of reach, and alerts at once as CRITICAL (red team: it was the WARNING of an
+    unreachable witness)."""
+    repo = tmp_path / "auditor.git"
+    subprocess.run(["git", "init", "--bare", "-q", str(repo)], check=True)
+    key = init_witness(tmp_path / "gitwitness", "git.auditor.example/w1").key
+    world.config.write_text(
+        world.config.read_text(encoding="utf-8")
+        + f"""
+audit:
+  witnesses:
+    - type: git
+      public_key: {key.public.vkey()}
+      repository: {repo}
+      signing_key_file: gitwitness/witness.key
+"""
+    )
+    world.state.refresh()
+    assert run_round(world.state)  # signed and cosigned: the signer remembers it
+    store = world.state.ctx.store
+    allow_tampering(store)
+    with store.transaction() as conn:
+        conn.execute(text("DELETE FROM audit_checkpoints"))
+    run_round(world.state)
+    kinds = {a["kind"]: a for a in world.alerts()}
+    assert "audit.witness.failed" not in kinds
+    refused = kinds["audit.signer.refused"]
+    assert refused["severity"] == "critical"
+    assert "checkpoint rows were removed" in refused["text"]

@@ -10,7 +10,9 @@ credentials, break-glass, revoke, gate approval, MFA reset, offboarding, ...), t
 audit log calls :meth:`WitnessRounds.request`; requests coalesce: while a round runs,
 any number of further requests yield one more round, which covers them all. The act
 never waits for a round and never fails because of one. A witness that starts failing
-raises a WARNING alert; one that reports the log truncated or rewritten, a CRITICAL one.
+raises a WARNING alert; one that reports the log truncated or rewritten, and a signer
+that refuses because the store no longer holds what it signed (audit.signer.refused),
+a CRITICAL one, every round until it is resolved.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from stagewall.access._core import fmt_time
 from stagewall.alerts import Alert, AlertDispatcher, Severity, sinks_from_config
 from stagewall.audit import AuditLog, Cosignature, WitnessPolicy, witness_checkpoints
+from stagewall.audit._checkpoint import CheckpointInvalid
 from stagewall.audit._log import on_privileged_append
 from stagewall.audit._witness_mail import mail_text
 from stagewall.errors import StagewallError, WitnessConflict
@@ -81,6 +84,16 @@ def run_round(state: ServerState) -> list[Cosignature]:
             Alert(
                 kind="audit.witness.conflict",
                 title="a witness refused the audit log: truncated or rewritten?",
+                text=exc.message,
+                severity=Severity.CRITICAL,
+                details={},
+            )
+        )
+    except CheckpointInvalid as exc:  # the store no longer holds what was signed
+        state.ctx.alert(
+            Alert(
+                kind="audit.signer.refused",
+                title="the audit log's signer refused to sign: the store was altered?",
                 text=exc.message,
                 severity=Severity.CRITICAL,
                 details={},
