@@ -53,3 +53,20 @@ def test_a_log_without_checkpoints_fails_even_with_no_event_in_the_window(
     r = evaluate(history.inputs(window=window)).results[LOG]
     assert r.status is CheckStatus.FAIL, r.summary
     assert "no signed checkpoint" in r.summary
+
+
+def test_answers_on_an_empty_population_are_not_labelled_measured(history: History) -> None:
+    """A window in which no production grant and no production deployment happened:
+    the checks pass with "0 of 0", and the MFA and separation-of-duties answers were
+    labelled "measured" though nothing was observed; they rest on the configuration."""
+    from stagewall.evidence.questionnaire import answer
+
+    full = evaluate(history.inputs())
+    assert answer("mfa", full).confidence.value == "measured"  # the history has events
+    later = history.window().end + timedelta(days=30)
+    ev = evaluate(history.inputs(window=Window(later, later + timedelta(days=1))))
+    assert ev.results["access.production_approvals"].figures["production_grants"] == 0
+    for topic in ("mfa", "deployment_separation_of_duties"):
+        a = answer(topic, ev)
+        assert a.confidence.value == "document", (topic, a.to_json())
+        assert "nothing was observed in operation" in a.text, a.text

@@ -241,9 +241,41 @@ COMPOSERS: dict[str, Composer] = {
 }
 
 
+# Checks over a population of events in the window, and the figure that counts it.
+# An answer resting only on such checks, each of which saw no event, observed nothing:
+# "0 of 0 approved with MFA" is true of any configuration.
+POPULATIONS = {
+    "access.production_approvals": ("production_grants", "production grant"),
+    "gates.production_promotions": ("production_deployments", "production deployment"),
+    "access.break_glass_followup": ("uses", "break-glass use"),
+}
+
+
+def _unobserved(results: list[CheckResult]) -> list[str] | None:
+    """The kinds of event none of which occurred, when every one of ``results`` is a
+    population check that saw none; else None."""
+    kinds: list[str] = []
+    for r in results:
+        counted = POPULATIONS.get(r.check)
+        if counted is None or r.status is not CheckStatus.PASS:
+            return None
+        if int(r.figures.get(counted[0]) or 0) != 0:
+            return None
+        kinds.append(counted[1])
+    return kinds or None
+
+
 def answer(topic: str, ev: Evaluation) -> Answer:
     value, text, checks = COMPOSERS[topic](ev)
     results = [ev.get(c) for c in checks]
+    confidence = _confidence(results)
+    unobserved = _unobserved(results)
+    if unobserved is not None:
+        confidence = Confidence.DOCUMENT
+        text += (
+            f" No {' and no '.join(unobserved)} occurred in the window, so nothing was "
+            "observed in operation: this answer rests on the configuration."
+        )
     return Answer(
         topic=topic,
         value=value,
@@ -251,7 +283,7 @@ def answer(topic: str, ev: Evaluation) -> Answer:
         checks=tuple(checks),
         evidence=tuple(r.evidence_hash() for r in results),
         as_of=fmt_utc(ev.at),
-        confidence=_confidence(results),
+        confidence=confidence,
     )
 
 
