@@ -225,3 +225,50 @@ def test_a_grant_made_under_non_production_rules_ends_when_its_role_becomes_prod
     for gid in grants:
         assert ended[gid].status.value == "revoked"
         assert "now a production role" in (ended[gid].revoke_reason or "")
+
+
+def test_a_role_narrowed_in_the_estate_reaches_its_live_logins_at_the_next_sweep(
+    tmp_path: Path, pg_url: str, sqlite_store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A role changed from write to read kept writing through every login already
+    issued until the role's next issuance (the group was reconciled only there): the
+    reload of the estate in the same process (as the server does) must reach them at
+    the next sweep."""
+    from stagewall.estate import load_estate
+
+    monkeypatch.setenv("SW_TEST_ADMIN_URL", pg_url)
+    with psycopg.connect(pg_url, autocommit=True) as su:
+        su.execute("CREATE TABLE public.tickets (id int)")
+    env = Env(
+        tmp_path,
+        pg_url,
+        sqlite_store_url,
+        template=MOVED,
+        shop_env="staging",
+        stg_resources="shop-db",
+        extra_roles="",
+    )
+    try:
+        env.enrol("alice", "bob", "erin")
+        req = request_access(
+            env.ctx, requester="erin", role="stg-write", duration=timedelta(hours=4), reason="x"
+        )
+        res = review_request(env.ctx, req.id, reviewer="bob", approve=True, otp=env.otp("bob"))
+        [cred] = issue_credentials(env.ctx, res.result_ref, holder="erin", otp=env.otp("erin"))
+        with connect_as(env, cred.login, cred.password) as c:
+            c.execute("INSERT INTO public.tickets VALUES (1)")
+        narrowed = env.config.read_text(encoding="utf-8").replace(
+            "    resources: [shop-db]\n    access: write",
+            "    resources: [shop-db]\n    access: read",
+        )
+        assert narrowed != env.config.read_text(encoding="utf-8")
+        env.config.write_text(narrowed, encoding="utf-8")
+        env.ctx.loaded = load_estate(env.config)  # the server's reload: same context
+        rep = sweep(env.ctx)
+        assert rep.errors == []
+        with connect_as(env, cred.login, cred.password) as c:
+            assert c.execute("SELECT count(*) FROM public.tickets").fetchone() == (1,)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                c.execute("INSERT INTO public.tickets VALUES (2)")
+    finally:
+        cleanup_roles(pg_url, env.ctx.instance_id())

@@ -31,7 +31,7 @@ from stagewall.access.grants import (
     standing_grant_id,
     unbound_problems,
 )
-from stagewall.access.issuers import CredentialIssuer, ManagedLogin
+from stagewall.access.issuers import CredentialIssuer, CredentialSpec, ManagedLogin
 from stagewall.access.revoke import end_grant, revoke_logins
 from stagewall.alerts import Alert, Severity
 from stagewall.audit import Status
@@ -118,6 +118,7 @@ def _sweep_grants(ctx: AccessContext, report: SweepReport) -> None:
     else:
         for g in active:
             one(g)
+    _reconcile_groups(ctx, active, issued, report)
     for gid in sorted(retry_ids):
         try:
             rep = end_grant(
@@ -128,6 +129,45 @@ def _sweep_grants(ctx: AccessContext, report: SweepReport) -> None:
             continue
         report.retried.append(gid)
         report.unverified += [p.login for p in rep.proofs if not p.verified]
+
+
+def _reconcile_groups(
+    ctx: AccessContext, active: list[Grant], issued: dict[str, set[str]], report: SweepReport
+) -> None:
+    """A role changed in the estate (narrowed from write to read, a schema taken away)
+    reaches the logins already issued for it at the next sweep, not at the role's next
+    issuance: the group of each role with issued logins is brought to what the role
+    declares now (once per declaration and process: no statement when nothing changed)."""
+    done: set[tuple[str, str]] = set()
+    instance = ctx.instance_id()
+    for g in active:
+        role = ctx.estate.roles.get(g.role)
+        if role is None or g.id not in issued:
+            continue
+        covered = set(ctx.credential_resources(g.role))
+        for res in sorted(issued[g.id] & covered):
+            if (res, g.role) in done:
+                continue
+            done.add((res, g.role))
+            try:
+                reconcile = getattr(ctx.issuer(res), "reconcile", None)
+                if reconcile is None:
+                    continue
+                reconcile(
+                    CredentialSpec(
+                        grant_id=g.id,
+                        instance_id=instance,
+                        resource=res,
+                        role=g.role,
+                        access=role.access,
+                        schemas=tuple(role.schemas),
+                        connection_limit=role.connection_limit,
+                        valid_until=g.ends_at,
+                        create_objects=role.create_objects,
+                    )
+                )
+            except StagewallError as exc:
+                report.errors.append(f"{res}: role {g.role}: {exc.message}")
 
 
 def _lock_out_expired(ctx: AccessContext, active: list[Grant], now: datetime) -> None:

@@ -420,6 +420,23 @@ class PostgresIssuer:
             self._reconciled[self._declared(spec)] = (measured.database, measured.digest)
         return group
 
+    def reconcile(self, spec: CredentialSpec) -> bool:
+        """Bring the group of ``spec``'s role to what ``spec`` declares, so the logins
+        already issued (its members) hold what the role declares now, not what it
+        declared when they were issued. A declaration this process has reconciled
+        before is not looked at again (the sweep calls this every pass); True when it
+        ran."""
+        if self._declared(spec) in self._reconciled:
+            return False
+        try:
+            with self._admin() as conn, conn.transaction(), conn.cursor() as cur:
+                self._ensure_group(cur, spec)
+        except psycopg.Error as exc:
+            raise self._err(
+                f"reconciling the group of role {spec.role!r} on {self.resource_name!r}", exc
+            ) from None
+        return True
+
     def issue(self, spec: CredentialSpec) -> IssuedCredential:
         login = self.login_for(spec.grant_id)
         password = secrets.token_urlsafe(24)
