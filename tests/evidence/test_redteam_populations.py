@@ -64,3 +64,21 @@ def test_an_honest_pack_has_every_recorded_grant(history: History, tmp_path: Pat
     out = tmp_path / "pack.zip"
     build_pack(history.inputs(), out, signing_key=load_signing_key(), pdf=False)
     assert verify_pack(out, public_key=load_public_key()).rows_bound == 5
+
+
+def test_a_deleted_production_deployment_row_fails_the_check(history: History) -> None:
+    """The same for deployments: the signed log's gate check event of a production
+    deployment stays when its gate_deployments row is deleted, and the deployment
+    vanished from gates.production_promotions (which then passed on what was left)."""
+    check = "gates.production_promotions"
+    [pid] = history.promotions
+    before = evaluate(history.inputs()).results[check]
+    assert before.status is CheckStatus.PASS and before.figures["production_deployments"] == 1
+    db = sqlite3.connect(str(history.db).removeprefix("sqlite:///"))
+    with db:
+        db.execute("DELETE FROM gate_deployments WHERE request_id = ?", (pid,))
+    db.close()
+    r = evaluate(history.inputs()).results[check]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert r.figures["production_deployments"] == 1
+    assert any(i["promotion"] == pid and "no row" in i["problem"] for i in r.items), r.items

@@ -66,9 +66,11 @@ class ProductionPromotions(Check):
                 "does not see production changes",
             )
         checked: dict[str, list[int]] = defaultdict(list)
+        allowed = []  # the successful checks: each one wrote a deployment row
         for row, details in inputs.details_of(["gate.deploy.checked"]):
             if row.status == "Success" and details.get("promotion"):
                 checked[str(details["promotion"])].append(row.index)
+                allowed.append((row, details))
         items: list[dict[str, Any]] = []
         indexes: list[int] = []
         deployments = ok = emergency = 0
@@ -118,6 +120,22 @@ class ProductionPromotions(Check):
                 )
             else:
                 ok += 1
+        # The other direction: a production deployment the signed log records in the
+        # window must have its row; a deleted row would drop it from every figure.
+        rows = {(d["request_id"], d["sha"], d["digest"]) for d in inputs.deployments}
+        for row, details in allowed:
+            stage = (row.resource or "").removeprefix("stage:").rsplit("/", 1)[0]
+            key = (str(details["promotion"]), details.get("sha"), details.get("digest"))
+            if stage in prod_stages and inputs.in_window(row) and key not in rows:
+                deployments += 1
+                indexes.append(row.index)
+                items.append(
+                    {
+                        "promotion": key[0],
+                        "problem": f"audit event {row.index} records this production "
+                        "deployment, but it has no row in the store (deleted?)",
+                    }
+                )
         figures = {
             "production_deployments": deployments,
             "independently_approved": ok - emergency,
