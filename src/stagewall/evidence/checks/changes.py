@@ -124,9 +124,9 @@ class ProductionPromotions(Check):
         # window must have its row; a deleted row would drop it from every figure.
         rows = {(d["request_id"], d["sha"], d["digest"]) for d in inputs.deployments}
         for row, details in allowed:
-            stage = (row.resource or "").removeprefix("stage:").rsplit("/", 1)[0]
+            checked_stage = (row.resource or "").removeprefix("stage:").rsplit("/", 1)[0]
             key = (str(details["promotion"]), details.get("sha"), details.get("digest"))
-            if stage in prod_stages and inputs.in_window(row) and key not in rows:
+            if checked_stage in prod_stages and inputs.in_window(row) and key not in rows:
                 deployments += 1
                 indexes.append(row.index)
                 items.append(
