@@ -108,7 +108,7 @@ def _files(base: Path) -> dict[str, str]:
 
 
 TEXT_VALUES: dict[str, str] = {
-    "empty": "",
+    "emptystr": "",
     "nul": "a\x00b",
     "huge": "A" * 200_000,
     "non-utf8": "\udcff\udcfeab",
@@ -130,7 +130,7 @@ URL_VALUES = {
     "bad-port": "https://127.0.0.1:99999999/",
     "bad-url": "http://[::1",
     "no-scheme": "localhost:8000",
-    "empty": "",
+    "emptystr": "",
     "nul": "http://127.0.0.1:1/\x00",
     "non-utf8": "http://\udcff.example/",
 }
@@ -139,7 +139,7 @@ DB_VALUES = {
     "garbage": "not a url",
     "sqlite-missing-dir": "sqlite:////no/such/dir/x.db",
     "unknown-driver": f"nosuchdb://bob:{PASSWORD}@h/x",
-    "empty": "",
+    "emptystr": "",
 }
 
 
@@ -179,11 +179,11 @@ def _hostile(param: click.Parameter, files: dict[str, str]) -> dict[str, str]:
     if name in {"db", "source", "target"}:
         return {**DB_VALUES, "nul": "sqlite:///a\x00b", "non-utf8": "sqlite:///\udcff.db"}
     if isinstance(param.type, click.Choice):
-        return {"bad-choice": "nope", "empty": ""}
+        return {"bad-choice": "nope", "emptystr": ""}
     if _is_number(param):
         return NUMBER_VALUES
     if _is_path(param):
-        return files | {"nul": "a\x00b", "non-utf8": files["dir"] + "/\udcff"}
+        return files | {"nul": "a\x00b", "non-utf8": files["dir"] + "/\udcff", "emptystr": ""}
     return TEXT_VALUES
 
 
@@ -238,7 +238,7 @@ def documented_success(case: Case) -> str | None:
     """Why exit 0 is right for ``case``, or None when it must fail."""
     param, what = case.what.split("=", 1)
     what = what.split("/")[0]
-    if what == "empty" and param in {"db", "config", "public_key"}:
+    if what == "emptystr" and param in {"db", "config", "public_key"}:
         return "an empty option value means the option was not given (docs/errors.md)"
     if case.command == ("scan",) and param == "paths":
         return "scan reads any file it is given and reports what it found in it"
