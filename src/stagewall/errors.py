@@ -544,6 +544,18 @@ class AttemptsUnavailable(BackendError):
     default_hint = "check that the store is reachable and migrated, then try again"
 
 
+def reason_of(exc: BaseException) -> str:
+    """Why ``exc`` happened, in words, for a message: the operating system's or the
+    driver's own first line, never a Python class name (which tells a user nothing)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"it is not UTF-8 text (byte {exc.start})"
+    if isinstance(exc, OSError):
+        return (exc.strerror or "it cannot be read").lower()
+    orig = getattr(exc, "orig", None)  # a database driver's error wrapped by SQLAlchemy
+    text = str(orig if orig is not None else exc).strip()
+    return redact(text.splitlines()[0]) if text else "no reason given"
+
+
 ALL_ERRORS: tuple[type[StagewallError], ...] = (
     StagewallError,
     ConfigError,

@@ -66,3 +66,18 @@ def test_init_records_key_ids_in_the_audit_log(tmp_path: Path) -> None:
     assert events[0].details["masking_current_id"] == current
     raw = events[0].raw.decode()
     assert "PRIVATE" not in raw
+
+
+def test_init_with_a_store_out_of_reach_creates_no_key(_isolated_home: Path) -> None:
+    # The key would exist without its keys.created event, and a second run (which finds
+    # the key and creates nothing) would never record it: the log would miss a key.
+    res = run_cli("keys", "init", "--db", "postgresql+psycopg://sw:Pa55w0rdXYZzy@127.0.0.1:1/x")
+    assert res.exit_code == 2
+    assert "cannot" in res.stderr or "failed" in res.stderr
+    assert "Pa55w0rdXYZzy" not in res.stderr + res.stdout
+    assert not list(_isolated_home.glob("*.key")) and not list(_isolated_home.glob("masking*"))
+    assert "OperationalError" not in res.stderr
+    res = run_cli("keys", "init")
+    assert res.exit_code == 0 and "created audit signing key" in res.stdout
+    tail = run_cli("audit", "tail", "--format", "json")
+    assert "keys.created" in tail.stdout

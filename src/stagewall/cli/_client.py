@@ -21,6 +21,7 @@ import click
 import httpx
 
 from stagewall._net import is_loopback
+from stagewall.cli._common import one_line
 from stagewall.errors import (
     AccessDenied,
     ConfigError,
@@ -201,6 +202,26 @@ def pipeline_client(server: str | None, oidc_env: str | None, audience: str | No
     return Client(url, token=ci_session(url, id_token))
 
 
+def _redacted(url: str) -> str:
+    """``url`` for a message: anything that may be a user name or password (up to the
+    last ``@``) replaced by ``***``, unprintable characters escaped."""
+    if "@" in url:
+        start = url.find("//") + 2 if "//" in url else 0
+        url = url[:start] + "***" + url[url.rfind("@") :]
+    return one_line(url.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
+def _transport_problem(exc: httpx.HTTPError) -> str:
+    """What went wrong on the wire, in words (not an exception class name)."""
+    if isinstance(exc, httpx.ConnectError):
+        return "the connection was refused or the host is unknown"
+    if isinstance(exc, httpx.TimeoutException):
+        return "the connection timed out"
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return "the URL is not one the client can use"
+    return "the connection failed"
+
+
 def resolve_server(explicit: str | None) -> str:
     url = explicit or os.environ.get("STAGEWALL_SERVER") or _read_credentials().get("default")
     if not url:
@@ -209,13 +230,36 @@ def resolve_server(explicit: str | None) -> str:
             hint="pass --server URL, set STAGEWALL_SERVER, or run `stagewall login --server URL`",
         )
     url = str(url).rstrip("/")
+    shown = _redacted(url)
     if not url.startswith(("http://", "https://")):
-        raise UsageError(f"the server URL {url!r} must start with https:// (or http:// locally)")
-    host = urlsplit(url).hostname or ""
+        raise UsageError(
+            f"the server URL {shown!r} must start with https:// (or http:// locally)",
+            hint="pass the server's base URL, e.g. --server https://stagewall.example.com",
+        )
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:
+        raise UsageError(
+            f"the server URL {shown!r} is malformed ({exc})",
+            hint="pass the server's base URL, e.g. --server https://stagewall.example.com",
+        ) from None
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(
+            f"the server URL {shown!r} carries a user name or password",
+            hint="drop the user:password@ part; log in with `stagewall login` instead "
+            "(a password in a URL ends up in shell history and process lists)",
+        )
+    if not host or any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise UsageError(
+            f"the server URL {shown!r} has no host name, or has spaces or control characters",
+            hint="pass the server's base URL, e.g. --server https://stagewall.example.com",
+        )
     if url.startswith("http://") and not is_loopback(host):
         # Tokens, passwords, one-time codes and issued credentials cross this connection.
         raise UsageError(
-            f"the server URL {url!r} is plain http:// to another host",
+            f"the server URL {shown!r} is plain http:// to another host",
             hint="use the server's https:// URL; plain http:// is accepted only on a "
             "loopback address (127.0.0.1, ::1, localhost)",
         )
@@ -299,7 +343,9 @@ class Client:
                 )
         except httpx.HTTPError as exc:
             raise ServerError(
-                f"cannot reach the stagewall server at {self.server}: {type(exc).__name__}"
+                f"cannot reach the stagewall server at {self.server}: {_transport_problem(exc)}",
+                hint="check the --server URL, that the server is running and that this "
+                "machine can reach it",
             ) from None
         if res.status_code >= 400:
             try:

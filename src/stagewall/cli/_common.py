@@ -26,6 +26,8 @@ def run_guarded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """
     kwargs.setdefault("standalone_mode", True)
     try:
+        argv = kwargs.get("args")
+        check_argv(list(argv) if argv is not None else sys.argv[1:])
         return fn(*args, **kwargs)
     except StagewallError as exc:
         argv = kwargs.get("args")
@@ -34,6 +36,34 @@ def run_guarded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         else:
             click.echo(exc.render(), err=True)
         sys.exit(exc.exit_code)
+
+
+def check_argv(argv: list[str]) -> None:
+    """Refuse an argument no command can use: one with a NUL byte, or bytes that are not
+    UTF-8 (Python hands those over as lone surrogates, which fail later wherever the value
+    is encoded: a path, a URL, a database row). The value is not echoed: it may be a secret."""
+    from stagewall.errors import UsageError
+
+    for i, arg in enumerate(argv):
+        arg = str(arg)
+        prev = str(argv[i - 1]) if i else ""
+        if arg.startswith("--") and "=" in arg:
+            of = f" (the value of {arg.split('=', 1)[0]})"
+        elif prev.startswith("-") and "=" not in prev:
+            of = f" (the value of {prev})"
+        else:
+            of = ""
+        if "\x00" in arg:
+            raise UsageError(
+                f"argument {i + 1}{of} contains a NUL byte",
+                hint="remove the NUL byte; no name, path or URL stagewall takes can contain one",
+            )
+        if any("\udc80" <= ch <= "\udcff" for ch in arg):
+            raise UsageError(
+                f"argument {i + 1}{of} is not valid UTF-8",
+                hint="pass UTF-8 text (rename a file whose name is in another encoding, or "
+                "set a UTF-8 locale such as LANG=C.UTF-8)",
+            )
 
 
 def _wants_json(argv: list[str]) -> bool:

@@ -26,7 +26,14 @@ from stagewall.cli._common import (
     one_line,
     pinned_public_key,
 )
-from stagewall.errors import ChainBroken, ConfigError, IntegrityError, KeyMissing, UsageError
+from stagewall.errors import (
+    ChainBroken,
+    ConfigError,
+    IntegrityError,
+    KeyMissing,
+    UsageError,
+    reason_of,
+)
 from stagewall.estate.loader import load_estate_optional
 from stagewall.keys import load_public_key, load_signing_key
 from stagewall.paths import existing_store_url
@@ -331,9 +338,14 @@ def _load_proof(path: str) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise ValueError("not an object")
         return data
+    except RecursionError:
+        raise UsageError(
+            f"cannot read the proof {path}: it nests JSON too deeply to be a proof",
+            hint="pass the output of `stagewall audit proof INDEX --format json`",
+        ) from None
     except (OSError, ValueError) as exc:
         raise UsageError(
-            f"cannot read the proof {path}: {exc}",
+            f"cannot read the proof {path}: {reason_of(exc)}",
             hint="pass the output of `stagewall audit proof INDEX --format json`",
         ) from exc
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
-from stagewall.errors import EXIT_FINDING, ConfigError
+from stagewall.errors import EXIT_FINDING, ConfigError, reason_of
 from stagewall.estate import (
     Estate,
     estate_violations,
@@ -47,7 +47,13 @@ def init_cmd(out: str, force: bool) -> None:
             f"{path} already exists; not overwriting it",
             hint="pass --force to overwrite, or --out to write somewhere else",
         )
-    path.write_text(example_estate_text(), encoding="utf-8")
+    try:
+        path.write_text(example_estate_text(), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {path}: {reason_of(exc)}",
+            hint="pass --out with a path in a directory that exists and that you can write",
+        ) from None
     click.echo(f"wrote {path}; edit it, then run `stagewall check --config {path}`")
 
 

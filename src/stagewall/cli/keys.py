@@ -27,9 +27,14 @@ def init_cmd(name: str | None, rotate_masking: bool, db: str | None, fmt: str) -
     the audit log of the store (--db, $STAGEWALL_DB, or the default in STAGEWALL_HOME).
     """
     from stagewall.keys.record import record_init
+    from stagewall.store import open_store
 
-    res = init_keys(name=name, rotate_masking=rotate_masking)
-    record_init(res, db)
+    store = open_store(db)  # a store out of reach stops here, before any key is written
+    try:
+        res = init_keys(name=name, rotate_masking=rotate_masking)
+        record_init(res, store)
+    finally:
+        store.dispose()
     if fmt == "json":
         echo_json(
             {

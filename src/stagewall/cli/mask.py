@@ -474,7 +474,7 @@ def _print_report(report: Any) -> None:
 
 
 @mask.command("runs")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1, max=1_000_000))
 @db_option
 @format_option("json")
 def runs_cmd(limit: int, db: str | None, fmt: str) -> None:

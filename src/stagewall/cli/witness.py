@@ -13,7 +13,19 @@ from stagewall.errors import UsageError
 from stagewall.keys import load_public_key
 from stagewall.witness import Witness, WitnessState, init_witness, make_server
 
-_DIR = click.argument("directory", type=click.Path(file_okay=False))
+
+def _named_directory(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    # An empty DIRECTORY (an unset shell variable) would be the current directory: a
+    # witness key and database written, or read, wherever the command happened to run.
+    if not value.strip():
+        raise UsageError(
+            "DIRECTORY is empty",
+            hint="name the witness's state directory, e.g. `stagewall witness status ./witness`",
+        )
+    return value
+
+
+_DIR = click.argument("directory", type=click.Path(file_okay=False), callback=_named_directory)
 
 
 @click.group("witness")

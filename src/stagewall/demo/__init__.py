@@ -108,6 +108,11 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> DemoReport
         "STAGEWALL_HOME": str(home),
         "STAGEWALL_CONFIG": str(directory / "stagewall.yaml"),
         "STAGEWALL_DB": None,
+        # The user's own server and token must never be what the demo talks to: each step
+        # that needs a server names the demo's (and a command that reads the audit log
+        # would otherwise read it from the user's server).
+        "STAGEWALL_SERVER": None,
+        "STAGEWALL_TOKEN": None,
         "STAGEWALL_DEMO_PG_ADMIN_URL": pg.admin_url if pg else None,
         "NO_COLOR": "1",
     }

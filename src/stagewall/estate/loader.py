@@ -21,6 +21,8 @@ from stagewall.paths import config_path
 
 Path_ = tuple[str | int, ...]
 MAX_REPORTED = 12
+# More nodes than any estate has; a document of nested aliases expands to far more.
+MAX_NODES = 200_000
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,41 @@ def _line_map(node: yaml.Node | None, prefix: Path_ = ()) -> dict[Path_, int]:
     return out
 
 
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes the document has once every alias is expanded (no recursion, each
+    node sized once), so a document of nested aliases is refused before it is walked. A
+    node that contains itself (``&a [*a]``) expands without end: more than MAX_NODES."""
+    size: dict[int, int] = {}
+    open_: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        kids: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            kids = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            kids = list(node.value)
+        if children_done:
+            open_.discard(id(node))
+            size[id(node)] = min(1 + sum(size[id(k)] for k in kids), MAX_NODES + 1)
+            continue
+        if id(node) in size:
+            continue
+        if id(node) in open_:
+            return MAX_NODES + 1
+        open_.add(id(node))
+        stack.append((node, True))
+        stack.extend((k, False) for k in kids)
+    return size[id(root)]
+
+
+def _too_deep(src: Path) -> ConfigError:
+    return ConfigError(
+        f"{src}: the file nests lists or mappings too deeply to be an estate",
+        hint="an estate nests a few levels; check for unbalanced [ or { brackets",
+    )
+
+
 def _fmt_loc(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
     for item in loc:
@@ -122,6 +159,14 @@ def parse_estate(text: str, source: str | os.PathLike[str] = "stagewall.yaml") -
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{src}: this is not valid YAML: {exc}") from None
+    except RecursionError:
+        raise _too_deep(src) from None
+    if node is not None and _expanded_size(node) > MAX_NODES:
+        raise ConfigError(
+            f"{src}: the file expands to more than {MAX_NODES} values (YAML anchors and "
+            "aliases that refer to each other, a 'billion laughs' document)",
+            hint="write the values out instead of nesting aliases; an estate needs few of them",
+        )
     if data is None:
         raise ConfigError(
             f"{src}: the file is empty",
@@ -133,7 +178,10 @@ def parse_estate(text: str, source: str | os.PathLike[str] = "stagewall.yaml") -
             f"not a {type(data).__name__}",
             hint="run `stagewall init` to see the expected layout",
         )
-    lines = _line_map(node)
+    try:
+        lines = _line_map(node)
+    except RecursionError:
+        raise _too_deep(src) from None
     try:
         estate = Estate.model_validate(data)
     except ValidationError as exc:

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from stagewall.audit import AuditLog, WitnessPublicKey, parse_witness_key
-from stagewall.errors import ConfigError, KeyMissing
+from stagewall.errors import ConfigError, KeyMissing, reason_of
 from stagewall.estate import Estate, load_estate
 from stagewall.evidence._inputs import EvidenceInputs
 from stagewall.evidence._model import Attestation, CheckResult, Evaluation, Window
@@ -70,8 +70,12 @@ def load_attestations(path: str | os.PathLike[str], estate: Estate) -> list[Atte
     source = Path(path)
     try:
         data: Any = yaml.safe_load(source.read_text("utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read attestations file {source}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"cannot read attestations file {source}: it nests too deeply to be attestations"
+        ) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read attestations file {source}: {reason_of(exc)}") from None
     entries = (data or {}).get("attestations") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise ConfigError(

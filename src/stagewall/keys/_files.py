@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from stagewall.errors import ConfigError, KeyMissing
+from stagewall.errors import ConfigError, KeyMissing, reason_of
 from stagewall.keys import MaskingKey
 from stagewall.paths import ensure_home, home
 
@@ -257,7 +257,7 @@ def load_public_key(
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(
-            f"public key {file} is not a readable text file ({exc.__class__.__name__})",
+            f"public key {file} is not a readable text file: {reason_of(exc)}",
             hint="pass the file written by `stagewall keys export-public`",
         ) from None
     return parse_public_key(text, source=str(file))

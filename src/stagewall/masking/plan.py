@@ -146,6 +146,11 @@ def load_plan(path: str | Path) -> Plan:
         mark = getattr(exc, "problem_mark", None)
         at = f":{mark.line + 1}" if mark else ""
         raise ConfigError(f"{p}{at}: the plan is not valid YAML") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{p}: the plan nests lists or mappings too deeply to be a plan",
+            hint="check for unbalanced [ or { brackets",
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the plan must be a mapping with `version` and `tables`")
     try:

@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import Connection, MetaData, text
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from stagewall.errors import BackendError
+from stagewall.errors import BackendError, reason_of
 from stagewall.paths import store_url
 from stagewall.store._engine import make_engine, normalise_url, redact_url
 
@@ -160,10 +160,7 @@ class Store:
             raise self._failed(exc) from exc
 
     def _failed(self, exc: OperationalError) -> BackendError:
-        first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
-        return BackendError(
-            f"the store at {self.display_url} failed: {exc.orig.__class__.__name__}: {first}"
-        )
+        return BackendError(f"the store at {self.display_url} failed: {reason_of(exc)}")
 
     def lock(self, conn: Connection, name: str) -> None:
         """Serialise on ``name`` until the current transaction ends."""
@@ -211,7 +208,7 @@ class Store:
                 )
         except SQLAlchemyError as exc:
             raise BackendError(
-                f"cannot migrate the store at {self.display_url}: {exc.__class__.__name__}"
+                f"cannot migrate the store at {self.display_url}: {reason_of(exc)}"
             ) from exc
 
     def dispose(self) -> None:

@@ -15,7 +15,7 @@ import enum
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from stagewall.errors import BackendError, StoreRoleUnsafe
+from stagewall.errors import BackendError, StoreRoleUnsafe, reason_of
 from stagewall.store import Store
 
 AUDIT_TABLES = ("audit_events", "audit_checkpoints", "audit_cosignatures")
@@ -85,7 +85,7 @@ def assert_runtime_role_safe(store: Store) -> RoleCheck:
             conn.rollback()
     except SQLAlchemyError as exc:
         raise BackendError(
-            f"cannot check the store role at {store.display_url}: {exc.__class__.__name__}"
+            f"cannot check the store role at {store.display_url}: {reason_of(exc)}"
         ) from exc
     if problems:
         raise StoreRoleUnsafe(
@@ -137,7 +137,7 @@ def grant_runtime_role(owner_store: Store, runtime_role: str) -> None:
             )
     except SQLAlchemyError as exc:
         raise BackendError(
-            f"cannot grant the runtime role on {owner_store.display_url}: {exc.__class__.__name__}"
+            f"cannot grant the runtime role on {owner_store.display_url}: {reason_of(exc)}"
         ) from exc
 
 
