@@ -411,3 +411,33 @@ def test_git_over_ssh_from_gitolite_and_a_forced_command_wrapper() -> None:
 def test_git_over_ssh_wrapper_line_without_a_command_is_malformed() -> None:
     with pytest.raises(LineError, match="command="):
         parser_for("git", year=2026).feed("Dec  5 10:00:03 git1 git-ssh[77]: user=carol")
+
+
+def test_postgres_stderr_pgaudit_statement_over_several_lines_is_read_whole() -> None:
+    base = "2026-12-05 02:41:22.125 UTC [7] LOG:  AUDIT: SESSION,1,1,MISC,ALTER SYSTEM,,,"
+    evs = feed(
+        "postgresql",
+        [
+            base + '"ALTER SYSTEM',
+            "\tSET pgaudit.log",
+            "\t  = 'none'\",<not logged>",
+            base + '"ALTER SYSTEM SET',  # cut off by the next record: kept, not dropped
+            "2026-12-05 02:41:23.000 UTC [8] LOG:  connection received: host=10.0.0.9 port=1",
+            base + '"ALTER SYSTEM SET log_statement',  # the input ends inside it
+        ],
+    )
+    assert [(e.operation, e.detail) for e in evs] == [
+        ("ALTER SYSTEM", "ALTER SYSTEM SET pgaudit.log = '?'"),
+        ("ALTER SYSTEM", '"ALTER SYSTEM SET'),
+        ("ALTER SYSTEM", '"ALTER SYSTEM SET log_statement'),
+    ]
+
+
+def test_settings_hidden_by_redaction_or_truncation_are_named_after_the_statement() -> None:
+    base = "2026-12-05 02:41:22.125 UTC [7] LOG:  AUDIT: SESSION,1,1,FUNCTION,SELECT,,,"
+    (ev,) = feed(
+        "postgresql", [base + "\"SELECT set_config('pgaudit.log', 'none', false)\",<none>"]
+    )
+    assert ev.detail == "SELECT set_config('?', '?', false) [names: pgaudit.log]"
+    (plain,) = feed("postgresql", [base + "select * from t where a = 'x',<none>"])
+    assert plain.detail == "select * from t where a = '?'"
