@@ -200,9 +200,11 @@ class EstateIndex:
             if hit is not None:
                 return hit
             if own is not None:
-                r = self.estate.resources[own.name]
-                if r.database is None or r.database.lower() == target:
-                    return own
+                # A database the estate does not declare (``postgres``, ``template1``,
+                # a new one) is on the source's server: fail closed to its resource.
+                # Mapped to nothing, an external login to ``postgres`` on the
+                # production server had tier ``unknown`` and raised no alert.
+                return own
             return self._res.get(target)
         if target:
             hit = self._res.get(target)
