@@ -229,6 +229,12 @@ class PostgresParser(Parser):
             hm = _PREFIX_HOST.search(mid)
             if hm:
                 host = hm[1]
+            # %u in the prefix is the name the client sent ("x 10.0.0.1(1)" on a failed
+            # login): the address the server wrote on this process's "connection
+            # received" line wins over whatever the prefix seems to hold.
+            known = self._hosts.get(m["pid"])
+            if known:
+                host = known
         msg = m["msg"]
         if m["sev"] == "LOG" and msg.startswith("AUDIT: ") and msg.count('"') % 2:
             # PostgreSQL's stderr goes on with a multi-line message (a statement with a
