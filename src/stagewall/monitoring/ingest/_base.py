@@ -316,18 +316,7 @@ _SETTING_WORDS = re.compile(
     r"pgaudit(?:\.\w+)?|log_connections|log_disconnections|log_statement\w*|logging_collector"
     r"|log_destination|log_min_messages|shared_preload_libraries|server_audit\w*|general_log\w*"
     r"|set_config|pg_settings",
-    re.IGNORECASE,
-)
-_SETTING_KEYS = (
-    "pgaudit",
-    "log_",
-    "logging_collector",
-    "shared_preload_libraries",
-    "server_audit",
-    "general_log",
-    "set_config",
-    "pg_settings",
-)
+)  # matched on the lower-cased statement
 _UESCAPE = re.compile(r"uescape\s*'(.)'", re.IGNORECASE)
 MAX_NAMED = 8
 
@@ -357,15 +346,24 @@ def settings_named(statement: str, shown: str) -> str:
     or another statement (cut at 400 characters), or Unicode-escaped
     (``U&"pg\\0061udit.log"``). The names are no personal data."""
     probe = _decode_unicode_escapes(statement) if "&" in statement else statement
-    low_probe = probe.lower()
-    # most statements name none: a few substring tests (C speed) before the pattern
-    if not any(key in low_probe for key in _SETTING_KEYS):
+    low = probe.lower()
+    # Most statements name none: a substring test (C speed) per word before the pattern.
+    if not (
+        "pgaudit" in low
+        or "log_" in low
+        or "logging_collector" in low
+        or "shared_preload" in low
+        or "server_audit" in low
+        or "general_log" in low
+        or "set_config" in low
+        or "pg_settings" in low
+    ):
         return ""
-    low = shown.lower()
+    shown_low = shown.lower()
     missing: list[str] = []
-    for m in _SETTING_WORDS.finditer(probe):
-        word = m[0].lower()[:64]
-        if word not in low and word not in missing:
+    for m in _SETTING_WORDS.finditer(low):
+        word = m[0][:64]
+        if word not in shown_low and word not in missing:
             missing.append(word)
             if len(missing) == MAX_NAMED:
                 break
