@@ -441,3 +441,38 @@ def test_settings_hidden_by_redaction_or_truncation_are_named_after_the_statemen
     assert ev.detail == "SELECT set_config('?', '?', false) [names: pgaudit.log]"
     (plain,) = feed("postgresql", [base + "select * from t where a = 'x',<none>"])
     assert plain.detail == "select * from t where a = '?'"
+
+
+CSV_OPEN = '2026-12-05 02:41:22.125 UTC,"alice","app",99,"10.0.0.5:5000",6571a.63,3,"SELECT","x'
+CSV_OK = (
+    '2026-12-05 02:41:23.000 UTC,"alice","app",99,"10.0.0.5:5000",6571a.63,4,"SELECT",'
+    '2026-12-05 02:41:20 UTC,3/4,0,LOG,00000,"connection authorized: user=alice database=app",'
+    ",,,,,,,,,,,,,"
+)
+
+
+def test_postgres_csvlog_record_open_at_the_end_of_the_input_is_malformed() -> None:
+    p = parser_for("postgresql", year=2026)
+    assert p.feed(CSV_OPEN) == []
+    with pytest.raises(LineError, match="ends inside a csvlog record"):
+        p.flush()
+    # nothing of it is carried into the next input
+    (ev,) = p.feed(CSV_OK)
+    assert (ev.activity_id, ev.user) == (1, "alice")
+
+
+def test_postgres_csvlog_record_is_bounded_in_bytes_and_joined_once() -> None:
+    """An unbalanced quote must not make the next 10,000 lines (of up to 1 MB each)
+    continuations of one ever-growing record, joined again on every line: an 8 MB post
+    of them cost 12.7 CPU seconds under the ingest lock."""
+    p = parser_for("postgresql", year=2026)
+    p.feed(CSV_OPEN)
+    refused = 0
+    for _ in range(3000):
+        try:
+            p.feed("y" * 800)
+        except LineError as exc:
+            refused += "csvlog record longer than 1 MB" in str(exc)
+    assert refused == 1  # at 1 MB, not after 10,000 lines; the lines after it are junk
+    (ev,) = p.feed(CSV_OK)  # the record after it is read on its own
+    assert ev.user == "alice"
