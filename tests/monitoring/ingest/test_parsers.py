@@ -476,3 +476,33 @@ def test_postgres_csvlog_record_is_bounded_in_bytes_and_joined_once() -> None:
     assert refused == 1  # at 1 MB, not after 10,000 lines; the lines after it are junk
     (ev,) = p.feed(CSV_OK)  # the record after it is read on its own
     assert ev.user == "alice"
+
+
+def test_json_document_is_parsed_when_its_brackets_close_not_on_every_closing_line() -> None:
+    """A JSON source tried to parse its whole buffer on every line ending in } or ]:
+    lines that close more than they open kept a document open for ever, each parsed
+    again from the start (4 MB of them cost 14 CPU seconds), and one junk line
+    swallowed every JSON line after it."""
+    event = json.dumps(
+        {"action": "git.clone", "actor": "octo", "created_at": "2026-12-05T02:41:21Z"}
+    )
+    p = parser_for("github")
+    refused = 0
+    for line in ["[", *['"y"}'] * 50, "junk", event]:
+        try:
+            got = p.feed(line)
+        except LineError:
+            refused += 1
+            continue
+        if line == event:
+            assert [e.operation for e in got] == ["git.clone"]
+    assert refused == 51  # the '[' record closed by the first '"y"}', then each line alone
+    # a pretty-printed document with braces inside strings is read once, whole
+    doc = json.dumps(
+        {"Records": [{"action": "x}{", "actor": "a", "created_at": "2026-12-05T02:41:21Z"}]},
+        indent=2,
+    )
+    out = []
+    for line in doc.splitlines():
+        out += p.feed(line)
+    assert [e.operation for e in out] == ["x}{"]

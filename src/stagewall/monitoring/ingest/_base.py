@@ -200,13 +200,30 @@ def json_records(value: Any) -> list[dict[str, Any]]:
     raise LineError("a JSON value that is neither an object nor a list")
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _json_depth(line: str) -> int:
+    """How many more brackets ``line`` opens than it closes (strings left out: a JSON
+    string never spans lines)."""
+    if '"' in line:
+        line = _JSON_STRING.sub("", line)
+    return line.count("{") + line.count("[") - line.count("}") - line.count("]")
+
+
 class JsonParser(Parser):
-    """Base for JSON sources: JSON lines, or a whole (pretty-printed) JSON document."""
+    """Base for JSON sources: JSON lines, or a whole (pretty-printed) JSON document.
+
+    A document spanning lines is parsed once, when its brackets close (counted line
+    by line, strings left out). Trying it on every line that ends in ``}`` or ``]``
+    was quadratic (4 MB of such lines cost 14 CPU seconds), and a document that never
+    parsed (one junk line) swallowed every line after it."""
 
     def __init__(self, *, year: int | None = None) -> None:
         super().__init__(year=year)
         self._buf: list[str] = []
         self._size = 0
+        self._depth = 0
 
     @abc.abstractmethod
     def record(self, rec: dict[str, Any]) -> Event | None: ...
@@ -239,20 +256,22 @@ class JsonParser(Parser):
         self._buf.append(line)
         self._size += len(line)
         if self._size > MAX_DOCUMENT:
-            self._buf, self._size = [], 0
+            self._buf, self._size, self._depth = [], 0, 0
             raise LineError("a JSON document larger than 64 MB")
-        if text.endswith(("]", "}")):
-            try:
-                value = loads("\n".join(self._buf))
-            except ValueError:
-                return []
-            self._buf, self._size = [], 0
-            return self._records(value)
-        return []
+        self._depth += _json_depth(line)
+        if self._depth > 0:
+            return []
+        text = "\n".join(self._buf)
+        self._buf, self._size, self._depth = [], 0, 0
+        try:
+            value = loads(text)
+        except (ValueError, RecursionError):
+            raise LineError("not valid JSON") from None
+        return self._records(value)
 
     def flush(self) -> list[Event]:
         if self._buf:
-            self._buf, self._size = [], 0
+            self._buf, self._size, self._depth = [], 0, 0
             raise LineError("the input ends inside a JSON document")
         return []
 
