@@ -506,3 +506,19 @@ def test_json_document_is_parsed_when_its_brackets_close_not_on_every_closing_li
     for line in doc.splitlines():
         out += p.feed(line)
     assert [e.operation for e in out] == ["x}{"]
+
+
+def test_postgres_stderr_statement_continuations_are_counted_once() -> None:
+    """A multi-line pgaudit statement closes when its quotes balance, counted per line
+    as it comes; at 1 MB it is closed with what it has."""
+    p = parser_for("postgresql", year=2026)
+    base = "2026-12-05 02:41:22.125 UTC [7] LOG:  AUDIT: SESSION,1,1,MISC,ALTER SYSTEM,,,"
+    assert p.feed(base + '"ALTER SYSTEM SET') == []
+    assert all(p.feed('\t""') == [] for _ in range(100))  # doubled quotes keep it open
+    (ev,) = p.feed("\tpgaudit.log = 'none'\",<none>")
+    assert ev.detail == "ALTER SYSTEM SET " + '" ' * 100 + "pgaudit.log = '?'"
+    p.feed(base + '"SELECT')
+    events = []
+    for _ in range(600_000):  # 2 bytes a line: past 1 MB
+        events += p.feed("\tx")
+    assert len(events) == 1 and events[0].operation == "ALTER SYSTEM"

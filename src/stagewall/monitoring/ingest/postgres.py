@@ -102,6 +102,7 @@ class PostgresParser(Parser):
         # (time, pid, user, db, host, the message's lines so far, their length).
         self._open: tuple[float, str, str, str, str, list[str]] | None = None
         self._open_size = 0
+        self._open_odd = 0
 
     def feed(self, line: str) -> list[Event]:
         if self._open is not None:
@@ -249,17 +250,17 @@ class PostgresParser(Parser):
             # statement is read whole, or "ALTER SYSTEM SET<newline>pgaudit.log = ..."
             # would be stored (and judged) as "ALTER SYSTEM SET".
             self._open = (parse_iso(m["ts"]), m["pid"], user, db, host, [msg])
-            self._open_size = len(msg)
+            self._open_size, self._open_odd = len(msg), 1
             return []
         return self._message(parse_iso(m["ts"]), m["pid"], m["sev"], msg, user, db, host, "")
 
     def _continue_audit(self, text: str) -> list[Event]:
         if self._open is None:  # pragma: no cover - feed checks
             return []
-        lines = self._open[5]
-        lines.append(text)
+        self._open[5].append(text)
         self._open_size += len(text) + 1
-        if sum(part.count('"') for part in lines) % 2:
+        self._open_odd ^= text.count('"') & 1  # kept as lines come: no re-count
+        if self._open_odd:
             return []
         return self._close_audit()
 
