@@ -111,3 +111,18 @@ def test_reading_a_setting_or_a_plain_query_is_not_a_change(tmp_path: Path) -> N
         PG + f"SESSION,2,1,READ,SELECT,,,SELECT * FROM t {PAD},<not logged>",
     ]
     assert "audit_config_change" not in rules_fired(tmp_path, "pg", lines)
+
+
+def test_a_statement_padded_past_1_mb_still_makes_its_event(tmp_path: Path) -> None:
+    """A line longer than 1 MB was malformed and dropped: anyone who can run SQL hid a
+    statement from every rule by padding it. pgaudit's line is read up to 1 MB."""
+    user = f"{T} [9] bob@app 10.0.0.9(5000) psql LOG:  AUDIT: "
+    pad = "/*" + "x" * (1 << 20) + "*/"
+    lines = [
+        user + "SESSION,1,1,READ,SELECT,TABLE,public.account,"
+        f'"SELECT * FROM account {pad}",<not logged>',
+        PG + f"SESSION,2,1,MISC,ALTER SYSTEM,,,ALTER SYSTEM SET pgaudit.log = 'none' {pad},<none>",
+    ]
+    fired = rules_fired(tmp_path, "pg", lines)
+    assert "external_production_access" in fired
+    assert "audit_config_change" in fired

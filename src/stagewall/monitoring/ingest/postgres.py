@@ -113,7 +113,12 @@ class PostgresParser(Parser):
             return self._close_audit() + self.feed(line)
         if len(line) > MAX_LINE:
             self._pending, self._pending_size, self._pending_odd = [], 0, 0
-            raise LineError("a line longer than 1 MB")
+            if not self._audit_head(line):
+                raise LineError("a line longer than 1 MB")
+            # A pgaudit stderr line is read up to 1 MB: its time, process, class,
+            # command and object come first. Refused whole, it let anyone who can run
+            # SQL hide a statement from every rule by padding it.
+            line = line[:MAX_LINE]
         if self._pending:
             # Quote parity and size kept as lines come, the record joined once: joining
             # it again on every line was quadratic (an 8 MB post of lines after an
@@ -253,6 +258,15 @@ class PostgresParser(Parser):
             self._open_size, self._open_odd = len(msg), 1
             return []
         return self._message(parse_iso(m["ts"]), m["pid"], m["sev"], msg, user, db, host, "")
+
+    @staticmethod
+    def _audit_head(line: str) -> bool:
+        """Whether ``line`` starts like a stderr pgaudit line (in its first 4 KB)."""
+        head = line[:4096]
+        if not head[:1].isdigit() or _CSV_START.match(head):
+            return False
+        m = _STDERR.match(head.split("\n", 1)[0] + "\n")
+        return m is not None and m["sev"] == "LOG" and m["msg"].startswith("AUDIT: ")
 
     def _continue_audit(self, text: str) -> list[Event]:
         if self._open is None:  # pragma: no cover - feed checks
