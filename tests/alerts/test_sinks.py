@@ -61,3 +61,23 @@ def test_failing_sinks_are_reported_not_raised(tmp_path: Path) -> None:
     assert failures[0].error == f"webhook(127.0.0.1:{srv.server_port}) answered HTTP 500"
     assert failures[1].sink == "smtp(127.0.0.1:1)"
     assert json.loads((tmp_path / "a.jsonl").read_text())["title"] == "T"
+
+
+def test_slack_text_escapes_what_a_monitored_name_can_carry() -> None:
+    """A login name is the attacker's: in Slack's text ``<https://x|label>`` is a link and
+    ``<!channel>`` pings everyone. &, < and > are sent escaped (Slack's own rule)."""
+    bodies: list[Any] = []
+    srv = _server(200, bodies)
+    url = f"http://127.0.0.1:{srv.server_port}/hook"
+    name = "unknown:<https://evil.example/reset|Reset your password> <!channel> &amp;"
+    try:
+        alert = Alert(kind="k", title=f"Burst of failed logins: {name}", text=f"user {name}")
+        assert AlertDispatcher([WebhookAlertSink(url, slack=True)]).send(alert) == []
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    text = bodies[0]["text"]
+    assert "<" not in text and ">" not in text
+    assert (
+        "&lt;https://evil.example/reset|Reset your password&gt; &lt;!channel&gt; &amp;amp;" in text
+    )

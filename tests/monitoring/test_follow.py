@@ -124,3 +124,42 @@ def test_malformed_lines_never_stop_ingestion(estate: Estate, store: Store) -> N
     assert report.events == 2
     assert report.malformed == 4
     assert [s["line"] for s in report.malformed_samples] == [1, 3, 5, 7]
+
+
+def test_the_rest_of_an_overlong_line_is_not_read_as_a_line_of_its_own(tmp_path: Path) -> None:
+    """An over-long line is cut and the rest of it, up to its newline, skipped: its tail
+    (a statement's text, a user name — what a client chose) started a new "line" once
+    the line outgrew the buffer, and could be written to look like any log line."""
+    log = tmp_path / "auth.log"
+    log.write_text("x" * 260)  # a long line still being written
+    f = Follower(log, max_line=200)
+    assert f.poll() == ["x" * 201]
+    with log.open("a") as fh:
+        fh.write(ssh(1, user="forged") + "\n" + ssh(2) + "\n")
+    assert f.poll() == [ssh(2)]
+    with log.open("a") as fh:
+        fh.write("y" * 260)
+    assert f.poll() == ["y" * 201]
+    with log.open("a") as fh:
+        fh.write("y" * 260)  # still the same line: nothing new
+    assert f.poll() == []
+    with log.open("a") as fh:
+        fh.write("\n" + ssh(3) + "\n")
+    assert f.poll() == [ssh(3)]
+    f.close()
+
+
+def test_a_follower_resumed_inside_an_overlong_line_does_not_read_its_tail(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "auth.log"
+    log.write_text(ssh(0) + "\n" + "x" * 260)
+    f = Follower(log, max_line=200)
+    assert f.poll() == [ssh(0), "x" * 201]
+    inode, offset = f.position
+    f.close()
+    with log.open("a") as fh:
+        fh.write(ssh(1, user="forged") + "\n" + ssh(2) + "\n")
+    again = Follower(log, max_line=200, offset=offset, inode=inode)
+    assert again.poll() == ["x" * 201, ssh(2)]  # the cut head again (malformed), no tail
+    again.close()

@@ -96,7 +96,11 @@ class WebhookAlertSink:
 
     def send(self, alert: Alert) -> None:
         if self.slack:
-            body: dict[str, Any] = {"text": f"[{alert.severity.value}] {alert.title}\n{alert.text}"}
+            text = f"[{alert.severity.value}] {alert.title}\n{alert.text}"
+            # Slack reads <...> as links and mentions (<https://x|label>, <!channel>) and
+            # & as an entity; titles and texts carry monitored names a client chose.
+            text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            body: dict[str, Any] = {"text": text}
         else:
             body = alert.as_dict()
         data = json.dumps(body, sort_keys=True).encode()

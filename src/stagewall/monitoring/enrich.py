@@ -200,9 +200,11 @@ class EstateIndex:
             if hit is not None:
                 return hit
             if own is not None:
-                r = self.estate.resources[own.name]
-                if r.database is None or r.database.lower() == target:
-                    return own
+                # A database the estate does not declare (``postgres``, ``template1``,
+                # a new one) is on the source's server: fail closed to its resource.
+                # Mapped to nothing, an external login to ``postgres`` on the
+                # production server had tier ``unknown`` and raised no alert.
+                return own
             return self._res.get(target)
         if target:
             hit = self._res.get(target)
@@ -275,7 +277,11 @@ class EstateIndex:
 
 
 def network_of(ip: str) -> str:
-    """The /24 (IPv4) or /64 (IPv6) network of an address; "" when it is not one."""
+    """The /24 (IPv4) or /64 (IPv6) network of an address; "" when it is not one.
+
+    An IPv4-mapped IPv6 address (``::ffff:8.8.8.8``, how a dual-stack socket logs an
+    IPv4 client) is its IPv4 address: its /64 would be ``::/64``, one network for the
+    whole IPv4 internet, in which every new address looks seen before."""
     if ip.count(".") == 3 and ":" not in ip:
         head = ip.rsplit(".", 1)[0]
         return f"{head}.0/24"
@@ -284,7 +290,10 @@ def network_of(ip: str) -> str:
     except ValueError:
         return ""
     if isinstance(addr, ipaddress.IPv6Address):
-        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+        mapped = addr.ipv4_mapped
+        if mapped is None:
+            return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+        addr = mapped
     return str(ipaddress.ip_network(f"{addr}/24", strict=False))
 
 

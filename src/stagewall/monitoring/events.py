@@ -10,6 +10,7 @@ flags (grant_active, off_hours, first_seen_network, volume_anomaly).
 from __future__ import annotations
 
 import enum
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -135,6 +136,24 @@ class Event:
     index: int = -1
     leaf: str = ""
 
+    @property
+    def src_client(self) -> str:
+        """The client, for counting per client: an IPv4 address (also written IPv4-mapped,
+        ``::ffff:a.b.c.d``), or an IPv6 address's /64 — a host holds a whole /64 and can
+        send every attempt from a new address in it. Derived, not stored."""
+        ip = self.src_ip
+        if ":" not in ip:
+            return ip
+        net = self.src_network
+        if ":" in net:
+            return net
+        try:
+            mapped = ipaddress.ip_address(ip.split("%", 1)[0])
+        except ValueError:
+            return ip
+        v4 = mapped.ipv4_mapped if isinstance(mapped, ipaddress.IPv6Address) else None
+        return str(v4) if v4 is not None else ip
+
     def get(self, name: str) -> Any:
         """A field by its Sigma name (None for unknown names)."""
         return getattr(self, name, None) if name in FIELD_NAMES else None
@@ -231,7 +250,7 @@ class Event:
         return doc
 
 
-FIELD_NAMES = frozenset(Event.__slots__) - {"index", "leaf"}
+FIELD_NAMES = (frozenset(Event.__slots__) - {"index", "leaf"}) | {"src_client"}
 
 
 _ISO_DAYS: dict[int, str] = {}

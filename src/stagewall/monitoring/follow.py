@@ -34,6 +34,9 @@ class Follower:
         self._fh: BinaryIO | None = None
         self._ino: int | None = None
         self._partial = b""
+        # Offset where an over-long line began while its rest (to its newline) is
+        # skipped; None when not skipping.
+        self._skip_from: int | None = None
         self._from_end = from_end
         self._resume = (offset, inode)
         self.rotations = 0
@@ -43,6 +46,10 @@ class Follower:
         """(inode, offset of the next unread complete line) for resuming later."""
         if self._fh is None:
             return (self._ino, 0)
+        if self._skip_from is not None:
+            # resumed from here, the over-long line is cut (malformed) and skipped
+            # again; resumed inside it, its tail would be read as a line of its own
+            return (self._ino, self._skip_from)
         return (self._ino, self._fh.tell() - len(self._partial))
 
     def _open(self) -> bool:
@@ -70,12 +77,23 @@ class Follower:
             if not chunk:
                 return
             data = self._partial + chunk
+            if self._skip_from is not None:
+                # The rest of an over-long line, which was cut: skipped to its newline.
+                # Read as a line of its own, its tail (a statement, a user name: what a
+                # client chose) could be written to look like any log line.
+                nl = data.find(b"\n")
+                if nl < 0:
+                    self._partial = b""
+                    continue
+                data = data[nl + 1 :]
+                self._skip_from = None
             parts = data.split(b"\n")
             self._partial = parts.pop()
             for raw in parts:
                 out.append(raw[: self.max_line + 1].decode("utf-8", "surrogateescape"))
             if len(self._partial) > self.max_line:
                 out.append(self._partial[: self.max_line + 1].decode("utf-8", "surrogateescape"))
+                self._skip_from = fh.tell() - len(self._partial)
                 self._partial = b""
 
     def poll(self) -> list[str]:
@@ -97,12 +115,14 @@ class Follower:
                 self._partial = b""
             fh.close()
             self._fh = None
+            self._skip_from = None
             self.rotations += 1
             if self._open():
                 self._drain(out)
         elif st.st_size < fh.tell():
             fh.seek(0)
             self._partial = b""
+            self._skip_from = None
             self.rotations += 1
             self._drain(out)
         return out

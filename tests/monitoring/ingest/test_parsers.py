@@ -411,3 +411,114 @@ def test_git_over_ssh_from_gitolite_and_a_forced_command_wrapper() -> None:
 def test_git_over_ssh_wrapper_line_without_a_command_is_malformed() -> None:
     with pytest.raises(LineError, match="command="):
         parser_for("git", year=2026).feed("Dec  5 10:00:03 git1 git-ssh[77]: user=carol")
+
+
+def test_postgres_stderr_pgaudit_statement_over_several_lines_is_read_whole() -> None:
+    base = "2026-12-05 02:41:22.125 UTC [7] LOG:  AUDIT: SESSION,1,1,MISC,ALTER SYSTEM,,,"
+    evs = feed(
+        "postgresql",
+        [
+            base + '"ALTER SYSTEM',
+            "\tSET pgaudit.log",
+            "\t  = 'none'\",<not logged>",
+            base + '"ALTER SYSTEM SET',  # cut off by the next record: kept, not dropped
+            "2026-12-05 02:41:23.000 UTC [8] LOG:  connection received: host=10.0.0.9 port=1",
+            base + '"ALTER SYSTEM SET log_statement',  # the input ends inside it
+        ],
+    )
+    assert [(e.operation, e.detail) for e in evs] == [
+        ("ALTER SYSTEM", "ALTER SYSTEM SET pgaudit.log = '?'"),
+        ("ALTER SYSTEM", '"ALTER SYSTEM SET'),
+        ("ALTER SYSTEM", '"ALTER SYSTEM SET log_statement'),
+    ]
+
+
+def test_settings_hidden_by_redaction_or_truncation_are_named_after_the_statement() -> None:
+    base = "2026-12-05 02:41:22.125 UTC [7] LOG:  AUDIT: SESSION,1,1,FUNCTION,SELECT,,,"
+    (ev,) = feed(
+        "postgresql", [base + "\"SELECT set_config('pgaudit.log', 'none', false)\",<none>"]
+    )
+    assert ev.detail == "SELECT set_config('?', '?', false) [names: pgaudit.log]"
+    (plain,) = feed("postgresql", [base + "select * from t where a = 'x',<none>"])
+    assert plain.detail == "select * from t where a = '?'"
+
+
+CSV_OPEN = '2026-12-05 02:41:22.125 UTC,"alice","app",99,"10.0.0.5:5000",6571a.63,3,"SELECT","x'
+CSV_OK = (
+    '2026-12-05 02:41:23.000 UTC,"alice","app",99,"10.0.0.5:5000",6571a.63,4,"SELECT",'
+    '2026-12-05 02:41:20 UTC,3/4,0,LOG,00000,"connection authorized: user=alice database=app",'
+    ",,,,,,,,,,,,,"
+)
+
+
+def test_postgres_csvlog_record_open_at_the_end_of_the_input_is_malformed() -> None:
+    p = parser_for("postgresql", year=2026)
+    assert p.feed(CSV_OPEN) == []
+    with pytest.raises(LineError, match="ends inside a csvlog record"):
+        p.flush()
+    # nothing of it is carried into the next input
+    (ev,) = p.feed(CSV_OK)
+    assert (ev.activity_id, ev.user) == (1, "alice")
+
+
+def test_postgres_csvlog_record_is_bounded_in_bytes_and_joined_once() -> None:
+    """An unbalanced quote must not make the next 10,000 lines (of up to 1 MB each)
+    continuations of one ever-growing record, joined again on every line: an 8 MB post
+    of them cost 12.7 CPU seconds under the ingest lock."""
+    p = parser_for("postgresql", year=2026)
+    p.feed(CSV_OPEN)
+    refused = 0
+    for _ in range(3000):
+        try:
+            p.feed("y" * 800)
+        except LineError as exc:
+            refused += "csvlog record longer than 1 MB" in str(exc)
+    assert refused == 1  # at 1 MB, not after 10,000 lines; the lines after it are junk
+    (ev,) = p.feed(CSV_OK)  # the record after it is read on its own
+    assert ev.user == "alice"
+
+
+def test_json_document_is_parsed_when_its_brackets_close_not_on_every_closing_line() -> None:
+    """A JSON source tried to parse its whole buffer on every line ending in } or ]:
+    lines that close more than they open kept a document open for ever, each parsed
+    again from the start (4 MB of them cost 14 CPU seconds), and one junk line
+    swallowed every JSON line after it."""
+    event = json.dumps(
+        {"action": "git.clone", "actor": "octo", "created_at": "2026-12-05T02:41:21Z"}
+    )
+    p = parser_for("github")
+    refused = 0
+    for line in ["[", *['"y"}'] * 50, "junk", event]:
+        try:
+            got = p.feed(line)
+        except LineError:
+            refused += 1
+            continue
+        if line == event:
+            assert [e.operation for e in got] == ["git.clone"]
+    assert refused == 51  # the '[' record closed by the first '"y"}', then each line alone
+    # a pretty-printed document with braces inside strings is read once, whole
+    doc = json.dumps(
+        {"Records": [{"action": "x}{", "actor": "a", "created_at": "2026-12-05T02:41:21Z"}]},
+        indent=2,
+    )
+    out = []
+    for line in doc.splitlines():
+        out += p.feed(line)
+    assert [e.operation for e in out] == ["x}{"]
+
+
+def test_postgres_stderr_statement_continuations_are_counted_once() -> None:
+    """A multi-line pgaudit statement closes when its quotes balance, counted per line
+    as it comes; at 1 MB it is closed with what it has."""
+    p = parser_for("postgresql", year=2026)
+    base = "2026-12-05 02:41:22.125 UTC [7] LOG:  AUDIT: SESSION,1,1,MISC,ALTER SYSTEM,,,"
+    assert p.feed(base + '"ALTER SYSTEM SET') == []
+    assert all(p.feed('\t""') == [] for _ in range(100))  # doubled quotes keep it open
+    (ev,) = p.feed("\tpgaudit.log = 'none'\",<none>")
+    assert ev.detail == "ALTER SYSTEM SET " + '" ' * 100 + "pgaudit.log = '?'"
+    p.feed(base + '"SELECT')
+    events = []
+    for _ in range(600_000):  # 2 bytes a line: past 1 MB
+        events += p.feed("\tx")
+    assert len(events) == 1 and events[0].operation == "ALTER SYSTEM"

@@ -200,13 +200,30 @@ def json_records(value: Any) -> list[dict[str, Any]]:
     raise LineError("a JSON value that is neither an object nor a list")
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _json_depth(line: str) -> int:
+    """How many more brackets ``line`` opens than it closes (strings left out: a JSON
+    string never spans lines)."""
+    if '"' in line:
+        line = _JSON_STRING.sub("", line)
+    return line.count("{") + line.count("[") - line.count("}") - line.count("]")
+
+
 class JsonParser(Parser):
-    """Base for JSON sources: JSON lines, or a whole (pretty-printed) JSON document."""
+    """Base for JSON sources: JSON lines, or a whole (pretty-printed) JSON document.
+
+    A document spanning lines is parsed once, when its brackets close (counted line
+    by line, strings left out). Trying it on every line that ends in ``}`` or ``]``
+    was quadratic (4 MB of such lines cost 14 CPU seconds), and a document that never
+    parsed (one junk line) swallowed every line after it."""
 
     def __init__(self, *, year: int | None = None) -> None:
         super().__init__(year=year)
         self._buf: list[str] = []
         self._size = 0
+        self._depth = 0
 
     @abc.abstractmethod
     def record(self, rec: dict[str, Any]) -> Event | None: ...
@@ -239,26 +256,59 @@ class JsonParser(Parser):
         self._buf.append(line)
         self._size += len(line)
         if self._size > MAX_DOCUMENT:
-            self._buf, self._size = [], 0
+            self._buf, self._size, self._depth = [], 0, 0
             raise LineError("a JSON document larger than 64 MB")
-        if text.endswith(("]", "}")):
-            try:
-                value = loads("\n".join(self._buf))
-            except ValueError:
-                return []
-            self._buf, self._size = [], 0
-            return self._records(value)
-        return []
+        self._depth += _json_depth(line)
+        if self._depth > 0:
+            return []
+        text = "\n".join(self._buf)
+        self._buf, self._size, self._depth = [], 0, 0
+        try:
+            value = loads(text)
+        except (ValueError, RecursionError):
+            raise LineError("not valid JSON") from None
+        return self._records(value)
 
     def flush(self) -> list[Event]:
         if self._buf:
-            self._buf, self._size = [], 0
+            self._buf, self._size, self._depth = [], 0, 0
             raise LineError("the input ends inside a JSON document")
         return []
 
 
+_MARIADB_EXECUTABLE = re.compile(r"/\*M?!\d*")
+
+
 def first_word(statement: str) -> str:
-    stripped = statement.lstrip(" \t\n(")
+    """The statement's command word, upper case, after any leading comments.
+
+    A leading ``/* ... */`` comment is skipped (nested ones as PostgreSQL nests
+    them); MariaDB/MySQL's executable comments (``/*!50000 ... */``, ``/*M!... */``)
+    are statements, so their content is read. ``-- `` and ``#`` comments run to the
+    end of a line, which the logs that use this (MariaDB's server_audit turns line
+    breaks into spaces) no longer show, so they are not skipped."""
+    stripped = statement.lstrip(" \t\r\n(")
+    for _ in range(64):  # bounded: a statement of endless comments has no command
+        if not stripped.startswith("/*"):
+            break
+        m = _MARIADB_EXECUTABLE.match(stripped)
+        if m is not None:
+            stripped = stripped[m.end() :].lstrip(" \t\r\n(")
+            continue
+        depth, i = 0, 0
+        while i < len(stripped) - 1:
+            pair = stripped[i : i + 2]
+            if pair == "/*":
+                depth, i = depth + 1, i + 2
+            elif pair == "*/":
+                depth, i = depth - 1, i + 2
+                if depth == 0:
+                    break
+            else:
+                i += 1
+        if depth:
+            return ""  # an unterminated comment
+        stripped = stripped[i:].lstrip(" \t\r\n(")
     end = 0
     while end < len(stripped) and (stripped[end].isalpha() or stripped[end] == "_"):
         end += 1
@@ -276,6 +326,67 @@ _NUMBER = re.compile(r"(?:-(?<![\w.]-)\d+|\d(?<![\w.]\d)\d*)(?:\.\d+)?(?![\w.])"
 # scan to the first place the number pattern can match (the regex engine tries every
 # position at ~10 ns a character).
 _NUMBER_START = bytes.maketrans(b"-0123456789", bytes(11))
+
+
+# Names of logging and auditing settings (and the functions and views that change a
+# setting named in a literal). A redacted, truncated statement may no longer show them:
+# see settings_named.
+_SETTING_WORDS = re.compile(
+    r"pgaudit(?:\.\w+)?|log_connections|log_disconnections|log_statement\w*|logging_collector"
+    r"|log_destination|log_min_messages|shared_preload_libraries|server_audit\w*|general_log\w*"
+    r"|set_config|pg_settings",
+)  # matched on the lower-cased statement
+_UESCAPE = re.compile(r"uescape\s*'(.)'", re.IGNORECASE)
+MAX_NAMED = 8
+
+
+def _decode_unicode_escapes(text: str) -> str:
+    """PostgreSQL's ``U&"..."`` escapes (``\\0061``, ``\\+000061``, or the character
+    a ``UESCAPE '!'`` names) decoded, for matching only."""
+    for esc in {"\\", *_UESCAPE.findall(text)}:
+        e = re.escape(esc)
+
+        def one(m: re.Match[str]) -> str:
+            code = int(m[1] or m[2], 16)
+            return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else m[0]
+
+        text = re.sub(e + r"\+([0-9a-fA-F]{6})|" + e + r"([0-9a-fA-F]{4})", one, text)
+    return text
+
+
+def settings_named(statement: str, shown: str) -> str:
+    """`` [names: pgaudit.log, ...]`` for the logging and auditing settings (and
+    ``set_config``/``pg_settings``) that ``statement`` names but ``shown``, its redacted
+    and truncated form, does not show; else empty.
+
+    Without it, a statement that switches auditing off escapes the rules that read
+    the stored statement by a trivial spelling: the setting named in a literal
+    (``set_config('pgaudit.log', ...)``, which redaction hides), behind a long comment
+    or another statement (cut at 400 characters), or Unicode-escaped
+    (``U&"pg\\0061udit.log"``). The names are no personal data."""
+    probe = _decode_unicode_escapes(statement) if "&" in statement else statement
+    low = probe.lower()
+    # Most statements name none: a substring test (C speed) per word before the pattern.
+    if not (
+        "pgaudit" in low
+        or "log_" in low
+        or "logging_collector" in low
+        or "shared_preload" in low
+        or "server_audit" in low
+        or "general_log" in low
+        or "set_config" in low
+        or "pg_settings" in low
+    ):
+        return ""
+    shown_low = shown.lower()
+    missing: list[str] = []
+    for m in _SETTING_WORDS.finditer(low):
+        word = m[0][:64]
+        if word not in shown_low and word not in missing:
+            missing.append(word)
+            if len(missing) == MAX_NAMED:
+                break
+    return f" [names: {', '.join(missing)}]" if missing else ""
 
 
 def redact_statement(statement: str, limit: int = 400) -> str:
@@ -314,5 +425,6 @@ __all__ = [
     "parser_names",
     "redact_statement",
     "register",
+    "settings_named",
     "split_syslog",
 ]

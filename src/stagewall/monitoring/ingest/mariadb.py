@@ -35,6 +35,7 @@ from stagewall.monitoring.ingest._base import (
     first_word,
     redact_statement,
     register,
+    settings_named,
 )
 
 _TABLE_OPS = {
@@ -143,6 +144,7 @@ class MariaDBParser(Parser):
             operation = first_word(obj)
             cls, activity = CLS_DATASTORE_ACTIVITY, _QUERY_ACTIVITY.get(operation, DS_QUERY)
             detail = redact_statement(obj)
+            detail += settings_named(obj, detail)
         else:
             table_activity = _TABLE_OPS.get(op)
             if table_activity is None:

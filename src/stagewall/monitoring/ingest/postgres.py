@@ -40,6 +40,7 @@ from stagewall.monitoring.ingest._base import (
     parse_iso,
     redact_statement,
     register,
+    settings_named,
 )
 
 _RECEIVED = re.compile(r"^connection received: host=(\S+)(?: port=(\d+))?")
@@ -93,22 +94,45 @@ class PostgresParser(Parser):
 
     def __init__(self, *, year: int | None = None) -> None:
         super().__init__(year=year)
-        self._pending: list[str] = []
+        self._pending: list[str] = []  # the lines of a csvlog record still open
+        self._pending_size = 0
+        self._pending_odd = 0  # 1 while the record's quotes are unbalanced
         self._hosts: dict[str, str] = {}  # pid -> client address from "connection received"
+        # A stderr pgaudit line whose quoted statement goes on in tab-indented lines:
+        # (time, pid, user, db, host, the message's lines so far, their length).
+        self._open: tuple[float, str, str, str, str, list[str]] | None = None
+        self._open_size = 0
+        self._open_odd = 0
 
     def feed(self, line: str) -> list[Event]:
+        if self._open is not None:
+            if line[:1] == "\t" and self._open_size + len(line) <= MAX_LINE:
+                return self._continue_audit(line[1:])
+            # the next record (or a statement past 1 MB): the audit event with what
+            # it has, never dropped
+            return self._close_audit() + self.feed(line)
         if len(line) > MAX_LINE:
-            self._pending = []
-            raise LineError("a line longer than 1 MB")
+            self._pending, self._pending_size, self._pending_odd = [], 0, 0
+            if not self._audit_head(line):
+                raise LineError("a line longer than 1 MB")
+            # A pgaudit stderr line is read up to 1 MB: its time, process, class,
+            # command and object come first. Refused whole, it let anyone who can run
+            # SQL hide a statement from every rule by padding it.
+            line = line[:MAX_LINE]
         if self._pending:
+            # Quote parity and size kept as lines come, the record joined once: joining
+            # it again on every line was quadratic (an 8 MB post of lines after an
+            # unbalanced quote cost 12.7 CPU seconds, under the lock all ingest shares).
             self._pending.append(line)
-            text = "\n".join(self._pending)
-            if text.count('"') % 2:
-                if len(self._pending) > 10000:
-                    self._pending = []
-                    raise LineError("an unterminated csvlog record")
+            self._pending_size += len(line) + 1
+            self._pending_odd ^= line.count('"') & 1
+            if self._pending_odd:
+                if self._pending_size > MAX_LINE:
+                    self._pending, self._pending_size = [], 0
+                    raise LineError("a csvlog record longer than 1 MB (or an unbalanced quote)")
                 return []
-            self._pending = []
+            text = "\n".join(self._pending)
+            self._pending, self._pending_size = [], 0
             return self._csv(text)
         if not line.strip():
             return []
@@ -118,7 +142,7 @@ class PostgresParser(Parser):
         if first.isdigit() and len(line) > 24:
             if _CSV_START.match(line):
                 if line.count('"') % 2:
-                    self._pending = [line]
+                    self._pending, self._pending_size, self._pending_odd = [line], len(line), 1
                     return []
                 return self._csv(line)
             return self._stderr(line)
@@ -218,7 +242,54 @@ class PostgresParser(Parser):
             hm = _PREFIX_HOST.search(mid)
             if hm:
                 host = hm[1]
-        return self._message(parse_iso(m["ts"]), m["pid"], m["sev"], m["msg"], user, db, host, "")
+            # %u in the prefix is the name the client sent ("x 10.0.0.1(1)" on a failed
+            # login): the address the server wrote on this process's "connection
+            # received" line wins over whatever the prefix seems to hold.
+            known = self._hosts.get(m["pid"])
+            if known:
+                host = known
+        msg = m["msg"]
+        if m["sev"] == "LOG" and msg.startswith("AUDIT: ") and msg.count('"') % 2:
+            # PostgreSQL's stderr goes on with a multi-line message (a statement with a
+            # line break, which pgaudit quotes) in lines that start with a tab: the
+            # statement is read whole, or "ALTER SYSTEM SET<newline>pgaudit.log = ..."
+            # would be stored (and judged) as "ALTER SYSTEM SET".
+            self._open = (parse_iso(m["ts"]), m["pid"], user, db, host, [msg])
+            self._open_size, self._open_odd = len(msg), 1
+            return []
+        return self._message(parse_iso(m["ts"]), m["pid"], m["sev"], msg, user, db, host, "")
+
+    @staticmethod
+    def _audit_head(line: str) -> bool:
+        """Whether ``line`` starts like a stderr pgaudit line (in its first 4 KB)."""
+        head = line[:4096]
+        if not head[:1].isdigit() or _CSV_START.match(head):
+            return False
+        m = _STDERR.match(head.split("\n", 1)[0] + "\n")
+        return m is not None and m["sev"] == "LOG" and m["msg"].startswith("AUDIT: ")
+
+    def _continue_audit(self, text: str) -> list[Event]:
+        if self._open is None:  # pragma: no cover - feed checks
+            return []
+        self._open[5].append(text)
+        self._open_size += len(text) + 1
+        self._open_odd ^= text.count('"') & 1  # kept as lines come: no re-count
+        if self._open_odd:
+            return []
+        return self._close_audit()
+
+    def _close_audit(self) -> list[Event]:
+        if self._open is None:
+            return []
+        ts, pid, user, db, host, lines = self._open
+        self._open, self._open_size = None, 0
+        return self._message(ts, pid, "LOG", "\n".join(lines), user, db, host, "")
+
+    def flush(self) -> list[Event]:
+        if self._pending:  # a body is complete: its last record cannot go on in the next
+            self._pending, self._pending_size, self._pending_odd = [], 0, 0
+            raise LineError("the input ends inside a csvlog record")
+        return self._close_audit()
 
     # -- messages ---------------------------------------------------------------
 
@@ -320,6 +391,7 @@ class PostgresParser(Parser):
             statement = statement[:-7]
         if statement.startswith('"') and statement.endswith('"'):
             statement = statement[1:-1].replace('""', '"')
+        detail = redact_statement(statement)
         # Positional, in Event's field order (time .. session): a third cheaper than
         # keywords on the busiest path (tests/monitoring/test_events.py pins the order).
         return Event(
@@ -335,7 +407,7 @@ class PostgresParser(Parser):
             command,  # operation
             0,  # bytes
             0,  # rows
-            redact_statement(statement),  # detail
+            detail + settings_named(statement, detail),
             session,
         )
 

@@ -18,13 +18,19 @@ from stagewall.monitoring.events import (
 )
 from stagewall.monitoring.ingest._base import MAX_LINE, LineError, Parser, register, split_syslog
 
+# The user name is the client's, logged as sent (spaces too): "x from 10.0.0.5 port 1"
+# is a name. What sshd writes after it is not the client's, so these patterns take
+# the name greedily and anchor the address at the end of the message: it is the last
+# " from ADDRESS port N" that sshd's own ending follows. (A certificate's ID, after
+# " ID ", is chosen by whoever made the certificate: it can still hold such text.)
 _ACCEPTED = re.compile(
-    r"^(Accepted|Failed) (\S+) for (invalid user )?(\S*) from (\S+) port (\d+)"
-    r"(?: ssh2)?(?:: (\S+) (\S+))?"
+    r"^(Accepted|Failed) (\S+) for (invalid user )?(.*) from (\S+) port (\d+)"
+    r"(?: ssh2)?(?:: (\S+) (\S+)(?: ID .*)?)?\s*$"
 )
-_INVALID = re.compile(r"^Invalid user (\S*) from (\S+)(?: port (\d+))?")
+_INVALID = re.compile(r"^Invalid user (.*) from (\S+)(?: port (\d+))?(?: \[preauth\])?\s*$")
 _MAXTRIES = re.compile(
-    r"^(?:error: )?maximum authentication attempts exceeded for (?:invalid user )?(\S*) from (\S+)"
+    r"^(?:error: )?maximum authentication attempts exceeded for (?:invalid user )?(.*) "
+    r"from (\S+)(?: port \d+)?(?: ssh2)?(?: \[preauth\])?\s*$"
 )
 _NOT_ALLOWED = re.compile(r"^User (\S+) from (\S+) not allowed because")
 _DISCONNECTED = re.compile(r"^Disconnected from user (\S+) (\S+) port (\d+)")

@@ -1,0 +1,128 @@
+"""audit_config_change is not evaded by trivial spellings of the same statement.
+
+Each statement below switches pgaudit (or MariaDB's server_audit) off; a spelling
+change — a line break, a long comment, a statement in front, a literal setting name,
+a Unicode escape, a leading comment — must not make it invisible to the rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stagewall.estate.loader import parse_estate
+from stagewall.monitoring import GrantIndex, IngestContext, ingest_lines
+from stagewall.store import Store
+from tests.monitoring.conftest import ESTATE, make_estate
+
+T = "2026-12-01 09:00:00.000 UTC"
+PG = f"{T} [7] alice@app 10.0.0.5(5000) psql LOG:  AUDIT: "
+PAD = "/*" + "x" * 420 + "*/"
+LONG_SELECT = "SELECT " + " + ".join(["a"] * 150) + ";"
+
+MARIADB_SOURCE = """
+    mdb: {type: mariadb, resource: db-prod}
+"""
+
+
+def rules_fired(tmp_path: Path, source: str, lines: list[str]) -> list[str]:
+    store = Store(f"sqlite:///{tmp_path / 'stagewall.db'}")
+    store.migrate()
+    estate = make_estate()
+    if source == "mdb":
+        estate = parse_estate(ESTATE.rstrip("\n") + MARIADB_SOURCE).estate
+    with IngestContext(estate, store, grants=GrantIndex(())) as ctx:
+        report = ingest_lines(source, lines, ctx, final=True)
+    return sorted({f.rule for f in report.findings})
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # the plain spelling (already caught)
+        [PG + "SESSION,1,1,MISC,ALTER SYSTEM,,,ALTER SYSTEM SET pgaudit.log = 'none',<not logged>"],
+        # a line break: stderr continues the message on a tab-indented line
+        [
+            PG + 'SESSION,1,1,MISC,ALTER SYSTEM,,,"ALTER SYSTEM SET',
+            "\tpgaudit.log = 'none'\",<not logged>",
+        ],
+        # a comment longer than the stored statement's 400 characters
+        [
+            PG
+            + f"SESSION,1,1,MISC,ALTER SYSTEM,,,ALTER SYSTEM SET {PAD} pgaudit.log = 'none',<none>"
+        ],
+        # another statement in front (pgaudit logs the whole query string)
+        [
+            PG + f'SESSION,1,1,MISC,ALTER SYSTEM,,,"{LONG_SELECT} '
+            "ALTER SYSTEM SET pgaudit.log = 'none'\",<not logged>"
+        ],
+        # the setting's name as a literal, which redaction hides
+        [
+            PG + "SESSION,1,1,FUNCTION,SELECT,,,"
+            "\"SELECT set_config('pgaudit.log', 'none', false)\",<not logged>"
+        ],
+        [
+            PG + "SESSION,1,1,WRITE,UPDATE,,,"
+            "UPDATE pg_settings SET setting = 'none' WHERE name = 'pgaudit.log',<not logged>"
+        ],
+        # a Unicode-escaped identifier
+        [
+            PG + "SESSION,1,1,MISC,ALTER SYSTEM,,,"
+            "ALTER SYSTEM SET U&\"pg\\0061udit.log\" = 'none',<not logged>"
+        ],
+        [
+            PG + "SESSION,1,1,MISC,ALTER SYSTEM,,,"
+            '"ALTER SYSTEM SET U&""pg!0061udit.log"" UESCAPE \'!\' = \'none\'",<not logged>'
+        ],
+    ],
+    ids=[
+        "plain",
+        "line-break",
+        "long-comment",
+        "statement-in-front",
+        "set_config",
+        "pg_settings",
+        "unicode-escape",
+        "uescape",
+    ],
+)
+def test_pgaudit_switched_off_is_alerted_however_spelt(tmp_path: Path, lines: list[str]) -> None:
+    assert "audit_config_change" in rules_fired(tmp_path, "pg", lines)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SET GLOBAL server_audit_logging=OFF",
+        "/* maintenance */ SET GLOBAL server_audit_logging=OFF",
+        "/*!50000 SET GLOBAL general_log=0 */",
+        "/*M!100401 SET GLOBAL server_audit_logging=OFF */",
+    ],
+    ids=["plain", "block-comment", "executable-comment", "mariadb-executable-comment"],
+)
+def test_mariadb_server_audit_off_behind_a_comment_is_alerted(tmp_path: Path, query: str) -> None:
+    line = f"20261201 09:00:00,db1,alice,10.0.0.5,7,12,QUERY,app,'{query}',0"
+    assert "audit_config_change" in rules_fired(tmp_path, "mdb", [line])
+
+
+def test_reading_a_setting_or_a_plain_query_is_not_a_change(tmp_path: Path) -> None:
+    lines = [
+        PG + "SESSION,1,1,READ,SELECT,,,\"SELECT current_setting('pgaudit.log')\",<not logged>",
+        PG + f"SESSION,2,1,READ,SELECT,,,SELECT * FROM t {PAD},<not logged>",
+    ]
+    assert "audit_config_change" not in rules_fired(tmp_path, "pg", lines)
+
+
+def test_a_statement_padded_past_1_mb_still_makes_its_event(tmp_path: Path) -> None:
+    """A line longer than 1 MB was malformed and dropped: anyone who can run SQL hid a
+    statement from every rule by padding it. pgaudit's line is read up to 1 MB."""
+    user = f"{T} [9] bob@app 10.0.0.9(5000) psql LOG:  AUDIT: "
+    pad = "/*" + "x" * (1 << 20) + "*/"
+    lines = [
+        user + "SESSION,1,1,READ,SELECT,TABLE,public.account,"
+        f'"SELECT * FROM account {pad}",<not logged>',
+        PG + f"SESSION,2,1,MISC,ALTER SYSTEM,,,ALTER SYSTEM SET pgaudit.log = 'none' {pad},<none>",
+    ]
+    fired = rules_fired(tmp_path, "pg", lines)
+    assert "external_production_access" in fired
+    assert "audit_config_change" in fired
