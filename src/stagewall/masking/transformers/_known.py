@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache
-from itertools import chain, compress
+from itertools import chain, compress, filterfalse
 from operator import itemgetter
 from typing import Any
 
@@ -155,7 +155,24 @@ def _fold_table() -> dict[int, str]:
     table.update({0x110: "D", 0x127: "h", 0x126: "H", 0x167: "t", 0x166: "T"})
     # full-width forms (Japanese and Chinese input): U+FF2D (M) is M, U+FF10 (0) is 0
     table.update({cp: chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)})
-    return table
+    # compatibility forms of one letter or digit, marks aside (mathematical bold and
+    # script letters, circled letters, superscript digits, no-break and other spaces,
+    # CJK compatibility ideographs): U+1D406 (bold G) is g, U+2076 (superscript 6) is 6,
+    # as NFKD reads them
+    beyond_ascii = "".join(map(chr, range(0x80, 0x110000)))
+    for c in filter(unicodedata.decomposition, beyond_ascii):
+        base = "".join(filterfalse(unicodedata.combining, unicodedata.normalize("NFKD", c)))
+        if len(base) == 1 and base != c:
+            table.setdefault(ord(c), base)
+    # every script's decimal digits as the ASCII digit (Arabic-Indic, Persian,
+    # Devanagari, Bengali, Thai, ...): a phone, card or IBAN written with them is the
+    # same number (U+0666 is 6)
+    table.update({ord(c): str(unicodedata.decimal(c)) for c in _DECIMAL.findall(beyond_ascii)})
+    # (one pass of str.translate: a form of a character the table maps maps as it does)
+    return {cp: table.get(ord(c), c) for cp, c in table.items()}
+
+
+_DECIMAL = re.compile(r"\d")  # (on str: every character of category Nd)
 
 
 def fold(text: str) -> str:
