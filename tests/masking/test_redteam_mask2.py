@@ -9,6 +9,10 @@ failed before its fix.
   copied as it was and verify (whose row search folds the same way) passed, while
   the independent checker, which reads every script's digits and compatibility
   forms, found each one.
+- A note naming its row's person with a ligature, as text copied from a PDF holds
+  it (``Hoffmann`` written with U+FB00 ff, ``Griffin`` with U+FB03 ffi): one
+  character standing for several was neither folded nor split, so text_scrub left
+  the name, verify passed, and the checker (NFKD) found it.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import pytest
 
 from stagewall.masking.engine import RunOptions, run
 from stagewall.masking.plan import ColumnPlan
-from stagewall.masking.transformers._known import fold
+from stagewall.masking.transformers._known import find_known, fold, known_patterns
 from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
 from tests.masking.survivors import survivors
@@ -46,6 +50,22 @@ def _bold(word: str) -> str:
         chr(0x1D400 + ord(c) - ord("A")) if c.isupper() else chr(0x1D41A + ord(c) - ord("a"))
         for c in word
     )
+
+
+def _scrubbed_and_seen(make: Callable[[], str], traps: list[dict[str, str]]) -> None:
+    """The auto plan's run of ``traps`` (customers with notes) passes verify and
+    leaves the checker nothing; with the notes kept, verify sees every note."""
+    src, tgt, plan = _masked(make, traps)
+    report = verify(plan, src, tgt, KEY)
+    assert report.passed, report.to_json()
+    assert survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS) == {}, _notes(tgt, N)
+
+    kept = _with(plan, "customers", "notes", ColumnPlan(transformer="keep", reason="test: kept"))
+    tgt2 = make()
+    run(kept, src, tgt2, KEY, RunOptions())
+    report = verify(kept, src, tgt2, KEY)
+    cells = sum(h.cells for h in report.row_hits if h.column == "notes")
+    assert cells == len(traps), report.to_json()
 
 
 # Arabic-Indic, Persian, Devanagari, Bengali, Thai, mathematical bold
@@ -76,17 +96,7 @@ def test_own_values_in_another_scripts_digits_are_scrubbed_and_seen(
     digits. The auto plan's text_scrub copied them all and verify passed (the
     checker found each one); now they are scrubbed, verify passes and the checker
     finds nothing, and with the notes kept verify sees every one."""
-    src, tgt, plan = _masked(make, OTHER_DIGITS)
-    report = verify(plan, src, tgt, KEY)
-    assert report.passed, report.to_json()
-    assert survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS) == {}, _notes(tgt, N)
-
-    kept = _with(plan, "customers", "notes", ColumnPlan(transformer="keep", reason="test: kept"))
-    tgt2 = make()
-    run(kept, src, tgt2, KEY, RunOptions())
-    report = verify(kept, src, tgt2, KEY)
-    cells = sum(h.cells for h in report.row_hits if h.column == "notes")
-    assert cells == len(OTHER_DIGITS), report.to_json()
+    _scrubbed_and_seen(make, OTHER_DIGITS)
 
 
 def test_fold_reads_every_digit_and_compatibility_form_as_nfkd_does() -> None:
@@ -107,3 +117,34 @@ def test_fold_reads_every_digit_and_compatibility_form_as_nfkd_does() -> None:
         )
         if len(base) == 1 and base != c and not base.isdecimal():
             assert fold(c) == fold(base), hex(ord(c))
+
+
+# (the trap customer's own values, the note that repeats one in a ligature)
+LIGATURES = [
+    {"last_name": "Hoffmann", "notes": "R\u00fcckruf von Frau Ho\ufb00mann"},
+    {"last_name": "Griffin", "notes": "Spoke with Mr. Gri\ufb03n (pasted from the PDF)"},
+    {"last_name": "Stafford", "notes": "Sta\ufb00ord will call back"},
+    {"first_name": "Fiona", "last_name": "Ganthriv", "notes": "\ufb01ona rang"},
+]
+
+
+def test_a_name_written_with_a_ligature_is_scrubbed_and_seen(make: Callable[[], str]) -> None:
+    """Each note names its row's person with a ligature (one character for ff, fi or
+    ffi). The auto plan's text_scrub copied them and verify passed (the checker
+    found each); now they are scrubbed, and with the notes kept verify sees each."""
+    _scrubbed_and_seen(make, LIGATURES)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "found"),
+    [
+        ("Frau Ho\ufb00mann ruft an", "Hoffmann", "Ho\ufb00mann"),
+        ("Gri\ufb03n\u00ad, Mr", "Griffin", "Gri\ufb03n"),
+        ("\ufb01ona", "Fiona", "\ufb01ona"),
+        ("\u2473 Ganthriv", "Ganthriv", "Ganthriv"),  # (U+2473: 20)
+    ],
+)
+def test_find_known_maps_a_ligatures_span_back(text: str, value: str, found: str) -> None:
+    """Spans found in the text with each ligature written out are the original's."""
+    spans = find_known(text, known_patterns([("last_name", value)]))
+    assert [text[s:e] for s, e, _ in spans] == [found]

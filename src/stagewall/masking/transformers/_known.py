@@ -199,7 +199,30 @@ _UNSPACED = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
                        "\uac00-\ud7af\uf900-\ufaff]")  # fmt: skip
 
 
-_DROPPED = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _INVISIBLE) + "]")
+def _several(cp: int) -> str | None:
+    """The letters and digits NFKD reads in ``chr(cp)``, marks aside, when they are
+    more than one (else None)."""
+    c = chr(cp)
+    if not unicodedata.decomposition(c):
+        return None
+    base = "".join(filterfalse(unicodedata.combining, unicodedata.normalize("NFKD", c)))
+    return base if len(base) > 1 and any(map(str.isalnum, base)) else None
+
+
+# Compatibility forms of several letters or digits: the ligatures text copied from a
+# PDF holds (U+FB00 ff, U+FB01 fi, U+FB03 ffi: "Hoffmann" written with U+FB00),
+# U+0133 ij, U+01C6 dz with caron, Roman numerals, circled and parenthesised numbers
+# (U+2473 is 20): read as their letters and digits, like the characters NFKD gives
+# (the text grows; find_known maps positions back)
+_EXPANDED = {
+    cp: got
+    for cp in chain(range(0x80, 0x10000), range(0x1F100, 0x1F250))
+    if (got := _several(cp)) is not None
+}
+_SPACING: dict[int, str | None] = {**_EXPANDED, **_INVISIBLE}
+_DROPPED = re.compile(
+    "[" + "".join(re.escape(chr(cp)) for cp in chain(_INVISIBLE, _EXPANDED)) + "]"
+)  # an invisible character, or one that stands for several
 _SPECIAL = re.compile(
     _DROPPED.pattern + "|" + _UNSPACED.pattern
 )  # one C-level scan tells whether _spaced has anything to do
@@ -216,13 +239,14 @@ def _unescaped(text: str) -> str:
 
 
 def _spaced(text: str) -> str:
-    """``text`` without invisible characters or URL-encoded ones, with a space
+    """``text`` without invisible characters or URL-encoded ones, each character that
+    stands for several as those (:data:`_EXPANDED`), with a space
     around each character of an unspaced script (only non-ASCII text can hold
     those)."""
     text = _unescaped(text)
     if text.isascii() or _SPECIAL.search(text) is None:
         return text
-    return _UNSPACED.sub(" \\g<0> ", text.translate(_INVISIBLE))
+    return _UNSPACED.sub(" \\g<0> ", text.translate(_SPACING))
 
 
 def words(text: str) -> list[str]:
@@ -696,11 +720,15 @@ def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[i
     separators."""
     if not pats:
         return []
-    if not text.isascii() and _DROPPED.search(text) is not None:  # invisible characters
-        kept = [i for i, ch in enumerate(text) if ord(ch) not in _INVISIBLE]
-        if len(kept) < len(text):  # found without them, cut from the original
-            spans = find_known("".join(map(text.__getitem__, kept)), pats)
-            return [(kept[s], kept[e - 1] + 1, kind) for s, e, kind in spans]
+    if not text.isascii() and _DROPPED.search(text) is not None:
+        # invisible characters dropped, a character that stands for several written as
+        # those (see _spaced): found in that text, cut from the original
+        forms = [_SPACING.get(ord(ch), ch) or "" for ch in text]
+        plain = "".join(forms)
+        if plain != text:
+            origin = [i for i, f in enumerate(forms) for _ in f]
+            spans = find_known(plain, pats)
+            return [(origin[s], origin[e - 1] + 1, kind) for s, e, kind in spans]
     folded = _unescaped(fold(text))
     compact: str | None = None
     where: list[int] = []  # original position of each character of ``compact``
