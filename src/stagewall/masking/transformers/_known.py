@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache
-from itertools import chain, compress
+from itertools import chain, compress, filterfalse
 from operator import itemgetter
 from typing import Any
 
@@ -155,7 +155,24 @@ def _fold_table() -> dict[int, str]:
     table.update({0x110: "D", 0x127: "h", 0x126: "H", 0x167: "t", 0x166: "T"})
     # full-width forms (Japanese and Chinese input): U+FF2D (M) is M, U+FF10 (0) is 0
     table.update({cp: chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)})
-    return table
+    # compatibility forms of one letter or digit, marks aside (mathematical bold and
+    # script letters, circled letters, superscript digits, no-break and other spaces,
+    # CJK compatibility ideographs): U+1D406 (bold G) is g, U+2076 (superscript 6) is 6,
+    # as NFKD reads them
+    beyond_ascii = "".join(map(chr, range(0x80, 0x110000)))
+    for c in filter(unicodedata.decomposition, beyond_ascii):
+        base = "".join(filterfalse(unicodedata.combining, unicodedata.normalize("NFKD", c)))
+        if len(base) == 1 and base != c:
+            table.setdefault(ord(c), base)
+    # every script's decimal digits as the ASCII digit (Arabic-Indic, Persian,
+    # Devanagari, Bengali, Thai, ...): a phone, card or IBAN written with them is the
+    # same number (U+0666 is 6)
+    table.update({ord(c): str(unicodedata.decimal(c)) for c in _DECIMAL.findall(beyond_ascii)})
+    # (one pass of str.translate: a form of a character the table maps maps as it does)
+    return {cp: table.get(ord(c), c) for cp, c in table.items()}
+
+
+_DECIMAL = re.compile(r"\d")  # (on str: every character of category Nd)
 
 
 def fold(text: str) -> str:
@@ -182,7 +199,44 @@ _UNSPACED = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
                        "\uac00-\ud7af\uf900-\ufaff]")  # fmt: skip
 
 
-_DROPPED = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _INVISIBLE) + "]")
+def _several(cp: int) -> str | None:
+    """The letters and digits NFKD reads in ``chr(cp)``, marks aside, when they are
+    more than one (else None)."""
+    c = chr(cp)
+    if not unicodedata.decomposition(c):
+        return None
+    base = "".join(filterfalse(unicodedata.combining, unicodedata.normalize("NFKD", c)))
+    return base if len(base) > 1 and any(map(str.isalnum, base)) else None
+
+
+# Compatibility forms of several letters or digits: the ligatures text copied from a
+# PDF holds (U+FB00 ff, U+FB01 fi, U+FB03 ffi: "Hoffmann" written with U+FB00),
+# U+0133 ij, U+01C6 dz with caron, Roman numerals, circled and parenthesised numbers
+# (U+2473 is 20): read as their letters and digits, like the characters NFKD gives
+# (the text grows; find_known maps positions back)
+_EXPANDED = {
+    cp: got
+    for cp in chain(range(0x80, 0x10000), range(0x1F100, 0x1F250))
+    if (got := _several(cp)) is not None
+}
+_SPACING: dict[int, str | None] = {**_EXPANDED, **_INVISIBLE}
+
+
+def _char_class(cps: Iterable[int]) -> str:
+    """A regex class of the code points ``cps``, as runs (compiled compactly: a class
+    of single characters made the search of a batch 2x slower)."""
+    runs: list[list[int]] = []
+    for cp in sorted(set(cps)):
+        if runs and runs[-1][1] == cp - 1:
+            runs[-1][1] = cp
+        else:
+            runs.append([cp, cp])
+    ends = (re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in runs)
+    return "[" + "".join(ends) + "]"
+
+
+# an invisible character, or one that stands for several
+_DROPPED = re.compile(_char_class(chain(_INVISIBLE, _EXPANDED)))
 _SPECIAL = re.compile(
     _DROPPED.pattern + "|" + _UNSPACED.pattern
 )  # one C-level scan tells whether _spaced has anything to do
@@ -199,13 +253,19 @@ def _unescaped(text: str) -> str:
 
 
 def _spaced(text: str) -> str:
-    """``text`` without invisible characters or URL-encoded ones, with a space
+    """``text`` without invisible characters or URL-encoded ones, each character that
+    stands for several as those (:data:`_EXPANDED`), with a space
     around each character of an unspaced script (only non-ASCII text can hold
     those)."""
     text = _unescaped(text)
     if text.isascii() or _SPECIAL.search(text) is None:
         return text
-    return _UNSPACED.sub(" \\g<0> ", text.translate(_INVISIBLE))
+    return _UNSPACED.sub(" \\g<0> ", _DROPPED.sub(_written_out, text))
+
+
+def _written_out(m: re.Match[str]) -> str:
+    """What :func:`_spaced` writes for a :data:`_DROPPED` character."""
+    return _SPACING[ord(m.group())] or ""
 
 
 def words(text: str) -> list[str]:
@@ -679,11 +739,25 @@ def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[i
     separators."""
     if not pats:
         return []
-    if not text.isascii() and _DROPPED.search(text) is not None:  # invisible characters
-        kept = [i for i, ch in enumerate(text) if ord(ch) not in _INVISIBLE]
-        if len(kept) < len(text):  # found without them, cut from the original
-            spans = find_known("".join(map(text.__getitem__, kept)), pats)
-            return [(kept[s], kept[e - 1] + 1, kind) for s, e, kind in spans]
+    if not text.isascii() and _DROPPED.search(text) is not None:
+        # invisible characters dropped, a character that stands for several written as
+        # those (see _spaced): found in that text, cut from the original
+        parts: list[str] = []
+        origin: list[int] = []  # the original position of each character of ``plain``
+        pos = 0
+        for m in _DROPPED.finditer(text):
+            at = m.start()
+            form = _SPACING[ord(text[at])] or ""
+            parts += (text[pos:at], form)
+            origin += range(pos, at)
+            origin += [at] * len(form)
+            pos = at + 1
+        parts.append(text[pos:])
+        origin += range(pos, len(text))
+        plain = "".join(parts)
+        if plain != text:
+            spans = find_known(plain, pats)
+            return [(origin[s], origin[e - 1] + 1, kind) for s, e, kind in spans]
     folded = _unescaped(fold(text))
     compact: str | None = None
     where: list[int] = []  # original position of each character of ``compact``
