@@ -118,6 +118,20 @@ standing_grants:
   - {{principal: dana, role: stg-write, expires: 2099-01-01}}
 """
 
+
+def _staging_shop(tmp_path: Path, pg_url: str, store_url: str) -> Env:
+    """The MOVED estate with shop-db still a staging database."""
+    return Env(
+        tmp_path,
+        pg_url,
+        store_url,
+        template=MOVED,
+        shop_env="staging",
+        stg_resources="shop-db",
+        extra_roles="",
+    )
+
+
 PROD_ROLE = """\
   shop-read:
     environment: production
@@ -136,15 +150,7 @@ def test_logins_on_a_resource_the_role_no_longer_covers_are_revoked_by_the_sweep
     role still existed and the principal could still hold it, so the sweep kept the grant
     (a standing grant: up to a year) and the login on what is now a production database."""
     monkeypatch.setenv("SW_TEST_ADMIN_URL", pg_url)
-    env = Env(
-        tmp_path,
-        pg_url,
-        sqlite_store_url,
-        template=MOVED,
-        shop_env="staging",
-        stg_resources="shop-db",
-        extra_roles="",
-    )
+    env = _staging_shop(tmp_path, pg_url, sqlite_store_url)
     try:
         env.enrol("alice", "bob", "dana", "erin")
         sweep(env.ctx)  # materialises dana's standing grant
@@ -239,15 +245,7 @@ def test_a_role_narrowed_in_the_estate_reaches_its_live_logins_at_the_next_sweep
     monkeypatch.setenv("SW_TEST_ADMIN_URL", pg_url)
     with psycopg.connect(pg_url, autocommit=True) as su:
         su.execute("CREATE TABLE public.tickets (id int)")
-    env = Env(
-        tmp_path,
-        pg_url,
-        sqlite_store_url,
-        template=MOVED,
-        shop_env="staging",
-        stg_resources="shop-db",
-        extra_roles="",
-    )
+    env = _staging_shop(tmp_path, pg_url, sqlite_store_url)
     try:
         env.enrol("alice", "bob", "erin")
         req = request_access(

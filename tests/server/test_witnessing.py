@@ -87,6 +87,23 @@ audit:
         tlog.stop()
 
 
+def _git_witness(world: World, tmp_path: Path, name: str, repo: Path) -> None:
+    """Declare one git witness of the log (its key in tmp_path/gitwitness) and reload."""
+    key = init_witness(tmp_path / "gitwitness", name).key
+    world.config.write_text(
+        world.config.read_text(encoding="utf-8")
+        + f"""
+audit:
+  witnesses:
+    - type: git
+      public_key: {key.public.vkey()}
+      repository: {repo}
+      signing_key_file: gitwitness/witness.key
+"""
+    )
+    world.state.refresh()
+
+
 def _approve(world: World, people: dict[str, Person]) -> int:
     """alice asks for production access, bob approves: the approval event's index."""
     alice, bob = people["alice"], people["bob"]
@@ -198,19 +215,7 @@ def test_a_mail_without_a_checkpoint_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_failing_witness_alerts_once_per_failure_streak(world: World, tmp_path: Path) -> None:
-    key = init_witness(tmp_path / "gitwitness", "git.auditor.example/gone").key
-    world.config.write_text(
-        world.config.read_text(encoding="utf-8")
-        + f"""
-audit:
-  witnesses:
-    - type: git
-      public_key: {key.public.vkey()}
-      repository: {tmp_path / "no-such-repo.git"}
-      signing_key_file: gitwitness/witness.key
-"""
-    )
-    world.state.refresh()
+    _git_witness(world, tmp_path, "git.auditor.example/gone", tmp_path / "no-such-repo.git")
     assert run_round(world.state) == []
     assert run_round(world.state) == []
     failed = [a for a in world.alerts() if a["kind"] == "audit.witness.failed"]
@@ -225,19 +230,7 @@ def test_a_signer_refusal_in_a_round_is_a_critical_alert(world: World, tmp_path:
     unreachable witness)."""
     repo = tmp_path / "auditor.git"
     subprocess.run(["git", "init", "--bare", "-q", str(repo)], check=True)
-    key = init_witness(tmp_path / "gitwitness", "git.auditor.example/w1").key
-    world.config.write_text(
-        world.config.read_text(encoding="utf-8")
-        + f"""
-audit:
-  witnesses:
-    - type: git
-      public_key: {key.public.vkey()}
-      repository: {repo}
-      signing_key_file: gitwitness/witness.key
-"""
-    )
-    world.state.refresh()
+    _git_witness(world, tmp_path, "git.auditor.example/w1", repo)
     assert run_round(world.state)  # signed and cosigned: the signer remembers it
     store = world.state.ctx.store
     allow_tampering(store)

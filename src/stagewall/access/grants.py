@@ -645,16 +645,13 @@ def _issue(
                         "state": "issued",
                     },
                 )
-                spec = CredentialSpec(
+                spec = CredentialSpec.of(
                     grant_id=grant_id,
                     instance_id=instance,
                     resource=res,
-                    role=grant.role,
-                    access=role.access,
-                    schemas=tuple(role.schemas),
-                    connection_limit=role.connection_limit,
+                    role_name=grant.role,
+                    role=role,
                     valid_until=grant.ends_at,
-                    create_objects=role.create_objects,
                 )
                 issued.append(issuer.issue(spec))
             # The events last, in this same transaction: the audit log's lock (one for

@@ -154,16 +154,13 @@ def _reconcile_groups(
                 if reconcile is None:
                     continue
                 reconcile(
-                    CredentialSpec(
+                    CredentialSpec.of(
                         grant_id=g.id,
                         instance_id=instance,
                         resource=res,
-                        role=g.role,
-                        access=role.access,
-                        schemas=tuple(role.schemas),
-                        connection_limit=role.connection_limit,
+                        role_name=g.role,
+                        role=role,
                         valid_until=g.ends_at,
-                        create_objects=role.create_objects,
                     )
                 )
             except StagewallError as exc:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from stagewall.estate import Access
+from stagewall.estate import Access, Role
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,30 @@ class CredentialSpec:
     connection_limit: int
     valid_until: datetime
     create_objects: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        grant_id: str,
+        instance_id: str,
+        resource: str,
+        role_name: str,
+        role: Role,
+        valid_until: datetime,
+    ) -> CredentialSpec:
+        """What ``role`` (declared as ``role_name``) gives a grant's login on ``resource``."""
+        return cls(
+            grant_id=grant_id,
+            instance_id=instance_id,
+            resource=resource,
+            role=role_name,
+            access=role.access,
+            schemas=tuple(role.schemas),
+            connection_limit=role.connection_limit,
+            valid_until=valid_until,
+            create_objects=role.create_objects,
+        )
 
 
 @dataclass(frozen=True)
