@@ -93,6 +93,38 @@ def test_a_token_without_jti_is_recorded_by_its_digest(world: World, ci: CiPlatf
     assert world.client.get("/api/v1/whoami", headers=_bearer(ci.sign(claims))).status_code == 200
 
 
+def _malleated(token: str) -> str:
+    """The same ES256 token with its signature's ``s`` replaced by ``n - s``: a second,
+    different string that verifies just as well (ECDSA signatures are malleable)."""
+    import base64
+
+    n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # P-256 order
+    signing_input, sig = token.rsplit(".", 1)
+    raw = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+    s = (n - int.from_bytes(raw[32:], "big")).to_bytes(32, "big")
+    return signing_input + "." + base64.urlsafe_b64encode(raw[:32] + s).decode().rstrip("=")
+
+
+def test_an_es256_token_without_jti_cannot_be_replayed_with_a_malleated_signature(
+    world: World, ci: CiPlatform
+) -> None:
+    """Attack (redteamgate): the single-use record of a token without ``jti`` was the
+    digest of the whole token string, so flipping the ECDSA ``s`` of a used token gave
+    a "new" token that the server accepted once more."""
+    from joserfc.jwk import ECKey
+
+    ci.key = ECKey.generate_key("P-256", parameters={"kid": "ec1"})  # type: ignore[assignment]
+    claims = ci.github("production")
+    del claims["jti"]
+    token = ci.sign(claims, alg="ES256")
+    twin = _malleated(token)
+    assert twin != token
+    assert world.client.get("/api/v1/whoami", headers=_bearer(token)).status_code == 200
+    res = world.client.get("/api/v1/whoami", headers=_bearer(twin))
+    assert res.status_code == 401, res.text
+    assert res.json()["code"] == "SW925" and "already used" in res.json()["detail"]
+
+
 def test_same_jti_from_the_same_issuer_is_a_replay(world: World, ci: CiPlatform) -> None:
     one = ci.sign(ci.github("production", jti="job-1"))
     two = ci.sign(ci.github("production", jti="job-1", iat=ci.github()["iat"] - 5))

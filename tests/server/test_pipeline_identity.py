@@ -94,6 +94,60 @@ def test_pull_request_runs_are_refused_unless_the_binding_allows_them(
     assert _whoami(world, _token(ci, event_name="pull_request")).status_code == 200
 
 
+def _environment_only_binding(world: World, extra: str = "") -> None:
+    """deploybot bound by its (protected) environment alone, as the estate allows."""
+    text = world.config.read_text().replace(
+        "ref: refs/heads/main, environment: production, workflow: promote.yml}",
+        "environment: production, workflow: promote.yml" + extra + "}",
+    )
+    world.config.write_text(text)
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {"event_name": "pull_request_review", "ref": "refs/pull/7/merge"},
+        {"event_name": "pull_request_review_comment", "ref": "refs/pull/7/merge"},
+        # Whatever the event says, a run on a pull request's ref runs the proposer's code.
+        {"event_name": "push", "ref": "refs/pull/7/head"},
+        {"event_name": "workflow_run", "ref": "refs/merge-requests/3/head"},
+    ],
+)
+def test_every_pull_request_run_is_refused_unless_the_binding_allows_them(
+    world: World, ci: CiPlatform, over: dict[str, str]
+) -> None:
+    """Attack (redteamgate): only event_name pull_request/pull_request_target counted as
+    a pull request run, so a pull_request_review run (ref refs/pull/N/merge) of a binding
+    that pins the environment but not the ref was accepted with pull_requests: false."""
+    _environment_only_binding(world)
+    _refused(world, _token(ci, **over), "from a pull/merge request run", "SW850")
+
+
+def test_a_pull_request_review_run_never_vouches_for_a_check(world: World, ci: CiPlatform) -> None:
+    _environment_only_binding(world, ", pull_requests: true")
+    world.config.write_text(
+        world.config.read_text() + "stages:\n  - name: production\n    environment: production\n"
+        "    checks: [tests]\n    approval: one-sre\n"
+    )
+    report = {"change": "a" * 40, "stage": "production", "check": "tests", "status": "pass"}
+    token = _token(ci, event_name="pull_request_review", ref="refs/pull/7/merge")
+    res = world.client.post(
+        "/api/v1/checks", json=report, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert res.status_code == 403, res.text
+    assert "pull/merge request run (pull_request_review" in res.json()["detail"]
+    token = _token(ci, event_name="push", ref="refs/pull/7/head")
+    res = world.client.post(
+        "/api/v1/checks", json=report, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert res.status_code == 403, res.text
+    assert "ref refs/pull/7/head" in res.json()["detail"]
+    res = world.client.post(
+        "/api/v1/checks", json=report, headers={"Authorization": f"Bearer {_token(ci)}"}
+    )
+    assert res.status_code == 200, res.text
+
+
 def test_unknown_issuer(world: World, ci: CiPlatform) -> None:
     with ci_platform() as other:
         claims = other.github("production")

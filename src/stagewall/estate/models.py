@@ -249,8 +249,10 @@ class CiBinding(_Model):
     )
     pull_requests: bool = Field(
         default=False,
-        description="Accept tokens of pull/merge request runs (GitHub event_name pull_request "
-        "or pull_request_target, GitLab pipeline_source merge_request_event). Off by default: "
+        description="Accept tokens of pull/merge request runs (GitHub event_name pull_request, "
+        "pull_request_target, pull_request_review or pull_request_review_comment, GitLab "
+        "pipeline_source merge_request_event or external_pull_request_event, or any run on a "
+        "ref under refs/pull/ or refs/merge-requests/). Off by default: "
         "such runs execute code nobody internal has reviewed yet.",
     )
 

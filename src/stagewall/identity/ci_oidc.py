@@ -285,7 +285,15 @@ def _binding_workflow(binding: CiBinding, platform: str) -> str | None:
 
 
 _PR_EVENTS = {
-    "github": ("event_name", {"pull_request", "pull_request_target"}),
+    "github": (
+        "event_name",
+        {
+            "pull_request",
+            "pull_request_target",
+            "pull_request_review",
+            "pull_request_review_comment",
+        },
+    ),
     "gitlab": ("pipeline_source", {"merge_request_event", "external_pull_request_event"}),
 }
 
@@ -293,11 +301,27 @@ _PR_EVENTS = {
 PULL_REQUEST_EVENTS = frozenset(e for _name, events in _PR_EVENTS.values() for e in events)
 """The events (GitHub ``event_name``, GitLab ``pipeline_source``) of pull/merge request runs."""
 
+PULL_REQUEST_REFS = ("refs/pull/", "refs/merge-requests/")
+"""The refs of a pull/merge request's head or merge result (GitHub, GitLab): whatever the
+event, a run on such a ref executes the proposer's code."""
+
+
+def pull_request_run(event: object, ref: object) -> bool:
+    """Whether a run with this event name and ref is a pull/merge request run.
+
+    Either suffices: an event of :data:`PULL_REQUEST_EVENTS`, or a ref under
+    :data:`PULL_REQUEST_REFS` (a ``pull_request_review`` run, or an event a platform adds
+    later, still runs on ``refs/pull/N/merge``)."""
+    if isinstance(event, str) and event in PULL_REQUEST_EVENTS:
+        return True
+    return isinstance(ref, str) and ref.startswith(PULL_REQUEST_REFS)
+
 
 def is_pull_request(claims: CiClaims) -> bool:
     """Whether the token comes from a pull/merge request run (untrusted code)."""
     name, events = _PR_EVENTS.get(claims.platform, ("", set()))
-    return _text(claims.raw, name) in events if name else False
+    event = _text(claims.raw, name) if name else None
+    return (event in events) or pull_request_run(None, claims.ref)
 
 
 def _matches(estate: Estate, binding: CiBinding, claims: CiClaims) -> bool:
@@ -350,10 +374,12 @@ def service_principal_for(estate: Estate, claims: CiClaims) -> str | None:
 __all__ = [
     "DEFAULT_MAX_TOKEN_AGE_S",
     "PULL_REQUEST_EVENTS",
+    "PULL_REQUEST_REFS",
     "CiClaims",
     "CiIssuer",
     "CiTokenVerifier",
     "ci_issuers_from_estate",
     "is_pull_request",
+    "pull_request_run",
     "service_principal_for",
 ]

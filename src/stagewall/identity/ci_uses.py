@@ -3,11 +3,11 @@
 A platform's ID token lives minutes and is a bearer token: whoever copies it from a
 job log, an artefact or a compromised step could replay it until it expires. So each
 accepted token is recorded in the store (table ``identity_ci_token_uses``) under the
-digest of its issuer and ``jti`` — or of the whole token when it carries no ``jti``
-(GitLab) — until its expiry plus the clock skew. The record's primary key is the
-unique constraint: of any number of requests or server instances sharing one store
-that present the same token, exactly one inserts the row; every other is refused
-with :class:`~stagewall.errors.CiTokenReplayed`.
+digest of its issuer and ``jti`` — or of its signed content (header and payload, not
+the malleable signature) when it carries no ``jti`` — until its expiry plus the clock
+skew. The record's primary key is the unique constraint: of any number of requests or
+server instances sharing one store that present the same token, exactly one inserts the
+row; every other is refused with :class:`~stagewall.errors.CiTokenReplayed`.
 
 A token is used for **one** thing: one API request, or (what the CLI does) one
 exchange at ``POST /api/v1/ci/session`` for a ``swc_`` *job session* token of the
@@ -41,12 +41,17 @@ MAX_SESSION = timedelta(hours=1)
 
 
 def token_key(claims: CiClaims, token: str) -> str:
-    """The digest a token is recorded under: issuer + ``jti``, else the whole token."""
+    """The digest a token is recorded under: issuer + ``jti``, else its signed content.
+
+    Without a ``jti`` the key is the token's signing input (header and payload), never
+    the whole token: an ECDSA signature is malleable (``(r, s)`` and ``(r, n - s)`` both
+    verify), so anyone holding a used ES256 token could otherwise mint a second string
+    for the same token and present it once more."""
     jti = claims.raw.get("jti")
     if isinstance(jti, str) and jti:
         material = f"jti\0{claims.issuer}\0{jti}"
     else:
-        material = f"token\0{token}"
+        material = f"signed\0{claims.issuer}\0{token.rsplit('.', 1)[0]}"
     return hashlib.sha256(material.encode()).hexdigest()
 
 

@@ -33,11 +33,11 @@ from stagewall.identity import ci_uses
 from stagewall.identity.actor import Actor, LoginMethod
 from stagewall.identity.attempts import attempt
 from stagewall.identity.ci_oidc import (
-    PULL_REQUEST_EVENTS,
     CiClaims,
     CiTokenVerifier,
     ci_issuers_from_estate,
     is_pull_request,
+    pull_request_run,
     service_principal_for,
 )
 from stagewall.server._events import REQUEST_REFUSED
@@ -195,15 +195,17 @@ def refuse_pull_request_run(state: ServerState, actor: Actor, route: str, what: 
     A binding may accept such runs so that they can submit, but they execute the
     proposer's own code and workflow file: what they say about a check or a deployment
     is the proposer's word, so they may say nothing."""
-    event = dict(actor.workload).get("event")
-    if event in PULL_REQUEST_EVENTS:
+    workload = dict(actor.workload)
+    event, ref = workload.get("event"), workload.get("ref")
+    if pull_request_run(event, ref):
         raise state.ctx.refuse(
             REQUEST_REFUSED.code,
             actor.principal,
-            f"a pull/merge request run ({event}) of {actor.principal!r} may not {what}: "
+            f"a pull/merge request run ({event}, ref {ref}) of {actor.principal!r} may not "
+            f"{what}: "
             "it runs code and a workflow nobody internal has reviewed yet",
             resource=f"route:{route}",
-            details={"route": route, "event": event},
+            details={"route": route, "event": event, "ref": ref},
             hint="report checks and ask to deploy from a run of the reviewed branch "
             "(push or merge), not from the pull request",
         )
