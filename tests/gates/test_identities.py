@@ -64,3 +64,23 @@ def test_a_lookalike_author_email_makes_the_imitated_principal_an_author() -> No
     assert "alice" in who.principals  # alice cannot approve the change imitating her
     assert who.unmapped == ("\u0430lice@example.com",)  # and it counts as external
     assert any(not a.internal for a in who.authors)
+
+
+def test_a_sub_addressed_author_email_makes_the_mailbox_owner_an_author() -> None:
+    """Attack (redteamgate): alice committed as alice+ci@example.com, which her mailbox
+    receives but nobody declared; it counted as an unknown external only, so alice could
+    approve her own change on a stage without signed commits."""
+    estate = parse_estate(ESTATE, "e.yaml").estate
+    for alias in ("alice+ci@example.com", "Alice+Gate+x@Example.COM", "\u0430lice+1@example.com"):
+        who = resolve(estate, [Contribution("a" * 40, Role.AUTHOR, alias)])
+        assert "alice" in who.principals, alias
+        assert any(not a.internal for a in who.authors)  # and it still counts as external
+    # A different mailbox is not alice's, and a plus elsewhere changes nothing.
+    assert (
+        resolve(estate, [Contribution("a" * 40, Role.AUTHOR, "alicex+ci@example.com")]).principals
+        == set()
+    )
+    assert (
+        resolve(estate, [Contribution("a" * 40, Role.AUTHOR, "+alice@example.com")]).principals
+        == set()
+    )

@@ -38,6 +38,15 @@ def test_author_cannot_approve(world: World) -> None:
     )
 
 
+def test_author_under_a_sub_address_cannot_approve(world: World) -> None:
+    """Attack (redteamgate): a +tag alias of alice's address let alice approve her change."""
+    _sha, pid = _ready_for_production(world, "alice+ci@example.com")
+    r = approve(world, pid, "alice")
+    assert r.exit_code == 1, r.stdout
+    assert "author (alice+ci@example.com (lookalike))" in r.stderr
+    assert approve(world, pid, "bob").exit_code == 0
+
+
 def test_committer_cannot_approve(world: World) -> None:
     _sha, pid = _ready_for_production(world, "dana@devshop.example", committer="bob@example.com")
     r = approve(world, pid, "bob")

@@ -65,4 +65,18 @@ def skeleton(identity: str) -> str:
     return unicodedata.normalize("NFD", mapped)
 
 
-__all__ = ["normalise", "skeleton"]
+def mailbox(identity: str) -> str:
+    """The mailbox an e-mail address delivers to: its sub-address (``+tag``) dropped.
+
+    ``alice+ci@example.com`` reaches ``alice@example.com`` at every common mail provider
+    (Gmail, Microsoft 365, Fastmail, Postfix's default ``recipient_delimiter``), so the
+    alias is one way for alice to write under an address nobody declared."""
+    text = normalise(identity)
+    local, at, domain = text.rpartition("@")
+    if not at or "+" not in local.lstrip("+"):
+        return text
+    lead = len(local) - len(local.lstrip("+"))
+    return local[:lead] + local[lead:].split("+", 1)[0] + "@" + domain
+
+
+__all__ = ["mailbox", "normalise", "skeleton"]

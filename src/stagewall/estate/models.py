@@ -987,14 +987,15 @@ class Estate(_Model):
         return self.is_production(stage.environment)
 
     def principals_resembling(self, email: str) -> set[str]:
-        """Principals with an e-mail of the same confusable skeleton (TR39) as ``email``."""
-        from stagewall.estate.identity import skeleton
+        """Principals with an e-mail of the same confusable skeleton (TR39) as ``email``,
+        or of the same mailbox once sub-addresses are dropped (``alice+x@`` is ``alice@``)."""
+        from stagewall.estate.identity import mailbox, skeleton
 
-        wanted = skeleton(email)
+        wanted = {skeleton(email), skeleton(mailbox(email))}
         return {
             pid
             for pid, p in self.principals.items()
-            if any(skeleton(e) == wanted for e in p.emails)
+            if any(skeleton(e) in wanted or skeleton(mailbox(e)) in wanted for e in p.emails)
         }
 
     def vendor_end(self, principal: str) -> datetime | None:
