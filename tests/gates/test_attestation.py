@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,46 @@ def test_cli_verify_checks_stage_commit_and_digest(tmp_path: Path) -> None:
     assert r.exit_code == 0
     r = run_cli(*base)
     assert r.exit_code == 0 and "neither --commit nor --digest" in r.stderr
+
+
+def test_cli_verify_max_age_refuses_an_old_attestation(tmp_path: Path) -> None:
+    """Attack (redteamgate): an attestation verified forever, so a deploy step reading a
+    stored one accepted it after its approval had stopped counting. --max-age bounds it."""
+    pred = VECTOR["statement"]["predicate"]
+    good = tmp_path / "att.json"
+    good.write_bytes(ENVELOPE)
+    pub = tmp_path / "key.pem"
+    pub.write_text(PUBLIC.pem())
+    base = ("gate", "verify", str(good), "--public-key", str(pub), "--digest", pred["digest"])
+    r = run_cli(*base, "--max-age", "15m")
+    assert r.exit_code == 1, r.stdout
+    assert "error[SW513]" in r.stderr and "more than 0:15:00 ago" in r.stderr
+    r = run_cli(*base, "--max-age", "soon")
+    assert r.exit_code == 2 and "--max-age" in r.stderr and "not a duration" in r.stderr
+    # Within the bound it verifies (the vector's time is known).
+    from datetime import UTC, datetime
+
+    age = datetime.now(UTC) - datetime.fromisoformat(pred["time"])
+    r = run_cli(*base, "--max-age", f"{int(age.total_seconds()) + 3600}s")
+    assert r.exit_code == 0, r.stderr
+
+
+def test_expect_subject_max_age_bounds() -> None:
+    from datetime import timedelta
+
+    from stagewall.errors import AttestationMismatch
+    from stagewall.gates.attestation import Verified, expect_subject
+
+    def at(time: str) -> Verified:
+        return Verified({"predicate": {"time": time}}, "k")
+
+    now = datetime.fromisoformat("2026-01-01T12:00:00+00:00")
+    expect_subject(at("2026-01-01T11:50:00+00:00"), max_age=timedelta(minutes=15), now=now)
+    for bad, why in [
+        ("2026-01-01T11:40:00+00:00", "more than"),
+        ("2026-01-01T12:30:00+00:00", "in the future"),
+        ("2026-01-01T11:55:00", "without a time zone"),
+        ("yesterday", "unreadable"),
+    ]:
+        with pytest.raises(AttestationMismatch, match=why):
+            expect_subject(at(bad), max_age=timedelta(minutes=15), now=now)

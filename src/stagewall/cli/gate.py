@@ -14,6 +14,7 @@ import click
 from stagewall.cli._client import Client, pipeline_client, pipeline_options, server_option
 from stagewall.cli._common import echo_json, format_option
 from stagewall.errors import ConfigError, UsageError
+from stagewall.estate._duration import parse_duration
 from stagewall.gates import expect_subject, verify_envelope
 from stagewall.keys import load_public_key, parse_public_key
 
@@ -268,6 +269,11 @@ def check_cmd(
 @click.option("--stage", default=None, help="Fail unless the attestation is for this stage.")
 @click.option("--commit", default=None, help="Fail unless it is for this commit SHA.")
 @click.option("--digest", default=None, help="Fail unless it is for this artifact digest.")
+@click.option(
+    "--max-age",
+    default=None,
+    help="Fail unless it was signed at most this long ago (e.g. 15m, 1h).",
+)
 @format_option("json")
 def verify_cmd(
     attestation: str,
@@ -275,13 +281,22 @@ def verify_cmd(
     stage: str | None,
     commit: str | None,
     digest: str | None,
+    max_age: str | None,
     fmt: str,
 ) -> None:
     """Verify an attestation offline and print its summary (exit 1 on any mismatch).
 
     Pass --stage, --commit and --digest of what is being deployed: a valid
-    attestation for another change proves nothing about this one.
+    attestation for another change proves nothing about this one. Pass --max-age
+    where attestations are stored and read later: one signed before an approval
+    stopped counting or a check failed still verifies.
     """
+    age = None
+    if max_age is not None:
+        try:
+            age = parse_duration(max_age)
+        except ValueError as exc:
+            raise UsageError(f"--max-age: {exc}", hint="e.g. --max-age 15m") from None
     try:
         data = Path(attestation).read_bytes()
     except OSError as exc:
@@ -295,7 +310,7 @@ def verify_cmd(
     else:
         key = load_public_key()
     v = verify_envelope(data, key)
-    expect_subject(v, stage=stage, commit=commit, digest=digest)
+    expect_subject(v, stage=stage, commit=commit, digest=digest, max_age=age)
     if commit is None and digest is None:
         click.echo(
             "warning: neither --commit nor --digest was given: this only shows the "

@@ -21,6 +21,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from stagewall.errors import AttestationMismatch, IntegrityError, SignatureInvalid
@@ -148,20 +149,30 @@ def verify_envelope(data: bytes, public: PublicKey) -> Verified:
     return Verified(stmt, want)
 
 
+MAX_FUTURE = timedelta(minutes=5)
+
+
 def expect_subject(
     verified: Verified,
     *,
     stage: str | None = None,
     commit: str | None = None,
     digest: str | None = None,
+    max_age: timedelta | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Raise :class:`AttestationMismatch` unless the attestation is about exactly these.
 
     ``commit`` may be abbreviated (at least 7 hex digits); ``digest`` is
-    ``sha256:<hex>`` or the bare hex.
+    ``sha256:<hex>`` or the bare hex. ``max_age``: the attestation must have been signed
+    (its predicate's ``time``) at most this long before ``now`` — an old attestation was
+    true when it was signed, not necessarily now (an approval may have stopped counting
+    or a check failed since).
     """
     pred = verified.predicate
     problems: list[str] = []
+    if max_age is not None:
+        problems.extend(_age_problems(pred.get("time"), max_age, now or datetime.now(UTC)))
     if stage is not None and pred.get("stage") != stage:
         problems.append(f"stage {pred.get('stage')!r}, not {stage!r}")
     if commit is not None:
@@ -177,6 +188,20 @@ def expect_subject(
             problems.append(f"artifact {str(pred.get('digest'))[:23]}…, not {digest!r}")
     if problems:
         raise AttestationMismatch("the attestation is valid but it is about " + "; ".join(problems))
+
+
+def _age_problems(value: Any, max_age: timedelta, now: datetime) -> list[str]:
+    try:
+        signed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return [f"an unreadable signing time {str(value)[:40]!r}"]
+    if signed.tzinfo is None:
+        return [f"a signing time without a time zone {str(value)[:40]!r}"]
+    if signed > now + MAX_FUTURE:
+        return [f"a signing time in the future ({signed.isoformat()})"]
+    if now - signed > max_age:
+        return [f"a decision signed at {signed.isoformat()}, more than {max_age} ago"]
+    return []
 
 
 def _check_statement(stmt: Any) -> None:
