@@ -26,11 +26,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 
 from stagewall.access._core import load_request
+from stagewall.audit import AuditLog
 from stagewall.errors import ConfigError, HistoryRejected
+from stagewall.gates._bound import bound_deployments
 from stagewall.gates._git import Commit, TreeChange, check_full_sha, is_full_sha, parse_commit
 from stagewall.gates._tables import gate_deployments
 from stagewall.gates._trees import commit_changes, object_id, parents_of
@@ -166,14 +169,22 @@ class SubmittedHistory:
         return SubmittedHistory(sent) if sent is not None else None
 
 
-def deployed_commits(conn: Connection, stage: str) -> set[str]:
+def _deployments(conn: Connection, stage: str, log: AuditLog) -> list[Row[Any]]:
+    """The deployments to ``stage`` bound to their gate check event, oldest first.
+
+    A row without its event counts for nothing: it cannot end the range of the next
+    submission (which would hide the authors of the commits behind it)."""
+    rows = conn.execute(
+        select(gate_deployments)
+        .where(gate_deployments.c.stage == stage)
+        .order_by(gate_deployments.c.id)
+    ).all()
+    return bound_deployments(log, conn, list(rows))
+
+
+def deployed_commits(conn: Connection, stage: str, log: AuditLog) -> set[str]:
     """Every commit counted in a promotion that was deployed to ``stage``."""
-    ids = {
-        r[0]
-        for r in conn.execute(
-            select(gate_deployments.c.request_id).where(gate_deployments.c.stage == stage)
-        )
-    }
+    ids = {r.request_id for r in _deployments(conn, stage, log)}
     out: set[str] = set()
     for rid in ids:
         details = load_request(conn, rid).details
@@ -182,14 +193,9 @@ def deployed_commits(conn: Connection, stage: str) -> set[str]:
     return out
 
 
-def last_deployed(conn: Connection, stage: str) -> str | None:
-    row = conn.execute(
-        select(gate_deployments.c.sha)
-        .where(gate_deployments.c.stage == stage)
-        .order_by(gate_deployments.c.id.desc())
-        .limit(1)
-    ).first()
-    return str(row[0]) if row is not None else None
+def last_deployed(conn: Connection, stage: str, log: AuditLog) -> str | None:
+    rows = _deployments(conn, stage, log)
+    return str(rows[-1].sha) if rows else None
 
 
 __all__ = ["Submitted", "SubmittedHistory", "deployed_commits", "last_deployed", "object_id"]

@@ -7,14 +7,17 @@ is what promotions bring to that core: their threshold and who may review them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from stagewall.access._core import Request, Review, ThresholdRule
+from stagewall.access._tables import access_requests
 from stagewall.errors import ConfigError, UsageError
 from stagewall.estate import Estate, PrincipalKind, Stage
 from stagewall.gates.identities import Authorship, Contribution, resolve
@@ -38,6 +41,35 @@ def check_digest(value: str) -> str:
             hint="pass the artifact's digest, e.g. sha256:$(sha256sum app.tar | cut -c1-64)",
         )
     return v
+
+
+# The columns of a promotion's request row that its submission event pins by digest.
+_REQUEST_FIELDS = (
+    "id",
+    "kind",
+    "requester",
+    "subject",
+    "details",
+    "reason",
+    "ticket",
+    "requested_seconds",
+    "created_at",
+    "expires_at",
+)
+
+
+def request_digest(conn: Connection, request_id: str) -> str | None:
+    """``sha256:`` of the promotion's request row as stored (None: there is no row).
+
+    The submission event records it, and ``gate check`` compares: the row holds what the
+    promotion is judged by (its submitter, its authors, whether signatures were verified,
+    when it was submitted), so a row edited in the store must not count."""
+    row = conn.execute(select(access_requests).where(access_requests.c.id == request_id)).first()
+    if row is None:
+        return None
+    values = {name: row._mapping[name] for name in _REQUEST_FIELDS}
+    body = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def find_stage(estate: Estate, name: str) -> tuple[int, Stage]:

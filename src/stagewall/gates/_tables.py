@@ -38,6 +38,9 @@ gate_checks = Table(
     Column("status", String(8), nullable=False),
     Column("reporter", String(128), nullable=False),
     Column("created_at", String(32), nullable=False),
+    # The report event that created the row (migration gatebind_0001).
+    Column("audit_index", BigInteger, nullable=True),
+    Column("audit_leaf", String(64), nullable=True),
     Index("ix_gate_checks_change", "sha", "stage"),
 )
 
@@ -51,6 +54,9 @@ gate_deployments = Table(
     Column("request_id", String(32), nullable=False),
     Column("deployer", String(128), nullable=True),
     Column("created_at", String(32), nullable=False),
+    # The allowed gate check event that created the row (migration gatebind_0001).
+    Column("audit_index", BigInteger, nullable=True),
+    Column("audit_leaf", String(64), nullable=True),
     Index("ix_gate_deployments_change", "stage", "sha", "digest"),
 )
 

@@ -31,13 +31,15 @@ from sqlalchemy import Connection, insert, select
 
 from stagewall.access._core import Decision, fmt_time, load_request, load_reviews, parse_time
 from stagewall.access._tables import access_reviews
-from stagewall.access.binding import bound_event, review_binding_problem
+from stagewall.access.binding import bind_row, bound_event, review_binding_problem
 from stagewall.audit import Status
 from stagewall.errors import AccessDenied, StagewallError, UsageError
 from stagewall.estate import PrincipalKind
 from stagewall.gates import _events as ev
 from stagewall.gates._alerts import alert_unbound
+from stagewall.gates._bound import bound_deployments, check_problems
 from stagewall.gates._git import check_full_sha
+from stagewall.gates._model import request_digest
 from stagewall.gates._tables import gate_checks, gate_deployments, gate_promotions
 from stagewall.gates.attestation import sign_envelope, statement
 from stagewall.gates.promotions import (
@@ -101,6 +103,8 @@ def check(
                     reasons.append(f"{promo.id}: " + "; ".join(unbound))
                     continue
                 problems, facts = _evaluate(gate, conn, promo, idx, now)
+                if facts["unbound"]:
+                    to_alert.append((promo.id, facts["unbound"]))
                 if not problems:
                     break
                 reasons.append(f"{promo.id}: " + "; ".join(problems))
@@ -151,8 +155,9 @@ def check(
                 "the deployment was not recorded",
             ) from None
     with gate.store.transaction() as conn:
-        conn.execute(
-            insert(gate_deployments).values(
+        row_id = conn.execute(
+            insert(gate_deployments)
+            .values(
                 stage=stage,
                 sha=sha,
                 digest=digest,
@@ -160,25 +165,31 @@ def check(
                 deployer=deployer,
                 created_at=fmt_time(now),
             )
-        )
-        gate.log.append(
-            ev.event(
-                ev.CHECKED.code,
-                Status.SUCCESS,
-                actor,
-                f"deployment of {sha[:12]} to {stage} allowed ({promo.id})",
-                resource,
-                {
-                    "promotion": promo.id,
-                    "sha": sha,
-                    "digest": digest,
-                    "rules_hash": rules_hash,
-                    "approvals": [a["approver"] for a in facts["approvals"]],
-                    "break_glass": promo.break_glass,
-                },
-            ),
+            .returning(gate_deployments.c.id)
+        ).scalar_one()
+        ref = gate.log.append_refs(
+            [
+                ev.event(
+                    ev.CHECKED.code,
+                    Status.SUCCESS,
+                    actor,
+                    f"deployment of {sha[:12]} to {stage} allowed ({promo.id})",
+                    resource,
+                    {
+                        "promotion": promo.id,
+                        "stage": stage,
+                        "sha": sha,
+                        "digest": digest,
+                        "deployer": deployer,
+                        "rules_hash": rules_hash,
+                        "approvals": [a["approver"] for a in facts["approvals"]],
+                        "break_glass": promo.break_glass,
+                    },
+                )
+            ],
             conn=conn,
-        )
+        )[0]
+        bind_row(conn, gate_deployments, gate_deployments.c.id == row_id, ref)
     return Allowed(promo, predicate, envelope)
 
 
@@ -205,6 +216,17 @@ def unbound_rows(gate: Gate, conn: Connection, promotion: str) -> list[str]:
             problem = f"audit event #{event.index} records another promotion or submitter"
         if (event.code == ev.BREAK_GLASS.code) != bool(values.get("break_glass")):
             problem = f"the promotion's break-glass flag differs from audit event #{event.index}"
+        recorded = d.get("request_sha256")
+        if recorded is None:
+            problem = (
+                f"audit event #{event.index} predates request binding (it pins no digest of "
+                "the promotion's request): submit the change again"
+            )
+        elif recorded != request_digest(conn, promotion):
+            problem = (
+                "the promotion's stored request (its submitter, authors or details) differs "
+                f"from audit event #{event.index}"
+            )
     if problem is not None:
         out.append(f"promotion row: {problem}")
     reviews = conn.execute(
@@ -271,24 +293,31 @@ def _evaluate(
     estate = gate.estate
     st = estate.stages[idx]
     problems: list[str] = []
-    facts: dict[str, Any] = {"approvals": [], "checks": []}
+    unbound: list[str] = []
+    facts: dict[str, Any] = {"approvals": [], "checks": [], "unbound": unbound}
     since = promo.created_at
     if idx > 0 and not promo.break_glass:
         prev = estate.stages[idx - 1].name
-        row = conn.execute(
-            select(gate_deployments.c.created_at)
+        found = conn.execute(
+            select(gate_deployments)
             .where(
                 (gate_deployments.c.stage == prev)
                 & (gate_deployments.c.sha == promo.sha)
                 & (gate_deployments.c.digest == promo.digest)
             )
             .order_by(gate_deployments.c.id)
-            .limit(1)
-        ).first()
-        if row is None:
-            problems.append(f"skipped stage: never promoted to {prev!r} with this artifact")
+        ).all()
+        # Only a deployment bound to its allowed gate check counts as reaching ``prev``.
+        rows = bound_deployments(gate.log, conn, list(found))
+        if not rows:
+            shown = (
+                f" ({len(found)} deployment row(s) without their gate check event do not count)"
+                if found
+                else ""
+            )
+            problems.append(f"skipped stage: never promoted to {prev!r} with this artifact{shown}")
         else:
-            since = parse_time(row[0])
+            since = parse_time(rows[0].created_at)
     if estate.signed_commits_required(st) and not promo.signed_verified:
         problems.append("the stage now requires signed commits; submit again so they are verified")
     reports = conn.execute(
@@ -296,7 +325,17 @@ def _evaluate(
         .where((gate_checks.c.sha == promo.sha) & (gate_checks.c.stage == st.name))
         .order_by(gate_checks.c.id)
     ).all()
-    latest = {r.name: r for r in reports}
+    not_bound = check_problems(gate.log, conn, list(reports))
+    # The latest report of each check that is bound to its event counts; a newer row
+    # without its event (inserted or edited in the store) refuses and is alerted.
+    latest = {r.name: r for r in reports if r.id not in not_bound}
+    for sent in reports:
+        why = not_bound.get(sent.id)
+        newest = latest.get(sent.name)
+        if why is not None and sent.name in st.checks and sent.id > (newest.id if newest else 0):
+            problem = f"report of check {sent.name!r} (row {sent.id}): {why}"
+            unbound.append(problem)
+            problems.append(problem)
     for name in st.checks:
         r = latest.get(name)
         if r is None:

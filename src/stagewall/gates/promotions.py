@@ -34,6 +34,7 @@ from stagewall.audit import AuditLog, Status
 from stagewall.errors import AccessDenied, StagewallError, UsageError
 from stagewall.estate import LoadedEstate, PrincipalKind, Stage
 from stagewall.gates import _events as ev
+from stagewall.gates._bound import bound_deployments
 from stagewall.gates._git import Commit, Repo, max_commits
 from stagewall.gates._history import (
     Submitted,
@@ -52,6 +53,7 @@ from stagewall.gates._model import (
     check_digest,
     find_stage,
     now_utc,
+    request_digest,
 )
 from stagewall.gates._signatures import identify_signer, verify_commit
 from stagewall.gates._tables import gate_checks, gate_deployments, gate_promotions
@@ -208,6 +210,7 @@ class Gate:
                             "commits": len(commits),
                             "authors": who.as_list(),
                             "rules_hash": rules_hash,
+                            "request_sha256": request_digest(conn, req.id),
                             **(
                                 {"severity": "critical", "reason": reason, "mfa": details["mfa"]}
                                 if bg
@@ -225,14 +228,14 @@ class Gate:
         """The objects a client sent for ``stage``, checked against this store."""
         find_stage(self.estate, stage)
         with self.store.read() as conn:
-            known = deployed_commits(conn, stage)
+            known = deployed_commits(conn, stage, self.log)
         return SubmittedHistory(objects, known)
 
     def base(self, stage: str) -> str | None:
         """The commit last deployed to ``stage``: the client sends the commits since it."""
         find_stage(self.estate, stage)
         with self.store.read() as conn:
-            return last_deployed(conn, stage)
+            return last_deployed(conn, stage, self.log)
 
     def _check_submitter(self, submitter: str, break_glass: bool) -> None:
         p = self.estate.principals.get(submitter)
@@ -253,11 +256,13 @@ class Gate:
 
     def _require_previous(self, previous: str, stage: str, sha: str, digest: str) -> None:
         with self.store.read() as conn:
-            rows = conn.execute(
-                select(gate_deployments.c.digest).where(
+            found = conn.execute(
+                select(gate_deployments).where(
                     (gate_deployments.c.stage == previous) & (gate_deployments.c.sha == sha)
                 )
             ).all()
+            # A deployment row without its gate check event counts for nothing.
+            rows = [(r.digest,) for r in bound_deployments(self.log, conn, list(found))]
         if any(r[0] == digest for r in rows):
             return
         if rows:
@@ -277,7 +282,7 @@ class Gate:
     ) -> tuple[str | None, list[str]]:
         """Commits since the last change promoted to ``stage`` (all ancestors if none)."""
         with self.store.read() as conn:
-            base = last_deployed(conn, stage)
+            base = last_deployed(conn, stage, self.log)
         if base is not None and (not git.has_commit(base) or not git.is_ancestor(base, sha)):
             base = None
         commits = git.rev_list(sha, base, cap=max_commits())
@@ -382,8 +387,9 @@ class Gate:
                 self.log, ev.REPORTED.code, reporter, exc, resource, {"check": check}
             ) from None
         with self.store.transaction() as conn:
-            conn.execute(
-                insert(gate_checks).values(
+            row_id = conn.execute(
+                insert(gate_checks)
+                .values(
                     sha=sha,
                     stage=stage,
                     name=check,
@@ -391,18 +397,22 @@ class Gate:
                     reporter=reporter,
                     created_at=fmt_time(now),
                 )
-            )
-            self.log.append(
-                ev.event(
-                    ev.REPORTED.code,
-                    Status.SUCCESS,
-                    reporter,
-                    f"check {check} {status} for {sha[:12]} at {stage}",
-                    resource,
-                    {"check": check, "status": status, "sha": sha, "stage": stage},
-                ),
+                .returning(gate_checks.c.id)
+            ).scalar_one()
+            ref = self.log.append_refs(
+                [
+                    ev.event(
+                        ev.REPORTED.code,
+                        Status.SUCCESS,
+                        reporter,
+                        f"check {check} {status} for {sha[:12]} at {stage}",
+                        resource,
+                        {"check": check, "status": status, "sha": sha, "stage": stage},
+                    )
+                ],
                 conn=conn,
-            )
+            )[0]
+            bind_row(conn, gate_checks, gate_checks.c.id == row_id, ref)
 
     # -- approve ---------------------------------------------------------
 
