@@ -84,3 +84,24 @@ def test_a_sub_addressed_author_email_makes_the_mailbox_owner_an_author() -> Non
         resolve(estate, [Contribution("a" * 40, Role.AUTHOR, "+alice@example.com")]).principals
         == set()
     )
+
+
+def test_an_author_email_with_invisible_characters_makes_the_principal_an_author() -> None:
+    """Attack (redteamgate): a zero-width space (or soft hyphen, joiner, variation
+    selector) inside alice's address renders exactly like it but was neither alice's
+    nor a lookalike of it; a quoted local part or a root dot names her very mailbox."""
+    estate = parse_estate(ESTATE, "e.yaml").estate
+    for forged in (
+        "alice\u200b@example.com",
+        "ali\u00adce@example.com",
+        "ali\u200dce@example.com",
+        "alice@example.com\u2060",
+        "al\u034fice@example.com",
+        "alice\ufe0f@example.com",
+        "\ufeffalice@example.com",
+        "alice@example.com.",
+        '"alice"@example.com',
+    ):
+        who = resolve(estate, [Contribution("a" * 40, Role.AUTHOR, forged)])
+        assert "alice" in who.principals, repr(forged)
+        assert any(not a.internal for a in who.authors), repr(forged)

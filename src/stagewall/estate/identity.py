@@ -56,27 +56,54 @@ def normalise(identity: str) -> str:
     return unicodedata.normalize("NFKC", identity).casefold().strip()
 
 
+# Default-ignorable code points outside category Cf (which is dropped as a whole): they
+# render as nothing, so ``ali\u034fce`` looks exactly like ``alice``.
+_IGNORABLE = frozenset(
+    [
+        *(0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0),
+        *range(0x180B, 0x1810),
+        *range(0xFE00, 0xFE10),
+        *range(0xE0100, 0xE01F0),
+    ]
+)
+
+
+def _visible(ch: str) -> bool:
+    return unicodedata.category(ch) != "Cf" and ord(ch) not in _IGNORABLE
+
+
 def skeleton(identity: str) -> str:
-    """The confusable skeleton of ``identity`` (compare skeletons, never show them)."""
+    """The confusable skeleton of ``identity`` (compare skeletons, never show them).
+
+    As TR39 (since Unicode 15.1) prescribes, default-ignorable characters are removed
+    first: a zero-width space, soft hyphen, joiner or variation selector inside an
+    address shows nothing and must not make it someone else's."""
     text = unicodedata.normalize("NFD", normalise(identity))
-    mapped = "".join(_TABLE.get(ch, ch) for ch in text)
+    mapped = "".join(_TABLE.get(ch, ch) for ch in text if _visible(ch))
     for seq, proto in _MULTI:
         mapped = mapped.replace(seq, proto)
     return unicodedata.normalize("NFD", mapped)
 
 
 def mailbox(identity: str) -> str:
-    """The mailbox an e-mail address delivers to: its sub-address (``+tag``) dropped.
+    """The mailbox an e-mail address delivers to, written one way.
 
-    ``alice+ci@example.com`` reaches ``alice@example.com`` at every common mail provider
-    (Gmail, Microsoft 365, Fastmail, Postfix's default ``recipient_delimiter``), so the
-    alias is one way for alice to write under an address nobody declared."""
+    Its sub-address (``+tag``) is dropped: ``alice+ci@example.com`` reaches
+    ``alice@example.com`` at every common mail provider (Gmail, Microsoft 365, Fastmail,
+    Postfix's default ``recipient_delimiter``). So are the quotes of a quoted local part
+    (``"alice"@``) and the root dot of a domain (``@example.com.``), which name the same
+    mailbox. Each is one way for alice to write under an address nobody declared."""
     text = normalise(identity)
     local, at, domain = text.rpartition("@")
-    if not at or "+" not in local.lstrip("+"):
+    if not at:
         return text
+    if len(local) > 2 and local.startswith('"') and local.endswith('"'):
+        local = local[1:-1]
+    domain = domain.rstrip(".")
     lead = len(local) - len(local.lstrip("+"))
-    return local[:lead] + local[lead:].split("+", 1)[0] + "@" + domain
+    if "+" in local[lead:]:
+        local = local[:lead] + local[lead:].split("+", 1)[0]
+    return local + "@" + domain
 
 
 __all__ = ["mailbox", "normalise", "skeleton"]
