@@ -260,3 +260,21 @@ def test_snippets_install_a_pinned_stagewall() -> None:
     for job in ("gate-staging", "deploy-production"):
         assert gh["jobs"][job]["permissions"]["id-token"] == "write"
     assert "id-token" not in gh["jobs"]["build"].get("permissions", {})
+
+
+def test_github_staging_deploys_only_the_artifact_the_gate_checked() -> None:
+    """Attack (redteamgate): in the GitHub snippet the build job takes the digest, then
+    runs ``make test`` (the change's code) before uploading dist/, so the change could
+    swap dist/app.tar.gz: staging would run another artifact than the one the gate
+    recorded as deployed there, and production would get one staging never ran."""
+    doc = yaml.safe_load((DOCS / "github-actions.yml").read_text())
+    [step] = [
+        s for s in doc["jobs"]["gate-staging"]["steps"] if s.get("name") == "deploy to staging"
+    ]
+    lines = [
+        x.strip() for x in step["run"].splitlines() if x.strip() and not x.strip().startswith("#")
+    ]
+    check = next(i for i, x in enumerate(lines) if "sha256sum --check" in x)
+    deploy = next(i for i, x in enumerate(lines) if x.startswith("your-deploy-tool staging"))
+    assert check < deploy
+    assert '"${DIGEST#sha256:}  dist/app.tar.gz"' in lines[check]
