@@ -53,6 +53,10 @@ class Table:
     indexes: tuple[Index, ...] = ()
     check_constraints: tuple[str, ...] = ()  # DDL text of each CHECK, where available
     row_estimate: int | None = None
+    # a partitioned table's partitions, nested ones too: (partition, the key of the
+    # table it is a partition of, its bound), e.g. ("users_vip", "LIST (email)",
+    # "FOR VALUES IN ('…')"); a bound holds values of the key's columns
+    partitions: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
 
     @property
     def qualified(self) -> str:
