@@ -329,7 +329,8 @@ def test_sqlite_full_text_tables_are_copied_masked_and_rebuilt(tmp_path: Path) -
     their own, and the run failed half-way ("table 'notes_fts_config' already
     exists", the virtual table having made them). Now the virtual table is planned
     like a table (its rows keep their rowid), its storage is rebuilt from the
-    masked rows, and a table over another's content is rebuilt from that table."""
+    masked rows, and a table over another's content is rebuilt from that table (a
+    contentless one, whose text cannot be read back, is left with an empty index)."""
     src = f"sqlite:///{tmp_path / 'src.db'}"
     tgt = f"sqlite:///{tmp_path / 'tgt.db'}"
     _execute(
@@ -351,12 +352,21 @@ def test_sqlite_full_text_tables_are_copied_masked_and_rebuilt(tmp_path: Path) -
             "CREATE VIRTUAL TABLE ext_fts USING fts5(notes, content='customers', "
             "content_rowid='id')",
             "INSERT INTO ext_fts (ext_fts) VALUES ('rebuild')",
+            "CREATE VIRTUAL TABLE bare_fts USING fts5(notes, content='')",
+            "INSERT INTO bare_fts (rowid, notes) SELECT id, notes FROM customers",
             "CREATE VIRTUAL TABLE boxes USING rtree(id, minx, maxx)",
             "INSERT INTO boxes SELECT id, id, id + 1 FROM customers",
         ],
     )
     result = build_plan(src)
-    assert sorted(result.plan.tables) == ["boxes", "customers", "ext_fts", "notes_fts", "old_fts"]
+    assert sorted(result.plan.tables) == [
+        "bare_fts",
+        "boxes",
+        "customers",
+        "ext_fts",
+        "notes_fts",
+        "old_fts",
+    ]
     assert result.plan.tables["notes_fts"].columns["body"].transformer != "keep"
     run(result.plan, src, tgt, KEY, RunOptions())
     assert verify(result.plan, src, tgt, KEY).passed
@@ -372,7 +382,7 @@ def test_sqlite_full_text_tables_are_copied_masked_and_rebuilt(tmp_path: Path) -
     for table in ("notes_fts", "ext_fts"):
         assert [r[0] for r in rows_of(tgt, parcel.format(table, table))] == ids
     assert [r[0] for r in rows_of(tgt, "SELECT rowid FROM old_fts ORDER BY rowid")] == ids
-    for table in ("notes_fts", "old_fts", "ext_fts"):  # no production word in an index
+    for table in ("notes_fts", "old_fts", "ext_fts", "bare_fts"):  # no production word
         found = f"SELECT count(*) FROM {table} WHERE {table} MATCH 'user7'"
         assert rows_of(src, found) == [(1,)] and rows_of(tgt, found) == [(0,)]
     assert rows_of(tgt, "SELECT count(*) FROM boxes") == [(len(ids),)]
@@ -458,3 +468,28 @@ def test_a_mysql_set_of_addresses_is_refused(mysql_url_factory: Callable[[], str
     )
     found = [(p.rule, p.column) for p in build_plan(src).problems if p.severity.value == "error"]
     assert found == [(Rule.FIXED_LIST, "emails")]
+
+
+@pytest.mark.postgres
+def test_a_postgres_enum_of_addresses_is_refused(pg_url_factory: Callable[[], str]) -> None:
+    """A PostgreSQL enum whose labels are addresses: the plan set the column to NULL
+    (a structured type whose samples hold an e-mail) but the enum type, labels and
+    all, was copied, and verify failed after the run. Now an enum is a fixed list:
+    refused by lint; an enum of statuses stays kept."""
+    src, tgt = pg_url_factory(), pg_url_factory()
+    _execute(
+        src,
+        [
+            f"CREATE TYPE approver AS ENUM ('{SECRET}', 'bob@corp-example.com')",
+            "CREATE TYPE status AS ENUM ('open', 'closed')",
+            "CREATE TABLE tickets (id int PRIMARY KEY, approved_by approver, state status)",
+            "INSERT INTO tickets VALUES (?, ?, ?)",
+        ],
+        [(i, [SECRET, "bob@corp-example.com"][i % 2], ["open", "closed"][i % 2]) for i in range(9)],
+    )
+    result = build_plan(src)
+    found = [(p.rule, p.column) for p in result.problems if p.severity.value == "error"]
+    assert found == [(Rule.FIXED_LIST, "approved_by")]
+    assert result.plan.tables["public.tickets"].columns["state"].transformer == "keep"
+    with pytest.raises(MaskingError, match="fixed-list"):
+        run(result.plan, src, tgt, KEY, RunOptions())

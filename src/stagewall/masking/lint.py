@@ -507,12 +507,12 @@ _LISTED_REASON = "values from a fixed list"  # the planner's reason for keeping 
 def _check_listed_values(
     table: Table, col: Column, cplan: ColumnPlan, samples: Samples | None
 ) -> list[LintProblem]:
-    """A fixed list (MySQL ``enum``/``set``, ``CHECK … IN (…)``) whose members are
-    e-mails, phones, IBANs, cards, national ids or IP addresses: the list is schema
-    (the column's type, the check), copied whatever the rows hold, and no
-    transformer rewrites it. Judged on the type, the checks and the sampled
-    values; names are not judged (``'rose'``, ``'amber'`` are colours). A keep with
-    a reason of your own stands."""
+    """A fixed list (MySQL ``enum``/``set``, a PostgreSQL enum, ``CHECK … IN (…)``)
+    whose members are e-mails, phones, IBANs, cards, national ids or IP addresses:
+    the list is schema (the column's type, the enum's labels, the check), copied
+    whatever the rows hold, and no transformer rewrites it. Judged on the type, its
+    labels, the checks and the sampled values; names are not judged (``'rose'``,
+    ``'amber'`` are colours). A keep with a reason of your own stands."""
     from stagewall.masking._context import checked, fixed_list
     from stagewall.masking.classify import detect_in_text
 
@@ -522,7 +522,8 @@ def _check_listed_values(
     if cplan.transformer == KEEP and cplan.reason and not cplan.reason.startswith(_LISTED_REASON):
         return []
     values = (samples or {}).get((table.qualified, col.name), ())
-    texts = [col.db_type, *checked(table, col), *(str(v) for v in values if v is not None)]
+    texts = [col.db_type, *(col.labels or ()), *checked(table, col)]
+    texts += [str(v) for v in values if v is not None]
     kinds = sorted(
         {m.category.value for t in texts for m in detect_in_text(t) if m.category in _STRONG}
     )

@@ -21,6 +21,9 @@ class Column:
     # PostgreSQL: the last value its sequence handed out on the source (None: unused,
     # unreadable, or another database); the target's sequence continues from there
     sequence_value: int | None = field(default=None, compare=False)
+    # PostgreSQL: the labels of the column's enum type (None: not an enum); the
+    # labels are schema, copied with the type whatever the rows hold
+    labels: tuple[str, ...] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,9 @@ COLUMNS = """
 SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
        a.attnotnull, pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity,
        a.attgenerated, t.typcategory, COALESCE(bt.typname, t.typname), a.atttypmod,
-       COALESCE(bt.typcategory, t.typcategory)
+       COALESCE(bt.typcategory, t.typcategory),
+       CASE WHEN t.typtype = 'e' THEN ARRAY(SELECT e.enumlabel FROM pg_catalog.pg_enum e
+            WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) END
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_catalog.pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
@@ -555,7 +557,21 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
     attnames: dict[int, dict[int, str]] = {o: {} for o in oids}
     always: set[tuple[int, str]] = set()
     cur.execute(COLUMNS, (oids,))
-    for rel, num, name, typ, notnull, default, ident, gen, cat, typname, typmod, bcat in cur:
+    for (
+        rel,
+        num,
+        name,
+        typ,
+        notnull,
+        default,
+        ident,
+        gen,
+        cat,
+        typname,
+        typmod,
+        bcat,
+        labels,
+    ) in cur:
         attnames[rel][num] = name
         is_ident = ident in ("a", "d") or bool(default and default.startswith("nextval("))
         if gen == "s":
@@ -572,6 +588,7 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
                 max_length=maxlen,
                 default=default,
                 is_identity=is_ident,
+                labels=None if labels is None else tuple(labels),
             )
         )
         if ident == "a":

@@ -54,7 +54,8 @@ def _checks(create_sql: str) -> tuple[str, ...]:
 # virtual tables whose rows are text indexed for search (FTS3/4/5); their storage
 # (shadow tables: ft_content, ft_data, ft_idx, …) holds the text and its words
 _FTS = re.compile(r"\s*CREATE\s+VIRTUAL\s+TABLE\b.*\bUSING\s+fts[345]\b", re.I | re.S)
-_CONTENT = re.compile(r"\bcontent\s*=", re.I)
+# content=customers: the text lives in another table; content='': nowhere (contentless)
+_CONTENT = re.compile(r"\bcontent\s*=\s*(?:'([^']*)'|\"([^\"]*)\"|([A-Za-z_]\w*))", re.I)
 _VIRTUAL = re.compile(r"\s*CREATE\s+VIRTUAL\s+TABLE\b", re.I)
 _SHADOW_SUFFIXES = (
     "_content", "_data", "_idx", "_docsize", "_config", "_segments", "_segdir", "_stat",
@@ -154,7 +155,8 @@ class SQLiteDatabase(Database):
             if fts:
                 # rows of a full-text table are linked to other tables by rowid: kept
                 cols.append(Column(name="rowid", kind=ColumnKind.INTEGER, db_type="INTEGER"))
-                if _CONTENT.search(create_sql or ""):
+                content = _CONTENT.search(create_sql or "")
+                if content and any(content.groups()):  # not contentless: rebuilt from it
                     self._fulltext_external.append(name)
             for _cid, cname, ctype, notnull, default, pkpos, hidden in c.execute(
                 f"PRAGMA table_xinfo({qn})"
