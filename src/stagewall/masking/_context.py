@@ -125,6 +125,8 @@ def fixed_list(table: Table, col: Column) -> str | None:
     """Why ``col`` may only hold values from a fixed list (enum type, ``CHECK … IN``), or None."""
     if _ENUM_TYPE.match(col.db_type):
         return f"values from a fixed list ({col.db_type.split('(', 1)[0].lower()} type)"
+    if col.labels is not None:
+        return f"values from a fixed list (enum type {col.db_type})"
     name = re.escape(col.name)
     listed = re.compile(
         rf"[\"`\[]?\b{name}\b[\"`\]]?\)?\s*(?:::[\w ]+\)?\s*)?(?:in\s*\(|=\s*any\s*\()",

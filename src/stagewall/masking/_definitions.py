@@ -1,18 +1,22 @@
 """Verify: no source value in the target's schema objects.
 
 The copy recreates views, functions, triggers, rules, defaults, check constraints,
-indexes and enum types; their definitions are text someone wrote, and may hold a
-production value as a literal (``WHERE last_name = 'Ganthriv'`` in a VIP view, a
-trigger that special-cases a customer's e-mail, a column ``DEFAULT`` of a staff
-member's address). The copy skips a view or function whose definition holds what
-the detector takes for personal data; a lone surname it does not know, a default
-or a check constraint is copied as it is.
+indexes, enum and domain types and partitions; their definitions are text someone
+wrote, and may hold a production value as a literal (``WHERE last_name =
+'Ganthriv'`` in a VIP view, a trigger that special-cases a customer's e-mail, a
+column ``DEFAULT`` of a staff member's address). The copy skips a view or
+function whose definition holds what the detector takes for personal data; a lone
+surname it does not know, a default or a check constraint is copied as it is.
 
 Verify reads those definitions from the target, takes each string literal (and
-each comment and enum label, which are text as a whole) as a value, and looks its
+each comment inside SQL, each comment and enum label, which are text as a whole)
+as a value, and looks its
 units up in the sensitive set like a cell of the whole-target scan: a literal that
 is a masked column's source value, or that holds a detected token of one, is a hit
 of that object. Reported as table ``(schema)`` and the object as the column.
+Partition bounds are read for LIST partitions only: a RANGE bound is a cut point
+(``FROM ('1980-01-01')``), which a birth date of the source may equal by chance;
+lint refuses a LIST bound, or a RANGE bound of text, of a masked column.
 """
 
 from __future__ import annotations
@@ -75,6 +79,16 @@ FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE r.rulename <> '_RETURN' AND {USER}
 UNION ALL
+SELECT 'partition ' || n.nspname || '.' || c.relname,
+       pg_catalog.pg_get_expr(c.relpartbound, c.oid), true
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relispartition AND {USER}
+  AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) LIKE 'FOR VALUES IN (%'
+UNION ALL
+SELECT 'domain ' || n.nspname || '.' || t.typname, t.typdefault, true
+FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype = 'd' AND t.typdefault IS NOT NULL AND {USER}
+UNION ALL
 SELECT 'enum ' || n.nspname || '.' || t.typname, e.enumlabel, false
 FROM pg_catalog.pg_enum e JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
@@ -112,10 +126,20 @@ FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_COMME
 UNION ALL
 SELECT CONCAT('comment ', TABLE_NAME), TABLE_COMMENT, 0
 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_COMMENT <> ''
-  AND TABLE_TYPE = 'BASE TABLE'
+  AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')
 UNION ALL
 SELECT CONCAT('constraint ', TABLE_NAME, '.', CONSTRAINT_NAME), CHECK_CLAUSE, 1
 FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()
+UNION ALL
+SELECT DISTINCT CONCAT('comment ', TABLE_NAME, '.', INDEX_NAME), INDEX_COMMENT, 0
+FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND INDEX_COMMENT <> ''
+UNION ALL
+SELECT CONCAT('partition ', TABLE_NAME, '.', PARTITION_NAME), PARTITION_DESCRIPTION, 1
+FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE()
+  AND PARTITION_DESCRIPTION IS NOT NULL AND PARTITION_METHOD LIKE 'LIST%'
+UNION ALL
+SELECT CONCAT('comment ', TABLE_NAME, '.', PARTITION_NAME), PARTITION_COMMENT, 0
+FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE() AND PARTITION_COMMENT <> ''
 """
 
 
@@ -139,12 +163,65 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, (bytes, bytearray)) else str(v)
 
 
-def literals(text: str, sql: bool) -> list[str]:
-    """The values of a definition: its string literals (``''`` unescaped), or the
-    text itself when it is not SQL (a comment, an enum label)."""
+def literals(text: str, sql: bool, dialect: str = "postgresql") -> list[str]:
+    """The values of a definition: its string literals (``''`` unescaped) and the
+    text of its comments (``-- …``, ``/* … */``, ``# …``: a function body or SQLite's
+    CREATE TABLE keeps them as written), or the text itself when it is not SQL (a
+    comment, an enum label)."""
     if not sql:
         return [text]
-    return [m.group(1).replace("''", "'") for m in _LITERAL.finditer(text)]
+    found, comments, _ = split_sql(text, dialect)
+    return found + comments
+
+
+def split_sql(text: str, dialect: str = "postgresql") -> tuple[list[str], list[str], str]:
+    """``(string literals, comments, the text without its comments)`` of SQL.
+
+    Quoted identifiers (``"…"``, `` `…` ``, and SQLite's ``[…]``) and string
+    literals are read whole, so a quote inside a comment (``-- don't``) or a comment
+    marker inside a literal does not shift what follows; ``#`` starts a comment on
+    MySQL/MariaDB only (an operator elsewhere). A comment is replaced by one space."""
+    opens = "'\"`[" if dialect == "sqlite" else "'\"`"
+    hash_comment = dialect == "mysql"
+    found: list[str] = []
+    comments: list[str] = []
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in opens:
+            close = "]" if ch == "[" else ch
+            j = i + 1
+            while j < n:
+                if text[j] == close:
+                    if close != "]" and j + 1 < n and text[j + 1] == close:
+                        j += 2
+                        continue
+                    break
+                j += 1
+            if ch == "'":
+                found.append(text[i + 1 : j].replace("''", "'"))
+            out.append(text[i : j + 1])
+            i = j + 1
+        elif text.startswith("--", i) or (ch == "#" and hash_comment):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            comments.append(text[i + (1 if ch == "#" else 2) : j].strip())
+            out.append(" ")
+            i = j
+        elif text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j
+            comments.append(text[i + 2 : j].strip())
+            out.append(" ")
+            i = j + 2
+        else:
+            j = i + 1
+            while j < n and text[j] not in "'\"`[-#/":
+                j += 1
+            out.append(text[i:j])
+            i = j
+    return found, [c for c in comments if c], "".join(out)
 
 
 def definition_hits(db: Any, sets: Any) -> dict[str, int]:
@@ -153,7 +230,7 @@ def definition_hits(db: Any, sets: Any) -> dict[str, int]:
     owners: list[str] = []
     values: list[str] = []
     for obj, text, sql in defs:
-        for lit in literals(text, sql):
+        for lit in literals(text, sql, db.backend):
             owners.append(obj)
             values.append(lit)
     if not values:
@@ -166,4 +243,4 @@ def definition_hits(db: Any, sets: Any) -> dict[str, int]:
     return out
 
 
-__all__ = ["Definition", "definition_hits", "definitions", "literals"]
+__all__ = ["Definition", "definition_hits", "definitions", "literals", "split_sql"]

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from stagewall.masking.transformers._batch import keyed_hash
 from stagewall.masking.transformers._prf import splitmix
+from stagewall.masking.types import binary_text
 
 if TYPE_CHECKING:
     from stagewall.masking._gate import Gate
@@ -132,6 +133,9 @@ class Hasher:
         scan_i: list[int] = []  # texts the detector reads, and their owners
         scan_t: list[str] = []
         types = set(map(type, values)) - {type(None)}
+        if types & _BINARY_TYPES:  # text kept as bytes is read as text (an e-mail in a BLOB)
+            values = [_from_binary(v) for v in values]
+            types = set(map(type, values)) - {type(None)}
         batch = self._column(values, types) if len(types) == 1 else None
         if batch is not None:
             plain, plain_text, scannable, docs = batch
@@ -573,6 +577,18 @@ def _as_document(value: object) -> Any:
                 return None
             return doc if isinstance(doc, (dict, list)) else None
     return None
+
+
+_BINARY_TYPES = frozenset({bytes, bytearray, memoryview})
+
+
+def _from_binary(value: object) -> object:
+    """A binary value as the text it holds (see :func:`binary_text`), or as it is."""
+    if type(value) in _BINARY_TYPES:
+        text = binary_text(value)  # type: ignore[arg-type]
+        if text is not None:
+            return text
+    return value
 
 
 def _text(value: object) -> str | None:

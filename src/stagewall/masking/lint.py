@@ -17,6 +17,7 @@ from typing import Any
 
 from stagewall.errors import MaskingError, StagewallError, UnmaskedColumn
 from stagewall.keys import MaskingKey
+from stagewall.masking.classify import Category
 from stagewall.masking.plan import ColumnPlan, Plan
 from stagewall.masking.schema import Column, Schema, Table
 from stagewall.masking.types import ColumnKind
@@ -33,6 +34,16 @@ _FITS: dict[ColumnKind, frozenset[ColumnKind]] = {
 # A throwaway key: lint needs transformer *instances* (output length depends on
 # params) but never transforms a value.
 _LINT_KEY = MaskingKey(key_id="lint", secret=b"\x00" * 32)
+_STRONG = frozenset(
+    {
+        Category.EMAIL,
+        Category.PHONE,
+        Category.IBAN,
+        Category.CARD_NUMBER,
+        Category.NATIONAL_ID,
+        Category.IP_ADDRESS,
+    }
+)
 
 
 class Severity(enum.Enum):
@@ -62,6 +73,7 @@ class Rule(enum.Enum):
     CHECK_CONSTRAINT = "check-constraint"
     FULLTEXT = "fulltext"
     UNDECLARED_REFERENCE = "undeclared-reference"
+    PARTITION_BOUND = "partition-bound"
 
 
 @dataclass(frozen=True)
@@ -162,7 +174,9 @@ def lint_plan(plan: Plan, schema: Schema, *, samples: Samples | None = None) -> 
                 found, planned, cplan, samples, (tname in personal, tname in about)
             )
             out += _check_fulltext(found, planned, cplan)
+            out += _check_listed_values(found, planned, cplan, samples)
         out += _check_foreign_keys(plan, schema, found)
+        out += _check_partitions(found, tplan.columns)
     out += _check_domains(plan)
     out += _undeclared_references(plan, schema)
     out.sort(
@@ -218,6 +232,63 @@ def _check_fulltext(table: Table, col: Column, cplan: ColumnPlan) -> list[LintPr
             )
         ]
     return []
+
+
+_IDENT = re.compile(r'"((?:[^"]|"")*)"|`((?:[^`]|``)*)`|([A-Za-z_][A-Za-z0-9_$]*)')
+
+
+def _key_columns(table: Table, key: str) -> list[Column]:
+    """The columns of ``table`` a partition key (``LIST (lower(email))``) names."""
+    quoted, bare = set(), set()
+    for m in _IDENT.finditer(key):
+        if m.group(1) is not None:
+            quoted.add(m.group(1).replace('""', '"'))
+        elif m.group(2) is not None:
+            quoted.add(m.group(2).replace("``", "`").lower())
+        else:
+            bare.add(m.group(3).lower())
+    return [c for c in table.columns if c.name in quoted or c.name.lower() in bare | quoted]
+
+
+_NO_VALUES = frozenset({"", "DEFAULT", "MAXVALUE"})
+
+
+def _check_partitions(table: Table, columns: Mapping[str, ColumnPlan]) -> list[LintProblem]:
+    """A partition's bound is a list or range of its key's values, written into the
+    schema: the copy recreates the partitions, so a LIST bound of a masked column
+    (``FOR VALUES IN ('alice@corp.com')``), or a RANGE bound of masked text, would
+    carry production values into staging, and the masked rows would no longer fall
+    into the partition they came from. No transformer rewrites a bound: refused."""
+    found: dict[str, list[str]] = {}
+    for part, key, bound in table.partitions:
+        method = key.split("(", 1)[0].strip().upper()
+        # a DEFAULT partition holds no values (MariaDB describes it as MAXVALUE)
+        if bound.strip().upper() in _NO_VALUES or not method.startswith(("LIST", "RANGE")):
+            continue
+        for col in _key_columns(table, key):
+            cp = columns.get(col.name)
+            if cp is None or cp.transformer == KEEP:
+                continue
+            if method.startswith("LIST") or col.kind is ColumnKind.TEXT:
+                found.setdefault(col.name, []).append(part)
+    return [
+        _err(
+            Rule.PARTITION_BOUND,
+            table.qualified,
+            name,
+            f"the table is partitioned by this column and {len(parts)} partition"
+            f"{'s' if len(parts) != 1 else ''} ({', '.join(parts[:3])}"
+            f"{', …' if len(parts) > 3 else ''}) {'are' if len(parts) != 1 else 'is'} "
+            "bounded by its values: the copy "
+            "recreates the partitions, so their bounds would carry the column's production "
+            "values into staging (the plan masks it), and the masked rows would not fall "
+            "into the partitions they came from; no transformer rewrites a bound",
+            "keep the column (`keep` with the reason its values are not personal, e.g. "
+            "country codes), or partition the source by another column (a HASH partition "
+            "holds no values)",
+        )
+        for name, parts in found.items()
+    ]
 
 
 def errors(problems: Sequence[LintProblem]) -> list[LintProblem]:
@@ -428,6 +499,50 @@ def _check_domains(plan: Plan) -> list[LintProblem]:
                     )
                 )
     return out
+
+
+_LISTED_REASON = "values from a fixed list"  # the planner's reason for keeping one
+
+
+def _check_listed_values(
+    table: Table, col: Column, cplan: ColumnPlan, samples: Samples | None
+) -> list[LintProblem]:
+    """A fixed list (MySQL ``enum``/``set``, a PostgreSQL enum, ``CHECK … IN (…)``)
+    whose members are e-mails, phones, IBANs, cards, national ids or IP addresses:
+    the list is schema (the column's type, the enum's labels, the check), copied
+    whatever the rows hold, and no transformer rewrites it. Judged on the type, its
+    labels, the checks and the sampled values; names are not judged (``'rose'``,
+    ``'amber'`` are colours). A keep with a reason of your own stands."""
+    from stagewall.masking._context import checked, fixed_list
+    from stagewall.masking.classify import detect_in_text
+
+    listed = fixed_list(table, col)
+    if listed is None:
+        return []
+    if cplan.transformer == KEEP and cplan.reason and not cplan.reason.startswith(_LISTED_REASON):
+        return []
+    values = (samples or {}).get((table.qualified, col.name), ())
+    texts = [col.db_type, *(col.labels or ()), *checked(table, col)]
+    texts += [str(v) for v in values if v is not None]
+    kinds = sorted(
+        {m.category.value for t in texts for m in detect_in_text(t) if m.category in _STRONG}
+    )
+    if not kinds:
+        return []
+    return [
+        _err(
+            Rule.FIXED_LIST,
+            table.qualified,
+            col.name,
+            f"the column holds {listed}, and the list holds personal data "
+            f"({', '.join(kinds)}): the list is part of the schema (the column's type or "
+            "a CHECK), so staging would hold it whatever the rows hold, and no "
+            "transformer rewrites a type or a check",
+            "make the column plain text in the source schema (its values are then masked "
+            "like any other), or, if these values are not personal, keep it with a "
+            "`reason:` of your own",
+        )
+    ]
 
 
 # MariaDB's JSON column: longtext with CHECK (json_valid(`col`)), and nothing else

@@ -21,6 +21,9 @@ class Column:
     # PostgreSQL: the last value its sequence handed out on the source (None: unused,
     # unreadable, or another database); the target's sequence continues from there
     sequence_value: int | None = field(default=None, compare=False)
+    # PostgreSQL: the labels of the column's enum type (None: not an enum); the
+    # labels are schema, copied with the type whatever the rows hold
+    labels: tuple[str, ...] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,10 @@ class Table:
     indexes: tuple[Index, ...] = ()
     check_constraints: tuple[str, ...] = ()  # DDL text of each CHECK, where available
     row_estimate: int | None = None
+    # a partitioned table's partitions, nested ones too: (partition, the key of the
+    # table it is a partition of, its bound), e.g. ("users_vip", "LIST (email)",
+    # "FOR VALUES IN ('…')"); a bound holds values of the key's columns
+    partitions: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
 
     @property
     def qualified(self) -> str:

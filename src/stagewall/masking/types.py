@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
 
@@ -41,4 +42,18 @@ class ColumnRef:
         return f"{prefix}{self.table}.{self.column}"
 
 
-__all__ = ["ColumnKind", "ColumnRef"]
+_BINARY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def binary_text(value: bytes | bytearray | memoryview) -> str | None:
+    """The text a binary value holds (a ``bytea`` or BLOB of UTF-8: an e-mail, a note,
+    a CSV line), or None for binary data (not UTF-8, or control characters other
+    than tabs and line breaks). Classification and verify read such a value as text."""
+    try:
+        text = bytes(value).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if _BINARY.search(text) else text
+
+
+__all__ = ["ColumnKind", "ColumnRef", "binary_text"]

@@ -29,7 +29,7 @@ from stagewall.masking.classify._validators import (
 )
 from stagewall.masking.transformers import _dicts, get_transformer_class
 from stagewall.masking.transformers._known import fold
-from stagewall.masking.types import ColumnKind
+from stagewall.masking.types import ColumnKind, binary_text
 
 
 @dataclass(frozen=True)
@@ -446,6 +446,35 @@ def _array(column: str, samples: Sequence[object]) -> Finding:
     )
 
 
+_BINARY_SCAN = 65_536  # characters of a binary sample's text searched for personal data
+
+
+def _binary_text(samples: Sequence[object]) -> Finding | None:
+    """A binary column whose sampled values are text holding personal data (a
+    ``bytea`` of UTF-8 e-mails, a BLOB of notes): no transformer rewrites text kept
+    as bytes, so NULL (verify reads such values as text)."""
+    texts = [
+        t[:_BINARY_SCAN]
+        for s in samples
+        if isinstance(s, (bytes, bytearray, memoryview))
+        for t in [binary_text(s)]
+        if t is not None and t.strip()
+    ]
+    found = sorted({m.category.value for t in texts for m in detect_in_text(t)})
+    if not found:
+        return None
+    hits = sum(1 for t in texts if detect_in_text(t))
+    return Finding(
+        Category.OTHER,
+        "null",
+        {},
+        f"{hits}/{len(samples)} samples of a binary column are text holding personal data "
+        f"({', '.join(found)}), which no transformer rewrites in bytes; to keep it, write "
+        "your reason into the plan",
+        0.8,
+    )
+
+
 def classify_column(
     table: str,
     column: str,
@@ -476,6 +505,10 @@ def classify_column(
         return _structured(texts)
     if kind is ColumnKind.ARRAY:
         return _array(column, samples)
+    if kind is ColumnKind.BYTES:
+        held = _binary_text(samples)
+        if held is not None:
+            return held
     rule = match_rule(column, kind)
     rule_cat = rule.category if rule else None
     label = f"name rule '{rule.label}'" if rule else ""

@@ -87,7 +87,10 @@ class MySQLDatabase(Database):
             str(r[0]): r[1]
             for r in q(
                 "SELECT TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES "
-                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' "
+                # a system-versioned table (MariaDB) is a table: its current rows are
+                # copied, its history is not (the target's starts with the masked rows)
+                "WHERE TABLE_SCHEMA = DATABASE() "
+                "AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') "
                 "AND TABLE_NAME <> %s ORDER BY TABLE_NAME",
                 (MARKER_TABLE,),
             )
@@ -150,6 +153,19 @@ class MySQLDatabase(Database):
             fks.setdefault(str(tname), {}).setdefault(str(fname), []).append(
                 (str(cname), rschema, str(rtable), str(rcol), upd, dele)
             )
+        partitions: dict[str, list[tuple[str, str, str]]] = {}
+        for tname, pname, sub, method, expr, desc in q(
+            "SELECT TABLE_NAME, PARTITION_NAME, SUBPARTITION_NAME, PARTITION_METHOD, "
+            "PARTITION_EXPRESSION, PARTITION_DESCRIPTION FROM information_schema.PARTITIONS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND PARTITION_NAME IS NOT NULL "
+            "ORDER BY TABLE_NAME, PARTITION_ORDINAL_POSITION, SUBPARTITION_ORDINAL_POSITION"
+        ):
+            listed = partitions.setdefault(str(tname), [])
+            if sub is not None and listed and listed[-1][0] == str(pname):
+                continue  # a sub-partition: its partition's bound is listed once
+            listed.append(
+                (str(pname), f"{method} ({expr or ''})", "" if desc is None else str(desc))
+            )
         tables = []
         for name, est in names.items():
             uniques, indexes = [], []
@@ -186,6 +202,7 @@ class MySQLDatabase(Database):
                         f"CONSTRAINT {self.q(n)} CHECK ({c})" for n, c in checks.get(name, [])
                     ),
                     row_estimate=int(est) if est is not None else None,
+                    partitions=tuple(partitions.get(name, ())),
                 )
             )
             self._create[name] = str(q(f"SHOW CREATE TABLE {self.q(name)}")[0][1])

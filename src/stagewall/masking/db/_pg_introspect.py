@@ -8,7 +8,7 @@ on the target.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stagewall.masking.db._base import GENERATED_PREFIX, MARKER_TABLE
@@ -35,7 +35,9 @@ COLUMNS = """
 SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
        a.attnotnull, pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity,
        a.attgenerated, t.typcategory, COALESCE(bt.typname, t.typname), a.atttypmod,
-       COALESCE(bt.typcategory, t.typcategory)
+       COALESCE(bt.typcategory, t.typcategory),
+       CASE WHEN t.typtype = 'e' THEN ARRAY(SELECT e.enumlabel FROM pg_catalog.pg_enum e
+            WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) END
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_catalog.pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
@@ -504,19 +506,28 @@ def _partition_own(cur: Any, oids: dict[int, str], ddl: PgDDL) -> None:
     ddl.partition_own = [(oids[rel], str(stmt)) for rel, _kind, stmt in rows]
 
 
-def _partitions(cur: Any, trows: Sequence[Any], ddl: PgDDL) -> None:
-    """Partition keys of the partitioned tables and their partitions, nested ones too."""
+def _partitions(
+    cur: Any, trows: Sequence[Any], ddl: PgDDL
+) -> dict[int, list[tuple[str, str, str]]]:
+    """Partition keys of the partitioned tables and their partitions, nested ones too.
+
+    Returns, per partitioned table (oid), its partitions as ``(schema.partition, key
+    of its parent, bound)``: a bound holds values of the key (lint refuses a masked
+    column's production values there)."""
     names = {r[0]: f"{r[1]}.{r[2]}" for r in trows}
     quoted = {r[0]: f"{_q(r[1])}.{_q(r[2])}" for r in trows}  # parents, for DDL
+    keys: dict[int, str] = {}
     cur.execute(PARTITION_KEYS, (list(names),))
     for oid, keydef in cur.fetchall():
-        ddl.partitioned[names[oid]] = str(keydef)
+        ddl.partitioned[names[oid]] = keys[oid] = str(keydef)
     if not ddl.partitioned:
-        return
+        return {}
     cur.execute(PARTITIONS)
     rows = cur.fetchall()
     added = True
     seen: set[int] = set()
+    root = {oid: oid for oid in keys}
+    out: dict[int, list[tuple[str, str, str]]] = {}
     while added:  # a partition's parent must be known first (sub-partitions)
         added = False
         for parent, oid, nsp, rel, bound, keydef in rows:
@@ -525,10 +536,15 @@ def _partitions(cur: Any, trows: Sequence[Any], ddl: PgDDL) -> None:
             seen.add(oid)
             quoted[oid] = f"{_q(nsp)}.{_q(rel)}"
             ddl.partitions.append((quoted[parent], str(nsp), str(rel), str(bound), keydef))
+            if keydef:
+                keys[oid] = str(keydef)
+            root[oid] = root.get(parent, parent)
+            out.setdefault(root[oid], []).append((f"{nsp}.{rel}", keys.get(parent, ""), str(bound)))
             added = True
     _partition_own(
         cur, {oid: f"{nsp}.{rel}" for _p, oid, nsp, rel, _b, _k in rows if oid in seen}, ddl
     )
+    return out
 
 
 def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
@@ -541,7 +557,21 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
     attnames: dict[int, dict[int, str]] = {o: {} for o in oids}
     always: set[tuple[int, str]] = set()
     cur.execute(COLUMNS, (oids,))
-    for rel, num, name, typ, notnull, default, ident, gen, cat, typname, typmod, bcat in cur:
+    for (
+        rel,
+        num,
+        name,
+        typ,
+        notnull,
+        default,
+        ident,
+        gen,
+        cat,
+        typname,
+        typmod,
+        bcat,
+        labels,
+    ) in cur:
         attnames[rel][num] = name
         is_ident = ident in ("a", "d") or bool(default and default.startswith("nextval("))
         if gen == "s":
@@ -558,6 +588,7 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
                 max_length=maxlen,
                 default=default,
                 is_identity=is_ident,
+                labels=None if labels is None else tuple(labels),
             )
         )
         if ident == "a":
@@ -667,7 +698,12 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
     ddl.functions = [(str(r[0]), str(r[1])) for r in cur.fetchall()]
     cur.execute(AGGREGATES, scope)  # after the functions their state functions are
     ddl.functions += [(str(r[0]), str(r[1])) for r in cur.fetchall()]
-    _partitions(cur, trows, ddl)
+    parts = _partitions(cur, trows, ddl)
+    if parts:
+        tables = [
+            replace(t, partitions=tuple(parts.get(r[0], ())))
+            for t, r in zip(tables, trows, strict=True)
+        ]
     by_oid = {oid: f"{nsp}.{rel}" for oid, nsp, rel, _t, _k in trows}
     cur.execute(TRIGGERS, (oids,))
     ddl.triggers = [(by_oid[r[0]], str(r[1]), str(r[2])) for r in cur.fetchall()]

@@ -16,6 +16,7 @@ from stagewall.masking.db._base import MARKER_TABLE, Database, Row
 from stagewall.masking.db._types import portable_type, sqlite_kind
 from stagewall.masking.db._url import DatabaseURL, Role
 from stagewall.masking.schema import Column, ForeignKey, Index, Schema, Table
+from stagewall.masking.types import ColumnKind
 
 _ACTIONS = {"NO ACTION": None}
 
@@ -48,6 +49,28 @@ def _checks(create_sql: str) -> tuple[str, ...]:
                 break
             i += 1
     return tuple(found)
+
+
+# virtual tables whose rows are text indexed for search (FTS3/4/5); their storage
+# (shadow tables: ft_content, ft_data, ft_idx, …) holds the text and its words
+_FTS = re.compile(r"\s*CREATE\s+VIRTUAL\s+TABLE\b.*\bUSING\s+fts[345]\b", re.I | re.S)
+# content=customers: the text lives in another table; content='': nowhere (contentless)
+_CONTENT = re.compile(r"\bcontent\s*=\s*(?:'([^']*)'|\"([^\"]*)\"|([A-Za-z_]\w*))", re.I)
+_VIRTUAL = re.compile(r"\s*CREATE\s+VIRTUAL\s+TABLE\b", re.I)
+_SHADOW_SUFFIXES = (
+    "_content", "_data", "_idx", "_docsize", "_config", "_segments", "_segdir", "_stat",
+    "_node", "_parent", "_rowid",
+)  # fmt: skip
+
+
+def _shadow_tables(c: sqlite3.Connection, rows: Sequence[tuple[str, str]]) -> set[str]:
+    """The shadow tables of the virtual tables (SQLite's ``PRAGMA table_list`` says
+    which; before 3.37, the names a virtual table's module gives them)."""
+    try:
+        return {str(r[1]) for r in c.execute("PRAGMA main.table_list") if r[2] == "shadow"}
+    except sqlite3.Error:
+        virtual = [n for n, sql in rows if _VIRTUAL.match(sql or "")]
+        return {n for n, _ in rows for v in virtual if n in {v + s for s in _SHADOW_SUFFIXES}}
 
 
 class SQLiteDatabase(Database):
@@ -84,6 +107,8 @@ class SQLiteDatabase(Database):
         self._create_sql: dict[str, str] = {}
         self._index_sql: dict[str, list[str]] = {}
         self._same_ddl: dict[str, Any] | None = None
+        self._fulltext_external: list[str] = []  # full-text tables over another table
+        self._fulltext_target: list[str] = []
 
     def qt(self, table: Table) -> str:
         return self.q(table.name)  # one namespace: the schema (if any) is dropped
@@ -118,10 +143,21 @@ class SQLiteDatabase(Database):
             "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ? ORDER BY name",
             (MARKER_TABLE,),
         ).fetchall()
+        shadow = _shadow_tables(c, rows)
+        self._fulltext_external = []
         for name, create_sql in rows:
+            if name in shadow:
+                continue  # a virtual table's own storage: rebuilt when its rows are written
             qn = self.q(name)
             cols = []
             pk: list[tuple[int, str]] = []
+            fts = _FTS.match(create_sql or "")
+            if fts:
+                # rows of a full-text table are linked to other tables by rowid: kept
+                cols.append(Column(name="rowid", kind=ColumnKind.INTEGER, db_type="INTEGER"))
+                content = _CONTENT.search(create_sql or "")
+                if content and any(content.groups()):  # not contentless: rebuilt from it
+                    self._fulltext_external.append(name)
             for _cid, cname, ctype, notnull, default, pkpos, hidden in c.execute(
                 f"PRAGMA table_xinfo({qn})"
             ):
@@ -219,8 +255,19 @@ class SQLiteDatabase(Database):
         return Schema(backend="sqlite", tables=tuple(tables))
 
     def same_backend_ddl(self) -> dict[str, Any]:
-        """Original CREATE statements, for an exact SQLite → SQLite recreation."""
-        return {"tables": dict(self._create_sql), "indexes": dict(self._index_sql)}
+        """Original CREATE statements, for an exact SQLite → SQLite recreation, without
+        their comments: SQLite keeps a CREATE as it was written, ``-- owner:
+        alice@corp.com`` included, and a comment is no part of the schema."""
+        from stagewall.masking._definitions import split_sql
+
+        def bare(sql: str) -> str:
+            return split_sql(sql, "sqlite")[2]
+
+        return {
+            "tables": {t: bare(sql) for t, sql in self._create_sql.items()},
+            "indexes": {t: [bare(sql) for sql in ix] for t, ix in self._index_sql.items()},
+            "fulltext_external": list(self._fulltext_external),
+        }
 
     def sample(self, table: Table, columns: Sequence[str], n: int) -> dict[str, list[Any]]:
         n = max(0, min(int(n), 100_000))
@@ -328,12 +375,23 @@ class SQLiteDatabase(Database):
             )
         return f"CREATE TABLE {self.qt(t)} ({', '.join(parts)})"
 
+    def rebuild_fulltext(self) -> None:
+        """Full-text tables over another table's content (``content=customers``): the
+        index is rebuilt from the masked content table, as the application sees it."""
+        for name in self._fulltext_target:
+            try:
+                q = self.q(name)
+                self._execute(f"INSERT INTO {q} ({q}) VALUES ('rebuild')")  # noqa: S608 - identifiers quoted by q()
+            except BackendError as exc:
+                raise BackendError(f"rebuilding full-text table {name}: {exc.message}") from None
+
     def create_same_backend(self, ddl: dict[str, Any]) -> None:
         self.conn.execute("PRAGMA foreign_keys = OFF")
         for stmt in ddl["tables"].values():
             self._execute(stmt)
         self.commit()
         self._same_ddl = ddl
+        self._fulltext_target = list(ddl.get("fulltext_external", []))
 
     def write_rows(self, table: Table, columns: Sequence[Column], rows: list[Row]) -> None:
         names = [c.name for c in columns]
@@ -366,6 +424,7 @@ class SQLiteDatabase(Database):
                     raise BackendError(
                         f"creating an index on {t.qualified}: {exc.message}"
                     ) from None
+        self.rebuild_fulltext()
         self.commit()
         bad = self._execute("PRAGMA foreign_key_check")
         if bad:
