@@ -323,3 +323,28 @@ def test_mariadb_json_column_check_is_no_warning_for_json_mask(mysql_url_factory
     )  # fmt: skip
     warned = {p.column for p in lint_plan(plan, schema) if p.rule is Rule.CHECK_CONSTRAINT}
     assert warned == {"other"}  # a check of its own still warns
+
+
+def test_check_constraint_warning_names_constraints_never_their_text() -> None:
+    # a CHECK's text may hold a production literal; lint output reaches CI logs and run
+    # records, so the warning named the check's text (the literal) before
+    table = Table(
+        schema=None,
+        name="staff",
+        columns=(
+            Column("id", K.INTEGER, "integer", nullable=False),
+            Column("email", K.TEXT, "text"),
+        ),
+        primary_key=("id",),
+        check_constraints=(
+            "CONSTRAINT \"no_ceo\" CHECK ((email <> 'ceo.jane.roe@corp.example'::text))",
+            "CHECK (email <> 'cfo.john.doe@corp.example')",
+        ),
+    )
+    plan = Plan(tables={"staff": _cols(id=("keep",), email=("email",))})
+    warned = [p for p in lint_plan(plan, Schema("postgres", (table,)))
+              if p.rule is Rule.CHECK_CONSTRAINT]  # fmt: skip
+    assert len(warned) == 1
+    text = warned[0].message + warned[0].hint
+    assert '"no_ceo"' in text and "unnamed check 2" in text
+    assert "corp.example" not in text and "jane" not in text and "john" not in text

@@ -549,6 +549,21 @@ def _check_listed_values(
 _JSON_VALID = re.compile(r"^CONSTRAINT `[^`]+` CHECK \(json_valid\(`[^`]+`\)\)$", re.I)
 
 
+# A CHECK's text may hold production literals (`CHECK (email <> 'ceo@corp.example')`):
+# lint output reaches CI logs and run records, so it names constraints, never their text.
+_CHECK_NAME = re.compile(
+    r'^\s*CONSTRAINT\s+("(?:[^"]|"")+"|`(?:[^`]|``)+`|\[[^\]]+\]|[\w$]+)', re.I
+)
+
+
+def _check_names(checks: list[str]) -> str:
+    names = []
+    for i, k in enumerate(checks, 1):
+        m = _CHECK_NAME.match(k)
+        names.append(m.group(1)[:80] if m else f"unnamed check {i}")
+    return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+
+
 def _check_constraints(table: Table, col: Column, cplan: ColumnPlan) -> list[LintProblem]:
     from stagewall.masking._context import checked, fixed_list
 
@@ -578,7 +593,7 @@ def _check_constraints(table: Table, col: Column, cplan: ColumnPlan) -> list[Lin
                 c,
                 f"transformer {cplan.transformer!r} writes values that must pass "
                 f"{len(checks)} CHECK constraint{'s' if len(checks) > 1 else ''} of the table "
-                f"({'; '.join(checks)[:200]})",
+                f"({_check_names(checks)})",
                 "make sure the masked values satisfy the check, or choose another transformer",
             )
         ]
