@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import orjson
 
 from stagewall.errors import ConfigError
+from stagewall.estate.models import MonitoringSource
 from stagewall.monitoring.events import Event
 
 MAX_LINE = 1 << 20  # longer lines are malformed (a follower must never buffer without end)
@@ -39,6 +40,9 @@ class Parser(abc.ABC):
 
     @abc.abstractmethod
     def feed(self, line: str) -> list[Event]: ...
+
+    def configure(self, source: MonitoringSource) -> None:  # noqa: B027 - optional hook
+        """Take the declared source's settings (most parsers have none)."""
 
     def flush(self) -> list[Event]:
         """End of input: complete what is buffered (LineError if it cannot be)."""
@@ -162,6 +166,16 @@ def parse_syslog_time(text: str, year: int) -> float:
         raise LineError(f"{text[:15]!r} is not a syslog timestamp") from None
 
 
+# Daemons whose journald records are trusted only from their own processes (_COMM,
+# which journald reads from the kernel: at most 15 characters).
+_SSHD_COMMS = frozenset({"sshd", "sshd-session", "sshd-auth"})
+_DAEMON_COMMS = {
+    "sshd": _SSHD_COMMS,
+    "sshd-session": _SSHD_COMMS,
+    "sshd-auth": _SSHD_COMMS,
+    "git-daemon": frozenset({"git-daemon"}),
+}
+
 # Syslog: classic ("Dec  5 02:41:20 host prog[pid]: msg") or RFC 3339 (rsyslog).
 _SYSLOG = re.compile(
     r"^(?:(?P<classic>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)|(?P<iso>\d{4}-\d\d-\d\dT\S+))"
@@ -178,7 +192,13 @@ def split_syslog(line: str, year: int) -> tuple[float, str, str, str, str]:
             ts = int(rec["__REALTIME_TIMESTAMP"]) / 1e6
         except (ValueError, KeyError, TypeError):
             raise LineError("not a journald JSON record (MESSAGE, __REALTIME_TIMESTAMP)") from None
-        prog = str(rec.get("SYSLOG_IDENTIFIER") or rec.get("_COMM") or "")
+        ident, comm = str(rec.get("SYSLOG_IDENTIFIER") or ""), str(rec.get("_COMM") or "")
+        prog = ident or comm
+        daemon = _DAEMON_COMMS.get(ident)
+        if daemon is not None and comm and comm not in daemon:
+            # SYSLOG_IDENTIFIER is whatever the sender says (``logger -t sshd``, which
+            # any local user may run); _COMM is journald's, from the process itself
+            prog = comm
         return ts, str(rec.get("_HOSTNAME", "")), prog, str(rec.get("_PID", "")), message
     m = _SYSLOG.match(line)
     if m is None:

@@ -14,8 +14,11 @@ Each accepts JSON lines, a JSON array, or a ``{"Records": [...]}`` document.
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from typing import Any
 
+from stagewall.estate.models import MonitoringSource
 from stagewall.monitoring.events import (
     API_CREATE,
     API_DELETE,
@@ -134,18 +137,81 @@ _S3_ACTIVITY = {
 }
 
 
-def _cloud_user(identity: dict[str, Any]) -> str:
-    kind = identity.get("type")
-    if kind == "AssumedRole":
-        principal_id = _text(identity.get("principalId"))
-        if ":" in principal_id:
-            return principal_id.split(":", 1)[1]
-    return _text(identity.get("userName") or identity.get("arn") or identity.get("principalId"))
+def _role_of(identity: dict[str, Any]) -> tuple[str, str]:
+    """(the role or user ARN that issued a session, the session's name).
+
+    Everything but the session name is AWS's: the issuer's ARN (``sessionContext.
+    sessionIssuer.arn``, or the role in ``arn:aws:sts::ACCOUNT:assumed-role/ROLE/NAME``)
+    and the role id before the ``:`` of ``principalId``. The name after it is the
+    caller's (AssumeRole's RoleSessionName, GetFederationToken's Name)."""
+    context = identity.get("sessionContext")
+    issuer = context.get("sessionIssuer") if isinstance(context, dict) else None
+    issuer_arn = _text(issuer.get("arn")) if isinstance(issuer, dict) else ""
+    arn = _text(identity.get("arn"))
+    principal_id = _text(identity.get("principalId"))
+    head, _, session = principal_id.partition(":")
+    m = _SESSION_ARN.match(arn)
+    if m is not None:
+        session = m["session"]
+        if not issuer_arn and m["kind"] == "assumed-role":
+            issuer_arn = f"arn:{m['partition']}:iam::{m['account']}:role/{m['role']}"
+    return issuer_arn or head, session
+
+
+# arn:aws:sts::111122223333:assumed-role/ROLE/SESSION, ...:federated-user/NAME
+_SESSION_ARN = re.compile(
+    r"^arn:(?P<partition>[\w-]+):sts::(?P<account>\d*):"
+    r"(?:(?P<kind>assumed-role)/(?P<role>[^/]+)/|federated-user/)(?P<session>.*)$"
+)
+_SESSIONS = frozenset({"AssumedRole", "FederatedUser"})
+
+
+def _matcher(patterns: list[str]) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    return re.compile("|".join(fnmatch.translate(p.lower()) for p in patterns))
 
 
 @register
 class CloudTrailParser(JsonParser):
+    """CloudTrail records. The user is who AWS says acted: the IAM user, or for a
+    session (an assumed role, a federated user) the role or user that issued it. The
+    session name, which the caller chooses, is kept in ``session`` and never names the
+    user, except for the roles a source declares (``session_name_roles``: names set by
+    the identity provider; ``source_identity_roles``: the source identity)."""
+
     name = "cloudtrail"
+
+    def __init__(self, *, year: int | None = None) -> None:
+        super().__init__(year=year)
+        self._by_session_name: re.Pattern[str] | None = None
+        self._by_source_identity: re.Pattern[str] | None = None
+
+    def configure(self, source: MonitoringSource) -> None:
+        self._by_session_name = _matcher(source.session_name_roles)
+        self._by_source_identity = _matcher(source.source_identity_roles)
+
+    def _identity(self, identity: dict[str, Any]) -> tuple[str, str]:
+        """(user, session name) of a record's ``userIdentity``."""
+        if identity.get("type") not in _SESSIONS:
+            user = _text(identity.get("userName") or identity.get("arn"))
+            if user:
+                return user, ""
+            # AWSAccount (a caller in another account): "AROA...:session" at most
+            head, _, session = _text(identity.get("principalId")).partition(":")
+            return head, session
+        role, session = _role_of(identity)
+        low = role.lower()
+        if self._by_source_identity is not None and self._by_source_identity.match(low):
+            context = identity.get("sessionContext")
+            source_identity = (
+                _text(context.get("sourceIdentity")) if isinstance(context, dict) else ""
+            )
+            if source_identity:
+                return source_identity, session
+        if session and self._by_session_name is not None and self._by_session_name.match(low):
+            return session, session
+        return role, session
 
     def record(self, rec: dict[str, Any]) -> Event | None:
         name = _text(rec["eventName"])
@@ -154,7 +220,7 @@ class CloudTrailParser(JsonParser):
         params = rec.get("requestParameters") or {}
         extra = rec.get("additionalEventData") or {}
         status = FAILURE if rec.get("errorCode") else SUCCESS
-        user = _cloud_user(identity)
+        user, session = self._identity(identity)
         arn = _text(identity.get("arn"))
         ip = _text(rec.get("sourceIPAddress"))
         if rec.get("eventSource") == "s3.amazonaws.com" and name in _S3_ACTIVITY:
@@ -176,6 +242,7 @@ class CloudTrailParser(JsonParser):
                 operation=name,
                 bytes=int(float(size)) if isinstance(size, int | float | str) and size else 0,
                 detail=arn,
+                session=session,
             )
         return Event(
             ts,
@@ -188,6 +255,7 @@ class CloudTrailParser(JsonParser):
             target=_text(params.get("bucketName") or params.get("name") or rec.get("eventSource")),
             operation=name,
             detail=arn,
+            session=session,
         )
 
 
