@@ -48,11 +48,14 @@ from stagewall.monitoring.ingest._base import (
 # after the bytes is read too (a quoted string or a word), to the end of the line: a
 # line that does not read this way is malformed, never read in part. (Ending the
 # request at any '"', a request line holding \" 200 1 \" chose the status and size.)
-_Q = r'"(?:[^"\\]|\\.)*"'
+# (a quoted field's inside written as an unrolled loop, [^"\\]*(?:\\.[^"\\]*)*: one
+# pass, a third of the cost of an alternation tried at every character)
+_IN = r'[^"\\]*(?:\\.[^"\\]*)*'
 _ACCESS = re.compile(
-    r'(?P<ip>\S+) \S+ (?P<user>(?:[^\s"\\]|\\.)+|"(?:[^"\\]|\\.)*") \[(?P<ts>[^\]]+)\] '
-    r'"(?P<request>(?:[^"\\]|\\.)*)" (?P<status>\d{3}) (?P<bytes>\d+|-)'
-    rf'(?:[ \t]+(?:{_Q}|[^\s"]+))*[ \t]*'
+    rf'(?P<ip>\S+) \S+ (?P<user>(?:[^\s"\\]|\\.)[^\s"\\]*(?:\\.[^\s"\\]*)*|"{_IN}") '
+    r"\[(?P<ts>[^\]]+)\] "
+    rf'"(?P<request>{_IN})" (?P<status>\d{{3}}) (?P<bytes>\d+|-)'
+    rf'(?:[ \t]+(?:"{_IN}"|[^\s"]+))*[ \t]*'
 )
 # what starts like an access-log line (an address first, then "[time] \"")
 _ACCESS_START = re.compile(r'[\d.:\[\]a-fA-F]+ \S+ .*?\] "')

@@ -137,39 +137,51 @@ _S3_ACTIVITY = {
 }
 
 
-def _role_of(identity: dict[str, Any]) -> tuple[str, str]:
+def _role_of(issuer_arn: str, arn: str, principal_id: str) -> tuple[str, str]:
     """(the role or user ARN that issued a session, the session's name).
 
     Everything but the session name is AWS's: the issuer's ARN (``sessionContext.
     sessionIssuer.arn``, or the role in ``arn:aws:sts::ACCOUNT:assumed-role/ROLE/NAME``)
     and the role id before the ``:`` of ``principalId``. The name after it is the
     caller's (AssumeRole's RoleSessionName, GetFederationToken's Name)."""
-    context = identity.get("sessionContext")
-    issuer = context.get("sessionIssuer") if isinstance(context, dict) else None
-    issuer_arn = _text(issuer.get("arn")) if isinstance(issuer, dict) else ""
-    arn = _text(identity.get("arn"))
-    principal_id = _text(identity.get("principalId"))
     head, _, session = principal_id.partition(":")
-    m = _SESSION_ARN.match(arn)
-    if m is not None:
-        session = m["session"]
-        if not issuer_arn and m["kind"] == "assumed-role":
-            issuer_arn = f"arn:{m['partition']}:iam::{m['account']}:role/{m['role']}"
+    # arn:aws:sts::111122223333:assumed-role/ROLE/SESSION, ...:federated-user/NAME
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[2] == "sts":
+        kind, _, rest = parts[5].partition("/")
+        if kind == "assumed-role" and "/" in rest:
+            role, _, session = rest.partition("/")
+            if not issuer_arn:
+                issuer_arn = f"arn:{parts[1]}:iam::{parts[4]}:role/{role}"
+        elif kind == "federated-user":
+            session = rest
     return issuer_arn or head, session
 
 
-# arn:aws:sts::111122223333:assumed-role/ROLE/SESSION, ...:federated-user/NAME
-_SESSION_ARN = re.compile(
-    r"^arn:(?P<partition>[\w-]+):sts::(?P<account>\d*):"
-    r"(?:(?P<kind>assumed-role)/(?P<role>[^/]+)/|federated-user/)(?P<session>.*)$"
-)
 _SESSIONS = frozenset({"AssumedRole", "FederatedUser"})
 
 
-def _matcher(patterns: list[str]) -> re.Pattern[str] | None:
-    if not patterns:
-        return None
-    return re.compile("|".join(fnmatch.translate(p.lower()) for p in patterns))
+class _Roles:
+    """Which role ARNs match a source's declared patterns (``*`` wildcards), cached:
+    a trail has few roles."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self._re = (
+            re.compile("|".join(fnmatch.translate(p.lower()) for p in patterns))
+            if patterns
+            else None
+        )
+        self._seen: dict[str, bool] = {}
+
+    def __contains__(self, role: str) -> bool:
+        if self._re is None:
+            return False
+        hit = self._seen.get(role)
+        if hit is None:
+            if len(self._seen) > 4096:
+                self._seen.clear()
+            hit = self._seen[role] = self._re.match(role.lower()) is not None
+        return hit
 
 
 @register
@@ -184,12 +196,14 @@ class CloudTrailParser(JsonParser):
 
     def __init__(self, *, year: int | None = None) -> None:
         super().__init__(year=year)
-        self._by_session_name: re.Pattern[str] | None = None
-        self._by_source_identity: re.Pattern[str] | None = None
+        self._by_session_name = _Roles([])
+        self._by_source_identity = _Roles([])
+        # (issuer ARN, ARN, principalId) -> (role, session name): sessions repeat
+        self._sessions: dict[tuple[str, str, str], tuple[str, str]] = {}
 
     def configure(self, source: MonitoringSource) -> None:
-        self._by_session_name = _matcher(source.session_name_roles)
-        self._by_source_identity = _matcher(source.source_identity_roles)
+        self._by_session_name = _Roles(source.session_name_roles)
+        self._by_source_identity = _Roles(source.source_identity_roles)
 
     def _identity(self, identity: dict[str, Any]) -> tuple[str, str]:
         """(user, session name) of a record's ``userIdentity``."""
@@ -200,16 +214,23 @@ class CloudTrailParser(JsonParser):
             # AWSAccount (a caller in another account): "AROA...:session" at most
             head, _, session = _text(identity.get("principalId")).partition(":")
             return head, session
-        role, session = _role_of(identity)
-        low = role.lower()
-        if self._by_source_identity is not None and self._by_source_identity.match(low):
-            context = identity.get("sessionContext")
-            source_identity = (
-                _text(context.get("sourceIdentity")) if isinstance(context, dict) else ""
-            )
-            if source_identity:
-                return source_identity, session
-        if session and self._by_session_name is not None and self._by_session_name.match(low):
+        context = identity.get("sessionContext")
+        issuer_arn = source_identity = ""
+        if type(context) is dict:
+            issuer = context.get("sessionIssuer")
+            if type(issuer) is dict:
+                issuer_arn = _text(issuer.get("arn"))
+            source_identity = _text(context.get("sourceIdentity"))
+        key = (issuer_arn, _text(identity.get("arn")), _text(identity.get("principalId")))
+        known = self._sessions.get(key)
+        if known is None:
+            if len(self._sessions) > 65536:
+                self._sessions.clear()
+            known = self._sessions[key] = _role_of(*key)
+        role, session = known
+        if source_identity and role in self._by_source_identity:
+            return source_identity, session
+        if session and role in self._by_session_name:
             return session, session
         return role, session
 
