@@ -251,7 +251,9 @@ def _estate(people: list[Person]) -> str:
         "    sftp-prod: {type: sftp, resource: sftp-prod}",
         "    github: {type: github}",
         "    git-internal: {type: git}",
-        "    cloudtrail: {type: cloudtrail}",
+        # the data role is assumed through the identity provider, which names the session
+        "    cloudtrail: {type: cloudtrail, "
+        "session_name_roles: ['arn:aws:iam::111122223333:role/data']}",
     ]
     return "\n".join(lines) + "\n"
 

@@ -126,3 +126,74 @@ def test_a_statement_padded_past_1_mb_still_makes_its_event(tmp_path: Path) -> N
     fired = rules_fired(tmp_path, "pg", lines)
     assert "external_production_access" in fired
     assert "audit_config_change" in fired
+
+
+# -- padding, comments and the 1 MB bound --------------------------------------------
+
+MB_PAD = "/*" + "x" * (1 << 20) + "*/"
+
+
+def test_a_statement_past_1_mb_is_reported_as_not_inspected(tmp_path: Path) -> None:
+    """A 1 MB comment in front of ALTER SYSTEM pushed the setting past what is read:
+    no rule fired. What is not read whole is reported (statement_not_inspected)."""
+    lines = [
+        PG + f"SESSION,2,1,MISC,ALTER SYSTEM,,,\"{MB_PAD} ALTER SYSTEM SET pgaudit.log = 'none'"
+        '",<not logged>'
+    ]
+    assert "statement_not_inspected" in rules_fired(tmp_path, "pg", lines)
+
+
+def test_a_multi_line_statement_past_1_mb_is_reported_as_not_inspected(tmp_path: Path) -> None:
+    chunk = "\t-- " + "y" * 200_000
+    lines = [
+        PG + 'SESSION,2,1,MISC,ALTER SYSTEM,,,"ALTER SYSTEM SET',
+        *[chunk] * 6,
+        "\tpgaudit.log = 'none'\",<not logged>",
+    ]
+    assert "statement_not_inspected" in rules_fired(tmp_path, "pg", lines)
+
+
+def test_a_statement_within_1_mb_is_not_reported_as_not_inspected(tmp_path: Path) -> None:
+    pad = "/*" + "x" * 500_000 + "*/"
+    lines = [PG + f"SESSION,2,1,READ,SELECT,,,SELECT * FROM t {pad},<not logged>"]
+    assert rules_fired(tmp_path, "pg", lines) == []
+
+
+def test_the_stored_statement_shows_the_statement_not_its_comments() -> None:
+    """Comments (line and nested block ones) are not stored: 400 characters of comment
+    in front no longer push the statement out of what rules matching ``detail`` see."""
+    from stagewall.monitoring.ingest import parser_for
+
+    lines = [
+        PG + 'SESSION,1,1,MISC,ALTER SYSTEM,,,"-- ' + "a" * 300,
+        "\t/* outer /* inner " + "b" * 300 + " */ still outer */ ALTER SYSTEM SET",
+        "\twork_mem = '1GB'\",<not logged>",
+    ]
+    p = parser_for("postgresql", year=2026)
+    (ev,) = [e for line in lines for e in p.feed(line)] + p.flush()
+    assert ev.detail == "ALTER SYSTEM SET work_mem = '?'"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/**/ " * 65 + "SET GLOBAL server_audit_logging=OFF",
+        "-- maintenance SET GLOBAL server_audit_logging=OFF",
+        "# maintenance SET GLOBAL server_audit_logging=OFF",
+        "/* /* */ SET GLOBAL server_audit_logging=OFF",
+    ],
+    ids=["65-comments", "dash-comment", "hash-comment", "unnested-comment"],
+)
+def test_mariadb_server_audit_off_behind_any_comment_is_alerted(tmp_path: Path, query: str) -> None:
+    """The command word was read after at most 64 comments, and not after a ``-- `` or
+    ``#`` comment (whose line break server_audit's log drops): its word was empty, which
+    no rule's verb matched."""
+    line = f"20261201 09:00:00,db1,alice,10.0.0.5,7,12,QUERY,app,'{query}',0"
+    assert "audit_config_change" in rules_fired(tmp_path, "mdb", [line])
+
+
+def test_a_mariadb_statement_cut_inside_its_leading_comment_is_reported(tmp_path: Path) -> None:
+    """server_audit keeps server_audit_query_log_limit bytes (1024 by default): a longer
+    comment in front leaves no command to read."""
+    line = f"20261201 09:00:00,db1,alice,10.0.0.5,7,12,QUERY,app,'/* {'x' * 1020}',0"
+    assert "statement_not_inspected" in rules_fired(tmp_path, "mdb", [line])

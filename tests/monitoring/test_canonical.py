@@ -49,6 +49,7 @@ def events(draw: st.DrawFn) -> Event:
         off_hours=draw(opt_bool),
         first_seen_network=draw(opt_bool),
         volume_anomaly=draw(text),
+        claim=draw(text),
     )
 
 

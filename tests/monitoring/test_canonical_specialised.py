@@ -73,6 +73,8 @@ def _previous(ev: Event, index: int, prev_hash: str, time_text: str) -> bytes:
     u = [f',"unmapped":{{"actor":{s(ev.actor)},"affiliation":{s(ev.affiliation)}']
     if ev.bytes:
         u.append(f',"bytes":{ev.bytes}')
+    if ev.claim:
+        u.append(f',"claim":{s(ev.claim)}')
     if ev.resource:
         u.append(f',"environment":{s(ev.environment)}')
     if ev.first_seen_network is not None:
@@ -204,6 +206,7 @@ _TEXT = [
     "environment",
     "tier",
     "volume_anomaly",
+    "claim",
 ]
 
 

@@ -534,7 +534,39 @@ class MonitoringSource(_Model):
         default=None,
         description="Alert when this source is silent for longer (ingestion stopped).",
     )
+    hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Other hosts this source's lines may speak for (host names as its lines "
+        "write them, or resource names: all their identifiers). A line's host name (syslog "
+        "HOSTNAME, server_audit serverhost, CloudTrail account) is chosen by whoever writes "
+        "the line: it is attributed only when it is one of these or the source's own "
+        "resource; a line naming another declared resource stays with the source's "
+        "resource and raises source_host_mismatch.",
+    )
+    session_name_roles: list[str] = Field(
+        default_factory=list,
+        description="CloudTrail only: IAM role ARNs (* wildcards) whose session name is set "
+        "by your identity provider (IAM Identity Center, SAML or OIDC federation that sets "
+        "RoleSessionName), so it names the person. Elsewhere the caller chooses it.",
+    )
+    source_identity_roles: list[str] = Field(
+        default_factory=list,
+        description="CloudTrail only: IAM role ARNs (* wildcards) whose trust policy "
+        "requires sts:SourceIdentity set by your identity provider, so the session's source "
+        "identity names the person.",
+    )
     description: str = ""
+
+    @model_validator(mode="after")
+    def _cloud_roles_on_cloudtrail(self) -> MonitoringSource:
+        if (self.session_name_roles or self.source_identity_roles) and (
+            self.type is not SourceType.CLOUDTRAIL
+        ):
+            raise ValueError(
+                "session_name_roles and source_identity_roles apply to cloudtrail sources "
+                f"only (this source is {self.type.value}): remove them"
+            )
+        return self
 
 
 class RuleSettings(_Model):

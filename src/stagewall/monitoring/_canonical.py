@@ -64,7 +64,8 @@ def _write_parts(ev: Event) -> _Parts:
     who = f',"unmapped":{{"actor":{s(ev.actor)},"affiliation":{s(ev.affiliation)}'
     fsn, grant, off = ev.first_seen_network, ev.grant_active, ev.off_hours
     where = (
-        (f',"environment":{s(ev.environment)}' if ev.resource else "")
+        (f',"claim":{s(ev.claim)}' if ev.claim else "")
+        + (f',"environment":{s(ev.environment)}' if ev.resource else "")
         + ("" if fsn is None else f',"first_seen_network":{_FALSE_TRUE[fsn]}')
         + ("" if grant is None else f',"grant_active":{_FALSE_TRUE[grant]}')
         + f',"log_name":{s(ev.source)}'
@@ -124,6 +125,7 @@ def canonical(ev: Event, index: int, prev_hash: str, time_text: str) -> bytes:
         ev.tier,
         ev.vendor,
         ev.volume_anomaly,
+        ev.claim,
     )
     parts = _parts.get(key)
     if parts is None:

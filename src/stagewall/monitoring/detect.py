@@ -155,6 +155,7 @@ _MAX_PICKS = 4096  # combinations of text values kept (the labelled month has 52
 # alike, so a non-text value is never cached (tests/monitoring/test_rule_picks.py).
 SELECT_FIELDS = (
     "affiliation",
+    "claim",  # empty, or host:/session: with a declared resource's or principal's name
     "environment",
     "operation",
     "principal_kind",

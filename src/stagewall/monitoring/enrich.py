@@ -123,8 +123,11 @@ class _Res:
     tier: str
 
 
-# principal, actor, affiliation, principal kind, vendor, resource
-_Mapping = tuple[str, str, str, str, str, "_Res | None"]
+# principal, actor, affiliation, principal kind, vendor, resource, claim
+_Mapping = tuple[str, str, str, str, str, "_Res | None", str]
+
+# Sources whose events' host is the parser's own constant (github.com), not the log's.
+_FIXED_HOST = frozenset({SourceType.GITHUB, SourceType.GITLAB})
 
 
 class EstateIndex:
@@ -159,8 +162,11 @@ class EstateIndex:
             if r.kind in DATABASE_KINDS and r.database:
                 self._db[((r.host or "").lower(), r.database.lower())] = info
         self._principal_cache: dict[tuple[str, str], str] = {}
-        # (source type and resource, user, target, host) -> mapping; address -> network
-        self._enrich_cache: dict[tuple[SourceType, str | None, str, str, str], _Mapping] = {}
+        # (source type, resource and hosts, user, target, host) -> mapping; address -> network
+        self._enrich_cache: dict[
+            tuple[SourceType, str | None, tuple[str, ...], str, str, str], _Mapping
+        ] = {}
+        self._speaks_for: dict[tuple[str | None, tuple[str, ...]], frozenset[str]] = {}
         self._networks: dict[str, str] = {}
 
     # -- principals -------------------------------------------------------------
@@ -179,7 +185,15 @@ class EstateIndex:
         )
         low = user.lower()
         pid = self._ns[ns].get(low, "")
-        if not pid and ns == "cloud" and low.startswith("arn:"):
+        if (
+            not pid
+            and ns == "cloud"
+            and low.startswith("arn:")
+            and ":assumed-role/" not in low
+            and ":federated-user/" not in low
+        ):
+            # an IAM user's or role's name (an administrator's choice), never a
+            # session's name (the caller's choice)
             pid = self._ns[ns].get(low.rsplit("/", 1)[-1], "")
         if len(self._principal_cache) > 100_000:
             self._principal_cache.clear()
@@ -187,6 +201,34 @@ class EstateIndex:
         return pid
 
     # -- resources --------------------------------------------------------------
+
+    def speaks_for(self, src: MonitoringSource) -> frozenset[str]:
+        """The host names (lower case) ``src``'s lines may carry: its ``hosts`` and the
+        identifiers of its own resource and of the resources its ``hosts`` name."""
+        key = (src.resource, src.hosts)
+        known = self._speaks_for.get(key)
+        if known is None:
+            names = {h.lower() for h in src.hosts}
+            for name in (*src.hosts, *([src.resource] if src.resource else [])):
+                r = self.estate.resources.get(name)
+                if r is not None:
+                    names.add(name.lower())
+                    names.update(i.lower() for i in r.all_identifiers())
+                    if r.host:
+                        names.add(r.host.lower())
+            known = self._speaks_for[key] = frozenset(names)
+        return known
+
+    def host_claim(self, src: MonitoringSource, host: str) -> str:
+        """``host:<name>`` when ``host`` (as a line writes it) names a declared resource
+        that ``src`` is not declared for, else empty. Whoever writes a line chooses its
+        host name: a shipper for one host must not speak for another's resource."""
+        if not host or src.type in _FIXED_HOST:
+            return ""
+        low = host.lower()
+        if low in self._res and low not in self.speaks_for(src):
+            return f"host:{host}"
+        return ""
 
     def resource(self, src: MonitoringSource, ev: Event) -> _Res | None:
         own = self._res.get(src.resource.lower()) if src.resource else None
@@ -216,8 +258,9 @@ class EstateIndex:
                 if hit is not None and self._kind(hit) is ResourceKind.REPOSITORY:
                     return hit
                 return None
-        if ev.host:
-            hit = self._res.get(ev.host.lower())
+        host = ev.host
+        if host and not self.host_claim(src, host):
+            hit = self._res.get(host.lower())
             if hit is not None:
                 return hit
         return own
@@ -229,15 +272,23 @@ class EstateIndex:
 
     def enrich(self, src: MonitoringSource, ev: Event) -> None:
         user = ev.user
-        key = (src.type, src.resource, user, ev.target, ev.host)
+        key = (src.type, src.resource, src.hosts, user, ev.target, ev.host)
         hit = self._enrich_cache.get(key)
         if hit is None:
             hit = self._mapping(src, ev)
             if len(self._enrich_cache) > 100_000:
                 self._enrich_cache.clear()
             self._enrich_cache[key] = hit
-        pid, actor, affiliation, kind, vendor, res = hit
+        pid, actor, affiliation, kind, vendor, res, claim = hit
         ev.actor = actor
+        if claim:
+            ev.claim = claim
+        elif ev.session and src.type is SourceType.CLOUDTRAIL:
+            # A session name is the caller's: one naming a declared principal the
+            # session's role does not map to is a claim, recorded and alerted.
+            named = self.principal(SourceType.CLOUDTRAIL, ev.session)
+            if named and named != pid:
+                ev.claim = f"session:{named}"
         if pid:
             ev.principal, ev.affiliation, ev.principal_kind, ev.vendor = (
                 pid,
@@ -270,10 +321,11 @@ class EstateIndex:
         user = ev.user
         pid = self.principal(src.type, user) if user else ""
         res = self.resource(src, ev)
+        claim = self.host_claim(src, ev.host)
         if not pid:
-            return "", f"unknown:{user}" if user else "unknown", "", "", "", res
+            return "", f"unknown:{user}" if user else "unknown", "", "", "", res, claim
         p = self.estate.principals[pid]
-        return pid, pid, p.affiliation.value, p.kind.value, p.vendor or "", res
+        return pid, pid, p.affiliation.value, p.kind.value, p.vendor or "", res, claim
 
 
 def network_of(ip: str) -> str:

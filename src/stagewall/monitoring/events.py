@@ -132,6 +132,10 @@ class Event:
     off_hours: bool | None = None
     first_seen_network: bool | None = None
     volume_anomaly: str = ""
+    # An attribution the log claims but stagewall does not trust (``host:<name>``: a
+    # host the source is not declared for; ``session:<principal>``: a CloudTrail session
+    # name naming a principal its role does not map to). Recorded; never attributed.
+    claim: str = ""
     # set by storage
     index: int = -1
     leaf: str = ""
@@ -236,6 +240,8 @@ class Event:
             extra["vendor"] = self.vendor
         if self.bytes:
             extra["bytes"] = self.bytes
+        if self.claim:
+            extra["claim"] = self.claim
         if self.rows:
             extra["rows"] = self.rows
         if self.grant_active is not None:

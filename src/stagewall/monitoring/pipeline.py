@@ -165,7 +165,9 @@ class IngestContext:
     def parser(self, name: str) -> Parser:
         p = self._parsers.get(name)
         if p is None:
-            p = self._parsers[name] = parser_for(self.source(name).type.value, year=self.year)
+            src = self.source(name)
+            p = self._parsers[name] = parser_for(src.type.value, year=self.year)
+            p.configure(src)
         return p
 
     def save_state(self, conn: Connection | None = None) -> None:

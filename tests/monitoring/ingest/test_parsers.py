@@ -362,11 +362,13 @@ def test_cloudtrail_s3_data_and_management_events() -> None:
         ]
     }
     evs = feed("cloudtrail", [json.dumps(doc)])
+    # an assumed role's user is the role; the session name (the caller's) is the session
     assert [
-        (e.class_uid, e.activity_id, e.status, e.user, e.target, e.operation, e.bytes) for e in evs
+        (e.class_uid, e.activity_id, e.status, e.user, e.session, e.target, e.operation, e.bytes)
+        for e in evs
     ] == [
-        (6005, 1, "success", "alice", "exports", "GetObject", 1048576),
-        (6003, 3, "failure", "bob", "main-trail", "StopLogging", 0),
+        (6005, 1, "success", "arn:aws:iam::1:role/data", "alice", "exports", "GetObject", 1048576),
+        (6003, 3, "failure", "bob", "", "main-trail", "StopLogging", 0),
     ]
 
 

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import orjson
 
 from stagewall.errors import ConfigError
+from stagewall.estate.models import MonitoringSource
 from stagewall.monitoring.events import Event
 
 MAX_LINE = 1 << 20  # longer lines are malformed (a follower must never buffer without end)
@@ -39,6 +40,9 @@ class Parser(abc.ABC):
 
     @abc.abstractmethod
     def feed(self, line: str) -> list[Event]: ...
+
+    def configure(self, source: MonitoringSource) -> None:  # noqa: B027 - optional hook
+        """Take the declared source's settings (most parsers have none)."""
 
     def flush(self) -> list[Event]:
         """End of input: complete what is buffered (LineError if it cannot be)."""
@@ -162,6 +166,16 @@ def parse_syslog_time(text: str, year: int) -> float:
         raise LineError(f"{text[:15]!r} is not a syslog timestamp") from None
 
 
+# Daemons whose journald records are trusted only from their own processes (_COMM,
+# which journald reads from the kernel: at most 15 characters).
+_SSHD_COMMS = frozenset({"sshd", "sshd-session", "sshd-auth"})
+_DAEMON_COMMS = {
+    "sshd": _SSHD_COMMS,
+    "sshd-session": _SSHD_COMMS,
+    "sshd-auth": _SSHD_COMMS,
+    "git-daemon": frozenset({"git-daemon"}),
+}
+
 # Syslog: classic ("Dec  5 02:41:20 host prog[pid]: msg") or RFC 3339 (rsyslog).
 _SYSLOG = re.compile(
     r"^(?:(?P<classic>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)|(?P<iso>\d{4}-\d\d-\d\dT\S+))"
@@ -178,7 +192,13 @@ def split_syslog(line: str, year: int) -> tuple[float, str, str, str, str]:
             ts = int(rec["__REALTIME_TIMESTAMP"]) / 1e6
         except (ValueError, KeyError, TypeError):
             raise LineError("not a journald JSON record (MESSAGE, __REALTIME_TIMESTAMP)") from None
-        prog = str(rec.get("SYSLOG_IDENTIFIER") or rec.get("_COMM") or "")
+        ident, comm = str(rec.get("SYSLOG_IDENTIFIER") or ""), str(rec.get("_COMM") or "")
+        prog = ident or comm
+        daemon = _DAEMON_COMMS.get(ident)
+        if daemon is not None and comm and comm not in daemon:
+            # SYSLOG_IDENTIFIER is whatever the sender says (``logger -t sshd``, which
+            # any local user may run); _COMM is journald's, from the process itself
+            prog = comm
         return ts, str(rec.get("_HOSTNAME", "")), prog, str(rec.get("_PID", "")), message
     m = _SYSLOG.match(line)
     if m is None:
@@ -277,42 +297,149 @@ class JsonParser(Parser):
 
 
 _MARIADB_EXECUTABLE = re.compile(r"/\*M?!\d*")
+_LEAD = re.compile(r"[ \t\r\n(]*")
+_WORD = re.compile(r"[^\W\d]+")  # letters and "_"
 
 
 def first_word(statement: str) -> str:
-    """The statement's command word, upper case, after any leading comments.
+    """A MariaDB/MySQL statement's command word (see :func:`command_word`)."""
+    return command_word(statement)[0]
 
-    A leading ``/* ... */`` comment is skipped (nested ones as PostgreSQL nests
-    them); MariaDB/MySQL's executable comments (``/*!50000 ... */``, ``/*M!... */``)
-    are statements, so their content is read. ``-- `` and ``#`` comments run to the
-    end of a line, which the logs that use this (MariaDB's server_audit turns line
-    breaks into spaces) no longer show, so they are not skipped."""
-    stripped = statement.lstrip(" \t\r\n(")
-    for _ in range(64):  # bounded: a statement of endless comments has no command
-        if not stripped.startswith("/*"):
-            break
-        m = _MARIADB_EXECUTABLE.match(stripped)
-        if m is not None:
-            stripped = stripped[m.end() :].lstrip(" \t\r\n(")
+
+def command_word(statement: str) -> tuple[str, bool]:
+    """A MariaDB/MySQL statement's command word, upper case, after its leading
+    comments; and whether a leading comment never ends (the log cut the statement:
+    server_audit keeps ``server_audit_query_log_limit`` bytes).
+
+    ``/* ... */`` comments are skipped as MariaDB reads them (they do not nest: the
+    first ``*/`` ends one); executable comments (``/*!50000 ... */``, ``/*M!... */``)
+    are statements, so their content is read. ``-- `` and ``#`` comments run to the end
+    of a line, which server_audit's log no longer shows (line breaks become spaces):
+    behind one the word is unknown (empty), as it is behind a comment the log cut.
+    One pass over the statement, however many comments lead it (it was at most 64
+    comments, after which the word was empty, and a copy of the rest per comment)."""
+    n, i = len(statement), 0
+    while True:
+        i = _LEAD.match(statement, i).end()  # type: ignore[union-attr]
+        if statement.startswith("/*", i):
+            m = _MARIADB_EXECUTABLE.match(statement, i)
+            if m is not None:
+                i = m.end()
+                continue
+            end = statement.find("*/", i + 2)
+            if end < 0:
+                return "", True
+            i = end + 2
             continue
-        depth, i = 0, 0
-        while i < len(stripped) - 1:
-            pair = stripped[i : i + 2]
-            if pair == "/*":
-                depth, i = depth + 1, i + 2
-            elif pair == "*/":
-                depth, i = depth - 1, i + 2
-                if depth == 0:
+        if statement.startswith("#", i) or (
+            statement.startswith("--", i) and (i + 2 == n or statement[i + 2] in " \t\r\n")
+        ):
+            return "", False
+        break
+    m = _WORD.match(statement, i)
+    return (m[0].upper() if m is not None else ""), False
+
+
+# strip_comments: the next place a comment, a string or a quoted name can start
+_PG_TOKENS = re.compile(r"--|/\*|[\'\"$]")
+_MY_TOKENS = re.compile(r"/\*|[\'\"`]")
+_PG_NESTING = re.compile(r"/\*|\*/")
+_DOLLAR_TAG = re.compile(r"\$(?:[^\W\d$]\w*)?\$")
+_IDENT_CHAR = re.compile(r"[\w$]")
+
+
+def strip_comments(statement: str, *, dialect: str = "postgresql") -> str:
+    """``statement`` with each comment replaced by one space, for storing and matching.
+
+    PostgreSQL: ``--`` to the end of the line and ``/* */`` nested as PostgreSQL nests
+    them; MariaDB (``dialect="mariadb"``): ``/* */`` not nested, executable comments
+    (``/*! */``) kept, and ``-- ``/``#`` comments kept (server_audit's log has lost the
+    line break that ends them). Strings (``'...'``, PostgreSQL's ``E'...'`` and
+    ``$tag$...$tag$``, MariaDB's backslash escapes) and quoted names are skipped, so a
+    comment marker inside one is text. What cannot be read to its end (a string or
+    comment the log cut) is kept as it is: a mistake here may keep a comment, never
+    hide a statement. One pass: linear in the statement's length."""
+    mysql = dialect == "mariadb"
+    if "/*" not in statement and (mysql or "--" not in statement):
+        return statement
+    tokens = _MY_TOKENS if mysql else _PG_TOKENS
+    out: list[str] = []
+    keep, i, n = 0, 0, len(statement)
+    while True:
+        m = tokens.search(statement, i)
+        if m is None:
+            break
+        tok, at = m[0], m.start()
+        if tok == "--":
+            end = statement.find("\n", at + 2)
+            out += (statement[keep:at], " ")
+            if end < 0:
+                keep = i = n
+                break
+            keep = i = end
+        elif tok == "/*":
+            if mysql:
+                if statement.startswith(("/*!", "/*M!"), at):
+                    i = at + 3
+                    continue
+                end = statement.find("*/", at + 2)
+                if end < 0:
                     break
+                end += 2
             else:
-                i += 1
-        if depth:
-            return ""  # an unterminated comment
-        stripped = stripped[i:].lstrip(" \t\r\n(")
-    end = 0
-    while end < len(stripped) and (stripped[end].isalpha() or stripped[end] == "_"):
-        end += 1
-    return stripped[:end].upper()
+                depth, j, end = 1, at + 2, -1
+                while True:
+                    c = _PG_NESTING.search(statement, j)
+                    if c is None:
+                        break
+                    depth += 1 if c[0] == "/*" else -1
+                    j = c.end()
+                    if depth == 0:
+                        end = j
+                        break
+                if end < 0:
+                    break
+            out += (statement[keep:at], " ")
+            keep = i = end
+        elif tok == "$":
+            d = _DOLLAR_TAG.match(statement, at)
+            if d is None or (at and _IDENT_CHAR.match(statement, at - 1)):
+                i = at + 1  # a parameter ($1) or part of a name (a$b)
+                continue
+            end = statement.find(d[0], d.end())
+            if end < 0:
+                break
+            i = end + len(d[0])
+        else:  # a string or a quoted name: to its closing quote
+            escapes = mysql or (
+                tok == "'"
+                and at > 0
+                and statement[at - 1] in "eE"
+                and not (at > 1 and _IDENT_CHAR.match(statement, at - 2))
+            )
+            j = at + 1
+            while True:
+                end = statement.find(tok, j)
+                if end < 0:
+                    break
+                if escapes:
+                    k = end  # the quote is escaped when an odd run of backslashes precedes it
+                    while k > j and statement[k - 1] == "\\":
+                        k -= 1
+                    if (end - k) % 2:
+                        j = end + 1
+                        continue
+                if statement.startswith(tok * 2, end):  # '' or "" inside
+                    j = end + 2
+                    continue
+                break
+            if end < 0:
+                break
+            i = end + 1
+    if not out:
+        return statement
+    out.append(statement[keep:])
+    return "".join(out)
 
 
 _LITERAL = re.compile(r"'(?:[^'\\]|''|\\.)*'|\$\$.*?\$\$", re.DOTALL)
@@ -342,16 +469,17 @@ MAX_NAMED = 8
 
 def _decode_unicode_escapes(text: str) -> str:
     """PostgreSQL's ``U&"..."`` escapes (``\\0061``, ``\\+000061``, or the character
-    a ``UESCAPE '!'`` names) decoded, for matching only."""
-    for esc in {"\\", *_UESCAPE.findall(text)}:
-        e = re.escape(esc)
+    a ``UESCAPE '!'`` names) decoded, for matching only. One pass whatever the number of
+    escape characters named (a pass per character was quadratic: a statement of many
+    ``UESCAPE`` clauses with different characters cost a pass over itself for each)."""
+    chars = "".join(sorted({"\\", *_UESCAPE.findall(text)}))
+    e = "[" + "".join(re.escape(c) for c in chars) + "]"
 
-        def one(m: re.Match[str]) -> str:
-            code = int(m[1] or m[2], 16)
-            return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else m[0]
+    def one(m: re.Match[str]) -> str:
+        code = int(m[1] or m[2], 16)
+        return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else m[0]
 
-        text = re.sub(e + r"\+([0-9a-fA-F]{6})|" + e + r"([0-9a-fA-F]{4})", one, text)
-    return text
+    return re.sub(e + r"(?:\+([0-9a-fA-F]{6})|([0-9a-fA-F]{4}))", one, text)
 
 
 def settings_named(statement: str, shown: str) -> str:
@@ -415,6 +543,7 @@ __all__ = [
     "JsonParser",
     "LineError",
     "Parser",
+    "command_word",
     "csv_fields",
     "first_word",
     "json_records",
@@ -427,4 +556,5 @@ __all__ = [
     "register",
     "settings_named",
     "split_syslog",
+    "strip_comments",
 ]

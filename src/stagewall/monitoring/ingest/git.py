@@ -42,10 +42,25 @@ from stagewall.monitoring.ingest._base import (
     split_syslog,
 )
 
+# Combined/common log format, read field by field the way servers write it: a quoted
+# field ends at the first '"' that no backslash escapes (Apache writes '"' and '\\' in
+# a request, user agent or user as \" and \\; nginx as \x22 and \x5C). Every field
+# after the bytes is read too (a quoted string or a word), to the end of the line: a
+# line that does not read this way is malformed, never read in part. (Ending the
+# request at any '"', a request line holding \" 200 1 \" chose the status and size.)
+# (a quoted field's inside written as an unrolled loop, [^"\\]*(?:\\.[^"\\]*)*: one
+# pass, a third of the cost of an alternation tried at every character)
+_IN = r'[^"\\]*(?:\\.[^"\\]*)*'
 _ACCESS = re.compile(
-    r'^(?P<ip>\S+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "(?P<method>[A-Z]+) (?P<path>\S+)[^"]*" '
-    r"(?P<status>\d{3}) (?P<bytes>\d+|-)"
+    rf'(?P<ip>\S+) \S+ (?P<user>(?:[^\s"\\]|\\.)[^\s"\\]*(?:\\.[^\s"\\]*)*|"{_IN}") '
+    r"\[(?P<ts>[^\]]+)\] "
+    rf'"(?P<request>{_IN})" (?P<status>\d{{3}}) (?P<bytes>\d+|-)'
+    rf'(?:[ \t]+(?:"{_IN}"|[^\s"]+))*[ \t]*'
 )
+# what starts like an access-log line (an address first, then "[time] \"")
+_ACCESS_START = re.compile(r'[\d.:\[\]a-fA-F]+ \S+ .*?\] "')
+_REQUEST_LINE = re.compile(r"(?P<method>[A-Z]+) (?P<path>[^\s\x00-\x1f]+)(?: HTTP/\d(?:\.\d)?)?")
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|.)")
 _SERVICE = re.compile(r"^/?(?P<repo>.+?)(?:\.git)?/(?P<svc>git-upload-pack|git-receive-pack)$")
 _CONNECTION = re.compile(r"^Connection from \[?([^\]]+?)\]?:(\d+)$")
 _REQUEST = re.compile(r"^Request (upload-pack|receive-pack|upload-archive) for '([^']*)'")
@@ -97,6 +112,16 @@ def _repo_name(path: str) -> str:
     return name[:-4] if name.endswith(".git") else name
 
 
+def _unescape(text: str) -> str:
+    """A log field's escapes undone: \\" \\\\ and \\xHH (as Apache and nginx write them)."""
+
+    def one(m: re.Match[str]) -> str:
+        e = m[1]
+        return chr(int(e[1:], 16)) if len(e) == 3 else e
+
+    return _ESCAPE.sub(one, text)
+
+
 @register
 class GitParser(Parser):
     name = "git"
@@ -111,9 +136,14 @@ class GitParser(Parser):
         if not line.strip():
             return []
         if line[0].isdigit() or line[0] == ":" or (line.startswith("[") and '"' in line):
-            m = _ACCESS.match(line)
+            m = _ACCESS.fullmatch(line)
             if m is not None:
                 return self._http(m)
+            if _ACCESS_START.match(line):
+                raise LineError(
+                    "an access-log line that does not read as host ident user [time] "
+                    '"request" status bytes, with quotes escaped'
+                )
             g = _GITOLITE.match(line)
             if g is not None:
                 ts = parse_iso(f"{g[1]}T{g[2]}")
@@ -190,9 +220,17 @@ class GitParser(Parser):
         ]
 
     def _http(self, m: re.Match[str]) -> list[Event]:
-        path = m["path"].split("?", 1)[0]
+        request = m["request"]
+        if "\\" in request:
+            request = _unescape(request)
+        r = _REQUEST_LINE.fullmatch(request)
+        if r is None:
+            if "/git-upload-pack" in request or "/git-receive-pack" in request:
+                raise LineError("a git request that is not METHOD PATH PROTOCOL")
+            return []  # another request (a probe, "-" for a timeout): not git's
+        path = r["path"].split("?", 1)[0]
         sm = _SERVICE.match(path)
-        if sm is None or m["method"] != "POST":
+        if sm is None or r["method"] != "POST":
             return []  # info/refs discovery and other requests
         try:
             ts = _access_time(m["ts"])
@@ -201,6 +239,10 @@ class GitParser(Parser):
         push = sm["svc"] == "git-receive-pack"
         status = int(m["status"])
         user = m["user"]
+        if user[:1] == '"':  # Apache writes an empty user as ""
+            user = user[1:-1] or "-"
+        if "\\" in user:
+            user = _unescape(user)
         return [
             Event(
                 ts,

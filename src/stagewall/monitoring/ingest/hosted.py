@@ -14,8 +14,11 @@ Each accepts JSON lines, a JSON array, or a ``{"Records": [...]}`` document.
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from typing import Any
 
+from stagewall.estate.models import MonitoringSource
 from stagewall.monitoring.events import (
     API_CREATE,
     API_DELETE,
@@ -134,18 +137,102 @@ _S3_ACTIVITY = {
 }
 
 
-def _cloud_user(identity: dict[str, Any]) -> str:
-    kind = identity.get("type")
-    if kind == "AssumedRole":
-        principal_id = _text(identity.get("principalId"))
-        if ":" in principal_id:
-            return principal_id.split(":", 1)[1]
-    return _text(identity.get("userName") or identity.get("arn") or identity.get("principalId"))
+def _role_of(issuer_arn: str, arn: str, principal_id: str) -> tuple[str, str]:
+    """(the role or user ARN that issued a session, the session's name).
+
+    Everything but the session name is AWS's: the issuer's ARN (``sessionContext.
+    sessionIssuer.arn``, or the role in ``arn:aws:sts::ACCOUNT:assumed-role/ROLE/NAME``)
+    and the role id before the ``:`` of ``principalId``. The name after it is the
+    caller's (AssumeRole's RoleSessionName, GetFederationToken's Name)."""
+    head, _, session = principal_id.partition(":")
+    # arn:aws:sts::111122223333:assumed-role/ROLE/SESSION, ...:federated-user/NAME
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[2] == "sts":
+        kind, _, rest = parts[5].partition("/")
+        if kind == "assumed-role" and "/" in rest:
+            role, _, session = rest.partition("/")
+            if not issuer_arn:
+                issuer_arn = f"arn:{parts[1]}:iam::{parts[4]}:role/{role}"
+        elif kind == "federated-user":
+            session = rest
+    return issuer_arn or head, session
+
+
+_SESSIONS = frozenset({"AssumedRole", "FederatedUser"})
+
+
+class _Roles:
+    """Which role ARNs match a source's declared patterns (``*`` wildcards), cached:
+    a trail has few roles."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self._re = (
+            re.compile("|".join(fnmatch.translate(p.lower()) for p in patterns))
+            if patterns
+            else None
+        )
+        self._seen: dict[str, bool] = {}
+
+    def __contains__(self, role: str) -> bool:
+        if self._re is None:
+            return False
+        hit = self._seen.get(role)
+        if hit is None:
+            if len(self._seen) > 4096:
+                self._seen.clear()
+            hit = self._seen[role] = self._re.match(role.lower()) is not None
+        return hit
 
 
 @register
 class CloudTrailParser(JsonParser):
+    """CloudTrail records. The user is who AWS says acted: the IAM user, or for a
+    session (an assumed role, a federated user) the role or user that issued it. The
+    session name, which the caller chooses, is kept in ``session`` and never names the
+    user, except for the roles a source declares (``session_name_roles``: names set by
+    the identity provider; ``source_identity_roles``: the source identity)."""
+
     name = "cloudtrail"
+
+    def __init__(self, *, year: int | None = None) -> None:
+        super().__init__(year=year)
+        self._by_session_name = _Roles([])
+        self._by_source_identity = _Roles([])
+        # (issuer ARN, ARN, principalId) -> (role, session name): sessions repeat
+        self._sessions: dict[tuple[str, str, str], tuple[str, str]] = {}
+
+    def configure(self, source: MonitoringSource) -> None:
+        self._by_session_name = _Roles(source.session_name_roles)
+        self._by_source_identity = _Roles(source.source_identity_roles)
+
+    def _identity(self, identity: dict[str, Any]) -> tuple[str, str]:
+        """(user, session name) of a record's ``userIdentity``."""
+        if identity.get("type") not in _SESSIONS:
+            user = _text(identity.get("userName") or identity.get("arn"))
+            if user:
+                return user, ""
+            # AWSAccount (a caller in another account): "AROA...:session" at most
+            head, _, session = _text(identity.get("principalId")).partition(":")
+            return head, session
+        context = identity.get("sessionContext")
+        issuer_arn = source_identity = ""
+        if type(context) is dict:
+            issuer = context.get("sessionIssuer")
+            if type(issuer) is dict:
+                issuer_arn = _text(issuer.get("arn"))
+            source_identity = _text(context.get("sourceIdentity"))
+        key = (issuer_arn, _text(identity.get("arn")), _text(identity.get("principalId")))
+        known = self._sessions.get(key)
+        if known is None:
+            if len(self._sessions) > 65536:
+                self._sessions.clear()
+            known = self._sessions[key] = _role_of(*key)
+        role, session = known
+        if source_identity and role in self._by_source_identity:
+            return source_identity, session
+        if session and role in self._by_session_name:
+            return session, session
+        return role, session
 
     def record(self, rec: dict[str, Any]) -> Event | None:
         name = _text(rec["eventName"])
@@ -154,7 +241,7 @@ class CloudTrailParser(JsonParser):
         params = rec.get("requestParameters") or {}
         extra = rec.get("additionalEventData") or {}
         status = FAILURE if rec.get("errorCode") else SUCCESS
-        user = _cloud_user(identity)
+        user, session = self._identity(identity)
         arn = _text(identity.get("arn"))
         ip = _text(rec.get("sourceIPAddress"))
         if rec.get("eventSource") == "s3.amazonaws.com" and name in _S3_ACTIVITY:
@@ -176,6 +263,7 @@ class CloudTrailParser(JsonParser):
                 operation=name,
                 bytes=int(float(size)) if isinstance(size, int | float | str) and size else 0,
                 detail=arn,
+                session=session,
             )
         return Event(
             ts,
@@ -188,6 +276,7 @@ class CloudTrailParser(JsonParser):
             target=_text(params.get("bucketName") or params.get("name") or rec.get("eventSource")),
             operation=name,
             detail=arn,
+            session=session,
         )
 
 

@@ -31,12 +31,17 @@ from stagewall.monitoring.ingest._base import (
     MAX_LINE,
     LineError,
     Parser,
+    command_word,
     csv_fields,
-    first_word,
     redact_statement,
     register,
     settings_named,
+    strip_comments,
 )
+
+# Appended to a statement whose command the log cut off (a leading comment that never
+# ends: server_audit keeps server_audit_query_log_limit bytes, 1024 by default).
+NOT_INSPECTED = " [not inspected: the log cut the statement inside a leading comment]"
 
 _TABLE_OPS = {
     "READ": DS_READ,
@@ -141,9 +146,11 @@ class MariaDBParser(Parser):
         elif op == "DISCONNECT":
             cls, activity, operation, status = CLS_AUTHENTICATION, LOGOFF, "disconnect", SUCCESS
         elif op == "QUERY":
-            operation = first_word(obj)
+            operation, cut = command_word(obj)
             cls, activity = CLS_DATASTORE_ACTIVITY, _QUERY_ACTIVITY.get(operation, DS_QUERY)
-            detail = redact_statement(obj)
+            detail = redact_statement(strip_comments(obj, dialect="mariadb"))
+            if cut:  # statement_not_inspected reports it
+                detail += NOT_INSPECTED
             detail += settings_named(obj, detail)
         else:
             table_activity = _TABLE_OPS.get(op)

@@ -41,7 +41,12 @@ from stagewall.monitoring.ingest._base import (
     redact_statement,
     register,
     settings_named,
+    strip_comments,
 )
+
+# Appended to a statement that was not read whole: the rule statement_not_inspected
+# reports it (rules matching the statement cannot vouch for what they did not see).
+NOT_INSPECTED = " [not inspected: statement longer than 1 MB]"
 
 _RECEIVED = re.compile(r"^connection received: host=(\S+)(?: port=(\d+))?")
 _AUTHORIZED = re.compile(r"^(?:replication )?connection authorized: user=(\S+)(?: database=(\S+))?")
@@ -103,11 +108,14 @@ class PostgresParser(Parser):
         self._open: tuple[float, str, str, str, str, list[str]] | None = None
         self._open_size = 0
         self._open_odd = 0
+        self._cut = False  # the statement being read was cut at 1 MB
 
     def feed(self, line: str) -> list[Event]:
         if self._open is not None:
-            if line[:1] == "\t" and self._open_size + len(line) <= MAX_LINE:
-                return self._continue_audit(line[1:])
+            if line[:1] == "\t":
+                if self._open_size + len(line) <= MAX_LINE:
+                    return self._continue_audit(line[1:])
+                self._cut = True  # a statement past 1 MB: its event says so
             # the next record (or a statement past 1 MB): the audit event with what
             # it has, never dropped
             return self._close_audit() + self.feed(line)
@@ -117,8 +125,14 @@ class PostgresParser(Parser):
                 raise LineError("a line longer than 1 MB")
             # A pgaudit stderr line is read up to 1 MB: its time, process, class,
             # command and object come first. Refused whole, it let anyone who can run
-            # SQL hide a statement from every rule by padding it.
-            line = line[:MAX_LINE]
+            # SQL hide a statement from every rule by padding it; read in part, the
+            # statement's rest went unseen: the event says it was not inspected.
+            self._cut = True
+            try:
+                return self._stderr(line[:MAX_LINE])
+            finally:
+                if self._open is None:
+                    self._cut = False
         if self._pending:
             # Quote parity and size kept as lines come, the record joined once: joining
             # it again on every line was quadratic (an 8 MB post of lines after an
@@ -283,7 +297,10 @@ class PostgresParser(Parser):
             return []
         ts, pid, user, db, host, lines = self._open
         self._open, self._open_size = None, 0
-        return self._message(ts, pid, "LOG", "\n".join(lines), user, db, host, "")
+        try:
+            return self._message(ts, pid, "LOG", "\n".join(lines), user, db, host, "")
+        finally:
+            self._cut = False
 
     def flush(self) -> list[Event]:
         if self._pending:  # a body is complete: its last record cannot go on in the next
@@ -391,7 +408,12 @@ class PostgresParser(Parser):
             statement = statement[:-7]
         if statement.startswith('"') and statement.endswith('"'):
             statement = statement[1:-1].replace('""', '"')
-        detail = redact_statement(statement)
+        # Comments are not stored (nor matched): padding a statement with one cannot
+        # push what it does out of the stored 400 characters. The setting names are
+        # looked for in the statement as written, comments and all.
+        detail = redact_statement(strip_comments(statement))
+        if self._cut:
+            detail += NOT_INSPECTED
         # Positional, in Event's field order (time .. session): a third cheaper than
         # keywords on the busiest path (tests/monitoring/test_events.py pins the order).
         return Event(
