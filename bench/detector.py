@@ -33,7 +33,26 @@ def _sets() -> dict[str, list[str]]:
            "Lives at 12 High Street.", "Spoke with Anna Miller.", "", "", "", ""]  # fmt: skip
     firsts = ["Anna", "Ben", "Chloe", "David", "Emma", "Felix", "Jürgen", "José"]
     n = 50_000
+    ar = str.maketrans("0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669")
     return {
+        # text that is not ASCII: German (umlauts, nothing the detector reads otherwise),
+        # French with no-break spaces, Arabic with Arabic-Indic digits (every text's
+        # view differs from it)
+        "german notes": [
+            f"Rückruf von Frau Müller wegen Bestellung {i}; sie wünscht die Lieferung "
+            f"in die Hauptstraße {i % 200} und zahlt {i % 90} € später."
+            for i in range(20_000)
+        ],
+        "french notes (nbsp)": [
+            f"Commande n\u00b0\u00a0{i}\u00a0: livraison prévue, total\u00a0{i % 90}\u00a0€ ; "
+            f"rappeler au +33\u00a06\u00a012\u00a034\u00a0{i % 100:02d}\u00a0{i % 89:02d}."
+            for i in range(20_000)
+        ],
+        "arabic notes": [
+            f"اتصل العميل بخصوص الطلب رقم {i} ويرغب في معاودة الاتصال على "
+            f"+34 612 {i % 1000:03d} {i % 997:03d} بعد الساعة 5".translate(ar)
+            for i in range(20_000)
+        ],
         "customers.notes": [v for v in rows["text_scrub customers.notes"][0] if v],
         "orders.note": [v for v in rows["text_scrub orders.note"][0] if v],
         "prose notes": [

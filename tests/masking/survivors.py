@@ -7,7 +7,8 @@ one by one, against every text cell of the same target row and of the target row
 that reference it. A value counts as found when its words appear, in order and
 as whole words, in the cell after both are folded the way people spell a value
 interchangeably (see :func:`plain`); digits of phone numbers are also compared
-without separators.
+without separators. :func:`survivors_anywhere` tests every cell against the
+values of every row, linked or not.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ def plain(text: str) -> str:
     ``ss``), compatibility forms and accents gone (full-width ``U+FF21`` is ``a``),
     invisible format characters (zero-width space, soft hyphen) dropped, a German
     umlaut equal to its two-letter spelling (``ue``, ``u`` and ``ü`` all read
-    ``u``), and each Chinese, Japanese or Korean letter a word of its own."""
+    ``u``), every script's digits the ASCII digits (``k٣`` is ``k3``: NFKD leaves
+    Arabic-Indic digits as they are), and each Chinese, Japanese or Korean letter a
+    word of its own."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     no_marks = "".join(
-        ch
+        str(unicodedata.digit(ch)) if ch.isdigit() else ch  # any script's digits
         for ch in decomposed
         if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
     ).translate(_BARE)
@@ -170,14 +173,54 @@ def survivors(
         for row in _rows(target, f'SELECT {sel} FROM "{table}"'):
             mine = values.get(str(row[0]), [])
             for c, cell in zip(tcols, row[1:], strict=True):
-                if cell is None:
-                    continue
-                if isinstance(cell, (bytes, memoryview)):
-                    cell = bytes(cell).decode("utf-8", "replace")
-                text = cell if isinstance(cell, str) else json.dumps(cell, ensure_ascii=False)
-                if holds(text, mine):
+                text = _text_of(cell)
+                if text is not None and holds(text, mine):
                     out[f"{table}.{c}"] = out.get(f"{table}.{c}", 0) + 1
     return out
+
+
+def _text_of(cell: Any) -> str | None:
+    """A target cell as text (bytes decoded, JSON serialised), None for NULL."""
+    if cell is None:
+        return None
+    if isinstance(cell, (bytes, memoryview)):
+        cell = bytes(cell).decode("utf-8", "replace")
+    return cell if isinstance(cell, str) else json.dumps(cell, ensure_ascii=False)
+
+
+def survivors_anywhere(
+    source: str,
+    target: str,
+    parent: str,
+    sensitive: dict[str, str],
+    texts: dict[str, list[str]],
+) -> dict[str, int]:
+    """Cells per ``table.column`` of the target holding a source value of *any* row of
+    ``parent`` (its columns ``sensitive`` → kind), whether or not the cell's row is
+    linked to it: the copies only the detector can find (a log line, a note in a
+    table without a foreign key). Meant for kinds whose values identify on their
+    own (phones, e-mails, IBANs, cards), not for names."""
+    cols = list(sensitive)
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    every: list[tuple[str, str]] = []
+    for row in _rows(source, f'SELECT {quoted} FROM "{parent}"'):
+        for c, v in zip(cols, row, strict=True):
+            if isinstance(v, str) and v:
+                every += needles(sensitive[c], v)
+    mine = list(dict.fromkeys(every))
+    out: dict[str, int] = {}
+    for table, tcols in texts.items():
+        sel = ", ".join(f'"{c}"' for c in tcols)
+        for row in _rows(target, f'SELECT {sel} FROM "{table}"'):
+            hits = [c for c, cell in zip(tcols, row, strict=True) if _holds_cell(cell, mine)]
+            for c in hits:
+                out[f"{table}.{c}"] = out.get(f"{table}.{c}", 0) + 1
+    return out
+
+
+def _holds_cell(cell: Any, mine: list[tuple[str, str]]) -> bool:
+    text = _text_of(cell)
+    return text is not None and holds(text, mine)
 
 
 def survivors_down(

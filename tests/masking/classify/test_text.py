@@ -106,6 +106,13 @@ _FRAGMENTS = [
     "\n", "\x00", "12 High Street", "Calle Mayor 7", "Hauptstraße 5", "jane@corp.com",
     "+49 30 1234567", "GB82 WEST 1234 5698 7654 32", "4111 1111 1111 1111", "10.0.0.5",
     "fe80::1", "123-45-6789", "AB 12 34 56 C", "(555) 123-4567", "12", "Street", "x" * 70,
+    # written with other characters (classify._forms): other digits, separators,
+    # full-width forms, invisible characters inside
+    "+\u0663\u0664 \u0666\u0661\u0662 \u0663\u0664\u0665 \u0666\u0667\u0668",
+    "+34\u00a0612\u00a0345\u00a0678", "anna.k\u0663@example.com", "+34 612\u200b345 678",
+    "\uff24\uff25\uff18\uff19 3704 0044 0532 0130 00", "4111\u20131111\u20131111\u20131111",
+    "\u200b", "\u0336", "\u00ad", "\u0663", "anna%40example.com", "%2B34%20612%20345%20678",
+    "%40", "%2", "%",
 ]  # fmt: skip
 _JOINABLE = st.lists(st.sampled_from(_FRAGMENTS), max_size=6).map("".join)
 
@@ -119,9 +126,10 @@ def test_detect_many_equals_detect_in_text_per_text(texts: list[str], big: int) 
     texts = texts + ["Anna Miller lives at 12 High Street " * 2000] * big + texts[:3]
     many = detect_many(texts)
     for text, found in zip(texts, many, strict=True):
-        assert [(m.category, m.start, m.end, m.text) for m in found] == [
-            (m.category, m.start, m.end, m.text) for m in detect_in_text(text)
+        assert [(m.category, m.start, m.end, m.text, m.plain) for m in found] == [
+            (m.category, m.start, m.end, m.text, m.plain) for m in detect_in_text(text)
         ]
+        assert all(text[m.start : m.end] == m.text for m in found)
     distinct = list(dict.fromkeys(texts))  # verify hands over distinct texts
     assert list(detect_texts(distinct)) == [
         (k, m.text) for k, t in enumerate(distinct) for m in detect_in_text(t)
@@ -256,22 +264,26 @@ _GATED_BITS = [
     "AB123456C", "QQ 12 34 56 A", "078-05-1120", "192.168.0.1", "1.2.3", "2001:db8::1", "::",
     "a:b:c", "Jésica Carrasco", "田中様", "Müller", "Dr Ünal", "\u00ad", "\u200b", "\u0301",
     "\x00\n\x00", "\ud800", "é", "İ", "9", "-", ".", "@", "jg1987@mail.example.org", "x@y.z",
+    "\u0663", "\uff13", "\U0001d7d1", "\u00a0", "\u2013", "\u200d", "\u20e3", "\uff20",
+    "+\u0663\u0664 \u0666\u0661\u0662 \u0663\u0664\u0665 \u0666\u0667\u0668",
+    "anna\u200b@example.com", "4111\u20131111\u20131111\u20131111",
 ]  # fmt: skip
 _GATED_TEXT = st.lists(st.sampled_from(_GATED_BITS), max_size=8).map("".join)
 
 
-def _plain_candidates(parts: list[str]) -> list[tuple[object, int, int, str]]:
+def _plain_candidates(parts: list[str]) -> list[tuple[object, int, int, str, str | None]]:
     from stagewall.masking.classify._text import SEP, _candidates
 
-    return [(m.category, m.start, m.end, m.text) for m in _candidates(SEP.join(parts))]
+    found = _candidates(SEP.join(parts))
+    return [(m.category, m.start, m.end, m.text, m.plain) for m in found]
 
 
-def _gated_candidates(parts: list[str]) -> list[tuple[object, int, int, str]] | None:
+def _gated_candidates(parts: list[str]) -> list[tuple[object, int, int, str, str | None]] | None:
     from stagewall.masking.classify._text import SEP, _candidates_joined
 
     offsets = [sum(len(p) + len(SEP) for p in parts[:k]) for k in range(len(parts))]
     got = _candidates_joined(SEP.join(parts), offsets, parts)
-    return None if got is None else [(m.category, m.start, m.end, m.text) for m in got]
+    return None if got is None else [(m.category, m.start, m.end, m.text, m.plain) for m in got]
 
 
 @settings(max_examples=600, deadline=None)

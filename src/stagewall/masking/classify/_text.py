@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from itertools import accumulate, compress, islice
 from operator import or_
 
+import numpy as np
+
 from stagewall.masking.classify._addresses import (
     DENSE,
     EN_GATE,
@@ -21,6 +23,7 @@ from stagewall.masking.classify._addresses import (
     search,
 )
 from stagewall.masking.classify._categories import Category
+from stagewall.masking.classify._forms import Where, detect_view, original_spans
 from stagewall.masking.classify._reference import is_reference_value
 from stagewall.masking.classify._validators import EMAIL, is_card, is_iban, is_ip
 from stagewall.masking.transformers import _dicts
@@ -30,12 +33,42 @@ from stagewall.masking.transformers._known import fold
 
 @dataclass(frozen=True)
 class Match:
-    """One finding in a text: ``text[start:end]`` is of ``category`` (value hidden from repr)."""
+    """One finding in a text: ``text[start:end]`` is of ``category`` (value hidden from repr).
+
+    :attr:`value` is the value as the detector read it, the one to pseudonymise:
+    ``text`` itself, unless the finding is a :class:`Read` (written with other
+    characters: see :mod:`._forms`)."""
 
     category: Category
     start: int
     end: int
     text: str = field(repr=False)
+
+    @property
+    def value(self) -> str:
+        return self.text
+
+    @property
+    def plain(self) -> str | None:
+        """The value read when it differs from ``text`` (else None)."""
+        return None
+
+
+@dataclass(frozen=True)
+class Read(Match):
+    """A finding written with other characters than the detector reads: ``read`` is
+    the value read (another script's digits as ASCII digits, invisible characters
+    dropped, ...). (A subclass, so the usual finding is built with four fields.)"""
+
+    read: str = field(default="", repr=False)
+
+    @property
+    def value(self) -> str:
+        return self.read
+
+    @property
+    def plain(self) -> str | None:
+        return self.read
 
 
 # Every pattern starts by consuming one character of a small class and checks what
@@ -317,7 +350,12 @@ def _detect_many(texts: Sequence[str]) -> list[list[Match]]:
         return [list(found[t]) for t in texts]
     out: list[list[Match]] = [[] for _ in texts]
     for k, o, m in _joined(texts):
-        out[k].append(Match(m.category, m.start - o, m.end - o, m.text))
+        s, e = m.start - o, m.end - o
+        out[k].append(
+            Match(m.category, s, e, m.text)
+            if type(m) is Match
+            else Read(m.category, s, e, m.text, m.value)
+        )
     return out
 
 
@@ -369,7 +407,36 @@ def _joined(texts: Sequence[str]) -> Iterator[tuple[int, int, Match]]:
 
 
 def _candidates(text: str) -> list[Match]:
-    """Every finding of every kind in ``text``, in priority order, overlaps included."""
+    """Every finding of every kind in ``text``, in priority order, overlaps included.
+
+    Every kind but person names is searched in the text's view (:mod:`._forms`:
+    other scripts' digits, full-width forms, other spaces and dashes as ASCII,
+    invisible characters dropped) and mapped back; names in the text itself."""
+    view, where = detect_view(text)
+    found = _in_view(text, view, where, _patterned(view))
+    found += [m for m in _names(text) if not _in_reference_value(text, m)]
+    return found
+
+
+def _in_view(text: str, view: str, where: Where | None, found: list[Match]) -> list[Match]:
+    """Findings in ``view`` (of ``text``) as findings in ``text``, each with the
+    value the view holds."""
+    if view is text or not found:
+        return found
+    spans = original_spans([(m.start, m.end) for m in found], where, len(text))
+    out: list[Match] = []
+    for m, (s, e) in zip(found, spans, strict=True):
+        written = text[s:e]
+        out.append(
+            Match(m.category, s, e, written)
+            if written == m.text
+            else Read(m.category, s, e, written, m.text)
+        )
+    return out
+
+
+def _patterned(text: str) -> list[Match]:
+    """The findings of every kind but person names in ``text``, in priority order."""
     # Cheap gates first: every pattern below needs an "@", an ASCII digit or a ":",
     # and most text has few of them, so most detectors are skipped outright.
     found: list[Match] = (
@@ -411,7 +478,6 @@ def _candidates(text: str) -> list[Match]:
         ]
     if _has_decimal(text, digit):
         found += [Match(Category.STREET_ADDRESS, s, e, text[s:e]) for s, e in find_streets(text)]
-    found += [m for m in _names(text) if not _in_reference_value(text, m)]
     return found
 
 
@@ -455,15 +521,33 @@ def _candidates_joined(joined: str, offsets: list[int], parts: list[str]) -> lis
     No pattern matches across a NUL, and each sees a NUL as it sees the end of the
     text (neither is a word character nor any character a pattern's lookaround
     asks for), so a pattern run over one text finds exactly its matches in the
-    joined text, in order."""
+    joined text, in order. Like :func:`_candidates`, every kind but names is
+    searched in the view of the joined text (that of each text, joined)."""
+    view, where = detect_view(joined)
+    ends = [o + len(p) for o, p in zip(offsets, parts, strict=True)]
+    if where is None:
+        bounds = list(zip(offsets, ends, strict=True))
+    else:  # each text's first and past-its-end positions in the view
+        firsts = np.searchsorted(where, offsets).tolist()
+        bounds = list(zip(firsts, np.searchsorted(where, ends).tolist(), strict=True))
+    found = _patterned_joined(view, bounds)
+    if found is None:
+        return None
+    found = _in_view(joined, view, where, found)
+    found += [m for m in _names(joined) if not _in_reference_value(joined, m)]
+    return found
+
+
+def _patterned_joined(joined: str, bounds: list[tuple[int, int]]) -> list[Match] | None:
+    """:func:`_patterned` of ``joined``, whose ``k``-th text is ``joined[a:b]`` for
+    ``(a, b) = bounds[k]``, gated (see :func:`_candidates_joined`)."""
     try:
         raw = joined.encode()
     except UnicodeEncodeError:
         return None
     pieces = raw.split(_SEP_BYTES)
-    if len(pieces) != len(parts):
+    if len(pieces) != len(bounds):
         return None
-    bounds = [(o, o + len(p)) for o, p in zip(offsets, parts, strict=True)]
     picked = gate_texts(_RAW_GATES, raw, pieces, len(_GATES))
 
     def spans(g: int, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
@@ -476,7 +560,7 @@ def _candidates_joined(joined: str, offsets: list[int], parts: list[str]) -> lis
     )
     digit = _ANY_DIGIT.search(joined) is not None
     if digit:
-        if len(picked[_IBAN_G]) * DENSE > len(parts):
+        if len(picked[_IBAN_G]) * DENSE > len(bounds):
             found += _ibans(joined)
         else:
             for k in picked[_IBAN_G]:
@@ -515,7 +599,6 @@ def _candidates_joined(joined: str, offsets: list[int], parts: list[str]) -> lis
         if streets is None:
             return None
         found += [Match(Category.STREET_ADDRESS, s, e, joined[s:e]) for s, e in streets]
-    found += [m for m in _names(joined) if not _in_reference_value(joined, m)]
     return found
 
 
@@ -564,4 +647,4 @@ def _non_overlapping(found: list[Match]) -> list[Match]:
     return taken
 
 
-__all__ = ["SEP", "Match", "detect_in_text", "detect_many", "detect_texts"]
+__all__ = ["SEP", "Match", "Read", "detect_in_text", "detect_many", "detect_texts"]

@@ -222,7 +222,7 @@ _EXPANDED = {
 _SPACING: dict[int, str | None] = {**_EXPANDED, **_INVISIBLE}
 
 
-def _char_class(cps: Iterable[int]) -> str:
+def char_class(cps: Iterable[int]) -> str:
     """A regex class of the code points ``cps``, as runs (compiled compactly: a class
     of single characters made the search of a batch 2x slower)."""
     runs: list[list[int]] = []
@@ -236,7 +236,7 @@ def _char_class(cps: Iterable[int]) -> str:
 
 
 # an invisible character, or one that stands for several
-_DROPPED = re.compile(_char_class(chain(_INVISIBLE, _EXPANDED)))
+_DROPPED = re.compile(char_class(chain(_INVISIBLE, _EXPANDED)))
 _SPECIAL = re.compile(
     _DROPPED.pattern + "|" + _UNSPACED.pattern
 )  # one C-level scan tells whether _spaced has anything to do

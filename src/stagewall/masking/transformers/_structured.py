@@ -144,8 +144,10 @@ class TextScrub(Transformer):
                     spans.append([])
                     continue
                 # the kind's name without Enum.value's Python-level property call
+                # (the value as the detector read it: a phone in Arabic-Indic digits
+                # gets the pseudonym of its ASCII digits)
                 found = [
-                    (m.start, m.end, kind, m.text)
+                    (m.start, m.end, kind, m.value)
                     for m in detected
                     if (kind := str(m.category._value_)) in subs
                 ]
@@ -154,7 +156,7 @@ class TextScrub(Transformer):
                 for m in detected:
                     kind = str(m.category._value_)
                     if kind in subs and all(m.end <= a or m.start >= b for a, b, _ in mine):
-                        found.append((m.start, m.end, kind, m.text))
+                        found.append((m.start, m.end, kind, m.value))
             if not found:
                 spans.append(found)
                 continue
