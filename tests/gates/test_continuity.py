@@ -92,3 +92,18 @@ def test_rules_are_recorded_on_gate_commands_and_weakening_warned(world: World) 
     assert len(weak) == 1
     assert weak[0]["severity"] == "warning"
     assert weak[0]["weakened"] == ["stage production: required check 'tests' removed"]
+
+
+def test_approvals_counting_longer_is_a_weakening() -> None:
+    longer = ESTATE.replace(
+        "    deployers: [deploy-bot]", "    deployers: [deploy-bot]\n    approval_valid_for: 90d"
+    )
+    assert weakenings(_doc(ESTATE), _doc(longer)) == [
+        "stage production: approvals count longer, 30d → 90d"
+    ]
+    assert weakenings(_doc(longer), _doc(ESTATE)) == []
+    # a rules document recorded before the field existed is no weakening either way
+    old = _doc(ESTATE)
+    for s in old["stages"]:  # type: ignore[attr-defined]
+        del s["approval_valid_seconds"]
+    assert weakenings(old, _doc(longer)) == []

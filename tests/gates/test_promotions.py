@@ -335,3 +335,25 @@ def test_an_external_lists_only_their_own_promotions(world: World) -> None:
             got = world.gate(cmd, "--as", who, "--format", "json")
             assert got.exit_code == 0, got.stderr
             assert {p["id"] for p in json.loads(got.stdout)} == wanted, (who, cmd)
+
+
+def test_an_approval_counts_only_for_the_stages_validity(world: World) -> None:
+    # an approved promotion never deployed used to count forever: a change approved
+    # months ago (under other circumstances) still deployed
+    import time
+
+    text = world.config.read_text().replace(
+        "    deployers: [deploy-bot]", "    deployers: [deploy-bot]\n    approval_valid_for: 2s"
+    )
+    world.config.write_text(text)
+    sha, pid = _ready_for_production(world, "dana@devshop.example")
+    assert approve(world, pid, "alice").exit_code == 0
+    time.sleep(2.2)
+    r = gate_check(world, sha, ART, "production")
+    assert r.exit_code == 1
+    assert "approval by alice expired at" in r.stderr and "submit the change again" in r.stderr
+    fresh = submit(world, sha, ART, "production", "dana")
+    assert fresh != pid
+    assert approve(world, fresh, "bob").exit_code == 0
+    r = gate_check(world, sha, ART, "production")
+    assert r.exit_code == 0, r.stderr

@@ -370,6 +370,8 @@ class Access(enum.StrEnum):
 
 DEFAULT_ROLE_MAX = timedelta(hours=1)
 DEFAULT_PENDING_TTL = timedelta(hours=4)
+# An approval is a judgement of a change at a time: one never deployed goes stale.
+DEFAULT_APPROVAL_VALID_FOR = timedelta(days=30)
 PRODUCTION_ROLE_CAP = timedelta(hours=12)
 BREAK_GLASS_CAP = timedelta(hours=1)
 
@@ -440,6 +442,11 @@ class Stage(_Model):
     checks: list[str] = Field(default_factory=list)
     approval: str | None = None
     wait: Duration | None = None
+    approval_valid_for: Duration = Field(
+        default=DEFAULT_APPROVAL_VALID_FOR,
+        description="How long an approval counts at `gate check`: an approved change not "
+        "deployed within it must be submitted and approved again.",
+    )
     deployers: list[str] = Field(
         default_factory=list, description="Service principals allowed to deploy to this stage."
     )

@@ -40,6 +40,7 @@ def rules_document(estate: Estate) -> dict[str, Any]:
                 "checks": sorted(set(s.checks)),
                 "approval": s.approval,
                 "wait_seconds": int(s.wait.total_seconds()) if s.wait else 0,
+                "approval_valid_seconds": int(s.approval_valid_for.total_seconds()),
                 "deployers": sorted(set(s.deployers)),
                 "require_signed_commits": estate.signed_commits_required(s),
             }
@@ -114,6 +115,13 @@ def weakenings(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
                 else "none"
             )
             out.append(f"stage {name}: wait time lowered from {before} to {after}")
+        o_valid, n_valid = o.get("approval_valid_seconds"), n.get("approval_valid_seconds")
+        if o_valid is not None and n_valid is not None and n_valid > o_valid:
+            out.append(
+                f"stage {name}: approvals count longer, "
+                f"{format_duration(timedelta(seconds=o_valid))} → "
+                f"{format_duration(timedelta(seconds=n_valid))}"
+            )
         if o["require_signed_commits"] and not n["require_signed_commits"]:
             out.append(f"stage {name}: signed commits no longer required")
         for dep in sorted(set(n["deployers"]) - set(o["deployers"])):

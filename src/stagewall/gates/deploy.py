@@ -34,7 +34,7 @@ from stagewall.access._tables import access_reviews
 from stagewall.access.binding import bind_row, bound_event, review_binding_problem
 from stagewall.audit import Status
 from stagewall.errors import AccessDenied, StagewallError, UsageError
-from stagewall.estate import PrincipalKind
+from stagewall.estate import PrincipalKind, format_duration
 from stagewall.gates import _events as ev
 from stagewall.gates._alerts import alert_unbound
 from stagewall.gates._bound import bound_deployments, check_problems
@@ -359,8 +359,17 @@ def _evaluate(
             if v.decision is Decision.DENY:
                 problems.append(f"denied by {v.reviewer}")
                 continue
-            if parse_time(v.created_at) < promo.created_at:
+            approved_at = parse_time(v.created_at)
+            if approved_at < promo.created_at:
                 discounted.append(f"approval by {v.reviewer} predates the submission")
+                continue
+            if now >= approved_at + st.approval_valid_for:
+                discounted.append(
+                    f"approval by {v.reviewer} expired at "
+                    f"{fmt_time(approved_at + st.approval_valid_for)} (approvals of stage "
+                    f"{st.name!r} count for {format_duration(st.approval_valid_for)}): submit "
+                    "the change again for a fresh approval"
+                )
                 continue
             why = approver_problem(estate, promo, v.reviewer)
             if why is not None:
