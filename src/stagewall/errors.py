@@ -395,6 +395,19 @@ class LoginStartsLimited(RetryLater):
     default_hint = "wait for Retry-After; a person needs only one login at a time"
 
 
+class LoginGuarded(RateLimited):
+    """A local login refused while its principal or address has spent its failed-login
+    budget: until those failures expire, only a login giving the right password and
+    one-time code together is checked (and let in)."""
+
+    code = "SW612"
+    default_hint = (
+        "give your principal, password and one-time code in one attempt (the login page "
+        "and `stagewall login --password` do); a login without a second factor waits "
+        "until the failures are five minutes old"
+    )
+
+
 class IngestRateLimited(RetryLater):
     """An ingest token sent more requests or lines per second than its source may."""
 
@@ -599,6 +612,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     IngestBodyTooLarge,
     IngestRateLimited,
     LoginStartsLimited,
+    LoginGuarded,
     IngestTokenUnknown,
     WitnessUnavailable,
     PackInvalid,

@@ -7,6 +7,16 @@ from stagewall.audit import EventType, register_event_type
 LOGIN = register_event_type(
     EventType("identity.login", 3002, "Authentication", 1, "Logon", "a login attempt")
 )
+LOGIN_GUARDED = register_event_type(
+    EventType(
+        "identity.login.guarded",
+        3002,
+        "Authentication",
+        99,
+        "Other",
+        "a principal, address or second factor spent its failed-login budget",
+    )
+)
 LOGOUT = register_event_type(
     EventType("identity.logout", 3002, "Authentication", 2, "Logoff", "a token was revoked")
 )

@@ -31,6 +31,7 @@ of which can succeed by guessing.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 import secrets
 from collections.abc import Iterator
@@ -98,12 +99,21 @@ def _ms(when: datetime) -> str:
 class Attempt:
     """One attempt's slots; :meth:`failed` keeps them, otherwise they are given back."""
 
-    def __init__(self, store: Store, keys: tuple[str, ...], entry: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        keys: tuple[str, ...],
+        entry: str,
+        filled: frozenset[str] = frozenset(),
+    ) -> None:
         self._store = store
         self._keys = keys
         self._entry = entry
         self.counted = False
         self.returned = False
+        self.filled = filled
+        """The keys whose last free slot this attempt took: if it fails, they are spent
+        (the one attempt that spends a key can say so once, e.g. in the audit log)."""
 
     def failed(self) -> None:
         """This attempt was a wrong guess: its slots stay taken until they expire."""
@@ -119,6 +129,13 @@ class Attempt:
 
     def _was_returned(self) -> None:
         self.returned = True
+
+    def end(self) -> None:
+        """The attempt is over: its slots are given back unless :meth:`failed` was called
+        (what leaving :func:`attempt`'s block does; for callers that take the slots
+        with :func:`take` themselves)."""
+        if not self.counted and not self.returned:
+            self._give_back()
 
     def _give_back(self) -> None:
         try:
@@ -167,7 +184,8 @@ def take(store: Store, keys: tuple[str, ...], *, now: datetime) -> Attempt:
         ) from exc
     got = {str(r[0]): str(r[1]) for r in rows}
     full = [k for k in unique if entry not in got.get(k, "")]
-    attempt = Attempt(store, unique, entry)
+    filled = frozenset(k for k in unique if len(got.get(k, "")) >= MAX_FAILURES * _ENTRY)
+    attempt = Attempt(store, unique, entry, filled - set(full))
     if full:
         if len(full) < len(unique):
             attempt._give_back()  # the keys that had room keep no slot for a refusal
@@ -230,8 +248,25 @@ def attempt(store: Store, *keys: str, now: datetime, reserve: bool = True) -> It
     try:
         yield a
     finally:
-        if not a.counted and not a.returned:
-            a._give_back()
+        a.end()
+
+
+def address_key(source: str | None) -> str:
+    """The address a per-address budget counts under: an IPv4 address as it is, an IPv6
+    address as its /64 network (one site or one customer line is given at least a /64,
+    so counting single IPv6 addresses would give one client 2**64 budgets, and one row
+    each), an IPv4-mapped IPv6 address as its IPv4 address, ``unknown`` for none."""
+    if not source:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(source)
+    except ValueError:
+        return source[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def purge(store: Store, *, now: datetime) -> int:
@@ -249,6 +284,7 @@ __all__ = [
     "FAILURE_WINDOW",
     "MAX_FAILURES",
     "Attempt",
+    "address_key",
     "attempt",
     "purge",
     "refuse_if_spent",

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from fastapi import Request, Response
 
+from stagewall.alerts import Alert, Severity
 from stagewall.errors import AccessDenied, NotAuthenticated
 from stagewall.estate.models import PrincipalKind
 from stagewall.identity._codes import same
@@ -92,6 +93,23 @@ def refuse_offboarded(state: ServerState, principal: str) -> None:
             "pipelines can no longer sign in",
             hint="ask an internal administrator if this is wrong",
         )
+
+
+def login_alert(state: ServerState) -> Callable[[str, str], None]:
+    """The alert a local login raises when a principal's second-factor failures are
+    spent (wrong codes after the right password: someone may hold the password)."""
+
+    def send(title: str, text: str) -> None:
+        state.ctx.alert(
+            Alert(
+                kind="identity.login.factor_spent",
+                title=title,
+                text=text,
+                severity=Severity.CRITICAL,
+            )
+        )
+
+    return send
 
 
 def https(state: ServerState) -> bool:
@@ -245,6 +263,7 @@ __all__ = [
     "authorize",
     "clear_session_cookie",
     "guard",
+    "login_alert",
     "needs_row",
     "refuse_offboarded",
     "session_cookie",

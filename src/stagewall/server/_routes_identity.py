@@ -23,6 +23,7 @@ from stagewall.server._auth import (
     authorize,
     guard,
     https,
+    login_alert,
     refuse_offboarded,
     set_session_cookie,
     source_address,
@@ -127,6 +128,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             source=source_address(request, state),
             home=state.home,
             refuse=lambda who: refuse_offboarded(state, who),
+            alert=login_alert(state),
         )
         if body.browser and kind is TokenKind.API:
             kind = TokenKind.BROWSER
@@ -409,6 +411,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             source=source,
             home=state.home,
             refuse=lambda name: refuse_offboarded(state, name),
+            alert=login_alert(state),
         )
         if kind is not TokenKind.API:
             return _device_page.entry_page(user_code, "Enrol a second factor first.", 403)

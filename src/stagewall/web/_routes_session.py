@@ -13,6 +13,7 @@ from stagewall.identity.login import password_login
 from stagewall.identity.tokens import TokenKind, issue_token, log_out
 from stagewall.server._auth import (
     clear_session_cookie,
+    login_alert,
     refuse_offboarded,
     set_session_cookie,
     source_address,
@@ -96,6 +97,7 @@ def register(r: FastAPI, state: ServerState) -> None:
                 source=source_address(request, state),
                 home=state.home,
                 refuse=lambda who: refuse_offboarded(state, who),
+                alert=login_alert(state),
             )
         except StagewallError as exc:
             return login_form(request, next, exc.message, 401, principal)
