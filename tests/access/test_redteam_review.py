@@ -208,3 +208,14 @@ def test_an_unreviewed_break_glass_blocks_the_next_one(lite: Env) -> None:
         )
     # a colleague without an open follow-up still can
     break_glass(lite.ctx, principal="bob", role="prod-read", reason="o", otp=lite.otp("bob"))
+
+
+def test_a_follow_up_is_signed_off_only_by_someone_who_may_approve_the_role(lite: Env) -> None:
+    _, fu = break_glass(
+        lite.ctx, principal="alice", role="prod-read", reason="outage", otp=lite.otp("alice")
+    )
+    # ivan is internal but not in sre: he could never have approved prod-read
+    with pytest.raises(AccessDenied, match=r"may approve role 'prod-read' \(group sre\)"):
+        complete_follow_up(lite.ctx, fu.id, reviewer="ivan", otp=lite.otp("ivan"), note="ok")
+    done = complete_follow_up(lite.ctx, fu.id, reviewer="bob", otp=lite.otp("bob"), note="ok")
+    assert done.completed_by == "bob"

@@ -13,6 +13,7 @@ from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
 from stagewall.access._core import fmt_time, new_id, parse_time
 from stagewall.access._policy import Source, hold_problem
+from stagewall.access._rules import outside_groups
 from stagewall.access._tables import access_followups, access_grants
 from stagewall.access.grants import Grant, GrantRefused, create_grant, load_grant
 from stagewall.alerts import Alert, Severity
@@ -250,12 +251,20 @@ def complete_follow_up(
             f"follow-up {follow_up_id} refused: {why}",
             loud=True,
         )
-    quarantined = factor_reset_problem(ctx.store, reviewer, ctx.now())
-    if quarantined is not None:
+    # Signing off a break-glass approves it after the fact: the bar is the approval's.
+    with ctx.store.read() as conn:
+        role = load_grant(conn, fu.grant_id).role
+    groups = outside_groups(ctx.estate, role, reviewer)
+    unfit = (
+        f"follow-ups are signed off by someone who may approve role {role!r} (group {groups})"
+        if groups is not None
+        else factor_reset_problem(ctx.store, reviewer, ctx.now())
+    )
+    if unfit is not None:
         raise ctx.refuse(
             ev.FOLLOWUP_COMPLETED.code,
             reviewer,
-            f"follow-up {follow_up_id} refused: {quarantined}",
+            f"follow-up {follow_up_id} refused: {unfit}",
             resource=f"grant:{fu.grant_id}",
         )
     if fu.completed_at is not None:  # before the MFA check: it burns no code

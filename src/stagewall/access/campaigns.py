@@ -23,7 +23,7 @@ from sqlalchemy import insert, select, update
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
 from stagewall.access._core import fmt_time, new_id
-from stagewall.access._rules import current_rule
+from stagewall.access._rules import outside_groups
 from stagewall.access._tables import (
     access_campaign_decisions,
     access_campaign_items,
@@ -118,12 +118,9 @@ def _keep_problem(
             f"the campaign was due {due}; an item undecided by then is revoked when the "
             "campaign closes, and a late keep cannot overturn that"
         )
-    groups = current_rule(ctx.estate, item["role"]).from_groups
-    if groups and not any(reviewer in ctx.estate.group_members(g) for g in groups):
-        return (
-            f"keeping role {item['role']!r} needs a reviewer who may approve it "
-            f"(group {' or '.join(groups)})"
-        )
+    groups = outside_groups(ctx.estate, item["role"], reviewer)
+    if groups is not None:
+        return f"keeping role {item['role']!r} needs a reviewer who may approve it (group {groups})"
     with ctx.store.read() as conn:
         approvers = conn.execute(
             select(access_reviews.c.reviewer)
