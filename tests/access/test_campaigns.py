@@ -145,15 +145,19 @@ def test_any_revoke_wins(lite: Env, order: tuple[str, str]) -> None:
     cid = _start(lite)
     item = _items(lite, cid)[gid]["id"]
     first, second = order
-    r1 = decide(lite.ctx, item, reviewer="bob", keep=first == "keep", otp=lite.otp("bob"))
+    # carol keeps (bob approved the grant, so he may only revoke it); bob revokes
+    who = {"keep": "carol", "revoke": "bob"}
+    r1 = decide(lite.ctx, item, reviewer=who[first], keep=first == "keep", otp=lite.otp(who[first]))
     assert r1["outcome"] == first
     assert _status(lite, gid) is (GrantStatus.ACTIVE if first == "keep" else GrantStatus.REVOKED)
-    r2 = decide(lite.ctx, item, reviewer="carol", keep=second == "keep", otp=lite.otp("carol"))
+    r2 = decide(
+        lite.ctx, item, reviewer=who[second], keep=second == "keep", otp=lite.otp(who[second])
+    )
     assert r2["outcome"] == "revoke"
     assert _status(lite, gid) is GrantStatus.REVOKED
     assert _items(lite, cid)[gid]["outcome"] == "revoke"
     revoked = [e for e in lite.events() if e.code == "access.grant.revoked"]
-    assert [e.actor for e in revoked] == ["bob" if first == "revoke" else "carol"]
+    assert [e.actor for e in revoked] == ["bob"]
 
 
 def test_external_principal_cannot_decide(lite: Env) -> None:
@@ -196,7 +200,7 @@ def test_close_after_due_revokes_every_undecided_item(lite: Env) -> None:
     cid = _start(lite, days=1)
     items = _items(lite, cid)
     standing = next(g for g in items if g not in (kept, silent))
-    decide(lite.ctx, items[kept]["id"], reviewer="bob", keep=True, otp=lite.otp("bob"))
+    decide(lite.ctx, items[kept]["id"], reviewer="carol", keep=True, otp=lite.otp("carol"))
     lite.clock.advance(timedelta(days=2))
     res = close_campaign(lite.ctx, cid)
     assert sorted(res["revoked_undecided"]) == sorted([items[silent]["id"], items[standing]["id"]])
@@ -218,21 +222,23 @@ def test_report_lists_every_decision_as_json_and_html(lite: Env) -> None:
     gid = _granted(lite)
     cid = _start(lite)
     item = _items(lite, cid)[gid]["id"]
-    decide(lite.ctx, item, reviewer="bob", keep=True, otp=lite.otp("bob"), note="<b>on call</b>")
-    decide(lite.ctx, item, reviewer="carol", keep=False, otp=lite.otp("carol"), note="left team")
+    decide(
+        lite.ctx, item, reviewer="carol", keep=True, otp=lite.otp("carol"), note="<b>on call</b>"
+    )
+    decide(lite.ctx, item, reviewer="bob", keep=False, otp=lite.otp("bob"), note="left team")
     rep = campaign_report(lite.ctx, cid)
     [it] = [i for i in rep["items"] if i["grant_id"] == gid]
     assert [
         (d["reviewer"], d["decision"], d["note"], d["mfa_method"]) for d in it["decisions"]
     ] == [
-        ("bob", "keep", "<b>on call</b>", "totp"),
-        ("carol", "revoke", "left team", "totp"),
+        ("carol", "keep", "<b>on call</b>", "totp"),
+        ("bob", "revoke", "left team", "totp"),
     ]
     assert all(d["mfa_time"] and d["decided_at"] for d in it["decisions"])
     json.dumps(rep)  # serialisable as is
     page = render_html(rep)
     assert page.startswith("<!doctype html>")
-    assert "keep by bob" in page and "revoke by carol" in page
+    assert "keep by carol" in page and "revoke by bob" in page
     assert "&lt;b&gt;on call&lt;/b&gt;" in page and "<b>on call" not in page
     assert "undecided" in page  # dana's standing grant has no decision
     with pytest.raises(UsageError, match="no access-review campaign 'c000'"):
@@ -249,8 +255,8 @@ def test_revoke_decision_drops_the_login_and_its_sessions(env: Env) -> None:
     assert session.execute("SELECT 1").fetchone() == (1,)
     cid = _start(env)
     item = _items(env, cid)[gid]["id"]
-    decide(env.ctx, item, reviewer="bob", keep=True, otp=env.otp("bob"))
-    decide(env.ctx, item, reviewer="carol", keep=False, otp=env.otp("carol"), note="not needed")
+    decide(env.ctx, item, reviewer="carol", keep=True, otp=env.otp("carol"))
+    decide(env.ctx, item, reviewer="bob", keep=False, otp=env.otp("bob"), note="not needed")
     with pytest.raises(psycopg.OperationalError):
         session.execute("SELECT 1")
     with psycopg.connect(env.pg_url, autocommit=True) as admin:
@@ -259,7 +265,7 @@ def test_revoke_decision_drops_the_login_and_its_sessions(env: Env) -> None:
         ).fetchone() == (0,)
     proof = [e for e in env.events() if e.code == "access.credential.revoked"]
     assert len(proof) == 1 and proof[0].status is Status.SUCCESS
-    assert proof[0].actor == "carol"
+    assert proof[0].actor == "bob"
 
 
 @pytest.mark.postgres
@@ -331,23 +337,29 @@ def _campaign_through_the_cli(world: CliWorld) -> None:
     assert "'alice' cannot review their own access" in own.stderr
     assert "Traceback" not in own.stderr
 
+    # bob approved the grant: he cannot certify it (exit 1, no traceback); the refusal
+    # comes before the MFA check, so his code still works for the revoke below
+    code = world.otp("bob")
+    approver = world.run("review", "decide", item, "--as", "bob", "--keep", "--otp", code)
+    assert approver.exit_code == 1 and "Traceback" not in approver.stderr
+    assert "'bob' approved grant" in approver.stderr
+
     out = world.ok(
         "review",
         "decide",
         item,
         "--as",
-        "bob",
+        "carol",
         "--keep",
         "--otp",
-        world.otp("bob"),
+        world.otp("carol"),
         "--note",
         "on call",
     ).stdout
     assert "keep (outcome keep)" in out
-    code = world.otp("carol")
-    out = world.ok("review", "decide", item, "--as", "carol", "--revoke", "--otp", code).stdout
+    out = world.ok("review", "decide", item, "--as", "bob", "--revoke", "--otp", code).stdout
     assert "revoke (outcome revoke)" in out
-    replay = world.run("review", "decide", item, "--as", "carol", "--revoke", "--otp", code)
+    replay = world.run("review", "decide", item, "--as", "bob", "--revoke", "--otp", code)
     assert replay.exit_code == 1 and "already used" in replay.stderr
 
     grants = json.loads(world.ok("access", "grants", "--format", "json").stdout)
@@ -359,7 +371,7 @@ def _campaign_through_the_cli(world: CliWorld) -> None:
     assert "1 item(s) are undecided" in early.stderr
 
     html = world.ok("review", "report", cid, "--format", "html").stdout
-    assert "keep by bob" in html and "revoke by carol" in html
+    assert "keep by carol" in html and "revoke by bob" in html
     assert "Q3 &lt;2026&gt;" in html
     text = world.ok("review", "report", cid).stdout
     assert f"{item} alice prod-read revoke" in text

@@ -570,16 +570,23 @@ CASES: list[tuple[tuple[str, ...], int, str, list[tuple[str, str, str]]]] = [
         [],
     ),
     (
-        ("review", "decide", "{item}", "--as", "bob", "--keep", "--otp", "99999"),
+        ("review", "decide", "{item}", "--as", "alice", "--keep", "--otp", "99999"),
         2,
         "the one-time code must be exactly 6 digits",
         [],
     ),
     (
-        ("review", "decide", "{item}", "--as", "bob", "--keep", "--otp", "{wrong:bob}"),
+        ("review", "decide", "{item}", "--as", "alice", "--keep", "--otp", "{wrong:alice}"),
         1,
-        "the one-time code for 'bob' is wrong or expired",
-        [("mfa.verified", F, "bob")],
+        "the one-time code for 'alice' is wrong or expired",
+        [("mfa.verified", F, "alice")],
+    ),
+    (
+        # bob approved carol's grant: he may revoke it, never certify it
+        ("review", "decide", "{item}", "--as", "bob", "--keep", "--otp", "{otp:bob}"),
+        1,
+        "'bob' may not keep access",
+        [("access.campaign.decided", F, "bob")],
     ),
     (
         ("review", "decide", "{item}", "--as", "carol", "--revoke", "--otp", "{otp:carol}"),

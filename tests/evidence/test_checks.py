@@ -263,3 +263,45 @@ def test_audit_log_check_fails_on_tampering_and_needs_a_key(history: History) ->
         conn.execute(text("UPDATE audit_events SET canonical = canonical || x'20' WHERE idx = 3"))
     r = _run(history).get("audit.log_verified")
     assert r.status is CheckStatus.FAIL and "does not verify" in r.summary
+
+
+def test_a_keep_by_the_grants_approver_or_after_the_due_date_fails_the_review(
+    history: History,
+) -> None:
+    """Decisions recorded before stagewall refused them (an old store, a hand edit) do
+    not pass as independent reviews."""
+    from sqlalchemy import select
+
+    from stagewall.access._tables import (
+        access_campaign_decisions,
+        access_campaign_items,
+        access_campaigns,
+    )
+
+    assert _run(history).get("access.review_campaigns").status is CheckStatus.PASS
+    dana = history.grants["dana_staging"]  # approved by bob
+    with history.ctx.store.transaction() as conn:
+        item = conn.execute(
+            select(access_campaign_items).where(access_campaign_items.c.grant_id == dana)
+        ).one()
+        due = conn.execute(
+            select(access_campaigns.c.due).where(access_campaigns.c.id == item.campaign_id)
+        ).scalar_one()
+        # bob (the approver) long before the due date; carol at the due date itself
+        for reviewer, at in (("bob", "2000-01-01T00:00:00.000000Z"), ("carol", due)):
+            conn.execute(
+                insert(access_campaign_decisions).values(
+                    item_id=item.id,
+                    reviewer=reviewer,
+                    decision="keep",
+                    note="",
+                    mfa_method="totp",
+                    mfa_time=at,
+                    decided_at=at,
+                )
+            )
+    r = _run(history).get("access.review_campaigns")
+    assert r.status is CheckStatus.FAIL
+    problems = [i["problem"] for i in r.items]
+    assert f"bob kept grant {dana}, which they approved" in problems
+    assert f"carol kept grant {dana} after the due date" in problems

@@ -234,20 +234,18 @@ def test_review_campaign_from_start_to_report(world: World, people: dict[str, Pe
     assert item, "the review item is not in the approver's inbox"
     # The holder does not review her own access: the item is not in her inbox.
     assert item.group(0) not in alice.get("/").text
-    res = bob.post(
-        "/decide",
-        {
-            "item": f"review:{item.group(1)}",
-            "decision": "approve",
-            "otp": people["bob"].otp(),
-            "reason": "still on call",
-        },
-    )
+    # bob approved the grant: he may revoke it but not certify it
+    keep = {"item": f"review:{item.group(1)}", "decision": "approve", "reason": "still on call"}
+    res = bob.post("/decide", {**keep, "otp": people["bob"].otp()})
+    assert res.status_code == 400 and "approved grant" in res.text, res.text
+    carol = _browser(world, people["carol"])
+    assert item.group(0) in carol.get("/").text
+    res = carol.post("/decide", {**keep, "otp": people["carol"].otp()})
     assert res.status_code == 200, res.text
     cid = re.search(r'href="/reviews/(c[0-9a-f]+)"', bob.get("/reviews").text)
     assert cid
     report = bob.get(f"/reviews/{cid.group(1)}").text
-    assert "1 of 1 decided" in report and "keep by bob" in report
+    assert "1 of 1 decided" in report and "keep by carol" in report
     download = bob.get(f"/reviews/{cid.group(1)}/report.html")
     assert download.headers["content-disposition"].startswith("attachment")
     assert "alice" in download.text

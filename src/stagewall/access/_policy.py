@@ -87,6 +87,21 @@ def hold_problem(
     return None
 
 
+def eligibility_problem(
+    estate: Estate, principal: str, role: str, *, source: Source
+) -> Problem | None:
+    """A grant that came from eligibility (a request or a break-glass) lasts only while its
+    holder stays eligible: someone taken off the role's ``eligible:`` list (moved team,
+    left the on-call group) loses the grant at the next sweep and gets no credentials
+    from it. Standing grants are declared one by one and need no eligibility."""
+    if source is Source.STANDING or principal in estate.eligible_for(role):
+        return None
+    return Problem(
+        f"{principal!r} is no longer eligible for role {role!r} (its eligible: list in "
+        "stagewall.yaml)"
+    )
+
+
 def tier_problem(estate: Estate, role: str, *, granted_production: bool) -> Problem | None:
     """A grant made while its role was not production never carries over once the role is
     (its environment's tier changed): its approval, duration and credentials followed the

@@ -35,6 +35,16 @@ def current_rule(estate: Estate, role: str) -> ThresholdRule:
     return ThresholdRule(rule.approvals, tuple(sorted(set(rule.from_groups))))
 
 
+def outside_groups(estate: Estate, role: str, reviewer: str) -> str | None:
+    """The approval groups of ``role`` (as text) when ``reviewer`` is in none of them;
+    None when the rule names no group or the reviewer is in one. For acts that approve a
+    role's access after the fact (a review's keep, a break-glass sign-off)."""
+    groups = current_rule(estate, role).from_groups
+    if not groups or any(reviewer in estate.group_members(g) for g in groups):
+        return None
+    return " or ".join(groups)
+
+
 def snapshot(estate: Estate, role: str) -> dict[str, Any]:
     """What goes into a new request: the rule as data and its hash."""
     r = estate.roles.get(role)
@@ -93,6 +103,7 @@ __all__ = [
     "SnapshotTampered",
     "current_rule",
     "effective_rules",
+    "outside_groups",
     "rule_hash",
     "snapshot",
     "snapshot_rule",

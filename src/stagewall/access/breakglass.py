@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
 from stagewall.access._core import fmt_time, new_id, parse_time
 from stagewall.access._policy import Source, hold_problem
-from stagewall.access._tables import access_followups
+from stagewall.access._rules import outside_groups
+from stagewall.access._tables import access_followups, access_grants
 from stagewall.access.grants import Grant, GrantRefused, create_grant, load_grant
 from stagewall.alerts import Alert, Severity
 from stagewall.errors import AccessDenied, BackendError, UsageError
@@ -54,6 +55,44 @@ def _followup(m: Any) -> FollowUp:
     )
 
 
+def repeat_problem(ctx: AccessContext, conn: Connection, principal: str, role: str) -> str | None:
+    """Why ``principal`` may not break glass again yet (None: nothing open).
+
+    Break-glass replaces the approval only once: until another internal person has
+    completed the follow-up of the last one, the next hour of production goes through
+    a request and its approval. Chaining break-glass grants would otherwise keep
+    production for a day on nobody's approval, one unreviewed hour at a time, and a
+    new break-glass while one's own is still live would only stretch it past its cap.
+    """
+    now = fmt_time(ctx.now())
+    open_fu = conn.execute(
+        select(access_followups.c.id, access_followups.c.due_at)
+        .where(access_followups.c.holder == principal)
+        .where(access_followups.c.completed_at.is_(None))
+        .order_by(access_followups.c.opened_at)
+    ).first()
+    if open_fu is not None:
+        return (
+            f"the follow-up {open_fu.id} of {principal}'s earlier break-glass is still open "
+            f"(due {open_fu.due_at}); another internal person completes it first "
+            f"(`stagewall access follow-up {open_fu.id}`), or request the role for approval"
+        )
+    live = conn.execute(
+        select(access_grants.c.id, access_grants.c.ends_at)
+        .where(access_grants.c.principal == principal)
+        .where(access_grants.c.role == role)
+        .where(access_grants.c.source == Source.BREAK_GLASS.value)
+        .where(access_grants.c.status == "active")
+        .where(access_grants.c.ends_at > now)
+    ).first()
+    if live is not None:
+        return (
+            f"{principal} already holds break-glass grant {live.id} of {role!r} until "
+            f"{live.ends_at}; break-glass is never extended (request the role for approval)"
+        )
+    return None
+
+
 def break_glass_problem(
     ctx: AccessContext, principal: str, role: str, *, offboarded: Any = None
 ) -> str | None:
@@ -70,7 +109,11 @@ def break_glass_problem(
         return f"{principal!r} is not eligible for role {role!r}"
     # Breaking glass approves one's own production access: a factor reset in the last
     # 24 hours (perhaps talked out of a colleague) must not give production at once.
-    return factor_reset_problem(ctx.store, principal, ctx.now())
+    quarantined = factor_reset_problem(ctx.store, principal, ctx.now())
+    if quarantined is not None:
+        return quarantined
+    with ctx.store.read() as conn:
+        return repeat_problem(ctx, conn, principal, role)
 
 
 def break_glass(
@@ -114,6 +157,14 @@ def break_glass(
     ctx.step_up(principal, otp, webauthn, purpose=f"break-glass {role}")
     try:
         with ctx.store.transaction() as conn:
+            # Again under a lock per person: two break-glass calls at once make one grant.
+            ctx.store.lock(conn, f"stagewall.breakglass.{principal}")
+            again = repeat_problem(ctx, conn, principal, role)
+            if again is not None:
+                raise GrantRefused(
+                    f"break-glass for {role!r} by {principal!r} refused: {again}",
+                    invariant=False,
+                )
             grant = create_grant(
                 ctx,
                 conn,
@@ -200,12 +251,20 @@ def complete_follow_up(
             f"follow-up {follow_up_id} refused: {why}",
             loud=True,
         )
-    quarantined = factor_reset_problem(ctx.store, reviewer, ctx.now())
-    if quarantined is not None:
+    # Signing off a break-glass approves it after the fact: the bar is the approval's.
+    with ctx.store.read() as conn:
+        role = load_grant(conn, fu.grant_id).role
+    groups = outside_groups(ctx.estate, role, reviewer)
+    unfit = (
+        f"follow-ups are signed off by someone who may approve role {role!r} (group {groups})"
+        if groups is not None
+        else factor_reset_problem(ctx.store, reviewer, ctx.now())
+    )
+    if unfit is not None:
         raise ctx.refuse(
             ev.FOLLOWUP_COMPLETED.code,
             reviewer,
-            f"follow-up {follow_up_id} refused: {quarantined}",
+            f"follow-up {follow_up_id} refused: {unfit}",
             resource=f"grant:{fu.grant_id}",
         )
     if fu.completed_at is not None:  # before the MFA check: it burns no code

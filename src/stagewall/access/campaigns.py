@@ -3,7 +3,9 @@
 * ``start_campaign`` snapshots every live grant (standing and just-in-time) with
   the holder's last recorded activity (their newest audit event).
 * ``decide`` records keep/revoke by an internal reviewer who is not the holder,
-  MFA-checked; any revoke wins and ends the grant at once.
+  MFA-checked; any revoke wins and ends the grant at once. A keep certifies the
+  access, so it needs a reviewer who is independent of it (not one of the approvals
+  it came from) and who may approve its role now, and it must arrive by the due date.
 * ``close_campaign`` after the due date revokes every undecided item (silence
   never keeps access); before it, closing needs every item decided.
 * ``campaign_report`` lists every item and every decision (JSON or HTML).
@@ -21,10 +23,13 @@ from sqlalchemy import insert, select, update
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
 from stagewall.access._core import fmt_time, new_id
+from stagewall.access._rules import outside_groups
 from stagewall.access._tables import (
     access_campaign_decisions,
     access_campaign_items,
     access_campaigns,
+    access_grants,
+    access_reviews,
 )
 from stagewall.access.grants import GrantStatus, list_grants
 from stagewall.access.revoke import end_grant
@@ -98,6 +103,43 @@ def _new_outcome(current: str | None, decision: str) -> str:
     return REVOKE if REVOKE in (current, decision) else KEEP
 
 
+def _keep_problem(
+    ctx: AccessContext, item: Mapping[str, Any], due: str, reviewer: str
+) -> str | None:
+    """Why ``reviewer`` may not certify ("keep") ``item`` now (None: they may).
+
+    Keeping access approves it once more, so the bar is the approval's: the reviewer
+    may approve the role under the rule ``stagewall.yaml`` gives it now, is not one of
+    the approvers the grant came from (nobody certifies their own approval), and the
+    campaign is not past its due date (silence by then already means revoke).
+    Revoking stays open to every internal reviewer: it only ever takes access away."""
+    if fmt_time(ctx.now()) >= due:
+        return (
+            f"the campaign was due {due}; an item undecided by then is revoked when the "
+            "campaign closes, and a late keep cannot overturn that"
+        )
+    groups = outside_groups(ctx.estate, item["role"], reviewer)
+    if groups is not None:
+        return f"keeping role {item['role']!r} needs a reviewer who may approve it (group {groups})"
+    with ctx.store.read() as conn:
+        approvers = conn.execute(
+            select(access_reviews.c.reviewer)
+            .select_from(
+                access_grants.join(
+                    access_reviews, access_reviews.c.request_id == access_grants.c.request_id
+                )
+            )
+            .where(access_grants.c.id == item["grant_id"])
+            .where(access_reviews.c.decision == "approve")
+        ).scalars()
+        if reviewer in set(approvers):
+            return (
+                f"{reviewer!r} approved grant {item['grant_id']}; its review needs someone "
+                "independent of the approval"
+            )
+    return factor_reset_problem(ctx.store, reviewer, ctx.now())
+
+
 def decide(
     ctx: AccessContext,
     item_id: str,
@@ -137,13 +179,14 @@ def decide(
             resource=f"grant:{item['grant_id']}",
             loud=True,
         )
-    quarantined = factor_reset_problem(ctx.store, reviewer, ctx.now()) if keep else None
-    if quarantined is not None:  # keeping access approves it; revoking stays open
+    unkeepable = _keep_problem(ctx, item, camp["due"], reviewer) if keep else None
+    if unkeepable is not None:  # keeping access approves it; revoking stays open
         raise ctx.refuse(
             ev.CAMPAIGN_DECIDED.code,
             reviewer,
-            f"{reviewer!r} may not keep access ({item_id}): {quarantined}",
+            f"{reviewer!r} may not keep access ({item_id}): {unkeepable}",
             resource=f"grant:{item['grant_id']}",
+            hint="decide --revoke, or let a reviewer who may keep it decide",
         )
     evidence = ctx.step_up(reviewer, otp, webauthn, purpose=f"review item {item_id}")
     decision = KEEP if keep else REVOKE
@@ -156,6 +199,8 @@ def decide(
         ).scalar()
         if closed is not None:
             raise UsageError(f"campaign {camp['id']} is closed")
+        if keep and fmt_time(ctx.now()) >= camp["due"]:
+            raise AccessDenied(f"campaign {camp['id']} was due {camp['due']}; keep refused")
         current = conn.execute(
             select(access_campaign_items.c.outcome).where(access_campaign_items.c.id == item_id)
         ).scalar()

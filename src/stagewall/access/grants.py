@@ -23,7 +23,7 @@ from sqlalchemy import Connection, bindparam, func, insert, literal, select, uni
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
 from stagewall.access._core import fmt_time, new_id, parse_time
-from stagewall.access._policy import Source, hold_problem, tier_problem
+from stagewall.access._policy import Source, eligibility_problem, hold_problem, tier_problem
 from stagewall.access._tables import (
     access_credentials,
     access_grants,
@@ -522,7 +522,11 @@ def _issuable(
         now=now,
         offboarded=offboarded,
     )
-    problem = problem or tier_problem(ctx.estate, grant.role, granted_production=grant.production)
+    problem = (
+        problem
+        or tier_problem(ctx.estate, grant.role, granted_production=grant.production)
+        or eligibility_problem(ctx.estate, grant.principal, grant.role, source=grant.source)
+    )
     if problem is not None:
         raise GrantRefused(
             f"credentials of grant {grant_id} refused: {problem.text}",

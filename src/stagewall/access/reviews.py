@@ -21,7 +21,7 @@ from stagewall.access._core import (
     record_review,
     review_row,
 )
-from stagewall.access._policy import Source
+from stagewall.access._policy import Source, eligibility_problem
 from stagewall.access._rules import SnapshotTampered, effective_rules, stricter
 from stagewall.access._tables import access_reviews
 from stagewall.access.binding import bind_row
@@ -55,6 +55,14 @@ class AccessKind:
             return "approvers must be internal, enabled principals"
         if reviewer == request.requester:
             return "nobody reviews their own request"
+        # Eligibility is checked when the request is filed and again here (before the
+        # MFA check, and under the request's lock right before the grant): someone taken
+        # off the role's eligible: list meanwhile gets nothing from a request filed before.
+        ineligible = eligibility_problem(
+            e, request.requester, request.subject, source=Source.REQUEST
+        )
+        if ineligible is not None:
+            return f"{ineligible.text}, so the request can no longer be granted"
         mine = e.principals[reviewer].vendor
         theirs = e.principals.get(request.requester)
         if mine is not None and theirs is not None and theirs.vendor == mine:

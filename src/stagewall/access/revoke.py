@@ -28,7 +28,13 @@ from stagewall.alerts import Alert, Severity
 from stagewall.audit import Status
 from stagewall.errors import AccessDenied, IdentityRefused, StagewallError, UsageError
 from stagewall.identity._codes import fmt
-from stagewall.identity._tables import identity_step_up_windows, identity_tokens
+from stagewall.identity._tables import (
+    identity_cli_handoffs,
+    identity_device_codes,
+    identity_invitations,
+    identity_step_up_windows,
+    identity_tokens,
+)
 
 
 @dataclass(frozen=True)
@@ -323,6 +329,29 @@ def offboard_vendor(
         )
         conn.execute(
             delete(identity_step_up_windows).where(identity_step_up_windows.c.principal.in_(people))
+        )
+        # Sign-ins in flight die with them: an invitation link not yet used, a device code
+        # or a `login --browser` hand-off approved but not yet redeemed (the server also
+        # refuses each of these for an offboarded vendor's person when it is used).
+        stamp = fmt(ctx.now())
+        conn.execute(
+            update(identity_invitations)
+            .where(identity_invitations.c.principal.in_(people))
+            .where(identity_invitations.c.confirmed_at.is_(None))
+            .values(expires_at=stamp)
+        )
+        conn.execute(
+            update(identity_device_codes)
+            .where(identity_device_codes.c.principal.in_(people))
+            .where(identity_device_codes.c.redeemed.is_(False))
+            .where(identity_device_codes.c.denied_at.is_(None))
+            .values(denied_at=stamp)
+        )
+        conn.execute(
+            update(identity_cli_handoffs)
+            .where(identity_cli_handoffs.c.principal.in_(people))
+            .where(identity_cli_handoffs.c.used_at.is_(None))
+            .values(expires_at=stamp)
         )
     reports = []
     for gid in ids:

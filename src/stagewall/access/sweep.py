@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
 from stagewall.access._core import fmt_time
-from stagewall.access._policy import Source, hold_problem, tier_problem
+from stagewall.access._policy import Source, eligibility_problem, hold_problem, tier_problem
 from stagewall.access._tables import access_credentials, access_followups, access_grants
 from stagewall.access.grants import (
     Grant,
@@ -235,9 +235,11 @@ def _sweep_one(
     elif now >= g.ends_at:
         reason = f"expired at {fmt_time(g.ends_at)}"
     else:
-        problem = hold_problem(
-            ctx.estate, g.principal, g.role, source=g.source, now=now, offboarded=off
-        ) or tier_problem(ctx.estate, g.role, granted_production=g.production)
+        problem = (
+            hold_problem(ctx.estate, g.principal, g.role, source=g.source, now=now, offboarded=off)
+            or tier_problem(ctx.estate, g.role, granted_production=g.production)
+            or eligibility_problem(ctx.estate, g.principal, g.role, source=g.source)
+        )
         if problem is None and g.source is Source.STANDING and g.id not in standing:
             reason = "the standing grant was removed from stagewall.yaml"
         elif problem is not None:

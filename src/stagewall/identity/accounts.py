@@ -9,6 +9,7 @@ the password, and the invitation cannot be used twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -179,10 +180,17 @@ def accept_invitation(
     *,
     now: datetime,
     home: str | None = None,
+    refuse: Callable[[str], None] | None = None,
 ) -> Accepted:
-    """Set the password and enrol TOTP; the account is usable after :func:`confirm_invitation`."""
+    """Set the password and enrol TOTP; the account is usable after :func:`confirm_invitation`.
+
+    ``refuse(principal)`` (the server's offboarding check) raises for a person who may not
+    sign in now (an offboarded vendor, outside its contract): the link then creates no
+    account and enrols no factor."""
     inv_id, principal, accepted, created_by = _open_invitation(store, token, now)
     _human(estate, principal)
+    if refuse is not None:
+        refuse(principal)
     if accepted:
         raise UsageError(
             "this invitation was already opened; confirm it with a code from the authenticator",
@@ -235,10 +243,19 @@ def accept_invitation(
 
 
 def confirm_invitation(
-    store: Store, token: str, code: str, *, now: datetime, home: str | None = None
+    store: Store,
+    token: str,
+    code: str,
+    *,
+    now: datetime,
+    home: str | None = None,
+    refuse: Callable[[str], None] | None = None,
 ) -> str:
-    """Prove the new factor; the account becomes usable and the link dies."""
+    """Prove the new factor; the account becomes usable and the link dies (``refuse`` as
+    for :func:`accept_invitation`)."""
     inv_id, principal, accepted, _ = _open_invitation(store, token, now)
+    if refuse is not None:
+        refuse(principal)
     if not accepted:
         raise UsageError("set a password first (open the invitation)")
     mfa.verify(store, principal, code, home=home, now=now, purpose="account confirmation")

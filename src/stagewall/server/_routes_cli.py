@@ -19,7 +19,7 @@ from stagewall.identity import attempts, handoff
 from stagewall.identity._codes import fmt
 from stagewall.identity.actor import Actor, acting
 from stagewall.identity.tokens import TokenKind, issue_token
-from stagewall.server._auth import guard, source_address
+from stagewall.server._auth import guard, refuse_offboarded, source_address
 from stagewall.server._state import ServerState
 from stagewall.web._queries import step_up_until
 
@@ -70,6 +70,8 @@ def register(r: FastAPI, state: ServerState) -> None:
             except StagewallError:
                 slots.failed()
                 raise
+        # A browser sign-in approved before an offboarding mints nothing after it.
+        refuse_offboarded(state, principal)
         new = issue_token(
             store,
             principal,

@@ -199,7 +199,13 @@ def register(r: FastAPI, state: ServerState) -> None:
     @r.post("/api/v1/invitations/accept", name="invitation.accept", response_model=AcceptOut)
     def accept(body: AcceptBody) -> AcceptOut:
         got = accounts.accept_invitation(
-            store, state.estate, body.token, body.password, now=state.now(), home=str(state.home)
+            store,
+            state.estate,
+            body.token,
+            body.password,
+            now=state.now(),
+            home=str(state.home),
+            refuse=lambda who: refuse_offboarded(state, who),
         )
         state.ctx.alert(got.alert())
         return AcceptOut(
@@ -209,7 +215,12 @@ def register(r: FastAPI, state: ServerState) -> None:
     @r.post("/api/v1/invitations/confirm", name="invitation.confirm", response_model=WhoAmI)
     def confirm(body: ConfirmBody) -> WhoAmI:
         who = accounts.confirm_invitation(
-            store, body.token, body.otp, now=state.now(), home=str(state.home)
+            store,
+            body.token,
+            body.otp,
+            now=state.now(),
+            home=str(state.home),
+            refuse=lambda name: refuse_offboarded(state, name),
         )
         return WhoAmI(principal=who, classes=[], method="local", session="")
 
@@ -307,6 +318,9 @@ def register(r: FastAPI, state: ServerState) -> None:
         got = device.poll(store, device_code, now=now)
         if got.result is not device.PollResult.APPROVED or got.principal is None:
             return JSONResponse({"error": got.result.value}, status_code=400)
+        # Approved before an offboarding (or the end of the contract), redeemed after: no
+        # token is minted for it (the code is spent either way).
+        refuse_offboarded(state, got.principal)
         new = issue_token(
             store,
             got.principal,

@@ -51,7 +51,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         except ValueError:
             raise UsageError(f"--due {body.due!r} is not a date; use YYYY-MM-DD") from None
         with acting(actor):
-            return dict(start_campaign(ctx, name=body.name, due=due))
+            return dict(start_campaign(ctx, name=body.name, due=due, actor=actor.principal))
 
     @r.get("/api/v1/reviews/{campaign_id}", name="review.report")
     def report(
@@ -64,7 +64,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         campaign_id: str, actor: Annotated[Actor, Depends(guard(state, "review.close"))]
     ) -> dict[str, Any]:
         with acting(actor):
-            return dict(close_campaign(ctx, campaign_id))
+            return dict(close_campaign(ctx, campaign_id, actor=actor.principal))
 
     @r.post("/api/v1/review-items/{item_id}/decision", name="review.decide")
     def decide_item(

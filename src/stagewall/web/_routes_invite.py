@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from stagewall.errors import StagewallError
 from stagewall.identity import accounts
+from stagewall.server._auth import refuse_offboarded
 from stagewall.server._problems import status_for
 from stagewall.server._state import ServerState
 from stagewall.web._render import (
@@ -76,7 +77,13 @@ def register(r: FastAPI, state: ServerState) -> None:
             )
         try:
             got = accounts.accept_invitation(
-                store, state.estate, token, password, now=state.now(), home=str(state.home)
+                store,
+                state.estate,
+                token,
+                password,
+                now=state.now(),
+                home=str(state.home),
+                refuse=lambda who: refuse_offboarded(state, who),
             )
         except StagewallError as exc:
             return page(
@@ -105,7 +112,12 @@ def register(r: FastAPI, state: ServerState) -> None:
             )
         try:
             who = accounts.confirm_invitation(
-                store, token, otp.strip(), now=state.now(), home=str(state.home)
+                store,
+                token,
+                otp.strip(),
+                now=state.now(),
+                home=str(state.home),
+                refuse=lambda name: refuse_offboarded(state, name),
             )
         except StagewallError as exc:
             return page(request, token, step="confirm", message=exc.message, status=status_for(exc))

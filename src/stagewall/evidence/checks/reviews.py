@@ -112,13 +112,42 @@ class BreakGlassFollowUp(Check):
         )
 
 
+def _decision_problem(
+    inputs: EvidenceInputs,
+    grants: dict[str, dict[str, Any]],
+    campaign: dict[str, Any],
+    item: dict[str, Any],
+    decision: dict[str, Any],
+) -> str | None:
+    """Why a campaign decision does not count as an independent review (None: it does):
+    a holder deciding on their own grant, or a keep by one of the grant's approvers or
+    after the campaign's due date (decisions recorded before stagewall refused those)."""
+    who = decision["reviewer"]
+    if who == item["principal"]:
+        return f"{who} decided own grant"
+    if decision["decision"] != "keep":
+        return None
+    request_id = (grants.get(item["grant_id"]) or {}).get("request_id")
+    approvers = {
+        r["reviewer"]
+        for r in inputs.reviews_by_request.get(request_id or "", [])
+        if r["decision"] == "approve"
+    }
+    if who in approvers:
+        return f"{who} kept grant {item['grant_id']}, which they approved"
+    if decision["decided_at"] >= campaign["due"]:
+        return f"{who} kept grant {item['grant_id']} after the due date"
+    return None
+
+
 @register
 class ReviewCampaigns(Check):
     name = "access.review_campaigns"
     title = "Quarterly access reviews completed, revocations executed"
     proves = (
         "An access-review campaign was closed within the last 92 days; every campaign due in "
-        "the window was closed; no holder decided on their own grant; every revoke decision "
+        "the window was closed; no holder decided on their own grant and no approver kept a "
+        "grant they approved, nor anyone after the due date; every revoke decision "
         "(and every undecided item) ended its grant, with database logins verified removed."
     )
     cannot_prove = (
@@ -165,10 +194,9 @@ class ReviewCampaigns(Check):
                     CREDENTIAL_REVOKED,
                 )
                 for d in inputs.campaign_decisions.get(it["id"], []):
-                    if d["reviewer"] == it["principal"]:
-                        items.append(
-                            {"campaign": c["id"], "problem": f"{d['reviewer']} decided own grant"}
-                        )
+                    problem = _decision_problem(inputs, grants, c, it, d)
+                    if problem is not None:
+                        items.append({"campaign": c["id"], "problem": problem})
                 if outcome == "keep":
                     counts["kept"] += 1
                     continue
