@@ -357,3 +357,34 @@ def test_an_approval_counts_only_for_the_stages_validity(world: World) -> None:
     assert approve(world, fresh, "bob").exit_code == 0
     r = gate_check(world, sha, ART, "production")
     assert r.exit_code == 0, r.stderr
+
+
+def test_a_vendors_pending_promotion_ends_with_its_offboarding(world: World) -> None:
+    # offboarding ends what a vendor's people hold; their pending promotion was still
+    # approved and deployed afterwards (the change shipped on the word of someone gone)
+    sha, pid = _ready_for_production(world, "dana@devshop.example")
+    r = world.as_person("bob", "vendor", "offboard", "devshop", "--otp", world.otp("bob"))
+    assert r.exit_code == 0, r.stderr
+    r = approve(world, pid, "alice")
+    assert r.exit_code == 1
+    assert "vendor 'devshop' has been offboarded" in r.stderr
+    r = gate_check(world, sha, ART, "production")
+    assert r.exit_code == 1 and "vendor 'devshop' has been offboarded" in r.stderr
+    # an internal person may vouch for the change by submitting it again
+    again = submit(world, sha, ART, "production", "carol")
+    assert approve(world, again, "alice").exit_code == 0
+    r = gate_check(world, sha, ART, "production")
+    assert r.exit_code == 0, r.stderr
+
+
+def test_a_promotion_already_approved_does_not_deploy_after_the_contract_ends(
+    world: World,
+) -> None:
+    sha, pid = _ready_for_production(world, "dana@devshop.example")
+    assert approve(world, pid, "alice").exit_code == 0
+    world.config.write_text(
+        world.config.read_text().replace("contract_end: 2030-12-31", "contract_end: 2026-01-02")
+    )
+    r = gate_check(world, sha, ART, "production")
+    assert r.exit_code == 1
+    assert "the contract with vendor 'devshop' runs 2026-01-01 to 2026-01-02" in r.stderr

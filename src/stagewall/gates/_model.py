@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, select
 
 from stagewall.access._core import Request, Review, ThresholdRule
-from stagewall.access._tables import access_requests
+from stagewall.access._tables import access_offboarded, access_requests
 from stagewall.errors import ConfigError, UsageError
 from stagewall.estate import Estate, PrincipalKind, Stage
 from stagewall.gates.identities import Authorship, Contribution, resolve
@@ -154,6 +154,39 @@ class PromotionKind:
         self, conn: Connection, request: Request, reviews: Sequence[Review], now: datetime
     ) -> str:
         return request.id
+
+
+def submitter_problem(
+    estate: Estate, conn: Connection, promo: Promotion, now: datetime
+) -> str | None:
+    """Why a promotion no longer counts because of who submitted it (None: it counts).
+
+    A vendor's people hold their pending promotions like their grants: offboarding the
+    vendor (often after an incident) or the end of its contract ends them, so a change
+    in flight does not ship on the word of someone who is gone. An internal person may
+    submit the change again and vouch for it."""
+    p = estate.principals.get(promo.submitter)
+    if p is None or p.vendor is None:
+        return None
+    v = estate.vendors.get(p.vendor)
+    why: str | None = None
+    if v is None:
+        why = f"its vendor {p.vendor!r} is no longer declared"
+    elif (
+        conn.execute(
+            select(access_offboarded.c.vendor).where(access_offboarded.c.vendor == p.vendor)
+        ).first()
+        is not None
+    ):
+        why = f"vendor {p.vendor!r} has been offboarded"
+    elif not v.contract_start <= now.date() <= v.contract_end:
+        why = f"the contract with vendor {p.vendor!r} runs {v.contract_start} to {v.contract_end}"
+    if why is None:
+        return None
+    return (
+        f"submitted by {promo.submitter!r}, and {why}: a vendor's pending promotions end "
+        "with it (an internal person may submit the change again)"
+    )
 
 
 def approver_problem(estate: Estate, promo: Promotion, approver: str) -> str | None:

@@ -39,7 +39,7 @@ from stagewall.gates import _events as ev
 from stagewall.gates._alerts import alert_unbound
 from stagewall.gates._bound import bound_deployments, check_problems
 from stagewall.gates._git import check_full_sha
-from stagewall.gates._model import request_digest
+from stagewall.gates._model import request_digest, submitter_problem
 from stagewall.gates._tables import gate_checks, gate_deployments, gate_promotions
 from stagewall.gates.attestation import sign_envelope, statement
 from stagewall.gates.promotions import (
@@ -318,6 +318,9 @@ def _evaluate(
             problems.append(f"skipped stage: never promoted to {prev!r} with this artifact{shown}")
         else:
             since = parse_time(rows[0].created_at)
+    gone = submitter_problem(estate, conn, promo, now)
+    if gone is not None:
+        problems.append(gone)
     if estate.signed_commits_required(st) and not promo.signed_verified:
         problems.append("the stage now requires signed commits; submit again so they are verified")
     reports = conn.execute(

@@ -54,6 +54,7 @@ from stagewall.gates._model import (
     find_stage,
     now_utc,
     request_digest,
+    submitter_problem,
 )
 from stagewall.gates._signatures import identify_signer, verify_commit
 from stagewall.gates._tables import gate_checks, gate_deployments, gate_promotions
@@ -447,6 +448,11 @@ class Gate:
             # Decided, expired or already reviewed: refused before the code is used.
             with self.store.read() as conn:
                 check_reviewable(conn, kind, promo.id, approver, now)
+                gone = (
+                    None if promo.break_glass else submitter_problem(self.estate, conn, promo, now)
+                )
+            if gone is not None:
+                raise AccessDenied(f"{promo.id} cannot be approved: {gone}")
             mfa = self._step_up(approver, otp, webauthn, f"approve {promo.id}", now)
             with self.store.transaction() as conn:
                 result = record_review(
