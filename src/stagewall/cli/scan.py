@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from stagewall.cli._common import config_option, db_option
+from stagewall.cli._params import PathParam
 from stagewall.errors import EXIT_FINDING, EXIT_OK, BackendError, StagewallError, UsageError
 from stagewall.estate import load_estate_optional
 from stagewall.paths import configured_store_url
@@ -27,7 +28,7 @@ from stagewall.scan.engine import DEFAULT_FILE_TIME_BUDGET, DEFAULT_MAX_FILE_SIZ
 
 
 @click.command("scan")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=PathParam(path_type=Path))
 @config_option
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit"]), default="text",
@@ -35,16 +36,16 @@ from stagewall.scan.engine import DEFAULT_FILE_TIME_BUDGET, DEFAULT_MAX_FILE_SIZ
     help="Report format.",
 )  # fmt: skip
 @click.option(
-    "--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
+    "--out", "out", type=PathParam(dir_okay=False, path_type=Path), help="Write the report here."
 )
 @click.option(
     "--baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathParam(dir_okay=False, path_type=Path),
     help="Accept findings listed here.",
 )
 @click.option(
     "--write-baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathParam(dir_okay=False, path_type=Path),
     help="Write current findings as a baseline.",
 )
 @click.option(
