@@ -29,6 +29,7 @@ from stagewall.keys import PublicKey
 
 _SIGNED = ("manifest.json", "manifest.sig")
 MAX_PACK_BYTES = 2 << 30
+MAX_UNPACKED_BYTES = 2 << 30  # the pack is verified in memory
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,16 @@ def _read(path: Path) -> dict[str, bytes]:
         raise UsageError(f"{path} is larger than {MAX_PACK_BYTES} bytes")
     try:
         with zipfile.ZipFile(path) as z:
+            # what the entries unpack to, from their headers (a read never returns more):
+            # a few megabytes of zeros must not make the verifier allocate gigabytes
+            unpacked = sum(info.file_size for info in z.infolist())
+            if unpacked > MAX_UNPACKED_BYTES:
+                raise PackInvalid(
+                    f"{path} unpacks to {unpacked} bytes, more than the {MAX_UNPACKED_BYTES} "
+                    "an evidence pack may hold",
+                    hint="this is not a pack stagewall made (a zip bomb, perhaps); ask for a "
+                    "pack over a shorter window",
+                )
             names = z.namelist()
             if len(names) != len(set(names)):
                 raise PackInvalid(f"{path} holds the same file name twice")
