@@ -357,3 +357,36 @@ def test_click_usage_errors_are_problem_objects_in_json(
     assert "--help" in problem["hint"]
     text = _run(env, *args)
     assert text.exit_code == 2 and "Usage:" in text.stderr and "Error: " in text.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-file-size", str(2**70)], "is not in the range 1<=x<=1099511627776"),
+        (["--file-time-budget", "inf"], "is not in the range 0.1<=x<=3600"),
+        (["--file-time-budget", "nan"], "error[SW112]: --file-time-budget nan is not a number"),
+    ],
+    ids=["max-file-size 2**70", "budget inf", "budget nan"],
+)
+def test_scan_limits_are_bounded(
+    args: list[str], message: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    """2**70 and inf traced back (OverflowError); nan silently meant no budget at all."""
+    res = _run(env, "scan", str(tmp_path), *args)
+    assert res.exit_code == 2 and message in res.stderr
+
+
+def test_scan_with_a_terabyte_file_limit_reads_small_files(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A read of max_file_size + 1 bytes allocated a terabyte up front (MemoryError)."""
+    (tmp_path / "app.env").write_text("DATABASE_URL=postgres://db.internal/app\n")
+    res = _run(env, "scan", str(tmp_path / "app.env"), "--max-file-size", str(1 << 40))
+    assert "1 files scanned" in res.stdout, res.output
+
+
+@pytest.mark.parametrize("where", ["/proc/self/x", "/etc/hostname/x"])
+def test_demo_dir_that_cannot_be_created_is_named(where: str, env: dict[str, str]) -> None:
+    res = _run(env, "demo", "--dir", where)
+    assert res.exit_code == 2
+    assert "error[SW100]: cannot create the demo directory" in res.stderr

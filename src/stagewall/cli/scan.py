@@ -26,6 +26,15 @@ from stagewall.scan import (
 from stagewall.scan._audit import record_scan
 from stagewall.scan.engine import DEFAULT_FILE_TIME_BUDGET, DEFAULT_MAX_FILE_SIZE
 
+# the largest file scan may be told to read whole (1 TiB): beyond it a size overflows
+MAX_FILE_SIZE_LIMIT = 1 << 40
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    from stagewall.cli._params import seconds
+
+    return seconds(value, "--file-time-budget", at_least=0.1, at_most=3600)
+
 
 @click.command("scan")
 @click.argument("paths", nargs=-1, required=True, type=PathParam(path_type=Path))
@@ -54,14 +63,15 @@ from stagewall.scan.engine import DEFAULT_FILE_TIME_BUDGET, DEFAULT_MAX_FILE_SIZ
 )  # fmt: skip
 @click.option(
     "--max-file-size",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_FILE_SIZE_LIMIT),
     default=DEFAULT_MAX_FILE_SIZE,
     show_default=True,
     help="Skip (and count) larger files, in bytes.",
 )
 @click.option(
     "--file-time-budget",
-    type=click.FloatRange(min=0.1),
+    type=click.FloatRange(min=0.1, max=3600),
+    callback=_finite,
     default=DEFAULT_FILE_TIME_BUDGET,
     show_default=True,
     help="Seconds one file may take; a slower file gets a 'skipped: too slow' finding.",
