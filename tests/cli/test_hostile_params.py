@@ -390,3 +390,23 @@ def test_demo_dir_that_cannot_be_created_is_named(where: str, env: dict[str, str
     res = _run(env, "demo", "--dir", where)
     assert res.exit_code == 2
     assert "error[SW100]: cannot create the demo directory" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("var", "args"),
+    [
+        ("STAGEWALL_TOKEN", ["whoami"]),
+        ("STAGEWALL_DB", ["keys", "init"]),
+        ("STAGEWALL_SERVER", ["access", "grants"]),
+    ],
+)
+def test_a_stagewall_variable_that_is_not_utf8_is_refused(
+    var: str, args: list[str], env: dict[str, str]
+) -> None:
+    """Bytes that are not UTF-8 (held as lone surrogates) traced back where the value was
+    encoded: the token as a header (UnicodeEncodeError), the store URL as a path."""
+    value = "sqlite:///\udcff\udcfe.db" if var == "STAGEWALL_DB" else "t0k\udcffen"
+    res = _run({**env, var: value}, *args)
+    assert res.exit_code == 2
+    assert f"error[SW101]: environment variable {var} is not valid UTF-8" in res.stderr
+    assert "t0k" not in res.output

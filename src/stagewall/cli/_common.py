@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import unicodedata
 from collections.abc import Callable
@@ -31,6 +32,7 @@ def run_guarded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     argv = [str(a) for a in argv_arg] if argv_arg is not None else sys.argv[1:]
     try:
         check_argv(argv)
+        check_environment()
         rv = fn(*args, standalone_mode=False, **kwargs)
     except StagewallError as exc:
         if _wants_json(argv):
@@ -97,6 +99,20 @@ def check_argv(argv: list[str]) -> None:
                 f"argument {i + 1}{of} is not valid UTF-8",
                 hint="pass UTF-8 text (rename a file whose name is in another encoding, or "
                 "set a UTF-8 locale such as LANG=C.UTF-8)",
+            )
+
+
+def check_environment() -> None:
+    """Refuse a STAGEWALL_* variable whose bytes are not UTF-8 (Python holds them as lone
+    surrogates, which fail wherever the value is encoded: a store URL, a token header).
+    The value is not echoed: STAGEWALL_TOKEN is a secret."""
+    from stagewall.errors import UsageError
+
+    for name, value in sorted(os.environ.items()):
+        if name.startswith("STAGEWALL_") and any("\udc80" <= ch <= "\udcff" for ch in value):
+            raise UsageError(
+                f"environment variable {name} is not valid UTF-8",
+                hint=f"set {name} to UTF-8 text, or unset it",
             )
 
 
