@@ -61,6 +61,33 @@ class KeyMissing(ConfigError):
     default_hint = "run `stagewall keys init` to create the keys in STAGEWALL_HOME"
 
 
+class EmptyArgument(UsageError):
+    """An option or argument was given explicitly with an empty value."""
+
+    code = "SW110"
+    default_hint = "give a value, or leave the option out to use its default"
+
+
+class ArgumentTooLong(UsageError):
+    """A name or other bounded value given on the command line is too long or malformed."""
+
+    code = "SW111"
+
+
+class DurationOutOfRange(UsageError):
+    """A duration or interval given on the command line is not one, or is outside its bounds."""
+
+    code = "SW112"
+
+
+class PathUnusable(UsageError):
+    """A path given on the command line is a FIFO, device, socket, symlink loop, or a
+    directory where a file is needed (or the reverse): reading it would block or fail."""
+
+    code = "SW113"
+    default_hint = "give a regular file (or a directory where one is asked for)"
+
+
 class PolicyViolation(StagewallError):
     """A check found that the estate or an action breaks a stagewall invariant."""
 
@@ -574,6 +601,10 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     ConfigError,
     UsageError,
     KeyMissing,
+    EmptyArgument,
+    ArgumentTooLong,
+    DurationOutOfRange,
+    PathUnusable,
     PolicyViolation,
     MaskingError,
     UnmaskedColumn,

@@ -102,6 +102,15 @@ def _files(base: Path) -> dict[str, str]:
         p.write_bytes(data)
         out[name] = str(p)
     os.chmod(out["unreadable"], 0)
+    fifo = base / "fifo.yaml"
+    if not fifo.exists():
+        os.mkfifo(fifo)  # opening it to read blocks until a writer comes: never, here
+    out["fifo"] = str(fifo)
+    for name, target in (("symloop", "symloop.yaml"), ("symlink-fifo", "fifo.yaml")):
+        link = base / f"{name}.yaml"
+        if not link.is_symlink():
+            link.symlink_to(base / target)
+        out[name] = str(link)
     (base / "adir").mkdir(exist_ok=True)
     out["dir"] = str(base / "adir")
     out["missing"] = str(base / "no" / "such" / "file.yaml")
@@ -215,7 +224,7 @@ def _cases(files: dict[str, str], tmp: Path) -> Iterator[Case]:
                         args += base.get(q.name or "", [])
                 for fmt in (
                     ("text", "json")
-                    if what in {"pw-url", "pg-pw", "junk", "bad-url"}
+                    if what in {"pw-url", "pg-pw", "junk", "bad-url", "-1", "2**70", "nan", "fifo"}
                     else ("text",)
                 ):
                     extra = ["--format", "json"] if fmt == "json" and _has_format(command) else []
@@ -239,6 +248,7 @@ HOSTILE_ENV = (
     ("STAGEWALL_CONFIG", "dupkeys"),
     ("STAGEWALL_CONFIG", "junk"),
     ("STAGEWALL_CONFIG", "dir"),
+    ("STAGEWALL_CONFIG", "fifo"),
     ("STAGEWALL_HOME", "junk"),
 )
 
@@ -250,22 +260,24 @@ LIST_FILTERS = {
 }
 
 
+# Hostile-looking text values that are valid C2SP key names (and so valid --name values).
+VALID_NOTE_NAMES = {"1e400", "-1", "2**70", "0s", "-5m", "99999d"}
+
+
 def documented_success(case: Case) -> str | None:
     """Why exit 0 is right for ``case``, or None when it must fail."""
     param, what = case.what.split("=", 1)
     what = what.split("/")[0]
-    if what == "emptystr" and param in {"db", "config", "public_key"}:
-        return "an empty option value means the option was not given (docs/errors.md)"
     if case.command == ("scan",) and param == "paths":
         return "scan reads any file it is given and reports what it found in it"
     if LIST_FILTERS.get(case.command) == param:
         return "a list filter that matches nothing lists nothing"
     if case.command in LIST_FILTERS and param == "config":
         return "token lists read the store, not the estate (--config only locates the state)"
+    if case.command == ("keys", "init") and param == "name" and what in VALID_NOTE_NAMES:
+        return "a key name is any text without spaces, '+' or control characters (C2SP)"
     if case.command == ("witness", "init") and what in {"dir", "missing"}:
         return "a witness is created in an empty or new directory"
-    if case.command == ("keys", "init") and param == "name" and what == "huge":
-        return "a long key name is a valid key name"
     return None
 
 
@@ -309,7 +321,6 @@ def run_case(case: Case, env: dict[str, str]) -> list[str]:
     if (
         case.args[-2:] == ("--format", "json")
         and res.exit_code != 0
-        and "Usage:" not in out  # click's own usage errors are plain text
         and not (res.exit_code == 1 and _is_json(res.stdout))  # a report of findings
     ):
         try:
@@ -332,12 +343,11 @@ def run_case(case: Case, env: dict[str, str]) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="module")
-def sweep_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], Path]]:
-    tmp = tmp_path_factory.mktemp("sweep")
+def isolated_env(tmp: Path) -> dict[str, str]:
+    """An estate (the example) in ``tmp``, its state there, no store, an unreachable server."""
     estate = tmp / "stagewall.yaml"
     estate.write_text(example_estate_text(), encoding="utf-8")
-    env = {
+    return {
         "STAGEWALL_HOME": str(tmp / "home"),
         "STAGEWALL_CONFIG": str(estate),
         "STAGEWALL_DB": "",
@@ -346,7 +356,12 @@ def sweep_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[s
         "HOME": str(tmp / "userhome"),
         "NO_COLOR": "1",
     }
-    yield env, tmp
+
+
+@pytest.fixture(scope="module")
+def sweep_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], Path]]:
+    tmp = tmp_path_factory.mktemp("sweep")
+    yield isolated_env(tmp), tmp
 
 
 COMMAND_IDS = sorted(" ".join(p) for p in LEAVES if p not in NOT_SWEPT)

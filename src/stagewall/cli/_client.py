@@ -36,11 +36,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
+def refuse_empty_server(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    from stagewall.cli._params import refuse_empty
+
+    refuse_empty(value, param, "the server's URL")
+    return value
+
+
 def server_option(f: F) -> F:
     return click.option(
         "--server",
         "server",
         default=None,
+        callback=refuse_empty_server,
         metavar="URL",
         help="The stagewall server (default: $STAGEWALL_SERVER, then the one you logged in to).",
     )(f)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import unicodedata
 from collections.abc import Callable
@@ -22,20 +23,55 @@ F = TypeVar("F", bound=Callable[..., Any])
 def run_guarded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a click entry point, turning StagewallError into message + exit code.
 
-    ``standalone_mode`` is kept so click handles its own usage errors (exit 2).
+    Click's own usage errors (a missing option, a bad choice, a number out of range) are
+    handled here too rather than inside click, so that with ``--format json`` they are an
+    RFC 9457 problem object on stderr like every other error (exit code unchanged).
     """
-    kwargs.setdefault("standalone_mode", True)
+    standalone = kwargs.pop("standalone_mode", True)
+    argv_arg = kwargs.get("args")
+    argv = [str(a) for a in argv_arg] if argv_arg is not None else sys.argv[1:]
     try:
-        argv = kwargs.get("args")
-        check_argv(list(argv) if argv is not None else sys.argv[1:])
-        return fn(*args, **kwargs)
+        check_argv(argv)
+        check_environment()
+        rv = fn(*args, standalone_mode=False, **kwargs)
     except StagewallError as exc:
-        argv = kwargs.get("args")
-        if _wants_json(list(argv) if argv is not None else sys.argv[1:]):
+        if _wants_json(argv):
             click.echo(json.dumps(problem_of(exc), sort_keys=True), err=True)
         else:
             click.echo(exc.render(), err=True)
         sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        if not standalone:
+            raise
+        if _wants_json(argv):
+            click.echo(json.dumps(_usage_problem(exc), sort_keys=True), err=True)
+        else:
+            exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        if not standalone:
+            raise
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    if not standalone:
+        return rv
+    # click returns the code of a ctx.exit(code); a command itself returns None
+    sys.exit(rv if type(rv) is int else 0)
+
+
+def _usage_problem(exc: click.ClickException) -> dict[str, Any]:
+    from stagewall.errors import ConfigError, UsageError
+
+    cls = UsageError if isinstance(exc, click.UsageError) else ConfigError
+    command = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else None
+    return {
+        "type": f"https://stagewall.dev/errors/{cls.code}",
+        "title": cls.__name__,
+        "detail": exc.format_message(),
+        "code": cls.code,
+        "hint": f"run `{command} --help` for its options" if command else cls.default_hint,
+        "exit_code": exc.exit_code,
+    }
 
 
 def check_argv(argv: list[str]) -> None:
@@ -63,6 +99,20 @@ def check_argv(argv: list[str]) -> None:
                 f"argument {i + 1}{of} is not valid UTF-8",
                 hint="pass UTF-8 text (rename a file whose name is in another encoding, or "
                 "set a UTF-8 locale such as LANG=C.UTF-8)",
+            )
+
+
+def check_environment() -> None:
+    """Refuse a STAGEWALL_* variable whose bytes are not UTF-8 (Python holds them as lone
+    surrogates, which fail wherever the value is encoded: a store URL, a token header).
+    The value is not echoed: STAGEWALL_TOKEN is a secret."""
+    from stagewall.errors import UsageError
+
+    for name, value in sorted(os.environ.items()):
+        if name.startswith("STAGEWALL_") and any("\udc80" <= ch <= "\udcff" for ch in value):
+            raise UsageError(
+                f"environment variable {name} is not valid UTF-8",
+                hint=f"set {name} to UTF-8 text, or unset it",
             )
 
 
@@ -108,10 +158,12 @@ def _use_estate(_ctx: click.Context, _param: click.Parameter, value: str | None)
 
 
 def config_option(f: F) -> F:
+    from stagewall.cli._params import PathParam
+
     return click.option(
         "--config",
         "config",
-        type=click.Path(dir_okay=False),
+        type=PathParam(dir_okay=False),
         default=None,
         callback=_use_estate,
         help="Estate file (default: $STAGEWALL_CONFIG, then ./stagewall.yaml). The default "
@@ -119,11 +171,19 @@ def config_option(f: F) -> F:
     )(f)
 
 
+def _not_empty_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from stagewall.cli._params import refuse_empty
+
+    refuse_empty(value, param, "a store URL")
+    return value
+
+
 def db_option(f: F) -> F:
     return click.option(
         "--db",
         "db",
         default=None,
+        callback=_not_empty_url,
         help="Control-plane store URL (default: $STAGEWALL_DB, then SQLite in STAGEWALL_HOME).",
     )(f)
 

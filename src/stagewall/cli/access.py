@@ -8,6 +8,7 @@ store (the server also sweeps by itself every second).
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from urllib.parse import quote
 
 import click
@@ -15,15 +16,15 @@ import click
 from stagewall.access import AccessContext, sweep, sweep_loop
 from stagewall.cli._client import Client, server_option
 from stagewall.cli._common import config_option, db_option, echo_json, format_option, one_line
+from stagewall.cli._params import duration as parse_cli_duration
+from stagewall.cli._params import estate_name
 from stagewall.errors import UsageError
-from stagewall.estate import parse_duration
 
-
-def _duration(text: str, what: str) -> float:
-    try:
-        return parse_duration(text).total_seconds()
-    except (ValueError, TypeError) as exc:
-        raise UsageError(f"{what}: {exc}") from None
+# The longest access a role may allow (estate: roles.max_duration); the server applies
+# the role's own maximum.
+MAX_REQUEST = timedelta(days=30)
+# The sweep loop's interval: expired grants must not outlive their end by much.
+MAX_SWEEP_INTERVAL = timedelta(hours=1)
 
 
 @click.group("access")
@@ -41,7 +42,7 @@ def _otp(otp: str | None, needed: bool = True) -> str | None:
 
 
 @access_group.command("request")
-@click.option("--role", required=True)
+@click.option("--role", required=True, type=estate_name("role name"))
 @click.option("--for", "duration", required=True, help="How long, e.g. 30m or 2h.")
 @click.option("--reason", required=True)
 @click.option("--ticket", default=None)
@@ -51,7 +52,8 @@ def request_cmd(
     role: str, duration: str, reason: str, ticket: str | None, server: str | None, fmt: str
 ) -> None:
     """File an access request as yourself; approvers are notified."""
-    _duration(duration, "--for")  # a clear local message before anything is sent
+    # a clear local message before anything is sent
+    parse_cli_duration(duration, "--for", at_most=MAX_REQUEST)
     data = Client(server).request(
         "POST",
         "/api/v1/access/requests",
@@ -188,8 +190,18 @@ def revoke_cmd(grant_id: str, reason: str, otp: str | None, server: str | None, 
 
 @access_group.command("sweep")
 @click.option("--loop", is_flag=True, help="Keep sweeping until interrupted.")
-@click.option("--interval", default="1s", show_default=True)
-@click.option("--max-iterations", type=click.IntRange(min=1), default=None)
+@click.option(
+    "--interval",
+    default="1s",
+    show_default=True,
+    help="With --loop: time between sweeps, 1s to 1h.",
+)
+@click.option(
+    "--max-iterations",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --loop: stop after this many sweeps.",
+)
 @config_option
 @db_option
 @format_option("json")
@@ -202,11 +214,23 @@ def sweep_cmd(
     fmt: str,
 ) -> None:
     """Operator: end expired grants now, on the server host (the server sweeps by itself)."""
+    given = [
+        opt
+        for name, opt in (("interval", "--interval"), ("max_iterations", "--max-iterations"))
+        if click.get_current_context().get_parameter_source(name)
+        is not click.core.ParameterSource.DEFAULT
+    ]
+    if given and not loop:
+        raise UsageError(
+            f"{' and '.join(given)} only appl{'y' if len(given) > 1 else 'ies'} with --loop; "
+            "without it access sweep runs once",
+            hint="add --loop to keep sweeping, or drop " + " and ".join(given),
+        )
+    every = parse_cli_duration(interval, "--interval", at_most=MAX_SWEEP_INTERVAL)
     ctx = AccessContext.open(config, db)
     if loop:
-        seconds = _duration(interval, "--interval")
         try:
-            reports = sweep_loop(ctx, interval=seconds, max_iterations=max_iterations)
+            reports = sweep_loop(ctx, interval=every.total_seconds(), max_iterations=max_iterations)
         except KeyboardInterrupt:
             return
         rep = reports[-1]
@@ -228,7 +252,7 @@ def sweep_cmd(
 
 
 @access_group.command("break-glass")
-@click.option("--role", required=True)
+@click.option("--role", required=True, type=estate_name("role name"))
 @click.option("--reason", required=True)
 @click.option("--otp", default=None)
 @server_option

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import tarfile
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from stagewall.audit import AuditLog, WitnessPolicy, witness_checkpoints
 from stagewall.audit._bundle import export_bundle, verify_bundle
 from stagewall.audit._merkle import leaf_hash, verify_inclusion
 from stagewall.audit._verify import VerifyReport, read_checkpoint_files, verify_store
-from stagewall.cli._client import Client
+from stagewall.cli._client import Client, refuse_empty_server
 from stagewall.cli._common import (
     config_option,
     db_option,
@@ -26,6 +26,7 @@ from stagewall.cli._common import (
     one_line,
     pinned_public_key,
 )
+from stagewall.cli._params import PathParam
 from stagewall.errors import (
     ChainBroken,
     ConfigError,
@@ -61,10 +62,14 @@ def _remote(server: str | None, db: str | None) -> Client | None:
     return None
 
 
+MAX_INDEX = 2**63 - 1  # the store's integer columns
+MAX_TAIL = 1_000_000
+
 remote_option = click.option(
     "--server",
     "server",
     default=None,
+    callback=refuse_empty_server,
     metavar="URL",
     help="Read through this stagewall server (default: $STAGEWALL_SERVER) instead of a store.",
 )
@@ -79,16 +84,11 @@ def _policy(config: str | None) -> WitnessPolicy | None:
 
 
 def _as_of(value: str | None) -> datetime | None:
+    from stagewall.evidence.evaluate import parse_time_arg
+
     if value is None:
         return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UsageError(
-            f"--as-of {value!r} is not an ISO 8601 time",
-            hint="write e.g. 2026-01-31T12:00:00Z (when you received the bundle)",
-        ) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return parse_time_arg(value, what="--as-of", error=UsageError)
 
 
 def _report(report: VerifyReport, fmt: str, what: str) -> None:
@@ -121,15 +121,13 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 @db_option
+@click.option("--bundle", type=PathParam(), default=None, help="Verify an exported bundle offline.")
 @click.option(
-    "--bundle", type=click.Path(), default=None, help="Verify an exported bundle offline."
-)
-@click.option(
-    "--checkpoint", "checkpoints", multiple=True, type=click.Path(), help="Older checkpoint file."
+    "--checkpoint", "checkpoints", multiple=True, type=PathParam(), help="Older checkpoint file."
 )
 @click.option(
     "--public-key",
-    type=click.Path(),
+    type=PathParam(),
     default=None,
     help="Trusted public key (pin); default: the one in STAGEWALL_HOME.",
 )
@@ -201,7 +199,7 @@ def verify_cmd(
 @audit_group.command("export")
 @db_option
 @remote_option
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Bundle directory.")
+@click.option("--out", required=True, type=PathParam(file_okay=False), help="Bundle directory.")
 def export_cmd(db: str | None, server: str | None, out: str) -> None:
     """Write a self-contained bundle an auditor verifies offline."""
     client = _remote(server, db)
@@ -313,6 +311,13 @@ def proof_cmd(
     index: int, tree_size: int | None, db: str | None, server: str | None, fmt: str
 ) -> None:
     """Print an inclusion proof for event INDEX (verify with `audit verify-proof`)."""
+    if not 0 <= index <= MAX_INDEX:
+        raise UsageError(f"INDEX {index} is not an event index", hint="give 0 or more")
+    if tree_size is not None and not 1 <= tree_size <= MAX_INDEX:
+        raise UsageError(
+            f"--size {tree_size} is not a tree size",
+            hint="give 1 or more (at most the log's size), or leave --size out",
+        )
     client = _remote(server, db)
     if client is not None:
         params = {} if tree_size is None else {"size": tree_size}
@@ -358,9 +363,9 @@ def _whole(value: Any, name: str) -> int:
 
 
 @audit_group.command("verify-proof")
-@click.argument("proof_file", type=click.Path())
-@click.option("--checkpoint", type=click.Path(), default=None, help="Signed checkpoint to bind to.")
-@click.option("--public-key", type=click.Path(), default=None, help="Key for --checkpoint.")
+@click.argument("proof_file", type=PathParam())
+@click.option("--checkpoint", type=PathParam(), default=None, help="Signed checkpoint to bind to.")
+@click.option("--public-key", type=PathParam(), default=None, help="Key for --checkpoint.")
 def verify_proof_cmd(proof_file: str, checkpoint: str | None, public_key: str | None) -> None:
     """Verify an inclusion proof offline (optionally against a signed checkpoint)."""
     data = _load_proof(proof_file)
@@ -404,6 +409,11 @@ def tail_cmd(count: int, db: str | None, server: str | None, fmt: str) -> None:
     """Show the newest events."""
     if count < 0:
         raise UsageError("-n must not be negative")
+    if count > MAX_TAIL:
+        raise UsageError(
+            f"-n {count} is more than {MAX_TAIL} events",
+            hint=f"give -n {MAX_TAIL} or fewer; `audit export` writes the whole log",
+        )
     client = _remote(server, db)
     rows: list[dict[str, Any]]
     if client is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from stagewall.cli._params import PathParam
 from stagewall.demo import run_demo
 from stagewall.errors import EXIT_FINDING
 
@@ -15,7 +16,7 @@ from stagewall.errors import EXIT_FINDING
 @click.option(
     "--dir",
     "directory",
-    type=click.Path(file_okay=False),
+    type=PathParam(file_okay=False),
     default="./stagewall-demo",
     show_default=True,
     help="Directory to build the demo estate in (new, empty, or made by an earlier demo).",

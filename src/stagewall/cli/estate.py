@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
+from stagewall.cli._params import PathParam
 from stagewall.errors import EXIT_FINDING, ConfigError, reason_of
 from stagewall.estate import (
     Estate,
@@ -33,7 +34,7 @@ def example_estate_text() -> str:
 @click.option(
     "--out",
     "out",
-    type=click.Path(dir_okay=False),
+    type=PathParam(dir_okay=False),
     default="stagewall.yaml",
     show_default=True,
     help="Where to write the example estate file.",

@@ -16,6 +16,7 @@ from stagewall.cli._common import (
     format_option,
     pinned_public_key,
 )
+from stagewall.cli._params import PathParam
 from stagewall.errors import EXIT_FINDING, IntegrityError
 from stagewall.evidence import CheckStatus, evaluate, make_window, open_local, parse_time_arg
 from stagewall.evidence.evaluate import DEFAULT_WINDOW
@@ -33,7 +34,7 @@ _MARK = {
 def _attestations_option(f: F) -> F:
     return click.option(
         "--attestations",
-        type=click.Path(dir_okay=False),
+        type=PathParam(dir_okay=False),
         default=None,
         help="Attestations file (default: evidence-attestations.yaml next to stagewall.yaml).",
     )(f)
@@ -44,7 +45,7 @@ def _witness_option(f: F) -> F:
         "--witness-key",
         "witness_keys",
         multiple=True,
-        type=click.Path(dir_okay=False),
+        type=PathParam(dir_okay=False),
         help="File holding a witness verifier key (vkey, as `stagewall witness init` prints "
         "it), counted on top of audit.witnesses in stagewall.yaml (repeatable).",
     )(f)
@@ -106,7 +107,7 @@ def checks_cmd(
 @db_option
 @click.option("--from", "start", required=True, help="First day of the window (YYYY-MM-DD).")
 @click.option("--to", "end", required=True, help="Last day of the window (YYYY-MM-DD).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The pack (.zip).")
+@click.option("--out", required=True, type=PathParam(dir_okay=False), help="The pack (.zip).")
 @click.option("--no-pdf", is_flag=True, help="Leave out report.pdf (the HTML stays).")
 @_attestations_option
 @_witness_option
@@ -140,10 +141,10 @@ def pack_cmd(
 
 
 @evidence_group.command("verify")
-@click.argument("pack", type=click.Path(dir_okay=False))
+@click.argument("pack", type=PathParam(dir_okay=False))
 @click.option(
     "--public-key",
-    type=click.Path(dir_okay=False),
+    type=PathParam(dir_okay=False),
     default=None,
     help="The log's public key, obtained independently (pin); default: the one in "
     "STAGEWALL_HOME. Never the pack's own.",
@@ -206,7 +207,7 @@ def verify_cmd(
 @click.option(
     "--out",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=PathParam(dir_okay=False),
     help="The answered file (.xlsx, or .csv).",
 )
 @click.option("--at", "at", default=None, help="As-of time (default: now).")

@@ -13,6 +13,7 @@ import click
 
 from stagewall.cli._client import Client, pipeline_client, pipeline_options, server_option
 from stagewall.cli._common import echo_json, format_option
+from stagewall.cli._params import PathParam, estate_name
 from stagewall.errors import ConfigError, UsageError
 from stagewall.estate._duration import parse_duration
 from stagewall.gates import expect_subject, verify_envelope
@@ -58,10 +59,10 @@ def gate_group() -> None:
 
 
 @gate_group.command("submit")
-@click.option("--repo", required=True, type=click.Path(file_okay=False), help="Git repository.")
+@click.option("--repo", required=True, type=PathParam(file_okay=False), help="Git repository.")
 @click.option("--change", required=True, help="Commit SHA to promote.")
 @click.option("--artifact", required=True, help="Artifact digest, sha256:<hex>.")
-@click.option("--to", "stage", required=True, help="Target stage.")
+@click.option("--to", "stage", required=True, type=estate_name("stage name"), help="Target stage.")
 @pipeline_options
 @server_option
 @format_option("json")
@@ -91,10 +92,10 @@ def submit_cmd(
 
 
 @gate_group.command("break-glass")
-@click.option("--repo", required=True, type=click.Path(file_okay=False), help="Git repository.")
+@click.option("--repo", required=True, type=PathParam(file_okay=False), help="Git repository.")
 @click.option("--change", required=True, help="Commit SHA to promote.")
 @click.option("--artifact", required=True, help="Artifact digest, sha256:<hex>.")
-@click.option("--to", "stage", required=True, help="Target stage.")
+@click.option("--to", "stage", required=True, type=estate_name("stage name"), help="Target stage.")
 @click.option("--reason", required=True, help="Why this cannot wait for approval.")
 @click.option("--otp", required=True, help="Your current one-time code.")
 @server_option
@@ -134,7 +135,9 @@ def break_glass_cmd(
 
 @gate_group.command("report")
 @click.option("--change", required=True, help="Commit SHA the check ran on.")
-@click.option("--stage", required=True, help="Stage whose check this is.")
+@click.option(
+    "--stage", required=True, type=estate_name("stage name"), help="Stage whose check this is."
+)
 @click.option("--check", "name", required=True, help="Check name (as declared on the stage).")
 @click.option("--status", required=True, type=click.Choice(["pass", "fail"]))
 @pipeline_options
@@ -201,9 +204,15 @@ def pending_cmd(server: str | None, fmt: str) -> None:
 @gate_group.command("check")
 @click.option("--change", required=True, help="Commit SHA about to be deployed.")
 @click.option("--artifact", required=True, help="Digest of the artifact about to be deployed.")
-@click.option("--to", "stage", required=True, help="Stage being deployed to.")
 @click.option(
-    "--out", type=click.Path(dir_okay=False), default=None, help="Write the attestation here."
+    "--to",
+    "stage",
+    required=True,
+    type=estate_name("stage name"),
+    help="Stage being deployed to.",
+)
+@click.option(
+    "--out", type=PathParam(dir_okay=False), default=None, help="Write the attestation here."
 )
 @click.option(
     "--subject-name", default="artifact", show_default=True, help="Attestation subject name."
@@ -264,9 +273,14 @@ def check_cmd(
 
 
 @gate_group.command("verify")
-@click.argument("attestation", type=click.Path(dir_okay=False))
-@click.option("--public-key", type=click.Path(dir_okay=False), default=None, help="Pin this key.")
-@click.option("--stage", default=None, help="Fail unless the attestation is for this stage.")
+@click.argument("attestation", type=PathParam(dir_okay=False))
+@click.option("--public-key", type=PathParam(dir_okay=False), default=None, help="Pin this key.")
+@click.option(
+    "--stage",
+    default=None,
+    type=estate_name("stage name"),
+    help="Fail unless the attestation is for this stage.",
+)
 @click.option("--commit", default=None, help="Fail unless it is for this commit SHA.")
 @click.option("--digest", default=None, help="Fail unless it is for this artifact digest.")
 @click.option(

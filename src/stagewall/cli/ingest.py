@@ -13,6 +13,7 @@ import click
 
 from stagewall.alerts import sinks_from_config
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
+from stagewall.cli._params import check_path, estate_name, seconds
 from stagewall.errors import UnknownLogSource, UsageError
 from stagewall.estate import load_estate
 from stagewall.monitoring.follow_loop import BATCH, follow_file, follow_stream, follower_for
@@ -78,13 +79,19 @@ class _Totals:
 
 
 @click.command("ingest")
-@click.argument("source")
+@click.argument("source", type=estate_name("log source name"))
 @click.option("--from", "from_", required=True, metavar="FILE|-", help="Log file, or - for stdin.")
 @click.option("--follow", is_flag=True, help="Keep reading as the file grows (across rotation).")
 @click.option(
     "--from-end", is_flag=True, help="With --follow on a new file: skip what is already there."
 )
-@click.option("--poll", type=float, default=1.0, show_default=True, help="Seconds between polls.")
+@click.option(
+    "--poll",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="With --follow: seconds between polls (0.01 to 3600).",
+)
 @click.option("--year", type=int, default=None, help="Year of syslog lines without one.")
 @config_option
 @db_option
@@ -101,10 +108,17 @@ def ingest_cmd(
     fmt: str,
 ) -> None:
     """Read SOURCE (declared under monitoring.sources) into the monitoring log; alert on rules."""
-    if poll <= 0:
-        raise UsageError("--poll must be a positive number of seconds")
+    seconds(poll, "--poll", at_least=0.01, at_most=3600)
+    polled = click.get_current_context().get_parameter_source("poll")
+    if polled is not click.core.ParameterSource.DEFAULT and not follow:
+        raise UsageError(
+            "--poll only applies with --follow; without it the file is read once",
+            hint="add --follow to keep reading, or drop --poll",
+        )
     if from_end and not follow:
         raise UsageError("--from-end only makes sense with --follow")
+    if from_ != "-":
+        check_path(from_, "--from", dir_okay=False)
     loaded = load_estate(config)
     estate = loaded.estate
     base = loaded.path.parent

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from stagewall.cli._common import db_option, echo_json, format_option
+from stagewall.cli._params import PathParam, note_name
 from stagewall.keys import init_keys, load_public_key, load_signing_key, masking_key_ids
 
 
@@ -16,7 +17,12 @@ def keys_group() -> None:
 
 
 @keys_group.command("init")
-@click.option("--name", default=None, help="Key name / log origin (default: random).")
+@click.option(
+    "--name",
+    default=None,
+    type=note_name("key name"),
+    help="Key name / log origin, at most 128 characters (default: random).",
+)
 @click.option("--rotate-masking", is_flag=True, help="Add a new masking key and make it current.")
 @db_option
 @format_option("json")
@@ -65,7 +71,7 @@ def init_cmd(name: str | None, rotate_masking: bool, db: str | None, fmt: str) -
 
 
 @keys_group.command("export-public")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write to FILE.")
+@click.option("--out", type=PathParam(dir_okay=False), default=None, help="Write to FILE.")
 @click.option(
     "--format",
     "fmt",

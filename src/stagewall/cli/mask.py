@@ -13,6 +13,7 @@ import click
 
 from stagewall.cli._client import Client, server_option
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
+from stagewall.cli._params import PathParam, estate_name
 from stagewall.errors import EXIT_FINDING, EXIT_OK, EXIT_USAGE, MaskingJobFailed, UsageError
 
 SOURCE_HELP = "Source database URL (sqlite:///f.db, postgresql://u@h:5432/db, mysql://u@h/db)."
@@ -28,7 +29,7 @@ def mask() -> None:
 
 @mask.command("plan")
 @click.option("--source", required=True, help=SOURCE_HELP)
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Plan file.")
+@click.option("--out", "out", required=True, type=PathParam(dir_okay=False), help="Plan file.")
 @click.option(
     "--sample",
     default=1000,
@@ -82,7 +83,7 @@ def plan_cmd(source: str, out: str, sample: int, schemas: tuple[str, ...], fmt: 
 
 
 @mask.command("lint")
-@click.option("--plan", "plan_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--plan", "plan_path", required=True, type=PathParam(dir_okay=False))
 @click.option("--source", required=True, help=SOURCE_HELP)
 @click.option(
     "--sample",
@@ -130,8 +131,8 @@ def lint_cmd(plan_path: str, source: str, sample: int, fmt: str) -> None:
 
 
 @mask.command("run")
-@click.argument("job", required=False)
-@click.option("--plan", "plan_path", default=None, type=click.Path(dir_okay=False))
+@click.argument("job", required=False, type=estate_name("masking job name"))
+@click.option("--plan", "plan_path", default=None, type=PathParam(dir_okay=False))
 @click.option("--source", default=None, help=SOURCE_HELP)
 @click.option("--target", default=None, help="Target database URL (never the source).")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1, max=64))
@@ -285,9 +286,9 @@ def _run_on_server(job: str, server: str | None, wait: bool, fmt: str) -> None:
 
 
 @mask.command("verify")
-@click.argument("job_names", metavar="[JOB]...", nargs=-1)
+@click.argument("job_names", metavar="[JOB]...", nargs=-1, type=estate_name("masking job name"))
 @click.option("--all", "all_jobs", is_flag=True, help="Every masking job of stagewall.yaml.")
-@click.option("--plan", "plan_path", type=click.Path(dir_okay=False))
+@click.option("--plan", "plan_path", type=PathParam(dir_okay=False))
 @click.option("--source", help=SOURCE_HELP)
 @click.option("--target", help="The masked target database URL.")
 @click.option(

@@ -7,6 +7,7 @@ import click
 from stagewall.cli._browser import browser_step_up
 from stagewall.cli._client import Client, server_option
 from stagewall.cli._common import echo_json, format_option
+from stagewall.cli._params import estate_name
 from stagewall.errors import UsageError
 
 
@@ -31,7 +32,7 @@ def enroll_cmd(server: str | None, fmt: str) -> None:
 
 
 @mfa_group.command("reset")
-@click.argument("principal")
+@click.argument("principal", type=estate_name("principal name"))
 @click.option("--otp", required=True, help="Your own current one-time code.")
 @server_option
 def reset_cmd(principal: str, otp: str, server: str | None) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
 import click
 
 from stagewall.cli._client import Client, server_option
 from stagewall.cli._common import config_option, echo_json, format_option
-from stagewall.errors import EXIT_FINDING, UsageError
-from stagewall.estate import load_estate, parse_duration
+from stagewall.cli._params import duration, estate_name
+from stagewall.errors import EXIT_FINDING
+from stagewall.estate import load_estate
 
 
 @click.command("probe")
@@ -17,6 +19,7 @@ from stagewall.estate import load_estate, parse_duration
     "--from",
     "environment",
     required=True,
+    type=estate_name("environment name"),
     help="The declared non-production environment this host belongs to.",
 )
 @click.option(
@@ -46,11 +49,10 @@ def probe_cmd(
     which records it in the audit log; `stagewall check --live` shows the newest one.
     """
     from stagewall.segmentation import run_probe
+    from stagewall.segmentation.probe import MAX_TIMEOUT
 
-    try:
-        seconds = parse_duration(timeout).total_seconds()
-    except (ValueError, TypeError) as exc:
-        raise UsageError(f"--timeout: {exc}") from None
+    at_most = timedelta(seconds=MAX_TIMEOUT)
+    seconds = duration(timeout, "--timeout", at_most=at_most).total_seconds()
     loaded = load_estate(config)
     rep = run_probe(loaded.estate, environment=environment, timeout=seconds)
     if report:

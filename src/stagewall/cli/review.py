@@ -9,6 +9,7 @@ import click
 from stagewall.access import render_html
 from stagewall.cli._client import Client, server_option
 from stagewall.cli._common import echo_json, format_option
+from stagewall.cli._params import title
 from stagewall.errors import UsageError
 
 
@@ -18,7 +19,7 @@ def review_group() -> None:
 
 
 @review_group.command("start")
-@click.option("--name", required=True)
+@click.option("--name", required=True, type=title("campaign name"), help="At most 200 characters.")
 @click.option("--due", required=True, help="Due date, YYYY-MM-DD.")
 @server_option
 @format_option("json")

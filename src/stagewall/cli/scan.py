@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from stagewall.cli._common import config_option, db_option
+from stagewall.cli._params import PathParam
 from stagewall.errors import EXIT_FINDING, EXIT_OK, BackendError, StagewallError, UsageError
 from stagewall.estate import load_estate_optional
 from stagewall.paths import configured_store_url
@@ -25,9 +26,18 @@ from stagewall.scan import (
 from stagewall.scan._audit import record_scan
 from stagewall.scan.engine import DEFAULT_FILE_TIME_BUDGET, DEFAULT_MAX_FILE_SIZE
 
+# the largest file scan may be told to read whole (1 TiB): beyond it a size overflows
+MAX_FILE_SIZE_LIMIT = 1 << 40
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    from stagewall.cli._params import seconds
+
+    return seconds(value, "--file-time-budget", at_least=0.1, at_most=3600)
+
 
 @click.command("scan")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=PathParam(path_type=Path))
 @config_option
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit"]), default="text",
@@ -35,16 +45,16 @@ from stagewall.scan.engine import DEFAULT_FILE_TIME_BUDGET, DEFAULT_MAX_FILE_SIZ
     help="Report format.",
 )  # fmt: skip
 @click.option(
-    "--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
+    "--out", "out", type=PathParam(dir_okay=False, path_type=Path), help="Write the report here."
 )
 @click.option(
     "--baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathParam(dir_okay=False, path_type=Path),
     help="Accept findings listed here.",
 )
 @click.option(
     "--write-baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathParam(dir_okay=False, path_type=Path),
     help="Write current findings as a baseline.",
 )
 @click.option(
@@ -53,14 +63,15 @@ from stagewall.scan.engine import DEFAULT_FILE_TIME_BUDGET, DEFAULT_MAX_FILE_SIZ
 )  # fmt: skip
 @click.option(
     "--max-file-size",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_FILE_SIZE_LIMIT),
     default=DEFAULT_MAX_FILE_SIZE,
     show_default=True,
     help="Skip (and count) larger files, in bytes.",
 )
 @click.option(
     "--file-time-budget",
-    type=click.FloatRange(min=0.1),
+    type=click.FloatRange(min=0.1, max=3600),
+    callback=_finite,
     default=DEFAULT_FILE_TIME_BUDGET,
     show_default=True,
     help="Seconds one file may take; a slower file gets a 'skipped: too slow' finding.",

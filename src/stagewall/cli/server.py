@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
+from stagewall.cli._params import estate_name
 from stagewall.errors import UsageError
 
 
@@ -55,7 +56,7 @@ def server_group() -> None:
 
 
 @server_group.command("invite")
-@click.argument("principal")
+@click.argument("principal", type=estate_name("principal name"))
 @config_option
 @db_option
 @format_option("json")
@@ -95,7 +96,7 @@ def pipeline_token_group() -> None:
 
 
 @pipeline_token_group.command("create")
-@click.argument("principal")
+@click.argument("principal", type=estate_name("principal name"))
 @click.option(
     "--ttl-days", type=click.IntRange(1, 366), default=90, show_default=True, help="Lifetime."
 )
@@ -137,7 +138,12 @@ def pipeline_token_create_cmd(
 
 
 @pipeline_token_group.command("list")
-@click.option("--principal", default=None, help="Only this service principal's tokens.")
+@click.option(
+    "--principal",
+    default=None,
+    type=estate_name("principal name"),
+    help="Only this service principal's tokens.",
+)
 @config_option
 @db_option
 @format_option("json")
@@ -185,7 +191,7 @@ def ingest_token_group() -> None:
 
 
 @ingest_token_group.command("create")
-@click.argument("source")
+@click.argument("source", type=estate_name("log source name"))
 @config_option
 @db_option
 @format_option("json")
@@ -213,7 +219,12 @@ def ingest_token_create_cmd(source: str, config: str | None, db: str | None, fmt
 
 
 @ingest_token_group.command("list")
-@click.option("--source", default=None, help="Only the tokens of this log source.")
+@click.option(
+    "--source",
+    default=None,
+    type=estate_name("log source name"),
+    help="Only the tokens of this log source.",
+)
 @config_option
 @db_option
 @format_option("json")

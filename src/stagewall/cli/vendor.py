@@ -6,6 +6,7 @@ import click
 
 from stagewall.cli._client import Client, server_option
 from stagewall.cli._common import echo_json, format_option
+from stagewall.cli._params import estate_name
 
 
 @click.group("vendor")
@@ -14,7 +15,7 @@ def vendor_group() -> None:
 
 
 @vendor_group.command("offboard")
-@click.argument("vendor")
+@click.argument("vendor", type=estate_name("vendor name"))
 @click.option("--otp", required=True, help="Your current one-time code.")
 @server_option
 @format_option("json")

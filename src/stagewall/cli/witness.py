@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from stagewall.cli._common import echo_json, format_option
+from stagewall.cli._params import PathParam, note_name
 from stagewall.errors import UsageError
 from stagewall.keys import load_public_key
 from stagewall.witness import Witness, WitnessState, init_witness, make_server
@@ -25,7 +26,7 @@ def _named_directory(_ctx: click.Context, _param: click.Parameter, value: str) -
     return value
 
 
-_DIR = click.argument("directory", type=click.Path(file_okay=False), callback=_named_directory)
+_DIR = click.argument("directory", type=PathParam(file_okay=False), callback=_named_directory)
 
 
 @click.group("witness")
@@ -35,7 +36,12 @@ def witness_group() -> None:
 
 @witness_group.command("init")
 @_DIR
-@click.option("--name", required=True, help="Witness name, e.g. witness.auditor.example/w1.")
+@click.option(
+    "--name",
+    required=True,
+    type=note_name("witness name"),
+    help="Witness name, e.g. witness.auditor.example/w1 (at most 128 characters).",
+)
 def init_cmd(directory: str, name: str) -> None:
     """Create a witness: a new key and empty state in DIRECTORY; print its public key."""
     state = init_witness(directory, name)
@@ -53,7 +59,7 @@ def init_cmd(directory: str, name: str) -> None:
     "--public-key",
     "public_key",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=PathParam(dir_okay=False),
     help="The log's verifier key (vkey from `stagewall keys export-public`).",
 )
 def add_log_cmd(directory: str, public_key: str) -> None:

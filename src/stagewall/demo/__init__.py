@@ -18,7 +18,7 @@ from stagewall.demo import _steps
 from stagewall.demo._estate import write_demo_estate
 from stagewall.demo._runner import DemoFailed, Runner, StepResult
 from stagewall.demo.shopdb import build_shop_db
-from stagewall.errors import ConfigError, StagewallError
+from stagewall.errors import ConfigError, StagewallError, reason_of
 
 MARKER = ".stagewall-demo"
 _OWNED = (
@@ -54,7 +54,13 @@ def _prepare(directory: Path) -> None:
             f"{directory} exists, is not empty and was not made by `stagewall demo`",
             hint="pass --dir with a new or empty directory",
         )
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a parent that is a file, a read-only or special file system
+        raise ConfigError(
+            f"cannot create the demo directory {directory}: {reason_of(exc)}",
+            hint="pass --dir with a new or empty directory where you can write",
+        ) from None
     for name in _OWNED:
         target = directory / name
         if target.is_dir() and not target.is_symlink():

@@ -10,6 +10,8 @@ from pydantic import BeforeValidator, PlainSerializer
 
 _PART = re.compile(r"(\d+)([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_MAX_DAYS = 999_999
+_MAX_SECONDS = _MAX_DAYS * 86400
 
 
 def parse_duration(text: str) -> timedelta:
@@ -22,6 +24,8 @@ def parse_duration(text: str) -> timedelta:
     seconds = sum(int(n) * _UNITS[u] for n, u in _PART.findall(raw))
     if seconds <= 0:
         raise ValueError(f"{text!r} is not a positive duration")
+    if seconds > _MAX_SECONDS:  # beyond what a timedelta holds (about 2.7 million years)
+        raise ValueError(f"{text[:40]!r} is far too long a duration; write at most {_MAX_DAYS}d")
     return timedelta(seconds=seconds)
 
 

@@ -230,6 +230,12 @@ def load_estate(path: str | os.PathLike[str] | None = None) -> LoadedEstate:
             hint="run `stagewall init` to write a commented example",
         )
     try:
+        if resolved.exists() and not resolved.is_file() and not resolved.is_dir():
+            # a FIFO or device (from $STAGEWALL_CONFIG, say): reading would block or not end
+            raise ConfigError(
+                f"{resolved}: the estate file is not a regular file (a FIFO, socket or device)",
+                hint="point --config or STAGEWALL_CONFIG at the stagewall.yaml file",
+            )
         text = resolved.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stagewall.evidence._inputs import EvidenceInputs
+from stagewall.evidence._inputs import EventRow, EvidenceInputs
 from stagewall.evidence.checks._util import grant_in_window, is_production_grant, when
 
 
@@ -28,6 +28,15 @@ class Population:
     @property
     def path(self) -> str:
         return f"populations/{self.name}.csv"
+
+    def event_indexes(self) -> list[int]:
+        """The audit events the rows rest on: each row's own, and its approvals'."""
+        out: list[int] = []
+        for row in self.rows:
+            if row.get("audit_index") is not None:
+                out.append(int(row["audit_index"]))
+            out += [int(i) for i in str(row.get("approval_events") or "").split() if i.isdigit()]
+        return out
 
     def to_csv(self) -> bytes:
         buf = io.StringIO()
@@ -81,28 +90,50 @@ def grants(inputs: EvidenceInputs) -> Population:
     return Population("production_grants", cols, tuple(rows))
 
 
-def promotions(inputs: EvidenceInputs) -> Population:
+def production_stages(inputs: EvidenceInputs) -> list[str]:
+    """The stages whose environment is production: the promotions population's scope (the
+    pack's manifest carries the list, so that the verifier applies the same scope)."""
     e = inputs.estate
-    prod = {s.name for s in e.stages if e.is_production(s.environment)}
+    return sorted(s.name for s in e.stages if e.is_production(s.environment))
+
+
+SUBMIT_CODES = ("gate.promotion.submitted", "gate.promotion.break_glass")
+APPROVAL_CODES = ("gate.promotion.approved", "gate.followup.reviewed")
+
+
+def promotions(inputs: EvidenceInputs) -> Population:
+    """Production promotions submitted in the window: by the time of the signed event that
+    submitted them (the verifier checks exactly that), by the row's time when no event
+    records the row (the binding check refuses such a row). Each approver is listed with
+    the audit event that recorded the approval (``approval_events``, same order)."""
+    prod = set(production_stages(inputs))
     deployed: dict[str, str] = {}
     for d in inputs.deployments:
         deployed.setdefault(d["request_id"], d["created_at"])
-    submitted: dict[str, int] = {}
-    for row, details in inputs.details_of(
-        ["gate.promotion.submitted", "gate.promotion.break_glass"]
-    ):
+    submitted: dict[str, EventRow] = {}
+    for row, details in inputs.details_of(list(SUBMIT_CODES)):
         if row.status == "Success" and details.get("promotion"):
-            submitted.setdefault(str(details["promotion"]), row.index)
+            submitted.setdefault(str(details["promotion"]), row)
     rows = []
     for p in sorted(inputs.promotions, key=lambda p: (p["created_at"], p["request_id"])):
-        at = when(p["created_at"])
-        if p["stage"] not in prod or at is None or not inputs.window.contains(at):
+        if p["stage"] not in prod:
             continue
-        approvers = [
-            r["reviewer"]
-            for r in inputs.reviews_by_request.get(p["request_id"], [])
-            if r["decision"] == "approve"
-        ]
+        event = submitted.get(p["request_id"])
+        if event is not None:
+            if not inputs.in_window(event):
+                continue
+        else:
+            at = when(p["created_at"])
+            if at is None or not inputs.window.contains(at):
+                continue
+        approvals = sorted(
+            (
+                r
+                for r in inputs.reviews_by_request.get(p["request_id"], [])
+                if r["decision"] == "approve"
+            ),
+            key=lambda r: str(r["reviewer"]),
+        )
         rows.append(
             {
                 "promotion": p["request_id"],
@@ -112,9 +143,13 @@ def promotions(inputs: EvidenceInputs) -> Population:
                 "submitter": p["submitter"],
                 "break_glass": str(bool(p["break_glass"])).lower(),
                 "created_at": p["created_at"],
-                "approvers": " ".join(sorted(approvers)),
+                "approvers": " ".join(str(r["reviewer"]) for r in approvals),
+                "approval_events": " ".join(
+                    "-" if r.get("audit_index") is None else str(r["audit_index"])
+                    for r in approvals
+                ),
                 "deployed_at": deployed.get(p["request_id"]),
-                "audit_index": submitted.get(p["request_id"]),
+                "audit_index": None if event is None else event.index,
             }
         )
     cols: tuple[str, ...] = (
@@ -126,7 +161,7 @@ def promotions(inputs: EvidenceInputs) -> Population:
         "break_glass",
         "created_at",
     )
-    cols += ("approvers", "deployed_at", "audit_index")
+    cols += ("approvers", "approval_events", "deployed_at", "audit_index")
     return Population("production_promotions", cols, tuple(rows))
 
 
@@ -267,4 +302,11 @@ BINDINGS: dict[str, tuple[str, Callable[[Mapping[str, str], Doc], bool]]] = {
     "populations/review_decisions.csv": ("item", _decision_ok),
 }
 
-__all__ = ["BINDINGS", "Population", "all_populations"]
+__all__ = [
+    "APPROVAL_CODES",
+    "BINDINGS",
+    "SUBMIT_CODES",
+    "Population",
+    "all_populations",
+    "production_stages",
+]

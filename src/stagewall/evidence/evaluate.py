@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from stagewall.audit import AuditLog, WitnessPublicKey, parse_witness_key
-from stagewall.errors import ConfigError, KeyMissing, reason_of
+from stagewall.errors import ConfigError, KeyMissing, StagewallError, reason_of
 from stagewall.estate import Estate, load_estate
 from stagewall.evidence._inputs import EvidenceInputs
 from stagewall.evidence._model import Attestation, CheckResult, Evaluation, Window
@@ -33,21 +33,44 @@ def evaluate(inputs: EvidenceInputs) -> Evaluation:
     return Evaluation(inputs.window, results, inputs.log_size)
 
 
-def parse_time_arg(text: str, *, end_of_day: bool = False, what: str = "time") -> datetime:
-    """A date (``2026-12-01``) or an ISO 8601 time; naive times are UTC."""
+# Times an evidence window may name: before 1970 no audit log exists, and the bounds
+# leave room for the window arithmetic (--days, the default window) on either side.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def parse_time_arg(
+    text: str,
+    *,
+    end_of_day: bool = False,
+    what: str = "time",
+    error: type[StagewallError] = ConfigError,
+) -> datetime:
+    """A date (``2026-12-01``) or an ISO 8601 time between 1970 and 9000; naive times
+    are UTC. Anything else raises ``error``."""
     raw = text.strip()
+    shown = repr(text) if len(text) <= 60 else f"{text[:40]!r}... ({len(text)} characters)"
     try:
         if len(raw) == 10:
             d = date.fromisoformat(raw)
             t = datetime(d.year, d.month, d.day, tzinfo=UTC)
-            return t + timedelta(days=1, microseconds=-1) if end_of_day else t
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            value = t + timedelta(days=1, microseconds=-1) if end_of_day else t
+        else:
+            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            value = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except ValueError:
-        raise ConfigError(
-            f"{what} {text!r} is not a date or an ISO 8601 time",
+        raise error(
+            f"{what} {shown} is not a date or an ISO 8601 time",
             hint="use e.g. 2026-12-01 or 2026-12-01T10:00:00Z",
         ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # in UTC it falls before year 1 or after year 9999
+        value = LATEST + timedelta(days=1)
+    if not EARLIEST <= value <= LATEST:
+        raise error(
+            f"{what} {shown} lies outside {EARLIEST:%Y-%m-%d}..{LATEST:%Y-%m-%d}",
+            hint="give a time within the life of the audit log",
+        )
+    return value
 
 
 def make_window(start: datetime | None, end: datetime | None) -> Window:

@@ -42,7 +42,7 @@ from stagewall.errors import IntegrityError, UsageError
 from stagewall.evidence._diagram import estate_svg
 from stagewall.evidence._inputs import EvidenceInputs
 from stagewall.evidence._model import Evaluation, expand, fmt_utc
-from stagewall.evidence._populations import all_populations
+from stagewall.evidence._populations import all_populations, production_stages
 from stagewall.evidence._proofs import ProofMaker
 from stagewall.evidence._report import PdfJob, render_html, report_context
 from stagewall.evidence.controlmap import ControlMap, load_control_map, requirement_status
@@ -200,7 +200,7 @@ def _build(
     if span is not None:
         wanted += list(range(max(0, span[0] - 1), min(size, span[1] + 2)))
     for pop in pops:
-        wanted += [int(r["audit_index"]) for r in pop.rows if r.get("audit_index") is not None]
+        wanted += pop.event_indexes()
     for r in evaluation.results.values():
         wanted += expand(r.events)
     wanted = sorted({i for i in wanted if 0 <= i < size})
@@ -211,9 +211,7 @@ def _build(
             f"the audit log does not match its newest checkpoint (size {size})",
             hint="run `stagewall audit verify`",
         )
-    bound = sorted(
-        {int(r["audit_index"]) for p in pops for r in p.rows if r.get("audit_index") is not None}
-    )
+    bound = sorted({i for p in pops for i in p.event_indexes()})
     proofs = [{"index": i, "path": [p.hex() for p in maker.path(i)]} for i in bound if i < size]
     files: dict[str, bytes] = {}
     files["checkpoint.txt"] = cp.note.encode()
@@ -259,6 +257,8 @@ def _build(
         "window": evaluation.window.precise_json(),
         "log": {**log, "checkpoint": "checkpoint.txt"},
         "window_events": {"first": span[0], "last": span[1]} if span else None,
+        # the promotions population's scope, so the verifier checks it is complete
+        "production_stages": production_stages(inputs),
         "events": len(wanted),
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
     }

@@ -22,13 +22,14 @@ from stagewall.audit._cosignature import verify_cosignature_line
 from stagewall.audit._merkle import verify_inclusion
 from stagewall.errors import KeyMissing, PackInvalid, SignatureInvalid, UsageError
 from stagewall.evidence._model import CheckStatus
-from stagewall.evidence._populations import BINDINGS
+from stagewall.evidence._populations import APPROVAL_CODES, BINDINGS, SUBMIT_CODES
 from stagewall.evidence._proofs import ProofMaker
 from stagewall.evidence.pack import FORMAT
 from stagewall.keys import PublicKey
 
 _SIGNED = ("manifest.json", "manifest.sig")
 MAX_PACK_BYTES = 2 << 30
+MAX_UNPACKED_BYTES = 2 << 30  # the pack is verified in memory
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,16 @@ def _read(path: Path) -> dict[str, bytes]:
         raise UsageError(f"{path} is larger than {MAX_PACK_BYTES} bytes")
     try:
         with zipfile.ZipFile(path) as z:
+            # what the entries unpack to, from their headers (a read never returns more):
+            # a few megabytes of zeros must not make the verifier allocate gigabytes
+            unpacked = sum(info.file_size for info in z.infolist())
+            if unpacked > MAX_UNPACKED_BYTES:
+                raise PackInvalid(
+                    f"{path} unpacks to {unpacked} bytes, more than the {MAX_UNPACKED_BYTES} "
+                    "an evidence pack may hold",
+                    hint="this is not a pack stagewall made (a zip bomb, perhaps); ask for a "
+                    "pack over a shorter window",
+                )
             names = z.namelist()
             if len(names) != len(set(names)):
                 raise PackInvalid(f"{path} holds the same file name twice")
@@ -198,8 +209,16 @@ def _verify(
                     f"check {c['check']} rests on event {missing_idx[0]}, which the pack lacks"
                 )
     bound = _verify_bindings(files, docs)
-    if span is not None:
-        _verify_grants_complete(files, docs, span["first"], span["last"])
+    first, last = (span["first"], span["last"]) if span is not None else (0, -1)
+    _verify_grants_complete(files, docs, first, last)
+    prod = manifest.get("production_stages")
+    if isinstance(prod, list):
+        _verify_promotions_complete(files, docs, set(map(str, prod)), first, last)
+    else:
+        warnings.append(
+            "the pack names no production stages (made by an older stagewall): whether its "
+            "promotions population is complete was NOT checked"
+        )
     return PackReport(
         window=window,
         tree_size=cp.size,
@@ -336,6 +355,7 @@ def _verify_bindings(files: dict[str, bytes], docs: dict[int, dict[str, Any]]) -
         if name not in files:
             raise PackInvalid(f"{name} is missing from the pack")
         reader = csv.DictReader(io.StringIO(files[name].decode("utf-8")))
+        cited: dict[str, str] = {}
         for row in reader:
             label = f"{name}: {key_col} {row.get(key_col)}"
             raw = row.get("audit_index") or ""
@@ -350,6 +370,13 @@ def _verify_bindings(files: dict[str, bytes], docs: dict[int, dict[str, Any]]) -
                 raise PackInvalid(f"{label} cites event {raw}, which the pack lacks")
             if not ok(row, doc):
                 raise PackInvalid(f"{label} does not match its audit event {raw}")
+            if raw in cited:
+                raise PackInvalid(
+                    f"{label} cites event {raw}, which {key_col} {cited[raw]} of the same "
+                    "population already rests on: one recorded act is counted twice",
+                    hint="a row was copied in the store; investigate it",
+                )
+            cited[raw] = str(row.get(key_col))
             bound += 1
     return bound
 
@@ -374,6 +401,100 @@ def _verify_grants_complete(
                 "the population (and the checks) miss a grant the signed log holds",
                 hint="its row was removed from the store; investigate, and ask for a pack "
                 "built from an intact store",
+            )
+
+
+def _verify_promotions_complete(
+    files: dict[str, bytes],
+    docs: dict[int, dict[str, Any]],
+    production: set[str],
+    first: int,
+    last: int,
+) -> None:
+    """The promotions population is exactly the production promotions the window's signed
+    events submitted, each with exactly the approvals the signed log records: a promotion
+    row deleted from the store, one moved into the window, an approval row added to or
+    removed from the store, each is refused."""
+    name = "populations/production_promotions.csv"
+    rows = list(csv.DictReader(io.StringIO(files[name].decode("utf-8"))))
+    approvals: dict[str, list[tuple[int, str]]] = {}
+    for i, doc in sorted(docs.items()):
+        if doc["metadata"]["event_code"] in APPROVAL_CODES and doc.get("status") == "Success":
+            pid = str(doc.get("unmapped", {}).get("promotion"))
+            approvals.setdefault(pid, []).append((i, str(doc["actor"]["user"]["name"])))
+    listed: dict[str, dict[str, str]] = {}
+    for row in rows:
+        pid = row["promotion"]
+        if pid in listed:
+            raise PackInvalid(f"{name} lists promotion {pid} twice")
+        listed[pid] = row
+        if row["stage"] not in production:
+            raise PackInvalid(
+                f"{name}: promotion {pid} is to stage {row['stage']!r}, which the pack does "
+                f"not name as production ({', '.join(sorted(production)) or 'none'})"
+            )
+        index = int(row["audit_index"])  # _verify_bindings: digits, an event of the pack
+        if not first <= index <= last:
+            raise PackInvalid(
+                f"{name}: promotion {pid} was submitted by event {index}, outside the "
+                f"window's events ({first}..{last}): the population holds a promotion the "
+                "window does not",
+                hint="its row was changed in the store; investigate, and ask for a pack "
+                "built from an intact store",
+            )
+        _verify_approvals(name, row, docs, approvals.get(pid, []))
+    for i in range(first, last + 1):
+        doc = docs[i]
+        if doc["metadata"]["event_code"] not in SUBMIT_CODES or doc.get("status") != "Success":
+            continue
+        details = doc.get("unmapped", {})
+        pid = str(details.get("promotion", ""))
+        if details.get("stage") in production and pid not in listed:
+            raise PackInvalid(
+                f"event {i} records production promotion {pid}, which {name} leaves out: the "
+                "population (and the checks) miss a promotion the signed log holds",
+                hint="its row was removed from the store; investigate, and ask for a pack "
+                "built from an intact store",
+            )
+
+
+def _verify_approvals(
+    name: str,
+    row: dict[str, str],
+    docs: dict[int, dict[str, Any]],
+    in_pack: list[tuple[int, str]],
+) -> None:
+    """Each listed approver rests on a signed approval of this promotion, and each signed
+    approval of it that the pack holds is listed."""
+    pid = row["promotion"]
+    approvers = sorted(row["approvers"].split())
+    if "approval_events" not in row:
+        raise PackInvalid(f"{name} has no approval_events column: the approvers rest on nothing")
+    recorded: list[str] = []
+    for raw in row["approval_events"].split():
+        doc = docs.get(int(raw)) if raw.isdigit() else None
+        if doc is None:
+            continue  # an approver without an event: found missing below
+        if (
+            doc["metadata"]["event_code"] not in APPROVAL_CODES
+            or doc.get("status") != "Success"
+            or doc.get("unmapped", {}).get("promotion") != pid
+        ):
+            raise PackInvalid(f"{name}: promotion {pid} cites event {raw}, not an approval of it")
+        recorded.append(str(doc["actor"]["user"]["name"]))
+    for who in approvers:
+        if who not in recorded:
+            raise PackInvalid(
+                f"{name}: promotion {pid} lists approver {who}, but no approval event of the "
+                "signed log records it: the approval was written into the store",
+                hint="an approval row without its audit event; investigate it",
+            )
+    for i, who in in_pack:
+        if who not in approvers:
+            raise PackInvalid(
+                f"event {i} records an approval of promotion {pid} by {who}, which {name} "
+                "leaves out",
+                hint="its row was removed from the store; investigate it",
             )
 
 

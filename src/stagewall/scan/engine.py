@@ -223,7 +223,15 @@ class Scanner:
                 )
                 return None
             with path.open("rb") as fh:
-                data = fh.read(self.options.max_file_size + 1)
+                # what stat saw (at least 1 MiB: some files report size 0), plus one byte to
+                # notice growth: a read of max_file_size + 1 allocates that much up front,
+                # even for a tiny file
+                data = fh.read(min(max(size, 1 << 20), self.options.max_file_size) + 1)
+            if len(data) > self.options.max_file_size:  # it grew since stat
+                stats.skipped.append(
+                    Skipped(rel, f"larger than {self.options.max_file_size} bytes")
+                )
+                return None
         except OSError as exc:
             stats.skipped.append(Skipped(rel, f"unreadable: {exc.strerror}"))
             return None

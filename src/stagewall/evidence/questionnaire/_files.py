@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zipfile import BadZipFile
+from zipfile import BadZipFile, ZipFile, is_zipfile
 
 from stagewall.errors import EvidenceError
 from stagewall.evidence._model import Evaluation
@@ -176,11 +176,46 @@ def _fill(
     return out
 
 
+# A customer's questionnaire is untrusted input: a few kilobytes can declare a sheet of
+# 1048576 x 16384 cells (a stray cell at XFD1048576) or a CSV row of a million commas
+# that every other row is padded to. Real ones have hundreds of questions.
+MAX_QUESTIONNAIRE_BYTES = 50 << 20  # the file, and an .xlsx's unpacked parts
+MAX_ROWS = 50_000
+MAX_COLUMNS = 256
+
+
+def _check_extent(rows: int, columns: int, where: str) -> None:
+    if rows > MAX_ROWS or columns > MAX_COLUMNS:
+        raise EvidenceError(
+            f"{where} spans {rows} rows and {columns} columns; a questionnaire has at most "
+            f"{MAX_ROWS} rows and {MAX_COLUMNS} columns",
+            hint="delete the stray cells far below or right of the questions (Ctrl+End "
+            "shows where the sheet ends) and save it again",
+        )
+
+
+def _check_size(src: Path) -> None:
+    size = src.stat().st_size
+    if src.suffix.lower() == ".xlsx" and is_zipfile(src):
+        with ZipFile(src) as z:
+            size = max(size, sum(i.file_size for i in z.infolist()))
+    if size > MAX_QUESTIONNAIRE_BYTES:
+        raise EvidenceError(
+            f"questionnaire {src} holds {size} bytes, more than the "
+            f"{MAX_QUESTIONNAIRE_BYTES} a questionnaire may",
+            hint="remove what is not questions (images, other sheets) and save it again",
+        )
+
+
 def fill_file(source: str | os.PathLike[str], ev: Evaluation, out: Path) -> list[Filled]:
     """Fill a customer's questionnaire (.xlsx or .csv) into ``out`` (same format as ``out``)."""
     src = Path(source)
     if not src.is_file():
         raise EvidenceError(f"questionnaire {src} does not exist")
+    try:
+        _check_size(src)
+    except (OSError, BadZipFile) as exc:
+        raise EvidenceError(f"questionnaire {src} cannot be read: {exc}") from None
     suffix = src.suffix.lower()
     if suffix == ".xlsx":
         return _fill_xlsx(src, ev, out)
@@ -206,6 +241,7 @@ def _fill_xlsx(src: Path, ev: Evaluation, out: Path) -> list[Filled]:
     filled: list[Filled] = []
     found = False
     for ws in wb.worksheets:
+        _check_extent(ws.max_row, ws.max_column, f"{src.name} sheet {ws.title}")
         rows = [list(r) for r in ws.iter_rows(values_only=True)]
         try:
             layout = _find_layout(rows, f"{src.name} sheet {ws.title}")
@@ -237,7 +273,11 @@ def _fill_csv(src: Path, ev: Evaluation, out: Path) -> list[Filled]:
         text = src.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise EvidenceError(f"questionnaire {src} cannot be read as UTF-8 CSV: {exc}") from None
-    rows: list[list[Any]] = [list(r) for r in csv.reader(io.StringIO(text))]
+    try:
+        rows: list[list[Any]] = [list(r) for r in csv.reader(io.StringIO(text))]
+    except csv.Error as exc:  # a field over csv's limit, a NUL byte
+        raise EvidenceError(f"questionnaire {src} is not a readable CSV: {exc}") from None
+    _check_extent(len(rows), max((len(r) for r in rows), default=0), src.name)
     layout = _find_layout(rows, src.name)
     width = max([len(r) for r in rows] + [layout.answer, layout.comment])
     grid = [r + [""] * (width - len(r)) for r in rows]
