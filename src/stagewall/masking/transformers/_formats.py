@@ -36,6 +36,7 @@ from stagewall.masking.transformers._flat import (
     rows_to_texts,
     symbol_classes,
 )
+from stagewall.masking.transformers._scripts import digit_scripts
 
 # ITU-T E.164 country calling codes of one and two digits; all others have three.
 _CC1 = {"1", "7"}
@@ -125,6 +126,7 @@ class Phone(Transformer):
     unique_safe = True
     Params = PhoneParams
 
+    @digit_scripts
     def _apply(self, values: list[Any]) -> list[object]:
         """Values of one byte length form a matrix and are rewritten row-wise (kept
         prefix, digit ranks, the permutation) without batch-wide index arrays; a
@@ -230,6 +232,7 @@ class Iban(Transformer):
     unique_safe = True
     Params = ChecksumParams
 
+    @digit_scripts
     def _apply(self, values: list[Any]) -> list[object]:
         texts = as_text(self.name, values)
         if not texts:
@@ -307,6 +310,7 @@ class CardNumber(Transformer):
     unique_safe = True
     Params = CardParams
 
+    @digit_scripts
     def _apply(self, values: list[Any]) -> list[object]:
         p: CardParams = self.params  # type: ignore[assignment]
         texts = as_text(self.name, values)

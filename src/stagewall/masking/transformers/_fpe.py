@@ -32,6 +32,7 @@ from stagewall.masking.transformers._feistel import (
     permute_walk,
 )
 from stagewall.masking.transformers._flat import class_masks, flatten, permute_symbols
+from stagewall.masking.transformers._scripts import digit_scripts
 from stagewall.masking.types import ColumnKind
 
 INT64_MAX = 2**63 - 1
@@ -83,6 +84,7 @@ class FpeDigits(Transformer):
     unique_safe = True
     Params = FpeTextParams
 
+    @digit_scripts
     def _apply(self, values: list[Any]) -> list[object]:
         p: FpeTextParams = self.params  # type: ignore[assignment]
         texts = as_text(self.name, values)
@@ -99,6 +101,7 @@ class FpeAlnum(Transformer):
     unique_safe = True
     Params = FpeTextParams
 
+    @digit_scripts
     def _apply(self, values: list[Any]) -> list[object]:
         p: FpeTextParams = self.params  # type: ignore[assignment]
         texts = as_text(self.name, values)

@@ -28,6 +28,7 @@ from stagewall.masking.transformers._batch import (
     stream,
 )
 from stagewall.masking.transformers._flat import by_length, rows_to_texts
+from stagewall.masking.transformers._scripts import digit_scripts
 
 _ASCII = re.compile(r"[^a-z]")
 
@@ -589,6 +590,7 @@ class Postcode(_Dictionary):
     name = "postcode"
     lossy = True
 
+    @digit_scripts
     def _apply(self, values: list[Any]) -> list[object]:
         texts = as_text(self.name, values)
         if not texts:
