@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stagewall.masking.classify._categories import Category
+from stagewall.masking.classify._forms import plain
 from stagewall.masking.classify._reference import reference_kind
 from stagewall.masking.classify._rules import (
     PERSON_TABLES,
@@ -627,7 +628,9 @@ def classify_column(
     if rule_cat is not None and kind is not ColumnKind.JSON:
         if rule_cat in (Category.IBAN, Category.CARD_NUMBER) and n >= 5:
             check = is_iban if rule_cat is Category.IBAN else is_card
-            hits = sum(1 for t in texts if check(t))
+            # read as the detector does: another script's digits are digits (the
+            # transformers keep each digit's script and compute checksums on values)
+            hits = sum(1 for t in texts if check(plain(t)))
             if hits < max(1, 0.2 * n):
                 reason = (
                     f"{label}, but only {hits}/{n} samples are {_DESCRIBE[rule_cat]}: "
