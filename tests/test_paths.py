@@ -78,3 +78,34 @@ def test_a_reading_command_without_a_store_is_an_error_and_creates_nothing(
         assert "error[SW890]: there is no stagewall store at" in r.stderr
         assert "nothing was created" in r.stderr and "Traceback" not in r.stderr
     assert not (work / ".stagewall").exists()
+
+
+@pytest.mark.parametrize("via", ["--db", "STAGEWALL_DB"])
+def test_a_reading_command_given_a_missing_store_file_is_an_error_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, via: str
+) -> None:
+    """`audit tail --db sqlite:///missing.db` created an empty store and exited 0 with no
+    output (`audit verify` reported an empty log as verified); so did STAGEWALL_DB."""
+    _estate_elsewhere(tmp_path, monkeypatch)
+    missing = tmp_path / "typo" / "stagewall.db"
+    (tmp_path / "typo").mkdir()
+    url = f"sqlite:///{missing}"
+    extra: tuple[str, ...] = ("--db", url) if via == "--db" else ()
+    if via == "STAGEWALL_DB":
+        monkeypatch.setenv("STAGEWALL_DB", url)
+    commands = (
+        ("audit", "tail"),
+        ("audit", "verify"),
+        ("audit", "proof", "0"),
+        ("audit", "export", "--out", str(tmp_path / "bundle")),
+        ("mask", "runs"),
+        ("evidence", "checks", "--config", str(tmp_path / "estate" / "stagewall.yaml")),
+        ("server", "pipeline-token", "list"),
+    )
+    for args in commands:
+        r = run_cli(*args, *extra)
+        assert r.exit_code == 2, (args, r.exit_code, r.stdout, r.stderr)
+        assert f"error[SW890]: there is no stagewall store at {missing}" in r.stderr, (args, r)
+        assert "nothing was created" in r.stderr and "Traceback" not in r.stderr
+        assert f"check the path in {via}" in r.stderr
+        assert not missing.exists(), args

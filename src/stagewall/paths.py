@@ -91,16 +91,45 @@ def existing_store_url(
     explicit: str | None = None, *, estate: str | os.PathLike[str] | None = None
 ) -> str:
     """The store URL for a command that only reads: StoreMissing if there is none."""
+    from stagewall.errors import StoreMissing
+
     url = configured_store_url(explicit, estate=estate)
     if url is None:
-        from stagewall.errors import StoreMissing
-
         raise StoreMissing(
             f"there is no stagewall store at {home(estate=estate) / 'stagewall.db'} "
             f"(the state directory of the estate file in {estate_dir(estate)}); "
             "nothing was created"
         )
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        # Opening it would create (and migrate) an empty store and read nothing from it.
+        where = "--db" if explicit else "STAGEWALL_DB"
+        raise StoreMissing(
+            f"there is no stagewall store at {missing} (the SQLite file {where} names does "
+            "not exist); nothing was created",
+            hint=f"check the path in {where}: it must name an existing stagewall store",
+        )
     return url
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file a file-backed SQLite store URL names, if it does not exist; ``None`` for
+    any other URL (a server database, an in-memory SQLite, an unparseable URL: opening
+    it reports that)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    db = parsed.database
+    if not db or db == ":memory:" or db.startswith("file:"):
+        return None
+    path = Path(db)
+    return None if path.exists() else path
 
 
 def configured_store_url(

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
+import sqlite3
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stagewall.evidence.pack import sign_manifest
+from stagewall.evidence.pack import build_pack, sign_manifest
 from stagewall.keys import load_signing_key
+
+if TYPE_CHECKING:
+    from tests.evidence.history import History
 
 
 def read_pack(path: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
@@ -31,3 +37,33 @@ def signed_zip(files: dict[str, bytes], manifest: dict[str, Any], out: Path) -> 
         z.writestr("manifest.json", raw)
         z.writestr("manifest.sig", sign_manifest(raw, load_signing_key()))
     return out
+
+
+def store_sql(history: History, *statements: tuple[str, tuple[object, ...]]) -> None:
+    """The insider's own connection: SQLite enforces no foreign keys unless asked."""
+    db = sqlite3.connect(str(history.db).removeprefix("sqlite:///"))
+    with db:
+        for sql, args in statements:
+            db.execute(sql, args)
+    db.close()
+
+
+def pack_of(history: History, tmp_path: Path, name: str = "pack.zip") -> Path:
+    out = tmp_path / name
+    build_pack(history.inputs(), out, signing_key=load_signing_key(), pdf=False)
+    return out
+
+
+def population(pack: Path, name: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(read_pack(pack)[0][name].decode())))
+
+
+def with_population(pack: Path, name: str, rows: list[dict[str, str]], out: str) -> Path:
+    """The pack with population ``name`` replaced by ``rows``, re-signed with the log key."""
+    files, manifest = read_pack(pack)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    files[name] = buf.getvalue().encode()
+    return signed_zip(files, manifest, pack.with_name(out))

@@ -13,53 +13,34 @@ tampered here: in the store (the insider) and in the pack re-signed with the log
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from stagewall.errors import PackInvalid
-from stagewall.evidence.pack import build_pack
 from stagewall.evidence.verify import verify_pack
-from stagewall.keys import load_public_key, load_signing_key
+from stagewall.keys import load_public_key
 from tests.evidence.history import History
-from tests.evidence.packs import read_pack, signed_zip
+from tests.evidence.packs import (
+    pack_of,
+    population,
+    read_pack,
+    signed_zip,
+    store_sql,
+    with_population,
+)
 
 POP = "populations/production_promotions.csv"
 
 
-def _sql(history: History, *statements: tuple[str, tuple[object, ...]]) -> None:
-    # The insider's own connection: SQLite enforces no foreign keys unless asked.
-    db = sqlite3.connect(str(history.db).removeprefix("sqlite:///"))
-    with db:
-        for sql, args in statements:
-            db.execute(sql, args)
-    db.close()
-
-
-def _pack(history: History, tmp_path: Path, name: str = "pack.zip") -> Path:
-    out = tmp_path / name
-    build_pack(history.inputs(), out, signing_key=load_signing_key(), pdf=False)
-    return out
-
-
 def _rows(pack: Path) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(read_pack(pack)[0][POP].decode())))
+    return population(pack, POP)
 
 
 def _with_rows(pack: Path, rows: list[dict[str, str]], out: str) -> Path:
-    """The pack with its promotions population replaced, re-signed with the log key."""
-    files, manifest = read_pack(pack)
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    files[POP] = buf.getvalue().encode()
-    return signed_zip(files, manifest, pack.with_name(out))
+    return with_population(pack, POP, rows, out)
 
 
 def _break_glass_promotion(history: History) -> str:
@@ -79,7 +60,7 @@ def _break_glass_promotion(history: History) -> str:
 def test_an_honest_pack_lists_each_promotion_with_its_approval_event(
     history: History, tmp_path: Path
 ) -> None:
-    pack = _pack(history, tmp_path)
+    pack = pack_of(history, tmp_path)
     report = verify_pack(pack, public_key=load_public_key())
     [row] = _rows(pack)
     assert row["promotion"] == history.promotions[0] and row["approvers"] == "carol"
@@ -89,12 +70,12 @@ def test_an_honest_pack_lists_each_promotion_with_its_approval_event(
 
 def test_a_deleted_production_promotion_row_is_refused(history: History, tmp_path: Path) -> None:
     [pid] = history.promotions
-    _sql(
+    store_sql(
         history,
         ("DELETE FROM gate_deployments WHERE request_id = ?", (pid,)),
         ("DELETE FROM gate_promotions WHERE request_id = ?", (pid,)),
     )
-    pack = _pack(history, tmp_path)
+    pack = pack_of(history, tmp_path)
     assert _rows(pack) == []
     with pytest.raises(PackInvalid, match=rf"production promotion {pid}, which {POP} leaves out"):
         verify_pack(pack, public_key=load_public_key())
@@ -102,17 +83,17 @@ def test_a_deleted_production_promotion_row_is_refused(history: History, tmp_pat
 
 def test_a_deleted_break_glass_promotion_row_is_refused(history: History, tmp_path: Path) -> None:
     pid = _break_glass_promotion(history)
-    assert pid in {r["promotion"] for r in _rows(_pack(history, tmp_path, "before.zip"))}
-    _sql(history, ("DELETE FROM gate_promotions WHERE request_id = ?", (pid,)))
+    assert pid in {r["promotion"] for r in _rows(pack_of(history, tmp_path, "before.zip"))}
+    store_sql(history, ("DELETE FROM gate_promotions WHERE request_id = ?", (pid,)))
     with pytest.raises(PackInvalid, match=rf"production promotion {pid}, which {POP} leaves out"):
-        verify_pack(_pack(history, tmp_path), public_key=load_public_key())
+        verify_pack(pack_of(history, tmp_path), public_key=load_public_key())
 
 
 def test_an_approval_written_into_the_store_is_refused(history: History, tmp_path: Path) -> None:
     """bob never approved; a review row saying he did makes the promotion look approved
     by two."""
     [pid] = history.promotions
-    _sql(
+    store_sql(
         history,
         (
             "INSERT INTO access_reviews (request_id, reviewer, decision, reason, mfa_method,"
@@ -121,7 +102,7 @@ def test_an_approval_written_into_the_store_is_refused(history: History, tmp_pat
             (pid,),
         ),
     )
-    pack = _pack(history, tmp_path)
+    pack = pack_of(history, tmp_path)
     assert _rows(pack)[0]["approvers"] == "bob carol"
     with pytest.raises(PackInvalid, match=rf"promotion {pid} lists approver bob, but no approval"):
         verify_pack(pack, public_key=load_public_key())
@@ -129,8 +110,8 @@ def test_an_approval_written_into_the_store_is_refused(history: History, tmp_pat
 
 def test_a_deleted_approval_row_is_refused(history: History, tmp_path: Path) -> None:
     [pid] = history.promotions
-    _sql(history, ("DELETE FROM access_reviews WHERE request_id = ?", (pid,)))
-    pack = _pack(history, tmp_path)
+    store_sql(history, ("DELETE FROM access_reviews WHERE request_id = ?", (pid,)))
+    pack = pack_of(history, tmp_path)
     assert _rows(pack)[0]["approvers"] == ""
     with pytest.raises(
         PackInvalid, match=rf"approval of promotion {pid} by carol, which {POP} leaves out"
@@ -139,14 +120,14 @@ def test_a_deleted_approval_row_is_refused(history: History, tmp_path: Path) -> 
 
 
 def test_a_promotion_listed_twice_is_refused(history: History, tmp_path: Path) -> None:
-    pack = _pack(history, tmp_path)
+    pack = pack_of(history, tmp_path)
     [row] = _rows(pack)
     with pytest.raises(PackInvalid, match="one recorded act is counted twice"):
         verify_pack(_with_rows(pack, [row, row], "twice.zip"), public_key=load_public_key())
 
 
 def test_an_approver_added_to_the_pack_is_refused(history: History, tmp_path: Path) -> None:
-    pack = _pack(history, tmp_path)
+    pack = pack_of(history, tmp_path)
     [row] = _rows(pack)
     forged = _with_rows(pack, [{**row, "approvers": "alice carol"}], "added.zip")
     with pytest.raises(PackInvalid, match="lists approver alice, but no approval event"):
@@ -154,7 +135,7 @@ def test_an_approver_added_to_the_pack_is_refused(history: History, tmp_path: Pa
 
 
 def test_an_approver_dropped_from_the_pack_is_refused(history: History, tmp_path: Path) -> None:
-    pack = _pack(history, tmp_path)
+    pack = pack_of(history, tmp_path)
     [row] = _rows(pack)
     forged = _with_rows(pack, [{**row, "approvers": "", "approval_events": ""}], "dropped.zip")
     with pytest.raises(PackInvalid, match=rf"by carol, which {POP} leaves out"):
@@ -164,7 +145,7 @@ def test_an_approver_dropped_from_the_pack_is_refused(history: History, tmp_path
 def test_a_promotion_outside_the_window_is_refused(history: History, tmp_path: Path) -> None:
     """A window that starts just after the promotion was submitted, with the promotion still
     listed (a builder that let the row in by a store time moved into the window)."""
-    pack = _pack(history, tmp_path)
+    pack = pack_of(history, tmp_path)
     [row] = _rows(pack)
     files, manifest = read_pack(pack)
     submitted = int(row["audit_index"])
@@ -178,7 +159,7 @@ def test_a_promotion_outside_the_window_is_refused(history: History, tmp_path: P
 
 
 def test_a_pack_without_production_stages_warns(history: History, tmp_path: Path) -> None:
-    files, manifest = read_pack(_pack(history, tmp_path))
+    files, manifest = read_pack(pack_of(history, tmp_path))
     del manifest["production_stages"]
     report = verify_pack(
         signed_zip(files, manifest, tmp_path / "old.zip"), public_key=load_public_key()
@@ -189,11 +170,11 @@ def test_a_pack_without_production_stages_warns(history: History, tmp_path: Path
 def test_a_deleted_break_glass_grant_row_is_refused(history: History, tmp_path: Path) -> None:
     """Break-glass access is a production grant: the grants completeness covers it."""
     gid = history.grants["alice_bg"]
-    _sql(
+    store_sql(
         history,
         ("DELETE FROM access_followups WHERE grant_id = ?", (gid,)),
         ("DELETE FROM access_campaign_items WHERE grant_id = ?", (gid,)),
         ("DELETE FROM access_grants WHERE id = ?", (gid,)),
     )
     with pytest.raises(PackInvalid, match=rf"production grant {gid}, which"):
-        verify_pack(_pack(history, tmp_path), public_key=load_public_key())
+        verify_pack(pack_of(history, tmp_path), public_key=load_public_key())

@@ -206,12 +206,13 @@ def export_cmd(db: str | None, server: str | None, out: str) -> None:
     if client is not None:
         _download_bundle(client, Path(out))
         return
+    log = _log(db)  # a missing store first: it is what the command reads
     try:
         signer = load_signing_key()
     except KeyMissing:
         signer = None
     public = signer.public if signer is not None else load_public_key()
-    res = export_bundle(_log(db), out, signing_key=signer, public_key=public)
+    res = export_bundle(log, out, signing_key=signer, public_key=public)
     click.echo(f"exported {res.size} events and {res.checkpoints} checkpoint(s) to {res.out}")
     if signer is None:
         click.echo("warning: no signing key here; no fresh checkpoint was written", err=True)

@@ -152,9 +152,11 @@ def pipeline_token_list_cmd(
 ) -> None:
     """List pipeline tokens (never their secrets)."""
     from stagewall.identity.pipeline import list_pipeline_tokens
+    from stagewall.paths import existing_store_url
     from stagewall.store import open_store
 
-    rows = [t.as_dict() for t in list_pipeline_tokens(open_store(db), principal)]
+    store = open_store(existing_store_url(db))  # a listing never creates an empty store
+    rows = [t.as_dict() for t in list_pipeline_tokens(store, principal)]
     if fmt == "json":
         echo_json(rows)
         return

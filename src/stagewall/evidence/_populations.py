@@ -51,16 +51,31 @@ def _first(indexes: list[int]) -> int | None:
     return min(indexes) if indexes else None
 
 
+def _approvals(inputs: EvidenceInputs, request_id: str | None) -> dict[str, str]:
+    """The request's approvers, each with the audit event that recorded the approval
+    (``approval_events``, same order; ``-`` for a row no event records): the verifier
+    checks each against the signed log, both ways."""
+    approvals = sorted(
+        (
+            r
+            for r in inputs.reviews_by_request.get(request_id or "", [])
+            if r["decision"] == "approve"
+        ),
+        key=lambda r: str(r["reviewer"]),
+    )
+    return {
+        "approvers": " ".join(str(r["reviewer"]) for r in approvals),
+        "approval_events": " ".join(
+            "-" if r.get("audit_index") is None else str(r["audit_index"]) for r in approvals
+        ),
+    }
+
+
 def grants(inputs: EvidenceInputs) -> Population:
     rows = []
     for g in sorted(inputs.grants, key=lambda g: (g["starts_at"], g["id"])):
         if not grant_in_window(inputs, g) or not is_production_grant(inputs, g):
             continue
-        approvers = [
-            r["reviewer"]
-            for r in inputs.reviews_by_request.get(g["request_id"] or "", [])
-            if r["decision"] == "approve"
-        ]
         rows.append(
             {
                 "grant": g["id"],
@@ -69,7 +84,7 @@ def grants(inputs: EvidenceInputs) -> Population:
                 "environment": g["environment"],
                 "source": g["source"],
                 "request": g["request_id"],
-                "approvers": " ".join(sorted(approvers)),
+                **_approvals(inputs, g["request_id"]),
                 "starts_at": g["starts_at"],
                 "ends_at": g["ends_at"],
                 "status": g["status"],
@@ -85,6 +100,7 @@ def grants(inputs: EvidenceInputs) -> Population:
         "source",
         "request",
         "approvers",
+        "approval_events",
     )
     cols += ("starts_at", "ends_at", "status", "revoked_at", "audit_index")
     return Population("production_grants", cols, tuple(rows))
@@ -99,6 +115,7 @@ def production_stages(inputs: EvidenceInputs) -> list[str]:
 
 SUBMIT_CODES = ("gate.promotion.submitted", "gate.promotion.break_glass")
 APPROVAL_CODES = ("gate.promotion.approved", "gate.followup.reviewed")
+GRANT_APPROVAL_CODE = "access.review.recorded"
 
 
 def promotions(inputs: EvidenceInputs) -> Population:
@@ -126,14 +143,6 @@ def promotions(inputs: EvidenceInputs) -> Population:
             at = when(p["created_at"])
             if at is None or not inputs.window.contains(at):
                 continue
-        approvals = sorted(
-            (
-                r
-                for r in inputs.reviews_by_request.get(p["request_id"], [])
-                if r["decision"] == "approve"
-            ),
-            key=lambda r: str(r["reviewer"]),
-        )
         rows.append(
             {
                 "promotion": p["request_id"],
@@ -143,11 +152,7 @@ def promotions(inputs: EvidenceInputs) -> Population:
                 "submitter": p["submitter"],
                 "break_glass": str(bool(p["break_glass"])).lower(),
                 "created_at": p["created_at"],
-                "approvers": " ".join(str(r["reviewer"]) for r in approvals),
-                "approval_events": " ".join(
-                    "-" if r.get("audit_index") is None else str(r["audit_index"])
-                    for r in approvals
-                ),
+                **_approvals(inputs, p["request_id"]),
                 "deployed_at": deployed.get(p["request_id"]),
                 "audit_index": None if event is None else event.index,
             }
@@ -259,6 +264,9 @@ def _grant_ok(row: Mapping[str, str], doc: Doc) -> bool:
         and d.get("environment") == row["environment"]
         and d.get("production") is True
         and d.get("starts_at") == row["starts_at"]
+        # the request whose approvals the row lists: one moved to another request's in the
+        # store would borrow that request's approvals
+        and (d.get("request_id") or "") == (row.get("request") or "")
     )
 
 
@@ -305,6 +313,7 @@ BINDINGS: dict[str, tuple[str, Callable[[Mapping[str, str], Doc], bool]]] = {
 __all__ = [
     "APPROVAL_CODES",
     "BINDINGS",
+    "GRANT_APPROVAL_CODE",
     "SUBMIT_CODES",
     "Population",
     "all_populations",

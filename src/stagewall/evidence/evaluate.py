@@ -18,7 +18,7 @@ from stagewall.evidence._model import Attestation, CheckResult, Evaluation, Wind
 from stagewall.evidence._registry import registered_checks
 from stagewall.evidence.checks.oversight import _Attested
 from stagewall.keys import PublicKey, load_public_key
-from stagewall.paths import configured_store_url, home
+from stagewall.paths import existing_store_url
 from stagewall.store import Store, open_store
 
 DEFAULT_WINDOW = timedelta(days=90)
@@ -181,13 +181,7 @@ def open_local(
 ) -> EvidenceInputs:
     """Inputs for local (server-less) use: estate file, existing store, keys in STAGEWALL_HOME."""
     loaded = load_estate(config)
-    url = configured_store_url(db)
-    if url is None:
-        raise ConfigError(
-            f"there is no store here: no store at {home() / 'stagewall.db'}",
-            hint="pass --db URL, set STAGEWALL_DB, or set STAGEWALL_HOME",
-        )
-    store: Store = open_store(url)
+    store: Store = open_store(existing_store_url(db))  # never an empty new one
     key: PublicKey | None
     try:
         key = load_public_key(path=public_key) if public_key else load_public_key()

@@ -11,7 +11,7 @@ import io
 import json
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,12 @@ from stagewall.audit._cosignature import verify_cosignature_line
 from stagewall.audit._merkle import verify_inclusion
 from stagewall.errors import KeyMissing, PackInvalid, SignatureInvalid, UsageError
 from stagewall.evidence._model import CheckStatus
-from stagewall.evidence._populations import APPROVAL_CODES, BINDINGS, SUBMIT_CODES
+from stagewall.evidence._populations import (
+    APPROVAL_CODES,
+    BINDINGS,
+    GRANT_APPROVAL_CODE,
+    SUBMIT_CODES,
+)
 from stagewall.evidence._proofs import ProofMaker
 from stagewall.evidence.pack import FORMAT
 from stagewall.keys import PublicKey
@@ -210,7 +215,7 @@ def _verify(
                 )
     bound = _verify_bindings(files, docs)
     first, last = (span["first"], span["last"]) if span is not None else (0, -1)
-    _verify_grants_complete(files, docs, first, last)
+    _verify_grants_complete(files, docs, first, last, warnings)
     prod = manifest.get("production_stages")
     if isinstance(prod, list):
         _verify_promotions_complete(files, docs, set(map(str, prod)), first, last)
@@ -382,12 +387,31 @@ def _verify_bindings(files: dict[str, bytes], docs: dict[int, dict[str, Any]]) -
 
 
 def _verify_grants_complete(
-    files: dict[str, bytes], docs: dict[int, dict[str, Any]], first: int, last: int
+    files: dict[str, bytes],
+    docs: dict[int, dict[str, Any]],
+    first: int,
+    last: int,
+    warnings: list[str],
 ) -> None:
     """Every production grant an event of the window records is in the population (a
-    row deleted from the store took the grant out of the checks and the sample)."""
+    row deleted from the store took the grant out of the checks and the sample), and each
+    row's approvers are exactly the approving reviews of its request the signed log
+    records (an approval row added to or removed from the store is refused)."""
     name = "populations/production_grants.csv"
-    listed = {row.get("grant") for row in csv.DictReader(io.StringIO(files[name].decode()))}
+    reader = csv.DictReader(io.StringIO(files[name].decode()))
+    rows = list(reader)
+    listed = {row.get("grant") for row in rows}
+    if "approval_events" in (reader.fieldnames or []):
+        approvals = _Approvals(name, docs, _request_approved)
+        for row in rows:
+            request = row.get("request") or ""
+            label = f"grant {row['grant']}" + (f" (request {request})" if request else "")
+            approvals.check(row, request, label)
+    else:
+        warnings.append(
+            f"{name} has no approval_events column (made by an older stagewall): whether "
+            "its grants' approvers rest on signed approvals was NOT checked"
+        )
     for i in range(first, last + 1):
         doc = docs[i]
         if doc["metadata"]["event_code"] != "access.grant.created":
@@ -404,6 +428,84 @@ def _verify_grants_complete(
             )
 
 
+def _promotion_approved(doc: dict[str, Any]) -> str | None:
+    """The promotion a successful promotion approval (or break-glass follow-up) event is
+    of; ``None`` for any other event."""
+    if doc["metadata"]["event_code"] not in APPROVAL_CODES or doc.get("status") != "Success":
+        return None
+    return str(doc.get("unmapped", {}).get("promotion"))
+
+
+def _request_approved(doc: dict[str, Any]) -> str | None:
+    """The access request a successful approving review event is of; ``None`` for any other
+    event (a denial, a refused review)."""
+    if (
+        doc["metadata"]["event_code"] != GRANT_APPROVAL_CODE
+        or doc.get("status") != "Success"
+        or doc.get("unmapped", {}).get("decision") != "approve"
+    ):
+        return None
+    resource = str(doc.get("resource", ""))
+    return resource.removeprefix("request:") if resource.startswith("request:") else None
+
+
+class _Approvals:
+    """Checks a population's ``approvers`` against the signed log, both ways: each listed
+    approver rests on a signed approval of the row's subject (cited in ``approval_events``),
+    each signed approval of it that the pack holds is listed, and no approval event is
+    cited by two rows."""
+
+    def __init__(
+        self,
+        name: str,
+        docs: dict[int, dict[str, Any]],
+        subject_of: Callable[[dict[str, Any]], str | None],
+    ) -> None:
+        self.name, self.docs, self.subject_of = name, docs, subject_of
+        self.in_pack: dict[str, list[tuple[int, str]]] = {}
+        for i, doc in sorted(docs.items()):
+            subject = subject_of(doc)
+            if subject:
+                self.in_pack.setdefault(subject, []).append((i, str(doc["actor"]["user"]["name"])))
+        self.cited: dict[str, str] = {}
+
+    def check(self, row: dict[str, str], subject: str, label: str) -> None:
+        name = self.name
+        approvers = sorted(row["approvers"].split())
+        if "approval_events" not in row:
+            raise PackInvalid(
+                f"{name} has no approval_events column: the approvers rest on nothing"
+            )
+        recorded: list[str] = []
+        for raw in row["approval_events"].split():
+            doc = self.docs.get(int(raw)) if raw.isdigit() else None
+            if doc is None:
+                continue  # an approver without an event: found missing below
+            if not subject or self.subject_of(doc) != subject:
+                raise PackInvalid(f"{name}: {label} cites event {raw}, not an approval of it")
+            if raw in self.cited:
+                raise PackInvalid(
+                    f"{name}: {label} cites approval event {raw}, which {self.cited[raw]} "
+                    "already rests on: one recorded approval is counted twice",
+                    hint="a row was copied in the store; investigate it",
+                )
+            self.cited[raw] = label
+            recorded.append(str(doc["actor"]["user"]["name"]))
+        for who in approvers:
+            if who not in recorded:
+                raise PackInvalid(
+                    f"{name}: {label} lists approver {who}, but no approval event of the "
+                    "signed log records it: the approval was written into the store",
+                    hint="an approval row without its audit event; investigate it",
+                )
+        for i, who in self.in_pack.get(subject, []) if subject else []:
+            if who not in approvers:
+                raise PackInvalid(
+                    f"event {i} records an approval of {label} by {who}, which {name} leaves out",
+                    hint="its row was removed from the store; investigate it",
+                )
+
+
 def _verify_promotions_complete(
     files: dict[str, bytes],
     docs: dict[int, dict[str, Any]],
@@ -417,11 +519,7 @@ def _verify_promotions_complete(
     removed from the store, each is refused."""
     name = "populations/production_promotions.csv"
     rows = list(csv.DictReader(io.StringIO(files[name].decode("utf-8"))))
-    approvals: dict[str, list[tuple[int, str]]] = {}
-    for i, doc in sorted(docs.items()):
-        if doc["metadata"]["event_code"] in APPROVAL_CODES and doc.get("status") == "Success":
-            pid = str(doc.get("unmapped", {}).get("promotion"))
-            approvals.setdefault(pid, []).append((i, str(doc["actor"]["user"]["name"])))
+    approvals = _Approvals(name, docs, _promotion_approved)
     listed: dict[str, dict[str, str]] = {}
     for row in rows:
         pid = row["promotion"]
@@ -442,7 +540,7 @@ def _verify_promotions_complete(
                 hint="its row was changed in the store; investigate, and ask for a pack "
                 "built from an intact store",
             )
-        _verify_approvals(name, row, docs, approvals.get(pid, []))
+        approvals.check(row, pid, f"promotion {pid}")
     for i in range(first, last + 1):
         doc = docs[i]
         if doc["metadata"]["event_code"] not in SUBMIT_CODES or doc.get("status") != "Success":
@@ -455,46 +553,6 @@ def _verify_promotions_complete(
                 "population (and the checks) miss a promotion the signed log holds",
                 hint="its row was removed from the store; investigate, and ask for a pack "
                 "built from an intact store",
-            )
-
-
-def _verify_approvals(
-    name: str,
-    row: dict[str, str],
-    docs: dict[int, dict[str, Any]],
-    in_pack: list[tuple[int, str]],
-) -> None:
-    """Each listed approver rests on a signed approval of this promotion, and each signed
-    approval of it that the pack holds is listed."""
-    pid = row["promotion"]
-    approvers = sorted(row["approvers"].split())
-    if "approval_events" not in row:
-        raise PackInvalid(f"{name} has no approval_events column: the approvers rest on nothing")
-    recorded: list[str] = []
-    for raw in row["approval_events"].split():
-        doc = docs.get(int(raw)) if raw.isdigit() else None
-        if doc is None:
-            continue  # an approver without an event: found missing below
-        if (
-            doc["metadata"]["event_code"] not in APPROVAL_CODES
-            or doc.get("status") != "Success"
-            or doc.get("unmapped", {}).get("promotion") != pid
-        ):
-            raise PackInvalid(f"{name}: promotion {pid} cites event {raw}, not an approval of it")
-        recorded.append(str(doc["actor"]["user"]["name"]))
-    for who in approvers:
-        if who not in recorded:
-            raise PackInvalid(
-                f"{name}: promotion {pid} lists approver {who}, but no approval event of the "
-                "signed log records it: the approval was written into the store",
-                hint="an approval row without its audit event; investigate it",
-            )
-    for i, who in in_pack:
-        if who not in approvers:
-            raise PackInvalid(
-                f"event {i} records an approval of promotion {pid} by {who}, which {name} "
-                "leaves out",
-                hint="its row was removed from the store; investigate it",
             )
 
 

@@ -34,7 +34,7 @@ from stagewall.identity import _events as ev
 from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse, same
 from stagewall.identity._once import take_once
 from stagewall.identity._tables import identity_oidc_logins
-from stagewall.identity.attempts import attempt
+from stagewall.identity.attempts import address_key, attempt
 from stagewall.identity.oidc import LoginStart, OidcRelyingParty, OidcSettings, principal_for
 from stagewall.store import Store
 
@@ -164,7 +164,7 @@ def complete(
     ``refuse(principal)`` (the server's offboarding check) runs before the login is
     recorded: what it raises is recorded as the login's failure, never as a success."""
     subject: str | None = None
-    key = f"{(source or 'unknown')[:64]}:oidc-login"
+    key = f"{address_key(source)}:oidc-login"
     with attempt(store, key, now=now, reserve=False) as slots:
         try:
             if error:

@@ -31,7 +31,7 @@ from stagewall.estate import Estate
 from stagewall.identity import _events as ev
 from stagewall.identity import ci_uses
 from stagewall.identity.actor import Actor, LoginMethod
-from stagewall.identity.attempts import attempt
+from stagewall.identity.attempts import address_key, attempt
 from stagewall.identity.ci_oidc import (
     CiClaims,
     CiTokenVerifier,
@@ -147,7 +147,7 @@ def authenticate_ci(
     The token is burnt: a second presentation, here or on another instance sharing
     the store, is refused (CiTokenReplayed), audited and alerted."""
     now = state.now()
-    key = f"{source}:ci-address"
+    key = f"{address_key(source)}:ci-address"
     estate = state.estate
     seen: dict[str, Any] = {}
     with attempt(state.ctx.store, key, now=now, reserve=False) as slots:

@@ -61,7 +61,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         """Redeem the one-time code of ``stagewall login --browser`` (with its PKCE verifier)."""
         now = state.now()
         source = source_address(request, state)
-        key = f"{source}:cli-token"
+        key = f"{attempts.address_key(source)}:cli-token"
         with attempts.attempt(store, key, now=now, reserve=False) as slots:
             try:
                 principal, method = handoff.redeem_login(

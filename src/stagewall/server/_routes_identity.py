@@ -347,7 +347,8 @@ def register(r: FastAPI, state: ServerState) -> None:
         """The waiting code's requester. Codes looked up from one address are rate-limited
         like logins (a wrong guess keeps its slot), on the GET and on the form's POST, so
         nobody pages through the codes and their requesters."""
-        with attempts.attempt(store, f"{source}:device-code", now=now) as slots:
+        key = f"{attempts.address_key(source)}:device-code"
+        with attempts.attempt(store, key, now=now) as slots:
             who = device.pending(store, user_code[:32], now=now)
             if who is None:
                 slots.failed()

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from stagewall.errors import LoginStartsLimited
+from stagewall.identity.attempts import address_key
 
 BURST = 20
 PER_MINUTE = 20.0
@@ -56,7 +57,7 @@ class StartLimiter:
 
     def admit(self, address: str | None, what: str) -> None:
         """Take one start for ``address``, or LoginStartsLimited (429, Retry-After)."""
-        key = address or "unknown"
+        key = address_key(address)  # an IPv6 client counts per /64, as at password login
         now = self.clock()
         with self._lock:
             bucket = self._buckets.get(key)
