@@ -219,6 +219,35 @@ def test_a_csvlog_or_jsonlog_statement_past_1_mb_is_reported_as_not_inspected(
 PG_OK = f"{T} [8] alice@app 10.0.0.5(5001) psql LOG:  connection authorized: user=alice"
 
 
+def test_the_rest_of_a_csvlog_record_cut_at_1_mb_is_not_read_as_records(
+    tmp_path: Path,
+) -> None:
+    """A statement's own lines past 1 MB, read afresh after the cut, could be forged
+    records (here: bob, external, logging in to production)."""
+    forged = (
+        '2026-12-01 09:00:01.000 UTC,"bob","app",9,"10.0.0.9:5000",6571a.64,1,"authentication",'
+        "2026-12-01 09:00:01 UTC,3/5,0,LOG,00000,"
+        '"connection authorized: user=bob database=app",,,,,,,,,,,,,'
+    )
+    lines = [
+        CSV_HEAD + '""ALTER SYSTEM SET',
+        *["-- " + "y" * 200_000] * 6,
+        forged,
+        "pgaudit.log = 'none'\"\"" + CSV_TAIL,
+    ]
+    store = Store(f"sqlite:///{tmp_path / 'stagewall.db'}")
+    store.migrate()
+    with IngestContext(make_estate(), store, grants=GrantIndex(())) as ctx:
+        report = ingest_lines("pg", [*lines, PG_OK], ctx, final=True)
+    # alice's cut ALTER SYSTEM and her login; nothing of the forged line
+    assert {f.rule for f in report.findings} == {
+        "statement_not_inspected",
+        "production_login_without_grant",
+    }
+    assert {f.actor for f in report.findings} == {"alice"}
+    assert (report.events, report.malformed) == (2, 0)
+
+
 def test_a_long_csvlog_or_jsonlog_record_that_is_not_pgaudit_stays_malformed(
     tmp_path: Path,
 ) -> None:

@@ -119,8 +119,15 @@ class PostgresParser(Parser):
         self._open_size = 0
         self._open_odd = 0
         self._cut = False  # the statement being read was cut at 1 MB
+        # The rest of a csvlog pgaudit record cut at 1 MB is skipped until its quotes
+        # close: read afresh, a statement's line could be a forged record.
+        self._skipping = False
 
     def feed(self, line: str) -> list[Event]:
+        if self._skipping:
+            if line.count('"') & 1:
+                self._skipping = False
+            return []
         if self._open is not None:
             if line[:1] == "\t":
                 if self._open_size + len(line) <= MAX_LINE:
@@ -156,9 +163,11 @@ class PostgresParser(Parser):
                 if self._pending_size > MAX_LINE:
                     text = "\n".join(self._pending)[:MAX_LINE]
                     self._pending, self._pending_size = [], 0
-                    return self._record_cut(
+                    events = self._record_cut(
                         text, "a csvlog record longer than 1 MB (or an unbalanced quote)"
                     )
+                    self._skipping = True  # a pgaudit record: its rest is its statement's
+                    return events
                 return []
             text = "\n".join(self._pending)
             self._pending, self._pending_size = [], 0
@@ -368,6 +377,7 @@ class PostgresParser(Parser):
             self._cut = False
 
     def flush(self) -> list[Event]:
+        self._skipping = False
         if self._pending:  # a body is complete: its last record cannot go on in the next
             self._pending, self._pending_size, self._pending_odd = [], 0, 0
             raise LineError("the input ends inside a csvlog record")
