@@ -103,6 +103,12 @@ _NOT_JSONLOG = "not a jsonlog record (timestamp, error_severity, message)"
 _orjson_loads = orjson.loads
 
 
+def _csv_host(conn_from: str) -> str:
+    """csvlog's connection_from (``host:port``, ``[local]``) -> the client address."""
+    host = conn_from.rsplit(":", 1)[0] if ":" in conn_from else conn_from
+    return host if host != "[local]" else "local"
+
+
 @register
 class PostgresParser(Parser):
     name = "postgresql"
@@ -254,17 +260,8 @@ class PostgresParser(Parser):
             raise LineError("not a csvlog record") from None
         if len(row) < _CSV_FIELDS:
             raise LineError(f"a csvlog record with {len(row)} fields (expected 23 to 26)")
-        conn_from = row[4]
-        host = conn_from.rsplit(":", 1)[0] if ":" in conn_from else conn_from
         return self._message(
-            parse_iso(row[0]),
-            row[3],
-            row[11],
-            row[13],
-            row[1],
-            row[2],
-            host if host != "[local]" else "local",
-            row[5],
+            parse_iso(row[0]), row[3], row[11], row[13], row[1], row[2], _csv_host(row[4]), row[5]
         )
 
     def _stderr(self, line: str) -> list[Event]:
@@ -335,9 +332,7 @@ class PostgresParser(Parser):
             msg = raw.replace('""', '"')
             if len(row) != 13:
                 raise LineError(reason)
-            conn_from = row[4]
-            host = conn_from.rsplit(":", 1)[0] if ":" in conn_from else conn_from
-            host = host if host != "[local]" else "local"
+            host = _csv_host(row[4])
             ts_text, pid, sev, user, db, session = row[0], row[3], row[11], row[1], row[2], row[5]
         if sev != "LOG" or not msg.startswith("AUDIT: "):
             raise LineError(reason)
