@@ -28,12 +28,19 @@ IDP_ROLE = "arn:aws:iam::111122223333:role/data-si"
 CLOUD = """
   carol: {affiliation: external, vendor: acme, identities: {cloud: [arn:aws:iam::111122223333:role/vendor-dev]}}
 """
+REPOS = """  git-stg: {environment: staging, kind: host, identifiers: [git-stg-1]}
+  repo-prod: {environment: production, kind: repository, identifiers: [platform/payments]}
+  repo-stg: {environment: staging, kind: repository, identifiers: [team/app], host: git-stg-1}
+"""
 SOURCES = """
     trail: {type: cloudtrail, resource: exports,
             session_name_roles: ['arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_*'],
             source_identity_roles: [arn:aws:iam::111122223333:role/data-si]}
     ssh-stg: {type: sshd, resource: bastion-stg}
     relay: {type: sshd, resource: bastion-stg, hosts: [bastion]}
+    git-stg: {type: git, resource: git-stg}
+    git-all: {type: git, resource: git-stg, hosts: [repo-prod]}
+    pg-any: {type: postgresql}
 """
 
 
@@ -41,7 +48,7 @@ def _estate_text() -> str:
     text = ESTATE.replace(
         "  bastion: {environment: production, kind: host, identifiers: [bastion]}\n",
         "  bastion: {environment: production, kind: host, identifiers: [bastion]}\n"
-        "  bastion-stg: {environment: staging, kind: host, identifiers: [bastion-stg-1]}\n",
+        "  bastion-stg: {environment: staging, kind: host, identifiers: [bastion-stg-1]}\n" + REPOS,
     )
     text = text.replace("principals:\n", "principals:" + CLOUD, 1)
     return text.rstrip("\n") + SOURCES
@@ -222,3 +229,127 @@ def test_a_local_user_logging_as_sshd_through_journald_is_not_sshd() -> None:
 
     assert parser_for("sshd").feed(record("logger")) == []
     assert [e.user for e in parser_for("sshd").feed(record("sshd-session"))] == ["alice"]
+
+
+# -- git: the repository a line names is the shipper's choice -------------------------
+
+GIT_HTTP = (
+    '203.0.113.9 - {user} [01/Dec/2026:10:00:00 +0000] "POST /{repo}.git/git-upload-pack '
+    'HTTP/1.1" {status} 5000 "-" "git/2.39.2"'
+)
+
+
+def test_a_git_shipper_cannot_attribute_its_lines_to_a_repository_served_elsewhere(
+    tmp_path: Path,
+) -> None:
+    """The staging git server's shipper sends a fetch naming the production repository."""
+    line = GIT_HTTP.format(user="bob", repo="platform/payments", status=200)
+    report = ingest(tmp_path, "git-stg", [line])
+    (doc,) = events(report, tmp_path)
+    assert doc["unmapped"]["resource"] == "git-stg"
+    assert doc["unmapped"]["tier"] == "non-production"
+    assert doc["resources"] == [{"name": "platform/payments"}]  # recorded as written
+    assert doc["unmapped"]["claim"] == "repository:platform/payments"
+    assert "source_host_mismatch" in rules(report)
+    assert "external_production_access" not in rules(report)
+
+
+def test_a_git_daemon_line_naming_a_repository_served_elsewhere_is_a_claim(
+    tmp_path: Path,
+) -> None:
+    lines = [
+        "Dec  1 10:00:00 git-stg-1 git-daemon[7]: Connection from 203.0.113.9:5000",
+        "Dec  1 10:00:00 git-stg-1 git-daemon[7]: Request upload-pack for '/platform/payments.git'",
+    ]
+    (doc,) = events(ingest(tmp_path, "git-stg", lines), tmp_path)
+    assert doc["unmapped"]["resource"] == "git-stg"
+    assert doc["unmapped"]["claim"] == "repository:platform/payments"
+
+
+def test_repositories_a_git_source_serves_are_attributed(tmp_path: Path) -> None:
+    """Served on the source's host (repo-stg's host), or listed in its hosts (repo-prod)."""
+    lines = [
+        GIT_HTTP.format(user="bob", repo=repo, status=200)
+        for repo in ("team/app", "platform/payments", "undeclared/x")
+    ]
+    report = ingest(tmp_path, "git-all", lines)
+    docs = events(report, tmp_path)
+    assert [d["unmapped"].get("resource") for d in docs] == ["repo-stg", "repo-prod", None]
+    assert all("claim" not in d["unmapped"] for d in docs)
+    assert "source_host_mismatch" not in rules(report)
+    assert "external_production_access" in rules(report)  # bob, vendor, production repo
+
+
+# -- failed authentications: the name is what the client sent ---------------------------
+
+
+def test_an_http_401_user_is_a_claim_not_the_principal(tmp_path: Path) -> None:
+    """Anyone can send "bob" (external) as a basic-auth user and be refused: that must not
+    raise an alert in bob's name, nor count as bob's activity."""
+    lines = [GIT_HTTP.format(user=u, repo="platform/payments", status=401) for u in ("bob", "x")]
+    report = ingest(tmp_path, "git-all", lines)
+    first, second = events(report, tmp_path)
+    assert first["actor"]["user"] == {"name": "bob"}
+    assert first["unmapped"]["actor"] == "unknown:bob"
+    assert first["unmapped"]["claim"] == "user:bob"
+    assert "claim" not in second["unmapped"]  # a name that is no principal
+    assert "external_production_access" not in rules(report)
+    ok = tmp_path / "ok"
+    ok.mkdir()
+    line = GIT_HTTP.format(user="bob", repo="platform/payments", status=200)
+    (doc,) = events(ingest(ok, "git-all", [line]), ok)
+    assert doc["unmapped"]["actor"] == "bob"  # authenticated by the server: bob
+
+
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        (
+            "ssh",
+            "Dec  1 03:00:00 bastion sshd[42]: Failed password for bob from 203.0.113.9 "
+            "port 5 ssh2",
+        ),
+        (
+            "ssh",
+            "Dec  1 03:00:00 bastion sshd[42]: Failed password for invalid user bob from "
+            "203.0.113.9 port 5 ssh2",
+        ),
+        ("ssh", "Dec  1 03:00:00 bastion sshd[42]: Invalid user bob from 203.0.113.9 port 5"),
+        (
+            "pg",
+            '2026-12-01 03:00:00.000 UTC [42] FATAL:  password authentication failed for user "bob"',
+        ),
+    ],
+)
+def test_a_failed_authentication_is_not_attributed_to_the_name_it_sent(
+    tmp_path: Path, source: str, line: str
+) -> None:
+    report = ingest(tmp_path, source, [line])
+    (doc,) = events(report, tmp_path)
+    assert doc["user"]["name"] == "bob"
+    assert "uid" not in doc["user"]
+    assert doc["unmapped"]["actor"] == "unknown:bob"
+    assert doc["unmapped"]["claim"] == "user:bob"
+    assert doc["status_id"] == 2
+    assert rules(report) & {"external_production_access", "off_hours_activity"} == set()
+
+
+def test_failed_logins_naming_a_person_still_make_a_burst_and_not_their_baseline(
+    tmp_path: Path,
+) -> None:
+    """Twenty refused tries as alice from one address: a burst, but not alice's network."""
+    from stagewall.monitoring import IngestContext
+
+    line = (
+        "Dec  1 10:00:{m:02d} bastion sshd[42]: Failed password for alice from 198.51.100.7 "
+        "port 5 ssh2"
+    )
+    store = Store(f"sqlite:///{tmp_path / 'stagewall.db'}")
+    store.migrate()
+    estate = parse_estate(_estate_text()).estate
+    with IngestContext(estate, store, grants=GrantIndex(())) as ctx:
+        report = ingest_lines("ssh", [line.format(m=m) for m in range(20)], ctx, final=True)
+        seen = dict(ctx.first_seen.nets)
+    assert "failed_login_burst" in rules(report)
+    assert {f.actor for f in report.findings if f.rule == "failed_login_burst"} == {"unknown:alice"}
+    assert "alice" not in seen

@@ -153,6 +153,117 @@ def test_a_multi_line_statement_past_1_mb_is_reported_as_not_inspected(tmp_path:
     assert "statement_not_inspected" in rules_fired(tmp_path, "pg", lines)
 
 
+CSV_HEAD = (
+    '2026-12-01 09:00:00.000 UTC,"alice","app",7,"10.0.0.5:5000",6571a.63,3,"ALTER SYSTEM",'
+    '2026-12-01 08:59:00 UTC,3/4,0,LOG,00000,"AUDIT: SESSION,2,1,MISC,ALTER SYSTEM,,,'
+)
+CSV_TAIL = ',<not logged>",,,,,,,,,"psql","client backend",,0'
+
+
+def _jsonlog(message: str) -> str:
+    import json
+
+    return json.dumps(
+        {
+            "timestamp": "2026-12-01 09:00:00.000 UTC",
+            "user": "alice",
+            "dbname": "app",
+            "pid": 7,
+            "remote_host": "10.0.0.5",
+            "remote_port": 5000,
+            "session_id": "6571a.63",
+            "error_severity": "LOG",
+            "message": message,
+            "application_name": "psql",
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # csvlog, one line
+        [CSV_HEAD + f'""{MB_PAD} ALTER SYSTEM SET pgaudit.log = \'none\'""' + CSV_TAIL],
+        # csvlog, a record spanning lines
+        [
+            CSV_HEAD + '""ALTER SYSTEM SET',
+            *["-- " + "y" * 200_000] * 6,
+            "pgaudit.log = 'none'\"\"" + CSV_TAIL,
+        ],
+        # jsonlog
+        [
+            _jsonlog(
+                f'AUDIT: SESSION,2,1,MISC,ALTER SYSTEM,,,"{MB_PAD} ALTER SYSTEM SET '
+                "pgaudit.log = 'none'\",<not logged>"
+            )
+        ],
+    ],
+    ids=["csvlog", "csvlog-lines", "jsonlog"],
+)
+def test_a_csvlog_or_jsonlog_statement_past_1_mb_is_reported_as_not_inspected(
+    tmp_path: Path, lines: list[str]
+) -> None:
+    """Only the stderr format's long statements were reported; a csvlog or jsonlog record
+    past 1 MB was counted as malformed and raised nothing."""
+    store = Store(f"sqlite:///{tmp_path / 'stagewall.db'}")
+    store.migrate()
+    with IngestContext(make_estate(), store, grants=GrantIndex(())) as ctx:
+        report = ingest_lines("pg", [*lines, PG_OK], ctx, final=True)
+    fired = {f.rule for f in report.findings}
+    assert "statement_not_inspected" in fired
+    assert report.events >= 2
+    notes = [f for f in report.findings if f.rule == "statement_not_inspected"]
+    assert {f.actor for f in notes} == {"alice"}
+
+
+PG_OK = f"{T} [8] alice@app 10.0.0.5(5001) psql LOG:  connection authorized: user=alice"
+
+
+def test_the_rest_of_a_csvlog_record_cut_at_1_mb_is_not_read_as_records(
+    tmp_path: Path,
+) -> None:
+    """A statement's own lines past 1 MB, read afresh after the cut, could be forged
+    records (here: bob, external, logging in to production)."""
+    forged = (
+        '2026-12-01 09:00:01.000 UTC,"bob","app",9,"10.0.0.9:5000",6571a.64,1,"authentication",'
+        "2026-12-01 09:00:01 UTC,3/5,0,LOG,00000,"
+        '"connection authorized: user=bob database=app",,,,,,,,,,,,,'
+    )
+    lines = [
+        CSV_HEAD + '""ALTER SYSTEM SET',
+        *["-- " + "y" * 200_000] * 6,
+        forged,
+        "pgaudit.log = 'none'\"\"" + CSV_TAIL,
+    ]
+    store = Store(f"sqlite:///{tmp_path / 'stagewall.db'}")
+    store.migrate()
+    with IngestContext(make_estate(), store, grants=GrantIndex(())) as ctx:
+        report = ingest_lines("pg", [*lines, PG_OK], ctx, final=True)
+    # alice's cut ALTER SYSTEM and her login; nothing of the forged line
+    assert {f.rule for f in report.findings} == {
+        "statement_not_inspected",
+        "production_login_without_grant",
+    }
+    assert {f.actor for f in report.findings} == {"alice"}
+    assert (report.events, report.malformed) == (2, 0)
+
+
+def test_a_long_csvlog_or_jsonlog_record_that_is_not_pgaudit_stays_malformed(
+    tmp_path: Path,
+) -> None:
+    other = CSV_HEAD.replace("LOG,00000", "ERROR,42601")
+    lines = [
+        other + f'""{MB_PAD}""' + CSV_TAIL,
+        _jsonlog("statement: " + MB_PAD),
+        '{"timestamp": "' + "x" * (1 << 20) + '"}',
+    ]
+    store = Store(f"sqlite:///{tmp_path / 'stagewall.db'}")
+    store.migrate()
+    with IngestContext(make_estate(), store, grants=GrantIndex(())) as ctx:
+        report = ingest_lines("pg", lines, ctx, final=True)
+    assert (report.events, report.malformed) == (0, 3)
+
+
 def test_a_statement_within_1_mb_is_not_reported_as_not_inspected(tmp_path: Path) -> None:
     pad = "/*" + "x" * 500_000 + "*/"
     lines = [PG + f"SESSION,2,1,READ,SELECT,,,SELECT * FROM t {pad},<not logged>"]

@@ -28,6 +28,8 @@ from stagewall.estate.models import (
 )
 from stagewall.monitoring.events import (
     CLS_AUTHENTICATION,
+    FAILURE,
+    HTTP_UNAUTHORIZED,
     UNKNOWN,
     Event,
 )
@@ -126,6 +128,7 @@ class _Res:
 # principal, actor, affiliation, principal kind, vendor, resource, claim
 _Mapping = tuple[str, str, str, str, str, "_Res | None", str]
 
+_GIT_SOURCES = frozenset({SourceType.GITHUB, SourceType.GITLAB, SourceType.GIT})
 # Sources whose events' host is the parser's own constant (github.com), not the log's.
 _FIXED_HOST = frozenset({SourceType.GITHUB, SourceType.GITLAB})
 
@@ -164,7 +167,7 @@ class EstateIndex:
         self._principal_cache: dict[tuple[str, str], str] = {}
         # (source type, resource and hosts, user, target, host) -> mapping; address -> network
         self._enrich_cache: dict[
-            tuple[SourceType, str | None, tuple[str, ...], str, str, str], _Mapping
+            tuple[SourceType, str | None, tuple[str, ...], str, str, str, bool], _Mapping
         ] = {}
         self._speaks_for: dict[tuple[str | None, tuple[str, ...]], frozenset[str]] = {}
         self._networks: dict[str, str] = {}
@@ -230,6 +233,36 @@ class EstateIndex:
             return f"host:{host}"
         return ""
 
+    def _repository(self, target: str) -> _Res | None:
+        """The declared repository a git line's path names (whole, or its last part)."""
+        low = target.lower()
+        hit = self._res.get(low)
+        if hit is None:
+            hit = self._res.get(low.rsplit("/", 1)[-1])
+            if hit is not None and self._kind(hit) is not ResourceKind.REPOSITORY:
+                return None
+        return hit
+
+    def serves(self, src: MonitoringSource, res: _Res) -> bool:
+        """Whether ``src`` is declared for ``res``: its own resource, named in its
+        ``hosts``, or (a repository) served on a host the source speaks for."""
+        names = self.speaks_for(src)
+        if res.name.lower() in names:
+            return True
+        host = self.estate.resources[res.name].host
+        return bool(host) and str(host).lower() in names
+
+    def repository_claim(self, src: MonitoringSource, target: str) -> str:
+        """``repository:<path>`` when a plain git server's line names a declared
+        resource that ``src`` is not declared for, else empty. The path is written by
+        whoever sends the line, as a syslog host name is (see :meth:`host_claim`)."""
+        if not target or src.type is not SourceType.GIT:
+            return ""
+        hit = self._repository(target)
+        if hit is not None and not self.serves(src, hit):
+            return f"repository:{target}"
+        return ""
+
     def resource(self, src: MonitoringSource, ev: Event) -> _Res | None:
         own = self._res.get(src.resource.lower()) if src.resource else None
         target = ev.target.lower()
@@ -249,15 +282,15 @@ class EstateIndex:
                 return own
             return self._res.get(target)
         if target:
-            hit = self._res.get(target)
-            if hit is not None:
-                return hit
-            if src.type in (SourceType.GITHUB, SourceType.GITLAB, SourceType.GIT):
-                short = target.rsplit("/", 1)[-1]
-                hit = self._res.get(short)
-                if hit is not None and self._kind(hit) is ResourceKind.REPOSITORY:
+            if src.type not in _GIT_SOURCES:
+                hit = self._res.get(target)
+                if hit is not None:
                     return hit
-                return None
+            else:
+                hit = self._repository(target)
+                if hit is not None and src.type is SourceType.GIT and not self.serves(src, hit):
+                    return own  # named, not served here: a claim (repository_claim)
+                return hit
         host = ev.host
         if host and not self.host_claim(src, host):
             hit = self._res.get(host.lower())
@@ -272,10 +305,16 @@ class EstateIndex:
 
     def enrich(self, src: MonitoringSource, ev: Event) -> None:
         user = ev.user
-        key = (src.type, src.resource, src.hosts, user, ev.target, ev.host)
+        # A failed authentication's user is the name the client sent (sshd's "Invalid
+        # user", PostgreSQL's "password authentication failed for user", an HTTP 401):
+        # a claim, never the principal (no baseline, no alert in that principal's name).
+        sent = ev.status == FAILURE and (
+            ev.class_uid == CLS_AUTHENTICATION or ev.detail == HTTP_UNAUTHORIZED
+        )
+        key = (src.type, src.resource, src.hosts, user, ev.target, ev.host, sent)
         hit = self._enrich_cache.get(key)
         if hit is None:
-            hit = self._mapping(src, ev)
+            hit = self._mapping(src, ev, sent)
             if len(self._enrich_cache) > 100_000:
                 self._enrich_cache.clear()
             self._enrich_cache[key] = hit
@@ -316,12 +355,15 @@ class EstateIndex:
                 pid, ev.environment, ev.resource, ev.time
             )
 
-    def _mapping(self, src: MonitoringSource, ev: Event) -> _Mapping:
-        """Who and where an event is, from its source, user, target and host only."""
+    def _mapping(self, src: MonitoringSource, ev: Event, sent: bool) -> _Mapping:
+        """Who and where an event is, from its source, user, target and host only
+        (``sent``: the user is only the name a failed authentication sent)."""
         user = ev.user
         pid = self.principal(src.type, user) if user else ""
         res = self.resource(src, ev)
-        claim = self.host_claim(src, ev.host)
+        claim = self.host_claim(src, ev.host) or self.repository_claim(src, ev.target)
+        if sent:
+            claim, pid = claim or (f"user:{pid}" if pid else ""), ""
         if not pid:
             return "", f"unknown:{user}" if user else "unknown", "", "", "", res, claim
         p = self.estate.principals[pid]

@@ -94,6 +94,8 @@ ACTIVITY_NAMES: dict[int, dict[int, str]] = {
 }
 
 SUCCESS, FAILURE, UNKNOWN = "success", "failure", "unknown"
+# The detail of an HTTP request answered 401: its user is the name the client sent.
+HTTP_UNAUTHORIZED = "http 401"
 
 
 @dataclass(slots=True)
@@ -133,8 +135,10 @@ class Event:
     first_seen_network: bool | None = None
     volume_anomaly: str = ""
     # An attribution the log claims but stagewall does not trust (``host:<name>``: a
-    # host the source is not declared for; ``session:<principal>``: a CloudTrail session
-    # name naming a principal its role does not map to). Recorded; never attributed.
+    # host the source is not declared for; ``repository:<path>``: a repository a git
+    # server's source is not declared for; ``session:<principal>``: a CloudTrail session
+    # name naming a principal its role does not map to; ``user:<principal>``: the name a
+    # failed authentication sent). Recorded; never attributed.
     claim: str = ""
     # set by storage
     index: int = -1
@@ -304,6 +308,7 @@ __all__ = [
     "CLS_FILE_HOSTING",
     "FAILURE",
     "FIELD_NAMES",
+    "HTTP_UNAUTHORIZED",
     "SUCCESS",
     "UNKNOWN",
     "Event",

@@ -524,3 +524,33 @@ def test_postgres_stderr_statement_continuations_are_counted_once() -> None:
     for _ in range(600_000):  # 2 bytes a line: past 1 MB
         events += p.feed("\tx")
     assert len(events) == 1 and events[0].operation == "ALTER SYSTEM"
+
+
+def test_postgres_long_record_with_its_message_whole_is_not_marked_not_inspected() -> None:
+    """A csvlog or jsonlog record past 1 MB in a field after the message: the statement
+    was read whole; one cut inside the message is marked."""
+    audit = "AUDIT: SESSION,1,1,READ,SELECT,TABLE,public.t,select 1,<not logged>"
+    csv_head = (
+        '2026-12-05 02:41:22.125 UTC,"alice","app",99,"10.0.0.5:5000",6571a.63,3,"SELECT",'
+        "2026-12-05 02:41:20 UTC,3/4,0,LOG,00000,"
+    )
+    pad = "z" * (1 << 20)
+    records = [
+        csv_head + f'"{audit}",,,,,,,,,"{pad}","client backend",,0',
+        json.dumps(
+            {
+                "timestamp": "2026-12-05 02:41:22.125 UTC",
+                "user": "alice",
+                "dbname": "app",
+                "pid": 99,
+                "error_severity": "LOG",
+                "message": audit,
+                "application_name": pad,
+            }
+        ),
+    ]
+    for record in records:
+        (ev,) = parser_for("postgresql", year=2026).feed(record)
+        assert (ev.user, ev.target, ev.detail) == ("alice", "app", "select ?")
+        (cut,) = parser_for("postgresql", year=2026).feed(record.replace(",<not logged>", pad))
+        assert cut.detail.endswith("[not inspected: statement longer than 1 MB]")

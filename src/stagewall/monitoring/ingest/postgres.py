@@ -89,8 +89,24 @@ _CSV_START = re.compile(
     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [A-Z]{2,5}| ?[+-]\d\d(?::?\d\d)?)?,"
 )
 _CSV_FIELDS = 23  # PG13: 23 columns; PG14+ 26
+# The head of a csvlog or jsonlog record longer than 1 MB, up to its message (field 14;
+# jsonlog's "message" member, after the members PostgreSQL writes first), and the
+# message's characters as far as they go (possessive: one pass, no backtracking).
+_CSV_HEAD = re.compile(r'(?:(?:"(?:[^"]|"")*+"|[^,"\n]*+),){13}"')
+_CSV_TEXT = re.compile(r'(?:[^"]|"")*+')
+_JSON_HEAD = re.compile(
+    r'\{\s*(?:"(?:[^"\\]|\\.)*+"\s*:\s*(?:"(?:[^"\\]|\\.)*+"|[-+.\w]++)\s*,\s*)*?'
+    r'(?P<key>"message"\s*:\s*")'
+)
+_JSON_TEXT = re.compile(r'(?:[^"\\]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+')
 _NOT_JSONLOG = "not a jsonlog record (timestamp, error_severity, message)"
 _orjson_loads = orjson.loads
+
+
+def _csv_host(conn_from: str) -> str:
+    """csvlog's connection_from (``host:port``, ``[local]``) -> the client address."""
+    host = conn_from.rsplit(":", 1)[0] if ":" in conn_from else conn_from
+    return host if host != "[local]" else "local"
 
 
 @register
@@ -109,8 +125,15 @@ class PostgresParser(Parser):
         self._open_size = 0
         self._open_odd = 0
         self._cut = False  # the statement being read was cut at 1 MB
+        # The rest of a csvlog pgaudit record cut at 1 MB is skipped until its quotes
+        # close: read afresh, a statement's line could be a forged record.
+        self._skipping = False
 
     def feed(self, line: str) -> list[Event]:
+        if self._skipping:
+            if line.count('"') & 1:
+                self._skipping = False
+            return []
         if self._open is not None:
             if line[:1] == "\t":
                 if self._open_size + len(line) <= MAX_LINE:
@@ -121,6 +144,8 @@ class PostgresParser(Parser):
             return self._close_audit() + self.feed(line)
         if len(line) > MAX_LINE:
             self._pending, self._pending_size, self._pending_odd = [], 0, 0
+            if line[:1] == "{" or _CSV_START.match(line):
+                return self._record_cut(line[:MAX_LINE], "a line longer than 1 MB")
             if not self._audit_head(line):
                 raise LineError("a line longer than 1 MB")
             # A pgaudit stderr line is read up to 1 MB: its time, process, class,
@@ -142,8 +167,13 @@ class PostgresParser(Parser):
             self._pending_odd ^= line.count('"') & 1
             if self._pending_odd:
                 if self._pending_size > MAX_LINE:
+                    text = "\n".join(self._pending)[:MAX_LINE]
                     self._pending, self._pending_size = [], 0
-                    raise LineError("a csvlog record longer than 1 MB (or an unbalanced quote)")
+                    events = self._record_cut(
+                        text, "a csvlog record longer than 1 MB (or an unbalanced quote)"
+                    )
+                    self._skipping = True  # a pgaudit record: its rest is its statement's
+                    return events
                 return []
             text = "\n".join(self._pending)
             self._pending, self._pending_size = [], 0
@@ -230,17 +260,8 @@ class PostgresParser(Parser):
             raise LineError("not a csvlog record") from None
         if len(row) < _CSV_FIELDS:
             raise LineError(f"a csvlog record with {len(row)} fields (expected 23 to 26)")
-        conn_from = row[4]
-        host = conn_from.rsplit(":", 1)[0] if ":" in conn_from else conn_from
         return self._message(
-            parse_iso(row[0]),
-            row[3],
-            row[11],
-            row[13],
-            row[1],
-            row[2],
-            host if host != "[local]" else "local",
-            row[5],
+            parse_iso(row[0]), row[3], row[11], row[13], row[1], row[2], _csv_host(row[4]), row[5]
         )
 
     def _stderr(self, line: str) -> list[Event]:
@@ -273,6 +294,54 @@ class PostgresParser(Parser):
             return []
         return self._message(parse_iso(m["ts"]), m["pid"], m["sev"], msg, user, db, host, "")
 
+    def _record_cut(self, head: str, reason: str) -> list[Event]:
+        """A csvlog or jsonlog record longer than 1 MB, from its first 1 MB (``head``):
+        a pgaudit record makes its event, marked not inspected when its message was cut
+        (as a stderr pgaudit line past 1 MB is; padding a statement must not hide it);
+        anything else is malformed (``reason``)."""
+        if head[:1] == "{":
+            m = _JSON_HEAD.match(head)
+            if m is None:
+                raise LineError(reason)
+            try:
+                rec = loads(head[: m.start("key")].rstrip().rstrip(",") + "}")
+            except ValueError:
+                raise LineError(reason) from None
+            t = _JSON_TEXT.match(head, m.end())
+            raw = t[0] if t is not None else ""
+            whole = head[m.end() + len(raw) : m.end() + len(raw) + 1] == '"'
+            try:
+                msg = loads(f'"{raw}"')
+            except ValueError:
+                raise LineError(reason) from None
+            fields = [rec.get(k) for k in ("timestamp", "pid", "error_severity")]
+            fields += [rec.get(k) or "" for k in ("user", "dbname", "remote_host", "session_id")]
+            if not all(isinstance(f, str | int) for f in fields):
+                raise LineError(reason)
+            ts_text, pid, sev, user, db, host, session = (str(f) for f in fields)
+        else:
+            m = _CSV_HEAD.match(head)
+            if m is None:
+                raise LineError(reason)
+            row = csv_fields(head[: m.end() - 2])
+            t = _CSV_TEXT.match(head, m.end())
+            raw = t[0] if t is not None else ""
+            # a '"' closes the message unless it is the last character read (the first
+            # of a doubled '""' cut in two, perhaps)
+            whole = len(head) > m.end() + len(raw) + 1
+            msg = raw.replace('""', '"')
+            if len(row) != 13:
+                raise LineError(reason)
+            host = _csv_host(row[4])
+            ts_text, pid, sev, user, db, session = row[0], row[3], row[11], row[1], row[2], row[5]
+        if sev != "LOG" or not msg.startswith("AUDIT: "):
+            raise LineError(reason)
+        self._cut = not whole
+        try:
+            return self._message(parse_iso(ts_text), pid, sev, msg, user, db, host, session)
+        finally:
+            self._cut = False
+
     @staticmethod
     def _audit_head(line: str) -> bool:
         """Whether ``line`` starts like a stderr pgaudit line (in its first 4 KB)."""
@@ -303,6 +372,7 @@ class PostgresParser(Parser):
             self._cut = False
 
     def flush(self) -> list[Event]:
+        self._skipping = False
         if self._pending:  # a body is complete: its last record cannot go on in the next
             self._pending, self._pending_size, self._pending_odd = [], 0, 0
             raise LineError("the input ends inside a csvlog record")
