@@ -410,3 +410,17 @@ def test_a_stagewall_variable_that_is_not_utf8_is_refused(
     assert res.exit_code == 2
     assert f"error[SW101]: environment variable {var} is not valid UTF-8" in res.stderr
     assert "t0k" not in res.output
+
+
+def test_an_output_path_may_be_a_character_device_but_not_a_fifo(tmp_path: Path) -> None:
+    # `--out /dev/null` or `/dev/stdout` is a usual place to write to; a FIFO without a
+    # reader blocks the writer forever, and an input path stays refused either way
+    from stagewall.cli._params import PathUnusable, check_path
+
+    check_path("/dev/null", "--out", dir_okay=False, output=True)
+    with pytest.raises(PathUnusable, match="character device"):
+        check_path("/dev/null", "--from", dir_okay=False)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(PathUnusable, match="writing to it could block forever"):
+        check_path(str(fifo), "--out", dir_okay=False, output=True)

@@ -64,10 +64,19 @@ _KINDS = (
 )
 
 
-def check_path(text: str, label: str, *, file_okay: bool = True, dir_okay: bool = True) -> None:
+def check_path(
+    text: str,
+    label: str,
+    *,
+    file_okay: bool = True,
+    dir_okay: bool = True,
+    output: bool = False,
+) -> None:
     """Refuse ``text`` when it is empty, a FIFO, socket, device or symlink loop, or a
     directory where a file is needed (or the reverse). A missing path passes: the command
-    creates it or says it is missing."""
+    creates it or says it is missing. ``output``: the command only writes the file, so a
+    character device (``/dev/null``, ``/dev/stdout``) is a fine place to write to; a FIFO
+    without a reader would still block the command forever."""
     if text == "":
         raise EmptyArgument(
             f"{label} is empty; it must be a path",
@@ -96,6 +105,8 @@ def check_path(text: str, label: str, *, file_okay: bool = True, dir_okay: bool 
                 f"{label} {shown(text, PATH_SHOWN)} is a file; a directory is needed here",
                 hint="name a directory (or a new path, where the command creates one)",
             )
+    elif output and file_okay and stat.S_ISCHR(st.st_mode):
+        return
     else:
         kind = next((k for test, k in _KINDS if test(st.st_mode)), "not a file")
         raise PathUnusable(
@@ -107,13 +118,25 @@ def check_path(text: str, label: str, *, file_okay: bool = True, dir_okay: bool 
                 if file_okay
                 else "directory"
             )
-            + ": reading it could block forever or never end",
-            hint="give a regular file (copy the data into one first)",
+            + (
+                ": writing to it could block forever"
+                if output
+                else ": reading it could block forever or never end"
+            ),
+            hint="give a regular file"
+            if output
+            else "give a regular file (copy the data into one first)",
         )
 
 
 class PathParam(click.Path):
-    """``click.Path`` that refuses ``""`` and paths no command can read or write safely."""
+    """``click.Path`` that refuses ``""`` and paths no command can read or write safely.
+    ``output=True``: a file the command only writes (``--out``), which may be a character
+    device such as ``/dev/null`` or ``/dev/stdout``."""
+
+    def __init__(self, *args: Any, output: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.output = output
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, (str, os.PathLike)):
@@ -122,6 +145,7 @@ class PathParam(click.Path):
                 param_label(param),
                 file_okay=self.file_okay,
                 dir_okay=self.dir_okay,
+                output=self.output,
             )
         return super().convert(value, param, ctx)
 

@@ -107,7 +107,9 @@ def checks_cmd(
 @db_option
 @click.option("--from", "start", required=True, help="First day of the window (YYYY-MM-DD).")
 @click.option("--to", "end", required=True, help="Last day of the window (YYYY-MM-DD).")
-@click.option("--out", required=True, type=PathParam(dir_okay=False), help="The pack (.zip).")
+@click.option(
+    "--out", required=True, type=PathParam(dir_okay=False, output=True), help="The pack (.zip)."
+)
 @click.option("--no-pdf", is_flag=True, help="Leave out report.pdf (the HTML stays).")
 @_attestations_option
 @_witness_option

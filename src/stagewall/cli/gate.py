@@ -212,7 +212,10 @@ def pending_cmd(server: str | None, fmt: str) -> None:
     help="Stage being deployed to.",
 )
 @click.option(
-    "--out", type=PathParam(dir_okay=False), default=None, help="Write the attestation here."
+    "--out",
+    type=PathParam(dir_okay=False, output=True),
+    default=None,
+    help="Write the attestation here.",
 )
 @click.option(
     "--subject-name", default="artifact", show_default=True, help="Attestation subject name."

@@ -71,7 +71,9 @@ def init_cmd(name: str | None, rotate_masking: bool, db: str | None, fmt: str) -
 
 
 @keys_group.command("export-public")
-@click.option("--out", type=PathParam(dir_okay=False), default=None, help="Write to FILE.")
+@click.option(
+    "--out", type=PathParam(dir_okay=False, output=True), default=None, help="Write to FILE."
+)
 @click.option(
     "--format",
     "fmt",

@@ -45,7 +45,10 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
     help="Report format.",
 )  # fmt: skip
 @click.option(
-    "--out", "out", type=PathParam(dir_okay=False, path_type=Path), help="Write the report here."
+    "--out",
+    "out",
+    type=PathParam(dir_okay=False, output=True, path_type=Path),
+    help="Write the report here.",
 )
 @click.option(
     "--baseline",
