@@ -270,8 +270,9 @@ def not_in(hit: npt.NDArray[np.bool_], hashes: H, excused: H) -> npt.NDArray[np.
 def _owned(units: FlatUnits, texts: list[str]) -> H:
     """The hashes of the whole values among ``units`` that no kept column makes
     public (:func:`.lint.never_public`)."""
-    whole = np.flatnonzero(units.kind == WHOLE)
-    keep = [i for i in whole.tolist() if never_public(texts[i])]
+    whole = np.flatnonzero(units.kind == WHOLE).tolist()
+    judged = {t: never_public(t) for t in {texts[i] for i in whole}}
+    keep = [i for i in whole if judged[texts[i]]]
     return units.hashes[np.asarray(keep, dtype=np.int64)] if keep else EMPTY
 
 

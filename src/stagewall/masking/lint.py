@@ -18,6 +18,7 @@ from typing import Any
 from stagewall.errors import MaskingError, StagewallError, UnmaskedColumn
 from stagewall.keys import MaskingKey
 from stagewall.masking.classify import Category
+from stagewall.masking.classify._reference import is_reference_value, reference_values
 from stagewall.masking.plan import ColumnPlan, Plan
 from stagewall.masking.schema import Column, Schema, Table
 from stagewall.masking.types import ColumnKind
@@ -489,9 +490,10 @@ _NOT_DIGITS = re.compile(r"[^\d\s.+-]")
 def never_public(text: str) -> bool:
     """Whether a (normalised) value of a :data:`PEOPLES` column stays sensitive
     where a kept column holds it too."""
-    from stagewall.masking.classify._reference import is_reference_value
-
-    return _NOT_DIGITS.search(text) is not None and not is_reference_value(text)
+    if _NOT_DIGITS.search(text) is None or text in reference_values():
+        return False
+    # lower-cased ASCII with single spaces is its own folded form (the fast path)
+    return (text.isascii() and "  " not in text) or not is_reference_value(text)
 
 
 def _kept_masked_values(plan: Plan, schema: Schema, samples: Samples) -> list[LintProblem]:
