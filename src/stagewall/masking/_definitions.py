@@ -13,7 +13,10 @@ each comment inside SQL, each comment and enum label, which are text as a whole)
 as a value, and looks its
 units up in the sensitive set like a cell of the whole-target scan: a literal that
 is a masked column's source value, or that holds a detected token of one, is a hit
-of that object. Reported as table ``(schema)`` and the object as the column.
+of that object. So is a word or run of up to four words of a literal or comment
+that is such a value as a whole (``-- special case for Ganthriv``: a lone surname
+the detector does not know). Reported as table ``(schema)`` and the object as the
+column.
 Partition bounds are read for LIST partitions only: a RANGE bound is a cut point
 (``FROM ('1980-01-01')``), which a birth date of the source may equal by chance;
 lint refuses a LIST bound, or a RANGE bound of text, of a masked column.
@@ -237,10 +240,44 @@ def definition_hits(db: Any, sets: Any) -> dict[str, int]:
         return {}
     units = sets.hasher.flat(values)
     hit = contains(sets.sensitive, units.hashes)
+    # the words and runs of words inside each value, looked up as whole values: a
+    # lone surname in a comment (``-- special case for Ganthriv``) is no token
+    at, grams = phrases(values)
+    if grams:
+        got = sets.hasher.without_detector().flat(grams)
+        inner = np.zeros(len(values), dtype=bool)
+        found = got.owner[contains(sets.sensitive, got.hashes)]
+        inner[np.asarray(at, dtype=np.int64)[found]] = True
+        hit_owners = np.union1d(units.owner[hit], np.flatnonzero(inner))
+    else:
+        hit_owners = np.unique(units.owner[hit])
     out: dict[str, int] = {}
-    for k in np.unique(units.owner[hit]).tolist():
+    for k in hit_owners.tolist():
         out[owners[k]] = out.get(owners[k], 0) + 1
     return out
 
 
-__all__ = ["Definition", "definition_hits", "definitions", "literals", "split_sql"]
+_WORD = re.compile(r"[^\W_](?:[\w'\u2019.@+-]*[^\W_])?")
+MAX_WORDS = 4  # a phrase: a name of up to four words (``Anna van der Berg``)
+
+
+def phrases(values: list[str]) -> tuple[list[int], list[str]]:
+    """``(value number, phrase)`` of every run of 1 to :data:`MAX_WORDS` words of
+    each value that is not the value itself: at most four per word of the schema's
+    literals and comments, each one keyed hash and one lookup in the sorted
+    sensitive set (no detector)."""
+    at: list[int] = []
+    out: list[str] = []
+    for i, value in enumerate(values):
+        words = _WORD.findall(value)
+        whole = " ".join(words)
+        for n in range(1, MAX_WORDS + 1):
+            for j in range(len(words) - n + 1):
+                gram = " ".join(words[j : j + n])
+                if gram != whole:
+                    at.append(i)
+                    out.append(gram)
+    return at, out
+
+
+__all__ = ["Definition", "definition_hits", "definitions", "literals", "phrases", "split_sql"]

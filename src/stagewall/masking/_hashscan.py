@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from stagewall.errors import MaskingError, StagewallError
 from stagewall.keys import MaskingKey
+from stagewall.masking._documents import as_documents, is_document
 from stagewall.masking._gate import Gate, unit_keys
 from stagewall.masking._known_rows import KnownRows, known_spec
 from stagewall.masking._units import (
@@ -43,7 +44,7 @@ from stagewall.masking._units import (
     unique_sorted,
 )
 from stagewall.masking.classify import remembering
-from stagewall.masking.lint import KEEP
+from stagewall.masking.lint import KEEP, PEOPLES, never_public
 from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
 
@@ -103,6 +104,8 @@ class _Part:
     pii: H
     legit: dict[Col, H]
     passed_by: dict[Col, H]
+    # whole values of masked columns of people's values: never public (see _merge)
+    owned: H
     # every unit that may be sensitive (not a kept column's own value) and its gate key
     gate_hashes: H
     gate_keys: H
@@ -206,14 +209,20 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
     weak = union([p.weak for p in parts])
     allowed = union([p.allowed for p in parts])
     passed = union([p.passed for p in parts])
-    pii = union([p.pii for p in parts])
     rows: dict[str, int] = {}
     for p in parts:
         rows[p.table] = rows.get(p.table, 0) + p.rows
-    allowed_np = np.setdiff1d(allowed, pii, assume_unique=True)
+    pii = union([p.pii for p in parts])
+    owned = union([p.owned for p in parts])
+    # What a kept column holds is public, so not sensitive elsewhere (a status
+    # `active` kept in one table and masked in another) — unless it is detected PII
+    # or a whole value of a masked column of people's values (names, e-mails,
+    # phones, streets, ...): a kept column holding those too (an FTS ``author``
+    # column of the customers' surnames) is a copy of them, reported in that column.
+    public = np.setdiff1d(allowed, union([pii, owned]), assume_unique=True)
     sensitive = union(
         [
-            np.setdiff1d(strong, allowed_np, assume_unique=True),
+            np.setdiff1d(strong, public, assume_unique=True),
             np.setdiff1d(weak, union([allowed, passed]), assume_unique=True),
         ]
     )
@@ -258,6 +267,15 @@ def not_in(hit: npt.NDArray[np.bool_], hashes: H, excused: H) -> npt.NDArray[np.
     return out
 
 
+def _owned(units: FlatUnits, texts: list[str]) -> H:
+    """The hashes of the whole values among ``units`` that no kept column makes
+    public (:func:`.lint.never_public`)."""
+    whole = np.flatnonzero(units.kind == WHOLE).tolist()
+    judged = {t: never_public(t) for t in {texts[i] for i in whole}}
+    keep = [i for i in whole if judged[texts[i]]]
+    return units.hashes[np.asarray(keep, dtype=np.int64)] if keep else EMPTY
+
+
 # Transformers of numbers that are also stored as their digits alone (an integer)
 _NUMBERS = frozenset({"phone", "card_number"})
 _DIGIT = frozenset("0123456789")
@@ -296,6 +314,7 @@ def _collect_part(
     from stagewall.masking.transformers import build_transformer
 
     strong, weak, allowed, passed, pii = HashSet(), HashSet(), HashSet(), HashSet(), HashSet()
+    owned = HashSet()
     gate_h: list[H] = []
     gate_k: list[H] = []
     gate_n: list[npt.NDArray[np.int64]] = []
@@ -304,6 +323,7 @@ def _collect_part(
     legit: dict[Col, HashSet] = {}
     passed_by: dict[Col, HashSet] = {}
     cols = [c.name for c in copy_columns(table)]
+    documents = frozenset(c.name for c in copy_columns(table) if is_document(c))
     transformers: list[Any] = []
     for c in cols:
         cp = plan.column(table.qualified, c)
@@ -339,7 +359,7 @@ def _collect_part(
             # the detector remembers their findings for it (findings depend on the
             # text alone)
             with remembering() if _scrubs(tr) else nullcontext():
-                units, texts = hasher.flat_texts(values)
+                units, texts = hasher.flat_texts(as_documents(values) if c in documents else values)
                 pii.add_array(units.of(PII).hashes)
                 maybe = units.kind == PII if tr == KEEP else np.ones(units.kind.size, dtype=bool)
                 if maybe.any():
@@ -367,6 +387,8 @@ def _collect_part(
                 else:
                     strong.add_array(units.of(WHOLE, PII).hashes)
                     weak.add_array(units.of(LEAF).hashes)
+                    if tr is not None and tr.name in PEOPLES:
+                        owned.add_array(_owned(units, texts))
                 if tr is None:
                     legit.setdefault((table.qualified, c), HashSet())
                     continue
@@ -416,6 +438,7 @@ def _collect_part(
         pii.array(),
         {k: v.array() for k, v in legit.items()},
         {k: v.array() for k, v in passed_by.items()},
+        owned.array(),
         gh,
         gk,
         gn,
@@ -586,6 +609,8 @@ class PartScan:
     def __init__(self, table: Table, sets: Sets) -> None:
         self.table, self.sets = table, sets
         self.columns = [c.name for c in table.columns]
+        # hstore and xml cells are read as documents: the values inside are leaves
+        self.documents = frozenset(i for i, c in enumerate(table.columns) if is_document(c))
         self.counts = dict.fromkeys(self.columns, 0)
         self.pending: dict[str, Pending] = {}
         self.rows = self.scanned = 0
@@ -595,7 +620,8 @@ class PartScan:
         self.rows += m
         n = self.rows
         for i, c in enumerate(self.columns):
-            units, texts = sets.hasher.flat_texts(columns[i], sets.gate)
+            values = as_documents(columns[i]) if i in self.documents else columns[i]
+            units, texts = sets.hasher.flat_texts(values, sets.gate)
             if not units.hashes.size:
                 continue
             self.scanned += m

@@ -18,6 +18,7 @@ from typing import Any
 from stagewall.errors import MaskingError, StagewallError, UnmaskedColumn
 from stagewall.keys import MaskingKey
 from stagewall.masking.classify import Category
+from stagewall.masking.classify._reference import is_reference_value, reference_values
 from stagewall.masking.plan import ColumnPlan, Plan
 from stagewall.masking.schema import Column, Schema, Table
 from stagewall.masking.types import ColumnKind
@@ -74,6 +75,7 @@ class Rule(enum.Enum):
     FULLTEXT = "fulltext"
     UNDECLARED_REFERENCE = "undeclared-reference"
     PARTITION_BOUND = "partition-bound"
+    KEEP_MASKED_VALUES = "keep-masked-values"
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,7 @@ def lint_plan(plan: Plan, schema: Schema, *, samples: Samples | None = None) -> 
         out += _check_partitions(found, tplan.columns)
     out += _check_domains(plan)
     out += _undeclared_references(plan, schema)
+    out += _kept_masked_values(plan, schema, samples or {})
     out.sort(
         key=lambda p: (p.severity is not Severity.ERROR, p.table, p.column or "", p.rule.value)
     )
@@ -468,6 +471,77 @@ def _undeclared_references(plan: Plan, schema: Schema) -> list[LintProblem]:
                     "schema, or review the table's free text yourself",
                 )
             )
+    return out
+
+
+# planned like kept columns by verify (a full-text column is recomputed from its row)
+_COPIED = frozenset({KEEP, "tsvector"})
+# Transformers of people's values: a whole value of a column they mask is never
+# made public by a kept column holding it too (verify's sensitive set) — unless it
+# is an ordinary word or number (all digits; a country, language or genre:
+# the first name "Chad", the surname "English")
+PEOPLES = frozenset(
+    {"full_name", "first_name", "last_name", "email", "phone", "street_address"}
+    | {"iban", "card_number", "ip_address", "username"}
+)
+_NOT_DIGITS = re.compile(r"[^\d\s.+-]")
+
+
+def never_public(text: str) -> bool:
+    """Whether a (normalised) value of a :data:`PEOPLES` column stays sensitive
+    where a kept column holds it too."""
+    if _NOT_DIGITS.search(text) is None or text in reference_values():
+        return False
+    # lower-cased ASCII with single spaces is its own folded form (the fast path)
+    return (text.isascii() and "  " not in text) or not is_reference_value(text)
+
+
+def _kept_masked_values(plan: Plan, schema: Schema, samples: Samples) -> list[LintProblem]:
+    """A kept column whose sampled texts include sampled values of a column masked
+    as people's values (:data:`PEOPLES`; an FTS ``author`` column of the customers'
+    surnames): the copy carries those production values, and verify fails on them.
+    Judged on samples, so a warning; never shows a value."""
+    from stagewall.masking._units import norm_many
+
+    def texts(table: str, column: str) -> set[str]:
+        got = [v for v in samples.get((table, column), ()) if isinstance(v, str)]
+        return {n for n in norm_many(got) if n is not None}
+
+    masked: dict[str, str] = {}
+    kept: list[tuple[str, str]] = []
+    for table in schema.tables:
+        tplan = plan.tables.get(table.qualified)
+        for col in table.columns:
+            cplan = tplan.columns.get(col.name) if tplan is not None else None
+            if cplan is None:
+                continue
+            if tplan is not None and (tplan.reference or cplan.transformer in _COPIED):
+                kept.append((table.qualified, col.name))
+                continue
+            if cplan.transformer not in PEOPLES:
+                continue
+            for v in texts(table.qualified, col.name):
+                if never_public(v):
+                    masked.setdefault(v, f"{table.qualified}.{col.name}")
+    out: list[LintProblem] = []
+    for tname, cname in kept if masked else ():
+        shared = [v for v in texts(tname, cname) if v in masked]
+        if not shared:
+            continue
+        which = sorted({masked[v] for v in shared})
+        out.append(
+            LintProblem(
+                Severity.WARNING,
+                Rule.KEEP_MASKED_VALUES,
+                tname,
+                cname,
+                f"kept as is, but {len(shared)} of its sampled values are values of "
+                f"masked column {', '.join(which[:3])}{' …' if len(which) > 3 else ''}: "
+                "the copy would carry them, and verify fails on them",
+                "mask this column like the one whose values it holds, or keep that one "
+                "too if its values are not personal",
+            )
+        )
     return out
 
 

@@ -142,6 +142,13 @@ def _fulltext_plan(table: Table, column: str, fulltext: Fulltext | None) -> Colu
     )
 
 
+DOCUMENT_REASON = (
+    "an hstore or xml document: its values may be anyone's (a surname the detector "
+    "does not know) and no transformer rewrites them in place; set to NULL (plan keep, "
+    "with a reason, when it holds no personal data: verify reads the values inside it)"
+)
+
+
 def plan_from_schema(
     schema: Schema,
     samples: Samples,
@@ -156,6 +163,7 @@ def plan_from_schema(
         personal_tables,
         reference_tables,
     )
+    from stagewall.masking._documents import is_document
     from stagewall.masking.db import is_generated
     from stagewall.masking.lint import is_fulltext
 
@@ -174,6 +182,9 @@ def plan_from_schema(
                 continue
             if is_fulltext(col):
                 chosen[ref] = _fulltext_plan(table, col.name, fulltext)
+                continue
+            if is_document(col):
+                chosen[ref] = ColumnPlan(transformer="null", reason=DOCUMENT_REASON)
                 continue
             listed = fixed_list(table, col)
             if listed is not None:

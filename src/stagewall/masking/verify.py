@@ -5,9 +5,12 @@
    keyed hashes of their values (whole value, JSON string leaves, and PII tokens
    found inside text); ``keep`` columns contribute the PII tokens found inside
    them (a kept column of e-mails *is* a leak) and, otherwise, the values the plan
-   legitimately copies (these are not counted as hits).
+   legitimately copies (these are not counted as hits) — but not a whole value of
+   a column masked as people's values (``lint.never_public``): kept elsewhere too,
+   it is a hit there. hstore and xml cells are read as documents (``_documents``).
 3. Scan every column of every table of the target, in batches, for those hashes
-   (and the string literals of its schema objects' definitions: ``_definitions``)
+   (and the string literals and comments of its schema objects' definitions, and
+   their words and runs of words: ``_definitions``)
    (the detector reads only target texts holding a sensitive unit; tokens inside
    a pseudonymiser's outputs are recomputed only for the hits that need them).
 4. Row by row (``_rowcheck``): the source row's own known values (names and their

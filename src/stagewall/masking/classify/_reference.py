@@ -99,6 +99,11 @@ def _all() -> frozenset[str]:
     return countries() | currencies() | languages() | genres()
 
 
+def reference_values() -> frozenset[str]:
+    """Every reference entry, folded (see :func:`fold`)."""
+    return _all()
+
+
 def is_reference_value(text: str) -> bool:
     """True when the whole ``text`` is a reference entry ("Chad", "German", "Bossa Nova").
 
@@ -129,4 +134,5 @@ __all__ = [
     "is_reference_value",
     "languages",
     "reference_kind",
+    "reference_values",
 ]
