@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from stagewall.masking.db._base import MARKER_TABLE
@@ -71,6 +71,14 @@ class Finding:
     shown: str  # the object named without its value (for messages and reports)
     what: str
     part: str = "name"  # "name", or "definition" (a literal of it)
+    name: str = ""  # the reported name itself (a name finding): never shown
+
+
+def hiding(findings: Sequence[Finding], text: str) -> str:
+    """``text`` (an object's label) with every reported name in it hidden."""
+    for name in sorted({f.name for f in findings if f.name}, key=len, reverse=True):
+        text = text.replace(name, "<reported name>")
+    return text
 
 
 # ---- reading the names ------------------------------------------------------------
@@ -248,6 +256,11 @@ def name_hit(name: str, found: set[str]) -> bool:
 
 
 _STRONG_KINDS = ("email", "phone", "iban")
+_KIND_NAMES = {"email": "an e-mail address", "phone": "a phone number", "iban": "an IBAN"}
+
+
+def _kinds(kinds: set[str]) -> str:
+    return " and ".join(_KIND_NAMES[k] for k in sorted(kinds))
 
 
 def pattern_kinds(text: str) -> set[str]:
@@ -313,11 +326,11 @@ def judge_names(objects: Sequence[Named], found: set[str]) -> list[Finding]:
     for o in objects:
         kinds = pattern_kinds(o.name)
         if kinds:
-            what[o] = "what looks like " + " and ".join(sorted(kinds))
+            what[o] = "what looks like " + _kinds(kinds)
         elif name_hit(o.name, found):
             what[o] = "a person's name (a value of a column the plan masks as a name)"
     shown = _shown(objects, set(what))
-    return [Finding(o.label, shown[o], w) for o, w in sorted(what.items())]
+    return [Finding(o.label, shown[o], w, "name", o.name) for o, w in sorted(what.items())]
 
 
 def judge_definitions(defs: Iterable[tuple[str, str, bool]], dialect: str) -> list[Finding]:
@@ -335,7 +348,7 @@ def judge_definitions(defs: Iterable[tuple[str, str, bool]], dialect: str) -> li
             kinds |= pattern_kinds(lit)
         if kinds:
             out.append(
-                Finding(obj, obj, "a literal holding " + " and ".join(sorted(kinds)), "definition")
+                Finding(obj, obj, "a literal that looks like " + _kinds(kinds), "definition")
             )
     return out
 
@@ -352,8 +365,13 @@ def schema_findings(db: Any, plan: Plan, schema: Schema) -> list[Finding]:
         defs = [d for d in defs if _in_schemas(d[0], plan.schemas, db.backend)]
     if db.backend == "sqlite":  # the copy drops the comments of a CREATE
         defs = [(o, split_sql(t, "sqlite")[2], s) for o, t, s in defs]
-    got = judge_names(objects, found) + judge_definitions(defs, db.backend)
-    return [f for f in got if f.label not in plan.acknowledged]
+    names = [f for f in judge_names(objects, found) if f.label not in plan.acknowledged]
+    defs_found = [
+        replace(f, shown=hiding(names, f.shown))
+        for f in judge_definitions(defs, db.backend)
+        if f.label not in plan.acknowledged
+    ]
+    return names + defs_found
 
 
 def target_findings(tdb: Any, sdb: Any, plan: Plan, schema: Schema) -> list[Finding]:
@@ -388,6 +406,7 @@ __all__ = [
     "Named",
     "acknowledged",
     "candidates",
+    "hiding",
     "judge_definitions",
     "judge_names",
     "name_hit",

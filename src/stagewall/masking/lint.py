@@ -303,6 +303,7 @@ def schema_problems(db: Any, plan: Plan, schema: Schema) -> list[LintProblem]:
     out = []
     for f in schema_findings(db, plan, scoped_schema(plan, schema)):
         what, kind = f.part, f.label.split(" ", 1)[0]
+        fix = "rename it" if what == "name" else "rewrite it"
         out.append(
             _err(
                 Rule.SCHEMA_PERSONAL_DATA,
@@ -310,7 +311,7 @@ def schema_problems(db: Any, plan: Plan, schema: Schema) -> list[LintProblem]:
                 None,
                 f"its {what} holds {f.what}: the copy recreates it as it is (no "
                 "transformer rewrites a name or a definition), so staging would hold it",
-                f"rename it (or rewrite the {what}) in the source, or, if it is not "
+                f"{fix} in the source, or, if it is not "
                 f"personal, acknowledge it in the plan: `acknowledged: {{'{kind} "
                 "<its qualified name>': <the reason it is not personal>}`",
             )

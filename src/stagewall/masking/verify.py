@@ -239,7 +239,10 @@ def _verify(
             for r in found
             for c, k in r.counts.items()
         ]
-        hits += [ColumnHits(SCHEMA_OBJECTS, obj, n) for obj, n in sorted(in_schema.items())]
+        hits += [
+            ColumnHits(SCHEMA_OBJECTS, _schemanames.hiding(names, obj), n)
+            for obj, n in sorted(in_schema.items())
+        ]
         hits += [ColumnHits(SCHEMA_OBJECTS, f"name of {f.shown}", 1) for f in names]
         target_rows = {r.table: r.rows for r in found}
         scanned = sum(r.scanned for r in found)
