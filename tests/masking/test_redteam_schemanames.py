@@ -372,3 +372,35 @@ def test_an_acknowledgement_names_one_object() -> None:
     assert not acknowledged("index public.orders_p_acme", acks)
     assert not acknowledged("table p_acme", acks)
     assert not acknowledged("table public.orders_p_acme_2", acks)
+
+
+def test_name_columns_with_a_percent_sign_are_looked_up(make: Callable[[], str]) -> None:
+    """A ``%`` in a masked name column's name is no placeholder of the driver."""
+    from stagewall.masking._schemanames import source_names
+    from stagewall.masking.db import open_database
+    from stagewall.masking.plan import TablePlan
+
+    src = make()
+    quote = "`" if src.startswith("mysql") else '"'
+    _execute(
+        src,
+        [
+            f"CREATE TABLE people (id INTEGER PRIMARY KEY, {quote}surname%{quote} "
+            f"{'VARCHAR(50)' if quote == '`' else 'TEXT'})",
+            "INSERT INTO people VALUES (?, ?)",
+        ],
+        [(1, "Ganthriv"), (2, "Oyelaran")],
+    )
+    plan = Plan(
+        tables={
+            _q("people", src): TablePlan(
+                columns={
+                    "id": ColumnPlan(transformer="keep"),
+                    "surname%": ColumnPlan(transformer="last_name"),
+                }
+            )
+        }
+    )
+    with open_database(src, role="source") as db:
+        got = source_names(db, plan, db.introspect(), {"ganthriv", "smith"})
+    assert got == {"ganthriv"}

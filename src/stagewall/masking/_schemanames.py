@@ -292,6 +292,8 @@ def source_names(db: Any, plan: Plan, schema: Schema, words: set[str]) -> set[st
                 continue
             expr = f"lower({db.q(col.name)})"
             base = f"SELECT DISTINCT {expr} FROM {db.qt(table)} WHERE {expr}"  # noqa: S608 - identifiers quoted by q()
+            if db.placeholder == "%s":  # a % in a name is no placeholder
+                base = base.replace("%", "%%")
             if db.backend == "postgresql":
                 rows = db.select(f"{base}::text = ANY(%s)", (wanted,))
             else:
