@@ -6,8 +6,37 @@ import posixpath
 import re
 from collections.abc import Iterable
 
-from stagewall.scan._model import Entry, Finding, Severity, Tier
+from stagewall.scan._model import Attribution, Entry, Finding, Severity, Tier
+from stagewall.scan.readers import Kind
 from stagewall.scan.rules._base import FileContext, Rule, RunContext
+
+# formats where one file may hold a section per environment (Rails ``database.yml``,
+# ``[staging]`` in an INI or TOML file, ``{"production": {...}, "staging": {...}}``)
+_SECTIONED = frozenset({Kind.YAML, Kind.JSON, Kind.TOML, Kind.INI})
+
+
+def sections(ctx: FileContext) -> dict[str, tuple[Attribution, int]]:
+    """Top-level sections named after an environment, with the line each starts on, in a
+    file its path does not attribute; ``{}`` otherwise."""
+    parsed = ctx.parsed
+    if parsed is None or parsed.kind not in _SECTIONED or len(parsed.documents) != 1:
+        return {}
+    doc = parsed.documents[0]
+    if not isinstance(doc, dict):
+        return {}
+    found: dict[str, tuple[Attribution, int]] = {}
+    for key, value in doc.items():
+        if not isinstance(value, dict) or not isinstance(key, str):
+            continue
+        att = ctx.env.environment_named(key, f"section {key}: of this file")
+        if att is not None:
+            firsts = [e.line for e in parsed.entries if e.path and e.path[0] == key]
+            line = parsed.lines.get((0, key)) or min(firsts, default=1)
+            found[key] = (att, line)
+    if not found or ctx.env.attribute_path(ctx.rel) is not None:
+        return {}
+    return found
+
 
 _CONFIG_FILE_KEYS = frozenset(
     {"env_file", "envfile", "var_file", "var_files", "valuefiles", "values_files"}
@@ -44,8 +73,12 @@ class ProductionReference(Rule):
         "Reading the variable the estate names as a production resource's `connection_env` "
         "or `admin_connection_env` (`${SHOP_PROD_DATABASE_URL}`, `secrets.NAME`, a compose "
         "pass-through) and loading a production configuration file (`env_file: "
-        ".env.production`, `-var-file=prod.tfvars`, `--values values-prod.yaml`) count too. "
-        "Values in comments are ignored (they are often stale documentation)."
+        ".env.production`, `-var-file=prod.tfvars`, `--values values-prod.yaml`) count too, "
+        "as do base64 values of a Kubernetes `Secret`, percent-encoded hosts, a URL inside "
+        "another's query, and a non-production section (`staging:`, `[staging]`) of a file "
+        "that holds every environment's settings (Rails `database.yml`), merged values "
+        "(`<<: *production`) included. Values in comments are ignored (they are often stale "
+        "documentation); examples, documentation and test fixtures are in no environment."
     )
     remediation = (
         "Point the non-production artifact at its own environment's resource; if the "
@@ -56,6 +89,7 @@ class ProductionReference(Rule):
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
         if ctx.tier is not Tier.NON_PRODUCTION:
+            yield from self._sections(ctx)
             return
         seen: set[tuple[int, str]] = set()
         for entry, ref in ctx.refs:
@@ -92,6 +126,34 @@ class ProductionReference(Rule):
                     severity=Severity.HIGH if "estate" in att.reason else Severity.MEDIUM,
                     anchor=f"{'.'.join(entry.path)}|file:{name}",
                 )
+
+    def _sections(self, ctx: FileContext) -> Iterable[Finding]:
+        """A non-production section (``staging:``) of a file the path does not attribute:
+        its values, merged ones included, are that environment's."""
+        found = sections(ctx) if ctx.refs else {}
+        seen: set[tuple[str, str]] = set()
+        for entry, ref in ctx.refs:
+            section = found.get(entry.path[0]) if entry.path else None
+            if section is None or ref.attribution.tier is not Tier.PRODUCTION:
+                continue
+            att, start = section
+            if att.tier is not Tier.NON_PRODUCTION or (entry.path[0], ref.key) in seen:
+                continue
+            seen.add((entry.path[0], ref.key))
+            what = f"production resource {ref.resource} ({ref.text})" if ref.resource else ref.text
+            yield ctx.finding(
+                ProductionReference,
+                f"{att.label} section references {what}, which is in "
+                f"{ref.attribution.label} ({ref.attribution.reason})",
+                # a value merged in from another section (``<<: *production``) is reported
+                # where this section starts
+                entry.line if entry.line >= start else start,
+                _evidence(entry.path, ref.text),
+                severity=Severity.HIGH if ref.declared else Severity.MEDIUM,
+                anchor=f"{'.'.join(entry.path)}|{ref.key}",
+                environment=att.label,
+                environment_reason=att.reason,
+            )
 
 
 class SharedResource(Rule):

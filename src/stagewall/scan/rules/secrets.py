@@ -139,6 +139,19 @@ def key_material(text: str) -> bool:
     return any(c.islower() for c in body) and any(c.isupper() for c in body)
 
 
+_DOC_DOMAINS = ("example.com", "example.net", "example.org")
+_DOC_TLDS = frozenset({"example", "test", "invalid", "localhost"})
+
+
+def documentation_host(host: str) -> bool:
+    """A name reserved for documentation and tests (RFC 2606, RFC 6761): ``example.com``
+    and its sub-domains, ``*.example``, ``*.test``, ``*.invalid``, ``*.localhost``."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name in _DOC_DOMAINS or name.endswith(tuple("." + d for d in _DOC_DOMAINS)):
+        return True
+    return name.rsplit(".", 1)[-1] in _DOC_TLDS
+
+
 def entropy(text: str) -> float:
     counts = Counter(text)
     n = len(text)
@@ -159,7 +172,9 @@ class SecretInRepository(Rule):
         "credentials count (mixed character classes, entropy, not a repeated pattern): "
         "references (`var.x`, `${...}`, `!Ref`, `secrets.X`), secret-manager names "
         "(`iap-oauth-client-id`, `prod/db/password`, `projects/p/secrets/s`), placeholders "
-        "and filler such as a private key block of `privatekeyprivatekey` are not secrets. "
+        "and filler such as a private key block of `privatekeyprivatekey` are not secrets; "
+        "nor is a password in a URL to a documentation host (`example.com`, `*.test`, "
+        "RFC 2606) in prose, and such a host's words never make a password production. "
         "Evidence shows only a prefix and the length."
     )
     remediation = (
@@ -212,8 +227,17 @@ class SecretInRepository(Rule):
                 ):
                     continue
                 claimed.append(match.span())
-                ref = ctx.index.lookup(match.group("host"), heuristic=True)
-                prod = line_prod or (ref is not None and ref.attribution.tier is Tier.PRODUCTION)
+                if documentation_host(match.group("host")):
+                    # ``db.prod.example.com`` (RFC 2606/6761): a placeholder in prose; in
+                    # configuration still a password, but its host's words say nothing
+                    if prose:
+                        continue
+                    prod = file_prod
+                else:
+                    ref = ctx.index.lookup(match.group("host"), heuristic=True)
+                    prod = line_prod or (
+                        ref is not None and ref.attribution.tier is Tier.PRODUCTION
+                    )
                 shown = redact(password, token=False)
                 evidence = (
                     f"{match.group('scheme')}://{match.group('user')}:{shown}@{match.group('host')}"
