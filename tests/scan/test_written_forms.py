@@ -372,3 +372,76 @@ def test_readme_placeholder_urls_are_not_secrets(tmp_path: Path) -> None:
         ("README.md", 4, Severity.HIGH),
         ("envs/dev/app.env", 1, Severity.MEDIUM),
     ]
+
+
+GITLAB_RULES = """\
+deploy:
+  stage: deploy
+  script:
+    - helm upgrade --install shop ./chart
+  rules:
+    - if: $CI_COMMIT_BRANCH == "main"
+      variables:
+        DEPLOY_TO: production
+    - if: $CI_COMMIT_BRANCH == "develop"
+      variables:
+        DEPLOY_TO: staging
+  environment:
+    name: $DEPLOY_TO
+review:
+  stage: deploy
+  variables:
+    TARGET: staging
+  script:
+    - ./deploy.sh
+  environment:
+    name: ${TARGET}/review
+"""
+
+
+def test_a_gitlab_environment_named_by_a_variable_is_expanded(tmp_path: Path) -> None:
+    result = _scan(tmp_path, {".gitlab-ci.yml": GITLAB_RULES})
+    found = [f for f in result.active if f.rule_id == "SW-SCAN-008"]
+    assert [(f.file, f.line) for f in found] == [(".gitlab-ci.yml", 2)]
+    assert "DEPLOY_TO=production" in found[0].environment_reason
+
+
+STATE = """\
+terraform {
+  backend "s3" {
+    bucket = "acme-tfstate"
+    key    = "prod/app.tfstate"
+  }
+}
+data "terraform_remote_state" "network" {
+  backend = "s3"
+  config = {
+    bucket = "acme-tfstate"
+    key    = "prod/network.tfstate"
+  }
+}
+data "terraform_remote_state" "dns" {
+  backend = "remote"
+  config = {
+    organization = "acme"
+    workspaces = { name = "dns-staging" }
+  }
+}
+"""
+
+
+def test_staging_terraform_on_production_state(tmp_path: Path) -> None:
+    result = _scan(
+        tmp_path,
+        {
+            "envs/staging/main.tf": STATE,
+            # production reading its own state is no crossing
+            "envs/prod/main.tf": STATE.replace("dns-staging", "dns-prod"),
+        },
+    )
+    found = [f for f in result.active if f.rule_id == "SW-SCAN-001"]
+    assert [(f.file, f.line, f.severity) for f in found] == [
+        ("envs/staging/main.tf", 4, Severity.MEDIUM),
+        ("envs/staging/main.tf", 11, Severity.MEDIUM),
+    ]
+    assert "production state" in found[1].message

@@ -60,6 +60,55 @@ def _named(model: EnvModel, name: str, reason: str) -> Attribution | None:
     return model.environment_named(name, reason) or model.from_words(name, reason)
 
 
+_SHELL_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+
+
+def _variable_values(job: dict[str, Any], doc: dict[str, Any], var: str) -> list[str]:
+    """The values a GitLab variable can take in a job: the job's ``variables``, each of
+    its ``rules:`` ``variables`` (a rule that matches sets them), the pipeline's."""
+    scopes: list[Any] = [job.get("variables")]
+    rules = job.get("rules")
+    scopes += (
+        [r.get("variables") for r in rules if isinstance(r, dict)]
+        if isinstance(rules, list)
+        else []
+    )
+    scopes.append(doc.get("variables"))
+    out: list[str] = []
+    for scope in scopes:
+        value = scope.get(var) if isinstance(scope, dict) else None
+        if isinstance(value, dict):  # {value: ..., description: ...}
+            value = value.get("value")
+        if isinstance(value, (str, int)) and str(value) not in out:
+            out.append(str(value))
+    return out
+
+
+def _variable_environments(
+    model: EnvModel, job: dict[str, Any], doc: dict[str, Any], name: str
+) -> list[Attribution]:
+    """``environment: name: $DEPLOY_TO``: each value the variable can take is a job of
+    its own (as a matrix value is)."""
+    match = _SHELL_VAR.search(name)
+    if match is None:
+        return []
+    return _each_value(model, name, match.group(0), match.group(1),
+                       _variable_values(job, doc, match.group(1)))  # fmt: skip
+
+
+def _each_value(
+    model: EnvModel, name: str, written: str, label: str, values: list[str]
+) -> list[Attribution]:
+    """The distinct environments ``name`` names with ``written`` replaced by each value."""
+    out: list[Attribution] = []
+    for value in values:
+        reason = f"job environment {name} with {label}={value}"
+        att = _named(model, name.replace(written, value), reason)
+        if att is not None and all(a.environment != att.environment for a in out):
+            out.append(att)
+    return out
+
+
 def job_environments(
     model: EnvModel, job: dict[str, Any], job_id: str, doc: dict[str, Any] | None = None
 ) -> list[Attribution]:
@@ -71,18 +120,16 @@ def job_environments(
     name = env.get("name") if isinstance(env, dict) else env
     if isinstance(name, str) and name:
         match = _EXPR.search(name)
+        if match is None and "$" in name:
+            found = _variable_environments(model, job, doc, name)
+            if found:
+                return found
         if match is None:
             att = _named(model, name, f"job environment {name}")
             return [att] if att is not None else []
         kind = "matrix" if match.group(1) == "matrix" else "inputs"
-        out: list[Attribution] = []
-        for value in _expansions(doc, job, kind, match.group(2)):
-            expanded = name.replace(match.group(0), value)
-            reason = f"job environment {name} with {kind}.{match.group(2)}={value}"
-            att = _named(model, expanded, reason)
-            if att is not None and all(a.environment != att.environment for a in out):
-                out.append(att)
-        return out
+        values = _expansions(doc, job, kind, match.group(2))
+        return _each_value(model, name, match.group(0), f"{kind}.{match.group(2)}", values)
     scopes = (
         (job.get("env"), "job env"),
         (job.get("variables"), "job variables"),
@@ -249,7 +296,9 @@ class UngatedProductionDeploy(Rule):
     severity = Severity.HIGH
     description = (
         "A GitHub Actions or GitLab CI job deploys to production (its `environment:` is a "
-        "production environment, or its name says deploy/release to prod, or it calls a "
+        "production environment — GitLab `name: $DEPLOY_TO` counts each value the job's, "
+        "its `rules:` or the pipeline's `variables` give it — or its name says "
+        "deploy/release to prod, or it calls a "
         "reusable workflow — `uses: ./.github/workflows/deploy.yml` — whose jobs' "
         "environment is production with the caller's `with:` inputs) but neither the "
         "job, a job it `needs`, nor the called workflow runs `stagewall gate check` "

@@ -60,6 +60,32 @@ def _evidence(path: tuple[str, ...], found: str) -> str:
     return f"{where}: {found}" if where else found
 
 
+_STATE_KEYS = frozenset({"key", "prefix", "workspace", "name", "path", "workspace_key_prefix"})
+
+
+def _production_state(ctx: FileContext) -> Iterable[Finding]:
+    """Non-production Terraform whose backend is production's state, or that reads it
+    (``terraform_remote_state``): state holds production's outputs and secrets in clear,
+    and a shared backend key means an apply from staging changes production."""
+    for entry in ctx.parsed.entries if ctx.parsed is not None else ():
+        remote = "terraform_remote_state" in entry.path
+        backend = entry.path[:2] == ("terraform", "backend")
+        if not (remote or backend) or entry.path[-1] not in _STATE_KEYS:
+            continue
+        att = ctx.env.from_words(entry.value, f"state name {entry.value}")
+        if att is None or att.tier is not Tier.PRODUCTION:
+            continue
+        what = "reads production state" if remote else "keeps its state in production's"
+        yield ctx.finding(
+            ProductionReference,
+            f"{ctx.attribution.label} Terraform {what} {entry.value} ({att.reason})",
+            entry.line,
+            _evidence(entry.path, entry.value),
+            severity=Severity.MEDIUM,
+            anchor=f"{'.'.join(entry.path)}|state:{entry.value}",
+        )
+
+
 class ProductionReference(Rule):
     id = "SW-SCAN-001"
     title = "Non-production artifact references a production resource"
@@ -77,7 +103,10 @@ class ProductionReference(Rule):
         "as do base64 values of a Kubernetes `Secret`, percent-encoded hosts, a URL inside "
         "another's query, and a non-production section (`staging:`, `[staging]`) of a file "
         "that holds every environment's settings (Rails `database.yml`), merged values "
-        "(`<<: *production`) included. Values in comments are ignored (they are often stale "
+        "(`<<: *production`) included; non-production Terraform that reads production's state "
+        "(`terraform_remote_state` of `prod/network.tfstate`) or keeps its own there (a "
+        "backend `key`/`prefix`/`workspace` named production) is reported at medium. "
+        "Values in comments are ignored (they are often stale "
         "documentation); examples, documentation and test fixtures are in no environment."
     )
     remediation = (
@@ -108,6 +137,8 @@ class ProductionReference(Rule):
             )
         if ctx.parsed is None:
             return
+        if ctx.parsed.kind in (Kind.TERRAFORM, Kind.TFVARS):
+            yield from _production_state(ctx)
         base = posixpath.dirname(ctx.rel)
         for entry in ctx.parsed.entries:
             for name in _config_files(entry):
