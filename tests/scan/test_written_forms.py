@@ -445,3 +445,39 @@ def test_staging_terraform_on_production_state(tmp_path: Path) -> None:
         ("envs/staging/main.tf", 11, Severity.MEDIUM),
     ]
     assert "production state" in found[1].message
+
+
+def test_more_noise_seen_on_public_repositories(tmp_path: Path) -> None:
+    """Seen scanning ansible/ansible-examples, getsentry/self-hosted and
+    cookiecutter/cookiecutter-django: example copies named ``config.example.yml``,
+    Nagios ``.cfg`` object files and cookiecutter template trees were findings."""
+    result = _scan(
+        tmp_path,
+        {
+            # a copy-me file in the middle of a real tree, named as an example
+            "staging/config.example.yml": "db: pg-main.acme.internal\n",
+            "settings/sentry.conf.example.py": 'DB = "pg-main.acme.internal"\n',
+            # Nagios object definitions: not INI, not an error
+            "roles/nagios/files/localhost.cfg": "define host {\n  host_name localhost\n}\n",
+            # a cookiecutter template tree: not valid YAML/TOML until rendered
+            "{{cookiecutter.slug}}/pyproject.toml": '[project]\n{% if x %}name = "a"{% endif %}\n',
+            "{{cookiecutter.slug}}/compose.docs.yml": "services:\n  {{ name }}:\n   - bad: [\n",
+        },
+    )
+    assert sorted((f.rule_id, f.file) for f in result.active) == []
+
+
+def test_a_real_unencrypted_connection_and_a_real_ini_error_are_still_reported(
+    tmp_path: Path,
+) -> None:
+    result = _scan(
+        tmp_path,
+        {
+            "envs/staging/proxy.yml": "http_proxy: http://proxy.stg.acme.internal:8080\n",
+            "envs/staging/setup.cfg": "[metadata\nname = x\n",
+        },
+    )
+    assert sorted((f.rule_id, f.file) for f in result.active) == [
+        ("SW-SCAN-005", "envs/staging/proxy.yml"),
+        ("SW-SCAN-012", "envs/staging/setup.cfg"),
+    ]

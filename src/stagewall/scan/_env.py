@@ -56,11 +56,22 @@ _EXAMPLE_DIRS = frozenset(
         "__fixtures__", "testdata", "test-data", "test_data",
     }
 )  # fmt: skip
-_EXAMPLE_SUFFIXES = (".example", ".sample")
+_EXAMPLE_WORDS = frozenset({"example", "sample"})
+
+
+def _example_name(filename: str) -> bool:
+    """``.env.example``, ``config.example.yml``, ``sentry.conf.example.py``,
+    ``example.env``: a copy-me file (its dot-separated parts name it an example)."""
+    return not _EXAMPLE_WORDS.isdisjoint(filename.split("."))
+
+
 # directories of per-environment settings modules: ``settings/staging.py`` (Django),
 # ``config/environments/staging.rb`` (Rails), ``config/staging.js`` (node-config)
 CONFIG_DIRS = frozenset({"settings", "config", "configs", "conf", "environments"})
-EXAMPLE_REASON = "example or test fixture (docs/, examples/, fixtures/, testdata/, *.example)"
+EXAMPLE_REASON = (
+    "example or test fixture (docs/, examples/, fixtures/, testdata/, *.example, "
+    "config.example.yml)"
+)
 EXAMPLE_ENV = Attribution(None, Tier.UNKNOWN, EXAMPLE_REASON)
 
 
@@ -152,7 +163,7 @@ class EnvModel:
                             name, self.tier_of(name), f"estate path glob {pattern!r}"
                         )
         parts = rel_path.lower().split("/")
-        if parts[-1].endswith(_EXAMPLE_SUFFIXES) or not _EXAMPLE_DIRS.isdisjoint(parts[:-1]):
+        if _example_name(parts[-1]) or not _EXAMPLE_DIRS.isdisjoint(parts[:-1]):
             return EXAMPLE_ENV
         for i, part in enumerate(parts[:-1]):
             if part in _DIR_MARKERS and i + 1 < len(parts) - 1:

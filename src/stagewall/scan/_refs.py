@@ -386,6 +386,19 @@ def standalone_address(value: str) -> bool:
     return match.group("port") is not None or host.count(".") >= 2
 
 
+_DOC_DOMAINS = ("example.com", "example.net", "example.org")
+_DOC_TLDS = frozenset({"example", "test", "invalid", "localhost"})
+
+
+def documentation_host(host: str) -> bool:
+    """A name reserved for documentation and tests (RFC 2606, RFC 6761): ``example.com``
+    and its sub-domains, ``*.example``, ``*.test``, ``*.invalid``, ``*.localhost``."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name in _DOC_DOMAINS or name.endswith(tuple("." + d for d in _DOC_DOMAINS)):
+        return True
+    return name.rsplit(".", 1)[-1] in _DOC_TLDS
+
+
 def _internal(host: str) -> bool:
     """A private name or address: infrastructure, not a public SaaS endpoint."""
     host = host.strip("[]").lower()

@@ -18,6 +18,7 @@ from stagewall.scan.readers.tfmodel import TfResource, Unknown
 from stagewall.scan.readers.tomlfile import read_toml
 from stagewall.scan.readers.yamlfile import classify_yaml, decode_secret_data, read_yaml
 
+_INI_SECTION = re.compile(r"^\s*\[", re.MULTILINE)
 _SETTINGS_NAMES = ("settings", "config", "configuration", "local_settings")
 _INI = (".ini", ".cfg", ".conf", ".properties")
 DOCUMENTATION = (".md", ".markdown", ".rst", ".adoc", ".txt")
@@ -55,6 +56,17 @@ def is_dotenv(name: str) -> bool:
 
 def read_file(path: Path, rel_path: str, text: str, tf: TerraformContext) -> Parsed:
     """Parse ``text`` (the content of ``path``); raises :class:`ReaderError`."""
+    try:
+        return _read(path, rel_path, text, tf)
+    except ReaderError:
+        if "{{" not in rel_path.rsplit("/", 1)[0] or "/" not in rel_path:
+            raise
+        # a file of a project template (cookiecutter, copier: ``{{cookiecutter.slug}}/``)
+        # is not valid until rendered: read line by line, not a parse error
+        return read_text(text)
+
+
+def _read(path: Path, rel_path: str, text: str, tf: TerraformContext) -> Parsed:
     name = path.name.lower()
     if is_legal(name) or name in LOCKFILES or name.endswith(MARKUP) or name.endswith(_PATCHES):
         # legal text, lockfiles, markup and patches: their URLs are identifiers, pins or
@@ -90,10 +102,13 @@ def read_file(path: Path, rel_path: str, text: str, tf: TerraformContext) -> Par
         except ReaderError:
             if is_inventory(rel_path):
                 return read_inventory(text)
-            if not name.endswith(".conf"):
+            if not (
+                name.endswith(".conf") or (name.endswith(".cfg") and not _INI_SECTION.search(text))
+            ):
                 raise
-            # nginx, Apache, supervisord...: a format we do not read; skipped (not an
-            # error), the raw-text rules (secrets) still run
+            # nginx, Apache, supervisord, Nagios/HAProxy .cfg without an INI section...:
+            # a format we do not read; skipped (not an error), the raw-text rules
+            # (secrets) still run
             return Parsed(Kind.TEXT, documents=[text])
     if name.endswith(DOCUMENTATION):
         # prose: host names in docs are not references; secrets are still found in the raw text

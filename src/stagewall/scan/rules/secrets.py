@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from stagewall.scan._model import Finding, Severity, Tier, redact
-from stagewall.scan._refs import URL
+from stagewall.scan._refs import URL, documentation_host
 from stagewall.scan.readers import DOCUMENTATION
 from stagewall.scan.rules._base import FileContext, Rule
 
@@ -137,19 +137,6 @@ def key_material(text: str) -> bool:
     if len(body) < 16 or _REPEATED.match(body):
         return False
     return any(c.islower() for c in body) and any(c.isupper() for c in body)
-
-
-_DOC_DOMAINS = ("example.com", "example.net", "example.org")
-_DOC_TLDS = frozenset({"example", "test", "invalid", "localhost"})
-
-
-def documentation_host(host: str) -> bool:
-    """A name reserved for documentation and tests (RFC 2606, RFC 6761): ``example.com``
-    and its sub-domains, ``*.example``, ``*.test``, ``*.invalid``, ``*.localhost``."""
-    name = host.strip("[]").rstrip(".").lower()
-    if name in _DOC_DOMAINS or name.endswith(tuple("." + d for d in _DOC_DOMAINS)):
-        return True
-    return name.rsplit(".", 1)[-1] in _DOC_TLDS
 
 
 def entropy(text: str) -> float:
