@@ -481,3 +481,26 @@ def test_a_real_unencrypted_connection_and_a_real_ini_error_are_still_reported(
         ("SW-SCAN-005", "envs/staging/proxy.yml"),
         ("SW-SCAN-012", "envs/staging/setup.cfg"),
     ]
+
+
+def test_environment_blocks_one_level_down_are_sections(tmp_path: Path) -> None:
+    # helmfile / serverless style: environments: {staging: ..., production: ...}
+    helmfile = (
+        "environments:\n"
+        "  production:\n    values:\n      - db: pg-main.acme.internal\n"
+        "  staging:\n    values:\n      - db: pg-main.acme.internal\n"
+        "releases:\n  - name: shop\n    chart: ./chart\n"
+    )
+    result = _scan(tmp_path, {"helmfile.yaml": helmfile})
+    assert _hits(result, "SW-SCAN-001") == [("helmfile.yaml", 7)]
+
+
+def test_a_namespaced_manifest_under_examples_is_still_judged(tmp_path: Path) -> None:
+    # kustomize and Argo CD apply manifests from any directory: an examples/ path does
+    # not make a manifest that lands in a staging namespace harmless
+    manifest = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db\n  namespace: shop-staging\n"
+        "data:\n  DB_HOST: pg-main.acme.internal\n"
+    )
+    result = _scan(tmp_path, {"deploy/examples/db.yaml": manifest})
+    assert _hits(result, "SW-SCAN-001") == [("deploy/examples/db.yaml", 7)]

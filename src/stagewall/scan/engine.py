@@ -300,7 +300,12 @@ class Scanner:
                 by_path if by_path is EXAMPLE_ENV else self._content_attribution(parsed) or by_path
             )
         else:
-            attribution = self.env.attribute_path(rel) or self._content_attribution(parsed)
+            attribution = self.env.attribute_path(rel)
+            if attribution is EXAMPLE_ENV and parsed is not None and parsed.kind is Kind.KUBERNETES:
+                # kustomize and Argo CD apply a manifest from any directory: the
+                # namespace it lands in says more than an examples/ path
+                attribution = self._content_attribution(parsed) or attribution
+            attribution = attribution or self._content_attribution(parsed)
         if attribution is None:
             envs = {r.attribution.environment for _, r in refs if r.declared}
             if len(envs) == 1 and None not in envs:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from stagewall.scan._model import Attribution, Entry, Finding, Severity, Tier
 from stagewall.scan.readers import Kind
@@ -15,24 +16,34 @@ from stagewall.scan.rules._base import FileContext, Rule, RunContext
 _SECTIONED = frozenset({Kind.YAML, Kind.JSON, Kind.TOML, Kind.INI})
 
 
-def sections(ctx: FileContext) -> dict[str, tuple[Attribution, int]]:
-    """Top-level sections named after an environment, with the line each starts on, in a
-    file its path does not attribute; ``{}`` otherwise."""
+_SECTION_PARENTS = frozenset({"environments", "envs", "stages", "profiles"})
+
+
+def sections(ctx: FileContext) -> dict[tuple[str, ...], tuple[Attribution, int]]:
+    """Sections named after an environment (top-level, or under ``environments:`` as in
+    helmfile and serverless), by key path, with the line each starts on, in a file its
+    path does not attribute; ``{}`` otherwise."""
     parsed = ctx.parsed
     if parsed is None or parsed.kind not in _SECTIONED or len(parsed.documents) != 1:
         return {}
     doc = parsed.documents[0]
     if not isinstance(doc, dict):
         return {}
-    found: dict[str, tuple[Attribution, int]] = {}
+    candidates: list[tuple[tuple[str, ...], Any]] = []
     for key, value in doc.items():
-        if not isinstance(value, dict) or not isinstance(key, str):
+        if isinstance(key, str) and key.lower() in _SECTION_PARENTS and isinstance(value, dict):
+            candidates += [((key, str(k)), v) for k, v in value.items()]
+        elif isinstance(key, str):
+            candidates.append(((key,), value))
+    found: dict[tuple[str, ...], tuple[Attribution, int]] = {}
+    for path, value in candidates:
+        if not isinstance(value, dict):
             continue
-        att = ctx.env.environment_named(key, f"section {key}: of this file")
+        att = ctx.env.environment_named(path[-1], f"section {'.'.join(path)}: of this file")
         if att is not None:
-            firsts = [e.line for e in parsed.entries if e.path and e.path[0] == key]
-            line = parsed.lines.get((0, key)) or min(firsts, default=1)
-            found[key] = (att, line)
+            firsts = [e.line for e in parsed.entries if e.path[: len(path)] == path]
+            line = parsed.lines.get((0, *path)) or min(firsts, default=1)
+            found[path] = (att, line)
     if not found or ctx.env.attribute_path(ctx.rel) is not None:
         return {}
     return found
@@ -162,15 +173,16 @@ class ProductionReference(Rule):
         """A non-production section (``staging:``) of a file the path does not attribute:
         its values, merged ones included, are that environment's."""
         found = sections(ctx) if ctx.refs else {}
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[tuple[str, ...], str]] = set()
         for entry, ref in ctx.refs:
-            section = found.get(entry.path[0]) if entry.path else None
+            key = entry.path[:2] if entry.path[:2] in found else entry.path[:1]
+            section = found.get(key)
             if section is None or ref.attribution.tier is not Tier.PRODUCTION:
                 continue
             att, start = section
-            if att.tier is not Tier.NON_PRODUCTION or (entry.path[0], ref.key) in seen:
+            if att.tier is not Tier.NON_PRODUCTION or (key, ref.key) in seen:
                 continue
-            seen.add((entry.path[0], ref.key))
+            seen.add((key, ref.key))
             what = f"production resource {ref.resource} ({ref.text})" if ref.resource else ref.text
             yield ctx.finding(
                 ProductionReference,
