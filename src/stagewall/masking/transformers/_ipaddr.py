@@ -274,7 +274,8 @@ class IpAddress(Transformer):
         return out
 
     def _apply(self, values: list[Any]) -> list[object]:
-        folded = fold_digits(values)
+        # (a column of native inet values holds no text: not looked at value by value)
+        folded = None if str not in set(map(type, values)) else fold_digits(values)
         if folded is None:
             return self._apply_ascii(values)
         # an address written with another script's digits (Arabic-Indic U+0660 on,
