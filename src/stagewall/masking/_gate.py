@@ -27,12 +27,16 @@ alone is still a substring of its text lowered whole.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 
 from stagewall.masking._units import EMPTY, H, contains, top_bits_bitmap, unique_sorted
+from stagewall.masking.classify._forms import ESCAPED, detect_view
+from stagewall.masking.transformers._confusables import skeleton
 
 SHORT = 4  # no unit is shorter (_units.MIN_TEXT)
 LONG = 8
@@ -148,7 +152,11 @@ class Gate:
         keys: H,
         lengths: npt.NDArray[np.int64],
         hash_many: Callable[[list[str]], H],
+        spaced_ibans: bool = True,
     ) -> None:
+        """``spaced_ibans``: whether a unit may be an IBAN's compact form, which a
+        text writes with spaces (:func:`holds_compact_iban`; True when unknown)."""
+        self.spaced_ibans = spaced_ibans
         self._keys, self._lengths = distinct_pairs(keys, lengths)
         self._sensitive = unique_sorted(sensitive)  # sorted, as contains() needs
         self._hash = hash_many
@@ -161,11 +169,52 @@ class Gate:
         return ((byte >> (slot & np.uint64(7)).astype(np.uint8)) & 1).astype(bool)
 
     def admits(self, texts: Sequence[str]) -> list[bool]:
-        """For each text: whether a sensitive unit occurs in it (lower-cased)."""
+        """For each text: whether a sensitive unit occurs in it (lower-cased), or in
+        the text as the detector reads it (:func:`read_forms`): a finding's other
+        forms (``classify.other_forms``) are units too, and they are pieces of that."""
         if self.disabled:
             return [True] * len(texts)
         if not texts or not self._keys.size:
             return [False] * len(texts)
+        hit = self._admits(texts)
+        if hit.all():
+            return cast("list[bool]", hit.tolist())
+        rest = np.flatnonzero(~hit)
+        # the texts left that can have other forms, found in one C-level scan of them
+        # joined (most batches have none: ASCII text without "&", "%", "xn--" or an
+        # IBAN written with spaces)
+        left = SEP.join(map(texts.__getitem__, rest.tolist()))
+        found: list[int] = []
+        for pattern, there in (
+            (_BEYOND_ASCII, not left.isascii()),
+            (ESCAPED, "&" in left or "%" in left),
+            (_IDN, "n--" in left or "N--" in left),
+            (_SPACED_IBAN, self.spaced_ibans),
+        ):  # (C-level tests first: each scan only where it can find something)
+            if there:
+                found += [m.start() for m in pattern.finditer(left)]
+        if not found:
+            return cast("list[bool]", hit.tolist())
+        lengths = np.fromiter(map(len, map(texts.__getitem__, rest.tolist())), np.int64, rest.size)
+        starts = np.zeros(rest.size, dtype=np.int64)
+        starts[1:] = np.cumsum(lengths[:-1] + 1)
+        which = np.unique(np.searchsorted(starts, found, side="right") - 1)
+        at: list[int] = []
+        forms: list[str] = []
+        for i in rest[which].tolist():
+            got = read_forms(texts[i])
+            if got is True:
+                hit[i] = True
+            elif got:
+                at += [i] * len(got)
+                forms += got
+        if forms:
+            where = np.asarray(at, dtype=np.int64)
+            hit[where[self._admits(forms)]] = True
+        return cast("list[bool]", hit.tolist())
+
+    def _admits(self, texts: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """:meth:`admits` of the texts as they are written."""
         # a NUL inside a text only adds windows that span it: positions stay exact
         joined = lowered(SEP.join(texts))
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
@@ -202,7 +251,52 @@ class Gate:
             if SIGMA in joined:
                 found |= np.fromiter((SIGMA in x for x in pieces), dtype=bool, count=len(pieces))
             hit[np.searchsorted(starts, at[found], side="right") - 1] = True
-        return hit.tolist()
+        return hit
 
 
-__all__ = ["LONG", "SHORT", "UNGATED", "Gate", "distinct_pairs", "lowered", "unit_keys"]
+# where a text may have other forms: a character beyond ASCII, an "&" or "%" (an
+# HTML reference, a URL escape), a punycode label, or the start of an IBAN written
+# with a space (from its first digit, so the scan skips to the digits)
+_IDN = re.compile("(?i)xn--")
+_BEYOND_ASCII = re.compile("[^\x00-\x7f]+")
+_SPACED_IBAN = re.compile("[0-9](?<=[A-Za-z][A-Za-z][0-9])[0-9][A-Za-z0-9]{0,34} [A-Za-z0-9]")
+# a unit that is an IBAN without spaces (lower case): only a source holding one
+# makes the gate look for IBANs written with spaces
+_COMPACT_IBAN = re.compile("^[a-z]{2}[0-9]{2}[a-z0-9]{11,30}$", re.MULTILINE)
+
+
+def holds_compact_iban(units: Sequence[str]) -> bool:
+    """Whether one of the (normalised) ``units`` is a compact IBAN (one C-level scan)."""
+    return _COMPACT_IBAN.search("\n".join(units)) is not None
+
+
+def read_forms(text: str) -> list[str] | bool:
+    """Texts every other form of a finding in ``text`` (``classify.other_forms``) is
+    a piece of: the text as the detector reads it (its view: ``classify._forms``),
+    that with the look-alike letters folded (``_confusables.skeleton``), and, when
+    it holds an IBAN written with spaces, the view without its spaces. Empty when that is
+    ``text`` itself; True for a text holding a punycode label (a decoded domain is
+    no piece of anything: such a text is admitted)."""
+    if _IDN.search(text) is not None:
+        return True
+    view = detect_view(text)[0]
+    out = [view] if view != text else []
+    folded = skeleton(view)
+    if folded != view:
+        out.append(folded)
+    if _SPACED_IBAN.search(view) is not None:  # (an IBAN's compact form is a piece)
+        out.append(view.replace(" ", ""))
+    return out
+
+
+__all__ = [
+    "LONG",
+    "SHORT",
+    "UNGATED",
+    "Gate",
+    "distinct_pairs",
+    "holds_compact_iban",
+    "lowered",
+    "read_forms",
+    "unit_keys",
+]

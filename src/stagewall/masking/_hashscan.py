@@ -27,7 +27,7 @@ import numpy.typing as npt
 from stagewall.errors import MaskingError, StagewallError
 from stagewall.keys import MaskingKey
 from stagewall.masking._documents import as_documents, is_document
-from stagewall.masking._gate import Gate, unit_keys
+from stagewall.masking._gate import Gate, holds_compact_iban, unit_keys
 from stagewall.masking._known_rows import KnownRows, known_spec
 from stagewall.masking._units import (
     EMPTY,
@@ -111,6 +111,8 @@ class _Part:
     gate_keys: H
     gate_lengths: npt.NDArray[np.int64]
     late: frozenset[Col]
+    # whether a unit is an IBAN's compact form (the gate then reads IBANs with spaces)
+    compact_ibans: bool = True
 
 
 def hasher_for(key: MaskingKey) -> Hasher:
@@ -236,7 +238,8 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
     gate = None
     mine = Members(sensitive)(gate_hashes)
     if covers(gate_hashes, mine, sensitive):
-        gate = Gate(sensitive, gate_keys[mine], gate_lengths[mine], hasher.hash_many)
+        spaced = any(p.compact_ibans for p in parts)
+        gate = Gate(sensitive, gate_keys[mine], gate_lengths[mine], hasher.hash_many, spaced)
     return Sets(
         sensitive,
         by_column([p.legit for p in parts]),
@@ -319,6 +322,7 @@ def _collect_part(
     gate_k: list[H] = []
     gate_n: list[npt.NDArray[np.int64]] = []
     late: set[Col] = set()
+    ibans = False
     bare = hasher.without_detector()
     legit: dict[Col, HashSet] = {}
     passed_by: dict[Col, HashSet] = {}
@@ -366,6 +370,7 @@ def _collect_part(
                     gate_h.append(units.hashes[maybe])
                     chosen = list(compress(texts, maybe.tolist()))
                     gate_k.append(unit_keys(chosen))
+                    ibans = ibans or holds_compact_iban(chosen)
                     gate_n.append(np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen)))
                 if tr == KEEP:
                     strong.add_array(units.of(PII).hashes)
@@ -443,6 +448,7 @@ def _collect_part(
         gk,
         gn,
         frozenset(late),
+        ibans,
     )
 
 

@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stagewall.masking.classify import Category, detect_in_text, detect_many, detect_texts
+from stagewall.masking.classify._text import other_forms
 from stagewall.masking.classify._validators import is_bsn, is_national_id
 
 
@@ -132,7 +133,10 @@ def test_detect_many_equals_detect_in_text_per_text(texts: list[str], big: int) 
         assert all(text[m.start : m.end] == m.text for m in found)
     distinct = list(dict.fromkeys(texts))  # verify hands over distinct texts
     assert list(detect_texts(distinct)) == [
-        (k, m.text) for k, t in enumerate(distinct) for m in detect_in_text(t)
+        (k, f)
+        for k, t in enumerate(distinct)
+        for m in detect_in_text(t)
+        for f in (m.text, *other_forms(m))
     ]
 
 

@@ -89,6 +89,9 @@ def _texts(samples: Sequence[object]) -> list[str]:
 def _value_category(texts: list[str]) -> tuple[Category, int] | None:
     if not texts:
         return None
+    # each value as the detector reads it: a phone in Arabic-Indic digits, an IBAN
+    # in full-width letters are what they say (see _forms)
+    texts = list(map(plain, texts))
     for cat, check, _ in _VALIDATORS:
         hits = sum(1 for t in texts if check(t))
         if hits >= max(1, _MIN_SHARE * len(texts)):

@@ -10,7 +10,9 @@ superscripts), full-width or mathematical letters and signs (an IBAN or
 hyphen), and invisible characters inside (zero-width space and joiners, word
 joiner, soft hyphen, BOM, bidi marks, and combining marks not on a letter, such
 as a strike-through U+0336 or a keycap on a digit); and URL-encoded, as links and
-web servers' logs hold them (``anna%40example.com``).
+web servers' logs hold them (``anna%40example.com``); and as HTML character
+references, as notes copied from a web page or an HTML e-mail hold them
+(``anna&#64;example.com``, ``&commat;``, ``J&ouml;rg``: see ``transformers._entities``).
 
 :func:`detect_view` gives the text the patterns read: each such character as its
 ASCII form (one for one; an escape as its character), the invisible ones
@@ -33,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import re2
 
+from stagewall.masking.transformers._entities import ENTITY, entity_char
 from stagewall.masking.transformers._known import char_class
 
 Where = npt.NDArray[np.int64]
@@ -56,6 +59,8 @@ _DASHES = (
 # (``email=anna%40example.com``, ``to=%2B34%20612%20345%20678``): read as those
 _UNESCAPED = {"40": "@", "2B": "+", "20": " ", "2D": "-", "2E": ".", "28": "(", "29": ")"}
 _ESCAPE = re.compile("%(?:40|2[BbDdEe089]|20)")
+# where an ASCII text's view may differ from it: a URL escape or an HTML reference
+ESCAPED = re.compile(_ESCAPE.pattern + "|" + ENTITY.pattern)
 
 
 @cache
@@ -122,31 +127,36 @@ def detect_view(text: str) -> tuple[str, Where | None]:
     every position is its own). The view holds a NUL or a line break exactly where
     ``text`` does; it is ``text`` itself when nothing changes."""
     escaped = "%" in text and _ESCAPE.search(text) is not None
-    if text.isascii() and not escaped:
+    refs = _references(text)
+    if text.isascii() and not escaped and not refs:
         return text, None
     table, kinds, letters, special = _tables()
-    if not escaped and not _holds(special, text):
+    if not escaped and not refs and not _holds(special, text):
         return text, None
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    # only the characters beyond ASCII are looked up (in most text, a few)
-    beyond = np.flatnonzero(codes >= 0x80)
-    looked = codes[beyond]
-    mapped = table[looked]
-    kind = kinds[looked]
-    out = codes.copy()
-    out[beyond] = mapped
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).copy()
     gone = np.zeros(codes.size, dtype=bool)
-    gone[beyond[kind == _FORMAT]] = True
     if escaped:  # each escape as its character, at the "%", the two digits dropped
         pct = [m.start() for m in _ESCAPE.finditer(text)]
-        out[pct] = [ord(_UNESCAPED[text[a + 1 : a + 3].upper()]) for a in pct]
+        codes[pct] = [ord(_UNESCAPED[text[a + 1 : a + 3].upper()]) for a in pct]
         gone[np.add.outer(np.asarray(pct, dtype=np.int64), [1, 2]).ravel()] = True
+    for a, b, c in refs:  # each reference as its character, at the "&", the rest dropped
+        if not gone[a:b].any():
+            codes[a] = ord(c)
+            gone[a + 1 : b] = True
+    # only the characters beyond ASCII are looked up (in most text, a few)
+    beyond = np.flatnonzero((codes >= 0x80) & ~gone)
+    looked = codes[beyond]
+    kind = kinds[looked]
+    out = codes.copy()
+    out[beyond] = table[looked]
+    gone[beyond[kind == _FORMAT]] = True
     marks = beyond[kind == _MARK]
     if marks.size:  # each mark's base: the last character before it that is neither
         # a mark nor a format character (none: the mark starts the text)
         other = beyond[kind != 0]
         at = np.arange(codes.size)
         at[other] = -1
+        at[gone] = -1
         base = np.maximum.accumulate(at)[marks]
         on_letter = (base >= 0) & letters[codes[np.maximum(base, 0)]]
         gone[marks[~on_letter]] = True
@@ -158,6 +168,19 @@ def detect_view(text: str) -> tuple[str, Where | None]:
     if where is None and view == text:
         return text, None
     return view, where
+
+
+def _references(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, character)`` of each HTML character reference in ``text`` that
+    stands for one character (see ``transformers._entities``); C-level first test."""
+    if "&" not in text:
+        return []
+    out = []
+    for m in ENTITY.finditer(text):
+        c = entity_char(m.group())
+        if c is not None:
+            out.append((m.start(), m.end(), c))
+    return out
 
 
 def _holds(special: Any, text: str) -> bool:
@@ -187,4 +210,4 @@ def plain(text: str) -> str:
     return detect_view(text)[0]
 
 
-__all__ = ["Where", "detect_view", "original_spans", "plain"]
+__all__ = ["ESCAPED", "Where", "detect_view", "original_spans", "plain"]

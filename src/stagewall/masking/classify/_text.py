@@ -25,9 +25,16 @@ from stagewall.masking.classify._addresses import (
 from stagewall.masking.classify._categories import Category
 from stagewall.masking.classify._forms import Where, detect_view, original_spans
 from stagewall.masking.classify._reference import is_reference_value
-from stagewall.masking.classify._validators import EMAIL, is_card, is_iban, is_ip
+from stagewall.masking.classify._validators import (
+    EMAIL_RE2,
+    email_pattern,
+    is_card,
+    is_iban,
+    is_ip,
+)
 from stagewall.masking.transformers import _dicts
 from stagewall.masking.transformers._checksums import IBAN_LENGTHS
+from stagewall.masking.transformers._confusables import idn_decoded, skeleton
 from stagewall.masking.transformers._known import fold
 
 
@@ -76,7 +83,11 @@ class Read(Match):
 # the regex engine then skips ahead to candidate characters instead of trying a
 # match at every position, 1.3-8x faster on long texts. tests/masking/classify/
 # test_patterns.py checks each against its plain form.
-_IBAN = re.compile(r"[A-Z](?<!\w[A-Z])[A-Z][0-9]{2}(?: ?[A-Z0-9]){11,34}")
+# (upper or lower case: ``de89 3704 0044 0532 0130 00`` typed in a note is an IBAN)
+_IBAN = re.compile(r"[A-Za-z](?<!\w[A-Za-z])[A-Za-z][0-9]{2}(?: ?[A-Za-z0-9]){11,34}")
+# an IBAN written with a lower-case letter needs this many digits: every country's
+# IBAN has more, and a word of letters that passes mod-97 by chance has fewer
+_LOWER_IBAN_DIGITS = 10
 _CARD = re.compile(r"[2-6](?<![\w+][2-6])[0-9](?:[ -]?[0-9]){10,17}(?!\w)")
 _PHONE_INTL = r"[1-9][0-9]{0,2}[ .-]?(?:\(0?[0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-]?[0-9]{2,4}){1,4}"
 _PHONE = re.compile(
@@ -214,7 +225,7 @@ def _ibans(text: str, pos: int = 0, endpos: int | None = None) -> list[Match]:
     out: list[Match] = []
     for m in _IBAN.finditer(text, pos, len(text) if endpos is None else endpos):
         raw = m.group(0)
-        want = IBAN_LENGTHS.get(raw[:2])
+        want = IBAN_LENGTHS.get(raw[:2].upper())
         if want is None:
             continue
         count = 0
@@ -223,7 +234,9 @@ def _ibans(text: str, pos: int = 0, endpos: int | None = None) -> list[Match]:
                 count += 1
             if count == want:
                 cand = raw[: j + 1]
-                if is_iban(cand):
+                if is_iban(cand) and (
+                    cand.isupper() or sum(map(str.isdigit, cand)) >= _LOWER_IBAN_DIGITS
+                ):
                     out.append(Match(Category.IBAN, m.start(), m.start() + j + 1, cand))
                 break
     return out
@@ -361,14 +374,50 @@ def _detect_many(texts: Sequence[str]) -> list[list[Match]]:
 
 def detect_texts(texts: Sequence[str]) -> Iterator[tuple[int, str]]:
     """``(index, matched text)`` of every finding of :func:`detect_many`, in order
-    of text and position, without building per-text positions (what verify needs)."""
+    of text and position, without building per-text positions (what verify needs);
+    after a finding's text, its other forms (:func:`other_forms`), when it has any."""
     if _remembered is not None:
         for k, found in enumerate(_recall(texts, _remembered)):
             for m in found:
                 yield k, m.text
+                if _formed(m):
+                    for other in other_forms(m):
+                        yield k, other
         return
     for k, _, m in _joined(texts):
         yield k, m.text
+        if _formed(m):
+            for other in other_forms(m):
+                yield k, other
+
+
+def _formed(m: Match) -> bool:
+    """Whether ``m`` may have other forms (:func:`other_forms`): a finding read
+    otherwise than written, an IBAN, or an e-mail beyond ASCII or with a punycode
+    label (no function call for the usual ASCII e-mail)."""
+    if type(m) is not Match or m.category is Category.IBAN:
+        return True
+    t = m.text
+    return m.category is Category.EMAIL and (not t.isascii() or "n--" in t or "N--" in t)
+
+
+def other_forms(m: Match) -> list[str]:
+    """The forms of a finding besides its text, as the same value is written
+    elsewhere: the value read (``anna@example.com`` for ``anna&#64;example.com``,
+    ASCII digits for a phone in Arabic-Indic digits); an e-mail with look-alike
+    letters of another script folded to Latin (:func:`skeleton`) and with its
+    punycode domain labels decoded (``xn--bcher-kva`` is ``bücher``); an IBAN
+    compact, upper case. Verify hashes these as units too, so
+    a value written one way in the source and another in the target is found."""
+    value = m.value
+    out = [value] if value != m.text else []
+    if m.category is Category.EMAIL and not value.isascii():
+        out.append(skeleton(value))
+    if m.category is Category.EMAIL and "xn--" in value.lower():
+        out.append(idn_decoded(value))
+    if m.category is Category.IBAN:
+        out.append(value.replace(" ", "").upper())
+    return [f for f in dict.fromkeys(out) if f != m.text]
 
 
 def _joined(texts: Sequence[str]) -> Iterator[tuple[int, int, Match]]:
@@ -440,7 +489,10 @@ def _patterned(text: str) -> list[Match]:
     # Cheap gates first: every pattern below needs an "@", an ASCII digit or a ":",
     # and most text has few of them, so most detectors are skipped outright.
     found: list[Match] = (
-        [Match(Category.EMAIL, m.start(), m.end(), m.group(0)) for m in EMAIL.finditer(text)]
+        [
+            Match(Category.EMAIL, m.start(), m.end(), m.group(0))
+            for m in email_pattern(text).finditer(text)
+        ]
         if "@" in text
         else []
     )
@@ -486,15 +538,16 @@ def _patterned(text: str) -> list[Match]:
 # pattern, and is not searched for it. One re2.Set call per text runs all the gates
 # (a DFA over the text's bytes); only the texts a gate picks are searched by the
 # pattern itself, so the findings are the pattern's own. Each gate is the pattern
-# with its lookarounds and word boundaries dropped, or a part every match holds
+# with its lookarounds and word boundaries dropped (e-mail: with RE2's Unicode
+# classes, which take every character the pattern's take), or a part every match holds
 # (IBAN: its first 15 characters; card: 12 digits; IPv4: a digit, three dots with
 # digits; IPv6: two colons with at most four hex digits between them; phone: seven
 # digits with only the characters a phone match holds between them, as the phone
 # filter keeps only matches of seven digits or more).
 # tests/masking/classify/test_text.py checks the gated search against the plain one.
 _GATES = (
-    (Category.EMAIL, EMAIL.pattern),
-    (Category.IBAN, "[A-Z][A-Z][0-9]{2}(?: ?[A-Z0-9]){11}"),
+    (Category.EMAIL, EMAIL_RE2),
+    (Category.IBAN, "[A-Za-z][A-Za-z][0-9]{2}(?: ?[A-Za-z0-9]){11}"),
     (Category.CARD_NUMBER, "[2-6][0-9](?:[ -]?[0-9]){10}"),
     (Category.NATIONAL_ID, "[0-8][0-9]{2}-[0-9]{2}-[0-9]{4}"),  # SSN
     (
@@ -554,7 +607,10 @@ def _patterned_joined(joined: str, bounds: list[tuple[int, int]]) -> list[Match]
         return search(pattern, joined, bounds, picked[g])
 
     found: list[Match] = (
-        [Match(Category.EMAIL, m.start(), m.end(), m.group(0)) for m in spans(_EMAIL_G, EMAIL)]
+        [
+            Match(Category.EMAIL, m.start(), m.end(), m.group(0))
+            for m in spans(_EMAIL_G, email_pattern(joined))
+        ]
         if "@" in joined
         else []
     )
@@ -647,4 +703,12 @@ def _non_overlapping(found: list[Match]) -> list[Match]:
     return taken
 
 
-__all__ = ["SEP", "Match", "Read", "detect_in_text", "detect_many", "detect_texts"]
+__all__ = [
+    "SEP",
+    "Match",
+    "Read",
+    "detect_in_text",
+    "detect_many",
+    "detect_texts",
+    "other_forms",
+]

@@ -32,7 +32,7 @@ from stagewall.masking.transformers._feistel import (
     permute_walk,
 )
 from stagewall.masking.transformers._flat import class_masks, flatten, permute_symbols
-from stagewall.masking.transformers._scripts import digit_scripts
+from stagewall.masking.transformers._scripts import digit_scripts, fold_digits, unfold_digits
 from stagewall.masking.types import ColumnKind
 
 INT64_MAX = 2**63 - 1
@@ -310,6 +310,9 @@ _UUID_KEEP = frozenset({48, 49, 50, 51, 64, 65, 66})
 _UUID_FREE = np.array([i for i in range(128) if i not in _UUID_KEEP], dtype=np.intp)
 
 
+_HEX = "0123456789abcdef"
+
+
 @register
 class FpeUuid(Transformer):
     """UUID → UUID keeping version and variant; text UUIDs keep case, hyphens and braces."""
@@ -319,6 +322,57 @@ class FpeUuid(Transformer):
     accepts = frozenset({ColumnKind.UUID, ColumnKind.TEXT})
 
     def _apply(self, values: list[Any]) -> list[object]:
+        # (a column of native UUIDs holds no text: not looked at value by value)
+        folded = None if str not in set(map(type, values)) else fold_digits(values)
+        if folded is None:
+            return self._apply_ascii(values)
+        # a UUID written with another script's digits: uuid.UUID reads it as the
+        # UUID of its ASCII digits, which the bit permutation would map to the same
+        # output as that ASCII spelling (a unique constraint broken, two source
+        # values one pseudonym). Such a value is permuted keeping which of its hex
+        # positions are digits and which letters, and each digit written back in
+        # its script: one output per spelling, never an ASCII one.
+        texts, marks = folded
+        out = self._apply_ascii([v for i, v in enumerate(texts) if i not in marks])
+        done = iter(out)
+        other = dict(zip(marks, self._by_shape([texts[i] for i in marks]), strict=True))
+        return unfold_digits(
+            self.name, [other[i] if i in other else next(done) for i in range(len(texts))], marks
+        )
+
+    def _by_shape(self, texts: list[str]) -> list[object]:
+        """UUID texts (ASCII digits) permuted within their shape: the digits of the 30
+        free hex positions among digits, the letters among the letters a-f (version
+        and variant positions kept), case, hyphens and braces kept."""
+        out: list[object] = []
+        for text in texts:
+            self._apply_ascii([text])  # refuses what is not a UUID
+            low = text.lower()
+            head = 0
+            for prefix in ("urn:", "uuid:"):
+                head += len(prefix) if low.startswith(prefix, head) else 0
+            at = [j for j in range(head, len(text)) if low[j] in _HEX]
+            if len(at) != 32:  # (uuid.UUID also reads "_" between digits)
+                raise MaskingError(
+                    "fpe_uuid: a value is not a UUID",
+                    hint="use fpe_alnum for identifiers that are not UUIDs",
+                )
+            nibbles = [_HEX.index(low[j]) for j in at]
+            free = [k for k in range(32) if k not in (12, 16)]
+            digit = [nibbles[k] < 10 for k in free]
+            sym = np.array([[n if d else n - 10 for n, d in zip(
+                [nibbles[k] for k in free], digit, strict=True)]], dtype=np.int64)  # fmt: skip
+            radix = np.array([10 if d else 6 for d in digit], dtype=np.int64)
+            shape = "".join("d" if d else "l" for d in digit)
+            new = permute(sym, radix, self._key, "uuid-shape:" + shape)[0].tolist()
+            chars = list(text)
+            for k, n, d in zip(free, new, digit, strict=True):
+                c = _HEX[n if d else n + 10]
+                chars[at[k]] = c.upper() if text[at[k]].isupper() else c
+            out.append("".join(chars))
+        return out
+
+    def _apply_ascii(self, values: list[Any]) -> list[object]:
         parsed: list[int] = []
         styles: list[tuple[bool, bool, bool] | None] = []
         if set(map(type, values)) == {uuid.UUID}:  # native UUIDs: no parsing, no styles

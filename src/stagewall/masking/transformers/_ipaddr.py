@@ -29,6 +29,7 @@ from stagewall.masking.transformers._feistel import (
     permute_walk,
 )
 from stagewall.masking.transformers._flat import flatten
+from stagewall.masking.transformers._scripts import fold_digits
 from stagewall.masking.types import ColumnKind
 
 U64 = npt.NDArray[np.uint64]
@@ -223,6 +224,13 @@ def neighbour(net: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
     return ipaddress.IPv4Network((int(net.network_address) ^ size, net.prefixlen))
 
 
+# separators of other scripts an address is written with: the Arabic decimal
+# separator, full-width and ideographic full stops, full-width colon and solidus
+_SEPARATORS = str.maketrans(
+    {"\u066b": ".", "\uff0e": ".", "\u3002": ".", "\uff1a": ":", "\uff0f": "/"}
+)
+
+
 @register
 class IpAddress(Transformer):
     """Same family; addresses stay in their special range (private, loopback, ...) or public."""
@@ -266,6 +274,24 @@ class IpAddress(Transformer):
         return out
 
     def _apply(self, values: list[Any]) -> list[object]:
+        # (a column of native inet values holds no text: not looked at value by value)
+        folded = None if str not in set(map(type, values)) else fold_digits(values)
+        if folded is None:
+            return self._apply_ascii(values)
+        # an address written with another script's digits (Arabic-Indic U+0660 on,
+        # full-width, ...): masked as its ASCII digits, the output's digits written in
+        # the script of the input's first such digit (an octet's length changes, so
+        # digits cannot keep their positions); its dots and colons as ASCII ones
+        texts, marks = folded
+        for i in marks:
+            texts[i] = texts[i].translate(_SEPARATORS)
+        out = self._apply_ascii(texts)
+        for i, places in marks.items():
+            zero = places[0][1]
+            out[i] = str(out[i]).translate({48 + d: zero + d for d in range(10)})
+        return out
+
+    def _apply_ascii(self, values: list[Any]) -> list[object]:
         out: list[object] = [None] * len(values)
         if set(map(type, values)) <= {str}:
             str_idx = np.arange(len(values))

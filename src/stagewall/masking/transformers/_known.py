@@ -28,6 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from stagewall.masking.transformers._confusables import LOOK_ALIKE
+from stagewall.masking.transformers._entities import ENTITY, decoded, entity_char, has_entity
+
 Known = tuple[tuple[str, str], ...]
 NO_KNOWN: Known = ()
 
@@ -182,6 +185,22 @@ def fold(text: str) -> str:
     return text.translate(_fold_table()).lower()
 
 
+@cache
+def _fold_known_table() -> dict[int, str]:
+    """:func:`_fold_table` with the look-alike Cyrillic and Greek letters as Latin."""
+    table = {cp: c.translate(LOOK_ALIKE) for cp, c in _fold_table().items()}
+    return {**LOOK_ALIKE, **table}
+
+
+def fold_known(text: str) -> str:
+    """:func:`fold`, and every Cyrillic or Greek letter that looks like a Latin one
+    read as it (``Anna`` written with a Cyrillic A, U+0410, is ``anna``): how a row's own values
+    and the texts searched for them are compared (one character for one)."""
+    if text.isascii():
+        return text.lower()
+    return text.translate(_fold_known_table()).lower()
+
+
 # Invisible characters that may sit inside a word (copied from a web page or a
 # word processor: soft hyphen, zero-width space/joiners, word joiner, BOM): they
 # are dropped before a text is split into words, so "Gan\u00adthriv" is "ganthriv".
@@ -237,6 +256,7 @@ def char_class(cps: Iterable[int]) -> str:
 
 # an invisible character, or one that stands for several
 _DROPPED = re.compile(char_class(chain(_INVISIBLE, _EXPANDED)))
+_DROPPED_OR_ENTITY = re.compile(_DROPPED.pattern + "|" + ENTITY.pattern)
 _SPECIAL = re.compile(
     _DROPPED.pattern + "|" + _UNSPACED.pattern
 )  # one C-level scan tells whether _spaced has anything to do
@@ -258,6 +278,8 @@ def _spaced(text: str) -> str:
     around each character of an unspaced script (only non-ASCII text can hold
     those)."""
     text = _unescaped(text)
+    if "&" in text:  # HTML character references as their characters (_entities)
+        text = decoded(text)
     if text.isascii() or _SPECIAL.search(text) is None:
         return text
     return _UNSPACED.sub(" \\g<0> ", _DROPPED.sub(_written_out, text))
@@ -270,7 +292,7 @@ def _written_out(m: re.Match[str]) -> str:
 
 def words(text: str) -> list[str]:
     """The folded words of a text (letters and digits; anything else separates)."""
-    return _WORDS.findall(fold(_spaced(text)))
+    return _WORDS.findall(fold_known(_spaced(text)))
 
 
 def norm(text: str) -> str:
@@ -286,7 +308,7 @@ def norm_many(texts: Sequence[str]) -> list[str]:
     joined = "\x00".join(texts)
     if joined.count("\x00") != len(texts) - 1:
         return [norm(t) for t in texts]
-    folded = fold(_spaced(joined))
+    folded = fold_known(_spaced(joined))
     # ASCII: every non-word character becomes a space in one C pass
     ascii_ = folded.isascii()
     spaced = folded.translate(_ASCII_NONWORD) if ascii_ else _NONWORD.sub(" ", folded)
@@ -725,7 +747,7 @@ def _spaced_and_compact(texts: list[str]) -> tuple[list[str], list[str]]:
     if joined.count("\x00") != len(texts) - 1:
         ws = list(map(words, texts))
         return [" ".join(w) for w in ws], ["".join(w) for w in ws]
-    folded = fold(_spaced(joined))
+    folded = fold_known(_spaced(joined))
     spaced = folded.translate(_ASCII_NONWORD) if folded.isascii() else _NONWORD.sub(" ", folded)
     return spaced.split("\x00"), spaced.replace(" ", "").split("\x00")
 
@@ -739,26 +761,29 @@ def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[i
     separators."""
     if not pats:
         return []
-    if not text.isascii() and _DROPPED.search(text) is not None:
+    if (not text.isascii() and _DROPPED.search(text) is not None) or has_entity(text):
         # invisible characters dropped, a character that stands for several written as
-        # those (see _spaced): found in that text, cut from the original
+        # those, an HTML character reference as its character (see _spaced): found in
+        # that text, cut from the original
         parts: list[str] = []
         origin: list[int] = []  # the original position of each character of ``plain``
         pos = 0
-        for m in _DROPPED.finditer(text):
-            at = m.start()
-            form = _SPACING[ord(text[at])] or ""
+        for m in _DROPPED_OR_ENTITY.finditer(text):
+            at, got = m.start(), m.group()
+            # a reference (one that names no character stays as it is), or a character
+            one = entity_char(got) if len(got) > 1 else _SPACING[ord(got)] or ""
+            form = got if one is None else one
             parts += (text[pos:at], form)
             origin += range(pos, at)
-            origin += [at] * len(form)
-            pos = at + 1
+            origin += range(at, m.end()) if one is None else [at] * len(form)
+            pos = m.end()
         parts.append(text[pos:])
         origin += range(pos, len(text))
         plain = "".join(parts)
         if plain != text:
             spans = find_known(plain, pats)
             return [(origin[s], origin[e - 1] + 1, kind) for s, e, kind in spans]
-    folded = _unescaped(fold(text))
+    folded = _unescaped(fold_known(text))
     compact: str | None = None
     where: list[int] = []  # original position of each character of ``compact``
     taken: list[tuple[int, int, str]] = []

@@ -1,0 +1,61 @@
+"""Look-alike letters and IDN domains: the forms one value is written in to hide it.
+
+A Cyrillic a (U+0430) or a Greek omicron (U+03BF) in an otherwise Latin name or
+e-mail looks the same to a reader and differs to every comparison; a domain is
+written in Unicode (``bücher.de``) or in punycode (``xn--bcher-kva.de``).
+:func:`skeleton` reads each Cyrillic and Greek letter that looks like a Latin one
+as that letter (one character for one, case kept), so the row's own values are
+found however they are spelt (see ``_known.fold_known``); :func:`idn_decoded`
+writes an e-mail's punycode domain labels in Unicode. See docs/masking.md
+("What the detector reads").
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+
+# Cyrillic and Greek letters that look like a Latin letter, both cases (a lower-case
+# letter whose capital looks Latin reads as that letter too, so a word matches
+# itself whatever its case: folding lowers after this). Written as code points:
+# the letters themselves are what a reader cannot tell apart.
+_CYRILLIC = (
+    "\u0410\u0412\u0415\u0405\u0406\u0408\u041a\u041c\u041d\u041e\u0420\u0421\u0422"
+    "\u0423\u0425\u04ae\u04ba\u0500\u051a\u051c\u04c0",
+    "ABESIJKMHOPCTYXYHDQWI",
+    "\u0430\u0432\u0435\u0455\u0456\u0458\u043a\u043c\u043d\u043e\u0440\u0441\u0442"
+    "\u0443\u0445\u04af\u04bb\u0501\u051b\u051d\u04cf",
+    "abesijkmhopctyxyhdqwl",
+)
+_GREEK = (
+    "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7",
+    "ABEZHIKMNOPTYX",
+    "\u03b1\u03b2\u03b5\u03b6\u03b7\u03b9\u03ba\u03bc\u03bd\u03bf\u03c1\u03c4\u03c5\u03c7",
+    "abezhikmnoptyx",
+)
+LOOK_ALIKE: dict[int, str] = {
+    ord(a): b
+    for upper, latin_upper, lower, latin_lower in (_CYRILLIC, _GREEK)
+    for a, b in zip(upper + lower, latin_upper + latin_lower, strict=True)
+}
+
+
+def skeleton(text: str) -> str:
+    """``text`` with every look-alike Cyrillic and Greek letter as its Latin letter
+    (same length)."""
+    return text if text.isascii() else text.translate(LOOK_ALIKE)
+
+
+def idn_decoded(email: str) -> str:
+    """``email`` with each punycode label of its domain (``xn--…``) in Unicode; a
+    label that is not valid punycode stays as it is."""
+    local, at, domain = email.rpartition("@")
+    labels = []
+    for label in domain.split("."):
+        if label[:4].lower() == "xn--":
+            with suppress(UnicodeError, ValueError):
+                label = label[4:].encode("ascii").decode("punycode")
+        labels.append(label)
+    return local + at + ".".join(labels)
+
+
+__all__ = ["LOOK_ALIKE", "idn_decoded", "skeleton"]
