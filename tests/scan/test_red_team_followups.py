@@ -1,0 +1,82 @@
+"""What the round-3 red team left open: Spring profile documents, placeholder hosts
+in examples and docs, password hashes in fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stagewall.scan import Severity
+from tests.scan.test_written_forms import _hits, _scan
+
+SPRING_YAML = """\
+spring:
+  application:
+    name: billing
+---
+spring:
+  config:
+    activate:
+      on-profile: staging
+  datasource:
+    url: jdbc:postgresql://pg-main.acme.internal:5432/billing
+---
+spring.profiles: prod
+spring.datasource.url: jdbc:postgresql://pg-main.acme.internal:5432/billing
+---
+spring.config.activate.on-profile: "!prod"
+spring.datasource.url: jdbc:postgresql://pg-main.acme.internal:5432/billing
+"""
+
+SPRING_PROPERTIES = """\
+spring.application.name=billing
+#---
+spring.config.activate.on-profile=stg
+spring.datasource.url=jdbc:postgresql://pg-main.acme.internal:5432/billing
+#---
+spring.config.activate.on-profile=prod
+spring.datasource.url=jdbc:postgresql://pg-main.acme.internal:5432/billing
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [("application.yml", SPRING_YAML, 10), ("application.properties", SPRING_PROPERTIES, 4)],
+)
+def test_a_staging_spring_profile_document_reaching_production_is_reported(
+    tmp_path: Path, name: str, text: str, line: int
+) -> None:
+    rel = f"billing/src/main/resources/{name}"
+    result = _scan(tmp_path, {rel: text})
+    found = [f for f in result.active if f.rule_id == "SW-SCAN-001"]
+    assert [(f.file, f.line, f.severity) for f in found] == [(rel, line, Severity.HIGH)]
+    assert found[0].environment == "staging"
+    assert "Spring profile document" in found[0].environment_reason
+    # the production document does not make the file production (it holds every profile)
+    assert {f.environment for f in result.active if f.line != line} <= {"unknown"}
+
+
+def test_spring_profile_files_and_single_profile_files(tmp_path: Path) -> None:
+    result = _scan(
+        tmp_path,
+        {
+            # the production document alone: no crossing, and the file is not production
+            "a/application.yml": SPRING_YAML.split("---\n", 2)[0]
+            + "---\n"
+            + (
+                "spring.profiles: prod\n"
+                "spring.datasource.url: jdbc:postgresql://pg-main.acme.internal/billing\n"
+                "spring.redis.url: redis://cache.acme.internal:6379\n"
+            ),
+            # application-<profile>.yml is that profile's file
+            "b/application-staging.yml": (
+                "spring.datasource.url: jdbc:postgresql://pg-main.acme.internal/billing\n"
+            ),
+        },
+    )
+    assert _hits(result, "SW-SCAN-001") == [("b/application-staging.yml", 1)]
+    redis = [f for f in result.active if f.rule_id == "SW-SCAN-005"]
+    assert [(f.file, f.environment, f.severity) for f in redis] == [
+        ("a/application.yml", "unknown", Severity.MEDIUM)
+    ]
