@@ -80,3 +80,39 @@ def test_spring_profile_files_and_single_profile_files(tmp_path: Path) -> None:
     assert [(f.file, f.environment, f.severity) for f in redis] == [
         ("a/application.yml", "unknown", Severity.MEDIUM)
     ]
+
+
+PLACEHOLDER_URLS = """\
+API_URL=http://api.example.com/v1
+WEBHOOK=http://hooks.example.org/in
+MIRROR=http://example.net/
+CALLBACK=http://shop.example/cb
+BROKER=amqp://mq.test:5672
+NOWHERE=http://host.invalid/
+REAL=http://api.acme-partner.io/v1
+"""
+
+
+def test_placeholder_hosts_in_examples_and_docs_are_not_connections(tmp_path: Path) -> None:
+    result = _scan(
+        tmp_path,
+        {
+            "docs/examples/staging.env": PLACEHOLDER_URLS,
+            "deploy/.env.production.example": PLACEHOLDER_URLS,
+            "tests/fixtures/app.env": PLACEHOLDER_URLS,
+            # configuration that is deployed: a reserved name there is still reported
+            "deploy/app.env": PLACEHOLDER_URLS,
+        },
+    )
+    assert _hits(result, "SW-SCAN-005") == [
+        ("deploy/.env.production.example", 7),
+        ("deploy/app.env", 1),
+        ("deploy/app.env", 2),
+        ("deploy/app.env", 3),
+        ("deploy/app.env", 4),
+        ("deploy/app.env", 5),
+        ("deploy/app.env", 6),
+        ("deploy/app.env", 7),
+        ("docs/examples/staging.env", 7),
+        ("tests/fixtures/app.env", 7),
+    ]
