@@ -116,3 +116,46 @@ def test_placeholder_hosts_in_examples_and_docs_are_not_connections(tmp_path: Pa
         ("docs/examples/staging.env", 7),
         ("tests/fixtures/app.env", 7),
     ]
+
+
+PBKDF2 = "pbkdf2_sha256$600000$Qm9Xc2FsdHNhbHQ$Yk3Vq8tP2nZr7LwXh5Jc9sFg1DmRb4KeTy6Ua0NoWiE="
+ARGON2 = "argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdHNhbHRzYWx0$Hq7Lm2Xr9TbKw4ZpVn8JcA"
+BCRYPT = "bcrypt_sha256$$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"
+FIXTURE = f"""\
+[
+  {{"model": "auth.user", "pk": 1, "fields": {{
+    "username": "admin",
+    "password": "{PBKDF2}"
+  }}}},
+  {{"model": "auth.user", "pk": 2, "fields": {{
+    "username": "alice",
+    "password": "{ARGON2}"
+  }}}},
+  {{"model": "auth.user", "pk": 3, "fields": {{
+    "username": "bob",
+    "password": "{BCRYPT}"
+  }}}},
+  {{"model": "shop.apiclient", "pk": 1, "fields": {{"api_token": "9fQ2xLr7TzK1mW8pVb3N"}}}}
+]
+"""
+
+
+def test_password_hashes_in_fixtures_are_not_credentials(tmp_path: Path) -> None:
+    result = _scan(
+        tmp_path,
+        {
+            "shop/fixtures/users.json": FIXTURE,
+            # outside fixtures a hash is still reported as before: low, high in production
+            "deploy/admin.env": f"ADMIN_PASSWORD={PBKDF2}\n",
+            "envs/prod/admin.env": f"ADMIN_PASSWORD={PBKDF2}\n",
+        },
+    )
+    found = sorted(
+        (f.file, f.line, f.severity) for f in result.active if f.rule_id == "SW-SCAN-004"
+    )
+    assert found == [
+        ("deploy/admin.env", 1, Severity.LOW),
+        ("envs/prod/admin.env", 1, Severity.HIGH),
+        # a plaintext token in a fixture is still a secret
+        ("shop/fixtures/users.json", 14, Severity.LOW),
+    ]
