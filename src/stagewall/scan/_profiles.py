@@ -18,6 +18,7 @@ _YAML_SEPARATOR = re.compile(r"^---(?:\s|$)", re.MULTILINE)
 _PROPERTIES_SEPARATOR = re.compile(r"^[#!]---[ \t]*$", re.MULTILINE)
 _PROFILE_KEYS = ("spring.config.activate.on-profile", "spring.profiles")
 _LIST_INDEX = re.compile(r"\.\d+$")
+_CACHE = "spring_profile_documents"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,13 @@ def profile_documents(text: str, parsed: Parsed | None, env: EnvModel) -> list[P
     with a negation (``!prod``) or with words of both tiers is in no environment."""
     if parsed is None or "profile" not in text or parsed.kind not in (Kind.YAML, Kind.INI):
         return []
+    cached = parsed.extra.get(_CACHE)  # the engine and SW-SCAN-001 both ask
+    if cached is None:
+        cached = parsed.extra[_CACHE] = _documents(text, parsed, env)
+    return list(cached)
+
+
+def _documents(text: str, parsed: Parsed, env: EnvModel) -> list[ProfileDocument]:
     separator = _YAML_SEPARATOR if parsed.kind is Kind.YAML else _PROPERTIES_SEPARATOR
     starts, line, pos = [1], 1, 0
     for match in separator.finditer(text):
@@ -43,6 +51,8 @@ def profile_documents(text: str, parsed: Parsed | None, env: EnvModel) -> list[P
         return []
     profiles: dict[int, list[str]] = {}
     for entry in parsed.entries:
+        if not entry.path or entry.path[0][:6].lower() != "spring":
+            continue
         key = _LIST_INDEX.sub("", ".".join(entry.path).lower())
         if key in _PROFILE_KEYS:
             profiles.setdefault(bisect_right(starts, entry.line) - 1, []).append(entry.value)
