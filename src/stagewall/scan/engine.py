@@ -32,6 +32,7 @@ from stagewall.scan._model import (
     SuppressionKind,
     Tier,
 )
+from stagewall.scan._profiles import profile_documents
 from stagewall.scan._refs import ResourceIndex
 from stagewall.scan._reusable import REUSABLE, find_reusable
 from stagewall.scan._suppress import Ignore, inline_reason, parse_ignores
@@ -306,7 +307,8 @@ class Scanner:
                 # namespace it lands in says more than an examples/ path
                 attribution = self._content_attribution(parsed) or attribution
             attribution = attribution or self._content_attribution(parsed)
-        if attribution is None:
+        if attribution is None and not profile_documents(text, parsed, self.env):
+            # (a file with a document per Spring profile is in no one environment)
             envs = {r.attribution.environment for _, r in refs if r.declared}
             if len(envs) == 1 and None not in envs:
                 env = envs.pop() or ""

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from stagewall.scan._model import Attribution, Entry, Finding, Severity, Tier
+from stagewall.scan._profiles import ProfileDocument, document_at, profile_documents
 from stagewall.scan.readers import Kind
 from stagewall.scan.rules._base import FileContext, Rule, RunContext
 
@@ -47,6 +48,13 @@ def sections(ctx: FileContext) -> dict[tuple[str, ...], tuple[Attribution, int]]
     if not found or ctx.env.attribute_path(ctx.rel) is not None:
         return {}
     return found
+
+
+def _profile_documents(ctx: FileContext) -> list[ProfileDocument]:
+    """Spring profile documents of a file its path does not attribute."""
+    if ctx.env.attribute_path(ctx.rel) is not None:
+        return []
+    return profile_documents(ctx.text, ctx.parsed, ctx.env)
 
 
 _CONFIG_FILE_KEYS = frozenset(
@@ -173,10 +181,17 @@ class ProductionReference(Rule):
         """A non-production section (``staging:``) of a file the path does not attribute:
         its values, merged ones included, are that environment's."""
         found = sections(ctx) if ctx.refs else {}
+        documents = _profile_documents(ctx) if ctx.refs and not found else []
         seen: set[tuple[tuple[str, ...], str]] = set()
+        key: tuple[str, ...]
         for entry, ref in ctx.refs:
-            key = entry.path[:2] if entry.path[:2] in found else entry.path[:1]
-            section = found.get(key)
+            if documents:  # Spring: a document per profile, keyed by where it starts
+                doc = document_at(documents, entry.line)
+                key = (f"document@{doc.start}",) if doc else ()
+                section = (doc.attribution, doc.start) if doc else None
+            else:
+                key = entry.path[:2] if entry.path[:2] in found else entry.path[:1]
+                section = found.get(key)
             if section is None or ref.attribution.tier is not Tier.PRODUCTION:
                 continue
             att, start = section

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from stagewall.scan._env import EXAMPLE_ENV
 from stagewall.scan._model import Finding, Severity, Tier, redact
 from stagewall.scan._refs import URL, documentation_host
 from stagewall.scan.readers import DOCUMENTATION
@@ -53,6 +54,14 @@ _TRIGGER_LOWER = re.compile(
     r"secret|token|key|auth"
 )
 _ASSIGN_LOWER = re.compile(_ASSIGN.pattern)  # for lower-cased ASCII lines, as above
+# a stored password hash, not a password: Django's ``<algorithm>$...$...``
+# (``pbkdf2_sha256$600000$salt$hash``, ``argon2$argon2id$v=19$...``, ``bcrypt_sha256$$2b$...``)
+# and modular crypt (``$2b$12$...``, ``$argon2id$...``, ``$6$salt$hash``)
+PASSWORD_HASH = re.compile(
+    r"^(?:(?:pbkdf2_sha256|pbkdf2_sha1|argon2|bcrypt_sha256|bcrypt|scrypt|sha1|md5|crypt)"
+    r"\$[^$\s]*\$|\$(?:2[abxy]?|argon2(?:id|i|d)|[156]|y|7|sha1|pbkdf2(?:-sha\d+)?)\$)",
+    re.IGNORECASE,
+)
 
 
 def assignments(line: str) -> Iterable[tuple[str, str, int]]:
@@ -162,6 +171,10 @@ class SecretInRepository(Rule):
         "and filler such as a private key block of `privatekeyprivatekey` are not secrets; "
         "nor is a password in a URL to a documentation host (`example.com`, `*.test`, "
         "RFC 2606) in prose, and such a host's words never make a password production. "
+        "A password hash (Django `pbkdf2_sha256$...`, `argon2$...`, `bcrypt$...`, modular "
+        "crypt `$2b$...`) in an example, document or test fixture is not a credential; "
+        "elsewhere it is reported like any other assignment (low, high in production): a "
+        "hash of a real password can be cracked offline. "
         "Evidence shows only a prefix and the length."
     )
     remediation = (
@@ -174,6 +187,9 @@ class SecretInRepository(Rule):
     def check(self, ctx: FileContext) -> Iterable[Finding]:
         file_prod = ctx.tier is Tier.PRODUCTION
         prose = ctx.rel.lower().endswith(DOCUMENTATION)
+        # a fixture's user rows (Django ``auth.user`` fixtures) hold password hashes: no
+        # one can sign in with a hash, and a fixture's is of a test password
+        example = ctx.attribution is EXAMPLE_ENV
         text = ctx.text
         starts: list[int] = []
         triggers = (
@@ -235,7 +251,9 @@ class SecretInRepository(Rule):
                     continue
                 if not _secret_key(key) or not _literal(value):
                     continue
-                if not looks_like_secret(value):
+                if not looks_like_secret(value) or (
+                    example and PASSWORD_HASH.match(value.strip("\"'"))
+                ):
                     continue
                 yield self._finding(
                     ctx,

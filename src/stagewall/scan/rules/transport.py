@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from stagewall.scan._env import EXAMPLE_ENV
 from stagewall.scan._model import Entry, Finding, Severity, Tier
-from stagewall.scan._refs import URL, is_loopback
+from stagewall.scan._refs import URL, documentation_host, is_loopback
 from stagewall.scan.rules._base import FileContext, Rule
 
 _SSLMODE = re.compile(r"\bsslmode\s*[=:]\s*['\"]?(disable|allow|prefer)\b", re.I)
@@ -95,7 +96,9 @@ class UnencryptedConnection(Rule):
         "production resource or the file is production; low for a one-label service name "
         "(`http://web:9000` between containers). URLs that are identifiers are not "
         "connections: licence files, XML/SVG/XSD namespaces, `$schema`, schema and licence "
-        "URLs, HTML comments, cloud metadata endpoints."
+        "URLs, HTML comments, cloud metadata endpoints; in examples, documentation and test "
+        "fixtures, URLs to names reserved for documentation (`example.com`, `*.example`, "
+        "`*.test`, `*.invalid`: RFC 2606/6761)."
     )
     remediation = (
         "Use `sslmode=verify-full` (or `require` at least), `https://`, `rediss://`, "
@@ -108,9 +111,14 @@ class UnencryptedConnection(Rule):
         if ctx.parsed is None:
             return
         seen: set[tuple[int, str]] = set()
+        # an example, document or fixture is not deployed: its URL to a name reserved for
+        # documentation (``http://api.example.com``, ``*.test``) connects to nothing
+        example = ctx.attribution is EXAMPLE_ENV
         for entry in ctx.parsed.entries:
             for problem, host in self._problems(entry):
                 if (entry.line, problem) in seen:
+                    continue
+                if example and host and "://" in problem and documentation_host(host):
                     continue
                 seen.add((entry.line, problem))
                 prod = ctx.tier is Tier.PRODUCTION
