@@ -38,6 +38,7 @@ from stagewall.errors import (
     ConfigError,
     MaskingJobBusy,
     MaskingJobInvalid,
+    MaskingJobTargetProduction,
     MaskingJobUnknown,
     StagewallError,
 )
@@ -181,13 +182,59 @@ def resolve_job(estate: Estate, config: Path, name: str) -> PreparedJob:
         raise MaskingJobInvalid(
             f"job {name!r}: the plan {job.plan} is invalid: {exc.message}"
         ) from None
+    target_url = _url(estate, config, job.target, "target")
+    refuse_production_target(estate, config, name, target_url)
     return PreparedJob(
         name=name,
         job=job,
         plan=plan,
         source_url=_url(estate, config, job.source, "source"),
-        target_url=_url(estate, config, job.target, "target"),
+        target_url=target_url,
     )
+
+
+def refuse_production_target(estate: Estate, config: Path, name: str, target_url: str) -> None:
+    """Refuse (SW150) a target URL that reaches a production database.
+
+    The estate checks the target *resource's* environment; what the run writes is the
+    URL its ``connection_env`` holds (or its SQLite file). A staging resource whose
+    variable is a production resource's, or whose URL or file names the same database
+    as one (its ``connection_env``/``admin_connection_env`` URL as this server holds
+    it, its ``path``, host/port/database or identifiers), would have every table of
+    production replaced. The server holds all those URLs, so it compares them.
+    """
+    from stagewall.estate.models import DATABASE_KINDS
+    from stagewall.masking._preflight import matches_resource, target_names
+    from stagewall.masking.db import parse_url
+
+    tname = estate.masking_jobs[name].target
+    target_res = estate.resources[tname]
+    try:
+        target = parse_url(target_url, "target")
+    except ConfigError as exc:
+        raise MaskingJobInvalid(
+            f"job {name!r}: the target URL is not valid: {exc.message}"
+        ) from None
+    wanted = target_names(target)
+    for rid, res in sorted(estate.resources.items()):
+        if not estate.is_production(res.environment) or res.kind not in DATABASE_KINDS:
+            continue
+        same = bool(res.connection_env) and res.connection_env == target_res.connection_env
+        for env in (res.connection_env, res.admin_connection_env):
+            value = os.environ.get(env) if env else None
+            if same or not value:
+                continue
+            try:
+                same = parse_url(value, "source").same_database(target)
+            except ConfigError:
+                continue  # not a database URL this server could write to anyway
+        if same or matches_resource(res, target, wanted, config.parent):
+            raise MaskingJobTargetProduction(
+                f"job {name!r}: the target resource {tname!r} is declared "
+                f"in non-production environment {target_res.environment!r}, but its "
+                f"database {target.display} is production resource {rid!r} "
+                f"(environment {res.environment!r}); nothing was queued"
+            )
 
 
 def start(

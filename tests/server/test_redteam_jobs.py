@@ -1,0 +1,110 @@
+"""Red team of the server's masking jobs, notifications and alert sinks.
+
+Each test reproduces an attack that worked before its fix: a job whose target is
+declared staging but whose URL is production, ...
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from stagewall.server import jobs
+from tests.server.conftest import ESTATE, Person, World
+from tests.server.test_masking_jobs import JOBS, RESOURCES, finish, prepare_dir
+
+CLOBBER = """  clobber:
+    source: prod-sqlite
+    target: {target}
+    plan: plans/customers.yaml
+"""
+
+
+def _estate(world: World, extra_resources: str, target: str) -> None:
+    db = world.state.ctx.loaded.estate.resources["prod-db"].database or ""
+    text = ESTATE.format(db=db).replace("resources:\n", RESOURCES + extra_resources, 1)
+    world.config.write_text(text + JOBS + CLOBBER.format(target=target))
+    world.state.refresh()
+    assert "clobber" in world.state.estate.masking_jobs
+
+
+def test_a_staging_resource_on_a_production_sqlite_file_is_never_overwritten(
+    world: World, people: dict[str, Person]
+) -> None:
+    """The estate checked the target resource's *environment*; the run wrote its file.
+    A staging resource naming production's file (./billing.db for billing.db) had the
+    production tables dropped and replaced by a masked copy of another database."""
+    tmp = world.config.parent
+    prepare_dir(tmp)
+    billing = sqlite3.connect(tmp / "billing.db")
+    billing.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount INTEGER)")
+    billing.execute("INSERT INTO invoices VALUES (1, 100)")
+    billing.commit()
+    billing.close()
+    _estate(
+        world,
+        "  prod-billing: {environment: production, kind: sqlite, path: billing.db}\n"
+        "  staging-mirror: {environment: staging, kind: sqlite, path: ./billing.db}\n",
+        "staging-mirror",
+    )
+    res = people["alice"].post("/api/v1/masking/jobs/clobber/runs")
+    finish(world)
+    assert res.status_code == 400, res.text
+    body = res.json()
+    assert body["code"] == "SW150"
+    assert "production resource 'prod-billing'" in body["detail"]
+    assert jobs.list_runs(world.state) == []  # nothing queued
+    billing = sqlite3.connect(tmp / "billing.db")
+    assert billing.execute("SELECT amount FROM invoices").fetchall() == [(100,)]
+    billing.close()
+
+
+@pytest.mark.parametrize("same_variable", [True, False])
+def test_a_staging_resource_whose_url_is_production_is_refused(
+    world: World,
+    people: dict[str, Person],
+    monkeypatch: pytest.MonkeyPatch,
+    same_variable: bool,
+) -> None:
+    """Production declared only by its connection_env (no host in the estate): a staging
+    resource reading the same variable, or another variable holding the same database's
+    URL, was queued and written."""
+    prepare_dir(world.config.parent)
+    prod_url = "postgresql://masker:pw@127.0.0.1:1/payments"
+    monkeypatch.setenv("SW_TEST_PAYMENTS_URL", prod_url)
+    monkeypatch.setenv("SW_TEST_MIRROR_URL", prod_url.replace("masker:pw", "other:x"))
+    variable = "SW_TEST_PAYMENTS_URL" if same_variable else "SW_TEST_MIRROR_URL"
+    _estate(
+        world,
+        "  prod-payments: {environment: production, kind: postgresql, "
+        "connection_env: SW_TEST_PAYMENTS_URL}\n"
+        f"  staging-payments: {{environment: staging, kind: postgresql, connection_env: {variable}}}\n",
+        "staging-payments",
+    )
+    res = people["alice"].post("/api/v1/masking/jobs/clobber/runs")
+    finish(world)
+    assert res.status_code == 400, res.text
+    assert res.json()["code"] == "SW150"
+    assert "prod-payments" in res.json()["detail"] and "pw" not in res.json()["detail"]
+    assert jobs.list_runs(world.state) == []
+
+
+def test_a_scheduled_job_into_production_is_a_failed_run_not_a_copy(world: World) -> None:
+    """The schedule takes the same path: a failed run, alerted, no copy."""
+    tmp = world.config.parent
+    prepare_dir(tmp)
+    sqlite3.connect(tmp / "billing.db").close()
+    _estate(
+        world,
+        "  prod-billing: {environment: production, kind: sqlite, path: billing.db}\n"
+        f"  staging-mirror: {{environment: staging, kind: sqlite, path: {tmp / 'billing.db'}}}\n",
+        "staging-mirror",
+    )
+    with pytest.raises(Exception) as err:
+        jobs.start(world.state, "clobber", triggered_by="schedule:clobber", trigger="schedule")
+    finish(world)
+    assert getattr(err.value, "code", None) == "SW150"
+    [run] = jobs.list_runs(world.state, "clobber")
+    assert run["state"] == "failed" and "SW150" in run["error"]
+    assert any(a["kind"] == "masking.job.failed" for a in world.alerts())
