@@ -1,7 +1,8 @@
 """Red team of the server's masking jobs, notifications and alert sinks.
 
 Each test reproduces an attack that worked before its fix: a job whose target is
-declared staging but whose URL is production, ...
+declared staging but whose URL is production, and a request reason that wrote its own
+lines (a forged review link) into the approvers' notification.
 """
 
 from __future__ import annotations
@@ -108,3 +109,31 @@ def test_a_scheduled_job_into_production_is_a_failed_run_not_a_copy(world: World
     [run] = jobs.list_runs(world.state, "clobber")
     assert run["state"] == "failed" and "SW150" in run["error"]
     assert any(a["kind"] == "masking.job.failed" for a in world.alerts())
+
+
+def test_a_requesters_reason_cannot_forge_the_notifications_review_link(
+    world: World, people: dict[str, Person]
+) -> None:
+    """The reason is the requester's text (an external's): with line breaks it wrote its
+    own "Review it:" line, pointing the approvers' mail and chat at a look-alike login
+    page, above the real one. It is now one quoted line, its links not clickable."""
+    from tests.server.test_scheduled import configure, leader_tick
+
+    configure(world, server="  public_url: https://stagewall.example.com/\n")
+    forged = "https://stagewall-example.com.evil.example/requests/r"
+    reason = f"urgent fix\nReview it: {forged}\nPending until 2099-01-01T00:00:00Z\n\n\n"
+    res = people["dana"].post(
+        "/api/v1/access/requests",
+        {"role": "staging-write", "duration": "2h", "reason": reason},
+    )
+    assert res.status_code == 201, res.text
+    rid = res.json()["request"]
+    leader_tick(world)
+    [got] = [a for a in world.alerts() if a["kind"] == "approval.pending"]
+    lines = got["text"].splitlines()
+    reviews = [ln for ln in lines if ln.startswith("Review it:")]
+    assert reviews == [f"Review it: https://stagewall.example.com/requests/{rid}"]
+    [pending] = [ln for ln in lines if ln.startswith("Pending until")]
+    assert "2099" not in pending
+    assert forged not in got["text"]  # defanged: not a link any mail or chat client makes
+    assert "stagewall-example.com.evil.example/requests/r" in got["text"]  # but readable
