@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
@@ -30,14 +30,19 @@ def _serve(handler: type[BaseHTTPRequestHandler]) -> HTTPServer:
     return srv
 
 
-def test_a_webhook_redirect_is_a_failure_and_is_not_followed() -> None:
-    internal: list[str] = []
+@contextmanager
+def redirecting_to_internal(body: bytes = b"internal") -> Iterator[tuple[str, list[str]]]:
+    """A receiver whose every POST answers 302 to an "internal" server (404 + ``body``);
+    yields the receiver's URL and the paths the internal server was asked for."""
+    fetched: list[str] = []
 
     class Internal(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # what urllib turned the POST into
-            internal.append(self.path)
-            self.send_response(200)
+            fetched.append(self.path)
+            self.send_response(404)
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            self.wfile.write(body)
 
         do_POST = do_GET
 
@@ -51,6 +56,7 @@ def test_a_webhook_redirect_is_a_failure_and_is_not_followed() -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
             self.send_response(302)
             self.send_header("Location", f"http://127.0.0.1:{inner.server_port}/latest/meta-data/")
+            self.send_header("Content-Length", "0")
             self.end_headers()
 
         def log_message(self, *a: Any) -> None:
@@ -58,16 +64,20 @@ def test_a_webhook_redirect_is_a_failure_and_is_not_followed() -> None:
 
     outer = _serve(Redirecting)
     try:
-        failures = AlertDispatcher(
-            [WebhookAlertSink(f"http://127.0.0.1:{outer.server_port}/hook")]
-        ).send(ALERT)
+        yield f"http://127.0.0.1:{outer.server_port}", fetched
     finally:
         for srv in (outer, inner):
             srv.shutdown()
             srv.server_close()
-    assert internal == []  # nothing reached the address the receiver named
+
+
+def test_a_webhook_redirect_is_a_failure_and_is_not_followed() -> None:
+    with redirecting_to_internal() as (url, fetched):
+        failures = AlertDispatcher([WebhookAlertSink(f"{url}/hook")]).send(ALERT)
+    assert fetched == []  # nothing reached the address the receiver named
+    host = url.removeprefix("http://")
     assert [f.error for f in failures] == [
-        f"webhook(127.0.0.1:{outer.server_port}) answered HTTP 302 (a redirect, not followed)"
+        f"webhook({host}) answered HTTP 302 (a redirect, not followed)"
     ]
 
 
@@ -114,7 +124,7 @@ def test_a_webhook_answering_byte_by_byte_cannot_hold_the_caller(
     ).send(ALERT)
     elapsed = time.monotonic() - t0
     assert elapsed < 8, elapsed  # the receiver would have held it 20 s
-    assert len(failures) == 1 and "did not answer within 1 s" in failures[0].error
+    assert len(failures) == 1 and "no answer within 1 s" in failures[0].error
 
 
 def test_an_smtp_server_answering_byte_by_byte_cannot_hold_the_caller(

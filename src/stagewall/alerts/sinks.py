@@ -8,18 +8,12 @@ the others, and never stops the action that raised the alert.
 from __future__ import annotations
 
 import enum
-import http.client
 import json
 import logging
 import os
 import smtplib
-import socket
 import ssl
-import threading
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -27,6 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from stagewall._outbound import Unreachable, deadline, post
 from stagewall.errors import ConfigError
 from stagewall.estate.models import FileSink, SmtpSink, WebhookSink
 
@@ -85,81 +80,6 @@ class AlertSink(Protocol):
 SMTP_DEADLINE_S = 30.0  # a whole SMTP delivery (connect, STARTTLS, login, send)
 
 
-@contextmanager
-def _deadline(seconds: float, sockets: Callable[[], list[socket.socket | None]]) -> Iterator[None]:
-    """Cut the delivery's sockets when ``seconds`` have passed since entering.
-
-    A socket timeout bounds each read, not the delivery: a receiver (or anything on
-    the path) that answers one byte every few seconds would hold the caller — the
-    sweeper, which alerts from inside a sweep — for as long as it likes. At the
-    deadline the watchdog shuts the sockets down, the blocked read ends with an
-    error, and the sink reports a delivery failure.
-    """
-
-    def cut() -> None:
-        for sock in sockets():
-            if sock is not None:
-                with suppress(OSError):  # already closed
-                    sock.shutdown(socket.SHUT_RDWR)
-
-    timer = threading.Timer(seconds, cut)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
-
-
-class _Connections:
-    """The HTTP connections urllib opens for one delivery, for :func:`_deadline`."""
-
-    def __init__(self) -> None:
-        self.opened: list[http.client.HTTPConnection] = []
-
-    def sockets(self) -> list[socket.socket | None]:
-        return [c.sock for c in self.opened]
-
-    def factory(self, cls: type[http.client.HTTPConnection]) -> Any:
-        def make(host: str, **kwargs: Any) -> http.client.HTTPConnection:
-            conn = cls(host, **kwargs)
-            self.opened.append(conn)
-            return conn
-
-        return make
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A 3xx is the answer, never followed: urllib would re-send a POST as a GET without
-    its body to wherever the receiver points (an internal address, 169.254.169.254) and
-    count that GET's 200 as the alert delivered."""
-
-    def redirect_request(self, *args: Any) -> None:
-        return None
-
-
-class _HTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, conns: _Connections) -> None:
-        super().__init__()
-        self._conns = conns
-
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(self._conns.factory(http.client.HTTPConnection), req)
-
-
-class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, conns: _Connections) -> None:
-        super().__init__(context=ssl.create_default_context())
-        self._conns = conns
-
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(
-            self._conns.factory(http.client.HTTPSConnection),
-            req,
-            context=ssl.create_default_context(),
-        )
-
-
 class WebhookAlertSink:
     """POST the alert as JSON; with ``slack`` the body is ``{"text": ...}``.
 
@@ -190,27 +110,17 @@ class WebhookAlertSink:
         else:
             body = alert.as_dict()
         data = json.dumps(body, sort_keys=True).encode()
-        req = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
-            self._url, data=data, method="POST", headers={"Content-Type": "application/json"}
-        )
-        conns = _Connections()
-        opener = urllib.request.build_opener(_NoRedirect, _HTTPHandler(conns), _HTTPSHandler(conns))
         try:
-            with (
-                _deadline(self.timeout, conns.sockets),
-                opener.open(req, timeout=self.timeout) as resp,
-            ):
-                status = int(resp.status)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            moved = " (a redirect, not followed)" if 300 <= exc.code < 400 else ""
-            raise AlertDeliveryError(f"{self.name} answered HTTP {exc.code}{moved}") from None
-        except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as exc:
-            reason = getattr(exc, "reason", exc)
+            answer = post(
+                self._url, data, {"Content-Type": "application/json"}, self.timeout, read_limit=0
+            )
+        except Unreachable as exc:
+            raise AlertDeliveryError(f"{self.name} is unreachable: {exc.reason}") from None
+        status = answer.status
+        if 300 <= status < 400:
             raise AlertDeliveryError(
-                f"{self.name} is unreachable or did not answer within {self.timeout:g} s: "
-                f"{reason or type(exc).__name__}"
-            ) from None
+                f"{self.name} answered HTTP {status} (a redirect, not followed)"
+            )
         if not 200 <= status < 300:
             raise AlertDeliveryError(f"{self.name} answered HTTP {status}")
 
@@ -270,9 +180,7 @@ class SmtpAlertSink:
         smtp = _SMTP(self.host, self.timeout)
         try:
             with (
-                _deadline(
-                    max(SMTP_DEADLINE_S, self.timeout), lambda: [getattr(smtp, "sock", None)]
-                ),
+                deadline(max(SMTP_DEADLINE_S, self.timeout), lambda: [getattr(smtp, "sock", None)]),
                 smtp,
             ):
                 smtp.connect(self.host, self.port)
