@@ -137,3 +137,48 @@ def test_a_requesters_reason_cannot_forge_the_notifications_review_link(
     assert "2099" not in pending
     assert forged not in got["text"]  # defanged: not a link any mail or chat client makes
     assert "stagewall-example.com.evil.example/requests/r" in got["text"]  # but readable
+
+
+def test_a_copy_that_does_not_verify_is_withdrawn_not_left_looking_complete(
+    world: World, people: dict[str, Person]
+) -> None:
+    """A plan that keeps the e-mail columns (a warning, not an error) copied 40 production
+    addresses into staging; the run said "completed", the target's marker "complete", and
+    the addresses stayed where staging's users (externals) read them."""
+    import yaml
+
+    from stagewall.masking.db import MarkerStatus, read_completion_marker
+
+    tmp = world.config.parent
+    prepare_dir(tmp)
+    plan = tmp / "plans" / "customers.yaml"
+    data = yaml.safe_load(plan.read_text())
+    for table, column in (
+        ("customers", "email"),
+        ("accounts", "customer_email"),
+        ("ledger", "acct_email"),
+    ):
+        data["tables"][table]["columns"][column].update(
+            transformer="keep", params={}, reason="not personal (wrongly)"
+        )
+    plan.write_text(yaml.safe_dump(data))
+    _estate(world, "", "staging-sqlite")
+    alice = people["alice"]
+    run = alice.post("/api/v1/masking/jobs/refresh-staging/runs").json()
+    finish(world)
+    done = alice.get(f"/api/v1/masking/runs/{run['id']}").json()
+    assert done["state"] == "failed" and done["verification"] == "failed", done["error"]
+    assert "did not verify clean" in done["error"] and "tables were dropped" in done["error"]
+    src = sqlite3.connect(tmp / "prod.db")
+    emails = {r[0] for r in src.execute("SELECT email FROM customers")}
+    src.close()
+    tgt = sqlite3.connect(tmp / "staging.db")
+    tables = {r[0] for r in tgt.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tgt.close()
+    assert "customers" not in tables and "accounts" not in tables, tables
+    marker = read_completion_marker(f"sqlite:///{tmp / 'staging.db'}")
+    assert marker is not None and marker.status is MarkerStatus.FAILED
+    leak = [a for a in world.alerts() if a["kind"] == "masking.job.leak"]
+    assert leak and leak[0]["severity"] == "critical"
+    assert not any(e in str(world.alerts()) for e in emails)
+    assert [e.code for e in world.events() if e.code == "masking.job.failed"]

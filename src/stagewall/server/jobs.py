@@ -27,7 +27,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -51,6 +51,9 @@ from stagewall.redact import redact
 from stagewall.server._state import ServerState
 from stagewall.server._tables import job_runs
 from stagewall.server.slots import claim
+
+if TYPE_CHECKING:
+    from stagewall.masking.pipeline import Outcome
 
 _log = logging.getLogger("stagewall.server.jobs")
 
@@ -330,6 +333,9 @@ def _execute(state: ServerState, run_id: str, prepared: PreparedJob, triggered_b
         )
         return
     record = outcome.record
+    if record.verification.value == "failed":
+        _withdraw_leak(state, run_id, prepared, triggered_by, outcome)
+        return
     _update(
         state,
         run_id,
@@ -340,17 +346,52 @@ def _execute(state: ServerState, run_id: str, prepared: PreparedJob, triggered_b
         verification=record.verification.value,
         total_rows=sum(record.rows.values()),
     )
-    if record.verification.value == "failed":
-        state.ctx.alert(
-            Alert(
-                kind="masking.job.leak",
-                title=f"masking job {prepared.name}: the masked copy did not verify clean",
-                text=f"run {run_id} (masking run {record.run_id}) found source values or broken "
-                f"row counts/keys in {prepared.job.target}. Treat the target as sensitive.",
-                severity=Severity.CRITICAL,
-                details={"job": prepared.name, "run": run_id, "masking_run": record.run_id},
-            )
+
+
+def _withdraw_leak(
+    state: ServerState, run_id: str, prepared: PreparedJob, triggered_by: str, outcome: Outcome
+) -> None:
+    """A copy that did not verify clean holds production values where non-production
+    people read them: drop its tables, mark it failed, fail the run, alert (critical)."""
+    from stagewall.masking.engine import withdraw
+
+    record = outcome.record
+    hits = (record.verify or {}).get("total_hits")
+    try:
+        withdraw(prepared.target_url)
+        done = "its tables were dropped"
+    except Exception as exc:  # the alert below must still go out
+        _log.error("masking job %s: the leaked copy could not be dropped", prepared.name)
+        done = (
+            f"its tables could NOT be dropped ({type(exc).__name__}): treat "
+            f"{prepared.job.target} as holding production data"
         )
+    _update(
+        state,
+        run_id,
+        masking_run_id=record.run_id,
+        audit_index=outcome.audit_index,
+        verification=record.verification.value,
+        total_rows=sum(record.rows.values()),
+    )
+    _fail(
+        state,
+        run_id,
+        prepared.name,
+        triggered_by,
+        f"the masked copy did not verify clean ({hits} source value(s) found in the target); "
+        f"{done}",
+    )
+    state.ctx.alert(
+        Alert(
+            kind="masking.job.leak",
+            title=f"masking job {prepared.name}: the masked copy did not verify clean",
+            text=f"run {run_id} (masking run {record.run_id}) found source values or broken "
+            f"row counts/keys in {prepared.job.target}; {done}.",
+            severity=Severity.CRITICAL,
+            details={"job": prepared.name, "run": run_id, "masking_run": record.run_id},
+        )
+    )
 
 
 def _fail(state: ServerState, run_id: str, name: str, triggered_by: str, error: str) -> None:
