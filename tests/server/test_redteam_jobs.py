@@ -182,3 +182,28 @@ def test_a_copy_that_does_not_verify_is_withdrawn_not_left_looking_complete(
     assert leak and leak[0]["severity"] == "critical"
     assert not any(e in str(world.alerts()) for e in emails)
     assert [e.code for e in world.events() if e.code == "masking.job.failed"]
+
+
+def test_two_jobs_writing_one_target_never_run_at_once(
+    world: World, people: dict[str, Person]
+) -> None:
+    """refresh-staging and bob-only both replace staging-sqlite. The busy check was per
+    job, so both were queued — on two servers both would drop and fill the same tables
+    at once, and one would mark the mix complete."""
+    import threading
+
+    prepare_dir(world.config.parent)
+    _estate(world, "", "staging-sqlite")
+    gate = threading.Event()
+    world.state.workers.submit("masking", gate.wait, 30)  # hold the first run queued
+    first = people["alice"].post("/api/v1/masking/jobs/refresh-staging/runs")
+    assert first.status_code == 202, first.text
+    second = people["bob"].post("/api/v1/masking/jobs/bob-only/runs")
+    third = people["alice"].post("/api/v1/masking/jobs/clobber/runs")  # same target too
+    gate.set()
+    finish(world)
+    for res in (second, third):
+        assert res.status_code == 409, res.text
+        assert res.json()["code"] == "SW862"
+        assert "refresh-staging" in res.json()["detail"]
+    assert [r["job"] for r in jobs.list_runs(world.state)] == ["refresh-staging"]

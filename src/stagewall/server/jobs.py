@@ -253,17 +253,24 @@ def start(
     now = state.now()
     run_id = "mjr_" + secrets.token_hex(8)
     store = state.ctx.store
+    target = prepared.job.target
+    # Jobs writing the same target are one queue: two runs replacing its tables at once
+    # (two jobs, on two servers) would leave a mix that one of them marks complete.
+    sharing = sorted(n for n, j in state.estate.masking_jobs.items() if j.target == target)
     with store.transaction() as conn:
-        store.lock(conn, f"stagewall.server.job.{name}")
+        store.lock(conn, f"stagewall.server.job-target.{target}")
         busy = conn.execute(
-            sa.select(job_runs.c.id).where(
-                job_runs.c.job == name,
+            sa.select(job_runs.c.id, job_runs.c.job).where(
+                job_runs.c.job.in_(sharing),
                 job_runs.c.state.in_(ACTIVE),
                 job_runs.c.queued_at > fmt_time(now - STALE_AFTER),
             )
         ).first()
         if busy is not None:
-            raise MaskingJobBusy(f"masking job {name!r} already has run {busy[0]} in progress")
+            other = "" if busy[1] == name else f" (job {busy[1]!r}, same target {target!r})"
+            raise MaskingJobBusy(
+                f"masking job {name!r} cannot start: run {busy[0]}{other} is in progress"
+            )
         conn.execute(
             job_runs.insert().values(
                 id=run_id,
