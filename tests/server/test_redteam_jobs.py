@@ -207,3 +207,25 @@ def test_two_jobs_writing_one_target_never_run_at_once(
         assert res.json()["code"] == "SW862"
         assert "refresh-staging" in res.json()["detail"]
     assert [r["job"] for r in jobs.list_runs(world.state)] == ["refresh-staging"]
+
+
+def test_the_public_healthz_never_shows_the_sweepers_error_text(
+    world: World, people: dict[str, Person], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/healthz needs no login. A sweep that could not reach a production database put
+    its error there: resource names, the database's address and port, the driver's
+    text. Now it says that an error exists; the text is for internal people/auditors."""
+    from tests.server.test_scheduled import leader_tick
+
+    monkeypatch.setenv("SW_TEST_ADMIN_URL", "postgresql://stagewall_admin:pw@127.0.0.1:1/x")
+    world.state.refresh()
+    leader_tick(world)
+    public = world.client.get("/healthz")
+    assert public.status_code == 200
+    sweeper = public.json()["sweeper"]
+    assert sweeper["last_error"] and "prod-db" not in public.text
+    assert "127.0.0.1" not in public.text and "port 1" not in public.text
+    detail = people["audrey"].get("/api/v1/server/tasks")
+    assert detail.status_code == 200
+    assert "prod-db" in detail.json()["sweeper"]["last_error"]
+    assert people["dana"].get("/api/v1/server/tasks").status_code == 403
