@@ -229,3 +229,35 @@ def test_the_public_healthz_never_shows_the_sweepers_error_text(
     assert detail.status_code == 200
     assert "prod-db" in detail.json()["sweeper"]["last_error"]
     assert people["dana"].get("/api/v1/server/tasks").status_code == 403
+
+
+def test_a_scheduled_run_that_finds_its_target_busy_is_recorded_and_alerted(
+    world: World, people: dict[str, Person]
+) -> None:
+    """A scheduled slot refused because a run was in progress was only written to the
+    server log: staging silently went without its refresh, nobody watching."""
+    import threading
+
+    prepare_dir(world.config.parent)
+    _estate(world, "", "staging-sqlite")
+    gate = threading.Event()
+    world.state.workers.submit("masking", gate.wait, 30)
+    assert people["alice"].post("/api/v1/masking/jobs/refresh-staging/runs").status_code == 202
+    with pytest.raises(Exception) as err:
+        jobs.start(
+            world.state,
+            "refresh-staging",
+            triggered_by="schedule:refresh-staging",
+            trigger="schedule",
+            slot="2026-12-07T02:00:00.000000Z",
+        )
+    gate.set()
+    finish(world)
+    assert getattr(err.value, "code", None) == "SW862"
+    runs = jobs.list_runs(world.state, "refresh-staging")
+    [skipped] = [r for r in runs if r["trigger"] == "schedule"]
+    assert skipped["state"] == "failed" and "SW862" in skipped["error"]
+    assert any(
+        a["kind"] == "masking.job.failed" and "schedule:refresh-staging" in a["text"]
+        for a in world.alerts()
+    )

@@ -257,47 +257,52 @@ def start(
     # Jobs writing the same target are one queue: two runs replacing its tables at once
     # (two jobs, on two servers) would leave a mix that one of them marks complete.
     sharing = sorted(n for n, j in state.estate.masking_jobs.items() if j.target == target)
-    with store.transaction() as conn:
-        store.lock(conn, f"stagewall.server.job-target.{target}")
-        busy = conn.execute(
-            sa.select(job_runs.c.id, job_runs.c.job).where(
-                job_runs.c.job.in_(sharing),
-                job_runs.c.state.in_(ACTIVE),
-                job_runs.c.queued_at > fmt_time(now - STALE_AFTER),
+    try:
+        with store.transaction() as conn:
+            store.lock(conn, f"stagewall.server.job-target.{target}")
+            busy = conn.execute(
+                sa.select(job_runs.c.id, job_runs.c.job).where(
+                    job_runs.c.job.in_(sharing),
+                    job_runs.c.state.in_(ACTIVE),
+                    job_runs.c.queued_at > fmt_time(now - STALE_AFTER),
+                )
+            ).first()
+            if busy is not None:
+                other = "" if busy[1] == name else f" (job {busy[1]!r}, same target {target!r})"
+                raise MaskingJobBusy(
+                    f"masking job {name!r} cannot start: run {busy[0]}{other} is in progress"
+                )
+            conn.execute(
+                job_runs.insert().values(
+                    id=run_id,
+                    job=name,
+                    state="queued",
+                    trigger=trigger,
+                    triggered_by=triggered_by,
+                    queued_at=fmt_time(now),
+                )
             )
-        ).first()
-        if busy is not None:
-            other = "" if busy[1] == name else f" (job {busy[1]!r}, same target {target!r})"
-            raise MaskingJobBusy(
-                f"masking job {name!r} cannot start: run {busy[0]}{other} is in progress"
+            state.ctx.record(
+                TRIGGERED.code,
+                triggered_by,
+                f"masking job {name} run {run_id} queued by {triggered_by}"
+                + (f" (schedule slot {slot})" if slot else ""),
+                resource=f"masking_job:{name}",
+                details={
+                    "job": name,
+                    "run": run_id,
+                    "trigger": trigger,
+                    "source": prepared.job.source,
+                    "target": prepared.job.target,
+                    "plan_sha256": prepared.plan.sha256(),
+                    "slot": slot,
+                },
+                conn=conn,
             )
-        conn.execute(
-            job_runs.insert().values(
-                id=run_id,
-                job=name,
-                state="queued",
-                trigger=trigger,
-                triggered_by=triggered_by,
-                queued_at=fmt_time(now),
-            )
-        )
-        state.ctx.record(
-            TRIGGERED.code,
-            triggered_by,
-            f"masking job {name} run {run_id} queued by {triggered_by}"
-            + (f" (schedule slot {slot})" if slot else ""),
-            resource=f"masking_job:{name}",
-            details={
-                "job": name,
-                "run": run_id,
-                "trigger": trigger,
-                "source": prepared.job.source,
-                "target": prepared.job.target,
-                "plan_sha256": prepared.plan.sha256(),
-                "slot": slot,
-            },
-            conn=conn,
-        )
+    except MaskingJobBusy as exc:
+        if trigger == "schedule":  # a skipped slot is said: nobody is watching
+            _failed_before_start(state, name, triggered_by, exc)
+        raise
     state.workers.submit("masking", _execute, state, run_id, prepared, triggered_by)
     return get_run(state, run_id)
 
