@@ -2,7 +2,7 @@
 
 Prints JSON. Usage: python bench/scan.py [--files 5000] [--modules 120]
 [--terraform-dir DIR ...] [--checkov /tmp/checkov-venv/bin/checkov]
-[--checkov-sample N] [--real-only]
+[--checkov-sample N] [--real-only] [--corpus]
 
 Three Terraform workloads: the generated flat corpus (fast path only), a module-heavy
 corpus built from the module-style files in tests/scan/corpus/modules (functions,
@@ -10,6 +10,10 @@ conditionals, for expressions, dynamic blocks, policies in jsonencode) and, with
 ``--terraform-dir``, real checkouts (for example terraform-aws-modules repositories)
 copied .tf-only. For each: files/s, the share the fast HCL reader parsed without
 python-hcl2, and the ratio to Checkov on the same files in the same run.
+
+``--corpus`` scores the labelled corpus (tests/scan/corpus/expected.yaml): precision
+(findings that are labelled true / all findings) and recall (labelled crossings found),
+overall and for each round of labels, plus the files per CPU-second of that scan.
 
 Checkov is run from its own virtualenv (never install it into the project's):
 ``python3 -m venv /tmp/checkov-venv && /tmp/checkov-venv/bin/pip install checkov``.
@@ -261,6 +265,42 @@ def run_checkov(checkov: str, directory: Path) -> float | str:
     return time.perf_counter() - start
 
 
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "scan" / "corpus"
+
+
+def score_corpus(corpus: Path = CORPUS) -> dict[str, object]:
+    """Precision and recall of a scan of the labelled corpus, per round of labels."""
+    import yaml
+
+    from stagewall.estate import load_estate
+
+    labels = yaml.safe_load((corpus / "expected.yaml").read_text("utf-8"))
+    estate = load_estate(corpus / "stagewall.yaml").estate
+    cpu, start = _cpu(), time.perf_counter()
+    result = scan_paths([corpus], estate)
+    wall, cpu = time.perf_counter() - start, _cpu() - cpu
+    found = {(f.rule_id, f.file, f.line) for f in result.active}
+
+    def keys(name: str) -> set[tuple[str, str, int]]:
+        return {(i["rule"], i["file"], i["line"]) for i in labels.get(name) or []}
+
+    true = keys("other_findings")
+    out: dict[str, object] = {"files": result.stats.files_scanned, "findings": len(found)}
+    crossings: set[tuple[str, str, int]] = set()
+    for name in sorted(k for k in labels if k.startswith("crossings")):
+        crossings |= keys(name)
+        found_here = keys(name) & found
+        out[f"recall_{name}"] = round(len(found_here) / max(1, len(keys(name))), 3)
+        out[f"missed_{name}"] = sorted(f"{r} {f}:{n}" for r, f, n in keys(name) - found)
+    true |= crossings
+    out["precision"] = round(len(found & true) / max(1, len(found)), 3)
+    out["recall"] = round(len(found & crossings) / max(1, len(crossings)), 3)
+    out["false_positives"] = sorted(f"{r} {f}:{n}" for r, f, n in found - true)
+    out["wall_seconds"] = round(wall, 3)
+    out["files_per_cpu_second"] = round(result.stats.files_scanned / max(cpu, 1e-9), 1)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=5000)
@@ -280,7 +320,13 @@ def main() -> None:
     parser.add_argument(
         "--real-only", action="store_true", help="only the --terraform-dir checkouts"
     )
+    parser.add_argument(
+        "--corpus", action="store_true", help="precision/recall on the labelled corpus"
+    )
     args = parser.parse_args()
+    if args.corpus:
+        print(json.dumps({"labelled_corpus": score_corpus()}, indent=2))
+        return
     if args.real_only:
         if not args.terraform_dir:
             parser.error("--real-only needs --terraform-dir")

@@ -116,6 +116,27 @@ class LeakDetected(MaskingError):
     exit_code = EXIT_FINDING
 
 
+class SchemaPersonalData(MaskingError):
+    """A schema object's name, or a definition the copy recreates, holds personal data."""
+
+    code = "SW520"
+    default_hint = (
+        "rename the object (or rewrite the definition) in the source, or, if it is not "
+        "personal, acknowledge it in the plan under `acknowledged:` with the reason "
+        "(docs/masking.md, 'Personal data in the schema'); the target was not touched"
+    )
+
+
+class DocumentTypeLost(MaskingError):
+    """An hstore or xml column would be copied into a target without that type."""
+
+    code = "SW521"
+    default_hint = (
+        "plan the column `null` (or `constant`), or mask into a PostgreSQL target, where "
+        "the column keeps its type; the target was not touched"
+    )
+
+
 class AccessDenied(StagewallError):
     """An access, review or promotion request was refused."""
 
@@ -619,6 +640,8 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     MaskingError,
     UnmaskedColumn,
     LeakDetected,
+    SchemaPersonalData,
+    DocumentTypeLost,
     AccessDenied,
     IdentityRefused,
     IntegrityError,

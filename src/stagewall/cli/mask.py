@@ -96,7 +96,7 @@ def plan_cmd(source: str, out: str, sample: int, schemas: tuple[str, ...], fmt: 
 def lint_cmd(plan_path: str, source: str, sample: int, fmt: str) -> None:
     """Check a plan against the live source. Exit 1 on any error."""
     from stagewall.masking.db import copy_columns, open_database
-    from stagewall.masking.lint import Severity, lint_plan, scoped_schema
+    from stagewall.masking.lint import Severity, lint_plan, schema_problems, scoped_schema
     from stagewall.masking.plan import load_plan
 
     plan = load_plan(plan_path)
@@ -113,7 +113,13 @@ def lint_cmd(plan_path: str, source: str, sample: int, fmt: str) -> None:
                 if kept:
                     for col, values in db.sample(table, kept, sample).items():
                         samples[(table.qualified, col)] = values
+        in_schema = schema_problems(db, plan, schema)
     problems = lint_plan(plan, schema, samples=samples)
+    problems = (
+        [p for p in problems if p.severity is Severity.ERROR]
+        + in_schema
+        + [p for p in problems if p.severity is not Severity.ERROR]
+    )
     errors = [p for p in problems if p.severity is Severity.ERROR]
     if fmt == "json":
         echo_json(

@@ -25,6 +25,7 @@ lint refuses a LIST bound, or a RANGE bound of text, of a masked column.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -227,8 +228,15 @@ def split_sql(text: str, dialect: str = "postgresql") -> tuple[list[str], list[s
     return found, [c for c in comments if c], "".join(out)
 
 
-def definition_hits(db: Any, sets: Any) -> dict[str, int]:
-    """Object → how many of its literals hold a sensitive unit."""
+def definition_hits(
+    db: Any, sets: Any, acknowledged: Mapping[str, str] | None = None
+) -> dict[str, int]:
+    """Object → how many of its literals hold a sensitive unit, or what the detector
+    takes for an e-mail, phone or IBAN (a source value or not; unless the plan
+    ``acknowledged`` the object)."""
+    from stagewall.masking._schemanames import acknowledged as is_acked
+    from stagewall.masking._schemanames import pattern_kinds
+
     defs = definitions(db)
     owners: list[str] = []
     values: list[str] = []
@@ -238,6 +246,10 @@ def definition_hits(db: Any, sets: Any) -> dict[str, int]:
             values.append(lit)
     if not values:
         return {}
+    ack = acknowledged or {}
+    patterned = [
+        k for k, v in enumerate(values) if pattern_kinds(v) and not is_acked(owners[k], ack)
+    ]
     units = sets.hasher.flat(values)
     hit = contains(sets.sensitive, units.hashes)
     # the words and runs of words inside each value, looked up as whole values: a
@@ -251,6 +263,7 @@ def definition_hits(db: Any, sets: Any) -> dict[str, int]:
         hit_owners = np.union1d(units.owner[hit], np.flatnonzero(inner))
     else:
         hit_owners = np.unique(units.owner[hit])
+    hit_owners = np.union1d(hit_owners, np.asarray(patterned, dtype=np.int64))
     out: dict[str, int] = {}
     for k in hit_owners.tolist():
         out[owners[k]] = out.get(owners[k], 0) + 1

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
-from stagewall.masking.schema import Column
+from stagewall.masking.schema import Column, Schema, Table
 
 DOCUMENT_TYPES = frozenset({"hstore", "xml"})
 
@@ -28,6 +29,36 @@ _XML_ATTR = re.compile(r"""=\s*(?:"([^"]*)"|'([^']*)')""")
 def is_document(column: Column) -> bool:
     """Whether ``column`` is an ``hstore`` or ``xml`` column (any schema)."""
     return column.db_type.rsplit(".", 1)[-1].strip('"').lower() in DOCUMENT_TYPES
+
+
+def typed_like_source(
+    source: Schema, target: Schema, match: Callable[[str, Schema], Table | None]
+) -> Schema:
+    """``target`` with each column that is an hstore or xml document on the source
+    typed as there: a MySQL/MariaDB or SQLite target holds it as plain text, and
+    verify must still read the values inside it (``match``: the target table of a
+    source table)."""
+    retyped: dict[str, dict[str, str]] = {}
+    for t in source.tables:
+        docs = {c.name: c.db_type for c in t.columns if is_document(c)}
+        got = match(t.qualified, target) if docs else None
+        if got is not None:
+            retyped[got.qualified] = docs
+    if not retyped:
+        return target
+    tables = tuple(
+        replace(
+            t,
+            columns=tuple(
+                replace(c, db_type=retyped[t.qualified][c.name])
+                if c.name in retyped.get(t.qualified, {}) and not is_document(c)
+                else c
+                for c in t.columns
+            ),
+        )
+        for t in target.tables
+    )
+    return Schema(target.backend, tables)
 
 
 def as_documents(values: Sequence[object]) -> list[object]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from stagewall.errors import ConfigError, MaskingError
+from stagewall.errors import ConfigError, DocumentTypeLost, MaskingError, SchemaPersonalData
 from stagewall.masking.db import DatabaseURL
 from stagewall.masking.db._url import _normal_host, _real_path
 from stagewall.masking.plan import Plan
@@ -16,6 +17,45 @@ def check_plan(plan: Plan, schema: Schema) -> None:
     from stagewall.masking.lint import ensure_plan_ok
 
     ensure_plan_ok(plan, schema)
+
+
+def check_schema(db: Any, plan: Plan, schema: Schema) -> None:
+    """Refuse (SW520) a source whose object names, or whose definitions the copy
+    recreates as they are, hold personal data the plan does not acknowledge."""
+    from stagewall.masking.lint import schema_problems
+
+    found = schema_problems(db, plan, schema)
+    if found:
+        listing = "\n  ".join(p.render().replace("\n", "\n  ") for p in found[:20])
+        more = f"\n  … and {len(found) - 20} more" if len(found) > 20 else ""
+        raise SchemaPersonalData(
+            f"the source schema holds personal data the copy would carry into staging "
+            f"({len(found)} object{'s' if len(found) != 1 else ''}):\n  {listing}{more}"
+        )
+
+
+def check_documents(plan: Plan, schema: Schema, target_backend: str) -> None:
+    """Refuse (SW521) an hstore or xml column copied into a target without that
+    type: there it is plain text, its values no longer read as a document's."""
+    from stagewall.masking._documents import is_document
+
+    if target_backend == "postgresql":
+        return
+    bad = [
+        f"{t.qualified}.{c.name} ({c.db_type})"
+        for t in schema.tables
+        for c in t.columns
+        if is_document(c)
+        and (cp := plan.column(t.qualified, c.name)) is not None
+        and (cp.transformer not in ("null", "constant") or plan.tables[t.qualified].reference)
+    ]
+    if bad:
+        raise DocumentTypeLost(
+            f"{', '.join(bad[:10])}{' …' if len(bad) > 10 else ''}: an hstore or xml "
+            f"document planned to be copied into a {target_backend} target, which has no "
+            "such type: it would arrive as plain text, its values no longer read as a "
+            "document's"
+        )
 
 
 def check_not_same(source: DatabaseURL, target: DatabaseURL) -> None:
@@ -100,9 +140,11 @@ def matches_resource(res: object, target: DatabaseURL, wanted: set[str], base: P
 
 
 __all__ = [
+    "check_documents",
     "check_not_production",
     "check_not_same",
     "check_plan",
+    "check_schema",
     "matches_resource",
     "target_names",
 ]

@@ -29,7 +29,13 @@ from stagewall.errors import ConfigError, StagewallError
 from stagewall.keys import MaskingKey
 from stagewall.masking._copy import Mapper, TransformerLike, Unit, copy_unit
 from stagewall.masking._known_rows import known_spec
-from stagewall.masking._preflight import check_not_production, check_not_same, check_plan
+from stagewall.masking._preflight import (
+    check_documents,
+    check_not_production,
+    check_not_same,
+    check_plan,
+    check_schema,
+)
 from stagewall.masking._progress import Progress, Tracker
 from stagewall.masking._subset import Selection, SubsetSpec, compute_selection, parse_subset
 from stagewall.masking.db import (
@@ -237,6 +243,8 @@ def _run(
                 "plan with `stagewall mask plan`",
             )
         check_plan(plan, schema)
+        check_documents(plan, schema, tgt_url.backend)
+        check_schema(src, plan, schema)
         transformers = _build_transformers(plan, schema, key, opts.transformer_factory)
         existing = _probe_target(tgt_url)
         if existing and not opts.replace:

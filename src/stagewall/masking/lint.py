@@ -76,6 +76,7 @@ class Rule(enum.Enum):
     UNDECLARED_REFERENCE = "undeclared-reference"
     PARTITION_BOUND = "partition-bound"
     KEEP_MASKED_VALUES = "keep-masked-values"
+    SCHEMA_PERSONAL_DATA = "schema-personal-data"
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,30 @@ def _check_partitions(table: Table, columns: Mapping[str, ColumnPlan]) -> list[L
         )
         for name, parts in found.items()
     ]
+
+
+def schema_problems(db: Any, plan: Plan, schema: Schema) -> list[LintProblem]:
+    """Schema objects of the source ``db`` whose name, or whose definition the copy
+    recreates as it is, holds personal data (``_schemanames``); never shows it."""
+    from stagewall.masking._schemanames import schema_findings
+
+    out = []
+    for f in schema_findings(db, plan, scoped_schema(plan, schema)):
+        what, kind = f.part, f.label.split(" ", 1)[0]
+        fix = "rename it" if what == "name" else "rewrite it"
+        out.append(
+            _err(
+                Rule.SCHEMA_PERSONAL_DATA,
+                f.shown,
+                None,
+                f"its {what} holds {f.what}: the copy recreates it as it is (no "
+                "transformer rewrites a name or a definition), so staging would hold it",
+                f"{fix} in the source, or, if it is not "
+                f"personal, acknowledge it in the plan: `acknowledged: {{'{kind} "
+                "<its qualified name>': <the reason it is not personal>}`",
+            )
+        )
+    return out
 
 
 def errors(problems: Sequence[LintProblem]) -> list[LintProblem]:
@@ -788,5 +813,6 @@ __all__ = [
     "ensure_plan_ok",
     "errors",
     "lint_plan",
+    "schema_problems",
     "scoped_schema",
 ]

@@ -73,6 +73,17 @@ class Plan(BaseModel):
     # The source schemas the plan covers (PostgreSQL); None = every table of the source.
     schemas: tuple[str, ...] | None = None
     tables: dict[str, TablePlan]
+    # schema objects whose name or definition looks personal but is not, each with
+    # the reason: ``{"partition public.orders_p_acme_corp": "a company, not a person"}``
+    # (docs/masking.md, "Personal data in the schema")
+    acknowledged: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _reasons_given(self) -> Plan:
+        for label, reason in self.acknowledged.items():
+            if not reason.strip():
+                raise ValueError(f"acknowledged {label!r}: give the reason it is not personal")
+        return self
 
     def column(self, table: str, column: str) -> ColumnPlan | None:
         t = self.tables.get(table)
@@ -85,6 +96,8 @@ class Plan(BaseModel):
         data = self.model_dump(mode="json")
         if data.get("schemas") is None:
             data.pop("schemas", None)  # plans without a scope hash as before it existed
+        if not data.get("acknowledged"):
+            data.pop("acknowledged", None)  # likewise plans acknowledging nothing
         for table in data["tables"].values():  # likewise tables not marked as reference
             if not table.get("reference"):
                 table.pop("reference", None)
@@ -121,6 +134,8 @@ def dump_plan(plan: Plan) -> str:
                 for cname in sorted(cols)
             },
         }
+    if plan.acknowledged:
+        data["acknowledged"] = dict(sorted(plan.acknowledged.items()))
     header = (
         "# stagewall masking plan: every column has a transformer or an explicit keep.\n"
         "# Review it like code. A source column missing here stops `mask run` (fail closed).\n"

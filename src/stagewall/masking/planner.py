@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stagewall.masking.lint import KEEP, LintProblem, lint_plan
+from stagewall.masking.lint import KEEP, LintProblem, Severity, lint_plan, schema_problems
 from stagewall.masking.plan import REFERENCE_REASON, ColumnPlan, Plan, TablePlan, root_key
 from stagewall.masking.schema import Schema, Table
 
@@ -72,8 +72,14 @@ def build_plan(
         guess = getattr(db, "guess_fulltext", None)
         if guess is not None and sample:
             fulltext.update(_guessed(schema, fulltext, guess, sample))
-    plan = plan_from_schema(schema, samples, schemas=schemas, fulltext=fulltext)
+        plan = plan_from_schema(schema, samples, schemas=schemas, fulltext=fulltext)
+        in_schema = schema_problems(db, plan, schema)
     problems = lint_plan(plan, schema, samples=samples)
+    problems = (
+        [p for p in problems if p.severity is Severity.ERROR]
+        + in_schema
+        + [p for p in problems if p.severity is not Severity.ERROR]
+    )
     return PlanResult(plan, tuple(problems), rows)
 
 

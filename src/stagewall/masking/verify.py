@@ -165,7 +165,14 @@ def _verify(
     batch_rows: int, progress: Progress | None, jobs: int,
 ) -> VerifyReport:  # fmt: skip
     """:func:`verify` without the collector setting."""
-    from stagewall.masking import _definitions, _hashscan, _late, _rowcheck
+    from stagewall.masking import (
+        _definitions,
+        _documents,
+        _hashscan,
+        _late,
+        _rowcheck,
+        _schemanames,
+    )
     from stagewall.masking.db import open_database
 
     started = time.monotonic()
@@ -201,7 +208,8 @@ def _verify(
                 jobs=jobs, url=sdb.url, snapshot=snapshot, meanwhile=lookups_now,
             )  # fmt: skip
             lookups = got.pop("lookups")
-            tschema = tdb.introspect()
+            # hstore/xml columns are read as documents on any target
+            tschema = _documents.typed_like_source(schema, tdb.introspect(), _in_target)
             tdb.begin_read()
             work = _rowcheck.tasks(plan, schema, tschema, lookups, _in_target)
 
@@ -213,9 +221,29 @@ def _verify(
             found, row_hits = _scan_target(
                 tschema, tdb, sets, work, lookups, batch_rows, progress, jobs, late
             )
-            in_schema = _definitions.definition_hits(tdb, sets)
-        hits = [ColumnHits(r.table, c, k) for r in found for c, k in r.counts.items()]
-        hits += [ColumnHits(SCHEMA_OBJECTS, obj, n) for obj, n in sorted(in_schema.items())]
+            in_schema = _definitions.definition_hits(tdb, sets, plan.acknowledged)
+            names = _schemanames.target_findings(tdb, sdb, plan, schema)
+        # a table or column whose name is reported is never shown by it
+        hide = {f.label: f.shown for f in names}
+
+        def tname(q: str) -> str:  # (across backends, the target's table has no schema)
+            bare = q.rsplit(".", 1)[-1]
+            return hide.get(f"table {q}", hide.get(f"table {bare}", q))
+
+        def cname(q: str, c: str) -> str:
+            bare = q.rsplit(".", 1)[-1]
+            return hide.get(f"column {q}.{c}", hide.get(f"column {bare}.{c}", c))
+
+        hits = [
+            ColumnHits(tname(r.table), cname(r.table, c), k)
+            for r in found
+            for c, k in r.counts.items()
+        ]
+        hits += [
+            ColumnHits(SCHEMA_OBJECTS, _schemanames.hiding(names, obj), n)
+            for obj, n in sorted(in_schema.items())
+        ]
+        hits += [ColumnHits(SCHEMA_OBJECTS, f"name of {f.shown}", 1) for f in names]
         target_rows = {r.table: r.rows for r in found}
         scanned = sum(r.scanned for r in found)
         del lookups
@@ -226,7 +254,7 @@ def _verify(
         match = _in_target(t.qualified, tschema)
         tgt = target_rows.get(match.qualified) if match is not None else None
         ok = tgt is not None and (tgt <= src if subset else tgt == src)
-        counts.append(TableCount(t.qualified, src, tgt, ok))
+        counts.append(TableCount(tname(t.qualified), src, tgt, ok))
     failed = (
         any(h.hits for h in hits) or bool(row_hits) or any(not c.ok for c in counts) or fk_problems
     )
@@ -234,13 +262,17 @@ def _verify(
         outcome=VerifyOutcome.FAILED if failed else VerifyOutcome.PASSED,
         hits=tuple(h for h in hits if h.hits),
         counts=tuple(counts),
-        fk_problems=tuple(fk_problems),
+        fk_problems=tuple(
+            FkProblem(tname(f.table), f.columns, tname(f.ref_table), f.orphans) for f in fk_problems
+        ),
         sensitive_hashes=int(sets.sensitive.size),
         target_values=scanned,
         duration_s=time.monotonic() - started,
         target_run_id=marker.run_id,
         notes=tuple(notes),
-        row_hits=tuple(RowHits(h.table, h.column, h.kind, h.cells) for h in row_hits),
+        row_hits=tuple(
+            RowHits(tname(h.table), cname(h.table, h.column), h.kind, h.cells) for h in row_hits
+        ),
     )
 
 

@@ -47,6 +47,34 @@ _FILE_PATTERNS = (
 )
 
 
+# what is written to be read, not deployed: documentation, examples, test fixtures and
+# ``*.example`` / ``*.sample`` copies of configuration. Such a file is in no environment
+# (unless an estate glob says otherwise), so it crosses no wall; secrets in it still count.
+_EXAMPLE_DIRS = frozenset(
+    {
+        "doc", "docs", "example", "examples", "sample", "samples", "fixture", "fixtures",
+        "__fixtures__", "testdata", "test-data", "test_data",
+    }
+)  # fmt: skip
+_EXAMPLE_WORDS = frozenset({"example", "sample"})
+
+
+def _example_name(filename: str) -> bool:
+    """``.env.example``, ``config.example.yml``, ``sentry.conf.example.py``,
+    ``example.env``: a copy-me file (its dot-separated parts name it an example)."""
+    return not _EXAMPLE_WORDS.isdisjoint(filename.split("."))
+
+
+# directories of per-environment settings modules: ``settings/staging.py`` (Django),
+# ``config/environments/staging.rb`` (Rails), ``config/staging.js`` (node-config)
+CONFIG_DIRS = frozenset({"settings", "config", "configs", "conf", "environments"})
+EXAMPLE_REASON = (
+    "example or test fixture (docs/, examples/, fixtures/, testdata/, *.example, "
+    "config.example.yml)"
+)
+EXAMPLE_ENV = Attribution(None, Tier.UNKNOWN, EXAMPLE_REASON)
+
+
 @lru_cache(maxsize=512)
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """``**`` spans directories, ``*`` and ``?`` stay within one path segment."""
@@ -135,6 +163,8 @@ class EnvModel:
                             name, self.tier_of(name), f"estate path glob {pattern!r}"
                         )
         parts = rel_path.lower().split("/")
+        if _example_name(parts[-1]) or not _EXAMPLE_DIRS.isdisjoint(parts[:-1]):
+            return EXAMPLE_ENV
         for i, part in enumerate(parts[:-1]):
             if part in _DIR_MARKERS and i + 1 < len(parts) - 1:
                 att = self.environment_named(parts[i + 1], f"directory {part}/{parts[i + 1]}/")
@@ -147,6 +177,12 @@ class EnvModel:
                 att = self.environment_named(match.group("env"), f"file name {filename}")
                 if att is not None:
                     return att
+        if len(parts) > 1 and parts[-2] in CONFIG_DIRS:
+            att = self.environment_named(
+                filename.split(".", 1)[0], f"settings file {parts[-2]}/{filename}"
+            )
+            if att is not None:
+                return att
         if filename.endswith(_WORDY_NAMES):
             # ``staging_config.tfvars``, ``prod_us-east-1.tfvars``: the words of the name
             stem = filename.split(".", 1)[0] if not filename.startswith(".") else filename[1:]
@@ -167,4 +203,4 @@ class EnvModel:
         return self.from_words(namespace, f"namespace name {namespace}")
 
 
-__all__ = ["UNKNOWN_ENV", "EnvModel", "glob_regex"]
+__all__ = ["CONFIG_DIRS", "EXAMPLE_ENV", "UNKNOWN_ENV", "EnvModel", "glob_regex"]

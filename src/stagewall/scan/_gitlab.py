@@ -56,7 +56,8 @@ def _reference(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
 _Loader.add_constructor("!reference", _reference)
 
 
-def _load(path: Path) -> dict[str, Any] | None:
+def load_mapping(path: Path) -> dict[str, Any] | None:
+    """A YAML file's top-level mapping (safe loader, size-bounded), or None."""
     try:
         if path.stat().st_size > _MAX_BYTES:
             return None
@@ -139,7 +140,7 @@ def _collect(
         return {}
     seen.add(rel)
     members.append(rel)
-    doc = _load(by_rel[rel])
+    doc = load_mapping(by_rel[rel])
     if doc is None:
         return {}
     merged: dict[str, Any] = {}

@@ -7,6 +7,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from urllib.parse import unquote
 
 from stagewall.estate import Estate, ResourceKind
 from stagewall.estate.hosts import Address, address
@@ -34,6 +35,7 @@ _HOSTISH_KEYS = re.compile(
 # the program reaches whenever the variable is unset. The innermost first.
 _SHELL_DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?[-=+]([^{}]*)\}")
 _MAX_NESTING = 8
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 def expand_defaults(value: str) -> str:
@@ -276,12 +278,19 @@ class ResourceIndex:
                 found.append(ref)
         return found
 
-    def _refs(self, value: str, hostish_key: bool, named_key: bool) -> list[Ref]:
+    def _refs(self, value: str, hostish_key: bool, named_key: bool, depth: int = 0) -> list[Ref]:
         out: dict[str, Ref] = {}
+        if "%" in value and depth < _MAX_NESTING:
+            # percent-encoded (``db%2Eprod``, a URL inside a query string): what it decodes
+            # to is what a client connects to
+            decoded = unquote(value)
+            if decoded != value and _PERCENT.search(value):
+                for found in self._refs(decoded, hostish_key, named_key, depth + 1):
+                    out.setdefault(found.key, found)
         if "${" in value:
             expanded = expand_defaults(value)
             if expanded != value:
-                for found in self._refs(expanded, hostish_key, named_key):
+                for found in self._refs(expanded, hostish_key, named_key, depth + 1):
                     out.setdefault(found.key, found)
         if self.variables:
             for var in self._variables_in(value):
@@ -302,6 +311,10 @@ class ResourceIndex:
                 if ref is not None:
                     infra = match.group("scheme").lower() not in _WEB_SCHEMES or _internal(host)
                     out.setdefault(ref.key, replace(ref, infrastructure=infra))
+            if "://" in match.group("rest") and depth < _MAX_NESTING:
+                # a URL inside another's path or query (``?to=postgres://...``)
+                for found in self._refs(match.group("rest"), hostish_key, named_key, depth + 1):
+                    out.setdefault(found.key, found)
             whole = match.group(0).rstrip("/").lower()
             for url, name, env in self.urls:
                 if whole.startswith(url.lower()):
@@ -371,6 +384,19 @@ def standalone_address(value: str) -> bool:
     if not _HOSTNAME.match(host) or not is_identifier(host):
         return False
     return match.group("port") is not None or host.count(".") >= 2
+
+
+_DOC_DOMAINS = ("example.com", "example.net", "example.org")
+_DOC_TLDS = frozenset({"example", "test", "invalid", "localhost"})
+
+
+def documentation_host(host: str) -> bool:
+    """A name reserved for documentation and tests (RFC 2606, RFC 6761): ``example.com``
+    and its sub-domains, ``*.example``, ``*.test``, ``*.invalid``, ``*.localhost``."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name in _DOC_DOMAINS or name.endswith(tuple("." + d for d in _DOC_DOMAINS)):
+        return True
+    return name.rsplit(".", 1)[-1] in _DOC_TLDS
 
 
 def _internal(host: str) -> bool:

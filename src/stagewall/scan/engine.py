@@ -19,7 +19,7 @@ from pathlib import Path
 from stagewall.errors import UsageError
 from stagewall.estate import Estate
 from stagewall.scan._budget import Deadline, TooSlow, decode, interrupt_after
-from stagewall.scan._env import EnvModel, glob_regex
+from stagewall.scan._env import EXAMPLE_ENV, EnvModel, glob_regex
 from stagewall.scan._gitlab import GitlabPipelines, find_pipelines
 from stagewall.scan._model import (
     UNKNOWN_ENV,
@@ -33,6 +33,7 @@ from stagewall.scan._model import (
     Tier,
 )
 from stagewall.scan._refs import ResourceIndex
+from stagewall.scan._reusable import REUSABLE, find_reusable
 from stagewall.scan._suppress import Ignore, inline_reason, parse_ignores
 from stagewall.scan.readers import Kind, Parsed, ReaderError, TerraformContext, read_file
 from stagewall.scan.rules import FileContext, FileSummary, Rule, RunContext, all_rules
@@ -191,6 +192,7 @@ class Scanner:
         self.rules: list[Rule] = [cls() for cls in all_rules()]
         self.tf = TerraformContext()
         self.gitlab = GitlabPipelines()
+        self.reusable: dict[str, dict[str, object]] = {}
 
     def _content_attribution(self, parsed: Parsed | None) -> Attribution | None:
         if parsed is not None and parsed.kind is Kind.KUBERNETES:
@@ -273,6 +275,8 @@ class Scanner:
             if pipeline is not None and parsed.kind in (Kind.YAML, Kind.GITLAB_CI):
                 parsed.kind = Kind.GITLAB_CI
                 parsed.extra[PIPELINE] = pipeline
+            if parsed.kind is Kind.GITHUB_ACTIONS and self.reusable:
+                parsed.extra[REUSABLE] = self.reusable
         except ReaderError as exc:
             findings.append(self._parse_error(rel, exc.message, exc.line, exc.message[:120]))
         except RecursionError:
@@ -290,9 +294,18 @@ class Scanner:
         deadline.check()
         if parsed is not None and parsed.kind in (Kind.GITHUB_ACTIONS, Kind.GITLAB_CI):
             # a pipeline file says where its jobs run; its directory (ci/, .gitlab/) does not
-            attribution = self._content_attribution(parsed) or self.env.attribute_path(rel)
+            # (an example or fixture pipeline runs nowhere)
+            by_path = self.env.attribute_path(rel)
+            attribution = (
+                by_path if by_path is EXAMPLE_ENV else self._content_attribution(parsed) or by_path
+            )
         else:
-            attribution = self.env.attribute_path(rel) or self._content_attribution(parsed)
+            attribution = self.env.attribute_path(rel)
+            if attribution is EXAMPLE_ENV and parsed is not None and parsed.kind is Kind.KUBERNETES:
+                # kustomize and Argo CD apply a manifest from any directory: the
+                # namespace it lands in says more than an examples/ path
+                attribution = self._content_attribution(parsed) or attribution
+            attribution = attribution or self._content_attribution(parsed)
         if attribution is None:
             envs = {r.attribution.environment for _, r in refs if r.declared}
             if len(envs) == 1 and None not in envs:
@@ -374,6 +387,7 @@ class Scanner:
         files = [rel for _, rel in walked]
         # before the workers fork, so each inherits the include graphs
         self.gitlab = find_pipelines(walked)
+        self.reusable = find_reusable(walked)
         for (_, rel), result in zip(walked, self._scan_all(walked, stats), strict=True):
             if result is not None:
                 file_findings, summary, file_ignores = result

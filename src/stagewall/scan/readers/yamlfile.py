@@ -7,6 +7,8 @@ style files become a parse error instead of eating memory.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Any
 
@@ -128,6 +130,34 @@ def read_yaml(text: str) -> Parsed:
     except RecursionError:
         raise ReaderError("YAML nesting too deep") from None
     return parsed
+
+
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+_MAX_SECRET_VALUE = 16_384
+
+
+def decode_secret_data(parsed: Parsed) -> None:
+    """Kubernetes ``Secret`` ``data`` values are base64: each one that decodes to UTF-8
+    text is read as a value too, at its own line (``stringData`` is plain already)."""
+    for index, doc in enumerate(parsed.documents):
+        if not isinstance(doc, dict) or doc.get("kind") != "Secret":
+            continue
+        data = doc.get("data")
+        if not isinstance(data, dict):
+            continue
+        for key, value in data.items():
+            if not isinstance(value, str) or len(value) > _MAX_SECRET_VALUE:
+                continue
+            compact = "".join(value.split())
+            if not compact or not _BASE64.match(compact):
+                continue
+            try:
+                text = base64.b64decode(compact, validate=True).decode("utf-8")
+            except (binascii.Error, ValueError):
+                continue
+            if text and text.isprintable():
+                line = parsed.lines.get((index, "data", key), 1)
+                parsed.entries.append(Entry(("data", key), text.strip(), line))
 
 
 def classify_yaml(parsed: Parsed, rel_path: str) -> Kind:

@@ -8,6 +8,7 @@ from typing import Any
 
 from stagewall.scan._env import EnvModel
 from stagewall.scan._model import Attribution, Finding, Severity, Tier
+from stagewall.scan._reusable import REUSABLE, callee
 from stagewall.scan.readers import Kind, Parsed
 from stagewall.scan.rules._base import FileContext, Rule
 from stagewall.scan.rules._gate import gated
@@ -59,6 +60,55 @@ def _named(model: EnvModel, name: str, reason: str) -> Attribution | None:
     return model.environment_named(name, reason) or model.from_words(name, reason)
 
 
+_SHELL_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+
+
+def _variable_values(job: dict[str, Any], doc: dict[str, Any], var: str) -> list[str]:
+    """The values a GitLab variable can take in a job: the job's ``variables``, each of
+    its ``rules:`` ``variables`` (a rule that matches sets them), the pipeline's."""
+    scopes: list[Any] = [job.get("variables")]
+    rules = job.get("rules")
+    scopes += (
+        [r.get("variables") for r in rules if isinstance(r, dict)]
+        if isinstance(rules, list)
+        else []
+    )
+    scopes.append(doc.get("variables"))
+    out: list[str] = []
+    for scope in scopes:
+        value = scope.get(var) if isinstance(scope, dict) else None
+        if isinstance(value, dict):  # {value: ..., description: ...}
+            value = value.get("value")
+        if isinstance(value, (str, int)) and str(value) not in out:
+            out.append(str(value))
+    return out
+
+
+def _variable_environments(
+    model: EnvModel, job: dict[str, Any], doc: dict[str, Any], name: str
+) -> list[Attribution]:
+    """``environment: name: $DEPLOY_TO``: each value the variable can take is a job of
+    its own (as a matrix value is)."""
+    match = _SHELL_VAR.search(name)
+    if match is None:
+        return []
+    return _each_value(model, name, match.group(0), match.group(1),
+                       _variable_values(job, doc, match.group(1)))  # fmt: skip
+
+
+def _each_value(
+    model: EnvModel, name: str, written: str, label: str, values: list[str]
+) -> list[Attribution]:
+    """The distinct environments ``name`` names with ``written`` replaced by each value."""
+    out: list[Attribution] = []
+    for value in values:
+        reason = f"job environment {name} with {label}={value}"
+        att = _named(model, name.replace(written, value), reason)
+        if att is not None and all(a.environment != att.environment for a in out):
+            out.append(att)
+    return out
+
+
 def job_environments(
     model: EnvModel, job: dict[str, Any], job_id: str, doc: dict[str, Any] | None = None
 ) -> list[Attribution]:
@@ -70,18 +120,16 @@ def job_environments(
     name = env.get("name") if isinstance(env, dict) else env
     if isinstance(name, str) and name:
         match = _EXPR.search(name)
+        if match is None and "$" in name:
+            found = _variable_environments(model, job, doc, name)
+            if found:
+                return found
         if match is None:
             att = _named(model, name, f"job environment {name}")
             return [att] if att is not None else []
         kind = "matrix" if match.group(1) == "matrix" else "inputs"
-        out: list[Attribution] = []
-        for value in _expansions(doc, job, kind, match.group(2)):
-            expanded = name.replace(match.group(0), value)
-            reason = f"job environment {name} with {kind}.{match.group(2)}={value}"
-            att = _named(model, expanded, reason)
-            if att is not None and all(a.environment != att.environment for a in out):
-                out.append(att)
-        return out
+        values = _expansions(doc, job, kind, match.group(2))
+        return _each_value(model, name, match.group(0), f"{kind}.{match.group(2)}", values)
     scopes = (
         (job.get("env"), "job env"),
         (job.get("variables"), "job variables"),
@@ -180,14 +228,82 @@ def _stage_tier(ctx: FileContext, name: str) -> Tier | None:
     return att.tier if att is not None else None
 
 
+_INPUT = re.compile(r"\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}")
+_ENV_INPUTS = ("environment", "env", "environment_name", "target_environment", "deploy_env",
+               "target_env", "stage", "target")  # fmt: skip
+
+
+def _called_environments(
+    model: EnvModel, job: dict[str, Any], uses: str, called: dict[Any, Any] | None
+) -> list[Attribution]:
+    """The environments a caller job (``uses:`` a reusable workflow) deploys to: each
+    called job's ``environment:`` with ``${{ inputs.X }}`` taken from the caller's
+    ``with:`` (or the input's default); for a workflow that was not scanned (another
+    repository, or outside the scanned tree) the caller's environment-named input."""
+    given: dict[Any, Any] = job["with"] if isinstance(job.get("with"), dict) else {}
+    out: list[Attribution] = []
+    if called is None:
+        for key in _ENV_INPUTS:
+            value = given.get(key)
+            if isinstance(value, str) and "${{" not in value:
+                att = _named(model, value, f"{uses} with {key}: {value}")
+                if att is not None:
+                    out.append(att)
+        return out
+    on = called.get("on", called.get(True))
+    spec = on.get("workflow_call") if isinstance(on, dict) else None
+    inputs = spec.get("inputs") if isinstance(spec, dict) else None
+    defaults = {
+        k: v.get("default")
+        for k, v in (inputs.items() if isinstance(inputs, dict) else ())
+        if isinstance(v, dict)
+    }
+    called_jobs = called.get("jobs")
+    for body in called_jobs.values() if isinstance(called_jobs, dict) else ():
+        env = body.get("environment") if isinstance(body, dict) else None
+        name = env.get("name") if isinstance(env, dict) else env
+        if not isinstance(name, str) or not name:
+            continue
+
+        def value_of(match: re.Match[str]) -> str:
+            value = given.get(match.group(1), defaults.get(match.group(1)))
+            return str(value) if isinstance(value, (str, int)) else match.group(0)
+
+        expanded = _INPUT.sub(value_of, name)
+        if "${{" in expanded:
+            continue
+        att = _named(model, expanded, f"{uses} job environment {name}={expanded}")
+        if att is not None:
+            out.append(att)
+    return out
+
+
+def _gated_inside(ctx: FileContext, called: dict[Any, Any]) -> bool:
+    """Whether every job of a called workflow that has an environment is gated there."""
+    called_jobs = called.get("jobs")
+    if not isinstance(called_jobs, dict):
+        return False
+    bodies = {k: v for k, v in called_jobs.items() if isinstance(v, dict)}
+    deploying = [k for k, v in bodies.items() if v.get("environment")]
+    return bool(deploying) and all(
+        gated(k, bodies, lambda name: _stage_tier(ctx, name)) for k in deploying
+    )
+
+
 class UngatedProductionDeploy(Rule):
     id = "SW-SCAN-008"
     title = "Production deploy without a promotion gate"
     severity = Severity.HIGH
     description = (
         "A GitHub Actions or GitLab CI job deploys to production (its `environment:` is a "
-        "production environment, or its name says deploy/release to prod) but neither the "
-        "job nor a job it `needs` runs `stagewall gate check`, so changes can reach "
+        "production environment — GitLab `name: $DEPLOY_TO` counts each value the job's, "
+        "its `rules:` or the pipeline's `variables` give it — or its name says "
+        "deploy/release to prod, or it calls a "
+        "reusable workflow — `uses: ./.github/workflows/deploy.yml` — whose jobs' "
+        "environment is production with the caller's `with:` inputs) but neither the "
+        "job, a job it `needs`, nor the called workflow runs `stagewall gate check` "
+        "(a workflow in another repository cannot be read: only the caller's gate "
+        "counts), so changes can reach "
         "production without an independent internal approval. A gate that cannot stop the "
         "deploy counts as none: its failure tolerated (`|| true`, `set +e`, "
         "`continue-on-error`, GitLab `allow_failure`), its step never run (`if: false`), "
@@ -208,18 +324,27 @@ class UngatedProductionDeploy(Rule):
         if parsed is None or doc is None:
             return
         all_jobs = {job_id: job for job_id, job, _ in jobs(parsed)}
+        reusable = parsed.extra.get(REUSABLE) or {}
         for job_id, job, path in jobs(parsed):
-            prods = [
-                a for a in job_environments(ctx.env, job, job_id, doc) if a.tier is Tier.PRODUCTION
-            ]
+            uses = job.get("uses") if parsed.kind is Kind.GITHUB_ACTIONS else None
+            called = callee(ctx.rel, uses, reusable) if isinstance(uses, str) else None
+            found = (
+                _called_environments(ctx.env, job, uses, called)
+                if isinstance(uses, str)
+                else job_environments(ctx.env, job, job_id, doc)
+            )
+            prods = [a for a in found if a.tier is Tier.PRODUCTION]
             if not prods:
                 continue
             att = prods[0]
             if gated(job_id, all_jobs, lambda name: _stage_tier(ctx, name)):
                 continue
+            if called is not None and _gated_inside(ctx, called):
+                continue
+            through = f" through {uses}" if isinstance(uses, str) else ""
             yield ctx.finding(
                 UngatedProductionDeploy,
-                f"job {job_id} deploys to {att.label} without `stagewall gate check`",
+                f"job {job_id} deploys to {att.label}{through} without `stagewall gate check`",
                 parsed.line_of(0, *path),
                 f"{job_id}: environment {att.label} ({att.reason})",
                 anchor=job_id,

@@ -5,9 +5,49 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable
+from typing import Any
 
-from stagewall.scan._model import Entry, Finding, Severity, Tier
+from stagewall.scan._model import Attribution, Entry, Finding, Severity, Tier
+from stagewall.scan.readers import Kind
 from stagewall.scan.rules._base import FileContext, Rule, RunContext
+
+# formats where one file may hold a section per environment (Rails ``database.yml``,
+# ``[staging]`` in an INI or TOML file, ``{"production": {...}, "staging": {...}}``)
+_SECTIONED = frozenset({Kind.YAML, Kind.JSON, Kind.TOML, Kind.INI})
+
+
+_SECTION_PARENTS = frozenset({"environments", "envs", "stages", "profiles"})
+
+
+def sections(ctx: FileContext) -> dict[tuple[str, ...], tuple[Attribution, int]]:
+    """Sections named after an environment (top-level, or under ``environments:`` as in
+    helmfile and serverless), by key path, with the line each starts on, in a file its
+    path does not attribute; ``{}`` otherwise."""
+    parsed = ctx.parsed
+    if parsed is None or parsed.kind not in _SECTIONED or len(parsed.documents) != 1:
+        return {}
+    doc = parsed.documents[0]
+    if not isinstance(doc, dict):
+        return {}
+    candidates: list[tuple[tuple[str, ...], Any]] = []
+    for key, value in doc.items():
+        if isinstance(key, str) and key.lower() in _SECTION_PARENTS and isinstance(value, dict):
+            candidates += [((key, str(k)), v) for k, v in value.items()]
+        elif isinstance(key, str):
+            candidates.append(((key,), value))
+    found: dict[tuple[str, ...], tuple[Attribution, int]] = {}
+    for path, value in candidates:
+        if not isinstance(value, dict):
+            continue
+        att = ctx.env.environment_named(path[-1], f"section {'.'.join(path)}: of this file")
+        if att is not None:
+            firsts = [e.line for e in parsed.entries if e.path[: len(path)] == path]
+            line = parsed.lines.get((0, *path)) or min(firsts, default=1)
+            found[path] = (att, line)
+    if not found or ctx.env.attribute_path(ctx.rel) is not None:
+        return {}
+    return found
+
 
 _CONFIG_FILE_KEYS = frozenset(
     {"env_file", "envfile", "var_file", "var_files", "valuefiles", "values_files"}
@@ -31,6 +71,32 @@ def _evidence(path: tuple[str, ...], found: str) -> str:
     return f"{where}: {found}" if where else found
 
 
+_STATE_KEYS = frozenset({"key", "prefix", "workspace", "name", "path", "workspace_key_prefix"})
+
+
+def _production_state(ctx: FileContext) -> Iterable[Finding]:
+    """Non-production Terraform whose backend is production's state, or that reads it
+    (``terraform_remote_state``): state holds production's outputs and secrets in clear,
+    and a shared backend key means an apply from staging changes production."""
+    for entry in ctx.parsed.entries if ctx.parsed is not None else ():
+        remote = "terraform_remote_state" in entry.path
+        backend = entry.path[:2] == ("terraform", "backend")
+        if not (remote or backend) or entry.path[-1] not in _STATE_KEYS:
+            continue
+        att = ctx.env.from_words(entry.value, f"state name {entry.value}")
+        if att is None or att.tier is not Tier.PRODUCTION:
+            continue
+        what = "reads production state" if remote else "keeps its state in production's"
+        yield ctx.finding(
+            ProductionReference,
+            f"{ctx.attribution.label} Terraform {what} {entry.value} ({att.reason})",
+            entry.line,
+            _evidence(entry.path, entry.value),
+            severity=Severity.MEDIUM,
+            anchor=f"{'.'.join(entry.path)}|state:{entry.value}",
+        )
+
+
 class ProductionReference(Rule):
     id = "SW-SCAN-001"
     title = "Non-production artifact references a production resource"
@@ -44,8 +110,15 @@ class ProductionReference(Rule):
         "Reading the variable the estate names as a production resource's `connection_env` "
         "or `admin_connection_env` (`${SHOP_PROD_DATABASE_URL}`, `secrets.NAME`, a compose "
         "pass-through) and loading a production configuration file (`env_file: "
-        ".env.production`, `-var-file=prod.tfvars`, `--values values-prod.yaml`) count too. "
-        "Values in comments are ignored (they are often stale documentation)."
+        ".env.production`, `-var-file=prod.tfvars`, `--values values-prod.yaml`) count too, "
+        "as do base64 values of a Kubernetes `Secret`, percent-encoded hosts, a URL inside "
+        "another's query, and a non-production section (`staging:`, `[staging]`) of a file "
+        "that holds every environment's settings (Rails `database.yml`), merged values "
+        "(`<<: *production`) included; non-production Terraform that reads production's state "
+        "(`terraform_remote_state` of `prod/network.tfstate`) or keeps its own there (a "
+        "backend `key`/`prefix`/`workspace` named production) is reported at medium. "
+        "Values in comments are ignored (they are often stale "
+        "documentation); examples, documentation and test fixtures are in no environment."
     )
     remediation = (
         "Point the non-production artifact at its own environment's resource; if the "
@@ -56,6 +129,7 @@ class ProductionReference(Rule):
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
         if ctx.tier is not Tier.NON_PRODUCTION:
+            yield from self._sections(ctx)
             return
         seen: set[tuple[int, str]] = set()
         for entry, ref in ctx.refs:
@@ -74,6 +148,8 @@ class ProductionReference(Rule):
             )
         if ctx.parsed is None:
             return
+        if ctx.parsed.kind in (Kind.TERRAFORM, Kind.TFVARS):
+            yield from _production_state(ctx)
         base = posixpath.dirname(ctx.rel)
         for entry in ctx.parsed.entries:
             for name in _config_files(entry):
@@ -92,6 +168,35 @@ class ProductionReference(Rule):
                     severity=Severity.HIGH if "estate" in att.reason else Severity.MEDIUM,
                     anchor=f"{'.'.join(entry.path)}|file:{name}",
                 )
+
+    def _sections(self, ctx: FileContext) -> Iterable[Finding]:
+        """A non-production section (``staging:``) of a file the path does not attribute:
+        its values, merged ones included, are that environment's."""
+        found = sections(ctx) if ctx.refs else {}
+        seen: set[tuple[tuple[str, ...], str]] = set()
+        for entry, ref in ctx.refs:
+            key = entry.path[:2] if entry.path[:2] in found else entry.path[:1]
+            section = found.get(key)
+            if section is None or ref.attribution.tier is not Tier.PRODUCTION:
+                continue
+            att, start = section
+            if att.tier is not Tier.NON_PRODUCTION or (key, ref.key) in seen:
+                continue
+            seen.add((key, ref.key))
+            what = f"production resource {ref.resource} ({ref.text})" if ref.resource else ref.text
+            yield ctx.finding(
+                ProductionReference,
+                f"{att.label} section references {what}, which is in "
+                f"{ref.attribution.label} ({ref.attribution.reason})",
+                # a value merged in from another section (``<<: *production``) is reported
+                # where this section starts
+                entry.line if entry.line >= start else start,
+                _evidence(entry.path, ref.text),
+                severity=Severity.HIGH if ref.declared else Severity.MEDIUM,
+                anchor=f"{'.'.join(entry.path)}|{ref.key}",
+                environment=att.label,
+                environment_reason=att.reason,
+            )
 
 
 class SharedResource(Rule):

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from stagewall.scan._model import Finding, Severity, Tier, redact
-from stagewall.scan._refs import URL
+from stagewall.scan._refs import URL, documentation_host
 from stagewall.scan.readers import DOCUMENTATION
 from stagewall.scan.rules._base import FileContext, Rule
 
@@ -159,7 +159,9 @@ class SecretInRepository(Rule):
         "credentials count (mixed character classes, entropy, not a repeated pattern): "
         "references (`var.x`, `${...}`, `!Ref`, `secrets.X`), secret-manager names "
         "(`iap-oauth-client-id`, `prod/db/password`, `projects/p/secrets/s`), placeholders "
-        "and filler such as a private key block of `privatekeyprivatekey` are not secrets. "
+        "and filler such as a private key block of `privatekeyprivatekey` are not secrets; "
+        "nor is a password in a URL to a documentation host (`example.com`, `*.test`, "
+        "RFC 2606) in prose, and such a host's words never make a password production. "
         "Evidence shows only a prefix and the length."
     )
     remediation = (
@@ -212,8 +214,17 @@ class SecretInRepository(Rule):
                 ):
                     continue
                 claimed.append(match.span())
-                ref = ctx.index.lookup(match.group("host"), heuristic=True)
-                prod = line_prod or (ref is not None and ref.attribution.tier is Tier.PRODUCTION)
+                if documentation_host(match.group("host")):
+                    # ``db.prod.example.com`` (RFC 2606/6761): a placeholder in prose; in
+                    # configuration still a password, but its host's words say nothing
+                    if prose:
+                        continue
+                    prod = file_prod
+                else:
+                    ref = ctx.index.lookup(match.group("host"), heuristic=True)
+                    prod = line_prod or (
+                        ref is not None and ref.attribution.tier is Tier.PRODUCTION
+                    )
                 shown = redact(password, token=False)
                 evidence = (
                     f"{match.group('scheme')}://{match.group('user')}:{shown}@{match.group('host')}"
