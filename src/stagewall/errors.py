@@ -528,6 +528,16 @@ class MaskingJobInvalid(ConfigError):
     default_hint = "fix the job in stagewall.yaml or the server's environment and start it again"
 
 
+class MaskingJobTargetProduction(MaskingJobInvalid):
+    """A masking job's target, declared non-production, is in fact a production database."""
+
+    code = "SW150"
+    default_hint = (
+        "point the target resource's connection_env (or path) at a staging database; "
+        "a masking job replaces every table of its target"
+    )
+
+
 class MaskingJobBusy(StagewallError):
     """A run of this masking job is already queued or running."""
 
@@ -673,6 +683,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     EvidenceError,
     MaskingJobUnknown,
     MaskingJobInvalid,
+    MaskingJobTargetProduction,
     MaskingJobBusy,
     MaskingJobFailed,
     StoreMissing,

@@ -13,8 +13,6 @@ import logging
 import os
 import smtplib
 import ssl
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from stagewall._outbound import Unreachable, deadline, post
 from stagewall.errors import ConfigError
 from stagewall.estate.models import FileSink, SmtpSink, WebhookSink
 
@@ -78,8 +77,15 @@ class AlertSink(Protocol):
     def send(self, alert: Alert) -> None: ...
 
 
+SMTP_DEADLINE_S = 30.0  # a whole SMTP delivery (connect, STARTTLS, login, send)
+
+
 class WebhookAlertSink:
-    """POST the alert as JSON; with ``slack`` the body is ``{"text": ...}``."""
+    """POST the alert as JSON; with ``slack`` the body is ``{"text": ...}``.
+
+    ``timeout`` bounds the whole delivery (connect, send, answer), redirects are not
+    followed, and certificates are verified.
+    """
 
     def __init__(self, url: str, *, slack: bool = False, timeout: float = 5.0) -> None:
         if not url.startswith(("http://", "https://")):
@@ -104,20 +110,28 @@ class WebhookAlertSink:
         else:
             body = alert.as_dict()
         data = json.dumps(body, sort_keys=True).encode()
-        req = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
-            self._url, data=data, method="POST", headers={"Content-Type": "application/json"}
-        )
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
-                status = int(resp.status)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            raise AlertDeliveryError(f"{self.name} answered HTTP {exc.code}") from None
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise AlertDeliveryError(f"{self.name} is unreachable: {reason}") from None
+            answer = post(
+                self._url, data, {"Content-Type": "application/json"}, self.timeout, read_limit=0
+            )
+        except Unreachable as exc:
+            raise AlertDeliveryError(f"{self.name} is unreachable: {exc.reason}") from None
+        status = answer.status
+        if 300 <= status < 400:
+            raise AlertDeliveryError(
+                f"{self.name} answered HTTP {status} (a redirect, not followed)"
+            )
         if not 200 <= status < 300:
             raise AlertDeliveryError(f"{self.name} answered HTTP {status}")
+
+
+class _SMTP(smtplib.SMTP):
+    """Not connected yet (so the deadline watches the greeting too), but knowing its host:
+    STARTTLS checks the certificate against ``_host``, which only the constructor sets."""
+
+    def __init__(self, host: str, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self._host = host
 
 
 class SmtpAlertSink:
@@ -163,8 +177,13 @@ class SmtpAlertSink:
                 f"{self.name}: refusing to send SMTP credentials without STARTTLS "
                 "(set starttls: true, or drop username_env/password_env for a local relay)"
             )
+        smtp = _SMTP(self.host, self.timeout)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            with (
+                deadline(max(SMTP_DEADLINE_S, self.timeout), lambda: [getattr(smtp, "sock", None)]),
+                smtp,
+            ):
+                smtp.connect(self.host, self.port)
                 if self.starttls:
                     smtp.starttls(context=ssl.create_default_context())
                 if self._username and self._password:

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import base64
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select
 
+from stagewall._outbound import Unreachable, post
 from stagewall.audit._checkpoint import Checkpoint, CheckpointInvalid, parse_note
 from stagewall.audit._cosignature import Cosignature, WitnessPublicKey, verify_cosignature_line
 from stagewall.audit._log import AuditLog, StoredCheckpoint, utc_now
@@ -62,24 +61,23 @@ def request_body(old_size: int, proof: Sequence[bytes], note: str) -> bytes:
 
 
 def _post(endpoint: WitnessEndpoint, body: bytes) -> _Answer:
+    """POST to the witness; a redirect is its answer (never followed: the server would
+    fetch whatever address the witness names and report that answer's text), and the
+    whole exchange is bounded by the endpoint's timeout (:mod:`stagewall._outbound`)."""
     if endpoint.url is None:
         raise WitnessUnavailable(f"witness {endpoint.name} has no URL configured")
     url = endpoint.url.rstrip("/") + "/add-checkpoint"
     if not url.startswith(("http://", "https://")):
         raise WitnessUnavailable(f"witness {endpoint.name} URL {url} is not http(s)")
-    req = urllib.request.Request(url, data=body, method="POST")  # noqa: S310 - scheme checked
-    req.add_header("Content-Type", "text/plain; charset=utf-8")
     try:
-        with urllib.request.urlopen(req, timeout=endpoint.timeout) as resp:  # noqa: S310
-            return _Answer(resp.status, resp.headers.get_content_type(), resp.read(1 << 16))
-    except urllib.error.HTTPError as exc:
-        content_type = exc.headers.get_content_type() if exc.headers else ""
-        return _Answer(exc.code, content_type, exc.read(1 << 16))
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
+        answer = post(url, body, {"Content-Type": "text/plain; charset=utf-8"}, endpoint.timeout)
+    except Unreachable as exc:
         raise WitnessUnavailable(
-            f"witness {endpoint.name} at {url} is unreachable: {reason}"
-        ) from exc
+            f"witness {endpoint.name} at {url} is unreachable: {exc.reason}"
+        ) from None
+    if 300 <= answer.status < 400:
+        return _Answer(answer.status, "", b"(a redirect, not followed)")
+    return _Answer(answer.status, answer.content_type, answer.body)
 
 
 def _size_from_conflict(endpoint: WitnessEndpoint, answer: _Answer) -> int:

@@ -67,7 +67,7 @@ def check_not_same(source: DatabaseURL, target: DatabaseURL) -> None:
         )
 
 
-def _target_names(target: DatabaseURL) -> set[str]:
+def target_names(target: DatabaseURL) -> set[str]:
     if target.backend == "sqlite":
         path = target.path
         if path is None:
@@ -89,11 +89,12 @@ def check_not_production(target: DatabaseURL) -> None:
     if loaded is None:
         return
     estate = loaded.estate
-    wanted = _target_names(target)
+    wanted = target_names(target)
+    base = Path(loaded.path).parent
     for rid, res in sorted(estate.resources.items()):
         if not estate.is_production(res.environment):
             continue
-        if _matches(res, target, wanted):
+        if matches_resource(res, target, wanted, base):
             raise MaskingError(
                 f"the target {target.display} is resource {rid!r} of production "
                 f"environment {res.environment!r} in {loaded.path}",
@@ -101,7 +102,9 @@ def check_not_production(target: DatabaseURL) -> None:
             )
 
 
-def _matches(res: object, target: DatabaseURL, wanted: set[str]) -> bool:
+def matches_resource(res: object, target: DatabaseURL, wanted: set[str], base: Path) -> bool:
+    """Whether ``target`` is the declared resource ``res`` (its SQLite ``path``, relative
+    to ``base``, the estate file's directory; its host/port/database; its identifiers)."""
     from stagewall.estate import Resource
 
     if not isinstance(res, Resource):
@@ -110,7 +113,7 @@ def _matches(res: object, target: DatabaseURL, wanted: set[str]) -> bool:
         if (
             res.path
             and target.path is not None
-            and _real_path(target.path) == _real_path(Path(res.path))
+            and _real_path(target.path) == _real_path(base / Path(res.path))
         ):
             return True
         return any(i.strip().lower() in wanted for i in res.identifiers)
@@ -142,4 +145,6 @@ __all__ = [
     "check_not_same",
     "check_plan",
     "check_schema",
+    "matches_resource",
+    "target_names",
 ]

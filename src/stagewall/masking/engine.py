@@ -323,6 +323,22 @@ def _run(
     )
 
 
+def withdraw(target_url: str | DatabaseURL) -> None:
+    """Drop every table of a finished copy that did not verify clean, and mark it failed.
+
+    Verify found source values in the target, which non-production users read: the copy
+    is taken away (the next run replaces the target anyway) and its marker says
+    ``failed``, so nothing takes it for a masked copy. The run's record and the verify
+    report (counts, never values) stay in the audit log.
+    """
+    url = target_url if isinstance(target_url, DatabaseURL) else parse_url(target_url, "target")
+    with open_database(url, role="target", read_only=False) as tgt:
+        marker = tgt.read_marker()
+        tgt.drop_all()
+        if marker is not None:
+            _mark_failed(tgt, marker)
+
+
 def _mark_failed(tgt: Database, marker: Marker) -> None:
     # Best effort: if this fails too, the marker still says "running" (not complete).
     with contextlib.suppress(Exception):
@@ -550,4 +566,5 @@ __all__ = [
     "parse_subsets",
     "read_completion_marker",
     "run",
+    "withdraw",
 ]

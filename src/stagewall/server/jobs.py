@@ -27,7 +27,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -38,6 +38,7 @@ from stagewall.errors import (
     ConfigError,
     MaskingJobBusy,
     MaskingJobInvalid,
+    MaskingJobTargetProduction,
     MaskingJobUnknown,
     StagewallError,
 )
@@ -50,6 +51,9 @@ from stagewall.redact import redact
 from stagewall.server._state import ServerState
 from stagewall.server._tables import job_runs
 from stagewall.server.slots import claim
+
+if TYPE_CHECKING:
+    from stagewall.masking.pipeline import Outcome
 
 _log = logging.getLogger("stagewall.server.jobs")
 
@@ -181,13 +185,59 @@ def resolve_job(estate: Estate, config: Path, name: str) -> PreparedJob:
         raise MaskingJobInvalid(
             f"job {name!r}: the plan {job.plan} is invalid: {exc.message}"
         ) from None
+    target_url = _url(estate, config, job.target, "target")
+    refuse_production_target(estate, config, name, target_url)
     return PreparedJob(
         name=name,
         job=job,
         plan=plan,
         source_url=_url(estate, config, job.source, "source"),
-        target_url=_url(estate, config, job.target, "target"),
+        target_url=target_url,
     )
+
+
+def refuse_production_target(estate: Estate, config: Path, name: str, target_url: str) -> None:
+    """Refuse (SW150) a target URL that reaches a production database.
+
+    The estate checks the target *resource's* environment; what the run writes is the
+    URL its ``connection_env`` holds (or its SQLite file). A staging resource whose
+    variable is a production resource's, or whose URL or file names the same database
+    as one (its ``connection_env``/``admin_connection_env`` URL as this server holds
+    it, its ``path``, host/port/database or identifiers), would have every table of
+    production replaced. The server holds all those URLs, so it compares them.
+    """
+    from stagewall.estate.models import DATABASE_KINDS
+    from stagewall.masking._preflight import matches_resource, target_names
+    from stagewall.masking.db import parse_url
+
+    tname = estate.masking_jobs[name].target
+    target_res = estate.resources[tname]
+    try:
+        target = parse_url(target_url, "target")
+    except ConfigError as exc:
+        raise MaskingJobInvalid(
+            f"job {name!r}: the target URL is not valid: {exc.message}"
+        ) from None
+    wanted = target_names(target)
+    for rid, res in sorted(estate.resources.items()):
+        if not estate.is_production(res.environment) or res.kind not in DATABASE_KINDS:
+            continue
+        same = bool(res.connection_env) and res.connection_env == target_res.connection_env
+        for env in (res.connection_env, res.admin_connection_env):
+            value = os.environ.get(env) if env else None
+            if same or not value:
+                continue
+            try:
+                same = parse_url(value, "source").same_database(target)
+            except ConfigError:
+                continue  # not a database URL this server could write to anyway
+        if same or matches_resource(res, target, wanted, config.parent):
+            raise MaskingJobTargetProduction(
+                f"job {name!r}: the target resource {tname!r} is declared "
+                f"in non-production environment {target_res.environment!r}, but its "
+                f"database {target.display} is production resource {rid!r} "
+                f"(environment {res.environment!r}); nothing was queued"
+            )
 
 
 def start(
@@ -203,44 +253,56 @@ def start(
     now = state.now()
     run_id = "mjr_" + secrets.token_hex(8)
     store = state.ctx.store
-    with store.transaction() as conn:
-        store.lock(conn, f"stagewall.server.job.{name}")
-        busy = conn.execute(
-            sa.select(job_runs.c.id).where(
-                job_runs.c.job == name,
-                job_runs.c.state.in_(ACTIVE),
-                job_runs.c.queued_at > fmt_time(now - STALE_AFTER),
+    target = prepared.job.target
+    # Jobs writing the same target are one queue: two runs replacing its tables at once
+    # (two jobs, on two servers) would leave a mix that one of them marks complete.
+    sharing = sorted(n for n, j in state.estate.masking_jobs.items() if j.target == target)
+    try:
+        with store.transaction() as conn:
+            store.lock(conn, f"stagewall.server.job-target.{target}")
+            busy = conn.execute(
+                sa.select(job_runs.c.id, job_runs.c.job).where(
+                    job_runs.c.job.in_(sharing),
+                    job_runs.c.state.in_(ACTIVE),
+                    job_runs.c.queued_at > fmt_time(now - STALE_AFTER),
+                )
+            ).first()
+            if busy is not None:
+                other = "" if busy[1] == name else f" (job {busy[1]!r}, same target {target!r})"
+                raise MaskingJobBusy(
+                    f"masking job {name!r} cannot start: run {busy[0]}{other} is in progress"
+                )
+            conn.execute(
+                job_runs.insert().values(
+                    id=run_id,
+                    job=name,
+                    state="queued",
+                    trigger=trigger,
+                    triggered_by=triggered_by,
+                    queued_at=fmt_time(now),
+                )
             )
-        ).first()
-        if busy is not None:
-            raise MaskingJobBusy(f"masking job {name!r} already has run {busy[0]} in progress")
-        conn.execute(
-            job_runs.insert().values(
-                id=run_id,
-                job=name,
-                state="queued",
-                trigger=trigger,
-                triggered_by=triggered_by,
-                queued_at=fmt_time(now),
+            state.ctx.record(
+                TRIGGERED.code,
+                triggered_by,
+                f"masking job {name} run {run_id} queued by {triggered_by}"
+                + (f" (schedule slot {slot})" if slot else ""),
+                resource=f"masking_job:{name}",
+                details={
+                    "job": name,
+                    "run": run_id,
+                    "trigger": trigger,
+                    "source": prepared.job.source,
+                    "target": prepared.job.target,
+                    "plan_sha256": prepared.plan.sha256(),
+                    "slot": slot,
+                },
+                conn=conn,
             )
-        )
-        state.ctx.record(
-            TRIGGERED.code,
-            triggered_by,
-            f"masking job {name} run {run_id} queued by {triggered_by}"
-            + (f" (schedule slot {slot})" if slot else ""),
-            resource=f"masking_job:{name}",
-            details={
-                "job": name,
-                "run": run_id,
-                "trigger": trigger,
-                "source": prepared.job.source,
-                "target": prepared.job.target,
-                "plan_sha256": prepared.plan.sha256(),
-                "slot": slot,
-            },
-            conn=conn,
-        )
+    except MaskingJobBusy as exc:
+        if trigger == "schedule":  # a skipped slot is said: nobody is watching
+            _failed_before_start(state, name, triggered_by, exc)
+        raise
     state.workers.submit("masking", _execute, state, run_id, prepared, triggered_by)
     return get_run(state, run_id)
 
@@ -283,6 +345,9 @@ def _execute(state: ServerState, run_id: str, prepared: PreparedJob, triggered_b
         )
         return
     record = outcome.record
+    if record.verification.value == "failed":
+        _withdraw_leak(state, run_id, prepared, triggered_by, outcome)
+        return
     _update(
         state,
         run_id,
@@ -293,17 +358,52 @@ def _execute(state: ServerState, run_id: str, prepared: PreparedJob, triggered_b
         verification=record.verification.value,
         total_rows=sum(record.rows.values()),
     )
-    if record.verification.value == "failed":
-        state.ctx.alert(
-            Alert(
-                kind="masking.job.leak",
-                title=f"masking job {prepared.name}: the masked copy did not verify clean",
-                text=f"run {run_id} (masking run {record.run_id}) found source values or broken "
-                f"row counts/keys in {prepared.job.target}. Treat the target as sensitive.",
-                severity=Severity.CRITICAL,
-                details={"job": prepared.name, "run": run_id, "masking_run": record.run_id},
-            )
+
+
+def _withdraw_leak(
+    state: ServerState, run_id: str, prepared: PreparedJob, triggered_by: str, outcome: Outcome
+) -> None:
+    """A copy that did not verify clean holds production values where non-production
+    people read them: drop its tables, mark it failed, fail the run, alert (critical)."""
+    from stagewall.masking.engine import withdraw
+
+    record = outcome.record
+    hits = (record.verify or {}).get("total_hits")
+    try:
+        withdraw(prepared.target_url)
+        done = "its tables were dropped"
+    except Exception as exc:  # the alert below must still go out
+        _log.error("masking job %s: the leaked copy could not be dropped", prepared.name)
+        done = (
+            f"its tables could NOT be dropped ({type(exc).__name__}): treat "
+            f"{prepared.job.target} as holding production data"
         )
+    _update(
+        state,
+        run_id,
+        masking_run_id=record.run_id,
+        audit_index=outcome.audit_index,
+        verification=record.verification.value,
+        total_rows=sum(record.rows.values()),
+    )
+    _fail(
+        state,
+        run_id,
+        prepared.name,
+        triggered_by,
+        f"the masked copy did not verify clean ({hits} source value(s) found in the target); "
+        f"{done}",
+    )
+    state.ctx.alert(
+        Alert(
+            kind="masking.job.leak",
+            title=f"masking job {prepared.name}: the masked copy did not verify clean",
+            text=f"run {run_id} (masking run {record.run_id}) found source values or broken "
+            f"row counts/keys in {prepared.job.target}; {done}.",
+            severity=Severity.CRITICAL,
+            details={"job": prepared.name, "run": run_id, "masking_run": record.run_id},
+        )
+    )
 
 
 def _fail(state: ServerState, run_id: str, name: str, triggered_by: str, error: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -67,15 +68,36 @@ def approvers(state: ServerState, req: Request) -> list[str]:
     return sorted(p for p in pool if kind.reviewer_problem(req, p) is None)
 
 
+REASON_LIMIT = 300
+_SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,15})://")
+
+
+def quoted_reason(text: str) -> str:
+    """The requester's reason as one quoted line whose links no client makes clickable.
+
+    The reason is the requester's own text (an external developer's, often). Left as it
+    was, its line breaks let it write lines of the message itself — a "Review it:" link
+    to a look-alike login page above the real one — and its URLs became links in the
+    approvers' mail and chat. Line breaks and other control characters become spaces,
+    ``scheme://`` becomes ``scheme[:]//`` (still readable), and it is cut at 300
+    characters; the request page shows it whole.
+    """
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    if len(flat) > REASON_LIMIT:
+        flat = flat[:REASON_LIMIT] + "…"
+    return '"' + _SCHEME.sub(r"\1[:]//", flat) + '"'
+
+
 def message(state: ServerState, req: Request, who: list[str]) -> Alert:
     url = link(state, req.id)
+    reason = quoted_reason(req.reason)
     if req.kind == "access":
         prod = state.estate.role_is_production(req.subject)
         title = f"access request {req.id}: {req.requester} asks for {req.subject}"
         what = (
             f"{req.requester} asks for {req.subject} "
             f"({'production' if prod else 'non-production'}) for "
-            f"{format_duration(req.requested)}: {req.reason}"
+            f"{format_duration(req.requested)}"
         )
     else:
         sha = str(req.details.get("sha", ""))[:12]
@@ -84,10 +106,11 @@ def message(state: ServerState, req: Request, who: list[str]) -> Alert:
             f"{'BREAK-GLASS ' if bg else ''}promotion {req.id}: {sha} to {req.subject} "
             f"by {req.requester}"
         )
-        what = f"{req.requester} submitted {sha} for stage {req.subject}: {req.reason}"
+        what = f"{req.requester} submitted {sha} for stage {req.subject}"
     text = (
-        f"{what}\nApprovers: {', '.join(who) or 'none eligible'}\n"
-        f"Review it: {url}\nPending until {fmt_time(req.expires_at)}"
+        f"{what}\nReview it: {url}\nPending until {fmt_time(req.expires_at)}\n"
+        f"Approvers: {', '.join(who) or 'none eligible'}\n"
+        f"Reason, in {req.requester}'s words: {reason}"
     )
     return Alert(
         kind="approval.pending",

@@ -27,6 +27,7 @@ from stagewall.estate._schedule import parse_schedule
 from stagewall.server import jobs, notify
 from stagewall.server._state import ServerState
 from stagewall.server.slots import claim, last_claimed, set_outcome
+from stagewall.server.sweeper import health
 
 _log = logging.getLogger("stagewall.server.scheduler")
 EVIDENCE_TASK = "evidence.checks"
@@ -133,8 +134,10 @@ def evidence_health(state: ServerState, *, detail: bool = False) -> dict[str, An
 
 
 def tasks(state: ServerState) -> dict[str, Any]:
-    """Every scheduled task of this store: evidence, masking jobs, notifications."""
+    """Every scheduled task of this store: the sweeper (with its last error), evidence,
+    masking jobs, notifications."""
     return {
+        "sweeper": health(state, detail=True),
         "evidence_checks": evidence_health(state, detail=True),
         "masking_jobs": [
             {
