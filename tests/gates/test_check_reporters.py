@@ -49,3 +49,18 @@ def test_only_named_reporters_report_and_a_report_counts_only_while_named(
     bad = _report_as(world, sha, "ci-bot")
     assert bad.exit_code == 2
     assert "check reporter 'alice' must be a service principal" in bad.stderr
+
+
+def test_dropping_or_widening_check_reporters_is_a_recorded_weakening(world: World) -> None:
+    from stagewall.estate import load_estate
+    from stagewall.gates.continuity import rules_document, weakenings
+
+    before = rules_document(load_estate(world.config).estate)
+    _reporters(world, "ci-bot")
+    named = rules_document(load_estate(world.config).estate)
+    assert "check_reporters" not in before["stages"][1]  # undeclared: the hash stays
+    _reporters(world, "ci-bot, deploy-bot")
+    wider = rules_document(load_estate(world.config).estate)
+    assert weakenings(named, wider) == ["stage production: check reporter 'deploy-bot' added"]
+    assert weakenings(named, before) == ["stage production: check reporter restriction removed"]
+    assert weakenings(before, named) == []
