@@ -148,6 +148,13 @@ def test_matrix(world: World, people: dict[str, Person]) -> None:
     assert got[("gate.break_glass", "external developer")] == "403"
     assert got[("access.break_glass", "CI service principal")] == "403"
     assert got[("access.review", "CI service principal")] == "403"
+    # --- reviewscope: withdrawing one's own approval is an approver's act ---
+    for route in ("access.review.withdraw", "gate.approve.withdraw"):
+        assert got[(route, "anonymous")] == "401"
+        assert got[(route, "approver")] == "allowed"
+        assert got[(route, "admin")] == "allowed"
+        for persona in ("external developer", "auditor", "CI service principal"):
+            assert got[(route, persona)] == "403", (route, persona)
     for route in ("step_up", "mfa.webauthn.registration.options", "mfa.webauthn.register"):
         assert got[(route, "anonymous")] == "401"
         assert got[(route, "external developer")] == "allowed"  # for oneself only

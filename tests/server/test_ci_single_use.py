@@ -255,3 +255,33 @@ def test_two_servers_on_one_postgresql_store_accept_a_token_once(
         other.ctx.store.dispose()
     replays = [e for e in pg_world.events() if e.code == "identity.login"]
     assert sum(1 for e in replays if "already used" in e.message) == 5
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("ref: refs/heads/main", "ref: refs/heads/release-only"),  # binding narrowed
+        ("kind: service, ci: [", "kind: service, ci_old: ["),  # binding removed
+    ],
+)
+def test_a_job_session_ends_at_its_next_use_once_its_binding_is_gone(
+    world: World, ci: CiPlatform, old: str, new: str
+) -> None:
+    res = world.client.post("/api/v1/ci/session", headers=_bearer(ci.sign(ci.github("production"))))
+    assert res.status_code == 200, res.text
+    session = res.json()["token"]
+    assert world.client.get("/api/v1/whoami", headers=_bearer(session)).status_code == 200
+    original = text = world.config.read_text()
+    if new.startswith("kind: service, ci_old"):  # drop the binding altogether
+        text = text.replace(BINDING, "  deploybot: {affiliation: internal, kind: service}")
+    else:
+        text = text.replace(old, new)
+    world.config.write_text(text)
+    res = world.client.get("/api/v1/whoami", headers=_bearer(session))
+    assert res.status_code == 401, res.text
+    assert "this CI job session no longer stands" in res.json()["detail"]
+    [ended] = [e for e in world.events() if "CI job session" in e.message and "ended" in e.message]
+    assert ended.actor == "deploybot" and ended.status.value == "Failure"
+    # restoring the binding does not revive the session: the job exchanges a new token
+    world.config.write_text(original + "\n")
+    assert world.client.get("/api/v1/whoami", headers=_bearer(session)).status_code == 401

@@ -43,7 +43,7 @@ from stagewall.access.grants import (
 )
 from stagewall.access.issuers import CredentialIssuer, IssuedCredential, RevocationProof
 from stagewall.access.requests import request_access
-from stagewall.access.reviews import AccessKind, review_request
+from stagewall.access.reviews import AccessKind, review_request, withdraw_approval
 from stagewall.access.revoke import (
     OffboardReport,
     RevokeReport,
@@ -101,4 +101,5 @@ __all__ = [
     "start_campaign",
     "sweep",
     "sweep_loop",
+    "withdraw_approval",
 ]

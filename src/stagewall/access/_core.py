@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, bindparam, insert, select
+from sqlalchemy import ColumnElement, Connection, bindparam, insert, select, update
 
 from stagewall.access._tables import access_outcomes, access_requests, access_reviews
 from stagewall.errors import AccessDenied, UsageError
@@ -89,6 +89,9 @@ class Review:
     mfa_method: str
     mfa_time: str
     created_at: str
+    # When the approver withdrew the approval (migration reviewscope_0002): a withdrawn
+    # approval counts for nothing, at the threshold, at issuance and at `gate check`.
+    withdrawn_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,9 @@ def evaluate(reviews: Sequence[Review], rule: ThresholdRule) -> Outcome:
     """Any deny ends the request; otherwise approved once enough approvals are in."""
     if any(r.decision is Decision.DENY for r in reviews):
         return Outcome.DENIED
-    approvals = {r.reviewer for r in reviews if r.decision is Decision.APPROVE}
+    approvals = {
+        r.reviewer for r in reviews if r.decision is Decision.APPROVE and r.withdrawn_at is None
+    }
     return Outcome.APPROVED if len(approvals) >= rule.approvals else Outcome.PENDING
 
 
@@ -206,6 +211,7 @@ def review_from_row(r: Any, prefix: str = "") -> Review:
         mfa_method=m[prefix + "mfa_method"],
         mfa_time=m[prefix + "mfa_time"],
         created_at=m[prefix + "created_at"],
+        withdrawn_at=m.get(prefix + "withdrawn_at"),
     )
 
 
@@ -251,6 +257,7 @@ _REVIEW_COLUMNS = (
     "mfa_method",
     "mfa_time",
     "created_at",
+    "withdrawn_at",
 )
 # A request, its recorded outcome (if any) and its reviews (in insertion order) in one
 # statement: one row per review, or one row with NULL review columns when there is none.
@@ -312,6 +319,42 @@ def check_reviewable(
     if any(r.reviewer == reviewer for r in earlier):
         raise AccessDenied(f"{reviewer!r} has already reviewed request {request_id}")
     return request, earlier
+
+
+def withdrawable(
+    conn: Connection, request_id: str, reviewer: str
+) -> tuple[Request, tuple[str, str | None] | None]:
+    """The request and its recorded outcome if ``reviewer`` has a live approval of it to
+    withdraw; AccessDenied if not (checked before the MFA check and again under the lock)."""
+    request, recorded, reviews = load_request_state(conn, request_id)
+    mine = [r for r in reviews if r.reviewer == reviewer]
+    if not mine or mine[0].decision is not Decision.APPROVE:
+        raise AccessDenied(
+            f"{reviewer!r} has no approval of {request_id} to withdraw",
+            hint="only the approver withdraws their own approval",
+        )
+    if mine[0].withdrawn_at is not None:
+        raise AccessDenied(
+            f"{reviewer!r} already withdrew their approval of {request_id} "
+            f"at {mine[0].withdrawn_at}"
+        )
+    return request, recorded
+
+
+def mark_withdrawn(
+    conn: Connection, request_id: str, reviewer: str, *, reason: str, now: datetime
+) -> None:
+    """Mark ``reviewer``'s approval of ``request_id`` withdrawn (the caller holds the lock
+    and records the event in the same transaction)."""
+    done = conn.execute(
+        update(access_reviews)
+        .where(review_row(request_id, reviewer))
+        .where(access_reviews.c.decision == Decision.APPROVE.value)
+        .where(access_reviews.c.withdrawn_at.is_(None))
+        .values(withdrawn_at=fmt_time(now), withdrawn_reason=reason)
+    ).rowcount
+    if done != 1:
+        raise AccessDenied(f"{reviewer!r} has no live approval of {request_id} to withdraw")
 
 
 _INSERT_REVIEW = insert(access_reviews)

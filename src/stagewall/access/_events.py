@@ -14,6 +14,12 @@ def _uam(code: str, activity: int, name: str, description: str) -> EventType:
 REQUEST_CREATED = _uam("access.request.created", 99, "Other", "an access request was filed")
 REQUEST_REFUSED = _uam("access.request.refused", 99, "Other", "an access request was refused")
 REVIEW_RECORDED = _uam("access.review.recorded", 99, "Other", "a review was appended")
+REVIEW_WITHDRAWN = _uam(
+    "access.review.withdrawn",
+    2,
+    "Revoke Privileges",
+    "an approver withdrew their approval; it counts for nothing and its grant ended",
+)
 REVIEW_REFUSED = _uam("access.review.refused", 99, "Other", "a review was refused")
 GRANT_CREATED = _uam("access.grant.created", 1, "Assign Privileges", "a grant started")
 GRANT_REFUSED = _uam("access.grant.refused", 1, "Assign Privileges", "a grant was refused")
@@ -65,6 +71,19 @@ VENDOR_OFFBOARDED = _uam(
 CAMPAIGN_STARTED = _uam("access.campaign.started", 99, "Other", "an access review started")
 CAMPAIGN_DECIDED = _uam("access.campaign.decided", 99, "Other", "an access review item decided")
 CAMPAIGN_CLOSED = _uam("access.campaign.closed", 99, "Other", "an access review closed")
+CAMPAIGN_REVOKED = _uam(
+    "access.campaign.revoked",
+    2,
+    "Revoke Privileges",
+    "an access review revoked a standing access path that is not a grant (a token)",
+)
+CAMPAIGN_FINDING = _uam(
+    "access.campaign.finding",
+    99,
+    "Other",
+    "an access review's revoke could not be carried out by stagewall (a server.admins or "
+    "server.auditors entry in stagewall.yaml, a login whose removal did not verify)",
+)
 ALERT_FAILED = register_event_type(
     EventType("alert.delivery.failed", 6003, "API Activity", 99, "Other", "an alert sink failed")
 )

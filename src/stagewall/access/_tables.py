@@ -54,6 +54,11 @@ access_reviews = Table(
     # without its event counts for nothing (stagewall.access.binding).
     Column("audit_index", BigInteger, nullable=True),
     Column("audit_leaf", String(64), nullable=True),
+    # Withdrawal by the approver (migration reviewscope_0002): the row stays, counts for
+    # nothing; the withdrawal is its own audit event (access.review.withdrawn or
+    # gate.approval.withdrawn). A withdrawal is final: the same person cannot approve again.
+    Column("withdrawn_at", String(32), nullable=True),
+    Column("withdrawn_reason", Text, nullable=True),
     UniqueConstraint("request_id", "reviewer", name="uq_access_reviews_request_reviewer"),
 )
 
@@ -142,13 +147,18 @@ access_campaign_items = Table(
     metadata,
     Column("id", String(32), primary_key=True),
     Column("campaign_id", String(32), ForeignKey("access_campaigns.id"), nullable=False),
-    Column("grant_id", String(32), ForeignKey("access_grants.id"), nullable=False),
+    # Migration reviewscope_0001: items beyond grants (tokens, server.admins/auditors,
+    # logins of ended grants awaiting revocation) have no grant, memberships no end.
+    Column("grant_id", String(32), ForeignKey("access_grants.id"), nullable=True),
     Column("principal", String(128), nullable=False),
     Column("role", String(128), nullable=False),
     Column("source", String(16), nullable=False),
-    Column("ends_at", String(32), nullable=False),
+    Column("ends_at", String(32), nullable=True),
     Column("last_activity", String(32), nullable=True),
     Column("outcome", String(16), nullable=True),
+    Column("kind", String(24), nullable=False, server_default="grant"),
+    Column("subject", String(160), nullable=True),
+    Column("finding", Text, nullable=True),
 )
 
 access_campaign_decisions = Table(

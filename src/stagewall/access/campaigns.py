@@ -1,7 +1,9 @@
-"""Access-review campaigns: snapshot every grant, decide each, revoke the undecided.
+"""Access-review campaigns: snapshot every access path, decide each, revoke the undecided.
 
-* ``start_campaign`` snapshots every live grant (standing and just-in-time) with
-  the holder's last recorded activity (their newest audit event).
+* ``start_campaign`` snapshots every live grant (standing and just-in-time) and every
+  other standing access path (``stagewall.access._standing``: pipeline and personal API
+  tokens, ``server.admins``/``server.auditors`` membership, logins of ended grants
+  awaiting removal) with the holder's last recorded activity (their newest audit event).
 * ``decide`` records keep/revoke by an internal reviewer who is not the holder,
   MFA-checked; any revoke wins and ends the grant at once. A keep certifies the
   access, so it needs a reviewer who is independent of it (not one of the approvals
@@ -24,6 +26,14 @@ from stagewall.access import _events as ev
 from stagewall.access._context import AccessContext
 from stagewall.access._core import fmt_time, new_id
 from stagewall.access._rules import outside_groups
+from stagewall.access._standing import (
+    ItemKind,
+    carry_out,
+    item_kind,
+    item_resource,
+    keep_problem,
+    standing_items,
+)
 from stagewall.access._tables import (
     access_campaign_decisions,
     access_campaign_items,
@@ -70,30 +80,46 @@ def start_campaign(
                 id=cid, name=name, due=due_text, created_at=fmt_time(now)
             )
         )
-        for g in grants:
-            last = AuditLog(ctx.store).last_activity(g.principal, conn=conn)
+        values = [
+            {
+                "kind": ItemKind.GRANT.value,
+                "grant_id": g.id,
+                "principal": g.principal,
+                "role": g.role,
+                "source": g.source.value,
+                "ends_at": fmt_time(g.ends_at),
+                "subject": None,
+            }
+            for g in grants
+        ] + standing_items(ctx, conn)
+        kinds: dict[str, int] = {}
+        for v in values:
+            last = AuditLog(ctx.store).last_activity(v["principal"], conn=conn)
             conn.execute(
                 insert(access_campaign_items).values(
-                    id=new_id("i"),
-                    campaign_id=cid,
-                    grant_id=g.id,
-                    principal=g.principal,
-                    role=g.role,
-                    source=g.source.value,
-                    ends_at=fmt_time(g.ends_at),
-                    last_activity=last,
-                    outcome=None,
+                    id=new_id("i"), campaign_id=cid, last_activity=last, outcome=None, **v
                 )
             )
+            kinds[v["kind"]] = kinds.get(v["kind"], 0) + 1
         ctx.record(
             ev.CAMPAIGN_STARTED.code,
             actor,
-            f"access review {cid} ({name}) started with {len(grants)} grant(s), due {due}",
+            f"access review {cid} ({name}) started with {len(values)} item(s) "
+            f"({len(grants)} grant(s)), due {due}",
             resource=f"campaign:{cid}",
-            details={"name": name, "due": due_text, "items": len(grants)},
+            details={
+                "name": name,
+                "due": due_text,
+                "items": len(values),
+                "kinds": [{"kind": k, "count": n} for k, n in sorted(kinds.items())],
+            },
             conn=conn,
         )
-    return {**_campaign(ctx, cid), "items": len(grants)}
+    return {
+        **_campaign(ctx, cid),
+        "items": len(values),
+        "kinds": [{"kind": k, "count": n} for k, n in sorted(kinds.items())],
+    }
 
 
 def _new_outcome(current: str | None, decision: str) -> str:
@@ -118,6 +144,13 @@ def _keep_problem(
             f"the campaign was due {due}; an item undecided by then is revoked when the "
             "campaign closes, and a late keep cannot overturn that"
         )
+    never = keep_problem(ctx, item)
+    if never is not None:
+        return never
+    if item_kind(item) is not ItemKind.GRANT:
+        # A token or a membership: any internal reviewer who is not its holder (and whose
+        # factor was not just reset) may certify it; it came from no approval.
+        return factor_reset_problem(ctx.store, reviewer, ctx.now())
     groups = outside_groups(ctx.estate, item["role"], reviewer)
     if groups is not None:
         return f"keeping role {item['role']!r} needs a reviewer who may approve it (group {groups})"
@@ -168,7 +201,7 @@ def decide(
             ev.CAMPAIGN_DECIDED.code,
             reviewer,
             f"{reviewer!r} cannot review their own access ({item_id})",
-            resource=f"grant:{item['grant_id']}",
+            resource=item_resource(item),
         )
     if not ctx.estate.is_internal(reviewer):
         raise ctx.refuse(
@@ -176,7 +209,7 @@ def decide(
             reviewer,
             f"{reviewer!r} is not an internal, enabled principal; "
             "access reviews are decided by internal reviewers",
-            resource=f"grant:{item['grant_id']}",
+            resource=item_resource(item),
             loud=True,
         )
     unkeepable = _keep_problem(ctx, item, camp["due"], reviewer) if keep else None
@@ -185,7 +218,7 @@ def decide(
             ev.CAMPAIGN_DECIDED.code,
             reviewer,
             f"{reviewer!r} may not keep access ({item_id}): {unkeepable}",
-            resource=f"grant:{item['grant_id']}",
+            resource=item_resource(item),
             hint="decide --revoke, or let a reviewer who may keep it decide",
         )
     evidence = ctx.step_up(reviewer, otp, webauthn, purpose=f"review item {item_id}")
@@ -225,7 +258,7 @@ def decide(
             ev.CAMPAIGN_DECIDED.code,
             reviewer,
             f"{reviewer} decided {decision} on {item['role']} of {item['principal']} ({item_id})",
-            resource=f"grant:{item['grant_id']}",
+            resource=item_resource(item),
             details={
                 "decision": decision,
                 "note": note,
@@ -235,14 +268,23 @@ def decide(
             conn=conn,
         )
     if outcome != KEEP:
-        end_grant(
-            ctx,
-            item["grant_id"],
-            actor=reviewer,
-            reason=f"access review {item['campaign_id']}: revoke",
-            status=GrantStatus.REVOKED,
-        )
-    return {"item": item_id, "decision": decision, "outcome": outcome}
+        _carry_out(ctx, item, actor=reviewer, reason=f"access review {item['campaign_id']}: revoke")
+    return {"item": item_id, "decision": decision, "outcome": outcome, **_finding(ctx, item_id)}
+
+
+def _carry_out(ctx: AccessContext, item: Mapping[str, Any], *, actor: str, reason: str) -> None:
+    if item_kind(item) is ItemKind.GRANT:
+        end_grant(ctx, item["grant_id"], actor=actor, reason=reason, status=GrantStatus.REVOKED)
+    else:
+        carry_out(ctx, item, actor=actor, reason=reason)
+
+
+def _finding(ctx: AccessContext, item_id: str) -> dict[str, Any]:
+    with ctx.store.read() as conn:
+        finding = conn.execute(
+            select(access_campaign_items.c.finding).where(access_campaign_items.c.id == item_id)
+        ).scalar()
+    return {"finding": finding} if finding else {}
 
 
 def close_campaign(
@@ -293,7 +335,7 @@ def close_campaign(
             reason = f"access review {campaign_id}: revoke"
         else:
             continue
-        end_grant(ctx, item["grant_id"], actor=actor, reason=reason, status=GrantStatus.REVOKED)
+        _carry_out(ctx, item, actor=actor, reason=reason)
     silent = [i for i in items if i["outcome"] == REVOKE_NO_ANSWER]
     with ctx.store.transaction() as conn:
         ctx.store.lock(conn, f"stagewall.campaign.{campaign_id}")
@@ -310,13 +352,26 @@ def close_campaign(
             actor,
             f"access review {campaign_id} closed; {len(silent)} undecided item(s) revoked",
             resource=f"campaign:{campaign_id}",
-            details={"revoked_undecided": [i["grant_id"] for i in silent]},
+            details={
+                "revoked_undecided": [i["grant_id"] for i in silent if i["grant_id"]],
+                "revoked_undecided_items": [i["id"] for i in silent],
+            },
             conn=conn,
         )
+    with ctx.store.read() as conn:
+        findings = [
+            {"item": r.id, "principal": r.principal, "finding": r.finding}
+            for r in conn.execute(
+                select(access_campaign_items)
+                .where(access_campaign_items.c.campaign_id == campaign_id)
+                .where(access_campaign_items.c.finding.is_not(None))
+            ).all()
+        ]
     return {
         "campaign": campaign_id,
         "closed_at": now,
         "revoked_undecided": [i["id"] for i in silent],
+        "findings": findings,
     }
 
 
@@ -364,11 +419,13 @@ def render_html(report: dict[str, Any]) -> str:
                 f"<td>{e(str(v))}</td>"
                 for v in (
                     it["principal"],
-                    it["role"],
+                    it.get("kind") or "grant",
+                    it["role"] + (f" ({it['subject']})" if it.get("subject") else ""),
                     it["source"],
-                    it["ends_at"],
+                    it["ends_at"] or "no end",
                     it["last_activity"] or "no activity recorded",
                     it["outcome"] or "undecided",
+                    it.get("finding") or "",
                 )
             )
             + f"<td>{decisions}</td></tr>"
@@ -378,9 +435,8 @@ def render_html(report: dict[str, Any]) -> str:
         f"{e(camp['name'])}</title></head><body><h1>Access review: {e(camp['name'])}</h1>"
         f"<p>Campaign {e(camp['id'])}, started {e(camp['created_at'])}, due {e(camp['due'])}, "
         f"closed {e(camp['closed_at'] or 'not yet')}.</p>"
-        '<table border="1"><thead><tr><th>principal</th><th>role</th><th>source</th>'
-        "<th>grant ends</th>"
-        "<th>last activity</th><th>outcome</th><th>decisions</th></tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table></body></html>\n"
+        '<table border="1"><thead><tr><th>principal</th><th>kind</th><th>role</th>'
+        "<th>source</th><th>ends</th>"
+        "<th>last activity</th><th>outcome</th><th>finding</th><th>decisions</th></tr>"
+        "</thead><tbody>" + "".join(rows) + "</tbody></table></body></html>\n"
     )

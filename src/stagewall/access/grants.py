@@ -491,6 +491,19 @@ def _issued_and_offboarded(conn: Connection, grant_id: str) -> tuple[bool, set[s
     return issued, vendors
 
 
+def _withdrawn_approvals(conn: Connection, request_id: str | None) -> list[str]:
+    """Approvers of ``request_id`` who withdrew their approval."""
+    if request_id is None:
+        return []
+    return sorted(
+        conn.execute(
+            select(access_reviews.c.reviewer)
+            .where(access_reviews.c.request_id == request_id)
+            .where(access_reviews.c.withdrawn_at.is_not(None))
+        ).scalars()
+    )
+
+
 def _issuable(
     ctx: AccessContext, conn: Connection, grant_id: str, now: datetime, *, row: Any = None
 ) -> Grant:
@@ -508,6 +521,13 @@ def _issuable(
         raise GrantRefused(f"credentials of grant {grant_id} refused: {unbound}", invariant=True)
     if not grant.live(now):
         raise AccessDenied(f"grant {grant_id} is {grant.status.value} or outside its time window")
+    withdrawn = _withdrawn_approvals(conn, row._mapping["request_id"])
+    if withdrawn:
+        raise AccessDenied(
+            f"credentials of grant {grant_id} refused: the approval by "
+            f"{' and '.join(withdrawn)} was withdrawn",
+            hint="file a new request",
+        )
     issued, offboarded = _issued_and_offboarded(conn, grant_id)
     if issued:
         raise AccessDenied(

@@ -18,8 +18,11 @@ from stagewall.access._core import (
     ReviewResult,
     ThresholdRule,
     check_reviewable,
+    fmt_time,
+    mark_withdrawn,
     record_review,
     review_row,
+    withdrawable,
 )
 from stagewall.access._policy import Source, eligibility_problem
 from stagewall.access._rules import SnapshotTampered, effective_rules, stricter
@@ -196,4 +199,72 @@ def review_request(
     return result
 
 
-__all__ = ["AccessKind", "Outcome", "review_request"]
+def withdraw_approval(
+    ctx: AccessContext,
+    request_id: str,
+    *,
+    reviewer: str,
+    otp: str | None = None,
+    reason: str = "",
+    webauthn: str | Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Withdraw ``reviewer``'s own approval of an access request (step-up MFA, audited).
+
+    The approval then counts for nothing: a pending request needs another approval, and
+    the grant an approved request made is ended (its logins removed with proof), so
+    credential issuance refuses. Only the approver withdraws, only once; refusals that
+    need no code come before the MFA check."""
+    from stagewall.access.grants import GrantStatus
+    from stagewall.access.revoke import end_grant
+
+    if not request_id.strip():
+        raise UsageError("a request id is required")
+    try:
+        with ctx.store.read() as conn:
+            request, _outcome = withdrawable(conn, request_id, reviewer)
+    except AccessDenied as exc:
+        raise ctx.refuse(
+            ev.REVIEW_WITHDRAWN.code,
+            reviewer,
+            exc.message,
+            resource=f"request:{request_id}",
+            hint=exc.hint,
+        ) from None
+    if request.kind != KIND:
+        raise UsageError(
+            f"{request_id} is a {request.kind} request; withdraw a promotion approval with "
+            "`stagewall gate withdraw`"
+        )
+    evidence = ctx.step_up(reviewer, otp, webauthn, purpose=f"withdraw approval {request_id}")
+    now = ctx.now()
+    with ctx.store.transaction() as conn:
+        ctx.store.lock(conn, f"stagewall.request.{request_id}")
+        _request, outcome = withdrawable(conn, request_id, reviewer)
+        mark_withdrawn(conn, request_id, reviewer, reason=reason, now=now)
+        grant = outcome[1] if outcome is not None and outcome[0] == "approved" else None
+        ctx.record(
+            ev.REVIEW_WITHDRAWN.code,
+            reviewer,
+            f"{reviewer} withdrew their approval of request {request_id}"
+            + (f"; grant {grant} ends" if grant else ""),
+            resource=f"request:{request_id}",
+            details={"reason": reason, "mfa": evidence.as_dict(), "grant": grant},
+            conn=conn,
+        )
+    if grant is not None:
+        end_grant(
+            ctx,
+            grant,
+            actor=reviewer,
+            reason=f"approval of {request_id} withdrawn by {reviewer}",
+            status=GrantStatus.REVOKED,
+        )
+    return {
+        "request": request_id,
+        "withdrawn_by": reviewer,
+        "withdrawn_at": fmt_time(now),
+        "grant": grant,
+    }
+
+
+__all__ = ["AccessKind", "Outcome", "review_request", "withdraw_approval"]

@@ -122,6 +122,30 @@ def review_cmd(
         )
 
 
+@access_group.command("withdraw")
+@click.argument("request_id")
+@click.option("--otp", default=None, help="Your current TOTP code (prompted if omitted).")
+@click.option("--reason", default="", help="Why you withdraw your approval.")
+@server_option
+@format_option("json")
+def withdraw_cmd(
+    request_id: str, otp: str | None, reason: str, server: str | None, fmt: str
+) -> None:
+    """Withdraw your own approval of a request (step-up MFA); its grant ends."""
+    data = Client(server).request(
+        "POST",
+        f"/api/v1/access/requests/{quote(request_id, safe='')}/reviews/withdrawal",
+        json_body={"reason": reason, "otp": _otp(otp)},
+    )
+    if fmt == "json":
+        echo_json(data)
+    else:
+        click.echo(
+            f"approval of request {request_id} withdrawn"
+            + (f"; grant {data['grant']} ended" if data.get("grant") else "")
+        )
+
+
 @access_group.command("credentials")
 @click.argument("grant_id")
 @click.option("--otp", default=None, help="Required for production grants.")

@@ -192,6 +192,27 @@ def approve_cmd(promotion: str, otp: str, reason: str, server: str | None, fmt: 
     )
 
 
+@gate_group.command("withdraw")
+@click.argument("promotion")
+@click.option("--otp", required=True, help="Your current one-time code.")
+@click.option("--reason", default="", help="Why you withdraw your approval.")
+@server_option
+@format_option("json")
+def withdraw_cmd(promotion: str, otp: str, reason: str, server: str | None, fmt: str) -> None:
+    """Withdraw your own approval of a promotion (MFA); `gate check` stops counting it."""
+    from urllib.parse import quote
+
+    got = Client(server).request(
+        "POST",
+        f"/api/v1/promotions/{quote(promotion, safe='')}/approvals/withdrawal",
+        json_body={"otp": otp, "reason": reason},
+    )
+    if fmt == "json":
+        echo_json(got)
+        return
+    click.echo(f"approval of {got['promotion']} by {got['withdrawn_by']} withdrawn")
+
+
 @gate_group.command("pending")
 @server_option
 @format_option("json")

@@ -41,7 +41,10 @@ def start_cmd(name: str, due: str, server: str | None, fmt: str) -> None:
 @click.option("--otp", required=True, help="Your current one-time code.")
 @click.option("--note", default="")
 @server_option
-def decide_cmd(item_id: str, keep: bool | None, otp: str, note: str, server: str | None) -> None:
+@format_option("json")
+def decide_cmd(
+    item_id: str, keep: bool | None, otp: str, note: str, server: str | None, fmt: str
+) -> None:
     """Keep or revoke one item as yourself (any revoke wins)."""
     if keep is None:
         raise UsageError("say --keep or --revoke")
@@ -50,18 +53,29 @@ def decide_cmd(item_id: str, keep: bool | None, otp: str, note: str, server: str
         f"/api/v1/review-items/{quote(item_id, safe='')}/decision",
         json_body={"keep": keep, "otp": otp, "note": note},
     )
+    if fmt == "json":
+        echo_json(res)
+        return
     click.echo(f"item {item_id}: {res['decision']} (outcome {res['outcome']})")
+    if res.get("finding"):
+        click.echo(f"finding: {res['finding']}")
 
 
 @review_group.command("close")
 @click.argument("campaign_id")
 @server_option
-def close_cmd(campaign_id: str, server: str | None) -> None:
+@format_option("json")
+def close_cmd(campaign_id: str, server: str | None, fmt: str) -> None:
     """Close a campaign; after the due date every undecided item is revoked."""
     res = Client(server).request("POST", f"/api/v1/reviews/{quote(campaign_id, safe='')}/close")
+    if fmt == "json":
+        echo_json(res)
+        return
     click.echo(
         f"campaign {campaign_id} closed; {len(res['revoked_undecided'])} undecided item(s) revoked"
     )
+    for f in res.get("findings", []):
+        click.echo(f"finding on item {f['item']} ({f['principal']}): {f['finding']}")
 
 
 @review_group.command("report")
@@ -79,7 +93,10 @@ def report_cmd(campaign_id: str, server: str | None, fmt: str) -> None:
         for it in rep["items"]:
             click.echo(
                 f"{it['id']} {it['principal']} {it['role']} {it['outcome'] or 'undecided'} "
-                f"last activity {it['last_activity'] or '-'}"
+                f"last activity {it['last_activity'] or '-'} [{it.get('kind') or 'grant'}"
+                + (f" {it['subject']}" if it.get("subject") else "")
+                + "]"
+                + (f" finding: {it['finding']}" if it.get("finding") else "")
             )
 
 

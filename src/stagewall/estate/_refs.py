@@ -130,19 +130,33 @@ def reference_problems(estate: Estate) -> list[Problem]:
                     "a production stage must name an approval rule (approval: <rule>)",
                 )
             )
-        for j, dep in enumerate(stage.deployers):
-            dep_p = estate.principals.get(dep)
-            if dep_p is None:
-                out.append(((*loc, "deployers", j), f"unknown principal {dep!r}"))
-            elif dep_p.kind is not PrincipalKind.SERVICE:
-                out.append(
-                    (
-                        (*loc, "deployers", j),
-                        f"deployer {dep!r} must be a service principal (kind: service)",
-                    )
-                )
+        out += _service_refs(estate, (*loc, "check_reporters"), stage.check_reporters or [])
+        out += _service_refs(estate, (*loc, "deployers"), stage.deployers, groups=False)
     out += _monitoring_problems(estate)
     out += _masking_job_problems(estate)
+    return out
+
+
+def _service_refs(
+    estate: Estate, loc: tuple[str | int, ...], refs: list[str], *, groups: bool = True
+) -> list[Problem]:
+    """Problems of a list of service principals (``group:<name>`` entries if ``groups``)."""
+    what = "check reporter" if loc[-1] == "check_reporters" else "deployer"
+    out: list[Problem] = []
+    for j, ref in enumerate(refs):
+        names = {ref}
+        if groups and ref.startswith("group:"):
+            if ref.removeprefix("group:") not in estate.groups:
+                out.append(((*loc, j), f"unknown group {ref!r}"))
+            names = estate.expand([ref])
+        for name in sorted(names):
+            p = estate.principals.get(name)
+            if p is None:
+                out.append(((*loc, j), f"unknown principal {name!r}"))
+            elif p.kind is not PrincipalKind.SERVICE:
+                out.append(
+                    ((*loc, j), f"{what} {name!r} must be a service principal (kind: service)")
+                )
     return out
 
 

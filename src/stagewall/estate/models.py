@@ -450,6 +450,14 @@ class Stage(_Model):
     deployers: list[str] = Field(
         default_factory=list, description="Service principals allowed to deploy to this stage."
     )
+    check_reporters: list[str] | None = Field(
+        default=None,
+        description="Service principals (or group:<name>) allowed to report this stage's "
+        "checks (`gate report`). Absent: any internal, enabled service principal may (the "
+        "behaviour of estates written before this field); an empty list: nobody may, so "
+        "the stage's checks never pass. Checked again at `gate check`: a report by a "
+        "principal the list no longer names does not count.",
+    )
     require_signed_commits: bool | None = Field(
         default=None,
         description="Commits must be signed with a key declared for a principal. "

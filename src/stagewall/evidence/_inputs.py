@@ -34,6 +34,7 @@ from stagewall.estate import Estate
 from stagewall.evidence._model import Attestation, Window
 from stagewall.evidence._proofs import ProofMaker
 from stagewall.gates._tables import gate_deployments, gate_promotions
+from stagewall.identity._tables import identity_tokens
 from stagewall.keys import PublicKey
 from stagewall.masking.record import masking_runs
 from stagewall.store import Store
@@ -176,6 +177,17 @@ class EvidenceInputs:
         for r in self._rows(access_campaign_items):
             out[r["campaign_id"]].append(r)
         return out
+
+    @cached_property
+    def token_states(self) -> dict[str, dict[str, Any]]:
+        """Token id -> its revocation and expiry times (never its digest)."""
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(
+                    identity_tokens.c.id, identity_tokens.c.revoked_at, identity_tokens.c.expires_at
+                )
+            ).all()
+        return {r.id: {"revoked_at": r.revoked_at, "expires_at": r.expires_at} for r in rows}
 
     @cached_property
     def campaign_decisions(self) -> dict[str, list[dict[str, Any]]]:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from stagewall.access._standing import item_resource
 from stagewall.evidence._inputs import EventRow, EvidenceInputs
 from stagewall.evidence.checks._util import grant_in_window, is_production_grant, when
 
@@ -216,7 +217,7 @@ def review_decisions(inputs: EvidenceInputs) -> Population:
                 at = when(d["decided_at"])
                 if at is None or not inputs.window.contains(at):
                     continue
-                key = (f"grant:{it['grant_id']}", d["reviewer"], d["decision"])
+                key = (item_resource(it), d["reviewer"], d["decision"])
                 found = decided.get(key, [])
                 rows.append(
                     {

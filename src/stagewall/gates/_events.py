@@ -28,6 +28,12 @@ SUBMITTED = _api("gate.promotion.submitted", 1, "Create", "a promotion was submi
 BREAK_GLASS = _api("gate.promotion.break_glass", 1, "Create", "an emergency promotion was opened")
 REPORTED = _api("gate.check.reported", 3, "Update", "a CI check result was reported")
 APPROVED = _api("gate.promotion.approved", 3, "Update", "a promotion approval (or its refusal)")
+WITHDRAWN = _api(
+    "gate.approval.withdrawn",
+    3,
+    "Update",
+    "an approver withdrew their promotion approval (or the withdrawal was refused)",
+)
 FOLLOWED_UP = _api("gate.followup.reviewed", 3, "Update", "a break-glass follow-up review")
 CHECKED = _api("gate.deploy.checked", 99, "Gate Check", "a deployment asked whether it may proceed")
 RULES_CHANGED = _api("gate.rules.changed", 3, "Update", "the effective gate rules changed")

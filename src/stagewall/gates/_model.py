@@ -83,6 +83,28 @@ def find_stage(estate: Estate, name: str) -> tuple[int, Stage]:
     )
 
 
+def reporter_problem(estate: Estate, stage: Stage, reporter: str) -> str | None:
+    """Why ``reporter`` may not report ``stage``'s checks now (None: they may).
+
+    Only an internal, enabled service principal (CI) reports checks; where the stage
+    declares ``check_reporters``, only one it names."""
+    p = estate.principals.get(reporter)
+    if (
+        p is None
+        or p.disabled
+        or p.kind is not PrincipalKind.SERVICE
+        or not estate.is_internal(reporter)
+    ):
+        return f"{reporter!r} may not report checks: only internal service principals (CI) can"
+    if stage.check_reporters is not None and reporter not in estate.expand(stage.check_reporters):
+        named = ", ".join(stage.check_reporters) or "nobody"
+        return (
+            f"{reporter!r} may not report checks of stage {stage.name!r}: its "
+            f"check_reporters are {named}"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class Promotion:
     """A submitted promotion, as stored."""

@@ -43,6 +43,12 @@ def rules_document(estate: Estate) -> dict[str, Any]:
                 "approval_valid_seconds": int(s.approval_valid_for.total_seconds()),
                 "deployers": sorted(set(s.deployers)),
                 "require_signed_commits": estate.signed_commits_required(s),
+                # only when declared, so estates without it keep their rules hash
+                **(
+                    {"check_reporters": sorted(estate.expand(s.check_reporters))}
+                    if s.check_reporters is not None
+                    else {}
+                ),
             }
         )
         if s.approval is not None and s.approval in estate.approval_rules:
@@ -128,6 +134,11 @@ def weakenings(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             out.append(f"stage {name}: deployer {dep!r} added")
         if o["deployers"] and not n["deployers"]:
             out.append(f"stage {name}: deployer restriction removed")
+        if "check_reporters" in o and "check_reporters" not in n:
+            out.append(f"stage {name}: check reporter restriction removed")
+        for rep in sorted(set(n.get("check_reporters", [])) - set(o.get("check_reporters", []))):
+            if "check_reporters" in o:
+                out.append(f"stage {name}: check reporter {rep!r} added")
     return out
 
 

@@ -39,7 +39,7 @@ from stagewall.gates import _events as ev
 from stagewall.gates._alerts import alert_unbound
 from stagewall.gates._bound import bound_deployments, check_problems
 from stagewall.gates._git import check_full_sha
-from stagewall.gates._model import request_digest, submitter_problem
+from stagewall.gates._model import reporter_problem, request_digest, submitter_problem
 from stagewall.gates._tables import gate_checks, gate_deployments, gate_promotions
 from stagewall.gates.attestation import sign_envelope, statement
 from stagewall.gates.promotions import (
@@ -350,6 +350,8 @@ def _evaluate(
         )
         if r.status != "pass":
             problems.append(f"check {name!r} failed (reported by {r.reporter} at {r.created_at})")
+        elif (who := reporter_problem(estate, st, r.reporter)) is not None:
+            problems.append(f"check {name!r} passed, but its report does not count: {who}")
     rule = estate.approval_rules.get(st.approval or "")
     reviews = load_reviews(conn, promo.id)
     if promo.break_glass:
@@ -361,6 +363,9 @@ def _evaluate(
         for v in reviews:
             if v.decision is Decision.DENY:
                 problems.append(f"denied by {v.reviewer}")
+                continue
+            if v.withdrawn_at is not None:
+                discounted.append(f"approval by {v.reviewer} was withdrawn at {v.withdrawn_at}")
                 continue
             approved_at = parse_time(v.created_at)
             if approved_at < promo.created_at:

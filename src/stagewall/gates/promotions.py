@@ -24,9 +24,11 @@ from stagewall.access._core import (
     insert_request,
     load_request,
     load_reviews,
+    mark_withdrawn,
     outcome_of,
     record_review,
     review_row,
+    withdrawable,
 )
 from stagewall.access._tables import access_reviews
 from stagewall.access.binding import bind_row
@@ -53,6 +55,7 @@ from stagewall.gates._model import (
     check_digest,
     find_stage,
     now_utc,
+    reporter_problem,
     request_digest,
     submitter_problem,
 )
@@ -372,17 +375,13 @@ class Gate:
                 f"(its checks: {', '.join(st.checks) or 'none'})",
                 hint="report one of the checks the stage declares in stagewall.yaml",
             )
-        p = self.estate.principals.get(reporter)
         resource = f"stage:{stage}/{sha}"
-        if (
-            p is None
-            or p.kind is not PrincipalKind.SERVICE
-            or not self.estate.is_internal(reporter)
-        ):
+        why = reporter_problem(self.estate, st, reporter)
+        if why is not None:
             exc = AccessDenied(
-                f"{reporter!r} may not report checks: only internal service principals (CI) can",
+                why,
                 hint="report from the CI job, authenticated as its service principal "
-                "(CI OIDC or a pipeline token)",
+                "(CI OIDC or a pipeline token) that the stage's check_reporters name",
             )
             raise ev.refuse(
                 self.log, ev.REPORTED.code, reporter, exc, resource, {"check": check}
@@ -495,6 +494,62 @@ class Gate:
                 self.log, code, approver, exc, resource, {"promotion": promo.id}
             ) from None
         return promo, result.outcome
+
+    def withdraw(
+        self,
+        promotion_id: str,
+        *,
+        approver: str,
+        otp: str | None = None,
+        reason: str = "",
+        now: datetime | None = None,
+        webauthn: str | Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Withdraw ``approver``'s own approval of a promotion (step-up MFA, audited).
+
+        From then on the approval counts for nothing at ``gate check``: a promotion left
+        without enough approvals is refused until someone else approves it."""
+        now = now or now_utc()
+        resource = f"promotion:{promotion_id}"
+        try:
+            with self.store.read() as conn:
+                if Promotion.from_request(self._load_request(conn, promotion_id)).break_glass:
+                    raise UsageError(
+                        f"{promotion_id} is a break-glass promotion: its follow-up review is "
+                        "not an approval and cannot be withdrawn"
+                    )
+                withdrawable(conn, promotion_id, approver)
+            mfa = self._step_up(approver, otp, webauthn, f"withdraw approval {promotion_id}", now)
+            with self.store.transaction() as conn:
+                self.store.lock(conn, f"stagewall.request.{promotion_id}")
+                withdrawable(conn, promotion_id, approver)
+                mark_withdrawn(conn, promotion_id, approver, reason=reason, now=now)
+                self.log.append_refs(
+                    [
+                        ev.event(
+                            ev.WITHDRAWN.code,
+                            Status.SUCCESS,
+                            approver,
+                            f"{approver} withdrew their approval of {promotion_id}",
+                            resource,
+                            {
+                                "promotion": promotion_id,
+                                "mfa": {"method": mfa.method, "time": mfa.time},
+                                "reason": reason,
+                            },
+                        )
+                    ],
+                    conn=conn,
+                )
+        except StagewallError as exc:
+            raise ev.refuse(
+                self.log, ev.WITHDRAWN.code, approver, exc, resource, {"promotion": promotion_id}
+            ) from None
+        return {
+            "promotion": promotion_id,
+            "withdrawn_by": approver,
+            "withdrawn_at": fmt_time(now),
+        }
 
     def _load_request(self, conn: Connection, promotion_id: str) -> Request:
         row = conn.execute(

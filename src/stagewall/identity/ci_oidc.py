@@ -26,6 +26,7 @@ from stagewall.errors import (
     ConfigError,
     IdentityAmbiguous,
     IdentityProviderError,
+    StagewallError,
 )
 from stagewall.estate.models import CiBinding, Estate, PrincipalKind
 from stagewall.identity._jose import (
@@ -371,6 +372,56 @@ def service_principal_for(estate: Estate, claims: CiClaims) -> str | None:
     return matched[0]
 
 
+def binding_problem(estate: Estate, principal: str, workload: Mapping[str, Any]) -> str | None:
+    """Why a CI job session of ``principal`` no longer stands (None: it still does).
+
+    ``workload`` holds the verified claims recorded when the job's CI token was
+    exchanged. They must still map, under the estate as it is *now*, to ``principal``
+    alone: a binding removed or narrowed, an issuer no longer declared, or a principal
+    disabled ends every job session it vouched for at its next use (within the hour a
+    session may otherwise live)."""
+    name = workload.get("issuer")
+    spec = estate.ci_issuers.get(name) if isinstance(name, str) else None
+    if spec is None:
+        return f"the CI issuer {name!r} of this job session is no longer declared"
+    platform = workload.get("platform")
+    if platform not in _PR_EVENTS:
+        return "this job session records no CI platform; exchange a new CI token"
+    repository = workload.get("repository")
+    subject = workload.get("subject")
+    if not isinstance(repository, str) or not isinstance(subject, str):
+        return "this job session records no repository; exchange a new CI token"
+
+    def text(key: str) -> str | None:
+        value = workload.get(key)
+        return value if isinstance(value, str) else None
+
+    event_claim = _PR_EVENTS[platform][0]
+    claims = CiClaims(
+        issuer=spec.issuer,
+        subject=subject,
+        repository=repository,
+        ref=text("ref"),
+        environment=text("environment"),
+        workflow=text("workflow"),
+        raw=MappingProxyType({event_claim: text("event")} if text("event") else {}),
+        issuer_name=name if isinstance(name, str) else "",
+        repository_id=text("repository_id"),
+        platform=platform,
+    )
+    try:
+        now_bound = service_principal_for(estate, claims)
+    except StagewallError as exc:
+        return exc.message
+    if now_bound != principal:
+        return (
+            f"the ci binding of {principal!r} that admitted this job "
+            f"({repository}, ref {claims.ref or 'none'}, environment "
+            f"{claims.environment or 'none'}) is no longer in stagewall.yaml"
+        )
+    return None
+
+
 __all__ = [
     "DEFAULT_MAX_TOKEN_AGE_S",
     "PULL_REQUEST_EVENTS",
@@ -378,6 +429,7 @@ __all__ = [
     "CiClaims",
     "CiIssuer",
     "CiTokenVerifier",
+    "binding_problem",
     "ci_issuers_from_estate",
     "is_pull_request",
     "pull_request_run",

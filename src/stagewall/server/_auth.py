@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import Request, Response
 
 from stagewall.alerts import Alert, Severity
+from stagewall.audit import AuditEvent, Status
 from stagewall.errors import AccessDenied, NotAuthenticated
 from stagewall.estate.models import PrincipalKind
 from stagewall.identity._codes import same
+from stagewall.identity._events import LOGIN
 from stagewall.identity.actor import Actor, ActorClass, acting
+from stagewall.identity.ci_oidc import binding_problem
 from stagewall.identity.ci_uses import session_workload
-from stagewall.identity.tokens import SERVICE_KINDS, TokenKind, resolve_token
+from stagewall.identity.tokens import SERVICE_KINDS, TokenKind, resolve_token, revoke_token
 from stagewall.server._events import REQUEST_REFUSED
 from stagewall.server._pipeline import authenticate_ci, looks_like_jwt, workload_of
 from stagewall.server._state import ServerState
@@ -212,7 +216,9 @@ def authenticate(
         )
     workload: tuple[tuple[str, str], ...] = ()
     if info.kind is TokenKind.CI:  # a CI job session: its acts carry the job's claims
-        workload = workload_of(session_workload(state.ctx.store, info.id))
+        seen = session_workload(state.ctx.store, info.id)
+        _refuse_unbound_session(state, info.principal, info.id, seen)
+        workload = workload_of(seen)
     return Actor(
         principal=info.principal,
         classes=classes,
@@ -221,6 +227,34 @@ def authenticate(
         source_address=source_address(request, state),
         user_agent=request.headers.get("user-agent"),
         workload=workload,
+    )
+
+
+def _refuse_unbound_session(
+    state: ServerState, principal: str, session_id: str, seen: dict[str, Any]
+) -> None:
+    """End a CI job session whose ci binding no longer admits it (removed, narrowed, its
+    issuer undeclared): checked on every use, so an estate change takes effect at once
+    rather than when the session expires. The session is revoked and the refusal
+    audited; re-adding the binding does not revive it (the job exchanges a new token)."""
+    why = binding_problem(state.estate, principal, seen)
+    if why is None:
+        return
+    now = state.now()
+    if revoke_token(state.ctx.store, session_id, now=now):
+        state.ctx.audit.append(
+            AuditEvent(
+                LOGIN.code,
+                Status.FAILURE,
+                principal,
+                f"CI job session {session_id} of {principal} ended: {why}",
+                resource="pipeline",
+                details={"session": session_id, "reason": why, "claims": seen},
+            )
+        )
+    raise NotAuthenticated(
+        f"this CI job session no longer stands: {why}",
+        hint="the job must present a CI token that a ci binding in stagewall.yaml admits",
     )
 
 

@@ -92,6 +92,9 @@ def _summary(claims: CiClaims) -> dict[str, Any]:
         "run": raw.get("run_id") or raw.get("pipeline_id"),
         "sha": raw.get("sha"),
         "subject": claims.subject,
+        # which platform's rules (pull-request events, workflow paths) the claims follow:
+        # a job session re-checks its binding with them on every use
+        "platform": claims.platform,
     }
 
 

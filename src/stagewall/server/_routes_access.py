@@ -16,6 +16,7 @@ from stagewall.access import (
     request_access,
     review_request,
     revoke_grant,
+    withdraw_approval,
 )
 from stagewall.access._core import fmt_time
 from stagewall.access.requests import list_requests
@@ -49,6 +50,10 @@ class RequestBody(_Body):
 
 class ReviewBody(Privileged):
     approve: bool
+    reason: str = Field(default="", max_length=2000)
+
+
+class WithdrawBody(Privileged):
     reason: str = Field(default="", max_length=2000)
 
 
@@ -139,6 +144,25 @@ def register(r: FastAPI, state: ServerState) -> None:
                 webauthn=body.webauthn,
             )
         return {"request": request_id, "outcome": res.outcome.value, "grant": res.result_ref}
+
+    @r.post(
+        "/api/v1/access/requests/{request_id}/reviews/withdrawal", name="access.review.withdraw"
+    )
+    def withdraw(
+        request_id: str,
+        body: WithdrawBody,
+        actor: Annotated[Actor, Depends(guard(state, "access.review.withdraw"))],
+    ) -> dict[str, Any]:
+        """Withdraw your own approval: it counts for nothing and its grant ends."""
+        with acting(actor):
+            return withdraw_approval(
+                ctx,
+                request_id,
+                reviewer=actor.principal,
+                otp=body.otp,
+                reason=body.reason,
+                webauthn=body.webauthn,
+            )
 
     @r.get("/api/v1/access/grants", name="access.grant.list")
     def grants(

@@ -55,3 +55,20 @@ def register(r: FastAPI, state: ServerState) -> None:
             "digest": p.digest,
             "stage": p.stage,
         }
+
+    @r.post("/api/v1/promotions/{promotion_id}/approvals/withdrawal", name="gate.approve.withdraw")
+    def withdraw(
+        promotion_id: str,
+        body: ApproveBody,
+        actor: Annotated[Actor, Depends(guard(state, "gate.approve.withdraw"))],
+    ) -> dict[str, Any]:
+        """Withdraw your own approval of a promotion: `gate check` no longer counts it."""
+        with acting(actor):
+            return gate().withdraw(
+                promotion_id,
+                approver=actor.principal,
+                otp=body.otp,
+                reason=body.reason,
+                now=state.now(),
+                webauthn=body.webauthn,
+            )

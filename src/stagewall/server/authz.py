@@ -41,6 +41,8 @@ POLICY: dict[str, frozenset[C] | None] = {
     "access.request.create": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),
     "access.request.list": PEOPLE,
     "access.review": INTERNAL,
+    # An approver withdrawing their own approval (the library refuses anyone else).
+    "access.review.withdraw": INTERNAL,
     "access.grant.list": PEOPLE,
     "access.credentials": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),
     "access.revoke": INTERNAL,
@@ -53,6 +55,7 @@ POLICY: dict[str, frozenset[C] | None] = {
     "vendor.offboard": INTERNAL,
     "gate.list": PEOPLE,
     "gate.approve": INTERNAL,
+    "gate.approve.withdraw": INTERNAL,
     "evidence.checks": READERS,
     "audit.events": READERS,
     "audit.checkpoints": READERS,

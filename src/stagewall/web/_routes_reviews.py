@@ -22,6 +22,10 @@ def _progress(ctx: Any, camp: dict[str, Any]) -> dict[str, Any]:
     return {**camp, "total": len(items), "decided": decided}
 
 
+def _grants_of(started: dict[str, Any]) -> int:
+    return sum(k["count"] for k in started.get("kinds", []) if k["kind"] == "grant")
+
+
 def register(r: FastAPI, state: ServerState) -> None:
     ctx = state.ctx
 
@@ -63,7 +67,10 @@ def register(r: FastAPI, state: ServerState) -> None:
         except StagewallError as exc:
             return page(request, who, message=exc.message, status=status_for(exc))
         return page(
-            request, who, info=f"Campaign {got['id']} started with {got['items']} grant(s)."
+            request,
+            who,
+            info=f"Campaign {got['id']} started with {got['items']} item(s) "
+            f"({_grants_of(got)} grant(s), the rest tokens, memberships and logins).",
         )
 
     @r.get("/reviews/{campaign_id}", name="web.review.report", response_class=HTMLResponse)

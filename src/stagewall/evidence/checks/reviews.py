@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from stagewall.access._standing import MEMBERSHIPS, TOKEN_KINDS, ItemKind, item_resource
 from stagewall.evidence._inputs import EvidenceInputs
 from stagewall.evidence._model import CheckResult, CheckStatus, ranges_of
 from stagewall.evidence._registry import Check, register
@@ -136,7 +137,44 @@ def _decision_problem(
     if who in approvers:
         return f"{who} kept grant {item['grant_id']}, which they approved"
     if decision["decided_at"] >= campaign["due"]:
-        return f"{who} kept grant {item['grant_id']} after the due date"
+        what = f"grant {item['grant_id']}" if item["grant_id"] else item_resource(item)
+        return f"{who} kept {what} after the due date"
+    return None
+
+
+_BEYOND_GRANTS = ("access.campaign.decided", "access.campaign.revoked", "access.campaign.finding")
+
+
+def _not_executed(
+    inputs: EvidenceInputs, grants: dict[str, dict[str, Any]], item: dict[str, Any]
+) -> str | None:
+    """Why a revoke outcome has not taken effect (None: it has), for every item kind.
+
+    A token is gone once revoked (or expired); a ``server.admins``/``server.auditors``
+    membership only once stagewall.yaml no longer lists the principal, which stagewall
+    cannot do itself; a grant once ended with every login verified removed."""
+    kind = ItemKind(item.get("kind") or "grant")
+    if kind in TOKEN_KINDS:
+        token = inputs.token_states.get(item["subject"] or "")
+        gone = token is not None and (
+            token["revoked_at"] is not None or (when(token["expires_at"]) or inputs.at) < inputs.at
+        )
+        return None if gone else f"revocation of {item['role']} {item['subject']} not executed"
+    if kind in MEMBERSHIPS:
+        server = inputs.estate.server
+        listed = inputs.estate.expand(server.admins if kind is ItemKind.ADMIN else server.auditors)
+        if item["principal"] in listed:
+            return (
+                f"{item['principal']} is still listed under {MEMBERSHIPS[kind]} after a review "
+                "revoked it (edit stagewall.yaml)"
+            )
+        return None
+    g = grants.get(item["grant_id"])
+    creds = inputs.credentials_by_grant.get(item["grant_id"], [])
+    if kind is ItemKind.PENDING_LOGIN:
+        creds = [cr for cr in creds if cr["resource"] == item["subject"]]
+    if g is None or g["status"] == "active" or any(cr["state"] != "revoked" for cr in creds):
+        return f"revocation of grant {item['grant_id']} not executed"
     return None
 
 
@@ -148,7 +186,9 @@ class ReviewCampaigns(Check):
         "An access-review campaign was closed within the last 92 days; every campaign due in "
         "the window was closed; no holder decided on their own grant and no approver kept a "
         "grant they approved, nor anyone after the due date; every revoke decision "
-        "(and every undecided item) ended its grant, with database logins verified removed."
+        "(and every undecided item) took effect: grants ended with database logins verified "
+        "removed, pipeline and personal API tokens revoked, and principals whose "
+        "server.admins/server.auditors membership was revoked no longer listed."
     )
     cannot_prove = (
         "That reviewers judged need-to-know well; only that they decided and it took effect."
@@ -193,6 +233,9 @@ class ReviewCampaigns(Check):
                     GRANT_REVOKED,
                     CREDENTIAL_REVOKED,
                 )
+                if it.get("kind") not in (None, "grant", "pending_login"):
+                    for code in _BEYOND_GRANTS:
+                        indexes += inputs.bound(item_resource(it), code)
                 for d in inputs.campaign_decisions.get(it["id"], []):
                     problem = _decision_problem(inputs, grants, c, it, d)
                     if problem is not None:
@@ -201,19 +244,9 @@ class ReviewCampaigns(Check):
                     counts["kept"] += 1
                     continue
                 counts["revoked" if outcome == "revoke" else "revoked_no_answer"] += 1
-                g = grants.get(it["grant_id"])
-                creds = inputs.credentials_by_grant.get(it["grant_id"], [])
-                if (
-                    g is None
-                    or g["status"] == "active"
-                    or any(cr["state"] != "revoked" for cr in creds)
-                ):
-                    items.append(
-                        {
-                            "campaign": c["id"],
-                            "problem": f"revocation of grant {it['grant_id']} not executed",
-                        }
-                    )
+                problem = _not_executed(inputs, grants, it)
+                if problem is not None:
+                    items.append({"campaign": c["id"], "problem": problem})
                 else:
                     counts["revocations_executed"] += 1
         recent = last_closed is not None and inputs.at - last_closed <= QUARTER
@@ -240,7 +273,7 @@ class ReviewCampaigns(Check):
             self.name,
             CheckStatus.PASS,
             f"{plural(counts['closed'], 'access review')} closed in the window "
-            f"({counts['items']} grants: {counts['kept']} kept, "
+            f"({counts['items']} items: {counts['kept']} kept, "
             f"{counts['revoked'] + counts['revoked_no_answer']} revoked, "
             f"{counts['revocations_executed']} revocations executed); last closed "
             f"{figures['last_closed']}",
