@@ -35,7 +35,7 @@ monitoring:
   sources:
     pg: {type: postgresql, resource: db-prod, max_gap: 1h}
     pg-stg: {type: postgresql, resource: db-staging}
-    ssh: {type: sshd, resource: bastion}
+    ssh: {type: sshd, resource: bastion, trust_program_names: true}
     gh: {type: github}
     s3: {type: cloudtrail}
 """

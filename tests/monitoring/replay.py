@@ -246,11 +246,11 @@ def _estate(people: list[Person]) -> str:
         "    pg-prod: {type: postgresql, resource: pg-prod, max_gap: 2h}",
         "    pg-staging: {type: postgresql, resource: pg-staging}",
         "    mariadb-prod: {type: mariadb, resource: mariadb-prod, max_gap: 2h}",
-        "    ssh-bastion: {type: sshd, resource: bastion-prod}",
+        "    ssh-bastion: {type: sshd, resource: bastion-prod, trust_program_names: true}",
         "    ssh-staging: {type: sshd, resource: app-staging}",
-        "    sftp-prod: {type: sftp, resource: sftp-prod}",
-        "    github: {type: github}",
-        "    git-internal: {type: git}",
+        "    sftp-prod: {type: sftp, resource: sftp-prod, trust_program_names: true}",
+        "    github: {type: github, hosts: [repo-infra]}",
+        "    git-internal: {type: git, authenticating: true}",
         # the data role is assumed through the identity provider, which names the session
         "    cloudtrail: {type: cloudtrail, "
         "session_name_roles: ['arn:aws:iam::111122223333:role/data']}",
@@ -813,7 +813,14 @@ def generate(seed: int = 7) -> Month:
             f"Failed password for {user} from 192.0.2.99 port {42000 + k} ssh2",
         )
     month.incidents.append(
-        _inc("burst-staging", {"failed_login_burst"}, t, t + 470, src_ip="192.0.2.99")
+        # ten real accounts' names from one address: a spray too
+        _inc(
+            "burst-staging",
+            {"failed_login_burst", "failed_login_spray"},
+            t,
+            t + 470,
+            src_ip="192.0.2.99",
+        )
     )
     # 10. a huge download over sftp (30 GB against a few hundred MB a day)
     t = day_at(18, "gina", 13.0)

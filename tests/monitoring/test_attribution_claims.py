@@ -36,10 +36,10 @@ SOURCES = """
     trail: {type: cloudtrail, resource: exports,
             session_name_roles: ['arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_*'],
             source_identity_roles: [arn:aws:iam::111122223333:role/data-si]}
-    ssh-stg: {type: sshd, resource: bastion-stg}
-    relay: {type: sshd, resource: bastion-stg, hosts: [bastion]}
-    git-stg: {type: git, resource: git-stg}
-    git-all: {type: git, resource: git-stg, hosts: [repo-prod]}
+    ssh-stg: {type: sshd, resource: bastion-stg, trust_program_names: true}
+    relay: {type: sshd, resource: bastion-stg, hosts: [bastion], trust_program_names: true}
+    git-stg: {type: git, resource: git-stg, trust_program_names: true}
+    git-all: {type: git, resource: git-stg, hosts: [repo-prod], authenticating: true}
     pg-any: {type: postgresql}
 """
 
@@ -227,7 +227,9 @@ def test_a_local_user_logging_as_sshd_through_journald_is_not_sshd() -> None:
             }
         )
 
-    assert parser_for("sshd").feed(record("logger")) == []
+    (forged,) = parser_for("sshd").feed(record("logger"))  # recorded, as a claim
+    assert (forged.class_uid, forged.operation) == (6003, "program_forgery")
+    assert forged.claim == "program:sshd"
     assert [e.user for e in parser_for("sshd").feed(record("sshd-session"))] == ["alice"]
 
 

@@ -21,6 +21,7 @@ BUILTIN = [
     "audit_config_change",
     "external_production_access",
     "failed_login_burst",
+    "failed_login_spray",
     "first_seen_network",
     "large_read_volume",
     "log_source_gap",

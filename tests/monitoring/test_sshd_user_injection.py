@@ -19,6 +19,7 @@ REAL = "8.8.8.8"
 
 def test_the_address_is_the_one_sshd_wrote_after_the_name() -> None:
     p = parser_for("sshd", year=2026)
+    p.trust_programs = True  # a source declaring trust_program_names
     lines = [
         "Dec  5 02:41:22 bastion sshd[1]: Failed password for invalid user "
         f"x from 10.0.0.5 port 1 ssh2 from {REAL} port 22234 ssh2",

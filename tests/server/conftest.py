@@ -83,7 +83,7 @@ roles:
 monitoring:
   sources:
     pg-prod: {{type: postgresql, resource: prod-db, max_gap: 1h}}
-    bastion-ssh: {{type: sshd}}
+    bastion-ssh: {{type: sshd, trust_program_names: true}}
     gh: {{type: github}}
 alerts:
   - type: file

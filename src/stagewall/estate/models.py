@@ -570,7 +570,46 @@ class MonitoringSource(_Model):
         "requires sts:SourceIdentity set by your identity provider, so the session's source "
         "identity names the person.",
     )
+    authenticating: bool = Field(
+        default=False,
+        description="git only: the web server writing this smart-HTTP access log checks the "
+        "user it logs (basic auth verified by the server itself, or a login it enforces) "
+        "before it answers, so a successful response's user is who acted. Otherwise that "
+        "user is what the client sent (a proxy may log a header or a basic-auth name it "
+        "never checked): recorded as a claim, never attributed.",
+    )
+    trust_program_names: bool = Field(
+        default=False,
+        description="sshd, sftp and git only: the program names (syslog TAG) of this "
+        "source's text syslog lines, and the git-ssh wrapper's lines, are trusted as "
+        "the daemon's: only the daemons can write what this source reads (no untrusted "
+        "local users on the host, or a relay that checks the sending process). Otherwise "
+        "any local user's `logger -t sshd` reads as sshd: such lines are recorded as "
+        "claims, never attributed. journald records are checked by their _COMM without it.",
+    )
     description: str = ""
+
+    @model_validator(mode="after")
+    def _program_trust_on_syslog(self) -> MonitoringSource:
+        if self.trust_program_names and self.type not in (
+            SourceType.SSHD,
+            SourceType.SFTP,
+            SourceType.GIT,
+        ):
+            raise ValueError(
+                "trust_program_names applies to sshd, sftp and git sources only (their "
+                f"syslog lines; this source is {self.type.value}): remove it"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _authenticating_on_git(self) -> MonitoringSource:
+        if self.authenticating and self.type is not SourceType.GIT:
+            raise ValueError(
+                "authenticating applies to git sources only (their smart-HTTP access log; "
+                f"this source is {self.type.value}): remove it"
+            )
+        return self
 
     @model_validator(mode="after")
     def _cloud_roles_on_cloudtrail(self) -> MonitoringSource:

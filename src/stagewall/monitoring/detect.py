@@ -12,14 +12,14 @@ import hashlib
 import ipaddress
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
 from stagewall.errors import ConfigError
 from stagewall.estate.models import RuleSettings, Suppression
-from stagewall.monitoring.events import Event, iso
+from stagewall.monitoring.events import FAILURE, UNKNOWN, Event, iso
 from stagewall.monitoring.rules import CompiledCorrelation, CompiledRule, RuleSet
 from stagewall.monitoring.rules._compile import Pred
 
@@ -48,6 +48,9 @@ class Finding:
     source: str
     count: int
     evidence: tuple[tuple[int, str, str], ...] = field(default=())  # (index, time, leaf)
+    # The user names failed authentications sent (``user:<name>`` as sent): claims, never
+    # principals. Set for correlations over failed logins (spraying, one name everywhere).
+    claims: tuple[str, ...] = field(default=())
 
     @property
     def uid(self) -> str:
@@ -71,6 +74,7 @@ class Finding:
             "tier": self.tier,
             "source": self.source,
             "count": self.count,
+            **({"claims": list(self.claims)} if self.claims else {}),
             "evidence": [
                 {"log": "monitoring", "index": i, "time": t, "leaf_hash": leaf}
                 for i, t, leaf in self.evidence
@@ -103,6 +107,28 @@ def _finding(
         source=ev.source,
         count=len(evidence),
         evidence=_evidence(evidence),
+    )
+
+
+def _correlated(corr: CompiledCorrelation, ev: Event, evidence: Sequence[Event]) -> Finding:
+    """A correlation's finding. Who it names is what its evidence agrees on: events of
+    several actors (a client trying many names) name none (``unknown``). The names failed
+    authentications sent are listed as claims."""
+    f = _finding(corr, ev, evidence)
+    actor, principal, user = f.actor, f.principal, f.user
+    if any(e.actor != actor for e in evidence):
+        actor = UNKNOWN
+    if any(e.principal != principal for e in evidence):
+        principal = ""
+    if any(e.user != user for e in evidence):
+        user = ""
+    claims = sorted(
+        {f"user:{e.user}" for e in evidence if e.status == FAILURE and e.user and not e.principal}
+    )
+    if (actor, principal, user) == (f.actor, f.principal, f.user) and not claims:
+        return f
+    return replace(
+        f, actor=actor, principal=principal, user=user, claims=tuple(claims[:MAX_EVIDENCE])
     )
 
 
@@ -297,7 +323,10 @@ class Detector:
         return picked
 
     def _emit(self, out: list[Finding], f: Finding, name: str, ev: Event) -> None:
-        key = (name, f.actor, f.resource if f.resource else f.src_ip)
+        who = f.actor
+        if who == UNKNOWN and f.claims:
+            who = f"{UNKNOWN}@{ev.src_client}"  # several names from one client: per client
+        key = (name, who, f.resource if f.resource else f.src_ip)
         window = self._dedup.get(name, DEFAULT_DEDUP)
         last = self._fired.get(key)
         if last is not None and 0 <= ev.time - last < window:
@@ -323,7 +352,7 @@ class Detector:
             dq.append(ev)
             if len(dq) == need and t - dq[0].time <= span:
                 del groups[key]
-                self._emit(out, _finding(corr, ev, list(dq)), corr.name, ev)
+                self._emit(out, _correlated(corr, ev, list(dq)), corr.name, ev)
         elif corr.type == "value_count":
             values = groups.get(key)
             if values is None:
@@ -334,7 +363,7 @@ class Detector:
             if len(values) >= need:
                 del groups[key]
                 evidence = sorted(values.values(), key=lambda e: e.time)
-                self._emit(out, _finding(corr, ev, evidence), corr.name, ev)
+                self._emit(out, _correlated(corr, ev, evidence), corr.name, ev)
         else:
             seen = groups.get(key)
             if seen is None:
@@ -345,7 +374,7 @@ class Detector:
                 times = [e.time for e in fresh if e is not None]
                 if corr.type == "temporal" or times == sorted(times):
                     del groups[key]
-                    self._emit(out, _finding(corr, ev, [e for e in fresh if e]), corr.name, ev)
+                    self._emit(out, _correlated(corr, ev, [e for e in fresh if e]), corr.name, ev)
 
     def _prune(self, now: float) -> None:
         for corr in self.rules.correlations:

@@ -29,6 +29,7 @@ from stagewall.estate.models import (
 from stagewall.monitoring.events import (
     CLS_AUTHENTICATION,
     FAILURE,
+    HTTP_DETAIL,
     HTTP_UNAUTHORIZED,
     UNKNOWN,
     Event,
@@ -253,10 +254,12 @@ class EstateIndex:
         return bool(host) and str(host).lower() in names
 
     def repository_claim(self, src: MonitoringSource, target: str) -> str:
-        """``repository:<path>`` when a plain git server's line names a declared
-        resource that ``src`` is not declared for, else empty. The path is written by
-        whoever sends the line, as a syslog host name is (see :meth:`host_claim`)."""
-        if not target or src.type is not SourceType.GIT:
+        """``repository:<path>`` when a git source's line (a plain git server's, or a
+        GitHub or GitLab audit record) names a declared resource that ``src`` is not
+        declared for, else empty. The path is written by whoever sends the line, as a
+        syslog host name is (see :meth:`host_claim`): a shipper of one organisation's
+        audit log must not speak for another's repositories."""
+        if not target or src.type not in _GIT_SOURCES:
             return ""
         hit = self._repository(target)
         if hit is not None and not self.serves(src, hit):
@@ -288,7 +291,7 @@ class EstateIndex:
                     return hit
             else:
                 hit = self._repository(target)
-                if hit is not None and src.type is SourceType.GIT and not self.serves(src, hit):
+                if hit is not None and not self.serves(src, hit):
                     return own  # named, not served here: a claim (repository_claim)
                 return hit
         host = ev.host
@@ -308,8 +311,23 @@ class EstateIndex:
         # A failed authentication's user is the name the client sent (sshd's "Invalid
         # user", PostgreSQL's "password authentication failed for user", an HTTP 401):
         # a claim, never the principal (no baseline, no alert in that principal's name).
-        sent = ev.status == FAILURE and (
-            ev.class_uid == CLS_AUTHENTICATION or ev.detail == HTTP_UNAUTHORIZED
+        # So is an access log's user where the source does not authenticate it (a
+        # proxy logging a header or a basic-auth name it never checked).
+        sent = (
+            (
+                ev.status == FAILURE
+                and (ev.class_uid == CLS_AUTHENTICATION or ev.detail == HTTP_UNAUTHORIZED)
+            )
+            or (
+                # a line whose program name is not proven (ingest._base.vouch)
+                ev.claim[:8] == "program:"
+            )
+            or (
+                ev.detail[:5] == HTTP_DETAIL
+                and src.type is SourceType.GIT
+                and not src.authenticating
+                and user != ""
+            )
         )
         key = (src.type, src.resource, src.hosts, user, ev.target, ev.host, sent)
         hit = self._enrich_cache.get(key)
@@ -320,7 +338,7 @@ class EstateIndex:
             self._enrich_cache[key] = hit
         pid, actor, affiliation, kind, vendor, res, claim = hit
         ev.actor = actor
-        if claim:
+        if claim and not ev.claim:  # a parser's claim (program:) stands
             ev.claim = claim
         elif ev.session and src.type is SourceType.CLOUDTRAIL:
             # A session name is the caller's: one naming a declared principal the

@@ -96,6 +96,8 @@ ACTIVITY_NAMES: dict[int, dict[int, str]] = {
 SUCCESS, FAILURE, UNKNOWN = "success", "failure", "unknown"
 # The detail of an HTTP request answered 401: its user is the name the client sent.
 HTTP_UNAUTHORIZED = "http 401"
+# How every access-log request's detail starts (``http <status>``).
+HTTP_DETAIL = "http "
 
 
 @dataclass(slots=True)
@@ -136,9 +138,12 @@ class Event:
     volume_anomaly: str = ""
     # An attribution the log claims but stagewall does not trust (``host:<name>``: a
     # host the source is not declared for; ``repository:<path>``: a repository a git
-    # server's source is not declared for; ``session:<principal>``: a CloudTrail session
-    # name naming a principal its role does not map to; ``user:<principal>``: the name a
-    # failed authentication sent). Recorded; never attributed.
+    # source (git server, GitHub, GitLab) is not declared for; ``program:<name>``: a
+    # daemon's program name a syslog line gives and nothing proves;
+    # ``session:<principal>``: a CloudTrail session name naming a principal its role
+    # does not map to; ``user:<principal>``: the name a failed authentication sent, or
+    # an access log's user where the source does not authenticate it). Recorded;
+    # never attributed.
     claim: str = ""
     # set by storage
     index: int = -1
@@ -161,6 +166,12 @@ class Event:
             return ip
         v4 = mapped.ipv4_mapped if isinstance(mapped, ipaddress.IPv6Address) else None
         return str(v4) if v4 is not None else ip
+
+    @property
+    def dst(self) -> str:
+        """Where the event happened, for counting places: the resource it is attributed
+        to, else the host its line names, else its log source. Derived, not stored."""
+        return self.resource or (f"host:{self.host}" if self.host else f"source:{self.source}")
 
     def get(self, name: str) -> Any:
         """A field by its Sigma name (None for unknown names)."""
@@ -260,7 +271,7 @@ class Event:
         return doc
 
 
-FIELD_NAMES = (frozenset(Event.__slots__) - {"index", "leaf"}) | {"src_client"}
+FIELD_NAMES = (frozenset(Event.__slots__) - {"index", "leaf"}) | {"src_client", "dst"}
 
 
 _ISO_DAYS: dict[int, str] = {}
@@ -308,6 +319,7 @@ __all__ = [
     "CLS_FILE_HOSTING",
     "FAILURE",
     "FIELD_NAMES",
+    "HTTP_DETAIL",
     "HTTP_UNAUTHORIZED",
     "SUCCESS",
     "UNKNOWN",

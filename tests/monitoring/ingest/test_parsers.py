@@ -12,7 +12,11 @@ from stagewall.monitoring.ingest import LineError, parser_for, parser_names, red
 
 
 def feed(kind: str, lines: list[str]) -> list[Event]:
+    """The events of ``lines`` read as a source of type ``kind`` that trusts its text
+    syslog's program names (sshd, sftp, git: tests/monitoring/test_claim_gaps.py reads
+    them untrusted)."""
     p = parser_for(kind, year=2026)
+    p.trust_programs = kind in ("sshd", "sftp", "git")
     out: list[Event] = []
     for line in lines:
         out += p.feed(line)

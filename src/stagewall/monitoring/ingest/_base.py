@@ -13,7 +13,14 @@ import orjson
 
 from stagewall.errors import ConfigError
 from stagewall.estate.models import MonitoringSource
-from stagewall.monitoring.events import Event
+from stagewall.monitoring.events import (
+    API_CREATE,
+    CLS_API_ACTIVITY,
+    CLS_AUTHENTICATION,
+    LOGON,
+    SUCCESS,
+    Event,
+)
 
 MAX_LINE = 1 << 20  # longer lines are malformed (a follower must never buffer without end)
 MAX_DOCUMENT = 64 << 20
@@ -37,12 +44,16 @@ class Parser(abc.ABC):
 
     def __init__(self, *, year: int | None = None) -> None:
         self.year = year if year is not None else datetime.now(UTC).year
+        # text syslog program names are the sender's word unless the source says
+        # otherwise (see vouch)
+        self.trust_programs = False
 
     @abc.abstractmethod
     def feed(self, line: str) -> list[Event]: ...
 
-    def configure(self, source: MonitoringSource) -> None:  # noqa: B027 - optional hook
-        """Take the declared source's settings (most parsers have none)."""
+    def configure(self, source: MonitoringSource) -> None:
+        """Take the declared source's settings."""
+        self.trust_programs = source.trust_program_names
 
     def flush(self) -> list[Event]:
         """End of input: complete what is buffered (LineError if it cannot be)."""
@@ -173,8 +184,13 @@ _DAEMON_COMMS = {
     "sshd": _SSHD_COMMS,
     "sshd-session": _SSHD_COMMS,
     "sshd-auth": _SSHD_COMMS,
+    "internal-sftp": _SSHD_COMMS,
+    "sftp-server": frozenset({"sftp-server"}),
     "git-daemon": frozenset({"git-daemon"}),
 }
+
+# How far a syslog line's program name is proven (see :func:`read_syslog`).
+PROVEN, TAG, FORGED = "proven", "tag", "forged"
 
 # Syslog: classic ("Dec  5 02:41:20 host prog[pid]: msg") or RFC 3339 (rsyslog).
 _SYSLOG = re.compile(
@@ -184,7 +200,21 @@ _SYSLOG = re.compile(
 
 
 def split_syslog(line: str, year: int) -> tuple[float, str, str, str, str]:
-    """(time, host, program, pid, message) of a syslog line, or a journald JSON line."""
+    """(time, host, program, pid, message) of a syslog line, or a journald JSON line
+    (a daemon's name that journald's ``_COMM`` contradicts is no program's: empty)."""
+    ts, host, prog, pid, msg, proof = read_syslog(line, year)
+    return ts, host, "" if proof == FORGED else prog, pid, msg
+
+
+def read_syslog(line: str, year: int) -> tuple[float, str, str, str, str, str]:
+    """(time, host, program, pid, message, proof) of a syslog line or journald record.
+
+    ``proof`` says what the program name rests on: :data:`PROVEN` (journald, whose
+    ``_COMM`` is the kernel's name for the sending process, agrees with a daemon's
+    name, or the name is no daemon's), :data:`FORGED` (journald's ``_COMM`` contradicts
+    the daemon's name the record gives: ``logger -t sshd``; the program is the name
+    given, which the line claims) or :data:`TAG` (a text syslog line: its TAG is
+    whatever the sender wrote, and any local user may send ``logger -t sshd``)."""
     if line.startswith("{"):
         try:
             rec = loads(line)
@@ -194,18 +224,68 @@ def split_syslog(line: str, year: int) -> tuple[float, str, str, str, str]:
             raise LineError("not a journald JSON record (MESSAGE, __REALTIME_TIMESTAMP)") from None
         ident, comm = str(rec.get("SYSLOG_IDENTIFIER") or ""), str(rec.get("_COMM") or "")
         prog = ident or comm
+        proof = PROVEN
         daemon = _DAEMON_COMMS.get(ident)
         if daemon is not None and comm and comm not in daemon:
             # SYSLOG_IDENTIFIER is whatever the sender says (``logger -t sshd``, which
             # any local user may run); _COMM is journald's, from the process itself
-            prog = comm
-        return ts, str(rec.get("_HOSTNAME", "")), prog, str(rec.get("_PID", "")), message
+            proof = FORGED
+        host = str(rec.get("_HOSTNAME", ""))
+        return ts, host, prog, str(rec.get("_PID", "")), message, proof
     m = _SYSLOG.match(line)
     if m is None:
         raise LineError("not a syslog line (timestamp host program[pid]: message)")
     classic = m["classic"]
     ts = parse_syslog_time(classic, year) if classic else parse_iso(m["iso"])
-    return ts, m["host"], m["prog"], m["pid"] or "", m["msg"]
+    return ts, m["host"], m["prog"], m["pid"] or "", m["msg"], TAG
+
+
+# What a daemon's line becomes when its program name is not proven (see vouch).
+PROGRAM_CLAIM, PROGRAM_FORGERY = "program_claim", "program_forgery"
+
+
+def vouch(events: list[Event], prog: str, pid: str, proof: str, trusted: bool) -> list[Event]:
+    """A daemon's events as the daemon's only when its program name is proven.
+
+    Proven: journald's ``_COMM`` agrees (:data:`PROVEN`), or a text syslog line (TAG)
+    on a source declared ``trust_program_names``. Otherwise each event becomes an API
+    Activity record of what the line claims: the user, address and host as written,
+    operation :data:`PROGRAM_CLAIM`, ``claim`` ``program:<name>`` (never attributed:
+    no principal, no baseline, no login rule). It is :data:`PROGRAM_FORGERY` (which
+    ``program_name_forgery`` alerts on) when it looks like one: journald's ``_COMM``
+    contradicts the name, the line has no PID (sshd and git-daemon always write one;
+    ``logger -t sshd`` writes none), or an unproven line claims a successful logon."""
+    if not events or proof == PROVEN or (proof == TAG and trusted and pid):
+        return events
+    forged = proof == FORGED or not pid
+    if not forged:
+        for ev in events:
+            if (
+                ev.class_uid == CLS_AUTHENTICATION
+                and ev.activity_id == LOGON
+                and (ev.status == SUCCESS)
+            ):
+                forged = True
+                break
+    operation = PROGRAM_FORGERY if forged else PROGRAM_CLAIM
+    return [
+        Event(
+            ev.time,
+            CLS_API_ACTIVITY,
+            API_CREATE,
+            status=ev.status,
+            user=ev.user,
+            src_ip=ev.src_ip,
+            host=ev.host,
+            target=ev.target,
+            object=ev.object,
+            operation=operation,
+            detail=f"{prog}: {ev.operation}"[:120],
+            session=pid,
+            claim=f"program:{prog}",
+        )
+        for ev in events
+    ]
 
 
 def json_records(value: Any) -> list[dict[str, Any]]:
@@ -540,6 +620,8 @@ def redact_statement(statement: str, limit: int = 400) -> str:
 
 __all__ = [
     "MAX_LINE",
+    "PROGRAM_CLAIM",
+    "PROGRAM_FORGERY",
     "JsonParser",
     "LineError",
     "Parser",
@@ -552,9 +634,11 @@ __all__ = [
     "parse_syslog_time",
     "parser_for",
     "parser_names",
+    "read_syslog",
     "redact_statement",
     "register",
     "settings_named",
     "split_syslog",
     "strip_comments",
+    "vouch",
 ]

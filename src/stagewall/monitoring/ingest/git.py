@@ -35,11 +35,14 @@ from stagewall.monitoring.events import (
 from stagewall.monitoring.ingest._base import (
     _MONTHS,
     MAX_LINE,
+    PROVEN,
+    TAG,
     LineError,
     Parser,
     parse_iso,
+    read_syslog,
     register,
-    split_syslog,
+    vouch,
 )
 
 # Combined/common log format, read field by field the way servers write it: a quoted
@@ -150,15 +153,20 @@ class GitParser(Parser):
                 return self._ssh(ts, "", g[3], g[5], g[7] or "", g[6], f"gitolite {g[4]}")
             if "\t" in line and line[:4].isdigit():
                 return []  # gitolite's other records (pre_git, END, ...)
-        ts, host, prog, pid, msg = split_syslog(line, self.year)
+        ts, host, prog, pid, msg, proof = read_syslog(line, self.year)
         if prog in _SSH_PROGRAMS:
             kv = dict(_KV.findall(msg.split(" command=", 1)[0]))
             command = msg.split(" command=", 1)[1] if " command=" in msg else ""
             if not command:
                 raise LineError("a git-over-SSH line without command=")
-            return self._ssh(ts, host, pid, kv.get("user", ""), kv.get("from", ""), command, prog)
+            out = self._ssh(ts, host, pid, kv.get("user", ""), kv.get("from", ""), command, prog)
+            # the wrapper logs through logger: journald's _COMM cannot vouch for it either
+            return vouch(out, prog, pid, TAG if proof == PROVEN else proof, self.trust_programs)
         if prog != "git-daemon":
             return []
+        return vouch(self._daemon(ts, host, pid, msg), prog, pid, proof, self.trust_programs)
+
+    def _daemon(self, ts: float, host: str, pid: str, msg: str) -> list[Event]:
         if msg.startswith("Connection from"):
             cm = _CONNECTION.match(msg)
             if cm:

@@ -202,6 +202,7 @@ class CloudTrailParser(JsonParser):
         self._sessions: dict[tuple[str, str, str], tuple[str, str]] = {}
 
     def configure(self, source: MonitoringSource) -> None:
+        super().configure(source)
         self._by_session_name = _Roles(source.session_name_roles)
         self._by_source_identity = _Roles(source.source_identity_roles)
 

@@ -16,7 +16,19 @@ from stagewall.monitoring.events import (
     FILE_UPLOAD,
     Event,
 )
-from stagewall.monitoring.ingest._base import MAX_LINE, LineError, Parser, register, split_syslog
+from stagewall.monitoring.ingest._base import (
+    MAX_LINE,
+    PROVEN,
+    TAG,
+    LineError,
+    Parser,
+    read_syslog,
+    register,
+    vouch,
+)
+
+# internal-sftp logs as its sshd process; sftp-server as itself
+_PROGRAMS = frozenset({"sshd", "sshd-session", "internal-sftp", "sftp-server"})
 
 _OPENED = re.compile(r"^session opened for local user (\S+) from \[([^\]]*)\]")
 _CLOSED = re.compile(r"^session closed for local user (\S+)")
@@ -30,19 +42,32 @@ class SftpParser(Parser):
 
     def __init__(self, *, year: int | None = None) -> None:
         super().__init__(year=year)
-        self._sessions: dict[str, tuple[str, str]] = {}
+        # pid -> (user, address, the session line's proof)
+        self._sessions: dict[str, tuple[str, str, str]] = {}
 
     def feed(self, line: str) -> list[Event]:
         if len(line) > MAX_LINE:
             raise LineError("a line longer than 1 MB")
         if not line.strip():
             return []
-        ts, host, _prog, pid, msg = split_syslog(line, self.year)
+        ts, host, prog, pid, msg, proof = read_syslog(line, self.year)
+        if prog not in _PROGRAMS:
+            return []
+        out = self._events(ts, host, pid, msg, proof)
+        if out:
+            # as proven as the weaker of this line and its session's opening line
+            opened = self._sessions.get(pid, ("", "", PROVEN))[2]
+            if not (opened == PROVEN or (opened == TAG and self.trust_programs)):
+                proof = opened
+            return vouch(out, prog, pid, proof, self.trust_programs)
+        return out
+
+    def _events(self, ts: float, host: str, pid: str, msg: str, proof: str) -> list[Event]:
         if msg.startswith("close "):
             m = _CLOSE.match(msg)
             if m is None:
                 raise LineError("an sftp close line without 'bytes read N written N'")
-            user, ip = self._sessions.get(pid, ("", ""))
+            user, ip, _ = self._sessions.get(pid, ("", "", PROVEN))
             out = []
             read, written = int(m[2]), int(m[3])
             for size, activity in ((read, FILE_DOWNLOAD), (written, FILE_UPLOAD)):
@@ -67,7 +92,7 @@ class SftpParser(Parser):
             if m is not None:
                 if len(self._sessions) >= self.MAX_SESSIONS:
                     self._sessions.clear()
-                self._sessions[pid] = (m[1], m[2])
+                self._sessions[pid] = (m[1], m[2], proof)
             return []
         if msg.startswith("session closed"):
             self._sessions.pop(pid, None)
@@ -76,7 +101,7 @@ class SftpParser(Parser):
             m = _REMOVE.match(msg)
             if m is None:
                 return []
-            user, ip = self._sessions.get(pid, ("", ""))
+            user, ip, _ = self._sessions.get(pid, ("", "", PROVEN))
             return [
                 Event(
                     ts,

@@ -16,7 +16,14 @@ from stagewall.monitoring.events import (
     LOGON,
     Event,
 )
-from stagewall.monitoring.ingest._base import MAX_LINE, LineError, Parser, register, split_syslog
+from stagewall.monitoring.ingest._base import (
+    MAX_LINE,
+    LineError,
+    Parser,
+    read_syslog,
+    register,
+    vouch,
+)
 
 # The user name is the client's, logged as sent (spaces too): "x from 10.0.0.5 port 1"
 # is a name. What sshd writes after it is not the client's, so these patterns take
@@ -46,9 +53,12 @@ class SshdParser(Parser):
             raise LineError("a line longer than 1 MB")
         if not line.strip():
             return []
-        ts, host, prog, pid, msg = split_syslog(line, self.year)
+        ts, host, prog, pid, msg, proof = read_syslog(line, self.year)
         if prog not in _PROGRAMS:
             return []
+        return vouch(self._events(ts, host, pid, msg), prog, pid, proof, self.trust_programs)
+
+    def _events(self, ts: float, host: str, pid: str, msg: str) -> list[Event]:
         c = msg[:3]
         if c in ("Acc", "Fai"):
             m = _ACCEPTED.match(msg)
