@@ -185,6 +185,10 @@ identity_bindings = Table(
     Column("declaration", Text, nullable=False),
     Column("bound_at", String(32), nullable=False),
     Column("how", String(32), nullable=False),
+    # The identity-provider account that first signed in as the principal
+    # (identitybind_0002); another subject is refused until the estate declares it.
+    Column("oidc_issuer", String(512), nullable=True),
+    Column("oidc_subject", String(255), nullable=True),
 )
 
 __all__ = [
