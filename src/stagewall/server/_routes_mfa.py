@@ -54,6 +54,7 @@ class PasskeyOut(BaseModel):
     sign_count: int
     aaguid: str
     backed_up: bool
+    suspended_at: str | None = None
 
 
 class StepUpOut(BaseModel):
