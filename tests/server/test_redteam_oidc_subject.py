@@ -59,3 +59,19 @@ def test_a_recreated_idp_account_with_the_same_email_is_refused(
     assert world.client.get("/api/v1/whoami").json()["principal"] == "bob"
     retired = [e for e in world.events() if e.code == "identity.account.retired"]
     assert retired and retired[-1].details["changed"] == ["oidc_subject"]
+
+
+def test_a_callback_without_iss_from_a_provider_that_sends_it_is_refused(
+    oidc_world: World, oidc_provider: OidcProvider
+) -> None:
+    """RFC 9207 §2.4: a provider that announces ``authorization_response_iss_parameter_
+    supported`` always sends ``iss``; a response without it did not come from it as sent
+    (a mix-up, or a response rewritten on the way) and is refused."""
+    world = oidc_world
+    meta = httpx.get(f"{oidc_provider.issuer}/.well-known/openid-configuration").json()
+    assert meta["authorization_response_iss_parameter_supported"] is True
+    with httpx.Client(follow_redirects=False, timeout=10) as fresh:
+        query = oidc_provider.login(fresh, _start(world), "alice")
+    assert query.pop("iss") == oidc_provider.issuer
+    _refused(_callback(world, query), "without the iss parameter")
+    assert _logins(world)[-1].status.value == "Failure"
