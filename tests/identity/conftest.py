@@ -152,6 +152,9 @@ ACCOUNTS = {
     "alice": {"email": "Alice@Example.test", "email_verified": True, "name": "Alice Example"},
     "mallory": {"email": "bob@example.test", "email_verified": False, "name": "Not Bob"},
     "bob": {"email": "bob@example.test", "email_verified": True, "name": "Bob Example"},
+    # bob's address on another IdP account (his account deleted and re-created, or the
+    # address handed to someone else): another subject, the same verified address
+    "bob-recreated": {"email": "bob@example.test", "email_verified": True, "name": "Bob Again"},
     "stranger": {"email": "stranger@elsewhere.test", "email_verified": True},
 }
 

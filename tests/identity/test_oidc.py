@@ -67,7 +67,9 @@ def _identity(
     provider: OidcProvider, browser: httpx.Client, rp: OidcRelyingParty, account: str
 ) -> OidcIdentity:
     started, callback = _login(provider, browser, rp, account)
-    return rp.finish(code=callback["code"], state=callback["state"], started=started)
+    return rp.finish(
+        code=callback["code"], state=callback["state"], started=started, iss=callback["iss"]
+    )
 
 
 ESTATE = """
@@ -145,7 +147,9 @@ def test_wrong_audience_is_refused(
     ):
         other_start = dataclasses.replace(wrong.start(), nonce=started.nonce)
         with pytest.raises(AuthenticationFailed, match="meant for audience") as err:
-            wrong.finish(code="x", state=other_start.state, started=other_start)
+            wrong.finish(
+                code="x", state=other_start.state, started=other_start, iss=wrong.settings.issuer
+            )
     assert oidc_provider.main.client_id in err.value.message
     assert err.value.code == "SW700"
 
@@ -158,13 +162,17 @@ def test_expired_id_token_is_refused(oidc_provider: OidcProvider, browser: httpx
         started, callback = _login(oidc_provider, browser, party, "alice")
         clock.now += timedelta(minutes=5)
         with pytest.raises(AuthenticationFailed, match="expired at"):
-            party.finish(code=callback["code"], state=callback["state"], started=started)
+            party.finish(
+                code=callback["code"], state=callback["state"], started=started, iss=callback["iss"]
+            )
     # Same delay, ordinary ID token lifetime (10 min): accepted.
     clock = FakeClock()
     with OidcRelyingParty(_settings(oidc_provider, oidc_provider.main), clock=clock) as party:
         started, callback = _login(oidc_provider, browser, party, "alice")
         clock.now += timedelta(minutes=5)
-        assert party.finish(code=callback["code"], state=callback["state"], started=started)
+        assert party.finish(
+            code=callback["code"], state=callback["state"], started=started, iss=callback["iss"]
+        )
 
 
 def test_tampered_state_is_refused(
@@ -173,11 +181,13 @@ def test_tampered_state_is_refused(
     started, callback = _login(oidc_provider, browser, rp, "alice")
     for state in (callback["state"] + "x", "", callback["state"][:-1]):
         with pytest.raises(AuthenticationFailed, match="state returned by the identity provider"):
-            rp.finish(code=callback["code"], state=state, started=started)
+            rp.finish(code=callback["code"], state=state, started=started, iss=callback["iss"])
     # The state of another login does not fit either.
     other_start = rp.start()
     with pytest.raises(AuthenticationFailed, match="state"):
-        rp.finish(code=callback["code"], state=other_start.state, started=started)
+        rp.finish(
+            code=callback["code"], state=other_start.state, started=started, iss=callback["iss"]
+        )
 
 
 def test_authorization_response_from_another_issuer_is_refused(
@@ -197,9 +207,13 @@ def test_replayed_code_is_refused(
     oidc_provider: OidcProvider, browser: httpx.Client, rp: OidcRelyingParty
 ) -> None:
     started, callback = _login(oidc_provider, browser, rp, "alice")
-    assert rp.finish(code=callback["code"], state=callback["state"], started=started).subject
+    assert rp.finish(
+        code=callback["code"], state=callback["state"], started=started, iss=callback["iss"]
+    ).subject
     with pytest.raises(AuthenticationFailed, match="refused the authorization code"):
-        rp.finish(code=callback["code"], state=callback["state"], started=started)
+        rp.finish(
+            code=callback["code"], state=callback["state"], started=started, iss=callback["iss"]
+        )
 
 
 def test_code_with_another_logins_verifier_is_refused(
@@ -210,7 +224,9 @@ def test_code_with_another_logins_verifier_is_refused(
     mine = rp.start()
     forged = dataclasses.replace(mine, state=callback["state"])
     with pytest.raises(AuthenticationFailed, match="PKCE verifier"):
-        rp.finish(code=callback["code"], state=callback["state"], started=forged)
+        rp.finish(
+            code=callback["code"], state=callback["state"], started=forged, iss=callback["iss"]
+        )
 
 
 def test_login_started_more_than_ten_minutes_ago_is_refused(
@@ -221,7 +237,9 @@ def test_login_started_more_than_ten_minutes_ago_is_refused(
         started, callback = _login(oidc_provider, browser, party, "alice")
         clock.now += timedelta(minutes=10, seconds=1)
         with pytest.raises(AuthenticationFailed, match="more than 10 minutes ago"):
-            party.finish(code=callback["code"], state=callback["state"], started=started)
+            party.finish(
+                code=callback["code"], state=callback["state"], started=started, iss=callback["iss"]
+            )
 
 
 def test_step_up_max_age_requires_a_fresh_authentication(
@@ -232,7 +250,9 @@ def test_step_up_max_age_requires_a_fresh_authentication(
         started = party.start(max_age_s=0)
         assert "max_age=0" in started.url
         callback = oidc_provider.login(browser, started.url, "alice")
-        identity = party.finish(code=callback["code"], state=callback["state"], started=started)
+        identity = party.finish(
+            code=callback["code"], state=callback["state"], started=started, iss=callback["iss"]
+        )
         assert identity.auth_time is not None
         assert abs((identity.auth_time - datetime.now(UTC)).total_seconds()) < 120
 
@@ -240,7 +260,9 @@ def test_step_up_max_age_requires_a_fresh_authentication(
         callback = oidc_provider.login(browser, started.url, "alice")
         clock.now += timedelta(minutes=5)
         with pytest.raises(AuthenticationFailed, match="older than 60 s"):
-            party.finish(code=callback["code"], state=callback["state"], started=started)
+            party.finish(
+                code=callback["code"], state=callback["state"], started=started, iss=callback["iss"]
+            )
 
 
 # ---- forged ID tokens delivered by a swapped token endpoint ------------------------
@@ -293,7 +315,7 @@ def _forged_finish(
         _answering(provider, tokens) as http,
         OidcRelyingParty(rp.settings, http=http) as party,
     ):
-        party.finish(code="x", state=started.state, started=started)
+        party.finish(code="x", state=started.state, started=started, iss=party.settings.issuer)
 
 
 def _claims_of(token: str) -> dict[str, Any]:
@@ -344,7 +366,7 @@ def test_nonce_of_another_login_is_refused(
         OidcRelyingParty(rp.settings, http=http) as party,
         pytest.raises(AuthenticationFailed, match="nonce does not match"),
     ):
-        party.finish(code="x", state=other.state, started=other)
+        party.finish(code="x", state=other.state, started=other, iss=party.settings.issuer)
 
 
 # ---- configuration and provider failures ---------------------------------------------

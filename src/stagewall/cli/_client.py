@@ -8,9 +8,12 @@ The token comes from ``STAGEWALL_TOKEN`` (pipelines and scripts) or from the fil
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import stat
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,16 +123,81 @@ def credentials_path() -> Path:
     return Path(base) / "stagewall" / "credentials.json"
 
 
-def _read_credentials() -> dict[str, Any]:
-    path = credentials_path()
-    if not path.exists():
-        return {}
+def _own_directory(directory: Path) -> None:
+    """``directory`` must be a real directory of this user that nobody else may write:
+    otherwise someone else could plant, swap or redirect the files kept in it."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        st = os.lstat(directory)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ConfigError(f"cannot inspect {directory}: {exc.strerror}") from None
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        raise ConfigError(
+            f"{directory} is a symbolic link or not a directory; the CLI keeps its login "
+            "tokens only in a real directory of its own",
+            hint=f"remove it (it is created again, mode 0700): rm {directory}",
+        )
+    if st.st_uid != os.geteuid():
+        raise ConfigError(
+            f"{directory} is not owned by you (uid {st.st_uid}); someone else could plant "
+            "or read the login tokens kept there",
+            hint="set XDG_CONFIG_HOME to a directory of your own",
+        )
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ConfigError(
+            f"{directory} is writable by others (mode {oct(st.st_mode & 0o777)}); someone "
+            "else could plant or redirect the login tokens kept there",
+            hint=f"chmod 700 {directory}",
+        )
+
+
+def _read_private(path: Path, *, damaged_ok: bool = False) -> Any:
+    """The JSON in ``path`` (None if absent, or not JSON and ``damaged_ok``): refused when
+    it is a symbolic link, not this user's, or readable or writable by others (a planted
+    or exposed token file)."""
+    _own_directory(path.parent)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConfigError(
+                f"{path} is a symbolic link; the CLI reads login tokens only from a file "
+                "of its own",
+                hint=f"remove it and run `stagewall login` again: rm {path}",
+            ) from None
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"{path} is not a regular file")
+        if st.st_uid != os.geteuid():
+            raise ConfigError(
+                f"{path} is not owned by you (uid {st.st_uid}): someone else may have "
+                "planted it to send your commands to another server or identity",
+                hint=f"remove it and run `stagewall login` again: rm {path}",
+            )
+        if st.st_mode & 0o077:
+            raise ConfigError(
+                f"{path} is readable or writable by others (mode {oct(st.st_mode & 0o777)}); "
+                "the login tokens in it may have been read",
+                hint=f"run `stagewall logout`, then `chmod 600 {path}` and `stagewall login`",
+            )
+        raw = fh.read()
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        if damaged_ok:
+            return None
         raise ConfigError(
             f"cannot read {path}: {exc}", hint="delete the file and run `stagewall login`"
         ) from None
+
+
+def _read_credentials() -> dict[str, Any]:
+    data = _read_private(credentials_path())
     return data if isinstance(data, dict) else {}
 
 
@@ -147,13 +215,21 @@ def save_login(server: str, token: str, principal: str, expires_at: str) -> Path
 
 
 def _write_private(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON readable by this user only (mode 0600, directory 0700), atomically."""
+    """Write JSON readable by this user only (mode 0600, directory 0700), atomically.
+
+    Through a new temporary file (O_EXCL, a random name): a file or symbolic link
+    planted under a predictable name never receives the token."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2)
-    os.replace(tmp, path)
+    _own_directory(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            json.dump(data, fh, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def forget_login(server: str) -> None:
@@ -178,10 +254,7 @@ def ci_session(server: str, id_token: str) -> str:
     """
     path = _ci_sessions_path()
     key = hashlib.sha256(f"{server}\0{id_token}".encode()).hexdigest()
-    try:
-        cached: Any = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, ValueError):
-        cached = {}
+    cached: Any = _read_private(path, damaged_ok=True)  # damaged: exchange the token again
     if not isinstance(cached, dict):
         cached = {}
     now = datetime.now(UTC)

@@ -1,5 +1,5 @@
 """Tables of the identity domain (identity_0001, identity_0002, cliauth_0001,
-devicereq_0001, identitybind_0001); times are UTC ISO 8601 text.
+devicereq_0001, identitybind_0001/0002, passkeyclone_0001); times are UTC ISO 8601 text.
 
 Nothing here holds a usable secret: passwords are argon2 hashes, tokens and
 invitation/device codes are stored as SHA-256 digests of high-entropy values.
@@ -104,6 +104,8 @@ identity_webauthn_credentials = Table(
     Column("backed_up", Boolean, nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("last_used_at", String(32), nullable=True),
+    # set when its signature counter went backwards (passkeyclone_0001): signs nothing more
+    Column("suspended_at", String(32), nullable=True),
 )
 
 identity_webauthn_challenges = Table(
@@ -185,6 +187,10 @@ identity_bindings = Table(
     Column("declaration", Text, nullable=False),
     Column("bound_at", String(32), nullable=False),
     Column("how", String(32), nullable=False),
+    # The identity-provider account that first signed in as the principal
+    # (identitybind_0002); another subject is refused until the estate declares it.
+    Column("oidc_issuer", String(512), nullable=True),
+    Column("oidc_subject", String(255), nullable=True),
 )
 
 __all__ = [

@@ -14,6 +14,13 @@ state of a principal whose declaration's attributes differ (see
 What cannot be told apart: a name declared again with exactly the same attributes
 (say ``bob: {affiliation: internal}`` for another Bob). Declare people with their
 e-mail address (and ``oidc_subject``) so that another person is another declaration.
+
+The binding also pins the identity-provider account (issuer, subject) of the first
+login through the provider (:func:`pin_subject`): a person found by e-mail address
+stays that account, so a re-created account or someone else's account given the
+same address is refused (OpenID Connect Core §5.7: only ``iss`` and ``sub`` identify
+an end-user) until the estate declares the new ``oidc_subject``, which retires the
+old state and the pin with it.
 """
 
 from __future__ import annotations
@@ -22,10 +29,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
-from stagewall.errors import AccessDenied
+from stagewall.errors import AccessDenied, OidcLoginRefused
 from stagewall.estate import Estate
 from stagewall.identity._codes import fmt
 from stagewall.identity._tables import identity_bindings
@@ -117,4 +124,48 @@ def bind(store: Store, estate: Estate, principal: str, *, now: datetime, how: st
         bind_on(conn, estate, principal, now=now, how=how)
 
 
-__all__ = ["ATTRIBUTES", "bind", "bind_on", "changed", "declaration", "recorded"]
+def pin_subject(
+    store: Store, estate: Estate, principal: str, *, issuer: str, subject: str, now: datetime
+) -> None:
+    """Bind ``principal`` (:func:`bind_on`) and pin the identity-provider account
+    (``issuer``, ``subject``) signing in as it; OidcLoginRefused when another one is pinned.
+
+    The first login through the provider pins its account (``UPDATE … WHERE
+    oidc_subject IS NULL``: of two concurrent first logins exactly one pins, the other
+    is compared with it). Nothing is pinned or changed on a refusal."""
+    t = identity_bindings
+    with store.transaction() as conn:
+        bind_on(conn, estate, principal, now=now, how="oidc-login")
+        pinned = conn.execute(
+            update(t)
+            .where(t.c.principal == principal)
+            .where(t.c.oidc_subject.is_(None))
+            .values(oidc_issuer=issuer, oidc_subject=subject)
+        ).rowcount
+        if pinned == 1:
+            return
+        row = conn.execute(
+            select(t.c.oidc_issuer, t.c.oidc_subject).where(t.c.principal == principal)
+        ).first()
+    if row is None:  # not declared: nothing to sign in as (fail closed)
+        raise OidcLoginRefused(f"principal {principal!r} is not declared in the estate")
+    if (row.oidc_issuer, row.oidc_subject) != (issuer, subject):
+        raise OidcLoginRefused(
+            f"principal {principal!r} signs in through the identity provider as another "
+            f"account; this login (subject {subject[:255]!r}) is another account with the "
+            "same e-mail address (re-created, or the address was given to someone else)",
+            hint="if this account now belongs to the person, an administrator declares its "
+            "subject as oidc_subject in stagewall.yaml (this retires the old account's "
+            "factors and logins)",
+        )
+
+
+__all__ = [
+    "ATTRIBUTES",
+    "bind",
+    "bind_on",
+    "changed",
+    "declaration",
+    "pin_subject",
+    "recorded",
+]

@@ -230,7 +230,8 @@ class OidcRelyingParty:
         """Exchange ``code`` and verify the ID token; raise AuthenticationFailed if anything is off.
 
         ``iss`` is the callback's ``iss`` parameter (RFC 9207) when the provider sends
-        one; it must then be this provider (defence against IdP mix-up). The caller must
+        one; it must then be this provider (defence against IdP mix-up), and it must be
+        there when the provider's metadata says it sends it. The caller must
         discard ``started`` whatever the outcome (it is single use).
         """
         now = self._clock()
@@ -245,6 +246,14 @@ class OidcRelyingParty:
             raise AuthenticationFailed(
                 "the state returned by the identity provider does not match this login "
                 "(possible cross-site request forgery or a login finished in another tab)",
+                hint="start the login again from the stagewall login page",
+            )
+        if iss is None and self.metadata().get("authorization_response_iss_parameter_supported"):
+            # RFC 9207 §2.4: this provider always sends iss; a response without it was not
+            # made by it for this client as sent (a mix-up, or rewritten on the way).
+            raise AuthenticationFailed(
+                "the authorization response arrived without the iss parameter, which this "
+                "identity provider always sends",
                 hint="start the login again from the stagewall login page",
             )
         if iss is not None and iss != self.settings.issuer:

@@ -7,7 +7,9 @@ that started the login. :func:`complete` takes the callback's ``code`` and ``sta
 and that cookie, burns the stored login (single use, 10 minutes), verifies the ID
 token, maps it to exactly one declared principal and returns it. A callback from
 another browser (login CSRF, a victim made to finish an attacker's login) lacks the
-binding cookie and is refused. Every refusal is an ``identity.login`` failure event
+binding cookie and is refused. The first login pins its (issuer, subject) to the
+principal (:func:`stagewall.identity.bindings.pin_subject`): another provider account
+with the same e-mail address is refused. Every refusal is an ``identity.login`` failure event
 (OCSF Authentication 3002) and raises OidcLoginRefused (SW844).
 """
 
@@ -31,6 +33,7 @@ from stagewall.errors import (
 from stagewall.estate import Estate
 from stagewall.estate.models import OidcLoginSettings, ServerSettings
 from stagewall.identity import _events as ev
+from stagewall.identity import bindings
 from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse, same
 from stagewall.identity._once import take_once
 from stagewall.identity._tables import identity_oidc_logins
@@ -181,6 +184,10 @@ def complete(
                     "(unknown subject and no matching verified e-mail address)",
                     hint="ask an admin to declare your e-mail or oidc_subject in stagewall.yaml",
                 )
+            # the declaration this name has now, and the IdP account that signs in as it
+            bindings.pin_subject(
+                store, estate, principal, issuer=identity.issuer, subject=subject, now=now
+            )
         except OidcLoginRefused as exc:
             record(store, None, False, exc.message, source=source, subject=subject)
             slots.failed()

@@ -91,6 +91,7 @@ class Passkey:
     sign_count: int
     aaguid: str
     backed_up: bool
+    suspended_at: str | None = None
 
 
 def relying_party(settings: ServerSettings) -> WebauthnSettings:
@@ -129,7 +130,14 @@ def has_passkey(store: Store, principal: str) -> bool:
 def list_passkeys(store: Store, principal: str) -> list[Passkey]:
     return [
         Passkey(
-            r.id, r.name, r.created_at, r.last_used_at, r.sign_count, r.aaguid, bool(r.backed_up)
+            r.id,
+            r.name,
+            r.created_at,
+            r.last_used_at,
+            r.sign_count,
+            r.aaguid,
+            bool(r.backed_up),
+            r.suspended_at,
         )
         for r in _rows(store, principal)
     ]
@@ -442,6 +450,19 @@ def _refuse(store: Store, principal: str, reason: str, purpose: str) -> None:
     )
 
 
+def _suspend(store: Store, passkey_id: str, now: datetime) -> None:
+    """Suspend a passkey caught signing with a counter that did not increase: a clone
+    that jumps its counter ahead is refused as well (it stays a factor on record)."""
+    t = identity_webauthn_credentials
+    with store.transaction() as conn:
+        conn.execute(
+            update(t)
+            .where(t.c.id == passkey_id)
+            .where(t.c.suspended_at.is_(None))
+            .values(suspended_at=fmt(now))
+        )
+
+
 def verify_assertion(
     store: Store,
     settings: ServerSettings,
@@ -455,7 +476,8 @@ def verify_assertion(
     """Check an assertion by one of ``principal``'s passkeys for this session; its id or SW841.
 
     The signature counter is stored with a compare-and-set, so two concurrent uses of
-    one assertion cannot both pass; a counter that does not increase is SW842.
+    one assertion cannot both pass; a counter that does not increase is SW842 and
+    suspends the passkey (every later assertion by it is refused, SW841).
     """
     rp = relying_party(settings)
     response_json = _as_json(response)
@@ -488,6 +510,13 @@ def verify_assertion(
             "the passkey used is not registered to you",
             hint="use one of your own passkeys (listed in the assertion options)",
         )
+    if row.suspended_at is not None:
+        _refuse(store, principal, "passkey suspended", purpose)
+        raise StepUpRefused(
+            f"passkey {row.id} of {principal!r} is suspended since {row.suspended_at}: its "
+            "signature counter went backwards (a cloned authenticator?)",
+            hint="use another factor, or ask another person to reset your factors",
+        )
     cred = wa.WebauthnCredential(
         credential_id=bytes(row.credential_id),
         public_key=bytes(row.public_key),
@@ -505,9 +534,13 @@ def verify_assertion(
         )
     except AuthenticationFailed as exc:
         cloned = "counter" in exc.message
+        if cloned:
+            _suspend(store, row.id, now)
         _refuse(store, principal, "signature counter regressed" if cloned else "bad", purpose)
         if cloned:
-            raise AuthenticatorCloned(f"passkey {row.id} of {principal!r}: {exc.message}") from None
+            raise AuthenticatorCloned(
+                f"passkey {row.id} of {principal!r}: {exc.message}; it is suspended"
+            ) from None
         raise StepUpRefused(exc.message, hint=exc.hint) from None
     with store.transaction() as conn:
         done = conn.execute(
@@ -529,9 +562,11 @@ def verify_assertion(
                 conn=conn,
             )
     if done != 1:
+        _suspend(store, row.id, now)
         _refuse(store, principal, "signature counter raced", purpose)
         raise AuthenticatorCloned(
-            f"passkey {row.id} of {principal!r} was used twice at once; the second use is refused"
+            f"passkey {row.id} of {principal!r} signed twice with one counter at once; the "
+            "second use is refused and the passkey suspended"
         )
     return str(row.id)
 

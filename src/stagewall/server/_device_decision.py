@@ -48,25 +48,32 @@ def has_factor(state: ServerState, principal: str) -> tuple[bool, bool]:
     return mfa.is_enrolled(store, principal), passkeys.has_passkey(store, principal)
 
 
-def fresh_factor(state: ServerState, actor: Actor, otp: str | None, webauthn: Any | None) -> StepUp:
-    """The step-up sent with an approval, verified now (TOTP or passkey, never a window).
+def fresh_factor(
+    state: ServerState,
+    actor: Actor,
+    otp: str | None,
+    webauthn: Any | None,
+    *,
+    act: str = "approve a terminal login",
+) -> StepUp:
+    """The step-up sent with the request, verified now (TOTP or passkey, never a window).
 
+    For the acts by which a stolen session or token would outlive itself: approving a
+    terminal login (a new token), adding a second factor (a way to step up for good).
     NoSecondFactor (SW611) when the person has no factor at all (how to enrol in the
     hint); StepUpRequired (SW721) when none was sent; the step-up's own refusal when
     it is wrong."""
     factor = stepup.factor_of(otp, webauthn)
     if factor is None:
         if not any(has_factor(state, actor.principal)):
-            raise NoSecondFactor(
-                f"{actor.principal!r} has no second factor, so it cannot approve a terminal login"
-            )
+            raise NoSecondFactor(f"{actor.principal!r} has no second factor, so it cannot {act}")
         raise StepUpRequired(
-            "approving a terminal login needs a fresh second factor sent with the "
-            "approval (a one-time code or a passkey); an open step-up window is not enough",
+            f"to {act} needs a fresh second factor sent with the request (a one-time code "
+            "or a passkey); an open step-up window is not enough",
             hint="send your current one-time code as `otp`, or a passkey assertion as `webauthn`",
         )
     with acting(actor):
-        return state.ctx.step_up(actor.principal, otp, webauthn, purpose="approve a terminal login")
+        return state.ctx.step_up(actor.principal, otp, webauthn, purpose=act)
 
 
 def decide(

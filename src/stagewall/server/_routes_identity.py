@@ -28,7 +28,7 @@ from stagewall.server._auth import (
     set_session_cookie,
     source_address,
 )
-from stagewall.server._device_decision import Decision, decide
+from stagewall.server._device_decision import Decision, decide, fresh_factor
 from stagewall.server._state import ServerState
 from stagewall.server._stepup import Privileged
 from stagewall.server.authz import classes_for
@@ -232,10 +232,11 @@ def register(r: FastAPI, state: ServerState) -> None:
         # Only ever for the logged-in principal itself: there is no principal parameter.
         with acting(actor):
             if passkeys.has_passkey(store, actor.principal):
-                # A new factor while one exists: step up with it (a stolen session is not
-                # enough to add an attacker's authenticator app).
+                # A new factor while one exists: a passkey assertion sent now (a stolen
+                # session, even with an open step-up window, must not add an attacker's
+                # authenticator app).
                 step = body or Privileged()
-                state.ctx.step_up(actor.principal, None, step.webauthn, purpose="enrol TOTP")
+                fresh_factor(state, actor, None, step.webauthn, act="enrol TOTP")
             got = mfa.enroll(store, state.estate, actor.principal, home=state.home, now=state.now())
             if actor.method is LoginMethod.LOCAL:
                 log_out(

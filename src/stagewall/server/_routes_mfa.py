@@ -16,12 +16,11 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from stagewall import mfa
 from stagewall.identity import passkeys, stepup
 from stagewall.identity._codes import fmt
 from stagewall.identity.actor import Actor, acting
 from stagewall.server._auth import guard
-from stagewall.server._device_decision import Decision, decide, fresh_factor
+from stagewall.server._device_decision import Decision, decide, fresh_factor, has_factor
 from stagewall.server._state import ServerState
 from stagewall.server._stepup import OTP_DESCRIPTION, WEBAUTHN_DESCRIPTION, Privileged
 
@@ -54,6 +53,7 @@ class PasskeyOut(BaseModel):
     sign_count: int
     aaguid: str
     backed_up: bool
+    suspended_at: str | None = None
 
 
 class StepUpOut(BaseModel):
@@ -83,12 +83,10 @@ def register(r: FastAPI, state: ServerState) -> None:
         now = state.now()
         with acting(actor):
             passkeys.relying_party(state.settings)
-            if mfa.is_enrolled(store, actor.principal) or passkeys.has_passkey(
-                store, actor.principal
-            ):
-                state.ctx.step_up(
-                    actor.principal, body.otp, body.webauthn, purpose="register a passkey"
-                )
+            if any(has_factor(state, actor.principal)):
+                # a factor sent now, never an open window: a session held by someone
+                # else for those 120 s must not gain a way to step up for good
+                fresh_factor(state, actor, body.otp, body.webauthn, act="register a passkey")
             text = passkeys.registration_options(
                 store, state.settings, actor.principal, session_id=actor.session_id, now=now
             )

@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from stagewall.identity import bindings, oidc_login
+from stagewall.identity import oidc_login
 from stagewall.identity.actor import LoginMethod
 from stagewall.identity.oidc import OidcRelyingParty, OidcSettings
 from stagewall.identity.tokens import TokenKind, issue_token
@@ -139,8 +139,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             source=source,
             refuse=lambda who: refuse_offboarded(state, who),
         )
-        # the person this name is declared for now: another declaration later retires it
-        bindings.bind(store, state.estate, principal, now=now, how="oidc-login")
+        # complete() bound the name's declaration and pinned the IdP account signing in
         ttl = state.settings.token_ttl
         new = issue_token(
             store,

@@ -112,7 +112,14 @@
       var name = reg.querySelector("input[name='name']").value.trim() || "passkey";
       if (!window.PublicKeyCredential) { say(status, "This browser has no passkey support."); return; }
       say(status, "Waiting for your authenticator…");
-      post("/api/v1/mfa/webauthn/registration/options", otp ? { otp: otp } : {}).then(function (o) {
+      // A factor you already have, sent with the request (an open step-up window is not
+      // enough to add one): the code typed, else one of your passkeys, else none yet.
+      var factor = otp ? Promise.resolve({ otp: otp })
+        : reg.dataset.passkeys ? assert().then(function (a) { return { webauthn: a }; })
+        : Promise.resolve({});
+      factor.then(function (body) {
+        return post("/api/v1/mfa/webauthn/registration/options", body);
+      }).then(function (o) {
         var publicKey = {
           challenge: b64urlToBuffer(o.challenge),
           rp: o.rp,
