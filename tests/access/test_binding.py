@@ -9,9 +9,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
-from stagewall.access import issue_credentials, list_grants, request_access, review_request, sweep
-from stagewall.access._tables import access_grants
+from stagewall.access import (
+    issue_credentials,
+    list_grants,
+    request_access,
+    review_request,
+    sweep,
+    withdraw_approval,
+)
+from stagewall.access._tables import access_grants, access_reviews
 from stagewall.errors import AccessDenied
 from tests.access.conftest import Env
 
@@ -133,3 +141,39 @@ def test_the_sweeps_batched_check_finds_what_the_single_check_finds(env: Env) ->
         review_edited,
         missing,
     }
+
+
+def _withdrawn_then_cleared(env: Env) -> str:
+    """A grant whose approval bob withdrew, then someone with store access cleared
+    ``withdrawn_at`` and set the ended grant active again (no event for either)."""
+    req = request_access(
+        env.ctx, requester="alice", role="prod-read", duration=timedelta(hours=1), reason="x"
+    )
+    res = review_request(env.ctx, req.id, reviewer="bob", approve=True, otp=env.otp("bob"))
+    gid = str(res.result_ref)
+    withdraw_approval(env.ctx, req.id, reviewer="bob", otp=env.otp("bob"), reason="wrong")
+    with env.ctx.store.transaction() as conn:
+        done = conn.execute(
+            update(access_reviews)
+            .where(access_reviews.c.request_id == req.id)
+            .values(withdrawn_at=None, withdrawn_reason=None)
+        ).rowcount
+        conn.execute(update(access_grants).where(access_grants.c.id == gid).values(status="active"))
+    assert done == 1
+    return gid
+
+
+def test_withdrawal_cleared_in_the_store_still_refuses_credentials(env: Env) -> None:
+    gid = _withdrawn_then_cleared(env)
+    with pytest.raises(AccessDenied, match="records that bob withdrew this approval"):
+        issue_credentials(env.ctx, gid, holder="alice", otp=env.otp("alice"))
+    assert env.alerts()[-1]["severity"] == "critical"
+
+
+def test_sweep_revokes_a_grant_whose_withdrawal_was_cleared(env: Env) -> None:
+    gid = _withdrawn_then_cleared(env)
+    report = sweep(env.ctx)
+    assert gid in report.invalidated
+    [found] = [e for e in env.events() if e.code == "access.grant.unbound"]
+    assert "records that bob withdrew" in found.message
+    assert any(a["kind"] == "access.grant.unbound" for a in env.alerts())

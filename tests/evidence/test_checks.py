@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
-from stagewall.access._tables import access_grants
+from stagewall.access import request_access, review_request, withdraw_approval
+from stagewall.access._core import fmt_time
+from stagewall.access._tables import access_grants, access_reviews
 from stagewall.errors import ConfigError
 from stagewall.evidence import CheckStatus, Window, evaluate, load_attestations
 from stagewall.evidence._model import Attestation, expand
@@ -305,3 +307,30 @@ def test_a_keep_by_the_grants_approver_or_after_the_due_date_fails_the_review(
     problems = [i["problem"] for i in r.items]
     assert f"bob kept grant {dana}, which they approved" in problems
     assert f"carol kept grant {dana} after the due date" in problems
+
+
+def test_an_approval_withdrawn_before_its_use_does_not_count_even_if_the_row_is_cleared(
+    history: History,
+) -> None:
+    """Evidence reads approvals from the table: one withdrawn before the time it was
+    used counts for nothing, by its row or by the log's withdrawal event when the
+    row's withdrawn_at was cleared in the store; one withdrawn later still counts."""
+    req = request_access(
+        history.ctx, requester="carol", role="prod-read", duration=timedelta(hours=1), reason="w"
+    )
+    review_request(history.ctx, req.id, reviewer="bob", approve=True, otp=history.otp("bob"))
+    # the log stamps real time, the context this history's faster clock: "before" is
+    # earlier than both stamps of the withdrawal, "after" later than both
+    before = fmt_time(min(history.clock.now, datetime.now(UTC)))
+    withdraw_approval(history.ctx, req.id, reviewer="bob", otp=history.otp("bob"))
+    after = fmt_time(history.clock.now + timedelta(seconds=1))
+    inputs = history.inputs()
+    assert [r["reviewer"] for r in inputs.approvals_standing_at(req.id, before)] == ["bob"]
+    assert inputs.approvals_standing_at(req.id, after) == []
+    with history.ctx.store.transaction() as conn:
+        conn.execute(
+            update(access_reviews)
+            .where(access_reviews.c.request_id == req.id)
+            .values(withdrawn_at=None)
+        )
+    assert history.inputs().approvals_standing_at(req.id, after) == []

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, update
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, select, update
 
 from stagewall.access import _events as ev
-from stagewall.audit import AuditLog, EventRef
+from stagewall.audit import AuditLog, EventRef, Status
+from stagewall.audit._tables import audit_events
 from stagewall.audit.events import StoredEvent
 
 # The fields of a grant row that its creating event must state exactly.
@@ -83,6 +84,48 @@ def review_binding_problem(
     return None
 
 
+_WITHDRAWALS = select(audit_events.c.idx).where(
+    (audit_events.c.code == bindparam("code"))
+    & (audit_events.c.status == Status.SUCCESS.value)
+    & audit_events.c.resource.in_(bindparam("resources", expanding=True))
+)
+_WITHDRAWALS_BATCH = 500
+
+
+def logged_withdrawals(
+    audit: AuditLog, conn: Connection, code: str, resources: Collection[str]
+) -> dict[tuple[str, str], int]:
+    """(resource, approver) -> index of the successful withdrawal event ``code`` the log
+    holds for that approver's approval of ``resource`` (e.g. ``request:ID``).
+
+    A withdrawal is final, so its event outranks the row: an approval whose row says
+    it stands (``withdrawn_at`` cleared in the store) while the log recorded its
+    withdrawal counts for nothing. Read by the indexed code and resource columns, then
+    each event is checked against its leaf hash (an edited event is not trusted)."""
+    wanted = sorted(set(resources))
+    indexes: list[int] = []
+    for start in range(0, len(wanted), _WITHDRAWALS_BATCH):
+        chunk = wanted[start : start + _WITHDRAWALS_BATCH]
+        indexes.extend(
+            int(i) for i in conn.execute(_WITHDRAWALS, {"code": code, "resources": chunk}).scalars()
+        )
+    found: dict[tuple[str, str], int] = {}
+    for index, event in audit.events_ref(indexes, conn=conn).items():
+        if event.code == code and event.status is Status.SUCCESS and event.resource in wanted:
+            found.setdefault((str(event.resource), event.actor), index)
+    return found
+
+
+def withdrawal_mismatch(row: Mapping[str, Any], index: int | None) -> str | None:
+    """Why review ``row`` disagrees with the log: ``index`` is its logged withdrawal."""
+    if index is None or row.get("withdrawn_at") is not None:
+        return None
+    return (
+        f"audit event #{index} records that {row.get('reviewer')} withdrew this approval, "
+        "but its row says it stands (edited in the store); it counts for nothing"
+    )
+
+
 def grant_binding_problem(
     audit: AuditLog,
     conn: Connection,
@@ -108,5 +151,7 @@ __all__ = [
     "bind_row",
     "bound_event",
     "grant_binding_problem",
+    "logged_withdrawals",
     "review_binding_problem",
+    "withdrawal_mismatch",
 ]

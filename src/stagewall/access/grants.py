@@ -30,7 +30,12 @@ from stagewall.access._tables import (
     access_offboarded,
     access_reviews,
 )
-from stagewall.access.binding import grant_binding_problem, review_binding_problem
+from stagewall.access.binding import (
+    grant_binding_problem,
+    logged_withdrawals,
+    review_binding_problem,
+    withdrawal_mismatch,
+)
 from stagewall.access.issuers import CredentialSpec, IssuedCredential
 from stagewall.audit import AuditEvent, Status
 from stagewall.audit.events import StoredEvent
@@ -396,9 +401,16 @@ def unbound_problems(ctx: AccessContext, conn: Connection, rows: Sequence[Any]) 
         if r.audit_index is not None
     ]
     events = ctx.audit.events_ref(indexes, conn=conn)
+    withdrawn = logged_withdrawals(
+        ctx.audit, conn, ev.REVIEW_WITHDRAWN.code, [f"request:{r}" for r in reviews]
+    )
     found: dict[str, str] = {}
     for row in rows:
         why = _unbound(ctx, conn, row, reviews.get(row.request_id, []), events=events)
+        for review in reviews.get(row.request_id, []) if why is None else []:
+            key = (f"request:{review.request_id}", str(review.reviewer))
+            why = why or withdrawal_mismatch(review._mapping, withdrawn.get(key))
+            why = why and f"approval by {review.reviewer}: {why}"
         if why is not None:
             found[str(row.id)] = why
     return found

@@ -57,6 +57,10 @@ def parse_stamp(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
+# Where a withdrawal of an approval of request/promotion ID is logged, and its code.
+_WITHDRAWALS = (("request:", "access.review.withdrawn"), ("promotion:", "gate.approval.withdrawn"))
+
+
 class EventRow(NamedTuple):
     """Index columns of one event; ``time`` is the log's own UTC text (sortable).
 
@@ -155,6 +159,30 @@ class EvidenceInputs:
         for r in self._rows(access_reviews):
             out[r["request_id"]].append(r)
         return out
+
+    def approvals_standing_at(self, request_id: str, at: str) -> list[dict[str, Any]]:
+        """The approve reviews of ``request_id`` not withdrawn before ``at`` (the time
+        the approval was used: a grant's creation, a deployment). A withdrawal counts
+        from its row or from the log's own withdrawal event, so a ``withdrawn_at``
+        cleared in the store does not make a withdrawn approval count again."""
+        return [
+            r
+            for r in self.reviews_by_request.get(request_id, [])
+            if r["decision"] == "approve" and ((gone := self._withdrawn_at(r)) is None or gone > at)
+        ]
+
+    def _withdrawn_at(self, review: dict[str, Any]) -> str | None:
+        times = [str(review["withdrawn_at"])] if review.get("withdrawn_at") else []
+        for prefix, code in _WITHDRAWALS:
+            times += [
+                e.time
+                for e in self.by_resource.get(prefix + str(review["request_id"]), [])
+                if e.code == code
+                and e.status == "Success"
+                and e.actor == review["reviewer"]
+                and self.until_at(e)
+            ]
+        return min(times) if times else None
 
     @cached_property
     def credentials_by_grant(self) -> dict[str, list[dict[str, Any]]]:

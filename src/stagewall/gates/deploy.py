@@ -31,7 +31,13 @@ from sqlalchemy import Connection, insert, select
 
 from stagewall.access._core import Decision, fmt_time, load_request, load_reviews, parse_time
 from stagewall.access._tables import access_reviews
-from stagewall.access.binding import bind_row, bound_event, review_binding_problem
+from stagewall.access.binding import (
+    bind_row,
+    bound_event,
+    logged_withdrawals,
+    review_binding_problem,
+    withdrawal_mismatch,
+)
 from stagewall.audit import Status
 from stagewall.errors import AccessDenied, StagewallError, UsageError
 from stagewall.estate import PrincipalKind, format_duration
@@ -354,6 +360,7 @@ def _evaluate(
             problems.append(f"check {name!r} passed, but its report does not count: {who}")
     rule = estate.approval_rules.get(st.approval or "")
     reviews = load_reviews(conn, promo.id)
+    withdrawn = logged_withdrawals(gate.log, conn, ev.WITHDRAWN.code, [f"promotion:{promo.id}"])
     if promo.break_glass:
         facts["approvals"] = [_approval(v) for v in reviews if v.decision is Decision.APPROVE]
         return problems, facts
@@ -363,6 +370,15 @@ def _evaluate(
         for v in reviews:
             if v.decision is Decision.DENY:
                 problems.append(f"denied by {v.reviewer}")
+                continue
+            mismatch = withdrawal_mismatch(
+                {"reviewer": v.reviewer, "withdrawn_at": v.withdrawn_at},
+                withdrawn.get((f"promotion:{promo.id}", v.reviewer)),
+            )
+            if mismatch is not None:
+                problem = f"approval by {v.reviewer}: {mismatch}"
+                unbound.append(problem)
+                discounted.append(problem)
                 continue
             if v.withdrawn_at is not None:
                 discounted.append(f"approval by {v.reviewer} was withdrawn at {v.withdrawn_at}")

@@ -188,11 +188,7 @@ class ProductionApprovals(Check):
             role = e.roles.get(g["role"])
             rule = e.approval_rules.get(role.approval or "") if role else None
             needed = rule.approvals if rule else 1
-            approvals = [
-                r
-                for r in inputs.reviews_by_request.get(req["id"], [])
-                if r["decision"] == "approve"
-            ]
+            approvals = inputs.approvals_standing_at(req["id"], str(g["created_at"]))
             problems = [p for r in approvals if (p := _independent(e, req["requester"], r))]
             good = len(approvals) - len(problems)
             if good < needed:

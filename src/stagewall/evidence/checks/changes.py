@@ -99,9 +99,9 @@ class ProductionPromotions(Check):
             rule = e.approval_rules.get(stage.approval or "")
             needed = rule.approvals if rule else 1
             good, problems = 0, []
-            for r in inputs.reviews_by_request.get(pid, []):
+            for r in inputs.approvals_standing_at(pid, str(d["created_at"])):
                 made = when(r["created_at"])
-                if r["decision"] != "approve" or made is None or made < promo.created_at:
+                if made is None or made < promo.created_at:
                     continue
                 why = approver_problem(e, promo, r["reviewer"])
                 if why is None and (not r["mfa_method"] or not r["mfa_time"]):
