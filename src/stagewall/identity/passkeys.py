@@ -191,9 +191,9 @@ def remove_own(
 
     Refused, recorded and before any code is used: a passkey that is not theirs, and
     their last second factor (no other passkey and no TOTP). Then the step-up (a code,
-    a passkey, or the open window), then ``remove``.
+    a passkey sent with the request, never the open window), then ``remove``.
     """
-    from stagewall.identity.stepup import factor_of, verify_step_up
+    from stagewall.identity.stepup import factor_of, verify_step_up, window_not_enough
     from stagewall.mfa import is_enrolled
 
     passkey_id = passkey_id[:64]
@@ -221,10 +221,15 @@ def remove_own(
             )
         )
         raise problem
+    factor = factor_of(otp, webauthn)
+    if factor is None:
+        # a factor sent now, never an open window: a session held by someone else for
+        # those 120 s must not strip the person's other passkeys
+        raise window_not_enough(f"remove passkey {passkey_id}")
     verify_step_up(
         store,
         principal,
-        factor_of(otp, webauthn),
+        factor,
         purpose=f"remove passkey {passkey_id}",
         now=now,
         settings=settings,

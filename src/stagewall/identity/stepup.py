@@ -56,6 +56,19 @@ def factor_of(otp: str | None, webauthn: str | Mapping[str, Any] | None) -> Fact
     return otp or webauthn or None
 
 
+def window_not_enough(act: str) -> StepUpRequired:
+    """The refusal of an act that needs a factor sent with its request, none was sent.
+
+    For the acts by which a session or token held during someone's step-up window would
+    outlive it or weaken the account: approving a terminal login, adding or removing a
+    second factor, creating an invitation. The window does not count for them."""
+    return StepUpRequired(
+        f"to {act} needs a fresh second factor sent with the request (a one-time code "
+        "or a passkey); an open step-up window is not enough",
+        hint="send your current one-time code as `otp`, or a passkey assertion as `webauthn`",
+    )
+
+
 def _session_for(principal: str) -> str | None:
     actor = current_actor()
     if actor is None or actor.principal != principal or not actor.session_id:

@@ -59,7 +59,9 @@ def fresh_factor(
     """The step-up sent with the request, verified now (TOTP or passkey, never a window).
 
     For the acts by which a stolen session or token would outlive itself: approving a
-    terminal login (a new token), adding a second factor (a way to step up for good).
+    terminal login (a new token), adding a second factor (a way to step up for good),
+    creating an invitation (a new identity). Removing a passkey follows the same rule
+    in ``passkeys.remove_own`` (both doors of it call that).
     NoSecondFactor (SW611) when the person has no factor at all (how to enrol in the
     hint); StepUpRequired (SW721) when none was sent; the step-up's own refusal when
     it is wrong."""
@@ -67,11 +69,7 @@ def fresh_factor(
     if factor is None:
         if not any(has_factor(state, actor.principal)):
             raise NoSecondFactor(f"{actor.principal!r} has no second factor, so it cannot {act}")
-        raise StepUpRequired(
-            f"to {act} needs a fresh second factor sent with the request (a one-time code "
-            "or a passkey); an open step-up window is not enough",
-            hint="send your current one-time code as `otp`, or a passkey assertion as `webauthn`",
-        )
+        raise stepup.window_not_enough(act)
     with acting(actor):
         return state.ctx.step_up(actor.principal, otp, webauthn, purpose=act)
 

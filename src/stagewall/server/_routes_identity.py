@@ -182,9 +182,9 @@ def register(r: FastAPI, state: ServerState) -> None:
             quarantined = accounts.factor_reset_problem(store, actor.principal, state.now())
             if quarantined is not None:
                 raise AccessDenied(quarantined, hint="another admin creates the invitation")
-            state.ctx.step_up(
-                actor.principal, body.otp, body.webauthn, purpose=f"invite {body.principal}"
-            )
+            # a factor sent now, never an open window: a session held by someone else
+            # for those 120 s must not make a new identity whose first factor it sets
+            fresh_factor(state, actor, body.otp, body.webauthn, act=f"invite {body.principal}")
             inv = accounts.create_invitation(
                 store, state.estate, body.principal, created_by=actor.principal, now=state.now()
             )
