@@ -555,7 +555,7 @@ def rows_with_candidates(known: Sequence[Known], texts: Sequence[str]) -> list[b
     whose folded words run inside this text's (a JSON string inside its document's
     text, when the document has no escapes)."""
     out = [False] * len(known)
-    pairs = Pairs(known)
+    pairs = pairs_of(known)
     if pairs.flat:
         compact = _spaced_many(list(texts), compact=True)
         for row in np.unique(pairs.row[pairs.candidates(compact)]).tolist():
@@ -617,6 +617,30 @@ class Pairs:
             # "exactly one word"
             named &= ~np.fromiter(map(str.isalnum, self.spaced), bool, m)
         self.multi: np.ndarray = named  # names of several words (or none)
+
+    def take(self, rows: Sequence[int]) -> Pairs:
+        """The pairs of the rows ``rows`` (in that order, a row may come twice): what
+        ``Pairs([known[r] for r in rows])`` builds, taken from these pairs instead of
+        folded and split again (each pair's probes depend on its value alone)."""
+        at = np.asarray(rows, dtype=np.int64).reshape(-1)
+        counts = np.bincount(self.row, minlength=self.n).astype(np.int64)
+        starts = np.zeros(self.n + 1, np.int64)
+        np.cumsum(counts, out=starts[1:])
+        got = counts[at]
+        total = int(got.sum())
+        # the pair indices of each picked row, one after the other
+        before = np.zeros(len(at), np.int64)
+        np.cumsum(got[:-1], out=before[1:])
+        idx = np.repeat(starts[at] - before, got) + np.arange(total, dtype=np.int64)
+        out = Pairs.__new__(Pairs)
+        out.n = len(at)
+        out.row = np.repeat(np.arange(len(at)), got)
+        picked = idx.tolist()
+        out.flat = list(map(self.flat.__getitem__, picked))
+        out.forms = list(map(self.forms.__getitem__, picked))
+        out.spaced = list(map(self.spaced.__getitem__, picked))
+        out.multi = self.multi[idx]
+        return out
 
     def candidates(self, compact: Sequence[str], sel: np.ndarray | None = None) -> np.ndarray:
         """Indices of the pairs (of ``sel``, default all) whose value can have a
@@ -711,6 +735,48 @@ class Pairs:
                     ((p, c, kind) for (p, c), kind in mine.items()), key=lambda x: -len(x[0])
                 )
         return out
+
+
+class KnownBatch(list[Known]):
+    """A batch's known values (row ``i``'s :data:`Known` at index ``i``) whose
+    :class:`Pairs` are built once, at first use, and shared by every consumer of the
+    batch: the engine hands one to each column whose transformer takes known values
+    (an order's note and its JSON document test the same values), and :func:`pick`
+    gives a consumer's rows as a KnownBatch sharing them. Not to be changed once made
+    (its pairs would no longer be its values')."""
+
+    def __init__(self, rows: Iterable[Known] = ()) -> None:
+        super().__init__(rows)
+        self._root: KnownBatch = self
+        self._at: list[int] | None = None  # rows of the root, for a picked batch
+        self._pairs: Pairs | None = None  # (built on the root only)
+
+    def pick(self, rows: Sequence[int]) -> KnownBatch:
+        """``[self[i] for i in rows]``, sharing the root batch's pairs."""
+        out = KnownBatch(map(self.__getitem__, rows))
+        out._root = self._root
+        out._at = list(rows) if self._at is None else list(map(self._at.__getitem__, rows))
+        return out
+
+    def pairs(self) -> Pairs:
+        """:class:`Pairs` of these rows (the root's, built once, or taken from them)."""
+        root = self._root
+        built = root._pairs
+        if built is None:
+            built = root._pairs = Pairs(root)
+        return built if self._at is None else built.take(self._at)
+
+
+def pick(known: Sequence[Known], rows: Sequence[int]) -> list[Known]:
+    """``[known[i] for i in rows]``; a :class:`KnownBatch`'s pick shares its pairs."""
+    if isinstance(known, KnownBatch):
+        return known.pick(rows)
+    return list(map(known.__getitem__, rows))
+
+
+def pairs_of(known: Sequence[Known]) -> Pairs:
+    """``Pairs(known)``; those of a :class:`KnownBatch` are built once per batch."""
+    return known.pairs() if isinstance(known, KnownBatch) else Pairs(known)
 
 
 _first = itemgetter(0)
@@ -845,6 +911,7 @@ __all__ = [
     "NOT_KNOWN",
     "NO_KNOWN",
     "Known",
+    "KnownBatch",
     "Pairs",
     "compact_many",
     "find_known",
@@ -853,8 +920,10 @@ __all__ = [
     "known_patterns",
     "norm",
     "norm_many",
+    "pairs_of",
     "patterns",
     "patterns_many",
+    "pick",
     "row_hits",
     "rows_with_candidates",
     "texts_hits",

@@ -26,7 +26,9 @@ from stagewall.masking.transformers._known import (
     Pairs,
     find_known,
     kind_of,
+    pairs_of,
     patterns,
+    pick,
     rows_with_candidates,
 )
 from stagewall.masking.types import ColumnKind
@@ -115,7 +117,7 @@ class TextScrub(Transformer):
         out: list[object] = list(values)
         idx = [i for i, v in enumerate(out) if type(v) is str and v]
         if idx:
-            done = self._scrub([out[i] for i in idx], [known[i] for i in idx])  # type: ignore[misc]
+            done = self._scrub([out[i] for i in idx], pick(known, idx))  # type: ignore[misc]
             for i, v in zip(idx, done, strict=True):
                 out[i] = v
         blobs = [i for i, v in enumerate(out) if type(v) is bytes and v]
@@ -123,7 +125,7 @@ class TextScrub(Transformer):
             # text, given back as bytes
             texts = {i: _utf8(out[i]) for i in blobs}  # type: ignore[arg-type]
             at = [i for i, t in texts.items() if t is not None]
-            done = self._scrub([texts[i] for i in at], [known[i] for i in at])  # type: ignore[misc]
+            done = self._scrub([texts[i] for i in at], pick(known, at))  # type: ignore[misc]
             for i, v in zip(at, done, strict=True):
                 out[i] = v.encode("utf-8")
         return out
@@ -229,7 +231,7 @@ class _Patterns:
         """The batch's (row, value) pairs and their probes, built at first use and
         shared by the search in the notes and the residue checks after it."""
         if self._pairs is None:
-            self._pairs = Pairs(self.known)
+            self._pairs = pairs_of(self.known)
         return self._pairs
 
     def hits(self, i: int, normed: str, compact: str) -> Pats:
@@ -483,7 +485,7 @@ class JsonMask(Transformer):
         out: list[object] = list(values)
         idx = [i for i, v in enumerate(out) if v is not None]
         if idx:
-            done = self._mask_repeats([out[i] for i in idx], [known[i] for i in idx])
+            done = self._mask_repeats([out[i] for i in idx], pick(known, idx))
             for i, v in zip(idx, done, strict=True):
                 out[i] = v
         return out
@@ -519,7 +521,7 @@ class JsonMask(Transformer):
 
     def _mask_fast(self, values: list[str], known: list[Known], fast: list[int]) -> list[object]:
         n = len(values)
-        hit = rows_with_candidates([known[i] for i in fast], [values[i] for i in fast])
+        hit = rows_with_candidates(pick(known, fast), [values[i] for i in fast])
         plain = [i for i, h in zip(fast, hit, strict=True) if not h]
         memo = self._memo
         todo = [v for v in dict.fromkeys(values[i] for i in plain) if v not in memo]
@@ -546,7 +548,7 @@ class JsonMask(Transformer):
                 "\\" in got[i] or h
                 for i, h in zip(
                     changed,
-                    rows_with_candidates([known[i] for i in changed], [got[i] for i in changed]),
+                    rows_with_candidates(pick(known, changed), [got[i] for i in changed]),
                     strict=True,
                 )
             ]
@@ -555,7 +557,7 @@ class JsonMask(Transformer):
                     got[i] = None
         slow = [i for i in range(n) if got[i] is None]
         if slow:
-            done = self._mask([values[i] for i in slow], [known[i] for i in slow])
+            done = self._mask([values[i] for i in slow], pick(known, slow))
             for i, d in zip(slow, done, strict=True):
                 got[i] = d
         return got
@@ -598,7 +600,7 @@ class JsonMask(Transformer):
             try:
                 items = [c[k] for c, k, _ in refs]
                 if known is not None and getattr(sub, "wants_known", False):
-                    new = sub.transform_known(items, [known[i] for _, _, i in refs])  # type: ignore[attr-defined]
+                    new = sub.transform_known(items, pick(known, [i for _, _, i in refs]))  # type: ignore[attr-defined]
                 else:
                     new = sub.transform(items)
             except MaskingError as exc:
