@@ -178,6 +178,39 @@ def test_fast_paths_give_the_reference_bytes(
     assert copy(jobs=2, split_min_pages=1, batch_rows=61, workers="thread") == reference
 
 
+def test_a_batchs_consumers_share_its_probes(
+    source: str, pg_url_factory: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table with a note and a JSON column (text_scrub and json_mask) builds its
+    batch's known-value probes once (a KnownBatch), and the copy is byte for byte the
+    one each consumer building its own gives; also with forked workers and the
+    SQLite-style row path."""
+    from stagewall.masking.transformers import _known
+
+    plan = _plan(source)
+
+    def copy(**options: Any) -> dict[str, bytes]:
+        target = pg_url_factory()
+        run(plan, source, target, KEY, RunOptions(**options))
+        return _dump(target)
+
+    with monkeypatch.context() as m:  # the code before: a plain list, pairs per consumer
+        m.setattr(_copy, "KnownBatch", list)
+        reference = copy(jobs=1, batch_rows=97)
+    shared: list[int] = []
+    real = _known.KnownBatch.pairs
+
+    def counting(self: Any) -> Any:
+        shared.append(len(self))
+        return real(self)
+
+    with monkeypatch.context() as m:
+        m.setattr(_known.KnownBatch, "pairs", counting)
+        assert copy(jobs=1, batch_rows=97) == reference
+    assert shared  # the shared path was taken
+    assert copy(jobs=2, split_min_pages=1, batch_rows=61) == reference
+
+
 def test_memo_switches_off_for_distinct_fields_and_stays_bounded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
