@@ -129,19 +129,18 @@ class Mapper:
             self._dedup_wait[idx] = _DEDUP_PAUSE
         return tr.transform(values)
 
-    def _known_of(self, cols: dict[int, list[Any]], n: int) -> list[Any]:
+    def _known_of(self, rows: KnownRows, cols: dict[int, list[Any]], n: int) -> list[Any]:
         """The batch's known values (see :class:`KnownRows`). With several consumers
         (an order's note and its JSON document test the same values), one
         :class:`KnownBatch`: the values' probes are built once for the batch."""
-        assert self.known is not None
-        known = self.known.rows(cols, n)
+        known = rows.rows(cols, n)
         return KnownBatch(known) if len(self.consumers) > 1 else known
 
     def apply_rows(self, rows: list[list[Any]]) -> list[list[Any]]:
         known = None
         if self.known is not None:
             cols = {i: [r[i] for r in rows] for i in self.known.columns}
-            known = self._known_of(cols, len(rows))
+            known = self._known_of(self.known, cols, len(rows))
         for idx in self.by_index:
             try:
                 out = self._run(idx, [r[idx] for r in rows], known)
@@ -214,7 +213,7 @@ class Mapper:
                     cols[i] = decoded[i] = decoders[i](flat[i::ncols])
                 else:  # a kept key column: its COPY text is its key form
                     cols[i] = [None if f == b"\\N" else f.decode() for f in flat[i::ncols]]
-            known = self._known_of(cols, len(lines))
+            known = self._known_of(self.known, cols, len(lines))
         for idx in self.by_index:
             if idx in decoded:
                 try:
