@@ -29,7 +29,7 @@ from stagewall.access import sweep
 from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import PackInvalid
 from stagewall.evidence import CheckStatus, Window, evaluate
-from stagewall.evidence.questionnaire import answer_questionnaire
+from stagewall.evidence.questionnaire import answer_questionnaire, match_question
 from stagewall.evidence.questionnaire._answers import Value, answer
 from stagewall.evidence.verify import verify_pack
 from stagewall.keys import load_public_key
@@ -292,3 +292,58 @@ def test_a_pack_missing_a_masking_run_the_log_records_does_not_verify(
     pack = pack_of(history, tmp_path, "after.zip")
     with pytest.raises(PackInvalid, match=run):
         verify_pack(pack, public_key=load_public_key())
+
+
+def test_a_login_still_present_of_a_grant_that_ended_before_the_window_fails(
+    history: History,
+) -> None:
+    grant = history.request("carol", "prod-read", "bob")
+    history.set_credential(grant, "active")  # never removed
+    history.clock.advance(timedelta(days=10))
+    now = history.clock.now
+    window = Window(now - timedelta(days=1), now)
+    r = evaluate(history.inputs(window=window)).results[REVOKE]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert grant in r.summary
+
+
+def test_an_external_login_on_production_of_a_grant_ended_before_the_window_fails(
+    history: History,
+) -> None:
+    history.set_credential(history.grants["dana_staging"], "active")  # on prod-db, live
+    history.clock.advance(timedelta(days=10))
+    now = history.clock.now
+    window = Window(now - timedelta(days=1), now)
+    r = evaluate(history.inputs(window=window)).results[EXT]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert "dana" in r.summary
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Are contractors prevented from accessing production systems?",
+        "Is vendor access to the production environment restricted or blocked?",
+        "Can you confirm that external developers do not have access to production?",
+        "Is production data used in test environments without masking?",
+    ],
+)
+def test_a_question_worded_the_other_way_round_goes_to_a_human(text: str) -> None:
+    m = match_question(text)
+    assert m.topic is None, m
+
+
+def test_an_external_reaching_production_is_never_answered_yes_to_prevented(
+    history: History, tmp_path: Path
+) -> None:
+    """The third-party answer is "Yes" when externals CAN reach production; a customer's
+    question asking whether they are prevented must not receive that "Yes"."""
+    _finding(history, "external_production_access", "dana")
+    ev = evaluate(history.inputs())
+    sheet = tmp_path / "customer.csv"
+    sheet.write_text(
+        "Question,Answer,Comment\nAre contractors prevented from accessing production systems?,,\n",
+        "utf-8",
+    )
+    [filled] = answer_questionnaire(str(sheet), ev, tmp_path / "out.csv")
+    assert filled.answer is None, filled

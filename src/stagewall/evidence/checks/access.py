@@ -72,27 +72,34 @@ class ExternalProduction(Check):
         indexes: list[int] = []
         grants_seen = 0
         for g in inputs.grants:
-            if not grant_in_window(inputs, g):
-                continue
-            grants_seen += 1
-            prod = is_production_grant(inputs, g)
-            if prod:
-                indexes += grant_events(inputs, g["id"], GRANT_CREATED)
             # a holder since removed from stagewall.yaml is unknown, so external
             outside = not e.is_internal(g["principal"])
-            if outside and prod:
-                items.append(
-                    {"principal": g["principal"], "where": f"grant {g['id']} of {g['role']}"}
-                )
-                indexes += grant_events(inputs, g["id"], GRANT_CREATED)
+            # an unrevoked login counts whenever its grant ended: it still opens production
             for cred in inputs.credentials_by_grant.get(g["id"], []):
-                if outside and cred["resource"] in prod_resources and cred["state"] != "revoked":
+                issued = when(cred["issued_at"])
+                if (
+                    outside
+                    and cred["resource"] in prod_resources
+                    and cred["state"] != "revoked"
+                    and (issued is None or issued <= inputs.at)
+                ):
                     items.append(
                         {
                             "principal": g["principal"],
                             "where": f"login {cred['login']} on {cred['resource']}",
                         }
                     )
+            if not grant_in_window(inputs, g):
+                continue
+            grants_seen += 1
+            prod = is_production_grant(inputs, g)
+            if prod:
+                indexes += grant_events(inputs, g["id"], GRANT_CREATED)
+            if outside and prod:
+                items.append(
+                    {"principal": g["principal"], "where": f"grant {g['id']} of {g['role']}"}
+                )
+                indexes += grant_events(inputs, g["id"], GRANT_CREATED)
         pinned = inputs.pins
         prod_ids = {pinned[r]: r for r in prod_resources if r in pinned}
         for g in inputs.grants:
@@ -286,6 +293,28 @@ class ProductionApprovals(Check):
 REMOVAL_GRACE = timedelta(hours=1)
 
 
+def _left_over(inputs: EvidenceInputs, g: dict[str, Any]) -> str | None:
+    """What a grant that ended before the window left behind at the as-of time: its row
+    still active, or a database login not verified removed (None: nothing)."""
+    start, end = when(g["starts_at"]), when(g["ends_at"])
+    if start is None or end is None or start > inputs.at:
+        return None
+    bad = [
+        c
+        for c in inputs.credentials_by_grant.get(g["id"], [])
+        if c["state"] != "revoked" or not c["verified_at"]
+    ]
+    if bad:
+        return (
+            f"its grant ended before the window ({end:%Y-%m-%dT%H:%M:%SZ}) but login(s) are "
+            "not verified removed: "
+            + ", ".join(f"{c['login']} on {c['resource']} ({c['state']})" for c in bad)
+        )
+    if g["status"] == "active" and end < inputs.at:
+        return f"still active after its end ({end:%Y-%m-%dT%H:%M:%SZ}, before the window)"
+    return None
+
+
 @register
 class RevocationVerified(Check):
     name = "access.revocation_verified"
@@ -293,7 +322,8 @@ class RevocationVerified(Check):
     proves = (
         "Every grant whose end fell in the window is marked ended, and every database login "
         "issued for it was removed, within an hour of the grant's end, with a verification "
-        "that no session and no login remain."
+        "that no session and no login remain; no grant that ended earlier still has a login "
+        "or an active row."
     )
     cannot_prove = (
         "Access through resources stagewall issues no credentials for (their removal is "
@@ -307,6 +337,10 @@ class RevocationVerified(Check):
         ended = with_logins = verified = live = 0
         for g in inputs.grants:
             if not grant_in_window(inputs, g):
+                # ended before the window: a login (or the grant) still there outlived it
+                leftover = _left_over(inputs, g)
+                if leftover is not None:
+                    items.append({"grant": g["id"], "problem": leftover})
                 continue
             end = when(g["ends_at"])
             revoked = when(g.get("revoked_at"))
