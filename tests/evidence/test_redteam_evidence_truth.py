@@ -26,9 +26,10 @@ from pathlib import Path
 import pytest
 
 from stagewall.access import sweep
+from stagewall.access._core import fmt_time
 from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import PackInvalid
-from stagewall.evidence import CheckStatus, Window, evaluate
+from stagewall.evidence import CheckResult, CheckStatus, Window, evaluate
 from stagewall.evidence.questionnaire import answer_questionnaire, match_question
 from stagewall.evidence.questionnaire._answers import Value, answer
 from stagewall.evidence.verify import verify_pack
@@ -70,7 +71,7 @@ def _finding(history: History, rule: str, principal: str, actor: str | None = No
     return AuditLog(history.ctx.store).append(finding_event(f))
 
 
-def _check(history: History, name: str) -> object:
+def _check(history: History, name: str) -> CheckResult:
     return evaluate(history.inputs()).results[name]
 
 
@@ -128,8 +129,8 @@ def test_a_production_grant_of_a_principal_removed_from_the_estate_fails(
     text = text.replace("members: [alice, bob, carol]", "members: [bob, carol]")
     history.config.write_text(text, "utf-8")
     r = _check(history, EXT)
-    assert r.status is CheckStatus.FAIL, r.summary  # type: ignore[attr-defined]
-    assert "alice" in r.summary  # type: ignore[attr-defined]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert "alice" in r.summary
 
 
 # -- masking evidence from the log, not the editable row ---------------------------------
@@ -137,7 +138,7 @@ def test_a_production_grant_of_a_principal_removed_from_the_estate_fails(
 
 def test_a_failed_verification_edited_to_passed_in_the_store_fails(history: History) -> None:
     run = history.mask(hits=3, verification=Verification.FAILED)
-    assert _check(history, MASK).status is CheckStatus.FAIL  # type: ignore[attr-defined]
+    assert _check(history, MASK).status is CheckStatus.FAIL
     store_sql(
         history,
         (
@@ -147,28 +148,28 @@ def test_a_failed_verification_edited_to_passed_in_the_store_fails(history: Hist
         ),
     )
     r = _check(history, MASK)
-    assert r.status is CheckStatus.FAIL, r.summary  # type: ignore[attr-defined]
-    assert run in r.summary  # type: ignore[attr-defined]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert run in r.summary
 
 
 def test_a_deleted_failed_masking_run_fails(history: History) -> None:
     run = history.mask(hits=3, verification=Verification.FAILED)
     store_sql(history, ("DELETE FROM masking_runs WHERE run_id = ?", (run,)))
     r = _check(history, MASK)
-    assert r.status is CheckStatus.FAIL, r.summary  # type: ignore[attr-defined]
-    assert run in r.summary  # type: ignore[attr-defined]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert run in r.summary
 
 
 def test_a_masking_run_whose_verification_was_skipped_fails(history: History) -> None:
     run = history.mask(verification=Verification.SKIPPED)
     r = _check(history, MASK)
-    assert r.status is CheckStatus.FAIL, r.summary  # type: ignore[attr-defined]
-    assert run in r.summary  # type: ignore[attr-defined]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert run in r.summary
 
 
 def test_a_later_verification_that_found_production_values_fails(history: History) -> None:
     run = history.mask()
-    assert _check(history, MASK).status is CheckStatus.PASS  # type: ignore[attr-defined]
+    assert _check(history, MASK).status is CheckStatus.PASS
     record_verify(
         history.ctx.store,
         run_id=run,
@@ -180,7 +181,7 @@ def test_a_later_verification_that_found_production_values_fails(history: Histor
         actor="alice",
     )
     r = _check(history, MASK)
-    assert r.status is CheckStatus.FAIL, r.summary  # type: ignore[attr-defined]
+    assert r.status is CheckStatus.FAIL, r.summary
     # a new verification that passes clears it
     record_verify(
         history.ctx.store,
@@ -192,7 +193,7 @@ def test_a_later_verification_that_found_production_values_fails(history: Histor
         passed=True,
         actor="alice",
     )
-    assert _check(history, MASK).status is CheckStatus.PASS  # type: ignore[attr-defined]
+    assert _check(history, MASK).status is CheckStatus.PASS
 
 
 # -- a grant that outlived its end ----------------------------------------------------------
@@ -204,21 +205,21 @@ def test_a_login_removed_days_after_its_grant_ended_fails(history: History) -> N
     history.set_credential(grant, "revoked")  # verified removed only now, 3 days late
     sweep(history.ctx)
     r = _check(history, REVOKE)
-    assert r.status is CheckStatus.FAIL, r.summary  # type: ignore[attr-defined]
-    assert grant in r.summary  # type: ignore[attr-defined]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert grant in r.summary
 
 
 # -- break-glass follow-up from the log ------------------------------------------------------
 
 
 def test_a_break_glass_use_whose_follow_up_row_was_deleted_fails(history: History) -> None:
-    assert _check(history, BG).status is CheckStatus.PASS  # type: ignore[attr-defined]
+    assert _check(history, BG).status is CheckStatus.PASS
     grant = history.breakglass("carol", None)
     history.clock.advance(timedelta(days=2))
     store_sql(history, ("DELETE FROM access_followups WHERE grant_id = ?", (grant,)))
     r = _check(history, BG)
-    assert r.status is CheckStatus.FAIL, r.summary  # type: ignore[attr-defined]
-    assert grant in r.summary  # type: ignore[attr-defined]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert grant in r.summary
 
 
 def test_a_follow_up_marked_done_in_the_store_without_its_event_fails(history: History) -> None:
@@ -234,8 +235,8 @@ def test_a_follow_up_marked_done_in_the_store_without_its_event_fails(history: H
     )
     history.clock.advance(timedelta(days=2))
     r = _check(history, BG)
-    assert r.status is CheckStatus.FAIL, r.summary  # type: ignore[attr-defined]
-    assert grant in r.summary  # type: ignore[attr-defined]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert grant in r.summary
 
 
 # -- answers that claim more than the checks show --------------------------------------------
@@ -347,3 +348,23 @@ def test_an_external_reaching_production_is_never_answered_yes_to_prevented(
     )
     [filled] = answer_questionnaire(str(sheet), ev, tmp_path / "out.csv")
     assert filled.answer is None, filled
+
+
+# -- access reviews from the log -------------------------------------------------------------
+
+
+def test_an_access_review_closed_only_in_the_store_does_not_count(history: History) -> None:
+    history.clock.advance(timedelta(days=100))
+    assert _check(history, "access.review_campaigns").status is CheckStatus.FAIL
+    t = fmt_time(history.clock.now - timedelta(days=1))
+    store_sql(
+        history,
+        (
+            "INSERT INTO access_campaigns (id, name, due, created_at, closed_at)"
+            " VALUES ('cforged', 'Q1 review', ?, ?, ?)",
+            (t, t, t),
+        ),
+    )
+    r = _check(history, "access.review_campaigns")
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert any(i.get("campaign") == "cforged" for i in r.items), r.items

@@ -22,6 +22,7 @@ FOLLOW_UP_WITHIN = timedelta(hours=24)
 QUARTER = timedelta(days=92)
 BREAK_GLASS_USED = "access.breakglass.used"
 FOLLOWUP_COMPLETED = "access.followup.completed"
+CAMPAIGN_CLOSED = "access.campaign.closed"
 
 
 def _late(used: EventRow | None, done: EventRow) -> bool:
@@ -166,6 +167,14 @@ class BreakGlassFollowUp(Check):
         )
 
 
+def _closed_in_log(inputs: EvidenceInputs, campaign: dict[str, Any]) -> bool:
+    """A successful ``access.campaign.closed`` event of ``campaign`` up to the as-of time."""
+    return any(
+        ev.code == CAMPAIGN_CLOSED and ev.status == "Success" and inputs.until_at(ev)
+        for ev in inputs.by_resource.get(f"campaign:{campaign['id']}", [])
+    )
+
+
 def _decision_problem(
     inputs: EvidenceInputs,
     grants: dict[str, dict[str, Any]],
@@ -236,7 +245,8 @@ class ReviewCampaigns(Check):
     name = "access.review_campaigns"
     title = "Quarterly access reviews completed, revocations executed"
     proves = (
-        "An access-review campaign was closed within the last 92 days; every campaign due in "
+        "An access-review campaign was closed (as its audit event records) within the last "
+        "92 days; every campaign due in "
         "the window was closed; no holder decided on their own grant and no approver kept a "
         "grant they approved, nor anyone after the due date; every revoke decision "
         "(and every undecided item) took effect: grants ended with database logins verified "
@@ -257,6 +267,17 @@ class ReviewCampaigns(Check):
         for c in inputs.campaigns:
             created, due, closed = when(c["created_at"]), when(c["due"]), when(c["closed_at"])
             if created is None or created > inputs.at:
+                continue
+            if closed is not None and closed <= inputs.at and not _closed_in_log(inputs, c):
+                # closed in the store, but the signed log never recorded it
+                counts["campaigns"] += 1
+                items.append(
+                    {
+                        "campaign": c["id"],
+                        "problem": f"campaign {c['id']} is marked closed in the store, but no "
+                        f"{CAMPAIGN_CLOSED} event records it (edited?)",
+                    }
+                )
                 continue
             if closed is not None and closed <= inputs.at:
                 last_closed = closed if last_closed is None else max(last_closed, closed)
