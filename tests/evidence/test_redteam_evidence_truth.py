@@ -368,3 +368,30 @@ def test_an_access_review_closed_only_in_the_store_does_not_count(history: Histo
     r = _check(history, "access.review_campaigns")
     assert r.status is CheckStatus.FAIL, r.summary
     assert any(i.get("campaign") == "cforged" for i in r.items), r.items
+
+
+def test_a_break_glass_promotion_followed_up_only_in_the_store_fails(history: History) -> None:
+    sha = history.commit("alice@example.com", 7)
+    art = "sha256:" + "7" * 64
+    promo = history.gate().submit(
+        repo=str(history.repo),
+        change=sha,
+        artifact=art,
+        stage="production",
+        submitter="carol",
+        break_glass_reason="checkout is down",
+        otp=history.gate_otp("carol"),
+    )
+    t = fmt_time(datetime.now(UTC))
+    store_sql(
+        history,
+        (
+            "INSERT INTO access_reviews (request_id, reviewer, decision, reason, mfa_method,"
+            " mfa_time, created_at) VALUES (?, 'bob', 'approve', 'looked', 'totp', ?, ?)",
+            (promo.id, t, t),
+        ),
+    )
+    history.clock.now = datetime.now(UTC) + timedelta(days=2)
+    r = _check(history, BG)
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert promo.id in r.summary

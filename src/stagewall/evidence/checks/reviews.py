@@ -131,10 +131,31 @@ class BreakGlassFollowUp(Check):
                 if ev.code == "gate.promotion.break_glass"
             ]
             due = when(p["followup_due"]) or opened + FOLLOW_UP_WITHIN
+            # a follow-up counts when the log records it, by another internal person
+            logged = {
+                ev.actor
+                for ev in inputs.by_resource.get(res, [])
+                if ev.code == "gate.followup.reviewed"
+                and ev.status == "Success"
+                and inputs.until_at(ev)
+            }
+            others = [
+                r for r in reviews.get(p["request_id"], []) if r["reviewer"] != p["submitter"]
+            ]
+            unlogged = sorted({str(r["reviewer"]) for r in others if r["reviewer"] not in logged})
+            if unlogged:
+                items.append(
+                    {
+                        "use": p["request_id"],
+                        "problem": f"follow-up by {', '.join(unlogged)} in the store, but no "
+                        "gate.followup.reviewed event records it (edited?)",
+                    }
+                )
+                continue
             done_at = [
                 t
-                for r in reviews.get(p["request_id"], [])
-                if r["reviewer"] != p["submitter"] and (t := when(r["created_at"])) is not None
+                for r in others
+                if e.is_internal(r["reviewer"]) and (t := when(r["created_at"])) is not None
             ]
             if not done_at or min(done_at) > inputs.at:
                 if due < inputs.at:
