@@ -167,32 +167,28 @@ def test_a_masking_run_whose_verification_was_skipped_fails(history: History) ->
     assert run in r.summary
 
 
+def _verify_again(history: History, run: str, hits: int) -> None:
+    """`stagewall mask verify` of the run's target, as it records its result."""
+    record_verify(
+        history.ctx.store,
+        run_id=run,
+        plan_sha256="a" * 64,
+        key_id="k1",
+        target={"backend": "sqlite", "path": "/tmp/staging.db"},
+        summary={"total_hits": hits, "failed": bool(hits)},
+        passed=not hits,
+        actor="alice",
+    )
+
+
 def test_a_later_verification_that_found_production_values_fails(history: History) -> None:
     run = history.mask()
     assert _check(history, MASK).status is CheckStatus.PASS
-    record_verify(
-        history.ctx.store,
-        run_id=run,
-        plan_sha256="a" * 64,
-        key_id="k1",
-        target={"backend": "sqlite", "path": "/tmp/staging.db"},
-        summary={"total_hits": 5, "failed": True},
-        passed=False,
-        actor="alice",
-    )
+    _verify_again(history, run, 5)
     r = _check(history, MASK)
     assert r.status is CheckStatus.FAIL, r.summary
     # a new verification that passes clears it
-    record_verify(
-        history.ctx.store,
-        run_id=run,
-        plan_sha256="a" * 64,
-        key_id="k1",
-        target={"backend": "sqlite", "path": "/tmp/staging.db"},
-        summary={"total_hits": 0, "failed": False},
-        passed=True,
-        actor="alice",
-    )
+    _verify_again(history, run, 0)
     assert _check(history, MASK).status is CheckStatus.PASS
 
 
