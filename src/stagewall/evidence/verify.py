@@ -21,6 +21,7 @@ from stagewall.audit._checkpoint import CheckpointInvalid, parse_note, verify_ch
 from stagewall.audit._cosignature import verify_cosignature_line
 from stagewall.audit._merkle import verify_inclusion
 from stagewall.errors import KeyMissing, PackInvalid, SignatureInvalid, UsageError
+from stagewall.evidence._inputs import parse_stamp
 from stagewall.evidence._model import CheckStatus
 from stagewall.evidence._populations import (
     APPROVAL_CODES,
@@ -216,6 +217,7 @@ def _verify(
     bound = _verify_bindings(files, docs)
     first, last = (span["first"], span["last"]) if span is not None else (0, -1)
     _verify_grants_complete(files, docs, first, last, warnings)
+    _verify_runs_complete(files, docs, first, last, window)
     prod = manifest.get("production_stages")
     if isinstance(prod, list):
         _verify_promotions_complete(files, docs, set(map(str, prod)), first, last)
@@ -423,6 +425,37 @@ def _verify_grants_complete(
             raise PackInvalid(
                 f"event {i} records production grant {grant}, which {name} leaves out: "
                 "the population (and the checks) miss a grant the signed log holds",
+                hint="its row was removed from the store; investigate, and ask for a pack "
+                "built from an intact store",
+            )
+
+
+def _verify_runs_complete(
+    files: dict[str, bytes],
+    docs: dict[int, dict[str, Any]],
+    first: int,
+    last: int,
+    window: dict[str, str],
+) -> None:
+    """Every masking run an event of the window records, started in the window, is in the
+    population: a run's row deleted from the store (a failed verification, say) took it
+    out of masking.verified_runs and out of the sample."""
+    name = "populations/masking_runs.csv"
+    listed = {row.get("run") for row in csv.DictReader(io.StringIO(files[name].decode()))}
+    lo, hi = parse_stamp(window["from"]), parse_stamp(window["to"])
+    if lo is None or hi is None:
+        raise PackInvalid("manifest.json names no window")
+    for i in range(first, last + 1):
+        doc = docs[i]
+        if doc["metadata"]["event_code"] not in ("masking.run.completed", "masking.run.failed"):
+            continue
+        details = doc.get("unmapped", {})
+        started = parse_stamp(str(details.get("started_at") or "")) or hi
+        run = str(details.get("run_id"))
+        if lo <= started <= hi and run not in listed:
+            raise PackInvalid(
+                f"event {i} records masking run {run}, which {name} leaves out: the "
+                "population (and the checks) miss a run the signed log holds",
                 hint="its row was removed from the store; investigate, and ask for a pack "
                 "built from an intact store",
             )

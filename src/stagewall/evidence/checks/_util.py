@@ -6,12 +6,13 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from stagewall.evidence._inputs import EvidenceInputs, parse_stamp
+from stagewall.evidence._inputs import EventRow, EvidenceInputs, parse_stamp
 
 GRANT_CREATED = "access.grant.created"
 GRANT_REVOKED = "access.grant.revoked"
 CREDENTIAL_REVOKED = "access.credential.revoked"
 REVIEW_RECORDED = "access.review.recorded"
+FINDING_CREATED = "monitoring.finding.created"
 
 
 def when(text: str | None) -> datetime | None:
@@ -39,6 +40,26 @@ def is_production_grant(inputs: EvidenceInputs, g: Mapping[str, Any]) -> bool:
     )
 
 
+def findings_in_window(
+    inputs: EvidenceInputs, *rules: str
+) -> list[tuple[EventRow, dict[str, Any]]]:
+    """Detection Findings of ``rules`` that monitoring wrote to the audit log in the
+    window: each event with its ``suspect`` (actor, principal, user, resource's tier)."""
+    out = []
+    for event, details in inputs.details_of([FINDING_CREATED]):
+        info = details.get("finding_info")
+        rule = ((info or {}).get("analytic") or {}).get("name") if isinstance(info, dict) else None
+        if rule in rules and inputs.in_window(event):
+            suspect = details.get("suspect")
+            out.append((event, {"rule": rule, **(suspect if isinstance(suspect, dict) else {})}))
+    return out
+
+
+def suspect_name(suspect: Mapping[str, Any]) -> str:
+    """Who a finding names: its declared principal, else the actor (``unknown:<user>``)."""
+    return str(suspect.get("principal") or suspect.get("actor") or "unknown")
+
+
 def grant_events(inputs: EvidenceInputs, grant_id: str, *codes: str) -> list[int]:
     out: list[int] = []
     for code in codes:
@@ -58,13 +79,16 @@ def first(items: Iterable[str], limit: int = 5) -> str:
 
 __all__ = [
     "CREDENTIAL_REVOKED",
+    "FINDING_CREATED",
     "GRANT_CREATED",
     "GRANT_REVOKED",
     "REVIEW_RECORDED",
+    "findings_in_window",
     "first",
     "grant_events",
     "grant_in_window",
     "is_production_grant",
     "plural",
+    "suspect_name",
     "when",
 ]

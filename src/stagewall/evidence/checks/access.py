@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from stagewall.estate import Estate
@@ -13,13 +14,20 @@ from stagewall.evidence.checks._util import (
     GRANT_CREATED,
     GRANT_REVOKED,
     REVIEW_RECORDED,
+    findings_in_window,
     first,
     grant_events,
     grant_in_window,
     is_production_grant,
     plural,
+    suspect_name,
     when,
 )
+
+# Monitoring rules whose finding means someone reached production: an external (or an
+# unknown login) on a production resource, a production login without a grant.
+EXTERNAL_IN_PRODUCTION = "external_production_access"
+LOGIN_WITHOUT_GRANT = "production_login_without_grant"
 
 
 def _externals(estate: Estate) -> set[str]:
@@ -38,12 +46,14 @@ class ExternalProduction(Check):
         "The set of external (vendor, unknown or disabled) identities and the set of production "
         "roles, grants, database logins and (with pinned identities) production servers do "
         "not intersect: in the estate's eligibility and standing grants, in every grant row "
-        "of the window, in every unrevoked credential."
+        "of the window, in every unrevoked credential, and in what monitoring saw: no "
+        "Detection Finding of the window records an external or unknown identity on a "
+        "production resource."
     )
     cannot_prove = (
         "Access that bypasses stagewall entirely (a password shared outside it, a cloud IAM "
-        "binding it does not manage) is invisible to this check; the scanner covers "
-        "configuration, not people."
+        "binding it does not manage) is invisible to this check unless a monitored log "
+        "records it; the scanner covers configuration, not people."
     )
 
     def run(self, inputs: EvidenceInputs) -> CheckResult:
@@ -62,22 +72,16 @@ class ExternalProduction(Check):
         indexes: list[int] = []
         grants_seen = 0
         for g in inputs.grants:
-            if not grant_in_window(inputs, g):
-                continue
-            grants_seen += 1
-            prod = is_production_grant(inputs, g)
-            if prod:
-                indexes += grant_events(inputs, g["id"], GRANT_CREATED)
-            if g["principal"] in externals and prod:
-                items.append(
-                    {"principal": g["principal"], "where": f"grant {g['id']} of {g['role']}"}
-                )
-                indexes += grant_events(inputs, g["id"], GRANT_CREATED)
+            # a holder since removed from stagewall.yaml is unknown, so external
+            outside = not e.is_internal(g["principal"])
+            # an unrevoked login counts whenever its grant ended: it still opens production
             for cred in inputs.credentials_by_grant.get(g["id"], []):
+                issued = when(cred["issued_at"])
                 if (
-                    g["principal"] in externals
+                    outside
                     and cred["resource"] in prod_resources
                     and cred["state"] != "revoked"
+                    and (issued is None or issued <= inputs.at)
                 ):
                     items.append(
                         {
@@ -85,10 +89,21 @@ class ExternalProduction(Check):
                             "where": f"login {cred['login']} on {cred['resource']}",
                         }
                     )
+            if not grant_in_window(inputs, g):
+                continue
+            grants_seen += 1
+            prod = is_production_grant(inputs, g)
+            if prod:
+                indexes += grant_events(inputs, g["id"], GRANT_CREATED)
+            if outside and prod:
+                items.append(
+                    {"principal": g["principal"], "where": f"grant {g['id']} of {g['role']}"}
+                )
+                indexes += grant_events(inputs, g["id"], GRANT_CREATED)
         pinned = inputs.pins
         prod_ids = {pinned[r]: r for r in prod_resources if r in pinned}
         for g in inputs.grants:
-            if g["principal"] not in externals or not grant_in_window(inputs, g):
+            if e.is_internal(g["principal"]) or not grant_in_window(inputs, g):
                 continue
             held = e.roles.get(g["role"])
             for res in held.resources if held else []:
@@ -101,8 +116,27 @@ class ExternalProduction(Check):
                             f"production {twin}",
                         }
                     )
+        # What the monitored logs saw: an external on production, or a login to
+        # production without a grant by someone who is not an internal principal.
+        seen = 0
+        for event, suspect in findings_in_window(
+            inputs, EXTERNAL_IN_PRODUCTION, LOGIN_WITHOUT_GRANT
+        ):
+            name = suspect_name(suspect)
+            if suspect["rule"] == LOGIN_WITHOUT_GRANT and e.is_internal(name):
+                continue  # an internal's login without a grant: access.production_approvals
+            seen += 1
+            indexes.append(event.index)
+            items.append(
+                {
+                    "principal": name,
+                    "where": f"monitoring finding {suspect['rule']} (audit event "
+                    f"{event.index}) on {event.resource or 'a production resource'}",
+                }
+            )
         figures = {
             "external_identities": len(externals),
+            "monitoring_findings": seen,
             "production_resources": len(prod_resources),
             "production_roles": sum(1 for r in e.roles.values() if e.is_production(r.environment)),
             "grants_in_window": grants_seen,
@@ -164,6 +198,7 @@ class ProductionApprovals(Check):
         items: list[dict[str, Any]] = []
         indexes: list[int] = []
         counts = {"production_grants": 0, "by_request": 0, "break_glass": 0, "approved_ok": 0}
+        counts["logins_without_grant"] = 0
         for g in inputs.grants:
             if not grant_in_window(inputs, g) or not is_production_grant(inputs, g):
                 continue
@@ -217,6 +252,20 @@ class ProductionApprovals(Check):
                         "grant, but it has no row in the store (deleted?)",
                     }
                 )
+        # What the monitored logs saw: an internal's production login without any grant.
+        for event, suspect in findings_in_window(inputs, LOGIN_WITHOUT_GRANT):
+            who = suspect_name(suspect)
+            if not e.is_internal(who):
+                continue  # an external or unknown login: access.external_production
+            counts["logins_without_grant"] += 1
+            indexes.append(event.index)
+            items.append(
+                {
+                    "grant": f"none ({who})",
+                    "problem": f"{who} logged in to {event.resource or 'production'} without "
+                    f"a grant (monitoring finding, audit event {event.index})",
+                }
+            )
         figures = {**counts, "problems": len(items)}
         if items:
             return CheckResult(
@@ -239,13 +288,42 @@ class ProductionApprovals(Check):
         )
 
 
+# A login must be gone within one sweep of its grant's end: the sweeper runs every
+# second in the server and at most every hour (`access sweep --interval`).
+REMOVAL_GRACE = timedelta(hours=1)
+
+
+def _left_over(inputs: EvidenceInputs, g: dict[str, Any]) -> str | None:
+    """What a grant that ended before the window left behind at the as-of time: its row
+    still active, or a database login not verified removed (None: nothing)."""
+    start, end = when(g["starts_at"]), when(g["ends_at"])
+    if start is None or end is None or start > inputs.at:
+        return None
+    bad = [
+        c
+        for c in inputs.credentials_by_grant.get(g["id"], [])
+        if c["state"] != "revoked" or not c["verified_at"]
+    ]
+    if bad:
+        return (
+            f"its grant ended before the window ({end:%Y-%m-%dT%H:%M:%SZ}) but login(s) are "
+            "not verified removed: "
+            + ", ".join(f"{c['login']} on {c['resource']} ({c['state']})" for c in bad)
+        )
+    if g["status"] == "active" and end < inputs.at:
+        return f"still active after its end ({end:%Y-%m-%dT%H:%M:%SZ}, before the window)"
+    return None
+
+
 @register
 class RevocationVerified(Check):
     name = "access.revocation_verified"
     title = "Every grant ended and its revocation verified"
     proves = (
         "Every grant whose end fell in the window is marked ended, and every database login "
-        "issued for it was removed with a verification that no session and no login remain."
+        "issued for it was removed, within an hour of the grant's end, with a verification "
+        "that no session and no login remain; no grant that ended earlier still has a login "
+        "or an active row."
     )
     cannot_prove = (
         "Access through resources stagewall issues no credentials for (their removal is "
@@ -259,6 +337,10 @@ class RevocationVerified(Check):
         ended = with_logins = verified = live = 0
         for g in inputs.grants:
             if not grant_in_window(inputs, g):
+                # ended before the window: a login (or the grant) still there outlived it
+                leftover = _left_over(inputs, g)
+                if leftover is not None:
+                    items.append({"grant": g["id"], "problem": leftover})
                 continue
             end = when(g["ends_at"])
             revoked = when(g.get("revoked_at"))
@@ -276,12 +358,31 @@ class RevocationVerified(Check):
             if creds:
                 with_logins += 1
             bad = [c for c in creds if c["state"] != "revoked" or not c["verified_at"]]
+            late = [
+                (c, gone)
+                for c in creds
+                if c not in bad
+                and (gone := when(c["verified_at"])) is not None
+                and gone - finished > REMOVAL_GRACE
+            ]
             if bad:
                 items.append(
                     {
                         "grant": g["id"],
                         "problem": "login(s) not verified removed: "
                         + ", ".join(f"{c['login']} on {c['resource']} ({c['state']})" for c in bad),
+                    }
+                )
+            elif late:
+                items.append(
+                    {
+                        "grant": g["id"],
+                        "problem": "login(s) outlived the grant's end "
+                        f"{finished:%Y-%m-%dT%H:%M:%SZ}: "
+                        + ", ".join(
+                            f"{c['login']} on {c['resource']} removed {gone - finished} later"
+                            for c, gone in late
+                        ),
                     }
                 )
             elif creds:

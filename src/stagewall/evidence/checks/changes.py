@@ -11,7 +11,7 @@ from stagewall.access._core import Request
 from stagewall.access._events import IDENTITY_PINNED
 from stagewall.access.identity import LIVE_KINDS
 from stagewall.errors import IntegrityError
-from stagewall.evidence._inputs import EvidenceInputs
+from stagewall.evidence._inputs import EventRow, EvidenceInputs
 from stagewall.evidence._model import CheckResult, CheckStatus, ranges_of
 from stagewall.evidence._registry import Check, register
 from stagewall.evidence.checks._util import first, plural, when
@@ -162,14 +162,20 @@ class ProductionPromotions(Check):
         )
 
 
+_RUN_EVENTS = ("masking.run.completed", "masking.run.failed")
+_VERIFY_FAILED = "masking.verify.failed"
+_MASKING_EVENTS = (*_RUN_EVENTS, "masking.verify.passed", _VERIFY_FAILED)
+
+
 @register
 class MaskingVerified(Check):
     name = "masking.verified_runs"
     title = "Every masking run verified with 0 hits and recorded"
     proves = (
         "Every completed masking run in the window was verified independently (no source "
-        "value of a sensitive column found anywhere in the target) with 0 hits, and its "
-        "record is bound to its audit event."
+        "value of a sensitive column found anywhere in the target) with 0 hits, and no "
+        "later verification of it found a hit; the outcome is read from the run's audit "
+        "event, every run the log records has its row and every row agrees with its event."
     )
     cannot_prove = (
         "That non-production data came only from masking runs (a copy made outside "
@@ -182,26 +188,81 @@ class MaskingVerified(Check):
         indexes: list[int] = []
         runs = ok = failed = 0
         hits_total = 0
-        for r in inputs.masking_runs:
-            started = when(r["started_at"])
-            if started is None or not inputs.window.contains(started):
-                continue
+        # The signed log, not the editable masking_runs row, says how each run ended and
+        # what its verification found; the row must agree with its event.
+        recorded: dict[str, tuple[EventRow, dict[str, Any]]] = {}
+        latest_verify: dict[str, tuple[EventRow, dict[str, Any]]] = {}
+        for event, details in inputs.details_of(_MASKING_EVENTS):
+            run_id = str(details.get("run_id") or "")
+            if event.code in _RUN_EVENTS:
+                recorded.setdefault(run_id, (event, details))
+            elif run_id:
+                latest_verify[run_id] = (event, details)  # in log order: the newest wins
+        rows = {str(r["run_id"]): r for r in inputs.masking_runs}
+        in_window = {
+            run_id
+            for run_id, r in rows.items()
+            if (started := when(r["started_at"])) is not None and inputs.window.contains(started)
+        }
+        for run_id, (_event, details) in recorded.items():
+            started = when(str(details.get("started_at") or ""))
+            if started is not None and inputs.window.contains(started):
+                in_window.add(run_id)
+        for run_id in sorted(in_window):
             runs += 1
-            if r["audit_index"] is not None:
-                indexes += [int(r["audit_index"]), int(r["audit_index"]) + 1]
-            else:
-                items.append({"run": r["run_id"], "problem": "no audit event records it"})
+            r = rows.get(run_id)
+            found = recorded.get(run_id)
+            if found is None:
+                items.append({"run": run_id, "problem": "no audit event records it"})
                 continue
-            if r["status"] != "completed":
+            event, details = found
+            indexes.append(event.index)
+            if r is None:
+                items.append(
+                    {
+                        "run": run_id,
+                        "problem": f"audit event {event.index} records this run, but it has "
+                        "no row in the store (deleted?)",
+                    }
+                )
+                continue
+            status, verification = details.get("status"), details.get("verification")
+            if (r["status"], r["verification"], r["audit_index"]) != (
+                status,
+                verification,
+                event.index,
+            ):
+                items.append(
+                    {
+                        "run": run_id,
+                        "problem": f"its store row (status {r['status']}, verification "
+                        f"{r['verification']}) differs from audit event {event.index} (status "
+                        f"{status}, verification {verification}): edited?",
+                    }
+                )
+                continue
+            if status != "completed":
                 failed += 1
                 continue
-            record = json.loads(r["record"])
-            hits = int((record.get("verify") or {}).get("total_hits", 0) or 0)
+            hits = int((details.get("verify") or {}).get("total_hits", 0) or 0)
             hits_total += hits
-            if r["verification"] != "passed":
-                items.append({"run": r["run_id"], "problem": f"verification {r['verification']}"})
+            later = latest_verify.get(run_id)
+            if later is not None:
+                indexes.append(later[0].index)
+            if verification != "passed":
+                items.append({"run": run_id, "problem": f"verification {verification}"})
             elif hits:
-                items.append({"run": r["run_id"], "problem": f"{hits} hits"})
+                items.append({"run": run_id, "problem": f"{hits} hits"})
+            elif later is not None and later[0].code == _VERIFY_FAILED:
+                found_hits = int(later[1].get("total_hits", 0) or 0)
+                hits_total += found_hits
+                items.append(
+                    {
+                        "run": run_id,
+                        "problem": f"its newest verification (audit event {later[0].index}) "
+                        f"found {found_hits} hits in the target",
+                    }
+                )
             else:
                 ok += 1
         indexes = [i for i in indexes if i < inputs.log_size]

@@ -335,6 +335,16 @@ class ScanClean(Check):
                 dict(details.get("counts_by_rule") or {}).get("SW-SCAN-005", 0)
             ),
         }
+        if high == 0 and not int(details.get("files_scanned") or 0):
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_VERIFIABLE,
+                f"the latest scan (event {row.index}) read no file",
+                figures,
+                ranges_of([r.index for r, _ in scans]),
+                why="the newest scan of the window read no file, so it found nothing because "
+                "it looked at nothing; scan the configuration (stagewall scan PATH)",
+            )
         status = CheckStatus.FAIL if high else CheckStatus.PASS
         return CheckResult(
             self.name,

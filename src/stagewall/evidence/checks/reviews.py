@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from stagewall.access._standing import MEMBERSHIPS, TOKEN_KINDS, ItemKind, item_resource
-from stagewall.evidence._inputs import EvidenceInputs
+from stagewall.evidence._inputs import EventRow, EvidenceInputs, parse_stamp
 from stagewall.evidence._model import CheckResult, CheckStatus, ranges_of
 from stagewall.evidence._registry import Check, register
 from stagewall.evidence.checks._util import (
@@ -20,6 +20,15 @@ from stagewall.evidence.checks._util import (
 
 FOLLOW_UP_WITHIN = timedelta(hours=24)
 QUARTER = timedelta(days=92)
+BREAK_GLASS_USED = "access.breakglass.used"
+FOLLOWUP_COMPLETED = "access.followup.completed"
+CAMPAIGN_CLOSED = "access.campaign.closed"
+
+
+def _late(used: EventRow | None, done: EventRow) -> bool:
+    """The follow-up event came more than 24 hours after the break-glass event."""
+    start, end = parse_stamp(used.time) if used else None, parse_stamp(done.time)
+    return start is not None and end is not None and end - start > FOLLOW_UP_WITHIN
 
 
 @register
@@ -29,7 +38,9 @@ class BreakGlassFollowUp(Check):
     proves = (
         "Every break-glass grant and every break-glass promotion opened in the window was "
         "reviewed by another internal principal within 24 hours; one still open but not yet "
-        "due is reported as pending."
+        "due is reported as pending. Grant uses and their follow-ups are read from the log: "
+        "a use without its follow-up row, or a follow-up done in the store without its "
+        "event, fails."
     )
     cannot_prove = "That the follow-up review found what the emergency access was used for."
 
@@ -38,16 +49,51 @@ class BreakGlassFollowUp(Check):
         items: list[dict[str, Any]] = []
         indexes: list[int] = []
         uses = on_time = pending = 0
+        # The log says which break-glass uses happened and which follow-ups were done;
+        # a follow-up row deleted, or marked done in the store without its event, fails.
+        used = {
+            (ev.resource or "").removeprefix("grant:"): ev
+            for ev in inputs.events
+            if ev.code == BREAK_GLASS_USED and ev.status == "Success" and inputs.in_window(ev)
+        }
+        rows = {str(fu["grant_id"]): fu for fu in inputs.followups}
+        for grant_id in sorted(set(used) - set(rows)):
+            uses += 1
+            indexes.append(used[grant_id].index)
+            items.append(
+                {
+                    "use": grant_id,
+                    "problem": f"audit event {used[grant_id].index} records this break-glass "
+                    "use, but it has no follow-up in the store (deleted?)",
+                }
+            )
         for fu in inputs.followups:
             opened = when(fu["opened_at"])
-            if opened is None or not inputs.window.contains(opened):
+            if (opened is None or not inputs.window.contains(opened)) and fu[
+                "grant_id"
+            ] not in used:
+                continue
+            if opened is None:
+                items.append({"use": fu["grant_id"], "problem": "its follow-up has no open time"})
                 continue
             uses += 1
-            indexes += grant_events(
-                inputs, fu["grant_id"], "access.breakglass.used", "access.followup.completed"
-            )
+            indexes += grant_events(inputs, fu["grant_id"], BREAK_GLASS_USED, FOLLOWUP_COMPLETED)
             done = when(fu["completed_at"])
             due = opened + FOLLOW_UP_WITHIN
+            recorded = [
+                ev
+                for ev in inputs.by_resource.get(f"grant:{fu['grant_id']}", [])
+                if ev.code == FOLLOWUP_COMPLETED and ev.status == "Success" and inputs.until_at(ev)
+            ]
+            if done is not None and done <= inputs.at and not recorded:
+                items.append(
+                    {
+                        "use": fu["grant_id"],
+                        "problem": f"follow-up marked done by {fu['completed_by']} in the store, "
+                        "but no access.followup.completed event records it (edited?)",
+                    }
+                )
+                continue
             if done is None or done > inputs.at:
                 if due < inputs.at:
                     items.append(
@@ -55,11 +101,19 @@ class BreakGlassFollowUp(Check):
                     )
                 else:
                     pending += 1
-            elif done > due:
+            elif done > due or _late(used.get(fu["grant_id"]), recorded[0]):
                 items.append({"use": fu["grant_id"], "problem": f"followed up late ({done})"})
-            elif fu["completed_by"] == fu["holder"] or not e.is_internal(fu["completed_by"] or ""):
+            elif (
+                fu["completed_by"] == fu["holder"]
+                or not e.is_internal(fu["completed_by"] or "")
+                or recorded[0].actor != fu["completed_by"]
+            ):
                 items.append(
-                    {"use": fu["grant_id"], "problem": f"followed up by {fu['completed_by']}"}
+                    {
+                        "use": fu["grant_id"],
+                        "problem": f"followed up by {fu['completed_by']} (event by "
+                        f"{recorded[0].actor})",
+                    }
                 )
             else:
                 on_time += 1
@@ -77,10 +131,31 @@ class BreakGlassFollowUp(Check):
                 if ev.code == "gate.promotion.break_glass"
             ]
             due = when(p["followup_due"]) or opened + FOLLOW_UP_WITHIN
+            # a follow-up counts when the log records it, by another internal person
+            logged = {
+                ev.actor
+                for ev in inputs.by_resource.get(res, [])
+                if ev.code == "gate.followup.reviewed"
+                and ev.status == "Success"
+                and inputs.until_at(ev)
+            }
+            others = [
+                r for r in reviews.get(p["request_id"], []) if r["reviewer"] != p["submitter"]
+            ]
+            unlogged = sorted({str(r["reviewer"]) for r in others if r["reviewer"] not in logged})
+            if unlogged:
+                items.append(
+                    {
+                        "use": p["request_id"],
+                        "problem": f"follow-up by {', '.join(unlogged)} in the store, but no "
+                        "gate.followup.reviewed event records it (edited?)",
+                    }
+                )
+                continue
             done_at = [
                 t
-                for r in reviews.get(p["request_id"], [])
-                if r["reviewer"] != p["submitter"] and (t := when(r["created_at"])) is not None
+                for r in others
+                if e.is_internal(r["reviewer"]) and (t := when(r["created_at"])) is not None
             ]
             if not done_at or min(done_at) > inputs.at:
                 if due < inputs.at:
@@ -111,6 +186,14 @@ class BreakGlassFollowUp(Check):
             figures,
             ranges_of(indexes),
         )
+
+
+def _closed_in_log(inputs: EvidenceInputs, campaign: dict[str, Any]) -> bool:
+    """A successful ``access.campaign.closed`` event of ``campaign`` up to the as-of time."""
+    return any(
+        ev.code == CAMPAIGN_CLOSED and ev.status == "Success" and inputs.until_at(ev)
+        for ev in inputs.by_resource.get(f"campaign:{campaign['id']}", [])
+    )
 
 
 def _decision_problem(
@@ -183,7 +266,8 @@ class ReviewCampaigns(Check):
     name = "access.review_campaigns"
     title = "Quarterly access reviews completed, revocations executed"
     proves = (
-        "An access-review campaign was closed within the last 92 days; every campaign due in "
+        "An access-review campaign was closed (as its audit event records) within the last "
+        "92 days; every campaign due in "
         "the window was closed; no holder decided on their own grant and no approver kept a "
         "grant they approved, nor anyone after the due date; every revoke decision "
         "(and every undecided item) took effect: grants ended with database logins verified "
@@ -204,6 +288,17 @@ class ReviewCampaigns(Check):
         for c in inputs.campaigns:
             created, due, closed = when(c["created_at"]), when(c["due"]), when(c["closed_at"])
             if created is None or created > inputs.at:
+                continue
+            if closed is not None and closed <= inputs.at and not _closed_in_log(inputs, c):
+                # closed in the store, but the signed log never recorded it
+                counts["campaigns"] += 1
+                items.append(
+                    {
+                        "campaign": c["id"],
+                        "problem": f"campaign {c['id']} is marked closed in the store, but no "
+                        f"{CAMPAIGN_CLOSED} event records it (edited?)",
+                    }
+                )
                 continue
             if closed is not None and closed <= inputs.at:
                 last_closed = closed if last_closed is None else max(last_closed, closed)

@@ -146,6 +146,14 @@ def _reviews(ev: Evaluation) -> tuple[Value, str, list[str]]:
 
 def _test_data(ev: Evaluation) -> tuple[Value, str, list[str]]:
     m, s = ev.get("masking.verified_runs"), ev.get("separation.resource_identity")
+    if s.status is CheckStatus.FAIL:
+        # a non-production resource that is a production server holds production data
+        # whatever the masking runs did
+        return (
+            Value.PARTIAL,
+            f"Partially. Resource separation: {s.summary}. Masking: {m.summary}.",
+            [m.check, s.check],
+        )
     if m.status is CheckStatus.PASS:
         return (
             Value.YES,

@@ -250,14 +250,31 @@ class Match:
     reason: str
 
 
+# Words that turn a question around: "Are contractors prevented from reaching
+# production?" matches the third-party rule, whose answer is "Yes" when they CAN reach
+# it. Yes/No follow the built-in phrasing, so such a question goes to a human.
+_INVERTING = re.compile(
+    r"\b(prevent\w*|prohibit\w*|restrict\w*|block\w*|den(?:y|ied|ies)|forbid\w*|"
+    r"disallow\w*|not|never|without|unable|cannot|can t|nobody|no one|none|exclud\w*)\b"
+)
+
+
 def match_question(text: str) -> Match:
-    """The topic whose rule matches with the most groups; a tie or no match goes to a human."""
+    """The topic whose rule matches with the most groups; a tie, no match or a question
+    whose wording may invert the answer goes to a human."""
     scored = sorted(((r.matches(text), r.topic) for r in RULES), reverse=True)
     best = [t for s, t in scored if s and s == scored[0][0]]
     if not best:
         return Match(None, "no rule matched")
     if len(best) > 1:
         return Match(None, "ambiguous: " + ", ".join(sorted(best)))
+    inverted = _INVERTING.search(re.sub(r"[^a-z0-9]+", " ", text.lower()))
+    if inverted is not None:
+        return Match(
+            None,
+            f"matches {best[0]}, but {inverted.group(0)!r} may turn the question around "
+            "(stagewall's Yes/No follow its own phrasing of the question)",
+        )
     return Match(best[0], f"matched {best[0]}")
 
 

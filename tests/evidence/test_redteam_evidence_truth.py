@@ -1,0 +1,393 @@
+"""Red team: checks and answers that said PASS/"Yes" while the log or the measured state
+said otherwise.
+
+- an external who reached production per the ingested logs (a Detection Finding of
+  ``external_production_access`` in the audit log) left ``access.external_production``
+  at PASS and the third-party question answered "No";
+- a grant held by a principal since removed from stagewall.yaml was not counted;
+- ``masking.verified_runs`` read the editable ``masking_runs`` row: a failed
+  verification edited to "passed", or a failed run's row deleted, passed, and a later
+  verification of the same target that found production values was ignored;
+- a database login removed days after its grant ended passed
+  ``access.revocation_verified`` (the grant outlived its end);
+- a break-glass use whose follow-up row was deleted or marked done in the store without
+  the follow-up event passed ``access.break_glass_followup``;
+- the test-data question said "Yes" while the staging database is the production server;
+- a scan that read no file passed ``scan.no_high_findings`` and "0 unencrypted
+  connections" answered the encryption question "Yes".
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from stagewall.access import sweep
+from stagewall.access._core import fmt_time
+from stagewall.audit import AuditEvent, AuditLog, Status
+from stagewall.errors import PackInvalid
+from stagewall.evidence import CheckResult, CheckStatus, Window, evaluate
+from stagewall.evidence.questionnaire import answer_questionnaire, match_question
+from stagewall.evidence.questionnaire._answers import Value, answer
+from stagewall.evidence.verify import verify_pack
+from stagewall.keys import load_public_key
+from stagewall.masking.record import Verification, record_verify
+from stagewall.monitoring.detect import Finding
+from stagewall.monitoring.pipeline import finding_event
+from stagewall.scan._audit import SCAN_COMPLETED
+from tests.evidence.history import History
+from tests.evidence.packs import pack_of, store_sql
+
+EXT = "access.external_production"
+APPROVALS = "access.production_approvals"
+MASK = "masking.verified_runs"
+REVOKE = "access.revocation_verified"
+BG = "access.break_glass_followup"
+SCAN = "scan.no_high_findings"
+
+
+def _finding(history: History, rule: str, principal: str, actor: str | None = None) -> int:
+    f = Finding(
+        rule=rule,
+        rule_id="0f6d3c1e-5a4b-4f0e-8d1a-7c2b9e3f4a01",
+        title="External identity touched a production resource",
+        level="critical",
+        description="test",
+        time=time.time(),
+        actor=actor or principal,
+        principal=principal,
+        user=principal or "shared_admin",
+        src_ip="203.0.113.9",
+        resource="prod-db",
+        environment="production",
+        tier="production",
+        source="pg-prod",
+        count=1,
+        evidence=((7, "2026-12-01T10:00:00.000000Z", "0" * 64),),
+    )
+    return AuditLog(history.ctx.store).append(finding_event(f))
+
+
+def _check(history: History, name: str) -> CheckResult:
+    return evaluate(history.inputs()).results[name]
+
+
+# -- an external who reached production per the ingested logs ----------------------------
+
+
+def test_an_external_seen_in_production_by_monitoring_fails_the_check(
+    history: History, tmp_path: Path
+) -> None:
+    assert evaluate(history.inputs()).results[EXT].status is CheckStatus.PASS
+    index = _finding(history, "external_production_access", "dana")
+    ev = evaluate(history.inputs())
+    r = ev.results[EXT]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert "dana" in r.summary
+    assert any(e.first <= index <= e.last for e in r.events)
+    third = answer("third_party_production_access", ev)
+    assert third.value is Value.YES, third.text
+
+
+def test_an_unknown_login_in_production_without_grant_is_an_external_reaching_it(
+    history: History,
+) -> None:
+    _finding(history, "production_login_without_grant", "", actor="unknown:shared_admin")
+    r = evaluate(history.inputs()).results[EXT]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert "unknown:shared_admin" in r.summary
+
+
+def test_an_internal_login_in_production_without_grant_fails_the_approvals(
+    history: History,
+) -> None:
+    _finding(history, "production_login_without_grant", "carol")
+    ev = evaluate(history.inputs())
+    assert ev.results[EXT].status is CheckStatus.PASS, ev.results[EXT].summary
+    r = ev.results[APPROVALS]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert any("carol" in str(i.get("problem")) for i in r.items), r.items
+
+
+def test_a_finding_after_the_window_does_not_count(history: History) -> None:
+    before = datetime.now(UTC)
+    time.sleep(0.01)
+    _finding(history, "external_production_access", "dana")
+    window = Window(history.start - timedelta(days=1), before)
+    r = evaluate(history.inputs(window=window)).results[EXT]
+    assert r.status is CheckStatus.PASS, r.summary
+
+
+def test_a_production_grant_of_a_principal_removed_from_the_estate_fails(
+    history: History,
+) -> None:
+    text = history.config.read_text("utf-8")
+    text = text.replace("  alice: {affiliation: internal, emails: [alice@example.com]}\n", "")
+    text = text.replace("members: [alice, bob, carol]", "members: [bob, carol]")
+    history.config.write_text(text, "utf-8")
+    r = _check(history, EXT)
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert "alice" in r.summary
+
+
+# -- masking evidence from the log, not the editable row ---------------------------------
+
+
+def test_a_failed_verification_edited_to_passed_in_the_store_fails(history: History) -> None:
+    run = history.mask(hits=3, verification=Verification.FAILED)
+    assert _check(history, MASK).status is CheckStatus.FAIL
+    store_sql(
+        history,
+        (
+            "UPDATE masking_runs SET verification = 'passed', record = replace(record,"
+            " '\"total_hits\": 3', '\"total_hits\": 0') WHERE run_id = ?",
+            (run,),
+        ),
+    )
+    r = _check(history, MASK)
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert run in r.summary
+
+
+def test_a_deleted_failed_masking_run_fails(history: History) -> None:
+    run = history.mask(hits=3, verification=Verification.FAILED)
+    store_sql(history, ("DELETE FROM masking_runs WHERE run_id = ?", (run,)))
+    r = _check(history, MASK)
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert run in r.summary
+
+
+def test_a_masking_run_whose_verification_was_skipped_fails(history: History) -> None:
+    run = history.mask(verification=Verification.SKIPPED)
+    r = _check(history, MASK)
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert run in r.summary
+
+
+def _verify_again(history: History, run: str, hits: int) -> None:
+    """`stagewall mask verify` of the run's target, as it records its result."""
+    record_verify(
+        history.ctx.store,
+        run_id=run,
+        plan_sha256="a" * 64,
+        key_id="k1",
+        target={"backend": "sqlite", "path": "/tmp/staging.db"},
+        summary={"total_hits": hits, "failed": bool(hits)},
+        passed=not hits,
+        actor="alice",
+    )
+
+
+def test_a_later_verification_that_found_production_values_fails(history: History) -> None:
+    run = history.mask()
+    assert _check(history, MASK).status is CheckStatus.PASS
+    _verify_again(history, run, 5)
+    r = _check(history, MASK)
+    assert r.status is CheckStatus.FAIL, r.summary
+    # a new verification that passes clears it
+    _verify_again(history, run, 0)
+    assert _check(history, MASK).status is CheckStatus.PASS
+
+
+# -- a grant that outlived its end ----------------------------------------------------------
+
+
+def test_a_login_removed_days_after_its_grant_ended_fails(history: History) -> None:
+    grant = history.request("carol", "prod-read", "bob")
+    history.clock.advance(timedelta(days=3))
+    history.set_credential(grant, "revoked")  # verified removed only now, 3 days late
+    sweep(history.ctx)
+    r = _check(history, REVOKE)
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert grant in r.summary
+
+
+# -- break-glass follow-up from the log ------------------------------------------------------
+
+
+def test_a_break_glass_use_whose_follow_up_row_was_deleted_fails(history: History) -> None:
+    assert _check(history, BG).status is CheckStatus.PASS
+    grant = history.breakglass("carol", None)
+    history.clock.advance(timedelta(days=2))
+    store_sql(history, ("DELETE FROM access_followups WHERE grant_id = ?", (grant,)))
+    r = _check(history, BG)
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert grant in r.summary
+
+
+def test_a_follow_up_marked_done_in_the_store_without_its_event_fails(history: History) -> None:
+    grant = history.breakglass("carol", None)
+    history.clock.advance(timedelta(hours=2))
+    store_sql(
+        history,
+        (
+            "UPDATE access_followups SET completed_by = 'bob', completed_at = opened_at,"
+            " note = 'ok' WHERE grant_id = ?",
+            (grant,),
+        ),
+    )
+    history.clock.advance(timedelta(days=2))
+    r = _check(history, BG)
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert grant in r.summary
+
+
+# -- answers that claim more than the checks show --------------------------------------------
+
+
+def test_test_data_is_not_yes_while_staging_is_the_production_server(
+    history: History, tmp_path: Path
+) -> None:
+    pins = {"prod-db": "postgresql:7001", "staging-db": "postgresql:7001"}
+    ev = evaluate(history.inputs(pinned_identities=pins))
+    assert ev.results[MASK].status is CheckStatus.PASS
+    assert ev.results["separation.resource_identity"].status is CheckStatus.FAIL
+    a = answer("test_data", ev)
+    assert a.value is not Value.YES, a.text
+    answers = answer_questionnaire("caiq-v4", ev, tmp_path / "a.csv")
+    test_data = [x for x in answers if x.answer is not None and x.answer.topic == "test_data"]
+    assert test_data and all(x.answer.value is not Value.YES for x in test_data)  # type: ignore[union-attr]
+
+
+def test_a_scan_that_read_no_file_proves_nothing(history: History) -> None:
+    AuditLog(history.ctx.store).append(
+        AuditEvent(
+            SCAN_COMPLETED.code,
+            Status.SUCCESS,
+            "os:ci",
+            "scan of 0 files: 0 findings",
+            details={
+                "counts_by_rule": {},
+                "counts_by_severity": {"high": 0, "medium": 0, "low": 0},
+                "suppressed": 0,
+                "files_scanned": 0,
+                "files_skipped": 0,
+                "paths_sha256": "0" * 64,
+                "estate_used": True,
+            },
+        )
+    )
+    ev = evaluate(history.inputs())
+    r = ev.results[SCAN]
+    assert r.status is CheckStatus.NOT_VERIFIABLE, r.summary
+    assert r.why and "no file" in r.why
+    assert answer("encryption_in_transit", ev).value is not Value.YES
+
+
+# -- the pack: a masking run the log records must be in its population -------------------
+
+
+def test_a_pack_missing_a_masking_run_the_log_records_does_not_verify(
+    history: History, tmp_path: Path
+) -> None:
+    run = history.mask(hits=3, verification=Verification.FAILED)
+    verify_pack(pack_of(history, tmp_path, "before.zip"), public_key=load_public_key())
+    store_sql(history, ("DELETE FROM masking_runs WHERE run_id = ?", (run,)))
+    pack = pack_of(history, tmp_path, "after.zip")
+    with pytest.raises(PackInvalid, match=run):
+        verify_pack(pack, public_key=load_public_key())
+
+
+def test_a_login_still_present_of_a_grant_that_ended_before_the_window_fails(
+    history: History,
+) -> None:
+    grant = history.request("carol", "prod-read", "bob")
+    history.set_credential(grant, "active")  # never removed
+    history.clock.advance(timedelta(days=10))
+    now = history.clock.now
+    window = Window(now - timedelta(days=1), now)
+    r = evaluate(history.inputs(window=window)).results[REVOKE]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert grant in r.summary
+
+
+def test_an_external_login_on_production_of_a_grant_ended_before_the_window_fails(
+    history: History,
+) -> None:
+    history.set_credential(history.grants["dana_staging"], "active")  # on prod-db, live
+    history.clock.advance(timedelta(days=10))
+    now = history.clock.now
+    window = Window(now - timedelta(days=1), now)
+    r = evaluate(history.inputs(window=window)).results[EXT]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert "dana" in r.summary
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Are contractors prevented from accessing production systems?",
+        "Is vendor access to the production environment restricted or blocked?",
+        "Can you confirm that external developers do not have access to production?",
+        "Is production data used in test environments without masking?",
+    ],
+)
+def test_a_question_worded_the_other_way_round_goes_to_a_human(text: str) -> None:
+    m = match_question(text)
+    assert m.topic is None, m
+
+
+def test_an_external_reaching_production_is_never_answered_yes_to_prevented(
+    history: History, tmp_path: Path
+) -> None:
+    """The third-party answer is "Yes" when externals CAN reach production; a customer's
+    question asking whether they are prevented must not receive that "Yes"."""
+    _finding(history, "external_production_access", "dana")
+    ev = evaluate(history.inputs())
+    sheet = tmp_path / "customer.csv"
+    sheet.write_text(
+        "Question,Answer,Comment\nAre contractors prevented from accessing production systems?,,\n",
+        "utf-8",
+    )
+    [filled] = answer_questionnaire(str(sheet), ev, tmp_path / "out.csv")
+    assert filled.answer is None, filled
+
+
+# -- access reviews from the log -------------------------------------------------------------
+
+
+def test_an_access_review_closed_only_in_the_store_does_not_count(history: History) -> None:
+    history.clock.advance(timedelta(days=100))
+    assert _check(history, "access.review_campaigns").status is CheckStatus.FAIL
+    t = fmt_time(history.clock.now - timedelta(days=1))
+    store_sql(
+        history,
+        (
+            "INSERT INTO access_campaigns (id, name, due, created_at, closed_at)"
+            " VALUES ('cforged', 'Q1 review', ?, ?, ?)",
+            (t, t, t),
+        ),
+    )
+    r = _check(history, "access.review_campaigns")
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert any(i.get("campaign") == "cforged" for i in r.items), r.items
+
+
+def test_a_break_glass_promotion_followed_up_only_in_the_store_fails(history: History) -> None:
+    sha = history.commit("alice@example.com", 7)
+    art = "sha256:" + "7" * 64
+    promo = history.gate().submit(
+        repo=str(history.repo),
+        change=sha,
+        artifact=art,
+        stage="production",
+        submitter="carol",
+        break_glass_reason="checkout is down",
+        otp=history.gate_otp("carol"),
+    )
+    t = fmt_time(datetime.now(UTC))
+    store_sql(
+        history,
+        (
+            "INSERT INTO access_reviews (request_id, reviewer, decision, reason, mfa_method,"
+            " mfa_time, created_at) VALUES (?, 'bob', 'approve', 'looked', 'totp', ?, ?)",
+            (promo.id, t, t),
+        ),
+    )
+    history.clock.now = datetime.now(UTC) + timedelta(days=2)
+    r = _check(history, BG)
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert promo.id in r.summary
