@@ -23,3 +23,44 @@ def test_an_audit_page_cursor_beyond_any_index_is_a_clear_400(
     assert res.status_code == 400, res.text
     assert "before" in res.text
     assert audrey.get("/audit", params={"before": str(2**63 - 1)}).status_code == 200
+
+
+def _set_public_url(world: World, url: str) -> None:
+    text = world.config.read_text(encoding="utf-8")
+    world.config.write_text(text.replace("server:\n", f"server:\n  public_url: {url}\n", 1))
+    world.state.refresh()
+
+
+def test_an_https_public_url_written_in_capitals_still_secures_the_cookies(
+    world: World,
+) -> None:
+    """URL schemes are case-insensitive: ``HTTPS://`` was taken for plain http, so the
+    session and sign-in cookies lost ``Secure`` and ``__Host-`` and HSTS was not sent."""
+    from fastapi.testclient import TestClient
+
+    from stagewall.server import create_app
+
+    _set_public_url(world, "HTTPS://stagewall.example.com")
+    assert world.state.settings.public_url == "https://stagewall.example.com"
+    client = TestClient(create_app(world.state, run_sweeper=False), base_url="https://sw.test")
+    res = client.get("/login")
+    assert "max-age=31536000" in res.headers.get("strict-transport-security", "")
+    cookie = res.headers["set-cookie"]
+    assert cookie.startswith("__Host-stagewall_login_csrf=") and "Secure" in cookie
+
+
+def test_a_public_url_the_server_cannot_read_is_refused_not_taken_for_http() -> None:
+    """``stagewall.example.com`` (no scheme) was accepted and served as plain http:
+    no Secure cookie, no HSTS, links in notifications that go nowhere."""
+    import pytest
+
+    from stagewall.errors import StagewallError
+    from stagewall.estate.loader import parse_estate
+
+    base = "version: 1\nenvironments: {{staging: {{tier: non-production}}}}\nserver:\n  public_url: {}\n"
+    for bad in ("stagewall.example.com", "ftp://x.example", "https://a@b.example/", "https://"):
+        with pytest.raises(StagewallError, match="public_url"):
+            parse_estate(base.format(bad))
+    assert parse_estate(base.format("https://sw.example/base")).estate.server.public_url == (
+        "https://sw.example/base"
+    )
