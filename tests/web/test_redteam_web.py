@@ -64,3 +64,26 @@ def test_a_public_url_the_server_cannot_read_is_refused_not_taken_for_http() -> 
     assert parse_estate(base.format("https://sw.example/base")).estate.server.public_url == (
         "https://sw.example/base"
     )
+
+
+def test_a_cli_login_link_cannot_write_directives_into_the_pages_csp(
+    world: World, people: dict[str, Person]
+) -> None:
+    """The listener's origin of ``/cli/login?redirect_uri=`` is copied into the page's
+    CSP. An IPv6 zone passed as loopback (``ip_address`` accepts ``::1%<anything>``),
+    so ``[::1%;frame-ancestors * ]`` put a ``frame-ancestors *`` ahead of the page's
+    own ``'none'`` (the first one wins, and browsers then ignore X-Frame-Options)."""
+    alice = _browser(world, people["alice"])
+    params = {
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+        "state": "s" * 24,
+    }
+    for uri in ("http://[::1%;frame-ancestors * ]:8080/cb", "http://[::1%25eth0]:8080/cb"):
+        res = alice.get("/cli/login", params={**params, "redirect_uri": uri})
+        assert res.status_code == 400, (uri, res.headers.get("content-security-policy"))
+        csp = res.headers["content-security-policy"]
+        assert csp.count("frame-ancestors") == 1 and "frame-ancestors 'none'" in csp
+    ok = alice.get("/cli/login", params={**params, "redirect_uri": "http://127.0.0.1:8080/cb"})
+    assert ok.status_code == 200
+    assert "form-action 'self' http://127.0.0.1:8080;" in ok.headers["content-security-policy"]
