@@ -87,3 +87,41 @@ def test_a_cli_login_link_cannot_write_directives_into_the_pages_csp(
     ok = alice.get("/cli/login", params={**params, "redirect_uri": "http://127.0.0.1:8080/cb"})
     assert ok.status_code == 200
     assert "form-action 'self' http://127.0.0.1:8080;" in ok.headers["content-security-policy"]
+
+
+# -- what held: cheap regression tests -------------------------------------------------
+
+MARKUP = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
+
+
+def test_a_reason_with_markup_is_text_on_every_page_that_shows_it(
+    world: World, people: dict[str, Person]
+) -> None:
+    dana = _browser(world, people["dana"])
+    res = dana.post(
+        "/request", {"role": "staging-write", "duration": "1h", "reason": MARKUP, "ticket": MARKUP}
+    )
+    assert res.status_code == 201, res.text
+    bob = _browser(world, people["bob"])
+    for who, path in ((bob, "/"), (bob, "/requests"), (dana, "/access"), (dana, "/requests")):
+        page = who.get(path).text
+        assert "<script>alert" not in page and "<img src=x" not in page, path
+    assert "&lt;script&gt;alert(2)" in bob.get("/").text
+
+
+def test_a_cookie_cannot_post_to_the_api_with_a_simple_content_type(
+    world: World, people: dict[str, Person]
+) -> None:
+    """A cross-site form can send text/plain or form-encoded bodies without a preflight:
+    with the session cookie and no CSRF token, the JSON routes refuse both."""
+    dana = _browser(world, people["dana"])
+    body = '{"role": "staging-write", "duration": "1h", "reason": "csrf"}'
+    for ctype, data in (
+        ("text/plain", body),
+        ("application/x-www-form-urlencoded", "role=staging-write&duration=1h&reason=csrf"),
+    ):
+        res = dana.client.post(
+            "/api/v1/access/requests", content=data, headers={"content-type": ctype}
+        )
+        assert res.status_code == 403 and "CSRF" in res.text, (ctype, res.text)
+    assert not [e for e in world.events() if e.code == "access.request.created"]
