@@ -17,7 +17,7 @@ from stagewall.audit._cosignature import (
     WitnessSigningKey,
     parse_witness_key,
 )
-from stagewall.audit._log import AuditLog, EventRef, InclusionProof, StoredCheckpoint
+from stagewall.audit._log import MAX_INDEX, AuditLog, EventRef, InclusionProof, StoredCheckpoint
 from stagewall.audit._quorum import WitnessPolicy
 from stagewall.audit._witness import WitnessEndpoint, witness_checkpoints
 from stagewall.audit.events import (
@@ -32,6 +32,7 @@ from stagewall.audit.events import (
 
 __all__ = [
     "GENESIS",
+    "MAX_INDEX",
     "AuditEvent",
     "AuditLog",
     "Checkpoint",

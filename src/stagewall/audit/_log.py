@@ -44,6 +44,9 @@ from stagewall.keys import SigningKey, load_signing_key
 from stagewall.store import Store, lock_key
 
 LOCK_NAME = "stagewall.audit"
+MAX_INDEX = 2**63 - 1
+"""The largest event index a client may name: the store's integer columns hold no more
+(a larger one would reach the database driver and fail there, not as a clear 400)."""
 _BATCH_QMARK = (
     "SELECT idx, canonical, leaf_hash, chain_hash FROM audit_events "
     "WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?"

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from stagewall.audit import AuditLog, WitnessPolicy, witness_checkpoints
+from stagewall.audit import MAX_INDEX, AuditLog, WitnessPolicy, witness_checkpoints
 from stagewall.audit._bundle import export_bundle, verify_bundle
 from stagewall.audit._merkle import leaf_hash, verify_inclusion
 from stagewall.audit._verify import VerifyReport, read_checkpoint_files, verify_store
@@ -62,7 +62,6 @@ def _remote(server: str | None, db: str | None) -> Client | None:
     return None
 
 
-MAX_INDEX = 2**63 - 1  # the store's integer columns
 MAX_TAIL = 1_000_000
 
 remote_option = click.option(

@@ -903,8 +903,25 @@ class ServerSettings(_Model):
 
     public_url: str = Field(
         default="http://127.0.0.1:8443",
-        description="The URL people and the CLI reach the server at (links in e-mails).",
+        description="The URL people and the CLI reach the server at (links in e-mails); "
+        "https:// whenever people reach it over TLS (the proxy's or the server's own).",
     )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        """An absolute http(s) URL, its scheme in lower case: the server decides from its
+        scheme whether cookies are ``Secure``/``__Host-`` and HSTS is sent, so a URL it
+        cannot read (no scheme, ``HTTPS://`` in capitals) must not pass for plain http."""
+        got = re.match(r"^(https?)://([^/?#@\s]+)(/[^?#\s]*)?$", value.strip(), re.IGNORECASE)
+        if got is None:
+            raise ValueError(
+                f"public_url {value[:200]!r} is not an http:// or https:// URL; write the "
+                "address people open, e.g. https://stagewall.example.com (no user, query "
+                "or fragment)"
+            )
+        return got.group(1).lower() + "://" + got.group(2) + (got.group(3) or "")
+
     bind: str = Field(default="127.0.0.1:8443", description="host:port to listen on.")
     admins: list[str] = Field(
         default_factory=list,

@@ -67,14 +67,22 @@ def loopback_redirect(uri: str) -> str:
         raise bad
     parts = urlsplit(uri)
     try:
-        host_ok = parts.hostname is not None and ipaddress.ip_address(parts.hostname).is_loopback
+        ip = ipaddress.ip_address(parts.hostname or "")
         port = parts.port
     except ValueError:
         raise bad from None
+    # The listener's origin goes into the page's CSP (form-action) and the Location of the
+    # answer: its host must be the bare IP literal, written as Python writes it. An IPv6
+    # zone ("[::1%x; frame-ancestors *]", which ip_address accepts) or any other spelling
+    # would be copied into the header as directives of its own.
+    literal = f"[{ip}]" if ip.version == 6 else str(ip)
     if (
         parts.scheme != "http"
-        or not host_ok
+        or not ip.is_loopback
+        or getattr(ip, "scope_id", None)
         or port is None
+        or parts.netloc != f"{literal}:{port}"
+        or any(c.isspace() or not c.isprintable() for c in uri)
         or parts.username is not None
         or parts.password is not None
         or parts.query

@@ -117,7 +117,9 @@ def login_alert(state: ServerState) -> Callable[[str, str], None]:
 
 
 def https(state: ServerState) -> bool:
-    """Whether people reach this server over https (its ``public_url``)."""
+    """Whether people reach this server over https (its ``public_url``, whose scheme the
+    estate's validation has checked and put in lower case): the one place that decides
+    Secure and ``__Host-`` cookies and HSTS, asked per request (stagewall.yaml reloads)."""
     return state.settings.public_url.startswith("https://")
 
 

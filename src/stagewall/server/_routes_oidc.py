@@ -21,7 +21,12 @@ from stagewall.identity import oidc_login
 from stagewall.identity.actor import LoginMethod
 from stagewall.identity.oidc import OidcRelyingParty, OidcSettings
 from stagewall.identity.tokens import TokenKind, issue_token
-from stagewall.server._auth import refuse_offboarded, set_session_cookie, source_address
+from stagewall.server._auth import (
+    https,
+    refuse_offboarded,
+    set_session_cookie,
+    source_address,
+)
 from stagewall.server._state import ServerState
 from stagewall.web._render import pre_session_cookie, safe_next
 
@@ -72,7 +77,7 @@ def register(r: FastAPI, state: ServerState) -> None:
     state.closers.append(parties.close)
 
     def secure() -> bool:
-        return state.settings.public_url.startswith("https://")
+        return https(state)
 
     def _cookie(name: str) -> str:
         """The name a login cookie has here (``__Host-`` over https)."""

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from stagewall.errors import StagewallError, UsageError
+from stagewall.server._auth import https
 from stagewall.server._state import ServerState
 from stagewall.web import (
     _routes_access,
@@ -58,9 +59,7 @@ def register(app: FastAPI, state: ServerState) -> None:
     _routes_cli.register(app, state)
     _routes_device.register(app, state)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(
-        SecurityHeaders, https=lambda: state.settings.public_url.startswith("https://")
-    )
+    app.add_middleware(SecurityHeaders, https=lambda: https(state))
 
     api_error = app.exception_handlers[StagewallError]
     api_invalid = app.exception_handlers[RequestValidationError]

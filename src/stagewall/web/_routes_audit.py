@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from stagewall.access import GrantStatus, grants_page
 from stagewall.access._core import Outcome, fmt_time
 from stagewall.access.requests import list_requests
-from stagewall.audit import AuditLog
+from stagewall.audit import MAX_INDEX, AuditLog
 from stagewall.audit._bundle import export_archive
 from stagewall.errors import KeyMissing, UsageError
 from stagewall.estate import estate_violations
@@ -143,7 +143,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         who: Annotated[Viewer, Depends(viewer(state, "web.audit"))],
         type: Annotated[str, Query(max_length=128)] = "",
         actor: Annotated[str, Query(max_length=256)] = "",
-        before: Annotated[int | None, Query(ge=0)] = None,
+        before: Annotated[int | None, Query(ge=0, le=MAX_INDEX)] = None,
         start: Annotated[str, Query(alias="from", max_length=10)] = "",
         end: Annotated[str, Query(alias="to", max_length=10)] = "",
         of: Annotated[str, Query(max_length=200)] = "",

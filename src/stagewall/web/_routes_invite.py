@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from stagewall.errors import StagewallError
 from stagewall.identity import accounts
-from stagewall.server._auth import refuse_offboarded
+from stagewall.server._auth import https, refuse_offboarded
 from stagewall.server._problems import status_for
 from stagewall.server._state import ServerState
 from stagewall.web._render import (
@@ -26,7 +26,6 @@ from stagewall.web._render import (
 
 def register(r: FastAPI, state: ServerState) -> None:
     store = state.ctx.store
-    secure = state.settings.public_url.startswith("https://")
 
     def page(
         request: Request,
@@ -52,7 +51,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             uri=uri,
             principal=principal,
         )
-        set_form_csrf(resp, INVITE_CSRF_COOKIE, csrf, path="/invite", secure=secure)
+        set_form_csrf(resp, INVITE_CSRF_COOKIE, csrf, path="/invite", secure=https(state))
         return resp
 
     @r.get("/invite", name="web.invite.page", response_class=HTMLResponse)
@@ -67,7 +66,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         again: Annotated[str, Form(max_length=1024)] = "",
         csrf: Annotated[str, Form(max_length=128)] = "",
     ) -> HTMLResponse:
-        if not form_csrf_ok(request, INVITE_CSRF_COOKIE, csrf, secure=secure):
+        if not form_csrf_ok(request, INVITE_CSRF_COOKIE, csrf, secure=https(state)):
             return page(
                 request, token, step="password", message="The form expired; try again.", status=403
             )
@@ -106,7 +105,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         otp: Annotated[str, Form(max_length=16)] = "",
         csrf: Annotated[str, Form(max_length=128)] = "",
     ) -> HTMLResponse:
-        if not form_csrf_ok(request, INVITE_CSRF_COOKIE, csrf, secure=secure):
+        if not form_csrf_ok(request, INVITE_CSRF_COOKIE, csrf, secure=https(state)):
             return page(
                 request, token, step="confirm", message="The form expired; try again.", status=403
             )

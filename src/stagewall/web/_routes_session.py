@@ -13,6 +13,7 @@ from stagewall.identity.login import password_login
 from stagewall.identity.tokens import TokenKind, issue_token, log_out
 from stagewall.server._auth import (
     clear_session_cookie,
+    https,
     login_alert,
     refuse_offboarded,
     set_session_cookie,
@@ -46,7 +47,6 @@ def _oidc_url(app: FastAPI, state: ServerState, next_url: str = "/") -> str | No
 
 def register(r: FastAPI, state: ServerState) -> None:
     store = state.ctx.store
-    secure = state.settings.public_url.startswith("https://")
 
     def login_form(
         request: Request, next_url: str, message: str = "", status: int = 200, name: str = ""
@@ -63,7 +63,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             principal=name,
             oidc_url=_oidc_url(r, state, safe_next(next_url)),
         )
-        set_form_csrf(resp, LOGIN_CSRF_COOKIE, token, path="/login", secure=secure)
+        set_form_csrf(resp, LOGIN_CSRF_COOKIE, token, path="/login", secure=https(state))
         return resp
 
     @r.get("/login", name="web.login.page", response_class=HTMLResponse)
@@ -79,7 +79,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         csrf: Annotated[str, Form(max_length=128)] = "",
         next: Annotated[str, Form(max_length=2000)] = "/",
     ) -> Response:
-        if not login_csrf_ok(request, csrf, secure=secure):
+        if not login_csrf_ok(request, csrf, secure=https(state)):
             return login_form(
                 request, next, "The form expired or was not sent by this page; try again.", 403
             )
@@ -123,7 +123,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         )
         resp = RedirectResponse(safe_next(next), status_code=303)
         set_session_cookie(resp, state, new.secret, int(ttl.total_seconds()))
-        clear_form_csrf(resp, LOGIN_CSRF_COOKIE, path="/login", secure=secure)
+        clear_form_csrf(resp, LOGIN_CSRF_COOKIE, path="/login", secure=https(state))
         return resp
 
     @r.post("/logout", name="web.logout")
