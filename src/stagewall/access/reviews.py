@@ -27,7 +27,7 @@ from stagewall.access._core import (
 from stagewall.access._policy import Source, eligibility_problem
 from stagewall.access._rules import SnapshotTampered, effective_rules, stricter
 from stagewall.access._tables import access_reviews
-from stagewall.access.binding import bind_row
+from stagewall.access.binding import bind_row, logged_withdrawers
 from stagewall.access.grants import GrantRefused, create_grant
 from stagewall.access.requests import KIND
 from stagewall.errors import AccessDenied, UsageError
@@ -175,6 +175,9 @@ def review_request(
                 mfa_method=evidence.method,
                 mfa_time=evidence.time,
                 now=now,
+                withdrawn_in_log=lambda c: logged_withdrawers(
+                    ctx.audit, c, ev.REVIEW_WITHDRAWN.code, f"request:{request_id}"
+                ),
             )
             ref = ctx.record(
                 ev.REVIEW_RECORDED.code,

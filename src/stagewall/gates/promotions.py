@@ -31,7 +31,7 @@ from stagewall.access._core import (
     withdrawable,
 )
 from stagewall.access._tables import access_reviews
-from stagewall.access.binding import bind_row
+from stagewall.access.binding import bind_row, logged_withdrawers
 from stagewall.audit import AuditLog, EventRef, Status
 from stagewall.errors import AccessDenied, StagewallError, UsageError
 from stagewall.estate import LoadedEstate, PrincipalKind, Stage
@@ -465,6 +465,9 @@ class Gate:
                     mfa_method=mfa.method,
                     mfa_time=mfa.time,
                     now=now,
+                    withdrawn_in_log=lambda c: logged_withdrawers(
+                        self.log, c, ev.WITHDRAWN.code, resource
+                    ),
                 )
                 verb = "reviewed break-glass promotion" if promo.break_glass else "approved"
                 ref = self._record_decision(
