@@ -43,21 +43,24 @@ def test_an_approver_withdraws_an_access_approval_from_the_inbox(
     world: World, people: dict[str, Person]
 ) -> None:
     rid, bob = _approved_request(world, people)
-    form = f'<input type="hidden" name="item" value="access:{rid}">'
+    form = f'<input type="hidden" name="approval" value="{rid}">'
     page = bob.get("/").text
     assert 'action="/withdraw"' in page and form in page
     # nobody else is offered bob's approval: not the requester, not another approver
     for other in ("alice", "carol"):
         assert form not in _browser(world, people[other]).get("/").text
     # no CSRF token: refused before anything runs
-    res = bob.post("/withdraw", {"item": f"access:{rid}", "otp": people["bob"].otp()}, csrf=False)
+    res = bob.post(
+        "/withdraw", {"kind": "access", "approval": rid, "otp": people["bob"].otp()}, csrf=False
+    )
     assert res.status_code == 403 and "CSRF" in res.text
     # no factor with the request: refused by the library, nothing withdrawn
-    res = bob.post("/withdraw", {"item": f"access:{rid}", "reason": "oops"})
+    res = bob.post("/withdraw", {"kind": "access", "approval": rid, "reason": "oops"})
     assert res.status_code == 400, res.text
     assert not _events(world, "access.review.withdrawn")
     res = bob.post(
-        "/withdraw", {"item": f"access:{rid}", "reason": "oops", "otp": people["bob"].otp()}
+        "/withdraw",
+        {"kind": "access", "approval": rid, "reason": "oops", "otp": people["bob"].otp()},
     )
     assert res.status_code == 200, res.text
     text = html.unescape(res.text)
@@ -73,11 +76,11 @@ def test_only_the_approver_withdraws_and_externals_may_not_call_the_route(
 ) -> None:
     rid, _bob = _approved_request(world, people)
     carol = _browser(world, people["carol"])
-    res = carol.post("/withdraw", {"item": f"access:{rid}", "otp": people["carol"].otp()})
+    res = carol.post("/withdraw", {"kind": "access", "approval": rid, "otp": people["carol"].otp()})
     assert res.status_code == 400, res.text
     assert "'carol' has no approval" in html.unescape(res.text)
     dana = _browser(world, people["dana"])
-    res = dana.post("/withdraw", {"item": f"access:{rid}", "otp": people["dana"].otp()})
+    res = dana.post("/withdraw", {"kind": "access", "approval": rid, "otp": people["dana"].otp()})
     assert res.status_code == 403 and "may not call web.withdraw" in res.text
     assert not _events(world, "access.review.withdrawn")
 
@@ -91,9 +94,9 @@ def test_an_approver_withdraws_a_promotion_approval_from_the_inbox(
         "/decide", {"item": f"promotion:{pid}", "decision": "approve", "otp": people["bob"].otp()}
     )
     assert res.status_code == 200, res.text
-    form = f'<input type="hidden" name="item" value="promotion:{pid}">'
+    form = f'<input type="hidden" name="approval" value="{pid}">'
     assert form in bob.get("/").text
-    res = bob.post("/withdraw", {"item": f"promotion:{pid}", "otp": people["bob"].otp()})
+    res = bob.post("/withdraw", {"kind": "promotion", "approval": pid, "otp": people["bob"].otp()})
     assert res.status_code == 200, res.text
     assert f"your approval of promotion {pid} is withdrawn" in html.unescape(res.text)
     [done] = _events(world, "gate.approval.withdrawn")

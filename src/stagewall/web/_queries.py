@@ -164,9 +164,8 @@ def withdrawable_approvals(ctx: AccessContext, approver: str, now: Any) -> list[
     stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return [
         {
-            "item": f"{'access' if x.kind == 'access' else 'promotion'}:{x.id}",
             "id": x.id,
-            "kind": x.kind,
+            "kind": "access" if x.kind == "access" else "promotion",
             "what": (
                 f"{x.requester}'s request for {x.subject}"
                 if x.kind == "access"

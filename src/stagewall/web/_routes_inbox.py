@@ -144,16 +144,19 @@ def register(r: FastAPI, state: ServerState) -> None:
     def withdraw(
         request: Request,
         who: Annotated[Viewer, Depends(viewer(state, "web.withdraw"))],
-        item: Annotated[str, Form(max_length=80)],
+        kind: Annotated[str, Form(max_length=16)],
+        approval: Annotated[str, Form(max_length=80)],
         otp: Annotated[str, Form(max_length=16)] = "",
         webauthn: Annotated[str, Form(max_length=MAX_ASSERTION)] = "",
         reason: Annotated[str, Form(max_length=4000)] = "",
     ) -> HTMLResponse:
-        """Withdraw your own approval of an access request or a promotion: the same library
-        call as the API's, with the factor sent with the form (the library decides)."""
-        kind, _, ident = item.strip().partition(":")
-        if kind not in ("access", "promotion") or not ident.strip():
+        """Withdraw your own approval (``kind`` access or promotion, ``approval`` the
+        request's id): the same library call as the API's, with the factor sent with the
+        form (the library decides)."""
+        ident = approval.strip()
+        if kind not in ("access", "promotion") or not ident:
             raise UsageError("pick one of your approvals to withdraw")
+        item = f"{kind} {ident}"
         otp_, webauthn_ = factor(otp, webauthn)
         me = who.principal
         with acting(who.actor):
