@@ -554,7 +554,8 @@ CASES: list[tuple[tuple[str, ...], int, str, list[tuple[str, str, str]]]] = [
     (
         ("review", "start", "--name", " ", "--due", "2099-01-01"),
         2,
-        "a campaign name is required",
+        # whitespace alone is an empty name, refused before credentials (SW110)
+        "error[SW110]: --name is empty; it must be a campaign name",
         [],
     ),
     (("review", "start", "--name", "x"), 2, "Missing option '--due'", []),

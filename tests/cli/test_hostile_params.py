@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -21,17 +20,7 @@ from click.testing import CliRunner, Result
 from stagewall.cli import root
 from stagewall.cli._params import NameParam, PathParam
 from stagewall.cli.estate import example_estate_text
-from tests.cli.test_hostile_sweep import LEAVES, NOT_SWEPT, _files, _plausible, isolated_env
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        yield isolated_env(tmp_path)
-    finally:
-        os.chdir(cwd)
+from tests.cli.test_hostile_sweep import LEAVES, NOT_SWEPT, _files, _plausible
 
 
 def _run(env: dict[str, str], *args: str) -> Result:

@@ -56,3 +56,31 @@ def test_a_withdrawal_cleared_in_the_store_still_counts_from_the_log(world: Worl
     found = [e for e in _events(world) if e.code == "gate.row.unbound"]
     assert len(found) == 1 and found[0].details["promotion"] == pid
     assert any(a.get("kind") == "gate.row.unbound" for a in _alerts(world))
+
+
+def test_a_withdrawal_cleared_in_the_store_does_not_count_at_the_next_approval(
+    world: World,
+) -> None:
+    """Two approvals needed: alice approves and withdraws, the store clears her
+    withdrawal, bob approves. The count at bob's approval reads the log's withdrawal (as
+    `gate check` does), so the promotion stays pending instead of being approved."""
+    text = world.config.read_text()
+    world.config.write_text(text.replace("one-sre: {approvals: 1,", "one-sre: {approvals: 2,"))
+    _sha, pid = _ready_for_production(world, "dana@devshop.example")
+    first = approve(world, pid, "alice")
+    assert first.exit_code == 0 and "state: pending" in first.stdout, first.stdout
+    res = world.as_person("alice", "gate", "withdraw", pid, "--otp", world.otp("alice"))
+    assert res.exit_code == 0, res.stderr
+    store = open_store(world.db)
+    try:
+        with store.transaction() as conn:
+            conn.execute(
+                update(access_reviews)
+                .where(access_reviews.c.request_id == pid)
+                .values(withdrawn_at=None, withdrawn_reason=None)
+            )
+    finally:
+        store.dispose()
+    second = approve(world, pid, "bob")
+    assert second.exit_code == 0, second.stderr
+    assert "state: pending" in second.stdout, second.stdout

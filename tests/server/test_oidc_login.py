@@ -10,10 +10,11 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select
 
 from stagewall.identity._tables import identity_oidc_logins
 from tests.identity.conftest import REDIRECT_URI, Client, OidcProvider
@@ -155,11 +156,46 @@ def test_wrong_nonce_is_refused(
     oidc_provider: OidcProvider,
     browser: httpx.Client,
 ) -> None:
+    """The provider signs an ID token for another nonce than this login's (derived
+    from the login's binding secret and state): refused."""
     world = oidc_world
-    query = oidc_provider.login(browser, _start(world), "alice")
-    with world.state.ctx.store.transaction() as conn:
-        conn.execute(update(identity_oidc_logins).values(nonce="another-login's-nonce"))
+    location = _start(world)
+    nonce = parse_qs(urlsplit(location).query)["nonce"][0]
+    query = oidc_provider.login(browser, location.replace(nonce, "another-logins-nonce"), "alice")
     _refused(_callback(world, query), "nonce")
+
+
+def test_the_store_holds_nothing_that_finishes_a_login(
+    oidc_world: World,
+    oidc_provider: OidcProvider,
+    browser: httpx.Client,
+) -> None:
+    """Someone who reads the store while a login is in progress (up to 10 minutes) finds
+    no nonce or PKCE verifier there, nor the state or binding secret they derive from:
+    only digests. The row holds none of the values the login sent or will send."""
+    world = oidc_world
+    location = _start(world)
+    sent = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    binding = world.client.cookies.get("stagewall_oidc")
+    assert binding
+    with world.state.ctx.store.read() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(select(identity_oidc_logins))]
+    assert len(rows) == 1
+    assert set(rows[0]) == {
+        "id",
+        "state_hash",
+        "binding_hash",
+        "created_at",
+        "expires_at",
+        "used_at",
+    }
+    stored = " ".join(str(v) for v in rows[0].values())
+    for secret in (sent["nonce"], sent["state"], sent["code_challenge"], binding):
+        assert secret not in stored
+    # the login still completes: nonce and verifier are derived again at the callback
+    query = oidc_provider.login(browser, location, "alice")
+    res = _callback(world, query)
+    assert res.status_code == 200, res.text
 
 
 def test_expired_id_token_is_refused(

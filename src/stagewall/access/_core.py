@@ -18,8 +18,8 @@ from __future__ import annotations
 import enum
 import json
 import secrets
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -29,6 +29,10 @@ from sqlalchemy import ColumnElement, Connection, bindparam, insert, select, upd
 from stagewall.access._tables import access_outcomes, access_requests, access_reviews
 from stagewall.errors import AccessDenied, UsageError
 from stagewall.store import Store
+
+# withdrawn_at of an approval whose row says it stands while the audit log records its
+# withdrawal (the row was edited in the store): it counts for nothing.
+LOGGED_WITHDRAWAL = "withdrawn (per the audit log; its row was edited)"
 
 
 def fmt_time(value: datetime) -> str:
@@ -373,13 +377,27 @@ def record_review(
     mfa_method: str,
     mfa_time: str,
     now: datetime,
+    withdrawn_in_log: Callable[[Connection], Collection[str]],
 ) -> ReviewResult:
     """Append one review and decide the request if the threshold is met.
+
+    ``withdrawn_in_log(conn)``: the approvers whose withdrawal of this request's approval
+    the audit log records (``binding.logged_withdrawals``). A withdrawal is final and its
+    event outranks the row, as at issuance, in the sweep and at ``gate check``: an
+    approval whose ``withdrawn_at`` was cleared in the store counts for nothing here too
+    (and one marked withdrawn in the row counts for nothing either: fail closed).
 
     Raises AccessDenied (nothing written) when the review is not allowed.
     """
     store.lock(conn, f"stagewall.request.{request_id}")
     request, earlier = check_reviewable(conn, kind, request_id, reviewer, now)
+    logged = set(withdrawn_in_log(conn))
+    earlier = [
+        replace(r, withdrawn_at=LOGGED_WITHDRAWAL)
+        if r.withdrawn_at is None and r.reviewer in logged and r.decision is Decision.APPROVE
+        else r
+        for r in earlier
+    ]
     review = Review(
         request_id=request_id,
         reviewer=reviewer,

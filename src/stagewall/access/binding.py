@@ -116,6 +116,14 @@ def logged_withdrawals(
     return found
 
 
+def logged_withdrawers(audit: AuditLog, conn: Connection, code: str, resource: str) -> set[str]:
+    """The approvers whose withdrawal (event ``code``) of their approval of ``resource``
+    the log holds: :func:`logged_withdrawals` of one request."""
+    return {
+        who for (res, who) in logged_withdrawals(audit, conn, code, [resource]) if res == resource
+    }
+
+
 def withdrawal_mismatch(row: Mapping[str, Any], index: int | None) -> str | None:
     """Why review ``row`` disagrees with the log: ``index`` is its logged withdrawal."""
     if index is None or row.get("withdrawn_at") is not None:
@@ -152,6 +160,7 @@ __all__ = [
     "bound_event",
     "grant_binding_problem",
     "logged_withdrawals",
+    "logged_withdrawers",
     "review_binding_problem",
     "withdrawal_mismatch",
 ]

@@ -27,7 +27,7 @@ from stagewall.access._core import (
 from stagewall.access._policy import Source, eligibility_problem
 from stagewall.access._rules import SnapshotTampered, effective_rules, stricter
 from stagewall.access._tables import access_reviews
-from stagewall.access.binding import bind_row
+from stagewall.access.binding import bind_row, logged_withdrawers
 from stagewall.access.grants import GrantRefused, create_grant
 from stagewall.access.requests import KIND
 from stagewall.errors import AccessDenied, UsageError
@@ -102,6 +102,26 @@ class AccessKind:
         return grant.id
 
 
+def _require_id(request_id: str) -> None:
+    if not request_id.strip():
+        raise UsageError("a request id is required")
+
+
+def _refusal(
+    ctx: AccessContext,
+    code: str,
+    reviewer: str,
+    request_id: str,
+    exc: AccessDenied,
+    *,
+    loud: bool = False,
+) -> AccessDenied:
+    """Record ``exc`` as ``reviewer``'s refused ``code`` on the request; the error to raise."""
+    return ctx.refuse(
+        code, reviewer, exc.message, resource=f"request:{request_id}", loud=loud, hint=exc.hint
+    )
+
+
 def review_request(
     ctx: AccessContext,
     request_id: str,
@@ -113,8 +133,7 @@ def review_request(
     webauthn: str | Mapping[str, Any] | None = None,
 ) -> ReviewResult:
     """Append an MFA-checked review; the grant starts when the threshold is met."""
-    if not request_id.strip():
-        raise UsageError("a request id is required")
+    _require_id(request_id)
     now = ctx.now()
     if not ctx.estate.is_internal(reviewer):
         raise ctx.refuse(
@@ -132,13 +151,7 @@ def review_request(
         with ctx.store.read() as conn:
             check_reviewable(conn, AccessKind(ctx), request_id, reviewer, now)
     except AccessDenied as exc:
-        raise ctx.refuse(
-            ev.REVIEW_REFUSED.code,
-            reviewer,
-            exc.message,
-            resource=f"request:{request_id}",
-            hint=exc.hint,
-        ) from None
+        raise _refusal(ctx, ev.REVIEW_REFUSED.code, reviewer, request_id, exc) from None
     problem = factor_reset_problem(ctx.store, reviewer, now)
     if problem is not None:
         raise ctx.refuse(
@@ -162,6 +175,9 @@ def review_request(
                 mfa_method=evidence.method,
                 mfa_time=evidence.time,
                 now=now,
+                withdrawn_in_log=lambda c: logged_withdrawers(
+                    ctx.audit, c, ev.REVIEW_WITHDRAWN.code, f"request:{request_id}"
+                ),
             )
             ref = ctx.record(
                 ev.REVIEW_RECORDED.code,
@@ -188,13 +204,8 @@ def review_request(
         ) from None
     except AccessDenied as exc:
         external = reviewer not in ctx.estate.principals or not ctx.estate.is_internal(reviewer)
-        raise ctx.refuse(
-            ev.REVIEW_REFUSED.code,
-            reviewer,
-            exc.message,
-            resource=f"request:{request_id}",
-            loud=external,
-            hint=exc.hint,
+        raise _refusal(
+            ctx, ev.REVIEW_REFUSED.code, reviewer, request_id, exc, loud=external
         ) from None
     return result
 
@@ -217,19 +228,12 @@ def withdraw_approval(
     from stagewall.access.grants import GrantStatus
     from stagewall.access.revoke import end_grant
 
-    if not request_id.strip():
-        raise UsageError("a request id is required")
+    _require_id(request_id)
     try:
         with ctx.store.read() as conn:
             request, _outcome = withdrawable(conn, request_id, reviewer)
     except AccessDenied as exc:
-        raise ctx.refuse(
-            ev.REVIEW_WITHDRAWN.code,
-            reviewer,
-            exc.message,
-            resource=f"request:{request_id}",
-            hint=exc.hint,
-        ) from None
+        raise _refusal(ctx, ev.REVIEW_WITHDRAWN.code, reviewer, request_id, exc) from None
     if request.kind != KIND:
         raise UsageError(
             f"{request_id} is a {request.kind} request; withdraw a promotion approval with "

@@ -173,7 +173,8 @@ class NameParam(click.ParamType[str]):
         if not isinstance(value, str):
             return value
         label = param_label(param)
-        refuse_empty(value, param, f"a {self.what}")
+        # Whitespace alone is no name either: refused as empty (the value is not shown).
+        refuse_empty(value.strip(), param, f"a {self.what}")
         if len(value) > self.max_len:
             raise ArgumentTooLong(
                 f"{label} is {len(value)} characters long; a {self.what} has at most "
@@ -208,6 +209,18 @@ def title(what: str, max_len: int = 200) -> NameParam:
     """A short free-form title on one line."""
     return NameParam(
         what, pattern=FREE_TEXT, max_len=max_len, rule="one line, without control characters"
+    )
+
+
+def record_id(what: str) -> NameParam:
+    """An id the server gave out (``what``: "request id", ...), checked before anything
+    else: empty or whitespace-only is refused (SW110) before credentials are read or a
+    request is sent."""
+    return NameParam(
+        what,
+        pattern=NOTE_NAME,
+        max_len=200,
+        rule="as the server printed it, without spaces or control characters",
     )
 
 
@@ -250,6 +263,7 @@ __all__ = [
     "estate_name",
     "note_name",
     "param_label",
+    "record_id",
     "refuse_empty",
     "seconds",
     "shown",

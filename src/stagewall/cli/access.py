@@ -17,7 +17,7 @@ from stagewall.access import AccessContext, sweep, sweep_loop
 from stagewall.cli._client import Client, server_option
 from stagewall.cli._common import config_option, db_option, echo_json, format_option, one_line
 from stagewall.cli._params import duration as parse_cli_duration
-from stagewall.cli._params import estate_name
+from stagewall.cli._params import estate_name, record_id
 from stagewall.errors import UsageError
 
 # The longest access a role may allow (estate: roles.max_duration); the server applies
@@ -90,7 +90,7 @@ def pending_cmd(server: str | None, fmt: str) -> None:
 
 
 @access_group.command("review")
-@click.argument("request_id")
+@click.argument("request_id", type=record_id("request id"))
 @click.option("--approve/--deny", "approve", default=None)
 @click.option("--otp", default=None, help="Your current TOTP code (prompted if omitted).")
 @click.option("--reason", default="")
@@ -123,7 +123,7 @@ def review_cmd(
 
 
 @access_group.command("withdraw")
-@click.argument("request_id")
+@click.argument("request_id", type=record_id("request id"))
 @click.option("--otp", default=None, help="Your current TOTP code (prompted if omitted).")
 @click.option("--reason", default="", help="Why you withdraw your approval.")
 @server_option
@@ -147,7 +147,7 @@ def withdraw_cmd(
 
 
 @access_group.command("credentials")
-@click.argument("grant_id")
+@click.argument("grant_id", type=record_id("grant id"))
 @click.option("--otp", default=None, help="Required for production grants.")
 @server_option
 @format_option("json")
@@ -192,7 +192,7 @@ def grants_cmd(active: bool, server: str | None, fmt: str) -> None:
 
 
 @access_group.command("revoke")
-@click.argument("grant_id")
+@click.argument("grant_id", type=record_id("grant id"))
 @click.option("--reason", required=True)
 @click.option("--otp", default=None)
 @server_option
@@ -304,7 +304,7 @@ def break_glass_cmd(role: str, reason: str, otp: str | None, server: str | None,
 
 
 @access_group.command("follow-up")
-@click.argument("follow_up_id")
+@click.argument("follow_up_id", type=record_id("follow-up id"))
 @click.option("--otp", default=None)
 @click.option("--note", required=True)
 @server_option

@@ -13,7 +13,7 @@ import click
 
 from stagewall.cli._client import Client, pipeline_client, pipeline_options, server_option
 from stagewall.cli._common import echo_json, format_option
-from stagewall.cli._params import PathParam, estate_name
+from stagewall.cli._params import PathParam, estate_name, record_id
 from stagewall.errors import ConfigError, UsageError
 from stagewall.estate._duration import parse_duration
 from stagewall.gates import expect_subject, verify_envelope
@@ -167,21 +167,29 @@ def report_cmd(
     )
 
 
+def _post_decision(
+    server: str | None, promotion: str, path: str, otp: str, reason: str
+) -> dict[str, Any]:
+    """POST your MFA-checked decision (``path`` under the promotion) with its reason."""
+    from urllib.parse import quote
+
+    got: dict[str, Any] = Client(server).request(
+        "POST",
+        f"/api/v1/promotions/{quote(promotion, safe='')}/{path}",
+        json_body={"otp": otp, "reason": reason},
+    )
+    return got
+
+
 @gate_group.command("approve")
-@click.argument("promotion")
+@click.argument("promotion", type=record_id("promotion id"))
 @click.option("--otp", required=True, help="Your current one-time code.")
 @click.option("--reason", default="", help="Why you approve.")
 @server_option
 @format_option("json")
 def approve_cmd(promotion: str, otp: str, reason: str, server: str | None, fmt: str) -> None:
     """Approve a promotion as yourself (or review a break-glass one), MFA-checked by the server."""
-    from urllib.parse import quote
-
-    got = Client(server).request(
-        "POST",
-        f"/api/v1/promotions/{quote(promotion, safe='')}/approvals",
-        json_body={"otp": otp, "reason": reason},
-    )
+    got = _post_decision(server, promotion, "approvals", otp, reason)
     if fmt == "json":
         echo_json(got)
         return
@@ -193,20 +201,14 @@ def approve_cmd(promotion: str, otp: str, reason: str, server: str | None, fmt: 
 
 
 @gate_group.command("withdraw")
-@click.argument("promotion")
+@click.argument("promotion", type=record_id("promotion id"))
 @click.option("--otp", required=True, help="Your current one-time code.")
 @click.option("--reason", default="", help="Why you withdraw your approval.")
 @server_option
 @format_option("json")
 def withdraw_cmd(promotion: str, otp: str, reason: str, server: str | None, fmt: str) -> None:
     """Withdraw your own approval of a promotion (MFA); `gate check` stops counting it."""
-    from urllib.parse import quote
-
-    got = Client(server).request(
-        "POST",
-        f"/api/v1/promotions/{quote(promotion, safe='')}/approvals/withdrawal",
-        json_body={"otp": otp, "reason": reason},
-    )
+    got = _post_decision(server, promotion, "approvals/withdrawal", otp, reason)
     if fmt == "json":
         echo_json(got)
         return

@@ -9,7 +9,7 @@ import click
 from stagewall.access import render_html
 from stagewall.cli._client import Client, server_option
 from stagewall.cli._common import echo_json, format_option
-from stagewall.cli._params import title
+from stagewall.cli._params import record_id, title
 from stagewall.errors import UsageError
 
 
@@ -36,7 +36,7 @@ def start_cmd(name: str, due: str, server: str | None, fmt: str) -> None:
 
 
 @review_group.command("decide")
-@click.argument("item_id")
+@click.argument("item_id", type=record_id("review item id"))
 @click.option("--keep/--revoke", "keep", default=None)
 @click.option("--otp", required=True, help="Your current one-time code.")
 @click.option("--note", default="")
@@ -62,7 +62,7 @@ def decide_cmd(
 
 
 @review_group.command("close")
-@click.argument("campaign_id")
+@click.argument("campaign_id", type=record_id("campaign id"))
 @server_option
 @format_option("json")
 def close_cmd(campaign_id: str, server: str | None, fmt: str) -> None:
@@ -79,7 +79,7 @@ def close_cmd(campaign_id: str, server: str | None, fmt: str) -> None:
 
 
 @review_group.command("report")
-@click.argument("campaign_id")
+@click.argument("campaign_id", type=record_id("campaign id"))
 @server_option
 @format_option("json", "html")
 def report_cmd(campaign_id: str, server: str | None, fmt: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
-from stagewall.cli._params import estate_name
+from stagewall.cli._params import estate_name, record_id
 from stagewall.errors import UsageError
 
 
@@ -168,7 +168,7 @@ def pipeline_token_list_cmd(
 
 
 @pipeline_token_group.command("revoke")
-@click.argument("token_id")
+@click.argument("token_id", type=record_id("token id"))
 @config_option
 @db_option
 @format_option("json")
@@ -246,7 +246,7 @@ def ingest_token_list_cmd(source: str | None, config: str | None, db: str | None
 
 
 @ingest_token_group.command("revoke")
-@click.argument("token_id")
+@click.argument("token_id", type=record_id("token id"))
 @config_option
 @db_option
 @format_option("json")

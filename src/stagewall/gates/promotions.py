@@ -31,8 +31,8 @@ from stagewall.access._core import (
     withdrawable,
 )
 from stagewall.access._tables import access_reviews
-from stagewall.access.binding import bind_row
-from stagewall.audit import AuditLog, Status
+from stagewall.access.binding import bind_row, logged_withdrawers
+from stagewall.audit import AuditLog, EventRef, Status
 from stagewall.errors import AccessDenied, StagewallError, UsageError
 from stagewall.estate import LoadedEstate, PrincipalKind, Stage
 from stagewall.gates import _events as ev
@@ -465,29 +465,27 @@ class Gate:
                     mfa_method=mfa.method,
                     mfa_time=mfa.time,
                     now=now,
+                    withdrawn_in_log=lambda c: logged_withdrawers(
+                        self.log, c, ev.WITHDRAWN.code, resource
+                    ),
                 )
                 verb = "reviewed break-glass promotion" if promo.break_glass else "approved"
-                ref = self.log.append_refs(
-                    [
-                        ev.event(
-                            code,
-                            Status.SUCCESS,
-                            approver,
-                            f"{approver} {verb} {promo.id} ({promo.sha[:12]} to {promo.stage})",
-                            resource,
-                            {
-                                "promotion": promo.id,
-                                "sha": promo.sha,
-                                "digest": promo.digest,
-                                "stage": promo.stage,
-                                "outcome": result.outcome.value,
-                                "mfa": {"method": mfa.method, "time": mfa.time},
-                                "reason": reason,
-                            },
-                        )
-                    ],
-                    conn=conn,
-                )[0]
+                ref = self._record_decision(
+                    conn,
+                    code,
+                    approver,
+                    f"{approver} {verb} {promo.id} ({promo.sha[:12]} to {promo.stage})",
+                    resource,
+                    {
+                        "promotion": promo.id,
+                        "sha": promo.sha,
+                        "digest": promo.digest,
+                        "stage": promo.stage,
+                        "outcome": result.outcome.value,
+                    },
+                    mfa,
+                    reason,
+                )
                 bind_row(conn, access_reviews, review_row(promo.id, approver), ref)
         except StagewallError as exc:
             raise ev.refuse(
@@ -524,22 +522,15 @@ class Gate:
                 self.store.lock(conn, f"stagewall.request.{promotion_id}")
                 withdrawable(conn, promotion_id, approver)
                 mark_withdrawn(conn, promotion_id, approver, reason=reason, now=now)
-                self.log.append_refs(
-                    [
-                        ev.event(
-                            ev.WITHDRAWN.code,
-                            Status.SUCCESS,
-                            approver,
-                            f"{approver} withdrew their approval of {promotion_id}",
-                            resource,
-                            {
-                                "promotion": promotion_id,
-                                "mfa": {"method": mfa.method, "time": mfa.time},
-                                "reason": reason,
-                            },
-                        )
-                    ],
-                    conn=conn,
+                self._record_decision(
+                    conn,
+                    ev.WITHDRAWN.code,
+                    approver,
+                    f"{approver} withdrew their approval of {promotion_id}",
+                    resource,
+                    {"promotion": promotion_id},
+                    mfa,
+                    reason,
                 )
         except StagewallError as exc:
             raise ev.refuse(
@@ -550,6 +541,33 @@ class Gate:
             "withdrawn_by": approver,
             "withdrawn_at": fmt_time(now),
         }
+
+    def _record_decision(
+        self,
+        conn: Connection,
+        code: str,
+        approver: str,
+        text: str,
+        resource: str,
+        details: Mapping[str, Any],
+        mfa: StepUp,
+        reason: str,
+    ) -> EventRef:
+        """Append ``approver``'s MFA-checked decision event (approval, follow-up review or
+        withdrawal) in ``conn``: ``details`` plus the factor used and the reason."""
+        return self.log.append_refs(
+            [
+                ev.event(
+                    code,
+                    Status.SUCCESS,
+                    approver,
+                    text,
+                    resource,
+                    {**details, "mfa": {"method": mfa.method, "time": mfa.time}, "reason": reason},
+                )
+            ],
+            conn=conn,
+        )[0]
 
     def _load_request(self, conn: Connection, promotion_id: str) -> Request:
         row = conn.execute(

@@ -137,8 +137,8 @@ identity_oidc_logins = Table(
     metadata,
     Column("id", String(32), primary_key=True),
     Column("state_hash", String(64), nullable=False, unique=True),
-    Column("nonce", String(128), nullable=False),
-    Column("code_verifier", String(128), nullable=False),
+    # oidcseal_0001 dropped nonce and code_verifier: both are derived from the binding
+    # secret (only its digest is here) and the state, never stored.
     Column("binding_hash", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("expires_at", String(32), nullable=False),

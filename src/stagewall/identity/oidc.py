@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import secrets
 import string
 import threading
@@ -127,6 +128,18 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def derived_secrets(key: str, state: str) -> tuple[str, str]:
+    """The nonce and PKCE verifier of the login ``state``, derived from ``key`` (a secret
+    the browser that started the login holds and the server keeps only a digest of):
+    HMAC-SHA256 with one label each, 256 bits apiece (43 URL-safe characters, the
+    RFC 7636 minimum length). Nothing stored lets anyone else compute them."""
+
+    def mac(label: str) -> str:
+        return _b64url(hmac.new(key.encode(), f"{label}\0{state}".encode(), "sha256").digest())
+
+    return mac("stagewall oidc nonce"), mac("stagewall oidc pkce verifier")
+
+
 class OidcRelyingParty:
     """Authorization code + PKCE relying party for one identity provider and client."""
 
@@ -188,16 +201,20 @@ class OidcRelyingParty:
         return ("RS256",)
 
     # ---- the flow -----------------------------------------------------------
-    def start(self, *, max_age_s: int | None = None) -> LoginStart:
+    def start(self, *, max_age_s: int | None = None, bound_to: str | None = None) -> LoginStart:
         """A new login: the URL to redirect the browser to, and what to keep server-side.
 
         ``max_age_s`` asks the provider to re-authenticate a person whose last
         authentication is older than that (step-up); ``finish`` then checks ``auth_time``.
+        ``bound_to``: a secret the nonce and verifier are derived from with the state
+        (:func:`derived_secrets`), so they need not be kept; else they are random.
         """
         meta = self.metadata()
         state = secrets.token_urlsafe(32)
-        nonce = secrets.token_urlsafe(32)
-        verifier = secrets.token_urlsafe(64)
+        if bound_to is not None:
+            nonce, verifier = derived_secrets(bound_to, state)
+        else:
+            nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(64)
         challenge = _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
         params = {
             "response_type": "code",

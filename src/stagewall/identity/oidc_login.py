@@ -1,9 +1,11 @@
 """Browser login through the company's OpenID provider, with the login state server-side.
 
 :func:`begin` starts an authorization-code + PKCE login (``oidc.OidcRelyingParty``)
-and stores its state digest, nonce and PKCE verifier in the store, together with the
-digest of a random *binding* secret that the server sets as a cookie on the browser
-that started the login. :func:`complete` takes the callback's ``code`` and ``state``
+and stores its state digest in the store, together with the digest of a random
+*binding* secret that the server sets as a cookie on the browser that started the
+login. The nonce and PKCE verifier are derived from the binding secret and the state
+(``oidc.derived_secrets``) and never stored: someone who reads the store cannot finish
+a login in progress. :func:`complete` takes the callback's ``code`` and ``state``
 and that cookie, burns the stored login (single use, 10 minutes), verifies the ID
 token, maps it to exactly one declared principal and returns it. A callback from
 another browser (login CSRF, a victim made to finish an attacker's login) lacks the
@@ -38,7 +40,13 @@ from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse, sa
 from stagewall.identity._once import take_once
 from stagewall.identity._tables import identity_oidc_logins
 from stagewall.identity.attempts import address_key, attempt
-from stagewall.identity.oidc import LoginStart, OidcRelyingParty, OidcSettings, principal_for
+from stagewall.identity.oidc import (
+    LoginStart,
+    OidcRelyingParty,
+    OidcSettings,
+    derived_secrets,
+    principal_for,
+)
 from stagewall.store import Store
 
 CALLBACK_PATH = "/api/v1/oidc/callback"
@@ -124,9 +132,11 @@ def record(
 
 
 def begin(store: Store, rp: OidcRelyingParty, *, now: datetime, ttl: timedelta) -> Started:
-    """Start a login: store its state digest, nonce and verifier; return URL and binding."""
-    started = rp.start()
+    """Start a login: store its state and binding digests; return URL and binding."""
     binding = new_secret("")
+    # The nonce and PKCE verifier are derived from the binding secret and the state, and
+    # only digests of those two are stored: a store reader cannot finish the login.
+    started = rp.start(bound_to=binding)
     expires = now + ttl
     with store.transaction() as conn:
         conn.execute(
@@ -138,8 +148,6 @@ def begin(store: Store, rp: OidcRelyingParty, *, now: datetime, ttl: timedelta) 
             insert(identity_oidc_logins).values(
                 id=new_id("ol"),
                 state_hash=digest(started.state),
-                nonce=started.nonce,
-                code_verifier=started.code_verifier,
                 binding_hash=digest(binding),
                 created_at=fmt(now),
                 expires_at=fmt(expires),
@@ -223,11 +231,12 @@ def _take(store: Store, state: str, binding: str, now: datetime) -> LoginStart:
             "this browser did not start the login (the login cookie is missing or wrong)",
             hint="start the login again in this browser",
         )
+    nonce, verifier = derived_secrets(binding, state)
     return LoginStart(
         url="",
         state=state,
-        nonce=row.nonce,
-        code_verifier=row.code_verifier,
+        nonce=nonce,
+        code_verifier=verifier,
         created_at=parse(row.created_at),
     )
 

@@ -103,6 +103,8 @@ POLICY: dict[str, frozenset[C] | None] = {
     "web.device.decide": PEOPLE,
     "web.inbox": PEOPLE,
     "web.decide": INTERNAL,
+    # Withdrawing your own approval (withdraw_approval / Gate.withdraw refuse anyone else).
+    "web.withdraw": INTERNAL,
     "web.request.page": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),
     "web.request.create": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),
     "web.access": PEOPLE,

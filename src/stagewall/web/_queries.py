@@ -14,6 +14,9 @@ from stagewall.access._tables import (
     access_campaign_items,
     access_campaigns,
     access_followups,
+    access_outcomes,
+    access_requests,
+    access_reviews,
 )
 from stagewall.audit._log import _as_bytes
 from stagewall.audit._tables import audit_cosignatures, audit_events
@@ -125,6 +128,56 @@ def gate(ctx: AccessContext) -> Gate:
     """The gate over the server's store, estate and keys' home (where step-up reads the
     MFA key), as the API's gate routes build it."""
     return Gate(ctx.store, ctx.loaded, home=_home(ctx))
+
+
+MAX_WITHDRAWABLE = 50
+
+
+def withdrawable_approvals(ctx: AccessContext, approver: str, now: Any) -> list[dict[str, Any]]:
+    """``approver``'s own approvals that still stand (not withdrawn), of access requests
+    and of promotions (not break-glass follow-ups), on requests still pending or
+    approved: the newest :data:`MAX_WITHDRAWABLE`. Only a list to offer; the library's
+    ``withdrawable`` decides when the form is sent."""
+    r, q, o, g = access_reviews, access_requests, access_outcomes, gate_promotions
+    query = (
+        select(
+            q.c.id, q.c.kind, q.c.requester, q.c.subject, q.c.expires_at, r.c.created_at,
+            o.c.outcome, o.c.result_ref, g.c.stage, g.c.sha,
+        )
+        .select_from(
+            r.join(q, q.c.id == r.c.request_id)
+            .outerjoin(o, o.c.request_id == q.c.id)
+            .outerjoin(g, g.c.request_id == q.c.id)
+        )
+        .where(
+            (r.c.reviewer == approver)
+            & (r.c.decision == "approve")
+            & r.c.withdrawn_at.is_(None)
+            & (or_(o.c.outcome.is_(None), o.c.outcome == "approved"))
+            & (or_(q.c.kind == "access", g.c.break_glass.is_(False)))
+        )
+        .order_by(r.c.id.desc())
+        .limit(MAX_WITHDRAWABLE)
+    )  # fmt: skip
+    with ctx.store.read() as conn:
+        rows = conn.execute(query).all()
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return [
+        {
+            "id": x.id,
+            "kind": "access" if x.kind == "access" else "promotion",
+            "what": (
+                f"{x.requester}'s request for {x.subject}"
+                if x.kind == "access"
+                else f"promotion of {str(x.sha)[:12]} to {x.stage}"
+            ),
+            "approved_at": x.created_at,
+            "state": x.outcome or "pending",
+            "grant": x.result_ref if x.kind == "access" else None,
+        }
+        for x in rows
+        if x.outcome is not None or str(x.expires_at) > stamp
+    ]
 
 
 def promotions_to_approve(ctx: AccessContext, approver: str, now: Any) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse
 
-from stagewall.access import complete_follow_up, decide, review_request
+from stagewall.access import complete_follow_up, decide, review_request, withdraw_approval
 from stagewall.access._core import parse_time
 from stagewall.access.requests import approvers_for, list_requests
 from stagewall.errors import StagewallError, UsageError
@@ -70,6 +70,7 @@ def inbox_context(state: ServerState, who: Viewer) -> dict[str, Any]:
         now = state.now()
         opened, follow_ups_total = _queries.open_follow_ups(ctx, not_of=me)
         follow_ups = [{**f, "overdue": parse_time(f["due_at"]) < now} for f in opened]
+    withdrawable = _queries.withdrawable_approvals(ctx, me, state.now()) if internal else []
     mine = list_requests(ctx, pending_only=True, requester=me)
     return {
         "to_review": to_review,
@@ -77,6 +78,7 @@ def inbox_context(state: ServerState, who: Viewer) -> dict[str, Any]:
         "items": items,
         "follow_ups": follow_ups,
         "follow_ups_total": follow_ups_total,
+        "withdrawable": withdrawable,
         "mine": [{**x, "approvers": approvers_for(ctx, str(x["role"]), me)} for x in mine],
         "now": state.now(),
         "window_until": _queries.step_up_until(ctx.store, who.actor.session_id, fmt(state.now())),
@@ -137,6 +139,48 @@ def register(r: FastAPI, state: ServerState) -> None:
             )
             return f"follow-up {fu.id}: completed"
         raise UsageError(f"unknown inbox item {item!r}")
+
+    @r.post("/withdraw", name="web.withdraw", response_class=HTMLResponse)
+    def withdraw(
+        request: Request,
+        who: Annotated[Viewer, Depends(viewer(state, "web.withdraw"))],
+        kind: Annotated[str, Form(max_length=16)],
+        approval: Annotated[str, Form(max_length=80)],
+        otp: Annotated[str, Form(max_length=16)] = "",
+        webauthn: Annotated[str, Form(max_length=MAX_ASSERTION)] = "",
+        reason: Annotated[str, Form(max_length=4000)] = "",
+    ) -> HTMLResponse:
+        """Withdraw your own approval (``kind`` access or promotion, ``approval`` the
+        request's id): the same library call as the API's, with the factor sent with the
+        form (the library decides)."""
+        ident = approval.strip()
+        if kind not in ("access", "promotion") or not ident:
+            raise UsageError("pick one of your approvals to withdraw")
+        item = f"{kind} {ident}"
+        otp_, webauthn_ = factor(otp, webauthn)
+        me = who.principal
+        with acting(who.actor):
+            try:
+                if kind == "access":
+                    got = withdraw_approval(
+                        ctx, ident, reviewer=me, otp=otp_, reason=reason, webauthn=webauthn_
+                    )
+                    ended = f"; grant {got['grant']} ends" if got.get("grant") else ""
+                    text = f"your approval of request {ident} is withdrawn{ended}"
+                else:
+                    _queries.gate(ctx).withdraw(
+                        ident,
+                        approver=me,
+                        otp=otp_,
+                        reason=reason,
+                        webauthn=webauthn_,
+                        now=state.now(),
+                    )
+                    text = f"your approval of promotion {ident} is withdrawn"
+                outcome = Outcome(item, True, text)
+            except StagewallError as exc:
+                outcome = Outcome(item, False, exc.message)
+        return page(request, who, [outcome], 200 if outcome.ok else 400)
 
     @r.post("/decide", name="web.decide", response_class=HTMLResponse)
     def decide_items(
