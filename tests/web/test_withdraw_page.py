@@ -102,3 +102,32 @@ def test_an_approver_withdraws_a_promotion_approval_from_the_inbox(
     [done] = _events(world, "gate.approval.withdrawn")
     assert done.actor == "bob" and done.details["mfa"]["method"] == "totp"
     assert form not in bob.get("/").text
+
+
+def test_the_inbox_count_of_approvals_leaves_out_withdrawn_ones(
+    world: World, people: dict[str, Person]
+) -> None:
+    # The inbox showed "1 of 2" for a request whose one approval was withdrawn: a
+    # withdrawn approval counts for nothing, at review time and on the page.
+    from stagewall.web._routes_inbox import _facts
+
+    row = {
+        "id": "r1",
+        "requester": "alice",
+        "role": "prod-read",
+        "reviews": [
+            {"reviewer": "bob", "decision": "approve", "withdrawn": True},
+            {"reviewer": "carol", "decision": "approve", "withdrawn": False},
+            {"reviewer": "dana", "decision": "deny", "withdrawn": False},
+        ],
+    }
+    assert _facts(world.state, row)["approvals_so_far"] == 1
+    rid, bob = _approved_request(world, people)
+    bob.post(
+        "/withdraw",
+        {"kind": "access", "approval": rid, "reason": "oops", "otp": people["bob"].otp()},
+    )
+    from stagewall.access.requests import list_requests
+
+    [listed] = [r for r in list_requests(world.state.ctx) if r["id"] == rid]
+    assert listed["reviews"] == [{"reviewer": "bob", "decision": "approve", "withdrawn": True}]

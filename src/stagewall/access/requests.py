@@ -238,7 +238,14 @@ def list_requests(
                 "pending_until": fmt_time(req.expires_at),
                 "state": state.value,
                 "grant": ref,
-                "reviews": [{"reviewer": r.reviewer, "decision": r.decision.value} for r in done],
+                "reviews": [
+                    {
+                        "reviewer": r.reviewer,
+                        "decision": r.decision.value,
+                        "withdrawn": r.withdrawn_at is not None,
+                    }
+                    for r in done
+                ],
             }
         )
     return out

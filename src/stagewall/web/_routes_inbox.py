@@ -51,7 +51,11 @@ def _facts(state: ServerState, row: dict[str, Any]) -> dict[str, Any]:
         "access": role.access.value if role else "?",
         "resources": list(role.resources) if role else [],
         "approvals_needed": rule.approvals if rule else 1,
-        "approvals_so_far": sum(1 for v in row["reviews"] if v["decision"] == "approve"),
+        # A withdrawn approval counts for nothing (shown here from the row; the library
+        # decides each review from the log-bound view).
+        "approvals_so_far": sum(
+            1 for v in row["reviews"] if v["decision"] == "approve" and not v.get("withdrawn")
+        ),
     }
 
 
