@@ -96,3 +96,82 @@ def test_a_unique_column_of_spellings_of_one_address_runs_and_verifies(
     assert len(set(got)) == len(values)
     assert not set(got) & set(values)
     assert verify(plan, src, tgt, KEY).passed
+
+
+# ---- look-alike letters: another row's name in a table with no link to it ----------------
+
+
+def _people_and_notes(make: Callable[[], str]) -> tuple[str, Plan]:
+    src = make()
+    _execute(
+        src,
+        [
+            ("CREATE TABLE people (id INTEGER PRIMARY KEY, first_name VARCHAR(40), "
+             "last_name VARCHAR(40))", []),
+            ("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, tag VARCHAR(40))", []),
+            ("INSERT INTO people VALUES (?, ?, ?)",
+             [(1, "Gwendolyn", "Ganthriv"), (2, "Ola", "Nordmann"), (3, "Maria", "Quispe")]),
+            ("INSERT INTO notes VALUES (?, ?, ?)",
+             [(1, "nothing to see here", "misc"), (2, "all good", "misc")]),
+        ],
+    )  # fmt: skip
+    keep = ColumnPlan(transformer="keep", params={}, reason="test")
+    scrub = ColumnPlan(transformer="text_scrub", params={}, reason="test")
+    tag = ColumnPlan(transformer="text_scrub", params={"max_length": 40}, reason="test")
+    plan = Plan(
+        tables={
+            "people": TablePlan(
+                columns={
+                    "id": keep,
+                    "first_name": ColumnPlan(transformer="first_name", params={}, reason="t"),
+                    "last_name": ColumnPlan(transformer="last_name", params={}, reason="t"),
+                }
+            ),
+            "notes": TablePlan(columns={"id": keep, "body": scrub, "tag": tag}),
+        }
+    )
+    if "postgresql" in src:
+        plan = Plan(tables={f"public.{t}": tp for t, tp in plan.tables.items()}, schemas=["public"])
+    return src, plan
+
+
+LOOK_ALIKE_NOTES = [
+    # (body, tag) written into the target: another row's name in look-alike letters
+    pytest.param("Spoke with Gw\u0435ndolyn today", "misc", id="cyrillic-e-first-name"),
+    pytest.param("Spoke with \u039c\u0430ria today", "misc", id="greek-cyrillic-first-name"),
+    pytest.param("nothing to see here", "G\u0430nthriv", id="cyrillic-a-surname-cell"),
+    pytest.param("nothing to see here", "N\u03bfrdm\u0430nn", id="greek-cyrillic-surname-cell"),
+]
+
+
+@pytest.mark.parametrize(("body", "tag"), LOOK_ALIKE_NOTES)
+def test_another_rows_name_in_look_alike_letters_fails_verify(
+    make: Callable[[], str], body: str, tag: str
+) -> None:
+    """A clean run verifies; a person's name written with Cyrillic or Greek
+    look-alike letters into a note that refers to no one is a hit of the
+    whole-target scan (it passed: only the row's own values were read as Latin)."""
+    src, plan = _people_and_notes(make)
+    tgt = make()
+    run(plan, src, tgt, KEY, RunOptions())
+    assert verify(plan, src, tgt, KEY).passed
+    _execute(tgt, [("UPDATE notes SET body = ?, tag = ? WHERE id = 1", [(body, tag)])])
+    report = verify(plan, src, tgt, KEY)
+    assert not report.passed
+    assert {(h.table.rsplit(".", 1)[-1], h.column) for h in report.hits} == {
+        ("notes", "body" if tag == "misc" else "tag")
+    }, report.to_json()
+
+
+def test_words_of_another_script_are_not_read_as_latin() -> None:
+    from stagewall.masking.transformers._confusables import latin_readings
+
+    assert (
+        latin_readings(
+            ["\u041c\u0430\u0440\u0438\u044f", "plain", "\u0391\u03b8\u03ae\u03bd\u03b1"]
+        )
+        == []
+    )
+    assert latin_readings(["x G\u0430nthriv \u041c\u0430\u0440\u0438\u044f"]) == [
+        (0, "x Ganthriv \u041c\u0430\u0440\u0438\u044f")
+    ]

@@ -12,6 +12,8 @@ writes an e-mail's punycode domain labels in Unicode. See docs/masking.md
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from contextlib import suppress
 
 # Cyrillic and Greek letters that look like a Latin letter, both cases (a lower-case
@@ -45,6 +47,44 @@ def skeleton(text: str) -> str:
     return text if text.isascii() else text.translate(LOOK_ALIKE)
 
 
+_WORD = re.compile(r"[^\W\d_]+")
+_LOOKS = frozenset(chr(c) for c in LOOK_ALIKE)
+
+
+def _reads_latin(word: str) -> bool:
+    """Whether every letter of ``word`` (look-alikes read as Latin) is a Latin one
+    (ASCII, or of the Latin-1 and Latin Extended blocks: ``é``, ``ł``)."""
+    return all(c < "\u0250" for c in word)
+
+
+def latin_readings(texts: Sequence[str]) -> list[tuple[int, str]]:
+    """``(index, Latin reading)`` of each of ``texts`` with a word written in
+    look-alike letters: every word whose letters are Latin or look-alike Cyrillic
+    and Greek ones (``Gаnthriv`` with a Cyrillic ``а``, ``Μаria``), read as Latin
+    (:func:`skeleton`, one character for one); a word of another script
+    (``Мария``: ``и`` and ``я`` look like no Latin letter) stays as it is. One
+    C-level pass when the batch is ASCII."""
+    try:
+        if "".join(texts).isascii():
+            return []
+    except TypeError:  # not all text
+        texts = [t if type(t) is str else "" for t in texts]
+    out: list[tuple[int, str]] = []
+    for i, text in enumerate(texts):
+        if text.isascii() or _LOOKS.isdisjoint(text):
+            continue
+
+        def read(m: re.Match[str]) -> str:
+            word = m.group(0)
+            latin = word.translate(LOOK_ALIKE)
+            return latin if latin != word and _reads_latin(latin) else word
+
+        latin = _WORD.sub(read, text)
+        if latin != text:
+            out.append((i, latin))
+    return out
+
+
 def idn_decoded(email: str) -> str:
     """``email`` with each punycode label of its domain (``xn--…``) in Unicode; a
     label that is not valid punycode stays as it is."""
@@ -58,4 +98,4 @@ def idn_decoded(email: str) -> str:
     return local + at + ".".join(labels)
 
 
-__all__ = ["LOOK_ALIKE", "idn_decoded", "skeleton"]
+__all__ = ["LOOK_ALIKE", "idn_decoded", "latin_readings", "skeleton"]
