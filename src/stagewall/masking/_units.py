@@ -337,7 +337,7 @@ def _with_latin_readings(
     plain: list[int], plain_text: list[str], scannable: list[bool]
 ) -> tuple[list[int], list[str], list[bool]]:
     """The texts of a batch and, for each one holding a word in look-alike letters
-    (``Gаnthriv`` with a Cyrillic ``а``), its Latin reading as one more text of the
+    (Ganthriv with a Cyrillic a, U+0430), its Latin reading as one more text of the
     same value (``_confusables.latin_readings``): its whole text and the tokens the
     detector finds in it are units of that value too, so a name spelt with
     look-alikes is the name wherever it is. An ASCII batch costs one join."""

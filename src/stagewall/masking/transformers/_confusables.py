@@ -49,6 +49,10 @@ def skeleton(text: str) -> str:
 
 _WORD = re.compile(r"[^\W\d_]+")
 _LOOKS = frozenset(chr(c) for c in LOOK_ALIKE)
+_LOOK_CLASS = "[" + "".join(f"\\u{c:04x}" for c in LOOK_ALIKE) + "]"
+_LOOKS_ONLY = re.compile(_LOOK_CLASS)
+# a Latin letter next to a look-alike one: a word mixing the two
+_MIXED = re.compile(f"[A-Za-z]{_LOOK_CLASS}|{_LOOK_CLASS}[A-Za-z]")
 
 
 def _reads_latin(word: str) -> bool:
@@ -57,12 +61,25 @@ def _reads_latin(word: str) -> bool:
     return all(c < "\u0250" for c in word)
 
 
+def _genuine_class() -> re.Pattern[str]:
+    """Greek and Cyrillic letters that look like no Latin one."""
+    others = "".join(
+        f"\\u{c:04x}" for c in range(0x370, 0x530) if chr(c).isalpha() and c not in LOOK_ALIKE
+    )
+    return re.compile(f"[{others}]")
+
+
+_GENUINE = _genuine_class()
+
+
 def latin_readings(texts: Sequence[str]) -> list[tuple[int, str]]:
     """``(index, Latin reading)`` of each of ``texts`` with a word written in
     look-alike letters: every word whose letters are Latin or look-alike Cyrillic
-    and Greek ones (``Gаnthriv`` with a Cyrillic ``а``, ``Μаria``), read as Latin
-    (:func:`skeleton`, one character for one); a word of another script
-    (``Мария``: ``и`` and ``я`` look like no Latin letter) stays as it is. One
+    and Greek ones (Ganthriv with a Cyrillic a U+0430, Maria with a Greek capital
+    mu U+039C), read as Latin (:func:`skeleton`, one character for one). In a text
+    of another script (one of its letters looks like no Latin letter: Russian,
+    Greek), only a word mixing Latin and look-alike letters is read so (``как``
+    and ``он`` are Russian words); a word of another script stays as it is. One
     C-level pass when the batch is ASCII."""
     try:
         if "".join(texts).isascii():
@@ -73,11 +90,18 @@ def latin_readings(texts: Sequence[str]) -> list[tuple[int, str]]:
     for i, text in enumerate(texts):
         if text.isascii() or _LOOKS.isdisjoint(text):
             continue
+        genuine = _GENUINE.search(text) is not None
+        if genuine and _MIXED.search(text) is None:
+            continue
 
-        def read(m: re.Match[str]) -> str:
+        def read(m: re.Match[str], genuine: bool = genuine) -> str:
             word = m.group(0)
             latin = word.translate(LOOK_ALIKE)
-            return latin if latin != word and _reads_latin(latin) else word
+            if latin == word or not _reads_latin(latin):
+                return word
+            if genuine and _LOOKS_ONLY.sub("", word) == "":
+                return word  # a word of look-alikes alone, in a text of their script
+            return latin
 
         latin = _WORD.sub(read, text)
         if latin != text:

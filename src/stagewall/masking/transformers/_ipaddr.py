@@ -252,11 +252,12 @@ def written_like(masked: str, source: str) -> str:
     digits), its k-th ``.``, ``:`` or ``/`` in the form of the source's k-th one.
 
     So a spelling that is one script throughout keeps it, and two spellings of one
-    address (``١٩٢.١٦٨.1.1`` and ``١٩٢.١٦٨.١.١``, an Arabic decimal separator or
-    a full stop) keep two outputs whenever the masked address has as many digits
-    as the source (every IPv4 address of a special block the mask keeps, such as
-    192.168.0.0/16, and most others); a source with a digit of another script
-    never gets an all-ASCII output (its ASCII spelling's)."""
+    address (192.168.1.1 with its first two octets in Arabic-Indic digits and
+    with all four, an Arabic decimal separator or a full stop) keep two outputs
+    whenever the masked address has as many digits as the source (every IPv4
+    address of a special block the mask keeps, such as 192.168.0.0/16, and most
+    others); a source with a digit of another script never gets an all-ASCII
+    output (its ASCII spelling's)."""
     zeros = [ord(c) - int(unicodedata.decimal(c)) for c in source if c.isdecimal()]
     forms: dict[str, list[str]] = {}
     for c in source:
