@@ -22,6 +22,14 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 PARTICLES = {"van", "der", "den", "de", "del", "la", "le", "da", "di", "von", "du"}
+# Cyrillic and Greek lower-case letters a reader takes for Latin ones (a name spelt
+# with them to hide it), written as code points; kept apart from stagewall's table
+_LOOKS_LATIN = str.maketrans(
+    "\u0430\u0432\u0435\u0456\u0458\u043a\u043c\u043d\u043e\u0440\u0441\u0442"
+    "\u0443\u0445\u0455\u03b1\u03b2\u03b5\u03b9\u03ba\u03bc\u03bd\u03bf\u03c1"
+    "\u03c4\u03c5\u03c7\u03b6\u03b7",
+    "abeijkmhopctyxsabeikmnoptyxzh",
+)
 # letters that Unicode does not decompose but people write without their stroke
 _BARE = str.maketrans({0x131: "i", 0xF8: "o", 0x142: "l", 0x111: "d", 0x127: "h", 0x167: "t"})
 
@@ -32,9 +40,10 @@ def plain(text: str) -> str:
     invisible format characters (zero-width space, soft hyphen) dropped, a German
     umlaut equal to its two-letter spelling (``ue``, ``u`` and ``ü`` all read
     ``u``), every script's digits the ASCII digits (``k٣`` is ``k3``: NFKD leaves
-    Arabic-Indic digits as they are), and each Chinese, Japanese or Korean letter a
-    word of its own."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    Arabic-Indic digits as they are), Cyrillic and Greek letters that look like
+    Latin ones as those (Ganthriv with a Cyrillic a, U+0430), and each Chinese,
+    Japanese or Korean letter a word of its own."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LOOKS_LATIN))
     no_marks = "".join(
         str(unicodedata.digit(ch)) if ch.isdigit() else ch  # any script's digits
         for ch in decomposed

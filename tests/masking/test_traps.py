@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from stagewall.errors import SchemaPersonalData
 from stagewall.masking.db import open_database
 from stagewall.masking.engine import RunOptions, run
 from stagewall.masking.lint import errors
@@ -162,21 +163,25 @@ def test_mysql_routines_views_and_triggers_are_recreated(
         "SET NEW.name = UPPER(NEW.name)",
     )
     plan = build_plan(src).plan
+    # a view holding an e-mail literal is refused before any row moves (SW520; it
+    # was left out of the copy), and copied once the plan acknowledges it
+    with pytest.raises(SchemaPersonalData):
+        run(plan, src, tgt, KEY, RunOptions())
+    plan = plan.model_copy(update={"acknowledged": {"view vip": "test: the fixture's view"}})
     result = run(plan, src, tgt, KEY, RunOptions())
     assert set(result.objects_created) == {
         "function order_count",
         "procedure close_customer",
         "view busy_customers",
+        "view vip",
         "trigger track_upper",
     }
-    assert list(result.objects_skipped) == [
-        ("view vip", "its definition contains what looks like personal data")
-    ]
+    assert list(result.objects_skipped) == []
     got = compare_schemas(src, tgt)
     assert got.source["functions"] == got.target["functions"] == 2
     assert got.source["triggers"] == got.target["triggers"] == 1
-    assert (got.source["views"], got.target["views"]) == (2, 1)
-    assert got.differences == ["views"]
+    assert got.source["views"] == got.target["views"] == 2
+    assert got.differences == []
     n = _rows(tgt, "SELECT n FROM busy_customers ORDER BY customer_id LIMIT 1", "target")
     assert n[0][0] >= 1
     traps.execute(tgt, "INSERT INTO track (track_id, name) VALUES (999, 'quiet')")

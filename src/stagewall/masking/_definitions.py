@@ -4,9 +4,10 @@ The copy recreates views, functions, triggers, rules, defaults, check constraint
 indexes, enum and domain types and partitions; their definitions are text someone
 wrote, and may hold a production value as a literal (``WHERE last_name =
 'Ganthriv'`` in a VIP view, a trigger that special-cases a customer's e-mail, a
-column ``DEFAULT`` of a staff member's address). The copy skips a view or
-function whose definition holds what the detector takes for personal data; a lone
-surname it does not know, a default or a check constraint is copied as it is.
+column ``DEFAULT`` of a staff member's address). ``mask plan``/``lint`` report,
+and ``mask run`` refuses (SW520), a definition whose literal the detector takes
+for personal data or that holds a source value of a name column, unless the plan
+acknowledges it (``_schemanames.judge_definitions``); an acknowledged one is copied.
 
 Verify reads those definitions from the target, takes each string literal (and
 each comment inside SQL, each comment and enum label, which are text as a whole)
@@ -232,10 +233,11 @@ def definition_hits(
     db: Any, sets: Any, acknowledged: Mapping[str, str] | None = None
 ) -> dict[str, int]:
     """Object → how many of its literals hold a sensitive unit, or what the detector
-    takes for an e-mail, phone or IBAN (a source value or not; unless the plan
-    ``acknowledged`` the object)."""
+    takes for an e-mail, phone or IBAN (in a view, function, procedure, trigger or
+    rule: for anything, ``_schemanames.literal_kinds``; a source value or not;
+    unless the plan ``acknowledged`` the object)."""
     from stagewall.masking._schemanames import acknowledged as is_acked
-    from stagewall.masking._schemanames import pattern_kinds
+    from stagewall.masking._schemanames import literal_kinds
 
     defs = definitions(db)
     owners: list[str] = []
@@ -248,7 +250,9 @@ def definition_hits(
         return {}
     ack = acknowledged or {}
     patterned = [
-        k for k, v in enumerate(values) if pattern_kinds(v) and not is_acked(owners[k], ack)
+        k
+        for k, v in enumerate(values)
+        if literal_kinds(owners[k], v) and not is_acked(owners[k], ack)
     ]
     units = sets.hasher.flat(values)
     hit = contains(sets.sensitive, units.hashes)

@@ -14,16 +14,26 @@ A name is personal when
 - a run of two to four of its words (split at ``_``, punctuation, digits and
   camel case) is a value of a column the plan masks as a name (``full_name``,
   ``first_name``, ``last_name``), or each word of two adjacent ones is: the words
-  are looked up in the source database itself (one read of each such column), so
-  no sample is needed. A lone word is not judged: a surname is often an ordinary
-  word (``price``, ``young``, ``grace``).
+  are looked up in the source database itself (one read of each such column for
+  the values equal to a word, one for those beyond ASCII: case- and
+  accent-insensitive, :func:`fold`), so no sample is needed; or
+- a lone word of it is such a value (``tenant_maria``, ``export_ganthriv``),
+  unless the schema uses the word in two places or more (the column names of two
+  tables, the texts of two definitions: :func:`vocabulary`): a surname is often
+  an ordinary word (``price``, ``day``), and the schema's own words are what the
+  schema is about, judged against the source's values, never a dictionary; or
+- it holds the local part of a source e-mail (of a column the plan masks as an
+  e-mail), read without its separators (``anna_k``, ``annak`` for
+  ``anna.k@example.com``; :func:`local_hit`).
 
 Defaults, check constraints, index definitions (their predicates and
-expressions), partition bounds and domain defaults are copied whatever they hold;
-a string literal in one that the detector takes for an e-mail, phone or IBAN is
-refused the same way, whether or not it is a source value. (Views, functions and
-triggers holding one are already skipped by the copy; verify reads every
-definition of the target.)
+expressions), partition bounds and domain defaults are copied whatever they hold,
+and so are the views, functions, procedures, triggers and rules of a PostgreSQL
+or MySQL/MariaDB source (:data:`DERIVED_DEFINITIONS`): a string literal in one
+that the detector takes for an e-mail, phone or IBAN (in a view, function,
+procedure, trigger or rule: for anything, :func:`literal_kinds`), or that is or
+holds a source value of a name column as above, is refused the same way; an
+acknowledged one is copied. Verify reads every definition of the target.
 
 Messages never show the name or the literal: an object is named by its kind,
 its owner and its place among its siblings (``partition #2 of public.orders``).
@@ -32,6 +42,7 @@ its owner and its place among its siblings (``partition #2 of public.orders``).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -46,6 +57,8 @@ MAX_RUN = 4  # a name of up to four words (``Anna van der Berg``)
 # definitions the copy recreates without looking at them (views, functions,
 # triggers and rules holding what looks like personal data are skipped by it)
 COPIED_DEFINITIONS = frozenset({"default", "constraint", "index", "partition", "domain", "table"})
+# definitions the PostgreSQL and MySQL/MariaDB copies recreate over the masked tables
+DERIVED_DEFINITIONS = frozenset({"view", "function", "procedure", "trigger", "rule"})
 
 
 @dataclass(frozen=True, order=True)
@@ -218,13 +231,78 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
 
 
+def fold(text: str) -> str:
+    """``text`` lower-cased, without accents (``Gänthriv`` is ``ganthriv``)."""
+    low = text.lower()
+    if low.isascii():
+        return low
+    return "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
+
+
 def _words(name: str) -> list[str | None]:
-    """The name's lower-cased letter words; ``None`` where digits (or a one-letter
-    word) break a run."""
+    """The name's folded letter words (:func:`fold`); ``None`` where digits (or a
+    one-letter word) break a run."""
     out: list[str | None] = []
     for t in _TOKEN.findall(_CAMEL.sub(" ", name)):
-        out.append(t.lower() if not t.isdigit() and len(t) > 1 else None)
+        out.append(fold(t) if not t.isdigit() and len(t) > 1 else None)
     return out
+
+
+def words(names: Iterable[str]) -> set[str]:
+    """Every word of ``names`` (:func:`_words`): what a lone word is looked up as."""
+    return {w for name in names for w in _words(name) if w is not None}
+
+
+def vocabulary(objects: Sequence[Named], texts: Iterable[str] = ()) -> set[str]:
+    """The schema's own words: those used in two places or more, a place being the
+    column names of one table (``price`` of ``unit_price`` and ``list_price``,
+    ``last`` of ``last_name`` and ``last_update``) or the text of one definition
+    (``texts``: a view's, a function's; ``day`` of two functions' ``'1 day'``). A
+    lone word among them names what the schema is about, not a person; a person's
+    name is written once (names made from one, such as an index's, are no place)."""
+    places: dict[str, set[object]] = {}
+    for o in objects:
+        if o.kind == "column":
+            for w in _words(o.name):
+                if w is not None:
+                    places.setdefault(w, set()).add(o.owner)
+    for k, text in enumerate(texts):
+        for w in _words(text):
+            if w is not None:
+                places.setdefault(w, set()).add(k)
+    return {w for w, where in places.items() if len(where) > 1}
+
+
+def lone_hit(name: str, lone: set[str]) -> bool:
+    """Whether a single word of ``name`` is a looked-up value in ``lone``."""
+    return any(w is not None and w in lone for w in _words(name))
+
+
+_ALNUM = re.compile(r"[0-9a-z]+")
+MIN_LOCAL = 4  # an e-mail local part shorter than this names no one
+
+
+def local_keys(name: str) -> list[tuple[str, int]]:
+    """``(key, number of pieces)`` of every run of 1 to :data:`MAX_RUN` adjacent
+    pieces of ``name`` (letters and digits, split at anything else and at camel
+    case), joined without separators: ``anna_k`` gives ``annak`` (2 pieces), as the
+    local part ``anna.k`` of an e-mail reads without its separators."""
+    pieces = _ALNUM.findall(fold(_CAMEL.sub(" ", name)))
+    out = []
+    for n in range(1, MAX_RUN + 1):
+        for i in range(len(pieces) - n + 1):
+            key = "".join(pieces[i : i + n])
+            if len(key) >= MIN_LOCAL and not key.isdigit():
+                out.append((key, n))
+    return out
+
+
+def local_hit(name: str, locals_: Mapping[str, bool]) -> bool:
+    """Whether ``name`` holds a source e-mail's local part (``locals_``: normalised
+    local part → whether it had a separator): a run of two pieces or more, or one
+    piece that is a local part written with a separator (``annak`` for ``anna.k``;
+    ``sales`` for ``sales@…`` is a mailbox of a role, no person's)."""
+    return any(key in locals_ and (n > 1 or locals_[key]) for key, n in local_keys(name))
 
 
 def runs(name: str) -> list[tuple[str, ...]]:
@@ -260,7 +338,7 @@ _KIND_NAMES = {"email": "an e-mail address", "phone": "a phone number", "iban": 
 
 
 def _kinds(kinds: set[str]) -> str:
-    return " and ".join(_KIND_NAMES[k] for k in sorted(kinds))
+    return " and ".join(_KIND_NAMES.get(k, "a " + k.replace("_", " ")) for k in sorted(kinds))
 
 
 def pattern_kinds(text: str) -> set[str]:
@@ -275,34 +353,86 @@ def pattern_kinds(text: str) -> set[str]:
     return {k for k in found if k in _STRONG_KINDS}
 
 
-def source_names(db: Any, plan: Plan, schema: Schema, words: set[str]) -> set[str]:
-    """Which of ``words`` are values (lower-cased) of a column the plan masks as a
-    name, read from the source ``db`` (one pass over each such column)."""
-    if not words:
-        return set()
-    wanted = sorted(words)
-    found: set[str] = set()
+_NON_ASCII = {  # a value written with a character beyond ASCII (its accents are folded here)
+    "postgresql": "octet_length({c}::text) <> length({c}::text)",
+    "mysql": "LENGTH({c}) <> CHAR_LENGTH({c})",
+    "sqlite": "length(CAST({c} AS BLOB)) <> length({c})",
+}
+
+
+def _masked_columns(plan: Plan, schema: Schema, transformers: frozenset[str]) -> list[Any]:
+    out = []
     for table in schema.tables:
         tplan = plan.tables.get(table.qualified)
         if tplan is None or tplan.reference:
             continue
         for col in table.columns:
             cp = tplan.columns.get(col.name)
-            if cp is None or cp.transformer not in NAME_TRANSFORMERS:
-                continue
-            expr = f"lower({db.q(col.name)})"
-            base = f"SELECT DISTINCT {expr} FROM {db.qt(table)} WHERE {expr}"  # noqa: S608 - identifiers quoted by q()
-            if db.placeholder == "%s":  # a % in a name is no placeholder
-                base = base.replace("%", "%%")
-            if db.backend == "postgresql":
-                rows = db.select(f"{base}::text = ANY(%s)", (wanted,))
-            else:
-                rows = []
-                for i in range(0, len(wanted), 500):
-                    part = wanted[i : i + 500]
-                    marks = ", ".join([db.placeholder] * len(part))
-                    rows += db.select(f"{base} IN ({marks})", part)
-            found.update(_text(r[0]) for r in rows if r[0] is not None)
+            if cp is not None and cp.transformer in transformers:
+                out.append((table, col))
+    return out
+
+
+def _select_in(db: Any, base: str, wanted: list[str]) -> list[Any]:
+    """``base`` (a SELECT ending in ``WHERE <expr>``) for ``<expr>`` in ``wanted``."""
+    if db.placeholder == "%s":  # a % in a name is no placeholder
+        base = base.replace("%", "%%")
+    if db.backend == "postgresql":
+        return list(db.select(f"{base}::text = ANY(%s)", (wanted,)))
+    rows: list[Any] = []
+    for i in range(0, len(wanted), 500):
+        part = wanted[i : i + 500]
+        marks = ", ".join([db.placeholder] * len(part))
+        rows += db.select(f"{base} IN ({marks})", part)
+    return rows
+
+
+def source_names(db: Any, plan: Plan, schema: Schema, words: set[str]) -> set[str]:
+    """Which of ``words`` (folded: :func:`fold`) are values of a column the plan
+    masks as a name, read from the source ``db``, case- and accent-insensitively:
+    one pass over each such column for the values equal to a word once lower-cased,
+    one for those beyond ASCII (folded here)."""
+    if not words:
+        return set()
+    wanted = sorted(words)
+    found: set[str] = set()
+    for table, col in _masked_columns(plan, schema, NAME_TRANSFORMERS):
+        expr = f"lower({db.q(col.name)})"
+        base = f"SELECT DISTINCT {expr} FROM {db.qt(table)} WHERE {expr}"  # noqa: S608 - identifiers quoted by q()
+        rows = _select_in(db, base, wanted)
+        beyond = _NON_ASCII[db.backend].format(c=db.q(col.name))
+        sql = f"SELECT DISTINCT {expr} FROM {db.qt(table)} WHERE {beyond}"  # noqa: S608 - identifiers quoted by q()
+        rows += db.select(sql)  # (no parameters: a % is no placeholder)
+        found.update(fold(_text(r[0])) for r in rows if r[0] is not None)
+    return found & words
+
+
+_LOCAL = {  # an e-mail's local part, lower-cased
+    "postgresql": "split_part(lower({c}::text), '@', 1)",
+    "mysql": "SUBSTRING_INDEX(LOWER({c}), '@', 1)",
+    "sqlite": "substr(lower({c}), 1, instr({c}, '@') - 1)",
+}
+EMAIL_TRANSFORMERS = frozenset({"email"})
+
+
+def source_locals(db: Any, plan: Plan, schema: Schema, keys: set[str]) -> dict[str, bool]:
+    """Which of ``keys`` are the local part of an e-mail in a column the plan masks
+    as an e-mail, read without its separators (``.``, ``_``, ``-``, ``+``): key →
+    whether the local part had one (one pass over each such column)."""
+    if not keys:
+        return {}
+    wanted = sorted(keys)
+    found: dict[str, bool] = {}
+    for table, col in _masked_columns(plan, schema, EMAIL_TRANSFORMERS):
+        local = _LOCAL[db.backend].format(c=db.q(col.name))
+        bare = local
+        for sep in ".", "_", "-", "+":
+            bare = f"replace({bare}, '{sep}', '')"
+        base = f"SELECT DISTINCT {local}, {bare} FROM {db.qt(table)} WHERE {bare}"  # noqa: S608 - identifiers quoted by q()
+        for raw, key in _select_in(db, base, wanted):
+            if key is not None:
+                k = _text(key)
+                found[k] = found.get(k, False) or _text(raw) != k
     return found
 
 
@@ -322,55 +452,142 @@ def _shown(objects: Sequence[Named], flagged: set[Named]) -> dict[Named, str]:
     return out
 
 
-def judge_names(objects: Sequence[Named], found: set[str]) -> list[Finding]:
-    """The objects whose names hold an e-mail/phone/IBAN or a looked-up name."""
+_NAME = "a person's name (a value of a column the plan masks as a name)"
+_LOCAL_PART = "an e-mail address's local part (of a column the plan masks as an e-mail)"
+
+
+def judge_names(
+    objects: Sequence[Named],
+    found: set[str],
+    lone: set[str] | None = None,
+    locals_: Mapping[str, bool] | None = None,
+) -> list[Finding]:
+    """The objects whose names hold an e-mail/phone/IBAN or a looked-up name: a run
+    of words in ``found``, a single word in ``lone`` (a source value of a name
+    column, :func:`lone_words`), or a source e-mail's local part (``locals_``,
+    :func:`local_hit`)."""
     what: dict[Named, str] = {}
     for o in objects:
         kinds = pattern_kinds(o.name)
         if kinds:
             what[o] = "what looks like " + _kinds(kinds)
-        elif name_hit(o.name, found):
-            what[o] = "a person's name (a value of a column the plan masks as a name)"
+        elif name_hit(o.name, found) or (lone and lone_hit(o.name, lone)):
+            what[o] = _NAME
+        elif locals_ and local_hit(o.name, locals_):
+            what[o] = _LOCAL_PART
     shown = _shown(objects, set(what))
     return [Finding(o.label, shown[o], w, "name", o.name) for o, w in sorted(what.items())]
 
 
-def judge_definitions(defs: Iterable[tuple[str, str, bool]], dialect: str) -> list[Finding]:
-    """Definitions the copy recreates as they are (defaults, checks, indexes,
-    partition bounds, domains; SQLite's CREATE TABLE/INDEX) whose string literals
-    the detector takes for an e-mail, phone or IBAN."""
+def lone_words(found: set[str], objects: Sequence[Named], texts: Iterable[str] = ()) -> set[str]:
+    """The single words among ``found`` (source values of name columns) that are
+    not the schema's own words (:func:`vocabulary` of ``objects`` and the
+    definitions' ``texts``): a lone word of a name that is one of them is a
+    production value (``tenant_maria``, ``export_ganthriv``)."""
+    return {w for w in found if " " not in w} - vocabulary(objects, texts)
+
+
+def _lookups(
+    db: Any,
+    plan: Plan,
+    schema: Schema,
+    objects: Sequence[Named],
+    texts: Iterable[str] = (),
+    sources: Iterable[str] = (),
+) -> tuple[set[str], set[str], dict[str, bool]]:
+    """``(found, lone, locals)`` for ``objects``' names and the literal ``texts`` of
+    definitions (``sources``: the definitions' whole texts), looked up in the
+    source ``db``."""
+    names = [o.name for o in objects]
+    texts = list(texts)
+    found = source_names(db, plan, schema, candidates(names + texts) | words(names + texts))
+    keys = {k for n in names for k, _ in local_keys(n)}
+    locals_ = source_locals(db, plan, schema, keys)
+    return found, lone_words(found, objects, sources), locals_
+
+
+def _judged(label: str, backend: str) -> bool:
+    """Whether the definition ``label`` is one the copy recreates: defaults, checks,
+    indexes, partition bounds, domains, SQLite's CREATE TABLE; and, from
+    PostgreSQL and MySQL/MariaDB (whose copies recreate them), views, functions,
+    procedures, triggers and rules."""
+    kind = label.split(" ", 1)[0]
+    return kind in COPIED_DEFINITIONS or (backend != "sqlite" and kind in DERIVED_DEFINITIONS)
+
+
+def literal_kinds(label: str, text: str) -> set[str]:
+    """What the detector takes a literal of the definition ``label`` for: an
+    e-mail, phone or IBAN (:func:`pattern_kinds`); in a view, function, procedure,
+    trigger or rule, anything it finds (a name, a card number, an IP address...),
+    which the copy used to leave out of the target."""
+    kinds = pattern_kinds(text)
+    if label.split(" ", 1)[0] in DERIVED_DEFINITIONS:
+        from stagewall.masking.classify import detect_in_text
+
+        kinds |= {m.category.value for m in detect_in_text(text)}
+    return kinds
+
+
+def _literal_hit(text: str, found: set[str], lone: set[str]) -> bool:
+    """Whether the literal ``text`` is, or holds a word or run of words that is, a
+    source value of a name column (``found``: runs; ``lone``: single words)."""
+    if fold(text.strip()) in found:  # the literal is a value as a whole
+        return True
+    return name_hit(text, found) or lone_hit(text, lone)
+
+
+def judge_definitions(
+    defs: Iterable[tuple[str, str, bool]],
+    dialect: str,
+    found: set[str] | None = None,
+    lone: set[str] | None = None,
+) -> list[Finding]:
+    """Definitions the copy recreates as they are (:func:`_judged`) whose string
+    literals (and comments) the detector takes for an e-mail, phone or IBAN (in a
+    view, function, procedure, trigger or rule: for anything,
+    :func:`literal_kinds`), or that hold a source value of a name column
+    (``found``, ``lone``: see :func:`judge_names`)."""
     from stagewall.masking._definitions import literals
 
     out: list[Finding] = []
     for obj, text, sql in defs:
-        if obj.split(" ", 1)[0] not in COPIED_DEFINITIONS or not sql:
+        if not _judged(obj, dialect) or not sql:
             continue
         kinds: set[str] = set()
+        named = False
         for lit in literals(text, sql, dialect):
-            kinds |= pattern_kinds(lit)
+            kinds |= literal_kinds(obj, lit)
+            named = named or _literal_hit(lit, found or set(), lone or set())
         if kinds:
             out.append(
                 Finding(obj, obj, "a literal that looks like " + _kinds(kinds), "definition")
             )
+        elif named:
+            out.append(Finding(obj, obj, "a literal holding " + _NAME, "definition"))
     return out
 
 
 def schema_findings(db: Any, plan: Plan, schema: Schema) -> list[Finding]:
     """What of the source ``db``'s schema would carry personal data into staging,
     less what the plan acknowledges."""
-    from stagewall.masking._definitions import definitions, split_sql
+    from stagewall.masking._definitions import definitions, literals, split_sql
 
     objects = named_objects(db, plan.schemas)
-    found = source_names(db, plan, schema, candidates(o.name for o in objects))
     defs = definitions(db)
     if plan.schemas:
         defs = [d for d in defs if _in_schemas(d[0], plan.schemas, db.backend)]
     if db.backend == "sqlite":  # the copy drops the comments of a CREATE
         defs = [(o, split_sql(t, "sqlite")[2], s) for o, t, s in defs]
-    names = [f for f in judge_names(objects, found) if f.label not in plan.acknowledged]
+    judged = [d for d in defs if _judged(d[0], db.backend) and d[2]]
+    texts = [lit for o, t, sql in judged for lit in literals(t, sql, db.backend)]
+    sources = [t for _, t, _ in defs]
+    found, lone, locals_ = _lookups(db, plan, schema, objects, texts, sources)
+    names = [
+        f for f in judge_names(objects, found, lone, locals_) if f.label not in plan.acknowledged
+    ]
     defs_found = [
         replace(f, shown=hiding(names, f.shown))
-        for f in judge_definitions(defs, db.backend)
+        for f in judge_definitions(judged, db.backend, found, lone)
         if f.label not in plan.acknowledged
     ]
     return names + defs_found
@@ -379,9 +596,16 @@ def schema_findings(db: Any, plan: Plan, schema: Schema) -> list[Finding]:
 def target_findings(tdb: Any, sdb: Any, plan: Plan, schema: Schema) -> list[Finding]:
     """The target ``tdb``'s objects whose names hold personal data (names looked
     up in the source ``sdb``), less what the plan acknowledges."""
+    from stagewall.masking._definitions import definitions
+
     objects = named_objects(tdb)
-    found = source_names(sdb, plan, schema, candidates(o.name for o in objects))
-    return [f for f in judge_names(objects, found) if not acknowledged(f.label, plan.acknowledged)]
+    sources = [t for _, t, _ in definitions(tdb)]
+    found, lone, locals_ = _lookups(sdb, plan, schema, objects, (), sources)
+    return [
+        f
+        for f in judge_names(objects, found, lone, locals_)
+        if not acknowledged(f.label, plan.acknowledged)
+    ]
 
 
 def acknowledged(label: str, acks: Mapping[str, str]) -> bool:
@@ -404,18 +628,29 @@ def _in_schemas(label: str, schemas: Sequence[str], backend: str) -> bool:
 
 
 __all__ = [
+    "COPIED_DEFINITIONS",
+    "DERIVED_DEFINITIONS",
     "Finding",
     "Named",
     "acknowledged",
     "candidates",
+    "fold",
     "hiding",
     "judge_definitions",
     "judge_names",
+    "literal_kinds",
+    "local_hit",
+    "local_keys",
+    "lone_hit",
+    "lone_words",
     "name_hit",
     "named_objects",
     "pattern_kinds",
     "runs",
     "schema_findings",
+    "source_locals",
     "source_names",
     "target_findings",
+    "vocabulary",
+    "words",
 ]

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stagewall.masking.transformers._batch import keyed_hash
+from stagewall.masking.transformers._confusables import latin_readings
 from stagewall.masking.transformers._prf import splitmix
 from stagewall.masking.types import binary_text
 
@@ -157,6 +158,8 @@ class Hasher:
         # the texts of a column of integers (those kept have MIN_DIGITS digits), dates
         # or timestamps (ISO: digits and punctuation) are their own normal form
         self_normal = batch is not None and types <= _SELF_NORMAL
+        if not self_normal:
+            plain, plain_text, scannable = _with_latin_readings(plain, plain_text, scannable)
         normed = plain_text if self_normal else norm_many(plain_text)
         kept = list(map(is_not, normed, repeat(None)))
         owner += compress(plain, kept)
@@ -328,6 +331,25 @@ class Hasher:
         for k, n in zip(at, norm_many([t for _, t in found]), strict=True):
             if n is not None:
                 yield k, n
+
+
+def _with_latin_readings(
+    plain: list[int], plain_text: list[str], scannable: list[bool]
+) -> tuple[list[int], list[str], list[bool]]:
+    """The texts of a batch and, for each one holding a word in look-alike letters
+    (Ganthriv with a Cyrillic a, U+0430), its Latin reading as one more text of the
+    same value (``_confusables.latin_readings``): its whole text and the tokens the
+    detector finds in it are units of that value too, so a name spelt with
+    look-alikes is the name wherever it is. An ASCII batch costs one join."""
+    readings = latin_readings(plain_text)
+    if not readings:
+        return plain, plain_text, scannable
+    at = [k for k, _ in readings]
+    return (
+        plain + [plain[k] for k in at],
+        plain_text + [t for _, t in readings],
+        scannable + [scannable[k] for k in at],
+    )
 
 
 _COLUMN_TYPES = frozenset({str, int, Decimal, dt.date, dt.datetime, dict, list})

@@ -19,7 +19,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -273,12 +273,14 @@ def _run(
                 tgt.write_marker(marker)
                 if opts.replace:  # tables or not: a failed run may have left types
                     tgt.drop_all()
+                if isinstance(getattr(tgt, "acknowledged", None), frozenset):
+                    tgt.acknowledged = frozenset(plan.acknowledged)  # type: ignore[attr-defined]
                 _create(src, tgt, schema)
                 job = _Job(plan, key, schema, transformers, selection, snapshot, opts, pool)
                 rows, values = _copy_all(src, tgt, job)
                 recompute_fulltext(plan, schema, tgt)
                 tgt.finish_tables(schema, opts.jobs)
-                created, skipped = _derived_objects(src, tgt)
+                created, skipped = _derived_objects(src, tgt, plan.acknowledged)
                 finished = _now()
                 tgt.write_marker(
                     Marker(
@@ -372,7 +374,9 @@ def recompute_fulltext(plan: Plan, schema: Schema, tgt: Database) -> None:
                 )
 
 
-def _derived_objects(src: Database, tgt: Database) -> tuple[list[str], list[tuple[str, str]]]:
+def _derived_objects(
+    src: Database, tgt: Database, acknowledged: Collection[str] = ()
+) -> tuple[list[str], list[tuple[str, str]]]:
     """PostgreSQL → PostgreSQL: views and triggers over the masked tables (and the
     functions created before them); MySQL/MariaDB → MySQL/MariaDB: routines, views
     and triggers."""
@@ -384,7 +388,7 @@ def _derived_objects(src: Database, tgt: Database) -> tuple[list[str], list[tupl
     if isinstance(src, MySQLDatabase) and isinstance(tgt, MySQLDatabase):
         from stagewall.masking.db._mysql_objects import create_objects, read_objects
 
-        return create_objects(tgt, read_objects(src))
+        return create_objects(tgt, read_objects(src), acknowledged)
     return [], []
 
 

@@ -12,6 +12,8 @@ writes an e-mail's punycode domain labels in Unicode. See docs/masking.md
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from contextlib import suppress
 
 # Cyrillic and Greek letters that look like a Latin letter, both cases (a lower-case
@@ -45,6 +47,68 @@ def skeleton(text: str) -> str:
     return text if text.isascii() else text.translate(LOOK_ALIKE)
 
 
+_WORD = re.compile(r"[^\W\d_]+")
+_LOOKS = frozenset(chr(c) for c in LOOK_ALIKE)
+_LOOK_CLASS = "[" + "".join(f"\\u{c:04x}" for c in LOOK_ALIKE) + "]"
+_LOOKS_ONLY = re.compile(_LOOK_CLASS)
+# a Latin letter next to a look-alike one: a word mixing the two
+_MIXED = re.compile(f"[A-Za-z]{_LOOK_CLASS}|{_LOOK_CLASS}[A-Za-z]")
+
+
+def _reads_latin(word: str) -> bool:
+    """Whether every letter of ``word`` (look-alikes read as Latin) is a Latin one
+    (ASCII, or of the Latin-1 and Latin Extended blocks: ``é``, ``ł``)."""
+    return all(c < "\u0250" for c in word)
+
+
+def _genuine_class() -> re.Pattern[str]:
+    """Greek and Cyrillic letters that look like no Latin one."""
+    others = "".join(
+        f"\\u{c:04x}" for c in range(0x370, 0x530) if chr(c).isalpha() and c not in LOOK_ALIKE
+    )
+    return re.compile(f"[{others}]")
+
+
+_GENUINE = _genuine_class()
+
+
+def latin_readings(texts: Sequence[str]) -> list[tuple[int, str]]:
+    """``(index, Latin reading)`` of each of ``texts`` with a word written in
+    look-alike letters: every word whose letters are Latin or look-alike Cyrillic
+    and Greek ones (Ganthriv with a Cyrillic a U+0430, Maria with a Greek capital
+    mu U+039C), read as Latin (:func:`skeleton`, one character for one). In a text
+    of another script (one of its letters looks like no Latin letter: Russian,
+    Greek), only a word mixing Latin and look-alike letters is read so (``как``
+    and ``он`` are Russian words); a word of another script stays as it is. One
+    C-level pass when the batch is ASCII."""
+    try:
+        if "".join(texts).isascii():
+            return []
+    except TypeError:  # not all text
+        texts = [t if type(t) is str else "" for t in texts]
+    out: list[tuple[int, str]] = []
+    for i, text in enumerate(texts):
+        if text.isascii() or _LOOKS.isdisjoint(text):
+            continue
+        genuine = _GENUINE.search(text) is not None
+        if genuine and _MIXED.search(text) is None:
+            continue
+
+        def read(m: re.Match[str], genuine: bool = genuine) -> str:
+            word = m.group(0)
+            latin = word.translate(LOOK_ALIKE)
+            if latin == word or not _reads_latin(latin):
+                return word
+            if genuine and _LOOKS_ONLY.sub("", word) == "":
+                return word  # a word of look-alikes alone, in a text of their script
+            return latin
+
+        latin = _WORD.sub(read, text)
+        if latin != text:
+            out.append((i, latin))
+    return out
+
+
 def idn_decoded(email: str) -> str:
     """``email`` with each punycode label of its domain (``xn--…``) in Unicode; a
     label that is not valid punycode stays as it is."""
@@ -58,4 +122,4 @@ def idn_decoded(email: str) -> str:
     return local + at + ".".join(labels)
 
 
-__all__ = ["LOOK_ALIKE", "idn_decoded", "skeleton"]
+__all__ = ["LOOK_ALIKE", "idn_decoded", "latin_readings", "skeleton"]

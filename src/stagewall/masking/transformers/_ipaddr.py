@@ -11,6 +11,7 @@ vectorised permutation, so ``"10.1.2.3"``, ``"10.1.2.3/24"`` and
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
@@ -231,6 +232,60 @@ _SEPARATORS = str.maketrans(
 )
 
 
+def _all_ascii(values: list[Any]) -> bool:
+    try:
+        return "".join(values).isascii()
+    except TypeError:  # not all text
+        return all(type(v) is not str or v.isascii() for v in values)
+
+
+def ascii_spelling(text: str) -> str:
+    """``text`` with every decimal digit as its ASCII digit and the separators of
+    other scripts as ASCII ones (:data:`_SEPARATORS`)."""
+    folded = fold_digits([text])
+    return (folded[0][0] if folded else text).translate(_SEPARATORS)
+
+
+def written_like(masked: str, source: str) -> str:
+    """The ASCII ``masked`` address written the way ``source`` is: its k-th digit in
+    the script of the source's k-th digit (the last one's past the source's
+    digits), its k-th ``.``, ``:`` or ``/`` in the form of the source's k-th one.
+
+    So a spelling that is one script throughout keeps it, and two spellings of one
+    address (192.168.1.1 with its first two octets in Arabic-Indic digits and
+    with all four, an Arabic decimal separator or a full stop) keep two outputs
+    whenever the masked address has as many digits as the source (every IPv4
+    address of a special block the mask keeps, such as 192.168.0.0/16, and most
+    others); a source with a digit of another script never gets an all-ASCII
+    output (its ASCII spelling's)."""
+    zeros = [ord(c) - int(unicodedata.decimal(c)) for c in source if c.isdecimal()]
+    forms: dict[str, list[str]] = {}
+    for c in source:
+        sep = c.translate(_SEPARATORS)
+        if sep in ".:/":
+            forms.setdefault(sep, []).append(c)
+    out: list[str] = []
+    k = 0
+    seen: dict[str, int] = {}
+    digit_at: list[int] = []
+    for c in masked:
+        if "0" <= c <= "9" and zeros:
+            digit_at.append(len(out))
+            out.append(chr(zeros[min(k, len(zeros) - 1)] + ord(c) - 48))
+            k += 1
+        elif c in forms:
+            j = seen.get(c, 0)
+            out.append(forms[c][min(j, len(forms[c]) - 1)])
+            seen[c] = j + 1
+        else:
+            out.append(c)
+    foreign = [z for z in zeros if z != 48]
+    if foreign and digit_at and all(out[j].isascii() for j in digit_at):
+        j = digit_at[-1]
+        out[j] = chr(foreign[-1] + ord(out[j]) - 48)
+    return "".join(out)
+
+
 @register
 class IpAddress(Transformer):
     """Same family; addresses stay in their special range (private, loopback, ...) or public."""
@@ -275,20 +330,19 @@ class IpAddress(Transformer):
 
     def _apply(self, values: list[Any]) -> list[object]:
         # (a column of native inet values holds no text: not looked at value by value)
-        folded = None if str not in set(map(type, values)) else fold_digits(values)
-        if folded is None:
+        if str not in set(map(type, values)) or _all_ascii(values):
             return self._apply_ascii(values)
-        # an address written with another script's digits (Arabic-Indic U+0660 on,
-        # full-width, ...): masked as its ASCII digits, the output's digits written in
-        # the script of the input's first such digit (an octet's length changes, so
-        # digits cannot keep their positions); its dots and colons as ASCII ones
-        texts, marks = folded
-        for i in marks:
-            texts[i] = texts[i].translate(_SEPARATORS)
+        # an address written with other scripts' digits (Arabic-Indic U+0660 on,
+        # full-width, ...) or separators: masked as its canonical ASCII spelling (one
+        # address, one masked address), written back the way the input was (see
+        # written_like: two spellings of one address keep two outputs)
+        spelt = [i for i, v in enumerate(values) if type(v) is str and not v.isascii()]
+        texts = list(values)
+        for i in spelt:
+            texts[i] = ascii_spelling(values[i])
         out = self._apply_ascii(texts)
-        for i, places in marks.items():
-            zero = places[0][1]
-            out[i] = str(out[i]).translate({48 + d: zero + d for d in range(10)})
+        for i in spelt:
+            out[i] = written_like(str(out[i]), values[i])
         return out
 
     def _apply_ascii(self, values: list[Any]) -> list[object]:
@@ -370,4 +424,13 @@ class IpAddress(Transformer):
         return [base + x for x in bits_to_ints(perm)]
 
 
-__all__ = ["IpAddress", "IpParams", "format_dotted", "neighbour", "parse_dotted", "permute_v4"]
+__all__ = [
+    "IpAddress",
+    "IpParams",
+    "ascii_spelling",
+    "format_dotted",
+    "neighbour",
+    "parse_dotted",
+    "permute_v4",
+    "written_like",
+]
