@@ -171,6 +171,12 @@ class ProductionReference(Rule):
         "(`<<: *production`) included; non-production Terraform that reads production's state "
         "(`terraform_remote_state` of `prod/network.tfstate`) or keeps its own there (a "
         "backend `key`/`prefix`/`workspace` named production) is reported at medium. "
+        "A production value in a Spring file's default document (no profile) counts for each "
+        "non-production profile the file declares whose document does not override it. "
+        "An image a non-production deployment runs (`image:`, Helm `image.repository`/"
+        "`image.tag`) counts when it is in a `registry` resource of production (a host or a "
+        "repository prefix), its registry host is named production, or its tag matches "
+        "production's `image_tags` convention (`:prod`, `prod-*`). "
         "Values in comments are ignored (they are often stale "
         "documentation); examples, documentation and test fixtures are in no environment."
     )
