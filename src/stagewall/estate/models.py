@@ -607,19 +607,26 @@ class MonitoringSource(_Model):
         "any local user's `logger -t sshd` reads as sshd: such lines are recorded as "
         "claims, never attributed. journald records are checked by their _COMM without it.",
     )
+    syslog_trusted_properties: bool = Field(
+        default=False,
+        description="sshd, sftp and git only: the rsyslog that writes this source's text "
+        "lines annotates each with the kernel's credentials of the sending process "
+        '(imuxsock SysSock.Annotate="on", ParseTrusted off: a trailing '
+        '`@[_PID=.. _UID=.. _GID=.. _COMM=.. _EXE=.. _CMDLINE=".."]`). A daemon\'s line is '
+        "then proven by that trailer (its _COMM and _EXE name the daemon; sshd's logons come "
+        "from uid 0) and refused as a claim without one; trust_program_names is not needed.",
+    )
     description: str = ""
 
     @model_validator(mode="after")
     def _program_trust_on_syslog(self) -> MonitoringSource:
-        if self.trust_program_names and self.type not in (
-            SourceType.SSHD,
-            SourceType.SFTP,
-            SourceType.GIT,
-        ):
-            raise ValueError(
-                "trust_program_names applies to sshd, sftp and git sources only (their "
-                f"syslog lines; this source is {self.type.value}): remove it"
-            )
+        syslog = (SourceType.SSHD, SourceType.SFTP, SourceType.GIT)
+        for name in ("trust_program_names", "syslog_trusted_properties"):
+            if getattr(self, name) and self.type not in syslog:
+                raise ValueError(
+                    f"{name} applies to sshd, sftp and git sources only (their syslog "
+                    f"lines; this source is {self.type.value}): remove it"
+                )
         return self
 
     @model_validator(mode="after")
