@@ -55,11 +55,13 @@ def test_journald_a_non_root_process_named_sshd_is_no_sshd_logon(tmp_path: Path)
     renamed = json.dumps({**record, "_UID": "1000"})
     own_copy = json.dumps({**record, "_UID": "0", "_EXE": "/root/logger"})
     real = json.dumps({**record, "_UID": "0", "_EXE": "/usr/sbin/sshd"})
-    report = ingest(tmp_path, "ssh-untrusted", [renamed, own_copy, real])
+    # the daemon still running after an upgrade replaced its binary
+    upgraded = json.dumps({**record, "_UID": "0", "_EXE": "/usr/sbin/sshd (deleted)"})
+    report = ingest(tmp_path, "ssh-untrusted", [renamed, own_copy, real, upgraded])
     docs = events(report, tmp_path)
     assert [d["unmapped"].get("operation") for d in docs[:2]] == ["program_forgery"] * 2
     assert all("uid" not in d["actor"]["user"] for d in docs[:2])
-    assert docs[2]["class_uid"] == 3002 and docs[2]["user"]["uid"] == "alice"
+    assert [(d["class_uid"], d["user"]["uid"]) for d in docs[2:]] == [(3002, "alice")] * 2
     assert "program_name_forgery" in rules(report)
 
 
