@@ -2,7 +2,7 @@
 
 Prints JSON. Usage: python bench/scan.py [--files 5000] [--modules 120]
 [--terraform-dir DIR ...] [--checkov /tmp/checkov-venv/bin/checkov]
-[--checkov-sample N] [--real-only] [--corpus]
+[--checkov-sample N] [--real-only] [--corpus] [--ab REV [--runs N]]
 
 Three Terraform workloads: the generated flat corpus (fast path only), a module-heavy
 corpus built from the module-style files in tests/scan/corpus/modules (functions,
@@ -14,6 +14,11 @@ python-hcl2, and the ratio to Checkov on the same files in the same run.
 ``--corpus`` scores the labelled corpus (tests/scan/corpus/expected.yaml): precision
 (findings that are labelled true / all findings) and recall (labelled crossings found),
 overall and for each round of labels, plus the files per CPU-second of that scan.
+
+``--ab REV`` compares the scan speed of this tree with ``REV``'s ``src/`` (extracted with
+``git archive``): runs alternate (old, new, old, ...) in fresh processes, each scanning the
+generated corpus (``--files``, serially: one worker) and ``REV``'s labelled corpus, and the
+JSON gives the CPU seconds of each run, the medians and the ratio new/old.
 
 Checkov is run from its own virtualenv (never install it into the project's):
 ``python3 -m venv /tmp/checkov-venv && /tmp/checkov-venv/bin/pip install checkov``.
@@ -301,6 +306,77 @@ def score_corpus(corpus: Path = CORPUS) -> dict[str, object]:
     return out
 
 
+_AB_RUN = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from stagewall.estate import load_estate
+from stagewall.scan import ScanOptions, scan_paths
+serial = ScanOptions(workers=1)
+out = {}
+for name, root, estate in (
+    ("generated", Path(sys.argv[2]), None),
+    ("labelled", Path(sys.argv[3]), load_estate(Path(sys.argv[3]) / "stagewall.yaml").estate),
+):
+    cpu = time.process_time()
+    result = scan_paths([root], estate, serial)
+    out[name + "_cpu_seconds"] = round(time.process_time() - cpu, 3)
+    out[name + "_files"] = result.stats.files_scanned
+    out[name + "_findings"] = len(result.active)
+print(json.dumps(out))
+"""
+
+
+def ab(rev: str, files: int, runs: int) -> dict[str, object]:
+    """Scan CPU time of this tree against ``rev``, alternating runs (see the docstring)."""
+    import statistics
+    import tarfile
+
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "old.tar"
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(root),
+                "archive",
+                "-o",
+                str(archive),
+                rev,
+                "src",
+                "tests/scan/corpus",
+            ],
+            check=True,
+        )
+        with tarfile.open(archive) as tar:
+            tar.extractall(Path(tmp) / "old", filter="data")
+        corpus = Path(tmp) / "generated"
+        make_corpus(corpus, files)
+        sides = {"old": Path(tmp) / "old" / "src", "new": root / "src"}
+        labelled = Path(tmp) / "old" / "tests" / "scan" / "corpus"
+        found: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
+        for _ in range(runs):
+            for side, src in sides.items():
+                done = subprocess.run(
+                    # both sides scan REV's labelled corpus (its estate is one both can read)
+                    [sys.executable, "-c", _AB_RUN, str(src), str(corpus), str(labelled)],
+                    check=True, capture_output=True, text=True,
+                )  # fmt: skip
+                found[side].append(json.loads(done.stdout))
+
+    def med(side: str, key: str) -> float:
+        return statistics.median(float(r[key]) for r in found[side])
+
+    out: dict[str, object] = {"rev": rev, "load_average_1m": round(os.getloadavg()[0], 2)}
+    for name in ("generated", "labelled"):
+        key = f"{name}_cpu_seconds"
+        out[f"old_{key}_median"], out[f"new_{key}_median"] = med("old", key), med("new", key)
+        out[f"{name}_cpu_ratio_new_over_old"] = round(med("new", key) / med("old", key), 3)
+    out["runs"] = found
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=5000)
@@ -323,7 +399,12 @@ def main() -> None:
     parser.add_argument(
         "--corpus", action="store_true", help="precision/recall on the labelled corpus"
     )
+    parser.add_argument("--ab", metavar="REV", help="scan CPU time against REV's src/")
+    parser.add_argument("--runs", type=int, default=3, help="--ab: runs of each side")
     args = parser.parse_args()
+    if args.ab:
+        print(json.dumps({"scan_ab": ab(args.ab, args.files, args.runs)}, indent=2))
+        return
     if args.corpus:
         print(json.dumps({"labelled_corpus": score_corpus()}, indent=2))
         return

@@ -31,6 +31,7 @@ from stagewall.estate._schedule import check_schedule
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")]
 EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
 
+_TAG_GLOB = re.compile(r"^[A-Za-z0-9_.*?-]{1,128}$")
 _URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@", re.IGNORECASE)
 
 
@@ -60,6 +61,24 @@ class Environment(_Model):
     namespaces: list[str] = Field(
         default_factory=list, description="Kubernetes namespaces of this environment."
     )
+    image_tags: list[str] = Field(
+        default_factory=list,
+        description="Container image tags only this environment's builds carry, as globs "
+        "(prod, prod-*, *-release). `scan` reports an image with such a tag deployed by "
+        "another tier (a staging manifest running `api:prod`).",
+    )
+
+    @field_validator("image_tags")
+    @classmethod
+    def _tag_globs(cls, value: list[str]) -> list[str]:
+        for glob in value:
+            if not _TAG_GLOB.match(glob) or not glob.strip("*?"):
+                raise ValueError(
+                    f"image tag glob {glob!r} is not a tag pattern: use the tag's letters, "
+                    "digits, '.', '_', '-' with * or ? wildcards (prod, prod-*), not a "
+                    "pattern that matches every tag"
+                )
+        return value
 
 
 class ResourceKind(enum.StrEnum):
@@ -75,6 +94,7 @@ class ResourceKind(enum.StrEnum):
     API = "api"
     NETWORK = "network"
     REPOSITORY = "repository"
+    REGISTRY = "registry"  # container images: identifiers are host[/repository prefix]
 
 
 DATABASE_KINDS = frozenset({ResourceKind.POSTGRESQL, ResourceKind.MYSQL, ResourceKind.SQLITE})
@@ -587,19 +607,26 @@ class MonitoringSource(_Model):
         "any local user's `logger -t sshd` reads as sshd: such lines are recorded as "
         "claims, never attributed. journald records are checked by their _COMM without it.",
     )
+    syslog_trusted_properties: bool = Field(
+        default=False,
+        description="sshd, sftp and git only: the rsyslog that writes this source's text "
+        "lines annotates each with the kernel's credentials of the sending process "
+        '(imuxsock SysSock.Annotate="on", ParseTrusted off: a trailing '
+        '`@[_PID=.. _UID=.. _GID=.. _COMM=.. _EXE=.. _CMDLINE=".."]`). A daemon\'s line is '
+        "then proven by that trailer (its _COMM and _EXE name the daemon; sshd's logons come "
+        "from uid 0) and refused as a claim without one; trust_program_names is not needed.",
+    )
     description: str = ""
 
     @model_validator(mode="after")
     def _program_trust_on_syslog(self) -> MonitoringSource:
-        if self.trust_program_names and self.type not in (
-            SourceType.SSHD,
-            SourceType.SFTP,
-            SourceType.GIT,
-        ):
-            raise ValueError(
-                "trust_program_names applies to sshd, sftp and git sources only (their "
-                f"syslog lines; this source is {self.type.value}): remove it"
-            )
+        syslog = (SourceType.SSHD, SourceType.SFTP, SourceType.GIT)
+        for name in ("trust_program_names", "syslog_trusted_properties"):
+            if getattr(self, name) and self.type not in syslog:
+                raise ValueError(
+                    f"{name} applies to sshd, sftp and git sources only (their syslog "
+                    f"lines; this source is {self.type.value}): remove it"
+                )
         return self
 
     @model_validator(mode="after")

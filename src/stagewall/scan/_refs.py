@@ -6,12 +6,14 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
 from functools import lru_cache
 from urllib.parse import unquote
 
 from stagewall.estate import Estate, ResourceKind
 from stagewall.estate.hosts import Address, address
 from stagewall.scan._env import EnvModel
+from stagewall.scan._images import image_of
 from stagewall.scan._model import Attribution, Entry, Tier
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -172,8 +174,13 @@ class ResourceIndex:
         self._memo: dict[tuple[str, bool, bool], Ref | None] = {}
         self._refs_memo: dict[tuple[str, bool, bool], list[Ref]] = {}
         self._key_facts: dict[str, tuple[bool, bool]] = {}
+        # registry resources (``host[/repository prefix]``) and image tag conventions
+        self.registries: list[tuple[str, str, str]] = []
+        self.image_tags: list[tuple[str, str]] = []
         if estate is None:
             return
+        for env_name, environment in estate.environments.items():
+            self.image_tags += [(glob, env_name) for glob in environment.image_tags]
         for name, res in estate.resources.items():
             for var in (res.connection_env, res.admin_connection_env):
                 if var:
@@ -193,6 +200,8 @@ class ResourceIndex:
                         self.exact.setdefault(match.group("host").lower(), (name, res.environment))
                 if res.kind is ResourceKind.DOMAIN and "://" not in ident:
                     self.domains.append(("." + ident.lstrip("."), name, res.environment))
+                if res.kind is ResourceKind.REGISTRY:
+                    self.registries.append((ident.rstrip("/"), name, res.environment))
 
     def _declared(self, text: str, name: str, env: str) -> Ref:
         return Ref(
@@ -276,7 +285,37 @@ class ResourceIndex:
             ref = self._variable_ref(whole)
             if all(r.key != ref.key for r in found):
                 found.append(ref)
+        if key in _IMAGE_KEYS:
+            for ref in self._image_refs(entry):
+                if all(r.key != ref.key for r in found):
+                    found.append(ref)
         return found
+
+    def _image_refs(self, entry: Entry) -> list[Ref]:
+        """The registry (estate ``registry`` resources by host and repository prefix, else
+        a registry host named production) and the estate tag convention of an image."""
+        image = image_of(entry)
+        if image is None:
+            return []
+        out: list[Ref] = []
+        repo = image.repository
+        for prefix, name, env in self.registries if repo else ():
+            if repo == prefix or repo.startswith(prefix + "/"):
+                out.append(self._declared(repo, name, env))
+                break
+        if not out and image.registry:
+            ref = self.lookup(image.registry, heuristic=True)
+            if ref is not None and ref.attribution.tier is not Tier.UNKNOWN:
+                out.append(ref)
+        if image.tag and self.image_tags:
+            hits = {env: glob for glob, env in self.image_tags if fnmatchcase(image.tag, glob)}
+            tiers = {self.env.tier_of(env) for env in hits}
+            if len(tiers) == 1:  # a tag both tiers' conventions match says nothing
+                env, glob = next(iter(hits.items()))
+                shown = f"{repo}:{image.tag}" if repo else f"image tag {image.tag}"
+                reason = f"estate image tag convention {glob!r} of {env}"
+                out.append(Ref(shown, None, Attribution(env, tiers.pop(), reason), True))
+        return out
 
     def _refs(self, value: str, hostish_key: bool, named_key: bool, depth: int = 0) -> list[Ref]:
         out: dict[str, Ref] = {}
@@ -365,6 +404,7 @@ class ResourceIndex:
         )
 
 
+_IMAGE_KEYS = frozenset({"image", "repository", "repo", "tag", "name"})
 _ADDRESS = re.compile(
     r"^(?P<host>\[[0-9a-f:.]+\]|[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)*)(?::(?P<port>\d{1,5}))?$",
     re.I,

@@ -47,6 +47,9 @@ class Parser(abc.ABC):
         # text syslog program names are the sender's word unless the source says
         # otherwise (see vouch)
         self.trust_programs = False
+        # the relay appends the kernel's credentials of the sender to each line
+        # (rsyslog imuxsock annotation, see read_attested)
+        self.annotated = False
 
     @abc.abstractmethod
     def feed(self, line: str) -> list[Event]: ...
@@ -54,6 +57,7 @@ class Parser(abc.ABC):
     def configure(self, source: MonitoringSource) -> None:
         """Take the declared source's settings."""
         self.trust_programs = source.trust_program_names
+        self.annotated = source.syslog_trusted_properties
 
     def flush(self) -> list[Event]:
         """End of input: complete what is buffered (LineError if it cannot be)."""
@@ -191,6 +195,24 @@ _DAEMON_COMMS = {
 
 # How far a syslog line's program name is proven (see :func:`read_syslog`).
 PROVEN, TAG, FORGED = "proven", "tag", "forged"
+# a line of a source declared ``syslog_trusted_properties`` that carries none: it did
+# not come through the annotating socket (a network input, a file written by hand)
+UNATTESTED = "unattested"
+# sshd's authentication lines (Accepted, Failed, Invalid user, not allowed...) are
+# written by its privileged monitor, always root: the preauth child's messages go
+# through it. (Post-auth lines such as disconnections may come from the user's child.)
+_ROOT_DAEMONS = _SSHD_COMMS
+
+# rsyslog imuxsock ``SysSock.Annotate="on"`` (``ParseTrusted`` off) appends what the
+# kernel says of the sending process (SCM_CREDENTIALS, /proc):
+# `` @[_PID=1 _UID=0 _GID=0 _COMM=sshd _EXE=/usr/sbin/sshd _CMDLINE="sshd: ..."]``.
+# _COMM is at most 15 characters; _EXE is a path (the sender's, if it runs its own copy);
+# _CMDLINE is quoted with \" and \\ escaped.
+_TRUSTED_MARK = " @[_PID="
+_TRUSTED = re.compile(
+    r" @\[_PID=(?P<pid>\d+) _UID=(?P<uid>\d+) _GID=\d+(?: _COMM=(?P<comm>\S{0,15}))?"
+    r'(?: _EXE=(?P<exe>[^"]*?))?(?: _CMDLINE="(?:[^"\\]|\\.)*")?\]$'
+)
 
 # Syslog: classic ("Dec  5 02:41:20 host prog[pid]: msg") or RFC 3339 (rsyslog).
 _SYSLOG = re.compile(
@@ -206,15 +228,43 @@ def split_syslog(line: str, year: int) -> tuple[float, str, str, str, str]:
     return ts, host, "" if proof == FORGED else prog, pid, msg
 
 
-def read_syslog(line: str, year: int) -> tuple[float, str, str, str, str, str]:
-    """(time, host, program, pid, message, proof) of a syslog line or journald record.
+def read_syslog(
+    line: str, year: int, *, annotated: bool = False
+) -> tuple[float, str, str, str, str, str]:
+    """(time, host, program, pid, message, proof): :func:`read_attested` without the uid."""
+    return read_attested(line, year, annotated=annotated)[:6]
+
+
+def _contradicts(daemon: frozenset[str] | None, comm: str, exe: str) -> bool:
+    """The kernel's name (or executable) of the sender is not the daemon's."""
+    if daemon is None:
+        return False
+    # a daemon still running from a binary an upgrade replaced reads "/usr/sbin/sshd (deleted)"
+    name = exe.removesuffix(" (deleted)").rsplit("/", 1)[-1]
+    return bool(comm and comm not in daemon) or bool(exe and name not in daemon)
+
+
+def read_attested(
+    line: str, year: int, *, annotated: bool = False
+) -> tuple[float, str, str, str, str, str, str]:
+    """(time, host, program, pid, message, proof, uid) of a syslog line or journald record.
+
+    ``uid`` is the sending process's user id as the kernel gave it (journald ``_UID``, or
+    the trailer an annotating rsyslog appends), ``""`` when the line carries none.
 
     ``proof`` says what the program name rests on: :data:`PROVEN` (journald, whose
     ``_COMM`` is the kernel's name for the sending process, agrees with a daemon's
     name, or the name is no daemon's), :data:`FORGED` (journald's ``_COMM`` contradicts
     the daemon's name the record gives: ``logger -t sshd``; the program is the name
     given, which the line claims) or :data:`TAG` (a text syslog line: its TAG is
-    whatever the sender wrote, and any local user may send ``logger -t sshd``)."""
+    whatever the sender wrote, and any local user may send ``logger -t sshd``).
+
+    On a source declared ``annotated`` (``syslog_trusted_properties``) a text line's
+    trailer is the relay's: it proves the name (:data:`PROVEN`, its ``_PID`` the PID) or
+    contradicts it (:data:`FORGED`), and a line without one is :data:`UNATTESTED`.
+    Elsewhere a trailer may be the sender's own text: it is believed only where it
+    contradicts the name (a sender does not forge against itself). A trailer is read
+    only when it is the line's only one (the message or ``_EXE`` may hold a false one)."""
     if line.startswith("{"):
         try:
             rec = loads(line)
@@ -226,25 +276,44 @@ def read_syslog(line: str, year: int) -> tuple[float, str, str, str, str, str]:
         prog = ident or comm
         proof = PROVEN
         daemon = _DAEMON_COMMS.get(ident)
-        if daemon is not None and comm and comm not in daemon:
+        if _contradicts(daemon, comm, str(rec.get("_EXE") or "")):
             # SYSLOG_IDENTIFIER is whatever the sender says (``logger -t sshd``, which
-            # any local user may run); _COMM is journald's, from the process itself
+            # any local user may run); _COMM and _EXE are journald's, from the process
             proof = FORGED
         host = str(rec.get("_HOSTNAME", ""))
-        return ts, host, prog, str(rec.get("_PID", "")), message, proof
+        uid = str(rec.get("_UID") or "")
+        return ts, host, prog, str(rec.get("_PID", "")), message, proof, uid
     m = _SYSLOG.match(line)
     if m is None:
         raise LineError("not a syslog line (timestamp host program[pid]: message)")
     classic = m["classic"]
     ts = parse_syslog_time(classic, year) if classic else parse_iso(m["iso"])
-    return ts, m["host"], m["prog"], m["pid"] or "", m["msg"], TAG
+    prog, pid, msg = m["prog"], m["pid"] or "", m["msg"]
+    marks = msg.count(_TRUSTED_MARK)
+    trailer = _TRUSTED.search(msg) if marks == 1 else None
+    if trailer is None:
+        if marks and (annotated or marks > 1) and _DAEMON_COMMS.get(prog) is not None:
+            # two trailers (one is the sender's: which is unknown), or one the relay
+            # would not write: what the message says before them is a claim
+            return ts, m["host"], prog, pid, msg[: msg.find(_TRUSTED_MARK)], FORGED, ""
+        if annotated and _DAEMON_COMMS.get(prog) is not None:
+            return ts, m["host"], prog, pid, msg, UNATTESTED, ""
+        return ts, m["host"], prog, pid, msg, TAG, ""
+    msg, uid = msg[: trailer.start()], trailer["uid"]
+    if _contradicts(_DAEMON_COMMS.get(prog), trailer["comm"] or "", trailer["exe"] or ""):
+        return ts, m["host"], prog, pid, msg, FORGED, uid
+    if not annotated:
+        return ts, m["host"], prog, pid, msg, TAG, uid
+    return ts, m["host"], prog, trailer["pid"], msg, PROVEN, uid
 
 
 # What a daemon's line becomes when its program name is not proven (see vouch).
 PROGRAM_CLAIM, PROGRAM_FORGERY = "program_claim", "program_forgery"
 
 
-def vouch(events: list[Event], prog: str, pid: str, proof: str, trusted: bool) -> list[Event]:
+def vouch(
+    events: list[Event], prog: str, pid: str, proof: str, trusted: bool, uid: str = ""
+) -> list[Event]:
     """A daemon's events as the daemon's only when its program name is proven.
 
     Proven: journald's ``_COMM`` agrees (:data:`PROVEN`), or a text syslog line (TAG)
@@ -254,10 +323,19 @@ def vouch(events: list[Event], prog: str, pid: str, proof: str, trusted: bool) -
     no principal, no baseline, no login rule). It is :data:`PROGRAM_FORGERY` (which
     ``program_name_forgery`` alerts on) when it looks like one: journald's ``_COMM``
     contradicts the name, the line has no PID (sshd and git-daemon always write one;
-    ``logger -t sshd`` writes none), or an unproven line claims a successful logon."""
-    if not events or proof == PROVEN or (proof == TAG and trusted and pid):
+    ``logger -t sshd`` writes none), or an unproven line claims a successful logon.
+
+    ``uid`` (the kernel's, when the line carries it): sshd's logons are written by its
+    root monitor, so a logon line from any other user (``logger -i -t sshd`` run by
+    alice, a process renamed sshd) is a forgery whatever else the line proves."""
+    if not events:
         return events
-    forged = proof == FORGED or not pid
+    unprivileged = (
+        uid not in ("", "0") and prog in _ROOT_DAEMONS and any(_logon(ev) for ev in events)
+    )
+    if not unprivileged and (proof == PROVEN or (proof == TAG and trusted and pid)):
+        return events
+    forged = proof == FORGED or not pid or unprivileged
     if not forged:
         for ev in events:
             if (
@@ -286,6 +364,10 @@ def vouch(events: list[Event], prog: str, pid: str, proof: str, trusted: bool) -
         )
         for ev in events
     ]
+
+
+def _logon(ev: Event) -> bool:
+    return ev.class_uid == CLS_AUTHENTICATION and ev.activity_id == LOGON
 
 
 def json_records(value: Any) -> list[dict[str, Any]]:

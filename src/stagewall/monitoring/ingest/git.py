@@ -153,7 +153,7 @@ class GitParser(Parser):
                 return self._ssh(ts, "", g[3], g[5], g[7] or "", g[6], f"gitolite {g[4]}")
             if "\t" in line and line[:4].isdigit():
                 return []  # gitolite's other records (pre_git, END, ...)
-        ts, host, prog, pid, msg, proof = read_syslog(line, self.year)
+        ts, host, prog, pid, msg, proof = read_syslog(line, self.year, annotated=self.annotated)
         if prog in _SSH_PROGRAMS:
             kv = dict(_KV.findall(msg.split(" command=", 1)[0]))
             command = msg.split(" command=", 1)[1] if " command=" in msg else ""

@@ -50,7 +50,7 @@ class SftpParser(Parser):
             raise LineError("a line longer than 1 MB")
         if not line.strip():
             return []
-        ts, host, prog, pid, msg, proof = read_syslog(line, self.year)
+        ts, host, prog, pid, msg, proof = read_syslog(line, self.year, annotated=self.annotated)
         if prog not in _PROGRAMS:
             return []
         out = self._events(ts, host, pid, msg, proof)

@@ -20,7 +20,7 @@ from stagewall.monitoring.ingest._base import (
     MAX_LINE,
     LineError,
     Parser,
-    read_syslog,
+    read_attested,
     register,
     vouch,
 )
@@ -53,10 +53,13 @@ class SshdParser(Parser):
             raise LineError("a line longer than 1 MB")
         if not line.strip():
             return []
-        ts, host, prog, pid, msg, proof = read_syslog(line, self.year)
+        ts, host, prog, pid, msg, proof, uid = read_attested(
+            line, self.year, annotated=self.annotated
+        )
         if prog not in _PROGRAMS:
             return []
-        return vouch(self._events(ts, host, pid, msg), prog, pid, proof, self.trust_programs)
+        events = self._events(ts, host, pid, msg)
+        return vouch(events, prog, pid, proof, self.trust_programs, uid)
 
     def _events(self, ts: float, host: str, pid: str, msg: str) -> list[Event]:
         c = msg[:3]

@@ -8,7 +8,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from stagewall.scan._model import Attribution, Entry, Finding, Severity, Tier
-from stagewall.scan._profiles import ProfileDocument, document_at, profile_documents
+from stagewall.scan._profiles import (
+    ProfileDocument,
+    SpringDocument,
+    document_at,
+    profile_documents,
+    spring_documents,
+)
+from stagewall.scan._refs import Ref
 from stagewall.scan.readers import Kind
 from stagewall.scan.rules._base import FileContext, Rule, RunContext
 
@@ -55,6 +62,45 @@ def _profile_documents(ctx: FileContext) -> list[ProfileDocument]:
     if ctx.env.attribute_path(ctx.rel) is not None:
         return []
     return profile_documents(ctx.text, ctx.parsed, ctx.env)
+
+
+_INDEX_SEGMENT = re.compile(r"\.\d+(?=\.|$)")
+
+
+def _property(path: tuple[str, ...]) -> str:
+    """A Spring property's name as relaxed binding compares it (``spring.data-source.URL``
+    is ``spring.datasource.url``); a list is replaced whole, so its indexes drop out."""
+    return _INDEX_SEGMENT.sub("", ".".join(path).lower().replace("-", ""))
+
+
+def _inheritors(
+    ctx: FileContext, documents: list[SpringDocument], default: SpringDocument, entry: Entry
+) -> list[Attribution]:
+    """The non-production profiles a default-document value reaches: each one whose own
+    document does not set that property after it (nor a later default document, nor a
+    ``!prod`` document after it)."""
+    name = _property(entry.path)
+
+    def sets(doc: SpringDocument) -> bool:
+        if doc.start < default.start and not doc.legacy:
+            return False
+        lines = range(doc.start, doc.end + 1)
+        entries = ctx.parsed.entries if ctx.parsed is not None else []
+        return any(e.line in lines and _property(e.path) == name for e in entries)
+
+    shared = [
+        d for d in documents if (d.default and d.start > default.start) or d.every_non_production
+    ]
+    if any(sets(d) for d in shared):
+        return []
+    out: list[Attribution] = []
+    for doc in documents:
+        att = doc.attribution
+        if att is None or att.tier is not Tier.NON_PRODUCTION or sets(doc):
+            continue
+        if all(a.environment != att.environment for a in out):
+            out.append(att)
+    return out
 
 
 _CONFIG_FILE_KEYS = frozenset(
@@ -125,6 +171,12 @@ class ProductionReference(Rule):
         "(`<<: *production`) included; non-production Terraform that reads production's state "
         "(`terraform_remote_state` of `prod/network.tfstate`) or keeps its own there (a "
         "backend `key`/`prefix`/`workspace` named production) is reported at medium. "
+        "A production value in a Spring file's default document (no profile) counts for each "
+        "non-production profile the file declares whose document does not override it. "
+        "An image a non-production deployment runs (`image:`, Helm `image.repository`/"
+        "`image.tag`) counts when it is in a `registry` resource of production (a host or a "
+        "repository prefix), its registry host is named production, or its tag matches "
+        "production's `image_tags` convention (`:prod`, `prod-*`). "
         "Values in comments are ignored (they are often stale "
         "documentation); examples, documentation and test fixtures are in no environment."
     )
@@ -144,16 +196,7 @@ class ProductionReference(Rule):
             if ref.attribution.tier is not Tier.PRODUCTION or (entry.line, ref.key) in seen:
                 continue
             seen.add((entry.line, ref.key))
-            what = f"production resource {ref.resource} ({ref.text})" if ref.resource else ref.text
-            yield ctx.finding(
-                ProductionReference,
-                f"{ctx.attribution.label} artifact references {what}, which is in "
-                f"{ref.attribution.label} ({ref.attribution.reason})",
-                entry.line,
-                _evidence(entry.path, ref.text),
-                severity=Severity.HIGH if ref.declared else Severity.MEDIUM,
-                anchor=f"{'.'.join(entry.path)}|{ref.key}",
-            )
+            yield _reference(ctx, entry, ref, f"{ctx.attribution.label} artifact references")
         if ctx.parsed is None:
             return
         if ctx.parsed.kind in (Kind.TERRAFORM, Kind.TFVARS):
@@ -182,6 +225,8 @@ class ProductionReference(Rule):
         its values, merged ones included, are that environment's."""
         found = sections(ctx) if ctx.refs else {}
         documents = _profile_documents(ctx) if ctx.refs and not found else []
+        if documents:
+            yield from _inherited(ctx)
         seen: set[tuple[tuple[str, ...], str]] = set()
         key: tuple[str, ...]
         for entry, ref in ctx.refs:
@@ -198,20 +243,72 @@ class ProductionReference(Rule):
             if att.tier is not Tier.NON_PRODUCTION or (key, ref.key) in seen:
                 continue
             seen.add((key, ref.key))
-            what = f"production resource {ref.resource} ({ref.text})" if ref.resource else ref.text
-            yield ctx.finding(
-                ProductionReference,
-                f"{att.label} section references {what}, which is in "
-                f"{ref.attribution.label} ({ref.attribution.reason})",
+            yield _reference(
+                ctx,
+                entry,
+                ref,
+                f"{att.label} section references",
                 # a value merged in from another section (``<<: *production``) is reported
                 # where this section starts
-                entry.line if entry.line >= start else start,
-                _evidence(entry.path, ref.text),
-                severity=Severity.HIGH if ref.declared else Severity.MEDIUM,
-                anchor=f"{'.'.join(entry.path)}|{ref.key}",
-                environment=att.label,
-                environment_reason=att.reason,
+                line=entry.line if entry.line >= start else start,
+                where=att,
             )
+
+
+def _inherited(ctx: FileContext) -> Iterable[Finding]:
+    """Production values of a Spring file's default document that its non-production
+    profiles inherit (their documents do not override them)."""
+    documents = spring_documents(ctx.text, ctx.parsed, ctx.env)
+    defaults = [d for d in documents if d.default]
+    seen: set[tuple[int, str]] = set()
+    for entry, ref in ctx.refs:
+        if ref.attribution.tier is not Tier.PRODUCTION:
+            continue
+        default = next((d for d in defaults if d.start <= entry.line <= d.end), None)
+        if default is None or (default.start, ref.key) in seen:
+            continue
+        profiles = _inheritors(ctx, documents, default, entry)
+        if not profiles:
+            continue
+        seen.add((default.start, ref.key))
+        names = ", ".join(a.label for a in profiles)
+        reason = (
+            f"Spring default document (lines {default.start}-{default.end}), which every "
+            f"profile loads; inherited by the {names} profile document(s) of this file"
+        )
+        yield _reference(
+            ctx,
+            entry,
+            ref,
+            f"{profiles[0].label} profile inherits the default document's reference to",
+            where=Attribution(profiles[0].environment, profiles[0].tier, reason),
+            more=f"; no later {names} document overrides {'.'.join(entry.path)}",
+        )
+
+
+def _reference(
+    ctx: FileContext,
+    entry: Entry,
+    ref: Ref,
+    subject: str,
+    *,
+    line: int | None = None,
+    where: Attribution | None = None,
+    more: str = "",
+) -> Finding:
+    """SW-SCAN-001 for one production reference; ``where`` is the environment of the
+    part of the file it sits in (a section, a profile) when not the file's."""
+    what = f"production resource {ref.resource} ({ref.text})" if ref.resource else ref.text
+    return ctx.finding(
+        ProductionReference,
+        f"{subject} {what}, which is in {ref.attribution.label} ({ref.attribution.reason}){more}",
+        entry.line if line is None else line,
+        _evidence(entry.path, ref.text),
+        severity=Severity.HIGH if ref.declared else Severity.MEDIUM,
+        anchor=f"{'.'.join(entry.path)}|{ref.key}",
+        environment=where.label if where else None,
+        environment_reason=where.reason if where else None,
+    )
 
 
 class SharedResource(Rule):
