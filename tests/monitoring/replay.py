@@ -416,6 +416,10 @@ class _Writer:
                         "_HOSTNAME": host,
                         "SYSLOG_IDENTIFIER": "sshd",
                         "_PID": pid,
+                        # journald's own fields, on every local record
+                        "_COMM": "sshd",
+                        "_EXE": "/usr/sbin/sshd",
+                        "_UID": "0",
                         "MESSAGE": msg,
                         "PRIORITY": "6",
                     }

@@ -108,3 +108,23 @@ def test_syslog_trusted_properties_only_on_syslog_sources() -> None:
             estate_text().rstrip("\n")
             + "\n    x: {type: github, syslog_trusted_properties: true}\n"
         )
+
+
+def test_journald_a_daemons_record_without_the_kernels_fields_proves_nothing(
+    tmp_path: Path,
+) -> None:
+    """journald adds _COMM and _EXE to every local record. A record naming sshd with
+    neither (forwarded, exported by hand, written by anyone into the file the source
+    reads) was taken on its SYSLOG_IDENTIFIER: now it is a claim."""
+    record = {
+        "__REALTIME_TIMESTAMP": "1796119200000000",
+        "_HOSTNAME": "bastion",
+        "SYSLOG_IDENTIFIER": "sshd",
+        "_PID": "4242",
+        "MESSAGE": ACCEPTED,
+    }
+    bare = json.dumps(record)
+    real = json.dumps({**record, "_COMM": "sshd", "_EXE": "/usr/sbin/sshd", "_UID": "0"})
+    docs = events(ingest(tmp_path, "ssh-untrusted", [bare, real]), tmp_path)
+    assert docs[0]["unmapped"].get("operation") == "program_forgery"
+    assert (docs[1]["class_uid"], docs[1]["user"]["uid"]) == (3002, "alice")

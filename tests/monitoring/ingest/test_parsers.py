@@ -212,6 +212,9 @@ def test_sshd_syslog_and_journald_lines() -> None:
                     "_HOSTNAME": "staging1",
                     "SYSLOG_IDENTIFIER": "sshd",
                     "_PID": "77",
+                    "_COMM": "sshd",
+                    "_EXE": "/usr/sbin/sshd",
+                    "_UID": "0",
                 }
             ),
         ],

@@ -276,12 +276,17 @@ def read_attested(
         prog = ident or comm
         proof = PROVEN
         daemon = _DAEMON_COMMS.get(ident)
-        if _contradicts(daemon, comm, str(rec.get("_EXE") or "")):
+        exe = str(rec.get("_EXE") or "")
+        uid = str(rec.get("_UID") or "")
+        if _contradicts(daemon, comm, exe):
             # SYSLOG_IDENTIFIER is whatever the sender says (``logger -t sshd``, which
             # any local user may run); _COMM and _EXE are journald's, from the process
             proof = FORGED
+        elif daemon is not None and not (comm or exe):
+            # journald adds _COMM and _EXE to every local record; a daemon's record
+            # with neither (a forwarded or hand-made export) proves nothing
+            proof = UNATTESTED
         host = str(rec.get("_HOSTNAME", ""))
-        uid = str(rec.get("_UID") or "")
         return ts, host, prog, str(rec.get("_PID", "")), message, proof, uid
     m = _SYSLOG.match(line)
     if m is None:
