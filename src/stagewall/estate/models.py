@@ -649,6 +649,17 @@ class Suppression(_Model):
     until: date | None = None
 
 
+class SegmentationSettings(_Model):
+    """Who may report `stagewall probe` results (docs/access.md, Network segmentation probe)."""
+
+    reporters: list[str] = Field(
+        default_factory=list,
+        description="Internal principals (usually the probe hosts' service principals) or "
+        "group:<name> entries whose probe reports the server accepts and the evidence "
+        "counts. Empty or absent: nobody's (a report is refused and recorded).",
+    )
+
+
 class MonitoringSettings(_Model):
     sources: dict[Name, MonitoringSource] = Field(default_factory=dict)
     rules_dir: str | None = Field(
@@ -1001,6 +1012,7 @@ class Estate(_Model):
         "principals' ci bindings use (github, gitlab, ...).",
     )
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    segmentation: SegmentationSettings = Field(default_factory=SegmentationSettings)
     masking_jobs: dict[Name, MaskingJob] = Field(
         default_factory=dict,
         description="Masking runs the server performs (docs/server.md, Masking jobs).",
