@@ -490,12 +490,44 @@ class VendoredDirectory(_Model):
         return self
 
 
+def plaintext_problem(url: str, what: str) -> str | None:
+    """Why ``url`` may not be used without ``allow_plaintext: true`` (None: it may).
+
+    An ``http://`` URL carries what is sent (alerts name people, resources and reasons;
+    checkpoints) readable and changeable on the way, except to this host itself."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() != "http":
+        return None
+    host = (parts.hostname or "").rstrip(".").lower()
+    if host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return (
+        f"the {what} {parts.scheme}://{parts.hostname or ''}/... is plain http: what it "
+        "sends (names, reasons, resources) would cross the network unencrypted; use an "
+        "https:// URL, or set allow_plaintext: true on this entry to accept that (it is "
+        "then reported by `stagewall check` as SW-EST-W02)"
+    )
+
+
 class WebhookSink(_Model):
     type: Literal["webhook"]
     url_env: EnvVarName | None = None
     url: str | None = None
     slack: bool = False
     timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    allow_plaintext: bool = Field(
+        default=False,
+        description="Accept an http:// URL to a host other than this one (reported by "
+        "`stagewall check`); without it such a URL is refused.",
+    )
 
     @model_validator(mode="after")
     def _one_url(self) -> WebhookSink:
@@ -503,6 +535,10 @@ class WebhookSink(_Model):
             raise ValueError("give exactly one of url or url_env")
         if self.url and _URL_PASSWORD.match(self.url):
             raise ValueError("the webhook URL contains a password; use url_env")
+        if self.url and not self.allow_plaintext:
+            problem = plaintext_problem(self.url, "webhook URL")
+            if problem is not None:
+                raise ValueError(problem)
         return self
 
 
@@ -716,6 +752,11 @@ class WitnessSettings(_CosigningWitness):
         "only counts for cosignatures that reach the store another way.",
     )
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    allow_plaintext: bool = Field(
+        default=False,
+        description="Accept an http:// url to a host other than this one (reported by "
+        "`stagewall check`); without it such a url is refused.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -726,6 +767,14 @@ class WitnessSettings(_CosigningWitness):
             if _URL_PASSWORD.match(value):
                 raise ValueError("the witness URL contains a password")
         return value
+
+    @model_validator(mode="after")
+    def _tls(self) -> WitnessSettings:
+        if self.url is not None and not self.allow_plaintext:
+            problem = plaintext_problem(self.url, "witness url")
+            if problem is not None:
+                raise ValueError(problem)
+        return self
 
 
 class GitWitnessSettings(_CosigningWitness):
