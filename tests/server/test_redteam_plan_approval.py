@@ -112,6 +112,10 @@ def test_another_internal_person_approves_with_step_up_and_only_that_hash_runs(
     [event] = [e for e in world.events() if e.code == "masking.plan.reviewed"]
     assert event.actor == "bob" and event.details["plan_sha256"] == sha
     assert event.details["mfa"]["method"] == "totp"
+    # the sweeper's binding check knows plan approvals: no false "unbound" alarm
+    from stagewall.server.sweeper import check_new_approvals
+
+    assert check_new_approvals(world.state) == []
     refused = [e for e in world.events() if e.code == "masking.plan.refused"]
     assert {e.actor for e in refused} >= {"alice", "carol"}
     # the approved hash runs
@@ -178,4 +182,7 @@ def test_an_approval_row_written_in_the_store_is_not_honoured(
     finish(world)
     assert res.status_code == 409, res.text
     assert "names no audit event" in res.json()["detail"]
+    from stagewall.server.sweeper import check_new_approvals
+
+    assert len(check_new_approvals(world.state)) == 1  # and the sweep alerts it
     assert "customers" not in _staging_tables(tmp)
