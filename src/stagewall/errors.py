@@ -554,6 +554,26 @@ class MaskingJobFailed(StagewallError):
     default_hint = "read the run's error and the audit log; fix the cause and start it again"
 
 
+class MaskingPlanUnapproved(AccessDenied):
+    """A masking job's plan (by its canonical hash) was not approved by an internal person."""
+
+    code = "SW864"
+    http_status: ClassVar[int] = 409
+    default_hint = (
+        "submit the plan for approval (POST /api/v1/masking/jobs/JOB/plan-approvals) and "
+        "have another internal person approve it with step-up MFA; see docs/server.md"
+    )
+
+
+class ProbeReporterRefused(AccessDenied):
+    """A segmentation probe report from a principal that segmentation.reporters does not name."""
+
+    code = "SW865"
+    default_hint = (
+        "declare the probe host's principal under segmentation: reporters: in stagewall.yaml"
+    )
+
+
 class StoreMissing(ConfigError):
     """A command that only reads the store found none where the estate says it is."""
 
@@ -686,6 +706,8 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     MaskingJobTargetProduction,
     MaskingJobBusy,
     MaskingJobFailed,
+    MaskingPlanUnapproved,
+    ProbeReporterRefused,
     StoreMissing,
     CiTokenReplayed,
     BrowserLoginRefused,

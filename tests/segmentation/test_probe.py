@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from stagewall.audit import AuditLog
+from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import AccessDenied, UsageError
 from stagewall.estate import parse_estate
 from stagewall.segmentation import Reach, record_probe, run_probe
@@ -36,7 +36,10 @@ resources:
 principals:
   alice: {{affiliation: internal}}
   prober: {{affiliation: internal, kind: service}}
+  otherbot: {{affiliation: internal, kind: service}}
   vendorbot: {{affiliation: external, vendor: devshop, kind: service}}
+segmentation:
+  reporters: [prober]
 """
 
 
@@ -123,7 +126,7 @@ class _Server:
                 who,
                 now=datetime.now(UTC),
             ).secret
-            for who in ("prober", "vendorbot")
+            for who in ("prober", "otherbot", "vendorbot")
         }
 
     def post(self, who: str, body: dict[str, Any]) -> Any:
@@ -186,6 +189,64 @@ def test_record_probe_refuses_externals_and_production_sources(
         from_prod = ProbeReport("production", "h", rep.time, rep.results)
         with pytest.raises(UsageError, match="non-production"):
             record_probe(log, estate, from_prod, actor="prober")
-        assert log.events() == []
+        # the refused reporter is recorded; no report is
+        assert [(e.code, e.actor) for e in log.events()] == [
+            ("segmentation.probe.refused", "vendorbot")
+        ]
     finally:
         store.dispose()
+
+
+def test_only_declared_reporters_post_reports_and_only_theirs_count(
+    tmp_path: Path, ports: tuple[int, int]
+) -> None:
+    """Any internal person or pipeline could post "production unreachable" for an
+    environment, and the evidence took the newest report, whoever sent it."""
+    from stagewall.access.live import _probes
+    from stagewall.segmentation import latest_reports
+
+    text = _estate_text(*ports)
+    srv = _Server(tmp_path, text)
+    try:
+        rep = run_probe(srv.state.estate, environment="staging", timeout=2)
+        assert srv.post("prober", rep.as_dict()).status_code == 201  # reachable: a finding
+        clean = rep.as_dict()
+        for r in clean["results"]:
+            if r["reach"] == "reachable":
+                r["reach"] = "refused"
+        res = srv.post("otherbot", clean)  # internal, but not a declared reporter
+        assert res.status_code == 403, res.text
+        assert res.json()["code"] == "SW865" and "segmentation.reporters" in res.json()["detail"]
+        events = AuditLog(srv.state.ctx.store).events()
+        [refused] = [e for e in events if e.code == "segmentation.probe.refused"]
+        assert refused.actor == "otherbot" and refused.status.value == "Failure"
+        assert [e.actor for e in srv.probe_events()] == ["prober"]
+        # a "clean" report that reached the log by another way does not count either
+        AuditLog(srv.state.ctx.store).append(
+            AuditEvent("segmentation.probe.reported", Status.SUCCESS, "otherbot", "x",
+                       details=ProbeReport.from_dict(clean).as_dict())
+        )  # fmt: skip
+        estate = srv.state.estate
+        latest = latest_reports(AuditLog(srv.state.ctx.store).events(), estate)
+        assert not latest["staging"].segmented  # prober's report, not otherbot's
+        assert not _probes(srv.db, estate)["staging"].segmented
+        # a reporter the estate no longer names: its reports no longer count
+        undeclared = parse_estate(text.replace("reporters: [prober]", "reporters: []")).estate
+        assert latest_reports(AuditLog(srv.state.ctx.store).events(), undeclared) == {}
+        assert srv.post("prober", rep.as_dict()).status_code == 201  # still declared here
+    finally:
+        srv.client.close()
+        srv.state.ctx.store.dispose()
+
+
+def test_a_reporter_must_be_a_declared_internal_principal(ports: tuple[int, int]) -> None:
+    from stagewall.errors import ConfigError
+
+    for ref, message in (
+        ("vendorbot", "must be internal"),
+        ("ghost", "unknown principal 'ghost'"),
+        ("group:nope", "unknown group"),
+    ):
+        text = _estate_text(*ports).replace("reporters: [prober]", f"reporters: [{ref}]")
+        with pytest.raises(ConfigError, match=message):
+            parse_estate(text)

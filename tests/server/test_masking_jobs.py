@@ -24,6 +24,7 @@ from stagewall.server._workers import Workers
 from stagewall.server.sweeper import Leadership, tick
 from tests.masking.test_planner import make_source
 from tests.server.conftest import ESTATE, Clock, Person, World
+from tests.server.plan_approval import approve_plan, with_plan_people
 
 JOBS = """
 masking_jobs:
@@ -55,7 +56,7 @@ SECRET = "s3cret-Pa55word"
 
 
 def estate_text(pg_db: str) -> str:
-    return ESTATE.format(db=pg_db).replace("resources:\n", RESOURCES, 1) + JOBS
+    return with_plan_people(ESTATE.format(db=pg_db).replace("resources:\n", RESOURCES, 1) + JOBS)
 
 
 def prepare_dir(tmp: Path) -> None:
@@ -76,6 +77,8 @@ def jw(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
     )
     world.state.refresh()
     assert "refresh-staging" in world.state.estate.masking_jobs
+    for job in ("refresh-staging", "bob-only", "secret-target"):
+        approve_plan(world.state, job, world.clock)
     return world
 
 
@@ -212,6 +215,7 @@ def test_a_scheduled_job_runs_once_per_slot_with_two_servers(
     a = _server(tmp_path, "x", store, "a", clock)
     b = _server(tmp_path, "x", store, "b", clock)
     la, lb = Leadership(a), Leadership(b)
+    approve_plan(a, "refresh-staging")
     try:
         tick(a, la)
         tick(b, lb)

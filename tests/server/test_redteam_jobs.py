@@ -7,12 +7,15 @@ lines (a forged review link) into the approvers' notification.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 import pytest
 
+from stagewall.errors import StagewallError
 from stagewall.server import jobs
 from tests.server.conftest import ESTATE, Person, World
+from tests.server.plan_approval import approve_plan, with_plan_people
 from tests.server.test_masking_jobs import JOBS, RESOURCES, finish, prepare_dir
 
 CLOBBER = """  clobber:
@@ -25,9 +28,14 @@ CLOBBER = """  clobber:
 def _estate(world: World, extra_resources: str, target: str) -> None:
     db = world.state.ctx.loaded.estate.resources["prod-db"].database or ""
     text = ESTATE.format(db=db).replace("resources:\n", RESOURCES + extra_resources, 1)
-    world.config.write_text(text + JOBS + CLOBBER.format(target=target))
+    world.config.write_text(with_plan_people(text + JOBS + CLOBBER.format(target=target)))
     world.state.refresh()
     assert "clobber" in world.state.estate.masking_jobs
+    if (world.config.parent / "plans" / "customers.yaml").exists():
+        for job in ("refresh-staging", "bob-only", "clobber"):
+            # a job the test means to be refused before it runs cannot be submitted
+            with contextlib.suppress(StagewallError):
+                approve_plan(world.state, job, world.clock)
 
 
 def test_a_staging_resource_on_a_production_sqlite_file_is_never_overwritten(

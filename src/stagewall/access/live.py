@@ -93,13 +93,13 @@ def _pins(store_url: str | None) -> dict[str, ServerIdentity]:
     return _from_store(store_url, all_pins)
 
 
-def _probes(store_url: str | None) -> dict[str, ProbeReport]:
-    return _from_store(store_url, lambda store: latest_reports(AuditLog(store).events()))
+def _probes(store_url: str | None, estate: Estate) -> dict[str, ProbeReport]:
+    return _from_store(store_url, lambda store: latest_reports(AuditLog(store).events(), estate))
 
 
 def _probe_evidence(estate: Estate, store_url: str | None, rep: LiveReport) -> None:
     """The newest `stagewall probe` report per non-production environment."""
-    rep.probes = _probes(store_url)
+    rep.probes = _probes(store_url, estate)
     for env in sorted(n for n in estate.environments if not estate.is_production(n)):
         probe = rep.probes.get(env)
         if probe is None:

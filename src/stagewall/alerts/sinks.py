@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from stagewall._outbound import Unreachable, deadline, post
 from stagewall.errors import ConfigError
-from stagewall.estate.models import FileSink, SmtpSink, WebhookSink
+from stagewall.estate.models import FileSink, SmtpSink, WebhookSink, plaintext_problem
 
 _log = logging.getLogger("stagewall.alerts")
 
@@ -260,6 +260,13 @@ def sinks_from_config(
     for cfg in configs:
         if isinstance(cfg, WebhookSink):
             url = cfg.url if cfg.url is not None else _env(cfg.url_env, "webhook URL")
+            problem = None if cfg.allow_plaintext else plaintext_problem(url or "", "webhook URL")
+            if problem is not None:
+                raise ConfigError(
+                    f"alerts: webhook (url_env {cfg.url_env}): {problem}",
+                    hint=f"put an https:// URL in {cfg.url_env}, or add allow_plaintext: true "
+                    "to that alerts: entry in stagewall.yaml",
+                )
             out.append(WebhookAlertSink(url or "", slack=cfg.slack, timeout=cfg.timeout_seconds))
         elif isinstance(cfg, SmtpSink):
             out.append(

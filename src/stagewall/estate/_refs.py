@@ -134,6 +134,23 @@ def reference_problems(estate: Estate) -> list[Problem]:
         out += _service_refs(estate, (*loc, "deployers"), stage.deployers, groups=False)
     out += _monitoring_problems(estate)
     out += _masking_job_problems(estate)
+    out += _reporter_problems(estate)
+    return out
+
+
+def _reporter_problems(estate: Estate) -> list[Problem]:
+    """segmentation.reporters: declared groups and internal principals only."""
+    out: list[Problem] = []
+    for j, ref in enumerate(estate.segmentation.reporters):
+        loc: tuple[str | int, ...] = ("segmentation", "reporters", j)
+        if ref.startswith("group:") and ref.removeprefix("group:") not in estate.groups:
+            out.append((loc, f"unknown group {ref!r}"))
+        for name in sorted(estate.expand([ref])):
+            p = estate.principals.get(name)
+            if p is None:
+                out.append((loc, f"unknown principal {name!r}"))
+            elif not p.is_internal:
+                out.append((loc, f"probe reporter {name!r} must be internal (never a vendor's)"))
     return out
 
 

@@ -291,6 +291,36 @@ def _is_github(issuer_url: str) -> bool:
     )
 
 
+def _plaintext_warnings(loaded: LoadedEstate) -> list[Violation]:
+    """SW-EST-W02: an alert webhook or witness allowed to use plain http."""
+    from stagewall.estate.models import WebhookSink, WitnessSettings
+
+    e: Estate = loaded.estate
+    out: list[Violation] = []
+    places: list[tuple[tuple[str | int, ...], str]] = [
+        (("alerts", i), "alert webhook")
+        for i, sink in enumerate(e.alerts)
+        if isinstance(sink, WebhookSink) and sink.allow_plaintext
+    ]
+    places += [
+        (("audit", "witnesses", i), "witness")
+        for i, w in enumerate(e.audit.witnesses)
+        if isinstance(w, WitnessSettings) and w.allow_plaintext
+    ]
+    for loc, what in places:
+        out.append(
+            Violation(
+                "SW-EST-W02",
+                f"the {what} at {'.'.join(map(str, loc))} has allow_plaintext: true: over "
+                "an http:// URL what it sends (names, reasons, checkpoints) can be read and "
+                "changed on the network; use https:// and remove allow_plaintext",
+                loaded.where(*loc),
+                Severity.LOW,
+            )
+        )
+    return out
+
+
 def estate_warnings(loaded: LoadedEstate) -> list[Violation]:
     """Weaknesses that are not broken invariants: ``stagewall check`` reports them and
     still exits 0.
@@ -303,7 +333,7 @@ def estate_warnings(loaded: LoadedEstate) -> list[Violation]:
     never passes to another repository.
     """
     e: Estate = loaded.estate
-    out: list[Violation] = []
+    out: list[Violation] = _plaintext_warnings(loaded)
     for pid, p in sorted(e.principals.items()):
         for i, binding in enumerate(p.ci):
             spec = e.ci_issuers.get(binding.issuer)

@@ -510,12 +510,44 @@ class VendoredDirectory(_Model):
         return self
 
 
+def plaintext_problem(url: str, what: str) -> str | None:
+    """Why ``url`` may not be used without ``allow_plaintext: true`` (None: it may).
+
+    An ``http://`` URL carries what is sent (alerts name people, resources and reasons;
+    checkpoints) readable and changeable on the way, except to this host itself."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() != "http":
+        return None
+    host = (parts.hostname or "").rstrip(".").lower()
+    if host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return (
+        f"the {what} {parts.scheme}://{parts.hostname or ''}/... is plain http: what it "
+        "sends (names, reasons, resources) would cross the network unencrypted; use an "
+        "https:// URL, or set allow_plaintext: true on this entry to accept that (it is "
+        "then reported by `stagewall check` as SW-EST-W02)"
+    )
+
+
 class WebhookSink(_Model):
     type: Literal["webhook"]
     url_env: EnvVarName | None = None
     url: str | None = None
     slack: bool = False
     timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    allow_plaintext: bool = Field(
+        default=False,
+        description="Accept an http:// URL to a host other than this one (reported by "
+        "`stagewall check`); without it such a URL is refused.",
+    )
 
     @model_validator(mode="after")
     def _one_url(self) -> WebhookSink:
@@ -523,6 +555,10 @@ class WebhookSink(_Model):
             raise ValueError("give exactly one of url or url_env")
         if self.url and _URL_PASSWORD.match(self.url):
             raise ValueError("the webhook URL contains a password; use url_env")
+        if self.url and not self.allow_plaintext:
+            problem = plaintext_problem(self.url, "webhook URL")
+            if problem is not None:
+                raise ValueError(problem)
         return self
 
 
@@ -676,6 +712,17 @@ class Suppression(_Model):
     until: date | None = None
 
 
+class SegmentationSettings(_Model):
+    """Who may report `stagewall probe` results (docs/access.md, Network segmentation probe)."""
+
+    reporters: list[str] = Field(
+        default_factory=list,
+        description="Internal principals (usually the probe hosts' service principals) or "
+        "group:<name> entries whose probe reports the server accepts and the evidence "
+        "counts. Empty or absent: nobody's (a report is refused and recorded).",
+    )
+
+
 class MonitoringSettings(_Model):
     sources: dict[Name, MonitoringSource] = Field(default_factory=dict)
     rules_dir: str | None = Field(
@@ -732,6 +779,11 @@ class WitnessSettings(_CosigningWitness):
         "only counts for cosignatures that reach the store another way.",
     )
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    allow_plaintext: bool = Field(
+        default=False,
+        description="Accept an http:// url to a host other than this one (reported by "
+        "`stagewall check`); without it such a url is refused.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -742,6 +794,14 @@ class WitnessSettings(_CosigningWitness):
             if _URL_PASSWORD.match(value):
                 raise ValueError("the witness URL contains a password")
         return value
+
+    @model_validator(mode="after")
+    def _tls(self) -> WitnessSettings:
+        if self.url is not None and not self.allow_plaintext:
+            problem = plaintext_problem(self.url, "witness url")
+            if problem is not None:
+                raise ValueError(problem)
+        return self
 
 
 class GitWitnessSettings(_CosigningWitness):
@@ -1045,6 +1105,7 @@ class Estate(_Model):
         "principals' ci bindings use (github, gitlab, ...).",
     )
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    segmentation: SegmentationSettings = Field(default_factory=SegmentationSettings)
     masking_jobs: dict[Name, MaskingJob] = Field(
         default_factory=dict,
         description="Masking runs the server performs (docs/server.md, Masking jobs).",

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from stagewall.alerts import Alert, Severity
 from stagewall.audit import AuditEvent, AuditLog, EventType, Status, register_event_type
-from stagewall.errors import AccessDenied, ConfigError, UsageError
+from stagewall.errors import ConfigError, ProbeReporterRefused, UsageError
 from stagewall.estate import Estate
 from stagewall.estate.models import ResourceKind
 
@@ -45,6 +45,31 @@ EV_PROBE = register_event_type(
         "a probe reported whether production endpoints are reachable from a non-production host",
     )
 )
+
+EV_PROBE_REFUSED = register_event_type(
+    EventType(
+        "segmentation.probe.refused",
+        4001,
+        "Network Activity",
+        99,
+        "Other",
+        "a probe report from a principal that segmentation.reporters does not name was refused",
+    )
+)
+
+
+def reporter_problem(estate: Estate, actor: str) -> str | None:
+    """Why ``actor``'s probe reports are not accepted nor counted (None: they are).
+
+    Only internal, enabled principals named by ``segmentation.reporters`` (directly or
+    through a group) report; an estate that names none accepts nobody's report."""
+    if not estate.is_internal(actor):
+        return f"{actor!r} is not an internal, enabled principal"
+    reporters = estate.segmentation.reporters
+    if actor not in estate.expand(reporters):
+        named = ", ".join(reporters) or "nobody"
+        return f"{actor!r} is not a declared probe reporter (segmentation.reporters: {named})"
+    return None
 
 
 class Reach(enum.StrEnum):
@@ -237,14 +262,25 @@ def record_probe(
 ) -> None:
     """Append the report to the audit log (Failure when production was reachable).
 
-    Only an internal principal (a person or the probe host's service principal) may
-    report: a vendor's account must not be able to vouch for segmentation.
+    Only a principal that ``segmentation.reporters`` names (internal, enabled) may
+    report: neither a vendor's account nor any other internal person or pipeline may
+    vouch for segmentation. A refused report is recorded (``segmentation.probe.refused``,
+    never counted) and raises ProbeReporterRefused.
     """
-    if not estate.is_internal(actor):
-        raise AccessDenied(
-            f"{actor!r} is not an internal, enabled principal; probe reports come from "
-            "internal service principals"
+    problem = reporter_problem(estate, actor)
+    if problem is not None:
+        message = f"probe report from {report.environment} refused: {problem}"
+        log.append(
+            AuditEvent(
+                EV_PROBE_REFUSED.code,
+                Status.FAILURE,
+                actor,
+                message,
+                resource=f"environment:{report.environment}",
+                details={"environment": report.environment, "probe_host": report.probe_host},
+            )
         )
+        raise ProbeReporterRefused(message)
     check_targets(estate, report)
     bad = report.reachable
     message = (
@@ -280,14 +316,17 @@ class _Event(Protocol):
     @property
     def code(self) -> str: ...
     @property
+    def actor(self) -> str: ...
+    @property
     def details(self) -> Mapping[str, Any]: ...
 
 
-def latest_reports(events: Iterable[_Event]) -> dict[str, ProbeReport]:
-    """The newest recorded probe report per non-production environment."""
+def latest_reports(events: Iterable[_Event], estate: Estate) -> dict[str, ProbeReport]:
+    """The newest recorded probe report per non-production environment, counting only
+    reports by principals that ``estate`` declares as probe reporters now."""
     out: dict[str, ProbeReport] = {}
     for e in events:
-        if e.code == EV_PROBE.code:
+        if e.code == EV_PROBE.code and reporter_problem(estate, e.actor) is None:
             try:
                 rep = ProbeReport.from_dict(dict(e.details))
             except UsageError:
@@ -298,6 +337,7 @@ def latest_reports(events: Iterable[_Event]) -> dict[str, ProbeReport]:
 
 __all__ = [
     "EV_PROBE",
+    "EV_PROBE_REFUSED",
     "MAX_ADDRESSES",
     "MAX_TARGETS",
     "MAX_TIMEOUT",
@@ -309,5 +349,6 @@ __all__ = [
     "latest_reports",
     "production_targets",
     "record_probe",
+    "reporter_problem",
     "run_probe",
 ]

@@ -1,15 +1,16 @@
 """Routes of masking jobs: list them and their runs, start a run (it runs in the background)."""
 # No "from __future__ import annotations": FastAPI evaluates the route annotations.
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from stagewall.identity.actor import Actor, acting
-from stagewall.server import jobs
+from stagewall.server import jobs, plans
 from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
+from stagewall.server._stepup import Privileged
 
 JobName = Annotated[str, Path(min_length=1, max_length=128)]
 
@@ -49,7 +50,66 @@ class Job(BaseModel):
     last_run: JobRun | None
 
 
+class PlanSubmitBody(BaseModel):
+    """Ask for approval of the job's plan as deployed on the server (by its hash)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+    plan_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="The plan's canonical hash you reviewed (`stagewall mask plan --format "
+        "json` prints it); refused if the server's plan has another.",
+    )
+    authors: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Who wrote the change (besides you): none of them may approve it.",
+    )
+
+
+class PlanReviewBody(Privileged):
+    approve: bool
+    reason: str = Field(default="", max_length=2000)
+
+
 def register(r: FastAPI, state: ServerState) -> None:
+    @r.post(
+        "/api/v1/masking/jobs/{name}/plan-approvals", name="masking.plan.submit", status_code=201
+    )
+    def plan_submit(
+        name: JobName,
+        body: PlanSubmitBody,
+        actor: Annotated[Actor, Depends(guard(state, "masking.plan.submit"))],
+    ) -> dict[str, Any]:
+        with acting(actor):
+            return plans.submit(
+                state,
+                actor,
+                name,
+                reason=body.reason,
+                authors=body.authors,
+                expected_sha256=body.plan_sha256,
+            )
+
+    @r.post("/api/v1/masking/plan-approvals/{request_id}/reviews", name="masking.plan.review")
+    def plan_review(
+        request_id: Annotated[str, Path(min_length=1, max_length=64)],
+        body: PlanReviewBody,
+        actor: Annotated[Actor, Depends(guard(state, "masking.plan.review"))],
+    ) -> dict[str, Any]:
+        with acting(actor):
+            return plans.review(
+                state,
+                request_id,
+                reviewer=actor.principal,
+                approve=body.approve,
+                otp=body.otp,
+                webauthn=body.webauthn,
+                reason=body.reason,
+            )
+
     @r.get("/api/v1/masking/jobs", name="masking.job.list")
     def job_list(
         actor: Annotated[Actor, Depends(guard(state, "masking.job.list"))],

@@ -54,6 +54,13 @@ class ServerState:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     ci: CiVerifiers = field(default_factory=CiVerifiers)
     workers: Workers = field(default_factory=Workers)
+    # Masking job runs this process queued and has not finished (server.jobs beats for
+    # them); None switches the heartbeat thread off (tests beat by hand).
+    job_beats: set[str] = field(default_factory=set)
+    job_heartbeat_every: float | None = 10.0
+    job_beat_lock: threading.Lock = field(default_factory=threading.Lock)
+    job_beat_stop: threading.Event = field(default_factory=threading.Event)
+    job_beater: threading.Thread | None = None
     witnessing: WitnessRounds | None = None  # see stagewall.server.witnessing.rounds_of
     # called when the app stops (after the sweeper): clients routes opened, etc.
     closers: list[Callable[[], None]] = field(default_factory=list)

@@ -22,6 +22,8 @@ job_runs = sa.Table(
     sa.Column("verification", sa.String(16), nullable=True),
     sa.Column("total_rows", sa.BigInteger(), nullable=True),
     sa.Column("error", sa.Text(), nullable=True),
+    # the last heartbeat of the server process that queued the run (migration server_0002)
+    sa.Column("heartbeat_at", sa.String(32), nullable=True),
 )
 
 slots = sa.Table(

@@ -135,6 +135,10 @@ POLICY: dict[str, frozenset[C] | None] = {
     # people and auditors read the jobs and runs (resource names, never URLs).
     "masking.job.list": READERS,
     "masking.job.start": INTERNAL,
+    # A plan's hash is submitted and approved by internal people only (server.plans
+    # also refuses service principals and the plan's authors, and asks for step-up).
+    "masking.plan.submit": INTERNAL,
+    "masking.plan.review": INTERNAL,
     "masking.job.runs": READERS,
     "masking.run.show": READERS,
     "server.tasks": READERS,

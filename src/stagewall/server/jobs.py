@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,7 @@ from stagewall.errors import (
     MaskingJobInvalid,
     MaskingJobTargetProduction,
     MaskingJobUnknown,
+    MaskingPlanUnapproved,
     StagewallError,
 )
 from stagewall.estate import Estate
@@ -89,7 +91,12 @@ JOB_FAILED = register_event_type(
 )
 
 ACTIVE = ("queued", "running")
-STALE_AFTER = timedelta(hours=12)  # a run queued longer ago no longer blocks (server died)
+# Every server process beats for the runs it queued (queued or running) from a thread of
+# its own (every ``ServerState.job_heartbeat_every`` seconds, 10 by default, never held up
+# by a sweep or a run); a run whose beat is older than DEAD_AFTER belongs to a process
+# that stopped: it is marked failed (with an alert) and no longer blocks its target. A
+# healthy run blocks however long it takes.
+DEAD_AFTER = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -240,15 +247,37 @@ def refuse_production_target(estate: Estate, config: Path, name: str, target_url
             )
 
 
+def require_approved_plan(state: ServerState, prepared: PreparedJob) -> None:
+    """Refuse (SW864) a plan whose canonical hash no internal person approved."""
+    from stagewall.server.plans import approval_problem
+
+    sha = prepared.plan.sha256()
+    problem = approval_problem(state, prepared.name, sha)
+    if problem is not None:
+        raise MaskingPlanUnapproved(
+            f"masking job {prepared.name!r}: its plan {prepared.job.plan} (sha256 {sha}) is "
+            f"not approved: {problem}; nothing was read from {prepared.job.source}"
+        )
+
+
 def start(
     state: ServerState, name: str, *, triggered_by: str, trigger: str, slot: str | None = None
 ) -> dict[str, Any]:
-    """Queue a run of ``name`` (already authorised) and hand it to a worker thread."""
+    """Queue a run of ``name`` (already authorised) and hand it to a worker thread.
+
+    The plan's hash must be approved (:mod:`stagewall.server.plans`); a run of an
+    unapproved plan is refused before anything is read, as a failed run with an alert,
+    whoever or whatever started it."""
     try:
         prepared = prepare(state, name)
     except MaskingJobInvalid as exc:
         if trigger == "schedule":
-            _failed_before_start(state, name, triggered_by, exc)
+            _failed_before_start(state, name, triggered_by, exc, trigger)
+        raise
+    try:
+        require_approved_plan(state, prepared)
+    except MaskingPlanUnapproved as exc:
+        _failed_before_start(state, name, triggered_by, exc, trigger, kind="plan_unapproved")
         raise
     now = state.now()
     run_id = "mjr_" + secrets.token_hex(8)
@@ -257,14 +286,14 @@ def start(
     # Jobs writing the same target are one queue: two runs replacing its tables at once
     # (two jobs, on two servers) would leave a mix that one of them marks complete.
     sharing = sorted(n for n, j in state.estate.masking_jobs.items() if j.target == target)
+    dead: list[tuple[str, str, str, str]] = []
     try:
         with store.transaction() as conn:
             store.lock(conn, f"stagewall.server.job-target.{target}")
+            dead = _mark_dead(conn, now, sharing)
             busy = conn.execute(
                 sa.select(job_runs.c.id, job_runs.c.job).where(
-                    job_runs.c.job.in_(sharing),
-                    job_runs.c.state.in_(ACTIVE),
-                    job_runs.c.queued_at > fmt_time(now - STALE_AFTER),
+                    job_runs.c.job.in_(sharing), job_runs.c.state.in_(ACTIVE)
                 )
             ).first()
             if busy is not None:
@@ -280,6 +309,7 @@ def start(
                     trigger=trigger,
                     triggered_by=triggered_by,
                     queued_at=fmt_time(now),
+                    heartbeat_at=fmt_time(now),
                 )
             )
             state.ctx.record(
@@ -300,11 +330,116 @@ def start(
                 conn=conn,
             )
     except MaskingJobBusy as exc:
+        _report_dead(state, dead, now)
         if trigger == "schedule":  # a skipped slot is said: nobody is watching
-            _failed_before_start(state, name, triggered_by, exc)
+            _failed_before_start(state, name, triggered_by, exc, trigger)
         raise
-    state.workers.submit("masking", _execute, state, run_id, prepared, triggered_by)
+    _report_dead(state, dead, now)
+    state.job_beats.add(run_id)
+    _ensure_beating(state)
+    try:
+        state.workers.submit("masking", _execute, state, run_id, prepared, triggered_by)
+    except BaseException:
+        state.job_beats.discard(run_id)
+        raise
     return get_run(state, run_id)
+
+
+def beat(state: ServerState) -> int:
+    """Refresh the heartbeat of every run this process queued and has not finished;
+    returns how many rows were touched (called on each tick of the server's loop)."""
+    ids = sorted(state.job_beats)
+    if not ids:
+        return 0
+    with state.ctx.store.transaction() as conn:
+        return int(
+            conn.execute(
+                job_runs.update()
+                .where(job_runs.c.id.in_(ids), job_runs.c.state.in_(ACTIVE))
+                .values(heartbeat_at=fmt_time(state.now()))
+            ).rowcount
+        )
+
+
+def _ensure_beating(state: ServerState) -> None:
+    """Start this process's heartbeat thread unless it runs (or beating is off)."""
+    every = state.job_heartbeat_every
+    if every is None:
+        return
+    with state.job_beat_lock:
+        if state.job_beater is not None and state.job_beater.is_alive():
+            return
+        thread = threading.Thread(
+            target=_beat_loop, args=(state, every), name="stagewall-job-heartbeat", daemon=True
+        )
+        state.job_beater = thread
+        thread.start()
+
+
+def _beat_loop(state: ServerState, every: float) -> None:
+    """Beat until this process has no run left (the next start() starts it again)."""
+    while True:
+        with state.job_beat_lock:
+            if not state.job_beats:
+                state.job_beater = None
+                return
+        try:
+            beat(state)
+        except Exception:  # the store is down: no beat (others may then call it dead)
+            _log.exception("masking job heartbeat failed")
+        if state.job_beat_stop.wait(every):
+            return
+
+
+def _mark_dead(
+    conn: sa.Connection, now: datetime, names: list[str] | None = None
+) -> list[tuple[str, str, str, str]]:
+    """Mark failed every active run (of ``names``, else of any job) whose heartbeat is
+    older than DEAD_AFTER; returns (run, job, triggered_by, last beat) of each."""
+    cutoff = fmt_time(now - DEAD_AFTER)
+    last = sa.func.coalesce(job_runs.c.heartbeat_at, job_runs.c.queued_at)
+    q = sa.select(job_runs.c.id, job_runs.c.job, job_runs.c.triggered_by, last).where(
+        job_runs.c.state.in_(ACTIVE), last < cutoff
+    )
+    if names is not None:
+        q = q.where(job_runs.c.job.in_(names))
+    out = []
+    for run_id, job, who, beat_at in conn.execute(q).all():
+        error = (
+            f"the server process running it stopped: no heartbeat since {beat_at} "
+            f"(a live run beats at least every {int(DEAD_AFTER.total_seconds())} s); the "
+            "target may hold a partial copy, which the next run replaces"
+        )
+        done = conn.execute(
+            job_runs.update()
+            .where(job_runs.c.id == run_id, job_runs.c.state.in_(ACTIVE), last < cutoff)
+            .values(state="failed", finished_at=fmt_time(now), error=error)
+        ).rowcount
+        if done == 1:
+            out.append((str(run_id), str(job), str(who), str(beat_at)))
+    return out
+
+
+def _report_dead(state: ServerState, dead: list[tuple[str, str, str, str]], now: datetime) -> None:
+    for run_id, job, who, beat_at in dead:
+        _announce_failure(
+            state,
+            run_id,
+            job,
+            who,
+            f"the server running it stopped: no heartbeat since {beat_at}",
+            kind="dead",
+            details={"heartbeat_at": beat_at},
+        )
+
+
+def reap_dead(state: ServerState) -> list[str]:
+    """The leader's duty: mark failed (and alert) every run whose heartbeat stopped."""
+    now = state.now()
+    with state.ctx.store.transaction() as conn:
+        dead = _mark_dead(conn, now)
+    _report_dead(state, dead, now)
+    return [d[0] for d in dead]
 
 
 def _update(server: ServerState, run_id: str, **values: Any) -> None:
@@ -314,11 +449,33 @@ def _update(server: ServerState, run_id: str, **values: Any) -> None:
 
 def _execute(state: ServerState, run_id: str, prepared: PreparedJob, triggered_by: str) -> None:
     """The worker thread: run, verify, record; the run row says how it ended."""
+    try:
+        _run(state, run_id, prepared, triggered_by)
+    finally:
+        state.job_beats.discard(run_id)
+
+
+def _run(state: ServerState, run_id: str, prepared: PreparedJob, triggered_by: str) -> None:
     from stagewall.keys import load_masking_key
     from stagewall.masking.engine import RunOptions
     from stagewall.masking.pipeline import run_and_record
 
-    _update(state, run_id, state="running", started_at=fmt_time(state.now()))
+    now = fmt_time(state.now())
+    _update(state, run_id, state="running", started_at=now, heartbeat_at=now)
+    try:
+        # Again right before the source is read: an approval may have been withdrawn,
+        # or its binding broken, while the run waited in the queue.
+        require_approved_plan(state, prepared)
+    except MaskingPlanUnapproved as exc:
+        _fail(
+            state,
+            run_id,
+            prepared.name,
+            triggered_by,
+            f"[{exc.code}] {exc.message}",
+            kind="plan_unapproved",
+        )
+        return
     try:
         outcome = run_and_record(
             prepared.plan,
@@ -406,32 +563,64 @@ def _withdraw_leak(
     )
 
 
-def _fail(state: ServerState, run_id: str, name: str, triggered_by: str, error: str) -> None:
+def _fail(
+    state: ServerState,
+    run_id: str,
+    name: str,
+    triggered_by: str,
+    error: str,
+    *,
+    kind: str = "failed",
+) -> None:
     error = redact(error)[:2000]
     _update(state, run_id, state="failed", finished_at=fmt_time(state.now()), error=error)
+    _announce_failure(state, run_id, name, triggered_by, error, kind=kind)
+
+
+_TITLES = {"plan_unapproved": ": its plan is not approved", "dead": ": its server stopped"}
+
+
+def _announce_failure(
+    state: ServerState,
+    run_id: str,
+    name: str,
+    triggered_by: str,
+    error: str,
+    *,
+    kind: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """The audit event and the alert of a failed run (``kind``: the alert's last word)."""
     state.ctx.record(
         JOB_FAILED.code,
         triggered_by,
         f"masking job {name} run {run_id} failed: {error}",
         status=Status.FAILURE,
         resource=f"masking_job:{name}",
-        details={"job": name, "run": run_id},
+        details={"job": name, "run": run_id, **(details or {})},
     )
     state.ctx.alert(
         Alert(
-            kind="masking.job.failed",
-            title=f"masking job {name} failed",
+            kind=f"masking.job.{kind}",
+            title=f"masking job {name} failed{_TITLES.get(kind, '')}",
             text=f"run {run_id} started by {triggered_by} failed: {error}",
-            severity=Severity.WARNING,
-            details={"job": name, "run": run_id},
+            severity=Severity.CRITICAL if kind == "plan_unapproved" else Severity.WARNING,
+            details={"job": name, "run": run_id, **(details or {})},
         )
     )
 
 
 def _failed_before_start(
-    state: ServerState, name: str, triggered_by: str, exc: StagewallError
+    state: ServerState,
+    name: str,
+    triggered_by: str,
+    exc: StagewallError,
+    trigger: str,
+    *,
+    kind: str = "failed",
 ) -> None:
-    """A scheduled run that cannot even start is recorded and alerted (nobody is watching)."""
+    """A run that cannot even start is recorded and alerted (for a scheduled one nobody
+    is watching; an unapproved plan is alerted whoever started it)."""
     run_id = "mjr_" + secrets.token_hex(8)
     now = fmt_time(state.now())
     with state.ctx.store.transaction() as conn:
@@ -440,12 +629,13 @@ def _failed_before_start(
                 id=run_id,
                 job=name,
                 state="queued",
-                trigger="schedule",
+                trigger=trigger,
                 triggered_by=triggered_by,
                 queued_at=now,
+                heartbeat_at=now,
             )
         )
-    _fail(state, run_id, name, triggered_by, f"[{exc.code}] {exc.message}")
+    _fail(state, run_id, name, triggered_by, f"[{exc.code}] {exc.message}", kind=kind)
 
 
 def _run_row(row: Any) -> dict[str, Any]:

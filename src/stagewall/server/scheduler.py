@@ -37,6 +37,7 @@ EVIDENCE_ACTOR = "schedule:evidence"
 def leader_duties(state: ServerState) -> None:
     for name, duty in (
         ("notifications", notify.notify_pending),
+        ("dead masking job runs", jobs.reap_dead),
         ("masking jobs", jobs.run_scheduled),
         ("evidence checks", evidence_due),
     ):

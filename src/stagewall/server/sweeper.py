@@ -147,7 +147,7 @@ _APPROVAL_BATCH = 1000
 def check_new_approvals(state: ServerState) -> list[int]:
     """Verify the binding of approval rows added since the last check; refuse + alert.
 
-    Every access or promotion approval row must carry the event that recorded it
+    Every access, promotion or masking plan approval row must carry the event that recorded it
     (written in the same transaction). A row inserted straight into the store has
     none: it is recorded as ``gate.row.unbound`` and alerted here, within a sweep,
     and counts for nothing at credential issuance and ``gate check``.
@@ -156,8 +156,14 @@ def check_new_approvals(state: ServerState) -> list[int]:
     from stagewall.access._tables import access_reviews
     from stagewall.access.binding import review_binding_problem
     from stagewall.gates import _events as gev
+    from stagewall.server.plans import PLAN_REVIEWED
 
-    codes = (aev.REVIEW_RECORDED.code, gev.APPROVED.code, gev.FOLLOWED_UP.code)
+    codes = (
+        aev.REVIEW_RECORDED.code,
+        gev.APPROVED.code,
+        gev.FOLLOWED_UP.code,
+        PLAN_REVIEWED.code,  # masking plan approvals (server.plans) are bound likewise
+    )
     status = state.sweep
     found: list[tuple[Any, str]] = []
     with state.ctx.store.read() as conn:

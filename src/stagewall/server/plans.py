@@ -1,0 +1,348 @@
+"""Approval of the masking plans that server-run jobs execute.
+
+A masking job reads production with the server's credentials and writes what its plan
+says into staging. The plan file is read from the server's disk at every run, so an
+edit of it (a personal-data column marked ``keep``) would otherwise reach staging at
+the next scheduled run with nobody's consent. A job therefore runs only a plan whose
+*canonical hash* (:meth:`Plan.sha256`, independent of YAML layout) an internal person
+approved, through the request/review core that access and promotions use:
+
+* an internal person submits the job's current plan (``POST
+  /api/v1/masking/jobs/{name}/plan-approvals``): a ``masking_plan`` request for the
+  job and hash; the submitter and any ``authors`` named count as authors;
+* another internal *person* (never an external, never a service principal, never an
+  author, not within a reset factor's quarantine) approves it with step-up MFA; the
+  review row is bound to its ``masking.plan.reviewed`` audit event;
+* at each run the server computes the plan's hash and looks for an approved request of
+  that job and hash whose approving review is still bound to its event, not
+  withdrawn, and by someone who may still approve it. Anything else refuses the run
+  before anything is read from production (a failed run record and an alert).
+
+Pinning the hash in ``stagewall.yaml`` was not chosen: the estate file is changed
+(and recorded) without anyone's approval, usually by the same people and the same
+deployment that change the plan file, so a pin there would move with the plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from stagewall.access._core import (
+    Decision,
+    Outcome,
+    Request,
+    Review,
+    ThresholdRule,
+    check_reviewable,
+    fmt_time,
+    insert_request,
+    load_request_state,
+    record_review,
+    review_row,
+    state_of,
+)
+from stagewall.access._tables import access_outcomes, access_requests, access_reviews
+from stagewall.access.binding import bind_row, review_binding_problem
+from stagewall.audit import EventType, register_event_type
+from stagewall.errors import AccessDenied, UsageError
+from stagewall.estate import Estate
+from stagewall.estate.models import PrincipalKind
+from stagewall.identity.accounts import factor_reset_problem
+from stagewall.identity.actor import Actor, ActorClass
+from stagewall.server._state import ServerState
+
+KIND = "masking_plan"
+PENDING_TTL = timedelta(days=7)
+
+PLAN_SUBMITTED = register_event_type(
+    EventType(
+        "masking.plan.submitted",
+        6003,
+        "API Activity",
+        1,
+        "Create",
+        "an internal person asked for approval of a masking job's plan (by its hash)",
+    )
+)
+PLAN_REVIEWED = register_event_type(
+    EventType(
+        "masking.plan.reviewed",
+        3005,
+        "User Access Management",
+        1,
+        "Assign Privileges",
+        "an internal person approved or denied a masking job's plan hash (step-up MFA)",
+    )
+)
+PLAN_REFUSED = register_event_type(
+    EventType(
+        "masking.plan.refused",
+        6003,
+        "API Activity",
+        1,
+        "Create",
+        "a principal tried to submit or review a masking plan it may not",
+    )
+)
+
+
+def subject(job: str, sha256: str) -> str:
+    """The request's subject: one fixed-length value per (job, plan hash); the job and
+    the hash themselves are in the request's details and its events."""
+    return "plan:" + hashlib.sha256(f"{job}\n{sha256}".encode()).hexdigest()
+
+
+def _person_problem(estate: Estate, who: str) -> str | None:
+    p = estate.principals.get(who)
+    if p is None:
+        return "not a declared principal"
+    if not estate.is_internal(who):
+        return "only internal, enabled principals approve masking plans (never an external)"
+    if p.kind is not PrincipalKind.HUMAN:
+        return "a service principal never approves a masking plan; a person does"
+    return None
+
+
+class PlanKind:
+    """Rules of ``masking_plan`` requests: one approval by an internal person who is
+    not an author of the plan."""
+
+    name = KIND
+
+    def __init__(self, estate: Estate) -> None:
+        self.estate = estate
+
+    def rule(self, request: Request) -> ThresholdRule:
+        return ThresholdRule(approvals=1)
+
+    def reviewer_problem(self, request: Request, reviewer: str) -> str | None:
+        problem = _person_problem(self.estate, reviewer)
+        if problem is not None:
+            return problem
+        authors = {request.requester, *request.details.get("authors", [])}
+        if reviewer in authors:
+            return "nobody approves a plan they submitted or wrote"
+        job = str(request.details.get("job", ""))
+        if job not in self.estate.masking_jobs:
+            return f"masking job {job!r} is no longer declared"
+        return None
+
+    def on_approved(
+        self, conn: Connection, request: Request, reviews: Sequence[Review], now: datetime
+    ) -> str:
+        return str(request.details.get("plan_sha256"))
+
+
+def submit(
+    state: ServerState,
+    actor: Actor,
+    name: str,
+    *,
+    reason: str,
+    authors: Sequence[str] = (),
+    expected_sha256: str | None = None,
+) -> dict[str, Any]:
+    """File a request to approve job ``name``'s current plan (its hash read here)."""
+    from stagewall.server.jobs import get_job, prepare
+
+    ctx = state.ctx
+    estate = state.estate
+    get_job(estate, name)
+    problem = None
+    if not actor.has(ActorClass.INTERNAL):
+        problem = "only internal people submit masking plans"
+    else:
+        problem = _person_problem(estate, actor.principal)
+    unknown = sorted(a for a in authors if a not in estate.principals)
+    if problem is None and unknown:
+        problem = f"unknown author(s) {', '.join(map(repr, unknown))}"
+    if problem is not None:
+        raise ctx.refuse(
+            PLAN_REFUSED.code,
+            actor.principal,
+            f"{actor.principal!r} may not submit the plan of masking job {name!r}: {problem}",
+            resource=f"masking_job:{name}",
+            details={"job": name},
+        )
+    sha = prepare(state, name).plan.sha256()
+    if expected_sha256 is not None and expected_sha256 != sha:
+        raise UsageError(
+            f"the plan of masking job {name!r} on the server has hash {sha}, not "
+            f"{expected_sha256[:64]!r}; nothing was submitted",
+            hint="compare the plan deployed on the server with the one you reviewed",
+        )
+    now = ctx.now()
+    job = estate.masking_jobs[name]
+    with ctx.store.transaction() as conn:
+        req = insert_request(
+            conn,
+            kind=KIND,
+            requester=actor.principal,
+            subject=subject(name, sha),
+            reason=reason,
+            ticket=None,
+            requested=timedelta(0),
+            pending_ttl=PENDING_TTL,
+            now=now,
+            details={
+                "job": name,
+                "plan": job.plan,
+                "plan_sha256": sha,
+                "authors": sorted(set(authors)),
+            },
+        )
+        ctx.record(
+            PLAN_SUBMITTED.code,
+            actor.principal,
+            f"{actor.principal} asked for approval of masking job {name}'s plan {sha[:12]} "
+            f"(request {req.id})",
+            resource=f"request:{req.id}",
+            details={"job": name, "plan_sha256": sha, "reason": reason, **req.details},
+            conn=conn,
+        )
+    return {
+        "request": req.id,
+        "job": name,
+        "plan_sha256": sha,
+        "state": "pending",
+        "expires_at": fmt_time(req.expires_at),
+    }
+
+
+def review(
+    state: ServerState,
+    request_id: str,
+    *,
+    reviewer: str,
+    approve: bool,
+    otp: str | None = None,
+    webauthn: str | Mapping[str, Any] | None = None,
+    reason: str = "",
+) -> dict[str, Any]:
+    """Approve or deny a plan request: step-up MFA, audited, the review bound to its event."""
+    ctx = state.ctx
+    kind = PlanKind(state.estate)
+    now = ctx.now()
+    resource = f"request:{request_id}"
+    try:
+        with ctx.store.read() as conn:
+            request, _earlier = check_reviewable(conn, kind, request_id, reviewer, now)
+        problem = factor_reset_problem(ctx.store, reviewer, now)
+        if problem is not None:
+            raise AccessDenied(f"{reviewer!r} may not review request {request_id}: {problem}")
+    except (AccessDenied, UsageError) as exc:
+        external = not state.estate.is_internal(reviewer)
+        raise ctx.refuse(
+            PLAN_REFUSED.code, reviewer, exc.message, resource=resource, loud=external
+        ) from None
+    evidence = ctx.step_up(reviewer, otp, webauthn, purpose=f"review {request_id}")
+    decision = Decision.APPROVE if approve else Decision.DENY
+    try:
+        with ctx.store.transaction() as conn:
+            result = record_review(
+                ctx.store,
+                conn,
+                kind,
+                request_id=request_id,
+                reviewer=reviewer,
+                decision=decision,
+                reason=reason,
+                mfa_method=evidence.method,
+                mfa_time=evidence.time,
+                now=now,
+            )
+            job = request.details.get("job")
+            sha = request.details.get("plan_sha256")
+            ref = ctx.record(
+                PLAN_REVIEWED.code,
+                reviewer,
+                f"{reviewer} {decision.value}d masking job {job}'s plan {str(sha)[:12]} "
+                f"(request {request_id}); now {result.outcome.value}",
+                resource=resource,
+                details={
+                    "decision": decision.value,
+                    "reason": reason,
+                    "mfa": evidence.as_dict(),
+                    "outcome": result.outcome.value,
+                    "job": job,
+                    "plan_sha256": sha,
+                },
+                conn=conn,
+            )
+            bind_row(conn, access_reviews, review_row(request_id, reviewer), ref)
+    except AccessDenied as exc:
+        raise ctx.refuse(PLAN_REFUSED.code, reviewer, exc.message, resource=resource) from None
+    return {
+        "request": request_id,
+        "job": job,
+        "plan_sha256": sha,
+        "outcome": result.outcome.value,
+    }
+
+
+def approval_problem(state: ServerState, name: str, sha256: str) -> str | None:
+    """Why job ``name`` may not run the plan of hash ``sha256`` (None: it is approved).
+
+    Approved means: a ``masking_plan`` request of that job and hash, decided approved,
+    with an approval that is not withdrawn, whose row is bound to the
+    ``masking.plan.reviewed`` event that recorded it (same reviewer, request, job and
+    hash), by someone who may still approve it (internal person, not an author)."""
+    kind = PlanKind(state.estate)
+    audit = state.ctx.audit
+    now = state.ctx.now()
+    found: list[str] = []
+    with state.ctx.store.read() as conn:
+        ids = conn.execute(
+            select(access_requests.c.id)
+            .join(access_outcomes, access_outcomes.c.request_id == access_requests.c.id)
+            .where(access_requests.c.kind == KIND)
+            .where(access_requests.c.subject == subject(name, sha256))
+            .where(access_outcomes.c.outcome == Outcome.APPROVED.value)
+            .order_by(access_requests.c.created_at.desc())
+        ).scalars()
+        for request_id in ids:
+            request, recorded, _reviews = load_request_state(conn, request_id)
+            if state_of(recorded, request, now)[0] is not Outcome.APPROVED:
+                continue
+            if (request.details.get("job"), request.details.get("plan_sha256")) != (name, sha256):
+                found.append(f"request {request_id}: its details name another job or plan")
+                continue
+            rows = conn.execute(
+                select(access_reviews)
+                .where(access_reviews.c.request_id == request_id)
+                .where(access_reviews.c.decision == Decision.APPROVE.value)
+                .where(access_reviews.c.withdrawn_at.is_(None))
+            ).all()
+            for row in rows:
+                m = dict(row._mapping)
+                problem = kind.reviewer_problem(request, str(m["reviewer"]))
+                if problem is None:
+                    problem = review_binding_problem(audit, conn, m, {PLAN_REVIEWED.code})
+                if problem is None:
+                    event = audit.event_ref(int(m["audit_index"]), conn=conn)
+                    d = event.details if event is not None else {}
+                    if d.get("job") != name or d.get("plan_sha256") != sha256:
+                        problem = "its audit event approved another job or plan"
+                if problem is None:
+                    return None
+                found.append(f"request {request_id}: {problem}")
+    if found:
+        return "no valid approval of this plan hash (" + "; ".join(found[:3]) + ")"
+    return "no internal person approved this plan hash"
+
+
+__all__ = [
+    "KIND",
+    "PLAN_REFUSED",
+    "PLAN_REVIEWED",
+    "PLAN_SUBMITTED",
+    "PlanKind",
+    "approval_problem",
+    "review",
+    "submit",
+]
