@@ -191,3 +191,34 @@ def test_parallel_verify_reads_each_part_once_and_reports_what_one_job_does(
     for field in ("outcome", "hits", "row_hits", "counts", "fk_problems", "target_values"):
         assert getattr(two, field) == getattr(one, field), field
     assert two.sensitive_hashes == one.sensitive_hashes
+
+
+def test_parallel_verify_reads_a_tables_related_rows_once_and_reports_what_one_job_does(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With jobs=2 and every table split in ctid ranges, the related rows a table's
+    scrubbers need (KnownRows.prepare: the referenced and referencing rows) are read
+    once per table, not once per part (each part read them all again), and the
+    report is jobs=1's, field by field."""
+    from stagewall.masking import _known_rows, _parallel
+
+    src, tgt, plan = _setup(request, tmp_path, "postgres")
+    engine.run(plan, src, tgt, KEY)
+    one = verify(plan, src, tgt, KEY)
+    log = tmp_path / "prepared.log"
+    real = _known_rows.KnownRows.prepare
+
+    def counted(self: Any, db: Any, batch_rows: int) -> None:
+        real(self, db, batch_rows)
+        with log.open("a") as f:  # (forked workers append too)
+            f.write(repr(self.spec).replace("\n", " ") + "\n")  # a line per spec
+
+    monkeypatch.setattr(_known_rows.KnownRows, "prepare", counted)
+    monkeypatch.setattr(_parallel, "SPLIT_MIN_PAGES", 1)
+    two = verify(plan, src, tgt, KEY, jobs=2)
+    prepared = log.read_text().splitlines()
+    assert prepared and len(prepared) == len(set(prepared)), prepared
+    assert one.outcome is VerifyOutcome.PASSED
+    for field in ("outcome", "hits", "row_hits", "counts", "fk_problems", "target_values"):
+        assert getattr(two, field) == getattr(one, field), field
+    assert two.sensitive_hashes == one.sensitive_hashes

@@ -154,8 +154,12 @@ def collect(
             if progress:
                 progress(f"source {got.table}", got.rows)
 
+        # the related rows a table's scrubbers need, read once here (in the exported
+        # snapshot's transaction) and shared copy-on-write by every part of the table:
+        # each part read them all again before (a part's rows reference any of them)
         shared = {
             "collect": (plan, schema, key, url, snapshot, batch_rows, late),
+            "known": prepared_known_rows(plan, schema, key, db, batch_rows),
         }
         parts = forked(_collect_worker, items, jobs, shared, done, meanwhile)
     else:
@@ -173,17 +177,11 @@ def _warm(plan: Plan, schema: Schema, key: MaskingKey) -> None:
     process) here, once, before workers are forked: they inherit them instead of
     each loading its own."""
     from stagewall.masking.classify import detect_texts
-    from stagewall.masking.db import copy_columns
-    from stagewall.masking.transformers import build_transformer
 
     # (with another script's digit: the detector's view tables, classify._forms)
     list(detect_texts(["Anna Miller, 10 High Street, anna@example.org, +49 30 1234567 \u0661"]))
     for table in schema.tables:
-        for c in copy_columns(table):
-            cp = plan.column(table.qualified, c.name)
-            if cp is not None and cp.transformer not in (KEEP, "tsvector"):
-                salt = consistency_salt(schema, table.qualified, c.name)
-                build_transformer(cp.transformer, cp.params, key=key, salt=salt)
+        _transformers(plan, schema, key, table)
 
 
 def _collect_worker(item: tuple[str, str | None]) -> _Part:
@@ -192,11 +190,56 @@ def _collect_worker(item: tuple[str, str | None]) -> _Part:
 
     plan, schema, key, url, snapshot, batch_rows, late = SHARED["collect"]
     table = schema.table(item[0])
+    knows = SHARED.get("known", {}).get(item[0])
     with open_database(url, role="source") as db:
         db.begin_read(snapshot)
         return _collect_part(
-            plan, schema, db, key, hasher_for(key), table, item[1], batch_rows, None, late
-        )
+            plan, schema, db, key, hasher_for(key), table, item[1], batch_rows, None, late,
+            knows=knows,
+        )  # fmt: skip
+
+
+def _transformers(plan: Plan, schema: Schema, key: MaskingKey, table: Table) -> list[Any]:
+    """The transformer of each copied column of ``table`` (None: not in the plan;
+    :data:`KEEP`: kept or a full-text column, hashed like a kept one)."""
+    from stagewall.masking.db import copy_columns
+    from stagewall.masking.transformers import build_transformer
+
+    out: list[Any] = []
+    for c in copy_columns(table):
+        cp = plan.column(table.qualified, c.name)
+        if cp is None or cp.transformer in (KEEP, "tsvector"):
+            # Unplanned columns (drift) count as sensitive, with no legit output.
+            # A full-text column is recomputed from its row: equal to the source
+            # where its text columns are kept, so hashed like a kept column.
+            out.append(None if cp is None else KEEP)
+            continue
+        salt = consistency_salt(schema, table.qualified, c.name)
+        out.append(build_transformer(cp.transformer, cp.params, key=key, salt=salt))
+    return out
+
+
+def _wants_known(transformers: Sequence[Any]) -> bool:
+    return any(getattr(tr, "wants_known", False) for tr in transformers)
+
+
+def prepared_known_rows(
+    plan: Plan, schema: Schema, key: MaskingKey, db: Any, batch_rows: int
+) -> dict[str, KnownRows]:
+    """For each table whose scrubbers take the rows' known values: its
+    :class:`KnownRows`, prepared (the related rows read from ``db``, whose
+    connection must be idle). The same object :func:`_collect_part` would make and
+    prepare for each part of the table on its own."""
+    from stagewall.masking.db import copy_columns
+
+    out: dict[str, KnownRows] = {}
+    for table in schema.tables:
+        if _wants_known(_transformers(plan, schema, key, table)):
+            cols = [c.name for c in copy_columns(table)]
+            knows = KnownRows(known_spec(plan, schema, table), cols)
+            knows.prepare(db, batch_rows)
+            out[table.qualified] = knows
+    return out
 
 
 def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
@@ -312,9 +355,13 @@ def _collect_part(
     batch_rows: int,
     progress: Progress | None,
     late_tokens: bool = True,
+    *,
+    knows: KnownRows | None = None,
 ) -> _Part:
+    """The hash arrays of one part of ``table`` (``where``). ``knows``: the table's
+    :class:`KnownRows` already prepared (:func:`prepared_known_rows`); else made and
+    prepared here when a scrubber needs it."""
     from stagewall.masking.db import copy_columns
-    from stagewall.masking.transformers import build_transformer
 
     strong, weak, allowed, passed, pii = HashSet(), HashSet(), HashSet(), HashSet(), HashSet()
     owned = HashSet()
@@ -328,26 +375,11 @@ def _collect_part(
     passed_by: dict[Col, HashSet] = {}
     cols = [c.name for c in copy_columns(table)]
     documents = frozenset(c.name for c in copy_columns(table) if is_document(c))
-    transformers: list[Any] = []
-    for c in cols:
-        cp = plan.column(table.qualified, c)
-        if cp is None or cp.transformer in (KEEP, "tsvector"):
-            # Unplanned columns (drift) count as sensitive, with no legit output.
-            # A full-text column is recomputed from its row: equal to the source
-            # where its text columns are kept, so hashed like a kept column.
-            transformers.append(None if cp is None else KEEP)
-            continue
-        transformers.append(
-            build_transformer(
-                cp.transformer,
-                cp.params,
-                key=key,
-                salt=consistency_salt(schema, table.qualified, c),
-            )
-        )
+    transformers = _transformers(plan, schema, key, table)
     # scrubbers are recomputed with the row's known values, as the run gave them
-    knows = None
-    if any(getattr(tr, "wants_known", False) for tr in transformers):
+    if not _wants_known(transformers):
+        knows = None
+    elif knows is None:
         knows = KnownRows(known_spec(plan, schema, table), cols)
         knows.prepare(db, batch_rows)
     n = 0

@@ -202,13 +202,25 @@ def _children_lookup(
         for k, known in zip(_keys(keys), _rows_known(names, columns[len(fk) :], m), strict=True):
             if k is not None and known:
                 found.setdefault(k, set()).update(known)
+    out[name] = _grouped_lookup(found, batch_rows)
+
+
+def _grouped_lookup(found: dict[tuple[str, ...], set[tuple[str, str]]], batch_rows: int) -> Lookup:
+    """Key → the patterns of its values (distinct, the first :data:`MAX_CHILD_VALUES`
+    in sorted order). The values of ``batch_rows`` keys at a time go through one
+    :func:`patterns_many` call (a value's patterns depend on the value alone): one
+    call per key cost NumPy and normalising passes over a few values each, per
+    referenced row (at 1 M rows about half of the row search's source side)."""
     lookup: Lookup = {}
-    for k, values in found.items():
-        known = tuple(sorted(values)[:MAX_CHILD_VALUES])
-        pats = _Pats.built(known, patterns_many(known))
-        if pats is not None:
-            lookup[k] = pats
-    out[name] = lookup
+    items = [(k, tuple(sorted(values)[:MAX_CHILD_VALUES])) for k, values in found.items()]
+    for start in range(0, len(items), max(1, batch_rows)):
+        chunk = items[start : start + max(1, batch_rows)]
+        per_value = iter(patterns_many([tv for _, known in chunk for tv in known]))
+        for k, known in chunk:
+            pats = _Pats.built(known, list(islice(per_value, len(known))))
+            if pats is not None:
+                lookup[k] = pats
+    return lookup
 
 
 def _rows_known(names: list[str], columns: list[list[Any]], m: int) -> list[Known]:
