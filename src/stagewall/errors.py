@@ -635,6 +635,18 @@ class AttemptsUnavailable(BackendError):
     default_hint = "check that the store is reachable and migrated, then try again"
 
 
+# --- webfollow: what the web UI's red team left open (SW956-SW959) ---
+
+
+class InternalError(StagewallError):
+    """The server failed while answering (a defect, not the request's fault). The answer
+    says only that: what failed is in the server's log, never in the response."""
+
+    code = "SW956"
+    http_status: ClassVar[int] = 500
+    default_hint = "try again; if it keeps failing, the operator finds the cause in the server log"
+
+
 def reason_of(exc: BaseException) -> str:
     """Why ``exc`` happened, in words, for a message: the operating system's or the
     driver's own first line, never a Python class name (which tells a user nothing)."""
@@ -714,4 +726,5 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     BrowserStepUpRefused,
     AuditObjectUnknown,
     AttemptsUnavailable,
+    InternalError,
 )

@@ -378,3 +378,69 @@ def test_the_relying_party_client_is_closed_when_the_app_stops(oidc_world: World
         party = parties[-1]._current[1]
         assert not party._http.is_closed
     assert party._http.is_closed
+
+
+def test_an_oidc_sign_in_ends_the_browsers_previous_session(
+    oidc_world: World,
+    oidc_provider: OidcProvider,
+    browser: httpx.Client,
+) -> None:
+    """A browser that already had a session kept it live in the store after signing in
+    through the provider: the old cookie (copied, or fixed by someone) still worked."""
+    from fastapi.testclient import TestClient
+
+    world = oidc_world
+    assert _callback(world, oidc_provider.login(browser, _start(world), "alice")).status_code == 200
+    old = world.client.cookies["stagewall_session"]
+    assert _callback(world, oidc_provider.login(browser, _start(world), "alice")).status_code == 200
+    assert world.client.cookies["stagewall_session"] != old
+    assert world.client.get("/api/v1/whoami").status_code == 200
+    stale = TestClient(world.app)
+    stale.cookies.set("stagewall_session", old)
+    assert stale.get("/api/v1/whoami").status_code == 401
+
+
+def test_the_script_readable_csrf_cookie_is_host_only_over_https_and_ends_at_logout(
+    oidc_world: World,
+    oidc_provider: OidcProvider,
+    browser: httpx.Client,
+) -> None:
+    """``stagewall_csrf`` had no ``__Host-`` prefix over https (a sibling subdomain could
+    shadow it) and stayed in the browser after signing out."""
+    from fastapi.testclient import TestClient
+
+    world = oidc_world
+    text = world.config.read_text(encoding="utf-8")
+    world.config.write_text(
+        text.replace("server:\n", "server:\n  public_url: https://sw.test\n", 1)
+    )
+    world.state.refresh()
+    world.client = TestClient(world.app, base_url="https://sw.test")
+    res = _callback(world, oidc_provider.login(browser, _start(world), "alice"))
+    assert res.status_code == 200, res.text
+    [csrf] = [c for c in res.headers.get_list("set-cookie") if "stagewall_csrf=" in c]
+    assert csrf.startswith("__Host-stagewall_csrf=") and "Secure" in csrf and "Path=/" in csrf
+    assert "httponly" not in csrf.lower()  # the page's script reads it
+    token = world.client.cookies.get("__Host-stagewall_csrf")
+    assert token and world.client.cookies.get("stagewall_csrf") is None
+    # The documented use: sent back as X-CSRF-Token, it lets the session change state.
+    res = world.client.delete("/api/v1/session", headers={"X-CSRF-Token": token})
+    assert res.status_code == 204, res.text
+    gone = " ".join(res.headers.get_list("set-cookie"))
+    assert "__Host-stagewall_csrf=" in gone and "__Host-stagewall_session=" in gone
+    assert world.client.cookies.get("__Host-stagewall_csrf") is None
+
+
+def test_signing_out_of_the_web_ui_clears_the_csrf_cookie(
+    oidc_world: World,
+    oidc_provider: OidcProvider,
+    browser: httpx.Client,
+) -> None:
+    world = oidc_world
+    assert _callback(world, oidc_provider.login(browser, _start(world), "alice")).status_code == 200
+    token = world.client.cookies.get("stagewall_csrf")
+    assert token
+    res = world.client.post("/logout", data={"csrf": token}, follow_redirects=False)
+    assert res.status_code == 303, res.text
+    assert world.client.cookies.get("stagewall_csrf") is None
+    assert world.client.get("/api/v1/whoami").status_code == 401

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from tests.server.conftest import PASSWORD, Person, World, people, world
 
-__all__ = ["PASSWORD", "Browser", "people", "world"]
+__all__ = ["PASSWORD", "Browser", "open_invitation", "people", "world"]
 
 
 class Browser:
@@ -44,6 +45,19 @@ class Browser:
     def post(self, path: str, data: dict[str, object], *, csrf: bool = True):  # type: ignore[no-untyped-def]
         body = {"csrf": self.csrf, **data} if csrf else data
         return self.client.post(path, data=body)
+
+
+def open_invitation(b: Browser, token: str) -> tuple[Any, str]:
+    """Open the invitation ``token`` in ``b`` and set the password: the page (with the
+    next form's CSRF field) and the TOTP secret it shows."""
+    csrf = field(b.get(f"/invite?token={token}").text, "csrf")
+    res = b.client.post(
+        "/invite", data={"token": token, "password": PASSWORD, "again": PASSWORD, "csrf": csrf}
+    )
+    assert res.status_code == 200, res.text
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', res.text)
+    assert secret
+    return res, secret.group(1)
 
 
 def field(html: str, name: str) -> str:

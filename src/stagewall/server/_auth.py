@@ -24,7 +24,13 @@ from stagewall.identity._events import LOGIN
 from stagewall.identity.actor import Actor, ActorClass, acting
 from stagewall.identity.ci_oidc import binding_problem
 from stagewall.identity.ci_uses import session_workload
-from stagewall.identity.tokens import SERVICE_KINDS, TokenKind, resolve_token, revoke_token
+from stagewall.identity.tokens import (
+    SERVICE_KINDS,
+    TokenKind,
+    log_out,
+    resolve_token,
+    revoke_token,
+)
 from stagewall.server._events import REQUEST_REFUSED
 from stagewall.server._pipeline import authenticate_ci, looks_like_jwt, workload_of
 from stagewall.server._state import ServerState
@@ -135,20 +141,65 @@ def session_cookie(state: ServerState) -> str:
 
 def set_session_cookie(response: Response, state: ServerState, secret: str, max_age: int) -> None:
     """Set the browser session cookie: HttpOnly, SameSite=Strict, Path=/, Secure over https."""
+    _set_host_cookie(response, state, session_cookie(state), secret, max_age, httponly=True)
+
+
+CSRF_COOKIE = "stagewall_csrf"
+
+
+def csrf_cookie(state: ServerState) -> str:
+    """The name of the script-readable cookie holding an OIDC session's CSRF token:
+    ``__Host-stagewall_csrf`` over https (no sibling subdomain can set or shadow it),
+    ``stagewall_csrf`` over plain http."""
+    return "__Host-" + CSRF_COOKIE if https(state) else CSRF_COOKIE
+
+
+def set_csrf_cookie(response: Response, state: ServerState, token: str, max_age: int) -> None:
+    """The session's CSRF token for the page's script (not HttpOnly), sent back as
+    ``X-CSRF-Token``; the server compares it with the session's own."""
+    _set_host_cookie(response, state, csrf_cookie(state), token, max_age, httponly=False)
+
+
+def _set_host_cookie(
+    response: Response, state: ServerState, name: str, value: str, max_age: int, *, httponly: bool
+) -> None:
+    """A session's cookie: SameSite=Strict, Path=/, no Domain, Secure over https."""
     response.set_cookie(
-        session_cookie(state),
-        secret,
+        name,
+        value,
         max_age=max_age,
         path="/",
-        httponly=True,
+        httponly=httponly,
         secure=https(state),
         samesite="strict",
     )
 
 
 def clear_session_cookie(response: Response, state: ServerState) -> None:
-    response.delete_cookie(
-        session_cookie(state), path="/", httponly=True, secure=https(state), samesite="strict"
+    """Remove the session cookie and the session's script-readable CSRF cookie."""
+    for name, httponly in ((session_cookie(state), True), (csrf_cookie(state), False)):
+        response.delete_cookie(
+            name, path="/", httponly=httponly, secure=https(state), samesite="strict"
+        )
+
+
+def end_browser_session(request: Request, state: ServerState) -> None:
+    """Revoke, in the store, the live session whose cookie ``request`` presents: called on
+    every successful sign-in (local, OIDC, invitation) before the new session is issued,
+    so the browser's previous session (perhaps another person's, or one an attacker
+    fixed) does not outlive it. Recorded as that session's ``identity.logout``."""
+    secret = request.cookies.get(session_cookie(state), "")
+    if not secret:
+        return
+    info = resolve_token(state.ctx.store, secret, now=state.now())
+    if info is None or info.kind in SERVICE_KINDS:
+        return
+    log_out(
+        state.ctx.store,
+        info.principal,
+        info.id,
+        now=state.now(),
+        how="was signed out: the browser signed in again",
     )
 
 
@@ -298,11 +349,14 @@ __all__ = [
     "authenticate",
     "authorize",
     "clear_session_cookie",
+    "csrf_cookie",
+    "end_browser_session",
     "guard",
     "login_alert",
     "needs_row",
     "refuse_offboarded",
     "session_cookie",
+    "set_csrf_cookie",
     "set_session_cookie",
     "source_address",
 ]

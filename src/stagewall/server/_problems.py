@@ -7,6 +7,7 @@ library already keeps secret-free).
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import Request
@@ -96,4 +97,15 @@ async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {401: "SW720", 403: "SW400", 404: "SW101", 405: "SW101"}.get(exc.status_code, "SW000")
-    return problem(exc.status_code, "HTTPError", str(exc.detail), code=code, exit_code=2)
+    # The status's own phrase, never the exception's detail: the body says nothing else.
+    res = problem(exc.status_code, "HTTPError", phrase(exc.status_code), code=code, exit_code=2)
+    if exc.headers and "allow" in {k.lower() for k in exc.headers}:
+        res.headers["Allow"] = next(v for k, v in exc.headers.items() if k.lower() == "allow")
+    return res
+
+
+def phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

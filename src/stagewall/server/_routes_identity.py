@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import Depends, FastAPI, Form, Request
+from fastapi import Depends, FastAPI, Form, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +21,8 @@ from stagewall.identity.tokens import ENROL_TTL, TokenKind, issue_token, log_out
 from stagewall.server import _device_page
 from stagewall.server._auth import (
     authorize,
+    clear_session_cookie,
+    end_browser_session,
     guard,
     https,
     login_alert,
@@ -132,6 +134,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         )
         if body.browser and kind is TokenKind.API:
             kind = TokenKind.BROWSER
+            end_browser_session(request, state)
         ttl = ENROL_TTL if kind is TokenKind.ENROL else state.settings.token_ttl
         new = issue_token(
             store,
@@ -156,9 +159,12 @@ def register(r: FastAPI, state: ServerState) -> None:
         return resp
 
     @r.delete("/api/v1/session", name="session.delete", status_code=204)
-    def delete_session(actor: Annotated[Actor, Depends(guard(state, "session.delete"))]) -> None:
+    def delete_session(
+        actor: Annotated[Actor, Depends(guard(state, "session.delete"))], response: Response
+    ) -> None:
         with acting(actor):
             log_out(store, actor.principal, actor.session_id, now=state.now())
+        clear_session_cookie(response, state)  # a browser's cookies (a bearer has none)
 
     @r.get("/api/v1/whoami", name="whoami", response_model=WhoAmI)
     def whoami(actor: Annotated[Actor, Depends(guard(state, "whoami"))]) -> WhoAmI:

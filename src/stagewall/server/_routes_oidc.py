@@ -22,8 +22,10 @@ from stagewall.identity.actor import LoginMethod
 from stagewall.identity.oidc import OidcRelyingParty, OidcSettings
 from stagewall.identity.tokens import TokenKind, issue_token
 from stagewall.server._auth import (
+    end_browser_session,
     https,
     refuse_offboarded,
+    set_csrf_cookie,
     set_session_cookie,
     source_address,
 )
@@ -31,7 +33,6 @@ from stagewall.server._state import ServerState
 from stagewall.web._render import pre_session_cookie, safe_next
 
 BINDING_COOKIE = "stagewall_oidc"
-CSRF_COOKIE = "stagewall_csrf"
 _COOKIE_PATH = "/api/v1/oidc"
 
 
@@ -145,6 +146,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             refuse=lambda who: refuse_offboarded(state, who),
         )
         # complete() bound the name's declaration and pinned the IdP account signing in
+        end_browser_session(request, state)
         ttl = state.settings.token_ttl
         new = issue_token(
             store,
@@ -161,16 +163,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         )
         resp = HTMLResponse(_SIGNED_IN.format(next=back), headers={"Cache-Control": "no-store"})
         set_session_cookie(resp, state, new.secret, int(ttl.total_seconds()))
-        # The CSRF token of this session, readable by the page's script, sent back as
-        # X-CSRF-Token; the server compares it with the session's own.
-        resp.set_cookie(
-            CSRF_COOKIE,
-            new.info.csrf,
-            max_age=int(ttl.total_seconds()),
-            httponly=False,
-            secure=secure(),
-            samesite="strict",
-        )
+        set_csrf_cookie(resp, state, new.info.csrf, int(ttl.total_seconds()))
         for name in (BINDING_COOKIE, NEXT_COOKIE):
             cookie, path = pre_session_cookie(name, _COOKIE_PATH, secure())
             resp.delete_cookie(cookie, path=path, secure=secure(), httponly=True, samesite="lax")

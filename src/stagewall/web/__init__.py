@@ -14,9 +14,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from stagewall.errors import StagewallError, UsageError
+from stagewall.errors import InternalError, StagewallError, UsageError
 from stagewall.server._auth import https
+from stagewall.server._problems import phrase
 from stagewall.server._state import ServerState
 from stagewall.web import (
     _routes_access,
@@ -38,6 +40,8 @@ from stagewall.web._render import (
     is_page,
     login_redirect,
     problem_list,
+    secure_headers,
+    wants_page,
 )
 
 
@@ -79,9 +83,33 @@ def register(app: FastAPI, state: ServerState) -> None:
             )
         return await _maybe(api_invalid(request, exc))
 
+    api_http = app.exception_handlers[StarletteHTTPException]
+
+    async def on_http(request: Request, exc: Exception) -> Any:
+        # 404 and 405 from routing: the error page for a browser, else the problem.
+        if wants_page(request) and isinstance(exc, StarletteHTTPException):
+            text = "There is nothing at this address." if exc.status_code == 404 else ""
+            fault = UsageError(text or phrase(exc.status_code), hint="go back to the inbox")
+            return error_page(request, fault, exc.status_code)
+        return await _maybe(api_http(request, exc))
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        """An unhandled exception: a fixed answer that says nothing of it (the server
+        logs it). Starlette sends this 500 from outside every middleware, so it gets
+        its security headers here."""
+        fault = InternalError("the server failed to answer this request")
+        if wants_page(request):
+            res = error_page(request, fault)
+        else:
+            res = await _maybe(api_error(request, fault))
+        secure_headers(res.headers, cacheable=False, https=https(state))
+        return res
+
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(StagewallError, on_error)
     app.add_exception_handler(RequestValidationError, on_invalid)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_crash)
 
 
 __all__ = ["register"]

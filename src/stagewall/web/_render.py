@@ -76,16 +76,26 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for key, value in HEADERS.items():
-                    if key not in headers:
-                        headers[key] = value
-                if not static and "cache-control" not in headers:
-                    headers["cache-control"] = "no-store"
-                if https and "strict-transport-security" not in headers:
-                    headers["strict-transport-security"] = HSTS
+                # An error is never cached, not even a static file's 404.
+                cacheable = static and int(message.get("status", 500)) < 400
+                secure_headers(headers, cacheable=cacheable, https=https)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def secure_headers(headers: MutableHeaders, *, cacheable: bool, https: bool) -> None:
+    """Add the security headers (and ``no-store`` unless ``cacheable``, HSTS over https)
+    that ``headers`` does not set itself. The middleware calls it for every response;
+    the handler of an unhandled exception, whose 500 leaves from outside every
+    middleware, calls it too."""
+    for key, value in HEADERS.items():
+        if key not in headers:
+            headers[key] = value
+    if not cacheable and "cache-control" not in headers:
+        headers["cache-control"] = "no-store"
+    if https and "strict-transport-security" not in headers:
+        headers["strict-transport-security"] = HSTS
 
 
 _env = Environment(
@@ -348,11 +358,26 @@ def is_page(request: Request) -> bool:
     return str(getattr(route, "name", "")).startswith("web.")
 
 
-def error_page(request: Request, exc: StagewallError) -> Response:
-    status = status_for(exc)
-    heading = {401: "Sign in again", 403: "Not allowed", 404: "Not found"}.get(
-        status, "That did not work"
-    )
+def wants_page(request: Request) -> bool:
+    """Whether an error answers with the HTML error page rather than a problem (JSON):
+    the request reached a page's route, or it matched no route, is outside ``/api/`` and
+    asks for HTML (a browser following a stale link)."""
+    if is_page(request):
+        return True
+    if request.scope.get("route") is not None or request.url.path.startswith("/api/"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def error_page(request: Request, exc: StagewallError, status: int | None = None) -> Response:
+    status = status or status_for(exc)
+    heading = {
+        401: "Sign in again",
+        403: "Not allowed",
+        404: "Not found",
+        405: "Not allowed",
+        500: "Something went wrong",
+    }.get(status, "That did not work")
     return render(request, "error.html", status=status, error=exc, heading=heading)
 
 

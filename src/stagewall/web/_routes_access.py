@@ -59,6 +59,27 @@ def role_choices(state: ServerState, who: Viewer) -> list[dict[str, Any]]:
     return out
 
 
+def reachable_roles(state: ServerState, who: Viewer) -> set[str]:
+    """The roles ``who`` may name in a filter menu: every role for internal people and
+    auditors; for others, the roles they are eligible for and may hold now (production
+    is never among an external's). Their own rows add the names those rows show."""
+    e = state.estate
+    if who.sees_everyone:
+        return set(e.roles)
+    with state.ctx.store.read() as conn:
+        offboarded = state.ctx.offboarded(conn)
+    now = state.now()
+    return {
+        name
+        for name in e.roles
+        if who.principal in e.eligible_for(name)
+        and hold_problem(
+            e, who.principal, name, source=Source.REQUEST, now=now, offboarded=offboarded
+        )
+        is None
+    }
+
+
 def register(r: FastAPI, state: ServerState) -> None:
     ctx = state.ctx
 

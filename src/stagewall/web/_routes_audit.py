@@ -2,6 +2,7 @@
 # No "from __future__ import annotations": FastAPI must evaluate the route annotations.
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated
@@ -23,6 +24,7 @@ from stagewall.keys import load_public_key, load_signing_key
 from stagewall.server._state import ServerState
 from stagewall.web import _queries
 from stagewall.web._render import Viewer, render, viewer
+from stagewall.web._routes_access import reachable_roles
 
 TABLE_PAGE = 100
 BREAK_GLASS_ROWS = 200
@@ -84,18 +86,26 @@ class Filters:
         principal: str = "",
         role: str = "",
         environment: str = "",
+        everyone: bool = True,
     ) -> "Filters":
+        """``everyone``: the viewer sees every row and every name, so an environment
+        stagewall.yaml does not declare is refused, naming those it does. For anyone
+        else an environment is checked only as a name (like the principal and role):
+        the answer (their own rows, or none) never tells whether it exists."""
         e = state.estate
         principal, role, environment = principal.strip(), role.strip(), environment.strip()
         # Names are not checked against today's stagewall.yaml: the tables keep the rows
         # of people and roles that have since left it.
-        for what, value in (("principal", principal), ("role", role)):
+        checked = [("principal", principal), ("role", role)]
+        if not everyone:
+            checked.append(("environment", environment))
+        for what, value in checked:
             if value and not _NAME.match(value):
                 raise UsageError(
                     f"the {what} filter {value[:80]!r} is not a name",
                     hint="letters, digits and . _ @ - only; leave it empty for all",
                 )
-        if environment and environment not in e.environments:
+        if everyone and environment and environment not in e.environments:
             raise UsageError(
                 f"there is no environment {environment!r}",
                 hint="environments: " + ", ".join(sorted(e.environments)),
@@ -126,9 +136,16 @@ class Filters:
         return urlencode({k: v for k, v in values.items() if v})
 
 
-def _choices(state: ServerState) -> dict[str, list[str]]:
-    """The roles and environments of stagewall.yaml, for the filters' menus."""
-    return {"roles": sorted(state.estate.roles), "environments": sorted(state.estate.environments)}
+def _choices(state: ServerState, who: Viewer, shown: Iterable[str] = ()) -> dict[str, list[str]]:
+    """The roles and environments of the filters' menus: all of stagewall.yaml's for
+    internal people and auditors; for others only those they can reach, plus the roles
+    of their own rows ``shown`` (names the table shows them anyway)."""
+    e = state.estate
+    if who.sees_everyone:
+        return {"roles": sorted(e.roles), "environments": sorted(e.environments)}
+    roles = reachable_roles(state, who) | set(shown)
+    envs = {e.roles[n].environment for n in roles if n in e.roles}
+    return {"roles": sorted(roles), "environments": sorted(envs)}
 
 
 _SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
@@ -246,7 +263,13 @@ def register(r: FastAPI, state: ServerState) -> None:
                     hint="use live, " + ", ".join(s.value for s in GrantStatus),
                 ) from None
         f = Filters.parse(
-            state, start, end, role=role, environment=environment, principal=principal
+            state,
+            start,
+            end,
+            role=role,
+            environment=environment,
+            principal=principal,
+            everyone=who.sees_everyone,
         )
         got = grants_page(
             ctx,
@@ -270,7 +293,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             pages=max(1, -(-got.total // TABLE_PAGE)),
             f=f,
             statuses=["live", *(s.value for s in GrantStatus)],
-            choices=_choices(state),
+            choices=_choices(state, who, (g.role for g in got.grants)),
             status_filter=status,
             query=f.query(status=status),
             now=now,
@@ -294,7 +317,13 @@ def register(r: FastAPI, state: ServerState) -> None:
         if not who.sees_everyone:
             requester = who.principal
         f = Filters.parse(
-            state, start, end, role=role, environment=environment, principal=requester
+            state,
+            start,
+            end,
+            role=role,
+            environment=environment,
+            principal=requester,
+            everyone=who.sees_everyone,
         )
         rows = list_requests(
             ctx,
@@ -314,7 +343,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             limit=TABLE_PAGE,
             f=f,
             statuses=REQUEST_STATES,
-            choices=_choices(state),
+            choices=_choices(state, who, (str(x["role"]) for x in rows)),
             status_filter=status,
         )
 

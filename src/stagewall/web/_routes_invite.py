@@ -12,7 +12,12 @@ from fastapi.responses import HTMLResponse
 
 from stagewall.errors import StagewallError
 from stagewall.identity import accounts
-from stagewall.server._auth import https, refuse_offboarded
+from stagewall.server._auth import (
+    clear_session_cookie,
+    end_browser_session,
+    https,
+    refuse_offboarded,
+)
 from stagewall.server._problems import status_for
 from stagewall.server._state import ServerState
 from stagewall.web._render import (
@@ -120,4 +125,8 @@ def register(r: FastAPI, state: ServerState) -> None:
             )
         except StagewallError as exc:
             return page(request, token, step="confirm", message=exc.message, status=status_for(exc))
-        return page(request, "", step="done", principal=who)
+        # The browser now belongs to the invited person: a session it held ends here.
+        end_browser_session(request, state)
+        resp = page(request, "", step="done", principal=who)
+        clear_session_cookie(resp, state)
+        return resp

@@ -13,6 +13,7 @@ from stagewall.identity.login import password_login
 from stagewall.identity.tokens import TokenKind, issue_token, log_out
 from stagewall.server._auth import (
     clear_session_cookie,
+    end_browser_session,
     https,
     login_alert,
     refuse_offboarded,
@@ -110,6 +111,7 @@ def register(r: FastAPI, state: ServerState) -> None:
                 403,
                 principal,
             )
+        end_browser_session(request, state)
         ttl = state.settings.token_ttl
         new = issue_token(
             store,
