@@ -317,8 +317,9 @@ def test_full_flow_in_chromium(
         ui.sign_in(dana)
         ui.open("/request")
         assert not ui.all("#role-prod-read")
-        why = ui.by("#closed-prod-read").text
-        assert "production cannot be requested" in why and "externals never hold" in why
+        why = ui.by("#closed-production").text
+        assert "production cannot be requested" in why and "Externals never hold" in why
+        assert "prod-read" not in ui.text()  # no production role's name reaches an external
         ui.shoot("request-external")
         # ... and another person's page, typed as a URL, is refused.
         ui.open("/people/alice")

@@ -12,7 +12,7 @@ from stagewall.access.requests import approvers_for, list_requests
 from stagewall.errors import StagewallError, UsageError
 from stagewall.estate import format_duration
 from stagewall.identity import passkeys
-from stagewall.identity.actor import acting
+from stagewall.identity.actor import ActorClass, acting
 from stagewall.server._events import REQUEST_REFUSED
 from stagewall.server._problems import status_for
 from stagewall.server._state import ServerState
@@ -28,14 +28,21 @@ from stagewall.web._render import (
 
 
 def role_choices(state: ServerState, who: Viewer) -> list[dict[str, Any]]:
-    """Every role the person is eligible for, with the rule that applies or why it cannot be."""
+    """Every role the person is eligible for, with the rule that applies or why it cannot be.
+
+    Internal people also see the roles they cannot request and why. Others see only roles
+    they are eligible for and never a production role's name: the page says once that
+    production cannot be requested (``production_closed``)."""
     e = state.estate
     ctx = state.ctx
+    internal = who.has(ActorClass.INTERNAL)
     with ctx.store.read() as conn:
         offboarded = ctx.offboarded(conn)
     out = []
     for name, role in sorted(e.roles.items()):
         production = e.role_is_production(name)
+        if not internal and (production or who.principal not in e.eligible_for(name)):
+            continue
         problem = hold_problem(
             e, who.principal, name, source=Source.REQUEST, now=state.now(), offboarded=offboarded
         )
@@ -84,7 +91,17 @@ def register(r: FastAPI, state: ServerState) -> None:
     ctx = state.ctx
 
     def request_page(request: Request, who: Viewer, **kw: Any) -> HTMLResponse:
-        return form_page(request, "request.html", who, roles=role_choices(state, who), **kw)
+        production_closed = not who.has(ActorClass.INTERNAL) and any(
+            map(state.estate.role_is_production, state.estate.roles)
+        )
+        return form_page(
+            request,
+            "request.html",
+            who,
+            roles=role_choices(state, who),
+            production_closed=production_closed,
+            **kw,
+        )
 
     @r.get("/request", name="web.request.page", response_class=HTMLResponse)
     def request_form(
