@@ -391,3 +391,43 @@ def test_a_break_glass_promotion_followed_up_only_in_the_store_fails(history: Hi
     r = _check(history, BG)
     assert r.status is CheckStatus.FAIL, r.summary
     assert promo.id in r.summary
+
+
+# -- questions whose polarity is reversed without a negation word ----------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # SIG/CAIQ-style wordings whose "Yes" is the opposite of stagewall's "Yes"
+        "Do you use real customer data in test?",
+        "Do you use real customer data in your test environments?",
+        "Is live production data copied to development or QA environments?",
+        "Are production databases cloned or refreshed into staging for testing?",
+        "Can a developer approve their own code change for release to production?",
+        "Can MFA be bypassed for administrative access in an emergency?",
+        "Is multi-factor authentication optional for remote access?",
+        "Can privileged users delete or modify security event logs?",
+        "Are legacy protocols such as TLS 1.0 allowed on network connections?",
+        "Do any vendors currently lack a signed data processing agreement?",
+        "Have there been any security incidents detected in the last 12 months?",
+        "Do production and test environments share the same network, kept separate only "
+        "by firewall rules?",
+        "Are any user access reviews overdue?",
+        "Is third-party access to production limited to approved, time-bound grants?",
+    ],
+)
+def test_a_question_reversed_without_a_negation_word_goes_to_a_human(text: str) -> None:
+    m = match_question(text)
+    assert m.topic is None, m
+
+
+def test_the_real_data_question_is_not_answered_from_the_masking_check(
+    history: History, tmp_path: Path
+) -> None:
+    ev = evaluate(history.inputs())
+    assert answer("test_data", ev).value is Value.YES
+    sheet = tmp_path / "customer.csv"
+    sheet.write_text("Question,Answer,Comment\nDo you use real customer data in test?,,\n", "utf-8")
+    [filled] = answer_questionnaire(str(sheet), ev, tmp_path / "out.csv")
+    assert filled.answer is None, filled
