@@ -624,3 +624,37 @@ def test_a_suppressed_external_login_to_production_still_fails_the_check(
     assert "dana" in r.summary
     assert any("suppressed" in str(i.get("where")) for i in r.items), r.items
     assert answer("third_party_production_access", ev).value is Value.YES
+
+
+def test_a_late_promotion_follow_up_backdated_in_the_store_stays_late(history: History) -> None:
+    """The follow-up's time is its gate.followup.reviewed event's, not the review row's."""
+    sha = history.commit("dana@devshop.example", 8)
+    gate = history.gate()
+    promo = gate.submit(
+        repo=str(history.repo),
+        change=sha,
+        artifact="sha256:" + "8" * 64,
+        stage="production",
+        submitter="carol",
+        break_glass_reason="checkout is down",
+        otp=history.gate_otp("carol"),
+    )
+    otp = history.otp("alice")  # a code no earlier step of the history used
+    gate.approve(promo.id, approver="alice", otp=otp, reason="looked", now=history.clock.now)
+    # the insider backdates the promotion three days, and the follow-up row to 1 h after it
+    opened = datetime.now(UTC) - timedelta(days=3)
+    store_sql(
+        history,
+        (
+            "UPDATE gate_promotions SET created_at = ?, followup_due = ? WHERE request_id = ?",
+            (fmt_time(opened), fmt_time(opened + timedelta(hours=24)), promo.id),
+        ),
+        (
+            "UPDATE access_reviews SET created_at = ? WHERE request_id = ?",
+            (fmt_time(opened + timedelta(hours=1)), promo.id),
+        ),
+    )
+    window = Window(opened - timedelta(days=1), datetime.now(UTC) + timedelta(seconds=1))
+    r = evaluate(history.inputs(window=window)).results[BG]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert any(i["use"] == promo.id and "late" in str(i["problem"]) for i in r.items), r.items
