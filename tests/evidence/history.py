@@ -100,6 +100,8 @@ stages:
 alerts:
   - type: file
     path: alerts.jsonl
+scan:
+  reporters: [os:ci]  # the CI runner's OS user, as `stagewall scan` records it
 """
 
 

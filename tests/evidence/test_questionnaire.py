@@ -40,7 +40,7 @@ def test_every_builtin_question_matches_its_own_topic(name: str) -> None:
         ("Is 2FA enforced for admins?", "mfa"),
         ("Are user entitlements recertified periodically?", "access_reviews"),
         ("Is all data in transit protected with TLS 1.2 or higher?", "encryption_in_transit"),
-        ("Do you use real customer data in your test environments?", "test_data"),
+        ("Is customer data pseudonymised before it reaches the test environments?", "test_data"),
         (
             "Describe how code changes are approved before release.",
             "deployment_separation_of_duties",

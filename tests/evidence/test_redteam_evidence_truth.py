@@ -27,6 +27,7 @@ import pytest
 
 from stagewall.access import sweep
 from stagewall.access._core import fmt_time
+from stagewall.alerts import FileAlertSink
 from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import PackInvalid
 from stagewall.evidence import CheckResult, CheckStatus, Window, evaluate
@@ -391,3 +392,269 @@ def test_a_break_glass_promotion_followed_up_only_in_the_store_fails(history: Hi
     r = _check(history, BG)
     assert r.status is CheckStatus.FAIL, r.summary
     assert promo.id in r.summary
+
+
+# -- questions whose polarity is reversed without a negation word ----------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # SIG/CAIQ-style wordings whose "Yes" is the opposite of stagewall's "Yes"
+        "Do you use real customer data in test?",
+        "Do you use real customer data in your test environments?",
+        "Is live production data copied to development or QA environments?",
+        "Are production databases cloned or refreshed into staging for testing?",
+        "Can a developer approve their own code change for release to production?",
+        "Can MFA be bypassed for administrative access in an emergency?",
+        "Is multi-factor authentication optional for remote access?",
+        "Can privileged users delete or modify security event logs?",
+        "Are legacy protocols such as TLS 1.0 allowed on network connections?",
+        "Do any vendors currently lack a signed data processing agreement?",
+        "Have there been any security incidents detected in the last 12 months?",
+        "Do production and test environments share the same network, kept separate only "
+        "by firewall rules?",
+        "Are any user access reviews overdue?",
+        "Is third-party access to production limited to approved, time-bound grants?",
+    ],
+)
+def test_a_question_reversed_without_a_negation_word_goes_to_a_human(text: str) -> None:
+    m = match_question(text)
+    assert m.topic is None, m
+
+
+def test_the_real_data_question_is_not_answered_from_the_masking_check(
+    history: History, tmp_path: Path
+) -> None:
+    ev = evaluate(history.inputs())
+    assert answer("test_data", ev).value is Value.YES
+    sheet = tmp_path / "customer.csv"
+    sheet.write_text("Question,Answer,Comment\nDo you use real customer data in test?,,\n", "utf-8")
+    [filled] = answer_questionnaire(str(sheet), ev, tmp_path / "out.csv")
+    assert filled.answer is None, filled
+
+
+# -- approvals from the log, not the editable access_reviews row ---------------------------
+
+_OF_GRANT = "request_id = (SELECT request_id FROM access_grants WHERE id = ?)"
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ("reviewer = 'carol'", "written by bob, not carol"),  # who approved, edited
+        ("audit_index = NULL, audit_leaf = NULL", "names no audit event"),  # inserted
+        ("mfa_method = 'webauthn'", "MFA evidence differs"),
+        ("decision = 'approve', audit_leaf = '" + "0" * 64 + "'", "not the event"),
+    ],
+)
+def test_an_approval_row_the_log_does_not_back_does_not_count(
+    history: History, change: str, problem: str
+) -> None:
+    grant = history.request("carol", "prod-read", "bob")
+    ev = evaluate(history.inputs())
+    assert ev.results[APPROVALS].status is CheckStatus.PASS
+    assert answer("mfa", ev).value is Value.YES
+    store_sql(history, (f"UPDATE access_reviews SET {change} WHERE {_OF_GRANT}", (grant,)))
+    ev = evaluate(history.inputs())
+    r = ev.results[APPROVALS]
+    assert r.status is CheckStatus.FAIL, r.summary
+    [item] = [i for i in r.items if i["grant"] == grant]
+    assert problem in str(item["problem"]), item
+    for topic in ("mfa", "deployment_separation_of_duties"):
+        assert answer(topic, ev).value is not Value.YES, topic
+
+
+def test_a_promotion_approval_edited_in_the_store_does_not_count(history: History) -> None:
+    promo = history.promotions[-1]
+    assert _check(history, "gates.production_promotions").status is CheckStatus.PASS
+    store_sql(
+        history,
+        ("UPDATE access_reviews SET reviewer = 'alice' WHERE request_id = ?", (promo,)),
+    )
+    r = _check(history, "gates.production_promotions")
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert any("not alice" in str(i.get("problem")) for i in r.items), r.items
+
+
+# -- the scan: who recorded it and how old it is --------------------------------------------
+
+
+def _scan_by(history: History, actor: str, high: int = 0) -> int:
+    return AuditLog(history.ctx.store).append(
+        AuditEvent(
+            SCAN_COMPLETED.code,
+            Status.FAILURE if high else Status.SUCCESS,
+            actor,
+            f"scan of 12 files: {high} findings",
+            details={
+                "counts_by_severity": {"high": high, "medium": 0, "low": 0},
+                "files_scanned": 12,
+            },
+        )
+    )
+
+
+def test_a_clean_scan_posted_by_an_undeclared_actor_does_not_pass(history: History) -> None:
+    history.scan(high=2)  # the CI's own scan (os:ci, declared in scan.reporters) fails
+    assert _check(history, SCAN).status is CheckStatus.FAIL
+    index = _scan_by(history, "os:mallory")
+    r = _check(history, SCAN)
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert r.figures["latest_scan_event"] != index
+
+
+def test_only_undeclared_scans_are_not_verifiable(history: History) -> None:
+    time.sleep(0.01)
+    start = datetime.now(UTC)
+    _scan_by(history, "os:mallory")
+    window = Window(start, datetime.now(UTC) + timedelta(seconds=1))
+    r = evaluate(history.inputs(window=window)).results[SCAN]
+    assert r.status is CheckStatus.NOT_VERIFIABLE, r.summary
+    assert r.why and "os:mallory" in r.why and "scan.reporters" in r.why
+
+
+def test_a_scan_older_than_thirty_days_at_the_window_end_is_not_verifiable(
+    history: History,
+) -> None:
+    now = datetime.now(UTC)
+    stale = Window(history.start - timedelta(days=1), now + timedelta(days=31))
+    r = evaluate(history.inputs(window=stale)).results[SCAN]
+    assert r.status is CheckStatus.NOT_VERIFIABLE, r.summary
+    assert r.why and "30 days" in r.why
+    fresh = Window(history.start - timedelta(days=1), now + timedelta(days=29))
+    assert evaluate(history.inputs(window=fresh)).results[SCAN].status is CheckStatus.PASS
+
+
+# -- the 24 h block after an MFA factor reset, measured from the log ------------------------
+
+QUARANTINE = "access.mfa_reset_quarantine"
+
+
+def _logged(history: History, code: str, actor: str, resource: str) -> int:
+    """An event as the product writes it (here: as a bypass of its refusal would)."""
+    return AuditLog(history.ctx.store).append(
+        AuditEvent(code, Status.SUCCESS, actor, f"{actor}: {code}", resource=resource)
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "resource"),
+    [
+        ("access.review.recorded", "request:r1"),
+        ("gate.promotion.approved", "promotion:p1"),
+        ("access.breakglass.used", "grant:g1"),
+        ("access.campaign.decided", "campaign:c1"),
+        ("mfa.reset", "principal:carol"),
+    ],
+)
+def test_an_act_within_24_h_of_the_actors_factor_reset_fails(
+    history: History, code: str, resource: str
+) -> None:
+    assert _check(history, QUARANTINE).status is CheckStatus.PASS
+    reset = _logged(history, "mfa.reset", "alice", "principal:bob")
+    assert _check(history, QUARANTINE).status is CheckStatus.PASS  # the reset alone is fine
+    _logged(history, code, "alice", "request:r0")  # the resetter is not quarantined
+    assert _check(history, QUARANTINE).status is CheckStatus.PASS
+    act = _logged(history, code, "bob", resource)
+    ev = evaluate(history.inputs())
+    r = ev.results[QUARANTINE]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert "bob" in r.summary
+    assert any(e.first <= reset <= e.last for e in r.events)
+    assert any(e.first <= act <= e.last for e in r.events)
+    assert answer("mfa", ev).value is not Value.YES
+
+
+def test_an_act_before_the_reset_passes(history: History) -> None:
+    _logged(history, "access.review.recorded", "bob", "request:r1")
+    _logged(history, "mfa.reset", "alice", "principal:bob")
+    assert _check(history, QUARANTINE).status is CheckStatus.PASS
+    later = Window(history.start - timedelta(days=1), datetime.now(UTC) + timedelta(days=2))
+    r = evaluate(history.inputs(window=later)).results[QUARANTINE]
+    assert r.status is CheckStatus.PASS, r.summary
+    assert r.figures["resets"] == 1
+
+
+# -- a monitoring suppression silences alerts, never the evidence ---------------------------
+
+
+def test_a_suppressed_external_login_to_production_still_fails_the_check(
+    history: History,
+) -> None:
+    from stagewall.estate import load_estate
+    from stagewall.monitoring import GrantIndex, IngestContext, ingest_lines
+
+    text = history.config.read_text("utf-8").replace(
+        "emails: [dana@devshop.example]}",
+        "emails: [dana@devshop.example], identities: {logins: [dana]}}",
+    )
+    history.config.write_text(
+        text + "monitoring:\n  sources:\n    pg: {type: postgresql, resource: prod-db}\n"
+        "  suppress:\n    - {rule: external_production_access, principal: dana, "
+        "reason: vendor maintenance}\n"
+        "    - {rule: production_login_without_grant, principal: dana, "
+        "reason: vendor maintenance}\n",
+        "utf-8",
+    )
+    estate = load_estate(history.config).estate
+    ts = "2026-12-01 09:00:00.000 UTC"
+    lines = [
+        f"{ts} [1] LOG:  connection received: host=203.0.113.9 port=5000",
+        f"{ts} [1] LOG:  connection authorized: user=dana database=shop",
+    ]
+    alerts = history.root / "alerts.jsonl"
+    before = alerts.read_text("utf-8") if alerts.exists() else ""
+    ctx = IngestContext(
+        estate,
+        history.ctx.store,
+        grants=GrantIndex(()),
+        sinks=[FileAlertSink(alerts)],
+    )
+    try:
+        report = ingest_lines("pg", lines, ctx)
+    finally:
+        ctx.close()
+    assert report.suppressed == 2
+    after = alerts.read_text("utf-8") if alerts.exists() else ""
+    assert after == before  # the alert stays silenced
+    ev = evaluate(history.inputs())
+    r = ev.results[EXT]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert "dana" in r.summary
+    assert any("suppressed" in str(i.get("where")) for i in r.items), r.items
+    assert answer("third_party_production_access", ev).value is Value.YES
+
+
+def test_a_late_promotion_follow_up_backdated_in_the_store_stays_late(history: History) -> None:
+    """The follow-up's time is its gate.followup.reviewed event's, not the review row's."""
+    sha = history.commit("dana@devshop.example", 8)
+    gate = history.gate()
+    promo = gate.submit(
+        repo=str(history.repo),
+        change=sha,
+        artifact="sha256:" + "8" * 64,
+        stage="production",
+        submitter="carol",
+        break_glass_reason="checkout is down",
+        otp=history.gate_otp("carol"),
+    )
+    otp = history.otp("alice")  # a code no earlier step of the history used
+    gate.approve(promo.id, approver="alice", otp=otp, reason="looked", now=history.clock.now)
+    # the insider backdates the promotion three days, and the follow-up row to 1 h after it
+    opened = datetime.now(UTC) - timedelta(days=3)
+    store_sql(
+        history,
+        (
+            "UPDATE gate_promotions SET created_at = ?, followup_due = ? WHERE request_id = ?",
+            (fmt_time(opened), fmt_time(opened + timedelta(hours=24)), promo.id),
+        ),
+        (
+            "UPDATE access_reviews SET created_at = ? WHERE request_id = ?",
+            (fmt_time(opened + timedelta(hours=1)), promo.id),
+        ),
+    )
+    window = Window(opened - timedelta(days=1), datetime.now(UTC) + timedelta(seconds=1))
+    r = evaluate(history.inputs(window=window)).results[BG]
+    assert r.status is CheckStatus.FAIL, r.summary
+    assert any(i["use"] == promo.id and "late" in str(i["problem"]) for i in r.items), r.items

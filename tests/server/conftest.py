@@ -24,6 +24,7 @@ from stagewall.server import ServerState, create_app
 
 ESTATE = """
 version: 1
+scan: {{reporters: [os:ci]}}  # the actor the tests' scan events carry
 environments:
   production: {{tier: production}}
   staging: {{tier: non-production}}

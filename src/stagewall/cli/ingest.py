@@ -47,7 +47,12 @@ class _Totals:
         self.failures += r.alert_failures
         for f in r.findings:
             self.findings.append(f.to_json())
-            if self.fmt == "text":
+            if self.fmt == "text" and f.suppressed:
+                click.echo(
+                    f"RECORDED [{f.level}] {f.rule}: {f.title}: {f.principal or f.actor} "
+                    f"(alert suppressed: {f.suppressed}; kept as evidence)"
+                )
+            elif self.fmt == "text":
                 who = f.principal or f.actor
                 where = f" on {f.resource}" if f.resource else ""
                 click.echo(
@@ -70,7 +75,8 @@ class _Totals:
             return
         click.echo(
             f"{source}: {self.lines} line(s), {self.events} event(s) logged, "
-            f"{self.malformed} malformed, {len(self.findings)} alert(s)"
+            f"{self.malformed} malformed, "
+            f"{sum(1 for f in self.findings if not f.get('suppressed'))} alert(s)"
         )
         for s in self.samples:
             click.echo(f"warning: line {s['line']}: {s['reason']}", err=True)

@@ -873,6 +873,19 @@ AnyWitness = Annotated[
 ]
 
 
+class ScanSettings(_Model):
+    """What the evidence takes from `stagewall scan` runs recorded in the audit log."""
+
+    reporters: list[str] = Field(
+        default_factory=list,
+        description="Who may record the configuration scans the evidence counts: the "
+        "actors of `scan.run.completed` events exactly as the audit log records them "
+        "(`stagewall scan` records the OS user it runs as, e.g. the CI runner's). A scan "
+        "recorded by anyone else does not count for `scan.no_high_findings`; empty (the "
+        "default): no scan counts and the check is NOT_VERIFIABLE.",
+    )
+
+
 class AuditSettings(_Model):
     origin: str = Field(
         default="stagewall.local/audit",
@@ -1098,6 +1111,7 @@ class Estate(_Model):
     stages: list[Stage] = Field(default_factory=list)
     alerts: list[AlertSink] = Field(default_factory=list)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    scan: ScanSettings = Field(default_factory=ScanSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     ci_issuers: dict[Name, CiIssuerSpec] = Field(
         default_factory=dict,

@@ -27,6 +27,7 @@ from stagewall.access._tables import (
     access_requests,
     access_reviews,
 )
+from stagewall.access.binding import review_binding_problem
 from stagewall.access.identity import all_pins
 from stagewall.audit import AuditLog, WitnessEndpoint, WitnessPolicy, WitnessPublicKey
 from stagewall.audit._tables import audit_cosignatures, audit_events
@@ -57,6 +58,11 @@ def parse_stamp(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
+# The events that record an approval row: an access review, a promotion approval or a
+# break-glass promotion's follow-up (review_binding_problem checks actor, subject and
+# decision against the row).
+_APPROVAL_CODES = ("access.review.recorded", "gate.promotion.approved", "gate.followup.reviewed")
+
 # Where a withdrawal of an approval of request/promotion ID is logged, and its code.
 _WITHDRAWALS = (("request:", "access.review.withdrawn"), ("promotion:", "gate.approval.withdrawn"))
 
@@ -73,6 +79,15 @@ class EventRow(NamedTuple):
     status: str
     actor: str
     resource: str | None
+
+
+def _mfa_mismatch(row: Mapping[str, Any], details: Mapping[str, Any]) -> str | None:
+    """Why the row's MFA evidence is not the one its audit event recorded (None: same)."""
+    mfa = details.get("mfa")
+    logged = mfa if isinstance(mfa, Mapping) else {}
+    if (logged.get("method"), logged.get("time")) != (row.get("mfa_method"), row.get("mfa_time")):
+        return "its MFA evidence differs from what its audit event recorded (edited?)"
+    return None
 
 
 @dataclass
@@ -160,11 +175,37 @@ class EvidenceInputs:
             out[r["request_id"]].append(r)
         return out
 
+    @cached_property
+    def review_unbound(self) -> dict[Any, str]:
+        """Review row id -> why the row is not backed by the audit event that recorded
+        it (a row inserted or edited straight in the store); bound rows are absent.
+        Each event is read by its index and checked against its leaf hash."""
+        rows = self._rows(access_reviews)
+        indexes = [int(r["audit_index"]) for r in rows if r.get("audit_index") is not None]
+        out: dict[Any, str] = {}
+        with self.store.read() as conn:
+            events = self.audit.events_ref(indexes, conn=conn)
+            for r in rows:
+                why = review_binding_problem(self.audit, conn, r, _APPROVAL_CODES, events=events)
+                if why is None:
+                    why = _mfa_mismatch(r, events[int(r["audit_index"])].details)
+                if why is not None:
+                    out[r["id"]] = why
+        return out
+
+    def approval_problem(self, review: dict[str, Any]) -> str | None:
+        """Why the approval ``review`` counts for nothing because the log does not back
+        it (None: its audit event records it as stored)."""
+        why = self.review_unbound.get(review["id"])
+        return None if why is None else f"approval by {review['reviewer']}: {why}"
+
     def approvals_standing_at(self, request_id: str, at: str) -> list[dict[str, Any]]:
         """The approve reviews of ``request_id`` not withdrawn before ``at`` (the time
         the approval was used: a grant's creation, a deployment). A withdrawal counts
         from its row or from the log's own withdrawal event, so a ``withdrawn_at``
-        cleared in the store does not make a withdrawn approval count again."""
+        cleared in the store does not make a withdrawn approval count again. Rows not
+        bound to their audit event are included: callers count them as problems
+        (:attr:`review_unbound`), never as approvals."""
         return [
             r
             for r in self.reviews_by_request.get(request_id, [])

@@ -51,6 +51,9 @@ class Finding:
     # The user names failed authentications sent (``user:<name>`` as sent): claims, never
     # principals. Set for correlations over failed logins (spraying, one name everywhere).
     claims: tuple[str, ...] = field(default=())
+    # The reason of the monitoring.suppress entry that silenced this finding's alert; set
+    # only for EVIDENCE_RULES, whose findings are recorded even when suppressed.
+    suppressed: str = ""
 
     @property
     def uid(self) -> str:
@@ -75,6 +78,7 @@ class Finding:
             "source": self.source,
             "count": self.count,
             **({"claims": list(self.claims)} if self.claims else {}),
+            **({"suppressed": self.suppressed} if self.suppressed else {}),
             "evidence": [
                 {"log": "monitoring", "index": i, "time": t, "leaf_hash": leaf}
                 for i, t, leaf in self.evidence
@@ -132,6 +136,13 @@ def _correlated(corr: CompiledCorrelation, ev: Event, evidence: Sequence[Event])
     )
 
 
+# Rules whose findings are the evidence that someone reached production (an external or
+# unknown login; a login without a grant): monitoring.suppress may silence their alerts,
+# never their record, so the evidence (access.external_production,
+# access.production_approvals) sees them whatever the configuration says.
+EVIDENCE_RULES = frozenset({"external_production_access", "production_login_without_grant"})
+
+
 class _Suppressor:
     def __init__(self, items: Sequence[Suppression]) -> None:
         self._items = []
@@ -152,6 +163,10 @@ class _Suppressor:
             self._items.append((s, net, until))
 
     def suppressed(self, f: Finding) -> bool:
+        return self.match(f) is not None
+
+    def match(self, f: Finding) -> Suppression | None:
+        """The suppression that silences ``f`` (None: none does)."""
         for s, net, until in self._items:
             if s.rule != f.rule or (until is not None and f.time > until):
                 continue
@@ -167,8 +182,8 @@ class _Suppressor:
                         continue
                 except ValueError:
                     continue
-            return True
-        return False
+            return s
+        return None
 
 
 _MAX_CANDIDATE_KEYS = 4096
@@ -332,9 +347,13 @@ class Detector:
         if last is not None and 0 <= ev.time - last < window:
             return
         self._fired[key] = ev.time
-        if self._suppress.suppressed(f):
+        hit = self._suppress.match(f)
+        if hit is not None:
             self.suppressed += 1
-            return
+            if f.rule not in EVIDENCE_RULES:
+                return
+            # silenced, not hidden: the finding still goes to the audit log (no alert)
+            f = replace(f, suppressed=hit.reason)
         out.append(f)
 
     def _correlate(

@@ -255,6 +255,8 @@ class IngestContext:
     def alert(self, report: IngestReport) -> None:
         """Send the findings to the alert sinks (after the transaction committed)."""
         for f in report.findings:
+            if f.suppressed:
+                continue  # recorded in the audit log as evidence, its alert silenced
             for failure in self.dispatcher.send(finding_alert(f)):
                 report.alert_failures.append(f"{failure.sink}: {failure.error}")
 
@@ -411,7 +413,8 @@ def finding_event(f: Finding) -> AuditEvent:
                 "last_seen_time": iso(f.time),
             },
             "severity": f.level,
-            "is_alert": True,
+            "is_alert": not f.suppressed,
+            **({"suppressed": f.suppressed} if f.suppressed else {}),
             "suspect": {
                 "actor": f.actor,
                 "principal": f.principal,

@@ -51,7 +51,10 @@ def findings_in_window(
         rule = ((info or {}).get("analytic") or {}).get("name") if isinstance(info, dict) else None
         if rule in rules and inputs.in_window(event):
             suspect = details.get("suspect")
-            out.append((event, {"rule": rule, **(suspect if isinstance(suspect, dict) else {})}))
+            found = {"rule": rule, **(suspect if isinstance(suspect, dict) else {})}
+            # a finding whose alert monitoring.suppress silenced still counts, and says so
+            found["suppressed"] = str(details.get("suppressed") or "")
+            out.append((event, found))
     return out
 
 

@@ -30,6 +30,12 @@ EXTERNAL_IN_PRODUCTION = "external_production_access"
 LOGIN_WITHOUT_GRANT = "production_login_without_grant"
 
 
+def _silenced(suspect: dict[str, Any]) -> str:
+    """A finding whose alert a monitoring.suppress entry silenced shows it."""
+    why = suspect.get("suppressed")
+    return f"; its alert was suppressed by monitoring.suppress ({why})" if why else ""
+
+
 def _externals(estate: Estate) -> set[str]:
     return {pid for pid in estate.principals if not estate.is_internal(pid)}
 
@@ -131,7 +137,8 @@ class ExternalProduction(Check):
                 {
                     "principal": name,
                     "where": f"monitoring finding {suspect['rule']} (audit event "
-                    f"{event.index}) on {event.resource or 'a production resource'}",
+                    f"{event.index}) on {event.resource or 'a production resource'}"
+                    + _silenced(suspect),
                 }
             )
         figures = {
@@ -224,7 +231,11 @@ class ProductionApprovals(Check):
             rule = e.approval_rules.get(role.approval or "") if role else None
             needed = rule.approvals if rule else 1
             approvals = inputs.approvals_standing_at(req["id"], str(g["created_at"]))
-            problems = [p for r in approvals if (p := _independent(e, req["requester"], r))]
+            problems = [
+                p
+                for r in approvals
+                if (p := inputs.approval_problem(r) or _independent(e, req["requester"], r))
+            ]
             good = len(approvals) - len(problems)
             if good < needed:
                 items.append(
@@ -263,7 +274,7 @@ class ProductionApprovals(Check):
                 {
                     "grant": f"none ({who})",
                     "problem": f"{who} logged in to {event.resource or 'production'} without "
-                    f"a grant (monitoring finding, audit event {event.index})",
+                    f"a grant (monitoring finding, audit event {event.index})" + _silenced(suspect),
                 }
             )
         figures = {**counts, "problems": len(items)}
@@ -415,3 +426,93 @@ class RevocationVerified(Check):
 
 
 __all__ = ["ExternalProduction", "ProductionApprovals", "RevocationVerified"]
+
+
+# What a principal may not do for 24 h after another person reset its MFA factor (the
+# product refuses each: identity.accounts.factor_reset_problem); the log's own events.
+MFA_RESET = "mfa.reset"
+QUARANTINED_ACTS = (
+    REVIEW_RECORDED,
+    "access.campaign.decided",
+    "access.breakglass.used",
+    "access.followup.completed",
+    "gate.promotion.approved",
+    "gate.promotion.break_glass",
+    "gate.followup.reviewed",
+    MFA_RESET,
+)
+RESET_QUARANTINE = timedelta(hours=24)
+
+
+@register
+class MfaResetQuarantine(Check):
+    name = "access.mfa_reset_quarantine"
+    title = "Nobody approved or acted with privilege within 24 h of their MFA factor reset"
+    proves = (
+        "No approval, campaign decision, break-glass use, follow-up review or MFA reset "
+        "recorded in the window was made by a principal within 24 h after another person "
+        "reset that principal's MFA factor (read from the audit log's `mfa.reset` events "
+        "and the acts' own events, not from the store)."
+    )
+    cannot_prove = (
+        "That the person who asked for the reset was the principal; the quarantine that "
+        "follows a first factor enrolled through an invitation."
+    )
+
+    def run(self, inputs: EvidenceInputs) -> CheckResult:
+        resets: dict[str, list[tuple[Any, int]]] = {}
+        acts = []
+        in_window = 0
+        for ev in inputs.events:
+            if ev.status != "Success" or not inputs.until_at(ev):
+                continue
+            if ev.code == MFA_RESET and (ev.resource or "").startswith("principal:"):
+                at = when(ev.time)
+                if at is not None:
+                    who = (ev.resource or "").removeprefix("principal:")
+                    resets.setdefault(who, []).append((at, ev.index))
+                    in_window += inputs.in_window(ev)
+            if ev.code in QUARANTINED_ACTS and inputs.in_window(ev):
+                acts.append(ev)
+        items: list[dict[str, Any]] = []
+        indexes: list[int] = []
+        for act in acts:
+            done = when(act.time)
+            for at, reset_index in resets.get(act.actor, []):
+                if done is None or act.index < reset_index:
+                    continue
+                if at <= done < at + RESET_QUARANTINE:
+                    indexes += [reset_index, act.index]
+                    items.append(
+                        {
+                            "principal": act.actor,
+                            "problem": f"{act.code} (audit event {act.index}) "
+                            f"{_hours(done - at)} after the reset of its MFA factor "
+                            f"(audit event {reset_index})",
+                        }
+                    )
+                    break
+        figures = {"resets": in_window, "acts": len(acts), "problems": len(items)}
+        if items:
+            return CheckResult(
+                self.name,
+                CheckStatus.FAIL,
+                f"{plural(len(items), 'act')} within 24 h of the actor's MFA factor reset: "
+                f"{first(str(i['principal']) for i in items)}",
+                figures,
+                ranges_of(indexes),
+                items=tuple(items),
+            )
+        return CheckResult(
+            self.name,
+            CheckStatus.PASS,
+            f"{plural(in_window, 'MFA factor reset')} in the window; none followed by an "
+            "approval or privileged act of the reset principal within 24 h",
+            figures,
+            ranges_of([i for v in resets.values() for _, i in v]),
+        )
+
+
+def _hours(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"

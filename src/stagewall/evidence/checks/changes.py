@@ -103,7 +103,9 @@ class ProductionPromotions(Check):
                 made = when(r["created_at"])
                 if made is None or made < promo.created_at:
                     continue
-                why = approver_problem(e, promo, r["reviewer"])
+                why = inputs.review_unbound.get(r["id"]) or approver_problem(
+                    e, promo, r["reviewer"]
+                )
                 if why is None and (not r["mfa_method"] or not r["mfa_time"]):
                     why = "no MFA evidence"
                 if why is None:

@@ -297,31 +297,60 @@ class WitnessedCheckpoints(Check):
         )
 
 
+# How old, at the window's end, the newest scan may be and still count: configuration
+# changes weekly; a month-old scan is the oldest that can stand for it (SOC 2 CC7.1 and
+# ISO 27001 A.8.8 ask for regular scanning; monthly is the usual minimum).
+SCAN_MAX_AGE = timedelta(days=30)
+
+
 @register
 class ScanClean(Check):
     name = "scan.no_high_findings"
     title = "The latest configuration scan has no open high finding"
     proves = (
-        "The newest `stagewall scan` recorded in the window found no open (unsuppressed) "
-        "finding of high severity in the configuration it read."
+        "The newest `stagewall scan` recorded in the window by a declared scan reporter "
+        "(scan.reporters), at most 30 days before the window's end, found no open "
+        "(unsuppressed) finding of high severity in the configuration it read."
     )
     cannot_prove = "Configuration the scan did not read; the scanned paths are hashed, not listed."
 
     def run(self, inputs: EvidenceInputs) -> CheckResult:
-        scans = [
+        reporters = set(inputs.estate.scan.reporters)
+        recorded = [
             (row, d)
             for row, d in inputs.details_of(["scan.run.completed"])
             if inputs.in_window(row)
         ]
+        scans = [(row, d) for row, d in recorded if row.actor in reporters]
+        others = sorted({row.actor for row, _ in recorded if row.actor not in reporters})
         if not scans:
+            why = "no `stagewall scan` with a store was recorded in the window"
+            if others:
+                why = (
+                    f"the window's scans were recorded by {first(others)}, whom "
+                    "scan.reporters does not name; declare the CI's scan actor there"
+                )
             return CheckResult(
                 self.name,
                 CheckStatus.NOT_VERIFIABLE,
-                "no scan in the window",
-                {"scans": 0},
-                why="no `stagewall scan` with a store was recorded in the window",
+                "no scan by a declared scan reporter in the window",
+                {"scans": 0, "scans_by_undeclared_actors": len(recorded)},
+                ranges_of([r.index for r, _ in recorded]),
+                why=why,
             )
         row, details = scans[-1]
+        age = inputs.at - (parse_stamp(row.time) or inputs.window.start)
+        if age > SCAN_MAX_AGE:
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_VERIFIABLE,
+                f"the latest scan (event {row.index}) is {age.days} days older than the "
+                "window's end",
+                {"scans": len(scans), "latest_scan_event": row.index, "age_days": age.days},
+                ranges_of([r.index for r, _ in scans]),
+                why=f"the newest declared scan is older than {SCAN_MAX_AGE.days} days at the "
+                "window's end, so it says nothing of the configuration now; scan again",
+            )
         sev = dict(details.get("counts_by_severity") or {})
         high = int(sev.get("high", 0))
         figures = {

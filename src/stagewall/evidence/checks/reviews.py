@@ -132,13 +132,11 @@ class BreakGlassFollowUp(Check):
             ]
             due = when(p["followup_due"]) or opened + FOLLOW_UP_WITHIN
             # a follow-up counts when the log records it, by another internal person
-            logged = {
-                ev.actor
-                for ev in inputs.by_resource.get(res, [])
-                if ev.code == "gate.followup.reviewed"
-                and ev.status == "Success"
-                and inputs.until_at(ev)
-            }
+            logged: dict[str, str] = {}
+            for ev in inputs.by_resource.get(res, []):
+                followed = ev.code == "gate.followup.reviewed" and ev.status == "Success"
+                if followed and inputs.until_at(ev):
+                    logged.setdefault(ev.actor, ev.time)
             others = [
                 r for r in reviews.get(p["request_id"], []) if r["reviewer"] != p["submitter"]
             ]
@@ -152,10 +150,11 @@ class BreakGlassFollowUp(Check):
                     }
                 )
                 continue
+            # when: the log's time of the follow-up event, not the row's editable time
             done_at = [
                 t
                 for r in others
-                if e.is_internal(r["reviewer"]) and (t := when(r["created_at"])) is not None
+                if e.is_internal(r["reviewer"]) and (t := when(logged[r["reviewer"]])) is not None
             ]
             if not done_at or min(done_at) > inputs.at:
                 if due < inputs.at:

@@ -127,14 +127,17 @@ def _sod(ev: Evaluation) -> tuple[Value, str, list[str]]:
 
 def _mfa(ev: Evaluation) -> tuple[Value, str, list[str]]:
     ap, pr = ev.get("access.production_approvals"), ev.get("gates.production_promotions")
+    q = ev.get("access.mfa_reset_quarantine")
     text = (
         "stagewall requires a TOTP second factor for every approval of production access, "
         "every break-glass use, every issue of production credentials and every approval of "
-        f"a production deployment. Measured: {ap.summary}; {pr.summary}."
+        "a production deployment, and a reset factor approves nothing for 24 h. Measured: "
+        f"{ap.summary}; {pr.summary}; {q.summary}."
     )
-    if ap.status is CheckStatus.FAIL or pr.status is CheckStatus.FAIL:
-        return Value.PARTIAL, f"Partially. {text}", [ap.check, pr.check]
-    return Value.YES, f"Yes. {text}", [ap.check, pr.check]
+    checks = [ap.check, pr.check, q.check]
+    if _any([ap, pr, q], CheckStatus.FAIL):
+        return Value.PARTIAL, f"Partially. {text}", checks
+    return Value.YES, f"Yes. {text}", checks
 
 
 def _reviews(ev: Evaluation) -> tuple[Value, str, list[str]]:
@@ -256,6 +259,7 @@ POPULATIONS = {
     "access.production_approvals": ("production_grants", "production grant"),
     "gates.production_promotions": ("production_deployments", "production deployment"),
     "access.break_glass_followup": ("uses", "break-glass use"),
+    "access.mfa_reset_quarantine": ("acts", "approval or privileged act"),
 }
 
 

@@ -259,6 +259,54 @@ _INVERTING = re.compile(
 )
 
 
+# Polarity without a negation word. stagewall's Yes/No answer its own phrasing of each
+# topic (test data: "is it masked?"). A customer's question on the same topic may ask the
+# opposite ("Do you use real customer data in test?": Yes there means unmasked) or
+# something else (has an incident occurred?) in words no negation list catches. Per
+# topic: the question must state the stance stagewall answers (a term of _STANCE, where
+# the rule's groups do not already require one), and must hold no term of _TURNING.
+# Either failing, it goes to a human: a question a human answers costs a minute, a
+# reversed "Yes" in a signed questionnaire is a false statement.
+_STANCE: dict[str, tuple[str, ...]] = {
+    "test_data": (
+        "mask",
+        "anonym",
+        "pseudonym",
+        "synthetic",
+        "de identif",
+        "deidentif",
+        "obfuscat",
+        "scrambl",
+        "sanitis",
+        "sanitiz",
+        "tokeni",
+        "fictitious",
+        "dummy",
+    ),
+}
+_TURNING: dict[str, re.Pattern[str]] = {
+    topic: re.compile(rf"\b({words})\b")
+    for topic, words in {
+        "third_party_production_access": r"limit\w*|only|requir\w*|must|controll\w*",
+        "deployment_separation_of_duties": r"own|self\w*|themselves|himself|herself|"
+        r"same person|same individual|bypass\w*|skip\w*|override\w*",
+        "mfa": r"bypass\w*|disabl\w*|optional|skip\w*|exempt\w*|exception\w*|waiv\w*",
+        "access_reviews": r"overdue|late|missed|skipp\w*|stale|orphan\w*|dormant",
+        "test_data": r"real|live|actual|raw|clear|plain\w*|unmasked|"
+        r"cop(?:y|ied|ies)|clon\w*|refresh\w*|restor\w*",
+        "logging_monitoring": r"delet\w*|modif\w*|alter\w*|purg\w*|overwrit\w*|"
+        r"truncat\w*|disabl\w*|tampered|tamper with|edit\w*|eras\w*|gaps?",
+        "encryption_in_transit": r"weak\w*|legacy|deprecated|obsolete|plain\w*|cleartext|"
+        r"clear text|unencrypt\w*|downgrad\w*|tls 1 [01]|ssl ?v?[23]|self signed",
+        "vendor_contracts": r"lack\w*|missing|expired|lapsed|unsigned|pending|outstanding",
+        "incident_alerting": r"had|have there been|were there|was there|occurred|"
+        r"experienc\w*|suffer\w*|breach\w*|last \d+|past|ignored|missed|suppress\w*",
+        "environment_separation": r"shar\w*|same|bypass\w*|bridg\w*|connected|"
+        r"peered|flat",
+    }.items()
+}
+
+
 def match_question(text: str) -> Match:
     """The topic whose rule matches with the most groups; a tie, no match or a question
     whose wording may invert the answer goes to a human."""
@@ -274,6 +322,22 @@ def match_question(text: str) -> Match:
             None,
             f"matches {best[0]}, but {inverted.group(0)!r} may turn the question around "
             "(stagewall's Yes/No follow its own phrasing of the question)",
+        )
+    low = " " + re.sub(r"[^a-z0-9]+", " ", text.lower()) + " "
+    stance = _STANCE.get(best[0])
+    if stance is not None and not any(f" {term}" in low for term in stance):
+        return Match(
+            None,
+            f"matches {best[0]}, but does not ask what stagewall answers ("
+            + ", ".join(stance[:3])
+            + "): its Yes could mean the opposite",
+        )
+    turning = _TURNING[best[0]].search(low)
+    if turning is not None:
+        return Match(
+            None,
+            f"matches {best[0]}, but {turning.group(0).strip()!r} may ask the opposite or "
+            "something else (stagewall's Yes/No follow its own phrasing of the question)",
         )
     return Match(best[0], f"matched {best[0]}")
 
