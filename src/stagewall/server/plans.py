@@ -255,6 +255,9 @@ def review(
                 mfa_method=evidence.method,
                 mfa_time=evidence.time,
                 now=now,
+                # a plan approval has no withdrawal event (a withdrawn_at set in the
+                # row still counts for nothing)
+                withdrawn_in_log=lambda _conn: (),
             )
             job = request.details.get("job")
             sha = request.details.get("plan_sha256")
