@@ -11,7 +11,9 @@ content hashes, the old and new file digests (SHA-256 of the bytes), a summary o
 what changed per section (added, removed, changed names and fields) and a list of
 what *weakened* (lower approval counts, dropped group restrictions, an
 environment that is no longer production, an external that became internal,
-a re-enabled principal, widened eligibility, longer maximum durations).
+a re-enabled principal, widened eligibility, longer maximum durations, principals
+added to ``segmentation.reporters`` or ``scan.reporters``, an alert webhook or audit
+witness that now allows plain http).
 
 Alert sink settings can hold secrets (a Slack webhook path): only their hash is
 kept, and everything stored goes through :func:`stagewall.redact.redact_tree`.
@@ -58,8 +60,26 @@ def document(estate: Estate) -> dict[str, Any]:
         [a.model_dump(mode="json") for a in estate.alerts], sort_keys=True, default=str
     )
     doc["alerts_sha256"] = hashlib.sha256(alerts.encode()).hexdigest()
+    # Which webhooks accept plain http, by the SHA-256 of their URL (a Slack webhook's
+    # path is a secret): only present when one does, so other estates hash as before.
+    plain = _plaintext_webhooks(estate)
+    if plain:
+        doc["alerts_plaintext"] = plain
     redacted: dict[str, Any] = redact_tree(doc)
     return redacted
+
+
+def _plaintext_webhooks(estate: Estate) -> list[dict[str, Any]]:
+    from stagewall.estate.models import WebhookSink
+
+    return [
+        {
+            "index": i,
+            "url_sha256": hashlib.sha256(str(sink.url or sink.url_env).encode()).hexdigest(),
+        }
+        for i, sink in enumerate(estate.alerts)
+        if isinstance(sink, WebhookSink) and sink.allow_plaintext
+    ]
 
 
 def content_hash(doc: Mapping[str, Any]) -> str:
@@ -176,6 +196,27 @@ def weakenings(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
         added = set(new_g[name].get("members") or ()) - set(old_g[name].get("members") or ())
         if added:
             out.append(f"group {name}: members added: {', '.join(sorted(added))}")
+    out += _reporter_and_plaintext_weakenings(old, new)
+    return out
+
+
+def _reporter_and_plaintext_weakenings(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """More principals whose reports the evidence counts; a sink or witness on plain http."""
+    out: list[str] = []
+    for section in ("segmentation", "scan"):
+        a = set((old.get(section) or {}).get("reporters") or ())
+        b = set((new.get(section) or {}).get("reporters") or ())
+        if added := sorted(b - a):
+            out.append(f"{section}.reporters: added {', '.join(added)}")
+    was = {w.get("url_sha256") for w in old.get("alerts_plaintext") or ()}
+    for w in new.get("alerts_plaintext") or ():
+        if w.get("url_sha256") not in was:
+            out.append(f"alerts[{w.get('index')}]: webhook now allows plain http")
+    old_w = {str(w.get("public_key")): w for w in (old.get("audit") or {}).get("witnesses") or ()}
+    for w in (new.get("audit") or {}).get("witnesses") or ():
+        key = str(w.get("public_key"))
+        if w.get("allow_plaintext") and not (old_w.get(key) or {}).get("allow_plaintext"):
+            out.append(f"audit witness {key.split('+')[0]}: now allows plain http")
     return out
 
 
