@@ -30,10 +30,16 @@ class HeldWorkers:
 
     def __init__(self) -> None:
         self.queued: list[tuple[str, Callable[..., Any]]] = []
+        self.args: list[tuple[Any, ...]] = []
 
     def submit(self, kind: str, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         self.queued.append((kind, fn))
+        self.args.append(args)
         return Future()
+
+    def run(self, i: int) -> None:
+        """Run queued call ``i`` now, in this thread (a worker that was held up)."""
+        self.queued[i][1](*self.args[i])
 
     def shutdown(self, *, wait: bool = True) -> None:
         pass
@@ -134,3 +140,73 @@ def test_the_leader_marks_a_dead_run_failed(
     assert jobs.get_run(b, first["id"])["state"] == "failed"
     assert _alerts(tmp).count("masking.job.dead") == 1
     assert jobs.reap_dead(b) == []  # once
+
+
+def _superseded_events(state: ServerState) -> list[Any]:
+    return [e for e in state.ctx.audit.events() if e.code == "masking.job.superseded"]
+
+
+def test_a_run_marked_dead_while_running_does_not_complete_and_its_copy_is_withdrawn(
+    servers: tuple[ServerState, ServerState, Clock, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Server a hangs for over a minute mid-copy: its run is marked dead and b starts the
+    next run of the target. Before, a's worker then wrote "completed" over "failed"."""
+    from types import SimpleNamespace
+
+    from stagewall.masking import engine, pipeline
+
+    a, b, clock, tmp = servers
+    first = _start(a)
+    seen: dict[str, Any] = {}
+
+    def hung_copy(*_args: Any, **_kw: Any) -> Any:
+        clock.advance(timedelta(seconds=61))  # a's server hangs: no beat for 61 s
+        seen["next"] = _start(b)  # b marks the run dead and starts the next one
+        record = SimpleNamespace(
+            run_id="mr_stale", verification=SimpleNamespace(value="passed"), rows={"t": 3}
+        )
+        return SimpleNamespace(record=record, audit_index=1, report=None)
+
+    withdrawn: list[str | None] = []
+
+    def fake_withdraw(_url: Any, *, only_run: str | None = None) -> bool:
+        withdrawn.append(only_run)
+        return True
+
+    monkeypatch.setattr(pipeline, "run_and_record", hung_copy)
+    monkeypatch.setattr(engine, "withdraw", fake_withdraw)
+    a.workers.run(0)  # type: ignore[attr-defined]
+    run = jobs.get_run(a, first["id"])
+    assert run["state"] == "failed" and run["masking_run"] is None
+    assert jobs.get_run(b, seen["next"]["id"])["state"] == "queued"  # b's run untouched
+    assert withdrawn == ["mr_stale"]  # only while the target's marker is still a's
+    [event] = _superseded_events(a)
+    assert event.details["run"] == first["id"] and "withdrawn" in event.message
+    assert "masking.job.superseded" in _alerts(tmp)
+    assert jobs.beat(a) == 0  # a dead run's heartbeat writes nothing either
+
+
+def test_a_run_marked_dead_before_its_worker_started_never_runs(
+    servers: tuple[ServerState, ServerState, Clock, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, the late worker set the failed run back to "running" and copied."""
+    from stagewall.masking import pipeline
+
+    a, b, clock, _tmp = servers
+    first = _start(a)
+    clock.advance(timedelta(seconds=61))
+    second = _start(b)
+
+    read: list[bool] = []
+
+    def must_not_run(*_args: Any, **_kw: Any) -> Any:
+        read.append(True)
+        raise AssertionError("a superseded run read its source")
+
+    monkeypatch.setattr(pipeline, "run_and_record", must_not_run)
+    a.workers.run(0)  # type: ignore[attr-defined]
+    assert read == []  # it never read production
+    assert jobs.get_run(a, first["id"])["state"] == "failed"
+    assert jobs.get_run(b, second["id"])["state"] == "queued"
+    [event] = _superseded_events(a)
+    assert "before reading the source" in event.message

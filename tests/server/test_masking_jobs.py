@@ -226,6 +226,11 @@ def test_a_scheduled_job_runs_once_per_slot_with_two_servers(
         # even without leadership, the slot claim lets only one start it
         assert jobs.run_scheduled(b) == [] and jobs.run_scheduled(a) == []
         clock.advance(timedelta(minutes=10))
+        # the heartbeat thread's beat (it beats every 10 s of real time, and no real
+        # time passes here): without it the 10 minutes make a still-running run dead,
+        # and a run marked dead no longer completes
+        for s in (a, b):
+            jobs.beat(s)
         tick(b, lb)
         tick(a, la)
         la.release()  # the leader dies; the other takes over and does not run it again

@@ -325,20 +325,27 @@ def _run(
     )
 
 
-def withdraw(target_url: str | DatabaseURL) -> None:
+def withdraw(target_url: str | DatabaseURL, *, only_run: str | None = None) -> bool:
     """Drop every table of a finished copy that did not verify clean, and mark it failed.
 
     Verify found source values in the target, which non-production users read: the copy
     is taken away (the next run replaces the target anyway) and its marker says
     ``failed``, so nothing takes it for a masked copy. The run's record and the verify
     report (counts, never values) stay in the audit log.
+
+    With ``only_run``, the copy is withdrawn only while the target's marker still names
+    that run (a superseded run's copy: once another run has written its marker, the
+    target is that run's, and is left to it). Returns whether it was withdrawn.
     """
     url = target_url if isinstance(target_url, DatabaseURL) else parse_url(target_url, "target")
     with open_database(url, role="target", read_only=False) as tgt:
         marker = tgt.read_marker()
+        if only_run is not None and (marker is None or marker.run_id != only_run):
+            return False
         tgt.drop_all()
         if marker is not None:
             _mark_failed(tgt, marker)
+    return True
 
 
 def _mark_failed(tgt: Database, marker: Marker) -> None:

@@ -89,6 +89,17 @@ JOB_FAILED = register_event_type(
         "a masking job run ended without a masked copy (its error is recorded)",
     )
 )
+SUPERSEDED = register_event_type(
+    EventType(
+        "masking.job.superseded",
+        6003,
+        "API Activity",
+        1,
+        "Create",
+        "a masking job run marked dead was still running: its worker stopped without "
+        "writing its state, and its copy is not trusted",
+    )
+)
 
 ACTIVE = ("queued", "running")
 # Every server process beats for the runs it queued (queued or running) from a thread of
@@ -442,9 +453,22 @@ def reap_dead(state: ServerState) -> list[str]:
     return [d[0] for d in dead]
 
 
-def _update(server: ServerState, run_id: str, **values: Any) -> None:
+def _update(
+    server: ServerState, run_id: str, *, live: tuple[str, ...] = ACTIVE, **values: Any
+) -> bool:
+    """Write ``values`` to run ``run_id`` only while its state is one of ``live``; whether
+    it was. A worker whose run was marked dead (its server hung past DEAD_AFTER) finds
+    its row no longer live and must stop: the run is failed, and the target may already
+    be the next run's."""
     with server.ctx.store.transaction() as conn:
-        conn.execute(job_runs.update().where(job_runs.c.id == run_id).values(**values))
+        return (
+            conn.execute(
+                job_runs.update()
+                .where(job_runs.c.id == run_id, job_runs.c.state.in_(live))
+                .values(**values)
+            ).rowcount
+            == 1
+        )
 
 
 def _execute(state: ServerState, run_id: str, prepared: PreparedJob, triggered_by: str) -> None:
@@ -461,7 +485,11 @@ def _run(state: ServerState, run_id: str, prepared: PreparedJob, triggered_by: s
     from stagewall.masking.pipeline import run_and_record
 
     now = fmt_time(state.now())
-    _update(state, run_id, state="running", started_at=now, heartbeat_at=now)
+    if not _update(
+        state, run_id, live=("queued",), state="running", started_at=now, heartbeat_at=now
+    ):
+        _superseded(state, run_id, prepared, triggered_by, None)
+        return
     try:
         # Again right before the source is read: an approval may have been withdrawn,
         # or its binding broken, while the run waited in the queue.
@@ -505,15 +533,68 @@ def _run(state: ServerState, run_id: str, prepared: PreparedJob, triggered_by: s
     if record.verification.value == "failed":
         _withdraw_leak(state, run_id, prepared, triggered_by, outcome)
         return
-    _update(
+    if not _update(
         state,
         run_id,
+        live=("running",),
         state="completed",
         finished_at=fmt_time(state.now()),
         masking_run_id=record.run_id,
         audit_index=outcome.audit_index,
         verification=record.verification.value,
         total_rows=sum(record.rows.values()),
+    ):
+        _superseded(state, run_id, prepared, triggered_by, outcome)
+
+
+def _superseded(
+    state: ServerState,
+    run_id: str,
+    prepared: PreparedJob,
+    triggered_by: str,
+    outcome: Outcome | None,
+) -> None:
+    """This worker's run was marked dead while it worked (its server hung): it writes no
+    state, its copy (if any) is untrusted — withdrawn while the target's marker is still
+    its own, else left to the run that wrote the target since — and it says so."""
+    from stagewall.masking.engine import withdraw
+
+    masking_run = outcome.record.run_id if outcome is not None else None
+    if masking_run is None:
+        done = "it stopped before reading the source"
+    else:
+        try:
+            if withdraw(prepared.target_url, only_run=masking_run):
+                done = "its copy was withdrawn (tables dropped, marker failed)"
+            else:
+                done = "another run has written the target since; that run's copy stands"
+        except Exception as exc:  # the record and alert below must still go out
+            _log.error("masking job %s: a superseded copy could not be dropped", prepared.name)
+            done = (
+                f"its copy could NOT be withdrawn ({type(exc).__name__}): treat "
+                f"{prepared.job.target} as failed until the next run completes"
+            )
+    text = (
+        f"masking job {prepared.name} run {run_id} was marked dead while its worker still "
+        f"ran; the worker stopped without writing its state: {done}"
+    )
+    details = {"job": prepared.name, "run": run_id, "masking_run": masking_run}
+    state.ctx.record(
+        SUPERSEDED.code,
+        triggered_by,
+        text,
+        status=Status.FAILURE,
+        resource=f"masking_job:{prepared.name}",
+        details=details,
+    )
+    state.ctx.alert(
+        Alert(
+            kind="masking.job.superseded",
+            title=f"masking job {prepared.name}: a run marked dead was still running",
+            text=text,
+            severity=Severity.WARNING,
+            details=details,
+        )
     )
 
 
@@ -535,22 +616,23 @@ def _withdraw_leak(
             f"its tables could NOT be dropped ({type(exc).__name__}): treat "
             f"{prepared.job.target} as holding production data"
         )
-    _update(
+    if _update(
         state,
         run_id,
+        live=("running",),
         masking_run_id=record.run_id,
         audit_index=outcome.audit_index,
         verification=record.verification.value,
         total_rows=sum(record.rows.values()),
-    )
-    _fail(
-        state,
-        run_id,
-        prepared.name,
-        triggered_by,
-        f"the masked copy did not verify clean ({hits} source value(s) found in the target); "
-        f"{done}",
-    )
+    ):
+        _fail(
+            state,
+            run_id,
+            prepared.name,
+            triggered_by,
+            f"the masked copy did not verify clean ({hits} source value(s) found in the "
+            f"target); {done}",
+        )
     state.ctx.alert(
         Alert(
             kind="masking.job.leak",
@@ -573,8 +655,9 @@ def _fail(
     kind: str = "failed",
 ) -> None:
     error = redact(error)[:2000]
-    _update(state, run_id, state="failed", finished_at=fmt_time(state.now()), error=error)
-    _announce_failure(state, run_id, name, triggered_by, error, kind=kind)
+    if _update(state, run_id, state="failed", finished_at=fmt_time(state.now()), error=error):
+        _announce_failure(state, run_id, name, triggered_by, error, kind=kind)
+    # else: the run was marked dead meanwhile (failed, alerted once); nothing to add
 
 
 _TITLES = {"plan_unapproved": ": its plan is not approved", "dead": ": its server stopped"}
