@@ -32,7 +32,7 @@ def access_group() -> None:
     """Just-in-time access: request, review with MFA, credentials, revocation."""
 
 
-def _otp(otp: str | None, needed: bool = True) -> str | None:
+def ask_otp(otp: str | None, needed: bool = True) -> str | None:
     """The one-time code: --otp, else a prompt on a terminal."""
     if otp or not needed:
         return otp
@@ -111,7 +111,7 @@ def review_cmd(
     data = client.request(
         "POST",
         f"/api/v1/access/requests/{quote(request_id, safe='')}/reviews",
-        json_body={"approve": approve, "reason": reason, "otp": _otp(otp)},
+        json_body={"approve": approve, "reason": reason, "otp": ask_otp(otp)},
     )
     if fmt == "json":
         echo_json(data)
@@ -135,7 +135,7 @@ def withdraw_cmd(
     data = Client(server).request(
         "POST",
         f"/api/v1/access/requests/{quote(request_id, safe='')}/reviews/withdrawal",
-        json_body={"reason": reason, "otp": _otp(otp)},
+        json_body={"reason": reason, "otp": ask_otp(otp)},
     )
     if fmt == "json":
         echo_json(data)
@@ -202,7 +202,7 @@ def revoke_cmd(grant_id: str, reason: str, otp: str | None, server: str | None, 
     rep = Client(server).request(
         "POST",
         f"/api/v1/access/grants/{quote(grant_id, safe='')}/revoke",
-        json_body={"reason": reason, "otp": _otp(otp)},
+        json_body={"reason": reason, "otp": ask_otp(otp)},
     )
     if fmt == "json":
         echo_json(rep)
@@ -286,7 +286,7 @@ def break_glass_cmd(role: str, reason: str, otp: str | None, server: str | None,
     got = Client(server).request(
         "POST",
         "/api/v1/access/break-glass",
-        json_body={"role": role, "reason": reason, "otp": _otp(otp)},
+        json_body={"role": role, "reason": reason, "otp": ask_otp(otp)},
     )
     data = {
         "grant": got["grant"]["id"],
@@ -313,7 +313,7 @@ def follow_up_cmd(follow_up_id: str, otp: str | None, note: str, server: str | N
     got = Client(server).request(
         "POST",
         f"/api/v1/access/follow-ups/{quote(follow_up_id, safe='')}",
-        json_body={"note": note, "otp": _otp(otp)},
+        json_body={"note": note, "otp": ask_otp(otp)},
     )
     click.echo(f"follow-up {got['follow_up']} completed by {got['completed_by']}")
 
