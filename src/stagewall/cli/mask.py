@@ -14,7 +14,8 @@ import click
 
 from stagewall.cli._client import Client, server_option
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
-from stagewall.cli._params import PathParam, estate_name, record_id
+from stagewall.cli._params import PathParam, estate_name
+from stagewall.cli.access import post_review, review_options
 from stagewall.errors import (
     EXIT_FINDING,
     EXIT_OK,
@@ -572,12 +573,7 @@ def approve_plan_cmd(
 
 
 @mask.command("review-plan")
-@click.argument("request_id", type=record_id("request id"))
-@click.option("--approve/--deny", "approve", default=None)
-@click.option("--otp", default=None, help="Your current TOTP code (prompted if omitted).")
-@click.option("--reason", default="")
-@server_option
-@format_option("json")
+@review_options
 def review_plan_cmd(
     request_id: str,
     approve: bool | None,
@@ -589,15 +585,8 @@ def review_plan_cmd(
     """Approve or deny a masking plan request as yourself (step-up MFA)."""
     from urllib.parse import quote
 
-    from stagewall.cli.access import ask_otp
-
-    if approve is None:
-        raise UsageError("say --approve or --deny", hint="nothing was sent")
-    got = Client(server).request(
-        "POST",
-        f"/api/v1/masking/plan-approvals/{quote(request_id, safe='')}/reviews",
-        json_body={"approve": approve, "reason": reason, "otp": ask_otp(otp)},
-    )
+    path = f"/api/v1/masking/plan-approvals/{quote(request_id, safe='')}/reviews"
+    got = post_review(server, path, approve, otp, reason)
     if fmt == "json":
         echo_json(got)
         return
