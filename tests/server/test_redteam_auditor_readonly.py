@@ -96,6 +96,7 @@ READ_ONLY = {
     "web.security",
     "masking.job.list",
     "masking.job.runs",
+    "masking.plan.list",
     "masking.run.show",
     "server.tasks",
     "step_up.browser",

@@ -8,7 +8,9 @@ store (the server also sweeps by itself every second).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import click
@@ -19,6 +21,8 @@ from stagewall.cli._common import config_option, db_option, echo_json, format_op
 from stagewall.cli._params import duration as parse_cli_duration
 from stagewall.cli._params import estate_name, record_id
 from stagewall.errors import UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # The longest access a role may allow (estate: roles.max_duration); the server applies
 # the role's own maximum.
@@ -32,7 +36,7 @@ def access_group() -> None:
     """Just-in-time access: request, review with MFA, credentials, revocation."""
 
 
-def _otp(otp: str | None, needed: bool = True) -> str | None:
+def ask_otp(otp: str | None, needed: bool = True) -> str | None:
     """The one-time code: --otp, else a prompt on a terminal."""
     if otp or not needed:
         return otp
@@ -89,13 +93,38 @@ def pending_cmd(server: str | None, fmt: str) -> None:
         click.echo("nothing waits for your review")
 
 
+def post_review(
+    server: str | None, path: str, approve: bool | None, otp: str | None, reason: str
+) -> dict[str, Any]:
+    """POST your decision (--approve/--deny, required) with your one-time code to ``path``."""
+    if approve is None:
+        raise UsageError("say --approve or --deny")
+    got: dict[str, Any] = Client(server).request(
+        "POST", path, json_body={"approve": approve, "reason": reason, "otp": ask_otp(otp)}
+    )
+    return got
+
+
+def review_options(f: F) -> F:
+    """REQUEST_ID, --approve/--deny, --otp, --reason, --server and --format of a review."""
+    for option in reversed(
+        (
+            click.argument("request_id", type=record_id("request id")),
+            click.option("--approve/--deny", "approve", default=None),
+            click.option(
+                "--otp", default=None, help="Your current TOTP code (prompted if omitted)."
+            ),
+            click.option("--reason", default="", help="Why you decide so."),
+            server_option,
+            format_option("json"),
+        )
+    ):
+        f = option(f)
+    return f
+
+
 @access_group.command("review")
-@click.argument("request_id", type=record_id("request id"))
-@click.option("--approve/--deny", "approve", default=None)
-@click.option("--otp", default=None, help="Your current TOTP code (prompted if omitted).")
-@click.option("--reason", default="")
-@server_option
-@format_option("json")
+@review_options
 def review_cmd(
     request_id: str,
     approve: bool | None,
@@ -105,14 +134,8 @@ def review_cmd(
     fmt: str,
 ) -> None:
     """Approve or deny a request as yourself (step-up MFA)."""
-    if approve is None:
-        raise UsageError("say --approve or --deny")
-    client = Client(server)
-    data = client.request(
-        "POST",
-        f"/api/v1/access/requests/{quote(request_id, safe='')}/reviews",
-        json_body={"approve": approve, "reason": reason, "otp": _otp(otp)},
-    )
+    path = f"/api/v1/access/requests/{quote(request_id, safe='')}/reviews"
+    data = post_review(server, path, approve, otp, reason)
     if fmt == "json":
         echo_json(data)
     else:
@@ -135,7 +158,7 @@ def withdraw_cmd(
     data = Client(server).request(
         "POST",
         f"/api/v1/access/requests/{quote(request_id, safe='')}/reviews/withdrawal",
-        json_body={"reason": reason, "otp": _otp(otp)},
+        json_body={"reason": reason, "otp": ask_otp(otp)},
     )
     if fmt == "json":
         echo_json(data)
@@ -202,7 +225,7 @@ def revoke_cmd(grant_id: str, reason: str, otp: str | None, server: str | None, 
     rep = Client(server).request(
         "POST",
         f"/api/v1/access/grants/{quote(grant_id, safe='')}/revoke",
-        json_body={"reason": reason, "otp": _otp(otp)},
+        json_body={"reason": reason, "otp": ask_otp(otp)},
     )
     if fmt == "json":
         echo_json(rep)
@@ -286,7 +309,7 @@ def break_glass_cmd(role: str, reason: str, otp: str | None, server: str | None,
     got = Client(server).request(
         "POST",
         "/api/v1/access/break-glass",
-        json_body={"role": role, "reason": reason, "otp": _otp(otp)},
+        json_body={"role": role, "reason": reason, "otp": ask_otp(otp)},
     )
     data = {
         "grant": got["grant"]["id"],
@@ -313,7 +336,7 @@ def follow_up_cmd(follow_up_id: str, otp: str | None, note: str, server: str | N
     got = Client(server).request(
         "POST",
         f"/api/v1/access/follow-ups/{quote(follow_up_id, safe='')}",
-        json_body={"note": note, "otp": _otp(otp)},
+        json_body={"note": note, "otp": ask_otp(otp)},
     )
     click.echo(f"follow-up {got['follow_up']} completed by {got['completed_by']}")
 

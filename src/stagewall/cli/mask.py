@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -14,7 +15,15 @@ import click
 from stagewall.cli._client import Client, server_option
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
 from stagewall.cli._params import PathParam, estate_name
-from stagewall.errors import EXIT_FINDING, EXIT_OK, EXIT_USAGE, MaskingJobFailed, UsageError
+from stagewall.cli.access import post_review, review_options
+from stagewall.errors import (
+    EXIT_FINDING,
+    EXIT_OK,
+    EXIT_USAGE,
+    EmptyArgument,
+    MaskingJobFailed,
+    UsageError,
+)
 
 SOURCE_HELP = "Source database URL (sqlite:///f.db, postgresql://u@h:5432/db, mysql://u@h/db)."
 
@@ -502,6 +511,111 @@ def runs_cmd(limit: int, db: str | None, fmt: str) -> None:
         click.echo(
             f"{r['started_at']} {r['run_id'][:12]} {r['status']:<9} verify={r['verification']:<7} "
             f"rows={rows} plan={r['plan_sha256'][:12]} key={r['key_id']} audit#{r['audit_index']}"
+        )
+
+
+# -- plan approvals (clients of the server) -----------------------------------------
+
+
+def _plan_sha256(text: str) -> str:
+    """--sha256: the plan's canonical hash, checked before credentials are read."""
+    value = text.strip().lower()
+    if not value:
+        raise EmptyArgument(
+            "--sha256 is empty", hint="pass the hash `stagewall mask plan --format json` printed"
+        )
+    if not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise UsageError(
+            f"--sha256 {text[:80]!r} is not a plan hash (64 hexadecimal characters)",
+            hint="pass the plan_sha256 `stagewall mask plan --format json` printed",
+        )
+    return value
+
+
+@mask.command("approve-plan")
+@click.argument("job", type=estate_name("masking job name"))
+@click.option(
+    "--sha256", "sha256", required=True, help="The plan hash you reviewed (refused if it differs)."
+)
+@click.option("--reason", required=True, help="What changed and why.")
+@click.option(
+    "--author",
+    "authors",
+    multiple=True,
+    type=estate_name("principal name"),
+    help="Who wrote the change besides you (repeatable): none of them may approve it.",
+)
+@server_option
+@format_option("json")
+def approve_plan_cmd(
+    job: str, sha256: str, reason: str, authors: tuple[str, ...], server: str | None, fmt: str
+) -> None:
+    """Ask for approval of the plan server job JOB runs (as deployed on the server).
+
+    Another internal person approves it with `stagewall mask review-plan`; until then
+    the job refuses to run this plan.
+    """
+    from urllib.parse import quote
+
+    sha = _plan_sha256(sha256)
+    got = Client(server).request(
+        "POST",
+        f"/api/v1/masking/jobs/{quote(job, safe='')}/plan-approvals",
+        json_body={"reason": reason, "plan_sha256": sha, "authors": list(authors)},
+    )
+    if fmt == "json":
+        echo_json(got)
+        return
+    click.echo(
+        f"request {got['request']}: plan {got['plan_sha256'][:12]} of masking job {got['job']} "
+        f"pending until {got['expires_at']}"
+    )
+
+
+@mask.command("review-plan")
+@review_options
+def review_plan_cmd(
+    request_id: str,
+    approve: bool | None,
+    otp: str | None,
+    reason: str,
+    server: str | None,
+    fmt: str,
+) -> None:
+    """Approve or deny a masking plan request as yourself (step-up MFA)."""
+    from urllib.parse import quote
+
+    path = f"/api/v1/masking/plan-approvals/{quote(request_id, safe='')}/reviews"
+    got = post_review(server, path, approve, otp, reason)
+    if fmt == "json":
+        echo_json(got)
+        return
+    click.echo(
+        f"request {got['request']}: plan {str(got['plan_sha256'])[:12]} of masking job "
+        f"{got['job']} {got['outcome']}"
+    )
+
+
+@mask.command("plan-approvals")
+@click.option("--job", default=None, type=estate_name("masking job name"), help="Only this job's.")
+@click.option("--pending", is_flag=True, help="Only requests waiting for a review.")
+@server_option
+@format_option("json")
+def plan_approvals_cmd(job: str | None, pending: bool, server: str | None, fmt: str) -> None:
+    """List requests to approve masking jobs' plans, with their state and reviews."""
+    params = {k: v for k, v in (("job", job), ("state", "pending" if pending else None)) if v}
+    rows = Client(server).request("GET", "/api/v1/masking/plan-approvals", params=params)
+    if fmt == "json":
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no plan approval requests")
+    for r in rows:
+        current = {True: "current", False: "not current", None: "plan unreadable"}[r["current"]]
+        reviews = ", ".join(f"{v['reviewer']} {v['decision']}" for v in r["reviews"]) or "-"
+        click.echo(
+            f"{r['id']}  {r['job']:<16} {r['plan_sha256'][:12]} ({current})  {r['state']:<8} "
+            f"by {r['submitter']}  reviews: {reviews}"
         )
 
 

@@ -1,7 +1,7 @@
 """Routes of masking jobs: list them and their runs, start a run (it runs in the background)."""
 # No "from __future__ import annotations": FastAPI evaluates the route annotations.
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -92,6 +92,14 @@ def register(r: FastAPI, state: ServerState) -> None:
                 authors=body.authors,
                 expected_sha256=body.plan_sha256,
             )
+
+    @r.get("/api/v1/masking/plan-approvals", name="masking.plan.list")
+    def plan_list(
+        actor: Annotated[Actor, Depends(guard(state, "masking.plan.list"))],
+        job: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+        state_: Annotated[Literal["pending"] | None, Query(alias="state")] = None,
+    ) -> list[dict[str, Any]]:
+        return plans.list_requests(state, job=job, pending_only=state_ == "pending")
 
     @r.post("/api/v1/masking/plan-approvals/{request_id}/reviews", name="masking.plan.review")
     def plan_review(

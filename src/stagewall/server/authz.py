@@ -139,6 +139,8 @@ POLICY: dict[str, frozenset[C] | None] = {
     # also refuses service principals and the plan's authors, and asks for step-up).
     "masking.plan.submit": INTERNAL,
     "masking.plan.review": INTERNAL,
+    # The requests themselves (job, hash, who, state, reviews): read by those who read jobs.
+    "masking.plan.list": READERS,
     "masking.job.runs": READERS,
     "masking.run.show": READERS,
     "server.tasks": READERS,

@@ -49,7 +49,7 @@ from stagewall.access._core import (
 from stagewall.access._tables import access_outcomes, access_requests, access_reviews
 from stagewall.access.binding import bind_row, review_binding_problem
 from stagewall.audit import EventType, register_event_type
-from stagewall.errors import AccessDenied, UsageError
+from stagewall.errors import AccessDenied, StagewallError, UsageError
 from stagewall.estate import Estate
 from stagewall.estate.models import PrincipalKind
 from stagewall.identity.accounts import factor_reset_problem
@@ -288,6 +288,71 @@ def review(
     }
 
 
+def list_requests(
+    state: ServerState, *, job: str | None = None, pending_only: bool = False
+) -> list[dict[str, Any]]:
+    """Plan approval requests, oldest first (``job``: only that job's; ``pending_only``:
+    only those waiting for a review). Each names its plan hash and whether it is the hash
+    of the plan the server holds now (None when the job's plan cannot be read or the
+    job is no longer declared)."""
+    from stagewall.server.jobs import prepare
+
+    if job is not None:
+        from stagewall.server.jobs import get_job
+
+        get_job(state.estate, job)
+    now = state.ctx.now()
+    query = select(access_requests.c.id).where(access_requests.c.kind == KIND)
+    query = query.order_by(access_requests.c.created_at, access_requests.c.id)
+    rows: list[tuple[Request, Outcome, list[Review]]] = []
+    with state.ctx.store.read() as conn:
+        for request_id in conn.execute(query).scalars().all():
+            request, recorded, reviews = load_request_state(conn, request_id)
+            if job is not None and request.details.get("job") != job:
+                continue
+            outcome = state_of(recorded, request, now)[0]
+            if pending_only and outcome is not Outcome.PENDING:
+                continue
+            rows.append((request, outcome, reviews))
+    current: dict[str, str | None] = {}
+    for name in {str(r.details.get("job")) for r, _o, _v in rows}:
+        try:
+            current[name] = prepare(state, name).plan.sha256()
+        except StagewallError:  # the plan cannot be read or resolved now: unknown
+            current[name] = None
+    out: list[dict[str, Any]] = []
+    for request, outcome, reviews in rows:
+        name = str(request.details.get("job"))
+        sha = request.details.get("plan_sha256")
+        now_sha = current.get(name)
+        out.append(
+            {
+                "id": request.id,
+                "job": name,
+                "plan": request.details.get("plan"),
+                "plan_sha256": sha,
+                "current": None if now_sha is None else now_sha == sha,
+                "submitter": request.requester,
+                "authors": list(request.details.get("authors", [])),
+                "reason": request.reason,
+                "state": outcome.value,
+                "created_at": fmt_time(request.created_at),
+                "pending_until": fmt_time(request.expires_at),
+                "reviews": [
+                    {
+                        "reviewer": v.reviewer,
+                        "decision": v.decision.value,
+                        "reason": v.reason,
+                        "at": v.created_at,
+                        "withdrawn": v.withdrawn_at is not None,
+                    }
+                    for v in reviews
+                ],
+            }
+        )
+    return out
+
+
 def approval_problem(state: ServerState, name: str, sha256: str) -> str | None:
     """Why job ``name`` may not run the plan of hash ``sha256`` (None: it is approved).
 
@@ -346,6 +411,7 @@ __all__ = [
     "PLAN_SUBMITTED",
     "PlanKind",
     "approval_problem",
+    "list_requests",
     "review",
     "submit",
 ]
