@@ -1,7 +1,7 @@
 """Approver notifications: every request that becomes pending reaches its approvers once.
 
-The leader looks each tick for pending access requests and promotions not yet
-notified, claims each (``server_slots``, task ``notify.pending``) so it is sent
+The leader looks each tick for pending access requests, promotions and masking plan
+approvals not yet notified, claims each (``server_slots``, task ``notify.pending``) so it is sent
 once per store whichever server leads, and hands the sending to a worker thread
 so a slow webhook never delays the sweep. The message goes to the estate's alert
 sinks (webhook, Slack, file) naming the eligible approvers, and as an e-mail
@@ -17,6 +17,7 @@ import logging
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -56,9 +57,17 @@ def approvers(state: ServerState, req: Request) -> list[str]:
     """Internal people who may review ``req`` now (the same rules the review applies)."""
     from stagewall.access.reviews import AccessKind
     from stagewall.gates._model import PromotionKind
+    from stagewall.server.plans import KIND as PLAN_KIND
+    from stagewall.server.plans import PlanKind
 
     estate = state.estate
-    kind: Any = AccessKind(state.ctx) if req.kind == "access" else PromotionKind(estate)
+    kind: Any
+    if req.kind == "access":
+        kind = AccessKind(state.ctx)
+    elif req.kind == PLAN_KIND:
+        kind = PlanKind(estate)
+    else:
+        kind = PromotionKind(estate)
     rule = kind.rule(req)
     pool = (
         set().union(*(estate.group_members(g) for g in rule.from_groups))
@@ -89,9 +98,25 @@ def quoted_reason(text: str) -> str:
 
 
 def message(state: ServerState, req: Request, who: list[str]) -> Alert:
+    from stagewall.server.plans import KIND as PLAN_KIND
+
     url = link(state, req.id)
     reason = quoted_reason(req.reason)
-    if req.kind == "access":
+    if req.kind == PLAN_KIND:
+        # no web page yet: the link lists the job's plan approvals (API), and the text
+        # names the command that reviews it
+        job = str(req.details.get("job", ""))
+        sha = str(req.details.get("plan_sha256", ""))[:12]
+        url = (
+            f"{state.settings.public_url.rstrip('/')}/api/v1/masking/plan-approvals"
+            f"?job={quote(job, safe='')}"
+        )
+        title = f"masking plan {req.id}: plan {sha} of job {job} by {req.requester}"
+        what = (
+            f"{req.requester} submitted plan {sha} of masking job {job} for approval; "
+            f"review it with `stagewall mask review-plan {req.id}`"
+        )
+    elif req.kind == "access":
         prod = state.estate.role_is_production(req.subject)
         title = f"access request {req.id}: {req.requester} asks for {req.subject}"
         what = (
