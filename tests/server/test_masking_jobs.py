@@ -202,6 +202,18 @@ def _server(tmp: Path, pg_db: str, store_url: str, name: str, clock: Clock) -> S
     return state
 
 
+def _wait_until_started(state: ServerState, timeout: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = jobs.list_runs(state)
+        if runs and all(r["state"] != "queued" for r in runs):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"no run left the queue within {timeout} s: {jobs.list_runs(state)}")
+
+
 def test_a_scheduled_job_runs_once_per_slot_with_two_servers(
     tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -225,6 +237,10 @@ def test_a_scheduled_job_runs_once_per_slot_with_two_servers(
         tick(b, lb)
         # even without leadership, the slot claim lets only one start it
         assert jobs.run_scheduled(b) == [] and jobs.run_scheduled(a) == []
+        # the worker stamps its start (and heartbeat) with the clock it read when it
+        # began: let it get that far before the clock jumps, else that stamp lands after
+        # the beat below and is ten minutes old
+        _wait_until_started(a)
         clock.advance(timedelta(minutes=10))
         # the heartbeat thread's beat (it beats every 10 s of real time, and no real
         # time passes here): without it the 10 minutes make a still-running run dead,
@@ -241,7 +257,7 @@ def test_a_scheduled_job_runs_once_per_slot_with_two_servers(
         assert len(runs) == 1, runs
         [run] = runs
         assert run["trigger"] == "schedule" and run["triggered_by"] == "schedule:refresh-staging"
-        assert run["state"] == "completed", run
+        assert run["state"] == "completed", (run["state"], run.get("error"))
         [record] = masking_runs(a.ctx.store)
         assert record["triggered_by"] == "schedule:refresh-staging"
         # the next night it runs again, once
