@@ -565,6 +565,14 @@ class MaskingPlanUnapproved(AccessDenied):
     )
 
 
+class MaskingPlanRequestUnknown(UsageError):
+    """No masking plan approval request has this id (the web page of one request)."""
+
+    code = "SW866"
+    http_status: ClassVar[int] = 404
+    default_hint = "follow the link from the inbox, or list them: stagewall mask plan-approvals"
+
+
 class ProbeReporterRefused(AccessDenied):
     """A segmentation probe report from a principal that segmentation.reporters does not name."""
 
@@ -719,6 +727,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     MaskingJobBusy,
     MaskingJobFailed,
     MaskingPlanUnapproved,
+    MaskingPlanRequestUnknown,
     ProbeReporterRefused,
     StoreMissing,
     CiTokenReplayed,

@@ -28,7 +28,7 @@ def test_a_plan_approval_reaches_its_approvers_and_only_them(
     sha = sub["plan_sha256"][:12]
     assert alert.title == f"masking plan {req.id}: plan {sha} of job refresh-staging by alice"
     assert f"stagewall mask review-plan {req.id}" in alert.text
-    assert alert.details["link"].endswith("/api/v1/masking/plan-approvals?job=refresh-staging")
+    assert alert.details["link"].endswith(f"/masking/plans/{req.id}")  # its web page
     assert "promotion" not in alert.title and "for stage" not in alert.text
     notify.send(world.state, req)
     [done] = [e for e in world.events() if e.code == notify.NOTIFIED.code]

@@ -7,7 +7,14 @@ from typing import Any
 
 from tests.server.conftest import PASSWORD, Person, World, people, world
 
-__all__ = ["PASSWORD", "Browser", "open_invitation", "people", "world"]
+__all__ = [
+    "PASSWORD",
+    "Browser",
+    "open_invitation",
+    "people",
+    "refused_without_csrf_or_factor",
+    "world",
+]
 
 
 class Browser:
@@ -45,6 +52,17 @@ class Browser:
     def post(self, path: str, data: dict[str, object], *, csrf: bool = True):  # type: ignore[no-untyped-def]
         body = {"csrf": self.csrf, **data} if csrf else data
         return self.client.post(path, data=body)
+
+
+def refused_without_csrf_or_factor(
+    b: Browser, path: str, form: dict[str, object], otp: str
+) -> None:
+    """``form`` posted to ``path`` with a code but no CSRF token is refused before anything
+    runs (403); with the token but no factor, the library refuses it (400)."""
+    res = b.post(path, {**form, "otp": otp}, csrf=False)
+    assert res.status_code == 403 and "CSRF" in res.text
+    res = b.post(path, form)
+    assert res.status_code == 400, res.text
 
 
 def open_invitation(b: Browser, token: str) -> tuple[Any, str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.server.conftest import Person, World
-from tests.web.conftest import Browser
+from tests.web.conftest import Browser, refused_without_csrf_or_factor
 from tests.web.test_promotion_inbox import submitted_promotion
 
 
@@ -49,14 +49,9 @@ def test_an_approver_withdraws_an_access_approval_from_the_inbox(
     # nobody else is offered bob's approval: not the requester, not another approver
     for other in ("alice", "carol"):
         assert form not in _browser(world, people[other]).get("/").text
-    # no CSRF token: refused before anything runs
-    res = bob.post(
-        "/withdraw", {"kind": "access", "approval": rid, "otp": people["bob"].otp()}, csrf=False
-    )
-    assert res.status_code == 403 and "CSRF" in res.text
-    # no factor with the request: refused by the library, nothing withdrawn
-    res = bob.post("/withdraw", {"kind": "access", "approval": rid, "reason": "oops"})
-    assert res.status_code == 400, res.text
+    # no CSRF token: refused before anything runs; no factor: refused by the library
+    data = {"kind": "access", "approval": rid, "reason": "oops"}
+    refused_without_csrf_or_factor(bob, "/withdraw", data, people["bob"].otp())
     assert not _events(world, "access.review.withdrawn")
     res = bob.post(
         "/withdraw",

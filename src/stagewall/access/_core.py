@@ -361,6 +361,18 @@ def mark_withdrawn(
         raise AccessDenied(f"{reviewer!r} has no live approval of {request_id} to withdraw")
 
 
+def withdraw_locked(
+    store: Store, conn: Connection, request_id: str, reviewer: str, *, reason: str, now: datetime
+) -> tuple[Request, tuple[str, str | None] | None]:
+    """In ``conn``'s transaction, under the request's lock: check again that ``reviewer``
+    has a live approval of ``request_id`` and mark it withdrawn (:func:`withdrawable`,
+    :func:`mark_withdrawn`). The caller records the withdrawal event in ``conn``."""
+    store.lock(conn, f"stagewall.request.{request_id}")
+    found = withdrawable(conn, request_id, reviewer)
+    mark_withdrawn(conn, request_id, reviewer, reason=reason, now=now)
+    return found
+
+
 _INSERT_REVIEW = insert(access_reviews)
 _INSERT_OUTCOME = insert(access_outcomes)
 

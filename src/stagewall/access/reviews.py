@@ -19,9 +19,9 @@ from stagewall.access._core import (
     ThresholdRule,
     check_reviewable,
     fmt_time,
-    mark_withdrawn,
     record_review,
     review_row,
+    withdraw_locked,
     withdrawable,
 )
 from stagewall.access._policy import Source, eligibility_problem
@@ -242,9 +242,9 @@ def withdraw_approval(
     evidence = ctx.step_up(reviewer, otp, webauthn, purpose=f"withdraw approval {request_id}")
     now = ctx.now()
     with ctx.store.transaction() as conn:
-        ctx.store.lock(conn, f"stagewall.request.{request_id}")
-        _request, outcome = withdrawable(conn, request_id, reviewer)
-        mark_withdrawn(conn, request_id, reviewer, reason=reason, now=now)
+        _request, outcome = withdraw_locked(
+            ctx.store, conn, request_id, reviewer, reason=reason, now=now
+        )
         grant = outcome[1] if outcome is not None and outcome[0] == "approved" else None
         ctx.record(
             ev.REVIEW_WITHDRAWN.code,

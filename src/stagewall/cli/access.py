@@ -105,22 +105,40 @@ def post_review(
     return got
 
 
-def review_options(f: F) -> F:
-    """REQUEST_ID, --approve/--deny, --otp, --reason, --server and --format of a review."""
-    for option in reversed(
-        (
-            click.argument("request_id", type=record_id("request id")),
-            click.option("--approve/--deny", "approve", default=None),
-            click.option(
-                "--otp", default=None, help="Your current TOTP code (prompted if omitted)."
-            ),
-            click.option("--reason", default="", help="Why you decide so."),
-            server_option,
-            format_option("json"),
-        )
-    ):
+def post_withdrawal(server: str | None, path: str, otp: str | None, reason: str) -> dict[str, Any]:
+    """POST the withdrawal of your own approval with your one-time code to ``path``."""
+    got: dict[str, Any] = Client(server).request(
+        "POST", path, json_body={"reason": reason, "otp": ask_otp(otp)}
+    )
+    return got
+
+
+def _decision_options(f: F, *middle: Callable[[F], F], reason: str) -> F:
+    """REQUEST_ID, ``middle``, --otp, --reason (``reason`` its help), --server, --format."""
+    otp = click.option("--otp", default=None, help="Your current TOTP code (prompted if omitted).")
+    options: tuple[Callable[[Any], Any], ...] = (
+        click.argument("request_id", type=record_id("request id")),
+        *middle,
+        otp,
+        click.option("--reason", default="", help=reason),
+        server_option,
+        format_option("json"),
+    )
+    for option in reversed(options):
         f = option(f)
     return f
+
+
+def withdraw_options(f: F) -> F:
+    """REQUEST_ID, --otp, --reason, --server and --format of a withdrawal."""
+    return _decision_options(f, reason="Why you withdraw your approval.")
+
+
+def review_options(f: F) -> F:
+    """REQUEST_ID, --approve/--deny, --otp, --reason, --server and --format of a review."""
+    return _decision_options(
+        f, click.option("--approve/--deny", "approve", default=None), reason="Why you decide so."
+    )
 
 
 @access_group.command("review")
@@ -146,20 +164,13 @@ def review_cmd(
 
 
 @access_group.command("withdraw")
-@click.argument("request_id", type=record_id("request id"))
-@click.option("--otp", default=None, help="Your current TOTP code (prompted if omitted).")
-@click.option("--reason", default="", help="Why you withdraw your approval.")
-@server_option
-@format_option("json")
+@withdraw_options
 def withdraw_cmd(
     request_id: str, otp: str | None, reason: str, server: str | None, fmt: str
 ) -> None:
     """Withdraw your own approval of a request (step-up MFA); its grant ends."""
-    data = Client(server).request(
-        "POST",
-        f"/api/v1/access/requests/{quote(request_id, safe='')}/reviews/withdrawal",
-        json_body={"reason": reason, "otp": ask_otp(otp)},
-    )
+    path = f"/api/v1/access/requests/{quote(request_id, safe='')}/reviews/withdrawal"
+    data = post_withdrawal(server, path, otp, reason)
     if fmt == "json":
         echo_json(data)
     else:

@@ -15,7 +15,7 @@ import click
 from stagewall.cli._client import Client, server_option
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
 from stagewall.cli._params import PathParam, estate_name
-from stagewall.cli.access import post_review, review_options
+from stagewall.cli.access import post_review, post_withdrawal, review_options, withdraw_options
 from stagewall.errors import (
     EXIT_FINDING,
     EXIT_OK,
@@ -593,6 +593,26 @@ def review_plan_cmd(
     click.echo(
         f"request {got['request']}: plan {str(got['plan_sha256'])[:12]} of masking job "
         f"{got['job']} {got['outcome']}"
+    )
+
+
+@mask.command("withdraw-plan-approval")
+@withdraw_options
+def withdraw_plan_cmd(
+    request_id: str, otp: str | None, reason: str, server: str | None, fmt: str
+) -> None:
+    """Withdraw your own approval of a masking plan (step-up MFA): the job's next run of
+    that plan is refused (SW864) until it is approved again."""
+    from urllib.parse import quote
+
+    path = f"/api/v1/masking/plan-approvals/{quote(request_id, safe='')}/reviews/withdrawal"
+    got = post_withdrawal(server, path, otp, reason)
+    if fmt == "json":
+        echo_json(got)
+        return
+    click.echo(
+        f"approval of plan {str(got['plan_sha256'])[:12]} of masking job {got['job']} "
+        f"(request {got['request']}) withdrawn; its next run is refused"
     )
 
 

@@ -24,10 +24,10 @@ from stagewall.access._core import (
     insert_request,
     load_request,
     load_reviews,
-    mark_withdrawn,
     outcome_of,
     record_review,
     review_row,
+    withdraw_locked,
     withdrawable,
 )
 from stagewall.access._tables import access_reviews
@@ -519,9 +519,7 @@ class Gate:
                 withdrawable(conn, promotion_id, approver)
             mfa = self._step_up(approver, otp, webauthn, f"withdraw approval {promotion_id}", now)
             with self.store.transaction() as conn:
-                self.store.lock(conn, f"stagewall.request.{promotion_id}")
-                withdrawable(conn, promotion_id, approver)
-                mark_withdrawn(conn, promotion_id, approver, reason=reason, now=now)
+                withdraw_locked(self.store, conn, promotion_id, approver, reason=reason, now=now)
                 self._record_decision(
                     conn,
                     ev.WITHDRAWN.code,

@@ -23,6 +23,7 @@ from stagewall.access.requests import list_requests
 from stagewall.errors import UsageError
 from stagewall.estate import format_duration, parse_duration
 from stagewall.identity.actor import Actor, ActorClass, acting
+from stagewall.server import plans
 from stagewall.server._auth import guard
 from stagewall.server._state import ServerState
 from stagewall.server._stepup import Privileged
@@ -125,7 +126,13 @@ def register(r: FastAPI, state: ServerState) -> None:
         mine = [
             x for x in list_requests(ctx, pending_only=True) if x["requester"] == actor.principal
         ]
-        return {"to_review": reviewable, "my_pending": mine}
+        # masking plan approvals this person may review (internal people only, as above)
+        plans_ = (
+            plans.list_requests(state, reviewable_by=actor.principal)
+            if actor.has(ActorClass.INTERNAL)
+            else []
+        )
+        return {"to_review": reviewable, "my_pending": mine, "plans_to_review": plans_}
 
     @r.post("/api/v1/access/requests/{request_id}/reviews", name="access.review")
     def review(

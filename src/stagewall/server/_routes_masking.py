@@ -9,10 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from stagewall.identity.actor import Actor, acting
 from stagewall.server import jobs, plans
 from stagewall.server._auth import guard
+from stagewall.server._routes_access import WithdrawBody
 from stagewall.server._state import ServerState
 from stagewall.server._stepup import Privileged
 
 JobName = Annotated[str, Path(min_length=1, max_length=128)]
+RequestId = Annotated[str, Path(min_length=1, max_length=64)]
+_WITHDRAW = {"reason", "otp", "webauthn"}  # the fields of a withdrawal plans.withdraw takes
 
 
 class JobRun(BaseModel):
@@ -116,6 +119,21 @@ def register(r: FastAPI, state: ServerState) -> None:
                 otp=body.otp,
                 webauthn=body.webauthn,
                 reason=body.reason,
+            )
+
+    @r.post(
+        "/api/v1/masking/plan-approvals/{request_id}/reviews/withdrawal",
+        name="masking.plan.withdraw",
+    )
+    def plan_withdraw(
+        request_id: RequestId,
+        body: WithdrawBody,
+        actor: Annotated[Actor, Depends(guard(state, "masking.plan.withdraw"))],
+    ) -> dict[str, Any]:
+        """Withdraw your own approval of a plan: the job's next run is refused (SW864)."""
+        with acting(actor):
+            return plans.withdraw(
+                state, request_id, reviewer=actor.principal, **body.model_dump(include=_WITHDRAW)
             )
 
     @r.get("/api/v1/masking/jobs", name="masking.job.list")

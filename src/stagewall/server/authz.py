@@ -105,6 +105,9 @@ POLICY: dict[str, frozenset[C] | None] = {
     "web.decide": INTERNAL,
     # Withdrawing your own approval (withdraw_approval / Gate.withdraw refuse anyone else).
     "web.withdraw": INTERNAL,
+    # A masking plan approval request and its plan: read by those who read jobs (never an
+    # external: the plan describes production's tables); decided through web.decide.
+    "web.plan": READERS,
     "web.request.page": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),
     "web.request.create": frozenset({C.EXTERNAL, C.INTERNAL, C.ADMIN}),
     "web.access": PEOPLE,
@@ -139,6 +142,8 @@ POLICY: dict[str, frozenset[C] | None] = {
     # also refuses service principals and the plan's authors, and asks for step-up).
     "masking.plan.submit": INTERNAL,
     "masking.plan.review": INTERNAL,
+    # An approver withdrawing their own plan approval (server.plans refuses anyone else).
+    "masking.plan.withdraw": INTERNAL,
     # The requests themselves (job, hash, who, state, reviews): read by those who read jobs.
     "masking.plan.list": READERS,
     "masking.job.runs": READERS,

@@ -103,14 +103,11 @@ def message(state: ServerState, req: Request, who: list[str]) -> Alert:
     url = link(state, req.id)
     reason = quoted_reason(req.reason)
     if req.kind == PLAN_KIND:
-        # no web page yet: the link lists the job's plan approvals (API), and the text
-        # names the command that reviews it
+        # the link opens the request's web page (its plan, the decision form); the
+        # text also names the command that reviews it
         job = str(req.details.get("job", ""))
         sha = str(req.details.get("plan_sha256", ""))[:12]
-        url = (
-            f"{state.settings.public_url.rstrip('/')}/api/v1/masking/plan-approvals"
-            f"?job={quote(job, safe='')}"
-        )
+        url = f"{state.settings.public_url.rstrip('/')}/masking/plans/{quote(req.id, safe='')}"
         title = f"masking plan {req.id}: plan {sha} of job {job} by {req.requester}"
         what = (
             f"{req.requester} submitted plan {sha} of masking job {job} for approval; "

@@ -16,7 +16,10 @@ approved, through the request/review core that access and promotions use:
 * at each run the server computes the plan's hash and looks for an approved request of
   that job and hash whose approving review is still bound to its event, not
   withdrawn, and by someone who may still approve it. Anything else refuses the run
-  before anything is read from production (a failed run record and an alert).
+  before anything is read from production (a failed run record and an alert);
+* the approver may withdraw their approval (step-up MFA, ``masking.plan.withdrawn``):
+  from then on it counts for nothing, also when its row is edited back in the store
+  (the withdrawal event outranks the row), so the next run is refused (SW864).
 
 Pinning the hash in ``stagewall.yaml`` was not chosen: the estate file is changed
 (and recorded) without anyone's approval, usually by the same people and the same
@@ -45,9 +48,17 @@ from stagewall.access._core import (
     record_review,
     review_row,
     state_of,
+    withdraw_locked,
+    withdrawable,
 )
 from stagewall.access._tables import access_outcomes, access_requests, access_reviews
-from stagewall.access.binding import bind_row, review_binding_problem
+from stagewall.access.binding import (
+    bind_row,
+    logged_withdrawals,
+    logged_withdrawers,
+    review_binding_problem,
+    withdrawal_mismatch,
+)
 from stagewall.audit import EventType, register_event_type
 from stagewall.errors import AccessDenied, StagewallError, UsageError
 from stagewall.estate import Estate
@@ -77,6 +88,17 @@ PLAN_REVIEWED = register_event_type(
         1,
         "Assign Privileges",
         "an internal person approved or denied a masking job's plan hash (step-up MFA)",
+    )
+)
+PLAN_WITHDRAWN = register_event_type(
+    EventType(
+        "masking.plan.withdrawn",
+        3005,
+        "User Access Management",
+        2,
+        "Revoke Privileges",
+        "an approver withdrew their approval of a masking job's plan hash (step-up MFA); "
+        "it counts for nothing and the job's next run is refused",
     )
 )
 PLAN_REFUSED = register_event_type(
@@ -214,6 +236,30 @@ def submit(
     }
 
 
+def _reviewable(
+    state: ServerState, kind: PlanKind, request_id: str, reviewer: str, now: datetime
+) -> Request:
+    """The request if ``reviewer`` may review it now (every check but the factor);
+    AccessDenied or UsageError if not."""
+    with state.ctx.store.read() as conn:
+        request, _earlier = check_reviewable(conn, kind, request_id, reviewer, now)
+    problem = factor_reset_problem(state.ctx.store, reviewer, now)
+    if problem is not None:
+        raise AccessDenied(f"{reviewer!r} may not review request {request_id}: {problem}")
+    return request
+
+
+def review_problem(state: ServerState, request_id: str, reviewer: str) -> str | None:
+    """Why ``reviewer`` may not review plan request ``request_id`` now (None: they may,
+    given their factor): the checks :func:`review` makes before the step-up, for a page
+    to say why it offers no decision."""
+    try:
+        _reviewable(state, PlanKind(state.estate), request_id, reviewer, state.ctx.now())
+    except (AccessDenied, UsageError) as exc:
+        return exc.message
+    return None
+
+
 def review(
     state: ServerState,
     request_id: str,
@@ -230,11 +276,7 @@ def review(
     now = ctx.now()
     resource = f"request:{request_id}"
     try:
-        with ctx.store.read() as conn:
-            request, _earlier = check_reviewable(conn, kind, request_id, reviewer, now)
-        problem = factor_reset_problem(ctx.store, reviewer, now)
-        if problem is not None:
-            raise AccessDenied(f"{reviewer!r} may not review request {request_id}: {problem}")
+        request = _reviewable(state, kind, request_id, reviewer, now)
     except (AccessDenied, UsageError) as exc:
         external = not state.estate.is_internal(reviewer)
         raise ctx.refuse(
@@ -255,9 +297,9 @@ def review(
                 mfa_method=evidence.method,
                 mfa_time=evidence.time,
                 now=now,
-                # a plan approval has no withdrawal event (a withdrawn_at set in the
-                # row still counts for nothing)
-                withdrawn_in_log=lambda _conn: (),
+                withdrawn_in_log=lambda c: logged_withdrawers(
+                    ctx.audit, c, PLAN_WITHDRAWN.code, resource
+                ),
             )
             job = request.details.get("job")
             sha = request.details.get("plan_sha256")
@@ -288,13 +330,78 @@ def review(
     }
 
 
+def withdraw(
+    state: ServerState,
+    request_id: str,
+    *,
+    reviewer: str,
+    reason: str = "",
+    otp: str | None = None,
+    webauthn: str | Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Withdraw ``reviewer``'s own approval of a plan (step-up MFA, audited).
+
+    The approval then counts for nothing: the job's next run of that hash is refused
+    (SW864) until a new request for it is approved. Only the approver withdraws, only
+    once; every refusal that needs no code comes before the MFA check and is recorded."""
+    ctx = state.ctx
+    resource = f"request:{request_id}"
+    try:
+        with ctx.store.read() as conn:
+            request, _outcome = withdrawable(conn, request_id, reviewer)
+        if request.kind != KIND:
+            raise UsageError(
+                f"{request_id} is a {request.kind} request, not a masking plan approval",
+                hint="withdraw it with the command of its kind (`stagewall access withdraw`, "
+                "`stagewall gate withdraw`)",
+            )
+    except AccessDenied as exc:
+        raise ctx.refuse(
+            PLAN_REFUSED.code, reviewer, exc.message, resource=resource, hint=exc.hint
+        ) from None
+    evidence = ctx.step_up(reviewer, otp, webauthn, purpose=f"withdraw approval {request_id}")
+    now = ctx.now()
+    job = request.details.get("job")
+    sha = request.details.get("plan_sha256")
+    with ctx.store.transaction() as conn:
+        withdraw_locked(ctx.store, conn, request_id, reviewer, reason=reason, now=now)
+        ctx.record(
+            PLAN_WITHDRAWN.code,
+            reviewer,
+            f"{reviewer} withdrew their approval of masking job {job}'s plan {str(sha)[:12]} "
+            f"(request {request_id}); its next run is refused",
+            resource=resource,
+            details={
+                "reason": reason,
+                "mfa": evidence.as_dict(),
+                "job": job,
+                "plan_sha256": sha,
+            },
+            conn=conn,
+        )
+    return {
+        "request": request_id,
+        "job": job,
+        "plan_sha256": sha,
+        "withdrawn_by": reviewer,
+        "withdrawn_at": fmt_time(now),
+    }
+
+
 def list_requests(
-    state: ServerState, *, job: str | None = None, pending_only: bool = False
+    state: ServerState,
+    *,
+    job: str | None = None,
+    pending_only: bool = False,
+    request_id: str | None = None,
+    reviewable_by: str | None = None,
 ) -> list[dict[str, Any]]:
     """Plan approval requests, oldest first (``job``: only that job's; ``pending_only``:
-    only those waiting for a review). Each names its plan hash and whether it is the hash
-    of the plan the server holds now (None when the job's plan cannot be read or the
-    job is no longer declared)."""
+    only those waiting for a review; ``request_id``: only that one; ``reviewable_by``:
+    only the pending ones that person may review now, by the rules the review applies:
+    :class:`PlanKind`, not reviewed yet, no factor reset within the quarantine). Each
+    names its plan hash and whether it is the hash of the plan the server holds now
+    (None when the job's plan cannot be read or the job is no longer declared)."""
     from stagewall.server.jobs import prepare
 
     if job is not None:
@@ -302,16 +409,32 @@ def list_requests(
 
         get_job(state.estate, job)
     now = state.ctx.now()
+    if reviewable_by is not None:
+        if factor_reset_problem(state.ctx.store, reviewable_by, now) is not None:
+            return []
+        pending_only = True
+    kind = PlanKind(state.estate)
     query = select(access_requests.c.id).where(access_requests.c.kind == KIND)
+    if request_id is not None:
+        query = query.where(access_requests.c.id == request_id)
+    if pending_only:  # narrowed in the store (the inbox reads this on every view)
+        from stagewall.access.requests import state_condition
+
+        query = query.where(state_condition(Outcome.PENDING, fmt_time(now)))
     query = query.order_by(access_requests.c.created_at, access_requests.c.id)
     rows: list[tuple[Request, Outcome, list[Review]]] = []
     with state.ctx.store.read() as conn:
-        for request_id in conn.execute(query).scalars().all():
-            request, recorded, reviews = load_request_state(conn, request_id)
+        for found in conn.execute(query).scalars().all():
+            request, recorded, reviews = load_request_state(conn, found)
             if job is not None and request.details.get("job") != job:
                 continue
             outcome = state_of(recorded, request, now)[0]
             if pending_only and outcome is not Outcome.PENDING:
+                continue
+            if reviewable_by is not None and (
+                any(v.reviewer == reviewable_by for v in reviews)
+                or kind.reviewer_problem(request, reviewable_by) is not None
+            ):
                 continue
             rows.append((request, outcome, reviews))
     current: dict[str, str | None] = {}
@@ -384,11 +507,17 @@ def approval_problem(state: ServerState, name: str, sha256: str) -> str | None:
                 select(access_reviews)
                 .where(access_reviews.c.request_id == request_id)
                 .where(access_reviews.c.decision == Decision.APPROVE.value)
-                .where(access_reviews.c.withdrawn_at.is_(None))
             ).all()
+            resource = f"request:{request_id}"
+            withdrawn = logged_withdrawals(audit, conn, PLAN_WITHDRAWN.code, [resource])
             for row in rows:
                 m = dict(row._mapping)
-                problem = kind.reviewer_problem(request, str(m["reviewer"]))
+                who = str(m["reviewer"])
+                problem = withdrawal_mismatch(m, withdrawn.get((resource, who)))
+                if problem is None and m["withdrawn_at"] is not None:
+                    problem = f"{who} withdrew their approval at {m['withdrawn_at']}"
+                if problem is None:
+                    problem = kind.reviewer_problem(request, who)
                 if problem is None:
                     problem = review_binding_problem(audit, conn, m, {PLAN_REVIEWED.code})
                 if problem is None:
@@ -409,9 +538,12 @@ __all__ = [
     "PLAN_REFUSED",
     "PLAN_REVIEWED",
     "PLAN_SUBMITTED",
+    "PLAN_WITHDRAWN",
     "PlanKind",
     "approval_problem",
     "list_requests",
     "review",
+    "review_problem",
     "submit",
+    "withdraw",
 ]

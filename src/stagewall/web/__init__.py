@@ -29,6 +29,7 @@ from stagewall.web import (
     _routes_evidence,
     _routes_inbox,
     _routes_invite,
+    _routes_plans,
     _routes_reviews,
     _routes_session,
 )
@@ -60,6 +61,7 @@ def register(app: FastAPI, state: ServerState) -> None:
     _routes_breakglass.register(app, state)
     _routes_evidence.register(app, state)
     _routes_reviews.register(app, state)
+    _routes_plans.register(app, state)
     _routes_cli.register(app, state)
     _routes_device.register(app, state)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from stagewall.gates._listing import promotions_page
 from stagewall.gates._model import Promotion, approver_problem, find_stage
 from stagewall.gates._tables import gate_checks, gate_promotions
 from stagewall.identity._tables import identity_step_up_windows
+from stagewall.server.plans import KIND as PLAN_KIND
 from stagewall.store import Store
 
 PAGE = 50
@@ -133,16 +135,26 @@ def gate(ctx: AccessContext) -> Gate:
 MAX_WITHDRAWABLE = 50
 
 
+def _approved_what(x: Any) -> tuple[str, str]:
+    """(form kind, what was approved) of a row of :func:`withdrawable_approvals`."""
+    if x.kind == "access":
+        return "access", f"{x.requester}'s request for {x.subject}"
+    if x.kind == PLAN_KIND:
+        d = json.loads(x.details or "{}")
+        return "plan", f"plan {str(d.get('plan_sha256'))[:12]} of masking job {d.get('job')}"
+    return "promotion", f"promotion of {str(x.sha)[:12]} to {x.stage}"
+
+
 def withdrawable_approvals(ctx: AccessContext, approver: str, now: Any) -> list[dict[str, Any]]:
-    """``approver``'s own approvals that still stand (not withdrawn), of access requests
-    and of promotions (not break-glass follow-ups), on requests still pending or
-    approved: the newest :data:`MAX_WITHDRAWABLE`. Only a list to offer; the library's
-    ``withdrawable`` decides when the form is sent."""
+    """``approver``'s own approvals that still stand (not withdrawn), of access requests,
+    of masking plans and of promotions (not break-glass follow-ups), on requests still
+    pending or approved: the newest :data:`MAX_WITHDRAWABLE`. Only a list to offer; the
+    library's ``withdrawable`` decides when the form is sent."""
     r, q, o, g = access_reviews, access_requests, access_outcomes, gate_promotions
     query = (
         select(
             q.c.id, q.c.kind, q.c.requester, q.c.subject, q.c.expires_at, r.c.created_at,
-            o.c.outcome, o.c.result_ref, g.c.stage, g.c.sha,
+            o.c.outcome, o.c.result_ref, g.c.stage, g.c.sha, q.c.details,
         )
         .select_from(
             r.join(q, q.c.id == r.c.request_id)
@@ -154,7 +166,7 @@ def withdrawable_approvals(ctx: AccessContext, approver: str, now: Any) -> list[
             & (r.c.decision == "approve")
             & r.c.withdrawn_at.is_(None)
             & (or_(o.c.outcome.is_(None), o.c.outcome == "approved"))
-            & (or_(q.c.kind == "access", g.c.break_glass.is_(False)))
+            & (or_(q.c.kind.in_(("access", PLAN_KIND)), g.c.break_glass.is_(False)))
         )
         .order_by(r.c.id.desc())
         .limit(MAX_WITHDRAWABLE)
@@ -165,12 +177,8 @@ def withdrawable_approvals(ctx: AccessContext, approver: str, now: Any) -> list[
     return [
         {
             "id": x.id,
-            "kind": "access" if x.kind == "access" else "promotion",
-            "what": (
-                f"{x.requester}'s request for {x.subject}"
-                if x.kind == "access"
-                else f"promotion of {str(x.sha)[:12]} to {x.stage}"
-            ),
+            "kind": _approved_what(x)[0],
+            "what": _approved_what(x)[1],
             "approved_at": x.created_at,
             "state": x.outcome or "pending",
             "grant": x.result_ref if x.kind == "access" else None,

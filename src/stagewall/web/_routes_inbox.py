@@ -18,11 +18,13 @@ from stagewall.errors import StagewallError, UsageError
 from stagewall.identity import stepup
 from stagewall.identity._codes import fmt
 from stagewall.identity.actor import ActorClass, acting
+from stagewall.server import plans
 from stagewall.server._state import ServerState
 from stagewall.web import _queries
 from stagewall.web._render import MAX_ASSERTION, Viewer, factor, render, viewer
 
-KINDS = ("access", "promotion", "review", "followup")
+KINDS = ("access", "promotion", "review", "followup", "plan")
+WITHDRAW_KINDS = ("access", "promotion", "plan")
 MAX_BATCH = 50
 StepFactor = tuple[str | None, dict[str, Any] | None]
 
@@ -65,11 +67,13 @@ def inbox_context(state: ServerState, who: Viewer) -> dict[str, Any]:
     internal = who.has(ActorClass.INTERNAL)
     to_review = [_facts(state, x) for x in list_requests(ctx, reviewable_by=me)] if internal else []
     promotions: list[dict[str, Any]] = []
+    plans_: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
     follow_ups: list[dict[str, Any]] = []
     follow_ups_total = 0
     if internal:
         promotions = _queries.promotions_to_approve(ctx, me, state.now())
+        plans_ = plans.list_requests(state, reviewable_by=me)
         items = _queries.open_review_items(ctx, me)
         now = state.now()
         opened, follow_ups_total = _queries.open_follow_ups(ctx, not_of=me)
@@ -79,6 +83,7 @@ def inbox_context(state: ServerState, who: Viewer) -> dict[str, Any]:
     return {
         "to_review": to_review,
         "promotions": promotions,
+        "plans": plans_,
         "items": items,
         "follow_ups": follow_ups,
         "follow_ups_total": follow_ups_total,
@@ -130,6 +135,19 @@ def register(r: FastAPI, state: ServerState) -> None:
                 ident, approver=me, otp=otp, reason=reason, webauthn=webauthn, now=state.now()
             )
             return f"promotion {p.id} of {p.sha[:12]}: {state_.value}"
+        if kind == "plan":
+            got = plans.review(
+                state,
+                ident,
+                reviewer=me,
+                approve=approve,
+                otp=otp,
+                webauthn=webauthn,
+                reason=reason,
+            )
+            return (
+                f"plan {str(got['plan_sha256'])[:12]} of masking job {got['job']}: {got['outcome']}"
+            )
         if kind == "review":
             got = decide(
                 ctx, ident, reviewer=me, keep=approve, otp=otp, note=reason, webauthn=webauthn
@@ -154,11 +172,11 @@ def register(r: FastAPI, state: ServerState) -> None:
         webauthn: Annotated[str, Form(max_length=MAX_ASSERTION)] = "",
         reason: Annotated[str, Form(max_length=4000)] = "",
     ) -> HTMLResponse:
-        """Withdraw your own approval (``kind`` access or promotion, ``approval`` the
-        request's id): the same library call as the API's, with the factor sent with the
-        form (the library decides)."""
+        """Withdraw your own approval (``kind`` access, promotion or plan, ``approval``
+        the request's id): the same library call as the API's, with the factor sent with
+        the form (the library decides)."""
         ident = approval.strip()
-        if kind not in ("access", "promotion") or not ident:
+        if kind not in WITHDRAW_KINDS or not ident:
             raise UsageError("pick one of your approvals to withdraw")
         item = f"{kind} {ident}"
         otp_, webauthn_ = factor(otp, webauthn)
@@ -171,6 +189,14 @@ def register(r: FastAPI, state: ServerState) -> None:
                     )
                     ended = f"; grant {got['grant']} ends" if got.get("grant") else ""
                     text = f"your approval of request {ident} is withdrawn{ended}"
+                elif kind == "plan":
+                    got = plans.withdraw(
+                        state, ident, reviewer=me, otp=otp_, webauthn=webauthn_, reason=reason
+                    )
+                    text = (
+                        f"your approval of plan {str(got['plan_sha256'])[:12]} of masking job "
+                        f"{got['job']} is withdrawn; its next run is refused"
+                    )
                 else:
                     _queries.gate(ctx).withdraw(
                         ident,
