@@ -20,8 +20,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import chain, repeat
-from operator import is_, itemgetter
+from itertools import chain, islice, repeat
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -101,36 +101,6 @@ class _Pats:
             return None
         return _Pats(tuple(words), tuple(compact), (known,))
 
-    @staticmethod
-    def built_many(
-        rows: Sequence[Known], per_value: Sequence[tuple[tuple[str, bool], ...]]
-    ) -> list[_Pats | None]:
-        """:meth:`built` of every row of a batch (``per_value``: :func:`patterns` of
-        each known value of the rows, one row after the other), in C-level and NumPy
-        passes over the whole batch instead of a Python loop per row: each row's
-        words and compact forms in the order :meth:`built` gives them."""
-        m = len(rows)
-        if not m:
-            return []
-        n_values = np.fromiter(map(len, rows), dtype=np.int64, count=m)
-        n_pats = np.fromiter(map(len, per_value), dtype=np.int64, count=len(per_value))
-        owner = np.repeat(np.repeat(np.arange(m, dtype=np.int64), n_values), n_pats)
-        flat = list(chain.from_iterable(per_value))
-        comp = np.fromiter(map(itemgetter(1), flat), dtype=bool, count=len(flat))
-        # grouped by row, its words before its compact forms, each in their order
-        order = np.lexsort((comp, owner))
-        texts = list(map(itemgetter(0), flat))
-        ordered = list(map(texts.__getitem__, order.tolist())) if texts else []
-        n_words = np.bincount(owner[~comp], minlength=m)
-        n_all = np.bincount(owner, minlength=m)
-        ends = np.cumsum(n_all)
-        starts = ends - n_all
-        cut = starts + n_words
-        words = list(map(ordered.__getitem__, map(slice, starts.tolist(), cut.tolist())))
-        compact = list(map(ordered.__getitem__, map(slice, cut.tolist(), ends.tolist())))
-        made = list(map(_Pats, map(tuple, words), map(tuple, compact), zip(rows)))
-        return [p if n else None for p, n in zip(made, n_all.tolist(), strict=True)]
-
     @property
     def kinds(self) -> list[tuple[str, bool, str]]:
         return [x for known in self.parts for x in known_patterns(known)]
@@ -172,15 +142,12 @@ def source_lookups(
                 col = columns[j]
                 keys.append(col if tr is None else transform(tr, list(col), table, pk[j]))
             rows_known = _rows_known(names, columns[len(pk) :], m)
-            # every known value of the batch normalised at once (patterns_many), every
-            # row's patterns gathered at once (_Pats.built_many)
-            per_value = patterns_many(list(chain.from_iterable(rows_known)))
-            built = _Pats.built_many(rows_known, per_value)
-            lookup.update(
-                (k, pats)
-                for k, pats in zip(canon_columns(keys), built, strict=True)
-                if pats is not None
-            )
+            # every known value of the batch normalised at once (patterns_many)
+            per_value = iter(patterns_many([tv for known in rows_known for tv in known]))
+            for k, known in zip(canon_columns(keys), rows_known, strict=True):
+                pats = _Pats.built(known, list(islice(per_value, len(known)))) if known else None
+                if pats is not None:
+                    lookup[k] = pats
         out[table.qualified] = lookup
     for table in schema.tables:  # the rows their rows reference, further up
         if any(c.kind in SEARCHED for c in table.columns):
@@ -248,11 +215,11 @@ def _grouped_lookup(found: dict[tuple[str, ...], set[tuple[str, str]]], batch_ro
     items = [(k, tuple(sorted(values)[:MAX_CHILD_VALUES])) for k, values in found.items()]
     for start in range(0, len(items), max(1, batch_rows)):
         chunk = items[start : start + max(1, batch_rows)]
-        per_value = patterns_many([tv for _, known in chunk for tv in known])
-        built = _Pats.built_many([known for _, known in chunk], per_value)
-        lookup.update(
-            (k, pats) for (k, _), pats in zip(chunk, built, strict=True) if pats is not None
-        )
+        per_value = iter(patterns_many([tv for _, known in chunk for tv in known]))
+        for k, known in chunk:
+            pats = _Pats.built(known, list(islice(per_value, len(known))))
+            if pats is not None:
+                lookup[k] = pats
     return lookup
 
 
