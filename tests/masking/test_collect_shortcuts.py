@@ -107,3 +107,43 @@ def _no_memo() -> Any:
 def test_detect_texts_is_the_hashers_detector() -> None:
     # the memo sits behind the detector the hasher calls
     assert _hashscan.hasher_for(KEY)._detect is detect_texts
+
+
+def test_a_tables_scrubbers_share_one_known_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # people's notes (text_scrub) and doc (json_mask) test the same rows' known
+    # values: verify hands both one KnownBatch per batch, as the run does, so the
+    # values' probes (Pairs) are built once a batch instead of once per consumer
+    from stagewall.masking.transformers import _known
+
+    source, _ = _source(tmp_path / "src.db", random.Random(7), 90)
+    given: dict[str, list[Any]] = {}
+    built: list[int] = []
+    transform, pairs_init = _hashscan.transform, _known.Pairs.__init__
+
+    def spy(tr: Any, values: Any, table: Any, column: str, known: Any = None) -> Any:
+        if known is not None and getattr(tr, "wants_known", False):
+            given.setdefault(f"{table.name}.{column}", []).append(known)
+        return transform(tr, values, table, column, known)
+
+    def counted(self: Any, known: Any) -> None:
+        built.append(len(known))
+        pairs_init(self, known)
+
+    monkeypatch.setattr(_hashscan, "transform", spy)
+    monkeypatch.setattr(_known.Pairs, "__init__", counted)
+    shared = _sets(source)
+    notes, docs = given["people.notes"], given["people.doc"]
+    assert len(notes) == len(docs) == 3  # batches of 37 rows
+    for a, b in zip(notes, docs, strict=True):
+        assert isinstance(a, _known.KnownBatch)
+        assert a is b
+    # the single consumer of orders (memo) is handed a plain list, as the run does
+    assert not any(isinstance(k, _known.KnownBatch) for k in given["orders.memo"])
+    once = len(built)
+    # and the hashes are those of one list per consumer, which builds more Pairs
+    monkeypatch.setattr(_hashscan, "KnownBatch", list)
+    built.clear()
+    assert shared == _sets(source)
+    assert len(built) > once

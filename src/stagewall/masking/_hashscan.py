@@ -47,6 +47,7 @@ from stagewall.masking.classify import remembering
 from stagewall.masking.lint import KEEP, PEOPLES, never_public
 from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
+from stagewall.masking.transformers._known import KnownBatch
 
 # Transformers that rewrite only the sensitive parts of a value (text, JSON): what
 # they leave unchanged is passed through by the plan, like a `keep`, unless it is
@@ -382,12 +383,18 @@ def _collect_part(
     elif knows is None:
         knows = KnownRows(known_spec(plan, schema, table), cols)
         knows.prepare(db, batch_rows)
+    # several consumers of the known values (an order's note under text_scrub and its
+    # JSON under json_mask): one KnownBatch a batch, whose probes (Pairs) are built
+    # once for all of them, as the run built them (_copy.TableMapper._known_of)
+    shared_known = sum(1 for tr in transformers if getattr(tr, "wants_known", False)) > 1
     n = 0
     for m, columns in db.iter_columns(table, cols, where, batch_rows):
         n += m
         known = None
         if knows is not None:
             known = knows.rows({j: columns[j] for j in knows.columns}, m)
+            if shared_known:
+                known = KnownBatch(known)
         for i, c in enumerate(cols):
             values = columns[i]
             tr = transformers[i]
