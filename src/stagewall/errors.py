@@ -647,6 +647,21 @@ class InternalError(StagewallError):
     default_hint = "try again; if it keeps failing, the operator finds the cause in the server log"
 
 
+# --- redkeys: the audit log, keys and continuity red team (SW970-SW979) ---
+
+
+class TrustAnchorInBundle(KeyMissing):
+    """The key (or estate file) an offline bundle verification would trust lies inside
+    the bundle being verified: the forger's own key would vouch for the forgery."""
+
+    code = "SW970"
+    default_hint = (
+        "pass --public-key with the log's key you obtained independently and keep it (and "
+        "the estate file you pass with --config) outside the bundle; run the command from "
+        "outside the bundle directory"
+    )
+
+
 def reason_of(exc: BaseException) -> str:
     """Why ``exc`` happened, in words, for a message: the operating system's or the
     driver's own first line, never a Python class name (which tells a user nothing)."""
@@ -727,4 +742,5 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     AuditObjectUnknown,
     AttemptsUnavailable,
     InternalError,
+    TrustAnchorInBundle,
 )
