@@ -662,6 +662,19 @@ class TrustAnchorInBundle(KeyMissing):
     )
 
 
+class FactorNotBound(IntegrityError):
+    """A stored second factor is not the one the audit log last enrolled for its principal
+    (reset or retired since, or another sealed secret copied in): restored from an older
+    backup or written in the store. Refused; the check is recorded as failed."""
+
+    code = "SW971"
+    http_status: ClassVar[int] = 403
+    default_hint = (
+        "investigate who changed the store; the principal enrols again after another "
+        "internal person runs `stagewall mfa reset`"
+    )
+
+
 def reason_of(exc: BaseException) -> str:
     """Why ``exc`` happened, in words, for a message: the operating system's or the
     driver's own first line, never a Python class name (which tells a user nothing)."""
@@ -743,4 +756,5 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     AttemptsUnavailable,
     InternalError,
     TrustAnchorInBundle,
+    FactorNotBound,
 )
