@@ -663,9 +663,10 @@ class TrustAnchorInBundle(KeyMissing):
 
 
 class FactorNotBound(IntegrityError):
-    """A stored second factor is not the one the audit log last enrolled for its principal
-    (reset or retired since, or another sealed secret copied in): restored from an older
-    backup or written in the store. Refused; the check is recorded as failed."""
+    """A stored second factor (TOTP row, passkey row) is not one the audit log enrolled for
+    its principal (reset, removed or retired since, another sealed secret or public key
+    in its place): restored from an older backup or written in the store. Refused; the
+    check is recorded as failed."""
 
     code = "SW971"
     http_status: ClassVar[int] = 403
