@@ -655,6 +655,35 @@ class InternalError(StagewallError):
     default_hint = "try again; if it keeps failing, the operator finds the cause in the server log"
 
 
+# --- redkeys: the audit log, keys and continuity red team (SW970-SW979) ---
+
+
+class TrustAnchorInBundle(KeyMissing):
+    """The key (or estate file) an offline bundle verification would trust lies inside
+    the bundle being verified: the forger's own key would vouch for the forgery."""
+
+    code = "SW970"
+    default_hint = (
+        "pass --public-key with the log's key you obtained independently and keep it (and "
+        "the estate file you pass with --config) outside the bundle; run the command from "
+        "outside the bundle directory"
+    )
+
+
+class FactorNotBound(IntegrityError):
+    """A stored second factor (TOTP row, passkey row) is not one the audit log enrolled for
+    its principal (reset, removed or retired since, another sealed secret or public key
+    in its place): restored from an older backup or written in the store. Refused; the
+    check is recorded as failed."""
+
+    code = "SW971"
+    http_status: ClassVar[int] = 403
+    default_hint = (
+        "investigate who changed the store; the principal enrols again after another "
+        "internal person runs `stagewall mfa reset`"
+    )
+
+
 def reason_of(exc: BaseException) -> str:
     """Why ``exc`` happened, in words, for a message: the operating system's or the
     driver's own first line, never a Python class name (which tells a user nothing)."""
@@ -736,4 +765,6 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     AuditObjectUnknown,
     AttemptsUnavailable,
     InternalError,
+    TrustAnchorInBundle,
+    FactorNotBound,
 )

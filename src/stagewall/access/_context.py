@@ -130,7 +130,10 @@ class AccessContext:
         return self._instance
 
     def offboarded(self, conn: Connection) -> set[str]:
-        return {str(v) for v in conn.execute(_OFFBOARDED).scalars()}
+        """Offboarded vendors: the store's rows and every offboarding the log holds."""
+        from stagewall.access.binding import logged_offboarded
+
+        return {str(v) for v in conn.execute(_OFFBOARDED).scalars()} | logged_offboarded(conn)
 
     # -- issuers -------------------------------------------------------------
 

@@ -102,6 +102,17 @@ def logged_withdrawals(
     it stands (``withdrawn_at`` cleared in the store) while the log recorded its
     withdrawal counts for nothing. Read by the indexed code and resource columns, then
     each event is checked against its leaf hash (an edited event is not trusted)."""
+    found: dict[tuple[str, str], int] = {}
+    for index, event in _logged(audit, conn, code, resources):
+        found.setdefault((str(event.resource), event.actor), index)
+    return found
+
+
+def _logged(
+    audit: AuditLog, conn: Connection, code: str, resources: Collection[str]
+) -> list[tuple[int, StoredEvent]]:
+    """The successful events ``code`` about ``resources`` the log holds, oldest first;
+    read by the indexed code and resource columns, each checked against its leaf hash."""
     wanted = sorted(set(resources))
     indexes: list[int] = []
     for start in range(0, len(wanted), _WITHDRAWALS_BATCH):
@@ -109,11 +120,56 @@ def logged_withdrawals(
         indexes.extend(
             int(i) for i in conn.execute(_WITHDRAWALS, {"code": code, "resources": chunk}).scalars()
         )
-    found: dict[tuple[str, str], int] = {}
-    for index, event in audit.events_ref(indexes, conn=conn).items():
-        if event.code == code and event.status is Status.SUCCESS and event.resource in wanted:
-            found.setdefault((str(event.resource), event.actor), index)
+    return [
+        (index, event)
+        for index, event in sorted(audit.events_ref(indexes, conn=conn).items())
+        if event.code == code and event.status is Status.SUCCESS and event.resource in wanted
+    ]
+
+
+def logged_grant_ends(
+    audit: AuditLog, conn: Connection, grant_ids: Collection[str]
+) -> dict[str, int]:
+    """Grant id -> index of the first ``access.grant.revoked`` event (a grant ended:
+    revoked, expired, invalidated) the log holds for it.
+
+    A grant never becomes active again once it ended, so that event outranks the row:
+    a row that says ``active`` (its status edited back in the store, or the grants table
+    restored from an older backup) while the log recorded its end confers nothing."""
+    found: dict[str, int] = {}
+    resources = [f"grant:{g}" for g in grant_ids]
+    for index, event in _logged(audit, conn, ev.GRANT_REVOKED.code, resources):
+        found.setdefault(str(event.resource).removeprefix("grant:"), index)
     return found
+
+
+_OFFBOARDINGS = select(audit_events.c.resource).where(
+    (audit_events.c.code == ev.VENDOR_OFFBOARDED.code)
+    & (audit_events.c.status == Status.SUCCESS.value)
+)
+
+
+def logged_offboarded(conn: Connection) -> set[str]:
+    """The vendors whose offboarding (a successful ``access.vendor.offboarded`` event) the
+    log holds. Offboarding is final, so the event outranks the ``access_offboarded`` row:
+    a row deleted in the store (or a table restored from an older backup) does not bring
+    the vendor's people back. Read by the indexed columns (trusting them only widens what
+    is refused; ``audit verify`` checks the columns against the signed events)."""
+    return {
+        str(r).removeprefix("vendor:")
+        for r in conn.execute(_OFFBOARDINGS).scalars()
+        if str(r).startswith("vendor:")
+    }
+
+
+def ended_mismatch(row: Mapping[str, Any], index: int | None) -> str | None:
+    """Why grant ``row`` disagrees with the log: ``index`` is its logged end."""
+    if index is None or row.get("status") != "active":
+        return None
+    return (
+        f"audit event #{index} records that this grant ended, but its row says it is "
+        "active (edited in the store or restored from an older backup); it confers nothing"
+    )
 
 
 def logged_withdrawers(audit: AuditLog, conn: Connection, code: str, resource: str) -> set[str]:
@@ -158,7 +214,10 @@ def grant_binding_problem(
 __all__ = [
     "bind_row",
     "bound_event",
+    "ended_mismatch",
     "grant_binding_problem",
+    "logged_grant_ends",
+    "logged_offboarded",
     "logged_withdrawals",
     "logged_withdrawers",
     "review_binding_problem",

@@ -31,7 +31,10 @@ from stagewall.access._tables import (
     access_reviews,
 )
 from stagewall.access.binding import (
+    ended_mismatch,
     grant_binding_problem,
+    logged_grant_ends,
+    logged_offboarded,
     logged_withdrawals,
     review_binding_problem,
     withdrawal_mismatch,
@@ -404,6 +407,9 @@ def unbound_problems(ctx: AccessContext, conn: Connection, rows: Sequence[Any]) 
     withdrawn = logged_withdrawals(
         ctx.audit, conn, ev.REVIEW_WITHDRAWN.code, [f"request:{r}" for r in reviews]
     )
+    ended = logged_grant_ends(
+        ctx.audit, conn, [str(r.id) for r in rows if r.status == GrantStatus.ACTIVE.value]
+    )
     found: dict[str, str] = {}
     for row in rows:
         why = _unbound(ctx, conn, row, reviews.get(row.request_id, []), events=events)
@@ -411,6 +417,7 @@ def unbound_problems(ctx: AccessContext, conn: Connection, rows: Sequence[Any]) 
             key = (f"request:{review.request_id}", str(review.reviewer))
             why = why or withdrawal_mismatch(review._mapping, withdrawn.get(key))
             why = why and f"approval by {review.reviewer}: {why}"
+        why = why or ended_mismatch(row._mapping, ended.get(str(row.id)))
         if why is not None:
             found[str(row.id)] = why
     return found
@@ -500,7 +507,7 @@ def _issued_and_offboarded(conn: Connection, grant_id: str) -> tuple[bool, set[s
             issued = True
         else:
             vendors.add(str(value))
-    return issued, vendors
+    return issued, vendors | logged_offboarded(conn)
 
 
 def _withdrawn_approvals(conn: Connection, request_id: str | None) -> list[str]:

@@ -32,12 +32,13 @@ from stagewall.errors import (
     ConfigError,
     IntegrityError,
     KeyMissing,
+    TrustAnchorInBundle,
     UsageError,
     reason_of,
 )
 from stagewall.estate.loader import load_estate_optional
 from stagewall.keys import load_public_key, load_signing_key
-from stagewall.paths import existing_store_url
+from stagewall.paths import config_path, existing_store_url, home
 from stagewall.store import open_store
 
 
@@ -80,6 +81,44 @@ def _policy(config: str | None) -> WitnessPolicy | None:
     if loaded is None:
         return None
     return WitnessPolicy.from_settings(loaded.estate.audit, Path(loaded.path).parent)
+
+
+def _within(path: Path, base: Path) -> bool:
+    """Whether ``path`` is ``base`` or lies under it, as written or with links resolved
+    (a link in the bundle to a directory shipped beside it counts as inside)."""
+    pairs = (
+        (Path(os.path.abspath(path)), Path(os.path.abspath(base))),
+        (path.resolve(), base.resolve()),
+    )
+    return any(p == b or p.is_relative_to(b) for p, b in pairs)
+
+
+def _trust_outside(bundle: str, public_key: str | None, config: str | None) -> None:
+    """Refuse a pinned key or an estate file that comes from inside ``bundle``.
+
+    With no ``--public-key`` the key is the one in the state directory, which is
+    ``./.stagewall`` when nothing else is configured; run inside a forged bundle, that
+    is the forger's key. The estate file (``./stagewall.yaml`` by default) names the
+    witnesses whose cosignatures count: the forger's own, if it came with the bundle.
+    """
+    base = Path(bundle)
+    if public_key:
+        key_at = Path(public_key)
+        what = f"--public-key {public_key}"
+    else:
+        key_at = home()
+        what = f"the state directory {key_at} (no --public-key was given)"
+    if _within(key_at, base):
+        raise TrustAnchorInBundle(
+            f"the public key to verify bundle {bundle} with comes from inside that bundle "
+            f"({what}): a forged bundle would bring the key that vouches for it"
+        )
+    estate = config_path(config)
+    if estate is not None and _within(estate, base):
+        raise TrustAnchorInBundle(
+            f"the estate file {estate} (its audit.witnesses decide whose cosignatures count) "
+            f"lies inside bundle {bundle}: a forged bundle would bring its own witnesses"
+        )
 
 
 def _as_of(value: str | None) -> datetime | None:
@@ -160,6 +199,8 @@ def verify_cmd(
     the bad index.
     """
     try:
+        if bundle is not None:
+            _trust_outside(bundle, public_key, config)
         policy = _policy(config)
         key = pinned_public_key(public_key)
         now = _as_of(as_of)

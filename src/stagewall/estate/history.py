@@ -13,7 +13,8 @@ what *weakened* (lower approval counts, dropped group restrictions, an
 environment that is no longer production, an external that became internal,
 a re-enabled principal, widened eligibility, longer maximum durations, principals
 added to ``segmentation.reporters`` or ``scan.reporters``, an alert webhook or audit
-witness that now allows plain http).
+witness that now allows plain http, an audit witness removed, re-keyed or re-pointed,
+a lower ``witness_quorum`` or a longer ``witness_max_age``).
 
 Alert sink settings can hold secrets (a Slack webhook path): only their hash is
 kept, and everything stored goes through :func:`stagewall.redact.redact_tree`.
@@ -217,6 +218,54 @@ def _reporter_and_plaintext_weakenings(old: Mapping[str, Any], new: Mapping[str,
         key = str(w.get("public_key"))
         if w.get("allow_plaintext") and not (old_w.get(key) or {}).get("allow_plaintext"):
             out.append(f"audit witness {key.split('+')[0]}: now allows plain http")
+    return out + _witness_weakenings(old.get("audit") or {}, new.get("audit") or {})
+
+
+def _witness_id(w: Mapping[str, Any]) -> str:
+    """A witness by what makes it someone else's: its key (cosigning) or its name (e-mail)."""
+    return str(w.get("public_key") or f"email:{w.get('name')}")
+
+
+def _witness_weakenings(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Fewer or weaker witnesses: the auditor's check on truncation and rewrites.
+
+    A witness removed or its key replaced, a smaller quorum, a longer witness_max_age, a
+    git witness pointed at another repository (its key is held by the server, so only
+    the repository that refuses rewrites makes it a witness), an e-mail witness that
+    mails less often or to fewer auditors.
+    """
+    out: list[str] = []
+    was = {_witness_id(w): w for w in old.get("witnesses") or ()}
+    now = {_witness_id(w): w for w in new.get("witnesses") or ()}
+    for wid in sorted(set(was) - set(now)):
+        out.append(f"audit witness {wid.removeprefix('email:').split('+')[0]}: removed")
+    for wid in sorted(set(was) & set(now)):
+        a, b = was[wid], now[wid]
+        name = wid.removeprefix("email:").split("+")[0]
+        if a.get("type", "tlog") != "git" and b.get("type") == "git":
+            out.append(f"audit witness {name}: now a git witness (its key is held by the server)")
+        if a.get("type") == "git" and b.get("type") == "git":
+            moved = [f for f in ("repository", "branch", "path") if a.get(f) != b.get(f)]
+            if moved:
+                out.append(f"audit witness {name}: {', '.join(moved)} changed")
+        if a.get("type") == "email" and b.get("type") == "email":
+            if _seconds(b.get("every")) > _seconds(a.get("every")):
+                out.append(f"audit witness {name}: mails less often")
+            gone = set((a.get("smtp") or {}).get("to") or ()) - set(
+                (b.get("smtp") or {}).get("to") or ()
+            )
+            if gone:
+                out.append(f"audit witness {name}: recipients removed: {', '.join(sorted(gone))}")
+    if was and now and int(new.get("witness_quorum", 1)) < int(old.get("witness_quorum", 1)):
+        out.append(
+            f"audit.witness_quorum lowered from {old.get('witness_quorum')} "
+            f"to {new.get('witness_quorum')}"
+        )
+    if now and _seconds(new.get("witness_max_age")) > _seconds(old.get("witness_max_age")):
+        out.append(
+            f"audit.witness_max_age raised from {old.get('witness_max_age')} "
+            f"to {new.get('witness_max_age')}"
+        )
     return out
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 
 from stagewall.access._core import Request, Review, ThresholdRule
 from stagewall.access._tables import access_offboarded, access_requests
+from stagewall.access.binding import logged_offboarded
 from stagewall.errors import ConfigError, UsageError
 from stagewall.estate import Estate, PrincipalKind, Stage
 from stagewall.gates.identities import Authorship, Contribution, resolve
@@ -194,12 +195,9 @@ def submitter_problem(
     why: str | None = None
     if v is None:
         why = f"its vendor {p.vendor!r} is no longer declared"
-    elif (
-        conn.execute(
-            select(access_offboarded.c.vendor).where(access_offboarded.c.vendor == p.vendor)
-        ).first()
-        is not None
-    ):
+    elif conn.execute(
+        select(access_offboarded.c.vendor).where(access_offboarded.c.vendor == p.vendor)
+    ).first() is not None or p.vendor in logged_offboarded(conn):
         why = f"vendor {p.vendor!r} has been offboarded"
     elif not v.contract_start <= now.date() <= v.contract_end:
         why = f"the contract with vendor {p.vendor!r} runs {v.contract_start} to {v.contract_end}"

@@ -19,13 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from stagewall.audit import AuditEvent, AuditLog, EventType, Status, register_event_type
+from stagewall.audit._tables import audit_events
 from stagewall.errors import (
     AuthenticationFailed,
     AuthenticatorCloned,
+    FactorNotBound,
     FactorRegistrationRefused,
     StagewallError,
     StepUpRefused,
@@ -412,7 +414,13 @@ def register(
                     principal,
                     f"{principal} registered passkey {name!r}",
                     resource=f"principal:{principal}",
-                    details={"passkey": pid, "aaguid": str(cred.aaguid), "name": name},
+                    details={
+                        "passkey": pid,
+                        "aaguid": str(cred.aaguid),
+                        "name": name,
+                        # binds the row to this event (see _unbound_passkey)
+                        "public_key_sha256": _key_digest(cred.credential_id, cred.public_key),
+                    },
                 ),
                 conn=conn,
             )
@@ -468,6 +476,55 @@ def _suspend(store: Store, passkey_id: str, now: datetime) -> None:
         )
 
 
+def _key_digest(credential_id: bytes, public_key: bytes) -> str:
+    return hashlib.sha256(
+        len(credential_id).to_bytes(4, "big") + credential_id + public_key
+    ).hexdigest()
+
+
+# What removes every factor of a principal: a reset by another person, or retirement.
+_FACTORS_REMOVED = ("mfa.reset", "identity.account.retired")
+_PASSKEY_EVENTS = (
+    select(audit_events.c.idx)
+    .where(audit_events.c.resource == bindparam("resource"))
+    .where(audit_events.c.code.in_((EV_REGISTERED.code, EV_REMOVED.code, *_FACTORS_REMOVED)))
+    .where(audit_events.c.status == Status.SUCCESS.value)
+)
+
+
+def _unbound_passkey(store: Store, principal: str, row: Any) -> str | None:
+    """Why passkey ``row`` is not one the log registered to ``principal`` (None: it is).
+
+    A passkey row holds only a public key, so anyone who can write the store could add
+    their own authenticator as someone else's factor. The log is the authority: the
+    newest successful event about this passkey (or about all of the principal's
+    factors) must be its ``identity.webauthn.registered`` event for ``principal`` and,
+    where that event records it, name exactly this credential and public key.
+    """
+    log = AuditLog(store)
+    with store.read() as conn:
+        indexes = [
+            int(i)
+            for i in conn.execute(_PASSKEY_EVENTS, {"resource": f"principal:{principal}"}).scalars()
+        ]
+        events = log.events_ref(indexes, conn=conn)
+    for idx in sorted(events, reverse=True):
+        event = events[idx]
+        if event.code in _FACTORS_REMOVED:
+            return f"audit event #{idx} ({event.code}) removed {principal}'s factors since"
+        if event.details.get("passkey") != row.id:
+            continue
+        if event.code == EV_REMOVED.code:
+            return f"audit event #{idx} records that it was removed"
+        recorded = event.details.get("public_key_sha256")
+        if recorded is not None and recorded != _key_digest(
+            bytes(row.credential_id), bytes(row.public_key)
+        ):
+            return f"it is not the passkey audit event #{idx} registered"
+        return None
+    return f"the log records no registration of it for {principal}"
+
+
 def verify_assertion(
     store: Store,
     settings: ServerSettings,
@@ -514,6 +571,13 @@ def verify_assertion(
         raise StepUpRefused(
             "the passkey used is not registered to you",
             hint="use one of your own passkeys (listed in the assertion options)",
+        )
+    unbound = _unbound_passkey(store, principal, row)
+    if unbound is not None:
+        _refuse(store, principal, "passkey not bound to the audit log", purpose)
+        raise FactorNotBound(
+            f"passkey {row.id} of {principal!r} in the store is refused: {unbound} (the row "
+            "was written in the store or put back from an older backup)"
         )
     if row.suspended_at is not None:
         _refuse(store, principal, "passkey suspended", purpose)

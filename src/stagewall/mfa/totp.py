@@ -14,6 +14,7 @@ method, time and outcome.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import re
@@ -28,7 +29,8 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from stagewall.audit import AuditEvent, AuditLog, EventType, Status, register_event_type
-from stagewall.errors import AccessDenied, ConfigError, UsageError
+from stagewall.audit._tables import audit_events
+from stagewall.errors import AccessDenied, ConfigError, FactorNotBound, UsageError
 from stagewall.estate import Estate
 from stagewall.identity.actor import StepUp, current_actor, set_current_actor
 from stagewall.mfa._crypto import key_id, load_key, open_sealed, seal
@@ -111,6 +113,7 @@ def enroll(
         raise AccessDenied(f"principal {principal!r} is disabled and cannot enrol MFA")
     key = load_key(home, create=True)
     secret = pyotp.random_base32()
+    sealed = seal(key, principal, secret)
     when = _now_text(now or datetime.now(UTC))
     log = AuditLog(store)
     try:
@@ -119,7 +122,7 @@ def enroll(
                 insert(mfa_enrolments).values(
                     principal=principal,
                     method=METHOD,
-                    secret_ct=seal(key, principal, secret),
+                    secret_ct=sealed,
                     key_id=key_id(key),
                     created_at=when,
                     last_step=None,
@@ -132,7 +135,13 @@ def enroll(
                     principal,
                     f"{principal} enrolled TOTP",
                     resource=f"principal:{principal}",
-                    details={"method": METHOD, "key_id": key_id(key)},
+                    # binds the row to this event: a sealed secret put back from an
+                    # older backup (a factor since reset) does not match (see verify)
+                    details={
+                        "method": METHOD,
+                        "key_id": key_id(key),
+                        "sealed_sha256": _digest(sealed),
+                    },
                 ),
                 conn=tx,
             )
@@ -144,6 +153,51 @@ def enroll(
         ) from None
     uri = pyotp.TOTP(secret).provisioning_uri(name=principal, issuer_name=issuer)
     return Enrolment(principal, secret, uri, key_id(key))
+
+
+def _digest(sealed: bytes) -> str:
+    return hashlib.sha256(sealed).hexdigest()
+
+
+# What removes a TOTP factor: a reset by another person, or the account's retirement.
+_REMOVED = ("mfa.reset", "identity.account.retired")
+_FACTOR_EVENTS = (
+    select(audit_events.c.idx, audit_events.c.code)
+    .where(audit_events.c.resource == bindparam("resource"))
+    .where(audit_events.c.code.in_((EV_ENROLLED.code, *_REMOVED)))
+    .where(audit_events.c.status == Status.SUCCESS.value)
+    .order_by(audit_events.c.idx.desc())
+)
+
+
+def _unbound_enrolment(store: Store, principal: str, sealed: bytes) -> str | None:
+    """Why ``principal``'s enrolment row is not the one the log last recorded (None: it is).
+
+    The log, not the row, is the authority: the newest successful ``mfa.enrolled`` event
+    must come after every reset or retirement, and (for enrolments that record it) name
+    the SHA-256 of exactly this sealed secret. A row put back from an older backup, or
+    another sealed secret of the same principal copied in, is refused.
+    """
+    log = AuditLog(store)
+    with store.read() as conn:
+        enrolled: int | None = None
+        for idx, code in conn.execute(_FACTOR_EVENTS, {"resource": f"principal:{principal}"}):
+            if code != EV_ENROLLED.code:
+                return (
+                    f"audit event #{idx} ({code}) removed this factor and no enrolment "
+                    "was recorded since"
+                )
+            enrolled = int(idx)
+            break
+        if enrolled is None:
+            return "the log records no enrolment of this factor"
+        event = log.event_ref(enrolled, conn=conn)
+    if event is None or event.code != EV_ENROLLED.code:
+        return f"audit event #{enrolled} (its enrolment) is missing or was altered"
+    recorded = event.details.get("sealed_sha256")
+    if recorded is not None and recorded != _digest(sealed):
+        return f"it is not the factor audit event #{enrolled} enrolled"
+    return None
 
 
 def _record_failure(store: Store, principal: str, reason: str) -> None:
@@ -199,6 +253,13 @@ def verify(
             hint=f"run `stagewall mfa enroll {principal}` and add the secret to an authenticator",
         )
     secret = open_sealed(load_key(home), principal, bytes(row[0]))
+    unbound = _unbound_enrolment(store, principal, bytes(row[0]))
+    if unbound is not None:
+        _record_failure(store, principal, "enrolment not bound to the audit log")
+        raise FactorNotBound(
+            f"the TOTP enrolment of {principal!r} in the store is refused: {unbound} (the "
+            "row was put back from an older backup or written in the store)"
+        )
     totp = pyotp.TOTP(secret)
     current = totp.timecode(at)
     matched: int | None = None
