@@ -280,6 +280,12 @@ class Hasher:
                 )
             of_doc.append(g)
         leaf_of, leaves = _leaves_many(reps)
+        # a leaf with a word in look-alike letters: its Latin reading is a leaf too,
+        # as for top-level text (:func:`_with_latin_readings`)
+        readings = latin_readings(leaves)
+        if readings:
+            leaf_of += [leaf_of[k] for k, _ in readings]
+            leaves += [t for _, t in readings]
         normed = norm_many(wholes + leaves)
         n_whole = len(wholes)
         u_owner = list(range(n_whole)) + leaf_of
