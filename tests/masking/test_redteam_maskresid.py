@@ -93,11 +93,8 @@ def test_spellings_of_one_address_get_one_masked_address_and_own_outputs() -> No
             }
 
 
-def test_a_unique_column_of_spellings_of_one_address_runs_and_verifies(
-    make: Callable[[], str],
-) -> None:
-    src = make()
-    values = [s for a in ("192.168.1.1", "10.20.30.40") for s in _spellings(a)]
+def unique_ips(src: str, values: list[str]) -> Plan:
+    """A table ``hits`` of ``values`` in a unique column of ``src``, and its plan."""
     _execute(
         src,
         [
@@ -110,6 +107,15 @@ def test_a_unique_column_of_spellings_of_one_address_runs_and_verifies(
     plan = Plan(tables={"hits": TablePlan(columns={"id": keep, "ip": col})})
     if "postgresql" in src:
         plan = Plan(tables={"public.hits": plan.tables["hits"]}, schemas=["public"])
+    return plan
+
+
+def test_a_unique_column_of_spellings_of_one_address_runs_and_verifies(
+    make: Callable[[], str],
+) -> None:
+    src = make()
+    values = [s for a in ("192.168.1.1", "10.20.30.40") for s in _spellings(a)]
+    plan = unique_ips(src, values)
     tgt = make()
     run(plan, src, tgt, KEY, RunOptions())  # stopped on the unique constraint
     got = [r[0] for r in rows_of(tgt, "SELECT ip FROM hits ORDER BY id")]

@@ -34,7 +34,14 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
-from stagewall.masking._units import EMPTY, H, contains, top_bits_bitmap, unique_sorted
+from stagewall.masking._units import (
+    EMPTY,
+    H,
+    contains,
+    top_bits_bitmap,
+    unique_sorted,
+    v6_canonical,
+)
 from stagewall.masking.classify._forms import ESCAPED, detect_view
 from stagewall.masking.transformers._confusables import skeleton
 
@@ -190,6 +197,7 @@ class Gate:
             (ESCAPED, "&" in left or "%" in left),
             (_IDN, "n--" in left or "N--" in left),
             (_SPACED_IBAN, self.spaced_ibans),
+            (_V6_MAYBE, ":" in left),
         ):  # (C-level tests first: each scan only where it can find something)
             if there:
                 found += [m.start() for m in pattern.finditer(left)]
@@ -270,6 +278,17 @@ def holds_compact_iban(units: Sequence[str]) -> bool:
     return _COMPACT_IBAN.search("\n".join(units)) is not None
 
 
+# two colons with at most four hex digits between them: maybe an IPv6 address
+_V6_MAYBE = re.compile(":[0-9A-Fa-f]{0,4}:")
+_V6_IN_TEXT = re.compile(
+    r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.[0-9]{1,3}){0,3}(?![\w:])"
+)
+
+
+def _v6_spelt(match: re.Match[str]) -> str:
+    return v6_canonical(match.group(0).lower())
+
+
 def read_forms(text: str) -> list[str] | bool:
     """Texts every other form of a finding in ``text`` (``classify.other_forms``) is
     a piece of: the text as the detector reads it (its view: ``classify._forms``),
@@ -286,6 +305,10 @@ def read_forms(text: str) -> list[str] | bool:
         out.append(folded)
     if _SPACED_IBAN.search(view) is not None:  # (an IBAN's compact form is a piece)
         out.append(view.replace(" ", ""))
+    if ":" in view:  # an IPv6 address in its canonical spelling (its unit)
+        canonical = _V6_IN_TEXT.sub(_v6_spelt, view)
+        if canonical.lower() != view.lower():
+            out.append(canonical)
     return out
 
 

@@ -19,12 +19,13 @@ def check_plan(plan: Plan, schema: Schema) -> None:
     ensure_plan_ok(plan, schema)
 
 
-def check_schema(db: Any, plan: Plan, schema: Schema) -> None:
+def check_schema(db: Any, plan: Plan, schema: Schema, target: str | None = None) -> None:
     """Refuse (SW520) a source whose object names, or whose definitions the copy
-    recreates as they are, hold personal data the plan does not acknowledge."""
+    (into a ``target`` backend) recreates as they are, hold personal data the plan
+    does not acknowledge."""
     from stagewall.masking.lint import schema_problems
 
-    found = schema_problems(db, plan, schema)
+    found = schema_problems(db, plan, schema, target)
     if found:
         listing = "\n  ".join(p.render().replace("\n", "\n  ") for p in found[:20])
         more = f"\n  … and {len(found) - 20} more" if len(found) > 20 else ""

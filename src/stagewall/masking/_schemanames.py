@@ -19,9 +19,12 @@ A name is personal when
   accent-insensitive, :func:`fold`), so no sample is needed; or
 - a lone word of it is such a value (``tenant_maria``, ``export_ganthriv``),
   unless the schema uses the word in two places or more (the column names of two
-  tables, the texts of two definitions: :func:`vocabulary`): a surname is often
-  an ordinary word (``price``, ``day``), and the schema's own words are what the
-  schema is about, judged against the source's values, never a dictionary; or
+  tables, the texts of two definitions that do more than declare objects:
+  :func:`vocabulary`, :func:`uses`) or it is an ordinary English or technical
+  word (``grace`` of ``grace_period``: :mod:`._ordinary`): a name is often an
+  ordinary word (``price``, ``day``), and the schema's own words are what the
+  schema is about; a surname that is mainly a surname (``smith_orders``) is
+  judged; or
 - it holds the local part of a source e-mail (of a column the plan masks as an
   e-mail), read without its separators (``anna_k``, ``annak`` for
   ``anna.k@example.com``; :func:`local_hit`).
@@ -29,7 +32,8 @@ A name is personal when
 Defaults, check constraints, index definitions (their predicates and
 expressions), partition bounds and domain defaults are copied whatever they hold,
 and so are the views, functions, procedures, triggers and rules of a PostgreSQL
-or MySQL/MariaDB source (:data:`DERIVED_DEFINITIONS`): a string literal in one
+or MySQL/MariaDB source copied into the same engine (:data:`DERIVED_DEFINITIONS`,
+:func:`recreates_derived`): a string literal in one
 that the detector takes for an e-mail, phone or IBAN (in a view, function,
 procedure, trigger or rule: for anything, :func:`literal_kinds`), or that is or
 holds a source value of a name column as above, is refused the same way; an
@@ -479,12 +483,30 @@ def judge_names(
     return [Finding(o.label, shown[o], w, "name", o.name) for o, w in sorted(what.items())]
 
 
+# definitions that declare the objects they name (SQLite's CREATE TABLE and CREATE
+# INDEX, an index's definition): the words of those names are no second use
+_DECLARING = frozenset({"table", "index"})
+
+
+def uses(defs: Iterable[tuple[str, str, bool]]) -> list[str]:
+    """The texts of ``defs`` that use the schema's words (:func:`vocabulary`'s
+    places): all but those that declare the objects they name. Counted, SQLite's
+    ``CREATE TABLE smith_orders (…, quispe_notes …)`` made every column word and,
+    with a ``CREATE INDEX … ON smith_orders``, the table's words the schema's own,
+    so neither was judged."""
+    return [t for o, t, _ in defs if o.split(" ", 1)[0] not in _DECLARING]
+
+
 def lone_words(found: set[str], objects: Sequence[Named], texts: Iterable[str] = ()) -> set[str]:
     """The single words among ``found`` (source values of name columns) that are
-    not the schema's own words (:func:`vocabulary` of ``objects`` and the
-    definitions' ``texts``): a lone word of a name that is one of them is a
-    production value (``tenant_maria``, ``export_ganthriv``)."""
-    return {w for w in found if " " not in w} - vocabulary(objects, texts)
+    neither the schema's own words (:func:`vocabulary` of ``objects`` and the
+    definitions' ``texts``) nor ordinary words (``grace`` of ``grace_period``,
+    :func:`._ordinary.ordinary`): a lone word of a name that is one of them is a
+    production value (``tenant_maria``, ``export_ganthriv``, ``smith_orders``)."""
+    from stagewall.masking._ordinary import ordinary
+
+    lone = {w for w in found if " " not in w and not ordinary(w)}
+    return lone - vocabulary(objects, texts)
 
 
 def _lookups(
@@ -506,13 +528,26 @@ def _lookups(
     return found, lone_words(found, objects, sources), locals_
 
 
-def _judged(label: str, backend: str) -> bool:
+def recreates_derived(source: str, target: str | None) -> bool:
+    """Whether a copy from a ``source`` backend into a ``target`` one recreates the
+    views, functions, procedures, triggers and rules (:data:`DERIVED_DEFINITIONS`):
+    PostgreSQL → PostgreSQL and MySQL/MariaDB → MySQL/MariaDB only; ``target``
+    None (a plan or lint, made without one): whether some target would. The copy
+    (``engine._derived_objects``) and the judgement (:func:`_judged`) both ask this."""
+    if source not in ("postgresql", "mysql"):
+        return False
+    return target is None or target == source
+
+
+def _judged(label: str, backend: str, target: str | None = None) -> bool:
     """Whether the definition ``label`` is one the copy recreates: defaults, checks,
-    indexes, partition bounds, domains, SQLite's CREATE TABLE; and, from
-    PostgreSQL and MySQL/MariaDB (whose copies recreate them), views, functions,
-    procedures, triggers and rules."""
+    indexes, partition bounds, domains, SQLite's CREATE TABLE; and, when the copy
+    recreates them (:func:`recreates_derived`), views, functions, procedures,
+    triggers and rules."""
     kind = label.split(" ", 1)[0]
-    return kind in COPIED_DEFINITIONS or (backend != "sqlite" and kind in DERIVED_DEFINITIONS)
+    if kind in COPIED_DEFINITIONS:
+        return True
+    return kind in DERIVED_DEFINITIONS and recreates_derived(backend, target)
 
 
 def literal_kinds(label: str, text: str) -> set[str]:
@@ -541,6 +576,7 @@ def judge_definitions(
     dialect: str,
     found: set[str] | None = None,
     lone: set[str] | None = None,
+    target: str | None = None,
 ) -> list[Finding]:
     """Definitions the copy recreates as they are (:func:`_judged`) whose string
     literals (and comments) the detector takes for an e-mail, phone or IBAN (in a
@@ -551,7 +587,7 @@ def judge_definitions(
 
     out: list[Finding] = []
     for obj, text, sql in defs:
-        if not _judged(obj, dialect) or not sql:
+        if not _judged(obj, dialect, target) or not sql:
             continue
         kinds: set[str] = set()
         named = False
@@ -567,9 +603,12 @@ def judge_definitions(
     return out
 
 
-def schema_findings(db: Any, plan: Plan, schema: Schema) -> list[Finding]:
-    """What of the source ``db``'s schema would carry personal data into staging,
-    less what the plan acknowledges."""
+def schema_findings(
+    db: Any, plan: Plan, schema: Schema, target: str | None = None
+) -> list[Finding]:
+    """What of the source ``db``'s schema would carry personal data into staging
+    (a ``target`` backend's: views and the like only where the copy recreates them,
+    :func:`recreates_derived`), less what the plan acknowledges."""
     from stagewall.masking._definitions import definitions, literals, split_sql
 
     objects = named_objects(db, plan.schemas)
@@ -578,16 +617,16 @@ def schema_findings(db: Any, plan: Plan, schema: Schema) -> list[Finding]:
         defs = [d for d in defs if _in_schemas(d[0], plan.schemas, db.backend)]
     if db.backend == "sqlite":  # the copy drops the comments of a CREATE
         defs = [(o, split_sql(t, "sqlite")[2], s) for o, t, s in defs]
-    judged = [d for d in defs if _judged(d[0], db.backend) and d[2]]
+    judged = [d for d in defs if _judged(d[0], db.backend, target) and d[2]]
     texts = [lit for o, t, sql in judged for lit in literals(t, sql, db.backend)]
-    sources = [t for _, t, _ in defs]
+    sources = uses(defs)
     found, lone, locals_ = _lookups(db, plan, schema, objects, texts, sources)
     names = [
         f for f in judge_names(objects, found, lone, locals_) if f.label not in plan.acknowledged
     ]
     defs_found = [
         replace(f, shown=hiding(names, f.shown))
-        for f in judge_definitions(judged, db.backend, found, lone)
+        for f in judge_definitions(judged, db.backend, found, lone, target)
         if f.label not in plan.acknowledged
     ]
     return names + defs_found
@@ -599,7 +638,7 @@ def target_findings(tdb: Any, sdb: Any, plan: Plan, schema: Schema) -> list[Find
     from stagewall.masking._definitions import definitions
 
     objects = named_objects(tdb)
-    sources = [t for _, t, _ in definitions(tdb)]
+    sources = uses(definitions(tdb))
     found, lone, locals_ = _lookups(sdb, plan, schema, objects, (), sources)
     return [
         f
@@ -646,11 +685,13 @@ __all__ = [
     "name_hit",
     "named_objects",
     "pattern_kinds",
+    "recreates_derived",
     "runs",
     "schema_findings",
     "source_locals",
     "source_names",
     "target_findings",
+    "uses",
     "vocabulary",
     "words",
 ]

@@ -10,7 +10,9 @@ docs/masking.md ("What verify checks").
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -280,6 +282,12 @@ class Hasher:
                 )
             of_doc.append(g)
         leaf_of, leaves = _leaves_many(reps)
+        # a leaf with a word in look-alike letters: its Latin reading is a leaf too,
+        # as for top-level text (:func:`_with_latin_readings`)
+        readings = latin_readings(leaves)
+        if readings:
+            leaf_of += [leaf_of[k] for k, _ in readings]
+            leaves += [t for _, t in readings]
         normed = norm_many(wholes + leaves)
         n_whole = len(wholes)
         u_owner = list(range(n_whole)) + leaf_of
@@ -547,8 +555,36 @@ def _leaves_many(docs: list[Any]) -> tuple[list[int], list[str]]:
     return owners, out
 
 
+# a text that may be an IPv6 address (lower case; with a /prefix, an IPv4 tail)
+_V6_TEXT = re.compile(r"[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:\.[0-9]{1,3}){0,3}(?:/[0-9]{1,3})?")
+
+
+V6_LONGEST = 49  # "0000:…:0000:255.255.255.255/128": no IPv6 text is longer
+
+
+def v6_canonical(text: str) -> str:
+    """``text`` (lower case, stripped) in the canonical spelling of the IPv6 address
+    (or interface) it is, so every spelling of one address is one unit
+    (``2001:0DB8:0:0:0:0:0:1``, ``2001:db8::0.0.0.1`` and ``2001:db8::1`` alike);
+    any other text as it is."""
+    if len(text) > V6_LONGEST or _V6_TEXT.fullmatch(text) is None:
+        return text
+    try:
+        if "/" in text:
+            return str(ipaddress.IPv6Interface(text))
+        return str(ipaddress.IPv6Address(text))
+    except ValueError:
+        return text
+
+
+def _v6_canonical_many(low: list[str]) -> None:
+    """:func:`v6_canonical` of every text of ``low`` holding a ``:``, in place."""
+    for i in compress(range(len(low)), map(str.__contains__, low, repeat(":"))):
+        low[i] = v6_canonical(low[i])
+
+
 def _norm(s: str) -> str | None:
-    n = s.strip().lower()
+    n = v6_canonical(s.strip().lower())
     if len(n) < MIN_TEXT or n in _COMMON:
         return None
     digits = n.lstrip("+-")
@@ -566,6 +602,8 @@ def norm_many(texts: list[str]) -> list[str | None]:
         return [_norm(t) for t in texts]
     lowered = joined.lower()
     low = list(map(str.strip, lowered.split("\x00")))
+    if ":" in lowered:  # every spelling of an IPv6 address as one
+        _v6_canonical_many(low)
     m = len(low)
     lengths = np.fromiter(map(len, low), dtype=np.int64, count=m)
     drop = lengths < MIN_TEXT

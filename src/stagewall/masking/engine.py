@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from stagewall.errors import ConfigError, StagewallError
+from stagewall.errors import ConfigError, MaskingError, StagewallError
 from stagewall.keys import MaskingKey
 from stagewall.masking._copy import Mapper, TransformerLike, Unit, copy_unit
 from stagewall.masking._known_rows import known_spec
@@ -244,7 +244,7 @@ def _run(
             )
         check_plan(plan, schema)
         check_documents(plan, schema, tgt_url.backend)
-        check_schema(src, plan, schema)
+        check_schema(src, plan, schema, tgt_url.backend)
         transformers = _build_transformers(plan, schema, key, opts.transformer_factory)
         existing = _probe_target(tgt_url)
         if existing and not opts.replace:
@@ -387,6 +387,8 @@ def _derived_objects(
     """PostgreSQL → PostgreSQL: views and triggers over the masked tables (and the
     functions created before them); MySQL/MariaDB → MySQL/MariaDB: routines, views
     and triggers."""
+    from stagewall.masking._definitions import definitions
+    from stagewall.masking._schemanames import DERIVED_DEFINITIONS, recreates_derived
     from stagewall.masking.db._mysql import MySQLDatabase
     from stagewall.masking.db._postgres import PostgresDatabase
 
@@ -396,7 +398,12 @@ def _derived_objects(
         from stagewall.masking.db._mysql_objects import create_objects, read_objects
 
         return create_objects(tgt, read_objects(src), acknowledged)
-    return [], []
+    if recreates_derived(src.backend, tgt.backend):  # pragma: no cover - one predicate
+        raise MaskingError(f"{src.backend} → {tgt.backend}: views and triggers not copied")
+    # no copy recreates them: said, not dropped without a word (nor judged: lint)
+    why = f"a {src.backend} → {tgt.backend} copy recreates tables, not views or triggers"
+    labels = {o for o, _, _ in definitions(src) if o.split(" ", 1)[0] in DERIVED_DEFINITIONS}
+    return [], [(label, why) for label in sorted(labels)]
 
 
 def _create(src: Database, tgt: Database, schema: Schema) -> None:

@@ -295,13 +295,16 @@ def _check_partitions(table: Table, columns: Mapping[str, ColumnPlan]) -> list[L
     ]
 
 
-def schema_problems(db: Any, plan: Plan, schema: Schema) -> list[LintProblem]:
+def schema_problems(
+    db: Any, plan: Plan, schema: Schema, target: str | None = None
+) -> list[LintProblem]:
     """Schema objects of the source ``db`` whose name, or whose definition the copy
-    recreates as it is, holds personal data (``_schemanames``); never shows it."""
+    (into a ``target`` backend, when known) recreates as it is, holds personal data
+    (``_schemanames``); never shows it."""
     from stagewall.masking._schemanames import schema_findings
 
     out = []
-    for f in schema_findings(db, plan, scoped_schema(plan, schema)):
+    for f in schema_findings(db, plan, scoped_schema(plan, schema), target):
         what, kind = f.part, f.label.split(" ", 1)[0]
         fix = "rename it" if what == "name" else "rewrite it"
         out.append(

@@ -116,6 +116,11 @@ def _has_decimal(text: str, ascii_digit: bool) -> bool:
 
 _IPV4 = re.compile(r"[0-9](?<![\w.][0-9])[0-9]{0,2}\.(?:[0-9]{1,3}\.){2}[0-9]{1,3}(?!\w|\.[0-9])")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+# an IPv6 address written with an IPv4 tail (``::ffff:192.0.2.1``): found before
+# the tail alone is taken for an IPv4 address
+_IPV6_V4 = re.compile(
+    r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,6}[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?![\w:]|\.[0-9])"
+)
 _SSN = re.compile(
     r"[0-8](?<!\w[0-8])(?!(?<=0)00|(?<=6)66)[0-9]{2}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}\b"
 )
@@ -510,6 +515,12 @@ def _patterned(text: str) -> list[Match]:
             Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0))
             for m in _NINO.finditer(text)
         ]
+        if ":" in text:
+            found += [
+                Match(Category.IP_ADDRESS, m.start(), m.end(), m.group(0))
+                for m in _IPV6_V4.finditer(text)
+                if is_ip(m.group(0))
+            ]
         found += [
             Match(Category.IP_ADDRESS, m.start(), m.end(), m.group(0))
             for m in _IPV4.finditer(text)
@@ -633,6 +644,12 @@ def _patterned_joined(joined: str, bounds: list[tuple[int, int]]) -> list[Match]
             Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0))
             for m in spans(_NINO_G, _NINO)
         ]
+        if ":" in joined:
+            found += [
+                Match(Category.IP_ADDRESS, m.start(), m.end(), m.group(0))
+                for m in spans(_IPV6_G, _IPV6_V4)
+                if is_ip(m.group(0))
+            ]
         found += [
             Match(Category.IP_ADDRESS, m.start(), m.end(), m.group(0))
             for m in spans(_IPV4_G, _IPV4)

@@ -10,7 +10,9 @@ vectorised permutation, so ``"10.1.2.3"``, ``"10.1.2.3/24"`` and
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import re
 import unicodedata
 from collections.abc import Callable
 from itertools import pairwise
@@ -186,15 +188,133 @@ def _iface_rebuild(prefix: int) -> Callable[[Any], object]:
     return lambda a: ipaddress.ip_interface((a, prefix))
 
 
-def _str_rebuild(original: str, iface: Any) -> Callable[[Any], str]:
+def _str_rebuild(original: str, iface: Any, key: bytes) -> Callable[[Any], str]:
     has_prefix = "/" in original
     upper = original != original.lower()
 
     def rebuild(a: Any) -> str:
-        s = f"{a}/{iface.network.prefixlen}" if has_prefix else str(a)
-        return s.upper() if upper else s
+        if a.version == 6:
+            s = v6_written_like(a, original.strip().split("/", 1)[0], key)
+        else:
+            s = str(a).upper() if upper else str(a)
+        return f"{s}/{iface.network.prefixlen}" if has_prefix else s
 
     return rebuild
+
+
+_HEX_LETTERS = frozenset("abcdefABCDEF")
+
+
+def _v6_spelling(text: str) -> tuple[list[int], int, int, bool]:
+    """How an IPv6 address is written: ``(width of each of the 8 groups as written,
+    0 where elided; where ``::`` starts, or -1; how many groups it stands for;
+    whether the last 32 bits are written as an IPv4 address)``."""
+    text = text.split("%", 1)[0]
+    tail4 = "." in text
+    if "::" in text:
+        head, tail = text.split("::", 1)
+        hg, tg = (head.split(":") if head else []), (tail.split(":") if tail else [])
+    else:
+        hg, tg = text.split(":"), []
+    widths = [len(g) for g in hg + tg]
+    if tail4:
+        widths[-1:] = [0, 0]
+    n = 8 - len(widths)
+    at = len(hg) if "::" in text else -1
+    if at >= 0:
+        widths[at:at] = [0] * n
+    return widths, at, n, tail4
+
+
+def _longest_zero_run(groups: list[int]) -> tuple[int, int]:
+    """``(start, length)`` of the first longest run of two zero groups or more."""
+    best, at, start = (0, -1), 0, -1
+    for k, g in enumerate([*groups, 1]):
+        if g == 0 and start < 0:
+            start = k
+        elif g != 0 and start >= 0:
+            if k - start > best[0]:
+                best, at = (k - start, start), start
+            start = -1
+    return (at, best[0]) if best[0] >= 2 else (-1, 0)
+
+
+def _v6_styled(groups: list[int], tail: str, source: str) -> str:
+    """The address of ``groups`` (``tail``: its IPv4 tail, or "") written the way
+    ``source`` is, case aside (see :func:`v6_written_like`)."""
+    widths, at, n, tail4 = _v6_spelling(source)
+    hexes = 6 if tail4 else 8
+    if at >= 0 and n and at + n <= hexes and not any(groups[at : at + n]):
+        start, length = at, n
+    elif at >= 0:
+        start, length = _longest_zero_run(groups[:hexes])
+    else:
+        start, length = -1, 0
+    parts = [format(g, "x").zfill(w) for g, w in zip(groups[:hexes], widths, strict=False)]
+    if tail4:
+        parts.append(tail)
+    if start < 0:
+        return ":".join(parts)
+    return ":".join(parts[:start]) + "::" + ":".join(parts[start + length :])
+
+
+def v6_written_like(masked: ipaddress.IPv6Address, source: str, key: bytes) -> str:
+    """The masked IPv6 address written the way ``source`` (its address part) is:
+    each group padded with leading zeros to the source group's width, the same
+    groups elided by ``::`` when the masked ones are zero (else its longest run of
+    zero groups, when the source elides any), an IPv4 tail for an IPv4 tail, the
+    source's letter case (upper, lower, or the k-th letter in the case of the
+    source's k-th).
+
+    A masked address has fewer spellings than most (no leading or elided zeros
+    in a random group), so a source spelt otherwise than the canonical
+    ``str(address)`` whose spelling the masked address cannot follow (or that
+    would come out as the canonical spelling's output) has its letters in a keyed
+    mix of cases chosen by the source's text, never all one case: two spellings of
+    one address (``2001:0db8::1``, ``2001:db8::1``) get two outputs, spellings of
+    one address in a unique column do not stop the run, and every output is a
+    spelling of the one masked address."""
+    address = source.split("%", 1)[0]
+    groups = [(int(masked) >> (16 * (7 - k))) & 0xFFFF for k in range(8)]
+    tail = str(ipaddress.IPv4Address(int(masked) & 0xFFFFFFFF))
+    text = _v6_styled(groups, tail, address)
+    low = address.lower()
+    canonical = str(ipaddress.IPv6Address(low))
+    if low != canonical and (
+        _shape(text) != _shape(low) or text == _v6_styled(groups, tail, canonical)
+    ):  # a spelling the masked address cannot follow: a keyed mix of cases
+        mix = hashlib.blake2b(address.encode(), key=key[:64], digest_size=32).digest()
+        bits = [bool(mix[k // 8] >> (k % 8) & 1) for k in range(256)]
+        letters = sum(c in _HEX_LETTERS for c in text)
+        if letters and len(set(bits[:letters])) == 1:  # never all one case
+            bits[0] = not bits[0]
+        return _cased(text, bits)
+    cases = [c.isupper() for c in address if c in _HEX_LETTERS]
+    if cases and all(cases):
+        return text.upper()
+    return _cased(text, cases) if any(cases) else text
+
+
+def _shape(text: str) -> str:
+    """A spelling's shape: its separators, the width of each group, an IPv4 tail."""
+    return _HEX.sub("x", _TAIL4.sub("v4", text))
+
+
+_HEX = re.compile("[0-9a-fA-F]")
+_TAIL4 = re.compile(r"[0-9]+(?:\.[0-9]+){3}$")
+
+
+def _cased(text: str, upper: list[bool]) -> str:
+    """``text`` with its k-th hex letter upper case when ``upper[k]`` (the last
+    entry's case past the end)."""
+    out, k = [], 0
+    for c in text:
+        if c in _HEX_LETTERS:
+            out.append(c.upper() if upper[min(k, len(upper) - 1)] else c.lower())
+            k += 1
+        else:
+            out.append(c)
+    return "".join(out)
 
 
 class IpParams(ParamsModel):
@@ -387,7 +507,7 @@ class IpAddress(Transformer):
                         hint="use text_scrub for free text that contains addresses",
                     ) from None
                 addrs.append(iface.ip)
-                rebuild.append(_str_rebuild(v, iface))
+                rebuild.append(_str_rebuild(v, iface, self._key))
             else:
                 raise wrong_type(self.name, v, "IP address")
         new: list[int] = [0] * len(addrs)
