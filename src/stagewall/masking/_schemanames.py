@@ -16,7 +16,8 @@ A name is personal when
   ``first_name``, ``last_name``), or each word of two adjacent ones is: the words
   are looked up in the source database itself (one read of each such column for
   the values equal to a word, one for those beyond ASCII: case- and
-  accent-insensitive, :func:`fold`), so no sample is needed; or
+  accent-insensitive, :func:`fold`; on PostgreSQL one read of each table for all
+  its name and e-mail columns, :func:`source_values`), so no sample is needed; or
 - a lone word of it is such a value (``tenant_maria``, ``export_ganthriv``),
   unless the schema uses the word in two places or more (the column names of two
   tables, the texts of two definitions that do more than declare objects:
@@ -440,6 +441,128 @@ def source_locals(db: Any, plan: Plan, schema: Schema, keys: set[str]) -> dict[s
     return found
 
 
+def _pg_lower_c(expr: str) -> str:
+    """``expr`` lower-cased with the "C" rules: ASCII letters only, the cheapest
+    ``lower`` PostgreSQL has (the database's rules convert every character)."""
+    return f'lower(({expr})::text COLLATE "C")'
+
+
+def _db_lower(expr: str) -> str:
+    """``expr`` lower-cased with the database's rules."""
+    return f"lower({expr})"
+
+
+def _pg_local(col: str, lower: Any) -> tuple[str, str]:
+    """``(local part, local part without separators)`` of an e-mail column, lower-cased
+    by ``lower`` (as :data:`_LOCAL` and :func:`source_locals` write them)."""
+    local = f"split_part({lower(f'{col}::text')}, '@', 1)"
+    bare = local
+    for sep in ".", "_", "-", "+":
+        bare = f"replace({bare}, '{sep}', '')"
+    return local, bare
+
+
+def _pg_lookups(
+    db: Any, plan: Plan, schema: Schema, words: set[str], keys: set[str]
+) -> tuple[set[str], dict[str, bool]]:
+    """:func:`source_names` and :func:`source_locals` on PostgreSQL, with one read of
+    each table for all its name and e-mail columns (before: two reads of every name
+    column and one of every e-mail column, each calling the database's ``lower`` on
+    every value).
+
+    A value is looked at when it is beyond ASCII (as before: folded here), or when
+    its "C" lower-case form (ASCII letters only, :func:`_pg_lower_c`) is a word or,
+    for an e-mail, its local part without separators is a key. For an ASCII value
+    the "C" form is the database's lower-case form whenever that form is ASCII, and
+    a word that is not ASCII is looked up with the database's rules too, so every
+    value the two functions find is found; both forms of each value are returned,
+    and only those that are words or keys are kept. The same ``(found, locals)``, or
+    more (a locale that lower-cases ``I`` to a dotless i: the "C" form ``i`` is
+    found too).
+    """
+    if not words and not keys:
+        return set(), {}
+    wanted, exotic, key_list = (
+        sorted(words),
+        sorted(w for w in words if not w.isascii()),
+        sorted(keys),
+    )
+    tables: dict[str, tuple[Any, list[Any], list[Any]]] = {}
+    for table, col in _masked_columns(plan, schema, NAME_TRANSFORMERS) if words else []:
+        tables.setdefault(table.qualified, (table, [], []))[1].append(col)
+    for table, col in _masked_columns(plan, schema, EMAIL_TRANSFORMERS) if keys else []:
+        tables.setdefault(table.qualified, (table, [], []))[2].append(col)
+    found: set[str] = set()
+    locals_: dict[str, bool] = {}
+    for table, names, emails in tables.values():
+        params: list[Any] = []
+
+        def arg(value: list[str], params: list[Any] = params) -> str:
+            params.append(value)
+            return "%s"
+
+        def name_cond(c: str) -> str:
+            beyond = _NON_ASCII["postgresql"].format(c=c)
+            cond = f"{beyond} OR {_pg_lower_c(c)} = ANY({arg(wanted)})"
+            if exotic:  # a word beyond ASCII may be an ASCII value under the database's rules
+                cond += f" OR lower({c})::text = ANY({arg(exotic)})"
+            return f"({cond})"
+
+        def email_cond(c: str) -> str:
+            beyond = _NON_ASCII["postgresql"].format(c=c)
+            bare_c = _pg_local(c, _pg_lower_c)[1]
+            bare_db = _pg_local(c, _db_lower)[1]
+            return (
+                f"({bare_c} = ANY({arg(key_list)}) OR "
+                f"({beyond} AND {bare_db} = ANY({arg(key_list)})))"
+            )
+
+        def q(c: Any) -> str:
+            return str(db.q(c.name)).replace("%", "%%")  # a % in a name is no placeholder
+
+        conds = [name_cond(q(c)) for c in names] + [email_cond(q(c)) for c in emails]
+        inner = (
+            f"SELECT {', '.join(q(c) for c in [*names, *emails])} "  # noqa: S608 - identifiers quoted by q()
+            f"FROM {str(db.qt(table)).replace('%', '%%')} WHERE {' OR '.join(conds)}"
+        )
+        rows = []
+        for j, c in enumerate(names):
+            col = f"s.{q(c)}"
+            for form in f"lower({col})::text", _pg_lower_c(col):
+                rows.append(
+                    f"({j}, CASE WHEN {name_cond(col)} THEN {form} END, NULL::text, NULL::text)"
+                )
+        for j, c in enumerate(emails, len(names)):
+            col = f"s.{q(c)}"
+            for lower in _db_lower, _pg_lower_c:
+                local, bare = _pg_local(col, lower)
+                # (the condition written out where it is used: its arrays are parameters)
+                rows.append(
+                    f"({j}, NULL::text, CASE WHEN {email_cond(col)} THEN {local} END, "
+                    f"CASE WHEN {email_cond(col)} THEN {bare} END)"
+                )
+        sql = (
+            f"SELECT DISTINCT x.* FROM ({inner}) s CROSS JOIN LATERAL (VALUES "  # noqa: S608 - identifiers quoted by q()
+            f"{', '.join(rows)}) x(j, v, l, b)"
+        )
+        for _, value, raw, key in db.select_scan(sql, params):
+            if value is not None:
+                found.add(fold(_text(value)))
+            if raw is not None and key is not None and (k := _text(key)) in keys:
+                locals_[k] = locals_.get(k, False) or _text(raw) != k
+    return found & words, locals_
+
+
+def source_values(
+    db: Any, plan: Plan, schema: Schema, words: set[str], keys: set[str]
+) -> tuple[set[str], dict[str, bool]]:
+    """``(source_names(words), source_locals(keys))``: on PostgreSQL with one read of
+    each table (:func:`_pg_lookups`)."""
+    if db.backend == "postgresql" and hasattr(db, "select_scan"):
+        return _pg_lookups(db, plan, schema, words, keys)
+    return source_names(db, plan, schema, words), source_locals(db, plan, schema, keys)
+
+
 def _shown(objects: Sequence[Named], flagged: set[Named]) -> dict[Named, str]:
     """Each flagged object named without its name: kind, owner (a flagged owner
     written as such) and its place among its siblings in name order."""
@@ -522,9 +645,10 @@ def _lookups(
     source ``db``."""
     names = [o.name for o in objects]
     texts = list(texts)
-    found = source_names(db, plan, schema, candidates(names + texts) | words(names + texts))
     keys = {k for n in names for k, _ in local_keys(n)}
-    locals_ = source_locals(db, plan, schema, keys)
+    found, locals_ = source_values(
+        db, plan, schema, candidates(names + texts) | words(names + texts), keys
+    )
     return found, lone_words(found, objects, sources), locals_
 
 
@@ -690,6 +814,7 @@ __all__ = [
     "schema_findings",
     "source_locals",
     "source_names",
+    "source_values",
     "target_findings",
     "uses",
     "vocabulary",

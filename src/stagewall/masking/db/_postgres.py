@@ -339,6 +339,27 @@ class PostgresDatabase(Database):
     def select(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self._execute(sql, params)
 
+    def select_scan(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """A query that reads whole tables for the few rows a filter passes (the
+        schema-name check's look-ups): PostgreSQL's parallel workers may share the
+        read. The planner takes a filter such as ``lower(x) = ANY(words)`` to pass a
+        large share of the rows, which makes gathering them from workers look dear
+        and keeps the plan serial; for this query only, gathering a row is costed as
+        free (``parallel_tuple_cost``; the setting is put back afterwards, also
+        inside the caller's transaction)."""
+        try:
+            old = self.conn.execute(b"SELECT current_setting('parallel_tuple_cost')").fetchone()
+            with self.conn.transaction():
+                self.conn.execute(b"SELECT set_config('parallel_tuple_cost', '0', true)")
+                rows = self._execute(sql, params)
+                if old is not None:
+                    self.conn.execute(
+                        b"SELECT set_config('parallel_tuple_cost', %s, true)", (str(old[0]),)
+                    )
+        except psycopg.Error as exc:
+            raise self.fail("query failed", exc) from None
+        return rows
+
     def ranges(self, table: Table, parts: int, min_pages: int) -> list[str | None]:
         """ctid page ranges splitting a plain table into ``parts`` for parallel readers."""
         rows = self._execute(
