@@ -582,6 +582,34 @@ class ProbeReporterRefused(AccessDenied):
     )
 
 
+# --- jobstop: stopping a masking run mid-copy (SW870-SW872) ---
+
+
+class MaskingRunStopped(MaskingError):
+    """A masking run was stopped between batches by its caller's stop check."""
+
+    code = "SW870"
+    exit_code = EXIT_FINDING
+    default_hint = (
+        "the run that replaced it owns the target now; read the audit log "
+        "(masking.job.superseded) and start a new run if none is in progress"
+    )
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        run_id: str | None = None,
+        withdrawn: bool | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.run_id = run_id  # the masking run's id (its target marker), if it wrote one
+        # True: its partial copy was dropped; False: another run has written the target
+        # since; None: it had not touched the target, or the drop itself failed
+        self.withdrawn = withdrawn
+
+
 class StoreMissing(ConfigError):
     """A command that only reads the store found none where the estate says it is."""
 
@@ -758,6 +786,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     MaskingPlanUnapproved,
     MaskingPlanRequestUnknown,
     ProbeReporterRefused,
+    MaskingRunStopped,
     StoreMissing,
     CiTokenReplayed,
     BrowserLoginRefused,

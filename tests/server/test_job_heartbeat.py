@@ -210,3 +210,166 @@ def test_a_run_marked_dead_before_its_worker_started_never_runs(
     assert jobs.get_run(b, second["id"])["state"] == "queued"
     [event] = _superseded_events(a)
     assert "before reading the source" in event.message
+
+
+class SlowSource:
+    """SQLite reads in batches of two rows; at batch ``kill_at`` the run's server is
+    called dead (``on_kill``), and every batch read from then on is counted."""
+
+    def __init__(self, kill_at: int, on_kill: Callable[[], None]) -> None:
+        self.kill_at, self.on_kill = kill_at, on_kill
+        self.batches = 0
+        self.after_kill = 0
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from functools import partial
+
+        from stagewall.masking import engine
+        from stagewall.masking.db._sqlite import SQLiteDatabase
+
+        original = SQLiteDatabase.iter_rows
+        slow = self
+
+        def iter_rows(db: Any, *args: Any) -> Any:
+            for batch in original(db, *args):
+                slow.batches += 1
+                if slow.batches == slow.kill_at:
+                    slow.on_kill()
+                elif slow.batches > slow.kill_at:
+                    slow.after_kill += 1
+                yield batch
+
+        monkeypatch.setattr(SQLiteDatabase, "iter_rows", iter_rows)
+        monkeypatch.setattr(engine, "RunOptions", partial(engine.RunOptions, batch_rows=2))
+
+
+def _target_left(tmp: Path) -> tuple[list[str], Any]:
+    from stagewall.masking.db import open_database, parse_url, read_completion_marker
+
+    url = parse_url(f"sqlite:///{tmp / 'staging.db'}", "target")
+    with open_database(url, role="target", read_only=True) as db:
+        tables = db.user_tables()
+    return tables, read_completion_marker(url)
+
+
+@pytest.mark.parametrize("told_by", ["beat", "own_read"])
+def test_a_run_marked_dead_mid_copy_stops_within_a_batch_and_withdraws_its_copy(
+    servers: tuple[ServerState, ServerState, Clock, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    told_by: str,
+) -> None:
+    """Server a hangs mid-copy for over a minute; b marks its run dead and queues the next.
+    Before, a's worker went on reading production and writing the target to the end of
+    the copy (and verified it, reading production again) before it found out."""
+    a, b, clock, tmp = servers
+    first = _start(a)
+    seen: dict[str, Any] = {}
+    if told_by == "own_read":
+        a.job_check_every = 0.0  # read the row at every batch (no beat of a tells it)
+
+    def kill() -> None:
+        clock.advance(timedelta(seconds=61))  # no beat of a for 61 s
+        seen["next"] = _start(b)  # b marks the run dead and queues the next one
+        if told_by == "beat":
+            assert jobs.beat(a) == 0  # a's heartbeat thread wakes: its run is gone
+
+    slow = SlowSource(kill_at=5, on_kill=kill)
+    slow.install(monkeypatch)
+    a.workers.run(0)  # type: ignore[attr-defined]
+    assert slow.batches >= 5, "the copy never reached the kill"
+    assert slow.after_kill <= 1, f"{slow.after_kill} batches read after the run was dead"
+    run = jobs.get_run(a, first["id"])
+    assert run["state"] == "failed" and "no heartbeat since" in (run["error"] or "")
+    assert run["masking_run"] is None and run["verification"] is None
+    assert jobs.get_run(b, seen["next"]["id"])["state"] == "queued"  # b's run untouched
+    [event] = _superseded_events(a)
+    assert event.details["run"] == first["id"] and event.details["stopped_mid_copy"] is True
+    assert "stopped mid-copy" in event.message
+    assert "partial copy was withdrawn" in event.message
+    alerts = [x for x in _alert_records(tmp) if x["kind"] == "masking.job.superseded"]
+    assert len(alerts) == 1 and "mid-copy" in alerts[0]["text"]
+    tables, marker = _target_left(tmp)
+    assert tables == []  # no partial table of a's left in staging
+    assert marker is not None and marker.status.value == "failed"
+    assert marker.run_id == event.details["masking_run"]
+    # nothing was recorded complete: the masking record says failed, with SW870
+    from stagewall.masking.record import list_runs as masking_runs
+
+    [record] = masking_runs(a.ctx.store)
+    assert record["status"] == "failed" and "SW870" in str(record["error"])
+
+
+def _alert_records(tmp: Path) -> list[dict[str, Any]]:
+    import json
+
+    path = tmp / "alerts.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_the_live_check_reads_the_store_at_most_every_few_seconds_and_fails_closed(
+    servers: tuple[ServerState, ServerState, Clock, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, _b, _clock, _tmp = servers
+    run_id = _start(a)["id"]
+    assert jobs._update(a, run_id, live=("queued",), state="running")
+    now = [100.0]
+    check = jobs.LiveCheck(a, run_id, monotonic=lambda: now[0])
+    for _ in range(1000):  # a thousand batches within five seconds: no read
+        now[0] += 0.004
+        assert check() is None
+    assert check.reads == 0
+    now[0] += 1.0
+    assert check() is None and check.reads == 1  # live
+
+    def down(*_a: Any, **_kw: Any) -> Any:
+        raise OSError("store unreachable")
+
+    monkeypatch.setattr(a.ctx.store, "read", down)
+    now[0] += 40.0  # 40 s without a confirmation: others call it dead at 60 s
+    assert check() is None and check.reads == 2
+    now[0] += 6.0  # 46 s
+    reason = check()
+    assert reason is not None and "could not be confirmed live for 46 s" in reason
+    monkeypatch.undo()
+    a.job_gone.add(run_id)  # a beat of this process found the row gone: no read needed
+    assert check() is not None and check.reads == 3
+
+
+def test_a_start_stamp_read_before_a_stall_does_not_make_a_live_run_look_silent(
+    servers: tuple[ServerState, ServerState, Clock, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker reads the clock, stalls; meanwhile ten minutes pass and a beat lands;
+    then its start stamp is written. Before, the stamp set the heartbeat ten minutes
+    back and the leader failed a live run (the CI failure 01be0b3 worked around in the
+    two-server schedule test)."""
+    from types import SimpleNamespace
+
+    from stagewall.masking import pipeline
+
+    a, b, clock, _tmp = servers
+    first = _start(a)
+    original = jobs._update
+    stalled: list[bool] = []
+
+    def stalled_update(server: ServerState, run_id: str, **kw: Any) -> bool:
+        if kw.get("state") == "running" and not stalled:  # the start stamp, clock read
+            stalled.append(True)
+            clock.advance(timedelta(minutes=10))  # the stall: time passes...
+            assert jobs.beat(a) == 1  # ...and the heartbeat thread beats meanwhile
+        return original(server, run_id, **kw)
+
+    reaped: list[list[str]] = []
+
+    def copy(*_args: Any, **_kw: Any) -> Any:
+        reaped.append(jobs.reap_dead(b))  # the leader looks while the copy runs
+        record = SimpleNamespace(
+            run_id="mr_1", verification=SimpleNamespace(value="passed"), rows={"t": 3}
+        )
+        return SimpleNamespace(record=record, audit_index=1, report=None)
+
+    monkeypatch.setattr(jobs, "_update", stalled_update)
+    monkeypatch.setattr(pipeline, "run_and_record", copy)
+    a.workers.run(0)  # type: ignore[attr-defined]
+    assert stalled == [True] and reaped == [[]]
+    assert jobs.get_run(a, first["id"])["state"] == "completed"
+    assert _superseded_events(a) == []

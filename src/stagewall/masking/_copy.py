@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from stagewall.errors import MaskingError
-from stagewall.masking._known_rows import KnownRows, KnownSpec
+from stagewall.masking._known_rows import KnownRows, KnownSpec, go_on
 from stagewall.masking._memo import ColumnMemo
 from stagewall.masking._subset import Selection, sampled
 from stagewall.masking.db import Database, copy_columns
@@ -87,10 +87,12 @@ class Mapper:
     def needs_known(self) -> bool:
         return self.known is not None
 
-    def prepare(self, src: Any, batch_rows: int) -> None:
+    def prepare(
+        self, src: Any, batch_rows: int, checkpoint: Callable[[], None] | None = None
+    ) -> None:
         """Read what the known values of related rows need (before a copy starts)."""
         if self.known is not None:
-            self.known.prepare(src, batch_rows)
+            self.known.prepare(src, batch_rows, checkpoint)
 
     def _run(self, idx: int, values: list[Any], known: list[Any] | None = None) -> list[Any]:
         if known is not None and idx in self.consumers:
@@ -290,14 +292,22 @@ def copy_unit(
     sel: Selection,
     batch_rows: int,
     report: Callable[[int], None],
+    checkpoint: Callable[[], None] | None = None,
 ) -> int:
-    """Stream one unit; returns the rows written. Memory is bounded by ``batch_rows``."""
+    """Stream one unit; returns the rows written. Memory is bounded by ``batch_rows``.
+
+    ``checkpoint`` is called before the unit and for each batch (after the COPY path
+    wrote it; as the row path reads it); it raises to stop the run there (the open COPY
+    or transaction is left to roll back)."""
     if sel.mode == "none" or (sel.mode == "keys" and not sel.keys):
         return 0
+    if checkpoint is None:
+        checkpoint = go_on
+    checkpoint()
     from stagewall.masking.db._postgres import PostgresDatabase
 
     names = mapper.names
-    mapper.prepare(src, batch_rows)
+    mapper.prepare(src, batch_rows, checkpoint)
     if (
         isinstance(src, PostgresDatabase)
         and isinstance(tgt, PostgresDatabase)
@@ -328,11 +338,13 @@ def copy_unit(
                 writer.write(data)
                 done += len(lines)
                 report(len(lines))
+                checkpoint()
         return done
     where = unit.where if sel.mode != "filter" or sel.where is None else sel.where
 
     def batches() -> Iterator[list[list[Any]]]:
         for batch in src.iter_rows(unit.table, names, where, batch_rows):
+            checkpoint()  # every batch read, even one the filter empties
             rows = _filter(mapper, sel, [list(r) for r in batch])
             if rows:
                 yield mapper.apply_rows(rows)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import add
@@ -57,6 +57,11 @@ class KnownSpec:
     own: tuple[tuple[str, str], ...]  # (column, transformer) of the row's known values
     parents: tuple[Parent, ...]
     children: tuple[Child, ...] = ()
+
+
+def go_on() -> None:
+    """The checkpoint of a run nobody stops."""
+    return None
 
 
 def known_columns(plan: Plan, table: Table) -> tuple[tuple[str, str], ...]:
@@ -111,14 +116,18 @@ def children_of(plan: Plan, schema: Schema, table: Table) -> tuple[Child, ...]:
     return tuple(out)
 
 
-def child_values(src: Any, ch: Child, batch_rows: int) -> dict[tuple[str, ...], Known]:
+def child_values(
+    src: Any, ch: Child, batch_rows: int, checkpoint: Callable[[], None] = go_on
+) -> dict[tuple[str, ...], Known]:
     """Key of the referenced rows (:func:`canon`) → the known values of the rows of
-    ``ch`` that reference it, distinct, sorted, at most :data:`MAX_CHILD_VALUES`."""
+    ``ch`` that reference it, distinct, sorted, at most :data:`MAX_CHILD_VALUES`
+    (``checkpoint``: called for every batch read; raises to stop the run)."""
     cols = [*ch.fk_columns, *(c for c, _ in ch.value_columns)]
     nk = len(ch.fk_columns)
     trs = [t for _, t in ch.value_columns]
     found: dict[tuple[str, ...], set[tuple[str, str]]] = {}
     for batch in src.iter_rows(ch.table, cols, None, batch_rows):
+        checkpoint()
         for r in batch:
             if any(k is None for k in r[:nk]):
                 continue
@@ -152,9 +161,11 @@ def parents_of(
     return tuple(out)
 
 
-def _parent_lookup(src: Any, p: Parent, batch_rows: int) -> dict[tuple[str, ...], Known]:
+def _parent_lookup(
+    src: Any, p: Parent, batch_rows: int, checkpoint: Callable[[], None] = go_on
+) -> dict[tuple[str, ...], Known]:
     """Key of ``p``'s rows → their known values, with those of the rows they reference."""
-    ups = [(_parent_lookup(src, q, batch_rows), q.fk_columns) for q in p.parents]
+    ups = [(_parent_lookup(src, q, batch_rows, checkpoint), q.fk_columns) for q in p.parents]
     extra = list(dict.fromkeys(c for _, fk in ups for c in fk if c not in p.key_columns))
     cols = [*p.key_columns, *(c for c, _ in p.value_columns), *extra]
     at = {c: i for i, c in enumerate(cols)}
@@ -163,6 +174,7 @@ def _parent_lookup(src: Any, p: Parent, batch_rows: int) -> dict[tuple[str, ...]
     up_at = [(lookup, [at[c] for c in fk]) for lookup, fk in ups]
     table: dict[tuple[str, ...], Known] = {}
     for batch in src.iter_rows(p.table, cols, None, batch_rows):
+        checkpoint()
         for r in batch:
             vals = tuple(
                 (t, v) for t, v in zip(trs, r[nk : nk + nv], strict=True) if type(v) is str and v
@@ -215,13 +227,18 @@ class KnownRows:
         """Indices of the columns a batch must provide."""
         return {i for i, _ in self.own} | {i for fk in self.fks for i in fk}
 
-    def prepare(self, src: Any, batch_rows: int) -> None:
-        """Read the parents' key and value columns (once; the connection must be idle)."""
+    def prepare(
+        self, src: Any, batch_rows: int, checkpoint: Callable[[], None] | None = None
+    ) -> None:
+        """Read the parents' key and value columns (once; the connection must be idle).
+        ``checkpoint``: called for every batch read; raises to stop the run."""
+        check = checkpoint or go_on
         with self._lock:
             if self._lookups is not None:
                 return
-            self._lookups = [_parent_lookup(src, p, batch_rows) for p in self.spec.parents]
-            self._lookups += [child_values(src, ch, batch_rows) for ch in self.spec.children]
+            lookups = [_parent_lookup(src, p, batch_rows, check) for p in self.spec.parents]
+            lookups += [child_values(src, ch, batch_rows, check) for ch in self.spec.children]
+            self._lookups = lookups
 
     def rows(self, columns: Mapping[int, Sequence[object]], n: int) -> list[Known]:
         """The known values of ``n`` rows; ``columns`` maps a column index to its values

@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from stagewall.errors import ALL_ERRORS, MaskingError, StagewallError
+from stagewall.errors import ALL_ERRORS, MaskingError, MaskingRunStopped, StagewallError
 from stagewall.keys import MaskingKey
 from stagewall.masking._copy import Mapper, TransformerLike, Unit, copy_unit
 from stagewall.masking._known_rows import known_spec
@@ -47,10 +47,12 @@ _STATE: dict[str, Any] = {}
 _INHERITED: dict[str, Any] = {}
 
 
-def _init(progress: Any) -> None:
-    """Worker start: import the heavy modules now, while the coordinator prepares."""
+def _init(progress: Any, stop: Any = None) -> None:
+    """Worker start: import the heavy modules now, while the coordinator prepares.
+    ``stop``: the pool's stop flag (an Event the coordinator sets to stop the run)."""
     _STATE.clear()
     _STATE["progress"] = progress
+    _STATE["stop"] = stop
     _STATE["mappers"] = {}
     import gc
 
@@ -110,11 +112,29 @@ def _work(ctx: Context, unit: Unit, sel: Selection) -> tuple[str, int, tuple[str
         src, tgt = _pair(ctx)
         progress = _STATE["progress"]
         n = copy_unit(
-            src, tgt, unit, mappers[q], sel, ctx.batch_rows, lambda k: progress.put((q, k))
+            src,
+            tgt,
+            unit,
+            mappers[q],
+            sel,
+            ctx.batch_rows,
+            lambda k: progress.put((q, k)),
+            _stop_flag_check(_STATE.get("stop")),
         )
         return q, n, None
     except StagewallError as exc:
         return q, 0, (type(exc).__name__, exc.message, exc.hint)
+
+
+def _stop_flag_check(flag: Any) -> Callable[[], None] | None:
+    if flag is None:
+        return None
+
+    def check() -> None:
+        if flag.is_set():
+            raise MaskingRunStopped("the coordinator stopped the run")
+
+    return check
 
 
 def start_method() -> str:
@@ -143,8 +163,12 @@ class WorkerPool:
         self.method = start_method()
         mpctx = mp.get_context(self.method)
         self.progress = mpctx.Queue()
+        self.stop_flag = mpctx.Event()  # set: every worker stops at its next batch
         self.pool = ProcessPoolExecutor(
-            max_workers=jobs, mp_context=mpctx, initializer=_init, initargs=(self.progress,)
+            max_workers=jobs,
+            mp_context=mpctx,
+            initializer=_init,
+            initargs=(self.progress, self.stop_flag),
         )
         if inherit is not None and self.method == "fork":
             _INHERITED.update(run=inherit[0], mappers=inherit[1])
@@ -163,8 +187,11 @@ class WorkerPool:
         units: list[Unit],
         selection: dict[str, Selection],
         report: Callable[[str], Callable[[int], None]],
+        checkpoint: Callable[[], None] | None = None,
     ) -> dict[str, int]:
-        """Copy ``units``; returns rows per table."""
+        """Copy ``units``; returns rows per table. ``checkpoint`` (the run's stop check) is
+        called every half second while the workers copy; when it raises, the workers
+        are told to stop at their next batch and what it raised is raised."""
         stop = threading.Event()
         reporters: dict[str, Callable[[int], None]] = {}
         progress = self.progress
@@ -186,7 +213,19 @@ class WorkerPool:
             futures = [self.pool.submit(_work, ctx, u, selection[u.table.qualified]) for u in units]
             pending: set[Future[tuple[str, int, tuple[str, str, str] | None]]] = set(futures)
             while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                done, pending = wait(
+                    pending,
+                    timeout=None if checkpoint is None else 0.5,
+                    return_when=FIRST_EXCEPTION,
+                )
+                if checkpoint is not None:
+                    try:
+                        checkpoint()
+                    except BaseException:
+                        self.stop_flag.set()
+                        for other in pending:
+                            other.cancel()
+                        raise
                 for f in done:
                     try:
                         q, n, err = f.result()

@@ -10,12 +10,19 @@ Order of a run (docs/masking-datapath.md):
    and shared by every parallel reader); subset closure computed inside it.
 3. Target: completion marker ``running`` first, then tables, data, constraints,
    indexes, sequences, and the marker ``complete`` as the very last write.
+
+A caller may pass a stop check (``RunOptions.stop``, the server's masking jobs do): it
+is asked after every batch and between the phases, and once it names a reason the run
+stops there, leaves every open target transaction to roll back, withdraws what it wrote
+(only while the target's marker is still its own) and raises
+:class:`~stagewall.errors.MaskingRunStopped`. ``stagewall mask run`` passes none.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import threading
 import time
 import uuid
@@ -25,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from stagewall.errors import ConfigError, MaskingError, StagewallError
+from stagewall.errors import ConfigError, MaskingError, MaskingRunStopped, StagewallError
 from stagewall.keys import MaskingKey
 from stagewall.masking._copy import Mapper, TransformerLike, Unit, copy_unit
 from stagewall.masking._known_rows import known_spec
@@ -52,6 +59,9 @@ from stagewall.masking.schema import Schema
 
 KEEP = "keep"
 TransformerFactory = Callable[..., TransformerLike]
+# A run's stop check: None to go on, else the reason to stop (see the module doc).
+StopCheck = Callable[[], str | None]
+_log = logging.getLogger("stagewall.masking.engine")
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,9 @@ class RunOptions:
     split_min_pages: int = 1_024  # PostgreSQL tables larger than this (8 MB) are split
     workers: Literal["process", "thread"] = "process"  # how --jobs > 1 runs in parallel
     transformer_factory: TransformerFactory | None = None  # default: the registry
+    # asked after every batch (keep it cheap: the server's reads its store every few
+    # seconds at most); None: the run is never stopped from outside
+    stop: StopCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +170,31 @@ def _probe_target(url: DatabaseURL) -> list[str]:
         return db.user_tables()
 
 
+class _Stopper:
+    """The run's stop check, shared by its copying threads and latched: once it names a
+    reason, every thread stops at its next batch (calls are serialised: one check at a
+    time, whatever the number of threads)."""
+
+    def __init__(self, check: StopCheck) -> None:
+        self._check = check
+        self._lock = threading.Lock()
+        self.reason: str | None = None
+        self.touched = False  # the run wrote its marker to the target
+
+    def __call__(self) -> None:
+        if self.reason is None:
+            with self._lock:
+                if self.reason is None:
+                    self.reason = self._check() or None
+        if self.reason is not None:
+            raise MaskingRunStopped(f"the run was told to stop: {self.reason}")
+
+
+def _checkpoint(stopper: _Stopper | None) -> None:
+    if stopper is not None:
+        stopper()
+
+
 class _Workers:
     """Thread-local source/target connections for parallel PostgreSQL copies."""
 
@@ -209,12 +247,49 @@ def run(
             pool = WorkerPool(opts.jobs)
     from stagewall.masking._parallel import fewer_collections
 
+    stopper = _Stopper(opts.stop) if opts.stop is not None else None
     try:
         with fewer_collections():
-            return _run(plan, src_url, tgt_url, key, opts, pool, run_id, started, t0)
+            return _run(plan, src_url, tgt_url, key, opts, pool, run_id, started, t0, stopper)
+    except MaskingRunStopped:
+        if stopper is None or stopper.reason is None:
+            raise  # not this run's stop check (cannot happen; never swallowed)
+        stopped = stopper
     finally:
         if pool is not None:
-            pool.close()
+            pool.close()  # its processes stop at their next batch (the stop flag is set)
+    # every connection of the run is closed now (open transactions rolled back)
+    raise stopped_error(tgt_url, run_id, str(stopped.reason), touched=stopped.touched)
+
+
+def stopped_error(
+    target_url: str | DatabaseURL, run_id: str, reason: str, *, touched: bool = True
+) -> MaskingRunStopped:
+    """The error of a run stopped by its stop check, after withdrawing its copy of
+    ``target_url`` (only while the target's marker is still ``run_id``'s)."""
+    if not touched:
+        done, withdrawn = "it had not written to the target", None
+    else:
+        try:
+            withdrawn = withdraw(target_url, only_run=run_id)
+        except Exception as exc:  # the error must still say what is left
+            _log.error("a stopped masking run's partial copy could not be dropped")
+            done, withdrawn = (
+                f"its partial copy could NOT be withdrawn ({type(exc).__name__}): treat the "
+                "target as failed until the next run completes",
+                None,
+            )
+        else:
+            done = (
+                "its partial copy was withdrawn (tables dropped, marker failed)"
+                if withdrawn
+                else "another run has written the target since; that run's copy stands"
+            )
+    return MaskingRunStopped(
+        f"masking run {run_id} stopped mid-copy ({reason}); nothing was marked complete: {done}",
+        run_id=run_id if touched else None,
+        withdrawn=withdrawn,
+    )
 
 
 def _parallel(opts: RunOptions, source_backend: str, target_backend: str) -> bool:
@@ -231,6 +306,7 @@ def _run(
     run_id: str,
     started: str,
     t0: float,
+    stopper: _Stopper | None = None,
 ) -> RunResult:
     with open_database(src_url, role="source") as src:
         from stagewall.masking.lint import scoped_schema
@@ -268,19 +344,27 @@ def _run(
             None,
             json.dumps(src_url.identity(), sort_keys=True),
         )
+        _checkpoint(stopper)  # before the target is touched
         with open_database(tgt_url, role="target", read_only=False) as tgt:
             try:
+                if stopper is not None:
+                    stopper.touched = True
                 tgt.write_marker(marker)
                 if opts.replace:  # tables or not: a failed run may have left types
                     tgt.drop_all()
                 if isinstance(getattr(tgt, "acknowledged", None), frozenset):
                     tgt.acknowledged = frozenset(plan.acknowledged)  # type: ignore[attr-defined]
                 _create(src, tgt, schema)
-                job = _Job(plan, key, schema, transformers, selection, snapshot, opts, pool)
+                job = _Job(
+                    plan, key, schema, transformers, selection, snapshot, opts, pool, stopper
+                )
                 rows, values = _copy_all(src, tgt, job)
+                _checkpoint(stopper)
                 recompute_fulltext(plan, schema, tgt)
                 tgt.finish_tables(schema, opts.jobs)
+                _checkpoint(stopper)
                 created, skipped = _derived_objects(src, tgt, plan.acknowledged)
+                _checkpoint(stopper)  # the last chance: complete is the very last write
                 finished = _now()
                 tgt.write_marker(
                     Marker(
@@ -465,6 +549,7 @@ class _Job:
     snapshot: str | None
     opts: RunOptions
     pool: Any = None  # a started WorkerPool when --jobs runs in processes
+    stopper: _Stopper | None = None
 
 
 def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], int]:
@@ -495,7 +580,16 @@ def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], 
 
     def one(unit: Unit, s: Database, d: Database) -> tuple[str, int]:
         q = unit.table.qualified
-        n = copy_unit(s, d, unit, mappers[q], selection[q], opts.batch_rows, tracker.reporter(q))
+        n = copy_unit(
+            s,
+            d,
+            unit,
+            mappers[q],
+            selection[q],
+            opts.batch_rows,
+            tracker.reporter(q),
+            job.stopper,
+        )
         return q, n
 
     def add(q: str, n: int) -> None:
@@ -549,7 +643,7 @@ def _copy_in_processes(
     if pool is None:
         for q, m in mappers.items():
             if job.selection[q].mode != "none":
-                m.prepare(src, opts.batch_rows)
+                m.prepare(src, opts.batch_rows, job.stopper)
         pool = WorkerPool(opts.jobs, inherit=(run_id, mappers))
     ctx = Context(
         job.plan,
@@ -563,7 +657,9 @@ def _copy_in_processes(
         run_id,
     )
     try:
-        rows: dict[str, int] = pool.run(ctx, units, job.selection, tracker.reporter)
+        rows: dict[str, int] = pool.run(
+            ctx, units, job.selection, tracker.reporter, checkpoint=job.stopper
+        )
     finally:
         if pool is not job.pool:
             pool.close()
@@ -578,11 +674,13 @@ __all__ = [
     "Progress",
     "RunOptions",
     "RunResult",
+    "StopCheck",
     "SubsetSpec",
     "TableResult",
     "parse_subset",
     "parse_subsets",
     "read_completion_marker",
     "run",
+    "stopped_error",
     "withdraw",
 ]

@@ -67,6 +67,10 @@ def run_and_record(
         with phase("masking") as bar:
             opts = dataclasses.replace(options, progress=bar.engine if bar else options.progress)
             result = engine.run(plan, source, target, key, options=opts)
+        # verify reads the source again: a run told to stop does not (nor is recorded)
+        reason = options.stop() if options.stop is not None else None
+        if reason:
+            raise engine.stopped_error(target, result.run_id, reason)
     except StagewallError as exc:
         record_failure(exc, plan, key.key_id, source, target, started_at, t0, store, actor=actor)
         raise

@@ -61,6 +61,10 @@ class ServerState:
     job_beat_lock: threading.Lock = field(default_factory=threading.Lock)
     job_beat_stop: threading.Event = field(default_factory=threading.Event)
     job_beater: threading.Thread | None = None
+    # runs of job_beats whose row a beat found no longer live (marked dead): their worker
+    # stops mid-copy at its next batch; and how often (seconds) a worker reads its row
+    job_gone: set[str] = field(default_factory=set)
+    job_check_every: float = 5.0
     witnessing: WitnessRounds | None = None  # see stagewall.server.witnessing.rounds_of
     # called when the app stops (after the sweeper): clients routes opened, etc.
     closers: list[Callable[[], None]] = field(default_factory=list)

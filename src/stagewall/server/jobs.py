@@ -25,6 +25,8 @@ import logging
 import os
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -42,6 +44,7 @@ from stagewall.errors import (
     MaskingJobTargetProduction,
     MaskingJobUnknown,
     MaskingPlanUnapproved,
+    MaskingRunStopped,
     StagewallError,
 )
 from stagewall.estate import Estate
@@ -108,6 +111,10 @@ ACTIVE = ("queued", "running")
 # that stopped: it is marked failed (with an alert) and no longer blocks its target. A
 # healthy run blocks however long it takes.
 DEAD_AFTER = timedelta(seconds=60)
+# A worker that could not read its run row for this long (real time; the store is out
+# of its reach, so its beats do not land either) stops its copy: by DEAD_AFTER others
+# may have marked the run dead and started the next one.
+UNCONFIRMED_AFTER = DEAD_AFTER.total_seconds() * 3 / 4
 
 
 @dataclass(frozen=True)
@@ -356,6 +363,15 @@ def start(
     return get_run(state, run_id)
 
 
+def _later_beat(now: datetime) -> Any:
+    """``heartbeat_at`` set to ``now`` unless it is already later: a stamp whose clock was
+    read before a stall (a worker or a beat held up between reading the clock and its
+    write) never makes a live run look older than a beat that landed meanwhile. The
+    stamps are fixed-width UTC text, so text order is time order."""
+    stamp = fmt_time(now)
+    return sa.case((job_runs.c.heartbeat_at > stamp, job_runs.c.heartbeat_at), else_=stamp)
+
+
 def beat(state: ServerState) -> int:
     """Refresh the heartbeat of every run this process queued and has not finished;
     returns how many rows were touched (called on each tick of the server's loop)."""
@@ -363,13 +379,20 @@ def beat(state: ServerState) -> int:
     if not ids:
         return 0
     with state.ctx.store.transaction() as conn:
-        return int(
+        touched = int(
             conn.execute(
                 job_runs.update()
                 .where(job_runs.c.id.in_(ids), job_runs.c.state.in_(ACTIVE))
-                .values(heartbeat_at=fmt_time(state.now()))
+                .values(heartbeat_at=_later_beat(state.now()))
             ).rowcount
         )
+        if touched < len(ids):  # some ended, or were marked dead: tell their workers
+            live = conn.execute(
+                sa.select(job_runs.c.id).where(job_runs.c.id.in_(ids), job_runs.c.state.in_(ACTIVE))
+            )
+            gone = set(ids) - {str(r[0]) for r in live}
+            state.job_gone.update(g for g in gone if g in state.job_beats)
+    return touched
 
 
 def _ensure_beating(state: ServerState) -> None:
@@ -477,6 +500,52 @@ def _execute(state: ServerState, run_id: str, prepared: PreparedJob, triggered_b
         _run(state, run_id, prepared, triggered_by)
     finally:
         state.job_beats.discard(run_id)
+        state.job_gone.discard(run_id)
+
+
+class LiveCheck:
+    """The stop check a worker gives the masking engine (``RunOptions.stop``), asked
+    after every batch: the reason to stop once its run row is no longer ``running``.
+
+    Cheap per batch: a beat of this process that found the row no longer live says so
+    in memory (``ServerState.job_gone``); otherwise the row is read at most every
+    ``ServerState.job_check_every`` seconds. A row that could not be read for
+    UNCONFIRMED_AFTER seconds stops the run too (fail closed: its beats do not land
+    either, so others will call it dead)."""
+
+    def __init__(
+        self, state: ServerState, run_id: str, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.state, self.run_id, self._monotonic = state, run_id, monotonic
+        self._confirmed = self._read_at = monotonic()  # it was live when set running
+        self.reads = 0  # store reads so far (for tests and the curious)
+
+    def __call__(self) -> str | None:
+        if self.run_id in self.state.job_gone:
+            return f"run {self.run_id} was marked dead (its heartbeat found it no longer live)"
+        now = self._monotonic()
+        if now - self._read_at < self.state.job_check_every:
+            return None
+        self._read_at = now
+        self.reads += 1
+        try:
+            with self.state.ctx.store.read() as conn:
+                row = conn.execute(
+                    sa.select(job_runs.c.state).where(job_runs.c.id == self.run_id)
+                ).first()
+        except Exception as exc:
+            _log.warning("masking job run %s: its row cannot be read (%s)", self.run_id, exc)
+            if now - self._confirmed >= UNCONFIRMED_AFTER:
+                return (
+                    f"run {self.run_id} could not be confirmed live for "
+                    f"{int(now - self._confirmed)} s (the store is out of reach)"
+                )
+            return None
+        if row is None or row[0] != "running":
+            got = "gone" if row is None else row[0]
+            return f"run {self.run_id} is {got}: it was marked dead while it copied"
+        self._confirmed = now
+        return None
 
 
 def _run(state: ServerState, run_id: str, prepared: PreparedJob, triggered_by: str) -> None:
@@ -484,9 +553,14 @@ def _run(state: ServerState, run_id: str, prepared: PreparedJob, triggered_by: s
     from stagewall.masking.engine import RunOptions
     from stagewall.masking.pipeline import run_and_record
 
-    now = fmt_time(state.now())
+    now = state.now()
     if not _update(
-        state, run_id, live=("queued",), state="running", started_at=now, heartbeat_at=now
+        state,
+        run_id,
+        live=("queued",),
+        state="running",
+        started_at=fmt_time(now),
+        heartbeat_at=_later_beat(now),
     ):
         _superseded(state, run_id, prepared, triggered_by, None)
         return
@@ -511,11 +585,21 @@ def _run(state: ServerState, run_id: str, prepared: PreparedJob, triggered_by: s
             prepared.target_url,
             load_masking_key(state.home),
             state.ctx.store,
-            options=RunOptions(jobs=prepared.job.jobs, replace=True, workers="thread"),
+            options=RunOptions(
+                jobs=prepared.job.jobs,
+                replace=True,
+                workers="thread",
+                stop=LiveCheck(state, run_id),
+            ),
             verify_target=prepared.job.verify,
             actor=triggered_by,
             triggered_by=triggered_by,
         )
+    except MaskingRunStopped as exc:
+        # still live (the store was out of reach): an ordinary failure; else superseded
+        if not _fail(state, run_id, prepared.name, triggered_by, f"[{exc.code}] {exc.message}"):
+            _superseded(state, run_id, prepared, triggered_by, None, stopped=exc)
+        return
     except StagewallError as exc:
         _fail(state, run_id, prepared.name, triggered_by, f"[{exc.code}] {exc.message}")
         return
@@ -553,14 +637,32 @@ def _superseded(
     prepared: PreparedJob,
     triggered_by: str,
     outcome: Outcome | None,
+    *,
+    stopped: MaskingRunStopped | None = None,
 ) -> None:
     """This worker's run was marked dead while it worked (its server hung): it writes no
     state, its copy (if any) is untrusted — withdrawn while the target's marker is still
-    its own, else left to the run that wrote the target since — and it says so."""
+    its own, else left to the run that wrote the target since — and it says so.
+    ``stopped``: its copy was stopped mid-way (the engine withdrew what it wrote)."""
     from stagewall.masking.engine import withdraw
 
     masking_run = outcome.record.run_id if outcome is not None else None
-    if masking_run is None:
+    how = "the worker stopped"
+    if stopped is not None:
+        masking_run = stopped.run_id
+        how = "the worker stopped mid-copy, at its next batch,"
+        if masking_run is None:
+            done = "it had not written to the target"
+        elif stopped.withdrawn:
+            done = "its partial copy was withdrawn (tables dropped, marker failed)"
+        elif stopped.withdrawn is False:
+            done = "another run has written the target since; that run's copy stands"
+        else:
+            done = (
+                f"its partial copy could NOT be withdrawn: treat {prepared.job.target} as "
+                "failed until the next run completes"
+            )
+    elif masking_run is None:
         done = "it stopped before reading the source"
     else:
         try:
@@ -576,9 +678,14 @@ def _superseded(
             )
     text = (
         f"masking job {prepared.name} run {run_id} was marked dead while its worker still "
-        f"ran; the worker stopped without writing its state: {done}"
+        f"ran; {how} without writing its state: {done}"
     )
-    details = {"job": prepared.name, "run": run_id, "masking_run": masking_run}
+    details = {
+        "job": prepared.name,
+        "run": run_id,
+        "masking_run": masking_run,
+        "stopped_mid_copy": stopped is not None,
+    }
     state.ctx.record(
         SUPERSEDED.code,
         triggered_by,
@@ -653,11 +760,13 @@ def _fail(
     error: str,
     *,
     kind: str = "failed",
-) -> None:
+) -> bool:
+    """Fail the run while it is live (then announce it); whether it was."""
     error = redact(error)[:2000]
     if _update(state, run_id, state="failed", finished_at=fmt_time(state.now()), error=error):
         _announce_failure(state, run_id, name, triggered_by, error, kind=kind)
-    # else: the run was marked dead meanwhile (failed, alerted once); nothing to add
+        return True
+    return False  # the run was marked dead meanwhile (failed, alerted once); nothing to add
 
 
 _TITLES = {"plan_unapproved": ": its plan is not approved", "dead": ": its server stopped"}
@@ -815,6 +924,7 @@ def run_scheduled(state: ServerState, now: datetime | None = None) -> list[str]:
 
 __all__ = [
     "TRIGGERED",
+    "LiveCheck",
     "PreparedJob",
     "authorize",
     "get_job",
