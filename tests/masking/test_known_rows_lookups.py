@@ -2,7 +2,7 @@
 loops gave.
 
 ``child_values`` and ``_parent_lookup`` run in the coordinator before the workers
-fork (serial: at 1 M rows of the benchmark about 5.6 CPU seconds with one core idle).
+fork (serial: at 1 M rows of the benchmark about 3.8 CPU seconds with one core idle).
 They now read the source with ``iter_columns`` and build each row's pairs, its key
 and its parents' values in C-level passes. The code before is kept below verbatim
 (but for its name) and both are run on the same generated rows: keys as ints, text,
@@ -178,9 +178,8 @@ def test_a_row_with_only_its_parents_values_gets_theirs() -> None:
 
 def test_a_run_reads_a_table_two_tables_reference_once(tmp_path: Path, monkeypatch: Any) -> None:
     """Orders and events both reference customers and both have scrubbed notes: the
-    run reads the customers' values once (before, once per referencing table: at
-    1 M rows of bench/masking.py about 1.3 CPU s of the serial start), and both
-    tables' notes still lose the customer's name."""
+    run reads the customers' values once (before, once per referencing table), and
+    both tables' notes still lose the customer's name."""
     src_path = tmp_path / "src.db"
     with sqlite3.connect(src_path) as conn:
         conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, last_name TEXT)")
