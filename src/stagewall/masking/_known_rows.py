@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import compress, repeat
 from operator import add
 from typing import Any
 
@@ -121,19 +122,26 @@ def child_values(
 ) -> dict[tuple[str, ...], Known]:
     """Key of the referenced rows (:func:`canon`) → the known values of the rows of
     ``ch`` that reference it, distinct, sorted, at most :data:`MAX_CHILD_VALUES`
-    (``checkpoint``: called for every batch read; raises to stop the run)."""
+    (``checkpoint``: called for every batch read; raises to stop the run).
+
+    Read a column at a time (:func:`_pairs_columns`, :func:`_key_column`): the same
+    dictionary as the row-by-row loop it replaced
+    (tests/masking/test_known_rows_lookups.py)."""
     cols = [*ch.fk_columns, *(c for c, _ in ch.value_columns)]
     nk = len(ch.fk_columns)
     trs = [t for _, t in ch.value_columns]
     found: dict[tuple[str, ...], set[tuple[str, str]]] = {}
-    for batch in src.iter_rows(ch.table, cols, None, batch_rows):
+    for m, columns in src.iter_columns(ch.table, cols, None, batch_rows):
         checkpoint()
-        for r in batch:
-            if any(k is None for k in r[:nk]):
-                continue
-            vals = [(t, v) for t, v in zip(trs, r[nk:], strict=True) if type(v) is str and v]
-            if vals:
-                found.setdefault(tuple(map(canon, r[:nk])), set()).update(vals)
+        vals = _pairs_columns(trs, columns[nk:], m)
+        keys = _keys_or_none(columns[:nk], m)
+        for k, v in compress(zip(keys, vals, strict=True), vals):
+            if k is not None:
+                got = found.get(k)
+                if got is None:
+                    found[k] = set(v)
+                else:
+                    got.update(v)
     return {k: tuple(sorted(v)[:MAX_CHILD_VALUES]) for k, v in found.items()}
 
 
@@ -164,7 +172,14 @@ def parents_of(
 def _parent_lookup(
     src: Any, p: Parent, batch_rows: int, checkpoint: Callable[[], None] = go_on
 ) -> dict[tuple[str, ...], Known]:
-    """Key of ``p``'s rows → their known values, with those of the rows they reference."""
+    """Key of ``p``'s rows → their known values, with those of the rows they reference
+    (``checkpoint``: called for every batch read; raises to stop the run).
+
+    Read a column at a time: each value column gives every row a tuple (empty, or its
+    pair), the rows' tuples are added up and the referenced rows' values looked up in
+    C-level passes (a row whose values are only its parents' shares their tuple, as
+    before). The same dictionary, in the same order, as the row-by-row loop it
+    replaced (tests/masking/test_known_rows_lookups.py)."""
     ups = [(_parent_lookup(src, q, batch_rows, checkpoint), q.fk_columns) for q in p.parents]
     extra = list(dict.fromkeys(c for _, fk in ups for c in fk if c not in p.key_columns))
     cols = [*p.key_columns, *(c for c, _ in p.value_columns), *extra]
@@ -173,21 +188,59 @@ def _parent_lookup(
     trs = [t for _, t in p.value_columns]
     up_at = [(lookup, [at[c] for c in fk]) for lookup, fk in ups]
     table: dict[tuple[str, ...], Known] = {}
-    for batch in src.iter_rows(p.table, cols, None, batch_rows):
+    for m, columns in src.iter_columns(p.table, cols, None, batch_rows):
         checkpoint()
-        for r in batch:
-            vals = tuple(
-                (t, v) for t, v in zip(trs, r[nk : nk + nv], strict=True) if type(v) is str and v
-            )
-            for lookup, idx in up_at:
-                key = tuple(r[i] for i in idx)
-                if all(k is not None for k in key):
-                    found = lookup.get(tuple(map(canon, key)))
-                    if found:  # shared, not copied, when the row has no values of its own
-                        vals = vals + found if vals else found
-            if vals:
-                table[tuple(map(canon, r[:nk]))] = vals
+        vals = _pairs_columns(trs, columns[nk : nk + nv], m)
+        for lookup, idx in up_at:
+            keys = _keys_or_none([columns[i] for i in idx], m)
+            found = [lookup.get(k) or () if k is not None else () for k in keys]
+            # () + found is found and vals + () is vals (the same tuples)
+            vals = list(map(add, vals, found))
+        own_keys = list(zip(*map(_canon_column, columns[:nk]), strict=True)) if nk else [()] * m
+        table.update(compress(zip(own_keys, vals, strict=True), vals))
     return table
+
+
+def _read_key(p: Parent) -> tuple[object, ...]:
+    """What :func:`_parent_lookup` of ``p`` reads and builds (not the child's FK
+    columns, which only the child uses): equal keys, equal lookups."""
+    ups = tuple((q.fk_columns, _read_key(q)) for q in p.parents)
+    return (p.table.qualified, p.key_columns, p.value_columns, ups)
+
+
+def _canon_column(col: Sequence[object]) -> list[str]:
+    """``[canon(v) for v in col]``; a column of ``int`` and ``str`` in one ``map``."""
+    if set(map(type, col)) <= _INT_OR_TEXT:
+        return list(map(str, col))
+    return list(map(canon, col))
+
+
+_INT_OR_TEXT = frozenset({int, str})
+
+
+def _keys_or_none(cols: Sequence[Sequence[object]], m: int) -> list[tuple[str, ...] | None]:
+    """Each row's key (:func:`canon` of its values), None where one of them is NULL."""
+    if not cols:
+        return [()] * m
+    keys: list[tuple[str, ...] | None] = list(zip(*map(_canon_column, cols), strict=True))
+    if any(None in c for c in cols):
+        nulls = [any(k is None for k in r) for r in zip(*cols, strict=True)]
+        keys = [None if n else k for k, n in zip(keys, nulls, strict=True)]
+    return keys
+
+
+def _pairs_columns(trs: Sequence[str], cols: Sequence[Sequence[object]], m: int) -> list[Known]:
+    """Each row's ``(transformer, value)`` pairs of its non-empty text values, in
+    column order (what ``tuple((t, v) for t, v in zip(trs, row) if type(v) is str and
+    v)`` gives each row), a column at a time."""
+    out: list[Known] = [()] * m
+    for t, col in zip(trs, cols, strict=True):
+        if set(map(type, col)) == {str} and "" not in col:
+            one: list[Known] = list(zip(zip(repeat(t), col)))  # type: ignore[arg-type]
+        else:
+            one = [((t, v),) if type(v) is str and v else () for v in col]
+        out = list(map(add, out, one))
+    return out
 
 
 def canon(value: object) -> str:
@@ -221,6 +274,8 @@ class KnownRows:
         self._lookups: list[dict[tuple[str, ...], Known]] | None = None
         self._flat: dict[int, dict[object, Known]] = {}  # see _by_text
         self._lock = threading.Lock()
+        # lookups shared by the tables of one run (see prepare); never across runs
+        self.shared: dict[tuple[object, ...], Any] | None = None
 
     @property
     def columns(self) -> set[int]:
@@ -231,13 +286,28 @@ class KnownRows:
         self, src: Any, batch_rows: int, checkpoint: Callable[[], None] | None = None
     ) -> None:
         """Read the parents' key and value columns (once; the connection must be idle).
-        ``checkpoint``: called for every batch read; raises to stop the run."""
+        ``checkpoint``: called for every batch read; raises to stop the run.
+
+        With :attr:`shared` set (the engine gives every table of a run the same
+        dictionary, all read in one snapshot), a lookup another table already read
+        (by what it reads, :func:`_read_key`) is taken from it, and one read here is
+        added: orders and events that both reference customers read them once."""
         check = checkpoint or go_on
         with self._lock:
             if self._lookups is not None:
                 return
-            lookups = [_parent_lookup(src, p, batch_rows, check) for p in self.spec.parents]
-            lookups += [child_values(src, ch, batch_rows, check) for ch in self.spec.children]
+            memo: dict[tuple[object, ...], Any] = {} if self.shared is None else self.shared
+            lookups = []
+            for p in self.spec.parents:
+                k = ("parent", *_read_key(p))
+                if k not in memo:
+                    memo[k] = _parent_lookup(src, p, batch_rows, check)
+                lookups.append(memo[k])
+            for ch in self.spec.children:
+                k = ("child", ch.table.qualified, ch.fk_columns, ch.value_columns)
+                if k not in memo:
+                    memo[k] = child_values(src, ch, batch_rows, check)
+                lookups.append(memo[k])
             self._lookups = lookups
 
     def rows(self, columns: Mapping[int, Sequence[object]], n: int) -> list[Known]:

@@ -564,6 +564,10 @@ def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], 
         t.qualified: Mapper(t, job.transformers[t.qualified], known_spec(job.plan, schema, t))
         for t in schema.tables
     }
+    shared: dict[tuple[object, ...], Any] = {}  # a related table is read once per run
+    for m in mappers.values():
+        if m.known is not None:
+            m.known.shared = shared
     parallel = _parallel(opts, src.backend, tgt.backend)
     units = _plan_units(
         src, schema, selection, opts.jobs if parallel else 1, opts.split_min_pages, mappers

@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache
-from itertools import chain, compress, filterfalse
+from itertools import chain, compress, filterfalse, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -419,6 +419,29 @@ def national_number(compact: str) -> str | None:
 
 
 _LEADING_DIGITS = re.compile("[0-9]+")
+# national_number of every text of a NUL-joined batch in one findall: at each text's
+# start, the prefix national_number strips (an international prefix and a country
+# code, a trunk prefix, or a country code; each group atomic: the lengths
+# _cc_length picks, never another split) and the digits after it. A text with no
+# match gets "" (an empty group): so does one whose leading digits are too few for
+# its prefix, which national_number refuses as too short either way.
+_CC = "(?>[17]|" + "|".join(sorted(_CC_2)) + "|[0-9]{3})"
+_NATIONAL = re.compile(rf"(?:^|(?<=\x00))(?:(?>00{_CC}|0|{_CC})([0-9]*))?")
+
+
+def national_numbers(compacts: list[str]) -> list[str | None]:
+    """:func:`national_number` of each of ``compacts``, in one regex pass over the
+    batch (tests/masking/transformers/test_known_national.py checks they agree)."""
+    if not compacts:
+        return []
+    joined = "\x00".join(compacts)
+    if joined.count("\x00") != len(compacts) - 1:
+        return list(map(national_number, compacts))  # a text holding NUL: one at a time
+    rests = _NATIONAL.findall(joined)  # one match at each text's start, none elsewhere
+    return [
+        r if len(r) >= MIN_COMPACT and r != c else None
+        for r, c in zip(rests, compacts, strict=True)
+    ]
 
 
 def _cc_length(digits: str) -> int:
@@ -577,7 +600,10 @@ class Pairs:
         m = len(self.flat)
         self.row: np.ndarray = np.repeat(np.arange(n), np.fromiter(map(len, known), np.int64, n))
         flat = self.flat
-        named = np.fromiter(map(_NAME_TRANSFORMERS.__contains__, map(_first, flat)), bool, m)
+        # each pair's kind as a small code, in one pass (see _KIND_CODE): the kinds
+        # tested below are NumPy comparisons instead of a pass over the pairs each
+        codes = np.fromiter(map(_KIND_CODE.get, map(_first, flat), repeat(0)), np.int8, m)
+        named = codes == _C_NAME
         values = list(map(_second, flat))
         # spelt otherwise (Müller is also Mueller): probed by the words of all spellings
         for i in _spellable(flat):
@@ -587,8 +613,7 @@ class Pairs:
                 named[i] = True
         # a street's compact form without its house number, which may stand on either
         # side (see _patterns_of)
-        is_street = map(_STREETS.__contains__, map(_first, flat))
-        streets = [i for i in compress(range(m), is_street) if not named[i]]
+        streets = np.flatnonzero((codes == _C_STREET) & ~named).tolist()
         if streets:
             joined = "\x00".join(values[j] for j in streets)
             if joined.count("\x00") == len(streets) - 1:
@@ -600,22 +625,27 @@ class Pairs:
                     values[j] = b
         # a phone's national number and an e-mail's local part are patterns of their
         # own (see _patterns_of): probed by those, pieces of the whole value's form
-        by_part = list(compress(range(m), map(_PROBED_BY_PART.__contains__, map(_first, flat))))
-        phones = []
-        for j in by_part:
-            if KIND[flat[j][0]] != "email":
-                phones.append(j)
-            elif "@" in values[j]:
-                values[j] = values[j].rpartition("@")[0]
+        # (an e-mail's local part: rsplit's first piece is the text before the last "@",
+        # or the whole value without one; C-level passes over the batch's e-mails)
+        emails = np.flatnonzero(codes == _C_EMAIL).tolist()
+        at_sign = repeat("@")
+        parts = map(str.rsplit, map(values.__getitem__, emails), at_sign, repeat(1))
+        for j, local in zip(emails, map(_first, parts), strict=True):
+            values[j] = local
         self.spaced, self.forms = _spaced_and_compact(values)
-        for j in phones:  # (the compact form is the words the national number is cut from)
-            national = national_number(self.forms[j])
-            if national is not None:
-                self.forms[j] = national
+        # (the compact form is the words the national number is cut from)
+        phones = np.flatnonzero(codes == _C_PHONE).tolist()
+        forms = self.forms
+        national = national_numbers(list(map(forms.__getitem__, phones)))
+        for j, got in zip(phones, national, strict=True):
+            if got is not None:
+                forms[j] = got
         if named.any():
             # spaced forms hold word characters (str.isalnum) and spaces: isalnum is
             # "exactly one word"
-            named &= ~np.fromiter(map(str.isalnum, self.spaced), bool, m)
+            at = np.flatnonzero(named)
+            spaced = map(self.spaced.__getitem__, at.tolist())
+            named[at] = ~np.fromiter(map(str.isalnum, spaced), bool, len(at))
         self.multi: np.ndarray = named  # names of several words (or none)
 
     def take(self, rows: Sequence[int]) -> Pairs:
@@ -787,6 +817,12 @@ _NAME_TRANSFORMERS = frozenset(t for t, k in KIND.items() if k == "name")
 _SPELT = frozenset(t for t, k in KIND.items() if k in _SPELT_KINDS)
 _STREETS = frozenset(t for t, k in KIND.items() if k == "street")
 _PROBED_BY_PART = frozenset(t for t, k in KIND.items() if k in ("phone", "email"))
+# the kinds Pairs tells apart, by transformer (any other transformer: 0)
+_C_NAME, _C_STREET, _C_EMAIL, _C_PHONE = 1, 2, 3, 4
+_KIND_CODE = {
+    t: {"name": _C_NAME, "street": _C_STREET, "email": _C_EMAIL, "phone": _C_PHONE}.get(k, 0)
+    for t, k in KIND.items()
+}
 # a street's house number, first or last (``14`` of ``Ganthrivweg 14``, ``222 …``).
 # Every match starts with a digit: the leading lookahead says so, which lets the
 # regex engine skip to the digits instead of trying both alternatives at every
