@@ -212,9 +212,9 @@ def test_a_run_reads_a_table_two_tables_reference_once(tmp_path: Path, monkeypat
     reads: list[str] = []
     real = _known_rows._parent_lookup
 
-    def counted(src: Any, p: Parent, batch_rows: int) -> Any:
+    def counted(src: Any, p: Parent, batch_rows: int, *rest: Any) -> Any:
         reads.append(p.table.qualified)
-        return real(src, p, batch_rows)
+        return real(src, p, batch_rows, *rest)
 
     monkeypatch.setattr(_known_rows, "_parent_lookup", counted)
     target = tmp_path / "tgt.db"
