@@ -76,9 +76,16 @@ class MfaResetQuarantine(Check):
         counted = {MFA_RESET: 0, INVITATION_ACCEPTED: 0, HOST_OPERATOR: 0}
         acts: list[EventRow] = []
         allowed = 0
-        for ev, details in inputs.details_of([*STARTS, *QUARANTINED_ACTS]):
-            if ev.status != "Success":
+        # only these two need their details (a log holds many reviews: not parsed here)
+        detailed = {
+            ev.index: details
+            for ev, details in inputs.details_of([INVITATION_ACCEPTED, CAMPAIGN_DECIDED])
+        }
+        wanted = {*STARTS, *QUARANTINED_ACTS}
+        for ev in inputs.events:
+            if ev.code not in wanted or ev.status != "Success" or not inputs.until_at(ev):
                 continue
+            details = detailed.get(ev.index, {})
             if ev.code in STARTS and (ev.resource or "").startswith("principal:"):
                 at = when(ev.time)
                 if ev.code == INVITATION_ACCEPTED and details.get("invited_by") == HOST_OPERATOR:
