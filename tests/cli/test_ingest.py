@@ -71,3 +71,33 @@ def test_unknown_source_and_missing_file_are_clear_errors(tmp_path: Path) -> Non
     assert "error[SW101]: --from" in res.stderr and "no such file" in res.stderr
     res = run_cli("ingest", "pg", "--from", "-", "--from-end", "--config", str(cfg), "--db", db)
     assert res.exit_code == 2 and "--from-end only makes sense with --follow" in res.stderr
+
+
+def test_ingest_counts_suppressed_findings_per_rule_and_entry(tmp_path: Path) -> None:
+    """A suppression written for one rule cannot silence another rule's findings unseen:
+    the summary (text and JSON) counts them per rule and per monitoring.suppress entry."""
+    cfg, db = _setup(tmp_path)
+    cfg.write_text(
+        ESTATE
+        + "  suppress:\n"
+        + "    - {rule: production_login_without_grant, principal: bob, reason: pen test}\n"
+        + "    - {rule: external_production_access, principal: bob, reason: vendor window}\n"
+        + "alerts:\n  - {type: file, path: alerts.jsonl}\n"
+    )
+    log = tmp_path / "pg.log"
+    log.write_text(LINES)
+    args = ("ingest", "pg", "--from", str(log), "--config", str(cfg), "--db", db)
+    res = run_cli(*args)
+    assert res.exit_code == 0, res.stderr
+    assert (
+        "suppressed by rule: external_production_access 1 (monitoring.suppress[1] "
+        "(vendor window) 1), production_login_without_grant 1 (monitoring.suppress[0] "
+        "(pen test) 1)"
+    ) in res.stdout
+    log.write_text(LINES.replace("09:00:00", "10:30:00"))  # later: past the dedup window
+    out = json.loads(run_cli(*args, "--format", "json").stdout)
+    assert out["suppressed"] == 2
+    assert out["suppressed_by_rule"] == {
+        "external_production_access": {"monitoring.suppress[1] (vendor window)": 1},
+        "production_login_without_grant": {"monitoring.suppress[0] (pen test)": 1},
+    }

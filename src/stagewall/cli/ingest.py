@@ -11,6 +11,7 @@ from typing import IO
 
 import click
 
+from stagewall._suppressed import suppressed_line
 from stagewall.alerts import sinks_from_config
 from stagewall.cli._common import config_option, db_option, echo_json, format_option
 from stagewall.cli._params import check_path, estate_name, seconds
@@ -38,8 +39,13 @@ class _Totals:
         self.samples: list[dict[str, object]] = []
         self.findings: list[dict[str, object]] = []
         self.failures: list[str] = []
+        self.suppressed: dict[str, dict[str, int]] = {}
 
     def add(self, r: IngestReport) -> None:
+        for rule, per in r.suppressed_by_rule.items():
+            mine = self.suppressed.setdefault(rule, {})
+            for by, n in per.items():
+                mine[by] = mine.get(by, 0) + n
         self.lines += r.lines
         self.events += r.events
         self.malformed += r.malformed
@@ -70,9 +76,13 @@ class _Totals:
                     "malformed_samples": self.samples,
                     "findings": self.findings,
                     "alert_failures": self.failures,
+                    "suppressed": sum(sum(p.values()) for p in self.suppressed.values()),
+                    "suppressed_by_rule": dict(sorted(self.suppressed.items())),
                 }
             )
             return
+        if self.suppressed:
+            click.echo(f"suppressed by rule: {suppressed_line(self.suppressed)}")
         click.echo(
             f"{source}: {self.lines} line(s), {self.events} event(s) logged, "
             f"{self.malformed} malformed, "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -146,7 +146,10 @@ EVIDENCE_RULES = frozenset({"external_production_access", "production_login_with
 class _Suppressor:
     def __init__(self, items: Sequence[Suppression]) -> None:
         self._items = []
-        for s in items:
+        # how each entry is named where its effect is counted (ingest report, audit)
+        self.labels: dict[int, str] = {}
+        for i, s in enumerate(items):
+            self.labels[id(s)] = f"monitoring.suppress[{i}] ({s.reason})"
             net = None
             if s.src_ip:
                 try:
@@ -271,6 +274,9 @@ class Detector:
         self._fired: dict[tuple[str, str, str], float] = {}
         self._seen = 0
         self.suppressed = 0
+        # (rule, suppression entry) -> findings it silenced, every rule's (EVIDENCE_RULES
+        # findings are also recorded one by one; the others only here)
+        self.suppressed_by: Counter[tuple[str, str]] = Counter()
         self.evaluated = 0
 
     # -- evaluation -------------------------------------------------------------
@@ -350,6 +356,7 @@ class Detector:
         hit = self._suppress.match(f)
         if hit is not None:
             self.suppressed += 1
+            self.suppressed_by[(f.rule, self._suppress.labels.get(id(hit), hit.reason))] += 1
             if f.rule not in EVIDENCE_RULES:
                 return
             # silenced, not hidden: the finding still goes to the audit log (no alert)

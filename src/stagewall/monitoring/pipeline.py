@@ -57,6 +57,8 @@ class IngestReport:
     malformed_samples: list[dict[str, Any]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     suppressed: int = 0
+    # rule -> {suppression entry: findings it silenced} (every rule, not only the recorded)
+    suppressed_by_rule: dict[str, dict[str, int]] = field(default_factory=dict)
     first_index: int | None = None
     last_index: int | None = None
     head: str = ""
@@ -73,6 +75,7 @@ class IngestReport:
             "malformed_samples": self.malformed_samples,
             "findings": [f.to_json() for f in self.findings],
             "suppressed": self.suppressed,
+            "suppressed_by_rule": self.suppressed_by_rule,
             "first_index": self.first_index,
             "last_index": self.last_index,
             "head": self.head,
@@ -222,8 +225,12 @@ class IngestContext:
         report.head = head.chain.hex()
         report.events += len(events)
         before = self.detector.suppressed
+        counted = self.detector.suppressed_by.copy()
         report.findings += self.detector.process(events)
         report.suppressed += self.detector.suppressed - before
+        for (rule, by), n in (self.detector.suppressed_by - counted).items():
+            per = report.suppressed_by_rule.setdefault(rule, {})
+            per[by] = per.get(by, 0) + n
 
     def record(self, conn: Connection, report: IngestReport) -> None:
         """Findings and the batch anchor to the audit log (in ``conn``'s transaction)."""
@@ -245,6 +252,14 @@ class IngestContext:
                         "last_index": report.last_index,
                         "monitoring_head": report.head,
                         "findings": len(report.findings),
+                        **(
+                            {
+                                "suppressed": report.suppressed,
+                                "suppressed_by_rule": report.suppressed_by_rule,
+                            }
+                            if report.suppressed
+                            else {}
+                        ),
                         **({"origin": dict(report.origin)} if report.origin else {}),
                     },
                 )

@@ -32,6 +32,7 @@ def summary_event(result: ScanResult, actor: str, failed: bool) -> AuditEvent:
             "counts_by_rule": result.counts_by_rule(),
             "counts_by_severity": result.counts_by_severity(),
             "suppressed": len(result.suppressed),
+            "suppressed_by_rule": result.suppressed_by_rule(),
             "files_scanned": result.stats.files_scanned,
             "files_skipped": len(result.stats.skipped),
             "paths_sha256": result.paths_hash(),

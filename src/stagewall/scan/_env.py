@@ -39,6 +39,9 @@ _WORDY_NAMES = (".tfvars", ".tfvars.json", ".env", ".tfbackend")
 _FILE_PATTERNS = (
     re.compile(r"^values[-_.](?P<env>[a-z0-9_-]+)\.ya?ml$"),
     re.compile(r"^\.env\.(?P<env>[a-z0-9_-]+)$"),
+    # dotenv's per-mode local overrides (Vite, Next.js, dotenv-flow): `.env.staging.local`
+    # is the staging mode's, not a "local" environment's
+    re.compile(r"^\.env\.(?P<env>[a-z0-9_-]+)\.local$"),
     re.compile(r"^(?P<env>[a-z0-9_-]+)\.env$"),
     re.compile(r"^(?P<env>[a-z0-9_-]+)(?:\.auto)?\.tfvars(?:\.json)?$"),
     re.compile(r"^(?:docker-)?compose[-_.](?P<env>[a-z0-9_-]+)\.ya?ml$"),
@@ -167,7 +170,12 @@ class EnvModel:
             return EXAMPLE_ENV
         for i, part in enumerate(parts[:-1]):
             if part in _DIR_MARKERS and i + 1 < len(parts) - 1:
-                att = self.environment_named(parts[i + 1], f"directory {part}/{parts[i + 1]}/")
+                # ``envs/staging/``, and by its words ``envs/staging-eu/``,
+                # ``overlays/prod-us-east-1/`` (mixed words: none)
+                reason = f"directory {part}/{parts[i + 1]}/"
+                att = self.environment_named(parts[i + 1], reason) or self.from_words(
+                    parts[i + 1], reason
+                )
                 if att is not None:
                     return att
         filename = parts[-1]

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from stagewall import __version__
+from stagewall._suppressed import suppressed_line
 from stagewall.scan._model import Finding, Severity, SuppressionKind
 from stagewall.scan.engine import ScanResult
 from stagewall.scan.rules import Rule, all_rules, get_rule
@@ -90,6 +91,9 @@ def render_text(result: ScanResult, fail_on: Severity) -> str:
         f"suppressed {len(result.suppressed)}; failing at --fail-on {fail_on.label}: "
         f"{len(result.failing(fail_on))}"
     )
+    by_rule = result.suppressed_by_rule()
+    if by_rule:
+        lines.append("suppressed by rule: " + suppressed_line(by_rule))
     lines.append(_estate_line(result))
     return "\n".join(lines) + "\n"
 
@@ -110,7 +114,11 @@ def to_json(result: ScanResult, fail_on: Severity) -> dict[str, Any]:
         },
         "fail_on": fail_on.label,
         "failed": bool(result.failing(fail_on)),
-        "counts": {"by_rule": result.counts_by_rule(), "by_severity": result.counts_by_severity()},
+        "counts": {
+            "by_rule": result.counts_by_rule(),
+            "by_severity": result.counts_by_severity(),
+            "suppressed_by_rule": result.suppressed_by_rule(),
+        },
         "findings": [f.to_json() for f in result.active],
         "suppressed": [f.to_json() for f in result.suppressed],
     }
@@ -192,6 +200,7 @@ def to_sarif(result: ScanResult, fail_on: Severity) -> dict[str, Any]:
                             "filesSkipped": dict(sorted(skipped.items())),
                             "estateUsed": result.estate_used,
                             "failOn": fail_on.label,
+                            "suppressedByRule": result.suppressed_by_rule(),
                         },
                     }
                 ],

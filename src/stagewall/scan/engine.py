@@ -87,6 +87,17 @@ class ScanResult:
     def counts_by_rule(self) -> dict[str, int]:
         return dict(sorted(Counter(f.rule_id for f in self.active).items()))
 
+    def suppressed_by_rule(self) -> dict[str, dict[str, int]]:
+        """Per rule, how many findings were suppressed and by what (``inline``: a
+        ``stagewall:ignore`` comment, ``baseline``: the ``--baseline`` file), so that a
+        suppression cannot hide a whole class of findings from the summary."""
+        out: dict[str, dict[str, int]] = {}
+        for f in self.suppressed:
+            by = out.setdefault(f.rule_id, {"inline": 0, "baseline": 0})
+            inline = f.suppression is not None and f.suppression.kind is SuppressionKind.INLINE
+            by["inline" if inline else "baseline"] += 1
+        return dict(sorted(out.items()))
+
     def counts_by_severity(self) -> dict[str, int]:
         counts = Counter(f.severity.label for f in self.active)
         return {s.label: counts.get(s.label, 0) for s in Severity}

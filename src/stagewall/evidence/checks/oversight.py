@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from stagewall._suppressed import suppressed_line
 from stagewall.audit._quorum import check_cosigned_roots, read_cosigned_notes
 from stagewall.audit._verify import verify_store
 from stagewall.errors import KeyMissing, StagewallError
@@ -303,6 +305,38 @@ class WitnessedCheckpoints(Check):
 SCAN_MAX_AGE = timedelta(days=30)
 
 
+def _scan_suppressions(details: Mapping[str, Any]) -> tuple[int, dict[str, dict[str, int]], str]:
+    """How many findings the scan suppressed, per rule and by what, and a sentence.
+
+    A scan recorded before the per-rule counts existed says only its total: the sentence
+    then says the rules are unknown, never that nothing was suppressed."""
+    try:
+        total = int(details.get("suppressed") or 0)
+    except (TypeError, ValueError):
+        total = 0
+    raw = details.get("suppressed_by_rule")
+    by_rule: dict[str, dict[str, int]] = {}
+    if isinstance(raw, Mapping):
+        for rule, by in raw.items():
+            if isinstance(by, Mapping):
+                counts = {str(k): int(v) for k, v in by.items() if isinstance(v, int) and v > 0}
+                if counts:
+                    by_rule[str(rule)] = counts
+    if not total and not by_rule:
+        return 0, {}, "0 findings suppressed"
+    if not by_rule:
+        return (
+            total,
+            {},
+            (
+                f"{plural(total, 'finding')} suppressed (the scan did not record which rules: "
+                "scan again with this version)"
+            ),
+        )
+    count = max(total, sum(sum(by.values()) for by in by_rule.values()))
+    return count, by_rule, f"{plural(count, 'finding')} suppressed: {suppressed_line(by_rule)}"
+
+
 @register
 class ScanClean(Check):
     name = "scan.no_high_findings"
@@ -374,15 +408,44 @@ class ScanClean(Check):
                 why="the newest scan of the window read no file, so it found nothing because "
                 "it looked at nothing; scan the configuration (stagewall scan PATH)",
             )
+        suppressed, by_rule, note = _scan_suppressions(details)
+        figures["suppressed"] = suppressed
+        figures["suppressed_by_rule"] = by_rule
         status = CheckStatus.FAIL if high else CheckStatus.PASS
         return CheckResult(
             self.name,
             status,
             f"latest scan (event {row.index}): {high} open high, {figures['medium']} medium, "
-            f"{figures['low']} low findings in {figures['files_scanned']} files",
+            f"{figures['low']} low findings in {figures['files_scanned']} files; {note}",
             figures,
             ranges_of([r.index for r, _ in scans]),
         )
+
+
+def _monitoring_suppressions(
+    inputs: EvidenceInputs,
+) -> tuple[int, dict[str, dict[str, int]], list[int]]:
+    """Findings monitoring.suppress silenced in the window, per rule and per entry, from the
+    `monitoring.ingest.batch` events (every rule's: the findings of most rules are not
+    recorded one by one when suppressed), and the events that say so."""
+    total = 0
+    by_rule: dict[str, dict[str, int]] = {}
+    cited: list[int] = []
+    for row, details in inputs.details_of(["monitoring.ingest.batch"]):
+        raw = details.get("suppressed_by_rule")
+        if not inputs.in_window(row) or not isinstance(raw, Mapping):
+            continue
+        for rule, per in raw.items():
+            if not isinstance(per, Mapping):
+                continue
+            for by, n in per.items():
+                if isinstance(n, int) and n > 0:
+                    got = by_rule.setdefault(str(rule), {})
+                    got[str(by)] = got.get(str(by), 0) + n
+                    total += n
+                    if not cited or cited[-1] != row.index:
+                        cited.append(row.index)
+    return total, dict(sorted(by_rule.items())), cited
 
 
 @register
@@ -402,32 +465,43 @@ class Alerting(Check):
             if e.code == "alert.delivery.failed" and inputs.in_window(e)
         ]
         refused = sum(1 for e in inputs.events if e.status == "Failure" and inputs.in_window(e))
+        silenced, by_rule, batches = _monitoring_suppressions(inputs)
         figures = {
             "sinks": len(inputs.estate.alerts),
             "delivery_failures": len(failed),
             "refusals_recorded": refused,
+            "suppressed_findings": silenced,
+            "suppressed_by_rule": by_rule,
         }
+        note = (
+            f"; {plural(silenced, 'finding')} silenced by monitoring.suppress: "
+            + suppressed_line(by_rule)
+            if silenced
+            else ""
+        )
         if not inputs.estate.alerts:
             return CheckResult(
                 self.name,
                 CheckStatus.FAIL,
-                "no alert sink is configured: break-glass and refused attempts alert nobody",
+                f"no alert sink is configured: break-glass and refused attempts alert nobody{note}",
                 figures,
+                ranges_of(batches),
             )
         if failed:
             return CheckResult(
                 self.name,
                 CheckStatus.FAIL,
-                f"{plural(len(failed), 'alert')} could not be delivered in the window",
+                f"{plural(len(failed), 'alert')} could not be delivered in the window{note}",
                 figures,
-                ranges_of(failed),
+                ranges_of(failed + batches),
             )
         return CheckResult(
             self.name,
             CheckStatus.PASS,
             f"{plural(len(inputs.estate.alerts), 'alert sink')}; 0 delivery failures; "
-            f"{refused} refused attempts recorded in the window",
+            f"{refused} refused attempts recorded in the window{note}",
             figures,
+            ranges_of(batches),
         )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from stagewall.scan._env import CONFIG_DIRS
 from stagewall.scan.readers._base import Kind, LineFinder, Parsed, ReaderError
+from stagewall.scan.readers.compose import add_interpolated
 from stagewall.scan.readers.dotenv import read_dotenv
 from stagewall.scan.readers.inifile import is_inventory, read_ini, read_inventory
 from stagewall.scan.readers.jsonfile import read_json
@@ -83,6 +84,8 @@ def _read(path: Path, rel_path: str, text: str, tf: TerraformContext) -> Parsed:
         parsed.kind = classify_yaml(parsed, rel_path)
         if parsed.kind is Kind.KUBERNETES:
             decode_secret_data(parsed)
+        if parsed.kind is Kind.COMPOSE:
+            add_interpolated(parsed, tf.dotenv(path.parent))
         if is_kustomization(rel_path, parsed):
             expand_patches(parsed)
         return parsed

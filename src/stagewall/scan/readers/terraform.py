@@ -16,6 +16,7 @@ from typing import Any
 from stagewall.scan._model import Entry
 from stagewall.scan.readers import _hcl
 from stagewall.scan.readers._base import Kind, LineFinder, Parsed, ReaderError, scalar_text
+from stagewall.scan.readers.compose import project_dotenv
 from stagewall.scan.readers.tfmodel import TfResource, Unknown
 
 _INTERP = re.compile(r"\$\{([^{}]*)\}")
@@ -155,6 +156,7 @@ class TerraformContext:
         self._docs: dict[Path, dict[str, Any] | None] = {}
         self._scopes: dict[Path, Scope] = {}
         self._real: dict[Path, Path] = {}
+        self._dotenvs: dict[Path, dict[str, str]] = {}
 
     def real(self, path: Path) -> Path:
         """``path.resolve()``, once per path and scan (each file's directory and every
@@ -176,6 +178,15 @@ class TerraformContext:
             except (ReaderError, OSError, UnicodeDecodeError):
                 self._docs[key] = None
         return self._docs[key]
+
+    def dotenv(self, directory: Path) -> dict[str, str]:
+        """The project ``.env`` of a compose file's directory, once per directory and
+        scan (see readers/compose.py; this is the scan's per-directory cache)."""
+        key = self.real(directory)
+        found = self._dotenvs.get(key)
+        if found is None:
+            found = self._dotenvs[key] = project_dotenv(directory)
+        return found
 
     def scope(self, directory: Path) -> Scope:
         key = self.real(directory)

@@ -218,6 +218,72 @@ def _triggers(doc: dict[str, Any]) -> set[str]:
     return set()
 
 
+def shared_text(doc: dict[str, Any], kind: Kind) -> str:
+    """What every job of a workflow also runs with: GitHub's workflow-level ``env:``,
+    GitLab's top-level ``variables:``, ``default:`` and global ``before_script``/
+    ``after_script`` (a secret read there is read by each job)."""
+    if kind is Kind.GITHUB_ACTIONS:
+        return _text(doc.get("env"))
+    return "\n".join(
+        _text(doc.get(k)) for k in ("variables", "default", "before_script", "after_script")
+    )
+
+
+# Triggers that run a workflow in the base repository's context (its secrets) for an
+# event anyone can cause: a fork's pull request (pull_request_target), a comment on one
+# (issue_comment), or the completion of a workflow a fork's pull request ran
+# (workflow_run, whose artifacts and head commit are the fork's). Each with the job
+# condition that keeps outsiders out: the trusted events of the run that triggered it
+# or its own repository; the commenter's association with the repository.
+_PRIVILEGED: dict[str, re.Pattern[str] | None] = {
+    "pull_request_target": None,
+    "workflow_run": re.compile(
+        r"workflow_run\.event\s*==\s*['\"](?:push|schedule|workflow_dispatch|release)['\"]"
+        r"|workflow_run\.event\s*!=\s*['\"]pull_request(?:_target)?['\"]"
+        r"|workflow_run\.head_repository\.full_name\s*==\s*github\.repository\b"
+        r"|workflow_run\.head_repository\.fork\s*==\s*false"
+        r"|!\s*github\.event\.workflow_run\.head_repository\.fork\b"
+    ),
+    "issue_comment": re.compile(
+        r"author_association\b[^&|]*(?:OWNER|MEMBER|COLLABORATOR)"
+        r"|(?:OWNER|MEMBER|COLLABORATOR)[^&|]*author_association\b"
+    ),
+}
+
+
+# What makes such a job run an outsider's code or input (the job's condition aside): for
+# workflow_run the triggering run's artifacts or commit, for issue_comment the pull
+# request's head or the comment's text. Without it the job runs the base repository's
+# own code, and only a production environment (a deploy anyone can start) counts.
+_UNTRUSTED = {
+    "workflow_run": re.compile(
+        r"workflow_run\.(?:id|head_sha|head_branch|head_commit|pull_requests)\b"
+        r"|download-artifact",
+    ),
+    "issue_comment": re.compile(
+        r"refs/pull/|pull/\$\{\{|\bgh\s+pr\s+checkout\b|\bhead\.(?:sha|ref)\b|\bhead_ref\b"
+        r"|comment\.body",
+    ),
+}
+
+
+def _privileged(doc: dict[str, Any], job: dict[str, Any]) -> str | None:
+    """The fork-reachable trigger ``job`` runs for without a condition excluding
+    outsiders (None: none)."""
+    triggers = _triggers(doc)
+    condition = job.get("if")
+    text = condition if isinstance(condition, str) else ""
+    # a guard reads its own event's payload, so it also keeps the job from running for
+    # the other trigger (where that payload is absent) unless an `||` offers another way
+    guarded = "||" not in text and any(
+        g is not None and g.search(text) for g in _PRIVILEGED.values()
+    )
+    for trigger, guard in _PRIVILEGED.items():
+        if trigger in triggers and (guard is None or not guarded):
+            return trigger
+    return None
+
+
 def _stage_tier(ctx: FileContext, name: str) -> Tier | None:
     """The tier of the stage ``gate check --to NAME`` checks (its environment's), if known."""
     if ctx.estate is not None:
@@ -359,9 +425,17 @@ class SecretsForExternalContributors(Rule):
     severity = Severity.HIGH
     description = (
         "A workflow runs for code from outside contributors with access to secrets: a GitHub "
-        "`pull_request_target` workflow whose jobs read `secrets.*` (other than GITHUB_TOKEN), "
-        "inherit secrets or use a production environment; a GitLab job that runs for merge "
-        "request pipelines and uses a production environment or production-named variables."
+        "workflow triggered by `pull_request_target`, or by `workflow_run` (the run of a "
+        "fork's pull request completed) or `issue_comment` (anyone commented on a pull "
+        "request) where the job runs the outsider's code or input (the triggering run's "
+        "artifacts or commit; the pull request's head or the comment's text) or deploys to "
+        "production, without a job condition that keeps outsiders out "
+        "(`github.event.workflow_run.event == 'push'`, `head_repository.full_name == "
+        "github.repository`; `author_association` OWNER/MEMBER/COLLABORATOR), whose jobs read "
+        "`secrets.*` (other than GITHUB_TOKEN; the workflow-level `env:` counts for every "
+        "job), inherit secrets or use a production environment; a GitLab job that runs for "
+        "merge request pipelines and uses a production environment or production-named "
+        "variables."
     )
     remediation = (
         "Run untrusted pull requests with `pull_request` (no secrets), keep production "
@@ -378,21 +452,30 @@ class SecretsForExternalContributors(Rule):
         doc = workflow(parsed)
         if not isinstance(doc, dict):
             return
-        if parsed.kind is Kind.GITHUB_ACTIONS and "pull_request_target" not in _triggers(doc):
+        if parsed.kind is Kind.GITHUB_ACTIONS and not _triggers(doc) & set(_PRIVILEGED):
             return
+        shared = shared_text(doc, parsed.kind)
         for job_id, job, path in jobs(parsed):
             att = job_environment(ctx.env, job, job_id, doc)
-            body = _text(job)
+            body = _text(job) + "\n" + shared
             if parsed.kind is Kind.GITHUB_ACTIONS:
+                trigger = _privileged(doc, job)
+                if trigger is None:
+                    continue
                 secrets = sorted({s for s in _SECRET_REF.findall(body) if s != "GITHUB_TOKEN"})
                 inherit = job.get("secrets") == "inherit"
                 prod = att is not None and att.tier is Tier.PRODUCTION
+                untrusted = _UNTRUSTED.get(trigger)
+                steps = _text({k: v for k, v in job.items() if k != "if"})
+                if untrusted is not None and not prod and not untrusted.search(steps):
+                    continue  # the base repository's own code, its own inputs
                 if not (secrets or inherit or prod):
                     continue
                 what = ", ".join(secrets) or (
                     "inherited secrets" if inherit else f"environment {att.label if att else ''}"
                 )
-                message = f"pull_request_target job {job_id} runs for forks with {what}"
+                who = "any commenter" if trigger == "issue_comment" else "forks"
+                message = f"{trigger} job {job_id} runs for {who} with {what}"
             else:
                 rules = _text({k: job.get(k) for k in ("rules", "only")})
                 if "merge_request" not in rules:

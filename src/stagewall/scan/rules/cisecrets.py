@@ -9,7 +9,7 @@ from stagewall.scan._model import Finding, Severity, Tier
 from stagewall.scan.readers import Kind
 from stagewall.scan.rules._base import FileContext, Rule
 from stagewall.scan.rules._gate import text_of as _text
-from stagewall.scan.rules.ci import job_environments, jobs, workflow
+from stagewall.scan.rules.ci import job_environments, jobs, shared_text, workflow
 
 _GH_SECRET = re.compile(r"\bsecrets(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
 _STORE_PATH = re.compile(
@@ -36,7 +36,9 @@ class ProductionSecretInNonProductionJob(Rule):
         "name says production: `secrets.OP_SERVICE_ACCOUNT_TOKEN_PRODUCTION`, "
         "`vault kv get secret/prod/db`, `aws secretsmanager get-secret-value --secret-id "
         "prod/...`, a GitLab `$PROD_DB_PASSWORD`. Whoever can change or run the staging "
-        "job can then read production credentials."
+        "job can then read production credentials. A secret read in the workflow-level "
+        "`env:` (GitHub) or the top-level `variables:`/`default:` (GitLab) is read by every "
+        "job."
     )
     remediation = (
         "Store production secrets as environment secrets of the protected production "
@@ -51,12 +53,13 @@ class ProductionSecretInNonProductionJob(Rule):
         doc = workflow(parsed)
         if parsed is None or doc is None:
             return
+        shared = shared_text(doc, parsed.kind)
         for job_id, job, path in jobs(parsed):
             envs = job_environments(ctx.env, job, job_id, doc) or [ctx.attribution]
             nonprod = [a for a in envs if a.tier is Tier.NON_PRODUCTION]
             if not nonprod:
                 continue
-            body = _text(job)
+            body = _text(job) + "\n" + shared
             for name in self._secrets(body, parsed.kind):
                 att = ctx.env.from_words(name, f"secret name {name}")
                 if att is None or att.tier is not Tier.PRODUCTION:

@@ -17,6 +17,7 @@ from stagewall.scan._profiles import (
 )
 from stagewall.scan._refs import Ref
 from stagewall.scan.readers import Kind
+from stagewall.scan.readers.kustomize import is_kustomization
 from stagewall.scan.rules._base import FileContext, Rule, RunContext
 
 # formats where one file may hold a section per environment (Rails ``database.yml``,
@@ -111,12 +112,30 @@ _CONFIG_FILE_FLAG = re.compile(
 )
 
 
-def _config_files(entry: Entry) -> list[str]:
+def _config_files(entry: Entry, kind: Kind | None, kustomization: bool) -> list[tuple[str, str]]:
+    """(name as written, a path in it to attribute) of each configuration ``entry`` loads:
+    files (``env_file``, ``-var-file``, ``--values``), and the directories a
+    kustomization builds on (``resources``/``bases``/``components``: ``../production``)
+    or a Terraform ``module`` sources (``source = "../prod"``), by what they hold."""
     found = [m.group(1) for m in _CONFIG_FILE_FLAG.finditer(entry.value)]
     keys = [p.lower() for p in entry.path if not p.isdigit()]
     if keys and keys[-1] in _CONFIG_FILE_KEYS:
         found.append(entry.value.strip())
-    return found
+    out = [(name, name) for name in found]
+    value = entry.value.strip()
+    if not value.startswith(("./", "../")):
+        return out  # a remote module or base is another repository's: not read here
+    if kustomization and len(entry.path) == 2 and entry.path[0] in _KUSTOMIZE_BASES:
+        out.append((value, value if _FILE_SUFFIX.search(value) else value + "/kustomization.yaml"))
+    elif (
+        kind is Kind.TERRAFORM and len(entry.path) == 3 and entry.path[::2] == ("module", "source")
+    ):
+        out.append((value, value.rstrip("/") + "/main.tf"))
+    return out
+
+
+_KUSTOMIZE_BASES = frozenset({"resources", "bases", "components"})
+_FILE_SUFFIX = re.compile(r"\.(?:ya?ml|json)$", re.I)
 
 
 def _evidence(path: tuple[str, ...], found: str) -> str:
@@ -164,7 +183,9 @@ class ProductionReference(Rule):
         "Reading the variable the estate names as a production resource's `connection_env` "
         "or `admin_connection_env` (`${SHOP_PROD_DATABASE_URL}`, `secrets.NAME`, a compose "
         "pass-through) and loading a production configuration file (`env_file: "
-        ".env.production`, `-var-file=prod.tfvars`, `--values values-prod.yaml`) count too, "
+        ".env.production`, `-var-file=prod.tfvars`, `--values values-prod.yaml`) or building "
+        "on a production directory (a kustomization's `resources: [../production]`, a "
+        'Terraform module `source = "../prod"`) count too, '
         "as do base64 values of a Kubernetes `Secret`, percent-encoded hosts, a URL inside "
         "another's query, and a non-production section (`staging:`, `[staging]`) of a file "
         "that holds every environment's settings (Rails `database.yml`), merged values "
@@ -202,9 +223,11 @@ class ProductionReference(Rule):
         if ctx.parsed.kind in (Kind.TERRAFORM, Kind.TFVARS):
             yield from _production_state(ctx)
         base = posixpath.dirname(ctx.rel)
+        kind = ctx.parsed.kind
+        kustomization = kind is Kind.KUBERNETES and is_kustomization(ctx.rel, ctx.parsed)
         for entry in ctx.parsed.entries:
-            for name in _config_files(entry):
-                target = posixpath.normpath(posixpath.join(base, name)) if base else name
+            for name, probe in _config_files(entry, kind, kustomization):
+                target = posixpath.normpath(posixpath.join(base, probe)) if base else probe
                 att = ctx.env.attribute_path(target.lstrip("./")) or ctx.env.attribute_path(
                     posixpath.basename(name)
                 )

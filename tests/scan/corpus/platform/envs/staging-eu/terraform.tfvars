@@ -1,0 +1,1 @@
+db_host = "orders-db.acme-prod.internal"
