@@ -23,6 +23,30 @@ NONPROD_WORDS = frozenset(
         "uat", "sandbox", "preview", "demo", "nonprod", "preprod", "local", "ci", "int",
     }
 )  # fmt: skip
+# "live" names production (``envs/live/``, ``STRIPE_LIVE_KEY``, ``shop-live``) except as
+# the first half of a compound noun (``LIVE_CHAT_TOKEN``, ``live-reload``, ``live-stream``)
+# or after "go"/"is" (``GO_LIVE_DATE``, ``IS_LIVE``). Substrings never count
+# (``LIVERELOAD_PORT``, ``DELIVERY_API_KEY``, ``OLIVER_...``): names are split into words.
+_LIVE_COMPOUNDS = frozenset(
+    {
+        "chat", "reload", "reloading", "stream", "streams", "streaming", "preview", "previews",
+        "search", "view", "views", "update", "updates", "share", "sharing", "kit", "agent",
+        "agents", "support", "feed", "feeds", "score", "scores", "event", "events", "video",
+        "audio", "session", "sessions", "tail", "query", "queries", "sync", "edit", "editing",
+        "server", "photo", "photos", "map", "location", "tracking", "activity", "activities",
+        "blog", "region", "broadcast", "help", "ticker", "caption", "captions", "coding",
+        "demo", "transcription", "translation", "poll", "polls", "reactions", "count",
+    }
+)  # fmt: skip
+_LIVE_BEFORE = frozenset({"go", "is", "went", "goes", "going"})
+
+
+def live_is_environment(before: str, after: str) -> bool:
+    """Whether ``live`` between the words ``before`` and ``after`` (lower case, ``""`` at
+    either end of the name) names the production environment."""
+    return after not in _LIVE_COMPOUNDS and before not in _LIVE_BEFORE
+
+
 _DIR_MARKERS = (
     "envs",
     "env",
@@ -147,7 +171,12 @@ class EnvModel:
         """
         found: dict[Tier, Attribution] = {}
         lowered = _DNS_SUFFIX.sub("", name.lower())  # ``.svc.cluster.local`` is not "local"
-        for word in _SPLIT.split(lowered):
+        words = [w for w in _SPLIT.split(lowered) if w]
+        for i, word in enumerate(words):
+            if word == "live" and not live_is_environment(
+                words[i - 1] if i else "", words[i + 1] if i + 1 < len(words) else ""
+            ):
+                continue  # ``LIVE_CHAT_TOKEN``, ``go-live``: not an environment
             att = self.environment_named(word, reason)
             if att is not None:
                 found.setdefault(att.tier, att)
@@ -211,4 +240,11 @@ class EnvModel:
         return self.from_words(namespace, f"namespace name {namespace}")
 
 
-__all__ = ["CONFIG_DIRS", "EXAMPLE_ENV", "UNKNOWN_ENV", "EnvModel", "glob_regex"]
+__all__ = [
+    "CONFIG_DIRS",
+    "EXAMPLE_ENV",
+    "UNKNOWN_ENV",
+    "EnvModel",
+    "glob_regex",
+    "live_is_environment",
+]

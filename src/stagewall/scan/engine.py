@@ -37,6 +37,7 @@ from stagewall.scan._refs import ResourceIndex
 from stagewall.scan._reusable import REUSABLE, find_reusable
 from stagewall.scan._suppress import Ignore, inline_reason, parse_ignores
 from stagewall.scan.readers import Kind, Parsed, ReaderError, TerraformContext, read_file
+from stagewall.scan.readers.compose import add_env_files
 from stagewall.scan.rules import FileContext, FileSummary, Rule, RunContext, all_rules
 from stagewall.scan.rules.ci import PIPELINE, job_environments
 from stagewall.scan.rules.ci import jobs as ci_jobs
@@ -287,6 +288,8 @@ class Scanner:
             if pipeline is not None and parsed.kind in (Kind.YAML, Kind.GITLAB_CI):
                 parsed.kind = Kind.GITLAB_CI
                 parsed.extra[PIPELINE] = pipeline
+            if parsed.kind is Kind.COMPOSE:
+                add_env_files(parsed, path, rel, self.tf.env_file, self.env.attribute_path)
             if parsed.kind is Kind.GITHUB_ACTIONS and self.reusable:
                 parsed.extra[REUSABLE] = self.reusable
         except ReaderError as exc:

@@ -7,11 +7,22 @@ A staging compose file that says ``postgres://app@${DB_HOST}/shop`` runs against
 whatever that ``.env`` sets, which no path names as staging; each value that reads a
 variable the ``.env`` sets is also given as it resolves by default (the written value
 is kept too: it may read a variable the estate names).
+
+A service's ``env_file`` (a name, a list, or the long syntax ``- path: ./worker.env``)
+sets that service's environment: the values of such a file that is in no environment of
+its own (``.env``, ``.env.web``, ``worker.env``) are read as the service's
+``environment`` entries, on the ``env_file`` line. A file that is in an environment
+(``.env.staging``, ``.env.production``) is scanned as that environment's, and loading a
+production one from non-production is reported by the references rule. Files outside the
+scanned tree (``../../secrets.env``, a symlink out) are not read. ``--env-file`` is a flag
+of the ``docker compose`` command line, not of the file: it is not seen.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from stagewall.scan._model import Entry
@@ -27,7 +38,12 @@ _VAR = re.compile(
 
 def project_dotenv(directory: Path) -> dict[str, str]:
     """The ``KEY=value`` pairs of ``directory/.env`` (empty when absent or unreadable)."""
-    path = directory / ".env"
+    return read_env_file(directory / ".env")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The ``KEY=value`` pairs of the dotenv file ``path`` (empty when absent, too large
+    or unreadable)."""
     try:
         if not path.is_file() or path.stat().st_size > _MAX_DOTENV_BYTES:
             return {}
@@ -78,4 +94,56 @@ def add_interpolated(parsed: Parsed, env: dict[str, str]) -> None:
     parsed.entries.extend(extra)
 
 
-__all__ = ["add_interpolated", "interpolate", "project_dotenv"]
+def env_files(parsed: Parsed) -> list[tuple[Entry, str]]:
+    """(entry, service) of each file name a service's ``env_file`` gives: ``env_file: .env``,
+    ``env_file: [a.env, b.env]`` and ``env_file: [{path: a.env, required: false}]``."""
+    out = []
+    for entry in parsed.entries:
+        p = entry.path
+        if len(p) < 3 or p[0] != "services" or p[2] != "env_file":
+            continue
+        rest = p[3:]
+        if not rest or (rest[0].isdigit() and rest[1:] in ((), ("path",))):
+            out.append((entry, p[1]))
+    return out
+
+
+def add_env_files(
+    parsed: Parsed,
+    path: Path,
+    rel: str,
+    load: Callable[[Path, Path], dict[str, str]],
+    environment_of: Callable[[str], object | None],
+) -> None:
+    """Read the ``env_file`` of each service of the compose file ``parsed`` (at ``path``,
+    ``rel`` in the scan) that is in no environment (``environment_of`` its path gives
+    ``None``) as that service's ``environment``, on the ``env_file`` line. ``load(file,
+    root)`` reads a dotenv file only when it is under ``root`` (the scanned tree)."""
+    found = env_files(parsed)
+    if not found:
+        return
+    parts = rel.split("/")
+    inside = not rel.startswith("/") and ".." not in parts and len(parts) <= len(path.parents)
+    root = path.parents[len(parts) - 1] if inside else path.parent
+    base = posixpath.dirname(rel) if inside else ""
+    extra = []
+    for entry, service in found:
+        name = entry.value.strip()
+        if not name or "$" in name or name.startswith("/") or "\\" in name:
+            continue  # interpolated or absolute: where it points is not known here
+        target = posixpath.normpath(posixpath.join(base, name))
+        if target.startswith("../") or environment_of(target) is not None:
+            continue
+        for key, value in load(path.parent / name, root).items():
+            extra.append(Entry(("services", service, "environment", key), value, entry.line))
+    parsed.entries.extend(extra)
+
+
+__all__ = [
+    "add_env_files",
+    "add_interpolated",
+    "env_files",
+    "interpolate",
+    "project_dotenv",
+    "read_env_file",
+]

@@ -16,7 +16,7 @@ from typing import Any
 from stagewall.scan._model import Entry
 from stagewall.scan.readers import _hcl
 from stagewall.scan.readers._base import Kind, LineFinder, Parsed, ReaderError, scalar_text
-from stagewall.scan.readers.compose import project_dotenv
+from stagewall.scan.readers.compose import project_dotenv, read_env_file
 from stagewall.scan.readers.tfmodel import TfResource, Unknown
 
 _INTERP = re.compile(r"\$\{([^{}]*)\}")
@@ -186,6 +186,17 @@ class TerraformContext:
         found = self._dotenvs.get(key)
         if found is None:
             found = self._dotenvs[key] = project_dotenv(directory)
+        return found
+
+    def env_file(self, path: Path, root: Path) -> dict[str, str]:
+        """A compose ``env_file`` (see readers/compose.py), once per file and scan; empty
+        when it resolves outside ``root`` (``../../x.env``, a symlink out of the tree)."""
+        key = self.real(path)
+        if not key.is_relative_to(self.real(root)):
+            return {}
+        found = self._dotenvs.get(key)
+        if found is None:
+            found = self._dotenvs[key] = read_env_file(key)
         return found
 
     def scope(self, directory: Path) -> Scope:

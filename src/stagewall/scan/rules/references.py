@@ -114,12 +114,13 @@ _CONFIG_FILE_FLAG = re.compile(
 
 def _config_files(entry: Entry, kind: Kind | None, kustomization: bool) -> list[tuple[str, str]]:
     """(name as written, a path in it to attribute) of each configuration ``entry`` loads:
-    files (``env_file``, ``-var-file``, ``--values``), and the directories a
-    kustomization builds on (``resources``/``bases``/``components``: ``../production``)
-    or a Terraform ``module`` sources (``source = "../prod"``), by what they hold."""
+    files (``env_file`` and its long syntax ``- path: x.env``, ``-var-file``,
+    ``--values``), and the directories a kustomization builds on
+    (``resources``/``bases``/``components``: ``../production``) or a Terraform
+    ``module`` sources (``source = "../prod"``), by what they hold."""
     found = [m.group(1) for m in _CONFIG_FILE_FLAG.finditer(entry.value)]
     keys = [p.lower() for p in entry.path if not p.isdigit()]
-    if keys and keys[-1] in _CONFIG_FILE_KEYS:
+    if keys and (keys[-1] in _CONFIG_FILE_KEYS or keys[-2:] == ["env_file", "path"]):
         found.append(entry.value.strip())
     out = [(name, name) for name in found]
     value = entry.value.strip()

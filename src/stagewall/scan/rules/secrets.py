@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from stagewall.scan._env import EXAMPLE_ENV
+from stagewall.scan._env import EXAMPLE_ENV, live_is_environment
 from stagewall.scan._model import Finding, Severity, Tier, redact
 from stagewall.scan._refs import URL, documentation_host
 from stagewall.scan.readers import DOCUMENTATION
@@ -75,7 +75,24 @@ def assignments(line: str) -> Iterable[tuple[str, str, int]]:
             yield match.group("key"), match.group("value"), match.start("value")
 
 
-_PROD_WORD = re.compile(r"(?:^|[^a-z])(prod|production|prd|live)(?:[^a-z]|$)", re.IGNORECASE)
+_PROD_WORD = re.compile(r"(?<![a-z])(prod|production|prd|live)(?![a-z])", re.IGNORECASE)
+_WORD_BEFORE = re.compile(r"([a-z0-9]*)[^a-z0-9]*$")
+_WORD_AFTER = re.compile(r"[^a-z0-9]*([a-z0-9]*)")
+
+
+def production_word(line: str) -> bool:
+    """Whether ``line`` says production in a word of its own: ``prod``, ``production``,
+    ``prd``, or ``live`` as an environment (``STRIPE_LIVE_KEY``; not ``LIVE_CHAT_TOKEN``,
+    ``LIVERELOAD_PORT``, ``DELIVERY_API_KEY``; see ``live_is_environment``)."""
+    for match in _PROD_WORD.finditer(line):
+        if match.group(1).lower() != "live":
+            return True
+        lowered = line.lower()
+        before = _WORD_BEFORE.search(lowered, 0, match.start(1))
+        after = _WORD_AFTER.match(lowered, match.end(1))
+        if live_is_environment(before.group(1) if before else "", after.group(1) if after else ""):
+            return True
+    return False
 
 
 _SECRET_NAMES = frozenset(
@@ -208,7 +225,7 @@ class SecretInRepository(Rule):
             if len(line) > 20000:
                 line = line[:20000]
             claimed: list[tuple[int, int]] = []
-            line_prod = file_prod or bool(_PROD_WORD.search(line))
+            line_prod = file_prod or production_word(line)
             for label, pattern in KNOWN_FORMATS if _FORMAT_HINT.search(line) else ():
                 for match in pattern.finditer(line):
                     claimed.append(match.span())
