@@ -29,6 +29,7 @@ deployment that change the plan file, so a pin there would move with the plan.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -136,8 +137,24 @@ class PlanKind:
 
     name = KIND
 
-    def __init__(self, estate: Estate) -> None:
+    def __init__(self, estate: Estate, conn: Connection | None = None) -> None:
         self.estate = estate
+        self.conn = conn  # to read the other requests of the same job and plan hash
+
+    def _authors(self, request: Request) -> set[str]:
+        """Who submitted or wrote this plan hash: the request's submitter and authors, and
+        (given a connection) those of every other request of the same job and hash, so
+        that whoever submitted a hash never approves it through someone else's request."""
+        out = {request.requester, *request.details.get("authors", [])}
+        if self.conn is not None:
+            for requester, details in self.conn.execute(
+                select(access_requests.c.requester, access_requests.c.details)
+                .where(access_requests.c.kind == KIND)
+                .where(access_requests.c.subject == request.subject)
+            ).all():
+                out.add(str(requester))
+                out.update(str(a) for a in json.loads(details or "{}").get("authors", []))
+        return out
 
     def rule(self, request: Request) -> ThresholdRule:
         return ThresholdRule(approvals=1)
@@ -146,8 +163,7 @@ class PlanKind:
         problem = _person_problem(self.estate, reviewer)
         if problem is not None:
             return problem
-        authors = {request.requester, *request.details.get("authors", [])}
-        if reviewer in authors:
+        if reviewer in self._authors(request):
             return "nobody approves a plan they submitted or wrote"
         job = str(request.details.get("job", ""))
         if job not in self.estate.masking_jobs:
@@ -242,7 +258,9 @@ def _reviewable(
     """The request if ``reviewer`` may review it now (every check but the factor);
     AccessDenied or UsageError if not."""
     with state.ctx.store.read() as conn:
-        request, _earlier = check_reviewable(conn, kind, request_id, reviewer, now)
+        request, _earlier = check_reviewable(
+            conn, PlanKind(kind.estate, conn), request_id, reviewer, now
+        )
     problem = factor_reset_problem(state.ctx.store, reviewer, now)
     if problem is not None:
         raise AccessDenied(f"{reviewer!r} may not review request {request_id}: {problem}")
@@ -289,7 +307,7 @@ def review(
             result = record_review(
                 ctx.store,
                 conn,
-                kind,
+                PlanKind(state.estate, conn),
                 request_id=request_id,
                 reviewer=reviewer,
                 decision=decision,
@@ -413,7 +431,6 @@ def list_requests(
         if factor_reset_problem(state.ctx.store, reviewable_by, now) is not None:
             return []
         pending_only = True
-    kind = PlanKind(state.estate)
     query = select(access_requests.c.id).where(access_requests.c.kind == KIND)
     if request_id is not None:
         query = query.where(access_requests.c.id == request_id)
@@ -424,6 +441,7 @@ def list_requests(
     query = query.order_by(access_requests.c.created_at, access_requests.c.id)
     rows: list[tuple[Request, Outcome, list[Review]]] = []
     with state.ctx.store.read() as conn:
+        kind = PlanKind(state.estate, conn)
         for found in conn.execute(query).scalars().all():
             request, recorded, reviews = load_request_state(conn, found)
             if job is not None and request.details.get("job") != job:
@@ -483,11 +501,11 @@ def approval_problem(state: ServerState, name: str, sha256: str) -> str | None:
     with an approval that is not withdrawn, whose row is bound to the
     ``masking.plan.reviewed`` event that recorded it (same reviewer, request, job and
     hash), by someone who may still approve it (internal person, not an author)."""
-    kind = PlanKind(state.estate)
     audit = state.ctx.audit
     now = state.ctx.now()
     found: list[str] = []
     with state.ctx.store.read() as conn:
+        kind = PlanKind(state.estate, conn)
         ids = conn.execute(
             select(access_requests.c.id)
             .join(access_outcomes, access_outcomes.c.request_id == access_requests.c.id)
