@@ -10,13 +10,14 @@ plan's rules under the approved hash's name.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from stagewall.server import plans
-from tests.server.conftest import Person, World
+from tests.server.conftest import Person, World, open_world, sign_up_people
 from tests.server.test_redteam_plan_approval import _review, _submit, _weaken
 from tests.web.test_plan_approval_pages import JOB, _browser, _submitted
 
@@ -110,3 +111,39 @@ def test_an_approval_by_a_submitter_of_the_same_hash_counts_for_nothing_at_run_t
     _submitted_sha = plans.list_requests(world.state, request_id=rid)[0]["plan_sha256"]
     problem = plans.approval_problem(world.state, JOB, _submitted_sha)
     assert problem is not None and "submitted or wrote" in problem, problem
+
+
+@pytest.fixture
+def pg_world(
+    tmp_path: Path, pg_url: str, pg_store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    """The server world with its store on PostgreSQL (whose driver refuses NUL bytes)."""
+    with open_world(tmp_path, pg_url, pg_store_url, monkeypatch) as w:
+        yield w
+
+
+def test_a_malformed_plan_request_id_is_a_clean_refusal_on_a_postgresql_store(
+    pg_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A NUL byte in the id (page, API review and withdrawal, inbox /decide and
+    /withdraw) was a psycopg DataError: a bare 500 and a traceback. Now SW101, nothing
+    recorded for it, and the request itself is untouched."""
+    world = pg_world
+    people = sign_up_people(world)
+    rid = _submitted(world, people, monkeypatch)
+    bob = _browser(world, people["bob"])
+    page = bob.get("/masking/plans/a%00b")
+    assert page.status_code == 400 and "SW101" in page.text, page.text
+    for path, body in (("reviews", {"approve": True}), ("reviews/withdrawal", {})):
+        body = {**body, "otp": people["bob"].otp()}
+        res = people["bob"].post(f"/api/v1/masking/plan-approvals/a%00b/{path}", body)
+        assert res.status_code == 400 and res.json()["code"] == "SW101", res.text
+    res = bob.post("/decide", {"item": "plan:a\x00b", "decision": "approve", "otp": "123456"})
+    assert res.status_code == 400 and "not a masking plan request id" in html.unescape(res.text)
+    res = bob.post("/withdraw", {"kind": "plan", "approval": "a\x00b", "otp": "123456"})
+    assert res.status_code == 400, res.text
+    assert "not a masking plan request id" in html.unescape(res.text)
+    # an unknown id stays a 404 (SW866); the real request is still pending
+    assert bob.get("/masking/plans/rnothere").status_code == 404
+    [row] = plans.list_requests(world.state, request_id=rid)
+    assert row["state"] == "pending"

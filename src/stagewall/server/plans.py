@@ -120,6 +120,17 @@ def subject(job: str, sha256: str) -> str:
     return "plan:" + hashlib.sha256(f"{job}\n{sha256}".encode()).hexdigest()
 
 
+def _require_id(request_id: str) -> None:
+    """Refuse (SW101) an id no request can have before it reaches the store or the log:
+    empty, or with a control character (a NUL byte is an error of PostgreSQL's driver,
+    not a row that is absent)."""
+    if not request_id.strip() or any(ord(c) < 32 or ord(c) == 127 for c in request_id):
+        raise UsageError(
+            f"{request_id[:64]!r} is not a masking plan request id",
+            hint="copy the id as the server printed it: stagewall mask plan-approvals",
+        )
+
+
 def _person_problem(estate: Estate, who: str) -> str | None:
     p = estate.principals.get(who)
     if p is None:
@@ -271,6 +282,7 @@ def review_problem(state: ServerState, request_id: str, reviewer: str) -> str | 
     """Why ``reviewer`` may not review plan request ``request_id`` now (None: they may,
     given their factor): the checks :func:`review` makes before the step-up, for a page
     to say why it offers no decision."""
+    _require_id(request_id)
     try:
         _reviewable(state, PlanKind(state.estate), request_id, reviewer, state.ctx.now())
     except (AccessDenied, UsageError) as exc:
@@ -289,6 +301,7 @@ def review(
     reason: str = "",
 ) -> dict[str, Any]:
     """Approve or deny a plan request: step-up MFA, audited, the review bound to its event."""
+    _require_id(request_id)
     ctx = state.ctx
     kind = PlanKind(state.estate)
     now = ctx.now()
@@ -362,6 +375,7 @@ def withdraw(
     The approval then counts for nothing: the job's next run of that hash is refused
     (SW864) until a new request for it is approved. Only the approver withdraws, only
     once; every refusal that needs no code comes before the MFA check and is recorded."""
+    _require_id(request_id)
     ctx = state.ctx
     resource = f"request:{request_id}"
     try:
@@ -422,6 +436,8 @@ def list_requests(
     (None when the job's plan cannot be read or the job is no longer declared)."""
     from stagewall.server.jobs import prepare
 
+    if request_id is not None:
+        _require_id(request_id)
     if job is not None:
         from stagewall.server.jobs import get_job
 
