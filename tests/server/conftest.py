@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -210,14 +211,15 @@ class World:
         return [json.loads(x) for x in path.read_text().splitlines()]
 
 
-@pytest.fixture
-def world(
-    tmp_path: Path, pg_url: str, sqlite_store_url: str, monkeypatch: pytest.MonkeyPatch
+@contextmanager
+def open_world(
+    tmp_path: Path, pg_url: str, store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[World]:
+    """A World whose store is ``store_url`` (SQLite or PostgreSQL), closed afterwards."""
     from tests.access.conftest import cleanup_roles
 
     monkeypatch.setenv("SW_TEST_ADMIN_URL", pg_url)
-    w = World(tmp_path, pg_url.rsplit("/", 1)[1], sqlite_store_url)
+    w = World(tmp_path, pg_url.rsplit("/", 1)[1], store_url)
     try:
         yield w
     finally:
@@ -230,7 +232,20 @@ def world(
 
 
 @pytest.fixture
+def world(
+    tmp_path: Path, pg_url: str, sqlite_store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    with open_world(tmp_path, pg_url, sqlite_store_url, monkeypatch) as w:
+        yield w
+
+
+@pytest.fixture
 def people(world: World) -> dict[str, Person]:
+    return sign_up_people(world)
+
+
+def sign_up_people(world: World) -> dict[str, Person]:
+    """Onboard and log in alice, bob, carol, audrey and dana."""
     for name in ("alice", "bob", "carol", "audrey", "dana"):
         world.onboard(name)
     world.settle()

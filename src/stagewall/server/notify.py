@@ -65,7 +65,9 @@ def approvers(state: ServerState, req: Request) -> list[str]:
     if req.kind == "access":
         kind = AccessKind(state.ctx)
     elif req.kind == PLAN_KIND:
-        kind = PlanKind(estate)
+        with state.ctx.store.read() as conn:  # the hash's other submitters and authors
+            kind = PlanKind(estate, conn)
+            return sorted(p for p in estate.principals if kind.reviewer_problem(req, p) is None)
     else:
         kind = PromotionKind(estate)
     rule = kind.rule(req)

@@ -29,6 +29,7 @@ deployment that change the plan file, so a pin there would move with the plan.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -119,6 +120,17 @@ def subject(job: str, sha256: str) -> str:
     return "plan:" + hashlib.sha256(f"{job}\n{sha256}".encode()).hexdigest()
 
 
+def _require_id(request_id: str) -> None:
+    """Refuse (SW101) an id no request can have before it reaches the store or the log:
+    empty, or with a control character (a NUL byte is an error of PostgreSQL's driver,
+    not a row that is absent)."""
+    if not request_id.strip() or any(ord(c) < 32 or ord(c) == 127 for c in request_id):
+        raise UsageError(
+            f"{request_id[:64]!r} is not a masking plan request id",
+            hint="copy the id as the server printed it: stagewall mask plan-approvals",
+        )
+
+
 def _person_problem(estate: Estate, who: str) -> str | None:
     p = estate.principals.get(who)
     if p is None:
@@ -136,8 +148,24 @@ class PlanKind:
 
     name = KIND
 
-    def __init__(self, estate: Estate) -> None:
+    def __init__(self, estate: Estate, conn: Connection | None = None) -> None:
         self.estate = estate
+        self.conn = conn  # to read the other requests of the same job and plan hash
+
+    def _authors(self, request: Request) -> set[str]:
+        """Who submitted or wrote this plan hash: the request's submitter and authors, and
+        (given a connection) those of every other request of the same job and hash, so
+        that whoever submitted a hash never approves it through someone else's request."""
+        out = {request.requester, *request.details.get("authors", [])}
+        if self.conn is not None:
+            for requester, details in self.conn.execute(
+                select(access_requests.c.requester, access_requests.c.details)
+                .where(access_requests.c.kind == KIND)
+                .where(access_requests.c.subject == request.subject)
+            ).all():
+                out.add(str(requester))
+                out.update(str(a) for a in json.loads(details or "{}").get("authors", []))
+        return out
 
     def rule(self, request: Request) -> ThresholdRule:
         return ThresholdRule(approvals=1)
@@ -146,8 +174,7 @@ class PlanKind:
         problem = _person_problem(self.estate, reviewer)
         if problem is not None:
             return problem
-        authors = {request.requester, *request.details.get("authors", [])}
-        if reviewer in authors:
+        if reviewer in self._authors(request):
             return "nobody approves a plan they submitted or wrote"
         job = str(request.details.get("job", ""))
         if job not in self.estate.masking_jobs:
@@ -242,7 +269,9 @@ def _reviewable(
     """The request if ``reviewer`` may review it now (every check but the factor);
     AccessDenied or UsageError if not."""
     with state.ctx.store.read() as conn:
-        request, _earlier = check_reviewable(conn, kind, request_id, reviewer, now)
+        request, _earlier = check_reviewable(
+            conn, PlanKind(kind.estate, conn), request_id, reviewer, now
+        )
     problem = factor_reset_problem(state.ctx.store, reviewer, now)
     if problem is not None:
         raise AccessDenied(f"{reviewer!r} may not review request {request_id}: {problem}")
@@ -253,6 +282,7 @@ def review_problem(state: ServerState, request_id: str, reviewer: str) -> str | 
     """Why ``reviewer`` may not review plan request ``request_id`` now (None: they may,
     given their factor): the checks :func:`review` makes before the step-up, for a page
     to say why it offers no decision."""
+    _require_id(request_id)
     try:
         _reviewable(state, PlanKind(state.estate), request_id, reviewer, state.ctx.now())
     except (AccessDenied, UsageError) as exc:
@@ -271,6 +301,7 @@ def review(
     reason: str = "",
 ) -> dict[str, Any]:
     """Approve or deny a plan request: step-up MFA, audited, the review bound to its event."""
+    _require_id(request_id)
     ctx = state.ctx
     kind = PlanKind(state.estate)
     now = ctx.now()
@@ -289,7 +320,7 @@ def review(
             result = record_review(
                 ctx.store,
                 conn,
-                kind,
+                PlanKind(state.estate, conn),
                 request_id=request_id,
                 reviewer=reviewer,
                 decision=decision,
@@ -344,6 +375,7 @@ def withdraw(
     The approval then counts for nothing: the job's next run of that hash is refused
     (SW864) until a new request for it is approved. Only the approver withdraws, only
     once; every refusal that needs no code comes before the MFA check and is recorded."""
+    _require_id(request_id)
     ctx = state.ctx
     resource = f"request:{request_id}"
     try:
@@ -404,6 +436,8 @@ def list_requests(
     (None when the job's plan cannot be read or the job is no longer declared)."""
     from stagewall.server.jobs import prepare
 
+    if request_id is not None:
+        _require_id(request_id)
     if job is not None:
         from stagewall.server.jobs import get_job
 
@@ -413,7 +447,6 @@ def list_requests(
         if factor_reset_problem(state.ctx.store, reviewable_by, now) is not None:
             return []
         pending_only = True
-    kind = PlanKind(state.estate)
     query = select(access_requests.c.id).where(access_requests.c.kind == KIND)
     if request_id is not None:
         query = query.where(access_requests.c.id == request_id)
@@ -424,6 +457,7 @@ def list_requests(
     query = query.order_by(access_requests.c.created_at, access_requests.c.id)
     rows: list[tuple[Request, Outcome, list[Review]]] = []
     with state.ctx.store.read() as conn:
+        kind = PlanKind(state.estate, conn)
         for found in conn.execute(query).scalars().all():
             request, recorded, reviews = load_request_state(conn, found)
             if job is not None and request.details.get("job") != job:
@@ -483,11 +517,11 @@ def approval_problem(state: ServerState, name: str, sha256: str) -> str | None:
     with an approval that is not withdrawn, whose row is bound to the
     ``masking.plan.reviewed`` event that recorded it (same reviewer, request, job and
     hash), by someone who may still approve it (internal person, not an author)."""
-    kind = PlanKind(state.estate)
     audit = state.ctx.audit
     now = state.ctx.now()
     found: list[str] = []
     with state.ctx.store.read() as conn:
+        kind = PlanKind(state.estate, conn)
         ids = conn.execute(
             select(access_requests.c.id)
             .join(access_outcomes, access_outcomes.c.request_id == access_requests.c.id)

@@ -23,11 +23,17 @@ from stagewall.web import _queries
 from stagewall.web._render import Viewer, render, viewer
 
 
-def plan_rules(state: ServerState, job: str) -> list[dict[str, Any]]:
-    """The rules of job ``job``'s plan as the server holds it now: one row a column."""
+def plan_rules(state: ServerState, job: str, sha256: str) -> list[dict[str, Any]] | None:
+    """The rules of job ``job``'s plan as the server holds it now, one row a column, if
+    that plan has hash ``sha256`` (None: the server holds another version now). The
+    hash is computed from the very plan whose rules are returned, so an edit of the plan
+    file between the request's hash comparison and this read never shows another
+    plan's rules under ``sha256``."""
     from stagewall.server.jobs import prepare
 
     plan = prepare(state, job).plan
+    if plan.sha256() != sha256:
+        return None
     return [
         {
             "table": table,
@@ -60,9 +66,13 @@ def register(r: FastAPI, state: ServerState) -> None:
         unreadable = ""
         if row["current"]:
             try:
-                rules = plan_rules(state, str(row["job"]))
+                held = plan_rules(state, str(row["job"]), str(row["plan_sha256"]))
             except StagewallError as exc:
                 unreadable = exc.message
+            else:
+                if held is None:  # edited since the comparison: show no rules at all
+                    row["current"] = False
+                rules = held or []
         mine = [
             v
             for v in row["reviews"]
