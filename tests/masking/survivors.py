@@ -100,14 +100,30 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
             out.append((" " + " ".join(words[-1:] + words[:-1]) + " ", "words"))
         if any(c.isdigit() for c in words[0]):
             out.append((" " + " ".join(words[1:] + words[:1]) + " ", "words"))
+        # or after "Nr.", "No.", "nº", "n.", "núm.": Hauptstraße Nr. 5
+        number = next((w for w in (words[-1], words[0]) if w.isdigit()), None)
+        if number is not None:
+            street = " ".join(w for w in words if w != number)
+            for mark in ("nr", "no", "n", "num", "numero", "nro"):
+                out.append((f" {street} {mark} {number} ", "words"))
+    if kind == "name" and len(words) > 1:  # Jean-Luc written Jeanluc
+        out.append((" " + "".join(words) + " ", "words"))
     out.append((" " + " ".join(words) + " ", "words"))
     return out
 
 
 def holds(text: str, mine: list[tuple[str, str]]) -> bool:
     """True when ``text`` holds one of the :func:`needles` ``mine`` (URL-encoded
-    characters decoded: a link's ``jane%40corp.example`` is an e-mail)."""
-    text = unquote(text)
+    characters decoded: a link's ``jane%40corp.example`` is an e-mail, and JSON
+    ``\\u`` escapes: ``M\\u00fcller`` in JSON text written ASCII-only is Müller).
+    URL-encoded bytes are read as UTF-8 and, apart, as Latin-1 (``M%FCller``)."""
+    return any(
+        _holds(re.sub(r"(?:\\u[0-9A-Fa-f]{4})+", _json_chars, unquote(text, encoding)), mine)
+        for encoding in ("utf-8", "latin-1")
+    )
+
+
+def _holds(text: str, mine: list[tuple[str, str]]) -> bool:
     words = plain(text)
     ws = words.split()
     hay = {
@@ -116,6 +132,12 @@ def holds(text: str, mine: list[tuple[str, str]]) -> bool:
         "pairs": f" {' '.join(ws + [a + b for a, b in pairwise(ws)])} ",
     }
     return any(n in hay[where] for n, where in mine)
+
+
+def _json_chars(m: re.Match[str]) -> str:
+    """A run of JSON ``\\u`` escapes as its characters (surrogate pairs joined)."""
+    units = bytes.fromhex(m.group().replace("\\u", ""))
+    return units.decode("utf-16-be", "replace")
 
 
 def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:

@@ -122,6 +122,31 @@ def _with(plan: Any, table: str, column: str, cp: ColumnPlan) -> Any:
     return with_column(plan, q, column, cp)
 
 
+def scrubbed_and_seen(
+    make: Callable[[], str], cases: list[tuple[dict[str, str], str, str]]
+) -> None:
+    """Traps of ``(own values, note, repeated text)``: the unedited plan scrubs
+    every repeated text, verify passes and the checker finds nothing; with the
+    notes kept, verify fails and it and the checker see every one."""
+    traps = [{**values, "notes": note} for values, note, _ in cases]
+    src, tgt, plan = _masked(make, traps)
+    report = verify(plan, src, tgt, KEY)
+    assert report.passed, report.to_json()
+    for (_, note, text), got in zip(cases, _notes(tgt, N), strict=True):
+        assert text.casefold() not in got.casefold(), (note, got)
+    assert survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS) == {}
+
+    kept = _with(plan, "customers", "notes", ColumnPlan(transformer="keep", reason="test: kept"))
+    tgt2 = make()
+    run(kept, src, tgt2, KEY, RunOptions())
+    report = verify(kept, src, tgt2, KEY)
+    assert not report.passed
+    cells = sum(h.cells for h in report.row_hits if h.column == "notes")
+    assert cells == len(cases), report.to_json()
+    found = survivors(src, tgt2, "customers", SENSITIVE, TEXTS, REFS)
+    assert found == {"customers.notes": len(cases)}
+
+
 @pytest.fixture(params=BACKENDS)
 def make(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
     """Fresh empty databases of one backend (SQLite, PostgreSQL, MariaDB)."""

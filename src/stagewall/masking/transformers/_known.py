@@ -29,7 +29,16 @@ from typing import Any
 import numpy as np
 
 from stagewall.masking.transformers._confusables import LOOK_ALIKE
-from stagewall.masking.transformers._entities import ENTITY, decoded, entity_char, has_entity
+from stagewall.masking.transformers._entities import (
+    ENTITY,
+    ESCAPE,
+    decoded,
+    entity_char,
+    escape_chars,
+    has_entity,
+    has_escape,
+    unescaped,
+)
 
 Known = tuple[tuple[str, str], ...]
 NO_KNOWN: Known = ()
@@ -256,28 +265,19 @@ def char_class(cps: Iterable[int]) -> str:
 
 # an invisible character, or one that stands for several
 _DROPPED = re.compile(char_class(chain(_INVISIBLE, _EXPANDED)))
-_DROPPED_OR_ENTITY = re.compile(_DROPPED.pattern + "|" + ENTITY.pattern)
+_DROPPED_OR_ENTITY = re.compile(_DROPPED.pattern + "|" + ENTITY.pattern + "|" + ESCAPE.pattern)
 _SPECIAL = re.compile(
     _DROPPED.pattern + "|" + _UNSPACED.pattern
 )  # one C-level scan tells whether _spaced has anything to do
 
 
-# A URL-encoded character (``jane%40corp.example`` in a pasted link) separates
-# words like the character it stands for: three spaces, so positions are kept.
-_URL_ESCAPE = re.compile("%[0-9A-Fa-f]{2}")
-
-
-def _unescaped(text: str) -> str:
-    """``text`` with each URL-encoded character as three spaces (same length)."""
-    return _URL_ESCAPE.sub("   ", text) if "%" in text else text
-
-
 def _spaced(text: str) -> str:
-    """``text`` without invisible characters or URL-encoded ones, each character that
-    stands for several as those (:data:`_EXPANDED`), with a space
-    around each character of an unspaced script (only non-ASCII text can hold
-    those)."""
-    text = _unescaped(text)
+    """``text`` with URL-encoded and JSON-escaped characters as those (``jane%40corp``
+    is ``jane@corp``, ``M%C3%BCller`` and ``M\\u00fcller`` are ``Müller``: see
+    ``_entities.ESCAPE``), without invisible characters, each character that stands
+    for several as those (:data:`_EXPANDED`), with a space around each character of
+    an unspaced script (only non-ASCII text can hold those)."""
+    text = unescaped(text)
     if "&" in text:  # HTML character references as their characters (_entities)
         text = decoded(text)
     if text.isascii() or _SPECIAL.search(text) is None:
@@ -365,7 +365,11 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
             # O'Brien, D'Angelo, L'Estrange as systems store them without the
             # apostrophe: OBrien, DAngelo
             out.append((f" {ws[0]}{ws[1]} ", False))
-        return out
+        if len(ws) > 1 and len(phrase) >= MIN_PART * 2:
+            # a name of several words written as one: Jean-Luc as Jeanluc, van der
+            # Berg as VanDerBerg, a handle linkedin.com/in/yesicacarrasco
+            out.append((f" {''.join(ws)} ", False))
+        return list(dict.fromkeys(out))
     compact = "".join(ws)
     if kind == "phone":
         national = national_number(compact)
@@ -467,15 +471,25 @@ def _local_parts(kinds: Sequence[str | None], values: Sequence[str]) -> dict[int
 _NUMBER = re.compile(r"[0-9]+[^\W\d_]?")
 
 
+# the words written between a street and its house number: "Hauptstraße Nr. 5",
+# "Calle Mayor No. 7" ("nº" folds to "no"), "Via Roma n. 12", "núm.", "número"
+NUMBER_MARKS = ("no", "nr", "n", "num", "numero", "nro")
+
+
 def _house_number_moved(ws: list[str]) -> list[tuple[str, bool]]:
     """A street with its house number on the other side: ``Ganthrivweg 14`` is also
     ``14 Ganthrivweg``, ``222 Ganthriv Lane`` also ``Ganthriv Lane 222`` (when the
-    rest names the street without digits)."""
+    rest names the street without digits), and the number after a mark
+    (:data:`NUMBER_MARKS`): ``Ganthrivweg Nr. 14``, ``Ganthriv Lane No. 222``."""
     if _NUMBER.fullmatch(ws[-1]) and not any(c.isdigit() for w in ws[:-1] for c in w):
-        return [(f" {ws[-1]} {' '.join(ws[:-1])} ", False)]
-    if _NUMBER.fullmatch(ws[0]) and not any(c.isdigit() for w in ws[1:] for c in w):
-        return [(f" {' '.join(ws[1:])} {ws[0]} ", False)]
-    return []
+        street, number = " ".join(ws[:-1]), ws[-1]
+        first = f" {number} {street} "
+    elif _NUMBER.fullmatch(ws[0]) and not any(c.isdigit() for w in ws[1:] for c in w):
+        street, number = " ".join(ws[1:]), ws[0]
+        first = f" {street} {number} "
+    else:
+        return []
+    return [(first, False), *((f" {street} {m} {number} ", False) for m in NUMBER_MARKS)]
 
 
 _NL_POSTCODE = re.compile(r"([0-9]{4})([a-z]{2})")
@@ -863,29 +877,49 @@ def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[i
     separators."""
     if not pats:
         return []
-    if (not text.isascii() and _DROPPED.search(text) is not None) or has_entity(text):
+    if (
+        (not text.isascii() and _DROPPED.search(text) is not None)
+        or has_entity(text)
+        or has_escape(text)
+    ):
         # invisible characters dropped, a character that stands for several written as
-        # those, an HTML character reference as its character (see _spaced): found in
-        # that text, cut from the original
+        # those, an HTML character reference, a URL-encoded or JSON-escaped character as
+        # its character (see _spaced): found in that text, cut from the original
         parts: list[str] = []
         origin: list[int] = []  # the original position of each character of ``plain``
+        ends: list[int] = []  # and where the characters that write it end
         pos = 0
         for m in _DROPPED_OR_ENTITY.finditer(text):
             at, got = m.start(), m.group()
+            parts.append(text[pos:at])
+            origin += range(pos, at)
+            ends += range(pos + 1, at + 1)
+            pos = m.end()
+            if got[0] in "%\\" and len(got) > 1:  # an escape: each character its own
+                for c, width in escape_chars(got):
+                    parts.append(c)
+                    origin.append(at)
+                    ends.append(at + width)
+                    at += width
+                continue
             # a reference (one that names no character stays as it is), or a character
             one = entity_char(got) if len(got) > 1 else _SPACING[ord(got)] or ""
             form = got if one is None else one
-            parts += (text[pos:at], form)
-            origin += range(pos, at)
-            origin += range(at, m.end()) if one is None else [at] * len(form)
-            pos = m.end()
+            parts.append(form)
+            if one is None:
+                origin += range(at, pos)
+                ends += range(at + 1, pos + 1)
+            else:
+                origin += [at] * len(form)
+                ends += [pos] * len(form)
         parts.append(text[pos:])
         origin += range(pos, len(text))
+        ends += range(pos + 1, len(text) + 1)
         plain = "".join(parts)
         if plain != text:
             spans = find_known(plain, pats)
-            return [(origin[s], origin[e - 1] + 1, kind) for s, e, kind in spans]
-    folded = _unescaped(fold_known(text))
+            return [(origin[s], ends[e - 1], kind) for s, e, kind in spans]
+    folded = fold_known(text)
     compact: str | None = None
     where: list[int] = []  # original position of each character of ``compact``
     taken: list[tuple[int, int, str]] = []
