@@ -610,6 +610,18 @@ class MaskingRunStopped(MaskingError):
         self.withdrawn = withdrawn
 
 
+class TargetMarkerLocked(MaskingError):
+    """The target's marker lock (what a withdrawal holds while it checks the marker
+    and drops the tables, and a run while it writes its marker) was not free in time."""
+
+    code = "SW872"
+    default_hint = (
+        "another masking run or withdrawal holds the target; nothing was dropped or "
+        "written: retry once it is done, or withdraw the copy by hand after checking "
+        "the target's stagewall_masking_run row"
+    )
+
+
 class StoreMissing(ConfigError):
     """A command that only reads the store found none where the estate says it is."""
 
@@ -787,6 +799,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     MaskingPlanRequestUnknown,
     ProbeReporterRefused,
     MaskingRunStopped,
+    TargetMarkerLocked,
     StoreMissing,
     CiTokenReplayed,
     BrowserLoginRefused,

@@ -349,7 +349,8 @@ def _run(
             try:
                 if stopper is not None:
                     stopper.touched = True
-                tgt.write_marker(marker)
+                with tgt.marker_lock():  # never between a withdrawal's check and drop
+                    tgt.write_marker(marker)
                 if opts.replace:  # tables or not: a failed run may have left types
                     tgt.drop_all()
                 if isinstance(getattr(tgt, "acknowledged", None), frozenset):
@@ -378,7 +379,7 @@ def _run(
                     )
                 )
             except BaseException:
-                _mark_failed(tgt, marker)
+                _mark_own_failed(tgt, marker)
                 raise
     tables = tuple(
         TableResult(
@@ -420,9 +421,14 @@ def withdraw(target_url: str | DatabaseURL, *, only_run: str | None = None) -> b
     With ``only_run``, the copy is withdrawn only while the target's marker still names
     that run (a superseded run's copy: once another run has written its marker, the
     target is that run's, and is left to it). Returns whether it was withdrawn.
+
+    The check, the drop and the ``failed`` marker happen under the target's marker lock,
+    which a run also takes to write its marker: a run starting meanwhile writes its
+    marker after the drop, never between the check and the drop. A lock not free in
+    time raises :class:`TargetMarkerLocked` (SW872) with nothing dropped.
     """
     url = target_url if isinstance(target_url, DatabaseURL) else parse_url(target_url, "target")
-    with open_database(url, role="target", read_only=False) as tgt:
+    with open_database(url, role="target", read_only=False) as tgt, tgt.marker_lock():
         marker = tgt.read_marker()
         if only_run is not None and (marker is None or marker.run_id != only_run):
             return False
@@ -430,6 +436,16 @@ def withdraw(target_url: str | DatabaseURL, *, only_run: str | None = None) -> b
         if marker is not None:
             _mark_failed(tgt, marker)
     return True
+
+
+def _mark_own_failed(tgt: Database, marker: Marker) -> None:
+    """A failed run's marker says ``failed`` only while it is still the run's own: a
+    next run's marker written meanwhile is left alone (else a withdrawal of the failed
+    run would then find "its" marker and drop the next run's tables)."""
+    with contextlib.suppress(Exception), tgt.marker_lock():
+        current = tgt.read_marker()
+        if current is not None and current.run_id == marker.run_id:
+            _mark_failed(tgt, marker)
 
 
 def _mark_failed(tgt: Database, marker: Marker) -> None:

@@ -6,14 +6,17 @@ import enum
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from stagewall.errors import BackendError
+from stagewall.errors import BackendError, TargetMarkerLocked
 from stagewall.masking.db._url import DatabaseURL, Role
 from stagewall.masking.schema import Column, Schema, Table
 
 MARKER_TABLE = "stagewall_masking_run"
+# How long a run's marker write or a withdrawal waits for the target's marker lock
+MARKER_LOCK_SECONDS = 30.0
 GENERATED_PREFIX = "GENERATED ALWAYS AS "
 
 Row = tuple[Any, ...]
@@ -183,6 +186,40 @@ class Database(ABC):
             ),
         )
         self.commit()
+
+    @contextmanager
+    def marker_lock(self, seconds: float | None = None) -> Iterator[None]:
+        """Hold the target's marker lock: no other connection writes the marker (a run
+        starting) while a withdrawal checks it and drops the tables. Waits at most
+        ``seconds``, then raises :class:`TargetMarkerLocked` having done nothing."""
+        wait = MARKER_LOCK_SECONDS if seconds is None else seconds
+        try:
+            got = self._lock_marker(wait)
+        except BackendError as exc:
+            raise TargetMarkerLocked(
+                f"{self.role} database {self.url.display}: the marker lock could not be "
+                f"taken: {exc.message}"
+            ) from None
+        if not got:
+            raise TargetMarkerLocked(
+                f"{self.role} database {self.url.display}: the marker lock was held by "
+                f"another connection for over {wait:g} seconds"
+            )
+        try:
+            yield
+        except BaseException:
+            self._unlock_marker(ok=False)
+            raise
+        self._unlock_marker(ok=True)
+
+    @abstractmethod
+    def _lock_marker(self, seconds: float) -> bool:
+        """Take the marker lock within ``seconds``; False when it stayed held."""
+
+    @abstractmethod
+    def _unlock_marker(self, ok: bool) -> None:
+        """Release the marker lock; ``ok``: what was done under it stands (SQLite
+        commits it, else rolls it back; the other backends' writes are their own)."""
 
     @abstractmethod
     def has_marker_table(self) -> bool: ...

@@ -7,7 +7,9 @@ foreign keys.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import re
 import uuid
 from collections.abc import Iterator, Sequence
@@ -21,6 +23,9 @@ from stagewall.masking.db._base import GENERATED_PREFIX, MARKER_TABLE, Database,
 from stagewall.masking.db._types import mysql_kind, portable_type
 from stagewall.masking.db._url import DatabaseURL, Role
 from stagewall.masking.schema import Column, ForeignKey, Index, Schema, Table
+
+# the target's marker lock: GET_LOCK names are server-wide, so keyed by the database
+_MARKER_LOCK = "CONCAT('stagewall_marker_', SHA1(DATABASE()))"
 
 _DEFERRED = re.compile(r"^\s*(UNIQUE KEY|KEY|FULLTEXT KEY|SPATIAL KEY|CONSTRAINT|INDEX)\b", re.I)
 _JSON_CHECK = re.compile(r"json_valid\(`((?:[^`]|``)+)`\)", re.I)
@@ -79,6 +84,21 @@ class MySQLDatabase(Database):
 
     def commit(self) -> None:
         return None
+
+    def _lock_marker(self, seconds: float) -> bool:
+        # GET_LOCK names are server-wide: keyed by this database. MariaDB's DDL is not
+        # transactional, so the lock (not a transaction) is what keeps a run's marker
+        # write out of a withdrawal's check-and-drop.
+        got = self._execute(f"SELECT GET_LOCK({_MARKER_LOCK}, %s)", (max(0, math.ceil(seconds)),))[
+            0
+        ][0]
+        if got is None:
+            raise self.fail("GET_LOCK failed", RuntimeError("GET_LOCK returned NULL"))
+        return bool(got)
+
+    def _unlock_marker(self, ok: bool) -> None:
+        with contextlib.suppress(BackendError):  # a broken connection: the lock went with it
+            self._execute(f"SELECT RELEASE_LOCK({_MARKER_LOCK})")
 
     # ---- introspection ------------------------------------------------------------------
     def introspect(self, schemas: Sequence[str] | None = None) -> Schema:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
@@ -30,6 +32,9 @@ from stagewall.masking.db._types import portable_type
 from stagewall.masking.db._url import DatabaseURL, Role
 from stagewall.masking.schema import Column, Schema, Table
 from stagewall.masking.types import ColumnKind
+
+# the target's marker lock (advisory locks are keyed per database): "stagewall.marker"
+_MARKER_LOCK = int.from_bytes(hashlib.sha256(b"stagewall.marker").digest()[:8], "big", signed=True)
 
 _SYSTEM = "('pg_catalog', 'information_schema')"
 BATCH_BYTES = 16 * 1024 * 1024
@@ -130,6 +135,21 @@ class PostgresDatabase(Database):
 
     def commit(self) -> None:
         return None  # autocommit, or explicit transactions by the caller
+
+    def _lock_marker(self, seconds: float) -> bool:
+        # A session advisory lock of this database (advisory locks are per database):
+        # tried, not waited on, so the wait is bounded whatever lock_timeout says.
+        deadline = time.monotonic() + seconds
+        while True:
+            if self._execute("SELECT pg_catalog.pg_try_advisory_lock(%s)", (_MARKER_LOCK,))[0][0]:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+    def _unlock_marker(self, ok: bool) -> None:
+        with suppress(psycopg.Error):  # a broken connection: the lock went with its session
+            self.conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s)", (_MARKER_LOCK,))
 
     # ---- introspection ------------------------------------------------------------
     def introspect(self, schemas: Sequence[str] | None = None) -> Schema:

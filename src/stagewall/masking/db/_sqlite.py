@@ -18,6 +18,8 @@ from stagewall.masking.db._url import DatabaseURL, Role
 from stagewall.masking.schema import Column, ForeignKey, Index, Schema, Table
 from stagewall.masking.types import ColumnKind
 
+_BUSY_MS = 5000  # sqlite3's default wait for another connection's lock
+
 _ACTIONS = {"NO ACTION": None}
 
 
@@ -104,6 +106,7 @@ class SQLiteDatabase(Database):
         except sqlite3.Error as exc:
             raise self.fail("cannot open", exc) from None
         self._in_tx = False
+        self._marker_held = False
         self._create_sql: dict[str, str] = {}
         self._index_sql: dict[str, list[str]] = {}
         self._same_ddl: dict[str, Any] | None = None
@@ -125,8 +128,37 @@ class SQLiteDatabase(Database):
             raise self.fail("query failed", exc) from None
 
     def commit(self) -> None:
-        if self.conn.in_transaction:
+        if self.conn.in_transaction and not self._marker_held:
             self.conn.execute("COMMIT")
+
+    def _lock_marker(self, seconds: float) -> bool:
+        # The write lock of the whole file: every write (a run's marker among them)
+        # waits until the marker lock's transaction ends; what is done under it is one
+        # transaction (SQLite's DDL is transactional), committed when it is released.
+        try:
+            self.commit()
+            self.conn.execute(f"PRAGMA busy_timeout = {max(0, int(seconds * 1000))}")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    return False
+                raise
+            finally:
+                self.conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
+        except sqlite3.Error as exc:
+            raise self.fail("BEGIN IMMEDIATE failed", exc) from None
+        self._marker_held = True
+        return True
+
+    def _unlock_marker(self, ok: bool) -> None:
+        self._marker_held = False
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("COMMIT" if ok else "ROLLBACK")
+            except sqlite3.Error as exc:
+                if ok:
+                    raise self.fail("commit failed", exc) from None
 
     # ---- introspection -------------------------------------------------------------
     def introspect(self, schemas: Sequence[str] | None = None) -> Schema:
