@@ -724,6 +724,33 @@ class FactorNotBound(IntegrityError):
     )
 
 
+# --- auditcfg: audit settings and verification strictness (SW976-SW979) ---
+
+
+class RemovedSetting(ConfigError):
+    """The estate file sets a field that stagewall does not use (``audit.origin``,
+    ``audit.checkpoint_every``): refused rather than silently ignored."""
+
+    code = "SW976"
+    default_hint = "delete the named line from stagewall.yaml (docs/estate.md says why)"
+
+
+class UncheckpointedEvents(IntegrityError):
+    """``audit verify`` of a store: events after the newest checkpoint signed by the log's
+    key (or a store with events and no signed checkpoint): nothing proves them."""
+
+    code = "SW977"
+    default_hint = (
+        "on the server host run `stagewall audit checkpoint` (the server also checkpoints "
+        "every hour and in its witness round) and verify again; pass --allow-uncheckpointed "
+        "to accept the unproven tail with a warning"
+    )
+
+    def __init__(self, message: str, *, hint: str | None = None, index: int | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.index = index  # the first unproven event
+
+
 def reason_of(exc: BaseException) -> str:
     """Why ``exc`` happened, in words, for a message: the operating system's or the
     driver's own first line, never a Python class name (which tells a user nothing)."""
@@ -809,4 +836,6 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     InternalError,
     TrustAnchorInBundle,
     FactorNotBound,
+    RemovedSetting,
+    UncheckpointedEvents,
 )

@@ -28,7 +28,7 @@ from stagewall.audit._checkpoint import (
     verify_checkpoint,
 )
 from stagewall.audit._merkle import Frontier, consistency_proof, inclusion_path
-from stagewall.audit._signed import Signed, SignerMemory
+from stagewall.audit._signed import Signed, SignerMemory, log_id
 from stagewall.audit._tables import audit_checkpoints, audit_events
 from stagewall.audit.events import (
     AuditEvent,
@@ -484,9 +484,10 @@ class AuditLog:
             verify_checkpoint(prev.note, key.public, source=source)
         else:
             frontier = Frontier()
-        memory = SignerMemory.of(self._home, key, self.store.display_url)
-        signed = memory.read() if memory is not None else None
-        if signed is not None:
+        memory = SignerMemory.of(self._home, key, *self._memory_ids(conn))
+        # Each tree state remembered for this log (under its id or its store's URL)
+        # must lie under the store's; the largest is extended.
+        for signed in memory.read() if memory is not None else ():
             frontier = self._extend_signed(conn, signed, prev)
         self._extend(conn, frontier, None)
         if prev is not None and frontier.size == prev.size:
@@ -512,6 +513,16 @@ class AuditLog:
             # remembered once the checkpoint is committed (a rolled-back one was never made)
             Store.after_commit(conn, lambda: memory.write(done))
         return StoredCheckpoint(frontier.size, root, note, key.name, created)
+
+    def _memory_ids(self, conn: Connection) -> list[str]:
+        """The ids the signer remembers this log under: the log's own (the hash of its
+        first event, recomputed from its bytes: the same whatever URL reaches the
+        store) and the store's URL (which also catches a first event rewritten)."""
+        first = conn.execute(
+            select(audit_events.c.canonical).where(audit_events.c.idx == 0)
+        ).scalar()
+        ids = [] if first is None else [log_id(hashlib.sha256(b"\x00" + _as_bytes(first)).digest())]
+        return [*ids, self.store.display_url]
 
     def _extend_signed(self, conn: Connection, signed: Signed, prev: Any) -> Frontier:
         """The tree state the signer remembers, checked against the store's newest row."""

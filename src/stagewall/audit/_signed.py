@@ -4,12 +4,18 @@ The store is the one thing an insider can write without the signing key. Were th
 signer to build each checkpoint on the store's word (its newest checkpoint row, its
 leaf hashes), an insider could roll the store back to an older backup, or delete the
 checkpoint rows and rewrite the events, and the server would sign the result: a
-history the key never signed before, now signed. So the signer keeps, per store, the
+history the key never signed before, now signed. So the signer keeps, per log, the
 tree state (size, root, compact range) of the newest checkpoint it committed, in
 ``audit_signed.json`` in the key's own directory, and extends only that: it refuses
 to sign when the store holds fewer events than that, or its newest checkpoint row
 does not lie on that tree. Rewritten events below the remembered size cannot enter a
 signed root either (the root is computed from the remembered compact range).
+
+The memory of a log is kept under the log's id, the hash of its first event (what
+the log is, whatever URL reaches it: a store moved to another host, or the same
+database under another hostname or path spelling, keeps its memory), and under the
+store's URL as before (so a store whose first event was rewritten in place is still
+caught). Every entry found is checked; the signer extends the largest.
 
 Only a key loaded from (or equal to the key in) that directory keeps a memory there.
 A lost file only means the next checkpoint starts again from the store's word.
@@ -39,16 +45,22 @@ class Signed:
     frontier: Frontier
 
 
-class SignerMemory:
-    """The remembered tree state of one store, in one key directory."""
+def log_id(first_leaf: bytes) -> str:
+    """The memory key of the log whose first event has leaf hash ``first_leaf``."""
+    return f"log:{first_leaf.hex()}"
 
-    def __init__(self, directory: Path, store_id: str) -> None:
+
+class SignerMemory:
+    """The remembered tree state of one log, in one key directory, under each of its
+    ids (the log's own id and the URL of the store it was reached by)."""
+
+    def __init__(self, directory: Path, store_ids: tuple[str, ...]) -> None:
         self.path = directory / FILE
-        self.store_id = store_id
+        self.store_ids = tuple(dict.fromkeys(store_ids))
 
     @classmethod
     def of(
-        cls, home_dir: str | os.PathLike[str] | None, key: SigningKey, store_id: str
+        cls, home_dir: str | os.PathLike[str] | None, key: SigningKey, *store_ids: str
     ) -> SignerMemory | None:
         """The memory for ``key`` when it is the key kept in ``home_dir``, else None."""
         try:
@@ -59,7 +71,7 @@ class SignerMemory:
                 return None
         except (StagewallError, OSError):  # no usable key file there: nothing to remember
             return None
-        return cls(directory, store_id)
+        return cls(directory, store_ids)
 
     def _all(self) -> dict[str, dict[str, object]]:
         try:
@@ -76,10 +88,23 @@ class SignerMemory:
             ) from None
         return data if isinstance(data, dict) else {}
 
-    def read(self) -> Signed | None:
-        entry = self._all().get(self.store_id)
+    def read(self) -> list[Signed]:
+        """Every distinct tree state remembered under one of this log's ids, smallest first."""
+        data = self._all()
+        found: dict[tuple[int, bytes], Signed] = {}
+        for store_id in self.store_ids:
+            signed = self._entry(data.get(store_id))
+            if signed is not None:
+                found.setdefault((signed.size, signed.root), signed)
+        return [found[k] for k in sorted(found)]
+
+    def _entry(self, entry: object) -> Signed | None:
         if entry is None:
             return None
+        if not isinstance(entry, dict):
+            from stagewall.audit._checkpoint import CheckpointInvalid
+
+            raise CheckpointInvalid(f"{self.path} is damaged (an entry is not a mapping)")
         try:
             size = int(str(entry["size"]))
             root = bytes.fromhex(str(entry["root"]))
@@ -93,14 +118,19 @@ class SignerMemory:
     def write(self, signed: Signed) -> None:
         """Remember ``signed`` unless a larger tree is remembered already (atomic)."""
         data = self._all()
-        old = data.get(self.store_id)
-        if isinstance(old, dict) and int(str(old.get("size", -1))) >= signed.size:
+        changed = False
+        for store_id in self.store_ids:
+            old = data.get(store_id)
+            if isinstance(old, dict) and int(str(old.get("size", -1))) >= signed.size:
+                continue
+            data[store_id] = {
+                "size": signed.size,
+                "root": signed.root.hex(),
+                "frontier": signed.frontier.to_bytes().hex(),
+            }
+            changed = True
+        if not changed:
             return
-        data[self.store_id] = {
-            "size": signed.size,
-            "root": signed.root.hex(),
-            "frontier": signed.frontier.to_bytes().hex(),
-        }
         fd, tmp = tempfile.mkstemp(prefix=".audit_signed-", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -113,4 +143,4 @@ class SignerMemory:
             raise
 
 
-__all__ = ["FILE", "Signed", "SignerMemory"]
+__all__ = ["FILE", "Signed", "SignerMemory", "log_id"]

@@ -27,7 +27,7 @@ from stagewall.audit._quorum import (
 )
 from stagewall.audit._witness import stored_cosigned_notes
 from stagewall.audit._witness_mail import note_from_text
-from stagewall.errors import KeyMissing, UsageError
+from stagewall.errors import KeyMissing, UncheckpointedEvents, UsageError
 from stagewall.keys import PublicKey
 
 
@@ -91,6 +91,24 @@ def uncovered_warning(size: int, newest: int | None) -> list[str]:
     if newest < size:
         return [f"events {newest}..{size - 1} are not yet covered by a signed checkpoint"]
     return []
+
+
+def require_checkpointed(size: int, newest: int | None) -> None:
+    """Every event of a store must lie under a checkpoint signed by the log's key (SW977)."""
+    if size == 0 or (newest is not None and newest >= size):
+        return
+    first = 0 if newest is None else newest
+    which = (
+        "no signed checkpoint exists"
+        if newest is None
+        else f"the newest signed checkpoint covers {newest} events"
+    )
+    raise UncheckpointedEvents(
+        f"audit events {first}..{size - 1} are not covered by a signed checkpoint ({which}): "
+        "they are only self-consistent, nothing proves they were not written or rewritten "
+        "after the fact",
+        index=first,
+    )
 
 
 def read_checkpoint_files(
@@ -209,8 +227,12 @@ def verify_store(
     policy: WitnessPolicy | None = None,
     online: bool = False,
     now: datetime | None = None,
+    checkpointed: bool = False,
 ) -> VerifyReport:
     """Recompute everything from the store; raise on the first problem.
+
+    With ``checkpointed`` events no signed checkpoint covers are refused
+    (:class:`~stagewall.errors.UncheckpointedEvents`), else they are a warning.
 
     ``checkpoint_files`` are older checkpoints kept outside the store (e.g. by an
     auditor); the log must be consistent with each of them. With ``policy`` the
@@ -272,6 +294,8 @@ def verify_store(
         )
     elif result.size:
         warnings.append(NO_WITNESS_WARNING)
+    if checkpointed:  # after the witnesses: a quorum missing is the graver finding
+        require_checkpointed(result.size, newest)
     return VerifyReport(
         size=result.size,
         root=root,
@@ -289,6 +313,7 @@ __all__ = [
     "check_checkpoint_roots",
     "prove_consistency",
     "read_checkpoint_files",
+    "require_checkpointed",
     "uncovered_warning",
     "verify_store",
     "witness_check",

@@ -181,6 +181,13 @@ def audit_group() -> None:
     default=None,
     help="Judge witness freshness at this UTC time (e.g. when you received the bundle).",
 )
+@click.option(
+    "--allow-uncheckpointed",
+    "allow_uncheckpointed",
+    is_flag=True,
+    help="Store only: accept events after the newest signed checkpoint with a warning "
+    "(default: they fail verification, SW977).",
+)
 @format_option("json")
 def verify_cmd(
     db: str | None,
@@ -190,15 +197,23 @@ def verify_cmd(
     config: str | None,
     offline: bool,
     as_of: str | None,
+    allow_uncheckpointed: bool,
     fmt: str,
 ) -> None:
     """Recompute chain and tree; check signatures, consistency and witness cosignatures.
 
     With witnesses in stagewall.yaml (audit.witnesses), a quorum of them must have
-    cosigned recently and the log must hold every size they cosigned. Exit 1 names
-    the bad index.
+    cosigned recently and the log must hold every size they cosigned. Events no
+    signed checkpoint covers fail (run `stagewall audit checkpoint` first, or pass
+    --allow-uncheckpointed). Exit 1 names the bad index.
     """
     try:
+        if bundle is not None and allow_uncheckpointed:
+            raise UsageError(
+                "--allow-uncheckpointed applies to a store, not to a bundle",
+                hint="a bundle's events must all lie under a signed checkpoint; ask for a "
+                "bundle exported by the server",
+            )
         if bundle is not None:
             _trust_outside(bundle, public_key, config)
         policy = _policy(config)
@@ -221,6 +236,7 @@ def verify_cmd(
             policy=policy,
             online=not offline,
             now=now,
+            checkpointed=not allow_uncheckpointed,
         )
         _report(report, fmt, "audit log")
     except IntegrityError as exc:

@@ -14,9 +14,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from stagewall.errors import ConfigError
+from stagewall.errors import ConfigError, RemovedSetting
 from stagewall.estate._refs import reference_problems
-from stagewall.estate.models import Estate
+from stagewall.estate.models import REMOVED_AUDIT_SETTINGS, Estate
 from stagewall.paths import config_path
 
 Path_ = tuple[str | int, ...]
@@ -143,6 +143,20 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     return tuple(p for p in loc if p not in ("webhook", "smtp", "file"))
 
 
+def _refuse_removed(data: dict[Any, Any], src: Path, lines: dict[Path_, int]) -> None:
+    """Refuse ``audit:`` fields stagewall once accepted but never used (SW976)."""
+    audit = data.get("audit")
+    if not isinstance(audit, dict):
+        return
+    for name, why in REMOVED_AUDIT_SETTINGS.items():
+        if name in audit:
+            line = lines.get(("audit", name))
+            where = f"{src}:{line}" if line else str(src)
+            raise RemovedSetting(
+                f"{where}: audit.{name} is not a setting and would have no effect: {why}",
+            )
+
+
 def parse_estate(text: str, source: str | os.PathLike[str] = "stagewall.yaml") -> LoadedEstate:
     """Parse estate text; raise ConfigError naming file, line and field."""
     src = Path(source)
@@ -182,6 +196,7 @@ def parse_estate(text: str, source: str | os.PathLike[str] = "stagewall.yaml") -
         lines = _line_map(node)
     except RecursionError:
         raise _too_deep(src) from None
+    _refuse_removed(data, src, lines)
     try:
         estate = Estate.model_validate(data)
     except ValidationError as exc:

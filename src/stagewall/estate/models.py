@@ -886,12 +886,21 @@ class ScanSettings(_Model):
     )
 
 
+REMOVED_AUDIT_SETTINGS: dict[str, str] = {
+    "origin": "the checkpoint origin is the name of the log's signing key (`stagewall keys "
+    "init --name NAME`), which every signed note carries and every witness was given with "
+    "the public key; a second name here could only disagree with it. Delete the line; to "
+    "name a new log, choose the name when you create its key",
+    "checkpoint_every": "checkpoints are made every 1000 events and when the newest is older "
+    "than an hour by every process that appends, most of which never read stagewall.yaml, "
+    "and the server's witness round checkpoints every minute; a per-file count could not be "
+    "honoured. Delete the line; run `stagewall audit checkpoint` for a checkpoint now",
+}
+"""Fields ``audit:`` once accepted but never used: naming one is refused (SW976), never
+silently ignored, so nobody believes it took effect."""
+
+
 class AuditSettings(_Model):
-    origin: str = Field(
-        default="stagewall.local/audit",
-        description="Checkpoint origin line: a name unique to this deployment's log.",
-    )
-    checkpoint_every: int = Field(default=1000, ge=1)
     witnesses: list[AnyWitness] = Field(
         default_factory=list,
         description="Witnesses of the checkpoints: C2SP tlog-witnesses (type tlog, the "
