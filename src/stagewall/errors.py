@@ -724,6 +724,42 @@ class FactorNotBound(IntegrityError):
     )
 
 
+# --- tokenbind: login token rows sealed with the server's token key (SW973-SW975) ---
+
+
+class TokenRowForged(NotAuthenticated):
+    """A login token row whose hash was not made with this server's token key (a plain
+    SHA-256 of a chosen token written in the store): refused."""
+
+    code = "SW973"
+    default_hint = (
+        "investigate who wrote the store's identity_tokens table; sign in again with "
+        "`stagewall login` (a pipeline gets a new `stagewall server pipeline-token create`)"
+    )
+
+
+class TokenRowAltered(NotAuthenticated):
+    """A login token row changed in the store after the server sealed it (its principal,
+    kind, method, expiry or CSRF secret edited, or its revocation undone): refused."""
+
+    code = "SW974"
+    default_hint = (
+        "investigate who changed the store's identity_tokens table; sign in again with "
+        "`stagewall login` (a pipeline gets a new `stagewall server pipeline-token create`)"
+    )
+
+
+class TokenFromBeforeUpgrade(NotAuthenticated):
+    """A login token issued before token rows were sealed (migration tokenbind_0001): it
+    was ended by the upgrade."""
+
+    code = "SW975"
+    default_hint = (
+        "sign in again with `stagewall login` (or the web sign-in page); a pipeline needs "
+        "a new token from `stagewall server pipeline-token create`"
+    )
+
+
 # --- auditcfg: audit settings and verification strictness (SW976-SW979) ---
 
 
@@ -836,6 +872,9 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     InternalError,
     TrustAnchorInBundle,
     FactorNotBound,
+    TokenRowForged,
+    TokenRowAltered,
+    TokenFromBeforeUpgrade,
     RemovedSetting,
     UncheckpointedEvents,
 )

@@ -220,6 +220,9 @@ def open_world(
 
     monkeypatch.setenv("SW_TEST_ADMIN_URL", pg_url)
     w = World(tmp_path, pg_url.rsplit("/", 1)[1], store_url)
+    # The CLI of these tests runs on the server host: the server's state directory (its
+    # token key signs the pipeline and ingest tokens `stagewall server ...` makes).
+    monkeypatch.setenv("STAGEWALL_HOME", str(w.home))
     try:
         yield w
     finally:

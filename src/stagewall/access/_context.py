@@ -24,6 +24,7 @@ from stagewall.errors import AccessDenied, ConfigError, StagewallError
 from stagewall.estate import Estate, LoadedEstate, ResourceKind, load_estate
 from stagewall.identity.actor import StepUp
 from stagewall.identity.stepup import factor_of, verify_step_up
+from stagewall.paths import home as state_home
 from stagewall.paths import store_url
 from stagewall.redact import redact, redact_tree
 from stagewall.store import Store, open_store
@@ -67,6 +68,7 @@ class AccessContext:
     ) -> AccessContext:
         loaded = load_estate(config)
         store = open_store(store_url(db, estate=loaded.path))  # the store follows the estate
+        store.key_home = state_home(home, estate=loaded.path)  # its token key lives there
         if sinks is None:
             sinks = sinks_from_config(loaded.estate.alerts, Path(loaded.path).parent)
         ctx = cls(

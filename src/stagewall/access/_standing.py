@@ -35,7 +35,7 @@ from stagewall.alerts import Alert, Severity
 from stagewall.audit import Status
 from stagewall.identity._codes import fmt
 from stagewall.identity._tables import identity_tokens
-from stagewall.identity.tokens import TokenKind
+from stagewall.identity.tokens import TokenKind, revoked_values
 
 
 class ItemKind(enum.StrEnum):
@@ -181,7 +181,7 @@ def carry_out(ctx: AccessContext, item: Mapping[str, Any], *, actor: str, reason
                 update(identity_tokens)
                 .where(identity_tokens.c.id == item["subject"])
                 .where(identity_tokens.c.revoked_at.is_(None))
-                .values(revoked_at=fmt(ctx.now()))
+                .values(**revoked_values(ctx.now()))
             ).rowcount
             if done == 1:
                 ctx.record(

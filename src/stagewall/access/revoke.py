@@ -35,6 +35,7 @@ from stagewall.identity._tables import (
     identity_step_up_windows,
     identity_tokens,
 )
+from stagewall.identity.tokens import revoked_values
 
 
 @dataclass(frozen=True)
@@ -325,7 +326,7 @@ def offboard_vendor(
             update(identity_tokens)
             .where(identity_tokens.c.principal.in_(people))
             .where(identity_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=fmt(ctx.now()))
+            .values(**revoked_values(ctx.now()))
         )
         conn.execute(
             delete(identity_step_up_windows).where(identity_step_up_windows.c.principal.in_(people))

@@ -1,8 +1,10 @@
 """Tables of the identity domain (identity_0001, identity_0002, cliauth_0001,
-devicereq_0001, identitybind_0001/0002, passkeyclone_0001); times are UTC ISO 8601 text.
+devicereq_0001, identitybind_0001/0002, passkeyclone_0001,
+tokenbind_0001); times are UTC ISO 8601 text.
 
-Nothing here holds a usable secret: passwords are argon2 hashes, tokens and
-invitation/device codes are stored as SHA-256 digests of high-entropy values.
+Nothing here holds a usable secret: passwords are argon2 hashes, login tokens are
+stored as HMAC-SHA256 digests under the server's token key (identity.tokens), and
+invitation/device codes as SHA-256 digests of high-entropy values.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ identity_tokens = Table(
     Column("revoked_at", String(32), nullable=True),
     Column("source_address", String(64), nullable=True),
     Column("user_agent", String(256), nullable=True),
+    # tokenbind_0001: HMAC under the server's token key over the row's live fields
+    # (identity.tokens); "revoked" once revoked, "legacy" for rows from before it
+    Column("row_mac", String(64), nullable=False),
 )
 
 identity_invitations = Table(

@@ -1,20 +1,35 @@
-"""Sessions and personal API tokens: random bearer secrets stored only as digests.
+"""Sessions and personal API tokens: random bearer secrets stored only as keyed digests.
 
-A token is ``swt_`` + 256 random bits. The store keeps its SHA-256 digest, the
+A token is ``swt_`` + 256 random bits. The store keeps its HMAC-SHA256 under the
+server's token key (``token.key`` in the state directory, never in the store), the
 principal, how the principal logged in, a per-token CSRF secret (for browser
 sessions), an expiry and a revocation time. Tokens are short-lived by default and
 revocable one by one or all at once for a principal.
+
+Someone who can write the store but does not hold the token key cannot make a row
+that works (tokenbind): the lookup digest of a token is keyed, so a row with a plain
+SHA-256 of a token they chose is refused (``SW973``), and each row carries ``row_mac``,
+an HMAC under the same key over its id, digest, principal, kind, method, CSRF secret,
+creation and expiry. Revoking a token overwrites ``row_mac`` with :data:`REVOKED_MAC`,
+so a row whose ``revoked_at`` is cleared again, or whose principal, kind or expiry is
+edited, no longer verifies (``SW974``). What the MAC cannot tell is a whole row put
+back as it was before its revocation (a restored backup): revocations are in the
+audit log for that (docs/identity.md, "Token rows").
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from stagewall.errors import TokenFromBeforeUpgrade, TokenRowAltered, TokenRowForged
 from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse, same
+from stagewall.identity._seal import LEGACY_MAC, REVOKED_MAC, keyed_digest, row_mac, token_key
 from stagewall.identity._tables import identity_tokens
 from stagewall.identity.actor import LoginMethod
 from stagewall.store import Store
@@ -25,6 +40,8 @@ CI_SESSION_PREFIX = "swc_"
 _PREFIXES = (TOKEN_PREFIX, PIPELINE_PREFIX, CI_SESSION_PREFIX)
 DEFAULT_TTL = timedelta(hours=12)
 ENROL_TTL = timedelta(minutes=15)
+
+_log = logging.getLogger("stagewall.identity")
 
 
 class TokenKind(enum.StrEnum):
@@ -56,6 +73,21 @@ class NewToken:
     info: TokenInfo
 
 
+def _lookup(key: bytes, secret: str) -> str:
+    return keyed_digest(key, "token", secret)
+
+
+def _row_mac(key: bytes, row: Any) -> str:
+    """The MAC over a token row's fields that never change while it is live."""
+    fields = (row.id, row.token_hash, row.principal, row.kind, row.method, row.csrf)
+    return row_mac(key, "token", (*fields, row.created_at, row.expires_at))
+
+
+def revoked_values(now: datetime) -> dict[str, str]:
+    """The column values that revoke a token row: its time, and its MAC overwritten."""
+    return {"revoked_at": fmt(now), "row_mac": REVOKED_MAC}
+
+
 def issue_token(
     store: Store,
     principal: str,
@@ -76,22 +108,39 @@ def issue_token(
         csrf=new_secret(""),
         expires_at=now + ttl,
     )
+    key = token_key(store)
+    values: dict[str, Any] = {
+        "id": info.id,
+        "token_hash": _lookup(key, secret),
+        "principal": principal,
+        "kind": kind.value,
+        "method": method.value,
+        "csrf": info.csrf,
+        "created_at": fmt(now),
+        "expires_at": fmt(info.expires_at),
+    }
+    values["row_mac"] = _row_mac(key, _Fields(**values))
     with store.transaction() as conn:
         conn.execute(
             insert(identity_tokens).values(
-                id=info.id,
-                token_hash=digest(secret),
-                principal=principal,
-                kind=kind.value,
-                method=method.value,
-                csrf=info.csrf,
-                created_at=fmt(now),
-                expires_at=fmt(info.expires_at),
+                **values,
                 source_address=(source_address or "")[:64] or None,
                 user_agent=(user_agent or "")[:256] or None,
             )
         )
     return NewToken(secret, info)
+
+
+@dataclass(frozen=True)
+class _Fields:
+    id: str
+    token_hash: str
+    principal: str
+    kind: str
+    method: str
+    csrf: str
+    created_at: str
+    expires_at: str
 
 
 # Built once: every authenticated request runs it (building the statement costs more
@@ -100,15 +149,34 @@ _BY_HASH = select(identity_tokens).where(identity_tokens.c.token_hash == bindpar
 
 
 def resolve_token(store: Store, secret: str, *, now: datetime) -> TokenInfo | None:
-    """The live token behind ``secret``, or None (unknown, expired, revoked, malformed)."""
+    """The live token behind ``secret``, or None (unknown, expired, revoked, malformed).
+
+    Raises ``TokenRowForged`` (SW973) for a row keyed by the plain SHA-256 of ``secret``
+    (not made by this server), ``TokenRowAltered`` (SW974) for a row whose MAC does not
+    verify (edited, or its revocation undone) and ``TokenFromBeforeUpgrade`` (SW975) for
+    a token the tokenbind_0001 upgrade ended."""
     if not secret.startswith(_PREFIXES) or len(secret) > 128:
         return None
-    wanted = digest(secret)
+    key = token_key(store)
+    wanted = _lookup(key, secret)
     with store.read() as conn:
         row = conn.execute(_BY_HASH, {"hash": wanted}).first()
+        if row is None:  # only a refused request pays for this second look
+            plain = conn.execute(_BY_HASH, {"hash": digest(secret)}).first()
+            if plain is not None:
+                _refuse_unsealed(plain)
     if row is None or not same(row.token_hash, wanted):
         return None
-    if row.revoked_at is not None or parse(row.expires_at) <= now:
+    if row.revoked_at is not None:
+        return None
+    if not same(row.row_mac, _row_mac(key, row)):
+        _log.warning("token row %s of %r does not verify with the token key", row.id, row.principal)
+        raise TokenRowAltered(
+            f"the store row of this login token ({row.id}) was changed after the server "
+            "issued it (its principal, kind, expiry or revocation no longer match its seal); "
+            "the token is refused"
+        )
+    if parse(row.expires_at) <= now:
         return None
     # A token's prefix and its kind agree; a pipeline secret is never a person's token.
     if not secret.startswith(_PREFIX_OF.get(TokenKind(row.kind), TOKEN_PREFIX)):
@@ -120,6 +188,19 @@ def resolve_token(store: Store, secret: str, *, now: datetime) -> TokenInfo | No
         method=LoginMethod(row.method),
         csrf=row.csrf,
         expires_at=parse(row.expires_at),
+    )
+
+
+def _refuse_unsealed(row: Any) -> None:
+    if row.row_mac == LEGACY_MAC:
+        raise TokenFromBeforeUpgrade(
+            "this login token was issued before the server sealed its token rows with its "
+            "own key (upgrade tokenbind_0001) and was ended by the upgrade; sign in again"
+        )
+    _log.warning("token row %s of %r is not keyed with the token key", row.id, row.principal)
+    raise TokenRowForged(
+        f"the store row of this login token ({row.id}) was not made by this server: its "
+        "hash is not keyed with the server's token key; the token is refused"
     )
 
 
@@ -138,7 +219,7 @@ def revoke_token(store: Store, token_id: str, *, now: datetime) -> bool:
             update(identity_tokens)
             .where(identity_tokens.c.id == token_id)
             .where(identity_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=fmt(now))
+            .values(**revoked_values(now))
         ).rowcount
     return done == 1
 
@@ -159,7 +240,7 @@ def log_out(
             .where(identity_tokens.c.id == token_id)
             .where(identity_tokens.c.principal == principal)
             .where(identity_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=fmt(now))
+            .values(**revoked_values(now))
         ).rowcount
         if done != 1:
             return False
@@ -189,7 +270,7 @@ def revoke_all_on(conn: Connection, principal: str, *, now: datetime) -> int:
             update(identity_tokens)
             .where(identity_tokens.c.principal == principal)
             .where(identity_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=fmt(now))
+            .values(**revoked_values(now))
         ).rowcount
     )
 
@@ -204,6 +285,7 @@ __all__ = [
     "DEFAULT_TTL",
     "ENROL_TTL",
     "PIPELINE_PREFIX",
+    "REVOKED_MAC",
     "SERVICE_KINDS",
     "TOKEN_PREFIX",
     "NewToken",
@@ -217,4 +299,6 @@ __all__ = [
     "revoke_all",
     "revoke_all_on",
     "revoke_token",
+    "revoked_values",
+    "token_key",
 ]

@@ -56,6 +56,22 @@ def load_key(home_dir: str | os.PathLike[str] | None = None, *, create: bool = F
             "the key file from backup",
         )
     ensure_home(home_dir)
+    return create_key_file(path)
+
+
+def read_or_create_key_file(path: Path) -> bytes:
+    """The 32-byte hex key in ``path`` (refused when group or others can read it), made
+    (0600, exclusively: two processes never hold different keys) when it is missing."""
+    if not path.exists():
+        try:
+            return create_key_file(path)
+        except FileExistsError:  # another process made it first: use that one
+            pass
+    return _read_key(path)
+
+
+def create_key_file(path: Path) -> bytes:
+    """A new random 32-byte key written (hex, 0600) to ``path``, which must not exist."""
     key = secrets.token_bytes(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as fh:

@@ -28,8 +28,8 @@ monitoring_state = Table(
     Column("value", Text, nullable=False),
 )
 
-# Per-source tokens of the server's ingest endpoint (migration monitoring_0002):
-# only the SHA-256 of the secret is stored.
+# Per-source tokens of the server's ingest endpoint (migrations monitoring_0002,
+# tokenbind_0001): only an HMAC of the secret under the server's token key is stored.
 monitoring_ingest_tokens = Table(
     "monitoring_ingest_tokens",
     metadata,
@@ -39,6 +39,9 @@ monitoring_ingest_tokens = Table(
     Column("created_at", String(32), nullable=False),
     Column("created_by", String(128), nullable=False),
     Column("revoked_at", String(32), nullable=True),
+    # tokenbind_0001: HMAC under the server's token key over id, digest, source,
+    # creation (identity._seal); "revoked" once revoked, "legacy" for older rows
+    Column("row_mac", String(64), nullable=False),
 )
 
 # instances_0001: per source, the time (epoch seconds) of its newest ingested event,

@@ -4,10 +4,13 @@ A log shipper on a database or bastion host holds one token, and that token name
 one declared log source: a token created for ``pg-prod`` cannot post ``sshd``
 lines, so a compromised shipper can only forge lines of the source it already
 ships. Tokens are created on the server host (``stagewall server ingest-token
-create SOURCE``), shown once, stored as their SHA-256 only (256 random bits need
-no slow hash), compared in constant time, and revocable; creation and revocation
-are audit events. They never expire on their own: a shipper runs unattended, so
-rotate by creating a new token and revoking the old one.
+create SOURCE``), shown once, stored as their HMAC-SHA256 under the server's
+token key only (256 random bits need no slow hash; the key keeps someone who can
+write the store from adding a token of their choosing), compared in constant time,
+and revocable; creation and revocation are audit events. Each row carries a MAC
+over its id, digest, source and creation (identity._seal): a row moved to another
+source, or whose revocation is undone, is refused. They never expire on their own: a
+shipper runs unattended, so rotate by creating a new token and revoking the old one.
 """
 
 from __future__ import annotations
@@ -18,15 +21,23 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 
 from stagewall.audit import AuditEvent, AuditLog, Status
-from stagewall.errors import IngestTokenUnknown, UnknownLogSource
+from stagewall.errors import (
+    IngestTokenUnknown,
+    TokenFromBeforeUpgrade,
+    TokenRowAltered,
+    TokenRowForged,
+    UnknownLogSource,
+)
 from stagewall.estate import Estate
 from stagewall.identity._codes import digest, fmt, new_id, new_secret, same
+from stagewall.identity._seal import LEGACY_MAC, REVOKED_MAC, keyed_digest, row_mac, token_key
 from stagewall.monitoring._audit import INGEST_TOKEN_CREATED, INGEST_TOKEN_REVOKED
 from stagewall.monitoring._tables import monitoring_ingest_tokens as _t
 from stagewall.store import Store
 
 INGEST_TOKEN_PREFIX = "swi_"  # noqa: S105 - the public prefix, not a secret
 _MAX_SECRET = 128
+_RENEW = "on the server host create a new token (`stagewall server ingest-token create SOURCE`)"
 
 
 @dataclass(frozen=True)
@@ -86,15 +97,18 @@ def create_ingest_token(
     secret = new_secret(INGEST_TOKEN_PREFIX)
     token = IngestToken(new_id("it"), source, fmt(now), created_by, None)
     log = audit if audit is not None else AuditLog(store)
+    key = token_key(store)
+    hashed = keyed_digest(key, "ingest token", secret)
     with store.transaction() as conn:
         conn.execute(
             insert(_t).values(
                 id=token.id,
                 source=source,
-                token_hash=digest(secret),
+                token_hash=hashed,
                 created_at=token.created_at,
                 created_by=created_by,
                 revoked_at=None,
+                row_mac=_mac(key, token.id, hashed, source, token.created_at, created_by),
             )
         )
         log.append_many(
@@ -102,6 +116,10 @@ def create_ingest_token(
             conn=conn,
         )
     return NewIngestToken(secret, token)
+
+
+def _mac(key: bytes, *fields: str) -> str:
+    return row_mac(key, "ingest token", fields)
 
 
 def _row(r: object) -> IngestToken:
@@ -136,7 +154,9 @@ def revoke_ingest_token(
         row = conn.execute(select(_t).where(_t.c.id == token_id)).first()
         if row is None or row.revoked_at is not None:
             raise IngestTokenUnknown(f"there is no live ingest token {token_id!r}")
-        conn.execute(update(_t).where(_t.c.id == token_id).values(revoked_at=fmt(now)))
+        conn.execute(
+            update(_t).where(_t.c.id == token_id).values(revoked_at=fmt(now), row_mac=REVOKED_MAC)
+        )
         log.append_many(
             [_event(INGEST_TOKEN_REVOKED.code, revoked_by, token_id, row.source, "revoked")],
             conn=conn,
@@ -145,15 +165,43 @@ def revoke_ingest_token(
 
 
 def resolve_ingest_token(store: Store, secret: str) -> IngestToken | None:
-    """The live token behind ``secret``, or None (malformed, unknown or revoked)."""
+    """The live token behind ``secret``, or None (malformed, unknown or revoked).
+
+    A row this server did not make (SW973), one edited since (SW974) and one the
+    tokenbind_0001 upgrade ended (SW975) are refused with their own error."""
     if not secret.startswith(INGEST_TOKEN_PREFIX) or len(secret) > _MAX_SECRET:
         return None
-    wanted = digest(secret)
+    key = token_key(store)
+    wanted = keyed_digest(key, "ingest token", secret)
     with store.read() as conn:
         row = conn.execute(select(_t).where(_t.c.token_hash == wanted)).first()
+        if row is None:  # only a refused request pays for this second look
+            plain = conn.execute(select(_t).where(_t.c.token_hash == digest(secret))).first()
+            if plain is not None and plain.row_mac == LEGACY_MAC:
+                raise TokenFromBeforeUpgrade(
+                    f"ingest token {plain.id} was made before the server sealed its token "
+                    "rows with its own key (upgrade tokenbind_0001) and was ended by it",
+                    hint=_RENEW,
+                )
+            if plain is not None:
+                raise TokenRowForged(
+                    f"the store row of ingest token {plain.id} was not made by this server "
+                    "(its hash is not keyed with the server's token key); refused",
+                    hint=f"investigate who wrote monitoring_ingest_tokens; {_RENEW}",
+                )
     if row is None or not same(row.token_hash, wanted) or row.revoked_at is not None:
         return None
+    if not same(row.row_mac, _mac(key, row.id, row.token_hash, *_fields(row))):
+        raise TokenRowAltered(
+            f"the store row of ingest token {row.id} was changed after the server made it "
+            "(its source or revocation no longer match its seal); refused",
+            hint=f"investigate who changed monitoring_ingest_tokens; {_RENEW}",
+        )
     return _row(row)
+
+
+def _fields(row: object) -> tuple[str, str, str]:
+    return (row.source, row.created_at, row.created_by)  # type: ignore[attr-defined]
 
 
 __all__ = [

@@ -191,7 +191,10 @@ def end_browser_session(request: Request, state: ServerState) -> None:
     secret = request.cookies.get(session_cookie(state), "")
     if not secret:
         return
-    info = resolve_token(state.ctx.store, secret, now=state.now())
+    try:
+        info = resolve_token(state.ctx.store, secret, now=state.now())
+    except NotAuthenticated:  # a refused row (SW973-SW975): no session to end
+        return
     if info is None or info.kind in SERVICE_KINDS:
         return
     log_out(

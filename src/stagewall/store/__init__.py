@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,13 +63,19 @@ class Store:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, keep_open=keep_open)
         self.backend = self.engine.dialect.name
+        # The state directory whose server-held keys (token.key) go with this store: set
+        # by whoever knows it (AccessContext.open); None: the default STAGEWALL_HOME.
+        self.key_home: str | os.PathLike[str] | None = None
+        self.token_key: bytes | None = None  # loaded on first use (identity.tokens)
 
     def kept_open(self) -> Store:
         """A handle on the same database that keeps its connections between transactions.
 
         For a long-running writer (ingestion); the caller disposes it when done.
         """
-        return Store(self.url, keep_open=True)
+        other = Store(self.url, keep_open=True)
+        other.key_home, other.token_key = self.key_home, self.token_key
+        return other
 
     def set_pooled(self, pooled: bool) -> None:
         """Keep PostgreSQL connections in a pool (the server, while it serves) or not.
