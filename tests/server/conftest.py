@@ -243,6 +243,15 @@ def world(
 
 
 @pytest.fixture
+def pg_world(
+    tmp_path: Path, pg_url: str, pg_store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    """The server world with its store on PostgreSQL (whose driver refuses NUL bytes)."""
+    with open_world(tmp_path, pg_url, pg_store_url, monkeypatch) as w:
+        yield w
+
+
+@pytest.fixture
 def people(world: World) -> dict[str, Person]:
     return sign_up_people(world)
 

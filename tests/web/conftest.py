@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.server.conftest import PASSWORD, Person, World, people, world
+from tests.server.conftest import PASSWORD, Person, World, people, pg_world, world
 
 __all__ = [
     "PASSWORD",
     "Browser",
     "open_invitation",
     "people",
+    "pg_world",
     "refused_without_csrf_or_factor",
     "world",
 ]

@@ -35,6 +35,7 @@ from stagewall.server import (
     witnessing,
 )
 from stagewall.server._auth import guard
+from stagewall.server._input import refuse_unstorable_input
 from stagewall.server._state import ServerState
 from stagewall.server.authz import POLICY
 from stagewall.server.scheduler import evidence_health, tasks
@@ -76,6 +77,9 @@ def create_app(state: ServerState, *, run_sweeper: bool = True) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # Before every route's own dependencies: NUL bytes, unpaired surrogates and
+        # non-UTF-8 bytes in the path, query, form or JSON body are SW101 (400).
+        dependencies=[Depends(refuse_unstorable_input)],
     )
     app.add_exception_handler(StagewallError, _problems.on_stagewall_error)
 
