@@ -97,6 +97,7 @@ READ_ONLY = {
     "masking.job.list",
     "masking.job.runs",
     "masking.plan.list",
+    "web.plan",
     "masking.run.show",
     "server.tasks",
     "step_up.browser",
