@@ -20,10 +20,16 @@ from stagewall.server import ServerState, create_app
 PASSWORD = "correct horse battery staple"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def bound_socket() -> socket.socket:
+    """A loopback socket bound to a port the kernel chose, held until the server takes it.
+
+    Binding port 0, closing the socket and handing the number to the server left a
+    window in which another test (two xdist workers) could take the same port.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @contextmanager
@@ -31,11 +37,14 @@ def serve(
     state: ServerState,
     *,
     run_sweeper: bool = True,
-    port: int | None = None,
+    sock: socket.socket | None = None,
     app: FastAPI | None = None,
 ) -> Iterator[str]:
-    """Run the app over ``state`` (or ``app``, made for it); yields its base URL; stops it."""
-    port = port or free_port()
+    """Run the app over ``state`` (or ``app``, made for it); yields its base URL; stops it.
+
+    ``sock`` is a :func:`bound_socket` the caller made to know the port in advance."""
+    sock = sock or bound_socket()
+    port = int(sock.getsockname()[1])
     config = uvicorn.Config(
         app if app is not None else create_app(state, run_sweeper=run_sweeper),
         host="127.0.0.1",
@@ -44,7 +53,7 @@ def serve(
         lifespan="on",
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
@@ -56,6 +65,7 @@ def serve(
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        sock.close()
 
 
 def onboard(url: str, state: ServerState, name: str, now: datetime) -> str:

@@ -212,13 +212,14 @@ def _virtual_authenticator(driver: Any) -> str:
 def test_full_flow_in_chromium(
     world: World, people: dict[str, Person], driver: Any, artifacts: Path, tmp_path: Path
 ) -> None:
-    from tests.live_server import free_port
+    from tests.live_server import bound_socket
 
     alice, bob, dana, audrey = (people[n] for n in ("alice", "bob", "dana", "audrey"))
-    port = free_port()
+    sock = bound_socket()
+    port = int(sock.getsockname()[1])
     _enable_passkeys(world, port)
     authenticator = _virtual_authenticator(driver)
-    with serve(world.state, run_sweeper=False, port=port) as served:
+    with serve(world.state, run_sweeper=False, sock=sock) as served:
         base = served.replace("127.0.0.1", "localhost")
         ui = Pages(driver, base, artifacts)
 
@@ -385,13 +386,14 @@ def test_device_page_signed_in_with_a_passkey_in_chromium(
     approves with a passkey click (app.js), nothing typed; it passes axe-core."""
     import httpx
 
-    from tests.live_server import free_port
+    from tests.live_server import bound_socket
 
     bob = people["bob"]
-    port = free_port()
+    sock = bound_socket()
+    port = int(sock.getsockname()[1])
     _enable_passkeys(world, port)
     _virtual_authenticator(driver)
-    with serve(world.state, run_sweeper=False, port=port) as served:
+    with serve(world.state, run_sweeper=False, sock=sock) as served:
         base = served.replace("127.0.0.1", "localhost")
         ui = Pages(driver, base, artifacts)
         ui.sign_in(bob)

@@ -129,6 +129,7 @@ class Context:
     run: Runner
     secrets: dict[str, str] = field(default_factory=dict)
     stack: ExitStack = field(default_factory=ExitStack)
+    server: ExitStack = field(default_factory=ExitStack)
     server_url: str = ""
     pipeline_tokens: dict[str, str] = field(default_factory=dict)
     _steps: dict[str, int] = field(default_factory=dict)
@@ -188,6 +189,12 @@ def step_check(ctx: Context) -> str:
 
 
 def step_audit(ctx: Context) -> str:
+    # A running server writes to the log whenever its own work asks (a notification
+    # sent, a grant swept), so a checkpoint taken while it runs can be followed by an
+    # event it does not cover, and verify then refuses the unproven tail (SW977). The
+    # auditor's copy is taken as an operator would: the server stopped, its in-flight
+    # work finished, then a checkpoint that covers every event.
+    ctx.server.close()
     ctx.run("audit", "checkpoint")
     verify = ctx.run("audit", "verify", "--format", "json").json()
     bundle = ctx.directory / "audit-bundle"
@@ -247,7 +254,8 @@ def step_server(ctx: Context) -> str:
 
     from stagewall.demo._server import start_server
 
-    ctx.server_url = ctx.stack.enter_context(
+    ctx.stack.callback(ctx.server.close)
+    ctx.server_url = ctx.server.enter_context(
         start_server(ctx.directory / "stagewall.yaml", ctx.home)
     )
     for who in PEOPLE:
