@@ -117,8 +117,29 @@ run-staging:
 def test_compose_env_file_flag_in_a_makefile(tmp_path: Path) -> None:
     result = _scan(tmp_path, {"Makefile": _MAKEFILE})
     # -f staging compose file (line 3); the staging-restart target's own name (line 9);
-    # not the commented line, nor the run subcommand's own options (line 12)
-    assert _hits(result, "SW-SCAN-001") == [("Makefile", 3), ("Makefile", 9)]
+    # run's own --env-file loads the file into the staging container (line 12); not the
+    # commented line
+    assert _hits(result, "SW-SCAN-001") == [("Makefile", 3), ("Makefile", 9), ("Makefile", 12)]
+
+
+def test_only_global_options_name_the_project() -> None:
+    from stagewall.scan.rules._composecmd import parse  # new in round 8 (here: old code runs)
+
+    [command] = parse("docker compose run -p shop-staging:80 --env-file .env.production web", 1)
+    assert (command.project, command.files, command.env_files) == (
+        "",
+        (),
+        ((".env.production", 1),),
+    )
+    # up has no --env-file of its own: nothing is loaded by it
+    assert list(parse("docker compose -p shop-staging up --env-file ignored.env -d", 1)) == []
+
+
+def test_make_variable_after_a_staging_target_is_not_that_target(tmp_path: Path) -> None:
+    makefile = (
+        "staging-up:\n\t$(COMPOSE) up -d\nCOMPOSE = docker compose --env-file .env.production\n"
+    )
+    assert _hits(_scan(tmp_path, {"Makefile": makefile}), "SW-SCAN-001") == []
 
 
 def test_compose_env_file_flag_in_a_script_over_continued_lines(tmp_path: Path) -> None:
@@ -253,6 +274,8 @@ def test_built_secret_name_in_a_fork_reachable_job(tmp_path: Path) -> None:
     [
         ('eval "export DB_PASSWORD=\\$${READ_FROM}_DB_PASSWORD"', "staging", True),
         ('NAME="${READ_FROM}_DB_PASSWORD"; export P="${!NAME}"', "staging", True),
+        ("export REF=$${READ_FROM}_DB_PASSWORD", "staging", True),
+        ('echo "$PREFIX${READ_FROM}_DB_PASSWORD"', "staging", False),  # two variables
         ('eval "export DB_PASSWORD=\\$${READ_FROM}_DB_PASSWORD"', "$READ_FROM", False),
         ('echo "${READ_FROM}_DB_PASSWORD"', "staging", False),  # a name, not a read
     ],

@@ -9,7 +9,8 @@ non-production environment, or when what runs the command does: the CI job's
 environment, the ``package.json`` script's or the Makefile target's name
 (``stack:staging``, ``staging-up:``). A production compose file among the ``-f`` files
 makes it production's (no crossing). Only the global options before the subcommand are
-read (``run -p 8080:80`` publishes a port). The commands are read, never run.
+read, and ``run``'s own ``--env-file`` (it loads the file into the container); ``run -p
+8080:80`` publishes a port. The commands are read, never run.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ _SEPARATOR = re.compile(r"&&|\|\||[;|]|(?<!\x00)\n|\$\(|`")
 _WITH_VALUE = frozenset(
     {"-f", "--file", "-p", "--project-name", "--env-file", "--project-directory", "--profile",
      "--ansi", "--progress", "--parallel"}
+)  # fmt: skip
+# options of ``docker compose run`` that take a value (``-p`` publishes a port there)
+_RUN_WITH_VALUE = frozenset(
+    {"-p", "--publish", "-e", "--env", "-v", "--volume", "-u", "--user", "-w", "--workdir",
+     "--name", "--entrypoint", "-l", "--label", "--cap-add", "--cap-drop", "--env-file"}
 )  # fmt: skip
 _MAKE_TARGET = re.compile(r"^([A-Za-z0-9_.%/-]+(?:\s+[A-Za-z0-9_.%/-]+)*)\s*::?(?!=)")
 
@@ -75,18 +81,23 @@ def parse(text: str, first_line: int) -> Iterator[ComposeCommand]:
                 project = value
         env_files: list[tuple[str, int]] = []
         tokens = _tokens(rest)
-        i = 0
+        with_value, i = _WITH_VALUE, 0
         while i < len(tokens):
-            token = tokens[i]
-            if not token.startswith("-"):
-                break  # the subcommand: its options are its own
-            flag, eq, value = token.partition("=")
-            if flag in _WITH_VALUE and not eq:
+            word = tokens[i]
+            if not word.startswith("-"):
+                if word != "run" or with_value is _RUN_WITH_VALUE:
+                    break  # the subcommand (or run's service): what follows is its own
+                with_value = _RUN_WITH_VALUE  # run --env-file loads into the container
+                i += 1
+                continue
+            flag, eq, value = word.partition("=")
+            if flag in with_value and not eq:
                 value = tokens[i + 1] if i + 1 < len(tokens) else ""
                 i += 1
-            if flag in ("-f", "--file"):
+            global_option = with_value is _WITH_VALUE
+            if global_option and flag in ("-f", "--file"):
                 files.append(value)
-            elif flag in ("-p", "--project-name"):
+            elif global_option and flag in ("-p", "--project-name"):
                 project = value
             elif flag == "--env-file" and value:
                 where = joined.find(value, match.end(), end)
@@ -110,9 +121,9 @@ def _lines(ctx: FileContext) -> Iterator[tuple[str, int, tuple[str, ...]]]:
         block: list[str] = []
         start = 0
         for number, line in enumerate(ctx.text.splitlines(), start=1):
-            if make and not line.startswith("\t"):
+            if make and line.strip() and not line.startswith("\t"):
                 found = _MAKE_TARGET.match(line)
-                target = found.group(1) if found else target
+                target = found.group(1) if found else ""
             stripped = line.strip()
             if not block and (not stripped or stripped.startswith(COMMENT_PREFIXES)):
                 continue

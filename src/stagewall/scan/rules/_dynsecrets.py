@@ -9,8 +9,10 @@ or ``workflow_call`` input's options (else its default), a job- or workflow-leve
 or default, ``vars.*`` and other contexts give no name (unknown, never guessed).
 
 A GitLab job script reads a variable whose name it builds: ``eval
-"export P=\\$${TARGET}_DB_PASSWORD"`` (``\\$`` or ``$$``, then the name with
-``${VAR}`` in it), or bash's ``${!NAME}`` with ``NAME="${TARGET}_DB_PASSWORD"``; each
+"export P=\\$${TARGET}_DB_PASSWORD"`` (``\\$`` then the name with ``${VAR}`` in it,
+or ``$${VAR}_NAME``, GitLab's escaped ``$`` in ``variables:`` that a script evaluates;
+``$PRE${VAR}`` is two variables, not a built name), or bash's ``${!NAME}`` with
+``NAME="${TARGET}_DB_PASSWORD"``; each
 value the job's, its ``rules:`` or the pipeline's ``variables`` give ``VAR`` is a name.
 
 Each name comes with the values it was built from (``{"inputs.env": "production"}``),
@@ -39,7 +41,7 @@ _LITERAL = re.compile(r"^'((?:[^']|'')*)'$")
 _WHOLE_EXPR = re.compile(r"^\$\{\{\s*(?P<expr>[^}]+?)\s*\}\}$")
 # GitLab: ``\$${VAR}_NAME`` / ``$$PRE_${VAR}_NAME`` (eval), and bash indirection
 _GITLAB_BUILT = re.compile(
-    r"(?:\\\$|\$\$)(?P<pre>[A-Za-z0-9_]*)\$\{(?P<var>[A-Za-z_][A-Za-z0-9_]*)\}"
+    r"(?:\\\$(?P<pre>[A-Za-z0-9_]*)|\$(?=\$\{))\$\{(?P<var>[A-Za-z_][A-Za-z0-9_]*)\}"
     r"(?P<post>[A-Za-z0-9_]*)"
 )
 _BASH_NAME = re.compile(
@@ -166,7 +168,8 @@ def gitlab_built_names(text: str, doc: dict[str, Any], job: dict[str, Any]) -> l
     forms += [m for m in _BASH_NAME.finditer(text) if m.group("name") in indirect]
     out: list[BuiltName] = []
     for form in forms:
-        var, pre, post = form.group("var"), form.group("pre"), form.group("post")
+        var, post = form.group("var"), form.group("post")
+        pre = form.groupdict().get("pre") or ""
         for value in _variable_values(job, doc, var):
             name = f"{pre}{value}{post}"
             out.append(BuiltName(f"{pre}${{{var}}}{post}", name, ((f"${var}", value),)))

@@ -421,7 +421,7 @@ class SecretsForExternalContributors(Rule):
                 secrets = sorted({s for s in _SECRET_REF.findall(body) if s != "GITHUB_TOKEN"})
                 # a name built at run time (``secrets[env.TARGET]``) is a secret read too
                 built = {b.name for b in github_built_names(body, doc, job)}
-                secrets += sorted(built - set(secrets)) or has_built_index(body)
+                secrets += sorted(built - set(secrets)) if built else has_built_index(body)
                 inherit = job.get("secrets") == "inherit"
                 prod = att is not None and att.tier is Tier.PRODUCTION
                 untrusted = _UNTRUSTED.get(trigger)
