@@ -289,7 +289,14 @@ class Scanner:
                 parsed.kind = Kind.GITLAB_CI
                 parsed.extra[PIPELINE] = pipeline
             if parsed.kind is Kind.COMPOSE:
-                add_env_files(parsed, path, rel, self.tf.env_file, self.env.attribute_path)
+                add_env_files(
+                    parsed,
+                    path,
+                    rel,
+                    self.tf.env_file,
+                    self.env.attribute_path,
+                    self.tf.dotenv(path.parent),
+                )
             if parsed.kind is Kind.GITHUB_ACTIONS and self.reusable:
                 parsed.extra[REUSABLE] = self.reusable
         except ReaderError as exc:

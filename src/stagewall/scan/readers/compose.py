@@ -14,8 +14,17 @@ its own (``.env``, ``.env.web``, ``worker.env``) are read as the service's
 ``environment`` entries, on the ``env_file`` line. A file that is in an environment
 (``.env.staging``, ``.env.production``) is scanned as that environment's, and loading a
 production one from non-production is reported by the references rule. Files outside the
-scanned tree (``../../secrets.env``, a symlink out) are not read. ``--env-file`` is a flag
-of the ``docker compose`` command line, not of the file: it is not seen.
+scanned tree (``../../secrets.env``, a symlink out) are not read.
+
+An ``env_file`` given by a variable (``${ENV_FILE:-.env.production}``,
+``./config/${STAGE}.env``) is resolved as compose resolves it when the shell sets
+nothing: from the project's ``.env``, else the written default. The file it resolves to
+is given as a value of its own (so loading a production file is reported) and read
+like a written name. One that does not resolve (a variable with neither a default nor a
+value in ``.env``, or ``${X:?error}``) is kept in ``Parsed.extra[UNRESOLVED_ENV_FILES]``
+for the references rule to report as unresolved. ``--env-file`` is a flag of the
+``docker compose`` command line, not of the file: the references rule reads it where the
+command is written.
 """
 
 from __future__ import annotations
@@ -30,6 +39,9 @@ from stagewall.scan.readers._base import Parsed, ReaderError
 from stagewall.scan.readers.dotenv import read_dotenv
 
 _MAX_DOTENV_BYTES = 1024 * 1024
+# Parsed.extra key: (entry, service, variables without a value) of each env_file whose
+# variables do not resolve from the project's .env or a default
+UNRESOLVED_ENV_FILES = "compose_unresolved_env_files"
 _VAR = re.compile(
     r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
     r"|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)"
@@ -80,6 +92,29 @@ def interpolate(value: str, env: dict[str, str]) -> str | None:
     return out if used and out != value else None
 
 
+def resolve(value: str, env: dict[str, str]) -> tuple[str, list[str]]:
+    """``value`` as compose resolves it from ``env`` alone (no shell variable set):
+    defaults apply, and the names of the variables that get no value (an unset variable
+    without a default, ``${X:?error}``) are returned with it."""
+    missing: list[str] = []
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name = match.group("name") or match.group("bare")
+        op, arg = match.group("op") or "", match.group("arg") or ""
+        have = env.get(name)
+        if op in (":-", "-"):
+            return have if have or (op == "-" and have is not None) else arg
+        if op in (":+", "+"):
+            return arg if have or (op == "+" and have is not None) else ""
+        if not have:
+            missing.append(name)
+        return have or ""
+
+    return _VAR.sub(one, value), missing
+
+
 def add_interpolated(parsed: Parsed, env: dict[str, str]) -> None:
     """Give each value of ``parsed`` that reads a variable of ``env`` as resolved too."""
     if not env:
@@ -114,14 +149,36 @@ def add_env_files(
     rel: str,
     load: Callable[[Path, Path], dict[str, str]],
     environment_of: Callable[[str], object | None],
+    dotenv: dict[str, str],
 ) -> None:
     """Read the ``env_file`` of each service of the compose file ``parsed`` (at ``path``,
     ``rel`` in the scan) that is in no environment (``environment_of`` its path gives
     ``None``) as that service's ``environment``, on the ``env_file`` line. ``load(file,
-    root)`` reads a dotenv file only when it is under ``root`` (the scanned tree)."""
+    root)`` reads a dotenv file only when it is under ``root`` (the scanned tree); a name
+    given by variables is resolved from ``dotenv`` (the project's ``.env``) and defaults."""
     found = env_files(parsed)
     if not found:
         return
+    have = {(e.path, e.value) for e, _ in found}
+    unresolved = []
+    resolved = []
+    written: set[int] = set()
+    for entry, service in found:
+        if "$" not in entry.value:
+            continue
+        name, missing = resolve(entry.value.strip(), dotenv)
+        if missing:
+            unresolved.append((entry, service, missing))
+            continue
+        written.add(id(entry))  # a file name to resolve, not a value of its own
+        if name and (entry.path, name) not in have:
+            have.add((entry.path, name))
+            resolved.append((Entry(entry.path, name, entry.line), service))
+    if unresolved:
+        parsed.extra[UNRESOLVED_ENV_FILES] = unresolved
+    parsed.entries[:] = [e for e in parsed.entries if id(e) not in written]
+    parsed.entries.extend(e for e, _ in resolved)
+    found = [(e, s) for e, s in found if id(e) not in written] + resolved
     parts = rel.split("/")
     inside = not rel.startswith("/") and ".." not in parts and len(parts) <= len(path.parents)
     root = path.parents[len(parts) - 1] if inside else path.parent
@@ -140,10 +197,12 @@ def add_env_files(
 
 
 __all__ = [
+    "UNRESOLVED_ENV_FILES",
     "add_env_files",
     "add_interpolated",
     "env_files",
     "interpolate",
     "project_dotenv",
     "read_env_file",
+    "resolve",
 ]

@@ -11,6 +11,9 @@ from stagewall.scan._model import Attribution, Finding, Severity, Tier
 from stagewall.scan._reusable import REUSABLE, callee
 from stagewall.scan.readers import Kind, Parsed
 from stagewall.scan.rules._base import FileContext, Rule
+from stagewall.scan.rules._civalues import expansions as _expansions
+from stagewall.scan.rules._civalues import variable_values as _variable_values
+from stagewall.scan.rules._dynsecrets import github_built_names, has_built_index
 from stagewall.scan.rules._gate import gated
 from stagewall.scan.rules._gate import text_of as _text
 
@@ -28,60 +31,11 @@ _ENV_VARS = ("ENVIRONMENT", "ENV", "DEPLOY_ENV", "DEPLOY_ENVIRONMENT", "TARGET_E
              "APP_ENV", "ENVIRONMENT_NAME", "ENV_NAME")  # fmt: skip
 
 
-def _expansions(doc: dict[str, Any], job: dict[str, Any], kind: str, name: str) -> list[str]:
-    """The values ``${{ matrix.NAME }}`` / ``${{ inputs.NAME }}`` can take."""
-    found: list[str] = []
-    if kind == "matrix":
-        strategy = job.get("strategy")
-        matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
-        if isinstance(matrix, dict):
-            values = matrix.get(name)
-            if isinstance(values, list):
-                found += [str(v) for v in values if isinstance(v, (str, int))]
-            for extra in matrix.get("include") or []:
-                if isinstance(extra, dict) and isinstance(extra.get(name), (str, int)):
-                    found.append(str(extra[name]))
-        return found
-    on = doc.get("on", doc.get("true"))
-    for trigger in ("workflow_dispatch", "workflow_call"):
-        spec = on.get(trigger) if isinstance(on, dict) else None
-        inputs = spec.get("inputs") if isinstance(spec, dict) else None
-        item = inputs.get(name) if isinstance(inputs, dict) else None
-        if isinstance(item, dict):
-            options = item.get("options")
-            if isinstance(options, list):
-                found += [str(v) for v in options]
-            elif isinstance(item.get("default"), str):
-                found.append(item["default"])
-    return found
-
-
 def _named(model: EnvModel, name: str, reason: str) -> Attribution | None:
     return model.environment_named(name, reason) or model.from_words(name, reason)
 
 
 _SHELL_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
-
-
-def _variable_values(job: dict[str, Any], doc: dict[str, Any], var: str) -> list[str]:
-    """The values a GitLab variable can take in a job: the job's ``variables``, each of
-    its ``rules:`` ``variables`` (a rule that matches sets them), the pipeline's."""
-    scopes: list[Any] = [job.get("variables")]
-    rules = job.get("rules")
-    scopes += (
-        [r.get("variables") for r in rules if isinstance(r, dict)]
-        if isinstance(rules, list)
-        else []
-    )
-    scopes.append(doc.get("variables"))
-    out: list[str] = []
-    for scope in scopes:
-        value = scope.get(var) if isinstance(scope, dict) else None
-        if isinstance(value, dict):  # {value: ..., description: ...}
-            value = value.get("value")
-        if isinstance(value, (str, int)) and str(value) not in out:
-            out.append(str(value))
-    return out
 
 
 def _variable_environments(
@@ -432,7 +386,9 @@ class SecretsForExternalContributors(Rule):
         "production, without a job condition that keeps outsiders out "
         "(`github.event.workflow_run.event == 'push'`, `head_repository.full_name == "
         "github.repository`; `author_association` OWNER/MEMBER/COLLABORATOR), whose jobs read "
-        "`secrets.*` (other than GITHUB_TOKEN; the workflow-level `env:` counts for every "
+        "`secrets.*` or a name built at run time, `secrets[env.TARGET]`, "
+        "`secrets[format(...)]` (other than GITHUB_TOKEN; the workflow-level `env:` counts "
+        "for every "
         "job), inherit secrets or use a production environment; a GitLab job that runs for "
         "merge request pipelines and uses a production environment or production-named "
         "variables."
@@ -463,6 +419,9 @@ class SecretsForExternalContributors(Rule):
                 if trigger is None:
                     continue
                 secrets = sorted({s for s in _SECRET_REF.findall(body) if s != "GITHUB_TOKEN"})
+                # a name built at run time (``secrets[env.TARGET]``) is a secret read too
+                built = {b.name for b in github_built_names(body, doc, job)}
+                secrets += sorted(built - set(secrets)) if built else has_built_index(body)
                 inherit = job.get("secrets") == "inherit"
                 prod = att is not None and att.tier is Tier.PRODUCTION
                 untrusted = _UNTRUSTED.get(trigger)

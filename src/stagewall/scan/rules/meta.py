@@ -11,9 +11,10 @@ class Unresolved(Rule):
     title = "Value could not be resolved"
     severity = Severity.LOW
     description = (
-        "A value a rule needs (an encryption flag, a CIDR range, a peer network) comes from a "
-        "variable without a value, a function call or another resource, so the scanner "
-        "cannot tell whether it is safe. It is reported rather than silently passed."
+        "A value a rule needs (an encryption flag, a CIDR range, a peer network, the "
+        "`env_file` of a non-production compose service) comes from a variable without a "
+        "value, a function call or another resource, so the scanner cannot tell whether it "
+        "is safe. It is reported rather than silently passed."
     )
     remediation = (
         "Give the variable a default or a value in terraform.tfvars, or scan the "

@@ -17,8 +17,11 @@ from stagewall.scan._profiles import (
 )
 from stagewall.scan._refs import Ref
 from stagewall.scan.readers import Kind
+from stagewall.scan.readers.compose import UNRESOLVED_ENV_FILES
 from stagewall.scan.readers.kustomize import is_kustomization
 from stagewall.scan.rules._base import FileContext, Rule, RunContext
+from stagewall.scan.rules._composecmd import crossings
+from stagewall.scan.rules.meta import Unresolved
 
 # formats where one file may hold a section per environment (Rails ``database.yml``,
 # ``[staging]`` in an INI or TOML file, ``{"production": {...}, "staging": {...}}``)
@@ -184,7 +187,13 @@ class ProductionReference(Rule):
         "Reading the variable the estate names as a production resource's `connection_env` "
         "or `admin_connection_env` (`${SHOP_PROD_DATABASE_URL}`, `secrets.NAME`, a compose "
         "pass-through) and loading a production configuration file (`env_file: "
-        ".env.production`, `-var-file=prod.tfvars`, `--values values-prod.yaml`) or building "
+        ".env.production`, also when a variable chooses it and resolves to it from its "
+        "default or the compose project's `.env` — `${ENV_FILE:-.env.production}`, "
+        "`./config/${STAGE}.env` — or an absolute path names it, `/etc/app/prod.env`; "
+        "`-var-file=prod.tfvars`, `--values values-prod.yaml`; `docker compose --env-file "
+        ".env.production` in a Makefile, script, `package.json` script or CI job when the "
+        "compose project is non-production by its `-f` file, its `-p` project name, the CI "
+        "job's environment or the script's or Make target's name) or building "
         "on a production directory (a kustomization's `resources: [../production]`, a "
         'Terraform module `source = "../prod"`) count too, '
         "as do base64 values of a Kubernetes `Secret`, percent-encoded hosts, a URL inside "
@@ -212,6 +221,7 @@ class ProductionReference(Rule):
     def check(self, ctx: FileContext) -> Iterable[Finding]:
         if ctx.tier is not Tier.NON_PRODUCTION:
             yield from self._sections(ctx)
+            yield from _compose_commands(ctx)
             return
         seen: set[tuple[int, str]] = set()
         for entry, ref in ctx.refs:
@@ -243,6 +253,8 @@ class ProductionReference(Rule):
                     severity=Severity.HIGH if "estate" in att.reason else Severity.MEDIUM,
                     anchor=f"{'.'.join(entry.path)}|file:{name}",
                 )
+        if kind is Kind.COMPOSE:
+            yield from _unresolved_env_files(ctx)
 
     def _sections(self, ctx: FileContext) -> Iterable[Finding]:
         """A non-production section (``staging:``) of a file the path does not attribute:
@@ -277,6 +289,50 @@ class ProductionReference(Rule):
                 line=entry.line if entry.line >= start else start,
                 where=att,
             )
+
+
+def _compose_commands(ctx: FileContext) -> Iterable[Finding]:
+    """``docker compose --env-file <production file>`` starting a non-production compose
+    project, in a file that is not itself non-production (there every ``--env-file`` is
+    read above): a Makefile, a script, a ``package.json`` script, a CI job."""
+    for name, line, att, project in crossings(ctx):
+        yield ctx.finding(
+            ProductionReference,
+            f"{project.label} compose project started with {att.label} configuration "
+            f"--env-file {name} ({att.reason})",
+            line,
+            f"--env-file: {name}",
+            severity=Severity.HIGH if "estate" in att.reason else Severity.MEDIUM,
+            anchor=f"compose-env-file|{name}|{project.environment}",
+            environment=project.label,
+            environment_reason=project.reason,
+        )
+
+
+def _unresolved_env_files(ctx: FileContext) -> Iterable[Finding]:
+    """A non-production compose service's ``env_file`` chosen by a variable that has
+    neither a default nor a value in the project's ``.env``: which file it loads (perhaps
+    production's) is decided when it runs. Low (SW-SCAN-011); quiet when the written
+    part of the name already says non-production (``./config/staging-${REGION}.env``)."""
+    found = ctx.parsed.extra.get(UNRESOLVED_ENV_FILES, []) if ctx.parsed is not None else []
+    for entry, service, missing in found:
+        written = _VARIABLE.sub(" ", entry.value)
+        named = ctx.env.from_words(written, f"env_file {entry.value}")
+        if named is not None and named.tier is not Tier.UNKNOWN:
+            continue  # a production name is reported above, through the resolved entry
+        names = ", ".join(dict.fromkeys(missing))
+        yield ctx.finding(
+            Unresolved,
+            f"{ctx.attribution.label} service {service} loads env_file {entry.value}: "
+            f"{names} has no default and no value in the project's .env, so which file it "
+            "loads (perhaps production's) cannot be checked",
+            entry.line,
+            _evidence(entry.path, entry.value),
+            anchor=f"{'.'.join(entry.path)}|unresolved-env-file",
+        )
+
+
+_VARIABLE = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _inherited(ctx: FileContext) -> Iterable[Finding]:
