@@ -683,6 +683,24 @@ class AttemptsUnavailable(BackendError):
     default_hint = "check that the store is reachable and migrated, then try again"
 
 
+# --- redgates: the promotion gates red team (SW945-SW948) ---
+
+
+class GateRowUnbound(AccessDenied):
+    """``gate check`` refused a deployment because a row it would count (the promotion,
+    its request, an approval, a check report) is not what the audit event that created
+    it recorded: written, edited or re-pointed in the store, pointed at a refused attempt
+    or at an event without the server's seal. The rows are recorded as
+    ``gate.row.unbound`` and alerted."""
+
+    code = "SW945"
+    http_status: ClassVar[int] = 403
+    default_hint = (
+        "investigate who wrote to the store (the alert names the rows); submit the change "
+        "again and have it approved again through stagewall"
+    )
+
+
 # --- webfollow: what the web UI's red team left open (SW956-SW959) ---
 
 

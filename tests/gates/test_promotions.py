@@ -18,6 +18,20 @@ def _ready_for_production(
     return sha, pid
 
 
+def approved_then_expired(w: World) -> tuple[str, str]:
+    """dana's change approved by alice under ``approval_valid_for: 2s``, 2.2 s ago."""
+    import time
+
+    text = w.config.read_text().replace(
+        "    deployers: [deploy-bot]", "    deployers: [deploy-bot]\n    approval_valid_for: 2s"
+    )
+    w.config.write_text(text)
+    sha, pid = _ready_for_production(w, "dana@devshop.example")
+    assert approve(w, pid, "alice").exit_code == 0
+    time.sleep(2.2)
+    return sha, pid
+
+
 def test_external_change_with_internal_approval_is_allowed(world: World) -> None:
     sha, pid = _ready_for_production(world, "dana@devshop.example")
     r = approve(world, pid, "alice")
@@ -340,15 +354,7 @@ def test_an_external_lists_only_their_own_promotions(world: World) -> None:
 def test_an_approval_counts_only_for_the_stages_validity(world: World) -> None:
     # an approved promotion never deployed used to count forever: a change approved
     # months ago (under other circumstances) still deployed
-    import time
-
-    text = world.config.read_text().replace(
-        "    deployers: [deploy-bot]", "    deployers: [deploy-bot]\n    approval_valid_for: 2s"
-    )
-    world.config.write_text(text)
-    sha, pid = _ready_for_production(world, "dana@devshop.example")
-    assert approve(world, pid, "alice").exit_code == 0
-    time.sleep(2.2)
+    sha, pid = approved_then_expired(world)
     r = gate_check(world, sha, ART, "production")
     assert r.exit_code == 1
     assert "approval by alice expired at" in r.stderr and "submit the change again" in r.stderr

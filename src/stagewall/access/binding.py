@@ -74,6 +74,10 @@ def review_binding_problem(
         return problem
     request = str(row.get("request_id"))
     details = event.details
+    if event.status is not Status.SUCCESS:
+        # A refused attempt (a mistyped code, an ineligible reviewer) is logged under the
+        # same code, by the same reviewer, about the same request: it approved nothing.
+        return f"audit event #{event.index} records a refused attempt, not a review"
     if event.actor != row.get("reviewer"):
         return f"audit event #{event.index} was written by {event.actor}, not {row.get('reviewer')}"
     if details.get("promotion") != request and event.resource != f"request:{request}":

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Row, select
 from stagewall.access._core import load_request
 from stagewall.audit import AuditLog
 from stagewall.errors import ConfigError, HistoryRejected
-from stagewall.gates._bound import bound_deployments
+from stagewall.gates._bound import bound_deployments, promotion_row_problem
 from stagewall.gates._git import Commit, TreeChange, check_full_sha, is_full_sha, parse_commit
 from stagewall.gates._tables import gate_deployments
 from stagewall.gates._trees import commit_changes, object_id, parents_of
@@ -182,15 +182,28 @@ def _deployments(conn: Connection, stage: str, log: AuditLog) -> list[Row[Any]]:
     return bound_deployments(log, conn, list(rows))
 
 
-def deployed_commits(conn: Connection, stage: str, log: AuditLog) -> set[str]:
-    """Every commit counted in a promotion that was deployed to ``stage``."""
-    ids = {r.request_id for r in _deployments(conn, stage, log)}
+def deployed_commits(
+    conn: Connection, stage: str, log: AuditLog
+) -> tuple[set[str], dict[str, str]]:
+    """Every commit counted in a promotion that was deployed to ``stage``, and, per
+    deployed promotion whose rows are not what its submission event recorded, why.
+
+    A client may leave these commits out of the next submission to ``stage``; which
+    commits they are is read from the promotion's request row, so a row edited in the
+    store (a commit added to it) would hide that commit and its authors. Such a
+    promotion's commits are not counted: the client must send them."""
+    ids = sorted({r.request_id for r in _deployments(conn, stage, log)})
     out: set[str] = set()
+    unbound: dict[str, str] = {}
     for rid in ids:
+        problem = promotion_row_problem(log, conn, rid)
+        if problem is not None:
+            unbound[rid] = problem
+            continue
         details = load_request(conn, rid).details
         out.add(str(details.get("sha")))
         out.update(str(c["sha"]) for c in details.get("contributions", []))
-    return out
+    return out, unbound
 
 
 def last_deployed(conn: Connection, stage: str, log: AuditLog) -> str | None:

@@ -33,19 +33,24 @@ from stagewall.access._core import Decision, fmt_time, load_request, load_review
 from stagewall.access._tables import access_reviews
 from stagewall.access.binding import (
     bind_row,
-    bound_event,
     logged_withdrawals,
     review_binding_problem,
     withdrawal_mismatch,
 )
 from stagewall.audit import Status
-from stagewall.errors import AccessDenied, StagewallError, UsageError
+from stagewall.errors import AccessDenied, GateRowUnbound, StagewallError, UsageError
 from stagewall.estate import PrincipalKind, format_duration
 from stagewall.gates import _events as ev
 from stagewall.gates._alerts import alert_unbound
-from stagewall.gates._bound import bound_deployments, check_problems
+from stagewall.gates._bound import (
+    REVIEW_CODES,
+    bound_deployments,
+    check_problems,
+    promotion_row_problem,
+    review_event_problem,
+)
 from stagewall.gates._git import check_full_sha
-from stagewall.gates._model import reporter_problem, request_digest, submitter_problem
+from stagewall.gates._model import reporter_problem, submitter_problem
 from stagewall.gates._tables import gate_checks, gate_deployments, gate_promotions
 from stagewall.gates.attestation import sign_envelope, statement
 from stagewall.gates.promotions import (
@@ -115,9 +120,9 @@ def check(
                     break
                 reasons.append(f"{promo.id}: " + "; ".join(problems))
             else:
-                raise AccessDenied(
-                    f"deployment of {sha[:12]} to {stage} refused: " + " | ".join(reasons),
-                )
+                text = f"deployment of {sha[:12]} to {stage} refused: " + " | ".join(reasons)
+                # Rows the log does not back were involved: say so with its own code.
+                raise GateRowUnbound(text) if to_alert else AccessDenied(text)
     except StagewallError as exc:
         raise ev.refuse(
             gate.log, ev.CHECKED.code, actor, exc, resource, {"sha": sha, "digest": digest}
@@ -175,7 +180,7 @@ def check(
         ).scalar_one()
         ref = gate.log.append_refs(
             [
-                ev.event(
+                gate.sealed(
                     ev.CHECKED.code,
                     Status.SUCCESS,
                     actor,
@@ -199,47 +204,22 @@ def check(
     return Allowed(promo, predicate, envelope)
 
 
-_PROMOTION_CODES = (ev.SUBMITTED.code, ev.BREAK_GLASS.code)
-_REVIEW_CODES = (ev.APPROVED.code, ev.FOLLOWED_UP.code)
-
-
 def unbound_rows(gate: Gate, conn: Connection, promotion: str) -> list[str]:
     """Why the promotion's row or any of its review rows is not bound to its event."""
     out: list[str] = []
-    row = conn.execute(
-        select(gate_promotions).where(gate_promotions.c.request_id == promotion)
-    ).first()
-    if row is None:
-        return [f"there is no promotion row {promotion}"]
-    values = dict(row._mapping)
-    event, problem = bound_event(gate.log, conn, values, "promotion", _PROMOTION_CODES)
-    if event is not None:
-        d = event.details
-        for name in ("stage", "sha", "digest"):
-            if str(d.get(name)) != str(values.get(name)):
-                problem = f"the promotion's {name} differs from audit event #{event.index}"
-        if d.get("promotion") != promotion or event.actor != values.get("submitter"):
-            problem = f"audit event #{event.index} records another promotion or submitter"
-        if (event.code == ev.BREAK_GLASS.code) != bool(values.get("break_glass")):
-            problem = f"the promotion's break-glass flag differs from audit event #{event.index}"
-        recorded = d.get("request_sha256")
-        if recorded is None:
-            problem = (
-                f"audit event #{event.index} predates request binding (it pins no digest of "
-                "the promotion's request): submit the change again"
-            )
-        elif recorded != request_digest(conn, promotion):
-            problem = (
-                "the promotion's stored request (its submitter, authors or details) differs "
-                f"from audit event #{event.index}"
-            )
+    problem = promotion_row_problem(gate.log, conn, promotion)
     if problem is not None:
         out.append(f"promotion row: {problem}")
+        if problem.startswith("there is no promotion row"):
+            return [problem]
     reviews = conn.execute(
         select(access_reviews).where(access_reviews.c.request_id == promotion)
     ).all()
     for r in reviews:
-        why = review_binding_problem(gate.log, conn, dict(r._mapping), _REVIEW_CODES)
+        row = dict(r._mapping)
+        why = review_binding_problem(gate.log, conn, row, REVIEW_CODES)
+        if why is None:
+            why = review_event_problem(gate.log, conn, row)
         if why is not None:
             out.append(f"approval by {r.reviewer}: {why}")
     return out

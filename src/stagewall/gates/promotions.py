@@ -32,7 +32,7 @@ from stagewall.access._core import (
 )
 from stagewall.access._tables import access_reviews
 from stagewall.access.binding import bind_row, logged_withdrawers
-from stagewall.audit import AuditLog, EventRef, Status
+from stagewall.audit import AuditEvent, AuditLog, EventRef, Status
 from stagewall.errors import AccessDenied, StagewallError, UsageError
 from stagewall.estate import LoadedEstate, PrincipalKind, Stage
 from stagewall.gates import _events as ev
@@ -59,6 +59,7 @@ from stagewall.gates._model import (
     request_digest,
     submitter_problem,
 )
+from stagewall.gates._seal import sealed
 from stagewall.gates._signatures import identify_signer, verify_commit
 from stagewall.gates._tables import gate_checks, gate_deployments, gate_promotions
 from stagewall.gates.continuity import record_rules
@@ -78,6 +79,21 @@ class Gate:
         self.estate = loaded.estate
         self.log = AuditLog(store, home=home)
         self.home = home
+
+    def sealed(
+        self,
+        code: str,
+        status: Status,
+        actor: str,
+        message: str,
+        resource: str | None,
+        details: Mapping[str, Any],
+    ) -> AuditEvent:
+        """A gates event carrying the server's seal (gates/_seal.py): the events that
+        gate state rests on, which ``gate check`` counts only when sealed."""
+        return sealed(
+            ev.event(code, status, actor, message, resource, details), self.log.signing_key()
+        )
 
     def rules(self, actor: str, now: datetime) -> str:
         from stagewall.estate.history import record_estate
@@ -200,7 +216,7 @@ class Gate:
             )
             ref = self.log.append_refs(
                 [
-                    ev.event(
+                    self.sealed(
                         code,
                         Status.SUCCESS,
                         submitter,
@@ -228,11 +244,20 @@ class Gate:
             bind_row(conn, gate_promotions, gate_promotions.c.request_id == req.id, ref)
         return promo
 
-    def history(self, stage: str, objects: Mapping[str, bytes] | Submitted) -> SubmittedHistory:
-        """The objects a client sent for ``stage``, checked against this store."""
+    def history(
+        self, stage: str, objects: Mapping[str, bytes] | Submitted, *, actor: str = "stagewall"
+    ) -> SubmittedHistory:
+        """The objects a client sent for ``stage``, checked against this store.
+
+        A deployed promotion whose rows the log does not back counts none of its commits
+        as already seen (the client must send them); it is recorded and alerted."""
+        from stagewall.gates._alerts import alert_unbound
+
         find_stage(self.estate, stage)
         with self.store.read() as conn:
-            known = deployed_commits(conn, stage, self.log)
+            known, unbound = deployed_commits(conn, stage, self.log)
+        for promotion, problem in unbound.items():
+            alert_unbound(self, actor, promotion, [f"deployed promotion row: {problem}"])
         return SubmittedHistory(objects, known)
 
     def base(self, stage: str) -> str | None:
@@ -401,13 +426,20 @@ class Gate:
             ).scalar_one()
             ref = self.log.append_refs(
                 [
-                    ev.event(
+                    self.sealed(
                         ev.REPORTED.code,
                         Status.SUCCESS,
                         reporter,
                         f"check {check} {status} for {sha[:12]} at {stage}",
                         resource,
-                        {"check": check, "status": status, "sha": sha, "stage": stage},
+                        # "row": one report event binds exactly this row.
+                        {
+                            "check": check,
+                            "status": status,
+                            "sha": sha,
+                            "stage": stage,
+                            "row": row_id,
+                        },
                     )
                 ],
                 conn=conn,
@@ -482,6 +514,8 @@ class Gate:
                         "digest": promo.digest,
                         "stage": promo.stage,
                         "outcome": result.outcome.value,
+                        # The row's time, pinned: gate check counts the approval from it.
+                        "approved_at": fmt_time(now),
                     },
                     mfa,
                     reason,
@@ -555,7 +589,7 @@ class Gate:
         withdrawal) in ``conn``: ``details`` plus the factor used and the reason."""
         return self.log.append_refs(
             [
-                ev.event(
+                self.sealed(
                     code,
                     Status.SUCCESS,
                     approver,

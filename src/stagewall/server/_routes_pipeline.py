@@ -189,7 +189,7 @@ def register(r: FastAPI, state: ServerState) -> None:
     def submit(body: SubmitBody, actor: Actor, reason: str | None, otp: str | None) -> Promotion:
         g = gate()
         with acting(actor):
-            history = g.history(body.stage, _submitted(body))
+            history = g.history(body.stage, _submitted(body), actor=actor.principal)
             return g.submit(
                 repo=history,
                 change=body.change,
