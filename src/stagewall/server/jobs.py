@@ -265,17 +265,19 @@ def refuse_production_target(estate: Estate, config: Path, name: str, target_url
             )
 
 
-def require_approved_plan(state: ServerState, prepared: PreparedJob) -> None:
-    """Refuse (SW864) a plan whose canonical hash no internal person approved."""
-    from stagewall.server.plans import approval_problem
+def require_approved_plan(state: ServerState, prepared: PreparedJob) -> dict[str, Any]:
+    """Refuse (SW864) a plan whose canonical hash no internal person approved; else the
+    approval the run goes under (``request``, ``approved_by``, ``review_event``)."""
+    from stagewall.server.plans import approval_of
 
     sha = prepared.plan.sha256()
-    problem = approval_problem(state, prepared.name, sha)
-    if problem is not None:
+    problem, approval = approval_of(state, prepared.name, sha)
+    if problem is not None or approval is None:
         raise MaskingPlanUnapproved(
             f"masking job {prepared.name!r}: its plan {prepared.job.plan} (sha256 {sha}) is "
             f"not approved: {problem}; nothing was read from {prepared.job.source}"
         )
+    return approval
 
 
 def start(
@@ -293,7 +295,7 @@ def start(
             _failed_before_start(state, name, triggered_by, exc, trigger)
         raise
     try:
-        require_approved_plan(state, prepared)
+        approval = require_approved_plan(state, prepared)
     except MaskingPlanUnapproved as exc:
         _failed_before_start(state, name, triggered_by, exc, trigger, kind="plan_unapproved")
         raise
@@ -343,6 +345,8 @@ def start(
                     "source": prepared.job.source,
                     "target": prepared.job.target,
                     "plan_sha256": prepared.plan.sha256(),
+                    # the approval it runs under: a later withdrawal of it names this run
+                    "plan_approval": approval,
                     "slot": slot,
                 },
                 conn=conn,
