@@ -548,7 +548,7 @@ class LiveCheck:
             return None
         if row is None or row[0] != "running":
             got = "gone" if row is None else row[0]
-            return f"run {self.run_id} is {got}: it was marked dead while it copied"
+            return f"run {self.run_id} is {got}: it was marked dead while it ran"
         self._confirmed = now
         return None
 
