@@ -137,6 +137,44 @@ class DocumentTypeLost(MaskingError):
     )
 
 
+class TargetTakenOver(MaskingError):
+    """A run about to mark its copy complete found the target's marker no longer its own
+    ``running`` one: a withdrawal, or another run, took the target meanwhile."""
+
+    code = "SW522"
+    exit_code = EXIT_FINDING
+    default_hint = (
+        "nothing was marked complete and the marker found was left as it was: read the "
+        "audit log for the withdrawal or the run that took the target, and start a new "
+        "run once none is in progress"
+    )
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        run_id: str | None = None,
+        started_at: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.run_id = run_id  # the run that lost the target
+        self.started_at = started_at
+
+
+class LeakNotWithdrawn(MaskingError):
+    """A copy that did not verify clean was not dropped: the target's marker no longer
+    names its run (another run's, another plan's, or none)."""
+
+    code = "SW523"
+    exit_code = EXIT_FINDING
+    default_hint = (
+        "treat the target as holding production data: keep non-production users off it, "
+        "read its stagewall_masking_run row, and drop its tables by hand unless the run "
+        "its marker names completes and verifies clean"
+    )
+
+
 class AccessDenied(StagewallError):
     """An access, review or promotion request was refused."""
 
@@ -602,8 +640,10 @@ class MaskingRunStopped(MaskingError):
         hint: str | None = None,
         run_id: str | None = None,
         withdrawn: bool | None = None,
+        verifying: bool = False,
     ) -> None:
         super().__init__(message, hint=hint)
+        self.verifying = verifying  # stopped while it verified its (complete) copy
         self.run_id = run_id  # the masking run's id (its target marker), if it wrote one
         # True: its partial copy was dropped; False: another run has written the target
         # since; None: it had not touched the target, or the drop itself failed

@@ -108,3 +108,31 @@ def test_the_cli_withdraws_a_plan_approval(
         )
         assert res.exit_code == 0, res.stderr
         assert json.loads(res.stdout)["withdrawn_by"] == "bob"
+
+
+def test_a_withdrawal_names_the_runs_that_used_the_approval(
+    world: World, people: dict[str, Person], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An auditor reading a withdrawal sees which runs copied production under the
+    approval withdrawn (base: the event named the job and the hash, not the runs)."""
+    rid = _approved(world, people, monkeypatch)
+    runs = []
+    for _ in range(2):
+        res = people["alice"].post(f"/api/v1/masking/jobs/{JOB}/runs")
+        assert res.status_code == 202, res.text
+        runs.append(res.json()["id"])
+        finish(world)
+    by_run = {e.details["run"]: e for e in world.events() if e.code == "masking.job.triggered"}
+    for run in runs:  # each run's start names the approval it went under
+        assert by_run[run].details["plan_approval"]["request"] == rid
+        assert by_run[run].details["plan_approval"]["approved_by"] == "bob"
+    res = _withdraw(people["bob"], rid, otp=people["bob"].otp(), reason="wrong column")
+    assert res.status_code == 200, res.text
+    [event] = [e for e in world.events() if e.code == "masking.plan.withdrawn"]
+    used = event.details["runs_under_approval"]
+    assert [u["run"] for u in used] == runs == [u["run"] for u in res.json()["runs_under_approval"]]
+    assert all(u["state"] == "completed" and u["masking_run"] for u in used), used
+    assert all(u["triggered_event"] == by_run[u["run"]].index for u in used)
+    assert f"2 run(s) used it: {runs[0]}, {runs[1]}" in event.message
+    # a run refused after the withdrawal never went under it
+    assert people["alice"].post(f"/api/v1/masking/jobs/{JOB}/runs").status_code == 409

@@ -147,15 +147,10 @@ def test_a_requesters_reason_cannot_forge_the_notifications_review_link(
     assert "stagewall-example.com.evil.example/requests/r" in got["text"]  # but readable
 
 
-def test_a_copy_that_does_not_verify_is_withdrawn_not_left_looking_complete(
-    world: World, people: dict[str, Person]
-) -> None:
-    """A plan that keeps the e-mail columns (a warning, not an error) copied 40 production
-    addresses into staging; the run said "completed", the target's marker "complete", and
-    the addresses stayed where staging's users (externals) read them."""
+def leaky_plan(world: World) -> None:
+    """The jobs' plan keeping the e-mail columns (a warning, not an error): its copy
+    does not verify clean."""
     import yaml
-
-    from stagewall.masking.db import MarkerStatus, read_completion_marker
 
     tmp = world.config.parent
     prepare_dir(tmp)
@@ -171,6 +166,18 @@ def test_a_copy_that_does_not_verify_is_withdrawn_not_left_looking_complete(
         )
     plan.write_text(yaml.safe_dump(data))
     _estate(world, "", "staging-sqlite")
+
+
+def test_a_copy_that_does_not_verify_is_withdrawn_not_left_looking_complete(
+    world: World, people: dict[str, Person]
+) -> None:
+    """A plan that keeps the e-mail columns (a warning, not an error) copied 40 production
+    addresses into staging; the run said "completed", the target's marker "complete", and
+    the addresses stayed where staging's users (externals) read them."""
+    from stagewall.masking.db import MarkerStatus, read_completion_marker
+
+    tmp = world.config.parent
+    leaky_plan(world)
     alice = people["alice"]
     run = alice.post("/api/v1/masking/jobs/refresh-staging/runs").json()
     finish(world)

@@ -112,6 +112,14 @@ def logged_withdrawals(
     return found
 
 
+def logged_events(
+    audit: AuditLog, conn: Connection, code: str, resources: Collection[str]
+) -> list[tuple[int, StoredEvent]]:
+    """(index, event) of every successful event ``code`` about ``resources``, oldest
+    first, each checked against its leaf hash (an edited event is left out)."""
+    return _logged(audit, conn, code, resources)
+
+
 def _logged(
     audit: AuditLog, conn: Connection, code: str, resources: Collection[str]
 ) -> list[tuple[int, StoredEvent]]:
@@ -220,6 +228,7 @@ __all__ = [
     "bound_event",
     "ended_mismatch",
     "grant_binding_problem",
+    "logged_events",
     "logged_grant_ends",
     "logged_offboarded",
     "logged_withdrawals",

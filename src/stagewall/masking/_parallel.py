@@ -15,9 +15,10 @@ import gc
 import multiprocessing as mp
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import Any, TypeVar
 
-from stagewall.errors import MaskingError, StagewallError
+from stagewall.errors import MaskingError, MaskingRunStopped, StagewallError
 from stagewall.masking.schema import Table
 from stagewall.masking.types import ColumnKind
 
@@ -97,17 +98,23 @@ def forked(
 class Pool:
     """Forked workers (see :func:`pool`): submit work, collect results in order."""
 
-    def __init__(self, executor: ProcessPoolExecutor) -> None:
+    def __init__(
+        self, executor: ProcessPoolExecutor, check: Callable[[], None] | None = None
+    ) -> None:
         self._executor = executor
+        self._check = check  # the coordinator's stop check (it raises to stop)
 
     def submit(self, fn: Callable[[T], R], items: Sequence[T]) -> list[Future[Any]]:
         return [self._executor.submit(_call, fn, it) for it in items]
 
-    @staticmethod
-    def results(futures: Sequence[Future[Any]], done: Callable[[R], None] | None = None) -> list[R]:
+    def results(
+        self, futures: Sequence[Future[Any]], done: Callable[[R], None] | None = None
+    ) -> list[R]:
+        """Each result in order; with a stop check, asked every :data:`STOP_POLL`
+        seconds while waiting (what it raises ends the pool: see :func:`pool`)."""
         out: list[R] = []
         for f in futures:
-            got, err = f.result()
+            got, err = self._result(f)
             if err is not None:
                 raise MaskingError(f"verify worker: {err}")
             out.append(got)
@@ -115,16 +122,59 @@ class Pool:
                 done(got)
         return out
 
+    def _result(self, f: Future[Any]) -> tuple[Any, str | None]:
+        while True:
+            if self._check is not None:
+                self._check()
+            try:
+                got: tuple[Any, str | None] = f.result(
+                    timeout=STOP_POLL if self._check is not None else None
+                )
+            except FuturesTimeout:
+                continue
+            return got
+
+
+# How often a coordinator waiting for its workers asks its stop check (seconds)
+STOP_POLL = 0.5
+
+
+def _stop_flag(flag: Any) -> None:
+    """A forked worker's initializer: its reads ask the coordinator's stop flag between
+    batches (the coordinator's own stop check, a store read, stays in the coordinator)."""
+    from stagewall.masking.db._base import BATCH_CHECK
+
+    def check() -> None:
+        if flag.is_set():
+            raise MaskingRunStopped("the verify coordinator was told to stop")
+
+    BATCH_CHECK.set(check)
+
 
 @contextlib.contextmanager
 def pool(jobs: int, shared: dict[str, Any]) -> Iterator[Pool]:
     """``jobs`` forked processes that see ``shared`` (as :data:`SHARED`) as it is
-    when the first work is submitted."""
+    when the first work is submitted.
+
+    The calling thread's stop check (``db.BATCH_CHECK``, set by verify) is asked while
+    it waits for results; once anything ends the block early (that check raising, or
+    a worker's error), a shared flag stops every worker at its next batch and queued
+    work is cancelled, so the pool closes without reading on to the end."""
+    from stagewall.masking.db._base import BATCH_CHECK
+
     SHARED.update(shared)
     try:
         ctx = mp.get_context("fork")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as executor:
-            yield Pool(executor)
+        flag = ctx.Event()
+        with ProcessPoolExecutor(
+            max_workers=jobs, mp_context=ctx, initializer=_stop_flag, initargs=(flag,)
+        ) as executor:
+            try:
+                yield Pool(executor, BATCH_CHECK.get())
+            except BaseException:
+                flag.set()
+                executor.shutdown(wait=True, cancel_futures=True)
+                raise
     finally:
         SHARED.clear()
 
@@ -133,6 +183,7 @@ __all__ = [
     "GC_YOUNG",
     "SHARED",
     "SPLIT_MIN_PAGES",
+    "STOP_POLL",
     "Pool",
     "can_fork",
     "fewer_collections",

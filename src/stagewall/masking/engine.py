@@ -9,7 +9,9 @@ Order of a run (docs/masking-datapath.md):
 2. One read-only snapshot on the source (PostgreSQL: REPEATABLE READ, exported
    and shared by every parallel reader); subset closure computed inside it.
 3. Target: completion marker ``running`` first, then tables, data, constraints,
-   indexes, sequences, and the marker ``complete`` as the very last write.
+   indexes, sequences, and the marker ``complete`` as the very last write, only while
+   the marker is still the run's own ``running`` one (compare-and-set under the
+   target's marker lock; else :class:`~stagewall.errors.TargetTakenOver`, SW522).
 
 A caller may pass a stop check (``RunOptions.stop``, the server's masking jobs do): it
 is asked after every batch and between the phases, and once it names a reason the run
@@ -32,7 +34,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from stagewall.errors import ConfigError, MaskingError, MaskingRunStopped, StagewallError
+from stagewall.errors import (
+    ConfigError,
+    LeakNotWithdrawn,
+    MaskingError,
+    MaskingRunStopped,
+    StagewallError,
+    TargetTakenOver,
+)
 from stagewall.keys import MaskingKey
 from stagewall.masking._copy import Mapper, TransformerLike, Unit, copy_unit
 from stagewall.masking._known_rows import known_spec
@@ -170,13 +179,14 @@ def _probe_target(url: DatabaseURL) -> list[str]:
         return db.user_tables()
 
 
-class _Stopper:
-    """The run's stop check, shared by its copying threads and latched: once it names a
-    reason, every thread stops at its next batch (calls are serialised: one check at a
-    time, whatever the number of threads)."""
+class Stopper:
+    """A stop check shared by a run's copying threads (or verify's reads) and latched:
+    once it names a reason, every thread stops at its next batch (calls are serialised:
+    one check at a time, whatever the number of threads)."""
 
-    def __init__(self, check: StopCheck) -> None:
+    def __init__(self, check: StopCheck, what: str = "the run") -> None:
         self._check = check
+        self._what = what
         self._lock = threading.Lock()
         self.reason: str | None = None
         self.touched = False  # the run wrote its marker to the target
@@ -187,10 +197,10 @@ class _Stopper:
                 if self.reason is None:
                     self.reason = self._check() or None
         if self.reason is not None:
-            raise MaskingRunStopped(f"the run was told to stop: {self.reason}")
+            raise MaskingRunStopped(f"{self._what} was told to stop: {self.reason}")
 
 
-def _checkpoint(stopper: _Stopper | None) -> None:
+def _checkpoint(stopper: Stopper | None) -> None:
     if stopper is not None:
         stopper()
 
@@ -247,7 +257,7 @@ def run(
             pool = WorkerPool(opts.jobs)
     from stagewall.masking._parallel import fewer_collections
 
-    stopper = _Stopper(opts.stop) if opts.stop is not None else None
+    stopper = Stopper(opts.stop) if opts.stop is not None else None
     try:
         with fewer_collections():
             return _run(plan, src_url, tgt_url, key, opts, pool, run_id, started, t0, stopper)
@@ -263,10 +273,18 @@ def run(
 
 
 def stopped_error(
-    target_url: str | DatabaseURL, run_id: str, reason: str, *, touched: bool = True
+    target_url: str | DatabaseURL,
+    run_id: str,
+    reason: str,
+    *,
+    touched: bool = True,
+    verifying: bool = False,
 ) -> MaskingRunStopped:
     """The error of a run stopped by its stop check, after withdrawing its copy of
-    ``target_url`` (only while the target's marker is still ``run_id``'s)."""
+    ``target_url`` (only while the target's marker is still ``run_id``'s).
+    ``verifying``: it was stopped while it verified its complete copy (which is
+    withdrawn too: a copy nobody verified is not left looking complete)."""
+    copy = "unverified copy" if verifying else "partial copy"
     if not touched:
         done, withdrawn = "it had not written to the target", None
     else:
@@ -275,20 +293,25 @@ def stopped_error(
         except Exception as exc:  # the error must still say what is left
             _log.error("a stopped masking run's partial copy could not be dropped")
             done, withdrawn = (
-                f"its partial copy could NOT be withdrawn ({type(exc).__name__}): treat the "
+                f"its {copy} could NOT be withdrawn ({type(exc).__name__}): treat the "
                 "target as failed until the next run completes",
                 None,
             )
         else:
             done = (
-                "its partial copy was withdrawn (tables dropped, marker failed)"
+                f"its {copy} was withdrawn (tables dropped, marker failed)"
                 if withdrawn
                 else "another run has written the target since; that run's copy stands"
             )
+    if verifying:
+        what = f"during verification ({reason}); it was not verified"
+    else:
+        what = f"mid-copy ({reason}); nothing was marked complete"
     return MaskingRunStopped(
-        f"masking run {run_id} stopped mid-copy ({reason}); nothing was marked complete: {done}",
+        f"masking run {run_id} stopped {what}: {done}",
         run_id=run_id if touched else None,
         withdrawn=withdrawn,
+        verifying=verifying,
     )
 
 
@@ -306,7 +329,7 @@ def _run(
     run_id: str,
     started: str,
     t0: float,
-    stopper: _Stopper | None = None,
+    stopper: Stopper | None = None,
 ) -> RunResult:
     with open_database(src_url, role="source") as src:
         from stagewall.masking.lint import scoped_schema
@@ -367,17 +390,7 @@ def _run(
                 created, skipped = _derived_objects(src, tgt, plan.acknowledged)
                 _checkpoint(stopper)  # the last chance: complete is the very last write
                 finished = _now()
-                tgt.write_marker(
-                    Marker(
-                        run_id,
-                        MarkerStatus.COMPLETE,
-                        marker.plan_sha256,
-                        key.key_id,
-                        started,
-                        finished,
-                        marker.source,
-                    )
-                )
+                _mark_complete(tgt, marker, finished)
             except BaseException:
                 _mark_own_failed(tgt, marker)
                 raise
@@ -410,6 +423,44 @@ def _run(
     )
 
 
+def _mark_complete(tgt: Database, marker: Marker, finished: str) -> None:
+    """Mark the copy complete only while the target's marker is still this run's own
+    ``running`` one (compare-and-set under the marker lock, which withdrawals and
+    other runs' first marker writes take too). A withdrawal (``failed``) or another
+    run's marker written since stands: the run fails with SW522 instead."""
+    with tgt.marker_lock():
+        current = tgt.read_marker()
+        if (
+            current is None
+            or current.run_id != marker.run_id
+            or current.status is not MarkerStatus.RUNNING
+        ):
+            found = (
+                "no marker"
+                if current is None
+                else f"run {current.run_id}'s marker ({current.status.value})"
+                if current.run_id != marker.run_id
+                else f"its own marker {current.status.value} (withdrawn meanwhile)"
+            )
+            raise TargetTakenOver(
+                f"masking run {marker.run_id} did not mark {tgt.url.display} complete: the "
+                f"target holds {found}, not the run's own running marker",
+                run_id=marker.run_id,
+                started_at=marker.started_at,
+            )
+        tgt.write_marker(
+            Marker(
+                marker.run_id,
+                MarkerStatus.COMPLETE,
+                marker.plan_sha256,
+                marker.key_id,
+                marker.started_at,
+                finished,
+                marker.source,
+            )
+        )
+
+
 def withdraw(target_url: str | DatabaseURL, *, only_run: str | None = None) -> bool:
     """Drop every table of a finished copy that did not verify clean, and mark it failed.
 
@@ -427,15 +478,51 @@ def withdraw(target_url: str | DatabaseURL, *, only_run: str | None = None) -> b
     marker after the drop, never between the check and the drop. A lock not free in
     time raises :class:`TargetMarkerLocked` (SW872) with nothing dropped.
     """
+    return _withdraw(target_url, only_run)[0]
+
+
+def withdraw_leak(target_url: str | DatabaseURL, run_id: str, plan_sha256: str) -> None:
+    """Withdraw the copy of run ``run_id`` (plan ``plan_sha256``) that verify found
+    holding source values: as :func:`withdraw` with ``only_run``, under the marker lock.
+
+    Fails closed: when the target's marker no longer names that run and plan (another
+    run took the target, or the marker is gone), nothing is dropped or written and
+    :class:`LeakNotWithdrawn` (SW523) says what the marker holds; the caller must treat
+    the target as holding production data.
+    """
+    done, found = _withdraw(target_url, run_id, plan_sha256)
+    if done:
+        return
+    url = target_url if isinstance(target_url, DatabaseURL) else parse_url(target_url, "target")
+    holds = (
+        "has no masking marker"
+        if found is None
+        else f"is marked by run {found.run_id} ({found.status.value}, plan "
+        f"{found.plan_sha256[:12]})"
+    )
+    raise LeakNotWithdrawn(
+        f"the copy of masking run {run_id} that did not verify clean was NOT withdrawn: "
+        f"{url.display} {holds} now, not by that run; nothing was dropped"
+    )
+
+
+def _withdraw(
+    target_url: str | DatabaseURL, only_run: str | None, plan_sha256: str | None = None
+) -> tuple[bool, Marker | None]:
+    """:func:`withdraw`: whether it withdrew, and the marker it found."""
     url = target_url if isinstance(target_url, DatabaseURL) else parse_url(target_url, "target")
     with open_database(url, role="target", read_only=False) as tgt, tgt.marker_lock():
         marker = tgt.read_marker()
-        if only_run is not None and (marker is None or marker.run_id != only_run):
-            return False
+        if only_run is not None and (
+            marker is None
+            or marker.run_id != only_run
+            or (plan_sha256 is not None and marker.plan_sha256 != plan_sha256)
+        ):
+            return False, marker
         tgt.drop_all()
         if marker is not None:
             _mark_failed(tgt, marker)
-    return True
+    return True, marker
 
 
 def _mark_own_failed(tgt: Database, marker: Marker) -> None:
@@ -565,7 +652,7 @@ class _Job:
     snapshot: str | None
     opts: RunOptions
     pool: Any = None  # a started WorkerPool when --jobs runs in processes
-    stopper: _Stopper | None = None
+    stopper: Stopper | None = None
 
 
 def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], int]:
@@ -695,6 +782,7 @@ __all__ = [
     "RunOptions",
     "RunResult",
     "StopCheck",
+    "Stopper",
     "SubsetSpec",
     "TableResult",
     "parse_subset",
@@ -703,4 +791,5 @@ __all__ = [
     "run",
     "stopped_error",
     "withdraw",
+    "withdraw_leak",
 ]

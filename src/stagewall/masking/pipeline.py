@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from stagewall.errors import StagewallError
+from stagewall.errors import MaskingRunStopped, StagewallError, TargetTakenOver
 from stagewall.keys import MaskingKey
 from stagewall.masking import engine
 from stagewall.masking.plan import Plan
@@ -77,20 +77,47 @@ def run_and_record(
     report = None
     verification = Verification.SKIPPED
     if verify_target:
-        with phase("verifying") as vbar:
-            report = verify(
-                plan,
-                source,
-                target,
-                key,
-                subset=bool(options.subset),
-                progress=vbar.rows if vbar else None,
-                jobs=options.jobs,
+        try:
+            with phase("verifying") as vbar:
+                report = verify(
+                    plan,
+                    source,
+                    target,
+                    key,
+                    subset=bool(options.subset),
+                    progress=vbar.rows if vbar else None,
+                    jobs=options.jobs,
+                    stop=options.stop,
+                )
+        except MaskingRunStopped as exc:
+            # told to stop mid-verify: the copy is withdrawn (while it is still this
+            # run's) and the record says "stopped", never "passed"
+            stopped = engine.stopped_error(target, result.run_id, exc.message, verifying=True)
+            record = _record(
+                plan, source, target, result, Verification.STOPPED, stopped, None, triggered_by
             )
+            record_run(record, store, actor=actor)
+            raise stopped from None
         verification = Verification.PASSED if report.passed else Verification.FAILED
-    record = MaskingRecord(
+    record = _record(plan, source, target, result, verification, None, report, triggered_by)
+    index = record_run(record, store, actor=actor)
+    return Outcome(record=record, audit_index=index, report=report, result=result)
+
+
+def _record(
+    plan: Plan,
+    source: str,
+    target: str,
+    result: engine.RunResult,
+    verification: Verification,
+    error: StagewallError | None,
+    report: VerifyReport | None = None,
+    triggered_by: str | None = None,
+) -> MaskingRecord:
+    """The record of a run whose copy completed (``error``: what failed it after)."""
+    return MaskingRecord(
         run_id=result.run_id,
-        status=RunStatus.COMPLETED,
+        status=RunStatus.COMPLETED if error is None else RunStatus.FAILED,
         plan_sha256=result.plan_sha256,
         key_id=result.key_id,
         source=result.source,
@@ -108,11 +135,10 @@ def run_and_record(
         subset=result.subset,
         objects_created=result.objects_created,
         objects_skipped=result.objects_skipped,
-        schema_comparison=compare(source, target, plan.schemas),
+        schema_comparison=compare(source, target, plan.schemas) if error is None else None,
         triggered_by=triggered_by,
+        error=None if error is None else f"[{error.code}] {error.message}",
     )
-    index = record_run(record, store, actor=actor)
-    return Outcome(record=record, audit_index=index, report=report, result=result)
 
 
 def now_text() -> str:
@@ -168,26 +194,31 @@ def record_failure(
     from stagewall.masking.db import MarkerStatus, parse_url, read_completion_marker
     from stagewall.masking.record import transformers_of
 
-    try:
-        marker = read_completion_marker(target)
-    except StagewallError:
-        marker = None
-    if marker is None or marker.status is not MarkerStatus.FAILED:
-        return
-    try:
-        if datetime.fromisoformat(marker.started_at) < datetime.fromisoformat(started_at):
-            return  # a failed marker of an earlier run, not this one
-    except ValueError:
-        return
+    if isinstance(exc, TargetTakenOver) and exc.run_id and exc.started_at:
+        # its rows moved, but the target's marker is another's now: recorded all the same
+        run_id, run_started = exc.run_id, exc.started_at
+    else:
+        try:
+            marker = read_completion_marker(target)
+        except StagewallError:
+            marker = None
+        if marker is None or marker.status is not MarkerStatus.FAILED:
+            return
+        try:
+            if datetime.fromisoformat(marker.started_at) < datetime.fromisoformat(started_at):
+                return  # a failed marker of an earlier run, not this one
+        except ValueError:
+            return
+        run_id, run_started = marker.run_id, marker.started_at
     record_run(
         MaskingRecord(
-            run_id=marker.run_id,
+            run_id=run_id,
             status=RunStatus.FAILED,
             plan_sha256=plan.sha256(),
             key_id=key_id,
             source=dict(parse_url(source, "source").identity()),
             target=dict(parse_url(target, "target").identity()),
-            started_at=marker.started_at,
+            started_at=run_started,
             finished_at=now_text(),
             duration_s=round(time.monotonic() - t0, 3),
             transformers=transformers_of(plan),

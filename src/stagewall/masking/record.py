@@ -98,6 +98,7 @@ class Verification(enum.Enum):
     FAILED = "failed"
     SKIPPED = "skipped"  # --no-verify, or the run itself failed
     ERROR = "error"  # verification could not run (e.g. the source went away)
+    STOPPED = "stopped"  # the run was told to stop while it verified (never a pass)
 
 
 @dataclass(frozen=True)

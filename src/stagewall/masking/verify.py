@@ -144,20 +144,37 @@ def verify(
     batch_rows: int = BATCH_ROWS,
     progress: Progress | None = None,
     jobs: int = 1,
+    stop: Callable[[], str | None] | None = None,
 ) -> VerifyReport:
     """Verify ``target_url`` against ``source_url`` under ``plan``; see the module doc.
 
     Raises :class:`MaskingError` when the target is not marked complete and
     :class:`BackendError` when a database cannot be read. ``subset`` allows target
     tables to have fewer rows than the source.
+
+    ``stop`` (a run's stop check, ``RunOptions.stop``: the server's masking jobs pass
+    theirs) is asked between phases and before every batch any read of verify hands
+    over, here and, through a shared flag, in its forked workers (the coordinator asks
+    it while it waits for them); once it names a reason, verify ends at that batch with
+    :class:`~stagewall.errors.MaskingRunStopped` (SW870) and reports nothing.
     """
     from stagewall.masking._parallel import fewer_collections
+    from stagewall.masking.db._base import BATCH_CHECK
 
-    with fewer_collections():
-        return _verify(
-            plan, source_url, target_url, key,
-            subset=subset, batch_rows=batch_rows, progress=progress, jobs=jobs,
-        )  # fmt: skip
+    token = None
+    if stop is not None:
+        from stagewall.masking.engine import Stopper
+
+        token = BATCH_CHECK.set(Stopper(stop, "verification"))
+    try:
+        with fewer_collections():
+            return _verify(
+                plan, source_url, target_url, key,
+                subset=subset, batch_rows=batch_rows, progress=progress, jobs=jobs,
+            )  # fmt: skip
+    finally:
+        if token is not None:
+            BATCH_CHECK.reset(token)
 
 
 def _verify(
@@ -174,6 +191,7 @@ def _verify(
         _schemanames,
     )
     from stagewall.masking.db import open_database
+    from stagewall.masking.db._base import between_batches
 
     started = time.monotonic()
     notes: list[str] = []
@@ -185,6 +203,7 @@ def _verify(
                 f"target {tdb.url.display} {state}: it is not a complete masked copy",
                 hint="run `stagewall mask run` to completion first; verify refuses partial targets",
             )
+        between_batches()  # (a stop check asked before the source is read)
         if marker.plan_sha256 != plan.sha256():
             notes.append("the target was written with a different plan than the one given")
         if marker.key_id != key.key_id:
@@ -208,6 +227,7 @@ def _verify(
                 jobs=jobs, url=sdb.url, snapshot=snapshot, meanwhile=lookups_now,
             )  # fmt: skip
             lookups = got.pop("lookups")
+            between_batches()
             # hstore/xml columns are read as documents on any target
             tschema = _documents.typed_like_source(schema, tdb.introspect(), _in_target)
             tdb.begin_read()
@@ -221,6 +241,7 @@ def _verify(
             found, row_hits = _scan_target(
                 tschema, tdb, sets, work, lookups, batch_rows, progress, jobs, late
             )
+            between_batches()
             in_schema = _definitions.definition_hits(tdb, sets, plan.acknowledged)
             names = _schemanames.target_findings(tdb, sdb, plan, schema)
         # a table or column whose name is reported is never shown by it
@@ -248,6 +269,7 @@ def _verify(
         scanned = sum(r.scanned for r in found)
         del lookups
         fk_problems = _check_fks(schema, tschema, tdb)
+        between_batches()  # the last: a verify told to stop reports nothing
     counts = []
     for t in schema.tables:
         src = sets.source_rows.get(t.qualified, 0)

@@ -39,6 +39,7 @@ from stagewall.alerts import Alert, Severity
 from stagewall.audit import EventType, Status, register_event_type
 from stagewall.errors import (
     ConfigError,
+    LeakNotWithdrawn,
     MaskingJobBusy,
     MaskingJobInvalid,
     MaskingJobTargetProduction,
@@ -265,17 +266,19 @@ def refuse_production_target(estate: Estate, config: Path, name: str, target_url
             )
 
 
-def require_approved_plan(state: ServerState, prepared: PreparedJob) -> None:
-    """Refuse (SW864) a plan whose canonical hash no internal person approved."""
-    from stagewall.server.plans import approval_problem
+def require_approved_plan(state: ServerState, prepared: PreparedJob) -> dict[str, Any]:
+    """Refuse (SW864) a plan whose canonical hash no internal person approved; else the
+    approval the run goes under (``request``, ``approved_by``, ``review_event``)."""
+    from stagewall.server.plans import approval_of
 
     sha = prepared.plan.sha256()
-    problem = approval_problem(state, prepared.name, sha)
-    if problem is not None:
+    problem, approval = approval_of(state, prepared.name, sha)
+    if problem is not None or approval is None:
         raise MaskingPlanUnapproved(
             f"masking job {prepared.name!r}: its plan {prepared.job.plan} (sha256 {sha}) is "
             f"not approved: {problem}; nothing was read from {prepared.job.source}"
         )
+    return approval
 
 
 def start(
@@ -293,7 +296,7 @@ def start(
             _failed_before_start(state, name, triggered_by, exc, trigger)
         raise
     try:
-        require_approved_plan(state, prepared)
+        approval = require_approved_plan(state, prepared)
     except MaskingPlanUnapproved as exc:
         _failed_before_start(state, name, triggered_by, exc, trigger, kind="plan_unapproved")
         raise
@@ -343,6 +346,8 @@ def start(
                     "source": prepared.job.source,
                     "target": prepared.job.target,
                     "plan_sha256": prepared.plan.sha256(),
+                    # the approval it runs under: a later withdrawal of it names this run
+                    "plan_approval": approval,
                     "slot": slot,
                 },
                 conn=conn,
@@ -543,7 +548,7 @@ class LiveCheck:
             return None
         if row is None or row[0] != "running":
             got = "gone" if row is None else row[0]
-            return f"run {self.run_id} is {got}: it was marked dead while it copied"
+            return f"run {self.run_id} is {got}: it was marked dead while it ran"
         self._confirmed = now
         return None
 
@@ -650,16 +655,18 @@ def _superseded(
     how = "the worker stopped"
     if stopped is not None:
         masking_run = stopped.run_id
-        how = "the worker stopped mid-copy, at its next batch,"
+        during = "during verification" if stopped.verifying else "mid-copy"
+        how = f"the worker stopped {during}, at its next batch,"
+        copy = "unverified copy" if stopped.verifying else "partial copy"
         if masking_run is None:
             done = "it had not written to the target"
         elif stopped.withdrawn:
-            done = "its partial copy was withdrawn (tables dropped, marker failed)"
+            done = f"its {copy} was withdrawn (tables dropped, marker failed)"
         elif stopped.withdrawn is False:
             done = "another run has written the target since; that run's copy stands"
         else:
             done = (
-                f"its partial copy could NOT be withdrawn: treat {prepared.job.target} as "
+                f"its {copy} could NOT be withdrawn: treat {prepared.job.target} as "
                 "failed until the next run completes"
             )
     elif masking_run is None:
@@ -684,7 +691,8 @@ def _superseded(
         "job": prepared.name,
         "run": run_id,
         "masking_run": masking_run,
-        "stopped_mid_copy": stopped is not None,
+        "stopped_mid_copy": stopped is not None and not stopped.verifying,
+        "stopped_mid_verify": stopped is not None and stopped.verifying,
     }
     state.ctx.record(
         SUPERSEDED.code,
@@ -709,14 +717,24 @@ def _withdraw_leak(
     state: ServerState, run_id: str, prepared: PreparedJob, triggered_by: str, outcome: Outcome
 ) -> None:
     """A copy that did not verify clean holds production values where non-production
-    people read them: drop its tables, mark it failed, fail the run, alert (critical)."""
-    from stagewall.masking.engine import withdraw
+    people read them: drop its tables, mark it failed, fail the run, alert (critical).
+
+    Only while the target's marker still names this copy's run and plan
+    (``engine.withdraw_leak``): a run that took the target since (this one was marked
+    dead while it verified) is not dropped nor its marker overwritten, and a target
+    without a marker is not touched; either way the failure and the alert say the copy
+    was NOT withdrawn (SW523) and what the marker holds."""
+    from stagewall.masking.engine import withdraw_leak
 
     record = outcome.record
     hits = (record.verify or {}).get("total_hits")
+    withdrawn = False
     try:
-        withdraw(prepared.target_url)
-        done = "its tables were dropped"
+        withdraw_leak(prepared.target_url, record.run_id, record.plan_sha256)
+        done, withdrawn = "its tables were dropped", True
+    except LeakNotWithdrawn as exc:
+        _log.error("masking job %s: the leaked copy was not withdrawn", prepared.name)
+        done = f"[{exc.code}] {exc.message}: treat {prepared.job.target} as holding production data"
     except Exception as exc:  # the alert below must still go out
         _log.error("masking job %s: the leaked copy could not be dropped", prepared.name)
         done = (
@@ -747,7 +765,12 @@ def _withdraw_leak(
             text=f"run {run_id} (masking run {record.run_id}) found source values or broken "
             f"row counts/keys in {prepared.job.target}; {done}.",
             severity=Severity.CRITICAL,
-            details={"job": prepared.name, "run": run_id, "masking_run": record.run_id},
+            details={
+                "job": prepared.name,
+                "run": run_id,
+                "masking_run": record.run_id,
+                "withdrawn": withdrawn,
+            },
         )
     )
 

@@ -55,6 +55,7 @@ from stagewall.access._core import (
 from stagewall.access._tables import access_outcomes, access_requests, access_reviews
 from stagewall.access.binding import (
     bind_row,
+    logged_events,
     logged_withdrawals,
     logged_withdrawers,
     review_binding_problem,
@@ -397,17 +398,22 @@ def withdraw(
     sha = request.details.get("plan_sha256")
     with ctx.store.transaction() as conn:
         withdraw_locked(ctx.store, conn, request_id, reviewer, reason=reason, now=now)
+        # the runs that ran (or were started) under this approval, for the auditor
+        used = runs_under(state, conn, job, request_id)
+        named = ", ".join(u["run"] for u in used[:20]) + (" …" if len(used) > 20 else "")
         ctx.record(
             PLAN_WITHDRAWN.code,
             reviewer,
             f"{reviewer} withdrew their approval of masking job {job}'s plan {str(sha)[:12]} "
-            f"(request {request_id}); its next run is refused",
+            f"(request {request_id}); its next run is refused; "
+            + (f"{len(used)} run(s) used it: {named}" if used else "no run used it"),
             resource=resource,
             details={
                 "reason": reason,
                 "mfa": evidence.as_dict(),
                 "job": job,
                 "plan_sha256": sha,
+                "runs_under_approval": used,
             },
             conn=conn,
         )
@@ -417,6 +423,7 @@ def withdraw(
         "plan_sha256": sha,
         "withdrawn_by": reviewer,
         "withdrawn_at": fmt_time(now),
+        "runs_under_approval": used,
     }
 
 
@@ -511,7 +518,17 @@ def list_requests(
 
 
 def approval_problem(state: ServerState, name: str, sha256: str) -> str | None:
-    """Why job ``name`` may not run the plan of hash ``sha256`` (None: it is approved).
+    """Why job ``name`` may not run the plan of hash ``sha256`` (None: it is approved);
+    see :func:`approval_of`."""
+    problem, _approval = approval_of(state, name, sha256)
+    return problem
+
+
+def approval_of(
+    state: ServerState, name: str, sha256: str
+) -> tuple[str | None, dict[str, Any] | None]:
+    """(why job ``name`` may not run the plan of hash ``sha256``, None) or (None, the
+    approval it runs under: ``request``, ``approved_by``, ``review_event``).
 
     Approved means: a ``masking_plan`` request of that job and hash, decided approved,
     with an approval that is not withdrawn, whose row is bound to the
@@ -560,11 +577,53 @@ def approval_problem(state: ServerState, name: str, sha256: str) -> str | None:
                     if d.get("job") != name or d.get("plan_sha256") != sha256:
                         problem = "its audit event approved another job or plan"
                 if problem is None:
-                    return None
+                    return None, {
+                        "request": request_id,
+                        "approved_by": who,
+                        "review_event": int(m["audit_index"]),
+                    }
                 found.append(f"request {request_id}: {problem}")
     if found:
-        return "no valid approval of this plan hash (" + "; ".join(found[:3]) + ")"
-    return "no internal person approved this plan hash"
+        return "no valid approval of this plan hash (" + "; ".join(found[:3]) + ")", None
+    return "no internal person approved this plan hash", None
+
+
+def runs_under(state: ServerState, conn: Connection, job: Any, request_id: str) -> list[Any]:
+    """The runs of ``job`` whose start named the approval of request ``request_id``
+    (``plan_approval`` of their ``masking.job.triggered`` event), oldest first: what a
+    withdrawal of that approval names. Each: the run, its trigger event, its state and
+    masking run as the store has them now."""
+    from stagewall.server._tables import job_runs
+    from stagewall.server.jobs import TRIGGERED
+
+    used = [
+        (index, event)
+        for index, event in logged_events(
+            state.ctx.audit, conn, TRIGGERED.code, [f"masking_job:{job}"]
+        )
+        if (event.details.get("plan_approval") or {}).get("request") == request_id
+    ]
+    ids = [str(event.details.get("run")) for _, event in used]
+    rows = (
+        {r.id: r for r in conn.execute(select(job_runs).where(job_runs.c.id.in_(ids))).all()}
+        if ids
+        else {}
+    )
+    out = []
+    for index, event in used:
+        run = str(event.details.get("run"))
+        row = rows.get(run)
+        out.append(
+            {
+                "run": run,
+                "triggered_event": index,
+                "triggered_by": event.actor,
+                "state": row.state if row is not None else None,
+                "masking_run": row.masking_run_id if row is not None else None,
+                "verification": row.verification if row is not None else None,
+            }
+        )
+    return out
 
 
 __all__ = [
@@ -574,10 +633,12 @@ __all__ = [
     "PLAN_SUBMITTED",
     "PLAN_WITHDRAWN",
     "PlanKind",
+    "approval_of",
     "approval_problem",
     "list_requests",
     "review",
     "review_problem",
+    "runs_under",
     "submit",
     "withdraw",
 ]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,6 +21,21 @@ MARKER_LOCK_SECONDS = 30.0
 GENERATED_PREFIX = "GENERATED ALWAYS AS "
 
 Row = tuple[Any, ...]
+
+# Called by every adapter before it hands over a batch it read (iter_rows, iter_columns,
+# copy_out): verify sets it to its stop check for its own thread (and its forked
+# workers to their stop flag), so a stop request ends a long read at the next batch.
+# None (the default, and always in the engine's copy): nothing is asked.
+BATCH_CHECK: ContextVar[Callable[[], None] | None] = ContextVar(
+    "stagewall_batch_check", default=None
+)
+
+
+def between_batches() -> None:
+    """Ask this thread's :data:`BATCH_CHECK`, if any (it raises to stop the read)."""
+    check = BATCH_CHECK.get()
+    if check is not None:
+        check()
 
 
 class MarkerStatus(enum.Enum):
@@ -260,12 +276,14 @@ def to_json_text(value: object) -> str:
 
 
 __all__ = [
+    "BATCH_CHECK",
     "GENERATED_PREFIX",
     "MARKER_TABLE",
     "Database",
     "Marker",
     "MarkerStatus",
     "Row",
+    "between_batches",
     "copy_columns",
     "is_generated",
     "scrub",

@@ -19,7 +19,13 @@ import pymysql
 import pymysql.cursors
 
 from stagewall.errors import BackendError
-from stagewall.masking.db._base import GENERATED_PREFIX, MARKER_TABLE, Database, Row
+from stagewall.masking.db._base import (
+    GENERATED_PREFIX,
+    MARKER_TABLE,
+    Database,
+    Row,
+    between_batches,
+)
 from stagewall.masking.db._types import mysql_kind, portable_type
 from stagewall.masking.db._url import DatabaseURL, Role
 from stagewall.masking.schema import Column, ForeignKey, Index, Schema, Table
@@ -280,6 +286,7 @@ class MySQLDatabase(Database):
                     batch = cur.fetchmany(batch_rows)
                     if not batch:
                         return
+                    between_batches()
                     if not bits:
                         yield [tuple(r) for r in batch]
                         continue

@@ -14,7 +14,13 @@ from psycopg import sql as pgsql
 from psycopg.pq import ExecStatus, Format
 
 from stagewall.errors import BackendError
-from stagewall.masking.db._base import MARKER_TABLE, Database, Row, is_generated
+from stagewall.masking.db._base import (
+    MARKER_TABLE,
+    Database,
+    Row,
+    between_batches,
+    is_generated,
+)
 from stagewall.masking.db._pg_introspect import PgDDL, introspect
 from stagewall.masking.db._pgtext import (
     JSON_OIDS,
@@ -248,6 +254,7 @@ class PostgresDatabase(Database):
                     batch.append(bytes(data))
                     size += n
                     if len(batch) >= batch_rows or size >= BATCH_BYTES:
+                        between_batches()
                         yield batch
                         batch = []
                         size = 0
@@ -256,6 +263,7 @@ class PostgresDatabase(Database):
                 if not finished:  # abandoned mid-COPY: this connection cannot be reused
                     self.conn.close()
             if batch:
+                between_batches()
                 yield batch
             final = pgconn.get_result()
             while pgconn.get_result() is not None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from stagewall.errors import BackendError
-from stagewall.masking.db._base import MARKER_TABLE, Database, Row
+from stagewall.masking.db._base import MARKER_TABLE, Database, Row, between_batches
 from stagewall.masking.db._types import portable_type, sqlite_kind
 from stagewall.masking.db._url import DatabaseURL, Role
 from stagewall.masking.schema import Column, ForeignKey, Index, Schema, Table
@@ -334,6 +334,7 @@ class SQLiteDatabase(Database):
                 batch = cur.fetchmany(batch_rows)
                 if not batch:
                     return
+                between_batches()
                 yield [tuple(r) for r in batch]
         except sqlite3.Error as exc:
             raise self.fail(f"reading {table.qualified} failed", exc) from None
