@@ -29,6 +29,7 @@ from stagewall.masking.lint import Rule
 from stagewall.masking.plan import ColumnPlan, Plan, TablePlan
 from stagewall.masking.planner import build_plan
 from stagewall.masking.transformers import build_transformer
+from stagewall.masking.transformers._ipaddr import v6_follows
 from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
 from tests.masking.survivors import _rows as rows_of
@@ -140,22 +141,32 @@ V6_ONE_ADDRESS = [
 
 
 def test_spellings_of_one_ipv6_address_get_one_masked_address_and_own_outputs() -> None:
-    """Every spelling of one address is masked as that address (one masked
-    address), and written the way it was: two spellings get two outputs (before,
-    every spelling got the one canonical output)."""
+    """Every spelling of one address the masked address can be written like
+    (:func:`v6_follows`: the canonical spelling in any case, and a spelling whose
+    widths and ``::`` the masked address takes) is masked as that address, and
+    written the way it was: two spellings get two outputs (before, every spelling
+    got the one canonical output). A spelling it cannot follow gets another masked
+    address (maskmisc: before, a keyed mix of letter cases of the one masked
+    address, which a case-insensitive collation does not tell apart)."""
     ip = build_transformer("ip_address", {}, key=KEY, salt="s")
     values = [v for group in V6_ONE_ADDRESS for v in group]
     out = [str(v) for v in ip.transform(values)]
     assert len(set(out)) == len(out), out
+    # distinct once lower-cased in, distinct once lower-cased out
+    assert len({o.lower() for o in out}) == len({v.lower() for v in values}), out
     k = 0
     for group in V6_ONE_ADDRESS:
         got = out[k : k + len(group)]
         k += len(group)
-        assert len({ipaddress.ip_address(g) for g in got}) == 1, got
-        assert ipaddress.ip_address(got[0]) != ipaddress.ip_address(group[0])
+        masked = ipaddress.IPv6Address(got[0])
+        for src, new in zip(group, got, strict=True):
+            same = ipaddress.ip_address(new) == masked
+            assert same == v6_follows(masked, src), (src, new)
+            assert ipaddress.ip_address(new) not in {ipaddress.ip_address(g) for g in group}
         assert got[0] == got[0].lower()  # the case kept
     assert out[2] == out[2].upper() and out[values.index("FE80::A:B")].isupper()
-    assert out[5].count(".") == 3  # an IPv4 tail written as one
+    assert out[values.index("2001:DB8::1")].lower() == out[0]  # a case apart: one address
+    assert out[values.index("FE80::A:B")].lower() == out[values.index("fe80::a:b")]
     assert out[values.index("0:0:0:0:0:ffff:192.0.2.7")].startswith("0:0:0:0:0:ffff:")
     # deterministic: the same spelling, the same output
     assert [str(v) for v in ip.transform(values)] == out
