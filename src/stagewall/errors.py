@@ -137,6 +137,18 @@ class DocumentTypeLost(MaskingError):
     )
 
 
+class SchemaNameUnconfirmed(MaskingError):
+    """A schema object's name holds an ordinary word that is a source name, unacknowledged."""
+
+    code = "SW528"
+    default_hint = (
+        "if the word is the word (`grace_period`), acknowledge the object in the plan "
+        "under `acknowledged:` with the reason; if it names the person, rename it in "
+        "the source (docs/masking.md, 'Personal data in the schema'); the target was "
+        "not touched"
+    )
+
+
 class AccessDenied(StagewallError):
     """An access, review or promotion request was refused."""
 
@@ -812,6 +824,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     MaskingError,
     UnmaskedColumn,
     LeakDetected,
+    SchemaNameUnconfirmed,
     SchemaPersonalData,
     DocumentTypeLost,
     AccessDenied,

@@ -9,7 +9,9 @@
   MySQL source's were refused (SW520), and a SQLite source's were dropped without
   a word. Now judged only where recreated, and listed in ``objects_skipped``.
 - A lone word of a schema name that is an ordinary word and a customer's name
-  (``grace_period`` beside a customer called Grace) had to be acknowledged.
+  (``grace_period`` beside a customer called Grace) had to be acknowledged as
+  personal (SW520); since maskmisc it is a warning the run refuses (SW528) until
+  acknowledged.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from stagewall.errors import SchemaPersonalData
+from stagewall.errors import SchemaNameUnconfirmed, SchemaPersonalData
 from stagewall.masking._schemanames import Named, judge_names, lone_words
 from stagewall.masking.engine import RunOptions, run
 from stagewall.masking.lint import Rule
@@ -278,13 +280,15 @@ def _billing(url: str) -> None:
     )  # fmt: skip
 
 
-def test_ordinary_words_in_names_need_no_acknowledgement_but_surnames_do(
+def test_ordinary_words_in_names_are_warnings_to_acknowledge_but_surnames_are_errors(
     make: Callable[[], str],
 ) -> None:
     """``grace_period`` beside a customer called Grace (and ``grace`` nowhere else
-    in the schema) had to be acknowledged; an ordinary word is now not judged
-    alone, while a surname (``smith_orders``) or a first name that is no English
-    word (``tenant_maria``) still is."""
+    in the schema) had to be acknowledged as personal (SW520); an ordinary word is
+    now not judged alone — a ``schema-name-word`` warning the run refuses (SW528)
+    until the plan acknowledges it (maskmisc: before, it was silent) — while a
+    surname (``smith_orders``) or a first name that is no English word
+    (``tenant_maria``) is still an error."""
     src, tgt = make(), make()
     _billing(src)
     result = build_plan(src)
@@ -292,14 +296,22 @@ def test_ordinary_words_in_names_need_no_acknowledgement_but_surnames_do(
     # the two tables (and, on PostgreSQL, their primary keys' indexes, named after them)
     assert len([p for p in found if p.startswith("table #")]) == 2, found
     assert all(p.startswith(("table #", "index #")) for p in found), found
+    words = [p.table for p in result.problems if p.rule is Rule.SCHEMA_NAME_WORD]
+    assert len(words) == 3 and all(w.startswith("column #") for w in words), words
     with pytest.raises(SchemaPersonalData):
         run(result.plan, src, tgt, KEY, RunOptions())
-    # without the two personal tables, the plain auto plan runs with no acknowledgement
+    # without the two personal tables, the three ordinary words are to acknowledge
     _execute(src, [("DROP TABLE smith_orders", []), ("DROP TABLE tenant_maria", [])])
     result = build_plan(src)
     assert not [p for p in result.problems if p.rule is Rule.SCHEMA_PERSONAL_DATA]
-    run(result.plan, src, tgt, KEY, RunOptions())
-    assert verify(result.plan, src, tgt, KEY).passed
+    with pytest.raises(SchemaNameUnconfirmed):
+        run(result.plan, src, tgt, KEY, RunOptions())
+    table = "public.plans" if "postgresql" in src else "plans"
+    acks = {f"column {table}.{c}": "a billing term" for c in ("grace_period", "june_renewal")}
+    acks[f"column {table}.rose_gold"] = "a colour"
+    plan = result.plan.model_copy(update={"acknowledged": acks})
+    run(plan, src, tgt, KEY, RunOptions())
+    assert verify(plan, src, tgt, KEY).passed
 
 
 def test_the_judgement_of_ordinary_lone_words() -> None:

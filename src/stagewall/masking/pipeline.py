@@ -108,6 +108,7 @@ def run_and_record(
         subset=result.subset,
         objects_created=result.objects_created,
         objects_skipped=result.objects_skipped,
+        schema_acknowledged=result.schema_acknowledged,
         schema_comparison=compare(source, target, plan.schemas),
         triggered_by=triggered_by,
     )
