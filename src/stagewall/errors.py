@@ -175,6 +175,18 @@ class LeakNotWithdrawn(MaskingError):
     )
 
 
+class SchemaNameUnconfirmed(MaskingError):
+    """A schema object's name holds an ordinary word that is a source name, unacknowledged."""
+
+    code = "SW528"
+    default_hint = (
+        "if the word is the word (`grace_period`), acknowledge the object in the plan "
+        "under `acknowledged:` with the reason; if it names the person, rename it in "
+        "the source (docs/masking.md, 'Personal data in the schema'); the target was "
+        "not touched"
+    )
+
+
 class AccessDenied(StagewallError):
     """An access, review or promotion request was refused."""
 
@@ -870,6 +882,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     MaskingError,
     UnmaskedColumn,
     LeakDetected,
+    SchemaNameUnconfirmed,
     SchemaPersonalData,
     DocumentTypeLost,
     AccessDenied,

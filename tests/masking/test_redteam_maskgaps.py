@@ -9,7 +9,9 @@
   MySQL source's were refused (SW520), and a SQLite source's were dropped without
   a word. Now judged only where recreated, and listed in ``objects_skipped``.
 - A lone word of a schema name that is an ordinary word and a customer's name
-  (``grace_period`` beside a customer called Grace) had to be acknowledged.
+  (``grace_period`` beside a customer called Grace) had to be acknowledged as
+  personal (SW520); since maskmisc it is a warning the run refuses (SW528) until
+  acknowledged.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from typing import Any
 
 import pytest
 
-from stagewall.errors import SchemaPersonalData
+from stagewall.errors import SchemaNameUnconfirmed, SchemaPersonalData
 from stagewall.masking._schemanames import Named, judge_names, lone_words
 from stagewall.masking.engine import RunOptions, run
 from stagewall.masking.lint import Rule
 from stagewall.masking.plan import ColumnPlan, Plan, TablePlan
 from stagewall.masking.planner import build_plan
 from stagewall.masking.transformers import build_transformer
+from stagewall.masking.transformers._ipaddr import v6_follows
 from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
 from tests.masking.survivors import _rows as rows_of
@@ -140,22 +143,32 @@ V6_ONE_ADDRESS = [
 
 
 def test_spellings_of_one_ipv6_address_get_one_masked_address_and_own_outputs() -> None:
-    """Every spelling of one address is masked as that address (one masked
-    address), and written the way it was: two spellings get two outputs (before,
-    every spelling got the one canonical output)."""
+    """Every spelling of one address the masked address can be written like
+    (:func:`v6_follows`: the canonical spelling in any case, and a spelling whose
+    widths and ``::`` the masked address takes) is masked as that address, and
+    written the way it was: two spellings get two outputs (before, every spelling
+    got the one canonical output). A spelling it cannot follow gets another masked
+    address (maskmisc: before, a keyed mix of letter cases of the one masked
+    address, which a case-insensitive collation does not tell apart)."""
     ip = build_transformer("ip_address", {}, key=KEY, salt="s")
     values = [v for group in V6_ONE_ADDRESS for v in group]
     out = [str(v) for v in ip.transform(values)]
     assert len(set(out)) == len(out), out
+    # distinct once lower-cased in, distinct once lower-cased out
+    assert len({o.lower() for o in out}) == len({v.lower() for v in values}), out
     k = 0
     for group in V6_ONE_ADDRESS:
         got = out[k : k + len(group)]
         k += len(group)
-        assert len({ipaddress.ip_address(g) for g in got}) == 1, got
-        assert ipaddress.ip_address(got[0]) != ipaddress.ip_address(group[0])
+        masked = ipaddress.IPv6Address(got[0])
+        for src, new in zip(group, got, strict=True):
+            same = ipaddress.ip_address(new) == masked
+            assert same == v6_follows(masked, src), (src, new)
+            assert ipaddress.ip_address(new) not in {ipaddress.ip_address(g) for g in group}
         assert got[0] == got[0].lower()  # the case kept
     assert out[2] == out[2].upper() and out[values.index("FE80::A:B")].isupper()
-    assert out[5].count(".") == 3  # an IPv4 tail written as one
+    assert out[values.index("2001:DB8::1")].lower() == out[0]  # a case apart: one address
+    assert out[values.index("FE80::A:B")].lower() == out[values.index("fe80::a:b")]
     assert out[values.index("0:0:0:0:0:ffff:192.0.2.7")].startswith("0:0:0:0:0:ffff:")
     # deterministic: the same spelling, the same output
     assert [str(v) for v in ip.transform(values)] == out
@@ -267,13 +280,15 @@ def _billing(url: str) -> None:
     )  # fmt: skip
 
 
-def test_ordinary_words_in_names_need_no_acknowledgement_but_surnames_do(
+def test_ordinary_words_in_names_are_warnings_to_acknowledge_but_surnames_are_errors(
     make: Callable[[], str],
 ) -> None:
     """``grace_period`` beside a customer called Grace (and ``grace`` nowhere else
-    in the schema) had to be acknowledged; an ordinary word is now not judged
-    alone, while a surname (``smith_orders``) or a first name that is no English
-    word (``tenant_maria``) still is."""
+    in the schema) had to be acknowledged as personal (SW520); an ordinary word is
+    now not judged alone — a ``schema-name-word`` warning the run refuses (SW528)
+    until the plan acknowledges it (maskmisc: before, it was silent) — while a
+    surname (``smith_orders``) or a first name that is no English word
+    (``tenant_maria``) is still an error."""
     src, tgt = make(), make()
     _billing(src)
     result = build_plan(src)
@@ -281,14 +296,22 @@ def test_ordinary_words_in_names_need_no_acknowledgement_but_surnames_do(
     # the two tables (and, on PostgreSQL, their primary keys' indexes, named after them)
     assert len([p for p in found if p.startswith("table #")]) == 2, found
     assert all(p.startswith(("table #", "index #")) for p in found), found
+    words = [p.table for p in result.problems if p.rule is Rule.SCHEMA_NAME_WORD]
+    assert len(words) == 3 and all(w.startswith("column #") for w in words), words
     with pytest.raises(SchemaPersonalData):
         run(result.plan, src, tgt, KEY, RunOptions())
-    # without the two personal tables, the plain auto plan runs with no acknowledgement
+    # without the two personal tables, the three ordinary words are to acknowledge
     _execute(src, [("DROP TABLE smith_orders", []), ("DROP TABLE tenant_maria", [])])
     result = build_plan(src)
     assert not [p for p in result.problems if p.rule is Rule.SCHEMA_PERSONAL_DATA]
-    run(result.plan, src, tgt, KEY, RunOptions())
-    assert verify(result.plan, src, tgt, KEY).passed
+    with pytest.raises(SchemaNameUnconfirmed):
+        run(result.plan, src, tgt, KEY, RunOptions())
+    table = "public.plans" if "postgresql" in src else "plans"
+    acks = {f"column {table}.{c}": "a billing term" for c in ("grace_period", "june_renewal")}
+    acks[f"column {table}.rose_gold"] = "a colour"
+    plan = result.plan.model_copy(update={"acknowledged": acks})
+    run(plan, src, tgt, KEY, RunOptions())
+    assert verify(plan, src, tgt, KEY).passed
 
 
 def test_the_judgement_of_ordinary_lone_words() -> None:

@@ -258,6 +258,8 @@ def run_cmd(
             click.echo(f"recreated {len(result.objects_created)} views, functions and triggers")
         for what, reason in result.objects_skipped:
             click.echo(f"{what} not recreated: {reason}")
+        for what, holds in result.schema_acknowledged:
+            click.echo(f"{what} copied as the plan acknowledges (its name holds {holds})")
         for kind in comparison.get("differences", []):
             src_n, tgt_n = comparison["source"][kind], comparison["target"][kind]
             click.echo(

@@ -17,6 +17,13 @@ Price. Such a word is not judged alone when it is
   ``amber``), money and software terms (``sterling``, ``penny``, ``max``,
   ``grant``), landscape nouns (``hill``, ``park``).
 
+Not judged alone is not silent: such a word that is a source value of a name
+column (and no word the schema uses in two places) is a finding the user must
+acknowledge (:mod:`._schemanames`: a ``schema-name-word`` warning of ``mask plan``
+and ``mask lint``, SW528 from ``mask run`` until the plan acknowledges it); beside
+a word that names people (:data:`PEOPLE`: ``tenant_grace``) it is judged as a name
+(SW520).
+
 Deliberately **not** ordinary: surnames that are mainly surnames, whatever their
 old meaning (``smith``, ``baker``, ``miller``, ``taylor``, ``cook``, ``hunter``,
 ``king``), and names that are no English word (``maria``, ``ganthriv``). Runs
@@ -49,9 +56,28 @@ def common_english() -> frozenset[str]:
     return frozenset(w.lower() for w in Provider.word_list)
 
 
+# words that name people as the objects of a schema: an ordinary word that is a
+# source value of a name column beside one of them (``tenant_grace``,
+# ``customer_june``, ``grace_user``) reads as a person's name, and is judged as
+# one (a plural, ``customers_grace``, too)
+PEOPLE = frozenset(
+    [
+        "tenant", "customer", "client", "user", "member", "employee", "patient", "person",
+        "people", "owner", "contact", "student", "guest", "subscriber", "account", "buyer",
+        "seller", "driver", "agent", "manager", "partner", "donor", "applicant", "candidate",
+        "passenger", "resident", "shopper", "vip", "cust", "usr", "emp",
+    ]
+)  # fmt: skip
+
+
+def names_people(word: str) -> bool:
+    """Whether the folded ``word`` (or its singular) names people (:data:`PEOPLE`)."""
+    return word in PEOPLE or (word.endswith("s") and word[:-1] in PEOPLE)
+
+
 def ordinary(word: str) -> bool:
     """Whether the folded ``word`` is an ordinary word (see the module docstring)."""
     return word in TECHNICAL or word in common_english()
 
 
-__all__ = ["TECHNICAL", "common_english", "ordinary"]
+__all__ = ["PEOPLE", "TECHNICAL", "common_english", "names_people", "ordinary"]

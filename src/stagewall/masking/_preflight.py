@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from stagewall.errors import ConfigError, DocumentTypeLost, MaskingError, SchemaPersonalData
+from stagewall.errors import (
+    ConfigError,
+    DocumentTypeLost,
+    MaskingError,
+    SchemaNameUnconfirmed,
+    SchemaPersonalData,
+)
 from stagewall.masking.db import DatabaseURL
 from stagewall.masking.db._url import _normal_host, _real_path
 from stagewall.masking.plan import Plan
@@ -19,13 +25,19 @@ def check_plan(plan: Plan, schema: Schema) -> None:
     ensure_plan_ok(plan, schema)
 
 
-def check_schema(db: Any, plan: Plan, schema: Schema, target: str | None = None) -> None:
+def check_schema(
+    db: Any, plan: Plan, schema: Schema, target: str | None = None
+) -> list[tuple[str, str]]:
     """Refuse (SW520) a source whose object names, or whose definitions the copy
     (into a ``target`` backend) recreates as they are, hold personal data the plan
-    does not acknowledge."""
-    from stagewall.masking.lint import schema_problems
+    does not acknowledge; refuse (SW528) one whose names hold an ordinary word that
+    is a source name the plan does not acknowledge. Return the findings the plan
+    acknowledges, ``(object as shown, what it holds)``: the run records them."""
+    from stagewall.masking.lint import Severity, schema_problems
 
-    found = schema_problems(db, plan, schema, target)
+    acked: list[Any] = []
+    problems = schema_problems(db, plan, schema, target, acked)
+    found = [p for p in problems if p.severity is Severity.ERROR]
     if found:
         listing = "\n  ".join(p.render().replace("\n", "\n  ") for p in found[:20])
         more = f"\n  … and {len(found) - 20} more" if len(found) > 20 else ""
@@ -33,6 +45,16 @@ def check_schema(db: Any, plan: Plan, schema: Schema, target: str | None = None)
             f"the source schema holds personal data the copy would carry into staging "
             f"({len(found)} object{'s' if len(found) != 1 else ''}):\n  {listing}{more}"
         )
+    if problems:
+        listing = "\n  ".join(p.render().replace("\n", "\n  ") for p in problems[:20])
+        more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
+        n = len(problems)
+        raise SchemaNameUnconfirmed(
+            f"the source schema's names hold ordinary words that are also names of "
+            f"people in the source ({n} object{'s' if n != 1 else ''}); the copy "
+            f"would carry them into staging:\n  {listing}{more}"
+        )
+    return [(f.shown, f.what) for f in acked]
 
 
 def check_documents(plan: Plan, schema: Schema, target_backend: str) -> None:

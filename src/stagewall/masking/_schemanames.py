@@ -25,7 +25,11 @@ A name is personal when
   word (``grace`` of ``grace_period``: :mod:`._ordinary`): a name is often an
   ordinary word (``price``, ``day``), and the schema's own words are what the
   schema is about; a surname that is mainly a surname (``smith_orders``) is
-  judged; or
+  judged; an ordinary word that is such a value (and no word of the schema's own)
+  is judged too when a word next to it names people (``tenant_grace``,
+  ``customers_june``: :func:`._ordinary.names_people`), and is otherwise a finding
+  to acknowledge (``Finding.confirm``: ``grace_period`` beside a customer called
+  Grace; silent when no source name is Grace); or
 - it holds the local part of a source e-mail (of a column the plan masks as an
   e-mail), read without its separators (``anna_k``, ``annak`` for
   ``anna.k@example.com``; :func:`local_hit`).
@@ -90,6 +94,9 @@ class Finding:
     what: str
     part: str = "name"  # "name", or "definition" (a literal of it)
     name: str = ""  # the reported name itself (a name finding): never shown
+    # an ordinary word that is a source name, alone: likely a word, maybe a person;
+    # a warning of plan and lint, refused by the run (SW528) until acknowledged
+    confirm: bool = False
 
 
 def hiding(findings: Sequence[Finding], text: str) -> str:
@@ -281,6 +288,24 @@ def vocabulary(objects: Sequence[Named], texts: Iterable[str] = ()) -> set[str]:
 def lone_hit(name: str, lone: set[str]) -> bool:
     """Whether a single word of ``name`` is a looked-up value in ``lone``."""
     return any(w is not None and w in lone for w in _words(name))
+
+
+def word_hit(name: str, words_: set[str]) -> str | None:
+    """Whether a word of ``name`` is one of ``words_`` (ordinary words that are source
+    names, :func:`ordinary_words`): ``"person"`` when a word next to it names people
+    (``tenant_grace``), ``"word"`` otherwise (``grace_period``), ``None`` if none is."""
+    ws = _words(name)
+    hit = None
+    for k, w in enumerate(ws):
+        if w is None or w not in words_:
+            continue
+        hit = "word"
+        from stagewall.masking._ordinary import names_people
+
+        near = [ws[j] for j in (k - 1, k + 1) if 0 <= j < len(ws)]
+        if any(n is not None and names_people(n) for n in near):
+            return "person"
+    return hit
 
 
 _ALNUM = re.compile(r"[0-9a-z]+")
@@ -580,6 +605,11 @@ def _shown(objects: Sequence[Named], flagged: set[Named]) -> dict[Named, str]:
 
 
 _NAME = "a person's name (a value of a column the plan masks as a name)"
+_BESIDE = _NAME + ", an ordinary word beside a word naming people"
+_WORD = (
+    "an ordinary word that is also a person's name (a value of a column the plan "
+    "masks as a name): likely the word, possibly the person"
+)
 _LOCAL_PART = "an e-mail address's local part (of a column the plan masks as an e-mail)"
 
 
@@ -588,22 +618,30 @@ def judge_names(
     found: set[str],
     lone: set[str] | None = None,
     locals_: Mapping[str, bool] | None = None,
+    ordinary: set[str] | None = None,
 ) -> list[Finding]:
     """The objects whose names hold an e-mail/phone/IBAN or a looked-up name: a run
     of words in ``found``, a single word in ``lone`` (a source value of a name
     column, :func:`lone_words`), or a source e-mail's local part (``locals_``,
-    :func:`local_hit`)."""
-    what: dict[Named, str] = {}
+    :func:`local_hit`); and, with ``ordinary`` (ordinary words that are source
+    names, :func:`ordinary_words`), a name holding one: judged beside a word naming
+    people, else a finding to acknowledge (``confirm``)."""
+    what: dict[Named, tuple[str, bool]] = {}
     for o in objects:
         kinds = pattern_kinds(o.name)
         if kinds:
-            what[o] = "what looks like " + _kinds(kinds)
+            what[o] = ("what looks like " + _kinds(kinds), False)
         elif name_hit(o.name, found) or (lone and lone_hit(o.name, lone)):
-            what[o] = _NAME
+            what[o] = (_NAME, False)
         elif locals_ and local_hit(o.name, locals_):
-            what[o] = _LOCAL_PART
+            what[o] = (_LOCAL_PART, False)
+        elif ordinary and (how := word_hit(o.name, ordinary)):
+            what[o] = (_BESIDE, False) if how == "person" else (_WORD, True)
     shown = _shown(objects, set(what))
-    return [Finding(o.label, shown[o], w, "name", o.name) for o, w in sorted(what.items())]
+    return [
+        Finding(o.label, shown[o], w, "name", o.name, confirm=c)
+        for o, (w, c) in sorted(what.items())
+    ]
 
 
 # definitions that declare the objects they name (SQLite's CREATE TABLE and CREATE
@@ -632,6 +670,19 @@ def lone_words(found: set[str], objects: Sequence[Named], texts: Iterable[str] =
     return lone - vocabulary(objects, texts)
 
 
+def ordinary_words(
+    found: set[str], objects: Sequence[Named], texts: Iterable[str] = ()
+) -> set[str]:
+    """The single words among ``found`` that are ordinary words (:mod:`._ordinary`)
+    but not the schema's own (:func:`vocabulary`): ``grace`` of ``grace_period``
+    beside a customer called Grace. Not judged alone (:func:`lone_words`), but not
+    silent either: :func:`judge_names`."""
+    from stagewall.masking._ordinary import ordinary
+
+    words_ = {w for w in found if " " not in w and ordinary(w)}
+    return words_ - vocabulary(objects, texts) if words_ else set()
+
+
 def _lookups(
     db: Any,
     plan: Plan,
@@ -639,17 +690,23 @@ def _lookups(
     objects: Sequence[Named],
     texts: Iterable[str] = (),
     sources: Iterable[str] = (),
-) -> tuple[set[str], set[str], dict[str, bool]]:
-    """``(found, lone, locals)`` for ``objects``' names and the literal ``texts`` of
-    definitions (``sources``: the definitions' whole texts), looked up in the
-    source ``db``."""
+) -> tuple[set[str], set[str], dict[str, bool], set[str]]:
+    """``(found, lone, locals, ordinary)`` for ``objects``' names and the literal
+    ``texts`` of definitions (``sources``: the definitions' whole texts), looked up
+    in the source ``db`` (``ordinary``: :func:`ordinary_words`)."""
     names = [o.name for o in objects]
     texts = list(texts)
     keys = {k for n in names for k, _ in local_keys(n)}
     found, locals_ = source_values(
         db, plan, schema, candidates(names + texts) | words(names + texts), keys
     )
-    return found, lone_words(found, objects, sources), locals_
+    sources = list(sources)
+    return (
+        found,
+        lone_words(found, objects, sources),
+        locals_,
+        ordinary_words(found, objects, sources),
+    )
 
 
 def recreates_derived(source: str, target: str | None) -> bool:
@@ -728,11 +785,16 @@ def judge_definitions(
 
 
 def schema_findings(
-    db: Any, plan: Plan, schema: Schema, target: str | None = None
+    db: Any,
+    plan: Plan,
+    schema: Schema,
+    target: str | None = None,
+    acknowledged_out: list[Finding] | None = None,
 ) -> list[Finding]:
     """What of the source ``db``'s schema would carry personal data into staging
     (a ``target`` backend's: views and the like only where the copy recreates them,
-    :func:`recreates_derived`), less what the plan acknowledges."""
+    :func:`recreates_derived`), less what the plan acknowledges (those go to
+    ``acknowledged_out``, when given: the run records them)."""
     from stagewall.masking._definitions import definitions, literals, split_sql
 
     objects = named_objects(db, plan.schemas)
@@ -744,16 +806,15 @@ def schema_findings(
     judged = [d for d in defs if _judged(d[0], db.backend, target) and d[2]]
     texts = [lit for o, t, sql in judged for lit in literals(t, sql, db.backend)]
     sources = uses(defs)
-    found, lone, locals_ = _lookups(db, plan, schema, objects, texts, sources)
-    names = [
-        f for f in judge_names(objects, found, lone, locals_) if f.label not in plan.acknowledged
-    ]
-    defs_found = [
-        replace(f, shown=hiding(names, f.shown))
+    found, lone, locals_, words_ = _lookups(db, plan, schema, objects, texts, sources)
+    every = judge_names(objects, found, lone, locals_, words_)
+    every += [
+        replace(f, shown=hiding(every, f.shown))
         for f in judge_definitions(judged, db.backend, found, lone, target)
-        if f.label not in plan.acknowledged
     ]
-    return names + defs_found
+    if acknowledged_out is not None:
+        acknowledged_out += [f for f in every if f.label in plan.acknowledged]
+    return [f for f in every if f.label not in plan.acknowledged]
 
 
 def target_findings(tdb: Any, sdb: Any, plan: Plan, schema: Schema) -> list[Finding]:
@@ -763,10 +824,10 @@ def target_findings(tdb: Any, sdb: Any, plan: Plan, schema: Schema) -> list[Find
 
     objects = named_objects(tdb)
     sources = uses(definitions(tdb))
-    found, lone, locals_ = _lookups(sdb, plan, schema, objects, (), sources)
+    found, lone, locals_, words_ = _lookups(sdb, plan, schema, objects, (), sources)
     return [
         f
-        for f in judge_names(objects, found, lone, locals_)
+        for f in judge_names(objects, found, lone, locals_, words_)
         if not acknowledged(f.label, plan.acknowledged)
     ]
 
@@ -808,6 +869,7 @@ __all__ = [
     "lone_words",
     "name_hit",
     "named_objects",
+    "ordinary_words",
     "pattern_kinds",
     "recreates_derived",
     "runs",
@@ -818,5 +880,6 @@ __all__ = [
     "target_findings",
     "uses",
     "vocabulary",
+    "word_hit",
     "words",
 ]

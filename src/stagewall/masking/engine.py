@@ -120,6 +120,8 @@ class RunResult:
     # views, functions, triggers: "view public.v", ...; skipped ones with the reason
     objects_created: tuple[str, ...] = ()
     objects_skipped: tuple[tuple[str, str], ...] = ()
+    # schema findings the plan acknowledges: (object as shown, what its name holds)
+    schema_acknowledged: tuple[tuple[str, str], ...] = ()
 
     @property
     def rows_per_table(self) -> dict[str, int]:
@@ -343,7 +345,7 @@ def _run(
             )
         check_plan(plan, schema)
         check_documents(plan, schema, tgt_url.backend)
-        check_schema(src, plan, schema, tgt_url.backend)
+        acknowledged = check_schema(src, plan, schema, tgt_url.backend)
         transformers = _build_transformers(plan, schema, key, opts.transformer_factory)
         existing = _probe_target(tgt_url)
         if existing and not opts.replace:
@@ -420,6 +422,7 @@ def _run(
         values_transformed=values,
         objects_created=tuple(created),
         objects_skipped=tuple(skipped),
+        schema_acknowledged=tuple(acknowledged),
     )
 
 

@@ -77,6 +77,7 @@ class Rule(enum.Enum):
     PARTITION_BOUND = "partition-bound"
     KEEP_MASKED_VALUES = "keep-masked-values"
     SCHEMA_PERSONAL_DATA = "schema-personal-data"
+    SCHEMA_NAME_WORD = "schema-name-word"
 
 
 @dataclass(frozen=True)
@@ -296,16 +297,42 @@ def _check_partitions(table: Table, columns: Mapping[str, ColumnPlan]) -> list[L
 
 
 def schema_problems(
-    db: Any, plan: Plan, schema: Schema, target: str | None = None
+    db: Any,
+    plan: Plan,
+    schema: Schema,
+    target: str | None = None,
+    acknowledged_out: list[Any] | None = None,
 ) -> list[LintProblem]:
     """Schema objects of the source ``db`` whose name, or whose definition the copy
     (into a ``target`` backend, when known) recreates as it is, holds personal data
-    (``_schemanames``); never shows it."""
+    (``_schemanames``): errors; a name holding an ordinary word that is a source
+    name (``grace_period`` beside a customer called Grace): a warning the run
+    refuses until acknowledged (SW528). Never shows the value. The findings the
+    plan acknowledges go to ``acknowledged_out``, when given."""
     from stagewall.masking._schemanames import schema_findings
 
     out = []
-    for f in schema_findings(db, plan, scoped_schema(plan, schema), target):
+    found = schema_findings(db, plan, scoped_schema(plan, schema), target, acknowledged_out)
+    for f in found:
         what, kind = f.part, f.label.split(" ", 1)[0]
+        ack = (
+            f"acknowledge it in the plan: `acknowledged: {{'{kind} "
+            "<its qualified name>': <the reason it is not personal>}`"
+        )
+        if f.confirm:
+            out.append(
+                LintProblem(
+                    Severity.WARNING,
+                    Rule.SCHEMA_NAME_WORD,
+                    f.shown,
+                    None,
+                    f"its name holds {f.what}: the copy recreates it as it is, and "
+                    "`mask run` refuses it (SW528) until the plan acknowledges it",
+                    f"if the word is the word (`grace_period`), {ack}; if it names "
+                    "the person, rename it in the source",
+                )
+            )
+            continue
         fix = "rename it" if what == "name" else "rewrite it"
         out.append(
             _err(
@@ -314,9 +341,7 @@ def schema_problems(
                 None,
                 f"its {what} holds {f.what}: the copy recreates it as it is (no "
                 "transformer rewrites a name or a definition), so staging would hold it",
-                f"{fix} in the source, or, if it is not "
-                f"personal, acknowledge it in the plan: `acknowledged: {{'{kind} "
-                "<its qualified name>': <the reason it is not personal>}`",
+                f"{fix} in the source, or, if it is not personal, {ack}",
             )
         )
     return out

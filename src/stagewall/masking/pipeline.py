@@ -135,6 +135,7 @@ def _record(
         subset=result.subset,
         objects_created=result.objects_created,
         objects_skipped=result.objects_skipped,
+        schema_acknowledged=result.schema_acknowledged,
         schema_comparison=compare(source, target, plan.schemas) if error is None else None,
         triggered_by=triggered_by,
         error=None if error is None else f"[{error.code}] {error.message}",

@@ -125,6 +125,9 @@ class MaskingRecord:
     subset: tuple[str, ...] = ()
     objects_created: tuple[str, ...] = ()  # views, functions, triggers recreated
     objects_skipped: tuple[tuple[str, str], ...] = ()  # (object, reason): not recreated
+    # schema findings the plan acknowledges, copied as they are: (object as shown, what
+    # it holds); the object by kind and place, never its name (the plan holds the reason)
+    schema_acknowledged: tuple[tuple[str, str], ...] = ()
     # counts of tables, keys, indexes, views, functions, triggers on both sides
     schema_comparison: Mapping[str, Any] | None = None
     # who started the run through the server: a principal, or "schedule" (None: the CLI)
@@ -143,6 +146,9 @@ class MaskingRecord:
         data["subset"] = list(self.subset)
         data["objects_created"] = list(self.objects_created)
         data["objects_skipped"] = [{"object": o, "reason": r} for o, r in self.objects_skipped]
+        data["schema_acknowledged"] = [
+            {"object": o, "holds": w} for o, w in self.schema_acknowledged
+        ]
         data["schema_comparison"] = (
             dict(self.schema_comparison) if self.schema_comparison is not None else None
         )

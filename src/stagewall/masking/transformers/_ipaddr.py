@@ -10,7 +10,6 @@ vectorised permutation, so ``"10.1.2.3"``, ``"10.1.2.3/24"`` and
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
 import unicodedata
@@ -188,13 +187,13 @@ def _iface_rebuild(prefix: int) -> Callable[[Any], object]:
     return lambda a: ipaddress.ip_interface((a, prefix))
 
 
-def _str_rebuild(original: str, iface: Any, key: bytes) -> Callable[[Any], str]:
+def _str_rebuild(original: str, iface: Any) -> Callable[[Any], str]:
     has_prefix = "/" in original
     upper = original != original.lower()
 
     def rebuild(a: Any) -> str:
         if a.version == 6:
-            s = v6_written_like(a, original.strip().split("/", 1)[0], key)
+            s = v6_written_like(a, original.strip().split("/", 1)[0])
         else:
             s = str(a).upper() if upper else str(a)
         return f"{s}/{iface.network.prefixlen}" if has_prefix else s
@@ -258,40 +257,40 @@ def _v6_styled(groups: list[int], tail: str, source: str) -> str:
     return ":".join(parts[:start]) + "::" + ":".join(parts[start + length :])
 
 
-def v6_written_like(masked: ipaddress.IPv6Address, source: str, key: bytes) -> str:
+def v6_follows(masked: ipaddress.IPv6Address, source: str) -> bool:
+    """Whether the masked address can be written the way ``source`` (an address
+    part, any case) is: its canonical spelling, or a spelling whose shape (group
+    widths, ``::``, IPv4 tail: :func:`_shape`) the masked address takes and that
+    does not come out as the canonical spelling's output."""
+    low = source.split("%", 1)[0].lower()
+    canonical = str(ipaddress.IPv6Address(low))
+    if low == canonical:
+        return True
+    groups = [(int(masked) >> (16 * (7 - k))) & 0xFFFF for k in range(8)]
+    tail = str(ipaddress.IPv4Address(int(masked) & 0xFFFFFFFF))
+    text = _v6_styled(groups, tail, low)
+    return _shape(text) == _shape(low) and text != _v6_styled(groups, tail, canonical)
+
+
+def v6_written_like(masked: ipaddress.IPv6Address, source: str) -> str:
     """The masked IPv6 address written the way ``source`` (its address part) is:
     each group padded with leading zeros to the source group's width, the same
     groups elided by ``::`` when the masked ones are zero (else its longest run of
-    zero groups, when the source elides any), an IPv4 tail for an IPv4 tail, the
-    source's letter case (upper, lower, or the k-th letter in the case of the
-    source's k-th).
+    zero groups, when the source elides any), an IPv4 tail for an IPv4 tail, and
+    the source's letter case: the k-th hex letter in the case of the source's
+    k-th (the last one's past the source's letters).
 
-    A masked address has fewer spellings than most (no leading or elided zeros
-    in a random group), so a source spelt otherwise than the canonical
-    ``str(address)`` whose spelling the masked address cannot follow (or that
-    would come out as the canonical spelling's output) has its letters in a keyed
-    mix of cases chosen by the source's text, never all one case: two spellings of
-    one address (``2001:0db8::1``, ``2001:db8::1``) get two outputs, spellings of
-    one address in a unique column do not stop the run, and every output is a
-    spelling of the one masked address."""
+    The output's text once lower-cased depends only on the source's text once
+    lower-cased, and its case only on the source's case: two spellings equal
+    under a case-insensitive collation (``2001:DB8::A``, ``2001:db8::a``) give
+    outputs equal under it, with the case of each. A spelling the masked address
+    cannot follow (:func:`v6_follows`) is given another masked address by the
+    transformer (:meth:`IpAddress._general`), never a mere mix of cases."""
     address = source.split("%", 1)[0]
     groups = [(int(masked) >> (16 * (7 - k))) & 0xFFFF for k in range(8)]
     tail = str(ipaddress.IPv4Address(int(masked) & 0xFFFFFFFF))
-    text = _v6_styled(groups, tail, address)
-    low = address.lower()
-    canonical = str(ipaddress.IPv6Address(low))
-    if low != canonical and (
-        _shape(text) != _shape(low) or text == _v6_styled(groups, tail, canonical)
-    ):  # a spelling the masked address cannot follow: a keyed mix of cases
-        mix = hashlib.blake2b(address.encode(), key=key[:64], digest_size=32).digest()
-        bits = [bool(mix[k // 8] >> (k % 8) & 1) for k in range(256)]
-        letters = sum(c in _HEX_LETTERS for c in text)
-        if letters and len(set(bits[:letters])) == 1:  # never all one case
-            bits[0] = not bits[0]
-        return _cased(text, bits)
+    text = _v6_styled(groups, tail, address.lower())
     cases = [c.isupper() for c in address if c in _HEX_LETTERS]
-    if cases and all(cases):
-        return text.upper()
     return _cased(text, cases) if any(cases) else text
 
 
@@ -490,6 +489,7 @@ class IpAddress(Transformer):
         """Everything that is not a plain dotted-quad string, via :mod:`ipaddress`."""
         addrs: list[Addr] = []
         rebuild: list[Callable[[Any], object]] = []
+        spelt: dict[int, str] = {}  # index into addrs → the address part as written
         for i in idx:
             v = values[i]
             if isinstance(v, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
@@ -507,7 +507,8 @@ class IpAddress(Transformer):
                         hint="use text_scrub for free text that contains addresses",
                     ) from None
                 addrs.append(iface.ip)
-                rebuild.append(_str_rebuild(v, iface, self._key))
+                rebuild.append(_str_rebuild(v, iface))
+                spelt[len(addrs) - 1] = v.strip().split("/", 1)[0]
             else:
                 raise wrong_type(self.name, v, "IP address")
         new: list[int] = [0] * len(addrs)
@@ -524,13 +525,28 @@ class IpAddress(Transformer):
             res = self._permute_v6(net, [int(addrs[j]) for j in members])
             for j, y in zip(members, res, strict=True):
                 new[j] = y
+        for j, text in spelt.items():
+            if addrs[j].version == 6 and not v6_follows(ipaddress.IPv6Address(new[j]), text):
+                # a spelling the masked address cannot follow (leading zeros a masked
+                # group has no room for): the masked address of this spelling, keyed by
+                # the spelling lower-cased, so that no mix of cases is all that tells
+                # two spellings' outputs apart (a case-insensitive unique column)
+                net = _v6_class(addrs[j])
+                low = text.split("%", 1)[0].lower()
+                for attempt in range(8):  # (another address than the canonical's)
+                    alt = self._permute_v6(net, [int(addrs[j])], f"|spelling {attempt} {low}")
+                    if alt[0] != new[j]:
+                        new[j] = alt[0]
+                        break
         for j, (i, a) in enumerate(zip(idx, addrs, strict=True)):
             addr = (
                 ipaddress.IPv4Address(new[j]) if a.version == 4 else ipaddress.IPv6Address(new[j])
             )
             out[i] = rebuild[j](addr)
 
-    def _permute_v6(self, net: ipaddress.IPv6Network, ints: list[int]) -> list[int]:
+    def _permute_v6(
+        self, net: ipaddress.IPv6Network, ints: list[int], tweak: str = ""
+    ) -> list[int]:
         host = net.max_prefixlen - net.prefixlen
         base = int(net.network_address)
         if host == 0:
@@ -538,9 +554,9 @@ class IpAddress(Transformer):
         bits = ints_to_bits([x - base for x in ints], host)
         rad = np.full(host, 2, dtype=np.int64)
         if net in _V6_SPECIAL:
-            perm = permute(bits, rad, self._key, str(net))
+            perm = permute(bits, rad, self._key, str(net) + tweak)
         else:  # fallback /16: skip the special ranges inside it
-            perm = permute_walk(bits, rad, self._key, str(net), _v6_outside_special(base))
+            perm = permute_walk(bits, rad, self._key, str(net) + tweak, _v6_outside_special(base))
         return [base + x for x in bits_to_ints(perm)]
 
 
@@ -552,5 +568,7 @@ __all__ = [
     "neighbour",
     "parse_dotted",
     "permute_v4",
+    "v6_follows",
+    "v6_written_like",
     "written_like",
 ]
