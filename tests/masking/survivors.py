@@ -108,6 +108,17 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
                 out.append((f" {street} {mark} {number} ", "words"))
     if kind == "name" and len(words) > 1:  # Jean-Luc written Jeanluc
         out.append((" " + "".join(words) + " ", "words"))
+        # inside a longer word or handle (@yesicacarrasco88, carrasco.yesica2019),
+        # either way round for two words, when 8 letters or more
+        for joined in {"".join(words), "".join(reversed(words)) if len(words) == 2 else ""}:
+            if len(joined) >= 8 and joined.isalpha():
+                out.append((joined, "letters"))
+    if kind == "name":  # spelt out letter by letter: C a r r a s c o, C.A.R.R.A.S.C.O
+        out += [
+            (" " + " ".join(w) + " ", "words")
+            for w in words
+            if len(w) >= 4 and w.isalpha() and w not in PARTICLES
+        ]
     out.append((" " + " ".join(words) + " ", "words"))
     return out
 
@@ -118,9 +129,19 @@ def holds(text: str, mine: list[tuple[str, str]]) -> bool:
     ``\\u`` escapes: ``M\\u00fcller`` in JSON text written ASCII-only is Müller).
     URL-encoded bytes are read as UTF-8 and, apart, as Latin-1 (``M%FCller``)."""
     return any(
-        _holds(re.sub(r"(?:\\u[0-9A-Fa-f]{4})+", _json_chars, unquote(text, encoding)), mine)
+        _holds(re.sub(r"(?:\\u[0-9A-Fa-f]{4})+", _json_chars, unquote(reading, encoding)), mine)
         for encoding in ("utf-8", "latin-1")
+        for reading in _readings(text)
     )
+
+
+def _readings(text: str) -> set[str]:
+    """``text``, and as it reads with JSON's one-letter escapes (``\\n`` written as
+    two characters) as line breaks, and with a word hyphenated at a line's or a
+    space's end put together (``Carras-`` newline ``co`` is Carrasco)."""
+    unescaped = re.sub(r"\\[nrtbf]", "\n", text)
+    joined = re.sub(r"(?<=[^\W\d_])-(?:[ \t]*\r?\n[ \t]*|[ \t]+)(?=[^\W\d_])", "", unescaped)
+    return {text, unescaped, joined}
 
 
 def _holds(text: str, mine: list[tuple[str, str]]) -> bool:
@@ -128,6 +149,7 @@ def _holds(text: str, mine: list[tuple[str, str]]) -> bool:
     ws = words.split()
     hay = {
         "words": words,
+        "letters": words.replace(" ", ""),
         "digits": _digits(text),
         "pairs": f" {' '.join(ws + [a + b for a, b in pairwise(ws)])} ",
     }
@@ -196,6 +218,10 @@ def survivors(
         for c, v in zip(cols, row[1:], strict=True):
             if isinstance(v, str) and v:
                 found += needles(sensitive[c], v)
+        # a given name and a surname of two columns written as one name
+        names = [v for c, v in zip(cols, row[1:], strict=True) if sensitive[c] == "name" and v]
+        if len(names) > 1:
+            found += needles("name", " ".join(names))
         values[str(row[0])] = found
     out: dict[str, int] = {}
     for table, tcols in texts.items():

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stagewall.masking._known_rows import KnownRows, canon
-from stagewall.masking.transformers._known import NO_KNOWN
+from stagewall.masking.transformers._known import JOINED, NO_KNOWN
 
 
 def _rows_before(
@@ -32,6 +32,11 @@ def _rows_before(
         for row, v in zip(out, columns[i], strict=True):
             if type(v) is str and v:
                 row.append((t, v))
+    # (since then: a given name and a surname of two own columns also joined)
+    for row in out:
+        names = [v for t, v in row if t in ("first_name", "last_name")]
+        if len(names) > 1:
+            row.append((JOINED, " ".join(names)))
     for fk, lookup in zip(fks, lookups or [], strict=False):
         keys = zip(*(columns[i] for i in fk), strict=True)
         for row, key in zip(out, keys, strict=True):
@@ -67,7 +72,9 @@ def test_rows_equal_the_row_by_row_build(data: st.DataObject) -> None:
             strategy = st.one_of(st.none(), st.sampled_from(["0", "1", "2", "3", "7"]))
         columns[i] = data.draw(st.lists(strategy, min_size=n, max_size=n))
     own = data.draw(
-        st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["first_name", "street"])))
+        st.lists(
+            st.tuples(st.integers(0, 2), st.sampled_from(["first_name", "last_name", "street"]))
+        )
     )
     fks = data.draw(st.lists(st.sampled_from([(3,), (4,), (5,), (3, 4)]), max_size=3), label="fks")
     pairs = st.lists(st.tuples(st.sampled_from(["email", "last_name"]), _VALUE.filter(bool)))

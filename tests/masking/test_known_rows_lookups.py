@@ -34,6 +34,7 @@ from stagewall.masking._known_rows import (
 )
 from stagewall.masking.engine import RunOptions, run
 from stagewall.masking.plan import ColumnPlan, Plan, TablePlan
+from stagewall.masking.transformers._known import JOINED
 from tests.masking.integration.helpers import KEY
 
 
@@ -66,6 +67,10 @@ def parent_lookup_before(src: Any, p: Parent, batch_rows: int) -> dict[tuple[str
             vals = tuple(
                 (t, v) for t, v in zip(trs, r[nk : nk + nv], strict=True) if type(v) is str and v
             )
+            # (since then: a given name and a surname of two columns also joined)
+            names = [v for t, v in vals if t in ("first_name", "last_name")]
+            if len(names) > 1:
+                vals += ((JOINED, " ".join(names)),)
             for lookup, idx in up_at:
                 key = tuple(r[i] for i in idx)
                 if all(k is not None for k in key):

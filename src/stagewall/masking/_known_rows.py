@@ -22,7 +22,7 @@ from typing import Any
 
 from stagewall.masking.plan import Plan
 from stagewall.masking.schema import Schema, Table
-from stagewall.masking.transformers._known import NO_KNOWN, Known, kind_of
+from stagewall.masking.transformers._known import NO_KNOWN, Known, joined_names, kind_of
 
 # How many references up a row's known values are gathered from: an order line
 # (order_lines → orders → customers) holds its customer's values, three hops at most.
@@ -190,7 +190,7 @@ def _parent_lookup(
     table: dict[tuple[str, ...], Known] = {}
     for m, columns in src.iter_columns(p.table, cols, None, batch_rows):
         checkpoint()
-        vals = _pairs_columns(trs, columns[nk : nk + nv], m)
+        vals = joined_names(trs, _pairs_columns(trs, columns[nk : nk + nv], m))
         for lookup, idx in up_at:
             keys = _keys_or_none([columns[i] for i in idx], m)
             found = [lookup.get(k) or () if k is not None else () for k in keys]
@@ -326,6 +326,11 @@ class KnownRows:
         parts: list[list[Known]] = []
         for i, t in self.own:
             parts.append([((t, v),) if type(v) is str and v else () for v in columns[i]])
+        if len(parts) > 1:  # a given name and a surname of two columns, also joined
+            own = parts[0]
+            for more in parts[1:]:
+                own = list(map(add, own, more))
+            parts = [joined_names([t for _, t in self.own], own)]
         for j, (fk, lookup) in enumerate(zip(self.fks, self._lookups or [], strict=False)):
             if len(fk) == 1 and set(map(type, columns[fk[0]])) <= _TEXT_OR_NONE:
                 got = list(map(self._by_text(j, lookup).get, columns[fk[0]]))

@@ -45,8 +45,9 @@ from stagewall.masking.transformers import build_transformer
 from stagewall.masking.transformers._known import (
     Known,
     compact_many,
+    joined_names,
     known_patterns,
-    norm_many,
+    norm_texts,
     patterns_many,
 )
 from stagewall.masking.transformers._structured import Path, parse_path
@@ -99,7 +100,8 @@ class _Pats:
                 (compact if comp else words).append(p)
         if not words and not compact:
             return None
-        return _Pats(tuple(words), tuple(compact), (known,))
+        # (distinct: a row's joined full name repeats its first and last name's patterns)
+        return _Pats(tuple(dict.fromkeys(words)), tuple(dict.fromkeys(compact)), (known,))
 
     @property
     def kinds(self) -> list[tuple[str, bool, str]]:
@@ -141,7 +143,7 @@ def source_lookups(
             for j, tr in enumerate(trs):
                 col = columns[j]
                 keys.append(col if tr is None else transform(tr, list(col), table, pk[j]))
-            rows_known = _rows_known(names, columns[len(pk) :], m)
+            rows_known = joined_names(names, _rows_known(names, columns[len(pk) :], m))
             # every known value of the batch normalised at once (patterns_many)
             per_value = iter(patterns_many([tv for known in rows_known for tv in known]))
             for k, known in zip(canon_columns(keys), rows_known, strict=True):
@@ -517,7 +519,7 @@ class TableSearch:
         self.rows += m
         nt = len(text)
         # every cell normalised in one pass (column after column)
-        normed = norm_many(
+        normed = norm_texts(
             list(chain.from_iterable(_cells(columns[i], drawn[i]) for i in range(nt)))
         )
         cells_n = [normed[i * m : (i + 1) * m] for i in range(nt)]

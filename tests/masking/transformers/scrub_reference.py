@@ -27,7 +27,7 @@ from stagewall.masking.transformers._known import (
     _spaced,
     _spellable,
     find_known,
-    fold,
+    fold_known,
     kind_of,
     national_number,
     norm_many,
@@ -190,7 +190,10 @@ def _spaced_many(texts: list[str], compact: bool = False) -> list[str]:
     joined = "\x00".join(texts)
     if joined.count("\x00") != len(texts) - 1:
         return ["".join(words(t)) if compact else " ".join(words(t)) for t in texts]
-    folded = fold(_spaced(joined))
+    # look-alike Greek and Cyrillic letters read as Latin, as main folds texts and
+    # values since ab2664b (with fold, a value's Greek words were not found in the
+    # compact form of a batch holding a NUL, which words() folds with fold_known)
+    folded = fold_known(_spaced(joined))
     spaced = folded.translate(_ASCII_NONWORD) if folded.isascii() else _NONWORD.sub(" ", folded)
     return (spaced.replace(" ", "") if compact else spaced).split("\x00")
 

@@ -215,12 +215,12 @@ def test_texts_hits_equal_the_per_row_search(rows: list[tuple[str, tuple]], extr
     norm forms only for rows with a candidate) finds what the per-row reference
     finds, also for texts holding NUL (the batch join's separator) or characters
     whose lower case is longer."""
-    from stagewall.masking.transformers._known import compact_many, norm_many, texts_hits
+    from stagewall.masking.transformers._known import compact_many, norm_texts, texts_hits
     from stagewall.masking.transformers._structured import _Patterns
 
     texts = [t + extra if i % 2 else t for i, (t, _) in enumerate(rows)]
     known = [k for _, k in rows]
-    normed = norm_many(texts)
+    normed = norm_texts(texts)
     compact = compact_many(normed)
     ref = _Patterns(known)
     expected = [ref.hits(i, n, c) for i, (n, c) in enumerate(zip(normed, compact, strict=True))]
@@ -237,3 +237,36 @@ def test_a_street_holding_nul_is_searched_like_any_other() -> None:
         ["Okafor lives at 12 Ganthriv\x00 Lane", "Calle Mayor 7, tercero"], rows
     )
     assert "Okafor" not in out[0] and "Calle Mayor" not in out[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(_VALUE, _ROW), max_size=12),
+    st.sampled_from(["\\n", "-\n", "- ", "\\r\\n", "-\\n"]),
+)
+def test_texts_hits_with_joined_names_and_other_readings(
+    rows: list[tuple[str, tuple]], brk: str
+) -> None:
+    """With a row's names of two columns joined (joined_names: probed through the
+    row's names, not on their own) and texts that have another reading (a JSON
+    ``\\n`` before a word, a word hyphenated across a line), texts_hits finds what
+    the per-row reference finds in the texts' search forms (norm_texts)."""
+    from stagewall.masking.transformers._known import (
+        compact_many,
+        joined_names,
+        norm_texts,
+        texts_hits,
+    )
+    from stagewall.masking.transformers._structured import _Patterns
+
+    texts = [t[: len(t) // 2] + brk + t[len(t) // 2 :] for t, _ in rows]
+    # and the row's names written joined, the other way round, inside a word
+    for i, (_, k) in enumerate(rows):
+        names = [v for tr, v in k if tr in ("first_name", "last_name")]
+        texts[i] += " x" + "".join(reversed(names)) + "88" if i % 2 else ""
+    known = joined_names(["first_name", "last_name"], [k for _, k in rows])
+    normed = norm_texts(texts)
+    compact = compact_many(normed)
+    ref = _Patterns(known)
+    expected = [ref.hits(i, n, c) for i, (n, c) in enumerate(zip(normed, compact, strict=True))]
+    assert texts_hits(known, texts) == expected

@@ -57,7 +57,11 @@ KIND: dict[str, str] = {
     "card_number": "card",
     "ip_address": "ip",
     "username": "username",
+    # not a transformer: a row's given name and surname of two columns, joined (see
+    # joined_names)
+    "joined_name": "name",
 }
+JOINED = "joined_name"
 # Not a value that identifies the row in free text: kept, free text itself, or a
 # value that is an ordinary word or number (cities, companies, dates, amounts).
 NOT_KNOWN = frozenset(
@@ -81,11 +85,38 @@ _PARTICLES = frozenset(
     | {"la", "le", "lo", "ter", "ten", "te", "y", "e", "el", "al", "bin", "ben", "mac", "st"}
 )
 MIN_PART = 3  # a name part shorter than this is searched only inside the full name
+MIN_SPACED = 4  # a name part this long is also searched letter-spaced: C a r r a s c o
+MIN_JOINED = 8  # a name's words joined, this long, are searched inside any word
 MIN_PHRASE = 3
 MIN_DIGITS = 4  # an all-digit value needs this many digits (postcodes: 4)
 MIN_COMPACT = 8  # identifiers this long are also searched without separators
 _COMPACT_KINDS = frozenset({"phone", "iban", "card", "id"})
 _WORDS = re.compile(r"[^\W_]+")
+
+
+# The transformers of a name kept in two or more columns (given name, surname).
+_SPLIT_NAMES = frozenset({"first_name", "last_name"})
+
+
+def joined_names(transformers: Sequence[str], rows: list[Known]) -> list[Known]:
+    """``rows`` (one table's rows' own values, of columns of ``transformers``) with,
+    for a row holding values of two or more columns of :data:`_SPLIT_NAMES`, the
+    full name they make, in column order, as one more ``(JOINED, ...)`` pair: its
+    patterns find the given name and surname written joined (``yesicacarrasco``,
+    ``CarrascoYesica``, and for two names the other way round,
+    ``carrasco.yesica2019``: see :func:`_patterns_of`). The engine (text_scrub's
+    values) and verify both add it.
+
+    Every pattern of such a pair is a pattern of one of the row's names or holds
+    the words of one of them: so :class:`Pairs` takes it as a candidate where one
+    of the row's names is one (see :meth:`Pairs.candidates`), without folding it."""
+    if sum(t in _SPLIT_NAMES for t in transformers) < 2:
+        return rows
+    out: list[Known] = []
+    for known in rows:
+        names = [v for t, v in known if t in _SPLIT_NAMES]
+        out.append((*known, (JOINED, " ".join(names))) if len(names) > 1 else known)
+    return out
 
 
 def kind_of(transformer: str) -> str | None:
@@ -290,6 +321,78 @@ def _written_out(m: re.Match[str]) -> str:
     return _SPACING[ord(m.group())] or ""
 
 
+# Where a text reads otherwise: a JSON one-letter escape before a word (``\n``,
+# ``\t``, ... written as two characters, a JSON document kept in a text column:
+# ``call back\nCarrasco``, read as it is the word "ncarrasco") and a word
+# hyphenated across a line (``Carras-`` newline ``co``, ``Carras- co``, or a JSON
+# ``\n`` after the hyphen). A text holding one is searched as it is and also as
+# its other reading (:func:`other_reading`): the escape a space, the hyphen and
+# the line break gone. Both readings: ``C:\Users\nadia`` is the word "nadia".
+_ESCAPE_BREAK = re.compile(r"\\[nrtbf](?=[^\W_])")
+# (the hyphen first: the regex engine skips to each "-" instead of trying every
+# position; the letter before it is a lookbehind after it)
+_HYPHEN_BREAK = re.compile(
+    r"-(?<=[^\W\d_]-)(?:[ \t]*(?:\r\n|\r|\n|\\r\\n|\\n|\\r)[ \t]*|[ \t]+)(?=[^\W\d_])"
+)
+_BREAKS = re.compile(_ESCAPE_BREAK.pattern + "|" + _HYPHEN_BREAK.pattern)
+# what follows the hyphen of every _HYPHEN_BREAK match: C-level tests first
+_AFTER_HYPHEN = ("- ", "-\t", "-\n", "-\r", "-\\")
+# what separates a text's readings in its search forms (never a word character, and
+# norm_many makes every other non-word character a space: no phrase crosses it)
+READINGS = "\x01"
+
+
+def _may_break(text: str) -> bool:
+    """Whether ``text`` has another reading (C-level tests first)."""
+    if "\\" in text and _ESCAPE_BREAK.search(text) is not None:
+        return True
+    return any(map(text.__contains__, _AFTER_HYPHEN)) and _HYPHEN_BREAK.search(text) is not None
+
+
+def other_reading(text: str) -> str | None:
+    """``text`` read with its JSON escapes as spaces and its words hyphenated across
+    a line joined (see :data:`_BREAKS`), or None when it reads one way only."""
+    if not _may_break(text):
+        return None
+    return _BREAKS.sub(_broken, text)
+
+
+def _broken(m: re.Match[str]) -> str:
+    return " " if m.group()[0] == "\\" else ""
+
+
+def _other_readings(texts: Sequence[str]) -> dict[int, str]:
+    """Index → :func:`other_reading` of the texts that have one: found in C-level
+    passes over the joined batch (most batches have none), the texts that hold a
+    break told by where the breaks are."""
+    if not texts:
+        return {}
+    joined = "\x00".join(texts)
+    if not _may_break(joined):
+        return {}
+    if joined.count("\x00") != len(texts) - 1:  # a text holding NUL: one at a time
+        return {i: o for i, t in enumerate(texts) if (o := other_reading(t)) is not None}
+    at = [m.start() for m in _ESCAPE_BREAK.finditer(joined)] if "\\" in joined else []
+    if any(map(joined.__contains__, _AFTER_HYPHEN)):
+        at += [m.start() for m in _HYPHEN_BREAK.finditer(joined)]
+    starts = np.zeros(len(texts), dtype=np.int64)  # of each text in the joined batch
+    np.cumsum(np.fromiter(map(len, texts[:-1]), np.int64, len(texts) - 1) + 1, out=starts[1:])
+    rows = np.unique(np.searchsorted(starts, at, side="right") - 1).tolist()
+    return {i: _BREAKS.sub(_broken, texts[i]) for i in rows}
+
+
+def norm_texts(texts: Sequence[str]) -> list[str]:
+    """:func:`norm_many` of texts to search (not of values): a text with another
+    reading (:func:`other_reading`) gets that reading's form after it, behind
+    :data:`READINGS`."""
+    out = norm_many(texts)
+    other = _other_readings(texts)
+    if other:
+        for i, n in zip(other, norm_many(list(other.values())), strict=True):
+            out[i] += READINGS + n
+    return out
+
+
 def words(text: str) -> list[str]:
     """The folded words of a text (letters and digits; anything else separates)."""
     return _WORDS.findall(fold_known(_spaced(text)))
@@ -369,6 +472,15 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
             # a name of several words written as one: Jean-Luc as Jeanluc, van der
             # Berg as VanDerBerg, a handle linkedin.com/in/yesicacarrasco
             out.append((f" {''.join(ws)} ", False))
+        # written letter by letter: C a r r a s c o, C-a-r-r-a-s-c-o, C.A.R.R.A.S.C.O
+        # (a part of MIN_SPACED letters or more: "L i" is a list, not a name)
+        out += [(f" {' '.join(w)} ", False) for w in parts if len(w) >= MIN_SPACED and w.isalpha()]
+        if len(ws) > 1 and not any(map(str.isdigit, phrase)):
+            # its words joined inside a longer word or handle, in their order and, for
+            # two words, the other way round: @yesicacarrasco88, carrasco.yesica2019
+            # (MIN_JOINED letters or more: "ling" is in "billing", not Li Ng)
+            joined = ["".join(ws)] + ([ws[1] + ws[0]] if len(ws) == 2 else [])
+            out += [(j, True) for j in joined if len(j) >= MIN_JOINED]
         return list(dict.fromkeys(out))
     compact = "".join(ws)
     if kind == "phone":
@@ -606,7 +718,7 @@ class Pairs:
     values against each note and then against the scrubbed note, so the values are
     folded and split once per batch (in C-level passes; no per-value Python)."""
 
-    __slots__ = ("flat", "forms", "multi", "n", "row", "spaced")
+    __slots__ = ("flat", "forms", "joined", "multi", "n", "named", "row", "spaced")
 
     def __init__(self, known: Sequence[Known]) -> None:
         self.n = n = len(known)
@@ -618,6 +730,10 @@ class Pairs:
         # tested below are NumPy comparisons instead of a pass over the pairs each
         codes = np.fromiter(map(_KIND_CODE.get, map(_first, flat), repeat(0)), np.int8, m)
         named = codes == _C_NAME
+        # a row's names of two columns joined (joined_names): probed by its names
+        # (see candidates), not folded here
+        self.joined: np.ndarray = codes == _C_JOINED
+        self.named: np.ndarray = named.copy()
         values = list(map(_second, flat))
         # spelt otherwise (Müller is also Mueller): probed by the words of all spellings
         for i in _spellable(flat):
@@ -625,6 +741,10 @@ class Pairs:
             if alike:
                 values[i] = " ".join((flat[i][1], *alike))
                 named[i] = True
+        if self.joined.any():
+            named &= ~self.joined
+            for j in np.flatnonzero(self.joined).tolist():
+                values[j] = ""
         # a street's compact form without its house number, which may stand on either
         # side (see _patterns_of)
         streets = np.flatnonzero((codes == _C_STREET) & ~named).tolist()
@@ -684,6 +804,8 @@ class Pairs:
         out.forms = list(map(self.forms.__getitem__, picked))
         out.spaced = list(map(self.spaced.__getitem__, picked))
         out.multi = self.multi[idx]
+        out.joined = self.joined[idx]
+        out.named = self.named[idx]
         return out
 
     def candidates(self, compact: Sequence[str], sel: np.ndarray | None = None) -> np.ndarray:
@@ -711,6 +833,16 @@ class Pairs:
         for j in multi.tolist():
             h = hay[j]
             hit[j] = any(w in h for w in self.spaced[j if sel is None else sel[j]].split())
+        joined = self.joined if sel is None else self.joined[sel]
+        if joined.any():
+            # a row's joined names (joined_names): each of their patterns is one of
+            # the row's names' or holds their words, so they can be found only
+            # where one of the row's names can
+            at = np.asarray(rows, dtype=np.int64)
+            named = hit & (self.named if sel is None else self.named[sel]) & ~joined
+            has = np.zeros(self.n, bool)
+            has[at[named]] = True
+            hit[joined] = has[at[joined]]
         keep = np.flatnonzero(hit)
         return keep if sel is None else sel[keep]
 
@@ -736,7 +868,7 @@ class Pairs:
 
         def normed(need_rows: list[int]) -> list[str]:
             need = list(dict.fromkeys(need_rows))
-            done = dict(zip(need, norm_many([texts[r] for r in need]), strict=True))
+            done = dict(zip(need, norm_texts([texts[r] for r in need]), strict=True))
             return list(map(done.__getitem__, need_rows))
 
         return self.hits(compact, normed, sel)
@@ -832,11 +964,11 @@ _SPELT = frozenset(t for t, k in KIND.items() if k in _SPELT_KINDS)
 _STREETS = frozenset(t for t, k in KIND.items() if k == "street")
 _PROBED_BY_PART = frozenset(t for t, k in KIND.items() if k in ("phone", "email"))
 # the kinds Pairs tells apart, by transformer (any other transformer: 0)
-_C_NAME, _C_STREET, _C_EMAIL, _C_PHONE = 1, 2, 3, 4
+_C_NAME, _C_STREET, _C_EMAIL, _C_PHONE, _C_JOINED = 1, 2, 3, 4, 5
 _KIND_CODE = {
     t: {"name": _C_NAME, "street": _C_STREET, "email": _C_EMAIL, "phone": _C_PHONE}.get(k, 0)
     for t, k in KIND.items()
-}
+} | {JOINED: _C_JOINED}  # (probed by its compact form: see joined_names)
 # a street's house number, first or last (``14`` of ``Ganthrivweg 14``, ``222 …``).
 # Every match starts with a digit: the leading lookahead says so, which lets the
 # regex engine skip to the digits instead of trying both alternatives at every
@@ -851,14 +983,25 @@ def _spaced_many(texts: list[str], compact: bool = False) -> list[str]:
     """Each text folded, every run of non-word characters a space (the words of
     :func:`norm_many`, unsqueezed: ``str.split`` gives them), in C-level passes;
     with ``compact``, the words joined without the spaces."""
-    spaced, joined = _spaced_and_compact(texts)
+    spaced, joined = _spaced_and_compact(texts, readings=True)
     return joined if compact else spaced
 
 
-def _spaced_and_compact(texts: list[str]) -> tuple[list[str], list[str]]:
-    """:func:`_spaced_many` of ``texts`` and their compact forms, from one fold."""
+def _spaced_and_compact(texts: list[str], readings: bool = False) -> tuple[list[str], list[str]]:
+    """:func:`_spaced_many` of ``texts`` and their compact forms, from one fold; with
+    ``readings`` (texts to search, not values), a text's other reading after it,
+    behind :data:`READINGS` (see :func:`norm_texts`)."""
     if not texts:
         return [], []
+    if readings:
+        spaced_texts, compact_texts = _spaced_and_compact(texts)
+        other = _other_readings(texts)
+        if other:
+            more = _spaced_and_compact(list(other.values()))
+            for i, s, c in zip(other, *more, strict=True):
+                spaced_texts[i] += READINGS + s
+                compact_texts[i] += READINGS + c
+        return spaced_texts, compact_texts
     joined = "\x00".join(texts)
     if joined.count("\x00") != len(texts) - 1:
         ws = list(map(words, texts))
@@ -869,6 +1012,40 @@ def _spaced_and_compact(texts: list[str]) -> tuple[list[str], list[str]]:
 
 
 def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[int, int, str]]:
+    """:func:`find_one_reading` of ``text`` and, when it has one, of its other reading
+    (:func:`other_reading`: a JSON ``\\n`` before a word a space, ``Carras-`` newline
+    ``co`` joined), mapped back: each span covers the characters that write it in
+    ``text`` (overlapping spans merged)."""
+    spans = find_one_reading(text, pats)
+    if not pats or not _may_break(text):
+        return spans
+    other: list[str] = []
+    origin: list[int] = []  # the position in ``text`` of each character of ``other``
+    pos = 0
+    for m in _BREAKS.finditer(text):
+        other.append(text[pos : m.start()])
+        origin += range(pos, m.start())
+        if m.group()[0] == "\\":
+            other.append(" ")
+            origin.append(m.start())
+        pos = m.end()
+    other.append(text[pos:])
+    origin += range(pos, len(text))
+    more = [(origin[s], origin[e - 1] + 1, k) for s, e, k in find_one_reading("".join(other), pats)]
+    if not more:
+        return spans
+    merged: list[tuple[int, int, str]] = []
+    for s, e, k in sorted(spans + more):
+        if merged and s < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]), merged[-1][2])
+        else:
+            merged.append((s, e, k))
+    return merged
+
+
+def find_one_reading(
+    text: str, pats: Sequence[tuple[str, bool, str]]
+) -> list[tuple[int, int, str]]:
     """Spans ``(start, end, kind)`` of ``text`` holding any of ``pats`` (non-overlapping,
     longest pattern first), found among the words of the folded text (positions are
     the original's: :func:`fold` keeps them). No regex is compiled per pattern: a
@@ -917,7 +1094,7 @@ def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[i
         ends += range(pos + 1, len(text) + 1)
         plain = "".join(parts)
         if plain != text:
-            spans = find_known(plain, pats)
+            spans = find_one_reading(plain, pats)
             return [(origin[s], ends[e - 1], kind) for s, e, kind in spans]
     folded = fold_known(text)
     compact: str | None = None
@@ -977,6 +1154,7 @@ def _joined(a: str, b: str) -> bool:
 
 
 __all__ = [
+    "JOINED",
     "KIND",
     "NOT_KNOWN",
     "NO_KNOWN",
@@ -985,11 +1163,15 @@ __all__ = [
     "Pairs",
     "compact_many",
     "find_known",
+    "find_one_reading",
     "fold",
+    "joined_names",
     "kind_of",
     "known_patterns",
     "norm",
     "norm_many",
+    "norm_texts",
+    "other_reading",
     "pairs_of",
     "patterns",
     "patterns_many",
