@@ -632,6 +632,33 @@ class ProbeReporterRefused(AccessDenied):
     )
 
 
+# --- tokenrestore: a revoked token stays revoked when its row is put back (SW867-SW868) ---
+
+
+class TokenRevocationUnreadable(NotAuthenticated):
+    """A bearer token could not be checked against the revocation record in the audit log
+    (the audit table could not be read): refused, fail closed."""
+
+    code = "SW867"
+    http_status: ClassVar[int] = 503
+    default_hint = (
+        "check that the store's audit_events table is reachable and readable by the "
+        "server (`stagewall audit verify`); the token works again once it is"
+    )
+
+
+class TokenRowRestored(NotAuthenticated):
+    """A bearer token whose store row says it is live although the audit log records its
+    revocation (the row was put back as it was before, e.g. from a backup): refused."""
+
+    code = "SW868"
+    default_hint = (
+        "investigate who wrote the token table back (a restore, or a saved row); sign in "
+        "again with `stagewall login` (a pipeline gets a new `stagewall server "
+        "pipeline-token create`, a log shipper a new `stagewall server ingest-token create`)"
+    )
+
+
 # --- jobstop: stopping a masking run mid-copy (SW870-SW872) ---
 
 

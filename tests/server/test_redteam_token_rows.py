@@ -65,6 +65,12 @@ def test_a_row_with_the_plain_sha256_of_a_chosen_token_is_refused(
 ) -> None:
     alice = pair["alice"]
     assert _whoami(world, alice.token or "")[1]["principal"] == "alice"  # genuine: works
+    chosen, _ = plant(world)
+    _refused(world, chosen, "SW973")
+
+
+def plant(world: World) -> tuple[str, dict[str, str]]:
+    """The insider's row for alice: keyed by the plain SHA-256 of a token they chose."""
     chosen = "swt_" + secrets.token_urlsafe(32)
     now = world.clock()
     row = {
@@ -82,7 +88,7 @@ def test_a_row_with_the_plain_sha256_of_a_chosen_token_is_refused(
         row["row_mac"] = "0" * 64  # the insider's best guess: no key, no MAC
     with store.transaction() as conn:
         conn.execute(insert(identity_tokens).values(**row))
-    _refused(world, chosen, "SW973")
+    return chosen, row
 
 
 def test_a_signed_out_token_revived_by_clearing_revoked_at_is_refused(

@@ -35,7 +35,7 @@ from stagewall.alerts import Alert, Severity
 from stagewall.audit import Status
 from stagewall.identity._codes import fmt
 from stagewall.identity._tables import identity_tokens
-from stagewall.identity.tokens import TokenKind, revoked_values
+from stagewall.identity.tokens import TokenKind, revoke_on
 
 
 class ItemKind(enum.StrEnum):
@@ -177,13 +177,15 @@ def carry_out(ctx: AccessContext, item: Mapping[str, Any], *, actor: str, reason
     resource = item_resource(item)
     if kind in TOKEN_KINDS:
         with ctx.store.transaction() as conn:
-            done = conn.execute(
-                update(identity_tokens)
-                .where(identity_tokens.c.id == item["subject"])
-                .where(identity_tokens.c.revoked_at.is_(None))
-                .values(**revoked_values(ctx.now()))
-            ).rowcount
-            if done == 1:
+            done = revoke_on(
+                conn,
+                identity_tokens.c.id == item["subject"],
+                now=ctx.now(),
+                by=actor,
+                audit=ctx.audit,
+                why=f"revoked by an access review: {reason}",
+            )
+            if len(done) == 1:
                 ctx.record(
                     ev.CAMPAIGN_REVOKED.code,
                     actor,

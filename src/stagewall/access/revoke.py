@@ -35,7 +35,7 @@ from stagewall.identity._tables import (
     identity_step_up_windows,
     identity_tokens,
 )
-from stagewall.identity.tokens import revoked_values
+from stagewall.identity.tokens import revoke_on
 
 
 @dataclass(frozen=True)
@@ -322,11 +322,13 @@ def offboard_vendor(
         undeclared = sorted({str(w) for _, w in rows if w not in ctx.estate.principals})
         # Their logins end with the vendor: a session kept would still submit promotions
         # and read what their principals may read (the server also refuses them per request).
-        conn.execute(
-            update(identity_tokens)
-            .where(identity_tokens.c.principal.in_(people))
-            .where(identity_tokens.c.revoked_at.is_(None))
-            .values(**revoked_values(ctx.now()))
+        revoke_on(
+            conn,
+            identity_tokens.c.principal.in_(people),
+            now=ctx.now(),
+            by=actor,
+            audit=ctx.audit,
+            why=f"revoked: vendor {vendor} offboarded",
         )
         conn.execute(
             delete(identity_step_up_windows).where(identity_step_up_windows.c.principal.in_(people))

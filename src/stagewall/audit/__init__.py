@@ -18,6 +18,7 @@ from stagewall.audit._cosignature import (
     parse_witness_key,
 )
 from stagewall.audit._log import MAX_INDEX, AuditLog, EventRef, InclusionProof, StoredCheckpoint
+from stagewall.audit._lookup import first_recorded
 from stagewall.audit._quorum import WitnessPolicy
 from stagewall.audit._witness import WitnessEndpoint, witness_checkpoints
 from stagewall.audit.events import (
@@ -49,6 +50,7 @@ __all__ = [
     "WitnessPolicy",
     "WitnessPublicKey",
     "WitnessSigningKey",
+    "first_recorded",
     "get_event_type",
     "parse_witness_key",
     "register_event_type",

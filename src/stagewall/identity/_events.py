@@ -20,6 +20,27 @@ LOGIN_GUARDED = register_event_type(
 LOGOUT = register_event_type(
     EventType("identity.logout", 3002, "Authentication", 2, "Logoff", "a token was revoked")
 )
+TOKEN_REVOKED = register_event_type(
+    EventType(
+        "identity.token.revoked",
+        3002,
+        "Authentication",
+        2,
+        "Logoff",
+        "a bearer token row was revoked (the record a row restored later is checked against)",
+    )
+)
+TOKEN_ROW_REFUSED = register_event_type(
+    EventType(
+        "identity.token.row_refused",
+        3002,
+        "Authentication",
+        99,
+        "Other",
+        "a bearer token's store row was refused: not made by this server, changed since, "
+        "or put back after its revocation",
+    )
+)
 STEP_UP = register_event_type(
     EventType(
         "identity.step_up", 3002, "Authentication", 99, "Other", "a step-up factor was checked"

@@ -474,7 +474,7 @@ def retire_undeclared(
             ).rowcount
             keys = passkeys.remove_all(conn, principal)
             stepup.close_windows_on(conn, principal)
-            tokens = revoke_all_on(conn, principal, now=now)
+            tokens = revoke_all_on(conn, principal, now=now, audit=AuditLog(store))
             invitations = conn.execute(
                 update(identity_invitations)
                 .where(identity_invitations.c.principal == principal)

@@ -140,7 +140,7 @@ def revoke_pipeline_token(
             f"there is no pipeline token {token_id!r}",
             hint="`stagewall server pipeline-token list` shows the ids",
         )
-    if not revoke_token(store, token_id, now=now):
+    if not revoke_token(store, token_id, now=now, by=revoked_by):
         raise PipelineTokenRefused(f"pipeline token {token_id!r} is already revoked", hint="")
     audit.append(
         AuditEvent(

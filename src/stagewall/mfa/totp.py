@@ -362,7 +362,7 @@ def reset(
             raise UsageError(f"principal {principal!r} is not enrolled")
         stepup.close_windows_on(conn, principal)
         record_factor_reset_on(conn, principal, reset_by=actor, now=when)
-        revoked = revoke_all_on(conn, principal, now=when)
+        revoked = revoke_all_on(conn, principal, now=when, audit=AuditLog(store), by=actor)
         AuditLog(store).append(
             AuditEvent(
                 EV_RESET.code,

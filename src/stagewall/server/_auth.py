@@ -34,6 +34,7 @@ from stagewall.identity.tokens import (
 from stagewall.server._events import REQUEST_REFUSED
 from stagewall.server._pipeline import authenticate_ci, looks_like_jwt, workload_of
 from stagewall.server._state import ServerState
+from stagewall.server._token_rows import row_reporter
 from stagewall.server.authz import POLICY, allowed, classes_for
 
 SESSION_COOKIE = "stagewall_session"
@@ -191,9 +192,15 @@ def end_browser_session(request: Request, state: ServerState) -> None:
     secret = request.cookies.get(session_cookie(state), "")
     if not secret:
         return
+    report = row_reporter(
+        state,
+        source=source_address(request, state),
+        user_agent=request.headers.get("user-agent"),
+        secret=secret,
+    )
     try:
-        info = resolve_token(state.ctx.store, secret, now=state.now())
-    except NotAuthenticated:  # a refused row (SW973-SW975): no session to end
+        info = resolve_token(state.ctx.store, secret, now=state.now(), report=report)
+    except NotAuthenticated:  # a refused row (SW973-SW975, SW867, SW868): no session to end
         return
     if info is None or info.kind in SERVICE_KINDS:
         return
@@ -239,7 +246,13 @@ def authenticate(
         refuse_offboarded(state, actor.principal)
         request.state.ci_burnt = burnt  # POST /api/v1/ci/session exchanges it
         return actor
-    info = resolve_token(state.ctx.store, secret, now=state.now())
+    report = row_reporter(
+        state,
+        source=source_address(request, state),
+        user_agent=request.headers.get("user-agent"),
+        secret=secret,
+    )
+    info = resolve_token(state.ctx.store, secret, now=state.now(), report=report)
     if info is None:
         raise NotAuthenticated("the login token is unknown, expired or revoked")
     if via_cookie and info.kind in SERVICE_KINDS:
@@ -297,7 +310,7 @@ def _refuse_unbound_session(
     if why is None:
         return
     now = state.now()
-    if revoke_token(state.ctx.store, session_id, now=now):
+    if revoke_token(state.ctx.store, session_id, now=now, by=principal):
         state.ctx.audit.append(
             AuditEvent(
                 LOGIN.code,

@@ -48,6 +48,7 @@ from stagewall.server._events import REQUEST_REFUSED
 from stagewall.server._pipeline import looks_like_jwt
 from stagewall.server._starts import Bucket
 from stagewall.server._state import ServerState
+from stagewall.server._token_rows import row_reporter
 from stagewall.server.authz import allowed
 
 _log = logging.getLogger(__name__)
@@ -204,7 +205,13 @@ def _ingest_actor(state: ServerState, request: Request, source: str) -> Actor:
         # class may not call.
         guard(state, ROUTE)(request)
     state.refresh()
-    token = resolve_ingest_token(state.ctx.store, secret) if secret else None
+    report = row_reporter(
+        state,
+        source=source_address(request, state),
+        user_agent=request.headers.get("user-agent"),
+        secret=secret,
+    )
+    token = resolve_ingest_token(state.ctx.store, secret, report=report) if secret else None
     if token is None:
         raise IngestTokenInvalid(
             "this endpoint needs a live ingest token (Authorization: Bearer swi_...)"

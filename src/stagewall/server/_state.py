@@ -18,6 +18,7 @@ from stagewall.estate import Estate, load_estate
 from stagewall.estate.models import ServerSettings
 from stagewall.server._pipeline import CiVerifiers
 from stagewall.server._starts import StartLimiter
+from stagewall.server._token_rows import RowAlarm
 from stagewall.server._workers import Workers
 
 if TYPE_CHECKING:
@@ -70,6 +71,8 @@ class ServerState:
     closers: list[Callable[[], None]] = field(default_factory=list)
     # per-address budget of device codes and OIDC logins started without a login
     starts: StartLimiter = field(default_factory=StartLimiter)
+    # which refused token rows (SW973, SW974, SW868) were recorded and alerted, when
+    row_alarm: RowAlarm = field(default_factory=RowAlarm)
     _stamp: tuple[int, int] | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
     _evaluation: tuple[datetime, Evaluation] | None = None
