@@ -67,6 +67,64 @@ def _digits(text: str) -> str:
     return "".join(str(unicodedata.digit(ch)) for ch in text if ch.isdigit())
 
 
+# Street words and how people shorten them, written out here (not stagewall's table):
+# a street's own words with one of them shortened, or written out, are the street
+_SHORT_STREET = {
+    "calle": ["c"],
+    "avenida": ["av", "avda"],
+    "avenue": ["av", "ave"],
+    "boulevard": ["bd", "blvd"],
+    "street": ["st"],
+    "road": ["rd"],
+    "lane": ["ln"],
+    "drive": ["dr"],
+    "square": ["sq"],
+    "strasse": ["str"],  # (plain folds ß to ss)
+}
+_LONG_STREET: dict[str, list[str]] = {}
+for _full, _shorts in _SHORT_STREET.items():
+    for _short in _shorts:
+        _LONG_STREET.setdefault(_short, []).append(_full)
+
+
+def _street_respelt(words: list[str]) -> list[str]:
+    """The street ``words`` with one word shortened or written out, each as a needle
+    (``hauptstrasse 5`` → ``hauptstr 5``; ``c mayor 7`` → ``calle mayor 7``), or
+    its house number's letter apart or joined."""
+    out = []
+    for i, w in enumerate(words):
+        forms = [plain(f).strip() for f in _SHORT_STREET.get(w, []) + _LONG_STREET.get(w, [])]
+        forms += _SHORT_STREET.get(w + "e", [])  # (plain reads "avenue" as "avenu")
+        if w.endswith("strasse") and len(w) > 8:
+            forms.append(w[:-7] + "str")
+        elif w.endswith("str") and len(w) > 4:
+            forms.append(w[:-3] + "strasse")
+        out += [" " + " ".join([*words[:i], f, *words[i + 1 :]]) + " " for f in forms]
+    # the house number's letter apart or joined: Lindenweg 8a as Lindenweg 8 a
+    spaced = re.sub(r"\b(\d+)([a-z])\b", r"\1 \2", " ".join(words))
+    joined = re.sub(r"\b(\d+) ([a-z])\b", r"\1\2", " ".join(words))
+    out += [f" {form} " for form in (spaced, joined) if form != " ".join(words)]
+    return out
+
+
+def login_needles(names: list[str]) -> list[tuple[str, str]]:
+    """Needles for a row's names written inside one word of a login or a mailbox:
+    ``carrasco1987``, ``ycarrasco``, ``carrascoy87`` (digits after the name, or one or
+    two initials of the row's names on one side). ``names``: the row's name values."""
+    ws = [w for v in names for w in plain(v).split() if w not in PARTICLES]
+    initials = "".join(sorted({w[0] for w in ws}))
+    return [(f"{w}|{initials}", "login") for w in dict.fromkeys(ws) if len(w) >= 4]
+
+
+def _login(word: str, needle: str) -> bool:
+    name, initials = needle.split("|")
+    ini = f"[{re.escape(initials)}]"
+    return (
+        re.fullmatch(rf"{ini}{{1,2}}{name}\d*|{name}(?:{ini}{{1,2}})?\d+|{name}{ini}{{1,2}}", word)
+        is not None
+    )
+
+
 def needles(kind: str, value: str) -> list[tuple[str, str]]:
     """(needle, where) pairs for one source value; where: "words" (the cell's words),
     "digits" (its digits alone) or "pairs" (its words and each two neighbours
@@ -106,6 +164,8 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
             street = " ".join(w for w in words if w != number)
             for mark in ("nr", "no", "n", "num", "numero", "nro"):
                 out.append((f" {street} {mark} {number} ", "words"))
+        # or shortened: Hauptstr. 5, C/ Mayor 7, 14 Oak St
+        out += [(n, "words") for n in _street_respelt(words)]
     if kind == "name" and len(words) > 1:  # Jean-Luc written Jeanluc
         out.append((" " + "".join(words) + " ", "words"))
         # inside a longer word or handle (@yesicacarrasco88, carrasco.yesica2019),
@@ -153,7 +213,11 @@ def _holds(text: str, mine: list[tuple[str, str]]) -> bool:
         "digits": _digits(text),
         "pairs": f" {' '.join(ws + [a + b for a, b in pairwise(ws)])} ",
     }
-    return any(n in hay[where] for n, where in mine)
+    if any(where == "login" for _, where in mine):
+        logins = [n for n, where in mine if where == "login"]
+        if any(_login(w, n) for w in ws for n in logins):
+            return True
+    return any(n in hay[where] for n, where in mine if where != "login")
 
 
 def _json_chars(m: re.Match[str]) -> str:
@@ -199,8 +263,13 @@ def survivors(
     texts: dict[str, list[str]],
     refs: dict[str, str],
     key: str = "id",
+    logins: tuple[str, ...] = (),
 ) -> dict[str, int]:
     """Cells per ``table.column`` of the target holding a value of their own row.
+
+    ``logins``: the ``table.column`` cells also searched for the row's names inside a
+    login or mailbox (:func:`login_needles`); meant for columns copied as they are (a
+    scrubbed column's pseudonym e-mails are made of dictionary names).
 
     ``parent``: the table with the personal data, keyed by ``key``; ``sensitive``:
     its columns → kind ("name", "email", "phone", "street", "postcode");
@@ -210,6 +279,7 @@ def survivors(
     """
     cols = list(sensitive)
     values: dict[Any, list[tuple[str, str]]] = {}
+    login_values: dict[Any, list[tuple[str, str]]] = {}
     for row in _rows(
         source,
         f'SELECT "{key}", {", ".join(f"{chr(34)}{c}{chr(34)}" for c in cols)} FROM "{parent}"',
@@ -223,6 +293,7 @@ def survivors(
         if len(names) > 1:
             found += needles("name", " ".join(names))
         values[str(row[0])] = found
+        login_values[str(row[0])] = login_needles([v for v in names if isinstance(v, str)])
     out: dict[str, int] = {}
     for table, tcols in texts.items():
         ref = refs[table] if refs[table].startswith("(") else f'"{refs[table]}"'
@@ -231,7 +302,8 @@ def survivors(
             mine = values.get(str(row[0]), [])
             for c, cell in zip(tcols, row[1:], strict=True):
                 text = _text_of(cell)
-                if text is not None and holds(text, mine):
+                also = login_values.get(str(row[0]), []) if f"{table}.{c}" in logins else []
+                if text is not None and holds(text, mine + also):
                     out[f"{table}.{c}"] = out.get(f"{table}.{c}", 0) + 1
     return out
 

@@ -1,6 +1,6 @@
 """The row search's lookup of the values of the rows that reference a row
 (``_rowcheck._children_lookup``) builds every key's patterns from batched
-``patterns_many`` calls (``_grouped_lookup``); it must give exactly the patterns the
+``checked_patterns_many`` calls (``_grouped_lookup``); it must give exactly the patterns the
 call per key it replaced gave — words, compact forms and the values behind them, in
 order — whatever the values (accents, ß and umlauts with their other spellings,
 look-alike letters, other scripts' digits, HTML entities, NUL, apostrophes, e-mails
@@ -19,7 +19,7 @@ from stagewall.masking import _rowcheck
 from stagewall.masking._known_rows import MAX_CHILD_VALUES
 from stagewall.masking._rowcheck import _grouped_lookup, _Pats
 from stagewall.masking.transformers import _known
-from stagewall.masking.transformers._known import patterns_many
+from stagewall.masking.transformers._known import checked_patterns_many
 from tests.masking.transformers.strategies import phones, tricky_text
 
 PIECES = [
@@ -49,11 +49,11 @@ found_maps = st.dictionaries(
 
 
 def _per_key(found: dict[tuple[str, ...], set[tuple[str, str]]]) -> dict[Any, _Pats]:
-    """The code before: one ``patterns_many`` call per key (verbatim)."""
+    """The code before: one ``checked_patterns_many`` call per key (verbatim)."""
     lookup: dict[Any, _Pats] = {}
     for k, vals in found.items():
         known = tuple(sorted(vals)[:MAX_CHILD_VALUES])
-        pats = _Pats.built(known, patterns_many(known))
+        pats = _Pats.built(known, checked_patterns_many(known))
         if pats is not None:
             lookup[k] = pats
     return lookup
@@ -73,10 +73,10 @@ def _cold_cache(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_grouped_patterns_are_the_per_key_patterns(
     found: dict[tuple[str, ...], set[tuple[str, str]]], batch: int, warm: bool
 ) -> None:
-    _known._MANY.clear()
+    _known._CHECKED.clear()
     before = _fields(_per_key(found))
     if not warm:  # each side computes every value's patterns itself
-        _known._MANY.clear()
+        _known._CHECKED.clear()
     after = _fields(_grouped_lookup(found, batch))
     assert after == before
     assert list(after) == list(before)
@@ -90,16 +90,16 @@ def test_more_values_than_a_key_keeps_are_cut_as_before() -> None:
 
 
 def test_the_lookup_batches_the_pattern_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keys' values go through ``patterns_many`` a batch of keys at a time (one call
+    """Keys' values go through ``checked_patterns_many`` a batch of keys at a time (one call
     per key cost NumPy passes over a handful of values each)."""
     calls: list[int] = []
-    real = _rowcheck.patterns_many
+    real = _rowcheck.checked_patterns_many
 
     def counted(known: Any) -> Any:
         calls.append(len(known))
         return real(known)
 
-    monkeypatch.setattr(_rowcheck, "patterns_many", counted)
+    monkeypatch.setattr(_rowcheck, "checked_patterns_many", counted)
     found = {
         (str(i),): {("last_name", f"Name{i}"), ("phone", f"+34 612 345 {i:03d}")}
         for i in range(100)

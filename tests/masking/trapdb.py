@@ -130,8 +130,12 @@ def _ddl(text: str, vc: str, js: str) -> list[str]:
     ]
 
 
-def build(url: str) -> None:
-    customers, orders = rows()
+Rows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def build(url: str, data: Rows | None = None) -> None:
+    """The trap database at ``url`` (``data``: other customers and orders rows)."""
+    customers, orders = rows() if data is None else data
     u = urlparse(url)
     if u.scheme == "sqlite":
         conn = sqlite3.connect(url[len("sqlite:///") :])

@@ -43,12 +43,13 @@ from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
 from stagewall.masking.transformers import build_transformer
 from stagewall.masking.transformers._known import (
+    KIND,
     Known,
+    checked_patterns_many,
     compact_many,
     joined_names,
     known_patterns,
     norm_texts,
-    patterns_many,
 )
 from stagewall.masking.transformers._structured import Path, parse_path
 from stagewall.masking.types import ColumnKind
@@ -81,36 +82,86 @@ class _Pats:
     their kinds only for a row with a candidate hit. (A plain class with slots: one
     is made per source row, several times faster than a frozen dataclass.)"""
 
-    __slots__ = ("compact", "parts", "words")
+    __slots__ = ("compact", "names", "parts", "words")
 
     def __init__(
-        self, words: tuple[str, ...], compact: tuple[str, ...], parts: tuple[Known, ...]
+        self,
+        words: tuple[str, ...],
+        compact: tuple[str, ...],
+        parts: tuple[Known, ...],
+        names: tuple[str, ...] = (),
     ) -> None:
         self.words = words
         self.compact = compact
         self.parts = parts  # the row's own known values, then each referenced row's
+        self.names = names  # name words searched inside a login too (see embedded)
 
     @staticmethod
     def built(known: Known, per_value: Sequence[tuple[tuple[str, bool], ...]]) -> _Pats | None:
-        """The row's patterns from ``per_value`` (:func:`patterns` of each known value)."""
+        """The row's patterns from ``per_value`` (:func:`checked_patterns` of each
+        known value); its :attr:`names`: the one-word patterns of its names of
+        :data:`MIN_EMBEDDED` letters or more."""
         words: list[str] = []
         compact: list[str] = []
-        for pats in per_value:
+        names: list[str] = []
+        for (t, _), pats in zip(known, per_value, strict=True):
             for p, comp in pats:
                 (compact if comp else words).append(p)
+            if t in _NAMES:
+                names += [w for p, _ in pats if len(w := p[1:-1]) >= MIN_EMBEDDED and w.isalpha()]
         if not words and not compact:
             return None
         # (distinct: a row's joined full name repeats its first and last name's patterns)
-        return _Pats(tuple(dict.fromkeys(words)), tuple(dict.fromkeys(compact)), (known,))
+        return _Pats(
+            tuple(dict.fromkeys(words)),
+            tuple(dict.fromkeys(compact)),
+            (known,),
+            tuple(dict.fromkeys(names)),
+        )
 
     @property
     def kinds(self) -> list[tuple[str, bool, str]]:
-        return [x for known in self.parts for x in known_patterns(known)]
+        return [x for known in self.parts for x in known_patterns(known, checked=True)]
 
     def __add__(self, other: _Pats) -> _Pats:
         return _Pats(
-            self.words + other.words, self.compact + other.compact, self.parts + other.parts
+            self.words + other.words,
+            self.compact + other.compact,
+            self.parts + other.parts,
+            self.names + other.names,
         )
+
+
+_NAMES = frozenset(t for t, k in KIND.items() if k == "name")
+# A name word this long is also searched inside a word of a kept column's text: a
+# login or an e-mail's mailbox written with it and digits or the initials of the
+# row's other names (carrasco1987@gmail.com, ycarrasco, yc_carrasco87: see embedded)
+MIN_EMBEDDED = 4
+
+
+def embedded(cell: str, names: Sequence[str]) -> bool:
+    """True when a word of ``cell`` (a :func:`norm` text) is one of ``names`` with
+    digits after it, and before it or right after it the initials of ``names`` (at
+    most two letters, on one side): ``carrasco1987``, ``ycarrasco``, ``yc87carrasco``
+    is not, ``carrascoy87`` and ``yesicacarrasco1`` are, for the names ``yesica``,
+    ``carrasco``, ``yesicacarrasco``. A longer word (``carrascosa``) is another word
+    and the word alone is the ordinary search's."""
+    initials = {n[0] for n in names}
+    for word in cell.split():
+        for n in names:
+            at = word.find(n)
+            if at < 0 or len(word) == len(n):
+                continue
+            pre, post = word[:at], word[at + len(n) :]
+            letters = post.rstrip(_DIGITS)
+            if (pre and letters) or len(pre + letters) > 2:
+                continue
+            if set(pre + letters) <= initials:
+                return True
+    return False
+
+
+_DIGITS = "0123456789"
 
 
 def source_lookups(
@@ -144,8 +195,8 @@ def source_lookups(
                 col = columns[j]
                 keys.append(col if tr is None else transform(tr, list(col), table, pk[j]))
             rows_known = joined_names(names, _rows_known(names, columns[len(pk) :], m))
-            # every known value of the batch normalised at once (patterns_many)
-            per_value = iter(patterns_many([tv for known in rows_known for tv in known]))
+            # every known value of the batch normalised at once (checked_patterns_many)
+            per_value = iter(checked_patterns_many([tv for known in rows_known for tv in known]))
             for k, known in zip(canon_columns(keys), rows_known, strict=True):
                 pats = _Pats.built(known, list(islice(per_value, len(known)))) if known else None
                 if pats is not None:
@@ -210,14 +261,14 @@ def _children_lookup(
 def _grouped_lookup(found: dict[tuple[str, ...], set[tuple[str, str]]], batch_rows: int) -> Lookup:
     """Key → the patterns of its values (distinct, the first :data:`MAX_CHILD_VALUES`
     in sorted order). The values of ``batch_rows`` keys at a time go through one
-    :func:`patterns_many` call (a value's patterns depend on the value alone): one
+    :func:`checked_patterns_many` call (a value's patterns depend on the value alone): one
     call per key cost NumPy and normalising passes over a few values each, per
     referenced row (at 1 M rows about half of the row search's source side)."""
     lookup: Lookup = {}
     items = [(k, tuple(sorted(values)[:MAX_CHILD_VALUES])) for k, values in found.items()]
     for start in range(0, len(items), max(1, batch_rows)):
         chunk = items[start : start + max(1, batch_rows)]
-        per_value = iter(patterns_many([tv for _, known in chunk for tv in known]))
+        per_value = iter(checked_patterns_many([tv for _, known in chunk for tv in known]))
         for k, known in chunk:
             pats = _Pats.built(known, list(islice(per_value, len(known))))
             if pats is not None:
@@ -317,6 +368,10 @@ class _Task:
     # (lookup name, target columns holding its key)
     refs: tuple[tuple[str, tuple[str, ...]], ...]
     where: str | None = None  # one part of a table split for parallel workers
+    # the text columns copied as they are (kept, or not in the plan): their words are
+    # also searched for a name inside a login (see embedded). Not the scrubbed ones:
+    # a pseudonym e-mail is made of dictionary names, which may be the row's
+    kept: tuple[str, ...] = ()
 
 
 def tasks(
@@ -329,11 +384,14 @@ def tasks(
             continue
         text = []
         drawn = []
+        copied = []
         for c in target.columns:
             cp = plan.column(src.qualified, c.name)
             if c.kind not in SEARCHED or (cp is not None and cp.transformer not in PASS_THROUGH):
                 continue
             text.append(c.name)
+            if cp is None or cp.transformer == "keep":
+                copied.append(c.name)
             if cp is not None and cp.transformer == "json_mask":
                 paths = tuple(
                     parse_path(p)
@@ -351,7 +409,12 @@ def tasks(
             if tree_name(p) in lookups:
                 refs.append((tree_name(p), p.fk_columns))
         if refs:
-            out.append(_Task(src.qualified, target, tuple(text), tuple(drawn), tuple(refs)))
+            out.append(
+                _Task(
+                    src.qualified, target, tuple(text), tuple(drawn), tuple(refs),
+                    kept=tuple(copied),
+                )
+            )  # fmt: skip
         # the values of the rows that reference a row, in its scrubbed columns only (a
         # kept catalogue title names what its rows are about: an album its composers)
         down = [
@@ -464,10 +527,14 @@ def _keys(columns: list[list[Any]]) -> list[tuple[str, ...] | None]:
 
 
 def _candidates(
-    row_n: list[str], row_c: list[str], found: list[list[_Pats | None]]
+    row_n: list[str],
+    row_c: list[str],
+    found: list[list[_Pats | None]],
+    row_k: list[str] | None = None,
 ) -> npt.NDArray[np.bool_]:
     """Rows where one of their patterns occurs in their text (:func:`_hit` of every
-    row with every referenced lookup), in C-level passes over all (row, pattern)
+    row with every referenced lookup), or one of their :attr:`_Pats.names` in the
+    text of their kept cells ``row_k``, in C-level passes over all (row, pattern)
     pairs of the batch."""
     m = len(row_n)
     hit = np.zeros(m, dtype=bool)
@@ -475,8 +542,11 @@ def _candidates(
         rows = [k for k, p in enumerate(per_row) if p is not None and row_n[k].strip(" \x00")]
         if not rows:
             continue
-        pats = [per_row[k] for k in rows]
-        for texts, pieces in ((row_n, [p.words for p in pats]), (row_c, [p.compact for p in pats])):  # type: ignore[union-attr]
+        pats: list[_Pats] = [per_row[k] for k in rows]  # type: ignore[misc]
+        groups = [(row_n, [p.words for p in pats]), (row_c, [p.compact for p in pats])]
+        if row_k is not None:
+            groups.append((row_k, [p.names for p in pats]))
+        for texts, pieces in groups:
             lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
             if not lengths.any():
                 continue
@@ -508,6 +578,7 @@ class TableSearch:
         self.drawn = [by_col.get(c, ()) for c in self.text]
         keycols = list(dict.fromkeys(c for _, cols in task.refs for c in cols))
         self.columns = self.text + [c for c in keycols if c not in self.text]
+        self.kept = [i for i, c in enumerate(self.text) if c in task.kept]
         pos = {c: i for i, c in enumerate(self.columns)}
         self.refs = [(lookups[name], [pos[c] for c in kc]) for name, kc in task.refs]
         self.counts: dict[tuple[str, str], int] = {}
@@ -531,12 +602,19 @@ class TableSearch:
             list(map(lookup.get, _keys([columns[i] for i in idx])))  # type: ignore[arg-type]
             for lookup, idx in self.refs
         ]
-        for k in np.flatnonzero(_candidates(row_n, row_c, found)).tolist():
+        kept = self.kept
+        row_k = (
+            list(map("\x00".join, zip(*(cells_n[i] for i in kept), strict=True))) if kept else None
+        )
+        for k in np.flatnonzero(_candidates(row_n, row_c, found, row_k)).tolist():
             every = [x for per_row in found if (p := per_row[k]) is not None for x in p.kinds]
+            names = [n for per_row in found if (p := per_row[k]) is not None for n in p.names]
             for i in range(nt):
                 n = cells_n[i][k]
                 (c,) = compact_many([n])
                 kinds = {kind for w, comp, kind in every if w in (c if comp else n)}
+                if i in kept and "name" not in kinds and names and embedded(n, names):
+                    kinds.add("name")
                 for kind in kinds:
                     counts[(text[i], kind)] = counts.get((text[i], kind), 0) + 1
 

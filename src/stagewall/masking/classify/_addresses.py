@@ -11,31 +11,38 @@ from collections.abc import Iterator, Sequence
 import re2
 
 from stagewall.masking.transformers._known import fold
+from stagewall.masking.transformers._streetwords import (
+    DE_NL_STREET_SUFFIXES,
+    EN_STREET_WORDS,
+    ROMANCE_STREET_WORDS,
+    written_forms,
+)
+
+
+def _words(table: dict[str, tuple[str, ...]]) -> str:
+    """The street words of ``table`` (_streetwords: the table the row's own street is
+    also searched with) as a case-insensitive alternative."""
+    return "(?i:" + "|".join(map(re.escape, written_forms(table))) + ")"
+
 
 _UP = r"[A-ZÀ-ÖØ-Þ]"
 _NAME = _UP + r"[\w'.-]*"
 # 12 High Street, 222 Ganthriv Lane, 5B Elm Rd.
 _EN = re.compile(
-    r"[0-9](?<![\w-][0-9])\d{0,4}[A-Za-z]?(?:-\d{1,5})?,?[ \t]+(?:" + _NAME + r"[ \t]+){1,4}"
-    r"(?i:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd|Way|Court|Ct|"
-    r"Place|Pl|Terrace|Close|Crescent|Cres|Highway|Hwy|Parkway|Pkwy|Square|Sq|Row|"
-    r"Gardens|Grove|Hill|Mews|Walk|Circle|Cir|Trail|Alley)\b\.?"
+    r"[0-9](?<![\w-][0-9])\d{0,4}[A-Za-z]?(?:-\d{1,5})?,?[ \t]+(?:"
+    + _NAME
+    + r"[ \t]+){1,4}"
+    + _words(EN_STREET_WORDS)
+    + r"\b\.?"
 )
 # Hauptstraße 5, Lindenweg 12a, Keizersgracht 123, Lange Laan 4
-_DE_NL_SUFFIX = (
-    r"(?i:stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|ufer|straat|laan|gracht|"
-    r"plein|kade|steeg|dijk|singel)"
-)
+_DE_NL_SUFFIX = _words(DE_NL_STREET_SUFFIXES)
 _DE_NL = re.compile(
     r"(?<![\w-])(?:" + _NAME + r"[ \t]+)?" + _UP + r"[\w'-]*" + _DE_NL_SUFFIX
     + r"[ \t]+\d{1,5}[a-zA-Z]?\b"
 )  # fmt: skip
 # Calle Mayor 7, 3 rue de la Paix, Via Roma 12, Rua das Flores 45, Avenida de América, 10
-_ROMANCE_WORD = (
-    r"(?i:rue|avenue|av\.|boulevard|bd|chemin|allée|impasse|place|quai|calle|c/|avenida|"
-    r"avda\.|paseo|plaza|carrer|camino|ronda|via|viale|piazza|corso|vicolo|largo|rua|"
-    r"travessa|praça)"
-)
+_ROMANCE_WORD = _words(ROMANCE_STREET_WORDS)
 _ROMANCE = re.compile(
     r"(?<![\w-])(?:(?P<pre>\d{1,5}[a-zA-Z]?),?[ \t]+)?" + _ROMANCE_WORD + r"[ \t]+"
     r"(?:(?i:de|del|de la|de las|de los|des|du|de l'|d'|la|le|les|da|di|della|delle|dei|"

@@ -39,6 +39,11 @@ from stagewall.masking.transformers._entities import (
     has_escape,
     unescaped,
 )
+from stagewall.masking.transformers._streetwords import (
+    DE_NL_STREET_SUFFIXES,
+    EN_STREET_WORDS,
+    ROMANCE_STREET_WORDS,
+)
 
 Known = tuple[tuple[str, str], ...]
 NO_KNOWN: Known = ()
@@ -500,6 +505,63 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
     return out
 
 
+def _street_alternatives() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Folded street word → the folded words it is also written as (both ways: Calle
+    and C/, Rd and Road), and the same for the German and Dutch word endings
+    (Hauptstraße and Hauptstr.), from the detector's table (_streetwords)."""
+    whole: dict[str, list[str]] = {}
+    ends: dict[str, list[str]] = {}
+    for table, into in (
+        (EN_STREET_WORDS, whole),
+        (ROMANCE_STREET_WORDS, whole),
+        (DE_NL_STREET_SUFFIXES, ends),
+    ):
+        for full, short in table.items():
+            (f,) = words(full)
+            for s in short:
+                (a,) = words(s)
+                into.setdefault(f, []).append(a)
+                into.setdefault(a, []).append(f)
+    # an ending is also a word of its own (Berliner Straße 5, Berliner Str. 5)
+    for w, alts in ends.items():
+        whole.setdefault(w, []).extend(alts)
+    return (
+        {w: tuple(dict.fromkeys(a)) for w, a in whole.items()},
+        {w: tuple(dict.fromkeys(a)) for w, a in ends.items()},
+    )
+
+
+_STREET_WORD_ALTS, _STREET_END_ALTS = _street_alternatives()
+
+
+def street_variants(ws: Sequence[str]) -> list[list[str]]:
+    """The folded words of a street (with a word of a name or a house number besides
+    its street word) with one street word written the other way
+    (:data:`_STREET_WORD_ALTS`): ``calle mayor 7`` → ``c mayor 7``, ``hauptstraße 5``
+    → ``hauptstr 5``, ``5 elm rd`` → ``5 elm road``; or with its house number's
+    letter apart or joined: ``lindenweg 8a`` → ``lindenweg 8 a`` and back."""
+    if len(ws) < 2:
+        return []
+    out: list[list[str]] = []
+    for i, w in enumerate(ws):
+        alts = list(_STREET_WORD_ALTS.get(w, ()))
+        for end, others in _STREET_END_ALTS.items():
+            if len(w) > len(end) + 1 and w.endswith(end):
+                alts += [w[: -len(end)] + o for o in others]
+        for a in alts:
+            out.append([*ws[:i], a, *ws[i + 1 :]])
+        # a house number's letter written apart, or joined: Lindenweg 8a, Lindenweg 8 a
+        num = _NUMBER_LETTER.fullmatch(w)
+        if num:
+            out.append([*ws[:i], num[1], num[2], *ws[i + 1 :]])
+        elif w.isdigit() and i + 1 < len(ws) and len(ws[i + 1]) == 1 and ws[i + 1].isalpha():
+            out.append([*ws[:i], w + ws[i + 1], *ws[i + 2 :]])
+    return out
+
+
+_NUMBER_LETTER = re.compile("([0-9]+)([^\\W\\d_])")
+
+
 # Country calling codes of one and two digits (ITU-T E.164; the codes are
 # prefix-free, every other one has three digits).
 _CC_2 = frozenset(
@@ -666,11 +728,49 @@ def _cached(
     return got
 
 
-def known_patterns(known: Iterable[tuple[str, str]]) -> list[tuple[str, bool, str]]:
-    """``(pattern, compact, kind)`` of every known value of one row, longest first."""
+def _checked_patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
+    """:func:`_patterns_of`, and a street with one street word written the other way
+    (:func:`street_variants`: ``C/ Mayor 7`` for ``Calle Mayor 7``, ``Hauptstr. 5``
+    for ``Hauptstraße 5``): what verify searches a row's text for. text_scrub finds
+    those forms with its street detector (built from the same table), verify as the
+    row's own value."""
+    out = _patterns_of(kind, ws)
+    if kind == "street":
+        out += [(f" {' '.join(v)} ", False) for v in street_variants(ws)]
+    return out
+
+
+def checked_patterns_many(
+    known: Sequence[tuple[str, str]],
+) -> list[tuple[tuple[str, bool], ...]]:
+    """:func:`patterns_many` with :func:`_checked_patterns_of`: the patterns verify
+    searches (its own cache)."""
+    return _cached(_CHECKED, known, _checked_patterns_of)
+
+
+_CHECKED: dict[tuple[str, str], Any] = {}
+
+
+@lru_cache(maxsize=1 << 16)
+def checked_patterns(transformer: str, value: str) -> tuple[tuple[str, bool], ...]:
+    """:func:`patterns` with :func:`_checked_patterns_of` (see checked_patterns_many)."""
+    kind = kind_of(transformer)
+    out = list(patterns(transformer, value))
+    if kind == "street":
+        for form in (value, *spellings(transformer, value)):
+            out += [(f" {' '.join(v)} ", False) for v in street_variants(words(form))]
+    return tuple(dict.fromkeys(out))
+
+
+def known_patterns(
+    known: Iterable[tuple[str, str]], checked: bool = False
+) -> list[tuple[str, bool, str]]:
+    """``(pattern, compact, kind)`` of every known value of one row, longest first
+    (with ``checked``: the patterns verify searches, :func:`checked_patterns`)."""
     seen: dict[tuple[str, bool], str] = {}
+    of = checked_patterns if checked else patterns
     for transformer, value in known:
-        for p, c in patterns(transformer, value):
+        for p, c in of(transformer, value):
             seen.setdefault((p, c), kind_of(transformer) or "id")
     return sorted(((p, c, k) for (p, c), k in seen.items()), key=lambda x: -len(x[0]))
 
@@ -1161,6 +1261,8 @@ __all__ = [
     "Known",
     "KnownBatch",
     "Pairs",
+    "checked_patterns",
+    "checked_patterns_many",
     "compact_many",
     "find_known",
     "find_one_reading",

@@ -1,0 +1,105 @@
+"""The street words of the locales stagewall reads, with their abbreviations.
+
+One table for both sides: text_scrub's street detector
+(``classify/_addresses.py``) builds its street-word alternatives from it, and the
+row's own street (``_known._patterns_of``, which text_scrub and verify share) is
+also searched with each of its street words written the other way (``Calle Mayor
+7`` as ``C/ Mayor 7``, ``Hauptstraße 5`` as ``Hauptstr. 5``, ``5 Elm Road`` as ``5
+Elm Rd``). Each entry: a full street word → its abbreviations as people write them
+(the detector's regex matches these written forms; the known-value search reads
+their words, ``c/`` as ``c``). Order is the detector's alternation order.
+"""
+
+from __future__ import annotations
+
+# 12 High Street, 222 Ganthriv Lane, 5B Elm Rd. (English: the word after the name)
+EN_STREET_WORDS: dict[str, tuple[str, ...]] = {
+    "Street": ("St",),
+    "Road": ("Rd",),
+    "Avenue": ("Ave",),
+    "Lane": ("Ln",),
+    "Drive": ("Dr",),
+    "Boulevard": ("Blvd",),
+    "Way": (),
+    "Court": ("Ct",),
+    "Place": ("Pl",),
+    "Terrace": (),
+    "Close": (),
+    "Crescent": ("Cres",),
+    "Highway": ("Hwy",),
+    "Parkway": ("Pkwy",),
+    "Square": ("Sq",),
+    "Row": (),
+    "Gardens": (),
+    "Grove": (),
+    "Hill": (),
+    "Mews": (),
+    "Walk": (),
+    "Circle": ("Cir",),
+    "Trail": (),
+    "Alley": (),
+}
+
+# Hauptstraße 5, Lindenweg 12a, Keizersgracht 123 (German, Dutch: the end of the
+# name's last word, or a word of its own: Berliner Straße 5)
+DE_NL_STREET_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "straße": ("str.",),
+    "strasse": ("str.",),
+    "weg": (),
+    "gasse": (),
+    "platz": (),
+    "allee": (),
+    "ring": (),
+    "damm": (),
+    "ufer": (),
+    "straat": (),
+    "laan": (),
+    "gracht": (),
+    "plein": (),
+    "kade": (),
+    "steeg": (),
+    "dijk": (),
+    "singel": (),
+}
+
+# Calle Mayor 7, 3 rue de la Paix, Via Roma 12, Avenida de América, 10 (French,
+# Spanish, Catalan, Italian, Portuguese: the word before the name)
+ROMANCE_STREET_WORDS: dict[str, tuple[str, ...]] = {
+    "rue": (),
+    "avenue": ("av.",),
+    "boulevard": ("bd",),
+    "chemin": (),
+    "allée": (),
+    "impasse": (),
+    "place": (),
+    "quai": (),
+    "calle": ("c/",),
+    "avenida": ("av.", "avda."),
+    "paseo": (),
+    "plaza": (),
+    "carrer": (),
+    "camino": (),
+    "ronda": (),
+    "via": (),
+    "viale": (),
+    "piazza": (),
+    "corso": (),
+    "vicolo": (),
+    "largo": (),
+    "rua": (),
+    "travessa": (),
+    "praça": (),
+}
+
+
+def written_forms(table: dict[str, tuple[str, ...]]) -> list[str]:
+    """Every word of ``table``, each full word followed by its abbreviations, once."""
+    return list(dict.fromkeys(w for full, short in table.items() for w in (full, *short)))
+
+
+__all__ = [
+    "DE_NL_STREET_SUFFIXES",
+    "EN_STREET_WORDS",
+    "ROMANCE_STREET_WORDS",
+    "written_forms",
+]
