@@ -762,6 +762,45 @@ class AttemptsUnavailable(BackendError):
     default_hint = "check that the store is reachable and migrated, then try again"
 
 
+# --- codehmac: one-time code rows keyed and sealed with the server's token key
+# (SW941-SW943) ---
+
+
+class CodeRowForged(NotAuthenticated):
+    """A one-time code's store row (an invitation, a device code, a CLI hand-off, an OIDC
+    login) whose digest is a plain SHA-256 rather than an HMAC under this server's token
+    key: written in the store by someone who chose the code. Refused."""
+
+    code = "SW941"
+    default_hint = (
+        "investigate who wrote the store's identity tables; start again (a new invitation "
+        "from an admin, `stagewall login`, or the web sign-in)"
+    )
+
+
+class CodeRowAltered(NotAuthenticated):
+    """A one-time code's store row changed after the server sealed it (who it is for,
+    who made it, its expiry, the principal a device code or hand-off was approved for,
+    or a denial undone): refused."""
+
+    code = "SW942"
+    default_hint = (
+        "investigate who changed the store's identity tables; start again (a new "
+        "invitation from an admin, `stagewall login`, or the web sign-in)"
+    )
+
+
+class CodeFromBeforeUpgrade(NotAuthenticated):
+    """A one-time code made before code rows were keyed and sealed (migration
+    codebind_0001): the upgrade ended it."""
+
+    code = "SW943"
+    default_hint = (
+        "ask an admin for a new invitation, or sign in again (`stagewall login`, "
+        "`stagewall login --browser` or the web sign-in page)"
+    )
+
+
 # --- redgates: the promotion gates red team (SW945-SW948) ---
 
 

@@ -188,6 +188,7 @@ def test_the_store_holds_nothing_that_finishes_a_login(
         "created_at",
         "expires_at",
         "used_at",
+        "row_mac",
     }
     stored = " ".join(str(v) for v in rows[0].values())
     for secret in (sent["nonce"], sent["state"], sent["code_challenge"], binding):

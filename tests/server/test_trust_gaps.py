@@ -109,19 +109,25 @@ def _invitation_before_factor(world: World, principal: str) -> str:
     """An invitation row for ``principal`` as if created before its factor existed."""
     from sqlalchemy import insert
 
-    from stagewall.identity._codes import digest, fmt, new_id, new_secret
+    from stagewall.identity._codes import fmt, new_id, new_secret
+    from stagewall.identity._codeseal import INVITATION, Sealer
     from stagewall.identity._tables import identity_invitations
 
     token = new_secret("swi_")
-    with world.state.ctx.store.transaction() as conn:
+    store = world.state.ctx.store
+    sealer = Sealer(store)  # made by the server (it holds the key), only earlier
+    values = {
+        "id": new_id("i"),
+        "token_hash": sealer.lookup(INVITATION, token),
+        "principal": principal,
+        "created_by": "carol",
+        "created_at": fmt(world.clock()),
+        "expires_at": fmt(world.clock() + timedelta(hours=1)),
+    }
+    with store.transaction() as conn:
         conn.execute(
             insert(identity_invitations).values(
-                id=new_id("i"),
-                token_hash=digest(token),
-                principal=principal,
-                created_by="carol",
-                created_at=fmt(world.clock()),
-                expires_at=fmt(world.clock() + timedelta(hours=1)),
+                **values, row_mac=sealer.seal(INVITATION, values.values())
             )
         )
     return token

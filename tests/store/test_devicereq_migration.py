@@ -1,15 +1,18 @@
 """Migration devicereq_0001: device codes record who asked, and can be denied.
 
-A code made before the upgrade keeps working: it has no requester (the page says so)
-and can still be approved or denied; the downgrade drops the four columns again.
+A code made before the upgrade has no requester (the page says so). Upgrading to the
+heads also runs codebind_0001, which ends such a code (its digest is not keyed): using
+it says to run ``stagewall login`` again (SW943). The downgrade drops the four columns.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import inspect, text
 
+from stagewall.errors import CodeFromBeforeUpgrade
 from stagewall.identity import device
 from stagewall.identity._codes import fmt
 from stagewall.identity.actor import LoginMethod
@@ -48,14 +51,16 @@ def test_codes_from_before_the_upgrade_have_no_requester(any_store_url: str) -> 
                 )
         _alembic(store, "upgrade", "heads")
         assert _columns(store) >= NEW
-        who = device.pending(store, "BCDF-GHJK", now=now)
-        assert who is not None and (who.address, who.user_agent, who.hostname) == (None,) * 3
+        for code in ("BCDF-GHJK", "LMNP-QRST"):
+            with pytest.raises(CodeFromBeforeUpgrade, match=r"stagewall login. again"):
+                device.pending(store, code, now=now)
+            with pytest.raises(CodeFromBeforeUpgrade):
+                device.approve(store, code, "alice", LoginMethod.LOCAL, now=now)
+        # a requester nothing was recorded for (such a row): the page says so
+        who = device.Requester("BCDF-GHJK", None, None, None, now, now + timedelta(minutes=5))
         page = confirm_page(who, now=now, viewer_address="198.51.100.7").body.decode()
         assert page.count("<em>not recorded</em>") == 3
         assert "another address" not in page  # nothing to compare with
-        assert device.approve(store, "BCDF-GHJK", "alice", LoginMethod.LOCAL, now=now)
-        assert device.deny(store, "LMNP-QRST", now=now) is not None
-        assert device.pending(store, "LMNP-QRST", now=now) is None
         _alembic(store, "downgrade", "devicereq@base")
         assert not NEW & _columns(store)
     finally:

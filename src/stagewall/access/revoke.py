@@ -28,6 +28,7 @@ from stagewall.alerts import Alert, Severity
 from stagewall.audit import Status
 from stagewall.errors import AccessDenied, IdentityRefused, StagewallError, UsageError
 from stagewall.identity._codes import fmt
+from stagewall.identity._codeseal import DENIED_MAC
 from stagewall.identity._tables import (
     identity_cli_handoffs,
     identity_device_codes,
@@ -348,7 +349,7 @@ def offboard_vendor(
             .where(identity_device_codes.c.principal.in_(people))
             .where(identity_device_codes.c.redeemed.is_(False))
             .where(identity_device_codes.c.denied_at.is_(None))
-            .values(denied_at=stamp)
+            .values(denied_at=stamp, row_mac=DENIED_MAC)
         )
         conn.execute(
             update(identity_cli_handoffs)

@@ -103,7 +103,10 @@ def _poll(client: Client, device_code: str) -> dict[str, str] | str | None:
     if res.status_code == 200:
         return dict(body)
     error = str(body.get("error", "error"))
-    return None if error == "authorization_pending" else error
+    if error == "authorization_pending":
+        return None
+    why = body.get("error_description")  # e.g. a code the server's upgrade ended (SW943)
+    return f"{error}: {why}" if isinstance(why, str) and why else error
 
 
 @click.command("logout")

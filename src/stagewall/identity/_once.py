@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Table, select, update
 
 from stagewall.identity._codes import fmt
+from stagewall.identity._codeseal import CodeKind, Sealer, plain, refuse_unkeyed
 from stagewall.store import Store
 
 
@@ -28,3 +29,25 @@ def take_once(store: Store, table: Table, column: str, value: str, now: datetime
             .values(used_at=fmt(now))
         ).rowcount
     return row if burned == 1 else None
+
+
+def take_keyed(
+    store: Store,
+    sealer: Sealer,
+    table: Table,
+    column: str,
+    kind: CodeKind,
+    code: str,
+    now: datetime,
+) -> Any | None:
+    """:func:`take_once` of the row ``code`` finds by its keyed digest (``kind``).
+
+    None if absent or used; CodeRowForged (SW941) or CodeFromBeforeUpgrade (SW943) when
+    only the plain SHA-256 of ``code`` finds a row (written in the store, or from before
+    codebind_0001). The caller checks the row's seal."""
+    row = take_once(store, table, column, sealer.lookup(kind, code), now)
+    if row is None:  # only a refused request pays for this second look
+        with store.read() as conn:
+            found = conn.execute(select(table).where(table.c[column] == plain(code))).first()
+        refuse_unkeyed(kind, found)
+    return row

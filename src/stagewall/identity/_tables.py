@@ -1,10 +1,11 @@
 """Tables of the identity domain (identity_0001, identity_0002, cliauth_0001,
 devicereq_0001, identitybind_0001/0002, passkeyclone_0001,
-tokenbind_0001); times are UTC ISO 8601 text.
+tokenbind_0001, codebind_0001); times are UTC ISO 8601 text.
 
-Nothing here holds a usable secret: passwords are argon2 hashes, login tokens are
-stored as HMAC-SHA256 digests under the server's token key (identity.tokens), and
-invitation/device codes as SHA-256 digests of high-entropy values.
+Nothing here holds a usable secret: passwords are argon2 hashes, and login tokens,
+invitation links, device and user codes, CLI hand-offs and OIDC login states are stored
+as HMAC-SHA256 digests under the server's token key (identity.tokens,
+identity._codeseal), each row sealed by ``row_mac``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ identity_invitations = Table(
     Column("expires_at", String(32), nullable=False),
     Column("accepted_at", String(32), nullable=True),
     Column("confirmed_at", String(32), nullable=True),
+    # codebind_0001: HMAC under the server's token key over the fields that confer a
+    # right (identity._codeseal); "legacy" for rows from before it
+    Column("row_mac", String(64), nullable=False),
 )
 
 identity_device_codes = Table(
@@ -59,7 +63,8 @@ identity_device_codes = Table(
     metadata,
     Column("id", String(32), primary_key=True),
     Column("device_hash", String(64), nullable=False, unique=True),
-    Column("user_code", String(16), nullable=False, unique=True),
+    # codebind_0001: the HMAC of the normalised user code, not the code
+    Column("user_code", String(64), nullable=False, unique=True),
     Column("created_at", String(32), nullable=False),
     Column("expires_at", String(32), nullable=False),
     Column("principal", String(128), nullable=True),
@@ -72,6 +77,10 @@ identity_device_codes = Table(
     Column("client_user_agent", String(256), nullable=True),
     Column("client_hostname", String(255), nullable=True),
     Column("denied_at", String(32), nullable=True),
+    # codebind_0001: HMAC under the server's token key over the fields that confer a
+    # right (identity._codeseal), sealed again on approval; "denied" once denied,
+    # "legacy" for rows from before it
+    Column("row_mac", String(64), nullable=False),
 )
 
 identity_factor_resets = Table(
@@ -148,6 +157,9 @@ identity_oidc_logins = Table(
     Column("created_at", String(32), nullable=False),
     Column("expires_at", String(32), nullable=False),
     Column("used_at", String(32), nullable=True),
+    # codebind_0001: HMAC under the server's token key over the fields that confer a
+    # right (identity._codeseal); "legacy" for rows from before it
+    Column("row_mac", String(64), nullable=False),
 )
 
 # cliauth_0001: CI OIDC tokens already accepted (single use), and the hand-offs between
@@ -181,6 +193,9 @@ identity_cli_handoffs = Table(
     Column("expires_at", String(32), nullable=False),
     Column("approved_at", String(32), nullable=True),
     Column("used_at", String(32), nullable=True),
+    # codebind_0001: HMAC under the server's token key over the fields that confer a
+    # right (identity._codeseal); "legacy" for rows from before it
+    Column("row_mac", String(64), nullable=False),
 )
 
 identity_bindings = Table(

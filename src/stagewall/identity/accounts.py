@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -25,7 +26,8 @@ from stagewall.estate import Estate
 from stagewall.estate.models import HOST_OPERATOR, PrincipalKind
 from stagewall.identity import _events as ev
 from stagewall.identity import bindings, passkeys
-from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse
+from stagewall.identity._codes import fmt, new_id, new_secret, parse, same
+from stagewall.identity._codeseal import INVITATION, Sealer, plain, refuse_unkeyed
 from stagewall.identity._tables import (
     identity_accounts,
     identity_factor_resets,
@@ -131,17 +133,21 @@ def create_invitation(
     _no_factor_yet(store, principal)
     token = new_secret("swi_")
     inv = Invitation(new_id("i"), principal, token, now + INVITATION_TTL)
+    sealer = Sealer(store)
+    values = {
+        "id": inv.id,
+        "token_hash": sealer.lookup(INVITATION, token),
+        "principal": principal,
+        "created_by": created_by,
+        "created_at": fmt(now),
+        "expires_at": fmt(inv.expires_at),
+    }
     with store.transaction() as conn:
         # the person this name is declared for now: another declaration later retires it
         bindings.bind_on(conn, estate, principal, now=now, how="invitation")
         conn.execute(
             insert(identity_invitations).values(
-                id=inv.id,
-                token_hash=digest(token),
-                principal=principal,
-                created_by=created_by,
-                created_at=fmt(now),
-                expires_at=fmt(inv.expires_at),
+                **values, row_mac=sealer.seal(INVITATION, values.values())
             )
         )
         AuditLog(store).append(
@@ -159,16 +165,42 @@ def create_invitation(
     return inv
 
 
+_INVITATION_BY_HASH = select(identity_invitations).where(
+    identity_invitations.c.token_hash == bindparam("hash")
+)
+
+
+def _invitation_fields(row: Any) -> tuple[str, ...]:
+    """What an invitation's seal covers: whose it is, who made it, when it ends."""
+    return (row.id, row.token_hash, row.principal, row.created_by, row.created_at, row.expires_at)
+
+
 def _open_invitation(store: Store, token: str, now: datetime) -> tuple[str, str, bool, str]:
+    """The live invitation behind ``token`` (id, principal, opened?, made by).
+
+    Refused: unknown, used or expired (SW720); a row keyed by the plain SHA-256 of the
+    token (SW941) or from before codebind_0001 (SW943); a row whose principal, maker or
+    expiry was edited (SW942). The expiry is looked at before the seal: voiding a link
+    (retire_undeclared) only ever brings its expiry forward."""
+    sealer = Sealer(store)
+    wanted = sealer.lookup(INVITATION, token)
     with store.read() as conn:
-        row = conn.execute(
-            select(identity_invitations).where(identity_invitations.c.token_hash == digest(token))
-        ).first()
-    if row is None or row.confirmed_at is not None or parse(row.expires_at) <= now:
+        row = conn.execute(_INVITATION_BY_HASH, {"hash": wanted}).first()
+        if row is None and len(token) <= 128:
+            refuse_unkeyed(
+                INVITATION, conn.execute(_INVITATION_BY_HASH, {"hash": plain(token)}).first()
+            )
+    if (
+        row is None
+        or not same(str(row.token_hash), wanted)
+        or row.confirmed_at is not None
+        or parse(row.expires_at) <= now
+    ):
         raise NotAuthenticated(
             "this invitation link is unknown, already used or expired",
             hint="ask an admin for a new invitation",
         )
+    sealer.check(INVITATION, row, _invitation_fields(row))
     return str(row.id), str(row.principal), row.accepted_at is not None, str(row.created_by)
 
 

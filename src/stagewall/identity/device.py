@@ -3,7 +3,9 @@
 The CLI asks for a device code, shows the user code and the verification URL,
 and polls. The person opens the URL in a browser, logs in there (password and
 second factor, or the IdP) and approves the code; the next poll receives a
-personal API token. Device codes are stored as digests, expire after 5 minutes,
+personal API token. Device and user codes are stored as HMACs under the server's
+token key and their rows sealed (:mod:`stagewall.identity._codeseal`: an approval is
+sealed with the principal it is for), expire after 5 minutes,
 are redeemed once, and polling faster than the interval is answered ``slow_down``.
 
 Remote phishing (RFC 8628 §5.4): whoever holds a user code can ask anyone to approve
@@ -27,13 +29,20 @@ from sqlalchemy import Row, insert, select, update
 from sqlalchemy.engine import Connection
 
 from stagewall.identity._codes import (
-    digest,
     fmt,
     new_id,
     new_secret,
     new_user_code,
     normalise_user_code,
     parse,
+)
+from stagewall.identity._codeseal import (
+    DENIED_MAC,
+    DEVICE,
+    DEVICE_USER,
+    Sealer,
+    plain,
+    refuse_unkeyed,
 )
 from stagewall.identity._tables import identity_device_codes
 from stagewall.identity.actor import LoginMethod
@@ -108,9 +117,9 @@ def printable(text: str | None, limit: int) -> str | None:
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
-def _requester(row: Row[Any]) -> Requester:
+def _requester(row: Row[Any], user_code: str) -> Requester:
     return Requester(
-        user_code=str(row.user_code),
+        user_code=user_code,
         address=row.client_address,
         user_agent=row.client_user_agent,
         hostname=row.client_hostname,
@@ -136,14 +145,19 @@ def start(
 ) -> DeviceCode:
     """A new device code, recording the requesting terminal (see :class:`Requester`)."""
     code = DeviceCode(new_secret("swd_"), new_user_code(), now + DEVICE_TTL)
+    sealer = Sealer(store)
+    values = {
+        "id": new_id("d"),
+        "device_hash": sealer.lookup(DEVICE, code.device_code),
+        "user_code": sealer.lookup(DEVICE_USER, code.user_code),
+        "created_at": fmt(now),
+        "expires_at": fmt(code.expires_at),
+    }
     with store.transaction() as conn:
         conn.execute(
             insert(identity_device_codes).values(
-                id=new_id("d"),
-                device_hash=digest(code.device_code),
-                user_code=code.user_code,
-                created_at=fmt(now),
-                expires_at=fmt(code.expires_at),
+                **values,
+                row_mac=sealer.seal(DEVICE, (*values.values(), None, None, None)),
                 redeemed=False,
                 client_address=printable(address, MAX_ADDRESS),
                 client_user_agent=printable(user_agent, MAX_USER_AGENT),
@@ -153,10 +167,34 @@ def start(
     return code
 
 
-def _pending_row(conn: Connection, norm: str, now: datetime) -> Row[Any] | None:
-    row = conn.execute(
-        select(identity_device_codes).where(identity_device_codes.c.user_code == norm)
-    ).first()
+def _fields(row: Any) -> tuple[str | None, ...]:
+    """What a device code's seal covers: its digests, times, and the approval (the
+    principal and login method a token will be minted for; None while pending)."""
+    return (
+        row.id,
+        row.device_hash,
+        row.user_code,
+        row.created_at,
+        row.expires_at,
+        row.principal,
+        row.method,
+        row.approved_at,
+    )
+
+
+def _pending_row(conn: Connection, sealer: Sealer, norm: str, now: datetime) -> Row[Any] | None:
+    """The waiting (sealed, undecided, unexpired) row of the user code ``norm``."""
+    by_code = select(identity_device_codes).where(
+        identity_device_codes.c.user_code == sealer.lookup(DEVICE_USER, norm)
+    )
+    row = conn.execute(by_code).first()
+    if row is None:
+        refuse_unkeyed(
+            DEVICE_USER,
+            conn.execute(
+                select(identity_device_codes).where(identity_device_codes.c.user_code == norm)
+            ).first(),
+        )
     if (
         row is None
         or row.approved_at is not None
@@ -164,6 +202,7 @@ def _pending_row(conn: Connection, norm: str, now: datetime) -> Row[Any] | None:
         or parse(row.expires_at) <= now
     ):
         return None
+    sealer.check(DEVICE, row, _fields(row))
     return row
 
 
@@ -173,8 +212,8 @@ def pending(store: Store, user_code: str, *, now: datetime) -> Requester | None:
     if not norm:
         return None
     with store.read() as conn:
-        row = _pending_row(conn, norm, now)
-    return None if row is None else _requester(row)
+        row = _pending_row(conn, Sealer(store), norm, now)
+    return None if row is None else _requester(row, norm)
 
 
 Record = Callable[[Connection, Requester], object]
@@ -182,15 +221,22 @@ Record = Callable[[Connection, Requester], object]
 
 
 def _decide(
-    store: Store, user_code: str, now: datetime, record: Record | None, **values: Any
+    store: Store,
+    user_code: str,
+    now: datetime,
+    record: Record | None,
+    seal: Callable[[Sealer, Row[Any]], str],
+    **values: Any,
 ) -> Requester | None:
     norm = normalise_user_code(user_code)
     if not norm:
         return None
+    sealer = Sealer(store)
     with store.transaction() as conn:
-        row = _pending_row(conn, norm, now)
+        row = _pending_row(conn, sealer, norm, now)
         if row is None:
             return None
+        values["row_mac"] = seal(sealer, row)
         done = conn.execute(
             update(identity_device_codes)
             .where(identity_device_codes.c.id == row.id)
@@ -201,7 +247,7 @@ def _decide(
         ).rowcount
         if done != 1:
             return None
-        who = _requester(row)
+        who = _requester(row, norm)
         if record is not None:
             record(conn, who)
     return who
@@ -219,36 +265,50 @@ def approve(
     """Approve a waiting code for ``principal``; who had asked for it, or None.
 
     ``record`` writes the audit event in the same transaction: no event, no approval.
+    The row is sealed again over the approval (principal, method, time).
     """
-    return _decide(
-        store,
-        user_code,
-        now,
-        record,
-        principal=principal,
-        method=method.value,
-        approved_at=fmt(now),
-    )
+    approval = {"principal": principal, "method": method.value, "approved_at": fmt(now)}
+
+    def seal(sealer: Sealer, row: Row[Any]) -> str:
+        fields = (*_fields(row)[:5], principal, method.value, approval["approved_at"])
+        return sealer.seal(DEVICE, fields)
+
+    return _decide(store, user_code, now, record, seal, **approval)
 
 
 def deny(
     store: Store, user_code: str, *, now: datetime, record: Record | None = None
 ) -> Requester | None:
     """Refuse a waiting code: the terminal's next poll is ``access_denied``."""
-    return _decide(store, user_code, now, record, denied_at=fmt(now))
+    return _decide(store, user_code, now, record, lambda *_: DENIED_MAC, denied_at=fmt(now))
 
 
 def poll(store: Store, device_code: str, *, now: datetime) -> Poll:
+    """The state of ``device_code``'s sign-in; APPROVED (once) with the principal.
+
+    Raises CodeRowForged (SW941) for a row keyed by the plain SHA-256 of the code,
+    CodeFromBeforeUpgrade (SW943) for a code codebind_0001 ended and CodeRowAltered
+    (SW942) for a row whose approval, expiry or digests no longer match its seal."""
+    sealer = Sealer(store)
+    by_hash = select(identity_device_codes).where(
+        identity_device_codes.c.device_hash == sealer.lookup(DEVICE, device_code)
+    )
     with store.transaction() as conn:
-        row = conn.execute(
-            select(identity_device_codes).where(
-                identity_device_codes.c.device_hash == digest(device_code)
+        row = conn.execute(by_hash).first()
+        if row is None and len(device_code) <= 256:
+            refuse_unkeyed(
+                DEVICE,
+                conn.execute(
+                    select(identity_device_codes).where(
+                        identity_device_codes.c.device_hash == plain(device_code)
+                    )
+                ).first(),
             )
-        ).first()
         if row is None or row.redeemed or row.denied_at is not None:
             return Poll(PollResult.DENIED)
         if parse(row.expires_at) <= now:
             return Poll(PollResult.EXPIRED)
+        sealer.check(DEVICE, row, _fields(row))
         last = row.last_poll
         conn.execute(
             update(identity_device_codes)

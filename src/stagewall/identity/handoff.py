@@ -28,13 +28,15 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, insert, select
 
 from stagewall.errors import BrowserLoginRefused, BrowserStepUpRefused, UsageError
-from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse, same
-from stagewall.identity._once import take_once
+from stagewall.identity._codes import fmt, new_id, new_secret, parse, same
+from stagewall.identity._codeseal import CLI_LOGIN, CLI_STEP_UP, Sealer, plain, refuse_unkeyed
+from stagewall.identity._once import take_keyed
 from stagewall.identity._tables import identity_cli_handoffs
 from stagewall.identity.actor import LoginMethod
 from stagewall.store import Store
@@ -113,22 +115,45 @@ def approve_login(
 ) -> str:
     """A one-time code for the terminal that started this sign-in (the secret, once)."""
     code = new_secret("swa_")
+    sealer = Sealer(store)
+    values: dict[str, str | None] = {
+        "id": new_id("h"),
+        "kind": LOGIN,
+        "secret_hash": sealer.lookup(CLI_LOGIN, code),
+        "principal": principal,
+        "method": method.value,
+        "session_id": None,
+        "code_challenge": challenge,
+        "redirect_uri": redirect_uri,
+        "created_at": fmt(now),
+        "expires_at": fmt(now + LOGIN_TTL),
+        "approved_at": fmt(now),
+    }
     with store.transaction() as conn:
         conn.execute(
             insert(identity_cli_handoffs).values(
-                id=new_id("h"),
-                kind=LOGIN,
-                secret_hash=digest(code),
-                principal=principal,
-                method=method.value,
-                code_challenge=challenge,
-                redirect_uri=redirect_uri,
-                created_at=fmt(now),
-                expires_at=fmt(now + LOGIN_TTL),
-                approved_at=fmt(now),
+                **values, row_mac=sealer.seal(CLI_LOGIN, values.values())
             )
         )
     return code
+
+
+def _fields(row: Any) -> tuple[str | None, ...]:
+    """What a hand-off's seal covers: the principal, method or session it is for, the
+    PKCE challenge and redirect it is bound to, and its times (in column order)."""
+    return (
+        row.id,
+        row.kind,
+        row.secret_hash,
+        row.principal,
+        row.method,
+        row.session_id,
+        row.code_challenge,
+        row.redirect_uri,
+        row.created_at,
+        row.expires_at,
+        row.approved_at,
+    )
 
 
 def redeem_login(
@@ -140,9 +165,11 @@ def redeem_login(
     )
     if not code.startswith("swa_") or len(code) > 128 or not _VERIFIER.match(verifier):
         raise refused
-    row = take_once(store, identity_cli_handoffs, "secret_hash", digest(code), now)
+    sealer = Sealer(store)
+    row = take_keyed(store, sealer, identity_cli_handoffs, "secret_hash", CLI_LOGIN, code, now)
     if row is None or row.kind != LOGIN or parse(row.expires_at) <= now:
         raise refused
+    sealer.check(CLI_LOGIN, row, _fields(row))
     if not same(s256(verifier), str(row.code_challenge)) or not same(
         redirect_uri, str(row.redirect_uri)
     ):
@@ -165,16 +192,24 @@ def request_step_up(
 ) -> StepUpRequest:
     """A step-up request for the CLI session ``session_id`` of ``principal``."""
     req = StepUpRequest(new_id("h"), new_secret("swu_"), now + STEP_UP_TTL)
+    sealer = Sealer(store)
+    values: dict[str, str | None] = {
+        "id": req.id,
+        "kind": STEP_UP,
+        "secret_hash": sealer.lookup(CLI_STEP_UP, req.secret),
+        "principal": principal,
+        "method": None,
+        "session_id": session_id,
+        "code_challenge": None,
+        "redirect_uri": None,
+        "created_at": fmt(now),
+        "expires_at": fmt(req.expires_at),
+        "approved_at": None,
+    }
     with store.transaction() as conn:
         conn.execute(
             insert(identity_cli_handoffs).values(
-                id=req.id,
-                kind=STEP_UP,
-                secret_hash=digest(req.secret),
-                principal=principal,
-                session_id=session_id,
-                created_at=fmt(now),
-                expires_at=fmt(req.expires_at),
+                **values, row_mac=sealer.seal(CLI_STEP_UP, values.values())
             )
         )
     return req
@@ -194,17 +229,23 @@ def pending_step_up(store: Store, secret: str, principal: str, *, now: datetime)
     Refused (BrowserStepUpRefused): unknown, used or expired, or made by another
     principal's terminal than the person signed in to the browser."""
     row = None
+    sealer = Sealer(store)
     if secret.startswith("swu_") and len(secret) <= 128:
+        by_hash = select(identity_cli_handoffs).where(
+            identity_cli_handoffs.c.secret_hash == sealer.lookup(CLI_STEP_UP, secret)
+        )
         with store.read() as conn:
-            row = conn.execute(
-                select(identity_cli_handoffs).where(
-                    identity_cli_handoffs.c.secret_hash == digest(secret)
+            row = conn.execute(by_hash).first()
+            if row is None:
+                unkeyed = identity_cli_handoffs.c.secret_hash == plain(secret)
+                refuse_unkeyed(
+                    CLI_STEP_UP, conn.execute(select(identity_cli_handoffs).where(unkeyed)).first()
                 )
-            ).first()
     if row is None or row.kind != STEP_UP or row.used_at is not None:
         raise BrowserStepUpRefused("this step-up request is unknown or was already confirmed")
     if parse(row.expires_at) <= now:
         raise BrowserStepUpRefused("this step-up request expired")
+    sealer.check(CLI_STEP_UP, row, _fields(row))
     if row.principal != principal:
         raise BrowserStepUpRefused(
             f"this step-up request belongs to a terminal of {row.principal!r}, and this browser "
@@ -214,9 +255,14 @@ def pending_step_up(store: Store, secret: str, principal: str, *, now: datetime)
 
 
 def confirm_step_up(store: Store, secret: str, *, now: datetime) -> None:
-    """Burn the request (after its factor was verified); refused if it was confirmed already."""
-    if take_once(store, identity_cli_handoffs, "secret_hash", digest(secret), now) is None:
+    """Burn the request (after its factor was verified); refused if it was confirmed
+    already, or if its row no longer matches its seal (SW942)."""
+    sealer = Sealer(store)
+    table = identity_cli_handoffs
+    row = take_keyed(store, sealer, table, "secret_hash", CLI_STEP_UP, secret, now)
+    if row is None:
         raise BrowserStepUpRefused("this step-up request was already confirmed")
+    sealer.check(CLI_STEP_UP, row, _fields(row))
 
 
 def step_up_state(store: Store, request_id: str, session_id: str, *, now: datetime) -> str | None:

@@ -1,18 +1,19 @@
 """Browser login through the company's OpenID provider, with the login state server-side.
 
-:func:`begin` starts an authorization-code + PKCE login (``oidc.OidcRelyingParty``)
-and stores its state digest in the store, together with the digest of a random
-*binding* secret that the server sets as a cookie on the browser that started the
-login. The nonce and PKCE verifier are derived from the binding secret and the state
-(``oidc.derived_secrets``) and never stored: someone who reads the store cannot finish
-a login in progress. :func:`complete` takes the callback's ``code`` and ``state``
-and that cookie, burns the stored login (single use, 10 minutes), verifies the ID
-token, maps it to exactly one declared principal and returns it. A callback from
-another browser (login CSRF, a victim made to finish an attacker's login) lacks the
-binding cookie and is refused. The first login pins its (issuer, subject) to the
-principal (:func:`stagewall.identity.bindings.pin_subject`): another provider account
-with the same e-mail address is refused. Every refusal is an ``identity.login`` failure event
-(OCSF Authentication 3002) and raises OidcLoginRefused (SW844).
+:func:`begin` starts an authorization-code + PKCE login (``oidc.OidcRelyingParty``) and
+stores its state's digest in the store, together with the digest of a random *binding*
+secret that the server sets as a cookie on the browser that started the login (both
+digests HMACs under the server's token key, the row sealed:
+:mod:`stagewall.identity._codeseal`). The nonce and PKCE verifier are derived from the
+binding secret and the state (``oidc.derived_secrets``) and never stored: someone who
+reads the store cannot finish a login in progress. :func:`complete` takes the callback's
+``code`` and ``state`` and that cookie, burns the stored login (single use, 10 minutes),
+verifies the ID token, maps it to exactly one declared principal and returns it. A
+callback from another browser (login CSRF, a victim made to finish an attacker's login)
+lacks the binding cookie and is refused. The first login pins its (issuer, subject) to
+the principal (:func:`stagewall.identity.bindings.pin_subject`): another provider
+account with the same e-mail address is refused. Every refusal is an ``identity.login``
+failure event (OCSF Authentication 3002) and raises OidcLoginRefused (SW844).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from sqlalchemy import delete, insert
 
 from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import (
+    CodeFromBeforeUpgrade,
+    CodeRowAltered,
+    CodeRowForged,
     ConfigError,
     OidcLoginRefused,
     OidcNotConfigured,
@@ -36,8 +40,9 @@ from stagewall.estate import Estate
 from stagewall.estate.models import OidcLoginSettings, ServerSettings
 from stagewall.identity import _events as ev
 from stagewall.identity import bindings
-from stagewall.identity._codes import digest, fmt, new_id, new_secret, parse, same
-from stagewall.identity._once import take_once
+from stagewall.identity._codes import fmt, new_id, new_secret, parse, same
+from stagewall.identity._codeseal import OIDC_BINDING, OIDC_STATE, Sealer
+from stagewall.identity._once import take_keyed
 from stagewall.identity._tables import identity_oidc_logins
 from stagewall.identity.attempts import address_key, attempt
 from stagewall.identity.oidc import (
@@ -138,6 +143,14 @@ def begin(store: Store, rp: OidcRelyingParty, *, now: datetime, ttl: timedelta) 
     # only digests of those two are stored: a store reader cannot finish the login.
     started = rp.start(bound_to=binding)
     expires = now + ttl
+    sealer = Sealer(store)
+    values = {
+        "id": new_id("ol"),
+        "state_hash": sealer.lookup(OIDC_STATE, started.state),
+        "binding_hash": sealer.lookup(OIDC_BINDING, binding),
+        "created_at": fmt(now),
+        "expires_at": fmt(expires),
+    }
     with store.transaction() as conn:
         conn.execute(
             delete(identity_oidc_logins).where(
@@ -146,11 +159,7 @@ def begin(store: Store, rp: OidcRelyingParty, *, now: datetime, ttl: timedelta) 
         )
         conn.execute(
             insert(identity_oidc_logins).values(
-                id=new_id("ol"),
-                state_hash=digest(started.state),
-                binding_hash=digest(binding),
-                created_at=fmt(now),
-                expires_at=fmt(expires),
+                **values, row_mac=sealer.seal(OIDC_STATE, values.values())
             )
         )
     return Started(started.url, binding, expires)
@@ -196,7 +205,8 @@ def complete(
             bindings.pin_subject(
                 store, estate, principal, issuer=identity.issuer, subject=subject, now=now
             )
-        except OidcLoginRefused as exc:
+        except (OidcLoginRefused, CodeRowForged, CodeRowAltered, CodeFromBeforeUpgrade) as exc:
+            # recorded; a forged, edited or pre-upgrade login row keeps its own code
             record(store, None, False, exc.message, source=source, subject=subject)
             slots.failed()
             raise
@@ -218,7 +228,8 @@ def _take(store: Store, state: str, binding: str, now: datetime) -> LoginStart:
     """Burn the stored login this callback's ``state`` names; refuse anything else."""
     if not state or len(state) > 512:
         raise OidcLoginRefused("the callback carries no valid state")
-    row = take_once(store, identity_oidc_logins, "state_hash", digest(state), now)
+    sealer = Sealer(store)
+    row = take_keyed(store, sealer, identity_oidc_logins, "state_hash", OIDC_STATE, state, now)
     if row is None:
         raise OidcLoginRefused(
             "the state does not match a login started here, or that login was already "
@@ -226,7 +237,10 @@ def _take(store: Store, state: str, binding: str, now: datetime) -> LoginStart:
         )
     if parse(row.expires_at) <= now:
         raise OidcLoginRefused("the login took too long; start it again")
-    if not binding or not same(digest(binding), row.binding_hash):
+    sealer.check(
+        OIDC_STATE, row, (row.id, row.state_hash, row.binding_hash, row.created_at, row.expires_at)
+    )
+    if not binding or not same(sealer.lookup(OIDC_BINDING, binding), row.binding_hash):
         raise OidcLoginRefused(
             "this browser did not start the login (the login cookie is missing or wrong)",
             hint="start the login again in this browser",

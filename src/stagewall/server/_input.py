@@ -3,12 +3,19 @@
 A NUL byte is an error of PostgreSQL's driver (``text`` cannot hold it) and an unpaired
 surrogate cannot be encoded as UTF-8: either, in an id, a name or a filter that reaches
 a query, was a bare 500 with a traceback on a PostgreSQL store (SQLite stores them
-silently). Percent-encoded bytes that are not UTF-8 (``%C3%28``) would otherwise be
-read as U+FFFD, a value the client never sent. One app-wide dependency checks every
-path parameter, query parameter and form or JSON string (keys too) of every route
-before the route's own dependencies (authentication included) read or record
-anything. Bodies a route reads itself (the ingest endpoint's log lines, which may hold
-any byte) are left to that route.
+silently). Percent-encoded bytes that are not UTF-8 (``%C3%28``) would otherwise be read
+as U+FFFD, a value the client never sent. One app-wide dependency checks every path
+parameter, query parameter, header and cookie, and form or JSON string (keys too) of
+every route before the route's own dependencies (authentication included) read or record
+anything. Headers are checked as the bytes that arrived (Starlette would read them as
+Latin-1): a NUL or bytes that are not UTF-8 (a UTF-8-encoded surrogate among them) in
+any header (Authorization, Cookie, X-CSRF-Token, Origin, Referer, User-Agent,
+X-Forwarded-For) never reach a token lookup, a comparison, a log line or the store;
+other control characters are left to the code that shows such a value (a User-Agent's
+ESC is stored escaped, see identity.device.printable). Cookie values are checked once
+more as parsed (a quoted value's ``\\000`` escape is a NUL). The refusal names the
+header or cookie, never its value (it may be a secret). Bodies a route reads itself (the
+ingest endpoint's log lines, which may hold any byte) are left to that route.
 """
 
 from __future__ import annotations
@@ -52,6 +59,29 @@ def _raw_flaw(raw: bytes) -> str | None:
     return None
 
 
+def _shown(name: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in name)[:64]
+
+
+def _refuse_header(where: str, reason: str) -> UsageError:
+    return UsageError(
+        f"{where} contains {reason}; the request was refused before anything read it",
+        hint="send header and cookie values as UTF-8 text without NUL bytes; in a "
+        "browser, delete the named cookie and sign in again",
+    )
+
+
+def _check_headers(request: Request) -> None:
+    for raw_name, raw_value in request.scope.get("headers", ()):
+        reason = _raw_flaw(raw_name) or _raw_flaw(raw_value)
+        if reason:
+            raise _refuse_header(f"the {_shown(raw_name.decode('latin-1'))!r} header", reason)
+    for name, value in request.cookies.items():
+        reason = _flaw(name) or _flaw(value)
+        if reason:
+            raise _refuse_header(f"the cookie {_shown(name)!r}", reason)
+
+
 def _check_json(value: Any, where: str, depth: int = 0) -> None:
     if depth > _MAX_DEPTH:
         return  # the route's own schema refuses such nesting
@@ -89,7 +119,8 @@ def _check_query(query: bytes) -> None:
 
 async def refuse_unstorable_input(request: Request) -> None:
     """The app-wide dependency: SW101 for a NUL byte, an unpaired surrogate or bytes
-    that are not UTF-8 in the path, the query, or a form or JSON body the route parses."""
+    that are not UTF-8 in the path, the query, a header or a cookie, or a form or JSON
+    body the route parses."""
     raw_path = request.scope.get("raw_path") or request.scope.get("path", "").encode()
     reason = _raw_flaw(unquote_to_bytes(raw_path))
     route = request.scope.get("route")
@@ -102,6 +133,7 @@ async def refuse_unstorable_input(request: Request) -> None:
         if reason:
             raise _refuse(f"the path parameter {name!r}", reason)
     _check_query(request.scope.get("query_string", b""))
+    _check_headers(request)
     if not isinstance(route, APIRoute) or route.body_field is None:
         return
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()

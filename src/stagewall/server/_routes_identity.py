@@ -12,7 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from stagewall import mfa
 from stagewall.alerts import Alert, Severity
-from stagewall.errors import AccessDenied, UsageError
+from stagewall.errors import (
+    AccessDenied,
+    CodeFromBeforeUpgrade,
+    CodeRowAltered,
+    CodeRowForged,
+    UsageError,
+)
 from stagewall.identity import accounts, attempts, device, passkeys, stepup
 from stagewall.identity._codes import fmt
 from stagewall.identity.actor import Actor, LoginMethod, StepUp, acting
@@ -322,7 +328,12 @@ def register(r: FastAPI, state: ServerState) -> None:
         if grant_type != device.GRANT_TYPE:
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
         now = state.now()
-        got = device.poll(store, device_code, now=now)
+        try:
+            got = device.poll(store, device_code, now=now)
+        except (CodeRowForged, CodeRowAltered, CodeFromBeforeUpgrade) as exc:
+            # RFC 8628 §3.5: the terminal stops polling on expired_token; it shows why
+            refused = {"error": "expired_token", "error_description": exc.message}
+            return JSONResponse({**refused, "code": exc.code}, status_code=400)
         if got.result is not device.PollResult.APPROVED or got.principal is None:
             return JSONResponse({"error": got.result.value}, status_code=400)
         # Approved before an offboarding (or the end of the contract), redeemed after: no
