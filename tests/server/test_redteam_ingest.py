@@ -161,3 +161,39 @@ def test_a_body_of_more_lines_than_a_token_may_ever_send_at_once_is_refused(
     # at the limit, a body is taken (a last line without its newline counts too)
     ok = _post(world, "bastion-ssh", token, "\n".join(["x"] * 100))
     assert ok.status_code == 200 and ok.json()["malformed"] == 100, ok.text
+
+
+def test_an_ingest_token_reads_nothing(world: World) -> None:
+    # Held: the token is a credential for one route; every read route refuses it.
+    token = _token(world, "pg-prod")
+    headers = {"Authorization": f"Bearer {token}"}
+    for path in (
+        "/api/v1/audit/events",
+        "/api/v1/audit/checkpoints",
+        "/api/v1/evidence/checks",
+        "/api/v1/access/grants",
+        "/api/v1/inbox",
+    ):
+        res = world.client.get(path, headers=headers)
+        assert res.status_code == 401, (path, res.status_code, res.text)
+
+
+def test_a_flood_of_other_findings_does_not_silence_a_production_login(world: World) -> None:
+    # Held: dedup is per rule, actor and place, and no alert budget drops findings: a
+    # shipper (or a client) raising hundreds of other findings first does not hide an
+    # external's production login that follows.
+    now = time.time()
+    ssh = _token(world, "bastion-ssh")
+    flood = "\n".join(
+        f"{datetime.fromtimestamp(now - 60, UTC).strftime('%b %e %H:%M:%S')} bastion "
+        f"sshd[{1000 + i}]: Failed password for invalid user u{i % 50} from "
+        f"198.51.{i // 250}.{i % 250} port 1 ssh2"
+        for i in range(5000)
+    )
+    assert _post(world, "bastion-ssh", ssh, flood).status_code == 200
+    assert len(world.events()) > 0
+    pg = _token(world, "pg-prod")
+    res = _post(world, "pg-prod", pg, _jsonlog(now - 30, pid=99, user="dana"))
+    assert res.status_code == 200, res.text
+    hits = _findings(world, "external_production_access")
+    assert [e.details["suspect"]["principal"] for e in hits] == ["dana"]
