@@ -860,6 +860,17 @@ class FactorNotBound(IntegrityError):
     )
 
 
+class IngestTooManyLines(IngestBodyTooLarge):
+    """An ingest request body holds more lines than its token may send at once."""
+
+    code = "SW972"
+    http_status = 413
+    default_hint = (
+        "split the lines into several requests of at most the limit each; a token's "
+        "sustained rate is 50,000 lines a second"
+    )
+
+
 # --- tokenbind: login token rows sealed with the server's token key (SW973-SW975) ---
 
 

@@ -13,7 +13,7 @@ import click
 
 from stagewall._suppressed import suppressed_line
 from stagewall.alerts import sinks_from_config
-from stagewall.cli._common import config_option, db_option, echo_json, format_option
+from stagewall.cli._common import config_option, db_option, echo_json, format_option, one_line
 from stagewall.cli._params import check_path, estate_name, seconds
 from stagewall.errors import UnknownLogSource, UsageError
 from stagewall.estate import load_estate
@@ -53,16 +53,23 @@ class _Totals:
         self.failures += r.alert_failures
         for f in r.findings:
             self.findings.append(f.to_json())
+            # A finding names what a log wrote (an unknown login's name, which a client
+            # or a database role chooses): escaped, so that it cannot move the cursor,
+            # erase this or another line, or reverse the text on the operator's screen.
             if self.fmt == "text" and f.suppressed:
                 click.echo(
-                    f"RECORDED [{f.level}] {f.rule}: {f.title}: {f.principal or f.actor} "
-                    f"(alert suppressed: {f.suppressed}; kept as evidence)"
+                    one_line(
+                        f"RECORDED [{f.level}] {f.rule}: {f.title}: {f.principal or f.actor} "
+                        f"(alert suppressed: {f.suppressed}; kept as evidence)"
+                    )
                 )
             elif self.fmt == "text":
                 who = f.principal or f.actor
                 where = f" on {f.resource}" if f.resource else ""
                 click.echo(
-                    f"ALERT [{f.level}] {f.rule}: {f.title}: {who}{where} ({f.count} event(s))"
+                    one_line(
+                        f"ALERT [{f.level}] {f.rule}: {f.title}: {who}{where} ({f.count} event(s))"
+                    )
                 )
 
     def finish(self, source: str) -> None:
@@ -89,9 +96,9 @@ class _Totals:
             f"{sum(1 for f in self.findings if not f.get('suppressed'))} alert(s)"
         )
         for s in self.samples:
-            click.echo(f"warning: line {s['line']}: {s['reason']}", err=True)
+            click.echo(one_line(f"warning: line {s['line']}: {s['reason']}"), err=True)
         for failure in self.failures:
-            click.echo(f"warning: alert not delivered: {failure}", err=True)
+            click.echo(one_line(f"warning: alert not delivered: {failure}"), err=True)
 
 
 @click.command("ingest")

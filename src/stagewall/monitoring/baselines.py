@@ -41,6 +41,9 @@ DEFAULT_K = 5.0
 DEFAULT_FLOOR_BYTES = 1024 * 1024 * 1024
 DEFAULT_FLOOR_COUNT = 500
 _QUARTER = 900
+# How far after the receiving clock an event's time may be (clocks that disagree a
+# little); a later one is stored at the clock's time (see pipeline._ingest).
+MAX_AHEAD = 900.0
 
 
 @lru_cache(maxsize=64)
@@ -191,8 +194,15 @@ class Volume:
         st = self.state.get(pid)
         if st is None:
             st = self.state[pid] = [day, 0, 0, 0, []]
+        if day < st[0]:
+            # An earlier day's event (another source's late batch, a shipper catching
+            # up): counted in that day's history. It reset today's totals, so one such
+            # event between today's reads (any source that names the principal can
+            # send one) kept the day's total under the threshold for ever.
+            self._past(st, day, ev.bytes)
+            return
         if st[0] != day:
-            if st[0] < day and (st[1] or st[2]):
+            if st[1] or st[2]:
                 hist = st[4]
                 hist.append([st[0], st[1], st[2]])
                 del hist[: max(0, len(hist) - HISTORY_DAYS)]
@@ -215,6 +225,20 @@ class Volume:
         elif not st[3] & 2 and st[2] > limits[2]:
             st[3] |= 2
             ev.volume_anomaly = "count"
+
+    def _past(self, st: list[Any], day: int, size: int) -> None:
+        if day < st[0] - HISTORY_DAYS:
+            return  # older than any threshold reads
+        hist = st[4]
+        for h in hist:
+            if h[0] == day:
+                h[1] += size
+                h[2] += 1
+                break
+        else:
+            hist.append([day, size, 1])
+            hist.sort(key=lambda h: h[0])
+            del hist[: max(0, len(hist) - HISTORY_DAYS)]
 
     def to_json(self) -> dict[str, Any]:
         return {"state": self.state}
@@ -261,15 +285,49 @@ class Gaps:
         return None
 
 
-def gap_event(source: str, last: float, now: float) -> Event:
+def gap_event(source: str, last: float, now: float, *, unseen: bool = False) -> Event:
+    """The event of a silence since ``last`` (``unseen``: since the check started
+    watching a source that has no event time stored)."""
     minutes = int((now - last) // 60)
+    detail = f"no event for {minutes} minutes"
+    if unseen:
+        detail = (
+            f"no event in the {minutes} minutes since the check started watching the "
+            "source (it never posted, or its row in monitoring_source_seen was deleted)"
+        )
+    elif last > now + MAX_AHEAD:
+        # ingestion never stores a time that late: the store's row was written otherwise
+        detail = (
+            f"the newest event time stored for the source is {int((last - now) // 60)} "
+            "minutes after the server's clock (monitoring_source_seen was edited)"
+        )
     return Event(
         now,
         CLS_APPLICATION_LIFECYCLE,
         APP_STOP,
         status=UNKNOWN,
         operation="log.gap",
-        detail=f"no event for {minutes} minutes",
+        detail=detail,
+        source=source,
+        product="stagewall",
+        actor=f"source:{source}",
+    )
+
+
+def ahead_event(source: str, count: int, latest: float, now: float) -> Event:
+    """The event that says ``count`` events of ``source`` were dated after the receiving
+    clock (the latest ``latest``) and stored at its time ``now`` instead."""
+    minutes = int((latest - now) // 60)
+    return Event(
+        now,
+        CLS_APPLICATION_LIFECYCLE,
+        APP_STOP,
+        status=UNKNOWN,
+        operation="log.time_ahead",
+        detail=(
+            f"{count} event(s) dated up to {minutes} minutes after the server's clock, "
+            "stored at the time they were received"
+        ),
         source=source,
         product="stagewall",
         actor=f"source:{source}",

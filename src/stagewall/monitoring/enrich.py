@@ -188,7 +188,11 @@ class EstateIndex:
             else source_type.value
         )
         low = user.lower()
-        pid = self._ns[ns].get(low, "")
+        # Only case is folded, not look-alikes that str.lower() also maps: U+212A KELVIN
+        # SIGN lowers to "k" and U+212B ANGSTROM SIGN to "\u00e5", so a login spelled
+        # with one (a different account) was another principal's, under that one's
+        # grant. A name whose lower case does not upper-case back to it is no one's.
+        pid = "" if low.upper() != user.upper() else self._ns[ns].get(low, "")
         if (
             not pid
             and ns == "cloud"

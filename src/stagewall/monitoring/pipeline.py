@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time as _time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,15 @@ from stagewall.errors import UnknownLogSource
 from stagewall.estate.models import Estate, MonitoringSource
 from stagewall.monitoring import _seen
 from stagewall.monitoring._audit import FINDING_CREATED, INGEST_BATCH
-from stagewall.monitoring.baselines import FirstSeen, Gaps, Volume, WorkingHours, gap_event
+from stagewall.monitoring.baselines import (
+    MAX_AHEAD,
+    FirstSeen,
+    Gaps,
+    Volume,
+    WorkingHours,
+    ahead_event,
+    gap_event,
+)
 from stagewall.monitoring.detect import Detector, Finding
 from stagewall.monitoring.enrich import EstateIndex, GrantIndex
 from stagewall.monitoring.events import Event, iso
@@ -102,6 +110,7 @@ class IngestContext:
         grants: GrantIndex | None = None,
         rules: RuleSet | None = None,
         year: int | None = None,
+        clock: Callable[[], float] = _time.time,
     ) -> None:
         mon = estate.monitoring
         self.estate = estate
@@ -128,6 +137,9 @@ class IngestContext:
         self.volume = Volume(mon.rules.get("large_read_volume"))
         self.gaps = Gaps()
         self.year = year
+        # The receiving clock: no event is stored, judged or counted as later than
+        # MAX_AHEAD past it (see _ingest).
+        self.clock = clock
         self._parsers: dict[str, Parser] = {}
         self._line_no: dict[str, int] = {}
         # One batch at a time: parsers, baselines and the detector are not thread-safe,
@@ -185,7 +197,16 @@ class IngestContext:
 
     # -- the pipeline -----------------------------------------------------------
 
-    def _enrich(self, name: str, src: MonitoringSource, events: list[Event]) -> list[Event]:
+    def _enrich(
+        self,
+        name: str,
+        src: MonitoringSource,
+        events: list[Event],
+        ahead: list[tuple[Event, float]] | None = None,
+    ) -> list[Event]:
+        """``events`` mapped to the estate and judged by the baselines (with the gap events
+        they reveal); ``ahead`` lists the events whose time was the receiving clock's
+        instead of their own (kept as their claim when they have none)."""
         out: list[Event] = []
         gap = src.max_gap.total_seconds() if src.max_gap is not None else None
         res = self.index.estate.resources.get(src.resource) if src.resource else None
@@ -204,6 +225,11 @@ class IngestContext:
                 first_seen(ev)
                 volume(ev)
             append(ev)
+        if ahead:
+            for ev, claimed in ahead:
+                if not ev.claim:  # a mapping's claim (host:, user:...) stands
+                    ev.claim = f"time:{iso(claimed)}"
+            ahead.clear()
         return out
 
     def _place(self, ev: Event, src: MonitoringSource, declared: bool) -> None:
@@ -310,6 +336,14 @@ def _ingest(
     pending: list[Event] = []
     sha = hashlib.sha256
     feed = parser.feed
+    # Whoever writes a line chooses its time. An event dated after the receiving clock
+    # (plus MAX_AHEAD for clocks that disagree a little) is stored at the clock's time,
+    # its own kept as its claim: one dated 2099 made the source's newest event 2099 (its
+    # silence never alerted again), pruned every source's correlation windows and the
+    # dedup memory, and started a principal's learning period in the future.
+    now = ctx.clock()
+    latest = now + MAX_AHEAD
+    ahead = _Ahead(now)
 
     def bad(reason: str, line_no: int) -> None:
         report.malformed += 1
@@ -319,7 +353,7 @@ def _ingest(
     with ctx.store.transaction() as conn:
         tracked = src.max_gap is not None
         if tracked:
-            ctx.gaps.seen(source, *_seen.hold(conn, source))
+            ctx.gaps.seen(source, *_seen.hold(conn, source, now))
         for line_no, line in enumerate(lines, report.first_line):
             text = line.rstrip("\r\n")
             plain = text.isascii()
@@ -339,24 +373,55 @@ def _ingest(
                     ev.source = source
                     ev.product = product
                     ev.raw_hash = digest
+                    if ev.time > latest:
+                        ahead.take(ev)
                 pending += events
                 if len(pending) >= CHUNK:
-                    ctx._store_and_detect(conn, ctx._enrich(source, src, pending), report)
+                    events = ctx._enrich(source, src, pending, ahead.events)
+                    ctx._store_and_detect(conn, events, report)
                     pending = []
         report.lines = line_no - report.first_line + 1
         if final:
             try:
-                pending += parser.flush()
+                flushed = parser.flush()
             except LineError as exc:
                 bad(str(exc), line_no)
+            else:
+                for ev in flushed:
+                    ev.source, ev.product = source, product
+                    if ev.time > latest:
+                        ahead.take(ev)
+                pending += flushed
         ctx._line_no[source] = line_no
-        ctx._store_and_detect(conn, ctx._enrich(source, src, pending), report)
+        events = ctx._enrich(source, src, pending, ahead.events)
+        if ahead.count:
+            late = ahead_event(source, ahead.count, ahead.latest, now)
+            ctx._place(late, src, src.resource is not None)
+            events.append(late)
+        ctx._store_and_detect(conn, events, report)
         newest = ctx.gaps.last.get(source)
         if tracked and newest is not None:
-            _seen.advance(conn, source, newest)
+            _seen.advance(conn, source, newest, now)
         ctx.record(conn, report)
         ctx.save_state(conn)
     return report
+
+
+@dataclass
+class _Ahead:
+    """The events of one call dated after the receiving clock ``now`` (see _ingest)."""
+
+    now: float
+    events: list[tuple[Event, float]] = field(default_factory=list)  # not yet enriched
+    count: int = 0
+    latest: float = 0.0
+
+    def take(self, ev: Event) -> None:
+        """Store ``ev`` at ``now``; its own time becomes its claim once it is enriched."""
+        self.events.append((ev, ev.time))
+        self.count += 1
+        self.latest = max(self.latest, ev.time)
+        ev.time = self.now
 
 
 def _valid_text(text: str) -> str:
@@ -395,15 +460,23 @@ def _gaps(ctx: IngestContext, t: float) -> list[IngestReport]:
         with ctx.store.transaction() as conn:
             # Claimed in the store: one alert per silence across instances and leaders;
             # rolled back with the finding if recording it fails (retried next check).
-            last = _seen.claim_silence(conn, name, t, src.max_gap.total_seconds())
+            # A source with no stored time (it never posted, or its row was deleted) is
+            # watched from now on.
+            _seen.watch(conn, name, t)
+            gap = src.max_gap.total_seconds()
+            last = _seen.claim_silence(conn, name, t, gap)
+            unseen = last is None
+            if unseen:
+                last = _seen.claim_unseen(conn, name, t, gap)
             if last is None:
                 continue
-            ev = gap_event(name, last, t)
+            ev = gap_event(name, last, t, unseen=unseen)
             ctx._place(ev, src, src.resource is not None)
             ctx._store_and_detect(conn, [ev], report)
             ctx.record(conn, report)
             ctx.save_state(conn)
-        ctx.gaps.seen(name, last, last)
+        if not unseen:
+            ctx.gaps.seen(name, last, last)
         reports.append(report)
     return reports
 

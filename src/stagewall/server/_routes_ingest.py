@@ -5,10 +5,11 @@ made on the server host by ``stagewall server ingest-token create SOURCE``). The
 body is newline-delimited log lines (any content type), or with
 ``Content-Type: application/json`` a JSON array of lines (strings) or of events
 (objects, for the JSON sources). Each body is complete: a record still open at
-its end (an unterminated JSON document) counts as malformed. The answer is the
-ingest report: lines, events, malformed lines (numbered within this body, with the
-reason, never the content) and findings. A person's login token is refused here,
-and an ingest token anywhere else.
+its end (an unterminated JSON document) counts as malformed. The answer is what the
+shipper needs to know of its post: lines, events, malformed lines (numbered within
+this body, with the reason, never the content) and where the events were stored —
+nothing of detection (findings, suppressions, alert delivery). A person's login token
+is refused here, and an ingest token anywhere else.
 """
 # No "from __future__ import annotations": FastAPI evaluates the route annotations.
 
@@ -34,6 +35,7 @@ from stagewall.errors import (
     IngestRateLimited,
     IngestSourceMismatch,
     IngestTokenInvalid,
+    IngestTooManyLines,
     MonitoringError,
     StagewallError,
 )
@@ -70,6 +72,8 @@ class IngestLimits:
     line_burst: float = LINE_BURST
     requests_per_second: float = REQUESTS_PER_SECOND
     request_burst: float = REQUEST_BURST
+    # lines per request: no more than a token may send at once (its line burst)
+    max_lines: int = int(LINE_BURST)
 
 
 @dataclass
@@ -261,10 +265,24 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def body_lines(body: bytes, content_type: str) -> list[str]:
-    """The log lines of a request body (see the module docstring for the forms)."""
+def _too_many(count: int, limit: int) -> IngestTooManyLines:
+    return IngestTooManyLines(
+        f"the request body has {count} lines; the limit is {limit} lines per request"
+    )
+
+
+def body_lines(body: bytes, content_type: str, max_lines: int | None = None) -> list[str]:
+    """The log lines of a request body (see the module docstring for the forms).
+
+    More than ``max_lines`` lines are refused (IngestTooManyLines) before any is made
+    into a line: 8 MiB of ``1,`` is four million of them."""
+    is_json = content_type.split(";", 1)[0].strip().lower() == "application/json"
+    if max_lines is not None and not is_json:
+        count = body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
+        if count > max_lines:
+            raise _too_many(count, max_lines)
     text = body.decode("utf-8", "surrogateescape")
-    if content_type.split(";", 1)[0].strip().lower() == "application/json":
+    if is_json:
         try:
             value = json.loads(text)
         except (ValueError, RecursionError):
@@ -277,6 +295,8 @@ def body_lines(body: bytes, content_type: str) -> list[str]:
                 "a JSON body must be an array of lines (strings) or events (objects)",
                 hint="send plain newline-delimited lines as text/plain",
             )
+        if max_lines is not None and len(value) > max_lines:
+            raise _too_many(len(value), max_lines)
         return [v if isinstance(v, str) else json.dumps(v, separators=(",", ":")) for v in value]
     lines = text.split("\n")
     if lines and lines[-1] == "":
@@ -284,8 +304,17 @@ def body_lines(body: bytes, content_type: str) -> list[str]:
     return lines
 
 
+# What a shipper is told of its post. Not the findings, the suppressions that silenced
+# them (with their reasons) or the alert sinks that failed: a shipper's token is the
+# least trusted credential the server takes, and a compromised shipper would tune its
+# forged lines against them, or learn that alerts are not getting through. The
+# findings are in the audit log and the alert sinks; the batch's audit event counts them.
+ANSWER = ("source", "lines", "events", "malformed", "first_index", "last_index", "head")
+
+
 def _answer(report: IngestReport) -> dict[str, Any]:
-    out = report.to_json()
+    full = report.to_json()
+    out = {k: full[k] for k in ANSWER}
     # Number malformed lines within this body, not within the source's stream.
     out["malformed_samples"] = [
         {**s, "line": int(s["line"]) - report.first_line + 1} for s in report.malformed_samples
@@ -312,11 +341,14 @@ def register(r: FastAPI, state: ServerState) -> IngestEndpoint:
         # from holding request threads or many bodies in memory at once.
         async with concurrent:
             body = await _read_body(request, endpoint.limits.max_body)
-            lines = body_lines(body, request.headers.get("content-type", ""))
-            del body
-            endpoint.spend(actor.session_id, len(lines))
+            kind = request.headers.get("content-type", "")
 
             def run() -> IngestReport:
+                # In a worker thread, with the parsing of the body: reading 8 MiB of JSON
+                # into lines is CPU work that would hold every other request of the
+                # server on the event loop.
+                lines = body_lines(body, kind, endpoint.limits.max_lines)
+                endpoint.spend(actor.session_id, len(lines))
                 with acting(actor):
                     return ingest_lines(
                         source, lines, endpoint.context(), final=True, origin=origin

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import csv
 import json
 import re
+import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -43,7 +45,11 @@ class Parser(abc.ABC):
     MAX_SESSIONS: ClassVar[int] = 65536
 
     def __init__(self, *, year: int | None = None) -> None:
-        self.year = year if year is not None else datetime.now(UTC).year
+        # The year of classic syslog lines (which have none); None: each line's own,
+        # judged against the clock when it is read (see parse_syslog_time). Fixed when
+        # the parser was made, a server running over New Year dated every line a year
+        # back, and one started just after it dated December's backlog a year ahead.
+        self.year = year
         # text syslog program names are the sender's word unless the source says
         # otherwise (see vouch)
         self.trust_programs = False
@@ -170,13 +176,44 @@ def loads(text: str) -> Any:
     return json.loads(text) if _has_float(value) else value
 
 
-def parse_syslog_time(text: str, year: int) -> float:
-    """``Dec  5 02:41:20`` (no year, taken as UTC in ``year``) -> epoch seconds."""
+# the clock a classic syslog line's year is judged against (tests move it)
+_now = time.time
+# how far after the clock a classic syslog line may be and still be of this year
+YEAR_SLACK = 86400.0
+
+
+def parse_syslog_time(text: str, year: int | None) -> float:
+    """``Dec  5 02:41:20`` (no year, taken as UTC in ``year``) -> epoch seconds.
+
+    ``year`` None: the latest year that puts the line at most ``YEAR_SLACK`` after the
+    clock — a line is read soon after it is written, so ``Dec 31 23:59:58`` read on
+    1 January is of the year before, and ``Jan  1 00:00:01`` read a second before
+    midnight on 31 December (a sender's clock a little ahead) of the year after."""
     try:
         month = _MONTHS[text[:3]]
         day = int(text[4:6])
         hh, mm, ss = int(text[7:9]), int(text[10:12]), int(text[13:15])
-        return datetime(year, month, day, hh, mm, ss, tzinfo=UTC).timestamp()
+        if year is not None:
+            return datetime(year, month, day, hh, mm, ss, tzinfo=UTC).timestamp()
+        now = _now()
+        today = datetime.fromtimestamp(now, UTC)
+        latest = now + YEAR_SLACK
+        if month == 1 and today.month == 12:
+            ts = datetime(today.year + 1, month, day, hh, mm, ss, tzinfo=UTC).timestamp()
+            if ts <= latest:
+                return ts
+        try:
+            ts = datetime(today.year, month, day, hh, mm, ss, tzinfo=UTC).timestamp()
+        except ValueError:  # 29 February in a year without one: an earlier year's
+            ts = latest + 1
+        y = today.year - 1
+        while ts > latest and y >= today.year - 4:
+            with contextlib.suppress(ValueError):
+                ts = datetime(y, month, day, hh, mm, ss, tzinfo=UTC).timestamp()
+            y -= 1
+        if ts > latest:
+            raise ValueError(text)
+        return ts
     except (KeyError, ValueError):
         raise LineError(f"{text[:15]!r} is not a syslog timestamp") from None
 
@@ -221,7 +258,7 @@ _SYSLOG = re.compile(
 )
 
 
-def split_syslog(line: str, year: int) -> tuple[float, str, str, str, str]:
+def split_syslog(line: str, year: int | None) -> tuple[float, str, str, str, str]:
     """(time, host, program, pid, message) of a syslog line, or a journald JSON line
     (a daemon's name that journald's ``_COMM`` contradicts is no program's: empty)."""
     ts, host, prog, pid, msg, proof = read_syslog(line, year)
@@ -229,7 +266,7 @@ def split_syslog(line: str, year: int) -> tuple[float, str, str, str, str]:
 
 
 def read_syslog(
-    line: str, year: int, *, annotated: bool = False
+    line: str, year: int | None, *, annotated: bool = False
 ) -> tuple[float, str, str, str, str, str]:
     """(time, host, program, pid, message, proof): :func:`read_attested` without the uid."""
     return read_attested(line, year, annotated=annotated)[:6]
@@ -245,7 +282,7 @@ def _contradicts(daemon: frozenset[str] | None, comm: str, exe: str) -> bool:
 
 
 def read_attested(
-    line: str, year: int, *, annotated: bool = False
+    line: str, year: int | None, *, annotated: bool = False
 ) -> tuple[float, str, str, str, str, str, str]:
     """(time, host, program, pid, message, proof, uid) of a syslog line or journald record.
 
