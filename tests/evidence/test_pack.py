@@ -218,7 +218,7 @@ def test_oscal_assessment_results_validate_with_trestle(pack: Path) -> None:
     doc = json.loads(_files(pack)["oscal/assessment-results.json"])
     ar = AssessmentResults.model_validate(doc["assessment-results"])
     result = ar.results[0]
-    assert len(result.observations or []) == 17  # one observation per registered check
+    assert len(result.observations or []) == 18  # one observation per registered check
     ids = {f.target.target_id for f in result.findings or []}
     assert "iso27001-2022_a.8.31" in ids and "soc2-2017_cc8.1" in ids
     states = {f.target.target_id: f.target.status.state.value for f in result.findings or []}

@@ -36,7 +36,8 @@ class Population:
         for row in self.rows:
             if row.get("audit_index") is not None:
                 out.append(int(row["audit_index"]))
-            out += [int(i) for i in str(row.get("approval_events") or "").split() if i.isdigit()]
+            for column in ("approval_events", "approval_withdrawn_events"):
+                out += [int(i) for i in str(row.get(column) or "").split() if i.isdigit()]
         return out
 
     def to_csv(self) -> bytes:
@@ -171,7 +172,23 @@ def promotions(inputs: EvidenceInputs) -> Population:
     return Population("production_promotions", cols, tuple(rows))
 
 
+def _withdrawn_runs(inputs: EvidenceInputs) -> dict[str, list[int]]:
+    """Masking run id -> the ``masking.plan.withdrawn`` events (up to the as-of time) whose
+    ``runs_under_approval`` name it: the copy was made under an approval later withdrawn.
+    A run still going when its approval was withdrawn has no masking run there yet; the
+    ``masking.plan_approvals`` check names it by its job run."""
+    out: dict[str, list[int]] = {}
+    for event, details in inputs.details_of(["masking.plan.withdrawn"]):
+        if event.status != "Success":
+            continue
+        for used in details.get("runs_under_approval") or []:
+            if isinstance(used, dict) and used.get("masking_run"):
+                out.setdefault(str(used["masking_run"]), []).append(event.index)
+    return out
+
+
 def masking_runs(inputs: EvidenceInputs) -> Population:
+    withdrawn = _withdrawn_runs(inputs)
     rows = []
     for r in sorted(inputs.masking_runs, key=lambda r: (r["started_at"], r["run_id"])):
         at = when(r["started_at"])
@@ -189,6 +206,9 @@ def masking_runs(inputs: EvidenceInputs) -> Population:
                 "plan_sha256": r["plan_sha256"],
                 "key_id": r["key_id"],
                 "total_rows": r["total_rows"],
+                "approval_withdrawn_events": " ".join(
+                    str(i) for i in withdrawn.get(str(r["run_id"]), [])
+                ),
                 "audit_index": r["audit_index"],
             }
         )
@@ -201,7 +221,7 @@ def masking_runs(inputs: EvidenceInputs) -> Population:
         "finished_at",
         "plan_sha256",
     )
-    cols += ("key_id", "total_rows", "audit_index")
+    cols += ("key_id", "total_rows", "approval_withdrawn_events", "audit_index")
     return Population("masking_runs", cols, tuple(rows))
 
 

@@ -16,6 +16,7 @@ from stagewall.evidence._model import CheckResult, CheckStatus, ranges_of
 from stagewall.evidence._registry import Check, register
 from stagewall.evidence.checks._util import first, plural, when
 from stagewall.gates.promotions import Promotion, approver_problem
+from stagewall.redact import redact
 
 
 def _request(row: dict[str, Any]) -> Request:
@@ -304,6 +305,118 @@ class MaskingVerified(Check):
         )
 
 
+_JOB_TRIGGERED = "masking.job.triggered"
+_PLAN_WITHDRAWN = "masking.plan.withdrawn"
+
+
+@register
+class MaskingPlanApprovals(Check):
+    name = "masking.plan_approvals"
+    title = "No masking job run went under a plan approval later withdrawn"
+    proves = (
+        "Every masking job run the server started in the window (its masking.job.triggered "
+        "event, which names the plan approval it went under) still stands on that approval "
+        "at the as-of time: a run whose approval its approver withdrew (a "
+        "masking.plan.withdrawn event of that request) is named with the withdrawal's "
+        "time, who withdrew it and why. Read from the signed log, not from the store's "
+        "request, review or job rows."
+    )
+    cannot_prove = (
+        "Why the approver withdrew (the reason is theirs); runs started before the server "
+        "recorded the approval a run went under (their start names none, and they are "
+        "counted as such); masking runs of the CLI, which need no plan approval."
+    )
+
+    def run(self, inputs: EvidenceInputs) -> CheckResult:
+        withdrawn: dict[str, tuple[EventRow, dict[str, Any]]] = {}
+        triggered: list[tuple[EventRow, dict[str, Any]]] = []
+        for event, details in inputs.details_of([_JOB_TRIGGERED, _PLAN_WITHDRAWN]):
+            if event.status != "Success":
+                continue
+            if event.code == _PLAN_WITHDRAWN:
+                request = (event.resource or "").removeprefix("request:")
+                if request and request != event.resource:
+                    withdrawn.setdefault(request, (event, details))  # the first counts
+            elif inputs.in_window(event):
+                triggered.append((event, details))
+        items: list[dict[str, Any]] = []
+        indexes: list[int] = []
+        unnamed = 0
+        for event, details in triggered:
+            indexes.append(event.index)
+            approval = details.get("plan_approval")
+            request = str(approval.get("request") or "") if isinstance(approval, dict) else ""
+            if not request:
+                unnamed += 1
+                continue
+            found = withdrawn.get(request)
+            if found is None:
+                continue
+            gone, why = found
+            indexes.append(gone.index)
+            run = str(details.get("run"))
+            listed = [
+                u
+                for u in why.get("runs_under_approval") or []
+                if isinstance(u, dict) and str(u.get("run")) == run
+            ]
+            items.append(
+                {
+                    "run": run,
+                    "job": details.get("job"),
+                    "triggered_event": event.index,
+                    "triggered_at": event.time,
+                    "plan_sha256": details.get("plan_sha256"),
+                    "plan_approval": request,
+                    "approved_by": approval.get("approved_by") if approval else None,
+                    "withdrawn_by": gone.actor,
+                    "withdrawn_at": gone.time,
+                    "withdrawal_event": gone.index,
+                    "reason": redact(str(why.get("reason") or "")),
+                    # as the withdrawal recorded it (the run may not have finished then)
+                    "masking_run": listed[0].get("masking_run") if listed else None,
+                    "started_after_withdrawal": event.index > gone.index,
+                }
+            )
+        figures = {
+            "runs": len(triggered),
+            "under_withdrawn_approval": len(items),
+            "without_named_approval": unnamed,
+            "withdrawals": len(withdrawn),
+        }
+        indexes = [i for i in indexes if i < inputs.log_size]
+        if not triggered:
+            return CheckResult(
+                self.name,
+                CheckStatus.NOT_APPLICABLE,
+                "no masking job run started in the window",
+                figures,
+                why="the server started no masking job run in the window, so no run went "
+                "under a plan approval",
+            )
+        named = first(
+            f"{i['run']} (request {i['plan_approval']}, withdrawn by {i['withdrawn_by']} at "
+            f"{i['withdrawn_at']})"
+            for i in items
+        )
+        status, summary = (
+            (
+                CheckStatus.FAIL,
+                f"{plural(len(items), 'masking job run')} went under a plan "
+                f"approval later withdrawn: {named}",
+            )
+            if items
+            else (
+                CheckStatus.PASS,
+                f"none of {plural(len(triggered), 'masking job run')} "
+                f"went under a plan approval later withdrawn ({unnamed} name no approval)",
+            )
+        )
+        return CheckResult(
+            self.name, status, summary, figures, ranges_of(indexes), items=tuple(items)
+        )
+
+
 @register
 class ResourceIdentity(Check):
     name = "separation.resource_identity"
@@ -386,4 +499,4 @@ class ResourceIdentity(Check):
         )
 
 
-__all__ = ["MaskingVerified", "ProductionPromotions", "ResourceIdentity"]
+__all__ = ["MaskingPlanApprovals", "MaskingVerified", "ProductionPromotions", "ResourceIdentity"]
