@@ -819,6 +819,18 @@ class GateRowUnbound(AccessDenied):
     )
 
 
+class CommitNotFull(UsageError):
+    """A commit was named by less than its full object id (a prefix, or not hex): a
+    prefix can be matched on purpose by a crafted commit, so stagewall never accepts
+    one where a commit is compared or recorded."""
+
+    code = "SW946"
+    default_hint = (
+        "pass the full object id: 40 hex digits for SHA-1 repositories, 64 for SHA-256 "
+        "(`git rev-parse HEAD`, $GITHUB_SHA, $CI_COMMIT_SHA); nothing was checked or changed"
+    )
+
+
 # --- webfollow: what the web UI's red team left open (SW956-SW959) ---
 
 

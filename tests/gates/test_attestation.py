@@ -116,7 +116,7 @@ def test_cli_verify_checks_stage_commit_and_digest(tmp_path: Path) -> None:
     pub.write_text(PUBLIC.pem())
     base = ("gate", "verify", str(good), "--public-key", str(pub))
     r = run_cli(
-        *base, "--stage", pred["stage"], "--commit", pred["sha"][:12], "--digest", pred["digest"]
+        *base, "--stage", pred["stage"], "--commit", pred["sha"], "--digest", pred["digest"]
     )
     assert r.exit_code == 0, r.stderr
     assert "warning" not in r.stderr
@@ -125,7 +125,7 @@ def test_cli_verify_checks_stage_commit_and_digest(tmp_path: Path) -> None:
     r = run_cli(*base, "--commit", "0" * 40)
     assert r.exit_code == 1 and "commit" in r.stderr
     r = run_cli(*base, "--commit", pred["sha"][:4])  # too short to name a commit
-    assert r.exit_code == 1
+    assert r.exit_code == 2 and "error[SW946]" in r.stderr
     r = run_cli(*base, "--digest", "sha256:" + "cd" * 32)
     assert r.exit_code == 1 and "artifact" in r.stderr
     r = run_cli(*base, "--digest", pred["digest"].removeprefix("sha256:"))

@@ -307,7 +307,9 @@ def check_cmd(
     type=estate_name("stage name"),
     help="Fail unless the attestation is for this stage.",
 )
-@click.option("--commit", default=None, help="Fail unless it is for this commit SHA.")
+@click.option(
+    "--commit", default=None, help="Fail unless it is for this commit (its full SHA, not a prefix)."
+)
 @click.option("--digest", default=None, help="Fail unless it is for this artifact digest.")
 @click.option(
     "--max-age",
@@ -331,6 +333,10 @@ def verify_cmd(
     where attestations are stored and read later: one signed before an approval
     stopped counting or a check failed still verifies.
     """
+    from stagewall.gates._git import check_full_sha
+
+    if commit is not None:
+        commit = check_full_sha(commit, "--commit")
     age = None
     if max_age is not None:
         try:

@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stagewall.errors import BackendError, ConfigError
+from stagewall.errors import BackendError, CommitNotFull, ConfigError
 
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _SHORT = re.compile(r"^[0-9a-fA-F]{4,64}$")
@@ -64,14 +64,20 @@ def is_full_sha(value: str) -> bool:
 
 
 def check_full_sha(value: str, what: str = "--change") -> str:
-    """A full lower-case commit id (40 or 64 hex digits), or ConfigError."""
+    """A full commit id (40 or 64 hex digits) in lower case, or :class:`CommitNotFull`.
+
+    Never a prefix: a commit crafted to share the first digits of another would match.
+    """
     v = value.strip().lower()
-    if not _SHA.match(v):
-        raise ConfigError(
-            f"{what} {value!r} is not a full commit SHA",
-            hint="pass the full 40-hex-digit commit id (e.g. `git rev-parse HEAD`)",
-        )
-    return v
+    if _SHA.match(v):
+        return v
+    if re.fullmatch(r"[0-9a-f]+", v):
+        why = f"it has {len(v)} hex digits, not 40 (SHA-1) or 64 (SHA-256)"
+        if len(v) < 40:
+            why += ": an abbreviated id could be matched by a commit crafted to share it"
+    else:
+        why = "it is not a hexadecimal object id (branch and tag names move)"
+    raise CommitNotFull(f"{what} {value[:80]!r} is not a full commit SHA: {why}")
 
 
 class Repo:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from stagewall.errors import AttestationMismatch, IntegrityError, SignatureInvalid
+from stagewall.gates._git import check_full_sha
 from stagewall.keys import PublicKey, SigningKey
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -163,23 +164,24 @@ def expect_subject(
 ) -> None:
     """Raise :class:`AttestationMismatch` unless the attestation is about exactly these.
 
-    ``commit`` may be abbreviated (at least 7 hex digits); ``digest`` is
-    ``sha256:<hex>`` or the bare hex. ``max_age``: the attestation must have been signed
-    (its predicate's ``time``) at most this long before ``now`` — an old attestation was
-    true when it was signed, not necessarily now (an approval may have stopped counting
-    or a check failed since).
+    ``commit`` is the full object id (40 or 64 hex digits, any case): a prefix raises
+    :class:`~stagewall.errors.CommitNotFull`, since a commit crafted to share it would
+    match. ``digest`` is ``sha256:<hex>`` or the bare hex. ``max_age``: the
+    attestation must have been signed (its predicate's ``time``) at most this long
+    before ``now`` — an old attestation was true when it was signed, not necessarily
+    now (an approval may have stopped counting or a check failed since).
     """
+    want_commit = None if commit is None else check_full_sha(commit, "--commit")
     pred = verified.predicate
     problems: list[str] = []
     if max_age is not None:
         problems.extend(_age_problems(pred.get("time"), max_age, now or datetime.now(UTC)))
     if stage is not None and pred.get("stage") != stage:
         problems.append(f"stage {pred.get('stage')!r}, not {stage!r}")
-    if commit is not None:
-        want = commit.strip().lower()
+    if want_commit is not None:
         have = str(pred.get("sha", "")).lower()
-        if len(want) < 7 or not re.fullmatch(r"[0-9a-f]+", want) or not have.startswith(want):
-            problems.append(f"commit {have[:12]}…, not {commit!r}")
+        if have != want_commit:
+            problems.append(f"commit {have[:12]}…, not {want_commit}")
     if digest is not None:
         want_digest = digest.strip().lower()
         if not want_digest.startswith("sha256:"):

@@ -64,6 +64,13 @@ from stagewall.gates.promotions import (
 from stagewall.keys import SigningKey
 
 
+def _no_hook(_promotion: Promotion) -> None:
+    """Between the decision and its re-check under the write (tests replace it)."""
+
+
+_after_decision: Callable[[Promotion], None] = _no_hook
+
+
 @dataclass(frozen=True)
 class Allowed:
     promotion: Promotion
@@ -131,76 +138,98 @@ def check(
         # After the read transaction: each unbound row is recorded and alerted.
         for promotion, problems in to_alert:
             alert_unbound(gate, actor, promotion, problems)
-    predicate = {
-        "stage": stage,
-        "environment": st.environment,
-        "sha": sha,
-        "digest": digest,
-        "promotion": promo.id,
-        "submitter": promo.submitter,
-        "break_glass": promo.break_glass,
-        "authors": [
-            {"principal": a.principal, "affiliation": "internal" if a.internal else "external"}
-            | ({} if a.principal else {"identity": a.identities[0]})
-            for a in promo.authorship(gate.estate).authors
-        ],
-        "commits": promo.commits,
-        "base": promo.base,
-        "approvals": facts["approvals"],
-        "checks": facts["checks"],
-        "deployer": deployer,
-        "time": fmt_time(now),
-        "rules_hash": rules_hash,
-    }
-    if promo.break_glass:
-        predicate["break_glass_reason"] = promo.reason
-    envelope = sign_envelope(statement(subject_name, digest, predicate), key)
-    if write is not None:
-        try:
-            write(envelope)
-        except OSError as exc:
-            raise UsageError(
-                f"cannot write the attestation: {exc.strerror or exc}"
-                + (f": {exc.filename}" if exc.filename else ""),
-                hint="choose an --out path in an existing, writable directory; "
-                "the deployment was not recorded",
-            ) from None
-    with gate.store.transaction() as conn:
-        row_id = conn.execute(
-            insert(gate_deployments)
-            .values(
-                stage=stage,
-                sha=sha,
-                digest=digest,
-                request_id=promo.id,
-                deployer=deployer,
-                created_at=fmt_time(now),
-            )
-            .returning(gate_deployments.c.id)
-        ).scalar_one()
-        ref = gate.log.append_refs(
-            [
-                gate.sealed(
-                    ev.CHECKED.code,
-                    Status.SUCCESS,
-                    actor,
-                    f"deployment of {sha[:12]} to {stage} allowed ({promo.id})",
-                    resource,
-                    {
-                        "promotion": promo.id,
-                        "stage": stage,
-                        "sha": sha,
-                        "digest": digest,
-                        "deployer": deployer,
-                        "rules_hash": rules_hash,
-                        "approvals": [a["approver"] for a in facts["approvals"]],
-                        "break_glass": promo.break_glass,
-                    },
+    _after_decision(promo)
+    # Decide again under the write that records the deployment, with the promotion's
+    # request locked (the lock a withdrawal takes): an approval withdrawn, or a row
+    # changed, since the read above counts for nothing, not once.
+    try:
+        with gate.store.transaction() as conn:
+            gate.store.lock(conn, f"stagewall.request.{promo.id}")
+            problems = unbound_rows(gate, conn, promo.id)
+            if not problems:
+                problems, facts = _evaluate(gate, conn, promo, idx, now)
+            if problems:
+                raise AccessDenied(
+                    f"deployment of {sha[:12]} to {stage} refused: {promo.id} changed while "
+                    "it was decided: " + "; ".join(problems),
+                    hint="nothing was recorded; run gate check again",
                 )
-            ],
-            conn=conn,
-        )[0]
-        bind_row(conn, gate_deployments, gate_deployments.c.id == row_id, ref)
+            predicate = {
+                "stage": stage,
+                "environment": st.environment,
+                "sha": sha,
+                "digest": digest,
+                "promotion": promo.id,
+                "submitter": promo.submitter,
+                "break_glass": promo.break_glass,
+                "authors": [
+                    {
+                        "principal": a.principal,
+                        "affiliation": "internal" if a.internal else "external",
+                    }
+                    | ({} if a.principal else {"identity": a.identities[0]})
+                    for a in promo.authorship(gate.estate).authors
+                ],
+                "commits": promo.commits,
+                "base": promo.base,
+                "approvals": facts["approvals"],
+                "checks": facts["checks"],
+                "deployer": deployer,
+                "time": fmt_time(now),
+                "rules_hash": rules_hash,
+            }
+            if promo.break_glass:
+                predicate["break_glass_reason"] = promo.reason
+            envelope = sign_envelope(statement(subject_name, digest, predicate), key)
+            if write is not None:
+                try:
+                    write(envelope)
+                except OSError as exc:
+                    raise UsageError(
+                        f"cannot write the attestation: {exc.strerror or exc}"
+                        + (f": {exc.filename}" if exc.filename else ""),
+                        hint="choose an --out path in an existing, writable directory; "
+                        "the deployment was not recorded",
+                    ) from None
+            row_id = conn.execute(
+                insert(gate_deployments)
+                .values(
+                    stage=stage,
+                    sha=sha,
+                    digest=digest,
+                    request_id=promo.id,
+                    deployer=deployer,
+                    created_at=fmt_time(now),
+                )
+                .returning(gate_deployments.c.id)
+            ).scalar_one()
+            ref = gate.log.append_refs(
+                [
+                    gate.sealed(
+                        ev.CHECKED.code,
+                        Status.SUCCESS,
+                        actor,
+                        f"deployment of {sha[:12]} to {stage} allowed ({promo.id})",
+                        resource,
+                        {
+                            "promotion": promo.id,
+                            "stage": stage,
+                            "sha": sha,
+                            "digest": digest,
+                            "deployer": deployer,
+                            "rules_hash": rules_hash,
+                            "approvals": [a["approver"] for a in facts["approvals"]],
+                            "break_glass": promo.break_glass,
+                        },
+                    )
+                ],
+                conn=conn,
+            )[0]
+            bind_row(conn, gate_deployments, gate_deployments.c.id == row_id, ref)
+    except StagewallError as exc:
+        raise ev.refuse(
+            gate.log, ev.CHECKED.code, actor, exc, resource, {"sha": sha, "digest": digest}
+        ) from None
     return Allowed(promo, predicate, envelope)
 
 

@@ -332,8 +332,8 @@ class UngatedProductionDeploy(Rule):
         "did (`if: always()`, `!cancelled()`, GitLab `when: always`)."
     )
     remediation = (
-        "Add a step `stagewall gate check --to production --commit $SHA` before the deploy "
-        "(or in a job the deploy job needs)."
+        "Add a step `stagewall gate check --change $SHA --artifact $DIGEST --to production` "
+        "(the commit's full SHA) before the deploy (or in a job the deploy job needs)."
     )
     controls = ("A.8.32", "A.8.31", "A.5.3")
     tags = ("ci", "change")
