@@ -10,7 +10,10 @@ says ``stopped``: never ``passed``.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,7 +69,20 @@ def test_the_stop_reaches_verifys_forked_workers(
     """The coordinator asks the stop check while it waits for its workers and sets
     their flag: a worker reading a large table stops at its next batch."""
     if not _parallel.can_fork(2):
-        pytest.skip("verify's workers are forked only where fork is the start method")
+        # Verify forks only while its process runs one thread; a test process that
+        # earlier tests left with threads runs this test in a fresh interpreter.
+        if os.environ.get(_FRESH):
+            pytest.fail("a fresh interpreter runs other threads: verify would not fork")
+        name = f"{__file__}::test_the_stop_reaches_verifys_forked_workers"
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "0", name],
+            env={**os.environ, _FRESH: "1"},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        return
     db = tmp_path / "big.sqlite"
     conn = sqlite3.connect(db)
     conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
@@ -98,6 +114,9 @@ def test_the_stop_reaches_verifys_forked_workers(
         if check is not None and token is not None:
             check.reset(token)
     assert 1 <= batches.value < 200_000  # base: the worker read every row
+
+
+_FRESH = "STAGEWALL_TEST_FRESH_INTERPRETER"
 
 
 def _read_table(_: int) -> int:
