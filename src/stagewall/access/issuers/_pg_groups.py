@@ -249,10 +249,16 @@ def creation_rights(cur: psycopg.Cursor[Any], login: str) -> list[str]:
     return [str(r[0]) for r in cur.fetchall()]
 
 
+# The databases below are those anyone can connect to: not ``datallowconn`` false, and not
+# marked invalid (``datconnlimit = -2``), which DROP DATABASE does first, before it waits
+# for a checkpoint (which can take seconds) and removes the files and the row. No login can
+# reach an invalid database, so it holds nothing a login could create; counting it made a
+# grant fail while someone else dropped a database on the same cluster.
 def databases_creatable(cur: psycopg.Cursor[Any], login: str) -> list[str]:
     """Other databases where ``login`` could create schemas (CREATE on the database)."""
     cur.execute(
-        "SELECT datname FROM pg_database WHERE datallowconn AND datname <> current_database() "
+        "SELECT datname FROM pg_database WHERE datallowconn AND datconnlimit <> -2 "
+        "AND datname <> current_database() "
         "AND has_database_privilege(%s::name, oid, 'CONNECT') "
         "AND has_database_privilege(%s::name, oid, 'CREATE') ORDER BY 1",
         (login, login),
@@ -279,7 +285,8 @@ def schemas_creatable(cur: psycopg.Cursor[Any], roles: list[str]) -> list[str]:
 def other_databases(cur: psycopg.Cursor[Any], login: str) -> list[str]:
     """Other databases ``login`` can connect to (through PUBLIC's default CONNECT)."""
     cur.execute(
-        "SELECT datname FROM pg_database WHERE datallowconn AND datname <> current_database() "
+        "SELECT datname FROM pg_database WHERE datallowconn AND datconnlimit <> -2 "
+        "AND datname <> current_database() "
         "AND has_database_privilege(%s::name, oid, 'CONNECT') ORDER BY 1",
         (login,),
     )

@@ -541,11 +541,16 @@ class PostgresIssuer:
     def _schemas_again(
         self, cur: psycopg.Cursor[Any], db: str, roles: list[str]
     ) -> list[str] | None:
-        """After a failed read of ``db``: None when the database was dropped meanwhile (it
-        holds nothing), else the schemas read on a second or third try; a database that
-        cannot be read refuses the login (fail closed)."""
+        """After a failed read of ``db``: None when the database was dropped meanwhile or is
+        being dropped (invalid: nobody can connect to it, so it holds nothing), else the
+        schemas read on a second or third try; a database that cannot be read refuses the
+        login (fail closed)."""
         for _attempt in range(2):
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s AND datallowconn", (db,))
+            cur.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s AND datallowconn "
+                "AND datconnlimit <> -2",
+                (db,),
+            )
             if cur.fetchone() is None:
                 return None
             result = self._try_schemas(db, roles)
