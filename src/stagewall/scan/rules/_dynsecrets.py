@@ -23,20 +23,19 @@ reads production's secret only as production's job.
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from stagewall.scan.rules._civalues import expansions as _expansions
 from stagewall.scan.rules._civalues import variable_values as _variable_values
+from stagewall.scan.rules._expressions import Bound, Node, Value, evaluate_with
+from stagewall.scan.rules._expressions import Parser as _Parser
 
-_MAX_NAMES = 64
 _INDEX = re.compile(r"\bsecrets\s*\[")
 _REF = re.compile(
     r"^(?:github\.event\.)?(?P<ctx>matrix|inputs|env)\.(?P<name>[A-Za-z_][A-Za-z0-9_-]*)$"
 )
-_FORMAT = re.compile(r"^format\(\s*'(?P<template>(?:[^']|'')*)'\s*,(?P<args>.*)\)$", re.S)
 _LITERAL = re.compile(r"^'((?:[^']|'')*)'$")
 _WHOLE_EXPR = re.compile(r"^\$\{\{\s*(?P<expr>[^}]+?)\s*\}\}$")
 # GitLab: ``\$${VAR}_NAME`` / ``$$PRE_${VAR}_NAME`` (eval), and bash indirection
@@ -83,24 +82,6 @@ def _index_expressions(text: str) -> list[str]:
     return found
 
 
-def _split_args(args: str) -> list[str]:
-    out, depth, quote, current = [], 0, False, ""
-    for ch in args:
-        if ch == "'":
-            quote = not quote
-        elif not quote and ch in "([":
-            depth += 1
-        elif not quote and ch in ")]":
-            depth -= 1
-        if ch == "," and depth == 0 and not quote:
-            out.append(current.strip())
-            current = ""
-        else:
-            current += ch
-    out.append(current.strip())
-    return out
-
-
 def _ref_values(
     ref: str, doc: dict[str, Any], job: dict[str, Any], depth: int = 0
 ) -> list[tuple[str, str]]:
@@ -123,28 +104,20 @@ def _ref_values(
     return []
 
 
+def _evaluate(tree: Node, doc: dict[str, Any], job: dict[str, Any]) -> list[tuple[Value, Bound]]:
+    return evaluate_with(tree, lambda ref: _ref_values(ref, doc, job))
+
+
 def _expand(expr: str, doc: dict[str, Any], job: dict[str, Any]) -> list[BuiltName]:
     """Every name the index expression ``expr`` can give (empty: not known)."""
-    match = _FORMAT.match(expr)
-    if match is not None:
-        template = match.group("template").replace("''", "'")
-        args = _split_args(match.group("args"))
-    else:
-        template, args = "{0}", [expr]
-    choices: list[list[tuple[str, str]]] = []
-    for arg in args:
-        literal = _LITERAL.match(arg)
-        values = [(literal.group(1), "")] if literal else _ref_values(arg, doc, job)
-        if not values:
-            return []
-        choices.append(values)
+    try:
+        tree = _Parser(expr).parse()
+    except ValueError:
+        return []
     out: list[BuiltName] = []
-    for combo in itertools.islice(itertools.product(*choices), _MAX_NAMES):
-        name = template
-        for i, (value, _) in enumerate(combo):
-            name = name.replace("{" + str(i) + "}", value)
-        bound = tuple(sorted({(ref, value) for value, ref in combo if ref}))
-        out.append(BuiltName(f"secrets[{expr}]", name, bound))
+    for value, bound in _evaluate(tree, doc, job):
+        if isinstance(value, str) and value and all(n.name != value for n in out):
+            out.append(BuiltName(f"secrets[{expr}]", value, tuple(sorted(bound))))
     return out
 
 

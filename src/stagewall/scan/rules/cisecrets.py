@@ -43,7 +43,9 @@ class ProductionSecretInNonProductionJob(Rule):
         "`env:` (GitHub) or the top-level `variables:`/`default:` (GitLab) is read by every "
         "job. A name built when the job runs counts with each value it can take: "
         "`secrets[format('{0}_DB_URL', inputs.env)]`, `secrets[matrix.target]`, "
-        "`secrets[env.TARGET]` (matrix values, input options or default, `env` values), a "
+        "`secrets[env.TARGET]`, any expression (`join(fromJSON(...), '_')`, "
+        "`inputs.env == 'production' && 'PROD_DB_URL' || 'STAGING_DB_URL'`) (matrix values, "
+        "input options or default, `env` values), a "
         "GitLab script's `\\$${TARGET}_DB_PASSWORD` or `${!NAME}` (the `variables` the job, "
         "its `rules:` or the pipeline give); a job whose `environment:` is built from the "
         "same value reads each environment's own secret and is not reported."
@@ -72,7 +74,7 @@ class ProductionSecretInNonProductionJob(Rule):
                 yield ctx.finding(
                     ProductionSecretInNonProductionJob,
                     f"{runner.label} job {job_id} can read production secret {name}"
-                    + (f" ({written} with {how})" if written else ""),
+                    + (f" ({written}{' with ' + how if how else ''})" if written else ""),
                     parsed.line_of(0, *path),
                     f"{job_id}: {written + ' -> ' if written else ''}{name}",
                     anchor=f"{job_id}|{name}",

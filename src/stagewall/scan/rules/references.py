@@ -193,7 +193,10 @@ class ProductionReference(Rule):
         "`-var-file=prod.tfvars`, `--values values-prod.yaml`; `docker compose --env-file "
         ".env.production` in a Makefile, script, `package.json` script or CI job when the "
         "compose project is non-production by its `-f` file, its `-p` project name, the CI "
-        "job's environment or the script's or Make target's name) or building "
+        "job's environment or the script's or Make target's name; the file also when a "
+        'variable of the same file holds it, `--env-file "$ENV_FILE"` after '
+        "`ENV_FILE=.env.production`, or `COMPOSE_ENV_FILES` names it, or when it is the `.env` "
+        "of `--project-directory ../prod`) or building "
         "on a production directory (a kustomization's `resources: [../production]`, a "
         'Terraform module `source = "../prod"`) count too, '
         "as do base64 values of a Kubernetes `Secret`, percent-encoded hosts, a URL inside "
@@ -253,6 +256,9 @@ class ProductionReference(Rule):
                     severity=Severity.HIGH if "estate" in att.reason else Severity.MEDIUM,
                     anchor=f"{'.'.join(entry.path)}|file:{name}",
                 )
+        # a compose command whose env file is a variable, COMPOSE_ENV_FILES or the project
+        # directory's .env (a literal --env-file is read with the other files above)
+        yield from _compose_commands(ctx, literal=False)
         if kind is Kind.COMPOSE:
             yield from _unresolved_env_files(ctx)
 
@@ -291,19 +297,31 @@ class ProductionReference(Rule):
             )
 
 
-def _compose_commands(ctx: FileContext) -> Iterable[Finding]:
-    """``docker compose --env-file <production file>`` starting a non-production compose
-    project, in a file that is not itself non-production (there every ``--env-file`` is
-    read above): a Makefile, a script, a ``package.json`` script, a CI job."""
-    for name, line, att, project in crossings(ctx):
+def _compose_commands(ctx: FileContext, *, literal: bool = True) -> Iterable[Finding]:
+    """A non-production compose project started with a production env file (``docker
+    compose --env-file``, ``COMPOSE_ENV_FILES``, the ``.env`` of ``--project-directory``)
+    in a Makefile, a script, a ``package.json`` script or a CI job; in a non-production
+    file (the project is then the file's) without a ``--env-file`` written as a plain
+    name (``literal``), which is read with the file's other references."""
+    for found in crossings(ctx):
+        if not literal and found.how == "--env-file" and found.written == found.name:
+            continue
+        att, project, name = found.prod, found.project, found.name
+        if found.how.endswith("DIRECTORY") or found.how == "--project-directory":
+            given = f"{found.how} {found.written}, whose .env is {name}"
+            anchor = f"compose-project-directory|{name}|{project.environment}"
+        else:
+            given = f"{found.how} {found.written}"
+            given += f" (= {name})" if name != found.written else ""
+            anchor = f"compose-env-file|{name}|{project.environment}"
         yield ctx.finding(
             ProductionReference,
             f"{project.label} compose project started with {att.label} configuration "
-            f"--env-file {name} ({att.reason})",
-            line,
-            f"--env-file: {name}",
+            f"{given} ({att.reason})",
+            found.line,
+            f"{found.how}: {found.written}" + (f" -> {name}" if name != found.written else ""),
             severity=Severity.HIGH if "estate" in att.reason else Severity.MEDIUM,
-            anchor=f"compose-env-file|{name}|{project.environment}",
+            anchor=anchor,
             environment=project.label,
             environment_reason=project.reason,
         )
