@@ -30,9 +30,12 @@ _UP = "docker compose -f docker-compose.staging.yml --env-file {ref} up -d\n"
         ("export ENV_FILE='.env.production'\n" + _UP.format(ref="${ENV_FILE}"), True),
         ("if true; then ENV_FILE=.env.production; fi\n" + _UP.format(ref="$ENV_FILE"), True),
         ("ENV=production\n" + _UP.format(ref=".env.${ENV}"), True),
+        ("export ENV_FILE=.env.production && " + _UP.format(ref="$ENV_FILE"), True),
+        ("cd app; ENV_FILE=.env.production; " + _UP.format(ref="$ENV_FILE"), True),
         # assigned after the command, a prefix of the command itself, a default only
         (_UP.format(ref="$ENV_FILE") + "ENV_FILE=.env.production\n", False),
         ("ENV_FILE=.env.production " + _UP.format(ref="$ENV_FILE"), False),
+        (_UP.format(ref="$ENV_FILE").rstrip() + "; ENV_FILE=.env.production\n", False),
         ("true\n" + _UP.format(ref='"${ENV_FILE:-.env.production}"'), False),
         ("ENV_FILE=$(ls .env.*)\n" + _UP.format(ref="$ENV_FILE"), False),
         ("ENV_FILE=.env.staging\n" + _UP.format(ref="$ENV_FILE"), False),

@@ -72,7 +72,8 @@ _MAKE_TARGET = re.compile(r"^([A-Za-z0-9_.%/-]+(?:\s+[A-Za-z0-9_.%/-]+)*)\s*::?(
 class ComposeCommand:
     """One ``docker compose`` invocation: its global options, and where its
     ``--env-file`` and ``--project-directory`` values are written (the line of each), the
-    compose variables its prefix sets (name, value, line) and the line it starts on."""
+    compose variables its prefix sets (name, value, line) and the line and column it
+    starts on."""
 
     files: tuple[str, ...]
     project: str
@@ -80,6 +81,7 @@ class ComposeCommand:
     project_dirs: tuple[tuple[str, int], ...] = ()
     env: tuple[tuple[str, str, int], ...] = ()
     line: int = 0
+    column: int = 0
 
 
 def _tokens(text: str) -> list[str]:
@@ -103,6 +105,7 @@ def parse(text: str, first_line: int, *, every: bool = False) -> Iterator[Compos
         files: list[str] = []
         project = ""
         line = first_line + joined.count("\n", 0, match.start())
+        column = match.start() - joined.rfind("\n", 0, match.start()) - 1
         env: list[tuple[str, str, int]] = []
         for token in _tokens(prefix):
             name, _, value = token.partition("=")
@@ -143,7 +146,13 @@ def parse(text: str, first_line: int, *, every: bool = False) -> Iterator[Compos
             i += 1
         if env_files or project_dirs or env or every:
             yield ComposeCommand(
-                tuple(files), project, tuple(env_files), tuple(project_dirs), tuple(env), line
+                tuple(files),
+                project,
+                tuple(env_files),
+                tuple(project_dirs),
+                tuple(env),
+                line,
+                column,
             )
 
 
@@ -236,12 +245,14 @@ def commands(
                 scope = written  # make reads every assignment before a recipe runs
             else:  # the assignments before the command (a CI job's env: line 0)
                 load = partial(_ci_scope, ctx, path, lines) if structured else written.get
-                scope = _Scope(partial(_before, load, command.line))
+                scope = _Scope(partial(_before, load, command.line, command.column))
             yield command, path, scope
 
 
-def _before(load: Callable[[], list[Assignment]], line: int) -> list[Assignment]:
-    return [a for a in load() if a.line < line]
+def _before(load: Callable[[], list[Assignment]], line: int, column: int) -> list[Assignment]:
+    """What was assigned before ``line`` or earlier on it (``export X=... && docker
+    compose``)."""
+    return [a for a in load() if (a.line, a.column) < (line, column)]
 
 
 class _Scope:

@@ -43,13 +43,14 @@ _REF = re.compile(
 
 @dataclass(frozen=True)
 class Assignment:
-    """``name`` set to ``value`` (``None``: not a plain word) on ``line``; ``exported``
-    when commands started afterwards see it in their environment."""
+    """``name`` set to ``value`` (``None``: not a plain word) on ``line`` (at ``column``);
+    ``exported`` when commands started afterwards see it in their environment."""
 
     name: str
     value: str | None
     line: int
     exported: bool
+    column: int = 0
 
 
 def _plain(value: str) -> str | None:
@@ -65,15 +66,19 @@ def shell_assignments(text: str, first_line: int = 1) -> list[Assignment]:
     out: list[Assignment] = []
     for match in _SHELL.finditer(text):
         kw = (match.group("kw") or "").strip()
-        line = first_line + text.count("\n", 0, match.start("name"))
+        at = match.start("name")
+        line, column = first_line + text.count("\n", 0, at), at - text.rfind("\n", 0, at) - 1
         exported = kw.startswith(("export", "declare"))
-        out.append(Assignment(match.group("name"), _plain(match.group("value")), line, exported))
+        value = _plain(match.group("value"))
+        out.append(Assignment(match.group("name"), value, line, exported, column))
     for match in _EXPORT.finditer(text):
         # ``export NAME``: the value it has from that line on, and any it is given later,
         # reach the commands started afterwards
         line, names = first_line + text.count("\n", 0, match.start()), match.group(1).split()
         later = [
-            Assignment(a.name, a.value, a.line, a.exported or (a.name in names and a.line > line))
+            Assignment(
+                a.name, a.value, a.line, a.exported or (a.name in names and a.line > line), a.column
+            )
             for a in out
         ]
         out = later + [
