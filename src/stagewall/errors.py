@@ -176,14 +176,15 @@ class LeakNotWithdrawn(MaskingError):
 
 
 class SchemaNameUnconfirmed(MaskingError):
-    """A schema object's name holds an ordinary word that is a source name, unacknowledged."""
+    """A schema object's name or literal holds an ordinary word (or one the schema uses
+    twice) that is a source name, unacknowledged."""
 
     code = "SW528"
     default_hint = (
-        "if the word is the word (`grace_period`), acknowledge the object in the plan "
-        "under `acknowledged:` with the reason; if it names the person, rename it in "
-        "the source (docs/masking.md, 'Personal data in the schema'); the target was "
-        "not touched"
+        "if the word is the word (`grace_period`, `'days of grace'`), acknowledge the "
+        "object in the plan under `acknowledged:` with the reason; if it names the "
+        "person, rename or rewrite it in the source (docs/masking.md, 'Personal data "
+        "in the schema'); the target was not touched"
     )
 
 

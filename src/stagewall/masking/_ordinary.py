@@ -18,8 +18,9 @@ Price. Such a word is not judged alone when it is
   ``grant``), landscape nouns (``hill``, ``park``).
 
 Not judged alone is not silent: such a word that is a source value of a name
-column (and no word the schema uses in two places) is a finding the user must
-acknowledge (:mod:`._schemanames`: a ``schema-name-word`` warning of ``mask plan``
+column is a finding the user must acknowledge in each object holding it (a word
+of Faker's list that the schema also uses in two places aside:
+``_schemanames.terms``) (:mod:`._schemanames`: a ``schema-name-word`` warning of ``mask plan``
 and ``mask lint``, SW528 from ``mask run`` until the plan acknowledges it); beside
 a word that names people (:data:`PEOPLE`: ``tenant_grace``) it is judged as a name
 (SW520).

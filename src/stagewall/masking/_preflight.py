@@ -30,8 +30,9 @@ def check_schema(
 ) -> list[tuple[str, str]]:
     """Refuse (SW520) a source whose object names, or whose definitions the copy
     (into a ``target`` backend) recreates as they are, hold personal data the plan
-    does not acknowledge; refuse (SW528) one whose names hold an ordinary word that
-    is a source name the plan does not acknowledge. Return the findings the plan
+    does not acknowledge; refuse (SW528) one whose names or literals hold an
+    ordinary word (or one the schema uses twice) that is a source name the plan
+    does not acknowledge. Return the findings the plan
     acknowledges, ``(object as shown, what it holds)``: the run records them."""
     from stagewall.masking.lint import Severity, schema_problems
 
@@ -50,8 +51,8 @@ def check_schema(
         more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
         n = len(problems)
         raise SchemaNameUnconfirmed(
-            f"the source schema's names hold ordinary words that are also names of "
-            f"people in the source ({n} object{'s' if n != 1 else ''}); the copy "
+            f"the source schema's names or definitions hold ordinary words that are "
+            f"also names of people in the source ({n} object{'s' if n != 1 else ''}); the copy "
             f"would carry them into staging:\n  {listing}{more}"
         )
     return [(f.shown, f.what) for f in acked]

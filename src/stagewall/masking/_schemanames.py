@@ -18,18 +18,20 @@ A name is personal when
   the values equal to a word, one for those beyond ASCII: case- and
   accent-insensitive, :func:`fold`; on PostgreSQL one read of each table for all
   its name and e-mail columns, :func:`source_values`), so no sample is needed; or
-- a lone word of it is such a value (``tenant_maria``, ``export_ganthriv``),
-  unless the schema uses the word in two places or more (the column names of two
-  tables, the texts of two definitions that do more than declare objects:
-  :func:`vocabulary`, :func:`uses`) or it is an ordinary English or technical
-  word (``grace`` of ``grace_period``: :mod:`._ordinary`): a name is often an
-  ordinary word (``price``, ``day``), and the schema's own words are what the
-  schema is about; a surname that is mainly a surname (``smith_orders``) is
-  judged; an ordinary word that is such a value (and no word of the schema's own)
-  is judged too when a word next to it names people (``tenant_grace``,
-  ``customers_june``: :func:`._ordinary.names_people`), and is otherwise a finding
-  to acknowledge (``Finding.confirm``: ``grace_period`` beside a customer called
-  Grace; silent when no source name is Grace); or
+- a lone word of it is such a value (``tenant_maria``, ``export_ganthriv``,
+  ``smith_orders``), unless it is an ordinary English or technical word
+  (``grace`` of ``grace_period``: :mod:`._ordinary`) or a word the schema uses in
+  two places or more (the column names of two tables, the texts of two
+  definitions that do more than declare objects: :func:`vocabulary`,
+  :func:`uses`): a name is often an ordinary word (``price``, ``day``), and the
+  schema's own words are likely what the schema is about. Such a word is judged
+  when a word next to it names people (``tenant_grace``, ``customers_june``:
+  :func:`._ordinary.names_people`), however often the schema writes it, and is
+  otherwise a finding to acknowledge in each object holding it
+  (``Finding.confirm``: ``grace_period`` and ``grace_days`` beside a customer
+  called Grace; silent when no source name is Grace) — but for a frequent English
+  word the schema uses in two places (:func:`terms`: Pagila's ``film_list.price``),
+  silent: repetition is no proof by itself (:func:`terms` says why); or
 - it holds the local part of a source e-mail (of a column the plan masks as an
   e-mail), read without its separators (``anna_k``, ``annak`` for
   ``anna.k@example.com``; :func:`local_hit`).
@@ -41,8 +43,12 @@ or MySQL/MariaDB source copied into the same engine (:data:`DERIVED_DEFINITIONS`
 :func:`recreates_derived`): a string literal in one
 that the detector takes for an e-mail, phone or IBAN (in a view, function,
 procedure, trigger or rule: for anything, :func:`literal_kinds`), or that is or
-holds a source value of a name column as above, is refused the same way; an
-acknowledged one is copied. Verify reads every definition of the target.
+holds a source value of a name column (a lone word of no English list however
+often the schema writes it: :func:`literal_words`) or a source e-mail's local
+part, is refused the same way; one holding a reviewed ordinary word that is a
+source name (``'days of grace'``) is a finding to acknowledge, and a frequent
+English word counts beside a word naming people only (:func:`judge_definitions`).
+An acknowledged one is copied. Verify reads every definition of the target.
 
 Messages never show the name or the literal: an object is named by its kind,
 its owner and its place among its siblings (``partition #2 of public.orders``).
@@ -290,21 +296,26 @@ def lone_hit(name: str, lone: set[str]) -> bool:
     return any(w is not None and w in lone for w in _words(name))
 
 
-def word_hit(name: str, words_: set[str]) -> str | None:
+def word_hit(
+    name: str, words_: set[str], terms: frozenset[str] | set[str] = frozenset()
+) -> str | None:
     """Whether a word of ``name`` is one of ``words_`` (ordinary words that are source
     names, :func:`ordinary_words`): ``"person"`` when a word next to it names people
-    (``tenant_grace``), ``"word"`` otherwise (``grace_period``), ``None`` if none is."""
+    (``tenant_grace``), ``"word"`` otherwise (``grace_period``), ``None`` if none is.
+    A word of ``terms`` (:func:`terms`: ``price`` of ``unit_price`` and
+    ``list_price``) counts only beside a word naming people (``tenant_price``)."""
+    from stagewall.masking._ordinary import names_people
+
     ws = _words(name)
     hit = None
     for k, w in enumerate(ws):
-        if w is None or w not in words_:
+        if w is None or (w not in words_ and w not in terms):
             continue
-        hit = "word"
-        from stagewall.masking._ordinary import names_people
-
         near = [ws[j] for j in (k - 1, k + 1) if 0 <= j < len(ws)]
         if any(n is not None and names_people(n) for n in near):
             return "person"
+        if w not in terms:
+            hit = "word"
     return hit
 
 
@@ -607,8 +618,9 @@ def _shown(objects: Sequence[Named], flagged: set[Named]) -> dict[Named, str]:
 _NAME = "a person's name (a value of a column the plan masks as a name)"
 _BESIDE = _NAME + ", an ordinary word beside a word naming people"
 _WORD = (
-    "an ordinary word that is also a person's name (a value of a column the plan "
-    "masks as a name): likely the word, possibly the person"
+    "an ordinary word (or one the schema uses in two places or more) that is also "
+    "a person's name (a value of a column the plan masks as a name): likely the "
+    "word, possibly the person"
 )
 _LOCAL_PART = "an e-mail address's local part (of a column the plan masks as an e-mail)"
 
@@ -619,13 +631,16 @@ def judge_names(
     lone: set[str] | None = None,
     locals_: Mapping[str, bool] | None = None,
     ordinary: set[str] | None = None,
+    terms_: set[str] | None = None,
 ) -> list[Finding]:
     """The objects whose names hold an e-mail/phone/IBAN or a looked-up name: a run
     of words in ``found``, a single word in ``lone`` (a source value of a name
     column, :func:`lone_words`), or a source e-mail's local part (``locals_``,
-    :func:`local_hit`); and, with ``ordinary`` (ordinary words that are source
-    names, :func:`ordinary_words`), a name holding one: judged beside a word naming
-    people, else a finding to acknowledge (``confirm``)."""
+    :func:`local_hit`); and, with ``ordinary`` (ordinary words and the schema's own
+    words that are source names, :func:`ordinary_words`), a name holding one: judged
+    beside a word naming people, else a finding to acknowledge (``confirm``), each
+    object holding it (``grace_period`` and ``grace_days``: two); a word of
+    ``terms_`` (:func:`terms`) only beside a word naming people."""
     what: dict[Named, tuple[str, bool]] = {}
     for o in objects:
         kinds = pattern_kinds(o.name)
@@ -635,7 +650,7 @@ def judge_names(
             what[o] = (_NAME, False)
         elif locals_ and local_hit(o.name, locals_):
             what[o] = (_LOCAL_PART, False)
-        elif ordinary and (how := word_hit(o.name, ordinary)):
+        elif (ordinary or terms_) and (how := word_hit(o.name, ordinary or set(), terms_ or set())):
             what[o] = (_BESIDE, False) if how == "person" else (_WORD, True)
     shown = _shown(objects, set(what))
     return [
@@ -670,17 +685,49 @@ def lone_words(found: set[str], objects: Sequence[Named], texts: Iterable[str] =
     return lone - vocabulary(objects, texts)
 
 
+def terms(found: set[str], objects: Sequence[Named], texts: Iterable[str] = ()) -> set[str]:
+    """The single words among ``found`` that are common English words (Faker's list,
+    :func:`._ordinary.common_english`: ``price``, ``day``) and the schema's own words
+    (:func:`vocabulary`: ``price`` of ``unit_price`` and ``list_price``). The only
+    words whose repetition makes a name holding them silent — except beside a word
+    naming people (``tenant_price``: :func:`word_hit`) — because both are needed:
+    the word is among the thousand most frequent of English, so its dominant sense
+    is the word's, and the schema's own texts use it in two places. Neither alone
+    is enough: ``grace`` (a reviewed word, :data:`._ordinary.TECHNICAL`, no
+    frequent English word) is as often the person as the word however often the
+    schema writes it, and a word of no English list (``maria``) written twice may
+    be a customer's column added to two tables, or one column and a view selecting
+    it. Pagila's ``film_list.price`` and ``last_day`` (customers called Price and
+    Day) are such terms."""
+    from stagewall.masking._ordinary import common_english
+
+    english = common_english()
+    return {w for w in found if " " not in w and w in english} & vocabulary(objects, texts)
+
+
 def ordinary_words(
     found: set[str], objects: Sequence[Named], texts: Iterable[str] = ()
 ) -> set[str]:
-    """The single words among ``found`` that are ordinary words (:mod:`._ordinary`)
-    but not the schema's own (:func:`vocabulary`): ``grace`` of ``grace_period``
-    beside a customer called Grace. Not judged alone (:func:`lone_words`), but not
-    silent either: :func:`judge_names`."""
+    """The single words among ``found`` that are not judged alone but are to
+    acknowledge in each name holding them (:func:`judge_names`): ordinary words
+    (:mod:`._ordinary`: ``grace`` of ``grace_period`` beside a customer called
+    Grace) and the schema's own words (:func:`vocabulary`: ``maria`` of a column
+    ``maria_notes`` in two tables), less :func:`terms`. Before, every word the
+    schema used in two places was dropped here and by :func:`lone_words`, and each
+    name holding it passed: ``grace`` as a column of two tables silenced
+    ``grace_period`` and ``tenant_grace``."""
+    singles = {w for w in found if " " not in w}
+    return singles - lone_words(found, objects, texts) - terms(found, objects, texts)
+
+
+def literal_words(found: set[str]) -> set[str]:
+    """The single words among ``found`` judged alone in a literal: all but ordinary
+    words. A literal is a value, not the schema's vocabulary, so a source name
+    written in two definitions (``'Attn Carrasco'`` in two defaults) is no schema
+    word (:func:`judge_definitions`)."""
     from stagewall.masking._ordinary import ordinary
 
-    words_ = {w for w in found if " " not in w and ordinary(w)}
-    return words_ - vocabulary(objects, texts) if words_ else set()
+    return {w for w in found if " " not in w and not ordinary(w)}
 
 
 def _lookups(
@@ -690,13 +737,15 @@ def _lookups(
     objects: Sequence[Named],
     texts: Iterable[str] = (),
     sources: Iterable[str] = (),
-) -> tuple[set[str], set[str], dict[str, bool], set[str]]:
-    """``(found, lone, locals, ordinary)`` for ``objects``' names and the literal
-    ``texts`` of definitions (``sources``: the definitions' whole texts), looked up
-    in the source ``db`` (``ordinary``: :func:`ordinary_words`)."""
+) -> tuple[set[str], set[str], dict[str, bool], set[str], set[str]]:
+    """``(found, lone, locals, ordinary, terms)`` for ``objects``' names and the
+    literal ``texts`` of definitions (``sources``: the definitions' whole texts),
+    looked up in the source ``db`` (``ordinary``: :func:`ordinary_words`; ``terms``:
+    :func:`terms`)."""
     names = [o.name for o in objects]
     texts = list(texts)
-    keys = {k for n in names for k, _ in local_keys(n)}
+    # (a literal's too: ``CHECK (login <> 'yesica.quispe')``)
+    keys = {k for n in names + texts for k, _ in local_keys(n)}
     found, locals_ = source_values(
         db, plan, schema, candidates(names + texts) | words(names + texts), keys
     )
@@ -706,6 +755,7 @@ def _lookups(
         lone_words(found, objects, sources),
         locals_,
         ordinary_words(found, objects, sources),
+        terms(found, objects, sources),
     )
 
 
@@ -744,12 +794,23 @@ def literal_kinds(label: str, text: str) -> set[str]:
     return kinds
 
 
-def _literal_hit(text: str, found: set[str], lone: set[str]) -> bool:
+def _literal_hit(
+    text: str, found: set[str], lone: set[str], locals_: Mapping[str, bool] | None = None
+) -> bool:
     """Whether the literal ``text`` is, or holds a word or run of words that is, a
-    source value of a name column (``found``: runs; ``lone``: single words)."""
+    source value of a name column (``found``: runs; ``lone``: single words), or
+    holds a source e-mail's local part (``locals_``, :func:`local_hit`)."""
     if fold(text.strip()) in found:  # the literal is a value as a whole
         return True
-    return name_hit(text, found) or lone_hit(text, lone)
+    return (
+        name_hit(text, found) or lone_hit(text, lone) or bool(locals_ and local_hit(text, locals_))
+    )
+
+
+_LITERAL_WORD = (
+    "a literal holding an ordinary word that is also a person's name (a value of a "
+    "column the plan masks as a name): likely the word, possibly the person"
+)
 
 
 def judge_definitions(
@@ -758,12 +819,24 @@ def judge_definitions(
     found: set[str] | None = None,
     lone: set[str] | None = None,
     target: str | None = None,
+    words_: set[str] | None = None,
+    locals_: Mapping[str, bool] | None = None,
+    terms_: set[str] | None = None,
 ) -> list[Finding]:
     """Definitions the copy recreates as they are (:func:`_judged`) whose string
     literals (and comments) the detector takes for an e-mail, phone or IBAN (in a
     view, function, procedure, trigger or rule: for anything,
-    :func:`literal_kinds`), or that hold a source value of a name column
-    (``found``, ``lone``: see :func:`judge_names`)."""
+    :func:`literal_kinds`), or that hold a source value of a name column (``found``,
+    ``lone``: see :func:`judge_names`; ``lone`` for literals is
+    :func:`literal_words`, the schema's vocabulary aside) or a source e-mail's
+    local part (``locals_``); and, with ``words_`` (ordinary words that are source
+    names), a literal holding one: judged beside a word naming people
+    (``'VIP customer Grace'``), else a finding to acknowledge (``confirm``:
+    ``'days of grace'`` beside a customer called Grace). A word of ``terms_`` (a
+    frequent English word, :func:`._ordinary.common_english`) counts only beside a
+    word naming people: literals and comments are prose, of which such words are
+    the fabric (Pagila's ``'1 day'`` and ``-- ONE DOLLAR FOR EVERY DAY``, beside
+    customers called Day)."""
     from stagewall.masking._definitions import literals
 
     out: list[Finding] = []
@@ -772,15 +845,21 @@ def judge_definitions(
             continue
         kinds: set[str] = set()
         named = False
+        word: str | None = None
         for lit in literals(text, sql, dialect):
             kinds |= literal_kinds(obj, lit)
-            named = named or _literal_hit(lit, found or set(), lone or set())
+            named = named or _literal_hit(lit, found or set(), lone or set(), locals_)
+            if (words_ or terms_) and word != "person":
+                word = word_hit(lit, words_ or set(), terms_ or set()) or word
         if kinds:
             out.append(
                 Finding(obj, obj, "a literal that looks like " + _kinds(kinds), "definition")
             )
-        elif named:
-            out.append(Finding(obj, obj, "a literal holding " + _NAME, "definition"))
+        elif named or word == "person":
+            what = _BESIDE if word == "person" and not named else _NAME
+            out.append(Finding(obj, obj, "a literal holding " + what, "definition"))
+        elif word == "word":
+            out.append(Finding(obj, obj, _LITERAL_WORD, "definition", confirm=True))
     return out
 
 
@@ -806,11 +885,27 @@ def schema_findings(
     judged = [d for d in defs if _judged(d[0], db.backend, target) and d[2]]
     texts = [lit for o, t, sql in judged for lit in literals(t, sql, db.backend)]
     sources = uses(defs)
-    found, lone, locals_, words_ = _lookups(db, plan, schema, objects, texts, sources)
-    every = judge_names(objects, found, lone, locals_, words_)
+    found, lone, locals_, words_, terms_ = _lookups(db, plan, schema, objects, texts, sources)
+    every = judge_names(objects, found, lone, locals_, words_, terms_)
+    from stagewall.masking._ordinary import common_english, ordinary
+
+    # in a literal, however often the schema writes it: a source name of no English
+    # list is judged, a reviewed word (``grace``) is to acknowledge, a frequent
+    # English word counts beside a word naming people only
+    lit_ordinary = {w for w in found if " " not in w and ordinary(w)}
+    lit_terms = lit_ordinary & common_english()
     every += [
         replace(f, shown=hiding(every, f.shown))
-        for f in judge_definitions(judged, db.backend, found, lone, target)
+        for f in judge_definitions(
+            judged,
+            db.backend,
+            found,
+            literal_words(found),
+            target,
+            lit_ordinary - lit_terms,
+            locals_,
+            lit_terms,
+        )
     ]
     if acknowledged_out is not None:
         acknowledged_out += [f for f in every if f.label in plan.acknowledged]
@@ -824,10 +919,10 @@ def target_findings(tdb: Any, sdb: Any, plan: Plan, schema: Schema) -> list[Find
 
     objects = named_objects(tdb)
     sources = uses(definitions(tdb))
-    found, lone, locals_, words_ = _lookups(sdb, plan, schema, objects, (), sources)
+    found, lone, locals_, words_, terms_ = _lookups(sdb, plan, schema, objects, (), sources)
     return [
         f
-        for f in judge_names(objects, found, lone, locals_, words_)
+        for f in judge_names(objects, found, lone, locals_, words_, terms_)
         if not acknowledged(f.label, plan.acknowledged)
     ]
 
@@ -863,6 +958,7 @@ __all__ = [
     "judge_definitions",
     "judge_names",
     "literal_kinds",
+    "literal_words",
     "local_hit",
     "local_keys",
     "lone_hit",
@@ -878,6 +974,7 @@ __all__ = [
     "source_names",
     "source_values",
     "target_findings",
+    "terms",
     "uses",
     "vocabulary",
     "word_hit",

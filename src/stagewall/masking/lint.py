@@ -305,9 +305,10 @@ def schema_problems(
 ) -> list[LintProblem]:
     """Schema objects of the source ``db`` whose name, or whose definition the copy
     (into a ``target`` backend, when known) recreates as it is, holds personal data
-    (``_schemanames``): errors; a name holding an ordinary word that is a source
-    name (``grace_period`` beside a customer called Grace): a warning the run
-    refuses until acknowledged (SW528). Never shows the value. The findings the
+    (``_schemanames``): errors; a name or literal holding an ordinary word (or a
+    word the schema uses in two places or more) that is a source name
+    (``grace_period`` beside a customer called Grace): a warning the run refuses
+    until acknowledged (SW528). Never shows the value. The findings the
     plan acknowledges go to ``acknowledged_out``, when given."""
     from stagewall.masking._schemanames import schema_findings
 
@@ -326,10 +327,11 @@ def schema_problems(
                     Rule.SCHEMA_NAME_WORD,
                     f.shown,
                     None,
-                    f"its name holds {f.what}: the copy recreates it as it is, and "
+                    f"its {what} holds {f.what}: the copy recreates it as it is, and "
                     "`mask run` refuses it (SW528) until the plan acknowledges it",
-                    f"if the word is the word (`grace_period`), {ack}; if it names "
-                    "the person, rename it in the source",
+                    f"if the word is the word (`grace_period`, `'days of grace'`), {ack}; "
+                    f"if it names the person, {'rename' if what == 'name' else 'rewrite'} "
+                    "it in the source",
                 )
             )
             continue
