@@ -62,3 +62,36 @@ def test_the_pool_freezes_the_shared_heap_for_its_workers_and_thaws_it_after() -
         # what the workers inherit is not walked by the collector, here or there
         assert gc.get_freeze_count() >= before + 1000
     assert gc.get_freeze_count() == 0
+
+
+_KNOWN = [
+    ("first_name", "Yesica"),
+    ("last_name", "Carrasco Müller"),
+    ("full_name", "Jean-Luc O'Brien"),
+    ("email", "yesica.carrasco87@example.org"),
+    ("phone", "+34 612 345 678"),
+    ("street_address", "Calle Mayor 7"),
+    ("street_address", "Hauptstraße 5"),
+    ("iban", "ES9121000418450200051332"),
+    ("postcode", "SW1A 1AA"),
+    ("ip_address", "10.1.2.7"),
+    ("first_name", "Li"),
+]
+
+
+def test_a_row_of_one_value_has_the_patterns_of_the_general_path() -> None:
+    """The rows of one known value (a street, an IP) skip the general path's
+    de-duplication; their patterns, compact patterns and name words are the same."""
+    from stagewall.masking._rowcheck import _Pats
+    from stagewall.masking.transformers._known import checked_patterns_many
+
+    for tv in _KNOWN:
+        (pats,) = checked_patterns_many([tv])
+        one = _Pats.of_one((tv,), pats)
+        # the general path, given the value and one that adds no pattern
+        general = _Pats.built((tv, ("first_name", "")), [pats, ()])
+        assert (one is None) == (general is None), tv
+        if one is not None and general is not None:
+            assert one.words == general.words and one.compact == general.compact, tv
+            assert one.names == general.names and one.parts == ((tv,),), tv
+            assert _Pats.built((tv,), [pats]).words == one.words
