@@ -40,6 +40,7 @@ from stagewall.masking._units import (
     HashSet,
     Members,
     contains,
+    union_sorted,
     unique_first,
     unique_sorted,
 )
@@ -144,12 +145,13 @@ def collect(
     the tests compare with). ``meanwhile`` runs in this process while the workers
     read (or after the reading, with one job).
     """
-    from stagewall.masking._parallel import can_fork, forked, split
+    from stagewall.masking._parallel import can_fork, forked, largest_first, split
 
     hasher = hasher_for(key)
     if can_fork(jobs) and url is not None:
         _warm(plan, schema, key)
-        items = [(t.qualified, w) for t in schema.tables for w in split(db, t, jobs)]
+        tables = largest_first(schema.tables, lambda t: (t.row_estimate or 0) * len(t.columns))
+        items = [(t.qualified, w) for t in tables for w in split(db, t, jobs)]
 
         def done(got: _Part) -> None:
             if progress:
@@ -244,8 +246,7 @@ def prepared_known_rows(
 
 
 def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
-    def union(arrays: Sequence[H]) -> H:
-        return unique_sorted(np.concatenate(arrays)) if arrays else EMPTY
+    union = union_sorted  # (every part's arrays are sorted)
 
     def by_column(maps: Sequence[dict[Col, H]]) -> dict[Col, H]:
         keys = dict.fromkeys(k for m in maps for k in m)

@@ -68,6 +68,14 @@ def split(db: Any, table: Table, jobs: int) -> list[str | None]:
     return [f"ABS({q}) % {jobs} = {i}" for i in range(jobs)]
 
 
+def largest_first(tables: Sequence[Table], size: Callable[[Table], int]) -> list[Table]:
+    """``tables`` by ``size`` (an estimate of the work of reading one: rows times
+    columns), the largest first, equal sizes in their order. Workers take parts in
+    the order they are submitted: the last part taken decides when all are done,
+    so the small ones go last, where they even out what the workers have left."""
+    return sorted(tables, key=lambda t: -size(t))
+
+
 def _call(fn: Callable[[T], R], item: T) -> tuple[R | None, str | None]:
     try:
         return fn(item), None
@@ -163,6 +171,11 @@ def pool(jobs: int, shared: dict[str, Any]) -> Iterator[Pool]:
     from stagewall.masking.db._base import BATCH_CHECK
 
     SHARED.update(shared)
+    # What this process holds now (the hash sets, the lookups: millions of objects)
+    # is the workers' to read, never to collect: frozen, the collector in a worker
+    # does not walk it (writing to every object's header, so copying every page it
+    # shares with this process) and neither does this one while the workers run.
+    gc.freeze()
     try:
         ctx = mp.get_context("fork")
         flag = ctx.Event()
@@ -177,6 +190,7 @@ def pool(jobs: int, shared: dict[str, Any]) -> Iterator[Pool]:
                 raise
     finally:
         SHARED.clear()
+        gc.unfreeze()
 
 
 __all__ = [
@@ -188,6 +202,7 @@ __all__ = [
     "can_fork",
     "fewer_collections",
     "forked",
+    "largest_first",
     "pool",
     "split",
 ]

@@ -101,6 +101,8 @@ class _Pats:
         """The row's patterns from ``per_value`` (:func:`checked_patterns` of each
         known value); its :attr:`names`: the one-word patterns of its names of
         :data:`MIN_EMBEDDED` letters or more."""
+        if len(per_value) == 1:  # (most rows: one value)
+            return _Pats.of_one(known, per_value[0])
         words: list[str] = []
         compact: list[str] = []
         names: list[str] = []
@@ -118,6 +120,19 @@ class _Pats:
             (known,),
             tuple(dict.fromkeys(names)),
         )
+
+    @staticmethod
+    def of_one(known: Known, pats: tuple[tuple[str, bool], ...]) -> _Pats | None:
+        """:meth:`built` of a row of one known value: its patterns as they are, not
+        made distinct again (a pattern twice only costs a second test)."""
+        words = tuple([p for p, comp in pats if not comp])
+        compact = tuple([p for p, comp in pats if comp])
+        if not words and not compact:
+            return None
+        names: tuple[str, ...] = ()
+        if known[0][0] in _NAMES:
+            names = tuple([w for p, _ in pats if len(w := p[1:-1]) >= MIN_EMBEDDED and w.isalpha()])
+        return _Pats(words, compact, (known,), names)
 
     @property
     def kinds(self) -> list[tuple[str, bool, str]]:

@@ -315,7 +315,7 @@ def _scan_target(
     (:func:`_target_pass`); this process resolves a table's late hits as soon as its
     parts are scanned, while the workers go on with the next tables."""
     from stagewall.masking import _hashscan, _rowcheck
-    from stagewall.masking._parallel import can_fork, pool, split
+    from stagewall.masking._parallel import can_fork, largest_first, pool, split
 
     if not can_fork(jobs):
         found = _hashscan.scan(tschema, tdb, sets, batch_rows, progress, jobs=jobs, url=tdb.url)
@@ -324,9 +324,11 @@ def _scan_target(
         return found, row_hits
     tables = _hashscan.scanned_tables(tschema)
     names = {t.qualified for t in tables}
+    # (the rows the source has: the target's estimates may be missing, it is new)
+    rows = sets.source_rows
     items = [
         (t, w, [task for task in work if task.target.qualified == t.qualified])
-        for t in tables
+        for t in largest_first(tables, lambda t: rows.get(sets.source_name(t), 0) * len(t.columns))
         for w in split(tdb, t, jobs)
     ]
     alone = [task for task in work if task.target.qualified not in names]
