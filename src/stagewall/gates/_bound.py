@@ -20,17 +20,27 @@ from stagewall.access._core import parse_time
 from stagewall.access.binding import bound_event
 from stagewall.audit import AuditLog, Status
 from stagewall.audit.events import StoredEvent
+from stagewall.errors import KeyMissing
 from stagewall.gates import _events as ev
 from stagewall.gates._model import request_digest
 from stagewall.gates._seal import seal_problem
 from stagewall.gates._tables import gate_promotions
+from stagewall.keys import load_public_key
 
 PROMOTION_CODES = (ev.SUBMITTED.code, ev.BREAK_GLASS.code)
 
 
 def sealed_by_server(log: AuditLog, event: StoredEvent) -> str | None:
-    """Why ``event`` does not carry the server's seal (gates/_seal.py); None: it does."""
-    return seal_problem(event, log.signing_key().public)
+    """Why ``event`` does not carry the server's seal (gates/_seal.py); None: it does.
+
+    The seal is checked with the log's public key: the server's signing key, or where
+    only the verifier key is at hand (an evidence run without the server), the public
+    key in the log's home. KeyMissing when there is neither: the caller fails closed."""
+    try:
+        public = log.signing_key().public
+    except KeyMissing:
+        public = load_public_key(log.home)
+    return seal_problem(event, public)
 
 
 REVIEW_CODES = (ev.APPROVED.code, ev.FOLLOWED_UP.code)
