@@ -41,6 +41,16 @@ def _approved_in_store(w: World, pid: str) -> None:
         )
 
 
+def _approval_in_store(w: World, pid: str, who: str) -> None:
+    """An approval row by ``who`` (no event) and the outcome row, as an insider."""
+    store = open_store(w.db)
+    try:
+        insert_approval(store, pid, who, created_at=_now(), mfa_time=_now())
+    finally:
+        store.dispose()
+    _approved_in_store(w, pid)
+
+
 def _unbound_events(w: World, pid: str) -> list[Any]:
     return [
         e for e in _events(w) if e.code == "gate.row.unbound" and e.details.get("promotion") == pid
@@ -77,12 +87,7 @@ def test_an_approval_row_written_into_the_store_is_listed_unverified_and_alerted
     """Insider: an approval row by bob (no event) and the outcome row. `gate list` said
     approved with bob as approver; `gate check` refuses it (SW945)."""
     sha, pid = _ready_for_production(world, "dana@devshop.example")
-    store = open_store(world.db)
-    try:
-        insert_approval(store, pid, "bob", created_at=_now(), mfa_time=_now())
-    finally:
-        store.dispose()
-    _approved_in_store(world, pid)
+    _approval_in_store(world, pid, "bob")
     row = _listed(world)[pid]
     assert row["state"] == "unverified", row
     assert row["approvals"] == []
@@ -174,3 +179,17 @@ def test_a_sound_deployed_promotion_stays_listed_deployed(world: World) -> None:
     assert row["state"] == "deployed" and not row.get("problems")
     assert [a["by"] for a in row["approvals"]] == ["alice"]
     assert not _unbound_events(world, pid)
+
+
+def test_a_break_glass_follow_up_written_into_the_store_stays_overdue(world: World) -> None:
+    """Insider: an overdue break-glass promotion gets a follow-up review row by bob and
+    the outcome row, no event: `stagewall check` (SW-GATE-001) read the outcome row and
+    stopped reporting the missing follow-up."""
+    from tests.gates.test_break_glass import _overdue_promotion
+
+    pid = _overdue_promotion(world)
+    _approval_in_store(world, pid, "bob")
+    r = world.cli("check", "--format", "json")
+    rules = [v for v in json.loads(r.stdout)["violations"] if v["rule"] == "SW-GATE-001"]
+    assert len(rules) == 1 and pid in rules[0]["message"], r.stdout
+    assert _listed(world)[pid]["state"] == "unverified"

@@ -59,6 +59,7 @@ def test_a_forged_approval_is_unverified_on_the_promotions_page(
     carol = _browser(world, people["carol"])
     page = carol.get("/promotions").text
     assert _state_of(page, pid) == "unverified"
+    assert "not sealed by this server" in page
     assert pid not in carol.get("/promotions?status=approved").text
     assert _state_of(carol.get("/promotions?status=unverified").text, pid) == "unverified"
     found = _unbound(world, pid)

@@ -20,8 +20,9 @@ approval:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 
 from stagewall.access._core import Outcome, Request
 from stagewall.access._tables import access_reviews
@@ -44,27 +45,38 @@ UNVERIFIED = "unverified"
 WITHDRAWN = "withdrawn"
 
 
-def _unbound(log: AuditLog, conn: Connection, promotion: str) -> tuple[list[str], set[str]]:
-    """(why each row is not bound, reviewers whose review row is not bound)."""
+def _unbound(
+    log: AuditLog, conn: Connection, promotion: str
+) -> tuple[list[str], set[str], list[Row[Any]]]:
+    """(why each row is not bound, reviewers whose review row is not bound, the review
+    rows in insertion order)."""
     out: list[str] = []
     problem = promotion_row_problem(log, conn, promotion)
     if problem is not None:
         if problem.startswith("there is no promotion row"):
-            return [problem], set()
+            return [problem], set(), []
         out.append(f"promotion row: {problem}")
-    reviews = conn.execute(
-        select(access_reviews).where(access_reviews.c.request_id == promotion)
-    ).all()
+    reviews = list(
+        conn.execute(
+            select(access_reviews)
+            .where(access_reviews.c.request_id == promotion)
+            .order_by(access_reviews.c.id)
+        ).all()
+    )
+    # The events of all the review rows in one read, each checked against its leaf hash.
+    events = log.events_ref(
+        (int(r.audit_index) for r in reviews if r.audit_index is not None), conn=conn
+    )
     unbound: set[str] = set()
     for r in reviews:
         row = dict(r._mapping)
-        why = review_binding_problem(log, conn, row, REVIEW_CODES)
+        why = review_binding_problem(log, conn, row, REVIEW_CODES, events=events)
         if why is None:
-            why = review_event_problem(log, conn, row)
+            why = review_event_problem(log, conn, row, events)
         if why is not None:
             out.append(f"approval by {r.reviewer}: {why}")
             unbound.add(str(r.reviewer))
-    return out, unbound
+    return out, unbound, reviews
 
 
 def unbound_rows(log: AuditLog, conn: Connection, promotion: str) -> list[str]:
@@ -86,21 +98,15 @@ class Standing:
 
 def standing(log: AuditLog, conn: Connection, promotion: str) -> Standing:
     """The promotion's rows checked against the log, as ``gate check`` checks them."""
-    problems, unbound = _unbound(log, conn, promotion)
+    problems, unbound, reviews = _unbound(log, conn, promotion)
     if problems and problems[0].startswith("there is no promotion row"):
         return Standing(promotion, tuple(problems), (), (), False)
     logged = logged_withdrawals(log, conn, ev.WITHDRAWN.code, [f"promotion:{promotion}"])
     approvers: list[str] = []
     withdrawn: list[str] = []
-    rows = conn.execute(
-        select(access_reviews)
-        .where(access_reviews.c.request_id == promotion)
-        .where(access_reviews.c.decision == "approve")
-        .order_by(access_reviews.c.id)
-    ).all()
-    for r in rows:
+    for r in reviews:
         who = str(r.reviewer)
-        if who in unbound:
+        if r.decision != "approve" or who in unbound:
             continue
         index = logged.get((f"promotion:{promotion}", who))
         mismatch = withdrawal_mismatch(dict(r._mapping), index)
