@@ -187,7 +187,7 @@ def check_new_approvals(state: ServerState) -> list[int]:
             if why is None and bound is not None and bound.code in gate_review_codes:
                 # A promotion approval is judged as `gate check` judges it: its event
                 # carries the server's seal and pins its time and MFA evidence.
-                why = review_event_problem(state.ctx.audit, conn, values)
+                why = review_event_problem(state.ctx.audit, conn, values, events)
             if why is not None:
                 found.append((row, why))
     for row, why in found:
