@@ -39,6 +39,7 @@ def test_an_approval_withdrawn_between_decision_and_record_does_not_count(
     assert f"{pid} changed while it was decided" in r.stderr
     assert "approval by alice was withdrawn" in r.stderr
     listed = json.loads(world.gate("list", "--format", "json").stdout)
-    assert [p["state"] for p in listed if p["id"] == pid] == ["approved"]  # not deployed
+    # not deployed, and not "approved" either: its only approval was withdrawn (gatelist)
+    assert [p["state"] for p in listed if p["id"] == pid] == ["withdrawn"]
     r = gate_check(world, sha, ART, "production")  # and it stays refused
     assert r.exit_code == 1 and "approval by alice was withdrawn" in r.stderr

@@ -22,13 +22,13 @@ from sqlalchemy import Connection, update
 
 from stagewall.access._core import fmt_time
 from stagewall.access._tables import access_requests, access_reviews
-from stagewall.audit import AuditLog, Status
+from stagewall.audit import Status
 from stagewall.gates._tables import gate_promotions
 from stagewall.store import open_store
 from tests.gates.conftest import World, approve, digest, gate_check, report, submit, to_staging
 from tests.gates.test_binding import _events
 from tests.gates.test_promotions import ART, _ready_for_production, approved_then_expired
-from tests.rows import insert_approval
+from tests.rows import forge_promotion_approval, insert_approval
 
 
 def _now() -> str:
@@ -274,37 +274,14 @@ def test_an_approval_event_written_into_the_store_does_not_count(
     bind an approval row to it: every binding check passed and gate check allowed the
     deployment that nobody approved. Events the gates rely on now carry the server's
     seal (a signature by the key only the server holds)."""
-    from stagewall.access._core import review_row
-    from stagewall.access.binding import bind_row
-    from stagewall.gates import _events as ev
-
     sha, pid = _ready_for_production(world, "dana@devshop.example")
-    now = _now()
     store = open_store(world.db)
     try:
         # The insider's log: the store, and no key (an empty home).
-        log = AuditLog(store, home=tmp_path_factory.mktemp("insider"))
-        with store.transaction() as conn:
-            conn.execute(
-                access_reviews.insert().values(
-                    request_id=pid, reviewer="bob", decision="approve", reason="",
-                    mfa_method="totp", mfa_time=now, created_at=now,
-                )
-            )  # fmt: skip
-            forged = ev.event(
-                ev.APPROVED.code,
-                Status.SUCCESS,
-                "bob",
-                f"bob approved {pid}",
-                f"promotion:{pid}",
-                {
-                    "promotion": pid, "sha": sha, "digest": ART, "stage": "production",
-                    "outcome": "approved", "approved_at": now,
-                    "mfa": {"method": "totp", "time": now}, "reason": "",
-                },
-            )  # fmt: skip
-            ref = log.append_refs([forged], conn=conn)[0]
-            bind_row(conn, access_reviews, review_row(pid, "bob"), ref)
+        forge_promotion_approval(
+            store, tmp_path_factory.mktemp("insider"), pid, "bob",
+            {"sha": sha, "digest": ART, "stage": "production"}, _now(),
+        )  # fmt: skip
     finally:
         store.dispose()
     r = gate_check(world, sha, ART, "production")

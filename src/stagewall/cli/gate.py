@@ -409,11 +409,19 @@ def _print_rows(rows: list[dict[str, Any]], fmt: str) -> None:
         click.echo("no promotions")
     for r in rows:
         flag = " BREAK-GLASS" if r["break_glass"] else ""
-        approvers = ", ".join(a["by"] for a in r["approvals"]) or "-"
+        approvers = (
+            ", ".join(
+                a["by"] + (" (withdrawn)" if a.get("withdrawn") else "") for a in r["approvals"]
+            )
+            or "-"
+        )
         click.echo(
             f"{r['id']}  {r['stage']:<12} {r['sha'][:12]}  {r['state']:<9} by {r['submitter']}"
             f"  approvals: {approvers}{flag}"
         )
+        for problem in r.get("problems") or []:
+            # rows the audit log does not back: `gate check` refuses them too (SW945)
+            click.echo(f"  NOT VERIFIED: {problem}")
 
 
 COMMANDS: list[click.Command] = [gate_group]

@@ -31,6 +31,7 @@ from stagewall.access.binding import review_binding_problem
 from stagewall.access.identity import all_pins
 from stagewall.audit import AuditLog, WitnessEndpoint, WitnessPolicy, WitnessPublicKey
 from stagewall.audit._tables import audit_cosignatures, audit_events
+from stagewall.errors import KeyMissing
 from stagewall.estate import Estate
 from stagewall.evidence._model import Attestation, Window
 from stagewall.evidence._proofs import ProofMaker
@@ -273,6 +274,33 @@ class EvidenceInputs:
     @property
     def deployments(self) -> list[dict[str, Any]]:
         return self._rows(gate_deployments)
+
+    def promotion_unbound(self, promotion: str, deployment: Mapping[str, Any]) -> list[str]:
+        """Why the deployed ``promotion``'s rows are not what their sealed audit events
+        recorded — decided by ``gate check``'s own path (gates/_standing.py: the
+        promotion and request rows, every approval row, the server's seal on each event)
+        — and why the ``deployment`` row is not bound to its allowed gate check. Empty:
+        the log backs them all. Without the log's key the seals cannot be checked, and
+        that is the problem (fail closed)."""
+        from stagewall.gates._bound import deployment_row_problem
+        from stagewall.gates._standing import unbound_rows
+
+        key = f"promotion_unbound:{promotion}:{deployment.get('id')}"
+        if key not in self._cache:
+            try:
+                with self.store.read() as conn:
+                    found = unbound_rows(self.audit, conn, promotion)
+                    why = deployment_row_problem(self.audit, conn, deployment)
+                if why is not None:
+                    found.append(f"deployment row {deployment.get('id')}: {why}")
+            except KeyMissing:
+                found = [
+                    "the audit log's key is not available here, so the server's seals on the "
+                    "promotion's events cannot be checked"
+                ]
+            self._cache[key] = found
+        got: list[str] = self._cache[key]
+        return got
 
     @property
     def masking_runs(self) -> list[dict[str, Any]]:

@@ -53,12 +53,33 @@ def alert_break_glass(gate: Gate, promo: Promotion) -> list[str]:
     return failures
 
 
-def alert_unbound(gate: Gate, actor: str, promotion: str, problems: list[str]) -> None:
-    """A promotion or approval row has no creating event: record it and alert loudly."""
+def alert_unbound(
+    gate: Gate,
+    actor: str,
+    promotion: str,
+    problems: list[str],
+    *,
+    found_by: str = "gate check",
+    held_back: int = 0,
+) -> None:
+    """A promotion or approval row has no creating event: record it and alert loudly.
+
+    ``found_by``: the reader that found it (``gate check`` refuses it; a listing shows
+    the promotion as unverified); ``held_back``: reports the caller's rate limit held
+    back since its last one (said in this one, so nothing is silently lost)."""
     text = (
-        f"promotion {promotion}: rows not bound to their audit events were refused: "
-        + "; ".join(problems)
+        f"promotion {promotion}: rows not bound to their audit events were refused "
+        f"({found_by}): " + "; ".join(problems)
     )
+    if held_back:
+        text += f". {held_back} more report(s) were not made (rate limit)."
+    details: dict[str, object] = {
+        "promotion": promotion,
+        "problems": problems,
+        "severity": "critical",
+    }
+    if found_by != "gate check":
+        details |= {"found_by": found_by, "reports_held_back": held_back}
     gate.log.append(
         ev.event(
             ev.ROW_UNBOUND.code,
@@ -66,7 +87,7 @@ def alert_unbound(gate: Gate, actor: str, promotion: str, problems: list[str]) -
             actor,
             text,
             f"promotion:{promotion}",
-            {"promotion": promotion, "problems": problems, "severity": "critical"},
+            details,
         )
     )
     sinks = sinks_from_config(gate.estate.alerts, base_dir=gate.loaded.path.parent)
@@ -76,6 +97,6 @@ def alert_unbound(gate: Gate, actor: str, promotion: str, problems: list[str]) -
             title=f"promotion {promotion}: state not bound to the audit log",
             text=text,
             severity=Severity.CRITICAL,
-            details={"promotion": promotion, "problems": problems},
+            details={"promotion": promotion, "problems": problems, "found_by": found_by},
         )
     )

@@ -10,6 +10,8 @@ something else: it counts for nothing.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -20,17 +22,43 @@ from stagewall.access._core import parse_time
 from stagewall.access.binding import bound_event
 from stagewall.audit import AuditLog, Status
 from stagewall.audit.events import StoredEvent
+from stagewall.errors import KeyMissing
 from stagewall.gates import _events as ev
 from stagewall.gates._model import request_digest
 from stagewall.gates._seal import seal_problem
 from stagewall.gates._tables import gate_promotions
+from stagewall.keys import load_public_key
 
 PROMOTION_CODES = (ev.SUBMITTED.code, ev.BREAK_GLASS.code)
 
 
 def sealed_by_server(log: AuditLog, event: StoredEvent) -> str | None:
-    """Why ``event`` does not carry the server's seal (gates/_seal.py); None: it does."""
-    return seal_problem(event, log.signing_key().public)
+    """Why ``event`` does not carry the server's seal (gates/_seal.py); None: it does.
+
+    The seal is checked with the log's public key: the server's signing key, or where
+    only the verifier key is at hand (an evidence run without the server), the public
+    key in the log's home. KeyMissing when there is neither: the caller fails closed."""
+    try:
+        public = log.signing_key().public
+    except KeyMissing:
+        public = load_public_key(log.home)
+    # Listings check every promotion's events on every read: a seal verified once is
+    # remembered by the digest of the event's stored bytes (what the seal covers) and key.
+    key = (hashlib.sha256(event.raw).digest(), event.index, public.raw)
+    with _SEALS_LOCK:
+        if key in _SEALS:
+            return _SEALS[key]
+    problem = seal_problem(event, public)
+    with _SEALS_LOCK:
+        if len(_SEALS) >= _SEALS_MAX:
+            _SEALS.clear()
+        _SEALS[key] = problem
+    return problem
+
+
+_SEALS: dict[tuple[bytes, int, bytes], str | None] = {}
+_SEALS_MAX = 100_000
+_SEALS_LOCK = threading.Lock()
 
 
 REVIEW_CODES = (ev.APPROVED.code, ev.FOLLOWED_UP.code)
@@ -138,7 +166,12 @@ def promotion_row_problem(log: AuditLog, conn: Connection, promotion: str) -> st
     return problem
 
 
-def review_event_problem(log: AuditLog, conn: Connection, row: Mapping[str, Any]) -> str | None:
+def review_event_problem(
+    log: AuditLog,
+    conn: Connection,
+    row: Mapping[str, Any],
+    events: Mapping[int, StoredEvent] | None = None,
+) -> str | None:
     """Why an approval row's event is not sealed by the server, or its time or MFA
     evidence is not what that (bound) event recorded.
 
@@ -147,7 +180,7 @@ def review_event_problem(log: AuditLog, conn: Connection, row: Mapping[str, Any]
     time into the attestation: a row moved forward in the store would revive an expired
     approval. Events written since carry ``approved_at``; for older ones the row may not
     be later than the event itself."""
-    event, problem = bound_event(log, conn, row, "approval", REVIEW_CODES)
+    event, problem = bound_event(log, conn, row, "approval", REVIEW_CODES, events=events)
     if event is None:
         return problem
     if (unsealed := sealed_by_server(log, event)) is not None:

@@ -30,27 +30,16 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from stagewall.access._core import Decision, fmt_time, load_request, load_reviews, parse_time
-from stagewall.access._tables import access_reviews
-from stagewall.access.binding import (
-    bind_row,
-    logged_withdrawals,
-    review_binding_problem,
-    withdrawal_mismatch,
-)
+from stagewall.access.binding import bind_row, logged_withdrawals, withdrawal_mismatch
 from stagewall.audit import Status
 from stagewall.errors import AccessDenied, GateRowUnbound, StagewallError, UsageError
 from stagewall.estate import PrincipalKind, format_duration
 from stagewall.gates import _events as ev
 from stagewall.gates._alerts import alert_unbound
-from stagewall.gates._bound import (
-    REVIEW_CODES,
-    bound_deployments,
-    check_problems,
-    promotion_row_problem,
-    review_event_problem,
-)
+from stagewall.gates._bound import bound_deployments, check_problems
 from stagewall.gates._git import check_full_sha
 from stagewall.gates._model import reporter_problem, submitter_problem
+from stagewall.gates._standing import unbound_rows
 from stagewall.gates._tables import gate_checks, gate_deployments, gate_promotions
 from stagewall.gates.attestation import sign_envelope, statement
 from stagewall.gates.promotions import (
@@ -115,7 +104,7 @@ def check(
             candidates = _candidates(conn, stage, sha, digest)
             reasons: list[str] = []
             for promo in candidates:
-                unbound = unbound_rows(gate, conn, promo.id)
+                unbound = unbound_rows(gate.log, conn, promo.id)
                 if unbound:
                     to_alert.append((promo.id, unbound))
                     reasons.append(f"{promo.id}: " + "; ".join(unbound))
@@ -145,7 +134,7 @@ def check(
     try:
         with gate.store.transaction() as conn:
             gate.store.lock(conn, f"stagewall.request.{promo.id}")
-            problems = unbound_rows(gate, conn, promo.id)
+            problems = unbound_rows(gate.log, conn, promo.id)
             if not problems:
                 problems, facts = _evaluate(gate, conn, promo, idx, now)
             if problems:
@@ -231,27 +220,6 @@ def check(
             gate.log, ev.CHECKED.code, actor, exc, resource, {"sha": sha, "digest": digest}
         ) from None
     return Allowed(promo, predicate, envelope)
-
-
-def unbound_rows(gate: Gate, conn: Connection, promotion: str) -> list[str]:
-    """Why the promotion's row or any of its review rows is not bound to its event."""
-    out: list[str] = []
-    problem = promotion_row_problem(gate.log, conn, promotion)
-    if problem is not None:
-        out.append(f"promotion row: {problem}")
-        if problem.startswith("there is no promotion row"):
-            return [problem]
-    reviews = conn.execute(
-        select(access_reviews).where(access_reviews.c.request_id == promotion)
-    ).all()
-    for r in reviews:
-        row = dict(r._mapping)
-        why = review_binding_problem(gate.log, conn, row, REVIEW_CODES)
-        if why is None:
-            why = review_event_problem(gate.log, conn, row)
-        if why is not None:
-            out.append(f"approval by {r.reviewer}: {why}")
-    return out
 
 
 def _check_deployer(gate: Gate, stage: str, deployers: list[str], deployer: str) -> None:

@@ -8,7 +8,7 @@ whether the change may go out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -617,13 +617,19 @@ class Gate:
 
     # -- list ------------------------------------------------------------
 
-    def list(self, now: datetime | None = None) -> list[dict[str, Any]]:
-        """Every promotion with its state, approvals and authors (oldest first)."""
+    def list(
+        self,
+        now: datetime | None = None,
+        report: Callable[[str, list[str]], None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every promotion with its state, approvals and authors (oldest first), each
+        decided as ``gate check`` decides (gates/_standing.py): ``report(promotion,
+        problems)`` for each one whose rows the log does not back (listed unverified)."""
         from stagewall.gates._listing import list_promotions
 
         now = now or now_utc()
         self.rules("stagewall", now)
-        return list_promotions(self.store, self.estate, now)
+        return list_promotions(self.store, self.log, self.estate, now, report)
 
 
 __all__ = [

@@ -9,6 +9,7 @@ from pydantic import Field
 from stagewall.gates import Gate
 from stagewall.identity.actor import Actor, ActorClass, acting
 from stagewall.server._auth import guard
+from stagewall.server._gate_rows import gate_row_reporter
 from stagewall.server._state import ServerState
 from stagewall.server._stepup import Privileged
 
@@ -25,7 +26,10 @@ def register(r: FastAPI, state: ServerState) -> None:
     def promotions(
         actor: Annotated[Actor, Depends(guard(state, "gate.list"))], pending: bool = False
     ) -> list[dict[str, Any]]:
-        rows = gate().list()
+        g = gate()
+        rows = g.list(
+            now=state.now(), report=gate_row_reporter(state, g, actor.principal, "gate list")
+        )
         if not (actor.has(ActorClass.INTERNAL) or actor.has(ActorClass.AUDITOR)):
             # As with requests and grants: an external sees what they submitted only.
             rows = [x for x in rows if x["submitter"] == actor.principal]

@@ -73,6 +73,8 @@ class ServerState:
     starts: StartLimiter = field(default_factory=StartLimiter)
     # which refused token rows (SW973, SW974, SW868) were recorded and alerted, when
     row_alarm: RowAlarm = field(default_factory=RowAlarm)
+    # which promotions a listing found unbound (gate.row.unbound) were reported, when
+    gate_alarm: RowAlarm = field(default_factory=RowAlarm)
     _stamp: tuple[int, int] | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
     _evaluation: tuple[datetime, Evaluation] | None = None

@@ -52,7 +52,11 @@ class RowAlarm:
     def admit(self, row: RefusedRow, now: datetime) -> int | None:
         """None if ``row`` is not to be reported now; else how many reports were held
         back since the last one made (to say in this one)."""
-        key = (row.table, row.row_id)
+        return self.admit_key((row.table, row.row_id), now)
+
+    def admit_key(self, key: tuple[str, str], now: datetime) -> int | None:
+        """:meth:`admit` for any finding named by ``key`` (e.g. a promotion and what is
+        wrong with its rows)."""
         with self._lock:
             last = self._last.get(key)
             if last is not None and now - last < WINDOW:

@@ -156,6 +156,8 @@ def check_new_approvals(state: ServerState) -> list[int]:
     from stagewall.access._tables import access_reviews
     from stagewall.access.binding import review_binding_problem
     from stagewall.gates import _events as gev
+    from stagewall.gates._bound import REVIEW_CODES as gate_review_codes
+    from stagewall.gates._bound import review_event_problem
     from stagewall.server.plans import PLAN_REVIEWED
 
     codes = (
@@ -179,9 +181,13 @@ def check_new_approvals(state: ServerState) -> list[int]:
             (int(r.audit_index) for r in rows if r.audit_index is not None), conn=conn
         )
         for row in rows:
-            why = review_binding_problem(
-                state.ctx.audit, conn, dict(row._mapping), codes, events=events
-            )
+            values = dict(row._mapping)
+            why = review_binding_problem(state.ctx.audit, conn, values, codes, events=events)
+            bound = events.get(int(row.audit_index)) if row.audit_index is not None else None
+            if why is None and bound is not None and bound.code in gate_review_codes:
+                # A promotion approval is judged as `gate check` judges it: its event
+                # carries the server's seal and pins its time and MFA evidence.
+                why = review_event_problem(state.ctx.audit, conn, values, events)
             if why is not None:
                 found.append((row, why))
     for row, why in found:

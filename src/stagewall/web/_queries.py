@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from stagewall.access._tables import (
     access_requests,
     access_reviews,
 )
+from stagewall.audit import AuditLog
 from stagewall.audit._log import _as_bytes
 from stagewall.audit._tables import audit_cosignatures, audit_events
 from stagewall.audit.events import StoredEvent
@@ -188,13 +190,20 @@ def withdrawable_approvals(ctx: AccessContext, approver: str, now: Any) -> list[
     ]
 
 
-def promotions_to_approve(ctx: AccessContext, approver: str, now: Any) -> list[dict[str, Any]]:
+def promotions_to_approve(
+    ctx: AccessContext,
+    approver: str,
+    now: Any,
+    log: AuditLog,
+    report: Callable[[str, list[str]], None] | None = None,
+) -> list[dict[str, Any]]:
     """Pending promotions ``approver`` may approve (the library's ``approver_problem`` is
     None and they have not approved yet), with the change's commits and the stage's checks
-    (the latest report of each check the stage declares)."""
+    (the latest report of each check the stage declares). A promotion whose rows the log
+    does not back is unverified, not pending: it is reported, never offered."""
     estate = ctx.loaded.estate
     pending, _total = promotions_page(
-        ctx.store, estate, now, state="pending", limit=200, with_model=True
+        ctx.store, log, estate, now, state="pending", limit=200, with_model=True, report=report
     )
     mine: list[tuple[dict[str, Any], Promotion, list[str]]] = []
     for p in pending:

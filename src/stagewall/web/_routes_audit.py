@@ -19,8 +19,10 @@ from stagewall.audit._bundle import export_archive
 from stagewall.errors import KeyMissing, UsageError
 from stagewall.estate import estate_violations
 from stagewall.evidence._diagram import estate_svg
+from stagewall.gates import Gate
 from stagewall.gates._listing import PROMOTION_STATES, promotions_page
 from stagewall.keys import load_public_key, load_signing_key
+from stagewall.server._gate_rows import gate_row_reporter
 from stagewall.server._state import ServerState
 from stagewall.web import _queries
 from stagewall.web._render import Viewer, render, viewer
@@ -438,8 +440,10 @@ def register(r: FastAPI, state: ServerState) -> None:
         if not who.sees_everyone:
             submitter = who.principal  # an external sees what they submitted (as the API)
         f = Filters.parse(state, start, end, principal=submitter)
+        gate = Gate(ctx.store, ctx.loaded, home=str(state.home))
         rows, total = promotions_page(
             ctx.store,
+            gate.log,
             state.estate,
             state.now(),
             stage=stage or None,
@@ -448,6 +452,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             since=f.window.start,
             until=f.window.until,
             limit=TABLE_PAGE,
+            report=gate_row_reporter(state, gate, who.principal, "web promotions page"),
         )
         return render(
             request,

@@ -15,10 +15,12 @@ from stagewall.access import complete_follow_up, decide, review_request, withdra
 from stagewall.access._core import parse_time
 from stagewall.access.requests import approvers_for, list_requests
 from stagewall.errors import StagewallError, UsageError
+from stagewall.gates import Gate
 from stagewall.identity import stepup
 from stagewall.identity._codes import fmt
 from stagewall.identity.actor import ActorClass, acting
 from stagewall.server import plans
+from stagewall.server._gate_rows import gate_row_reporter
 from stagewall.server._state import ServerState
 from stagewall.web import _queries
 from stagewall.web._render import MAX_ASSERTION, Viewer, factor, render, viewer
@@ -72,7 +74,10 @@ def inbox_context(state: ServerState, who: Viewer) -> dict[str, Any]:
     follow_ups: list[dict[str, Any]] = []
     follow_ups_total = 0
     if internal:
-        promotions = _queries.promotions_to_approve(ctx, me, state.now())
+        gate = Gate(ctx.store, ctx.loaded, home=str(state.home))
+        promotions = _queries.promotions_to_approve(
+            ctx, me, state.now(), gate.log, gate_row_reporter(state, gate, me, "approver inbox")
+        )
         plans_ = plans.list_requests(state, reviewable_by=me)
         items = _queries.open_review_items(ctx, me)
         now = state.now()

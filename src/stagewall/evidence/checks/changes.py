@@ -92,6 +92,18 @@ class ProductionPromotions(Check):
             if not checked.get(pid):
                 items.append({"promotion": pid, "problem": "no gate check event binds it"})
                 continue
+            # gate check's own decision: rows the sealed log does not back count for
+            # nothing, break-glass or not (SW945)
+            unbound = inputs.promotion_unbound(pid, d)
+            if unbound:
+                items.append(
+                    {
+                        "promotion": pid,
+                        "problem": "rows not bound to their sealed audit events (gate check "
+                        "refuses them): " + "; ".join(unbound),
+                    }
+                )
+                continue
             if promo.break_glass:
                 emergency += 1
                 ok += 1
