@@ -5,11 +5,12 @@ from __future__ import annotations
 import bisect
 import operator
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import accumulate, compress, islice
 from operator import or_
+from typing import TypeVar
 
 import numpy as np
 
@@ -362,18 +363,49 @@ def detect_many(texts: Sequence[str]) -> list[list[Match]]:
 
 def _detect_many(texts: Sequence[str]) -> list[list[Match]]:
     """:func:`detect_many` without the memo."""
+    return _per_text(texts, _moved)
+
+
+def _moved(m: Match, offset: int) -> Match:
+    """The finding ``m`` of a joined search at its text's positions (``offset``: where
+    the text starts in the joined one)."""
+    s, e = m.start - offset, m.end - offset
+    if type(m) is Match:
+        return Match(m.category, s, e, m.text)
+    return Read(m.category, s, e, m.text, m.value)
+
+
+# A finding as text_scrub replaces it: (start, end, category value, value read)
+Found = tuple[int, int, str, str]
+
+
+def detect_findings(texts: Sequence[str]) -> list[list[Found]]:
+    """:func:`detect_many` as :data:`Found` tuples (the same findings, in the same
+    order), without a :class:`Match` built per finding at each text's positions."""
+    memo = _remembered
+    if memo is not None:
+        return [[_found(m, 0) for m in found] for found in _recall(texts, memo)]
+    return _per_text(texts, _found)
+
+
+def _found(m: Match, offset: int) -> Found:
+    """:func:`_moved` as a :data:`Found` tuple."""
+    return (m.start - offset, m.end - offset, m.category._value_, m.value)
+
+
+_T = TypeVar("_T")
+
+
+def _per_text(texts: Sequence[str], made: Callable[[Match, int], _T]) -> list[list[_T]]:
+    """``made(finding, offset)`` of each finding of each text, searched joined (each
+    distinct text once)."""
     distinct = dict.fromkeys(texts)
-    if len(distinct) < len(texts):  # each distinct text is searched once
-        found = dict(zip(distinct, _detect_many(list(distinct)), strict=True))
+    if len(distinct) < len(texts):
+        found = dict(zip(distinct, _per_text(list(distinct), made), strict=True))
         return [list(found[t]) for t in texts]
-    out: list[list[Match]] = [[] for _ in texts]
+    out: list[list[_T]] = [[] for _ in texts]
     for k, o, m in _joined(texts):
-        s, e = m.start - o, m.end - o
-        out[k].append(
-            Match(m.category, s, e, m.text)
-            if type(m) is Match
-            else Read(m.category, s, e, m.text, m.value)
-        )
+        out[k].append(made(m, o))
     return out
 
 
@@ -722,8 +754,10 @@ def _non_overlapping(found: list[Match]) -> list[Match]:
 
 __all__ = [
     "SEP",
+    "Found",
     "Match",
     "Read",
+    "detect_findings",
     "detect_in_text",
     "detect_many",
     "detect_texts",

@@ -340,8 +340,9 @@ _HYPHEN_BREAK = re.compile(
     r"-(?<=[^\W\d_]-)(?:[ \t]*(?:\r\n|\r|\n|\\r\\n|\\n|\\r)[ \t]*|[ \t]+)(?=[^\W\d_])"
 )
 _BREAKS = re.compile(_ESCAPE_BREAK.pattern + "|" + _HYPHEN_BREAK.pattern)
-# what follows the hyphen of every _HYPHEN_BREAK match: C-level tests first
-_AFTER_HYPHEN = ("- ", "-\t", "-\n", "-\r", "-\\")
+# the hyphen of every _HYPHEN_BREAK match and what follows it: one C-level scan first
+# (for the "-" alone, then the character after each)
+_AFTER_HYPHEN = re.compile(r"-[ \t\n\r\\]")
 # what separates a text's readings in its search forms (never a word character, and
 # norm_many makes every other non-word character a space: no phrase crosses it)
 READINGS = "\x01"
@@ -351,7 +352,7 @@ def _may_break(text: str) -> bool:
     """Whether ``text`` has another reading (C-level tests first)."""
     if "\\" in text and _ESCAPE_BREAK.search(text) is not None:
         return True
-    return any(map(text.__contains__, _AFTER_HYPHEN)) and _HYPHEN_BREAK.search(text) is not None
+    return _AFTER_HYPHEN.search(text) is not None and _HYPHEN_BREAK.search(text) is not None
 
 
 def other_reading(text: str) -> str | None:
@@ -367,23 +368,29 @@ def _broken(m: re.Match[str]) -> str:
 
 
 def _other_readings(texts: Sequence[str]) -> dict[int, str]:
-    """Index → :func:`other_reading` of the texts that have one: found in C-level
-    passes over the joined batch (most batches have none), the texts that hold a
-    break told by where the breaks are."""
+    """Index → :func:`other_reading` of the texts that have one (see :func:`breaking`)."""
+    return {i: _BREAKS.sub(_broken, texts[i]) for i in breaking(texts)}
+
+
+def breaking(texts: Sequence[str]) -> list[int]:
+    """Indices of the texts that have another reading (:func:`other_reading`), in
+    order: found in C-level passes over the joined batch (most batches have none),
+    the texts that hold a break told by where the breaks are (no break crosses the
+    NUL between texts)."""
     if not texts:
-        return {}
+        return []
     joined = "\x00".join(texts)
     if not _may_break(joined):
-        return {}
+        return []
     if joined.count("\x00") != len(texts) - 1:  # a text holding NUL: one at a time
-        return {i: o for i, t in enumerate(texts) if (o := other_reading(t)) is not None}
+        return [i for i, t in enumerate(texts) if _may_break(t)]
     at = [m.start() for m in _ESCAPE_BREAK.finditer(joined)] if "\\" in joined else []
-    if any(map(joined.__contains__, _AFTER_HYPHEN)):
+    if _AFTER_HYPHEN.search(joined) is not None:
         at += [m.start() for m in _HYPHEN_BREAK.finditer(joined)]
     starts = np.zeros(len(texts), dtype=np.int64)  # of each text in the joined batch
     np.cumsum(np.fromiter(map(len, texts[:-1]), np.int64, len(texts) - 1) + 1, out=starts[1:])
-    rows = np.unique(np.searchsorted(starts, at, side="right") - 1).tolist()
-    return {i: _BREAKS.sub(_broken, texts[i]) for i in rows}
+    rows: list[int] = np.unique(np.searchsorted(starts, at, side="right") - 1).tolist()
+    return rows
 
 
 def norm_texts(texts: Sequence[str]) -> list[str]:
@@ -887,6 +894,8 @@ class Pairs:
         ``Pairs([known[r] for r in rows])`` builds, taken from these pairs instead of
         folded and split again (each pair's probes depend on its value alone)."""
         at = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if len(at) == self.n and np.array_equal(at, np.arange(self.n)):
+            return self  # every row, in order (a batch's pairs are not changed once made)
         counts = np.bincount(self.row, minlength=self.n).astype(np.int64)
         starts = np.zeros(self.n + 1, np.int64)
         np.cumsum(counts, out=starts[1:])
@@ -1111,13 +1120,16 @@ def _spaced_and_compact(texts: list[str], readings: bool = False) -> tuple[list[
     return spaced.split("\x00"), spaced.replace(" ", "").split("\x00")
 
 
-def find_known(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[int, int, str]]:
+def find_known(
+    text: str, pats: Sequence[tuple[str, bool, str]], may_break: bool | None = None
+) -> list[tuple[int, int, str]]:
     """:func:`find_one_reading` of ``text`` and, when it has one, of its other reading
     (:func:`other_reading`: a JSON ``\\n`` before a word a space, ``Carras-`` newline
     ``co`` joined), mapped back: each span covers the characters that write it in
-    ``text`` (overlapping spans merged)."""
+    ``text`` (overlapping spans merged). ``may_break``: whether the text has another
+    reading, when the caller has told it for a batch (:func:`breaking`)."""
     spans = find_one_reading(text, pats)
-    if not pats or not _may_break(text):
+    if not pats or not (_may_break(text) if may_break is None else may_break):
         return spans
     other: list[str] = []
     origin: list[int] = []  # the position in ``text`` of each character of ``other``
@@ -1261,6 +1273,7 @@ __all__ = [
     "Known",
     "KnownBatch",
     "Pairs",
+    "breaking",
     "checked_patterns",
     "checked_patterns_many",
     "compact_many",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from itertools import compress
 from typing import Any, ClassVar, Literal
 
 import orjson
@@ -24,6 +25,7 @@ from stagewall.masking.transformers._known import (
     NO_KNOWN,
     Known,
     Pairs,
+    breaking,
     find_known,
     kind_of,
     pairs_of,
@@ -131,7 +133,7 @@ class TextScrub(Transformer):
         return out
 
     def _scrub(self, texts: list[str], known: list[Known]) -> list[str]:
-        from stagewall.masking.classify import detect_many
+        from stagewall.masking.classify._text import detect_findings
 
         pats = _Patterns(known)
         own = _own_spans(texts, pats)
@@ -139,26 +141,19 @@ class TextScrub(Transformer):
         wanted: dict[str, list[str]] = {}
         subs = self._subs
         found: list[tuple[int, int, str, str]]
-        kind: str
-        for t, mine, detected in zip(texts, own, detect_many(texts), strict=True):
+        # each finding as (start, end, kind, value as the detector read it: a phone in
+        # Arabic-Indic digits gets the pseudonym of its ASCII digits)
+        for t, mine, detected in zip(texts, own, detect_findings(texts), strict=True):
             if not mine:
                 if not detected:
                     spans.append([])
                     continue
-                # the kind's name without Enum.value's Python-level property call
-                # (the value as the detector read it: a phone in Arabic-Indic digits
-                # gets the pseudonym of its ASCII digits)
-                found = [
-                    (m.start, m.end, kind, m.value)
-                    for m in detected
-                    if (kind := str(m.category._value_)) in subs
-                ]
+                found = [f for f in detected if f[2] in subs]
             else:
                 found = [(s, e, "own:" + k, t[s:e]) for s, e, k in mine]
-                for m in detected:
-                    kind = str(m.category._value_)
-                    if kind in subs and all(m.end <= a or m.start >= b for a, b, _ in mine):
-                        found.append((m.start, m.end, kind, m.value))
+                for f in detected:
+                    if f[2] in subs and all(f[1] <= a or f[0] >= b for a, b, _ in mine):
+                        found.append(f)
             if not found:
                 spans.append(found)
                 continue
@@ -265,13 +260,19 @@ def _own_spans(
     known values. A C-level substring test on the normalised batch finds the few
     texts that need the (slower, position-keeping) search."""
     out: list[list[tuple[int, int, str]]] = [[] for _ in texts]
-    rows = [i for i in (range(len(texts)) if only is None else only) if pats.known[i]]
+    known = pats.known
+    if only is None:
+        rows = list(compress(range(len(texts)), known))
+    else:
+        rows = [i for i in only if known[i]]
     if not rows:
         return out
     found = pats.pairs.texts_hits(texts, None if len(rows) == len(texts) else rows)
-    for i in rows:
-        if found[i]:
-            out[i] = find_known(texts[i], found[i])
+    hit = [i for i in rows if found[i]]
+    # which texts have another reading, told for all of them at once (most have none)
+    breaks = set(map(hit.__getitem__, breaking([texts[i] for i in hit])))
+    for i in hit:
+        out[i] = find_known(texts[i], found[i], i in breaks)
     return out
 
 
