@@ -13,6 +13,7 @@ values of every row, linked or not.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import sqlite3
@@ -166,6 +167,12 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
                 out.append((f" {street} {mark} {number} ", "words"))
         # or shortened: Hauptstr. 5, C/ Mayor 7, 14 Oak St
         out += [(n, "words") for n in _street_respelt(words)]
+    if kind == "name" and len(words) > 1:
+        # a login of the first initial and the last name: ycarrasco (ycarrasco7),
+        # for two words also the other way round (cyesica)
+        for first, last in {(words[0], words[-1]), (words[-1], words[0])}:
+            if len(last) >= 4 and last.isalpha() and (len(words) == 2 or last == words[-1]):
+                out.append((f" {first[0]}{last} ", "words"))
     if kind == "name" and len(words) > 1:  # Jean-Luc written Jeanluc
         out.append((" " + "".join(words) + " ", "words"))
         # inside a longer word or handle (@yesicacarrasco88, carrasco.yesica2019),
@@ -198,10 +205,31 @@ def holds(text: str, mine: list[tuple[str, str]]) -> bool:
 def _readings(text: str) -> set[str]:
     """``text``, and as it reads with JSON's one-letter escapes (``\\n`` written as
     two characters) as line breaks, and with a word hyphenated at a line's or a
-    space's end put together (``Carras-`` newline ``co`` is Carrasco)."""
+    space's end put together (``Carras-`` newline ``co`` is Carrasco); each of those
+    also with letters and the digits after them apart (``carrasco87`` is a login of
+    Carrasco, ``D10115`` a postcode behind its country) and with every base64 token
+    that decodes to UTF-8 text decoded (:func:`_unbase64`)."""
     unescaped = re.sub(r"\\[nrtbf]", "\n", text)
     joined = re.sub(r"(?<=[^\W\d_])-(?:[ \t]*\r?\n[ \t]*|[ \t]+)(?=[^\W\d_])", "", unescaped)
-    return {text, unescaped, joined}
+    out = {text, unescaped, joined}
+    out |= {re.sub(r"([^\W\d_])(?=\d)", r"\1 ", t) for t in list(out)}
+    out |= {_unbase64(t) for t in list(out)}
+    return out
+
+
+def _unbase64(text: str) -> str:
+    """``text`` with each run of 12 or more base64 characters (either alphabet) that
+    decodes to UTF-8 text replaced by that text, between spaces."""
+
+    def one(m: re.Match[str]) -> str:
+        token = m.group().rstrip("=").replace("-", "+").replace("_", "/")
+        try:
+            got = base64.b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return m.group()
+        return f" {got} " if got.isprintable() else m.group()
+
+    return re.sub(r"[A-Za-z0-9+/_-]{12,}={0,2}", one, text)
 
 
 def _holds(text: str, mine: list[tuple[str, str]]) -> bool:

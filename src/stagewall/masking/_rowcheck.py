@@ -110,7 +110,10 @@ class _Pats:
             for p, comp in pats:
                 (compact if comp else words).append(p)
             if t in _NAMES:
-                names += [w for p, _ in pats if len(w := p[1:-1]) >= MIN_EMBEDDED and w.isalpha()]
+                ones = [w for p, _ in pats if len(w := p[1:-1]) >= MIN_EMBEDDED and w.isalpha()]
+                # (not an initial and a name, ycarrasco: a pattern of its own, and
+                # inside a word it would be a name part with two initials, hannah)
+                names += [w for w in ones if w[1:] not in ones]
         if not words and not compact:
             return None
         # (distinct: a row's joined full name repeats its first and last name's patterns)

@@ -21,6 +21,7 @@ from stagewall.masking.transformers._known import (
     _PROBED_BY_PART,
     _STREETS,
     KIND,
+    READINGS,
     Known,
     _first,
     _second,
@@ -35,6 +36,7 @@ from stagewall.masking.transformers._known import (
     spellings,
     words,
 )
+from stagewall.masking.transformers._readings import split_readings
 from stagewall.masking.transformers._structured import _MAX_RESIDUAL_PASSES, _Patterns
 
 
@@ -46,10 +48,27 @@ def texts_hits(known: Sequence[Known], texts: Sequence[str]) -> list[list[tuple[
 
     def normed(rows: list[int]) -> list[str]:
         need = list(dict.fromkeys(rows))
-        done = dict(zip(need, norm_many([texts[r] for r in need]), strict=True))
+        done = dict(
+            zip(
+                need,
+                _with_split(norm_many([texts[r] for r in need]), [texts[r] for r in need]),
+                strict=True,
+            )
+        )
         return list(map(done.__getitem__, rows))
 
     return _row_hits(known, compact, normed)
+
+
+def _with_split(normed: list[str], texts: list[str]) -> list[str]:
+    """Red-team round (scrubgaps): each text's split reading (a letter set apart from
+    the digits after it, a base64 token decoded: ``_readings``) after it, behind
+    READINGS, as main searches it since the scrubgaps branch."""
+    split = split_readings(texts)
+    out = list(normed)
+    for i, n in zip(split, norm_many(list(split.values())), strict=True):
+        out[i] += READINGS + n
+    return out
 
 
 def rows_with_candidates(known: Sequence[Known], texts: Sequence[str]) -> list[bool]:
@@ -195,7 +214,12 @@ def _spaced_many(texts: list[str], compact: bool = False) -> list[str]:
     # compact form of a batch holding a NUL, which words() folds with fold_known)
     folded = fold_known(_spaced(joined))
     spaced = folded.translate(_ASCII_NONWORD) if folded.isascii() else _NONWORD.sub(" ", folded)
-    return (spaced.replace(" ", "") if compact else spaced).split("\x00")
+    out = (spaced.replace(" ", "") if compact else spaced).split("\x00")
+    # red-team round (scrubgaps): a decoded base64 token's words, behind READINGS
+    tokens = split_readings(texts, tokens_only=True)
+    for i, t in tokens.items():
+        out[i] += READINGS + _spaced_many([t], compact)[0]
+    return out
 
 
 def _own_spans(

@@ -116,22 +116,39 @@ def _find_known_by_tokens(
     text: str, pats: list[tuple[str, bool, str]]
 ) -> list[tuple[int, int, str]]:
     """The token-list form of find_known (what it replaced): word patterns are runs
-    of consecutive tokens of the folded text."""
+    of consecutive tokens of the folded text; and, as a second reading whose spans
+    are merged with the first's (scrubgaps), of the tokens cut where the text has a
+    letter followed by a digit (``anna7`` holds the word anna)."""
     import re
 
     from stagewall.masking.transformers._known import fold
 
     tokens = [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"[^\W_]+", fold(text))]
-    taken: list[tuple[int, int, str]] = []
-    for p, is_compact, kind in pats:
-        assert not is_compact
-        ws = p.split()
-        for i in range(len(tokens) - len(ws) + 1):
-            if [t[2] for t in tokens[i : i + len(ws)]] == ws:
-                s, e = tokens[i][0], tokens[i + len(ws) - 1][1]
-                if all(e <= a or s >= b for a, b, _ in taken):
-                    taken.append((s, e, kind))
-    return sorted(taken)
+    split = []
+    for s, _e, w in tokens:
+        cuts = [0] + [
+            k for k in range(1, len(w)) if re.match(r"[^\W\d_]\d", text[s + k - 1 : s + k + 1])
+        ]
+        split += [(s + a, s + b, w[a:b]) for a, b in zip(cuts, [*cuts[1:], len(w)], strict=True)]
+    spans: list[tuple[int, int, str]] = []
+    for toks in (tokens, split):
+        taken: list[tuple[int, int, str]] = []
+        for p, is_compact, kind in pats:
+            assert not is_compact
+            ws = p.split()
+            for i in range(len(toks) - len(ws) + 1):
+                if [t[2] for t in toks[i : i + len(ws)]] == ws:
+                    s, e = toks[i][0], toks[i + len(ws) - 1][1]
+                    if all(e <= a or s >= b for a, b, _ in taken):
+                        taken.append((s, e, kind))
+        spans += taken
+    merged: list[tuple[int, int, str]] = []
+    for s, e, k in sorted(spans):
+        if merged and s < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]), merged[-1][2])
+        else:
+            merged.append((s, e, k))
+    return merged
 
 
 _PIECES = ["anna", "Anna", "ANNA", "Ánna", "miller", "Miller", "annamiller", "_", " ", "-",

@@ -39,6 +39,11 @@ from stagewall.masking.transformers._entities import (
     has_escape,
     unescaped,
 )
+from stagewall.masking.transformers._readings import (
+    may_find_more,
+    split_reading,
+    split_readings,
+)
 from stagewall.masking.transformers._streetwords import (
     DE_NL_STREET_SUFFIXES,
     EN_STREET_WORDS,
@@ -91,6 +96,7 @@ _PARTICLES = frozenset(
 )
 MIN_PART = 3  # a name part shorter than this is searched only inside the full name
 MIN_SPACED = 4  # a name part this long is also searched letter-spaced: C a r r a s c o
+MIN_LOGIN = 4  # a name word this long is also searched after an initial: ycarrasco
 MIN_JOINED = 8  # a name's words joined, this long, are searched inside any word
 MIN_PHRASE = 3
 MIN_DIGITS = 4  # an all-digit value needs this many digits (postcodes: 4)
@@ -333,7 +339,8 @@ def _written_out(m: re.Match[str]) -> str:
 # ``\n`` after the hyphen). A text holding one is searched as it is and also as
 # its other reading (:func:`other_reading`): the escape a space, the hyphen and
 # the line break gone. Both readings: ``C:\Users\nadia`` is the word "nadia".
-_ESCAPE_BREAK = re.compile(r"\\[nrtbf](?=[^\W_])")
+# (a run of them is one break: ``Lindenweg\r\n8a`` is the street Lindenweg 8a)
+_ESCAPE_BREAK = re.compile(r"(?:\\[nrtbf])+(?=[^\W_])")
 # (the hyphen first: the regex engine skips to each "-" instead of trying every
 # position; the letter before it is a lookbehind after it)
 _HYPHEN_BREAK = re.compile(
@@ -401,6 +408,10 @@ def norm_texts(texts: Sequence[str]) -> list[str]:
     other = _other_readings(texts)
     if other:
         for i, n in zip(other, norm_many(list(other.values())), strict=True):
+            out[i] += READINGS + n
+    split = split_readings(texts)  # a login carrasco87, a base64 token (_readings)
+    if split:
+        for i, n in zip(split, norm_many(list(split.values())), strict=True):
             out[i] += READINGS + n
     return out
 
@@ -493,6 +504,8 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
             # (MIN_JOINED letters or more: "ling" is in "billing", not Li Ng)
             joined = ["".join(ws)] + ([ws[1] + ws[0]] if len(ws) == 2 else [])
             out += [(j, True) for j in joined if len(j) >= MIN_JOINED]
+        if len(ws) > 1:
+            out += _initial_logins(ws)
         return list(dict.fromkeys(out))
     compact = "".join(ws)
     if kind == "phone":
@@ -510,6 +523,19 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
     if kind == "street" and len(ws) > 1:
         out += _house_number_moved(ws)
     return out
+
+
+def _initial_logins(ws: list[str]) -> list[tuple[str, bool]]:
+    """A name's first initial and last word written as one word, a login: ``ycarrasco``
+    for Yésica Carrasco (``ycarrasco7`` in the split reading: ``_readings``), and for
+    two words the other way round (``cyesica``). Only where the word is a name of
+    MIN_LOGIN letters or more (``jng`` is not Li Ng's)."""
+    pairs = [(ws[0], ws[-1])] + ([(ws[1], ws[0])] if len(ws) == 2 else [])
+    return [
+        (f" {a[0]}{b} ", False)
+        for a, b in pairs
+        if a[0].isalpha() and b.isalpha() and len(b) >= MIN_LOGIN and b not in _PARTICLES
+    ]
 
 
 def _street_alternatives() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
@@ -1110,6 +1136,11 @@ def _spaced_and_compact(texts: list[str], readings: bool = False) -> tuple[list[
             for i, s, c in zip(other, *more, strict=True):
                 spaced_texts[i] += READINGS + s
                 compact_texts[i] += READINGS + c
+        split = split_readings(texts, tokens_only=True)  # a decoded base64 token
+        if split:
+            for i, s, c in zip(split, *_spaced_and_compact(list(split.values())), strict=True):
+                spaced_texts[i] += READINGS + s
+                compact_texts[i] += READINGS + c
         return spaced_texts, compact_texts
     joined = "\x00".join(texts)
     if joined.count("\x00") != len(texts) - 1:
@@ -1129,6 +1160,9 @@ def find_known(
     ``text`` (overlapping spans merged). ``may_break``: whether the text has another
     reading, when the caller has told it for a batch (:func:`breaking`)."""
     spans = find_one_reading(text, pats)
+    split = _split_spans(text, pats) if pats else []
+    if split:  # (a login carrasco87, a base64 token: _readings)
+        spans = _merged(spans + split)
     if not pats or not (_may_break(text) if may_break is None else may_break):
         return spans
     other: list[str] = []
@@ -1146,13 +1180,31 @@ def find_known(
     more = [(origin[s], origin[e - 1] + 1, k) for s, e, k in find_one_reading("".join(other), pats)]
     if not more:
         return spans
+    return _merged(spans + more)
+
+
+def _merged(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """``spans`` in order, overlapping ones merged (the first one's kind)."""
     merged: list[tuple[int, int, str]] = []
-    for s, e, k in sorted(spans + more):
+    for s, e, k in sorted(spans):
         if merged and s < merged[-1][1]:
             merged[-1] = (merged[-1][0], max(e, merged[-1][1]), merged[-1][2])
         else:
             merged.append((s, e, k))
     return merged
+
+
+def _split_spans(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[int, int, str]]:
+    """:func:`find_one_reading` of the split reading of ``text`` (``_readings``: a
+    letter set apart from the digits after it, a base64 token decoded), mapped back
+    to the characters that write each span (a decoded token: all of it)."""
+    if not may_find_more(text, {w for p, c, _ in pats if not c for w in p.split()}):
+        return []
+    got = split_reading(text)
+    if got is None:
+        return []
+    reading, origin, ends = got
+    return [(origin[s], ends[e - 1], k) for s, e, k in find_one_reading(reading, pats)]
 
 
 def find_one_reading(

@@ -1,0 +1,199 @@
+"""A text's split reading: where a row's own value hides inside one word or token.
+
+Searched after a text's own reading and its other reading (``_known.other_reading``),
+behind the same separator, by text_scrub and verify alike (``_known.norm_texts``,
+``_known.find_known``). The split reading is the text with
+
+- a letter followed by a digit set apart (``carrasco87`` is ``carrasco 87``,
+  ``D10115`` is ``D 10115``, ``NL1012AB`` is ``NL 1012AB``): a login of a surname
+  and digits, a postcode behind its country prefix;
+- a base64 token decoded (:func:`decoded_token`): ``eWVzaWNhQGV4YW1wbGUuY29t``
+  is ``yesica@example.com``;
+- the other reading's JSON escapes and line-end hyphens read (a run of escapes,
+  ``\\r\\n``, one space): ``Lindenweg\\r\\n8a`` is ``Lindenweg 8a``.
+
+Only texts holding a letter right before a digit or a base64-looking token have
+one (found by C-level regex passes over a whole batch); the rest cost one scan.
+The compact forms (the candidates' prefilter) need it only for decoded tokens:
+setting words apart leaves a text's compact form as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Sequence
+from operator import gt
+
+import numpy as np
+
+from stagewall.masking.transformers._entities import ESCAPE, has_escape
+
+# a letter right before a digit of any script (zero-width: a space goes between them); the same as
+# the digit after the letter, for the passes over a whole batch (a pattern that
+# starts with a character class lets the regex engine skip to the digits: 20% less)
+_JUNCTION = re.compile(r"(?<=[^\W\d_])(?=\d)")
+_DIGIT_AFTER_LETTER = re.compile(r"\d(?<=[^\W\d_]\d)")
+# a token base64 may write (standard or URL-safe alphabet): a whole run of MIN_TOKEN
+# such characters or more (leftmost and greedy: never a piece of a longer run; no
+# lookbehind, which made the pass 40% slower), padding included; one longer than
+# MAX_TOKEN is data (an image), not a value written in a note
+MIN_TOKEN = 12
+MAX_TOKEN = 4096
+_TOKEN = re.compile(rf"[A-Za-z0-9+/_-]{{{MIN_TOKEN},}}={{0,2}}")
+# a run of JSON one-letter escapes before a word character; a word hyphenated across
+# a line (as _known's _BREAKS, which reads one escape at a time)
+_ESCAPES = re.compile(r"\\[nrtbf](?:\\[nrtbf])*(?=[^\W_])")
+_HYPHEN = re.compile(
+    r"-(?<=[^\W\d_]-)(?:[ \t]*(?:\r\n|\r|\n|\\r\\n|\\n|\\r)[ \t]*|[ \t]+)(?=[^\W\d_])"
+)
+_SPLIT = re.compile(
+    f"(?P<esc>{_ESCAPES.pattern})|(?P<hyphen>{_HYPHEN.pattern})|(?P<junction>{_JUNCTION.pattern})"
+)
+
+
+def decoded_token(token: str) -> str | None:
+    """What the base64 ``token`` writes, when it reads as text: both cases of letters
+    in it (a word or a hex digest is not base64 of a value), a length base64 can
+    have, bytes that are valid UTF-8, and the text printable with four letters or
+    digits or more. Else None. A run of random characters passes with a chance of
+    about (95/256)^9 (nine bytes all printable ASCII): ordinary words and ids do
+    not (see docs/masking.md for the measured rate)."""
+    body = token.rstrip("=")
+    if len(body) % 4 == 1 or body.islower() or body.isupper() or body.isdigit():
+        return None
+    if "-" in body or "_" in body:
+        if "+" in body or "/" in body:
+            return None
+        body = body.replace("-", "+").replace("_", "/")
+    try:
+        raw = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+        text = raw.decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    if not text.isprintable() or sum(map(str.isalnum, text)) < 4:
+        return None
+    return text
+
+
+def _may_split(text: str) -> bool:
+    return _JUNCTION.search(text) is not None or _has_token(text)
+
+
+def _has_token(text: str) -> bool:
+    return any(decoded_token(m.group()) is not None for m in _TOKEN.finditer(text))
+
+
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+
+
+def may_find_more(text: str, words: set[str]) -> bool:
+    """Whether the split reading of ``text`` can hold a run of the words ``words``
+    (the words of the word patterns found in it) that ``text`` does not: only when
+    one of the words it sets apart is one of them (a run of words that are all
+    whole words of ``text`` too is a run of ``text``), or a token decodes. A C-level test
+    for ASCII text without escapes or references (most); any other text: True."""
+    if not text.isascii() or "%" in text or "&" in text or "\\" in text:
+        return True
+    folded = text.lower()
+    split = _JUNCTION.sub(" ", folded)
+    if split != folded:
+        # a word of ``words`` more often a word of the split reading: one it set apart
+        before, after = _ASCII_WORD.findall(folded), _ASCII_WORD.findall(split)
+        if any(map(gt, map(after.count, words), map(before.count, words))):
+            return True
+    return _has_token(text)
+
+
+def split_reading(text: str) -> tuple[str, list[int], list[int]] | None:
+    """The split reading of ``text`` with, for each of its characters, where the
+    characters of ``text`` that write it start and end (a decoded token's characters
+    all stand for the whole token), or None when it reads no other way."""
+    if not _may_split(text):
+        return None
+    # the decoded tokens, then what sets words apart outside them, in text order
+    cuts = [(m.start(), m.end(), f" {got} ") for m in _TOKEN.finditer(text)
+            if (got := decoded_token(m.group())) is not None]  # fmt: skip
+    # (not inside a token nor inside a URL or JSON escape: %C3%BC is one letter)
+    inside = [(s, e) for s, e, _ in cuts]
+    if has_escape(text):
+        inside += [m.span() for m in ESCAPE.finditer(text)]
+    for m in _SPLIT.finditer(text):
+        s, e = m.start(), m.end()
+        if not any(a <= s < b for a, b in inside):
+            cuts.append((s, e, "" if m.lastgroup == "hyphen" else " "))
+    if not cuts:
+        return None
+    cuts.sort(key=lambda c: (c[0], c[1]))
+    parts: list[str] = []
+    origin: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for s, e, new in cuts:
+        if s < pos:
+            continue
+        parts.append(text[pos:s])
+        origin += range(pos, s)
+        ends += range(pos + 1, s + 1)
+        parts.append(new)
+        # a decoded token's characters (a space either side: its words are not the
+        # neighbours') all stand for the whole token
+        origin += [s] * len(new)
+        ends += [max(e, s + 1)] * len(new)
+        pos = e
+    parts.append(text[pos:])
+    origin += range(pos, len(text))
+    ends += range(pos + 1, len(text) + 1)
+    return "".join(parts), origin, ends
+
+
+def split_readings(texts: Sequence[str], tokens_only: bool = False) -> dict[int, str]:
+    """Index → split reading of the texts of a batch that have one (with
+    ``tokens_only``: of those holding a decoded base64 token, the only ones whose
+    compact form it changes). A batch without decoded tokens and escapes (most) is
+    read in three C-level substitutions over the joined batch (the same words as
+    :func:`split_reading`, which keeps positions); the texts of any other batch
+    that need it are told by where the matches are and read one at a time."""
+    if not texts:
+        return {}
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != len(texts) - 1:  # a text holding NUL: one at a time
+        rows = list(range(len(texts)))
+    else:
+        tokens = [m.start() for m in _TOKEN.finditer(joined) if decoded_token(m.group())]
+        if tokens_only and not tokens:
+            return {}
+        if not tokens and not has_escape(joined):
+            if _DIGIT_AFTER_LETTER.search(joined) is None:
+                return {}  # (escapes and hyphens alone: the other reading's words)
+            read = _ESCAPES.sub(" ", joined) if "\\" in joined else joined
+            read = _HYPHEN.sub("", read) if "-" in read else read
+            split = _DIGIT_AFTER_LETTER.sub(r" \g<0>", read)
+            return {
+                i: r
+                for i, (r, t) in enumerate(
+                    zip(split.split("\x00"), read.split("\x00"), strict=True)
+                )
+                if r != t
+            }
+        at = tokens
+        if not tokens_only:
+            at += [m.start() for m in _DIGIT_AFTER_LETTER.finditer(joined)]
+        if not at:
+            return {}
+        starts = np.zeros(len(texts), dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, texts[:-1]), np.int64, len(texts) - 1) + 1, out=starts[1:])
+        rows = np.unique(np.searchsorted(starts, at, side="right") - 1).tolist()
+    out: dict[int, str] = {}
+    for i in rows:
+        t = texts[i]
+        if tokens_only and not _has_token(t):
+            continue
+        got = split_reading(t)
+        if got is not None:
+            out[i] = got[0]
+    return out
+
+
+__all__ = ["MIN_TOKEN", "decoded_token", "may_find_more", "split_reading", "split_readings"]
