@@ -12,8 +12,15 @@ import multiprocessing as mp
 import queue
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    FIRST_EXCEPTION,
+    Future,
+    ProcessPoolExecutor,
+    wait,
+)
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
@@ -188,10 +195,13 @@ class WorkerPool:
         selection: dict[str, Selection],
         report: Callable[[str], Callable[[int], None]],
         checkpoint: Callable[[], None] | None = None,
+        table_done: Callable[[str], None] | None = None,
     ) -> dict[str, int]:
         """Copy ``units``; returns rows per table. ``checkpoint`` (the run's stop check) is
         called every half second while the workers copy; when it raises, the workers
-        are told to stop at their next batch and what it raised is raised."""
+        are told to stop at their next batch and what it raised is raised.
+        ``table_done`` is called (in this thread) with each table whose units have all
+        been copied, as soon as the last of them is."""
         stop = threading.Event()
         reporters: dict[str, Callable[[int], None]] = {}
         progress = self.progress
@@ -209,6 +219,7 @@ class WorkerPool:
         pump = threading.Thread(target=drain, name="sw-mask-progress", daemon=True)
         pump.start()
         rows: dict[str, int] = {}
+        left = Counter(u.table.qualified for u in units)  # units not copied yet, per table
         try:
             futures = [self.pool.submit(_work, ctx, u, selection[u.table.qualified]) for u in units]
             pending: set[Future[tuple[str, int, tuple[str, str, str] | None]]] = set(futures)
@@ -216,7 +227,8 @@ class WorkerPool:
                 done, pending = wait(
                     pending,
                     timeout=None if checkpoint is None else 0.5,
-                    return_when=FIRST_EXCEPTION,
+                    # (_work returns its errors: without table_done, this waits for all)
+                    return_when=FIRST_EXCEPTION if table_done is None else FIRST_COMPLETED,
                 )
                 if checkpoint is not None:
                     try:
@@ -241,6 +253,9 @@ class WorkerPool:
                             other.cancel()
                         raise _rebuild(err)
                     rows[q] = rows.get(q, 0) + n
+                    left[q] -= 1
+                    if not left[q] and table_done is not None:
+                        table_done(q)
             self.pool.shutdown(wait=True)  # workers exit: their progress is flushed
         finally:
             stop.set()

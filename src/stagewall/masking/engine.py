@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import queue
 import threading
 import time
 import uuid
@@ -384,10 +385,13 @@ def _run(
                 job = _Job(
                     plan, key, schema, transformers, selection, snapshot, opts, pool, stopper
                 )
-                rows, values = _copy_all(src, tgt, job)
+                rows, values, built = _copy_all(src, tgt, job)
                 _checkpoint(stopper)
                 recompute_fulltext(plan, schema, tgt)
-                tgt.finish_tables(schema, opts.jobs)
+                if built:  # (PostgreSQL targets only) keys built during the copy
+                    tgt.finish_tables(schema, opts.jobs, built=built)  # type: ignore[call-arg]
+                else:
+                    tgt.finish_tables(schema, opts.jobs)
                 _checkpoint(stopper)
                 created, skipped = _derived_objects(src, tgt, plan.acknowledged)
                 _checkpoint(stopper)  # the last chance: complete is the very last write
@@ -658,7 +662,11 @@ class _Job:
     stopper: Stopper | None = None
 
 
-def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], int]:
+def _copy_all(
+    src: Database, tgt: Database, job: _Job
+) -> tuple[dict[str, int], int, frozenset[str]]:
+    """Copy every unit; rows per table, values transformed, and the tables whose keys
+    and indexes were built during the copy (:class:`_EarlyKeys`)."""
     opts, schema, selection = job.opts, job.schema, job.selection
     total = sum(
         (n if (n := selection[t.qualified].count()) is not None else (t.row_estimate or 0))
@@ -683,8 +691,8 @@ def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], 
         return sum(n * len(mappers[q].by_index) for q, n in rows.items())
 
     if parallel and opts.workers == "process":
-        rows = _copy_in_processes(src, tgt, job, units, mappers, tracker)
-        return rows, values_of(rows)
+        rows, built = _copy_in_processes(src, tgt, job, units, mappers, tracker)
+        return rows, values_of(rows), built
 
     rows = {}
 
@@ -708,7 +716,7 @@ def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], 
     if not parallel:
         for unit in units:
             add(*one(unit, src, tgt))
-        return rows, values_of(rows)
+        return rows, values_of(rows), frozenset()
     workers = _Workers(src.url, tgt.url, job.snapshot)
     try:
         with ThreadPoolExecutor(max_workers=opts.jobs, thread_name_prefix="sw-mask") as pool:
@@ -727,7 +735,7 @@ def _copy_all(src: Database, tgt: Database, job: _Job) -> tuple[dict[str, int], 
                 add(*f.result())
     finally:
         workers.close()
-    return rows, values_of(rows)
+    return rows, values_of(rows), frozenset()
 
 
 def _copy_in_processes(
@@ -737,8 +745,9 @@ def _copy_in_processes(
     units: list[Unit],
     mappers: dict[str, Mapper],
     tracker: Tracker,
-) -> dict[str, int]:
-    """``units`` copied by worker processes; rows per table.
+) -> tuple[dict[str, int], frozenset[str]]:
+    """``units`` copied by worker processes; rows per table, and the tables whose keys
+    were built meanwhile (a PostgreSQL target: :class:`_EarlyKeys`).
 
     Without a spawned pool from :func:`run`, the workers are forked here, after the
     transformers (name dictionaries, lookup tables) and the related rows that
@@ -766,14 +775,98 @@ def _copy_in_processes(
         opts.transformer_factory,
         run_id,
     )
+    from stagewall.masking.db._postgres import PostgresDatabase
+
+    early = _EarlyKeys(tgt, job.schema) if isinstance(tgt, PostgresDatabase) else None
+    finished = False
     try:
         rows: dict[str, int] = pool.run(
-            ctx, units, job.selection, tracker.reporter, checkpoint=job.stopper
+            ctx,
+            units,
+            job.selection,
+            tracker.reporter,
+            checkpoint=job.stopper,
+            table_done=early.table_done if early is not None else None,
         )
+        finished = True
     finally:
-        if pool is not job.pool:
-            pool.close()
-    return rows
+        try:
+            built = early.close(finished) if early is not None else frozenset()
+        finally:
+            if pool is not job.pool:
+                pool.close()
+    return rows, built
+
+
+class _EarlyKeys:
+    """The keys and indexes of each table whose copy is done, built on a target
+    connection of their own while the workers still copy the other tables
+    (:meth:`PostgresDatabase.early_keys`: plain tables; foreign keys, sequences and
+    the other tables' keys wait for ``finish_tables``). The same statements as
+    ``finish_tables`` runs, only sooner: the keys of the first tables copied no
+    longer wait for the last table's copy, nor for each other after it.
+
+    Tables are built one after the other, in the order their copies end. A failed
+    statement (a key the masked rows break) is raised by :meth:`close` once the
+    copy is done, as ``finish_tables`` would have raised it; a target that refuses
+    one more connection leaves every table to ``finish_tables``.
+    """
+
+    def __init__(self, tgt: Any, schema: Schema) -> None:
+        self._tgt = tgt
+        self._tables = {t.qualified: t for t in schema.tables}
+        self._queue: queue.SimpleQueue[tuple[str, list[str]] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._skip = False  # stopped, failed, or no connection: build no more
+        self._built: set[str] = set()
+        self._error: BaseException | None = None
+
+    def table_done(self, q: str) -> None:
+        statements = self._tgt.early_keys(self._tables[q])
+        if not statements:
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="sw-early-keys", daemon=True)
+            self._thread.start()
+        self._queue.put((q, statements))
+
+    def _work(self) -> None:
+        from stagewall.masking.db._postgres import PostgresDatabase
+
+        db: PostgresDatabase | None = None
+        try:
+            while (item := self._queue.get()) is not None:
+                if self._skip:
+                    continue
+                q, statements = item
+                if db is None:
+                    try:
+                        db = PostgresDatabase(self._tgt.url, self._tgt.role, False)
+                    except StagewallError:  # the connection limit: finish_tables builds
+                        self._skip = True
+                        continue
+                try:
+                    db.build_keys(self._tables[q], statements)
+                except BaseException as exc:
+                    self._error, self._skip = exc, True
+                    continue
+                self._built.add(q)
+        finally:
+            if db is not None:
+                with contextlib.suppress(Exception):
+                    db.close()
+
+    def close(self, copied: bool) -> frozenset[str]:
+        """Wait for the builds under way (after a failed or stopped copy, none more
+        starts); the tables built. Raises a build's error when the copy succeeded."""
+        if self._thread is not None:
+            if not copied:
+                self._skip = True
+            self._queue.put(None)
+            self._thread.join()
+        if copied and self._error is not None:
+            raise self._error
+        return frozenset(self._built)
 
 
 def parse_subsets(specs: Sequence[str]) -> tuple[SubsetSpec, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -805,8 +805,32 @@ class PostgresDatabase(Database):
                 f"recomputing the full-text column {table.qualified}.{column} failed", exc
             ) from None
 
-    def finish_tables(self, schema: Schema, jobs: int = 1) -> None:
+    def early_keys(self, t: Table) -> list[str]:
+        """The keys, checks and indexes of ``t`` that may be built as soon as ``t``'s own
+        copy is done, while other tables are still being copied: those of a table
+        that no partitioning or inheritance ties to another (statements on those
+        recurse into, or lock, the related tables). Empty for any other table: its
+        keys wait for :meth:`finish_tables`. Foreign keys always wait for it."""
+        same = self._same
+        if same is not None and (
+            t.qualified in same.partitioned
+            or t.qualified in same.inherits
+            or any(p == t.qualified for ps in same.inherits.values() for p, _ in ps)
+        ):
+            return []
+        return self._keys_and_indexes(t)
+
+    def build_keys(self, t: Table, statements: Sequence[str]) -> None:
+        """Run ``statements`` (:meth:`early_keys` of ``t``) on this connection."""
+        self._run_steps([(t.qualified, s) for s in statements])
+
+    def finish_tables(
+        self, schema: Schema, jobs: int = 1, built: Collection[str] = frozenset()
+    ) -> None:
         """Keys, checks and indexes, then foreign keys, then identity sequences.
+
+        ``built``: tables whose :meth:`early_keys` were built already (during the
+        copy); their keys are not built again. Everything else is as without.
 
         With ``jobs`` > 1 the tables' keys and indexes are built on ``jobs``
         connections at once (a table's own statements stay in order on one of
@@ -815,7 +839,10 @@ class PostgresDatabase(Database):
         tables at once too: the same constraints, every one of them checked against
         the loaded data, in about the time of the largest table's instead of the sum.
         """
-        keyed = [(t.qualified, self._keys_and_indexes(t)) for t in schema.tables]
+        keyed = [
+            (t.qualified, [] if t.qualified in built else self._keys_and_indexes(t))
+            for t in schema.tables
+        ]
         fks = [(t, self._foreign_keys(t)) for t in schema.tables]
         setvals = {
             t.qualified: [
