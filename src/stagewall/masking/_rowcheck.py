@@ -110,10 +110,7 @@ class _Pats:
             for p, comp in pats:
                 (compact if comp else words).append(p)
             if t in _NAMES:
-                ones = [w for p, _ in pats if len(w := p[1:-1]) >= MIN_EMBEDDED and w.isalpha()]
-                # (not an initial and a name, ycarrasco: a pattern of its own, and
-                # inside a word it would be a name part with two initials, hannah)
-                names += [w for w in ones if w[1:] not in ones]
+                names += _name_words(pats)
         if not words and not compact:
             return None
         # (distinct: a row's joined full name repeats its first and last name's patterns)
@@ -134,7 +131,7 @@ class _Pats:
             return None
         names: tuple[str, ...] = ()
         if known[0][0] in _NAMES:
-            names = tuple([w for p, _ in pats if len(w := p[1:-1]) >= MIN_EMBEDDED and w.isalpha()])
+            names = tuple(dict.fromkeys(_name_words(pats)))
         return _Pats(words, compact, (known,), names)
 
     @property
@@ -151,6 +148,14 @@ class _Pats:
 
 
 _NAMES = frozenset(t for t, k in KIND.items() if k == "name")
+
+
+def _name_words(pats: tuple[tuple[str, bool], ...]) -> list[str]:
+    """The one-word patterns of a name value of :data:`MIN_EMBEDDED` letters or more,
+    without an initial and a name (ycarrasco: a pattern of its own, and inside a word
+    it would be a name part with two initials, hannah)."""
+    ones = [w for p, _ in pats if len(w := p[1:-1]) >= MIN_EMBEDDED and w.isalpha()]
+    return [w for w in ones if w[1:] not in ones]
 # A name word this long is also searched inside a word of a kept column's text: a
 # login or an e-mail's mailbox written with it and digits or the initials of the
 # row's other names (carrasco1987@gmail.com, ycarrasco, yc_carrasco87: see embedded)
