@@ -156,6 +156,8 @@ def _name_words(pats: tuple[tuple[str, bool], ...]) -> list[str]:
     it would be a name part with two initials, hannah)."""
     ones = [w for p, _ in pats if len(w := p[1:-1]) >= MIN_EMBEDDED and w.isalpha()]
     return [w for w in ones if w[1:] not in ones]
+
+
 # A name word this long is also searched inside a word of a kept column's text: a
 # login or an e-mail's mailbox written with it and digits or the initials of the
 # row's other names (carrasco1987@gmail.com, ycarrasco, yc_carrasco87: see embedded)
