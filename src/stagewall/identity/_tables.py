@@ -144,6 +144,8 @@ identity_step_up_windows = Table(
     Column("factor", String(16), nullable=False),
     Column("verified_at", String(32), nullable=False),
     Column("expires_at", String(32), nullable=False),
+    # stepupbind_0001: HMAC under the token key over the five fields (identity.stepup)
+    Column("row_mac", String(64), nullable=False),
 )
 
 identity_oidc_logins = Table(
