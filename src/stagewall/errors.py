@@ -675,6 +675,21 @@ class StepUpWindowRefused(StepUpRequired):
     )
 
 
+# --- stepupbind: a WebAuthn challenge row is sealed with the token key (SW871) ---
+
+
+class ChallengeRowRefused(StepUpRefused):
+    """The WebAuthn challenge a passkey response answers has a store row this server did
+    not seal (written or edited in the store): refused like an unknown challenge."""
+
+    code = "SW871"
+    default_hint = (
+        "ask for new options (POST /api/v1/mfa/webauthn/assertion/options or "
+        "registration/options) and try again; investigate who wrote the store's "
+        "identity_webauthn_challenges table"
+    )
+
+
 # --- jobstop: stopping a masking run mid-copy (SW870-SW872) ---
 
 
@@ -1040,6 +1055,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     MaskingRunStopped,
     TargetMarkerLocked,
     StepUpWindowRefused,
+    ChallengeRowRefused,
     StoreMissing,
     CiTokenReplayed,
     BrowserLoginRefused,

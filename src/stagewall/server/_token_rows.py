@@ -110,6 +110,7 @@ def _report(
         "SW973": "not made by this server",
         "SW974": "changed since the server made it",
         "SW869": "a step-up window the server did not open (not sealed, or changed since)",
+        "SW871": "a passkey challenge the server did not issue (not sealed, or changed since)",
     }
     kind = what.get(row.code, "put back after its revocation")
     message = f"token row {row.row_id} in {row.table} refused ({row.code}): {kind}"
