@@ -660,6 +660,36 @@ class TokenRowRestored(NotAuthenticated):
     )
 
 
+# --- stepupbind: a step-up window row is sealed with the server's token key (SW869) ---
+
+
+class StepUpWindowRefused(StepUpRequired):
+    """The caller's step-up window row is not sealed by this server (written or edited
+    in the store): it counts as no window, so the act needs a factor in its request."""
+
+    code = "SW869"
+    default_hint = (
+        "send your current one-time code as `otp` (or a passkey assertion as `webauthn`), "
+        "or open a new window with POST /api/v1/step-up; investigate who wrote the store's "
+        "identity_step_up_windows table"
+    )
+
+
+# --- stepupbind: a WebAuthn challenge row is sealed with the token key (SW871) ---
+
+
+class ChallengeRowRefused(StepUpRefused):
+    """The WebAuthn challenge a passkey response answers has a store row this server did
+    not seal (written or edited in the store): refused like an unknown challenge."""
+
+    code = "SW871"
+    default_hint = (
+        "ask for new options (POST /api/v1/mfa/webauthn/assertion/options or "
+        "registration/options) and try again; investigate who wrote the store's "
+        "identity_webauthn_challenges table"
+    )
+
+
 # --- jobstop: stopping a masking run mid-copy (SW870-SW872) ---
 
 
@@ -1024,6 +1054,8 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     ProbeReporterRefused,
     MaskingRunStopped,
     TargetMarkerLocked,
+    StepUpWindowRefused,
+    ChallengeRowRefused,
     StoreMissing,
     CiTokenReplayed,
     BrowserLoginRefused,

@@ -73,9 +73,13 @@ class Sealer:
         """The row MAC over ``fields`` (None as the empty string)."""
         return row_mac(self._key, kind.label, (f or "" for f in fields))
 
+    def verifies(self, kind: CodeKind, row: Any, fields: Iterable[str | None]) -> bool:
+        """Whether ``row.row_mac`` seals ``fields``."""
+        return same(str(row.row_mac), self.seal(kind, fields))
+
     def check(self, kind: CodeKind, row: Any, fields: Iterable[str | None]) -> None:
         """Return if ``row.row_mac`` seals ``fields``; else CodeRowAltered (SW942)."""
-        if same(str(row.row_mac), self.seal(kind, fields)):
+        if self.verifies(kind, row, fields):
             return
         _log.warning("%s row %s does not verify with the token key", kind.label, row.id)
         raise CodeRowAltered(

@@ -134,6 +134,8 @@ identity_webauthn_challenges = Table(
     Column("created_at", String(32), nullable=False),
     Column("expires_at", String(32), nullable=False),
     Column("used_at", String(32), nullable=True),
+    # stepupbind_0001: HMAC under the token key over all but used_at (identity.passkeys)
+    Column("row_mac", String(64), nullable=False),
 )
 
 identity_step_up_windows = Table(
@@ -144,6 +146,8 @@ identity_step_up_windows = Table(
     Column("factor", String(16), nullable=False),
     Column("verified_at", String(32), nullable=False),
     Column("expires_at", String(32), nullable=False),
+    # stepupbind_0001: HMAC under the token key over the five fields (identity.stepup)
+    Column("row_mac", String(64), nullable=False),
 )
 
 identity_oidc_logins = Table(

@@ -9,6 +9,7 @@ the password, and the invitation cannot be used twice.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +35,8 @@ from stagewall.identity._tables import (
     identity_invitations,
 )
 from stagewall.store import Store
+
+_log = logging.getLogger("stagewall.identity")
 
 INVITATION_TTL = timedelta(hours=24)
 MIN_PASSWORD = 12
@@ -369,6 +372,29 @@ _LAST_INVITED = (
 )
 # Both starts of a quarantine in one round trip (every approval asks).
 _QUARANTINE_STARTS = select(_LAST_RESET, _LAST_INVITED)
+# The accepted links that claim the host's operator made them: each one's claim counts
+# only if its seal (which covers created_by) verifies, so a store writer who renames an
+# admin's link to the operator's does not lift the quarantine.
+_HOST_INVITED = (
+    select(identity_invitations)
+    .where(identity_invitations.c.principal == bindparam("principal"))
+    .where(identity_invitations.c.accepted_at.is_not(None))
+    .where(identity_invitations.c.created_by == HOST_OPERATOR)
+)
+
+
+def _unsealed_host_links(store: Store, rows: list[Any]) -> list[str]:
+    """The accepted_at of each of ``rows`` (links naming the host's operator) whose seal
+    does not verify: such a claim is not the operator's, the link starts the quarantine."""
+    if not rows:
+        return []
+    sealer = Sealer(store)
+    out = []
+    for row in rows:
+        if not sealer.verifies(INVITATION, row, _invitation_fields(row)):
+            _log.warning("invitation row %s names the host operator without its seal", row.id)
+            out.append(str(row.accepted_at))
+    return out
 
 
 def quarantine_until(store: Store, principal: str, *, now: datetime) -> tuple[datetime, str] | None:
@@ -380,13 +406,16 @@ def quarantine_until(store: Store, principal: str, *, now: datetime) -> tuple[da
     person may hold the new factor (who asked for the reset, the admin who made the link,
     anyone it was forwarded to); the alert raised at once and the quarantine give the
     real person and the other admins a day to notice before it can approve anything.
-    Nothing lifts or shortens it, for anyone.
+    Nothing lifts or shortens it, for anyone. The host operator's links start none, but
+    only when their seal (which covers ``created_by``) verifies.
     """
     with store.read() as conn:
         row = conn.execute(_QUARANTINE_STARTS, {"principal": principal}).one()
+        hosts = list(conn.execute(_HOST_INVITED, {"principal": principal}).all())
     starts = [
         (parse(str(at)), why) for at, why in zip(row, ("reset", "invitation"), strict=True) if at
     ]
+    starts += [(parse(at), "invitation") for at in _unsealed_host_links(store, hosts)]
     if not starts:
         return None
     start, why = max(starts)

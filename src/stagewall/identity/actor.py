@@ -12,9 +12,12 @@ import contextvars
 import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stagewall.identity._seal import RowReport
 
 
 class LoginMethod(enum.StrEnum):
@@ -92,6 +95,9 @@ class Actor:
     step_up: StepUp | None = None
     # A pipeline's verified CI claims (repository, ref, environment, workflow, run, ...).
     workload: tuple[tuple[str, str], ...] = ()
+    # The server's record-and-alert of a store row refused while this actor acts (a
+    # step-up window it did not seal); None outside the server (the log hears of it).
+    row_report: RowReport | None = field(default=None, compare=False, repr=False)
 
     def has(self, cls: ActorClass) -> bool:
         return cls in self.classes
@@ -106,6 +112,7 @@ class Actor:
             self.user_agent,
             step_up,
             self.workload,
+            self.row_report,
         )
 
     def audit_context(self, now: datetime) -> dict[str, Any]:

@@ -5,6 +5,8 @@ AAGUID, transports). Challenges are kept server-side: random, single-use, valid 
 :data:`CHALLENGE_TTL`, and bound to the principal *and* the session or token that
 asked for them, so an assertion made for one login is worthless to another.
 The challenge is consumed before the response is checked: a failed attempt burns it.
+Each challenge row carries ``row_mac`` under the server's token key (stepupbind_0001):
+a challenge someone wrote or edited in the store is refused (SW871) and reported.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +30,7 @@ from stagewall.audit._tables import audit_events
 from stagewall.errors import (
     AuthenticationFailed,
     AuthenticatorCloned,
+    ChallengeRowRefused,
     FactorNotBound,
     FactorRegistrationRefused,
     StagewallError,
@@ -36,16 +40,20 @@ from stagewall.errors import (
 )
 from stagewall.estate.models import ServerSettings, WebauthnSettings
 from stagewall.identity import webauthn as wa
-from stagewall.identity._codes import fmt, new_id, parse
+from stagewall.identity._codes import fmt, new_id, parse, same
 from stagewall.identity._once import take_once
+from stagewall.identity._seal import RefusedRow, row_mac, token_key
 from stagewall.identity._tables import (
     identity_webauthn_challenges,
     identity_webauthn_credentials,
 )
+from stagewall.identity.actor import current_actor
 from stagewall.store import Store
 
 FACTOR = "webauthn"
 CHALLENGE_TTL = timedelta(minutes=5)
+_CHALLENGE_LABEL = "webauthn challenge"
+_log = logging.getLogger("stagewall.identity")
 REGISTRATION = "registration"
 ASSERTION = "assertion"
 MAX_PER_PRINCIPAL = 10
@@ -261,18 +269,57 @@ def _save_challenge(
                 identity_webauthn_challenges.c.expires_at < fmt(now - CHALLENGE_TTL)
             )
         )
-        conn.execute(
-            insert(identity_webauthn_challenges).values(
-                id=new_id("wc"),
-                challenge_hash=hashlib.sha256(challenge).hexdigest(),
-                challenge=challenge,
-                purpose=purpose,
-                principal=principal,
-                session_id=session_id,
-                created_at=fmt(now),
-                expires_at=fmt(now + CHALLENGE_TTL),
-            )
+        row = _Row(
+            id=new_id("wc"),
+            challenge_hash=hashlib.sha256(challenge).hexdigest(),
+            challenge=challenge,
+            purpose=purpose,
+            principal=principal,
+            session_id=session_id,
+            created_at=fmt(now),
+            expires_at=fmt(now + CHALLENGE_TTL),
         )
+        mac = _challenge_mac(store, row)
+        conn.execute(insert(identity_webauthn_challenges).values(**asdict(row), row_mac=mac))
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: str
+    challenge_hash: str
+    challenge: bytes
+    purpose: str
+    principal: str
+    session_id: str
+    created_at: str
+    expires_at: str
+
+
+def _challenge_mac(store: Store, row: Any) -> str:
+    """The seal of a challenge row: everything but ``used_at`` (the challenge as hex)."""
+    fields = (row.id, row.challenge_hash, bytes(row.challenge).hex(), row.purpose)
+    times = (row.principal, row.session_id, row.created_at, row.expires_at)
+    return row_mac(token_key(store), _CHALLENGE_LABEL, (str(f) for f in (*fields, *times)))
+
+
+def _refuse_unsealed(store: Store, row: Any) -> None:
+    """Return if the challenge ``row`` is sealed by this server; else report it (the
+    actor's ``row_report``, or the log) and raise ChallengeRowRefused (SW871)."""
+    if same(str(row.row_mac), _challenge_mac(store, row)):
+        return
+    exc = ChallengeRowRefused(
+        f"the store row of this passkey challenge ({row.id}) was not made by this server "
+        "(it is not sealed with the server's key, or was changed since); it is refused"
+    )
+    refused = RefusedRow(
+        "identity_webauthn_challenges", str(row.id), str(row.principal), exc.code, exc.message
+    )
+    actor = current_actor()
+    if actor is not None and actor.row_report is not None:
+        actor.row_report(refused)
+    else:
+        _log.warning("webauthn challenge row %s of %r refused: %s", row.id, row.principal, exc.code)
+    raise exc
 
 
 def _b64url_decode(text: str) -> bytes:
@@ -308,6 +355,8 @@ def _consume_challenge(
     wanted = hashlib.sha256(challenge).hexdigest() if challenge else ""
     # Burned whatever follows: a wrong response costs the challenge.
     row = take_once(store, identity_webauthn_challenges, "challenge_hash", wanted, now)
+    if row is not None:
+        _refuse_unsealed(store, row)
     ok = (
         row is not None
         and row.purpose == purpose

@@ -11,6 +11,11 @@ calls :func:`verify_step_up` with the principal acting and one of
   opened by :func:`open_window` (``POST /api/v1/step-up``) at most
   ``server.step_up_window_seconds`` (120 s) ago, for batches of decisions.
 
+A window's row carries ``row_mac``, an HMAC under the server's token key over its
+session, principal, factor and times (stepupbind_0001): a row someone wrote or edited in
+the store without the key counts as no window (``StepUpWindowRefused``, SW869) and is
+reported (``identity.token.row_refused``, through the actor's ``row_report``).
+
 It returns a :class:`~stagewall.identity.actor.StepUp` (factor, verified_at, age,
 window) or raises. Inside a server request the verified step-up is attached to the
 current actor, so every audit event the act writes names the factor and its age.
@@ -18,6 +23,7 @@ current actor, so every audit event the act writes names the factor and its age.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -26,11 +32,12 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from stagewall.audit import AuditEvent, AuditLog, Status
-from stagewall.errors import AccessDenied, StepUpRequired, UsageError
+from stagewall.errors import AccessDenied, StepUpRequired, StepUpWindowRefused, UsageError
 from stagewall.estate.models import ServerSettings
 from stagewall.identity import passkeys
-from stagewall.identity._codes import fmt, parse
+from stagewall.identity._codes import fmt, parse, same
 from stagewall.identity._events import STEP_UP
+from stagewall.identity._seal import LEGACY_MAC, RefusedRow, row_mac, token_key
 from stagewall.identity._tables import identity_step_up_windows
 from stagewall.identity.actor import StepUp, current_actor, set_current_actor
 from stagewall.store import Store
@@ -39,6 +46,10 @@ TOTP = "totp"
 WEBAUTHN = passkeys.FACTOR
 Factor = str | Mapping[str, Any] | None
 """A TOTP code, a WebAuthn AuthenticationResponseJSON, or None (use the open window)."""
+
+_WINDOW_LABEL = "step-up window"
+_TABLE = "identity_step_up_windows"
+_log = logging.getLogger("stagewall.identity")
 
 _HOW = (
     "send your one-time code as `otp`, or a passkey assertion as `webauthn` (options from "
@@ -156,6 +167,8 @@ def verify_step_up(
                     identity_step_up_windows.c.session_id == session
                 )
             ).first()
+    if row is not None:
+        _refuse_unsealed(store, row, purpose)
     if row is None or row.principal != principal or parse(row.expires_at) <= now:
         raise StepUpRequired(
             f"{purpose or 'this act'} needs a fresh second factor of {principal!r}: "
@@ -166,6 +179,41 @@ def verify_step_up(
     step = StepUp(row.factor, verified, age=now - verified, window=True)
     _attach(principal, step)
     return step
+
+
+def _window_mac(store: Store, row: Any) -> str:
+    fields = (row.session_id, row.principal, row.factor, row.verified_at, row.expires_at)
+    return row_mac(token_key(store), _WINDOW_LABEL, (str(f) for f in fields))
+
+
+def window_sealed(store: Store, row: Any) -> bool:
+    """Whether the ``identity_step_up_windows`` row ``row`` is sealed by this server."""
+    return same(str(row.row_mac), _window_mac(store, row))
+
+
+def _refuse_unsealed(store: Store, row: Any, purpose: str) -> None:
+    """Return if the window ``row`` is sealed by this server; else it counts as no window:
+    StepUpWindowRefused (SW869), after the actor's ``row_report`` (or the log) heard of
+    it. A row the stepupbind_0001 upgrade marked (none survive it) is simply no window."""
+    if window_sealed(store, row):
+        return
+    how = "use the factor in the request or open a new window with POST /api/v1/step-up"
+    if row.row_mac == LEGACY_MAC:
+        raise StepUpRequired(f"{purpose or 'this act'} needs a fresh second factor: {how}")
+    exc = StepUpWindowRefused(
+        f"the step-up window of this login ({row.session_id}) was not opened by this server "
+        "(its store row is not sealed with the server's key, or was changed since); it "
+        f"counts as no window, so {purpose or 'this act'} needs a fresh second factor"
+    )
+    refused = RefusedRow(_TABLE, str(row.session_id), str(row.principal), exc.code, exc.message)
+    actor = current_actor()
+    if actor is not None and actor.row_report is not None:
+        actor.row_report(refused)
+    else:
+        _log.warning(
+            "step-up window row %s of %r refused: %s", row.session_id, row.principal, exc.code
+        )
+    raise exc
 
 
 def window_seconds(settings: ServerSettings) -> int:
@@ -227,15 +275,15 @@ def open_window_on(
                 | (identity_step_up_windows.c.expires_at < fmt(now))
             )
         )
-        conn.execute(
-            insert(identity_step_up_windows).values(
-                session_id=session,
-                principal=principal,
-                factor=step.factor,
-                verified_at=fmt(step.verified_at),
-                expires_at=fmt(until),
-            )
-        )
+        values = {
+            "session_id": session,
+            "principal": principal,
+            "factor": step.factor,
+            "verified_at": fmt(step.verified_at),
+            "expires_at": fmt(until),
+        }
+        mac = row_mac(token_key(store), _WINDOW_LABEL, values.values())
+        conn.execute(insert(identity_step_up_windows).values(**values, row_mac=mac))
         AuditLog(store).append(
             AuditEvent(
                 STEP_UP.code,
@@ -278,5 +326,6 @@ __all__ = [
     "open_window",
     "open_window_on",
     "verify_step_up",
+    "window_sealed",
     "window_seconds",
 ]

@@ -296,6 +296,7 @@ def authenticate(
         source_address=source_address(request, state),
         user_agent=request.headers.get("user-agent"),
         workload=workload,
+        row_report=report,  # a step-up window row it did not seal is reported (SW869)
     )
 
 

@@ -4,7 +4,9 @@ A bearer token whose store row the server did not make (SW973), that changed sin
 (SW974) or that was put back after its revocation (SW868) is evidence that someone
 wrote the control-plane store. The server refuses it (stagewall.identity.tokens) and,
 here, records ``identity.token.row_refused`` in the audit log and raises a critical
-``identity.token.row_refused`` alert. Whoever planted the row can present its token in
+``identity.token.row_refused`` alert. A step-up window row the server did not seal
+(SW869, stagewall.identity.stepup) is reported the same way, through the actor's
+``row_report``. Whoever planted the row can present its token in
 a loop, or plant many rows: each row is reported once per :data:`WINDOW` (a later
 presentation of it within the window is only counted), and at most :data:`MAX_PER_WINDOW`
 rows are reported per window in all; the next report carries the count of those left
@@ -104,7 +106,12 @@ def _report(
     # The request's secret is known to the redaction too: should any text ever carry it,
     # it goes out masked.
     reason = redact(row.reason, secrets=(secret,))
-    what = {"SW973": "not made by this server", "SW974": "changed since the server made it"}
+    what = {
+        "SW973": "not made by this server",
+        "SW974": "changed since the server made it",
+        "SW869": "a step-up window the server did not open (not sealed, or changed since)",
+        "SW871": "a passkey challenge the server did not issue (not sealed, or changed since)",
+    }
     kind = what.get(row.code, "put back after its revocation")
     message = f"token row {row.row_id} in {row.table} refused ({row.code}): {kind}"
     details = {

@@ -30,6 +30,7 @@ from stagewall.gates._listing import promotions_page
 from stagewall.gates._model import Promotion, approver_problem, find_stage
 from stagewall.gates._tables import gate_checks, gate_promotions
 from stagewall.identity._tables import identity_step_up_windows
+from stagewall.identity.stepup import window_sealed
 from stagewall.server.plans import KIND as PLAN_KIND
 from stagewall.store import Store
 
@@ -253,14 +254,17 @@ def campaigns(ctx: AccessContext) -> list[dict[str, Any]]:
 
 
 def step_up_until(store: Store, session_id: str, now: str) -> str | None:
-    """When this login's open step-up window closes (None: no window is open)."""
+    """When this login's open step-up window closes (None: no window is open, or its
+    row is not sealed by this server: such a row counts as no window)."""
     with store.read() as conn:
         row = conn.execute(
-            select(identity_step_up_windows.c.expires_at).where(
+            select(identity_step_up_windows).where(
                 identity_step_up_windows.c.session_id == session_id
             )
         ).first()
-    return str(row[0]) if row is not None and str(row[0]) > now else None
+    if row is None or str(row.expires_at) <= now or not window_sealed(store, row):
+        return None
+    return str(row.expires_at)
 
 
 def cosignatures(store: Store, limit: int = 20) -> list[dict[str, Any]]:

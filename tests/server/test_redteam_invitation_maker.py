@@ -1,0 +1,49 @@
+"""Red team (store insider): renaming who made an invitation lifted the quarantine.
+
+A first factor enrolled through an admin's invitation approves nothing for a day; the
+host operator's links (the first people's) are exempt. The quarantine read
+``created_by`` straight from the store, so whoever could write it renamed an admin's
+link to the operator's and the person it enrolled (perhaps the admin themselves) could
+approve at once. ``created_by`` is covered by the invitation's seal: a link that names
+the operator counts as the operator's only when its seal verifies.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from stagewall.estate.models import HOST_OPERATOR
+from stagewall.identity._tables import identity_invitations
+from tests.server.conftest import PASSWORD, Person, World
+from tests.server.test_passkeys import _request, _review
+
+
+def test_a_link_renamed_to_the_operators_starts_the_quarantine(world: World) -> None:
+    alice, carol = world.onboard("alice"), world.onboard("carol")  # the host's links
+    carol.login()
+    rid = _request(alice)
+    made = carol.post("/api/v1/invitations", {"principal": "bob", "otp": carol.otp()})
+    assert made.status_code == 200, made.text
+    link = {"token": made.json()["token"]}
+    opened = world.client.post("/api/v1/invitations/accept", json={**link, "password": PASSWORD})
+    assert opened.status_code == 200, opened.text
+    bob = Person(world, "bob", opened.json()["totp_secret"])
+    done = world.client.post("/api/v1/invitations/confirm", json={**link, "otp": bob.otp()})
+    assert done.status_code == 200, done.text
+    with world.state.ctx.store.transaction() as conn:
+        got = conn.execute(
+            update(identity_invitations)
+            .where(identity_invitations.c.principal == "bob")
+            .values(created_by=HOST_OPERATOR)
+        )
+        assert got.rowcount == 1
+    bob.login()
+    res = _review(bob, rid, otp=bob.otp())
+    assert res.status_code == 403, res.text
+    assert "through an invitation and may approve nothing until" in res.json()["detail"]
+
+
+def test_the_operators_own_links_still_start_no_quarantine(world: World) -> None:
+    alice, carol = world.onboard("alice"), world.onboard("carol")
+    carol.login()
+    assert _review(carol, _request(alice), otp=carol.otp()).status_code == 200
