@@ -40,6 +40,8 @@ from stagewall.masking.transformers._entities import (
     unescaped,
 )
 from stagewall.masking.transformers._readings import (
+    ESCAPE_BREAK,
+    HYPHEN_BREAK,
     may_find_more,
     split_reading,
     split_readings,
@@ -340,12 +342,9 @@ def _written_out(m: re.Match[str]) -> str:
 # its other reading (:func:`other_reading`): the escape a space, the hyphen and
 # the line break gone. Both readings: ``C:\Users\nadia`` is the word "nadia".
 # (a run of them is one break: ``Lindenweg\r\n8a`` is the street Lindenweg 8a)
-_ESCAPE_BREAK = re.compile(r"(?:\\[nrtbf])+(?=[^\W_])")
-# (the hyphen first: the regex engine skips to each "-" instead of trying every
-# position; the letter before it is a lookbehind after it)
-_HYPHEN_BREAK = re.compile(
-    r"-(?<=[^\W\d_]-)(?:[ \t]*(?:\r\n|\r|\n|\\r\\n|\\n|\\r)[ \t]*|[ \t]+)(?=[^\W\d_])"
-)
+# (the patterns: _readings' ESCAPE_BREAK and HYPHEN_BREAK, which its split reading uses too)
+_ESCAPE_BREAK = ESCAPE_BREAK
+_HYPHEN_BREAK = HYPHEN_BREAK
 _BREAKS = re.compile(_ESCAPE_BREAK.pattern + "|" + _HYPHEN_BREAK.pattern)
 # the hyphen of every _HYPHEN_BREAK match and what follows it: one C-level scan first
 # (for the "-" alone, then the character after each)

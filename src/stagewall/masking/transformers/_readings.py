@@ -43,13 +43,15 @@ MIN_TOKEN = 12
 MAX_TOKEN = 4096
 _TOKEN = re.compile(rf"[A-Za-z0-9+/_-]{{{MIN_TOKEN},}}={{0,2}}")
 # a run of JSON one-letter escapes before a word character; a word hyphenated across
-# a line (as _known's _BREAKS, which reads one escape at a time)
-_ESCAPES = re.compile(r"\\[nrtbf](?:\\[nrtbf])*(?=[^\W_])")
-_HYPHEN = re.compile(
+# a line (the hyphen first: the regex engine skips to each "-" instead of trying every
+# position; the letter before it is a lookbehind after it). _known reads its other
+# reading of a text with these same two patterns (ESCAPE_BREAK, HYPHEN_BREAK).
+ESCAPE_BREAK = re.compile(r"(?:\\[nrtbf])+(?=[^\W_])")
+HYPHEN_BREAK = re.compile(
     r"-(?<=[^\W\d_]-)(?:[ \t]*(?:\r\n|\r|\n|\\r\\n|\\n|\\r)[ \t]*|[ \t]+)(?=[^\W\d_])"
 )
 _SPLIT = re.compile(
-    f"(?P<esc>{_ESCAPES.pattern})|(?P<hyphen>{_HYPHEN.pattern})|(?P<junction>{_JUNCTION.pattern})"
+    f"(?P<esc>{ESCAPE_BREAK.pattern})|(?P<hyphen>{HYPHEN_BREAK.pattern})|(?P<junction>{_JUNCTION.pattern})"
 )
 
 
@@ -167,8 +169,8 @@ def split_readings(texts: Sequence[str], tokens_only: bool = False) -> dict[int,
         if not tokens and not has_escape(joined):
             if _DIGIT_AFTER_LETTER.search(joined) is None:
                 return {}  # (escapes and hyphens alone: the other reading's words)
-            read = _ESCAPES.sub(" ", joined) if "\\" in joined else joined
-            read = _HYPHEN.sub("", read) if "-" in read else read
+            read = ESCAPE_BREAK.sub(" ", joined) if "\\" in joined else joined
+            read = HYPHEN_BREAK.sub("", read) if "-" in read else read
             split = _DIGIT_AFTER_LETTER.sub(r" \g<0>", read)
             return {
                 i: r
