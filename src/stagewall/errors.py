@@ -903,6 +903,25 @@ class FactorNotBound(IntegrityError):
     )
 
 
+class IngestKeyReused(MonitoringError):
+    """An ingest post's Idempotency-Key was already used for another body of its source."""
+
+    code = "SW978"
+    http_status = 422
+    default_hint = (
+        "give every distinct post its own key (a UUID); repeat a key only to retry the "
+        "very same body"
+    )
+
+
+class IngestKeyInvalid(MonitoringError):
+    """An ingest post's Idempotency-Key header is empty, too long or not visible ASCII."""
+
+    code = "SW979"
+    http_status = 400
+    default_hint = 'send Idempotency-Key: "<1-128 visible ASCII characters>", e.g. a UUID'
+
+
 class IngestTooManyLines(IngestBodyTooLarge):
     """An ingest request body holds more lines than its token may send at once."""
 

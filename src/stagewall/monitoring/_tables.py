@@ -55,8 +55,25 @@ monitoring_source_seen = Table(
     Column("alerted_last", Float, nullable=True),
 )
 
+# ingestonce_0001: per source, the Idempotency-Key of each post taken in the last day,
+# the SHA-256 of its body (and of whether it was JSON) and the answer it got, so that a
+# shipper retrying a post whose answer it lost gets that answer again instead of the
+# lines being stored, counted and alerted twice (see _once.py).
+monitoring_ingest_posts = Table(
+    "monitoring_ingest_posts",
+    metadata,
+    Column("source", String(128), primary_key=True),
+    Column("post_key", String(128), primary_key=True),
+    Column("body_digest", String(64), nullable=False),
+    Column("answer", Text, nullable=True),
+    Column("taken_at", Float, nullable=False, index=True),
+    # HMAC under the server's token key over source, key, digest and answer
+    Column("row_mac", String(64), nullable=True),
+)
+
 __all__ = [
     "monitoring_blocks",
+    "monitoring_ingest_posts",
     "monitoring_ingest_tokens",
     "monitoring_source_seen",
     "monitoring_state",

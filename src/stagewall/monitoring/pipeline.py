@@ -23,8 +23,10 @@ from stagewall.alerts import Alert, AlertDispatcher, AlertSink, Severity
 from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import UnknownLogSource
 from stagewall.estate.models import Estate, MonitoringSource
-from stagewall.monitoring import _seen
+from stagewall.identity._seal import token_key
+from stagewall.monitoring import _once, _seen
 from stagewall.monitoring._audit import FINDING_CREATED, INGEST_BATCH
+from stagewall.monitoring._once import PostKey
 from stagewall.monitoring.baselines import (
     MAX_AHEAD,
     FirstSeen,
@@ -73,6 +75,35 @@ class IngestReport:
     alert_failures: list[str] = field(default_factory=list)
     origin: dict[str, str] = field(default_factory=dict)  # e.g. the ingest token of a post
     first_line: int = 1  # number of this call's first line in the source's stream
+    # The answer an earlier post with the same Idempotency-Key and body got: this call
+    # stored, counted and alerted nothing (see _once.py)
+    replayed: dict[str, Any] | None = None
+
+    def answer(self) -> dict[str, Any]:
+        """What a shipper is told of its post (the ingest API's answer).
+
+        Not the findings, the suppressions that silenced them (with their reasons) or
+        the alert sinks that failed: a shipper's token is the least trusted credential
+        the server takes, and a compromised shipper would tune its forged lines against
+        them, or learn that alerts are not getting through. The findings are in the
+        audit log and the alert sinks; the batch's audit event counts them."""
+        if self.replayed is not None:
+            return {**self.replayed, "replayed": True}
+        out: dict[str, Any] = {
+            "source": self.source,
+            "lines": self.lines,
+            "events": self.events,
+            "malformed": self.malformed,
+            "first_index": self.first_index,
+            "last_index": self.last_index,
+            "head": self.head,
+        }
+        # Malformed lines numbered within this body, not within the source's stream.
+        out["malformed_samples"] = [
+            {**s, "line": int(s["line"]) - self.first_line + 1} for s in self.malformed_samples
+        ]
+        out["replayed"] = False
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -309,22 +340,30 @@ def ingest_lines(
     *,
     final: bool = False,
     origin: dict[str, str] | None = None,
+    once: PostKey | None = None,
 ) -> IngestReport:
     """Parse, normalise, store and evaluate ``lines`` of ``source``.
 
     ``final`` ends the input (a record still buffered, e.g. an unterminated JSON
     document, then counts as malformed). Line numbers continue across calls. Calls
     on one context are serialised (safe to share between server threads).
-    ``origin`` is recorded in the batch's audit event (who sent the lines).
+    ``origin`` is recorded in the batch's audit event (who sent the lines). With
+    ``once`` (a post's Idempotency-Key) a post already taken is answered again and
+    nothing is ingested (see _once.py).
     """
     with ctx.lock:
-        report = _ingest(source, lines, ctx, final, origin or {})
+        report = _ingest(source, lines, ctx, final, origin or {}, once)
     ctx.alert(report)
     return report
 
 
 def _ingest(
-    source: str, lines: Iterable[str], ctx: IngestContext, final: bool, origin: dict[str, str]
+    source: str,
+    lines: Iterable[str],
+    ctx: IngestContext,
+    final: bool,
+    origin: dict[str, str],
+    once: PostKey | None,
 ) -> IngestReport:
     src = ctx.source(source)
     ctx.refresh_grants()
@@ -351,6 +390,13 @@ def _ingest(
             report.malformed_samples.append({"line": line_no, "reason": reason})
 
     with ctx.store.transaction() as conn:
+        if once is not None:
+            # Claimed before a line is parsed, in the transaction that stores them: the
+            # lines and the claim are stored together or not at all.
+            earlier = _once.claim(conn, token_key(ctx.store), source, once, now)
+            if earlier is not None:
+                report.replayed = earlier
+                return report
         tracked = src.max_gap is not None
         if tracked:
             ctx.gaps.seen(source, *_seen.hold(conn, source, now))
@@ -404,6 +450,8 @@ def _ingest(
             _seen.advance(conn, source, newest, now)
         ctx.record(conn, report)
         ctx.save_state(conn)
+        if once is not None:
+            _once.answer(conn, token_key(ctx.store), source, once, report.answer())
     return report
 
 

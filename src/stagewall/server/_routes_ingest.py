@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
 from fastapi import Depends, FastAPI, Request
@@ -42,6 +42,7 @@ from stagewall.errors import (
 from stagewall.estate import Estate
 from stagewall.identity.actor import Actor, ActorClass, LoginMethod, acting
 from stagewall.identity.tokens import CI_SESSION_PREFIX, PIPELINE_PREFIX, TOKEN_PREFIX
+from stagewall.monitoring._once import key_of, post_key
 from stagewall.monitoring.detect import Finding
 from stagewall.monitoring.pipeline import IngestContext, IngestReport, check_gaps, ingest_lines
 from stagewall.monitoring.tokens import resolve_ingest_token
@@ -271,18 +272,23 @@ def _too_many(count: int, limit: int) -> IngestTooManyLines:
     )
 
 
+def is_json(content_type: str) -> bool:
+    """Whether a post's body is a JSON array (by its Content-Type)."""
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
 def body_lines(body: bytes, content_type: str, max_lines: int | None = None) -> list[str]:
     """The log lines of a request body (see the module docstring for the forms).
 
     More than ``max_lines`` lines are refused (IngestTooManyLines) before any is made
     into a line: 8 MiB of ``1,`` is four million of them."""
-    is_json = content_type.split(";", 1)[0].strip().lower() == "application/json"
-    if max_lines is not None and not is_json:
+    json_body = is_json(content_type)
+    if max_lines is not None and not json_body:
         count = body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
         if count > max_lines:
             raise _too_many(count, max_lines)
     text = body.decode("utf-8", "surrogateescape")
-    if is_json:
+    if json_body:
         try:
             value = json.loads(text)
         except (ValueError, RecursionError):
@@ -304,24 +310,6 @@ def body_lines(body: bytes, content_type: str, max_lines: int | None = None) -> 
     return lines
 
 
-# What a shipper is told of its post. Not the findings, the suppressions that silenced
-# them (with their reasons) or the alert sinks that failed: a shipper's token is the
-# least trusted credential the server takes, and a compromised shipper would tune its
-# forged lines against them, or learn that alerts are not getting through. The
-# findings are in the audit log and the alert sinks; the batch's audit event counts them.
-ANSWER = ("source", "lines", "events", "malformed", "first_index", "last_index", "head")
-
-
-def _answer(report: IngestReport) -> dict[str, Any]:
-    full = report.to_json()
-    out = {k: full[k] for k in ANSWER}
-    # Number malformed lines within this body, not within the source's stream.
-    out["malformed_samples"] = [
-        {**s, "line": int(s["line"]) - report.first_line + 1} for s in report.malformed_samples
-    ]
-    return out
-
-
 def register(r: FastAPI, state: ServerState) -> IngestEndpoint:
     endpoint = IngestEndpoint(state)
     concurrent = anyio.Semaphore(MAX_CONCURRENT)
@@ -336,12 +324,14 @@ def register(r: FastAPI, state: ServerState) -> IngestEndpoint:
         actor: Annotated[Actor, Depends(authenticated)],
     ) -> JSONResponse:
         endpoint.admit(actor.session_id)
+        key = key_of(request.headers.get("idempotency-key"))  # refused before the body
         origin = {"via": "api", "ingest_credential": actor.session_id}
         # Ingestion is serialised on one context anyway; the bound keeps waiting posts
         # from holding request threads or many bodies in memory at once.
         async with concurrent:
             body = await _read_body(request, endpoint.limits.max_body)
             kind = request.headers.get("content-type", "")
+            once = post_key(key, body, is_json(kind))
 
             def run() -> IngestReport:
                 # In a worker thread, with the parsing of the body: reading 8 MiB of JSON
@@ -351,11 +341,12 @@ def register(r: FastAPI, state: ServerState) -> IngestEndpoint:
                 endpoint.spend(actor.session_id, len(lines))
                 with acting(actor):
                     return ingest_lines(
-                        source, lines, endpoint.context(), final=True, origin=origin
+                        source, lines, endpoint.context(), final=True, origin=origin, once=once
                     )
 
             report = await run_in_threadpool(run)
-        return JSONResponse(_answer(report))
+        headers = {"Idempotent-Replayed": "true"} if report.replayed is not None else None
+        return JSONResponse(report.answer(), headers=headers)
 
     return endpoint
 
