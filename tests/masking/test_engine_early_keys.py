@@ -92,14 +92,103 @@ def test_a_key_the_masked_rows_break_fails_the_run_naming_the_table(pg_url_facto
     src, tgt = _pair(pg_url_factory, SCHEMA)
     with open_database(src) as db:
         plan = plan_for(db.introspect(), {("account", "handle"): ("fpe_alnum", {})})
+    _fails_naming(plan, src, tgt, _constant_handles, "public.account")
+
+
+def _fails_naming(plan: Any, src: str, tgt: str, factory: Any, table: str) -> None:
+    """The run fails naming ``table``, its marker failed (nothing marked complete)."""
     with pytest.raises(BackendError) as err:
-        run(
-            plan,
-            src,
-            tgt,
-            KEY,
-            RunOptions(jobs=2, split_min_pages=1, transformer_factory=_constant_handles),
-        )
-    assert "recreating constraints/indexes of public.account failed" in err.value.message
+        run(plan, src, tgt, KEY, RunOptions(jobs=2, split_min_pages=1, transformer_factory=factory))
+    assert f"recreating constraints/indexes of {table} failed" in err.value.message
     marker = read_completion_marker(tgt)
     assert marker is not None and marker.status is MarkerStatus.FAILED
+
+
+def test_foreign_keys_are_added_during_the_copy_once_their_tables_are_built(
+    pg_url_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """item's foreign key is added on the early connection as soon as item and
+    account (the table it references) are both copied and keyed, not after the last
+    table's copy: finish_tables is told so and adds no foreign key of item (only the
+    keys of the inherited tables remain for it). The target's constraints are those
+    of a jobs=1 copy."""
+    src, many = _pair(pg_url_factory, SCHEMA)
+    with open_database(src) as db:
+        plan = plan_for(db.introspect(), {})
+    early: list[tuple[str, str]] = []
+    finished: list[tuple[str, str]] = []
+    build, steps = PostgresDatabase.build_keys, PostgresDatabase._run_steps
+    parallel = PostgresDatabase._run_parallel
+
+    def spy_build(self: PostgresDatabase, t: Any, statements: Any) -> None:
+        early.extend((t.qualified, s) for s in statements)
+        build(self, t, statements)
+
+    def spy_steps(self: PostgresDatabase, todo: Any) -> None:
+        finished.extend(todo)
+        steps(self, todo)
+
+    def spy_parallel(self: PostgresDatabase, groups: Any, conns: Any) -> None:
+        finished.extend((q, s) for q, stmts in groups for s in stmts)
+        parallel(self, groups, conns)
+
+    one = pg_url_factory()
+    run(plan, src, one, KEY, RunOptions(jobs=1))
+    monkeypatch.setattr(PostgresDatabase, "build_keys", spy_build)
+    run(plan, src, many, KEY, RunOptions(jobs=2, split_min_pages=1, workers="process"))
+    monkeypatch.setattr(PostgresDatabase, "_run_steps", spy_steps)
+    monkeypatch.setattr(PostgresDatabase, "_run_parallel", spy_parallel)
+    again = pg_url_factory()
+    run(plan, src, again, KEY, RunOptions(jobs=2, split_min_pages=1, workers="process"))
+    early_fks = [(q, s) for q, s in early if "FOREIGN KEY" in s]
+    assert {q for q, _ in early_fks} == {"public.item"}
+    # the finishing steps (the early thread's own statements go through _run_steps too)
+    late_fks = [q for q, s in finished if "FOREIGN KEY" in s or "VALIDATE" in s]
+    assert late_fks.count("public.item") == len(early_fks) // 2  # the second run's, early
+    assert _rows(many, CONSTRAINTS) == _rows(one, CONSTRAINTS) == _rows(again, CONSTRAINTS)
+
+
+class _Orphans:
+    """Every key replaced by one no parent row has."""
+
+    def transform(self, values: Any) -> list[Any]:
+        return [None if v is None else 10**8 for v in values]
+
+
+class _Same:
+    def transform(self, values: Any) -> list[Any]:
+        return list(values)
+
+
+class _OrphanItems:
+    """A factory whose first fpe_integer (account.id: the coordinator builds the
+    transformers in schema order, the forked workers inherit them) keeps the keys
+    and whose next (item.account_id) orphans every item."""
+
+    def __init__(self) -> None:
+        self.handed: list[Any] = []
+
+    def __call__(self, name: str, params: dict[str, Any], *, key: Any, salt: str) -> Any:
+        from stagewall.masking.transformers import build_transformer
+
+        if name == "fpe_integer":
+            self.handed.append(_Orphans() if self.handed else _Same())
+            return self.handed[-1]
+        return build_transformer(name, params, key=key, salt=salt)
+
+
+def test_a_foreign_key_the_masked_rows_break_fails_the_run_naming_the_table(
+    pg_url_factory: Any,
+) -> None:
+    """item.account_id masked onto no account: the foreign key, added during the copy
+    now, fails the run as it did after the copy (the table named, marker failed)."""
+    src, tgt = _pair(pg_url_factory, SCHEMA)
+    with open_database(src) as db:
+        plan = plan_for(
+            db.introspect(),
+            {
+                ("item", "account_id"): ("fpe_integer", {}),
+                ("account", "id"): ("fpe_integer", {}),
+            },
+        )
+    _fails_naming(plan, src, tgt, _OrphanItems(), "public.item")

@@ -385,11 +385,13 @@ def _run(
                 job = _Job(
                     plan, key, schema, transformers, selection, snapshot, opts, pool, stopper
                 )
-                rows, values, built = _copy_all(src, tgt, job)
+                rows, values, (built, linked) = _copy_all(src, tgt, job)
                 _checkpoint(stopper)
                 recompute_fulltext(plan, schema, tgt)
                 if built:  # (PostgreSQL targets only) keys built during the copy
-                    tgt.finish_tables(schema, opts.jobs, built=built)  # type: ignore[call-arg]
+                    tgt.finish_tables(  # type: ignore[call-arg]
+                        schema, opts.jobs, built=built, linked=linked
+                    )
                 else:
                     tgt.finish_tables(schema, opts.jobs)
                 _checkpoint(stopper)
@@ -664,9 +666,10 @@ class _Job:
 
 def _copy_all(
     src: Database, tgt: Database, job: _Job
-) -> tuple[dict[str, int], int, frozenset[str]]:
+) -> tuple[dict[str, int], int, tuple[frozenset[str], frozenset[str]]]:
     """Copy every unit; rows per table, values transformed, and the tables whose keys
-    and indexes were built during the copy (:class:`_EarlyKeys`)."""
+    and indexes, and those whose foreign keys, were built during the copy
+    (:class:`_EarlyKeys`)."""
     opts, schema, selection = job.opts, job.schema, job.selection
     total = sum(
         (n if (n := selection[t.qualified].count()) is not None else (t.row_estimate or 0))
@@ -716,7 +719,7 @@ def _copy_all(
     if not parallel:
         for unit in units:
             add(*one(unit, src, tgt))
-        return rows, values_of(rows), frozenset()
+        return rows, values_of(rows), (frozenset(), frozenset())
     workers = _Workers(src.url, tgt.url, job.snapshot)
     try:
         with ThreadPoolExecutor(max_workers=opts.jobs, thread_name_prefix="sw-mask") as pool:
@@ -735,7 +738,7 @@ def _copy_all(
                 add(*f.result())
     finally:
         workers.close()
-    return rows, values_of(rows), frozenset()
+    return rows, values_of(rows), (frozenset(), frozenset())
 
 
 def _copy_in_processes(
@@ -745,9 +748,10 @@ def _copy_in_processes(
     units: list[Unit],
     mappers: dict[str, Mapper],
     tracker: Tracker,
-) -> tuple[dict[str, int], frozenset[str]]:
-    """``units`` copied by worker processes; rows per table, and the tables whose keys
-    were built meanwhile (a PostgreSQL target: :class:`_EarlyKeys`).
+) -> tuple[dict[str, int], tuple[frozenset[str], frozenset[str]]]:
+    """``units`` copied by worker processes; rows per table, and the tables whose keys,
+    and those whose foreign keys, were built meanwhile (a PostgreSQL target:
+    :class:`_EarlyKeys`).
 
     Without a spawned pool from :func:`run`, the workers are forked here, after the
     transformers (name dictionaries, lookup tables) and the related rows that
@@ -791,7 +795,7 @@ def _copy_in_processes(
         finished = True
     finally:
         try:
-            built = early.close(finished) if early is not None else frozenset()
+            built = early.close(finished) if early is not None else (frozenset(), frozenset())
         finally:
             if pool is not job.pool:
                 pool.close()
@@ -801,10 +805,16 @@ def _copy_in_processes(
 class _EarlyKeys:
     """The keys and indexes of each table whose copy is done, built on a target
     connection of their own while the workers still copy the other tables
-    (:meth:`PostgresDatabase.early_keys`: plain tables; foreign keys, sequences and
-    the other tables' keys wait for ``finish_tables``). The same statements as
+    (:meth:`PostgresDatabase.early_keys`: plain tables; sequences and the other
+    tables' keys wait for ``finish_tables``). The same statements as
     ``finish_tables`` runs, only sooner: the keys of the first tables copied no
     longer wait for the last table's copy, nor for each other after it.
+
+    A table's foreign keys follow on the same connection as soon as its keys and
+    those of every table they reference are built
+    (:meth:`PostgresDatabase.early_foreign_keys`): each referenced table's copy is
+    done by then, so a key is checked against the same rows as after the copy, and
+    the largest tables' checks no longer wait for the last table's copy.
 
     Tables are built one after the other, in the order their copies end. A failed
     statement (a key the masked rows break) is raised by :meth:`close` once the
@@ -819,7 +829,14 @@ class _EarlyKeys:
         self._thread: threading.Thread | None = None
         self._skip = False  # stopped, failed, or no connection: build no more
         self._built: set[str] = set()
+        self._linked: set[str] = set()  # tables whose foreign keys were built too
         self._error: BaseException | None = None
+        # table → the tables whose foreign keys reference it (looked at when it is built)
+        self._referrers: dict[str, list[str]] = {}
+        for t in schema.tables:
+            for fk in t.foreign_keys:
+                ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+                self._referrers.setdefault(ref, []).append(t.qualified)
 
     def table_done(self, q: str) -> None:
         statements = self._tgt.early_keys(self._tables[q])
@@ -829,6 +846,25 @@ class _EarlyKeys:
             self._thread = threading.Thread(target=self._work, name="sw-early-keys", daemon=True)
             self._thread.start()
         self._queue.put((q, statements))
+
+    def _link(self, db: Any, built: str) -> None:
+        """The foreign keys, once ``built``'s keys are, of ``built`` and of the built
+        tables referencing it, where every table they reference is built."""
+        for q in dict.fromkeys([built, *self._referrers.get(built, ())]):
+            if self._skip:
+                return
+            if q not in self._built or q in self._linked:
+                continue
+            t = self._tables[q]
+            statements = self._tgt.early_foreign_keys(t, self._built)
+            if statements is None:
+                continue
+            try:
+                db.build_keys(t, statements)
+            except BaseException as exc:
+                self._error, self._skip = exc, True
+                return
+            self._linked.add(q)
 
     def _work(self) -> None:
         from stagewall.masking.db._postgres import PostgresDatabase
@@ -851,14 +887,16 @@ class _EarlyKeys:
                     self._error, self._skip = exc, True
                     continue
                 self._built.add(q)
+                self._link(db, q)
         finally:
             if db is not None:
                 with contextlib.suppress(Exception):
                     db.close()
 
-    def close(self, copied: bool) -> frozenset[str]:
+    def close(self, copied: bool) -> tuple[frozenset[str], frozenset[str]]:
         """Wait for the builds under way (after a failed or stopped copy, none more
-        starts); the tables built. Raises a build's error when the copy succeeded."""
+        starts); the tables whose keys were built, and those whose foreign keys were.
+        Raises a build's error when the copy succeeded."""
         if self._thread is not None:
             if not copied:
                 self._skip = True
@@ -866,7 +904,7 @@ class _EarlyKeys:
             self._thread.join()
         if copied and self._error is not None:
             raise self._error
-        return frozenset(self._built)
+        return frozenset(self._built), frozenset(self._linked)
 
 
 def parse_subsets(specs: Sequence[str]) -> tuple[SubsetSpec, ...]:

@@ -820,17 +820,38 @@ class PostgresDatabase(Database):
             return []
         return self._keys_and_indexes(t)
 
+    def early_foreign_keys(self, t: Table, built: Collection[str]) -> list[str] | None:
+        """The foreign keys of ``t`` (whose :meth:`early_keys` are built) to add now,
+        while other tables are still being copied: when every table they reference
+        is among ``built`` (its copy done, its keys built). None: they wait for
+        :meth:`finish_tables` (a referenced table not built yet, or not one this copy
+        builds early). The same statements as :meth:`finish_tables` runs with one
+        connection."""
+        statements = self._foreign_keys(t)
+        if len(statements) != len(t.foreign_keys):  # (a key introspection did not read)
+            return None
+        for fk in t.foreign_keys:
+            ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+            if ref not in built:
+                return None
+        return statements
+
     def build_keys(self, t: Table, statements: Sequence[str]) -> None:
         """Run ``statements`` (:meth:`early_keys` of ``t``) on this connection."""
         self._run_steps([(t.qualified, s) for s in statements])
 
     def finish_tables(
-        self, schema: Schema, jobs: int = 1, built: Collection[str] = frozenset()
+        self,
+        schema: Schema,
+        jobs: int = 1,
+        built: Collection[str] = frozenset(),
+        linked: Collection[str] = frozenset(),
     ) -> None:
         """Keys, checks and indexes, then foreign keys, then identity sequences.
 
         ``built``: tables whose :meth:`early_keys` were built already (during the
-        copy); their keys are not built again. Everything else is as without.
+        copy); their keys are not built again. ``linked``: tables whose
+        :meth:`early_foreign_keys` were added already. Everything else is as without.
 
         With ``jobs`` > 1 the tables' keys and indexes are built on ``jobs``
         connections at once (a table's own statements stay in order on one of
@@ -843,7 +864,7 @@ class PostgresDatabase(Database):
             (t.qualified, [] if t.qualified in built else self._keys_and_indexes(t))
             for t in schema.tables
         ]
-        fks = [(t, self._foreign_keys(t)) for t in schema.tables]
+        fks = [(t, [] if t.qualified in linked else self._foreign_keys(t)) for t in schema.tables]
         setvals = {
             t.qualified: [
                 (t.qualified, self._setval(t, c))
@@ -862,9 +883,11 @@ class PostgresDatabase(Database):
         # costliest first (rows times statements), so the connections finish together
         size = {t.qualified: max(t.row_estimate or 0, 1) for t in schema.tables}
         keyed.sort(key=lambda qs: -size[qs[0]] * len(qs[1]))
+        # connections for the groups that can run at once (none left: no more than this one)
+        groups = max(sum(1 for _, st in keyed if st), sum(1 for _, st in fks if st))
         extra: list[PostgresDatabase] = []
         try:
-            for _ in range(min(jobs, len(schema.tables)) - 1):
+            for _ in range(min(jobs, len(schema.tables), max(groups, 1)) - 1):
                 try:
                     extra.append(PostgresDatabase(self.url, self.role, False))
                 except BackendError:  # the server's connection limit: build on fewer
