@@ -23,13 +23,11 @@ import pytest
 
 from stagewall.masking.engine import RunOptions, run
 from stagewall.masking.plan import ColumnPlan
-from stagewall.masking.transformers import _readings
 from stagewall.masking.transformers._structured import _own_spans, _Patterns
 from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
 from tests.masking.survivors import holds, needles, stem_needles, survivors
 from tests.masking.test_leak_traps import REFS, SENSITIVE, TEXTS, _masked, _with, scrubbed_and_seen
-from tests.masking.test_redteam_scrubgaps import _found
 
 
 @pytest.fixture(params=BACKENDS)
@@ -130,50 +128,6 @@ def test_verify_names_the_kind_of_a_value_inside_a_longer_token(make: Callable[[
     )
     shown = report.to_json()
     assert MAIL not in shown and "Carrasco" not in shown and "612" not in shown
-
-
-@pytest.mark.parametrize(
-    ("known", "text", "written"),
-    [
-        (list(JM.items()), "login jmganthriv42, GanthrivJM", ["jmganthriv", "GanthrivJM"]),
-        (
-            [("email", MAIL)],
-            "t=" + _b64(b"\x9f\xfe" + MAIL.encode() + b"\x00") + "!",
-            [_b64(b"\x9f\xfe" + MAIL.encode() + b"\x00")],
-        ),
-        ([("email", MAIL)], f"x{_LONG[2:]}", [f"x{_LONG[2:]}"]),
-    ],
-)
-def test_spans_cover_what_writes_the_value(
-    known: list[tuple[str, str]], text: str, written: list[str]
-) -> None:
-    assert _found(known, text) == written
-
-
-@pytest.mark.parametrize(
-    ("known", "text"),
-    [
-        # one given name: the initial and surname only (jganthriv), not two letters
-        ([("first_name", "Jorge"), ("last_name", "Ganthriv")], "user jmganthriv ganthrivjm"),
-        # initials of two given names before a short surname: no login (Li Ng)
-        ([("first_name", "Ana Li"), ("last_name", "Ng")], "alng7 ngal"),
-        # another e-mail inside a longer token
-        ([("email", MAIL)], "t=" + _b64(b"\x9f" + b"yesica.carrasc@example.com" + b"\xff")),
-    ],
-)
-def test_ordinary_text_is_not_found(known: list[tuple[str, str]], text: str) -> None:
-    assert _found(known, text) == []
-
-
-@pytest.mark.parametrize(
-    "token",
-    [
-        "PostgreSQLDatabaseServerConnectionPoolManager",  # CamelCase, read at every shift
-        "https://example.com/Customers/OrderHistory/Details",  # a URL path
-    ],
-)
-def test_ordinary_mixed_case_tokens_give_no_piece(token: str) -> None:
-    assert _readings.decoded_token(token) is None
 
 
 def test_the_checker_reads_a_value_inside_a_longer_token_on_its_own() -> None:
