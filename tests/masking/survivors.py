@@ -126,6 +126,19 @@ def _login(word: str, needle: str) -> bool:
     )
 
 
+def stem_needles(surname: str) -> list[tuple[str, str]]:
+    """Needles for a surname shortened and glued to digits, a login: ``ganthr7``,
+    ``carras12`` (five letters or more, fewer than the surname's)."""
+    return [(w, "stem") for w in plain(surname).split() if len(w) > 5 and w.isalpha()]
+
+
+def _stem(word: str, surname: str) -> bool:
+    return any(
+        len(letters) < len(surname) and surname.startswith(letters)
+        for letters in re.findall(r"(?<![^\W\d_])([^\W\d_]{5,})(?=\d)", word)
+    )
+
+
 def needles(kind: str, value: str) -> list[tuple[str, str]]:
     """(needle, where) pairs for one source value; where: "words" (the cell's words),
     "digits" (its digits alone) or "pairs" (its words and each two neighbours
@@ -178,6 +191,13 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
         for first, last in {(words[0], words[-1]), (words[-1], words[0])}:
             if len(last) >= 4 and last.isalpha() and (len(words) == 2 or last == words[-1]):
                 out.append((f" {first[0]}{last} ", "words"))
+    if kind == "name" and len(words) > 2:
+        # a person of two given names: the initials of all of them before or after
+        # the last name, one word: jmganthriv (jmganthriv42), ganthrivjm
+        last, given = words[-1], [w for w in words[:-1] if w not in PARTICLES]
+        if len(given) > 1 and len(last) >= 4 and last.isalpha():
+            initials = "".join(w[0] for w in given)
+            out += [(f" {initials}{last} ", "words"), (f" {last}{initials} ", "words")]
     if kind == "name" and len(words) > 1:  # Jean-Luc written Jeanluc
         out.append((" " + "".join(words) + " ", "words"))
         # inside a longer word or handle (@yesicacarrasco88, carrasco.yesica2019),
@@ -231,8 +251,24 @@ def _unbase64(text: str) -> str:
         try:
             got = base64.b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
-            return m.group()
-        return f" {got} " if got.isprintable() else m.group()
+            got = ""
+        if got.isprintable() and got:
+            return f" {got} "
+        # a value's bytes inside a longer token (binary bytes around them), or a
+        # piece cut out of one: read from each of the four first characters, the
+        # runs of eight printable characters or more
+        pieces = []
+        for start in range(4):
+            part = token[start:]
+            part = part[: len(part) // 4 * 4 + (len(part) % 4 if len(part) % 4 > 1 else 0)]
+            try:
+                raw = base64.b64decode(part + "=" * (-len(part) % 4))
+            except ValueError:
+                continue
+            text = raw.decode("utf-8", "replace")
+            pieces += [p for p in re.split(r"[^\w \-.,;:=@+/!?#$%&*()'\"<>\[\]{}|~^`]", text)
+                       if len(p) >= 8]  # fmt: skip
+        return f" {m.group()} {' '.join(pieces)} " if pieces else m.group()
 
     return re.sub(r"[A-Za-z0-9+/_-]{12,}={0,2}", one, text)
 
@@ -246,11 +282,14 @@ def _holds(text: str, mine: list[tuple[str, str]]) -> bool:
         "digits": _digits(text),
         "pairs": f" {' '.join(ws + [a + b for a, b in pairwise(ws)])} ",
     }
+    stems = [n for n, where in mine if where == "stem"]
+    if stems and any(_stem(w, n) for w in ws for n in stems):
+        return True
     if any(where == "login" for _, where in mine):
         logins = [n for n, where in mine if where == "login"]
         if any(_login(w, n) for w in ws for n in logins):
             return True
-    return any(n in hay[where] for n, where in mine if where != "login")
+    return any(n in hay[where] for n, where in mine if where not in ("login", "stem"))
 
 
 def _json_chars(m: re.Match[str]) -> str:
@@ -321,6 +360,8 @@ def survivors(
         for c, v in zip(cols, row[1:], strict=True):
             if isinstance(v, str) and v:
                 found += needles(sensitive[c], v)
+                if sensitive[c] == "name" and re.search("last|sur", c, re.IGNORECASE):
+                    found += stem_needles(v)
         # a given name and a surname of two columns written as one name
         names = [v for c, v in zip(cols, row[1:], strict=True) if sensitive[c] == "name" and v]
         if len(names) > 1:

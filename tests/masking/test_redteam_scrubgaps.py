@@ -92,6 +92,12 @@ ENCODED: list[tuple[dict[str, str], str, str]] = [
 ]
 
 
+_JM = {"first_name": "Jorge Manuel", "last_name": "Ganthriv"}
+_MAIL = "yesica.carrasco@example.com"
+_LONG = _b64(f"id=7;mail={_MAIL};x")
+_PIECE = base64.b64encode(b"\x9f\xfe" + _MAIL.encode() + b"\x00").decode()
+
+
 def test_a_surname_with_digits_as_a_login_is_scrubbed_and_seen(make: Callable[[], str]) -> None:
     scrubbed_and_seen(make, HANDLES)
 
@@ -155,6 +161,11 @@ def _found(known: list[tuple[str, str]], text: str) -> list[str]:
             f"t={_b64('yesica@example.com')}",
             [_b64("yesica@example.com")],
         ),
+        # (test_redteam_leakshapes.py: two given names' initials, a value's bytes
+        # inside a longer token, between binary bytes or cut out at any character)
+        (list(_JM.items()), "login jmganthriv42, GanthrivJM", ["jmganthriv", "GanthrivJM"]),
+        ([("email", _MAIL)], f"t={_PIECE}!", [_PIECE]),
+        ([("email", _MAIL)], f"x{_LONG[2:]}", [f"x{_LONG[2:]}"]),
     ],
 )
 def test_spans_cover_what_writes_the_value(
@@ -171,6 +182,12 @@ def test_spans_cover_what_writes_the_value(
         ([("last_name", "Ros")], "rosé7 Rossi12 prose3"),
         ([("postcode", "1010")], "x11010 A10100 1010a"),  # other numbers
         ([("email", "yesica@example.com")], f"t={_b64('yesica@example.co')}"),
+        # one given name: its initial and the surname only (jganthriv), not two letters
+        ([("first_name", "Jorge"), ("last_name", "Ganthriv")], "user jmganthriv ganthrivjm"),
+        # two given names' initials before a short surname: no login (Li Ng)
+        ([("first_name", "Ana Li"), ("last_name", "Ng")], "alng7 ngal"),
+        # another e-mail inside a longer token
+        ([("email", _MAIL)], f"t={_PIECE.replace('Y2Fycm', 'Y2Fycn')}"),
     ],
 )
 def test_ordinary_text_is_not_found(known: list[tuple[str, str]], text: str) -> None:
@@ -187,6 +204,9 @@ def test_ordinary_text_is_not_found(known: list[tuple[str, str]], text: str) -> 
         "550e8400-e29b-41d4-a716-446655440000",  # a UUID
         "QUJD",  # too short
         _b64("\x00\x01\x02binary\x03\x04\x05"),  # not printable
+        # read at every alignment, no piece of eight printable characters either
+        "PostgreSQLDatabaseServerConnectionPoolManager",
+        "https://example.com/Customers/OrderHistory/Details",  # a URL path
     ],
 )
 def test_a_token_that_is_not_base64_of_text_is_not_decoded(token: str) -> None:

@@ -50,7 +50,9 @@ from stagewall.masking.transformers._known import (
     joined_names,
     known_patterns,
     norm_texts,
+    surnames,
 )
+from stagewall.masking.transformers._readings import STEM_RUN, stem_spans
 from stagewall.masking.transformers._structured import Path, parse_path
 from stagewall.masking.types import ColumnKind
 
@@ -152,10 +154,11 @@ _NAMES = frozenset(t for t, k in KIND.items() if k == "name")
 
 def _name_words(pats: tuple[tuple[str, bool], ...]) -> list[str]:
     """The one-word patterns of a name value of :data:`MIN_EMBEDDED` letters or more,
-    without an initial and a name (ycarrasco: a pattern of its own, and inside a word
-    it would be a name part with two initials, hannah)."""
+    without one or two initials and a name (ycarrasco, jmganthriv, ganthrivjm:
+    patterns of their own, and inside a word they would be a name part with more
+    initials, hannah)."""
     ones = [w for p, _ in pats if len(w := p[1:-1]) >= MIN_EMBEDDED and w.isalpha()]
-    return [w for w in ones if w[1:] not in ones]
+    return [w for w in ones if w[1:] not in ones and w[2:] not in ones and w[:-2] not in ones]
 
 
 # A name word this long is also searched inside a word of a kept column's text: a
@@ -591,6 +594,26 @@ def _candidates(
     return hit
 
 
+def _stemmed(row_n: list[str], found: list[list[_Pats | None]]) -> dict[int, list[str]]:
+    """Row → its surnames (``_known.surnames`` of its own and referenced rows' values),
+    for the rows whose text holds one shortened and glued to digits (ganthr7:
+    ``_readings.stem_spans``). One C-level search of the batch's texts; only the
+    rows with a run of letters before a digit are read on their own."""
+    joined = "\x00".join(row_n)
+    at = [m.start() for m in STEM_RUN.finditer(joined)]
+    if not at:
+        return {}
+    starts = np.zeros(len(row_n), dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, row_n[:-1]), np.int64, len(row_n) - 1) + 1, out=starts[1:])
+    out: dict[int, list[str]] = {}
+    for k in np.unique(np.searchsorted(starts, at, side="right") - 1).tolist():
+        parts = [known for per_row in found if (p := per_row[k]) is not None for known in p.parts]
+        names = surnames(chain.from_iterable(parts))
+        if names and stem_spans(row_n[k], names):
+            out[k] = names
+    return out
+
+
 class TableSearch:
     """The search of one task's target rows, fed batch by batch (:meth:`add`) with
     the columns :attr:`columns` of the task's table: by :func:`check_table`, or by a
@@ -631,14 +654,21 @@ class TableSearch:
         row_k = (
             list(map("\x00".join, zip(*(cells_n[i] for i in kept), strict=True))) if kept else None
         )
-        for k in np.flatnonzero(_candidates(row_n, row_c, found, row_k)).tolist():
+        hit = _candidates(row_n, row_c, found, row_k)
+        stems = _stemmed(row_n, found)
+        if stems:
+            hit[list(stems)] = True
+        for k in np.flatnonzero(hit).tolist():
             every = [x for per_row in found if (p := per_row[k]) is not None for x in p.kinds]
             names = [n for per_row in found if (p := per_row[k]) is not None for n in p.names]
+            mine = stems.get(k)
             for i in range(nt):
                 n = cells_n[i][k]
                 (c,) = compact_many([n])
                 kinds = {kind for w, comp, kind in every if w in (c if comp else n)}
                 if i in kept and "name" not in kinds and names and embedded(n, names):
+                    kinds.add("name")
+                if mine and "name" not in kinds and stem_spans(n, mine):
                     kinds.add("name")
                 for kind in kinds:
                     counts[(text[i], kind)] = counts.get((text[i], kind), 0) + 1

@@ -42,6 +42,7 @@ from stagewall.masking.transformers._entities import (
 from stagewall.masking.transformers._readings import (
     ESCAPE_BREAK,
     HYPHEN_BREAK,
+    MIN_STEM,
     may_find_more,
     split_reading,
     split_readings,
@@ -129,6 +130,22 @@ def joined_names(transformers: Sequence[str], rows: list[Known]) -> list[Known]:
     for known in rows:
         names = [v for t, v in known if t in _SPLIT_NAMES]
         out.append((*known, (JOINED, " ".join(names))) if len(names) > 1 else known)
+    return out
+
+
+def surnames(known: Iterable[tuple[str, str]]) -> list[str]:
+    """The folded surnames of one row's known values (the words of a ``last_name``
+    value, the last word of a ``full_name`` one) longer than MIN_STEM letters: the
+    names whose prefix glued to digits is searched (``_readings.stem_spans``)."""
+    out: list[str] = []
+    for t, v in known:
+        if t == "last_name":
+            ws = [w for w in words(v) if w not in _PARTICLES]
+        elif t == "full_name":
+            ws = words(v)[-1:]
+        else:
+            continue
+        out += [w for w in ws if len(w) > MIN_STEM and w.isalpha()]
     return out
 
 
@@ -527,14 +544,24 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
 def _initial_logins(ws: list[str]) -> list[tuple[str, bool]]:
     """A name's first initial and last word written as one word, a login: ``ycarrasco``
     for Yésica Carrasco (``ycarrasco7`` in the split reading: ``_readings``), and for
-    two words the other way round (``cyesica``). Only where the word is a name of
-    MIN_LOGIN letters or more (``jng`` is not Li Ng's)."""
+    two words the other way round (``cyesica``). For a person of two given names
+    (Jorge Manuel Ganthriv), the initials of all of them before or after the last
+    word: ``jmganthriv``, ``ganthrivjm`` (``j.m.ganthriv`` is the word ganthriv).
+    Only where the word is a name of MIN_LOGIN letters or more (``jng`` is not Li
+    Ng's)."""
     pairs = [(ws[0], ws[-1])] + ([(ws[1], ws[0])] if len(ws) == 2 else [])
-    return [
+    out = [
         (f" {a[0]}{b} ", False)
         for a, b in pairs
         if a[0].isalpha() and b.isalpha() and len(b) >= MIN_LOGIN and b not in _PARTICLES
     ]
+    last = ws[-1]
+    given = [w for w in ws[:-1] if w not in _PARTICLES]
+    if len(given) > 1 and last.isalpha() and len(last) >= MIN_LOGIN and last not in _PARTICLES:
+        initials = "".join(w[0] for w in given)
+        if initials.isalpha():
+            out += [(f" {initials}{last} ", False), (f" {last}{initials} ", False)]
+    return out
 
 
 def _street_alternatives() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
@@ -1161,7 +1188,7 @@ def find_known(
     spans = find_one_reading(text, pats)
     split = _split_spans(text, pats) if pats else []
     if split:  # (a login carrasco87, a base64 token: _readings)
-        spans = _merged(spans + split)
+        spans = merged_spans(spans + split)
     if not pats or not (_may_break(text) if may_break is None else may_break):
         return spans
     other: list[str] = []
@@ -1179,10 +1206,10 @@ def find_known(
     more = [(origin[s], origin[e - 1] + 1, k) for s, e, k in find_one_reading("".join(other), pats)]
     if not more:
         return spans
-    return _merged(spans + more)
+    return merged_spans(spans + more)
 
 
-def _merged(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def merged_spans(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """``spans`` in order, overlapping ones merged (the first one's kind)."""
     merged: list[tuple[int, int, str]] = []
     for s, e, k in sorted(spans):
@@ -1331,9 +1358,11 @@ __all__ = [
     "find_known",
     "find_one_reading",
     "fold",
+    "fold_known",
     "joined_names",
     "kind_of",
     "known_patterns",
+    "merged_spans",
     "norm",
     "norm_many",
     "norm_texts",
@@ -1344,6 +1373,7 @@ __all__ = [
     "pick",
     "row_hits",
     "rows_with_candidates",
+    "surnames",
     "texts_hits",
     "words",
 ]

@@ -27,12 +27,16 @@ from stagewall.masking.transformers._known import (
     Pairs,
     breaking,
     find_known,
+    fold_known,
     kind_of,
+    merged_spans,
     pairs_of,
     patterns,
     pick,
     rows_with_candidates,
+    surnames,
 )
+from stagewall.masking.transformers._readings import STEM_RUN, stem_spans
 from stagewall.masking.types import ColumnKind
 
 # Which pseudonym replaces each detected kind (text_scrub); keyed by Category value.
@@ -273,6 +277,16 @@ def _own_spans(
     breaks = set(map(hit.__getitem__, breaking([texts[i] for i in hit])))
     for i in hit:
         out[i] = find_known(texts[i], found[i], i in breaks)
+    # a shortened surname glued to digits (ganthr7): only the texts with a run of
+    # letters before a digit (one C-level search of the batch; most have none)
+    if STEM_RUN.search("\x00".join(texts[i] for i in rows)) is not None:
+        for i in rows:
+            if STEM_RUN.search(texts[i]) is None:
+                continue
+            names = surnames(known[i])
+            stems = stem_spans(fold_known(texts[i]), names) if names else []
+            if stems:
+                out[i] = merged_spans(out[i] + [(s, e, "name") for s, e in stems])
     return out
 
 
