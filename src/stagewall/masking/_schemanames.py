@@ -297,26 +297,50 @@ def lone_hit(name: str, lone: set[str]) -> bool:
 
 
 def word_hit(
-    name: str, words_: set[str], terms: frozenset[str] | set[str] = frozenset()
+    name: str,
+    words_: set[str],
+    terms: frozenset[str] | set[str] = frozenset(),
+    vocab: set[str] | None = None,
+    alone: bool = False,
 ) -> str | None:
     """Whether a word of ``name`` is one of ``words_`` (ordinary words that are source
     names, :func:`ordinary_words`): ``"person"`` when a word next to it names people
-    (``tenant_grace``), ``"word"`` otherwise (``grace_period``), ``None`` if none is.
+    (``tenant_grace``), ``"word"`` otherwise (``grace_rebate``), ``None`` if none is.
+    A word used in a standard technical sense beside its neighbours is none
+    (``grace_period``, ``max_length``, ``max_users``: :func:`._ordinary.technical`).
     A word of ``terms`` (:func:`terms`: ``price`` of ``unit_price`` and
-    ``list_price``) counts only beside a word naming people (``tenant_price``)."""
-    from stagewall.masking._ordinary import names_people
+    ``list_price``) counts beside a word naming people (``tenant_price``) and, given
+    the schema's words ``vocab`` (a name, not a literal), in a name of per-person
+    shape (:func:`per_person`: ``young_rebate`` beside ``young_adult`` columns and a
+    customer called Young)."""
+    from stagewall.masking._ordinary import names_people, technical
 
     ws = _words(name)
     hit = None
     for k, w in enumerate(ws):
-        if w is None or (w not in words_ and w not in terms):
+        if w is None or (w not in words_ and w not in terms) or technical(ws, k):
             continue
         near = [ws[j] for j in (k - 1, k + 1) if 0 <= j < len(ws)]
         if any(n is not None and names_people(n) for n in near):
             return "person"
-        if w not in terms:
+        if w not in terms or (vocab is not None and per_person(ws, k, vocab, alone)):
             hit = "word"
     return hit
+
+
+def per_person(ws: list[str | None], k: int, vocab: set[str], alone: bool = False) -> bool:
+    """Whether the name of words ``ws`` has the shape of a per-person object around
+    its word ``ws[k]`` (a source name that is a frequent English word the schema
+    uses twice, :func:`terms`): a word next to it that is none of the schema's own
+    words (``vocab``, :func:`vocabulary`: ``rebate`` of ``young_rebate``, where
+    ``adult`` of ``young_adult`` in two tables is), or the word alone naming a
+    table, schema, partition or view (``alone``: a table ``young``). Pagila's
+    ``last_day`` (``last`` of ``last_name`` and ``last_update``) and
+    ``film_list.price`` (a column) have neither."""
+    if alone and len(ws) == 1:
+        return True
+    near = [ws[j] for j in (k - 1, k + 1) if 0 <= j < len(ws)]
+    return any(n is not None and n != ws[k] and n not in vocab for n in near)
 
 
 _ALNUM = re.compile(r"[0-9a-z]+")
@@ -632,6 +656,7 @@ def judge_names(
     locals_: Mapping[str, bool] | None = None,
     ordinary: set[str] | None = None,
     terms_: set[str] | None = None,
+    vocab: set[str] | None = None,
 ) -> list[Finding]:
     """The objects whose names hold an e-mail/phone/IBAN or a looked-up name: a run
     of words in ``found``, a single word in ``lone`` (a source value of a name
@@ -640,7 +665,9 @@ def judge_names(
     words that are source names, :func:`ordinary_words`), a name holding one: judged
     beside a word naming people, else a finding to acknowledge (``confirm``), each
     object holding it (``grace_period`` and ``grace_days``: two); a word of
-    ``terms_`` (:func:`terms`) only beside a word naming people."""
+    ``terms_`` (:func:`terms`) only beside a word naming people or, given the
+    schema's words ``vocab`` (:func:`vocabulary`), in a name of per-person shape
+    (:func:`per_person`: to acknowledge)."""
     what: dict[Named, tuple[str, bool]] = {}
     for o in objects:
         kinds = pattern_kinds(o.name)
@@ -650,13 +677,21 @@ def judge_names(
             what[o] = (_NAME, False)
         elif locals_ and local_hit(o.name, locals_):
             what[o] = (_LOCAL_PART, False)
-        elif (ordinary or terms_) and (how := word_hit(o.name, ordinary or set(), terms_ or set())):
+        elif (ordinary or terms_) and (
+            how := word_hit(
+                o.name, ordinary or set(), terms_ or set(), vocab, o.kind in _ALONE_KINDS
+            )
+        ):
             what[o] = (_BESIDE, False) if how == "person" else (_WORD, True)
     shown = _shown(objects, set(what))
     return [
         Finding(o.label, shown[o], w, "name", o.name, confirm=c)
         for o, (w, c) in sorted(what.items())
     ]
+
+
+# objects a name of one word names after a person (a table ``young``)
+_ALONE_KINDS = frozenset({"schema", "table", "partition", "view"})
 
 
 # definitions that declare the objects they name (SQLite's CREATE TABLE and CREATE
@@ -737,11 +772,11 @@ def _lookups(
     objects: Sequence[Named],
     texts: Iterable[str] = (),
     sources: Iterable[str] = (),
-) -> tuple[set[str], set[str], dict[str, bool], set[str], set[str]]:
-    """``(found, lone, locals, ordinary, terms)`` for ``objects``' names and the
+) -> tuple[set[str], set[str], dict[str, bool], set[str], set[str], set[str]]:
+    """``(found, lone, locals, ordinary, terms, vocab)`` for ``objects``' names and the
     literal ``texts`` of definitions (``sources``: the definitions' whole texts),
     looked up in the source ``db`` (``ordinary``: :func:`ordinary_words`; ``terms``:
-    :func:`terms`)."""
+    :func:`terms`; ``vocab``: :func:`vocabulary`)."""
     names = [o.name for o in objects]
     texts = list(texts)
     # (a literal's too: ``CHECK (login <> 'yesica.quispe')``)
@@ -756,6 +791,7 @@ def _lookups(
         locals_,
         ordinary_words(found, objects, sources),
         terms(found, objects, sources),
+        vocabulary(objects, sources),
     )
 
 
@@ -807,6 +843,26 @@ def _literal_hit(
     )
 
 
+_SENTENCE_END = re.compile(r"[.!?;:\n]+|\s-+\s")
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def proper_words(text: str) -> set[str]:
+    """The folded words of ``text`` (a literal or comment) written as a proper noun:
+    capitalised (``Young``, not ``YOUNG``) and not the first word of its sentence,
+    in prose (one word of three letters or more in lower case: a
+    title, ``'Best Price'``, or shouted text, ``'EVERY DAY'``, marks nothing). A
+    source name written so (``'Ask Young about the rebate'``) is the person, not the
+    word (``'Young adults only'``: the sentence's first word, no sign)."""
+    if not any(len(w) > 2 and w.islower() for w in _LETTERS.findall(text)):
+        return set()
+    out: set[str] = set()
+    for sentence in _SENTENCE_END.split(text):
+        ws = _LETTERS.findall(sentence)
+        out.update(fold(w) for w in ws[1:] if len(w) > 1 and w[0].isupper() and w[1:].islower())
+    return out
+
+
 _LITERAL_WORD = (
     "a literal holding an ordinary word that is also a person's name (a value of a "
     "column the plan masks as a name): likely the word, possibly the person"
@@ -851,6 +907,8 @@ def judge_definitions(
             named = named or _literal_hit(lit, found or set(), lone or set(), locals_)
             if (words_ or terms_) and word != "person":
                 word = word_hit(lit, words_ or set(), terms_ or set()) or word
+                if proper_words(lit) & ((words_ or set()) | (terms_ or set())):
+                    word = "person"  # ``'Ask Young about the rebate'``
         if kinds:
             out.append(
                 Finding(obj, obj, "a literal that looks like " + _kinds(kinds), "definition")
@@ -885,8 +943,10 @@ def schema_findings(
     judged = [d for d in defs if _judged(d[0], db.backend, target) and d[2]]
     texts = [lit for o, t, sql in judged for lit in literals(t, sql, db.backend)]
     sources = uses(defs)
-    found, lone, locals_, words_, terms_ = _lookups(db, plan, schema, objects, texts, sources)
-    every = judge_names(objects, found, lone, locals_, words_, terms_)
+    found, lone, locals_, words_, terms_, vocab = _lookups(
+        db, plan, schema, objects, texts, sources
+    )
+    every = judge_names(objects, found, lone, locals_, words_, terms_, vocab)
     from stagewall.masking._ordinary import common_english, ordinary
 
     # in a literal, however often the schema writes it: a source name of no English
@@ -919,10 +979,10 @@ def target_findings(tdb: Any, sdb: Any, plan: Plan, schema: Schema) -> list[Find
 
     objects = named_objects(tdb)
     sources = uses(definitions(tdb))
-    found, lone, locals_, words_, terms_ = _lookups(sdb, plan, schema, objects, (), sources)
+    found, lone, locals_, words_, terms_, vocab = _lookups(sdb, plan, schema, objects, (), sources)
     return [
         f
-        for f in judge_names(objects, found, lone, locals_, words_, terms_)
+        for f in judge_names(objects, found, lone, locals_, words_, terms_, vocab)
         if not acknowledged(f.label, plan.acknowledged)
     ]
 
