@@ -17,7 +17,13 @@ Price. Such a word is not judged alone when it is
   ``amber``), money and software terms (``sterling``, ``penny``, ``max``,
   ``grant``), landscape nouns (``hill``, ``park``).
 
-Not judged alone is not silent: such a word that is a source value of a name
+Used in a standard technical sense beside its neighbour (:data:`SENSES`,
+:data:`MODIFIERS`, :func:`technical`: ``grace_period``, ``max_length``,
+``max_users``, ``mark_as_read``, ``will_call``) such a word is silent: customers
+called Max, Mark or Grace made every such object a warning to acknowledge one by
+one.
+
+Otherwise, not judged alone is not silent: such a word that is a source value of a name
 column is a finding the user must acknowledge in each object holding it (a word
 of Faker's list that the schema also uses in two places aside:
 ``_schemanames.terms``) (:mod:`._schemanames`: a ``schema-name-word`` warning of ``mask plan``

@@ -27,11 +27,15 @@ A name is personal when
   schema's own words are likely what the schema is about. Such a word is judged
   when a word next to it names people (``tenant_grace``, ``customers_june``:
   :func:`._ordinary.names_people`), however often the schema writes it, and is
-  otherwise a finding to acknowledge in each object holding it
-  (``Finding.confirm``: ``grace_period`` and ``grace_days`` beside a customer
+  silent when used in a reviewed technical sense beside its neighbour
+  (``grace_period``, ``max_length``, ``max_users``: :func:`._ordinary.technical`),
+  and otherwise a finding to acknowledge in each object holding it
+  (``Finding.confirm``: ``grace_rebate`` and ``grace_notes`` beside a customer
   called Grace; silent when no source name is Grace) — but for a frequent English
   word the schema uses in two places (:func:`terms`: Pagila's ``film_list.price``),
-  silent: repetition is no proof by itself (:func:`terms` says why); or
+  silent unless the name has a per-person shape (:func:`per_person`:
+  ``young_rebate``, a table ``young``): repetition is no proof by itself
+  (:func:`terms` says why); or
 - it holds the local part of a source e-mail (of a column the plan masks as an
   e-mail), read without its separators (``anna_k``, ``annak`` for
   ``anna.k@example.com``; :func:`local_hit`).
@@ -47,7 +51,9 @@ holds a source value of a name column (a lone word of no English list however
 often the schema writes it: :func:`literal_words`) or a source e-mail's local
 part, is refused the same way; one holding a reviewed ordinary word that is a
 source name (``'days of grace'``) is a finding to acknowledge, and a frequent
-English word counts beside a word naming people only (:func:`judge_definitions`).
+English word counts beside a word naming people only; either, written as a proper
+noun mid-sentence (``'Ask Young about the rebate'``, :func:`proper_words`), is
+judged as a name (:func:`judge_definitions`).
 An acknowledged one is copied. Verify reads every definition of the target.
 
 Messages never show the name or the literal: an object is named by its kind,
@@ -892,7 +898,8 @@ def judge_definitions(
     frequent English word, :func:`._ordinary.common_english`) counts only beside a
     word naming people: literals and comments are prose, of which such words are
     the fabric (Pagila's ``'1 day'`` and ``-- ONE DOLLAR FOR EVERY DAY``, beside
-    customers called Day)."""
+    customers called Day). Either kind written as a proper noun mid-sentence
+    (:func:`proper_words`: ``'Ask Young about the rebate'``) is judged as a name."""
     from stagewall.masking._definitions import literals
 
     out: list[Finding] = []
@@ -1027,6 +1034,8 @@ __all__ = [
     "named_objects",
     "ordinary_words",
     "pattern_kinds",
+    "per_person",
+    "proper_words",
     "recreates_derived",
     "runs",
     "schema_findings",
