@@ -194,7 +194,7 @@ def test_proper_words() -> None:
 
 PEOPLE = [
     ("Max", "Young"), ("Mark", "Price"), ("Grace", "Carrasco"), ("Bill", "Grant"),
-    ("Will", "Quispe"), ("Min", "Park"),
+    ("Will", "Quispe"), ("Min", "Park"), ("Ann", "Day"),
 ]  # fmt: skip
 # a schema of typical names (columns per table); none names a customer
 TYPICAL = {
@@ -206,6 +206,10 @@ TYPICAL = {
     "messages": "body mark_as_read read_at",
     "orders": "will_call bill_amount price",
     "grants": "grant_type access_grant",
+    # frequent English words the schema uses twice (terms): young, day, price
+    "films": "young_adult day_of_week price_usd",
+    "books": "young_adult day_of_week",
+    "price_history": "price changed_at",
 }
 # the real cases among them, (kind, name) → confirm
 REAL = {
@@ -214,6 +218,7 @@ REAL = {
     ("column", "accounts.grace_rebate"): True,  # no technical sense: to acknowledge
     ("column", "accounts.mark_notes"): True,
     ("column", "accounts.max"): True,  # alone
+    ("table", "young_rebate"): True,  # a term beside a word used nowhere else
 }
 
 
@@ -231,6 +236,7 @@ def _typical(url: str, with_real: bool) -> list[tuple[str, list[Any]]]:
     if with_real:
         out += [
             ("CREATE TABLE tenant_max (id INTEGER PRIMARY KEY)", []),
+            ("CREATE TABLE young_rebate (id INTEGER PRIMARY KEY)", []),
             ("CREATE TABLE accounts (id INTEGER PRIMARY KEY, max_customer INTEGER, "
              "grace_rebate INTEGER, mark_notes INTEGER, max INTEGER)", []),
             (f"CREATE TABLE terms (id INTEGER PRIMARY KEY, term {text} "
@@ -292,3 +298,25 @@ def test_technical_senses() -> None:
         ("young_rebate", "young"), ("price_rebate", "price"),
     ]:  # fmt: skip
         assert not sense(name, word), name
+
+
+def test_per_person_objects_do_not_vouch_for_each_other() -> None:
+    """``young_rebate`` and ``white_rebate`` (customers called Young and White, both
+    words the schema's own): ``rebate`` is used only beside source names, so both
+    are to acknowledge; a table ``rebates`` makes ``rebate`` the schema's word."""
+    cols = [
+        Named("column", (t,), c)
+        for t in ("films", "books")
+        for c in ("young_adult", "white_label", "day_of_week")
+    ]
+    found = {"young", "white"}
+    pair = [Named("table", (), "young_rebate"), Named("table", (), "white_rebate")]
+    for extra, flagged in (([], True), ([Named("table", (), "rebates")], False)):
+        objects = cols + pair + extra
+        terms_ = terms(found, objects)
+        assert terms_ == found
+        got = judge_names(objects, found, set(), None, set(), terms_, vocabulary(objects))
+        assert [f.label for f in got] == (
+            ["table white_rebate", "table young_rebate"] if flagged else []
+        )
+        assert all(f.confirm for f in got)

@@ -306,8 +306,8 @@ def word_hit(
     name: str,
     words_: set[str],
     terms: frozenset[str] | set[str] = frozenset(),
-    vocab: set[str] | None = None,
-    alone: bool = False,
+    known: set[str] | None = None,
+    kind: str = "",
 ) -> str | None:
     """Whether a word of ``name`` is one of ``words_`` (ordinary words that are source
     names, :func:`ordinary_words`): ``"person"`` when a word next to it names people
@@ -316,9 +316,9 @@ def word_hit(
     (``grace_period``, ``max_length``, ``max_users``: :func:`._ordinary.technical`).
     A word of ``terms`` (:func:`terms`: ``price`` of ``unit_price`` and
     ``list_price``) counts beside a word naming people (``tenant_price``) and, given
-    the schema's words ``vocab`` (a name, not a literal), in a name of per-person
-    shape (:func:`per_person`: ``young_rebate`` beside ``young_adult`` columns and a
-    customer called Young)."""
+    the words the schema uses apart from source names (``known``, :func:`elsewhere`;
+    a name of an object of ``kind``, not a literal), in a name of per-person shape
+    (:func:`per_person`: ``young_rebate`` beside a customer called Young)."""
     from stagewall.masking._ordinary import names_people, technical
 
     ws = _words(name)
@@ -329,24 +329,64 @@ def word_hit(
         near = [ws[j] for j in (k - 1, k + 1) if 0 <= j < len(ws)]
         if any(n is not None and names_people(n) for n in near):
             return "person"
-        if w not in terms or (vocab is not None and per_person(ws, k, vocab, alone)):
+        if w not in terms or (known is not None and per_person(ws, k, known, kind)):
             hit = "word"
     return hit
 
 
-def per_person(ws: list[str | None], k: int, vocab: set[str], alone: bool = False) -> bool:
-    """Whether the name of words ``ws`` has the shape of a per-person object around
-    its word ``ws[k]`` (a source name that is a frequent English word the schema
-    uses twice, :func:`terms`): a word next to it that is none of the schema's own
-    words (``vocab``, :func:`vocabulary`: ``rebate`` of ``young_rebate``, where
-    ``adult`` of ``young_adult`` in two tables is), or the word alone naming a
-    table, schema, partition or view (``alone``: a table ``young``). Pagila's
-    ``last_day`` (``last`` of ``last_name`` and ``last_update``) and
-    ``film_list.price`` (a column) have neither."""
-    if alone and len(ws) == 1:
+# objects a name of one word names after a person (a table ``young``)
+_ALONE_KINDS = frozenset({"schema", "table", "partition", "view"})
+# objects whose names are mostly made from their table's and columns' (``…_pkey``,
+# ``…_price_check``, ``idx_…``): no per-person shape of their own
+_DERIVED_KINDS = frozenset({"index", "constraint", "trigger", "sequence", "rule"})
+MIN_SHAPE = 4  # a shorter word beside the term is an abbreviation (``usd``, ``qty``, ``ts``)
+
+
+def elsewhere(objects: Sequence[Named], vocab: set[str], found: set[str]) -> set[str]:
+    """The words the schema uses apart from source names: its own words (``vocab``,
+    :func:`vocabulary`) and the words of every name of a table, column, view...
+    that holds no source name (``found``: ``rebate`` of a table ``rebates``, not of
+    ``grace_rebate`` or ``white_rebate`` beside customers called Grace and White —
+    two per-person objects do not vouch for each other), singular and plural alike."""
+    used = set(vocab)
+    for o in objects:
+        if o.kind in _DERIVED_KINDS:
+            continue
+        ws = {w for w in _words(o.name) if w is not None}
+        if not ws & found:
+            used |= ws
+    return used | {w[:-1] for w in used if w.endswith("s")}
+
+
+def per_person(ws: list[str | None], k: int, known: set[str], kind: str = "") -> bool:
+    """Whether the name of words ``ws`` of an object of ``kind`` has the shape of a
+    per-person object around its word ``ws[k]`` (a source name that is a frequent
+    English word the schema uses twice, :func:`terms`): a word next to it of
+    :data:`MIN_SHAPE` letters or more, no frequent English word (``young_adult``,
+    ``price_history``, ``day_of_week`` read as phrases), that the schema uses
+    nowhere else (``known``, :func:`elsewhere`: ``rebate`` of ``young_rebate``),
+    or the word alone naming a table, schema, partition or view (a table
+    ``young``). Pagila's ``last_day`` (``last``
+    of ``last_name`` and ``last_update``) and ``film_list.price`` (a column) have
+    neither; names derived from others (indexes, constraints, triggers,
+    sequences, rules: :data:`_DERIVED_KINDS`) have no shape of their own."""
+    from stagewall.masking._ordinary import common_english
+
+    if kind in _DERIVED_KINDS:
+        return False
+    if kind in _ALONE_KINDS and len(ws) == 1:
         return True
     near = [ws[j] for j in (k - 1, k + 1) if 0 <= j < len(ws)]
-    return any(n is not None and n != ws[k] and n not in vocab for n in near)
+    english = common_english()
+    return any(
+        n is not None
+        and len(n) >= MIN_SHAPE
+        and n != ws[k]
+        and n not in known
+        and not (n.endswith("s") and n[:-1] in known)
+        and n not in english  # an English phrase: ``price_history``, ``young_adult``
+        for n in near
+    )
 
 
 _ALNUM = re.compile(r"[0-9a-z]+")
@@ -675,6 +715,8 @@ def judge_names(
     schema's words ``vocab`` (:func:`vocabulary`), in a name of per-person shape
     (:func:`per_person`: to acknowledge)."""
     what: dict[Named, tuple[str, bool]] = {}
+    singles = {w for w in found if " " not in w}
+    known = elsewhere(objects, vocab, singles) if vocab is not None else None
     for o in objects:
         kinds = pattern_kinds(o.name)
         if kinds:
@@ -684,9 +726,7 @@ def judge_names(
         elif locals_ and local_hit(o.name, locals_):
             what[o] = (_LOCAL_PART, False)
         elif (ordinary or terms_) and (
-            how := word_hit(
-                o.name, ordinary or set(), terms_ or set(), vocab, o.kind in _ALONE_KINDS
-            )
+            how := word_hit(o.name, ordinary or set(), terms_ or set(), known, o.kind)
         ):
             what[o] = (_BESIDE, False) if how == "person" else (_WORD, True)
     shown = _shown(objects, set(what))
@@ -694,10 +734,6 @@ def judge_names(
         Finding(o.label, shown[o], w, "name", o.name, confirm=c)
         for o, (w, c) in sorted(what.items())
     ]
-
-
-# objects a name of one word names after a person (a table ``young``)
-_ALONE_KINDS = frozenset({"schema", "table", "partition", "view"})
 
 
 # definitions that declare the objects they name (SQLite's CREATE TABLE and CREATE
@@ -1020,6 +1056,7 @@ __all__ = [
     "Named",
     "acknowledged",
     "candidates",
+    "elsewhere",
     "fold",
     "hiding",
     "judge_definitions",
