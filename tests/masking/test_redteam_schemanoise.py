@@ -177,6 +177,7 @@ def test_proper_words() -> None:
     assert proper_words("Best Price") == set()  # a title: no word in lower case
     assert proper_words("ONE DOLLAR FOR EVERY DAY") == set()
     assert proper_words("1 day") == set()
+    assert proper_words("renewed in June by the Finance team") == {"finance"}  # a month: none
     defs = [
         ("default public.t.a", "'Ask Young about the rebate'::text", True),
         ("default public.t.b", "'Young adults only'::text", True),

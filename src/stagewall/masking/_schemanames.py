@@ -893,7 +893,8 @@ def proper_words(text: str) -> set[str]:
     """The folded words of ``text`` (a literal or comment) written as a proper noun:
     capitalised (``Young``, not ``YOUNG``) and not the first word of its sentence,
     in prose (one word of three letters or more in lower case: a
-    title, ``'Best Price'``, or shouted text, ``'EVERY DAY'``, marks nothing). A
+    title, ``'Best Price'``, or shouted text, ``'EVERY DAY'``, marks nothing; nor
+    does a month or a day of the week, capitalised whatever it names). A
     source name written so (``'Ask Young about the rebate'``) is the person, not the
     word (``'Young adults only'``: the sentence's first word, no sign)."""
     if not any(len(w) > 2 and w.islower() for w in _LETTERS.findall(text)):
@@ -902,7 +903,17 @@ def proper_words(text: str) -> set[str]:
     for sentence in _SENTENCE_END.split(text):
         ws = _LETTERS.findall(sentence)
         out.update(fold(w) for w in ws[1:] if len(w) > 1 and w[0].isupper() and w[1:].islower())
-    return out
+    return out - _CAPITALISED
+
+
+# words English capitalises whatever they name: no sign of a person (``'due in June'``)
+_CAPITALISED = frozenset(
+    [
+        "january", "february", "march", "april", "may", "june", "july", "august",
+        "september", "october", "november", "december", "monday", "tuesday", "wednesday",
+        "thursday", "friday", "saturday", "sunday",
+    ]
+)  # fmt: skip
 
 
 _LITERAL_WORD = (
