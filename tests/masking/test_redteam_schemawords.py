@@ -122,8 +122,10 @@ def test_a_name_the_schema_writes_twice_is_reported_in_each_object(
         src,
         [
             *_customers(src),
-            ("CREATE TABLE plans (id INTEGER PRIMARY KEY, grace_period INTEGER, "
-             "grace_days INTEGER, carrasco_ref INTEGER)", []),
+            # (``grace_period``, ``grace_days`` before round ``schemanoise``: the
+            # word's technical sense, no longer to acknowledge; see test_redteam_schemanoise)
+            ("CREATE TABLE plans (id INTEGER PRIMARY KEY, grace_rebate INTEGER, "
+             "grace_notes INTEGER, carrasco_ref INTEGER)", []),
             ("CREATE TABLE invoices (id INTEGER PRIMARY KEY, grace INTEGER, "
              "carrasco_ref INTEGER)", []),
             ("CREATE TABLE tenant_grace (id INTEGER PRIMARY KEY)", []),
@@ -142,7 +144,7 @@ def test_a_name_the_schema_writes_twice_is_reported_in_each_object(
     result = build_plan(src)
     assert _ours(result)[0] == []
     columns = [
-        ("plans", "grace_period"), ("plans", "grace_days"), ("plans", "carrasco_ref"),
+        ("plans", "grace_rebate"), ("plans", "grace_notes"), ("plans", "carrasco_ref"),
         ("invoices", "grace"), ("invoices", "carrasco_ref"),
     ]  # fmt: skip
     acks = {f"column {_q(src, t)}.{c}": "a billing term" for t, c in columns}

@@ -17,7 +17,13 @@ Price. Such a word is not judged alone when it is
   ``amber``), money and software terms (``sterling``, ``penny``, ``max``,
   ``grant``), landscape nouns (``hill``, ``park``).
 
-Not judged alone is not silent: such a word that is a source value of a name
+Used in a standard technical sense beside its neighbour (:data:`SENSES`,
+:data:`MODIFIERS`, :func:`technical`: ``grace_period``, ``max_length``,
+``max_users``, ``mark_as_read``, ``will_call``) such a word is silent: customers
+called Max, Mark or Grace made every such object a warning to acknowledge one by
+one.
+
+Otherwise, not judged alone is not silent: such a word that is a source value of a name
 column is a finding the user must acknowledge in each object holding it (a word
 of Faker's list that the schema also uses in two places aside:
 ``_schemanames.terms``) (:mod:`._schemanames`: a ``schema-name-word`` warning of ``mask plan``
@@ -76,9 +82,65 @@ def names_people(word: str) -> bool:
     return word in PEOPLE or (word.endswith("s") and word[:-1] in PEOPLE)
 
 
+# words that modify the word after them (or before: ``retries_max``) as a quantity:
+# ``max_length``, ``min_value``, ``max_users`` (a count of users) read as the term
+MODIFIERS = frozenset(["max", "min"])
+
+# standard technical senses of ordinary words that are also names: the word with
+# one of these right after it (first set) or right before it (second set) is the
+# term, however the schema writes it (``grace_period``, ``mark_as_read``,
+# ``will_call``, ``bill_to``, ``unit_price``); reviewed collocations, not guesses
+# (``grace_rebate``, ``mark_notes``, ``days of grace`` are no sense: still to
+# acknowledge)
+SENSES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    word: (frozenset(after.split()), frozenset(before.split()))
+    for word, after, before in [
+        ("grace", "period periods days day hours hour minutes mins seconds secs ms time "
+         "end ends until expires expiry window interval", ""),
+        ("mark", "as up down deleted read unread paid done complete completed sent seen "
+         "dirty price scheme sweep", "check pass high low water book bench land trade "
+         "question tick quote"),
+        ("will", "call", ""),
+        ("bill", "to date amount cycle period day run address number total payment status",
+         "utility phone electric pay"),
+        ("price", "list lists tier level band range rule change history point type plan",
+         "unit list base sale retail total net gross avg sell buy cost strike ask bid offer "
+         "mark max min"),
+        ("grant", "type date amount access option options", "access permission role privilege"),
+    ]
+}  # fmt: skip
+
+
+def technical(ws: list[str | None], k: int) -> bool:
+    """Whether the ordinary word ``ws[k]`` of a name's folded words is used in a
+    standard technical sense (:data:`SENSES`, :data:`MODIFIERS`) beside its
+    neighbours: ``max_length``, ``max_users`` and ``retries_max`` yes, ``max`` alone,
+    ``tenant_max`` and ``max_customer`` (a singular word naming people) no."""
+    w = ws[k]
+    before = ws[k - 1] if k > 0 else None
+    after = ws[k + 1] if k + 1 < len(ws) else None
+    if w in MODIFIERS:
+        if after is not None and after not in PEOPLE:
+            return True
+        return before is not None and not names_people(before)
+    sense = SENSES.get(w or "")
+    if sense is None:
+        return False
+    return (after is not None and after in sense[0]) or (before is not None and before in sense[1])
+
+
 def ordinary(word: str) -> bool:
     """Whether the folded ``word`` is an ordinary word (see the module docstring)."""
     return word in TECHNICAL or word in common_english()
 
 
-__all__ = ["PEOPLE", "TECHNICAL", "common_english", "names_people", "ordinary"]
+__all__ = [
+    "MODIFIERS",
+    "PEOPLE",
+    "SENSES",
+    "TECHNICAL",
+    "common_english",
+    "names_people",
+    "ordinary",
+    "technical",
+]

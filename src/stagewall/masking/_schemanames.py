@@ -27,11 +27,15 @@ A name is personal when
   schema's own words are likely what the schema is about. Such a word is judged
   when a word next to it names people (``tenant_grace``, ``customers_june``:
   :func:`._ordinary.names_people`), however often the schema writes it, and is
-  otherwise a finding to acknowledge in each object holding it
-  (``Finding.confirm``: ``grace_period`` and ``grace_days`` beside a customer
+  silent when used in a reviewed technical sense beside its neighbour
+  (``grace_period``, ``max_length``, ``max_users``: :func:`._ordinary.technical`),
+  and otherwise a finding to acknowledge in each object holding it
+  (``Finding.confirm``: ``grace_rebate`` and ``grace_notes`` beside a customer
   called Grace; silent when no source name is Grace) — but for a frequent English
   word the schema uses in two places (:func:`terms`: Pagila's ``film_list.price``),
-  silent: repetition is no proof by itself (:func:`terms` says why); or
+  silent unless the name has a per-person shape (:func:`per_person`:
+  ``young_rebate``, a table ``young``): repetition is no proof by itself
+  (:func:`terms` says why); or
 - it holds the local part of a source e-mail (of a column the plan masks as an
   e-mail), read without its separators (``anna_k``, ``annak`` for
   ``anna.k@example.com``; :func:`local_hit`).
@@ -47,7 +51,9 @@ holds a source value of a name column (a lone word of no English list however
 often the schema writes it: :func:`literal_words`) or a source e-mail's local
 part, is refused the same way; one holding a reviewed ordinary word that is a
 source name (``'days of grace'``) is a finding to acknowledge, and a frequent
-English word counts beside a word naming people only (:func:`judge_definitions`).
+English word counts beside a word naming people only; either, written as a proper
+noun mid-sentence (``'Ask Young about the rebate'``, :func:`proper_words`), is
+judged as a name (:func:`judge_definitions`).
 An acknowledged one is copied. Verify reads every definition of the target.
 
 Messages never show the name or the literal: an object is named by its kind,
@@ -297,26 +303,90 @@ def lone_hit(name: str, lone: set[str]) -> bool:
 
 
 def word_hit(
-    name: str, words_: set[str], terms: frozenset[str] | set[str] = frozenset()
+    name: str,
+    words_: set[str],
+    terms: frozenset[str] | set[str] = frozenset(),
+    known: set[str] | None = None,
+    kind: str = "",
 ) -> str | None:
     """Whether a word of ``name`` is one of ``words_`` (ordinary words that are source
     names, :func:`ordinary_words`): ``"person"`` when a word next to it names people
-    (``tenant_grace``), ``"word"`` otherwise (``grace_period``), ``None`` if none is.
+    (``tenant_grace``), ``"word"`` otherwise (``grace_rebate``), ``None`` if none is.
+    A word used in a standard technical sense beside its neighbours is none
+    (``grace_period``, ``max_length``, ``max_users``: :func:`._ordinary.technical`).
     A word of ``terms`` (:func:`terms`: ``price`` of ``unit_price`` and
-    ``list_price``) counts only beside a word naming people (``tenant_price``)."""
-    from stagewall.masking._ordinary import names_people
+    ``list_price``) counts beside a word naming people (``tenant_price``) and, given
+    the words the schema uses apart from source names (``known``, :func:`elsewhere`;
+    a name of an object of ``kind``, not a literal), in a name of per-person shape
+    (:func:`per_person`: ``young_rebate`` beside a customer called Young)."""
+    from stagewall.masking._ordinary import names_people, technical
 
     ws = _words(name)
     hit = None
     for k, w in enumerate(ws):
-        if w is None or (w not in words_ and w not in terms):
+        if w is None or (w not in words_ and w not in terms) or technical(ws, k):
             continue
         near = [ws[j] for j in (k - 1, k + 1) if 0 <= j < len(ws)]
         if any(n is not None and names_people(n) for n in near):
             return "person"
-        if w not in terms:
+        if w not in terms or (known is not None and per_person(ws, k, known, kind)):
             hit = "word"
     return hit
+
+
+# objects a name of one word names after a person (a table ``young``)
+_ALONE_KINDS = frozenset({"schema", "table", "partition", "view"})
+# objects whose names are mostly made from their table's and columns' (``…_pkey``,
+# ``…_price_check``, ``idx_…``): no per-person shape of their own
+_DERIVED_KINDS = frozenset({"index", "constraint", "trigger", "sequence", "rule"})
+MIN_SHAPE = 4  # a shorter word beside the term is an abbreviation (``usd``, ``qty``, ``ts``)
+
+
+def elsewhere(objects: Sequence[Named], vocab: set[str], found: set[str]) -> set[str]:
+    """The words the schema uses apart from source names: its own words (``vocab``,
+    :func:`vocabulary`) and the words of every name of a table, column, view...
+    that holds no source name (``found``: ``rebate`` of a table ``rebates``, not of
+    ``grace_rebate`` or ``white_rebate`` beside customers called Grace and White —
+    two per-person objects do not vouch for each other), singular and plural alike."""
+    used = set(vocab)
+    for o in objects:
+        if o.kind in _DERIVED_KINDS:
+            continue
+        ws = {w for w in _words(o.name) if w is not None}
+        if not ws & found:
+            used |= ws
+    return used | {w[:-1] for w in used if w.endswith("s")}
+
+
+def per_person(ws: list[str | None], k: int, known: set[str], kind: str = "") -> bool:
+    """Whether the name of words ``ws`` of an object of ``kind`` has the shape of a
+    per-person object around its word ``ws[k]`` (a source name that is a frequent
+    English word the schema uses twice, :func:`terms`): a word next to it of
+    :data:`MIN_SHAPE` letters or more, no frequent English word (``young_adult``,
+    ``price_history``, ``day_of_week`` read as phrases), that the schema uses
+    nowhere else (``known``, :func:`elsewhere`: ``rebate`` of ``young_rebate``),
+    or the word alone naming a table, schema, partition or view (a table
+    ``young``). Pagila's ``last_day`` (``last``
+    of ``last_name`` and ``last_update``) and ``film_list.price`` (a column) have
+    neither; names derived from others (indexes, constraints, triggers,
+    sequences, rules: :data:`_DERIVED_KINDS`) have no shape of their own."""
+    from stagewall.masking._ordinary import common_english
+
+    if kind in _DERIVED_KINDS:
+        return False
+    if kind in _ALONE_KINDS and len(ws) == 1:
+        return True
+    near = [ws[j] for j in (k - 1, k + 1) if 0 <= j < len(ws)]
+    english = common_english()
+    return any(
+        n is not None
+        and len(n) >= MIN_SHAPE
+        and n != ws[k]
+        and n not in known
+        and not (n.endswith("s") and n[:-1] in known)
+        and n not in english  # an English phrase: ``price_history``, ``young_adult``
+        for n in near
+    )
 
 
 _ALNUM = re.compile(r"[0-9a-z]+")
@@ -632,6 +702,7 @@ def judge_names(
     locals_: Mapping[str, bool] | None = None,
     ordinary: set[str] | None = None,
     terms_: set[str] | None = None,
+    vocab: set[str] | None = None,
 ) -> list[Finding]:
     """The objects whose names hold an e-mail/phone/IBAN or a looked-up name: a run
     of words in ``found``, a single word in ``lone`` (a source value of a name
@@ -640,8 +711,12 @@ def judge_names(
     words that are source names, :func:`ordinary_words`), a name holding one: judged
     beside a word naming people, else a finding to acknowledge (``confirm``), each
     object holding it (``grace_period`` and ``grace_days``: two); a word of
-    ``terms_`` (:func:`terms`) only beside a word naming people."""
+    ``terms_`` (:func:`terms`) only beside a word naming people or, given the
+    schema's words ``vocab`` (:func:`vocabulary`), in a name of per-person shape
+    (:func:`per_person`: to acknowledge)."""
     what: dict[Named, tuple[str, bool]] = {}
+    singles = {w for w in found if " " not in w}
+    known = elsewhere(objects, vocab, singles) if vocab is not None else None
     for o in objects:
         kinds = pattern_kinds(o.name)
         if kinds:
@@ -650,7 +725,9 @@ def judge_names(
             what[o] = (_NAME, False)
         elif locals_ and local_hit(o.name, locals_):
             what[o] = (_LOCAL_PART, False)
-        elif (ordinary or terms_) and (how := word_hit(o.name, ordinary or set(), terms_ or set())):
+        elif (ordinary or terms_) and (
+            how := word_hit(o.name, ordinary or set(), terms_ or set(), known, o.kind)
+        ):
             what[o] = (_BESIDE, False) if how == "person" else (_WORD, True)
     shown = _shown(objects, set(what))
     return [
@@ -737,11 +814,11 @@ def _lookups(
     objects: Sequence[Named],
     texts: Iterable[str] = (),
     sources: Iterable[str] = (),
-) -> tuple[set[str], set[str], dict[str, bool], set[str], set[str]]:
-    """``(found, lone, locals, ordinary, terms)`` for ``objects``' names and the
+) -> tuple[set[str], set[str], dict[str, bool], set[str], set[str], set[str]]:
+    """``(found, lone, locals, ordinary, terms, vocab)`` for ``objects``' names and the
     literal ``texts`` of definitions (``sources``: the definitions' whole texts),
     looked up in the source ``db`` (``ordinary``: :func:`ordinary_words`; ``terms``:
-    :func:`terms`)."""
+    :func:`terms`; ``vocab``: :func:`vocabulary`)."""
     names = [o.name for o in objects]
     texts = list(texts)
     # (a literal's too: ``CHECK (login <> 'yesica.quispe')``)
@@ -756,6 +833,7 @@ def _lookups(
         locals_,
         ordinary_words(found, objects, sources),
         terms(found, objects, sources),
+        vocabulary(objects, sources),
     )
 
 
@@ -807,6 +885,37 @@ def _literal_hit(
     )
 
 
+_SENTENCE_END = re.compile(r"[.!?;:\n]+|\s-+\s")
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def proper_words(text: str) -> set[str]:
+    """The folded words of ``text`` (a literal or comment) written as a proper noun:
+    capitalised (``Young``, not ``YOUNG``) and not the first word of its sentence,
+    in prose (one word of three letters or more in lower case: a
+    title, ``'Best Price'``, or shouted text, ``'EVERY DAY'``, marks nothing; nor
+    does a month or a day of the week, capitalised whatever it names). A
+    source name written so (``'Ask Young about the rebate'``) is the person, not the
+    word (``'Young adults only'``: the sentence's first word, no sign)."""
+    if not any(len(w) > 2 and w.islower() for w in _LETTERS.findall(text)):
+        return set()
+    out: set[str] = set()
+    for sentence in _SENTENCE_END.split(text):
+        ws = _LETTERS.findall(sentence)
+        out.update(fold(w) for w in ws[1:] if len(w) > 1 and w[0].isupper() and w[1:].islower())
+    return out - _CAPITALISED
+
+
+# words English capitalises whatever they name: no sign of a person (``'due in June'``)
+_CAPITALISED = frozenset(
+    [
+        "january", "february", "march", "april", "may", "june", "july", "august",
+        "september", "october", "november", "december", "monday", "tuesday", "wednesday",
+        "thursday", "friday", "saturday", "sunday",
+    ]
+)  # fmt: skip
+
+
 _LITERAL_WORD = (
     "a literal holding an ordinary word that is also a person's name (a value of a "
     "column the plan masks as a name): likely the word, possibly the person"
@@ -836,7 +945,8 @@ def judge_definitions(
     frequent English word, :func:`._ordinary.common_english`) counts only beside a
     word naming people: literals and comments are prose, of which such words are
     the fabric (Pagila's ``'1 day'`` and ``-- ONE DOLLAR FOR EVERY DAY``, beside
-    customers called Day)."""
+    customers called Day). Either kind written as a proper noun mid-sentence
+    (:func:`proper_words`: ``'Ask Young about the rebate'``) is judged as a name."""
     from stagewall.masking._definitions import literals
 
     out: list[Finding] = []
@@ -851,6 +961,8 @@ def judge_definitions(
             named = named or _literal_hit(lit, found or set(), lone or set(), locals_)
             if (words_ or terms_) and word != "person":
                 word = word_hit(lit, words_ or set(), terms_ or set()) or word
+                if proper_words(lit) & ((words_ or set()) | (terms_ or set())):
+                    word = "person"  # ``'Ask Young about the rebate'``
         if kinds:
             out.append(
                 Finding(obj, obj, "a literal that looks like " + _kinds(kinds), "definition")
@@ -885,8 +997,10 @@ def schema_findings(
     judged = [d for d in defs if _judged(d[0], db.backend, target) and d[2]]
     texts = [lit for o, t, sql in judged for lit in literals(t, sql, db.backend)]
     sources = uses(defs)
-    found, lone, locals_, words_, terms_ = _lookups(db, plan, schema, objects, texts, sources)
-    every = judge_names(objects, found, lone, locals_, words_, terms_)
+    found, lone, locals_, words_, terms_, vocab = _lookups(
+        db, plan, schema, objects, texts, sources
+    )
+    every = judge_names(objects, found, lone, locals_, words_, terms_, vocab)
     from stagewall.masking._ordinary import common_english, ordinary
 
     # in a literal, however often the schema writes it: a source name of no English
@@ -919,10 +1033,10 @@ def target_findings(tdb: Any, sdb: Any, plan: Plan, schema: Schema) -> list[Find
 
     objects = named_objects(tdb)
     sources = uses(definitions(tdb))
-    found, lone, locals_, words_, terms_ = _lookups(sdb, plan, schema, objects, (), sources)
+    found, lone, locals_, words_, terms_, vocab = _lookups(sdb, plan, schema, objects, (), sources)
     return [
         f
-        for f in judge_names(objects, found, lone, locals_, words_, terms_)
+        for f in judge_names(objects, found, lone, locals_, words_, terms_, vocab)
         if not acknowledged(f.label, plan.acknowledged)
     ]
 
@@ -953,6 +1067,7 @@ __all__ = [
     "Named",
     "acknowledged",
     "candidates",
+    "elsewhere",
     "fold",
     "hiding",
     "judge_definitions",
@@ -967,6 +1082,8 @@ __all__ = [
     "named_objects",
     "ordinary_words",
     "pattern_kinds",
+    "per_person",
+    "proper_words",
     "recreates_derived",
     "runs",
     "schema_findings",
