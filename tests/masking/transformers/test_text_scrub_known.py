@@ -213,7 +213,8 @@ def test_batched_row_hits_equal_the_per_row_search(rows: list[tuple[str, tuple]]
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.lists(st.sampled_from([*_PIECES, "-_", "_-", "\x1f", "\t", "é", "€"]),
+@given(st.lists(st.lists(st.sampled_from([*_PIECES, "-_", "_-", "\x1f", "\t", "é", "€", "  ",
+                                          "\xa0", "\u2028", "\x85", "\u3000", "\x1c", ""]),
                          max_size=8).map("".join), max_size=8))  # fmt: skip
 def test_norm_many_equals_norm(texts: list[str]) -> None:
     """The batch normaliser (ASCII translate path and regex path) equals norm per text;

@@ -454,15 +454,18 @@ def norm_many(texts: Sequence[str]) -> list[str]:
     # ASCII: every non-word character becomes a space in one C pass
     ascii_ = folded.isascii()
     spaced = folded.translate(_ASCII_NONWORD) if ascii_ else _NONWORD.sub(" ", folded)
-    return [f" {w} " if w else " " for w in map(_squeeze, spaced.split("\x00"))]
-
-
-def _squeeze(text: str) -> str:
-    return " ".join(text.split())
+    # Each text's words between single spaces, padded (" " for none), for the whole
+    # batch at once: every text padded on both sides, then every run of spaces one
+    # space. The only whitespace left is the space (every other character that
+    # str.split() splits on is a non-word character, replaced above), so this is
+    # f" {' '.join(t.split())} " of each text (test_text_scrub_known.py compares)
+    padded = " " + spaced.replace("\x00", " \x00 ") + " "
+    return _SPACE_RUN.sub(" ", padded).split("\x00")
 
 
 # one run of non-word characters (underscores included: "a-_b" is the words a, b)
 _NONWORD = re.compile(r"(?:[^\w\x00]|_)+")
+_SPACE_RUN = re.compile(" {2,}")
 _ASCII_NONWORD = {c: " " for c in range(1, 128) if not chr(c).isalnum()}
 
 
@@ -591,6 +594,7 @@ def _street_alternatives() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[
 
 
 _STREET_WORD_ALTS, _STREET_END_ALTS = _street_alternatives()
+_STREET_ENDS = tuple(_STREET_END_ALTS)
 
 
 def street_variants(ws: Sequence[str]) -> list[list[str]]:
@@ -604,13 +608,15 @@ def street_variants(ws: Sequence[str]) -> list[list[str]]:
     out: list[list[str]] = []
     for i, w in enumerate(ws):
         alts = list(_STREET_WORD_ALTS.get(w, ()))
-        for end, others in _STREET_END_ALTS.items():
-            if len(w) > len(end) + 1 and w.endswith(end):
-                alts += [w[: -len(end)] + o for o in others]
+        if w.endswith(_STREET_ENDS):  # (one C-level test first: most words end otherwise)
+            for end, others in _STREET_END_ALTS.items():
+                if len(w) > len(end) + 1 and w.endswith(end):
+                    alts += [w[: -len(end)] + o for o in others]
         for a in alts:
             out.append([*ws[:i], a, *ws[i + 1 :]])
         # a house number's letter written apart, or joined: Lindenweg 8a, Lindenweg 8 a
-        num = _NUMBER_LETTER.fullmatch(w)
+        # (only a word starting with a digit can be one)
+        num = _NUMBER_LETTER.fullmatch(w) if w[:1].isdigit() else None
         if num:
             out.append([*ws[:i], num[1], num[2], *ws[i + 1 :]])
         elif w.isdigit() and i + 1 < len(ws) and len(ws[i + 1]) == 1 and ws[i + 1].isalpha():
