@@ -87,7 +87,14 @@ def _has_token(text: str) -> bool:
     return any(decoded_token(m.group()) is not None for m in _TOKEN.finditer(text))
 
 
-_ASCII_WORD = re.compile(r"[a-z0-9]+")
+# a whole ASCII word (a run of [a-z0-9]) holding a letter right before a digit (on
+# lower-case ASCII text: what _JUNCTION splits); the lookbehind lets each run be
+# tried from its start only
+_JOINT_WORD = re.compile(r"(?<![a-z0-9])[a-z0-9]*[a-z][0-9][a-z0-9]*")
+# the pieces _JUNCTION cuts such words into: digits then letters, or letters alone (a
+# letter right before a digit ends a piece); a pattern that starts with a character
+# class: a C-level scan, where _JUNCTION tries its lookbehind at every position
+_PIECE = re.compile(r"[0-9]+[a-z]*|[a-z]+")
 
 
 def may_find_more(text: str, words: set[str]) -> bool:
@@ -98,12 +105,16 @@ def may_find_more(text: str, words: set[str]) -> bool:
     for ASCII text without escapes or references (most); any other text: True."""
     if not text.isascii() or "%" in text or "&" in text or "\\" in text:
         return True
-    folded = text.lower()
-    split = _JUNCTION.sub(" ", folded)
-    if split != folded:
-        # a word of ``words`` more often a word of the split reading: one it set apart
-        before, after = _ASCII_WORD.findall(folded), _ASCII_WORD.findall(split)
-        if any(map(gt, map(after.count, words), map(before.count, words))):
+    # a word of ``words`` more often a word of the split reading than of ``text``:
+    # one it set apart. Only the words holding a letter right before a digit read
+    # otherwise (each is its pieces there, the other words stay), so a word is more
+    # often among the split reading's words exactly when it is more often among
+    # those words' pieces than among those words themselves: counted on them alone
+    # (tests/masking/transformers/test_readings_fast.py checks both counts agree)
+    joints = _JOINT_WORD.findall(text.lower())
+    if joints:
+        pieces = _PIECE.findall(" ".join(joints))
+        if any(map(gt, map(pieces.count, words), map(joints.count, words))):
             return True
     return _has_token(text)
 
