@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from stagewall.keys import MaskingKey
 from stagewall.masking.transformers import build_transformer
-from stagewall.masking.transformers._readings import _JUNCTION, _has_token, may_find_more
+from stagewall.masking.transformers._readings import (
+    _JUNCTION,
+    _TOKEN,
+    _has_token,
+    may_find_more,
+    token_spans,
+)
 
 KEY = MaskingKey("readings-key", b"r" * 32)
 _WORD = re.compile(r"[a-z0-9]+")
@@ -66,3 +72,41 @@ def test_a_login_of_the_rows_surname_is_scrubbed() -> None:
     out = tr.transform_known(notes, known)
     for o in out:
         assert "carrasco" not in o.lower(), o
+
+
+_token_texts = st.lists(
+    st.sampled_from(["aB3+/", "xY_-z9", "Q", "=", "==", " ", "\x00", "é", "ß", "7", "\ud800", "a"]),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_token_texts | st.text(max_size=60))
+def test_token_spans_equal_the_token_regex(text: str) -> None:
+    assert token_spans(text) == [m.span() for m in _TOKEN.finditer(text)], text
+
+
+def test_token_spans_cases() -> None:
+    for text in [
+        "",
+        "eWVzaWNhQGV4YW1wbGUuY29t",
+        "x eWVzaWNhQGV4YW1wbGUuY29t=== y",
+        "abcdefghijk abcdefghijkl=",
+        "é" + "A" * 12 + "é" + "b" * 11,
+        "\x00" + "ab+/" * 4 + "==\x00=" + "c" * 12,
+    ]:
+        assert token_spans(text) == [m.span() for m in _TOKEN.finditer(text)], text
+
+
+def test_a_base64_token_in_a_batch_is_still_decoded_and_scrubbed() -> None:
+    """The batch pass that now finds the tokens (split_readings) still reads them:
+    the row's own e-mail written as base64 is scrubbed, the other rows kept."""
+    import base64
+
+    token = base64.b64encode(b"yesica.carrasco@example.com").decode()
+    tr = build_transformer("text_scrub", {}, key=KEY, salt="s")
+    notes = [f"ref {token} ok", "Schmidt19999 paid", "nothing"]
+    known = [(("email", "yesica.carrasco@example.com"),), (), ()]
+    out = tr.transform_known(notes, known)
+    assert token not in out[0]
+    assert out[1:] == notes[1:]
