@@ -109,7 +109,8 @@ def token_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _may_split(text: str) -> bool:
-    return _JUNCTION.search(text) is not None or _has_token(text)
+    # (a digit after a letter: where _JUNCTION is, found by a scan that skips to digits)
+    return _DIGIT_AFTER_LETTER.search(text) is not None or _has_token(text)
 
 
 def _has_token(text: str) -> bool:
