@@ -1,9 +1,10 @@
 """The patterns of ``_known`` rewritten for speed find what their plain forms find.
 
 ``_spellable`` reads the values and their offsets in C-level passes instead of
-comprehensions. ``_HOUSE_NUMBER`` gained a leading ``(?=[0-9])`` (every match of either
+comprehensions. ``_HOUSE_NUMBER`` starts with its first digit (every match of either
 alternative starts with an ASCII digit), which lets the regex engine skip to the
-digits; the plain form is kept here and both must remove the same spans.
+digits, and asks what stood before it by lookbehinds; the plain form is kept here and
+both must remove the same spans.
 """
 
 from __future__ import annotations

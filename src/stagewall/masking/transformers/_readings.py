@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import string
 from collections.abc import Sequence
 from operator import gt
 
@@ -149,15 +150,51 @@ def stem_spans(folded: str, surnames: Sequence[str]) -> list[tuple[int, int]]:
     ]
 
 
+# the characters of a _TOKEN run, by code point (any code point past the table: its
+# last entry, DEL, not one)
+_TOKEN_CHAR = np.zeros(128, np.int8)
+_TOKEN_CHAR[[ord(c) for c in string.ascii_letters + string.digits + "+/_-"]] = 1
+
+
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of ``_TOKEN.finditer(text)``, found in NumPy passes over the text's
+    code points (for a whole batch: the regex tried its run of 12 at every letter of
+    every word, 5x slower). A match is a whole run of token characters (the regex
+    starts at a run's first character, the one before is none of them, and takes it
+    all) of MIN_TOKEN or more, then up to two "=" (never a token character); so these
+    are the runs of that length, each with the "=" after it
+    (tests/masking/transformers/test_readings_fast.py checks they agree)."""
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+    inside = np.zeros(len(points) + 2, np.int8)
+    inside[1:-1] = _TOKEN_CHAR[np.minimum(points, len(_TOKEN_CHAR) - 1)]
+    edges = np.diff(inside)
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    long = ends - starts >= MIN_TOKEN
+    out = []
+    for a, b in zip(starts[long].tolist(), ends[long].tolist(), strict=True):
+        if text.startswith("=", b):
+            b += 2 if text.startswith("==", b) else 1
+        out.append((a, b))
+    return out
+
+
 def _may_split(text: str) -> bool:
-    return _JUNCTION.search(text) is not None or _has_token(text)
+    # (a digit after a letter: where _JUNCTION is, found by a scan that skips to digits)
+    return _DIGIT_AFTER_LETTER.search(text) is not None or _has_token(text)
 
 
 def _has_token(text: str) -> bool:
     return any(decoded_token(m.group()) is not None for m in _TOKEN.finditer(text))
 
 
-_ASCII_WORD = re.compile(r"[a-z0-9]+")
+# a whole ASCII word (a run of [a-z0-9]) holding a letter right before a digit (on
+# lower-case ASCII text: what _JUNCTION splits); the lookbehind lets each run be
+# tried from its start only
+_JOINT_WORD = re.compile(r"(?<![a-z0-9])[a-z0-9]*[a-z][0-9][a-z0-9]*")
+# the pieces _JUNCTION cuts such words into: digits then letters, or letters alone (a
+# letter right before a digit ends a piece); a pattern that starts with a character
+# class: a C-level scan, where _JUNCTION tries its lookbehind at every position
+_PIECE = re.compile(r"[0-9]+[a-z]*|[a-z]+")
 
 
 def may_find_more(text: str, words: set[str]) -> bool:
@@ -168,12 +205,16 @@ def may_find_more(text: str, words: set[str]) -> bool:
     for ASCII text without escapes or references (most); any other text: True."""
     if not text.isascii() or "%" in text or "&" in text or "\\" in text:
         return True
-    folded = text.lower()
-    split = _JUNCTION.sub(" ", folded)
-    if split != folded:
-        # a word of ``words`` more often a word of the split reading: one it set apart
-        before, after = _ASCII_WORD.findall(folded), _ASCII_WORD.findall(split)
-        if any(map(gt, map(after.count, words), map(before.count, words))):
+    # a word of ``words`` more often a word of the split reading than of ``text``:
+    # one it set apart. Only the words holding a letter right before a digit read
+    # otherwise (each is its pieces there, the other words stay), so a word is more
+    # often among the split reading's words exactly when it is more often among
+    # those words' pieces than among those words themselves: counted on them alone
+    # (tests/masking/transformers/test_readings_fast.py checks both counts agree)
+    joints = _JOINT_WORD.findall(text.lower())
+    if joints:
+        pieces = _PIECE.findall(" ".join(joints))
+        if any(map(gt, map(pieces.count, words), map(joints.count, words))):
             return True
     return _has_token(text)
 
@@ -233,7 +274,7 @@ def split_readings(texts: Sequence[str], tokens_only: bool = False) -> dict[int,
     if joined.count("\x00") != len(texts) - 1:  # a text holding NUL: one at a time
         rows = list(range(len(texts)))
     else:
-        tokens = [m.start() for m in _TOKEN.finditer(joined) if decoded_token(m.group())]
+        tokens = [a for a, b in token_spans(joined) if decoded_token(joined[a:b])]
         if tokens_only and not tokens:
             return {}
         if not tokens and not has_escape(joined):
