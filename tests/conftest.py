@@ -241,6 +241,33 @@ def sqlite_store_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store.db'}"
 
 
+@pytest.fixture(scope="session")
+def _migrated_sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite store migrated once per test process (the schema only: no row a test
+    wrote; an instance id and keys are made later, by whoever opens a copy)."""
+    from stagewall.store import open_store
+
+    path = tmp_path_factory.mktemp("migrated-store") / "store.db"
+    open_store(f"sqlite:///{path}").dispose()
+    if path.with_name("store.db-wal").exists():  # the last connection checkpoints it
+        raise RuntimeError("the migrated store template kept a write-ahead log")
+    return path
+
+
+@pytest.fixture
+def migrated_sqlite_store_url(tmp_path: Path, _migrated_sqlite_store: Path) -> str:
+    """``sqlite_store_url``'s file, already migrated: a copy of a store migrated once.
+
+    Migrating a new store runs every Alembic migration (a third of a server test's
+    setup); a copy is the same file, and opening it finds its schema current.
+    """
+    import shutil
+
+    target = tmp_path / "store.db"
+    shutil.copyfile(_migrated_sqlite_store, target)
+    return f"sqlite:///{target}"
+
+
 @pytest.fixture
 def pg_store_url(pg_url: str) -> str:
     return pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
