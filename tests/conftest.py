@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -89,18 +88,11 @@ def _new_pg_database() -> tuple[str, str]:
     import psycopg
 
     name = f"sw_test_{uuid.uuid4().hex[:12]}"
-    for attempt in range(3):
-        try:
-            with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            break
-        except psycopg.errors.ObjectInUse:
-            # a session on template1 (a credential's sibling-database check) longer than
-            # the 5 s CREATE DATABASE waits for it
-            if attempt == 2:
-                raise
-        except psycopg.OperationalError as exc:
-            _unavailable("PostgreSQL", exc)
+    try:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        _unavailable("PostgreSQL", exc)
     base = PG_ADMIN_DSN.rsplit("/", 1)[0]
     return name, f"{base}/{name}"
 
@@ -112,73 +104,23 @@ def _drop_pg_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-class _PgDatabases:
-    """Fresh PostgreSQL databases made one ahead and dropped behind, off the tests' path.
-
-    ``CREATE DATABASE`` copies template1 and every ``DROP DATABASE`` waits for a
-    checkpoint of its own: 0.2-5 s of waiting per test, all of it in the server. A
-    background thread of this test process makes the next database while a test runs,
-    and a few more drop the test's databases while the next one runs: drops running
-    together share their checkpoints. Each test still gets a database nobody used
-    (created from template1 just as before) and every one is dropped; ``close`` at the
-    end of the session drops the one made ahead and waits for every drop.
-    """
-
-    def __init__(self) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        self._maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sw-test-pg-new")
-        self._dropper = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sw-test-pg-drop")
-        self._ahead: Future[tuple[str, str]] | None = None
-        self._drops: list[Future[None]] = []
-
-    def take(self) -> tuple[str, str]:
-        ahead, self._ahead = self._ahead, None
-        # (an unreachable server fails or skips the test as before: result() re-raises)
-        name, url = _new_pg_database() if ahead is None else ahead.result()
-        self._ahead = self._maker.submit(_new_pg_database)
-        return name, url
-
-    def drop(self, name: str) -> None:
-        self._drops = [f for f in self._drops if not f.done() or f.exception() is not None]
-        self._drops.append(self._dropper.submit(_drop_pg_database, name))
-
-    def close(self) -> None:
-        self._maker.shutdown(wait=True)
-        if self._ahead is not None and self._ahead.exception() is None:
-            self.drop(self._ahead.result()[0])
-        self._dropper.shutdown(wait=True)
-        failed = [f.exception() for f in self._drops if f.exception() is not None]
-        if failed:
-            raise RuntimeError(f"{len(failed)} test databases were not dropped: {failed[0]}")
-
-
-@pytest.fixture(scope="session")
-def _pg_databases() -> Iterator[_PgDatabases]:
-    dbs = _PgDatabases()
-    try:
-        yield dbs
-    finally:
-        dbs.close()
-
-
 @pytest.fixture
-def pg_url(_pg_databases: _PgDatabases) -> Iterator[str]:
+def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database: ``postgresql://postgres@127.0.0.1:5432/sw_test_x``."""
-    name, url = _pg_databases.take()
+    name, url = _new_pg_database()
     try:
         yield url
     finally:
-        _pg_databases.drop(name)
+        _drop_pg_database(name)
 
 
 @pytest.fixture
-def pg_url_factory(_pg_databases: _PgDatabases) -> Iterator[object]:
+def pg_url_factory() -> Iterator[object]:
     """Call to get more fresh PostgreSQL databases (e.g. a source and a target)."""
     made: list[str] = []
 
     def make() -> str:
-        name, url = _pg_databases.take()
+        name, url = _new_pg_database()
         made.append(name)
         return url
 
@@ -186,7 +128,7 @@ def pg_url_factory(_pg_databases: _PgDatabases) -> Iterator[object]:
         yield make
     finally:
         for name in made:
-            _pg_databases.drop(name)
+            _drop_pg_database(name)
 
 
 def _new_mysql_database() -> tuple[str, str]:
