@@ -26,6 +26,52 @@ def _unavailable(what: str, exc: Exception) -> None:
     pytest.skip(f"{what} unreachable: {exc}")
 
 
+# -- password hashing: argon2id at its cheapest parameters, except where marked ---------
+#
+# Every local account's password is hashed with argon2id at RFC 9106's low-memory
+# parameters (64 MiB, 3 passes, 4 lanes): about 0.2 s of CPU per hash or login. The
+# suite onboards and signs in thousands of people, so outside the tests marked
+# ``production_kdf`` (tests/identity/test_password_kdf.py checks the production
+# parameters end to end) the module's hasher is the same argon2id at its cheapest
+# parameters. Hashes carry their parameters, so the code under test is unchanged.
+
+
+def _cheap_hasher() -> tuple[object, str]:
+    from argon2 import PasswordHasher
+
+    # argon2id with the production salt and hash lengths, one pass over 8 KiB in one lane
+    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    return hasher, hasher.hash("stagewall-no-such-account")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    from stagewall.identity import accounts
+
+    saved = accounts._hasher, accounts._DUMMY_HASH
+    accounts._hasher, accounts._DUMMY_HASH = _cheap_hasher()  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        accounts._hasher, accounts._DUMMY_HASH = saved
+
+
+@pytest.fixture(autouse=True)
+def _production_password_hashing(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests marked ``production_kdf`` hash and verify with the production parameters."""
+    if request.node.get_closest_marker("production_kdf") is None:
+        return
+    from argon2 import PasswordHasher
+
+    from stagewall.identity import accounts
+
+    production = PasswordHasher()
+    monkeypatch.setattr(accounts, "_hasher", production)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", production.hash("stagewall-no-such-account"))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own STAGEWALL_HOME and no inherited config or store."""
@@ -135,6 +181,33 @@ def mysql_url_factory() -> Iterator[object]:
 @pytest.fixture
 def sqlite_store_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite store migrated once per test process (the schema only: no row a test
+    wrote; an instance id and keys are made later, by whoever opens a copy)."""
+    from stagewall.store import open_store
+
+    path = tmp_path_factory.mktemp("migrated-store") / "store.db"
+    open_store(f"sqlite:///{path}").dispose()
+    if path.with_name("store.db-wal").exists():  # the last connection checkpoints it
+        raise RuntimeError("the migrated store template kept a write-ahead log")
+    return path
+
+
+@pytest.fixture
+def migrated_sqlite_store_url(tmp_path: Path, _migrated_sqlite_store: Path) -> str:
+    """``sqlite_store_url``'s file, already migrated: a copy of a store migrated once.
+
+    Migrating a new store runs every Alembic migration (a third of a server test's
+    setup); a copy is the same file, and opening it finds its schema current.
+    """
+    import shutil
+
+    target = tmp_path / "store.db"
+    shutil.copyfile(_migrated_sqlite_store, target)
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture

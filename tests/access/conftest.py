@@ -167,13 +167,13 @@ def cleanup_roles(pg_url: str, instance: str | None) -> None:
 
 @pytest.fixture
 def make_env(
-    tmp_path: Path, pg_url: str, sqlite_store_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, pg_url: str, migrated_sqlite_store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Any]:
     monkeypatch.setenv("SW_TEST_ADMIN_URL", pg_url)
     made: list[Env] = []
 
     def make(store_url: str | None = None, **fmt: str) -> Env:
-        env = Env(tmp_path, pg_url, store_url or sqlite_store_url, **fmt)
+        env = Env(tmp_path, pg_url, store_url or migrated_sqlite_store_url, **fmt)
         made.append(env)
         return env
 

@@ -213,8 +213,8 @@ def make_world(root: Path, estate_text: str = ESTATE, db: str | None = None) -> 
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    w = make_world(tmp_path)
+def world(tmp_path: Path, migrated_sqlite_store_url: str) -> Iterator[World]:
+    w = make_world(tmp_path, db=migrated_sqlite_store_url)
     with w.stack:
         yield w
 

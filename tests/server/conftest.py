@@ -236,9 +236,9 @@ def open_world(
 
 @pytest.fixture
 def world(
-    tmp_path: Path, pg_url: str, sqlite_store_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, pg_url: str, migrated_sqlite_store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[World]:
-    with open_world(tmp_path, pg_url, sqlite_store_url, monkeypatch) as w:
+    with open_world(tmp_path, pg_url, migrated_sqlite_store_url, monkeypatch) as w:
         yield w
 
 
