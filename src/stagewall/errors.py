@@ -891,6 +891,20 @@ class InvitationReplayed(NotAuthenticated):
     )
 
 
+class PasskeyFromBeforeDigest(StepUpRefused):
+    """A passkey whose newest registration event records no digest of its credential
+    and public key (registered before stagewall recorded it, or such an event appended
+    to the log): any key in its store row would pass, so it is refused until it is
+    registered again."""
+
+    code = "SW949"
+    default_hint = (
+        "step up with your one-time code, then register the passkey again (and remove the "
+        "old entry); with no other factor, ask another internal person to reset your "
+        "factors (stagewall mfa reset)"
+    )
+
+
 # --- webfollow: what the web UI's red team left open (SW956-SW959) ---
 
 
@@ -1087,6 +1101,7 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     ChallengeReplayed,
     ChallengeRowRefused,
     InvitationReplayed,
+    PasskeyFromBeforeDigest,
     StoreMissing,
     CiTokenReplayed,
     BrowserLoginRefused,

@@ -44,6 +44,7 @@ from stagewall.errors import (
     ChallengeRowRefused,
     FactorNotBound,
     FactorRegistrationRefused,
+    PasskeyFromBeforeDigest,
     StagewallError,
     StepUpRefused,
     UsageError,
@@ -623,6 +624,10 @@ _PASSKEY_EVENTS = (
 )
 
 
+# What _unbound_passkey says of a passkey whose registration event records no digest.
+_NO_DIGEST = "its registration records no digest of its key"
+
+
 def _unbound_passkey(store: Store, principal: str, row: Any) -> str | None:
     """Why passkey ``row`` is not one the log registered to ``principal`` (None: it is).
 
@@ -630,7 +635,9 @@ def _unbound_passkey(store: Store, principal: str, row: Any) -> str | None:
     their own authenticator as someone else's factor. The log is the authority: the
     newest successful event about this passkey (or about all of the principal's
     factors) must be its ``identity.webauthn.registered`` event for ``principal`` and,
-    where that event records it, name exactly this credential and public key.
+    name exactly this credential and public key (:data:`_NO_DIGEST` when it records
+    none: registered before the digest was recorded, or such an event appended to the
+    log; any key would pass, so the caller refuses it, SW949).
     """
     log = AuditLog(store)
     with store.read() as conn:
@@ -648,9 +655,9 @@ def _unbound_passkey(store: Store, principal: str, row: Any) -> str | None:
         if event.code == EV_REMOVED.code:
             return f"audit event #{idx} records that it was removed"
         recorded = event.details.get("public_key_sha256")
-        if recorded is not None and recorded != _key_digest(
-            bytes(row.credential_id), bytes(row.public_key)
-        ):
+        if recorded is None:
+            return _NO_DIGEST
+        if recorded != _key_digest(bytes(row.credential_id), bytes(row.public_key)):
             return f"it is not the passkey audit event #{idx} registered"
         return None
     return f"the log records no registration of it for {principal}"
@@ -704,6 +711,13 @@ def verify_assertion(
             hint="use one of your own passkeys (listed in the assertion options)",
         )
     unbound = _unbound_passkey(store, principal, row)
+    if unbound == _NO_DIGEST:
+        _refuse(store, principal, "passkey registered without the digest of its key", purpose)
+        raise PasskeyFromBeforeDigest(
+            f"passkey {row.id} of {principal!r} was registered before stagewall recorded "
+            "each passkey's key in the audit log, so a key changed in the store could not "
+            "be told from it: it is refused; register it again"
+        )
     if unbound is not None:
         _refuse(store, principal, "passkey not bound to the audit log", purpose)
         raise FactorNotBound(
