@@ -482,11 +482,33 @@ def quarantine_until(store: Store, principal: str, *, now: datetime) -> tuple[da
         (parse(str(at)), why) for at, why in zip(row, ("reset", "invitation"), strict=True) if at
     ]
     starts += [(parse(at), "invitation") for at in _unsealed_host_links(store, hosts)]
-    if not starts:
+    ends = [(start + RESET_QUARANTINE, why) for start, why in starts]
+    # The log's own record of each opened link: accepted_at is a store value (moved back
+    # or cleared, it would lift the quarantine); the event that opened it is not.
+    ends += [(until, "invitation") for until in _logged_quarantines(store, principal)]
+    if not ends:
         return None
-    start, why = max(starts)
-    until = start + RESET_QUARANTINE
+    until, why = max(ends)
     return (until, why) if until > now else None
+
+
+def _logged_quarantines(store: Store, principal: str) -> list[datetime]:
+    """The ``quarantined_until`` of each ``identity.invitation.accepted`` event of
+    ``principal`` whose link was not the host operator's (as the event, not the row,
+    names its maker)."""
+    with store.read() as conn:
+        found = conn.execute(_SPENT_IN_LOG, {"resource": f"principal:{principal}"}).all()
+    out: list[datetime] = []
+    for code, raw in found:
+        if code != ev.INVITATION_ACCEPTED.code:
+            continue
+        try:
+            details = json.loads(bytes(raw)).get("unmapped", {})
+            if details.get("invited_by") != HOST_OPERATOR:
+                out.append(parse(str(details["quarantined_until"])))
+        except (ValueError, AttributeError, KeyError):
+            continue  # not an event of ours: the chain check reports it
+    return out
 
 
 def reset_quarantine_until(store: Store, principal: str, *, now: datetime) -> datetime | None:
