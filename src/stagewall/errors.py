@@ -862,6 +862,49 @@ class CommitNotFull(UsageError):
     )
 
 
+# --- sealgaps: spent one-time rows put back as unspent (SW947-SW948) ---
+
+
+class ChallengeReplayed(StepUpRefused):
+    """A passkey response answers a WebAuthn challenge whose store row says unused while
+    the audit log records it used (``identity.webauthn.challenge_used``): the row was set
+    back in the store to replay a captured assertion. Refused like a used challenge."""
+
+    code = "SW947"
+    default_hint = (
+        "ask for new options (POST /api/v1/mfa/webauthn/assertion/options or "
+        "registration/options) and try again; investigate who wrote the store's "
+        "identity_webauthn_challenges table"
+    )
+
+
+class InvitationReplayed(NotAuthenticated):
+    """An invitation link whose store row says unopened or unconfirmed while the audit
+    log records it opened or confirmed (``identity.invitation.accepted``,
+    ``identity.account.created``): the row was set back in the store so the link would
+    enrol a factor again. Refused like a used link."""
+
+    code = "SW948"
+    default_hint = (
+        "investigate who wrote the store's identity tables; the person signs in with the "
+        "factor they enrolled, or another internal person resets it (stagewall mfa reset)"
+    )
+
+
+class PasskeyFromBeforeDigest(StepUpRefused):
+    """A passkey whose newest registration event records no digest of its credential
+    and public key (registered before stagewall recorded it, or such an event appended
+    to the log): any key in its store row would pass, so it is refused until it is
+    registered again."""
+
+    code = "SW949"
+    default_hint = (
+        "step up with your one-time code, then register the passkey again (and remove the "
+        "old entry); with no other factor, ask another internal person to reset your "
+        "factors (stagewall mfa reset)"
+    )
+
+
 # --- webfollow: what the web UI's red team left open (SW956-SW959) ---
 
 
@@ -1074,7 +1117,10 @@ ALL_ERRORS: tuple[type[StagewallError], ...] = (
     MaskingRunStopped,
     TargetMarkerLocked,
     StepUpWindowRefused,
+    ChallengeReplayed,
     ChallengeRowRefused,
+    InvitationReplayed,
+    PasskeyFromBeforeDigest,
     StoreMissing,
     CiTokenReplayed,
     BrowserLoginRefused,

@@ -103,9 +103,16 @@ def test_an_approval_written_into_the_store_is_refused(history: History, tmp_pat
         ),
     )
     pack = pack_of(history, tmp_path)
-    assert _rows(pack)[0]["approvers"] == "bob carol"
+    # since sealgaps the builder lists it apart, as gate check does not count it
+    [row] = _rows(pack)
+    assert row["approvers"] == "carol" and row["approvers_not_counted"] == "bob"
+    assert row["not_counted_events"] == "-" and row["not_counted_why"].startswith("bob: ")
+    verify_pack(pack, public_key=load_public_key())
+    # a builder that lists it as an approver again is refused
+    moved = {**row, "approvers": "bob carol", "approval_events": f"- {row['approval_events']}"}
+    moved.update(approvers_not_counted="", not_counted_events="", not_counted_why="")
     with pytest.raises(PackInvalid, match=rf"promotion {pid} lists approver bob, but no approval"):
-        verify_pack(pack, public_key=load_public_key())
+        verify_pack(_with_rows(pack, [moved], "moved.zip"), public_key=load_public_key())
 
 
 def test_a_deleted_approval_row_is_refused(history: History, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import delete, insert, select
 
 from stagewall import mfa
+from stagewall.audit import AuditEvent, AuditLog, Status
 from stagewall.errors import IntegrityError
 from stagewall.estate import Estate, load_estate
 from stagewall.mfa._tables import mfa_enrolments
@@ -98,3 +99,31 @@ def test_a_genuine_factor_still_verifies(store: Store, estate: Estate) -> None:
     enr = mfa.enroll(store, estate, "alice")
     ev = mfa.verify(store, "alice", _code(enr.secret, T0), now=T0)
     assert ev.method == "totp"
+
+
+def test_a_digestless_enrolment_appended_does_not_vouch_for_an_old_factor(
+    store: Store, estate: Estate
+) -> None:
+    """sealgaps: the insider also appends an ``mfa.enrolled`` event without
+    ``sealed_sha256`` (as enrolments before the digest were): it came after the reset, so
+    the old sealed secret put back passed. A digest-less enrolment after one that
+    records the digest is not the server's."""
+    old = mfa.enroll(store, estate, "alice")
+    bob = mfa.enroll(store, estate, "bob")
+    kept = _row(store, "alice")
+    mfa.reset(store, estate, "alice", actor="bob", code=_code(bob.secret, T0), now=T0)
+    _put_back(store, kept)
+    AuditLog(store).append(
+        AuditEvent(
+            "mfa.enrolled",
+            Status.SUCCESS,
+            "alice",
+            "alice enrolled TOTP",
+            resource="principal:alice",
+            details={"method": "totp"},
+        )
+    )
+    later = T0 + timedelta(minutes=5)
+    with pytest.raises(IntegrityError, match="records no digest of the sealed secret") as exc:
+        mfa.verify(store, "alice", _code(old.secret, later), now=later)
+    assert exc.value.code == "SW971"

@@ -116,3 +116,21 @@ def test_the_seal_is_stored_with_each_window(world: World, trio: dict[str, Perso
     with world.state.ctx.store.read() as conn:
         [row] = conn.execute(select(windows)).all()
     assert len(row.row_mac) == 64 and row.row_mac != "0" * 64
+
+
+def test_a_window_written_back_after_a_reset_serves_no_login(
+    world: World, trio: dict[str, Person]
+) -> None:
+    """A regression guard (sealgaps; it passes before and after): the sealed row of a
+    window the server closed, written back unchanged within its 120 s, still verifies,
+    but the reset that closed it revoked the session in the same transaction."""
+    alice, bob, carol = trio["alice"], trio["bob"], trio["carol"]
+    assert bob.post("/api/v1/step-up", {"otp": bob.otp()}).status_code == 200
+    with world.state.ctx.store.read() as conn:
+        [row] = conn.execute(select(windows)).all()
+    res = alice.post("/api/v1/principals/bob/mfa/reset", {"otp": alice.otp()})
+    assert res.status_code == 204, res.text
+    with world.state.ctx.store.transaction() as conn:
+        conn.execute(insert(windows).values(**dict(row._mapping)))
+    res = _review(bob, _request(carol))
+    assert res.status_code == 401 and res.json()["code"] == "SW720", res.text

@@ -302,6 +302,51 @@ class EvidenceInputs:
         got: list[str] = self._cache[key]
         return got
 
+    def promotion_counted(self, promotion: str) -> tuple[set[str], dict[str, str]]:
+        """(the approvers ``gate check`` counts for ``promotion``, approver -> why each
+        other approval of it counts for nothing), decided by gate check's own path
+        (gates/_standing.py: each approval row bound to its event, the server's seal on
+        that event, the log's withdrawals). Without the log's key no seal can be checked:
+        nothing is counted (fail closed)."""
+        from stagewall.gates._standing import standing
+
+        key = f"promotion_counted:{promotion}"
+        if key not in self._cache:
+            approving = sorted(
+                {
+                    str(r["reviewer"])
+                    for r in self.reviews_by_request.get(promotion, [])
+                    if r["decision"] == "approve"
+                }
+            )
+            try:
+                with self.store.read() as conn:
+                    got = standing(self.audit, conn, promotion)
+            except KeyMissing:
+                why = "the audit log's key is not available here, so its seal cannot be checked"
+                self._cache[key] = (set(), dict.fromkeys(approving, why))
+            else:
+                counted = set(got.approvers)
+                reasons: dict[str, str] = {}
+                for who in approving:
+                    if who in counted:
+                        continue
+                    said = [
+                        p.removeprefix(f"approval by {who}: ")
+                        for p in got.problems
+                        if p.startswith(f"approval by {who}: ")
+                    ]
+                    reasons[who] = (
+                        "; ".join(said)
+                        if said
+                        else "withdrawn"
+                        if who in got.withdrawn
+                        else "not counted by gate check"
+                    )
+                self._cache[key] = (counted, reasons)
+        found: tuple[set[str], dict[str, str]] = self._cache[key]
+        return found
+
     @property
     def masking_runs(self) -> list[dict[str, Any]]:
         return self._rows(masking_runs)

@@ -36,7 +36,7 @@ class Population:
         for row in self.rows:
             if row.get("audit_index") is not None:
                 out.append(int(row["audit_index"]))
-            for column in ("approval_events", "approval_withdrawn_events"):
+            for column in ("approval_events", "approval_withdrawn_events", "not_counted_events"):
                 out += [int(i) for i in str(row.get(column) or "").split() if i.isdigit()]
         return out
 
@@ -69,6 +69,35 @@ def _approvals(inputs: EvidenceInputs, request_id: str | None) -> dict[str, str]
         "approvers": " ".join(str(r["reviewer"]) for r in approvals),
         "approval_events": " ".join(
             "-" if r.get("audit_index") is None else str(r["audit_index"]) for r in approvals
+        ),
+    }
+
+
+def _promotion_approvals(inputs: EvidenceInputs, promotion: str) -> dict[str, str]:
+    """:func:`_approvals` split as ``gate check`` decides: ``approvers`` only the
+    approvals it counts (bound to their sealed events, not withdrawn); each other approval
+    row in ``approvers_not_counted`` with its event (``not_counted_events``, ``-`` for
+    none) and why (``not_counted_why``), so the evidence never shows as an approver
+    someone the gate would not count, and hides no approval row either."""
+    counted, why = inputs.promotion_counted(promotion)
+    rows = sorted(
+        (r for r in inputs.reviews_by_request.get(promotion, []) if r["decision"] == "approve"),
+        key=lambda r: str(r["reviewer"]),
+    )
+
+    def event(r: dict[str, Any]) -> str:
+        return "-" if r.get("audit_index") is None else str(r["audit_index"])
+
+    yes = [r for r in rows if str(r["reviewer"]) in counted]
+    no = [r for r in rows if str(r["reviewer"]) not in counted]
+    return {
+        "approvers": " ".join(str(r["reviewer"]) for r in yes),
+        "approval_events": " ".join(event(r) for r in yes),
+        "approvers_not_counted": " ".join(str(r["reviewer"]) for r in no),
+        "not_counted_events": " ".join(event(r) for r in no),
+        "not_counted_why": "; ".join(
+            f"{r['reviewer']}: {why.get(str(r['reviewer']), 'not counted by gate check')}"
+            for r in no
         ),
     }
 
@@ -123,8 +152,10 @@ GRANT_APPROVAL_CODE = "access.review.recorded"
 def promotions(inputs: EvidenceInputs) -> Population:
     """Production promotions submitted in the window: by the time of the signed event that
     submitted them (the verifier checks exactly that), by the row's time when no event
-    records the row (the binding check refuses such a row). Each approver is listed with
-    the audit event that recorded the approval (``approval_events``, same order)."""
+    records the row (the binding check refuses such a row). Each approver ``gate check``
+    counts is listed with the audit event that recorded the approval
+    (``approval_events``, same order); the approvals it does not count apart, with why
+    (:func:`_promotion_approvals`)."""
     prod = set(production_stages(inputs))
     deployed: dict[str, str] = {}
     for d in inputs.deployments:
@@ -154,7 +185,7 @@ def promotions(inputs: EvidenceInputs) -> Population:
                 "submitter": p["submitter"],
                 "break_glass": str(bool(p["break_glass"])).lower(),
                 "created_at": p["created_at"],
-                **_approvals(inputs, p["request_id"]),
+                **_promotion_approvals(inputs, p["request_id"]),
                 "deployed_at": deployed.get(p["request_id"]),
                 "audit_index": None if event is None else event.index,
             }
@@ -168,7 +199,8 @@ def promotions(inputs: EvidenceInputs) -> Population:
         "break_glass",
         "created_at",
     )
-    cols += ("approvers", "approval_events", "deployed_at", "audit_index")
+    cols += ("approvers", "approval_events", "approvers_not_counted", "not_counted_events")
+    cols += ("not_counted_why", "deployed_at", "audit_index")
     return Population("production_promotions", cols, tuple(rows))
 
 

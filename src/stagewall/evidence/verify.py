@@ -502,15 +502,12 @@ class _Approvals:
                 self.in_pack.setdefault(subject, []).append((i, str(doc["actor"]["user"]["name"])))
         self.cited: dict[str, str] = {}
 
-    def check(self, row: dict[str, str], subject: str, label: str) -> None:
-        name = self.name
-        approvers = sorted(row["approvers"].split())
-        if "approval_events" not in row:
-            raise PackInvalid(
-                f"{name} has no approval_events column: the approvers rest on nothing"
-            )
-        recorded: list[str] = []
-        for raw in row["approval_events"].split():
+    def _cite(self, events: str, subject: str, label: str) -> list[str]:
+        """Who the approval events ``events`` (a row's cited indexes) record; each must be
+        an approval of ``subject`` not cited by another row. An index the pack does not
+        hold is skipped (its approver is found unbacked by the caller)."""
+        name, recorded = self.name, []
+        for raw in events.split():
             doc = self.docs.get(int(raw)) if raw.isdigit() else None
             if doc is None:
                 continue  # an approver without an event: found missing below
@@ -524,6 +521,25 @@ class _Approvals:
                 )
             self.cited[raw] = label
             recorded.append(str(doc["actor"]["user"]["name"]))
+        return recorded
+
+    def check(self, row: dict[str, str], subject: str, label: str) -> None:
+        name = self.name
+        approvers = sorted(row["approvers"].split())
+        if "approval_events" not in row:
+            raise PackInvalid(
+                f"{name} has no approval_events column: the approvers rest on nothing"
+            )
+        # Approvals the builder's gate-check path did not count (not sealed, not bound,
+        # withdrawn): listed apart, so they are not left out, and count for nothing here.
+        not_counted = sorted(row.get("approvers_not_counted", "").split())
+        if both := set(approvers) & set(not_counted):
+            raise PackInvalid(
+                f"{name}: {label} lists {', '.join(sorted(both))} both as counted and as "
+                "not counted approvers"
+            )
+        recorded = self._cite(row["approval_events"], subject, label)
+        self._cite(row.get("not_counted_events", ""), subject, label)
         for who in approvers:
             if who not in recorded:
                 raise PackInvalid(
@@ -532,7 +548,7 @@ class _Approvals:
                     hint="an approval row without its audit event; investigate it",
                 )
         for i, who in self.in_pack.get(subject, []) if subject else []:
-            if who not in approvers:
+            if who not in approvers and who not in not_counted:
                 raise PackInvalid(
                     f"event {i} records an approval of {label} by {who}, which {name} leaves out",
                     hint="its row was removed from the store; investigate it",

@@ -9,6 +9,7 @@ the password, and the invitation cannot be used twice.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,18 +18,20 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, literal, select, update
 
 from stagewall import mfa
 from stagewall.alerts import Alert, Severity
 from stagewall.audit import AuditEvent, AuditLog, Status
-from stagewall.errors import AccessDenied, NotAuthenticated, UsageError
+from stagewall.audit._tables import audit_events
+from stagewall.errors import AccessDenied, InvitationReplayed, NotAuthenticated, UsageError
 from stagewall.estate import Estate
 from stagewall.estate.models import HOST_OPERATOR, PrincipalKind
 from stagewall.identity import _events as ev
 from stagewall.identity import bindings, passkeys
 from stagewall.identity._codes import fmt, new_id, new_secret, parse, same
 from stagewall.identity._codeseal import INVITATION, Sealer, plain, refuse_unkeyed
+from stagewall.identity._seal import RefusedRow, RowReport
 from stagewall.identity._tables import (
     identity_accounts,
     identity_factor_resets,
@@ -178,13 +181,72 @@ def _invitation_fields(row: Any) -> tuple[str, ...]:
     return (row.id, row.token_hash, row.principal, row.created_by, row.created_at, row.expires_at)
 
 
-def _open_invitation(store: Store, token: str, now: datetime) -> tuple[str, str, bool, str]:
+# The events that record an invitation spent (opened, then confirmed): read by the
+# resource index (principal:NAME) with the code compared as an expression, as
+# stagewall.audit.first_recorded does; few per person.
+_SPENT_IN_LOG = select(audit_events.c.code, audit_events.c.canonical).where(
+    audit_events.c.resource == bindparam("resource"),
+    (audit_events.c.code + literal("")).in_([ev.INVITATION_ACCEPTED.code, ev.ACCOUNT_CREATED.code]),
+)
+
+
+def _spent_in_log(store: Store, row: Any) -> dict[str, bool]:
+    """Which steps of the invitation ``row`` the audit log records done: opened
+    (``identity.invitation.accepted``) and confirmed (``identity.account.created``)."""
+    with store.read() as conn:
+        found = conn.execute(_SPENT_IN_LOG, {"resource": f"principal:{row.principal}"}).all()
+    done = {ev.INVITATION_ACCEPTED.code: False, ev.ACCOUNT_CREATED.code: False}
+    for code, raw in found:
+        try:
+            details = json.loads(bytes(raw)).get("unmapped", {})
+        except (ValueError, AttributeError):
+            continue  # not an event of ours: the chain check reports it
+        if isinstance(details, dict) and details.get("invitation") == row.id:
+            done[str(code)] = True
+    return done
+
+
+def _refuse_replayed(store: Store, row: Any, report: RowReport | None) -> None:
+    """Return unless the log records a step of the invitation ``row`` that its store row
+    says is not done: then the row was set back (to enrol a factor again with a link
+    that was already used), InvitationReplayed (SW948), reported first."""
+    spent = _spent_in_log(store, row)
+    step = (
+        "opened"
+        if row.accepted_at is None and spent[ev.INVITATION_ACCEPTED.code]
+        else "confirmed"
+        if row.confirmed_at is None and spent[ev.ACCOUNT_CREATED.code]
+        else None
+    )
+    if step is None:
+        return
+    exc = InvitationReplayed(
+        f"the invitation link {row.id} for {row.principal} was already {step} (the audit "
+        "log records it), but its store row says it was not: the row was set back in the "
+        "store, so the link is refused and enrols nothing"
+    )
+    if report is not None:
+        report(
+            RefusedRow(
+                "identity_invitations", str(row.id), str(row.principal), exc.code, exc.message
+            )
+        )
+    else:
+        _log.warning("invitation row %s of %r refused: %s", row.id, row.principal, exc.code)
+    raise exc
+
+
+def _open_invitation(
+    store: Store, token: str, now: datetime, report: RowReport | None = None
+) -> tuple[str, str, bool, str]:
     """The live invitation behind ``token`` (id, principal, opened?, made by).
 
     Refused: unknown, used or expired (SW720); a row keyed by the plain SHA-256 of the
     token (SW941) or from before codebind_0001 (SW943); a row whose principal, maker or
-    expiry was edited (SW942). The expiry is looked at before the seal: voiding a link
-    (retire_undeclared) only ever brings its expiry forward."""
+    expiry was edited (SW942); a row set back to unopened or unconfirmed while the audit
+    log records it opened or confirmed (SW948, handed to ``report``). The expiry is
+    looked at before the seal: voiding a link (retire_undeclared) only ever brings its
+    expiry forward."""
     sealer = Sealer(store)
     wanted = sealer.lookup(INVITATION, token)
     with store.read() as conn:
@@ -204,6 +266,7 @@ def _open_invitation(store: Store, token: str, now: datetime) -> tuple[str, str,
             hint="ask an admin for a new invitation",
         )
     sealer.check(INVITATION, row, _invitation_fields(row))
+    _refuse_replayed(store, row, report)
     return str(row.id), str(row.principal), row.accepted_at is not None, str(row.created_by)
 
 
@@ -216,13 +279,15 @@ def accept_invitation(
     now: datetime,
     home: str | None = None,
     refuse: Callable[[str], None] | None = None,
+    report: RowReport | None = None,
 ) -> Accepted:
     """Set the password and enrol TOTP; the account is usable after :func:`confirm_invitation`.
 
     ``refuse(principal)`` (the server's offboarding check) raises for a person who may not
     sign in now (an offboarded vendor, outside its contract): the link then creates no
-    account and enrols no factor."""
-    inv_id, principal, accepted, created_by = _open_invitation(store, token, now)
+    account and enrols no factor. ``report`` (the server's record-and-alert) hears of a
+    link whose row was set back to unused (SW948)."""
+    inv_id, principal, accepted, created_by = _open_invitation(store, token, now, report)
     _human(estate, principal)
     if refuse is not None:
         refuse(principal)
@@ -285,10 +350,11 @@ def confirm_invitation(
     now: datetime,
     home: str | None = None,
     refuse: Callable[[str], None] | None = None,
+    report: RowReport | None = None,
 ) -> str:
-    """Prove the new factor; the account becomes usable and the link dies (``refuse`` as
-    for :func:`accept_invitation`)."""
-    inv_id, principal, accepted, _ = _open_invitation(store, token, now)
+    """Prove the new factor; the account becomes usable and the link dies (``refuse`` and
+    ``report`` as for :func:`accept_invitation`)."""
+    inv_id, principal, accepted, _ = _open_invitation(store, token, now, report)
     if refuse is not None:
         refuse(principal)
     if not accepted:
@@ -416,11 +482,33 @@ def quarantine_until(store: Store, principal: str, *, now: datetime) -> tuple[da
         (parse(str(at)), why) for at, why in zip(row, ("reset", "invitation"), strict=True) if at
     ]
     starts += [(parse(at), "invitation") for at in _unsealed_host_links(store, hosts)]
-    if not starts:
+    ends = [(start + RESET_QUARANTINE, why) for start, why in starts]
+    # The log's own record of each opened link: accepted_at is a store value (moved back
+    # or cleared, it would lift the quarantine); the event that opened it is not.
+    ends += [(until, "invitation") for until in _logged_quarantines(store, principal)]
+    if not ends:
         return None
-    start, why = max(starts)
-    until = start + RESET_QUARANTINE
+    until, why = max(ends)
     return (until, why) if until > now else None
+
+
+def _logged_quarantines(store: Store, principal: str) -> list[datetime]:
+    """The ``quarantined_until`` of each ``identity.invitation.accepted`` event of
+    ``principal`` whose link was not the host operator's (as the event, not the row,
+    names its maker)."""
+    with store.read() as conn:
+        found = conn.execute(_SPENT_IN_LOG, {"resource": f"principal:{principal}"}).all()
+    out: list[datetime] = []
+    for code, raw in found:
+        if code != ev.INVITATION_ACCEPTED.code:
+            continue
+        try:
+            details = json.loads(bytes(raw)).get("unmapped", {})
+            if details.get("invited_by") != HOST_OPERATOR:
+                out.append(parse(str(details["quarantined_until"])))
+        except (ValueError, AttributeError, KeyError):
+            continue  # not an event of ours: the chain check reports it
+    return out
 
 
 def reset_quarantine_until(store: Store, principal: str, *, now: datetime) -> datetime | None:

@@ -7,6 +7,9 @@ asked for them, so an assertion made for one login is worthless to another.
 The challenge is consumed before the response is checked: a failed attempt burns it.
 Each challenge row carries ``row_mac`` under the server's token key (stepupbind_0001):
 a challenge someone wrote or edited in the store is refused (SW871) and reported.
+Burning a challenge appends ``identity.webauthn.challenge_used`` in the same
+transaction: a spent row set back to unused in the store (its old seal still verifies)
+is refused (SW947) and reported, since the log, not ``used_at``, says it was spent.
 """
 
 from __future__ import annotations
@@ -22,17 +25,26 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
-from stagewall.audit import AuditEvent, AuditLog, EventType, Status, register_event_type
+from stagewall.audit import (
+    AuditEvent,
+    AuditLog,
+    EventType,
+    Status,
+    first_recorded,
+    register_event_type,
+)
 from stagewall.audit._tables import audit_events
 from stagewall.errors import (
     AuthenticationFailed,
     AuthenticatorCloned,
+    ChallengeReplayed,
     ChallengeRowRefused,
     FactorNotBound,
     FactorRegistrationRefused,
+    PasskeyFromBeforeDigest,
     StagewallError,
     StepUpRefused,
     UsageError,
@@ -41,7 +53,6 @@ from stagewall.errors import (
 from stagewall.estate.models import ServerSettings, WebauthnSettings
 from stagewall.identity import webauthn as wa
 from stagewall.identity._codes import fmt, new_id, parse, same
-from stagewall.identity._once import take_once
 from stagewall.identity._seal import RefusedRow, row_mac, token_key
 from stagewall.identity._tables import (
     identity_webauthn_challenges,
@@ -53,6 +64,7 @@ from stagewall.store import Store
 FACTOR = "webauthn"
 CHALLENGE_TTL = timedelta(minutes=5)
 _CHALLENGE_LABEL = "webauthn challenge"
+_SPENT_PREFIX = "webauthn-challenge:"  # resource of a challenge's challenge_used event
 _log = logging.getLogger("stagewall.identity")
 REGISTRATION = "registration"
 ASSERTION = "assertion"
@@ -76,6 +88,17 @@ EV_REMOVED = register_event_type(
         11,
         "MFA Factor Disable",
         "a passkey or security key was removed by its owner",
+    )
+)
+EV_CHALLENGE_USED = register_event_type(
+    EventType(
+        "identity.webauthn.challenge_used",
+        3002,
+        "Authentication",
+        99,
+        "Other",
+        "a WebAuthn challenge was spent (whatever the response): the record that keeps it "
+        "spent if its store row is later set back to unused",
     )
 )
 EV_ASSERTION = register_event_type(
@@ -311,6 +334,12 @@ def _refuse_unsealed(store: Store, row: Any) -> None:
         f"the store row of this passkey challenge ({row.id}) was not made by this server "
         "(it is not sealed with the server's key, or was changed since); it is refused"
     )
+    _report(store, row, exc)
+    raise exc
+
+
+def _report(store: Store, row: Any, exc: StagewallError) -> None:
+    """Hand a refused challenge ``row`` to the actor's ``row_report`` (or the log)."""
     refused = RefusedRow(
         "identity_webauthn_challenges", str(row.id), str(row.principal), exc.code, exc.message
     )
@@ -319,7 +348,63 @@ def _refuse_unsealed(store: Store, row: Any) -> None:
         actor.row_report(refused)
     else:
         _log.warning("webauthn challenge row %s of %r refused: %s", row.id, row.principal, exc.code)
-    raise exc
+
+
+def _resource(challenge_id: str) -> str:
+    """The resource of a challenge's ``identity.webauthn.challenge_used`` event."""
+    return f"{_SPENT_PREFIX}{challenge_id}"
+
+
+def _take_challenge(store: Store, wanted: str, now: datetime) -> Any | None:
+    """The challenge row whose digest is ``wanted``, burned at ``now``; None if absent or
+    already used.
+
+    The burn and the ``identity.webauthn.challenge_used`` event that records it are one
+    transaction: ``used_at`` alone is a store value, and a row set back to unused (with
+    the seal it had before, which the insider read) would answer a captured assertion
+    again within its five minutes. A row that the log records spent is refused, SW947,
+    and reported; a row not sealed by this server, SW871 (no event is written for it)."""
+    t = identity_webauthn_challenges
+    with store.transaction() as conn:
+        row = conn.execute(select(t).where(t.c.challenge_hash == wanted)).first()
+        if row is None:
+            return None
+        burned = conn.execute(
+            update(t).where(t.c.id == row.id).where(t.c.used_at.is_(None)).values(used_at=fmt(now))
+        ).rowcount
+        if burned != 1:
+            return None
+        sealed = same(str(row.row_mac), _challenge_mac(store, row))
+        spent = (
+            conn.execute(
+                select(first_recorded(EV_CHALLENGE_USED.code, literal(_resource(row.id))))
+            ).scalar()
+            if sealed
+            else None
+        )
+        if sealed and spent is None:
+            AuditLog(store).append(
+                AuditEvent(
+                    EV_CHALLENGE_USED.code,
+                    Status.SUCCESS,
+                    str(row.principal),
+                    f"passkey {row.purpose} challenge {row.id} of {row.principal} was spent",
+                    resource=_resource(row.id),
+                    details={"challenge": row.id, "purpose": row.purpose},
+                ),
+                conn=conn,
+            )
+    if not sealed:
+        _refuse_unsealed(store, row)
+    if spent is not None:
+        exc = ChallengeReplayed(
+            f"the passkey challenge {row.id} was already used (the audit log records it "
+            f"spent at event {spent}), but its store row says unused: it was set back in "
+            "the store, so the response is refused"
+        )
+        _report(store, row, exc)
+        raise exc
+    return row
 
 
 def _b64url_decode(text: str) -> bytes:
@@ -354,9 +439,7 @@ def _consume_challenge(
     challenge = _challenge_of(response_json)
     wanted = hashlib.sha256(challenge).hexdigest() if challenge else ""
     # Burned whatever follows: a wrong response costs the challenge.
-    row = take_once(store, identity_webauthn_challenges, "challenge_hash", wanted, now)
-    if row is not None:
-        _refuse_unsealed(store, row)
+    row = _take_challenge(store, wanted, now)
     ok = (
         row is not None
         and row.purpose == purpose
@@ -541,6 +624,10 @@ _PASSKEY_EVENTS = (
 )
 
 
+# What _unbound_passkey says of a passkey whose registration event records no digest.
+_NO_DIGEST = "its registration records no digest of its key"
+
+
 def _unbound_passkey(store: Store, principal: str, row: Any) -> str | None:
     """Why passkey ``row`` is not one the log registered to ``principal`` (None: it is).
 
@@ -548,7 +635,9 @@ def _unbound_passkey(store: Store, principal: str, row: Any) -> str | None:
     their own authenticator as someone else's factor. The log is the authority: the
     newest successful event about this passkey (or about all of the principal's
     factors) must be its ``identity.webauthn.registered`` event for ``principal`` and,
-    where that event records it, name exactly this credential and public key.
+    name exactly this credential and public key (:data:`_NO_DIGEST` when it records
+    none: registered before the digest was recorded, or such an event appended to the
+    log; any key would pass, so the caller refuses it, SW949).
     """
     log = AuditLog(store)
     with store.read() as conn:
@@ -566,9 +655,9 @@ def _unbound_passkey(store: Store, principal: str, row: Any) -> str | None:
         if event.code == EV_REMOVED.code:
             return f"audit event #{idx} records that it was removed"
         recorded = event.details.get("public_key_sha256")
-        if recorded is not None and recorded != _key_digest(
-            bytes(row.credential_id), bytes(row.public_key)
-        ):
+        if recorded is None:
+            return _NO_DIGEST
+        if recorded != _key_digest(bytes(row.credential_id), bytes(row.public_key)):
             return f"it is not the passkey audit event #{idx} registered"
         return None
     return f"the log records no registration of it for {principal}"
@@ -622,6 +711,13 @@ def verify_assertion(
             hint="use one of your own passkeys (listed in the assertion options)",
         )
     unbound = _unbound_passkey(store, principal, row)
+    if unbound == _NO_DIGEST:
+        _refuse(store, principal, "passkey registered without the digest of its key", purpose)
+        raise PasskeyFromBeforeDigest(
+            f"passkey {row.id} of {principal!r} was registered before stagewall recorded "
+            "each passkey's key in the audit log, so a key changed in the store could not "
+            "be told from it: it is refused; register it again"
+        )
     if unbound is not None:
         _refuse(store, principal, "passkey not bound to the audit log", purpose)
         raise FactorNotBound(

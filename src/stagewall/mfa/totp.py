@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -195,8 +196,40 @@ def _unbound_enrolment(store: Store, principal: str, sealed: bytes) -> str | Non
     if event is None or event.code != EV_ENROLLED.code:
         return f"audit event #{enrolled} (its enrolment) is missing or was altered"
     recorded = event.details.get("sealed_sha256")
-    if recorded is not None and recorded != _digest(sealed):
+    if recorded is None:
+        return _digestless(store, enrolled)
+    if recorded != _digest(sealed):
         return f"it is not the factor audit event #{enrolled} enrolled"
+    return None
+
+
+# The enrolments before ``idx``, newest first: one that records the digest means this
+# server recorded it by then.
+_EARLIER_ENROLMENTS = (
+    select(audit_events.c.idx, audit_events.c.canonical)
+    .where(audit_events.c.code == EV_ENROLLED.code)
+    .where(audit_events.c.idx < bindparam("idx"))
+    .order_by(audit_events.c.idx.desc())
+)
+
+
+def _digestless(store: Store, enrolled: int) -> str | None:
+    """Why the enrolment event #``enrolled``, which records no digest of its sealed
+    secret, is not the server's (None: it may be, an enrolment from before the digest).
+
+    The server records the digest in every enrolment since it learnt to: a digest-less
+    enrolment *after* one that records it was not written by this server but appended
+    to the log by someone writing the store, to vouch for an old sealed secret of the
+    principal put back in the row (a phone lost before a reset). Enrolments from before
+    the digest stay accepted (refusing them would lock every such person out of signing
+    in); people re-enrol to bind theirs (docs/mfa.md)."""
+    with store.read() as conn:
+        for idx, raw in conn.execute(_EARLIER_ENROLMENTS, {"idx": enrolled}):
+            if "sealed_sha256" in json.loads(bytes(raw)).get("unmapped", {}):
+                return (
+                    f"its enrolment, audit event #{enrolled}, records no digest of the sealed "
+                    f"secret, which this server has recorded since audit event #{idx}"
+                )
     return None
 
 

@@ -21,6 +21,7 @@ from stagewall.errors import AccessDenied, NotAuthenticated
 from stagewall.estate.models import PrincipalKind
 from stagewall.identity._codes import same
 from stagewall.identity._events import LOGIN
+from stagewall.identity._seal import RowReport
 from stagewall.identity.actor import Actor, ActorClass, acting
 from stagewall.identity.ci_oidc import binding_problem
 from stagewall.identity.ci_uses import session_workload
@@ -184,6 +185,17 @@ def clear_session_cookie(response: Response, state: ServerState) -> None:
         )
 
 
+def request_reporter(request: Request, state: ServerState, secret: str) -> RowReport:
+    """:func:`row_reporter` for a request that presents ``secret`` (a token, a link):
+    records and alerts a store row refused while serving it, with where it came from."""
+    return row_reporter(
+        state,
+        source=source_address(request, state),
+        user_agent=request.headers.get("user-agent"),
+        secret=secret,
+    )
+
+
 def end_browser_session(request: Request, state: ServerState) -> None:
     """Revoke, in the store, the live session whose cookie ``request`` presents: called on
     every successful sign-in (local, OIDC, invitation) before the new session is issued,
@@ -192,12 +204,7 @@ def end_browser_session(request: Request, state: ServerState) -> None:
     secret = request.cookies.get(session_cookie(state), "")
     if not secret:
         return
-    report = row_reporter(
-        state,
-        source=source_address(request, state),
-        user_agent=request.headers.get("user-agent"),
-        secret=secret,
-    )
+    report = request_reporter(request, state, secret)
     try:
         info = resolve_token(state.ctx.store, secret, now=state.now(), report=report)
     except NotAuthenticated:  # a refused row (SW973-SW975, SW867, SW868): no session to end
@@ -372,6 +379,7 @@ __all__ = [
     "login_alert",
     "needs_row",
     "refuse_offboarded",
+    "request_reporter",
     "session_cookie",
     "set_csrf_cookie",
     "set_session_cookie",

@@ -33,6 +33,7 @@ from stagewall.server._auth import (
     https,
     login_alert,
     refuse_offboarded,
+    request_reporter,
     set_session_cookie,
     source_address,
 )
@@ -209,7 +210,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         )
 
     @r.post("/api/v1/invitations/accept", name="invitation.accept", response_model=AcceptOut)
-    def accept(body: AcceptBody) -> AcceptOut:
+    def accept(request: Request, body: AcceptBody) -> AcceptOut:
         got = accounts.accept_invitation(
             store,
             state.estate,
@@ -218,6 +219,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             now=state.now(),
             home=str(state.home),
             refuse=lambda who: refuse_offboarded(state, who),
+            report=request_reporter(request, state, body.token),
         )
         state.ctx.alert(got.alert())
         return AcceptOut(
@@ -225,7 +227,7 @@ def register(r: FastAPI, state: ServerState) -> None:
         )
 
     @r.post("/api/v1/invitations/confirm", name="invitation.confirm", response_model=WhoAmI)
-    def confirm(body: ConfirmBody) -> WhoAmI:
+    def confirm(request: Request, body: ConfirmBody) -> WhoAmI:
         who = accounts.confirm_invitation(
             store,
             body.token,
@@ -233,6 +235,7 @@ def register(r: FastAPI, state: ServerState) -> None:
             now=state.now(),
             home=str(state.home),
             refuse=lambda name: refuse_offboarded(state, name),
+            report=request_reporter(request, state, body.token),
         )
         return WhoAmI(principal=who, classes=[], method="local", session="")
 

@@ -5,8 +5,10 @@ A bearer token whose store row the server did not make (SW973), that changed sin
 wrote the control-plane store. The server refuses it (stagewall.identity.tokens) and,
 here, records ``identity.token.row_refused`` in the audit log and raises a critical
 ``identity.token.row_refused`` alert. A step-up window row the server did not seal
-(SW869, stagewall.identity.stepup) is reported the same way, through the actor's
-``row_report``. Whoever planted the row can present its token in
+(SW869, stagewall.identity.stepup), a passkey challenge it did not seal (SW871) or
+one set back to unused after it was spent (SW947) is reported the same way, through the
+actor's ``row_report``; an invitation link set back to unused (SW948) through the
+``report`` its route gives. Whoever planted the row can present its token in
 a loop, or plant many rows: each row is reported once per :data:`WINDOW` (a later
 presentation of it within the window is only counted), and at most :data:`MAX_PER_WINDOW`
 rows are reported per window in all; the next report carries the count of those left
@@ -111,6 +113,8 @@ def _report(
         "SW974": "changed since the server made it",
         "SW869": "a step-up window the server did not open (not sealed, or changed since)",
         "SW871": "a passkey challenge the server did not issue (not sealed, or changed since)",
+        "SW947": "a spent passkey challenge set back to unused (the audit log records it used)",
+        "SW948": "a used invitation link set back to unused (the audit log records it used)",
     }
     kind = what.get(row.code, "put back after its revocation")
     message = f"token row {row.row_id} in {row.table} refused ({row.code}): {kind}"

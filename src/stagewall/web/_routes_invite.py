@@ -17,6 +17,7 @@ from stagewall.server._auth import (
     end_browser_session,
     https,
     refuse_offboarded,
+    request_reporter,
 )
 from stagewall.server._problems import status_for
 from stagewall.server._state import ServerState
@@ -88,6 +89,7 @@ def register(r: FastAPI, state: ServerState) -> None:
                 now=state.now(),
                 home=str(state.home),
                 refuse=lambda who: refuse_offboarded(state, who),
+                report=request_reporter(request, state, token),
             )
         except StagewallError as exc:
             return page(
@@ -122,6 +124,7 @@ def register(r: FastAPI, state: ServerState) -> None:
                 now=state.now(),
                 home=str(state.home),
                 refuse=lambda name: refuse_offboarded(state, name),
+                report=request_reporter(request, state, token),
             )
         except StagewallError as exc:
             return page(request, token, step="confirm", message=exc.message, status=status_for(exc))
