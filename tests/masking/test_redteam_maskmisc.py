@@ -193,7 +193,14 @@ def test_an_ordinary_word_no_source_name_is_stays_silent(make: Callable[[], str]
 def test_the_judgement_of_ordinary_words() -> None:
     tables = [
         Named("table", ("public",), n)
-        for n in ("grace_period", "tenant_grace", "GraceUser", "hope", "june_report")
+        for n in (
+            "grace_period",
+            "grace_rebate",
+            "tenant_grace",
+            "GraceUser",
+            "hope",
+            "june_report",
+        )
     ]
     cols = [Named("column", ("public", t), "june_total") for t in ("a", "b")]
     found = {"grace", "hope", "june"}
@@ -203,8 +210,10 @@ def test_the_judgement_of_ordinary_words() -> None:
     # it passed; a repeated word is no proof (schemawords): to acknowledge too
     assert words == {"grace", "hope", "june"}
     got = {f.label: f.confirm for f in judge_names(tables + cols, found, set(), None, words)}
+    # grace_period is a reviewed technical sense of the word (schemanoise): silent;
+    # grace_rebate is not, and is to acknowledge
     assert got == {
-        "table public.grace_period": True,
+        "table public.grace_rebate": True,
         "table public.tenant_grace": False,
         "table public.GraceUser": False,
         "table public.hope": True,
