@@ -5,6 +5,11 @@ Each baseline sets a flag on the event it judges (``off_hours``,
 Sigma rules match on those flags. State is per principal and per source, bounded
 (at most ``MAX_NETWORKS`` networks per principal, 14 days of daily totals), and
 saved as JSON between runs.
+
+Learned state (networks seen, daily volumes) is kept apart per tier: an event of a
+production resource is judged only against what production sources taught, so a
+shipper's token of a staging host (or any non-production source) cannot teach a
+person's production networks or raise their production volume history.
 """
 
 from __future__ import annotations
@@ -117,40 +122,82 @@ def informative(network: str) -> bool:
     return not (net.is_private or net.is_loopback or net.is_link_local or net.is_multicast)
 
 
+PRODUCTION = "production"
+# distinct non-production resources that make a network known to production
+TEACHERS = 2
+
+
 class FirstSeen:
-    """Public networks seen per principal; a new one after the learning period is flagged."""
+    """Public networks seen per principal; a new one after the learning period (which
+    starts at the principal's first event of any tier) is flagged.
+
+    An event of a production resource is judged against the networks production
+    sources taught (:attr:`production`) and the ones events of at least
+    :data:`TEACHERS` distinct non-production resources taught (:attr:`nets`, the
+    resources in :attr:`taught`; a source mapped to none counts as its own): the
+    shipper tokens of one staging host cannot make a network known to production,
+    and a person's home network, seen by staging's database and its bastion, needs
+    no production visit to be known. Other events are judged
+    against every network the principal was seen from."""
 
     def __init__(self) -> None:
         self.first: dict[str, float] = {}
         self.nets: dict[str, OrderedDict[str, float]] = {}
+        self.production: dict[str, OrderedDict[str, float]] = {}
+        # principal -> network -> the first TEACHERS distinct sources that taught it
+        self.taught: dict[str, dict[str, list[str]]] = {}
 
     def judge(self, ev: Event) -> None:
         pid, net = ev.principal, ev.src_network
         if not pid or not net or not informative(net):
             return
         first = self.first.setdefault(pid, ev.time)
-        seen = self.nets.get(pid)
-        if seen is None:
-            seen = self.nets[pid] = OrderedDict()
-        if net in seen:
-            seen[net] = ev.time
-            seen.move_to_end(net)
-            ev.first_seen_network = False
-            return
-        ev.first_seen_network = ev.time - first >= LEARNING
+        if ev.tier == PRODUCTION:
+            seen = self.production.setdefault(pid, OrderedDict())
+            teachers = self.taught.get(pid, {}).get(net, ())
+            known = net in seen or len(teachers) >= TEACHERS
+        else:
+            seen = self.nets.setdefault(pid, OrderedDict())
+            known = net in seen or net in self.production.get(pid, ())
+            by = self.taught.setdefault(pid, {}).setdefault(net, [])
+            # (a resource, not a source: one host's shippers may hold several tokens)
+            teacher = ev.resource or f"source:{ev.source}"
+            if len(by) < TEACHERS and teacher not in by:
+                by.append(teacher)
+        ev.first_seen_network = not known and ev.time - first >= LEARNING
         seen[net] = ev.time
+        seen.move_to_end(net)
         if len(seen) > MAX_NETWORKS:
-            seen.popitem(last=False)
+            old, _ = seen.popitem(last=False)
+            if seen is self.nets[pid]:
+                self.taught[pid].pop(old, None)
 
     def to_json(self) -> dict[str, Any]:
-        return {"first": self.first, "nets": {k: list(v.items()) for k, v in self.nets.items()}}
+        return {
+            "first": self.first,
+            "nets": {k: list(v.items()) for k, v in self.nets.items()},
+            "production": {k: list(v.items()) for k, v in self.production.items()},
+            "taught": self.taught,
+        }
 
     def load(self, data: dict[str, Any]) -> None:
+        """State saved by :meth:`to_json`. State saved before production was kept apart
+        (no ``production`` or ``taught`` key) mixed every tier's networks and did not
+        say which sources taught them: its networks are kept for the other tiers only,
+        and production's are learnt again (each public network a person reaches
+        production from is flagged once, after the learning period, unless two
+        non-production resources teach it first)."""
         self.first = {str(k): float(v) for k, v in data.get("first", {}).items()}
-        self.nets = {
-            str(k): OrderedDict((str(n), float(t)) for n, t in v)
-            for k, v in data.get("nets", {}).items()
+        self.nets = _networks(data.get("nets", {}))
+        self.production = _networks(data.get("production", {}))
+        self.taught = {
+            str(pid): {str(n): [str(x) for x in by][:TEACHERS] for n, by in nets.items()}
+            for pid, nets in data.get("taught", {}).items()
         }
+
+
+def _networks(data: dict[str, Any]) -> dict[str, OrderedDict[str, float]]:
+    return {str(k): OrderedDict((str(n), float(t)) for n, t in v) for k, v in data.items()}
 
 
 def robust_threshold(history: list[float], k: float, floor: float) -> float:
@@ -175,8 +222,10 @@ class Volume:
             s.floor_count if s.floor_count is not None else DEFAULT_FLOOR_COUNT
         )
         # principal -> [day, bytes today, count today, fired flags, history [(day, bytes, count)]]
+        # for the events of non-production (and unmapped) resources; production's apart
         self.state: dict[str, list[Any]] = {}
-        self._limits: dict[str, tuple[int, float, float]] = {}
+        self.production: dict[str, list[Any]] = {}
+        self._limits: dict[tuple[str, bool], tuple[int, float, float]] = {}
 
     def judge(self, ev: Event) -> None:
         pid = ev.principal
@@ -191,9 +240,11 @@ class Volume:
         ):
             return
         day = int(ev.time // DAY)
-        st = self.state.get(pid)
+        prod = ev.tier == PRODUCTION
+        learnt = self.production if prod else self.state
+        st = learnt.get(pid)
         if st is None:
-            st = self.state[pid] = [day, 0, 0, 0, []]
+            st = learnt[pid] = [day, 0, 0, 0, []]
         if day < st[0]:
             # An earlier day's event (another source's late batch, a shipper catching
             # up): counted in that day's history. It reset today's totals, so one such
@@ -207,10 +258,10 @@ class Volume:
                 hist.append([st[0], st[1], st[2]])
                 del hist[: max(0, len(hist) - HISTORY_DAYS)]
             st[0], st[1], st[2], st[3] = day, 0, 0, 0
-            self._limits.pop(pid, None)
+            self._limits.pop((pid, prod), None)
         st[1] += ev.bytes
         st[2] += 1
-        limits = self._limits.get(pid)
+        limits = self._limits.get((pid, prod))
         if limits is None or limits[0] != day:
             hist = [h for h in st[4] if day - HISTORY_DAYS <= h[0] < day]
             limits = (
@@ -218,7 +269,7 @@ class Volume:
                 robust_threshold([float(h[1]) for h in hist], self.k, self.floor_bytes),
                 robust_threshold([float(h[2]) for h in hist], self.k, self.floor_count),
             )
-            self._limits[pid] = limits
+            self._limits[(pid, prod)] = limits
         if not st[3] & 1 and st[1] > limits[1]:
             st[3] |= 1
             ev.volume_anomaly = "bytes"
@@ -241,10 +292,13 @@ class Volume:
             del hist[: max(0, len(hist) - HISTORY_DAYS)]
 
     def to_json(self) -> dict[str, Any]:
-        return {"state": self.state}
+        return {"state": self.state, "production": self.production}
 
     def load(self, data: dict[str, Any]) -> None:
+        """State saved by :meth:`to_json`; state saved before production was kept apart
+        is kept for the other tiers only (see :meth:`FirstSeen.load`)."""
         self.state = {str(k): list(v) for k, v in data.get("state", {}).items()}
+        self.production = {str(k): list(v) for k, v in data.get("production", {}).items()}
         self._limits.clear()
 
 
