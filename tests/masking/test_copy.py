@@ -37,7 +37,7 @@ SOURCE = [
     """CREATE TABLE orders (id int PRIMARY KEY, person_id int REFERENCES people (id),
        street text, note text, meta jsonb, ip text, amount numeric(10,2))""",
     """CREATE TABLE visits (id int PRIMARY KEY, ip text, city text, label text,
-       seen timestamptz, payload json, tags int[], blob bytea)""",
+       seen timestamptz, payload json, tags int[], blob bytea, phone text)""",
     # awkward values, cycled through by every generated row (g % 12)
     """CREATE TABLE odd (i int, t text, j text)""",
     """INSERT INTO odd VALUES
@@ -73,7 +73,11 @@ SOURCE = [
               (ARRAY['Berlin','Paris',NULL,'','Zürich', E'Tab\\tTown'])[1 + g % 6],
               o.t, timestamptz '2024-06-01 12:00:00+00' + (g % 300) * interval '1 minute',
               CASE WHEN g % 5 = 0 THEN NULL ELSE o.j::json END,
-              ARRAY[g, NULL, -g], decode(repeat('5c09', 1 + g % 3), 'hex')
+              ARRAY[g, NULL, -g], decode(repeat('5c09', 1 + g % 3), 'hex'),
+              -- phones: mostly printable ASCII (phone's COPY-field path), with the odd
+              -- values (NULL, empty, blank, escapes, unicode) and digits of other scripts
+              CASE WHEN g % 7 = 0 THEN o.t WHEN g % 29 = 0 THEN '+49 ' || '٣٠ ' || g
+                   WHEN g % 2 = 0 THEN '+49 30 ' || (1000000 + g) ELSE '(555) ' || g || '-12' END
        FROM generate_series(1, {2 * N}) g JOIN odd o ON o.i = g % 12""",
     "DROP TABLE odd",
 ]
@@ -101,6 +105,7 @@ PLAN: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         "city": ("city", {}),
         "label": ("redact", {}),
         "seen": ("date_shift", {"max_days": 10}),
+        "phone": ("phone", {}),
     },
 }
 
@@ -163,7 +168,7 @@ def test_fast_paths_give_the_reference_bytes(
     with monkeypatch.context() as m:  # the reference: none of the shortcuts
         m.setattr(_memo, "MAX_ENTRIES", 0)
         m.setattr(_postgres, "_plain_json", lambda loader: False)
-        m.setattr(_copy, "DIRECT", False)  # date_shift through str, not on COPY fields
+        m.setattr(_copy, "DIRECT", False)  # date_shift, phone through str, not on COPY fields
         reference = copy(jobs=1, batch_rows=97)
     src = _dump(source)
     for table in ("people", "orders", "visits"):  # masked, but not emptied

@@ -11,6 +11,7 @@ from stagewall.masking._known_rows import KnownRows, KnownSpec, go_on
 from stagewall.masking._memo import ColumnMemo
 from stagewall.masking._subset import Selection, sampled
 from stagewall.masking.db import Database, copy_columns
+from stagewall.masking.db._pgtext import decode_text_column
 from stagewall.masking.schema import Column, Table
 from stagewall.masking.transformers._known import KnownBatch
 
@@ -72,15 +73,14 @@ class Mapper:
         )
 
         # columns whose transformer maps COPY text fields to COPY text fields itself
-        # (date_shift on canonical ISO text): their text, no per-value str (see
-        # DateShift.transform_copy_fields; the same bytes as decode, transform, encode)
+        # (date_shift on canonical ISO text, phone on ASCII text): no per-value str
+        # (see DateShift.transform_copy_fields; the same bytes as decode, transform,
+        # encode). Only for fields the transformer would be handed as text: a column
+        # passed as raw text, or one whose decoder is the text decoder (see _fields)
         self._direct = {
             i: t.transform_copy_fields
             for i, t in self.by_index.items()
-            if DIRECT
-            and hasattr(t, "transform_copy_fields")
-            and self.names[i] in self.raw_text
-            and i not in self.consumers
+            if DIRECT and hasattr(t, "transform_copy_fields") and i not in self.consumers
         }
 
     @property
@@ -245,8 +245,11 @@ class Mapper:
         (its output depends on the row, not only on the field)."""
         kind = self.columns[idx].kind
 
+        direct = self._direct.get(idx)
+        if direct is not None and self.names[idx] not in self.raw_text:
+            direct = direct if decode is decode_text_column else None
+
         def compute(raw: list[bytes]) -> list[bytes]:
-            direct = self._direct.get(idx)
             if direct is not None and raw:
                 try:
                     fields = direct(raw, suffix)

@@ -23,7 +23,7 @@ from stagewall.masking.transformers._aesprf import keyed_prf
 from stagewall.masking.transformers._base import ParamsModel, Transformer, as_text, register
 from stagewall.masking.transformers._batch import base32_matrix, base32_width
 from stagewall.masking.transformers._feistel import permute_bytes
-from stagewall.masking.transformers._flat import by_length
+from stagewall.masking.transformers._flat import by_length, remap_copy_fields
 from stagewall.masking.transformers._names import _lower_firsts, _lower_lasts
 
 
@@ -86,6 +86,13 @@ class Email(Transformer):
         if not texts:
             return []
         return by_length(texts, lambda rows, _: self._group(rows, rows.shape[1])) or []
+
+    def transform_copy_fields(self, fields: list[bytes], suffix: bytes) -> list[bytes] | None:
+        """COPY text fields of a text column in, COPY text fields out: the bytes that
+        decoding, :meth:`transform` and encoding give, for a batch of printable ASCII
+        (see :func:`remap_copy_fields`), without decoding the addresses; None for any
+        other batch."""
+        return remap_copy_fields(fields, suffix, lambda rows: self._group(rows, rows.shape[1]))
 
     def _group(self, rows: Any, n: int) -> list[str]:
         """The masked addresses of one byte length ``n`` (``rows``: ``(m, n)`` uint8)."""

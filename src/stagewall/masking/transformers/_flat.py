@@ -118,6 +118,109 @@ def rows_to_texts(rows: U8) -> list[str]:
     return joined.decode("utf-8", "surrogatepass").split("\n")[:-1]
 
 
+_COPY_NULL = b"\\N"  # NULL in PostgreSQL COPY text
+
+
+def _printable_batch(fields: list[bytes]) -> tuple[list[bytes], list[bool] | None] | None:
+    """``(values to transform, kept)`` of a batch of COPY text fields whose values are
+    printable ASCII with no escape; ``kept`` marks NULL (``\\N``), empty and blank (all
+    spaces) fields, which ``transform`` leaves as they are (None: none is). None for
+    any other batch: a backslash escape, a control or non-ASCII byte (a value's bytes
+    are then not its characters, or ``str.isspace`` may hold where ``bytes.isspace``
+    does not), or nothing to transform."""
+    raw = b"\n".join(fields)
+    nulls = fields.count(_COPY_NULL) if b"\\" in raw else 0
+    if raw.count(b"\\") != nulls:  # an escaped character
+        return None
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    if len(buf) and (int(buf.max()) > 126 or np.count_nonzero(buf < 32) != len(fields) - 1):
+        return None
+    if not (nulls or b"" in fields or any(map(bytes.isspace, fields))):
+        return fields, None
+    kept = [f == _COPY_NULL or not f.strip(b" ") for f in fields]
+    todo = [f for f, k in zip(fields, kept, strict=True) if not k]
+    return (todo, kept) if todo else None
+
+
+def _length_groups(todo: list[bytes]) -> tuple[U8, list[Any]]:
+    """The values joined by newlines as a byte array, and per byte length the
+    positions of its values' bytes (an ``(m, n)`` index; row ``i`` is value ``members[i]``)
+    with ``members``."""
+    buf = np.frombuffer(b"\n".join(todo), dtype=np.uint8)
+    lengths = np.fromiter(map(len, todo), dtype=np.int64, count=len(todo))
+    starts = np.cumsum(lengths + 1) - lengths - 1  # each value is followed by a separator
+    order = np.argsort(lengths, kind="stable")
+    cuts = np.flatnonzero(np.diff(lengths[order])) + 1
+    groups = [
+        (starts[members].reshape(-1, 1) + np.arange(int(lengths[members[0]])), members)
+        for members in np.split(order, cuts)
+    ]
+    return buf, groups
+
+
+def _fields_out(
+    text: bytes, fields: list[bytes], kept: list[bool] | None, suffix: bytes
+) -> list[bytes]:
+    """The newline-separated outputs ``text`` as fields followed by ``suffix``, with the
+    kept fields back in their places."""
+    if suffix:
+        text = text.replace(b"\n", suffix + b"\n") + suffix
+    done = text.split(b"\n")
+    if kept is None:
+        return done
+    masked = iter(done)
+    return [f + suffix if k else next(masked) for f, k in zip(fields, kept, strict=True)]
+
+
+def rewrite_copy_fields(
+    fields: list[bytes], suffix: bytes, rewrite: Callable[[U8], U8 | None]
+) -> list[bytes] | None:
+    """PostgreSQL COPY text fields of a text column in, COPY text fields (each followed
+    by ``suffix``) out, for a transformer that rewrites ASCII bytes in place
+    (``rewrite(rows)``: an ``(m, n)`` matrix of the values of one byte length to the
+    masked matrix of the same shape, whose bytes stay printable ASCII, or None).
+
+    The bytes that decoding, ``transform`` and encoding give, without a ``str`` per
+    value, for a batch whose values are printable ASCII with no escape (NULL, empty
+    and blank fields stay as they are: :func:`_printable_batch`). None for any other
+    batch, or when ``rewrite`` declines a group: the caller takes the ``str`` path.
+    """
+    batch = _printable_batch(fields)
+    if batch is None:
+        return None
+    todo, kept = batch
+    buf, groups = _length_groups(todo)
+    out = buf.copy()
+    for at, _ in groups:
+        new = rewrite(buf[at])
+        if new is None:
+            return None
+        out[at] = new
+    return _fields_out(out.tobytes(), fields, kept, suffix)
+
+
+def remap_copy_fields(
+    fields: list[bytes], suffix: bytes, remap: Callable[[U8], list[str]]
+) -> list[bytes] | None:
+    """Like :func:`rewrite_copy_fields`, for a transformer whose outputs are new texts
+    (``remap(rows)``: the outputs of the values of one byte length, in row order).
+    None also when an output is not printable ASCII (the str path then escapes it).
+    """
+    batch = _printable_batch(fields)
+    if batch is None:
+        return None
+    todo, kept = batch
+    buf, groups = _length_groups(todo)
+    out = np.empty(len(todo), dtype=object)
+    for at, members in groups:
+        out[members] = remap(buf[at])
+    text = "\n".join(out.tolist()).encode()
+    raw = np.frombuffer(text, dtype=np.uint8)
+    if len(raw) and (int(raw.max()) > 126 or np.count_nonzero(raw < 32) != len(todo) - 1):
+        return None
+    return _fields_out(text, fields, kept, suffix)
+
+
 _BASE = np.zeros(256, dtype=np.uint8)
 _BASE[48:58], _BASE[65:91], _BASE[97:123] = 48, 65, 97
 _RADIX = np.full(256, 10, dtype=np.uint16)
