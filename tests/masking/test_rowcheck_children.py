@@ -90,19 +90,32 @@ def test_more_values_than_a_key_keeps_are_cut_as_before() -> None:
 
 
 def test_the_lookup_batches_the_pattern_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keys' values go through ``checked_patterns_many`` a batch of keys at a time (one call
-    per key cost NumPy passes over a handful of values each)."""
+    """Keys' values go through ``checked_anchors_many`` a batch of keys at a time (one call
+    per key cost NumPy passes over a handful of values each); their patterns are built
+    only when asked for, the values of all the keys asked for at once
+    (``_rowcheck._build_all``: one ``checked_patterns_many`` call)."""
     calls: list[int] = []
-    real = _rowcheck.checked_patterns_many
+    built: list[int] = []
+    real = _rowcheck.checked_anchors_many
+    real_patterns = _rowcheck.checked_patterns_many
 
     def counted(known: Any) -> Any:
         calls.append(len(known))
         return real(known)
 
-    monkeypatch.setattr(_rowcheck, "checked_patterns_many", counted)
+    def counted_patterns(known: Any) -> Any:
+        built.append(len(known))
+        return real_patterns(known)
+
+    monkeypatch.setattr(_rowcheck, "checked_anchors_many", counted)
+    monkeypatch.setattr(_rowcheck, "checked_patterns_many", counted_patterns)
     found = {
         (str(i),): {("last_name", f"Name{i}"), ("phone", f"+34 612 345 {i:03d}")}
         for i in range(100)
     }
-    _grouped_lookup(found, 40)
+    lookup = _grouped_lookup(found, 40)
     assert calls == [80, 80, 40]
+    assert built == []
+    _rowcheck._build_all(list(lookup.values()))
+    assert built == [200]
+    assert _fields(lookup) == _fields(_per_key(found))

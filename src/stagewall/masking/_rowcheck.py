@@ -11,23 +11,25 @@ applied it). Row order is never used: parallel range copies do not keep it.
 
 Matching is a substring test of padded, normalised words (C-level ``in`` over
 the row's joined cells), so only rows with a candidate hit are looked at cell by
-cell. A hit is reported as table, column, kind and the number of cells, never
-with the value.
+cell; and only rows whose text holds an anchor of their values (``_anchors``) get
+their patterns built and tested at all. A hit is reported as table, column, kind
+and the number of cells, never with the value.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice, repeat
-from operator import is_
+from operator import is_, itemgetter
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from stagewall.keys import MaskingKey
+from stagewall.masking._anchors import Anchors, checked_anchors_many
 from stagewall.masking._hashscan import transform
 from stagewall.masking._known_rows import (
     MAX_CHILD_VALUES,
@@ -80,11 +82,17 @@ class RowHit:
 
 
 class _Pats:
-    """The search patterns of one row's known values (computed once per source row);
-    their kinds only for a row with a candidate hit. (A plain class with slots: one
-    is made per source row, several times faster than a frozen dataclass.)"""
+    """The search patterns of one row's known values; their kinds only for a row with
+    a candidate hit. (A plain class with slots: one is made per source row, several
+    times faster than a frozen dataclass.)
 
-    __slots__ = ("compact", "names", "parts", "words")
+    The lookups hold them *lazy* (:meth:`anchored`): a row's :attr:`anchors` only
+    (see ``_anchors``: every pattern holds one without its spaces), its patterns
+    built at first use, for the few rows whose text holds an anchor (all of a batch's
+    at once: :func:`_build_all`). One made of patterns (:meth:`built`) has those and
+    their forms without spaces as its anchors."""
+
+    __slots__ = ("_anchors", "_compact", "_names", "_words", "parts")
 
     def __init__(
         self,
@@ -93,10 +101,61 @@ class _Pats:
         parts: tuple[Known, ...],
         names: tuple[str, ...] = (),
     ) -> None:
-        self.words = words
-        self.compact = compact
+        self._words: tuple[str, ...] | None = words
+        self._compact: tuple[str, ...] = compact
         self.parts = parts  # the row's own known values, then each referenced row's
-        self.names = names  # name words searched inside a login too (see embedded)
+        self._names: tuple[str, ...] = names  # name words searched inside a login too
+        self._anchors: tuple[str, ...] | None = None
+
+    @staticmethod
+    def lazy(parts: tuple[Known, ...], anchors: tuple[str, ...]) -> _Pats:
+        """The patterns of ``parts`` (each :meth:`built` of its
+        :func:`checked_patterns_many`, one after the other), built at first use."""
+        out = _Pats.__new__(_Pats)
+        out.parts = parts
+        out._anchors = anchors
+        out._words = None
+        return out
+
+    @staticmethod
+    def anchored(known: Known, per_value: Sequence[Anchors]) -> _Pats | None:
+        """:meth:`lazy` of a row's values from their anchors (:func:`checked_anchors_many`
+        of each); None when it has none, which is when :meth:`built` of its patterns
+        is None (a value has anchors exactly when it has patterns)."""
+        if len(per_value) == 1:  # (most rows: one value, one anchor)
+            (one,) = per_value
+            if len(one) == 1 and one[0][1]:
+                return _Pats.lazy((known,), (one[0][0],))
+        anchors = tuple(
+            dict.fromkeys([a if c else a.replace(" ", "") for one in per_value for a, c in one])
+        )
+        return _Pats.lazy((known,), anchors) if anchors else None
+
+    @property
+    def anchors(self) -> tuple[str, ...]:
+        got = self._anchors
+        if got is None:
+            pieces = [w.replace(" ", "") for w in self.words] + list(self._compact)
+            got = self._anchors = tuple(dict.fromkeys(pieces))
+        return got
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        if self._words is None:
+            _build_all([self])
+        return self._words or ()
+
+    @property
+    def compact(self) -> tuple[str, ...]:
+        if self._words is None:
+            _build_all([self])
+        return self._compact
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        if self._words is None:
+            _build_all([self])
+        return self._names
 
     @staticmethod
     def built(known: Known, per_value: Sequence[tuple[tuple[str, bool], ...]]) -> _Pats | None:
@@ -141,12 +200,38 @@ class _Pats:
         return [x for known in self.parts for x in known_patterns(known, checked=True)]
 
     def __add__(self, other: _Pats) -> _Pats:
+        if self._words is None or other._words is None:
+            return _Pats.lazy(self.parts + other.parts, self.anchors + other.anchors)
         return _Pats(
             self.words + other.words,
             self.compact + other.compact,
             self.parts + other.parts,
             self.names + other.names,
         )
+
+
+def _build_all(pats: Sequence[_Pats]) -> None:
+    """Build the patterns of the lazy ones of ``pats`` (:meth:`_Pats.lazy`): every
+    value of theirs through one :func:`checked_patterns_many` call, each part's
+    :meth:`_Pats.built` (never None: a part has anchors exactly when it has
+    patterns), the parts' patterns one after the other, as :meth:`_Pats.__add__`
+    of built ones gives them."""
+    todo = list({id(p): p for p in pats if p._words is None}.values())
+    if not todo:
+        return
+    parts = [known for p in todo for known in p.parts]
+    per_value = iter(checked_patterns_many([tv for known in parts for tv in known]))
+    for p in todo:
+        words: tuple[str, ...] = ()
+        compact: tuple[str, ...] = ()
+        names: tuple[str, ...] = ()
+        for known in p.parts:
+            one = _Pats.built(known, list(islice(per_value, len(known))))
+            if one is not None:
+                words += one.words
+                compact += one.compact
+                names += one.names
+        p._words, p._compact, p._names = words, compact, names
 
 
 _NAMES = frozenset(t for t, k in KIND.items() if k == "name")
@@ -223,10 +308,11 @@ def source_lookups(
                 col = columns[j]
                 keys.append(col if tr is None else transform(tr, list(col), table, pk[j]))
             rows_known = joined_names(names, _rows_known(names, columns[len(pk) :], m))
-            # every known value of the batch normalised at once (checked_patterns_many)
-            per_value = iter(checked_patterns_many([tv for known in rows_known for tv in known]))
+            # every known value of the batch normalised at once (checked_anchors_many):
+            # the rows' anchors; their patterns only for rows whose text holds one
+            per_value = iter(checked_anchors_many([tv for known in rows_known for tv in known]))
             for k, known in zip(canon_columns(keys), rows_known, strict=True):
-                pats = _Pats.built(known, list(islice(per_value, len(known)))) if known else None
+                pats = _Pats.anchored(known, list(islice(per_value, len(known)))) if known else None
                 if pats is not None:
                     lookup[k] = pats
         out[table.qualified] = lookup
@@ -288,17 +374,18 @@ def _children_lookup(
 
 def _grouped_lookup(found: dict[tuple[str, ...], set[tuple[str, str]]], batch_rows: int) -> Lookup:
     """Key → the patterns of its values (distinct, the first :data:`MAX_CHILD_VALUES`
-    in sorted order). The values of ``batch_rows`` keys at a time go through one
-    :func:`checked_patterns_many` call (a value's patterns depend on the value alone): one
-    call per key cost NumPy and normalising passes over a few values each, per
-    referenced row (at 1 M rows about half of the row search's source side)."""
+    in sorted order; lazy: their anchors now, see :class:`_Pats`). The values of
+    ``batch_rows`` keys at a time go through one :func:`checked_anchors_many` call
+    (a value's anchors depend on the value alone): one call per key cost NumPy and
+    normalising passes over a few values each, per referenced row (at 1 M rows about
+    half of the row search's source side)."""
     lookup: Lookup = {}
     items = [(k, tuple(sorted(values)[:MAX_CHILD_VALUES])) for k, values in found.items()]
     for start in range(0, len(items), max(1, batch_rows)):
         chunk = items[start : start + max(1, batch_rows)]
-        per_value = iter(checked_patterns_many([tv for _, known in chunk for tv in known]))
+        per_value = iter(checked_anchors_many([tv for _, known in chunk for tv in known]))
         for k, known in chunk:
-            pats = _Pats.built(known, list(islice(per_value, len(known))))
+            pats = _Pats.anchored(known, list(islice(per_value, len(known))))
             if pats is not None:
                 lookup[k] = pats
     return lookup
@@ -564,33 +651,91 @@ def _candidates(
     row with every referenced lookup), or one of their :attr:`_Pats.names` in the
     text of their kept cells ``row_k``, in C-level passes over all (row, pattern)
     pairs of the batch."""
-    m = len(row_n)
-    hit = np.zeros(m, dtype=bool)
-    for per_row in found:
-        rows = [k for k, p in enumerate(per_row) if p is not None and row_n[k].strip(" \x00")]
-        if not rows:
-            continue
+    hit = np.zeros(len(row_n), dtype=bool)
+    for per_row, rows in _with_text(row_n, found):
         pats: list[_Pats] = [per_row[k] for k in rows]  # type: ignore[misc]
         groups = [(row_n, [p.words for p in pats]), (row_c, [p.compact for p in pats])]
         if row_k is not None:
             groups.append((row_k, [p.names for p in pats]))
         for texts, pieces in groups:
-            lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-            if not lengths.any():
-                continue
-            owner = np.repeat(np.asarray(rows, dtype=np.int64), lengths)
-            haystack = np.empty(len(rows), dtype=object)
-            haystack[:] = [texts[k] for k in rows]
+            _mark_inside(hit, rows, [texts[k] for k in rows], pieces)
+    return hit
+
+
+def _mark_inside(
+    hit: npt.NDArray[np.bool_], rows: list[int], hay: list[str], pieces: list[tuple[str, ...]]
+) -> None:
+    """Set ``hit[rows[j]]`` where one of ``pieces[j]`` is in ``hay[j]``: one C-level
+    ``map`` over all (row, piece) pairs."""
+    lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+    if not lengths.any():
+        return
+    owner = np.repeat(np.asarray(rows, dtype=np.int64), lengths)
+    haystack = np.empty(len(rows), dtype=object)
+    haystack[:] = hay
+    inside = np.fromiter(
+        map(str.__contains__, np.repeat(haystack, lengths).tolist(), chain.from_iterable(pieces)),
+        dtype=bool,
+        count=int(lengths.sum()),
+    )
+    hit[owner[inside]] = True
+
+
+def _with_text(
+    row_n: list[str], found: list[list[_Pats | None]]
+) -> Iterator[tuple[list[_Pats | None], list[int]]]:
+    """Each lookup's patterns per row, with the rows that have them and text."""
+    for per_row in found:
+        rows = [k for k, p in enumerate(per_row) if p is not None and row_n[k].strip(" \x00")]
+        if rows:
+            yield per_row, rows
+
+
+def _searched(
+    row_n: list[str],
+    row_c: list[str],
+    found: list[list[_Pats | None]],
+    row_k: list[str] | None,
+) -> npt.NDArray[np.bool_]:
+    """:func:`_candidates` of the rows whose compact text holds one of their anchors
+    (:func:`_anchored`), the others' patterns never built: the same rows, as every
+    row :func:`_candidates` takes holds an anchor (see ``_anchors``)."""
+    hit = np.zeros(len(row_n), dtype=bool)
+    at = np.flatnonzero(_anchored(row_n, row_c, found)).tolist()
+    if not at:
+        return hit
+    sub = [list(map(per_row.__getitem__, at)) for per_row in found]
+    _build_all([p for per_row in sub for p in per_row if p is not None])
+    got = _candidates(
+        list(map(row_n.__getitem__, at)),
+        list(map(row_c.__getitem__, at)),
+        sub,
+        None if row_k is None else list(map(row_k.__getitem__, at)),
+    )
+    hit[np.asarray(at, dtype=np.int64)[got]] = True
+    return hit
+
+
+def _anchored(
+    row_n: list[str], row_c: list[str], found: list[list[_Pats | None]]
+) -> npt.NDArray[np.bool_]:
+    """Rows (with text) whose compact text holds one of the anchors of one of their
+    lookups' patterns, in C-level passes over all (row, anchor) pairs of the batch:
+    a superset of :func:`_candidates`' rows. A word pattern in the norm text is
+    there without its spaces in the compact text, a compact pattern is searched in
+    it, a name word in a kept cell (:attr:`_Pats.names`: a one-word pattern's word)
+    is in the row's text, and every pattern holds an anchor without its spaces."""
+    hit = np.zeros(len(row_n), dtype=bool)
+    for per_row, rows in _with_text(row_n, found):
+        pieces = [per_row[k].anchors for k in rows]  # type: ignore[union-attr]
+        hay = list(map(row_c.__getitem__, rows))
+        if all(len(p) == 1 for p in pieces):  # (most rows: one anchor)
             inside = np.fromiter(
-                map(
-                    str.__contains__,
-                    np.repeat(haystack, lengths).tolist(),
-                    chain.from_iterable(pieces),
-                ),
-                dtype=bool,
-                count=int(lengths.sum()),
+                map(str.__contains__, hay, map(itemgetter(0), pieces)), dtype=bool, count=len(rows)
             )
-            hit[owner[inside]] = True
+            hit[np.asarray(rows, dtype=np.int64)[inside]] = True
+        else:
+            _mark_inside(hit, rows, hay, pieces)
     return hit
 
 
@@ -654,7 +799,7 @@ class TableSearch:
         row_k = (
             list(map("\x00".join, zip(*(cells_n[i] for i in kept), strict=True))) if kept else None
         )
-        hit = _candidates(row_n, row_c, found, row_k)
+        hit = _searched(row_n, row_c, found, row_k)
         stems = _stemmed(row_n, found)
         if stems:
             hit[list(stems)] = True
