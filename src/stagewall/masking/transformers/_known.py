@@ -144,16 +144,25 @@ def joined_names(transformers: Sequence[str], rows: list[Known]) -> list[Known]:
         if len(names) < 2:
             out.append(known)
             continue
-        joined: Known = ((JOINED, " ".join(names)),)
-        given = [v for t, v in known if t == "first_name"]
-        if surname_first:
-            other = " ".join(given + [v for t, v in known if t == "last_name"])
-            if other != joined[0][1]:
-                joined += ((JOINED, other),)
-        if given:
-            joined += _each_surname(" ".join(given), [v for t, v in known if t == "last_name"])
+        full = " ".join(names)
+        joined: Known = ((JOINED, full),)
+        # (more only for a name of several words, a space or hyphen inside a value: C-level
+        # tests of the full name; most rows have none)
+        if surname_first or "-" in full or full.count(" ") >= len(names):
+            joined += _more_full_names(known, full, surname_first)
         out.append(known + joined)
     return out
+
+
+def _more_full_names(known: Known, full: str, surname_first: bool) -> Known:
+    """The full names :func:`joined_names` adds to ``full`` (the row's names in column
+    order): given names first, and given names with each word of a double surname."""
+    given = [v for t, v in known if t == "first_name"]
+    family = [v for t, v in known if t == "last_name"]
+    out: Known = ()
+    if surname_first and " ".join(given + family) != full:
+        out += ((JOINED, " ".join(given + family)),)
+    return (out + _each_surname(" ".join(given), family)) if given else out
 
 
 def _each_surname(given: str, values: list[str]) -> Known:
