@@ -14,6 +14,7 @@ values of every row, linked or not.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import sqlite3
@@ -228,15 +229,17 @@ def holds(text: str, mine: list[tuple[str, str]]) -> bool:
 
 
 def _readings(text: str) -> set[str]:
-    """``text``, and as it reads with JSON's one-letter escapes (``\\n`` written as
-    two characters) as line breaks, and with a word hyphenated at a line's or a
+    """``text``, and as it reads with HTML character references decoded, with HTML
+    tags as spaces, with JSON's one-letter escapes (``\\n`` written as two characters) as line breaks, and with a word hyphenated at a line's or a
     space's end put together (``Carras-`` newline ``co`` is Carrasco); each of those
     also with letters and the digits after them apart (``carrasco87`` is a login of
     Carrasco, ``D10115`` a postcode behind its country) and with every base64 token
     that decodes to UTF-8 text decoded (:func:`_unbase64`)."""
     unescaped = re.sub(r"\\[nrtbf]", "\n", text)
     joined = re.sub(r"(?<=[^\W\d_])-(?:[ \t]*\r?\n[ \t]*|[ \t]+)(?=[^\W\d_])", "", unescaped)
-    out = {text, unescaped, joined}
+    # and with HTML character references read (Ganth&#114;iv, jane&#64;corp.example),
+    # and HTML tags as spaces (Calle Mayor <b>7</b>, <td>Calle Mayor</td><td>7</td>)
+    out = {text, unescaped, joined, html.unescape(text), re.sub(r"<[^<>]*>", " ", text)}
     out |= {re.sub(r"([^\W\d_])(?=\d)", r"\1 ", t) for t in list(out)}
     out |= {_unbase64(t) for t in list(out)}
     return out
@@ -336,8 +339,15 @@ def survivors(
     refs: dict[str, str],
     key: str = "id",
     logins: tuple[str, ...] = (),
+    plan: Any = None,
 ) -> dict[str, int]:
     """Cells per ``table.column`` of the target holding a value of their own row.
+
+    ``plan``: the plan the copy was made with (needed when ``sensitive`` holds
+    names): the columns it gives ``last_name`` are surnames (also searched
+    shortened and glued to digits, :func:`stem_needles`; a ``full_name``'s last
+    word too), those it gives ``first_name`` given names (written before the
+    surnames in the full name the row's name columns make, whatever their order).
 
     ``logins``: the ``table.column`` cells also searched for the row's names inside a
     login or mailbox (:func:`login_needles`); meant for columns copied as they are (a
@@ -350,6 +360,7 @@ def survivors(
     subquery giving it for a row further down (a grandchild's, through its parent).
     """
     cols = list(sensitive)
+    planned = _planned(plan, parent, [c for c in cols if sensitive[c] == "name"])
     values: dict[Any, list[tuple[str, str]]] = {}
     login_values: dict[Any, list[tuple[str, str]]] = {}
     for row in _rows(
@@ -360,12 +371,26 @@ def survivors(
         for c, v in zip(cols, row[1:], strict=True):
             if isinstance(v, str) and v:
                 found += needles(sensitive[c], v)
-                if sensitive[c] == "name" and re.search("last|sur", c, re.IGNORECASE):
+                if planned.get(c) == "last_name":  # a surname, whatever its column's name
                     found += stem_needles(v)
-        # a given name and a surname of two columns written as one name
-        names = [v for c, v in zip(cols, row[1:], strict=True) if sensitive[c] == "name" and v]
+                elif planned.get(c) == "full_name":  # a full name's last word
+                    found += stem_needles(" ".join(plain(v).split()[-1:]))
+        # a given name and a surname of two columns written as one name, in column
+        # order and with the given names first (a table of apellido, nombre)
+        named = [(c, v) for c, v in zip(cols, row[1:], strict=True) if sensitive[c] == "name" and v]
+        names = [v for _, v in named]
         if len(names) > 1:
-            found += needles("name", " ".join(names))
+            given = [v for c, v in named if planned.get(c) == "first_name"]
+            others = [v for c, v in named if planned.get(c) != "first_name"]
+            fulls = [" ".join(names), " ".join(given + others)]
+            # a surname of two words (Carrasco-Ruiz): each with the given names alone
+            # (ycarrasco, jmcarrasco: the login of the initials and the first surname)
+            for c, v in named:
+                parts = [w for w in plain(v).split() if w not in PARTICLES]
+                if planned.get(c) == "last_name" and given and len(parts) > 1:
+                    fulls += [" ".join([*given, w]) for w in parts]
+            for full in dict.fromkeys(fulls):
+                found += needles("name", full)
         values[str(row[0])] = found
         login_values[str(row[0])] = login_needles([v for v in names if isinstance(v, str)])
     out: dict[str, int] = {}
@@ -380,6 +405,22 @@ def survivors(
                 if text is not None and holds(text, mine + also):
                     out[f"{table}.{c}"] = out.get(f"{table}.{c}", 0) + 1
     return out
+
+
+def _planned(plan: Any, table: str, columns: list[str]) -> dict[str, str]:
+    """The transformer ``plan`` gives each of ``columns`` of ``table`` (its bare name):
+    a surname is a column planned as ``last_name`` whatever the column is called
+    (``family_name``, ``apellido``, ``nachname``, ``lname2``). Read from the plan's
+    own fields, not through stagewall's code. Without a plan there is no telling
+    which name is a surname: a caller searching names must pass one."""
+    if not columns:
+        return {}
+    if plan is None:
+        raise TypeError(f"survivors: name columns of {table} need the plan (plan=...)")
+    mine = [t for q, t in plan.tables.items() if q.rsplit(".", 1)[-1].strip('"`') == table]
+    if not mine:
+        raise TypeError(f"survivors: the plan has no table {table}")
+    return {c: cp.transformer for c, cp in mine[0].columns.items() if c in columns}
 
 
 def _text_of(cell: Any) -> str | None:

@@ -107,7 +107,7 @@ def test_independent_checker_finds_no_survivor(chinook: tuple[str, str, Plan]) -
     ]
     found: dict[str, int] = {}
     for parent, sensitive, texts, refs in checks:
-        found |= survivors(src, tgt, parent, sensitive, texts, refs, key=f"{parent}Id")
+        found |= survivors(src, tgt, parent, sensitive, texts, refs, key=f"{parent}Id", plan=plan)
     assert found == {}
 
 
@@ -143,5 +143,6 @@ def test_the_checker_sees_a_weakened_plan(chinook: tuple[str, str, Plan], tmp_pa
         {"Track": ["Composer"]},
         {"Track": "TrackId"},
         key="TrackId",
+        plan=weak,
     )
     assert found.get("Track.Composer", 0) > 500

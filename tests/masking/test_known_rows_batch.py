@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stagewall.masking._known_rows import KnownRows, canon
-from stagewall.masking.transformers._known import JOINED, NO_KNOWN
+from stagewall.masking.transformers._known import _PARTICLES, JOINED, NO_KNOWN, words
 
 
 def _rows_before(
@@ -32,11 +32,22 @@ def _rows_before(
         for row, v in zip(out, columns[i], strict=True):
             if type(v) is str and v:
                 row.append((t, v))
-    # (since then: a given name and a surname of two own columns also joined)
+    # (since then: a given name and a surname of two own columns also joined; where
+    # a surname column comes first, given names first too; and a surname of several
+    # words, each of them with the given names)
+    order = [t for _, t in own]
+    surname_first = "last_name" in order and "first_name" in order[order.index("last_name") :]
     for row in out:
         names = [v for t, v in row if t in ("first_name", "last_name")]
         if len(names) > 1:
             row.append((JOINED, " ".join(names)))
+            given = [v for t, v in row if t == "first_name"]
+            family = [v for t, v in row if t == "last_name"]
+            if surname_first and given + family != names:
+                row.append((JOINED, " ".join(given + family)))
+            parts = [w for v in family for w in words(v) if w not in _PARTICLES and len(w) > 2]
+            if given and len(parts) > 1 and any(" " in v or "-" in v for v in family):
+                row += [(JOINED, f"{' '.join(given)} {w}") for w in dict.fromkeys(parts)]
     for fk, lookup in zip(fks, lookups or [], strict=False):
         keys = zip(*(columns[i] for i in fk), strict=True)
         for row, key in zip(out, keys, strict=True):
@@ -57,7 +68,9 @@ def _known_rows(
 
 
 _KEY = st.one_of(st.none(), st.integers(0, 6), st.sampled_from(["0", "1", "2", "3", "x", ""]))
-_VALUE = st.one_of(st.none(), st.sampled_from(["", "Anna", "Müller", "1 High St", "a@b.org"]))
+_VALUE = st.one_of(
+    st.none(), st.sampled_from(["", "Anna", "Müller", "1 High St", "a@b.org", "Ruiz-Ganthriv"])
+)
 
 
 @settings(max_examples=400, deadline=None)

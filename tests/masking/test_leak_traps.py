@@ -134,7 +134,7 @@ def scrubbed_and_seen(
     assert report.passed, report.to_json()
     for (_, note, text), got in zip(cases, _notes(tgt, N), strict=True):
         assert text.casefold() not in got.casefold(), (note, got)
-    assert survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS) == {}
+    assert survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS, plan=plan) == {}
 
     kept = _with(plan, "customers", "notes", ColumnPlan(transformer="keep", reason="test: kept"))
     tgt2 = make()
@@ -143,7 +143,7 @@ def scrubbed_and_seen(
     assert not report.passed
     cells = sum(h.cells for h in report.row_hits if h.column == "notes")
     assert cells == len(cases), report.to_json()
-    found = survivors(src, tgt2, "customers", SENSITIVE, TEXTS, REFS)
+    found = survivors(src, tgt2, "customers", SENSITIVE, TEXTS, REFS, plan=kept)
     assert found == {"customers.notes": len(cases)}
 
 
@@ -247,7 +247,7 @@ def test_values_spelt_otherwise_are_scrubbed_and_seen(make: Callable[[], str]) -
     assert report.passed, report.to_json()
     for (_, _, text), got in zip(SPELLINGS, _notes(tgt, N), strict=True):
         assert _plain(text) not in _plain(got), got
-    assert survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS) == {}
+    assert survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS, plan=plan) == {}
 
     kept = _with(plan, "customers", "notes", ColumnPlan(transformer="keep", reason="test: kept"))
     tgt2 = make()
@@ -255,7 +255,7 @@ def test_values_spelt_otherwise_are_scrubbed_and_seen(make: Callable[[], str]) -
     report = verify(kept, src, tgt2, KEY)
     cells = sum(h.cells for h in report.row_hits if h.column == "notes")
     assert cells == len(SPELLINGS), report.to_json()
-    found = survivors(src, tgt2, "customers", SENSITIVE, TEXTS, REFS)
+    found = survivors(src, tgt2, "customers", SENSITIVE, TEXTS, REFS, plan=kept)
     assert found == {"customers.notes": len(SPELLINGS)}
 
 
@@ -307,7 +307,7 @@ def test_a_grandchilds_note_about_the_person_is_scrubbed_and_seen(make: Callable
     run(plan, src, tgt, KEY, RunOptions())
     report = verify(plan, src, tgt, KEY)
     assert report.passed, report.to_json()
-    assert survivors(src, tgt, "customers", SENSITIVE, LINE_TEXTS, LINE_REFS) == {}
+    assert survivors(src, tgt, "customers", SENSITIVE, LINE_TEXTS, LINE_REFS, plan=plan) == {}
     got = _cells(tgt, f"SELECT gift_message FROM order_lines WHERE order_id = {N + 1}")
     assert not any("Ganthriv" in str(g) for g in got), got
 
@@ -318,7 +318,7 @@ def test_a_grandchilds_note_about_the_person_is_scrubbed_and_seen(make: Callable
     lines = [h for h in report.row_hits if h.column == "gift_message"]
     got_hits = [(h.table.rsplit(".", 1)[-1], h.kind, h.cells) for h in lines]
     assert got_hits == [("order_lines", "name", len(named))]
-    found = survivors(src, tgt2, "customers", SENSITIVE, LINE_TEXTS, LINE_REFS)
+    found = survivors(src, tgt2, "customers", SENSITIVE, LINE_TEXTS, LINE_REFS, plan=kept)
     assert found == {"order_lines.gift_message": len(named)}
 
 
@@ -379,7 +379,7 @@ def test_text_stored_as_bytes_is_scrubbed_or_nulled_and_seen(tmp_path: Path) -> 
     tgt = f"sqlite:///{tmp_path / 'target.db'}"
     run(plan, src, tgt, KEY, RunOptions())
     assert verify(plan, src, tgt, KEY).passed
-    assert survivors(src, tgt, "customers", SENSITIVE, texts, refs) == {}
+    assert survivors(src, tgt, "customers", SENSITIVE, texts, refs, plan=plan) == {}
     (note,) = _cells(tgt, f"SELECT notes FROM customers WHERE id = {N + 1}")
     assert isinstance(note, bytes) and b"Ganthriv" not in note, note
 
@@ -390,7 +390,7 @@ def test_text_stored_as_bytes_is_scrubbed_or_nulled_and_seen(tmp_path: Path) -> 
     assert not report.passed
     cells = max(h.cells for h in report.row_hits if h.column == "body")
     assert cells == len(people)
-    assert survivors(src, tgt2, "customers", SENSITIVE, texts, refs) == {
+    assert survivors(src, tgt2, "customers", SENSITIVE, texts, refs, plan=kept) == {
         "letters.body": len(people)
     }
 

@@ -161,7 +161,7 @@ def test_clean_sample_does_not_keep_free_text(make: Callable[[], str], tmp_path:
     assert run(plan, src, tgt, KEY, RunOptions()).marker_status.value == "complete"
     report = verify(plan, src, tgt, KEY)
     assert report.passed and report.total_hits == 0, report.to_json()
-    assert survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS) == {}
+    assert survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS, plan=plan) == {}
     from tests.masking.survivors import _rows as read
 
     for q in [
@@ -195,7 +195,7 @@ def test_the_old_plan_leaked_and_is_now_refused(make: Callable[[], str]) -> None
     run(kept, src, tgt, KEY, RunOptions())
     report = verify(kept, src, tgt, KEY)
     assert not report.passed
-    found = survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS)
+    found = survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS, plan=kept)
     assert found == {"customers.notes": LATER_ROWS, "orders.comment": LATER_ROWS}, found
 
 

@@ -58,7 +58,7 @@ def _scrubbed_and_seen(make: Callable[[], str], traps: list[dict[str, str]]) -> 
     src, tgt, plan = _masked(make, traps)
     report = verify(plan, src, tgt, KEY)
     assert report.passed, report.to_json()
-    assert survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS) == {}, _notes(tgt, N)
+    assert survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS, plan=plan) == {}, _notes(tgt, N)
 
     kept = _with(plan, "customers", "notes", ColumnPlan(transformer="keep", reason="test: kept"))
     tgt2 = make()

@@ -34,8 +34,8 @@ def _setup(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> tupl
     return src, tgt, result.plan
 
 
-def _survivors(src: str, tgt: str) -> dict[str, int]:
-    return survivors(src, tgt, "customers", trapdb.SENSITIVE, trapdb.TEXTS, trapdb.REFS)
+def _survivors(src: str, tgt: str, plan: Plan) -> dict[str, int]:
+    return survivors(src, tgt, "customers", trapdb.SENSITIVE, trapdb.TEXTS, trapdb.REFS, plan=plan)
 
 
 def _short(table: str) -> str:
@@ -81,7 +81,7 @@ def test_auto_plan_runs_and_verifies_clean(
     report = verify(plan, src, tgt, KEY)
     assert report.outcome is VerifyOutcome.PASSED, report.to_json()
     assert report.row_hits == ()
-    assert _survivors(src, tgt) == {}
+    assert _survivors(src, tgt, plan) == {}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -91,7 +91,7 @@ def test_weakened_plan_keeping_notes_fails_verify(
     src, tgt, plan = _setup(request, tmp_path, backend)
     weak = _with(plan, "customers", "notes", "keep")
     engine.run(weak, src, tgt, KEY)
-    found = _survivors(src, tgt)
+    found = _survivors(src, tgt, weak)
     assert found.get("customers.notes", 0) > 10
     report = verify(weak, src, tgt, KEY)
     assert report.outcome is VerifyOutcome.FAILED
@@ -128,7 +128,7 @@ def test_scrub_without_row_values_leaves_survivors_that_verify_reports(
     such as "Ganthriv" and "Thorvaldsen"; verify must see them."""
     src, tgt, plan = _setup(request, tmp_path, backend)
     engine.run(plan, src, tgt, KEY, engine.RunOptions(transformer_factory=_blind_factory))
-    found = _survivors(src, tgt)
+    found = _survivors(src, tgt, plan)
     assert found, "the blind scrubber should leave survivors in this database"
     report = verify(plan, src, tgt, KEY)
     assert report.outcome is VerifyOutcome.FAILED

@@ -188,6 +188,7 @@ def test_independent_checker_finds_no_survivor(copy: Copy) -> None:
             {parent: texts[parent]},
             {parent: key},
             key=key,
+            plan=copy.plan,
         )
     found |= survivors(
         copy.source,
@@ -197,6 +198,7 @@ def test_independent_checker_finds_no_survivor(copy: Copy) -> None:
         {t: texts[t] for t in ["address", "customer", "staff"]},
         {"address": "address_id", "customer": "address_id", "staff": "address_id"},
         key="address_id",
+        plan=copy.plan,
     )
     assert found == {}
 

@@ -19,7 +19,8 @@ KEY = MaskingKey("json-repeats", b"j" * 32)
 
 _WORDS = ["web", "app", "Anna", "Miller", "anna miller", "Calle Mayor 7", "+34 612 345 678",
           "jane@corp.example", "Σ", "ΑΣ", "İ", "ß", "é", "\n", '"', "\\", "\x00", "7", " ", "-",
-          "Happy birthday from Anna Miller!", "ES9121000418450200051332", "Müller"]  # fmt: skip
+          "Happy birthday from Anna Miller!", "ES9121000418450200051332", "Müller",
+          "Ganthriv", "ganthr", "Ganth", "<b>", "Calle Mayor"]  # fmt: skip
 _STRING = st.lists(st.sampled_from(_WORDS), max_size=5).map("".join)
 _SCALAR = st.one_of(_STRING, st.integers(-5, 10**20), st.booleans(), st.none(), st.just(1.5))
 _DOC = st.recursive(

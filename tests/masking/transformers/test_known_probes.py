@@ -32,8 +32,9 @@ def test_taking_every_row_in_order_is_the_batch_itself() -> None:
 
 
 _BREAKY = st.lists(
-    st.text(alphabet="ab -\\n\t\r\nx\x00é", max_size=12)
-    | st.sampled_from(["Carras-\nco", "Carras- co", "call back\\nCarrasco", "e-mail", "-\\n"]),
+    st.text(alphabet="ab -\\n\t\r\nx\x00é<>/", max_size=12)
+    | st.sampled_from(["Carras-\nco", "Carras- co", "call back\\nCarrasco", "e-mail", "-\\n"])
+    | st.sampled_from(["Calle Mayor <b>7</b>", "<td>a</td>", "a < b > c", "<br/>", "<x"]),
     max_size=12,
 )
 
@@ -41,6 +42,8 @@ _BREAKY = st.lists(
 @settings(max_examples=400, deadline=None)
 @given(_BREAKY)
 @example(["a-\nb", "x\x00y-\nz", ""])
+@example(["x", "Calle <b>7</b>", "y\x00<br>z"])
+@example(["x <b y", "c> z"])
 def test_breaking_tells_the_texts_with_another_reading(texts: list[str]) -> None:
     assert breaking(texts) == [i for i, t in enumerate(texts) if other_reading(t) is not None]
 

@@ -14,8 +14,10 @@ from stagewall.masking.transformers import build_transformer
 from stagewall.masking.transformers._readings import (
     _JUNCTION,
     _TOKEN,
+    STEM_RUN,
     _has_token,
     may_find_more,
+    stem_rows,
     token_spans,
 )
 
@@ -110,3 +112,22 @@ def test_a_base64_token_in_a_batch_is_still_decoded_and_scrubbed() -> None:
     out = tr.transform_known(notes, known)
     assert token not in out[0]
     assert out[1:] == notes[1:]
+
+
+_STEM_TEXTS = st.lists(
+    st.lists(
+        st.sampled_from(
+            ["ganthr", "Ganth", "gant", "7", "\u0663", "\uff11", "é", " ", "\x00", "x", "-"]
+        ),
+        max_size=6,
+    ).map("".join),
+    max_size=8,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts=_STEM_TEXTS)
+def test_stem_rows_are_the_texts_with_a_stem_run(texts: list[str]) -> None:
+    """stem_rows (C-level passes over the joined batch, none for ASCII text without
+    digits) picks exactly the texts STEM_RUN finds a run in, one by one."""
+    assert stem_rows(texts) == [i for i, t in enumerate(texts) if STEM_RUN.search(t)]

@@ -123,14 +123,60 @@ def joined_names(transformers: Sequence[str], rows: list[Known]) -> list[Known]:
 
     Every pattern of such a pair is a pattern of one of the row's names or holds
     the words of one of them: so :class:`Pairs` takes it as a candidate where one
-    of the row's names is one (see :meth:`Pairs.candidates`), without folding it."""
+    of the row's names is one (see :meth:`Pairs.candidates`), without folding it.
+
+    Where a surname column comes before a given-name column (``apellido, nombre``;
+    ``last_name, first_name``), the given names then the surnames make a second full
+    name: the initials of two given names before or after the surname (``jmganthriv``)
+    are patterns of the full name in that order only. And for a surname of two
+    words or more, the given names with each of them alone (:func:`_each_surname`).
+    """
     if sum(t in _SPLIT_NAMES for t in transformers) < 2:
         return rows
+    # (a table whose columns hold given names before surnames makes one full name)
+    surname_first = (
+        "last_name" in transformers
+        and "first_name" in transformers[list(transformers).index("last_name") :]
+    )
     out: list[Known] = []
     for known in rows:
         names = [v for t, v in known if t in _SPLIT_NAMES]
-        out.append((*known, (JOINED, " ".join(names))) if len(names) > 1 else known)
+        if len(names) < 2:
+            out.append(known)
+            continue
+        full = " ".join(names)
+        joined: Known = ((JOINED, full),)
+        # (more only for a name of several words, a space or hyphen inside a value: C-level
+        # tests of the full name; most rows have none)
+        if surname_first or "-" in full or full.count(" ") >= len(names):
+            joined += _more_full_names(known, full, surname_first)
+        out.append(known + joined)
     return out
+
+
+def _more_full_names(known: Known, full: str, surname_first: bool) -> Known:
+    """The full names :func:`joined_names` adds to ``full`` (the row's names in column
+    order): given names first, and given names with each word of a double surname."""
+    given = [v for t, v in known if t == "first_name"]
+    family = [v for t, v in known if t == "last_name"]
+    out: Known = ()
+    if surname_first and " ".join(given + family) != full:
+        out += ((JOINED, " ".join(given + family)),)
+    return (out + _each_surname(" ".join(given), family)) if given else out
+
+
+def _each_surname(given: str, values: list[str]) -> Known:
+    """For surnames of two words or more (``Carrasco-Ruiz``, ``Carrasco Ruiz``: a
+    Spanish or Portuguese person's two family names; particles aside), the given
+    names with each of them alone, as more ``(JOINED, ...)`` pairs: a login of the
+    initial and the first family name (``ycarrasco``, ``jmcarrasco``) is a pattern
+    of that full name only. A surname without a space or hyphen (most) is one word."""
+    if not any(" " in v or "-" in v for v in values):
+        return ()
+    parts = [w for v in values for w in words(v) if w not in _PARTICLES and len(w) >= MIN_PART]
+    if len(parts) < 2:
+        return ()
+    return tuple((JOINED, f"{given} {w}") for w in dict.fromkeys(parts))
 
 
 def surnames(known: Iterable[tuple[str, str]]) -> list[str]:
@@ -355,14 +401,20 @@ def _written_out(m: re.Match[str]) -> str:
 # ``\t``, ... written as two characters, a JSON document kept in a text column:
 # ``call back\nCarrasco``, read as it is the word "ncarrasco") and a word
 # hyphenated across a line (``Carras-`` newline ``co``, ``Carras- co``, or a JSON
-# ``\n`` after the hyphen). A text holding one is searched as it is and also as
-# its other reading (:func:`other_reading`): the escape a space, the hyphen and
-# the line break gone. Both readings: ``C:\Users\nadia`` is the word "nadia".
+# ``\n`` after the hyphen), and an HTML tag (``Calle Mayor <b>7</b>``). A text
+# holding one is searched as it is and also as its other reading
+# (:func:`other_reading`): the escape and the tag a space, the hyphen and the line
+# break gone. Both readings: ``C:\Users\nadia`` is the word "nadia".
 # (a run of them is one break: ``Lindenweg\r\n8a`` is the street Lindenweg 8a)
 # (the patterns: _readings' ESCAPE_BREAK and HYPHEN_BREAK, which its split reading uses too)
 _ESCAPE_BREAK = ESCAPE_BREAK
 _HYPHEN_BREAK = HYPHEN_BREAK
-_BREAKS = re.compile(_ESCAPE_BREAK.pattern + "|" + _HYPHEN_BREAK.pattern)
+# an HTML tag between a value's words (a note or JSON string written as HTML:
+# ``Calle Mayor <b>7</b>``, ``<td>Calle Mayor</td><td>7</td>``, ``Lane<br>22``): a
+# space in the other reading (as it is, its name is a word: "b", "td", "br")
+# (never across the NUL that joins a batch's texts)
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:[\s/][^<>\x00]*)?>")
+_BREAKS = re.compile(_ESCAPE_BREAK.pattern + "|" + _HYPHEN_BREAK.pattern + "|" + _TAG.pattern)
 # the hyphen of every _HYPHEN_BREAK match and what follows it: one C-level scan first
 # (for the "-" alone, then the character after each)
 _AFTER_HYPHEN = re.compile(r"-[ \t\n\r\\]")
@@ -375,19 +427,22 @@ def _may_break(text: str) -> bool:
     """Whether ``text`` has another reading (C-level tests first)."""
     if "\\" in text and _ESCAPE_BREAK.search(text) is not None:
         return True
+    if "<" in text and _TAG.search(text) is not None:
+        return True
     return _AFTER_HYPHEN.search(text) is not None and _HYPHEN_BREAK.search(text) is not None
 
 
 def other_reading(text: str) -> str | None:
-    """``text`` read with its JSON escapes as spaces and its words hyphenated across
-    a line joined (see :data:`_BREAKS`), or None when it reads one way only."""
+    """``text`` read with its JSON escapes and HTML tags as spaces and its words
+    hyphenated across a line joined (see :data:`_BREAKS`), or None when it reads one
+    way only."""
     if not _may_break(text):
         return None
     return _BREAKS.sub(_broken, text)
 
 
 def _broken(m: re.Match[str]) -> str:
-    return " " if m.group()[0] == "\\" else ""
+    return " " if m.group()[0] in "\\<" else ""
 
 
 def _other_readings(texts: Sequence[str]) -> dict[int, str]:
@@ -410,6 +465,8 @@ def breaking(texts: Sequence[str]) -> list[int]:
     at = [m.start() for m in _ESCAPE_BREAK.finditer(joined)] if "\\" in joined else []
     if _AFTER_HYPHEN.search(joined) is not None:
         at += [m.start() for m in _HYPHEN_BREAK.finditer(joined)]
+    if "<" in joined:
+        at += [m.start() for m in _TAG.finditer(joined)]
     starts = np.zeros(len(texts), dtype=np.int64)  # of each text in the joined batch
     np.cumsum(np.fromiter(map(len, texts[:-1]), np.int64, len(texts) - 1) + 1, out=starts[1:])
     rows: list[int] = np.unique(np.searchsorted(starts, at, side="right") - 1).tolist()
@@ -1205,7 +1262,7 @@ def find_known(
     for m in _BREAKS.finditer(text):
         other.append(text[pos : m.start()])
         origin += range(pos, m.start())
-        if m.group()[0] == "\\":
+        if m.group()[0] in "\\<":
             other.append(" ")
             origin.append(m.start())
         pos = m.end()

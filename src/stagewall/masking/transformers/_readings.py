@@ -150,6 +150,30 @@ def stem_spans(folded: str, surnames: Sequence[str]) -> list[tuple[int, int]]:
     ]
 
 
+_ASCII_DIGITS = "0123456789"
+
+
+def stem_rows(texts: Sequence[str]) -> list[int]:
+    """The indices of ``texts`` holding a run of :data:`STEM_RUN` (a run of letters
+    right before a digit), in order: one C-level search of the joined batch, after
+    one that skips to the digits (most batches' texts hold no letter before a digit
+    or only short runs: codes, e-mails of dictionary names), and for ASCII text
+    without digits (a batch of JSON documents of words) none."""
+    joined = "\x00".join(texts)
+    if joined.isascii() and not any(map(joined.__contains__, _ASCII_DIGITS)):
+        return []  # (ten memchr-like scans: 30x faster than the regex on text without digits)
+    if _DIGIT_AFTER_LETTER.search(joined) is None:
+        return []
+    # (NUL is no letter: a run never spans two texts, and a text holding NUL itself
+    # only shifts where the next one starts)
+    at = [m.start() for m in STEM_RUN.finditer(joined)]
+    if not at:
+        return []
+    starts = np.zeros(len(texts), dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, texts[:-1]), np.int64, len(texts) - 1) + 1, out=starts[1:])
+    return np.unique(np.searchsorted(starts, at, side="right") - 1).tolist()  # type: ignore[no-any-return]
+
+
 # the characters of a _TOKEN run, by code point (any code point past the table: its
 # last entry, DEL, not one)
 _TOKEN_CHAR = np.zeros(128, np.int8)
@@ -317,5 +341,6 @@ __all__ = [
     "may_find_more",
     "split_reading",
     "split_readings",
+    "stem_rows",
     "stem_spans",
 ]

@@ -36,7 +36,7 @@ from stagewall.masking.transformers._known import (
     rows_with_candidates,
     surnames,
 )
-from stagewall.masking.transformers._readings import STEM_RUN, stem_spans
+from stagewall.masking.transformers._readings import stem_rows, stem_spans
 from stagewall.masking.types import ColumnKind
 
 # Which pseudonym replaces each detected kind (text_scrub); keyed by Category value.
@@ -277,16 +277,25 @@ def _own_spans(
     breaks = set(map(hit.__getitem__, breaking([texts[i] for i in hit])))
     for i in hit:
         out[i] = find_known(texts[i], found[i], i in breaks)
-    # a shortened surname glued to digits (ganthr7): only the texts with a run of
-    # letters before a digit (one C-level search of the batch; most have none)
-    if STEM_RUN.search("\x00".join(texts[i] for i in rows)) is not None:
-        for i in rows:
-            if STEM_RUN.search(texts[i]) is None:
-                continue
-            names = surnames(known[i])
-            stems = stem_spans(fold_known(texts[i]), names) if names else []
-            if stems:
-                out[i] = merged_spans(out[i] + [(s, e, "name") for s, e in stems])
+    for i, stems in _stems(texts, known, rows).items():
+        out[i] = merged_spans(out[i] + [(s, e, "name") for s, e in stems])
+    return out
+
+
+def _stems(
+    texts: Sequence[str], known: Sequence[Known], rows: list[int]
+) -> dict[int, list[tuple[int, int]]]:
+    """Row → the spans of its text (of the rows ``rows``) holding a prefix of its
+    row's surname glued to digits (ganthr7: :func:`stem_spans`). Only the texts with a
+    run of letters before a digit are read on their own (:func:`stem_rows`: C-level
+    searches of the batch; most have none)."""
+    out: dict[int, list[tuple[int, int]]] = {}
+    for k in stem_rows([texts[i] for i in rows]):
+        i = rows[k]
+        names = surnames(known[i])
+        stems = stem_spans(fold_known(texts[i]), names) if names else []
+        if stems:
+            out[i] = stems
     return out
 
 
@@ -512,7 +521,8 @@ class JsonMask(Transformer):
         Text scrubbed inside a document depends on the row only through the row's
         known values, and only on those that can be found in it: a value none of
         whose probes (see :func:`rows_with_candidates`) runs inside the document's
-        text cannot be found in any of its strings (each string's folded words run
+        text, and no surname whose prefix glued to digits is in it (:func:`_stems`),
+        cannot be found in any of its strings (each string's folded words run
         inside the text's when the text has no escapes). Such a row's document comes
         out as the same document with no known values, masked once per distinct text
         (and kept for later batches, bounded), unless the residue check would act on
@@ -537,6 +547,11 @@ class JsonMask(Transformer):
     def _mask_fast(self, values: list[str], known: list[Known], fast: list[int]) -> list[object]:
         n = len(values)
         hit = rows_with_candidates(pick(known, fast), [values[i] for i in fast])
+        # and a prefix of the row's surname glued to digits (ganthr7), which no probe
+        # of its values finds: text_scrub's own search (see _own_spans)
+        stemmed = _stems(values, known, fast)
+        if stemmed:
+            hit = [h or i in stemmed for i, h in zip(fast, hit, strict=True)]
         plain = [i for i, h in zip(fast, hit, strict=True) if not h]
         memo = self._memo
         todo = [v for v in dict.fromkeys(values[i] for i in plain) if v not in memo]
@@ -559,8 +574,9 @@ class JsonMask(Transformer):
         # candidate); a changed one is tested as the residue check would
         changed = [i for i in plain if got[i] != values[i]]
         if changed:
+            stemmed = _stems(got, known, changed)
             again = [
-                "\\" in got[i] or h
+                "\\" in got[i] or h or i in stemmed
                 for i, h in zip(
                     changed,
                     rows_with_candidates(pick(known, changed), [got[i] for i in changed]),
