@@ -255,7 +255,9 @@ def run_cmd(
             f"in {record.duration_s:.1f}s (run {record.run_id}, audit #{index})"
         )
         if result.objects_created:
-            click.echo(f"recreated {len(result.objects_created)} views, functions and triggers")
+            click.echo(
+                f"recreated {len(result.objects_created)} views, functions, triggers and comments"
+            )
         for what, reason in result.objects_skipped:
             click.echo(f"{what} not recreated: {reason}")
         for what, holds in result.schema_acknowledged:

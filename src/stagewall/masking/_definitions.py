@@ -9,6 +9,11 @@ and ``mask run`` refuses (SW520), a definition whose literal the detector takes
 for personal data or that holds a source value of a name column, unless the plan
 acknowledges it (``_schemanames.judge_definitions``); an acknowledged one is copied.
 
+Comments (PostgreSQL's ``COMMENT ON`` of every object the copy recreates, which
+the copy recreates too; MySQL/MariaDB's ``COMMENT`` of tables, columns, indexes,
+partitions and routines, which ``SHOW CREATE`` carries) are judged and read the
+same way, as text as a whole.
+
 Verify reads those definitions from the target, takes each string literal (and
 each comment inside SQL, each comment and enum label, which are text as a whole)
 as a value, and looks its
@@ -33,6 +38,7 @@ import numpy as np
 
 from stagewall.masking._units import contains
 from stagewall.masking.db._base import MARKER_TABLE
+from stagewall.masking.db._pg_introspect import comments_sql
 
 # (object, text, whether the text is SQL whose string literals are the values)
 Definition = tuple[str, str, bool]
@@ -99,15 +105,8 @@ FROM pg_catalog.pg_enum e JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
 WHERE {USER}
 UNION ALL
-SELECT 'comment ' || n.nspname || '.' || c.relname || COALESCE('.' || a.attname, ''),
-       d.description, false
-FROM pg_catalog.pg_description d
-JOIN pg_catalog.pg_class c ON c.oid = d.objoid AND d.classoid = 'pg_catalog.pg_class'::regclass
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid
-     AND d.objsubid > 0
-WHERE {USER}
-""".replace("{USER}", _PG_USER)
+SELECT x.label, x.comment, false FROM ({COMMENTS}) x(label, comment, keyword, object)
+""".replace("{USER}", _PG_USER).replace("{COMMENTS}", comments_sql(""))
 
 _MYSQL = """
 SELECT CONCAT('view ', TABLE_NAME), VIEW_DEFINITION, 1
@@ -115,6 +114,9 @@ FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()
 UNION ALL
 SELECT CONCAT(LOWER(ROUTINE_TYPE), ' ', ROUTINE_NAME), ROUTINE_DEFINITION, 1
 FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()
+UNION ALL
+SELECT CONCAT(LOWER(ROUTINE_TYPE), ' ', ROUTINE_NAME), ROUTINE_COMMENT, 0
+FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE() AND ROUTINE_COMMENT <> ''
 UNION ALL
 SELECT CONCAT('trigger ', TRIGGER_NAME), ACTION_STATEMENT, 1
 FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()

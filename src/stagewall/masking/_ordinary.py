@@ -107,8 +107,31 @@ SENSES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
          "unit list base sale retail total net gross avg sell buy cost strike ask bid offer "
          "mark max min"),
         ("grant", "type date amount access option options", "access permission role privilege"),
+        ("young", "adult adults", ""),
     ]
 }  # fmt: skip
+
+
+# verbs whose subject is a person, rarely a thing: a source name that is an ordinary
+# word opening a sentence of a literal or comment with one of them right after it
+# is the person (``'Young called about the rebate.'``, ``'Grace said she would
+# pay'``), as no price, day or grace calls, says or wants anything. Reviewed, not
+# guessed: no verb a thing is the subject of (``'Price is in cents'``, ``'Price
+# changed at noon'``, ``'Day starts at 6'``); no plural noun (``calls``, ``emails``,
+# ``visits``: ``'Price emails go out weekly'``); no participle a thing takes as
+# its object (``mailed``, ``agreed``, ``refused``, ``preferred``, ``mentioned``:
+# ``'Bill mailed to the customer'``, ``'Price agreed at signing'``); and
+# ``_schemanames.sentence_subjects`` passes over one followed by ``by``
+# (``'Price asked by the seller'``)
+PERSON_VERBS = frozenset(
+    [
+        "called", "phoned", "rang", "texted", "wrote", "said", "asked", "told",
+        "complained", "wanted", "insisted", "replied", "answered", "spoke", "thought",
+        "knew", "apologised", "apologized", "threatened", "visited", "says", "asks",
+        "tells", "complains", "wants", "prefers", "agrees", "refuses", "insists", "thinks",
+        "knows", "writes", "speaks", "apologises", "apologizes",
+    ]
+)  # fmt: skip
 
 
 def technical(ws: list[str | None], k: int) -> bool:
@@ -137,6 +160,7 @@ def ordinary(word: str) -> bool:
 __all__ = [
     "MODIFIERS",
     "PEOPLE",
+    "PERSON_VERBS",
     "SENSES",
     "TECHNICAL",
     "common_english",

@@ -13,7 +13,9 @@ A name is personal when
 - the detector finds an e-mail, phone number or IBAN in it (``_`` read as a space), or
 - a run of two to four of its words (split at ``_``, punctuation, digits and
   camel case) is a value of a column the plan masks as a name (``full_name``,
-  ``first_name``, ``last_name``), or each word of two adjacent ones is: the words
+  ``first_name``, ``last_name``), or two adjacent ones are the first and last
+  name of one source row (:mod:`._namepairs`: ``max_price`` beside a Max Price,
+  not beside a Max Young and a Mark Price): the words
   are looked up in the source database itself (one read of each such column for
   the values equal to a word, one for those beyond ASCII: case- and
   accent-insensitive, :func:`fold`; on PostgreSQL one read of each table for all
@@ -34,7 +36,7 @@ A name is personal when
   called Grace; silent when no source name is Grace) — but for a frequent English
   word the schema uses in two places (:func:`terms`: Pagila's ``film_list.price``),
   silent unless the name has a per-person shape (:func:`per_person`:
-  ``young_rebate``, a table ``young``): repetition is no proof by itself
+  ``young_rebate``, ``young_report``, a table ``young``): repetition is no proof by itself
   (:func:`terms` says why); or
 - it holds the local part of a source e-mail (of a column the plan masks as an
   e-mail), read without its separators (``anna_k``, ``annak`` for
@@ -42,7 +44,8 @@ A name is personal when
 
 Defaults, check constraints, index definitions (their predicates and
 expressions), partition bounds and domain defaults are copied whatever they hold,
-and so are the views, functions, procedures, triggers and rules of a PostgreSQL
+and so are the views, functions, procedures, triggers, rules and comments
+(``COMMENT ON``; MySQL/MariaDB's ``COMMENT`` clauses) of a PostgreSQL
 or MySQL/MariaDB source copied into the same engine (:data:`DERIVED_DEFINITIONS`,
 :func:`recreates_derived`): a string literal in one
 that the detector takes for an e-mail, phone or IBAN (in a view, function,
@@ -52,8 +55,9 @@ often the schema writes it: :func:`literal_words`) or a source e-mail's local
 part, is refused the same way; one holding a reviewed ordinary word that is a
 source name (``'days of grace'``) is a finding to acknowledge, and a frequent
 English word counts beside a word naming people only; either, written as a proper
-noun mid-sentence (``'Ask Young about the rebate'``, :func:`proper_words`), is
-judged as a name (:func:`judge_definitions`).
+noun mid-sentence (``'Ask Young about the rebate'``, :func:`proper_words`) or
+opening a sentence as the subject of a person's verb (``'Young called about the
+rebate.'``, :func:`sentence_subjects`), is judged as a name (:func:`judge_definitions`).
 An acknowledged one is copied. Verify reads every definition of the target.
 
 Messages never show the name or the literal: an object is named by its kind,
@@ -78,8 +82,9 @@ MAX_RUN = 4  # a name of up to four words (``Anna van der Berg``)
 # definitions the copy recreates without looking at them (views, functions,
 # triggers and rules holding what looks like personal data are skipped by it)
 COPIED_DEFINITIONS = frozenset({"default", "constraint", "index", "partition", "domain", "table"})
-# definitions the PostgreSQL and MySQL/MariaDB copies recreate over the masked tables
-DERIVED_DEFINITIONS = frozenset({"view", "function", "procedure", "trigger", "rule"})
+# definitions the PostgreSQL and MySQL/MariaDB copies recreate over the masked tables,
+# and the objects' comments (``COMMENT ON``; MySQL/MariaDB's ``COMMENT`` clauses)
+DERIVED_DEFINITIONS = frozenset({"view", "function", "procedure", "trigger", "rule", "comment"})
 
 
 @dataclass(frozen=True, order=True)
@@ -362,29 +367,31 @@ def per_person(ws: list[str | None], k: int, known: set[str], kind: str = "") ->
     """Whether the name of words ``ws`` of an object of ``kind`` has the shape of a
     per-person object around its word ``ws[k]`` (a source name that is a frequent
     English word the schema uses twice, :func:`terms`): a word next to it of
-    :data:`MIN_SHAPE` letters or more, no frequent English word (``young_adult``,
-    ``price_history``, ``day_of_week`` read as phrases), that the schema uses
-    nowhere else (``known``, :func:`elsewhere`: ``rebate`` of ``young_rebate``),
-    or the word alone naming a table, schema, partition or view (a table
-    ``young``). Pagila's ``last_day`` (``last``
-    of ``last_name`` and ``last_update``) and ``film_list.price`` (a column) have
-    neither; names derived from others (indexes, constraints, triggers,
-    sequences, rules: :data:`_DERIVED_KINDS`) have no shape of their own."""
-    from stagewall.masking._ordinary import common_english
-
+    :data:`MIN_SHAPE` letters or more that the schema uses nowhere else (``known``,
+    :func:`elsewhere`: ``rebate`` of ``young_rebate``, ``report`` of
+    ``young_report``), or the word alone naming a table, schema, partition or view
+    (a table ``young``). Pagila's ``last_day`` (``last`` of ``last_name`` and
+    ``last_update``) and ``film_list.price`` (a column) have neither; names derived
+    from others (indexes, constraints, triggers, sequences, rules:
+    :data:`_DERIVED_KINDS`) have no shape of their own. A standard phrase is no
+    shape, but the caller has passed over it already (:func:`._ordinary.technical`:
+    ``price_history``, ``young_adult``, and so ``young_adult_rebate``, whose word
+    next to ``young`` is ``adult``). Before, a neighbour that is a frequent English
+    word was taken for a phrase too: ``young_report`` passed where
+    ``young_rebate`` is to acknowledge, though a report per person is as likely as
+    a rebate per person and "young report" is no phrase; frequency says nothing
+    about the pair."""
     if kind in _DERIVED_KINDS:
         return False
     if kind in _ALONE_KINDS and len(ws) == 1:
         return True
     near = [ws[j] for j in (k - 1, k + 1) if 0 <= j < len(ws)]
-    english = common_english()
     return any(
         n is not None
         and len(n) >= MIN_SHAPE
         and n != ws[k]
         and n not in known
         and not (n.endswith("s") and n[:-1] in known)
-        and n not in english  # an English phrase: ``price_history``, ``young_adult``
         for n in near
     )
 
@@ -438,10 +445,17 @@ def candidates(names: Iterable[str]) -> set[str]:
     return out
 
 
-def name_hit(name: str, found: set[str]) -> bool:
-    """Whether a run of ``name``'s words is a looked-up value (``found``), or both
-    words of an adjacent pair are."""
-    return any(" ".join(r) in found or (len(r) == 2 and set(r) <= found) for r in runs(name))
+def name_hit(name: str, found: set[str], pairs: set[frozenset[str]] | None = None) -> bool:
+    """Whether a run of ``name``'s words is a looked-up value (``found``), or an
+    adjacent pair is the first and last name of one source row (``pairs``,
+    :func:`._namepairs.source_pairs`: ``max_price`` only beside a Max Price, not
+    beside a Max Young and a Mark Price); without ``pairs`` (no source to ask),
+    both words of an adjacent pair being values is enough."""
+    return any(
+        " ".join(r) in found
+        or (len(r) == 2 and (set(r) <= found if pairs is None else frozenset(r) in pairs))
+        for r in runs(name)
+    )
 
 
 _STRONG_KINDS = ("email", "phone", "iban")
@@ -703,12 +717,14 @@ def judge_names(
     ordinary: set[str] | None = None,
     terms_: set[str] | None = None,
     vocab: set[str] | None = None,
+    pairs: set[frozenset[str]] | None = None,
 ) -> list[Finding]:
     """The objects whose names hold an e-mail/phone/IBAN or a looked-up name: a run
-    of words in ``found``, a single word in ``lone`` (a source value of a name
-    column, :func:`lone_words`), or a source e-mail's local part (``locals_``,
-    :func:`local_hit`); and, with ``ordinary`` (ordinary words and the schema's own
-    words that are source names, :func:`ordinary_words`), a name holding one: judged
+    of words in ``found`` (or a pair of one row's, ``pairs``: :func:`name_hit`), a
+    single word in ``lone`` (a source value of a name column, :func:`lone_words`),
+    or a source e-mail's local part (``locals_``, :func:`local_hit`); and, with
+    ``ordinary`` (ordinary words and the schema's own words that are source names,
+    :func:`ordinary_words`), a name holding one: judged
     beside a word naming people, else a finding to acknowledge (``confirm``), each
     object holding it (``grace_period`` and ``grace_days``: two); a word of
     ``terms_`` (:func:`terms`) only beside a word naming people or, given the
@@ -721,7 +737,7 @@ def judge_names(
         kinds = pattern_kinds(o.name)
         if kinds:
             what[o] = ("what looks like " + _kinds(kinds), False)
-        elif name_hit(o.name, found) or (lone and lone_hit(o.name, lone)):
+        elif name_hit(o.name, found, pairs) or (lone and lone_hit(o.name, lone)):
             what[o] = (_NAME, False)
         elif locals_ and local_hit(o.name, locals_):
             what[o] = (_LOCAL_PART, False)
@@ -807,6 +823,12 @@ def literal_words(found: set[str]) -> set[str]:
     return {w for w in found if " " not in w and not ordinary(w)}
 
 
+# (found, lone, locals, ordinary, terms, vocab, pairs): see :func:`_lookups`
+_Lookups = tuple[
+    set[str], set[str], dict[str, bool], set[str], set[str], set[str], set[frozenset[str]]
+]
+
+
 def _lookups(
     db: Any,
     plan: Plan,
@@ -814,11 +836,14 @@ def _lookups(
     objects: Sequence[Named],
     texts: Iterable[str] = (),
     sources: Iterable[str] = (),
-) -> tuple[set[str], set[str], dict[str, bool], set[str], set[str], set[str]]:
-    """``(found, lone, locals, ordinary, terms, vocab)`` for ``objects``' names and the
-    literal ``texts`` of definitions (``sources``: the definitions' whole texts),
-    looked up in the source ``db`` (``ordinary``: :func:`ordinary_words`; ``terms``:
-    :func:`terms`; ``vocab``: :func:`vocabulary`)."""
+) -> _Lookups:
+    """``(found, lone, locals, ordinary, terms, vocab, pairs)`` for ``objects``' names
+    and the literal ``texts`` of definitions (``sources``: the definitions' whole
+    texts), looked up in the source ``db`` (``ordinary``: :func:`ordinary_words`;
+    ``terms``: :func:`terms`; ``vocab``: :func:`vocabulary`; ``pairs``: adjacent
+    words that are one row's first and last name, :func:`._namepairs.source_pairs`)."""
+    from stagewall.masking._namepairs import adjacent_pairs, source_pairs
+
     names = [o.name for o in objects]
     texts = list(texts)
     # (a literal's too: ``CHECK (login <> 'yesica.quispe')``)
@@ -827,6 +852,7 @@ def _lookups(
         db, plan, schema, candidates(names + texts) | words(names + texts), keys
     )
     sources = list(sources)
+    singles = {w for w in found if " " not in w}
     return (
         found,
         lone_words(found, objects, sources),
@@ -834,6 +860,7 @@ def _lookups(
         ordinary_words(found, objects, sources),
         terms(found, objects, sources),
         vocabulary(objects, sources),
+        source_pairs(db, plan, schema, adjacent_pairs(names + texts, singles)),
     )
 
 
@@ -859,6 +886,14 @@ def _judged(label: str, backend: str, target: str | None = None) -> bool:
     return kind in DERIVED_DEFINITIONS and recreates_derived(backend, target)
 
 
+def _prose(label: str) -> bool:
+    """Whether the definition ``label``, when its text is no SQL, is judged as one
+    literal: a comment (``COMMENT ON``, a MySQL/MariaDB ``COMMENT`` clause), a
+    MySQL/MariaDB routine's comment (labelled as the routine, which the copy
+    recreates with it); not an enum label."""
+    return label.split(" ", 1)[0] in DERIVED_DEFINITIONS
+
+
 def literal_kinds(label: str, text: str) -> set[str]:
     """What the detector takes a literal of the definition ``label`` for: an
     e-mail, phone or IBAN (:func:`pattern_kinds`); in a view, function, procedure,
@@ -873,7 +908,11 @@ def literal_kinds(label: str, text: str) -> set[str]:
 
 
 def _literal_hit(
-    text: str, found: set[str], lone: set[str], locals_: Mapping[str, bool] | None = None
+    text: str,
+    found: set[str],
+    lone: set[str],
+    locals_: Mapping[str, bool] | None = None,
+    pairs: set[frozenset[str]] | None = None,
 ) -> bool:
     """Whether the literal ``text`` is, or holds a word or run of words that is, a
     source value of a name column (``found``: runs; ``lone``: single words), or
@@ -881,7 +920,9 @@ def _literal_hit(
     if fold(text.strip()) in found:  # the literal is a value as a whole
         return True
     return (
-        name_hit(text, found) or lone_hit(text, lone) or bool(locals_ and local_hit(text, locals_))
+        name_hit(text, found, pairs)
+        or lone_hit(text, lone)
+        or bool(locals_ and local_hit(text, locals_))
     )
 
 
@@ -904,6 +945,35 @@ def proper_words(text: str) -> set[str]:
         ws = _LETTERS.findall(sentence)
         out.update(fold(w) for w in ws[1:] if len(w) > 1 and w[0].isupper() and w[1:].islower())
     return out - _CAPITALISED
+
+
+_PROSE_WORD = re.compile(r"[^\W\d_]+(?:[-'\u2019][^\W\d_]+)*")
+
+
+def sentence_subjects(text: str) -> set[str]:
+    """The folded words of ``text`` (a literal or comment) that open a sentence as
+    its subject: capitalised (``Young``, not ``YOUNG``), followed by a verb whose
+    subject is a person (:data:`._ordinary.PERSON_VERBS`: ``called``, ``said``,
+    ``asked``, ``wants``) in lower case, and that not by ``by`` (``'Price asked by
+    the seller'`` is a noun and a participle). At a sentence's start the capital
+    marks nothing (:func:`proper_words`), so the verb is the sign: ``'Young called
+    about the rebate.'`` is the person; ``'Young adults only'``, ``'Price includes
+    VAT'``, ``'Day starts at midnight'`` are the words."""
+    from stagewall.masking._ordinary import PERSON_VERBS
+
+    out: set[str] = set()
+    for sentence in _SENTENCE_END.split(text):
+        ws = _PROSE_WORD.findall(sentence)
+        if (
+            len(ws) > 1
+            and len(ws[0]) > 1
+            and ws[0][0].isupper()
+            and ws[0][1:].islower()
+            and ws[1] in PERSON_VERBS
+            and (len(ws) < 3 or ws[2] != "by")
+        ):
+            out.add(fold(ws[0]))
+    return out  # (``'June said she would pay'``: a month says nothing)
 
 
 # words English capitalises whatever they name: no sign of a person (``'due in June'``)
@@ -931,6 +1001,7 @@ def judge_definitions(
     words_: set[str] | None = None,
     locals_: Mapping[str, bool] | None = None,
     terms_: set[str] | None = None,
+    pairs: set[frozenset[str]] | None = None,
 ) -> list[Finding]:
     """Definitions the copy recreates as they are (:func:`_judged`) whose string
     literals (and comments) the detector takes for an e-mail, phone or IBAN (in a
@@ -951,18 +1022,19 @@ def judge_definitions(
 
     out: list[Finding] = []
     for obj, text, sql in defs:
-        if not _judged(obj, dialect, target) or not sql:
+        if not _judged(obj, dialect, target) or not (sql or _prose(obj)):
             continue
         kinds: set[str] = set()
         named = False
         word: str | None = None
         for lit in literals(text, sql, dialect):
             kinds |= literal_kinds(obj, lit)
-            named = named or _literal_hit(lit, found or set(), lone or set(), locals_)
+            named = named or _literal_hit(lit, found or set(), lone or set(), locals_, pairs)
             if (words_ or terms_) and word != "person":
                 word = word_hit(lit, words_ or set(), terms_ or set()) or word
-                if proper_words(lit) & ((words_ or set()) | (terms_ or set())):
-                    word = "person"  # ``'Ask Young about the rebate'``
+                written = proper_words(lit) | sentence_subjects(lit)
+                if written & ((words_ or set()) | (terms_ or set())):
+                    word = "person"  # ``'Ask Young about the rebate'``, ``'Young called.'``
         if kinds:
             out.append(
                 Finding(obj, obj, "a literal that looks like " + _kinds(kinds), "definition")
@@ -994,13 +1066,13 @@ def schema_findings(
         defs = [d for d in defs if _in_schemas(d[0], plan.schemas, db.backend)]
     if db.backend == "sqlite":  # the copy drops the comments of a CREATE
         defs = [(o, split_sql(t, "sqlite")[2], s) for o, t, s in defs]
-    judged = [d for d in defs if _judged(d[0], db.backend, target) and d[2]]
+    judged = [d for d in defs if _judged(d[0], db.backend, target) and (d[2] or _prose(d[0]))]
     texts = [lit for o, t, sql in judged for lit in literals(t, sql, db.backend)]
     sources = uses(defs)
-    found, lone, locals_, words_, terms_, vocab = _lookups(
+    found, lone, locals_, words_, terms_, vocab, pairs = _lookups(
         db, plan, schema, objects, texts, sources
     )
-    every = judge_names(objects, found, lone, locals_, words_, terms_, vocab)
+    every = judge_names(objects, found, lone, locals_, words_, terms_, vocab, pairs)
     from stagewall.masking._ordinary import common_english, ordinary
 
     # in a literal, however often the schema writes it: a source name of no English
@@ -1019,6 +1091,7 @@ def schema_findings(
             lit_ordinary - lit_terms,
             locals_,
             lit_terms,
+            pairs,
         )
     ]
     if acknowledged_out is not None:
@@ -1033,10 +1106,12 @@ def target_findings(tdb: Any, sdb: Any, plan: Plan, schema: Schema) -> list[Find
 
     objects = named_objects(tdb)
     sources = uses(definitions(tdb))
-    found, lone, locals_, words_, terms_, vocab = _lookups(sdb, plan, schema, objects, (), sources)
+    found, lone, locals_, words_, terms_, vocab, pairs = _lookups(
+        sdb, plan, schema, objects, (), sources
+    )
     return [
         f
-        for f in judge_names(objects, found, lone, locals_, words_, terms_, vocab)
+        for f in judge_names(objects, found, lone, locals_, words_, terms_, vocab, pairs)
         if not acknowledged(f.label, plan.acknowledged)
     ]
 
@@ -1087,6 +1162,7 @@ __all__ = [
     "recreates_derived",
     "runs",
     "schema_findings",
+    "sentence_subjects",
     "source_locals",
     "source_names",
     "source_values",

@@ -2,9 +2,11 @@
 
 Counts, on both sides, the tables, partitions (and the keys and indexes partitions
 have of their own), primary, unique and foreign keys, indexes,
-views, functions (and procedures, aggregates) and triggers. Tables, keys and
-indexes come from the same introspection the run uses; views, routines and
-triggers from each database's catalog. A difference is reported by kind with both
+views, functions (and procedures, aggregates), triggers and comments (``COMMENT
+ON`` an object; MySQL/MariaDB's ``COMMENT`` clauses of tables, columns, indexes,
+partitions and routines). Tables, keys and indexes come from the same
+introspection the run uses; views, routines, triggers and comments from each
+database's catalog. A difference is reported by kind with both
 counts, so a copy that lost a partition's keys, a view or a trigger shows it in
 the A.8.11 record instead of passing silently.
 """
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stagewall.masking.db._pg_introspect import comments_sql
 from stagewall.masking.schema import Schema
 
 KINDS = (
@@ -29,6 +32,7 @@ KINDS = (
     "functions",
     "triggers",
     "rules",
+    "comments",
 )
 
 # Each %(schemas)s is the list of schemas in scope (NULL: every user schema).
@@ -81,6 +85,10 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT t.tgisinternal AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast|temp)'
   AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))""",
+    # the comments the copy recreates (the public schema's default one aside)
+    "comments": "SELECT count(*) FROM ("  # noqa: S608 - constant SQL, no input
+    + comments_sql("\n  AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))")
+    + ") x",
 }
 _MYSQL = {
     "partitions": "SELECT count(*) FROM information_schema.PARTITIONS "
@@ -92,6 +100,17 @@ _MYSQL = {
     "triggers": "SELECT count(*) FROM information_schema.TRIGGERS "
     "WHERE TRIGGER_SCHEMA = DATABASE()",
     "rules": "SELECT 0",
+    "comments": """SELECT
+ (SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()
+    AND TABLE_COMMENT <> '' AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED'))
+ + (SELECT count(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()
+    AND COLUMN_COMMENT <> '')
+ + (SELECT count(DISTINCT TABLE_NAME, INDEX_NAME) FROM information_schema.STATISTICS
+    WHERE TABLE_SCHEMA = DATABASE() AND INDEX_COMMENT <> '')
+ + (SELECT count(*) FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE()
+    AND PARTITION_COMMENT <> '')
+ + (SELECT count(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()
+    AND ROUTINE_COMMENT <> '')""",
 }
 _SQLITE = {
     "partitions": "SELECT 0",
@@ -100,6 +119,7 @@ _SQLITE = {
     "functions": "SELECT 0",
     "triggers": "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'",
     "rules": "SELECT 0",
+    "comments": "SELECT 0",  # SQLite has none (a CREATE's ``--`` text is no object's)
 }
 
 

@@ -597,7 +597,7 @@ def _derived_objects(
     if recreates_derived(src.backend, tgt.backend):  # pragma: no cover - one predicate
         raise MaskingError(f"{src.backend} → {tgt.backend}: views and triggers not copied")
     # no copy recreates them: said, not dropped without a word (nor judged: lint)
-    why = f"a {src.backend} → {tgt.backend} copy recreates tables, not views or triggers"
+    why = f"a {src.backend} → {tgt.backend} copy recreates tables, not views, triggers or comments"
     labels = {o for o, _, _ in definitions(src) if o.split(" ", 1)[0] in DERIVED_DEFINITIONS}
     return [], [(label, why) for label in sorted(labels)]
 

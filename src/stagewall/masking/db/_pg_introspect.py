@@ -128,6 +128,101 @@ WHERE p.prokind = 'a' AND a.aggkind = 'n'
     + "ORDER BY p.oid\n"
 )
 
+
+def comments_sql(scope: str) -> str:
+    """``(label, comment, keyword, object)`` of every ``COMMENT ON`` of a user object
+    the copy recreates (tables, partitions, columns, views, materialised views,
+    indexes, sequences, functions, procedures, aggregates, enum, domain, range and
+    composite types, schemas, table and domain constraints, triggers and rules), not
+    part of an extension: ``COMMENT ON {keyword} {object}`` recreates it. ``label``
+    (``comment public.customers.notes``) is how the schema check, verify and the
+    plan's ``acknowledged:`` name it. The ``public`` schema's own ``'standard public
+    schema'`` (every new database has it) is left out. ``scope``: more WHERE terms
+    on ``n.nspname`` (constants of the callers, never input)."""
+    not_ext = (
+        "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x WHERE x.classid = d.classoid"
+        " AND x.objid = d.objoid AND x.deptype = 'e')"
+    )
+    where = (
+        "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'"
+        f" AND {not_ext}{scope}"
+    )
+    rel = "quote_ident(n.nspname) || '.' || quote_ident(c.relname)"
+    # objects of a table, named ``name ON table``: triggers and rules
+    on_table = "".join(
+        f"""UNION ALL
+SELECT 'comment ' || n.nspname || '.' || c.relname || '.' || g.{name}, d.description,
+       '{keyword}', quote_ident(g.{name}) || ' ON ' || {rel}
+FROM pg_catalog.pg_description d
+JOIN pg_catalog.{catalog} g ON g.oid = d.objoid
+     AND d.classoid = 'pg_catalog.{catalog}'::regclass
+JOIN pg_catalog.pg_class c ON c.oid = g.{table}
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE {own} AND {where}
+"""  # noqa: S608 - constant SQL, no input
+        for keyword, catalog, name, table, own in (
+            ("TRIGGER", "pg_trigger", "tgname", "tgrelid", "NOT g.tgisinternal"),
+            ("RULE", "pg_rewrite", "rulename", "ev_class", "g.rulename <> '_RETURN'"),
+        )
+    )
+    return f"""
+SELECT 'comment ' || n.nspname || '.' || c.relname || COALESCE('.' || a.attname, ''),
+       d.description,
+       CASE WHEN d.objsubid > 0 THEN 'COLUMN' WHEN c.relkind IN ('r', 'p') THEN 'TABLE'
+            WHEN c.relkind = 'v' THEN 'VIEW' WHEN c.relkind = 'm' THEN 'MATERIALIZED VIEW'
+            WHEN c.relkind IN ('i', 'I') THEN 'INDEX' WHEN c.relkind = 'S' THEN 'SEQUENCE'
+            ELSE 'FOREIGN TABLE' END,
+       {rel} || COALESCE('.' || quote_ident(a.attname), '')
+FROM pg_catalog.pg_description d
+JOIN pg_catalog.pg_class c ON c.oid = d.objoid AND d.classoid = 'pg_catalog.pg_class'::regclass
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid
+     AND d.objsubid > 0
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'i', 'I', 'S', 'f', 'c')
+  AND (a.attname IS NOT NULL OR (d.objsubid = 0 AND c.relkind <> 'c')) AND {where}
+UNION ALL
+SELECT 'comment ' || n.nspname || '.' || p.proname, d.description,
+       CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END,
+       (pg_catalog.pg_identify_object(d.classoid, d.objoid, 0)).identity
+FROM pg_catalog.pg_description d
+JOIN pg_catalog.pg_proc p ON p.oid = d.objoid AND d.classoid = 'pg_catalog.pg_proc'::regclass
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE {where}
+UNION ALL
+SELECT 'comment ' || n.nspname || '.' || t.typname, d.description,
+       CASE WHEN t.typtype = 'd' THEN 'DOMAIN' ELSE 'TYPE' END,
+       quote_ident(n.nspname) || '.' || quote_ident(t.typname)
+FROM pg_catalog.pg_description d
+JOIN pg_catalog.pg_type t ON t.oid = d.objoid AND d.classoid = 'pg_catalog.pg_type'::regclass
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_catalog.pg_class c ON c.oid = t.typrelid
+WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND c.relkind = 'c')) AND {where}
+UNION ALL
+SELECT 'comment ' || n.nspname, d.description, 'SCHEMA', quote_ident(n.nspname)
+FROM pg_catalog.pg_description d
+JOIN pg_catalog.pg_namespace n ON n.oid = d.objoid
+     AND d.classoid = 'pg_catalog.pg_namespace'::regclass
+WHERE NOT (n.nspname = 'public' AND d.description = 'standard public schema') AND {where}
+UNION ALL
+SELECT 'comment ' || n.nspname || '.' || COALESCE(c.relname, t.typname) || '.' || k.conname,
+       d.description, 'CONSTRAINT',
+       quote_ident(k.conname) || ' ON ' || CASE WHEN c.oid IS NULL THEN 'DOMAIN ' ELSE '' END
+       || quote_ident(n.nspname) || '.' || quote_ident(COALESCE(c.relname, t.typname))
+FROM pg_catalog.pg_description d
+JOIN pg_catalog.pg_constraint k ON k.oid = d.objoid
+     AND d.classoid = 'pg_catalog.pg_constraint'::regclass
+JOIN pg_catalog.pg_namespace n ON n.oid = k.connamespace
+LEFT JOIN pg_catalog.pg_class c ON c.oid = k.conrelid AND k.conrelid <> 0
+LEFT JOIN pg_catalog.pg_type t ON t.oid = k.contypid AND k.contypid <> 0
+WHERE COALESCE(c.relname, t.typname) IS NOT NULL AND {where}
+{on_table}"""  # noqa: S608 - constant SQL, no input
+
+
+COMMENTS = (
+    comments_sql("\n  AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))")
+    + "ORDER BY 1\n"
+)
+
 # inheritance children (not declarative partitions: Sakila's payment_p2007_01 INHERITS
 # payment), both tables in scope: child oid, quoted parent, in inheritance order
 INHERITS = """
@@ -335,6 +430,8 @@ class PgDDL:
     inherits: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     # (table, rule name, CREATE RULE ...) of tables' rules (views' _RETURN excluded)
     rules: list[tuple[str, str, str]] = field(default_factory=list)
+    # (label, comment, COMMENT ON ... IS ...) of the objects' comments (:func:`comments_sql`)
+    comments: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 SEQUENCES = (
@@ -713,6 +810,12 @@ def introspect(cur: Any, schemas: Sequence[str] | None) -> tuple[Schema, PgDDL]:
         ddl.inherits.setdefault(by_oid[child], []).append((by_oid[parent], quoted[parent]))
     cur.execute(RULES, (oids,))
     ddl.rules = [(by_oid[r[0]], str(r[1]), str(r[2])) for r in cur.fetchall()]
+    cur.execute(COMMENTS, scope)
+    ddl.comments = [
+        (str(label), str(text), f"COMMENT ON {kw} {obj} IS {_literal(str(text))}")
+        for label, text, kw, obj in cur.fetchall()
+        if MARKER_TABLE not in str(label)
+    ]
     return Schema(backend="postgresql", tables=tuple(tables)), ddl
 
 
@@ -720,4 +823,13 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-__all__ = ["PgDDL", "introspect"]
+def _literal(text: str) -> str:
+    """``text`` as an SQL string literal (``E'…'`` when it holds a backslash, so it
+    reads the same whatever ``standard_conforming_strings`` is)."""
+    body = text.replace("'", "''")
+    if "\\" in body:
+        return "E'" + body.replace("\\", "\\\\") + "'"
+    return "'" + body + "'"
+
+
+__all__ = ["COMMENTS", "PgDDL", "comments_sql", "introspect"]

@@ -688,7 +688,8 @@ class PostgresDatabase(Database):
         )
 
     def create_derived_objects(self) -> tuple[list[str], list[tuple[str, str]]]:
-        """After the data: the source's views, materialised views and triggers.
+        """After the data: the source's views, materialised views, triggers, rules
+        and, last, the comments of every object (``COMMENT ON``).
 
         Returns every schema object created or skipped in this run (the functions
         created before the tables included), each as ``"view public.v"`` and the
@@ -743,6 +744,15 @@ class PostgresDatabase(Database):
             self._create_object(f"trigger {name} on {table}", definition)
         for table, name, definition in same.rules:  # after the data, like triggers
             self._create_object(f"rule {name} on {table}", definition)
+        for label, text, statement in same.comments:  # last: every object they describe
+            if not self._holds_personal_data(label, text):
+                reason = self._try_create(statement)
+                if reason is None:
+                    self.objects_created.append(label)
+                else:
+                    self.objects_skipped.append(
+                        (label, f"cannot be created on the target: {reason}")
+                    )
         return list(self.objects_created), list(self.objects_skipped)
 
     def guess_fulltext(
