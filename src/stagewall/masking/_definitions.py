@@ -31,12 +31,14 @@ lint refuses a LIST bound, or a RANGE bound of text, of a masked column.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from stagewall.masking._units import contains
+from stagewall.masking._units import H, contains
 from stagewall.masking.db._base import MARKER_TABLE
 from stagewall.masking.db._pg_introspect import comments_sql
 
@@ -232,12 +234,19 @@ def split_sql(text: str, dialect: str = "postgresql") -> tuple[list[str], list[s
 
 
 def definition_hits(
-    db: Any, sets: Any, acknowledged: Mapping[str, str] | None = None
+    db: Any,
+    sets: Any,
+    acknowledged: Mapping[str, str] | None = None,
+    sensitive: Callable[[H], npt.NDArray[np.bool_]] | None = None,
 ) -> dict[str, int]:
     """Object → how many of its literals hold a sensitive unit, or what the detector
     takes for an e-mail, phone or IBAN (in a view, function, procedure, trigger or
     rule: for anything, ``_schemanames.literal_kinds``; a source value or not;
-    unless the plan ``acknowledged`` the object)."""
+    unless the plan ``acknowledged`` the object). ``sensitive``: which hashes are
+    (default: those of ``sets.sensitive``; verify's tells the doubtful units a
+    scrubber passes through, see :mod:`._scrublate`)."""
+    if sensitive is None:
+        sensitive = partial(contains, sets.sensitive)
     from stagewall.masking._schemanames import acknowledged as is_acked
     from stagewall.masking._schemanames import literal_kinds
 
@@ -257,14 +266,14 @@ def definition_hits(
         if literal_kinds(owners[k], v) and not is_acked(owners[k], ack)
     ]
     units = sets.hasher.flat(values)
-    hit = contains(sets.sensitive, units.hashes)
+    hit = sensitive(units.hashes)
     # the words and runs of words inside each value, looked up as whole values: a
     # lone surname in a comment (``-- special case for Ganthriv``) is no token
     at, grams = phrases(values)
     if grams:
         got = sets.hasher.without_detector().flat(grams)
         inner = np.zeros(len(values), dtype=bool)
-        found = got.owner[contains(sets.sensitive, got.hashes)]
+        found = got.owner[sensitive(got.hashes)]
         inner[np.asarray(at, dtype=np.int64)[found]] = True
         hit_owners = np.union1d(units.owner[hit], np.flatnonzero(inner))
     else:

@@ -7,10 +7,11 @@ merged here; each part of the target is searched against the merged sets, which
 the workers share copy-on-write. Parts of the source are read in the snapshot the
 coordinator exported (PostgreSQL), so all of them see one source.
 
-Two shortcuts leave every result as it was (tests/masking/test_gate.py compares):
-the detector reads only the target texts that hold a sensitive unit
-(:mod:`._gate`), and the tokens inside a pseudonymiser's outputs are found only
-for the target hits that need them (:func:`._late.resolve`).
+Three shortcuts leave every hit as it was (tests/masking/test_gate.py and
+test_scrub_late.py compare): the detector reads only the target texts that hold a
+sensitive unit (:mod:`._gate`), the tokens inside a pseudonymiser's outputs are
+found only for the target hits that need them (:func:`._late.resolve`), and so are
+a scrubber's outputs (:mod:`._scrublate`): what it passes through, what it writes.
 """
 
 from __future__ import annotations
@@ -72,6 +73,18 @@ class Sets:
     # columns whose legitimate outputs lack the tokens inside them: pseudonymisers,
     # whose outputs are cheap to recompute for the few hits that need them (_late)
     late: frozenset[Col] = frozenset()
+    # scrubbed columns whose outputs were not computed (their legit and passed_by are
+    # left to _scrublate), the units of their values (whole values and JSON leaves),
+    # and the units of ``sensitive`` that are sensitive only if no scrubber passes
+    # them through unchanged (the scan keeps their hits pending)
+    scrub_late: frozenset[Col] = frozenset()
+    scrubbed: dict[Col, H] = field(default_factory=dict)
+    doubtful: H = field(default_factory=lambda: EMPTY)
+    # the source tables' primary keys (a target row is paired with its source row)
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # how many distinct hashes the target is searched for: ``sensitive`` with the
+    # units a scrubber passes through unchanged (the same late and eager)
+    searched: int = 0
     _members: Members | None = field(default=None, init=False, repr=False, compare=False)
 
     def is_sensitive(self, hashes: H) -> npt.NDArray[np.bool_]:
@@ -102,7 +115,7 @@ class _Part:
     strong: H
     weak: H
     allowed: H
-    passed: H
+    passed: H  # passed through by a transformer other than a scrubber
     pii: H
     legit: dict[Col, H]
     passed_by: dict[Col, H]
@@ -115,6 +128,11 @@ class _Part:
     late: frozenset[Col]
     # whether a unit is an IBAN's compact form (the gate then reads IBANs with spaces)
     compact_ibans: bool = True
+    # passed through by a scrubber (eager), or the units of a scrubbed column's values
+    # whose outputs were not computed (late)
+    passed_scrub: H = field(default_factory=lambda: EMPTY)
+    scrubbed: dict[Col, H] = field(default_factory=dict)
+    key: tuple[str, ...] = ()
 
 
 def hasher_for(key: MaskingKey) -> Hasher:
@@ -141,9 +159,10 @@ def collect(
 
     ``jobs`` > 1 (with ``url``, and ``snapshot`` where the backend has one): the
     tables' parts are read in forked workers. ``late=False`` finds the tokens inside
-    every column's outputs here, leaving nothing to :mod:`._late` (the reference
-    the tests compare with). ``meanwhile`` runs in this process while the workers
-    read (or after the reading, with one job).
+    every column's outputs here and runs the scrubbers on every row, leaving nothing
+    to :mod:`._late` and :mod:`._scrublate` (the reference the tests compare with).
+    ``meanwhile`` runs in this process while the workers read (or after the
+    reading, with one job).
     """
     from stagewall.masking._parallel import can_fork, forked, largest_first, split
 
@@ -160,9 +179,10 @@ def collect(
         # the related rows a table's scrubbers need, read once here (in the exported
         # snapshot's transaction) and shared copy-on-write by every part of the table:
         # each part read them all again before (a part's rows reference any of them)
+        # (late, the scrubbers are not run here: nothing needs them)
         shared = {
             "collect": (plan, schema, key, url, snapshot, batch_rows, late),
-            "known": prepared_known_rows(plan, schema, key, db, batch_rows),
+            "known": {} if late else prepared_known_rows(plan, schema, key, db, batch_rows),
         }
         parts = forked(_collect_worker, items, jobs, shared, done, meanwhile)
     else:
@@ -256,6 +276,8 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
     weak = union([p.weak for p in parts])
     allowed = union([p.allowed for p in parts])
     passed = union([p.passed for p in parts])
+    passed_scrub = union([p.passed_scrub for p in parts])
+    scrubbed = by_column([p.scrubbed for p in parts])
     rows: dict[str, int] = {}
     for p in parts:
         rows[p.table] = rows.get(p.table, 0) + p.rows
@@ -267,12 +289,18 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
     # phones, streets, ...): a kept column holding those too (an FTS ``author``
     # column of the customers' surnames) is a copy of them, reported in that column.
     public = np.setdiff1d(allowed, union([pii, owned]), assume_unique=True)
-    sensitive = union(
-        [
-            np.setdiff1d(strong, public, assume_unique=True),
-            np.setdiff1d(weak, union([allowed, passed]), assume_unique=True),
-        ]
-    )
+    sure = np.setdiff1d(strong, public, assume_unique=True)
+    maybe = np.setdiff1d(weak, union([allowed, passed]), assume_unique=True)
+    # what scrubbers pass through is not sensitive: passed_scrub of those that ran
+    # here; of the others (late), the units of their values that nothing else decides
+    # are doubtful, and _scrublate runs them for those a target cell holds
+    searched = union([sure, maybe])
+    unpassed = np.setdiff1d(maybe, passed_scrub, assume_unique=True)
+    sensitive = union([sure, unpassed])
+    doubtful = EMPTY
+    if scrubbed:
+        doubtful = np.intersect1d(unpassed, union(list(scrubbed.values())), assume_unique=True)
+        doubtful = np.setdiff1d(doubtful, sure, assume_unique=True)
     gate_hashes = np.concatenate([p.gate_hashes for p in parts]) if parts else EMPTY
     gate_keys = np.concatenate([p.gate_keys for p in parts]) if parts else EMPTY
     gate_lengths = (
@@ -293,6 +321,11 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
         by_column([p.passed_by for p in parts]),
         gate,
         frozenset(c for p in parts for c in p.late),
+        frozenset(scrubbed),
+        scrubbed,
+        doubtful,
+        {p.table: p.key for p in parts if p.scrubbed},
+        int(searched.size),
     )
 
 
@@ -362,11 +395,13 @@ def _collect_part(
 ) -> _Part:
     """The hash arrays of one part of ``table`` (``where``). ``knows``: the table's
     :class:`KnownRows` already prepared (:func:`prepared_known_rows`); else made and
-    prepared here when a scrubber needs it."""
+    prepared here when a scrubber needs it. ``late_tokens``: pseudonymisers' tokens
+    and scrubbers' outputs are left to :mod:`._late` and :mod:`._scrublate`."""
     from stagewall.masking.db import copy_columns
 
     strong, weak, allowed, passed, pii = HashSet(), HashSet(), HashSet(), HashSet(), HashSet()
-    owned = HashSet()
+    owned, passed_scrub = HashSet(), HashSet()
+    scrubbed: dict[Col, HashSet] = {}
     gate_h: list[H] = []
     gate_k: list[H] = []
     gate_n: list[npt.NDArray[np.int64]] = []
@@ -379,7 +414,7 @@ def _collect_part(
     documents = frozenset(c.name for c in copy_columns(table) if is_document(c))
     transformers = _transformers(plan, schema, key, table)
     # scrubbers are recomputed with the row's known values, as the run gave them
-    if not _wants_known(transformers):
+    if late_tokens or not _wants_known(transformers):  # (only scrubbers want them)
         knows = None
     elif knows is None:
         knows = KnownRows(known_spec(plan, schema, table), cols)
@@ -402,7 +437,7 @@ def _collect_part(
             # a scrubber searches the very texts whose units are found here again:
             # the detector remembers their findings for it (findings depend on the
             # text alone)
-            with remembering() if _scrubs(tr) else nullcontext():
+            with remembering() if _scrubs(tr) and not late_tokens else nullcontext():
                 units, texts = hasher.flat_texts(as_documents(values) if c in documents else values)
                 pii.add_array(units.of(PII).hashes)
                 maybe = units.kind == PII if tr == KEEP else np.ones(units.kind.size, dtype=bool)
@@ -437,36 +472,37 @@ def _collect_part(
                 if tr is None:
                     legit.setdefault((table.qualified, c), HashSet())
                     continue
+                if scrubber and late_tokens and _late_scrubber(tr):
+                    # what the scrubber writes and passes through counts only for the
+                    # target cells holding a unit of it: found then (_scrublate); what
+                    # it would refuse, it refuses here, as the eager way
+                    check(tr, values, table, c)
+                    scrubbed.setdefault((table.qualified, c), HashSet()).add_array(
+                        units.of(WHOLE, LEAF).hashes
+                    )
+                    continue
                 outputs = transform(tr, list(values), table, c, known)
+                if scrubber:
+                    got = scrub_contributions(hasher, units, values, outputs)
+                    legit.setdefault((table.qualified, c), HashSet()).add_array(got[0])
+                    passed_scrub.add_array(got[1])
+                    passed_by.setdefault((table.qualified, c), HashSet()).add_array(got[2])
+                    continue
                 if late_tokens and _late(tr):
                     # tokens inside these outputs count only where a target cell's
                     # token hits: found then by _late.resolve(), with a gate of the hits
                     late.add((table.qualified, c))
-                    out, kept = bare.flat(outputs), None
-                elif scrubber:
-                    out, kept = changed_units(hasher, values, outputs)
+                    out = bare.flat(outputs)
                 else:
-                    out, kept = hasher.flat(outputs), None
+                    out = hasher.flat(outputs)
                 # an output unit is legitimate in this column unless it is a unit of
                 # the very value it came from
                 mine = units.pair_keys()
                 new = ~contains(unique_sorted(mine), out.pair_keys())
                 legit.setdefault((table.qualified, c), HashSet()).add_array(out.hashes[new])
-                shared = (WHOLE, LEAF) if scrubber else (LEAF,)
-                a, b = units.of(*shared), out.of(*shared)
+                a, b = units.of(LEAF), out.of(LEAF)
                 same = contains(unique_sorted(a.pair_keys()), b.pair_keys())
                 passed.add_array(b.hashes[same])
-                if scrubber:
-                    whole = b.kind == WHOLE
-                    passed_by.setdefault((table.qualified, c), HashSet()).add_array(
-                        b.hashes[same & whole]
-                    )
-                if kept is not None:
-                    # a text the scrubber left as it was has the units of its input:
-                    # none of them new, and its shared ones passed through
-                    as_was = kept[a.owner]
-                    passed.add_array(a.hashes[as_was])
-                    passed_by[(table.qualified, c)].add_array(a.hashes[as_was & (a.kind == WHOLE)])
         if progress:
             progress(f"source {table.qualified}", m)
     gh = np.concatenate(gate_h) if gate_h else EMPTY
@@ -489,7 +525,36 @@ def _collect_part(
         gn,
         frozenset(late),
         ibans,
+        passed_scrub.array(),
+        {k: v.array() for k, v in scrubbed.items()},
+        tuple(table.primary_key),
     )
+
+
+def scrub_contributions(
+    hasher: Hasher, units: FlatUnits, values: Sequence[object], outputs: Sequence[object]
+) -> tuple[H, H, H]:
+    """What a scrubber's ``outputs`` of ``values`` (whose units are ``units``, owners
+    their row numbers) add to its column's legitimate outputs, to what the plan
+    passes through, and to its column's own passed-through text (``passed_by``);
+    hashes in no order, with repeats. Each row's share depends on that row alone:
+    the rows of a batch may be taken in any groups (:mod:`._scrublate` takes few)."""
+    out, kept = changed_units(hasher, values, outputs)
+    # an output unit is legitimate in this column unless it is a unit of the very
+    # value it came from
+    new = ~contains(unique_sorted(units.pair_keys()), out.pair_keys())
+    # content the scrubber leaves alone is passed through by the plan
+    a, b = units.of(WHOLE, LEAF), out.of(WHOLE, LEAF)
+    same = contains(unique_sorted(a.pair_keys()), b.pair_keys())
+    passed = [b.hashes[same]]
+    passed_by = [b.hashes[same & (b.kind == WHOLE)]]
+    if kept is not None:
+        # a text the scrubber left as it was has the units of its input: none of
+        # them new, and its shared ones passed through
+        as_was = kept[a.owner]
+        passed.append(a.hashes[as_was])
+        passed_by.append(a.hashes[as_was & (a.kind == WHOLE)])
+    return out.hashes[new], np.concatenate(passed), np.concatenate(passed_by)
 
 
 def changed_units(
@@ -517,9 +582,18 @@ def _same_text(value: object, output: object) -> bool:
 
 def _late(tr: Any) -> bool:
     """Whether the tokens inside ``tr``'s outputs are left to :mod:`._late`: a
-    pseudonymiser, recomputed alone from its own column (not a scrubber, which is
-    costly to recompute and needs the row's known values)."""
+    pseudonymiser, recomputed alone from its own column (a scrubber needs the row's
+    known values: :func:`_late_scrubber`)."""
     return tr.name not in SCRUBBERS and not getattr(tr, "wants_known", False)
+
+
+def _late_scrubber(tr: Any) -> bool:
+    """Whether a scrubber's outputs can be left to :mod:`._scrublate`: it refuses no
+    value its :func:`check` lets through, so not running it on a row changes no
+    outcome (text_scrub refuses none; json_mask, without transformers of its own
+    paths and with unknown keys kept or scrubbed, only a value that is no JSON
+    document)."""
+    return tr.name == "text_scrub" or bool(getattr(tr, "refuses_only_non_documents", False))
 
 
 def transform(
@@ -531,21 +605,43 @@ def transform(
         else:
             out = tr.transform(values)
     except StagewallError as exc:
-        raise MaskingError(
-            f"{table.qualified}.{column}: cannot recompute transformer {tr.name!r}: {exc.message}",
-            hint=exc.hint,
-        ) from None
+        raise _cannot(tr, table, column, exc) from None
     return out
+
+
+def check(tr: Any, values: Sequence[object], table: Table, column: str) -> None:
+    """Raise what :func:`transform` raises for a value ``tr`` refuses (see
+    :func:`_late_scrubber`), without computing the outputs."""
+    if getattr(tr, "check", None) is None:
+        return
+    try:
+        tr.check(values)
+    except StagewallError as exc:
+        raise _cannot(tr, table, column, exc) from None
+
+
+def _cannot(tr: Any, table: Table, column: str, exc: StagewallError) -> MaskingError:
+    return MaskingError(
+        f"{table.qualified}.{column}: cannot recompute transformer {tr.name!r}: {exc.message}",
+        hint=exc.hint,
+    )
 
 
 @dataclass
 class Pending:
-    """Hits of a late column (see ``Sets.late``) before :mod:`._late`: the cell
-    (row number in the part or table) and normalised text of every hitting unit."""
+    """Hits a column's count waits for: the cell (row number in the part or table)
+    of every hitting unit and its hash; in a late pseudonymiser's column (see
+    ``Sets.late``, :mod:`._late`) its normalised text too; in a late scrubber's
+    column (``Sets.scrub_late``, :mod:`._scrublate`) the target key of each cell with
+    a unit that is not doubtful (its source row's outputs excuse it, or not). In any
+    other column, the cells whose only hits are doubtful units (``Sets.doubtful``)."""
 
     cells: list[npt.NDArray[np.int64]] = field(default_factory=list)
     hashes: list[H] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
+    keys: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
+    # which hits the late pseudonymiser's own outputs excuse (:func:`._late.resolve_tokens`)
+    excused: npt.NDArray[np.bool_] | None = None
 
 
 @dataclass
@@ -617,6 +713,7 @@ def merged_scan(tables: Sequence[Table], parts: Sequence[ScanResult]) -> list[Sc
             into.cells += [x + m.rows for x in got.cells]
             into.hashes += got.hashes
             into.texts += got.texts
+            into.keys.update((cell + m.rows, k) for cell, k in got.keys.items())
         m.rows += p.rows
         m.scanned += p.scanned
     return [merged[t.qualified] for t in tables]
@@ -655,6 +752,10 @@ class PartScan:
     def __init__(self, table: Table, sets: Sets) -> None:
         self.table, self.sets = table, sets
         self.columns = [c.name for c in table.columns]
+        # where the source table's key is in this one (None: not all of it)
+        pk = sets.keys.get(sets.source_name(table), ())
+        mine = set(self.columns)
+        self.key_at = [self.columns.index(c) for c in pk] if pk and set(pk) <= mine else None
         # hstore and xml cells are read as documents: the values inside are leaves
         self.documents = frozenset(i for i, c in enumerate(table.columns) if is_document(c))
         self.counts = dict.fromkeys(self.columns, 0)
@@ -680,14 +781,51 @@ class PartScan:
                 # row-by-row search still finds a row's own values in it
                 hit = not_in(hit, units.hashes, sets.legit.get(where_, EMPTY))
                 hit = not_in(hit, units.hashes, sets.passed_by.get(where_, EMPTY))
-                if where_ in sets.late and hit.any():
+                if not hit.any():
+                    continue
+                doubt = None
+                if sets.doubtful.size:  # sensitive unless a scrubber passes them through
+                    doubt = np.zeros(hit.size, dtype=bool)
+                    at = np.flatnonzero(hit)
+                    doubt[at] = contains(sets.doubtful, units.hashes[at])
+                if where_ in sets.late:
                     got = pending.setdefault(c, Pending())
                     got.cells.append(units.owner[hit] + (n - m))
                     got.hashes.append(units.hashes[hit])
                     got.texts += list(compress(texts, hit.tolist()))
                     continue
+                if where_ in sets.scrub_late:
+                    got = pending.setdefault(c, Pending())
+                    got.cells.append(units.owner[hit] + (n - m))
+                    got.hashes.append(units.hashes[hit])
+                    sure = hit if doubt is None else hit & ~doubt
+                    self._keys(got, np.unique(units.owner[sure]), columns, n - m)
+                    continue
                 # a cell (one value) counts once, however many of its units hit
+                if doubt is not None and doubt.any():
+                    cells = np.unique(units.owner[hit & ~doubt])
+                    counts[c] += int(cells.size)
+                    # the cells with doubtful hits alone wait for the scrubbers
+                    rest = doubt & ~np.isin(units.owner, cells)
+                    if rest.any():
+                        got = pending.setdefault(c, Pending())
+                        got.cells.append(units.owner[rest] + (n - m))
+                        got.hashes.append(units.hashes[rest])
+                    continue
                 counts[c] += int(np.unique(units.owner[hit]).size)
+
+    def _keys(
+        self, got: Pending, rows: npt.NDArray[np.int64], columns: list[list[Any]], at: int
+    ) -> None:
+        """The target key of each of ``rows`` of the batch, into ``got`` (cells from ``at``)."""
+        from stagewall.masking._known_rows import canon
+
+        for i in rows.tolist():
+            key = self.key_at
+            if key is None or any(columns[k][i] is None for k in key):
+                got.keys[i + at] = None
+            else:
+                got.keys[i + at] = tuple(canon(columns[k][i]) for k in key)
 
     def result(self) -> ScanResult:
         return ScanResult(self.table.qualified, self.counts, self.rows, self.scanned, self.pending)

@@ -9,6 +9,8 @@ there: the scan keeps the hits of such columns pending, and :func:`resolve` then
 recomputes only those columns' outputs from the source, in the same snapshot,
 running the detector only on outputs that hold a pending unit (:class:`._gate.Gate`
 of the hits). The result is the one the eager way gives (tests/masking/test_gate.py).
+Scrubbers' outputs are found late too, by :mod:`._scrublate`: :func:`resolve` does
+both.
 """
 
 from __future__ import annotations
@@ -26,7 +28,18 @@ from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
 
 
-def resolve(
+def resolve(found: Sequence[ScanResult], sets: Sets, *source: Any) -> None:
+    """Count every pending hit of ``found`` (in place): those of late
+    pseudonymisers' columns (:func:`resolve_tokens`, whose ``plan, schema, db, key,
+    batch_rows`` are ``source``), then those the scrubbers decide
+    (:meth:`._scrublate.Scrubs.settle`)."""
+    from stagewall.masking._scrublate import Scrubs
+
+    resolve_tokens(found, sets, *source)
+    Scrubs(sets, *source).settle(found)
+
+
+def resolve_tokens(
     found: Sequence[ScanResult],
     sets: Sets,
     plan: Plan,
@@ -35,22 +48,30 @@ def resolve(
     key: MaskingKey,
     batch_rows: int,
 ) -> None:
-    """Count the pending hits of late columns (in place): a hit stays unless the
-    column's transformer outputs that unit, as a token inside an output, for some
-    source value other than the one it is a unit of (the legitimate-output rule
+    """The pending hits of late pseudonymisers' columns (in place): a hit stays unless
+    the column's transformer outputs that unit, as a token inside an output, for
+    some source value other than the one it is a unit of (the legitimate-output rule
     the other columns get in :func:`collect`). Only the column's own source values
-    are read and recomputed, and the detector reads only the texts holding a hit."""
+    are read and recomputed, and the detector reads only the texts holding a hit.
+    A column's cells are counted here unless a hit is doubtful (``Sets.doubtful``):
+    then the scrubbers decide, and the hits this excuses wait (``Pending.excused``)."""
     for result in found:
-        for column, got in result.pending.items():
+        for column, got in list(result.pending.items()):
+            where = (sets.source_name_of(result.table), column)
+            if where not in sets.late or got.excused is not None:
+                continue
             hashes = np.concatenate(got.hashes)
             cells = np.concatenate(got.cells)
-            table = schema.table(sets.source_name_of(result.table))
+            table = schema.table(where[0])
             legit = EMPTY
             if table is not None:
                 legit = _late_legit(plan, schema, db, key, sets, table, column, got, batch_rows)
-            still = ~contains(legit, hashes)
-            result.counts[column] += int(np.unique(cells[still]).size)
-        result.pending.clear()
+            excused = contains(legit, hashes)
+            if sets.doubtful.size and contains(sets.doubtful, hashes[~excused]).any():
+                got.excused = excused
+                continue
+            result.counts[column] += int(np.unique(cells[~excused]).size)
+            del result.pending[column]
 
 
 def _late_legit(
@@ -97,4 +118,4 @@ def _late_legit(
     return legit.array()
 
 
-__all__ = ["resolve"]
+__all__ = ["resolve", "resolve_tokens"]

@@ -145,6 +145,7 @@ def verify(
     progress: Progress | None = None,
     jobs: int = 1,
     stop: Callable[[], str | None] | None = None,
+    late: bool = True,
 ) -> VerifyReport:
     """Verify ``target_url`` against ``source_url`` under ``plan``; see the module doc.
 
@@ -157,6 +158,10 @@ def verify(
     over, here and, through a shared flag, in its forked workers (the coordinator asks
     it while it waits for them); once it names a reason, verify ends at that batch with
     :class:`~stagewall.errors.MaskingRunStopped` (SW870) and reports nothing.
+
+    ``late=False`` recomputes every transformer's outputs up front (see
+    :func:`._hashscan.collect`): the same report, more slowly (the reference the
+    tests compare with).
     """
     from stagewall.masking._parallel import fewer_collections
     from stagewall.masking.db._base import BATCH_CHECK
@@ -171,6 +176,7 @@ def verify(
             return _verify(
                 plan, source_url, target_url, key,
                 subset=subset, batch_rows=batch_rows, progress=progress, jobs=jobs,
+                late=late,
             )  # fmt: skip
     finally:
         if token is not None:
@@ -179,7 +185,7 @@ def verify(
 
 def _verify(
     plan: Plan, source_url: str, target_url: str, key: MaskingKey, *, subset: bool,
-    batch_rows: int, progress: Progress | None, jobs: int,
+    batch_rows: int, progress: Progress | None, jobs: int, late: bool = True,
 ) -> VerifyReport:  # fmt: skip
     """:func:`verify` without the collector setting."""
     from stagewall.masking import (
@@ -189,6 +195,7 @@ def _verify(
         _late,
         _rowcheck,
         _schemanames,
+        _scrublate,
     )
     from stagewall.masking.db import open_database
     from stagewall.masking.db._base import between_batches
@@ -224,7 +231,7 @@ def _verify(
 
             sets = _hashscan.collect(
                 plan, schema, sdb, key, batch_rows, progress,
-                jobs=jobs, url=sdb.url, snapshot=snapshot, meanwhile=lookups_now,
+                jobs=jobs, url=sdb.url, snapshot=snapshot, meanwhile=lookups_now, late=late,
             )  # fmt: skip
             lookups = got.pop("lookups")
             between_batches()
@@ -233,16 +240,20 @@ def _verify(
             tdb.begin_read()
             work = _rowcheck.tasks(plan, schema, tschema, lookups, _in_target)
 
-            def late(found: list[_hashscan.ScanResult]) -> None:
+            def tokens(found: list[_hashscan.ScanResult]) -> None:
                 # the few hits that need a pseudonymiser's outputs, recomputed in
                 # the same source snapshot
-                _late.resolve(found, sets, plan, schema, sdb, key, batch_rows)
+                _late.resolve_tokens(found, sets, plan, schema, sdb, key, batch_rows)
 
             found, row_hits = _scan_target(
-                tschema, tdb, sets, work, lookups, batch_rows, progress, jobs, late
+                tschema, tdb, sets, work, lookups, batch_rows, progress, jobs, tokens
             )
+            # and those that need a scrubber's, for all tables at once (one read of
+            # each scrubbed table)
+            scrubs = _scrublate.Scrubs(sets, plan, schema, sdb, key, batch_rows)
+            scrubs.settle(found)
             between_batches()
-            in_schema = _definitions.definition_hits(tdb, sets, plan.acknowledged)
+            in_schema = _definitions.definition_hits(tdb, sets, plan.acknowledged, scrubs.sensitive)
             names = _schemanames.target_findings(tdb, sdb, plan, schema)
         # a table or column whose name is reported is never shown by it
         hide = {f.label: f.shown for f in names}
@@ -287,7 +298,7 @@ def _verify(
         fk_problems=tuple(
             FkProblem(tname(f.table), f.columns, tname(f.ref_table), f.orphans) for f in fk_problems
         ),
-        sensitive_hashes=int(sets.sensitive.size),
+        sensitive_hashes=sets.searched,
         target_values=scanned,
         duration_s=time.monotonic() - started,
         target_run_id=marker.run_id,

@@ -593,27 +593,19 @@ class JsonMask(Transformer):
                 got[i] = d
         return got
 
+    @property
+    def refuses_only_non_documents(self) -> bool:
+        """Whether the only values it refuses are those :meth:`check` refuses: no
+        path has a transformer of its own, and unknown keys are kept or scrubbed."""
+        return not self._subs and self.params.unknown_keys != "fail"  # type: ignore[attr-defined]
+
+    def check(self, values: Sequence[object]) -> None:
+        """Raise what masking ``values`` raises for the first of them that is no JSON
+        document (verify's check of the values whose outputs it does not compute)."""
+        self._documents([v for v in values if v is not None])
+
     def _mask(self, values: list[Any], known: list[Known] | None) -> list[object]:
-        docs: list[Any] = []
-        as_str: list[bool] = []
-        for v in values:
-            if isinstance(v, str):
-                try:
-                    docs.append(_loads(v))
-                except ValueError:
-                    raise MaskingError(
-                        "json_mask: a value is not valid JSON",
-                        hint="use text_scrub for text columns that are not JSON",
-                    ) from None
-                as_str.append(True)
-            elif isinstance(v, dict | list):
-                docs.append(_tree_copy(v))
-                as_str.append(False)
-            elif isinstance(v, bool | int | float):  # a decoded top-level scalar document
-                docs.append(v)
-                as_str.append(False)
-            else:
-                raise wrong_type(self.name, v, "JSON (dict, list, str, number or boolean)")
+        docs, as_str = self._documents(values)
         slots: dict[Path | str, list[tuple[Any, Any, int]]] = {}
         if self._only_scrub:  # no paths: every string anywhere is free text
             refs: list[tuple[Any, Any, int]] = []
@@ -640,6 +632,31 @@ class JsonMask(Transformer):
             for (container, k, _), nv in zip(refs, new, strict=True):
                 container[k] = nv
         return [_dumps(d) if s else d for d, s in zip(docs, as_str, strict=True)]
+
+    def _documents(self, values: Sequence[object]) -> tuple[list[Any], list[bool]]:
+        """Each value as the document to mask (its containers copied), and whether it
+        was JSON text; raises for the first value that is no JSON document."""
+        docs: list[Any] = []
+        as_str: list[bool] = []
+        for v in values:
+            if isinstance(v, str):
+                try:
+                    docs.append(_loads(v))
+                except ValueError:
+                    raise MaskingError(
+                        "json_mask: a value is not valid JSON",
+                        hint="use text_scrub for text columns that are not JSON",
+                    ) from None
+                as_str.append(True)
+            elif isinstance(v, dict | list):
+                docs.append(_tree_copy(v))
+                as_str.append(False)
+            elif isinstance(v, bool | int | float):  # a decoded top-level scalar document
+                docs.append(v)
+                as_str.append(False)
+            else:
+                raise wrong_type(self.name, v, "JSON (dict, list, str, number or boolean)")
+        return docs, as_str
 
     def _walk(
         self, container: Any, k: Any, path: Path, slots: dict[Path | str, list[Any]], row: int
