@@ -480,7 +480,8 @@ def test_a_mysql_set_of_addresses_is_refused(mysql_url_factory: Callable[[], str
         [(1, SECRET, "gold"), (2, "bob@corp-example.com", "silver")],
     )
     found = [(p.rule, p.column) for p in build_plan(src).problems if p.severity.value == "error"]
-    assert found == [(Rule.FIXED_LIST, "emails")]
+    # the type's labels are reported as such too, as a check constraint's (jsonenum)
+    assert found == [(Rule.FIXED_LIST, "emails"), (Rule.SCHEMA_PERSONAL_DATA, None)]
 
 
 @pytest.mark.postgres
@@ -502,7 +503,8 @@ def test_a_postgres_enum_of_addresses_is_refused(pg_url_factory: Callable[[], st
     )
     result = build_plan(src)
     found = [(p.rule, p.column) for p in result.problems if p.severity.value == "error"]
-    assert found == [(Rule.FIXED_LIST, "approved_by")]
+    # the enum type's labels are reported as such too, as a check constraint's (jsonenum)
+    assert found == [(Rule.FIXED_LIST, "approved_by"), (Rule.SCHEMA_PERSONAL_DATA, None)]
     assert result.plan.tables["public.tickets"].columns["state"].transformer == "keep"
     with pytest.raises(MaskingError, match="fixed-list"):
         run(result.plan, src, tgt, KEY, RunOptions())

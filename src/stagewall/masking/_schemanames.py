@@ -85,6 +85,11 @@ COPIED_DEFINITIONS = frozenset({"default", "constraint", "index", "partition", "
 # definitions the PostgreSQL and MySQL/MariaDB copies recreate over the masked tables,
 # and the objects' comments (``COMMENT ON``; MySQL/MariaDB's ``COMMENT`` clauses)
 DERIVED_DEFINITIONS = frozenset({"view", "function", "procedure", "trigger", "rule", "comment"})
+# the labels of a PostgreSQL enum type (``enum public.mood``, one label a text) and
+# the type of a MySQL/MariaDB ENUM or SET column (``type orders.kind``, its labels
+# the literals of ``enum('a','b')``): recreated by a copy into the same engine,
+# judged as a literal of a copied definition (default, check)
+TYPE_DEFINITIONS = frozenset({"enum", "type"})
 
 
 @dataclass(frozen=True, order=True)
@@ -879,19 +884,19 @@ def _judged(label: str, backend: str, target: str | None = None) -> bool:
     """Whether the definition ``label`` is one the copy recreates: defaults, checks,
     indexes, partition bounds, domains, SQLite's CREATE TABLE; and, when the copy
     recreates them (:func:`recreates_derived`), views, functions, procedures,
-    triggers and rules."""
+    triggers, rules, comments and enum types (:data:`TYPE_DEFINITIONS`)."""
     kind = label.split(" ", 1)[0]
     if kind in COPIED_DEFINITIONS:
         return True
-    return kind in DERIVED_DEFINITIONS and recreates_derived(backend, target)
+    return kind in DERIVED_DEFINITIONS | TYPE_DEFINITIONS and recreates_derived(backend, target)
 
 
 def _prose(label: str) -> bool:
     """Whether the definition ``label``, when its text is no SQL, is judged as one
     literal: a comment (``COMMENT ON``, a MySQL/MariaDB ``COMMENT`` clause), a
     MySQL/MariaDB routine's comment (labelled as the routine, which the copy
-    recreates with it); not an enum label."""
-    return label.split(" ", 1)[0] in DERIVED_DEFINITIONS
+    recreates with it); and a PostgreSQL enum label, a text as a whole."""
+    return label.split(" ", 1)[0] in DERIVED_DEFINITIONS or label.startswith("enum ")
 
 
 def literal_kinds(label: str, text: str) -> set[str]:
@@ -1044,6 +1049,22 @@ def judge_definitions(
             out.append(Finding(obj, obj, "a literal holding " + what, "definition"))
         elif word == "word":
             out.append(Finding(obj, obj, _LITERAL_WORD, "definition", confirm=True))
+    return _one_per_enum(out)
+
+
+def _one_per_enum(found: list[Finding]) -> list[Finding]:
+    """``found`` with one finding per PostgreSQL enum type (each label is a
+    definition of its own): the first that is no mere word to confirm, else the first."""
+    best: dict[str, int] = {}
+    out: list[Finding] = []
+    for f in found:
+        if not f.label.startswith("enum "):
+            out.append(f)
+        elif f.label not in best:
+            best[f.label] = len(out)
+            out.append(f)
+        elif out[best[f.label]].confirm and not f.confirm:
+            out[best[f.label]] = f
     return out
 
 
@@ -1064,6 +1085,9 @@ def schema_findings(
     defs = definitions(db)
     if plan.schemas:
         defs = [d for d in defs if _in_schemas(d[0], plan.schemas, db.backend)]
+    if db.backend == "postgresql" and any(d[0].startswith("enum ") for d in defs):
+        used = _used_enums(db, schema)  # the copy recreates these only
+        defs = [d for d in defs if not d[0].startswith("enum ") or d[0] in used]
     if db.backend == "sqlite":  # the copy drops the comments of a CREATE
         defs = [(o, split_sql(t, "sqlite")[2], s) for o, t, s in defs]
     judged = [d for d in defs if _judged(d[0], db.backend, target) and (d[2] or _prose(d[0]))]
@@ -1097,6 +1121,26 @@ def schema_findings(
     if acknowledged_out is not None:
         acknowledged_out += [f for f in every if f.label in plan.acknowledged]
     return [f for f in every if f.label not in plan.acknowledged]
+
+
+def _used_enums(db: Any, schema: Schema) -> set[str]:
+    """The labels (``enum public.mood``) of the PostgreSQL enum types the tables of
+    ``schema`` use, directly or through a domain, composite or array: the ones the
+    copy recreates (:data:`._pg_introspect.ENUMS`), each read once."""
+    from stagewall.masking.db._pg_introspect import ENUMS
+
+    names = [
+        ".".join('"' + p.replace('"', '""') + '"' for p in (t.schema, t.name) if p)
+        for t in schema.tables
+    ]
+    if not names:
+        return set()
+    rows = db.select(
+        "SELECT ARRAY(SELECT to_regclass(x)::oid FROM unnest(%s::text[]) x "
+        "WHERE to_regclass(x) IS NOT NULL)",
+        (names,),
+    )
+    return {f"enum {nsp}.{typ}" for nsp, typ, _, _ in db.select(ENUMS, (rows[0][0],))}
 
 
 def target_findings(tdb: Any, sdb: Any, plan: Plan, schema: Schema) -> list[Finding]:
@@ -1138,6 +1182,7 @@ def _in_schemas(label: str, schemas: Sequence[str], backend: str) -> bool:
 __all__ = [
     "COPIED_DEFINITIONS",
     "DERIVED_DEFINITIONS",
+    "TYPE_DEFINITIONS",
     "Finding",
     "Named",
     "acknowledged",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from itertools import compress
+from itertools import chain, compress
 from typing import Any, ClassVar, Literal
 
 import orjson
@@ -376,6 +376,28 @@ def _tree_copy(node: Any) -> Any:
     return [_tree_copy(v) if isinstance(v, dict | list) else v for v in node]
 
 
+def _rename(obj: dict[str, Any], new: dict[str, str]) -> None:
+    """Rename the keys of ``obj`` in place (``new``: old key → new key), keeping
+    their order; a key that stays keeps its name, a renamed key that would meet one
+    already there gets the first free suffix `` 2``, `` 3``... (deterministic: the
+    object's order decides)."""
+    taken = {k for k in obj if k not in new}
+    pairs: list[tuple[str, Any]] = []
+    for k, v in obj.items():
+        if k in new:
+            base = name = new[k]
+            n = 2
+            while name in taken:
+                name = f"{base} {n}"
+                n += 1
+            taken.add(name)
+            pairs.append((name, v))
+        else:
+            pairs.append((k, v))
+    obj.clear()
+    obj.update(pairs)
+
+
 def _safe(sub: Transformer, items: list[str]) -> dict[str, str | None]:
     """``sub`` over ``items``; a value it refuses (not a phone, ...) is starred out."""
     if not items:
@@ -497,6 +519,10 @@ class JsonMask(Transformer):
         self._memoisable = all(
             getattr(t, "memoisable", True) for t in (*self._subs.values(), self._scrub) if t
         )
+        # keys are judged as text_scrub judges a string leaf (see _mask_keys); a key's
+        # outcome without known values is kept across batches (bounded, as _memo)
+        self._keys = build_transformer("text_scrub", {}, key=self._masking_key, salt=self.salt)
+        self._key_memo: dict[str, str] = {}
 
     def max_output_length(self, input_max: int | None) -> int | None:
         return None
@@ -631,7 +657,92 @@ class JsonMask(Transformer):
                 raise MaskingError(f"json_mask at {where}: {exc.message}", hint=exc.hint) from None
             for (container, k, _), nv in zip(refs, new, strict=True):
                 container[k] = nv
+        self._mask_keys(docs, known)
         return [_dumps(d) if s else d for d, s in zip(docs, as_str, strict=True)]
+
+    def _mask_keys(self, docs: list[Any], known: list[Known] | None) -> None:
+        """Rename, in place, every object key of ``docs`` that text_scrub would change
+        as a string leaf of that row (a row's own known value, a name, e-mail, phone
+        ... the detector finds): ``{"friends": {"Novak": "self"}}`` keeps its shape,
+        the key becomes a pseudonym. Keys that stay keep their names and places; a
+        renamed key that meets another key of its object gets a suffix (`` 2``,
+        `` 3``...), so none is lost. Paths are matched on the source's keys (this
+        runs after the values are masked).
+
+        Batch-wise: each distinct key of the batch is scrubbed once without known
+        values (and remembered across batches); only the keys of rows whose keys
+        may hold one of the row's known values (:func:`rows_with_candidates` of the
+        row's keys joined, and :func:`_stems`) are scrubbed again with them."""
+        objs: list[tuple[dict[str, Any], int]] = []
+        for i, doc in enumerate(docs):
+            if isinstance(doc, dict | list):
+                stack = [doc]
+                while stack:
+                    cur = stack.pop()
+                    if isinstance(cur, dict):
+                        if cur:
+                            objs.append((cur, i))
+                        stack.extend(v for v in cur.values() if isinstance(v, dict | list))
+                    else:
+                        stack.extend(v for v in cur if isinstance(v, dict | list))
+        if not objs:
+            return
+        memo = self._key_memo
+        distinct = list(dict.fromkeys(chain.from_iterable(obj for obj, _ in objs)))
+        todo = [k for k in distinct if k not in memo]
+        fresh: dict[str, str] = (
+            dict(zip(todo, map(str, self._keys.transform(todo)), strict=True)) if todo else {}
+        )
+        # each key of the batch → its outcome without known values
+        plain = {k: fresh[k] if k in fresh else memo[k] for k in distinct}
+        if len(memo) + len(fresh) > _MEMO_MAX:  # replaced, never emptied in place
+            self._key_memo = memo = {}
+        memo.update((k, v) for k, v in fresh.items() if len(k) <= _MEMO_TEXT_MAX)
+        # row → its keys as text_scrub gives them with the row's known values
+        own: dict[int, dict[str, str]] = {}
+        if known is not None:
+            rows = sorted({i for _, i in objs if known[i]})
+            if rows:
+                keys_of: dict[int, list[str]] = {}
+                for obj, i in objs:
+                    if known[i]:
+                        keys_of.setdefault(i, []).extend(obj)
+                joined = ["\n".join(keys_of[i]) for i in rows]
+                hit = rows_with_candidates(pick(known, rows), joined)
+                texts: list[str] = [""] * len(docs)
+                for i, t in zip(rows, joined, strict=True):
+                    texts[i] = t
+                stemmed = _stems(texts, known, rows)
+                hit_rows = [i for i, h in zip(rows, hit, strict=True) if h or i in stemmed]
+                items: list[str] = []
+                owners: list[int] = []
+                for i in hit_rows:
+                    ks = list(dict.fromkeys(keys_of[i]))
+                    items += ks
+                    owners += [i] * len(ks)
+                # of those rows' keys, the ones that may hold a value (the same test,
+                # key by key): the others come out as without known values
+                if items:
+                    kin = pick(known, owners)
+                    maybe = rows_with_candidates(kin, items)
+                    stems = _stems(items, kin, list(range(len(items))))
+                    at = [j for j, m in enumerate(maybe) if m or j in stems]
+                    items, owners = [items[j] for j in at], [owners[j] for j in at]
+                if items:
+                    got = self._keys.transform_known(items, pick(known, owners))  # type: ignore[attr-defined]
+                    for i, k, v in zip(owners, items, got, strict=True):
+                        own.setdefault(i, {})[k] = str(v)
+        renamed = {k: v for k, v in plain.items() if v != k}
+        if not renamed and not own:  # the usual batch: every key a field name
+            return
+        for obj, i in objs:
+            mine = own.get(i)
+            if mine is None:
+                new = {k: renamed[k] for k in obj if k in renamed}
+            else:
+                new = {k: n for k in obj if (n := mine.get(k) or plain[k]) != k}
+            if new:
+                _rename(obj, new)
 
     def _documents(self, values: Sequence[object]) -> tuple[list[Any], list[bool]]:
         """Each value as the document to mask (its containers copied), and whether it
