@@ -294,16 +294,76 @@ def _leaves(node: Any, path: str, out: dict[str, list[Any]]) -> None:
         out.setdefault(path, []).append(node)
 
 
+def _doc_keys(node: Any, parent: str, out: set[tuple[str, str]], objs: set[str]) -> None:
+    """Every (object's path, key) pair of ``node`` into ``out``, the paths of its
+    objects into ``objs`` (array items share their array's path)."""
+    if isinstance(node, dict):
+        objs.add(parent)
+        for k, v in node.items():
+            out.add((parent, str(k)))
+            if isinstance(v, dict | list):
+                _doc_keys(v, f"{parent}\x00{k}", out, objs)
+    elif isinstance(node, list):
+        for v in node:
+            if isinstance(v, dict | list):
+                _doc_keys(v, f"{parent}\x00*", out, objs)
+
+
+# a key written as a proper noun: capitalised letters-only words (Kowalska, Anna Novak)
+_PROPER = re.compile(r"[^\W\d_][^\W\d_A-Z]*(?:[ '-][^\W\d_][^\W\d_A-Z]*)*")
+
+
+def _data_keys(docs: list[Any]) -> set[str]:
+    """The sampled keys that are data, not field names, and so must never be written
+    into the plan file (which staging's developers read): a key in which the
+    detector finds a name, e-mail, phone, ... (``Anna Novak``, an e-mail), a word of
+    the name lists written as a name (``Novak``), a key written as a proper noun
+    that fewer than half the documents holding its object hold (a map keyed by
+    people, ``Kowalska``; a class's ``Price`` is in every one), or a key only one
+    sampled document holds when three or more were sampled (a surname no list
+    knows). Such a path is scrubbed as an unknown key, the safe side."""
+    firsts, lasts = _dicts.detection_first_names(), _dicts.detection_last_names()
+    pairs: dict[tuple[str, str], int] = {}
+    parents: dict[str, int] = {}
+    for d in docs:
+        got: set[tuple[str, str]] = set()
+        objs: set[str] = set()
+        _doc_keys(d, "$", got, objs)
+        for pk in got:
+            pairs[pk] = pairs.get(pk, 0) + 1
+        for o in objs:
+            parents[o] = parents.get(o, 0) + 1
+    out: set[str] = set()
+    for (parent, k), n in pairs.items():
+        if k in out:
+            continue
+        words = fold(k).split()
+        proper = k[:1].isupper() and _PROPER.fullmatch(k) is not None
+        if (
+            (n == 1 and len(docs) >= 3)
+            or (proper and 2 * n < parents[parent])
+            or (proper and bool(words) and all(w in firsts or w in lasts for w in words))
+            or detect_in_text(k)
+        ):
+            out.add(k)
+    return out
+
+
 def _classify_json(table: str, column: str, docs: list[Any]) -> Finding:
     from stagewall.masking.transformers._structured import parse_path
 
     leaves: dict[str, list[Any]] = {}
     for d in docs:
         _leaves(d, "$", leaves)
+    data_keys = _data_keys(docs)
     paths: dict[str, dict[str, Any]] = {}
     keep: list[str] = []
     why: list[str] = []
+    unwritten = 0
     for path, values in sorted(leaves.items()):
+        if any(s in data_keys for s in parse_path(path) if s is not None):
+            unwritten += 1  # scrubbed as an unknown key; json_mask judges the key
+            continue
         segs = [s for s in parse_path(path) if s is not None]
         key = segs[-1] if segs else column
         strings = [v for v in values if isinstance(v, str)]
@@ -316,7 +376,7 @@ def _classify_json(table: str, column: str, docs: list[Any]) -> Finding:
         else:
             paths[path] = {"transformer": sub.transformer, "params": sub.params}
             why.append(f"{path} → {sub.transformer}")
-    if not paths:
+    if not paths and not unwritten:
         return Finding(
             Category.OTHER,
             "keep",
@@ -324,12 +384,19 @@ def _classify_json(table: str, column: str, docs: list[Any]) -> Finding:
             f"JSON documents ({len(docs)} sampled) hold no personal data",
             0.6,
         )
+    data = (
+        f"; {unwritten} sampled path(s) are keyed by data (names, e-mails, keys one "
+        "document holds), not field names: not written here, scrubbed as unknown keys, "
+        "and json_mask renames keys that hold personal data"
+        if unwritten
+        else ""
+    )
     return Finding(
         Category.JSON_WITH_PII,
         "json_mask",
         {"paths": paths, "keep": keep, "unknown_keys": "scrub"},
-        f"JSON documents contain personal data: {', '.join(why)}; "
-        "keys not seen in the samples are scrubbed",
+        f"JSON documents contain personal data: {', '.join(why) or 'in their keys'}; "
+        f"keys not seen in the samples are scrubbed{data}",
         0.85,
     )
 
