@@ -83,10 +83,11 @@ def main() -> None:
     ap.add_argument("--batch-rows", type=int, default=5000)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--profile", type=int, default=0, help="print the top N functions")
+    ap.add_argument("--db-prefix", default="sw_phases", help="prefix of the databases it creates")
     args = ap.parse_args()
     base = ADMIN.rsplit("/", 1)[0]
     if args.setup:
-        name = f"sw_phases_{uuid.uuid4().hex[:8]}_src"
+        name = f"{args.db_prefix}_{uuid.uuid4().hex[:8]}_src"
         with psycopg.connect(ADMIN, autocommit=True) as c:
             c.execute(f'CREATE DATABASE "{name}"'.encode())
         src = f"{base}/{name}"
@@ -118,7 +119,7 @@ def main() -> None:
     for _ in range(args.repeat):
         spent.clear()
         TIMELINE.clear()
-        name = f"sw_phases_{uuid.uuid4().hex[:8]}_tgt"
+        name = f"{args.db_prefix}_{uuid.uuid4().hex[:8]}_tgt"
         with psycopg.connect(ADMIN, autocommit=True) as c:
             c.execute(f'CREATE DATABASE "{name}"'.encode())
         try:

@@ -140,8 +140,13 @@ def test_foreign_keys_are_added_during_the_copy_once_their_tables_are_built(
     monkeypatch.setattr(PostgresDatabase, "_run_parallel", spy_parallel)
     again = pg_url_factory()
     run(plan, src, again, KEY, RunOptions(jobs=2, split_min_pages=1, workers="process"))
-    early_fks = [(q, s) for q, s in early if "FOREIGN KEY" in s]
+    early_fks = [(q, s) for q, s in early if "FOREIGN KEY" in s or "VALIDATE" in s]
     assert {q for q, _ in early_fks} == {"public.item"}
+    # added NOT VALID, then validated (as finish_tables does on more connections)
+    assert [s.split()[-3:] for _, s in early_fks[:2]] == [
+        ["public.account(id)", "NOT", "VALID"],
+        ["VALIDATE", "CONSTRAINT", '"item_account_id_fkey"'],
+    ]
     # the finishing steps (the early thread's own statements go through _run_steps too)
     late_fks = [q for q, s in finished if "FOREIGN KEY" in s or "VALIDATE" in s]
     assert late_fks.count("public.item") == len(early_fks) // 2  # the second run's, early

@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from stagewall.errors import (
+    BackendError,
     ConfigError,
     LeakNotWithdrawn,
     MaskingError,
@@ -634,10 +635,19 @@ def _plan_units(
     mappers: dict[str, Mapper],
 ) -> list[Unit]:
     """The copy's units, costliest first (rows times masked columns, free text heavier),
-    so the workers pick them longest-first and finish together."""
+    so the workers pick them longest-first and finish together; but a table that
+    others reference goes before them (:func:`_key_levels`), whatever its cost.
+
+    Parents first: a table's foreign keys are checked (:class:`_EarlyKeys`) once its
+    own copy and the keys of every table it references are done, and the keys of a
+    table copied last are built after the copy, while a core is idle. Copied first,
+    the referenced tables' keys (a large table's unique indexes) are built while the
+    others are still copied, and what is left after the last unit is that unit's
+    own table's keys. The last units are still the cheapest ones of the last level."""
     from stagewall.masking.db._postgres import PostgresDatabase
 
-    costed: list[tuple[float, Unit]] = []
+    level = _key_levels(schema)
+    costed: list[tuple[int, float, Unit]] = []
     for t in sorted(schema.tables, key=lambda t: -(t.row_estimate or 0)):
         if isinstance(src, PostgresDatabase) and jobs > 1 and sel[t.qualified].mode == "all":
             ranges = src.ranges(t, jobs * UNITS_PER_JOB, min_pages)
@@ -646,9 +656,47 @@ def _plan_units(
         m = mappers[t.qualified]
         weight = 1 + len(m.by_index) + (KNOWN_COLUMN_COST - 1) * len(m.consumers)
         cost = max(t.row_estimate or 0, 0) * weight / len(ranges)
-        costed += [(cost, Unit(t, w, i, len(ranges))) for i, w in enumerate(ranges)]
-    costed.sort(key=lambda cu: -cu[0])  # stable: a table's ranges stay in order
-    return [u for _, u in costed]
+        lv = level[t.qualified]
+        costed += [(lv, cost, Unit(t, w, i, len(ranges))) for i, w in enumerate(ranges)]
+    costed.sort(key=lambda cu: (cu[0], -cu[1]))  # stable: a table's ranges stay in order
+    return [u for _, _, u in costed]
+
+
+def _key_levels(schema: Schema) -> dict[str, int]:
+    """Per table, how deep it sits under the tables it references: 0 for a table
+    whose foreign keys reference no other table of ``schema`` (only itself, or tables
+    not copied), else one more than the deepest table it references. A reference
+    that closes a cycle is not followed (the levels then depend on where the walk
+    entered the cycle: an order of copying, nothing more)."""
+    names = {t.qualified for t in schema.tables}
+    refs: dict[str, list[str]] = {}
+    for t in schema.tables:
+        out = []
+        for fk in t.foreign_keys:
+            ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+            if ref != t.qualified and ref in names:
+                out.append(ref)
+        refs[t.qualified] = out
+    level: dict[str, int] = {}
+    on_path: set[str] = set()
+    for root in refs:
+        if root in level:
+            continue
+        stack: list[tuple[str, int]] = [(root, 0)]  # (table, next reference to look at)
+        on_path.add(root)
+        while stack:
+            q, i = stack[-1]
+            if i < len(refs[q]):
+                stack[-1] = (q, i + 1)
+                r = refs[q][i]
+                if r not in level and r not in on_path:
+                    on_path.add(r)
+                    stack.append((r, 0))
+                continue
+            stack.pop()
+            on_path.discard(q)
+            level[q] = max((level[r] + 1 for r in refs[q] if r in level), default=0)
+    return level
 
 
 @dataclass(frozen=True)
@@ -781,7 +829,7 @@ def _copy_in_processes(
     )
     from stagewall.masking.db._postgres import PostgresDatabase
 
-    early = _EarlyKeys(tgt, job.schema) if isinstance(tgt, PostgresDatabase) else None
+    early = _EarlyKeys(tgt, job.schema, opts.jobs) if isinstance(tgt, PostgresDatabase) else None
     finished = False
     try:
         rows: dict[str, int] = pool.run(
@@ -803,33 +851,50 @@ def _copy_in_processes(
 
 
 class _EarlyKeys:
-    """The keys and indexes of each table whose copy is done, built on a target
-    connection of their own while the workers still copy the other tables
+    """The keys and indexes of each table whose copy is done, built on target
+    connections of their own while the workers still copy the other tables
     (:meth:`PostgresDatabase.early_keys`: plain tables; sequences and the other
     tables' keys wait for ``finish_tables``). The same statements as
     ``finish_tables`` runs, only sooner: the keys of the first tables copied no
     longer wait for the last table's copy, nor for each other after it.
 
-    A table's foreign keys follow on the same connection as soon as its keys and
-    those of every table they reference are built
-    (:meth:`PostgresDatabase.early_foreign_keys`): each referenced table's copy is
-    done by then, so a key is checked against the same rows as after the copy, and
-    the largest tables' checks no longer wait for the last table's copy.
+    A table's foreign keys follow as soon as its keys and those of every table they
+    reference are built (:meth:`PostgresDatabase.early_foreign_keys`): each
+    referenced table's copy is done by then, so a key is checked against the same
+    rows as after the copy, and the largest tables' checks no longer wait for the
+    last table's copy. As ``finish_tables`` does with more than one connection, a
+    foreign key is added ``NOT VALID`` and then validated (the same constraint,
+    checked against every row), so two tables' checks against one referenced
+    table do not wait for each other's.
 
-    Tables are built one after the other, in the order their copies end. A failed
-    statement (a key the masked rows break) is raised by :meth:`close` once the
-    copy is done, as ``finish_tables`` would have raised it; a target that refuses
-    one more connection leaves every table to ``finish_tables``.
+    Up to ``jobs`` connections build at once (a table's own statements stay in
+    order on one of them, its foreign keys after its keys): after the
+    last table's copy, its keys and the foreign keys still to check no longer wait
+    in line behind each other while a core is idle. A statement that deadlocks with
+    another connection's (an index expression calling a function that reads another
+    table) is run again, with the rest of its table's statements, alone once the
+    others are done (as ``finish_tables`` does). A failed statement (a key the
+    masked rows break) is raised by :meth:`close` once the copy is done, as
+    ``finish_tables`` would have raised it; a target that refuses one more
+    connection builds on fewer, or leaves every table to ``finish_tables``.
     """
 
-    def __init__(self, tgt: Any, schema: Schema) -> None:
+    def __init__(self, tgt: Any, schema: Schema, jobs: int = 1) -> None:
         self._tgt = tgt
         self._tables = {t.qualified: t for t in schema.tables}
-        self._queue: queue.SimpleQueue[tuple[str, list[str]] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._jobs = max(1, min(jobs, len(schema.tables)))
+        self._queue: queue.SimpleQueue[tuple[str, str, list[str]] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._dbs: list[Any] = []
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._outstanding = 0  # builds queued or running
         self._skip = False  # stopped, failed, or no connection: build no more
         self._built: set[str] = set()
         self._linked: set[str] = set()  # tables whose foreign keys were built too
+        self._scheduled: set[str] = set()  # tables whose foreign keys are queued or built
+        # statements that deadlocked, with the rest of their table's: (kind, table, them)
+        self._retry: list[tuple[str, str, list[str]]] = []
         self._error: BaseException | None = None
         # table → the tables whose foreign keys reference it (looked at when it is built)
         self._referrers: dict[str, list[str]] = {}
@@ -840,71 +905,131 @@ class _EarlyKeys:
 
     def table_done(self, q: str) -> None:
         statements = self._tgt.early_keys(self._tables[q])
-        if not statements:
+        if not statements or self._skip:
             return
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="sw-early-keys", daemon=True)
-            self._thread.start()
-        self._queue.put((q, statements))
+        if not self._threads and not self._start():
+            return
+        with self._lock:
+            self._put(("keys", q, statements))
 
-    def _link(self, db: Any, built: str) -> None:
-        """The foreign keys, once ``built``'s keys are, of ``built`` and of the built
-        tables referencing it, where every table they reference is built."""
+    def _put(self, item: tuple[str, str, list[str]]) -> None:
+        """(Under the lock) queue a build."""
+        self._outstanding += 1
+        self._queue.put(item)
+
+    def _start(self) -> bool:
+        """Open the connections and start their threads; False: none could be opened."""
+        from stagewall.masking.db._postgres import PostgresDatabase
+
+        for _ in range(self._jobs):
+            try:
+                self._dbs.append(PostgresDatabase(self._tgt.url, self._tgt.role, False))
+            except StagewallError:  # the connection limit: build on fewer
+                break
+        if not self._dbs:
+            self._skip = True  # finish_tables builds everything
+            return False
+        for i, db in enumerate(self._dbs):
+            th = threading.Thread(target=self._work, args=(db,), name=f"sw-early-keys-{i}")
+            th.daemon = True
+            th.start()
+            self._threads.append(th)
+        return True
+
+    def _ready_links(self, built: str) -> list[tuple[str, str, list[str]]]:
+        """(Under the lock) the foreign keys, once ``built``'s keys are, of ``built``
+        and of the built tables referencing it, where every table they reference is
+        built."""
+        out = []
         for q in dict.fromkeys([built, *self._referrers.get(built, ())]):
-            if self._skip:
-                return
-            if q not in self._built or q in self._linked:
+            if q not in self._built or q in self._scheduled:
                 continue
             t = self._tables[q]
             statements = self._tgt.early_foreign_keys(t, self._built)
             if statements is None:
                 continue
+            self._scheduled.add(q)
+            out.append(("links", q, statements))
+        return out
+
+    def _run(self, db: Any, kind: str, q: str, statements: list[str]) -> bool:
+        """``statements`` of table ``q`` on ``db``; False if one deadlocked (it and the
+        rest are left to :meth:`close`)."""
+        import psycopg
+
+        t = self._tables[q]
+        for i, stmt in enumerate(statements):
             try:
-                db.build_keys(t, statements)
-            except BaseException as exc:
-                self._error, self._skip = exc, True
-                return
-            self._linked.add(q)
+                db.build_keys(t, [stmt])
+            except BackendError as exc:
+                if isinstance(exc.__context__, psycopg.errors.DeadlockDetected):
+                    with self._lock:
+                        self._retry.append((kind, q, statements[i:]))
+                    return False
+                raise
+        return True
 
-    def _work(self) -> None:
-        from stagewall.masking.db._postgres import PostgresDatabase
+    def _done(self, kind: str, q: str) -> None:
+        with self._lock:
+            if kind == "keys":
+                self._built.add(q)
+                for item in self._ready_links(q):
+                    self._put(item)
+            else:
+                self._linked.add(q)
 
-        db: PostgresDatabase | None = None
-        try:
-            while (item := self._queue.get()) is not None:
+    def _work(self, db: Any) -> None:
+        while (item := self._queue.get()) is not None:
+            try:
                 if self._skip:
                     continue
-                q, statements = item
-                if db is None:
-                    try:
-                        db = PostgresDatabase(self._tgt.url, self._tgt.role, False)
-                    except StagewallError:  # the connection limit: finish_tables builds
-                        self._skip = True
-                        continue
-                try:
-                    db.build_keys(self._tables[q], statements)
-                except BaseException as exc:
-                    self._error, self._skip = exc, True
-                    continue
-                self._built.add(q)
-                self._link(db, q)
-        finally:
-            if db is not None:
-                with contextlib.suppress(Exception):
-                    db.close()
+                kind, q, statements = item
+                if self._run(db, kind, q, statements):
+                    self._done(kind, q)
+            except BaseException as exc:
+                with self._lock:
+                    if self._error is None:
+                        self._error = exc
+                self._skip = True
+            finally:
+                with self._idle:
+                    self._outstanding -= 1
+                    self._idle.notify_all()
 
     def close(self, copied: bool) -> tuple[frozenset[str], frozenset[str]]:
         """Wait for the builds under way (after a failed or stopped copy, none more
-        starts); the tables whose keys were built, and those whose foreign keys were.
-        Raises a build's error when the copy succeeded."""
-        if self._thread is not None:
-            if not copied:
-                self._skip = True
-            self._queue.put(None)
-            self._thread.join()
+        starts), then run what deadlocked, alone; the tables whose keys were built,
+        and those whose foreign keys were. Raises a build's error when the copy
+        succeeded."""
+        try:
+            if self._threads:
+                if not copied:
+                    self._skip = True
+                # a build may queue more (a table's foreign keys): wait until none is
+                # queued or running before telling the threads to stop
+                with self._idle:
+                    self._idle.wait_for(lambda: self._outstanding == 0)
+                for _ in self._threads:
+                    self._queue.put(None)
+                for th in self._threads:
+                    th.join()
+            if copied and self._error is None and self._retry and self._dbs:
+                self._retry_alone()
+        finally:
+            for db in self._dbs:
+                with contextlib.suppress(Exception):
+                    db.close()
         if copied and self._error is not None:
             raise self._error
         return frozenset(self._built), frozenset(self._linked)
+
+    def _retry_alone(self) -> None:
+        """The statements that deadlocked, with the rest of their tables', one after
+        the other on one connection (nothing else builds now)."""
+        db = self._dbs[0]
+        for kind, q, statements in self._retry:
+            db.build_keys(self._tables[q], statements)
+            (self._built if kind == "keys" else self._linked).add(q)
 
 
 def parse_subsets(specs: Sequence[str]) -> tuple[SubsetSpec, ...]:

@@ -835,8 +835,9 @@ class PostgresDatabase(Database):
         while other tables are still being copied: when every table they reference
         is among ``built`` (its copy done, its keys built). None: they wait for
         :meth:`finish_tables` (a referenced table not built yet, or not one this copy
-        builds early). The same statements as :meth:`finish_tables` runs with one
-        connection."""
+        builds early). The same statements as :meth:`finish_tables` runs with more
+        than one connection: each key added ``NOT VALID``, then every one validated
+        (so the checks of two tables referencing one table can run at once)."""
         statements = self._foreign_keys(t)
         if len(statements) != len(t.foreign_keys):  # (a key introspection did not read)
             return None
@@ -844,7 +845,8 @@ class PostgresDatabase(Database):
             ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
             if ref not in built:
                 return None
-        return statements
+        adds, checks = self._split_validation(t, statements)
+        return [*adds, *checks]
 
     def build_keys(self, t: Table, statements: Sequence[str]) -> None:
         """Run ``statements`` (:meth:`early_keys` of ``t``) on this connection."""
