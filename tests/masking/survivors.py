@@ -192,6 +192,16 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
         for first, last in {(words[0], words[-1]), (words[-1], words[0])}:
             if len(last) >= 4 and last.isalpha() and (len(words) == 2 or last == words[-1]):
                 out.append((f" {first[0]}{last} ", "words"))
+        # and the last name then the first initial, one word: carrascoy (carrascoy87)
+        last = words[-1]
+        if len(last) >= 4 and last.isalpha() and last not in PARTICLES:
+            out.append((f" {last}{words[0][0]} ", "words"))
+            # the last name in the plural or possessive, no apostrophe: the Ganthrivs,
+            # Carrascos', the Sanchezes (-es after s, x, z, ch, sh)
+            if not last.endswith("s"):
+                out.append((f" {last}s ", "words"))
+            if re.search(r"(?:s|x|z|ch|sh)$", last):
+                out.append((f" {last}es ", "words"))
     if kind == "name" and len(words) > 2:
         # a person of two given names: the initials of all of them before or after
         # the last name, one word: jmganthriv (jmganthriv42), ganthrivjm
@@ -240,6 +250,8 @@ def _readings(text: str) -> set[str]:
     # and with HTML character references read (Ganth&#114;iv, jane&#64;corp.example),
     # and HTML tags as spaces (Calle Mayor <b>7</b>, <td>Calle Mayor</td><td>7</td>)
     out = {text, unescaped, joined, html.unescape(text), re.sub(r"<[^<>]*>", " ", text)}
+    # and with HTML tags as nothing, a tag inside a word (Gan<b>thriv</b>, Yé<i>sica</i>)
+    out.add(re.sub(r"<[^<>]*>", "", text))
     out |= {re.sub(r"([^\W\d_])(?=\d)", r"\1 ", t) for t in list(out)}
     out |= {_unbase64(t) for t in list(out)}
     return out

@@ -239,11 +239,15 @@ _NAMES = frozenset(t for t, k in KIND.items() if k == "name")
 
 def _name_words(pats: tuple[tuple[str, bool], ...]) -> list[str]:
     """The one-word patterns of a name value of :data:`MIN_EMBEDDED` letters or more,
-    without one or two initials and a name (ycarrasco, jmganthriv, ganthrivjm:
-    patterns of their own, and inside a word they would be a name part with more
-    initials, hannah)."""
+    without one or two initials and a name (ycarrasco, jmganthriv, ganthrivjm,
+    carrascoy: patterns of their own, and inside a word they would be a name part
+    with more initials, hannah) or a name in the plural (carrascos, sanchezes)."""
     ones = [w for p, _ in pats if len(w := p[1:-1]) >= MIN_EMBEDDED and w.isalpha()]
-    return [w for w in ones if w[1:] not in ones and w[2:] not in ones and w[:-2] not in ones]
+    return [
+        w
+        for w in ones
+        if w[1:] not in ones and w[2:] not in ones and w[:-1] not in ones and w[:-2] not in ones
+    ]
 
 
 # A name word this long is also searched inside a word of a kept column's text: a

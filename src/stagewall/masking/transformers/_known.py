@@ -415,6 +415,10 @@ _HYPHEN_BREAK = HYPHEN_BREAK
 # (never across the NUL that joins a batch's texts)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:[\s/][^<>\x00]*)?>")
 _BREAKS = re.compile(_ESCAPE_BREAK.pattern + "|" + _HYPHEN_BREAK.pattern + "|" + _TAG.pattern)
+# a run of HTML tags inside a word (``Gan<b>thriv</b>``, ``Yé<i>sica</i>``): nothing in
+# a third reading (:func:`glued_reading`), the other breaks as in the other reading
+_IN_WORD_TAGS = re.compile(f"(?<=[^\\W_])(?:{_TAG.pattern})+(?=[^\\W_])")
+_GLUED = re.compile(f"(?P<glued>{_IN_WORD_TAGS.pattern})|{_BREAKS.pattern}")
 # the hyphen of every _HYPHEN_BREAK match and what follows it: one C-level scan first
 # (for the "-" alone, then the character after each)
 _AFTER_HYPHEN = re.compile(r"-[ \t\n\r\\]")
@@ -442,12 +446,32 @@ def other_reading(text: str) -> str | None:
 
 
 def _broken(m: re.Match[str]) -> str:
-    return " " if m.group()[0] in "\\<" else ""
+    return " " if m.group()[0] in "\\<" and m.lastgroup is None else ""
 
 
 def _other_readings(texts: Sequence[str]) -> dict[int, str]:
     """Index → :func:`other_reading` of the texts that have one (see :func:`breaking`)."""
     return {i: _BREAKS.sub(_broken, texts[i]) for i in breaking(texts)}
+
+
+def glued_reading(text: str) -> str | None:
+    """``text`` read with an HTML tag inside a word as nothing (``Gan<b>thriv</b>`` is
+    the word Ganthriv) and its other breaks as :func:`other_reading` reads them, or
+    None when no tag is inside a word."""
+    if "<" not in text or _IN_WORD_TAGS.search(text) is None:
+        return None
+    return _GLUED.sub(_broken, text)
+
+
+def _glued_readings(texts: Sequence[str], other: Iterable[int]) -> dict[int, str]:
+    """Index → :func:`glued_reading` of the texts of ``other`` (those with another
+    reading, :func:`breaking`: a tag is a break) that have one."""
+    out = {}
+    for i in other:
+        got = glued_reading(texts[i])
+        if got is not None:
+            out[i] = got
+    return out
 
 
 def breaking(texts: Sequence[str]) -> list[int]:
@@ -481,6 +505,9 @@ def norm_texts(texts: Sequence[str]) -> list[str]:
     other = _other_readings(texts)
     if other:
         for i, n in zip(other, norm_many(list(other.values())), strict=True):
+            out[i] += READINGS + n
+        glued = _glued_readings(texts, other)  # a tag inside a word (Gan<b>thriv</b>)
+        for i, n in zip(glued, norm_many(list(glued.values())), strict=True):
             out[i] += READINGS + n
     split = split_readings(texts)  # a login carrasco87, a base64 token (_readings)
     if split:
@@ -582,6 +609,7 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
             out += [(j, True) for j in joined if len(j) >= MIN_JOINED]
         if len(ws) > 1:
             out += _initial_logins(ws)
+            out += _plurals(ws[-1])
         return list(dict.fromkeys(out))
     compact = "".join(ws)
     if kind == "phone":
@@ -616,12 +644,34 @@ def _initial_logins(ws: list[str]) -> list[tuple[str, bool]]:
         if a[0].isalpha() and b.isalpha() and len(b) >= MIN_LOGIN and b not in _PARTICLES
     ]
     last = ws[-1]
+    if _surname_like(last) and ws[0][0].isalpha():  # and after it: carrascoy
+        out.append((f" {last}{ws[0][0]} ", False))
     given = [w for w in ws[:-1] if w not in _PARTICLES]
     if len(given) > 1 and last.isalpha() and len(last) >= MIN_LOGIN and last not in _PARTICLES:
         initials = "".join(w[0] for w in given)
         if initials.isalpha():
             out += [(f" {initials}{last} ", False), (f" {last}{initials} ", False)]
     return out
+
+
+def _surname_like(w: str) -> bool:
+    """Whether the last word ``w`` of a name of several words is searched in the
+    plural and after its login's initial: MIN_LOGIN letters or more, not a particle."""
+    return len(w) >= MIN_LOGIN and w.isalpha() and w not in _PARTICLES
+
+
+def _plurals(last: str) -> list[tuple[str, bool]]:
+    """The last word of a name of several words (its surname, or in a table whose
+    surname column comes first its given name) in the plural or possessive without
+    an apostrophe: ``the Ganthrivs``, ``Carrascos'``, ``the Sanchezes`` (``-es``
+    after ``s x z ch sh``, and only that after an ``s``: ``Joneses``). Only a row's own
+    names, of MIN_LOGIN letters or more (``Max``, ``Roe`` are not)."""
+    if not _surname_like(last):
+        return []
+    es = last.endswith(("s", "x", "z", "ch", "sh"))
+    return ([] if last.endswith("s") else [(f" {last}s ", False)]) + (
+        [(f" {last}es ", False)] if es else []
+    )
 
 
 def _street_alternatives() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
@@ -1256,22 +1306,32 @@ def find_known(
         spans = merged_spans(spans + split)
     if not pats or not (_may_break(text) if may_break is None else may_break):
         return spans
+    more = _read_back(text, _BREAKS, pats)
+    if "<" in text and _IN_WORD_TAGS.search(text) is not None:  # (glued_reading)
+        more += _read_back(text, _GLUED, pats)
+    if not more:
+        return spans
+    return merged_spans(spans + more)
+
+
+def _read_back(
+    text: str, breaks: re.Pattern[str], pats: Sequence[tuple[str, bool, str]]
+) -> list[tuple[int, int, str]]:
+    """:func:`find_one_reading` of ``text`` read with each match of ``breaks`` as
+    :func:`_broken` writes it, mapped back to the characters that write each span."""
     other: list[str] = []
     origin: list[int] = []  # the position in ``text`` of each character of ``other``
     pos = 0
-    for m in _BREAKS.finditer(text):
+    for m in breaks.finditer(text):
         other.append(text[pos : m.start()])
         origin += range(pos, m.start())
-        if m.group()[0] in "\\<":
+        if _broken(m):
             other.append(" ")
             origin.append(m.start())
         pos = m.end()
     other.append(text[pos:])
     origin += range(pos, len(text))
-    more = [(origin[s], origin[e - 1] + 1, k) for s, e, k in find_one_reading("".join(other), pats)]
-    if not more:
-        return spans
-    return merged_spans(spans + more)
+    return [(origin[s], origin[e - 1] + 1, k) for s, e, k in find_one_reading("".join(other), pats)]
 
 
 def merged_spans(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
