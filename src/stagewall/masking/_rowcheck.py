@@ -54,7 +54,7 @@ from stagewall.masking.transformers._known import (
     norm_texts,
     surnames,
 )
-from stagewall.masking.transformers._readings import STEM_RUN, stem_spans
+from stagewall.masking.transformers._readings import stem_rows, stem_spans
 from stagewall.masking.transformers._structured import Path, parse_path
 from stagewall.masking.types import ColumnKind
 
@@ -748,14 +748,8 @@ def _stemmed(row_n: list[str], found: list[list[_Pats | None]]) -> dict[int, lis
     for the rows whose text holds one shortened and glued to digits (ganthr7:
     ``_readings.stem_spans``). One C-level search of the batch's texts; only the
     rows with a run of letters before a digit are read on their own."""
-    joined = "\x00".join(row_n)
-    at = [m.start() for m in STEM_RUN.finditer(joined)]
-    if not at:
-        return {}
-    starts = np.zeros(len(row_n), dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, row_n[:-1]), np.int64, len(row_n) - 1) + 1, out=starts[1:])
     out: dict[int, list[str]] = {}
-    for k in np.unique(np.searchsorted(starts, at, side="right") - 1).tolist():
+    for k in stem_rows(row_n):
         parts = [known for per_row in found if (p := per_row[k]) is not None for known in p.parts]
         names = surnames(chain.from_iterable(parts))
         if names and stem_spans(row_n[k], names):

@@ -544,7 +544,16 @@ def norm_many(texts: Sequence[str]) -> list[str]:
     # str.split() splits on is a non-word character, replaced above), so this is
     # f" {' '.join(t.split())} " of each text (test_text_scrub_known.py compares)
     padded = " " + spaced.replace("\x00", " \x00 ") + " "
-    return _SPACE_RUN.sub(" ", padded).split("\x00")
+    return single_spaced(padded).split("\x00")
+
+
+def single_spaced(text: str) -> str:
+    """``text`` with every run of spaces one space (``_SPACE_RUN.sub(" ", text)``):
+    pairs of spaces replaced until none is left, a few C-level passes (a run of
+    ``k`` spaces takes about log2 ``k``), twice as fast as the regex on a batch."""
+    while "  " in text:
+        text = text.replace("  ", " ")
+    return text
 
 
 # one run of non-word characters (underscores included: "a-_b" is the words a, b)
