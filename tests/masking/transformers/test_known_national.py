@@ -6,7 +6,7 @@ to its national number in a Python loop per value (``national_number`` a functio
 call per phone); both are now C-level passes over the batch (``str.rsplit`` by
 ``map``, one ``findall`` of :data:`_NATIONAL` over the NUL-joined forms). The code
 before is kept below (as a function; a street's probe since cut per value at its
-first street word a variant changes, see ``_street_core``) and both must give the same probes
+first street word a variant changes, see ``_street_cores``) and both must give the same probes
 for generated batches: phones with and without ``+``, ``00`` and trunk ``0``, one,
 two and three digit country codes, too few digits, other scripts' digits, letters,
 e-mails with several ``@`` or none, names, streets and identifiers.
@@ -35,10 +35,11 @@ from stagewall.masking.transformers._known import (
     _second,
     _spaced_and_compact,
     _spellable,
-    _street_core,
+    _street_cores,
     national_number,
     national_numbers,
     spellings,
+    words,
 )
 
 
@@ -57,8 +58,8 @@ def pairs_before(self: Any, known: Sequence[Known]) -> None:
             values[i] = " ".join((flat[i][1], *alike))
             named[i] = True
             if KIND[flat[i][0]] == "street":  # (streetgaps: its street words cut)
-                values[i] = _STREET_WORD.sub(" ", values[i])
-                if not any(map(str.isalnum, _STREET_WORD.sub(" ", flat[i][1]))):
+                values[i] = _STREET_WORD.sub(" ", " ".join(words(values[i])))
+                if not any(map(str.isalnum, _STREET_WORD.sub(" ", " ".join(words(flat[i][1]))))):
                     values[i] = ""
                     named[i] = False
     # a street's compact form without its house number, which may stand on either
@@ -72,7 +73,7 @@ def pairs_before(self: Any, known: Sequence[Known]) -> None:
         else:  # a value holding NUL itself (SQLite text can): one at a time
             bare = [_HOUSE_NUMBER.sub("", values[j]) for j in streets]
         for j, b in zip(streets, bare, strict=True):
-            core = _street_core(b)  # (streetgaps: up to its first changed street word)
+            (core,) = _street_cores([b])  # (streetgaps: its first run without a street word)
             if any(map(str.isalnum, core)):
                 values[j] = core
             elif any(map(str.isalnum, b)):

@@ -1018,8 +1018,10 @@ class Pairs:
                 values[i] = " ".join((flat[i][1], *alike))
                 named[i] = True
                 if codes[i] == _C_STREET:  # (its street words cut: see below)
-                    values[i] = _STREET_WORD.sub(" ", values[i])
-                    if not any(map(str.isalnum, _STREET_WORD.sub(" ", flat[i][1]))):
+                    values[i] = _STREET_WORD.sub(" ", " ".join(words(values[i])))
+                    if not any(
+                        map(str.isalnum, _STREET_WORD.sub(" ", " ".join(words(flat[i][1]))))
+                    ):
                         values[i] = ""  # (street words alone: in every text)
                         named[i] = False
         if self.joined.any():
@@ -1035,13 +1037,10 @@ class Pairs:
         if streets:
             joined = "\x00".join(values[j] for j in streets)
             if joined.count("\x00") == len(streets) - 1:
-                stripped = _HOUSE_NUMBER.sub("", joined)
-                cores = _street_core(stripped).split("\x00")
-                bare = stripped.split("\x00")
+                bare = _HOUSE_NUMBER.sub("", joined).split("\x00")
             else:  # a value holding NUL itself (SQLite text can): one at a time
                 bare = [_HOUSE_NUMBER.sub("", values[j]) for j in streets]
-                cores = list(map(_street_core, bare))
-            for j, c, b in zip(streets, cores, bare, strict=True):
+            for j, c, b in zip(streets, _street_cores(bare), bare, strict=True):
                 if any(map(str.isalnum, c)):
                     values[j] = c
                 elif any(map(str.isalnum, b)):
@@ -1270,32 +1269,33 @@ _KIND_CODE = {
 _HOUSE_NUMBER = re.compile(
     r"[0-9](?:(?<![^\x00][0-9])[0-9]*[^\W\d_]?\b|(?<!\w[0-9])[0-9]*[^\W\d_]?(?=\s*(?:\x00|$)))"
 )
-# a street word (whole: any of _streetwords, Lane, Ln, Calle, C, Weg; or a word's
-# ending that street_variants writes otherwise: the straße of Hauptstraße, after two
-# letters or more), in a value as it is written (case aside: the words are ASCII but
-# for ß, which IGNORECASE matches in both cases, and the Romance accents: an accent
-# left out is a word not cut, which only lengthens the probe)
+# a street word in a value's folded words (whole: any of _streetwords, Lane, Ln,
+# Calle, C, Weg; or a word's ending that street_variants writes otherwise: the straße
+# of Hauptstraße, after two letters or more)
 _STREET_WORD = re.compile(
-    "(?i)(?<!\\w)(?:"
+    "\\b(?:"
     + "|".join(sorted(map(re.escape, _ANY_STREET | set(_STREET_WORD_ALTS)), key=len, reverse=True))
-    + ")(?!\\w)|(?<=\\w\\w)(?:"
+    + ")\\b|(?<=\\w\\w)(?:"
     + "|".join(sorted(map(re.escape, _STREET_END_ALTS), key=len, reverse=True))
-    + ")(?!\\w)"
+    + ")\\b"
 )
 # what a value's probe keeps (see Pairs): its first run of words that holds neither a
-# street word of _STREET_WORD (marked \x01) nor a digit
+# street word of _STREET_WORD (marked \x01) nor a house number (digits and at most a
+# letter: where without_flat cuts a street); leading digits are not a run's start
 _LEADING_CUTS = re.compile("(?:^|(?<=\x00))(?:[^\\w\x00]|\\d\\w*)+")
-_AFTER_CUT = re.compile("(?:\x01|(?<!\\w)\\w*?\\d)[^\x00]*")
+_AFTER_CUT = re.compile("(?:\x01|\\b[0-9]+[^\\W\\d_]?\\b)[^\x00]*")
 
 
-def _street_core(bare: str) -> str:
-    """The words of each of the NUL-joined streets ``bare`` (without their house
-    number) that every form :func:`_street_forms` writes holds side by side, and so
+def _street_cores(bare: list[str]) -> list[str]:
+    """The words of each of the streets ``bare`` (without their house number),
+    folded, that every form :func:`_street_forms` writes holds side by side, and so
     does the street :func:`without_flat` cuts: its first run of words without a
-    digit or a street word that a variant changes (a changed ending ends the run
-    after its stem): ``Ganthriv`` of ``Ganthriv Lane``, ``Mayor`` of ``Calle Mayor
-    7, 2ºB``, ``Haupt`` of ``Hauptstraße`` (C-level passes over the batch)."""
-    return _AFTER_CUT.sub("", _LEADING_CUTS.sub("", _STREET_WORD.sub("\x01", bare)))
+    house number or a street word (a changed ending ends the run after its stem):
+    ``ganthriv`` of ``Ganthriv Lane``, ``mayor`` of ``Calle Mayor 7, 2ºB``,
+    ``haupt`` of ``Hauptstraße`` (C-level passes over the batch)."""
+    spaced, _ = _spaced_and_compact(bare)  # (folded words: no NUL in them)
+    marked = _STREET_WORD.sub("\x01", "\x00".join(spaced))
+    return _AFTER_CUT.sub("", _LEADING_CUTS.sub("", marked)).split("\x00")
 
 
 def _spaced_many(texts: list[str], compact: bool = False) -> list[str]:
