@@ -1281,8 +1281,9 @@ _STREET_WORD = re.compile(
 )
 # what a value's probe keeps (see Pairs): its first run of words that holds neither a
 # street word of _STREET_WORD (marked \x01) nor a house number (digits and at most a
-# letter: where without_flat cuts a street); leading digits are not a run's start
-_LEADING_CUTS = re.compile("(?:^|(?<=\x00))(?:[^\\w\x00]|\\d\\w*)+")
+# letter: where without_flat cuts a street; one first is not the run's start, as a
+# house number the value's first word may be moved: 7 Calle Mayor as Calle Mayor 7)
+_LEADING_CUTS = re.compile("(?:^|(?<=\x00))(?:[^\\w\x00]|\\b[0-9]+[^\\W\\d_]?\\b)+")
 _AFTER_CUT = re.compile("(?:\x01|\\b[0-9]+[^\\W\\d_]?\\b)[^\x00]*")
 
 
