@@ -148,6 +148,8 @@ _PIECES = [
 @example("Flat 3B, 14 Ganthriv Lane")
 @example("Calle 25 de Mayo 3")
 @example("Hauptstraße 5, Hinterhaus")
+@example("3rd Avenue 5, Apt 3")
+@example("High45678 Street")
 def test_every_pattern_of_a_street_holds_its_probe(value: str) -> None:
     """text_scrub builds a street's patterns only where its row's compact text holds
     the street's probe (``Pairs``): every pattern, written without its spaces, holds
