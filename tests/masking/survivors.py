@@ -81,6 +81,12 @@ _SHORT_STREET = {
     "lane": ["ln"],
     "drive": ["dr"],
     "square": ["sq"],
+    "place": ["pl"],
+    "court": ["ct"],
+    "crescent": ["cres"],
+    "circle": ["cir"],
+    "highway": ["hwy"],
+    "parkway": ["pkwy"],
     "strasse": ["str"],  # (plain folds ß to ss)
 }
 _LONG_STREET: dict[str, list[str]] = {}
@@ -106,6 +112,22 @@ def _street_respelt(words: list[str]) -> list[str]:
     spaced = re.sub(r"\b(\d+)([a-z])\b", r"\1 \2", " ".join(words))
     joined = re.sub(r"\b(\d+) ([a-z])\b", r"\1\2", " ".join(words))
     out += [f" {form} " for form in (spaced, joined) if form != " ".join(words)]
+    return out
+
+
+def _number_elsewhere(words: list[str]) -> list[tuple[str, str]]:
+    """Needles for a street's ``words`` with the house number on the other side, or
+    after "Nr.", "No.", "nº", "n.", "núm.": Hauptstraße Nr. 5."""
+    out = []
+    if any(c.isdigit() for c in words[-1]):
+        out.append((" " + " ".join(words[-1:] + words[:-1]) + " ", "words"))
+    if any(c.isdigit() for c in words[0]):
+        out.append((" " + " ".join(words[1:] + words[:1]) + " ", "words"))
+    number = next((w for w in (words[-1], words[0]) if w.isdigit()), None)
+    if number is not None:
+        street = " ".join(w for w in words if w != number)
+        for mark in ("nr", "no", "n", "num", "numero", "nro"):
+            out.append((f" {street} {mark} {number} ", "words"))
     return out
 
 
@@ -173,19 +195,18 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
             out.append((mailbox, "words"))
     if kind == "postcode":
         out.append((f" {''.join(words)} ", "pairs"))
-    if kind == "street" and len(words) > 1:  # the house number on the other side
-        if any(c.isdigit() for c in words[-1]):
-            out.append((" " + " ".join(words[-1:] + words[:-1]) + " ", "words"))
-        if any(c.isdigit() for c in words[0]):
-            out.append((" " + " ".join(words[1:] + words[:1]) + " ", "words"))
-        # or after "Nr.", "No.", "nº", "n.", "núm.": Hauptstraße Nr. 5
-        number = next((w for w in (words[-1], words[0]) if w.isdigit()), None)
-        if number is not None:
-            street = " ".join(w for w in words if w != number)
-            for mark in ("nr", "no", "n", "num", "numero", "nro"):
-                out.append((f" {street} {mark} {number} ", "words"))
-        # or shortened: Hauptstr. 5, C/ Mayor 7, 14 Oak St
-        out += [(n, "words") for n in _street_respelt(words)]
+    if kind == "street" and len(words) > 1:
+        out += _number_elsewhere(words)
+        # or shortened: Hauptstr. 5, C/ Mayor 7, 14 Oak St; and shortened with its
+        # number elsewhere too: c. mayor nº 7, Oak St. 14 for 14 Oak Street
+        for respelt in _street_respelt(words):
+            out.append((respelt, "words"))
+            out += _number_elsewhere(respelt.split())
+        # the street without the flat after its first comma: "Calle Mayor 7, 2ºB" is
+        # Calle Mayor 7, "14 Oak Street, Apt 3" 14 Oak Street
+        head = value.split(",")[0]
+        if head != value and _digits(head) and len(plain(head).split()) > 1:
+            out += needles(kind, head)
     if kind == "name" and len(words) > 1:
         # a login of the first initial and the last name: ycarrasco (ycarrasco7),
         # for two words also the other way round (cyesica)

@@ -34,6 +34,7 @@ from stagewall.masking.transformers._known import (
     _cached,
     _checked_patterns_of,
     national_number,
+    without_flat,
 )
 
 Anchors = tuple[tuple[str, bool], ...]
@@ -64,8 +65,9 @@ def anchors_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
             # way (a whole street word; an ending, after the same stem) or a house
             # number's letter apart or joined (the same letters without spaces). So the
             # longest core (a word no variant changes, or the stem before its ending)
-            # is in every pattern.
-            core = max(map(_core, ws), key=len)
+            # is in every pattern. A street with its flat after it is also searched
+            # without (without_flat: its first words): a core of those.
+            core = max(map(_core, without_flat(ws) or ws), key=len)
             if core:
                 return [(core, True)]
         else:

@@ -5,7 +5,8 @@ gave.
 to its national number in a Python loop per value (``national_number`` a function
 call per phone); both are now C-level passes over the batch (``str.rsplit`` by
 ``map``, one ``findall`` of :data:`_NATIONAL` over the NUL-joined forms). The code
-before is kept below verbatim (as a function) and both must give the same probes
+before is kept below (as a function; a street's probe since cut per value at its
+first street word a variant changes, see ``_street_cores``) and both must give the same probes
 for generated batches: phones with and without ``+``, ``00`` and trunk ``0``, one,
 two and three digit country codes, too few digits, other scripts' digits, letters,
 e-mails with several ``@`` or none, names, streets and identifiers.
@@ -25,6 +26,7 @@ from stagewall.masking.transformers._known import (
     _HOUSE_NUMBER,
     _NAME_TRANSFORMERS,
     _PROBED_BY_PART,
+    _STREET_WORD,
     _STREETS,
     KIND,
     Known,
@@ -33,9 +35,11 @@ from stagewall.masking.transformers._known import (
     _second,
     _spaced_and_compact,
     _spellable,
+    _street_cores,
     national_number,
     national_numbers,
     spellings,
+    words,
 )
 
 
@@ -53,6 +57,11 @@ def pairs_before(self: Any, known: Sequence[Known]) -> None:
         if alike:
             values[i] = " ".join((flat[i][1], *alike))
             named[i] = True
+            if KIND[flat[i][0]] == "street":  # (streetgaps: its street words cut)
+                values[i] = _STREET_WORD.sub(" ", " ".join(words(values[i])))
+                if not any(map(str.isalnum, _STREET_WORD.sub(" ", " ".join(words(flat[i][1]))))):
+                    values[i] = ""
+                    named[i] = False
     # a street's compact form without its house number, which may stand on either
     # side (see _patterns_of)
     is_street = map(_STREETS.__contains__, map(_first, flat))
@@ -64,8 +73,11 @@ def pairs_before(self: Any, known: Sequence[Known]) -> None:
         else:  # a value holding NUL itself (SQLite text can): one at a time
             bare = [_HOUSE_NUMBER.sub("", values[j]) for j in streets]
         for j, b in zip(streets, bare, strict=True):
-            if any(map(str.isalnum, b)):
-                values[j] = b
+            (core,) = _street_cores([b])  # (streetgaps: its first run without a street word)
+            if any(map(str.isalnum, core)):
+                values[j] = core
+            elif any(map(str.isalnum, b)):
+                values[j] = ""
     # a phone's national number and an e-mail's local part are patterns of their
     # own (see _patterns_of): probed by those, pieces of the whole value's form
     by_part = list(compress(range(m), map(_PROBED_BY_PART.__contains__, map(_first, flat))))

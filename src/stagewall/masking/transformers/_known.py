@@ -51,6 +51,7 @@ from stagewall.masking.transformers._streetwords import (
     DE_NL_STREET_SUFFIXES,
     EN_STREET_WORDS,
     ROMANCE_STREET_WORDS,
+    written_forms,
 )
 
 Known = tuple[tuple[str, str], ...]
@@ -634,8 +635,25 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
     if len(phrase) >= MIN_PHRASE and not (phrase.isdigit() and len(phrase) < MIN_DIGITS):
         out.append((f" {phrase} ", False))
     if kind == "street" and len(ws) > 1:
-        out += _house_number_moved(ws)
+        out += _street_forms(ws)
+        street = without_flat(ws)
+        if street:
+            out += _patterns_of(kind, street)
     return out
+
+
+def _street_forms(ws: list[str]) -> list[tuple[str, bool]]:
+    """A street's other forms (text_scrub and verify search the same): its house
+    number moved or after a mark (:func:`_house_number_moved`), one street word
+    written the other way (:func:`street_variants`: ``C/ Mayor 7`` for ``Calle
+    Mayor 7``, ``Hauptstr. 5`` for ``Hauptstraße 5``), and both at once: ``c. mayor
+    nº 7``, ``Ganthriv Ln. 22`` for ``22 Ganthriv Lane``, ``Hauptstr. Nr. 5``."""
+    out = _house_number_moved(ws)
+    for v in street_variants(ws):
+        out.append((f" {' '.join(v)} ", False))
+        if len(v) == len(ws):  # (a street word changed, not the house number's letter)
+            out += _house_number_moved(v)
+    return list(dict.fromkeys(out))
 
 
 def _initial_logins(ws: list[str]) -> list[tuple[str, bool]]:
@@ -847,6 +865,50 @@ def _house_number_moved(ws: list[str]) -> list[tuple[str, bool]]:
     return [(first, False), *((f" {street} {m} {number} ", False) for m in NUMBER_MARKS)]
 
 
+def without_flat(ws: Sequence[str]) -> list[str] | None:
+    """The words of a street that holds its flat or more after it, without those:
+    ``Calle Mayor 7, 2ºB`` → ``calle mayor 7``, ``Ganthrivweg 14, 3B`` →
+    ``ganthrivweg 14`` (a name and street word, then the first word with a digit, a
+    house number, with more than one letter after it), ``14 Ganthriv Lane, Apt 3`` →
+    ``14 ganthriv lane`` (a house number, a name, then an English street word, with
+    more after it); None for any other street. People write the street without the
+    flat. Only the street's first words: in ``Flat 3B, 14 Ganthriv Lane`` the street
+    is not searched alone."""
+    if len(ws) < 3:
+        return None
+    if _NUMBER.fullmatch(ws[0]):
+        for k in range(1, len(ws) - 1):
+            if any(map(str.isdigit, ws[k])):
+                return None
+            if ws[k] in _EN_STREET:
+                named = any(v not in _ANY_STREET for v in ws[1:k])
+                return list(ws[: k + 1]) if named else None
+        return None
+    for i, w in enumerate(ws):
+        if any(map(str.isdigit, w)):
+            rest = ws[i + 1 :]
+            if (
+                not rest
+                or (len(rest) == 1 and len(rest[0]) == 1)  # Lindenweg 8 a: its house number
+                or all(v in _ANY_STREET for v in ws[:i])  # (no name)
+                or not _NUMBER.fullmatch(w)
+                or not any(v in _ANY_STREET or v.endswith(_DE_NL_ENDS) for v in ws[:i])
+            ):
+                return None
+            return list(ws[: i + 1])
+    return None
+
+
+def _folded_words(table: dict[str, tuple[str, ...]]) -> frozenset[str]:
+    return frozenset(w for form in written_forms(table) for w in words(form))
+
+
+_EN_STREET = _folded_words(EN_STREET_WORDS)
+_ANY_STREET = _EN_STREET | _folded_words(ROMANCE_STREET_WORDS)
+_DE_NL_ENDS = tuple(_folded_words(DE_NL_STREET_SUFFIXES))
+_ANY_STREET |= frozenset(_DE_NL_ENDS)
+
+
 _NL_POSTCODE = re.compile(r"([0-9]{4})([a-z]{2})")
 
 
@@ -910,15 +972,12 @@ def _cached(
 
 
 def _checked_patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
-    """:func:`_patterns_of`, and a street with one street word written the other way
-    (:func:`street_variants`: ``C/ Mayor 7`` for ``Calle Mayor 7``, ``Hauptstr. 5``
-    for ``Hauptstraße 5``): what verify searches a row's text for. text_scrub finds
-    those forms with its street detector (built from the same table), verify as the
-    row's own value."""
-    out = _patterns_of(kind, ws)
-    if kind == "street":
-        out += [(f" {' '.join(v)} ", False) for v in street_variants(ws)]
-    return out
+    """What verify searches a row's text for: :func:`_patterns_of`, the patterns
+    text_scrub searches (a street's variants included, :func:`_street_forms`:
+    before, text_scrub left ``Ganthriv Ln. 22`` to its street detector, which
+    takes an English street only with its number first, and verify failed the
+    unedited plan's run)."""
+    return _patterns_of(kind, ws)
 
 
 def checked_patterns_many(
@@ -934,13 +993,8 @@ _CHECKED: dict[tuple[str, str], Any] = {}
 
 @lru_cache(maxsize=1 << 16)
 def checked_patterns(transformer: str, value: str) -> tuple[tuple[str, bool], ...]:
-    """:func:`patterns` with :func:`_checked_patterns_of` (see checked_patterns_many)."""
-    kind = kind_of(transformer)
-    out = list(patterns(transformer, value))
-    if kind == "street":
-        for form in (value, *spellings(transformer, value)):
-            out += [(f" {' '.join(v)} ", False) for v in street_variants(words(form))]
-    return tuple(dict.fromkeys(out))
+    """:func:`patterns` (see :func:`_checked_patterns_of`)."""
+    return patterns(transformer, value)
 
 
 def known_patterns(
@@ -1022,12 +1076,22 @@ class Pairs:
             if alike:
                 values[i] = " ".join((flat[i][1], *alike))
                 named[i] = True
+                if codes[i] == _C_STREET:  # (its street words cut: see below)
+                    values[i] = _STREET_WORD.sub(" ", " ".join(words(values[i])))
+                    if not any(
+                        map(str.isalnum, _STREET_WORD.sub(" ", " ".join(words(flat[i][1]))))
+                    ):
+                        values[i] = ""  # (street words alone: in every text)
+                        named[i] = False
         if self.joined.any():
             named &= ~self.joined
             for j in np.flatnonzero(self.joined).tolist():
                 values[j] = ""
         # a street's compact form without its house number, which may stand on either
-        # side (see _patterns_of)
+        # side (see _patterns_of), and only its first run of words without a street
+        # word, which a variant may write otherwise (_street_forms: Ganthriv Lane as
+        # Ganthriv Ln., Calle Mayor as C/ Mayor, Hauptstraße as Hauptstr.), or a digit
+        # (a flat after it: without_flat): "ganthriv", "mayor", "haupt"
         streets = np.flatnonzero((codes == _C_STREET) & ~named).tolist()
         if streets:
             joined = "\x00".join(values[j] for j in streets)
@@ -1035,9 +1099,11 @@ class Pairs:
                 bare = _HOUSE_NUMBER.sub("", joined).split("\x00")
             else:  # a value holding NUL itself (SQLite text can): one at a time
                 bare = [_HOUSE_NUMBER.sub("", values[j]) for j in streets]
-            for j, b in zip(streets, bare, strict=True):
-                if any(map(str.isalnum, b)):
-                    values[j] = b
+            for j, c, b in zip(streets, _street_cores(bare), bare, strict=True):
+                if any(map(str.isalnum, c)):
+                    values[j] = c
+                elif any(map(str.isalnum, b)):
+                    values[j] = ""  # street words (and digits) alone: in every text
         # a phone's national number and an e-mail's local part are patterns of their
         # own (see _patterns_of): probed by those, pieces of the whole value's form
         # (an e-mail's local part: rsplit's first piece is the text before the last "@",
@@ -1262,6 +1328,34 @@ _KIND_CODE = {
 _HOUSE_NUMBER = re.compile(
     r"[0-9](?:(?<![^\x00][0-9])[0-9]*[^\W\d_]?\b|(?<!\w[0-9])[0-9]*[^\W\d_]?(?=\s*(?:\x00|$)))"
 )
+# a street word in a value's folded words (whole: any of _streetwords, Lane, Ln,
+# Calle, C, Weg; or a word's ending that street_variants writes otherwise: the straße
+# of Hauptstraße, after two letters or more)
+_STREET_WORD = re.compile(
+    "\\b(?:"
+    + "|".join(sorted(map(re.escape, _ANY_STREET | set(_STREET_WORD_ALTS)), key=len, reverse=True))
+    + ")\\b|(?<=\\w\\w)(?:"
+    + "|".join(sorted(map(re.escape, _STREET_END_ALTS), key=len, reverse=True))
+    + ")\\b"
+)
+# what a value's probe keeps (see Pairs): its first run of words that holds neither a
+# street word of _STREET_WORD (marked \x01) nor a house number (digits and at most a
+# letter: where without_flat cuts a street; one first is not the run's start, as a
+# house number the value's first word may be moved: 7 Calle Mayor as Calle Mayor 7)
+_LEADING_CUTS = re.compile("(?:^|(?<=\x00))(?:[^\\w\x00]|\\b[0-9]+[^\\W\\d_]?\\b)+")
+_AFTER_CUT = re.compile("(?:\x01|\\b[0-9]+[^\\W\\d_]?\\b)[^\x00]*")
+
+
+def _street_cores(bare: list[str]) -> list[str]:
+    """The words of each of the streets ``bare`` (without their house number),
+    folded, that every form :func:`_street_forms` writes holds side by side, and so
+    does the street :func:`without_flat` cuts: its first run of words without a
+    house number or a street word (a changed ending ends the run after its stem):
+    ``ganthriv`` of ``Ganthriv Lane``, ``mayor`` of ``Calle Mayor 7, 2ºB``,
+    ``haupt`` of ``Hauptstraße`` (C-level passes over the batch)."""
+    spaced, _ = _spaced_and_compact(bare)  # (folded words: no NUL in them)
+    marked = _STREET_WORD.sub("\x01", "\x00".join(spaced))
+    return _AFTER_CUT.sub("", _LEADING_CUTS.sub("", marked)).split("\x00")
 
 
 def _spaced_many(texts: list[str], compact: bool = False) -> list[str]:
@@ -1509,5 +1603,6 @@ __all__ = [
     "rows_with_candidates",
     "surnames",
     "texts_hits",
+    "without_flat",
     "words",
 ]
