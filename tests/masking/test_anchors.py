@@ -74,7 +74,7 @@ pairs = st.tuples(st.sampled_from(TRANSFORMERS), values)
 
 @pytest.fixture(autouse=True)
 def _cold_caches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_known, "_CHECKED", {})
+    monkeypatch.setattr(_known, "_MANY", {})
     monkeypatch.setattr(_anchors, "_ANCHORS", {})
 
 
@@ -88,7 +88,7 @@ def test_every_pattern_of_a_value_holds_one_of_its_anchors(
     known: list[tuple[str, str]], warm: bool
 ) -> None:
     if not warm:
-        _known._CHECKED.clear()
+        _known._MANY.clear()
         _anchors._ANCHORS.clear()
     every_pats = checked_patterns_many(known)
     every_anchors = checked_anchors_many(known)

@@ -131,10 +131,10 @@ def test_no_plural_of_a_given_name_or_a_short_name(
 
 
 def test_the_plural_is_of_the_rows_own_surname_only() -> None:
-    pats = known_patterns([("full_name", "Sam Young")], checked=True)
+    pats = known_patterns([("full_name", "Sam Young")])
     text = "Youngs Pharmacy sells prices lists; the Youngs came."
     assert [text[s:e] for s, e, _ in find_known(text, pats)] == ["Youngs", "Youngs"]
-    other = known_patterns([("full_name", "Anna Kowalska")], checked=True)
+    other = known_patterns([("full_name", "Anna Kowalska")])
     assert find_known("prices went up at Youngs", other) == []
 
 

@@ -197,7 +197,7 @@ class _Pats:
 
     @property
     def kinds(self) -> list[tuple[str, bool, str]]:
-        return [x for known in self.parts for x in known_patterns(known, checked=True)]
+        return [x for known in self.parts for x in known_patterns(known)]
 
     def __add__(self, other: _Pats) -> _Pats:
         if self._words is None or other._words is None:

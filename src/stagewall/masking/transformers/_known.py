@@ -971,41 +971,22 @@ def _cached(
     return got
 
 
-def _checked_patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
-    """What verify searches a row's text for: :func:`_patterns_of`, the patterns
-    text_scrub searches (a street's variants included, :func:`_street_forms`:
-    before, text_scrub left ``Ganthriv Ln. 22`` to its street detector, which
-    takes an English street only with its number first, and verify failed the
-    unedited plan's run)."""
-    return _patterns_of(kind, ws)
+# What verify searches a row's text for is what text_scrub searches: since the
+# street forms (:func:`_street_forms`) are text_scrub's patterns too (before,
+# text_scrub left ``Ganthriv Ln. 22`` to its street detector, which takes an
+# English street only with its number first, and verify failed the unedited plan's
+# run), verify's names for them are the same functions, with the same cache.
+_checked_patterns_of = _patterns_of
+checked_patterns_many = patterns_many
+checked_patterns = patterns
 
 
-def checked_patterns_many(
-    known: Sequence[tuple[str, str]],
-) -> list[tuple[tuple[str, bool], ...]]:
-    """:func:`patterns_many` with :func:`_checked_patterns_of`: the patterns verify
-    searches (its own cache)."""
-    return _cached(_CHECKED, known, _checked_patterns_of)
-
-
-_CHECKED: dict[tuple[str, str], Any] = {}
-
-
-@lru_cache(maxsize=1 << 16)
-def checked_patterns(transformer: str, value: str) -> tuple[tuple[str, bool], ...]:
-    """:func:`patterns` (see :func:`_checked_patterns_of`)."""
-    return patterns(transformer, value)
-
-
-def known_patterns(
-    known: Iterable[tuple[str, str]], checked: bool = False
-) -> list[tuple[str, bool, str]]:
+def known_patterns(known: Iterable[tuple[str, str]]) -> list[tuple[str, bool, str]]:
     """``(pattern, compact, kind)`` of every known value of one row, longest first
-    (with ``checked``: the patterns verify searches, :func:`checked_patterns`)."""
+    (the patterns verify searches too: :data:`checked_patterns`)."""
     seen: dict[tuple[str, bool], str] = {}
-    of = checked_patterns if checked else patterns
     for transformer, value in known:
-        for p, c in of(transformer, value):
+        for p, c in patterns(transformer, value):
             seen.setdefault((p, c), kind_of(transformer) or "id")
     return sorted(((p, c, k) for (p, c), k in seen.items()), key=lambda x: -len(x[0]))
 
