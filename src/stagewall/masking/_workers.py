@@ -165,10 +165,6 @@ class WorkerPool:
         """``inherit``: ``(run id, mappers)`` that forked workers take over as they are
         (a spawned worker builds its own)."""
         self.jobs = jobs
-        # NumPy loads numpy.ma on the first np.unique (ip_address, date_shift's
-        # blocks): once here, not once in every forked worker
-        import numpy.ma  # noqa: F401
-
         import stagewall.masking.transformers  # noqa: F401  (a forked worker inherits it)
 
         self.method = start_method()

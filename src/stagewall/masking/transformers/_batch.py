@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -37,26 +36,10 @@ def keyed_hash(key: bytes, label: str, texts: Sequence[str]) -> U64:
     cuts = np.flatnonzero(np.diff(lengths[order])) + 1
     for members in np.split(order, cuts):
         n = int(lengths[members[0]])
-        out[members] = _hash_rows(
-            key, label, flat.buf[flat.starts[members].reshape(-1, 1) + np.arange(n)]
-        )
+        rows = flat.buf[flat.starts[members].reshape(-1, 1) + np.arange(n)]
+        prf = keyed_prf(key, f"hash/{n}/{label}", f"hash/x/{label}")
+        out[members] = np.ascontiguousarray(prf.tag(rows)[:, :8]).view("<u8").reshape(-1)
     return out
-
-
-def keyed_hash_groups(key: bytes, label: str, buf: U8, groups: Sequence[tuple[Any, Any]]) -> U64:
-    """:func:`keyed_hash` of values given as byte-length groups of one buffer
-    (``(at, members)``: the ``(m, n)`` byte positions of the values ``members``, as
-    ``_flat._length_groups`` gives them): the same hash for the same UTF-8 bytes."""
-    out = np.zeros(sum(len(members) for _, members in groups), dtype=np.uint64)
-    for at, members in groups:
-        out[members] = _hash_rows(key, label, buf[at])
-    return out
-
-
-def _hash_rows(key: bytes, label: str, rows: U8) -> U64:
-    """The keyed hash of each row of an ``(m, n)`` matrix of UTF-8 bytes."""
-    prf = keyed_prf(key, f"hash/{rows.shape[1]}/{label}", f"hash/x/{label}")
-    return np.ascontiguousarray(prf.tag(rows)[:, :8]).view("<u8").reshape(-1)
 
 
 def pick(words: ObjArray, h: U64) -> list[str]:
@@ -137,7 +120,6 @@ __all__ = [
     "base32_rows",
     "base32_width",
     "keyed_hash",
-    "keyed_hash_groups",
     "length_groups",
     "pick",
     "rows_to_bytes",

@@ -214,38 +214,9 @@ def remap_copy_fields(
     out = np.empty(len(todo), dtype=object)
     for at, members in groups:
         out[members] = remap(buf[at])
-    return _printable_out(out.tolist(), fields, kept, suffix)
-
-
-def texts_copy_fields(
-    fields: list[bytes],
-    suffix: bytes,
-    texts: Callable[[list[bytes], U8, list[Any]], list[object] | None],
-) -> list[bytes] | None:
-    """Like :func:`remap_copy_fields`, for a transformer that maps the whole batch at
-    once: ``texts(values, buf, groups)`` gets the printable ASCII values to transform,
-    and their :func:`_length_groups`, and returns their outputs (None: declined)."""
-    batch = _printable_batch(fields)
-    if batch is None:
-        return None
-    todo, kept = batch
-    buf, groups = _length_groups(todo)
-    out = texts(todo, buf, groups)
-    return None if out is None else _printable_out(out, fields, kept, suffix)
-
-
-def _printable_out(
-    out: list[Any], fields: list[bytes], kept: list[bool] | None, suffix: bytes
-) -> list[bytes] | None:
-    """The outputs as COPY text fields (see :func:`_fields_out`) when all are texts of
-    printable ASCII without a backslash (their COPY text is their bytes); else None."""
-    if set(map(type, out)) != {str}:
-        return None
-    text = "\n".join(out).encode("utf-8", "surrogatepass")
+    text = "\n".join(out.tolist()).encode()
     raw = np.frombuffer(text, dtype=np.uint8)
-    if b"\\" in text or (
-        len(raw) and (int(raw.max()) > 126 or np.count_nonzero(raw < 32) != len(out) - 1)
-    ):
+    if len(raw) and (int(raw.max()) > 126 or np.count_nonzero(raw < 32) != len(todo) - 1):
         return None
     return _fields_out(text, fields, kept, suffix)
 

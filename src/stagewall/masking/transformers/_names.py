@@ -24,11 +24,10 @@ from stagewall.masking.transformers._base import (
 )
 from stagewall.masking.transformers._batch import (
     keyed_hash,
-    keyed_hash_groups,
     pick,
     stream,
 )
-from stagewall.masking.transformers._flat import by_length, rows_to_texts, texts_copy_fields
+from stagewall.masking.transformers._flat import by_length, rows_to_texts
 from stagewall.masking.transformers._scripts import digit_scripts
 
 _ASCII = re.compile(r"[^a-z]")
@@ -116,11 +115,8 @@ Draw = tuple[list[object], list[tuple[Any, Any, bool]]]
 
 
 @cache
-def _probe_table(words: tuple[str, ...], words_only: bool) -> list[tuple[Any, Any]]:
-    """Probe columns: ``(probes, real)`` for the ``j``-th probe of every entry, and
-    which entries have one (the others hold the :data:`_NEVER` padding, which no
-    folded text contains, so their rows need no test: street suffixes are mostly
-    not names)."""
+def _probe_table(words: tuple[str, ...], words_only: bool) -> tuple[Any, list[Any]]:
+    """``(counts, columns)``: per entry its number of probes, and probe columns."""
     names = _name_words()
     probes = []
     for w in words:
@@ -132,12 +128,11 @@ def _probe_table(words: tuple[str, ...], words_only: bool) -> list[tuple[Any, An
     for j in range(width):
         col = np.empty(len(probes), dtype=object)
         col[:] = [p[j] if j < len(p) else _NEVER for p in probes]
-        # compared as Python strings: NumPy would read the "\x00" scalar as ""
-        cols.append((col, np.array([p != _NEVER for p in col.tolist()], dtype=bool)))
-    return cols
+        cols.append(col)
+    return np.array([len(p) for p in probes], dtype=np.intp), cols
 
 
-def _probes(dictionary: Any, words_only: bool) -> list[tuple[Any, Any]]:
+def _probes(dictionary: Any, words_only: bool) -> tuple[Any, list[Any]]:
     return _probe_table(tuple(dictionary.tolist()), words_only)
 
 
@@ -154,28 +149,22 @@ def _candidates(values: list[str], parts: list[tuple[Any, Any, bool]]) -> list[i
     folded = _fold_batch(values)
     if folded is None:
         return None
-    return _folded_candidates(folded, parts)
-
-
-def _folded_candidates(folded: list[str], parts: list[tuple[Any, Any, bool]]) -> list[int]:
-    """:func:`_candidates` of values already folded."""
-    n = len(folded)
+    n = len(values)
     hit = np.zeros(n, dtype=bool)
     contains = operator.contains
     for dictionary, idx, words_only in parts:
         if dictionary is None:  # the probes themselves, one per value
             hit |= np.fromiter(map(contains, folded, idx), dtype=bool, count=n)
             continue
-        for col, real in _probes(dictionary, words_only):
-            has = real[idx]
-            if has.all():
-                hit |= np.fromiter(map(contains, folded, col[idx].tolist()), dtype=bool, count=n)
-                continue
-            at = np.flatnonzero(has)  # only rows whose entry has this probe
-            if len(at):
-                texts = [folded[r] for r in at.tolist()]
-                probes = col[idx[at]].tolist()
-                hit[at] |= np.fromiter(map(contains, texts, probes), dtype=bool, count=len(at))
+        counts, cols = _probes(dictionary, words_only)
+        have = counts[idx]
+        for j, col in enumerate(cols):
+            rows = np.arange(n) if j == 0 else np.flatnonzero(have > j)
+            if not len(rows):
+                break
+            probes = col[idx[rows]].tolist()
+            texts = folded if j == 0 else [folded[r] for r in rows.tolist()]
+            hit[rows] |= np.fromiter(map(contains, texts, probes), dtype=bool, count=len(rows))
     return np.flatnonzero(hit).tolist()
 
 
@@ -299,38 +288,6 @@ class _Drawn(_Dictionary):
     def _first_draw(self, items: list[Any]) -> tuple[list[object], list[int] | None]:
         out, parts = self._draw(self._hash(items))
         return out, (_candidates(items, parts) if self._probed else None)
-
-    def transform_copy_fields(self, fields: list[bytes], suffix: bytes) -> list[bytes] | None:
-        """COPY text fields of a text column in, COPY text fields (each followed by
-        ``suffix``) out: the bytes that decoding, :meth:`transform` and encoding give,
-        for a batch of printable ASCII with no escape (:func:`_flat._printable_batch`;
-        NULL, empty and blank fields stay), without a ``str`` per input. The keyed
-        hash is taken on the fields' bytes (a printable ASCII text's UTF-8 bytes), the
-        candidates that may reveal their input are found on the lower-cased batch (an
-        ASCII text's casefold), and only candidates are decoded for the exact rule; a
-        value whose pseudonym reveals it is transformed as :meth:`transform` does.
-        None for any other batch, or an output that is not printable ASCII without a
-        backslash: the caller then takes the ``str`` path."""
-        if (
-            type(self)._first_draw is not _Drawn._first_draw
-            or not self._avoid_reveal
-            or not self._probed
-        ):
-            return None  # a subclass that draws otherwise (codes by shape): str path
-        return texts_copy_fields(fields, suffix, self._ascii_texts)
-
-    def _ascii_texts(self, todo: list[bytes], buf: Any, groups: list[Any]) -> list[object]:
-        """The pseudonyms of printable ASCII values (see :meth:`transform_copy_fields`)."""
-        out, parts = self._draw(keyed_hash_groups(self._key, self._label(), buf, groups))
-        # an ASCII text's casefold is its lower case (A-Z only): one pass for the batch
-        folded = b"\n".join(todo).decode("ascii").lower().split("\n")
-        maybe = _folded_candidates(folded, parts)
-        redo = [i for i in maybe if _reveals_input(out[i], todo[i].decode("ascii"))]
-        if redo:  # drawn again as transform does, value by value
-            again = self.transform([todo[i].decode("ascii") for i in redo])
-            for i, o in zip(redo, again, strict=True):
-                out[i] = o
-        return out
 
 
 class BoundedParams(ParamsModel):
