@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stagewall.masking import _rowcheck
+from stagewall.masking import _anchors, _rowcheck
 from stagewall.masking._known_rows import MAX_CHILD_VALUES
 from stagewall.masking._rowcheck import _grouped_lookup, _Pats
 from stagewall.masking.transformers import _known
@@ -119,3 +119,47 @@ def test_the_lookup_batches_the_pattern_calls(monkeypatch: pytest.MonkeyPatch) -
     _rowcheck._build_all(list(lookup.values()))
     assert built == [200]
     assert _fields(lookup) == _fields(_per_key(found))
+
+
+def _anchor_fields(lookup: dict[Any, _Pats]) -> dict[Any, tuple[Any, ...]]:
+    return {k: (p.anchors, p.parts) for k, p in lookup.items()}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(found=found_maps, batch=st.integers(1, 50), share=st.integers(0, 3), cold=st.booleans())
+def test_anchors_taken_from_the_memo_are_those_computed_again(
+    found: dict[tuple[str, ...], set[tuple[str, str]]], batch: int, share: int, cold: bool
+) -> None:
+    """``source_lookups`` hands ``_grouped_lookup`` the anchors its first pass found (a
+    child table's own values): the lookup is the one built without them, whatever
+    share of the values the memo holds and whatever the anchor cache holds after."""
+    _known._MANY.clear()
+    before = _anchor_fields(_grouped_lookup(found, batch))
+    every = sorted({tv for vals in found.values() for tv in vals})
+    some = every[:: share + 1] if share else []
+    memo = dict(zip(some, _rowcheck.checked_anchors_many(some), strict=True))
+    if cold:
+        _anchors._ANCHORS.clear()
+    after = _anchor_fields(_grouped_lookup(found, batch, memo))
+    assert after == before
+    assert list(after) == list(before)
+
+
+def test_the_memo_spares_the_values_it_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[tuple[str, str]] = []
+    real = _rowcheck.checked_anchors_many
+
+    def counted(known: Any) -> Any:
+        asked.extend(known)
+        return real(known)
+
+    found = {
+        (str(i),): {("street_address", f"{i} Calle Mayor"), ("city", "Lyon")} for i in range(9)
+    }
+    memo = dict(zip(*[[("city", "Lyon")], real([("city", "Lyon")])], strict=True))
+    monkeypatch.setattr(_rowcheck, "checked_anchors_many", counted)
+    lookup = _grouped_lookup(found, 4, memo)
+    assert ("city", "Lyon") not in asked
+    assert sorted(asked) == sorted(("street_address", f"{i} Calle Mayor") for i in range(9))
+    monkeypatch.setattr(_rowcheck, "checked_anchors_many", real)
+    assert _anchor_fields(lookup) == _anchor_fields(_grouped_lookup(found, 4))

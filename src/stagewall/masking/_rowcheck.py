@@ -291,6 +291,18 @@ def source_lookups(
 ) -> dict[str, Lookup]:
     """For each source table with known values: target primary key → the row's values."""
     out: dict[str, Lookup] = {}
+    # the anchors of the values the lookups of referencing rows take again (an
+    # order's street, own and among its customer's orders'), kept from the first
+    # pass: a value's anchors depend on the value alone, and checked_anchors_many's
+    # cache is cleared before the second pass comes to them on large tables
+    again = {
+        t
+        for table in schema.tables
+        if _scrubbed(plan, table)
+        for ch in children_of(plan, schema, table)
+        for _, t in ch.value_columns
+    }
+    memo: dict[tuple[str, str], Anchors] = {}
     for table in schema.tables:
         values = known_columns(plan, table)
         if not values:
@@ -314,7 +326,11 @@ def source_lookups(
             rows_known = joined_names(names, _rows_known(names, columns[len(pk) :], m))
             # every known value of the batch normalised at once (checked_anchors_many):
             # the rows' anchors; their patterns only for rows whose text holds one
-            per_value = iter(checked_anchors_many([tv for known in rows_known for tv in known]))
+            flat = [tv for known in rows_known for tv in known]
+            anchors = checked_anchors_many(flat)
+            if again:
+                memo.update((tv, a) for tv, a in zip(flat, anchors, strict=True) if tv[0] in again)
+            per_value = iter(anchors)
             for k, known in zip(canon_columns(keys), rows_known, strict=True):
                 pats = _Pats.anchored(known, list(islice(per_value, len(known)))) if known else None
                 if pats is not None:
@@ -326,7 +342,7 @@ def source_lookups(
                 _tree_lookup(plan, schema, db, key, batch_rows, p, out)
         if _scrubbed(plan, table):  # and the rows that reference them, one down
             for ch in children_of(plan, schema, table):
-                _children_lookup(plan, schema, db, key, batch_rows, ch, out)
+                _children_lookup(plan, schema, db, key, batch_rows, ch, out, memo)
     return out
 
 
@@ -351,12 +367,13 @@ def child_name(ch: Child) -> str:
 
 def _children_lookup(
     plan: Plan, schema: Schema, db: Any, key: MaskingKey, batch_rows: int, ch: Child,
-    out: dict[str, Lookup],
+    out: dict[str, Lookup], memo: dict[tuple[str, str], Anchors] | None = None,
 ) -> None:  # fmt: skip
     """Add the lookup of ``ch`` to ``out``: target key of a referenced row → the
     patterns of the values of the rows that reference it (distinct, the first
     :data:`MAX_CHILD_VALUES` in sorted order: what the engine hands text_scrub,
-    :func:`~stagewall.masking._known_rows.child_values`)."""
+    :func:`~stagewall.masking._known_rows.child_values`). ``memo``: anchors of
+    values already found (:func:`checked_anchors_many` of each, by value)."""
     name = child_name(ch)
     if name in out:
         return
@@ -373,26 +390,44 @@ def _children_lookup(
         for k, known in zip(_keys(keys), _rows_known(names, columns[len(fk) :], m), strict=True):
             if k is not None and known:
                 found.setdefault(k, set()).update(known)
-    out[name] = _grouped_lookup(found, batch_rows)
+    out[name] = _grouped_lookup(found, batch_rows, memo)
 
 
-def _grouped_lookup(found: dict[tuple[str, ...], set[tuple[str, str]]], batch_rows: int) -> Lookup:
+def _grouped_lookup(
+    found: dict[tuple[str, ...], set[tuple[str, str]]],
+    batch_rows: int,
+    memo: dict[tuple[str, str], Anchors] | None = None,
+) -> Lookup:
     """Key → the patterns of its values (distinct, the first :data:`MAX_CHILD_VALUES`
     in sorted order; lazy: their anchors now, see :class:`_Pats`). The values of
     ``batch_rows`` keys at a time go through one :func:`checked_anchors_many` call
     (a value's anchors depend on the value alone): one call per key cost NumPy and
     normalising passes over a few values each, per referenced row (at 1 M rows about
-    half of the row search's source side)."""
+    half of the row search's source side). The values in ``memo`` are taken from it."""
     lookup: Lookup = {}
     items = [(k, tuple(sorted(values)[:MAX_CHILD_VALUES])) for k, values in found.items()]
     for start in range(0, len(items), max(1, batch_rows)):
         chunk = items[start : start + max(1, batch_rows)]
-        per_value = iter(checked_anchors_many([tv for _, known in chunk for tv in known]))
+        per_value = iter(_anchors_of_many([tv for _, known in chunk for tv in known], memo))
         for k, known in chunk:
             pats = _Pats.anchored(known, list(islice(per_value, len(known))))
             if pats is not None:
                 lookup[k] = pats
     return lookup
+
+
+def _anchors_of_many(
+    known: list[tuple[str, str]], memo: dict[tuple[str, str], Anchors] | None
+) -> list[Anchors]:
+    """:func:`checked_anchors_many` of ``known``, those in ``memo`` taken from it."""
+    if not memo:
+        return checked_anchors_many(known)
+    got = list(map(memo.get, known))
+    miss = [i for i, a in enumerate(got) if a is None]
+    if miss:
+        for i, a in zip(miss, checked_anchors_many([known[i] for i in miss]), strict=True):
+            got[i] = a
+    return got  # type: ignore[return-value]
 
 
 def _rows_known(names: list[str], columns: list[list[Any]], m: int) -> list[Known]:
