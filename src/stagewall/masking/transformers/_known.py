@@ -649,9 +649,13 @@ def _street_forms(ws: list[str]) -> list[tuple[str, bool]]:
     Mayor 7``, ``Hauptstr. 5`` for ``Hauptstraße 5``), and both at once: ``c. mayor
     nº 7``, ``Ganthriv Ln. 22`` for ``22 Ganthriv Lane``, ``Hauptstr. Nr. 5``."""
     out = _house_number_moved(ws)
+    # a street word written the other way changes neither which words hold a digit
+    # nor which are a house number (_PLAIN_ALTS): a street whose number cannot be
+    # moved has no variant of its length whose number can (most streets of a batch)
+    moved = bool(out) or not _PLAIN_ALTS
     for v in street_variants(ws):
         out.append((f" {' '.join(v)} ", False))
-        if len(v) == len(ws):  # (a street word changed, not the house number's letter)
+        if moved and len(v) == len(ws):  # (a street word changed, not the number's letter)
             out += _house_number_moved(v)
     return list(dict.fromkeys(out))
 
@@ -729,6 +733,14 @@ def _street_alternatives() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[
 
 _STREET_WORD_ALTS, _STREET_END_ALTS = _street_alternatives()
 _STREET_ENDS = tuple(_STREET_END_ALTS)
+# whether every street word and ending street_variants writes, and every one it
+# replaces, is free of digits and of a house number's shape (_street_forms relies on
+# it to skip moving the number of a variant; the tables hold words, not numbers)
+_PLAIN_ALTS = not any(
+    any(map(str.isdigit, w))
+    for table in (_STREET_WORD_ALTS, _STREET_END_ALTS)
+    for w in chain(table, chain.from_iterable(table.values()))
+) and all(len(e) >= 2 for e in chain(_STREET_END_ALTS, *_STREET_END_ALTS.values()))
 
 
 def street_variants(ws: Sequence[str]) -> list[list[str]]:
@@ -741,20 +753,23 @@ def street_variants(ws: Sequence[str]) -> list[list[str]]:
         return []
     out: list[list[str]] = []
     for i, w in enumerate(ws):
-        alts = list(_STREET_WORD_ALTS.get(w, ()))
+        alts = _STREET_WORD_ALTS.get(w, ())
         if w.endswith(_STREET_ENDS):  # (one C-level test first: most words end otherwise)
+            alts = list(alts)
             for end, others in _STREET_END_ALTS.items():
                 if len(w) > len(end) + 1 and w.endswith(end):
                     alts += [w[: -len(end)] + o for o in others]
-        for a in alts:
-            out.append([*ws[:i], a, *ws[i + 1 :]])
+        if alts:
+            before, after = ws[:i], ws[i + 1 :]
+            out += [[*before, a, *after] for a in alts]
         # a house number's letter written apart, or joined: Lindenweg 8a, Lindenweg 8 a
-        # (only a word starting with a digit can be one)
-        num = _NUMBER_LETTER.fullmatch(w) if w[:1].isdigit() else None
-        if num:
-            out.append([*ws[:i], num[1], num[2], *ws[i + 1 :]])
-        elif w.isdigit() and i + 1 < len(ws) and len(ws[i + 1]) == 1 and ws[i + 1].isalpha():
-            out.append([*ws[:i], w + ws[i + 1], *ws[i + 2 :]])
+        # (only a word starting with a digit can be one: most words are skipped here)
+        if w[:1].isdigit():
+            num = _NUMBER_LETTER.fullmatch(w)
+            if num:
+                out.append([*ws[:i], num[1], num[2], *ws[i + 1 :]])
+            elif w.isdigit() and i + 1 < len(ws) and len(ws[i + 1]) == 1 and ws[i + 1].isalpha():
+                out.append([*ws[:i], w + ws[i + 1], *ws[i + 2 :]])
     return out
 
 
@@ -854,10 +869,12 @@ def _house_number_moved(ws: list[str]) -> list[tuple[str, bool]]:
     ``14 Ganthrivweg``, ``222 Ganthriv Lane`` also ``Ganthriv Lane 222`` (when the
     rest names the street without digits), and the number after a mark
     (:data:`NUMBER_MARKS`): ``Ganthrivweg Nr. 14``, ``Ganthriv Lane No. 222``."""
-    if _NUMBER.fullmatch(ws[-1]) and not any(c.isdigit() for w in ws[:-1] for c in w):
+    # (any(map(str.isdigit, ...)) over the joined words: a C-level pass over the
+    # characters, not a generator's Python per character)
+    if _NUMBER.fullmatch(ws[-1]) and not any(map(str.isdigit, "".join(ws[:-1]))):
         street, number = " ".join(ws[:-1]), ws[-1]
         first = f" {number} {street} "
-    elif _NUMBER.fullmatch(ws[0]) and not any(c.isdigit() for w in ws[1:] for c in w):
+    elif _NUMBER.fullmatch(ws[0]) and not any(map(str.isdigit, "".join(ws[1:]))):
         street, number = " ".join(ws[1:]), ws[0]
         first = f" {street} {number} "
     else:
