@@ -753,12 +753,13 @@ def street_variants(ws: Sequence[str]) -> list[list[str]]:
         return []
     out: list[list[str]] = []
     for i, w in enumerate(ws):
-        alts = _STREET_WORD_ALTS.get(w, ())
+        alts: Sequence[str] = _STREET_WORD_ALTS.get(w, ())
         if w.endswith(_STREET_ENDS):  # (one C-level test first: most words end otherwise)
-            alts = list(alts)
+            ended = list(alts)
             for end, others in _STREET_END_ALTS.items():
                 if len(w) > len(end) + 1 and w.endswith(end):
-                    alts += [w[: -len(end)] + o for o in others]
+                    ended += [w[: -len(end)] + o for o in others]
+            alts = ended
         if alts:
             before, after = ws[:i], ws[i + 1 :]
             out += [[*before, a, *after] for a in alts]
