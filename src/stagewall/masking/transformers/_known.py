@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache
 from itertools import chain, compress, filterfalse, repeat
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from typing import Any
 
 import numpy as np
@@ -649,9 +649,13 @@ def _street_forms(ws: list[str]) -> list[tuple[str, bool]]:
     Mayor 7``, ``Hauptstr. 5`` for ``Hauptstraße 5``), and both at once: ``c. mayor
     nº 7``, ``Ganthriv Ln. 22`` for ``22 Ganthriv Lane``, ``Hauptstr. Nr. 5``."""
     out = _house_number_moved(ws)
+    # a street word written the other way changes neither which words hold a digit
+    # nor which are a house number (_PLAIN_ALTS): a street whose number cannot be
+    # moved has no variant of its length whose number can (most streets of a batch)
+    moved = bool(out) or not _PLAIN_ALTS
     for v in street_variants(ws):
         out.append((f" {' '.join(v)} ", False))
-        if len(v) == len(ws):  # (a street word changed, not the house number's letter)
+        if moved and len(v) == len(ws):  # (a street word changed, not the number's letter)
             out += _house_number_moved(v)
     return list(dict.fromkeys(out))
 
@@ -729,6 +733,14 @@ def _street_alternatives() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[
 
 _STREET_WORD_ALTS, _STREET_END_ALTS = _street_alternatives()
 _STREET_ENDS = tuple(_STREET_END_ALTS)
+# whether every street word and ending street_variants writes, and every one it
+# replaces, is free of digits and of a house number's shape (_street_forms relies on
+# it to skip moving the number of a variant; the tables hold words, not numbers)
+_PLAIN_ALTS = not any(
+    any(map(str.isdigit, w))
+    for table in (_STREET_WORD_ALTS, _STREET_END_ALTS)
+    for w in chain(table, chain.from_iterable(table.values()))
+) and all(len(e) >= 2 for e in chain(_STREET_END_ALTS, *_STREET_END_ALTS.values()))
 
 
 def street_variants(ws: Sequence[str]) -> list[list[str]]:
@@ -741,20 +753,24 @@ def street_variants(ws: Sequence[str]) -> list[list[str]]:
         return []
     out: list[list[str]] = []
     for i, w in enumerate(ws):
-        alts = list(_STREET_WORD_ALTS.get(w, ()))
+        alts: Sequence[str] = _STREET_WORD_ALTS.get(w, ())
         if w.endswith(_STREET_ENDS):  # (one C-level test first: most words end otherwise)
+            ended = list(alts)
             for end, others in _STREET_END_ALTS.items():
                 if len(w) > len(end) + 1 and w.endswith(end):
-                    alts += [w[: -len(end)] + o for o in others]
-        for a in alts:
-            out.append([*ws[:i], a, *ws[i + 1 :]])
+                    ended += [w[: -len(end)] + o for o in others]
+            alts = ended
+        if alts:
+            before, after = ws[:i], ws[i + 1 :]
+            out += [[*before, a, *after] for a in alts]
         # a house number's letter written apart, or joined: Lindenweg 8a, Lindenweg 8 a
-        # (only a word starting with a digit can be one)
-        num = _NUMBER_LETTER.fullmatch(w) if w[:1].isdigit() else None
-        if num:
-            out.append([*ws[:i], num[1], num[2], *ws[i + 1 :]])
-        elif w.isdigit() and i + 1 < len(ws) and len(ws[i + 1]) == 1 and ws[i + 1].isalpha():
-            out.append([*ws[:i], w + ws[i + 1], *ws[i + 2 :]])
+        # (only a word starting with a digit can be one: most words are skipped here)
+        if w[:1].isdigit():
+            num = _NUMBER_LETTER.fullmatch(w)
+            if num:
+                out.append([*ws[:i], num[1], num[2], *ws[i + 1 :]])
+            elif w.isdigit() and i + 1 < len(ws) and len(ws[i + 1]) == 1 and ws[i + 1].isalpha():
+                out.append([*ws[:i], w + ws[i + 1], *ws[i + 2 :]])
     return out
 
 
@@ -854,10 +870,12 @@ def _house_number_moved(ws: list[str]) -> list[tuple[str, bool]]:
     ``14 Ganthrivweg``, ``222 Ganthriv Lane`` also ``Ganthriv Lane 222`` (when the
     rest names the street without digits), and the number after a mark
     (:data:`NUMBER_MARKS`): ``Ganthrivweg Nr. 14``, ``Ganthriv Lane No. 222``."""
-    if _NUMBER.fullmatch(ws[-1]) and not any(c.isdigit() for w in ws[:-1] for c in w):
+    # (any(map(str.isdigit, ...)) over the joined words: a C-level pass over the
+    # characters, not a generator's Python per character)
+    if _NUMBER.fullmatch(ws[-1]) and not any(map(str.isdigit, "".join(ws[:-1]))):
         street, number = " ".join(ws[:-1]), ws[-1]
         first = f" {number} {street} "
-    elif _NUMBER.fullmatch(ws[0]) and not any(c.isdigit() for w in ws[1:] for c in w):
+    elif _NUMBER.fullmatch(ws[0]) and not any(map(str.isdigit, "".join(ws[1:]))):
         street, number = " ".join(ws[1:]), ws[0]
         first = f" {street} {number} "
     else:
@@ -1320,11 +1338,16 @@ _STREET_WORD = re.compile(
     + ")\\b"
 )
 # what a value's probe keeps (see Pairs): its first run of words that holds neither a
-# street word of _STREET_WORD (marked \x01) nor a house number (digits and at most a
-# letter: where without_flat cuts a street; one first is not the run's start, as a
-# house number the value's first word may be moved: 7 Calle Mayor as Calle Mayor 7)
-_LEADING_CUTS = re.compile("(?:^|(?<=\x00))(?:[^\\w\x00]|\\b[0-9]+[^\\W\\d_]?\\b)+")
-_AFTER_CUT = re.compile("(?:\x01|\\b[0-9]+[^\\W\\d_]?\\b)[^\x00]*")
+# street word of _STREET_WORD nor a house number (digits and at most a letter: where
+# without_flat cuts a street; one first is not the run's start, as a house number the
+# value's first word may be moved: 7 Calle Mayor as Calle Mayor 7). _street_cores
+# marks such a word \x01 by a dict lookup per word (a word ending in a street word, the
+# straße of Hauptstraße, keeps its stem: Haupt\x01), not by _STREET_WORD: one regex of
+# some eighty alternatives tried at every character cost ~0.7 s per 300 k free-text rows
+_STREET_MARKS: dict[str, str] = dict.fromkeys(_ANY_STREET | set(_STREET_WORD_ALTS), "\x01")
+_ENDINGS = frozenset(_STREET_END_ALTS)
+_ENDS_WITH_ENDING = methodcaller("endswith", tuple(_STREET_END_ALTS))
+_LEAD = " \x01"
 
 
 def _street_cores(bare: list[str]) -> list[str]:
@@ -1333,10 +1356,31 @@ def _street_cores(bare: list[str]) -> list[str]:
     does the street :func:`without_flat` cuts: its first run of words without a
     house number or a street word (a changed ending ends the run after its stem):
     ``ganthriv`` of ``Ganthriv Lane``, ``mayor`` of ``Calle Mayor 7, 2ºB``,
-    ``haupt`` of ``Hauptstraße`` (C-level passes over the batch)."""
-    spaced, _ = _spaced_and_compact(bare)  # (folded words: no NUL in them)
-    marked = _STREET_WORD.sub("\x01", "\x00".join(spaced))
-    return _AFTER_CUT.sub("", _LEADING_CUTS.sub("", marked)).split("\x00")
+    ``haupt`` of ``Hauptstraße`` (the spaces up to the cut kept: ``ganthriv ``).
+
+    C-level passes over the batch's words: each word is looked up in a dict of the
+    words to mark (:data:`_STREET_MARKS`, and the batch's few words that are a house
+    number or end in a street word, found among its distinct words), the marked
+    text is cut per street by ``lstrip`` and ``partition``. The same cores as
+    :data:`_STREET_WORD`, ``_LEADING_CUTS`` and ``_AFTER_CUT`` over the joined
+    batch gave (tests/masking/transformers/test_street_cores.py keeps those)."""
+    spaced, _ = _spaced_and_compact(bare)  # (words of word characters, spaces; no NUL)
+    # every NUL a word of its own, so that the words split at the spaces alone
+    words_ = " \x00 ".join(spaced).split(" ")
+    odd = set(words_)
+    odd.difference_update(_STREET_MARKS)
+    more = dict.fromkeys(filter(_NUMBER.fullmatch, odd), "\x01")
+    for w in filter(_ENDS_WITH_ENDING, odd.difference(more)):
+        # the leftmost ending after two characters or more (_STREET_WORD's lookbehind)
+        stem = next((w[:k] for k in range(2, len(w)) if w[k:] in _ENDINGS), None)
+        if stem is not None:
+            # a stem of a house number's shape is cut as one: the whole word
+            more[w] = "\x01" if _NUMBER.fullmatch(stem) else stem + "\x01"
+    marks = {**_STREET_MARKS, **more} if more else _STREET_MARKS
+    marked = " ".join(map(marks.get, words_, words_)).split(" \x00 ")
+    return list(
+        map(_first, map(str.partition, map(str.lstrip, marked, repeat(_LEAD)), repeat("\x01")))
+    )
 
 
 def _spaced_many(texts: list[str], compact: bool = False) -> list[str]:
