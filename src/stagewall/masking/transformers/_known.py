@@ -946,8 +946,8 @@ def without_flat(ws: Sequence[str]) -> list[str] | None:
         return None
     lead = _flat_first(ws)
     if lead:
-        rest = list(ws[lead:])
-        street = without_flat(rest) or rest
+        after = list(ws[lead:])
+        street = without_flat(after) or after
         return street if _is_street(street) else None
     if _NUMBER.fullmatch(ws[0]):
         for k in range(1, len(ws) - 1):
