@@ -39,19 +39,9 @@ import pytest
 from stagewall.keys import MaskingKey
 from stagewall.masking.transformers import build_transformer
 from stagewall.masking.transformers._known import checked_patterns, find_known, known_patterns
-from stagewall.masking.verify import verify
-from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
-from tests.masking.survivors import holds, needles, survivors
-from tests.masking.test_leak_traps import (
-    REFS,
-    SENSITIVE,
-    TEXTS,
-    N,
-    _execute,
-    _masked,
-    _notes,
-    scrubbed_and_seen,
-)
+from tests.masking.integration.helpers import BACKENDS, url_maker
+from tests.masking.survivors import holds, needles
+from tests.masking.test_leak_traps import scrubbed_and_seen, seen_when_written_after
 
 
 @pytest.fixture(params=BACKENDS)
@@ -116,27 +106,8 @@ def test_these_shapes_are_seen_in_a_scrubbed_column(make: Callable[[], str]) -> 
     """Written into the scrubbed notes after the run (a weakened copy: text_scrub's
     column, not a kept one): verify fails on each and the checker counts each."""
     cases = ONLY_SURNAME + LOGINS + FLAT_FIRST + TWO_CHANGES
-    src, tgt, plan = _masked(make, [{**values, "notes": "no notes"} for values, _, _ in cases])
-    assert verify(plan, src, tgt, KEY).passed
-    _execute(
-        tgt,
-        [
-            ("UPDATE customers SET notes = ? WHERE id = ?", [(note, N + 1 + k)])
-            for k, (_, note, _) in enumerate(cases)
-        ],
-    )
-    report = verify(plan, src, tgt, KEY)
-    assert not report.passed
-    hits = {}
-    for h in report.row_hits:
-        if h.column == "notes":
-            hits[h.kind] = hits.get(h.kind, 0) + h.cells
-    assert hits == {"name": 8, "street": 13}, report.to_json()
-    found = survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS, plan=plan)
-    assert found == {"customers.notes": len(cases)}
-    assert len(_notes(tgt, N)) == len(cases)
-    shown = report.to_json()
-    assert "Ganthriv" not in shown and "Alcal" not in shown
+    hits = seen_when_written_after(make, cases)  # type: ignore[arg-type]
+    assert hits == {"name": len(ONLY_SURNAME + LOGINS), "street": 13}
 
 
 # ---- noise: ordinary words and other rows' values stay ---------------------------------
