@@ -131,6 +131,61 @@ def _number_elsewhere(words: list[str]) -> list[tuple[str, str]]:
     return out
 
 
+# words that name a flat or unit written before or after the street (not stagewall's)
+_FLAT = r"(?:flat|apt|apartment|appt|app|unit|suite|ste|piso|dpto|depto|whg|wohnung)"
+# the small words people leave out after a street word when they shorten it:
+# "Calle de Alcalá" as "C/ Alcalá", "Rua das Flores" as "Rua Flores"
+_STREET_FIRST = {"calle", "avenida", "av", "avda", "rua", "rue", "paseo", "plaza", "praca"}
+_STREET_FIRST |= {"camino", "carrer", "via", "viale", "piazza", "avenue", "boulevard", "bd"}
+_SMALL = {"de", "del", "della", "di", "da", "das", "dos", "do", "du", "des", "d", "la", "le"}
+_SMALL |= {"les", "los", "las", "l", "el", "der", "den"}
+# German and Dutch street endings, and how the first is shortened (plain: ß is ss)
+_ENDINGS = {"strasse": ["strasse", "str"], "str": ["str", "strasse"], "weg": ["weg"]}
+_ENDINGS |= {"gasse": ["gasse"], "platz": ["platz"], "allee": ["allee"], "straat": ["straat"]}
+
+
+def _street_without_flat(value: str) -> list[str]:
+    """The street ``value`` without a flat or unit before or after it, as people
+    write it: ``Flat 3B, 14 Oak Lane``, ``Apt 3, ...``, ``3/14 Oak Lane`` (unit 3,
+    number 14), ``14 Oak Lane Apt 3``, ``Calle Mayor, 7, 2ºB``, ``Oakweg 14 Whg. 3``."""
+    out = []
+    low = value.casefold()
+    cut = re.sub(rf"^\s*{_FLAT}\.?\s*[\w\u00ba\u00aa]+\s*,?\s*", "", low)
+    cut = re.sub(r"^\s*\d+[a-z]?\s*/\s*(?=\d)", "", cut)
+    cut = re.sub(rf"[\s,]+(?:{_FLAT}\.?|#)\s*[\w\u00ba\u00aa]+\s*$", "", cut)
+    if cut != low:
+        out.append(cut)
+    parts = low.split(",")
+    if len(parts) > 2 and len(parts[-1].split()) <= 2 and _digits(parts[-1]):
+        out.append(" ".join(parts[:-1]))  # Calle Mayor, 7, 2ºB
+    return [o for o in out if _digits(o) and len(plain(o).split()) > 1]
+
+
+def _street_twice_changed(words: list[str]) -> list[str]:
+    """The street ``words`` (plain) written with two changes at once: the small words
+    after its first street word left out, that word shortened or not (``calle de
+    alcala 5`` as ``c alcala 5``); an ending written apart and shortened or not
+    (``hauptstrasse 5`` as ``haupt str 5``); an ending word glued to the name before
+    it (``berliner strasse 5`` as ``berlinerstr 5``)."""
+    out = []
+    for i, w in enumerate(words[:-1]):
+        if w in _STREET_FIRST and words[i + 1] in _SMALL:
+            j = i + 1
+            while j < len(words) and words[j] in _SMALL:
+                j += 1
+            if j < len(words) and words[j].isalpha():
+                for form in [w, *_SHORT_STREET.get(w, []), *_SHORT_STREET.get(w + "e", [])]:
+                    out.append(" ".join([*words[:i], form, *words[j:]]))
+    for i, w in enumerate(words):
+        for end, forms in _ENDINGS.items():
+            if w.endswith(end) and len(w) > len(end) + 1:
+                out += [" ".join([*words[:i], w[: -len(end)], f, *words[i + 1 :]]) for f in forms]
+        if i + 1 < len(words) and words[i + 1] in _ENDINGS and w.isalpha():
+            for f in _ENDINGS[words[i + 1]]:
+                out.append(" ".join([*words[:i], w + f, *words[i + 2 :]]))
+    return [f" {o} " for o in out]
+
+
 def login_needles(names: list[str]) -> list[tuple[str, str]]:
     """Needles for a row's names written inside one word of a login or a mailbox:
     ``carrasco1987``, ``ycarrasco``, ``carrascoy87`` (digits after the name, or one or
@@ -207,6 +262,17 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
         head = value.split(",")[0]
         if head != value and _digits(head) and len(plain(head).split()) > 1:
             out += needles(kind, head)
+        # a flat or unit before the street or after it without a comma (Flat 3B, 14
+        # Oak Lane; 3/14 Oak Lane; Oakweg 14 Whg. 3), or a comma between its name and
+        # its number (Calle Mayor, 7, 2ºB): the street without it
+        for street in _street_without_flat(value):
+            if plain(street) != plain(value):
+                out += needles(kind, street)
+        # two changes at once: C/ Alcalá 5 for Calle de Alcalá 5, Haupt-Str. 5 for
+        # Hauptstraße 5, Berlinerstr. 5 for Berliner Straße 5 (number elsewhere too)
+        for changed in _street_twice_changed(words):
+            out.append((changed, "words"))
+            out += _number_elsewhere(changed.split())
     if kind == "name" and len(words) > 1:
         # a login of the first initial and the last name: ycarrasco (ycarrasco7),
         # for two words also the other way round (cyesica)
@@ -217,12 +283,21 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
         last = words[-1]
         if len(last) >= 4 and last.isalpha() and last not in PARTICLES:
             out.append((f" {last}{words[0][0]} ", "words"))
+            # the first given name's first two letters or more glued to the last name,
+            # either side: yecarrasco, yescarrasco, carrascoyes (yecarrasco7)
+            if words[0].isalpha() and words[0] not in PARTICLES and len(words[0]) > 1:
+                out.append((f"{words[0]}|{last}", "prefix"))
             # the last name in the plural or possessive, no apostrophe: the Ganthrivs,
             # Carrascos', the Sanchezes (-es after s, x, z, ch, sh)
             if not last.endswith("s"):
                 out.append((f" {last}s ", "words"))
             if re.search(r"(?:s|x|z|ch|sh)$", last):
                 out.append((f" {last}es ", "words"))
+    if kind == "surname":  # a surname column's value: also in the plural (the Ganthrivs)
+        last = words[-1]
+        if len(words) == 1 and len(last) >= 4 and last.isalpha() and last not in PARTICLES:
+            out += [(f" {last}{end} ", "words") for end in _plural_ends(last)]
+        return out
     if kind == "name" and len(words) > 2:
         # a person of two given names: the initials of all of them before or after
         # the last name, one word: jmganthriv (jmganthriv42), ganthrivjm
@@ -245,6 +320,21 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
         ]
     out.append((" " + " ".join(words) + " ", "words"))
     return out
+
+
+def _plural_ends(last: str) -> list[str]:
+    """English plural endings of a surname: -s (not after s), -es after s, x, z, ch, sh."""
+    return ([] if last.endswith("s") else ["s"]) + (
+        ["es"] if re.search(r"(?:s|x|z|ch|sh)$", last) else []
+    )
+
+
+def _prefix_login(word: str, needle: str) -> bool:
+    """``word`` is a login of the given name's first letters (two or more) glued to
+    the last name, either side, digits after: ``yecarrasco``, ``carrascoyes7``."""
+    first, last = needle.split("|")
+    head = "|".join(re.escape(first[:k]) for k in range(len(first), 1, -1))
+    return re.fullmatch(rf"(?:{head}){last}\d*|{last}(?:{head})\d*", word) is not None
 
 
 def holds(text: str, mine: list[tuple[str, str]]) -> bool:
@@ -321,11 +411,14 @@ def _holds(text: str, mine: list[tuple[str, str]]) -> bool:
     stems = [n for n, where in mine if where == "stem"]
     if stems and any(_stem(w, n) for w in ws for n in stems):
         return True
+    prefixes = [n for n, where in mine if where == "prefix"]
+    if prefixes and any(_prefix_login(w, n) for w in ws for n in prefixes):
+        return True
     if any(where == "login" for _, where in mine):
         logins = [n for n, where in mine if where == "login"]
         if any(_login(w, n) for w in ws for n in logins):
             return True
-    return any(n in hay[where] for n, where in mine if where not in ("login", "stem"))
+    return any(n in hay[where] for n, where in mine if where not in ("login", "stem", "prefix"))
 
 
 def _json_chars(m: re.Match[str]) -> str:
@@ -405,7 +498,7 @@ def survivors(
             if isinstance(v, str) and v:
                 found += needles(sensitive[c], v)
                 if planned.get(c) == "last_name":  # a surname, whatever its column's name
-                    found += stem_needles(v)
+                    found += stem_needles(v) + needles("surname", v)
                 elif planned.get(c) == "full_name":  # a full name's last word
                     found += stem_needles(" ".join(plain(v).split()[-1:]))
         # a given name and a surname of two columns written as one name, in column

@@ -147,6 +147,35 @@ def scrubbed_and_seen(
     assert found == {"customers.notes": len(cases)}
 
 
+def seen_when_written_after(
+    make: Callable[[], str], cases: list[tuple[dict[str, Any], str, str]]
+) -> dict[str, int]:
+    """Traps of ``(own values, note, repeated text)`` whose notes are written into the
+    scrubbed notes after a clean run (a weakened copy: text_scrub's column, not a kept
+    one): verify fails and the checker counts every note. Verify's hits in the notes,
+    kind → cells."""
+    src, tgt, plan = _masked(make, [{**values, "notes": "no notes"} for values, _, _ in cases])
+    assert verify(plan, src, tgt, KEY).passed
+    _execute(
+        tgt,
+        [
+            ("UPDATE customers SET notes = ? WHERE id = ?", [(note, N + 1 + k)])
+            for k, (_, note, _) in enumerate(cases)
+        ],
+    )
+    report = verify(plan, src, tgt, KEY)
+    assert not report.passed
+    hits: dict[str, int] = {}
+    for h in report.row_hits:
+        assert h.table.rsplit(".", 1)[-1].strip('"`') == "customers", report.to_json()
+        assert h.column == "notes", report.to_json()
+        hits[h.kind] = hits.get(h.kind, 0) + h.cells
+    found = survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS, plan=plan)
+    assert found == {"customers.notes": len(cases)}
+    assert len(_notes(tgt, N)) == len(cases)
+    return hits
+
+
 @pytest.fixture(params=BACKENDS)
 def make(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
     """Fresh empty databases of one backend (SQLite, PostgreSQL, MariaDB)."""

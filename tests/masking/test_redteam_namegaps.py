@@ -10,7 +10,8 @@ before its fix):
   column (a name inside a login, ``_rowcheck.embedded``).
 
 And the noise: only the row's own last name of four letters or more is searched in
-the plural, so a given name (``Mark``, ``Max``) or a short surname gives no plural.
+the plural, so a given name (``Mark``, ``Max``) or a short surname gives no plural
+(a ``last_name`` column's one word does since test_redteam_shapegaps.py).
 """
 
 from __future__ import annotations
@@ -26,19 +27,8 @@ from stagewall.masking.transformers._known import (
     known_patterns,
     norm_texts,
 )
-from stagewall.masking.verify import verify
-from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
-from tests.masking.survivors import survivors
-from tests.masking.test_leak_traps import (
-    REFS,
-    SENSITIVE,
-    TEXTS,
-    N,
-    _execute,
-    _masked,
-    _notes,
-    scrubbed_and_seen,
-)
+from tests.masking.integration.helpers import BACKENDS, url_maker
+from tests.masking.test_leak_traps import scrubbed_and_seen, seen_when_written_after
 
 
 @pytest.fixture(params=BACKENDS)
@@ -88,23 +78,7 @@ def test_these_shapes_are_seen_in_a_scrubbed_column(make: Callable[[], str]) -> 
     """Written into the scrubbed notes after the run (text_scrub's column, not a kept
     one): verify fails on each, and the checker counts each."""
     cases = PLURALS + TAGS + LOGINS
-    src, tgt, plan = _masked(make, [{**values, "notes": "no notes"} for values, _, _ in cases])
-    assert verify(plan, src, tgt, KEY).passed
-    _execute(
-        tgt,
-        [
-            ("UPDATE customers SET notes = ? WHERE id = ?", [(note, N + 1 + k)])
-            for k, (_, note, _) in enumerate(cases)
-        ],
-    )
-    report = verify(plan, src, tgt, KEY)
-    assert not report.passed
-    hits = {(h.table.rsplit(".", 1)[-1].strip('"`'), h.column, h.kind): h.cells
-            for h in report.row_hits}  # fmt: skip
-    assert hits == {("customers", "notes", "name"): len(cases)}, report.to_json()
-    found = survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS, plan=plan)
-    assert found == {"customers.notes": len(cases)}
-    assert len(_notes(tgt, N)) == len(cases)
+    assert seen_when_written_after(make, cases) == {"name": len(cases)}
 
 
 # ---- noise: ordinary words stay ------------------------------------------------------
@@ -113,9 +87,11 @@ def test_these_shapes_are_seen_in_a_scrubbed_column(make: Callable[[], str]) -> 
 @pytest.mark.parametrize(
     ("known", "absent"),
     [
-        # a one-word value: no telling a surname from a given name, no plural
+        # a given name: no plural (a surname column's one word has one since
+        # test_redteam_shapegaps.py, the row's own noise documented there)
         ((("first_name", "Mark"),), [" marks "]),
-        ((("last_name", "Price"),), [" prices "]),
+        ((("first_name", "Price"),), [" prices "]),
+        ((("full_name", "Price"),), [" prices "]),
         # a last name shorter than four letters
         ((("full_name", "Anna Max"),), [" maxes ", " maxs ", " maxa "]),
         ((("full_name", "Li Roe"),), [" roes ", " roel "]),

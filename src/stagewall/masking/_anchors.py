@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from stagewall.masking.transformers._known import (
+    _NAME_KINDS,
     _PARTICLES,
     _STREET_END_ALTS,
     _STREET_WORD_ALTS,
@@ -47,7 +48,7 @@ def anchors_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
     a pattern."""
     if kind is None or not ws:
         return []
-    if kind == "name":
+    if kind in _NAME_KINDS:  # (a surname column's value: its plural holds the word)
         # _patterns_of: each part alone (and letter-spaced: the same letters); the
         # phrase, the words joined either way (the words of all parts); a login of an
         # initial and a word of MIN_LOGIN letters or more, not a particle (a part), or

@@ -203,6 +203,19 @@ def kind_of(transformer: str) -> str | None:
     return KIND.get(transformer, "id")
 
 
+# What a value's patterns are built as (:func:`_patterns_of`): its kind, but a
+# ``last_name`` value is a "surname", a name whose word is searched in the plural
+# too even when it is the row's only name (``the Ganthrivs`` for a table whose one
+# name column is the surname); reported as a name everywhere (:data:`KIND`).
+SURNAME = "surname"
+_NAME_KINDS = frozenset({"name", SURNAME})
+
+
+def pattern_kind(transformer: str) -> str | None:
+    """The kind :func:`_patterns_of` builds a value of ``transformer`` as."""
+    return SURNAME if transformer == "last_name" else kind_of(transformer)
+
+
 # Other spellings people write for a name or street: a German umlaut or ß, and
 # the Danish/Norwegian ø, spelt with two letters (Müller as MUELLER, Straße as
 # STRASSE, Søgaard as Soegaard), and a two-letter spelling read as the umlaut
@@ -583,7 +596,7 @@ def patterns(transformer: str, value: str) -> tuple[tuple[str, bool], ...]:
 
 
 def _patterns(transformer: str, value: str) -> list[tuple[str, bool]]:
-    kind = kind_of(transformer)
+    kind = pattern_kind(transformer)
     out = _patterns_of(kind, words(value))
     local = _local_parts([kind], [value])
     return [*out, (local[0], False)] if local else out
@@ -595,7 +608,7 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
         return []
     out: list[tuple[str, bool]] = []
     phrase = " ".join(ws)
-    if kind == "name":
+    if kind in _NAME_KINDS:
         parts = [w for w in ws if len(w) >= MIN_PART and w not in _PARTICLES]
         out += [(f" {w} ", False) for w in dict.fromkeys(parts) if not w.isdigit()]
         if len(ws) > 1 and len(phrase) >= MIN_PHRASE:
@@ -620,6 +633,8 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
         if len(ws) > 1:
             out += _initial_logins(ws)
             out += _plurals(ws[-1])
+        elif kind == SURNAME:  # (a surname column's one word: see pattern_kind)
+            out += _plurals(ws[0])
         return list(dict.fromkeys(out))
     compact = "".join(ws)
     if kind == "phone":
@@ -657,7 +672,53 @@ def _street_forms(ws: list[str]) -> list[tuple[str, bool]]:
         out.append((f" {' '.join(v)} ", False))
         if moved and len(v) == len(ws):  # (a street word changed, not the number's letter)
             out += _house_number_moved(v)
+    for v in _regrouped(ws):
+        out.append((f" {' '.join(v)} ", False))
+        out += _house_number_moved(v)
     return list(dict.fromkeys(out))
+
+
+# the small words between a street word and a street's name (Calle de Alcalá, Rua
+# das Flores, Rue d'Alésia), dropped when it is shortened: C/ Alcalá, R. Flores
+_STREET_PARTICLES = frozenset(
+    {"de", "del", "della", "di", "da", "das", "dos", "do", "du", "des", "d", "la", "le"}
+    | {"les", "los", "las", "l", "el", "der", "den"}
+)
+
+
+def _regrouped(ws: list[str]) -> list[list[str]]:
+    """A street's words with two things changed at once, as people write it: the
+    particles after its street word dropped, that word as written or the other way
+    (``calle de alcala 5`` → ``calle alcala 5``, ``c alcala 5``; ``avenida de america
+    10`` → ``av america 10``); a German or Dutch ending written apart, as written or
+    the other way (``hauptstraße 5`` → ``haupt straße 5``, ``haupt str 5``); and an
+    ending word written onto the name before it (``berliner straße 5`` →
+    ``berlinerstraße 5``, ``berlinerstr 5``). Each keeps the street's name words."""
+    out: list[list[str]] = []
+    for i, w in enumerate(ws[:-1]):
+        if w not in _ANY_STREET or ws[i + 1] not in _STREET_PARTICLES:
+            continue
+        j = i + 1
+        while j < len(ws) and ws[j] in _STREET_PARTICLES:
+            j += 1
+        if j < len(ws) and ws[j].isalpha() and ws[j] not in _ANY_STREET:
+            for a in (w, *_STREET_WORD_ALTS.get(w, ())):
+                out.append([*ws[:i], a, *ws[j:]])
+    for i, w in enumerate(ws):
+        if w.endswith(_STREET_ENDS):
+            for end, others in _STREET_END_ALTS.items():
+                if len(w) > len(end) + 1 and w.endswith(end):
+                    out += [[*ws[:i], w[: -len(end)], e, *ws[i + 1 :]] for e in (end, *others)]
+        if (
+            i + 1 < len(ws)
+            and ws[i + 1] in _STREET_END_ALTS
+            and w.isalpha()
+            and w not in _STREET_WORD_ALTS
+            and w not in _STREET_PARTICLES
+        ):
+            others = (ws[i + 1], *_STREET_END_ALTS[ws[i + 1]])
+            out += [[*ws[:i], w + e, *ws[i + 2 :]] for e in others]
+    return out
 
 
 def _initial_logins(ws: list[str]) -> list[tuple[str, bool]]:
@@ -667,7 +728,8 @@ def _initial_logins(ws: list[str]) -> list[tuple[str, bool]]:
     (Jorge Manuel Ganthriv), the initials of all of them before or after the last
     word: ``jmganthriv``, ``ganthrivjm`` (``j.m.ganthriv`` is the word ganthriv).
     Only where the word is a name of MIN_LOGIN letters or more (``jng`` is not Li
-    Ng's)."""
+    Ng's). And the first given name's first two letters or more before or after the
+    last word: ``yecarrasco``, ``yescarrasco``, ``carrascoyes``."""
     pairs = [(ws[0], ws[-1])] + ([(ws[1], ws[0])] if len(ws) == 2 else [])
     out = [
         (f" {a[0]}{b} ", False)
@@ -677,6 +739,12 @@ def _initial_logins(ws: list[str]) -> list[tuple[str, bool]]:
     last = ws[-1]
     if _surname_like(last) and ws[0][0].isalpha():  # and after it: carrascoy
         out.append((f" {last}{ws[0][0]} ", False))
+    first = ws[0]
+    if _surname_like(last) and first.isalpha() and first not in _PARTICLES:
+        # the given name's first two letters or more glued to the surname, either
+        # side: yecarrasco, yescarrasco, carrascoyes (a login; ye.carrasco is the word)
+        for k in range(2, len(first) + 1):
+            out += [(f" {first[:k]}{last} ", False), (f" {last}{first[:k]} ", False)]
     given = [w for w in ws[:-1] if w not in _PARTICLES]
     if len(given) > 1 and last.isalpha() and len(last) >= MIN_LOGIN and last not in _PARTICLES:
         initials = "".join(w[0] for w in given)
@@ -890,10 +958,15 @@ def without_flat(ws: Sequence[str]) -> list[str] | None:
     house number, with more than one letter after it), ``14 Ganthriv Lane, Apt 3`` →
     ``14 ganthriv lane`` (a house number, a name, then an English street word, with
     more after it); None for any other street. People write the street without the
-    flat. Only the street's first words: in ``Flat 3B, 14 Ganthriv Lane`` the street
-    is not searched alone."""
+    flat. And a street with its flat before it (:func:`_flat_first`), without it:
+    ``Flat 3B, 14 Ganthriv Lane`` → ``14 ganthriv lane``, ``3/14 Ganthriv Lane`` too."""
     if len(ws) < 3:
         return None
+    lead = _flat_first(ws)
+    if lead:
+        after = list(ws[lead:])
+        street = without_flat(after) or after
+        return street if _is_street(street) else None
     if _NUMBER.fullmatch(ws[0]):
         for k in range(1, len(ws) - 1):
             if any(map(str.isdigit, ws[k])):
@@ -915,6 +988,36 @@ def without_flat(ws: Sequence[str]) -> list[str] | None:
                 return None
             return list(ws[: i + 1])
     return None
+
+
+# the words that name a flat written before its street (Flat 3B, 14 Ganthriv Lane;
+# Apt 3, ...; Piso 2, Calle Mayor 7; Whg. 3, Ganthrivweg 14)
+FLAT_WORDS = frozenset(
+    {"flat", "apt", "apartment", "appt", "unit", "suite", "ste", "piso", "dpto", "depto"}
+    | {"whg", "wohnung", "app"}
+)
+
+
+def _flat_first(ws: Sequence[str]) -> int:
+    """How many of a street's first words are a flat before it: a flat word and its
+    number (``flat 3b``), or a unit number before the house number, as Australians
+    write it (``3/14 Ganthriv Lane``: ``3 14 ganthriv lane``); 0 for none."""
+    if ws[0] in FLAT_WORDS and _NUMBER.fullmatch(ws[1]):
+        return 2
+    if _NUMBER.fullmatch(ws[0]) and _NUMBER.fullmatch(ws[1]):
+        return 1
+    return 0
+
+
+def _is_street(ws: Sequence[str]) -> bool:
+    """Whether the words ``ws`` (a street cut from a longer value) hold a house number,
+    a street word and a word of a name."""
+    return (
+        len(ws) > 1
+        and any(map(str.isdigit, "".join(ws)))
+        and any(w in _ANY_STREET or w.endswith(_DE_NL_ENDS) for w in ws)
+        and any(w.isalpha() and w not in _ANY_STREET and w not in FLAT_WORDS for w in ws)
+    )
 
 
 def _folded_words(table: dict[str, tuple[str, ...]]) -> frozenset[str]:
@@ -972,7 +1075,7 @@ def _cached(
         if len(cache) + len(miss) > _CACHE_MAX:
             cache.clear()
         todo = list(dict.fromkeys(known[i] for i in miss))
-        kinds = {t: kind_of(t) for t, _ in todo}
+        kinds = {t: pattern_kind(t) for t, _ in todo}
         normed = norm_many([v for _, v in todo])
         for tv, n in zip(todo, normed, strict=True):
             cache[tv] = tuple(build(kinds[tv[0]], n.split()))
@@ -1340,14 +1443,27 @@ _STREET_WORD = re.compile(
 # what a value's probe keeps (see Pairs): its first run of words that holds neither a
 # street word of _STREET_WORD nor a house number (digits and at most a letter: where
 # without_flat cuts a street; one first is not the run's start, as a house number the
-# value's first word may be moved: 7 Calle Mayor as Calle Mayor 7). _street_cores
-# marks such a word \x01 by a dict lookup per word (a word ending in a street word, the
-# straße of Hauptstraße, keeps its stem: Haupt\x01), not by _STREET_WORD: one regex of
-# some eighty alternatives tried at every character cost ~0.7 s per 300 k free-text rows
+# value's first word may be moved: 7 Calle Mayor as Calle Mayor 7), nor a flat word
+# before the street, which without_flat cuts, nor particles before a word of letters,
+# which _regrouped drops after a street word (Flat 3B, 14 Ganthriv Lane; Calle de
+# Alcalá). _street_cores marks street words and house numbers \x01 by a dict lookup
+# per word (a word ending in a street word, the straße of Hauptstraße, keeps its stem:
+# Haupt\x01), not by _STREET_WORD: one regex of some eighty alternatives tried at
+# every character cost ~0.7 s per 300 k free-text rows; only a street holding a flat
+# word or a particle takes _STREET_WORD, _LEADING_CUTS and _AFTER_CUT.
 _STREET_MARKS: dict[str, str] = dict.fromkeys(_ANY_STREET | set(_STREET_WORD_ALTS), "\x01")
 _ENDINGS = frozenset(_STREET_END_ALTS)
 _ENDS_WITH_ENDING = methodcaller("endswith", tuple(_STREET_END_ALTS))
 _LEAD = " \x01"
+_CUT_WORDS = FLAT_WORDS | _STREET_PARTICLES
+_LEADING_CUTS = re.compile(
+    "(?:^|(?<=\x00))(?:[^\\w\x00\x01]*\\b(?:"
+    + "|".join(sorted(FLAT_WORDS, key=len, reverse=True))
+    + ")[^\\w\x00\x01]+[0-9]+[^\\W\\d_]?\\b)?(?:[^\\w\x00]|\\b[0-9]+[^\\W\\d_]?\\b|\\b(?:"
+    + "|".join(sorted(_STREET_PARTICLES, key=len, reverse=True))
+    + ")\\b(?=[^\\w\x00\x01]+[^\\W\\d_]))*"
+)
+_AFTER_CUT = re.compile("(?:\x01|\\b[0-9]+[^\\W\\d_]?\\b)[^\x00]*")
 
 
 def _street_cores(bare: list[str]) -> list[str]:
@@ -1368,6 +1484,7 @@ def _street_cores(bare: list[str]) -> list[str]:
     # every NUL a word of its own, so that the words split at the spaces alone
     words_ = " \x00 ".join(spaced).split(" ")
     odd = set(words_)
+    cut = not odd.isdisjoint(_CUT_WORDS)
     odd.difference_update(_STREET_MARKS)
     more = dict.fromkeys(filter(_NUMBER.fullmatch, odd), "\x01")
     for w in filter(_ENDS_WITH_ENDING, odd.difference(more)):
@@ -1378,9 +1495,21 @@ def _street_cores(bare: list[str]) -> list[str]:
             more[w] = "\x01" if _NUMBER.fullmatch(stem) else stem + "\x01"
     marks = {**_STREET_MARKS, **more} if more else _STREET_MARKS
     marked = " ".join(map(marks.get, words_, words_)).split(" \x00 ")
-    return list(
+    cores = list(
         map(_first, map(str.partition, map(str.lstrip, marked, repeat(_LEAD)), repeat("\x01")))
     )
+    if cut:
+        # a street holding a flat word or a particle: the regex passes, whose cuts
+        # of those words depend on what follows them (a flat word its number, a
+        # particle a word of letters)
+        at = [i for i, s in enumerate(spaced) if not _CUT_WORDS.isdisjoint(s.split(" "))]
+        if at:
+            joined = _STREET_WORD.sub("\x01", "\x00".join([spaced[i] for i in at]))
+            for i, c in zip(
+                at, _AFTER_CUT.sub("", _LEADING_CUTS.sub("", joined)).split("\x00"), strict=True
+            ):
+                cores[i] = c
+    return cores
 
 
 def _spaced_many(texts: list[str], compact: bool = False) -> list[str]:
