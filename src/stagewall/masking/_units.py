@@ -527,8 +527,10 @@ def _canonical(doc: Any) -> str | None:
 
 
 def _leaves_many(docs: list[Any]) -> tuple[list[int], list[str]]:
-    """``(document number, text)`` of every leaf of every document: :func:`_leaves`
-    of each, in the same order, without a generator per document."""
+    """``(document number, text)`` of every leaf of every document, and of every
+    object key: a key is a leaf too (``{"friends": {"Ganthriv": "neighbour"}}``
+    holds the surname as a key, which no leaf shows), normalised alike, so field
+    names are the short, common or passed-through units any leaf may be."""
     owners: list[int] = []
     out: list[str] = []
     for g, doc in enumerate(docs):
@@ -536,6 +538,10 @@ def _leaves_many(docs: list[Any]) -> tuple[list[int], list[str]]:
         while stack:
             cur = stack.pop()
             if isinstance(cur, dict):
+                if cur:
+                    keys = list(map(str, cur))  # (keys of a decoded document: str)
+                    owners += repeat(g, len(keys))
+                    out += keys
                 stack.extend(cur.values())
             elif isinstance(cur, (list, tuple)):
                 stack.extend(cur)
