@@ -25,6 +25,7 @@ import pytest
 from stagewall.masking._units import Hasher
 from stagewall.masking.engine import RunOptions, run
 from stagewall.masking.planner import build_plan
+from stagewall.masking.transformers import build_transformer
 from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
 from tests.masking.survivors import survivors_anywhere
@@ -202,3 +203,22 @@ def test_keys_are_units_as_leaves_are() -> None:
 
 def _canon(doc: Any) -> str:
     return json.dumps(doc, sort_keys=True, ensure_ascii=False).lower()
+
+
+def test_a_key_scrubbed_in_part_is_renamed_whole() -> None:
+    """A key text_scrub would rewrite only in part (the given name it knows replaced,
+    the surname it does not know left: ``Ana Ganthriv`` → ``… Ganthriv``) is renamed
+    to a pseudonym of the whole key, with or without the row's known values; a key
+    replaced whole (an e-mail) keeps text_scrub's pseudonym, field names stay.
+    Before: the surname stayed in the key."""
+    mask = build_transformer("json_mask", {"unknown_keys": "scrub"}, key=KEY, salt="t")
+    doc = json.dumps(
+        {"friends": {"Ana Ganthriv": "n", "Ana's Ganthriv lane": 1}, B["email"]: 1, "name": 2}
+    )
+    known = [(("last_name", "Novak"), ("first_name", "Anna"))]
+    for out in (mask.transform([doc]), mask.transform_known([doc], known)):  # type: ignore[attr-defined]
+        got = json.loads(str(out[0]))
+        keys = [*got, *got["friends"]]
+        assert not [k for k in keys if "ganthriv" in k.casefold()], keys
+        assert len(got) == 3 and len(got["friends"]) == 2 and "name" in got, keys
+        assert [k for k in got if "@" in k] and B["email"] not in got, keys
