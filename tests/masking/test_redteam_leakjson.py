@@ -29,10 +29,9 @@ from stagewall.masking.transformers import build_transformer
 from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
 from tests.masking.survivors import survivors_anywhere
+from tests.masking.test_leak_traps import _customer as _leak_trap_customer
 from tests.masking.test_leak_traps import _execute
 
-FIRST = ["Anna", "Peter", "Maria", "Lukas", "Elena", "Tomasz", "Ines", "Oskar"]
-LAST = ["Kowalska", "Novak", "Rossi", "Dubois", "Jensen", "Horvat", "Schmidt", "Berger"]
 N = 30
 # customer B, whose values other rows' documents hold as keys (id N + 1)
 B = {
@@ -78,16 +77,8 @@ def _json_columns(url: str) -> list[tuple[str, str]]:
 
 
 def _customer(i: int) -> dict[str, Any]:
-    first, last = FIRST[i % len(FIRST)], LAST[(i * 3) % len(LAST)]
-    return {
-        "id": i,
-        "first_name": first,
-        "last_name": last,
-        "full_name": f"{first} {last}",
-        "email": f"{first.lower()}.{last.lower()}{i}@mail.example.org",
-        "phone": f"+34 612 {100 + i:03d} {200 + i:03d}",
-        "national_id": f"C{4100000 + i * 7919}X",
-    }
+    person = _leak_trap_customer(i)
+    return {**person, "full_name": f"{person['first_name']} {person['last_name']}"}
 
 
 def _source(url: str, docs: dict[int, Any]) -> list[str]:
