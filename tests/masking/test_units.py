@@ -54,13 +54,15 @@ _VALUES = st.lists(
 
 
 def _leaves(doc: Any) -> Iterator[str]:
-    """The reference leaves of a document (what _leaves_many lays out flat)."""
+    """The reference leaves of a document (what _leaves_many lays out flat): its
+    scalar leaves and its objects' keys (each object's keys, then its values')."""
     from stagewall.masking._units import _text
 
     stack = [doc]
     while stack:
         cur = stack.pop()
         if isinstance(cur, dict):
+            yield from map(str, cur)
             stack.extend(cur.values())
         elif isinstance(cur, (list, tuple)):
             stack.extend(cur)
