@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stagewall.masking._units import (
+    KEY,
     LEAF,
     PII,
     WHOLE,
@@ -54,20 +55,26 @@ _VALUES = st.lists(
 
 
 def _leaves(doc: Any) -> Iterator[str]:
-    """The reference leaves of a document (what _leaves_many lays out flat)."""
+    return (t for t, _ in _kinded_leaves(doc))
+
+
+def _kinded_leaves(doc: Any) -> Iterator[tuple[str, int]]:
+    """The reference leaves of a document (what _leaves_many lays out flat): its
+    scalar leaves and its objects' keys (each object's keys, then its values')."""
     from stagewall.masking._units import _text
 
     stack = [doc]
     while stack:
         cur = stack.pop()
         if isinstance(cur, dict):
+            yield from ((str(k), KEY) for k in cur)
             stack.extend(cur.values())
         elif isinstance(cur, (list, tuple)):
             stack.extend(cur)
         else:
             t = _text(cur)
             if t is not None:
-                yield t
+                yield t, LEAF
 
 
 def _by_value(h: Hasher, values: list[Any]) -> list[tuple[list[int], list[int], list[int]]]:
@@ -116,7 +123,7 @@ def _flat_by_value(h: Hasher, values: list[Any]) -> list[tuple[list[int], list[i
     f = h.flat(values)
     out: list[tuple[list[int], list[int], list[int]]] = [([], [], []) for _ in values]
     for o, k, x in zip(f.owner.tolist(), f.kind.tolist(), f.hashes.tolist(), strict=True):
-        out[o][{WHOLE: 0, LEAF: 1, PII: 2}[k]].append(x)
+        out[o][{WHOLE: 0, LEAF: 1, KEY: 1, PII: 2}[k]].append(x)
     return [(sorted(a), sorted(b), sorted(c)) for a, b, c in out]
 
 
@@ -318,9 +325,9 @@ def test_norm_many_equals_norm_on_signed_numbers(texts: list[str]) -> None:
 def test_leaves_many_equals_leaves(docs: list[Any]) -> None:
     from stagewall.masking._units import _leaves_many
 
-    owners, leaves = _leaves_many(docs)
-    assert list(zip(owners, leaves, strict=True)) == [
-        (g, leaf) for g, d in enumerate(docs) for leaf in _leaves(d)
+    owners, leaves, kinds = _leaves_many(docs)
+    assert list(zip(owners, leaves, kinds, strict=True)) == [
+        (g, leaf, kind) for g, d in enumerate(docs) for leaf, kind in _kinded_leaves(d)
     ]
 
 

@@ -32,6 +32,7 @@ from stagewall.masking._gate import Gate, holds_compact_iban, unit_keys
 from stagewall.masking._known_rows import KnownRows, known_spec
 from stagewall.masking._units import (
     EMPTY,
+    KEY,
     LEAF,
     PII,
     WHOLE,
@@ -449,7 +450,7 @@ def _collect_part(
                     gate_n.append(np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen)))
                 if tr == KEEP:
                     strong.add_array(units.of(PII).hashes)
-                    allowed.add_array(units.of(WHOLE, LEAF).hashes)
+                    allowed.add_array(units.of(WHOLE, LEAF, KEY).hashes)
                     continue
                 digits = _digit_forms(values) if tr is not None and tr.name in _NUMBERS else []
                 if digits:  # a phone or card number copied as digits alone (an integer)
@@ -461,12 +462,17 @@ def _collect_part(
                     gate_n.append(np.fromiter(map(len, digits), dtype=np.int64, count=len(digits)))
                 scrubber = tr is not None and tr.name in SCRUBBERS
                 if scrubber:
-                    # content the scrubber leaves alone is passed through by plan
+                    # content the scrubber leaves alone is passed through by plan;
+                    # so are a document's keys, but for those it renames: a row's
+                    # own known value (a unit of its column) or a detected token
+                    # (PII), sensitive as such, so its keys are no unit here (a
+                    # field name in every target document would wait for
+                    # _scrublate to find it passed through)
                     strong.add_array(units.of(PII).hashes)
                     weak.add_array(units.of(WHOLE, LEAF).hashes)
                 else:
                     strong.add_array(units.of(WHOLE, PII).hashes)
-                    weak.add_array(units.of(LEAF).hashes)
+                    weak.add_array(units.of(LEAF, KEY).hashes)
                     if tr is not None and tr.name in PEOPLES:
                         owned.add_array(_owned(units, texts))
                 if tr is None:
@@ -500,7 +506,7 @@ def _collect_part(
                 mine = units.pair_keys()
                 new = ~contains(unique_sorted(mine), out.pair_keys())
                 legit.setdefault((table.qualified, c), HashSet()).add_array(out.hashes[new])
-                a, b = units.of(LEAF), out.of(LEAF)
+                a, b = units.of(LEAF, KEY), out.of(LEAF, KEY)
                 same = contains(unique_sorted(a.pair_keys()), b.pair_keys())
                 passed.add_array(b.hashes[same])
         if progress:

@@ -47,7 +47,9 @@ _COMMON = frozenset(
 )
 
 
-WHOLE, LEAF, PII = 0, 1, 2
+# a value's units: its whole text, a JSON leaf, a token the detector finds, a JSON
+# object's key (a leaf of another kind: verify's source side takes it apart)
+WHOLE, LEAF, PII, KEY = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -281,17 +283,18 @@ class Hasher:
                     else json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
                 )
             of_doc.append(g)
-        leaf_of, leaves = _leaves_many(reps)
+        leaf_of, leaves, leaf_kind = _leaves_many(reps)
         # a leaf with a word in look-alike letters: its Latin reading is a leaf too,
         # as for top-level text (:func:`_with_latin_readings`)
         readings = latin_readings(leaves)
         if readings:
             leaf_of += [leaf_of[k] for k, _ in readings]
             leaves += [t for _, t in readings]
+            leaf_kind += [leaf_kind[k] for k, _ in readings]
         normed = norm_many(wholes + leaves)
         n_whole = len(wholes)
         u_owner = list(range(n_whole)) + leaf_of
-        u_kind = [WHOLE] * n_whole + [LEAF] * len(leaves)
+        u_kind = [WHOLE] * n_whole + leaf_kind
         kept = list(map(is_not, normed, repeat(None)))
         ref = np.asarray(idx, dtype=np.int64)
         # leaves the detector reads: non-trivial and long enough
@@ -526,16 +529,24 @@ def _canonical(doc: Any) -> str | None:
         return None
 
 
-def _leaves_many(docs: list[Any]) -> tuple[list[int], list[str]]:
-    """``(document number, text)`` of every leaf of every document: :func:`_leaves`
-    of each, in the same order, without a generator per document."""
+def _leaves_many(docs: list[Any]) -> tuple[list[int], list[str], list[int]]:
+    """``(document number, text, kind)`` of every leaf of every document
+    (:data:`LEAF`), and of every object key (:data:`KEY`): a key is read as a leaf
+    is (``{"friends": {"Ganthriv": "neighbour"}}`` holds the surname as a key,
+    which no leaf shows), normalised alike, so a short or common key is no unit."""
     owners: list[int] = []
     out: list[str] = []
+    kinds: list[int] = []
     for g, doc in enumerate(docs):
         stack = [doc]
         while stack:
             cur = stack.pop()
             if isinstance(cur, dict):
+                if cur:
+                    keys = list(map(str, cur))  # (keys of a decoded document: str)
+                    owners += repeat(g, len(keys))
+                    out += keys
+                    kinds += repeat(KEY, len(keys))
                 stack.extend(cur.values())
             elif isinstance(cur, (list, tuple)):
                 stack.extend(cur)
@@ -552,7 +563,8 @@ def _leaves_many(docs: list[Any]) -> tuple[list[int], list[str]]:
                 if t is not None:
                     owners.append(g)
                     out.append(t)
-    return owners, out
+                    kinds.append(LEAF)
+    return owners, out, kinds
 
 
 # a text that may be an IPv6 address (lower case; with a /prefix, an IPv4 tail)
@@ -802,6 +814,7 @@ def contains(sorted_set: H, hashes: H) -> npt.NDArray[np.bool_]:
 
 __all__ = [
     "EMPTY",
+    "KEY",
     "LEAF",
     "PII",
     "WHOLE",

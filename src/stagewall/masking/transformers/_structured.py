@@ -376,6 +376,17 @@ def _tree_copy(node: Any) -> Any:
     return [_tree_copy(v) if isinstance(v, dict | list) else v for v in node]
 
 
+# an e-mail address (its words are the pseudonym's too: example, com), and a word of
+# four letters or more
+_MAILS = re.compile(r"\S+@\S+")
+_WORD = re.compile(r"[^\W\d_]{4,}")
+
+
+def _words(key: str) -> set[str]:
+    """The words of four letters or more of ``key`` outside e-mail addresses, folded."""
+    return set(_WORD.findall(_MAILS.sub(" ", key).casefold()))
+
+
 def _rename(obj: dict[str, Any], new: dict[str, str]) -> None:
     """Rename the keys of ``obj`` in place (``new``: old key → new key), keeping
     their order; a key that stays keeps its name, a renamed key that would meet one
@@ -523,6 +534,7 @@ class JsonMask(Transformer):
         # outcome without known values is kept across batches (bounded, as _memo)
         self._keys = build_transformer("text_scrub", {}, key=self._masking_key, salt=self.salt)
         self._key_memo: dict[str, str] = {}
+        self._whole_key = build_transformer("full_name", {}, key=self._masking_key, salt=self.salt)
 
     def max_output_length(self, input_max: int | None) -> int | None:
         return None
@@ -691,7 +703,9 @@ class JsonMask(Transformer):
         distinct = list(dict.fromkeys(chain.from_iterable(obj for obj, _ in objs)))
         todo = [k for k in distinct if k not in memo]
         fresh: dict[str, str] = (
-            dict(zip(todo, map(str, self._keys.transform(todo)), strict=True)) if todo else {}
+            dict(zip(todo, self._wholly(todo, self._keys.transform(todo)), strict=True))
+            if todo
+            else {}
         )
         # each key of the batch → its outcome without known values
         plain = {k: fresh[k] if k in fresh else memo[k] for k in distinct}
@@ -730,8 +744,8 @@ class JsonMask(Transformer):
                     items, owners = [items[j] for j in at], [owners[j] for j in at]
                 if items:
                     got = self._keys.transform_known(items, pick(known, owners))  # type: ignore[attr-defined]
-                    for i, k, v in zip(owners, items, got, strict=True):
-                        own.setdefault(i, {})[k] = str(v)
+                    for i, k, v in zip(owners, items, self._wholly(items, got), strict=True):
+                        own.setdefault(i, {})[k] = v
         renamed = {k: v for k, v in plain.items() if v != k}
         if not renamed and not own:  # the usual batch: every key a field name
             return
@@ -743,6 +757,19 @@ class JsonMask(Transformer):
                 new = {k: n for k in obj if (n := mine.get(k) or plain[k]) != k}
             if new:
                 _rename(obj, new)
+
+    def _wholly(self, keys: list[str], scrubbed: Sequence[object]) -> list[str]:
+        """The new name of each key: text_scrub's output (``scrubbed``), or, where
+        that output still holds a word of the key (a name found and replaced beside
+        a word the detector does not know: ``Ana Ganthriv`` → ``Yolanda Moore
+        Ganthriv``), a pseudonym of the whole key. A key is a name for something,
+        not prose: the rest of one that held a name is no field name either, and
+        may be another person's surname that no row's known values list."""
+        out = list(map(str, scrubbed))
+        for j, (k, v) in enumerate(zip(keys, out, strict=True)):
+            if v != k and _words(k) & _words(v):
+                out[j] = str(self._whole_key.transform([k])[0])
+        return out
 
     def _documents(self, values: Sequence[object]) -> tuple[list[Any], list[bool]]:
         """Each value as the document to mask (its containers copied), and whether it
