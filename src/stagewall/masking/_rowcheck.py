@@ -45,6 +45,7 @@ from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
 from stagewall.masking.transformers import build_transformer
 from stagewall.masking.transformers._known import (
+    _CACHE_MAX,
     KIND,
     Known,
     checked_patterns_many,
@@ -294,7 +295,8 @@ def source_lookups(
     # the anchors of the values the lookups of referencing rows take again (an
     # order's street, own and among its customer's orders'), kept from the first
     # pass: a value's anchors depend on the value alone, and checked_anchors_many's
-    # cache is cleared before the second pass comes to them on large tables
+    # cache is cleared before the second pass comes to them on large tables; filled
+    # up to about _CACHE_MAX entries (the rest computed again), so memory stays bounded
     again = {
         t
         for table in schema.tables
@@ -328,7 +330,7 @@ def source_lookups(
             # the rows' anchors; their patterns only for rows whose text holds one
             flat = [tv for known in rows_known for tv in known]
             anchors = checked_anchors_many(flat)
-            if again:
+            if again and len(memo) < _CACHE_MAX:  # (bounded as the anchor cache is)
                 memo.update((tv, a) for tv, a in zip(flat, anchors, strict=True) if tv[0] in again)
             per_value = iter(anchors)
             for k, known in zip(canon_columns(keys), rows_known, strict=True):
