@@ -15,6 +15,8 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlparse
 
+from tests.masking.pagila import without_public_create
+
 DATA = Path(__file__).parent / "data" / "sakila"
 PG_ONLY = {"fulltext", "activebool"}
 
@@ -27,7 +29,7 @@ def load_postgres(url: str) -> None:
     for name in ["postgres-sakila-schema.sql.gz", "postgres-sakila-insert-data-using-copy.sql.gz"]:
         subprocess.run(
             ["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", "-d", url],
-            input=_read(name).encode(),
+            input=without_public_create(_read(name).encode()),
             check=True,
             capture_output=True,
         )

@@ -108,6 +108,43 @@ def _by_key(url: str, table: str, key: str, columns: list[str]) -> dict[Any, tup
     return {r[0]: tuple(r[1:]) for r in _rows(url, f'SELECT "{key}", {cols} FROM "{table}"')}
 
 
+# Schemas where PUBLIC may CREATE (read from the ACL, as PostgreSQL <= 14 granted it).
+PUBLIC_CREATE = (
+    "SELECT n.nspname FROM pg_namespace n WHERE n.nspname NOT LIKE 'pg\\_%%' "
+    "AND n.nspname <> 'information_schema' AND EXISTS (SELECT 1 FROM "
+    "aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a "
+    "WHERE a.grantee = 0 AND a.privilege_type = 'CREATE')"
+)
+
+
+def test_the_loaded_databases_let_public_create_nowhere(copy: Copy) -> None:
+    """The vendored dump grants PUBLIC all rights on schema public; loaded as it is, the
+    shared test cluster had a database where any login could create, and the JIT
+    issuer's tests (tests/access, in parallel on the same server) were refused their
+    production login at random. The loader grants USAGE only; the copy adds nothing."""
+    assert _rows(copy.source, PUBLIC_CREATE) == []
+    assert _rows(copy.target, PUBLIC_CREATE) == []
+
+
+def test_the_vendored_dumps_as_loaded_grant_public_usage_only() -> None:
+    """Pagila's and Sakila's PostgreSQL dumps, as the loaders feed them to psql, grant
+    PUBLIC no CREATE on schema public (both dumps hold ``GRANT ALL ... TO PUBLIC``)."""
+    import gzip
+    import re
+
+    from tests.masking import sakila
+
+    for data, name in (
+        (pagila.DATA, "pagila-schema.sql.gz"),
+        (sakila.DATA, "postgres-sakila-schema.sql.gz"),
+    ):
+        raw = gzip.decompress((data / name).read_bytes())
+        assert pagila.PUBLIC_CREATE in raw  # what the dump says
+        loaded = pagila.without_public_create(raw).decode()
+        grants = re.findall(r"GRANT [^;]* ON SCHEMA public TO PUBLIC", loaded, re.I)
+        assert grants == ["GRANT USAGE ON SCHEMA public TO PUBLIC"], (name, grants)
+
+
 def test_unedited_plan_runs_and_verifies_clean(copy: Copy) -> None:
     assert copy.result.marker_status.value == "complete"
     assert copy.result.objects_skipped == ()
