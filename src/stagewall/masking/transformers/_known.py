@@ -51,6 +51,8 @@ from stagewall.masking.transformers._streetwords import (
     DE_NL_STREET_SUFFIXES,
     EN_STREET_WORDS,
     ROMANCE_STREET_WORDS,
+    SWAP_AFTER,
+    SWAP_BEFORE,
     written_forms,
 )
 
@@ -651,6 +653,7 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
         out.append((f" {phrase} ", False))
     if kind == "street" and len(ws) > 1:
         out += _street_forms(ws)
+        out += _core_forms(ws)
         street = without_flat(ws)
         if street:
             out += _patterns_of(kind, street)
@@ -718,6 +721,117 @@ def _regrouped(ws: list[str]) -> list[list[str]]:
         ):
             others = (ws[i + 1], *_STREET_END_ALTS[ws[i + 1]])
             out += [[*ws[:i], w + e, *ws[i + 2 :]] for e in others]
+    return out
+
+
+# The mark of a street's core pattern (:func:`_core_forms`): ``CORE + "ganthriv"`` is
+# never in a text (norm text holds no control character); :func:`core_hits` reads it
+# as the core next to a street word.
+CORE = "\x02"
+
+
+def _core_forms(ws: list[str]) -> list[tuple[str, bool]]:
+    """A street's core (its name's words, without its street word, the small words
+    after that and its house number: ``alcala`` of ``Calle de Alcalá 5``, ``ganthriv``
+    of ``14 Ganthriv Lane``) next to its own house number, either side (``alcala 5``,
+    ``5 alcala``, ``ganthriv 14``), and the core mark (``CORE + "ganthriv"``:
+    :func:`core_hits`, the core next to any street word of SWAP_BEFORE or SWAP_AFTER:
+    ``Ganthriv Road``, ``Avenida Mayor``, ``Cl. Mayor``). Only a street of separate
+    words with a street word; a core of letters (3 or more), one run of words. Each
+    pattern holds the value's anchor (``_anchors``: the longest word core), or is
+    left out: verify searches only the rows whose text holds it."""
+    number = None
+    body = ws
+    if _NUMBER.fullmatch(ws[-1]):
+        number, body = ws[-1], ws[:-1]
+    elif _NUMBER.fullmatch(ws[0]):
+        number, body = ws[0], ws[1:]
+    core: list[str] = []
+    dropped = False
+    i = 0
+    while i < len(body):
+        w = body[i]
+        if w in _NOT_CORE:
+            if core:
+                return []  # (a street word after the core: the core is its end)
+            dropped = True
+            i += 1
+            while i < len(body) and body[i] in _STREET_PARTICLES:
+                i += 1
+            continue
+        if not w.isalpha() or w.endswith(_STREET_ENDS):
+            return []
+        core.append(w)
+        i += 1
+        if i < len(body) and body[i] in _NOT_CORE:
+            if not all(v in _NOT_CORE for v in body[i:]):
+                return []
+            dropped = True
+            break
+    joined = "".join(core)
+    if not dropped or len(joined) < 3 or core[0] in _STREET_PARTICLES:
+        return []
+    anchor = street_anchor(without_flat(ws) or ws)
+    phrase = " ".join(core)
+    out: list[tuple[str, bool]] = []
+    if number is not None and (anchor in joined or anchor == number):
+        out += [(f" {phrase} {number} ", False), (f" {number} {phrase} ", False)]
+    if anchor in joined:
+        out.append((CORE + phrase, False))
+    return out
+
+
+def street_anchor(ws: Sequence[str]) -> str:
+    """The longest :func:`street_word_core` of a street's words ``ws`` that are not a
+    street word (written any way: _NOT_CORE) nor a small word (which _regrouped drops
+    after a street word); "" when there is none. Every pattern of the street holds it:
+    the row search's anchor (``_anchors``)."""
+    return max(
+        (street_word_core(w) for w in ws if w not in _NOT_CORE and w not in _STREET_PARTICLES),
+        key=len,
+        default="",
+    )
+
+
+def street_word_core(w: str) -> str:
+    """The part of a street's word every way :func:`street_variants` writes it holds:
+    the word, "" for a street word written otherwise whole (Calle, C), or the stem
+    before the longest of its street endings (haupt of Hauptstraße, Hauptstr)."""
+    if w in _STREET_WORD_ALTS:
+        return ""
+    if not w.endswith(_STREET_ENDS):
+        return w
+    cut = max(
+        (len(e) for e in _STREET_END_ALTS if len(w) > len(e) + 1 and w.endswith(e)), default=0
+    )
+    return w[: len(w) - cut]
+
+
+def core_hits(pattern: str, normed: str) -> list[str]:
+    """The places of a core mark ``pattern`` (:func:`_core_forms`) in the :func:`norm`
+    text ``normed``, as word patterns: the core right after a word of SWAP_BEFORE
+    (small words such as ``de`` between: ``avenida de alcala``) or right before one
+    of SWAP_AFTER (``ganthriv road``). Empty when the core is not there (one C-level
+    test; most texts)."""
+    core = pattern[1:]
+    needle = f" {core} "
+    at = normed.find(needle)
+    if at < 0:
+        return []
+    out: list[str] = []
+    while at >= 0:
+        end = at + len(needle)
+        stop = normed.find(" ", end)
+        after = normed[end : len(normed) if stop < 0 else stop]
+        if after in _SWAP_AFTER:
+            out.append(f" {core} {after} ")
+        before = normed[:at].rsplit(" ", 4)[1:]
+        small: list[str] = []
+        while before and before[-1] in _STREET_PARTICLES:
+            small.insert(0, before.pop())
+        if before and before[-1] in _SWAP_BEFORE:
+            out.append(f" {' '.join([before[-1], *small, core])} ")
+        at = normed.find(needle, end - 1)
     return out
 
 
@@ -1028,6 +1142,10 @@ _EN_STREET = _folded_words(EN_STREET_WORDS)
 _ANY_STREET = _EN_STREET | _folded_words(ROMANCE_STREET_WORDS)
 _DE_NL_ENDS = tuple(_folded_words(DE_NL_STREET_SUFFIXES))
 _ANY_STREET |= frozenset(_DE_NL_ENDS)
+_SWAP_BEFORE = frozenset(w for form in SWAP_BEFORE for w in words(form))
+_SWAP_AFTER = frozenset(w for form in SWAP_AFTER for w in words(form))
+# what is not a street's name (_core_forms): its street words, written any way
+_NOT_CORE = _ANY_STREET | _SWAP_BEFORE | _SWAP_AFTER | frozenset(_STREET_WORD_ALTS)
 
 
 _NL_POSTCODE = re.compile(r"([0-9]{4})([a-z]{2})")
@@ -1353,6 +1471,13 @@ class Pairs:
                     if pc not in mine:
                         # kind_of(transformer): a value of a NOT_KNOWN column has no pattern
                         mine[pc] = KIND.get(transformer, "id")
+            if transformer in _STREETS:
+                # a street's core next to a street word (core_hits): the places found
+                # are the patterns (the mark itself is in no text)
+                for p, _ in pats:
+                    if p[:1] == CORE:
+                        for got in core_hits(p, norm_of[r]):
+                            found.setdefault(r, {}).setdefault((got, False), KIND[transformer])
         for r, mine in found.items():
             if len(mine) == 1:
                 (((p, c), kind),) = mine.items()

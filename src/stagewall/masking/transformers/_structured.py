@@ -22,10 +22,12 @@ from stagewall.masking.transformers._base import (
     wrong_type,
 )
 from stagewall.masking.transformers._known import (
+    CORE,
     NO_KNOWN,
     Known,
     Pairs,
     breaking,
+    core_hits,
     find_known,
     fold_known,
     kind_of,
@@ -244,6 +246,11 @@ class _Patterns:
                     if found is None:
                         found = {}
                     found.setdefault((p, comp), kind_of(transformer) or "id")
+                elif p[:1] == CORE:  # (a street's core next to a street word)
+                    for got in core_hits(p, normed):
+                        if found is None:
+                            found = {}
+                        found.setdefault((got, False), kind_of(transformer) or "id")
         if found is None:
             return []
         return sorted(((p, c, k) for (p, c), k in found.items()), key=lambda x: -len(x[0]))
