@@ -186,6 +186,79 @@ def _street_twice_changed(words: list[str]) -> list[str]:
     return [f" {o} " for o in out]
 
 
+# A street's name written with another street word than its own, or without one:
+# "Ganthriv Road" or "Ganthriv 14" for "14 Ganthriv Lane", "Avenida Mayor", "Cl.
+# Mayor 7" for "Calle Mayor 7". The words people write before a street's name
+# (Spanish, Catalan, Italian, Portuguese, French) and after it (English, German,
+# Dutch), abbreviations included; written out here, not stagewall's table. Ordinary
+# English next to a name (way, court, place, square, drive, close, ...) is not one.
+_WORD_BEFORE = re.split(
+    r"\s+",
+    """calle cl clle cll c avenida avda avd av avinguda avgda paseo pso plaza pza
+    plza pl carrer camino cno ronda rda carretera ctra travesia trva glorieta gta pasaje
+    pje rambla bulevar blvr via viale vle vicolo corso piazza pzza largo rua travessa tv
+    praca rue chemin impasse imp quai allee boulevard bd bld bvd avenue""",
+)
+_WORD_AFTER = re.split(
+    r"\s+",
+    """street st road rd lane ln avenue ave av boulevard blvd bd highway hwy
+    parkway pkwy alley terrace tce crescent cres mews strasse str weg gasse platz pl allee
+    damm ufer ring straat laan gracht plein kade steeg dijk singel""",
+)
+# every word that names no street but says it is one: the name is what is left
+_NOT_NAME = set(_WORD_BEFORE) | set(_WORD_AFTER) | set(_SHORT_STREET) | set(_LONG_STREET)
+_NOT_NAME |= _STREET_FIRST | set(_ENDINGS) | {"way", "court", "place", "square", "drive"}
+_NOT_NAME |= {"close", "row", "walk", "hill", "grove", "gardens", "trail", "circle", "dr"}
+_NOT_NAME |= {"ct", "sq", "cir", "praca", "impasse", "chemin", "quai"}
+
+
+def _street_name_needles(words: list[str]) -> list[tuple[str, str]]:
+    """A street's name (its words but its house number, its street words and the small
+    words right after those: ``alcala`` of ``calle de alcala 5``) next to its own
+    number, either side, or next to a street word (a "named" needle): ``alcala 5``,
+    ``5 alcala``, ``avda alcala``, ``ganthriv road``."""
+    number = None
+    rest = list(words)
+    if re.fullmatch(r"\d+[a-z]?", rest[-1]):
+        number = rest.pop()
+    elif re.fullmatch(r"\d+[a-z]?", rest[0]):
+        number = rest.pop(0)
+    name: list[str] = []
+    said = False  # whether the street says it is one (a street word before or after)
+    for i, w in enumerate(rest):
+        if w in _NOT_NAME:
+            said = True
+            if name:  # the name ends at a street word after it; only those may follow
+                if not all(v in _NOT_NAME for v in rest[i:]):
+                    return []
+                break
+        elif not name and said and w in _SMALL:
+            continue  # (calle de alcala: the small words after the street word)
+        elif w.isalpha():
+            name.append(w)
+        else:
+            return []
+    if not said or not name or len("".join(name)) < 3:
+        return []
+    phrase = " ".join(name)
+    out = [(phrase, "named")]
+    if number is not None:
+        out += [(f" {phrase} {number} ", "words"), (f" {number} {phrase} ", "words")]
+    return out
+
+
+def _named(text: str, name: str) -> bool:
+    """``text`` (plain) holds the street name ``name`` right after a street word (small
+    words between: ``avenida de alcala``) or right before one (``ganthriv road``)."""
+    before = "|".join(map(re.escape, _WORD_BEFORE))
+    after = "|".join(map(re.escape, _WORD_AFTER))
+    small = "|".join(map(re.escape, _SMALL))
+    name = re.escape(name)
+    return (
+        re.search(rf" (?:{before})(?: (?:{small}))* {name} | {name} (?:{after}) ", text) is not None
+    )
+
+
 def login_needles(names: list[str]) -> list[tuple[str, str]]:
     """Needles for a row's names written inside one word of a login or a mailbox:
     ``carrasco1987``, ``ycarrasco``, ``carrascoy87`` (digits after the name, or one or
@@ -273,6 +346,10 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
         for changed in _street_twice_changed(words):
             out.append((changed, "words"))
             out += _number_elsewhere(changed.split())
+        # its name without its street word next to its number, or with another street
+        # word: Alcalá 5, 5 Alcalá, Avda. Alcalá for Calle de Alcalá 5; Ganthriv Road
+        # for 14 Ganthriv Lane; Cl. Mayor for Calle Mayor 7
+        out += _street_name_needles(words)
     if kind == "name" and len(words) > 1:
         # a login of the first initial and the last name: ycarrasco (ycarrasco7),
         # for two words also the other way round (cyesica)
@@ -411,6 +488,8 @@ def _holds(text: str, mine: list[tuple[str, str]]) -> bool:
     stems = [n for n, where in mine if where == "stem"]
     if stems and any(_stem(w, n) for w in ws for n in stems):
         return True
+    if any(_named(words, n) for n, where in mine if where == "named"):
+        return True
     prefixes = [n for n, where in mine if where == "prefix"]
     if prefixes and any(_prefix_login(w, n) for w in ws for n in prefixes):
         return True
@@ -418,7 +497,9 @@ def _holds(text: str, mine: list[tuple[str, str]]) -> bool:
         logins = [n for n, where in mine if where == "login"]
         if any(_login(w, n) for w in ws for n in logins):
             return True
-    return any(n in hay[where] for n, where in mine if where not in ("login", "stem", "prefix"))
+    return any(
+        n in hay[where] for n, where in mine if where not in ("login", "stem", "prefix", "named")
+    )
 
 
 def _json_chars(m: re.Match[str]) -> str:

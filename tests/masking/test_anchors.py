@@ -59,6 +59,7 @@ PIECES = [
     ],
     *_STREET_WORDS,
     *(f"Haupt{e}" for e in _STREET_END_ALTS),
+    *["Cl.", "Clle", "Pza.", "Platz", "Ring", "Alcalá", "5", "1234"],  # (core forms)
 ]
 _DIGIT_GROUPS = ["+34", "0034", "0", "+44", "+1", "612", "345", "678", "20", "7946", "0958", "9"]
 TRANSFORMERS = [*KIND, "account_id", "city", "keep"]

@@ -159,4 +159,6 @@ def test_the_checker_reads_these_shapes_on_its_own() -> None:
     flat = needles("street", "Flat 3B, 14 Ganthriv Lane")
     assert holds("at 14 Ganthriv Lane", flat) and not holds("at 14 Oak Lane", flat)
     assert holds("c/ alcalá 5", needles("street", "Calle de Alcalá 5"))
-    assert not holds("c/ alcalá 6", needles("street", "Calle de Alcalá 5"))
+    # (C/ Alcalá is the row's street with its street word whatever number follows:
+    # test_redteam_streetwords.py; its name by another number alone is not)
+    assert not holds("en alcalá 6", needles("street", "Calle de Alcalá 5"))

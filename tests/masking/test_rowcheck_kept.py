@@ -60,14 +60,17 @@ LEAKS = [
 ]  # fmt: skip
 # Kept notes that hold no value of their own row: another surname that starts with
 # the row's, a first name that holds the row's, another street and house number,
-# other people's values (the row search is about the row's own).
+# other people's values (the row search is about the row's own). (The row's street
+# name next to a street word is its street, whatever number follows, and next to
+# its own number whatever street word: test_redteam_streetwords.py; before, "C/
+# Mayor 9" for Calle Mayor 7 and "14 Oak Rd" for 14 Oak Street stood here.)
 CLEAN = [
     ("Yésica", "Carrasco", "yc@example.com", "Calle Mayor 7",
-     "Referred by Carrascosa; see C/ Mayor 9 and Calle Mayoral 7"),
+     "Referred by Carrascosa; see Mayor 9 and Calle Mayoral 7"),
     ("Anna", "Hoffmann", "ah@example.com", "Hauptstraße 5",
      "Sister hannah@example.org lives Hauptstr. 15"),
     ("Tom", "Baker", "tb2@example.com", "14 Oak Street",
-     "Deliveries go to 14 Oak Rd (the depot), ask for jbaker"),
+     "Deliveries go to 14 Elm Rd (the depot), ask for jbaker"),
     ("Luis", "Navarro", "ln2@example.com", "Avenida de América 10",
      "Antes en Av. de Europa 10; contacto ruiz1987@example.org"),
 ]  # fmt: skip

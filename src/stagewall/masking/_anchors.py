@@ -27,14 +27,13 @@ from collections.abc import Sequence
 from stagewall.masking.transformers._known import (
     _NAME_KINDS,
     _PARTICLES,
-    _STREET_END_ALTS,
-    _STREET_WORD_ALTS,
     MIN_DIGITS,
     MIN_PART,
     MIN_PHRASE,
     _cached,
     _checked_patterns_of,
     national_number,
+    street_anchor,
     without_flat,
 )
 
@@ -64,11 +63,15 @@ def anchors_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
             # _patterns_of: the phrase, and the house number moved or after a mark (the
             # same words, in another order); street_variants: one word written another
             # way (a whole street word; an ending, after the same stem) or a house
-            # number's letter apart or joined (the same letters without spaces). So the
-            # longest core (a word no variant changes, or the stem before its ending)
-            # is in every pattern. A street with its flat after it is also searched
-            # without (without_flat: its first words): a core of those.
-            core = max(map(_core, without_flat(ws) or ws), key=len)
+            # number's letter apart or joined (the same letters without spaces);
+            # _regrouped: the small words after a street word dropped. So the longest
+            # core of a word that is neither a street word nor a small word (a word no
+            # variant changes, or the stem before its ending) is in every pattern. A
+            # street with its flat after it is also searched without (without_flat:
+            # its first words): a core of those. Its name's
+            # words next to its number or a street word (_core_forms) are built only
+            # where they hold this core.
+            core = street_anchor(without_flat(ws) or ws)
             if core:
                 return [(core, True)]
         else:
@@ -90,21 +93,6 @@ def _has_phrase(ws: list[str]) -> bool:
     return len(phrase) >= MIN_PHRASE and not (phrase.isdigit() and len(phrase) < MIN_DIGITS)
 
 
-def _core(w: str) -> str:
-    """The part of a street's word every way :func:`street_variants` writes it holds:
-    the word, "" for a street word written otherwise whole (Calle, C), or the stem
-    before the longest of its street endings (haupt of Hauptstraße, Hauptstr)."""
-    if w in _STREET_WORD_ALTS:
-        return ""
-    if not w.endswith(_STREET_ENDS):
-        return w
-    cut = max(
-        (len(e) for e in _STREET_END_ALTS if len(w) > len(e) + 1 and w.endswith(e)), default=0
-    )
-    return w[: len(w) - cut]
-
-
-_STREET_ENDS = tuple(_STREET_END_ALTS)
 _ANCHORS: dict[tuple[str, str], Anchors] = {}
 
 

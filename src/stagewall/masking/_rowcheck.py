@@ -46,10 +46,12 @@ from stagewall.masking.schema import Schema, Table
 from stagewall.masking.transformers import build_transformer
 from stagewall.masking.transformers._known import (
     _CACHE_MAX,
+    CORE,
     KIND,
     Known,
     checked_patterns_many,
     compact_many,
+    core_hits,
     joined_names,
     known_patterns,
     norm_texts,
@@ -753,6 +755,17 @@ def _searched(
         sub,
         None if row_k is None else list(map(row_k.__getitem__, at)),
     )
+    # a street's core next to a street word (core_hits: its mark is in no text), in
+    # the few rows that hold an anchor and no pattern
+    for j in np.flatnonzero(~got).tolist():
+        n = row_n[at[j]]
+        got[j] = any(
+            core_hits(w, n)
+            for per_row in sub
+            if (p := per_row[j]) is not None
+            for w in p.words
+            if w[:1] == CORE
+        )
     hit[np.asarray(at, dtype=np.int64)[got]] = True
     return hit
 
@@ -845,7 +858,11 @@ class TableSearch:
             for i in range(nt):
                 n = cells_n[i][k]
                 (c,) = compact_many([n])
-                kinds = {kind for w, comp, kind in every if w in (c if comp else n)}
+                kinds = {
+                    kind
+                    for w, comp, kind in every
+                    if w in (c if comp else n) or (w[:1] == CORE and core_hits(w, n))
+                }
                 if i in kept and "name" not in kinds and names and embedded(n, names):
                     kinds.add("name")
                 if mine and "name" not in kinds and stem_spans(n, mine):

@@ -3,8 +3,8 @@ fastscrub changes), kept verbatim as the reference the faster code is checked
 against (test_scrub_reference.py), with the candidate rules the red-team round
 added to main afterwards (a phone is also probed by its national number, an e-mail
 by its mailbox: marked "red-team round" below; without them the reference missed
-what main finds, and the test failed on main at 86d9b47). Not used by stagewall
-itself."""
+what main finds, and the test failed on main at 86d9b47), and a street's core next
+to a street word (marked "streetwords round"). Not used by stagewall itself."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from stagewall.masking.transformers._known import (
     _NONWORD,
     _PROBED_BY_PART,
     _STREETS,
+    CORE,
     KIND,
     READINGS,
     Known,
@@ -27,6 +28,7 @@ from stagewall.masking.transformers._known import (
     _second,
     _spaced,
     _spellable,
+    core_hits,
     find_known,
     fold_known,
     kind_of,
@@ -129,6 +131,15 @@ def _row_hits(
         mine = found.setdefault(row, {})
         if pairs[j] not in mine:
             mine[pairs[j]] = kind_of(flat[tv][0]) or "id"
+    # streetwords round: a street's core mark (_known.CORE) is in no text; its places
+    # next to its number or a street word (core_hits) are the patterns found, for a
+    # value none of whose other patterns is in the text
+    seen = set(pair_tv[js].tolist())
+    for j, (p, _) in enumerate(pairs):
+        if p[:1] == CORE and int(pair_tv[j]) not in seen:
+            row, tv = int(pair_row[j]), int(pair_tv[j])
+            for got in core_hits(p, hay[j]):
+                found.setdefault(row, {}).setdefault((got, False), kind_of(flat[tv][0]) or "id")
     for k, mine in found.items():
         out[k] = sorted(((p, c, kind) for (p, c), kind in mine.items()), key=lambda x: -len(x[0]))
     return out

@@ -51,6 +51,8 @@ from stagewall.masking.transformers._streetwords import (
     DE_NL_STREET_SUFFIXES,
     EN_STREET_WORDS,
     ROMANCE_STREET_WORDS,
+    SWAP_AFTER,
+    SWAP_BEFORE,
     written_forms,
 )
 
@@ -651,9 +653,15 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
         out.append((f" {phrase} ", False))
     if kind == "street" and len(ws) > 1:
         out += _street_forms(ws)
+        # (the core marks first: Pairs.hits looks for them at the front only)
+        marks = _core_forms(ws)
         street = without_flat(ws)
         if street:
-            out += _patterns_of(kind, street)
+            more = _patterns_of(kind, street)
+            k = next((i for i, (p, _) in enumerate(more) if p[:1] != CORE), len(more))
+            marks, out = marks + more[:k], out + more[k:]
+        if marks:
+            return marks + out
     return out
 
 
@@ -719,6 +727,145 @@ def _regrouped(ws: list[str]) -> list[list[str]]:
             others = (ws[i + 1], *_STREET_END_ALTS[ws[i + 1]])
             out += [[*ws[:i], w + e, *ws[i + 2 :]] for e in others]
     return out
+
+
+# The mark of a street's core pattern (:func:`_core_forms`): ``"\x02\x03ganthriv\x0314"``
+# is never in a text (norm text holds no control character); :func:`core_hits` reads it
+# as the core next to its number or a street word; NUMBER parts the mark's fields.
+CORE = "\x02"
+NUMBER = "\x03"
+
+
+def _core_forms(ws: list[str]) -> list[tuple[str, bool]]:
+    """A street's core (its name's words, without its street word, the small words
+    after that and its house number: ``alcala`` of ``Calle de Alcalá 5``, ``ganthriv``
+    of ``14 Ganthriv Lane``) as its mark ``CORE + "ganthriv" + NUMBER + "14"``, which
+    :func:`core_hits` reads: the core next to its own house number, either side
+    (``alcala 5``, ``5 alcala``, ``ganthriv 14``), or next to any street word of
+    SWAP_BEFORE or SWAP_AFTER (``Ganthriv Road``, ``Avenida Mayor``, ``Cl. Mayor``).
+    Only a street of separate words with a street word; a core of letters (3 or
+    more), one run of words. The mark holds the value's anchor (``_anchors``:
+    :func:`street_anchor`), or is left out: verify searches only the rows whose
+    text holds it (the core's street-word forms only when the core holds it)."""
+    number = None
+    body = ws
+    last = bool(_NUMBER.fullmatch(ws[-1]))
+    if last:
+        number, body = ws[-1], ws[:-1]
+    elif _NUMBER.fullmatch(ws[0]):
+        number, body = ws[0], ws[1:]
+    # its street words, the small words after them, the core, its street words
+    n = len(body)
+    i = 0
+    while i < n and body[i] in _NOT_CORE:
+        i += 1
+    before = i
+    while before and i < n and body[i] in _STREET_PARTICLES:
+        i += 1
+    start = i
+    while i < n and body[i] not in _NOT_CORE:
+        w = body[i]
+        if not w.isalpha() or w.endswith(_STREET_ENDS):
+            return []
+        i += 1
+    core = body[start:i]
+    if not core or (not before and i == n) or not all(v in _NOT_CORE for v in body[i:]):
+        return []
+    joined = "".join(core)
+    if len(joined) < 3 or core[0] in _STREET_PARTICLES:
+        return []
+    # street_anchor(without_flat(ws) or ws), as _anchors has it, cut short: such a
+    # street has no flat for without_flat to cut (its one word with a digit is the
+    # number at an end), and of its words only the core's (letters, none a street
+    # word or ending) and the number are not street words or small words
+    longest = max((w for w in core if w not in _STREET_PARTICLES), key=len, default="")
+    if number is None or len(longest) > len(number):
+        anchor = longest
+    elif len(longest) < len(number):
+        anchor = number
+    else:  # (the first of the same length, in the street's order)
+        anchor = longest if last else number
+    phrase = " ".join(core)
+    if anchor in joined:
+        return [(f"{CORE}{NUMBER}{phrase}{NUMBER}{number or ''}", False)]
+    if anchor == number:  # (its number forms only: "n")
+        return [(f"{CORE}n{NUMBER}{phrase}{NUMBER}{number}", False)]
+    return []
+
+
+def street_anchor(ws: Sequence[str]) -> str:
+    """The longest :func:`street_word_core` of a street's words ``ws`` that are not a
+    street word (written any way: _NOT_CORE) nor a small word (which _regrouped drops
+    after a street word); "" when there is none. Every pattern of the street holds it:
+    the row search's anchor (``_anchors``)."""
+    return max(
+        (street_word_core(w) for w in ws if w not in _NOT_CORE and w not in _STREET_PARTICLES),
+        key=len,
+        default="",
+    )
+
+
+def street_word_core(w: str) -> str:
+    """The part of a street's word every way :func:`street_variants` writes it holds:
+    the word, "" for a street word written otherwise whole (Calle, C), or the stem
+    before the longest of its street endings (haupt of Hauptstraße, Hauptstr)."""
+    if w in _STREET_WORD_ALTS:
+        return ""
+    if not w.endswith(_STREET_ENDS):
+        return w
+    cut = max(
+        (len(e) for e in _STREET_END_ALTS if len(w) > len(e) + 1 and w.endswith(e)), default=0
+    )
+    return w[: len(w) - cut]
+
+
+def core_hits(pattern: str, normed: str) -> list[str]:
+    """The places of a core mark ``pattern`` (:func:`_core_forms`) in the :func:`norm`
+    text ``normed``, as word patterns: the core next to its house number, either side
+    (``alcala 5``, ``5 alcala``), right after a word of SWAP_BEFORE (small words such
+    as ``de`` between: ``avenida de alcala``) or right before one of SWAP_AFTER
+    (``ganthriv road``). Empty when the core is not there (one C-level test; most
+    texts)."""
+    numbers_only, core, number = pattern[1:].split(NUMBER)
+    needle = f" {core} "
+    at = normed.find(needle)
+    if at < 0:
+        return []
+    out: list[str] = []
+    if number:
+        out += [f for f in (f" {core} {number} ", f" {number} {core} ") if f in normed]
+    if numbers_only:  # (the core does not hold the anchor: its number forms only)
+        return out
+    while at >= 0:
+        end = at + len(needle)
+        stop = normed.find(" ", end)
+        after = normed[end : len(normed) if stop < 0 else stop]
+        if after in _SWAP_AFTER:
+            out.append(f" {core} {after} ")
+        before = normed[:at].rsplit(" ", 4)[1:]
+        small: list[str] = []
+        while before and before[-1] in _STREET_PARTICLES:
+            small.insert(0, before.pop())
+        if before and before[-1] in _SWAP_BEFORE:
+            out.append(f" {' '.join([before[-1], *small, core])} ")
+        at = normed.find(needle, end - 1)
+    return out
+
+
+def _core_found(
+    pats: Sequence[tuple[str, bool]], normed: str, mine: dict[tuple[str, bool], str], kind: str
+) -> None:
+    """Add to ``mine`` the places of the core marks among ``pats`` (first in a street's
+    patterns) in ``normed`` (:func:`core_hits`). text_scrub reads them only for a
+    street none of whose other patterns is in the text: a text holding the street as
+    it is gets the same patterns as before these marks (no more work for
+    :func:`find_known`), and another mention, ``Ganthriv Road`` beside ``14 Ganthriv
+    Lane``, is found by the residue pass once the street is replaced."""
+    for p, _ in pats:
+        if p[:1] != CORE:
+            break
+        for got in core_hits(p, normed):
+            mine.setdefault((got, False), kind)
 
 
 def _initial_logins(ws: list[str]) -> list[tuple[str, bool]]:
@@ -1028,6 +1175,12 @@ _EN_STREET = _folded_words(EN_STREET_WORDS)
 _ANY_STREET = _EN_STREET | _folded_words(ROMANCE_STREET_WORDS)
 _DE_NL_ENDS = tuple(_folded_words(DE_NL_STREET_SUFFIXES))
 _ANY_STREET |= frozenset(_DE_NL_ENDS)
+_SWAP_BEFORE = frozenset(w for form in SWAP_BEFORE for w in words(form))
+_SWAP_AFTER = frozenset(w for form in SWAP_AFTER for w in words(form))
+# what is not a street's name (_core_forms, street_anchor): its street words, written
+# any way the table knows (the words the probe of Pairs leaves out; SWAP_BEFORE and
+# SWAP_AFTER are searched next to the core, not cut from the row's own street)
+_NOT_CORE = _ANY_STREET | frozenset(_STREET_WORD_ALTS)
 
 
 _NL_POSTCODE = re.compile(r"([0-9]{4})([a-z]{2})")
@@ -1086,7 +1239,10 @@ def _cached(
         for j in _spellable(todo):  # Müller is also Mueller
             tv = todo[j]
             others = [build(kinds[tv[0]], words(o)) for o in spellings(*tv)]
-            cache[tv] = tuple(dict.fromkeys(chain(cache[tv], *others)))
+            merged = list(chain(cache[tv], *others))
+            # (a street's core marks first, as _patterns_of gives them: Pairs.hits)
+            marks = [m for m in merged if m[0][:1] == CORE]
+            cache[tv] = tuple(dict.fromkeys(chain(marks, merged)))
         for i in miss:
             got[i] = cache[known[i]]
     return got
@@ -1345,14 +1501,18 @@ class Pairs:
         norm_of = dict(zip(rows, normed(rows), strict=True))
         found: dict[int, dict[tuple[str, bool], str]] = {}
         for r, (transformer, _), pats in zip(rows, flat, patterns_many(flat), strict=True):
+            seen = False
             for pc in pats:
                 if pc[0] in (compact[r] if pc[1] else norm_of[r]):
+                    seen = True
                     mine = found.get(r)
                     if mine is None:
                         mine = found[r] = {}
                     if pc not in mine:
                         # kind_of(transformer): a value of a NOT_KNOWN column has no pattern
                         mine[pc] = KIND.get(transformer, "id")
+            if not seen and pats and pats[0][0][:1] == CORE:
+                _core_found(pats, norm_of[r], found.setdefault(r, {}), KIND[transformer])
         for r, mine in found.items():
             if len(mine) == 1:
                 (((p, c), kind),) = mine.items()

@@ -92,6 +92,34 @@ ROMANCE_STREET_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The street words a row's own street may be written with instead of its own (its
+# street word swapped, ``Ganthriv Road`` for ``14 Ganthriv Lane``, ``Avenida Mayor``
+# for ``Calle Mayor 7``, or abbreviated in a way the tables above do not list: ``Cl.
+# Mayor``, ``Pza. Mayor``, ``Ganthriv Rd.``), as words (lower case, without their
+# dots): the row's own street's name words (its core) are searched right after one
+# of SWAP_BEFORE (the Romance order; small words such as ``de`` may stand between)
+# and right before one of SWAP_AFTER (English, German, Dutch). Words that are also
+# ordinary English next to a name (way, row, walk, close, hill, court, place, drive,
+# square, dr, ave before a name: "Ave Maria") are left out: "the High Court", "the
+# main square" of a row on High Street or Main Street are no street of theirs.
+SWAP_BEFORE: tuple[str, ...] = (
+    *("calle", "cl", "clle", "cll", "c", "avenida", "avda", "avd", "av", "avinguda"),
+    *("avgda", "paseo", "pso", "plaza", "pza", "plza", "pl", "carrer", "camino", "cno"),
+    *("ronda", "rda", "carretera", "ctra", "travesia", "trva", "glorieta", "gta"),
+    *("pasaje", "pje", "rambla", "bulevar", "blvr", "via", "viale", "vle", "vicolo"),
+    *("corso", "piazza", "pzza", "largo", "rua", "travessa", "tv", "praca", "rue"),
+    *("chemin", "impasse", "imp", "quai", "allee", "boulevard", "bd", "bld", "bvd"),
+    "avenue",
+)
+SWAP_AFTER: tuple[str, ...] = (
+    *("street", "st", "road", "rd", "lane", "ln", "avenue", "ave", "av", "boulevard"),
+    *("blvd", "bd", "highway", "hwy", "parkway", "pkwy", "alley", "terrace", "tce"),
+    *("crescent", "cres", "mews", "straße", "strasse", "str", "weg", "gasse", "platz"),
+    *("pl", "allee", "damm", "ufer", "ring", "straat", "laan", "gracht", "plein"),
+    *("kade", "steeg", "dijk", "singel"),
+)
+
+
 def written_forms(table: dict[str, tuple[str, ...]]) -> list[str]:
     """Every word of ``table``, each full word followed by its abbreviations, once."""
     return list(dict.fromkeys(w for full, short in table.items() for w in (full, *short)))
@@ -101,5 +129,7 @@ __all__ = [
     "DE_NL_STREET_SUFFIXES",
     "EN_STREET_WORDS",
     "ROMANCE_STREET_WORDS",
+    "SWAP_AFTER",
+    "SWAP_BEFORE",
     "written_forms",
 ]

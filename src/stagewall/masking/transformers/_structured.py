@@ -22,10 +22,12 @@ from stagewall.masking.transformers._base import (
     wrong_type,
 )
 from stagewall.masking.transformers._known import (
+    CORE,
     NO_KNOWN,
     Known,
     Pairs,
     breaking,
+    core_hits,
     find_known,
     fold_known,
     kind_of,
@@ -239,11 +241,19 @@ class _Patterns:
         the normalised text cannot match in :func:`find_known`)."""
         found: dict[tuple[str, bool], str] | None = None
         for transformer, value in self.known[i]:
+            seen = False
             for p, comp in patterns(transformer, value):
                 if p in (compact if comp else normed):
+                    seen = True
                     if found is None:
                         found = {}
                     found.setdefault((p, comp), kind_of(transformer) or "id")
+            if not seen:  # a street's core marks (_known._core_found): in no other form
+                marks = [(p, c) for p, c in patterns(transformer, value) if p[:1] == CORE]
+                for got in (g for p, _ in marks for g in core_hits(p, normed)):
+                    if found is None:
+                        found = {}
+                    found.setdefault((got, False), kind_of(transformer) or "id")
         if found is None:
             return []
         return sorted(((p, c, k) for (p, c), k in found.items()), key=lambda x: -len(x[0]))
