@@ -138,6 +138,7 @@ def test_another_rows_rare_surname_inside_text_is_seen(make: Callable[[], str]) 
     for c in ["notes", *cols]:
         assert _word_hits(report, c) == found[f"customers.{c}"], report.to_json()
     assert {h.kind for h in report.word_hits} == {"surname"}
+    assert verify(plan, src, tgt, KEY, jobs=2).word_hits == report.word_hits  # forked parts
     text = json.dumps(report.to_json()).lower()
     assert "ganthriv" not in text  # counts, never values
 
