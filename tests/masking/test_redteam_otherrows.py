@@ -187,8 +187,9 @@ def test_which_name_words_are_rare() -> None:
 
 def test_cells_holding_counts_words_not_substrings() -> None:
     """A cell counts when it holds the word (any case, accents, plural, inside JSON
-    keys); a longer word merely containing it does not count; a cell without any
-    name stays clean."""
+    keys, escaped in JSON text, as UTF-8 bytes); a longer word merely containing it,
+    or one with a digit beside it, does not count; a cell without any name stays
+    clean."""
     from stagewall.masking._namewords import GIVEN, SURNAME, cells_holding
 
     words = {"ganthriv": SURNAME, "quillona": GIVEN}
@@ -204,6 +205,7 @@ def test_cells_holding_counts_words_not_substrings() -> None:
         None,
         12345,
         '{"k": "G\\u00e1nthriv"}',
+        b"Ganthriv, as bytes",
     ]
-    assert cells_holding(cells, words) == {SURNAME: 6, GIVEN: 1}
+    assert cells_holding(cells, words) == {SURNAME: 7, GIVEN: 1}
     assert cells_holding(["Deliver before noon", "Paid by card."], words) == {}

@@ -28,6 +28,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 
+from stagewall.masking.types import binary_text
+
 MIN_LETTERS = 4
 SURNAME, GIVEN = "surname", "given name"
 NONE = ""  # (a word that is no hit: see :func:`rare`)
@@ -115,7 +117,7 @@ def rare(words: Mapping[str, str], public: Iterable[str]) -> dict[str, str]:
 
 def _texts(values: Sequence[object]) -> list[str]:
     """The texts of the cells of ``values`` that hold text (strings; JSON documents
-    as their text)."""
+    and arrays as their text; bytes that are UTF-8 text, as the scan reads them)."""
     texts: list[str] = []
     for v in values:
         t = type(v)
@@ -127,6 +129,10 @@ def _texts(values: Sequence[object]) -> list[str]:
                 texts.append(json.dumps(v, ensure_ascii=False, default=str))
             except (TypeError, ValueError):
                 continue
+        elif t is bytes or t is bytearray or t is memoryview:  # text kept as bytes
+            text = binary_text(v)  # type: ignore[arg-type]
+            if text:
+                texts.append(text)
     return texts
 
 
