@@ -5,12 +5,13 @@ Customer B is ``Ana Ganthriv``: a surname no name list knows. Other customers'
 notes and JSON documents say ``Met the Ganthriv family``, ``Dinner with the
 Ganthrivs and Ana``, ``{"Ganthriv family": 1}``. The whole-target scan's units were
 whole values, leaves and keys, and what the detector finds (it does not know the
-word); the row-by-row search reads a row's own values (these rows are not B's). So
-verify passed while the independent checker (``survivors_anywhere`` on B's row)
-found the surname in every such cell. Now the source's rare name words are
-searched as words in every text of the target (``_namewords``). A surname that is
-a common word (``House``) or one of the pseudonyms, and notes without any name,
-stay clean.
+word); the row-by-row search reads a row's own values (these rows are not B's); and
+text_scrub and json_mask replace a row's own values and what the detector finds.
+So the copy kept the surname, and verify passed while the independent checker
+(``survivors_anywhere`` on B's row) found it in every such cell. Now the source's
+rare name words are searched as words in every text of the target, and the copy
+learns them first and replaces them in any row (``_namewords``). A surname that
+is a common word (``House``), and notes without any name, stay as they are.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from stagewall.masking.engine import RunOptions, run
 from stagewall.masking.planner import build_plan
 from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
+from tests.masking.survivors import _rows as rows_of
 from tests.masking.survivors import survivors_anywhere
 from tests.masking.test_leak_traps import _customer as _leak_trap_customer
 from tests.masking.test_leak_traps import _execute
@@ -143,11 +145,12 @@ def test_another_rows_rare_surname_inside_text_is_seen(make: Callable[[], str]) 
     assert "ganthriv" not in text  # counts, never values
 
 
-def test_the_auto_plan_never_passes_with_such_a_text(make: Callable[[], str]) -> None:
+def test_the_auto_plan_runs_clean_with_such_a_text(make: Callable[[], str]) -> None:
     """The same notes and documents in the source, through the unedited auto plan:
-    text_scrub and json_mask do not know another row's rare surname, so the copy
-    keeps it, and verify fails (fail closed) with at least the checker's count.
-    Before: verify passed while the checker found the surname."""
+    the copy learns the source's rare name words first, so text_scrub and json_mask
+    replace another row's surname in any row; verify passes and the checker finds
+    nothing; a note without any name is copied as it was. Before: the copy kept the
+    surname (4 cells per column) and verify passed."""
     src, tgt = make(), make()
     notes = {k + 1: t for k, t in enumerate(NOTES)}
     cols = _source(src, notes, {k + 1: d for k, d in enumerate(DOCS)})
@@ -155,10 +158,10 @@ def test_the_auto_plan_never_passes_with_such_a_text(make: Callable[[], str]) ->
     run(plan, src, tgt, KEY, RunOptions())
     report = verify(plan, src, tgt, KEY)
     found = _checker(src, tgt, cols)
-    assert found, "the copy was expected to keep the surname"
-    assert not report.passed, (found, report.to_json())
-    for c in ["notes", *cols]:
-        assert _word_hits(report, c) >= found.get(f"customers.{c}", 0), (found, report.to_json())
+    assert found == {}, (found, report.to_json())
+    assert report.passed, report.to_json()
+    kept = rows_of(tgt, f"SELECT notes FROM customers WHERE id > {len(NOTES)} AND id <= {N}")
+    assert {r[0] for r in kept} == {ORDINARY_NOTE}
 
 
 def test_which_name_words_are_rare() -> None:

@@ -27,6 +27,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
+from typing import Any
 
 from stagewall.masking.types import binary_text
 
@@ -184,6 +185,69 @@ def cells_holding(values: Sequence[object], words: Mapping[str, str]) -> dict[st
     return counts
 
 
+def spans(texts: Sequence[str], words: Mapping[str, str]) -> list[list[tuple[int, int]]]:
+    """Where each of ``texts`` holds a rare word of ``words`` (or a rare surname's
+    plural): ``(start, end)`` spans, positions of the text itself (folded one
+    character for one: no JSON escapes or invisible characters read here). A batch
+    without one costs one C-level pass."""
+    from stagewall.masking.transformers._known import fold_known
+
+    out: list[list[tuple[int, int]]] = [[] for _ in texts]
+    if not words or not texts:
+        return out
+    joined = fold_known("\x00".join(texts))
+    named = _named(set(_WORD.findall(joined)), words)
+    if not named:
+        return out
+    probes = list(named)
+    for i, t in enumerate(texts):
+        folded = fold_known(t)
+        if len(folded) == len(t) and any(p in folded for p in probes):
+            out[i] = [m.span() for m in _WORD.finditer(folded) if m[0] in named]
+    return out
+
+
+def learn(plan: Any, schema: Any, db: Any, batch_rows: int) -> dict[str, str]:
+    """The source's rare name words (:func:`rare`), read once before a copy: the
+    words of its ``first_name`` and ``last_name`` columns, less those its kept
+    columns, and the scrubbed text of its tables without a name column, make
+    public — as verify reads them (``_hashscan``). Memory: the distinct words."""
+    from stagewall.masking.db import copy_columns
+
+    names: dict[str, str] = {}
+    public: set[str] = set()
+    tables = []
+    for table in schema.tables:
+        planned: dict[str, str] = {}
+        for col in copy_columns(table):
+            cp = plan.column(table.qualified, col.name)
+            if cp is not None:
+                planned[col.name] = cp.transformer
+        tables.append((table, planned))
+    if not any(t in NAME_TRANSFORMERS for _, p in tables for t in p.values()):
+        return {}  # (no name column: nothing to read)
+    for table, planned in tables:
+        people = any(t in NAME_TRANSFORMERS for t in planned.values())
+        read = [
+            c
+            for c, t in planned.items()
+            if t in NAME_TRANSFORMERS or t in _KEPT or (not people and t in _SCRUBBERS)
+        ]
+        if not read:
+            continue
+        for _, columns in db.iter_columns(table, read, None, batch_rows):
+            for name, values in zip(read, columns, strict=True):
+                if planned[name] in NAME_TRANSFORMERS:
+                    source_words(planned[name], values, names)
+                else:
+                    public_words(values, public)
+    return rare(names, public)
+
+
+_KEPT = frozenset({"keep", "tsvector"})
+_SCRUBBERS = frozenset({"text_scrub", "json_mask"})
+
+
 def merge_counts(into: dict[tuple[str, str], int], more: Mapping[tuple[str, str], int]) -> None:
     for k, n in more.items():
         into[k] = into.get(k, 0) + n
@@ -196,8 +260,10 @@ __all__ = [
     "SURNAME",
     "cells_holding",
     "fold_text",
+    "learn",
     "merge_counts",
     "public_words",
     "rare",
     "source_words",
+    "spans",
 ]

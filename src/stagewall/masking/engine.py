@@ -175,6 +175,27 @@ def _build_transformers(
     return out
 
 
+def _learn_names(
+    plan: Plan,
+    schema: Schema,
+    src: Database,
+    transformers: dict[str, dict[str, TransformerLike]],
+    batch_rows: int,
+) -> None:
+    """Teach the scrubbers the source's rare name words (read once, in the run's
+    snapshot: :func:`._namewords.learn`), so another row's surname no name list
+    knows is replaced in any row's text and documents, as verify searches it."""
+    learners = [tr for trs in transformers.values() for tr in trs.values() if hasattr(tr, "learn")]
+    if not learners:
+        return
+    from stagewall.masking._namewords import learn
+
+    words = learn(plan, schema, src, batch_rows)
+    if words:
+        for tr in learners:
+            tr.learn(words)
+
+
 def _probe_target(url: DatabaseURL) -> list[str]:
     """User tables already in the target, without changing it."""
     if url.backend == "sqlite" and (url.path is None or not url.path.exists()):
@@ -358,6 +379,7 @@ def _run(
             )
         src.begin_read()
         snapshot, lsn = src.export_snapshot()
+        _learn_names(plan, schema, src, transformers, opts.batch_rows)
         if opts.subset:
             selection = compute_selection(src, schema, opts.subset, opts.subset_default)
         else:
