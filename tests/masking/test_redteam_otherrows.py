@@ -212,3 +212,25 @@ def test_cells_holding_counts_words_not_substrings() -> None:
     ]
     assert cells_holding(cells, words) == {SURNAME: 7, GIVEN: 1}
     assert cells_holding(["Deliver before noon", "Paid by card."], words) == {}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_parallel_copies_learn_the_names(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """``mask run --jobs 2`` (PostgreSQL, worker processes forked, or spawned: those
+    build their transformers again and are taught the words too) replaces another
+    row's rare surname as one process does."""
+    from stagewall.masking import _workers
+
+    monkeypatch.setattr(_workers, "start_method", lambda: method)
+    make = request.getfixturevalue("pg_url_factory")
+    src, tgt = make(), make()
+    cols = _source(
+        src, {k + 1: t for k, t in enumerate(NOTES)}, {k + 1: d for k, d in enumerate(DOCS)}
+    )
+    plan = build_plan(src).plan
+    run(plan, src, tgt, KEY, RunOptions(jobs=2))
+    assert _checker(src, tgt, cols) == {}
+    assert verify(plan, src, tgt, KEY).passed

@@ -224,23 +224,20 @@ def learn(plan: Any, schema: Any, db: Any, batch_rows: int) -> dict[str, str]:
             if cp is not None:
                 planned[col.name] = cp.transformer
         tables.append((table, planned))
-    if not any(t in NAME_TRANSFORMERS for _, p in tables for t in p.values()):
-        return {}  # (no name column: nothing to read)
+    # the name columns first; the public text only when they hold a rare word
+    for table, planned in tables:
+        read = [c for c, t in planned.items() if t in NAME_TRANSFORMERS]
+        for _, columns in db.iter_columns(table, read, None, batch_rows) if read else ():
+            for name, values in zip(read, columns, strict=True):
+                source_words(planned[name], values, names)
+    if not rare(names, ()):
+        return {}
     for table, planned in tables:
         people = any(t in NAME_TRANSFORMERS for t in planned.values())
-        read = [
-            c
-            for c, t in planned.items()
-            if t in NAME_TRANSFORMERS or t in _KEPT or (not people and t in _SCRUBBERS)
-        ]
-        if not read:
-            continue
-        for _, columns in db.iter_columns(table, read, None, batch_rows):
-            for name, values in zip(read, columns, strict=True):
-                if planned[name] in NAME_TRANSFORMERS:
-                    source_words(planned[name], values, names)
-                else:
-                    public_words(values, public)
+        read = [c for c, t in planned.items() if t in _KEPT or (not people and t in _SCRUBBERS)]
+        for _, columns in db.iter_columns(table, read, None, batch_rows) if read else ():
+            for values in columns:
+                public_words(values, public)
     return rare(names, public)
 
 
