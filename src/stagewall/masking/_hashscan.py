@@ -35,7 +35,7 @@ from stagewall.masking._namewords import (
     SURNAME,
     cells_holding,
     merge_counts,
-    public_words,
+    public_texts,
     rare,
     source_words,
 )
@@ -464,15 +464,17 @@ def _collect_part(
         for i, c in enumerate(cols):
             values = columns[i]
             tr = transformers[i]
-            if tr == KEEP or (not people and _scrubs(tr)):
-                public_words(values, public)
-            elif _names(tr):
+            if _names(tr):
                 source_words(tr.name, values, names)
             # a scrubber searches the very texts whose units are found here again:
             # the detector remembers their findings for it (findings depend on the
             # text alone)
             with remembering() if _scrubs(tr) and not late_tokens else nullcontext():
                 units, texts = hasher.flat_texts(as_documents(values) if c in documents else values)
+                if tr == KEEP or (not people and _scrubs(tr)):
+                    # (the words of the whole values' normal text, a document's too)
+                    whole = np.flatnonzero(units.kind == WHOLE).tolist()
+                    public_texts([texts[k] for k in whole], public)
                 pii.add_array(units.of(PII).hashes)
                 maybe = units.kind == PII if tr == KEEP else np.ones(units.kind.size, dtype=bool)
                 if maybe.any():

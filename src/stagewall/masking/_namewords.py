@@ -76,7 +76,11 @@ def source_words(transformer: str, values: Sequence[object], into: dict[str, str
 
 def public_words(values: Sequence[object], into: set[str]) -> None:
     """The words of a kept column's text ``values`` (documents too), into ``into``."""
-    texts = _texts(values)
+    public_texts(_texts(values), into)
+
+
+def public_texts(texts: Sequence[str], into: set[str]) -> None:
+    """The words of ``texts``, into ``into``."""
     if texts:
         into.update(_WORD.findall(fold_text("\x00".join(texts))))
 
@@ -259,6 +263,7 @@ __all__ = [
     "fold_text",
     "learn",
     "merge_counts",
+    "public_texts",
     "public_words",
     "rare",
     "source_words",
