@@ -645,19 +645,25 @@ def survivors_anywhere(
     parent: str,
     sensitive: dict[str, str],
     texts: dict[str, list[str]],
+    where: str | None = None,
 ) -> dict[str, int]:
     """Cells per ``table.column`` of the target holding a source value of *any* row of
     ``parent`` (its columns ``sensitive`` → kind), whether or not the cell's row is
     linked to it: the copies only the detector can find (a log line, a note in a
     table without a foreign key). Meant for kinds whose values identify on their
-    own (phones, e-mails, IBANs, cards), not for names."""
+    own (phones, e-mails, IBANs, cards), not for names — unless ``where`` (an SQL
+    condition on ``parent``) picks the rows whose names do (a surname no list
+    knows: every other row's name may be a pseudonym's too)."""
     cols = list(sensitive)
     quoted = ", ".join(f'"{c}"' for c in cols)
     every: list[tuple[str, str]] = []
-    for row in _rows(source, f'SELECT {quoted} FROM "{parent}"'):
+    cond = f" WHERE {where}" if where else ""
+    for row in _rows(source, f'SELECT {quoted} FROM "{parent}"{cond}'):
         for c, v in zip(cols, row, strict=True):
             if isinstance(v, str) and v:
                 every += needles(sensitive[c], v)
+                if sensitive[c] == "surname":  # the surname as a word, and its plural
+                    every += needles("name", v)
     mine = list(dict.fromkeys(every))
     out: dict[str, int] = {}
     for table, tcols in texts.items():

@@ -323,23 +323,24 @@ def test_a_scrubbed_columns_own_text_equal_to_a_masked_value_elsewhere(
     make: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a note that is a surname the detector does not know, a customer's real surname
-    # too: the scrubber leaves it, so it is no hit in its own column (in its own row
+    # too (with a digit: no rare name word, which the copy would replace in any row,
+    # see _namewords): the scrubber leaves it, so it is no hit in its own column (in its own row
     # or another); kept in another column it is that customer's surname
     def named(people: list[dict[str, Any]]) -> None:
-        people[0]["last_name"] = "Ganthriv"
-        people[1]["notes"] = "Ganthriv"
+        people[0]["last_name"] = "Ganthriv2"
+        people[1]["notes"] = "Ganthriv2"
 
     src, tgt, _ = _copy(make, 6, change=named)
-    assert _note(tgt, "customers", "notes", 2) == "Ganthriv"
+    assert _note(tgt, "customers", "notes", 2) == "Ganthriv2"
     assert _both(src, tgt)["by_column"].get(("customers", "notes")) is None
     # (not where it was: the source row paired with the cell is not the one whose
     # note it is, which is found by its note)
     _set(tgt, "customers", "notes", 2, UNCHANGED)
-    _set(tgt, "customers", "notes", 5, "Ganthriv")
+    _set(tgt, "customers", "notes", 5, "Ganthriv2")
     scrubbed = _scrubbed(monkeypatch)
     assert _both(src, tgt)["by_column"].get(("customers", "notes")) is None
     assert N not in scrubbed
-    _set(tgt, "orders", "label", 2, "Ganthriv")
+    _set(tgt, "orders", "label", 2, "Ganthriv2")
     assert _both(src, tgt)["by_column"].get(("orders", "label")) == 1
 
 
@@ -347,22 +348,23 @@ def test_a_scrubbed_columns_own_text_equal_to_a_masked_value_elsewhere(
 def test_text_changed_only_for_a_rows_own_value_either_way(
     make: Callable[[], str], jobs: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # a surname the detector does not know: the scrubber replaces it in its own
-    # customer's texts only. Its note, left as it was in another customer's row, is
+    # a surname the detector does not know (with a digit: no rare name word, which
+    # the copy would replace in any row, see _namewords): the scrubber replaces it
+    # in its own customer's texts only. Its note, left as it was in another customer's row, is
     # passed through by the plan (no hit anywhere); the memo of its document is
     # changed in the one row that has it, so a copy of it is a hit (no token in it is)
     def named(people: list[dict[str, Any]]) -> None:
-        people[0].update(last_name="Ganthriv", notes="Ganthriv paid late")
+        people[0].update(last_name="Ganthriv2", notes="Ganthriv2 paid late")
         profile = json.loads(people[0]["profile"])
-        people[0]["profile"] = json.dumps({**profile, "memo": "Ganthriv called twice"})
-        people[2]["notes"] = "Ganthriv paid late"
+        people[0]["profile"] = json.dumps({**profile, "memo": "Ganthriv2 called twice"})
+        people[2]["notes"] = "Ganthriv2 paid late"
 
     src, tgt, _ = _copy(make, 10, change=named)
-    assert _note(tgt, "customers", "notes", 1) != "Ganthriv paid late"
-    assert _note(tgt, "customers", "notes", 3) == "Ganthriv paid late"
+    assert _note(tgt, "customers", "notes", 1) != "Ganthriv2 paid late"
+    assert _note(tgt, "customers", "notes", 3) == "Ganthriv2 paid late"
     rows = [r[0] for r in _select(tgt, "SELECT id FROM orders WHERE customer_id <> 1")]
-    _set(tgt, "orders", "label", rows[0], "Ganthriv paid late")
-    _set(tgt, "orders", "label", rows[1], "Ganthriv called twice")
+    _set(tgt, "orders", "label", rows[0], "Ganthriv2 paid late")
+    _set(tgt, "orders", "label", rows[1], "Ganthriv2 called twice")
     scrubbed = _scrubbed(monkeypatch)
     report = _both(src, tgt, jobs=jobs)
     assert report["by_column"] == {("orders", "label"): 1}

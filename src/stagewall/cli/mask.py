@@ -470,6 +470,11 @@ def _print_report(report: Any) -> None:
             f"LEAK {r.table}.{r.column}: {r.cells} cell(s) hold their own row's {r.kind}",
             err=True,
         )
+    for r in report.word_hits:
+        click.echo(
+            f"LEAK {r.table}.{r.column}: {r.cells} cell(s) hold a source person's rare {r.kind}",
+            err=True,
+        )
     for c in report.counts:
         if not c.ok:
             got = "missing" if c.target_rows is None else f"{c.target_rows} rows"

@@ -30,6 +30,15 @@ from stagewall.keys import MaskingKey
 from stagewall.masking._documents import as_documents, is_document
 from stagewall.masking._gate import Gate, holds_compact_iban, unit_keys
 from stagewall.masking._known_rows import KnownRows, known_spec
+from stagewall.masking._namewords import (
+    NAME_TRANSFORMERS,
+    SURNAME,
+    cells_holding,
+    merge_counts,
+    public_texts,
+    rare,
+    source_words,
+)
 from stagewall.masking._units import (
     EMPTY,
     KEY,
@@ -86,6 +95,9 @@ class Sets:
     # how many distinct hashes the target is searched for: ``sensitive`` with the
     # units a scrubber passes through unchanged (the same late and eager)
     searched: int = 0
+    # the source's rare name words (word -> kind), searched as words in every text
+    # of the target (:mod:`._namewords`)
+    name_words: dict[str, str] = field(default_factory=dict)
     _members: Members | None = field(default=None, init=False, repr=False, compare=False)
 
     def is_sensitive(self, hashes: H) -> npt.NDArray[np.bool_]:
@@ -134,6 +146,9 @@ class _Part:
     passed_scrub: H = field(default_factory=lambda: EMPTY)
     scrubbed: dict[Col, H] = field(default_factory=dict)
     key: tuple[str, ...] = ()
+    # the words of its name columns (word -> kind) and of its kept columns
+    name_words: dict[str, str] = field(default_factory=dict)
+    public_words: set[str] = field(default_factory=set)
 
 
 def hasher_for(key: MaskingKey) -> Hasher:
@@ -314,7 +329,13 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
     if covers(gate_hashes, mine, sensitive):
         spaced = any(p.compact_ibans for p in parts)
         gate = Gate(sensitive, gate_keys[mine], gate_lengths[mine], hasher.hash_many, spaced)
-    return Sets(
+    names: dict[str, str] = {}
+    for p in parts:  # (a word that is a surname somewhere is a surname)
+        for w, kind in p.name_words.items():
+            if names.get(w) != SURNAME:
+                names[w] = kind
+    words = rare(names, (w for p in parts for w in p.public_words))
+    sets = Sets(
         sensitive,
         by_column([p.legit for p in parts]),
         rows,
@@ -327,7 +348,9 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
         doubtful,
         {p.table: p.key for p in parts if p.scrubbed},
         int(searched.size),
+        words,
     )
+    return sets
 
 
 def covers(hashes: H, member: npt.NDArray[np.bool_], sensitive: H) -> bool:
@@ -424,6 +447,12 @@ def _collect_part(
     # JSON under json_mask): one KnownBatch a batch, whose probes (Pairs) are built
     # once for all of them, as the run built them (_copy.TableMapper._known_of)
     shared_known = sum(1 for tr in transformers if getattr(tr, "wants_known", False)) > 1
+    # rare name words (:mod:`._namewords`): the words of the name columns, and those
+    # the source makes public: kept text, and the text a table without a name column
+    # passes through a scrubber (catalogue text: titles, product and band names)
+    names: dict[str, str] = {}
+    public: set[str] = set()
+    people = any(map(_names, transformers))
     n = 0
     for m, columns in db.iter_columns(table, cols, where, batch_rows):
         n += m
@@ -435,11 +464,17 @@ def _collect_part(
         for i, c in enumerate(cols):
             values = columns[i]
             tr = transformers[i]
+            if _names(tr):
+                source_words(tr.name, values, names)
             # a scrubber searches the very texts whose units are found here again:
             # the detector remembers their findings for it (findings depend on the
             # text alone)
             with remembering() if _scrubs(tr) and not late_tokens else nullcontext():
                 units, texts = hasher.flat_texts(as_documents(values) if c in documents else values)
+                if tr == KEEP or (not people and _scrubs(tr)):
+                    # (the words of the whole values' normal text, a document's too)
+                    whole = np.flatnonzero(units.kind == WHOLE).tolist()
+                    public_texts([texts[k] for k in whole], public)
                 pii.add_array(units.of(PII).hashes)
                 maybe = units.kind == PII if tr == KEEP else np.ones(units.kind.size, dtype=bool)
                 if maybe.any():
@@ -534,6 +569,8 @@ def _collect_part(
         passed_scrub.array(),
         {k: v.array() for k, v in scrubbed.items()},
         tuple(table.primary_key),
+        names,
+        public,
     )
 
 
@@ -576,6 +613,10 @@ def changed_units(
     at = np.flatnonzero(~kept)
     got = hasher.flat([outputs[i] for i in at.tolist()])
     return FlatUnits(at[got.owner], got.kind, got.hashes), kept
+
+
+def _names(tr: Any) -> bool:
+    return tr is not None and tr != KEEP and tr.name in NAME_TRANSFORMERS
 
 
 def _scrubs(tr: Any) -> bool:
@@ -657,6 +698,8 @@ class ScanResult:
     rows: int
     scanned: int
     pending: dict[str, Pending] = field(default_factory=dict)
+    # cells holding a source person's rare name word, per (column, kind)
+    words: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def scan(
@@ -720,6 +763,7 @@ def merged_scan(tables: Sequence[Table], parts: Sequence[ScanResult]) -> list[Sc
             into.hashes += got.hashes
             into.texts += got.texts
             into.keys.update((cell + m.rows, k) for cell, k in got.keys.items())
+        merge_counts(m.words, p.words)
         m.rows += p.rows
         m.scanned += p.scanned
     return [merged[t.qualified] for t in tables]
@@ -766,12 +810,19 @@ class PartScan:
         self.documents = frozenset(i for i, c in enumerate(table.columns) if is_document(c))
         self.counts = dict.fromkeys(self.columns, 0)
         self.pending: dict[str, Pending] = {}
+        self.words: dict[tuple[str, str], int] = {}
         self.rows = self.scanned = 0
 
     def add(self, m: int, columns: list[list[Any]]) -> None:
         sets, counts, pending = self.sets, self.counts, self.pending
         self.rows += m
         n = self.rows
+        if sets.name_words:
+            for i, c in enumerate(self.columns):
+                merge_counts(
+                    self.words,
+                    {(c, k): x for k, x in cells_holding(columns[i], sets.name_words).items()},
+                )
         for i, c in enumerate(self.columns):
             values = as_documents(columns[i]) if i in self.documents else columns[i]
             units, texts = sets.hasher.flat_texts(values, sets.gate)
@@ -834,7 +885,9 @@ class PartScan:
                 got.keys[i + at] = tuple(canon(columns[k][i]) for k in key)
 
     def result(self) -> ScanResult:
-        return ScanResult(self.table.qualified, self.counts, self.rows, self.scanned, self.pending)
+        return ScanResult(
+            self.table.qualified, self.counts, self.rows, self.scanned, self.pending, self.words
+        )
 
 
 __all__ = [

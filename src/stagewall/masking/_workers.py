@@ -46,6 +46,8 @@ class Context:
     batch_rows: int
     factory: Callable[..., TransformerLike] | None
     run_id: str | None = None  # names the mappers a forked worker inherited, if any
+    # the source's rare name words the scrubbers replace in any row (engine._learn_names)
+    names: dict[str, str] | None = None
 
 
 _STATE: dict[str, Any] = {}
@@ -89,6 +91,8 @@ def build_mapper(
     table: str,
     key: MaskingKey,
     factory: Callable[..., TransformerLike] | None,
+    *,
+    names: dict[str, str] | None = None,
 ) -> Mapper:
     if factory is None:
         from stagewall.masking.transformers import build_transformer
@@ -103,6 +107,9 @@ def build_mapper(
         if cp.transformer != "keep":
             salt = consistency_salt(schema, t.qualified, c.name)
             built[c.name] = factory(cp.transformer, cp.params, key=key, salt=salt)
+            learns = getattr(built[c.name], "learn", None)
+            if names and learns is not None:
+                learns(names)
     return Mapper(t, built, known_spec(plan, schema, t))
 
 
@@ -115,7 +122,9 @@ def _work(ctx: Context, unit: Unit, sel: Selection) -> tuple[str, int, tuple[str
             if ctx.run_id is not None and inherited is not None and q in inherited:
                 mappers[q] = inherited[q]
             else:
-                mappers[q] = build_mapper(ctx.plan, ctx.schema, q, ctx.key, ctx.factory)
+                mappers[q] = build_mapper(
+                    ctx.plan, ctx.schema, q, ctx.key, ctx.factory, names=ctx.names
+                )
         src, tgt = _pair(ctx)
         progress = _STATE["progress"]
         n = copy_unit(

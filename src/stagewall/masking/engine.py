@@ -175,6 +175,28 @@ def _build_transformers(
     return out
 
 
+def _learn_names(
+    plan: Plan,
+    schema: Schema,
+    src: Database,
+    transformers: dict[str, dict[str, TransformerLike]],
+    batch_rows: int,
+) -> dict[str, str]:
+    """Teach the scrubbers the source's rare name words (read once, in the run's
+    snapshot: :func:`._namewords.learn`), so another row's surname no name list
+    knows is replaced in any row's text and documents, as verify searches it."""
+    learners = [tr for trs in transformers.values() for tr in trs.values() if hasattr(tr, "learn")]
+    if not learners:
+        return {}
+    from stagewall.masking._namewords import learn
+
+    words = learn(plan, schema, src, batch_rows)
+    if words:
+        for tr in learners:
+            tr.learn(words)
+    return words
+
+
 def _probe_target(url: DatabaseURL) -> list[str]:
     """User tables already in the target, without changing it."""
     if url.backend == "sqlite" and (url.path is None or not url.path.exists()):
@@ -358,6 +380,7 @@ def _run(
             )
         src.begin_read()
         snapshot, lsn = src.export_snapshot()
+        names = _learn_names(plan, schema, src, transformers, opts.batch_rows)
         if opts.subset:
             selection = compute_selection(src, schema, opts.subset, opts.subset_default)
         else:
@@ -384,8 +407,9 @@ def _run(
                     tgt.acknowledged = frozenset(plan.acknowledged)  # type: ignore[attr-defined]
                 _create(src, tgt, schema)
                 job = _Job(
-                    plan, key, schema, transformers, selection, snapshot, opts, pool, stopper
-                )
+                    plan, key, schema, transformers, selection, snapshot, opts, pool, stopper,
+                    names,
+                )  # fmt: skip
                 rows, values, (built, linked) = _copy_all(src, tgt, job)
                 _checkpoint(stopper)
                 recompute_fulltext(plan, schema, tgt)
@@ -710,6 +734,9 @@ class _Job:
     opts: RunOptions
     pool: Any = None  # a started WorkerPool when --jobs runs in processes
     stopper: Stopper | None = None
+    # the source's rare name words the scrubbers learnt (_learn_names): a spawned
+    # worker builds its transformers again and teaches them these
+    names: dict[str, str] | None = None
 
 
 def _copy_all(
@@ -826,6 +853,7 @@ def _copy_in_processes(
         opts.batch_rows,
         opts.transformer_factory,
         run_id,
+        job.names,
     )
     from stagewall.masking.db._postgres import PostgresDatabase
 

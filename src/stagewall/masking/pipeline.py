@@ -167,6 +167,7 @@ def verify_summary(report: VerifyReport | None) -> dict[str, Any] | None:
             "hits",
             "total_hits",
             "row_hits",
+            "word_hits",
             "row_counts",
             "foreign_key_problems",
             "sensitive_hashes",

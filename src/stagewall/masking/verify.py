@@ -13,6 +13,9 @@
    their words and runs of words: ``_definitions``)
    (the detector reads only target texts holding a sensitive unit; tokens inside
    a pseudonymiser's outputs are recomputed only for the hits that need them).
+   And, as words inside any text or JSON document of the target, the rare words
+   of the source's name columns (surnames and given names no name list or
+   common-word list knows: ``_namewords``).
 4. Row by row (``_rowcheck``): the source row's own known values (names and their
    parts, e-mails, phones, streets, postcodes, identifiers) are searched as
    phrases in every text-like cell of its target row and of the target rows that
@@ -95,6 +98,9 @@ class VerifyReport:
     target_run_id: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     row_hits: tuple[RowHits, ...] = ()
+    # cells holding a source person's rare surname or given name as a word (of any
+    # row: ``_namewords``), per column and kind
+    word_hits: tuple[RowHits, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -112,6 +118,10 @@ class VerifyReport:
             "row_hits": [
                 {"table": h.table, "column": h.column, "kind": h.kind, "cells": h.cells}
                 for h in self.row_hits
+            ],
+            "word_hits": [
+                {"table": h.table, "column": h.column, "kind": h.kind, "cells": h.cells}
+                for h in self.word_hits
             ],
             "row_counts": [
                 {"table": c.table, "source": c.source_rows, "target": c.target_rows, "ok": c.ok}
@@ -288,8 +298,18 @@ def _verify(
         tgt = target_rows.get(match.qualified) if match is not None else None
         ok = tgt is not None and (tgt <= src if subset else tgt == src)
         counts.append(TableCount(tname(t.qualified), src, tgt, ok))
+    word_hits = [
+        RowHits(tname(r.table), cname(r.table, c), kind, n)
+        for r in found
+        for (c, kind), n in sorted(r.words.items())
+        if n
+    ]
     failed = (
-        any(h.hits for h in hits) or bool(row_hits) or any(not c.ok for c in counts) or fk_problems
+        any(h.hits for h in hits)
+        or bool(row_hits)
+        or bool(word_hits)
+        or any(not c.ok for c in counts)
+        or fk_problems
     )
     return VerifyReport(
         outcome=VerifyOutcome.FAILED if failed else VerifyOutcome.PASSED,
@@ -306,6 +326,7 @@ def _verify(
         row_hits=tuple(
             RowHits(tname(h.table), cname(h.table, h.column), h.kind, h.cells) for h in row_hits
         ),
+        word_hits=tuple(word_hits),
     )
 
 

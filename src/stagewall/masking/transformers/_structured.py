@@ -110,6 +110,13 @@ class TextScrub(Transformer):
         }
         self._own["full_name"] = self._sub("full_name", {})
         self._own["mailbox"] = self._sub("username", {})  # an e-mail's local part alone
+        self._learned: dict[str, str] = {}
+
+    def learn(self, words: dict[str, str]) -> None:
+        """Replace also, in any row, the source's rare name words ``words`` (word →
+        kind, :func:`stagewall.masking._namewords.learn`): another row's surname no
+        name list knows, written in this row's text, as the row's own name is."""
+        self._learned = words
 
     def _sub(self, tname: str, params: dict[str, Any]) -> Transformer:
         return build_transformer(tname, params, key=self._masking_key, salt=self.salt)
@@ -143,6 +150,12 @@ class TextScrub(Transformer):
 
         pats = _Patterns(known)
         own = _own_spans(texts, pats)
+        if self._learned:
+            from stagewall.masking._namewords import spans as learned_spans
+
+            for i, got in enumerate(learned_spans(texts, self._learned)):
+                if got:
+                    own[i] = merged_spans(own[i] + [(a, b, "name") for a, b in got])
         spans: list[list[tuple[int, int, str, str]]] = []
         wanted: dict[str, list[str]] = {}
         subs = self._subs
@@ -545,6 +558,14 @@ class JsonMask(Transformer):
         self._keys = build_transformer("text_scrub", {}, key=self._masking_key, salt=self.salt)
         self._key_memo: dict[str, str] = {}
         self._whole_key = build_transformer("full_name", {}, key=self._masking_key, salt=self.salt)
+
+    def learn(self, words: dict[str, str]) -> None:
+        """:meth:`TextScrub.learn` for the text scrubbed inside documents and keys."""
+        for tr in (self._scrub, self._keys, *self._subs.values()):
+            if tr is not None and hasattr(tr, "learn"):
+                tr.learn(words)
+        self._memo.clear()
+        self._key_memo.clear()
 
     def max_output_length(self, input_max: int | None) -> int | None:
         return None

@@ -1,0 +1,271 @@
+"""Verify's search for source people's *rare name words* inside longer text.
+
+The whole-target scan's units are whole values, JSON leaves and keys, and what the
+detector finds (:mod:`._units`); the row-by-row search reads a row's own values in
+its own and related rows (:mod:`._rowcheck`). Neither saw another row's surname
+that no name list knows (``Ganthriv``) written inside a longer text or key of an
+unrelated row: ``{"Ganthriv family": 1}``, ``Dinner with the Ganthrivs and Ana``.
+
+Here the source's name columns (planned ``first_name``, ``last_name``,
+``full_name``) give their words; those that are *rare* are searched as words in
+every text cell and JSON document of the target (keys and leaves alike), folded
+(case, accents, look-alike letters, invisible characters) and in the plural
+(``-s``, ``-es``). A word is rare when it has at least :data:`MIN_LETTERS`
+letters and is none of: a name of the detector's name lists (any of its locales:
+the transformers draw their pseudonyms from a subset of them), a word of the
+pseudonyms' city and street lists, a common English word or reviewed technical
+term (:func:`._ordinary.ordinary`), a word of a column the plan keeps (public:
+film titles, product names). What is left are words that name someone and
+nothing else, so a target cell holding one is the person's name surviving; a
+hit is reported as table, column, kind (surname or given name) and cell count,
+never the word. See docs/masking.md ("What verify checks").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from typing import Any
+
+from stagewall.masking.types import binary_text
+
+MIN_LETTERS = 4
+SURNAME, GIVEN = "surname", "given name"
+NONE = ""  # (a word that is no hit: see :func:`rare`)
+# the planned name transformers whose values' words are searched: one person's
+# given name or surname each (a full name's words are not: such a column often holds
+# bands, firms and several people, "Black Sabbath", "Jobim, Vinicius de Moraes")
+NAME_TRANSFORMERS = frozenset({"first_name", "last_name"})
+# a word: a run of letters with neither a letter nor a digit on either side (the
+# letters of a pseudonym's random tail, ``4qdkqy4bale``, are no word)
+_WORD = re.compile(rf"(?<![^\W_])[^\W\d_]{{{MIN_LETTERS},}}(?![^\W_])")
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def _unescape(m: re.Match[str]) -> str:
+    cp = int(m[1], 16)
+    return " " if cp == 0 or 0xD800 <= cp < 0xE000 else chr(cp)
+
+
+def fold_text(text: str) -> str:
+    """``text`` lower-cased, accents and invisible characters gone, look-alike
+    Cyrillic and Greek letters as Latin, JSON ``\\u`` escapes decoded."""
+    from stagewall.masking.transformers._known import _INVISIBLE, fold_known
+
+    if "\\u" in text:
+        text = _JSON_ESCAPE.sub(_unescape, text)
+    if not text.isascii():
+        text = text.translate(_INVISIBLE)
+    return fold_known(text)
+
+
+def source_words(transformer: str, values: Sequence[object], into: dict[str, str]) -> None:
+    """The words of a name column's ``values`` (planned ``transformer``, one of
+    :data:`NAME_TRANSFORMERS`) with their kind, into ``into`` (a surname wins over a
+    given name for a word that is both)."""
+    texts = [v for v in values if type(v) is str and v]
+    if not texts:
+        return
+    kind = SURNAME if transformer == "last_name" else GIVEN
+    for w in set(_WORD.findall(fold_text("\x00".join(texts)))):
+        if into.get(w) != SURNAME:
+            into[w] = kind
+
+
+def public_words(values: Sequence[object], into: set[str]) -> None:
+    """The words of a kept column's text ``values`` (documents too), into ``into``."""
+    public_texts(_texts(values), into)
+
+
+def public_texts(texts: Sequence[str], into: set[str]) -> None:
+    """The words of ``texts``, into ``into``."""
+    if texts:
+        into.update(_WORD.findall(fold_text("\x00".join(texts))))
+
+
+@cache
+def _common() -> frozenset[str]:
+    """Words that name no one in particular: the detector's names, the pseudonyms'
+    words, common English words and technical terms."""
+    from stagewall.masking._ordinary import TECHNICAL, common_english
+    from stagewall.masking.transformers import _dicts
+
+    out: set[str] = set(_dicts.detection_first_names()) | set(_dicts.detection_last_names())
+    pools = [_dicts.first_names(), _dicts.last_names(), _dicts.cities(), _dicts.regions()]
+    pools += [_dicts.countries(), _dicts.street_suffixes(), _dicts.company_suffixes()]
+    for arr in pools:
+        out.update(_WORD.findall(fold_text("\x00".join(map(str, arr.tolist())))))
+    # and Faker's English nouns, verbs, adjectives and adverbs (2,239 words with the
+    # lorem list: ``sweet``, ``midnight``, ``queen``)
+    from faker.providers.lorem.en_US import Provider
+
+    speech = getattr(Provider, "parts_of_speech", {})
+    out.update(w.lower() for ws in speech.values() for w in ws)
+    return frozenset(out | TECHNICAL | common_english())
+
+
+def rare(words: Mapping[str, str], public: Iterable[str]) -> dict[str, str]:
+    """The rare ``words`` (word → kind): see the module docstring. A rare surname's
+    plural the source makes public (``gables`` of a film title, ``Gable`` an actor)
+    is there too, with the kind :data:`NONE`: no hit."""
+    common = _common()
+    drop = set(public)
+    out = {w: k for w, k in words.items() if w not in common and w not in drop}
+    for w in [w for w, k in out.items() if k == SURNAME]:
+        for plural in (f"{w}s", f"{w}es"):
+            if plural in drop and plural not in out:
+                out[plural] = NONE
+    return out
+
+
+def _texts(values: Sequence[object]) -> list[str]:
+    """The texts of the cells of ``values`` that hold text (strings; JSON documents
+    and arrays as their text; bytes that are UTF-8 text, as the scan reads them)."""
+    texts: list[str] = []
+    for v in values:
+        t = type(v)
+        if t is str:
+            if v:
+                texts.append(v)  # type: ignore[arg-type]
+        elif t is dict or t is list:
+            try:
+                texts.append(json.dumps(v, ensure_ascii=False, default=str))
+            except (TypeError, ValueError):
+                continue
+        elif t is bytes or t is bytearray or t is memoryview:  # text kept as bytes
+            text = binary_text(v)  # type: ignore[arg-type]
+            if text:
+                texts.append(text)
+    return texts
+
+
+def _named(found: Iterable[str], words: Mapping[str, str]) -> dict[str, str]:
+    """Which of the distinct ``found`` words are a rare word, or a rare surname's
+    plural that is no common word itself (``pitts``, ``spears``: pseudonyms): found
+    word → kind."""
+    out: dict[str, str] = {}
+    common = None
+    for w in found:
+        kind = words.get(w)
+        if kind is None and w[-1] == "s":
+            plural = words.get(w[:-1])
+            if plural is None and w[-2:] == "es":
+                plural = words.get(w[:-2])
+            if plural == SURNAME:
+                common = _common() if common is None else common
+                kind = None if w in common else plural
+        if kind:
+            out[w] = kind
+    return out
+
+
+def cells_holding(values: Sequence[object], words: Mapping[str, str]) -> dict[str, int]:
+    """Cells of ``values`` holding a rare word of ``words`` (or its plural), per kind
+    (a cell counts once per kind)."""
+    if not words:
+        return {}
+    texts = _texts(values)
+    if not texts:
+        return {}
+    folded = fold_text("\x00".join(texts))
+    found = set(_WORD.findall(folded))
+    # (a word is one of ``words`` or its plural: only those of the batch are tried)
+    named = _named(found, words)
+    if not named:
+        return {}
+    counts: dict[str, int] = {}
+    cells = folded.split("\x00")
+    if len(cells) != len(texts):  # a text held NUL: each on its own
+        cells = [fold_text(t) for t in texts]
+    probes = list(named)
+    for cell in cells:
+        if not any(p in cell for p in probes):
+            continue
+        kinds = {named[w] for w in _WORD.findall(cell) if w in named}
+        for kind in kinds:
+            counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def spans(texts: Sequence[str], words: Mapping[str, str]) -> list[list[tuple[int, int]]]:
+    """Where each of ``texts`` holds a rare word of ``words`` (or a rare surname's
+    plural): ``(start, end)`` spans, positions of the text itself (folded one
+    character for one: no JSON escapes or invisible characters read here). A batch
+    without one costs one C-level pass."""
+    from stagewall.masking.transformers._known import fold_known
+
+    out: list[list[tuple[int, int]]] = [[] for _ in texts]
+    if not words or not texts:
+        return out
+    joined = fold_known("\x00".join(texts))
+    named = _named(set(_WORD.findall(joined)), words)
+    if not named:
+        return out
+    probes = list(named)
+    for i, t in enumerate(texts):
+        folded = fold_known(t)
+        if len(folded) == len(t) and any(p in folded for p in probes):
+            out[i] = [m.span() for m in _WORD.finditer(folded) if m[0] in named]
+    return out
+
+
+def learn(plan: Any, schema: Any, db: Any, batch_rows: int) -> dict[str, str]:
+    """The source's rare name words (:func:`rare`), read once before a copy: the
+    words of its ``first_name`` and ``last_name`` columns, less those its kept
+    columns, and the scrubbed text of its tables without a name column, make
+    public — as verify reads them (``_hashscan``). Memory: the distinct words."""
+    from stagewall.masking.db import copy_columns
+
+    names: dict[str, str] = {}
+    public: set[str] = set()
+    tables = []
+    for table in schema.tables:
+        planned: dict[str, str] = {}
+        for col in copy_columns(table):
+            cp = plan.column(table.qualified, col.name)
+            if cp is not None:
+                planned[col.name] = cp.transformer
+        tables.append((table, planned))
+    # the name columns first; the public text only when they hold a rare word
+    for table, planned in tables:
+        read = [c for c, t in planned.items() if t in NAME_TRANSFORMERS]
+        for _, columns in db.iter_columns(table, read, None, batch_rows) if read else ():
+            for name, values in zip(read, columns, strict=True):
+                source_words(planned[name], values, names)
+    if not rare(names, ()):
+        return {}
+    for table, planned in tables:
+        people = any(t in NAME_TRANSFORMERS for t in planned.values())
+        read = [c for c, t in planned.items() if t in _KEPT or (not people and t in _SCRUBBERS)]
+        for _, columns in db.iter_columns(table, read, None, batch_rows) if read else ():
+            for values in columns:
+                public_words(values, public)
+    return rare(names, public)
+
+
+_KEPT = frozenset({"keep", "tsvector"})
+_SCRUBBERS = frozenset({"text_scrub", "json_mask"})
+
+
+def merge_counts(into: dict[tuple[str, str], int], more: Mapping[tuple[str, str], int]) -> None:
+    for k, n in more.items():
+        into[k] = into.get(k, 0) + n
+
+
+__all__ = [
+    "GIVEN",
+    "MIN_LETTERS",
+    "NAME_TRANSFORMERS",
+    "SURNAME",
+    "cells_holding",
+    "fold_text",
+    "learn",
+    "merge_counts",
+    "public_texts",
+    "public_words",
+    "rare",
+    "source_words",
+    "spans",
+]

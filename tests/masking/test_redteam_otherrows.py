@@ -1,0 +1,236 @@
+"""Another row's rare surname inside a longer text or JSON key of an unrelated row
+(the first two tests failed before the fix).
+
+Customer B is ``Ana Ganthriv``: a surname no name list knows. Other customers'
+notes and JSON documents say ``Met the Ganthriv family``, ``Dinner with the
+Ganthrivs and Ana``, ``{"Ganthriv family": 1}``. The whole-target scan's units were
+whole values, leaves and keys, and what the detector finds (it does not know the
+word); the row-by-row search reads a row's own values (these rows are not B's); and
+text_scrub and json_mask replace a row's own values and what the detector finds.
+So the copy kept the surname, and verify passed while the independent checker
+(``survivors_anywhere`` on B's row) found it in every such cell. Now the source's
+rare name words are searched as words in every text of the target, and the copy
+learns them first and replaces them in any row (``_namewords``). A surname that
+is a common word (``House``), and notes without any name, stay as they are.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stagewall.masking.engine import RunOptions, run
+from stagewall.masking.planner import build_plan
+from stagewall.masking.verify import verify
+from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
+from tests.masking.survivors import _rows as rows_of
+from tests.masking.survivors import survivors_anywhere
+from tests.masking.test_leak_traps import _customer as _leak_trap_customer
+from tests.masking.test_leak_traps import _execute
+from tests.masking.test_redteam_leakjson import _json_columns
+
+N = 30
+B = {"first_name": "Ana", "last_name": "Ganthriv", "email": "ana.ganthriv41@mail.example.org"}
+# customer C: a surname that is a common word, said in other rows' notes as a word
+C = {"first_name": "Peter", "last_name": "House", "email": "peter.house7@mail.example.org"}
+COLUMNS = ["id", "first_name", "last_name", "email", "notes"]
+ORDINARY_NOTE = "Deliver before noon, leave it at the house."
+ORDINARY_DOC: dict[str, Any] = {"theme": "dark", "notes": "Leave it at the house"}
+# other rows' notes naming B inside a longer text
+NOTES = [
+    "Met the Ganthriv family at the fair",
+    "Dinner with the Ganthrivs and Ana",
+    "GANTHRIV called twice, wants a refund",
+    "Gánthriv's order came back",
+]
+# other rows' documents naming B inside a longer key or leaf
+DOCS: list[Any] = [
+    {"theme": "dark", "Ganthriv family": 1},
+    {"notes": "Met the Ganthriv family"},
+    {"friends": ["the Ganthrivs", "Ana"]},
+    [{"kind": "list"}, {"who": "dinner at the GANTHRIVS"}],
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def make(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
+    """Fresh empty databases of one backend (SQLite, PostgreSQL, MariaDB)."""
+    return url_maker(request, tmp_path, request.param)
+
+
+def _source(url: str, notes: dict[int, str], docs: dict[int, Any]) -> list[str]:
+    """``N`` customers, then B (``N + 1``) and C (``N + 2``); row ``i``'s note and JSON
+    are ``notes[i]`` and ``docs[i]`` or ordinary ones. The JSON column names."""
+    cols = _json_columns(url)
+    decl = ", ".join(f"{c} {t}" for c, t in cols)
+    people = [_leak_trap_customer(i) for i in range(1, N + 1)]
+    people += [{**B, "id": N + 1}, {**C, "id": N + 2}]
+    rows = [
+        [p["id"], p["first_name"], p["last_name"], p["email"], notes.get(p["id"], ORDINARY_NOTE)]
+        + [json.dumps(docs.get(p["id"], ORDINARY_DOC))] * len(cols)
+        for p in people
+    ]
+    _execute(
+        url,
+        [
+            (
+                "CREATE TABLE customers (id INTEGER PRIMARY KEY, first_name VARCHAR(40), "
+                "last_name VARCHAR(40), email VARCHAR(100), notes TEXT, "
+                f"{decl})",
+                [],
+            ),
+            (f"INSERT INTO customers VALUES ({', '.join('?' * (len(COLUMNS) + len(cols)))})", rows),
+        ],
+    )
+    return [c for c, _ in cols]
+
+
+def _checker(src: str, tgt: str, cols: list[str]) -> dict[str, int]:
+    """The independent checker's cells holding B's surname (any row but B's own)."""
+    return survivors_anywhere(
+        src,
+        tgt,
+        "customers",
+        {"last_name": "surname"},
+        {"customers": ["notes", *cols]},
+        where=f"id = {N + 1}",
+    )
+
+
+def _word_hits(report: Any, column: str) -> int:
+    # (getattr: so this file runs, and fails, on the code before the fix)
+    return sum(h.cells for h in getattr(report, "word_hits", ()) if h.column == column)
+
+
+def _planted(cols: list[str]) -> list[tuple[str, list[Any]]]:
+    """Statements writing NOTES and DOCS into rows 1.. (never B's) of a database."""
+    out: list[tuple[str, list[Any]]] = [
+        ("UPDATE customers SET notes = ? WHERE id = ?", [(t, k + 1)]) for k, t in enumerate(NOTES)
+    ]
+    out += [
+        (f"UPDATE customers SET {c} = ? WHERE id = ?", [(json.dumps(d), k + 1)])
+        for c in cols
+        for k, d in enumerate(DOCS)
+    ]
+    return out
+
+
+def test_another_rows_rare_surname_inside_text_is_seen(make: Callable[[], str]) -> None:
+    """A clean copy verifies (C's surname ``House`` in every note is a common word);
+    B's surname then written inside other rows' notes and documents of the target
+    makes verify fail with each cell counted as the checker counts it, as a surname,
+    never shown. Before: verify passed (no hit) and the checker found 4 cells per
+    column."""
+    src, tgt = make(), make()
+    cols = _source(src, {}, {})
+    plan = build_plan(src).plan
+    run(plan, src, tgt, KEY, RunOptions())
+    report = verify(plan, src, tgt, KEY)
+    assert report.passed, report.to_json()
+    assert _checker(src, tgt, cols) == {}
+    _execute(tgt, _planted(cols))
+    found = _checker(src, tgt, cols)
+    assert found == {f"customers.{c}": 4 for c in ["notes", *cols]}
+    report = verify(plan, src, tgt, KEY)
+    assert not report.passed
+    for c in ["notes", *cols]:
+        assert _word_hits(report, c) == found[f"customers.{c}"], report.to_json()
+    assert {h.kind for h in report.word_hits} == {"surname"}
+    assert verify(plan, src, tgt, KEY, jobs=2).word_hits == report.word_hits  # forked parts
+    text = json.dumps(report.to_json()).lower()
+    assert "ganthriv" not in text  # counts, never values
+
+
+def test_the_auto_plan_runs_clean_with_such_a_text(make: Callable[[], str]) -> None:
+    """The same notes and documents in the source, through the unedited auto plan:
+    the copy learns the source's rare name words first, so text_scrub and json_mask
+    replace another row's surname in any row; verify passes and the checker finds
+    nothing; a note without any name is copied as it was. Before: the copy kept the
+    surname (4 cells per column) and verify passed."""
+    src, tgt = make(), make()
+    notes = {k + 1: t for k, t in enumerate(NOTES)}
+    cols = _source(src, notes, {k + 1: d for k, d in enumerate(DOCS)})
+    plan = build_plan(src).plan
+    run(plan, src, tgt, KEY, RunOptions())
+    report = verify(plan, src, tgt, KEY)
+    found = _checker(src, tgt, cols)
+    assert found == {}, (found, report.to_json())
+    assert report.passed, report.to_json()
+    kept = rows_of(tgt, f"SELECT notes FROM customers WHERE id > {len(NOTES)} AND id <= {N}")
+    assert {r[0] for r in kept} == {ORDINARY_NOTE}
+
+
+def test_which_name_words_are_rare() -> None:
+    """Rare: at least 4 letters, in no name list, no common word, no pseudonym, no
+    word the source makes public; a full name's words are not searched. A rare
+    surname's plural the source makes public is no hit."""
+    from stagewall.masking._namewords import GIVEN, NONE, SURNAME, rare, source_words
+    from stagewall.masking.transformers import _dicts
+
+    words: dict[str, str] = {}
+    source_words("last_name", ["Ganthriv", "House", "Smith", "Ng", "Brönnvik", "Gable"], words)
+    source_words("first_name", ["Quillona", "Anna", "Zorvath"], words)
+    pseudonym = str(_dicts.last_names()[0])
+    source_words("last_name", [pseudonym, "Tesk-Ellidrun"], words)
+    got = rare(words, public=["ellidrun", "brand", "gables"])
+    assert got == {
+        "ganthriv": SURNAME,
+        "bronnvik": SURNAME,  # folded: accents off
+        "quillona": GIVEN,
+        "zorvath": GIVEN,
+        "tesk": SURNAME,
+        "gable": SURNAME,
+        "gables": NONE,
+    }
+
+
+def test_cells_holding_counts_words_not_substrings() -> None:
+    """A cell counts when it holds the word (any case, accents, plural, inside JSON
+    keys, escaped in JSON text, as UTF-8 bytes); a longer word merely containing it,
+    or one with a digit beside it, does not count; a cell without any name stays
+    clean."""
+    from stagewall.masking._namewords import GIVEN, SURNAME, cells_holding
+
+    words = {"ganthriv": SURNAME, "quillona": GIVEN}
+    cells: list[object] = [
+        "Met the Ganthriv family",
+        "the GANTHRIVS came",
+        "Gánthriv's",
+        {"Ganthriv family": 1},
+        [{"x": "Quillona and Ganthriv"}],
+        "ganthrivson is someone else",
+        "ganthriv87 is a login",  # (a word has no digit beside it)
+        "Deliver before noon",
+        None,
+        12345,
+        '{"k": "G\\u00e1nthriv"}',
+        b"Ganthriv, as bytes",
+    ]
+    assert cells_holding(cells, words) == {SURNAME: 7, GIVEN: 1}
+    assert cells_holding(["Deliver before noon", "Paid by card."], words) == {}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_parallel_copies_learn_the_names(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """``mask run --jobs 2`` (PostgreSQL, worker processes forked, or spawned: those
+    build their transformers again and are taught the words too) replaces another
+    row's rare surname as one process does."""
+    from stagewall.masking import _workers
+
+    monkeypatch.setattr(_workers, "start_method", lambda: method)
+    make = request.getfixturevalue("pg_url_factory")
+    src, tgt = make(), make()
+    cols = _source(
+        src, {k + 1: t for k, t in enumerate(NOTES)}, {k + 1: d for k, d in enumerate(DOCS)}
+    )
+    plan = build_plan(src).plan
+    run(plan, src, tgt, KEY, RunOptions(jobs=2))
+    assert _checker(src, tgt, cols) == {}
+    assert verify(plan, src, tgt, KEY).passed
