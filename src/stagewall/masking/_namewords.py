@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from stagewall.masking.types import binary_text
+from stagewall.masking.types import ColumnKind, binary_text
 
 MIN_LETTERS = 4
 SURNAME, GIVEN = "surname", "given name"
@@ -238,7 +238,13 @@ def learn(plan: Any, schema: Any, db: Any, batch_rows: int) -> dict[str, str]:
         return {}
     for table, planned in tables:
         people = any(t in NAME_TRANSFORMERS for t in planned.values())
-        read = [c for c, t in planned.items() if t in _KEPT or (not people and t in _SCRUBBERS)]
+        # (numbers, times, booleans and uuids hold no word: not read)
+        wordless = {c.name for c in table.columns if c.kind in _WORDLESS}
+        read = [
+            c
+            for c, t in planned.items()
+            if c not in wordless and (t in _KEPT or (not people and t in _SCRUBBERS))
+        ]
         for _, columns in db.iter_columns(table, read, None, batch_rows) if read else ():
             for values in columns:
                 public_words(values, public)
@@ -246,6 +252,18 @@ def learn(plan: Any, schema: Any, db: Any, batch_rows: int) -> dict[str, str]:
 
 
 _KEPT = frozenset({"keep", "tsvector"})
+_WORDLESS = frozenset(
+    {
+        ColumnKind.INTEGER,
+        ColumnKind.DECIMAL,
+        ColumnKind.FLOAT,
+        ColumnKind.BOOLEAN,
+        ColumnKind.DATE,
+        ColumnKind.TIMESTAMP,
+        ColumnKind.TIME,
+        ColumnKind.UUID,
+    }
+)
 _SCRUBBERS = frozenset({"text_scrub", "json_mask"})
 
 
