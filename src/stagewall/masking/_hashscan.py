@@ -33,6 +33,7 @@ from stagewall.masking._known_rows import KnownRows, known_spec
 from stagewall.masking._namewords import (
     NAME_TRANSFORMERS,
     SURNAME,
+    WORDLESS,
     cells_holding,
     merge_counts,
     public_texts,
@@ -436,6 +437,8 @@ def _collect_part(
     passed_by: dict[Col, HashSet] = {}
     cols = [c.name for c in copy_columns(table)]
     documents = frozenset(c.name for c in copy_columns(table) if is_document(c))
+    # (numbers, times, booleans and uuids hold no word: no public words read there)
+    wordless = frozenset(c.name for c in copy_columns(table) if c.kind in WORDLESS)
     transformers = _transformers(plan, schema, key, table)
     # scrubbers are recomputed with the row's known values, as the run gave them
     if late_tokens or not _wants_known(transformers):  # (only scrubbers want them)
@@ -471,10 +474,11 @@ def _collect_part(
             # text alone)
             with remembering() if _scrubs(tr) and not late_tokens else nullcontext():
                 units, texts = hasher.flat_texts(as_documents(values) if c in documents else values)
-                if tr == KEEP or (not people and _scrubs(tr)):
-                    # (the words of the whole values' normal text, a document's too)
+                if c not in wordless and (tr == KEEP or (not people and _scrubs(tr))):
+                    # (the words of the whole values' normal text, a document's too;
+                    # a text repeated in the batch read once)
                     whole = np.flatnonzero(units.kind == WHOLE).tolist()
-                    public_texts([texts[k] for k in whole], public)
+                    public_texts(list(dict.fromkeys([texts[k] for k in whole])), public)
                 pii.add_array(units.of(PII).hashes)
                 maybe = units.kind == PII if tr == KEEP else np.ones(units.kind.size, dtype=bool)
                 if maybe.any():

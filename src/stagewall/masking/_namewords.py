@@ -239,7 +239,7 @@ def learn(plan: Any, schema: Any, db: Any, batch_rows: int) -> dict[str, str]:
     for table, planned in tables:
         people = any(t in NAME_TRANSFORMERS for t in planned.values())
         # (numbers, times, booleans and uuids hold no word: not read)
-        wordless = {c.name for c in table.columns if c.kind in _WORDLESS}
+        wordless = {c.name for c in table.columns if c.kind in WORDLESS}
         read = [
             c
             for c, t in planned.items()
@@ -252,7 +252,9 @@ def learn(plan: Any, schema: Any, db: Any, batch_rows: int) -> dict[str, str]:
 
 
 _KEPT = frozenset({"keep", "tsvector"})
-_WORDLESS = frozenset(
+# column kinds whose values hold no word (neither side reads public words there, so
+# the copy's rare words and verify's are the same)
+WORDLESS = frozenset(
     {
         ColumnKind.INTEGER,
         ColumnKind.DECIMAL,
@@ -277,6 +279,7 @@ __all__ = [
     "MIN_LETTERS",
     "NAME_TRANSFORMERS",
     "SURNAME",
+    "WORDLESS",
     "cells_holding",
     "fold_text",
     "learn",
