@@ -234,3 +234,27 @@ def test_parallel_copies_learn_the_names(
     run(plan, src, tgt, KEY, RunOptions(jobs=2))
     assert _checker(src, tgt, cols) == {}
     assert verify(plan, src, tgt, KEY).passed
+
+
+def test_a_stop_during_the_name_pre_pass_stops_before_the_target_is_touched(
+    make: Callable[[], str],
+) -> None:
+    """The copy's pre-pass reads every source name column (a large source: minutes)
+    before anything is written; the run's stop check is asked after each batch it
+    reads, so a stop there leaves the target untouched. Before: the check was first
+    asked after the whole pre-pass, and the third call came mid-copy (a partial copy
+    written, then withdrawn)."""
+    from stagewall.errors import MaskingRunStopped
+    from stagewall.masking.db import parse_url
+    from stagewall.masking.engine import _probe_target
+    from tests.masking.test_engine_stop import StopAt
+
+    src, tgt = make(), make()
+    _source(src, dict(enumerate(NOTES, 1)), {})
+    plan = build_plan(src).plan
+    stop = StopAt(3)
+    with pytest.raises(MaskingRunStopped) as err:
+        run(plan, src, tgt, KEY, RunOptions(batch_rows=5, stop=stop))
+    assert "it had not written to the target" in err.value.message, err.value.message
+    assert err.value.run_id is None and stop.calls == 3
+    assert _probe_target(parse_url(tgt, "target")) == []  # (SQLite: no file made)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -211,11 +211,19 @@ def spans(texts: Sequence[str], words: Mapping[str, str]) -> list[list[tuple[int
     return out
 
 
-def learn(plan: Any, schema: Any, db: Any, batch_rows: int) -> dict[str, str]:
+def learn(
+    plan: Any,
+    schema: Any,
+    db: Any,
+    batch_rows: int,
+    checkpoint: Callable[[], None] | None = None,
+) -> dict[str, str]:
     """The source's rare name words (:func:`rare`), read once before a copy: the
     words of its ``first_name`` and ``last_name`` columns, less those its kept
     columns, and the scrubbed text of its tables without a name column, make
-    public — as verify reads them (``_hashscan``). Memory: the distinct words."""
+    public — as verify reads them (``_hashscan``). Memory: the distinct words.
+    ``checkpoint`` is called after each batch read (the run's stop check: a large
+    source's pre-pass stops there, before the target is touched)."""
     from stagewall.masking.db import copy_columns
 
     names: dict[str, str] = {}
@@ -234,6 +242,8 @@ def learn(plan: Any, schema: Any, db: Any, batch_rows: int) -> dict[str, str]:
         for _, columns in db.iter_columns(table, read, None, batch_rows) if read else ():
             for name, values in zip(read, columns, strict=True):
                 source_words(planned[name], values, names)
+            if checkpoint is not None:
+                checkpoint()
     if not rare(names, ()):
         return {}
     for table, planned in tables:
@@ -248,6 +258,8 @@ def learn(plan: Any, schema: Any, db: Any, batch_rows: int) -> dict[str, str]:
         for _, columns in db.iter_columns(table, read, None, batch_rows) if read else ():
             for values in columns:
                 public_words(values, public)
+            if checkpoint is not None:
+                checkpoint()
     return rare(names, public)
 
 

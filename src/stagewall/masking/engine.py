@@ -181,16 +181,18 @@ def _learn_names(
     src: Database,
     transformers: dict[str, dict[str, TransformerLike]],
     batch_rows: int,
+    stopper: Stopper | None = None,
 ) -> dict[str, str]:
     """Teach the scrubbers the source's rare name words (read once, in the run's
     snapshot: :func:`._namewords.learn`), so another row's surname no name list
-    knows is replaced in any row's text and documents, as verify searches it."""
+    knows is replaced in any row's text and documents, as verify searches it. The
+    run's stop check is asked after each batch read (nothing is written yet)."""
     learners = [tr for trs in transformers.values() for tr in trs.values() if hasattr(tr, "learn")]
     if not learners:
         return {}
     from stagewall.masking._namewords import learn
 
-    words = learn(plan, schema, src, batch_rows)
+    words = learn(plan, schema, src, batch_rows, stopper)
     if words:
         for tr in learners:
             tr.learn(words)
@@ -380,7 +382,7 @@ def _run(
             )
         src.begin_read()
         snapshot, lsn = src.export_snapshot()
-        names = _learn_names(plan, schema, src, transformers, opts.batch_rows)
+        names = _learn_names(plan, schema, src, transformers, opts.batch_rows, stopper)
         if opts.subset:
             selection = compute_selection(src, schema, opts.subset, opts.subset_default)
         else:
