@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -80,9 +81,10 @@ def public_words(values: Sequence[object], into: set[str]) -> None:
 
 
 def public_texts(texts: Sequence[str], into: set[str]) -> None:
-    """The words of ``texts``, into ``into``."""
+    """The words of ``texts``, into ``into`` (a text repeated in ``texts`` read once:
+    kept columns repeat their values, a country or a status on every row)."""
     if texts:
-        into.update(_WORD.findall(fold_text("\x00".join(texts))))
+        into.update(_WORD.findall(fold_text("\x00".join(dict.fromkeys(texts)))))
 
 
 @cache
@@ -203,12 +205,26 @@ def spans(texts: Sequence[str], words: Mapping[str, str]) -> list[list[tuple[int
     named = _named(set(_WORD.findall(joined)), words)
     if not named:
         return out
-    probes = list(named)
-    for i, t in enumerate(texts):
+    # the texts holding one: from the joined text's own word matches (a NUL is no
+    # word character, so each match lies inside one text), not by testing every
+    # named word against every text (a batch naming many people cost texts x words);
+    # every text when one holds a NUL itself
+    seps = [m.start() for m in _SEP.finditer(joined)]
+    if len(seps) == len(texts) - 1:
+        holding: Iterable[int] = sorted(
+            {bisect_right(seps, m.start()) for m in _WORD.finditer(joined) if m[0] in named}
+        )
+    else:
+        holding = range(len(texts))
+    for i in holding:
+        t = texts[i]
         folded = fold_known(t)
-        if len(folded) == len(t) and any(p in folded for p in probes):
+        if len(folded) == len(t):
             out[i] = [m.span() for m in _WORD.finditer(folded) if m[0] in named]
     return out
+
+
+_SEP = re.compile("\x00")
 
 
 def learn(
