@@ -36,6 +36,7 @@ from stagewall.masking._namewords import (
     WORDLESS,
     cells_holding,
     merge_counts,
+    people_tables,
     public_texts,
     rare,
     source_words,
@@ -451,11 +452,12 @@ def _collect_part(
     # once for all of them, as the run built them (_copy.TableMapper._known_of)
     shared_known = sum(1 for tr in transformers if getattr(tr, "wants_known", False)) > 1
     # rare name words (:mod:`._namewords`): the words of the name columns, and those
-    # the source makes public: kept text, and the text a table without a name column
-    # passes through a scrubber (catalogue text: titles, product and band names)
+    # the source makes public: kept text, and the text a table not about people (no
+    # name column, no foreign key to such a table) passes through a scrubber
+    # (catalogue text: titles, product and band names)
     names: dict[str, str] = {}
     public: set[str] = set()
-    people = any(map(_names, transformers))
+    people = any(map(_names, transformers)) or table.qualified in people_tables(plan, schema)
     n = 0
     for m, columns in db.iter_columns(table, cols, where, batch_rows):
         n += m

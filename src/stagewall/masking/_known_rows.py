@@ -21,7 +21,7 @@ from operator import add
 from typing import Any
 
 from stagewall.masking.plan import Plan
-from stagewall.masking.schema import Schema, Table
+from stagewall.masking.schema import ForeignKey, Schema, Table
 from stagewall.masking.transformers._known import NO_KNOWN, Known, joined_names, kind_of
 
 # How many references up a row's known values are gathered from: an order line
@@ -78,6 +78,24 @@ def known_columns(plan: Plan, table: Table) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def references(schema: Schema, table: Table) -> tuple[ForeignKey, ...]:
+    """The references of ``table``'s rows that known values follow: its declared
+    foreign keys, and each ``customer_id`` with none declared that looks like a
+    reference to a table with a one-column primary key (:func:`.lint.guessed_references`,
+    lint's ``undeclared-reference``: many applications declare no foreign key). A
+    ticket's text is then scrubbed of, and searched by verify for, its customer's
+    values as with a declared key. A wrong guess hands a row another row's values:
+    more is replaced and searched, nothing less."""
+    from stagewall.masking.lint import guessed_references
+
+    guessed = tuple(
+        ForeignKey(None, (c.name,), parent.schema, parent.name, parent.primary_key)
+        for _, c, parent in guessed_references(schema, table)
+        if len(parent.primary_key) == 1
+    )
+    return table.foreign_keys + guessed
+
+
 def known_spec(plan: Plan, schema: Schema, table: Table) -> KnownSpec:
     """The known-value sources of ``table``'s rows (empty when nothing asks for them)."""
     return KnownSpec(
@@ -105,7 +123,7 @@ def children_of(plan: Plan, schema: Schema, table: Table) -> tuple[Child, ...]:
     for child in schema.tables:
         if child.qualified == table.qualified:
             continue
-        for fk in child.foreign_keys:
+        for fk in references(schema, child):
             ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
             if ref != table.qualified:
                 continue
@@ -155,7 +173,7 @@ def parents_of(
     """The referenced tables whose values (their own, or of the tables they reference,
     ``depth`` references up) are a row's known values; no table twice on one path."""
     out = []
-    for fk in table.foreign_keys:
+    for fk in references(schema, table):
         ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
         parent = schema.table(ref)
         if parent is None or ref in seen:
@@ -373,4 +391,5 @@ __all__ = [
     "known_columns",
     "known_spec",
     "parents_of",
+    "references",
 ]

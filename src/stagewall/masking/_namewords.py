@@ -236,8 +236,9 @@ def learn(
 ) -> dict[str, str]:
     """The source's rare name words (:func:`rare`), read once before a copy: the
     words of its ``first_name`` and ``last_name`` columns, less those its kept
-    columns, and the scrubbed text of its tables without a name column, make
-    public — as verify reads them (``_hashscan``). Memory: the distinct words.
+    columns, and the scrubbed text of its tables not about people
+    (:func:`people_tables`), make public — as verify reads them (``_hashscan``).
+    Memory: the distinct words.
     ``checkpoint`` is called after each batch read (the run's stop check: a large
     source's pre-pass stops there, before the target is touched)."""
     from stagewall.masking.db import copy_columns
@@ -262,8 +263,9 @@ def learn(
                 checkpoint()
     if not rare(names, ()):
         return {}
+    about_people = people_tables(plan, schema)
     for table, planned in tables:
-        people = any(t in NAME_TRANSFORMERS for t in planned.values())
+        people = table.qualified in about_people
         # (numbers, times, booleans and uuids hold no word: not read)
         wordless = {c.name for c in table.columns if c.kind in WORDLESS}
         read = [
@@ -277,6 +279,43 @@ def learn(
             if checkpoint is not None:
                 checkpoint()
     return rare(names, public)
+
+
+def people_tables(plan: Any, schema: Any) -> frozenset[str]:
+    """The tables (qualified) whose rows are about people: those with a column
+    planned ``first_name`` or ``last_name``, and those that refer to one through
+    their foreign keys, directly or through other tables (a customer's tickets, a
+    ticket's messages; a ``customer_id`` with no foreign key declared counts as one:
+    :func:`._known_rows.references`). Their scrubbed text is never catalogue text: a
+    ticket saying ``Spoke to Ganthriv's neighbour`` does not make another customer's
+    surname a public word. Only the other tables' scrubbed text (a film's
+    description, a product's blurb) gives public words (:func:`learn`, and verify's
+    ``_hashscan``, alike)."""
+    from stagewall.masking._known_rows import references
+    from stagewall.masking.db import copy_columns
+
+    people = {
+        t.qualified
+        for t in schema.tables
+        if any(
+            (cp := plan.column(t.qualified, c.name)) is not None
+            and cp.transformer in NAME_TRANSFORMERS
+            for c in copy_columns(t)
+        )
+    }
+    refs = {
+        t.qualified: {
+            f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+            for fk in references(schema, t)
+        }
+        for t in schema.tables
+    }
+    grew = True
+    while grew:  # (a fixed point: at most one pass per table of a chain)
+        more = {q for q, to in refs.items() if q not in people and to & people}
+        people |= more
+        grew = bool(more)
+    return frozenset(people)
 
 
 _KEPT = frozenset({"keep", "tsvector"})
@@ -312,6 +351,7 @@ __all__ = [
     "fold_text",
     "learn",
     "merge_counts",
+    "people_tables",
     "public_texts",
     "public_words",
     "rare",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -489,19 +489,18 @@ _TEXTUAL = frozenset(
 )
 
 
-def _undeclared_references(plan: Plan, schema: Schema) -> list[LintProblem]:
-    """A ``customer_id`` beside text, with no foreign key declared, where a
-    ``customers`` table holds people's values: text_scrub is not handed the
-    customer's values for that text and verify does not search it row by row
-    (both follow declared foreign keys only), so say so."""
-    from stagewall.masking._known_rows import known_columns
+def guessed_references(
+    schema: Schema, only: Table | None = None
+) -> Iterator[tuple[Table, Column, Table]]:
+    """``(table, column, parent)`` for each column (of ``only``, default every table)
+    that looks like a reference with no foreign key declared: ``customer_id`` where a
+    ``customer``, ``customers`` or ``customeres`` table exists (not the table itself;
+    one of the table's own schema first)."""
     from stagewall.masking.classify._rules import split_name
 
-    by_name = {t.name.lower(): t for t in schema.tables}
-    out: list[LintProblem] = []
-    for t in schema.tables:
-        if not any(c.kind in _TEXTUAL for c in t.columns):
-            continue
+    for t in schema.tables if only is None else (only,):
+        by_name = {u.name.lower(): u for u in schema.tables if u.schema != t.schema}
+        by_name.update({u.name.lower(): u for u in schema.tables if u.schema == t.schema})
         declared = {c for fk in t.foreign_keys for c in fk.columns}
         for c in t.columns:
             words = split_name(c.name)
@@ -511,21 +510,36 @@ def _undeclared_references(plan: Plan, schema: Schema) -> list[LintProblem]:
             parent = next(
                 (by_name[n] for n in (stem, f"{stem}s", f"{stem}es") if n in by_name), None
             )
-            if parent is None or parent is t or not known_columns(plan, parent):
-                continue
-            out.append(
-                LintProblem(
-                    Severity.WARNING,
-                    Rule.UNDECLARED_REFERENCE,
-                    t.qualified,
-                    c.name,
-                    f"looks like a reference to {parent.qualified}, but no foreign key is "
-                    f"declared: the text of {t.qualified}'s rows is not scrubbed of, nor "
-                    f"searched by verify for, the {parent.qualified} row's own values",
-                    f"declare the foreign key ({c.name} → {parent.qualified}) in the source "
-                    "schema, or review the table's free text yourself",
-                )
+            if parent is not None and parent is not t:
+                yield t, c, parent
+
+
+def _undeclared_references(plan: Plan, schema: Schema) -> list[LintProblem]:
+    """A ``customer_id`` beside text, with no foreign key declared, where a
+    ``customers`` table holds people's values: the copy and verify take it for a
+    reference (:func:`._known_rows.references`: text_scrub is handed the customer's
+    values for that text, verify searches it for them), but nothing checks that the
+    rows it names exist, and a guess can be wrong: say so."""
+    from stagewall.masking._known_rows import known_columns
+
+    out: list[LintProblem] = []
+    for t, c, parent in guessed_references(schema):
+        if not any(k.kind in _TEXTUAL for k in t.columns) or not known_columns(plan, parent):
+            continue
+        out.append(
+            LintProblem(
+                Severity.WARNING,
+                Rule.UNDECLARED_REFERENCE,
+                t.qualified,
+                c.name,
+                f"looks like a reference to {parent.qualified}, but no foreign key is "
+                f"declared: the text of {t.qualified}'s rows is scrubbed of, and "
+                f"searched by verify for, the values of the {parent.qualified} row it "
+                "names, taken for a reference (a guess, by the column's name)",
+                f"declare the foreign key ({c.name} → {parent.qualified}) in the source "
+                "schema; if it is no reference, review the table's free text yourself",
             )
+        )
     return out
 
 
