@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from operator import add
 from typing import Any
 
@@ -86,14 +86,30 @@ def references(schema: Schema, table: Table) -> tuple[ForeignKey, ...]:
     ticket's text is then scrubbed of, and searched by verify for, its customer's
     values as with a declared key. A wrong guess hands a row another row's values:
     more is replaced and searched, nothing less."""
+    return table.foreign_keys + _guessed(schema).get(table.qualified, ())
+
+
+# the guessed references of the last schemas asked about, by identity (a schema is
+# walked once, not once per table and lookup: parents_of and children_of ask for
+# every table's references, for every table)
+_GUESSED: dict[int, tuple[Schema, dict[str, tuple[ForeignKey, ...]]]] = {}
+
+
+def _guessed(schema: Schema) -> dict[str, tuple[ForeignKey, ...]]:
     from stagewall.masking.lint import guessed_references
 
-    guessed = tuple(
-        ForeignKey(None, (c.name,), parent.schema, parent.name, parent.primary_key)
-        for _, c, parent in guessed_references(schema, table)
-        if len(parent.primary_key) == 1
-    )
-    return table.foreign_keys + guessed
+    hit = _GUESSED.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    out: dict[str, tuple[ForeignKey, ...]] = {}
+    for t, c, parent in guessed_references(schema):
+        if len(parent.primary_key) == 1:
+            fk = ForeignKey(None, (c.name,), parent.schema, parent.name, parent.primary_key)
+            out[t.qualified] = (*out.get(t.qualified, ()), fk)
+    if len(_GUESSED) >= 8:
+        _GUESSED.clear()
+    _GUESSED[id(schema)] = (schema, out)  # (holding the schema: its id stays its own)
+    return out
 
 
 def known_spec(plan: Plan, schema: Schema, table: Table) -> KnownSpec:
@@ -120,10 +136,12 @@ def children_of(plan: Plan, schema: Schema, table: Table) -> tuple[Child, ...]:
     values of their own of :data:`CHILD_KINDS` (one reference down; a table
     referencing itself aside)."""
     out = []
+    guessed = _guessed(schema)  # (references(schema, child), without a call per table)
     for child in schema.tables:
-        if child.qualified == table.qualified:
+        q = child.qualified
+        if q == table.qualified:
             continue
-        for fk in references(schema, child):
+        for fk in chain(child.foreign_keys, guessed.get(q, ())):
             ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
             if ref != table.qualified:
                 continue

@@ -498,17 +498,19 @@ def guessed_references(
     one of the table's own schema first)."""
     from stagewall.masking.classify._rules import split_name
 
+    anywhere = {u.name.lower(): u for u in schema.tables}
+    by_schema = {(u.schema, u.name.lower()): u for u in schema.tables}
     for t in schema.tables if only is None else (only,):
-        by_name = {u.name.lower(): u for u in schema.tables if u.schema != t.schema}
-        by_name.update({u.name.lower(): u for u in schema.tables if u.schema == t.schema})
         declared = {c for fk in t.foreign_keys for c in fk.columns}
         for c in t.columns:
             words = split_name(c.name)
             if c.name in declared or len(words) < 2 or words[-1] != "id":
                 continue
             stem = "_".join(words[:-1])
+            names = (stem, f"{stem}s", f"{stem}es")
             parent = next(
-                (by_name[n] for n in (stem, f"{stem}s", f"{stem}es") if n in by_name), None
+                (by_schema[(t.schema, n)] for n in names if (t.schema, n) in by_schema),
+                next((anywhere[n] for n in names if n in anywhere), None),
             )
             if parent is not None and parent is not t:
                 yield t, c, parent
