@@ -45,6 +45,26 @@ def test_row_values_in_several_languages_are_replaced() -> None:
     assert "Ganthriv" not in out[1] and out[1].startswith("Lives at ")
 
 
+def test_the_rows_own_email_stays_an_email() -> None:
+    """The row's own e-mail in its text, its mailbox holding the row's own names
+    (``harriet.morris53@…``): replaced by an e-mail pseudonym, as a detected e-mail
+    is, and the names beside it by names. Before: the e-mail's span took the kind of
+    the name read at its start, and the ticket said ``write to West.``."""
+    import re
+
+    known = (
+        ("first_name", "Harriet"),
+        ("last_name", "Morris"),
+        ("email", "harriet.morris53@googlemail.com"),
+    )
+    text = "This is Harriet Morris, write to harriet.morris53@googlemail.com. Thanks!"
+    (out,) = _scrub().transform_known([text], [known])
+    assert _leaks(out, known) == []
+    m = re.fullmatch(r"This is (\S+ \S+), write to (\S+@\S+)\. Thanks!", out)
+    assert m is not None, out
+    assert m[2].endswith("@example.com"), out
+
+
 def test_patterns_are_found_without_row_values() -> None:
     """The clinic note of the issue passed untouched: a street with its number is
     now detected by pattern even when the engine hands no values."""

@@ -1751,10 +1751,17 @@ def _read_back(
     return [(origin[s], origin[e - 1] + 1, k) for s, e, k in find_one_reading("".join(other), pats)]
 
 
+def _longest_first(span: tuple[int, int, str]) -> tuple[int, int, str]:
+    return span[0], -span[1], span[2]
+
+
 def merged_spans(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """``spans`` in order, overlapping ones merged (the first one's kind)."""
+    """``spans`` in order, overlapping ones merged (the kind of the first one, the
+    longest of those starting first: an e-mail ``ana.ganthriv7@…`` found whole and its
+    mailbox's name ``ana`` read apart stay an e-mail, replaced by an e-mail pseudonym,
+    not by a name)."""
     merged: list[tuple[int, int, str]] = []
-    for s, e, k in sorted(spans):
+    for s, e, k in sorted(spans, key=_longest_first):
         if merged and s < merged[-1][1]:
             merged[-1] = (merged[-1][0], max(e, merged[-1][1]), merged[-1][2])
         else:
