@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 from stagewall.keys import MaskingKey
 from stagewall.masking.transformers import build_transformer
 from stagewall.masking.transformers._readings import (
+    _DIGIT_AFTER_LETTER,
     _JUNCTION,
     _TOKEN,
     STEM_RUN,
     _has_token,
+    junctions_apart,
     may_find_more,
     stem_rows,
     token_spans,
@@ -52,6 +54,32 @@ def test_may_find_more_equals_the_plain_count(text: str, extra: list[str]) -> No
     words |= {w.lower() for w in extra if _WORD.fullmatch(w.lower())}
     for some in (words, set(sorted(words)[::2]), set()):
         assert may_find_more(text, some) == _plain_may_find_more(text, some), (text, some)
+
+
+# pieces of texts: joint words, a token (eWVz... is yesica@example.com), escapes,
+# references, non-ASCII letters, NUL
+_batch_pieces = _pieces | st.sampled_from(
+    ["eWVzaWNhQGV4YW1wbGUuY29t", "Schmidt10084", "%40", "&amp;", "\\n", "é", "\x00", "12ab3"]
+)
+
+
+# texts with junctions of letters and digits of other scripts too (Arabic-Indic,
+# full-width digits, a superscript two), and any text
+_junction_texts = st.lists(
+    _batch_pieces | st.sampled_from(["\u0663", "x\uff11", "a\u00b2"]), max_size=14
+).map("".join) | st.text(max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_junction_texts)
+def test_junctions_apart_equals_the_regex(text: str) -> None:
+    assert junctions_apart(text) == _DIGIT_AFTER_LETTER.sub(r" \g<0>", text), text
+
+
+def test_junctions_apart_cases() -> None:
+    for text in ["", "a1", "1a", "carrasco87 x9y8", "Schmidt10084\x00b2", "é7 a\u0663", "A_1", "z"]:
+        assert junctions_apart(text) == _DIGIT_AFTER_LETTER.sub(r" \g<0>", text), text
+    assert junctions_apart("login carrasco87") == "login carrasco 87"
 
 
 def test_may_find_more_cases() -> None:
