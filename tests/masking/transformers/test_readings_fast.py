@@ -12,11 +12,16 @@ from hypothesis import strategies as st
 from stagewall.keys import MaskingKey
 from stagewall.masking.transformers import build_transformer
 from stagewall.masking.transformers._readings import (
+    _DIGIT_AFTER_LETTER,
+    _JOINT_OR_NUL,
+    _JOINT_WORD,
     _JUNCTION,
     _TOKEN,
     STEM_RUN,
     _has_token,
+    junctions_apart,
     may_find_more,
+    may_find_more_many,
     stem_rows,
     token_spans,
 )
@@ -52,6 +57,59 @@ def test_may_find_more_equals_the_plain_count(text: str, extra: list[str]) -> No
     words |= {w.lower() for w in extra if _WORD.fullmatch(w.lower())}
     for some in (words, set(sorted(words)[::2]), set()):
         assert may_find_more(text, some) == _plain_may_find_more(text, some), (text, some)
+
+
+# texts of a batch: joint words, pieces, tokens (one decoding: "eWVzaWNhQGV4YW1wbGUuY29t"
+# is yesica@example.com), escapes, references, non-ASCII letters, NUL
+_batch_pieces = _pieces | st.sampled_from(
+    ["eWVzaWNhQGV4YW1wbGUuY29t", "Schmidt10084", "%40", "&amp;", "\\n", "é", "\x00", "12ab3"]
+)
+_batch_texts = st.lists(st.lists(_batch_pieces, max_size=10).map("".join), max_size=8)
+
+
+@settings(max_examples=500, deadline=None)
+@given(texts=_batch_texts, data=st.data())
+def test_may_find_more_many_equals_may_find_more(texts: list[str], data: st.DataObject) -> None:
+    """The batch pass (one regex over the joined texts, one token_spans) tells each
+    text what may_find_more tells it, for words of its own, of its split reading and
+    others (the old search, one text at a time, is the reference)."""
+    words = []
+    for text in texts:
+        folded = text.lower()
+        mine = set(_WORD.findall(folded)) | set(_WORD.findall(_JUNCTION.sub(" ", folded)))
+        mine |= {"ana", "7", "87", "carrasco", "ab", "3", "12ab"}
+        words.append(set(data.draw(st.lists(st.sampled_from(sorted(mine)), max_size=4))))
+    assert may_find_more_many(texts, words) == [
+        may_find_more(t, w) for t, w in zip(texts, words, strict=True)
+    ], (texts, words)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.lists(_batch_pieces, max_size=14).map("".join))
+def test_the_batch_joint_words_are_those_of_the_joint_word_regex(text: str) -> None:
+    folded = text.lower()
+    assert [w for w in _JOINT_OR_NUL.findall(folded) if w != "\x00"] == _JOINT_WORD.findall(
+        folded
+    ), text
+
+
+# texts with junctions of letters and digits of other scripts too (Arabic-Indic,
+# full-width digits, a superscript two), and any text
+_junction_texts = st.lists(
+    _batch_pieces | st.sampled_from(["\u0663", "x\uff11", "a\u00b2"]), max_size=14
+).map("".join) | st.text(max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_junction_texts)
+def test_junctions_apart_equals_the_regex(text: str) -> None:
+    assert junctions_apart(text) == _DIGIT_AFTER_LETTER.sub(r" \g<0>", text), text
+
+
+def test_junctions_apart_cases() -> None:
+    for text in ["", "a1", "1a", "carrasco87 x9y8", "Schmidt10084\x00b2", "é7 a\u0663", "A_1", "z"]:
+        assert junctions_apart(text) == _DIGIT_AFTER_LETTER.sub(r" \g<0>", text), text
+    assert junctions_apart("login carrasco87") == "login carrasco 87"
 
 
 def test_may_find_more_cases() -> None:

