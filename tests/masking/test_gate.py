@@ -482,3 +482,35 @@ def _unit_keys_by_windows(units: list[str]) -> list[int]:
 )
 def test_unit_keys_equal_the_windows_at_the_units_starts(units: list[str]) -> None:
     assert unit_keys(units).tolist() == _unit_keys_by_windows(units)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    units=st.lists(_WORD.filter(lambda u: len(u.strip()) >= 4), min_size=1, max_size=12),
+    texts=st.lists(st.tuples(_WORD, _WORD, st.integers(0, 40), st.booleans()), max_size=12),
+    others=st.integers(0, 3000),
+)
+def test_gate_answers_as_its_plain_exact_check(
+    units: list[str], texts: list[tuple[str, str, int, bool]], others: int
+) -> None:
+    """The exact check of the pieces a window key admits goes through a bitmap of the
+    units' top bits (``_units.Members``): the texts admitted are those the plain
+    ``contains`` of every piece's hash admitted, with sensitive sets of any size
+    (other units whose hashes are not the pieces')."""
+    from stagewall.masking._units import contains, unique_sorted
+
+    normal = [u for u in (lowered(u).strip() for u in units) if len(u) >= 4]
+    extra = [f"other unit {k}" for k in range(others)]
+    sensitive = _hash(normal + extra)
+    keys = unit_keys(normal + extra)
+    lengths = np.array([len(u) for u in normal + extra], dtype=np.int64)
+    gate = Gate(sensitive, keys, lengths, _hash)
+    plain = Gate(sensitive, keys, lengths, _hash)
+    array = unique_sorted(sensitive)
+    plain._sensitive = lambda hashes: contains(array, hashes)  # type: ignore[assignment,method-assign]
+    made = []
+    for before, after, which, upper in texts:
+        unit = units[which % len(units)].strip()
+        made += [before + (unit.upper() if upper else unit) + after, before + after]
+    made += [f"x other unit {k} y" for k in range(0, others, 97)] + ["other unit"]
+    assert gate.admits(made) == plain.admits(made)

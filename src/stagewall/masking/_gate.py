@@ -37,7 +37,7 @@ import numpy.typing as npt
 from stagewall.masking._units import (
     EMPTY,
     H,
-    contains,
+    Members,
     top_bits_bitmap,
     unique_sorted,
     v6_canonical,
@@ -165,7 +165,9 @@ class Gate:
         text writes with spaces (:func:`holds_compact_iban`; True when unknown)."""
         self.spaced_ibans = spaced_ibans
         self._keys, self._lengths = distinct_pairs(keys, lengths)
-        self._sensitive = unique_sorted(sensitive)  # sorted, as contains() needs
+        # sorted, as contains() needs; most pieces a window key admits are no unit:
+        # a bitmap of the units' top bits answers those (exactly as contains())
+        self._sensitive = Members(unique_sorted(sensitive))
         self._hash = hash_many
         self.disabled = bool(self._keys.size) and self._keys[0] == UNGATED
         self._bitmap = _bitmap(self._keys)
@@ -255,7 +257,7 @@ class Gate:
                 continue
             # a unit equals its lowered piece unless it holds a final sigma: pieces
             # with a sigma are admitted without the hash comparison
-            found = contains(self._sensitive, self._hash(pieces))
+            found = self._sensitive(self._hash(pieces))
             if SIGMA in joined:
                 found |= np.fromiter((SIGMA in x for x in pieces), dtype=bool, count=len(pieces))
             hit[np.searchsorted(starts, at[found], side="right") - 1] = True
