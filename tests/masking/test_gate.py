@@ -514,3 +514,24 @@ def test_gate_answers_as_its_plain_exact_check(
         made += [before + (unit.upper() if upper else unit) + after, before + after]
     made += [f"x other unit {k} y" for k in range(0, others, 97)] + ["other unit"]
     assert gate.admits(made) == plain.admits(made)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from([*"ab z09\n\r.", "de89", "gb82west", "0" * 11, "\n" * 2])
+            | st.sampled_from(["de89370400440532013000", "nl91abna0417164300", "de89 3704"]),
+            max_size=6,
+        ).map("".join),
+        max_size=8,
+    )
+)
+def test_compact_iban_search_equals_the_multiline_search(units: list[str]) -> None:
+    """holds_compact_iban as it was: ``^...$`` with re.MULTILINE over the units joined."""
+    import re
+
+    from stagewall.masking._gate import holds_compact_iban
+
+    plain = re.compile("^[a-z]{2}[0-9]{2}[a-z0-9]{11,30}$", re.MULTILINE)
+    assert holds_compact_iban(units) == (plain.search("\n".join(units)) is not None)

@@ -271,13 +271,16 @@ _IDN = re.compile("(?i)xn--")
 _BEYOND_ASCII = re.compile("[^\x00-\x7f]+")
 _SPACED_IBAN = re.compile("[0-9](?<=[A-Za-z][A-Za-z][0-9])[0-9][A-Za-z0-9]{0,34} [A-Za-z0-9]")
 # a unit that is an IBAN without spaces (lower case): only a source holding one
-# makes the gate look for IBANs written with spaces
-_COMPACT_IBAN = re.compile("^[a-z]{2}[0-9]{2}[a-z0-9]{11,30}$", re.MULTILINE)
+# makes the gate look for IBANs written with spaces. A line of the units joined
+# (``^...$`` with re.MULTILINE) written from the newline before it: a pattern that
+# starts with a literal is searched from each newline alone, several times faster
+# than ``^`` tried at every character; the same lines match.
+_COMPACT_IBAN = re.compile("\n[a-z]{2}[0-9]{2}[a-z0-9]{11,30}(?=\n|\\Z)")
 
 
 def holds_compact_iban(units: Sequence[str]) -> bool:
     """Whether one of the (normalised) ``units`` is a compact IBAN (one C-level scan)."""
-    return _COMPACT_IBAN.search("\n".join(units)) is not None
+    return _COMPACT_IBAN.search("\n" + "\n".join(units)) is not None
 
 
 # two colons with at most four hex digits between them: maybe an IPv6 address
