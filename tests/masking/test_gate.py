@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from stagewall.keys import MaskingKey
@@ -535,3 +535,35 @@ def test_compact_iban_search_equals_the_multiline_search(units: list[str]) -> No
 
     plain = re.compile("^[a-z]{2}[0-9]{2}[a-z0-9]{11,30}$", re.MULTILINE)
     assert holds_compact_iban(units) == (plain.search("\n".join(units)) is not None)
+
+
+def _texts_at(texts: list[str], starts: list[int]) -> set[int]:
+    """The texts (joined by NUL) the places ``starts`` are in."""
+    first = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
+    return set((np.searchsorted(first, starts, side="right") - 1).tolist())
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from([*"aZ0 9 .\x00é٣", "DE89", "de 89", "GB82WEST", "3704", " 0044 "])
+            | st.sampled_from(["DE89 3704 0044 0532 0130 00", "nl91abna0417164300", "12 x"])
+            | st.sampled_from(["AB1C D", "x" * 17, "0" * 17]),
+            max_size=8,
+        ).map("".join),
+        min_size=1,
+        max_size=8,
+    )
+)
+@example(["AB1C D"])  # one check digit
+@example(["AB12" + "x" * 34 + " 1", "AB12" + "x" * 35 + " 1"])  # the longest run, and longer
+@example(["AB12 \x00D"])  # no character after the space in this text
+def test_spaced_iban_places_are_in_the_texts_the_pattern_finds(texts: list[str]) -> None:
+    """spaced_iban_starts (ASCII text searched in its classes) names the texts the
+    plain ``_SPACED_IBAN.finditer`` of the joined texts names (the gate reads those)."""
+    from stagewall.masking._gate import _SPACED_IBAN, spaced_iban_starts
+
+    joined = "\x00".join(texts)
+    plain = [m.start() for m in _SPACED_IBAN.finditer(joined)]
+    assert _texts_at(texts, spaced_iban_starts(joined)) == _texts_at(texts, plain)

@@ -28,6 +28,7 @@ alone is still a substring of its text lowered whole.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable, Sequence
 from typing import cast
 
@@ -193,12 +194,11 @@ class Gate:
         # joined (most batches have none: ASCII text without "&", "%", "xn--" or an
         # IBAN written with spaces)
         left = SEP.join(map(texts.__getitem__, rest.tolist()))
-        found: list[int] = []
+        found: list[int] = spaced_iban_starts(left) if self.spaced_ibans else []
         for pattern, there in (
             (_BEYOND_ASCII, not left.isascii()),
             (ESCAPED, "&" in left or "%" in left),
             (_IDN, "n--" in left or "N--" in left),
-            (_SPACED_IBAN, self.spaced_ibans),
             (_V6_MAYBE, ":" in left),
         ):  # (C-level tests first: each scan only where it can find something)
             if there:
@@ -270,6 +270,30 @@ class Gate:
 _IDN = re.compile("(?i)xn--")
 _BEYOND_ASCII = re.compile("[^\x00-\x7f]+")
 _SPACED_IBAN = re.compile("[0-9](?<=[A-Za-z][A-Za-z][0-9])[0-9][A-Za-z0-9]{0,34} [A-Za-z0-9]")
+_ASCII_LETTERS = frozenset(string.ascii_letters.encode())
+_ASCII_DIGITS = frozenset(string.digits.encode())
+# ASCII text as bytes with its letters read as "a", its digits as "0", a space as
+# itself and any other byte as ".": there the same IBAN starts with the literal
+# "aa00" (its country code and check digits), which the regex engine skips to
+_CLASSES = bytes(
+    97 if b in _ASCII_LETTERS else 48 if b in _ASCII_DIGITS else 32 if b == 32 else 46
+    for b in range(256)
+)
+_SPACED_IBAN_CLASSES = re.compile(b"aa00[a0]{0,34} [a0]")
+
+
+def spaced_iban_starts(joined: str) -> list[int]:
+    """Where an IBAN written with spaces may start in ``joined`` (texts joined by
+    NUL): a place in each text holding one (:data:`_SPACED_IBAN`), none in the
+    others. ASCII text is searched in its classes (``_CLASSES``): the same match, found
+    from its country code instead of its first digit; no class holds the NUL, so a
+    match is in one text either way."""
+    if not joined.isascii():
+        return [m.start() for m in _SPACED_IBAN.finditer(joined)]
+    classes = joined.encode("ascii").translate(_CLASSES)
+    return [m.start() for m in _SPACED_IBAN_CLASSES.finditer(classes)]
+
+
 # a unit that is an IBAN without spaces (lower case): only a source holding one
 # makes the gate look for IBANs written with spaces. A line of the units joined
 # (``^...$`` with re.MULTILINE) written from the newline before it: a pattern that
