@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from stagewall.keys import MaskingKey
@@ -482,3 +482,88 @@ def _unit_keys_by_windows(units: list[str]) -> list[int]:
 )
 def test_unit_keys_equal_the_windows_at_the_units_starts(units: list[str]) -> None:
     assert unit_keys(units).tolist() == _unit_keys_by_windows(units)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    units=st.lists(_WORD.filter(lambda u: len(u.strip()) >= 4), min_size=1, max_size=12),
+    texts=st.lists(st.tuples(_WORD, _WORD, st.integers(0, 40), st.booleans()), max_size=12),
+    others=st.integers(0, 3000),
+)
+def test_gate_answers_as_its_plain_exact_check(
+    units: list[str], texts: list[tuple[str, str, int, bool]], others: int
+) -> None:
+    """The exact check of the pieces a window key admits goes through a bitmap of the
+    units' top bits (``_units.Members``): the texts admitted are those the plain
+    ``contains`` of every piece's hash admitted, with sensitive sets of any size
+    (other units whose hashes are not the pieces')."""
+    from stagewall.masking._units import contains, unique_sorted
+
+    normal = [u for u in (lowered(u).strip() for u in units) if len(u) >= 4]
+    extra = [f"other unit {k}" for k in range(others)]
+    sensitive = _hash(normal + extra)
+    keys = unit_keys(normal + extra)
+    lengths = np.array([len(u) for u in normal + extra], dtype=np.int64)
+    gate = Gate(sensitive, keys, lengths, _hash)
+    plain = Gate(sensitive, keys, lengths, _hash)
+    array = unique_sorted(sensitive)
+    plain._sensitive = lambda hashes: contains(array, hashes)  # type: ignore[assignment,method-assign]
+    made = []
+    for before, after, which, upper in texts:
+        unit = units[which % len(units)].strip()
+        made += [before + (unit.upper() if upper else unit) + after, before + after]
+    made += [f"x other unit {k} y" for k in range(0, others, 97)] + ["other unit"]
+    assert gate.admits(made) == plain.admits(made)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from([*"ab z09\n\r.", "de89", "gb82west", "0" * 11, "\n" * 2])
+            | st.sampled_from(["de89370400440532013000", "nl91abna0417164300", "de89 3704"]),
+            max_size=6,
+        ).map("".join),
+        max_size=8,
+    )
+)
+def test_compact_iban_search_equals_the_multiline_search(units: list[str]) -> None:
+    """holds_compact_iban as it was: ``^...$`` with re.MULTILINE over the units joined."""
+    import re
+
+    from stagewall.masking._gate import holds_compact_iban
+
+    plain = re.compile("^[a-z]{2}[0-9]{2}[a-z0-9]{11,30}$", re.MULTILINE)
+    assert holds_compact_iban(units) == (plain.search("\n".join(units)) is not None)
+
+
+def _texts_at(texts: list[str], starts: list[int]) -> set[int]:
+    """The texts (joined by NUL) the places ``starts`` are in."""
+    first = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
+    return set((np.searchsorted(first, starts, side="right") - 1).tolist())
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from([*"aZ0 9 .\x00é٣", "DE89", "de 89", "GB82WEST", "3704", " 0044 "])
+            | st.sampled_from(["DE89 3704 0044 0532 0130 00", "nl91abna0417164300", "12 x"])
+            | st.sampled_from(["AB1C D", "x" * 17, "0" * 17]),
+            max_size=8,
+        ).map("".join),
+        min_size=1,
+        max_size=8,
+    )
+)
+@example(["AB1C D"])  # one check digit
+@example(["AB12" + "x" * 34 + " 1", "AB12" + "x" * 35 + " 1"])  # the longest run, and longer
+@example(["AB12 \x00D"])  # no character after the space in this text
+def test_spaced_iban_places_are_in_the_texts_the_pattern_finds(texts: list[str]) -> None:
+    """spaced_iban_starts (ASCII text searched in its classes) names the texts the
+    plain ``_SPACED_IBAN.finditer`` of the joined texts names (the gate reads those)."""
+    from stagewall.masking._gate import _SPACED_IBAN, spaced_iban_starts
+
+    joined = "\x00".join(texts)
+    plain = [m.start() for m in _SPACED_IBAN.finditer(joined)]
+    assert _texts_at(texts, spaced_iban_starts(joined)) == _texts_at(texts, plain)
