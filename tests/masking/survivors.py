@@ -290,6 +290,15 @@ def _stem(word: str, surname: str) -> bool:
     )
 
 
+def full_name_surnames(value: str) -> list[str]:
+    """The words of a person's full name that may be a surname: those before its
+    comma (``Ganthriv, Ana``), else all but its first (``Ana Maria Ganthriv``: a
+    middle name too; the first word may be a title)."""
+    if "," in value:
+        return plain(value.split(",")[0]).split()
+    return plain(value).split()[1:]
+
+
 def needles(kind: str, value: str) -> list[tuple[str, str]]:
     """(needle, where) pairs for one source value; where: "words" (the cell's words),
     "digits" (its digits alone) or "pairs" (its words and each two neighbours
@@ -653,17 +662,25 @@ def survivors_anywhere(
     table without a foreign key). Meant for kinds whose values identify on their
     own (phones, e-mails, IBANs, cards), not for names — unless ``where`` (an SQL
     condition on ``parent``) picks the rows whose names do (a surname no list
-    knows: every other row's name may be a pseudonym's too)."""
+    knows: every other row's name may be a pseudonym's too). Kind ``surname``: the
+    value as a word and in the plural; ``full name``: so each of its words that may
+    be a surname (:func:`full_name_surnames`)."""
     cols = list(sensitive)
     quoted = ", ".join(f'"{c}"' for c in cols)
     every: list[tuple[str, str]] = []
     cond = f" WHERE {where}" if where else ""
     for row in _rows(source, f'SELECT {quoted} FROM "{parent}"{cond}'):
         for c, v in zip(cols, row, strict=True):
-            if isinstance(v, str) and v:
-                every += needles(sensitive[c], v)
-                if sensitive[c] == "surname":  # the surname as a word, and its plural
-                    every += needles("name", v)
+            if not isinstance(v, str) or not v:
+                continue
+            if sensitive[c] == "full name":  # each word that may be a surname
+                for w in full_name_surnames(v):
+                    if len(w) >= 4 and w not in PARTICLES:
+                        every += needles("surname", w) + needles("name", w)
+                continue
+            every += needles(sensitive[c], v)
+            if sensitive[c] == "surname":  # the surname as a word, and its plural
+                every += needles("name", v)
     mine = list(dict.fromkeys(every))
     out: dict[str, int] = {}
     for table, tcols in texts.items():

@@ -166,7 +166,7 @@ def test_the_auto_plan_runs_clean_with_such_a_text(make: Callable[[], str]) -> N
 
 def test_which_name_words_are_rare() -> None:
     """Rare: at least 4 letters, in no name list, no common word, no pseudonym, no
-    word the source makes public; a full name's words are not searched. A rare
+    word the source makes public (a full name's: test_redteam_fullnames.py). A rare
     surname's plural the source makes public is no hit."""
     from stagewall.masking._namewords import GIVEN, NONE, SURNAME, rare, source_words
     from stagewall.masking.transformers import _dicts

@@ -31,11 +31,11 @@ from stagewall.masking._documents import as_documents, is_document
 from stagewall.masking._gate import Gate, holds_compact_iban, unit_keys
 from stagewall.masking._known_rows import KnownRows, known_spec
 from stagewall.masking._namewords import (
-    NAME_TRANSFORMERS,
     SURNAME,
     WORDLESS,
     cells_holding,
     merge_counts,
+    name_columns,
     public_texts,
     rare,
     source_words,
@@ -455,7 +455,10 @@ def _collect_part(
     # passes through a scrubber (catalogue text: titles, product and band names)
     names: dict[str, str] = {}
     public: set[str] = set()
-    people = any(map(_names, transformers))
+    named = name_columns(
+        {c: tr.name for c, tr in zip(cols, transformers, strict=True) if tr not in (None, KEEP)}
+    )
+    people = bool(named)
     n = 0
     for m, columns in db.iter_columns(table, cols, where, batch_rows):
         n += m
@@ -467,8 +470,8 @@ def _collect_part(
         for i, c in enumerate(cols):
             values = columns[i]
             tr = transformers[i]
-            if _names(tr):
-                source_words(tr.name, values, names)
+            if c in named:
+                source_words(named[c], values, names)
             # a scrubber searches the very texts whose units are found here again:
             # the detector remembers their findings for it (findings depend on the
             # text alone)
@@ -617,10 +620,6 @@ def changed_units(
     at = np.flatnonzero(~kept)
     got = hasher.flat([outputs[i] for i in at.tolist()])
     return FlatUnits(at[got.owner], got.kind, got.hashes), kept
-
-
-def _names(tr: Any) -> bool:
-    return tr is not None and tr != KEEP and tr.name in NAME_TRANSFORMERS
 
 
 def _scrubs(tr: Any) -> bool:

@@ -6,19 +6,19 @@ its own and related rows (:mod:`._rowcheck`). Neither saw another row's surname
 that no name list knows (``Ganthriv``) written inside a longer text or key of an
 unrelated row: ``{"Ganthriv family": 1}``, ``Dinner with the Ganthrivs and Ana``.
 
-Here the source's name columns (planned ``first_name``, ``last_name``,
-``full_name``) give their words; those that are *rare* are searched as words in
-every text cell and JSON document of the target (keys and leaves alike), folded
-(case, accents, look-alike letters, invisible characters) and in the plural
-(``-s``, ``-es``). A word is rare when it has at least :data:`MIN_LETTERS`
-letters and is none of: a name of the detector's name lists (any of its locales:
-the transformers draw their pseudonyms from a subset of them), a word of the
-pseudonyms' city and street lists, a common English word or reviewed technical
-term (:func:`._ordinary.ordinary`), a word of a column the plan keeps (public:
-film titles, product names). What is left are words that name someone and
-nothing else, so a target cell holding one is the person's name surviving; a
-hit is reported as table, column, kind (surname or given name) and cell count,
-never the word. See docs/masking.md ("What verify checks").
+Here the source's name columns (planned ``first_name``, ``last_name``, and
+``full_name`` in a table that looks like people: :func:`name_columns`) give their
+words; those that are *rare* are searched as words in every text cell and JSON
+document of the target (keys and leaves alike), folded (case, accents, look-alike
+letters, invisible characters) and in the plural (``-s``, ``-es``). A word is rare
+when it has at least :data:`MIN_LETTERS` letters and is none of: a name of the
+detector's name lists (any of its locales: the transformers draw their pseudonyms
+from a subset of them), a word of the pseudonyms' city and street lists, a common
+English word or reviewed technical term (:func:`._ordinary.ordinary`), a word of a
+column the plan keeps (public: film titles, product names). What is left are words
+that name someone and nothing else, so a target cell holding one is the person's
+name surviving; a hit is reported as table, column, kind (surname or given name) and
+cell count, never the word. See docs/masking.md ("What verify checks").
 """
 
 from __future__ import annotations
@@ -36,12 +36,18 @@ MIN_LETTERS = 4
 SURNAME, GIVEN = "surname", "given name"
 NONE = ""  # (a word that is no hit: see :func:`rare`)
 # the planned name transformers whose values' words are searched: one person's
-# given name or surname each (a full name's words are not: such a column often holds
-# bands, firms and several people, "Black Sabbath", "Jobim, Vinicius de Moraes")
+# given name or surname each
 NAME_TRANSFORMERS = frozenset({"first_name", "last_name"})
+# a full name's surname-like words are searched only in a table that looks like
+# people: one with a column planned as one of these beside it (a full name elsewhere
+# often holds bands, firms and several people: Chinook's Track.Composer, "Black
+# Sabbath", "Jobim, Vinicius de Moraes")
+FULL_NAME = "full_name"
+PERSON_MARKS = frozenset({"email", "phone", "birth_date", *NAME_TRANSFORMERS})
 # a word: a run of letters with neither a letter nor a digit on either side (the
 # letters of a pseudonym's random tail, ``4qdkqy4bale``, are no word)
 _WORD = re.compile(rf"(?<![^\W_])[^\W\d_]{{{MIN_LETTERS},}}(?![^\W_])")
+_FIRST = re.compile(r"[^\W_]+")  # a full name's first word (of any length)
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
@@ -62,15 +68,36 @@ def fold_text(text: str) -> str:
     return fold_known(text)
 
 
+def name_columns(planned: Mapping[str, str]) -> dict[str, str]:
+    """The columns of a table (column → planned transformer: ``planned``) whose words
+    are the source's name words, with their transformer: those planned
+    ``first_name`` or ``last_name``, and ``full_name`` when the table looks like
+    people (a column planned as one of :data:`PERSON_MARKS` beside it)."""
+    out = {c: t for c, t in planned.items() if t in NAME_TRANSFORMERS}
+    if any(t in PERSON_MARKS for t in planned.values()):
+        out.update({c: t for c, t in planned.items() if t == FULL_NAME})
+    return out
+
+
 def source_words(transformer: str, values: Sequence[object], into: dict[str, str]) -> None:
-    """The words of a name column's ``values`` (planned ``transformer``, one of
-    :data:`NAME_TRANSFORMERS`) with their kind, into ``into`` (a surname wins over a
-    given name for a word that is both)."""
+    """The words of a name column's ``values`` (planned ``transformer``: ``first_name``,
+    ``last_name`` or ``full_name``) with their kind, into ``into`` (a surname wins over
+    a given name for a word that is both). A full name gives its surname-like words
+    only: those after its first (``Ana Maria Ganthriv``: ``maria``, ``ganthriv``), or
+    those before a comma (``Ganthriv, Ana``); its first word may be a title."""
     texts = [v for v in values if type(v) is str and v]
     if not texts:
         return
-    kind = SURNAME if transformer == "last_name" else GIVEN
-    for w in set(_WORD.findall(fold_text("\x00".join(texts)))):
+    kind = GIVEN if transformer == "first_name" else SURNAME
+    folded = fold_text("\x00".join(texts))
+    if transformer == FULL_NAME:
+        found: set[str] = set()
+        for one in folded.split("\x00"):
+            head = one.split(",", 1)[0] if "," in one else _FIRST.sub("", one, count=1)
+            found.update(_WORD.findall(head))
+    else:
+        found = set(_WORD.findall(folded))
+    for w in found:
         if into.get(w) != SURNAME:
             into[w] = kind
 
@@ -235,7 +262,7 @@ def learn(
     checkpoint: Callable[[], None] | None = None,
 ) -> dict[str, str]:
     """The source's rare name words (:func:`rare`), read once before a copy: the
-    words of its ``first_name`` and ``last_name`` columns, less those its kept
+    words of its name columns (:func:`name_columns`), less those its kept
     columns, and the scrubbed text of its tables without a name column, make
     public — as verify reads them (``_hashscan``). Memory: the distinct words.
     ``checkpoint`` is called after each batch read (the run's stop check: a large
@@ -254,16 +281,17 @@ def learn(
         tables.append((table, planned))
     # the name columns first; the public text only when they hold a rare word
     for table, planned in tables:
-        read = [c for c, t in planned.items() if t in NAME_TRANSFORMERS]
+        named = name_columns(planned)
+        read = list(named)
         for _, columns in db.iter_columns(table, read, None, batch_rows) if read else ():
             for name, values in zip(read, columns, strict=True):
-                source_words(planned[name], values, names)
+                source_words(named[name], values, names)
             if checkpoint is not None:
                 checkpoint()
     if not rare(names, ()):
         return {}
     for table, planned in tables:
-        people = any(t in NAME_TRANSFORMERS for t in planned.values())
+        people = bool(name_columns(planned))
         # (numbers, times, booleans and uuids hold no word: not read)
         wordless = {c.name for c in table.columns if c.kind in WORDLESS}
         read = [
@@ -303,15 +331,18 @@ def merge_counts(into: dict[tuple[str, str], int], more: Mapping[tuple[str, str]
 
 
 __all__ = [
+    "FULL_NAME",
     "GIVEN",
     "MIN_LETTERS",
     "NAME_TRANSFORMERS",
+    "PERSON_MARKS",
     "SURNAME",
     "WORDLESS",
     "cells_holding",
     "fold_text",
     "learn",
     "merge_counts",
+    "name_columns",
     "public_texts",
     "public_words",
     "rare",
