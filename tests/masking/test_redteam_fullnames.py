@@ -31,24 +31,19 @@ from tests.masking.survivors import survivors_anywhere
 from tests.masking.test_leak_traps import _customer as _leak_trap_customer
 from tests.masking.test_leak_traps import _execute
 from tests.masking.test_redteam_leakjson import _json_columns
+from tests.masking.test_redteam_otherrows import (
+    DOCS,
+    NOTES,
+    ORDINARY_DOC,
+    ORDINARY_NOTE,
+    _copies_clean,
+    _fails_as_checker_counts,
+    _planted,
+)
 
 N = 30
 B = {"full_name": "Ana Ganthriv", "email": "ana.ganthriv41@mail.example.org"}
 C = {"full_name": "Peter House", "email": "peter.house7@mail.example.org"}  # a common word
-ORDINARY_NOTE = "Deliver before noon, leave it at the house."
-ORDINARY_DOC: dict[str, Any] = {"theme": "dark", "notes": "Leave it at the house"}
-NOTES = [
-    "Met the Ganthriv family at the fair",
-    "Dinner with the Ganthrivs and Ana",
-    "GANTHRIV called twice, wants a refund",
-    "Gánthriv's order came back",
-]
-DOCS: list[Any] = [
-    {"theme": "dark", "Ganthriv family": 1},
-    {"notes": "Met the Ganthriv family"},
-    {"friends": ["the Ganthrivs", "Ana"]},
-    [{"kind": "list"}, {"who": "dinner at the GANTHRIVS"}],
-]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -105,23 +100,6 @@ def _planned(plan: Any, table: str, column: str) -> str:
     return str(tp.columns[column].transformer)
 
 
-def _word_hits(report: Any, column: str) -> int:
-    # (getattr: so this file runs, and fails, on the code before the fix)
-    return sum(h.cells for h in getattr(report, "word_hits", ()) if h.column == column)
-
-
-def _planted(cols: list[str]) -> list[tuple[str, list[Any]]]:
-    out: list[tuple[str, list[Any]]] = [
-        ("UPDATE customers SET notes = ? WHERE id = ?", [(t, k + 1)]) for k, t in enumerate(NOTES)
-    ]
-    out += [
-        (f"UPDATE customers SET {c} = ? WHERE id = ?", [(json.dumps(d), k + 1)])
-        for c in cols
-        for k, d in enumerate(DOCS)
-    ]
-    return out
-
-
 def test_a_full_names_rare_surname_inside_other_rows_text_is_seen(
     make: Callable[[], str],
 ) -> None:
@@ -132,22 +110,10 @@ def test_a_full_names_rare_surname_inside_other_rows_text_is_seen(
     per column."""
     src, tgt = make(), make()
     cols = _source(src, {}, {})
-    plan = build_plan(src).plan
+    plan = _copies_clean(src, tgt, cols, _checker)
     assert _planned(plan, "customers", "full_name") == "full_name"
-    run(plan, src, tgt, KEY, RunOptions())
-    report = verify(plan, src, tgt, KEY)
-    assert report.passed, report.to_json()
-    assert _checker(src, tgt, cols) == {}
     _execute(tgt, _planted(cols))
-    found = _checker(src, tgt, cols)
-    assert found == {f"customers.{c}": 4 for c in ["notes", *cols]}
-    report = verify(plan, src, tgt, KEY)
-    assert not report.passed
-    for c in ["notes", *cols]:
-        assert _word_hits(report, c) == found[f"customers.{c}"], report.to_json()
-    assert {h.kind for h in report.word_hits} == {"surname"}
-    assert verify(plan, src, tgt, KEY, jobs=2).word_hits == report.word_hits  # forked parts
-    assert "ganthriv" not in json.dumps(report.to_json()).lower()  # counts, never values
+    _fails_as_checker_counts(plan, src, tgt, cols, _checker(src, tgt, cols))
 
 
 def test_the_auto_plan_copies_a_full_names_surname_clean(make: Callable[[], str]) -> None:
@@ -157,12 +123,7 @@ def test_the_auto_plan_copies_a_full_names_surname_clean(make: Callable[[], str]
     copied as it was. Before: the copy kept the surname (4 cells per column)."""
     src, tgt = make(), make()
     cols = _source(src, dict(enumerate(NOTES, 1)), dict(enumerate(DOCS, 1)))
-    plan = build_plan(src).plan
-    run(plan, src, tgt, KEY, RunOptions())
-    report = verify(plan, src, tgt, KEY)
-    found = _checker(src, tgt, cols)
-    assert found == {}, (found, report.to_json())
-    assert report.passed, report.to_json()
+    _copies_clean(src, tgt, cols, _checker)
     kept = rows_of(tgt, f"SELECT notes FROM customers WHERE id > {len(NOTES)} AND id <= {N}")
     assert {r[0] for r in kept} == {ORDINARY_NOTE}
 

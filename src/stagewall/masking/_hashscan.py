@@ -99,6 +99,9 @@ class Sets:
     # the source's rare name words (word -> kind), searched as words in every text
     # of the target (:mod:`._namewords`)
     name_words: dict[str, str] = field(default_factory=dict)
+    # the columns whose values the plan generates (a pseudonymiser, FPE, a hash: not
+    # kept, not scrubbed): searched for rare words, not for rare words glued to digits
+    generated: frozenset[Col] = frozenset()
     _members: Members | None = field(default=None, init=False, repr=False, compare=False)
 
     def is_sensitive(self, hashes: H) -> npt.NDArray[np.bool_]:
@@ -150,6 +153,7 @@ class _Part:
     # the words of its name columns (word -> kind) and of its kept columns
     name_words: dict[str, str] = field(default_factory=dict)
     public_words: set[str] = field(default_factory=set)
+    generated: frozenset[Col] = frozenset()
 
 
 def hasher_for(key: MaskingKey) -> Hasher:
@@ -350,6 +354,7 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
         {p.table: p.key for p in parts if p.scrubbed},
         int(searched.size),
         words,
+        frozenset(c for p in parts for c in p.generated),
     )
     return sets
 
@@ -578,6 +583,11 @@ def _collect_part(
         tuple(table.primary_key),
         names,
         public,
+        frozenset(
+            (table.qualified, c)
+            for c, tr in zip(cols, transformers, strict=True)
+            if tr not in (None, KEEP) and tr.name not in SCRUBBERS
+        ),
     )
 
 
@@ -821,10 +831,15 @@ class PartScan:
         self.rows += m
         n = self.rows
         if sets.name_words:
+            source = sets.source_name(self.table)
             for i, c in enumerate(self.columns):
+                glued = (source, c) not in sets.generated
                 merge_counts(
                     self.words,
-                    {(c, k): x for k, x in cells_holding(columns[i], sets.name_words).items()},
+                    {
+                        (c, k): x
+                        for k, x in cells_holding(columns[i], sets.name_words, glued).items()
+                    },
                 )
         for i, c in enumerate(self.columns):
             values = as_documents(columns[i]) if i in self.documents else columns[i]
