@@ -118,3 +118,21 @@ def test_an_initial_glued_to_a_pseudonym_surname_is_no_hit() -> None:
     words = {"thorn": SURNAME}
     assert cells_holding(["thorn66", "66thorn"], words) == {}
     assert cells_holding(["Thorn called", "the Thorns"], words) == {SURNAME: 2}
+
+
+def test_a_rare_word_inside_an_e_mail_leaves_the_whole_e_mail_replaced() -> None:
+    """The detector finds an e-mail holding a rare surname, glued to digits or not
+    (``ana.ganthriv41@…``, ``ana.ganthriv@…``): text_scrub replaces the whole e-mail,
+    not the surname alone. Before (the plain word on main; the glued one with the
+    first cut of this change, seen as test_redteam_leakjson's e-mail key): the word's
+    span won over the e-mail's, ``ana.Smith41@mail.example.org`` was written, the
+    rest of the address kept."""
+    from stagewall.masking._namewords import SURNAME
+    from stagewall.masking.transformers import build_transformer
+
+    scrub = build_transformer("text_scrub", {}, key=KEY, salt="t")
+    scrub.learn({"ganthriv": SURNAME})  # type: ignore[attr-defined]
+    texts = ["mail ana.ganthriv41@mail.example.org", "mail ana.ganthriv@mail.example.org"]
+    for out in scrub.transform(texts):
+        assert isinstance(out, str) and out.startswith("mail ")
+        assert "mail.example.org" not in out and "ana." not in out, out
