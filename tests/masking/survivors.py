@@ -290,6 +290,25 @@ def _stem(word: str, surname: str) -> bool:
     )
 
 
+def glued_needles(surname: str) -> list[tuple[str, str]]:
+    """Needles for a surname glued to digits on either side or both, one word:
+    ``ganthriv87``, ``87ganthriv``, ``4ganthrivs2`` (four letters or more)."""
+    return [(w, "glued") for w in plain(surname).split() if len(w) >= 4 and w.isalpha()]
+
+
+def _glued(word: str, surname: str) -> bool:
+    return re.fullmatch(rf"\d*{surname}(?:s|es)?\d*", word) is not None
+
+
+def full_name_surnames(value: str) -> list[str]:
+    """The words of a person's full name that may be a surname: those before its
+    comma (``Ganthriv, Ana``), else all but its first (``Ana Maria Ganthriv``: a
+    middle name too; the first word may be a title)."""
+    if "," in value:
+        return plain(value.split(",")[0]).split()
+    return plain(value).split()[1:]
+
+
 def needles(kind: str, value: str) -> list[tuple[str, str]]:
     """(needle, where) pairs for one source value; where: "words" (the cell's words),
     "digits" (its digits alone) or "pairs" (its words and each two neighbours
@@ -485,6 +504,9 @@ def _holds(text: str, mine: list[tuple[str, str]]) -> bool:
         "digits": _digits(text),
         "pairs": f" {' '.join(ws + [a + b for a, b in pairwise(ws)])} ",
     }
+    glued = [n for n, where in mine if where == "glued"]
+    if glued and any(_glued(w, n) for w in ws for n in glued):
+        return True
     stems = [n for n, where in mine if where == "stem"]
     if stems and any(_stem(w, n) for w in ws for n in stems):
         return True
@@ -498,7 +520,9 @@ def _holds(text: str, mine: list[tuple[str, str]]) -> bool:
         if any(_login(w, n) for w in ws for n in logins):
             return True
     return any(
-        n in hay[where] for n, where in mine if where not in ("login", "stem", "prefix", "named")
+        n in hay[where]
+        for n, where in mine
+        if where not in ("login", "stem", "prefix", "named", "glued")
     )
 
 
@@ -653,17 +677,26 @@ def survivors_anywhere(
     table without a foreign key). Meant for kinds whose values identify on their
     own (phones, e-mails, IBANs, cards), not for names — unless ``where`` (an SQL
     condition on ``parent``) picks the rows whose names do (a surname no list
-    knows: every other row's name may be a pseudonym's too)."""
+    knows: every other row's name may be a pseudonym's too). Kind ``surname``: the
+    value as a word, in the plural and glued to digits (:func:`glued_needles`);
+    ``full name``: so each of its words that may be a surname
+    (:func:`full_name_surnames`)."""
     cols = list(sensitive)
     quoted = ", ".join(f'"{c}"' for c in cols)
     every: list[tuple[str, str]] = []
     cond = f" WHERE {where}" if where else ""
     for row in _rows(source, f'SELECT {quoted} FROM "{parent}"{cond}'):
         for c, v in zip(cols, row, strict=True):
-            if isinstance(v, str) and v:
-                every += needles(sensitive[c], v)
-                if sensitive[c] == "surname":  # the surname as a word, and its plural
-                    every += needles("name", v)
+            if not isinstance(v, str) or not v:
+                continue
+            if sensitive[c] == "full name":  # each word that may be a surname
+                for w in full_name_surnames(v):
+                    if len(w) >= 4 and w not in PARTICLES:
+                        every += needles("surname", w) + needles("name", w) + glued_needles(w)
+                continue
+            every += needles(sensitive[c], v)
+            if sensitive[c] == "surname":  # the surname as a word, its plural, glued
+                every += needles("name", v) + glued_needles(v)
     mine = list(dict.fromkeys(every))
     out: dict[str, int] = {}
     for table, tcols in texts.items():

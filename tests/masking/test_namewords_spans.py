@@ -2,7 +2,8 @@
 word matches; before, it tested every rare word found in the batch against every text
 (a batch naming many people cost texts x words: +27 % CPU for the masked copy of 300 k
 rows whose 20,000 surnames are all rare). Same spans as that way (Hypothesis, against
-the previous code kept here), NUL inside a text included."""
+the previous code kept here, which also finds a word glued to digits now), NUL inside
+a text included."""
 
 from __future__ import annotations
 
@@ -22,21 +23,29 @@ def _previous(texts: Sequence[str], words: Mapping[str, str]) -> list[list[tuple
         return out
     joined = fold_known("\x00".join(texts))
     named = _namewords._named(set(_namewords._WORD.findall(joined)), words)
-    if not named:
+    stuck = _namewords._glued(_namewords._glued_found(joined), words)
+    probes = [*named, *stuck]
+    if not probes:
         return out
-    probes = list(named)
     for i, t in enumerate(texts):
         folded = fold_known(t)
         if len(folded) == len(t) and any(p in folded for p in probes):
-            out[i] = [m.span() for m in _namewords._WORD.finditer(folded) if m[0] in named]
+            got = [m.span() for m in _namewords._WORD.finditer(folded) if m[0] in named]
+            got += [
+                m.span(1 if m[1] else 2)
+                for m in _namewords._GLUED.finditer(folded)
+                if (m[1] or m[2]) in stuck
+            ]
+            out[i] = sorted(got)
     return out
 
 
 WORDS = {"ganthriv": SURNAME, "quispeq": SURNAME, "yesicka": GIVEN, "zorvath": SURNAME}
+WORDS |= {"thorn": SURNAME}  # (glued: the username pseudonym's shape, t + horn: not found)
 _FRAGMENTS = [
     "Ganthriv", "ganthrivs", "GANTHRIVES", "Gánthriv", "quispeq", "Yesicka", "zorvath",
-    "ganthriv87", "xganthriv", "met the", " ", ", ", ".", "family", "house", "\x00",
-    "\uff27anthriv", "ß", "ﬁ", "\u200b", "ganth\u200briv", "Ana", "and", "-", "'s", "4qdk",
+    "ganthriv87", "xganthriv", "87", "4qdkqy4", "thorn", "met the", " ", ", ", ".", "family",
+    "house", "\x00", "\uff27anthriv", "ß", "ﬁ", "\u200b", "ganth\u200briv", "Ana", "and", "-", "'s", "4qdk",
 ]  # fmt: skip
 _TEXT = st.lists(st.sampled_from(_FRAGMENTS), max_size=8).map("".join)
 

@@ -106,17 +106,51 @@ def _word_hits(report: Any, column: str) -> int:
     return sum(h.cells for h in getattr(report, "word_hits", ()) if h.column == column)
 
 
-def _planted(cols: list[str]) -> list[tuple[str, list[Any]]]:
-    """Statements writing NOTES and DOCS into rows 1.. (never B's) of a database."""
+def _planted(
+    cols: list[str], notes: list[str] | None = None, docs: list[Any] | None = None
+) -> list[tuple[str, list[Any]]]:
+    """Statements writing ``notes`` and ``docs`` (NOTES and DOCS) into rows 1.. (never
+    B's) of a database."""
     out: list[tuple[str, list[Any]]] = [
-        ("UPDATE customers SET notes = ? WHERE id = ?", [(t, k + 1)]) for k, t in enumerate(NOTES)
+        ("UPDATE customers SET notes = ? WHERE id = ?", [(t, k + 1)])
+        for k, t in enumerate(NOTES if notes is None else notes)
     ]
     out += [
         (f"UPDATE customers SET {c} = ? WHERE id = ?", [(json.dumps(d), k + 1)])
         for c in cols
-        for k, d in enumerate(DOCS)
+        for k, d in enumerate(DOCS if docs is None else docs)
     ]
     return out
+
+
+def _copies_clean(
+    src: str, tgt: str, cols: list[str], checker: Callable[[str, str, list[str]], Any]
+) -> Any:
+    """The unedited auto plan's copy of ``src`` into ``tgt``: ``checker`` finds nothing
+    in it and verify passes. The plan."""
+    plan = build_plan(src).plan
+    run(plan, src, tgt, KEY, RunOptions())
+    report = verify(plan, src, tgt, KEY)
+    found = checker(src, tgt, cols)
+    assert found == {}, (found, report.to_json())
+    assert report.passed, report.to_json()
+    return plan
+
+
+def _fails_as_checker_counts(
+    plan: Any, src: str, tgt: str, cols: list[str], found: dict[str, int]
+) -> None:
+    """Verify of ``tgt`` fails with each cell of the notes and ``cols`` counted as the
+    checker counted it (``found``: 4 per column), as a surname, alike in forked
+    parts, never showing the word."""
+    assert found == {f"customers.{c}": 4 for c in ["notes", *cols]}
+    report = verify(plan, src, tgt, KEY)
+    assert not report.passed
+    for c in ["notes", *cols]:
+        assert _word_hits(report, c) == found[f"customers.{c}"], report.to_json()
+    assert {h.kind for h in report.word_hits} == {"surname"}
+    assert verify(plan, src, tgt, KEY, jobs=2).word_hits == report.word_hits  # forked parts
+    assert "ganthriv" not in json.dumps(report.to_json()).lower()  # counts, never values
 
 
 def test_another_rows_rare_surname_inside_text_is_seen(make: Callable[[], str]) -> None:
@@ -127,22 +161,9 @@ def test_another_rows_rare_surname_inside_text_is_seen(make: Callable[[], str]) 
     column."""
     src, tgt = make(), make()
     cols = _source(src, {}, {})
-    plan = build_plan(src).plan
-    run(plan, src, tgt, KEY, RunOptions())
-    report = verify(plan, src, tgt, KEY)
-    assert report.passed, report.to_json()
-    assert _checker(src, tgt, cols) == {}
+    plan = _copies_clean(src, tgt, cols, _checker)
     _execute(tgt, _planted(cols))
-    found = _checker(src, tgt, cols)
-    assert found == {f"customers.{c}": 4 for c in ["notes", *cols]}
-    report = verify(plan, src, tgt, KEY)
-    assert not report.passed
-    for c in ["notes", *cols]:
-        assert _word_hits(report, c) == found[f"customers.{c}"], report.to_json()
-    assert {h.kind for h in report.word_hits} == {"surname"}
-    assert verify(plan, src, tgt, KEY, jobs=2).word_hits == report.word_hits  # forked parts
-    text = json.dumps(report.to_json()).lower()
-    assert "ganthriv" not in text  # counts, never values
+    _fails_as_checker_counts(plan, src, tgt, cols, _checker(src, tgt, cols))
 
 
 def test_the_auto_plan_runs_clean_with_such_a_text(make: Callable[[], str]) -> None:
@@ -154,19 +175,14 @@ def test_the_auto_plan_runs_clean_with_such_a_text(make: Callable[[], str]) -> N
     src, tgt = make(), make()
     notes = {k + 1: t for k, t in enumerate(NOTES)}
     cols = _source(src, notes, {k + 1: d for k, d in enumerate(DOCS)})
-    plan = build_plan(src).plan
-    run(plan, src, tgt, KEY, RunOptions())
-    report = verify(plan, src, tgt, KEY)
-    found = _checker(src, tgt, cols)
-    assert found == {}, (found, report.to_json())
-    assert report.passed, report.to_json()
+    _copies_clean(src, tgt, cols, _checker)
     kept = rows_of(tgt, f"SELECT notes FROM customers WHERE id > {len(NOTES)} AND id <= {N}")
     assert {r[0] for r in kept} == {ORDINARY_NOTE}
 
 
 def test_which_name_words_are_rare() -> None:
     """Rare: at least 4 letters, in no name list, no common word, no pseudonym, no
-    word the source makes public; a full name's words are not searched. A rare
+    word the source makes public (a full name's: test_redteam_fullnames.py). A rare
     surname's plural the source makes public is no hit."""
     from stagewall.masking._namewords import GIVEN, NONE, SURNAME, rare, source_words
     from stagewall.masking.transformers import _dicts
@@ -190,9 +206,9 @@ def test_which_name_words_are_rare() -> None:
 
 def test_cells_holding_counts_words_not_substrings() -> None:
     """A cell counts when it holds the word (any case, accents, plural, inside JSON
-    keys, escaped in JSON text, as UTF-8 bytes); a longer word merely containing it,
-    or one with a digit beside it, does not count; a cell without any name stays
-    clean."""
+    keys, escaped in JSON text, as UTF-8 bytes, glued to digits); a longer word
+    merely containing it, or a run of letters and digits holding other letters too,
+    does not count; a cell without any name stays clean."""
     from stagewall.masking._namewords import GIVEN, SURNAME, cells_holding
 
     words = {"ganthriv": SURNAME, "quillona": GIVEN}
@@ -203,14 +219,15 @@ def test_cells_holding_counts_words_not_substrings() -> None:
         {"Ganthriv family": 1},
         [{"x": "Quillona and Ganthriv"}],
         "ganthrivson is someone else",
-        "ganthriv87 is a login",  # (a word has no digit beside it)
+        "ganthriv87 is a login",  # (glued to digits: test_redteam_gluednames.py)
+        "4qdkqy4ganthriv@mail.example.org",  # (a random tail's run: no word)
         "Deliver before noon",
         None,
         12345,
         '{"k": "G\\u00e1nthriv"}',
         b"Ganthriv, as bytes",
     ]
-    assert cells_holding(cells, words) == {SURNAME: 7, GIVEN: 1}
+    assert cells_holding(cells, words) == {SURNAME: 8, GIVEN: 1}
     assert cells_holding(["Deliver before noon", "Paid by card."], words) == {}
 
 

@@ -31,11 +31,11 @@ from stagewall.masking._documents import as_documents, is_document
 from stagewall.masking._gate import Gate, holds_compact_iban, unit_keys
 from stagewall.masking._known_rows import KnownRows, known_spec
 from stagewall.masking._namewords import (
-    NAME_TRANSFORMERS,
     SURNAME,
     WORDLESS,
     cells_holding,
     merge_counts,
+    name_columns,
     people_tables,
     public_texts,
     rare,
@@ -100,6 +100,9 @@ class Sets:
     # the source's rare name words (word -> kind), searched as words in every text
     # of the target (:mod:`._namewords`)
     name_words: dict[str, str] = field(default_factory=dict)
+    # the columns whose values the plan generates (a pseudonymiser, FPE, a hash: not
+    # kept, not scrubbed): searched for rare words, not for rare words glued to digits
+    generated: frozenset[Col] = frozenset()
     _members: Members | None = field(default=None, init=False, repr=False, compare=False)
 
     def is_sensitive(self, hashes: H) -> npt.NDArray[np.bool_]:
@@ -151,6 +154,7 @@ class _Part:
     # the words of its name columns (word -> kind) and of its kept columns
     name_words: dict[str, str] = field(default_factory=dict)
     public_words: set[str] = field(default_factory=set)
+    generated: frozenset[Col] = frozenset()
 
 
 def hasher_for(key: MaskingKey) -> Hasher:
@@ -351,6 +355,7 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
         {p.table: p.key for p in parts if p.scrubbed},
         int(searched.size),
         words,
+        frozenset(c for p in parts for c in p.generated),
     )
     return sets
 
@@ -457,7 +462,10 @@ def _collect_part(
     # (catalogue text: titles, product and band names)
     names: dict[str, str] = {}
     public: set[str] = set()
-    people = any(map(_names, transformers)) or table.qualified in people_tables(plan, schema)
+    named = name_columns(
+        {c: tr.name for c, tr in zip(cols, transformers, strict=True) if tr not in (None, KEEP)}
+    )
+    people = bool(named) or table.qualified in people_tables(plan, schema)
     n = 0
     for m, columns in db.iter_columns(table, cols, where, batch_rows):
         n += m
@@ -469,8 +477,8 @@ def _collect_part(
         for i, c in enumerate(cols):
             values = columns[i]
             tr = transformers[i]
-            if _names(tr):
-                source_words(tr.name, values, names)
+            if c in named:
+                source_words(named[c], values, names)
             # a scrubber searches the very texts whose units are found here again:
             # the detector remembers their findings for it (findings depend on the
             # text alone)
@@ -577,6 +585,11 @@ def _collect_part(
         tuple(table.primary_key),
         names,
         public,
+        frozenset(
+            (table.qualified, c)
+            for c, tr in zip(cols, transformers, strict=True)
+            if tr not in (None, KEEP) and tr.name not in SCRUBBERS
+        ),
     )
 
 
@@ -619,10 +632,6 @@ def changed_units(
     at = np.flatnonzero(~kept)
     got = hasher.flat([outputs[i] for i in at.tolist()])
     return FlatUnits(at[got.owner], got.kind, got.hashes), kept
-
-
-def _names(tr: Any) -> bool:
-    return tr is not None and tr != KEEP and tr.name in NAME_TRANSFORMERS
 
 
 def _scrubs(tr: Any) -> bool:
@@ -824,10 +833,15 @@ class PartScan:
         self.rows += m
         n = self.rows
         if sets.name_words:
+            source = sets.source_name(self.table)
             for i, c in enumerate(self.columns):
+                glued = (source, c) not in sets.generated
                 merge_counts(
                     self.words,
-                    {(c, k): x for k, x in cells_holding(columns[i], sets.name_words).items()},
+                    {
+                        (c, k): x
+                        for k, x in cells_holding(columns[i], sets.name_words, glued).items()
+                    },
                 )
         for i, c in enumerate(self.columns):
             values = as_documents(columns[i]) if i in self.documents else columns[i]

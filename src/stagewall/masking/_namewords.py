@@ -6,19 +6,20 @@ its own and related rows (:mod:`._rowcheck`). Neither saw another row's surname
 that no name list knows (``Ganthriv``) written inside a longer text or key of an
 unrelated row: ``{"Ganthriv family": 1}``, ``Dinner with the Ganthrivs and Ana``.
 
-Here the source's name columns (planned ``first_name``, ``last_name``,
-``full_name``) give their words; those that are *rare* are searched as words in
-every text cell and JSON document of the target (keys and leaves alike), folded
-(case, accents, look-alike letters, invisible characters) and in the plural
-(``-s``, ``-es``). A word is rare when it has at least :data:`MIN_LETTERS`
-letters and is none of: a name of the detector's name lists (any of its locales:
-the transformers draw their pseudonyms from a subset of them), a word of the
-pseudonyms' city and street lists, a common English word or reviewed technical
-term (:func:`._ordinary.ordinary`), a word of a column the plan keeps (public:
-film titles, product names). What is left are words that name someone and
-nothing else, so a target cell holding one is the person's name surviving; a
-hit is reported as table, column, kind (surname or given name) and cell count,
-never the word. See docs/masking.md ("What verify checks").
+Here the source's name columns (planned ``first_name``, ``last_name``, and
+``full_name`` in a table that looks like people: :func:`name_columns`) give their
+words; those that are *rare* are searched as words in every text cell and JSON
+document of the target (keys and leaves alike), folded (case, accents, look-alike
+letters, invisible characters), in the plural (``-s``, ``-es``) and glued to
+digits (``ganthriv87``, ``87ganthriv``: :data:`_GLUED`). A word is rare when it has
+at least :data:`MIN_LETTERS` letters and is none of: a name of the detector's name
+lists (any of its locales: the transformers draw their pseudonyms from a subset of
+them), a word of the pseudonyms' city and street lists, a common English word or
+reviewed technical term (:func:`._ordinary.ordinary`), a word of a column the plan
+keeps (public: film titles, product names). What is left are words that name someone
+and nothing else, so a target cell holding one is the person's name surviving; a hit
+is reported as table, column, kind (surname or given name) and cell count, never the
+word. See docs/masking.md ("What verify checks").
 """
 
 from __future__ import annotations
@@ -36,12 +37,30 @@ MIN_LETTERS = 4
 SURNAME, GIVEN = "surname", "given name"
 NONE = ""  # (a word that is no hit: see :func:`rare`)
 # the planned name transformers whose values' words are searched: one person's
-# given name or surname each (a full name's words are not: such a column often holds
-# bands, firms and several people, "Black Sabbath", "Jobim, Vinicius de Moraes")
+# given name or surname each
 NAME_TRANSFORMERS = frozenset({"first_name", "last_name"})
+# a full name's surname-like words are searched only in a table that looks like
+# people: one with a column planned as one of these beside it (a full name elsewhere
+# often holds bands, firms and several people: Chinook's Track.Composer, "Black
+# Sabbath", "Jobim, Vinicius de Moraes")
+FULL_NAME = "full_name"
+PERSON_MARKS = frozenset({"email", "phone", "birth_date", *NAME_TRANSFORMERS})
 # a word: a run of letters with neither a letter nor a digit on either side (the
 # letters of a pseudonym's random tail, ``4qdkqy4bale``, are no word)
 _WORD = re.compile(rf"(?<![^\W_])[^\W\d_]{{{MIN_LETTERS},}}(?![^\W_])")
+# such a word glued to digits on either side or both, the run of letters and digits
+# holding no other letter (``ganthriv87``, ``87ganthriv``, ``4ganthriv2``; the word
+# is group 1 or 2). A pseudonym e-mail's random tail, ``4qdkqy4bale``, holds none.
+# Searched in the text a column passes through or scrubs, not in values the plan
+# generates (fpe_alnum writes random letters beside digits: noise), and not when the
+# word is one letter glued to a word of no one in particular (see :func:`_glued`)
+_GLUED = re.compile(
+    rf"(?<![^\W_])(?:\d+([^\W\d_]{{{MIN_LETTERS},}})\d*|([^\W\d_]{{{MIN_LETTERS},}})\d+)(?![^\W_])"
+)
+# public text is read for both: its words and its words glued to digits (group 1)
+_PUBLIC = re.compile(rf"(?<![^\W_])\d*([^\W\d_]{{{MIN_LETTERS},}})\d*(?![^\W_])")
+_DIGIT = re.compile(r"\d")
+_FIRST = re.compile(r"[^\W_]+")  # a full name's first word (of any length)
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
@@ -62,15 +81,36 @@ def fold_text(text: str) -> str:
     return fold_known(text)
 
 
+def name_columns(planned: Mapping[str, str]) -> dict[str, str]:
+    """The columns of a table (column → planned transformer: ``planned``) whose words
+    are the source's name words, with their transformer: those planned
+    ``first_name`` or ``last_name``, and ``full_name`` when the table looks like
+    people (a column planned as one of :data:`PERSON_MARKS` beside it)."""
+    out = {c: t for c, t in planned.items() if t in NAME_TRANSFORMERS}
+    if any(t in PERSON_MARKS for t in planned.values()):
+        out.update({c: t for c, t in planned.items() if t == FULL_NAME})
+    return out
+
+
 def source_words(transformer: str, values: Sequence[object], into: dict[str, str]) -> None:
-    """The words of a name column's ``values`` (planned ``transformer``, one of
-    :data:`NAME_TRANSFORMERS`) with their kind, into ``into`` (a surname wins over a
-    given name for a word that is both)."""
+    """The words of a name column's ``values`` (planned ``transformer``: ``first_name``,
+    ``last_name`` or ``full_name``) with their kind, into ``into`` (a surname wins over
+    a given name for a word that is both). A full name gives its surname-like words
+    only: those after its first (``Ana Maria Ganthriv``: ``maria``, ``ganthriv``), or
+    those before a comma (``Ganthriv, Ana``); its first word may be a title."""
     texts = [v for v in values if type(v) is str and v]
     if not texts:
         return
-    kind = SURNAME if transformer == "last_name" else GIVEN
-    for w in set(_WORD.findall(fold_text("\x00".join(texts)))):
+    kind = GIVEN if transformer == "first_name" else SURNAME
+    folded = fold_text("\x00".join(texts))
+    if transformer == FULL_NAME:
+        found: set[str] = set()
+        for one in folded.split("\x00"):
+            head = one.split(",", 1)[0] if "," in one else _FIRST.sub("", one, count=1)
+            found.update(_WORD.findall(head))
+    else:
+        found = set(_WORD.findall(folded))
+    for w in found:
         if into.get(w) != SURNAME:
             into[w] = kind
 
@@ -84,7 +124,7 @@ def public_texts(texts: Sequence[str], into: set[str]) -> None:
     """The words of ``texts``, into ``into`` (a text repeated in ``texts`` read once:
     kept columns repeat their values, a country or a status on every row)."""
     if texts:
-        into.update(_WORD.findall(fold_text("\x00".join(dict.fromkeys(texts)))))
+        into.update(_PUBLIC.findall(fold_text("\x00".join(dict.fromkeys(texts)))))
 
 
 @cache
@@ -163,29 +203,54 @@ def _named(found: Iterable[str], words: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def cells_holding(values: Sequence[object], words: Mapping[str, str]) -> dict[str, int]:
-    """Cells of ``values`` holding a rare word of ``words`` (or its plural), per kind
-    (a cell counts once per kind)."""
+def _glued_found(folded: str) -> set[str]:
+    """The words of ``folded`` glued to digits (:data:`_GLUED`)."""
+    if _DIGIT.search(folded) is None:
+        return set()
+    return {a or b for a, b in _GLUED.findall(folded)}
+
+
+def _glued(found: Iterable[str], words: Mapping[str, str]) -> dict[str, str]:
+    """:func:`_named` for words found glued to digits, less those that are one letter
+    glued to a word of no one in particular: that is the shape of the ``username``
+    pseudonym (an initial, a dictionary surname, two digits: ``t`` ``horn`` ``66``)
+    that the copy writes, in a login column and for a row's own mailbox in scrubbed
+    text; Pagila's rare surname ``Thorn`` was found in the pseudonym ``thorn66``."""
+    named = _named(found, words)
+    if not named:
+        return named
+    common = _common()
+    return {w: k for w, k in named.items() if w[1:] not in common}
+
+
+def cells_holding(
+    values: Sequence[object], words: Mapping[str, str], glued: bool = True
+) -> dict[str, int]:
+    """Cells of ``values`` holding a rare word of ``words`` (or its plural), or with
+    ``glued`` one glued to digits (:data:`_GLUED`), per kind (a cell counts once per
+    kind)."""
     if not words:
         return {}
     texts = _texts(values)
     if not texts:
         return {}
     folded = fold_text("\x00".join(texts))
-    found = set(_WORD.findall(folded))
     # (a word is one of ``words`` or its plural: only those of the batch are tried)
-    named = _named(found, words)
-    if not named:
+    named = _named(set(_WORD.findall(folded)), words)
+    stuck = _glued(_glued_found(folded), words) if glued else {}
+    if not named and not stuck:
         return {}
     counts: dict[str, int] = {}
     cells = folded.split("\x00")
     if len(cells) != len(texts):  # a text held NUL: each on its own
         cells = [fold_text(t) for t in texts]
-    probes = list(named)
+    probes = list(named.keys() | stuck.keys())
     for cell in cells:
         if not any(p in cell for p in probes):
             continue
         kinds = {named[w] for w in _WORD.findall(cell) if w in named}
+        if stuck:
+            kinds.update(stuck[w] for w in _glued_found(cell) if w in stuck)
         for kind in kinds:
             counts[kind] = counts.get(kind, 0) + 1
     return counts
@@ -193,7 +258,8 @@ def cells_holding(values: Sequence[object], words: Mapping[str, str]) -> dict[st
 
 def spans(texts: Sequence[str], words: Mapping[str, str]) -> list[list[tuple[int, int]]]:
     """Where each of ``texts`` holds a rare word of ``words`` (or a rare surname's
-    plural): ``(start, end)`` spans, positions of the text itself (folded one
+    plural), as a word or glued to digits (:data:`_GLUED`; the span is its letters):
+    ``(start, end)`` spans, positions of the text itself (folded one
     character for one: no JSON escapes or invisible characters read here). A batch
     without one costs one C-level pass."""
     from stagewall.masking.transformers._known import fold_known
@@ -203,7 +269,8 @@ def spans(texts: Sequence[str], words: Mapping[str, str]) -> list[list[tuple[int
         return out
     joined = fold_known("\x00".join(texts))
     named = _named(set(_WORD.findall(joined)), words)
-    if not named:
+    stuck = _glued(_glued_found(joined), words)
+    if not named and not stuck:
         return out
     # the texts holding one: from the joined text's own word matches (a NUL is no
     # word character, so each match lies inside one text), not by testing every
@@ -211,16 +278,29 @@ def spans(texts: Sequence[str], words: Mapping[str, str]) -> list[list[tuple[int
     # every text when one holds a NUL itself
     seps = [m.start() for m in _SEP.finditer(joined)]
     if len(seps) == len(texts) - 1:
-        holding: Iterable[int] = sorted(
-            {bisect_right(seps, m.start()) for m in _WORD.finditer(joined) if m[0] in named}
-        )
+        at = {bisect_right(seps, m.start()) for m in _WORD.finditer(joined) if m[0] in named}
+        if stuck:
+            at.update(
+                bisect_right(seps, m.start())
+                for m in _GLUED.finditer(joined)
+                if (m[1] or m[2]) in stuck
+            )
+        holding: Iterable[int] = sorted(at)
     else:
         holding = range(len(texts))
     for i in holding:
         t = texts[i]
         folded = fold_known(t)
         if len(folded) == len(t):
-            out[i] = [m.span() for m in _WORD.finditer(folded) if m[0] in named]
+            got = [m.span() for m in _WORD.finditer(folded) if m[0] in named]
+            if stuck:  # (a run of letters touches a digit or not: no overlap)
+                got += [
+                    m.span(1 if m[1] else 2)
+                    for m in _GLUED.finditer(folded)
+                    if (m[1] or m[2]) in stuck
+                ]
+                got.sort()
+            out[i] = got
     return out
 
 
@@ -235,7 +315,7 @@ def learn(
     checkpoint: Callable[[], None] | None = None,
 ) -> dict[str, str]:
     """The source's rare name words (:func:`rare`), read once before a copy: the
-    words of its ``first_name`` and ``last_name`` columns, less those its kept
+    words of its name columns (:func:`name_columns`), less those its kept
     columns, and the scrubbed text of its tables not about people
     (:func:`people_tables`), make public — as verify reads them (``_hashscan``).
     Memory: the distinct words.
@@ -255,10 +335,11 @@ def learn(
         tables.append((table, planned))
     # the name columns first; the public text only when they hold a rare word
     for table, planned in tables:
-        read = [c for c, t in planned.items() if t in NAME_TRANSFORMERS]
+        named = name_columns(planned)
+        read = list(named)
         for _, columns in db.iter_columns(table, read, None, batch_rows) if read else ():
             for name, values in zip(read, columns, strict=True):
-                source_words(planned[name], values, names)
+                source_words(named[name], values, names)
             if checkpoint is not None:
                 checkpoint()
     if not rare(names, ()):
@@ -282,8 +363,8 @@ def learn(
 
 
 def people_tables(plan: Any, schema: Any) -> frozenset[str]:
-    """The tables (qualified) whose rows are about people: those with a column
-    planned ``first_name`` or ``last_name``, and those that refer to one through
+    """The tables (qualified) whose rows are about people: those with a name column
+    (:func:`name_columns`), and those that refer to one through
     their foreign keys, directly or through other tables (a customer's tickets, a
     ticket's messages; a ``customer_id`` with no foreign key declared counts as one:
     :func:`._known_rows.references`). Their scrubbed text is never catalogue text: a
@@ -294,15 +375,15 @@ def people_tables(plan: Any, schema: Any) -> frozenset[str]:
     from stagewall.masking._known_rows import references
     from stagewall.masking.db import copy_columns
 
-    people = {
-        t.qualified
-        for t in schema.tables
-        if any(
-            (cp := plan.column(t.qualified, c.name)) is not None
-            and cp.transformer in NAME_TRANSFORMERS
+    people = set()
+    for t in schema.tables:
+        planned = {
+            c.name: cp.transformer
             for c in copy_columns(t)
-        )
-    }
+            if (cp := plan.column(t.qualified, c.name)) is not None
+        }
+        if name_columns(planned):
+            people.add(t.qualified)
     refs = {
         t.qualified: {
             f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
@@ -342,15 +423,18 @@ def merge_counts(into: dict[tuple[str, str], int], more: Mapping[tuple[str, str]
 
 
 __all__ = [
+    "FULL_NAME",
     "GIVEN",
     "MIN_LETTERS",
     "NAME_TRANSFORMERS",
+    "PERSON_MARKS",
     "SURNAME",
     "WORDLESS",
     "cells_holding",
     "fold_text",
     "learn",
     "merge_counts",
+    "name_columns",
     "people_tables",
     "public_texts",
     "public_words",

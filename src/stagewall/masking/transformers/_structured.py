@@ -151,19 +151,26 @@ class TextScrub(Transformer):
 
         pats = _Patterns(known)
         own = _own_spans(texts, pats)
+        detections = detect_findings(texts)
+        subs = self._subs
         if self._learned:
             from stagewall.masking._namewords import spans as learned_spans
 
             for i, got in enumerate(learned_spans(texts, self._learned)):
+                if not got:
+                    continue
+                # (a rare word inside what the detector finds, the mailbox of an
+                # e-mail, ganthriv41@..., leaves the whole finding to be replaced)
+                outer = [f for f in detections[i] if f[2] in subs]
+                got = [(a, b) for a, b in got if all(b <= f[0] or a >= f[1] for f in outer)]
                 if got:
                     own[i] = merged_spans(own[i] + [(a, b, "name") for a, b in got])
         spans: list[list[tuple[int, int, str, str]]] = []
         wanted: dict[str, list[str]] = {}
-        subs = self._subs
         found: list[tuple[int, int, str, str]]
         # each finding as (start, end, kind, value as the detector read it: a phone in
         # Arabic-Indic digits gets the pseudonym of its ASCII digits)
-        for t, mine, detected in zip(texts, own, detect_findings(texts), strict=True):
+        for t, mine, detected in zip(texts, own, detections, strict=True):
             if not mine:
                 if not detected:
                     spans.append([])
