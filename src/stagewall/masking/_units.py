@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import marshal
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -501,9 +502,40 @@ _DOC_SEP_TEXT = ', "\\u0000\\u0001", '
 
 def _canonical_many(docs: list[Any]) -> list[str | None]:
     """Each document's canonical text (``json.dumps`` with sorted keys), None for
-    one holding a non-JSON type (Decimal, datetime); in one encoder call."""
+    one holding a non-JSON type (Decimal, datetime); in one encoder call, of each
+    distinct document once when a batch repeats its documents (:func:`_distinct`)."""
+    keys = _distinct(docs)
+    if keys is None:
+        return _encode_canonical(docs)
+    one = dict(zip(keys, docs, strict=True))  # a document of each key (all alike)
+    texts = _encode_canonical(list(one.values()))
+    return list(map(dict(zip(one, texts, strict=True)).__getitem__, keys))
+
+
+def _encode_canonical(docs: list[Any]) -> list[str | None]:
     got = encode_many(_CANON, docs)
     return got if got is not None else [_canonical(d) for d in docs]  # type: ignore[return-value]
+
+
+def _distinct(docs: list[Any]) -> list[bytes] | None:
+    """A key per document that is equal only for documents whose every part is of
+    the same exact type and value, in the same order: their ``marshal`` bytes
+    (version 2, which keeps no references), which tell 1, 1.0 and True apart and
+    refuse any other type (a subclass, a Decimal); equal keys, equal canonical
+    texts. None when a document refuses, or when the first :data:`_SAMPLE`
+    documents are mostly distinct (then keying them all would cost more than it
+    saves)."""
+    if len(docs) < 2 * _SAMPLE:
+        return None
+    try:
+        if len(set(map(marshal.dumps, docs[:_SAMPLE], repeat(2)))) > _SAMPLE // 2:
+            return None
+        return list(map(marshal.dumps, docs, repeat(2)))
+    except ValueError:  # unmarshallable, or nested too deeply
+        return None
+
+
+_SAMPLE = 32  # documents of a batch sampled for repeats
 
 
 def encode_many(encode: Callable[[Any], str], docs: Sequence[Any]) -> list[str] | None:
