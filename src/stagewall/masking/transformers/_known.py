@@ -594,7 +594,16 @@ def patterns(transformer: str, value: str) -> tuple[tuple[str, bool], ...]:
     out = _patterns(transformer, value)
     for other in spellings(transformer, value):
         out += _patterns(transformer, other)
-    return tuple(dict.fromkeys(out))
+    found = tuple(dict.fromkeys(out))
+    # a street's core marks first, every spelling's (Pairs.hits looks for them at the
+    # front only; patterns_many orders them so): Annaßcalle's and Annasscalle's marks
+    # both before their word patterns
+    if len(found) > 1 and any(p[:1] == CORE for p, _ in found[1:]):
+        found = (
+            *(pc for pc in found if pc[0][:1] == CORE),
+            *(pc for pc in found if pc[0][:1] != CORE),
+        )
+    return found
 
 
 def _patterns(transformer: str, value: str) -> list[tuple[str, bool]]:
