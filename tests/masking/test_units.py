@@ -89,6 +89,7 @@ def _by_value(h: Hasher, values: list[Any]) -> list[tuple[list[int], list[int], 
         _norm,
         _text,
     )
+    from stagewall.masking.transformers._confusables import latin_readings
 
     out: list[tuple[list[int], list[int], list[int]]] = [([], [], []) for _ in values]
     scan: list[tuple[int, str]] = []
@@ -100,18 +101,23 @@ def _by_value(h: Hasher, values: list[Any]) -> list[tuple[list[int], list[int], 
             if n is not None:
                 whole.append(h.h(n))
             for leaf in _leaves(doc):
-                n = _norm(leaf)
-                if n is not None:
-                    leaves.append(h.h(n))
-                    if len(leaf) >= MIN_SCAN:
-                        scan.append((i, leaf))
+                # a leaf with a word in look-alike letters: its Latin reading too
+                for one in (leaf, *(r for _, r in latin_readings([leaf]))):
+                    n = _norm(one)
+                    if n is not None:
+                        leaves.append(h.h(n))
+                        if len(one) >= MIN_SCAN:
+                            scan.append((i, one))
             continue
         text = _text(value)
-        n = _norm(text) if text is not None else None
-        if text is not None and n is not None:
-            whole.append(h.h(n))
-            if isinstance(value, str) and len(text) >= MIN_SCAN:
-                scan.append((i, text[:MAX_TEXT_SCAN]))
+        # a text with a word in look-alike letters: its Latin reading is one more text
+        readings = [r for _, r in latin_readings([text])] if isinstance(value, str) else []
+        for one in (text, *readings) if text is not None else ():
+            n = _norm(one)
+            if n is not None:
+                whole.append(h.h(n))
+                if isinstance(value, str) and len(one) >= MIN_SCAN:
+                    scan.append((i, one[:MAX_TEXT_SCAN]))
     for i, text in scan:  # one text at a time: the batch detector must agree
         for m in detect_in_text(text):
             n = _norm(m.text)
