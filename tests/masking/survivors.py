@@ -418,6 +418,37 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
     return out
 
 
+_MONTH_NAMES = [
+    "january", "february", "march", "april", "may", "june", "july", "august",
+    "september", "october", "november", "december",
+]  # fmt: skip
+
+
+def date_needles(value: Any) -> list[tuple[str, str]]:
+    """(needle, "words") pairs of a date of birth (a ``date``, or text starting
+    ``YYYY-MM-DD``): year-month-day, day-month-year and month-day-year with or
+    without leading zeros, and day and year around the English month's name or its
+    first three letters (``sept`` too), either order. Any separators: the cell's
+    words are compared."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, str):
+        m = re.match(r"(\d{4})-(\d\d)-(\d\d)", value)
+        value = dt.date(int(m[1]), int(m[2]), int(m[3])) if m else None
+    if not isinstance(value, dt.date):
+        return []
+    y, mo, d = str(value.year), value.month, value.day
+    days, months = {str(d), f"{d:02d}"}, {str(mo), f"{mo:02d}"}
+    names = {_MONTH_NAMES[mo - 1], _MONTH_NAMES[mo - 1][:3]} | ({"sept"} if mo == 9 else set())
+    seqs = [(y, a, b) for a in months for b in days]
+    seqs += [(b, a, y) for a in months for b in days]
+    seqs += [(a, b, y) for a in months for b in days]
+    seqs += [(b, n, y) for n in names for b in days] + [(n, b, y) for n in names for b in days]
+    return [(f" {' '.join(s)} ", "words") for s in sorted(set(seqs))]
+
+
 def _plural_ends(last: str) -> list[str]:
     """English plural endings of a surname: -s (not after s), -es after s, x, z, ch, sh."""
     return ([] if last.endswith("s") else ["s"]) + (
@@ -600,7 +631,9 @@ def survivors(
     ):
         found: list[tuple[str, str]] = []
         for c, v in zip(cols, row[1:], strict=True):
-            if isinstance(v, str) and v:
+            if sensitive[c] == "date":
+                found += date_needles(v)
+            elif isinstance(v, str) and v:
                 found += needles(sensitive[c], v)
                 if planned.get(c) == "last_name":  # a surname, whatever its column's name
                     found += stem_needles(v) + needles("surname", v)

@@ -4,7 +4,7 @@ verify builds a row's patterns only where its compact text holds one of its valu
 anchors. That is sound when every pattern ``checked_patterns_many`` gives a value
 holds one of its anchors without its spaces (and a value has anchors exactly when it
 has patterns, so the lookups hold the same rows). Checked here on generated values
-of every kind (names with particles, initials and apostrophes, streets with street
+of every kind (dates of birth, names with particles, initials and apostrophes, streets with street
 words, endings and house numbers, phones, e-mails, postcodes, identifiers; accents,
 umlauts, look-alike letters, full-width digits, entities), and end to end: targets
 written with a pattern of their row's value (in any case, with any separators, glued
@@ -15,6 +15,7 @@ give the search the same hits as the search that tests every row's patterns.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -69,6 +70,9 @@ values = st.one_of(
     st.text(alphabet="aäoöuüeßøAÖÜEéCcrs'\u2019 -./@0123456789٣", min_size=1, max_size=20),
     # phone numbers: a country code or a trunk prefix, then groups of digits
     st.lists(st.sampled_from(_DIGIT_GROUPS), min_size=2, max_size=5).map(" ".join),
+    # dates (a birth_date value's ISO text: its patterns are its writings, its anchor
+    # the year)
+    st.dates(dt.date(1900, 1, 1), dt.date(2030, 12, 31)).map(dt.date.isoformat),
 )
 pairs = st.tuples(st.sampled_from(TRANSFORMERS), values)
 

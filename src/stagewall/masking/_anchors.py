@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from stagewall.masking.transformers._birthdates import DATE_KIND, date_anchor
 from stagewall.masking.transformers._known import (
     _NAME_KINDS,
     _PARTICLES,
@@ -47,6 +48,8 @@ def anchors_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
     a pattern."""
     if kind is None or not ws:
         return []
+    if kind == DATE_KIND:  # (every writing of a date holds its year: date_patterns)
+        return date_anchor(ws)
     if kind in _NAME_KINDS:  # (a surname column's value: its plural holds the word)
         # _patterns_of: each part alone (and letter-spaced: the same letters); the
         # phrase, the words joined either way (the words of all parts); a login of an

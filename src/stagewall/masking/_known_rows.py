@@ -22,6 +22,7 @@ from typing import Any
 
 from stagewall.masking.plan import Plan
 from stagewall.masking.schema import ForeignKey, Schema, Table
+from stagewall.masking.transformers._birthdates import DATE_TRANSFORMERS, date_column
 from stagewall.masking.transformers._known import NO_KNOWN, Known, joined_names, kind_of
 
 # How many references up a row's known values are gathered from: an order line
@@ -271,6 +272,8 @@ def _pairs_columns(trs: Sequence[str], cols: Sequence[Sequence[object]], m: int)
     v)`` gives each row), a column at a time."""
     out: list[Known] = [()] * m
     for t, col in zip(trs, cols, strict=True):
+        if t in DATE_TRANSFORMERS:  # a date of birth: its ISO text (_birthdates)
+            col = date_column(col)
         if set(map(type, col)) == {str} and "" not in col:
             one: list[Known] = list(zip(zip(repeat(t), col)))  # type: ignore[arg-type]
         else:
@@ -361,7 +364,8 @@ class KnownRows:
             return [NO_KNOWN] * n
         parts: list[list[Known]] = []
         for i, t in self.own:
-            parts.append([((t, v),) if type(v) is str and v else () for v in columns[i]])
+            col = date_column(columns[i]) if t in DATE_TRANSFORMERS else columns[i]
+            parts.append([((t, v),) if type(v) is str and v else () for v in col])
         if len(parts) > 1:  # a given name and a surname of two columns, also joined
             own = parts[0]
             for more in parts[1:]:

@@ -44,6 +44,7 @@ from stagewall.masking._units import encode_many
 from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
 from stagewall.masking.transformers import build_transformer
+from stagewall.masking.transformers._birthdates import DATE_TRANSFORMERS, date_column
 from stagewall.masking.transformers._known import (
     _CACHE_MAX,
     CORE,
@@ -439,6 +440,11 @@ def _rows_known(names: list[str], columns: list[list[Any]], m: int) -> list[Know
     order (columns holding only non-empty text: zipped in C-level passes)."""
     if not names:
         return [()] * m
+    if not DATE_TRANSFORMERS.isdisjoint(names):  # a date of birth: its ISO text
+        columns = [
+            date_column(c) if t in DATE_TRANSFORMERS else c
+            for t, c in zip(names, columns, strict=True)
+        ]
     if all(set(map(type, col)) == {str} and "" not in col for col in columns):
         pairs = [list(zip(repeat(t), col)) for t, col in zip(names, columns, strict=True)]
         return list(zip(*pairs, strict=True))

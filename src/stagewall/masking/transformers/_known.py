@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from stagewall.masking.transformers._birthdates import DATE_KIND, date_patterns
 from stagewall.masking.transformers._confusables import LOOK_ALIKE
 from stagewall.masking.transformers._entities import (
     ENTITY,
@@ -73,13 +74,17 @@ KIND: dict[str, str] = {
     "card_number": "card",
     "ip_address": "ip",
     "username": "username",
+    # a row's own date of birth (see _birthdates: only columns the plan gives
+    # birth_date; other dates are ordinary values)
+    "birth_date": DATE_KIND,
     # not a transformer: a row's given name and surname of two columns, joined (see
     # joined_names)
     "joined_name": "name",
 }
 JOINED = "joined_name"
 # Not a value that identifies the row in free text: kept, free text itself, or a
-# value that is an ordinary word or number (cities, companies, dates, amounts).
+# value that is an ordinary word or number (cities, companies, dates other than a
+# date of birth, amounts).
 NOT_KNOWN = frozenset(
     {
         "keep",
@@ -87,7 +92,6 @@ NOT_KNOWN = frozenset(
         "json_mask",
         "city",
         "company",
-        "birth_date",
         "date_shift",
         "numeric_noise",
         "null",
@@ -617,6 +621,8 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
     """The patterns of a value of ``kind`` whose folded words are ``ws``."""
     if kind is None or not ws:
         return []
+    if kind == DATE_KIND:
+        return date_patterns(ws)
     out: list[tuple[str, bool]] = []
     phrase = " ".join(ws)
     if kind in _NAME_KINDS:
@@ -1388,6 +1394,10 @@ class Pairs:
         for j, got in zip(phones, national, strict=True):
             if got is not None:
                 forms[j] = got
+        # a date of birth is probed by its year, a word of every writing of it
+        # (_birthdates.date_patterns: 06/09/1948, Sep 6, 1948, 1948-09-06)
+        for j in np.flatnonzero(codes == _C_DATE).tolist():
+            forms[j] = forms[j][:4]
         if named.any():
             # spaced forms hold word characters (str.isalnum) and spaces: isalnum is
             # "exactly one word"
@@ -1584,9 +1594,15 @@ _SPELT = frozenset(t for t, k in KIND.items() if k in _SPELT_KINDS)
 _STREETS = frozenset(t for t, k in KIND.items() if k == "street")
 _PROBED_BY_PART = frozenset(t for t, k in KIND.items() if k in ("phone", "email"))
 # the kinds Pairs tells apart, by transformer (any other transformer: 0)
-_C_NAME, _C_STREET, _C_EMAIL, _C_PHONE, _C_JOINED = 1, 2, 3, 4, 5
+_C_NAME, _C_STREET, _C_EMAIL, _C_PHONE, _C_JOINED, _C_DATE = 1, 2, 3, 4, 5, 6
 _KIND_CODE = {
-    t: {"name": _C_NAME, "street": _C_STREET, "email": _C_EMAIL, "phone": _C_PHONE}.get(k, 0)
+    t: {
+        "name": _C_NAME,
+        "street": _C_STREET,
+        "email": _C_EMAIL,
+        "phone": _C_PHONE,
+        DATE_KIND: _C_DATE,
+    }.get(k, 0)
     for t, k in KIND.items()
 } | {JOINED: _C_JOINED}  # (probed by its compact form: see joined_names)
 # a street's house number, first or last (``14`` of ``Ganthrivweg 14``, ``222 …``).

@@ -21,6 +21,7 @@ from stagewall.masking.transformers._base import (
     validate_params,
     wrong_type,
 )
+from stagewall.masking.transformers._birthdates import DATE_KIND, pseudonym_dates
 from stagewall.masking.transformers._known import (
     CORE,
     NO_KNOWN,
@@ -55,7 +56,8 @@ _SCRUBBERS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 SCRUB_KINDS = tuple(_SCRUBBERS)
 # Which pseudonym replaces a row's own known value of each kind (see _known.KIND);
-# kinds not listed are starred out (same length).
+# kinds not listed are starred out (same length); a date of birth gets a keyed
+# pseudonym date written the same way (_birthdates.pseudonym_dates).
 _OWN: dict[str, str] = {
     "name": "last_name",
     "street": "street_address",
@@ -111,6 +113,8 @@ class TextScrub(Transformer):
         }
         self._own["full_name"] = self._sub("full_name", {})
         self._own["mailbox"] = self._sub("username", {})  # an e-mail's local part alone
+        # a date of birth moved by a keyed 1 to 365 days, never 0 (date_shift)
+        self._own[DATE_KIND] = self._sub("date_shift", {"max_days": 365})
         self._learned: dict[str, str] = {}
 
     def learn(self, words: dict[str, str]) -> None:
@@ -229,6 +233,11 @@ class TextScrub(Transformer):
                         **_safe(self._own["email"], whole),
                         **_safe(self._own["mailbox"], alone),
                     }
+            if own == DATE_KIND:
+                try:
+                    return pseudonym_dates(uniq, self._own[DATE_KIND].transform)
+                except MaskingError:  # (a date the shift takes out of the calendar)
+                    return dict.fromkeys(uniq)
             sub = self._own.get(own)
             return _safe(sub, uniq) if sub is not None else dict.fromkeys(uniq)
         return _safe(self._subs[kind], uniq)
