@@ -213,13 +213,19 @@ def test_a_run_marked_dead_before_its_worker_started_never_runs(
 
 
 class SlowSource:
-    """SQLite reads in batches of two rows; at batch ``kill_at`` the run's server is
-    called dead (``on_kill``), and every batch read from then on is counted."""
+    """SQLite reads in batches of two rows; at the copy's batch ``kill_at`` the run's
+    server is called dead (``on_kill``), and every batch read from then on is counted.
+    The column reads before the copy (the rare-name pre-pass reads the name columns
+    with ``iter_columns``, before the target is touched; a stop there is tested in
+    tests/masking/test_engine_stop.py) are not the copy's batches: since full names
+    give rare name words, the pre-pass read this estate's ``full_name`` column and
+    the kill came before the copy started."""
 
     def __init__(self, kill_at: int, on_kill: Callable[[], None]) -> None:
         self.kill_at, self.on_kill = kill_at, on_kill
         self.batches = 0
         self.after_kill = 0
+        self._columns = 0  # inside iter_columns: not a batch of the copy
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         from functools import partial
@@ -228,10 +234,21 @@ class SlowSource:
         from stagewall.masking.db._sqlite import SQLiteDatabase
 
         original = SQLiteDatabase.iter_rows
+        original_columns = SQLiteDatabase.iter_columns
         slow = self
+
+        def iter_columns(db: Any, *args: Any) -> Any:
+            slow._columns += 1
+            try:
+                yield from original_columns(db, *args)
+            finally:
+                slow._columns -= 1
 
         def iter_rows(db: Any, *args: Any) -> Any:
             for batch in original(db, *args):
+                if slow._columns:
+                    yield batch
+                    continue
                 slow.batches += 1
                 if slow.batches == slow.kill_at:
                     slow.on_kill()
@@ -240,6 +257,7 @@ class SlowSource:
                 yield batch
 
         monkeypatch.setattr(SQLiteDatabase, "iter_rows", iter_rows)
+        monkeypatch.setattr(SQLiteDatabase, "iter_columns", iter_columns)
         monkeypatch.setattr(engine, "RunOptions", partial(engine.RunOptions, batch_rows=2))
 
 
