@@ -362,7 +362,24 @@ def learn(
     return rare(names, public)
 
 
+# the people tables of the last plans and schemas asked about, by identity: verify
+# asks once per table part (_hashscan._collect_part), the answer is the schema's
+_PEOPLE: dict[tuple[int, int], tuple[Any, Any, frozenset[str]]] = {}
+
+
 def people_tables(plan: Any, schema: Any) -> frozenset[str]:
+    """:func:`_people_tables`, walked once per plan and schema."""
+    hit = _PEOPLE.get((id(plan), id(schema)))
+    if hit is not None and hit[0] is plan and hit[1] is schema:
+        return hit[2]
+    found = _people_tables(plan, schema)
+    if len(_PEOPLE) >= 8:
+        _PEOPLE.clear()
+    _PEOPLE[(id(plan), id(schema))] = (plan, schema, found)  # (held: ids stay theirs)
+    return found
+
+
+def _people_tables(plan: Any, schema: Any) -> frozenset[str]:
     """The tables (qualified) whose rows are about people: those with a name column
     (:func:`name_columns`), and those that refer to one through
     their foreign keys, directly or through other tables (a customer's tickets, a
