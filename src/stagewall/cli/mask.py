@@ -111,7 +111,9 @@ def lint_cmd(plan_path: str, source: str, sample: int, fmt: str) -> None:
     plan = load_plan(plan_path)
     samples: dict[tuple[str, str], list[Any]] = {}
     with open_database(source, role="source") as db:
-        schema = scoped_schema(plan, db.introspect())
+        from stagewall.masking._references import checked
+
+        schema = checked(db, scoped_schema(plan, db.introspect()))
         if sample:
             for table in schema.tables:
                 kept = [

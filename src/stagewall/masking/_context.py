@@ -60,19 +60,24 @@ def about_people(schema: Schema) -> set[str]:
     row belongs to people (it references a table named for them: ``orders`` →
     ``customers``, or one that belongs to them: ``order_lines`` → ``orders``). A
     catalogue that references a supplier with a contact person (``products`` →
-    ``suppliers``) is not."""
-    from stagewall.masking._known_rows import ANCESTOR_DEPTH
+    ``suppliers``) is not. A reference the schema does not declare counts as the
+    copy and verify take it (:func:`._known_rows.references`: a ticket's ``owner_id``
+    whose values are customers' keys): its free text is scrubbed too."""
+    from stagewall.masking._known_rows import ANCESTOR_DEPTH, references
 
     belongs = {t.qualified for t in schema.tables if PERSON_TABLES.search(t.name.lower())}
     out = {t.qualified for t in schema.tables if _names_personal(t)}
+    refs = {
+        t.qualified: {_ref_name(fk.ref_schema, fk.ref_table) for fk in references(schema, t)}
+        for t in schema.tables
+    }
     # an order line belongs to people through its order: as far down as the row's
     # own values are handed to text_scrub and searched by verify (ANCESTOR_DEPTH)
     for _ in range(ANCESTOR_DEPTH):
         more = {
             t.qualified
             for t in schema.tables
-            if t.qualified not in belongs
-            and any(_ref_name(fk.ref_schema, fk.ref_table) in belongs for fk in t.foreign_keys)
+            if t.qualified not in belongs and refs[t.qualified] & belongs
         }
         if not more:
             break

@@ -20,6 +20,7 @@ from itertools import chain, compress, repeat
 from operator import add
 from typing import Any
 
+from stagewall.masking._references import guessed
 from stagewall.masking.plan import Plan
 from stagewall.masking.schema import ForeignKey, Schema, Table
 from stagewall.masking.transformers._birthdates import DATE_TRANSFORMERS, date_column
@@ -81,36 +82,15 @@ def known_columns(plan: Plan, table: Table) -> tuple[tuple[str, str], ...]:
 
 def references(schema: Schema, table: Table) -> tuple[ForeignKey, ...]:
     """The references of ``table``'s rows that known values follow: its declared
-    foreign keys, and each ``customer_id`` with none declared that looks like a
-    reference to a table with a one-column primary key (:func:`.lint.guessed_references`,
-    lint's ``undeclared-reference``: many applications declare no foreign key). A
-    ticket's text is then scrubbed of, and searched by verify for, its customer's
-    values as with a declared key. A wrong guess hands a row another row's values:
-    more is replaced and searched, nothing less."""
-    return table.foreign_keys + _guessed(schema).get(table.qualified, ())
-
-
-# the guessed references of the last schemas asked about, by identity (a schema is
-# walked once, not once per table and lookup: parents_of and children_of ask for
-# every table's references, for every table)
-_GUESSED: dict[int, tuple[Schema, dict[str, tuple[ForeignKey, ...]]]] = {}
-
-
-def _guessed(schema: Schema) -> dict[str, tuple[ForeignKey, ...]]:
-    from stagewall.masking.lint import guessed_references
-
-    hit = _GUESSED.get(id(schema))
-    if hit is not None and hit[0] is schema:
-        return hit[1]
-    out: dict[str, tuple[ForeignKey, ...]] = {}
-    for t, c, parent in guessed_references(schema):
-        if len(parent.primary_key) == 1:
-            fk = ForeignKey(None, (c.name,), parent.schema, parent.name, parent.primary_key)
-            out[t.qualified] = (*out.get(t.qualified, ()), fk)
-    if len(_GUESSED) >= 8:
-        _GUESSED.clear()
-    _GUESSED[id(schema)] = (schema, out)  # (holding the schema: its id stays its own)
-    return out
+    foreign keys, and the undeclared ones the rule of ``_references`` takes (by the
+    column's name — ``customer_id`` where a ``customers`` table exists — or, for a
+    name that does not say which table, by the source's values: ``owner_id`` whose
+    every value is a key of the one people table; lint's ``undeclared-reference``:
+    many applications declare no foreign key). A ticket's text is then scrubbed of,
+    and searched by verify for, its customer's values as with a declared key. The
+    planner, the copy and verify ask here alike. A wrong guess hands a row another
+    row's values: more is replaced and searched, nothing less."""
+    return table.foreign_keys + guessed(schema).get(table.qualified, ())
 
 
 def known_spec(plan: Plan, schema: Schema, table: Table) -> KnownSpec:
@@ -137,12 +117,12 @@ def children_of(plan: Plan, schema: Schema, table: Table) -> tuple[Child, ...]:
     values of their own of :data:`CHILD_KINDS` (one reference down; a table
     referencing itself aside)."""
     out = []
-    guessed = _guessed(schema)  # (references(schema, child), without a call per table)
+    undeclared = guessed(schema)  # (references(schema, child), without a call per table)
     for child in schema.tables:
         q = child.qualified
         if q == table.qualified:
             continue
-        for fk in chain(child.foreign_keys, guessed.get(q, ())):
+        for fk in chain(child.foreign_keys, undeclared.get(q, ())):
             ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
             if ref != table.qualified:
                 continue

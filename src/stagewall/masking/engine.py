@@ -55,6 +55,7 @@ from stagewall.masking._preflight import (
     check_schema,
 )
 from stagewall.masking._progress import Progress, Tracker
+from stagewall.masking._references import checked
 from stagewall.masking._subset import Selection, SubsetSpec, compute_selection, parse_subset
 from stagewall.masking.db import (
     Database,
@@ -382,6 +383,9 @@ def _run(
             )
         src.begin_read()
         snapshot, lsn = src.export_snapshot()
+        # the references the schema does not declare, checked in this snapshot (the
+        # schema the workers, text_scrub's known values and the name pass are given)
+        schema = checked(src, schema)
         names = _learn_names(plan, schema, src, transformers, opts.batch_rows, stopper)
         if opts.subset:
             selection = compute_selection(src, schema, opts.subset, opts.subset_default)

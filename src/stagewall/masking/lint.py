@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,10 +113,12 @@ def scoped_schema(plan: Plan, schema: Schema) -> Schema:
     if not plan.schemas:
         return schema
     wanted = set(plan.schemas)
-    return Schema(
-        backend=schema.backend,
-        tables=tuple(t for t in schema.tables if (t.schema or "") in wanted),
-    )
+    tables = tuple(t for t in schema.tables if (t.schema or "") in wanted)
+    names = {t.qualified for t in tables}
+    checked = schema.checked
+    if checked is not None:
+        checked = tuple(g for g in checked if g.table in names)
+    return Schema(backend=schema.backend, tables=tables, checked=checked)
 
 
 def lint_plan(plan: Plan, schema: Schema, *, samples: Samples | None = None) -> list[LintProblem]:
@@ -489,44 +491,23 @@ _TEXTUAL = frozenset(
 )
 
 
-def guessed_references(
-    schema: Schema, only: Table | None = None
-) -> Iterator[tuple[Table, Column, Table]]:
-    """``(table, column, parent)`` for each column (of ``only``, default every table)
-    that looks like a reference with no foreign key declared: ``customer_id`` where a
-    ``customer``, ``customers`` or ``customeres`` table exists (not the table itself;
-    one of the table's own schema first)."""
-    from stagewall.masking.classify._rules import split_name
-
-    anywhere = {u.name.lower(): u for u in schema.tables}
-    by_schema = {(u.schema, u.name.lower()): u for u in schema.tables}
-    for t in schema.tables if only is None else (only,):
-        declared = {c for fk in t.foreign_keys for c in fk.columns}
-        for c in t.columns:
-            words = split_name(c.name)
-            if c.name in declared or len(words) < 2 or words[-1] != "id":
-                continue
-            stem = "_".join(words[:-1])
-            names = (stem, f"{stem}s", f"{stem}es")
-            parent = next(
-                (by_schema[(t.schema, n)] for n in names if (t.schema, n) in by_schema),
-                next((anywhere[n] for n in names if n in anywhere), None),
-            )
-            if parent is not None and parent is not t:
-                yield t, c, parent
-
-
 def _undeclared_references(plan: Plan, schema: Schema) -> list[LintProblem]:
-    """A ``customer_id`` beside text, with no foreign key declared, where a
-    ``customers`` table holds people's values: the copy and verify take it for a
-    reference (:func:`._known_rows.references`: text_scrub is handed the customer's
-    values for that text, verify searches it for them), but nothing checks that the
-    rows it names exist, and a guess can be wrong: say so."""
+    """Each undeclared reference beside text (in the table, or in a table referencing
+    it) whose parent holds people's masked values: the copy and verify take it
+    (:mod:`._references`: by the column's name, or by its name and the source's
+    values) — say what was guessed and why, since nothing checks every row it names —
+    or do not take a column whose name suggests one (a role word, an abbreviation):
+    say why not, since the text of its rows is then neither scrubbed of nor searched
+    for the person's own values."""
     from stagewall.masking._known_rows import known_columns
+    from stagewall.masking._references import candidates, taken
+
+    def texty(t: Table) -> bool:
+        return any(k.kind in _TEXTUAL for k in t.columns)
 
     out: list[LintProblem] = []
-    for t, c, parent in guessed_references(schema):
-        if not any(k.kind in _TEXTUAL for k in t.columns) or not known_columns(plan, parent):
+    for t, c, parent, why in taken(schema):
+        if not texty(t) or not known_columns(plan, parent):
             continue
         out.append(
             LintProblem(
@@ -534,15 +515,55 @@ def _undeclared_references(plan: Plan, schema: Schema) -> list[LintProblem]:
                 Rule.UNDECLARED_REFERENCE,
                 t.qualified,
                 c.name,
-                f"looks like a reference to {parent.qualified}, but no foreign key is "
-                f"declared: the text of {t.qualified}'s rows is scrubbed of, and "
+                f"taken for a reference to {parent.qualified} though no foreign key is "
+                f"declared ({why}): the text of {t.qualified}'s rows is scrubbed of, and "
                 f"searched by verify for, the values of the {parent.qualified} row it "
-                "names, taken for a reference (a guess, by the column's name)",
+                "names (a guess: nothing checks that every row it names exists)",
                 f"declare the foreign key ({c.name} → {parent.qualified}) in the source "
                 "schema; if it is no reference, review the table's free text yourself",
             )
         )
+    if schema.checked is None:  # (not read: say what a run would check)
+        left = [
+            (t.qualified, c.name, why, tuple(u for u in maybe), "its values were not read")
+            for t, c, why, maybe in candidates(schema)
+        ]
+    else:
+        left = [
+            (
+                g.table,
+                g.column,
+                g.why,
+                _tables(schema, g.candidates),
+                g.evidence,
+            )
+            for g in schema.checked
+            if g.parent is None
+        ]
+    for q, column, why, maybe, evidence in left:
+        child = schema.table(q)
+        people = [u for u in maybe if known_columns(plan, u)]
+        if child is None or not texty(child) or not people:
+            continue
+        named = " or ".join(u.qualified for u in people)
+        out.append(
+            LintProblem(
+                Severity.WARNING,
+                Rule.UNDECLARED_REFERENCE,
+                q,
+                column,
+                f"may be a reference to {named} ({why}), but is not taken: {evidence}; "
+                f"the text of {q}'s rows is neither scrubbed of, nor searched by verify "
+                "for, the values of the person it may name",
+                f"declare the foreign key ({column} → the table it references) in the "
+                "source schema, or review the table's free text yourself",
+            )
+        )
     return out
+
+
+def _tables(schema: Schema, names: Sequence[str]) -> tuple[Table, ...]:
+    return tuple(t for q in names if (t := schema.table(q)) is not None)
 
 
 # planned like kept columns by verify (a full-text column is recomputed from its row)

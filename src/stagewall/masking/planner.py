@@ -46,7 +46,10 @@ def build_plan(
 
         raise UsageError("--sample must be 0 or more rows")
     with open_database(source_url, role="source") as db:
-        schema = _in_scope(db.introspect(), schemas)
+        from stagewall.masking._references import checked
+
+        # the undeclared references a run would take (its free text is then about people)
+        schema = checked(db, _in_scope(db.introspect(), schemas))
         if not schema.tables:
             from stagewall.errors import ConfigError
 

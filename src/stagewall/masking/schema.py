@@ -90,9 +90,28 @@ class Table:
 
 
 @dataclass(frozen=True)
+class CheckedReference:
+    """A column the schema declares no foreign key for, whose name suggests a
+    reference the name alone does not settle (``owner_id``, ``cust_id``, ``person``),
+    checked against the source's values (``masking/_references.py``): ``parent`` is
+    the one table of ``candidates`` whose key holds every value sampled, or None
+    (not taken: none or several hold them, or nothing was sampled)."""
+
+    table: str  # qualified
+    column: str
+    why: str  # what in the name made it a candidate
+    candidates: tuple[str, ...]  # qualified tables whose key has the column's type
+    parent: str | None
+    evidence: str  # what the values showed, as a sentence's end
+
+
+@dataclass(frozen=True)
 class Schema:
     backend: str  # "sqlite" | "postgresql" | "mysql"
     tables: tuple[Table, ...] = field(default_factory=tuple)
+    # the undeclared references checked against the source's values (None: not
+    # checked; ``_references.checked`` fills it in the run's or verify's snapshot)
+    checked: tuple[CheckedReference, ...] | None = field(default=None, compare=False)
 
     def table(self, qualified: str) -> Table | None:
         for t in self.tables:
@@ -101,4 +120,4 @@ class Schema:
         return None
 
 
-__all__ = ["Column", "ForeignKey", "Index", "Schema", "Table"]
+__all__ = ["CheckedReference", "Column", "ForeignKey", "Index", "Schema", "Table"]

@@ -37,6 +37,7 @@ from typing import Any
 
 from stagewall.errors import MaskingError
 from stagewall.keys import MaskingKey
+from stagewall.masking._references import checked
 from stagewall.masking.lint import scoped_schema
 from stagewall.masking.plan import Plan
 from stagewall.masking.schema import Schema, Table
@@ -232,6 +233,8 @@ def _verify(
             sdb.begin_read()
             # parallel parts of the source read in this transaction's snapshot
             snapshot = sdb.export_snapshot()[0] if jobs > 1 else None
+            # the references the schema does not declare, checked as the run did
+            schema = checked(sdb, schema)
             # the source rows' known values (row by row search), read by this
             # process while the workers (with jobs > 1) read the source's parts
             got: dict[str, Any] = {}
