@@ -10,7 +10,7 @@ stores Northwind's unquoted ``CustomerID``), ``orders.cust_id``,
 its customer's own values nor searched by verify for them: the passport number
 no validator knows and the postcode were copied while verify passed (the
 independent checker found a cell per ticket). The rule of
-``_references.guess`` now takes them (by the name, and for the weaker names by
+``masking/_references.py`` now takes them (by the name, and for the weaker names by
 the values: every sampled value is a key of the one table that fits) for the
 copy and verify alike; names the old rule already took (``patient_id``,
 ``user_id``, ``account_id``, ``customerId``) stay taken.
