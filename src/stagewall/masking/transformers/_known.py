@@ -1243,7 +1243,7 @@ def _cached(
         if len(cache) + len(miss) > _CACHE_MAX:
             cache.clear()
         todo = list(dict.fromkeys(known[i] for i in miss))
-        kinds = {t: pattern_kind(t) for t, _ in todo}
+        kinds = {t: pattern_kind(t) for t in set(map(itemgetter(0), todo))}  # (once each)
         normed = norm_many([v for _, v in todo])
         for tv, n in zip(todo, normed, strict=True):
             cache[tv] = tuple(build(kinds[tv[0]], n.split()))
