@@ -54,6 +54,7 @@ NOTES = [
     "meet at GANTHRIV SQUARE at noon",
     "parcel for Ganthrivstr., back door",
     "Gánthrivstraße corner, blue gate",
+    "pick-up at G\u0430nthriv Court",  # (a Cyrillic a)
 ]
 DOCS: list[Any] = [
     {"theme": "dark", "Ganthrivweg": 1},
@@ -180,7 +181,7 @@ def test_the_auto_plan_copies_such_text_clean(make: Callable[[], str]) -> None:
     copy learns the rare street names first and replaces them in any row, an ending
     kept (``…weg``); verify passes and the checker finds nothing. Notes holding a
     common core (``mayor``, ``high``) are copied as they were. Before: the copy kept
-    every street name (the checker's 7 notes and 4 documents per column) and verify
+    every street name (the checker's 8 notes and 4 documents per column) and verify
     passed."""
     src, tgt = make(), make()
     notes = {k + 1: t for k, t in enumerate(NOTES)} | {B_ID: OWN_NOTE}

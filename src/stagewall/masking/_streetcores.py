@@ -71,16 +71,16 @@ def core_words(folded: Sequence[str]) -> set[str]:
     from stagewall.masking.transformers._known import _NOT_CORE, _STREET_PARTICLES
 
     out: set[str] = set()
-    for street in folded:
-        for w in _WORD.findall(street):
-            if not w.isalpha() or w in _NOT_CORE or w in _STREET_PARTICLES or w in _FLAT:
-                continue
-            if w.endswith(ENDINGS):
-                end = next(e for e in ENDINGS if w.endswith(e))
-                if len(w) - len(end) >= MIN_LETTERS:
-                    w = w[: -len(end)]
-            if len(w) >= MIN_LETTERS:
-                out.add(w)
+    # (each word is judged alone: the batch's distinct words, read in one pass)
+    for w in set(_WORD.findall("\x00".join(folded))):
+        if not w.isalpha() or w in _NOT_CORE or w in _STREET_PARTICLES or w in _FLAT:
+            continue
+        if w.endswith(ENDINGS):
+            end = next(e for e in ENDINGS if w.endswith(e))
+            if len(w) - len(end) >= MIN_LETTERS:
+                w = w[: -len(end)]
+        if len(w) >= MIN_LETTERS:
+            out.add(w)
     return out
 
 
