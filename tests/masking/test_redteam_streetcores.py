@@ -270,3 +270,26 @@ def test_text_scrub_keeps_the_shape_and_leaves_common_cores() -> None:
     core = got[0][len("lives on the ") : -len("weg now")]
     assert core.isalpha() and got[1] == f"the {core} one", got
     assert got[2:] == notes[2:]
+
+
+def test_a_street_named_after_a_rare_name_is_found_glued() -> None:
+    """A word that is a rare surname and a street's core is kept as the surname; with a
+    street ending glued on it is still found (as a street: the ending's letters are
+    kept, the name's replaced), and a longer word that is no street is not."""
+    from stagewall.masking._namewords import (
+        SURNAME,
+        cells_holding,
+        kinded_spans,
+        rare,
+        source_words,
+    )
+    from stagewall.masking._streetcores import STREET
+
+    words: dict[str, str] = {}
+    source_words("street_address", ["Ganthrivweg 14"], words)
+    source_words("last_name", ["Ganthriv"], words)
+    got = rare(words, ())
+    assert got == {"ganthriv": SURNAME}
+    texts = ["lives on the Ganthrivweg", "Ganthrivson", "the Ganthriv family"]
+    assert cells_holding(texts, got) == {STREET: 1, SURNAME: 1}
+    assert kinded_spans(texts, got) == [[(13, 21, STREET)], [], [(4, 12, SURNAME)]]

@@ -355,7 +355,7 @@ def kinded_spans(
 def _span(at: int, word: str, kind: str, words: Mapping[str, str]) -> tuple[int, int, str]:
     """The span of ``word`` found at ``at`` of ``kind``: a street core with an ending
     glued on (``ganthrivweg``), its core's letters only (the ending is kept)."""
-    if kind == STREET and word not in words:
+    if kind == STREET and words.get(word) != STREET:
         stem = compound_stem(word, words)
         if stem is not None:
             return (at, at + len(stem), kind)

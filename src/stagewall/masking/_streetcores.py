@@ -88,14 +88,15 @@ _FLAT = frozenset({"flat", "apt", "apartment", "unit", "suite", "piso", "planta"
 
 
 def compound_stem(word: str, words: Mapping[str, str]) -> str | None:
-    """The stem of ``word`` when it is a rare street core of ``words`` with a street
-    ending glued on (``ganthrivweg``: ``ganthriv``), else None."""
+    """The stem of ``word`` when it is a rare word of ``words`` with a street ending
+    glued on (``ganthrivweg``: ``ganthriv``), else None: a street's rare core, or a
+    rare name a street is named after (a word that is both is kept as the name)."""
     if not word.endswith(ENDINGS):
         return None
     for end in ENDINGS:
         if word.endswith(end):
             stem = word[: -len(end)]
-            if words.get(stem) == STREET:
+            if words.get(stem):  # (not a plural kept as no hit: NONE)
                 return stem
     return None
 
