@@ -137,7 +137,9 @@ def add_free_text(c: Any) -> None:
     )
 
 
-def generate(url: str, rows: int, free_text: bool = False) -> dict[str, int]:
+def generate(
+    url: str, rows: int, free_text: bool = False, rare_streets: bool = False
+) -> dict[str, int]:
     n_c, n_o = rows // 5, rows // 2
     n_e = rows - n_c - n_o
     with psycopg.connect(url, autocommit=True) as c:
@@ -175,6 +177,11 @@ def generate(url: str, rows: int, free_text: bool = False) -> dict[str, int]:
                FROM generate_series(1, %s) g""",
             (n_c, n_e),
         )
+        if rare_streets:  # the street's name letters only: High4567 -> Highkvwy, rare
+            c.execute(
+                "UPDATE orders SET street = split_part(street, ' ', 1) || ' ' || "
+                "translate(split_part(street, ' ', 2), '0123456789', 'qzxjkvwyph') || ' Street'"
+            )
         if free_text:
             add_free_text(c)
             c.execute("VACUUM FULL")
@@ -352,6 +359,11 @@ def main() -> None:
         "--repeat", type=int, default=3, help="alternate plain/masked runs; medians are reported"
     )
     ap.add_argument("--no-verify", action="store_true", help="skip mask verify after the last run")
+    ap.add_argument(
+        "--rare-streets",
+        action="store_true",
+        help="orders' street names of letters only (High4567 -> Highkvwy): rare street cores",
+    )
     ap.add_argument("--no-pg-dump", action="store_true", help="skip the pg_dump | psql baseline")
     ap.add_argument("--no-speeds", action="store_true", help="skip the per-transformer speeds")
     ap.add_argument("--db-prefix", default="sw_bench", help="prefix of the databases it creates")
@@ -374,7 +386,7 @@ def main() -> None:
     try:
         src = fresh("src")
         t0 = time.perf_counter()
-        sizes = generate(src, args.rows, args.free_text)
+        sizes = generate(src, args.rows, args.free_text, args.rare_streets)
         gen_s = time.perf_counter() - t0
         total_rows = sum(sizes.values())
         nbytes = heap_bytes(src)

@@ -259,6 +259,44 @@ def _named(text: str, name: str) -> bool:
     )
 
 
+# German and Dutch street endings written onto a street's name (plain: ß is ss), read
+# by the checker on its own: a name's letters before one of them (Ganthrivweg,
+# Ganthrivstr., Ganthrivstrasse) are that name written as a street
+_GLUED_ENDINGS = ("strasse", "str", "weg", "gasse", "platz", "allee", "ring", "damm")
+_GLUED_ENDINGS += ("ufer", "straat", "laan", "gracht", "plein", "kade", "steeg", "dijk")
+_GLUED_ENDINGS += ("singel",)
+
+
+def street_core_words(value: str) -> list[str]:
+    """The words of a street's name (its words but its house number, flat, street
+    words and the small words after those), an ending glued on cut off: ``ganthriv``
+    of ``Ganthrivweg 14`` and of ``14 Ganthriv Court``, ``alcala`` of ``Calle de
+    Alcalá 5``; 4 letters or more. For a street whose name the test knows is no
+    ordinary word (the checker cannot tell which are: ``where`` picks the rows)."""
+    out = []
+    for w in plain(value.split(",")[0]).split():
+        if not w.isalpha() or w in _NOT_NAME or w in _SMALL:
+            continue
+        for end in sorted(_GLUED_ENDINGS, key=len, reverse=True):
+            if w.endswith(end) and len(w) - len(end) >= 4:
+                w = w[: -len(end)]
+                break
+        if len(w) >= 4:
+            out.append(w)
+    return out
+
+
+def street_core_needles(value: str) -> list[tuple[str, str]]:
+    """Needles for a street's name alone (:func:`street_core_words`): as a word
+    (``lives near the Ganthriv one``, ``Ganthriv Court``) or with a German or Dutch
+    street ending glued on (``Ganthrivweg``, ``Ganthrivstr.``), one word."""
+    return [(w, n) for w in street_core_words(value) for n in ("core", "compound")]
+
+
+def _compound(word: str, core: str) -> bool:
+    return word.startswith(core) and word[len(core) :] in _GLUED_ENDINGS
+
+
 def login_needles(names: list[str]) -> list[tuple[str, str]]:
     """Needles for a row's names written inside one word of a login or a mailbox:
     ``carrasco1987``, ``ycarrasco``, ``carrascoy87`` (digits after the name, or one or
@@ -543,6 +581,12 @@ def _holds(text: str, mine: list[tuple[str, str]]) -> bool:
         return True
     if any(_named(words, n) for n, where in mine if where == "named"):
         return True
+    cores = [n for n, where in mine if where == "core"]
+    if cores and any(w == n for w in ws for n in cores):
+        return True
+    compounds = [n for n, where in mine if where == "compound"]
+    if compounds and any(_compound(w, n) for w in ws for n in compounds):
+        return True
     prefixes = [n for n, where in mine if where == "prefix"]
     if prefixes and any(_prefix_login(w, n) for w in ws for n in prefixes):
         return True
@@ -553,7 +597,7 @@ def _holds(text: str, mine: list[tuple[str, str]]) -> bool:
     return any(
         n in hay[where]
         for n, where in mine
-        if where not in ("login", "stem", "prefix", "named", "glued")
+        if where not in ("login", "stem", "prefix", "named", "glued", "core", "compound")
     )
 
 
@@ -713,7 +757,8 @@ def survivors_anywhere(
     knows: every other row's name may be a pseudonym's too). Kind ``surname``: the
     value as a word, in the plural and glued to digits (:func:`glued_needles`);
     ``full name``: so each of its words that may be a surname
-    (:func:`full_name_surnames`)."""
+    (:func:`full_name_surnames`); ``street core``: a street's name alone, as a word or
+    with a street ending glued on (:func:`street_core_needles`)."""
     cols = list(sensitive)
     quoted = ", ".join(f'"{c}"' for c in cols)
     every: list[tuple[str, str]] = []
@@ -726,6 +771,9 @@ def survivors_anywhere(
                 for w in full_name_surnames(v):
                     if len(w) >= 4 and w not in PARTICLES:
                         every += needles("surname", w) + needles("name", w) + glued_needles(w)
+                continue
+            if sensitive[c] == "street core":  # its name alone, or glued to an ending
+                every += street_core_needles(v)
                 continue
             every += needles(sensitive[c], v)
             if sensitive[c] == "surname":  # the surname as a word, its plural, glued

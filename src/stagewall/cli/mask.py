@@ -473,10 +473,8 @@ def _print_report(report: Any) -> None:
             err=True,
         )
     for r in report.word_hits:
-        click.echo(
-            f"LEAK {r.table}.{r.column}: {r.cells} cell(s) hold a source person's rare {r.kind}",
-            err=True,
-        )
+        whose = "street's rare name" if r.kind == "street" else f"person's rare {r.kind}"
+        click.echo(f"LEAK {r.table}.{r.column}: {r.cells} cell(s) hold a source {whose}", err=True)
     for c in report.counts:
         if not c.ok:
             got = "missing" if c.target_rows is None else f"{c.target_rows} rows"

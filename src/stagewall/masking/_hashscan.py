@@ -31,14 +31,15 @@ from stagewall.masking._documents import as_documents, is_document
 from stagewall.masking._gate import Gate, holds_compact_iban, unit_keys
 from stagewall.masking._known_rows import KnownRows, known_spec
 from stagewall.masking._namewords import (
-    SURNAME,
     WORDLESS,
     cells_holding,
     merge_counts,
+    merge_word,
     name_columns,
     people_tables,
     public_texts,
     rare,
+    source_columns,
     source_words,
 )
 from stagewall.masking._units import (
@@ -336,10 +337,9 @@ def _merge(parts: Sequence[_Part], hasher: Hasher) -> Sets:
         spaced = any(p.compact_ibans for p in parts)
         gate = Gate(sensitive, gate_keys[mine], gate_lengths[mine], hasher.hash_many, spaced)
     names: dict[str, str] = {}
-    for p in parts:  # (a word that is a surname somewhere is a surname)
+    for p in parts:  # (a word that is a surname somewhere is a surname: merge_word)
         for w, kind in p.name_words.items():
-            if names.get(w) != SURNAME:
-                names[w] = kind
+            merge_word(names, w, kind)
     words = rare(names, (w for p in parts for w in p.public_words))
     sets = Sets(
         sensitive,
@@ -462,10 +462,13 @@ def _collect_part(
     # (catalogue text: titles, product and band names)
     names: dict[str, str] = {}
     public: set[str] = set()
-    named = name_columns(
-        {c: tr.name for c, tr in zip(cols, transformers, strict=True) if tr not in (None, KEEP)}
-    )
-    people = bool(named) or table.qualified in people_tables(plan, schema)
+    planned = {
+        c: tr.name for c, tr in zip(cols, transformers, strict=True) if tr not in (None, KEEP)
+    }
+    # (a street column's rare name words too: _streetcores; only a name column makes
+    # the table one about people)
+    people = bool(name_columns(planned)) or table.qualified in people_tables(plan, schema)
+    named = source_columns(planned)
     n = 0
     for m, columns in db.iter_columns(table, cols, where, batch_rows):
         n += m

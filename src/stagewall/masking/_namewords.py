@@ -19,7 +19,9 @@ reviewed technical term (:func:`._ordinary.ordinary`), a word of a column the pl
 keeps (public: film titles, product names). What is left are words that name someone
 and nothing else, so a target cell holding one is the person's name surviving; a hit
 is reported as table, column, kind (surname or given name) and cell count, never the
-word. See docs/masking.md ("What verify checks").
+word. A street column's rare name words (:mod:`._streetcores`) are searched the same
+way, kind :data:`STREET`, and also with a street ending glued on (``Ganthrivweg``).
+See docs/masking.md ("What verify checks").
 """
 
 from __future__ import annotations
@@ -31,11 +33,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
+from stagewall.masking._streetcores import (
+    ENDINGS,
+    STREET,
+    STREET_TRANSFORMERS,
+    compound_stem,
+    core_words,
+    street_columns,
+)
+from stagewall.masking._streetcores import is_common as street_common
 from stagewall.masking.types import ColumnKind, binary_text
 
 MIN_LETTERS = 4
 SURNAME, GIVEN = "surname", "given name"
 NONE = ""  # (a word that is no hit: see :func:`rare`)
+_RANK = {SURNAME: 0, GIVEN: 1, STREET: 2, NONE: 3}
 # the planned name transformers whose values' words are searched: one person's
 # given name or surname each
 NAME_TRANSFORMERS = frozenset({"first_name", "last_name"})
@@ -92,6 +104,13 @@ def name_columns(planned: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+def source_columns(planned: Mapping[str, str]) -> dict[str, str]:
+    """The columns of a table whose words are searched when rare: its name columns
+    (:func:`name_columns`) and its street columns (:func:`._streetcores.street_columns`:
+    a street's rare name words). Only the first make a table one about people."""
+    return {**street_columns(planned), **name_columns(planned)}
+
+
 def source_words(transformer: str, values: Sequence[object], into: dict[str, str]) -> None:
     """The words of a name column's ``values`` (planned ``transformer``: ``first_name``,
     ``last_name`` or ``full_name``) with their kind, into ``into`` (a surname wins over
@@ -101,8 +120,12 @@ def source_words(transformer: str, values: Sequence[object], into: dict[str, str
     texts = [v for v in values if type(v) is str and v]
     if not texts:
         return
-    kind = GIVEN if transformer == "first_name" else SURNAME
     folded = fold_text("\x00".join(texts))
+    if transformer in STREET_TRANSFORMERS:  # a street's rare name (_streetcores)
+        for w in core_words(folded.split("\x00")):
+            into.setdefault(w, STREET)  # (a word that is a name too is a name)
+        return
+    kind = GIVEN if transformer == "first_name" else SURNAME
     if transformer == FULL_NAME:
         found: set[str] = set()
         for one in folded.split("\x00"):
@@ -113,6 +136,13 @@ def source_words(transformer: str, values: Sequence[object], into: dict[str, str
     for w in found:
         if into.get(w) != SURNAME:
             into[w] = kind
+
+
+def merge_word(into: dict[str, str], word: str, kind: str) -> None:
+    """``word`` of ``kind`` into ``into``: a surname wins over a given name, a name
+    over a street (the same whatever the order words are read in)."""
+    if _RANK[kind] < _RANK.get(into.get(word, ""), 9):
+        into[word] = kind
 
 
 def public_words(values: Sequence[object], into: set[str]) -> None:
@@ -149,12 +179,17 @@ def _common() -> frozenset[str]:
 
 
 def rare(words: Mapping[str, str], public: Iterable[str]) -> dict[str, str]:
-    """The rare ``words`` (word → kind): see the module docstring. A rare surname's
+    """The rare ``words`` (word → kind): see the module docstring (a street's by
+    :func:`._streetcores.is_common`, which knows more words). A rare surname's
     plural the source makes public (``gables`` of a film title, ``Gable`` an actor)
     is there too, with the kind :data:`NONE`: no hit."""
     common = _common()
     drop = set(public)
-    out = {w: k for w, k in words.items() if w not in common and w not in drop}
+    out = {
+        w: k
+        for w, k in words.items()
+        if w not in common and w not in drop and (k != STREET or not street_common(w))
+    }
     for w in [w for w, k in out.items() if k == SURNAME]:
         for plural in (f"{w}s", f"{w}es"):
             if plural in drop and plural not in out:
@@ -191,6 +226,8 @@ def _named(found: Iterable[str], words: Mapping[str, str]) -> dict[str, str]:
     common = None
     for w in found:
         kind = words.get(w)
+        if kind is None and w.endswith(ENDINGS):  # a street's name, an ending glued on
+            kind = STREET if compound_stem(w, words) is not None else None
         if kind is None and w[-1] == "s":
             plural = words.get(w[:-1])
             if plural is None and w[-2:] == "es":
@@ -257,14 +294,22 @@ def cells_holding(
 
 
 def spans(texts: Sequence[str], words: Mapping[str, str]) -> list[list[tuple[int, int]]]:
+    """:func:`kinded_spans` without their kinds."""
+    return [[(a, b) for a, b, _ in got] for got in kinded_spans(texts, words)]
+
+
+def kinded_spans(
+    texts: Sequence[str], words: Mapping[str, str]
+) -> list[list[tuple[int, int, str]]]:
     """Where each of ``texts`` holds a rare word of ``words`` (or a rare surname's
-    plural), as a word or glued to digits (:data:`_GLUED`; the span is its letters):
-    ``(start, end)`` spans, positions of the text itself (folded one
+    plural, or a rare street core with a street ending glued on: the span is the
+    core's letters), as a word or glued to digits (:data:`_GLUED`; the span is its
+    letters): ``(start, end, kind)`` spans, positions of the text itself (folded one
     character for one: no JSON escapes or invisible characters read here). A batch
     without one costs one C-level pass."""
     from stagewall.masking.transformers._known import fold_known
 
-    out: list[list[tuple[int, int]]] = [[] for _ in texts]
+    out: list[list[tuple[int, int, str]]] = [[] for _ in texts]
     if not words or not texts:
         return out
     joined = fold_known("\x00".join(texts))
@@ -292,16 +337,29 @@ def spans(texts: Sequence[str], words: Mapping[str, str]) -> list[list[tuple[int
         t = texts[i]
         folded = fold_known(t)
         if len(folded) == len(t):
-            got = [m.span() for m in _WORD.finditer(folded) if m[0] in named]
+            got = [
+                _span(m.start(), m[0], named[m[0]], words)
+                for m in _WORD.finditer(folded)
+                if m[0] in named
+            ]
             if stuck:  # (a run of letters touches a digit or not: no overlap)
-                got += [
-                    m.span(1 if m[1] else 2)
-                    for m in _GLUED.finditer(folded)
-                    if (m[1] or m[2]) in stuck
-                ]
+                for m in _GLUED.finditer(folded):
+                    w = m[1] or m[2]
+                    if w in stuck:
+                        got.append(_span(m.start(1 if m[1] else 2), w, stuck[w], words))
                 got.sort()
             out[i] = got
     return out
+
+
+def _span(at: int, word: str, kind: str, words: Mapping[str, str]) -> tuple[int, int, str]:
+    """The span of ``word`` found at ``at`` of ``kind``: a street core with an ending
+    glued on (``ganthrivweg``), its core's letters only (the ending is kept)."""
+    if kind == STREET and words.get(word) != STREET:
+        stem = compound_stem(word, words)
+        if stem is not None:
+            return (at, at + len(stem), kind)
+    return (at, at + len(word), kind)
 
 
 _SEP = re.compile("\x00")
@@ -315,7 +373,7 @@ def learn(
     checkpoint: Callable[[], None] | None = None,
 ) -> dict[str, str]:
     """The source's rare name words (:func:`rare`), read once before a copy: the
-    words of its name columns (:func:`name_columns`), less those its kept
+    words of its name and street columns (:func:`source_columns`), less those its kept
     columns, and the scrubbed text of its tables not about people
     (:func:`people_tables`), make public — as verify reads them (``_hashscan``).
     Memory: the distinct words.
@@ -335,7 +393,7 @@ def learn(
         tables.append((table, planned))
     # the name columns first; the public text only when they hold a rare word
     for table, planned in tables:
-        named = name_columns(planned)
+        named = source_columns(planned)
         read = list(named)
         for _, columns in db.iter_columns(table, read, None, batch_rows) if read else ():
             for name, values in zip(read, columns, strict=True):
@@ -445,17 +503,21 @@ __all__ = [
     "MIN_LETTERS",
     "NAME_TRANSFORMERS",
     "PERSON_MARKS",
+    "STREET",
     "SURNAME",
     "WORDLESS",
     "cells_holding",
     "fold_text",
+    "kinded_spans",
     "learn",
     "merge_counts",
+    "merge_word",
     "name_columns",
     "people_tables",
     "public_texts",
     "public_words",
     "rare",
+    "source_columns",
     "source_words",
     "spans",
 ]

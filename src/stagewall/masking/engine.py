@@ -186,7 +186,8 @@ def _learn_names(
 ) -> dict[str, str]:
     """Teach the scrubbers the source's rare name words (read once, in the run's
     snapshot: :func:`._namewords.learn`), so another row's surname no name list
-    knows is replaced in any row's text and documents, as verify searches it. The
+    knows, or a street's rare name (``Ganthriv`` of ``Ganthrivweg 14``), is replaced
+    in any row's text and documents, as verify searches it. The
     run's stop check is asked after each batch read (nothing is written yet)."""
     learners = [tr for trs in transformers.values() for tr in trs.values() if hasattr(tr, "learn")]
     if not learners:

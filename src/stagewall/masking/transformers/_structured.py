@@ -66,6 +66,9 @@ _OWN: dict[str, str] = {
     "postcode": "postcode",
 }
 _MAX_RESIDUAL_PASSES = 4
+# the own kind of a street's rare name learnt from the source (_streetcores), written
+# alone in a text: replaced by a street pseudonym's name
+_CORE = "street core"
 
 
 class TextScrubParams(ParamsModel):
@@ -158,7 +161,8 @@ class TextScrub(Transformer):
         detections = detect_findings(texts)
         subs = self._subs
         if self._learned:
-            from stagewall.masking._namewords import spans as learned_spans
+            from stagewall.masking._namewords import STREET
+            from stagewall.masking._namewords import kinded_spans as learned_spans
 
             for i, got in enumerate(learned_spans(texts, self._learned)):
                 if not got:
@@ -166,9 +170,12 @@ class TextScrub(Transformer):
                 # (a rare word inside what the detector finds, the mailbox of an
                 # e-mail, ganthriv41@..., leaves the whole finding to be replaced)
                 outer = [f for f in detections[i] if f[2] in subs]
-                got = [(a, b) for a, b in got if all(b <= f[0] or a >= f[1] for f in outer)]
+                got = [g for g in got if all(g[1] <= f[0] or g[0] >= f[1] for f in outer)]
                 if got:
-                    own[i] = merged_spans(own[i] + [(a, b, "name") for a, b in got])
+                    # (a street's rare name gets a street pseudonym's name: _CORE)
+                    own[i] = merged_spans(
+                        own[i] + [(a, b, _CORE if k == STREET else "name") for a, b, k in got]
+                    )
         spans: list[list[tuple[int, int, str, str]]] = []
         wanted: dict[str, list[str]] = {}
         found: list[tuple[int, int, str, str]]
@@ -233,6 +240,8 @@ class TextScrub(Transformer):
                         **_safe(self._own["email"], whole),
                         **_safe(self._own["mailbox"], alone),
                     }
+            if own == _CORE:
+                return _street_cores(self._own["street"], uniq)
             if own == DATE_KIND:
                 try:
                     return pseudonym_dates(uniq, self._own[DATE_KIND].transform)
@@ -450,6 +459,17 @@ def _rename(obj: dict[str, Any], new: dict[str, str]) -> None:
             pairs.append((k, v))
     obj.clear()
     obj.update(pairs)
+
+
+def _street_cores(sub: Transformer, items: list[str]) -> dict[str, str | None]:
+    """A street pseudonym's name for each of ``items`` (a street's rare name written
+    alone: ``Ganthriv`` → ``Snyder`` of ``4821 Snyder Mews``); starred out when the
+    pseudonym has none."""
+    out: dict[str, str | None] = {}
+    for item, street in _safe(sub, items).items():
+        words = (street or "").split()
+        out[item] = " ".join(words[1:-1]) or None  # (a number, the name, a street word)
+    return out
 
 
 def _safe(sub: Transformer, items: list[str]) -> dict[str, str | None]:
