@@ -102,6 +102,7 @@ MONTHS = MONTH_NAMES["en"][0]
 _BEFORE_MONTH = frozenset({"of", "de"})
 _BEFORE_YEAR = frozenset({"de", "del"})
 _FILLERS = _BEFORE_MONTH | _BEFORE_YEAR | {"the"}
+_ENGLISH_ENDS = frozenset({"st", "nd", "rd", "th"})
 _ORDINAL = re.compile(r"([0-9]{1,2})(st|nd|rd|th|er|o)?")
 _ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _SPLIT = re.compile(r"([^\W_]+)")
@@ -261,7 +262,10 @@ def read_written(text: str) -> tuple[dt.date, Callable[[dt.date], str]] | None:
     20yy below :data:`_PIVOT`, else 19yy; day first is read before month first."""
     parts = _SPLIT.split(text)  # separators and words in turn: words at odd places
     tokens = parts[1::2]
-    folded = list(map(_folded, tokens))
+    if text.isascii():  # (tokens are word characters: no NUL among them)
+        folded = "\x00".join(tokens).lower().split("\x00")
+    else:
+        folded = list(map(_folded, tokens))
     core = [i for i, w in enumerate(folded) if w not in _FILLERS]
     if len(core) != 3:
         return None
@@ -329,8 +333,8 @@ def _language(folded: list[str], month_word: str) -> str:
     hints: list[str] = []
     if "de" in folded or "del" in folded:
         hints += ["es", "pt"]
-    ends = {w[-2:] for w in folded if w[:1].isdigit()}
-    if "of" in folded or "the" in folded or not ends.isdisjoint(("st", "nd", "rd", "th")):
+    ends = [w[-2:] for w in folded if w[:1].isdigit()]
+    if "of" in folded or "the" in folded or any(e in _ENGLISH_ENDS for e in ends):
         hints.append("en")
     if "er" in ends:
         hints.append("fr")
