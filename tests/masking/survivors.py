@@ -456,18 +456,56 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
     return out
 
 
-_MONTH_NAMES = [
-    "january", "february", "march", "april", "may", "june", "july", "august",
-    "september", "october", "november", "december",
-]  # fmt: skip
+# month names and their usual abbreviations, by language (English, German, Dutch,
+# French, Spanish, Portuguese, Italian), written out here (not stagewall's tables)
+_MONTHS_BY_LANGUAGE = {
+    "en": "january february march april may june july august september october november december",
+    "de": "januar februar marz april mai juni juli august september oktober november dezember",
+    "nl": "januari februari maart april mei juni juli augustus september oktober november december",
+    "fr": "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre",
+    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+    "pt": "janeiro fevereiro marco abril maio junho julho agosto setembro outubro novembro dezembro",
+    "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre "
+    "dicembre",
+}
+_MONTH_SHORTS = {
+    "en": "jan feb mar apr may jun jul aug sep oct nov dec",
+    "de": "jan feb mar apr mai jun jul aug sep okt nov dez",
+    "nl": "jan feb mrt apr mei jun jul aug sep okt nov dec",
+    "fr": "janv fevr mars avr mai juin juil aout sept oct nov dec",
+    "es": "ene feb mar abr may jun jul ago sep oct nov dic",
+    "pt": "jan fev mar abr mai jun jul ago set out nov dez",
+    "it": "gen feb mar apr mag giu lug ago set ott nov dic",
+}
+# other spellings people use: Sept, Jänner, Feber, März as Maerz or Mrz, Setiembre
+_MONTH_MORE = {2: ["feber", "fev"], 1: ["janner"], 3: ["maerz", "mrz"], 9: ["sept", "setiembre"]}
+
+
+def month_words(month: int) -> set[str]:
+    """The words a month is written with in the languages above, as :func:`plain`
+    reads them (accents gone, "ae" read "a": März, Maerz and Marz are one word)."""
+    out = set(_MONTH_MORE.get(month, []))
+    for table in (_MONTHS_BY_LANGUAGE, _MONTH_SHORTS):
+        out |= {names.split()[month - 1] for names in table.values()}
+    return {plain(w).strip() for w in out}
+
+
+def _ordinal(day: int) -> str:
+    if day % 100 in (11, 12, 13):
+        return f"{day}th"
+    return f"{day}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(day % 10, 'th') }"
 
 
 def date_needles(value: Any) -> list[tuple[str, str]]:
     """(needle, "words") pairs of a date of birth (a ``date``, or text starting
     ``YYYY-MM-DD``): year-month-day, day-month-year and month-day-year with or
-    without leading zeros, and day and year around the English month's name or its
-    first three letters (``sept`` too), either order. Any separators: the cell's
-    words are compared."""
+    without leading zeros, the last two also with a two-digit year (``06/09/48``);
+    day and year around a month's name or abbreviation in English, German, Dutch,
+    French, Spanish, Portuguese or Italian (:func:`month_words`), either order, the
+    day also an English ordinal (``6th``, ``the 6th of September``, ``September the
+    6th``), French ``1er`` or ``1º`` for the first, with ``de`` between (``6 de
+    septiembre de 1948``, ``del``), four- or two-digit year. Any separators: the
+    cell's words are compared (a year written ``'48`` is the word ``48``)."""
     import datetime as dt
 
     if isinstance(value, dt.datetime):
@@ -478,12 +516,19 @@ def date_needles(value: Any) -> list[tuple[str, str]]:
     if not isinstance(value, dt.date):
         return []
     y, mo, d = str(value.year), value.month, value.day
+    years = {y, y[2:]}
     days, months = {str(d), f"{d:02d}"}, {str(mo), f"{mo:02d}"}
-    names = {_MONTH_NAMES[mo - 1], _MONTH_NAMES[mo - 1][:3]} | ({"sept"} if mo == 9 else set())
-    seqs = [(y, a, b) for a in months for b in days]
-    seqs += [(b, a, y) for a in months for b in days]
-    seqs += [(a, b, y) for a in months for b in days]
-    seqs += [(b, n, y) for n in names for b in days] + [(n, b, y) for n in names for b in days]
+    seqs: list[tuple[str, ...]] = [(y, a, b) for a in months for b in days]
+    seqs += [(b, a, yy) for a in months for b in days for yy in years]
+    seqs += [(a, b, yy) for a in months for b in days for yy in years]
+    names = month_words(mo)
+    said = days | {_ordinal(d)} | ({"1er", "1o"} if d == 1 else set())
+    for n in names:
+        for yy in years:
+            for b in said:
+                seqs += [(b, n, yy), (n, b, yy), (b, "of", n, yy), (n, "the", b, yy)]
+                seqs += [(b, "de", n, "de", yy), (b, "de", n, "del", yy), (b, "de", n, yy)]
+                seqs += [(n, b, "de", yy)]
     return [(f" {' '.join(s)} ", "words") for s in sorted(set(seqs))]
 
 

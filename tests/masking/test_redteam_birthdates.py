@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from stagewall.masking.engine import RunOptions, run
+from stagewall.masking.plan import Plan
 from stagewall.masking.planner import build_plan
 from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
@@ -67,8 +68,14 @@ def make(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
     return url_maker(request, tmp_path, request.param)
 
 
-def _source(url: str, notes: Callable[[int], str], tickets: Callable[[int], str]) -> None:
-    people = [_customer(i) for i in range(1, N + 1)]
+def _source(
+    url: str,
+    notes: Callable[[int], str],
+    tickets: Callable[[int], str],
+    born: dict[int, dt.date] = BORN,
+) -> None:
+    """Customers (ids and dates of birth ``born``) with their notes and one ticket each."""
+    people = [_customer(i) for i in born]
     _execute(
         url,
         [
@@ -85,7 +92,7 @@ def _source(url: str, notes: Callable[[int], str], tickets: Callable[[int], str]
                         p["first_name"],
                         p["last_name"],
                         p["email"],
-                        BORN[p["id"]].isoformat(),
+                        born[p["id"]].isoformat(),
                         notes(p["id"]),
                     )
                     for p in people
@@ -113,6 +120,17 @@ def _checker(src: str, tgt: str) -> dict[str, int]:
     )  # fmt: skip
 
 
+def masked_clean(plan: Plan, src: str, tgt: str, n: int) -> None:
+    """The checker finds ``n`` notes and tickets holding their customer's date of birth
+    in the source and none in the copy ``plan`` makes, and verify passes."""
+    assert _checker(src, src) == {"customers.notes": n, "tickets.body": n}
+    run(plan, src, tgt, KEY, RunOptions())
+    found = _checker(src, tgt)
+    report = verify(plan, src, tgt, KEY)
+    assert found == {}, (found, report.to_json())
+    assert report.passed, report.to_json()
+
+
 def _planned(plan: object, name: str) -> object:
     return next(t for q, t in plan.tables.items() if q.rsplit(".", 1)[-1] == name)  # type: ignore[attr-defined]
 
@@ -130,12 +148,7 @@ def test_the_unedited_plan_replaces_a_birth_date_in_notes_and_tickets(
     assert customers.columns["birth_date"].transformer == "birth_date"  # type: ignore[attr-defined]
     assert customers.columns["notes"].transformer == "text_scrub"  # type: ignore[attr-defined]
     assert _planned(plan, "tickets").columns["body"].transformer == "text_scrub"  # type: ignore[attr-defined]
-    assert _checker(src, src) == {"customers.notes": N, "tickets.body": N}
-    run(plan, src, tgt, KEY, RunOptions())
-    found = _checker(src, tgt)
-    report = verify(plan, src, tgt, KEY)
-    assert found == {}, (found, report.to_json())
-    assert report.passed, report.to_json()
+    masked_clean(plan, src, tgt, N)
     # replaced by another date written the same way, not starred out
     notes = dict(_rows(tgt, "SELECT id, notes FROM customers"))
     assert notes[1].startswith("DOB ") and notes[1][4:14].count("/") == 2, notes[1]
@@ -174,6 +187,26 @@ def test_an_ordinary_date_in_a_note_is_kept(make: Callable[[], str]) -> None:
     assert notes == {i: _order_note(i) for i in range(1, N + 1)}
 
 
+def rewrites(cases: dict[str, str], new: dt.date) -> None:
+    """Each span of ``cases`` reads as a date, and ``new`` written its way is the value."""
+    from stagewall.masking.transformers._birthdates import read_written
+
+    for text, want in cases.items():
+        got = read_written(text)
+        assert got is not None, text
+        assert got[1](new) == want, (text, got[1](new))
+
+
+def json_masked(doc: str, born: str) -> str:
+    """``doc`` through json_mask (unknown keys scrubbed), the row's date of birth ``born``."""
+    from stagewall.masking.transformers import build_transformer
+
+    t = build_transformer("json_mask", {"unknown_keys": "scrub"}, key=KEY, salt="x")
+    (out,) = t.transform_known([doc], [(("birth_date", born),)])
+    assert isinstance(out, str)
+    return out
+
+
 def test_written_dates_are_read_back_and_rewritten_the_same_way() -> None:
     """The pseudonym is written as the span was (separators, widths, month word)."""
     from stagewall.masking.transformers._birthdates import read_written
@@ -186,21 +219,14 @@ def test_written_dates_are_read_back_and_rewritten_the_same_way() -> None:
         "September 6, 1948": "April 23, 1950",
         "09/16/1948": "04/23/1950",
     }
-    for text, want in cases.items():
-        got = read_written(text)
-        assert got is not None, text
-        assert got[1](dt.date(1950, 4, 23)) == want
+    rewrites(cases, dt.date(1950, 4, 23))
     assert read_written("Room 12") is None
 
 
 def test_json_mask_replaces_the_birth_date_in_a_document() -> None:
     """json_mask replaces the row's date of birth in a leaf's text and as a leaf,
     and keeps another date."""
-    from stagewall.masking.transformers import build_transformer
-
-    t = build_transformer("json_mask", {"unknown_keys": "scrub"}, key=KEY, salt="x")
     doc = '{"note": "DOB 06/09/1948, called", "dob": "1948-09-06", "order": "2023-01-02"}'
-    (out,) = t.transform_known([doc], [(("birth_date", "1948-09-06"),)])
-    assert isinstance(out, str)
+    out = json_masked(doc, "1948-09-06")
     assert "1948-09-06" not in out and "06/09/1948" not in out, out
     assert '"order": "2023-01-02"' in out

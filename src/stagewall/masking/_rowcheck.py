@@ -699,8 +699,11 @@ def _candidates(
     """Rows where one of their patterns occurs in their text (:func:`_hit` of every
     row with every referenced lookup), or one of their :attr:`_Pats.names` in the
     text of their kept cells ``row_k``, in C-level passes over all (row, pattern)
-    pairs of the batch."""
+    pairs of the batch; then, in the rows that hold none, a mark read in their text
+    (``core_hits``: a street's core next to a street word, a date of birth's
+    writings; a mark is in no text)."""
     hit = np.zeros(len(row_n), dtype=bool)
+    with_text = np.zeros(len(row_n), dtype=bool)
     for per_row, rows in _with_text(row_n, found):
         pats: list[_Pats] = [per_row[k] for k in rows]  # type: ignore[misc]
         groups = [(row_n, [p.words for p in pats]), (row_c, [p.compact for p in pats])]
@@ -708,6 +711,16 @@ def _candidates(
             groups.append((row_k, [p.names for p in pats]))
         for texts, pieces in groups:
             _mark_inside(hit, rows, [texts[k] for k in rows], pieces)
+        with_text[rows] = True
+    for k in np.flatnonzero(with_text & ~hit).tolist():
+        n = row_n[k]
+        hit[k] = any(
+            core_hits(w, n)
+            for per_row in found
+            if (p := per_row[k]) is not None
+            for w in p.words
+            if w[:1] == CORE
+        )
     return hit
 
 
@@ -761,17 +774,6 @@ def _searched(
         sub,
         None if row_k is None else list(map(row_k.__getitem__, at)),
     )
-    # a street's core next to a street word (core_hits: its mark is in no text), in
-    # the few rows that hold an anchor and no pattern
-    for j in np.flatnonzero(~got).tolist():
-        n = row_n[at[j]]
-        got[j] = any(
-            core_hits(w, n)
-            for per_row in sub
-            if (p := per_row[j]) is not None
-            for w in p.words
-            if w[:1] == CORE
-        )
     hit[np.asarray(at, dtype=np.int64)[got]] = True
     return hit
 

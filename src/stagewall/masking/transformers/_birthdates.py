@@ -3,43 +3,147 @@ writings it is searched in, and the pseudonym written in the same writing.
 
 Only columns the plan gives ``birth_date`` are such values (:data:`DATE_TRANSFORMERS`):
 an order date or a ticket's creation time identifies no one. The value is handed
-on as ISO text (:func:`date_text`: ``1948-09-06``) and searched, as any known
-value, as phrases of folded words (any run of non-word characters between them):
-``1948 09 06`` (ISO, also with ``/`` or ``.``), ``06 09 1948`` and ``6 9 1948``
-(day first: ``06/09/1948``, ``6/9/1948``, ``06.09.1948``, ``06-09-1948``), the same
-month first (``09/06/1948``), and with the English month's name or abbreviation
-before or after the day (``6 September 1948``, ``Sep 6, 1948``). text_scrub replaces
-what it finds by a keyed pseudonym date written the same way
-(:func:`pseudonym_dates`).
+on as ISO text (:func:`date_text`: ``1948-09-06``). Its one pattern is a mark
+(:func:`date_patterns`, read like a street's core mark by ``_known.core_hits``):
+:func:`date_hits` reads the folded words around each place the text holds the
+date's year, four digits or two, and gives back the phrases that write the date:
+
+- numbers: year first (``1948-09-06``, any separators: ``1948/9/6``), day first
+  or month first with a four- or two-digit year (``06/09/1948``, ``6.9.48``,
+  ``09/06/48``), each number with or without its leading zero;
+- a month's name or usual abbreviation (:data:`MONTH_NAMES`: English, German,
+  Dutch, French, Spanish, Portuguese, Italian) before or after the day, four- or
+  two-digit year (``6 September 1948``, ``Sep 6, '48``, ``6. März 1948``,
+  ``6 févr. 48``), the day also an ordinal (``6th``, French ``1er``, ``1º``), with
+  ``of``/``de`` between day and month (``the 6th of September 1948``, ``6 de
+  septiembre de 1948``), ``de``/``del`` before the year, ``the`` before an ordinal
+  after the month (``September the 6th, 1948``).
+
+A year alone, a day and month without a year, another date: no phrase. Every
+writing holds the year's last two digits (the probe of text_scrub and the anchor
+of verify's row search). text_scrub replaces a found span by a keyed pseudonym
+date written the same way (:func:`pseudonym_dates`: numbers as wide, an ordinal
+an ordinal, a two-digit year two digits, the month in the span's language, form
+and case).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 DATE_KIND = "date"
 DATE_TRANSFORMERS = frozenset({"birth_date"})
-MONTHS = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
-# the English abbreviations people write (September also as Sept)
-_SHORT = {m[:3]: i for i, m in enumerate(MONTHS, 1)} | {"sept": 9}
-_MONTH_OF = {m: i for i, m in enumerate(MONTHS, 1)} | _SHORT
+# The mark a date's one pattern starts with: _known.CORE ("\x02", never in a norm
+# text, so the plain substring tests never find it) and "\x04" (what _known.core_hits
+# hands to date_hits); the date's ISO text follows.
+DATE_MARK = "\x02\x04"
+
+
+def _split(names: str) -> tuple[str, ...]:
+    return tuple(names.split())
+
+
+# Month names and their usual abbreviations (the first of a month's is the one
+# written), by language, as written; read folded (accents gone, lower case).
+MONTH_NAMES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]] = {
+    "en": (
+        _split("january february march april may june july august september october "
+              "november december"),
+        (("jan",), ("feb",), ("mar",), ("apr",), ("may",), ("jun",), ("jul",), ("aug",),
+         ("sep", "sept"), ("oct",), ("nov",), ("dec",)),
+    ),
+    "de": (
+        _split("januar februar märz april mai juni juli august september oktober "
+              "november dezember"),
+        (("jan", "jän"), ("feb",), ("mär", "mrz"), ("apr",), ("mai",), ("jun",), ("jul",),
+         ("aug",), ("sep", "sept"), ("okt",), ("nov",), ("dez",)),
+    ),
+    "nl": (
+        _split("januari februari maart april mei juni juli augustus september oktober "
+              "november december"),
+        (("jan",), ("feb",), ("mrt", "maa"), ("apr",), ("mei",), ("jun",), ("jul",),
+         ("aug",), ("sep", "sept"), ("okt",), ("nov",), ("dec",)),
+    ),
+    "fr": (
+        _split("janvier février mars avril mai juin juillet août septembre octobre "
+              "novembre décembre"),
+        (("janv", "jan"), ("févr", "fév"), ("mars",), ("avr",), ("mai",), ("juin",),
+         ("juil",), ("août",), ("sept",), ("oct",), ("nov",), ("déc",)),
+    ),
+    "es": (
+        _split("enero febrero marzo abril mayo junio julio agosto septiembre octubre "
+              "noviembre diciembre"),
+        (("ene",), ("feb",), ("mar",), ("abr",), ("may",), ("jun",), ("jul",), ("ago",),
+         ("sep", "sept", "set"), ("oct",), ("nov",), ("dic",)),
+    ),
+    "pt": (
+        _split("janeiro fevereiro março abril maio junho julho agosto setembro outubro "
+              "novembro dezembro"),
+        (("jan",), ("fev",), ("mar",), ("abr",), ("mai",), ("jun",), ("jul",), ("ago",),
+         ("set",), ("out",), ("nov",), ("dez",)),
+    ),
+    "it": (
+        _split("gennaio febbraio marzo aprile maggio giugno luglio agosto settembre "
+              "ottobre novembre dicembre"),
+        (("gen",), ("feb",), ("mar",), ("apr",), ("mag",), ("giu",), ("lug",), ("ago",),
+         ("set",), ("ott",), ("nov",), ("dic",)),
+    ),
+}  # fmt: skip
+# other spellings of a full name: Jänner, Feber (Austria), Maerz, setiembre
+_MORE_NAMES = {("de", 1): ("jänner",), ("de", 2): ("feber",), ("de", 3): ("maerz",)}
+_MORE_NAMES |= {("es", 9): ("setiembre",)}
+MONTHS = MONTH_NAMES["en"][0]
+# the words written between a date's parts: the 6th *of* September, 6 *de* septiembre
+# *de* 1948, septiembre 6 *de* 1948, September *the* 6th
+_BEFORE_MONTH = frozenset({"of", "de"})
+_BEFORE_YEAR = frozenset({"de", "del"})
+_FILLERS = _BEFORE_MONTH | _BEFORE_YEAR | {"the"}
+_ENGLISH_ENDS = frozenset({"st", "nd", "rd", "th"})
+_ORDINAL = re.compile(r"([0-9]{1,2})(st|nd|rd|th|er|o)?")
 _ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_WORD = re.compile(r"[^\W_]+")
+_SPLIT = re.compile(r"([^\W_]+)")
+_PIVOT = 30  # a two-digit year below this is 20yy, else 19yy (fixed: masking is deterministic)
+
+
+def _folded(word: str) -> str:
+    """``word`` as a norm text writes it: lower case, accents gone (``º`` is ``o``)."""
+    if word.isascii():
+        return word.lower()
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _month_words() -> dict[str, list[tuple[str, int, int]]]:
+    """Folded month word → its (language, month, form: 0 name, 1 abbreviation):
+    English first, then the languages where it is the month's first word of its
+    form (``set``: Portuguese and Italian, then Spanish, which also writes ``sep``),
+    each in the languages' order."""
+    first: dict[str, list[tuple[str, int, int]]] = {}
+    other: dict[str, list[tuple[str, int, int]]] = {}
+    for lang, (full, short) in MONTH_NAMES.items():
+        for m in range(1, 13):
+            written = [(full[m - 1], 0), *((w, 0) for w in _MORE_NAMES.get((lang, m), ()))]
+            written += [(s, 1) for s in short[m - 1]]
+            for k, (w, form) in enumerate(written):
+                entry = (lang, m, form)
+                canonical = k == 0 or (form == 1 and w == short[m - 1][0])
+                mine = (first if canonical else other).setdefault(_folded(w), [])
+                if entry not in mine:
+                    mine.append(entry)
+    out = {w: list(e) for w, e in first.items()}
+    for w, entries in other.items():
+        out.setdefault(w, []).extend(e for e in entries if e not in out[w])
+    # English before any other language that writes the same word (Sept)
+    return {w: sorted(e, key=lambda x: x[0] != "en") for w, e in out.items()}
+
+
+_MONTH_WORDS = _month_words()
+# folded month word → its month (the same in every language that writes it)
+_MONTH_OF = {w: entries[0][1] for w, entries in _MONTH_WORDS.items()}
 
 
 def date_text(value: object) -> object:
@@ -62,30 +166,17 @@ def date_column(col: Sequence[object]) -> list[object]:
 
 
 def date_patterns(ws: list[str]) -> list[tuple[str, bool]]:
-    """The word patterns of an ISO date whose words are ``ws`` (``1948 09 06``): every
-    writing the module names; none for a value that is no valid date."""
+    """The pattern of an ISO date whose words are ``ws`` (``1948 09 06``): its mark
+    (:data:`DATE_MARK` and the date), which :func:`date_hits` reads; none for a value
+    that is no valid date."""
     day = _parsed(ws)
-    if day is None:
-        return []
-    y, m, d = f"{day.year:04d}", day.month, day.day
-    mm, dd = f"{m:02d}", f"{d:02d}"
-    forms = [
-        [y, mm, dd],
-        [y, str(m), str(d)],
-        [dd, mm, y],
-        [str(d), str(m), y],
-        [mm, dd, y],
-        [str(m), str(d), y],
-    ]
-    for name in (MONTHS[m - 1], MONTHS[m - 1][:3], *(["sept"] if m == 9 else [])):
-        for dw in dict.fromkeys([str(d), dd]):
-            forms += [[dw, name, y], [name, dw, y]]
-    return [(f" {' '.join(f)} ", False) for f in dict.fromkeys(map(tuple, forms))]
+    return [(f"{DATE_MARK}{day.isoformat()}", False)] if day is not None else []
 
 
 def date_anchor(ws: list[str]) -> list[tuple[str, bool]]:
-    """The anchor of a date's patterns: its year, a word of every writing."""
-    return [(ws[0], True)] if _parsed(ws) is not None else []
+    """The anchor of a date's writings: its year's last two digits, which every
+    writing holds (``1948`` and ``'48``)."""
+    return [(ws[0][2:], True)] if _parsed(ws) is not None else []
 
 
 def _parsed(ws: list[str]) -> dt.date | None:
@@ -97,23 +188,99 @@ def _parsed(ws: list[str]) -> dt.date | None:
         return None
 
 
+def date_hits(mark: str, normed: str) -> list[str]:
+    """The phrases of the :func:`norm` text ``normed`` that write the date of
+    ``mark`` (:func:`date_patterns`), as word patterns (``" 6th of september 1948 "``),
+    those of its four-digit year first; empty when the text holds neither form of
+    its year as a word (two C-level tests: most texts)."""
+    long, short, month, day = _mark_parts(mark)
+    if long not in normed and short not in normed:
+        return []
+    out: list[str] = []
+    for needle in (long, short):
+        at = normed.find(needle)
+        while at >= 0:
+            # up to five words before the year (6 de septiembre de), two after (09 06)
+            before = normed[max(0, at - 64) : at].rsplit(" ", 5)[-5:]
+            got = _written_before(before, month, day)
+            if got:
+                out.append(f" {' '.join(got)} {needle[1:-1]} ")
+            if needle is long:
+                after = normed[at + len(needle) : at + len(needle) + 8].split(" ")[:2]
+                if len(after) == 2 and _number(after[0]) == month and _number(after[1]) == day:
+                    out.append(f"{needle}{after[0]} {after[1]} ")
+            at = normed.find(needle, at + len(needle) - 1)
+    return out
+
+
+@lru_cache(maxsize=1 << 14)
+def _mark_parts(mark: str) -> tuple[str, str, int, int]:
+    """A date mark's year as words (``" 1948 "``, ``" 48 "``), its month and day."""
+    iso = mark[len(DATE_MARK) :]
+    return f" {iso[:4]} ", f" {iso[2:4]} ", int(iso[5:7]), int(iso[8:10])
+
+
+def _written_before(ws: list[str], month: int, day: int) -> list[str] | None:
+    """The words at the end of ``ws`` that, before a year, write ``day`` and
+    ``month`` (any writing of the module's), or None."""
+    n = len(ws)
+    i = n
+    if i and ws[i - 1] in _BEFORE_YEAR:  # (6 de septiembre *de* 1948)
+        i -= 1
+    if i < 2:
+        return None
+    last, prev = ws[i - 1], ws[i - 2]
+    # day and month as numbers, either order (no word between: 06/09/1948, 9/6/48)
+    if i == n and last.isdigit() and prev.isdigit():
+        a, b = _number(prev), _number(last)
+        return ws[i - 2 :] if (a, b) in ((day, month), (month, day)) else None
+    if _MONTH_OF.get(last) == month:  # day first: 6 (of|de) september
+        j = i - 2 if prev in _BEFORE_MONTH else i - 1
+        return ws[j - 1 :] if j >= 1 and _day(ws[j - 1]) == day else None
+    if _day(last) == day:  # month first: september (the) 6th
+        j = i - 2 if prev == "the" else i - 1
+        return ws[j - 1 :] if j >= 1 and _MONTH_OF.get(ws[j - 1]) == month else None
+    return None
+
+
+def _number(w: str) -> int | None:
+    """A number of one or two digits (a day or a month), else None."""
+    return int(w) if len(w) <= 2 and w.isdigit() else None
+
+
+def _day(w: str) -> int | None:
+    """A day written as a number or an ordinal (6, 06, 6th, 1er, 1o for 1º), else None."""
+    m = _ORDINAL.fullmatch(w)
+    return int(m.group(1)) if m else None
+
+
 def read_written(text: str) -> tuple[dt.date, Callable[[dt.date], str]] | None:
     """The date a found span writes and a function that writes another date the
-    same way (its separators, the width of its numbers, its month word's length
-    and case); None when the span is no date of a known writing."""
-    tokens = list(_WORD.finditer(text))
-    if len(tokens) != 3:
+    same way (its separators, the width of its numbers, an ordinal as an ordinal,
+    a two-digit year as two digits, its month word's language, length and case);
+    None when the span is no date of a known writing. A two-digit year is read in
+    20yy below :data:`_PIVOT`, else 19yy; day first is read before month first."""
+    parts = _SPLIT.split(text)  # separators and words in turn: words at odd places
+    tokens = parts[1::2]
+    if text.isascii():  # (tokens are word characters: no NUL among them)
+        folded = "\x00".join(tokens).lower().split("\x00")
+    else:
+        folded = list(map(_folded, tokens))
+    core = [i for i, w in enumerate(folded) if w not in _FILLERS]
+    if len(core) != 3:
         return None
-    ws = [t.group(0) for t in tokens]
+    ws = [folded[i] for i in core]
+    named = [k for k, w in enumerate(ws) if w in _MONTH_OF]
     roles: list[str]
-    named = [i for i, w in enumerate(ws) if w.lower() in _MONTH_OF]
     if named:
-        if len(named) != 1 or named[0] == 2 or len(ws[2]) != 4:
+        if len(named) != 1 or named[0] == 2 or len(ws[2]) not in (2, 4) or not ws[2].isdigit():
             return None
-        roles = ["n", "d", "y"] if named[0] == 0 else ["d", "n", "y"]
+        roles = ["n", "o", "y"] if named[0] == 0 else ["o", "n", "y"]
+    elif not all(w.isdigit() for w in ws):
+        return None
     elif len(ws[0]) == 4:
         roles = ["y", "m", "d"]
-    elif len(ws[2]) == 4:
+    elif len(ws[2]) in (2, 4) and len(ws[0]) <= 2 and len(ws[1]) <= 2:
         roles = ["d", "m", "y"]
         if _date(ws, roles) is None:
             roles = ["m", "d", "y"]
@@ -122,15 +289,13 @@ def read_written(text: str) -> tuple[dt.date, Callable[[dt.date], str]] | None:
     day = _date(ws, roles)
     if day is None:
         return None
+    lang = _language(folded, ws[named[0]]) if named else ""
+    padded = _padded([w for w, r in zip(ws, roles, strict=True) if r in "mdo"], bool(named))
 
     def write(new: dt.date) -> str:
-        out = []
-        pos = 0
-        for tok, role, w in zip(tokens, roles, ws, strict=True):
-            out.append(text[pos : tok.start()])
-            out.append(_written(new, role, w))
-            pos = tok.end()
-        out.append(text[pos:])
+        out = parts.copy()
+        for i, role in zip(core, roles, strict=True):
+            out[2 * i + 1] = _written(new, role, tokens[i], lang, padded)
         return "".join(out)
 
     return day, write
@@ -140,29 +305,108 @@ def _date(ws: list[str], roles: list[str]) -> dt.date | None:
     parts: dict[str, int] = {}
     for w, r in zip(ws, roles, strict=True):
         if r == "n":
-            parts["m"] = _MONTH_OF[w.lower()]
+            parts["m"] = _MONTH_OF[w]
+        elif r == "o":
+            got = _day(w)
+            if got is None:
+                return None
+            parts["d"] = got
         elif w.isdigit():
             parts[r] = int(w)
         else:
             return None
+    if "y" in parts and len(ws[roles.index("y")]) == 2:
+        parts["y"] += 2000 if parts["y"] < _PIVOT else 1900
     try:
         return dt.date(parts["y"], parts["m"], parts["d"])
     except (KeyError, ValueError):
         return None
 
 
-def _written(new: dt.date, role: str, old: str) -> str:
-    """``new``'s part ``role`` written as ``old`` writes its own."""
+def _language(folded: list[str], month_word: str) -> str:
+    """The language a span's month word is read in: of those that write the word,
+    the one its other words point to (``de``: Spanish, then Portuguese; ``of``,
+    ``the`` or an English ordinal: English; ``1er``: French), else the first."""
+    langs = [lang for lang, _, _ in _MONTH_WORDS[month_word]]
+    if len(langs) == 1:
+        return langs[0]
+    hints: list[str] = []
+    if "de" in folded or "del" in folded:
+        hints += ["es", "pt"]
+    ends = [w[-2:] for w in folded if w[:1].isdigit()]
+    if "of" in folded or "the" in folded or any(e in _ENGLISH_ENDS for e in ends):
+        hints.append("en")
+    if "er" in ends:
+        hints.append("fr")
+    return next((h for h in hints if h in langs), langs[0])
+
+
+def _padded(numbers: list[str], named: bool) -> bool:
+    """Whether a span writes its day and month with two digits (``numbers``: their
+    words, digits first): yes when one has a leading zero (``06/11``), no when one
+    has one digit (``6/11``, ``6th``); both of two digits from 10 on (``13/11/48``,
+    ``22. Dezember``) say nothing: two digits when they are numbers alone, as
+    written without a month's name otherwise."""
+    digits = [n[:2] if n[1:2].isdigit() else n[:1] for n in numbers]
+    if any(len(d) == 2 and d[0] == "0" for d in digits):
+        return True
+    if any(len(d) == 1 for d in digits):
+        return False
+    return not named
+
+
+def _written(new: dt.date, role: str, old: str, lang: str, padded: bool) -> str:
+    """``new``'s part ``role`` written as ``old`` writes its own (``padded``: a day
+    or month below 10 with a leading zero)."""
     if role == "y":
-        return f"{new.year:04d}"
+        return f"{new.year:04d}" if len(old) == 4 else f"{new.year % 100:02d}"
     if role == "n":
-        full = MONTHS[new.month - 1]
-        word = full if len(old) > 4 else ("sept" if len(old) == 4 and new.month == 9 else full[:3])
-        if old.isupper():
-            return word.upper()
-        return word.capitalize() if old[:1].isupper() else word
-    n = new.month if role == "m" else new.day
-    return f"{n:02d}" if len(old) == 2 and old[0] == "0" else str(n)
+        return _month_written(new.month, old, lang)
+    if role == "o":
+        m = _ORDINAL.fullmatch(_folded(old))
+        digits, suffix = (m.group(1), m.group(2)) if m else (old, None)
+        number = _width(new.day, padded)
+        if suffix in ("st", "nd", "rd", "th"):
+            end = _english_suffix(new.day)
+            return number + (end.upper() if old[len(digits) :].isupper() else end)
+        if suffix and new.day == 1:  # (French 1er, Portuguese 1º: the first only)
+            return number + old[len(digits) :]
+        return number
+    return _width(new.month if role == "m" else new.day, padded)
+
+
+def _width(n: int, padded: bool) -> str:
+    return f"{n:02d}" if padded else str(n)
+
+
+def _english_suffix(day: int) -> str:
+    if day in (11, 12, 13):
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+
+
+def _month_written(month: int, old: str, lang: str) -> str:
+    """``month``'s word in ``lang``, as a name or an abbreviation as ``old`` is, in
+    its case; without accents when ``old`` has none (German umlauts as ``ae``)."""
+    folded = _folded(old)
+    was, form = next((m, f) for lg, m, f in _MONTH_WORDS[folded] if lg == lang)
+    full, short = MONTH_NAMES[lang]
+    if form == 0:
+        word = full[month - 1]
+    else:  # the same of its month's abbreviations, where there is one: Sept, Sept
+        k = [_folded(s) for s in short[was - 1]].index(folded)
+        word = short[month - 1][k if k < len(short[month - 1]) else 0]
+    if old.isascii() and not word.isascii():
+        # its spelling without accents: another of the month's words (Mrz for Mär,
+        # Maerz for März), else the word with its accents dropped (fevr, aout)
+        others = short[month - 1] if form else _MORE_NAMES.get((lang, month), ())
+        word = next(
+            (w for w in others if w.isascii()),
+            "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)),
+        )
+    if old.isupper():
+        return word.upper()
+    return word.capitalize() if old[:1].isupper() else word
 
 
 def pseudonym_dates(
@@ -185,14 +429,24 @@ def pseudonym_dates(
     return out
 
 
+@lru_cache(maxsize=64)
+def month_words(month: int) -> tuple[str, ...]:
+    """The folded words that write ``month`` (every language's name and abbreviations)."""
+    return tuple(w for w, m in _MONTH_OF.items() if m == month)
+
+
 __all__ = [
     "DATE_KIND",
+    "DATE_MARK",
     "DATE_TRANSFORMERS",
     "MONTHS",
+    "MONTH_NAMES",
     "date_anchor",
     "date_column",
+    "date_hits",
     "date_patterns",
     "date_text",
+    "month_words",
     "pseudonym_dates",
     "read_written",
 ]

@@ -28,7 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from stagewall.masking.transformers._birthdates import DATE_KIND, date_patterns
+from stagewall.masking.transformers._birthdates import (
+    DATE_KIND,
+    DATE_MARK,
+    date_hits,
+    date_patterns,
+)
 from stagewall.masking.transformers._confusables import LOOK_ALIKE
 from stagewall.masking.transformers._entities import (
     ENTITY,
@@ -840,7 +845,11 @@ def core_hits(pattern: str, normed: str) -> list[str]:
     (``alcala 5``, ``5 alcala``), right after a word of SWAP_BEFORE (small words such
     as ``de`` between: ``avenida de alcala``) or right before one of SWAP_AFTER
     (``ganthriv road``). Empty when the core is not there (one C-level test; most
-    texts)."""
+    texts). A date of birth's mark (``_birthdates.DATE_MARK``) is read by
+    :func:`~stagewall.masking.transformers._birthdates.date_hits`: the phrases that
+    write the date."""
+    if pattern[1:2] == DATE_MARK[1]:
+        return date_hits(pattern, normed)
     numbers_only, core, number = pattern[1:].split(NUMBER)
     needle = f" {core} "
     at = normed.find(needle)
@@ -1394,10 +1403,10 @@ class Pairs:
         for j, got in zip(phones, national, strict=True):
             if got is not None:
                 forms[j] = got
-        # a date of birth is probed by its year, a word of every writing of it
-        # (_birthdates.date_patterns: 06/09/1948, Sep 6, 1948, 1948-09-06)
+        # a date of birth is probed by its year's last two digits, which every
+        # writing of it holds (_birthdates.date_hits: 06/09/1948, 6th Sep '48)
         for j in np.flatnonzero(codes == _C_DATE).tolist():
-            forms[j] = forms[j][:4]
+            forms[j] = forms[j][2:4]
         if named.any():
             # spaced forms hold word characters (str.isalnum) and spaces: isalnum is
             # "exactly one word"
