@@ -128,10 +128,6 @@ def parse_joined(raw: bytes, m: int) -> Parsed | None:
     buf = np.frombuffer(raw, dtype=np.uint8)
     if buf.size and buf.max() >= 128:
         return None  # not ASCII
-    if len(buf) % m == m - 1:  # maybe texts of one length: see _parse_one_length
-        decided, parsed = _parse_one_length(buf, m)
-        if decided:
-            return parsed
     # ASCII, and the only newlines are the m - 1 separators: they delimit the texts
     bounds = np.empty(m + 1, dtype=np.int64)
     bounds[0], bounds[-1] = -1, len(buf)
@@ -199,80 +195,6 @@ def parse_joined(raw: bytes, m: int) -> Parsed | None:
         micros += fd @ np.array([100000, 10000, 1000, 100, 10, 1], dtype=np.int64)
     kind = np.where(tz, AWARE, np.where(has_time, NAIVE, DATE)).astype(np.int64)
     return Parsed(buf, starts, kind, days, micros)
-
-
-# days of each month of a common year (index 1-12)
-_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
-_SCALE = np.array([100000, 10000, 1000, 100, 10, 1], dtype=np.int64)
-_UNDECIDED: tuple[bool, Parsed | None] = (False, None)
-_NOT_CANONICAL: tuple[bool, Parsed | None] = (True, None)
-
-
-def _parse_one_length(buf: U8, m: int) -> tuple[bool, Parsed | None]:
-    """``(True, parse)`` with :func:`parse_joined`'s answer for ``m`` texts of one
-    length and one shape (the usual column: every value a date, or every value a
-    timestamp written with the same fraction length and zone), read as the rows of
-    one matrix: fixed columns, no gathers. ``(False, None)`` for texts not of one
-    length or not of one shape: the general path decides."""
-    n = (len(buf) + 1) // m
-    positions = np.arange(1, m, dtype=np.int64) * n - 1
-    if (buf[positions] != 10).any():
-        return _UNDECIDED  # the newlines are not every n bytes: not one length
-    rows = _rows_of_one_length(buf, np.full(1, n - 1, dtype=np.int64), m)
-    if rows is None:  # pragma: no cover - the length is one by construction
-        return _UNDECIDED
-    length = n - 1
-    if length == 10:
-        kind, body = DATE, 10
-    elif 19 <= length <= 29:
-        zone = rows[:, length - 3] == 43  # "+" of a trailing "+00"
-        if length >= 22 and zone.all():
-            if (rows[:, length - 2] != 48).any() or (rows[:, length - 1] != 48).any():
-                return _NOT_CANONICAL
-            kind, body = AWARE, length - 3
-        elif length < 22 or not zone.any():
-            kind, body = NAIVE, length
-        else:
-            return _UNDECIDED  # zoned and unzoned texts of one length: the general path
-    else:
-        return _NOT_CANONICAL
-    frac = body - 20 if body > 19 else 0
-    if body > 19 and not 1 <= frac <= 6:
-        return _NOT_CANONICAL
-    width = 10 if kind == DATE else 19
-    head = rows[:, :width]
-    for pos, byte in _FIXED.items():
-        if pos < width and (head[:, pos] != byte).any():
-            return _NOT_CANONICAL
-    if frac and (rows[:, 19] != 46).any():  # "."
-        return _NOT_CANONICAL
-    digits = head[:, _DIGIT_AT[: 8 if kind == DATE else 14]].astype(np.int64) - 48
-    if ((digits < 0) | (digits > 9)).any():
-        return _NOT_CANONICAL
-    y = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
-    mo = digits[:, 4] * 10 + digits[:, 5]
-    d = digits[:, 6] * 10 + digits[:, 7]
-    if ((y < 1) | (mo < 1) | (mo > 12) | (d < 1)).any():
-        return _NOT_CANONICAL
-    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
-    if (d > _MONTH_DAYS[mo] + (leap & (mo == 2))).any():  # 2023-02-29 and the like
-        return _NOT_CANONICAL
-    micros = np.zeros(m, dtype=np.int64)
-    if kind != DATE:
-        hh = digits[:, 8] * 10 + digits[:, 9]
-        mi = digits[:, 10] * 10 + digits[:, 11]
-        ss = digits[:, 12] * 10 + digits[:, 13]
-        if ((hh > 23) | (mi > 59) | (ss > 59)).any():
-            return _NOT_CANONICAL
-        micros = ((hh * 60 + mi) * 60 + ss) * 1_000_000
-        if frac:
-            fd = rows[:, 20 : 20 + frac].astype(np.int64) - 48
-            if ((fd < 0) | (fd > 9)).any() or (fd[:, -1] == 0).any():
-                return _NOT_CANONICAL  # "10:00:00.50" is written "10:00:00.5"
-            micros += fd @ _SCALE[:frac]
-    starts = np.arange(m, dtype=np.int64) * n
-    kinds = np.full(m, kind, dtype=np.int64)
-    return True, Parsed(buf, starts, kinds, days_from_civil(y, mo, d), micros)
 
 
 def _rows_of_one_length(buf: U8, lengths: I64, m: int) -> U8 | None:
