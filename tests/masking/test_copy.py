@@ -247,6 +247,24 @@ def test_memo_switches_off_for_distinct_fields_and_stays_bounded(
     assert len(bounded.map) <= 150 + 60  # stops growing at its bound (one batch over)
 
 
+def test_memo_is_judged_only_after_it_could_have_filled() -> None:
+    """20,000 distinct fields in a cycle (no repeat in the first 20,000): the memo
+    stays on and serves every later field (before, judged after 12,000 fields with
+    no hit, it switched itself off and every field was transformed again)."""
+    computed: list[int] = []
+
+    def compute(raw: list[bytes]) -> list[bytes]:
+        computed.append(len(raw))
+        return [f + b"!" for f in raw]
+
+    memo = _memo.ColumnMemo()
+    for start in range(0, 60_000, 5_000):
+        fields = [str((start + i) % 20_000).encode() for i in range(5_000)]
+        assert memo.column(fields, compute) == [f + b"!" for f in fields]
+    assert memo.active
+    assert sum(computed) == 20_000 and memo.hits == 40_000
+
+
 @pytest.mark.parametrize(
     "fields",
     [

@@ -12,7 +12,12 @@ runs, and it is dropped with the mapper.
 Raw fields are compared as bytes: two fields are equal only if their COPY text is
 (``1`` and ``1.0``, or equal instants written in different zones, stay apart).
 A column whose fields rarely repeat turns its memo off after a few batches, so a
-mostly distinct column pays a few dictionary look-ups and then nothing.
+mostly distinct column pays a few dictionary look-ups and then nothing. It is
+judged once it has looked up as many fields as it may hold: a column of up to
+``MAX_ENTRIES`` distinct values that first repeat only after all of them have been
+seen (a table read in the order its rows were inserted in cycles: 20,000 last
+names, then the same again) shows no hit before that, and judged earlier it would
+be switched off for good.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from operator import is_
 
 MAX_ENTRIES = 32_768  # per column
 MAX_BYTES = 4 * 1024 * 1024  # per column: raw and encoded bytes held
-PROBATION = 12_000  # fields looked up before the hit rate is judged
+PROBATION = MAX_ENTRIES  # fields looked up before the hit rate is judged (see the module doc)
 MIN_HIT_RATE = 0.15  # below this share of hits the memo turns itself off
 
 

@@ -115,8 +115,9 @@ Draw = tuple[list[object], list[tuple[Any, Any, bool]]]
 
 
 @cache
-def _probe_table(words: tuple[str, ...], words_only: bool) -> tuple[Any, list[Any]]:
-    """``(counts, columns)``: per entry its number of probes, and probe columns."""
+def _probe_table(words: tuple[str, ...], words_only: bool) -> tuple[Any, list[Any], list[Any]]:
+    """``(counts, columns, real)``: per entry its number of probes, probe columns, and
+    per column which entries have a probe there that is not the padding ``_NEVER``."""
     names = _name_words()
     probes = []
     for w in words:
@@ -129,10 +130,12 @@ def _probe_table(words: tuple[str, ...], words_only: bool) -> tuple[Any, list[An
         col = np.empty(len(probes), dtype=object)
         col[:] = [p[j] if j < len(p) else _NEVER for p in probes]
         cols.append(col)
-    return np.array([len(p) for p in probes], dtype=np.intp), cols
+    # compared one by one: NumPy would read "\x00" as "" (its strings drop trailing NULs)
+    real = [np.array([p != _NEVER for p in col.tolist()], dtype=bool) for col in cols]
+    return np.array([len(p) for p in probes], dtype=np.intp), cols, real
 
 
-def _probes(dictionary: Any, words_only: bool) -> tuple[Any, list[Any]]:
+def _probes(dictionary: Any, words_only: bool) -> tuple[Any, list[Any], list[Any]]:
     return _probe_table(tuple(dictionary.tolist()), words_only)
 
 
@@ -156,14 +159,20 @@ def _candidates(values: list[str], parts: list[tuple[Any, Any, bool]]) -> list[i
         if dictionary is None:  # the probes themselves, one per value
             hit |= np.fromiter(map(contains, folded, idx), dtype=bool, count=n)
             continue
-        counts, cols = _probes(dictionary, words_only)
-        have = counts[idx]
-        for j, col in enumerate(cols):
-            rows = np.arange(n) if j == 0 else np.flatnonzero(have > j)
+        _, cols, real = _probes(dictionary, words_only)
+        for col, live in zip(cols, real, strict=True):
+            # only the values whose entry has a probe in this column: the padding
+            # probe _NEVER is in no folded text (_fold_batch refused any with NUL)
+            has = live[idx]
+            if has.all():
+                probes = col[idx].tolist()
+                hit |= np.fromiter(map(contains, folded, probes), dtype=bool, count=n)
+                continue
+            rows = np.flatnonzero(has)
             if not len(rows):
-                break
+                continue
             probes = col[idx[rows]].tolist()
-            texts = folded if j == 0 else [folded[r] for r in rows.tolist()]
+            texts = [folded[r] for r in rows.tolist()]
             hit[rows] |= np.fromiter(map(contains, texts, probes), dtype=bool, count=len(rows))
     return np.flatnonzero(hit).tolist()
 
@@ -436,24 +445,33 @@ class Username(_Bounded):
 
 
 @cache
-def _numbers() -> list[str]:
-    return [str(n) for n in range(10_000)]
+def _numbers() -> Any:
+    """House numbers 0-9999 with the space that follows them (``"12 "``), an object array."""
+    out = np.empty(10_000, dtype=object)
+    out[:] = [f"{n} " for n in range(10_000)]
+    return out
 
 
-def _streets(nums: list[int], lasts: list[str], sufs: list[str]) -> list[object]:
-    """``f"{n} {last} {suffix}"`` for every row, built as one joined string that is
-    split again (dictionary entries hold no newline; checked by the count)."""
+def _street_rows(nums: Any, lasts: list[str], tails: list[str]) -> list[object]:
+    """``f"{n} {last}{tail}"`` minus each tail's final newline, for every row
+    (``nums``: house numbers 0-9999, a sequence or an integer array; ``tails``: each
+    suffix as ``" {suffix}\n"``), built as one joined string of three items a row
+    that is split again (dictionary entries hold no newline; checked by the count)."""
     m = len(nums)
-    items = [" "] * (6 * m)
-    items[0::6] = map(_numbers().__getitem__, nums)
-    items[2::6] = lasts
-    items[4::6] = sufs
-    items[5::6] = ["\n"] * m
+    items = [""] * (3 * m)
+    items[0::3] = np.take(_numbers(), nums).tolist()
+    items[1::3] = lasts
+    items[2::3] = tails
     out: list[object] = list("".join(items).split("\n"))
     if len(out) == m + 1:
         del out[m]
         return out
-    return [f"{n} {a} {s}" for n, a, s in zip(nums, lasts, sufs, strict=True)]
+    return [f"{int(n)} {a} {t[1:-1]}" for n, a, t in zip(nums, lasts, tails, strict=True)]
+
+
+def _streets(nums: list[int], lasts: list[str], sufs: list[str]) -> list[object]:
+    """``f"{n} {last} {suffix}"`` for every row (see :func:`_street_rows`)."""
+    return _street_rows(nums, lasts, [f" {s}\n" for s in sufs])
 
 
 @register
@@ -469,12 +487,19 @@ class StreetAddress(_Bounded):
     def _shape_length(self, longest: dict[str, int]) -> int:
         return 4 + 1 + longest["last"] + 1 + longest["suffix"]
 
+    def setup(self) -> None:
+        super().setup()
+        # each suffix as the end of its row in _street_rows (built once, not per value)
+        tails = [f" {s}\n" for s in self._dicts["suffix"].tolist()]
+        self._tails = np.empty(len(tails), dtype=object)
+        self._tails[:] = tails
+
     def _draw(self, h: Any) -> Draw:
         lw, sw = self._dicts["last"], self._dicts["suffix"]
         li, si = _index(lw, h), _index(sw, h >> np.uint64(20))
-        nums = ((h >> np.uint64(40)) % np.uint64(9999) + np.uint64(1)).tolist()
-        lasts, sufs = np.take(lw, li).tolist(), np.take(sw, si).tolist()
-        return _streets(nums, lasts, sufs), [(lw, li, False), (sw, si, True)]
+        nums = ((h >> np.uint64(40)) % np.uint64(9999) + np.uint64(1)).astype(np.intp)
+        lasts, tails = np.take(lw, li).tolist(), np.take(self._tails, si).tolist()
+        return _street_rows(nums, lasts, tails), [(lw, li, False), (sw, si, True)]
 
 
 @register
