@@ -71,7 +71,6 @@ GLUE_LETTERS = 6
 GLUE_REST = 3
 _RUN = re.compile(rf"[^\W\d_]{{{GLUE_LETTERS + 1},}}")  # a run of letters that long
 # a letter run with a lower-case letter before an upper-case one (``GanthrivFamily``)
-_CAMEL = re.compile(r"(?<![^\W\d_])[^\W\d_]*[a-z][A-Z][^\W\d_]*")
 _CAMEL_HINT = re.compile(r"[a-z][A-Z]")
 _FIRST = re.compile(r"[^\W_]+")  # a full name's first word (of any length)
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
@@ -286,7 +285,10 @@ def _eligible(words: Mapping[str, str]) -> tuple[dict[str, str], frozenset[str]]
 
 
 def _inside(
-    runs: Iterable[str], words: Mapping[str, str], camel: Mapping[str, frozenset[int]]
+    runs: Iterable[str],
+    words: Mapping[str, str],
+    camel: Mapping[str, frozenset[int]],
+    wants: set[str] | None = None,
 ) -> dict[str, list[tuple[int, int, str]]]:
     """Which of the distinct runs of letters ``runs`` (folded) hold a rare word of
     ``words`` glued to other letters: run → ``(start, end, kind)`` of each such word
@@ -296,7 +298,8 @@ def _inside(
     at most :data:`GLUE_REST` letters (initials: ``jmganthriv``, ``anaganthriv``), a
     known word or name (``ganthrivwedding``, ``ganthrivmaria``), or parted from it by
     a change from lower to upper case in the text (``GanthrivXq``: ``camel`` gives
-    such a run's case changes, positions in the run)."""
+    such a run's case changes, positions in the run); the runs that hold one but for
+    an unknown rest are added to ``wants`` (their case changes are worth reading)."""
     long, heads = _eligible(words)
     if not long:
         return {}
@@ -304,9 +307,12 @@ def _inside(
     n = GLUE_LETTERS
     out: dict[str, list[tuple[int, int, str]]] = {}
     for r in runs:
+        size = len(r)
+        # (most runs hold no rare word's first letters: one look-up per position)
+        if not any(r[i : i + n] in heads for i in range(size - n + 1)):
+            continue
         if r in common or r in words or _named((r,), words):
             continue  # (a word, or a rare surname's plural: found as a word)
-        size = len(r)
         bounds = camel.get(r, frozenset())
         found: list[tuple[int, int, str]] = []
         i = 0
@@ -316,19 +322,17 @@ def _inside(
                 continue
             for j in range(size, i + n - 1, -1):  # (the longest word first)
                 kind = long.get(r[i:j])
-                if kind is None or (i == 0 and j == size):
+                if kind is None or (i == 0 and j == size) or _covered(r, i, j, common):
                     continue
                 before, after = r[:i], r[j:]
                 if (
-                    (len(before) <= GLUE_REST or i in bounds or before in common or before in words)
-                    and (
-                        len(after) <= GLUE_REST or j in bounds or after in common or after in words
-                    )
-                    and not _covered(r, i, j, common)
-                ):
+                    len(before) <= GLUE_REST or i in bounds or before in common or before in words
+                ) and (len(after) <= GLUE_REST or j in bounds or after in common or after in words):
                     found.append((i, j, kind))
                     i = j - 1
                     break
+                if wants is not None:
+                    wants.add(r)
             i += 1
         if found:
             out[r] = found
@@ -362,15 +366,21 @@ def _inside_found(
     runs = set(_RUN.findall(folded))
     if not runs:
         return {}
-    camel: dict[str, frozenset[int]] = {}
-    if _CAMEL_HINT.search(raw) is not None:
-        for c in set(_CAMEL.findall(raw)):
+    wants: set[str] = set()
+    out = _inside(runs, words, {}, wants)
+    if wants and _CAMEL_HINT.search(raw) is not None:
+        # (rare: a run holding a rare word beside an unknown rest) its case changes,
+        # from the text as written
+        camel: dict[str, frozenset[int]] = {}
+        for c in set(re.findall("|".join(map(re.escape, wants)), raw, re.IGNORECASE)):
             f = fold_known(c)
-            if f in runs and len(f) == len(c):
+            if f in wants and len(f) == len(c):
                 camel[f] = frozenset(
                     k for k in range(1, len(c)) if c[k - 1].islower() and c[k].isupper()
                 )
-    return _inside(runs, words, camel)
+        if camel:
+            out.update(_inside(camel, words, camel))
+    return out
 
 
 def cells_holding(
