@@ -338,6 +338,16 @@ def _glued(word: str, surname: str) -> bool:
     return re.fullmatch(rf"\d*{surname}(?:s|es)?\d*", word) is not None
 
 
+def inside_needles(surname: str) -> list[tuple[str, str]]:
+    """Needles for a surname of six letters or more glued to other letters, anywhere
+    in a run of letters: ``jmganthriv``, ``ganthrivwedding``, ``GanthrivFamily``."""
+    return [(w, "inside") for w in plain(surname).split() if len(w) >= 6 and w.isalpha()]
+
+
+def _inside(text: str, surname: str) -> bool:
+    return any(surname in run for run in re.findall(r"[^\W\d_]+", text))
+
+
 def full_name_surnames(value: str) -> list[str]:
     """The words of a person's full name that may be a surname: those before its
     comma (``Ganthriv, Ana``), else all but its first (``Ana Maria Ganthriv``: a
@@ -621,6 +631,9 @@ def _holds(text: str, mine: list[tuple[str, str]]) -> bool:
     glued = [n for n, where in mine if where == "glued"]
     if glued and any(_glued(w, n) for w in ws for n in glued):
         return True
+    inside = [n for n, where in mine if where == "inside"]
+    if inside and any(_inside(words, n) for n in inside):
+        return True
     stems = [n for n, where in mine if where == "stem"]
     if stems and any(_stem(w, n) for w in ws for n in stems):
         return True
@@ -642,7 +655,7 @@ def _holds(text: str, mine: list[tuple[str, str]]) -> bool:
     return any(
         n in hay[where]
         for n, where in mine
-        if where not in ("login", "stem", "prefix", "named", "glued", "core", "compound")
+        if where not in ("login", "stem", "prefix", "named", "glued", "core", "compound", "inside")
     )
 
 
@@ -800,7 +813,8 @@ def survivors_anywhere(
     own (phones, e-mails, IBANs, cards), not for names — unless ``where`` (an SQL
     condition on ``parent``) picks the rows whose names do (a surname no list
     knows: every other row's name may be a pseudonym's too). Kind ``surname``: the
-    value as a word, in the plural and glued to digits (:func:`glued_needles`);
+    value as a word, in the plural, glued to digits (:func:`glued_needles`) and, six
+    letters or more, inside any run of letters (:func:`inside_needles`);
     ``full name``: so each of its words that may be a surname
     (:func:`full_name_surnames`); ``street core``: a street's name alone, as a word or
     with a street ending glued on (:func:`street_core_needles`)."""
@@ -816,13 +830,14 @@ def survivors_anywhere(
                 for w in full_name_surnames(v):
                     if len(w) >= 4 and w not in PARTICLES:
                         every += needles("surname", w) + needles("name", w) + glued_needles(w)
+                        every += inside_needles(w)
                 continue
             if sensitive[c] == "street core":  # its name alone, or glued to an ending
                 every += street_core_needles(v)
                 continue
             every += needles(sensitive[c], v)
             if sensitive[c] == "surname":  # the surname as a word, its plural, glued
-                every += needles("name", v) + glued_needles(v)
+                every += needles("name", v) + glued_needles(v) + inside_needles(v)
     mine = list(dict.fromkeys(every))
     out: dict[str, int] = {}
     for table, tcols in texts.items():

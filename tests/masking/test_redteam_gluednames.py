@@ -98,8 +98,11 @@ def test_glued_means_digits_only() -> None:
         "x 7ganthriv",
     ]
     assert cells_holding(hits, words) == {SURNAME: len(hits)}
-    misses = ["4qdkqy4ganthriv", "ganthriv87x", "x87ganthriv", "ganthrivo7", "7aganthriv"]
+    misses = ["4qdkqy4ganthriv", "ganthriv87x", "x87ganthriv"]
     assert cells_holding(misses, words) == {}
+    # one initial glued to it as well counts since 2026-12-07, through the rule for
+    # other letters (test_redteam_gluedletters.py), not this one
+    assert cells_holding(["ganthrivo7", "7aganthriv"], words) == {SURNAME: 2}
     assert spans(["id 87ganthriv99.", "4qdkqy4ganthriv"], words) == [[(5, 13)], []]
     # a column whose values the plan generates (fpe_alnum: random letters beside
     # digits) is searched for the word alone

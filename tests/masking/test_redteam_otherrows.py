@@ -206,9 +206,10 @@ def test_which_name_words_are_rare() -> None:
 
 def test_cells_holding_counts_words_not_substrings() -> None:
     """A cell counts when it holds the word (any case, accents, plural, inside JSON
-    keys, escaped in JSON text, as UTF-8 bytes, glued to digits); a longer word
-    merely containing it, or a run of letters and digits holding other letters too,
-    does not count; a cell without any name stays clean."""
+    keys, escaped in JSON text, as UTF-8 bytes, glued to digits, or to up to three
+    other letters: ``ganthrivson`` since 2026-12-07, test_redteam_gluedletters.py); a
+    run of letters and digits holding other letters too does not count; a cell
+    without any name stays clean."""
     from stagewall.masking._namewords import GIVEN, SURNAME, cells_holding
 
     words = {"ganthriv": SURNAME, "quillona": GIVEN}
@@ -218,7 +219,7 @@ def test_cells_holding_counts_words_not_substrings() -> None:
         "Gánthriv's",
         {"Ganthriv family": 1},
         [{"x": "Quillona and Ganthriv"}],
-        "ganthrivson is someone else",
+        "ganthrivson is a relative",  # (glued to letters: test_redteam_gluedletters.py)
         "ganthriv87 is a login",  # (glued to digits: test_redteam_gluednames.py)
         "4qdkqy4ganthriv@mail.example.org",  # (a random tail's run: no word)
         "Deliver before noon",
@@ -227,7 +228,7 @@ def test_cells_holding_counts_words_not_substrings() -> None:
         '{"k": "G\\u00e1nthriv"}',
         b"Ganthriv, as bytes",
     ]
-    assert cells_holding(cells, words) == {SURNAME: 8, GIVEN: 1}
+    assert cells_holding(cells, words) == {SURNAME: 9, GIVEN: 1}
     assert cells_holding(["Deliver before noon", "Paid by card."], words) == {}
 
 

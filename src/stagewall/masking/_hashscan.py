@@ -103,6 +103,7 @@ class Sets:
     name_words: dict[str, str] = field(default_factory=dict)
     # the columns whose values the plan generates (a pseudonymiser, FPE, a hash: not
     # kept, not scrubbed): searched for rare words, not for rare words glued to digits
+    # or to other letters
     generated: frozenset[Col] = frozenset()
     _members: Members | None = field(default=None, init=False, repr=False, compare=False)
 

@@ -10,8 +10,10 @@ Here the source's name columns (planned ``first_name``, ``last_name``, and
 ``full_name`` in a table that looks like people: :func:`name_columns`) give their
 words; those that are *rare* are searched as words in every text cell and JSON
 document of the target (keys and leaves alike), folded (case, accents, look-alike
-letters, invisible characters), in the plural (``-s``, ``-es``) and glued to
-digits (``ganthriv87``, ``87ganthriv``: :data:`_GLUED`). A word is rare when it has
+letters, invisible characters), in the plural (``-s``, ``-es``), glued to
+digits (``ganthriv87``, ``87ganthriv``: :data:`_GLUED`) and, six letters or more,
+glued to initials, a known word or a camelCase part (``jmganthriv``,
+``GanthrivFamily``: :func:`_inside`). A word is rare when it has
 at least :data:`MIN_LETTERS` letters and is none of: a name of the detector's name
 lists (any of its locales: the transformers draw their pseudonyms from a subset of
 them), a word of the pseudonyms' city and street lists, a common English word or
@@ -72,6 +74,16 @@ _GLUED = re.compile(
 # public text is read for both: its words and its words glued to digits (group 1)
 _PUBLIC = re.compile(rf"(?<![^\W_])\d*([^\W\d_]{{{MIN_LETTERS},}})\d*(?![^\W_])")
 _DIGIT = re.compile(r"\d")
+# glued to other letters (:func:`_inside`): a rare word of at least this many letters
+# inside a longer run of letters (``jmganthriv``, ``ganthrivwedding``); shorter
+# words are too often a piece of an unrelated longer word
+GLUE_LETTERS = 6
+# what is left of such a run beside the word may be this many letters (initials,
+# ``jm``, ``ana``) or a known word or name (``family``, ``maria``)
+GLUE_REST = 3
+_RUN = re.compile(rf"[^\W\d_]{{{GLUE_LETTERS + 1},}}")  # a run of letters that long
+# a letter run with a lower-case letter before an upper-case one (``GanthrivFamily``)
+_CAMEL_HINT = re.compile(r"[a-z][A-Z]")
 _FIRST = re.compile(r"[^\W_]+")  # a full name's first word (of any length)
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
@@ -194,7 +206,30 @@ def rare(words: Mapping[str, str], public: Iterable[str]) -> dict[str, str]:
         for plural in (f"{w}s", f"{w}es"):
             if plural in drop and plural not in out:
                 out[plural] = NONE
+    # a public word holding a rare word of GLUE_LETTERS letters or more (a film
+    # title's ``shakespeare``, a rare ``spear`` were it that long) is no hit either:
+    # it is not searched inside (:func:`_inside` passes over a run of ``words``)
+    n = GLUE_LETTERS
+    by_head: dict[str, list[str]] = {}
+    for w, k in out.items():
+        if k and len(w) >= n:
+            by_head.setdefault(w[:n], []).append(w)
+    if by_head:
+        for p in drop:
+            if len(p) > n and p not in out and _holds_long(p, by_head):
+                out[p] = NONE
     return out
+
+
+def _holds_long(run: str, by_head: Mapping[str, list[str]]) -> bool:
+    """True when ``run`` holds, and is longer than, one of the words of ``by_head``
+    (their first :data:`GLUE_LETTERS` letters → the words)."""
+    n = GLUE_LETTERS
+    return any(
+        run.startswith(w, i) and len(w) < len(run)
+        for i in range(len(run) - n + 1)
+        for w in by_head.get(run[i : i + n], ())
+    )
 
 
 def _texts(values: Sequence[object]) -> list[str]:
@@ -260,34 +295,163 @@ def _glued(found: Iterable[str], words: Mapping[str, str]) -> dict[str, str]:
     return {w: k for w, k in named.items() if w[1:] not in common}
 
 
+# the rare words searched inside longer runs of letters, of the last mappings asked
+# about, by identity (a copy's learned words and verify's are fixed for a run)
+_ELIGIBLE: dict[int, tuple[Mapping[str, str], dict[str, str], frozenset[str]]] = {}
+
+
+def _eligible(words: Mapping[str, str]) -> tuple[dict[str, str], frozenset[str]]:
+    """Those of ``words`` searched inside a longer run of letters (:func:`_inside`):
+    :data:`GLUE_LETTERS` letters or more, a hit's kind, and not one letter beside a
+    word of no one in particular (the ``username`` pseudonym's shape, ``t`` ``horn``:
+    :func:`_glued`); and their first :data:`GLUE_LETTERS` letters."""
+    hit = _ELIGIBLE.get(id(words))
+    if hit is not None and hit[0] is words:
+        return hit[1], hit[2]
+    common = _common()
+    long = {
+        w: k
+        for w, k in words.items()
+        if k and len(w) >= GLUE_LETTERS and w[1:] not in common and w[:-1] not in common
+    }
+    heads = frozenset(w[:GLUE_LETTERS] for w in long)
+    if len(_ELIGIBLE) >= 8:
+        _ELIGIBLE.clear()
+    _ELIGIBLE[id(words)] = (words, long, heads)  # (held: ids stay theirs)
+    return long, heads
+
+
+def _inside(
+    runs: Iterable[str],
+    words: Mapping[str, str],
+    camel: Mapping[str, frozenset[int]],
+    wants: set[str] | None = None,
+) -> dict[str, list[tuple[int, int, str]]]:
+    """Which of the distinct runs of letters ``runs`` (folded) hold a rare word of
+    ``words`` glued to other letters: run → ``(start, end, kind)`` of each such word
+    in it. A run holds one when it is longer than the word, is no word of no one in
+    particular itself (``ganthrivson`` may be, ``understanding`` never holds
+    ``erstan``), and each of the letters left before and after the word is either
+    at most :data:`GLUE_REST` letters (initials: ``jmganthriv``, ``anaganthriv``), a
+    known word or name (``ganthrivwedding``, ``ganthrivmaria``), or parted from it by
+    a change from lower to upper case in the text (``GanthrivXq``: ``camel`` gives
+    such a run's case changes, positions in the run); the runs that hold one but for
+    an unknown rest are added to ``wants`` (their case changes are worth reading)."""
+    long, heads = _eligible(words)
+    if not long:
+        return {}
+    common = _common()
+    n = GLUE_LETTERS
+    out: dict[str, list[tuple[int, int, str]]] = {}
+    for r in runs:
+        size = len(r)
+        # (most runs hold no rare word's first letters: one look-up per position)
+        if not any(r[i : i + n] in heads for i in range(size - n + 1)):
+            continue
+        if r in common or r in words or _named((r,), words):
+            continue  # (a word, or a rare surname's plural: found as a word)
+        bounds = camel.get(r, frozenset())
+        found: list[tuple[int, int, str]] = []
+        i = 0
+        while i <= size - n:
+            if r[i : i + n] not in heads:
+                i += 1
+                continue
+            for j in range(size, i + n - 1, -1):  # (the longest word first)
+                kind = long.get(r[i:j])
+                if kind is None or (i == 0 and j == size) or _covered(r, i, j, common):
+                    continue
+                before, after = r[:i], r[j:]
+                if (
+                    len(before) <= GLUE_REST or i in bounds or before in common or before in words
+                ) and (len(after) <= GLUE_REST or j in bounds or after in common or after in words):
+                    found.append((i, j, kind))
+                    i = j - 1
+                    break
+                if wants is not None:
+                    wants.add(r)
+            i += 1
+        if found:
+            out[r] = found
+    return out
+
+
+def _covered(run: str, i: int, j: int, common: frozenset[str]) -> bool:
+    """True when the letters ``run[i:j]`` lie inside a longer word of no one in
+    particular in ``run``: an initial glued to a pseudonym's surname (``irandall``
+    holds ``randal``, ``aodonnell`` ``donnell``: the ``username`` pseudonym the copy
+    writes), a longer name or word beside initials."""
+    return any(
+        run[a:b] in common
+        for a in range(i + 1)
+        for b in range(len(run), j - 1, -1)
+        if (a, b) != (i, j)
+    )
+
+
+def _inside_found(
+    raw: str, folded: str, words: Mapping[str, str]
+) -> dict[str, list[tuple[int, int, str]]]:
+    """:func:`_inside` for the distinct runs of letters of ``folded`` (``raw`` as
+    written: its case changes), one C-level pass each when there is no rare word of
+    :data:`GLUE_LETTERS` letters or more."""
+    from stagewall.masking.transformers._known import fold_known
+
+    long, _ = _eligible(words)
+    if not long:
+        return {}
+    runs = set(_RUN.findall(folded))
+    if not runs:
+        return {}
+    wants: set[str] = set()
+    out = _inside(runs, words, {}, wants)
+    if wants and _CAMEL_HINT.search(raw) is not None:
+        # (rare: a run holding a rare word beside an unknown rest) its case changes,
+        # from the text as written
+        camel: dict[str, frozenset[int]] = {}
+        for c in set(re.findall("|".join(map(re.escape, wants)), raw, re.IGNORECASE)):
+            f = fold_known(c)
+            if f in wants and len(f) == len(c):
+                camel[f] = frozenset(
+                    k for k in range(1, len(c)) if c[k - 1].islower() and c[k].isupper()
+                )
+        if camel:
+            out.update(_inside(camel, words, camel))
+    return out
+
+
 def cells_holding(
     values: Sequence[object], words: Mapping[str, str], glued: bool = True
 ) -> dict[str, int]:
     """Cells of ``values`` holding a rare word of ``words`` (or its plural), or with
-    ``glued`` one glued to digits (:data:`_GLUED`), per kind (a cell counts once per
-    kind)."""
+    ``glued`` one glued to digits (:data:`_GLUED`) or to other letters
+    (:func:`_inside`), per kind (a cell counts once per kind)."""
     if not words:
         return {}
     texts = _texts(values)
     if not texts:
         return {}
-    folded = fold_text("\x00".join(texts))
+    raw = "\x00".join(texts)
+    folded = fold_text(raw)
     # (a word is one of ``words`` or its plural: only those of the batch are tried)
     named = _named(set(_WORD.findall(folded)), words)
     stuck = _glued(_glued_found(folded), words) if glued else {}
-    if not named and not stuck:
+    inside = _inside_found(raw, folded, words) if glued else {}
+    if not named and not stuck and not inside:
         return {}
     counts: dict[str, int] = {}
     cells = folded.split("\x00")
     if len(cells) != len(texts):  # a text held NUL: each on its own
         cells = [fold_text(t) for t in texts]
-    probes = list(named.keys() | stuck.keys())
+    probes = list(named.keys() | stuck.keys() | inside.keys())
     for cell in cells:
         if not any(p in cell for p in probes):
             continue
         kinds = {named[w] for w in _WORD.findall(cell) if w in named}
         if stuck:
             kinds.update(stuck[w] for w in _glued_found(cell) if w in stuck)
+        if inside:
+            kinds.update(k for r in _RUN.findall(cell) if r in inside for _, _, k in inside[r])
         for kind in kinds:
             counts[kind] = counts.get(kind, 0) + 1
     return counts
@@ -303,8 +467,9 @@ def kinded_spans(
 ) -> list[list[tuple[int, int, str]]]:
     """Where each of ``texts`` holds a rare word of ``words`` (or a rare surname's
     plural, or a rare street core with a street ending glued on: the span is the
-    core's letters), as a word or glued to digits (:data:`_GLUED`; the span is its
-    letters): ``(start, end, kind)`` spans, positions of the text itself (folded one
+    core's letters), as a word, glued to digits (:data:`_GLUED`; the span is its
+    letters) or to other letters (:func:`_inside`; the span is the word's, the rest
+    is kept): ``(start, end, kind)`` spans, positions of the text itself (folded one
     character for one: no JSON escapes or invisible characters read here). A batch
     without one costs one C-level pass."""
     from stagewall.masking.transformers._known import fold_known
@@ -312,10 +477,12 @@ def kinded_spans(
     out: list[list[tuple[int, int, str]]] = [[] for _ in texts]
     if not words or not texts:
         return out
-    joined = fold_known("\x00".join(texts))
+    raw = "\x00".join(texts)
+    joined = fold_known(raw)
     named = _named(set(_WORD.findall(joined)), words)
     stuck = _glued(_glued_found(joined), words)
-    if not named and not stuck:
+    inside = _inside_found(raw, joined, words)
+    if not named and not stuck and not inside:
         return out
     # the texts holding one: from the joined text's own word matches (a NUL is no
     # word character, so each match lies inside one text), not by testing every
@@ -329,6 +496,10 @@ def kinded_spans(
                 bisect_right(seps, m.start())
                 for m in _GLUED.finditer(joined)
                 if (m[1] or m[2]) in stuck
+            )
+        if inside:
+            at.update(
+                bisect_right(seps, m.start()) for m in _RUN.finditer(joined) if m[0] in inside
             )
         holding: Iterable[int] = sorted(at)
     else:
@@ -347,7 +518,15 @@ def kinded_spans(
                     w = m[1] or m[2]
                     if w in stuck:
                         got.append(_span(m.start(1 if m[1] else 2), w, stuck[w], words))
-                got.sort()
+            if inside:  # (the word's letters only: the rest of the run is kept)
+                got += [
+                    (m.start() + a, m.start() + b, k)
+                    for m in _RUN.finditer(folded)
+                    if m[0] in inside
+                    for a, b, k in inside[m[0]]
+                ]
+            if stuck or inside:
+                got = sorted(set(got))  # (a glued street ending may be found twice)
             out[i] = got
     return out
 
