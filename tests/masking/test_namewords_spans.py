@@ -2,8 +2,8 @@
 word matches; before, it tested every rare word found in the batch against every text
 (a batch naming many people cost texts x words: +27 % CPU for the masked copy of 300 k
 rows whose 20,000 surnames are all rare). Same spans as that way (Hypothesis, against
-the previous code kept here, which also finds a word glued to digits now), NUL inside
-a text included."""
+the previous code kept here, which also finds a word glued to digits now, and a word
+glued to other letters read from each text alone), NUL inside a text included."""
 
 from __future__ import annotations
 
@@ -25,8 +25,6 @@ def _previous(texts: Sequence[str], words: Mapping[str, str]) -> list[list[tuple
     named = _namewords._named(set(_namewords._WORD.findall(joined)), words)
     stuck = _namewords._glued(_namewords._glued_found(joined), words)
     probes = [*named, *stuck]
-    if not probes:
-        return out
     for i, t in enumerate(texts):
         folded = fold_known(t)
         if len(folded) == len(t) and any(p in folded for p in probes):
@@ -37,6 +35,23 @@ def _previous(texts: Sequence[str], words: Mapping[str, str]) -> list[list[tuple
                 if (m[1] or m[2]) in stuck
             ]
             out[i] = sorted(got)
+        if len(folded) == len(t):
+            # a rare word glued to other letters (``_inside``, added after this search):
+            # read from this text alone, not from the batch
+            inside, cased = _namewords._inside_found(t, folded, words)
+            got = out[i] + [
+                (m.start() + a, m.start() + b)
+                for m in _namewords._RUN.finditer(folded)
+                if m[0] in inside
+                for a, b, _ in inside[m[0]]
+            ]
+            got += [
+                (m.start() + a, m.start() + b)
+                for m in _namewords._RUN.finditer(t)
+                if m[0] in cased
+                for a, b, _ in cased[m[0]]
+            ]
+            out[i] = sorted(set(got))
     return out
 
 
@@ -63,3 +78,26 @@ def test_a_batch_naming_many_people_finds_each_in_its_own_text() -> None:
     assert got == _previous(texts, words)
     assert all(got[i] == [(15, 15 + len(w))] for i, w in enumerate(words))
     assert got[-50:] == [[]] * 50
+
+
+def test_a_runs_case_changes_are_its_own_not_the_batchs() -> None:
+    """A rare word glued to an unknown rest is found by a change of case at its edge
+    (``GanthrivXyzq``), in that run only: the same letters written without it in
+    another text of the batch (``ganthrivxyzq``), or a longer run holding them
+    (``GanthrivXyzqa``'s case lent to ``ganthrivxyzq``), are not. Before, the case
+    changes were looked up by the folded letters across the whole batch, so a text's
+    spans, and verify's cell counts, depended on the texts batched with it."""
+    from stagewall.masking._namewords import cells_holding, kinded_spans
+
+    words = {"ganthriv": SURNAME}
+    alone = kinded_spans(["ganthrivxyzq"], words)
+    assert alone == [[]]
+    batch = ["GanthrivXyzq", "ganthrivxyzq", "met GanthrivXyzqa"]
+    assert kinded_spans(batch, words) == [
+        [(0, 8, SURNAME)],
+        [],
+        [(4, 12, SURNAME)],
+    ]
+    assert cells_holding(batch, words) == {SURNAME: 2}
+    assert cells_holding(["ganthrivxyzq", "met GanthrivXyzqa"], words) == {SURNAME: 1}
+    assert cells_holding(["ganthrivxyzq"], words) == {}

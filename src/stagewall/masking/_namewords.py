@@ -391,33 +391,38 @@ def _covered(run: str, i: int, j: int, common: frozenset[str]) -> bool:
 
 def _inside_found(
     raw: str, folded: str, words: Mapping[str, str]
-) -> dict[str, list[tuple[int, int, str]]]:
-    """:func:`_inside` for the distinct runs of letters of ``folded`` (``raw`` as
-    written: its case changes), one C-level pass each when there is no rare word of
-    :data:`GLUE_LETTERS` letters or more."""
+) -> tuple[dict[str, list[tuple[int, int, str]]], dict[str, list[tuple[int, int, str]]]]:
+    """:func:`_inside` for the distinct runs of letters of ``folded``, one C-level pass
+    each when there is no rare word of :data:`GLUE_LETTERS` letters or more: the runs
+    found whatever their case (folded run → spans), and those found only by their
+    case changes (``GanthrivXq``), keyed by the run *as written* in ``raw``: a run's
+    case is its own, not that of the same letters elsewhere in the batch (keyed by
+    the folded run, a camel-case run in one text made the same letters found in
+    another text written without it, and a longer run holding them lent its case
+    changes: a text's spans depended on the rest of its batch)."""
     from stagewall.masking.transformers._known import fold_known
 
     long, _ = _eligible(words)
     if not long:
-        return {}
+        return {}, {}
     runs = set(_RUN.findall(folded))
     if not runs:
-        return {}
+        return {}, {}
     wants: set[str] = set()
     out = _inside(runs, words, {}, wants)
+    cased: dict[str, list[tuple[int, int, str]]] = {}
     if wants and _CAMEL_HINT.search(raw) is not None:
-        # (rare: a run holding a rare word beside an unknown rest) its case changes,
-        # from the text as written
-        camel: dict[str, frozenset[int]] = {}
-        for c in set(re.findall("|".join(map(re.escape, wants)), raw, re.IGNORECASE)):
+        # (rare: a run holding a rare word beside an unknown rest) each such run as
+        # written, a whole run of letters, with its own case changes
+        for c in set(_RUN.findall(raw)):
             f = fold_known(c)
-            if f in wants and len(f) == len(c):
-                camel[f] = frozenset(
-                    k for k in range(1, len(c)) if c[k - 1].islower() and c[k].isupper()
-                )
-        if camel:
-            out.update(_inside(camel, words, camel))
-    return out
+            if f not in wants or len(f) != len(c) or _CAMEL_HINT.search(c) is None:
+                continue
+            bounds = frozenset(k for k in range(1, len(c)) if c[k - 1].islower() and c[k].isupper())
+            got = _inside((f,), words, {f: bounds}).get(f)
+            if got:
+                cased[c] = got
+    return out, cased
 
 
 def cells_holding(
@@ -436,18 +441,21 @@ def cells_holding(
     # (a word is one of ``words`` or its plural: only those of the batch are tried)
     named = _named(set(_WORD.findall(folded)), words)
     stuck = _glued(_glued_found(folded), words) if glued else {}
-    inside = _inside_found(raw, folded, words) if glued else {}
-    if not named and not stuck and not inside:
+    inside, cased = _inside_found(raw, folded, words) if glued else ({}, {})
+    if not named and not stuck and not inside and not cased:
         return {}
     counts: dict[str, int] = {}
     cells = folded.split("\x00")
     if len(cells) != len(texts):  # a text held NUL: each on its own
         cells = [fold_text(t) for t in texts]
     probes = list(named.keys() | stuck.keys() | inside.keys())
-    for cell in cells:
-        if not any(p in cell for p in probes):
+    for at, cell in enumerate(cells):
+        kinds: set[str] = set()
+        if cased:  # (rare) runs found by their own case changes, read as written
+            kinds.update(k for r in _RUN.findall(texts[at]) if r in cased for _, _, k in cased[r])
+        if not kinds and not any(p in cell for p in probes):
             continue
-        kinds = {named[w] for w in _WORD.findall(cell) if w in named}
+        kinds.update(named[w] for w in _WORD.findall(cell) if w in named)
         if stuck:
             kinds.update(stuck[w] for w in _glued_found(cell) if w in stuck)
         if inside:
@@ -481,15 +489,16 @@ def kinded_spans(
     joined = fold_known(raw)
     named = _named(set(_WORD.findall(joined)), words)
     stuck = _glued(_glued_found(joined), words)
-    inside = _inside_found(raw, joined, words)
-    if not named and not stuck and not inside:
+    inside, cased = _inside_found(raw, joined, words)
+    if not named and not stuck and not inside and not cased:
         return out
     # the texts holding one: from the joined text's own word matches (a NUL is no
     # word character, so each match lies inside one text), not by testing every
     # named word against every text (a batch naming many people cost texts x words);
-    # every text when one holds a NUL itself
+    # every text when one holds a NUL itself, or when a run is found by its own case
+    # changes (rare: read in each text as written)
     seps = [m.start() for m in _SEP.finditer(joined)]
-    if len(seps) == len(texts) - 1:
+    if len(seps) == len(texts) - 1 and not cased:
         at = {bisect_right(seps, m.start()) for m in _WORD.finditer(joined) if m[0] in named}
         if stuck:
             at.update(
@@ -525,7 +534,14 @@ def kinded_spans(
                     if m[0] in inside
                     for a, b, k in inside[m[0]]
                 ]
-            if stuck or inside:
+            if cased:  # (rare) a run found by its own case changes, as written
+                got += [
+                    (m.start() + a, m.start() + b, k)
+                    for m in _RUN.finditer(t)
+                    if m[0] in cased
+                    for a, b, k in cased[m[0]]
+                ]
+            if stuck or inside or cased:
                 got = sorted(set(got))  # (a glued street ending may be found twice)
             out[i] = got
     return out
