@@ -80,7 +80,7 @@ KNOWN_CITIES = frozenset(
     indianapolis charlotte nashville memphis louisville baltimore milwaukee
     albuquerque tucson fresno sacramento kansas omaha raleigh cleveland tampa
     pittsburgh cincinnati orlando minneapolis portland vegas honolulu anchorage
-    orleans brooklyn manhattan queens bronx
+    orleans brooklyn manhattan queens bronx halifax
     birmingham liverpool leeds bristol cardiff belfast dublin cork sheffield
     newcastle nottingham leicester southampton portsmouth brighton plymouth oxford
     cambridge coventry bradford wolverhampton derby swansea aberdeen dundee
