@@ -6,7 +6,8 @@ list knows. Notes and JSON documents say ``Mr NAKAMURA, Quarrington branch``,
 ``QUARRINGTON depot``, ``the Pellworth office``, in B's own row and in unrelated rows'.
 The city column was masked (planned ``city``) but no one searched its values in text
 (cities are no known values: common ones are ordinary words), so the copy kept them,
-verify passed and the independent checker (``survivors_anywhere``, kind ``city``)
+verify saw none in text (only a JSON leaf equal to a whole town, as a whole-value
+hit) and the independent checker (``survivors_anywhere``, kind ``city``)
 found them. Now a city column's rare words are learnt like rare names (``_namewords``,
 ``_streetcores.city_words``): replaced in any row by a city pseudonym, and searched by
 verify in every text (kind ``city``). Common cities (London, Reading, Bath, Nice, New
@@ -109,9 +110,7 @@ def _checker(src: str, tgt: str, cols: list[str]) -> dict[str, int]:
 def _city_hits(report: Any, column: str) -> int:
     # (getattr: so this file runs, and fails, on the code before the fix)
     return sum(
-        h.cells
-        for h in getattr(report, "word_hits", ())
-        if h.column == column and h.kind == "city"
+        h.cells for h in getattr(report, "word_hits", ()) if h.column == column and h.kind == "city"
     )
 
 
@@ -173,7 +172,8 @@ def test_the_auto_plan_copies_such_text_clean(make: Callable[[], str]) -> None:
     copy learns the rare towns first and replaces them in any row by a city
     pseudonym in the same case shape; verify passes and the checker finds nothing.
     Notes naming common cities are copied as they were. Before: the copy kept every
-    town (the checker's 6 notes and 3 documents per column) and verify passed."""
+    town (the checker's 6 notes and 3 documents per column) and verify saw only the
+    JSON leaf holding a whole town."""
     src, tgt = make(), make()
     notes = {k + 1: t for k, t in enumerate(NOTES)} | {B_ID: OWN_NOTE}
     cols = _source(src, notes, {k + 1: d for k, d in enumerate(DOCS)})

@@ -511,12 +511,12 @@ def merge_counts(into: dict[tuple[str, str], int], more: Mapping[tuple[str, str]
 
 
 __all__ = [
+    "CITY",
     "FULL_NAME",
     "GIVEN",
     "MIN_LETTERS",
     "NAME_TRANSFORMERS",
     "PERSON_MARKS",
-    "CITY",
     "STREET",
     "SURNAME",
     "WORDLESS",

@@ -21,9 +21,9 @@ A city column's (planned :data:`CITY_TRANSFORMERS`) words are judged the same wa
 (:func:`city_words`): each word of 4 letters or more that no list knows is learnt
 alone, kind :data:`CITY` (``quarrington`` of ``Quarrington`` and of ``Quarrington
 Magna``: ``the Quarrington branch`` names the town without its second word; ``magna``
-is a place word, :data:`PLACE_WORDS`, and never learnt). A city the world knows names no one: Faker's
-address lists hold few real cities, so :data:`KNOWN_CITIES`, a reviewed list of the
-large and well-known ones, is a common word list too.
+is a place word, :data:`PLACE_WORDS`, and never learnt). A city the world knows names
+no one: Faker's address lists hold few real cities, so :data:`KNOWN_CITIES`, a
+reviewed list of the large and well-known ones, is a common word list too.
 """
 
 from __future__ import annotations
@@ -72,60 +72,100 @@ PLACE_WORDS = frozenset(
 # cities and the main markets' regional ones, reviewed; a word of their names is
 # common (``kuala``, ``lumpur``), so also for a street named after one
 KNOWN_CITIES = frozenset(
-    """
-    tokyo beijing shanghai mumbai delhi karachi istanbul moscow seoul jakarta manila
-    bogota aires toronto montreal vancouver calgary ottawa edmonton winnipeg quebec
-    chicago phoenix philadelphia dallas boston seattle denver atlanta miami detroit
-    angeles francisco diego antonio houston austin jose jacksonville columbus
-    indianapolis charlotte nashville memphis louisville baltimore milwaukee
-    albuquerque tucson fresno sacramento kansas omaha raleigh cleveland tampa
-    pittsburgh cincinnati orlando minneapolis portland vegas honolulu anchorage
-    orleans brooklyn manhattan queens bronx halifax
-    birmingham liverpool leeds bristol cardiff belfast dublin cork sheffield
-    newcastle nottingham leicester southampton portsmouth brighton plymouth oxford
-    cambridge coventry bradford wolverhampton derby swansea aberdeen dundee
-    inverness norwich exeter gloucester canterbury salisbury winchester durham
-    sunderland middlesbrough huddersfield blackpool bournemouth peterborough
-    luton stoke hull galway limerick waterford
-    brussels antwerp ghent bruges liege charleroi namur vienna graz linz salzburg
-    innsbruck geneva basel lausanne zurich lucerne lugano munich frankfurt cologne
-    koln stuttgart dusseldorf dortmund essen leipzig dresden nuremberg nurnberg
-    hannover bremen duisburg bochum wuppertal bielefeld bonn mannheim karlsruhe
-    wiesbaden augsburg aachen kiel lubeck rostock erfurt mainz freiburg
-    rome naples turin venice genoa bologna palermo bari catania verona milan
-    milano roma napoli torino venezia firenze florence trieste padua padova
-    seville sevilla malaga zaragoza bilbao alicante cordoba granada valladolid
-    vigo gijon murcia palma valencia barcelona madrid pamplona santander salamanca
-    toledo cadiz oviedo coruna donostia tarragona girona
-    lisbon lisboa porto coimbra braga faro funchal
-    lyon marseille toulouse bordeaux nantes strasbourg montpellier rennes lille
-    grenoble dijon angers reims toulon brest limoges amiens perpignan metz
-    besancon orleans rouen caen nancy avignon cannes
-    amsterdam rotterdam hague utrecht eindhoven groningen tilburg almere breda
-    nijmegen arnhem haarlem maastricht leiden delft
-    warsaw krakow lodz wroclaw poznan gdansk szczecin lublin katowice prague brno
-    ostrava budapest debrecen bratislava ljubljana zagreb belgrade sarajevo skopje
-    sofia bucharest chisinau kyiv kiev kharkiv odesa odessa lviv minsk vilnius
-    riga tallinn athens thessaloniki nicosia valletta tirana
-    stockholm gothenburg goteborg malmo uppsala oslo bergen trondheim stavanger
-    copenhagen aarhus odense aalborg helsinki espoo tampere turku reykjavik
-    melbourne brisbane adelaide canberra hobart darwin auckland wellington
-    christchurch
-    johannesburg pretoria durban nairobi lagos abuja accra dakar addis ababa
-    casablanca rabat marrakesh tunis algiers khartoum kinshasa luanda
-    dubai abu dhabi riyadh jeddah mecca medina doha kuwait muscat manama amman
-    beirut damascus baghdad tehran jerusalem aviv ankara izmir
-    bangkok hanoi saigon kuala lumpur osaka kyoto yokohama nagoya sapporo kobe
-    fukuoka hiroshima taipei kaohsiung dhaka lahore islamabad chennai kolkata
-    calcutta bangalore bengaluru hyderabad pune ahmedabad jaipur colombo
-    kathmandu yangon phnom penh shenzhen guangzhou chengdu wuhan tianjin
-    chongqing nanjing hangzhou xian busan incheon ulaanbaatar almaty tashkent
-    tbilisi yerevan baku novosibirsk yekaterinburg kazan
-    janeiro paulo brasilia salvador fortaleza recife curitiba manaus caracas quito
-    havana guayaquil medellin cali cartagena montevideo asuncion guadalajara
-    monterrey tijuana puebla cancun guatemala panama
-    """.split()
-)
+    [
+        "tokyo", "beijing", "shanghai", "mumbai", "delhi", "karachi", "istanbul", "moscow",
+        "seoul", "jakarta", "manila",
+        "bogota", "aires", "toronto", "montreal", "vancouver", "calgary", "ottawa",
+        "edmonton", "winnipeg", "quebec",
+        "chicago", "phoenix", "philadelphia", "dallas", "boston", "seattle", "denver",
+        "atlanta", "miami", "detroit",
+        "angeles", "francisco", "diego", "antonio", "houston", "austin", "jose",
+        "jacksonville", "columbus",
+        "indianapolis", "charlotte", "nashville", "memphis", "louisville", "baltimore",
+        "milwaukee",
+        "albuquerque", "tucson", "fresno", "sacramento", "kansas", "omaha", "raleigh",
+        "cleveland", "tampa",
+        "pittsburgh", "cincinnati", "orlando", "minneapolis", "portland", "vegas",
+        "honolulu", "anchorage",
+        "orleans", "brooklyn", "manhattan", "queens", "bronx", "halifax",
+        "birmingham", "liverpool", "leeds", "bristol", "cardiff", "belfast", "dublin",
+        "cork", "sheffield",
+        "newcastle", "nottingham", "leicester", "southampton", "portsmouth", "brighton",
+        "plymouth", "oxford",
+        "cambridge", "coventry", "bradford", "wolverhampton", "derby", "swansea",
+        "aberdeen", "dundee",
+        "inverness", "norwich", "exeter", "gloucester", "canterbury", "salisbury",
+        "winchester", "durham",
+        "sunderland", "middlesbrough", "huddersfield", "blackpool", "bournemouth",
+        "peterborough",
+        "luton", "stoke", "hull", "galway", "limerick", "waterford",
+        "brussels", "antwerp", "ghent", "bruges", "liege", "charleroi", "namur", "vienna",
+        "graz", "linz", "salzburg",
+        "innsbruck", "geneva", "basel", "lausanne", "zurich", "lucerne", "lugano", "munich",
+        "frankfurt", "cologne",
+        "koln", "stuttgart", "dusseldorf", "dortmund", "essen", "leipzig", "dresden",
+        "nuremberg", "nurnberg",
+        "hannover", "bremen", "duisburg", "bochum", "wuppertal", "bielefeld", "bonn",
+        "mannheim", "karlsruhe",
+        "wiesbaden", "augsburg", "aachen", "kiel", "lubeck", "rostock", "erfurt", "mainz",
+        "freiburg",
+        "rome", "naples", "turin", "venice", "genoa", "bologna", "palermo", "bari",
+        "catania", "verona", "milan",
+        "milano", "roma", "napoli", "torino", "venezia", "firenze", "florence", "trieste",
+        "padua", "padova",
+        "seville", "sevilla", "malaga", "zaragoza", "bilbao", "alicante", "cordoba",
+        "granada", "valladolid",
+        "vigo", "gijon", "murcia", "palma", "valencia", "barcelona", "madrid", "pamplona",
+        "santander", "salamanca",
+        "toledo", "cadiz", "oviedo", "coruna", "donostia", "tarragona", "girona",
+        "lisbon", "lisboa", "porto", "coimbra", "braga", "faro", "funchal",
+        "lyon", "marseille", "toulouse", "bordeaux", "nantes", "strasbourg", "montpellier",
+        "rennes", "lille",
+        "grenoble", "dijon", "angers", "reims", "toulon", "brest", "limoges", "amiens",
+        "perpignan", "metz",
+        "besancon", "orleans", "rouen", "caen", "nancy", "avignon", "cannes",
+        "amsterdam", "rotterdam", "hague", "utrecht", "eindhoven", "groningen", "tilburg",
+        "almere", "breda",
+        "nijmegen", "arnhem", "haarlem", "maastricht", "leiden", "delft",
+        "warsaw", "krakow", "lodz", "wroclaw", "poznan", "gdansk", "szczecin", "lublin",
+        "katowice", "prague", "brno",
+        "ostrava", "budapest", "debrecen", "bratislava", "ljubljana", "zagreb", "belgrade",
+        "sarajevo", "skopje",
+        "sofia", "bucharest", "chisinau", "kyiv", "kiev", "kharkiv", "odesa", "odessa",
+        "lviv", "minsk", "vilnius",
+        "riga", "tallinn", "athens", "thessaloniki", "nicosia", "valletta", "tirana",
+        "stockholm", "gothenburg", "goteborg", "malmo", "uppsala", "oslo", "bergen",
+        "trondheim", "stavanger",
+        "copenhagen", "aarhus", "odense", "aalborg", "helsinki", "espoo", "tampere",
+        "turku", "reykjavik",
+        "melbourne", "brisbane", "adelaide", "canberra", "hobart", "darwin", "auckland",
+        "wellington",
+        "christchurch",
+        "johannesburg", "pretoria", "durban", "nairobi", "lagos", "abuja", "accra", "dakar",
+        "addis", "ababa",
+        "casablanca", "rabat", "marrakesh", "tunis", "algiers", "khartoum", "kinshasa",
+        "luanda",
+        "dubai", "abu", "dhabi", "riyadh", "jeddah", "mecca", "medina", "doha", "kuwait",
+        "muscat", "manama", "amman",
+        "beirut", "damascus", "baghdad", "tehran", "jerusalem", "aviv", "ankara", "izmir",
+        "bangkok", "hanoi", "saigon", "kuala", "lumpur", "osaka", "kyoto", "yokohama",
+        "nagoya", "sapporo", "kobe",
+        "fukuoka", "hiroshima", "taipei", "kaohsiung", "dhaka", "lahore", "islamabad",
+        "chennai", "kolkata",
+        "calcutta", "bangalore", "bengaluru", "hyderabad", "pune", "ahmedabad", "jaipur",
+        "colombo",
+        "kathmandu", "yangon", "phnom", "penh", "shenzhen", "guangzhou", "chengdu", "wuhan",
+        "tianjin",
+        "chongqing", "nanjing", "hangzhou", "xian", "busan", "incheon", "ulaanbaatar",
+        "almaty", "tashkent",
+        "tbilisi", "yerevan", "baku", "novosibirsk", "yekaterinburg", "kazan",
+        "janeiro", "paulo", "brasilia", "salvador", "fortaleza", "recife", "curitiba",
+        "manaus", "caracas", "quito",
+        "havana", "guayaquil", "medellin", "cali", "cartagena", "montevideo", "asuncion",
+        "guadalajara",
+        "monterrey", "tijuana", "puebla", "cancun", "guatemala", "panama",
+    ]
+)  # fmt: skip
 _WORD = re.compile(r"[^\W\d_]+|\d\w*")
 
 
