@@ -144,7 +144,9 @@ def _copies_clean(src: str, tgt: str, cols: list[str]) -> Any:
     return plan
 
 
-def test_a_rare_city_in_text_is_seen(make: Callable[[], str]) -> None:
+def test_a_rare_city_in_text_is_seen(
+    make: Callable[[], str], capsys: pytest.CaptureFixture[str]
+) -> None:
     """A clean copy verifies; B's and D's towns then written into the target's notes
     and documents (other rows', and B's own note) make verify fail with each cell
     counted as the checker counts it, as kind ``city``, never the value. Before:
@@ -165,6 +167,12 @@ def test_a_rare_city_in_text_is_seen(make: Callable[[], str]) -> None:
     assert verify(plan, src, tgt, KEY, jobs=2).word_hits == report.word_hits  # forked parts
     text = json.dumps(report.to_json()).lower()
     assert "quarrington" not in text and "pellworth" not in text  # counts, never values
+    from stagewall.cli.mask import _print_report
+
+    _print_report(report)
+    err = capsys.readouterr().err
+    assert f"{found['customers.notes']} cell(s) hold a source city's rare name" in err, err
+    assert "quarrington" not in err.lower()
 
 
 def test_the_auto_plan_copies_such_text_clean(make: Callable[[], str]) -> None:
