@@ -138,7 +138,11 @@ def add_free_text(c: Any) -> None:
 
 
 def generate(
-    url: str, rows: int, free_text: bool = False, rare_streets: bool = False
+    url: str,
+    rows: int,
+    free_text: bool = False,
+    rare_streets: bool = False,
+    rare_cities: bool = False,
 ) -> dict[str, int]:
     n_c, n_o = rows // 5, rows // 2
     n_e = rows - n_c - n_o
@@ -182,8 +186,15 @@ def generate(
                 "UPDATE orders SET street = split_part(street, ' ', 1) || ' ' || "
                 "translate(split_part(street, ' ', 2), '0123456789', 'qzxjkvwyph') || ' Street'"
             )
+        if rare_cities:  # the city's name letters only: Berlin123 -> Berlinzxj, rare
+            c.execute("UPDATE orders SET city = translate(city, '0123456789', 'qzxjkvwyph')")
         if free_text:
             add_free_text(c)
+            if rare_cities:  # and a quarter of the order notes name their city
+                c.execute(
+                    "UPDATE orders SET note = 'Gift wrap please, ' || city || ' branch.' "
+                    "WHERE id % 4 = 1"
+                )
             c.execute("VACUUM FULL")
         for s in CONSTRAINTS:
             c.execute(s.encode())
@@ -364,6 +375,11 @@ def main() -> None:
         action="store_true",
         help="orders' street names of letters only (High4567 -> Highkvwy): rare street cores",
     )
+    ap.add_argument(
+        "--rare-cities",
+        action="store_true",
+        help="orders' cities letters only (Berlin123 -> Berlinzxj): rare city names",
+    )
     ap.add_argument("--no-pg-dump", action="store_true", help="skip the pg_dump | psql baseline")
     ap.add_argument("--no-speeds", action="store_true", help="skip the per-transformer speeds")
     ap.add_argument("--db-prefix", default="sw_bench", help="prefix of the databases it creates")
@@ -386,7 +402,7 @@ def main() -> None:
     try:
         src = fresh("src")
         t0 = time.perf_counter()
-        sizes = generate(src, args.rows, args.free_text, args.rare_streets)
+        sizes = generate(src, args.rows, args.free_text, args.rare_streets, args.rare_cities)
         gen_s = time.perf_counter() - t0
         total_rows = sum(sizes.values())
         nbytes = heap_bytes(src)

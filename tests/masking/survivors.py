@@ -293,6 +293,13 @@ def street_core_needles(value: str) -> list[tuple[str, str]]:
     return [(w, n) for w in street_core_words(value) for n in ("core", "compound")]
 
 
+def city_needles(value: str) -> list[tuple[str, str]]:
+    """Needles for a city's name in a text: each of its words of 4 letters or more, as
+    a word (``the Quarrington branch`` for ``Quarrington`` or ``Quarrington Magna``).
+    For cities the test knows are no ordinary word (``where`` picks the rows)."""
+    return [(w, "core") for w in plain(value).split() if w.isalpha() and len(w) >= 4]
+
+
 def _compound(word: str, core: str) -> bool:
     return word.startswith(core) and word[len(core) :] in _GLUED_ENDINGS
 
@@ -817,7 +824,8 @@ def survivors_anywhere(
     letters or more, inside any run of letters (:func:`inside_needles`);
     ``full name``: so each of its words that may be a surname
     (:func:`full_name_surnames`); ``street core``: a street's name alone, as a word or
-    with a street ending glued on (:func:`street_core_needles`)."""
+    with a street ending glued on (:func:`street_core_needles`); ``city``: a word of a
+    city's name, as a word (:func:`city_needles`)."""
     cols = list(sensitive)
     quoted = ", ".join(f'"{c}"' for c in cols)
     every: list[tuple[str, str]] = []
@@ -831,6 +839,9 @@ def survivors_anywhere(
                     if len(w) >= 4 and w not in PARTICLES:
                         every += needles("surname", w) + needles("name", w) + glued_needles(w)
                         every += inside_needles(w)
+                continue
+            if sensitive[c] == "city":  # a word of its name, as a word
+                every += city_needles(v)
                 continue
             if sensitive[c] == "street core":  # its name alone, or glued to an ending
                 every += street_core_needles(v)

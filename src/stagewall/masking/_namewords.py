@@ -22,7 +22,9 @@ keeps (public: film titles, product names). What is left are words that name som
 and nothing else, so a target cell holding one is the person's name surviving; a hit
 is reported as table, column, kind (surname or given name) and cell count, never the
 word. A street column's rare name words (:mod:`._streetcores`) are searched the same
-way, kind :data:`STREET`, and also with a street ending glued on (``Ganthrivweg``).
+way, kind :data:`STREET`, and also with a street ending glued on (``Ganthrivweg``);
+so are a city column's rare words (``Quarrington``: :func:`._streetcores.city_words`),
+kind :data:`CITY`.
 See docs/masking.md ("What verify checks").
 """
 
@@ -36,9 +38,13 @@ from functools import cache
 from typing import Any
 
 from stagewall.masking._streetcores import (
+    CITY,
+    CITY_TRANSFORMERS,
     ENDINGS,
     STREET,
     STREET_TRANSFORMERS,
+    city_columns,
+    city_words,
     compound_stem,
     core_words,
     street_columns,
@@ -49,7 +55,8 @@ from stagewall.masking.types import ColumnKind, binary_text
 MIN_LETTERS = 4
 SURNAME, GIVEN = "surname", "given name"
 NONE = ""  # (a word that is no hit: see :func:`rare`)
-_RANK = {SURNAME: 0, GIVEN: 1, STREET: 2, NONE: 3}
+_RANK = {SURNAME: 0, GIVEN: 1, STREET: 2, CITY: 3, NONE: 4}
+_PLACES = (STREET, CITY)  # (kinds judged by _streetcores.is_common)
 # the planned name transformers whose values' words are searched: one person's
 # given name or surname each
 NAME_TRANSFORMERS = frozenset({"first_name", "last_name"})
@@ -118,9 +125,10 @@ def name_columns(planned: Mapping[str, str]) -> dict[str, str]:
 
 def source_columns(planned: Mapping[str, str]) -> dict[str, str]:
     """The columns of a table whose words are searched when rare: its name columns
-    (:func:`name_columns`) and its street columns (:func:`._streetcores.street_columns`:
-    a street's rare name words). Only the first make a table one about people."""
-    return {**street_columns(planned), **name_columns(planned)}
+    (:func:`name_columns`), its street columns (:func:`._streetcores.street_columns`:
+    a street's rare name words) and its city columns (:func:`._streetcores.city_columns`).
+    Only the first make a table one about people."""
+    return {**city_columns(planned), **street_columns(planned), **name_columns(planned)}
 
 
 def source_words(transformer: str, values: Sequence[object], into: dict[str, str]) -> None:
@@ -135,7 +143,12 @@ def source_words(transformer: str, values: Sequence[object], into: dict[str, str
     folded = fold_text("\x00".join(texts))
     if transformer in STREET_TRANSFORMERS:  # a street's rare name (_streetcores)
         for w in core_words(folded.split("\x00")):
-            into.setdefault(w, STREET)  # (a word that is a name too is a name)
+            if into.get(w, CITY) == CITY:  # (a word that is a name too is a name)
+                into[w] = STREET
+        return
+    if transformer in CITY_TRANSFORMERS:  # a city's rare words (_streetcores)
+        for w in city_words(folded):
+            into.setdefault(w, CITY)  # (a name's or a street's word is that)
         return
     kind = GIVEN if transformer == "first_name" else SURNAME
     if transformer == FULL_NAME:
@@ -200,7 +213,7 @@ def rare(words: Mapping[str, str], public: Iterable[str]) -> dict[str, str]:
     out = {
         w: k
         for w, k in words.items()
-        if w not in common and w not in drop and (k != STREET or not street_common(w))
+        if w not in common and w not in drop and (k not in _PLACES or not street_common(w))
     }
     for w in [w for w, k in out.items() if k == SURNAME]:
         for plural in (f"{w}s", f"{w}es"):
@@ -693,6 +706,7 @@ def merge_counts(into: dict[tuple[str, str], int], more: Mapping[tuple[str, str]
 
 
 __all__ = [
+    "CITY",
     "FULL_NAME",
     "GIVEN",
     "MIN_LETTERS",

@@ -16,6 +16,14 @@ language it has a word list for, its address lists, and a reviewed list of place
 words, :data:`PLACE_WORDS`), nor public in the source. They are searched as a word
 and as the stem of a word ending in a glued street ending (:func:`compound_stem`:
 ``ganthrivweg``, ``ganthrivstr``, ``ganthrivstraße``), kind :data:`STREET`.
+
+A city column's (planned :data:`CITY_TRANSFORMERS`) words are judged the same way
+(:func:`city_words`): each word of 4 letters or more that no list knows is learnt
+alone, kind :data:`CITY` (``quarrington`` of ``Quarrington`` and of ``Quarrington
+Magna``: ``the Quarrington branch`` names the town without its second word; ``magna``
+is a place word, :data:`PLACE_WORDS`, and never learnt). A city the world knows names
+no one: Faker's address lists hold few real cities, so :data:`KNOWN_CITIES`, a
+reviewed list of the large and well-known ones, is a common word list too.
 """
 
 from __future__ import annotations
@@ -27,9 +35,12 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 
 STREET = "street"
+CITY = "city"
 MIN_LETTERS = 4
 # the planned transformers whose values are streets
 STREET_TRANSFORMERS = frozenset({"street_address"})
+# the planned transformers whose values are cities
+CITY_TRANSFORMERS = frozenset({"city"})
 # German and Dutch street endings written onto the name (folded: ß kept, or ss)
 ENDINGS: tuple[str, ...] = tuple(
     sorted(
@@ -52,6 +63,107 @@ PLACE_WORDS = frozenset(
         "konig", "koenig", "könig", "industrie", "gewerbe", "sonnen", "maple", "cedar",
         "pine", "willow", "chestnut", "birch", "cherry", "station", "mill", "bridge",
         "market", "chapel", "manor", "meadow", "orchard", "highfield", "riverside",
+        # and the qualifiers of towns' names (Quarrington Magna, Lyme Regis)
+        "magna", "parva", "regis", "cum", "super", "upon", "saint", "sainte",
+    ]
+)  # fmt: skip
+# Cities (folded words) so well known that they name no one, which no shipped list
+# holds (Faker's address lists are made-up towns and a few states): the world's large
+# cities and the main markets' regional ones, reviewed; a word of their names is
+# common (``kuala``, ``lumpur``), so also for a street named after one
+KNOWN_CITIES = frozenset(
+    [
+        "tokyo", "beijing", "shanghai", "mumbai", "delhi", "karachi", "istanbul", "moscow",
+        "seoul", "jakarta", "manila",
+        "bogota", "aires", "toronto", "montreal", "vancouver", "calgary", "ottawa",
+        "edmonton", "winnipeg", "quebec",
+        "chicago", "phoenix", "philadelphia", "dallas", "boston", "seattle", "denver",
+        "atlanta", "miami", "detroit",
+        "angeles", "francisco", "diego", "antonio", "houston", "austin", "jose",
+        "jacksonville", "columbus",
+        "indianapolis", "charlotte", "nashville", "memphis", "louisville", "baltimore",
+        "milwaukee",
+        "albuquerque", "tucson", "fresno", "sacramento", "kansas", "omaha", "raleigh",
+        "cleveland", "tampa",
+        "pittsburgh", "cincinnati", "orlando", "minneapolis", "portland", "vegas",
+        "honolulu", "anchorage",
+        "orleans", "brooklyn", "manhattan", "queens", "bronx", "halifax",
+        "birmingham", "liverpool", "leeds", "bristol", "cardiff", "belfast", "dublin",
+        "cork", "sheffield",
+        "newcastle", "nottingham", "leicester", "southampton", "portsmouth", "brighton",
+        "plymouth", "oxford",
+        "cambridge", "coventry", "bradford", "wolverhampton", "derby", "swansea",
+        "aberdeen", "dundee",
+        "inverness", "norwich", "exeter", "gloucester", "canterbury", "salisbury",
+        "winchester", "durham",
+        "sunderland", "middlesbrough", "huddersfield", "blackpool", "bournemouth",
+        "peterborough",
+        "luton", "stoke", "hull", "galway", "limerick", "waterford",
+        "brussels", "antwerp", "ghent", "bruges", "liege", "charleroi", "namur", "vienna",
+        "graz", "linz", "salzburg",
+        "innsbruck", "geneva", "basel", "lausanne", "zurich", "lucerne", "lugano", "munich",
+        "frankfurt", "cologne",
+        "koln", "stuttgart", "dusseldorf", "dortmund", "essen", "leipzig", "dresden",
+        "nuremberg", "nurnberg",
+        "hannover", "bremen", "duisburg", "bochum", "wuppertal", "bielefeld", "bonn",
+        "mannheim", "karlsruhe",
+        "wiesbaden", "augsburg", "aachen", "kiel", "lubeck", "rostock", "erfurt", "mainz",
+        "freiburg",
+        "rome", "naples", "turin", "venice", "genoa", "bologna", "palermo", "bari",
+        "catania", "verona", "milan",
+        "milano", "roma", "napoli", "torino", "venezia", "firenze", "florence", "trieste",
+        "padua", "padova",
+        "seville", "sevilla", "malaga", "zaragoza", "bilbao", "alicante", "cordoba",
+        "granada", "valladolid",
+        "vigo", "gijon", "murcia", "palma", "valencia", "barcelona", "madrid", "pamplona",
+        "santander", "salamanca",
+        "toledo", "cadiz", "oviedo", "coruna", "donostia", "tarragona", "girona",
+        "lisbon", "lisboa", "porto", "coimbra", "braga", "faro", "funchal",
+        "lyon", "marseille", "toulouse", "bordeaux", "nantes", "strasbourg", "montpellier",
+        "rennes", "lille",
+        "grenoble", "dijon", "angers", "reims", "toulon", "brest", "limoges", "amiens",
+        "perpignan", "metz",
+        "besancon", "orleans", "rouen", "caen", "nancy", "avignon", "cannes",
+        "amsterdam", "rotterdam", "hague", "utrecht", "eindhoven", "groningen", "tilburg",
+        "almere", "breda",
+        "nijmegen", "arnhem", "haarlem", "maastricht", "leiden", "delft",
+        "warsaw", "krakow", "lodz", "wroclaw", "poznan", "gdansk", "szczecin", "lublin",
+        "katowice", "prague", "brno",
+        "ostrava", "budapest", "debrecen", "bratislava", "ljubljana", "zagreb", "belgrade",
+        "sarajevo", "skopje",
+        "sofia", "bucharest", "chisinau", "kyiv", "kiev", "kharkiv", "odesa", "odessa",
+        "lviv", "minsk", "vilnius",
+        "riga", "tallinn", "athens", "thessaloniki", "nicosia", "valletta", "tirana",
+        "stockholm", "gothenburg", "goteborg", "malmo", "uppsala", "oslo", "bergen",
+        "trondheim", "stavanger",
+        "copenhagen", "aarhus", "odense", "aalborg", "helsinki", "espoo", "tampere",
+        "turku", "reykjavik",
+        "melbourne", "brisbane", "adelaide", "canberra", "hobart", "darwin", "auckland",
+        "wellington",
+        "christchurch",
+        "johannesburg", "pretoria", "durban", "nairobi", "lagos", "abuja", "accra", "dakar",
+        "addis", "ababa",
+        "casablanca", "rabat", "marrakesh", "tunis", "algiers", "khartoum", "kinshasa",
+        "luanda",
+        "dubai", "abu", "dhabi", "riyadh", "jeddah", "mecca", "medina", "doha", "kuwait",
+        "muscat", "manama", "amman",
+        "beirut", "damascus", "baghdad", "tehran", "jerusalem", "aviv", "ankara", "izmir",
+        "bangkok", "hanoi", "saigon", "kuala", "lumpur", "osaka", "kyoto", "yokohama",
+        "nagoya", "sapporo", "kobe",
+        "fukuoka", "hiroshima", "taipei", "kaohsiung", "dhaka", "lahore", "islamabad",
+        "chennai", "kolkata",
+        "calcutta", "bangalore", "bengaluru", "hyderabad", "pune", "ahmedabad", "jaipur",
+        "colombo",
+        "kathmandu", "yangon", "phnom", "penh", "shenzhen", "guangzhou", "chengdu", "wuhan",
+        "tianjin",
+        "chongqing", "nanjing", "hangzhou", "xian", "busan", "incheon", "ulaanbaatar",
+        "almaty", "tashkent",
+        "tbilisi", "yerevan", "baku", "novosibirsk", "yekaterinburg", "kazan",
+        "janeiro", "paulo", "brasilia", "salvador", "fortaleza", "recife", "curitiba",
+        "manaus", "caracas", "quito",
+        "havana", "guayaquil", "medellin", "cali", "cartagena", "montevideo", "asuncion",
+        "guadalajara",
+        "monterrey", "tijuana", "puebla", "cancun", "guatemala", "panama",
     ]
 )  # fmt: skip
 _WORD = re.compile(r"[^\W\d_]+|\d\w*")
@@ -60,6 +172,19 @@ _WORD = re.compile(r"[^\W\d_]+|\d\w*")
 def street_columns(planned: Mapping[str, str]) -> dict[str, str]:
     """The columns of a table (column → planned transformer) that hold streets."""
     return {c: t for c, t in planned.items() if t in STREET_TRANSFORMERS}
+
+
+def city_columns(planned: Mapping[str, str]) -> dict[str, str]:
+    """The columns of a table (column → planned transformer) that hold cities."""
+    return {c: t for c, t in planned.items() if t in CITY_TRANSFORMERS}
+
+
+def city_words(folded: str) -> set[str]:
+    """The words of the cities ``folded`` (:func:`._namewords.fold_text`'d, joined by
+    NUL) that may name one: all letters, :data:`MIN_LETTERS` letters or more
+    (``quarrington`` and ``magna`` of ``Quarrington Magna``; :func:`is_common` then
+    keeps ``quarrington`` only)."""
+    return {w for w in _WORD.findall(folded) if w.isalpha() and len(w) >= MIN_LETTERS}
 
 
 def core_words(folded: Sequence[str]) -> set[str]:
@@ -107,7 +232,7 @@ def common() -> frozenset[str]:
     Faker's common words of every language it ships a word list for (``mayor``,
     ``nueva`` in Spanish, ``paix`` in French), the words of its address lists for the
     detection locales (cities, regions, street names and prefixes), and
-    :data:`PLACE_WORDS`. Folded as text is."""
+    :data:`PLACE_WORDS` and :data:`KNOWN_CITIES`. Folded as text is."""
     import faker.providers.lorem as lorem
 
     from stagewall.masking._namewords import _common, fold_text
@@ -125,7 +250,8 @@ def common() -> frozenset[str]:
             if not attr.startswith("_") and isinstance(v, (list, tuple)):
                 texts += [x for x in v if isinstance(x, str) and "{" not in x]
     found = set(re.findall(r"[^\W\d_]+", fold_text("\x00".join(texts))))
-    return frozenset(found | PLACE_WORDS | {fold_text(w) for w in PLACE_WORDS} | _common())
+    places = PLACE_WORDS | KNOWN_CITIES
+    return frozenset(found | places | {fold_text(w) for w in places} | _common())
 
 
 def is_common(word: str) -> bool:
@@ -136,11 +262,16 @@ def is_common(word: str) -> bool:
 
 
 __all__ = [
+    "CITY",
+    "CITY_TRANSFORMERS",
     "ENDINGS",
+    "KNOWN_CITIES",
     "MIN_LETTERS",
     "PLACE_WORDS",
     "STREET",
     "STREET_TRANSFORMERS",
+    "city_columns",
+    "city_words",
     "common",
     "compound_stem",
     "core_words",

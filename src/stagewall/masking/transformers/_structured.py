@@ -69,6 +69,8 @@ _MAX_RESIDUAL_PASSES = 4
 # the own kind of a street's rare name learnt from the source (_streetcores), written
 # alone in a text: replaced by a street pseudonym's name
 _CORE = "street core"
+# and a city's rare word (_streetcores.city_words): replaced by a city pseudonym
+_CITY = "city word"
 
 
 class TextScrubParams(ParamsModel):
@@ -115,6 +117,7 @@ class TextScrub(Transformer):
             for kind, tname in _OWN.items()
         }
         self._own["full_name"] = self._sub("full_name", {})
+        self._own[_CITY] = self._sub("city", {})
         self._own["mailbox"] = self._sub("username", {})  # an e-mail's local part alone
         # a date of birth moved by a keyed 1 to 365 days, never 0 (date_shift)
         self._own[DATE_KIND] = self._sub("date_shift", {"max_days": 365})
@@ -161,7 +164,7 @@ class TextScrub(Transformer):
         detections = detect_findings(texts)
         subs = self._subs
         if self._learned:
-            from stagewall.masking._namewords import STREET
+            from stagewall.masking._namewords import CITY, STREET
             from stagewall.masking._namewords import kinded_spans as learned_spans
 
             for i, got in enumerate(learned_spans(texts, self._learned)):
@@ -172,9 +175,11 @@ class TextScrub(Transformer):
                 outer = [f for f in detections[i] if f[2] in subs]
                 got = [g for g in got if all(g[1] <= f[0] or g[0] >= f[1] for f in outer)]
                 if got:
-                    # (a street's rare name gets a street pseudonym's name: _CORE)
+                    # (a street's rare name gets a street pseudonym's name: _CORE; a
+                    # city's rare word a city pseudonym: _CITY)
+                    as_own = {STREET: _CORE, CITY: _CITY}
                     own[i] = merged_spans(
-                        own[i] + [(a, b, _CORE if k == STREET else "name") for a, b, k in got]
+                        own[i] + [(a, b, as_own.get(k, "name")) for a, b, k in got]
                     )
         spans: list[list[tuple[int, int, str, str]]] = []
         wanted: dict[str, list[str]] = {}
@@ -242,6 +247,8 @@ class TextScrub(Transformer):
                     }
             if own == _CORE:
                 return _street_cores(self._own["street"], uniq)
+            if own == _CITY:
+                return _city_words(self._own[_CITY], uniq)
             if own == DATE_KIND:
                 try:
                     return pseudonym_dates(uniq, self._own[DATE_KIND].transform)
@@ -469,6 +476,25 @@ def _street_cores(sub: Transformer, items: list[str]) -> dict[str, str | None]:
     for item, street in _safe(sub, items).items():
         words = (street or "").split()
         out[item] = " ".join(words[1:-1]) or None  # (a number, the name, a street word)
+    return out
+
+
+def _city_words(sub: Transformer, items: list[str]) -> dict[str, str | None]:
+    """A city pseudonym for each of ``items`` (a city's rare word written in a text:
+    ``Quarrington`` → ``Abbottberg``), the same for each writing of the word, in its
+    case shape (``QUARRINGTON`` → ``ABBOTTBERG``, ``quarrington`` → ``abbottberg``)."""
+    from stagewall.masking._namewords import fold_text
+
+    folded = {item: fold_text(item) for item in items}
+    drawn = _safe(sub, list(dict.fromkeys(folded.values())))
+    out: dict[str, str | None] = {}
+    for item, key in folded.items():
+        new = drawn.get(key)
+        if new is not None and item.isupper():
+            new = new.upper()
+        elif new is not None and item.islower():
+            new = new.lower()
+        out[item] = new
     return out
 
 
