@@ -67,7 +67,7 @@ def ordinal(day: int) -> str:
     return f"{day}{suffix}"
 
 
-_UNITS = "first second third fourth fifth sixth seventh eighth ninth".split()
+_UNITS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"]
 _TEENS = "tenth eleventh twelfth thirteenth fourteenth fifteenth sixteenth seventeenth "
 _TEENS += "eighteenth nineteenth"
 DAY_WORDS = [*_UNITS, *_TEENS.split(), "twentieth", *(f"twenty-{u}" for u in _UNITS)]
