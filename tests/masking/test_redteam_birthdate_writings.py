@@ -387,6 +387,24 @@ def test_json_mask_replaces_another_languages_birth_date() -> None:
     assert re.search(r"nació el \d+ de [a-z]+ de 19\d\d", out), out
 
 
+def test_json_mask_replaces_the_third_rounds_writings() -> None:
+    """json_mask replaces a two-digit year first, 1.º and a day in words in a leaf's
+    text, each written the same way, and keeps another date in that shape and a
+    version number. Before: all three were kept."""
+    doc = (
+        '{"a": "DOB 48-09-06", "b": "the sixth of September, 1948", '
+        '"c": "September sixth, 1948", "v": "v1.48.09", "d": "49-09-06"}'
+    )
+    out = birthdates.json_masked(doc, "1948-09-06")
+    assert not holds(out, date_needles("1948-09-06")), out
+    assert '"v": "v1.48.09"' in out and '"d": "49-09-06"' in out, out
+    assert re.search(r'"a": "DOB \d\d-\d\d-\d\d"', out), out
+    assert re.search(r'"b": "the [a-z-]+ of [A-Z][a-z]+, 19\d\d"', out), out
+    first = birthdates.json_masked('{"n": "nascido em 1.º de setembro de 1948"}', "1948-09-01")
+    assert not holds(first, date_needles("1948-09-01")), first
+    assert re.search(r"nascido em (1\.º|\d+) de [a-zç]+ de 19\d\d", first), first
+
+
 def test_the_date_mark_is_read_where_a_core_mark_is() -> None:
     """A date's one pattern is a mark that no plain substring test finds (it starts
     with _known.CORE), read by core_hits: every phrase writing the date, none of
