@@ -3,7 +3,9 @@
 ``--rows`` notes in batches of 5,000, each row's known value its ``birth_date``
 (and, for comparison, none): a third of the notes write the date (the first
 round's writings, ``--writings old``, or those and ordinals, two-digit years and
-other languages' months, ``--writings new``), a third hold other dates and
+other languages' months, ``--writings new``, and those and a two-digit year first,
+``1.º``, a day in words, ``--writings more``; ``both``: old and new, ``all``: the
+three), a third hold other dates and
 numbers, a third are empty. With ``--against SRC`` (another checkout's ``src``
 directory, e.g. a worktree of main) both trees are imported into this one process
 (each under its own ``sys.modules``) and run alternately ``--repeat`` times, so a
@@ -42,6 +44,26 @@ OTHER = [
     "Customer asked to be called on +49 30 1004821 after 5pm, order 4812.",
     "Paid by transfer 14/04/23, no issues so far.",
     "Spoke with the customer about the invoice; will call back next week.",
+]
+# and the third round's: a two-digit year first, 1.º, an English day in words
+_ONES = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
+_TENS = ("tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth")
+_TENS += ("seventeenth", "eighteenth", "nineteenth", "twentieth")
+
+
+def _in_words(day: int) -> str:
+    if day < 10:
+        return _ONES[day - 1]
+    if day <= 20 or day == 30:
+        return _TENS[day - 10] if day <= 20 else "thirtieth"
+    return f"{'twenty' if day < 30 else 'thirty'}-{_ONES[day % 10 - 1]}"
+
+
+MORE: list[Callable[[dt.date], str]] = [
+    *NEW,
+    lambda d: f"DOB {d:%y-%m-%d} per the form",
+    lambda d: f"nació el 1.º de septiembre de {d.year}",
+    lambda d: f"born the {_in_words(d.day)} of {d:%B}, {d.year}",
 ]
 BATCH = 5000
 
@@ -84,14 +106,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--writings", choices=["old", "new", "both"], default="both")
+    ap.add_argument("--writings", choices=["old", "new", "more", "both", "all"], default="both")
     ap.add_argument("--against", help="another checkout's src directory, run alternately")
     args = ap.parse_args()
     rng = random.Random(7)
     start = dt.date(1930, 1, 1)
     born = [start + dt.timedelta(days=rng.randrange(30000)) for _ in range(args.rows)]
-    which = ["old", "new"] if args.writings == "both" else [args.writings]
-    data = {w: notes(born, OLD if w == "old" else NEW) for w in which}
+    which = {"both": ["old", "new"], "all": ["old", "new", "more"]}.get(
+        args.writings, [args.writings]
+    )
+    data = {w: notes(born, {"old": OLD, "new": NEW, "more": MORE}[w]) for w in which}
     known = {
         "with DOB": [(("birth_date", d.isoformat()),) for d in born],
         "no DOB": [()] * args.rows,

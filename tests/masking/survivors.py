@@ -507,6 +507,37 @@ def month_words(month: int) -> set[str]:
     return {plain(w).strip() for w in out}
 
 
+_DAY_WORDS = [
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+]
+
+
+def _day_word(day: int) -> str:
+    """An English day in words, as its words: ``sixth``, ``twenty sixth``."""
+    if day < 20:
+        return _DAY_WORDS[day - 1]
+    tens = {2: "twent", 3: "thirt"}[day // 10]
+    return f"{tens}ieth" if day % 10 == 0 else f"{tens}y {_DAY_WORDS[day % 10 - 1]}"
+
+
 def _ordinal(day: int) -> str:
     if day % 100 in (11, 12, 13):
         return f"{day}th"
@@ -515,12 +546,13 @@ def _ordinal(day: int) -> str:
 
 def date_needles(value: Any) -> list[tuple[str, str]]:
     """(needle, "words") pairs of a date of birth (a ``date``, or text starting
-    ``YYYY-MM-DD``): year-month-day, day-month-year and month-day-year with or
+    ``YYYY-MM-DD``): year-month-day (the year also of two digits: ``48-09-06``), day-month-year and month-day-year with or
     without leading zeros, the last two also with a two-digit year (``06/09/48``);
     day and year around a month's name or abbreviation in English, German, Dutch,
     French, Spanish, Portuguese or Italian (:func:`month_words`), either order, the
     day also an English ordinal (``6th``, ``the 6th of September``, ``September the
-    6th``), French ``1er`` or ``1º`` for the first, with ``de`` between (``6 de
+    6th``), French ``1er`` or ``1º`` (``1.º``) for the first, an English day in
+    words (``sixth of September``, ``September twenty-sixth``), with ``de`` between (``6 de
     septiembre de 1948``, ``del``), four- or two-digit year. Any separators: the
     cell's words are compared (a year written ``'48`` is the word ``48``)."""
     import datetime as dt
@@ -536,10 +568,11 @@ def date_needles(value: Any) -> list[tuple[str, str]]:
     years = {y, y[2:]}
     days, months = {str(d), f"{d:02d}"}, {str(mo), f"{mo:02d}"}
     seqs: list[tuple[str, ...]] = [(y, a, b) for a in months for b in days]
+    seqs += [(y[2:], a, b) for a in months for b in days]  # 48-09-06
     seqs += [(b, a, yy) for a in months for b in days for yy in years]
     seqs += [(a, b, yy) for a in months for b in days for yy in years]
     names = month_words(mo)
-    said = days | {_ordinal(d)} | ({"1er", "1o"} if d == 1 else set())
+    said = days | {_ordinal(d), _day_word(d)} | ({"1er", "1o", "1 o"} if d == 1 else set())
     for n in names:
         for yy in years:
             for b in said:

@@ -67,6 +67,17 @@ def ordinal(day: int) -> str:
     return f"{day}{suffix}"
 
 
+_UNITS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"]
+_TEENS = "tenth eleventh twelfth thirteenth fourteenth fifteenth sixteenth seventeenth "
+_TEENS += "eighteenth nineteenth"
+DAY_WORDS = [*_UNITS, *_TEENS.split(), "twentieth", *(f"twenty-{u}" for u in _UNITS)]
+DAY_WORDS += ["thirtieth", "thirty-first"]
+
+
+def words(day: int) -> str:
+    return DAY_WORDS[day - 1]
+
+
 def yy(d: dt.date) -> str:
     return f"{d.year % 100:02d}"
 
@@ -101,7 +112,22 @@ WRITINGS: list[tuple[str, int | None, Callable[[dt.date], str]]] = [
     ("nl short", 3, lambda d: f"geb. {d.day} {short('nl', d)}. {d.year}"),
     ("de two-digit year", 12, lambda d: f"geb. {d.day}. {full('de', d)} {yy(d)}"),
     ("es two-digit year", 1, lambda d: f"{d.day} de {full('es', d)} de {yy(d)}"),
+    # a two-digit year first (failed before: not searched)
+    ("yy-mm-dd", None, lambda d: f"DOB {yy(d)}-{d:%m-%d} per the form"),
+    ("yy/mm/dd", None, lambda d: f"born {yy(d)}/{d:%m/%d}"),
+    ("yy.m.d", None, lambda d: f"geb. {yy(d)}.{d.month}.{d.day}, bitte prüfen"),
+    # 1.º with its dot, the first of a month (Spanish, Portuguese)
+    ("es 1.º", 9, lambda d: f"nació el 1.º de {full('es', d)} de {d.year}"),
+    ("pt 1.º", 3, lambda d: f"nascido em 1.º de {full('pt', d)} de {d.year}"),
+    # an English day in words
+    ("day in words of", None, lambda d: f"born the {words(d.day)} of {full('en', d)}, {d.year}"),
+    ("month day in words", None, lambda d: f"DOB {full('en', d)} {words(d.day)}, {d.year}"),
+    ("day in words", None, lambda d: f"b. {words(d.day).title()} {full('en', d)} {d.year}"),
 ]
+# the customer's day where a writing needs its own: the first of a month (1.º), a
+# day in words of two words (twenty-sixth)
+DAY = {"es 1.º": 1, "pt 1.º": 1, "day in words of": 26, "month day in words": 21}
+DAY["day in words"] = 22
 N = len(WRITINGS)
 # the customers, one per writing: none named Jan (customer 9, 19...: a given name that
 # is a month's abbreviation is starred out where a pseudonym date writes it, by the
@@ -110,7 +136,10 @@ IDS = [i for i in range(1, 2 * N) if i % 10 != 9][:N]
 WRITING = {i: k for k, i in enumerate(IDS)}
 # each customer's date of birth: day 13 or later (day first and month first differ),
 # a year of its own (so a two-digit year is the customer's), the month the writing names
-BORN = {i: dt.date(1930 + k, WRITINGS[k][1] or 1 + k % 12, 13 + k % 15) for k, i in enumerate(IDS)}
+BORN = {
+    i: dt.date(1930 + k, WRITINGS[k][1] or 1 + k % 12, DAY.get(WRITINGS[k][0], 13 + k % 15))
+    for k, i in enumerate(IDS)
+}
 
 
 def _note(i: int) -> str:
@@ -129,6 +158,8 @@ def _guard_note(i: int) -> str:
     d = BORN[i]
     other = d.replace(day=d.day + 1)
     return (
+        f"build {yy(d)}.{d.month:02d}.{d.day + 1} and v1.{yy(d)}.{d.month:02d}, "
+        f"form {(d.year + 1) % 100:02d}-{d:%m-%d} then form {yy(other)}/{other:%m/%d}; "
         f"Order placed 14/04/23, renewal {d:%d/%m}/{(d.year + 1) % 100:02d}, "
         f"visit {other:%d/%m}/{yy(other)} and {other.day} {full('en', other)} '{yy(other)}; "
         f"born in {d.year}; call on {d.day} {full('en', d)}; the {yy(d)} items came "
@@ -187,9 +218,14 @@ def _shape(text: str) -> list[object]:
     return out
 
 
+_IN_WORDS = re.compile(r"(?i)\b(?:(?:twenty|thirty)[- ])?(?:" + "|".join(DAY_WORDS) + r")\b")
+
+
 def _same_writing(old: str, new: str) -> bool:
     """``new`` writes a date as ``old`` does: same words, separators, number widths,
-    ordinals; its month word of one of the languages and forms of the old one's."""
+    ordinals (a day in words one too); its month word of one of the languages and
+    forms of the old one's; ``1.º`` the number of the first (``23`` on another day)."""
+    old, new = (_IN_WORDS.sub("1st", re.sub(r"(\d)\.?º", r"\1", t)) for t in (old, new))
     a, b = _shape(old), _shape(new)
     if len(a) != len(b):
         return False
@@ -308,6 +344,14 @@ def test_written_forms_are_read_back_and_rewritten_the_same_way() -> None:
         "6 mei 1948": "23 april 1950",
         "6 mrt. 1948": "23 apr. 1950",
         "6. Dezember 48": "23. April 50",
+        "48-09-06": "50-04-23",
+        "48/9/6": "50/4/23",
+        "48.09.06": "50.04.23",
+        "sixth of September 1948": "twenty-third of April 1950",
+        "September Sixth, 1948": "April Twenty-third, 1950",
+        "TWENTY-SIXTH SEPTEMBER 48": "TWENTY-THIRD APRIL 50",
+        "twenty sixth of Sept 1948": "twenty third of Apr 1950",
+        "1.º de septiembre de 1948": "23 de abril de 1950",
     }
     birthdates.rewrites(cases, new)
     # the first of a month: French 1er, Portuguese 1º, English 1st
@@ -315,6 +359,8 @@ def test_written_forms_are_read_back_and_rewritten_the_same_way() -> None:
         "1er février 1948": "1er avril 1950",
         "1º de setembro de 1948": "1º de abril de 1950",
         "6th May 1948": "1st April 1950",
+        "1.º de setembro de 1948": "1.º de abril de 1950",
+        "sixth of May 1948": "first of April 1950",
     }
     birthdates.rewrites(first, dt.date(1950, 4, 1))
     # a two-digit year read in its century (pivot 30): the date the span writes
@@ -324,6 +370,11 @@ def test_written_forms_are_read_back_and_rewritten_the_same_way() -> None:
     assert got is not None and got[0] == dt.date(2012, 9, 6)
     assert read_written("Room 12") is None
     assert read_written("6 of 1948") is None
+    got = read_written("48-09-06")  # day first, month first, then year first
+    assert got is not None and got[0] == dt.date(1948, 9, 6)
+    got = read_written("twenty-sixth of September 1948")
+    assert got is not None and got[0] == dt.date(1948, 9, 26)
+    assert read_written("6/9/4") is None
 
 
 def test_json_mask_replaces_another_languages_birth_date() -> None:
@@ -334,6 +385,24 @@ def test_json_mask_replaces_another_languages_birth_date() -> None:
     assert not holds(out, date_needles("1948-09-06")), out
     assert '"pedido": "14/04/23"' in out
     assert re.search(r"nació el \d+ de [a-z]+ de 19\d\d", out), out
+
+
+def test_json_mask_replaces_the_third_rounds_writings() -> None:
+    """json_mask replaces a two-digit year first, 1.º and a day in words in a leaf's
+    text, each written the same way, and keeps another date in that shape and a
+    version number. Before: all three were kept."""
+    doc = (
+        '{"a": "DOB 48-09-06", "b": "the sixth of September, 1948", '
+        '"c": "September sixth, 1948", "v": "v1.48.09", "d": "49-09-06"}'
+    )
+    out = birthdates.json_masked(doc, "1948-09-06")
+    assert not holds(out, date_needles("1948-09-06")), out
+    assert '"v": "v1.48.09"' in out and '"d": "49-09-06"' in out, out
+    assert re.search(r'"a": "DOB \d\d-\d\d-\d\d"', out), out
+    assert re.search(r'"b": "the [a-z-]+ of [A-Z][a-z]+, 19\d\d"', out), out
+    first = birthdates.json_masked('{"n": "nascido em 1.º de setembro de 1948"}', "1948-09-01")
+    assert not holds(first, date_needles("1948-09-01")), first
+    assert re.search(r"nascido em (1\.º|\d+) de [a-zç]+ de 19\d\d", first), first
 
 
 def test_the_date_mark_is_read_where_a_core_mark_is() -> None:
@@ -357,3 +426,12 @@ def test_the_date_mark_is_read_where_a_core_mark_is() -> None:
         " 6th of sept 1948 ",
     ]
     assert core_hits(mark, norm("born in 1948, on 6 September, 07/09/48, 6/9")) == []
+    text = norm(
+        "48-09-06 or 48/9/6; v 1.48.09; 49-09-06; the sixth of September, 1948; "
+        "twenty-sixth of September 1948"
+    )
+    assert sorted(core_hits(mark, text)) == [" 48 09 06 ", " 48 9 6 ", " sixth of september 1948 "]
+    ((first, _),) = date_patterns(["1948", "09", "01"])
+    assert core_hits(first, norm("nació el 1.º de septiembre de 1948")) == [
+        " 1 o de septiembre de 1948 "
+    ]

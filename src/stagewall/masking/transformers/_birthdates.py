@@ -104,6 +104,15 @@ _BEFORE_YEAR = frozenset({"de", "del"})
 _FILLERS = _BEFORE_MONTH | _BEFORE_YEAR | {"the"}
 _ENGLISH_ENDS = frozenset({"st", "nd", "rd", "th"})
 _ORDINAL = re.compile(r"([0-9]{1,2})(st|nd|rd|th|er|o)?")
+# English days as words: first .. thirty-first (twenty-first: twenty and first)
+_UNITS = _split("first second third fourth fifth sixth seventh eighth ninth")
+_SPELLED = [*_UNITS, *_split(
+    "tenth eleventh twelfth thirteenth fourteenth fifteenth sixteenth seventeenth "
+    "eighteenth nineteenth twentieth"
+)]  # fmt: skip
+_SPELLED += [f"twenty {u}" for u in _UNITS] + ["thirtieth", "thirty first"]
+_SPELLED_DAY = {w: k for k, w in enumerate(_SPELLED, 1)}
+_TENS = {"twenty": 20, "thirty": 30}
 _ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _SPLIT = re.compile(r"([^\W_]+)")
 _PIVOT = 30  # a two-digit year below this is 20yy, else 19yy (fixed: masking is deterministic)
@@ -205,10 +214,10 @@ def date_hits(mark: str, normed: str) -> list[str]:
             got = _written_before(before, month, day)
             if got:
                 out.append(f" {' '.join(got)} {needle[1:-1]} ")
-            if needle is long:
-                after = normed[at + len(needle) : at + len(needle) + 8].split(" ")[:2]
-                if len(after) == 2 and _number(after[0]) == month and _number(after[1]) == day:
-                    out.append(f"{needle}{after[0]} {after[1]} ")
+            # year first, four digits or two (1948-09-06, 48/09/06)
+            after = normed[at + len(needle) : at + len(needle) + 8].split(" ")[:2]
+            if len(after) == 2 and _number(after[0]) == month and _number(after[1]) == day:
+                out.append(f"{needle}{after[0]} {after[1]} ")
             at = normed.find(needle, at + len(needle) - 1)
     return out
 
@@ -236,11 +245,27 @@ def _written_before(ws: list[str], month: int, day: int) -> list[str] | None:
         return ws[i - 2 :] if (a, b) in ((day, month), (month, day)) else None
     if _MONTH_OF.get(last) == month:  # day first: 6 (of|de) september
         j = i - 2 if prev in _BEFORE_MONTH else i - 1
-        return ws[j - 1 :] if j >= 1 and _day(ws[j - 1]) == day else None
-    if _day(last) == day:  # month first: september (the) 6th
-        j = i - 2 if prev == "the" else i - 1
-        return ws[j - 1 :] if j >= 1 and _MONTH_OF.get(ws[j - 1]) == month else None
+        got = _day_back(ws, j - 1)
+        return ws[got[1] :] if got is not None and got[0] == day else None
+    got = _day_back(ws, i - 1)
+    if got is not None and got[0] == day:  # month first: september (the) 6th
+        j = got[1] - 1 if ws[got[1] - 1 : got[1]] != ["the"] else got[1] - 2
+        return ws[j:] if j >= 0 and _MONTH_OF.get(ws[j]) == month else None
     return None
+
+
+def _day_back(ws: list[str], k: int) -> tuple[int, int] | None:
+    """The day whose last word is ``ws[k]`` and the index of its first word: a
+    number or an ordinal (6, 6th, 1er), ``1 o`` (1.º), a word (sixth, twenty sixth)."""
+    if k < 0:
+        return None
+    w = ws[k]
+    if w == "o" and k and _number(ws[k - 1]) is not None:  # 1.º (the dot apart)
+        return int(ws[k - 1]), k - 1
+    if k and ws[k - 1] in _TENS and f"{ws[k - 1]} {w}" in _SPELLED_DAY:
+        return _SPELLED_DAY[f"{ws[k - 1]} {w}"], k - 1
+    got = _day(w) if w[:1].isdigit() else _SPELLED_DAY.get(w)
+    return (got, k) if got is not None else None
 
 
 def _number(w: str) -> int | None:
@@ -249,9 +274,11 @@ def _number(w: str) -> int | None:
 
 
 def _day(w: str) -> int | None:
-    """A day written as a number or an ordinal (6, 06, 6th, 1er, 1o for 1º), else None."""
+    """A day written as a number or an ordinal (6, 06, 6th, 1er, 1o for 1º) or an
+    English ordinal word (sixth; twenty-sixth read as one word ``twenty sixth``),
+    else None."""
     m = _ORDINAL.fullmatch(w)
-    return int(m.group(1)) if m else None
+    return int(m.group(1)) if m else _SPELLED_DAY.get(w)
 
 
 def read_written(text: str) -> tuple[dt.date, Callable[[dt.date], str]] | None:
@@ -266,7 +293,22 @@ def read_written(text: str) -> tuple[dt.date, Callable[[dt.date], str]] | None:
         folded = "\x00".join(tokens).lower().split("\x00")
     else:
         folded = list(map(_folded, tokens))
-    core = [i for i, w in enumerate(folded) if w not in _FILLERS]
+    # the º of 1.º (Spanish, Portuguese) after its number, apart: a suffix, no part
+    apart = {
+        i
+        for i, w in enumerate(folded)
+        if w == "o" and i and folded[i - 1].isdigit() and len(folded[i - 1]) <= 2
+    }
+    # the tens of a day in words (twenty-sixth): read with its unit, written as one
+    tens = {
+        i
+        for i, w in enumerate(folded[:-1])
+        if w in _TENS and f"{w} {folded[i + 1]}" in _SPELLED_DAY
+    }
+    for i in tens:
+        folded[i + 1] = f"{folded[i]} {folded[i + 1]}"
+    apart |= tens
+    core = [i for i, w in enumerate(folded) if w not in _FILLERS and i not in apart]
     if len(core) != 3:
         return None
     ws = [folded[i] for i in core]
@@ -280,10 +322,14 @@ def read_written(text: str) -> tuple[dt.date, Callable[[dt.date], str]] | None:
         return None
     elif len(ws[0]) == 4:
         roles = ["y", "m", "d"]
-    elif len(ws[2]) in (2, 4) and len(ws[0]) <= 2 and len(ws[1]) <= 2:
-        roles = ["d", "m", "y"]
-        if _date(ws, roles) is None:
-            roles = ["m", "d", "y"]
+    elif len(ws[0]) <= 2 and len(ws[1]) <= 2 and len(ws[2]) <= 4:
+        # day first, month first, then year first with two digits (48-09-06, 48/9/6)
+        tries = [["d", "m", "y"], ["m", "d", "y"]] if len(ws[2]) in (2, 4) else []
+        tries += [["y", "m", "d"]] if len(ws[0]) == 2 and len(ws[2]) <= 2 else []
+        found = next((r for r in tries if _date(ws, r) is not None), None)
+        if found is None:
+            return None
+        roles = found
     else:
         return None
     day = _date(ws, roles)
@@ -296,6 +342,12 @@ def read_written(text: str) -> tuple[dt.date, Callable[[dt.date], str]] | None:
         out = parts.copy()
         for i, role in zip(core, roles, strict=True):
             out[2 * i + 1] = _written(new, role, tokens[i], lang, padded)
+        for i in apart - tens if new.day != 1 else ():  # (1.º de: 23 de, the first only)
+            out[2 * i] = out[2 * i + 1] = ""
+        for i in tens:  # the day in words in the unit's place (its joiner, its case)
+            word = _SPELLED[new.day - 1].replace(" ", parts[2 * i + 2])
+            out[2 * i + 1] = out[2 * i + 2] = ""
+            out[2 * i + 3] = _cased(word, tokens[i])
         return "".join(out)
 
     return day, write
@@ -334,7 +386,8 @@ def _language(folded: list[str], month_word: str) -> str:
     if "de" in folded or "del" in folded:
         hints += ["es", "pt"]
     ends = [w[-2:] for w in folded if w[:1].isdigit()]
-    if "of" in folded or "the" in folded or any(e in _ENGLISH_ENDS for e in ends):
+    english = any(e in _ENGLISH_ENDS for e in ends) or any(w in _SPELLED_DAY for w in folded)
+    if "of" in folded or "the" in folded or english:
         hints.append("en")
     if "er" in ends:
         hints.append("fr")
@@ -362,6 +415,8 @@ def _written(new: dt.date, role: str, old: str, lang: str, padded: bool) -> str:
         return f"{new.year:04d}" if len(old) == 4 else f"{new.year % 100:02d}"
     if role == "n":
         return _month_written(new.month, old, lang)
+    if role == "o" and not old[:1].isdigit():  # a day in words: sixth, twenty-sixth
+        return _cased(_SPELLED[new.day - 1].replace(" ", "-"), old)
     if role == "o":
         m = _ORDINAL.fullmatch(_folded(old))
         digits, suffix = (m.group(1), m.group(2)) if m else (old, None)
@@ -373,6 +428,13 @@ def _written(new: dt.date, role: str, old: str, lang: str, padded: bool) -> str:
             return number + old[len(digits) :]
         return number
     return _width(new.month if role == "m" else new.day, padded)
+
+
+def _cased(word: str, old: str) -> str:
+    """``word`` in ``old``'s case: upper, capitalised or lower."""
+    if old.isupper():
+        return word.upper()
+    return word.capitalize() if old[:1].isupper() else word
 
 
 def _width(n: int, padded: bool) -> str:
