@@ -16,30 +16,29 @@ York, Madrid, Sydney, Tokyo) stay unsearched: a note naming them is copied as it
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from stagewall.masking.engine import RunOptions, run
 from stagewall.masking.planner import build_plan
-from stagewall.masking.verify import verify
-from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
+from tests.masking.integration.helpers import BACKENDS, url_maker
+from tests.masking.rarewords import (
+    ORDINARY_NOTE,
+    checker,
+    copies_clean,
+    customers,
+    fails_once_planted,
+)
 from tests.masking.survivors import _rows as rows_of
-from tests.masking.survivors import city_needles, holds, survivors_anywhere
+from tests.masking.survivors import city_needles, holds
 from tests.masking.test_leak_traps import _customer as _leak_trap_customer
-from tests.masking.test_leak_traps import _execute
-from tests.masking.test_redteam_leakjson import _json_columns
 
 N = 30
 B_ID, D_ID = N + 1, N + 2
 COMMON = ["London", "Madrid", "Reading", "Bath", "Nice", "New York", "Sydney", "Tokyo"]
 CITIES = {B_ID: "Quarrington", D_ID: "Pellworth Magna"}
-COLUMNS = ["id", "first_name", "last_name", "email", "city", "notes"]
-ORDINARY_NOTE = "Deliver before noon, leave it at the house."
-ORDINARY_DOC: dict[str, Any] = {"theme": "dark", "notes": "Leave it at the house"}
 # notes naming B's or D's town (planted in rows 1.., not theirs)
 NOTES = [
     "Mr NAKAMURA, Quarrington branch",
@@ -68,65 +67,22 @@ def _source(url: str, notes: dict[int, str], docs: dict[int, Any]) -> list[str]:
     """``N`` customers in the :data:`COMMON` cities (the last rows' notes name them),
     then B and D in :data:`CITIES`; row ``i``'s note and JSON are ``notes[i]`` and
     ``docs[i]`` or ordinary ones. The JSON column names."""
-    cols = _json_columns(url)
-    decl = ", ".join(f"{c} {t}" for c, t in cols)
     people = [_leak_trap_customer(i) for i in range(1, N + 3)]
     rows = []
     for p in people:
         i = p["id"]
         city = CITIES.get(i, COMMON[i % len(COMMON)])
         note = notes.get(i, COMMON_NOTE if N - 3 < i <= N else ORDINARY_NOTE)
-        rows.append(
-            [i, p["first_name"], p["last_name"], p["email"], city, note]
-            + [json.dumps(docs.get(i, ORDINARY_DOC))] * len(cols)
-        )
-    _execute(
-        url,
-        [
-            (
-                "CREATE TABLE customers (id INTEGER PRIMARY KEY, first_name VARCHAR(40), "
-                "last_name VARCHAR(40), email VARCHAR(100), city VARCHAR(60), notes TEXT, "
-                f"{decl})",
-                [],
-            ),
-            (f"INSERT INTO customers VALUES ({', '.join('?' * (len(COLUMNS) + len(cols)))})", rows),
-        ],
+        rows.append([i, p["first_name"], p["last_name"], p["email"], city, note])
+    columns = (
+        "first_name VARCHAR(40), last_name VARCHAR(40), email VARCHAR(100), "
+        "city VARCHAR(60), notes TEXT"
     )
-    return [c for c, _ in cols]
+    return customers(url, columns, rows, docs)
 
 
-def _checker(src: str, tgt: str, cols: list[str]) -> dict[str, int]:
-    """The independent checker's cells holding B's or D's town (any row)."""
-    return survivors_anywhere(
-        src,
-        tgt,
-        "customers",
-        {"city": "city"},
-        {"customers": ["notes", *cols]},
-        where=f"id IN ({B_ID}, {D_ID})",
-    )
-
-
-def _city_hits(report: Any, column: str) -> int:
-    # (getattr: so this file runs, and fails, on the code before the fix)
-    return sum(
-        h.cells for h in getattr(report, "word_hits", ()) if h.column == column and h.kind == "city"
-    )
-
-
-def _planted(cols: list[str]) -> list[tuple[str, list[Any]]]:
-    """Statements writing NOTES and DOCS into rows 1.. (never B's or D's), and B's own
-    note."""
-    out: list[tuple[str, list[Any]]] = [
-        ("UPDATE customers SET notes = ? WHERE id = ?", [(t, k + 1)]) for k, t in enumerate(NOTES)
-    ]
-    out += [
-        (f"UPDATE customers SET {c} = ? WHERE id = ?", [(json.dumps(d), k + 1)])
-        for c in cols
-        for k, d in enumerate(DOCS)
-    ]
-    out.append(("UPDATE customers SET notes = ? WHERE id = ?", [(OWN_NOTE, B_ID)]))
-    return out
+# The independent checker's cells holding B's or D's town (any row).
+_checker = checker("city", "city", f"id IN ({B_ID}, {D_ID})")
 
 
 def _copies_clean(src: str, tgt: str, cols: list[str]) -> Any:
@@ -136,12 +92,7 @@ def _copies_clean(src: str, tgt: str, cols: list[str]) -> Any:
     table = "public.customers" if src.startswith("postgresql") else "customers"
     assert plan.column(table, "city").transformer == "city"
     assert plan.column(table, "notes").transformer == "text_scrub"
-    run(plan, src, tgt, KEY, RunOptions())
-    report = verify(plan, src, tgt, KEY)
-    found = _checker(src, tgt, cols)
-    assert found == {}, (found, report.to_json())
-    assert report.passed, report.to_json()
-    return plan
+    return copies_clean(src, tgt, cols, _checker, plan)
 
 
 def test_a_rare_city_in_text_is_seen(
@@ -154,19 +105,9 @@ def test_a_rare_city_in_text_is_seen(
     src, tgt = make(), make()
     cols = _source(src, {}, {})
     plan = _copies_clean(src, tgt, cols)
-    _execute(tgt, _planted(cols))
-    found = _checker(src, tgt, cols)
-    assert found == {
-        "customers.notes": len(NOTES) + 1,
-        **{f"customers.{c}": len(DOCS) for c in cols},
-    }
-    report = verify(plan, src, tgt, KEY)
-    assert not report.passed
-    for c in ["notes", *cols]:
-        assert _city_hits(report, c) == found[f"customers.{c}"], report.to_json()
-    assert verify(plan, src, tgt, KEY, jobs=2).word_hits == report.word_hits  # forked parts
-    text = json.dumps(report.to_json()).lower()
-    assert "quarrington" not in text and "pellworth" not in text  # counts, never values
+    texts = (NOTES, DOCS, {B_ID: OWN_NOTE})
+    words = ["quarrington", "pellworth"]
+    found, report = fails_once_planted(plan, src, tgt, cols, _checker, texts, words, "city")
     from stagewall.cli.mask import _print_report
 
     _print_report(report)

@@ -15,7 +15,6 @@ that looks like people (a column planned ``email``, ``phone``, ``birth_date``,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,20 +25,19 @@ from stagewall.masking.engine import RunOptions, run
 from stagewall.masking.planner import build_plan
 from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
-from tests.masking.survivors import _rows as rows_of
-from tests.masking.survivors import survivors_anywhere
-from tests.masking.test_leak_traps import _customer as _leak_trap_customer
-from tests.masking.test_leak_traps import _execute
-from tests.masking.test_redteam_leakjson import _json_columns
-from tests.masking.test_redteam_otherrows import (
+from tests.masking.rarewords import (
     DOCS,
     NOTES,
-    ORDINARY_DOC,
     ORDINARY_NOTE,
-    _copies_clean,
-    _fails_as_checker_counts,
-    _planted,
+    checker,
+    copies_clean,
+    customers,
+    fails_as_checker_counts,
+    planted,
 )
+from tests.masking.survivors import _rows as rows_of
+from tests.masking.test_leak_traps import _customer as _leak_trap_customer
+from tests.masking.test_leak_traps import _execute
 
 N = 30
 B = {"full_name": "Ana Ganthriv", "email": "ana.ganthriv41@mail.example.org"}
@@ -56,43 +54,20 @@ def _source(url: str, notes: dict[int, str], docs: dict[int, Any]) -> list[str]:
     """``N`` customers named by a full name only, then B (``N + 1``) and C (``N + 2``);
     row ``i``'s note and JSON are ``notes[i]`` and ``docs[i]`` or ordinary ones. The
     JSON column names."""
-    cols = _json_columns(url)
-    decl = ", ".join(f"{c} {t}" for c, t in cols)
     people = []
     for i in range(1, N + 1):
         p = _leak_trap_customer(i)
         people.append({"id": i, "full_name": f"{p['first_name']} {p['last_name']}", **p})
     people += [{**B, "id": N + 1}, {**C, "id": N + 2}]
     rows = [
-        [p["id"], p["full_name"], p["email"], notes.get(p["id"], ORDINARY_NOTE)]
-        + [json.dumps(docs.get(p["id"], ORDINARY_DOC))] * len(cols)
-        for p in people
+        [p["id"], p["full_name"], p["email"], notes.get(p["id"], ORDINARY_NOTE)] for p in people
     ]
-    _execute(
-        url,
-        [
-            (
-                "CREATE TABLE customers (id INTEGER PRIMARY KEY, full_name VARCHAR(80), "
-                f"email VARCHAR(100), notes TEXT, {decl})",
-                [],
-            ),
-            (f"INSERT INTO customers VALUES ({', '.join('?' * (4 + len(cols)))})", rows),
-        ],
-    )
-    return [c for c, _ in cols]
+    return customers(url, "full_name VARCHAR(80), email VARCHAR(100), notes TEXT", rows, docs)
 
 
-def _checker(src: str, tgt: str, cols: list[str]) -> dict[str, int]:
-    """The independent checker's cells holding a surname-like word of B's full name
-    (any row but B's own)."""
-    return survivors_anywhere(
-        src,
-        tgt,
-        "customers",
-        {"full_name": "full name"},
-        {"customers": ["notes", *cols]},
-        where=f"id = {N + 1}",
-    )
+# The independent checker's cells holding a surname-like word of B's full name (any
+# row but B's own).
+_checker = checker("full_name", "full name", f"id = {N + 1}")
 
 
 def _planned(plan: Any, table: str, column: str) -> str:
@@ -110,10 +85,10 @@ def test_a_full_names_rare_surname_inside_other_rows_text_is_seen(
     per column."""
     src, tgt = make(), make()
     cols = _source(src, {}, {})
-    plan = _copies_clean(src, tgt, cols, _checker)
+    plan = copies_clean(src, tgt, cols, _checker)
     assert _planned(plan, "customers", "full_name") == "full_name"
-    _execute(tgt, _planted(cols))
-    _fails_as_checker_counts(plan, src, tgt, cols, _checker(src, tgt, cols))
+    _execute(tgt, planted(cols, NOTES, DOCS))
+    fails_as_checker_counts(plan, src, tgt, cols, _checker(src, tgt, cols))
 
 
 def test_the_auto_plan_copies_a_full_names_surname_clean(make: Callable[[], str]) -> None:
@@ -123,7 +98,7 @@ def test_the_auto_plan_copies_a_full_names_surname_clean(make: Callable[[], str]
     copied as it was. Before: the copy kept the surname (4 cells per column)."""
     src, tgt = make(), make()
     cols = _source(src, dict(enumerate(NOTES, 1)), dict(enumerate(DOCS, 1)))
-    _copies_clean(src, tgt, cols, _checker)
+    copies_clean(src, tgt, cols, _checker)
     kept = rows_of(tgt, f"SELECT notes FROM customers WHERE id > {len(NOTES)} AND id <= {N}")
     assert {r[0] for r in kept} == {ORDINARY_NOTE}
 

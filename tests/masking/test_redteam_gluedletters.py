@@ -20,20 +20,16 @@ from typing import Any
 
 import pytest
 
-from stagewall.masking.engine import RunOptions, run
-from stagewall.masking.planner import build_plan
-from stagewall.masking.verify import verify
-from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
-from tests.masking.survivors import _rows as rows_of
-from tests.masking.test_leak_traps import _execute
-from tests.masking.test_redteam_otherrows import (
+from tests.masking.integration.helpers import BACKENDS, url_maker
+from tests.masking.rarewords import (
     N,
-    _checker,
-    _copies_clean,
-    _fails_as_checker_counts,
-    _planted,
-    _source,
+    copies_clean,
+    surname_checker,
+    surname_copies_clean_in_parallel,
+    surname_fails_once_planted,
+    surname_source,
 )
+from tests.masking.survivors import _rows as rows_of
 
 # other rows' notes and documents naming B (Ana Ganthriv) glued to other letters
 NOTES = [
@@ -57,11 +53,7 @@ def test_another_rows_rare_surname_glued_to_letters_is_seen(make: Callable[[], s
     other rows' notes and documents of the target makes verify fail with each cell
     counted as the checker counts it, as a surname, never shown. Before: verify
     passed and the checker found 4 cells per column."""
-    src, tgt = make(), make()
-    cols = _source(src, {}, {})
-    plan = _copies_clean(src, tgt, cols, _checker)
-    _execute(tgt, _planted(cols, NOTES, DOCS))
-    _fails_as_checker_counts(plan, src, tgt, cols, _checker(src, tgt, cols))
+    surname_fails_once_planted(make, NOTES, DOCS)
 
 
 def test_the_auto_plan_copies_surnames_glued_to_letters_clean(make: Callable[[], str]) -> None:
@@ -70,8 +62,8 @@ def test_the_auto_plan_copies_surnames_glued_to_letters_clean(make: Callable[[],
     ``#`` and ``wedding``, the key's ``Account``); verify passes and the checker finds
     nothing. Before: the copy kept them (4 cells per column)."""
     src, tgt = make(), make()
-    cols = _source(src, dict(enumerate(NOTES, 1)), dict(enumerate(DOCS, 1)))
-    _copies_clean(src, tgt, cols, _checker)
+    cols = surname_source(src, dict(enumerate(NOTES, 1)), dict(enumerate(DOCS, 1)))
+    copies_clean(src, tgt, cols, surname_checker)
     notes = [r[0] for r in rows_of(tgt, "SELECT notes FROM customers WHERE id <= 4 ORDER BY id")]
     assert notes[0].startswith("jm") and notes[0].endswith(" asked for a refund"), notes
     assert notes[1].startswith("photos tagged #") and notes[1].endswith("wedding"), notes
@@ -84,16 +76,7 @@ def test_parallel_copies_replace_surnames_glued_to_letters(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, method: str
 ) -> None:
     """``mask run --jobs 2`` with forked or spawned workers replaces them too."""
-    from stagewall.masking import _workers
-
-    monkeypatch.setattr(_workers, "start_method", lambda: method)
-    make = request.getfixturevalue("pg_url_factory")
-    src, tgt = make(), make()
-    cols = _source(src, dict(enumerate(NOTES, 1)), dict(enumerate(DOCS, 1)))
-    plan = build_plan(src).plan
-    run(plan, src, tgt, KEY, RunOptions(jobs=2))
-    assert _checker(src, tgt, cols) == {}
-    assert verify(plan, src, tgt, KEY).passed
+    surname_copies_clean_in_parallel(request, monkeypatch, method, NOTES, DOCS)
 
 
 def test_which_runs_of_letters_hold_a_rare_word() -> None:
@@ -147,7 +130,7 @@ def test_rows_own_and_other_text_unchanged_without_a_glued_name(make: Callable[[
     are copied as they were."""
     src, tgt = make(), make()
     note = "the households of jmhouse asked"
-    cols = _source(src, {1: note}, {})
-    _copies_clean(src, tgt, cols, _checker)
+    cols = surname_source(src, {1: note}, {})
+    copies_clean(src, tgt, cols, surname_checker)
     assert rows_of(tgt, "SELECT notes FROM customers WHERE id = 1") == [(note,)]
     assert len(rows_of(tgt, f"SELECT id FROM customers WHERE id <= {N}")) == N

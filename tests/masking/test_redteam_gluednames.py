@@ -18,17 +18,13 @@ from typing import Any
 
 import pytest
 
-from stagewall.masking.engine import RunOptions, run
-from stagewall.masking.planner import build_plan
-from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
-from tests.masking.test_leak_traps import _execute
-from tests.masking.test_redteam_otherrows import (
-    _checker,
-    _copies_clean,
-    _fails_as_checker_counts,
-    _planted,
-    _source,
+from tests.masking.rarewords import (
+    copies_clean,
+    surname_checker,
+    surname_copies_clean_in_parallel,
+    surname_fails_once_planted,
+    surname_source,
 )
 
 # other rows' notes and documents naming B (Ana Ganthriv) glued to digits
@@ -49,11 +45,7 @@ def test_another_rows_rare_surname_glued_to_digits_is_seen(make: Callable[[], st
     rows' notes and documents of the target makes verify fail with each cell counted
     as the checker counts it. Before: verify passed and the checker found 4 cells per
     column."""
-    src, tgt = make(), make()
-    cols = _source(src, {}, {})
-    plan = _copies_clean(src, tgt, cols, _checker)
-    _execute(tgt, _planted(cols, NOTES, DOCS))
-    _fails_as_checker_counts(plan, src, tgt, cols, _checker(src, tgt, cols))
+    surname_fails_once_planted(make, NOTES, DOCS)
 
 
 def test_the_auto_plan_copies_glued_surnames_clean(make: Callable[[], str]) -> None:
@@ -61,8 +53,8 @@ def test_the_auto_plan_copies_glued_surnames_clean(make: Callable[[], str]) -> N
     scrubbers replace the glued surname (its digits kept); verify passes and the
     checker finds nothing. Before: the copy kept them (4 cells per column)."""
     src, tgt = make(), make()
-    cols = _source(src, dict(enumerate(NOTES, 1)), dict(enumerate(DOCS, 1)))
-    _copies_clean(src, tgt, cols, _checker)
+    cols = surname_source(src, dict(enumerate(NOTES, 1)), dict(enumerate(DOCS, 1)))
+    copies_clean(src, tgt, cols, surname_checker)
 
 
 @pytest.mark.postgres
@@ -71,16 +63,7 @@ def test_parallel_copies_replace_glued_surnames(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, method: str
 ) -> None:
     """``mask run --jobs 2`` with forked or spawned workers replaces them too."""
-    from stagewall.masking import _workers
-
-    monkeypatch.setattr(_workers, "start_method", lambda: method)
-    make = request.getfixturevalue("pg_url_factory")
-    src, tgt = make(), make()
-    cols = _source(src, dict(enumerate(NOTES, 1)), dict(enumerate(DOCS, 1)))
-    plan = build_plan(src).plan
-    run(plan, src, tgt, KEY, RunOptions(jobs=2))
-    assert _checker(src, tgt, cols) == {}
-    assert verify(plan, src, tgt, KEY).passed
+    surname_copies_clean_in_parallel(request, monkeypatch, method, NOTES, DOCS)
 
 
 def test_glued_means_digits_only() -> None:

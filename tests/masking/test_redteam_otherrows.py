@@ -16,44 +16,29 @@ is a common word (``House``), and notes without any name, stay as they are.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from stagewall.masking.engine import RunOptions, run
 from stagewall.masking.planner import build_plan
-from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
+from tests.masking.rarewords import (
+    DOCS,
+    NOTES,
+    ORDINARY_NOTE,
+    N,
+    copies_clean,
+    surname_checker,
+    surname_copies_clean_in_parallel,
+    surname_fails_once_planted,
+    surname_source,
+)
 from tests.masking.survivors import _rows as rows_of
-from tests.masking.survivors import survivors_anywhere
-from tests.masking.test_leak_traps import _customer as _leak_trap_customer
-from tests.masking.test_leak_traps import _execute
-from tests.masking.test_redteam_leakjson import _json_columns
 
-N = 30
-B = {"first_name": "Ana", "last_name": "Ganthriv", "email": "ana.ganthriv41@mail.example.org"}
-# customer C: a surname that is a common word, said in other rows' notes as a word
-C = {"first_name": "Peter", "last_name": "House", "email": "peter.house7@mail.example.org"}
-COLUMNS = ["id", "first_name", "last_name", "email", "notes"]
-ORDINARY_NOTE = "Deliver before noon, leave it at the house."
-ORDINARY_DOC: dict[str, Any] = {"theme": "dark", "notes": "Leave it at the house"}
-# other rows' notes naming B inside a longer text
-NOTES = [
-    "Met the Ganthriv family at the fair",
-    "Dinner with the Ganthrivs and Ana",
-    "GANTHRIV called twice, wants a refund",
-    "Gánthriv's order came back",
-]
-# other rows' documents naming B inside a longer key or leaf
-DOCS: list[Any] = [
-    {"theme": "dark", "Ganthriv family": 1},
-    {"notes": "Met the Ganthriv family"},
-    {"friends": ["the Ganthrivs", "Ana"]},
-    [{"kind": "list"}, {"who": "dinner at the GANTHRIVS"}],
-]
+# (customers B and C, NOTES and DOCS are rarewords.py's: the glued-word and full-name
+# tests use them too)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -62,108 +47,13 @@ def make(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
     return url_maker(request, tmp_path, request.param)
 
 
-def _source(url: str, notes: dict[int, str], docs: dict[int, Any]) -> list[str]:
-    """``N`` customers, then B (``N + 1``) and C (``N + 2``); row ``i``'s note and JSON
-    are ``notes[i]`` and ``docs[i]`` or ordinary ones. The JSON column names."""
-    cols = _json_columns(url)
-    decl = ", ".join(f"{c} {t}" for c, t in cols)
-    people = [_leak_trap_customer(i) for i in range(1, N + 1)]
-    people += [{**B, "id": N + 1}, {**C, "id": N + 2}]
-    rows = [
-        [p["id"], p["first_name"], p["last_name"], p["email"], notes.get(p["id"], ORDINARY_NOTE)]
-        + [json.dumps(docs.get(p["id"], ORDINARY_DOC))] * len(cols)
-        for p in people
-    ]
-    _execute(
-        url,
-        [
-            (
-                "CREATE TABLE customers (id INTEGER PRIMARY KEY, first_name VARCHAR(40), "
-                "last_name VARCHAR(40), email VARCHAR(100), notes TEXT, "
-                f"{decl})",
-                [],
-            ),
-            (f"INSERT INTO customers VALUES ({', '.join('?' * (len(COLUMNS) + len(cols)))})", rows),
-        ],
-    )
-    return [c for c, _ in cols]
-
-
-def _checker(src: str, tgt: str, cols: list[str]) -> dict[str, int]:
-    """The independent checker's cells holding B's surname (any row but B's own)."""
-    return survivors_anywhere(
-        src,
-        tgt,
-        "customers",
-        {"last_name": "surname"},
-        {"customers": ["notes", *cols]},
-        where=f"id = {N + 1}",
-    )
-
-
-def _word_hits(report: Any, column: str) -> int:
-    # (getattr: so this file runs, and fails, on the code before the fix)
-    return sum(h.cells for h in getattr(report, "word_hits", ()) if h.column == column)
-
-
-def _planted(
-    cols: list[str], notes: list[str] | None = None, docs: list[Any] | None = None
-) -> list[tuple[str, list[Any]]]:
-    """Statements writing ``notes`` and ``docs`` (NOTES and DOCS) into rows 1.. (never
-    B's) of a database."""
-    out: list[tuple[str, list[Any]]] = [
-        ("UPDATE customers SET notes = ? WHERE id = ?", [(t, k + 1)])
-        for k, t in enumerate(NOTES if notes is None else notes)
-    ]
-    out += [
-        (f"UPDATE customers SET {c} = ? WHERE id = ?", [(json.dumps(d), k + 1)])
-        for c in cols
-        for k, d in enumerate(DOCS if docs is None else docs)
-    ]
-    return out
-
-
-def _copies_clean(
-    src: str, tgt: str, cols: list[str], checker: Callable[[str, str, list[str]], Any]
-) -> Any:
-    """The unedited auto plan's copy of ``src`` into ``tgt``: ``checker`` finds nothing
-    in it and verify passes. The plan."""
-    plan = build_plan(src).plan
-    run(plan, src, tgt, KEY, RunOptions())
-    report = verify(plan, src, tgt, KEY)
-    found = checker(src, tgt, cols)
-    assert found == {}, (found, report.to_json())
-    assert report.passed, report.to_json()
-    return plan
-
-
-def _fails_as_checker_counts(
-    plan: Any, src: str, tgt: str, cols: list[str], found: dict[str, int]
-) -> None:
-    """Verify of ``tgt`` fails with each cell of the notes and ``cols`` counted as the
-    checker counted it (``found``: 4 per column), as a surname, alike in forked
-    parts, never showing the word."""
-    assert found == {f"customers.{c}": 4 for c in ["notes", *cols]}
-    report = verify(plan, src, tgt, KEY)
-    assert not report.passed
-    for c in ["notes", *cols]:
-        assert _word_hits(report, c) == found[f"customers.{c}"], report.to_json()
-    assert {h.kind for h in report.word_hits} == {"surname"}
-    assert verify(plan, src, tgt, KEY, jobs=2).word_hits == report.word_hits  # forked parts
-    assert "ganthriv" not in json.dumps(report.to_json()).lower()  # counts, never values
-
-
 def test_another_rows_rare_surname_inside_text_is_seen(make: Callable[[], str]) -> None:
     """A clean copy verifies (C's surname ``House`` in every note is a common word);
     B's surname then written inside other rows' notes and documents of the target
     makes verify fail with each cell counted as the checker counts it, as a surname,
     never shown. Before: verify passed (no hit) and the checker found 4 cells per
     column."""
-    src, tgt = make(), make()
-    cols = _source(src, {}, {})
-    plan = _copies_clean(src, tgt, cols, _checker)
-    _execute(tgt, _planted(cols))
-    _fails_as_checker_counts(plan, src, tgt, cols, _checker(src, tgt, cols))
+    surname_fails_once_planted(make, NOTES, DOCS)
 
 
 def test_the_auto_plan_runs_clean_with_such_a_text(make: Callable[[], str]) -> None:
@@ -174,8 +64,8 @@ def test_the_auto_plan_runs_clean_with_such_a_text(make: Callable[[], str]) -> N
     surname (4 cells per column) and verify passed."""
     src, tgt = make(), make()
     notes = {k + 1: t for k, t in enumerate(NOTES)}
-    cols = _source(src, notes, {k + 1: d for k, d in enumerate(DOCS)})
-    _copies_clean(src, tgt, cols, _checker)
+    cols = surname_source(src, notes, {k + 1: d for k, d in enumerate(DOCS)})
+    copies_clean(src, tgt, cols, surname_checker)
     kept = rows_of(tgt, f"SELECT notes FROM customers WHERE id > {len(NOTES)} AND id <= {N}")
     assert {r[0] for r in kept} == {ORDINARY_NOTE}
 
@@ -240,18 +130,7 @@ def test_parallel_copies_learn_the_names(
     """``mask run --jobs 2`` (PostgreSQL, worker processes forked, or spawned: those
     build their transformers again and are taught the words too) replaces another
     row's rare surname as one process does."""
-    from stagewall.masking import _workers
-
-    monkeypatch.setattr(_workers, "start_method", lambda: method)
-    make = request.getfixturevalue("pg_url_factory")
-    src, tgt = make(), make()
-    cols = _source(
-        src, {k + 1: t for k, t in enumerate(NOTES)}, {k + 1: d for k, d in enumerate(DOCS)}
-    )
-    plan = build_plan(src).plan
-    run(plan, src, tgt, KEY, RunOptions(jobs=2))
-    assert _checker(src, tgt, cols) == {}
-    assert verify(plan, src, tgt, KEY).passed
+    surname_copies_clean_in_parallel(request, monkeypatch, method, NOTES, DOCS)
 
 
 def test_a_stop_during_the_name_pre_pass_stops_before_the_target_is_touched(
@@ -268,7 +147,7 @@ def test_a_stop_during_the_name_pre_pass_stops_before_the_target_is_touched(
     from tests.masking.test_engine_stop import StopAt
 
     src, tgt = make(), make()
-    _source(src, dict(enumerate(NOTES, 1)), {})
+    surname_source(src, dict(enumerate(NOTES, 1)), {})
     plan = build_plan(src).plan
     stop = StopAt(3)
     with pytest.raises(MaskingRunStopped) as err:

@@ -18,22 +18,23 @@ today's rules: ``el alcalde mayor``, ``the High Court`` stay.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from stagewall.masking.engine import RunOptions, run
-from stagewall.masking.planner import build_plan
-from stagewall.masking.verify import verify
-from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
+from tests.masking.integration.helpers import BACKENDS, url_maker
+from tests.masking.rarewords import (
+    ORDINARY_NOTE,
+    checker,
+    copies_clean,
+    customers,
+    fails_once_planted,
+)
 from tests.masking.survivors import _rows as rows_of
-from tests.masking.survivors import holds, street_core_needles, survivors_anywhere
+from tests.masking.survivors import holds, street_core_needles
 from tests.masking.test_leak_traps import _customer as _leak_trap_customer
-from tests.masking.test_leak_traps import _execute
-from tests.masking.test_redteam_leakjson import _json_columns
 
 N = 30
 B_ID, D_ID, E_ID, F_ID = N + 1, N + 2, N + 3, N + 4
@@ -43,9 +44,6 @@ STREETS = {
     E_ID: "Calle Mayor 7",  # common cores: today's rules
     F_ID: "12 High Street",
 }
-COLUMNS = ["id", "first_name", "last_name", "email", "street", "notes"]
-ORDINARY_NOTE = "Deliver before noon, leave it at the house."
-ORDINARY_DOC: dict[str, Any] = {"theme": "dark", "notes": "Leave it at the house"}
 # notes naming B's or D's street by its name alone (planted in rows 1.., not theirs)
 NOTES = [
     "lives on the Ganthrivweg now",
@@ -81,76 +79,23 @@ def _source(url: str, notes: dict[int, str], docs: dict[int, Any]) -> list[str]:
     """``N`` customers on ``Calle Mayor i``, then B, D, E, F on :data:`STREETS`; row
     ``i``'s note and JSON are ``notes[i]`` and ``docs[i]`` or ordinary ones. The JSON
     column names."""
-    cols = _json_columns(url)
-    decl = ", ".join(f"{c} {t}" for c, t in cols)
     people = [_leak_trap_customer(i) for i in range(1, N + 5)]
     for p in people:
         p["street"] = STREETS.get(p["id"], p["street"])
     rows = [
-        [p["id"], p["first_name"], p["last_name"], p["email"], p["street"]]
-        + [notes.get(p["id"], COMMON_NOTES.get(p["id"], ORDINARY_NOTE))]
-        + [json.dumps(docs.get(p["id"], ORDINARY_DOC))] * len(cols)
+        [p["id"], p["first_name"], p["last_name"], p["email"], p["street"], note]
         for p in people
+        for note in [notes.get(p["id"], COMMON_NOTES.get(p["id"], ORDINARY_NOTE))]
     ]
-    _execute(
-        url,
-        [
-            (
-                "CREATE TABLE customers (id INTEGER PRIMARY KEY, first_name VARCHAR(40), "
-                "last_name VARCHAR(40), email VARCHAR(100), street VARCHAR(80), notes TEXT, "
-                f"{decl})",
-                [],
-            ),
-            (f"INSERT INTO customers VALUES ({', '.join('?' * (len(COLUMNS) + len(cols)))})", rows),
-        ],
+    columns = (
+        "first_name VARCHAR(40), last_name VARCHAR(40), email VARCHAR(100), "
+        "street VARCHAR(80), notes TEXT"
     )
-    return [c for c, _ in cols]
+    return customers(url, columns, rows, docs)
 
 
-def _checker(src: str, tgt: str, cols: list[str]) -> dict[str, int]:
-    """The independent checker's cells holding B's or D's street name alone (any row)."""
-    return survivors_anywhere(
-        src,
-        tgt,
-        "customers",
-        {"street": "street core"},
-        {"customers": ["notes", *cols]},
-        where=f"id IN ({B_ID}, {D_ID})",
-    )
-
-
-def _street_hits(report: Any, column: str) -> int:
-    # (getattr: so this file runs, and fails, on the code before the fix)
-    return sum(
-        h.cells
-        for h in getattr(report, "word_hits", ())
-        if h.column == column and h.kind == "street"
-    )
-
-
-def _planted(cols: list[str]) -> list[tuple[str, list[Any]]]:
-    """Statements writing NOTES and DOCS into rows 1.. (never B's or D's)."""
-    out: list[tuple[str, list[Any]]] = [
-        ("UPDATE customers SET notes = ? WHERE id = ?", [(t, k + 1)]) for k, t in enumerate(NOTES)
-    ]
-    out += [
-        (f"UPDATE customers SET {c} = ? WHERE id = ?", [(json.dumps(d), k + 1)])
-        for c in cols
-        for k, d in enumerate(DOCS)
-    ]
-    out.append(("UPDATE customers SET notes = ? WHERE id = ?", [(OWN_NOTE, B_ID)]))
-    return out
-
-
-def _copies_clean(src: str, tgt: str, cols: list[str]) -> Any:
-    """The unedited auto plan's copy: the checker finds nothing and verify passes."""
-    plan = build_plan(src).plan
-    run(plan, src, tgt, KEY, RunOptions())
-    report = verify(plan, src, tgt, KEY)
-    found = _checker(src, tgt, cols)
-    assert found == {}, (found, report.to_json())
-    assert report.passed, report.to_json()
-    return plan
+# The independent checker's cells holding B's or D's street name alone (any row).
+_checker = checker("street", "street core", f"id IN ({B_ID}, {D_ID})")
 
 
 def test_a_rare_street_name_alone_is_seen(make: Callable[[], str]) -> None:
@@ -160,20 +105,9 @@ def test_a_rare_street_name_alone_is_seen(make: Callable[[], str]) -> None:
     value. Before: verify passed while the checker found every such cell."""
     src, tgt = make(), make()
     cols = _source(src, {}, {})
-    plan = _copies_clean(src, tgt, cols)
-    _execute(tgt, _planted(cols))
-    found = _checker(src, tgt, cols)
-    assert found == {
-        "customers.notes": len(NOTES) + 1,
-        **{f"customers.{c}": len(DOCS) for c in cols},
-    }
-    report = verify(plan, src, tgt, KEY)
-    assert not report.passed
-    for c in ["notes", *cols]:
-        assert _street_hits(report, c) == found[f"customers.{c}"], report.to_json()
-    assert verify(plan, src, tgt, KEY, jobs=2).word_hits == report.word_hits  # forked parts
-    text = json.dumps(report.to_json()).lower()
-    assert "ganthriv" not in text and "quorvalle" not in text  # counts, never values
+    plan = copies_clean(src, tgt, cols, _checker)
+    texts = (NOTES, DOCS, {B_ID: OWN_NOTE})
+    fails_once_planted(plan, src, tgt, cols, _checker, texts, ["ganthriv", "quorvalle"], "street")
 
 
 def test_the_auto_plan_copies_such_text_clean(make: Callable[[], str]) -> None:
@@ -186,7 +120,7 @@ def test_the_auto_plan_copies_such_text_clean(make: Callable[[], str]) -> None:
     src, tgt = make(), make()
     notes = {k + 1: t for k, t in enumerate(NOTES)} | {B_ID: OWN_NOTE}
     cols = _source(src, notes, {k + 1: d for k, d in enumerate(DOCS)})
-    _copies_clean(src, tgt, cols)
+    copies_clean(src, tgt, cols, _checker)
     got = dict(rows_of(tgt, f"SELECT id, notes FROM customers WHERE id >= {B_ID - 2}"))
     assert got[E_ID] == COMMON_NOTES[E_ID] and got[F_ID] == COMMON_NOTES[F_ID]
     (first,) = rows_of(tgt, "SELECT notes FROM customers WHERE id = 1")
