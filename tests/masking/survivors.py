@@ -24,6 +24,20 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 PARTICLES = {"van", "der", "den", "de", "del", "la", "le", "da", "di", "von", "du"}
+# Two-letter words of English, German, French, Spanish, Portuguese, Italian and
+# Dutch running text: a two-letter name part that is one of them is not searched
+# alone (kept apart from stagewall's list; fewer words than it is fine, as long
+# as the quiet cases' notes hold none of the names searched)
+# fmt: off
+COMMON_PAIRS = {
+    "am", "an", "as", "at", "be", "by", "do", "go", "he", "hi", "if", "in", "is", "it", "me",
+    "my", "no", "of", "oh", "ok", "on", "or", "so", "to", "up", "us", "we", "ab", "da", "du",
+    "er", "es", "im", "ja", "je", "ob", "wo", "zu", "au", "de", "en", "et", "il", "la", "le",
+    "lo", "ma", "mi", "ne", "se", "si", "su", "te", "tu", "un", "ya", "yo", "el", "al", "os",
+    "ao", "em", "eu", "um", "na", "ou", "ha", "ci", "di", "io", "ik", "om", "op", "ze", "zo",
+    "nu", "ga", "uw", "mr", "ms", "dr", "st", "id", "re",
+}
+# fmt: on
 # Cyrillic and Greek lower-case letters a reader takes for Latin ones (a name spelt
 # with them to hide it), written as code points; kept apart from stagewall's table
 _LOOKS_LATIN = str.maketrans(
@@ -379,6 +393,9 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
     out = []
     if kind == "name":
         out += [(f" {w} ", "words") for w in words if len(w) >= 3 and w not in PARTICLES]
+        # a two-letter name (Ng, Xu, Li, Vu) alone, unless a common word
+        out += [(f" {w} ", "words") for w in words if len(w) == 2 and w.isalpha()
+                and w not in COMMON_PAIRS]  # fmt: skip
         if "'" in value or "\u2019" in value:  # O'Brien stored as OBrien
             out.append(
                 (" " + re.sub(r"['\u2019]", "", value.casefold()).split()[-1] + " ", "words")
@@ -469,6 +486,10 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
             for w in words
             if len(w) >= 4 and w.isalpha() and w not in PARTICLES
         ]
+    if kind == "name" and len(value.strip()) == 2 and "".join(words) in COMMON_PAIRS:
+        # a name that is a common word of two letters alone (An, Do; not Zoë, read
+        # "zo"): searched only inside the full name
+        return out
     out.append((" " + " ".join(words) + " ", "words"))
     return out
 

@@ -27,12 +27,11 @@ from collections.abc import Sequence
 from stagewall.masking.transformers._birthdates import DATE_KIND, date_anchor
 from stagewall.masking.transformers._known import (
     _NAME_KINDS,
-    _PARTICLES,
     MIN_DIGITS,
-    MIN_PART,
     MIN_PHRASE,
     _cached,
     _checked_patterns_of,
+    name_parts,
     national_number,
     street_anchor,
     without_flat,
@@ -56,9 +55,10 @@ def anchors_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
         # initial and a word of MIN_LOGIN letters or more, not a particle (a part), or
         # initials and the last word (a part). Only "O'Brien" as "obrien" (a first word
         # of two letters or less glued to the second) may hold no part: then that.
-        parts = [w for w in ws if len(w) >= MIN_PART and w not in _PARTICLES and not w.isdigit()]
+        parts = name_parts(ws)
         if parts:
-            if len(ws) > 1 and len(ws[0]) <= 2 and not ws[0].isdigit() and ws[1] not in parts:
+            # (a first word that is a part itself, "ed" of Ed O'Brien, is in that form)
+            if len(ws) > 1 and len(ws[0]) <= 2 and not ws[0].isdigit() and not {*ws[:2]} & {*parts}:
                 parts.append(ws[0] + ws[1])
             return [(a, True) for a in dict.fromkeys(parts)]
     elif _has_phrase(ws):

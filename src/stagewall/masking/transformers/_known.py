@@ -53,6 +53,7 @@ from stagewall.masking.transformers._readings import (
     split_reading,
     split_readings,
 )
+from stagewall.masking.transformers._shortwords import COMMON_TWO_LETTER_WORDS
 from stagewall.masking.transformers._streetwords import (
     DE_NL_STREET_SUFFIXES,
     EN_STREET_WORDS,
@@ -109,7 +110,8 @@ _PARTICLES = frozenset(
     {"van", "von", "der", "den", "de", "del", "della", "di", "da", "das", "dos", "du", "des"}
     | {"la", "le", "lo", "ter", "ten", "te", "y", "e", "el", "al", "bin", "ben", "mac", "st"}
 )
-MIN_PART = 3  # a name part shorter than this is searched only inside the full name
+MIN_PART = 3  # a name part this long is searched alone (see name_parts)
+SHORT_PART = 2  # a name part this long is searched alone unless a common word
 MIN_SPACED = 4  # a name part this long is also searched letter-spaced: C a r r a s c o
 MIN_LOGIN = 4  # a name word this long is also searched after an initial: ycarrasco
 MIN_JOINED = 8  # a name's words joined, this long, are searched inside any word
@@ -118,6 +120,26 @@ MIN_DIGITS = 4  # an all-digit value needs this many digits (postcodes: 4)
 MIN_COMPACT = 8  # identifiers this long are also searched without separators
 _COMPACT_KINDS = frozenset({"phone", "iban", "card", "id"})
 _WORDS = re.compile(r"[^\W_]+")
+
+
+def name_parts(ws: Sequence[str]) -> list[str]:
+    """The words of a name (folded words ``ws``) searched alone, each as a whole word
+    (text_scrub and verify: :func:`_patterns_of`, ``_anchors.anchors_of``): those of
+    MIN_PART letters or more, and those of two letters (``ng``, ``xu``, ``li``: very
+    common Chinese, Vietnamese, Korean names) that are not a common word of a
+    supported language (:data:`COMMON_TWO_LETTER_WORDS`: ``an``, ``do``, ``le``);
+    particles (``van``, ``de``) and digits never. A part left out (one letter, a
+    particle, a listed word) is searched only inside the full name."""
+    return [
+        w
+        for w in ws
+        if w not in _PARTICLES
+        and not w.isdigit()
+        and (
+            len(w) >= MIN_PART
+            or (len(w) == SHORT_PART and w.isalpha() and w not in COMMON_TWO_LETTER_WORDS)
+        )
+    ]
 
 
 # The transformers of a name kept in two or more columns (given name, surname).
@@ -185,7 +207,7 @@ def _each_surname(given: str, values: list[str]) -> Known:
     of that full name only. A surname without a space or hyphen (most) is one word."""
     if not any(" " in v or "-" in v for v in values):
         return ()
-    parts = [w for v in values for w in words(v) if w not in _PARTICLES and len(w) >= MIN_PART]
+    parts = [w for v in values for w in name_parts(words(v))]
     if len(parts) < 2:
         return ()
     return tuple((JOINED, f"{given} {w}") for w in dict.fromkeys(parts))
@@ -631,8 +653,8 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
     out: list[tuple[str, bool]] = []
     phrase = " ".join(ws)
     if kind in _NAME_KINDS:
-        parts = [w for w in ws if len(w) >= MIN_PART and w not in _PARTICLES]
-        out += [(f" {w} ", False) for w in dict.fromkeys(parts) if not w.isdigit()]
+        parts = name_parts(ws)
+        out += [(f" {w} ", False) for w in dict.fromkeys(parts)]
         if len(ws) > 1 and len(phrase) >= MIN_PHRASE:
             out.append((f" {phrase} ", False))
         if len(ws) > 1 and len(ws[0]) <= 2 and not ws[0].isdigit():
@@ -1908,9 +1930,31 @@ def find_one_reading(
         while at >= 0:
             end = _words_at(folded, at, ws)
             if end is not None:
-                take(at, end, kind)
+                if kind == "name" and len(ws) > 1 and _CLAUSE_BREAK.search(folded, at, end):
+                    # a name's words across a clause break (Talked to Wei; Ng agreed):
+                    # each word its own span, so the replacement keeps the "; "
+                    for s, e in _word_spans(folded, at, ws):
+                        take(s, e, kind)
+                else:
+                    take(at, end, kind)
             at = folded.find(ws[0], at + 1)
     return sorted(taken)
+
+
+# what cannot stand between the words of one written name: a name found across it is
+# replaced word by word (find_one_reading), the punctuation kept
+_CLAUSE_BREAK = re.compile("[;!?]")
+
+
+def _word_spans(folded: str, at: int, ws: list[str]) -> list[tuple[int, int]]:
+    """The span of each of the words ``ws`` found by :func:`_words_at` at ``at``."""
+    out = [(at, at + len(ws[0]))]
+    for w in ws[1:]:
+        j = out[-1][1]
+        while not folded[j].isalnum():
+            j += 1
+        out.append((j, j + len(w)))
+    return out
 
 
 def _words_at(folded: str, at: int, ws: list[str]) -> int | None:
@@ -1961,6 +2005,7 @@ __all__ = [
     "kind_of",
     "known_patterns",
     "merged_spans",
+    "name_parts",
     "norm",
     "norm_many",
     "norm_texts",
