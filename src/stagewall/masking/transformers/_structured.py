@@ -245,11 +245,38 @@ class TextScrub(Transformer):
             parts.append(t[pos:])
             out.append("".join(parts))
         touched = [i for i, f in enumerate(spans) if f]
+        if self._pairs and touched:
+            self._no_full_names(out, touched)
         if self._max is not None:
             cut = self._max
             touched = sorted({*touched, *(i for i, o in enumerate(out) if len(o) > cut)})
             out = [o[:cut] for o in out]
         return _no_residue(out, pats, touched)
+
+    def _no_full_names(self, out: list[str], touched: list[int]) -> None:
+        """Replace again, in place, a source person's full name that a pseudonym wrote
+        in the ``touched`` rows of ``out`` (the row's own ``Grace Thomas`` drawn as
+        ``Jack Schmidt``, another customer's name: the pseudonyms are common names,
+        so verify would find it, :mod:`stagewall.masking._namepairs`); starred out
+        (same length) if the passes do not clear it."""
+        from stagewall.masking._namepairs import pair_spans
+
+        rows = touched
+        for n in range(_MAX_RESIDUAL_PASSES + 1):
+            found = pair_spans([out[i] for i in rows], self._pairs)
+            rows = [i for i, f in zip(rows, found, strict=True) if f]
+            if not rows:
+                return
+            spans = [f for f in found if f]
+            items = [out[i][a:b] for i, f in zip(rows, spans, strict=True) for a, b in f]
+            last = n == _MAX_RESIDUAL_PASSES
+            new = {} if last else _full_names(self._own["full_name"], items)
+            for i, f in zip(rows, spans, strict=True):
+                t, parts, pos = out[i], [], 0
+                for a, b in f:
+                    parts += [t[pos:a], new.get(t[a:b]) or "*" * (b - a)]
+                    pos = b
+                out[i] = "".join([*parts, t[pos:]])
 
     def _replace(self, kind: str, items: list[str]) -> dict[str, str | None]:
         uniq = list(dict.fromkeys(items))
