@@ -108,6 +108,19 @@ IBANS = [
 ]
 
 
+# --plain-names: 20 x 50 common names (1,000 full names, each on many customers)
+PLAIN_FIRST = str.split(
+    "Anna Ben Chloe David Emma Felix Grace Henry Iris Jack Laura Martin Nina Oscar Paul Rosa "
+    "Simon Tina Victor Zoe"
+)
+PLAIN_LAST = str.split(
+    "Miller Schmidt Dubois Rossi Novak Smith Jones Brown Taylor Wilson Davies Evans Thomas "
+    "Johnson Roberts Walker Wright Robinson Thompson White Hughes Edwards Green Hall Wood "
+    "Harris Lewis Martin Jackson Clarke Clark Turner Hill Scott Cooper Morris Ward Moore "
+    "King Watson Baker Harrison Morgan Patel Young Allen Mitchell James Anderson Phillips"
+)
+
+
 def add_free_text(c: Any) -> None:
     """Notes holding the row's own name or phone, IBANs, order notes and JSON."""
     for s in FREE_TEXT_DDL:
@@ -143,6 +156,7 @@ def generate(
     free_text: bool = False,
     rare_streets: bool = False,
     rare_cities: bool = False,
+    plain_names: bool = False,
 ) -> dict[str, int]:
     n_c, n_o = rows // 5, rows // 2
     n_e = rows - n_c - n_o
@@ -188,6 +202,12 @@ def generate(
             )
         if rare_cities:  # the city's name letters only: Berlin123 -> Berlinzxj, rare
             c.execute("UPDATE orders SET city = translate(city, '0123456789', 'qzxjkvwyph')")
+        if plain_names:  # common first and last names (Anna Miller): full names learnt
+            c.execute(
+                "UPDATE customers SET first_name = (%s::text[])[1 + id %% 20], "
+                "last_name = (%s::text[])[1 + (id / 20) %% 50]",
+                (PLAIN_FIRST, PLAIN_LAST),
+            )
         if free_text:
             add_free_text(c)
             if rare_cities:  # and a quarter of the order notes name their city
@@ -380,6 +400,11 @@ def main() -> None:
         action="store_true",
         help="orders' cities letters only (Berlin123 -> Berlinzxj): rare city names",
     )
+    ap.add_argument(
+        "--plain-names",
+        action="store_true",
+        help="customers' names of common words only (Anna Miller): full names learnt",
+    )
     ap.add_argument("--no-pg-dump", action="store_true", help="skip the pg_dump | psql baseline")
     ap.add_argument("--no-speeds", action="store_true", help="skip the per-transformer speeds")
     ap.add_argument("--db-prefix", default="sw_bench", help="prefix of the databases it creates")
@@ -402,7 +427,9 @@ def main() -> None:
     try:
         src = fresh("src")
         t0 = time.perf_counter()
-        sizes = generate(src, args.rows, args.free_text, args.rare_streets, args.rare_cities)
+        sizes = generate(
+            src, args.rows, args.free_text, args.rare_streets, args.rare_cities, args.plain_names
+        )
         gen_s = time.perf_counter() - t0
         total_rows = sum(sizes.values())
         nbytes = heap_bytes(src)

@@ -866,6 +866,7 @@ def survivors_anywhere(
     sensitive: dict[str, str],
     texts: dict[str, list[str]],
     where: str | None = None,
+    full_names: tuple[str, str] | None = None,
 ) -> dict[str, int]:
     """Cells per ``table.column`` of the target holding a source value of *any* row of
     ``parent`` (its columns ``sensitive`` → kind), whether or not the cell's row is
@@ -879,12 +880,15 @@ def survivors_anywhere(
     ``full name``: so each of its words that may be a surname
     (:func:`full_name_surnames`); ``street core``: a street's name alone, as a word or
     with a street ending glued on (:func:`street_core_needles`); ``city``: a word of a
-    city's name, as a word (:func:`city_needles`)."""
+    city's name, as a word (:func:`city_needles`). ``full_names`` (a first-name and a
+    last-name column of ``parent``): also each row's first and last name written
+    side by side, in either order, any case, any spacing, a comma or none between
+    (:func:`full_name_pattern`)."""
     cols = list(sensitive)
     quoted = ", ".join(f'"{c}"' for c in cols)
     every: list[tuple[str, str]] = []
     cond = f" WHERE {where}" if where else ""
-    for row in _rows(source, f'SELECT {quoted} FROM "{parent}"{cond}'):
+    for row in _rows(source, f'SELECT {quoted} FROM "{parent}"{cond}') if cols else ():
         for c, v in zip(cols, row, strict=True):
             if not isinstance(v, str) or not v:
                 continue
@@ -904,14 +908,58 @@ def survivors_anywhere(
             if sensitive[c] == "surname":  # the surname as a word, its plural, glued
                 every += needles("name", v) + glued_needles(v) + inside_needles(v)
     mine = list(dict.fromkeys(every))
+    written: list[re.Pattern[str]] = []
+    if full_names is not None:
+        pick = f'SELECT "{full_names[0]}", "{full_names[1]}" FROM "{parent}"{cond}'
+        written = [
+            full_name_pattern(a, b)
+            for a, b in _rows(source, pick)
+            if isinstance(a, str) and isinstance(b, str) and a.strip() and b.strip()
+        ]
     out: dict[str, int] = {}
     for table, tcols in texts.items():
         sel = ", ".join(f'"{c}"' for c in tcols)
         for row in _rows(target, f'SELECT {sel} FROM "{table}"'):
-            hits = [c for c, cell in zip(tcols, row, strict=True) if _holds_cell(cell, mine)]
+            hits = [
+                c
+                for c, cell in zip(tcols, row, strict=True)
+                if _holds_cell(cell, mine) or _writes_full_name(cell, written)
+            ]
             for c in hits:
                 out[f"{table}.{c}"] = out.get(f"{table}.{c}", 0) + 1
     return out
+
+
+def _spelt(text: str) -> str:
+    """``text`` case-folded, accents and invisible characters gone, look-alike letters
+    read as Latin, its punctuation and spacing kept (unlike :func:`plain`)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LOOKS_LATIN))
+    return "".join(
+        ch
+        for ch in decomposed
+        if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+    ).translate(_BARE)
+
+
+def full_name_pattern(first: str, last: str) -> re.Pattern[str]:
+    """A person's first and last name written side by side: ``Tomasz Berger``,
+    ``TOMASZ  BERGER``, ``berger, tomasz`` (either order, any case, spaces or a comma
+    between), each a whole word."""
+    f, la = _spelt(first).split(), _spelt(last).split()
+    a, b = re.escape(f[-1]), re.escape(la[0])
+    c, d = re.escape(la[-1]), re.escape(f[0])
+    between = r"(?:\s+|\s*,\s*)"
+    return re.compile(rf"(?<!\w)(?:{a}{between}{b}|{c}{between}{d})(?!\w)")
+
+
+def _writes_full_name(cell: Any, patterns: list[re.Pattern[str]]) -> bool:
+    if not patterns:
+        return False
+    text = _text_of(cell)
+    if text is None:
+        return False
+    spelt = _spelt(text)
+    return any(p.search(spelt) for p in patterns)
 
 
 def _holds_cell(cell: Any, mine: list[tuple[str, str]]) -> bool:

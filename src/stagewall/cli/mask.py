@@ -473,9 +473,11 @@ def _print_report(report: Any) -> None:
             err=True,
         )
     for r in report.word_hits:
-        whose = {"street": "street's rare name", "city": "city's rare name"}.get(
-            r.kind, f"person's rare {r.kind}"
-        )
+        whose = {
+            "street": "street's rare name",
+            "city": "city's rare name",
+            "name": "person's full name",
+        }.get(r.kind, f"person's rare {r.kind}")
         click.echo(f"LEAK {r.table}.{r.column}: {r.cells} cell(s) hold a source {whose}", err=True)
     for c in report.counts:
         if not c.ok:

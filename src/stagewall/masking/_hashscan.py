@@ -30,6 +30,7 @@ from stagewall.keys import MaskingKey
 from stagewall.masking._documents import as_documents, is_document
 from stagewall.masking._gate import Gate, holds_compact_iban, unit_keys
 from stagewall.masking._known_rows import KnownRows, known_spec
+from stagewall.masking._namepairs import FULL, cells_holding_pairs
 from stagewall.masking._namewords import (
     WORDLESS,
     cells_holding,
@@ -105,6 +106,9 @@ class Sets:
     # kept, not scrubbed): searched for rare words, not for rare words glued to digits
     # or to other letters
     generated: frozenset[Col] = frozenset()
+    # the source's full names (pairs of folded words), searched in every text of the
+    # target as two adjacent words (:mod:`._namepairs`); verify's pre-pass sets them
+    name_pairs: frozenset[tuple[str, str]] = frozenset()
     _members: Members | None = field(default=None, init=False, repr=False, compare=False)
 
     def is_sensitive(self, hashes: H) -> npt.NDArray[np.bool_]:
@@ -847,6 +851,13 @@ class PartScan:
                         for k, x in cells_holding(columns[i], sets.name_words, glued).items()
                     },
                 )
+        if sets.name_pairs:  # a source person's full name, in any row's text
+            source = sets.source_name(self.table)
+            for i, c in enumerate(self.columns):
+                if (source, c) not in sets.generated:  # (a pseudonym's chance match)
+                    held = cells_holding_pairs(columns[i], sets.name_pairs)
+                    if held:
+                        merge_counts(self.words, {(c, FULL): held})
         for i, c in enumerate(self.columns):
             values = as_documents(columns[i]) if i in self.documents else columns[i]
             units, texts = sets.hasher.flat_texts(values, sets.gate)

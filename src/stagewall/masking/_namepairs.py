@@ -16,11 +16,26 @@ that is one value of a full-name column is; any other pair is judged word by wor
 
 A person whose first and last names are kept in two tables (joined by a key) is
 not found so: the lone-word rules are what judge such a pair.
+
+The same rule judges the *data*: a source person's full name written in any row's
+text (:class:`FullNames`, learnt in the copy's and verify's pre-pass,
+:func:`._namewords.learn`). Another customer's name, common words both
+(``Tomasz Berger``), written ``TOMASZ BERGER``, ``tomasz berger``, ``Berger,
+Tomasz`` or with two spaces, is no detector's finding and no rare word; it is one
+source row's first and last name, two adjacent words of a text (either order, an
+optional comma between, any case, any run of spaces), so text_scrub and json_mask
+replace it in every row (:func:`pair_spans`) and verify searches every target
+text for it (:func:`cells_holding_pairs`, kind :data:`FULL`). A pair that kept
+text or the scrubbed text of a table not about people holds (a film's
+description, an artist kept as reference data) is public, and not searched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate, compress, pairwise
+from operator import and_
 from typing import Any
 
 from stagewall.masking.plan import Plan
@@ -95,4 +110,211 @@ def _rows(db: Any, table: Any, first: str, last: str, wanted: list[str], beyond:
     return list(db.select(sql, params))
 
 
-__all__ = ["adjacent_pairs", "source_pairs"]
+# --- a source full name written in any row's text (copy and verify) -------------
+
+FULL = "name"  # the report's kind for a cell holding a source person's full name
+FULL_NAME = "full_name"
+# a name word: letters, with inner apostrophes or hyphens (``o'neil``, ``smith-jones``),
+# no letter or digit beside it; two letters at least (an initial is no name here)
+_NAME_WORD = r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*"
+_TOKEN = re.compile(rf"(?<![^\W_]['\u2019-])(?<![^\W_]){_NAME_WORD}(?![^\W_])")
+# the batch's tokens and its cells' separators (NUL), in order (see _candidates)
+_TOKEN_OR_NUL = re.compile(rf"\x00|(?<![^\W_]['\u2019-])(?<![^\W_]){_NAME_WORD}(?![^\W_])")
+# what may part the two words of a full name: spaces, an optional comma
+_BETWEEN = re.compile(r"\s*,?\s*")
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "mx", "herr", "frau"})
+PairKey = tuple[str, str]  # the two folded words, in order of their letters
+
+
+def pair_key(a: str, b: str) -> PairKey:
+    return (a, b) if a <= b else (b, a)
+
+
+class FullNames:
+    """The source's full names as pairs of folded words (:data:`PairKey`), learnt in
+    one pass over the name columns (:meth:`rows`) and then over the public text
+    (:meth:`public`): one row's first name's last word and last name's first word
+    (``Mary Ann`` ``Smith``: ``ann smith``), and its last name's last word and first
+    name's first word (``Smith, Mary``); a ``full_name`` column's first and last word
+    (a title first is passed over). Each word two letters or more."""
+
+    def __init__(self) -> None:
+        self.found: set[PairKey] = set()
+        self._public: set[PairKey] = set()
+
+    def rows(self, planned: Mapping[str, str], read: Sequence[str], columns: Sequence[Any]) -> None:
+        """The pairs of one batch of a table: ``columns`` (values per column, the
+        columns ``read``) of a table planned ``planned`` (column → transformer)."""
+        from stagewall.masking._namewords import name_columns
+
+        at = {c: i for i, c in enumerate(read)}
+        named = {c: t for c, t in name_columns(planned).items() if c in at}
+        firsts = [at[c] for c, t in named.items() if t == FIRST_NAME]
+        lasts = [at[c] for c, t in named.items() if t == LAST_NAME]
+        for f in firsts:
+            fw = _words_of(columns[f])
+            for la in lasts:
+                for a, b in zip(fw, _words_of(columns[la]), strict=True):
+                    if a and b:
+                        self.found.add(pair_key(a[-1], b[0]))
+                        self.found.add(pair_key(b[-1], a[0]))
+        for c, t in named.items():
+            if t == FULL_NAME:
+                for w in _words_of(columns[at[c]]):
+                    if w and w[0] in _TITLES:
+                        w = w[1:]
+                    if len(w) >= 2:
+                        self.found.add(pair_key(w[0], w[-1]))
+
+    def public(self, values: Sequence[object]) -> None:
+        """The source pairs that a kept or catalogue text of ``values`` holds."""
+        from stagewall.masking._namewords import _texts, fold_text
+
+        if not self.found:
+            return
+        texts = list(dict.fromkeys(_texts(values)))
+        if texts:
+            self._public.update(_keys_in(fold_text("\x00".join(texts)), self.found))
+
+    def result(self) -> frozenset[PairKey]:
+        """The pairs searched: the source's, less the public ones."""
+        return frozenset(self.found - self._public)
+
+
+def _words_of(values: Sequence[object]) -> list[list[str]]:
+    """Each value's folded name words of two letters or more (none: not text)."""
+    from stagewall.masking._namewords import fold_text
+
+    texts = [v if type(v) is str else "" for v in values]
+    folded = fold_text("\x00".join(texts)).split("\x00")
+    if len(folded) != len(texts):  # (a value held a NUL: each on its own)
+        folded = [fold_text(t) for t in texts]
+    return [name_words(f) for f in folded]
+
+
+def name_words(folded: str) -> list[str]:
+    """The name words of ``folded`` (two letters or more)."""
+    return [w for w in _TOKEN.findall(folded) if len(w) >= 2]
+
+
+def singles_of(pairs: Iterable[PairKey]) -> frozenset[str]:
+    return frozenset(w for p in pairs for w in p)
+
+
+# the words of the last pair sets asked about, by identity (a run's set is fixed)
+_SINGLES: dict[int, tuple[frozenset[PairKey], frozenset[str]]] = {}
+
+
+def _singles(pairs: frozenset[PairKey]) -> frozenset[str]:
+    hit = _SINGLES.get(id(pairs))
+    if hit is not None and hit[0] is pairs:
+        return hit[1]
+    if len(_SINGLES) >= 8:
+        _SINGLES.clear()
+    got = singles_of(pairs)
+    _SINGLES[id(pairs)] = (pairs, got)
+    return got
+
+
+def _candidates(joined: str, pairs: frozenset[PairKey], singles: frozenset[str]) -> set[int]:
+    """Which cells of ``joined`` (folded texts parted by NUL) hold two adjacent words
+    that are a pair of ``pairs``, whatever parts them (checked by :func:`_spans_in`).
+    C-level passes: the batch's words, which are words of a pair, which two such are
+    adjacent; only those are looked up."""
+    toks = _TOKEN_OR_NUL.findall(joined)
+    if len(toks) < 2:
+        return set()
+    flags = list(map(singles.__contains__, toks))
+    both = list(compress(range(len(toks) - 1), map(and_, flags, flags[1:])))
+    if not both:
+        return set()
+    hits = [i for i in both if pair_key(toks[i], toks[i + 1]) in pairs]
+    if not hits:
+        return set()
+    cell = list(accumulate(map("\x00".__eq__, toks)))
+    return {cell[i] for i in hits}
+
+
+def _spans_in(folded: str, pairs: frozenset[PairKey]) -> list[tuple[int, int]]:
+    """The spans of ``folded`` (one text) that write a pair of ``pairs``: the two
+    words and what parts them (:data:`_BETWEEN`); overlapping ones merged."""
+    out: list[tuple[int, int]] = []
+    prev: re.Match[str] | None = None
+    for m in _TOKEN.finditer(folded):
+        if (
+            prev is not None
+            and pair_key(prev[0], m[0]) in pairs
+            and _BETWEEN.fullmatch(folded, prev.end(), m.start())
+        ):
+            if out and prev.start() < out[-1][1]:
+                out[-1] = (out[-1][0], m.end())
+            else:
+                out.append((prev.start(), m.end()))
+        prev = m
+    return out
+
+
+def _keys_in(joined: str, pairs: frozenset[PairKey] | set[PairKey]) -> set[PairKey]:
+    """The pairs of ``pairs`` that ``joined`` (folded texts parted by NUL) writes."""
+    fixed = frozenset(pairs)
+    cells = joined.split("\x00")
+    got: set[PairKey] = set()
+    for i in _candidates(joined, fixed, singles_of(fixed)):
+        cell = cells[i]
+        for a, b in _spans_in(cell, fixed):
+            toks = _TOKEN.findall(cell, a, b)
+            got.update(k for x, y in pairwise(toks) if (k := pair_key(x, y)) in fixed)
+    return got
+
+
+def pair_spans(texts: Sequence[str], pairs: frozenset[PairKey]) -> list[list[tuple[int, int]]]:
+    """Where each of ``texts`` writes a source full name of ``pairs`` (see the module
+    docstring): spans of the text itself (folded one character for one, as
+    :func:`._namewords.kinded_spans`). A batch without one costs C-level passes."""
+    from stagewall.masking.transformers._known import fold_known
+
+    out: list[list[tuple[int, int]]] = [[] for _ in texts]
+    if not pairs or not texts:
+        return out
+    joined = fold_known("\x00".join(texts))
+    hit = _candidates(joined, pairs, _singles(pairs))
+    if not hit:
+        return out
+    if joined.count("\x00") != len(texts) - 1:  # a text held a NUL: each on its own
+        hit = set(range(len(texts)))
+    for i in sorted(hit):
+        folded = fold_known(texts[i])
+        if len(folded) == len(texts[i]):
+            out[i] = _spans_in(folded, pairs)
+    return out
+
+
+def cells_holding_pairs(values: Sequence[object], pairs: frozenset[PairKey]) -> int:
+    """How many text-like cells of ``values`` (text, JSON documents, text as bytes)
+    write a source full name of ``pairs``."""
+    from stagewall.masking._namewords import _texts, fold_text
+
+    if not pairs:
+        return 0
+    texts = _texts(values)
+    if not texts:
+        return 0
+    joined = fold_text("\x00".join(texts))
+    cells = joined.split("\x00")
+    if len(cells) != len(texts):  # a text held a NUL: each on its own
+        cells = [fold_text(t) for t in texts]
+        joined = "\x00".join(c.replace("\x00", " ") for c in cells)
+    hit = _candidates(joined, pairs, _singles(pairs))
+    return sum(1 for i in hit if _spans_in(cells[i], pairs))
+
+
+__all__ = [
+    "FULL",
+    "FullNames",
+    "adjacent_pairs",
+    "cells_holding_pairs",
+    "name_words",
+    "pair_key",
+    "pair_spans",
+    "source_pairs",
+]

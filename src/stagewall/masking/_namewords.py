@@ -573,24 +573,43 @@ def _span(at: int, word: str, kind: str, words: Mapping[str, str]) -> tuple[int,
 _SEP = re.compile("\x00")
 
 
+class Learnt(dict[str, str]):
+    """:func:`learn`'s answer: the rare words (word → kind), and in :attr:`pairs` the
+    source's full names searched in every row (:class:`._namepairs.FullNames`); true
+    when it holds either. A dict, so every hand that passes the words to the copy's
+    workers and scrubbers passes the pairs with them (pickled with its attribute)."""
+
+    pairs: frozenset[tuple[str, str]] = frozenset()
+
+    def __bool__(self) -> bool:
+        return len(self) > 0 or bool(self.pairs)
+
+
 def learn(
     plan: Any,
     schema: Any,
     db: Any,
     batch_rows: int,
     checkpoint: Callable[[], None] | None = None,
-) -> dict[str, str]:
+    *,
+    words: bool = True,
+) -> Learnt:
     """The source's rare name words (:func:`rare`), read once before a copy: the
     words of its name and street columns (:func:`source_columns`), less those its kept
     columns, and the scrubbed text of its tables not about people
     (:func:`people_tables`), make public — as verify reads them (``_hashscan``).
-    Memory: the distinct words.
+    In the same reads, the source's full names (:class:`._namepairs.FullNames`: one
+    row's first and last name), less those the same public text writes
+    (:attr:`Learnt.pairs`; with ``words`` False, those alone: verify's pre-pass).
+    Memory: the distinct words and pairs.
     ``checkpoint`` is called after each batch read (the run's stop check: a large
     source's pre-pass stops there, before the target is touched)."""
+    from stagewall.masking._namepairs import FullNames
     from stagewall.masking.db import copy_columns
 
     names: dict[str, str] = {}
     public: set[str] = set()
+    full = FullNames()
     tables = []
     for table in schema.tables:
         planned: dict[str, str] = {}
@@ -599,17 +618,20 @@ def learn(
             if cp is not None:
                 planned[col.name] = cp.transformer
         tables.append((table, planned))
-    # the name columns first; the public text only when they hold a rare word
+    # the name columns first; the public text only when they hold a rare word or a
+    # full name
     for table, planned in tables:
-        named = source_columns(planned)
+        named = source_columns(planned) if words else name_columns(planned)
         read = list(named)
         for _, columns in db.iter_columns(table, read, None, batch_rows) if read else ():
-            for name, values in zip(read, columns, strict=True):
-                source_words(named[name], values, names)
+            if words:
+                for name, values in zip(read, columns, strict=True):
+                    source_words(named[name], values, names)
+            full.rows(planned, read, columns)
             if checkpoint is not None:
                 checkpoint()
-    if not rare(names, ()):
-        return {}
+    if not full.found and not (words and rare(names, ())):
+        return Learnt()
     about_people = people_tables(plan, schema)
     for table, planned in tables:
         people = table.qualified in about_people
@@ -622,10 +644,14 @@ def learn(
         ]
         for _, columns in db.iter_columns(table, read, None, batch_rows) if read else ():
             for values in columns:
-                public_words(values, public)
+                if words:
+                    public_words(values, public)
+                full.public(values)
             if checkpoint is not None:
                 checkpoint()
-    return rare(names, public)
+    out = Learnt(rare(names, public) if words else {})
+    out.pairs = full.result()
+    return out
 
 
 # the people tables of the last plans and schemas asked about, by identity: verify
@@ -715,6 +741,7 @@ __all__ = [
     "STREET",
     "SURNAME",
     "WORDLESS",
+    "Learnt",
     "cells_holding",
     "fold_text",
     "kinded_spans",

@@ -37,6 +37,7 @@ from typing import Any
 
 from stagewall.errors import MaskingError
 from stagewall.keys import MaskingKey
+from stagewall.masking._namewords import learn
 from stagewall.masking._references import checked
 from stagewall.masking.lint import scoped_schema
 from stagewall.masking.plan import Plan
@@ -241,12 +242,16 @@ def _verify(
 
             def lookups_now() -> None:
                 got["lookups"] = _rowcheck.source_lookups(plan, schema, sdb, key, batch_rows, notes)
+                # the source's full names, searched in every target text (the copy's
+                # pre-pass rule: _namewords.learn, _namepairs)
+                got["pairs"] = learn(plan, schema, sdb, batch_rows, words=False).pairs
 
             sets = _hashscan.collect(
                 plan, schema, sdb, key, batch_rows, progress,
                 jobs=jobs, url=sdb.url, snapshot=snapshot, meanwhile=lookups_now, late=late,
             )  # fmt: skip
             lookups = got.pop("lookups")
+            sets.name_pairs = got.pop("pairs")
             between_batches()
             # hstore/xml columns are read as documents on any target
             tschema = _documents.typed_like_source(schema, tdb.introspect(), _in_target)

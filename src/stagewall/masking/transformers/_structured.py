@@ -71,6 +71,9 @@ _MAX_RESIDUAL_PASSES = 4
 _CORE = "street core"
 # and a city's rare word (_streetcores.city_words): replaced by a city pseudonym
 _CITY = "city word"
+# and a source person's full name written in another row's text (_namepairs):
+# replaced whole by a full-name pseudonym
+_FULL = "full name"
 
 
 class TextScrubParams(ParamsModel):
@@ -122,12 +125,18 @@ class TextScrub(Transformer):
         # a date of birth moved by a keyed 1 to 365 days, never 0 (date_shift)
         self._own[DATE_KIND] = self._sub("date_shift", {"max_days": 365})
         self._learned: dict[str, str] = {}
+        self._pairs: frozenset[tuple[str, str]] = frozenset()
 
     def learn(self, words: dict[str, str]) -> None:
         """Replace also, in any row, the source's rare name words ``words`` (word →
         kind, :func:`stagewall.masking._namewords.learn`): another row's surname no
-        name list knows, written in this row's text, as the row's own name is."""
+        name list knows, written in this row's text, as the row's own name is; and
+        the source's full names the words carry (``words.pairs``,
+        :class:`stagewall.masking._namepairs.FullNames`): another customer's first
+        and last name written side by side (``TOMASZ BERGER``, ``Berger, Tomasz``),
+        replaced whole by a full-name pseudonym (:func:`_full_names`)."""
         self._learned = words
+        self._pairs = getattr(words, "pairs", frozenset())
 
     def _sub(self, tname: str, params: dict[str, Any]) -> Transformer:
         return build_transformer(tname, params, key=self._masking_key, salt=self.salt)
@@ -164,20 +173,36 @@ class TextScrub(Transformer):
         detections = detect_findings(texts)
         subs = self._subs
         if self._learned:
+            from stagewall.masking._namepairs import pair_spans
             from stagewall.masking._namewords import CITY, STREET
             from stagewall.masking._namewords import kinded_spans as learned_spans
 
-            for i, got in enumerate(learned_spans(texts, self._learned)):
+            pairs = pair_spans(texts, self._pairs) if self._pairs else [[]] * len(texts)
+            for i, (got, full) in enumerate(
+                zip(learned_spans(texts, self._learned), pairs, strict=True)
+            ):
+                if full:  # (a full name's span holds its words: it wins, merged_spans)
+                    got = [(a, b, _FULL) for a, b in full] + got
                 if not got:
                     continue
                 # (a rare word inside what the detector finds, the mailbox of an
                 # e-mail, ganthriv41@..., leaves the whole finding to be replaced)
                 outer = [f for f in detections[i] if f[2] in subs]
-                got = [g for g in got if all(g[1] <= f[0] or g[0] >= f[1] for f in outer)]
+                # (a full name is dropped only inside one: it replaces what it covers)
+                got = [
+                    g
+                    for g in got
+                    if all(
+                        g[1] <= f[0]
+                        or g[0] >= f[1]
+                        or (g[2] == _FULL and g[1] - g[0] >= f[1] - f[0])
+                        for f in outer
+                    )
+                ]
                 if got:
                     # (a street's rare name gets a street pseudonym's name: _CORE; a
                     # city's rare word a city pseudonym: _CITY)
-                    as_own = {STREET: _CORE, CITY: _CITY}
+                    as_own = {STREET: _CORE, CITY: _CITY, _FULL: _FULL}
                     own[i] = merged_spans(
                         own[i] + [(a, b, as_own.get(k, "name")) for a, b, k in got]
                     )
@@ -220,11 +245,38 @@ class TextScrub(Transformer):
             parts.append(t[pos:])
             out.append("".join(parts))
         touched = [i for i, f in enumerate(spans) if f]
+        if self._pairs and touched:
+            self._no_full_names(out, touched)
         if self._max is not None:
             cut = self._max
             touched = sorted({*touched, *(i for i, o in enumerate(out) if len(o) > cut)})
             out = [o[:cut] for o in out]
         return _no_residue(out, pats, touched)
+
+    def _no_full_names(self, out: list[str], touched: list[int]) -> None:
+        """Replace again, in place, a source person's full name that a pseudonym wrote
+        in the ``touched`` rows of ``out`` (the row's own ``Grace Thomas`` drawn as
+        ``Jack Schmidt``, another customer's name: the pseudonyms are common names,
+        so verify would find it, :mod:`stagewall.masking._namepairs`); starred out
+        (same length) if the passes do not clear it."""
+        from stagewall.masking._namepairs import pair_spans
+
+        rows = touched
+        for n in range(_MAX_RESIDUAL_PASSES + 1):
+            found = pair_spans([out[i] for i in rows], self._pairs)
+            rows = [i for i, f in zip(rows, found, strict=True) if f]
+            if not rows:
+                return
+            spans = [f for f in found if f]
+            items = [out[i][a:b] for i, f in zip(rows, spans, strict=True) for a, b in f]
+            last = n == _MAX_RESIDUAL_PASSES
+            new = {} if last else _full_names(self._own["full_name"], items)
+            for i, f in zip(rows, spans, strict=True):
+                t, parts, pos = out[i], [], 0
+                for a, b in f:
+                    parts += [t[pos:a], new.get(t[a:b]) or "*" * (b - a)]
+                    pos = b
+                out[i] = "".join([*parts, t[pos:]])
 
     def _replace(self, kind: str, items: list[str]) -> dict[str, str | None]:
         uniq = list(dict.fromkeys(items))
@@ -249,6 +301,8 @@ class TextScrub(Transformer):
                 return _street_cores(self._own["street"], uniq)
             if own == _CITY:
                 return _city_words(self._own[_CITY], uniq)
+            if own == _FULL:
+                return _full_names(self._own["full_name"], uniq)
             if own == DATE_KIND:
                 try:
                     return pseudonym_dates(uniq, self._own[DATE_KIND].transform)
@@ -489,6 +543,30 @@ def _city_words(sub: Transformer, items: list[str]) -> dict[str, str | None]:
     drawn = _safe(sub, list(dict.fromkeys(folded.values())))
     out: dict[str, str | None] = {}
     for item, key in folded.items():
+        new = drawn.get(key)
+        if new is not None and item.isupper():
+            new = new.upper()
+        elif new is not None and item.islower():
+            new = new.lower()
+        out[item] = new
+    return out
+
+
+def _full_names(sub: Transformer, items: list[str]) -> dict[str, str | None]:
+    """A full-name pseudonym for each of ``items`` (a source person's first and last
+    name written in a text: ``TOMASZ BERGER``, ``Berger, Tomasz``), the same for
+    every writing of the same two words (drawn for them folded, in the order of their
+    letters), in the writing's case shape (all upper, all lower, or as drawn)."""
+    from stagewall.masking._namepairs import name_words
+    from stagewall.masking._namewords import fold_text
+
+    keys = {}
+    for item in items:
+        words = sorted(name_words(fold_text(item)))
+        keys[item] = " ".join(w.title() for w in words) if words else item
+    drawn = _safe(sub, list(dict.fromkeys(keys.values())))
+    out: dict[str, str | None] = {}
+    for item, key in keys.items():
         new = drawn.get(key)
         if new is not None and item.isupper():
             new = new.upper()
