@@ -891,18 +891,24 @@ def _marked_number(core: str, number: str, normed: str, at: int) -> list[str]:
     needle = f" {core} "
     while at >= 0:
         end = at + len(needle)
-        after = normed[end:].split(" ", 3)[:3]
-        marked = _marked(after, number)
-        if marked:
-            out.append(f" {' '.join([core, *after[:marked]])} ")
-        before = normed[:at].rsplit(" ", 6)[1:]
-        small: list[str] = []
-        while before and before[-1] in _STREET_PARTICLES:
-            small.insert(0, before.pop())
-        for k in (3, 2, 1):  # (the longest: "n o 42" before "o 42")
-            if len(before) >= k and _marked(before[-k:], number) == k:
-                out.append(f" {' '.join([*before[-k:], *small, core])} ")
-                break
+        # (the word after and the word before first: most are neither a mark, the
+        # number nor a small word, and need no more)
+        nxt = normed[end : normed.find(" ", end)]
+        if nxt in _MARKS or nxt.endswith(number):
+            after = normed[end:].split(" ", 3)[:3]
+            marked = _marked(after, number)
+            if marked:
+                out.append(f" {' '.join([core, *after[:marked]])} ")
+        prev = normed[normed.rfind(" ", 0, at) + 1 : at]
+        if prev.endswith(number) or prev in _STREET_PARTICLES:
+            before = normed[:at].rsplit(" ", 6)[1:]
+            small: list[str] = []
+            while before and before[-1] in _STREET_PARTICLES:
+                small.insert(0, before.pop())
+            for k in (3, 2, 1):  # (the longest: "n o 42" before "o 42")
+                if len(before) >= k and _marked(before[-k:], number) == k:
+                    out.append(f" {' '.join([*before[-k:], *small, core])} ")
+                    break
         at = normed.find(needle, end - 1)
     return out
 
