@@ -258,7 +258,27 @@ def _street_name_needles(words: list[str]) -> list[tuple[str, str]]:
     out = [(phrase, "named")]
     if number is not None:
         out += [(f" {phrase} {number} ", "words"), (f" {number} {phrase} ", "words")]
+        # and with a number sign between (Alcalá nº 5, Alcalá, nº5, nº 5 de Alcalá)
+        out.append((f"{phrase}|{number}", "marked"))
     return out
+
+
+# the signs people write before a house number, as plain reads them: "nº" is "no",
+# "n.º" is "n o", "n°" and "n." are "n", "núm." is "num", "Nr." is "nr"
+_SIGN = r"(?:n o|numero|num|nro|nr|no|n)"
+
+
+def _marked(text: str, needle: str) -> bool:
+    """``text`` (plain) holds a street's name and its house number (``needle``:
+    ``"name|number"``) with a number sign between, the number apart or glued to the
+    sign (``alcala no 5``, ``alcala no5``), or the sign and number first and the name
+    after, small words between (``no 5 de alcala``, ``nr 5 berliner``)."""
+    name, number = (re.escape(p) for p in needle.split("|"))
+    small = "|".join(map(re.escape, _SMALL))
+    return (
+        re.search(rf" {name} {_SIGN} ?{number} | {_SIGN} ?{number}(?: (?:{small}))* {name} ", text)
+        is not None
+    )
 
 
 def _named(text: str, name: str) -> bool:
@@ -700,6 +720,8 @@ def _holds(text: str, mine: list[tuple[str, str]]) -> bool:
         return True
     if any(_named(words, n) for n, where in mine if where == "named"):
         return True
+    if any(_marked(words, n) for n, where in mine if where == "marked"):
+        return True
     cores = [n for n, where in mine if where == "core"]
     if cores and any(w == n for w in ws for n in cores):
         return True
@@ -716,7 +738,8 @@ def _holds(text: str, mine: list[tuple[str, str]]) -> bool:
     return any(
         n in hay[where]
         for n, where in mine
-        if where not in ("login", "stem", "prefix", "named", "glued", "core", "compound", "inside")
+        if where
+        not in ("login", "stem", "prefix", "named", "marked", "glued", "core", "compound", "inside")
     )
 
 

@@ -135,16 +135,22 @@ def scrubbed_and_seen(
     for (_, note, text), got in zip(cases, _notes(tgt, N), strict=True):
         assert text.casefold() not in got.casefold(), (note, got)
     assert survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS, plan=plan) == {}
+    seen_when_kept(make, src, plan, "customers", "notes", len(cases))
 
-    kept = _with(plan, "customers", "notes", ColumnPlan(transformer="keep", reason="test: kept"))
-    tgt2 = make()
-    run(kept, src, tgt2, KEY, RunOptions())
-    report = verify(kept, src, tgt2, KEY)
+
+def seen_when_kept(
+    make: Callable[[], str], src: str, plan: Any, table: str, column: str, cells: int
+) -> None:
+    """With ``table.column`` kept (its text_scrub undone), verify fails with ``cells``
+    cells of it and the checker counts as many."""
+    kept = _with(plan, table, column, ColumnPlan(transformer="keep", reason="test: kept"))
+    tgt = make()
+    run(kept, src, tgt, KEY, RunOptions())
+    report = verify(kept, src, tgt, KEY)
     assert not report.passed
-    cells = sum(h.cells for h in report.row_hits if h.column == "notes")
-    assert cells == len(cases), report.to_json()
-    found = survivors(src, tgt2, "customers", SENSITIVE, TEXTS, REFS, plan=kept)
-    assert found == {"customers.notes": len(cases)}
+    assert sum(h.cells for h in report.row_hits if h.column == column) == cells, report.to_json()
+    found = survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS, plan=kept)
+    assert found == {f"{table}.{column}": cells}
 
 
 def seen_when_written_after(

@@ -880,6 +880,9 @@ def core_hits(pattern: str, normed: str) -> list[str]:
     out: list[str] = []
     if number:
         out += [f for f in (f" {core} {number} ", f" {number} {core} ") if f in normed]
+        # (a mark's word with the number: one C-level test first; most texts have none)
+        if number in normed:
+            out += _marked_number(core, number, normed, at)
     if numbers_only:  # (the core does not hold the anchor: its number forms only)
         return out
     while at >= 0:
@@ -896,6 +899,57 @@ def core_hits(pattern: str, normed: str) -> list[str]:
             out.append(f" {' '.join([before[-1], *small, core])} ")
         at = normed.find(needle, end - 1)
     return out
+
+
+def _marked_number(core: str, number: str, normed: str, at: int) -> list[str]:
+    """The places in ``normed`` of a street's core ``core`` (first at ``at``) and its
+    house number ``number`` with a mark (:data:`NUMBER_MARKS`, or ``n o``: ``n.º``
+    as norm folds it) between, the number apart or glued to the mark: ``alcala no
+    42``, ``alcala n o 42``, ``alcala no42`` (``Alcalá, nº42``); or the mark and
+    the number before the core, small words between: ``no 42 de alcala``, ``nr 42
+    alcala``. Only the three next to each other (``order no 42 for the alcala
+    store`` is not the street)."""
+    out: list[str] = []
+    needle = f" {core} "
+    while at >= 0:
+        end = at + len(needle)
+        # (the word after and the word before first: most are neither a mark, the
+        # number nor a small word, and need no more)
+        nxt = normed[end : normed.find(" ", end)]
+        if nxt in _MARKS or nxt.endswith(number):
+            after = normed[end:].split(" ", 3)[:3]
+            marked = _marked(after, number)
+            if marked:
+                out.append(f" {' '.join([core, *after[:marked]])} ")
+        prev = normed[normed.rfind(" ", 0, at) + 1 : at]
+        if prev.endswith(number) or prev in _STREET_PARTICLES:
+            before = normed[:at].rsplit(" ", 6)[1:]
+            small: list[str] = []
+            while before and before[-1] in _STREET_PARTICLES:
+                small.insert(0, before.pop())
+            for k in (3, 2, 1):  # (the longest: "n o 42" before "o 42")
+                if len(before) >= k and _marked(before[-k:], number) == k:
+                    out.append(f" {' '.join([*before[-k:], *small, core])} ")
+                    break
+        at = normed.find(needle, end - 1)
+    return out
+
+
+def _marked(ws: list[str], number: str) -> int:
+    """How many of the words ``ws`` (from the first) are a mark and the house number
+    ``number``: ``no 42`` (2), ``n o 42`` (3), ``no42`` (1), ``n o42`` (2); 0 when
+    they are not."""
+    first = ws[0] if ws else ""
+    if first in _MARKS:
+        if ws[1:2] == [number]:
+            return 2
+        if first == "n" and ws[1:2] == ["o"] and ws[2:3] == [number]:
+            return 3
+        if first == "n" and ws[1:2] == ["o" + number]:
+            return 2
+    if first.endswith(number) and first[: -len(number)] in _MARKS:
+        return 1
+    return 0
 
 
 def _core_found(
@@ -1124,6 +1178,7 @@ _NUMBER = re.compile(r"[0-9]+[^\W\d_]?")
 # the words written between a street and its house number: "Hauptstraße Nr. 5",
 # "Calle Mayor No. 7" ("nº" folds to "no"), "Via Roma n. 12", "núm.", "número"
 NUMBER_MARKS = ("no", "nr", "n", "num", "numero", "nro")
+_MARKS = frozenset(NUMBER_MARKS)
 
 
 def _house_number_moved(ws: list[str]) -> list[tuple[str, bool]]:
