@@ -554,7 +554,9 @@ def date_needles(value: Any) -> list[tuple[str, str]]:
     6th``), French ``1er`` or ``1º`` (``1.º``) for the first, an English day in
     words (``sixth of September``, ``September twenty-sixth``), with ``de`` between (``6 de
     septiembre de 1948``, ``del``), four- or two-digit year. Any separators: the
-    cell's words are compared (a year written ``'48`` is the word ``48``)."""
+    cell's words are compared (a year written ``'48`` is the word ``48``). Compact, one
+    word of digits with leading zeros: ``19480906``, ``06091948``, ``09061948``, and with a
+    two-digit year year first or day first, ``480906``, ``060948``."""
     import datetime as dt
 
     if isinstance(value, dt.datetime):
@@ -571,6 +573,8 @@ def date_needles(value: Any) -> list[tuple[str, str]]:
     seqs += [(y[2:], a, b) for a in months for b in days]  # 48-09-06
     seqs += [(b, a, yy) for a in months for b in days for yy in years]
     seqs += [(a, b, yy) for a in months for b in days for yy in years]
+    dd, mm = f"{d:02d}", f"{mo:02d}"
+    seqs += [(y + mm + dd,), (dd + mm + y,), (mm + dd + y,), (y[2:] + mm + dd,), (dd + mm + y[2:],)]
     names = month_words(mo)
     said = days | {_ordinal(d), _day_word(d)} | ({"1er", "1o", "1 o"} if d == 1 else set())
     for n in names:

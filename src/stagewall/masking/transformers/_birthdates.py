@@ -17,14 +17,19 @@ date's year, four digits or two, and gives back the phrases that write the date:
   ``6 févr. 48``), the day also an ordinal (``6th``, French ``1er``, ``1º``), with
   ``of``/``de`` between day and month (``the 6th of September 1948``, ``6 de
   septiembre de 1948``), ``de``/``del`` before the year, ``the`` before an ordinal
-  after the month (``September the 6th, 1948``).
+  after the month (``September the 6th, 1948``);
+- compact, one run of digits with leading zeros (:func:`compact_forms`): year
+  first, day first or month first with a four-digit year (``19480906``,
+  ``06091948``, ``09061948``), year first or day first with a two-digit year
+  (``480906``, ``060948``); a whole word of the text, letters glued before or after
+  it (``dob19480906``, ``file_19480906.pdf``), never inside a longer run of digits.
 
 A year alone, a day and month without a year, another date: no phrase. Every
 writing holds the year's last two digits (the probe of text_scrub and the anchor
 of verify's row search). text_scrub replaces a found span by a keyed pseudonym
 date written the same way (:func:`pseudonym_dates`: numbers as wide, an ordinal
 an ordinal, a two-digit year two digits, the month in the span's language, form
-and case).
+and case, a compact date compact in the same order).
 """
 
 from __future__ import annotations
@@ -115,6 +120,11 @@ _SPELLED_DAY = {w: k for k, w in enumerate(_SPELLED, 1)}
 _TENS = {"twenty": 20, "thirty": 30}
 _ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _SPLIT = re.compile(r"([^\W_]+)")
+# the compact writings of a date, one run of digits (Y: four-digit year, y: two): year
+# first, day first, month first with a four-digit year; year first and day first with
+# a two-digit year (month first with a two-digit year: no; see docs/masking.md)
+COMPACT_ORDERS = ("Ymd", "dmY", "mdY", "ymd", "dmy")
+_COMPACT = re.compile(r"([^\W\d_]*)([0-9]{8}|[0-9]{6})([^\W\d_]*)")
 _PIVOT = 30  # a two-digit year below this is 20yy, else 19yy (fixed: masking is deterministic)
 
 
@@ -200,12 +210,15 @@ def _parsed(ws: list[str]) -> dt.date | None:
 def date_hits(mark: str, normed: str) -> list[str]:
     """The phrases of the :func:`norm` text ``normed`` that write the date of
     ``mark`` (:func:`date_patterns`), as word patterns (``" 6th of september 1948 "``),
-    those of its four-digit year first; empty when the text holds neither form of
-    its year as a word (two C-level tests: most texts)."""
+    the compact words first (:func:`_compact_hits`), then those of its four-digit
+    year; empty when the text holds neither its year's last two digits (one C-level
+    test: most texts) nor a form of its year as a word or a compact form."""
     long, short, month, day = _mark_parts(mark)
-    if long not in normed and short not in normed:
+    if long[3:5] not in normed:  # (the year's last two digits: in every writing)
         return []
-    out: list[str] = []
+    out = _compact_hits(mark, normed)
+    if long not in normed and short not in normed:
+        return out
     for needle in (long, short):
         at = normed.find(needle)
         while at >= 0:
@@ -220,6 +233,32 @@ def date_hits(mark: str, normed: str) -> list[str]:
                 out.append(f"{needle}{after[0]} {after[1]} ")
             at = normed.find(needle, at + len(needle) - 1)
     return out
+
+
+def _compact_hits(mark: str, normed: str) -> list[str]:
+    """The words of ``normed`` that write the date of ``mark`` as one run of digits
+    (:func:`compact_forms`: ``19480906``, ``060948``), letters glued either side
+    (``dob19480906``), no digit: as word patterns."""
+    forms = compact_forms(mark[len(DATE_MARK) :])
+    if not any(f in normed for f in forms):
+        return []
+    return [f" {m.group()} " for m in _compact_finder(forms).finditer(normed)]
+
+
+@lru_cache(maxsize=1 << 14)
+def compact_forms(iso: str) -> tuple[str, ...]:
+    """An ISO date's compact writings, one run of digits each (:data:`COMPACT_ORDERS`):
+    ``1948-09-06`` → ``19480906``, ``06091948``, ``09061948``, ``480906``, ``060948``."""
+    y, m, d = iso[:4], iso[5:7], iso[8:10]
+    parts = {"Y": y, "y": y[2:], "m": m, "d": d}
+    return tuple(dict.fromkeys("".join(parts[c] for c in o) for o in COMPACT_ORDERS))
+
+
+@lru_cache(maxsize=1 << 14)
+def _compact_finder(forms: tuple[str, ...]) -> re.Pattern[str]:
+    # a whole word of a norm text: letters, one of the forms, letters (the longer
+    # forms first: none is inside another's run of digits then)
+    return re.compile(rf"(?<= )[^\W\d_]*(?:{'|'.join(forms)})[^\W\d_]*(?= )")
 
 
 @lru_cache(maxsize=1 << 14)
@@ -289,6 +328,8 @@ def read_written(text: str) -> tuple[dt.date, Callable[[dt.date], str]] | None:
     20yy below :data:`_PIVOT`, else 19yy; day first is read before month first."""
     parts = _SPLIT.split(text)  # separators and words in turn: words at odd places
     tokens = parts[1::2]
+    if len(tokens) == 1 and (whole := _COMPACT.fullmatch(tokens[0])) is not None:
+        return _read_compact(parts, whole)
     if text.isascii():  # (tokens are word characters: no NUL among them)
         folded = "\x00".join(tokens).lower().split("\x00")
     else:
@@ -351,6 +392,42 @@ def read_written(text: str) -> tuple[dt.date, Callable[[dt.date], str]] | None:
         return "".join(out)
 
     return day, write
+
+
+def _read_compact(
+    parts: list[str], whole: re.Match[str]
+) -> tuple[dt.date, Callable[[dt.date], str]] | None:
+    """A span of one word whose digits write a date compact (``19480906``,
+    ``DOB060948``): the date in the first of :data:`COMPACT_ORDERS` of its width that
+    reads as one (a two-digit year in its century: :data:`_PIVOT`), and the function
+    writing another date in that order, the letters around as they are."""
+    digits = whole.group(2)
+    for order in COMPACT_ORDERS:
+        if 2 * len(order) + 2 * order.count("Y") != len(digits):
+            continue
+        cut: dict[str, str] = {}
+        at = 0
+        for c in order:
+            width = 4 if c == "Y" else 2
+            cut[c.lower() if c == "Y" else c] = digits[at : at + width]
+            at += width
+        ws = [cut["y"], cut["m"], cut["d"]]
+        day = _date(ws, ["y", "m", "d"])
+        if day is not None:
+            return day, _compact_writer(parts, whole, order)
+    return None
+
+
+def _compact_writer(
+    parts: list[str], whole: re.Match[str], order: str
+) -> Callable[[dt.date], str]:
+    def write(new: dt.date) -> str:
+        parts_of = {"Y": f"{new.year:04d}", "y": f"{new.year % 100:02d}"}
+        parts_of |= {"m": f"{new.month:02d}", "d": f"{new.day:02d}"}
+        digits = "".join(parts_of[c] for c in order)
+        return f"{parts[0]}{whole.group(1)}{digits}{whole.group(3)}{parts[2]}"
+
+    return write
 
 
 def _date(ws: list[str], roles: list[str]) -> dt.date | None:
@@ -500,6 +577,7 @@ def month_words(month: int) -> tuple[str, ...]:
 __all__ = [
     "DATE_KIND",
     "DATE_MARK",
+    "COMPACT_ORDERS",
     "DATE_TRANSFORMERS",
     "MONTHS",
     "MONTH_NAMES",
@@ -507,6 +585,7 @@ __all__ = [
     "date_column",
     "date_hits",
     "date_patterns",
+    "compact_forms",
     "date_text",
     "month_words",
     "pseudonym_dates",
