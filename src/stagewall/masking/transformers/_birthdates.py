@@ -418,9 +418,7 @@ def _read_compact(
     return None
 
 
-def _compact_writer(
-    parts: list[str], whole: re.Match[str], order: str
-) -> Callable[[dt.date], str]:
+def _compact_writer(parts: list[str], whole: re.Match[str], order: str) -> Callable[[dt.date], str]:
     def write(new: dt.date) -> str:
         parts_of = {"Y": f"{new.year:04d}", "y": f"{new.year % 100:02d}"}
         parts_of |= {"m": f"{new.month:02d}", "d": f"{new.day:02d}"}
@@ -575,17 +573,17 @@ def month_words(month: int) -> tuple[str, ...]:
 
 
 __all__ = [
+    "COMPACT_ORDERS",
     "DATE_KIND",
     "DATE_MARK",
-    "COMPACT_ORDERS",
     "DATE_TRANSFORMERS",
     "MONTHS",
     "MONTH_NAMES",
+    "compact_forms",
     "date_anchor",
     "date_column",
     "date_hits",
     "date_patterns",
-    "compact_forms",
     "date_text",
     "month_words",
     "pseudonym_dates",
