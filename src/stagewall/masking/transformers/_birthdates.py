@@ -17,7 +17,9 @@ date's year, four digits or two, and gives back the phrases that write the date:
   ``6 févr. 48``), the day also an ordinal (``6th``, French ``1er``, ``1º``), with
   ``of``/``de`` between day and month (``the 6th of September 1948``, ``6 de
   septiembre de 1948``), ``de``/``del`` before the year, ``the`` before an ordinal
-  after the month (``September the 6th, 1948``);
+  after the month (``September the 6th, 1948``); the day also in words, English
+  (``sixth``, ``twenty-sixth``) or another of those languages (:data:`_DAY_NAMES`:
+  ``neunten``, ``negen``, ``dix-sept``, ``vinte e um``, ``nove``);
 - compact, one run of digits with leading zeros (:func:`compact_forms`): year
   first, day first or month first with a four-digit year (``19480906``,
   ``06091948``, ``09061948``), year first or day first with a two-digit year
@@ -118,6 +120,94 @@ _SPELLED = [*_UNITS, *_split(
 _SPELLED += [f"twenty {u}" for u in _UNITS] + ["thirtieth", "thirty first"]
 _SPELLED_DAY = {w: k for k, w in enumerate(_SPELLED, 1)}
 _TENS = {"twenty": 20, "thirty": 30}
+
+
+def _german(ends: str) -> tuple[str, ...]:
+    """German days in words: the cardinals (``ends`` empty) or the ordinals with the
+    ending ``ends`` (``neunte``, ``neunten``, ``neunter``); the first an ordinal."""
+    units = _split("ein zwei drei vier fünf sechs sieben acht neun")
+    cardinals = [*units[1:], *_split("zehn elf zwölf dreizehn vierzehn fünfzehn sechzehn")]
+    cardinals += _split("siebzehn achtzehn neunzehn zwanzig")
+    cardinals += [f"{u}undzwanzig" for u in units] + ["dreißig", "einunddreißig"]
+    if not ends:
+        return ("erste", *cardinals)
+    stems = ["erst", "zweit", "dritt", "viert", "fünft", "sechst", "siebt", "acht", "neunt"]
+    stems += [cardinals[d - 2] + ("st" if d >= 20 else "t") for d in range(10, 32)]
+    return tuple(f"{w}{ends}" for w in stems)
+
+
+# days in words in the other languages (English: _SPELLED): (language, form) → the
+# 31 days as written; the first of a month as its ordinal (premier, primero), the
+# cardinal "one" being no day people write (un, uno, een: articles)
+_DAY_NAMES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("de", "te"): _german("e"),
+    ("de", "ten"): _german("en"),
+    ("de", "ter"): _german("er"),
+    ("de", ""): _german(""),
+    ("nl", "de"): _split(
+        "eerste tweede derde vierde vijfde zesde zevende achtste negende tiende elfde "
+        "twaalfde dertiende veertiende vijftiende zestiende zeventiende achttiende "
+        "negentiende twintigste eenentwintigste tweeëntwintigste drieëntwintigste "
+        "vierentwintigste vijfentwintigste zesentwintigste zevenentwintigste "
+        "achtentwintigste negenentwintigste dertigste eenendertigste"
+    ),
+    ("nl", ""): _split(
+        "eerste twee drie vier vijf zes zeven acht negen tien elf twaalf dertien veertien "
+        "vijftien zestien zeventien achttien negentien twintig eenentwintig tweeëntwintig "
+        "drieëntwintig vierentwintig vijfentwintig zesentwintig zevenentwintig "
+        "achtentwintig negenentwintig dertig eenendertig"
+    ),
+    ("fr", ""): (
+        *_split("premier deux trois quatre cinq six sept huit neuf dix onze douze treize"),
+        *_split("quatorze quinze seize dix-sept dix-huit dix-neuf vingt"),
+        "vingt et un",
+        *(f"vingt-{u}" for u in _split("deux trois quatre cinq six sept huit neuf")),
+        "trente",
+        "trente et un",
+    ),
+    ("es", ""): (
+        *_split("primero dos tres cuatro cinco seis siete ocho nueve diez once doce trece"),
+        *_split("catorce quince dieciséis diecisiete dieciocho diecinueve veinte veintiuno"),
+        *_split("veintidós veintitrés veinticuatro veinticinco veintiséis veintisiete"),
+        *_split("veintiocho veintinueve treinta"),
+        "treinta y uno",
+    ),
+    ("pt", ""): (
+        *_split("primeiro dois três quatro cinco seis sete oito nove dez onze doze treze"),
+        *_split("catorze quinze dezesseis dezessete dezoito dezenove vinte"),
+        *(f"vinte e {u}" for u in _split("um dois três quatro cinco seis sete oito nove")),
+        "trinta",
+        "trinta e um",
+    ),
+    ("it", ""): (
+        *_split("primo due tre quattro cinque sei sette otto nove dieci undici dodici"),
+        *_split("tredici quattordici quindici sedici diciassette diciotto diciannove"),
+        *_split("venti ventuno ventidue ventitré ventiquattro venticinque ventisei"),
+        *_split("ventisette ventotto ventinove trenta trentuno"),
+    ),
+}
+# other spellings: quatorze (Brazil catorze), dezasseis.. dezanove (Portugal)
+_MORE_DAY_NAMES = {("pt", ""): {14: "quatorze", 16: "dezasseis", 17: "dezassete", 19: "dezanove"}}
+
+
+def _day_keys(phrase: str) -> set[str]:
+    """A day's words as a norm text and :func:`_folded` read them: accents gone, words
+    apart (dix-sept: ``dix sept``), ß as it is and as ``ss``."""
+    words = _SPLIT.findall(phrase)
+    kept = unicodedata.normalize("NFKD", " ".join(words).lower())
+    return {" ".join(map(_folded, words)), "".join(c for c in kept if not unicodedata.combining(c))}
+
+
+def _other_days() -> dict[str, list[tuple[str, str, int]]]:
+    out: dict[str, list[tuple[str, str, int]]] = {}
+    for (lang, form), days in _DAY_NAMES.items():
+        more = _MORE_DAY_NAMES.get((lang, form), {})
+        for day, w in [*enumerate(days, 1), *more.items()]:
+            for key in _day_keys(w):
+                out.setdefault(key, []).append((lang, form, day))
+    return out
+
+
 _ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _SPLIT = re.compile(r"([^\W_]+)")
 # the compact writings of a date, one run of digits (Y: four-digit year, y: two): year
@@ -163,6 +253,8 @@ def _month_words() -> dict[str, list[tuple[str, int, int]]]:
 _MONTH_WORDS = _month_words()
 # folded month word → its month (the same in every language that writes it)
 _MONTH_OF = {w: entries[0][1] for w, entries in _MONTH_WORDS.items()}
+# folded day in words (its words spaced) → (language, form, day) of each that writes it
+_OTHER_DAY = _other_days()
 
 
 def date_text(value: object) -> object:
@@ -222,8 +314,9 @@ def date_hits(mark: str, normed: str) -> list[str]:
     for needle in (long, short):
         at = normed.find(needle)
         while at >= 0:
-            # up to five words before the year (6 de septiembre de), two after (09 06)
-            before = normed[max(0, at - 64) : at].rsplit(" ", 5)[-5:]
+            # up to seven words before the year (6 de septiembre de), two after (09 06)
+            # (seven: vinte e um de março de)
+            before = normed[max(0, at - 64) : at].rsplit(" ", 7)[-7:]
             got = _written_before(before, month, day)
             if got:
                 out.append(f" {' '.join(got)} {needle[1:-1]} ")
@@ -239,10 +332,19 @@ def _compact_hits(mark: str, normed: str) -> list[str]:
     """The words of ``normed`` that write the date of ``mark`` as one run of digits
     (:func:`compact_forms`: ``19480906``, ``060948``), letters glued either side
     (``dob19480906``), no digit: as word patterns."""
-    forms = compact_forms(mark[len(DATE_MARK) :])
-    if not any(f in normed for f in forms):
-        return []
-    return [f" {m.group()} " for m in _compact_finder(forms).finditer(normed)]
+    out: list[str] = []
+    for form in compact_forms(mark[len(DATE_MARK) :]):
+        at = normed.find(form)
+        while at >= 0:  # (a norm text starts and ends with a space)
+            end = at + len(form)
+            if not normed[at - 1].isdigit() and not normed[end].isdigit():
+                start = normed.rfind(" ", 0, at) + 1
+                stop = normed.find(" ", end)
+                head, tail = normed[start:at], normed[end:stop]
+                if (not head or head.isalpha()) and (not tail or tail.isalpha()):
+                    out.append(f" {normed[start:stop]} ")
+            at = normed.find(form, end)
+    return out
 
 
 @lru_cache(maxsize=1 << 14)
@@ -252,13 +354,6 @@ def compact_forms(iso: str) -> tuple[str, ...]:
     y, m, d = iso[:4], iso[5:7], iso[8:10]
     parts = {"Y": y, "y": y[2:], "m": m, "d": d}
     return tuple(dict.fromkeys("".join(parts[c] for c in o) for o in COMPACT_ORDERS))
-
-
-@lru_cache(maxsize=1 << 14)
-def _compact_finder(forms: tuple[str, ...]) -> re.Pattern[str]:
-    # a whole word of a norm text: letters, one of the forms, letters (the longer
-    # forms first: none is inside another's run of digits then)
-    return re.compile(rf"(?<= )[^\W\d_]*(?:{'|'.join(forms)})[^\W\d_]*(?= )")
 
 
 @lru_cache(maxsize=1 << 14)
@@ -301,10 +396,21 @@ def _day_back(ws: list[str], k: int) -> tuple[int, int] | None:
     w = ws[k]
     if w == "o" and k and _number(ws[k - 1]) is not None:  # 1.º (the dot apart)
         return int(ws[k - 1]), k - 1
-    if k and ws[k - 1] in _TENS and f"{ws[k - 1]} {w}" in _SPELLED_DAY:
-        return _SPELLED_DAY[f"{ws[k - 1]} {w}"], k - 1
-    got = _day(w) if w[:1].isdigit() else _SPELLED_DAY.get(w)
+    for n in (3, 2):  # (the longest first: sixth is never read out of twenty sixth)
+        got = _in_words(" ".join(ws[k - n + 1 : k + 1])) if k >= n - 1 else None
+        if got is not None:
+            return got, k - n + 1
+    got = _day(w) if w[:1].isdigit() else _in_words(w)
     return (got, k) if got is not None else None
+
+
+def _in_words(phrase: str) -> int | None:
+    """The day a folded day in words writes (its words spaced: ``twenty sixth``,
+    ``neunten``, ``dix sept``, ``vinte e um``), else None."""
+    got = _SPELLED_DAY.get(phrase)
+    if got is None and phrase in _OTHER_DAY:
+        return _OTHER_DAY[phrase][0][2]
+    return got
 
 
 def _number(w: str) -> int | None:
@@ -317,7 +423,7 @@ def _day(w: str) -> int | None:
     English ordinal word (sixth; twenty-sixth read as one word ``twenty sixth``),
     else None."""
     m = _ORDINAL.fullmatch(w)
-    return int(m.group(1)) if m else _SPELLED_DAY.get(w)
+    return int(m.group(1)) if m else _in_words(w)
 
 
 def read_written(text: str) -> tuple[dt.date, Callable[[dt.date], str]] | None:
@@ -340,20 +446,20 @@ def read_written(text: str) -> tuple[dt.date, Callable[[dt.date], str]] | None:
         for i, w in enumerate(folded)
         if w == "o" and i and folded[i - 1].isdigit() and len(folded[i - 1]) <= 2
     }
-    # the tens of a day in words (twenty-sixth): read with its unit, written as one
-    tens = {
-        i
-        for i, w in enumerate(folded[:-1])
-        if w in _TENS and f"{w} {folded[i + 1]}" in _SPELLED_DAY
-    }
-    for i in tens:
-        folded[i + 1] = f"{folded[i]} {folded[i + 1]}"
+    # a day in words of several words (twenty-sixth, dix-sept, vinte e um): read as one
+    # in its last word's place, the others apart
+    joined = _joined_days(folded)
+    for last, first in joined.items():
+        folded[last] = " ".join(folded[first : last + 1])
+    tens = {j for last, first in joined.items() for j in range(first, last)}
     apart |= tens
     core = [i for i, w in enumerate(folded) if w not in _FILLERS and i not in apart]
     if len(core) != 3:
         return None
     ws = [folded[i] for i in core]
     named = [k for k, w in enumerate(ws) if w in _MONTH_OF]
+    if len(named) == 2 and named[0] == 0 and ws[0] in _OTHER_DAY:  # (sept mars, dez de março)
+        named = named[1:]
     roles: list[str]
     if named:
         if len(named) != 1 or named[0] == 2 or len(ws[2]) not in (2, 4) or not ws[2].isdigit():
@@ -382,13 +488,16 @@ def read_written(text: str) -> tuple[dt.date, Callable[[dt.date], str]] | None:
     def write(new: dt.date) -> str:
         out = parts.copy()
         for i, role in zip(core, roles, strict=True):
-            out[2 * i + 1] = _written(new, role, tokens[i], lang, padded)
+            if i not in joined:  # (a day of several words: below)
+                out[2 * i + 1] = _written(new, role, tokens[i], lang, padded)
         for i in apart - tens if new.day != 1 else ():  # (1.º de: 23 de, the first only)
             out[2 * i] = out[2 * i + 1] = ""
-        for i in tens:  # the day in words in the unit's place (its joiner, its case)
-            word = _SPELLED[new.day - 1].replace(" ", parts[2 * i + 2])
-            out[2 * i + 1] = out[2 * i + 2] = ""
-            out[2 * i + 3] = _cased(word, tokens[i])
+        for last, first in joined.items():  # the day in words in the last word's place
+            old = "".join(tokens[first : last + 1])
+            word = _day_written(new.day, folded[last], lang, parts[2 * first + 2], old)
+            for j in range(first, last):
+                out[2 * j + 1] = out[2 * j + 2] = ""
+            out[2 * last + 1] = _cased(word, tokens[first])
         return "".join(out)
 
     return day, write
@@ -428,6 +537,43 @@ def _compact_writer(parts: list[str], whole: re.Match[str], order: str) -> Calla
     return write
 
 
+def _joined_days(folded: list[str]) -> dict[int, int]:
+    """The days in words of several words among ``folded`` (longest first): the index
+    of each one's last word → its first's."""
+    out: dict[int, int] = {}
+    i = 0
+    while i < len(folded) - 1:
+        n = next(
+            (
+                n
+                for n in (3, 2)
+                if i + n <= len(folded) and _in_words(" ".join(folded[i : i + n])) is not None
+            ),
+            1,
+        )
+        if n > 1:
+            out[i + n - 1] = i
+        i += n
+    return out
+
+
+def _day_written(day: int, was: str, lang: str, joiner: str, old: str) -> str:
+    """``day`` in words as the folded day in words ``was`` is written: English with its
+    joiner (``twenty-sixth``), another language in its form (``neunten``: ``zweiten``;
+    ``nove``: ``ventidue`` in Italian, ``vinte e dois`` in Portuguese: the month's
+    language ``lang`` first), without accents when ``old`` (the words as written) has
+    none."""
+    if was in _SPELLED_DAY:
+        return _SPELLED[day - 1].replace(" ", joiner)
+    entries = _OTHER_DAY[was]
+    mine, form, _ = next((e for e in entries if e[0] == lang), entries[0])
+    word = _DAY_NAMES[(mine, form)][day - 1]
+    if old.isascii() and not word.isascii():
+        kept = unicodedata.normalize("NFKD", word.replace("ß", "ss"))
+        word = "".join(c for c in kept if not unicodedata.combining(c))
+    return word
+
+
 def _date(ws: list[str], roles: list[str]) -> dt.date | None:
     parts: dict[str, int] = {}
     for w, r in zip(ws, roles, strict=True):
@@ -457,7 +603,8 @@ def _language(folded: list[str], month_word: str) -> str:
     langs = [lang for lang, _, _ in _MONTH_WORDS[month_word]]
     if len(langs) == 1:
         return langs[0]
-    hints: list[str] = []
+    # a day in words says its language (nove marzo: Italian)
+    hints = [lg for w in folded if w != month_word for lg, _, _ in _OTHER_DAY.get(w, ())]
     if "de" in folded or "del" in folded:
         hints += ["es", "pt"]
     ends = [w[-2:] for w in folded if w[:1].isdigit()]
@@ -490,8 +637,8 @@ def _written(new: dt.date, role: str, old: str, lang: str, padded: bool) -> str:
         return f"{new.year:04d}" if len(old) == 4 else f"{new.year % 100:02d}"
     if role == "n":
         return _month_written(new.month, old, lang)
-    if role == "o" and not old[:1].isdigit():  # a day in words: sixth, twenty-sixth
-        return _cased(_SPELLED[new.day - 1].replace(" ", "-"), old)
+    if role == "o" and not old[:1].isdigit():  # a day in words: sixth, neunten, nove
+        return _cased(_day_written(new.day, _folded(old), lang, "-", old), old)
     if role == "o":
         m = _ORDINAL.fullmatch(_folded(old))
         digits, suffix = (m.group(1), m.group(2)) if m else (old, None)
