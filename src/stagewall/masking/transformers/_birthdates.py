@@ -255,6 +255,9 @@ _MONTH_WORDS = _month_words()
 _MONTH_OF = {w: entries[0][1] for w, entries in _MONTH_WORDS.items()}
 # folded day in words (its words spaced) → (language, form, day) of each that writes it
 _OTHER_DAY = _other_days()
+# the first words of the days in words of several words (twenty, dix, vinte): a text's
+# words hold one of them before such a day is looked up (a set test)
+_PHRASE_FIRST = frozenset(p.split()[0] for p in [*_SPELLED_DAY, *_OTHER_DAY] if " " in p)
 
 
 def date_text(value: object) -> object:
@@ -397,9 +400,10 @@ def _day_back(ws: list[str], k: int) -> tuple[int, int] | None:
     if w == "o" and k and _number(ws[k - 1]) is not None:  # 1.º (the dot apart)
         return int(ws[k - 1]), k - 1
     for n in (3, 2):  # (the longest first: sixth is never read out of twenty sixth)
-        got = _in_words(" ".join(ws[k - n + 1 : k + 1])) if k >= n - 1 else None
-        if got is not None:
-            return got, k - n + 1
+        if k >= n - 1 and ws[k - n + 1] in _PHRASE_FIRST:
+            got = _in_words(" ".join(ws[k - n + 1 : k + 1]))
+            if got is not None:
+                return got, k - n + 1
     got = _day(w) if w[:1].isdigit() else _in_words(w)
     return (got, k) if got is not None else None
 
@@ -541,6 +545,8 @@ def _joined_days(folded: list[str]) -> dict[int, int]:
     """The days in words of several words among ``folded`` (longest first): the index
     of each one's last word → its first's."""
     out: dict[int, int] = {}
+    if _PHRASE_FIRST.isdisjoint(folded):
+        return out
     i = 0
     while i < len(folded) - 1:
         n = next(
