@@ -4,8 +4,9 @@
 (and, for comparison, none): a third of the notes write the date (the first
 round's writings, ``--writings old``, or those and ordinals, two-digit years and
 other languages' months, ``--writings new``, and those and a two-digit year first,
-``1.º``, a day in words, ``--writings more``; ``both``: old and new, ``all``: the
-three), a third hold other dates and
+``1.º``, a day in words, ``--writings more``; the date written compact,
+``19480906``, ``060948``, beside an order number, ``--writings compact``; ``both``:
+old and new, ``all``: the four), a third hold other dates and
 numbers, a third are empty. With ``--against SRC`` (another checkout's ``src``
 directory, e.g. a worktree of main) both trees are imported into this one process
 (each under its own ``sys.modules``) and run alternately ``--repeat`` times, so a
@@ -65,6 +66,13 @@ MORE: list[Callable[[dt.date], str]] = [
     lambda d: f"nació el 1.º de septiembre de {d.year}",
     lambda d: f"born the {_in_words(d.day)} of {d:%B}, {d.year}",
 ]
+# the fourth round's: compact, one run of digits (with an order number beside it)
+COMPACT: list[Callable[[dt.date], str]] = [
+    lambda d: f"born {d:%Y%m%d}, order 482913",
+    lambda d: f"DOB {d:%d%m%Y} per the passport",
+    lambda d: f"scan in export_{d:%Y%m%d}.pdf",
+    lambda d: f"ref {d:%y%m%d} on the form, invoice 20231114",
+]
 BATCH = 5000
 
 
@@ -106,16 +114,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--writings", choices=["old", "new", "more", "both", "all"], default="both")
+    ap.add_argument(
+        "--writings", choices=["old", "new", "more", "compact", "both", "all"], default="both"
+    )
     ap.add_argument("--against", help="another checkout's src directory, run alternately")
     args = ap.parse_args()
     rng = random.Random(7)
     start = dt.date(1930, 1, 1)
     born = [start + dt.timedelta(days=rng.randrange(30000)) for _ in range(args.rows)]
-    which = {"both": ["old", "new"], "all": ["old", "new", "more"]}.get(
+    which = {"both": ["old", "new"], "all": ["old", "new", "more", "compact"]}.get(
         args.writings, [args.writings]
     )
-    data = {w: notes(born, {"old": OLD, "new": NEW, "more": MORE}[w]) for w in which}
+    table = {"old": OLD, "new": NEW, "more": MORE, "compact": COMPACT}
+    data = {w: notes(born, table[w]) for w in which}
     known = {
         "with DOB": [(("birth_date", d.isoformat()),) for d in born],
         "no DOB": [()] * args.rows,

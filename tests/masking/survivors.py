@@ -579,6 +579,55 @@ def _day_word(day: int) -> str:
     return f"{tens}ieth" if day % 10 == 0 else f"{tens}y {_DAY_WORDS[day % 10 - 1]}"
 
 
+# days in words in the other languages, 1 to 31 (the first as people write it in a
+# date: an ordinal); German also as ordinals with their endings (neunte, neunten, neunter)
+_OTHER_DAYS = {
+    "de": "erste zwei drei vier fünf sechs sieben acht neun zehn elf zwölf dreizehn vierzehn "
+    "fünfzehn sechzehn siebzehn achtzehn neunzehn zwanzig einundzwanzig zweiundzwanzig "
+    "dreiundzwanzig vierundzwanzig fünfundzwanzig sechsundzwanzig siebenundzwanzig "
+    "achtundzwanzig neunundzwanzig dreißig einunddreißig",
+    "de-ord": "erst zweit dritt viert fünft sechst siebt acht neunt zehnt elft zwölft dreizehnt "
+    "vierzehnt fünfzehnt sechzehnt siebzehnt achtzehnt neunzehnt zwanzigst einundzwanzigst "
+    "zweiundzwanzigst dreiundzwanzigst vierundzwanzigst fünfundzwanzigst "
+    "sechsundzwanzigst siebenundzwanzigst achtundzwanzigst neunundzwanzigst dreißigst "
+    "einunddreißigst",
+    "nl": "eerste twee drie vier vijf zes zeven acht negen tien elf twaalf dertien veertien "
+    "vijftien zestien zeventien achttien negentien twintig eenentwintig tweeëntwintig "
+    "drieëntwintig vierentwintig vijfentwintig zesentwintig zevenentwintig achtentwintig "
+    "negenentwintig dertig eenendertig",
+    "nl-ord": "eerste tweede derde vierde vijfde zesde zevende achtste negende tiende elfde "
+    "twaalfde dertiende veertiende vijftiende zestiende zeventiende achttiende negentiende "
+    "twintigste eenentwintigste tweeëntwintigste drieëntwintigste vierentwintigste "
+    "vijfentwintigste zesentwintigste zevenentwintigste achtentwintigste "
+    "negenentwintigste dertigste eenendertigste",
+    "fr": "premier deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze "
+    "quinze seize dix-sept dix-huit dix-neuf vingt vingt-et-un vingt-deux vingt-trois "
+    "vingt-quatre vingt-cinq vingt-six vingt-sept vingt-huit vingt-neuf trente trente-et-un",
+    "es": "primero dos tres cuatro cinco seis siete ocho nueve diez once doce trece catorce "
+    "quince dieciséis diecisiete dieciocho diecinueve veinte veintiuno veintidós veintitrés "
+    "veinticuatro veinticinco veintiséis veintisiete veintiocho veintinueve treinta "
+    "treinta-y-uno",
+    "pt": "primeiro dois três quatro cinco seis sete oito nove dez onze doze treze catorze "
+    "quinze dezesseis dezessete dezoito dezenove vinte vinte-e-um vinte-e-dois vinte-e-três "
+    "vinte-e-quatro vinte-e-cinco vinte-e-seis vinte-e-sete vinte-e-oito vinte-e-nove "
+    "trinta trinta-e-um",
+    "it": "primo due tre quattro cinque sei sette otto nove dieci undici dodici tredici "
+    "quattordici quindici sedici diciassette diciotto diciannove venti ventuno ventidue "
+    "ventitré ventiquattro venticinque ventisei ventisette ventotto ventinove trenta trentuno",
+}
+_OTHER_DAYS_MORE = {14: ["quatorze"], 16: ["dezasseis"], 17: ["dezassete"], 19: ["dezanove"]}
+
+
+def other_day_words(day: int) -> set[str]:
+    """``day`` in words in German, Dutch, French, Spanish, Portuguese and Italian, as
+    :func:`plain` reads them, words apart (``vingt et un``, ``vinte e um``)."""
+    out = set(_OTHER_DAYS_MORE.get(day, []))
+    for lang, days in _OTHER_DAYS.items():
+        w = days.split()[day - 1]
+        out |= {w + end for end in ("e", "en", "er")} if lang == "de-ord" else {w}
+    return {" ".join(plain(w.replace("-", " ")).split()) for w in out}
+
+
 def _ordinal(day: int) -> str:
     if day % 100 in (11, 12, 13):
         return f"{day}th"
@@ -593,9 +642,13 @@ def date_needles(value: Any) -> list[tuple[str, str]]:
     French, Spanish, Portuguese or Italian (:func:`month_words`), either order, the
     day also an English ordinal (``6th``, ``the 6th of September``, ``September the
     6th``), French ``1er`` or ``1º`` (``1.º``) for the first, an English day in
-    words (``sixth of September``, ``September twenty-sixth``), with ``de`` between (``6 de
+    words (``sixth of September``, ``September twenty-sixth``) or in German, Dutch,
+    French, Spanish, Portuguese or Italian words (``neunten März``, ``vinte e um de
+    março``, :func:`other_day_words`), with ``de`` between (``6 de
     septiembre de 1948``, ``del``), four- or two-digit year. Any separators: the
-    cell's words are compared (a year written ``'48`` is the word ``48``)."""
+    cell's words are compared (a year written ``'48`` is the word ``48``). Compact, one
+    word of digits with leading zeros: ``19480906``, ``06091948``, ``09061948``, and with a
+    two-digit year year first or day first, ``480906``, ``060948``."""
     import datetime as dt
 
     if isinstance(value, dt.datetime):
@@ -612,8 +665,11 @@ def date_needles(value: Any) -> list[tuple[str, str]]:
     seqs += [(y[2:], a, b) for a in months for b in days]  # 48-09-06
     seqs += [(b, a, yy) for a in months for b in days for yy in years]
     seqs += [(a, b, yy) for a in months for b in days for yy in years]
+    dd, mm = f"{d:02d}", f"{mo:02d}"
+    seqs += [(y + mm + dd,), (dd + mm + y,), (mm + dd + y,), (y[2:] + mm + dd,), (dd + mm + y[2:],)]
     names = month_words(mo)
     said = days | {_ordinal(d), _day_word(d)} | ({"1er", "1o", "1 o"} if d == 1 else set())
+    said |= other_day_words(d)
     for n in names:
         for yy in years:
             for b in said:

@@ -22,13 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from stagewall.masking.engine import RunOptions, run
-from stagewall.masking.plan import ColumnPlan
-from stagewall.masking.planner import build_plan
-from stagewall.masking.verify import verify
 from tests.masking import test_redteam_birthdates as birthdates
-from tests.masking.integration.helpers import BACKENDS, KEY, url_maker, with_column
-from tests.masking.survivors import _rows, date_needles, holds
+from tests.masking.integration.helpers import BACKENDS, url_maker
+from tests.masking.survivors import date_needles, holds
 
 # month names and abbreviations as people write them, accents included (the test's own)
 FULL = {
@@ -174,15 +170,8 @@ def make(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
 
 
 # the independent checker's cells holding their own customer's birth date
-_checker = birthdates._checker
-
-
 def _ticket(i: int) -> str:
     return f"Customer called. {_note(i)}"
-
-
-def _table(plan: object, name: str) -> str:
-    return next(q for q in plan.tables if q.rsplit(".", 1)[-1] == name)  # type: ignore[attr-defined]
 
 
 def _fold(word: str) -> str:
@@ -251,13 +240,8 @@ def test_the_unedited_plan_replaces_every_writing(make: Callable[[], str]) -> No
     passed."""
     src, tgt = make(), make()
     _source(src, _note, _ticket)
-    plan = build_plan(src).plan
-    birthdates.masked_clean(plan, src, tgt, N)
-    notes = dict(_rows(tgt, "SELECT id, notes FROM customers"))
-    bodies = dict(_rows(tgt, "SELECT customer_id, body FROM tickets"))
-    for i in IDS:
-        assert notes[i] != _note(i) and _same_writing(_note(i), notes[i]), (_note(i), notes[i])
-        assert _same_writing(_ticket(i), bodies[i]), (_ticket(i), bodies[i])
+    texts = {i: (_note(i), _ticket(i)) for i in IDS}
+    birthdates.replaced_the_same_way(src, tgt, texts, _same_writing)
 
 
 def test_verify_reports_every_writing_kept(make: Callable[[], str]) -> None:
@@ -266,17 +250,7 @@ def test_verify_reports_every_writing_kept(make: Callable[[], str]) -> None:
     verify passed."""
     src, tgt = make(), make()
     _source(src, _note, _ticket)
-    plan = build_plan(src).plan
-    keep = ColumnPlan(transformer="keep", reason="red team")
-    plan = with_column(plan, _table(plan, "customers"), "notes", keep)
-    plan = with_column(plan, _table(plan, "tickets"), "body", keep)
-    run(plan, src, tgt, KEY, RunOptions())
-    assert _checker(src, tgt) == {"customers.notes": N, "tickets.body": N}
-    report = verify(plan, src, tgt, KEY)
-    assert not report.passed
-    hits = [h for h in getattr(report, "row_hits", ()) if h.column in ("notes", "body")]
-    assert {h.column: h.cells for h in hits} == {"notes": N, "body": N}, report.to_json()
-    assert {h.kind for h in hits} == {"date"}
+    birthdates.kept_reported(src, tgt, N)
 
 
 def test_other_dates_and_numbers_are_kept(make: Callable[[], str]) -> None:
@@ -285,14 +259,7 @@ def test_other_dates_and_numbers_are_kept(make: Callable[[], str]) -> None:
     of birth. Copied unchanged (notes and tickets), verify passes."""
     src, tgt = make(), make()
     _source(src, _guard_note, _guard_note)
-    plan = build_plan(src).plan
-    run(plan, src, tgt, KEY, RunOptions())
-    report = verify(plan, src, tgt, KEY)
-    assert report.passed, report.to_json()
-    notes = dict(_rows(tgt, "SELECT id, notes FROM customers"))
-    assert notes == {i: _guard_note(i) for i in IDS}
-    bodies = dict(_rows(tgt, "SELECT customer_id, body FROM tickets"))
-    assert bodies == {i: _guard_note(i) for i in IDS}
+    birthdates.copied_unchanged(src, tgt, _guard_note, IDS)
 
 
 @pytest.mark.parametrize("k", range(N), ids=[w[0] for w in WRITINGS])
@@ -300,17 +267,11 @@ def test_text_scrub_replaces_the_writing(k: int) -> None:
     """text_scrub alone, one writing at a time, with the row's date among other
     dates: the date is gone (the checker's word), written the same way, and the
     same under the same key."""
-    from stagewall.masking.transformers import build_transformer
-
     born = BORN[IDS[k]]
     note = f"{WRITINGS[k][2](born)}. Order placed 14/04/23."
-    t = build_transformer("text_scrub", {}, key=KEY, salt="x")
-    (out,) = t.transform_known([note], [(("birth_date", born.isoformat()),)])
-    assert isinstance(out, str)
-    assert not holds(out, date_needles(born)), out
+    out = birthdates.scrubbed(note, born)
     assert _same_writing(note, out), (note, out)
     assert out.endswith(". Order placed 14/04/23.")
-    assert t.transform_known([note], [(("birth_date", born.isoformat()),)]) == [out]
 
 
 def test_written_forms_are_read_back_and_rewritten_the_same_way() -> None:

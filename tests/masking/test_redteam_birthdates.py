@@ -131,6 +131,70 @@ def masked_clean(plan: Plan, src: str, tgt: str, n: int) -> None:
     assert report.passed, report.to_json()
 
 
+def replaced_the_same_way(
+    src: str,
+    tgt: str,
+    texts: dict[int, tuple[str, str]],
+    same: Callable[[str, str], bool],
+) -> None:
+    """The unedited auto plan copies ``src`` clean (:func:`masked_clean`): each
+    customer's note and ticket (``texts``: id → both, as in the source) changed and
+    written the same way (``same(old, new)``)."""
+    masked_clean(build_plan(src).plan, src, tgt, len(texts))
+    notes = dict(_rows(tgt, "SELECT id, notes FROM customers"))
+    bodies = dict(_rows(tgt, "SELECT customer_id, body FROM tickets"))
+    for i, (note, ticket) in texts.items():
+        assert notes[i] != note and same(note, notes[i]), (note, notes[i])
+        assert same(ticket, bodies[i]), (ticket, bodies[i])
+
+
+def scrubbed(note: str, born: dt.date) -> str:
+    """``note`` through text_scrub, the row's date of birth ``born``: the date is gone
+    (the checker's word) and the result the same under the same key."""
+    from stagewall.masking.transformers import build_transformer
+    from tests.masking.survivors import date_needles, holds
+
+    t = build_transformer("text_scrub", {}, key=KEY, salt="x")
+    (out,) = t.transform_known([note], [(("birth_date", born.isoformat()),)])
+    assert isinstance(out, str)
+    assert not holds(out, date_needles(born)), out
+    assert t.transform_known([note], [(("birth_date", born.isoformat()),)]) == [out]
+    return out
+
+
+def kept_reported(src: str, tgt: str, n: int) -> None:
+    """A plan that keeps the notes and the tickets of ``src``: the checker finds ``n``
+    cells of each holding their customer's date of birth in the copy, and verify fails
+    with the same counts, as dates."""
+    from stagewall.masking.plan import ColumnPlan
+    from tests.masking.integration.helpers import with_column
+
+    plan = build_plan(src).plan
+    keep = ColumnPlan(transformer="keep", reason="red team")
+    for table, column in (("customers", "notes"), ("tickets", "body")):
+        name = next(q for q in plan.tables if q.rsplit(".", 1)[-1] == table)
+        plan = with_column(plan, name, column, keep)
+    run(plan, src, tgt, KEY, RunOptions())
+    assert _checker(src, tgt) == {"customers.notes": n, "tickets.body": n}
+    report = verify(plan, src, tgt, KEY)
+    assert not report.passed
+    hits = [h for h in getattr(report, "row_hits", ()) if h.column in ("notes", "body")]
+    assert {h.column: h.cells for h in hits} == {"notes": n, "body": n}, report.to_json()
+    assert {h.kind for h in hits} == {"date"}
+
+
+def copied_unchanged(src: str, tgt: str, note: Callable[[int], str], ids: list[int]) -> None:
+    """The unedited auto plan copies every note and ticket of ``src`` (``note`` of its
+    customer in both) as it is, and verify passes."""
+    plan = build_plan(src).plan
+    run(plan, src, tgt, KEY, RunOptions())
+    report = verify(plan, src, tgt, KEY)
+    assert report.passed, report.to_json()
+    assert dict(_rows(tgt, "SELECT id, notes FROM customers")) == {i: note(i) for i in ids}
+    bodies = dict(_rows(tgt, "SELECT customer_id, body FROM tickets"))
+    assert bodies == {i: note(i) for i in ids}
+
+
 def _planned(plan: object, name: str) -> object:
     return next(t for q, t in plan.tables.items() if q.rsplit(".", 1)[-1] == name)  # type: ignore[attr-defined]
 

@@ -17,14 +17,21 @@ date's year, four digits or two, and gives back the phrases that write the date:
   ``6 févr. 48``), the day also an ordinal (``6th``, French ``1er``, ``1º``), with
   ``of``/``de`` between day and month (``the 6th of September 1948``, ``6 de
   septiembre de 1948``), ``de``/``del`` before the year, ``the`` before an ordinal
-  after the month (``September the 6th, 1948``).
+  after the month (``September the 6th, 1948``); the day also in words, English
+  (``sixth``, ``twenty-sixth``) or another of those languages (:data:`_DAY_NAMES`:
+  ``neunten``, ``negen``, ``dix-sept``, ``vinte e um``, ``nove``);
+- compact, one run of digits with leading zeros (:func:`compact_forms`): year
+  first, day first or month first with a four-digit year (``19480906``,
+  ``06091948``, ``09061948``), year first or day first with a two-digit year
+  (``480906``, ``060948``); a whole word of the text, letters glued before or after
+  it (``dob19480906``, ``file_19480906.pdf``), never inside a longer run of digits.
 
 A year alone, a day and month without a year, another date: no phrase. Every
 writing holds the year's last two digits (the probe of text_scrub and the anchor
 of verify's row search). text_scrub replaces a found span by a keyed pseudonym
 date written the same way (:func:`pseudonym_dates`: numbers as wide, an ordinal
 an ordinal, a two-digit year two digits, the month in the span's language, form
-and case).
+and case, a compact date compact in the same order).
 """
 
 from __future__ import annotations
@@ -113,8 +120,101 @@ _SPELLED = [*_UNITS, *_split(
 _SPELLED += [f"twenty {u}" for u in _UNITS] + ["thirtieth", "thirty first"]
 _SPELLED_DAY = {w: k for k, w in enumerate(_SPELLED, 1)}
 _TENS = {"twenty": 20, "thirty": 30}
+
+
+def _german(ends: str) -> tuple[str, ...]:
+    """German days in words: the cardinals (``ends`` empty) or the ordinals with the
+    ending ``ends`` (``neunte``, ``neunten``, ``neunter``); the first an ordinal."""
+    units = _split("ein zwei drei vier fünf sechs sieben acht neun")
+    cardinals = [*units[1:], *_split("zehn elf zwölf dreizehn vierzehn fünfzehn sechzehn")]
+    cardinals += _split("siebzehn achtzehn neunzehn zwanzig")
+    cardinals += [f"{u}undzwanzig" for u in units] + ["dreißig", "einunddreißig"]
+    if not ends:
+        return ("erste", *cardinals)
+    stems = ["erst", "zweit", "dritt", "viert", "fünft", "sechst", "siebt", "acht", "neunt"]
+    stems += [cardinals[d - 2] + ("st" if d >= 20 else "t") for d in range(10, 32)]
+    return tuple(f"{w}{ends}" for w in stems)
+
+
+# days in words in the other languages (English: _SPELLED): (language, form) → the
+# 31 days as written; the first of a month as its ordinal (premier, primero), the
+# cardinal "one" being no day people write (un, uno, een: articles)
+_DAY_NAMES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("de", "te"): _german("e"),
+    ("de", "ten"): _german("en"),
+    ("de", "ter"): _german("er"),
+    ("de", ""): _german(""),
+    ("nl", "de"): _split(
+        "eerste tweede derde vierde vijfde zesde zevende achtste negende tiende elfde "
+        "twaalfde dertiende veertiende vijftiende zestiende zeventiende achttiende "
+        "negentiende twintigste eenentwintigste tweeëntwintigste drieëntwintigste "
+        "vierentwintigste vijfentwintigste zesentwintigste zevenentwintigste "
+        "achtentwintigste negenentwintigste dertigste eenendertigste"
+    ),
+    ("nl", ""): _split(
+        "eerste twee drie vier vijf zes zeven acht negen tien elf twaalf dertien veertien "
+        "vijftien zestien zeventien achttien negentien twintig eenentwintig tweeëntwintig "
+        "drieëntwintig vierentwintig vijfentwintig zesentwintig zevenentwintig "
+        "achtentwintig negenentwintig dertig eenendertig"
+    ),
+    ("fr", ""): (
+        *_split("premier deux trois quatre cinq six sept huit neuf dix onze douze treize"),
+        *_split("quatorze quinze seize dix-sept dix-huit dix-neuf vingt"),
+        "vingt et un",
+        *(f"vingt-{u}" for u in _split("deux trois quatre cinq six sept huit neuf")),
+        "trente",
+        "trente et un",
+    ),
+    ("es", ""): (
+        *_split("primero dos tres cuatro cinco seis siete ocho nueve diez once doce trece"),
+        *_split("catorce quince dieciséis diecisiete dieciocho diecinueve veinte veintiuno"),
+        *_split("veintidós veintitrés veinticuatro veinticinco veintiséis veintisiete"),
+        *_split("veintiocho veintinueve treinta"),
+        "treinta y uno",
+    ),
+    ("pt", ""): (
+        *_split("primeiro dois três quatro cinco seis sete oito nove dez onze doze treze"),
+        *_split("catorze quinze dezesseis dezessete dezoito dezenove vinte"),
+        *(f"vinte e {u}" for u in _split("um dois três quatro cinco seis sete oito nove")),
+        "trinta",
+        "trinta e um",
+    ),
+    ("it", ""): (
+        *_split("primo due tre quattro cinque sei sette otto nove dieci undici dodici"),
+        *_split("tredici quattordici quindici sedici diciassette diciotto diciannove"),
+        *_split("venti ventuno ventidue ventitré ventiquattro venticinque ventisei"),
+        *_split("ventisette ventotto ventinove trenta trentuno"),
+    ),
+}
+# other spellings: quatorze (Brazil catorze), dezasseis.. dezanove (Portugal)
+_MORE_DAY_NAMES = {("pt", ""): {14: "quatorze", 16: "dezasseis", 17: "dezassete", 19: "dezanove"}}
+
+
+def _day_keys(phrase: str) -> set[str]:
+    """A day's words as a norm text and :func:`_folded` read them: accents gone, words
+    apart (dix-sept: ``dix sept``), ß as it is and as ``ss``."""
+    words = _SPLIT.findall(phrase)
+    kept = unicodedata.normalize("NFKD", " ".join(words).lower())
+    return {" ".join(map(_folded, words)), "".join(c for c in kept if not unicodedata.combining(c))}
+
+
+def _other_days() -> dict[str, list[tuple[str, str, int]]]:
+    out: dict[str, list[tuple[str, str, int]]] = {}
+    for (lang, form), days in _DAY_NAMES.items():
+        more = _MORE_DAY_NAMES.get((lang, form), {})
+        for day, w in [*enumerate(days, 1), *more.items()]:
+            for key in _day_keys(w):
+                out.setdefault(key, []).append((lang, form, day))
+    return out
+
+
 _ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _SPLIT = re.compile(r"([^\W_]+)")
+# the compact writings of a date, one run of digits (Y: four-digit year, y: two): year
+# first, day first, month first with a four-digit year; year first and day first with
+# a two-digit year (month first with a two-digit year: no; see docs/masking.md)
+COMPACT_ORDERS = ("Ymd", "dmY", "mdY", "ymd", "dmy")
+_COMPACT = re.compile(r"([^\W\d_]*)([0-9]{8}|[0-9]{6})([^\W\d_]*)")
 _PIVOT = 30  # a two-digit year below this is 20yy, else 19yy (fixed: masking is deterministic)
 
 
@@ -153,6 +253,11 @@ def _month_words() -> dict[str, list[tuple[str, int, int]]]:
 _MONTH_WORDS = _month_words()
 # folded month word → its month (the same in every language that writes it)
 _MONTH_OF = {w: entries[0][1] for w, entries in _MONTH_WORDS.items()}
+# folded day in words (its words spaced) → (language, form, day) of each that writes it
+_OTHER_DAY = _other_days()
+# the first words of the days in words of several words (twenty, dix, vinte): a text's
+# words hold one of them before such a day is looked up (a set test)
+_PHRASE_FIRST = frozenset(p.split()[0] for p in [*_SPELLED_DAY, *_OTHER_DAY] if " " in p)
 
 
 def date_text(value: object) -> object:
@@ -200,17 +305,21 @@ def _parsed(ws: list[str]) -> dt.date | None:
 def date_hits(mark: str, normed: str) -> list[str]:
     """The phrases of the :func:`norm` text ``normed`` that write the date of
     ``mark`` (:func:`date_patterns`), as word patterns (``" 6th of september 1948 "``),
-    those of its four-digit year first; empty when the text holds neither form of
-    its year as a word (two C-level tests: most texts)."""
+    the compact words first (:func:`_compact_hits`), then those of its four-digit
+    year; empty when the text holds neither its year's last two digits (one C-level
+    test: most texts) nor a form of its year as a word or a compact form."""
     long, short, month, day = _mark_parts(mark)
-    if long not in normed and short not in normed:
+    if long[3:5] not in normed:  # (the year's last two digits: in every writing)
         return []
-    out: list[str] = []
+    out = _compact_hits(mark, normed)
+    if long not in normed and short not in normed:
+        return out
     for needle in (long, short):
         at = normed.find(needle)
         while at >= 0:
-            # up to five words before the year (6 de septiembre de), two after (09 06)
-            before = normed[max(0, at - 64) : at].rsplit(" ", 5)[-5:]
+            # up to seven words before the year (6 de septiembre de), two after (09 06)
+            # (seven: vinte e um de março de)
+            before = normed[max(0, at - 64) : at].rsplit(" ", 7)[-7:]
             got = _written_before(before, month, day)
             if got:
                 out.append(f" {' '.join(got)} {needle[1:-1]} ")
@@ -220,6 +329,34 @@ def date_hits(mark: str, normed: str) -> list[str]:
                 out.append(f"{needle}{after[0]} {after[1]} ")
             at = normed.find(needle, at + len(needle) - 1)
     return out
+
+
+def _compact_hits(mark: str, normed: str) -> list[str]:
+    """The words of ``normed`` that write the date of ``mark`` as one run of digits
+    (:func:`compact_forms`: ``19480906``, ``060948``), letters glued either side
+    (``dob19480906``), no digit: as word patterns."""
+    out: list[str] = []
+    for form in compact_forms(mark[len(DATE_MARK) :]):
+        at = normed.find(form)
+        while at >= 0:  # (a norm text starts and ends with a space)
+            end = at + len(form)
+            if not normed[at - 1].isdigit() and not normed[end].isdigit():
+                start = normed.rfind(" ", 0, at) + 1
+                stop = normed.find(" ", end)
+                head, tail = normed[start:at], normed[end:stop]
+                if (not head or head.isalpha()) and (not tail or tail.isalpha()):
+                    out.append(f" {normed[start:stop]} ")
+            at = normed.find(form, end)
+    return out
+
+
+@lru_cache(maxsize=1 << 14)
+def compact_forms(iso: str) -> tuple[str, ...]:
+    """An ISO date's compact writings, one run of digits each (:data:`COMPACT_ORDERS`):
+    ``1948-09-06`` → ``19480906``, ``06091948``, ``09061948``, ``480906``, ``060948``."""
+    y, m, d = iso[:4], iso[5:7], iso[8:10]
+    parts = {"Y": y, "y": y[2:], "m": m, "d": d}
+    return tuple(dict.fromkeys("".join(parts[c] for c in o) for o in COMPACT_ORDERS))
 
 
 @lru_cache(maxsize=1 << 14)
@@ -262,10 +399,22 @@ def _day_back(ws: list[str], k: int) -> tuple[int, int] | None:
     w = ws[k]
     if w == "o" and k and _number(ws[k - 1]) is not None:  # 1.º (the dot apart)
         return int(ws[k - 1]), k - 1
-    if k and ws[k - 1] in _TENS and f"{ws[k - 1]} {w}" in _SPELLED_DAY:
-        return _SPELLED_DAY[f"{ws[k - 1]} {w}"], k - 1
-    got = _day(w) if w[:1].isdigit() else _SPELLED_DAY.get(w)
+    for n in (3, 2):  # (the longest first: sixth is never read out of twenty sixth)
+        if k >= n - 1 and ws[k - n + 1] in _PHRASE_FIRST:
+            got = _in_words(" ".join(ws[k - n + 1 : k + 1]))
+            if got is not None:
+                return got, k - n + 1
+    got = _day(w) if w[:1].isdigit() else _in_words(w)
     return (got, k) if got is not None else None
+
+
+def _in_words(phrase: str) -> int | None:
+    """The day a folded day in words writes (its words spaced: ``twenty sixth``,
+    ``neunten``, ``dix sept``, ``vinte e um``), else None."""
+    got = _SPELLED_DAY.get(phrase)
+    if got is None and phrase in _OTHER_DAY:
+        return _OTHER_DAY[phrase][0][2]
+    return got
 
 
 def _number(w: str) -> int | None:
@@ -278,7 +427,7 @@ def _day(w: str) -> int | None:
     English ordinal word (sixth; twenty-sixth read as one word ``twenty sixth``),
     else None."""
     m = _ORDINAL.fullmatch(w)
-    return int(m.group(1)) if m else _SPELLED_DAY.get(w)
+    return int(m.group(1)) if m else _in_words(w)
 
 
 def read_written(text: str) -> tuple[dt.date, Callable[[dt.date], str]] | None:
@@ -289,6 +438,8 @@ def read_written(text: str) -> tuple[dt.date, Callable[[dt.date], str]] | None:
     20yy below :data:`_PIVOT`, else 19yy; day first is read before month first."""
     parts = _SPLIT.split(text)  # separators and words in turn: words at odd places
     tokens = parts[1::2]
+    if len(tokens) == 1 and (whole := _COMPACT.fullmatch(tokens[0])) is not None:
+        return _read_compact(parts, whole)
     if text.isascii():  # (tokens are word characters: no NUL among them)
         folded = "\x00".join(tokens).lower().split("\x00")
     else:
@@ -299,20 +450,20 @@ def read_written(text: str) -> tuple[dt.date, Callable[[dt.date], str]] | None:
         for i, w in enumerate(folded)
         if w == "o" and i and folded[i - 1].isdigit() and len(folded[i - 1]) <= 2
     }
-    # the tens of a day in words (twenty-sixth): read with its unit, written as one
-    tens = {
-        i
-        for i, w in enumerate(folded[:-1])
-        if w in _TENS and f"{w} {folded[i + 1]}" in _SPELLED_DAY
-    }
-    for i in tens:
-        folded[i + 1] = f"{folded[i]} {folded[i + 1]}"
+    # a day in words of several words (twenty-sixth, dix-sept, vinte e um): read as one
+    # in its last word's place, the others apart
+    joined = _joined_days(folded)
+    for last, first in joined.items():
+        folded[last] = " ".join(folded[first : last + 1])
+    tens = {j for last, first in joined.items() for j in range(first, last)}
     apart |= tens
     core = [i for i, w in enumerate(folded) if w not in _FILLERS and i not in apart]
     if len(core) != 3:
         return None
     ws = [folded[i] for i in core]
     named = [k for k, w in enumerate(ws) if w in _MONTH_OF]
+    if len(named) == 2 and named[0] == 0 and ws[0] in _OTHER_DAY:  # (sept mars, dez de março)
+        named = named[1:]
     roles: list[str]
     if named:
         if len(named) != 1 or named[0] == 2 or len(ws[2]) not in (2, 4) or not ws[2].isdigit():
@@ -341,16 +492,92 @@ def read_written(text: str) -> tuple[dt.date, Callable[[dt.date], str]] | None:
     def write(new: dt.date) -> str:
         out = parts.copy()
         for i, role in zip(core, roles, strict=True):
-            out[2 * i + 1] = _written(new, role, tokens[i], lang, padded)
+            if i not in joined:  # (a day of several words: below)
+                out[2 * i + 1] = _written(new, role, tokens[i], lang, padded)
         for i in apart - tens if new.day != 1 else ():  # (1.º de: 23 de, the first only)
             out[2 * i] = out[2 * i + 1] = ""
-        for i in tens:  # the day in words in the unit's place (its joiner, its case)
-            word = _SPELLED[new.day - 1].replace(" ", parts[2 * i + 2])
-            out[2 * i + 1] = out[2 * i + 2] = ""
-            out[2 * i + 3] = _cased(word, tokens[i])
+        for last, first in joined.items():  # the day in words in the last word's place
+            old = "".join(tokens[first : last + 1])
+            word = _day_written(new.day, folded[last], lang, parts[2 * first + 2], old)
+            for j in range(first, last):
+                out[2 * j + 1] = out[2 * j + 2] = ""
+            out[2 * last + 1] = _cased(word, tokens[first])
         return "".join(out)
 
     return day, write
+
+
+def _read_compact(
+    parts: list[str], whole: re.Match[str]
+) -> tuple[dt.date, Callable[[dt.date], str]] | None:
+    """A span of one word whose digits write a date compact (``19480906``,
+    ``DOB060948``): the date in the first of :data:`COMPACT_ORDERS` of its width that
+    reads as one (a two-digit year in its century: :data:`_PIVOT`), and the function
+    writing another date in that order, the letters around as they are."""
+    digits = whole.group(2)
+    for order in COMPACT_ORDERS:
+        if 2 * len(order) + 2 * order.count("Y") != len(digits):
+            continue
+        cut: dict[str, str] = {}
+        at = 0
+        for c in order:
+            width = 4 if c == "Y" else 2
+            cut[c.lower() if c == "Y" else c] = digits[at : at + width]
+            at += width
+        ws = [cut["y"], cut["m"], cut["d"]]
+        day = _date(ws, ["y", "m", "d"])
+        if day is not None:
+            return day, _compact_writer(parts, whole, order)
+    return None
+
+
+def _compact_writer(parts: list[str], whole: re.Match[str], order: str) -> Callable[[dt.date], str]:
+    def write(new: dt.date) -> str:
+        parts_of = {"Y": f"{new.year:04d}", "y": f"{new.year % 100:02d}"}
+        parts_of |= {"m": f"{new.month:02d}", "d": f"{new.day:02d}"}
+        digits = "".join(parts_of[c] for c in order)
+        return f"{parts[0]}{whole.group(1)}{digits}{whole.group(3)}{parts[2]}"
+
+    return write
+
+
+def _joined_days(folded: list[str]) -> dict[int, int]:
+    """The days in words of several words among ``folded`` (longest first): the index
+    of each one's last word → its first's."""
+    out: dict[int, int] = {}
+    if _PHRASE_FIRST.isdisjoint(folded):
+        return out
+    i = 0
+    while i < len(folded) - 1:
+        n = next(
+            (
+                n
+                for n in (3, 2)
+                if i + n <= len(folded) and _in_words(" ".join(folded[i : i + n])) is not None
+            ),
+            1,
+        )
+        if n > 1:
+            out[i + n - 1] = i
+        i += n
+    return out
+
+
+def _day_written(day: int, was: str, lang: str, joiner: str, old: str) -> str:
+    """``day`` in words as the folded day in words ``was`` is written: English with its
+    joiner (``twenty-sixth``), another language in its form (``neunten``: ``zweiten``;
+    ``nove``: ``ventidue`` in Italian, ``vinte e dois`` in Portuguese: the month's
+    language ``lang`` first), without accents when ``old`` (the words as written) has
+    none."""
+    if was in _SPELLED_DAY:
+        return _SPELLED[day - 1].replace(" ", joiner)
+    entries = _OTHER_DAY[was]
+    mine, form, _ = next((e for e in entries if e[0] == lang), entries[0])
+    word = _DAY_NAMES[(mine, form)][day - 1]
+    if old.isascii() and not word.isascii():
+        kept = unicodedata.normalize("NFKD", word.replace("ß", "ss"))
+        word = "".join(c for c in kept if not unicodedata.combining(c))
+    return word
 
 
 def _date(ws: list[str], roles: list[str]) -> dt.date | None:
@@ -382,7 +609,8 @@ def _language(folded: list[str], month_word: str) -> str:
     langs = [lang for lang, _, _ in _MONTH_WORDS[month_word]]
     if len(langs) == 1:
         return langs[0]
-    hints: list[str] = []
+    # a day in words says its language (nove marzo: Italian)
+    hints = [lg for w in folded if w != month_word for lg, _, _ in _OTHER_DAY.get(w, ())]
     if "de" in folded or "del" in folded:
         hints += ["es", "pt"]
     ends = [w[-2:] for w in folded if w[:1].isdigit()]
@@ -415,8 +643,8 @@ def _written(new: dt.date, role: str, old: str, lang: str, padded: bool) -> str:
         return f"{new.year:04d}" if len(old) == 4 else f"{new.year % 100:02d}"
     if role == "n":
         return _month_written(new.month, old, lang)
-    if role == "o" and not old[:1].isdigit():  # a day in words: sixth, twenty-sixth
-        return _cased(_SPELLED[new.day - 1].replace(" ", "-"), old)
+    if role == "o" and not old[:1].isdigit():  # a day in words: sixth, neunten, nove
+        return _cased(_day_written(new.day, _folded(old), lang, "-", old), old)
     if role == "o":
         m = _ORDINAL.fullmatch(_folded(old))
         digits, suffix = (m.group(1), m.group(2)) if m else (old, None)
@@ -498,11 +726,13 @@ def month_words(month: int) -> tuple[str, ...]:
 
 
 __all__ = [
+    "COMPACT_ORDERS",
     "DATE_KIND",
     "DATE_MARK",
     "DATE_TRANSFORMERS",
     "MONTHS",
     "MONTH_NAMES",
+    "compact_forms",
     "date_anchor",
     "date_column",
     "date_hits",
