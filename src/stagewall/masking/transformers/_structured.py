@@ -541,15 +541,7 @@ def _city_words(sub: Transformer, items: list[str]) -> dict[str, str | None]:
 
     folded = {item: fold_text(item) for item in items}
     drawn = _safe(sub, list(dict.fromkeys(folded.values())))
-    out: dict[str, str | None] = {}
-    for item, key in folded.items():
-        new = drawn.get(key)
-        if new is not None and item.isupper():
-            new = new.upper()
-        elif new is not None and item.islower():
-            new = new.lower()
-        out[item] = new
-    return out
+    return _in_case_shape(folded, drawn)
 
 
 def _full_names(sub: Transformer, items: list[str]) -> dict[str, str | None]:
@@ -565,6 +557,13 @@ def _full_names(sub: Transformer, items: list[str]) -> dict[str, str | None]:
         words = sorted(name_words(fold_text(item)))
         keys[item] = " ".join(w.title() for w in words) if words else item
     drawn = _safe(sub, list(dict.fromkeys(keys.values())))
+    return _in_case_shape(keys, drawn)
+
+
+def _in_case_shape(keys: dict[str, str], drawn: dict[str, str | None]) -> dict[str, str | None]:
+    """For each writing of ``keys`` (writing → the key its pseudonym was drawn for),
+    the pseudonym ``drawn`` for its key in the writing's case shape: all upper, all
+    lower, or as drawn."""
     out: dict[str, str | None] = {}
     for item, key in keys.items():
         new = drawn.get(key)
