@@ -9,7 +9,10 @@ test_recorded.py checks that the current code gives exactly those outputs, so a
 speed-up that changes any pseudonym or any scrubbed text fails.
 
 The recording was made from the code before the text11 speed-ups (commit
-8573244). Regenerate only for an intended change of outputs:
+8573244) and made again on 2026-12-07 for one intended change: a row's own
+two-letter name parts (``Ng``, ``Li``, ``Jo``) are searched alone (``_known.name_parts``);
+every output that changed had such a name among its row's known values.
+Regenerate only for an intended change of outputs:
 
     PYTHONPATH=src python tests/masking/transformers/data/record_outputs.py
 """
