@@ -445,6 +445,7 @@ def main() -> None:
         masked_runs: list[float] = []
         result = None
         verify_s, verify_ok, verify_cpu = 0.0, None, 0.0
+        verify_report: dict[str, Any] | None = None
         repeat = max(1, args.repeat)
         plain_cpu: list[float] = []
         masked_cpu: list[float] = []
@@ -470,6 +471,8 @@ def main() -> None:
                 t0, c0 = time.perf_counter(), _cpu_seconds()
                 verified = verify(plan, src, target, key, jobs=args.jobs)
                 verify_s, verify_ok = time.perf_counter() - t0, verified.passed
+                if not verified.passed:  # counts by table, column and kind; never a value
+                    verify_report = verified.to_json()
                 verify_cpu = _cpu_seconds() - c0
             drop(target)
         assert result is not None
@@ -523,6 +526,7 @@ def main() -> None:
                 # this process and its (forked, finished) workers; not the servers
                 "cpu_seconds": round(verify_cpu, 2),
                 "passed": verify_ok,
+                "report_when_failed": verify_report,
             },
             "ratio_per_pair": [
                 round(p / m, 3) for p, m in zip(plain_runs, masked_runs, strict=True)
