@@ -17,7 +17,11 @@ Italian ``li``/``lì``, ``ho`` and ``ed`` and French ``vu`` are words: Li, Ho an
 are among the most common surnames in the world and Ed a common given name, a
 false hit costs only a replaced word in the note of the one person so named,
 while a listed part leaks. ``ha`` (Spanish, Italian, Portuguese ``ha``/``há``) and
-``oh`` are listed: far more frequent in running text than as names.
+``oh`` are listed: far more frequent in running text than as names. So are ``ma``
+(French, Italian) and ``he`` (English, Spanish), although Ma and He are common
+Chinese surnames: each is among the most frequent words of its languages, so
+searched alone it would replace a pronoun or a conjunction in nearly every note
+of a person so named; ``Ma Wei`` and ``Mr. He`` are still found.
 
 The entries are folded as :func:`~stagewall.masking.transformers._known.fold`
 folds (lower case, accents stripped: ``tú`` is ``tu``, ``où`` is ``ou``).
