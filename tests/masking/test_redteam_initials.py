@@ -1,7 +1,7 @@
 """Another customer's name written with an initial (``T. Berger``, ``Berger, T.``),
 or as two words of a name of three or more (``José Carrasco`` of Maria José
-Carrasco Pérez), in an unrelated row's note or JSON (the first two tests failed
-before the fix).
+Carrasco Pérez), or a full_name column's (``Maria José Carrasco``), in an
+unrelated row's note or JSON (every test but the quiet one failed before the fix).
 
 Customer B is ``Tomasz Berger`` (row 5 of the leak-trap customers; the only
 T. Berger: Peter, Lukas and Jan Berger are not him); customer C (row 33) is first
@@ -295,3 +295,51 @@ def test_which_writings_are_learnt() -> None:
         [(0, 21)],
     ]
     assert cells_holding_pairs([*texts, {"Berger, T.": 1}, None, 7], pairs) == 7
+
+
+def test_a_full_name_columns_three_words(make: Callable[[], str]) -> None:
+    """A ``full_name`` column ``Maria José Carrasco`` (its first word the given name,
+    the rest the surname): other rows' notes ``José Carrasco called``, ``M. Carrasco
+    paid``, ``Carrasco, Maria called`` are replaced by the auto plan's copy (verify
+    passes, the checker finds nothing), and planted into the target they are each a
+    verify hit, as the checker counts them. Before: ``José Carrasco`` and ``M.
+    Carrasco`` were kept."""
+    people = [
+        f"{p['first_name']} {p['last_name']}" for p in map(_leak_trap_customer, range(1, 9))
+    ] + ["Maria José Carrasco"]
+    notes = ["José Carrasco called", "M. Carrasco paid", "Carrasco, Maria called"]
+    src, tgt = make(), make()
+    rows = [
+        [i, name, f"person{i}@mail.example.org", notes[i - 1] if i <= len(notes) else "Paid."]
+        for i, name in enumerate(people, start=1)
+    ]
+    _execute(
+        src,
+        [
+            (
+                "CREATE TABLE contacts (id INTEGER PRIMARY KEY, full_name VARCHAR(80), "
+                "email VARCHAR(100), notes TEXT)",
+                [],
+            ),
+            ("INSERT INTO contacts VALUES (?, ?, ?, ?)", rows),
+        ],
+    )
+    plan = build_plan(src).plan
+    run(plan, src, tgt, KEY, RunOptions())
+
+    def checker(url: str) -> dict[str, int]:
+        return survivors_anywhere(
+            src, url, "contacts", {}, {"contacts": ["notes"]}, "id = 9", ("full_name",)
+        )
+
+    assert checker(tgt) == {}
+    got = [r[0] for r in rows_of(tgt, "SELECT notes FROM contacts WHERE id <= 3 ORDER BY id")]
+    assert all("carrasco" not in n.lower() and "josé" not in n.lower() for n in got), got
+    report = verify(plan, src, tgt, KEY)
+    assert report.passed, report.to_json()
+    _execute(
+        tgt,
+        [("UPDATE contacts SET notes = ? WHERE id = ?", [(n, 5 + i)]) for i, n in enumerate(notes)],
+    )
+    assert checker(tgt) == {"contacts.notes": 3}
+    assert _name_hits(verify(plan, src, tgt, KEY), "notes") == 3

@@ -38,10 +38,10 @@ T.``, ``BERGER T.`` (:func:`_initial_spans`). An initial is a capital standing
 alone; a lower-case ``a`` or ``t.``, and a bare ``A`` or ``I``, are words, and a
 bare capital needs a capitalised surname (``Plan B Young`` is still one, if a
 customer is B. Young). Still only one person's words: customers Max Young and Mark
-Price make no ``max price``. A person whose first
-and last names are not in one row, an initial of a script other than Latin, two
-initials (``J. R. Berger``) and a middle name between (``Tomasz J. Berger``) are
-not found so.
+Price make no ``max price``. A person whose first and last names are not in one
+row, an initial of a script other than Latin, two initials (``J. R. Berger``), a
+middle name or initial between (``Tomasz J. Berger``) and a particle after an
+initial (``T. van Berg``) are not found so.
 """
 
 from __future__ import annotations
