@@ -945,7 +945,7 @@ def survivors_anywhere(
     sensitive: dict[str, str],
     texts: dict[str, list[str]],
     where: str | None = None,
-    full_names: tuple[str, str] | None = None,
+    full_names: tuple[str, ...] | None = None,
 ) -> dict[str, int]:
     """Cells per ``table.column`` of the target holding a source value of *any* row of
     ``parent`` (its columns ``sensitive`` → kind), whether or not the cell's row is
@@ -960,8 +960,9 @@ def survivors_anywhere(
     (:func:`full_name_surnames`); ``street core``: a street's name alone, as a word or
     with a street ending glued on (:func:`street_core_needles`); ``city``: a word of a
     city's name, as a word (:func:`city_needles`). ``full_names`` (a first-name and a
-    last-name column of ``parent``): also each row's first and last name written
-    side by side, in either order, any case, any spacing, a comma or none between
+    last-name column of ``parent``, or one full-name column): also two words of each
+    row's name written side by side, in either order, any case, any spacing, a
+    comma or none between, or its initial beside a surname
     (:func:`full_name_pattern`)."""
     cols = list(sensitive)
     quoted = ", ".join(f'"{c}"' for c in cols)
@@ -987,14 +988,19 @@ def survivors_anywhere(
             if sensitive[c] == "surname":  # the surname as a word, its plural, glued
                 every += needles("name", v) + glued_needles(v) + inside_needles(v)
     mine = list(dict.fromkeys(every))
-    written: list[re.Pattern[str]] = []
+    written: list[tuple[re.Pattern[str], re.Pattern[str] | None]] = []
     if full_names is not None:
-        pick = f'SELECT "{full_names[0]}", "{full_names[1]}" FROM "{parent}"{cond}'
-        written = [
-            full_name_pattern(a, b)
-            for a, b in _rows(source, pick)
-            if isinstance(a, str) and isinstance(b, str) and a.strip() and b.strip()
-        ]
+        quoted_names = ", ".join(f'"{c}"' for c in full_names)
+        for got in _rows(source, f'SELECT {quoted_names} FROM "{parent}"{cond}'):
+            if all(isinstance(v, str) and v.strip() for v in got):
+                if len(got) == 1:  # one full-name column: its first word, then the rest
+                    words = _spelt(got[0]).split()
+                    if words and words[0].rstrip(".") in _TITLES:
+                        words = words[1:]
+                    if len(words) >= 2:
+                        written.append(full_name_pattern(words[0], " ".join(words[1:])))
+                else:
+                    written.append(full_name_pattern(got[0], got[1]))
     out: dict[str, int] = {}
     for table, tcols in texts.items():
         sel = ", ".join(f'"{c}"' for c in tcols)
@@ -1020,25 +1026,69 @@ def _spelt(text: str) -> str:
     ).translate(_BARE)
 
 
-def full_name_pattern(first: str, last: str) -> re.Pattern[str]:
-    """A person's first and last name written side by side: ``Tomasz Berger``,
-    ``TOMASZ  BERGER``, ``berger, tomasz`` (either order, any case, spaces or a comma
-    between), each a whole word."""
-    f, la = _spelt(first).split(), _spelt(last).split()
-    a, b = re.escape(f[-1]), re.escape(la[0])
-    c, d = re.escape(la[-1]), re.escape(f[0])
+# titles passed over before a one-column full name; kept apart from stagewall's
+_TITLES = {"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "mx", "herr", "frau"}
+_LONE = r"(?<![^\W_])(?<![^\W_]['\u2019-])"  # no letter, digit, o' or x- before
+_ENDS = r"(?![^\W_])"
+
+
+def _cased(text: str) -> str:
+    """``text`` without accents and invisible characters, its case kept."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(
+        ch
+        for ch in decomposed
+        if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+    )
+
+
+def full_name_pattern(first: str, last: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+    """A person's name written in a text, as two patterns: the first for the text
+    folded (:func:`_spelt`), two words of the name side by side, either order, any
+    case, spaces or a comma between, each a whole word: two adjacent words of the
+    whole name (``maria jose``, ``jose carrasco``, ``carrasco perez``) or the first
+    given name with a surname word (``maria carrasco``, ``perez, maria``); the
+    second for the text with its case (:func:`_cased`), the first given name's
+    initial, a capital, beside a surname word: ``T. Berger``, ``T.Berger``, ``Berger,
+    T.``, ``BERGER T.`` (any case after a period), ``T Berger``, ``Berger T`` (a
+    capitalised surname; a bare ``A`` or ``I`` is a word); particles left out."""
+    given = [w for w in _spelt(first).split() if w not in PARTICLES and len(w) >= 2]
+    sur = [w for w in _spelt(last).split() if w not in PARTICLES and len(w) >= 2]
+    two = set(pairwise(given + sur)) | ({(given[0], w) for w in sur} if given else set())
     between = r"(?:\s+|\s*,\s*)"
-    return re.compile(rf"(?<!\w)(?:{a}{between}{b}|{c}{between}{d})(?!\w)")
+    alts = [f"{re.escape(a)}{between}{re.escape(b)}" for x, y in two for a, b in ((x, y), (y, x))]
+    words = re.compile(rf"(?<!\w)(?:{'|'.join(alts)})(?!\w)") if alts else re.compile(r"(?!)")
+    if not given or not sur:
+        return words, None
+    cap = _cased(first).strip()[0].upper()
+    init = re.escape(cap)
+    inits: list[str] = []
+    for w in sur:
+        anycase = f"(?i:{re.escape(w)})"
+        capital = f"{re.escape(w[0].upper())}(?i:{re.escape(w[1:])})"
+        inits += [
+            rf"{_LONE}{init}\.\s*{anycase}{_ENDS}",
+            rf"{_LONE}{anycase}{between}{init}\.",
+        ]
+        if cap not in "AI":
+            inits += [
+                rf"{_LONE}{init}\s+{capital}{_ENDS}",
+                rf"{_LONE}{capital}{between}{init}{_ENDS}(?!['\u2019-][^\W_])",
+            ]
+    return words, re.compile("|".join(inits))
 
 
-def _writes_full_name(cell: Any, patterns: list[re.Pattern[str]]) -> bool:
+def _writes_full_name(
+    cell: Any, patterns: list[tuple[re.Pattern[str], re.Pattern[str] | None]]
+) -> bool:
     if not patterns:
         return False
     text = _text_of(cell)
     if text is None:
         return False
-    spelt = _spelt(text)
-    return any(p.search(spelt) for p in patterns)
+    text = re.sub(r"(?:\\u[0-9A-Fa-f]{4})+", _json_chars, text)  # JSON written ASCII-only
+    spelt, cased = _spelt(text), _cased(text)
+    return any(w.search(spelt) or (i is not None and i.search(cased)) for w, i in patterns)
 
 
 def _holds_cell(cell: Any, mine: list[tuple[str, str]]) -> bool:

@@ -28,6 +28,20 @@ replace it in every row (:func:`pair_spans`) and verify searches every target
 text for it (:func:`cells_holding_pairs`, kind :data:`FULL`). A pair that kept
 text or the scrubbed text of a table not about people holds (a film's
 description, an artist kept as reference data) is public, and not searched.
+
+A person's pairs are more than one (:func:`person_keys`): each two adjacent words
+of a name of three words or more and its first given name with each surname word
+(``Maria José`` ``Carrasco Pérez`` written ``José Carrasco``, ``Maria Carrasco`` or
+``Carrasco Pérez, Maria``; a particle is no word of a pair), and the first given
+name's initial beside each surname word: ``T. Berger``, ``T Berger``, ``Berger,
+T.``, ``BERGER T.`` (:func:`_initial_spans`). An initial is a capital standing
+alone; a lower-case ``a`` or ``t.``, and a bare ``A`` or ``I``, are words, and a
+bare capital needs a capitalised surname (``Plan B Young`` is still one, if a
+customer is B. Young). Still only one person's words: customers Max Young and Mark
+Price make no ``max price``. A person whose first and last names are not in one
+row, an initial of a script other than Latin, two initials (``J. R. Berger``), a
+middle name or initial between (``Tomasz J. Berger``) and a particle after an
+initial (``T. van Berg``) are not found so.
 """
 
 from __future__ import annotations
@@ -123,6 +137,20 @@ _TOKEN_OR_NUL = re.compile(rf"\x00|(?<![^\W_]['\u2019-])(?<![^\W_]){_NAME_WORD}(
 # what may part the two words of a full name: spaces, an optional comma
 _BETWEEN = re.compile(r"\s*,?\s*")
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "mx", "herr", "frau"})
+# An initial: a capital letter (Latin) with no letter or digit before it, followed
+# by a period or by spaces (or, the surname first, a comma), then the surname: in
+# the text (_BY_INITIAL) and, for the surname before it, in the text reversed
+# (_BY_INITIAL_REVERSED: the same shape read backwards, ``.T ,regreB``). A bare
+# ``A`` or ``I`` (no period) is the English word, never an initial; a bare one needs
+# a capitalised surname (checked for the few whose surname is a source one). Both
+# start with the class, so a text without a capital standing alone costs two
+# C-level scans.
+_CAPITALS = "".join(
+    c for c in map(chr, range(0x41, 0x250)) if c.isalpha() and c.isupper() and len(c.lower()) == 1
+)
+_LONE_CAPITAL = rf"[{_CAPITALS}](?<![^\W_].)(?<![^\W_]['\u2019-].)"
+_BY_INITIAL = re.compile(rf"{_LONE_CAPITAL}(?:\.\s*|\s+)({_NAME_WORD})(?![^\W_])")
+_BY_INITIAL_REVERSED = re.compile(rf"{_LONE_CAPITAL}(?:\s*,\s*|\s+)({_NAME_WORD})(?![^\W_])")
 PairKey = tuple[str, str]  # the two folded words, in order of their letters
 
 
@@ -133,10 +161,11 @@ def pair_key(a: str, b: str) -> PairKey:
 class FullNames:
     """The source's full names as pairs of folded words (:data:`PairKey`), learnt in
     one pass over the name columns (:meth:`rows`) and then over the public text
-    (:meth:`public`): one row's first name's last word and last name's first word
-    (``Mary Ann`` ``Smith``: ``ann smith``), and its last name's last word and first
-    name's first word (``Smith, Mary``); a ``full_name`` column's first and last word
-    (a title first is passed over). Each word two letters or more."""
+    (:meth:`public`): one row's first and last name's words as :func:`person_keys`
+    pairs them (``Mary Ann`` ``Smith``: ``mary ann``, ``ann smith``, ``mary smith``,
+    ``m. smith``); a ``full_name`` column's first word as the given name and the
+    rest as the surname (a title first is passed over). Each word two letters or
+    more."""
 
     def __init__(self) -> None:
         self.found: set[PairKey] = set()
@@ -156,29 +185,57 @@ class FullNames:
             for la in lasts:
                 for a, b in zip(fw, _words_of(columns[la]), strict=True):
                     if a and b:
-                        self.found.add(pair_key(a[-1], b[0]))
-                        self.found.add(pair_key(b[-1], a[0]))
+                        self.found.update(person_keys(a, b))
         for c, t in named.items():
             if t == FULL_NAME:
                 for w in _words_of(columns[at[c]]):
                     if w and w[0] in _TITLES:
                         w = w[1:]
                     if len(w) >= 2:
-                        self.found.add(pair_key(w[0], w[-1]))
+                        self.found.update(person_keys(w[:1], w[1:]))
 
     def public(self, values: Sequence[object]) -> None:
         """The source pairs that a kept or catalogue text of ``values`` holds."""
-        from stagewall.masking._namewords import _texts, fold_text
+        from stagewall.masking._namewords import _texts, plain_text
+        from stagewall.masking.transformers._known import fold_known
 
         if not self.found:
             return
         texts = list(dict.fromkeys(_texts(values)))
         if texts:
-            self._public.update(_keys_in(fold_text("\x00".join(texts)), self.found))
+            joined = plain_text("\x00".join(texts))
+            self._public.update(_keys_in(fold_known(joined), self.found))
+            self._public.update(_initial_keys(joined, self.found))
 
     def result(self) -> frozenset[PairKey]:
         """The pairs searched: the source's, less the public ones."""
         return frozenset(self.found - self._public)
+
+
+def person_keys(first: Sequence[str], last: Sequence[str]) -> set[PairKey]:
+    """The pairs of one person whose given names are the folded words ``first`` and
+    surnames ``last`` (two letters or more each): every two adjacent words of the
+    whole name, and the first given name with each surname word (``Maria José``
+    ``Carrasco Pérez``: ``maria josé``, ``josé carrasco``, ``carrasco pérez``,
+    ``maria carrasco``, ``maria pérez``; not ``josé pérez``), a particle no word of
+    a pair (``Luis de la Cruz``: ``luis cruz``); and the first given name's initial
+    (:func:`initial_key`) beside each surname word (``m. carrasco``). A full name
+    of one column is its first word and the rest."""
+    from stagewall.masking.transformers._known import _PARTICLES
+
+    given = [w for w in first if w not in _PARTICLES]
+    sur = [w for w in last if w not in _PARTICLES]
+    out = {pair_key(a, b) for a, b in pairwise(given + sur)}
+    if given:
+        out.update(pair_key(given[0], w) for w in sur)
+        out.update(pair_key(initial_key(given[0]), w) for w in sur)
+    return out
+
+
+def initial_key(word: str) -> str:
+    """The key word of ``word``'s initial: its first letter and a period (``t.``), a
+    word no text's token is, so a pair of name words never meets an initial's."""
+    return word[0] + "."
 
 
 def _words_of(values: Sequence[object]) -> list[list[str]]:
@@ -267,6 +324,98 @@ def _keys_in(joined: str, pairs: frozenset[PairKey] | set[PairKey]) -> set[PairK
     return got
 
 
+def _surnames(pairs: frozenset[PairKey] | set[PairKey]) -> frozenset[str]:
+    """The words that an initial's pair of ``pairs`` holds beside the initial."""
+    return frozenset(
+        b if a.endswith(".") else a for a, b in pairs if a.endswith(".") or b.endswith(".")
+    )
+
+
+def _initial_spans(
+    text: str, pairs: frozenset[PairKey] | set[PairKey]
+) -> list[tuple[int, int, PairKey]]:
+    """Where ``text`` (texts, case kept, NUL between) writes a source person's
+    initial and surname: ``T. Berger``, ``T.Berger``, ``T Berger``, ``Berger, T.``,
+    ``BERGER T`` (the surname in any case after a period, else capitalised; a bare
+    ``A`` or ``I`` never): ``(start, end, pair)`` spans, the period in the span.
+    A capital standing alone costs a set look-up of the word beside it; only a
+    source surname's (or a word beyond ASCII) is looked at further."""
+    from stagewall.masking.transformers._known import fold_known
+
+    surnames = _surname_set(pairs)
+    if not surnames:
+        return []
+    out: list[tuple[int, int, PairKey]] = []
+
+    def found(letter: str, period: bool, word: str, start: int, end: int) -> None:
+        if not period and (letter in "AI" or not word[0].isupper()):
+            return
+        key = pair_key(fold_known(letter) + ".", fold_known(word))
+        if key in pairs:
+            out.append((start, end, key))
+
+    for m in _BY_INITIAL.finditer(text):
+        word = m[1]
+        if word.lower() in surnames or not word.isascii():
+            start = m.start()
+            found(text[start], text[start + 1] == ".", word, start, m.end())
+    size = len(text)
+    backwards = text[::-1]
+    for m in _BY_INITIAL_REVERSED.finditer(backwards):
+        word = m[1][::-1]
+        if word.lower() in surnames or not word.isascii():
+            at = size - m.start()  # (just after the capital)
+            period = at < size and text[at] == "."
+            found(text[at - 1], period, word, size - m.end(), at + period)
+    return out
+
+
+# the initials' surnames of the last pair sets asked about, by identity
+_SURNAMES: dict[int, tuple[frozenset[PairKey] | set[PairKey], frozenset[str]]] = {}
+
+
+def _surname_set(pairs: frozenset[PairKey] | set[PairKey]) -> frozenset[str]:
+    if not isinstance(pairs, frozenset):
+        return _surnames(pairs)
+    hit = _SURNAMES.get(id(pairs))
+    if hit is not None and hit[0] is pairs:
+        return hit[1]
+    if len(_SURNAMES) >= 8:
+        _SURNAMES.clear()
+    got = _surnames(pairs)
+    _SURNAMES[id(pairs)] = (pairs, got)
+    return got
+
+
+def _initial_cells(
+    joined: str, pairs: frozenset[PairKey] | set[PairKey]
+) -> dict[int, list[tuple[int, int]]]:
+    """:func:`_initial_spans` of ``joined`` (texts parted by NUL): cell → spans in
+    that cell."""
+    out: dict[int, list[tuple[int, int]]] = {}
+    for a, b, _ in _initial_spans(joined, pairs):
+        cell = joined.count("\x00", 0, a)
+        base = joined.rfind("\x00", 0, a) + 1
+        out.setdefault(cell, []).append((a - base, b - base))
+    return out
+
+
+def _initial_keys(joined: str, pairs: frozenset[PairKey] | set[PairKey]) -> set[PairKey]:
+    """The initials' pairs of ``pairs`` that ``joined`` (case kept) writes."""
+    return {key for _, _, key in _initial_spans(joined, pairs)}
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` sorted, overlapping ones merged."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a < out[-1][1]:
+            out[-1] = (out[-1][0], max(b, out[-1][1]))
+        else:
+            out.append((a, b))
+    return out
+
+
 def pair_spans(texts: Sequence[str], pairs: frozenset[PairKey]) -> list[list[tuple[int, int]]]:
     """Where each of ``texts`` writes a source full name of ``pairs`` (see the module
     docstring): spans of the text itself (folded one character for one, as
@@ -276,36 +425,44 @@ def pair_spans(texts: Sequence[str], pairs: frozenset[PairKey]) -> list[list[tup
     out: list[list[tuple[int, int]]] = [[] for _ in texts]
     if not pairs or not texts:
         return out
-    joined = fold_known("\x00".join(texts))
+    raw = "\x00".join(texts)
+    joined = fold_known(raw)
     hit = _candidates(joined, pairs, _singles(pairs))
-    if not hit:
+    initials = _initial_cells(raw, pairs)
+    if not hit and not initials:
         return out
-    if joined.count("\x00") != len(texts) - 1:  # a text held a NUL: each on its own
+    if raw.count("\x00") != len(texts) - 1:  # a text held a NUL: each on its own
         hit = set(range(len(texts)))
-    for i in sorted(hit):
+        each = [[(a, b) for a, b, _ in _initial_spans(t, pairs)] for t in texts]
+        initials = {i: spans for i, spans in enumerate(each) if spans}
+    for i in sorted(hit | initials.keys()):
         folded = fold_known(texts[i])
         if len(folded) == len(texts[i]):
-            out[i] = _spans_in(folded, pairs)
+            out[i] = _spans_in(folded, pairs) if i in hit else []
+        if i in initials:
+            out[i] = _merged(out[i] + initials[i])
     return out
 
 
 def cells_holding_pairs(values: Sequence[object], pairs: frozenset[PairKey]) -> int:
     """How many text-like cells of ``values`` (text, JSON documents, text as bytes)
     write a source full name of ``pairs``."""
-    from stagewall.masking._namewords import _texts, fold_text
+    from stagewall.masking._namewords import _texts, plain_text
+    from stagewall.masking.transformers._known import fold_known
 
     if not pairs:
         return 0
     texts = _texts(values)
     if not texts:
         return 0
-    joined = fold_text("\x00".join(texts))
+    raw = plain_text("\x00".join(texts))
+    if raw.count("\x00") != len(texts) - 1:  # a text held a NUL: each on its own
+        raw = "\x00".join(plain_text(t).replace("\x00", " ") for t in texts)
+    joined = fold_known(raw)
     cells = joined.split("\x00")
-    if len(cells) != len(texts):  # a text held a NUL: each on its own
-        cells = [fold_text(t) for t in texts]
-        joined = "\x00".join(c.replace("\x00", " ") for c in cells)
     hit = _candidates(joined, pairs, _singles(pairs))
-    return sum(1 for i in hit if _spans_in(cells[i], pairs))
+    held = {i for i in hit if _spans_in(cells[i], pairs)}
+    return len(held | _initial_cells(raw, pairs).keys())
 
 
 __all__ = [

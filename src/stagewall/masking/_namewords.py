@@ -103,13 +103,21 @@ def _unescape(m: re.Match[str]) -> str:
 def fold_text(text: str) -> str:
     """``text`` lower-cased, accents and invisible characters gone, look-alike
     Cyrillic and Greek letters as Latin, JSON ``\\u`` escapes decoded."""
-    from stagewall.masking.transformers._known import _INVISIBLE, fold_known
+    from stagewall.masking.transformers._known import fold_known
+
+    return fold_known(plain_text(text))
+
+
+def plain_text(text: str) -> str:
+    """``text`` with its JSON ``\\u`` escapes decoded and invisible characters gone,
+    its case and accents kept (:func:`fold_text` before folding)."""
+    from stagewall.masking.transformers._known import _INVISIBLE
 
     if "\\u" in text:
         text = _JSON_ESCAPE.sub(_unescape, text)
     if not text.isascii():
         text = text.translate(_INVISIBLE)
-    return fold_known(text)
+    return text
 
 
 def name_columns(planned: Mapping[str, str]) -> dict[str, str]:
