@@ -47,6 +47,7 @@ initial (``T. van Berg``) are not found so.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import accumulate, compress, pairwise
 from operator import and_
@@ -136,6 +137,7 @@ _TOKEN = re.compile(rf"(?<![^\W_]['\u2019-])(?<![^\W_]){_NAME_WORD}(?![^\W_])")
 _TOKEN_OR_NUL = re.compile(rf"\x00|(?<![^\W_]['\u2019-])(?<![^\W_]){_NAME_WORD}(?![^\W_])")
 # what may part the two words of a full name: spaces, an optional comma
 _BETWEEN = re.compile(r"\s*,?\s*")
+_NUL = re.compile("\x00")
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "mx", "herr", "frau"})
 # An initial: a capital letter (Latin) with no letter or digit before it, followed
 # by a period or by spaces (or, the surname first, a comma), then the surname: in
@@ -393,10 +395,14 @@ def _initial_cells(
     """:func:`_initial_spans` of ``joined`` (texts parted by NUL): cell → spans in
     that cell."""
     out: dict[int, list[tuple[int, int]]] = {}
-    for a, b, _ in _initial_spans(joined, pairs):
-        cell = joined.count("\x00", 0, a)
-        base = joined.rfind("\x00", 0, a) + 1
-        out.setdefault(cell, []).append((a - base, b - base))
+    spans = _initial_spans(joined, pairs)
+    if not spans:
+        return out
+    # each cell's start, found once: a batch of many hits is not scanned per hit
+    starts = [0] + [m.end() for m in _NUL.finditer(joined)]
+    for a, b, _ in spans:
+        cell = bisect_right(starts, a) - 1
+        out.setdefault(cell, []).append((a - starts[cell], b - starts[cell]))
     return out
 
 
