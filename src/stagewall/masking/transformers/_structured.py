@@ -942,8 +942,26 @@ class JsonMask(Transformer):
         out = list(map(str, scrubbed))
         for j, (k, v) in enumerate(zip(keys, out, strict=True)):
             if v != k and _words(k) & _words(v):
-                out[j] = str(self._whole_key.transform([k])[0])
+                out[j] = self._whole_name(k)
         return out
+
+    def _whole_name(self, key: str) -> str:
+        """A full-name pseudonym of the whole ``key`` that writes no source person's
+        full name (the learnt pairs, :meth:`learn`): one that does, by chance (the
+        pseudonyms are common names), is drawn again from itself, as text_scrub
+        draws such a name again (:meth:`TextScrub._no_full_names`, up to
+        :data:`_MAX_RESIDUAL_PASSES` passes), then starred out (same length)."""
+        new = str(self._whole_key.transform([key])[0])
+        pairs = getattr(self._keys, "_pairs", frozenset())
+        if not pairs:
+            return new
+        from stagewall.masking._namepairs import pair_spans
+
+        for _ in range(_MAX_RESIDUAL_PASSES):
+            if not pair_spans([new], pairs)[0]:
+                return new
+            new = str(self._whole_key.transform([new])[0])
+        return new if not pair_spans([new], pairs)[0] else "*" * len(new)
 
     def _documents(self, values: Sequence[object]) -> tuple[list[Any], list[bool]]:
         """Each value as the document to mask (its containers copied), and whether it
