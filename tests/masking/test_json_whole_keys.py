@@ -6,8 +6,10 @@ pseudonym (``JsonMask._wholly``). The pseudonyms are common names, so one may be
 another customer's first and last name; verify searches every target text for the
 source's full names (``_namepairs``, word_hits kind ``name``), keys included, so a
 clean copy failed verify. text_scrub draws such a name again (up to 4 passes, then
-stars it out); the whole key was not drawn again. Now it is, the same way. (Both
-tests failed before: the key was the customer's name and verify failed on it.)
+stars it out); the whole key was not drawn again, nor was a leaf a path's own
+transformer writes (``$.contact: full_name``). Now both are, the same way. (The
+three tests failed before: the key or leaf was the customer's name and verify
+failed on it.)
 """
 
 from __future__ import annotations
@@ -101,3 +103,47 @@ def test_the_whole_key_is_drawn_again_with_the_pairs_learnt() -> None:
     again = mask({other, met})
     assert again != first
     assert pair_spans([again], frozenset({other, met})) == [[]]
+
+
+def test_a_path_pseudonym_that_is_a_customers_name_is_drawn_again(tmp_path: Path) -> None:
+    """A JSON path planned ``full_name`` (``$.contact``): its pseudonym, made a
+    customer of the source, is drawn again, and verify passes. Before: the leaf was
+    that customer's full name and verify failed (word_hits, kind name)."""
+    from stagewall.masking.plan import ColumnPlan, Plan, TablePlan
+
+    def planned(url: str) -> Plan:
+        plan = build_plan(url).plan
+        cols = dict(plan.tables["customers"].columns)
+        cols["prefs"] = ColumnPlan(
+            transformer="json_mask",
+            params={"paths": {"$.contact": {"transformer": "full_name"}}, "unknown_keys": "scrub"},
+        )
+        return Plan(tables={"customers": TablePlan(columns=cols)})
+
+    def contact(url: str) -> str:
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            (doc,) = conn.execute("SELECT prefs FROM customers WHERE id = 2").fetchone()
+        finally:
+            conn.close()
+        return str(json.loads(doc)["contact"])
+
+    def source(path: Path, extra: tuple[str, str] | None) -> str:
+        url = _source(path, extra)
+        conn = sqlite3.connect(path)
+        conn.execute("UPDATE customers SET prefs = ? WHERE id = 2", (json.dumps({"contact": "Ana Lopez"}),))
+        conn.commit()
+        conn.close()
+        return url
+
+    src = source(tmp_path / "s1.db", None)
+    tgt = f"sqlite:///{tmp_path / 't1.db'}"
+    run(planned(src), src, tgt, KEY, RunOptions())
+    drawn = contact(tgt)
+    first, last = drawn.split()
+    src2, tgt2 = source(tmp_path / "s2.db", (first, last)), f"sqlite:///{tmp_path / 't2.db'}"
+    plan2 = planned(src2)
+    run(plan2, src2, tgt2, KEY, RunOptions())
+    report = verify(plan2, src2, tgt2, KEY)
+    assert report.passed, report.to_json()
+    assert contact(tgt2) != drawn

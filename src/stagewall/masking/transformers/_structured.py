@@ -841,6 +841,8 @@ class JsonMask(Transformer):
             except MaskingError as exc:
                 where = "unknown keys" if target == "scrub" else format_path(target)  # type: ignore[arg-type]
                 raise MaskingError(f"json_mask at {where}: {exc.message}", hint=exc.hint) from None
+            if not getattr(sub, "wants_known", False):
+                new = self._no_full_names(new)
             for (container, k, _), nv in zip(refs, new, strict=True):
                 container[k] = nv
         self._mask_keys(docs, known)
@@ -931,6 +933,23 @@ class JsonMask(Transformer):
                 new = {k: n for k in obj if (n := mine.get(k) or plain[k]) != k}
             if new:
                 _rename(obj, new)
+
+    def _no_full_names(self, values: Sequence[object]) -> list[object]:
+        """A path transformer's ``values`` with no source person's full name (the
+        learnt pairs, :meth:`learn`): a pseudonym that writes one by chance (a
+        ``full_name`` leaf drawn as a customer's name, a street pseudonym's ``Paul
+        Green``) has it drawn again as text_scrub does
+        (:meth:`TextScrub._no_full_names`)."""
+        out = list(values)
+        scrub = self._keys
+        if not isinstance(scrub, TextScrub) or not scrub._pairs:
+            return out
+        at = [j for j, v in enumerate(out) if type(v) is str and v]
+        texts: list[str] = [out[j] for j in at]  # type: ignore[misc]
+        scrub._no_full_names(texts, list(range(len(texts))))
+        for j, t in zip(at, texts, strict=True):
+            out[j] = t
+        return out
 
     def _wholly(self, keys: list[str], scrubbed: Sequence[object]) -> list[str]:
         """The new name of each key: text_scrub's output (``scrubbed``), or, where
