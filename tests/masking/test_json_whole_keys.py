@@ -131,7 +131,9 @@ def test_a_path_pseudonym_that_is_a_customers_name_is_drawn_again(tmp_path: Path
     def source(path: Path, extra: tuple[str, str] | None) -> str:
         url = _source(path, extra)
         conn = sqlite3.connect(path)
-        conn.execute("UPDATE customers SET prefs = ? WHERE id = 2", (json.dumps({"contact": "Ana Lopez"}),))
+        conn.execute(
+            "UPDATE customers SET prefs = ? WHERE id = 2", (json.dumps({"contact": "Ana Lopez"}),)
+        )
         conn.commit()
         conn.close()
         return url

@@ -971,9 +971,10 @@ class JsonMask(Transformer):
         draws such a name again (:meth:`TextScrub._no_full_names`, up to
         :data:`_MAX_RESIDUAL_PASSES` passes), then starred out (same length)."""
         new = str(self._whole_key.transform([key])[0])
-        pairs = getattr(self._keys, "_pairs", frozenset())
-        if not pairs:
+        scrub = self._keys
+        if not isinstance(scrub, TextScrub) or not scrub._pairs:
             return new
+        pairs = scrub._pairs
         from stagewall.masking._namepairs import pair_spans
 
         for _ in range(_MAX_RESIDUAL_PASSES):
