@@ -41,6 +41,7 @@ from stagewall.masking._known_rows import (
     parents_of,
 )
 from stagewall.masking._units import encode_many
+from stagewall.masking.classify._reference import is_reference_value
 from stagewall.masking.plan import Plan, consistency_salt
 from stagewall.masking.schema import Schema, Table
 from stagewall.masking.transformers import build_transformer
@@ -815,6 +816,16 @@ def _stemmed(row_n: list[str], found: list[list[_Pats | None]]) -> dict[int, lis
     return out
 
 
+def _reference_cell(normed: str) -> bool:
+    """Whether a kept cell (its :func:`norm` text) is, whole, a country, language or
+    currency (name or code) or a genre: ``ko`` in a kept ``language`` column beside
+    a customer named Ko. Such a cell names no person (the whole-target scan takes it
+    for public too: ``lint.never_public``); a longer text holding the name
+    (``ko (Ko Min)``) is searched as any other."""
+    text = normed.strip()
+    return bool(text) and is_reference_value(text)
+
+
 class TableSearch:
     """The search of one task's target rows, fed batch by batch (:meth:`add`) with
     the columns :attr:`columns` of the task's table: by :func:`check_table`, or by a
@@ -865,6 +876,8 @@ class TableSearch:
             mine = stems.get(k)
             for i in range(nt):
                 n = cells_n[i][k]
+                if i in kept and _reference_cell(n):
+                    continue
                 (c,) = compact_many([n])
                 kinds = {
                     kind

@@ -841,6 +841,8 @@ class JsonMask(Transformer):
             except MaskingError as exc:
                 where = "unknown keys" if target == "scrub" else format_path(target)  # type: ignore[arg-type]
                 raise MaskingError(f"json_mask at {where}: {exc.message}", hint=exc.hint) from None
+            if not getattr(sub, "wants_known", False):
+                new = self._no_full_names(new)
             for (container, k, _), nv in zip(refs, new, strict=True):
                 container[k] = nv
         self._mask_keys(docs, known)
@@ -932,6 +934,23 @@ class JsonMask(Transformer):
             if new:
                 _rename(obj, new)
 
+    def _no_full_names(self, values: Sequence[object]) -> list[object]:
+        """A path transformer's ``values`` with no source person's full name (the
+        learnt pairs, :meth:`learn`): a pseudonym that writes one by chance (a
+        ``full_name`` leaf drawn as a customer's name, a street pseudonym's ``Paul
+        Green``) has it drawn again as text_scrub does
+        (:meth:`TextScrub._no_full_names`)."""
+        out = list(values)
+        scrub = self._keys
+        if not isinstance(scrub, TextScrub) or not scrub._pairs:
+            return out
+        at = [j for j, v in enumerate(out) if type(v) is str and v]
+        texts: list[str] = [out[j] for j in at]  # type: ignore[misc]
+        scrub._no_full_names(texts, list(range(len(texts))))
+        for j, t in zip(at, texts, strict=True):
+            out[j] = t
+        return out
+
     def _wholly(self, keys: list[str], scrubbed: Sequence[object]) -> list[str]:
         """The new name of each key: text_scrub's output (``scrubbed``), or, where
         that output still holds a word of the key (a name found and replaced beside
@@ -942,8 +961,27 @@ class JsonMask(Transformer):
         out = list(map(str, scrubbed))
         for j, (k, v) in enumerate(zip(keys, out, strict=True)):
             if v != k and _words(k) & _words(v):
-                out[j] = str(self._whole_key.transform([k])[0])
+                out[j] = self._whole_name(k)
         return out
+
+    def _whole_name(self, key: str) -> str:
+        """A full-name pseudonym of the whole ``key`` that writes no source person's
+        full name (the learnt pairs, :meth:`learn`): one that does, by chance (the
+        pseudonyms are common names), is drawn again from itself, as text_scrub
+        draws such a name again (:meth:`TextScrub._no_full_names`, up to
+        :data:`_MAX_RESIDUAL_PASSES` passes), then starred out (same length)."""
+        new = str(self._whole_key.transform([key])[0])
+        scrub = self._keys
+        if not isinstance(scrub, TextScrub) or not scrub._pairs:
+            return new
+        pairs = scrub._pairs
+        from stagewall.masking._namepairs import pair_spans
+
+        for _ in range(_MAX_RESIDUAL_PASSES):
+            if not pair_spans([new], pairs)[0]:
+                return new
+            new = str(self._whole_key.transform([new])[0])
+        return new if not pair_spans([new], pairs)[0] else "*" * len(new)
 
     def _documents(self, values: Sequence[object]) -> tuple[list[Any], list[bool]]:
         """Each value as the document to mask (its containers copied), and whether it
