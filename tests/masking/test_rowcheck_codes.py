@@ -109,3 +109,25 @@ def test_a_code_inside_longer_kept_text_is_still_the_name(tmp_path: Path) -> Non
     report = verify(plan, src, tgt, KEY)
     got = {(h.column, h.kind): h.cells for h in report.row_hits}
     assert got == {("language", "name"): 1}, report.to_json()
+
+
+def test_a_kept_cell_that_is_the_rows_own_first_name_spelled_as_a_country_is_found(
+    tmp_path: Path,
+) -> None:
+    """Only a code (three letters or fewer) is passed over. A kept column that holds
+    the row's own first name is what verify is for, even when the name is also a
+    country or a genre (Jordan, Chad, Georgia): a kept ``country`` cell ``Jordan``
+    beside a customer called Jordan is a hit (kind name), so a plan that keeps a
+    name column by mistake still fails."""
+    path = tmp_path / "src.db"
+    src, tgt = _source(path), f"sqlite:///{tmp_path / 'tgt.db'}"
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE customers SET first_name = 'Jordan', country = 'Jordan' WHERE id = 3")
+    conn.commit()
+    conn.close()
+    plan = _plan("text_scrub")
+    run(plan, src, tgt, KEY)
+    report = verify(plan, src, tgt, KEY)
+    assert not report.passed
+    got = {(h.column, h.kind): h.cells for h in report.row_hits}
+    assert got == {("country", "name"): 1}, report.to_json()

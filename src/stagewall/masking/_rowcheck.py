@@ -818,12 +818,14 @@ def _stemmed(row_n: list[str], found: list[list[_Pats | None]]) -> dict[int, lis
 
 def _reference_cell(normed: str) -> bool:
     """Whether a kept cell (its :func:`norm` text) is, whole, a country, language or
-    currency (name or code) or a genre: ``ko`` in a kept ``language`` column beside
-    a customer named Ko. Such a cell names no person (the whole-target scan takes it
-    for public too: ``lint.never_public``); a longer text holding the name
-    (``ko (Ko Min)``) is searched as any other."""
+    currency code (three letters or fewer): ``ko`` in a kept ``language`` column
+    beside a customer named Ko. Such a cell names no person (the whole-target scan
+    takes it for public too: ``lint.never_public``); a longer text holding the name
+    (``ko (Ko Min)``) is searched as any other. A spelled-out name is not passed
+    over: a kept cell ``Jordan`` beside a customer called Jordan is a hit, since a
+    plan that keeps a name column by mistake must fail however the name reads."""
     text = normed.strip()
-    return bool(text) and is_reference_value(text)
+    return 0 < len(text) <= 3 and is_reference_value(text)
 
 
 class TableSearch:
