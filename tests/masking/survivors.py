@@ -1062,19 +1062,35 @@ def full_name_pattern(first: str, last: str) -> tuple[re.Pattern[str], re.Patter
         return words, None
     cap = _cased(first).strip()[0].upper()
     init = re.escape(cap)
+    # up to two middle initials (a period after each, or, before a capitalised
+    # surname, spaces; a bare A or I is a word), then particles, may come between
+    # the initial and the surname; one to three such initials between a given name
+    # and a surname word (the pairs above) name the person too
+    dotted, spaced = r"[A-Z]\.\s*", r"(?:[A-Z]\.\s*|[B-HJ-Z]\s+)"
+    parts = rf"(?:(?i:{'|'.join(sorted(PARTICLES))})\s+)*"
     inits: list[str] = []
     for w in sur:
         anycase = f"(?i:{re.escape(w)})"
         capital = f"{re.escape(w[0].upper())}(?i:{re.escape(w[1:])})"
         inits += [
-            rf"{_LONE}{init}\.\s*{anycase}{_ENDS}",
+            rf"{_LONE}{init}\.\s*(?:{dotted}){{0,2}}{parts}{anycase}{_ENDS}",
+            rf"{_LONE}{init}\.\s*{spaced}{{0,2}}{parts}{capital}{_ENDS}",
             rf"{_LONE}{anycase}{between}{init}\.",
         ]
         if cap not in "AI":
             inits += [
-                rf"{_LONE}{init}\s+{capital}{_ENDS}",
+                rf"{_LONE}{init}\s+{spaced}{{0,2}}{parts}{capital}{_ENDS}",
                 rf"{_LONE}{capital}{between}{init}{_ENDS}(?!['\u2019-][^\W_])",
             ]
+    for x, y in two:
+        for a, b in ((x, y), (y, x)):
+            if b in sur:
+                given_word = rf"{_LONE}(?i:{re.escape(a)})\s+"
+                inits += [
+                    rf"{given_word}(?:{dotted}){{1,3}}{parts}(?i:{re.escape(b)}){_ENDS}",
+                    rf"{given_word}{spaced}{{1,3}}{parts}{re.escape(b[0].upper())}"
+                    rf"(?i:{re.escape(b[1:])}){_ENDS}",
+                ]
     return words, re.compile("|".join(inits))
 
 

@@ -22,7 +22,7 @@ Price, an initial no customer has with that surname (``O. Berger``), a lower-cas
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +137,7 @@ def _name_hits(report: Any, column: str) -> int:
     )
 
 
-def _planted(cols: list[str], notes: list[str], docs: list[Any], at: range) -> list[Any]:
+def _planted(cols: list[str], notes: list[str], docs: list[Any], at: Sequence[int]) -> list[Any]:
     out: list[tuple[str, list[Any]]] = [
         ("UPDATE customers SET notes = ? WHERE id = ?", [(t, i)])
         for t, i in zip(notes, at, strict=False)

@@ -37,11 +37,20 @@ name's initial beside each surname word: ``T. Berger``, ``T Berger``, ``Berger,
 T.``, ``BERGER T.`` (:func:`_initial_spans`). An initial is a capital standing
 alone; a lower-case ``a`` or ``t.``, and a bare ``A`` or ``I``, are words, and a
 bare capital needs a capitalised surname (``Plan B Young`` is still one, if a
-customer is B. Young). Still only one person's words: customers Max Young and Mark
-Price make no ``max price``. A person whose first and last names are not in one
-row, an initial of a script other than Latin, two initials (``J. R. Berger``), a
-middle name or initial between (``Tomasz J. Berger``) and a particle after an
-initial (``T. van Berg``) are not found so.
+customer is B. Young). Up to two middle initials of any letter and particles may
+come between the initial and the surname (``T. K. Berger``, ``J. R. Berger`` of
+Jan Berger, ``T.K.R. Berger``, ``T. van Berg``), and one to three initials between
+a pair's two words (``Tomasz K. Berger``, ``Tomasz K Berger``, ``Maria J.
+Carrasco``): the first initial is the given name's, the others anyone's (``O. K.
+Berger`` is no one's if no Berger is an O.); a bare capital among them needs a
+capitalised surname. A word between (``Tomasz and Berger``) or a comma after the
+given name (``Tomasz, K. Berger``: a list, not one name; ``K. Berger`` is still
+found if a Berger is a K.) is no such writing. Still only one person's words:
+customers Max Young and Mark Price make no ``max price``. A person whose first and
+last names are not in one row, an initial of a script other than Latin, four
+initials or more, a middle *name* between (``Tomasz Jan Berger``), a particle
+after a given name (``Tomasz van Berg``) and middle initials with the surname first
+(``Berger, T. K.``, ``Berger, Tomasz K.``) are not found so.
 """
 
 from __future__ import annotations
@@ -55,6 +64,7 @@ from typing import Any
 
 from stagewall.masking.plan import Plan
 from stagewall.masking.schema import Schema
+from stagewall.masking.transformers._known import _PARTICLES
 
 FIRST_NAME = "first_name"
 LAST_NAME = "last_name"
@@ -151,7 +161,18 @@ _CAPITALS = "".join(
     c for c in map(chr, range(0x41, 0x250)) if c.isalpha() and c.isupper() and len(c.lower()) == 1
 )
 _LONE_CAPITAL = rf"[{_CAPITALS}](?<![^\W_].)(?<![^\W_]['\u2019-].)"
-_BY_INITIAL = re.compile(rf"{_LONE_CAPITAL}(?:\.\s*|\s+)({_NAME_WORD})(?![^\W_])")
+# Between the initial and the surname, up to two middle initials of any letter (a
+# bare ``A`` or ``I`` is a word) and particles: ``T. K. Berger``, ``T.K.R. Berger``,
+# ``T. van Berg`` (group 1: the middle initials, group 2: the surname). The same run
+# after a given name (``Tomasz K. Berger``: the run's first capital a middle initial
+# too) writes the given name and the surname (_WORD_BEFORE, looked at per hit only).
+_MIDDLES = rf"((?:[{_CAPITALS}](?:\.\s*|(?<![AI])\s+)){{0,2}})"
+_PARTICLE_RUN = rf"(?:(?i:{'|'.join(sorted(_PARTICLES, key=lambda p: (-len(p), p)))})\s+)*"
+_BY_INITIAL = re.compile(
+    rf"{_LONE_CAPITAL}(?:\.\s*|\s+){_MIDDLES}{_PARTICLE_RUN}({_NAME_WORD})(?![^\W_])"
+)
+# (matched in the text reversed, at the initial: spaces, then a whole word)
+_WORD_BEFORE_REVERSED = re.compile(rf"\s+({_NAME_WORD})(?![^\W_])(?!['\u2019-][^\W_])")
 _BY_INITIAL_REVERSED = re.compile(rf"{_LONE_CAPITAL}(?:\s*,\s*|\s+)({_NAME_WORD})(?![^\W_])")
 PairKey = tuple[str, str]  # the two folded words, in order of their letters
 
@@ -339,36 +360,52 @@ def _initial_spans(
     """Where ``text`` (texts, case kept, NUL between) writes a source person's
     initial and surname: ``T. Berger``, ``T.Berger``, ``T Berger``, ``Berger, T.``,
     ``BERGER T`` (the surname in any case after a period, else capitalised; a bare
-    ``A`` or ``I`` never): ``(start, end, pair)`` spans, the period in the span.
-    A capital standing alone costs a set look-up of the word beside it; only a
-    source surname's (or a word beyond ASCII) is looked at further."""
+    ``A`` or ``I`` never), middle initials and particles between (``T. K. Berger``,
+    ``T. van Berg``), or a pair's two words with initials between (``Tomasz K.
+    Berger``): ``(start, end, pair)`` spans, the periods and initials in the span.
+    A capital standing alone costs a set look-up of the word after its run; only a
+    source surname's (or a word beyond ASCII) is looked at further (the word before
+    the run: one anchored match in the text reversed)."""
     from stagewall.masking.transformers._known import fold_known
 
     surnames = _surname_set(pairs)
     if not surnames:
         return []
     out: list[tuple[int, int, PairKey]] = []
-
-    def found(letter: str, period: bool, word: str, start: int, end: int) -> None:
-        if not period and (letter in "AI" or not word[0].isupper()):
-            return
-        key = pair_key(fold_known(letter) + ".", fold_known(word))
-        if key in pairs:
-            out.append((start, end, key))
-
-    for m in _BY_INITIAL.finditer(text):
-        word = m[1]
-        if word.lower() in surnames or not word.isascii():
-            start = m.start()
-            found(text[start], text[start + 1] == ".", word, start, m.end())
     size = len(text)
     backwards = text[::-1]
+    for m in _BY_INITIAL.finditer(text):
+        word = m[2]
+        if word.lower() not in surnames and word.isascii():
+            continue
+        start, letter, middles = m.start(), text[m.start()], m[1]
+        # a bare capital (first or middle) needs a capitalised surname; a bare A or I
+        # is a word
+        if text[start + 1] != ".":
+            if letter in "AI" or not word[0].isupper():
+                continue
+        elif middles.count(".") < sum(map(str.isalpha, middles)) and not word[0].isupper():
+            continue
+        sur = fold_known(word)
+        key = pair_key(fold_known(letter) + ".", sur)
+        if key in pairs:
+            out.append((start, m.end(), key))
+        before = _WORD_BEFORE_REVERSED.match(backwards, size - start)
+        if before is not None:
+            key = pair_key(fold_known(before[1][::-1]), sur)
+            if key in pairs:
+                out.append((size - before.end(), m.end(), key))
     for m in _BY_INITIAL_REVERSED.finditer(backwards):
         word = m[1][::-1]
         if word.lower() in surnames or not word.isascii():
             at = size - m.start()  # (just after the capital)
             period = at < size and text[at] == "."
-            found(text[at - 1], period, word, size - m.end(), at + period)
+            letter = text[at - 1]
+            if not period and (letter in "AI" or not word[0].isupper()):
+                continue
+            key = pair_key(fold_known(letter) + ".", fold_known(word))
+            if key in pairs:
+                out.append((size - m.end(), at + period, key))
     return out
 
 
