@@ -421,3 +421,22 @@ def test_a_texts_findings_do_not_depend_on_its_neighbours() -> None:
         assert detect_many([street]) == [alone]
         assert detect_many([street, "x 1"])[0] == alone
         assert detect_many(["x 1"] * 40 + [street] + ["y"] * 40)[40] == alone
+
+
+def test_a_gate_most_texts_hold_picks_every_text_and_finds_the_same() -> None:
+    """A gate found in most blocks and most texts of the first (e-mails here) picks
+    every text, a superset of those holding a match (its pattern then runs over the
+    whole batch); a rare kind among them (phones) is still picked text by text; the
+    findings are those of the plain search either way."""
+    from stagewall.masking.classify._addresses import gate_texts
+    from stagewall.masking.classify._text import _EMAIL_G, _PHONE_G, _RAW_GATES, SEP
+
+    batch = [f"mail user{i}@mail{i % 7}.example.org" for i in range(200)]
+    for at in (0, 31, 32, 150):
+        batch[at] = f"call +44 20 7946 {at:04d}"
+    batch[77] = "nothing to see here"
+    raw = SEP.join(batch).encode()
+    picked = gate_texts(_RAW_GATES, raw, raw.split(SEP.encode()), 9)
+    assert picked[_EMAIL_G] == list(range(200))
+    assert picked[_PHONE_G] == [0, 31, 32, 150]
+    assert _gated_candidates(batch) == _plain_candidates(batch)

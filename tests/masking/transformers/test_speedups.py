@@ -149,3 +149,41 @@ def test_plans_with_paths_or_other_policies_take_the_general_walk() -> None:
 def test_fold_fast_path_equals_the_table(text: str) -> None:
     assert fold(text) == text.translate(_fold_table()).lower()
     assert len(fold(text)) == len(text)
+
+
+_RUN_CHARS = st.sampled_from(
+    [*"aZ 9\x00\n.-", *"\u03a3\u03c3\u212a\u0130\u0131\u017f\u00fc\u00df\uff2d\u0666", "\U0001d406"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(_RUN_CHARS, max_size=40) | st.text(max_size=40))
+def test_fold_by_runs_equals_fold(text: str) -> None:
+    """Translating only the runs of non-ASCII characters is the whole translate (the
+    tables map only non-ASCII characters), and the fold so made is :func:`fold`, a
+    final sigma next to ASCII letters included (lower-cased over the whole text)."""
+    from stagewall.masking.classify._addresses import _GATE_FOLD
+    from stagewall.masking.transformers._known import fold_runs, translate_runs
+
+    assert translate_runs(text, _fold_table()) == text.translate(_fold_table())
+    assert fold_runs(text) == fold(text)
+    assert translate_runs(fold_runs(text), _GATE_FOLD) == fold(text).translate(_GATE_FOLD)
+    assert fold_runs("AB\u03a3 x") == fold("AB\u03a3 x") == "ab\u03c2 x"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from("09AZaz \n_\u0663"), min_size=1, max_size=34))
+def test_iban_number_equals_the_per_character_reading(text: str) -> None:
+    """The mod-97 number of an IBAN read with one translate is the number read a
+    character at a time (int(c, 36) each); a string it cannot read raises alike."""
+    from stagewall.masking.transformers._checksums import _iban_number
+
+    try:
+        want: int | None = int("".join(str(int(c, 36)) for c in text))
+    except ValueError:
+        want = None
+    try:
+        got: int | None = _iban_number(text)
+    except ValueError:
+        got = None
+    assert got == want

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 
 import re2
 
-from stagewall.masking.transformers._known import fold
+from stagewall.masking.transformers._known import fold, fold_runs, translate_runs
 from stagewall.masking.transformers._streetwords import (
     DE_NL_STREET_SUFFIXES,
     EN_STREET_WORDS,
@@ -87,7 +87,9 @@ def re2_set(patterns: Sequence[str]) -> re2._re2.Set:
     for p in patterns:
         gates.Add(p.encode())
     gates.Compile()
-    return gates
+    # the compiled set itself: its Match returns the list of patterns found (empty
+    # when none), with no wrapper call per text
+    return gates._set
 
 
 FOLDED_GATES = re2_set([_re2_gate(_DE_NL_GATE), _re2_gate(_ROMANCE_GATE)])
@@ -100,25 +102,56 @@ DENSE = 4  # a pattern picked for more than 1/DENSE of the texts runs over them 
 
 def gate_texts(gates: re2._re2.Set, raw: bytes, pieces: list[bytes], count: int) -> list[list[int]]:
     """For each of the ``count`` patterns of ``gates``: the indices of the ``pieces``
-    (``raw`` split at the separator) that hold a match. No gate matches across a NUL,
-    so a run of pieces joined by the separator holds a match of a gate exactly when
-    one of them does: the whole batch is tested first, then blocks of pieces, then
-    each piece of a block that holds a match (a batch of first names is one call)."""
+    (``raw`` split at the separator) that may hold a match, in order: every piece
+    that holds one, and maybe others. No gate matches across a NUL, so a run of
+    pieces joined by the separator holds a match of a gate exactly when one of them
+    does: the whole batch is tested first, then blocks of pieces, then each piece
+    of the first block holding a match. A gate found in most blocks and in most
+    pieces of that first one picks every piece (its pattern then runs over the whole
+    batch, see :func:`search`, as it would for the pieces that hold a match: a batch
+    of e-mails is one call per block); for the others, each piece of a block holding
+    one of them is tested alone (a batch of first names is one call)."""
     picked: list[list[int]] = [[] for _ in range(count)]
     if not gates.Match(raw):
         return picked
     sep = len(_SEP_BYTES)
     pos = 0
+    hits: list[tuple[int, list[bytes], list[int]]] = []
     for first in range(0, len(pieces), _BLOCK):
         block = pieces[first : first + _BLOCK]
         size = sum(map(len, block)) + sep * (len(block) - 1)
         hit = gates.Match(raw[pos : pos + size])
         pos += size + sep
         if hit:
-            for k, one in enumerate(map(gates.Match, block), first):
-                if one:
-                    for g in one:
-                        picked[g].append(k)
+            hits.append((first, block, hit))
+    if not hits:  # (cannot be: no gate matches across a separator)
+        return picked
+    seen = [0] * count
+    for _, _, hit in hits:
+        for g in hit:
+            seen[g] += 1
+    first, block, _ = hits[0]
+    for k, one in enumerate(map(gates.Match, block), first):
+        for g in one:
+            picked[g].append(k)
+    blocks = -(-len(pieces) // _BLOCK)
+    every = range(len(pieces))
+    alone = []
+    for g in range(count):
+        if 4 * seen[g] > 3 * blocks and 2 * len(picked[g]) > len(block):
+            picked[g] = list(every)
+        elif seen[g] > 1 or (seen[g] and not picked[g]):
+            alone.append(g)
+    if not alone:
+        return picked
+    wanted = frozenset(alone)
+    for first, block, hit in hits[1:]:
+        if wanted.isdisjoint(hit):
+            continue
+        for k, one in enumerate(map(gates.Match, block), first):
+            for g in one:
+                if g in wanted:
+                    picked[g].append(k)
     return picked
 
 
@@ -154,7 +187,8 @@ def find_streets_in(
     exactly its matches in the joined text; a text whose folded form has no match of
     a pattern's gate holds no match of the pattern."""
     out = [m.span() for m in search(_EN, text, bounds, en)]
-    folded = text.lower() if text.isascii() else fold(text).translate(_GATE_FOLD)
+    # (fold(text).translate(_GATE_FOLD), translating only the non-ASCII runs)
+    folded = text.lower() if text.isascii() else translate_runs(fold_runs(text), _GATE_FOLD)
     raw = folded.encode()  # (the caller encoded the text)
     pieces = raw.split(_SEP_BYTES)
     if len(pieces) != len(bounds):

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import accumulate, compress, islice
+from itertools import accumulate, compress, islice, repeat
 from operator import or_
 from typing import TypeVar
 
@@ -234,17 +234,17 @@ def _ibans(text: str, pos: int = 0, endpos: int | None = None) -> list[Match]:
         want = IBAN_LENGTHS.get(raw[:2].upper())
         if want is None:
             continue
-        count = 0
-        for j, c in enumerate(raw):
-            if c != " ":
-                count += 1
-            if count == want:
-                cand = raw[: j + 1]
-                if is_iban(cand) and (
-                    cand.isupper() or sum(map(str.isdigit, cand)) >= _LOWER_IBAN_DIGITS
-                ):
-                    out.append(Match(Category.IBAN, m.start(), m.start() + j + 1, cand))
-                break
+        # j: the index of the want-th character that is not a space (the least j
+        # with j = want - 1 + the spaces up to it, reached from below), if any
+        j = want - 1
+        while j < len(raw) and (n := want - 1 + raw.count(" ", 0, j + 1)) != j:
+            j = n
+        if j < len(raw):
+            cand = raw[: j + 1]
+            if is_iban(cand) and (
+                cand.isupper() or sum(map(str.isdigit, cand)) >= _LOWER_IBAN_DIGITS
+            ):
+                out.append(Match(Category.IBAN, m.start(), m.start() + j + 1, cand))
     return out
 
 
@@ -404,8 +404,9 @@ def _per_text(texts: Sequence[str], made: Callable[[Match, int], _T]) -> list[li
         found = dict(zip(distinct, _per_text(list(distinct), made), strict=True))
         return [list(found[t]) for t in texts]
     out: list[list[_T]] = [[] for _ in texts]
-    for k, o, m in _joined(texts):
-        out[k].append(made(m, o))
+    for first, offsets, kept, at in _joined(texts):
+        for k, m in zip(at, kept, strict=True):
+            out[first + k].append(made(m, offsets[k]))
     return out
 
 
@@ -421,11 +422,15 @@ def detect_texts(texts: Sequence[str]) -> Iterator[tuple[int, str]]:
                     for other in other_forms(m):
                         yield k, other
         return
-    for k, _, m in _joined(texts):
-        yield k, m.text
-        if _formed(m):
-            for other in other_forms(m):
-                yield k, other
+    iban, email = Category.IBAN, Category.EMAIL
+    for first, _, kept, at in _joined(texts):
+        for k, m in zip(at, kept, strict=True):
+            yield first + k, m.text
+            # (no call for a finding that can have no other form: see _formed)
+            c = m.category
+            if (c is iban or c is email or type(m) is not Match) and _formed(m):
+                for other in other_forms(m):
+                    yield first + k, other
 
 
 def _formed(m: Match) -> bool:
@@ -457,8 +462,10 @@ def other_forms(m: Match) -> list[str]:
     return [f for f in dict.fromkeys(out) if f != m.text]
 
 
-def _joined(texts: Sequence[str]) -> Iterator[tuple[int, int, Match]]:
-    """``(text index, offset of that text, finding in joined coordinates)``."""
+def _joined(texts: Sequence[str]) -> Iterator[tuple[int, list[int], list[Match], list[int]]]:
+    """``(first, offsets, findings, at)`` per joined chunk of ``texts``: the chunk
+    holds ``texts[first:]``, the ``k``-th of them at ``offsets[k]``; its findings are
+    in joined coordinates, in order, the ``i``-th in text ``first + at[i]``."""
     start = 0
     while start < len(texts):
         offsets: list[int] = []
@@ -471,25 +478,39 @@ def _joined(texts: Sequence[str]) -> Iterator[tuple[int, int, Match]]:
             start += 1
         first = start - len(parts)
         if len(parts) == 1:
-            for m in detect_in_text(parts[0]):
-                yield first, 0, m
+            found = detect_in_text(parts[0])
+            yield first, offsets, found, [0] * len(found)
             continue
         joined = SEP.join(parts)
-        inside: list[Match] = []
-        found = _candidates_joined(joined, offsets, parts)
-        for m in _candidates(joined) if found is None else found:
-            # only a candidate holding a NUL can span a separator (no pattern
-            # matches NUL, so none should): check those against the offsets
-            if "\x00" in m.text:
-                k = bisect.bisect_right(offsets, m.start) - 1
-                if m.end > offsets[k] + len(parts[k]):
-                    continue
-            inside.append(m)
-        k = 0  # the kept findings come sorted by position: walk the offsets along
-        for m in _non_overlapping(inside):
-            while k + 1 < len(offsets) and offsets[k + 1] <= m.start:
-                k += 1
-            yield first + k, offsets[k], m
+        cands = _candidates_joined(joined, offsets, parts)
+        if cands is None:
+            cands = _candidates(joined)
+        # only a candidate holding a NUL can span a separator (no pattern matches
+        # NUL, so none should): check those against the offsets
+        if any(map(operator.contains, map(_text_of, cands), repeat("\x00"))):
+            cands = [m for m in cands if "\x00" not in m.text or _inside(m, offsets, parts)]
+        kept = _non_overlapping(cands)
+        # each finding's text: the last offset at or before its start (C-level calls)
+        at = list(
+            map(
+                operator.sub,
+                map(bisect.bisect_right, repeat(offsets), map(_start_of, kept)),
+                repeat(1),
+            )
+        )
+        yield first, offsets, kept, at
+
+
+_text_of = operator.attrgetter("text")
+_start_of = operator.attrgetter("start")
+_end_of = operator.attrgetter("end")
+
+
+def _inside(m: Match, offsets: list[int], parts: list[str]) -> bool:
+    """Whether ``m`` (of the ``parts`` joined, the ``k``-th at ``offsets[k]``) ends
+    within the text it starts in."""
+    k = bisect.bisect_right(offsets, m.start) - 1
+    return m.end <= offsets[k] + len(parts[k])
 
 
 def _candidates(text: str) -> list[Match]:
@@ -737,8 +758,15 @@ def _non_overlapping(found: list[Match]) -> list[Match]:
     once, and a candidate need only be checked against its two neighbours:
     O(n log n) for a long text with many findings.
     """
-    starts: list[int] = []
-    ends: list[int] = []
+    # usually no two overlap: then all are kept, by position (checked at C level:
+    # sorted by start, each ends at or before the next starts, none empty)
+    by = sorted(found, key=_start_of)
+    starts = list(map(_start_of, by))
+    ends = list(map(_end_of, by))
+    if all(map(operator.le, ends[:-1], starts[1:])) and all(map(operator.lt, starts, ends)):
+        return by
+    starts = []
+    ends = []
     taken: list[Match] = []
     for cand in found:
         p = bisect.bisect_right(starts, cand.start)

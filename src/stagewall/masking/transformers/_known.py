@@ -348,6 +348,26 @@ def fold(text: str) -> str:
     return text.translate(_fold_table()).lower()
 
 
+_NON_ASCII_RUN = re.compile("([^\x00-\x7f]+)")
+
+
+def translate_runs(text: str, table: dict[int, str]) -> str:
+    """``text.translate(table)`` for a ``table`` that maps only non-ASCII characters:
+    only the runs of them are translated (a split and a map at C level, then a join),
+    several times faster on a long text mostly ASCII, such as a batch of notes."""
+    parts = _NON_ASCII_RUN.split(text)
+    parts[1::2] = map(str.translate, parts[1::2], repeat(table))
+    return "".join(parts)
+
+
+def fold_runs(text: str) -> str:
+    """:func:`fold` by :func:`translate_runs` (the same string: str.translate maps
+    each character alone, and the whole text is lower-cased after)."""
+    if text.isascii():
+        return text.lower()
+    return translate_runs(text, _fold_table()).lower()
+
+
 @cache
 def _fold_known_table() -> dict[int, str]:
     """:func:`_fold_table` with the look-alike Cyrillic and Greek letters as Latin."""
