@@ -18,7 +18,7 @@ reuse.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -93,6 +93,23 @@ def planted(
     ]
     out += [
         ("UPDATE customers SET notes = ? WHERE id = ?", [(t, i)]) for i, t in (own or {}).items()
+    ]
+    return out
+
+
+def planted_at(
+    cols: list[str], notes: list[str], docs: list[Any], at: Sequence[int]
+) -> list[tuple[str, list[Any]]]:
+    """Statements writing ``notes`` (and ``docs`` into every JSON column of ``cols``)
+    into the rows ``at``, one each, in order."""
+    out: list[tuple[str, list[Any]]] = [
+        ("UPDATE customers SET notes = ? WHERE id = ?", [(t, i)])
+        for t, i in zip(notes, at, strict=False)
+    ]
+    out += [
+        (f"UPDATE customers SET {c} = ? WHERE id = ?", [(json.dumps(d), i)])
+        for c in cols
+        for d, i in zip(docs, at, strict=False)
     ]
     return out
 

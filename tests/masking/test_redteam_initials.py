@@ -22,7 +22,7 @@ Price, an initial no customer has with that surname (``O. Berger``), a lower-cas
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from stagewall.masking.engine import RunOptions, run
 from stagewall.masking.planner import build_plan
 from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
+from tests.masking.rarewords import copies_clean, planted_at, word_hits
 from tests.masking.survivors import _rows as rows_of
 from tests.masking.survivors import survivors_anywhere
 from tests.masking.test_leak_traps import _customer as _leak_trap_customer
@@ -131,36 +132,6 @@ def _checker(src: str, tgt: str, cols: list[str], where: str = WHO) -> dict[str,
     )
 
 
-def _name_hits(report: Any, column: str) -> int:
-    return sum(
-        h.cells for h in getattr(report, "word_hits", ()) if h.column == column and h.kind == "name"
-    )
-
-
-def _planted(cols: list[str], notes: list[str], docs: list[Any], at: Sequence[int]) -> list[Any]:
-    out: list[tuple[str, list[Any]]] = [
-        ("UPDATE customers SET notes = ? WHERE id = ?", [(t, i)])
-        for t, i in zip(notes, at, strict=False)
-    ]
-    out += [
-        (f"UPDATE customers SET {c} = ? WHERE id = ?", [(json.dumps(d), i)])
-        for c in cols
-        for d, i in zip(docs, at, strict=False)
-    ]
-    return out
-
-
-def _copies_clean(src: str, tgt: str, cols: list[str]) -> Any:
-    """The unedited auto plan's copy: the checker finds nothing, verify passes."""
-    plan = build_plan(src).plan
-    run(plan, src, tgt, KEY, RunOptions())
-    report = verify(plan, src, tgt, KEY)
-    found = _checker(src, tgt, cols)
-    assert found == {}, (found, report.to_json())
-    assert report.passed, report.to_json()
-    return plan
-
-
 def test_an_initial_or_a_long_names_two_words_are_seen(make: Callable[[], str]) -> None:
     """A clean copy verifies; the notes and documents then planted into other rows
     of the target make verify fail with each cell counted as the checker counts it
@@ -168,14 +139,14 @@ def test_an_initial_or_a_long_names_two_words_are_seen(make: Callable[[], str]) 
     never showing a name. Before: verify passed (the checker found them all)."""
     src, tgt = make(), make()
     cols = _source(src, {}, {})
-    plan = _copies_clean(src, tgt, cols)
-    _execute(tgt, _planted(cols, NOTES, DOCS, ROWS))
+    plan = copies_clean(src, tgt, cols, _checker)
+    _execute(tgt, planted_at(cols, NOTES, DOCS, ROWS))
     found = _checker(src, tgt, cols)
     assert found == {"customers.notes": len(NOTES), **{f"customers.{c}": len(DOCS) for c in cols}}
     report = verify(plan, src, tgt, KEY)
     assert not report.passed
     for c in ["notes", *cols]:
-        assert _name_hits(report, c) == found[f"customers.{c}"], report.to_json()
+        assert word_hits(report, c, "name") == found[f"customers.{c}"], report.to_json()
     assert verify(plan, src, tgt, KEY, jobs=2).word_hits == report.word_hits  # forked parts
     shown = json.dumps(report.to_json()).lower()
     assert "berger" not in shown and "carrasco" not in shown  # counts, never values
@@ -190,7 +161,7 @@ def test_the_auto_plan_replaces_them_in_any_row(make: Callable[[], str]) -> None
     src, tgt = make(), make()
     notes = {**dict(zip(ROWS, NOTES, strict=True)), B_ID: "Call T. Berger back"}
     cols = _source(src, notes, dict(zip(ROWS, DOCS, strict=False)))
-    _copies_clean(src, tgt, cols)
+    copies_clean(src, tgt, cols, _checker)
     got = dict(rows_of(tgt, f"SELECT id, notes FROM customers WHERE id >= {ROWS[0]}"))
     assert got[ROWS[0]].endswith(" is her cousin")
     assert got[ROWS[3]].endswith(" (cousin)")
@@ -218,13 +189,13 @@ def test_quiet_writings_stay(make: Callable[[], str]) -> None:
         dict(zip(QUIET_ROWS, QUIET, strict=True)),
         dict(zip(QUIET_ROWS, QUIET_DOCS, strict=False)),
     )
-    _copies_clean(src, tgt, cols)
+    copies_clean(src, tgt, cols, _checker)
     got = dict(rows_of(tgt, f"SELECT id, notes FROM customers WHERE id >= {QUIET_ROWS[0]}"))
     assert [got[i] for i in QUIET_ROWS] == QUIET
     plan = build_plan(src).plan
     again = make()
     run(plan, src, again, KEY, RunOptions())
-    _execute(again, _planted(cols, QUIET, QUIET_DOCS, range(1, 1 + len(QUIET))))
+    _execute(again, planted_at(cols, QUIET, QUIET_DOCS, range(1, 1 + len(QUIET))))
     assert _checker(src, again, cols, where="id > 0") == {}
     report = verify(plan, src, again, KEY)
     assert report.passed, report.to_json()
@@ -342,4 +313,4 @@ def test_a_full_name_columns_three_words(make: Callable[[], str]) -> None:
         [("UPDATE contacts SET notes = ? WHERE id = ?", [(n, 5 + i)]) for i, n in enumerate(notes)],
     )
     assert checker(tgt) == {"contacts.notes": 3}
-    assert _name_hits(verify(plan, src, tgt, KEY), "notes") == 3
+    assert word_hits(verify(plan, src, tgt, KEY), "notes", "name") == 3

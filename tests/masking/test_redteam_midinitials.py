@@ -30,11 +30,10 @@ import pytest
 from stagewall.masking.engine import RunOptions, run
 from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
-from tests.masking.rarewords import copies_clean, customers, fails_as_counted
+from tests.masking.rarewords import copies_clean, customers, fails_as_counted, planted_at
 from tests.masking.survivors import _rows as rows_of
 from tests.masking.test_leak_traps import _customer as _leak_trap_customer
 from tests.masking.test_leak_traps import _execute
-from tests.masking.test_redteam_initials import _planted
 from tests.masking.test_redteam_namepairs import _checker as _names_checker
 
 N = 30
@@ -106,7 +105,7 @@ def test_middle_initials_and_particles_are_seen(make: Callable[[], str]) -> None
     src, tgt = make(), make()
     cols = _source(src, {}, {})
     plan = copies_clean(src, tgt, cols, _checker)
-    _execute(tgt, _planted(cols, NOTES, DOCS, ROWS))
+    _execute(tgt, planted_at(cols, NOTES, DOCS, ROWS))
     found = _checker(src, tgt, cols)
     assert found == {"customers.notes": len(NOTES), **{f"customers.{c}": len(DOCS) for c in cols}}
     report = fails_as_counted(plan, src, tgt, cols, found, ["berger", "berg", "carrasco"], "name")
@@ -144,7 +143,7 @@ def test_quiet_writings_stay(make: Callable[[], str]) -> None:
     assert [got[i] for i in QUIET_ROWS] == QUIET
     again = make()
     run(plan, src, again, KEY, RunOptions())
-    _execute(again, _planted(cols, QUIET, QUIET_DOCS, QUIET_ROWS))
+    _execute(again, planted_at(cols, QUIET, QUIET_DOCS, QUIET_ROWS))
     assert _checker(src, again, cols, where="id > 0") == {}
     report = verify(plan, src, again, KEY)
     assert report.passed, report.to_json()

@@ -29,6 +29,7 @@ from stagewall.masking.engine import RunOptions, run
 from stagewall.masking.planner import build_plan
 from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
+from tests.masking.rarewords import copies_clean, planted_at, word_hits
 from tests.masking.survivors import _rows as rows_of
 from tests.masking.survivors import survivors_anywhere
 from tests.masking.test_leak_traps import _customer as _leak_trap_customer
@@ -116,37 +117,6 @@ def _checker(src: str, tgt: str, cols: list[str], where: str = f"id = {B_ID}") -
     )
 
 
-def _name_hits(report: Any, column: str) -> int:
-    # (getattr: so this file runs, and fails, on the code before the fix)
-    return sum(
-        h.cells for h in getattr(report, "word_hits", ()) if h.column == column and h.kind == "name"
-    )
-
-
-def _planted(cols: list[str], notes: list[str], docs: list[Any], at: range) -> list[Any]:
-    out: list[tuple[str, list[Any]]] = [
-        ("UPDATE customers SET notes = ? WHERE id = ?", [(t, i)])
-        for t, i in zip(notes, at, strict=False)
-    ]
-    out += [
-        (f"UPDATE customers SET {c} = ? WHERE id = ?", [(json.dumps(d), i)])
-        for c in cols
-        for d, i in zip(docs, at, strict=False)
-    ]
-    return out
-
-
-def _copies_clean(src: str, tgt: str, cols: list[str]) -> Any:
-    """The unedited auto plan's copy: the checker finds nothing, verify passes."""
-    plan = build_plan(src).plan
-    run(plan, src, tgt, KEY, RunOptions())
-    report = verify(plan, src, tgt, KEY)
-    found = _checker(src, tgt, cols)
-    assert found == {}, (found, report.to_json())
-    assert report.passed, report.to_json()
-    return plan
-
-
 def test_another_rows_full_name_in_any_writing_is_seen(make: Callable[[], str]) -> None:
     """A clean copy verifies; B's full name then written into other rows' notes and
     documents of the target (upper, lower, reversed with a comma, several spaces)
@@ -157,14 +127,14 @@ def test_another_rows_full_name_in_any_writing_is_seen(make: Callable[[], str]) 
     a name in the writing)."""
     src, tgt = make(), make()
     cols = _source(src, {}, {})
-    plan = _copies_clean(src, tgt, cols)
-    _execute(tgt, _planted(cols, NOTES, DOCS, ROWS))
+    plan = copies_clean(src, tgt, cols, _checker)
+    _execute(tgt, planted_at(cols, NOTES, DOCS, ROWS))
     found = _checker(src, tgt, cols)
     assert found == {f"customers.{c}": 4 for c in ["notes", *cols]}
     report = verify(plan, src, tgt, KEY)
     assert not report.passed
     for c in ["notes", *cols]:
-        assert _name_hits(report, c) == found[f"customers.{c}"], report.to_json()
+        assert word_hits(report, c, "name") == found[f"customers.{c}"], report.to_json()
     assert verify(plan, src, tgt, KEY, jobs=2).word_hits == report.word_hits  # forked parts
     shown = json.dumps(report.to_json()).lower()
     assert "tomasz" not in shown and "berger" not in shown  # counts, never values
@@ -178,7 +148,7 @@ def test_the_auto_plan_replaces_a_full_name_in_any_row(make: Callable[[], str]) 
     src, tgt = make(), make()
     notes = dict(zip(ROWS, NOTES, strict=True))
     cols = _source(src, notes, dict(zip(ROWS, DOCS, strict=True)))
-    _copies_clean(src, tgt, cols)
+    copies_clean(src, tgt, cols, _checker)
     got = dict(rows_of(tgt, f"SELECT id, notes FROM customers WHERE id >= {ROWS[0]}"))
     assert got[ROWS[0]].endswith(" is her cousin")
     assert got[ROWS[0]].removesuffix(" is her cousin").isupper()  # (its case shape)
@@ -202,13 +172,13 @@ def test_no_one_is_max_price_and_a_name_alone_stays(make: Callable[[], str]) -> 
         dict(zip(QUIET_ROWS, QUIET, strict=True)),
         dict(zip(QUIET_ROWS, QUIET_DOCS, strict=True)),
     )
-    _copies_clean(src, tgt, cols)
+    copies_clean(src, tgt, cols, _checker)
     got = dict(rows_of(tgt, f"SELECT id, notes FROM customers WHERE id >= {QUIET_ROWS[0]}"))
     assert [got[i] for i in QUIET_ROWS] == QUIET
     plan = build_plan(src).plan
     again = make()
     run(plan, src, again, KEY, RunOptions())
-    _execute(again, _planted(cols, QUIET, QUIET_DOCS, range(1, 1 + len(QUIET))))
+    _execute(again, planted_at(cols, QUIET, QUIET_DOCS, range(1, 1 + len(QUIET))))
     assert _checker(src, again, cols, where="id > 0") == {}
     report = verify(plan, src, again, KEY)
     assert report.passed, report.to_json()

@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import accumulate, compress, pairwise
 from operator import and_
 from typing import Any
@@ -286,13 +286,24 @@ _SINGLES: dict[int, tuple[frozenset[PairKey], frozenset[str]]] = {}
 
 
 def _singles(pairs: frozenset[PairKey]) -> frozenset[str]:
-    hit = _SINGLES.get(id(pairs))
+    return _by_identity(_SINGLES, pairs, singles_of)
+
+
+def _by_identity(
+    cache: dict[int, tuple[frozenset[PairKey], frozenset[str]]],
+    pairs: frozenset[PairKey],
+    build: Callable[[frozenset[PairKey]], frozenset[str]],
+) -> frozenset[str]:
+    """``build(pairs)``, kept in ``cache`` by the identity of ``pairs`` (one run asks
+    about the same few sets batch after batch; the set itself is kept, so a new set
+    at an old one's address is built anew)."""
+    hit = cache.get(id(pairs))
     if hit is not None and hit[0] is pairs:
         return hit[1]
-    if len(_SINGLES) >= 8:
-        _SINGLES.clear()
-    got = singles_of(pairs)
-    _SINGLES[id(pairs)] = (pairs, got)
+    if len(cache) >= 8:
+        cache.clear()
+    got = build(pairs)
+    cache[id(pairs)] = (pairs, got)
     return got
 
 
@@ -410,20 +421,13 @@ def _initial_spans(
 
 
 # the initials' surnames of the last pair sets asked about, by identity
-_SURNAMES: dict[int, tuple[frozenset[PairKey] | set[PairKey], frozenset[str]]] = {}
+_SURNAMES: dict[int, tuple[frozenset[PairKey], frozenset[str]]] = {}
 
 
 def _surname_set(pairs: frozenset[PairKey] | set[PairKey]) -> frozenset[str]:
     if not isinstance(pairs, frozenset):
         return _surnames(pairs)
-    hit = _SURNAMES.get(id(pairs))
-    if hit is not None and hit[0] is pairs:
-        return hit[1]
-    if len(_SURNAMES) >= 8:
-        _SURNAMES.clear()
-    got = _surnames(pairs)
-    _SURNAMES[id(pairs)] = (pairs, got)
-    return got
+    return _by_identity(_SURNAMES, pairs, _surnames)
 
 
 def _initial_cells(
