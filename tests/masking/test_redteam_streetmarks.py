@@ -154,3 +154,67 @@ def test_the_checker_reads_these_streets_on_its_own() -> None:
     berliner = needles("street", "Berliner Straße 5")
     assert holds("Berliner Nr.5", berliner) and holds("Nr. 5 Berliner", berliner)
     assert not holds("Berliner Nr. 6", berliner)
+
+
+# ---- more signs: number, nª / n.ª, num., #, Nummer, numéro, n°, numero -------------
+# (Alcalá #42 reads as the core next to its number: "#" is no word; n° reads "n")
+_MORE_SIGNS = [  # (all for the row of Calle de Alcalá 42)
+    ("Lives at Alcalá number 42", "alcalá number 42"),
+    ("vive en Alcalá nª 42, bajo", "alcalá nª 42"),
+    ("vive en Alcalá n.ª 42", "alcalá n.ª 42"),
+    ("vive en Alcalá num. 42", "alcalá num. 42"),
+    ("Alcalá Num 42, portal azul", "alcalá num 42"),
+    ("Lives at Alcalá #42", "alcalá #42"),
+    ("Lives at Alcalá # 42", "alcalá # 42"),
+    ("wohnt in Alcalá Nummer 42", "alcalá nummer 42"),
+    ("wohnt in Alcalá Nummer42", "alcalá nummer42"),
+    ("habite Alcalá numéro 42", "alcalá numéro 42"),
+    ("habite Alcalá n° 42", "alcalá n° 42"),
+    ("abita in Alcalá numero 42", "alcalá numero 42"),
+]
+_MORE_SIGN_FIRST = [
+    ("en el nª 42 de Alcalá", "42 de alcalá"),
+    ("at number 42 de la Alcalá", "42 de la alcalá"),
+    ("wohnt Nummer 42 der Alcalá", "42 der alcalá"),
+    ("au numéro 42 de Alcalá", "42 de alcalá"),
+    ("au n° 42 de Alcalá", "42 de alcalá"),
+]
+MORE: list[tuple[dict[str, str | None], str, str]] = [
+    (ALCALA, note, text) for note, text in _MORE_SIGNS + _MORE_SIGN_FIRST
+]
+
+
+@pytest.mark.parametrize(("note", "text"), [(n, t) for _, n, t in MORE])
+def test_more_signs_are_scrubbed(note: str, text: str) -> None:
+    (got,) = _scrub([note], [(("street_address", "Calle de Alcalá 42"),)])
+    assert text.casefold() not in got.casefold() and "alcal" not in got.casefold(), (note, got)
+
+
+@pytest.mark.parametrize("note", [n for _, n, _ in MORE])
+def test_the_checker_reads_more_signs(note: str) -> None:
+    assert holds(note, needles("street", "Calle de Alcalá 42")), note
+
+
+MORE_NOISE = [
+    "Order #42 for the Alcalá store",
+    "Alcalá #43",
+    "Alcalá number 43, not 42",
+    "number 42 for the Alcalá store",
+    "Alcalá Nummer 420; numéro 142 de Alcalá",
+    "the Alcalá flat, # 42 items",
+]
+
+
+@pytest.mark.parametrize("note", MORE_NOISE)
+def test_more_signs_without_the_rows_core_beside_are_unchanged(note: str) -> None:
+    assert _scrub([note], [(("street_address", "Calle de Alcalá 42"),)]) == [note]
+    assert not holds(note, needles("street", "Calle de Alcalá 42")), note
+
+
+def test_more_signs_are_scrubbed_and_seen(make: Callable[[], str]) -> None:
+    scrubbed_and_seen(make, MORE)  # type: ignore[arg-type]
+
+
+def test_more_signs_are_seen_in_a_scrubbed_column(make: Callable[[], str]) -> None:
+    hits = seen_when_written_after(make, MORE)  # type: ignore[arg-type]
+    assert hits == {"street": len(MORE)}

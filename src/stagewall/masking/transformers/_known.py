@@ -923,8 +923,8 @@ def core_hits(pattern: str, normed: str) -> list[str]:
 
 def _marked_number(core: str, number: str, normed: str, at: int) -> list[str]:
     """The places in ``normed`` of a street's core ``core`` (first at ``at``) and its
-    house number ``number`` with a mark (:data:`NUMBER_MARKS`, or ``n o``: ``n.º``
-    as norm folds it) between, the number apart or glued to the mark: ``alcala no
+    house number ``number`` with a mark (:data:`NUMBER_MARKS`, or ``n o``, ``n a``:
+    ``n.º``, ``n.ª`` as norm folds them) between, the number apart or glued to the mark: ``alcala no
     42``, ``alcala n o 42``, ``alcala no42`` (``Alcalá, nº42``); or the mark and
     the number before the core, small words between: ``no 42 de alcala``, ``nr 42
     alcala``. Only the three next to each other (``order no 42 for the alcala
@@ -957,15 +957,15 @@ def _marked_number(core: str, number: str, normed: str, at: int) -> list[str]:
 
 def _marked(ws: list[str], number: str) -> int:
     """How many of the words ``ws`` (from the first) are a mark and the house number
-    ``number``: ``no 42`` (2), ``n o 42`` (3), ``no42`` (1), ``n o42`` (2); 0 when
-    they are not."""
+    ``number``: ``no 42`` (2), ``n o 42`` and ``n a 42`` (3), ``no42`` (1), ``n o42``
+    (2); 0 when they are not."""
     first = ws[0] if ws else ""
     if first in _MARKS:
         if ws[1:2] == [number]:
             return 2
-        if first == "n" and ws[1:2] == ["o"] and ws[2:3] == [number]:
+        if first == "n" and ws[1:2] in (["o"], ["a"]) and ws[2:3] == [number]:
             return 3
-        if first == "n" and ws[1:2] == ["o" + number]:
+        if first == "n" and ws[1:2] in (["o" + number], ["a" + number]):
             return 2
     if first.endswith(number) and first[: -len(number)] in _MARKS:
         return 1
@@ -1196,8 +1196,10 @@ _NUMBER = re.compile(r"[0-9]+[^\W\d_]?")
 
 
 # the words written between a street and its house number: "Hauptstraße Nr. 5",
-# "Calle Mayor No. 7" ("nº" folds to "no"), "Via Roma n. 12", "núm.", "número"
-NUMBER_MARKS = ("no", "nr", "n", "num", "numero", "nro")
+# "Calle Mayor No. 7" ("nº" folds to "no", "nª" to "na"), "Via Roma n. 12", "núm.",
+# "número" (French "numéro", Italian "numero"), "n°" (folds to "n"), English "number",
+# German "Nummer"; "#" is no word ("Alcalá #42" is the core next to its number)
+NUMBER_MARKS = ("no", "nr", "n", "num", "numero", "nro", "na", "number", "nummer")
 _MARKS = frozenset(NUMBER_MARKS)
 
 
