@@ -118,6 +118,10 @@ def demo_postgres(directory: Path) -> PgDemo | None:
     return PgDemo(database, admin, host, port, server, preexisting)
 
 
+# seconds a step must still have for the code of the step before it to be sent
+_CODE_MARGIN = 10
+
+
 @dataclass
 class Context:
     directory: Path
@@ -161,13 +165,20 @@ class Context:
         return self.run(*args, expect=expect, env=env)
 
     def code(self, who: str) -> str:
-        """``who``'s next one-time code (each TOTP step is accepted once)."""
+        """``who``'s next one-time code (each TOTP step is accepted once). The server
+        accepts the steps beside the current one, so up to three codes a step; the
+        step before is taken only while the current one has :data:`_CODE_MARGIN`
+        seconds left, since sent at a step's end on a slow machine it reaches the
+        server two steps old and is refused (a demo failed so, 403 on confirm)."""
         import pyotp
 
         totp = pyotp.TOTP(self.secrets[who])
         while True:
-            now = totp.timecode(datetime.now(UTC))
-            step = max(self._steps.get(who, now - 2) + 1, now - 1)
+            at = datetime.now(UTC)
+            now = totp.timecode(at)
+            left = totp.interval - at.timestamp() % totp.interval
+            lowest = now - 1 if left > _CODE_MARGIN else now
+            step = max(self._steps.get(who, lowest - 1) + 1, lowest)
             if step <= now + 1:
                 self._steps[who] = step
                 return str(totp.generate_otp(step))
