@@ -27,6 +27,7 @@ from stagewall.masking.engine import RunOptions, run
 from stagewall.masking.planner import build_plan
 from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import KEY
+from tests.masking.survivors import _rows as rows_of
 from tests.masking.survivors import survivors_anywhere
 from tests.masking.test_leak_traps import _customer as _leak_trap_customer
 from tests.masking.test_leak_traps import _execute
@@ -124,6 +125,31 @@ def copies_clean(src: str, tgt: str, cols: list[str], check: Checker, plan: Any 
     assert found == {}, (found, report.to_json())
     assert report.passed, report.to_json()
     return plan
+
+
+def stays_quiet(
+    src: str,
+    tgt: str,
+    again: str,
+    cols: list[str],
+    check: Callable[..., dict[str, int]],
+    quiet: tuple[list[str], list[Any]],
+    rows: Sequence[int],
+    plant_at: Sequence[int],
+) -> None:
+    """The auto plan's copy of ``src`` into ``tgt`` keeps the quiet notes
+    ``quiet[0]`` of ``rows`` as they were and verifies clean; the same notes and
+    documents ``quiet[1]`` planted into a second copy ``again`` (rows ``plant_at``)
+    are no finding of ``check`` (any row) nor of verify."""
+    notes, docs = quiet
+    plan = copies_clean(src, tgt, cols, check)
+    got = dict(rows_of(tgt, f"SELECT id, notes FROM customers WHERE id >= {rows[0]}"))
+    assert [got[i] for i in rows] == notes
+    run(plan, src, again, KEY, RunOptions())
+    _execute(again, planted_at(cols, notes, docs, plant_at))
+    assert check(src, again, cols, where="id > 0") == {}
+    report = verify(plan, src, again, KEY)
+    assert report.passed, report.to_json()
 
 
 def fails_as_counted(

@@ -27,10 +27,14 @@ from typing import Any
 
 import pytest
 
-from stagewall.masking.engine import RunOptions, run
-from stagewall.masking.verify import verify
-from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
-from tests.masking.rarewords import copies_clean, customers, fails_as_counted, planted_at
+from tests.masking.integration.helpers import BACKENDS, url_maker
+from tests.masking.rarewords import (
+    copies_clean,
+    customers,
+    fails_as_counted,
+    planted_at,
+    stays_quiet,
+)
 from tests.masking.survivors import _rows as rows_of
 from tests.masking.test_leak_traps import _customer as _leak_trap_customer
 from tests.masking.test_leak_traps import _execute
@@ -138,15 +142,7 @@ def test_quiet_writings_stay(make: Callable[[], str]) -> None:
     src, tgt = make(), make()
     notes = dict(zip(QUIET_ROWS, QUIET, strict=True))
     cols = _source(src, notes, dict(zip(QUIET_ROWS, QUIET_DOCS, strict=False)))
-    plan = copies_clean(src, tgt, cols, _checker)
-    got = dict(rows_of(tgt, f"SELECT id, notes FROM customers WHERE id >= {QUIET_ROWS[0]}"))
-    assert [got[i] for i in QUIET_ROWS] == QUIET
-    again = make()
-    run(plan, src, again, KEY, RunOptions())
-    _execute(again, planted_at(cols, QUIET, QUIET_DOCS, QUIET_ROWS))
-    assert _checker(src, again, cols, where="id > 0") == {}
-    report = verify(plan, src, again, KEY)
-    assert report.passed, report.to_json()
+    stays_quiet(src, tgt, make(), cols, _checker, (QUIET, QUIET_DOCS), QUIET_ROWS, QUIET_ROWS)
 
 
 def test_which_spans_are_replaced() -> None:
