@@ -71,8 +71,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cache
 from itertools import accumulate, compress, pairwise
-from operator import and_
+from operator import and_, sub
 from typing import Any
 
 from stagewall.masking.plan import Plan
@@ -190,6 +191,7 @@ _BY_INITIAL = re.compile(
 _WORD_BEFORE_REVERSED = re.compile(rf"\s+({_NAME_WORD})(?![^\W_])(?!['\u2019-][^\W_])")
 _BY_INITIAL_REVERSED = re.compile(rf"{_LONE_CAPITAL}(?=(?:\s*,\s*|\s+)({_NAME_WORD})(?![^\W_]))")
 PairKey = tuple[str, str]  # the two folded words, in order of their letters
+Near = tuple[int, int]  # a pair's first word's index among a text's words, and the step
 
 
 def pair_key(a: str, b: str) -> PairKey:
@@ -342,60 +344,91 @@ def _by_identity(
     return got
 
 
-def _candidates(joined: str, pairs: frozenset[PairKey], singles: frozenset[str]) -> set[int]:
-    """Which cells of ``joined`` (folded texts parted by NUL) hold two adjacent words
-    that are a pair of ``pairs``, whatever parts them (checked by :func:`_spans_in`).
-    C-level passes: the batch's words, which are words of a pair, which two such are
-    adjacent; only those are looked up."""
+def _candidates(
+    joined: str, pairs: frozenset[PairKey], singles: frozenset[str]
+) -> dict[int, list[Near]]:
+    """Which cells of ``joined`` (folded texts parted by NUL) hold two words that are
+    a pair of ``pairs``, side by side or with a word or two between (:func:`_near`),
+    whatever parts them (checked by :func:`_written`): cell → its hits, the index
+    among the cell's own words."""
     toks = _TOKEN_OR_NUL.findall(joined)
     if len(toks) < 2:
-        return set()
-    flags = list(map(singles.__contains__, toks))
-    hits: list[int] = []
-    # the two words side by side, or one or two words between (a middle name,
-    # particles: which such words may stand there is checked by _written)
-    for step in range(1, _GAP_WORDS + 2):
-        both = compress(range(len(toks) - step), map(and_, flags, flags[step:]))
-        hits += [i for i in both if pair_key(toks[i], toks[i + step]) in pairs]
+        return {}
+    hits = _near(toks, pairs, singles)
     if not hits:
-        return set()
+        return {}
     cell = list(accumulate(map("\x00".__eq__, toks)))
-    return {cell[i] for i in hits}
-
-
-def _spans_in(
-    folded: str, pairs: frozenset[PairKey], raw: str | None = None
-) -> list[tuple[int, int]]:
-    """The spans of ``folded`` (one text; ``raw`` its text with case, if of the same
-    length) that write a pair of ``pairs`` (:func:`_written`), overlapping ones
-    merged."""
-    return _merged([(a, b) for a, b, _ in _written(folded, pairs, raw)])
-
-
-def _written(
-    folded: str, pairs: frozenset[PairKey], raw: str | None
-) -> list[tuple[int, int, PairKey]]:
-    """Where ``folded`` (one text) writes a pair of ``pairs``: the two words with what
-    parts them (:data:`_BETWEEN`), or with one or two words between, spaces only
-    around them (:func:`_between_key`): ``(start, end, pair)``."""
-    out: list[tuple[int, int, PairKey]] = []
-    toks = list(_TOKEN.finditer(folded))
-    for j, m in enumerate(toks):
-        for gap in range(min(j, _GAP_WORDS + 1)):
-            first = toks[j - gap - 1]
-            if gap == 0:
-                key: PairKey | None = pair_key(first[0], m[0])
-                if key not in pairs or not _BETWEEN.fullmatch(folded, first.end(), m.start()):
-                    continue
-            else:
-                key = _between_key(folded, raw, toks[j - gap - 1 : j + 1], pairs)
-                if key is None:
-                    continue
-            out.append((first.start(), m.end(), key))
+    nuls = list(compress(range(len(toks)), map("\x00".__eq__, toks)))
+    out: dict[int, list[Near]] = {}
+    for i, step in hits:
+        c = cell[i]
+        if cell[i + step] == c:  # (not a word of the next cell)
+            out.setdefault(c, []).append((i - nuls[c - 1] - 1 if c else i, step))
     return out
 
 
-_GAP_WORDS = 2  # at most this many words between a pair's two words
+def _near(toks: list[str], pairs: frozenset[PairKey], singles: frozenset[str]) -> list[Near]:
+    """``(i, step)``: the words ``toks[i]`` and ``toks[i + step]`` are a pair of
+    ``pairs`` side by side (step 1), with one word between that may be a middle name
+    or a particle (no word of :func:`_not_middle`: 2), or such a word and then a
+    particle (3). C-level passes: which words are words of a pair, which two such
+    are side by side, or two or three apart (among the words of a pair alone: few);
+    only those are looked up."""
+    flags = list(map(singles.__contains__, toks))
+    both = compress(range(len(toks) - 1), map(and_, flags, flags[1:]))
+    out = [(i, 1) for i in both if pair_key(toks[i], toks[i + 1]) in pairs]
+    at = list(compress(range(len(toks)), flags))
+    common = _not_middle()
+    for k in (1, 2):  # the next word of a pair, and the one after
+        apart = map(_STEPS.__contains__, map(sub, at[k:], at))
+        for i, j in compress(zip(at, at[k:], strict=False), apart):
+            if (
+                toks[i + 1] not in common
+                and (j - i == 2 or toks[i + 2] in _PARTICLES)
+                and pair_key(toks[i], toks[j]) in pairs
+            ):
+                out.append((i, j - i))
+    return out
+
+
+_STEPS = frozenset({2, 3})
+
+
+def _spans_in(
+    folded: str, pairs: frozenset[PairKey], raw: str | None, near: list[Near] | None
+) -> list[tuple[int, int]]:
+    """The spans of ``folded`` (one text; ``raw`` its text with case, if of the same
+    length; ``near`` its :func:`_candidates` hits, if known) that write a pair of
+    ``pairs`` (:func:`_written`), overlapping ones merged."""
+    return _merged([(a, b) for a, b, _ in _written(folded, pairs, raw, near)])
+
+
+def _written(
+    folded: str, pairs: frozenset[PairKey], raw: str | None, near: list[Near] | None
+) -> list[tuple[int, int, PairKey]]:
+    """Where ``folded`` (one text) writes a pair of ``pairs``: the two words with what
+    parts them (:data:`_BETWEEN`), or with one or two words between, spaces only
+    around them (:func:`_between_key`): ``(start, end, pair)``. ``near``: its words'
+    :func:`_near` hits, if known."""
+    out: list[tuple[int, int, PairKey]] = []
+    toks = list(_TOKEN.finditer(folded))
+    if near is None:
+        near = _near([t[0] for t in toks], pairs, _singles(pairs))
+    for i, step in near:
+        if i + step >= len(toks):  # (a cell folded otherwise than the batch)
+            continue
+        first, last = toks[i], toks[i + step]
+        if step == 1:
+            key: PairKey | None = pair_key(first[0], last[0])
+            if key not in pairs or not _BETWEEN.fullmatch(folded, first.end(), last.start()):
+                key = None
+        else:
+            key = _between_key(folded, raw, toks[i : i + step + 1], pairs)
+        if key is not None:
+            out.append((first.start(), last.end(), key))
+    return out
+
+
 _SPACES = re.compile(r"\s+")
 
 
@@ -425,17 +458,23 @@ def _between_key(
 def _middle_name(tok: re.Match[str], raw: str) -> bool:
     """The token ``tok`` (of a folded text whose case is ``raw``) may be a middle name:
     capitalised, two letters or more, no particle, no common word."""
-    from stagewall.masking._ordinary import common_english
-    from stagewall.masking.transformers._shortwords import COMMON_TWO_LETTER_WORDS
-
     word = tok[0]
     return (
         raw[tok.start()].isupper()
         and len(word) >= 2
         and word not in _PARTICLES
-        and word not in COMMON_TWO_LETTER_WORDS
-        and word not in common_english()
+        and word not in _not_middle()
     )
+
+
+@cache
+def _not_middle() -> frozenset[str]:
+    """The words that stand between a pair's two words as no middle name nor particle:
+    Faker's common English words and the listed two-letter words, particles aside."""
+    from stagewall.masking._ordinary import common_english
+    from stagewall.masking.transformers._shortwords import COMMON_TWO_LETTER_WORDS
+
+    return frozenset((common_english() | COMMON_TWO_LETTER_WORDS) - _PARTICLES)
 
 
 def _keys_in(
@@ -449,10 +488,10 @@ def _keys_in(
     if len(raws) != len(cells):
         raws = []
     got: set[PairKey] = set()
-    for i in _candidates(joined, fixed, singles_of(fixed)):
+    for i, near in _candidates(joined, fixed, singles_of(fixed)).items():
         cell = cells[i]
         case = raws[i] if raws and len(raws[i]) == len(cell) else None
-        got.update(key for _, _, key in _written(cell, fixed, case))
+        got.update(key for _, _, key in _written(cell, fixed, case, near))
     return got
 
 
@@ -572,18 +611,18 @@ def pair_spans(texts: Sequence[str], pairs: frozenset[PairKey]) -> list[list[tup
         return out
     raw = "\x00".join(texts)
     joined = fold_known(raw)
-    hit = _candidates(joined, pairs, _singles(pairs))
+    hit: Mapping[int, list[Near] | None] = _candidates(joined, pairs, _singles(pairs))
     initials = _initial_cells(raw, pairs)
     if not hit and not initials:
         return out
     if raw.count("\x00") != len(texts) - 1:  # a text held a NUL: each on its own
-        hit = set(range(len(texts)))
+        hit = dict.fromkeys(range(len(texts)))
         each = [[(a, b) for a, b, _ in _initial_spans(t, pairs)] for t in texts]
         initials = {i: spans for i, spans in enumerate(each) if spans}
-    for i in sorted(hit | initials.keys()):
+    for i in sorted(hit.keys() | initials.keys()):
         folded = fold_known(texts[i])
         if len(folded) == len(texts[i]):
-            out[i] = _spans_in(folded, pairs, texts[i]) if i in hit else []
+            out[i] = _spans_in(folded, pairs, texts[i], hit[i]) if i in hit else []
         if i in initials:
             out[i] = _merged(out[i] + initials[i])
     return out
@@ -608,8 +647,8 @@ def cells_holding_pairs(values: Sequence[object], pairs: frozenset[PairKey]) -> 
     hit = _candidates(joined, pairs, _singles(pairs))
     held = {
         i
-        for i in hit
-        if _spans_in(cells[i], pairs, raws[i] if len(raws[i]) == len(cells[i]) else None)
+        for i, near in hit.items()
+        if _written(cells[i], pairs, raws[i] if len(raws[i]) == len(cells[i]) else None, near)
     }
     return len(held | _initial_cells(raw, pairs).keys())
 
