@@ -84,9 +84,10 @@ def _checker(src: str, tgt: str, cols: list[str], where: str = WHO) -> dict[str,
 def test_middle_names_particles_and_last_names_are_seen(make: Callable[[], str]) -> None:
     """A clean copy verifies; the notes and documents planted into other rows of the
     target then make verify fail, each cell counted (kind ``name``) as the checker
-    counts it, alike in forked parts, never showing a name. Before: the checker
-    found none of them, and verify found no name in any (it failed only over cells
-    holding a capitalised given name, ``Tomasz``: a source value's hash)."""
+    counts it, alike in forked parts, never showing a name. Before: verify found no
+    name in any (it failed only over a cell holding a capitalised given name,
+    ``Tomasz``: a source value's hash), and the checker of main found only the two
+    ``Berger, T K`` notes and one such document per JSON column."""
     src, tgt = make(), make()
     cols = _source(src, {}, {})
     plan = copies_clean(src, tgt, cols, _checker)
