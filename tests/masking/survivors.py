@@ -1048,15 +1048,17 @@ def full_name_pattern(first: str, last: str) -> tuple[re.Pattern[str], re.Patter
     """A person's name written in a text, as two patterns: the first for the text
     folded (:func:`_spelt`), two words of the name side by side, either order, any
     case, spaces or a comma between, each a whole word: two adjacent words of the
-    whole name (``maria jose``, ``jose carrasco``, ``carrasco perez``) or the first
-    given name with a surname word (``maria carrasco``, ``perez, maria``); the
-    second for the text with its case (:func:`_cased`), the first given name's
+    whole name (``maria jose``, ``jose carrasco``, ``carrasco perez``) or a given
+    name with a surname word (``maria carrasco``, ``perez, maria``, ``jose perez``);
+    the second for the text with its case (:func:`_cased`), the first given name's
     initial, a capital, beside a surname word: ``T. Berger``, ``T.Berger``, ``Berger,
     T.``, ``BERGER T.`` (any case after a period), ``T Berger``, ``Berger T`` (a
-    capitalised surname; a bare ``A`` or ``I`` is a word); particles left out."""
+    capitalised surname; a bare ``A`` or ``I`` is a word); particles left out; and a
+    given name then a surname word with a middle name or the surname's particles
+    between (:func:`_between_patterns`)."""
     given = [w for w in _spelt(first).split() if w not in PARTICLES and len(w) >= 2]
     sur = [w for w in _spelt(last).split() if w not in PARTICLES and len(w) >= 2]
-    two = set(pairwise(given + sur)) | ({(given[0], w) for w in sur} if given else set())
+    two = set(pairwise(given + sur)) | {(g, w) for g in given for w in sur}
     between = r"(?:\s+|\s*,\s*)"
     alts = [f"{re.escape(a)}{between}{re.escape(b)}" for x, y in two for a, b in ((x, y), (y, x))]
     words = re.compile(rf"(?<!\w)(?:{'|'.join(alts)})(?!\w)") if alts else re.compile(r"(?!)")
@@ -1093,7 +1095,44 @@ def full_name_pattern(first: str, last: str) -> tuple[re.Pattern[str], re.Patter
                     rf"{given_word}{spaced}{{1,3}}{parts}{re.escape(b[0].upper())}"
                     rf"(?i:{re.escape(b[1:])}){_ENDS}",
                 ]
+    inits += _between_patterns(given, _spelt(last).split())
     return words, re.compile("|".join(inits))
+
+
+# words that are no middle name between a given name and a surname (the checker's
+# own short list: connectives and prepositions of the supported languages)
+_NO_MIDDLE = {"and", "or", "the", "of", "to", "for", "with", "from", "not", "but", "nor"}
+_NO_MIDDLE |= {"und", "oder", "et", "ou", "y", "o", "e", "ed", "en", "og", "vs", "per"}
+
+
+def _between_patterns(given: list[str], last: list[str]) -> list[str]:
+    """Patterns (for the text with its case) of a given name then a surname word with
+    words between, spaces only: a middle name (a capital, then letters, two letters
+    or more, no particle nor word of :data:`_NO_MIDDLE`: ``Tomasz Karol Berger``,
+    ``TOMASZ KAROL BERGER``), the particles the surname has right before that word
+    (``tomasz van berg``), or a middle name and then those particles."""
+    runs: list[tuple[list[str], str]] = []
+    before: list[str] = []
+    for w in last:
+        if w in PARTICLES:
+            before.append(w)
+            continue
+        if len(w) >= 2:
+            runs.append((before, w))
+        before = []
+    stop = "|".join(sorted(_NO_MIDDLE | PARTICLES))
+    middle = rf"(?!(?i:{stop})\s)[A-Z][A-Za-z]+\s+"
+    out: list[str] = []
+    for g in given:
+        for parts, w in runs:
+            head = rf"{_LONE}(?i:{re.escape(g)})\s+"
+            tail = rf"(?i:{re.escape(w)}){_ENDS}"
+            if parts:
+                run = "".join(rf"(?i:{re.escape(p)})\s+" for p in parts)
+                out.append(rf"{head}(?:{middle})?{run}{tail}")
+            else:
+                out.append(rf"{head}{middle}{tail}")
+    return out
 
 
 def _writes_full_name(

@@ -30,11 +30,11 @@ text or the scrubbed text of a table not about people holds (a film's
 description, an artist kept as reference data) is public, and not searched.
 
 A person's pairs are more than one (:func:`person_keys`): each two adjacent words
-of a name of three words or more and its first given name with each surname word
-(``Maria José`` ``Carrasco Pérez`` written ``José Carrasco``, ``Maria Carrasco`` or
-``Carrasco Pérez, Maria``; a particle is no word of a pair), and the first given
-name's initial beside each surname word: ``T. Berger``, ``T Berger``, ``Berger,
-T.``, ``BERGER T.`` (:func:`_initial_spans`). An initial is a capital standing
+of a name of three words or more and each given name with each surname word
+(``Maria José`` ``Carrasco Pérez`` written ``José Carrasco``, ``Maria Carrasco``,
+``José Pérez`` or ``Carrasco Pérez, Maria``; a particle is no word of a pair),
+and the first given name's initial beside each surname word: ``T. Berger``, ``T
+Berger``, ``Berger, T.``, ``BERGER T.`` (:func:`_initial_spans`). An initial is a capital standing
 alone; a lower-case ``a`` or ``t.``, and a bare ``A`` or ``I``, are words, and a
 bare capital needs a capitalised surname (``Plan B Young`` is still one, if a
 customer is B. Young). Up to two middle initials of any letter and particles may
@@ -46,11 +46,24 @@ Berger`` is no one's if no Berger is an O.); a bare capital among them needs a
 capitalised surname. A word between (``Tomasz and Berger``) or a comma after the
 given name (``Tomasz, K. Berger``: a list, not one name; ``K. Berger`` is still
 found if a Berger is a K.) is no such writing. Still only one person's words:
-customers Max Young and Mark Price make no ``max price``. A person whose first and
-last names are not in one row, an initial of a script other than Latin, four
-initials or more, a middle *name* between (``Tomasz Jan Berger``), a particle
-after a given name (``Tomasz van Berg``) and middle initials with the surname first
-(``Berger, T. K.``, ``Berger, Tomasz K.``) are not found so.
+customers Max Young and Mark Price make no ``max price``.
+
+Words between a pair's two words, spaces only around them (:func:`_between_key`):
+one middle *name* (``Tomasz Karol Berger``, ``TOMASZ KAROL BERGER``: capitalised,
+two letters or more, no particle, no common English word of Faker's list nor a
+listed two-letter word, so ``Tomasz and Berger`` and ``TOMASZ AND BERGER`` stay), the
+particles the source surname has right before that word (``tomasz van berg`` of a
+Tomasz van Berg, ``Luis de la Cruz``: the key word ``van berg``, :func:`_particled`;
+a ``Tomasz de Berger`` of a Tomasz Berger is no pair), or a middle name then those
+particles; at most two words between. The order of the two words is not checked
+(``Berger Karol Tomasz`` is found too). Surname first, the first initial or given
+name after the surname is found with middle initials after it (``Berger, T K``,
+``Berger, T. K.``, ``Berger, Tomasz K.``); the middle initials are left (the span
+ends at the first). A person whose first and last names are not in one row, an
+initial of a script other than Latin, four initials or more, a middle name in
+lower case (``tomasz karol berger``) or a common word (``Tomasz May Berger``), two
+middle names, and a middle name with the surname first (``Berger, Tomasz Karol``:
+the span leaves ``Karol``) are not found so.
 """
 
 from __future__ import annotations
@@ -58,8 +71,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cache
 from itertools import accumulate, compress, pairwise
-from operator import and_
+from operator import and_, sub
 from typing import Any
 
 from stagewall.masking.plan import Plan
@@ -171,10 +185,13 @@ _PARTICLE_RUN = rf"(?:(?i:{'|'.join(sorted(_PARTICLES, key=lambda p: (-len(p), p
 _BY_INITIAL = re.compile(
     rf"{_LONE_CAPITAL}(?:\.\s*|\s+){_MIDDLES}{_PARTICLE_RUN}({_NAME_WORD})(?![^\W_])"
 )
-# (matched in the text reversed, at the initial: spaces, then a whole word)
+# (matched in the text reversed, at the initial: spaces, then a whole word; the
+# surname after it in _BY_INITIAL_REVERSED a lookahead, so in ``Berger, T K`` read
+# backwards, ``K T ,regreB``, the bare middle K beside T does not consume T's match)
 _WORD_BEFORE_REVERSED = re.compile(rf"\s+({_NAME_WORD})(?![^\W_])(?!['\u2019-][^\W_])")
-_BY_INITIAL_REVERSED = re.compile(rf"{_LONE_CAPITAL}(?:\s*,\s*|\s+)({_NAME_WORD})(?![^\W_])")
+_BY_INITIAL_REVERSED = re.compile(rf"{_LONE_CAPITAL}(?=(?:\s*,\s*|\s+)({_NAME_WORD})(?![^\W_]))")
 PairKey = tuple[str, str]  # the two folded words, in order of their letters
+Near = tuple[int, int]  # a pair's first word's index among a text's words, and the step
 
 
 def pair_key(a: str, b: str) -> PairKey:
@@ -227,7 +244,7 @@ class FullNames:
         texts = list(dict.fromkeys(_texts(values)))
         if texts:
             joined = plain_text("\x00".join(texts))
-            self._public.update(_keys_in(fold_known(joined), self.found))
+            self._public.update(_keys_in(fold_known(joined), self.found, joined))
             self._public.update(_initial_keys(joined, self.found))
 
     def result(self) -> frozenset[PairKey]:
@@ -238,20 +255,40 @@ class FullNames:
 def person_keys(first: Sequence[str], last: Sequence[str]) -> set[PairKey]:
     """The pairs of one person whose given names are the folded words ``first`` and
     surnames ``last`` (two letters or more each): every two adjacent words of the
-    whole name, and the first given name with each surname word (``Maria José``
+    whole name, and each given name with each surname word (``Maria José``
     ``Carrasco Pérez``: ``maria josé``, ``josé carrasco``, ``carrasco pérez``,
-    ``maria carrasco``, ``maria pérez``; not ``josé pérez``), a particle no word of
-    a pair (``Luis de la Cruz``: ``luis cruz``); and the first given name's initial
-    (:func:`initial_key`) beside each surname word (``m. carrasco``). A full name
-    of one column is its first word and the rest."""
+    ``maria carrasco``, ``maria pérez``, ``josé pérez``), a particle no word of a
+    pair (``Luis de la Cruz``: ``luis cruz``), and each given name with a surname
+    word and the particles right before it as one key word (``luis de la cruz``:
+    :func:`_particled`); and the first given name's initial (:func:`initial_key`)
+    beside each surname word (``m. carrasco``). A full name of one column is its
+    first word and the rest."""
     from stagewall.masking.transformers._known import _PARTICLES
 
     given = [w for w in first if w not in _PARTICLES]
     sur = [w for w in last if w not in _PARTICLES]
     out = {pair_key(a, b) for a, b in pairwise(given + sur)}
+    out.update(pair_key(g, w) for g in given for w in sur)
+    out.update(pair_key(g, w) for g in given for w in _particled(last))
     if given:
-        out.update(pair_key(given[0], w) for w in sur)
         out.update(pair_key(initial_key(given[0]), w) for w in sur)
+    return out
+
+
+def _particled(last: Sequence[str]) -> list[str]:
+    """Each surname word of ``last`` that particles come right before, with them, as
+    one key word (``van berg`` of ``van Berg``, ``de la cruz``): a word with spaces,
+    which no text's token is, so only :func:`_written` (the particles between a given
+    name and the surname word) meets it."""
+    out: list[str] = []
+    run: list[str] = []
+    for w in last:
+        if w in _PARTICLES:
+            run.append(w)
+        else:
+            if run:
+                out.append(" ".join([*run, w]))
+            run = []
     return out
 
 
@@ -307,54 +344,154 @@ def _by_identity(
     return got
 
 
-def _candidates(joined: str, pairs: frozenset[PairKey], singles: frozenset[str]) -> set[int]:
-    """Which cells of ``joined`` (folded texts parted by NUL) hold two adjacent words
-    that are a pair of ``pairs``, whatever parts them (checked by :func:`_spans_in`).
-    C-level passes: the batch's words, which are words of a pair, which two such are
-    adjacent; only those are looked up."""
+def _candidates(
+    joined: str, pairs: frozenset[PairKey], singles: frozenset[str]
+) -> dict[int, list[Near]]:
+    """Which cells of ``joined`` (folded texts parted by NUL) hold two words that are
+    a pair of ``pairs``, side by side or with a word or two between (:func:`_near`),
+    whatever parts them (checked by :func:`_written`): cell → its hits, the index
+    among the cell's own words."""
     toks = _TOKEN_OR_NUL.findall(joined)
     if len(toks) < 2:
-        return set()
-    flags = list(map(singles.__contains__, toks))
-    both = list(compress(range(len(toks) - 1), map(and_, flags, flags[1:])))
-    if not both:
-        return set()
-    hits = [i for i in both if pair_key(toks[i], toks[i + 1]) in pairs]
+        return {}
+    hits = _near(toks, pairs, singles)
     if not hits:
-        return set()
+        return {}
     cell = list(accumulate(map("\x00".__eq__, toks)))
-    return {cell[i] for i in hits}
-
-
-def _spans_in(folded: str, pairs: frozenset[PairKey]) -> list[tuple[int, int]]:
-    """The spans of ``folded`` (one text) that write a pair of ``pairs``: the two
-    words and what parts them (:data:`_BETWEEN`); overlapping ones merged."""
-    out: list[tuple[int, int]] = []
-    prev: re.Match[str] | None = None
-    for m in _TOKEN.finditer(folded):
-        if (
-            prev is not None
-            and pair_key(prev[0], m[0]) in pairs
-            and _BETWEEN.fullmatch(folded, prev.end(), m.start())
-        ):
-            if out and prev.start() < out[-1][1]:
-                out[-1] = (out[-1][0], m.end())
-            else:
-                out.append((prev.start(), m.end()))
-        prev = m
+    nuls = list(compress(range(len(toks)), map("\x00".__eq__, toks)))
+    out: dict[int, list[Near]] = {}
+    for i, step in hits:
+        c = cell[i]
+        if cell[i + step] == c:  # (not a word of the next cell)
+            out.setdefault(c, []).append((i - nuls[c - 1] - 1 if c else i, step))
     return out
 
 
-def _keys_in(joined: str, pairs: frozenset[PairKey] | set[PairKey]) -> set[PairKey]:
-    """The pairs of ``pairs`` that ``joined`` (folded texts parted by NUL) writes."""
+def _near(toks: list[str], pairs: frozenset[PairKey], singles: frozenset[str]) -> list[Near]:
+    """``(i, step)``: the words ``toks[i]`` and ``toks[i + step]`` are a pair of
+    ``pairs`` side by side (step 1), with one word between that may be a middle name
+    or a particle (no word of :func:`_not_middle`: 2), or such a word and then a
+    particle (3). C-level passes: which words are words of a pair, which two such
+    are side by side, or two or three apart (among the words of a pair alone: few);
+    only those are looked up."""
+    flags = list(map(singles.__contains__, toks))
+    both = compress(range(len(toks) - 1), map(and_, flags, flags[1:]))
+    out = [(i, 1) for i in both if pair_key(toks[i], toks[i + 1]) in pairs]
+    at = list(compress(range(len(toks)), flags))
+    common = _not_middle()
+    for k in (1, 2):  # the next word of a pair, and the one after
+        apart = map(_STEPS.__contains__, map(sub, at[k:], at))
+        for i, j in compress(zip(at, at[k:], strict=False), apart):
+            if (
+                toks[i + 1] not in common
+                and (j - i == 2 or toks[i + 2] in _PARTICLES)
+                and pair_key(toks[i], toks[j]) in pairs
+            ):
+                out.append((i, j - i))
+    return out
+
+
+_STEPS = frozenset({2, 3})
+
+
+def _spans_in(
+    folded: str, pairs: frozenset[PairKey], raw: str | None, near: list[Near] | None
+) -> list[tuple[int, int]]:
+    """The spans of ``folded`` (one text; ``raw`` its text with case, if of the same
+    length; ``near`` its :func:`_candidates` hits, if known) that write a pair of
+    ``pairs`` (:func:`_written`), overlapping ones merged."""
+    return _merged([(a, b) for a, b, _ in _written(folded, pairs, raw, near)])
+
+
+def _written(
+    folded: str, pairs: frozenset[PairKey], raw: str | None, near: list[Near] | None
+) -> list[tuple[int, int, PairKey]]:
+    """Where ``folded`` (one text) writes a pair of ``pairs``: the two words with what
+    parts them (:data:`_BETWEEN`), or with one or two words between, spaces only
+    around them (:func:`_between_key`): ``(start, end, pair)``. ``near``: its words'
+    :func:`_near` hits, if known."""
+    out: list[tuple[int, int, PairKey]] = []
+    toks = list(_TOKEN.finditer(folded))
+    if near is None:
+        near = _near([t[0] for t in toks], pairs, _singles(pairs))
+    for i, step in near:
+        if i + step >= len(toks):  # (a cell folded otherwise than the batch)
+            continue
+        first, last = toks[i], toks[i + step]
+        if step == 1:
+            key: PairKey | None = pair_key(first[0], last[0])
+            if key not in pairs or not _BETWEEN.fullmatch(folded, first.end(), last.start()):
+                key = None
+        else:
+            key = _between_key(folded, raw, toks[i : i + step + 1], pairs)
+        if key is not None:
+            out.append((first.start(), last.end(), key))
+    return out
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _between_key(
+    folded: str, raw: str | None, run: Sequence[re.Match[str]], pairs: frozenset[PairKey]
+) -> PairKey | None:
+    """The pair ``run`` (tokens of ``folded``, spaces only between them) writes with
+    words between its first and last: a middle name (``Tomasz Karol Berger``, ``TOMASZ
+    KAROL BERGER``: capitalised in ``raw``, two letters or more, no common English
+    word nor a listed two-letter word, no particle), then the particles the source
+    surname has before that word (``Tomasz van Berg``: the key ``van berg``,
+    :func:`_particled`, so a ``Tomasz de Berger`` of a Tomasz Berger is no pair), or
+    both (``Tomasz Karol van Berg``). ``None`` if it writes none."""
+    first, last, mids = run[0][0], run[-1][0], [t[0] for t in run[1:-1]]
+    if not all(_SPACES.fullmatch(folded, a.end(), b.start()) for a, b in pairwise(run)):
+        return None
+    lead = 0 if mids[0] in _PARTICLES else 1
+    if lead and (raw is None or not _middle_name(run[1], raw)):
+        return None
+    particles = mids[lead:]
+    if not all(map(_PARTICLES.__contains__, particles)):
+        return None
+    key = pair_key(first, " ".join([*particles, last]) if particles else last)
+    return key if key in pairs else None
+
+
+def _middle_name(tok: re.Match[str], raw: str) -> bool:
+    """The token ``tok`` (of a folded text whose case is ``raw``) may be a middle name:
+    capitalised, two letters or more, no particle, no common word."""
+    word = tok[0]
+    return (
+        raw[tok.start()].isupper()
+        and len(word) >= 2
+        and word not in _PARTICLES
+        and word not in _not_middle()
+    )
+
+
+@cache
+def _not_middle() -> frozenset[str]:
+    """The words that stand between a pair's two words as no middle name nor particle:
+    Faker's common English words and the listed two-letter words, particles aside."""
+    from stagewall.masking._ordinary import common_english
+    from stagewall.masking.transformers._shortwords import COMMON_TWO_LETTER_WORDS
+
+    return frozenset((common_english() | COMMON_TWO_LETTER_WORDS) - _PARTICLES)
+
+
+def _keys_in(
+    joined: str, pairs: frozenset[PairKey] | set[PairKey], raw: str | None = None
+) -> set[PairKey]:
+    """The pairs of ``pairs`` that ``joined`` (folded texts parted by NUL; ``raw`` the
+    same with case) writes."""
     fixed = frozenset(pairs)
     cells = joined.split("\x00")
+    raws = raw.split("\x00") if raw is not None else []
+    if len(raws) != len(cells):
+        raws = []
     got: set[PairKey] = set()
-    for i in _candidates(joined, fixed, singles_of(fixed)):
+    for i, near in _candidates(joined, fixed, singles_of(fixed)).items():
         cell = cells[i]
-        for a, b in _spans_in(cell, fixed):
-            toks = _TOKEN.findall(cell, a, b)
-            got.update(k for x, y in pairwise(toks) if (k := pair_key(x, y)) in fixed)
+        case = raws[i] if raws and len(raws[i]) == len(cell) else None
+        got.update(key for _, _, key in _written(cell, fixed, case, near))
     return got
 
 
@@ -416,7 +553,7 @@ def _initial_spans(
                 continue
             key = pair_key(fold_known(letter) + ".", fold_known(word))
             if key in pairs:
-                out.append((size - m.end(), at + period, key))
+                out.append((size - m.end(1), at + period, key))
     return out
 
 
@@ -474,18 +611,18 @@ def pair_spans(texts: Sequence[str], pairs: frozenset[PairKey]) -> list[list[tup
         return out
     raw = "\x00".join(texts)
     joined = fold_known(raw)
-    hit = _candidates(joined, pairs, _singles(pairs))
+    hit: Mapping[int, list[Near] | None] = _candidates(joined, pairs, _singles(pairs))
     initials = _initial_cells(raw, pairs)
     if not hit and not initials:
         return out
     if raw.count("\x00") != len(texts) - 1:  # a text held a NUL: each on its own
-        hit = set(range(len(texts)))
+        hit = dict.fromkeys(range(len(texts)))
         each = [[(a, b) for a, b, _ in _initial_spans(t, pairs)] for t in texts]
         initials = {i: spans for i, spans in enumerate(each) if spans}
-    for i in sorted(hit | initials.keys()):
+    for i in sorted(hit.keys() | initials.keys()):
         folded = fold_known(texts[i])
         if len(folded) == len(texts[i]):
-            out[i] = _spans_in(folded, pairs) if i in hit else []
+            out[i] = _spans_in(folded, pairs, texts[i], hit[i]) if i in hit else []
         if i in initials:
             out[i] = _merged(out[i] + initials[i])
     return out
@@ -506,9 +643,13 @@ def cells_holding_pairs(values: Sequence[object], pairs: frozenset[PairKey]) -> 
     if raw.count("\x00") != len(texts) - 1:  # a text held a NUL: each on its own
         raw = "\x00".join(plain_text(t).replace("\x00", " ") for t in texts)
     joined = fold_known(raw)
-    cells = joined.split("\x00")
+    cells, raws = joined.split("\x00"), raw.split("\x00")
     hit = _candidates(joined, pairs, _singles(pairs))
-    held = {i for i in hit if _spans_in(cells[i], pairs)}
+    held = {
+        i
+        for i, near in hit.items()
+        if _written(cells[i], pairs, raws[i] if len(raws[i]) == len(cells[i]) else None, near)
+    }
     return len(held | _initial_cells(raw, pairs).keys())
 
 
