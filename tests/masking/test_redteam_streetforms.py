@@ -17,7 +17,7 @@ and MariaDB alike):
 - the house number with a letter or ``bis`` glued on (a building's letter, which
   the core's rule did not read: it took the number as a word): ``Alcalá 42A``,
   ``Alcalá 42bis``, ``Garibaldi 5A``, ``Berliner 5a``, ``22A Oak``, ``en el 42A de
-  Alcalá``.
+  Alcalá``, ``Alcalá nº 42B``.
 
 The noise: only the row's own core and own number (a letter or ``bis``/``ter``
 glued on) with nothing but small words between. ``Order #42 for the Alcalá store``,
@@ -39,15 +39,21 @@ from stagewall.masking.planner import build_plan
 from stagewall.masking.transformers import build_transformer
 from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
-from tests.masking.rarewords import ORDINARY_NOTE, customers
+from tests.masking.rarewords import ORDINARY_NOTE, customers, planted_at
 from tests.masking.survivors import _rows as rows_of
 from tests.masking.survivors import holds, needles, survivors
-from tests.masking.test_leak_traps import _customer as _leak_trap_customer
 from tests.masking.test_leak_traps import (
+    REFS,
+    SENSITIVE,
+    TEXTS,
     _execute,
+    _masked,
+    _notes,
     scrubbed_and_seen,
     seen_when_written_after,
 )
+from tests.masking.test_leak_traps import N as N_TRAPS
+from tests.masking.test_leak_traps import _customer as _leak_trap_customer
 
 
 @pytest.fixture(params=BACKENDS)
@@ -76,6 +82,7 @@ SUFFIXED: list[tuple[dict[str, str | None], str, str]] = [
     (ALCALA, "vive en Alcalá 42bis", "alcalá 42bis"),
     (ALCALA, "vive en Alcalá\n42A", "42a"),
     (ALCALA, "en el 42A de Alcalá", "42a de alcalá"),
+    (ALCALA, "vive en Alcalá nº 42B", "nº 42b"),
     (GARIBALDI, "abita in Garibaldi 5A", "garibaldi 5a"),
     (BERLINER, "wohnt jetzt Berliner 5a", "berliner 5a"),
     (OAK, "moved to 22A Oak in May", "22a oak"),
@@ -153,16 +160,7 @@ def test_the_rows_own_json_document_is_masked_and_seen(make: Callable[[], str]) 
     plan = build_plan(plain).plan
     run(plan, plain, again, KEY, RunOptions())
     assert verify(plan, plain, again, KEY).passed
-    import json
-
-    _execute(
-        again,
-        [
-            (f"UPDATE customers SET {c} = ? WHERE id = ?", [(json.dumps(d), i)])
-            for c in cols
-            for i, d in OWN_DOCS.items()
-        ],
-    )
+    _execute(again, planted_at(cols, [], list(OWN_DOCS.values()), list(OWN_DOCS)))
     report = verify(plan, plain, again, KEY)
     assert not report.passed
     for c in cols:
@@ -195,6 +193,20 @@ def test_the_core_and_number_apart_or_another_number_are_unchanged(note: str) ->
     assert not holds(note, needles("street", "Calle de Alcalá 42")), note
 
 
+def test_the_quiet_notes_are_copied_as_they_were_and_verify_passes(
+    make: Callable[[], str],
+) -> None:
+    """The quiet notes in the source, each in a row on ``Calle de Alcalá 42``: the
+    unedited auto plan copies them as they were, verify passes and the checker finds
+    nothing."""
+    traps = [{**ALCALA, "notes": note} for note in QUIET]
+    src, tgt, plan = _masked(make, traps)
+    report = verify(plan, src, tgt, KEY)
+    assert report.passed, report.to_json()
+    assert _notes(tgt, N_TRAPS) == QUIET
+    assert survivors(src, tgt, "customers", SENSITIVE, TEXTS, REFS, plan=plan) == {}
+
+
 def test_the_surroundings_stay_apart_from_the_street() -> None:
     """The number, small words and core (or the core and the lettered number) are
     replaced as one street; the text around them is kept."""
@@ -208,3 +220,30 @@ def test_the_surroundings_stay_apart_from_the_street() -> None:
 @pytest.mark.parametrize(("values", "note"), [(v, n) for v, n, _ in FORMS])
 def test_the_checker_reads_these_streets_on_its_own(values: dict[str, str], note: str) -> None:
     assert holds(note, needles("street", values["street"])), note
+
+
+# ---- the round's other writings: already found (guards, not failing before) ----------
+ALREADY = [
+    ("Calle de Alcalá 42", "vive en C/ Alcalá 42", "alcal"),
+    ("Calle de Alcalá 42", "vive en Avda. de Alcalá 42", "alcal"),
+    ("Calle de Alcalá 42", "42, Calle de Alcalá", "alcal"),
+    ("Calle de Alcalá 42", "en el nº 42, Alcalá", "alcal"),
+    ("Calle de Alcalá 42", "Alcalá 42, 3º B", "alcal"),
+    ("Calle de Alcalá 42", "Alcalá 42-3B", "alcal"),
+    ("Calle de Alcalá 42", "Calle de Alcalá,\n42", "alcal"),
+    ("Calle de Alcalá 42", "C/ ALCALÁ 42", "alcal"),
+    ("Hauptstraße 5", "wohnt Hauptstr. 5", "haupt"),
+    ("Hauptstraße 5", "wohnt HAUPTSTRASSE 5", "haupt"),
+    ("Main Street 12", "Main St 12", "main"),
+    ("Main Street 12", "12 Main St.", "main"),
+    ("12 Main Street", "12\nMain Street", "main"),
+]
+
+
+@pytest.mark.parametrize(("street", "note", "core"), ALREADY)
+def test_the_other_writings_are_scrubbed_and_read_by_the_checker(
+    street: str, note: str, core: str
+) -> None:
+    (got,) = _scrub([note], street)
+    assert core not in got.casefold(), (note, got)
+    assert holds(note, needles("street", street)), note
