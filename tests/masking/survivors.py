@@ -140,7 +140,7 @@ def _number_elsewhere(words: list[str]) -> list[tuple[str, str]]:
     number = next((w for w in (words[-1], words[0]) if w.isdigit()), None)
     if number is not None:
         street = " ".join(w for w in words if w != number)
-        for mark in ("nr", "no", "n", "num", "numero", "nro", "na", "number", "nummer"):
+        for mark in ("nr", "no", "n", "num", "numero", "nro", "na", "number", "nummer", *_SIGNS):
             out.append((f" {street} {mark} {number} ", "words"))
     return out
 
@@ -267,7 +267,9 @@ def _street_name_needles(words: list[str]) -> list[tuple[str, str]]:
 # "n.º" is "n o", "n°" and "n." are "n", "núm." is "num", "Nr." is "nr", "nª" is
 # "na", "n.ª" is "n a", "numéro" is "numero"; English "number", German "Nummer"; "#"
 # is no word (alcala 5: the name next to its number)
-_SIGN = r"(?:n o|n a|number|nummer|numero|num|nro|nr|no|na|n)"
+# German "Hausnummer", "Hausnr.", Dutch "huisnummer", Italian "civico", "civ."
+_SIGNS = ("hausnummer", "hausnr", "huisnummer", "civico", "civ")
+_SIGN = rf"(?:{'|'.join(_SIGNS)}|n o|n a|number|nummer|numero|num|nro|nr|no|na|n)"
 
 
 # what people glue onto a house number: a building's letter or bis, ter (42A, 42bis)

@@ -4,7 +4,7 @@ Alcalá 42``, ``Hauptstr. 5``, ``Hauptstrasse 5``, ``12 Main St.``, ``42, Calle 
 Alcalá``, ``Alcalá 42, 3º B``, ``Alcalá 42-3B``, ``nº 42, Alcalá``, a line break
 between, upper case: all scrubbed, seen by verify and the checker on main).
 
-Two shapes were copied unchanged while verify passed and the independent checker
+Three shapes were copied unchanged while verify passed and the independent checker
 (survivors.py) saw nothing (each test failed before its fix, on SQLite, PostgreSQL
 and MariaDB alike):
 
@@ -18,6 +18,9 @@ and MariaDB alike):
   the core's rule did not read: it took the number as a word): ``Alcalá 42A``,
   ``Alcalá 42bis``, ``Garibaldi 5A``, ``Berliner 5a``, ``22A Oak``, ``en el 42A de
   Alcalá``, ``Alcalá nº 42B``.
+- a number sign the rule did not list (it read ``nº``, ``Nr.``, ``number``,
+  ``Nummer``…): ``Hauptstraße Hausnummer 5``, ``Hauptstr. Hausnr. 5``, ``Garibaldi
+  civico 5``, ``via Garibaldi, civ. 5``, ``Kerkstraat huisnummer 5``.
 
 The noise: only the row's own core and own number (a letter or ``bis``/``ter``
 glued on) with nothing but small words between. ``Order #42 for the Alcalá store``,
@@ -87,7 +90,16 @@ SUFFIXED: list[tuple[dict[str, str | None], str, str]] = [
     (BERLINER, "wohnt jetzt Berliner 5a", "berliner 5a"),
     (OAK, "moved to 22A Oak in May", "22a oak"),
 ]
-FORMS = NUMBER_FIRST + SUFFIXED
+# a number sign the rule did not list: German Hausnummer, Hausnr., Dutch huisnummer,
+# Italian civico, civ.
+SIGNS: list[tuple[dict[str, str | None], str, str]] = [
+    ({"street": "Hauptstraße 5"}, "wohnt Hauptstraße Hausnummer 5", "hausnummer 5"),
+    ({"street": "Hauptstraße 5"}, "wohnt Hauptstr. Hausnr. 5", "hausnr. 5"),
+    (GARIBALDI, "abita in Garibaldi civico 5", "garibaldi civico 5"),
+    (GARIBALDI, "abita in via Garibaldi, civ. 5", "civ. 5"),
+    ({"street": "Kerkstraat 5"}, "woont Kerkstraat huisnummer 5", "huisnummer 5"),
+]
+FORMS = NUMBER_FIRST + SUFFIXED + SIGNS
 
 
 def test_the_number_first_with_small_words_between_is_scrubbed_and_seen(
@@ -98,6 +110,12 @@ def test_the_number_first_with_small_words_between_is_scrubbed_and_seen(
 
 def test_the_number_with_a_letter_glued_is_scrubbed_and_seen(make: Callable[[], str]) -> None:
     scrubbed_and_seen(make, SUFFIXED)  # type: ignore[arg-type]
+
+
+def test_a_street_with_another_number_sign_is_scrubbed_and_seen(
+    make: Callable[[], str],
+) -> None:
+    scrubbed_and_seen(make, SIGNS)  # type: ignore[arg-type]
 
 
 def test_these_streets_are_seen_in_a_scrubbed_column(make: Callable[[], str]) -> None:
@@ -184,6 +202,7 @@ QUIET = [
     "# 420 de Alcalá; # 142 de Alcalá",
     "Alcalá 420b",
     "42 days in the Alcalá office",
+    "Alcalá civico 43; Hausnummer 42 in der Schillerstraße",
 ]
 
 

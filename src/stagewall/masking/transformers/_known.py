@@ -1230,8 +1230,10 @@ _NUMBER = re.compile(r"[0-9]+[^\W\d_]?")
 # the words written between a street and its house number: "Hauptstraße Nr. 5",
 # "Calle Mayor No. 7" ("nº" folds to "no", "nª" to "na"), "Via Roma n. 12", "núm.",
 # "número" (French "numéro", Italian "numero"), "n°" (folds to "n"), English "number",
-# German "Nummer"; "#" is no word ("Alcalá #42" is the core next to its number)
-NUMBER_MARKS = ("no", "nr", "n", "num", "numero", "nro", "na", "number", "nummer")
+# German "Nummer", "Hausnummer", "Hausnr.", Dutch "huisnummer", Italian "civico",
+# "civ."; "#" is no word ("Alcalá #42" is the core next to its number)
+NUMBER_MARKS: tuple[str, ...] = ("no", "nr", "n", "num", "numero", "nro", "na", "number")
+NUMBER_MARKS += ("nummer", "hausnummer", "hausnr", "huisnummer", "civico", "civ")
 _MARKS = frozenset(NUMBER_MARKS)
 
 
