@@ -140,7 +140,7 @@ def _number_elsewhere(words: list[str]) -> list[tuple[str, str]]:
     number = next((w for w in (words[-1], words[0]) if w.isdigit()), None)
     if number is not None:
         street = " ".join(w for w in words if w != number)
-        for mark in ("nr", "no", "n", "num", "numero", "nro", "na", "number", "nummer"):
+        for mark in ("nr", "no", "n", "num", "numero", "nro", "na", "number", "nummer", *_SIGNS):
             out.append((f" {street} {mark} {number} ", "words"))
     return out
 
@@ -267,18 +267,31 @@ def _street_name_needles(words: list[str]) -> list[tuple[str, str]]:
 # "n.º" is "n o", "n°" and "n." are "n", "núm." is "num", "Nr." is "nr", "nª" is
 # "na", "n.ª" is "n a", "numéro" is "numero"; English "number", German "Nummer"; "#"
 # is no word (alcala 5: the name next to its number)
-_SIGN = r"(?:n o|n a|number|nummer|numero|num|nro|nr|no|na|n)"
+# German "Hausnummer", "Hausnr.", Dutch "huisnummer", Italian "civico", "civ."
+_SIGNS = ("hausnummer", "hausnr", "huisnummer", "civico", "civ")
+_SIGN = rf"(?:{'|'.join(_SIGNS)}|n o|n a|number|nummer|numero|num|nro|nr|no|na|n)"
+
+
+# what people glue onto a house number: a building's letter or bis, ter (42A, 42bis)
+_GLUED_TO_NUMBER = r"(?:[a-z]|bis|ter)?"
 
 
 def _marked(text: str, needle: str) -> bool:
     """``text`` (plain) holds a street's name and its house number (``needle``:
     ``"name|number"``) with a number sign between, the number apart or glued to the
-    sign (``alcala no 5``, ``alcala no5``), or the sign and number first and the name
-    after, small words between (``no 5 de alcala``, ``nr 5 berliner``)."""
+    sign (``alcala no 5``, ``alcala no5``), or the number first (after a sign or
+    not) and the name after, small words or English ``of`` between (``no 5 de
+    alcala``, ``nr 5 berliner``, ``5 de alcala``, ``number 5 of alcala``); the
+    number may have a letter or ``bis``/``ter`` glued on (``alcala 5a``, ``5b de
+    alcala``)."""
     name, number = (re.escape(p) for p in needle.split("|"))
-    small = "|".join(map(re.escape, _SMALL))
+    number += _GLUED_TO_NUMBER
+    small = "|".join(map(re.escape, _SMALL | {"of"}))
     return (
-        re.search(rf" {name} {_SIGN} ?{number} | {_SIGN} ?{number}(?: (?:{small}))* {name} ", text)
+        re.search(
+            rf" {name} (?:{_SIGN} ?)?{number} | (?:{_SIGN} ?)?{number}(?: (?:{small}))* {name} ",
+            text,
+        )
         is not None
     )
 

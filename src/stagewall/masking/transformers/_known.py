@@ -927,8 +927,12 @@ def _marked_number(core: str, number: str, normed: str, at: int) -> list[str]:
     ``n.º``, ``n.ª`` as norm folds them) between, the number apart or glued to the mark: ``alcala no
     42``, ``alcala n o 42``, ``alcala no42`` (``Alcalá, nº42``); or the mark and
     the number before the core, small words between: ``no 42 de alcala``, ``nr 42
-    alcala``. Only the three next to each other (``order no 42 for the alcala
-    store`` is not the street)."""
+    alcala``, ``number 42 of alcala``. Without a mark, the number first and small
+    words between (``42 de alcala``: ``# 42 de Alcalá``, ``el 42 de Alcalá``, ``42 of
+    alcala``). The number may have a letter or ``bis``/``ter`` glued on
+    (:func:`_own_number`: ``alcala 42a``, ``42a de alcala``, ``alcala no 42b``). Only
+    these next to each other (``order no 42 for the alcala store``, ``page 42 of the
+    alcala file`` are not the street)."""
     out: list[str] = []
     needle = f" {core} "
     while at >= 0:
@@ -941,29 +945,57 @@ def _marked_number(core: str, number: str, normed: str, at: int) -> list[str]:
             marked = _marked(after, number)
             if marked:
                 out.append(f" {' '.join([core, *after[:marked]])} ")
+        elif nxt.startswith(number) and _own_number(nxt, number):  # (alcala 42a)
+            out.append(f" {core} {nxt} ")
         prev = normed[normed.rfind(" ", 0, at) + 1 : at]
-        if prev.endswith(number) or prev in _STREET_PARTICLES:
+        if prev.endswith(number) or prev in _NUMBER_SMALL or _own_number(prev, number):
             before = normed[:at].rsplit(" ", 6)[1:]
             small: list[str] = []
-            while before and before[-1] in _STREET_PARTICLES:
+            while before and before[-1] in _NUMBER_SMALL:
                 small.insert(0, before.pop())
             for k in (3, 2, 1):  # (the longest: "n o 42" before "o 42")
                 if len(before) >= k and _marked(before[-k:], number) == k:
                     out.append(f" {' '.join([*before[-k:], *small, core])} ")
                     break
+            else:  # (no mark: the number itself, 42 de alcala, 42a alcala)
+                if before and _own_number(before[-1], number) and (small or before[-1] != number):
+                    out.append(f" {' '.join([before[-1], *small, core])} ")
         at = normed.find(needle, end - 1)
     return out
+
+
+# the small words between a house number written first and a street's core: those
+# after a street word (de, di, da, der: "el 42 de Alcalá", "al 5 di Garibaldi") and
+# English "of" ("number 42 of Alcalá")
+_NUMBER_SMALL = _STREET_PARTICLES | {"of"}
+# what people glue onto a house number: a building's letter (42A) or bis, ter
+_NUMBER_ENDS = frozenset({"bis", "ter"})
+
+
+def _own_number(w: str, number: str) -> bool:
+    """Whether the word ``w`` is the house number ``number``, or it with one letter
+    or ``bis``/``ter`` glued on (``42a``, ``42bis`` for ``42``; not ``420``, ``42nd``)."""
+    if not w.startswith(number):
+        return False
+    end = w[len(number) :]
+    return not end or (len(end) == 1 and end.isalpha()) or end in _NUMBER_ENDS
 
 
 def _marked(ws: list[str], number: str) -> int:
     """How many of the words ``ws`` (from the first) are a mark and the house number
     ``number``: ``no 42`` (2), ``n o 42`` and ``n a 42`` (3), ``no42`` (1), ``n o42``
-    (2); 0 when they are not."""
+    (2), the number apart with a letter glued on too (``no 42a``: :func:`_own_number`);
+    0 when they are not."""
     first = ws[0] if ws else ""
     if first in _MARKS:
-        if ws[1:2] == [number]:
+        if len(ws) > 1 and _own_number(ws[1], number):
             return 2
-        if first == "n" and ws[1:2] in (["o"], ["a"]) and ws[2:3] == [number]:
+        if (
+            first == "n"
+            and ws[1:2] in (["o"], ["a"])
+            and len(ws) > 2
+            and _own_number(ws[2], number)
+        ):
             return 3
         if first == "n" and ws[1:2] in (["o" + number], ["a" + number]):
             return 2
@@ -1198,8 +1230,10 @@ _NUMBER = re.compile(r"[0-9]+[^\W\d_]?")
 # the words written between a street and its house number: "Hauptstraße Nr. 5",
 # "Calle Mayor No. 7" ("nº" folds to "no", "nª" to "na"), "Via Roma n. 12", "núm.",
 # "número" (French "numéro", Italian "numero"), "n°" (folds to "n"), English "number",
-# German "Nummer"; "#" is no word ("Alcalá #42" is the core next to its number)
-NUMBER_MARKS = ("no", "nr", "n", "num", "numero", "nro", "na", "number", "nummer")
+# German "Nummer", "Hausnummer", "Hausnr.", Dutch "huisnummer", Italian "civico",
+# "civ."; "#" is no word ("Alcalá #42" is the core next to its number)
+NUMBER_MARKS: tuple[str, ...] = ("no", "nr", "n", "num", "numero", "nro", "na", "number")
+NUMBER_MARKS += ("nummer", "hausnummer", "hausnr", "huisnummer", "civico", "civ")
 _MARKS = frozenset(NUMBER_MARKS)
 
 
