@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,11 +35,22 @@ def keyed_hash(key: bytes, label: str, texts: Sequence[str]) -> U64:
     lengths = flat.lengths
     order = np.argsort(lengths, kind="stable")
     cuts = np.flatnonzero(np.diff(lengths[order])) + 1
-    for members in np.split(order, cuts):
-        n = int(lengths[members[0]])
-        rows = flat.buf[flat.starts[members].reshape(-1, 1) + np.arange(n)]
+    groups = [
+        (flat.starts[members].reshape(-1, 1) + np.arange(int(lengths[members[0]])), members)
+        for members in np.split(order, cuts)
+    ]
+    return keyed_hash_groups(key, label, flat.buf, groups, m)
+
+
+def keyed_hash_groups(key: bytes, label: str, buf: U8, groups: list[Any], m: int) -> U64:
+    """:func:`keyed_hash` of ``m`` texts given as their UTF-8 bytes: ``buf[at]`` is the
+    ``(k, n)`` byte matrix of the texts ``members`` for each ``(at, members)`` of
+    ``groups`` (one byte length ``n`` each, as :func:`~._flat._length_groups` gives)."""
+    out = np.zeros(m, dtype=np.uint64)
+    for at, members in groups:
+        n = at.shape[1]
         prf = keyed_prf(key, f"hash/{n}/{label}", f"hash/x/{label}")
-        out[members] = np.ascontiguousarray(prf.tag(rows)[:, :8]).view("<u8").reshape(-1)
+        out[members] = np.ascontiguousarray(prf.tag(buf[at])[:, :8]).view("<u8").reshape(-1)
     return out
 
 
@@ -120,6 +132,7 @@ __all__ = [
     "base32_rows",
     "base32_width",
     "keyed_hash",
+    "keyed_hash_groups",
     "length_groups",
     "pick",
     "rows_to_bytes",

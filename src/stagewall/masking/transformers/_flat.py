@@ -121,10 +121,11 @@ def rows_to_texts(rows: U8) -> list[str]:
 _COPY_NULL = b"\\N"  # NULL in PostgreSQL COPY text
 
 
-def _printable_batch(fields: list[bytes]) -> tuple[list[bytes], list[bool] | None] | None:
-    """``(values to transform, kept)`` of a batch of COPY text fields whose values are
-    printable ASCII with no escape; ``kept`` marks NULL (``\\N``), empty and blank (all
-    spaces) fields, which ``transform`` leaves as they are (None: none is). None for
+def _printable_batch(fields: list[bytes]) -> tuple[list[bytes], list[bool] | None, bytes] | None:
+    """``(values to transform, kept, those values joined by newlines)`` of a batch of
+    COPY text fields whose values are printable ASCII with no escape; ``kept`` marks
+    NULL (``\\N``), empty and blank (all spaces) fields, which ``transform`` leaves as
+    they are (None: none is). None for
     any other batch: a backslash escape, a control or non-ASCII byte (a value's bytes
     are then not its characters, or ``str.isspace`` may hold where ``bytes.isspace``
     does not), or nothing to transform."""
@@ -136,17 +137,17 @@ def _printable_batch(fields: list[bytes]) -> tuple[list[bytes], list[bool] | Non
     if len(buf) and (int(buf.max()) > 126 or np.count_nonzero(buf < 32) != len(fields) - 1):
         return None
     if not (nulls or b"" in fields or any(map(bytes.isspace, fields))):
-        return fields, None
+        return fields, None, raw
     kept = [f == _COPY_NULL or not f.strip(b" ") for f in fields]
     todo = [f for f, k in zip(fields, kept, strict=True) if not k]
-    return (todo, kept) if todo else None
+    return (todo, kept, b"\n".join(todo)) if todo else None
 
 
-def _length_groups(todo: list[bytes]) -> tuple[U8, list[Any]]:
-    """The values joined by newlines as a byte array, and per byte length the
-    positions of its values' bytes (an ``(m, n)`` index; row ``i`` is value ``members[i]``)
-    with ``members``."""
-    buf = np.frombuffer(b"\n".join(todo), dtype=np.uint8)
+def _length_groups(todo: list[bytes], joined: bytes) -> tuple[U8, list[Any]]:
+    """The values (``joined``: joined by newlines) as a byte array, and per byte length
+    the positions of its values' bytes (an ``(m, n)`` index; row ``i`` is value
+    ``members[i]``) with ``members``."""
+    buf = np.frombuffer(joined, dtype=np.uint8)
     lengths = np.fromiter(map(len, todo), dtype=np.int64, count=len(todo))
     starts = np.cumsum(lengths + 1) - lengths - 1  # each value is followed by a separator
     order = np.argsort(lengths, kind="stable")
@@ -188,8 +189,8 @@ def rewrite_copy_fields(
     batch = _printable_batch(fields)
     if batch is None:
         return None
-    todo, kept = batch
-    buf, groups = _length_groups(todo)
+    todo, kept, joined = batch
+    buf, groups = _length_groups(todo, joined)
     out = buf.copy()
     for at, _ in groups:
         new = rewrite(buf[at])
@@ -209,8 +210,8 @@ def remap_copy_fields(
     batch = _printable_batch(fields)
     if batch is None:
         return None
-    todo, kept = batch
-    buf, groups = _length_groups(todo)
+    todo, kept, joined = batch
+    buf, groups = _length_groups(todo, joined)
     out = np.empty(len(todo), dtype=object)
     for at, members in groups:
         out[members] = remap(buf[at])

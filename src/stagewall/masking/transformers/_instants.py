@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,7 @@ class Parsed:
     kind: I64
     days: I64
     micros: I64
+    width: int = 0  # the texts' one length, when :func:`_parse_uniform` read them (else 0)
 
 
 def days_from_civil(y: I64, m: I64, d: I64) -> I64:
@@ -128,6 +130,9 @@ def parse_joined(raw: bytes, m: int) -> Parsed | None:
     buf = np.frombuffer(raw, dtype=np.uint8)
     if buf.size and buf.max() >= 128:
         return None  # not ASCII
+    uniform = _parse_uniform(buf, m)
+    if uniform is not None:
+        return uniform
     # ASCII, and the only newlines are the m - 1 separators: they delimit the texts
     bounds = np.empty(m + 1, dtype=np.int64)
     bounds[0], bounds[-1] = -1, len(buf)
@@ -197,6 +202,93 @@ def parse_joined(raw: bytes, m: int) -> Parsed | None:
     return Parsed(buf, starts, kind, days, micros)
 
 
+def _digit_table(width: int) -> U8:
+    """``(10**width, width)``: the zero-padded decimal digits of every number, as ASCII."""
+    n = 10**width
+    return np.frombuffer("".join(f"{i:0{width}d}" for i in range(n)).encode(), np.uint8).reshape(
+        n, width
+    )
+
+
+# one machine word per number (gathered as 1-D arrays, then seen as bytes again)
+_YEARS, _TWO = _digit_table(4).view(np.uint32).ravel(), _digit_table(2).view(np.uint16).ravel()
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+@cache
+def _layout(width: int, tz: bool) -> tuple[I64, U8, I64, Any, int] | None:
+    """For canonical texts of ``width`` characters (``tz``: ending in ``+00``): the
+    separators' positions and bytes, the digits' positions, the weights that turn
+    those digits into year, month, day, hour, minute, second and microseconds, and
+    the kind (None: no canonical text has this width)."""
+    body = width - 3 if tz else width
+    if body == 10 and not tz:
+        frac = -1  # a date
+    elif body == 19 or 21 <= body <= 26:
+        frac = max(body - 20, 0)
+    else:
+        return None
+    fixed = {4: 45, 7: 45}
+    digits = [0, 1, 2, 3, 5, 6, 8, 9]
+    if frac >= 0:
+        fixed |= {10: 32, 13: 58, 16: 58}
+        digits += [11, 12, 14, 15, 17, 18]
+    if frac > 0:
+        fixed[19] = 46  # "."
+        digits += list(range(20, 20 + frac))
+    if tz:
+        fixed |= {body: 43, body + 1: 48, body + 2: 48}  # "+00"
+    weights = np.zeros((len(digits), 7), dtype=np.float64)
+    for col, (first, count) in enumerate([(0, 4), (4, 2), (6, 2), (8, 2), (10, 2), (12, 2)]):
+        if first < len(digits) and first + count <= 14:
+            weights[first : first + count, col] = [10.0 ** (count - 1 - k) for k in range(count)]
+    for k in range(max(frac, 0)):
+        weights[14 + k, 6] = 10.0 ** (5 - k)
+    pos = np.array(sorted(fixed), dtype=np.int64)
+    kind = AWARE if tz else NAIVE if frac >= 0 else DATE
+    expect = np.array([fixed[p] for p in pos.tolist()], np.uint8)
+    return pos, expect, np.array(digits), weights, kind
+
+
+def _parse_uniform(buf: U8, m: int) -> Parsed | None:
+    """:func:`parse_joined` of ASCII texts (``m`` of them, newline-separated) that all
+    have one length and one canonical layout (a column as PostgreSQL writes it), read
+    as the rows of a matrix; None for any other batch (the general reading decides:
+    a text not canonical, or texts of several lengths or layouts)."""
+    width = (len(buf) + 1) // m - 1
+    if m * (width + 1) != len(buf) + 1 or not 10 <= width <= 29:
+        return None
+    padded = np.empty(m * (width + 1), dtype=np.uint8)
+    padded[:-1] = buf
+    padded[-1] = 10
+    rows = padded.reshape(m, width + 1)
+    if (rows[:, width] != 10).any():  # texts of several lengths
+        return None
+    layout = _layout(width, width >= 22 and int(rows[0, width - 3]) == 43)
+    if layout is None:
+        return None
+    pos, fixed, at, weights, kind = layout
+    if (rows[:, pos] != fixed).any():
+        return None
+    digits = rows[:, at] - np.uint8(48)  # a byte below "0" wraps above 9
+    if (digits > 9).any() or (len(at) > 14 and (digits[:, -1] == 0).any()):
+        return None  # a non-digit, or a fraction ending in 0 ("10:00:00.50")
+    y, mo, d, hh, mi, ss, frac = (digits @ weights).astype(np.int64).T
+    if ((y < 1) | (mo < 1) | (mo > 12) | (d < 1) | (hh > 23) | (mi > 59) | (ss > 59)).any():
+        return None
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    if (d > _MONTH_DAYS[mo] + (leap & (mo == 2))).any():  # 2023-02-29 and the like
+        return None
+    return Parsed(
+        buf,
+        np.arange(m, dtype=np.int64) * (width + 1),
+        np.full(m, kind, dtype=np.int64),
+        days_from_civil(y, mo, d),
+        ((hh * 60 + mi) * 60 + ss) * 1_000_000 + frac,
+        width,
+    )
+
+
 def _rows_of_one_length(buf: U8, lengths: I64, m: int) -> U8 | None:
     """The joined texts as an ``(m, length + 1)`` matrix (each row a text and its
     newline; the last row's newline position is a copy), when all have one length."""
@@ -221,6 +313,16 @@ def shift_joined(parsed: Parsed, offsets: I64) -> bytes | None:
     if days.min() < FIRST_DAY or days.max() > LAST_DAY:
         return None
     y, mo, d = civil_from_days(days)
+    if parsed.width:  # texts of one length: the rows of a matrix, the date in columns 0-9
+        m, width = len(days), parsed.width
+        rows = np.empty(m * (width + 1), dtype=np.uint8)
+        rows[:-1] = parsed.buf
+        rows[-1] = 10
+        matrix = rows.reshape(m, width + 1)
+        matrix[:, 0:4] = np.take(_YEARS, y).view(np.uint8).reshape(m, 4)
+        matrix[:, 5:7] = np.take(_TWO, mo).view(np.uint8).reshape(m, 2)
+        matrix[:, 8:10] = np.take(_TWO, d).view(np.uint8).reshape(m, 2)
+        return rows[:-1].tobytes()
     new = np.stack(
         [y // 1000, y // 100 % 10, y // 10 % 10, y % 10, mo // 10, mo % 10, d // 10, d % 10],
         axis=1,

@@ -24,10 +24,17 @@ from stagewall.masking.transformers._base import (
 )
 from stagewall.masking.transformers._batch import (
     keyed_hash,
+    keyed_hash_groups,
     pick,
     stream,
 )
-from stagewall.masking.transformers._flat import by_length, rows_to_texts
+from stagewall.masking.transformers._flat import (
+    _fields_out,
+    _length_groups,
+    _printable_batch,
+    by_length,
+    rows_to_texts,
+)
 from stagewall.masking.transformers._scripts import digit_scripts
 
 _ASCII = re.compile(r"[^a-z]")
@@ -152,7 +159,12 @@ def _candidates(values: list[str], parts: list[tuple[Any, Any, bool]]) -> list[i
     folded = _fold_batch(values)
     if folded is None:
         return None
-    n = len(values)
+    return _folded_candidates(folded, parts)
+
+
+def _folded_candidates(folded: list[str], parts: list[tuple[Any, Any, bool]]) -> list[int]:
+    """:func:`_candidates` of the inputs' case folds (none holds NUL)."""
+    n = len(folded)
     hit = np.zeros(n, dtype=bool)
     contains = operator.contains
     for dictionary, idx, words_only in parts:
@@ -175,6 +187,12 @@ def _candidates(values: list[str], parts: list[tuple[Any, Any, bool]]) -> list[i
             texts = [folded[r] for r in rows.tolist()]
             hit[rows] |= np.fromiter(map(contains, texts, probes), dtype=bool, count=len(rows))
     return np.flatnonzero(hit).tolist()
+
+
+def _plain_rows(text: str, m: int) -> bool:
+    """Whether ``text`` is ``m`` rows joined by newlines that COPY text writes as they
+    are (no backslash, tab or carriage return: its encoder escapes those)."""
+    return text.count("\n") == m - 1 and not ("\\" in text or "\t" in text or "\r" in text)
 
 
 _WORD_OR_ROW = re.compile(r"[a-z]{3,}|\x00")
@@ -260,6 +278,12 @@ class _Dictionary(Transformer):
             redo = _revealing(items, out)
         else:
             redo = [i for i in maybe if _reveals_input(out[i], items[i])]
+        self._redraw(items, out, redo)
+        return out
+
+    def _redraw(self, items: list[Any], out: list[object], redo: list[int]) -> None:
+        """Draw ``out[i]`` again (in place) for the positions ``redo`` whose first draw
+        reveals its input, under derived labels, until none does."""
         for round_ in range(1, _MAX_AVOID_ROUNDS + 1):
             if not redo:
                 break
@@ -272,7 +296,6 @@ class _Dictionary(Transformer):
                 if _reveals_input(o, items[i]):
                     still.append(i)
             redo = still
-        return out
 
     def _first_draw(self, items: list[Any]) -> tuple[list[object], list[int] | None]:
         """The outputs, and the positions that may reveal their input (None: all)."""
@@ -287,9 +310,18 @@ class _Drawn(_Dictionary):
     """A dictionary pseudonym built from dictionary entries, whose probes find the
     candidates that may reveal their input (see :func:`_candidates`)."""
 
+    # whether transform_copy_fields takes printable ASCII batches (a subclass whose
+    # output is not only a function of _draw's entries, e.g. codes, leaves it off)
+    _copy_fields = False
+
     @abstractmethod
     def _draw(self, h: Any) -> Draw:
         """Outputs and the dictionary entries they were built from."""
+
+    def _draw_text(self, h: Any) -> tuple[str, list[tuple[Any, Any, bool]]]:
+        """:meth:`_draw` with the outputs joined by newlines."""
+        out, parts = self._draw(h)
+        return "\n".join(out), parts  # type: ignore[arg-type]
 
     def _apply(self, values: list[Any]) -> list[object]:
         return self._draw(self._hash(values))[0]
@@ -297,6 +329,44 @@ class _Drawn(_Dictionary):
     def _first_draw(self, items: list[Any]) -> tuple[list[object], list[int] | None]:
         out, parts = self._draw(self._hash(items))
         return out, (_candidates(items, parts) if self._probed else None)
+
+    def transform_copy_fields(self, fields: list[bytes], suffix: bytes) -> list[bytes] | None:
+        """COPY text fields of a text column in, COPY text fields (each followed by
+        ``suffix``) out: the bytes that decoding, :meth:`transform` and encoding give,
+        for a batch of printable ASCII with no escape (NULL, empty and blank fields
+        kept: :func:`~._flat._printable_batch`), without a ``str`` per input value;
+        None for any other batch (the caller then takes that path).
+
+        An ASCII text's UTF-8 bytes are its characters, so the keyed hash reads the
+        fields' bytes, and the candidates (:func:`_candidates`) come from the batch's
+        lower-cased bytes decoded once (an ASCII text's case fold is its lower case).
+        """
+        if not self._copy_fields or not self._probed:
+            return None
+        batch = _printable_batch(fields)
+        if batch is None:
+            return None
+        todo, kept, joined = batch
+        buf, groups = _length_groups(todo, joined)
+        m = len(todo)
+        text, parts = self._draw_text(keyed_hash_groups(self._key, self._label(), buf, groups, m))
+        if not _plain_rows(text, m):
+            return None  # an entry COPY would escape: the str path encodes it
+        # an ASCII text's case fold is its lower case
+        maybe = _folded_candidates(joined.lower().decode("ascii").split("\n"), parts)
+        if maybe:
+            items = [todo[i].decode("ascii") for i in maybe]
+            out: list[object] = list(text.split("\n"))
+            redo = [i for i, v in zip(maybe, items, strict=True) if _reveals_input(out[i], v)]
+            if redo:
+                values: list[Any] = [None] * m
+                for i in redo:
+                    values[i] = todo[i].decode("ascii")
+                self._redraw(values, out, redo)
+                text = "\n".join(out)  # type: ignore[arg-type]
+                if not _plain_rows(text, m):
+                    return None
+        return _fields_out(text.encode(), fields, kept, suffix)
 
 
 class BoundedParams(ParamsModel):
@@ -368,6 +438,7 @@ class _Bounded(_Drawn):
 
 @register
 class FirstName(_Bounded):
+    _copy_fields = True
     name = "first_name"
     lossy = True
     _parts = ("first",)
@@ -380,6 +451,7 @@ class FirstName(_Bounded):
 
 @register
 class LastName(_Bounded):
+    _copy_fields = True
     name = "last_name"
     lossy = True
     _parts = ("last",)
@@ -392,6 +464,7 @@ class LastName(_Bounded):
 
 @register
 class FullName(_Bounded):
+    _copy_fields = True
     name = "full_name"
     lossy = True
     _parts = ("first", "last")
@@ -476,6 +549,7 @@ def _streets(nums: list[int], lasts: list[str], sufs: list[str]) -> list[object]
 
 @register
 class StreetAddress(_Bounded):
+    _copy_fields = True
     name = "street_address"
     lossy = True
     _parts = ("last", "suffix")
@@ -494,16 +568,34 @@ class StreetAddress(_Bounded):
         self._tails = np.empty(len(tails), dtype=object)
         self._tails[:] = tails
 
-    def _draw(self, h: Any) -> Draw:
+    def _picks(self, h: Any) -> tuple[list[str], list[tuple[Any, Any, bool]]]:
+        """Per row its three items (number and space, last name, suffix tail) in one
+        list, and the parts they were drawn from."""
         lw, sw = self._dicts["last"], self._dicts["suffix"]
         li, si = _index(lw, h), _index(sw, h >> np.uint64(20))
         nums = ((h >> np.uint64(40)) % np.uint64(9999) + np.uint64(1)).astype(np.intp)
-        lasts, tails = np.take(lw, li).tolist(), np.take(self._tails, si).tolist()
-        return _street_rows(nums, lasts, tails), [(lw, li, False), (sw, si, True)]
+        m = len(h)
+        items = [""] * (3 * m)
+        items[0::3] = np.take(_numbers(), nums).tolist()
+        items[1::3] = np.take(lw, li).tolist()
+        items[2::3] = np.take(self._tails, si).tolist()
+        return items, [(lw, li, False), (sw, si, True)]
+
+    def _draw(self, h: Any) -> Draw:
+        items, parts = self._picks(h)
+        nums = ((h >> np.uint64(40)) % np.uint64(9999) + np.uint64(1)).astype(np.intp)
+        return _street_rows(nums, items[1::3], items[2::3]), parts
+
+    def _draw_text(self, h: Any) -> tuple[str, list[tuple[Any, Any, bool]]]:
+        # the rows of _street_rows without splitting them (a newline in an entry
+        # shows in the count, and the caller then declines the batch)
+        items, parts = self._picks(h)
+        return "".join(items)[:-1], parts
 
 
 @register
 class City(_Bounded):
+    _copy_fields = True
     name = "city"
     lossy = True
     _parts = ("city",)
@@ -584,6 +676,7 @@ class Country(_ByShape):
 
 @register
 class Company(_Bounded):
+    _copy_fields = True
     name = "company"
     lossy = True
     _parts = ("last", "company")

@@ -189,11 +189,12 @@ class DateShift(Transformer):
         stays NULL), without a ``str`` per value; None for any other batch (the
         caller then takes that path).
         """
-        nulls = _COPY_NULL in fields
+        joined = b"\n".join(fields)
+        nulls = b"\\" in joined and _COPY_NULL in fields  # a NULL is the only "\\" it reads
         values = [f for f in fields if f != _COPY_NULL] if nulls else fields
         if not values:
             return None
-        parsed = parse_joined(b"\n".join(values), len(values))
+        parsed = parse_joined(b"\n".join(values) if nulls else joined, len(values))
         if parsed is None:
             return None
         shifted = shift_joined(parsed, self._offsets(parsed.kind, parsed.days, parsed.micros))
