@@ -25,6 +25,7 @@ rule's (see the report and docs/masking.md).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -282,3 +283,31 @@ def test_the_checker_reads_these_forms_on_its_own() -> None:
     assert holds("DNI 48213957 ok", dni) and not holds("DNI 48213958 ok", dni)
     assert holds("NIE 5829173F", nie) and holds("nie x-5829173", nie)
     assert not holds("ref 5829173 ok", nie)  # (seven digits alone: not this id)
+
+
+def test_the_batch_probes_agree_with_the_rule() -> None:
+    """Pairs probes a batch's IBANs and identifiers in one substitution
+    (``id_probes``); each probe is ``id_probe``'s, and every form of the value
+    (``id_numbers``, ``account_part``, the compact form) holds it."""
+    # (imported here: so this file runs, and fails, on the code before the fix)
+    from stagewall.masking.transformers._known import (
+        account_part,
+        id_numbers,
+        id_probe,
+        id_probes,
+    )
+
+    rng = random.Random(7)
+    values = []
+    for _ in range(3000):
+        head = "".join(rng.choice("ab") for _ in range(rng.randint(0, 3)))
+        number = "".join(rng.choice("0123456789") for _ in range(rng.randint(5, 10)))
+        tail = "".join(rng.choice("xz") for _ in range(rng.randint(0, 3)))
+        values.append(rng.choice([head + number + tail, number, "es91" + number * 2, "de8912"]))
+    for kind in ("id", "iban"):
+        probes = id_probes(kind, values)
+        assert probes == [id_probe(kind, v) or v for v in values]
+        for v, probe in zip(values, probes, strict=True):
+            forms = id_numbers(v) if kind == "id" else [f for f in [account_part(v)] if f]
+            assert (probe != v) == bool(forms), v
+            assert all(probe in f for f in [v, *forms]), v

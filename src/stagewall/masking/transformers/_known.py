@@ -1183,15 +1183,30 @@ def id_numbers(compact: str) -> list[str]:
     return [f for f in forms if f != compact and len(f) >= MIN_COMPACT]
 
 
+# The piece every pattern of such a value holds (see id_probe), as group 1 of a
+# whole compact form: an IBAN's account part; a lettered identifier's number, when
+# id_numbers gives it forms (letters on both sides, or 8 digits or more).
+_IBAN_PROBE = re.compile(f"[a-z]{{2}}[0-9]{{2}}([0-9a-z]{{{MIN_COMPACT},}})")
+_ID_PROBE = re.compile(
+    f"(?=[a-z]{{1,2}}[0-9]{{7,}}[a-z]|[a-z]{{1,2}}[0-9]{{{MIN_COMPACT}}}|[0-9]{{{MIN_COMPACT},}}[a-z])"
+    "[a-z]{0,2}([0-9]+)[a-z]{0,2}"
+)
+
+
 def id_probe(kind: str | None, compact: str) -> str | None:
     """The piece of a value's compact form that every pattern of it holds when it is
-    shorter than the form: an IBAN's account part, a lettered identifier's number."""
-    if kind == "iban":
-        return account_part(compact)
-    if kind == "id" and id_numbers(compact):
-        m = _LETTERED_ID.fullmatch(compact)
-        return m.group(2) if m is not None else None
-    return None
+    shorter than the form: an IBAN's account part, a lettered identifier's number
+    (tests/masking/test_redteam_numforms.py checks :func:`id_probes` agrees)."""
+    pattern = _IBAN_PROBE if kind == "iban" else _ID_PROBE if kind == "id" else None
+    m = pattern.fullmatch(compact) if pattern is not None else None
+    return m[1] if m is not None else None
+
+
+def id_probes(kind: str, compacts: list[str]) -> list[str]:
+    """Each of ``compacts`` (values of ``kind``, "iban" or "id") as :func:`id_probe`
+    cuts it, or as it is (the matches in one C-level pass)."""
+    found = map((_IBAN_PROBE if kind == "iban" else _ID_PROBE).fullmatch, compacts)
+    return [m[1] if m is not None else c for c, m in zip(compacts, found, strict=True)]
 
 
 # national_number of every text of a NUL-joined batch in one findall: at each text's
@@ -1551,10 +1566,12 @@ class Pairs:
                 forms[j] = got
         # an IBAN by its account part, a lettered identifier by its number (see
         # id_probe: every pattern of theirs holds it)
-        for j in np.flatnonzero((codes == _C_IBAN) | (codes == _C_ID)).tolist():
-            probe = id_probe("iban" if codes[j] == _C_IBAN else "id", forms[j])
-            if probe is not None:
-                forms[j] = probe
+        for code, kind in ((_C_IBAN, "iban"), (_C_ID, "id")):
+            cut = np.flatnonzero(codes == code).tolist()
+            if cut:
+                probes = id_probes(kind, list(map(forms.__getitem__, cut)))
+                for j, probe in zip(cut, probes, strict=True):
+                    forms[j] = probe
         # a date of birth is probed by its year's last two digits, which every
         # writing of it holds (_birthdates.date_hits: 06/09/1948, 6th Sep '48)
         for j in np.flatnonzero(codes == _C_DATE).tolist():
