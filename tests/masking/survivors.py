@@ -449,6 +449,19 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
             out.append((mailbox, "words"))
     if kind == "postcode":
         out.append((f" {''.join(words)} ", "pairs"))
+    joined = "".join(words)
+    if kind == "iban" and re.fullmatch(r"[a-z][a-z]\d\d[a-z0-9]{8,}", joined):
+        # the account part alone, as the bank writes it: 2100-0418-45-0200051332,
+        # NWBK 6016 1331 9268 19 (the IBAN without its country and check digits)
+        out.append((joined[4:], "letters"))
+    if kind == "id":
+        # an id of seven digits or more between one or two letters, written without
+        # its letter at one end or both (12345678 of 12345678Z, X1234567 of
+        # X1234567L), when that leaves eight characters or more
+        m = re.fullmatch(r"([a-z]{0,2})(\d{7,})([a-z]{0,2})", joined)
+        if m and (m[1] or m[3]):
+            cut = {m[2] + m[3], m[1] + m[2], m[2]} - {joined}
+            out += [(c, "letters") for c in sorted(cut) if len(c) >= 8]
     if kind == "street" and len(words) > 1:
         out += _number_elsewhere(words)
         # or shortened: Hauptstr. 5, C/ Mayor 7, 14 Oak St; and shortened with its

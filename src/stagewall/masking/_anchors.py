@@ -31,6 +31,7 @@ from stagewall.masking.transformers._known import (
     MIN_PHRASE,
     _cached,
     _checked_patterns_of,
+    id_probe,
     name_parts,
     national_number,
     street_anchor,
@@ -84,8 +85,10 @@ def anchors_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
             # _patterns_of: the phrase, the compact form, a postcode with or without its
             # space: the compact form; a phone's national number, which its compact
             # form holds (the digits after a prefix).
+            # An IBAN's account part, an identifier's number without its letters
+            # (id_probe), which all its patterns hold.
             national = national_number(compact) if kind == "phone" else None
-            return [(national or compact, True)]
+            return [(national or id_probe(kind, compact) or compact, True)]
     # (a short value, a name without a part: its patterns' forms themselves)
     return [(p if c else p.replace(" ", ""), True) for p, c in _checked_patterns_of(kind, ws)]
 

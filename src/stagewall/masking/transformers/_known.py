@@ -711,6 +711,12 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
         out += _postcode_spacings(ws, compact)
     if kind in _COMPACT_KINDS and len(compact) >= MIN_COMPACT:
         out.append((compact, True))
+    if kind == "iban":  # its account part alone: 2100 0418 4502 0005 1332
+        bban = account_part(compact)
+        if bban is not None:
+            out.append((bban, True))
+    if kind == "id":  # its number without its letters: 12345678 of 12345678Z
+        out += [(f, True) for f in id_numbers(compact)]
     if len(phrase) >= MIN_PHRASE and not (phrase.isdigit() and len(phrase) < MIN_DIGITS):
         out.append((f" {phrase} ", False))
     if kind == "street" and len(ws) > 1:
@@ -1179,6 +1185,62 @@ def national_number(compact: str) -> str | None:
 
 
 _LEADING_DIGITS = re.compile("[0-9]+")
+
+# An IBAN's compact form: the country, two check digits, the account part (BBAN).
+_IBAN = re.compile("[a-z]{2}[0-9]{2}([0-9a-z]+)")
+# An identifier of a number between one or two letters (a check letter, a type
+# letter): 12345678Z (Spain's DNI), X1234567L (NIE), C4100000X (a passport).
+_LETTERED_ID = re.compile("([a-z]{1,2})?([0-9]{7,})([a-z]{1,2})?")
+
+
+def account_part(compact: str) -> str | None:
+    """An IBAN's account part (its BBAN: the IBAN without its country code and check
+    digits), the account as its bank writes it: ``es9121000418450200051332`` →
+    ``21000418450200051332`` (Spain's ``2100-0418-45-0200051332``); None when it is
+    no IBAN's compact form or shorter than :data:`MIN_COMPACT`."""
+    m = _IBAN.fullmatch(compact)
+    return m.group(1) if m is not None and len(m.group(1)) >= MIN_COMPACT else None
+
+
+def id_numbers(compact: str) -> list[str]:
+    """An identifier's forms without the letters at one end or both, people leave
+    out a check or type letter (``12345678`` of ``12345678z``; ``1234567l`` and
+    ``x1234567`` of ``x1234567l``): those of :data:`MIN_COMPACT` characters or
+    more, the compact form itself aside."""
+    m = _LETTERED_ID.fullmatch(compact)
+    if m is None or not (m.group(1) or m.group(3)):
+        return []
+    head, number, tail = (g or "" for g in m.groups())
+    forms = dict.fromkeys((number + tail, head + number, number))
+    return [f for f in forms if f != compact and len(f) >= MIN_COMPACT]
+
+
+# The piece every pattern of such a value holds (see id_probe), as group 1 of a
+# whole compact form: an IBAN's account part; a lettered identifier's number, when
+# id_numbers gives it forms (letters on both sides, or 8 digits or more).
+_IBAN_PROBE = re.compile(f"[a-z]{{2}}[0-9]{{2}}([0-9a-z]{{{MIN_COMPACT},}})")
+_ID_PROBE = re.compile(
+    f"(?=[a-z]{{1,2}}[0-9]{{7,}}[a-z]|[a-z]{{1,2}}[0-9]{{{MIN_COMPACT}}}|[0-9]{{{MIN_COMPACT},}}[a-z])"
+    "[a-z]{0,2}([0-9]+)[a-z]{0,2}"
+)
+
+
+def id_probe(kind: str | None, compact: str) -> str | None:
+    """The piece of a value's compact form that every pattern of it holds when it is
+    shorter than the form: an IBAN's account part, a lettered identifier's number
+    (tests/masking/test_redteam_numforms.py checks :func:`id_probes` agrees)."""
+    pattern = _IBAN_PROBE if kind == "iban" else _ID_PROBE if kind == "id" else None
+    m = pattern.fullmatch(compact) if pattern is not None else None
+    return m[1] if m is not None else None
+
+
+def id_probes(kind: str, compacts: list[str]) -> list[str]:
+    """Each of ``compacts`` (values of ``kind``, "iban" or "id") as :func:`id_probe`
+    cuts it, or as it is (the matches in one C-level pass)."""
+    found = map((_IBAN_PROBE if kind == "iban" else _ID_PROBE).fullmatch, compacts)
+    return [m[1] if m is not None else c for c, m in zip(compacts, found, strict=True)]
+
+
 # national_number of every text of a NUL-joined batch in one findall: at each text's
 # start, the prefix national_number strips (an international prefix and a country
 # code, a trunk prefix, or a country code; each group atomic: the lengths
@@ -1478,7 +1540,7 @@ class Pairs:
         flat = self.flat
         # each pair's kind as a small code, in one pass (see _KIND_CODE): the kinds
         # tested below are NumPy comparisons instead of a pass over the pairs each
-        codes = np.fromiter(map(_KIND_CODE.get, map(_first, flat), repeat(0)), np.int8, m)
+        codes = np.fromiter(map(_KIND_CODE.__getitem__, map(_first, flat)), np.int8, m)
         named = codes == _C_NAME
         # a row's names of two columns joined (joined_names): probed by its names
         # (see candidates), not folded here
@@ -1536,6 +1598,14 @@ class Pairs:
         for j, got in zip(phones, national, strict=True):
             if got is not None:
                 forms[j] = got
+        # an IBAN by its account part, a lettered identifier by its number (see
+        # id_probe: every pattern of theirs holds it)
+        for code, kind in ((_C_IBAN, "iban"), (_C_ID, "id")):
+            cut = np.flatnonzero(codes == code).tolist()
+            if cut:
+                probes = id_probes(kind, list(map(forms.__getitem__, cut)))
+                for j, probe in zip(cut, probes, strict=True):
+                    forms[j] = probe
         # a date of birth is probed by its year's last two digits, which every
         # writing of it holds (_birthdates.date_hits: 06/09/1948, 6th Sep '48)
         for j in np.flatnonzero(codes == _C_DATE).tolist():
@@ -1737,16 +1807,32 @@ _STREETS = frozenset(t for t, k in KIND.items() if k == "street")
 _PROBED_BY_PART = frozenset(t for t, k in KIND.items() if k in ("phone", "email"))
 # the kinds Pairs tells apart, by transformer (any other transformer: 0)
 _C_NAME, _C_STREET, _C_EMAIL, _C_PHONE, _C_JOINED, _C_DATE = 1, 2, 3, 4, 5, 6
-_KIND_CODE = {
-    t: {
-        "name": _C_NAME,
-        "street": _C_STREET,
-        "email": _C_EMAIL,
-        "phone": _C_PHONE,
-        DATE_KIND: _C_DATE,
-    }.get(k, 0)
-    for t, k in KIND.items()
-} | {JOINED: _C_JOINED}  # (probed by its compact form: see joined_names)
+_C_IBAN, _C_ID = 7, 8
+
+
+class _KindCodes(dict[str, int]):
+    """Transformer → kind code; a transformer not listed is an identifier's (see
+    :func:`kind_of`: ``fpe_alnum``, ``fpe_integer``, ...) or no value's, asked once."""
+
+    def __missing__(self, transformer: str) -> int:
+        code = self[transformer] = _C_ID if kind_of(transformer) == "id" else 0
+        return code
+
+
+_KIND_CODE = _KindCodes(
+    {
+        t: {
+            "name": _C_NAME,
+            "street": _C_STREET,
+            "email": _C_EMAIL,
+            "phone": _C_PHONE,
+            "iban": _C_IBAN,
+            DATE_KIND: _C_DATE,
+        }.get(k, 0)
+        for t, k in KIND.items()
+    }
+    | {JOINED: _C_JOINED}  # (probed by its compact form: see joined_names)
+)
 # a street's house number, first or last (``14`` of ``Ganthrivweg 14``, ``222 …``).
 # Every match starts with a digit: the pattern starts with that digit, which lets the
 # regex engine skip to the digits instead of trying both alternatives at every
