@@ -24,6 +24,9 @@ class NameRule:
     compact: tuple[str, ...] = ()
     tokens: tuple[str, ...] = ()  # whole words of the name
     kinds: frozenset[ColumnKind] = _TEXTISH
+    # compacts end where a word ends (``tax_no`` but never ``tax_notes``, ``vat_no``
+    # but never ``vat_notes``): for entries that are the start of other words
+    whole: bool = False
 
 
 # Order matters: the first rule that matches wins.
@@ -121,6 +124,96 @@ RULES: tuple[NameRule, ...] = (
             "realname",
         ),
     ),
+    # Other identifiers of one person that no value validator knows (a tax or VAT
+    # number, a driving licence, a health or insurance number, a bank account
+    # written without its IBAN): the name is all that says what they are, and a
+    # format-preserving permutation keeps joins on them. After the
+    # name rules: ``bank_account_holder`` is a name.
+    NameRule(
+        Category.NATIONAL_ID,
+        "tax_id",
+        (
+            "taxnumber",
+            "taxno",
+            "vatid",
+            "vatnumber",
+            "vatno",
+            "vatreg",
+            "vatidentification",
+            "steuerid",
+            "steuernummer",
+            "codicefiscale",
+            "fiscalcode",
+            "fiscalnumber",
+            "personnummer",
+            "fodselsnummer",
+            "identitynumber",
+            "idnumber",
+            "idcard",
+        ),
+        ("nif", "nie", "cif", "cpf", "cnpj", "curp", "pesel"),
+        _ANY,
+        whole=True,
+    ),
+    NameRule(
+        Category.NATIONAL_ID,
+        "licence",
+        (
+            "driverlicense",
+            "driverlicence",
+            "driverslicense",
+            "driverslicence",
+            "drivinglicense",
+            "drivinglicence",
+            "licensenumber",
+            "licencenumber",
+            "licenseno",
+            "licenceno",
+            "licenseplate",
+            "licenceplate",
+            "numberplate",
+        ),
+        (),
+        _ANY,
+        whole=True,
+    ),
+    NameRule(
+        Category.NATIONAL_ID,
+        "health_id",
+        (
+            "nhsnumber",
+            "nhsno",
+            "insurancenumber",
+            "insuranceno",
+            "insuranceid",
+            "medicare",
+            "medicaid",
+            "healthcard",
+            "healthnumber",
+            "socialinsurance",
+        ),
+        ("nhs",),
+        _ANY,
+        whole=True,
+    ),
+    NameRule(
+        Category.NATIONAL_ID,
+        "bank_account",
+        (
+            "bankaccount",
+            "accountnumber",
+            "accountno",
+            "acctno",
+            "acctnumber",
+            "kontonummer",
+            "kontonr",
+            "rekeningnummer",
+            "bban",
+        ),
+        (),
+        _ANY,
+        whole=True,
+    ),
     NameRule(
         Category.USERNAME,
         "username",
@@ -210,8 +303,22 @@ def _matches(rule: NameRule, words: list[str]) -> bool:
         compact = "".join(words)
         return any(c in compact for c in rule.compact)
     # words, not substrings: a run of whole words must start with the entry
+    if rule.whole:
+        return any(_starts_whole(words[i:], c) for c in rule.compact for i in range(len(words)))
     runs = ["".join(words[i:]) for i in range(len(words))]
     return any(run.startswith(c) for c in rule.compact for run in runs)
+
+
+def _starts_whole(words: list[str], compact: str) -> bool:
+    """True when the first words of ``words``, run together, are ``compact``."""
+    run = ""
+    for w in words:
+        run += w
+        if run == compact:
+            return True
+        if not compact.startswith(run):
+            return False
+    return False
 
 
 def _id_is_the_value(rule: NameRule, last: str) -> bool:
