@@ -1,8 +1,9 @@
-"""Public reference data: values nobody needs to mask (countries, currencies, languages, genres).
+"""Public reference data: values nobody needs to mask (countries, world regions,
+currencies, languages, genres).
 
 The dictionaries come from data files of installed packages (pycountry's ISO 3166,
-ISO 4217 and ISO 639 tables, Faker's country list) plus a short list of genres and
-product categories written here. A column whose sampled values are mostly such
+ISO 4217 and ISO 639 tables, Faker's country list) plus short lists of world regions,
+genres and product categories written here. A column whose sampled values are mostly such
 entries holds reference data, not personal data, and is kept (with the reason in
 the plan); so are the columns of a table that is only a list of such things.
 """
@@ -30,6 +31,23 @@ audio, video, mpeg audio file, protected aac audio file, protected mpeg-4 video 
 purchased aac audio file, aac audio file
 """
 
+# Continents and world regions (written for stagewall): the UN M49 regions and
+# subregions, and the usual other names of a few. MySQL's sample "world" database
+# lists continents ("North America") and regions ("Western Africa", "Southeast
+# Asia") whose last word is also a first name (America, Africa, Asia). A bare
+# "America" is not here: it is a person's name too.
+_REGIONS = """
+africa, antarctica, asia, europe, oceania, australasia, eurasia, americas, the americas,
+north america, northern america, south america, central america, latin america,
+latin america and the caribbean, caribbean, the caribbean, northern africa, eastern africa,
+middle africa, central africa, southern africa, western africa, sub-saharan africa,
+central asia, eastern asia, south-eastern asia, southeast asia, south-east asia,
+southern asia, western asia, southern and central asia, middle east, eastern europe,
+northern europe, southern europe, western europe, central europe, baltic countries,
+baltic states, nordic countries, scandinavia, british isles, british islands,
+australia and new zealand, melanesia, micronesia, polynesia
+"""
+
 
 def fold(text: str) -> str:
     """Case-, accent- and space-insensitive form used for dictionary look-ups."""
@@ -54,6 +72,12 @@ def countries() -> frozenset[str]:
                 out.add(value)
     out.update({"USA", "UK", "United States", "Great Britain", "England", "Scotland", "Wales"})
     return frozenset(_fold_all(out))
+
+
+@cache
+def regions() -> frozenset[str]:
+    """Continents and world regions (UN M49 names and a few usual others)."""
+    return frozenset(_fold_all(_REGIONS.replace("\n", " ").split(",")))
 
 
 @cache
@@ -86,6 +110,7 @@ def genres() -> frozenset[str]:
 
 _KINDS = (
     ("country names or codes", countries),
+    ("continent or world region names", regions),
     ("currency codes or names", currencies),
     ("language names or codes", languages),
     ("genres or categories", genres),
@@ -96,7 +121,7 @@ _LONGEST = 60
 
 @cache
 def _all() -> frozenset[str]:
-    return countries() | currencies() | languages() | genres()
+    return countries() | regions() | currencies() | languages() | genres()
 
 
 def reference_values() -> frozenset[str]:
@@ -105,9 +130,10 @@ def reference_values() -> frozenset[str]:
 
 
 def is_reference_value(text: str) -> bool:
-    """True when the whole ``text`` is a reference entry ("Chad", "German", "Bossa Nova").
+    """True when the whole ``text`` is a reference entry ("Chad", "German", "Bossa Nova",
+    "South America").
 
-    Such a text is a country, language, currency or genre, not a person's name,
+    Such a text is a country, world region, language, currency or genre, not a person's name,
     even where a word of it is also a first name.
     """
     return len(text) <= _LONGEST and fold(text) in _all()
@@ -135,4 +161,5 @@ __all__ = [
     "languages",
     "reference_kind",
     "reference_values",
+    "regions",
 ]

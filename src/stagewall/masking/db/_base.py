@@ -77,6 +77,24 @@ def scrub(message: str, url: DatabaseURL) -> str:
     return message.strip().splitlines()[0] if message.strip() else "unknown error"
 
 
+CHECK_REFUSED_HINT = (
+    "a transformer wrote values a CHECK constraint of the table refuses: `stagewall mask "
+    "lint` names the column (check-constraint); keep it if its values are not personal, "
+    "or choose a transformer whose values pass the check"
+)
+
+
+def refused_by_check(exc: BaseException) -> bool:
+    """Whether a driver's error is a CHECK constraint refusing a row (PostgreSQL's
+    SQLSTATE 23514, SQLite's "CHECK constraint failed", MariaDB's 4025, MySQL's 3819)."""
+    if getattr(exc, "sqlstate", None) == "23514":
+        return True
+    if type(exc).__module__.startswith("sqlite3") and "CHECK constraint failed" in str(exc):
+        return True
+    args: tuple[object, ...] = tuple(getattr(exc, "args", ()))
+    return type(exc).__module__.startswith("pymysql") and args[:1] in ((3819,), (4025,))
+
+
 class Database(ABC):
     """One open connection to a source or target database."""
 
@@ -105,7 +123,8 @@ class Database(ABC):
 
     def fail(self, what: str, exc: BaseException) -> BackendError:
         return BackendError(
-            f"{self.role} database {self.url.display}: {what}: {scrub(str(exc), self.url)}"
+            f"{self.role} database {self.url.display}: {what}: {scrub(str(exc), self.url)}",
+            hint=CHECK_REFUSED_HINT if refused_by_check(exc) else None,
         )
 
     # ---- both sides -------------------------------------------------------------

@@ -419,7 +419,8 @@ class MySQLDatabase(Database):
                         self._execute(f"ALTER TABLE {self.qt(t)} {stmt}")
                     except BackendError as exc:
                         raise BackendError(
-                            f"recreating constraints/indexes of {t.qualified}: {exc.message}"
+                            f"recreating constraints/indexes of {t.qualified}: {exc.message}",
+                            hint=exc.hint,
                         ) from None
 
 
