@@ -1,5 +1,5 @@
 """Another customer's Spanish DNI or NIE written in an unrelated row's note or JSON
-document (4 of 12 failed before the fix: the first test on SQLite, PostgreSQL and
+document (4 of 14 failed before the fix: the first test on SQLite, PostgreSQL and
 MariaDB, and the detector's forms).
 
 Customer B's ``national_id`` is the DNI ``48213957T`` and its ``tax_id`` the NIE
@@ -11,7 +11,8 @@ with the source's values, so neither saw them: the copy kept B's ids and verify
 passed while the independent checker (``survivors_anywhere`` on B's row) found them.
 Now the detector finds a DNI or NIE whose control letter is its number's mod 23
 (a random number with a letter passes one time in 23), written compact, with a
-hyphen, with dots, in either case; verify hashes it also without separators.
+hyphen, with dots, in either case; verify hashes it also without separators. It
+finds an Italian codice fiscale with its right check letter too (customer C's).
 
 Not found (docs/masking.md): another customer's DNI without its letter, SSN without
 dashes, phone without its country code, IBAN account part alone: bare digit runs
@@ -44,6 +45,8 @@ def make(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
 
 
 B = N + 1  # customer B's id: its national_id and tax_id are OWN's DNI and NIE
+C = N + 2  # customer C's id: its tax_id is an Italian codice fiscale
+C_OWN = {**OWN, "national_id": "00000023T", "tax_id": "RSSMRA85T10A562S"}
 # other customers' notes holding B's ids (the text as the checker finds it)
 NOTES = [
     "DNI 48213957T checked",
@@ -52,13 +55,17 @@ NOTES = [
     "copy of 48.213.957-T attached",
     "nie x-5829173-f on file",
     "DNI 48213957-T checked",
+    "CF RSSMRA85T10A562S on file",
+    "codice fiscale rssmra85t10a562s",
 ]
-QUIET = "order 48213958 shipped, invoice INV-2024-0017"
+# (a codice fiscale with the wrong check letter)
+QUIET = "order 48213958 shipped, invoice INV-2024-0017, code RSSMRA85T10A562T"
 
 
 def _source(url: str, notes: list[str]) -> list[str]:
     """``N`` ordinary customers (ids 1..N, the first ``len(notes)`` with a note of
-    ``notes`` and ``{"note": …}`` in every JSON column), then B. JSON column names."""
+    ``notes`` and ``{"note": …}`` in every JSON column), then B and C. JSON column
+    names."""
     rows = []
     for i in range(1, N + 1):
         note = notes[i - 1] if i <= len(notes) else QUIET
@@ -67,6 +74,7 @@ def _source(url: str, notes: list[str]) -> list[str]:
                      f"Y{7000000 + i:07d}B", f"{500 + i:03d}-{10 + i:02d}-{4000 + i:04d}",
                      f"{46000 + i:05d}", "Valencia", f"{9000000 + i:07d}", note])  # fmt: skip
     rows.append([B, *(OWN[c] for c in COLUMNS[:-1]), "Deliver before noon"])
+    rows.append([C, *(C_OWN[c] for c in COLUMNS[:-1]), "Deliver before noon"])
     decl = ", ".join(f"{c} {'TEXT' if c == 'notes' else 'VARCHAR(60)'}" for c in COLUMNS)
     docs = {i: {"theme": "dark", "note": n} for i, n in enumerate(notes, 1)}
     return customers(url, decl, rows, docs)
@@ -75,7 +83,7 @@ def _source(url: str, notes: list[str]) -> list[str]:
 def _found(src: str, tgt: str, cols: list[str]) -> dict[str, int]:
     ids = {c: k for c, k in SENSITIVE.items() if c in ("national_id", "tax_id")}
     texts = {"customers": ["notes", *cols]}
-    return survivors_anywhere(src, tgt, "customers", ids, texts, where=f"id = {B}")
+    return survivors_anywhere(src, tgt, "customers", ids, texts, where=f"id > {N}")
 
 
 def _copied(make: Callable[[], str], src: str, plan: Any) -> tuple[str, Any]:
@@ -89,7 +97,7 @@ def test_another_customers_dni_and_nie_are_scrubbed_and_seen(make: Callable[[], 
     """The plan's copy holds none of B's ids in other rows' notes and documents,
     verify passes and the checker finds nothing; with the notes and documents kept,
     verify fails with each such cell and the checker counts as many. Before: the
-    copy kept all six (the checker: 6 cells per column) and verify passed."""
+    copy kept all eight (the checker: 8 cells per column) and verify passed."""
     src = make()
     cols = _source(src, NOTES)
     plan = _plan(src)
@@ -98,6 +106,7 @@ def test_another_customers_dni_and_nie_are_scrubbed_and_seen(make: Callable[[], 
     got = rows_of(tgt, f"SELECT notes FROM customers WHERE id <= {N} ORDER BY id")
     for note, (cell,) in zip(NOTES, got, strict=False):
         assert "5829173" not in cell and "213957" not in cell.replace(".", ""), (note, cell)
+        assert "rssmra85t10a562s" not in cell.casefold(), (note, cell)
     # the quiet notes are copied as they were
     assert {c for (c,) in got[len(NOTES) :]} == {QUIET}
     assert _found(src, tgt, cols) == {}
@@ -118,6 +127,8 @@ def test_another_customers_dni_and_nie_are_scrubbed_and_seen(make: Callable[[], 
         "X5829173 and Y5829173G",  # a NIE without a letter; one with the wrong letter
         "part 12345678Z9 in stock",  # a valid DNI glued to a digit: a part number
         "Tel 612345678Z",  # no: 612345678 is nine digits
+        "CF RSSMRA85T10A562T",  # a codice fiscale with the wrong check letter
+        "key ABCDEF12A34B567C, sku xRSSMRA85T10A562S",  # the wrong letter; glued
     ],
 )
 def test_quiet_numbers_are_no_dni(text: str) -> None:
@@ -138,6 +149,8 @@ def test_the_detector_reads_dni_and_nie_forms() -> None:
         ["48.213.957-T"],
         ["x-5829173-f"],
         ["48213957-T"],
+        ["RSSMRA85T10A562S"],
+        ["rssmra85t10a562s"],
     ]
     tokens = [t for _, t in detect_texts(["copy of 48.213.957-T attached", "DNI 12345678 Z."])]
     assert tokens == ["48.213.957-T", "48213957T", "12345678 Z", "12345678Z"]
@@ -145,7 +158,8 @@ def test_the_detector_reads_dni_and_nie_forms() -> None:
 
 
 def test_the_checker_finds_another_customers_ids_on_its_own() -> None:
-    """survivors.py's own needles hold each writing of B's ids, not a quiet one."""
-    dni, nie = needles("id", OWN["national_id"]), needles("id", OWN["tax_id"])
-    assert all(holds(n, dni) or holds(n, nie) for n in NOTES)
-    assert not holds(QUIET, dni) and not holds(QUIET, nie)
+    """survivors.py's own needles hold each writing of B's and C's ids, not a quiet
+    one."""
+    ids = [needles("id", v) for v in (OWN["national_id"], OWN["tax_id"], C_OWN["tax_id"])]
+    assert all(any(holds(n, i) for i in ids) for n in NOTES)
+    assert not any(holds(QUIET, i) for i in ids)

@@ -22,10 +22,12 @@ PLAIN = {
     r" ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b",
     "_DNI": r"(?<!\w)(?:[XYZxyz]-?[0-9]{7}|[0-9]{8}|[0-9]{2}\.[0-9]{3}\.[0-9]{3})"
     r"(?:-?[A-Za-z]| [A-Z])(?!\w)",
+    "_CODICE_FISCALE": r"(?<!\w)[A-Za-z]{6}[0-9][0-9LMNPQRSTUVlmnpqrstuv][ABCDEHLMPRSTabcdehlmprst]"
+    r"[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z](?!\w)",
     # names with accents too (Yésica, Zoë, Jürgen)
     "_WORD": r"(?<!\w)[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[-'][A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?\b",
 }
-_ALPHABET = "0123456789 +-.()/:@'_AaBbGgKkNnTtZzXxCDéÉü\n"
+_ALPHABET = "0123456789 +-.()/:@'_AaBbGgKkNnTtZzXxCDéÉüLl\n"
 _PIECES = st.sampled_from(
     [
         "+44 20 7946 0958",
@@ -43,6 +45,8 @@ _PIECES = st.sampled_from(
         "X-5829173-f",
         "48.213.957 Z",
         "x1234567",
+        "RSSMRA85T10A562S",
+        "rssmra8Pt1MaLNRs",
         "10.0.0.1",
         "1.2.3.4.5",
         "Mary-Jane O'Neil",

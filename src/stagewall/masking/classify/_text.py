@@ -148,6 +148,34 @@ def is_dni(text: str) -> bool:
     return _DNI_LETTERS[int(number) % 23] == text[-1].upper()
 
 
+# An Italian codice fiscale: 6 letters, year (its first digit a digit; the others a
+# digit or its omocodia letter), month letter, day, a letter and 3 digits of the
+# place, the check letter (:func:`is_codice_fiscale`); either case
+_CF_D = "0-9LMNPQRSTUVlmnpqrstuv"
+_CODICE_FISCALE = re.compile(
+    f"[A-Za-z](?<!\\w[A-Za-z])[A-Za-z]{{5}}[0-9][{_CF_D}][ABCDEHLMPRSTabcdehlmprst]"
+    f"[{_CF_D}]{{2}}[A-Za-z][{_CF_D}]{{3}}[A-Za-z](?!\\w)"
+)
+_CF_ODD = dict(
+    zip(
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        [1, 0, 5, 7, 9, 13, 15, 17, 19, 21] * 2 + [2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10]
+        + [22, 25, 24, 23],
+        strict=True,
+    )
+)  # fmt: skip
+
+
+def is_codice_fiscale(text: str) -> bool:
+    """Whether ``text`` (a :data:`_CODICE_FISCALE` match) ends in its check letter:
+    the sum of its first 15 characters' values (odd places by a table, even ones a
+    digit's value or a letter's place in the alphabet) mod 26."""
+    t = text.upper()
+    total = sum(_CF_ODD[c] for c in t[0:15:2])
+    total += sum(int(c) if c.isdigit() else ord(c) - 65 for c in t[1:15:2])
+    return chr(65 + total % 26) == t[15]
+
+
 _UP = "A-ZÀ-ÖØ-Þ"
 _LOW = "a-zß-öø-ÿ"
 _WORD = re.compile(f"[{_UP}](?<!\\w[{_UP}])[{_LOW}]+(?:[-'][{_UP}][{_LOW}]+)?\\b")
@@ -597,6 +625,11 @@ def _patterned(text: str) -> list[Match]:
             for m in _DNI.finditer(text)
             if is_dni(m.group(0))
         ]
+        found += [
+            Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0))
+            for m in _CODICE_FISCALE.finditer(text)
+            if is_codice_fiscale(m.group(0))
+        ]
         if ":" in text:
             found += [
                 Match(Category.IP_ADDRESS, m.start(), m.end(), m.group(0))
@@ -648,14 +681,14 @@ _GATES = (
         "[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]",
     ),
     (Category.NATIONAL_ID, "[0-9]{3}[ -]?[A-Za-z]"),  # DNI, NIE
+    (Category.NATIONAL_ID, "[A-Za-z]{6}[0-9]"),  # codice fiscale
     (Category.IP_ADDRESS, "[0-9][.][0-9]{1,3}[.][0-9]{1,3}[.][0-9]"),
     (Category.IP_ADDRESS, ":[0-9A-Fa-f]{0,4}:"),
     (Category.PHONE, "[0-9](?:[ +()./-]*[0-9]){6}"),
     (Category.STREET_ADDRESS, EN_GATE),
 )
-(_EMAIL_G, _IBAN_G, _CARD_G, _SSN_G, _NINO_G, _DNI_G, _IPV4_G, _IPV6_G, _PHONE_G, _EN_G) = range(
-    len(_GATES)
-)
+_EMAIL_G, _IBAN_G, _CARD_G, _SSN_G, _NINO_G, _DNI_G, _CF_G = range(7)
+_IPV4_G, _IPV6_G, _PHONE_G, _EN_G = range(7, len(_GATES))
 _RAW_GATES = re2_set([p for _, p in _GATES])
 _SEP_BYTES = SEP.encode()
 
@@ -733,6 +766,11 @@ def _patterned_joined(joined: str, bounds: list[tuple[int, int]]) -> list[Match]
             Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0))
             for m in spans(_DNI_G, _DNI)
             if is_dni(m.group(0))
+        ]
+        found += [
+            Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0))
+            for m in spans(_CF_G, _CODICE_FISCALE)
+            if is_codice_fiscale(m.group(0))
         ]
         if ":" in joined:
             found += [
