@@ -20,10 +20,14 @@ PLAIN = {
     "_SSN": r"\b(?!000|666|9[0-9]{2})[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}\b",
     "_NINO": r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
     r" ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b",
+    "_DNI": r"(?<!\w)(?:[XYZxyz]-?[0-9]{7}|[0-9]{8}|[0-9]{2}\.[0-9]{3}\.[0-9]{3})"
+    r"(?:-?[A-Za-z]| [A-Z])(?!\w)",
+    "_CODICE_FISCALE": r"(?<!\w)[A-Za-z]{6}[0-9][0-9LMNPQRSTUVlmnpqrstuv][ABCDEHLMPRSTabcdehlmprst]"
+    r"[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z](?!\w)",
     # names with accents too (Yésica, Zoë, Jürgen)
     "_WORD": r"(?<!\w)[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[-'][A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?\b",
 }
-_ALPHABET = "0123456789 +-.()/:@'_AaBbGgKkNnTtZzXxCDéÉü\n"
+_ALPHABET = "0123456789 +-.()/:@'_AaBbGgKkNnTtZzXxCDéÉüLl\n"
 _PIECES = st.sampled_from(
     [
         "+44 20 7946 0958",
@@ -37,6 +41,12 @@ _PIECES = st.sampled_from(
         "666-12-3456",
         "AB 12 34 56 C",
         "GB123456A",
+        "48213957T",
+        "X-5829173-f",
+        "48.213.957 Z",
+        "x1234567",
+        "RSSMRA85T10A562S",
+        "rssmra8Pt1MaLNRs",
         "10.0.0.1",
         "1.2.3.4.5",
         "Mary-Jane O'Neil",

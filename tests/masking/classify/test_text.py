@@ -287,7 +287,8 @@ _GATED_BITS = [
     "0044 20 7946 0958", "555.123.4567", "030/1234567", "0612 345 678", "+1 (0)30 12 34",
     "+1 23 4567", "+7 12-34-56", "DE89 3704 0044 0532 0130 00", "NL91ABNA0417164300",
     "NO9386011117947", "4111-1111-1111-1111", "378282246310005",
-    "AB123456C", "QQ 12 34 56 A", "078-05-1120", "192.168.0.1", "1.2.3", "2001:db8::1", "::",
+    "AB123456C", "QQ 12 34 56 A", "078-05-1120", "48213957T", "x-5829173-f", "48.213.957-T",
+    "12345678 Z", "12345678A", "RSSMRA85T10A562S", "rssmra85t10a562s", "RSSMRA85T10A562T", "192.168.0.1", "1.2.3", "2001:db8::1", "::",
     "a:b:c", "Jésica Carrasco", "田中様", "Müller", "Dr Ünal", "\u00ad", "\u200b", "\u0301",
     "\x00\n\x00", "\ud800", "é", "İ", "9", "-", ".", "@", "jg1987@mail.example.org", "x@y.z",
     "\u0663", "\uff13", "\U0001d7d1", "\u00a0", "\u2013", "\u200d", "\u20e3", "\uff20",
@@ -361,7 +362,8 @@ def test_gated_joined_search_finds_every_kind() -> None:
     equality test above on texts without findings only)."""
     parts = [
         "mail jane.doe@corp.example.com now", "IBAN DE89 3704 0044 0532 0130 00 ok",
-        "card 4111 1111 1111 1111.", "ssn 078-05-1120", "NI AB 12 34 56 C", "ip 192.168.10.7",
+        "card 4111 1111 1111 1111.", "ssn 078-05-1120", "NI AB 12 34 56 C", "DNI 48.213.957-T", "CF RSSMRA85T10A562S",
+        "ip 192.168.10.7",
         "ip6 2001:db8::7", "call +44 20 7946 0958", "at 12 High Street", "in Lindenweg 12a",
         "en Calle Mayor 7", "12 Oak Wal\u212a", "Anna Miller said",
     ]  # fmt: skip
@@ -373,6 +375,7 @@ def test_gated_joined_search_finds_every_kind() -> None:
         "street_address", "person_name",
     }  # fmt: skip
     assert sum(c.value == "street_address" for c, *_ in got or []) == 4
+    assert sum(c.value == "national_id" for c, *_ in got or []) == 4  # SSN, NINO, DNI, CF
 
 
 def test_long_texts_are_gated_like_short_ones() -> None:
@@ -429,14 +432,14 @@ def test_a_gate_most_texts_hold_picks_every_text_and_finds_the_same() -> None:
     whole batch); a rare kind among them (phones) is still picked text by text; the
     findings are those of the plain search either way."""
     from stagewall.masking.classify._addresses import gate_texts
-    from stagewall.masking.classify._text import _EMAIL_G, _PHONE_G, _RAW_GATES, SEP
+    from stagewall.masking.classify._text import _EMAIL_G, _GATES, _PHONE_G, _RAW_GATES, SEP
 
     batch = [f"mail user{i}@mail{i % 7}.example.org" for i in range(200)]
     for at in (0, 31, 32, 150):
         batch[at] = f"call +44 20 7946 {at:04d}"
     batch[77] = "nothing to see here"
     raw = SEP.join(batch).encode()
-    picked = gate_texts(_RAW_GATES, raw, raw.split(SEP.encode()), 9)
+    picked = gate_texts(_RAW_GATES, raw, raw.split(SEP.encode()), len(_GATES))
     assert picked[_EMAIL_G] == list(range(200))
     assert picked[_PHONE_G] == [0, 31, 32, 150]
     assert _gated_candidates(batch) == _plain_candidates(batch)

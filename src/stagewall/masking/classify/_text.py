@@ -130,6 +130,52 @@ _NINO = re.compile(
     r"(?!(?<=B)G|(?<=G)B|(?<=N)K|(?<=K)N|(?<=T)N|(?<=N)T|(?<=Z)Z)"
     r"[A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b"
 )
+# A Spanish DNI (8 digits, or 2.3.3 with dots) or NIE (X, Y or Z and 7 digits), its
+# control letter after, kept only when the letter is the number's mod 23
+# (:func:`is_dni`): a random number with a letter passes one time in 23
+_DNI = re.compile(
+    r"[0-9XYZxyz](?<!\w[0-9XYZxyz])"
+    r"(?:(?<=[XYZxyz])-?[0-9]{7}|(?<=[0-9])[0-9]{7}|(?<=[0-9])[0-9]\.[0-9]{3}\.[0-9]{3})"
+    r"(?:-?[A-Za-z]| [A-Z])(?!\w)"
+)
+_DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+
+
+def is_dni(text: str) -> bool:
+    """Whether ``text`` (a :data:`_DNI` match) ends in its number's control letter."""
+    body = "".join(c for c in text[:-1] if c.isalnum()).upper()
+    number = str("XYZ".find(body[0])) + body[1:] if body[0] in "XYZ" else body
+    return _DNI_LETTERS[int(number) % 23] == text[-1].upper()
+
+
+# An Italian codice fiscale: 6 letters, year (its first digit a digit; the others a
+# digit or its omocodia letter), month letter, day, a letter and 3 digits of the
+# place, the check letter (:func:`is_codice_fiscale`); either case
+_CF_D = "0-9LMNPQRSTUVlmnpqrstuv"
+_CODICE_FISCALE = re.compile(
+    f"[A-Za-z](?<!\\w[A-Za-z])[A-Za-z]{{5}}[0-9][{_CF_D}][ABCDEHLMPRSTabcdehlmprst]"
+    f"[{_CF_D}]{{2}}[A-Za-z][{_CF_D}]{{3}}[A-Za-z](?!\\w)"
+)
+_CF_ODD = dict(
+    zip(
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        [1, 0, 5, 7, 9, 13, 15, 17, 19, 21] * 2 + [2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10]
+        + [22, 25, 24, 23],
+        strict=True,
+    )
+)  # fmt: skip
+
+
+def is_codice_fiscale(text: str) -> bool:
+    """Whether ``text`` (a :data:`_CODICE_FISCALE` match) ends in its check letter:
+    the sum of its first 15 characters' values (odd places by a table, even ones a
+    digit's value or a letter's place in the alphabet) mod 26."""
+    t = text.upper()
+    total = sum(_CF_ODD[c] for c in t[0:15:2])
+    total += sum(int(c) if c.isdigit() else ord(c) - 65 for c in t[1:15:2])
+    return chr(65 + total % 26) == t[15]
+
+
 _UP = "A-ZÀ-ÖØ-Þ"
 _LOW = "a-zß-öø-ÿ"
 _WORD = re.compile(f"[{_UP}](?<!\\w[{_UP}])[{_LOW}]+(?:[-'][{_UP}][{_LOW}]+)?\\b")
@@ -422,13 +468,13 @@ def detect_texts(texts: Sequence[str]) -> Iterator[tuple[int, str]]:
                     for other in other_forms(m):
                         yield k, other
         return
-    iban, email = Category.IBAN, Category.EMAIL
+    iban, email, nid = Category.IBAN, Category.EMAIL, Category.NATIONAL_ID
     for first, _, kept, at in _joined(texts):
         for k, m in zip(at, kept, strict=True):
             yield first + k, m.text
             # (no call for a finding that can have no other form: see _formed)
             c = m.category
-            if (c is iban or c is email or type(m) is not Match) and _formed(m):
+            if (c is iban or c is email or c is nid or type(m) is not Match) and _formed(m):
                 for other in other_forms(m):
                     yield first + k, other
 
@@ -436,10 +482,13 @@ def detect_texts(texts: Sequence[str]) -> Iterator[tuple[int, str]]:
 def _formed(m: Match) -> bool:
     """Whether ``m`` may have other forms (:func:`other_forms`): a finding read
     otherwise than written, an IBAN, or an e-mail beyond ASCII or with a punycode
-    label (no function call for the usual ASCII e-mail)."""
+    label (no function call for the usual ASCII e-mail), or a national id written
+    with separators."""
     if type(m) is not Match or m.category is Category.IBAN:
         return True
     t = m.text
+    if m.category is Category.NATIONAL_ID:
+        return not t.isalnum()
     return m.category is Category.EMAIL and (not t.isascii() or "n--" in t or "N--" in t)
 
 
@@ -449,7 +498,8 @@ def other_forms(m: Match) -> list[str]:
     ASCII digits for a phone in Arabic-Indic digits); an e-mail with look-alike
     letters of another script folded to Latin (:func:`skeleton`) and with its
     punycode domain labels decoded (``xn--bcher-kva`` is ``bücher``); an IBAN
-    compact, upper case. Verify hashes these as units too, so
+    compact, upper case; a national id without its separators (``48213957T`` of
+    ``48.213.957-T``, ``123456789`` of ``123-45-6789``). Verify hashes these as units too, so
     a value written one way in the source and another in the target is found."""
     value = m.value
     out = [value] if value != m.text else []
@@ -459,6 +509,8 @@ def other_forms(m: Match) -> list[str]:
         out.append(idn_decoded(value))
     if m.category is Category.IBAN:
         out.append(value.replace(" ", "").upper())
+    if m.category is Category.NATIONAL_ID and not value.isalnum():
+        out.append("".join(c for c in value if c.isalnum()))
     return [f for f in dict.fromkeys(out) if f != m.text]
 
 
@@ -568,6 +620,16 @@ def _patterned(text: str) -> list[Match]:
             Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0))
             for m in _NINO.finditer(text)
         ]
+        found += [
+            Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0))
+            for m in _DNI.finditer(text)
+            if is_dni(m.group(0))
+        ]
+        found += [
+            Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0))
+            for m in _CODICE_FISCALE.finditer(text)
+            if is_codice_fiscale(m.group(0))
+        ]
         if ":" in text:
             found += [
                 Match(Category.IP_ADDRESS, m.start(), m.end(), m.group(0))
@@ -618,12 +680,15 @@ _GATES = (
         Category.NATIONAL_ID,
         "[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]",
     ),
+    (Category.NATIONAL_ID, "[0-9]{3}[ -]?[A-Za-z]"),  # DNI, NIE
+    (Category.NATIONAL_ID, "[A-Za-z]{6}[0-9]"),  # codice fiscale
     (Category.IP_ADDRESS, "[0-9][.][0-9]{1,3}[.][0-9]{1,3}[.][0-9]"),
     (Category.IP_ADDRESS, ":[0-9A-Fa-f]{0,4}:"),
     (Category.PHONE, "[0-9](?:[ +()./-]*[0-9]){6}"),
     (Category.STREET_ADDRESS, EN_GATE),
 )
-_EMAIL_G, _IBAN_G, _CARD_G, _SSN_G, _NINO_G, _IPV4_G, _IPV6_G, _PHONE_G, _EN_G = range(len(_GATES))
+_EMAIL_G, _IBAN_G, _CARD_G, _SSN_G, _NINO_G, _DNI_G, _CF_G = range(7)
+_IPV4_G, _IPV6_G, _PHONE_G, _EN_G = range(7, len(_GATES))
 _RAW_GATES = re2_set([p for _, p in _GATES])
 _SEP_BYTES = SEP.encode()
 
@@ -696,6 +761,16 @@ def _patterned_joined(joined: str, bounds: list[tuple[int, int]]) -> list[Match]
         found += [
             Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0))
             for m in spans(_NINO_G, _NINO)
+        ]
+        found += [
+            Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0))
+            for m in spans(_DNI_G, _DNI)
+            if is_dni(m.group(0))
+        ]
+        found += [
+            Match(Category.NATIONAL_ID, m.start(), m.end(), m.group(0))
+            for m in spans(_CF_G, _CODICE_FISCALE)
+            if is_codice_fiscale(m.group(0))
         ]
         if ":" in joined:
             found += [
