@@ -127,7 +127,8 @@ _ENUM_TYPE = re.compile(r"^\s*(enum|set)\s*\(", re.IGNORECASE)
 
 
 def fixed_list(table: Table, col: Column) -> str | None:
-    """Why ``col`` may only hold values from a fixed list (enum type, ``CHECK … IN``), or None."""
+    """Why ``col`` may only hold values from a fixed list (enum type, ``CHECK … IN``, or
+    ``CHECK (col = 'a' OR col = 'b' …)``), or None."""
     if _ENUM_TYPE.match(col.db_type):
         return f"values from a fixed list ({col.db_type.split('(', 1)[0].lower()} type)"
     if col.labels is not None:
@@ -140,7 +141,23 @@ def fixed_list(table: Table, col: Column) -> str | None:
     for check in table.check_constraints:
         if listed.search(check):
             return "values from a fixed list (a CHECK constraint lists them)"
+        if _equality_chain(check, col.name):
+            return "values from a fixed list (a CHECK constraint lists them with = … OR)"
     return None
+
+
+def _equality_chain(check: str, column: str) -> bool:
+    """``check`` lists ``column``'s values as ``column = 'a' OR column = 'b' …`` (the
+    world database's continent; PostgreSQL stores ``((continent)::text = 'Asia'::text)``):
+    two or more equalities to a literal, joined by OR, and no other use of the column."""
+    name = re.escape(column)
+    equal = re.compile(
+        rf"[\"`\[]?\b{name}\b[\"`\]]?\)?\s*(?:::[\w ]+\)?\s*)?=\s*(?:N|_\w+\s*)?'",
+        re.IGNORECASE,
+    )
+    mentions = len(re.findall(rf"\b{name}\b", check, re.IGNORECASE))
+    equals = len(equal.findall(check))
+    return equals >= 2 and equals == mentions and re.search(r"\bor\b", check, re.I) is not None
 
 
 def checked(table: Table, col: Column) -> list[str]:
