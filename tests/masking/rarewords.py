@@ -69,6 +69,25 @@ def checker(column: str, kind: str, where: str) -> Checker:
     return found
 
 
+def full_name_checker(where: str, columns: tuple[str, ...]) -> Callable[..., dict[str, int]]:
+    """The independent checker: the cells of the notes and of the JSON columns (any
+    row) writing the name of a row ``where`` of ``customers``, its name in
+    ``columns`` (first and last name; first, middle and last; or one full name)."""
+
+    def found(src: str, tgt: str, cols: list[str], where: str = where) -> dict[str, int]:
+        return survivors_anywhere(
+            src,
+            tgt,
+            "customers",
+            {},
+            {"customers": ["notes", *cols]},
+            where=where,
+            full_names=columns,
+        )
+
+    return found
+
+
 def word_hits(report: Any, column: str, kind: str | None = None) -> int:
     """Cells of ``column`` verify counted as holding a rare word (of ``kind``, or any)."""
     # (getattr: so the test files run, and fail, on the code before their fix)

@@ -1020,6 +1020,8 @@ def survivors_anywhere(
     if full_names is not None:
         quoted_names = ", ".join(f'"{c}"' for c in full_names)
         for got in _rows(source, f'SELECT {quoted_names} FROM "{parent}"{cond}'):
+            if len(got) == 3:  # first, middle (may be empty), last name columns
+                got = (" ".join(v for v in got[:2] if isinstance(v, str)), got[2])
             if all(isinstance(v, str) and v.strip() for v in got):
                 if len(got) == 1:  # one full-name column: its first word, then the rest
                     words = _spelt(got[0]).split()
@@ -1082,9 +1084,17 @@ def full_name_pattern(first: str, last: str) -> tuple[re.Pattern[str], re.Patter
     capitalised surname; a bare ``A`` or ``I`` is a word); particles left out; and a
     given name then a surname word with a middle name or the surname's particles
     between (:func:`_between_patterns`)."""
-    given = [w for w in _spelt(first).split() if w not in PARTICLES and len(w) >= 2]
-    sur = [w for w in _spelt(last).split() if w not in PARTICLES and len(w) >= 2]
+    given = _parted(_spelt(first).split())
+    sur = _parted(_spelt(last).split())
     two = set(pairwise(given + sur)) | {(g, w) for g in given for w in sur}
+    # the initials of a hyphenated first given name's parts glued (``JP``) beside
+    # each surname word
+    two |= {
+        ("".join(p[0] for p in w.split("-") if p), s)
+        for w in _spelt(first).split()[:1]
+        if "-" in w
+        for s in sur
+    }
     between = r"(?:\s+|\s*,\s*)"
     alts = [f"{re.escape(a)}{between}{re.escape(b)}" for x, y in two for a, b in ((x, y), (y, x))]
     words = re.compile(rf"(?<!\w)(?:{'|'.join(alts)})(?!\w)") if alts else re.compile(r"(?!)")
@@ -1121,14 +1131,41 @@ def full_name_pattern(first: str, last: str) -> tuple[re.Pattern[str], re.Patter
                     rf"{given_word}{spaced}{{1,3}}{parts}{re.escape(b[0].upper())}"
                     rf"(?i:{re.escape(b[1:])}){_ENDS}",
                 ]
-    inits += _between_patterns(given, _spelt(last).split())
+    inits += _between_patterns(given, _spelt(last).replace("-", " ").split())
     return words, re.compile("|".join(inits))
 
 
+def _parted(words: list[str]) -> list[str]:
+    """``words`` with a hyphenated one read as its parts (``jean-pierre``: ``jean``,
+    ``pierre``), particles and one-letter words left out."""
+    out = [p for w in words for p in w.split("-")]
+    return [w for w in out if w not in PARTICLES and len(w) >= 2]
+
+
 # words that are no middle name between a given name and a surname (the checker's
-# own short list: connectives and prepositions of the supported languages)
+# own short list: connectives, articles and prepositions of the supported languages)
 _NO_MIDDLE = {"and", "or", "the", "of", "to", "for", "with", "from", "not", "but", "nor"}
 _NO_MIDDLE |= {"und", "oder", "et", "ou", "y", "o", "e", "ed", "en", "og", "vs", "per"}
+_NO_MIDDLE |= {"a", "an", "at", "in", "on", "by", "as", "is", "was", "are", "were"}
+
+
+def _given_names() -> list[str]:
+    """Lower-case given names of a few of Faker's locales (the checker's own list):
+    a lower-case middle name between a given name and a surname is one of these."""
+    import importlib
+
+    out: set[str] = set()
+    for loc in ("en_US", "en_GB", "pl_PL", "de_DE", "fr_FR", "es_ES", "it_IT"):
+        p = importlib.import_module(f"faker.providers.person.{loc}").Provider
+        for attr in ("first_names", "first_names_male", "first_names_female"):
+            for w in getattr(p, attr, ()) or ():
+                w = _spelt(w)
+                if re.fullmatch(r"[a-z]{2,}", w) and w not in _NO_MIDDLE:
+                    out.add(w)
+    return sorted(out, key=lambda w: (-len(w), w))
+
+
+_GIVEN: list[str] = []
 
 
 def _between_patterns(given: list[str], last: list[str]) -> list[str]:
@@ -1146,8 +1183,13 @@ def _between_patterns(given: list[str], last: list[str]) -> list[str]:
         if len(w) >= 2:
             runs.append((before, w))
         before = []
+    if not _GIVEN:
+        _GIVEN.extend(_given_names())
     stop = "|".join(sorted(_NO_MIDDLE | PARTICLES))
-    middle = rf"(?!(?i:{stop})\s)[A-Z][A-Za-z]+\s+"
+    # a middle name: capitalised, or a given name in lower case; one or two
+    middle = rf"(?:(?!(?i:{stop})\s)[A-Z][A-Za-z]+|(?:{'|'.join(_GIVEN)})(?![A-Za-z]))\s+"
+    # between a capitalised given name and surname, any one or two words
+    lower = rf"(?:(?!(?:{stop})\s)[a-z][a-z]+\s+)"
     out: list[str] = []
     for g in given:
         for parts, w in runs:
@@ -1155,9 +1197,13 @@ def _between_patterns(given: list[str], last: list[str]) -> list[str]:
             tail = rf"(?i:{re.escape(w)}){_ENDS}"
             if parts:
                 run = "".join(rf"(?i:{re.escape(p)})\s+" for p in parts)
-                out.append(rf"{head}(?:{middle})?{run}{tail}")
+                out.append(rf"{head}(?:{middle}){{0,2}}{run}{tail}")
             else:
-                out.append(rf"{head}{middle}{tail}")
+                out.append(rf"{head}(?:{middle}){{1,2}}{tail}")
+            cap_head = rf"{_LONE}{re.escape(g[0].upper())}(?i:{re.escape(g[1:])})\s+"
+            cap_tail = rf"{re.escape(w[0].upper())}(?i:{re.escape(w[1:])}){_ENDS}"
+            run = "".join(rf"(?i:{re.escape(p)})\s+" for p in parts)
+            out.append(rf"{cap_head}(?:{middle}|{lower}){{1,2}}{run}{cap_tail}")
     return out
 
 

@@ -32,7 +32,13 @@ from stagewall.masking.engine import RunOptions, run
 from stagewall.masking.planner import build_plan
 from stagewall.masking.verify import verify
 from tests.masking.integration.helpers import BACKENDS, KEY, url_maker
-from tests.masking.rarewords import copies_clean, planted_at, stays_quiet, word_hits
+from tests.masking.rarewords import (
+    copies_clean,
+    full_name_checker,
+    planted_at,
+    stays_quiet,
+    word_hits,
+)
 from tests.masking.survivors import _rows as rows_of
 from tests.masking.survivors import survivors_anywhere
 from tests.masking.test_leak_traps import _customer as _leak_trap_customer
@@ -119,17 +125,8 @@ def _source(url: str, notes: dict[int, str], docs: dict[int, Any]) -> list[str]:
     return [c for c, _ in cols]
 
 
-def _checker(src: str, tgt: str, cols: list[str], where: str = WHO) -> dict[str, int]:
-    """The independent checker's cells writing B's or C's name (any writing)."""
-    return survivors_anywhere(
-        src,
-        tgt,
-        "customers",
-        {},
-        {"customers": ["notes", *cols]},
-        where=where,
-        full_names=("first_name", "last_name"),
-    )
+# the independent checker's cells writing B's or C's name (any writing)
+_checker = full_name_checker(WHO, ("first_name", "last_name"))
 
 
 def test_an_initial_or_a_long_names_two_words_are_seen(make: Callable[[], str]) -> None:

@@ -49,21 +49,29 @@ found if a Berger is a K.) is no such writing. Still only one person's words:
 customers Max Young and Mark Price make no ``max price``.
 
 Words between a pair's two words, spaces only around them (:func:`_between_key`):
-one middle *name* (``Tomasz Karol Berger``, ``TOMASZ KAROL BERGER``: capitalised,
-two letters or more, no particle, no common English word of Faker's list nor a
-listed two-letter word, so ``Tomasz and Berger`` and ``TOMASZ AND BERGER`` stay), the
-particles the source surname has right before that word (``tomasz van berg`` of a
-Tomasz van Berg, ``Luis de la Cruz``: the key word ``van berg``, :func:`_particled`;
-a ``Tomasz de Berger`` of a Tomasz Berger is no pair), or a middle name then those
-particles; at most two words between. The order of the two words is not checked
-(``Berger Karol Tomasz`` is found too). Surname first, the first initial or given
-name after the surname is found with middle initials after it (``Berger, T K``,
-``Berger, T. K.``, ``Berger, Tomasz K.``); the middle initials are left (the span
-ends at the first). A person whose first and last names are not in one row, an
-initial of a script other than Latin, four initials or more, a middle name in
-lower case (``tomasz karol berger``) or a common word (``Tomasz May Berger``), two
-middle names, and a middle name with the surname first (``Berger, Tomasz Karol``:
-the span leaves ``Karol``) are not found so.
+up to two middle *names* (:func:`_middle_name`: a given name of the name lists in
+any case, ``tomasz karol berger``; a title-case word, even a common one, ``Tomasz
+May Berger``; in capitals a word that is no common English word, ``TOMASZ KAROL
+ADAM BERGER``; between a capitalised given name and surname any lower-case word,
+``Tomasz may Berger``; never a particle or a connective, so ``Tomasz and Berger``
+and ``TOMASZ AND BERGER`` stay), then the particles the source surname has right
+before that word (``tomasz van berg`` of a Tomasz van Berg, ``Luis de la Cruz``:
+the key word ``van berg``, :func:`_particled`; a ``Tomasz de Berger`` of a Tomasz
+Berger is no pair). The order of the two words is not checked (``Berger Karol
+Tomasz`` is found too). Surname first (the word after the surname is the first
+given name of a person of that surname: :func:`_surname_first`), the middle names
+and up to two middle initials after the given name or its initial are in the span
+(``Berger, Tomasz Karol``, ``Berger, T. K.``, ``Berger, T K``: :func:`_trailing`).
+A table's several first-name columns (``first_name``, ``middle_name``) are one
+person's given names in order (``ewa may zielinska``). A possessive's ``'s`` is no
+part of a word (``Berger's``); a hyphenated name's parts are words of the name
+(``Jean Pierre``, ``Nowak`` of ``Berger-Nowak``) and a hyphenated first given name's
+initials glued are a key word (``JP Lefebvre``). A person whose first and last names
+are not in one row, an initial of a script other than Latin, four initials or more,
+three middle names, a common word as a middle name in lower case between lower-case
+words or in capitals (``tomasz may berger``, ``TOMASZ MAY BERGER``) unless a
+middle-name column holds it, ``J-P Lefebvre``, ``Carrasco y Pérez`` and plurals are
+not found so.
 """
 
 from __future__ import annotations
@@ -154,8 +162,9 @@ def _rows(db: Any, table: Any, first: str, last: str, wanted: list[str], beyond:
 FULL = "name"  # the report's kind for a cell holding a source person's full name
 FULL_NAME = "full_name"
 # a name word: letters, with inner apostrophes or hyphens (``o'neil``, ``smith-jones``),
-# no letter or digit beside it; two letters at least (an initial is no name here)
-_NAME_WORD = r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*"
+# no letter or digit beside it; two letters at least (an initial is no name here);
+# a possessive's ``'s`` is no part of it (``Berger's``: the word ``berger``)
+_NAME_WORD = r"[^\W\d_]+(?:(?:-|['\u2019](?!s(?![^\W_])))[^\W\d_]+)*"
 _TOKEN = re.compile(rf"(?<![^\W_]['\u2019-])(?<![^\W_]){_NAME_WORD}(?![^\W_])")
 # the batch's tokens and its cells' separators (NUL), in order (see _candidates)
 _TOKEN_OR_NUL = re.compile(rf"\x00|(?<![^\W_]['\u2019-])(?<![^\W_]){_NAME_WORD}(?![^\W_])")
@@ -220,10 +229,16 @@ class FullNames:
         named = {c: t for c, t in name_columns(planned).items() if c in at}
         firsts = [at[c] for c, t in named.items() if t == FIRST_NAME]
         lasts = [at[c] for c, t in named.items() if t == LAST_NAME]
-        for f in firsts:
-            fw = _words_of(columns[f])
-            for la in lasts:
-                for a, b in zip(fw, _words_of(columns[la]), strict=True):
+        given = {f: _words_of(columns[f]) for f in firsts}
+        for la in lasts:
+            lw = _words_of(columns[la])
+            for fw in given.values():
+                for a, b in zip(fw, lw, strict=True):
+                    if a and b:
+                        self.found.update(person_keys(a, b))
+            if len(firsts) > 1:  # a middle name column: the given names in order
+                for *gs, b in zip(*given.values(), lw, strict=True):
+                    a = [w for g in gs for w in g]
                     if a and b:
                         self.found.update(person_keys(a, b))
         for c, t in named.items():
@@ -261,18 +276,41 @@ def person_keys(first: Sequence[str], last: Sequence[str]) -> set[PairKey]:
     pair (``Luis de la Cruz``: ``luis cruz``), and each given name with a surname
     word and the particles right before it as one key word (``luis de la cruz``:
     :func:`_particled`); and the first given name's initial (:func:`initial_key`)
-    beside each surname word (``m. carrasco``). A full name of one column is its
-    first word and the rest."""
+    beside each surname word (``m. carrasco``). A hyphenated word's parts are words
+    of the name too (:func:`_parts`: ``jean pierre``, ``pierre lefebvre``, ``tomasz
+    nowak`` of Tomasz Berger-Nowak), and a hyphenated first given name's initials
+    glued a key word (``jp lefebvre``). A full name of one column is its first word
+    and the rest."""
     from stagewall.masking.transformers._known import _PARTICLES
 
     given = [w for w in first if w not in _PARTICLES]
     sur = [w for w in last if w not in _PARTICLES]
     out = {pair_key(a, b) for a, b in pairwise(given + sur)}
+    # a hyphenated word's parts are words of the name too (``Jean-Pierre`` written
+    # ``Jean Pierre``, ``Berger-Nowak`` written ``Nowak``)
+    given_parts, sur_parts = _parts(given), _parts(sur)
+    if given_parts != given or sur_parts != sur:
+        out.update(pair_key(a, b) for a, b in pairwise(given_parts + sur_parts))
+        given = list(dict.fromkeys(given + given_parts))
+        sur = list(dict.fromkeys(sur + sur_parts))
     out.update(pair_key(g, w) for g in given for w in sur)
     out.update(pair_key(g, w) for g in given for w in _particled(last))
     if given:
         out.update(pair_key(initial_key(given[0]), w) for w in sur)
+        # a hyphenated first given name's initials, glued: ``JP`` of Jean-Pierre
+        glued = "".join(p[0] for p in given[0].split("-") if p)
+        if "-" in given[0] and len(glued) >= 2:
+            out.update(pair_key(glued, w) for w in sur)
     return out
+
+
+def _parts(words: Sequence[str]) -> list[str]:
+    """``words`` with each hyphenated one as its parts of two letters or more (no
+    particle)."""
+    if not any("-" in w for w in words):
+        return list(words)
+    parts = [p for w in words for p in w.split("-")]
+    return [p for p in parts if len(p) >= 2 and p not in _PARTICLES]
 
 
 def _particled(last: Sequence[str]) -> list[str]:
@@ -369,29 +407,34 @@ def _candidates(
 
 def _near(toks: list[str], pairs: frozenset[PairKey], singles: frozenset[str]) -> list[Near]:
     """``(i, step)``: the words ``toks[i]`` and ``toks[i + step]`` are a pair of
-    ``pairs`` side by side (step 1), with one word between that may be a middle name
-    or a particle (no word of :func:`_not_middle`: 2), or such a word and then a
-    particle (3). C-level passes: which words are words of a pair, which two such
-    are side by side, or two or three apart (among the words of a pair alone: few);
-    only those are looked up."""
+    ``pairs`` side by side (step 1), or with one to three words between, the first
+    no connective (:data:`_CONNECTIVES`; :func:`_between_key` judges them: middle
+    names, then particles). C-level passes: which words are words of a pair, which
+    two such are side by side, or two to four apart (among the words of a pair
+    alone: few); only those are looked up."""
     flags = list(map(singles.__contains__, toks))
     both = compress(range(len(toks) - 1), map(and_, flags, flags[1:]))
     out = [(i, 1) for i in both if pair_key(toks[i], toks[i + 1]) in pairs]
     at = list(compress(range(len(toks)), flags))
-    common = _not_middle()
-    for k in (1, 2):  # the next word of a pair, and the one after
+    for k in (1, 2, 3):  # the next word of a pair, and the two after
         apart = map(_STEPS.__contains__, map(sub, at[k:], at))
         for i, j in compress(zip(at, at[k:], strict=False), apart):
-            if (
-                toks[i + 1] not in common
-                and (j - i == 2 or toks[i + 2] in _PARTICLES)
-                and pair_key(toks[i], toks[j]) in pairs
-            ):
+            if toks[i + 1] not in _CONNECTIVES and pair_key(toks[i], toks[j]) in pairs:
                 out.append((i, j - i))
     return out
 
 
-_STEPS = frozenset({2, 3})
+_STEPS = frozenset({2, 3, 4})
+# words that never stand between a given name and a surname as a middle name:
+# connectives, articles and prepositions of the supported languages
+_CONNECTIVES = (
+    frozenset(
+        {"and", "or", "nor", "but", "the", "of", "to", "for", "with", "from", "not", "vs", "per"}
+        | {"a", "an", "at", "in", "on", "by", "as", "is", "was", "are", "were"}
+        | {"und", "oder", "et", "ou", "o", "ed", "en", "og", "i", "u"}
+    )
+    - _PARTICLES
+)
 
 
 def _spans_in(
@@ -425,8 +468,40 @@ def _written(
         else:
             key = _between_key(folded, raw, toks[i : i + step + 1], pairs)
         if key is not None:
-            out.append((first.start(), last.end(), key))
+            end = last.end()
+            if step == 1 and raw is not None and _surname_first(first[0], last[0], pairs):
+                end = _trailing(folded, raw, end)
+            out.append((first.start(), end, key))
     return out
+
+
+def _surname_first(a: str, b: str, pairs: frozenset[PairKey]) -> bool:
+    """The pair's words ``a`` then ``b`` are a surname then a person's first given
+    name (``Berger, Tomasz``): ``b``'s initial beside ``a`` is a pair."""
+    return pair_key(initial_key(b), a) in pairs
+
+
+_NEXT_WORD = re.compile(rf"\s+({_NAME_WORD})(?![^\W_])")
+# one or two middle initials after a given name or initial: `` K.``, ``K.``, `` K``
+# (a bare ``A`` or ``I`` is a word)
+_TRAILING_INITIALS = re.compile(
+    rf"(?:\s*(?<![^\W_])[{_CAPITALS}]\.|\s+(?![AI](?![^\W_.]))[{_CAPITALS}]"
+    rf"(?![^\W_.'\u2019-])){{1,2}}"
+)
+
+
+def _trailing(folded: str, raw: str, end: int) -> int:
+    """Where a name written surname first (``Berger, Tomasz``, ending at ``end``)
+    ends with the middle names (at most two, :func:`_middle_name`, capitalised or
+    given names) and middle initials (at most two) after it: ``Berger, Tomasz Karol
+    K.``."""
+    for _ in range(2):
+        m = _NEXT_WORD.match(folded, end)
+        if m is None or not _middle_name(m[1], m.start(1), raw, False):
+            break
+        end = m.end()
+    m = _TRAILING_INITIALS.match(raw, end)
+    return end if m is None else m.end()
 
 
 _SPACES = re.compile(r"\s+")
@@ -436,17 +511,20 @@ def _between_key(
     folded: str, raw: str | None, run: Sequence[re.Match[str]], pairs: frozenset[PairKey]
 ) -> PairKey | None:
     """The pair ``run`` (tokens of ``folded``, spaces only between them) writes with
-    words between its first and last: a middle name (``Tomasz Karol Berger``, ``TOMASZ
-    KAROL BERGER``: capitalised in ``raw``, two letters or more, no common English
-    word nor a listed two-letter word, no particle), then the particles the source
-    surname has before that word (``Tomasz van Berg``: the key ``van berg``,
+    words between its first and last: one or two middle names (:func:`_middle_name`:
+    ``Tomasz Karol Berger``, ``tomasz karol berger``, ``Tomasz May Berger``,
+    ``Tomasz may Berger``, ``Tomasz Karol Adam Berger``), then the particles the
+    source surname has before that word (``Tomasz van Berg``: the key ``van berg``,
     :func:`_particled`, so a ``Tomasz de Berger`` of a Tomasz Berger is no pair), or
     both (``Tomasz Karol van Berg``). ``None`` if it writes none."""
     first, last, mids = run[0][0], run[-1][0], [t[0] for t in run[1:-1]]
     if not all(_SPACES.fullmatch(folded, a.end(), b.start()) for a, b in pairwise(run)):
         return None
-    lead = 0 if mids[0] in _PARTICLES else 1
-    if lead and (raw is None or not _middle_name(run[1], raw)):
+    lead = next((k for k, w in enumerate(mids) if w in _PARTICLES), len(mids))
+    if lead > 2:
+        return None
+    around = raw is not None and raw[run[0].start()].isupper() and raw[run[-1].start()].isupper()
+    if not all(_middle_name(t[0], t.start(), raw, around) for t in run[1 : 1 + lead]):
         return None
     particles = mids[lead:]
     if not all(map(_PARTICLES.__contains__, particles)):
@@ -455,16 +533,31 @@ def _between_key(
     return key if key in pairs else None
 
 
-def _middle_name(tok: re.Match[str], raw: str) -> bool:
-    """The token ``tok`` (of a folded text whose case is ``raw``) may be a middle name:
-    capitalised, two letters or more, no particle, no common word."""
-    word = tok[0]
-    return (
-        raw[tok.start()].isupper()
-        and len(word) >= 2
-        and word not in _PARTICLES
-        and word not in _not_middle()
-    )
+def _middle_name(word: str, at: int, raw: str | None, around: bool) -> bool:
+    """The folded word ``word`` (at ``at`` of a text whose case is ``raw``, if known)
+    may be a middle name: two letters or more, no particle nor connective, and a
+    given name of the name lists in any case (``karol``), or written title case
+    (``May``), or in capitals and no common word (``KAROL``, not ``MAY``), or, with
+    ``around`` (the given name and the surname beside it capitalised), any word in
+    lower case (``Tomasz may Berger``)."""
+    if len(word) < 2 or word in _PARTICLES or word in _CONNECTIVES:
+        return False
+    if word in _given_names():
+        return True
+    if raw is None:
+        return False
+    if not raw[at].isupper():
+        return around
+    written = raw[at : at + len(word)]
+    return not written.isupper() or word not in _not_middle()
+
+
+@cache
+def _given_names() -> frozenset[str]:
+    """The given names of the detection locales' name lists (folded)."""
+    from stagewall.masking.transformers._dicts import detection_first_names
+
+    return detection_first_names()
 
 
 @cache
@@ -553,7 +646,8 @@ def _initial_spans(
                 continue
             key = pair_key(fold_known(letter) + ".", fold_known(word))
             if key in pairs:
-                out.append((size - m.end(1), at + period, key))
+                tail = _TRAILING_INITIALS.match(text, at + period)  # ``Berger, T. K.``
+                out.append((size - m.end(1), at + period if tail is None else tail.end(), key))
     return out
 
 
