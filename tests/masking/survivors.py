@@ -462,6 +462,10 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
         if m and (m[1] or m[3]):
             cut = {m[2] + m[3], m[1] + m[2], m[2]} - {joined}
             out += [(c, "letters") for c in sorted(cut) if len(c) >= 8]
+        # written without its separators, eight characters or more: 123456789 of the
+        # SSN 123-45-6789
+        if len(words) > 1 and len(joined) >= 8 and re.search(r"\d", joined):
+            out.append((joined, "letters"))
     if kind == "street" and len(words) > 1:
         out += _number_elsewhere(words)
         # or shortened: Hauptstr. 5, C/ Mayor 7, 14 Oak St; and shortened with its

@@ -66,18 +66,25 @@ def _source(url: str, notes: list[str]) -> list[str]:
     """``N`` ordinary customers (ids 1..N, the first ``len(notes)`` with a note of
     ``notes`` and ``{"note": …}`` in every JSON column), then B and C. JSON column
     names."""
+    last = [[B, *(OWN[c] for c in COLUMNS[:-1]), "Deliver before noon"]]
+    last.append([C, *(C_OWN[c] for c in COLUMNS[:-1]), "Deliver before noon"])
+    return with_notes(url, notes, QUIET, last)
+
+
+def with_notes(url: str, notes: list[str], quiet: str, last: list[list[Any]]) -> list[str]:
+    """``N`` ordinary customers (ids 1..N), the first ``len(notes)`` with a note of
+    ``notes``, the others ``quiet``, and ``{"note": …}`` of it in every JSON column;
+    then the rows ``last``. JSON column names."""
     rows = []
     for i in range(1, N + 1):
-        note = notes[i - 1] if i <= len(notes) else QUIET
+        note = notes[i - 1] if i <= len(notes) else quiet
         rows.append([i, "Peter", "Horvat", f"+34 699 {100 + i:03d} {300 + i:03d}",
                      _iban_es(f"20770024003102{575700 + i:06d}"), f"{87000000 + i:08d}Q",
                      f"Y{7000000 + i:07d}B", f"{500 + i:03d}-{10 + i:02d}-{4000 + i:04d}",
                      f"{46000 + i:05d}", "Valencia", f"{9000000 + i:07d}", note])  # fmt: skip
-    rows.append([B, *(OWN[c] for c in COLUMNS[:-1]), "Deliver before noon"])
-    rows.append([C, *(C_OWN[c] for c in COLUMNS[:-1]), "Deliver before noon"])
     decl = ", ".join(f"{c} {'TEXT' if c == 'notes' else 'VARCHAR(60)'}" for c in COLUMNS)
-    docs = {i: {"theme": "dark", "note": n} for i, n in enumerate(notes, 1)}
-    return customers(url, decl, rows, docs)
+    docs = {r[0]: {"theme": "dark", "note": r[-1]} for r in rows}
+    return customers(url, decl, rows + last, docs)
 
 
 def _found(src: str, tgt: str, cols: list[str]) -> dict[str, int]:

@@ -477,6 +477,7 @@ def _print_report(report: Any) -> None:
             "street": "street's rare name",
             "city": "city's rare name",
             "name": "person's full name",
+            "identifier": "customer's identifier",
         }.get(r.kind, f"person's rare {r.kind}")
         click.echo(f"LEAK {r.table}.{r.column}: {r.cells} cell(s) hold a source {whose}", err=True)
     for c in report.counts:

@@ -43,6 +43,7 @@ from stagewall.masking._namewords import (
     source_columns,
     source_words,
 )
+from stagewall.masking._otherids import OTHER_ID, OtherIds
 from stagewall.masking._units import (
     EMPTY,
     KEY,
@@ -109,6 +110,9 @@ class Sets:
     # the source's full names (pairs of folded words), searched in every text of the
     # target as two adjacent words (:mod:`._namepairs`); verify's pre-pass sets them
     name_pairs: frozenset[tuple[str, str]] = frozenset()
+    # the source's identifier forms (:mod:`._otherids`), searched in every text of the
+    # target but the values the plan generates; verify's pre-pass sets them
+    other_ids: OtherIds | None = None
     _members: Members | None = field(default=None, init=False, repr=False, compare=False)
 
     def is_sensitive(self, hashes: H) -> npt.NDArray[np.bool_]:
@@ -858,6 +862,13 @@ class PartScan:
                     held = cells_holding_pairs(columns[i], sets.name_pairs)
                     if held:
                         merge_counts(self.words, {(c, FULL): held})
+        if sets.other_ids is not None:  # another customer's identifier, in any text
+            source = sets.source_name(self.table)
+            for i, c in enumerate(self.columns):
+                if (source, c) not in sets.generated:  # (a pseudonym's chance match)
+                    held = sets.other_ids.cells_holding(columns[i])
+                    if held:
+                        merge_counts(self.words, {(c, OTHER_ID): held})
         for i, c in enumerate(self.columns):
             values = as_documents(columns[i]) if i in self.documents else columns[i]
             units, texts = sets.hasher.flat_texts(values, sets.gate)

@@ -585,12 +585,15 @@ class Learnt(dict[str, str]):
     """:func:`learn`'s answer: the rare words (word → kind), and in :attr:`pairs` the
     source's full names searched in every row (:class:`._namepairs.FullNames`); true
     when it holds either. A dict, so every hand that passes the words to the copy's
-    workers and scrubbers passes the pairs with them (pickled with its attribute)."""
+    workers and scrubbers passes the pairs with them (pickled with its attribute);
+    and in :attr:`ids` another customer's identifiers the engine adds
+    (:func:`._otherids.learn_ids`)."""
 
     pairs: frozenset[tuple[str, str]] = frozenset()
+    ids: Any = None  # an OtherIds, or None
 
     def __bool__(self) -> bool:
-        return len(self) > 0 or bool(self.pairs)
+        return len(self) > 0 or bool(self.pairs) or self.ids is not None
 
 
 def learn(

@@ -183,18 +183,24 @@ def _learn_names(
     transformers: dict[str, dict[str, TransformerLike]],
     batch_rows: int,
     stopper: Stopper | None = None,
+    key: MaskingKey | None = None,
 ) -> dict[str, str]:
     """Teach the scrubbers the source's rare name words (read once, in the run's
     snapshot: :func:`._namewords.learn`), so another row's surname no name list
     knows, or a street's rare name (``Ganthriv`` of ``Ganthrivweg 14``), is replaced
     in any row's text and documents, as verify searches it. The
-    run's stop check is asked after each batch read (nothing is written yet)."""
+    run's stop check is asked after each batch read (nothing is written yet).
+    And another customer's identifiers (:func:`._otherids.learn_ids`), which the
+    scrubbers star out of any row's text, as verify searches them."""
     learners = [tr for trs in transformers.values() for tr in trs.values() if hasattr(tr, "learn")]
     if not learners:
         return {}
     from stagewall.masking._namewords import learn
+    from stagewall.masking._otherids import learn_ids
 
     words = learn(plan, schema, src, batch_rows, stopper)
+    if key is not None:
+        words.ids = learn_ids(plan, schema, src, key, batch_rows, stopper)
     if words:
         for tr in learners:
             tr.learn(words)
@@ -387,7 +393,7 @@ def _run(
         # the references the schema does not declare, checked in this snapshot (the
         # schema the workers, text_scrub's known values and the name pass are given)
         schema = checked(src, schema)
-        names = _learn_names(plan, schema, src, transformers, opts.batch_rows, stopper)
+        names = _learn_names(plan, schema, src, transformers, opts.batch_rows, stopper, key)
         if opts.subset:
             selection = compute_selection(src, schema, opts.subset, opts.subset_default)
         else:

@@ -15,7 +15,8 @@
    a pseudonymiser's outputs are recomputed only for the hits that need them).
    And, as words inside any text or JSON document of the target, the rare words
    of the source's name columns (surnames and given names no name list or
-   common-word list knows: ``_namewords``).
+   common-word list knows: ``_namewords``), and another customer's identifiers
+   written without the shape the detector knows (``_otherids``).
 4. Row by row (``_rowcheck``): the source row's own known values (names and their
    parts, e-mails, phones, streets, postcodes, identifiers) are searched as
    phrases in every text-like cell of its target row and of the target rows that
@@ -38,6 +39,7 @@ from typing import Any
 from stagewall.errors import MaskingError
 from stagewall.keys import MaskingKey
 from stagewall.masking._namewords import learn
+from stagewall.masking._otherids import learn_ids
 from stagewall.masking._references import checked
 from stagewall.masking.lint import scoped_schema
 from stagewall.masking.plan import Plan
@@ -245,6 +247,9 @@ def _verify(
                 # the source's full names, searched in every target text (the copy's
                 # pre-pass rule: _namewords.learn, _namepairs)
                 got["pairs"] = learn(plan, schema, sdb, batch_rows, words=False).pairs
+                # and another customer's identifiers (the copy's pre-pass rule too:
+                # _otherids.learn_ids)
+                got["ids"] = learn_ids(plan, schema, sdb, key, batch_rows)
 
             sets = _hashscan.collect(
                 plan, schema, sdb, key, batch_rows, progress,
@@ -252,6 +257,7 @@ def _verify(
             )  # fmt: skip
             lookups = got.pop("lookups")
             sets.name_pairs = got.pop("pairs")
+            sets.other_ids = got.pop("ids")
             between_batches()
             # hstore/xml columns are read as documents on any target
             tschema = _documents.typed_like_source(schema, tdb.introspect(), _in_target)

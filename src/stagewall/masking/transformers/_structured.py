@@ -126,6 +126,7 @@ class TextScrub(Transformer):
         self._own[DATE_KIND] = self._sub("date_shift", {"max_days": 365})
         self._learned: dict[str, str] = {}
         self._pairs: frozenset[tuple[str, str]] = frozenset()
+        self._ids: Any = None
 
     def learn(self, words: dict[str, str]) -> None:
         """Replace also, in any row, the source's rare name words ``words`` (word →
@@ -134,9 +135,12 @@ class TextScrub(Transformer):
         the source's full names the words carry (``words.pairs``,
         :class:`stagewall.masking._namepairs.FullNames`): another customer's first
         and last name written side by side (``TOMASZ BERGER``, ``Berger, Tomasz``),
-        replaced whole by a full-name pseudonym (:func:`_full_names`)."""
-        self._learned = words
+        replaced whole by a full-name pseudonym (:func:`_full_names`). And another
+        customer's identifiers (``words.ids``, :mod:`stagewall.masking._otherids`):
+        starred out of the output, as a row's own identifier is."""
         self._pairs = getattr(words, "pairs", frozenset())
+        self._learned = words if len(words) or self._pairs else {}
+        self._ids = getattr(words, "ids", None)
 
     def _sub(self, tname: str, params: dict[str, Any]) -> Transformer:
         return build_transformer(tname, params, key=self._masking_key, salt=self.salt)
@@ -251,7 +255,10 @@ class TextScrub(Transformer):
             cut = self._max
             touched = sorted({*touched, *(i for i, o in enumerate(out) if len(o) > cut)})
             out = [o[:cut] for o in out]
-        return _no_residue(out, pats, touched)
+        out = _no_residue(out, pats, touched)
+        # another customer's identifier, in any text, and one a pseudonym wrote by
+        # chance: starred (same length, so after the cut)
+        return out if self._ids is None else self._ids.starred(out)
 
     def _no_full_names(self, out: list[str], touched: list[int]) -> None:
         """Replace again, in place, a source person's full name that a pseudonym wrote
