@@ -102,6 +102,9 @@ _SHORT_STREET = {
     "highway": ["hwy"],
     "parkway": ["pkwy"],
     "strasse": ["str"],  # (plain folds ß to ss)
+    # French rue (plain reads "ru": ue is u), Polish ulica
+    "ru": ["r"],
+    "ulica": ["ul"],
 }
 _LONG_STREET: dict[str, list[str]] = {}
 for _full, _shorts in _SHORT_STREET.items():
@@ -119,6 +122,8 @@ def _street_respelt(words: list[str]) -> list[str]:
         forms += _SHORT_STREET.get(w + "e", [])  # (plain reads "avenue" as "avenu")
         if w.endswith("strasse") and len(w) > 8:
             forms.append(w[:-7] + "str")
+        elif w.endswith("straat") and len(w) > 7:  # Dutch: Kerkstraat as Kerkstr.
+            forms.append(w[:-6] + "str")
         elif w.endswith("str") and len(w) > 4:
             forms.append(w[:-3] + "strasse")
         out += [" " + " ".join([*words[:i], f, *words[i + 1 :]]) + " " for f in forms]
@@ -151,11 +156,13 @@ _FLAT = r"(?:flat|apt|apartment|appt|app|unit|suite|ste|piso|dpto|depto|whg|wohn
 # "Calle de Alcalá" as "C/ Alcalá", "Rua das Flores" as "Rua Flores"
 _STREET_FIRST = {"calle", "avenida", "av", "avda", "rua", "rue", "paseo", "plaza", "praca"}
 _STREET_FIRST |= {"camino", "carrer", "via", "viale", "piazza", "avenue", "boulevard", "bd"}
+_STREET_FIRST |= {"ru", "r", "ulica", "ul"}
 _SMALL = {"de", "del", "della", "di", "da", "das", "dos", "do", "du", "des", "d", "la", "le"}
 _SMALL |= {"les", "los", "las", "l", "el", "der", "den"}
 # German and Dutch street endings, and how the first is shortened (plain: ß is ss)
 _ENDINGS = {"strasse": ["strasse", "str"], "str": ["str", "strasse"], "weg": ["weg"]}
-_ENDINGS |= {"gasse": ["gasse"], "platz": ["platz"], "allee": ["allee"], "straat": ["straat"]}
+_ENDINGS |= {"gasse": ["gasse"], "platz": ["platz"], "allee": ["allee"]}
+_ENDINGS |= {"straat": ["straat", "str"]}
 
 
 def _street_without_flat(value: str) -> list[str]:
@@ -211,7 +218,7 @@ _WORD_BEFORE = re.split(
     """calle cl clle cll c avenida avda avd av avinguda avgda paseo pso plaza pza
     plza pl carrer camino cno ronda rda carretera ctra travesia trva glorieta gta pasaje
     pje rambla bulevar blvr via viale vle vicolo corso piazza pzza largo rua travessa tv
-    praca rue chemin impasse imp quai allee boulevard bd bld bvd avenue""",
+    praca rue ru r chemin impasse imp quai allee boulevard bd bld bvd avenue ulica ul""",
 )
 _WORD_AFTER = re.split(
     r"\s+",
@@ -233,6 +240,9 @@ def _street_name_needles(words: list[str]) -> list[tuple[str, str]]:
     ``5 alcala``, ``avda alcala``, ``ganthriv road``."""
     number = None
     rest = list(words)
+    glued = _glued_street(words)
+    if glued:
+        return glued
     if re.fullmatch(r"\d+[a-z]?", rest[-1]):
         number = rest.pop()
     elif re.fullmatch(r"\d+[a-z]?", rest[0]):
@@ -263,6 +273,25 @@ def _street_name_needles(words: list[str]) -> list[tuple[str, str]]:
     return out
 
 
+def _glued_street(words: list[str]) -> list[tuple[str, str]]:
+    """A street of one word ending in a German or Dutch street ending and its number
+    (``hauptstrasse 5``, ``kerkstraat 5``): the word, or it shortened (``hauptstr``,
+    ``kerkstr``), next to the number with a letter glued on or after a sign
+    (``Hauptstraße 5a``, ``Kerkstr 5A``, ``Kerkstr. Nr. 5b``): "marked" needles."""
+    if len(words) != 2:
+        return []
+    word, number = words if words[1].isdigit() else words[::-1]
+    if not (number.isdigit() and word.isalpha()):
+        return []
+    end = next((e for e in _GLUED_ENDINGS if word.endswith(e) and len(word) > len(e) + 1), None)
+    if end is None:
+        return []
+    forms = {word}
+    if end in ("strasse", "straat"):
+        forms.add(word[: -len(end)] + "str")
+    return [(f"{form}|{number}", "marked") for form in sorted(forms)]
+
+
 # the signs people write before a house number, as plain reads them: "nº" is "no",
 # "n.º" is "n o", "n°" and "n." are "n", "núm." is "num", "Nr." is "nr", "nª" is
 # "na", "n.ª" is "n a", "numéro" is "numero"; English "number", German "Nummer"; "#"
@@ -286,7 +315,7 @@ def _marked(text: str, needle: str) -> bool:
     alcala``)."""
     name, number = (re.escape(p) for p in needle.split("|"))
     number += _GLUED_TO_NUMBER
-    small = "|".join(map(re.escape, _SMALL | {"of"}))
+    small = "|".join(map(re.escape, _SMALL | {"of", "on"}))
     return (
         re.search(
             rf" {name} (?:{_SIGN} ?)?{number} | (?:{_SIGN} ?)?{number}(?: (?:{small}))* {name} ",
@@ -454,6 +483,15 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
         # the account part alone, as the bank writes it: 2100-0418-45-0200051332,
         # NWBK 6016 1331 9268 19 (the IBAN without its country and check digits)
         out.append((joined[4:], "letters"))
+        # the account apart from the bank's code, with its zeros or without, as a
+        # German, Austrian or Dutch bank writes it (Konto 0532013000, Kto 532013000 of
+        # DE89 3704 0044 0532 0130 00); a UK sort code and account, and the account
+        # alone (60-16-13 31926819 of GB29 NWBK 6016 1331 9268 19)
+        account = {"de": joined[12:], "at": joined[9:], "nl": joined[8:]}.get(joined[:2])
+        if joined[:2] == "gb" and len(joined) == 22:
+            out += [(joined[8:], "letters"), (joined[14:], "letters")]
+        elif account is not None and account.isdigit():
+            out += [(a, "letters") for a in {account, account.lstrip("0")} if len(a) >= 8]
     if kind == "id":
         # an id of seven digits or more between one or two letters, written without
         # its letter at one end or both (12345678 of 12345678Z, X1234567 of
@@ -466,6 +504,10 @@ def needles(kind: str, value: str) -> list[tuple[str, str]]:
         # SSN 123-45-6789
         if len(words) > 1 and len(joined) >= 8 and re.search(r"\d", joined):
             out.append((joined, "letters"))
+        # a zero-padded number without its zeros, five digits or more, as a word
+        # (47113 of the customer number 0047113)
+        if joined.isdigit() and joined[0] == "0" and len(joined.lstrip("0")) >= 5:
+            out.append((f" {joined.lstrip('0')} ", "words"))
     if kind == "street" and len(words) > 1:
         out += _number_elsewhere(words)
         # or shortened: Hauptstr. 5, C/ Mayor 7, 14 Oak St; and shortened with its

@@ -135,14 +135,18 @@ OWN_DOCS: dict[int, Any] = {
 }
 
 
-def _json_source(url: str, docs: dict[int, Any]) -> list[str]:
-    """``N`` customers on ``Calle Mayor i``, then three on ``Calle de Alcalá 42``
-    whose JSON documents are ``docs``. The JSON column names."""
-    people = [_leak_trap_customer(i) for i in range(1, N + 4)]
+def _json_source(
+    url: str, docs: dict[int, Any], streets: dict[int, str] | None = None
+) -> list[str]:
+    """``N`` customers on ``Calle Mayor i``, then one per row of ``streets`` (id →
+    its street; default three on ``Calle de Alcalá 42``) whose JSON documents are
+    ``docs``. The JSON column names."""
+    streets = streets or dict.fromkeys(OWN_DOCS, "Calle de Alcalá 42")
+    people = [_leak_trap_customer(i) for i in range(1, N + 1 + len(streets))]
     rows = [
         [p["id"], p["first_name"], p["last_name"], p["email"], street, ORDINARY_NOTE]
         for p in people
-        for street in [p["street"] if p["id"] <= N else "Calle de Alcalá 42"]
+        for street in [streets.get(p["id"], p["street"])]
     ]
     columns = (
         "first_name VARCHAR(40), last_name VARCHAR(40), email VARCHAR(100), "
@@ -157,13 +161,19 @@ def _found(src: str, tgt: str, cols: list[str], plan: Any) -> dict[str, int]:
     return survivors(src, tgt, "customers", sensitive, texts, {"customers": "id"}, plan=plan)
 
 
-def test_the_rows_own_json_document_is_masked_and_seen(make: Callable[[], str]) -> None:
-    """The row's street in those shapes inside its own JSON document: the unedited
-    auto plan's json_mask replaces it, verify passes and the checker finds nothing;
-    the documents written into a clean copy afterwards make verify fail and the
-    checker count each."""
+def own_json_masked_and_seen(
+    make: Callable[[], str],
+    docs: dict[int, Any],
+    streets: dict[int, str] | None = None,
+    cores: tuple[str, ...] = ("alcal",),
+) -> None:
+    """Rows ``N + 1``… on their ``streets`` (:func:`_json_source`) whose own JSON
+    documents ``docs`` write their street: the unedited auto plan's json_mask
+    replaces it (no document holds any of ``cores``), verify passes and the checker
+    finds nothing; the documents written into a clean copy afterwards make verify
+    fail and the checker count each."""
     src, tgt = make(), make()
-    cols = _json_source(src, OWN_DOCS)
+    cols = _json_source(src, docs, streets)
     plan = build_plan(src).plan
     run(plan, src, tgt, KEY, RunOptions())
     report = verify(plan, src, tgt, KEY)
@@ -171,19 +181,25 @@ def test_the_rows_own_json_document_is_masked_and_seen(make: Callable[[], str]) 
     assert _found(src, tgt, cols, plan) == {}
     for c in cols:
         got = rows_of(tgt, f"SELECT {c} FROM customers WHERE id > {N}")
-        assert all("alcal" not in str(r[0]).casefold() for r in got), got
+        assert all(not any(k in str(r[0]).casefold() for k in cores) for r in got), got
 
     plain, again = make(), make()
-    cols = _json_source(plain, {})
+    cols = _json_source(plain, {}, streets)
     plan = build_plan(plain).plan
     run(plan, plain, again, KEY, RunOptions())
     assert verify(plan, plain, again, KEY).passed
-    _execute(again, planted_at(cols, [], list(OWN_DOCS.values()), list(OWN_DOCS)))
+    _execute(again, planted_at(cols, [], list(docs.values()), list(docs)))
     report = verify(plan, plain, again, KEY)
     assert not report.passed
     for c in cols:
-        assert sum(h.cells for h in report.row_hits if h.column == c) == len(OWN_DOCS), c
-    assert _found(plain, again, cols, plan) == {f"customers.{c}": len(OWN_DOCS) for c in cols}
+        assert sum(h.cells for h in report.row_hits if h.column == c) == len(docs), c
+    assert _found(plain, again, cols, plan) == {f"customers.{c}": len(docs) for c in cols}
+
+
+def test_the_rows_own_json_document_is_masked_and_seen(make: Callable[[], str]) -> None:
+    """The row's street in those shapes inside its own JSON document (see
+    :func:`own_json_masked_and_seen`)."""
+    own_json_masked_and_seen(make, OWN_DOCS)
 
 
 # ---- noise: the number and the core apart, or another number, stay --------------------

@@ -57,6 +57,7 @@ from stagewall.masking.transformers._shortwords import COMMON_TWO_LETTER_WORDS
 from stagewall.masking.transformers._streetwords import (
     DE_NL_STREET_SUFFIXES,
     EN_STREET_WORDS,
+    KNOWN_STREET_WORDS,
     ROMANCE_STREET_WORDS,
     SWAP_AFTER,
     SWAP_BEFORE,
@@ -715,8 +716,12 @@ def _patterns_of(kind: str | None, ws: list[str]) -> list[tuple[str, bool]]:
         bban = account_part(compact)
         if bban is not None:
             out.append((bban, True))
+        # its account apart from its bank's code: Konto 0532013000, Kto 532013000
+        out += [(f, True) for f in account_numbers(compact)]
     if kind == "id":  # its number without its letters: 12345678 of 12345678Z
         out += [(f, True) for f in id_numbers(compact)]
+        # a zero-padded number without its zeros, as a word: 47113 of 0047113
+        out += [(f" {f} ", False) for f in unpadded(compact)]
     if len(phrase) >= MIN_PHRASE and not (phrase.isdigit() and len(phrase) < MIN_DIGITS):
         out.append((f" {phrase} ", False))
     if kind == "street" and len(ws) > 1:
@@ -815,6 +820,10 @@ def _core_forms(ws: list[str]) -> list[tuple[str, bool]]:
     more), one run of words. The mark holds the value's anchor (``_anchors``:
     :func:`street_anchor`), or is left out: verify searches only the rows whose
     text holds it (the core's street-word forms only when the core holds it)."""
+    if len(ws) == 2:
+        glued = _glued_form(ws)
+        if glued:
+            return glued
     number = None
     body = ws
     last = bool(_NUMBER.fullmatch(ws[-1]))
@@ -861,6 +870,29 @@ def _core_forms(ws: list[str]) -> list[tuple[str, bool]]:
     return []
 
 
+def _glued_form(ws: list[str]) -> list[tuple[str, bool]]:
+    """A German or Dutch street of one word and its house number (``hauptstraße 5``,
+    ``kerkstraat 5``, ``5 lindenweg``) as its mark ``CORE + "g" + NUMBER +
+    "kerkstraat kerkstr" + NUMBER + "5"``: the word as written and with its ending
+    written the other way (:data:`_STREET_END_ALTS`), which :func:`core_hits` reads
+    next to its own number with a letter or ``bis`` glued on or after a mark
+    (``Kerkstr 5A``, ``Hauptstraße 5a``, ``Hauptstr. Nr. 5b``: :func:`_marked_number`).
+    Every hit holds the word's stem and the number, so the value's anchor
+    (:func:`street_anchor`) and its probe (``_street_cores``); [] for any other
+    street."""
+    a, b = ws
+    if _NUMBER.fullmatch(a) and b.isalpha():
+        a, b = b, a
+    if not (b.isdigit() and a.isalpha() and a.endswith(_DE_NL_ENDS)) or a in _NOT_CORE:
+        return []
+    forms = [a]
+    if a.endswith(_STREET_ENDS):
+        for end, others in _STREET_END_ALTS.items():
+            if len(a) > len(end) + 1 and a.endswith(end):
+                forms += [a[: -len(end)] + o for o in others]
+    return [(f"{CORE}g{NUMBER}{' '.join(dict.fromkeys(forms))}{NUMBER}{b}", False)]
+
+
 def street_anchor(ws: Sequence[str]) -> str:
     """The longest :func:`street_word_core` of a street's words ``ws`` that are not a
     street word (written any way: _NOT_CORE) nor a small word (which _regrouped drops
@@ -899,6 +931,13 @@ def core_hits(pattern: str, normed: str) -> list[str]:
     if pattern[1:2] == DATE_MARK[1]:
         return date_hits(pattern, normed)
     numbers_only, core, number = pattern[1:].split(NUMBER)
+    if numbers_only == "g":  # (a street of one word: _glued_form)
+        glued: list[str] = []
+        for form in core.split(" "):
+            at = normed.find(f" {form} ")
+            if at >= 0:
+                glued += _marked_number(form, number, normed, at)
+        return glued
     needle = f" {core} "
     at = normed.find(needle)
     if at < 0:
@@ -954,7 +993,12 @@ def _marked_number(core: str, number: str, normed: str, at: int) -> list[str]:
         elif nxt.startswith(number) and _own_number(nxt, number):  # (alcala 42a)
             out.append(f" {core} {nxt} ")
         prev = normed[normed.rfind(" ", 0, at) + 1 : at]
-        if prev.endswith(number) or prev in _NUMBER_SMALL or _own_number(prev, number):
+        if (
+            prev.endswith(number)
+            or prev in _NUMBER_SMALL
+            or prev in _SWAP_BEFORE
+            or _own_number(prev, number)
+        ):
             before = normed[:at].rsplit(" ", 6)[1:]
             small: list[str] = []
             while before and before[-1] in _NUMBER_SMALL:
@@ -966,14 +1010,22 @@ def _marked_number(core: str, number: str, normed: str, at: int) -> list[str]:
             else:  # (no mark: the number itself, 42 de alcala, 42a alcala)
                 if before and _own_number(before[-1], number) and (small or before[-1] != number):
                     out.append(f" {' '.join([before[-1], *small, core])} ")
+                # or a street word between (12bis rue de rivoli, 5a r rivoli)
+                elif (
+                    len(before) > 1
+                    and before[-1] in _SWAP_BEFORE
+                    and _own_number(before[-2], number)
+                    and before[-2] != number
+                ):
+                    out.append(f" {' '.join([*before[-2:], *small, core])} ")
         at = normed.find(needle, end - 1)
     return out
 
 
 # the small words between a house number written first and a street's core: those
 # after a street word (de, di, da, der: "el 42 de Alcalá", "al 5 di Garibaldi") and
-# English "of" ("number 42 of Alcalá")
-_NUMBER_SMALL = _STREET_PARTICLES | {"of"}
+# English "of" and "on" ("number 42 of Alcalá", "12 on Oak" for 12 Oak Street)
+_NUMBER_SMALL = _STREET_PARTICLES | {"of", "on"}
 # what people glue onto a house number: a building's letter (42A) or bis, ter
 _NUMBER_ENDS = frozenset({"bis", "ter"})
 
@@ -1087,6 +1139,7 @@ def _street_alternatives() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[
     for table, into in (
         (EN_STREET_WORDS, whole),
         (ROMANCE_STREET_WORDS, whole),
+        (KNOWN_STREET_WORDS, whole),
         (DE_NL_STREET_SUFFIXES, ends),
     ):
         for full, short in table.items():
@@ -1215,30 +1268,76 @@ def id_numbers(compact: str) -> list[str]:
     return [f for f in forms if f != compact and len(f) >= MIN_COMPACT]
 
 
+# An IBAN whose account part is a bank's code and an account, written apart by its
+# bank (Germany: an 8-digit BLZ, then a 10-digit account, ``BLZ 37040044 Konto
+# 0532013000``; Austria: a 5-digit bank code; the Netherlands: a 4-letter bank; the
+# UK: a 4-letter bank, a 6-digit sort code, an 8-digit account, ``60-16-13
+# 31926819``). Group 1: a UK sort code; 2: the account; 3: the account without its
+# leading zeros when that leaves MIN_COMPACT digits or more, else its last
+# MIN_COMPACT digits or more (every form holds group 3).
+_ACCOUNT = re.compile(
+    "(?:de[0-9]{10}|at[0-9]{7}|nl[0-9]{2}[a-z]{4}|gb[0-9]{2}[a-z]{4}([0-9]{6}))"
+    f"(0*([0-9]{{{MIN_COMPACT},}}))"
+)
+# A zero-padded number: group 1, the number without its zeros, of 5 digits or more
+_PADDED = re.compile("0+([1-9][0-9]{4,})")
+
+
+def account_numbers(compact: str) -> list[str]:
+    """An IBAN's account as its bank writes it apart from the bank's code (see
+    :data:`_ACCOUNT`): ``de89370400440532013000`` → ``0532013000``, ``532013000``;
+    ``gb29nwbk60161331926819`` → ``31926819``, and with its sort code,
+    ``60161331926819``; [] for other IBANs."""
+    m = _ACCOUNT.fullmatch(compact)
+    if m is None:
+        return []
+    sort, account, cut = m.groups()
+    forms = [account, cut] + ([sort + account] if sort else [])
+    return list(dict.fromkeys(f for f in forms if len(f) >= MIN_COMPACT))
+
+
+def unpadded(compact: str) -> list[str]:
+    """A zero-padded identifier without its zeros, when that leaves 5 digits or more
+    (``47113`` of ``0047113``; not ``1234`` of ``0001234``): searched as a word."""
+    m = _PADDED.fullmatch(compact)
+    return [m[1]] if m is not None else []
+
+
 # The piece every pattern of such a value holds (see id_probe), as group 1 of a
 # whole compact form: an IBAN's account part; a lettered identifier's number, when
-# id_numbers gives it forms (letters on both sides, or 8 digits or more).
+# id_numbers gives it forms (letters on both sides, or 8 digits or more); or group 2:
+# a zero-padded number without its zeros (unpadded). An IBAN of _ACCOUNT's: its
+# group 3 (account_numbers), before _IBAN_PROBE.
 _IBAN_PROBE = re.compile(f"[a-z]{{2}}[0-9]{{2}}([0-9a-z]{{{MIN_COMPACT},}})")
 _ID_PROBE = re.compile(
     f"(?=[a-z]{{1,2}}[0-9]{{7,}}[a-z]|[a-z]{{1,2}}[0-9]{{{MIN_COMPACT}}}|[0-9]{{{MIN_COMPACT},}}[a-z])"
-    "[a-z]{0,2}([0-9]+)[a-z]{0,2}"
+    f"[a-z]{{0,2}}([0-9]+)[a-z]{{0,2}}|{_PADDED.pattern}"
 )
+# an IBAN's probe in one pass: _ACCOUNT's group 3, else _IBAN_PROBE's group 1 (4 here)
+_IBAN_PROBES = re.compile(f"{_ACCOUNT.pattern}|{_IBAN_PROBE.pattern}")
 
 
 def id_probe(kind: str | None, compact: str) -> str | None:
     """The piece of a value's compact form that every pattern of it holds when it is
-    shorter than the form: an IBAN's account part, a lettered identifier's number
+    shorter than the form: an IBAN's account (or account part), a lettered
+    identifier's number, a padded one's without its zeros
     (tests/masking/test_redteam_numforms.py checks :func:`id_probes` agrees)."""
-    pattern = _IBAN_PROBE if kind == "iban" else _ID_PROBE if kind == "id" else None
+    pattern = _IBAN_PROBES if kind == "iban" else _ID_PROBE if kind == "id" else None
     m = pattern.fullmatch(compact) if pattern is not None else None
-    return m[1] if m is not None else None
+    if m is None:
+        return None
+    return (m[3] or m[4]) if kind == "iban" else (m[1] or m[2])
 
 
 def id_probes(kind: str, compacts: list[str]) -> list[str]:
     """Each of ``compacts`` (values of ``kind``, "iban" or "id") as :func:`id_probe`
-    cuts it, or as it is (the matches in one C-level pass)."""
-    found = map((_IBAN_PROBE if kind == "iban" else _ID_PROBE).fullmatch, compacts)
-    return [m[1] if m is not None else c for c, m in zip(compacts, found, strict=True)]
+    cuts it, or as it is (the matches in C-level passes)."""
+    iban = kind == "iban"
+    found = map((_IBAN_PROBES if iban else _ID_PROBE).fullmatch, compacts)
+    return [
+        c if m is None else (m[3] or m[4]) if iban else (m[1] or m[2])
+        for c, m in zip(compacts, found, strict=True)
+    ]
 
 
 # national_number of every text of a NUL-joined batch in one findall: at each text's
@@ -1392,6 +1491,7 @@ def _folded_words(table: dict[str, tuple[str, ...]]) -> frozenset[str]:
 
 _EN_STREET = _folded_words(EN_STREET_WORDS)
 _ANY_STREET = _EN_STREET | _folded_words(ROMANCE_STREET_WORDS)
+_ANY_STREET |= _folded_words(KNOWN_STREET_WORDS)
 _DE_NL_ENDS = tuple(_folded_words(DE_NL_STREET_SUFFIXES))
 _ANY_STREET |= frozenset(_DE_NL_ENDS)
 _SWAP_BEFORE = frozenset(w for form in SWAP_BEFORE for w in words(form))

@@ -52,7 +52,7 @@ DE_NL_STREET_SUFFIXES: dict[str, tuple[str, ...]] = {
     "ring": (),
     "damm": (),
     "ufer": (),
-    "straat": (),
+    "straat": ("str.",),
     "laan": (),
     "gracht": (),
     "plein": (),
@@ -91,6 +91,16 @@ ROMANCE_STREET_WORDS: dict[str, tuple[str, ...]] = {
     "praça": (),
 }
 
+# Street words the row's own street is also searched with (written the other way, as
+# the tables above are), which the street detector does not take: too short to read
+# alone in any text (French ``r.`` for ``rue``: ``12 r. de Rivoli``), or of a locale it
+# does not read (Polish ``ulica``, ``ul.``: ``ul. Długa 5``). Only the row's own street's
+# name next to them is searched.
+KNOWN_STREET_WORDS: dict[str, tuple[str, ...]] = {
+    "rue": ("r.",),
+    "ulica": ("ul.",),
+}
+
 
 # The street words a row's own street may be written with instead of its own (its
 # street word swapped, ``Ganthriv Road`` for ``14 Ganthriv Lane``, ``Avenida Mayor``
@@ -110,6 +120,9 @@ SWAP_BEFORE: tuple[str, ...] = (
     *("corso", "piazza", "pzza", "largo", "rua", "travessa", "tv", "praca", "rue"),
     *("chemin", "impasse", "imp", "quai", "allee", "boulevard", "bd", "bld", "bvd"),
     "avenue",
+    "r",
+    "ulica",
+    "ul",
 )
 SWAP_AFTER: tuple[str, ...] = (
     *("street", "st", "road", "rd", "lane", "ln", "avenue", "ave", "av", "boulevard"),
@@ -128,6 +141,7 @@ def written_forms(table: dict[str, tuple[str, ...]]) -> list[str]:
 __all__ = [
     "DE_NL_STREET_SUFFIXES",
     "EN_STREET_WORDS",
+    "KNOWN_STREET_WORDS",
     "ROMANCE_STREET_WORDS",
     "SWAP_AFTER",
     "SWAP_BEFORE",
