@@ -45,6 +45,7 @@ from stagewall.masking.transformers._batch import keyed_hash
 from stagewall.masking.transformers._known import (
     _COMPACT_KINDS,
     MIN_COMPACT,
+    account_numbers,
     account_part,
     compact_many,
     id_numbers,
@@ -94,6 +95,9 @@ def forms(transformer: str, values: Sequence[object]) -> list[str]:
         out += [n for n in national_numbers(compacts) if n is not None]
     elif kind == "iban":
         out += [b for b in map(account_part, compacts) if b is not None]
+        # the account apart from the bank's code (Kto 532013000, a UK sort code and
+        # account): as the row's own value is searched (account_numbers)
+        out += [a for c in compacts for a in account_numbers(c)]
     elif kind == "id":
         out += [f for c in compacts if not c.isdigit() for f in id_numbers(c)]
     return out
