@@ -74,14 +74,33 @@ def test_a_name_that_suggests_one_is_a_candidate(parent: str, column: str) -> No
         ("ShipVia", INT),
         ("ReportsTo", INT),
         ("paid", INT),
-        ("owner", TEXT),  # a text owner: the key is a number
-        ("customerid", TEXT),
         ("person_id", ColumnKind.DATE),
         ("amount", INT),
     ],
 )
 def test_other_names_are_neither(column: str, kind: ColumnKind) -> None:
     assert _guesses("customers", column, kind) == ([], [])
+
+
+@pytest.mark.parametrize("column", ["owner", "customer_ref", "cust_id", "customerid"])
+def test_text_beside_a_numbered_key_is_a_candidate_its_values_decide(column: str) -> None:
+    """A VARCHAR that may hold a whole-number key as text (``'42'``): a candidate,
+    taken only when every value read is a number written as the key writes it
+    (test_redteam_relrows.py; before 2026-12-07 it was no candidate, and a customer's
+    passport number in such a row's note was copied while verify passed). Not of the
+    key's type: lint says nothing of it unread (:func:`typed`)."""
+    from stagewall.masking._references import _numbers, typed
+
+    assert _guesses("customers", column, TEXT) == ([], ["customers"])
+    schema = Schema(
+        "sqlite", (_table("customers", *PEOPLE), _table("child", (column, TEXT), ("body", TEXT)))
+    )
+    ((_, c, _, maybe),) = candidates(schema)
+    assert not typed(c, maybe)
+    assert _numbers(["42", "7", 0]) == [42, 7, 0]
+    assert _numbers(["42", "042"]) is None
+    assert _numbers(["42", "42.0"]) is None
+    assert _numbers(["Ana"]) is None
 
 
 def test_a_role_word_is_no_candidate_of_a_table_without_people() -> None:

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import chain, compress, repeat
+from itertools import compress, repeat
 from operator import add
 from typing import Any
 
@@ -41,6 +41,9 @@ class Parent:
     key_columns: tuple[str, ...]
     value_columns: tuple[tuple[str, str], ...]  # (column, transformer)
     parents: tuple[Parent, ...] = ()
+    # a polymorphic reference (``commentable_type = 'Customer'``): the first FK column
+    # holds this, the others the key; the lookup's keys are (tag, key...)
+    tag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ class Child:
     table: Table  # the child
     key_columns: tuple[str, ...]  # in this table
     value_columns: tuple[tuple[str, str], ...]  # (column, transformer) of the child
+    # a link table's other side (customer_contacts → contacts): the child's rows give
+    # the values of the rows they reference there, not values of their own
+    via: Parent | None = None
 
 
 @dataclass(frozen=True)
@@ -115,23 +121,36 @@ CHILD_KINDS = frozenset({"name", "email", "phone", "street", "postcode"})
 def children_of(plan: Plan, schema: Schema, table: Table) -> tuple[Child, ...]:
     """The tables whose rows reference ``table`` by a foreign key and have known
     values of their own of :data:`CHILD_KINDS` (one reference down; a table
-    referencing itself aside)."""
+    referencing itself aside); and the link tables that reference it (no known
+    value of their own, two references: ``customer_contacts``), whose rows give
+    the known values of the rows they link it to (:attr:`Child.via`: a customer's
+    contacts, a contact's customers). Not a polymorphic reference (followed up only)."""
     out = []
     undeclared = guessed(schema)  # (references(schema, child), without a call per table)
     for child in schema.tables:
         q = child.qualified
         if q == table.qualified:
             continue
-        for fk in chain(child.foreign_keys, undeclared.get(q, ())):
-            ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
-            if ref != table.qualified:
-                continue
-            values = tuple(
-                (c, t) for c, t in known_columns(plan, child) if kind_of(t) in CHILD_KINDS
-            )
+        refs = (*child.foreign_keys, *undeclared.get(q, ()))
+        for fk in refs:
+            if _ref(fk) != table.qualified or fk.tag is not None:
+                continue  # (a polymorphic reference is followed up only)
+            own = known_columns(plan, child)
+            values = tuple((c, t) for c, t in own if kind_of(t) in CHILD_KINDS)
             if values:
                 out.append(Child(fk.columns, child, fk.ref_columns, values))
+            elif not own and len(refs) == 2:  # a link table: its other side's values
+                other = next(r for r in refs if r is not fk)
+                far = schema.table(_ref(other))
+                far_values = known_columns(plan, far) if far is not None else ()
+                if far and far_values and other.tag is None and other.columns != fk.columns:
+                    via = Parent(other.columns, far, other.ref_columns, far_values)
+                    out.append(Child(fk.columns, child, fk.ref_columns, (), via))
     return tuple(out)
+
+
+def _ref(fk: ForeignKey) -> str:
+    return f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
 
 
 def child_values(
@@ -144,6 +163,8 @@ def child_values(
     Read a column at a time (:func:`_pairs_columns`, :func:`_key_column`): the same
     dictionary as the row-by-row loop it replaced
     (tests/masking/test_known_rows_lookups.py)."""
+    if ch.via is not None:
+        return _linked_values(src, ch, ch.via, batch_rows, checkpoint)
     cols = [*ch.fk_columns, *(c for c, _ in ch.value_columns)]
     nk = len(ch.fk_columns)
     trs = [t for _, t in ch.value_columns]
@@ -159,6 +180,28 @@ def child_values(
                     found[k] = set(v)
                 else:
                     got.update(v)
+    return {k: tuple(sorted(v)[:MAX_CHILD_VALUES]) for k, v in found.items()}
+
+
+def _linked_values(
+    src: Any, ch: Child, via: Parent, batch_rows: int, checkpoint: Callable[[], None]
+) -> dict[tuple[str, ...], Known]:
+    """:func:`child_values` of a link table: key of the referenced rows → the known
+    values of the rows its rows link them to (a customer's contacts), distinct, sorted,
+    at most :data:`MAX_CHILD_VALUES`."""
+    far = _parent_lookup(src, via, batch_rows, checkpoint)
+    nk = len(ch.fk_columns)
+    found: dict[tuple[str, ...], set[tuple[str, str]]] = {}
+    if far:
+        cols = [*ch.fk_columns, *via.fk_columns]
+        for m, columns in src.iter_columns(ch.table, cols, None, batch_rows):
+            checkpoint()
+            keys = _keys_or_none(columns[:nk], m)
+            ends = _keys_or_none(columns[nk:], m)
+            for k, e in zip(keys, ends, strict=True):
+                got = far.get(e) if k is not None and e is not None else None
+                if got:
+                    found.setdefault(k, set()).update(got)  # type: ignore[arg-type]
     return {k: tuple(sorted(v)[:MAX_CHILD_VALUES]) for k, v in found.items()}
 
 
@@ -182,7 +225,7 @@ def parents_of(
         if depth > 1 and ref != table.qualified:
             up = parents_of(plan, schema, parent, depth - 1, seen | {table.qualified, ref})
         if values or up:
-            out.append(Parent(fk.columns, parent, fk.ref_columns, values, up))
+            out.append(Parent(fk.columns, parent, fk.ref_columns, values, up, fk.tag))
     return tuple(out)
 
 
@@ -214,6 +257,8 @@ def _parent_lookup(
             # () + found is found and vals + () is vals (the same tuples)
             vals = list(map(add, vals, found))
         own_keys = list(zip(*map(_canon_column, columns[:nk]), strict=True)) if nk else [()] * m
+        if p.tag is not None:
+            own_keys = [(p.tag, *k) for k in own_keys]
         table.update(compress(zip(own_keys, vals, strict=True), vals))
     return table
 
@@ -222,7 +267,7 @@ def _read_key(p: Parent) -> tuple[object, ...]:
     """What :func:`_parent_lookup` of ``p`` reads and builds (not the child's FK
     columns, which only the child uses): equal keys, equal lookups."""
     ups = tuple((q.fk_columns, _read_key(q)) for q in p.parents)
-    return (p.table.qualified, p.key_columns, p.value_columns, ups)
+    return (p.table.qualified, p.key_columns, p.value_columns, ups, p.tag)
 
 
 def _canon_column(col: Sequence[object]) -> list[str]:
@@ -324,6 +369,8 @@ class KnownRows:
                 lookups.append(memo[k])
             for ch in self.spec.children:
                 k = ("child", ch.table.qualified, ch.fk_columns, ch.value_columns)
+                if ch.via is not None:
+                    k += ("via", ch.via.fk_columns, *_read_key(ch.via))
                 if k not in memo:
                     memo[k] = child_values(src, ch, batch_rows, check)
                 lookups.append(memo[k])

@@ -29,6 +29,14 @@ when none does, or several do (customers and users both numbered 1-40), nothing 
 taken and lint says why (``undeclared-reference``). A ``status_id`` is no candidate:
 it is no role word and names no table.
 
+A role word of a table of people has that table among its candidates too (a
+customer's ``referred_by``: a self-reference), and a text column is a candidate of
+a whole-number key when every value read is a number written as the key writes it
+(``customer_ref = '42'``). **Polymorphic references** (:func:`polymorphic_pairs`):
+``<x>_type`` and ``<x>_id`` as Rails writes them (``commentable_type = 'Customer'``)
+are taken, for each type value read that names a table whose key holds every id read
+beside it, as a reference of the rows of that type (a foreign key with a ``tag``).
+
 A wrong guess hands a row another row's values: more is replaced and searched,
 nothing less. A missed one leaves the row's text unscrubbed and unsearched for its
 person's own values, which is why lint names every candidate not taken.
@@ -37,6 +45,7 @@ person's own values, which is why lint names every candidate not taken.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -100,6 +109,32 @@ def _fits(col: Column, key: Column) -> bool:
     if col.kind is ColumnKind.OTHER or key.kind is ColumnKind.OTHER:
         return col.kind in _KEYS and key.kind in _KEYS
     return col.kind is key.kind and col.kind in _KEYS
+
+
+def _fits_valued(col: Column, key: Column) -> bool:
+    """``col`` can hold ``key``'s values, the values to be checked: as :func:`_fits`,
+    or a text column beside a whole-number key (an application keeping ``'42'`` in a
+    VARCHAR: each value read must then be a whole number written plainly, see
+    :func:`_numbers`)."""
+    return _fits(col, key) or (col.kind is ColumnKind.TEXT and key.kind is ColumnKind.INTEGER)
+
+
+_PLAIN_NUMBER = re.compile(r"(?:0|-?[1-9][0-9]{0,17})")
+
+
+def _numbers(values: list[object]) -> list[object] | None:
+    """``values`` (text read from a column checked against a whole-number key) as
+    numbers, or None when one is not a whole number written plainly (``42``, not
+    ``042`` or ``42.0``: the key's own text form, :func:`._known_rows.canon`)."""
+    out: list[object] = []
+    for v in values:
+        if isinstance(v, int) and not isinstance(v, bool):
+            out.append(v)
+        elif isinstance(v, str) and _PLAIN_NUMBER.fullmatch(v):
+            out.append(int(v))
+        else:
+            return None
+    return out
 
 
 def _key(t: Table) -> Column | None:
@@ -194,8 +229,13 @@ def candidates(schema: Schema) -> Iterator[tuple[Table, Column, str, tuple[Table
             if found is None:
                 continue
             why, maybe = found
+            # the row's own table too, for a person's role in a table of people (a
+            # customer's referred_by, an employee's manager_id): a self-reference
+            own = maybe is people.found and t in maybe
             fit = tuple(
-                u for u in maybe if u is not t and (k := _key(u)) is not None and _fits(c, k)
+                u
+                for u in maybe
+                if (u is not t or own) and (k := _key(u)) is not None and _fits_valued(c, k)
             )
             if fit:
                 yield t, c, why, fit
@@ -270,8 +310,12 @@ def checked(db: Any, schema: Schema) -> Schema:
         values = _values(db, t, c)
         holding = []
         missing: list[tuple[str, int]] = []
+        asks = {u.qualified: _asked(c, u, values) for u in maybe}
+        if not _fits_any(c, maybe) and (not values or all(a is None for a in asks.values())):
+            continue  # (text that is no number, or none read: no candidate of a numbered key)
         for u in maybe if values else ():
-            have = _present(db, u, u.primary_key[0], values)
+            asked = asks[u.qualified]
+            have = _present(db, u, u.primary_key[0], asked) if asked is not None else 0
             if have == len(values):
                 holding.append(u.qualified)
                 if len(holding) > 1:
@@ -297,7 +341,29 @@ def checked(db: Any, schema: Schema) -> Schema:
                 t.qualified, c.name, why, tuple(u.qualified for u in maybe), parent, evidence
             )
         )
+    out += _polymorphic_checked(db, schema)
     return dataclasses.replace(schema, checked=tuple(out))
+
+
+def typed(c: Column, maybe: Sequence[Table]) -> bool:
+    """``c`` has the type of one of the keys of ``maybe`` (not only text beside
+    whole-number keys, a candidate only for values that are numbers)."""
+    return _fits_any(c, maybe)
+
+
+def _fits_any(c: Column, maybe: Sequence[Table]) -> bool:
+    """``c`` has the type of one of the keys of ``maybe`` (not only text beside
+    whole-number keys)."""
+    return any((k := _key(u)) is not None and _fits(c, k) for u in maybe)
+
+
+def _asked(c: Column, u: Table, values: list[object]) -> list[object] | None:
+    """``values`` as looked up in ``u``'s key: text beside a whole-number key as
+    numbers (None when one is none: no value of such a column is a key)."""
+    key = _key(u)
+    if c.kind is ColumnKind.TEXT and key is not None and key.kind is ColumnKind.INTEGER:
+        return _numbers(values)
+    return values
 
 
 def _values(db: Any, t: Table, c: Column) -> list[object]:
@@ -335,16 +401,104 @@ def _present(db: Any, u: Table, key: str, values: list[object]) -> int:
     return len(found)
 
 
+# ---- polymorphic references ------------------------------------------------------
+
+# the values of a type column read, from each end of its table's key
+TYPE_SAMPLE = 200
+
+
+def polymorphic_pairs(schema: Schema) -> Iterator[tuple[Table, Column, Column]]:
+    """``(table, type column, id column)`` of each pair ``<x>_type`` (text) and
+    ``<x>_id`` with no foreign key declared, as Rails writes a polymorphic reference
+    (``commentable_type = 'Customer'``, ``commentable_id = 42``), in a table with a key."""
+    for t in schema.tables:
+        declared = {c for fk in t.foreign_keys for c in fk.columns}
+        if not t.primary_key:
+            continue
+        for c in t.columns:
+            words = split_name(c.name)
+            if len(words) < 2 or words[-1] != "type" or c.kind is not ColumnKind.TEXT:
+                continue
+            stem = words[:-1]
+            ident = next((u for u in t.columns if split_name(u.name) == [*stem, "id"]), None)
+            if ident is not None and ident.name not in declared and ident.kind in _KEYS:
+                yield t, c, ident
+
+
+def _type_table(names: _Names, t: Table, value: str, ident: Column) -> Table | None:
+    """The table a type column's value names (``Customer``, ``Admin::User`` → its last
+    part), with a one-column key of the id column's type."""
+    last = value.rsplit("::", 1)[-1].rsplit(".", 1)[-1]
+    words = split_name(last)
+    if not words or not all(w.isalpha() for w in words):
+        return None
+    u = names.find(names.compact, t, forms("".join(words)))
+    k = _key(u) if u is not None else None
+    return u if k is not None and _fits(ident, k) else None
+
+
+def _polymorphic_checked(db: Any, schema: Schema) -> list[CheckedReference]:
+    """Each pair of :func:`polymorphic_pairs`, for each type named in the values read
+    (the first and last :data:`TYPE_SAMPLE` rows): taken for a reference to the table
+    the type names when each id read beside it (the first and last :data:`SAMPLE`) is
+    a key of it."""
+    from stagewall.masking._known_rows import canon
+
+    names = _Names(schema)
+    out: list[CheckedReference] = []
+    for t, kind, ident in polymorphic_pairs(schema):
+        if _named(names, t, ident) is not None:
+            continue  # (its name names a table: by_name's)
+        order = ", ".join(db.q(k) for k in t.primary_key)
+        desc = ", ".join(f"{db.q(k)} DESC" for k in t.primary_key)
+        kq, iq = db.q(kind.name), db.q(ident.name)
+        base = f"SELECT {kq} FROM {db.qt(t)} WHERE {kq} IS NOT NULL ORDER BY "  # noqa: S608 - identifiers quoted by q()
+        got = db.select(f"{base}{order} LIMIT {TYPE_SAMPLE}")
+        got += db.select(f"{base}{desc} LIMIT {TYPE_SAMPLE}")
+        tags = sorted({v for (v,) in got if isinstance(v, str)})
+        why = f"{kind.name!r} and {ident.name!r} are a polymorphic reference"
+        head = f"SELECT {iq} FROM {db.qt(t)} WHERE {iq} IS NOT NULL AND {kq} = "  # noqa: S608 - identifiers quoted by q()
+        tail = " ORDER BY "
+        if db.placeholder == "%s":  # a % in a name is no placeholder
+            head, order, desc = (x.replace("%", "%%") for x in (head, order, desc))
+        for tag in tags:
+            u = _type_table(names, t, tag, ident)
+            if u is None:
+                continue
+            sel = f"{head}{db.placeholder}{tail}"
+            rows = db.select(f"{sel}{order} LIMIT {SAMPLE}", [tag])
+            rows += db.select(f"{sel}{desc} LIMIT {SAMPLE}", [tag])
+            values = list({canon(r[0]): r[0] for r in rows}.values())
+            have = _present(db, u, u.primary_key[0], values)
+            n = len(values)
+            taken_ = bool(values) and have == n
+            evidence = (
+                f"each of the {n} distinct ids read beside {tag!r} is a key of {u.qualified}"
+                if taken_
+                else f"{n - have} of the {n} distinct ids read beside {tag!r} are no key "
+                f"of {u.qualified}"
+            )
+            out.append(
+                CheckedReference(
+                    t.qualified, ident.name, why, (u.qualified,),
+                    u.qualified if taken_ else None, evidence, kind.name, tag,
+                )
+            )  # fmt: skip
+    return out
+
+
 # ---- what the copy and verify follow ---------------------------------------------
 
 
-def taken(schema: Schema) -> Iterator[tuple[Table, Column, Table, str]]:
+def taken(schema: Schema, polymorphic: bool = True) -> Iterator[tuple[Table, Column, Table, str]]:
     """``(table, column, parent, why)`` of every undeclared reference taken: by
-    :func:`by_name`, and the :func:`checked` ones whose values named one parent."""
+    :func:`by_name`, and the :func:`checked` ones whose values named one parent (a
+    polymorphic one, unless ``polymorphic`` is false, by its id column: only the rows
+    whose type names the parent reference it, see :func:`guessed`)."""
     for t, c, parent in by_name(schema):
         yield t, c, parent, f"its name names {parent.qualified}"
     for g in schema.checked or ():
-        if g.parent is None:
+        if g.parent is None or (g.tag is not None and not polymorphic):
             continue
         child, up = schema.table(g.table), schema.table(g.parent)
         col = child.column(g.column) if child is not None else None
@@ -365,10 +519,17 @@ def guessed(schema: Schema) -> dict[str, tuple[ForeignKey, ...]]:
     if hit is not None and hit[0] is schema:
         return hit[1]
     out: dict[str, tuple[ForeignKey, ...]] = {}
-    for t, c, parent, _ in taken(schema):
+    for t, c, parent, _ in taken(schema, polymorphic=False):
         if len(parent.primary_key) == 1:
             fk = ForeignKey(None, (c.name,), parent.schema, parent.name, parent.primary_key)
             out[t.qualified] = (*out.get(t.qualified, ()), fk)
+    for g in schema.checked or ():  # polymorphic: (type, id) → the key, type = tag
+        child, up = schema.table(g.table), schema.table(g.parent or "")
+        if g.tag is None or g.type_column is None or child is None or up is None:
+            continue
+        cols = (g.type_column, g.column)
+        fk = ForeignKey(None, cols, up.schema, up.name, up.primary_key, tag=g.tag)
+        out[g.table] = (*out.get(g.table, ()), fk)
     if len(_GUESSED) >= 8:
         _GUESSED.clear()
     _GUESSED[id(schema)] = (schema, out)  # (holding the schema: its id stays its own)
@@ -386,5 +547,7 @@ __all__ = [
     "forms",
     "guessed",
     "holds_people",
+    "polymorphic_pairs",
     "taken",
+    "typed",
 ]

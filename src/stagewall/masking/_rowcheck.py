@@ -368,7 +368,8 @@ def _scrubbed(plan: Plan, table: Table) -> list[str]:
 
 def child_name(ch: Child) -> str:
     """The lookup name of the rows of ``ch`` grouped by the row they reference."""
-    return f"{ch.table.qualified}>{','.join(ch.fk_columns)}"
+    name = f"{ch.table.qualified}>{','.join(ch.fk_columns)}"
+    return name if ch.via is None else f"{name}~{','.join(ch.via.fk_columns)}:{tree_name(ch.via)}"
 
 
 def _children_lookup(
@@ -382,6 +383,9 @@ def _children_lookup(
     values already found (:func:`checked_anchors_many` of each, by value)."""
     name = child_name(ch)
     if name in out:
+        return
+    if ch.via is not None:
+        _linked_lookup(plan, schema, db, key, batch_rows, ch, ch.via, out)
         return
     fk = list(ch.fk_columns)
     trs = _key_transformers(plan, schema, ch.table, fk, key)
@@ -397,6 +401,33 @@ def _children_lookup(
             if k is not None and known:
                 found.setdefault(k, set()).update(known)
     out[name] = _grouped_lookup(found, batch_rows, memo)
+
+
+def _linked_lookup(
+    plan: Plan, schema: Schema, db: Any, key: MaskingKey, batch_rows: int, ch: Child,
+    via: Parent, out: dict[str, Lookup],
+) -> None:  # fmt: skip
+    """Add the lookup of a link table ``ch`` to ``out``: target key of a referenced row
+    → the patterns of the rows its rows link it to on the other side (``via``: a
+    customer's contacts), those rows' own lookup (:func:`_tree_lookup`) added up."""
+    _tree_lookup(plan, schema, db, key, batch_rows, via, out)
+    far = out.get(tree_name(via)) or {}
+    lookup: Lookup = {}
+    if far:
+        fk, ends = list(ch.fk_columns), list(via.fk_columns)
+        trs = _key_transformers(plan, schema, ch.table, [*fk, *ends], key)
+        for _, columns in db.iter_columns(ch.table, [*fk, *ends], None, batch_rows):
+            tcols = [
+                col if tr is None else transform(tr, list(col), ch.table, c)
+                for c, col, tr in zip([*fk, *ends], columns, trs, strict=True)
+            ]
+            keys, tails = _keys(tcols[: len(fk)]), _keys(tcols[len(fk) :])
+            for k, e in zip(keys, tails, strict=True):
+                got = far.get(e) if e is not None else None
+                if k is not None and got is not None:
+                    had = lookup.get(k)
+                    lookup[k] = got if had is None else had + got
+    out[child_name(ch)] = lookup
 
 
 def _grouped_lookup(
@@ -474,10 +505,14 @@ def _key_transformers(
 def tree_name(p: Parent) -> str:
     """The lookup name of a referenced table with the tables it references in turn
     (its own name when it references none: the lookup of its own values)."""
+    # a reference to columns other than the key (a unique code): looked up by those
+    on = "" if p.key_columns == p.table.primary_key else f"[{','.join(p.key_columns)}]"
+    if p.tag is not None:
+        on += f"<{p.tag}>"
     if not p.parents:
-        return p.table.qualified
+        return f"{p.table.qualified}{on}"
     ups = "|".join(f"{','.join(q.fk_columns)}:{tree_name(q)}" for q in p.parents)
-    return f"{p.table.qualified}({ups})"
+    return f"{p.table.qualified}{on}({ups})"
 
 
 def _tree_lookup(
@@ -496,7 +531,10 @@ def _tree_lookup(
     ups = [(q.fk_columns, out[tree_name(q)]) for q in p.parents if tree_name(q) in out]
     mine = out.get(p.table.qualified)
     pk = list(p.table.primary_key)
-    cols = pk + [c for c in dict.fromkeys(c for fk, _ in ups for c in fk) if c not in pk]
+    # the columns the rows are looked up by (the key, or the unique columns referenced)
+    by = list(p.key_columns) if p.key_columns else pk
+    more = [c for fk, _ in ups for c in fk] + by
+    cols = pk + [c for c in dict.fromkeys(more) if c not in pk]
     at = {c: i for i, c in enumerate(cols)}
     trs = _key_transformers(plan, schema, p.table, cols, key)
     lookup: Lookup = {}
@@ -517,6 +555,13 @@ def _tree_lookup(
                     if found is not None:
                         pats = found if pats is None else pats + found
             if pats is not None:
+                if by != pk:
+                    ref = tuple(tcols[at[c]][i] for c in by)
+                    if any(x is None for x in ref):
+                        continue
+                    k = tuple(map(canon, ref))
+                if p.tag is not None:  # (a polymorphic reference's rows: type, id)
+                    k = (p.tag, *k)
                 lookup[k] = pats
     out[name] = lookup
 

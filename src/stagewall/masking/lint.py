@@ -500,7 +500,7 @@ def _undeclared_references(plan: Plan, schema: Schema) -> list[LintProblem]:
     say why not, since the text of its rows is then neither scrubbed of nor searched
     for the person's own values."""
     from stagewall.masking._known_rows import known_columns
-    from stagewall.masking._references import candidates, taken
+    from stagewall.masking._references import candidates, taken, typed
 
     def texty(t: Table) -> bool:
         return any(k.kind in _TEXTUAL for k in t.columns)
@@ -527,6 +527,7 @@ def _undeclared_references(plan: Plan, schema: Schema) -> list[LintProblem]:
         left = [
             (t.qualified, c.name, why, tuple(u for u in maybe), "its values were not read")
             for t, c, why, maybe in candidates(schema)
+            if typed(c, maybe)  # (text beside a numbered key: only if its values are numbers)
         ]
     else:
         left = [

@@ -35,6 +35,9 @@ class ForeignKey:
     ref_columns: tuple[str, ...]
     on_delete: str | None = None
     on_update: str | None = None
+    # a polymorphic reference (``_references.polymorphic``; never declared): only
+    # rows whose first column holds ``tag`` reference the table, by the other columns
+    tag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,10 @@ class CheckedReference:
     candidates: tuple[str, ...]  # qualified tables whose key has the column's type
     parent: str | None
     evidence: str  # what the values showed, as a sentence's end
+    # a polymorphic reference: the column naming the parent's type, and the value
+    # of it that names ``parent`` (``commentable_type = 'Customer'``)
+    type_column: str | None = None
+    tag: str | None = None
 
 
 @dataclass(frozen=True)
