@@ -262,13 +262,13 @@ class TextScrub(Transformer):
         return out if self._ids is None else self._ids.starred(out)
 
     def holds_ids(self, texts: list[str], known: list[Known]) -> list[bool]:
-        """Whether each text (a JSON number leaf's digits) holds one of its row's
+        """Whether each text (a JSON number leaf's digits, 8 or more) holds one of its row's
         known values (as :meth:`_scrub` finds them) or another customer's identifier
         (the learnt ``words.ids``): the values :meth:`_scrub` would replace or star,
         the detector's findings aside (a number the detector reads as a card or a
         phone, no source customer's, is no leak)."""
         own = _own_spans(texts, _Patterns(known))
-        other = self._ids.spans(texts) if self._ids is not None else [[]] * len(texts)
+        other = self._ids.numbers(texts) if self._ids is not None else [False] * len(texts)
         return [bool(a or b) for a, b in zip(own, other, strict=True)]
 
     def _no_full_names(self, out: list[str], touched: list[int]) -> None:
