@@ -168,6 +168,16 @@ class OtherIds:
             out.append(merged)
         return out
 
+    def numbers(self, digits: Sequence[str]) -> list[bool]:
+        """Whether each run of digits alone (a JSON number leaf's, of
+        :data:`MIN_COMPACT` digits or more) is a form: such a run is its only
+        candidate (:func:`_candidates`), hashed without the search."""
+        from stagewall.masking._units import contains
+
+        if not digits:
+            return []
+        return contains(self.hashes, keyed_hash(self.key, _LABEL, digits)).tolist()  # type: ignore[no-any-return]
+
     def starred(self, texts: list[str]) -> list[str]:
         """``texts`` with every span :meth:`spans` finds starred out (same length),
         again until none is left (a star splits a run: what is left of it is a

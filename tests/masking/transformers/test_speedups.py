@@ -123,14 +123,19 @@ def test_scrub_only_walk_equals_the_path_walk(docs: list[Any]) -> None:
     t = build_transformer("json_mask", {"unknown_keys": "scrub"}, key=KEY)
     assert t._only_scrub  # type: ignore[attr-defined]
     fast: list[Any] = []
+    nums: list[Any] = []
     for i in range(len(docs)):
-        _strings(docs, i, i, fast)
+        _strings(docs, i, i, fast, nums)
     slow: dict[Any, Any] = {}
     for i in range(len(docs)):
         t._walk(docs, i, (), slow, i)  # type: ignore[attr-defined]
-    assert set(slow) <= {"scrub"}
+    assert set(slow) <= {"scrub", "numbers"}
     assert [(id(c), k, r) for c, k, r in fast] == [
         (id(c), k, r) for c, k, r in slow.get("scrub", [])
+    ]
+    # (and the integer leaves of 8 digits or more, json_mask's number slots)
+    assert [(id(c), k, r) for c, k, r in nums] == [
+        (id(c), k, r) for c, k, r in slow.get("numbers", [])
     ]
 
 

@@ -349,6 +349,11 @@ def _data_keys(docs: list[Any]) -> set[str]:
     return out
 
 
+# an integer leaf this large or more (in absolute value, 8 digits) may be an
+# identifier's number: its path is not kept (see _classify_json)
+_ID_NUMBER = 10_000_000
+
+
 def _classify_json(table: str, column: str, docs: list[Any]) -> Finding:
     from stagewall.masking.transformers._structured import parse_path
 
@@ -360,6 +365,7 @@ def _classify_json(table: str, column: str, docs: list[Any]) -> Finding:
     keep: list[str] = []
     why: list[str] = []
     unwritten = 0
+    numbers = 0
     for path, values in sorted(leaves.items()):
         if any(s in data_keys for s in parse_path(path) if s is not None):
             unwritten += 1  # scrubbed as an unknown key; json_mask judges the key
@@ -368,6 +374,11 @@ def _classify_json(table: str, column: str, docs: list[Any]) -> Finding:
         key = segs[-1] if segs else column
         strings = [v for v in values if isinstance(v, str)]
         if not strings:
+            if any(type(v) is int and not -_ID_NUMBER < v < _ID_NUMBER for v in values):
+                # integers of 8 digits or more: one may be a customer's identifier
+                # (``{"ssn": 123456789}``), which json_mask replaces under scrub
+                numbers += 1
+                continue
             keep.append(path)
             continue
         sub = classify_column(table, key, ColumnKind.TEXT, strings, _in_json=True)
@@ -376,7 +387,7 @@ def _classify_json(table: str, column: str, docs: list[Any]) -> Finding:
         else:
             paths[path] = {"transformer": sub.transformer, "params": sub.params}
             why.append(f"{path} → {sub.transformer}")
-    if not paths and not unwritten:
+    if not paths and not unwritten and not numbers:
         return Finding(
             Category.OTHER,
             "keep",
@@ -391,6 +402,12 @@ def _classify_json(table: str, column: str, docs: list[Any]) -> Finding:
         if unwritten
         else ""
     )
+    if numbers:
+        data += (
+            f"; {numbers} sampled path(s) hold integers of 8 digits or more: not kept, "
+            "scrubbed as unknown keys (json_mask replaces one whose digits are a "
+            "customer's identifier)"
+        )
     return Finding(
         Category.JSON_WITH_PII,
         "json_mask",

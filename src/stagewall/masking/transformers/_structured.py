@@ -24,6 +24,7 @@ from stagewall.masking.transformers._base import (
 from stagewall.masking.transformers._birthdates import DATE_KIND, pseudonym_dates
 from stagewall.masking.transformers._known import (
     CORE,
+    MIN_COMPACT,
     NO_KNOWN,
     Known,
     Pairs,
@@ -260,6 +261,16 @@ class TextScrub(Transformer):
         # chance: starred (same length, so after the cut)
         return out if self._ids is None else self._ids.starred(out)
 
+    def holds_ids(self, texts: list[str], known: list[Known]) -> list[bool]:
+        """Whether each text (a JSON number leaf's digits, 8 or more) holds one of its row's
+        known values (as :meth:`_scrub` finds them) or another customer's identifier
+        (the learnt ``words.ids``): the values :meth:`_scrub` would replace or star,
+        the detector's findings aside (a number the detector reads as a card or a
+        phone, no source customer's, is no leak)."""
+        own = _own_spans(texts, _Patterns(known))
+        other = self._ids.numbers(texts) if self._ids is not None else [False] * len(texts)
+        return [bool(a or b) for a, b in zip(own, other, strict=True)]
+
     def _no_full_names(self, out: list[str], touched: list[int]) -> None:
         """Replace again, in place, a source person's full name that a pseudonym wrote
         in the ``touched`` rows of ``out`` (the row's own ``Grace Thomas`` drawn as
@@ -442,25 +453,35 @@ def _no_residue(texts: list[str], pats: _Patterns, touched: list[int]) -> list[s
     return out
 
 
-def _strings(container: Any, k: Any, row: int, out: list[tuple[Any, Any, int]]) -> None:
+def _strings(
+    container: Any, k: Any, row: int, out: list[tuple[Any, Any, int]], nums: list[Any]
+) -> None:
     """``(container, key, row)`` of every string in ``container[k]``, depth first in
     document order: the slots :meth:`JsonMask._walk` gives ``"scrub"`` when the plan
-    lists no path and scrubs unknown keys, without building a path per node."""
+    lists no path and scrubs unknown keys, without building a path per node; and in
+    ``nums`` those of its integers of :data:`MIN_COMPACT` digits or more (the slots
+    ``"numbers"``, :meth:`JsonMask._mask_numbers`)."""
     node = container[k]
     if isinstance(node, dict):
         for key, v in node.items():
             if isinstance(v, str):
                 out.append((node, key, row))
             elif isinstance(v, dict | list):
-                _strings(node, key, row, out)
+                _strings(node, key, row, out, nums)
+            elif type(v) is int and not -_SHORT < v < _SHORT:
+                nums.append((node, key, row))
     elif isinstance(node, list):
         for idx, v in enumerate(node):
             if isinstance(v, str):
                 out.append((node, idx, row))
             elif isinstance(v, dict | list):
-                _strings(node, idx, row, out)
+                _strings(node, idx, row, out, nums)
+            elif type(v) is int and not -_SHORT < v < _SHORT:
+                nums.append((node, idx, row))
     elif isinstance(node, str):
         out.append((container, k, row))
+    elif type(node) is int and not -_SHORT < node < _SHORT:
+        nums.append((container, k, row))
 
 
 # json_mask: batches with fewer escape-free document texts than this (or than this
@@ -470,6 +491,8 @@ _REPEATS_SHARE = 0.5
 _MEMO_MAX = 8192
 _MEMO_TEXT_MAX = 512  # characters
 _LONG_DIGITS = re.compile(r"[0-9]{19}")
+# an integer leaf shorter than this (in absolute value) is no identifier's form
+_SHORT = 10 ** (MIN_COMPACT - 1)
 # json.dumps(d, ensure_ascii=False) builds this encoder for every call
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -828,14 +851,20 @@ class JsonMask(Transformer):
         slots: dict[Path | str, list[tuple[Any, Any, int]]] = {}
         if self._only_scrub:  # no paths: every string anywhere is free text
             refs: list[tuple[Any, Any, int]] = []
+            nums: list[tuple[Any, Any, int]] = []
             for i in range(len(docs)):
-                _strings(docs, i, i, refs)
+                _strings(docs, i, i, refs, nums)
             if refs:
                 slots["scrub"] = refs
+            if nums:
+                slots["numbers"] = nums
         else:
             for i in range(len(docs)):
                 self._walk(docs, i, (), slots, i)
         for target, refs in slots.items():
+            if target == "numbers":
+                self._mask_numbers(refs, known)
+                continue
             sub = self._scrub if target == "scrub" else self._subs[target]  # type: ignore[index]
             if sub is None:
                 continue
@@ -854,6 +883,49 @@ class JsonMask(Transformer):
                 container[k] = nv
         self._mask_keys(docs, known)
         return [_dumps(d) if s else d for d, s in zip(docs, as_str, strict=True)]
+
+    def _mask_numbers(self, refs: list[tuple[Any, Any, int]], known: list[Known] | None) -> None:
+        """Replace, in place, each integer leaf of ``refs`` (unknown keys scrubbed) whose
+        digits hold one of its row's known values or another customer's identifier
+        (:meth:`TextScrub.holds_ids`: ``{"ssn": 502124002}``) by another integer of as
+        many digits and the same sign, keyed on its digits (the same value gives the
+        same number), drawn again while it holds one (then ``10…0``)."""
+        scrub = self._keys
+        if not isinstance(scrub, TextScrub):
+            return
+        digits = [str(abs(c[k])) for c, k, _ in refs]
+        kin = [NO_KNOWN] * len(refs) if known is None else pick(known, [i for _, _, i in refs])
+        at = [j for j, h in enumerate(scrub.holds_ids(digits, kin)) if h]
+        new: dict[int, str] = {}
+        for n in range(_MAX_RESIDUAL_PASSES + 1):
+            if not at:
+                break
+            if n == _MAX_RESIDUAL_PASSES:  # (never seen: four draws each someone's id)
+                new.update((j, "1" + "0" * (len(digits[j]) - 1)) for j in at)
+                break
+            drawn = self._drawn([digits[j] for j in at], n)
+            new.update(zip(at, drawn, strict=True))
+            again = scrub.holds_ids(drawn, [kin[j] for j in at])
+            at = [j for j, h, d in zip(at, again, drawn, strict=True) if h or d == digits[j]]
+        for j, d in new.items():
+            c, k, _ = refs[j]
+            c[k] = -int(d) if c[k] < 0 else int(d)
+
+    def _drawn(self, digits: list[str], n: int) -> list[str]:
+        """A keyed number of as many digits (not starting with 0) for each of
+        ``digits``, the ``n``-th draw."""
+        from stagewall.masking.transformers._batch import keyed_hash
+
+        width = max(map(len, digits))
+        parts = [
+            keyed_hash(self._key, f"json_mask/number/{n}/{j}", digits).tolist()
+            for j in range((width + 17) // 18)
+        ]
+        out = []
+        for i, d in enumerate(digits):
+            pool = "".join(f"{p[i] % 10**18:018d}" for p in parts)
+            out.append(str(1 + int(pool[0]) % 9) + pool[1 : len(d)])
+        return out
 
     def _mask_keys(self, docs: list[Any], known: list[Known] | None) -> None:
         """Rename, in place, every object key of ``docs`` that text_scrub would change
@@ -1057,6 +1129,8 @@ class JsonMask(Transformer):
                 )
             if policy == "scrub" and isinstance(node, str):
                 slots.setdefault("scrub", []).append((container, k, row))
+            elif policy == "scrub" and type(node) is int and not -_SHORT < node < _SHORT:
+                slots.setdefault("numbers", []).append((container, k, row))
 
 
 __all__ = ["JsonMask", "TextScrub", "format_path", "parse_path"]
