@@ -8,9 +8,11 @@ skipping it.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,6 +86,59 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+# -- dropping the tests' databases off the test's clock -------------------------------
+#
+# PostgreSQL 15's DROP DATABASE ends with an immediate checkpoint and waits for it:
+# every buffer written since the last one, and an fsync of every file of every
+# database created since then (a fresh database is some 300 files), 0.1 to 1 s on
+# the CI machine, once per database the suite makes. The database's name is unique
+# and no later test opens it, so the test need not wait: its databases are dropped
+# by a few background threads of the same test process, whose drops share
+# checkpoints when they overlap. Every drop is still made and checked: the session
+# (each xdist worker's) ends by waiting for all of them and fails if one failed.
+
+
+class _Drops:
+    """Background drops of the tests' databases, waited for at the end of the session."""
+
+    def __init__(self) -> None:
+        self._pool: Any = None
+        self._pending: list[tuple[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def submit(self, what: str, drop: Callable[[str], None], name: str) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sw-test-drop")
+            self._pending.append((what, self._pool.submit(drop, name)))
+
+    def wait(self) -> list[str]:
+        """Wait for every drop submitted so far; what failed, with its error."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        failed = []
+        for what, future in pending:
+            exc = future.exception()
+            if exc is not None:
+                failed.append(f"{what}: {type(exc).__name__}: {exc}")
+        return failed
+
+
+_DROPS = _Drops()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _background_drops() -> Iterator[None]:
+    """Ends the session by waiting for the tests' databases to be dropped; a failed
+    drop fails here (an error at the teardown of the session's last test)."""
+    yield
+    failed = _DROPS.wait()
+    if failed:
+        pytest.fail("test databases not dropped:\n" + "\n".join(failed))
+
+
 def _new_pg_database() -> tuple[str, str]:
     import psycopg
 
@@ -97,11 +152,16 @@ def _new_pg_database() -> tuple[str, str]:
     return name, f"{base}/{name}"
 
 
-def _drop_pg_database(name: str) -> None:
+def _drop_pg_database_now(name: str) -> None:
     import psycopg
 
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _drop_pg_database(name: str) -> None:
+    """Drop a test's PostgreSQL database in the background (see ``_Drops``)."""
+    _DROPS.submit(f"PostgreSQL database {name}", _drop_pg_database_now, name)
 
 
 @pytest.fixture
@@ -151,7 +211,7 @@ def _new_mysql_database() -> tuple[str, str]:
     return name, f"mysql://root@{MYSQL_HOST}:{MYSQL_PORT}/{name}"
 
 
-def _drop_mysql_database(name: str) -> None:
+def _drop_mysql_database_now(name: str) -> None:
     import pymysql
 
     conn = pymysql.connect(
@@ -159,6 +219,11 @@ def _drop_mysql_database(name: str) -> None:
     )
     with conn:
         conn.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def _drop_mysql_database(name: str) -> None:
+    """Drop a test's MariaDB database in the background (see ``_Drops``)."""
+    _DROPS.submit(f"MariaDB database {name}", _drop_mysql_database_now, name)
 
 
 @pytest.fixture
@@ -213,6 +278,48 @@ def migrated_sqlite_store_url(tmp_path: Path, _migrated_sqlite_store: Path) -> s
 @pytest.fixture
 def pg_store_url(pg_url: str) -> str:
     return pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(scope="session")
+def _migrated_pg_store() -> Iterator[str]:
+    """A PostgreSQL store migrated once per test process, the template of
+    ``migrated_pg_store_url`` (the schema only, as ``_migrated_sqlite_store``)."""
+    from stagewall.store import open_store
+
+    name, url = _new_pg_database()
+    try:
+        open_store(url.replace("postgresql://", "postgresql+psycopg://", 1)).dispose()
+        yield name
+    finally:
+        _drop_pg_database(name)
+
+
+@pytest.fixture
+def migrated_pg_store_url(_migrated_pg_store: str) -> Iterator[str]:
+    """A fresh PostgreSQL database already migrated: ``CREATE DATABASE ... TEMPLATE`` of
+    a store migrated once (a file-level copy of its catalog and tables, 0.1 s, where
+    running every Alembic migration takes 1 to 3 s); opening it finds its schema current.
+    Tests of migrating a store keep ``pg_store_url``, an empty database."""
+    import psycopg
+
+    name = f"sw_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_migrated_pg_store}"')
+    try:
+        yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}".replace(
+            "postgresql://", "postgresql+psycopg://", 1
+        )
+    finally:
+        _drop_pg_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_migrated_store_url(request: pytest.FixtureRequest) -> str:
+    """``any_store_url`` already migrated (``migrated_sqlite_store_url``,
+    ``migrated_pg_store_url``): for tests that open the store, not migrate it."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("migrated_sqlite_store_url"))
+    return str(request.getfixturevalue("migrated_pg_store_url"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

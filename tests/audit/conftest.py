@@ -37,8 +37,8 @@ def make_event(i: int = 0, **details: Any) -> AuditEvent:
 
 
 @pytest.fixture
-def store(any_store_url: str) -> Store:
-    s = open_store(any_store_url)
+def store(any_migrated_store_url: str) -> Store:
+    s = open_store(any_migrated_store_url)
     yield s
     s.dispose()
 

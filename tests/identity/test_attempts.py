@@ -22,8 +22,8 @@ T0 = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def stores(any_store_url: str) -> Iterator[tuple[Store, Store]]:
-    one = open_store(any_store_url)
+def stores(any_migrated_store_url: str) -> Iterator[tuple[Store, Store]]:
+    one = open_store(any_migrated_store_url)
     two = Store(one.url)  # a second instance: its own engine and connections
     try:
         yield one, two

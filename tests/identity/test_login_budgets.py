@@ -82,11 +82,11 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, any_store_url: str) -> Iterator[World]:
+def world(tmp_path: Path, any_migrated_store_url: str) -> Iterator[World]:
     path = tmp_path / "stagewall.yaml"
     path.write_text(ESTATE, encoding="utf-8")
     estate = load_estate(path).estate
-    store = open_store(any_store_url)
+    store = open_store(any_migrated_store_url)
     home = tmp_path / "home"
     secrets: dict[str, str] = {}
     for who in ("alice", "bob"):

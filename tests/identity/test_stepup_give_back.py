@@ -27,11 +27,11 @@ T0 = datetime(2030, 1, 1, 12, 0, 10, tzinfo=UTC)
 
 
 @pytest.fixture
-def world(tmp_path: Path, any_store_url: str) -> Iterator[tuple[Store, Estate, str, Path]]:
+def world(tmp_path: Path, any_migrated_store_url: str) -> Iterator[tuple[Store, Estate, str, Path]]:
     path = tmp_path / "stagewall.yaml"
     path.write_text(ESTATE, encoding="utf-8")
     estate = load_estate(path).estate
-    store = open_store(any_store_url)
+    store = open_store(any_migrated_store_url)
     home = tmp_path / "home"
     secret = mfa.enroll(store, estate, "alice", home=home, now=T0).secret
     try:

@@ -58,8 +58,8 @@ def _record(run_id: str, started: str, **kw: object) -> MaskingRecord:
     return MaskingRecord(**base)  # type: ignore[arg-type]
 
 
-def test_record_and_list(any_store_url: str) -> None:
-    store = open_store(any_store_url)
+def test_record_and_list(any_migrated_store_url: str) -> None:
+    store = open_store(any_migrated_store_url)
     i1 = record_run(_record("r1", "2026-01-01T00:00:00Z"), store, actor="alice")
     i2 = record_run(
         _record(
@@ -94,7 +94,7 @@ def test_record_and_list(any_store_url: str) -> None:
     store.dispose()
 
 
-def test_a_password_column_is_recorded_not_refused(any_store_url: str) -> None:
+def test_a_password_column_is_recorded_not_refused(any_migrated_store_url: str) -> None:
     """A plan that redacts ``users.password`` (in a table ``password_resets`` too) used
     to make the audit log refuse the whole record as "looks like a secret" after the
     target was complete (exit 2, no record). Names are values in the event now."""
@@ -104,7 +104,7 @@ def test_a_password_column_is_recorded_not_refused(any_store_url: str) -> None:
             "password_resets": TablePlan(columns={"api_key": ColumnPlan(transformer="null")}),
         }
     )
-    store = open_store(any_store_url)
+    store = open_store(any_migrated_store_url)
     rec = _record(
         "rp",
         "2026-01-03T00:00:00Z",
@@ -124,8 +124,8 @@ def test_a_password_column_is_recorded_not_refused(any_store_url: str) -> None:
     store.dispose()
 
 
-def test_record_verify_alone(any_store_url: str) -> None:
-    store = open_store(any_store_url)
+def test_record_verify_alone(any_migrated_store_url: str) -> None:
+    store = open_store(any_migrated_store_url)
     record_verify(
         store,
         run_id="r9",
